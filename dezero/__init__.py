@@ -1,0 +1,22 @@
+"""dezero: a define-by-run automatic-differentiation framework on NumPy.
+
+>>> import numpy as np, dezero
+>>> x = dezero.Variable(np.array(2.0))
+>>> y = x ** 4
+>>> y.backward(create_graph=True)
+>>> x.grad           # 4 x**3
+variable(32.0)
+"""
+from dezero.core import (Config, Function, Parameter, Variable, as_array, as_variable,
+                         no_grad, test_mode, using_config)
+from dezero.operators import setup_variable
+
+setup_variable()
+
+from dezero import cuda, functions, utils  # noqa: E402  (after the operators exist)
+
+__version__ = '0.1.0'
+
+__all__ = ['Variable', 'Parameter', 'Function', 'Config', 'using_config', 'no_grad',
+           'test_mode', 'as_array', 'as_variable', 'setup_variable', 'cuda', 'functions',
+           'utils']

@@ -1,0 +1,96 @@
+"""Plain array helpers (arrays in, arrays out) shared by the functions and utils.
+
+Nothing here records a graph; these are the array-level building blocks of gradients
+that flow through broadcasting and reductions.
+"""
+import numpy as np
+
+from dezero import cuda
+from dezero.core import Variable
+
+
+def sum_to(x, shape):
+    """Sum the array ``x`` down to ``shape``, undoing NumPy broadcasting.
+
+    Leading axes that broadcasting added are summed away, and axes where ``shape`` has
+    size 1 are summed with ``keepdims``.
+    """
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    if lead < 0:
+        raise ValueError(f'sum_to: cannot sum an array of shape {x.shape} to the larger '
+                         f'shape {shape}')
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    y = x.sum(axis=axes, keepdims=True)
+    if lead > 0:
+        y = y.reshape(y.shape[lead:])
+    if y.shape != shape:
+        raise ValueError(f'sum_to: an array of shape {x.shape} does not broadcast from '
+                         f'shape {shape}')
+    return y
+
+
+def normalize_axis(axis, ndim):
+    """Return ``axis`` (None, an int or a sequence of ints) as a sorted tuple of
+    non-negative axes of an ``ndim``-dimensional array (None means all axes)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < ndim:
+            raise ValueError(f'axis {a} is out of range for an array with {ndim} '
+                             f'dimensions')
+        out.append(int(a) % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f'repeated axis in {tuple(axis)}')
+    return tuple(sorted(out))
+
+
+def reshape_sum_backward(gy, x_shape, axis, keepdims):
+    """Reshape the gradient ``gy`` of a sum over ``axis`` so that it broadcasts back to
+    ``x_shape``: the summed axes are re-inserted with size 1 (a no-op with keepdims).
+
+    ``gy`` may be an array or a Variable; the result is of the same kind.
+    """
+    ndim = len(x_shape)
+    if keepdims or ndim == 0:
+        shape = gy.shape
+    else:
+        axes = normalize_axis(axis, ndim)
+        shape = list(gy.shape)
+        for a in axes:
+            shape.insert(a, 1)
+    if tuple(shape) == tuple(gy.shape):
+        return gy
+    return gy.reshape(tuple(shape))
+
+
+def logsumexp(x, axis=1):
+    """log(sum(exp(x), axis)) with keepdims, computed stably by shifting by the max."""
+    xp = cuda.get_array_module(x)
+    m = x.max(axis=axis, keepdims=True)
+    y = xp.exp(x - m)
+    s = y.sum(axis=axis, keepdims=True)
+    return m + xp.log(s)
+
+
+def array_equal(a, b):
+    """True when ``a`` and ``b`` (arrays or Variables) have the same shape and values."""
+    return bool(np.array_equal(_plain(a), _plain(b)))
+
+
+def array_allclose(a, b, rtol=1e-4, atol=1e-5):
+    """True when ``a`` and ``b`` (arrays or Variables) have the same shape and close values."""
+    a, b = _plain(a), _plain(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _plain(a):
+    if isinstance(a, Variable):
+        a = a.data
+    return cuda.as_numpy(a)

@@ -1,0 +1,314 @@
+"""The define-by-run engine: Variable, Function, configuration and backward.
+
+A Variable holds an array and, after backprop, its gradient (itself a Variable).
+Calling a Function on Variables runs ``forward`` on their arrays, wraps the results in
+new Variables and, when backprop is enabled, links the two: every output remembers its
+``creator`` and every function its ``inputs`` (strongly) and ``outputs`` (weakly, so a
+graph is freed as soon as its last output is dropped).  A function's ``generation`` is one
+past that of its newest input; ``backward()`` takes functions newest generation first and
+calls each once, after every gradient flowing into it has been summed.
+
+The arithmetic operators and array methods (``+``, ``reshape``, ``sum``, ...) are
+attached to Variable by :func:`dezero.operators.setup_variable`, which the package's
+``__init__`` runs; this module knows nothing of the individual functions.
+"""
+import contextlib
+import heapq
+import weakref
+
+import numpy as np
+
+from dezero import cuda
+
+
+# --------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------
+class Config:
+    """Global switches.
+
+    ``enable_backprop``: record the graph while computing (off under :func:`no_grad`).
+    ``train``: training behaviour of layers such as dropout (off under :func:`test_mode`).
+    """
+    enable_backprop = True
+    train = True
+
+
+@contextlib.contextmanager
+def using_config(name, value):
+    """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
+    if not hasattr(Config, name):
+        raise AttributeError(f'using_config: Config has no setting {name!r}; '
+                             f'expected one of enable_backprop, train')
+    old = getattr(Config, name)
+    setattr(Config, name, value)
+    try:
+        yield
+    finally:
+        setattr(Config, name, old)
+
+
+def no_grad():
+    """Context manager that computes without recording a graph (no backward possible)."""
+    return using_config('enable_backprop', False)
+
+
+def test_mode():
+    """Context manager for inference: layers such as dropout behave as at test time."""
+    return using_config('train', False)
+
+
+# --------------------------------------------------------------------------------------
+# Conversions
+# --------------------------------------------------------------------------------------
+def as_array(x, array_module=np):
+    """Return ``x`` as an array: scalars (Python or NumPy) become 0-d arrays."""
+    if isinstance(x, cuda.array_types):
+        return x
+    return array_module.asarray(x)
+
+
+def as_variable(obj):
+    """Return ``obj`` as a Variable: Variables pass through, arrays and scalars are wrapped.
+
+    Lists and other objects are refused with a TypeError, as a list has no single dtype.
+    """
+    if isinstance(obj, Variable):
+        return obj
+    if isinstance(obj, cuda.array_types):
+        return Variable(obj)
+    if isinstance(obj, (int, float, complex, np.generic)) and not isinstance(obj, bool):
+        return Variable(np.asarray(obj))
+    raise TypeError(f'as_variable: cannot use an object of type {type(obj).__name__} as a '
+                    f'Variable; expected a Variable, a NumPy array or a scalar '
+                    f'(wrap lists with np.array(...))')
+
+
+def _describe(arrays):
+    return ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
+                     for a in arrays)
+
+
+# --------------------------------------------------------------------------------------
+# Variable
+# --------------------------------------------------------------------------------------
+class Variable:
+    """A node of the computation graph: an array ``data`` and, after backprop, ``grad``.
+
+    ``Variable(data, name=None)`` accepts a NumPy array or ``None``; anything else
+    (a float, a list) raises TypeError — wrap it with ``np.array(...)``.
+    """
+    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', '__weakref__')
+    # NumPy defers binary operators to Variable (np.ndarray + Variable -> Variable).
+    __array_priority__ = 200
+    __array_ufunc__ = None
+
+    def __init__(self, data, name=None):
+        if data is not None and not isinstance(data, cuda.array_types):
+            raise TypeError(
+                f'Variable: data must be a NumPy array or None, got {type(data).__name__} '
+                f'({data!r:.60}); wrap it with np.array(...)')
+        self.data = data
+        self.name = name
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+
+    # ---- array-like properties -------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        if self.data is None:
+            return 'variable(None)'
+        body = str(self.data).replace('\n', '\n' + ' ' * len('variable('))
+        return f'variable({body})'
+
+    # ---- graph -----------------------------------------------------------------------
+    def set_creator(self, func):
+        """Record ``func`` as the function that produced this variable."""
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self):
+        """Forget the gradient (set ``grad`` to None) before a new backward pass."""
+        self.grad = None
+
+    def unchain(self):
+        """Cut the link to the creating function; this variable becomes a leaf."""
+        self.creator = None
+
+    def unchain_backward(self):
+        """Cut every link in the graph behind this variable (for truncated backprop)."""
+        stack = [self.creator] if self.creator is not None else []
+        seen = set()
+        while stack:
+            f = stack.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            for x in f.inputs:
+                if x.creator is not None:
+                    stack.append(x.creator)
+                    x.unchain()
+
+    def backward(self, retain_grad=False, create_graph=False):
+        """Compute the gradient of this variable with respect to every variable behind it.
+
+        The seed gradient is ones of this variable's shape (the derivative of a scalar
+        loss with respect to itself). Gradients accumulate into ``.grad`` of the leaves;
+        those of intermediate variables are dropped unless ``retain_grad`` is True.
+        With ``create_graph=True`` the backward computation is itself recorded, so the
+        gradients can be differentiated again.
+        """
+        if self.data is None:
+            raise ValueError('backward: this Variable holds no data (None)')
+        if self.grad is None:
+            xp = cuda.get_array_module(self.data)
+            self.grad = Variable(xp.ones_like(self.data))
+        if self.creator is None:
+            return
+
+        pending = []          # heap of (-generation, order, function)
+        queued = set()
+        order = 0
+
+        def push(f):
+            nonlocal order
+            if f not in queued:
+                queued.add(f)
+                heapq.heappush(pending, (-f.generation, order, f))
+                order += 1
+
+        push(self.creator)
+        old_backprop = Config.enable_backprop
+        Config.enable_backprop = create_graph
+        try:
+            while pending:
+                f = heapq.heappop(pending)[2]
+                gys = _output_grads(f)
+                gxs = f.backward(*gys)
+                if not isinstance(gxs, tuple):
+                    gxs = (gxs,)
+                inputs = f.inputs
+                if len(gxs) != len(inputs):
+                    raise ValueError(
+                        f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
+                        f'{len(inputs)} inputs')
+                for x, gx in zip(inputs, gxs):
+                    if gx is None:
+                        continue
+                    if x.grad is None:
+                        x.grad = gx
+                    else:
+                        x.grad = x.grad + gx
+                    if x.creator is not None:
+                        push(x.creator)
+                if not retain_grad:
+                    for y in f.outputs:
+                        y = y()
+                        if y is not None:
+                            y.grad = None
+        finally:
+            Config.enable_backprop = old_backprop
+
+    # ---- device ----------------------------------------------------------------------
+    def to_cpu(self):
+        """Move the data to the CPU (a no-op for NumPy data)."""
+        if self.data is not None:
+            self.data = cuda.as_numpy(self.data)
+
+    def to_gpu(self):
+        """Move the data to the GPU (CuPy); raises while CuPy support is not available."""
+        if self.data is not None:
+            self.data = cuda.as_cupy(self.data)
+
+
+def _output_grads(f):
+    """The gradients flowing into ``f`` from its outputs (zeros for an output unused)."""
+    gys = []
+    for ref in f.outputs:
+        y = ref()
+        if y is None:
+            gys.append(None)
+        elif y.grad is None:
+            xp = cuda.get_array_module(y.data)
+            gys.append(Variable(xp.zeros_like(y.data)))
+        else:
+            gys.append(y.grad)
+    return gys
+
+
+class Parameter(Variable):
+    """A Variable that a layer owns and an optimizer updates."""
+    __slots__ = ()
+
+
+# --------------------------------------------------------------------------------------
+# Function
+# --------------------------------------------------------------------------------------
+class Function:
+    """Base of every differentiable operation.
+
+    Subclasses define ``forward(*arrays)`` (arrays in, an array or a tuple of arrays out)
+    and ``backward(*grads)`` (Variables in, one Variable per input out, written with
+    Variable operations so that it can be differentiated again).  Calling the function
+    returns one Variable, or a list of them when ``forward`` returns several arrays.
+
+    A function object may be called more than once: each call after the first that is
+    recorded in a graph runs on a fresh copy, so every call keeps its own inputs and its
+    own forward state and back-propagates correctly.
+    """
+    inputs = None
+    outputs = None
+    generation = 0
+
+    def __call__(self, *inputs):
+        f = self
+        if self.inputs is not None:        # already a node of some graph: use a copy
+            f = object.__new__(type(self))
+            f.__dict__.update(self.__dict__)
+        inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+        xs = [x.data for x in inputs]
+        try:
+            ys = f.forward(*xs)
+        except (ValueError, TypeError, IndexError) as e:
+            if getattr(e, '_dezero_described', False):
+                raise
+            err = type(e)(f'{type(f).__name__}: {e} (inputs: {_describe(xs)})')
+            err._dezero_described = True
+            raise err from e
+        if not isinstance(ys, tuple):
+            ys = (ys,)
+        outputs = [Variable(as_array(y)) for y in ys]
+
+        if Config.enable_backprop:
+            f.generation = max([x.generation for x in inputs]) if inputs else 0
+            for out in outputs:
+                out.set_creator(f)
+            f.inputs = inputs
+            f.outputs = [weakref.ref(out) for out in outputs]
+
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    def forward(self, *xs):
+        raise NotImplementedError(f'{type(self).__name__} does not define forward()')
+
+    def backward(self, *gys):
+        raise NotImplementedError(f'{type(self).__name__} does not define backward()')

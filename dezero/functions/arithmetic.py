@@ -1,0 +1,145 @@
+"""The arithmetic behind the operators ``+ - * / **`` and unary ``-``.
+
+Binary operations broadcast like NumPy; in backward each input's gradient is summed back
+to that input's own shape.
+"""
+import numpy as np
+
+from dezero.core import Function, Variable, as_variable
+from dezero.functions.array import sum_to
+from dezero.functions.math import log
+
+
+def _unbroadcast(gx0, gx1, x0_shape, x1_shape):
+    """Sum the two gradients of a broadcasting binary function back to the input shapes."""
+    if x0_shape != x1_shape:
+        gx0 = sum_to(gx0, x0_shape)
+        gx1 = sum_to(gx1, x1_shape)
+    return gx0, gx1
+
+
+class Add(Function):
+    """y = x0 + x1. Derivative: gy to both inputs."""
+
+    def forward(self, x0, x1):
+        self.x0_shape, self.x1_shape = x0.shape, x1.shape
+        return x0 + x1
+
+    def backward(self, gy):
+        return _unbroadcast(gy, gy, self.x0_shape, self.x1_shape)
+
+
+class Sub(Function):
+    """y = x0 - x1. Derivative: gy to x0, -gy to x1."""
+
+    def forward(self, x0, x1):
+        self.x0_shape, self.x1_shape = x0.shape, x1.shape
+        return x0 - x1
+
+    def backward(self, gy):
+        return _unbroadcast(gy, -gy, self.x0_shape, self.x1_shape)
+
+
+class Mul(Function):
+    """y = x0 * x1. Derivative: gy * x1 to x0, gy * x0 to x1."""
+
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _unbroadcast(gy * x1, gy * x0, x0.shape, x1.shape)
+
+
+class Div(Function):
+    """y = x0 / x1. Derivative: gy / x1 to x0, -gy * x0 / x1**2 to x1."""
+
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = gy / x1
+        gx1 = gx0 * (-x0 / x1)
+        return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
+
+
+class Neg(Function):
+    """y = -x. Derivative: -gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = x ** c for a constant exponent c. Derivative: c * x ** (c - 1) * gy."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy):
+        x, = self.inputs
+        c = self.c
+        if c == 0:
+            return gy * 0
+        if c == 1:
+            return gy
+        return (x ** (c - 1)) * c * gy
+
+
+class PowVariable(Function):
+    """y = x0 ** x1 with both sides Variables.
+    Derivative: gy * x1 * x0 ** (x1 - 1) to x0, gy * y * log(x0) to x1."""
+
+    def forward(self, x0, x1):
+        return x0 ** x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = self.outputs[0]()
+        if y is None:
+            y = x0 ** x1
+        gx0 = gy * x1 * x0 ** (x1 - 1)
+        gx1 = gy * y * log(x0)
+        return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
+
+
+def add(x0, x1):
+    """x0 + x1, broadcasting. Derivative: gy to both, summed to each input's shape."""
+    return Add()(x0, x1)
+
+
+def sub(x0, x1):
+    """x0 - x1, broadcasting. Derivative: gy and -gy, summed to each input's shape."""
+    return Sub()(x0, x1)
+
+
+def mul(x0, x1):
+    """x0 * x1, broadcasting. Derivative: gy * x1 and gy * x0."""
+    return Mul()(x0, x1)
+
+
+def div(x0, x1):
+    """x0 / x1, broadcasting. Derivative: gy / x1 and -gy * x0 / x1**2."""
+    return Div()(x0, x1)
+
+
+def neg(x):
+    """-x. Derivative: -gy."""
+    return Neg()(x)
+
+
+def pow(x, c):
+    """x ** c, elementwise. With a constant c the derivative is c * x ** (c - 1);
+    with a Variable c it is also differentiated in c: x ** c * log(x)."""
+    if isinstance(c, Variable):
+        return PowVariable()(x, c)
+    if isinstance(c, np.ndarray) and c.ndim > 0:
+        return PowVariable()(x, as_variable(c))
+    return Pow(c)(x)

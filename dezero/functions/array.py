@@ -1,0 +1,247 @@
+"""Functions that move array elements around: reshape, transpose, indexing,
+broadcasting and summing back, concatenation and stacking.
+
+Each backward is another function of this module, so every one of them is
+differentiable to any order.
+"""
+import numpy as np
+
+from dezero import cuda
+from dezero.array_ops import normalize_axis, sum_to as _sum_to_array
+from dezero.core import Function, as_variable
+
+
+def _shape_arg(shape):
+    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+# ---- reshape ---------------------------------------------------------------------------
+class Reshape(Function):
+    """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f'cannot reshape an array of shape {x.shape} (size {x.size}) '
+                             f'into shape {self.shape}') from None
+
+    def backward(self, gy):
+        return reshape(gy, self.x_shape)
+
+
+def reshape(x, shape):
+    """Return ``x`` with a new ``shape`` (same size). Derivative: reshape gy back."""
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    x = as_variable(x)
+    if x.shape == shape:
+        return x
+    return Reshape(shape)(x)
+
+
+def flatten(x):
+    """Reshape ``x`` to (batch, -1): keep the first axis, flatten the rest."""
+    x = as_variable(x)
+    return reshape(x, (x.shape[0], -1))
+
+
+def expand_dims(x, axis):
+    """Insert an axis of size 1 at position ``axis``. Derivative: remove it again."""
+    x = as_variable(x)
+    shape = list(x.shape)
+    ndim = x.ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(f'expand_dims: axis {axis} is out of range for a result with '
+                         f'{ndim} dimensions (input shape {x.shape})')
+    shape.insert(axis % ndim, 1)
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x, axis=None):
+    """Remove axes of size 1 (all of them, or those in ``axis``). Derivative: reshape back."""
+    x = as_variable(x)
+    if axis is None:
+        axes = [i for i, n in enumerate(x.shape) if n == 1]
+    else:
+        axes = normalize_axis(axis, x.ndim)
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f'squeeze: axis {a} of an array of shape {x.shape} has '
+                                 f'size {x.shape[a]}, expected 1')
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+# ---- transpose -------------------------------------------------------------------------
+class Transpose(Function):
+    """y = x with its axes permuted; the gradient is gy with the inverse permutation."""
+
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(int(a) for a in axes)
+
+    def forward(self, x):
+        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) \
+                != list(range(x.ndim)):
+            raise ValueError(f'axes {self.axes} are not a permutation of the '
+                             f'{x.ndim} axes of an array of shape {x.shape}')
+        return x.transpose(self.axes)
+
+    def backward(self, gy):
+        if self.axes is None:
+            return transpose(gy)
+        n = len(self.axes)
+        inverse = tuple(np.argsort([a % n for a in self.axes]))
+        return transpose(gy, inverse)
+
+
+def transpose(x, axes=None):
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None).
+    Derivative: the inverse permutation of gy."""
+    return Transpose(axes)(x)
+
+
+# ---- indexing --------------------------------------------------------------------------
+class GetItem(Function):
+    """y = x[slices]; the gradient scatters gy into zeros of x's shape (adding repeats)."""
+
+    def __init__(self, slices):
+        self.slices = slices
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x[self.slices]
+
+    def backward(self, gy):
+        return GetItemGrad(self.slices, self.x_shape)(gy)
+
+
+class GetItemGrad(Function):
+    """Scatter-add gy into zeros of ``in_shape`` at ``slices``; its gradient is ggx[slices]."""
+
+    def __init__(self, slices, in_shape):
+        self.slices = slices
+        self.in_shape = in_shape
+
+    def forward(self, gy):
+        xp = cuda.get_array_module(gy)
+        gx = xp.zeros(self.in_shape, dtype=gy.dtype)
+        if xp is np:
+            np.add.at(gx, self.slices, gy)
+        else:
+            xp.add.at(gx, self.slices, gy)
+        return gx
+
+    def backward(self, ggx):
+        return get_item(ggx, self.slices)
+
+
+def get_item(x, slices):
+    """Index ``x`` like a NumPy array (ints, slices, integer arrays, masks).
+    Derivative: gy is added back at the selected positions, repeats accumulating."""
+    if isinstance(slices, list):
+        slices = np.asarray(slices)
+    return GetItem(slices)(x)
+
+
+# ---- broadcasting ----------------------------------------------------------------------
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``; the gradient is gy summed back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        xp = cuda.get_array_module(x)
+        try:
+            return xp.broadcast_to(x, self.shape)
+        except ValueError:
+            raise ValueError(f'cannot broadcast an array of shape {x.shape} to shape '
+                             f'{self.shape}') from None
+
+    def backward(self, gy):
+        return sum_to(gy, self.x_shape)
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` as NumPy does. Derivative: sum gy back to x's shape."""
+    x = as_variable(x)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape``; the gradient is gy broadcast back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return _sum_to_array(x, self.shape)
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.x_shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape`` (the reverse of broadcasting).
+    Derivative: broadcast gy back to x's shape."""
+    x = as_variable(x)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+# ---- joining ---------------------------------------------------------------------------
+class Concat(Function):
+    """y = the inputs joined along ``axis``; each gradient is its slice of gy."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = cuda.get_array_module(xs[0])
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        gxs = []
+        start = 0
+        index = [slice(None)] * gy.ndim
+        for n in self.sizes:
+            index[self.axis] = slice(start, start + n)
+            gxs.append(get_item(gy, tuple(index)))
+            start += n
+        return tuple(gxs)
+
+
+def concat(xs, axis=0):
+    """Join the sequence of Variables/arrays ``xs`` along an existing ``axis``.
+    Derivative: each input receives its own slice of gy."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError('concat: expected at least one input, got an empty sequence')
+    return Concat(axis)(*xs)
+
+
+def stack(xs, axis=0):
+    """Join ``xs`` (all of one shape) along a new ``axis``.
+    Derivative: each input receives its own slice of gy."""
+    xs = [as_variable(x) for x in xs]
+    if not xs:
+        raise ValueError('stack: expected at least one input, got an empty sequence')
+    shapes = {x.shape for x in xs}
+    if len(shapes) != 1:
+        raise ValueError(f'stack: all inputs must have the same shape, got '
+                         f'{[x.shape for x in xs]}')
+    return concat([expand_dims(x, axis) for x in xs], axis=axis)

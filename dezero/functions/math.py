@@ -1,0 +1,179 @@
+"""Elementwise mathematical functions: sin, cos, tan, tanh, exp, log, sqrt, abs, square,
+clip.
+
+Each backward is written with Variable operations (often reusing the forward output),
+so every function here is differentiable to any order where the math allows.
+"""
+from dezero import cuda
+from dezero.core import Function
+
+
+def _output(f):
+    """The (still alive) output Variable of a single-output function."""
+    return f.outputs[0]()
+
+
+class Sin(Function):
+    """y = sin(x). Derivative: cos(x)."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).sin(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * cos(x)
+
+
+class Cos(Function):
+    """y = cos(x). Derivative: -sin(x)."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).cos(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * -sin(x)
+
+
+class Tan(Function):
+    """y = tan(x). Derivative: 1 + tan(x)**2."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).tan(x)
+
+    def backward(self, gy):
+        y = _output(self)
+        return gy * (1 + y * y)
+
+
+class Tanh(Function):
+    """y = tanh(x). Derivative: 1 - y**2."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).tanh(x)
+
+    def backward(self, gy):
+        y = _output(self)
+        return gy * (1 - y * y)
+
+
+class Exp(Function):
+    """y = exp(x). Derivative: y."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).exp(x)
+
+    def backward(self, gy):
+        return gy * _output(self)
+
+
+class Log(Function):
+    """y = log(x) (natural). Derivative: 1 / x."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).log(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x). Derivative: 1 / (2 y)."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        return gy / (2 * _output(self))
+
+
+class Abs(Function):
+    """y = |x|. Derivative: sign(x) (0 at x = 0)."""
+
+    def forward(self, x):
+        return cuda.get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        x, = self.inputs
+        xp = cuda.get_array_module(x.data)
+        return gy * xp.sign(x.data)
+
+
+class Square(Function):
+    """y = x**2. Derivative: 2x."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        x, = self.inputs
+        return gy * (2 * x)
+
+
+class Clip(Function):
+    """y = x limited to [x_min, x_max]. Derivative: 1 inside the range, 0 outside."""
+
+    def __init__(self, x_min, x_max):
+        self.x_min = x_min
+        self.x_max = x_max
+
+    def forward(self, x):
+        return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)
+
+    def backward(self, gy):
+        x, = self.inputs
+        mask = (x.data >= self.x_min) & (x.data <= self.x_max)
+        return gy * mask.astype(gy.dtype)
+
+
+def sin(x):
+    """Elementwise sine. Derivative: cos(x)."""
+    return Sin()(x)
+
+
+def cos(x):
+    """Elementwise cosine. Derivative: -sin(x)."""
+    return Cos()(x)
+
+
+def tan(x):
+    """Elementwise tangent. Derivative: 1 + tan(x)**2."""
+    return Tan()(x)
+
+
+def tanh(x):
+    """Elementwise hyperbolic tangent. Derivative: 1 - tanh(x)**2."""
+    return Tanh()(x)
+
+
+def exp(x):
+    """Elementwise e**x. Derivative: e**x."""
+    return Exp()(x)
+
+
+def log(x):
+    """Elementwise natural logarithm. Derivative: 1 / x."""
+    return Log()(x)
+
+
+def sqrt(x):
+    """Elementwise square root. Derivative: 1 / (2 sqrt(x))."""
+    return Sqrt()(x)
+
+
+def abs(x):
+    """Elementwise absolute value. Derivative: sign(x), taken as 0 at 0."""
+    return Abs()(x)
+
+
+def square(x):
+    """Elementwise x**2. Derivative: 2x."""
+    return Square()(x)
+
+
+def clip(x, x_min, x_max):
+    """Limit ``x`` to [x_min, x_max]. Derivative: 1 where x is inside, 0 where clipped."""
+    if x_min is not None and x_max is not None and x_min > x_max:
+        raise ValueError(f'clip: x_min ({x_min}) is greater than x_max ({x_max})')
+    return Clip(x_min, x_max)(x)

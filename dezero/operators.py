@@ -1,0 +1,137 @@
+"""Wires the operators and array methods of Variable to the functions.
+
+:func:`setup_variable` runs once when ``dezero`` is imported; after it, ``x + y``,
+``x[1:]``, ``x.reshape(2, 3)``, ``x.sum()`` and friends build graph nodes.
+"""
+import numpy as np
+
+from dezero import cuda
+from dezero.core import Variable
+from dezero.functions import arithmetic, array, linalg, reduction
+
+
+def _operand(other, like):
+    """The other side of a binary operator, ready for a Function.
+
+    Variables and arrays pass unchanged. A Python or NumPy scalar becomes a 0-d array
+    of the dtype the result would have if the scalar were weakly typed, so that
+    ``float32_variable * 2.0`` stays float32 (while ``int_variable * 0.5`` is float).
+    """
+    if isinstance(other, Variable) or isinstance(other, cuda.array_types):
+        return other
+    if isinstance(other, np.generic):
+        other = other.item()
+    if isinstance(other, (int, float, complex)):
+        xp = cuda.get_array_module(like.data)
+        return xp.asarray(other, dtype=np.result_type(like.dtype, other))
+    raise TypeError(f'unsupported operand: a Variable and an object of type '
+                    f'{type(other).__name__}; expected a Variable, an array or a scalar '
+                    f'(wrap lists with np.array(...))')
+
+
+def _add(self, other):
+    return arithmetic.add(self, _operand(other, self))
+
+
+def _radd(self, other):
+    return arithmetic.add(_operand(other, self), self)
+
+
+def _sub(self, other):
+    return arithmetic.sub(self, _operand(other, self))
+
+
+def _rsub(self, other):
+    return arithmetic.sub(_operand(other, self), self)
+
+
+def _mul(self, other):
+    return arithmetic.mul(self, _operand(other, self))
+
+
+def _rmul(self, other):
+    return arithmetic.mul(_operand(other, self), self)
+
+
+def _truediv(self, other):
+    return arithmetic.div(self, _operand(other, self))
+
+
+def _rtruediv(self, other):
+    return arithmetic.div(_operand(other, self), self)
+
+
+def _pow(self, other):
+    if isinstance(other, (Variable,) + cuda.array_types):
+        return arithmetic.pow(self, other)
+    if isinstance(other, (int, float, np.generic)):
+        return arithmetic.pow(self, other)
+    raise TypeError(f'unsupported exponent of type {type(other).__name__}; expected a '
+                    f'scalar, an array or a Variable')
+
+
+def _rpow(self, other):
+    return arithmetic.PowVariable()(_operand(other, self), self)
+
+
+def _reshape(self, *shape):
+    """x.reshape(2, 3) or x.reshape((2, 3))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return array.reshape(self, tuple(shape))
+
+
+def _transpose(self, *axes):
+    """x.transpose(), x.transpose(1, 0, 2) or x.transpose((1, 0, 2))."""
+    if not axes:
+        axes = None
+    elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return array.transpose(self, axes)
+
+
+def _sum(self, axis=None, keepdims=False):
+    return reduction.sum(self, axis, keepdims)
+
+
+def _max(self, axis=None, keepdims=False):
+    return reduction.max(self, axis, keepdims)
+
+
+def _min(self, axis=None, keepdims=False):
+    return reduction.min(self, axis, keepdims)
+
+
+def _matmul(self, other):
+    return linalg.matmul(self, other)
+
+
+def _rmatmul(self, other):
+    return linalg.matmul(other, self)
+
+
+def setup_variable():
+    """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
+    ``reshape transpose T sum max min matmul dot`` to :class:`Variable`."""
+    Variable.__add__ = _add
+    Variable.__radd__ = _radd
+    Variable.__sub__ = _sub
+    Variable.__rsub__ = _rsub
+    Variable.__mul__ = _mul
+    Variable.__rmul__ = _rmul
+    Variable.__truediv__ = _truediv
+    Variable.__rtruediv__ = _rtruediv
+    Variable.__pow__ = _pow
+    Variable.__rpow__ = _rpow
+    Variable.__neg__ = arithmetic.neg
+    Variable.__matmul__ = _matmul
+    Variable.__rmatmul__ = _rmatmul
+    Variable.__getitem__ = array.get_item
+    Variable.reshape = _reshape
+    Variable.transpose = _transpose
+    Variable.T = property(array.transpose)
+    Variable.sum = _sum
+    Variable.max = _max
+    Variable.min = _min
+    Variable.matmul = _matmul
+    Variable.dot = _matmul
