@@ -84,9 +84,15 @@ def as_variable(obj):
                     f'(wrap lists with np.array(...))')
 
 
-def _describe(arrays):
-    return ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
-                     for a in arrays)
+def _describe_error(err, func, arrays):
+    """Prefix an error raised in ``func.forward`` with the function's name and the
+    shapes and dtypes of its inputs (once, however deeply the error travels)."""
+    if getattr(err, '_dezero_described', False) or not err.args:
+        return
+    shapes = ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
+                       for a in arrays)
+    err.args = (f'{type(func).__name__}: {err.args[0]} (inputs: {shapes})',) + err.args[1:]
+    err._dezero_described = True
 
 
 # --------------------------------------------------------------------------------------
@@ -185,26 +191,17 @@ class Variable:
         if self.creator is None:
             return
 
-        pending = []          # heap of (-generation, order, function)
-        queued = set()
-        order = 0
-
-        def push(f):
-            nonlocal order
-            if f not in queued:
-                queued.add(f)
-                heapq.heappush(pending, (-f.generation, order, f))
-                order += 1
-
-        push(self.creator)
+        creator = self.creator
+        pending = [(-creator.generation, 0, creator)]   # heap: newest generation first
+        queued = {creator}
+        order = 1                                     # tie-break in insertion order
         old_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
             while pending:
                 f = heapq.heappop(pending)[2]
-                gys = _output_grads(f)
-                gxs = f.backward(*gys)
-                if not isinstance(gxs, tuple):
+                gxs = f.backward(*_output_grads(f))
+                if type(gxs) is not tuple:
                     gxs = (gxs,)
                 inputs = f.inputs
                 if len(gxs) != len(inputs):
@@ -214,15 +211,22 @@ class Variable:
                 for x, gx in zip(inputs, gxs):
                     if gx is None:
                         continue
+                    if gx.data.shape != x.data.shape:
+                        raise ValueError(
+                            f'{type(f).__name__}.backward returned a gradient of shape '
+                            f'{gx.data.shape} for an input of shape {x.data.shape}')
                     if x.grad is None:
                         x.grad = gx
                     else:
                         x.grad = x.grad + gx
-                    if x.creator is not None:
-                        push(x.creator)
+                    creator = x.creator
+                    if creator is not None and creator not in queued:
+                        queued.add(creator)
+                        heapq.heappush(pending, (-creator.generation, order, creator))
+                        order += 1
                 if not retain_grad:
-                    for y in f.outputs:
-                        y = y()
+                    for ref in f.outputs:
+                        y = ref()
                         if y is not None:
                             y.grad = None
         finally:
@@ -241,9 +245,14 @@ class Variable:
 
 
 def _output_grads(f):
-    """The gradients flowing into ``f`` from its outputs (zeros for an output unused)."""
+    """The gradients flowing into ``f`` from its outputs (zeros for an unused output)."""
+    refs = f.outputs
+    if len(refs) == 1:
+        y = refs[0]()
+        if y is not None and y.grad is not None:
+            return (y.grad,)
     gys = []
-    for ref in f.outputs:
+    for ref in refs:
         y = ref()
         if y is None:
             gys.append(None)
@@ -289,21 +298,26 @@ class Function:
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
-            if getattr(e, '_dezero_described', False):
-                raise
-            err = type(e)(f'{type(f).__name__}: {e} (inputs: {_describe(xs)})')
-            err._dezero_described = True
-            raise err from e
-        if not isinstance(ys, tuple):
-            ys = (ys,)
-        outputs = [Variable(as_array(y)) for y in ys]
+            _describe_error(e, f, xs)
+            raise
+
+        if type(ys) is tuple:
+            outputs = [Variable(y if type(y) is np.ndarray else as_array(y)) for y in ys]
+        else:
+            outputs = [Variable(ys if type(ys) is np.ndarray else as_array(ys))]
 
         if Config.enable_backprop:
-            f.generation = max([x.generation for x in inputs]) if inputs else 0
-            for out in outputs:
-                out.set_creator(f)
+            generation = 0
+            for x in inputs:
+                if x.generation > generation:
+                    generation = x.generation
+            f.generation = generation
+            generation += 1
+            for y in outputs:
+                y.creator = f
+                y.generation = generation
             f.inputs = inputs
-            f.outputs = [weakref.ref(out) for out in outputs]
+            f.outputs = [weakref.ref(y) for y in outputs]
 
         return outputs if len(outputs) > 1 else outputs[0]
 

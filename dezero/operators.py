@@ -17,7 +17,12 @@ def _operand(other, like):
     of the dtype the result would have if the scalar were weakly typed, so that
     ``float32_variable * 2.0`` stays float32 (while ``int_variable * 0.5`` is float).
     """
-    if isinstance(other, Variable) or isinstance(other, cuda.array_types):
+    kind = type(other)
+    if kind is float or kind is int:
+        dtype = like.data.dtype
+        if dtype.kind == 'f':          # the common case: a float array and a number
+            return cuda.get_array_module(like.data).asarray(other, dtype)
+    elif isinstance(other, Variable) or isinstance(other, cuda.array_types):
         return other
     if isinstance(other, np.generic):
         other = other.item()

@@ -1,0 +1,417 @@
+"""The engine: Variable, Function, Config and backward."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Config, Function, Parameter, Variable, as_array, as_variable
+from dezero.functions.math import Exp, Tanh
+from dezero.functions.array import Reshape
+
+
+def var(*values, dtype=np.float64):
+    return Variable(np.array(values if len(values) > 1 else values[0], dtype=dtype))
+
+
+# ---- Variable --------------------------------------------------------------------------
+@pytest.mark.parametrize('bad', [1.0, 3, [1.0, 2.0], (1,), 'abc'])
+def test_variable_refuses_non_arrays_naming_the_type(bad):
+    with pytest.raises(TypeError, match=type(bad).__name__) as info:
+        Variable(bad)
+    assert 'np.array' in str(info.value)
+
+
+def test_variable_accepts_none_and_arrays():
+    assert Variable(None).data is None
+    v = Variable(np.zeros((2, 3), np.float32), name='w')
+    assert (v.shape, v.ndim, v.size, v.dtype, len(v), v.name) == \
+        ((2, 3), 2, 6, np.float32, 2, 'w')
+    assert v.grad is None and v.creator is None and v.generation == 0
+
+
+def test_repr_single_and_multi_line():
+    assert repr(var(1.0, 2.0)) == 'variable([1. 2.])'
+    assert repr(Variable(None)) == 'variable(None)'
+    assert repr(Variable(np.array([[1, 2], [3, 4]]))) == \
+        'variable([[1 2]\n          [3 4]])'
+
+
+def test_as_array_and_as_variable():
+    assert isinstance(as_array(2.0), np.ndarray)
+    a = np.ones(3)
+    assert as_array(a) is a
+    v = Variable(a)
+    assert as_variable(v) is v
+    assert as_variable(a).data is a
+    with pytest.raises(TypeError, match='list'):
+        as_variable([1, 2])
+
+
+def test_parameter_is_a_variable():
+    p = Parameter(np.ones(2))
+    y = (p * 3.0).sum()
+    y.backward()
+    assert isinstance(p, Variable)
+    assert np.array_equal(p.grad.data, [3.0, 3.0])
+
+
+def test_to_cpu_is_a_noop_and_to_gpu_explains():
+    v = var(1.0, 2.0)
+    data = v.data
+    v.to_cpu()
+    assert v.data is data
+    with pytest.raises(RuntimeError, match='CuPy'):
+        v.to_gpu()
+
+
+# ---- operators -------------------------------------------------------------------------
+@pytest.mark.parametrize('op, expected', [
+    (lambda x: x + 2.0, [3.0, 4.0]), (lambda x: 2.0 + x, [3.0, 4.0]),
+    (lambda x: x - 2.0, [-1.0, 0.0]), (lambda x: 2.0 - x, [1.0, 0.0]),
+    (lambda x: x * 2, [2.0, 4.0]), (lambda x: 2 * x, [2.0, 4.0]),
+    (lambda x: x / 2.0, [0.5, 1.0]), (lambda x: 2.0 / x, [2.0, 1.0]),
+    (lambda x: x ** 2, [1.0, 4.0]), (lambda x: 2.0 ** x, [2.0, 4.0]),
+    (lambda x: -x, [-1.0, -2.0]),
+    (lambda x: np.array([1.0, 1.0]) + x, [2.0, 3.0]),
+    (lambda x: np.array([1.0, 1.0]) - x, [0.0, -1.0]),
+    (lambda x: np.array([4.0, 4.0]) / x, [4.0, 2.0]),
+    (lambda x: x * np.array([3.0, 3.0]), [3.0, 6.0]),
+    (lambda x: np.float32(3.0) * x, [3.0, 6.0]),
+    (lambda x: x + var(1.0, 1.0), [2.0, 3.0]),
+])
+def test_operators_with_every_kind_of_operand(op, expected):
+    y = op(var(1.0, 2.0))
+    assert isinstance(y, Variable)
+    np.testing.assert_allclose(y.data, expected)
+
+
+@pytest.mark.parametrize('op', [
+    lambda x: x * 2.0, lambda x: 2.0 * x, lambda x: x + 1, lambda x: 1.5 - x,
+    lambda x: x / 3.0, lambda x: 1.0 / x, lambda x: x ** 2.0, lambda x: 2.0 ** x,
+    lambda x: x * np.float64(2.0), lambda x: np.float64(2.0) + x,
+])
+def test_scalars_keep_the_variable_dtype(op):
+    x = var(1.0, 2.0, dtype=np.float32)
+    y = op(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_int_variable_with_float_scalar_becomes_float():
+    y = Variable(np.array([1, 2])) * 0.5
+    assert y.dtype.kind == 'f'
+    np.testing.assert_allclose(y.data, [0.5, 1.0])
+
+
+def test_array_methods():
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    assert x.reshape(3, 2).shape == (3, 2)
+    assert x.reshape((6,)).shape == (6,)
+    assert x.transpose().shape == (3, 2) and x.T.shape == (3, 2)
+    assert Variable(np.zeros((2, 3, 4))).transpose(1, 0, 2).shape == (3, 2, 4)
+    assert Variable(np.zeros((2, 3, 4))).transpose((2, 0, 1)).shape == (4, 2, 3)
+    assert float(x.sum().data) == 15.0
+    np.testing.assert_array_equal(x.sum(axis=0).data, [3.0, 5.0, 7.0])
+    assert x.sum(axis=1, keepdims=True).shape == (2, 1)
+    assert float(x.max().data) == 5.0 and float(x.min().data) == 0.0
+    np.testing.assert_array_equal(x.matmul(x.T).data, x.data @ x.data.T)
+    np.testing.assert_array_equal(x.dot(x.T).data, x.data @ x.data.T)
+    np.testing.assert_array_equal((x @ x.T).data, x.data @ x.data.T)
+    np.testing.assert_array_equal(x[1].data, [3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(x[:, 2].data, [2.0, 5.0])
+    np.testing.assert_array_equal(x[[0, 0, 1]].data, x.data[[0, 0, 1]])
+
+
+def test_unsupported_operand_is_refused_clearly():
+    with pytest.raises(TypeError, match='list'):
+        var(1.0, 2.0) + [1.0, 2.0]
+
+
+# ---- backward --------------------------------------------------------------------------
+def test_backward_seeds_ones_and_chains():
+    x = var(3.0)
+    y = (x * x + x).sum()
+    y.backward()
+    assert float(x.grad.data) == 7.0            # 2x + 1
+
+
+def test_backward_needs_data():
+    with pytest.raises(ValueError, match='None'):
+        Variable(None).backward()
+
+
+def test_same_variable_twice():
+    x = var(3.0)
+    (x + x).backward()
+    assert float(x.grad.data) == 2.0
+    x.cleargrad()
+    (x * x * x).backward()
+    assert float(x.grad.data) == 27.0           # 3 x^2
+
+
+def test_gradients_accumulate_until_cleared():
+    x = var(3.0)
+    (x * 2.0).backward()
+    (x * 2.0).backward()
+    assert float(x.grad.data) == 4.0
+    x.cleargrad()
+    assert x.grad is None
+
+
+class CountingSquare(Function):
+    """x**2 that counts how often backward runs (for checking the traversal)."""
+    calls = 0
+
+    def forward(self, x):
+        return x ** 2
+
+    def backward(self, gy):
+        CountingSquare.calls += 1
+        x, = self.inputs
+        return 2 * x * gy
+
+
+def test_diamond_visits_each_function_once_after_all_gradients_arrive():
+    CountingSquare.calls = 0
+    x = var(2.0)
+    a = CountingSquare()(x)
+    y = CountingSquare()(a) + CountingSquare()(a)     # 2 x^4
+    y.backward()
+    assert CountingSquare.calls == 3
+    assert float(x.grad.data) == 64.0                  # 8 x^3
+
+
+def test_variable_used_in_many_places():
+    x = var(1.5)
+    ys = [x * float(k) for k in range(1, 11)]
+    total = ys[0]
+    for y in ys[1:]:
+        total = total + y
+    total.backward()
+    assert float(x.grad.data) == pytest.approx(55.0)
+
+
+def test_retain_grad():
+    x = var(2.0)
+    a = x * x
+    y = a * 3.0
+    y.backward()
+    assert a.grad is None and y.grad is None
+    x.cleargrad()
+    y = (x * x) * 3.0
+    a = y.creator.inputs[0]
+    y.backward(retain_grad=True)
+    assert float(a.grad.data) == 3.0 and float(y.grad.data) == 1.0
+
+
+def test_no_grad_records_nothing_and_restores():
+    x = var(2.0)
+    with dezero.no_grad():
+        y = x * x
+        assert Config.enable_backprop is False
+    assert y.creator is None
+    assert Config.enable_backprop is True
+    assert (x * x).creator is not None
+
+
+def test_using_config_restores_after_an_error_and_rejects_unknown_names():
+    with pytest.raises(KeyError):
+        with dezero.test_mode():
+            assert Config.train is False
+            raise KeyError('boom')
+    assert Config.train is True
+    with pytest.raises(AttributeError, match='enable_backprp'):
+        with dezero.using_config('enable_backprp', False):
+            pass
+
+
+def test_unchain_and_unchain_backward():
+    x = var(2.0)
+    a = x * 2.0
+    b = a + 1.0
+    y = b * 3.0
+    b.unchain()
+    assert b.creator is None
+    y.backward(retain_grad=True)
+    assert x.grad is None and float(b.grad.data) == 3.0
+
+    x = var(2.0)
+    a = x * 2.0
+    b = a + 1.0
+    y = b * 3.0
+    y.unchain_backward()
+    assert a.creator is None and b.creator is None and y.creator is not None
+    y.backward()
+    assert x.grad is None
+
+
+def test_unchain_backward_truncates_the_graph_in_place():
+    x = var(1.0)
+    h = x
+    for _ in range(5):
+        h = h * 2.0
+    h.unchain_backward()
+    h2 = h * 2.0
+    h2.backward(retain_grad=True)
+    assert x.grad is None
+    assert float(h.grad.data) == 2.0
+
+
+def test_wrong_number_of_gradients_is_an_error():
+    class Bad(Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, gy):
+            return gy
+
+    y = Bad()(var(1.0), var(2.0))
+    with pytest.raises(ValueError, match='Bad.backward returned 1 gradients for 2 inputs'):
+        y.backward()
+
+
+def test_several_outputs_return_a_list_and_unused_outputs_get_zero_gradient():
+    class Split(Function):
+        def forward(self, x):
+            return x[:2], x[2:]
+
+        def backward(self, g0, g1):
+            return F.concat([g0, g1])
+
+    x = var(1.0, 2.0, 3.0)
+    outs = Split()(x)
+    assert isinstance(outs, list) and len(outs) == 2
+    a, b = outs
+    (a * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 0.0])
+
+
+def test_forward_errors_name_the_function_and_the_input_shapes():
+    with pytest.raises(ValueError, match=r'Add: .*\(2, 3\).*\(4,\)'):
+        Variable(np.ones((2, 3))) + Variable(np.ones(4))
+
+
+def test_matmul_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r'\(2, 3\).*\(4, 5\)'):
+        F.matmul(Variable(np.ones((2, 3))), Variable(np.ones((4, 5))))
+
+
+# ---- higher order ----------------------------------------------------------------------
+def test_second_derivative_of_x4():
+    x = var(2.0)
+    y = x ** 4
+    y.backward(create_graph=True)
+    assert float(x.grad.data) == 32.0
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert float(x.grad.data) == 48.0
+
+
+def test_first_four_derivatives_of_sin():
+    values = np.linspace(-3, 3, 7)
+    x = Variable(values.copy())
+    y = F.sin(x)
+    expected = [np.cos, lambda v: -np.sin(v), lambda v: -np.cos(v), np.sin]
+    for derivative in expected:
+        x.cleargrad()
+        y.backward(create_graph=True)
+        y = x.grad
+        np.testing.assert_allclose(y.data, derivative(values), atol=1e-12)
+
+
+def test_create_graph_false_records_nothing():
+    x = var(2.0)
+    (x ** 3).backward()
+    assert x.grad.creator is None
+
+
+def test_newton_step_with_automatic_second_derivative():
+    x = var(2.0)
+    for _ in range(10):
+        y = x ** 4 - 2 * x ** 2
+        x.cleargrad()
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        gx.backward()
+        x.data -= gx.data / x.grad.data
+    assert float(x.data) == pytest.approx(1.0)
+
+
+# ---- memory and scale ------------------------------------------------------------------
+def test_graph_is_freed_on_del_without_the_cycle_collector():
+    gc.collect()
+    gc.disable()
+    try:
+        x = var(1.0, 2.0)
+        a = x * 2.0
+        y = F.exp(a) + a
+        y.sum().backward()
+        refs = [weakref.ref(a), weakref.ref(y), weakref.ref(y.creator)]
+        del a, y
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_long_chain_backprop_and_free_without_recursion():
+    gc.disable()
+    try:
+        x = var(0.5)
+        y = x
+        for _ in range(100_000):
+            y = y + 1e-6
+        ref = weakref.ref(y.creator)
+        y.backward()
+        assert float(x.grad.data) == 1.0
+        del y
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+# ---- reused Function objects -----------------------------------------------------------
+def test_reused_function_object_gives_correct_gradients_for_every_call():
+    act = Tanh()
+    x1, x2 = var(0.3, -1.0), var(2.0, 0.1)
+    y = (act(x1) * 2.0 + act(x2)).sum()
+    y.backward()
+    np.testing.assert_allclose(x1.grad.data, 2 * (1 - np.tanh(x1.data) ** 2))
+    np.testing.assert_allclose(x2.grad.data, 1 - np.tanh(x2.data) ** 2)
+
+
+def test_reused_function_keeps_forward_state_per_call():
+    flatten = Reshape((-1,))
+    a = Variable(np.ones((2, 3)))
+    b = Variable(np.ones((3, 1)))
+    y = F.concat([flatten(a), flatten(b)]).sum()
+    y.backward()
+    assert a.grad.shape == (2, 3) and b.grad.shape == (3, 1)
+
+
+def test_reused_function_after_a_no_grad_call_still_backprops_the_first():
+    exp = Exp()
+    x = var(1.0)
+    y = exp(x)
+    with dezero.no_grad():
+        exp(var(5.0))
+    y.backward()
+    assert float(x.grad.data) == pytest.approx(np.e)
+
+
+# ---- dtype -----------------------------------------------------------------------------
+def test_float32_network_stays_float32():
+    rng = np.random.default_rng(0)
+    x = Variable(rng.standard_normal((4, 3)).astype(np.float32))
+    w = Variable(rng.standard_normal((3, 2)).astype(np.float32))
+    b = Variable(np.zeros(2, np.float32))
+    y = F.tanh(x @ w + b) * 0.5 + 1.0
+    loss = F.sum((y - 2.0) ** 2) / 8.0
+    assert loss.dtype == np.float32
+    loss.backward()
+    assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
