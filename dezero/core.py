@@ -13,6 +13,7 @@ attached to Variable by :func:`dezero.operators.setup_variable`, which the packa
 ``__init__`` runs; this module knows nothing of the individual functions.
 """
 import contextlib
+import copy
 import heapq
 import weakref
 
@@ -291,8 +292,7 @@ class Function:
     def __call__(self, *inputs):
         f = self
         if self.inputs is not None:        # already a node of some graph: use a copy
-            f = object.__new__(type(self))
-            f.__dict__.update(self.__dict__)
+            f = copy.copy(self)
         inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
         xs = [x.data for x in inputs]
         try:

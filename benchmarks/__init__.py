@@ -1,0 +1,1 @@
+"""Runnable speed comparisons; see README.md in this folder."""

@@ -1,0 +1,129 @@
+"""Computation graphs as DOT text (Graphviz) and as pictures.
+
+Variables are drawn as ellipses, functions as boxes, and every edge points the way the
+data flows: input variable -> function -> output variable.  The graph is walked without
+recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
+high-order derivative) can be drawn.
+"""
+import pathlib
+
+from dezero.atomic import atomic_write_bytes, atomic_write_text
+
+_VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
+_FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Graphviz (its ``dot`` program or the ``graphviz`` Python package) is missing."""
+
+
+def get_dot_graph(output, verbose=True):
+    """Return the DOT text of the graph that computed the Variable ``output``.
+
+    Each variable becomes an ellipse labelled with its name; with ``verbose`` the label
+    also shows the shape and dtype (``x\\n(2, 3) float64``, or just ``(2, 3) float64``
+    for an unnamed variable).  Each function becomes a box labelled with its class name,
+    and appears once however many of its outputs are used.  Nodes are numbered in a
+    fixed order (functions by generation, then in the order they were found), so the
+    same graph always gives the same text.
+    """
+    nodes = {}     # id(object) -> DOT node id (the graph keeps every object alive)
+    lines = []
+
+    def node(obj, prefix, label, style):
+        key = id(obj)
+        if key not in nodes:
+            nodes[key] = f'{prefix}{len(nodes)}'
+            lines.append(f'{nodes[key]} [label="{_escape(label)}", {style}]')
+        return nodes[key]
+
+    def variable(v):
+        return node(v, 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
+
+    functions = _functions_behind(output)
+    for f in functions:
+        ins = [variable(x) for x in f.inputs]
+        name = node(f, 'f', type(f).__name__, _FUNCTION_STYLE)
+        lines.extend(f'{x} -> {name}' for x in ins)
+        outs = [y() for y in f.outputs]
+        lines.extend(f'{name} -> {variable(y)}' for y in outs if y is not None)
+    variable(output)     # a variable with no creator is a graph of one node
+    return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
+
+
+def plot_dot_graph(output, verbose=True, to_file='graph.png'):
+    """Draw the graph behind ``output`` into ``to_file`` and return its path.
+
+    The picture's format is ``to_file``'s extension (``png``, ``svg``, ``pdf``, ...).
+    The DOT text is always written first, next to the picture with the suffix
+    ``.dot``; the picture is then rendered with Graphviz through the ``graphviz``
+    Python package.  Folders are created as needed and both files appear whole or not
+    at all.  Raises :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or
+    the ``graphviz`` package is missing (the ``.dot`` file is there all the same).
+    """
+    to_file = pathlib.Path(to_file)
+    fmt = to_file.suffix[1:].lower()
+    if not fmt:
+        raise ValueError(f'plot_dot_graph: to_file {str(to_file)!r} has no extension to '
+                         f'name the picture format; use e.g. graph.png or graph.svg')
+    to_file.parent.mkdir(parents=True, exist_ok=True)
+    dot_file = to_file.with_suffix('.dot')
+    text = get_dot_graph(output, verbose)
+    atomic_write_text(dot_file, text)
+    if fmt == 'dot':
+        return to_file
+
+    try:
+        import graphviz
+    except ImportError as e:
+        raise GraphvizNotFoundError(
+            f'plot_dot_graph: the graphviz Python package is not installed, so '
+            f'{to_file} was not rendered; install it with `pip install graphviz`. '
+            f'The DOT text was still written to {dot_file}.') from e
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(f'plot_dot_graph: Graphviz cannot render the format {fmt!r} '
+                         f'(from {to_file}); use e.g. png, svg or pdf. The DOT text was '
+                         f'still written to {dot_file}.')
+    try:
+        picture = graphviz.Source(text).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as e:
+        raise GraphvizNotFoundError(
+            f'plot_dot_graph: the `dot` program of Graphviz was not found, so {to_file} '
+            f'was not rendered. Install Graphviz (e.g. `apt-get install graphviz`, '
+            f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
+            f'is on the PATH. The DOT text was still written to {dot_file}.') from e
+    atomic_write_bytes(to_file, picture)
+    return to_file
+
+
+def _functions_behind(output):
+    """Every function that ``output`` depends on, oldest generation first.
+
+    Walks the creators with an explicit stack; each function is listed once, and ties
+    in generation keep the order of discovery, so the result is deterministic.
+    """
+    found, seen = [], set()
+    stack = [output.creator] if output.creator is not None else []
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found.append(f)
+        stack.extend(x.creator for x in f.inputs
+                     if x.creator is not None and id(x.creator) not in seen)
+    found.sort(key=lambda f: f.generation)     # stable: discovery order within a generation
+    return found
+
+
+def _variable_label(v, verbose):
+    label = '' if v.name is None else str(v.name)
+    if verbose and v.data is not None:
+        label += ('\n' if label else '') + f'{v.shape} {v.dtype}'
+    return label
+
+
+def _escape(text):
+    """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written."""
+    text = text.replace('\\', '\\\\').replace('"', '\\"')
+    return text.replace('\r\n', '\n').replace('\r', '\n').replace('\n', '\\n')

@@ -1,0 +1,291 @@
+import re
+import shutil
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Function, Variable
+from dezero.graph import GraphvizNotFoundError, get_dot_graph, plot_dot_graph
+
+needs_dot = pytest.mark.skipif(shutil.which('dot') is None,
+                               reason="Graphviz's dot program is not installed")
+
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+_NODE = re.compile(r'(\w+) \[label="((?:[^"\\]|\\.)*)", shape=(\w+)[^\]]*\]')
+_EDGE = re.compile(r'(\w+) -> (\w+)')
+
+
+def parse(text):
+    """Nodes as {id: (label, shape)} in declaration order, and edges as (from, to) ids."""
+    lines = text.splitlines()
+    assert lines[0] == 'digraph g {' and lines[-1] == '}'
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        line = line.strip()
+        if m := _NODE.fullmatch(line):
+            assert m[1] not in nodes, f'node {m[1]} declared twice'
+            nodes[m[1]] = (m[2], m[3])
+        elif m := _EDGE.fullmatch(line):
+            edges.append((m[1], m[2]))
+        else:
+            pytest.fail(f'unexpected DOT line: {line!r}')
+    for a, b in edges:
+        assert a in nodes and b in nodes, f'edge {a} -> {b} to an undeclared node'
+    return nodes, edges
+
+
+def labelled_edges(text):
+    nodes, edges = parse(text)
+    return Counter((nodes[a][0], nodes[b][0]) for a, b in edges)
+
+
+def shapes(text):
+    nodes, _ = parse(text)
+    return Counter(shape for _, shape in nodes.values())
+
+
+def named(data, name):
+    return Variable(np.asarray(data, dtype=np.float64), name=name)
+
+
+def add_graph():
+    x0 = named(np.ones((2, 3)), 'x0')
+    x1 = named(np.ones((2, 3)), 'x1')
+    y = x0 + x1
+    y.name = 'y'
+    return y
+
+
+# ---- structure ------------------------------------------------------------------------
+def test_add_graph_structure():
+    text = get_dot_graph(add_graph(), verbose=False)
+    nodes, edges = parse(text)
+    assert sorted(nodes.values()) == [('Add', 'box'), ('x0', 'ellipse'),
+                                      ('x1', 'ellipse'), ('y', 'ellipse')]
+    assert labelled_edges(text) == Counter({('x0', 'Add'): 1, ('x1', 'Add'): 1,
+                                            ('Add', 'y'): 1})
+    assert len(edges) == 3
+
+
+def test_verbose_labels_show_shape_and_dtype():
+    text = get_dot_graph(add_graph(), verbose=True)
+    labels = sorted(label for label, _ in parse(text)[0].values())
+    assert labels == ['Add', r'x0\n(2, 3) float64', r'x1\n(2, 3) float64',
+                      r'y\n(2, 3) float64']
+
+
+def test_unnamed_variables():
+    x = Variable(np.zeros(4, dtype=np.float32))
+    y = F.sin(x)
+    verbose = sorted(label for label, _ in parse(get_dot_graph(y))[0].values())
+    assert verbose == ['(4,) float32', '(4,) float32', 'Sin']
+    quiet = sorted(label for label, _ in parse(get_dot_graph(y, verbose=False))[0].values())
+    assert quiet == ['', '', 'Sin']
+
+
+def test_leaf_alone_is_one_node():
+    text = get_dot_graph(named(1.0, 'x'), verbose=False)
+    assert parse(text) == ({'v0': ('x', 'ellipse')}, [])
+
+
+def test_diamond_lists_each_function_and_variable_once():
+    x = named(0.5, 'x')
+    t = F.exp(x)
+    t.name = 't'
+    a, b = F.sin(t), F.cos(t)
+    a.name, b.name = 'a', 'b'
+    y = a + b
+    y.name = 'y'
+    text = get_dot_graph(y, verbose=False)
+    nodes, _ = parse(text)
+    assert sorted(label for label, _ in nodes.values()) == \
+        ['Add', 'Cos', 'Exp', 'Sin', 'a', 'b', 't', 'x', 'y']
+    assert labelled_edges(text) == Counter({
+        ('x', 'Exp'): 1, ('Exp', 't'): 1, ('t', 'Sin'): 1, ('t', 'Cos'): 1,
+        ('Sin', 'a'): 1, ('Cos', 'b'): 1, ('a', 'Add'): 1, ('b', 'Add'): 1,
+        ('Add', 'y'): 1})
+
+
+def test_same_variable_twice_gives_two_edges_into_one_function():
+    x = named(2.0, 'x')
+    y = x + x
+    y.name = 'y'
+    text = get_dot_graph(y, verbose=False)
+    assert shapes(text) == Counter({'ellipse': 2, 'box': 1})
+    assert labelled_edges(text) == Counter({('x', 'Add'): 2, ('Add', 'y'): 1})
+
+
+def test_function_reached_twice_at_once_is_listed_once():
+    x = named(2.0, 'x')
+    t = F.exp(x)
+    t.name = 't'
+    y = t * t                          # both inputs lead to Exp before it is visited
+    y.name = 'y'
+    text = get_dot_graph(y, verbose=False)
+    assert labelled_edges(text) == Counter({('x', 'Exp'): 1, ('Exp', 't'): 1,
+                                            ('t', 'Mul'): 2, ('Mul', 'y'): 1})
+
+
+def test_nodes_are_declared_in_data_flow_order():
+    x = named(0.5, 'x')
+    t = F.exp(x)
+    y = F.sin(t) * F.cos(t) + x
+    nodes, edges = parse(get_dot_graph(y))
+    order = {node: i for i, node in enumerate(nodes)}
+    assert all(order[a] < order[b] for a, b in edges)
+
+
+def test_same_graph_gives_same_text():
+    assert get_dot_graph(add_graph()) == get_dot_graph(add_graph())
+
+
+class Split(Function):
+    """Two outputs, to check that a dropped output is left out of the graph."""
+    def forward(self, x):
+        return x[:1], x[1:]
+
+
+def test_dropped_output_is_skipped():
+    x = named([1.0, 2.0, 3.0], 'x')
+    first, rest = Split()(x)
+    first.name = 'first'
+    del rest                           # its weak reference in Split.outputs is now dead
+    text = get_dot_graph(first, verbose=False)
+    assert labelled_edges(text) == Counter({('x', 'Split'): 1, ('Split', 'first'): 1})
+
+
+def test_living_sibling_output_is_drawn():
+    x = named([1.0, 2.0, 3.0], 'x')
+    first, rest = Split()(x)
+    first.name, rest.name = 'first', 'rest'
+    text = get_dot_graph(first, verbose=False)
+    assert labelled_edges(text) == Counter({('x', 'Split'): 1, ('Split', 'first'): 1,
+                                            ('Split', 'rest'): 1})
+
+
+def test_names_are_escaped():
+    name = 'say "hi"\\ back\nnow'
+    y = F.sin(named(1.0, name))
+    text = get_dot_graph(y, verbose=False)
+    assert r'[label="say \"hi\"\\ back\nnow"' in text
+    assert '\nnow' not in text          # no raw line break inside a label
+    parse(text)
+
+
+@needs_dot
+def test_escaped_names_render_as_written():
+    import graphviz
+    y = F.sin(named(1.0, 'a"b\\c'))
+    svg = graphviz.Source(get_dot_graph(y, verbose=False)).pipe(format='svg')
+    assert b'a&quot;b\\c' in svg
+
+
+# ---- higher order and size ------------------------------------------------------------
+def test_graph_of_higher_order_derivative():
+    x = named(2.0, 'x')
+    y = F.sin(x) * x ** 3
+    y.backward(create_graph=True)
+    gx = x.grad
+    forward = parse(get_dot_graph(y))[0]
+    first = parse(get_dot_graph(gx))[0]
+    assert len(first) > len(forward)
+
+    x.cleargrad()
+    gx.backward(create_graph=True)
+    second = parse(get_dot_graph(x.grad))[0]
+    assert len(second) > len(first)
+    assert sum(1 for label, _ in second.values() if label.startswith('x\\n')) == 1
+
+
+def test_long_chain_does_not_recurse():
+    n = 20_000
+    x = named(0.0, 'x')
+    y = x
+    for _ in range(n):
+        y = y + 1.0
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        text = get_dot_graph(y, verbose=False)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert shapes(text) == Counter({'box': n, 'ellipse': 2 * n + 1})
+    nodes, edges = parse(text)
+    assert len(edges) == 3 * n
+    assert next(iter(nodes.values())) == ('x', 'ellipse')
+
+
+# ---- pictures -------------------------------------------------------------------------
+@needs_dot
+def test_plot_png_writes_picture_and_dot_file(tmp_path):
+    y = add_graph()
+    to_file = tmp_path / 'out' / 'graph.png'     # the folder does not exist yet
+    result = plot_dot_graph(y, to_file=str(to_file))
+    assert str(result) == str(to_file)
+    assert to_file.read_bytes().startswith(PNG_MAGIC)
+    assert (tmp_path / 'out' / 'graph.dot').read_text() == get_dot_graph(y)
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['graph.dot',
+                                                                    'graph.png']
+
+
+@needs_dot
+def test_plot_svg_of_higher_order_graph(tmp_path):
+    x = named(1.0, 'x')
+    y = F.tanh(x)
+    y.backward(create_graph=True)
+    to_file = tmp_path / 'grad.svg'
+    plot_dot_graph(x.grad, verbose=False, to_file=to_file)
+    svg = to_file.read_bytes()
+    assert b'<svg' in svg and b'>x<' in svg
+    assert (tmp_path / 'grad.dot').read_text() == get_dot_graph(x.grad, verbose=False)
+
+
+def test_missing_dot_program_raises_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip('graphviz')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    monkeypatch.setenv('PATH', str(empty))
+    to_file = tmp_path / 'graph.png'
+    with pytest.raises(GraphvizNotFoundError) as info:
+        plot_dot_graph(add_graph(), to_file=to_file)
+    message = str(info.value)
+    for part in ('plot_dot_graph', '`dot`', 'Graphviz', 'apt-get install graphviz',
+                 'brew install graphviz', 'conda install graphviz',
+                 str(tmp_path / 'graph.dot')):
+        assert part in message
+    assert isinstance(info.value, RuntimeError)
+    assert (tmp_path / 'graph.dot').read_text() == get_dot_graph(add_graph())
+    assert not to_file.exists()
+
+
+def test_missing_graphviz_package_raises_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'graphviz', None)    # makes `import graphviz` fail
+    with pytest.raises(GraphvizNotFoundError, match='pip install graphviz') as info:
+        plot_dot_graph(add_graph(), to_file=tmp_path / 'graph.svg')
+    assert str(tmp_path / 'graph.dot') in str(info.value)
+    assert (tmp_path / 'graph.dot').exists()
+    assert not (tmp_path / 'graph.svg').exists()
+
+
+def test_dot_suffix_writes_only_the_dot_file(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'graphviz', None)    # not needed for DOT text
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / 'g.dot')
+    assert str(result) == str(tmp_path / 'g.dot')
+    assert (tmp_path / 'g.dot').read_text() == get_dot_graph(add_graph())
+
+
+@pytest.mark.parametrize('name', ['graph', 'graph.nosuchformat'])
+def test_bad_picture_name_is_refused(tmp_path, name):
+    pytest.importorskip('graphviz')
+    with pytest.raises(ValueError, match='plot_dot_graph'):
+        plot_dot_graph(add_graph(), to_file=tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_utils_reexports():
+    assert dezero.utils.get_dot_graph is get_dot_graph
+    assert dezero.utils.plot_dot_graph is plot_dot_graph
