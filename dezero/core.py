@@ -293,7 +293,10 @@ class Function:
         f = self
         if self.inputs is not None:        # already a node of some graph: use a copy
             f = copy.copy(self)
-        inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+        try:
+            inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+        except TypeError as e:
+            raise TypeError(f'{type(self).__name__}: {e}') from None
         xs = [x.data for x in inputs]
         try:
             ys = f.forward(*xs)

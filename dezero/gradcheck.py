@@ -62,8 +62,9 @@ def _report(name, analytic, numeric, rtol, atol):
     if not ok:
         err = np.abs(analytic - numeric) - rtol * np.abs(numeric)
         i = np.unravel_index(int(np.argmax(err)), numeric.shape) if numeric.ndim else ()
-        print(f'{name}: worst mismatch at index {i}: backprop {analytic[i]!r}, '
-              f'numerical {numeric[i]!r} (rtol={rtol}, atol={atol})')
+        i = tuple(int(k) for k in i)
+        print(f'{name}: worst mismatch at index {i}: backprop {analytic[i].item()!r}, '
+              f'numerical {numeric[i].item()!r} (rtol={rtol}, atol={atol})')
     return bool(ok)
 
 

@@ -137,9 +137,14 @@ def neg(x):
 
 def pow(x, c):
     """x ** c, elementwise. With a constant c the derivative is c * x ** (c - 1);
-    with a Variable c it is also differentiated in c: x ** c * log(x)."""
+    with a Variable c it is also differentiated in c: x ** c * log(x).
+
+    A NumPy scalar exponent counts as a Python number, so that ``float32 ** np.float64(2)``
+    stays float32."""
     if isinstance(c, Variable):
         return PowVariable()(x, c)
     if isinstance(c, np.ndarray) and c.ndim > 0:
         return PowVariable()(x, as_variable(c))
+    if isinstance(c, np.generic):
+        c = c.item()
     return Pow(c)(x)

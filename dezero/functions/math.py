@@ -4,6 +4,8 @@ clip.
 Each backward is written with Variable operations (often reusing the forward output),
 so every function here is differentiable to any order where the math allows.
 """
+import numpy as np
+
 from dezero import cuda
 from dezero.core import Function
 
@@ -123,7 +125,8 @@ class Clip(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        mask = (x.data >= self.x_min) & (x.data <= self.x_max)
+        # inside the range means left unchanged by clipping (a bound may be None)
+        mask = x.data == self.forward(x.data)
         return gy * mask.astype(gy.dtype)
 
 
@@ -173,7 +176,11 @@ def square(x):
 
 
 def clip(x, x_min, x_max):
-    """Limit ``x`` to [x_min, x_max]. Derivative: 1 where x is inside, 0 where clipped."""
+    """Limit ``x`` to [x_min, x_max]; either bound may be None (no limit on that side).
+    Derivative: 1 where x is inside, 0 where clipped.
+
+    NumPy scalar bounds count as Python numbers, so that a float32 ``x`` stays float32."""
+    x_min, x_max = (b.item() if isinstance(b, np.generic) else b for b in (x_min, x_max))
     if x_min is not None and x_max is not None and x_min > x_max:
         raise ValueError(f'clip: x_min ({x_min}) is greater than x_max ({x_max})')
     return Clip(x_min, x_max)(x)

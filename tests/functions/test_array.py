@@ -1,0 +1,156 @@
+"""Array functions: reshape transpose get_item expand_dims squeeze flatten broadcast_to
+sum_to concat stack."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+MASK = np.arange(12).reshape(3, 4) % 3 == 0
+
+# name: (dezero function, NumPy reference, input shape)
+UNARY = {
+    'reshape': (lambda x: F.reshape(x, (4, 6)), lambda a: a.reshape(4, 6), (2, 3, 4)),
+    'reshape -1': (lambda x: F.reshape(x, (-1, 2)), lambda a: a.reshape(-1, 2), (2, 3, 4)),
+    'reshape varargs': (lambda x: x.reshape(6, 4), lambda a: a.reshape(6, 4), (2, 3, 4)),
+    'reshape tuple': (lambda x: x.reshape((3, 8)), lambda a: a.reshape(3, 8), (2, 3, 4)),
+    'transpose': (F.transpose, np.transpose, (2, 3, 4)),
+    'transpose axes': (lambda x: F.transpose(x, (1, 0, 2)),
+                       lambda a: a.transpose(1, 0, 2), (2, 3, 4)),
+    'transpose negative axes': (lambda x: F.transpose(x, (-1, 0, 1)),
+                                lambda a: a.transpose(-1, 0, 1), (2, 3, 4)),
+    'transpose varargs': (lambda x: x.transpose(2, 0, 1),
+                          lambda a: a.transpose(2, 0, 1), (2, 3, 4)),
+    'T': (lambda x: x.T, lambda a: a.T, (2, 3)),
+    'x[1]': (lambda x: x[1], lambda a: a[1], (3, 4)),
+    'x[-1, 2]': (lambda x: x[-1, 2], lambda a: a[-1, 2], (3, 4)),
+    'x[1:3]': (lambda x: x[1:3], lambda a: a[1:3], (4, 3)),
+    'x[:, 2]': (lambda x: x[:, 2], lambda a: a[:, 2], (3, 4)),
+    'x[..., ::-2]': (lambda x: x[..., ::-2], lambda a: a[..., ::-2], (2, 3, 4)),
+    'x[[0, 0, 1]]': (lambda x: x[[0, 0, 1]], lambda a: a[[0, 0, 1]], (3, 4)),
+    'x[[0, 2], [1, 1]]': (lambda x: x[[0, 2], [1, 1]],
+                          lambda a: a[[0, 2], [1, 1]], (3, 4)),
+    'x[2d int array]': (lambda x: x[np.array([[0, 1], [1, 1]])],
+                        lambda a: a[np.array([[0, 1], [1, 1]])], (3, 4)),
+    'x[mask]': (lambda x: x[MASK], lambda a: a[MASK], (3, 4)),
+    'x[row mask]': (lambda x: x[[True, False, True]],
+                    lambda a: a[np.array([True, False, True])], (3, 4)),
+    'get_item': (lambda x: F.get_item(x, (slice(None), 1)), lambda a: a[:, 1], (3, 4)),
+    'expand_dims 0': (lambda x: F.expand_dims(x, 0),
+                      lambda a: np.expand_dims(a, 0), (2, 3)),
+    'expand_dims 1': (lambda x: F.expand_dims(x, 1),
+                      lambda a: np.expand_dims(a, 1), (2, 3)),
+    'expand_dims -1': (lambda x: F.expand_dims(x, -1),
+                       lambda a: np.expand_dims(a, -1), (2, 3)),
+    'squeeze': (F.squeeze, np.squeeze, (1, 3, 1)),
+    'squeeze axis': (lambda x: F.squeeze(x, 2), lambda a: a.squeeze(2), (1, 3, 1)),
+    'flatten': (F.flatten, lambda a: a.reshape(2, 12), (2, 3, 4)),
+    'broadcast_to': (lambda x: F.broadcast_to(x, (2, 3, 4)),
+                     lambda a: np.broadcast_to(a, (2, 3, 4)), (3, 1)),
+    'broadcast_to from scalar': (lambda x: F.broadcast_to(x, (2, 3)),
+                                 lambda a: np.broadcast_to(a, (2, 3)), ()),
+    'sum_to': (lambda x: F.sum_to(x, (3, 1)),
+               lambda a: a.sum(axis=(0, 2))[:, None], (2, 3, 4)),
+    'sum_to trailing': (lambda x: F.sum_to(x, (4,)),
+                        lambda a: a.sum(axis=(0, 1)), (2, 3, 4)),
+    'sum_to scalar': (lambda x: F.sum_to(x, ()), np.sum, (2, 3)),
+}
+
+
+@pytest.mark.parametrize('name', UNARY)
+def test_forward_matches_numpy(name, sample):
+    f, ref, shape = UNARY[name]
+    x = sample(shape)
+    y = f(Variable(x))
+    assert isinstance(y, Variable)
+    expected = ref(x)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize('name', UNARY)
+def test_gradients_first_and_second_order(name, sample, check_grads):
+    f, _, shape = UNARY[name]
+    check_grads(f, sample(shape))
+
+
+@pytest.mark.parametrize('name', UNARY)
+def test_float32_is_kept(name, sample, assert_keeps_float32):
+    f, _, shape = UNARY[name]
+    assert_keeps_float32(f, sample(shape))
+
+
+@pytest.mark.parametrize('index, weights, expected', [
+    ([0, 0, 1], [1.0, 2.0, 3.0], [3.0, 3.0, 0.0]),            # repeats accumulate
+    ([2, 2, 2], [1.0, 1.0, 1.0], [0.0, 0.0, 3.0]),
+    ([True, False, True], [5.0, 7.0], [5.0, 0.0, 7.0]),      # boolean mask
+    (slice(None, None, -1), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]),
+])
+def test_get_item_scatters_gradient(index, weights, expected):
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    (x[index] * np.array(weights)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_repeated_fancy_index_second_order():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = (x[[0, 0, 1]] ** 3).sum()                   # 2 x0**3 + x1**3
+    y.backward(create_graph=True)
+    gx = x.grad
+    np.testing.assert_array_equal(gx.data, [6.0, 12.0, 0.0])
+    x.cleargrad()
+    gx.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [12.0, 12.0, 0.0])
+
+
+# (function, NumPy reference, input shapes, axis)
+JOINS = [
+    (F.concat, np.concatenate, [(2, 3), (1, 3), (4, 3)], 0),
+    (F.concat, np.concatenate, [(2, 3), (2, 1)], 1),
+    (F.concat, np.concatenate, [(2, 1, 2), (2, 3, 2)], -2),
+    (F.concat, np.concatenate, [(3,)], 0),
+    (F.stack, np.stack, [(2, 3)] * 3, 0),
+    (F.stack, np.stack, [(2, 3)] * 2, 1),
+    (F.stack, np.stack, [(2, 3)] * 2, -1),
+    (F.stack, np.stack, [()] * 3, 0),
+]
+
+
+@pytest.mark.parametrize('f, ref, shapes, axis', JOINS)
+def test_join_forward_and_gradients(f, ref, shapes, axis, sample, check_grads):
+    xs = [sample(shape) for shape in shapes]
+    y = f([Variable(x) for x in xs], axis=axis)
+    expected = ref(xs, axis=axis)
+    assert y.shape == expected.shape
+    np.testing.assert_array_equal(y.data, expected)
+    check_grads(lambda *vs: f(vs, axis=axis), *xs)
+
+
+@pytest.mark.parametrize('f', [F.concat, F.stack])
+def test_join_mixes_arrays_and_variables(f, assert_keeps_float32):
+    v = Variable(np.array([1.0, 2.0]))
+    y = f([np.array([3.0, 4.0]), v])
+    (y * np.arange(4.0).reshape(y.shape)).sum().backward()
+    np.testing.assert_array_equal(v.grad.data, [2.0, 3.0])
+    assert_keeps_float32(lambda a, b: f([a, b], axis=0), np.ones(2), np.zeros(2))
+
+
+@pytest.mark.parametrize('f, error, match', [
+    (lambda x: F.reshape(x, (4, 2)), ValueError, r'Reshape.*\(2, 3\).*\(4, 2\)'),
+    (lambda x: F.transpose(x, (0, 0)), ValueError, r'Transpose.*\(0, 0\).*\(2, 3\)'),
+    (lambda x: x.transpose(1, 0, 2), ValueError, r'Transpose.*\(1, 0, 2\).*\(2, 3\)'),
+    (lambda x: x[5], IndexError, r'GetItem.*index 5.*\(2, 3\)'),
+    (lambda x: x[[0, 3]], IndexError, r'GetItem.*index 3.*\(2, 3\)'),
+    (lambda x: F.expand_dims(x, 4), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
+    (lambda x: F.squeeze(x, 0), ValueError, r'squeeze.*axis 0.*\(2, 3\)'),
+    (lambda x: F.broadcast_to(x, (3, 3)), ValueError, r'BroadcastTo.*\(2, 3\).*\(3, 3\)'),
+    (lambda x: F.sum_to(x, (4,)), ValueError, r'sum_to.*\(2, 3\).*\(4,\)'),
+    (lambda x: F.sum_to(x, (3, 2, 3)), ValueError, r'sum_to.*\(2, 3\).*\(3, 2, 3\)'),
+    (lambda x: F.concat([x, np.ones((3, 2))]), ValueError, r'Concat.*\(2, 3\).*\(3, 2\)'),
+    (lambda x: F.stack([x, np.ones((3, 2))]), ValueError, r'stack.*\(2, 3\).*\(3, 2\)'),
+    (lambda x: F.concat([]), ValueError, 'concat: expected at least one input'),
+    (lambda x: F.stack([]), ValueError, 'stack: expected at least one input'),
+])
+def test_bad_input_errors_name_function_and_shapes(f, error, match):
+    with pytest.raises(error, match=match):
+        f(Variable(np.ones((2, 3))))

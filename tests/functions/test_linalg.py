@@ -1,0 +1,79 @@
+"""Linear algebra: matmul (2-D, batched with broadcast batch axes, 1-D operands) / dot."""
+import operator
+import re
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+SHAPE_PAIRS = [
+    ((2, 3), (3, 4)),
+    ((1, 1), (1, 1)),
+    ((5, 2, 3), (5, 3, 4)),         # batched
+    ((5, 2, 3), (3, 4)),            # batch axes broadcast ...
+    ((2, 3), (5, 3, 4)),
+    ((4, 1, 2, 3), (5, 3, 2)),      # ... on both sides
+    ((3,), (3, 4)),                 # 1-D operands
+    ((2, 3), (3,)),
+    ((3,), (3,)),
+    ((3,), (5, 3, 4)),
+    ((5, 2, 3), (3,)),
+]
+MATMULS = [F.matmul, F.dot, operator.matmul,
+           lambda a, b: a.matmul(b), lambda a, b: a.dot(b)]
+
+
+@pytest.mark.parametrize('f', MATMULS, ids=['matmul', 'dot', '@', '.matmul', '.dot'])
+@pytest.mark.parametrize('shapes', SHAPE_PAIRS, ids=str)
+def test_forward_matches_numpy(shapes, f, sample):
+    a, b = (sample(shape) for shape in shapes)
+    y = f(Variable(a), Variable(b))
+    expected = a @ b
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize('shapes', SHAPE_PAIRS, ids=str)
+def test_gradients_first_and_second_order(shapes, sample, check_grads):
+    check_grads(F.matmul, *(sample(shape) for shape in shapes))
+
+
+def test_exact_gradients_2d():
+    a = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    b = Variable(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0]]))
+    y = F.matmul(a, b)
+    y.backward()
+    np.testing.assert_array_equal(y.data, [[1.0, 2.0, 4.0], [3.0, 4.0, 10.0]])
+    np.testing.assert_array_equal(a.grad.data, [[3.0, 2.0], [3.0, 2.0]])   # ones @ b.T
+    np.testing.assert_array_equal(b.grad.data, [[4.0] * 3, [6.0] * 3])     # a.T @ ones
+
+
+def test_batch_broadcast_gradient_is_summed_over_the_batch():
+    a = Variable(np.ones((5, 2, 3)))
+    b = Variable(np.ones((3, 4)))
+    F.matmul(a, b).backward()
+    np.testing.assert_array_equal(b.grad.data, np.full((3, 4), 10.0))   # 5 batches x 2 rows
+    np.testing.assert_array_equal(a.grad.data, np.full((5, 2, 3), 4.0))
+
+
+@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3,)), ((3,), (3,))],
+                         ids=str)
+def test_float32_is_kept(shapes, sample, assert_keeps_float32):
+    assert_keeps_float32(F.matmul, *(sample(shape) for shape in shapes))
+
+
+@pytest.mark.parametrize('shapes', [
+    ((2, 3), (2, 3)),
+    ((2, 3), (4,)),
+    ((4,), (2, 3)),
+    ((3,), (4,)),
+    ((2, 2, 3), (3, 3, 4)),         # batch axes that do not broadcast
+    ((), (2, 3)),
+])
+def test_mismatch_error_names_both_shapes(shapes):
+    a, b = (Variable(np.ones(shape)) for shape in shapes)
+    match = r'(?i)matmul.*' + '.*'.join(re.escape(str(shape)) for shape in shapes)
+    with pytest.raises(ValueError, match=match):
+        F.matmul(a, b)

@@ -1,0 +1,114 @@
+"""Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+
+def np_logsumexp(a, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+# name: (dezero function, NumPy reference, input domain; max/min away from ties)
+REDUCTIONS = {
+    'sum': (F.sum, np.sum, 'real'),
+    'mean': (F.mean, np.mean, 'real'),
+    'average': (F.average, np.mean, 'real'),
+    'max': (F.max, np.max, 'distinct'),
+    'min': (F.min, np.min, 'distinct'),
+    'logsumexp': (F.logsumexp, np_logsumexp, 'real'),
+}
+AXES = [None, 1, -1, (0, 2)]
+
+
+@pytest.mark.parametrize('keepdims', [False, True])
+@pytest.mark.parametrize('axis', AXES, ids=str)
+@pytest.mark.parametrize('name', REDUCTIONS)
+def test_forward_matches_numpy(name, axis, keepdims, sample):
+    f, ref, domain = REDUCTIONS[name]
+    x = sample((2, 3, 4), domain)
+    y = f(Variable(x), axis=axis, keepdims=keepdims)
+    expected = ref(x, axis=axis, keepdims=keepdims)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize('keepdims', [False, True])
+@pytest.mark.parametrize('axis', AXES, ids=str)
+@pytest.mark.parametrize('name', REDUCTIONS)
+def test_gradients_first_and_second_order(name, axis, keepdims, sample, check_grads):
+    f, _, domain = REDUCTIONS[name]
+    check_grads(lambda x: f(x, axis=axis, keepdims=keepdims), sample((2, 3, 4), domain))
+
+
+@pytest.mark.parametrize('name', REDUCTIONS)
+def test_scalar_input(name, sample, check_grads):
+    f, ref, domain = REDUCTIONS[name]
+    x = sample((), domain)
+    assert f(Variable(x)).data == pytest.approx(ref(x))
+    check_grads(f, x)
+
+
+@pytest.mark.parametrize('name', REDUCTIONS)
+def test_float32_is_kept(name, sample, assert_keeps_float32):
+    f, _, domain = REDUCTIONS[name]
+    assert_keeps_float32(lambda x: f(x, axis=1), sample((2, 3), domain))
+
+
+@pytest.mark.parametrize('method, f', [('sum', F.sum), ('max', F.max), ('min', F.min)])
+def test_variable_methods_match_functions(method, f, sample):
+    x = Variable(sample((2, 3, 4), 'distinct'))
+    for args in [(), (1,), ((0, 2), True)]:
+        np.testing.assert_array_equal(getattr(x, method)(*args).data, f(x, *args).data)
+
+
+def test_mean_exact():
+    x = Variable(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    y = F.mean(x, axis=0)
+    y.backward()
+    np.testing.assert_array_equal(y.data, [2.0, 3.5])
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 0.5))
+
+
+@pytest.mark.parametrize('f, x, axis, keepdims, y, gx', [
+    (F.max, [1.0, 3.0, 3.0], None, False, 3.0, [0.0, 0.5, 0.5]),
+    (F.min, [2.0, 1.0, 1.0, 5.0], None, False, 1.0, [0.0, 0.5, 0.5, 0.0]),
+    (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, False, [1.0, 2.0], [[0.5, 0.5], [0.0, 1.0]]),
+    (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, True, [[1.0], [2.0]], [[0.5, 0.5], [0.0, 1.0]]),
+    (F.min, [[4.0, 1.0], [4.0, 2.0]], 0, False, [4.0, 1.0], [[0.5, 1.0], [0.5, 0.0]]),
+    (F.max, [[7.0, 7.0], [7.0, 7.0]], None, False, 7.0, np.full((2, 2), 0.25)),
+])
+def test_max_min_ties_share_the_gradient(f, x, axis, keepdims, y, gx):
+    x = Variable(np.array(x))
+    out = f(x, axis=axis, keepdims=keepdims)
+    out.backward()
+    np.testing.assert_array_equal(out.data, y)
+    np.testing.assert_array_equal(x.grad.data, gx)
+
+
+@pytest.mark.parametrize('x, axis, y, gx', [
+    ([1000.0, 1000.0, 1000.0], None, 1000.0 + np.log(3.0), np.full(3, 1 / 3)),
+    ([-1000.0, -1000.0], None, -1000.0 + np.log(2.0), [0.5, 0.5]),
+    ([[1000.0, 0.0], [-1000.0, -1000.0]], 1, [1000.0, -1000.0 + np.log(2.0)],
+     [[1.0, 0.0], [0.5, 0.5]]),
+])
+def test_logsumexp_large_values_without_overflow(x, axis, y, gx):
+    x = Variable(np.array(x))
+    with np.errstate(over='raise', invalid='raise', divide='raise'):
+        out = F.logsumexp(x, axis=axis)
+        out.backward()
+    np.testing.assert_allclose(out.data, y, rtol=1e-15)
+    np.testing.assert_allclose(x.grad.data, gx, rtol=1e-12)
+
+
+def test_logsumexp_gradient_at_large_values(sample, check_grads):
+    check_grads(lambda x: F.logsumexp(x, axis=0), 1000.0 + sample((3, 2)), order=1)
+
+
+@pytest.mark.parametrize('name', REDUCTIONS)
+@pytest.mark.parametrize('axis', [2, -3, (0, 0)], ids=str)
+def test_bad_axis_names_function_and_axis(name, axis):
+    match = rf'{REDUCTIONS[name][0].__name__}: (repeated )?axis'
+    with pytest.raises(ValueError, match=match):
+        REDUCTIONS[name][0](Variable(np.ones((2, 3))), axis=axis)

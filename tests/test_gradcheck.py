@@ -1,0 +1,121 @@
+"""The gradient checkers themselves: numerical_grad, gradient_check, gradgrad_check.
+
+They must accept correct gradients and reject wrong ones, first and second order,
+printing where the worst mismatch is.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Function, Variable
+from dezero.utils import gradgrad_check, gradient_check, numerical_grad
+
+
+class Sine(Function):
+    """sin with a configurable backward ``grad(gy, x)``: errors planted for the checkers."""
+
+    def __init__(self, grad):
+        self.grad = grad
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        return self.grad(gy, self.inputs[0])
+
+
+def sine_with(derivative):
+    """sin whose backward is ``gy * derivative(x)``."""
+    return lambda x: Sine(lambda gy, x: gy * derivative(x))(x)
+
+
+def plain(text):
+    """``text`` with NumPy scalar reprs unwrapped: np.int64(1) -> 1."""
+    return re.sub(r'np\.\w+\(([^()]*)\)', r'\1', text)
+
+
+RIGHT = sine_with(F.cos)
+# right values, but computed from raw data: nothing is recorded for the second order
+UNRECORDED = sine_with(lambda x: Variable(np.cos(x.data)))
+
+
+def off_by(k):
+    """Right first derivative, but its recorded graph has an extra ``k * x`` (of value
+    zero): the second derivative is off by ``k``."""
+    return sine_with(lambda x: F.cos(x) + k * (x - Variable(x.data.copy())))
+
+
+WRONG_FIRST = sine_with(lambda x: 2 * F.cos(x))
+SLIGHTLY_WRONG_FIRST = sine_with(lambda x: F.cos(x) * 1.001)
+# one element wrong (index (1, 2) of a (2, 3) input)
+ONE_WRONG = sine_with(lambda x: F.cos(x) * np.where(np.arange(6).reshape(2, 3) == 5, -1, 1))
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(0).uniform(0.2, 1.2, (2, 3))
+
+
+def test_numerical_grad_central_differences(x):
+    np.testing.assert_allclose(numerical_grad(np.sin, x), np.cos(x), rtol=1e-7)
+    np.testing.assert_allclose(numerical_grad(lambda v: v ** 3, Variable(x)), 3 * x ** 2,
+                               rtol=1e-7)
+    np.testing.assert_allclose(numerical_grad(lambda v, c, k: (v * c) ** k, x, 2.0, k=2),
+                               8 * x, rtol=1e-7)
+
+
+def test_numerical_grad_leaves_its_input_unchanged(x):
+    v = Variable(x.copy())
+    numerical_grad(F.sin, x)
+    numerical_grad(F.sin, v)
+    np.testing.assert_array_equal(v.data, x)
+    np.testing.assert_array_equal(x, np.random.default_rng(0).uniform(0.2, 1.2, (2, 3)))
+
+
+def test_numerical_grad_refuses_integer_arrays():
+    with pytest.raises(TypeError, match='numerical_grad.*int'):
+        numerical_grad(F.sin, np.arange(3))
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+@pytest.mark.parametrize('f', [RIGHT, F.sin, F.tanh, lambda v: v ** 3, F.sum,
+                               lambda v: F.matmul(v, v.T)])
+def test_correct_gradients_pass(check, f, x, capsys):
+    assert check(f, x) is True
+    assert capsys.readouterr().out == ''
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_extra_arguments_reach_the_function(check, x):
+    w = np.random.default_rng(1).standard_normal((3, 4))
+    assert check(F.matmul, x, w)
+    assert check(F.logsumexp, x, axis=1, keepdims=True)
+
+
+def test_wrong_first_derivative_fails_and_prints_the_worst_mismatch(x, capsys):
+    assert gradient_check(WRONG_FIRST, x) is False
+    out = capsys.readouterr().out
+    assert 'gradient_check: worst mismatch at index' in out
+    assert 'backprop' in out and 'numerical' in out
+
+
+def test_worst_mismatch_index_and_values_are_reported(x, capsys):
+    assert gradient_check(ONE_WRONG, x) is False
+    out = plain(capsys.readouterr().out)
+    assert f'index (1, 2): backprop {-float(np.cos(x[1, 2]))!r}, numerical 0.44' in out
+
+
+@pytest.mark.parametrize('f', [UNRECORDED, off_by(1.0)], ids=['unrecorded', 'wrong_graph'])
+def test_wrong_second_derivative_fails_only_at_second_order(f, x, capsys):
+    assert gradient_check(f, x) is True
+    assert gradgrad_check(f, x) is False
+    assert 'gradgrad_check: worst mismatch at index' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('check, f', [(gradient_check, SLIGHTLY_WRONG_FIRST),
+                                      (gradgrad_check, off_by(1e-3))])
+def test_tolerances_are_applied(check, f, x):
+    assert check(f, x) is False
+    assert check(f, x, rtol=1e-2) is True
