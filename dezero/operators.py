@@ -34,36 +34,31 @@ def _operand(other, like):
                     f'(wrap lists with np.array(...))')
 
 
-def _add(self, other):
-    return arithmetic.add(self, _operand(other, self))
+def _binary(variable_function, constant_function):
+    """An operator method: a Variable on the other side makes ``variable_function``
+    take both as inputs; a scalar or array becomes the constant of
+    ``constant_function``, which then has this Variable as its only input."""
+    def method(self, other):
+        other = _operand(other, self)
+        if isinstance(other, Variable):
+            return variable_function(self, other)
+        return constant_function(other)(self)
+    return method
 
 
-def _radd(self, other):
-    return arithmetic.add(_operand(other, self), self)
+def _reflected(variable_function, constant_function):
+    """Like :func:`_binary` for the reflected operators (``2.0 - x``)."""
+    def method(self, other):
+        other = _operand(other, self)
+        if isinstance(other, Variable):
+            return variable_function(other, self)
+        return constant_function(other)(self)
+    return method
 
 
-def _sub(self, other):
-    return arithmetic.sub(self, _operand(other, self))
-
-
-def _rsub(self, other):
-    return arithmetic.sub(_operand(other, self), self)
-
-
-def _mul(self, other):
-    return arithmetic.mul(self, _operand(other, self))
-
-
-def _rmul(self, other):
-    return arithmetic.mul(_operand(other, self), self)
-
-
-def _truediv(self, other):
-    return arithmetic.div(self, _operand(other, self))
-
-
-def _rtruediv(self, other):
-    return arithmetic.div(_operand(other, self), self)
+def _subtract_constant(c):
+    """x - c is computed as x + (-c), which is exact in floating point."""
+    return arithmetic.AddConstant(-c)
 
 
 def _pow(self, other):
@@ -73,10 +68,6 @@ def _pow(self, other):
         return arithmetic.pow(self, other)
     raise TypeError(f'unsupported exponent of type {type(other).__name__}; expected a '
                     f'scalar, an array or a Variable')
-
-
-def _rpow(self, other):
-    return arithmetic.PowVariable()(_operand(other, self), self)
 
 
 def _reshape(self, *shape):
@@ -118,16 +109,17 @@ def _rmatmul(self, other):
 def setup_variable():
     """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
     ``reshape transpose T sum max min matmul dot`` to :class:`Variable`."""
-    Variable.__add__ = _add
-    Variable.__radd__ = _radd
-    Variable.__sub__ = _sub
-    Variable.__rsub__ = _rsub
-    Variable.__mul__ = _mul
-    Variable.__rmul__ = _rmul
-    Variable.__truediv__ = _truediv
-    Variable.__rtruediv__ = _rtruediv
+    a = arithmetic
+    Variable.__add__ = _binary(a.add, a.AddConstant)
+    Variable.__radd__ = _reflected(a.add, a.AddConstant)
+    Variable.__sub__ = _binary(a.sub, _subtract_constant)
+    Variable.__rsub__ = _reflected(a.sub, a.SubFromConstant)
+    Variable.__mul__ = _binary(a.mul, a.MulConstant)
+    Variable.__rmul__ = _reflected(a.mul, a.MulConstant)
+    Variable.__truediv__ = _binary(a.div, a.DivConstant)
+    Variable.__rtruediv__ = _reflected(a.div, a.DivFromConstant)
     Variable.__pow__ = _pow
-    Variable.__rpow__ = _rpow
+    Variable.__rpow__ = _reflected(a.pow, a.PowFromConstant)
     Variable.__neg__ = arithmetic.neg
     Variable.__matmul__ = _matmul
     Variable.__rmatmul__ = _rmatmul

@@ -5,6 +5,7 @@ to that input's own shape.
 """
 import numpy as np
 
+from dezero import cuda
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import sum_to
 from dezero.functions.math import log
@@ -108,6 +109,86 @@ class PowVariable(Function):
         gx0 = gy * x1 * x0 ** (x1 - 1)
         gx1 = gy * y * log(x0)
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
+
+
+# ---- one Variable and a constant --------------------------------------------------------
+# ``x * 2.0`` or ``x + np.ones(3)`` record the constant inside the function instead of as
+# a second input, so backward computes one gradient, not two (one of them thrown away).
+class _ConstantOp(Function):
+    """Base of ``x op c`` with a constant array ``c`` (broadcasting); the gradient is
+    summed back to x's shape when broadcasting widened it."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def _to_input_shape(self, gx):
+        x_shape = self.inputs[0].data.shape
+        return gx if gx.data.shape == x_shape else sum_to(gx, x_shape)
+
+
+class AddConstant(_ConstantOp):
+    """y = x + c. Derivative: gy."""
+
+    def forward(self, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return self._to_input_shape(gy)
+
+
+class SubFromConstant(_ConstantOp):
+    """y = c - x. Derivative: -gy."""
+
+    def forward(self, x):
+        return self.c - x
+
+    def backward(self, gy):
+        return self._to_input_shape(-gy)
+
+
+class MulConstant(_ConstantOp):
+    """y = x * c. Derivative: gy * c."""
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return self._to_input_shape(MulConstant(self.c)(gy))
+
+
+class DivConstant(_ConstantOp):
+    """y = x / c. Derivative: gy / c."""
+
+    def forward(self, x):
+        return x / self.c
+
+    def backward(self, gy):
+        return self._to_input_shape(DivConstant(self.c)(gy))
+
+
+class DivFromConstant(_ConstantOp):
+    """y = c / x. Derivative: -gy * c / x**2."""
+
+    def forward(self, x):
+        return self.c / x
+
+    def backward(self, gy):
+        x, = self.inputs
+        return self._to_input_shape(MulConstant(-self.c)(gy / (x * x)))
+
+
+class PowFromConstant(_ConstantOp):
+    """y = c ** x. Derivative: gy * y * log(c)."""
+
+    def forward(self, x):
+        return self.c ** x
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        if y is None:
+            y = PowFromConstant(self.c)(self.inputs[0])
+        log_c = cuda.get_array_module(self.c).log(self.c)
+        return self._to_input_shape(MulConstant(log_c)(gy * y))
 
 
 def add(x0, x1):

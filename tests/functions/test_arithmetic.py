@@ -6,6 +6,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.functions import arithmetic
 
 # name: (dezero function, operator, NumPy reference, domain of x0, domain of x1)
 BINARY = {
@@ -174,3 +175,34 @@ def test_shape_mismatch_names_function_and_shapes(op, name):
 def test_bad_operand_types_are_refused(f, match):
     with pytest.raises(TypeError, match=match):
         f(Variable(np.ones(2)))
+
+
+# ---- a Variable and a constant (scalar or array) ----------------------------------------
+CONSTANT_OPS = {
+    'x + c': (lambda x, c: x + c, arithmetic.AddConstant),
+    'c + x': (lambda x, c: c + x, arithmetic.AddConstant),
+    'x - c': (lambda x, c: x - c, arithmetic.AddConstant),
+    'c - x': (lambda x, c: c - x, arithmetic.SubFromConstant),
+    'x * c': (lambda x, c: x * c, arithmetic.MulConstant),
+    'c * x': (lambda x, c: c * x, arithmetic.MulConstant),
+    'x / c': (lambda x, c: x / c, arithmetic.DivConstant),
+    'c / x': (lambda x, c: c / x, arithmetic.DivFromConstant),
+    'c ** x': (lambda x, c: c ** x, arithmetic.PowFromConstant),
+}
+
+
+@pytest.mark.parametrize('name', CONSTANT_OPS)
+@pytest.mark.parametrize('x_shape, c', [
+    ((3, 4), 1.7),
+    ((3, 4), np.float64(0.6)),
+    ((3, 1), np.linspace(0.5, 2.0, 4)),          # the constant widens the result
+    ((2, 3, 4), np.full((1, 4), 1.3)),
+])
+def test_constant_operand_is_recorded_inside_the_function(name, x_shape, c, sample,
+                                                          check_grads):
+    op, cls = CONSTANT_OPS[name]
+    x_data = sample(x_shape, 'positive')
+    y = op(Variable(x_data), c)
+    assert type(y.creator) is cls and len(y.creator.inputs) == 1
+    np.testing.assert_allclose(y.data, op(x_data, c), rtol=1e-12)
+    check_grads(lambda x: op(x, c), x_data)
