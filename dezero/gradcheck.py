@@ -14,12 +14,18 @@ def _data(y):
     return y.data if isinstance(y, Variable) else np.asarray(y)
 
 
-def numerical_grad(f, x, *args, eps=1e-4, **kwargs):
+#: The step of the central differences.  Not a keyword argument of numerical_grad, so
+#: that every keyword (a function's own ``eps`` included) reaches the function checked.
+EPS = 1e-4
+
+
+def numerical_grad(f, x, *args, **kwargs):
     """The gradient of ``sum(f(x, *args, **kwargs))`` with respect to the array ``x`` by
-    central differences (each element of x moved by ±eps in turn).
+    central differences (each element of x moved by ±EPS in turn).
 
     ``x`` may be an array or a Variable; its data is restored after each probe.
     """
+    eps = EPS
     x_data = x.data if isinstance(x, Variable) else x
     x_data = cuda.as_numpy(x_data)
     if not np.issubdtype(x_data.dtype, np.floating):

@@ -119,3 +119,12 @@ def test_wrong_second_derivative_fails_only_at_second_order(f, x, capsys):
 def test_tolerances_are_applied(check, f, x):
     assert check(f, x) is False
     assert check(f, x, rtol=1e-2) is True
+
+
+def test_keyword_arguments_reach_the_function_checked():
+    def scaled(x, eps):
+        return x * eps
+
+    grad = numerical_grad(scaled, np.ones(3), eps=3.0)
+    np.testing.assert_allclose(grad, [3.0, 3.0, 3.0])
+    assert gradient_check(scaled, np.ones(3), eps=3.0)
