@@ -76,16 +76,22 @@ def time_chain_dezero(n_ops):
     return t
 
 
-def tree_dezero(n_leaves):
-    """Leaves as Variables; sum adjacent pairs level by level. Return (leaves, root)."""
-    leaves = [Variable(np.array(float(i))) for i in range(n_leaves)]
+def pairwise_sum(leaves):
+    """Sum adjacent pairs level by level until one value remains (works for any type
+    with ``+``: dezero Variables and PyTorch tensors alike)."""
     level = leaves
     while len(level) > 1:
         nxt = [level[i] + level[i + 1] for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt
-    return leaves, level[0]
+    return level[0]
+
+
+def tree_dezero(n_leaves):
+    """Leaves as Variables summed pairwise. Return (leaves, root)."""
+    leaves = [Variable(np.array(float(i))) for i in range(n_leaves)]
+    return leaves, pairwise_sum(leaves)
 
 
 def time_tree_dezero(n_leaves):
@@ -125,13 +131,7 @@ def time_chain_torch(torch, n_ops):
 def time_tree_torch(torch, n_leaves):
     leaves = [torch.tensor(float(i), dtype=torch.float64, requires_grad=True)
               for i in range(n_leaves)]
-    level = leaves
-    while len(level) > 1:
-        nxt = [level[i] + level[i + 1] for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    root = level[0]
+    root = pairwise_sum(leaves)
     gc.collect()
     t0 = time.perf_counter()
     root.backward()

@@ -40,7 +40,7 @@ def get_dot_graph(output, verbose=True):
     def variable(v):
         return node(v, 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
 
-    functions = _functions_behind(output)
+    functions = functions_behind(output)
     for f in functions:
         ins = [variable(x) for x in f.inputs]
         name = node(f, 'f', type(f).__name__, _FUNCTION_STYLE)
@@ -96,7 +96,7 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     return to_file
 
 
-def _functions_behind(output):
+def functions_behind(output):
     """Every function that ``output`` depends on, oldest generation first.
 
     Walks the creators with an explicit stack; each function is listed once, and ties

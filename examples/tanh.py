@@ -31,7 +31,7 @@ except ImportError:          # run from a checkout without installing: use the r
 
 import dezero.functions as F
 from dezero import Variable
-from dezero.graph import GraphvizNotFoundError
+from dezero.graph import GraphvizNotFoundError, functions_behind
 from dezero.utils import plot_dot_graph
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
@@ -77,21 +77,12 @@ def closed_form(x, order):
 
 def graph_size(output):
     """The number of function nodes and of variables in the graph behind ``output``."""
-    funcs, variables = set(), {id(output)}
-    stack = [output.creator] if output.creator is not None else []
-    while stack:
-        f = stack.pop()
-        if f in funcs:
-            continue
-        funcs.add(f)
-        for ref in f.outputs:
-            if ref() is not None:
-                variables.add(id(ref()))
-        for x in f.inputs:
-            variables.add(id(x))
-            if x.creator is not None:
-                stack.append(x.creator)
-    return len(funcs), len(variables)
+    functions = functions_behind(output)
+    variables = {id(output)}
+    for f in functions:
+        variables.update(id(x) for x in f.inputs)
+        variables.update(id(ref()) for ref in f.outputs if ref() is not None)
+    return len(functions), len(variables)
 
 
 def write_graph(output, path_png, verbose):
