@@ -131,14 +131,22 @@ class GetItemGrad(Function):
     def forward(self, gy):
         xp = cuda.get_array_module(gy)
         gx = xp.zeros(self.in_shape, dtype=gy.dtype)
-        if xp is np:
-            np.add.at(gx, self.slices, gy)
+        if _is_basic_index(self.slices):
+            gx[self.slices] = gy          # a view: no position is selected twice
         else:
             xp.add.at(gx, self.slices, gy)
         return gx
 
     def backward(self, ggx):
         return get_item(ggx, self.slices)
+
+
+def _is_basic_index(index):
+    """True for ints, slices, None and Ellipsis (alone or in a tuple): an index that
+    selects every position at most once, unlike integer arrays that may repeat."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+               for p in parts) and not any(isinstance(p, bool) for p in parts)
 
 
 def get_item(x, slices):

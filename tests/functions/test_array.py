@@ -85,11 +85,21 @@ def test_float32_is_kept(name, sample, assert_keeps_float32):
     ([2, 2, 2], [1.0, 1.0, 1.0], [0.0, 0.0, 3.0]),
     ([True, False, True], [5.0, 7.0], [5.0, 0.0, 7.0]),      # boolean mask
     (slice(None, None, -1), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]),
+    (1, 4.0, [0.0, 4.0, 0.0]),
+    (np.int64(-1), 4.0, [0.0, 0.0, 4.0]),
+    ((Ellipsis, slice(1, None)), [2.0, 5.0], [0.0, 2.0, 5.0]),
+    ((None, slice(0, 2)), [[2.0, 5.0]], [2.0, 5.0, 0.0]),
 ])
 def test_get_item_scatters_gradient(index, weights, expected):
     x = Variable(np.array([1.0, 2.0, 3.0]))
     (x[index] * np.array(weights)).sum().backward()
     np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_mixed_basic_and_repeated_fancy_index_accumulates():
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    (x[[1, 1, 0], 1:] * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 2.0, 2.0], [0.0, 4.0, 4.0]])
 
 
 def test_repeated_fancy_index_second_order():
