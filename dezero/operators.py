@@ -34,24 +34,17 @@ def _operand(other, like):
                     f'(wrap lists with np.array(...))')
 
 
-def _binary(variable_function, constant_function):
-    """An operator method: a Variable on the other side makes ``variable_function``
-    take both as inputs; a scalar or array becomes the constant of
-    ``constant_function``, which then has this Variable as its only input."""
+def _operator(variable_function, constant_function, reflected=False):
+    """An operator method. A Variable on the other side makes ``variable_function``
+    take both as inputs (in reflected order for ``__radd__`` and friends); a scalar or
+    array becomes the constant of ``constant_function``, which then has this Variable
+    as its only input."""
     def method(self, other):
         other = _operand(other, self)
         if isinstance(other, Variable):
+            if reflected:
+                return variable_function(other, self)
             return variable_function(self, other)
-        return constant_function(other)(self)
-    return method
-
-
-def _reflected(variable_function, constant_function):
-    """Like :func:`_binary` for the reflected operators (``2.0 - x``)."""
-    def method(self, other):
-        other = _operand(other, self)
-        if isinstance(other, Variable):
-            return variable_function(other, self)
         return constant_function(other)(self)
     return method
 
@@ -62,9 +55,7 @@ def _subtract_constant(c):
 
 
 def _pow(self, other):
-    if isinstance(other, (Variable,) + cuda.array_types):
-        return arithmetic.pow(self, other)
-    if isinstance(other, (int, float, np.generic)):
+    if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
     raise TypeError(f'unsupported exponent of type {type(other).__name__}; expected a '
                     f'scalar, an array or a Variable')
@@ -110,16 +101,16 @@ def setup_variable():
     """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
     ``reshape transpose T sum max min matmul dot`` to :class:`Variable`."""
     a = arithmetic
-    Variable.__add__ = _binary(a.add, a.AddConstant)
-    Variable.__radd__ = _reflected(a.add, a.AddConstant)
-    Variable.__sub__ = _binary(a.sub, _subtract_constant)
-    Variable.__rsub__ = _reflected(a.sub, a.SubFromConstant)
-    Variable.__mul__ = _binary(a.mul, a.MulConstant)
-    Variable.__rmul__ = _reflected(a.mul, a.MulConstant)
-    Variable.__truediv__ = _binary(a.div, a.DivConstant)
-    Variable.__rtruediv__ = _reflected(a.div, a.DivFromConstant)
+    Variable.__add__ = _operator(a.add, a.AddConstant)
+    Variable.__radd__ = _operator(a.add, a.AddConstant, reflected=True)
+    Variable.__sub__ = _operator(a.sub, _subtract_constant)
+    Variable.__rsub__ = _operator(a.sub, a.SubFromConstant, reflected=True)
+    Variable.__mul__ = _operator(a.mul, a.MulConstant)
+    Variable.__rmul__ = _operator(a.mul, a.MulConstant, reflected=True)
+    Variable.__truediv__ = _operator(a.div, a.DivConstant)
+    Variable.__rtruediv__ = _operator(a.div, a.DivFromConstant, reflected=True)
     Variable.__pow__ = _pow
-    Variable.__rpow__ = _reflected(a.pow, a.PowFromConstant)
+    Variable.__rpow__ = _operator(a.pow, a.PowFromConstant, reflected=True)
     Variable.__neg__ = arithmetic.neg
     Variable.__matmul__ = _matmul
     Variable.__rmatmul__ = _rmatmul

@@ -104,8 +104,6 @@ class PowVariable(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         y = self.outputs[0]()
-        if y is None:
-            y = x0 ** x1
         gx0 = gy * x1 * x0 ** (x1 - 1)
         gx1 = gy * y * log(x0)
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
@@ -185,8 +183,6 @@ class PowFromConstant(_ConstantOp):
 
     def backward(self, gy):
         y = self.outputs[0]()
-        if y is None:
-            y = PowFromConstant(self.c)(self.inputs[0])
         log_c = cuda.get_array_module(self.c).log(self.c)
         return self._to_input_shape(MulConstant(log_c)(gy * y))
 

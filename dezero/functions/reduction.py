@@ -121,8 +121,6 @@ class LogSumExp(Function):
     def backward(self, gy):
         x, = self.inputs
         y = self.outputs[0]()
-        if y is None:
-            y = logsumexp(x, self.axis, self.keepdims)
         y = reshape_sum_backward(y, self.x_shape, self.axis, self.keepdims)
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return gy * exp(x - y)
