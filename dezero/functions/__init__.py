@@ -6,12 +6,26 @@
   broadcast_to, sum_to, concat, stack
 - :mod:`.reduction`: sum, mean/average, max, min, logsumexp
 - :mod:`.linalg`: matmul/dot
+- :mod:`.activation`: sigmoid, relu, leaky_relu, softmax, log_softmax
+- :mod:`.connection`: linear
+- :mod:`.loss`: mean_squared_error, softmax_cross_entropy, sigmoid_cross_entropy,
+  binary_cross_entropy
+- :mod:`.evaluation`: accuracy (not differentiable)
+- :mod:`.noise`: dropout
+- :mod:`.normalization`: batch_norm
 """
+from dezero.functions.activation import leaky_relu, log_softmax, relu, sigmoid, softmax
 from dezero.functions.arithmetic import add, div, mul, neg, pow, sub
 from dezero.functions.array import (broadcast_to, concat, expand_dims, flatten, get_item,
                                     reshape, squeeze, stack, sum_to, transpose)
+from dezero.functions.connection import linear
+from dezero.functions.evaluation import accuracy
 from dezero.functions.linalg import dot, matmul
+from dezero.functions.loss import (binary_cross_entropy, mean_squared_error,
+                                   sigmoid_cross_entropy, softmax_cross_entropy)
 from dezero.functions.math import abs, clip, cos, exp, log, sin, sqrt, square, tan, tanh
+from dezero.functions.noise import dropout
+from dezero.functions.normalization import batch_norm
 from dezero.functions.reduction import average, logsumexp, max, mean, min, sum
 
 __all__ = [
@@ -21,4 +35,11 @@ __all__ = [
     'broadcast_to', 'sum_to', 'concat', 'stack',
     'sum', 'mean', 'average', 'max', 'min', 'logsumexp',
     'matmul', 'dot',
+    'sigmoid', 'relu', 'leaky_relu', 'softmax', 'log_softmax',
+    'linear',
+    'mean_squared_error', 'softmax_cross_entropy', 'sigmoid_cross_entropy',
+    'binary_cross_entropy',
+    'accuracy',
+    'dropout',
+    'batch_norm',
 ]

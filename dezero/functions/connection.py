@@ -1,0 +1,57 @@
+"""Connections between layers: the affine map ``linear`` (x @ W + b) in one step."""
+import numpy as np
+
+from dezero.core import Function, as_variable
+from dezero.functions.array import reshape, sum_to
+from dezero.functions.linalg import matmul
+
+
+class Linear(Function):
+    """y = x @ W (+ b) for x of shape (N, in), W (in, out) and b (out,) or no b.
+
+    The product and the bias are computed in one forward, so no intermediate x @ W
+    stays alive in the graph.  Derivative: gy @ Wᵀ to x, xᵀ @ gy to W and gy summed
+    over the batch to b.
+    """
+
+    def forward(self, x, W, b=None):
+        y = x @ W
+        if b is not None:
+            if np.result_type(y.dtype, b.dtype) == y.dtype:
+                y += b                       # y is a fresh array: add in place
+            else:
+                y = y + b
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[:2]
+        gx = matmul(gy, W.T)
+        gW = matmul(x.T, gy)
+        if len(self.inputs) == 2:
+            return gx, gW
+        return gx, gW, sum_to(gy, self.inputs[2].shape)
+
+
+def linear(x, W, b=None):
+    """The affine map ``x @ W + b`` (``b`` may be None) for a batch x of shape
+    (N, in) or a single sample of shape (in,), W of shape (in, out), b of shape (out,).
+    Derivative: gy @ Wᵀ to x, xᵀ @ gy to W, the sum of gy over the batch to b."""
+    x, W = as_variable(x), as_variable(W)
+    if W.ndim != 2:
+        raise ValueError(f'linear: W must be 2-D (in, out), got shape {W.shape}')
+    if x.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
+        raise ValueError(f'linear: x of shape {x.shape} does not fit W of shape '
+                         f'{W.shape}; expected x of shape (N, {W.shape[0]}) or '
+                         f'({W.shape[0]},)')
+    if b is None:
+        inputs = (x, W)
+    else:
+        b = as_variable(b)
+        if b.shape != (W.shape[1],):
+            raise ValueError(f'linear: b of shape {b.shape} does not fit W of shape '
+                             f'{W.shape}; expected b of shape ({W.shape[1]},)')
+        inputs = (x, W, b)
+    if x.ndim == 1:
+        y = Linear()(reshape(x, (1, x.shape[0])), *inputs[1:])
+        return reshape(y, (W.shape[1],))
+    return Linear()(*inputs)

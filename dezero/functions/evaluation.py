@@ -1,0 +1,34 @@
+"""Evaluation metrics: not differentiable, they return Variables outside any graph."""
+import numpy as np
+
+from dezero import cuda
+from dezero.core import Variable
+
+
+def _plain(a):
+    return a.data if isinstance(a, Variable) else a
+
+
+def accuracy(y, t):
+    """The fraction of rows of the scores ``y`` (N, C) whose largest entry (argmax over
+    axis 1) is at the integer label ``t[i]`` (t of shape (N,)).  Returns a 0-d Variable
+    with no creator: accuracy has no useful derivative."""
+    y, t = _plain(y), _plain(t)
+    for name, a in (('y', y), ('t', t)):
+        if not isinstance(a, cuda.array_types):
+            raise TypeError(f'accuracy: {name} must be an array or a Variable, got '
+                            f'{type(a).__name__}')
+    if y.ndim != 2:
+        raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
+    if t.shape != (y.shape[0],):
+        raise ValueError(f'accuracy: t has shape {t.shape}, expected ({y.shape[0]},): one '
+                         f'label per row of y (shape {y.shape})')
+    if t.dtype.kind not in 'iu':
+        raise ValueError(f'accuracy: t must hold integer class labels, got dtype '
+                         f'{t.dtype}')
+    if y.shape[0] == 0:
+        raise ValueError(f'accuracy: y is an empty batch (shape {y.shape})')
+    hits = (y.argmax(axis=1) == t)
+    dtype = y.dtype if y.dtype.kind == 'f' else np.float64
+    xp = cuda.get_array_module(y)
+    return Variable(xp.asarray(hits.mean(), dtype=dtype))

@@ -1,0 +1,212 @@
+"""Loss functions: mean_squared_error, softmax_cross_entropy, sigmoid_cross_entropy,
+binary_cross_entropy.
+
+Each returns a 0-d Variable of the input's dtype, averaged over the batch (the first
+axis: divided by ``len(x)``).  Targets are constants: only the prediction gets a
+gradient, and each backward is written with Variable operations (second order works).
+"""
+import numpy as np
+
+from dezero import cuda
+from dezero.core import Function, Variable, as_variable
+from dezero.functions.activation import sigmoid, softmax, stable_logsumexp
+from dezero.functions.math import clip
+
+
+def _scalar(value, dtype):
+    """A 0-d array of ``dtype`` (NumPy 1.x turns float32 scalar arithmetic into
+    float64, so the result is cast back)."""
+    return cuda.get_array_module(value).asarray(value, dtype=dtype)
+
+
+def _target(name, t):
+    """The target ``t`` as a plain array (a Variable's data, never differentiated)."""
+    if isinstance(t, Variable):
+        t = t.data
+    if not isinstance(t, cuda.array_types):
+        if isinstance(t, (list, tuple)):
+            t = np.asarray(t)
+        else:
+            raise TypeError(f'{name}: t must be an array or a Variable, got '
+                            f'{type(t).__name__}')
+    return t
+
+
+def _batch_size(name, x):
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f'{name}: expected a non-empty batch (first axis), got x of '
+                         f'shape {x.shape}')
+    return len(x)
+
+
+def _same_shape(name, x, t, names=('x', 't')):
+    if x.shape != t.shape:
+        raise ValueError(f'{name}: {names[0]} of shape {x.shape} and {names[1]} of shape '
+                         f'{t.shape} must have the same shape')
+
+
+def _float_target(t, x):
+    """Real-valued targets in x's dtype (so that float32 stays float32)."""
+    return t if t.dtype == x.dtype else t.astype(x.dtype)
+
+
+# ---- mean squared error ------------------------------------------------------------------
+class MeanSquaredError(Function):
+    """y = sum((x0 - x1)**2) / len(x0). Derivative: ±2 (x0 - x1) gy / len(x0)."""
+
+    def forward(self, x0, x1):
+        diff = x0 - x1
+        return _scalar((diff * diff).sum() / len(x0), diff.dtype)
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
+        return gx0, -gx0
+
+
+def mean_squared_error(x0, x1):
+    """Sum of squared differences divided by the batch size len(x0) (the first axis).
+    x0 and x1 must have the same shape. Derivative: 2 (x0 - x1) / len(x0) to x0 and
+    its negative to x1."""
+    x0, x1 = as_variable(x0), as_variable(x1)
+    _same_shape('mean_squared_error', x0, x1, ('x0', 'x1'))
+    _batch_size('mean_squared_error', x0)
+    return MeanSquaredError()(x0, x1)
+
+
+# ---- softmax cross entropy ---------------------------------------------------------------
+class SoftmaxCrossEntropy(Function):
+    """y = -mean over rows i of log softmax(x)[i, t_i], for logits x (N, C) and integer
+    labels t (N,). Derivative: (softmax(x) - onehot(t)) * gy / N."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, x):
+        xp = cuda.get_array_module(x)
+        n = len(x)
+        log_p = x - stable_logsumexp(x, 1)
+        picked = log_p[xp.arange(n), self.t]
+        return _scalar(-picked.sum() / n, x.dtype)
+
+    def backward(self, gy):
+        x, = self.inputs
+        xp = cuda.get_array_module(x.data)
+        n = len(x)
+        onehot = xp.zeros(x.shape, dtype=x.dtype)
+        onehot[xp.arange(n), self.t] = 1
+        return (softmax(x, axis=1) - onehot) * (gy * (1.0 / n))
+
+
+def softmax_cross_entropy(x, t):
+    """Cross entropy between softmax(x) and integer class labels: the mean over the
+    batch of -log softmax(x)[i, t[i]], computed stably through log-sum-exp.
+    x: logits of shape (N, C); t: integers in [0, C) of shape (N,).
+    Derivative: (softmax(x) - onehot(t)) / N."""
+    name = 'softmax_cross_entropy'
+    x = as_variable(x)
+    t = _target(name, t)
+    if x.ndim != 2:
+        raise ValueError(f'{name}: x must be 2-D logits (N, C), got shape {x.shape}')
+    n, c = x.shape
+    _batch_size(name, x)
+    if t.shape != (n,):
+        raise ValueError(f'{name}: t has shape {t.shape}, expected ({n},): one integer '
+                         f'label per row of x (shape {x.shape})')
+    if t.dtype.kind not in 'iu':
+        raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
+    low, high = int(t.min()), int(t.max())
+    if low < 0 or high >= c:
+        bad = low if low < 0 else high
+        raise ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} '
+                         f'classes')
+    return SoftmaxCrossEntropy(t)(x)
+
+
+# ---- sigmoid cross entropy ---------------------------------------------------------------
+class SigmoidCrossEntropy(Function):
+    """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / len(x), which equals
+    -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
+    Derivative: (sigmoid(x) - t) * gy / len(x)."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, x):
+        xp = cuda.get_array_module(x)
+        with np.errstate(under='ignore'):
+            softplus = xp.log1p(xp.exp(-xp.abs(x)))
+        loss = xp.maximum(x, 0) - x * self.t + softplus
+        return _scalar(loss.sum() / len(x), x.dtype)
+
+    def backward(self, gy):
+        x, = self.inputs
+        return (sigmoid(x) - self.t) * (gy * (1.0 / len(x)))
+
+
+def _probability_target(name, t, x, x_name='x'):
+    t = _float_target(_target(name, t), x)
+    _same_shape(name, x, t, (x_name, 't'))
+    if t.size and (t.min() < 0 or t.max() > 1):
+        raise ValueError(f'{name}: targets t must lie in [0, 1], got values from '
+                         f'{t.min()} to {t.max()}')
+    return t
+
+
+def sigmoid_cross_entropy(x, t):
+    """Binary cross entropy of the logits x against targets t in [0, 1] (same shape),
+    summed and divided by len(x); computed stably as
+    max(x, 0) - x t + log(1 + exp(-|x|)). Derivative: (sigmoid(x) - t) / len(x)."""
+    name = 'sigmoid_cross_entropy'
+    x = as_variable(x)
+    _batch_size(name, x)
+    if x.dtype.kind != 'f':
+        raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
+    return SigmoidCrossEntropy(_probability_target(name, t, x))(x)
+
+
+# ---- binary cross entropy ----------------------------------------------------------------
+#: How close to 0 and 1 probabilities are clipped, by float size in bytes.
+_EPS = {8: 1e-15, 4: 1e-7, 2: 1e-3}
+
+
+class BinaryCrossEntropy(Function):
+    """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) with p clipped to [eps, 1 - eps].
+    Derivative: (p - t) / (p (1 - p)) * gy / len(p) inside the clip range, 0 outside."""
+
+    def __init__(self, t, eps):
+        self.t = t
+        self.eps = eps
+
+    def forward(self, p):
+        xp = cuda.get_array_module(p)
+        p = xp.clip(p, self.eps, 1 - self.eps)
+        t = self.t
+        loss = t * xp.log(p) + (1 - t) * xp.log1p(-p)
+        return _scalar(-loss.sum() / len(p), p.dtype)
+
+    def backward(self, gy):
+        p, = self.inputs
+        pc = clip(p, self.eps, 1 - self.eps)
+        dp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
+        # chain rule through the clip: d pc / d p is 1 inside [eps, 1 - eps], else 0
+        inside = ((p.data >= self.eps) & (p.data <= 1 - self.eps)).astype(dp.dtype)
+        return dp * inside
+
+
+def binary_cross_entropy(p, t, eps=None):
+    """Cross entropy of probabilities p against targets t in [0, 1] (same shape):
+    -sum(t log p + (1 - t) log(1 - p)) / len(p).  p is clipped to [eps, 1 - eps] so that
+    p = 0 or 1 gives a finite loss; eps defaults to 1e-15 for float64 and 1e-7 for
+    float32. Derivative: (p - t) / (p (1 - p)) / len(p), 0 where p was clipped."""
+    name = 'binary_cross_entropy'
+    p = as_variable(p)
+    _batch_size(name, p)
+    if p.dtype.kind != 'f':
+        raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype '
+                        f'{p.dtype}')
+    if eps is None:
+        eps = _EPS.get(p.dtype.itemsize, 1e-15)
+    if not 0 < eps < 0.5:
+        raise ValueError(f'{name}: eps must be in (0, 0.5), got {eps}')
+    return BinaryCrossEntropy(_probability_target(name, t, p, 'p'), float(eps))(p)

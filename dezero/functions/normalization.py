@@ -1,0 +1,138 @@
+"""Normalisation: batch normalisation with running statistics.
+
+The first-order backward uses the normalised input and inverse standard deviation kept
+from forward (fast).  When the backward pass is itself recorded (``create_graph``), the
+same formulas are evaluated on Variables that recompute those quantities from x, so that
+second derivatives see their dependence on x.
+"""
+from dezero import cuda
+from dezero.core import Config, Function, Variable, as_variable
+from dezero.functions.array import reshape
+
+
+def _bn_grads(gy, gamma, xhat, inv_std, axes, m, train):
+    """The gradients (gx, ggamma, gbeta) of y = gamma * xhat + beta for ``gamma`` shaped
+    to broadcast.  The arguments are all arrays or all Variables (the same formulas
+    serve both).  In training xhat = (x - mean(x)) * inv_std depends on x through the
+    batch statistics, which adds the two mean terms to gx."""
+    gbeta = gy.sum(axis=axes)
+    ggamma = (gy * xhat).sum(axis=axes)
+    if train:
+        scale = 1.0 / m
+        gy = (gy - gbeta.reshape(inv_std.shape) * scale
+              - xhat * (ggamma.reshape(inv_std.shape) * scale))
+    gx = gy * (gamma * inv_std)
+    return gx, ggamma, gbeta
+
+
+class BatchNorm(Function):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta per channel (axis 1).
+
+    In training, mean and var are the batch statistics (the biased variance) and the
+    running statistics ``running_mean`` / ``running_var`` are updated in place; in test
+    mode the running statistics are used and left alone.
+    Derivative: with xhat the normalised x, gamma * gy / std to x in test mode, and
+    gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training (the means over
+    the statistics' axes); sum(gy * xhat) to gamma, sum(gy) to beta.
+    """
+
+    def __init__(self, running_mean, running_var, decay, eps):
+        self.running_mean = running_mean
+        self.running_var = running_var
+        self.decay = decay
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        self.train = Config.train
+        self.axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
+        xp = cuda.get_array_module(x)
+        if self.train:
+            mean = x.mean(axis=self.axes, keepdims=True)
+            xc = x - mean
+            var = (xc * xc).mean(axis=self.axes, keepdims=True)
+            inv_std = 1.0 / xp.sqrt(var + self.eps)
+            self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
+        else:
+            mean = self.running_mean.reshape(self.shape).astype(x.dtype)
+            inv_std = 1.0 / xp.sqrt(self.running_var.reshape(self.shape).astype(x.dtype)
+                                    + self.eps)
+            xc = x - mean
+            self.mean = mean
+        self.xhat = xc * inv_std
+        self.inv_std = inv_std
+        return self.xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
+
+    def _update_running(self, mean, var, m):
+        d = self.decay
+        self.running_mean *= d
+        self.running_mean += (1 - d) * mean
+        self.running_var *= d
+        self.running_var += ((1 - d) * m / max(m - 1, 1)) * var
+
+    def backward(self, gy):
+        x, gamma, _ = self.inputs
+        m = x.size // x.shape[1]
+        if not Config.enable_backprop:          # first order: use what forward kept
+            grads = _bn_grads(gy.data, gamma.data.reshape(self.shape), self.xhat,
+                              self.inv_std, self.axes, m, self.train)
+            return tuple(Variable(g) for g in grads)
+        # recorded backward: recompute xhat from x with Variable operations
+        if self.train:
+            scale = 1.0 / m
+            xc = x - x.sum(axis=self.axes, keepdims=True) * scale
+            var = (xc * xc).sum(axis=self.axes, keepdims=True) * scale
+            inv_std = (var + self.eps) ** -0.5
+        else:
+            xc = x - self.mean
+            inv_std = Variable(self.inv_std)
+        return _bn_grads(gy, reshape(gamma, self.shape), xc * inv_std, inv_std,
+                         self.axes, m, self.train)
+
+
+def _statistic(name, a, channels):
+    """A running statistic: a float array of shape (channels,), updated in place."""
+    if isinstance(a, Variable):
+        a = a.data
+    if not isinstance(a, cuda.array_types) or a.dtype.kind != 'f':
+        raise TypeError(f'batch_norm: {name} must be a float array of shape '
+                        f'({channels},) (it is updated in place), got '
+                        f'{getattr(a, "dtype", type(a).__name__)}')
+    if a.shape != (channels,):
+        raise ValueError(f'batch_norm: {name} has shape {a.shape}, expected '
+                         f'({channels},) (one value per channel of x)')
+    return a
+
+
+def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
+    """Batch normalisation over the channel axis 1 of x, of shape (N, C) or (N, C, H, W).
+
+    In training (``Config.train``) x is normalised with the mean and biased variance of
+    the batch (per channel, over N or over N, H, W), and the running statistics ``mean``
+    and ``var`` (arrays of shape (C,)) are updated in place:
+    mean = decay * mean + (1 - decay) * batch_mean and
+    var = decay * var + (1 - decay) * batch_var * m / (m - 1), m values per channel.
+    In test mode they are used instead, unchanged.  The result is
+    gamma * (x - mean) / sqrt(var + eps) + beta.
+    Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
+    mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
+    """
+    x, gamma, beta = as_variable(x), as_variable(gamma), as_variable(beta)
+    if x.ndim not in (2, 4):
+        raise ValueError(f'batch_norm: x must be 2-D (N, C) or 4-D (N, C, H, W), got '
+                         f'shape {x.shape}')
+    channels = x.shape[1]
+    for name, p in (('gamma', gamma), ('beta', beta)):
+        if p.shape != (channels,):
+            raise ValueError(f'batch_norm: {name} has shape {p.shape}, expected '
+                             f'({channels},) for x of shape {x.shape}')
+    mean = _statistic('mean', mean, channels)
+    var = _statistic('var', var, channels)
+    if not 0 <= decay <= 1:
+        raise ValueError(f'batch_norm: decay must be in [0, 1], got {decay}')
+    if not eps > 0:
+        raise ValueError(f'batch_norm: eps must be positive, got {eps}')
+    if Config.train and x.size == 0:
+        raise ValueError(f'batch_norm: cannot compute batch statistics of an empty '
+                         f'batch (x of shape {x.shape})')
+    return BatchNorm(mean, var, float(decay), float(eps))(x, gamma, beta)

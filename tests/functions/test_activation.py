@@ -1,0 +1,171 @@
+"""Activations: sigmoid relu leaky_relu softmax log_softmax."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+
+def _softmax_ref(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _first_and_second(f, x):
+    """f(x), f'(x) and f''(x) for a scalar x, by backprop."""
+    x = Variable(np.array(x))
+    y = f(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    return y.data, gx.data, (0.0 if x.grad is None else x.grad.data)
+
+
+# ---- exact values ----------------------------------------------------------------------
+@pytest.mark.parametrize('f, x, y, gx, ggx', [
+    (F.sigmoid, 0.0, 0.5, 0.25, 0.0),
+    (F.sigmoid, np.log(3.0), 0.75, 0.1875, 0.1875 * (1 - 2 * 0.75)),
+    (F.relu, 2.0, 2.0, 1.0, 0.0),
+    (F.relu, -2.0, 0.0, 0.0, 0.0),
+    (F.relu, 0.0, 0.0, 0.0, 0.0),               # the derivative at the kink is 0
+    (F.leaky_relu, 3.0, 3.0, 1.0, 0.0),
+    (F.leaky_relu, -2.0, -0.4, 0.2, 0.0),        # default slope 0.2
+    (lambda x: F.leaky_relu(x, 0.1), -2.0, -0.2, 0.1, 0.0),
+])
+def test_scalar_values_and_derivatives(f, x, y, gx, ggx):
+    out, first, second = _first_and_second(f, x)
+    assert out == pytest.approx(y, abs=1e-15)
+    assert first == pytest.approx(gx, abs=1e-15)
+    assert second == pytest.approx(ggx, abs=1e-15)
+
+
+def test_softmax_and_log_softmax_values():
+    x = np.array([[0.0, np.log(3.0)], [np.log(4.0), 0.0]])
+    np.testing.assert_allclose(F.softmax(x).data, [[0.25, 0.75], [0.8, 0.2]], rtol=1e-14)
+    np.testing.assert_allclose(F.log_softmax(x).data, np.log([[0.25, 0.75], [0.8, 0.2]]),
+                               rtol=1e-14)
+    # over axis 0 the columns sum to 1 instead
+    np.testing.assert_allclose(F.softmax(x, axis=0).data, [[1 / 5, 3 / 4], [4 / 5, 1 / 4]],
+                               rtol=1e-14)
+
+
+def test_softmax_gradient_by_hand():
+    # d/dx_j of sum_i w_i y_i = y_j (w_j - sum_i w_i y_i)
+    x = Variable(np.array([[0.0, np.log(3.0)]]))
+    y = F.softmax(x)
+    y.grad = Variable(np.array([[1.0, 0.0]]))
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [[0.25 * 0.75, -0.75 * 0.25]], rtol=1e-14)
+
+
+@pytest.mark.parametrize('axis', [0, 1, -1, 2, (1, 2), (0, -1)])
+def test_softmax_matches_reference_over_axes(axis, sample):
+    x = sample((2, 3, 4))
+    ref = _softmax_ref(x, axis)
+    np.testing.assert_allclose(F.softmax(x, axis).data, ref, rtol=1e-13)
+    np.testing.assert_allclose(F.log_softmax(x, axis).data, np.log(ref), rtol=1e-13,
+                               atol=1e-14)
+
+
+def test_sigmoid_matches_reference_and_keeps_small_tail_accurate(sample):
+    x = sample((3, 4))
+    np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x)), rtol=1e-14)
+    # far in the negative tail the value is tiny but still relatively accurate
+    assert F.sigmoid(np.array(-40.0)).data == pytest.approx(np.exp(-40.0), rel=1e-12)
+
+
+def test_relu_and_leaky_relu_match_reference(sample):
+    x = sample((4, 5), 'nonzero')
+    np.testing.assert_array_equal(F.relu(x).data, np.maximum(x, 0))
+    np.testing.assert_array_equal(F.leaky_relu(x, 0.3).data, np.where(x > 0, x, 0.3 * x))
+
+
+# ---- gradients -------------------------------------------------------------------------
+ELEMENTWISE = {
+    'sigmoid': (F.sigmoid, 'real'),
+    'relu': (F.relu, 'nonzero'),
+    'leaky_relu': (F.leaky_relu, 'nonzero'),
+    'leaky_relu slope 0.5': (lambda x: F.leaky_relu(x, 0.5), 'nonzero'),
+}
+
+
+@pytest.mark.parametrize('shape', [(), (5,), (2, 3)])
+@pytest.mark.parametrize('name', ELEMENTWISE)
+def test_elementwise_gradients(name, shape, sample, check_grads):
+    f, domain = ELEMENTWISE[name]
+    check_grads(f, sample(shape, domain))
+
+
+@pytest.mark.parametrize('f', [F.softmax, F.log_softmax], ids=['softmax', 'log_softmax'])
+@pytest.mark.parametrize('shape, axis', [((2, 3), 1), ((2, 3), 0), ((4,), 0),
+                                         ((2, 3, 2), -1), ((2, 3, 2), (1, 2))])
+def test_softmax_gradients(f, shape, axis, sample, check_grads):
+    check_grads(lambda x: f(x, axis), sample(shape))
+
+
+@pytest.mark.parametrize('f', [F.sigmoid, F.relu, F.leaky_relu, F.softmax, F.log_softmax])
+def test_keeps_float32(f, sample, assert_keeps_float32):
+    assert_keeps_float32(f, sample((3, 4), 'nonzero'))
+
+
+def test_float32_second_order_stays_float32():
+    for f in (F.sigmoid, F.softmax, F.log_softmax):
+        x = Variable(np.array([[0.5, -1.0, 2.0]], dtype=np.float32))
+        y = f(x)
+        y.grad = Variable(np.array([[1.0, 2.0, 3.0]], dtype=np.float32))
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        (gx * gx).sum().backward()
+        assert gx.dtype == np.float32 and x.grad.dtype == np.float32, f
+
+
+# ---- stability at large inputs ---------------------------------------------------------
+def test_large_inputs_give_exact_results_without_warnings():
+    big = np.array([[-1000.0, 1000.0]])
+    with np.errstate(all='raise'):
+        np.testing.assert_array_equal(F.sigmoid(big).data, [[0.0, 1.0]])
+        np.testing.assert_array_equal(F.softmax(np.array([[1000.0, 0.0]])).data,
+                                      [[1.0, 0.0]])
+        np.testing.assert_array_equal(F.log_softmax(big).data, [[-2000.0, 0.0]])
+        np.testing.assert_array_equal(F.relu(big).data, [[0.0, 1000.0]])
+
+
+@pytest.mark.parametrize('f', [F.sigmoid, F.softmax, F.log_softmax])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_large_inputs_backward_twice_without_warnings(f, dtype):
+    x = Variable(np.array([[-1000.0, 1000.0, 0.0]], dtype=dtype))
+    with np.errstate(all='raise'):
+        y = f(x)
+        y.grad = Variable(np.array([[1.0, 2.0, 3.0]], dtype=dtype))
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        (gx * gx).sum().backward()
+    assert np.all(np.isfinite(gx.data)) and np.all(np.isfinite(x.grad.data))
+    if f is F.log_softmax:      # gy - softmax * sum(gy): the softmax is [0, 1, 0]
+        np.testing.assert_allclose(gx.data, [[1.0, -4.0, 3.0]])
+
+
+# ---- errors ----------------------------------------------------------------------------
+@pytest.mark.parametrize('f', [F.softmax, F.log_softmax])
+def test_bad_axis_is_refused(f):
+    name = f.__name__
+    with pytest.raises(ValueError, match=f'{name}: axis 2 is out of range'):
+        f(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match=name):
+        f(np.zeros(3))                       # the default axis 1 needs two dimensions
+    with pytest.raises(ValueError, match='repeated axis'):
+        f(np.zeros((2, 3)), axis=(1, -1))
+    for bad in ('1', 1.0, True, None, ()):
+        with pytest.raises(TypeError, match=f'{name}: axis must be an int'):
+            f(np.zeros((2, 3)), axis=bad)
+
+
+def test_leaky_relu_refuses_a_non_numeric_slope():
+    with pytest.raises(TypeError, match='leaky_relu: slope'):
+        F.leaky_relu(np.zeros(2), slope='0.2')
+    # a NumPy scalar slope is fine and does not upcast float32
+    y = F.leaky_relu(np.array([-1.0], dtype=np.float32), np.float64(0.5))
+    assert y.dtype == np.float32 and y.data[0] == -0.5

@@ -1,0 +1,89 @@
+"""linear: x @ W + b as one function."""
+import re
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+from dezero.functions.connection import Linear
+
+X = np.array([[1.0, 2.0], [0.0, -1.0]])
+W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+B = np.array([1.0, 0.0, -1.0])
+
+
+def test_values_and_gradients_by_hand():
+    x, w, b = Variable(X), Variable(W), Variable(B)
+    y = F.linear(x, w, b)
+    np.testing.assert_array_equal(y.data, [[10.0, 12.0, 14.0], [-3.0, -5.0, -7.0]])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[6.0, 15.0], [6.0, 15.0]])  # 1 @ Wᵀ
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [1.0] * 3])      # xᵀ @ 1
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0, 2.0])             # N rows
+
+
+def test_without_bias():
+    x, w = Variable(X), Variable(W)
+    y = F.linear(x, w)
+    np.testing.assert_array_equal(y.data, X @ W)
+    assert len(y.creator.inputs) == 2
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [1.0] * 3])
+
+
+def test_one_function_and_no_intermediate_product():
+    x, w, b = Variable(X), Variable(W), Variable(B)
+    y = F.linear(x, w, b)
+    assert isinstance(y.creator, Linear)
+    assert y.creator.inputs == [x, w, b]      # straight from the leaves: no x @ W node
+
+
+def test_single_sample_of_one_dimension():
+    x, w, b = Variable(X[0]), Variable(W), Variable(B)
+    y = F.linear(x, w, b)
+    np.testing.assert_array_equal(y.data, [10.0, 12.0, 14.0])
+    y.backward()
+    assert x.grad.shape == (2,) and b.grad.shape == (3,)
+    np.testing.assert_array_equal(x.grad.data, [6.0, 15.0])
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0, 1.0])
+
+
+def test_plain_arrays_are_accepted():
+    np.testing.assert_array_equal(F.linear(X, W, B).data, X @ W + B)
+
+
+@pytest.mark.parametrize('x_shape', [(4, 3), (3,)])
+def test_gradients_with_bias(x_shape, sample, check_grads):
+    check_grads(F.linear, sample(x_shape), sample((3, 2)), sample((2,)))
+
+
+def test_gradients_without_bias(sample, check_grads):
+    check_grads(F.linear, sample((4, 3)), sample((3, 2)))
+
+
+def test_keeps_float32(sample, assert_keeps_float32):
+    assert_keeps_float32(F.linear, sample((4, 3)), sample((3, 2)), sample((2,)))
+    assert_keeps_float32(F.linear, sample((4, 3)), sample((3, 2)))
+
+
+def test_float64_bias_on_float32_product_is_not_rounded_down():
+    y = F.linear(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
+                 np.array([1e-12]))
+    assert y.dtype == np.float64 and y.data[0, 0] == 1.0 + 1e-12
+
+
+@pytest.mark.parametrize('x_shape, w_shape, b_shape, words', [
+    ((4, 3), (2, 5), None, [r'linear: x of shape \(4, 3\)', r'W of shape \(2, 5\)']),
+    ((3,), (2, 5), None, [r'linear: x of shape \(3,\)', r'\(2, 5\)']),
+    ((2, 4, 3), (3, 5), None, [r'linear: x of shape \(2, 4, 3\)']),
+    ((4, 3), (3,), None, [r'linear: W must be 2-D', r'\(3,\)']),
+    ((4, 3), (3, 5), (3,), [r'linear: b of shape \(3,\)', r'\(5,\)']),
+    ((4, 3), (3, 5), (1, 5), [r'linear: b of shape \(1, 5\)']),
+])
+def test_shape_mismatch_is_refused(x_shape, w_shape, b_shape, words):
+    b = None if b_shape is None else np.zeros(b_shape)
+    with pytest.raises(ValueError) as info:
+        F.linear(np.zeros(x_shape), np.zeros(w_shape), b)
+    for w in words:
+        assert re.search(w, str(info.value)), (w, str(info.value))

@@ -1,0 +1,50 @@
+"""accuracy: the fraction of rows whose argmax is the label."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+Y = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+T = np.array([1, 0, 0])
+
+
+def test_value_by_hand():
+    acc = F.accuracy(Y, T)
+    assert isinstance(acc, Variable) and acc.shape == ()
+    assert acc.data == pytest.approx(2 / 3, rel=1e-15)
+
+
+def test_all_right_and_all_wrong():
+    assert F.accuracy(Y, np.array([1, 0, 1])).data == 1.0
+    assert F.accuracy(Y, np.array([0, 1, 0])).data == 0.0
+
+
+def test_variables_in_no_graph_out():
+    y = F.softmax(Variable(Y))                  # a Variable with a creator
+    acc = F.accuracy(y, Variable(T))
+    assert acc.creator is None
+    assert acc.data == pytest.approx(2 / 3)
+
+
+def test_keeps_float32_scores_float32():
+    assert F.accuracy(Y.astype(np.float32), T).dtype == np.float32
+    assert F.accuracy(np.array([[1, 2], [3, 1]]), np.array([1, 1])).data == 0.5
+
+
+@pytest.mark.parametrize('y, t, message', [
+    (np.zeros(3), T, r'y must be 2-D scores \(N, C\), got shape \(3,\)'),
+    (Y, np.array([1, 0]), r't has shape \(2,\), expected \(3,\)'),
+    (Y, T.reshape(3, 1), r't has shape \(3, 1\), expected \(3,\)'),
+    (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
+    (np.zeros((0, 2)), np.zeros(0, dtype=int),
+     r'y is an empty batch \(shape \(0, 2\)\)'),
+])
+def test_bad_shapes_are_refused(y, t, message):
+    with pytest.raises(ValueError, match='accuracy: ' + message):
+        F.accuracy(y, t)
+
+
+def test_non_arrays_are_refused():
+    with pytest.raises(TypeError, match='accuracy: t must be an array'):
+        F.accuracy(Y, [1, 0, 0])

@@ -1,0 +1,218 @@
+"""Losses: mean_squared_error softmax_cross_entropy sigmoid_cross_entropy
+binary_cross_entropy."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+
+
+def _loss_and_grad(f, x, *args):
+    x = Variable(np.asarray(x))
+    y = f(x, *args)
+    y.backward()
+    return y, x.grad.data
+
+
+def _ref_log_softmax(x):
+    m = x.max(axis=1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=1, keepdims=True))
+
+
+def _ref_bce(p, t):
+    return -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)) / len(p)
+
+
+# ---- mean squared error ----------------------------------------------------------------
+def test_mse_value_and_gradients_by_hand():
+    x0 = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x1 = Variable(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    y = F.mean_squared_error(x0, x1)
+    assert y.shape == () and y.data == (1 + 4 + 4 + 9) / 2     # divided by len = 2
+    y.backward()
+    np.testing.assert_array_equal(x0.grad.data, [[1.0, 2.0], [2.0, 3.0]])  # 2 d / 2
+    np.testing.assert_array_equal(x1.grad.data, [[-1.0, -2.0], [-2.0, -3.0]])
+
+
+def test_mse_of_vectors_divides_by_length():
+    assert F.mean_squared_error(np.array([1.0, 2.0, 3.0]), np.zeros(3)).data == 14 / 3
+
+
+@pytest.mark.parametrize('shape', [(4,), (3, 2)])
+def test_mse_gradients(shape, sample, check_grads):
+    check_grads(F.mean_squared_error, sample(shape), sample(shape))
+
+
+def test_mse_keeps_float32(sample, assert_keeps_float32):
+    assert_keeps_float32(F.mean_squared_error, sample((3, 2)), sample((3, 2)))
+
+
+def test_mse_refuses_broadcasting_and_scalars():
+    with pytest.raises(ValueError, match=r'mean_squared_error: x0 of shape \(3, 1\) and '
+                                         r'x1 of shape \(3,\)'):
+        F.mean_squared_error(np.zeros((3, 1)), np.zeros(3))
+    with pytest.raises(ValueError, match='mean_squared_error: expected a non-empty'):
+        F.mean_squared_error(np.array(1.0), np.array(2.0))
+
+
+# ---- softmax cross entropy -------------------------------------------------------------
+def test_softmax_cross_entropy_value_and_gradient_by_hand():
+    x = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])      # softmax rows .25 .75
+    t = np.array([1, 1])
+    y, gx = _loss_and_grad(F.softmax_cross_entropy, x, t)
+    assert y.shape == ()
+    assert y.data == pytest.approx((-np.log(0.75) - np.log(0.25)) / 2, rel=1e-14)
+    np.testing.assert_allclose(gx, [[0.25 / 2, -0.25 / 2], [0.75 / 2, -0.75 / 2]],
+                               rtol=1e-14)
+
+
+def test_softmax_cross_entropy_matches_reference(sample):
+    x = sample((5, 4))
+    t = np.array([0, 3, 1, 1, 2])
+    y, gx = _loss_and_grad(F.softmax_cross_entropy, x, t)
+    log_p = _ref_log_softmax(x)
+    assert y.data == pytest.approx(-log_p[np.arange(5), t].mean(), rel=1e-13)
+    onehot = np.eye(4)[t]
+    np.testing.assert_allclose(gx, (np.exp(log_p) - onehot) / 5, rtol=1e-12)
+
+
+def test_softmax_cross_entropy_accepts_variable_and_unsigned_labels():
+    x = np.array([[0.0, 0.0]])
+    for t in (Variable(np.array([0])), np.array([1], dtype=np.uint8)):
+        assert F.softmax_cross_entropy(x, t).data == pytest.approx(np.log(2.0))
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_softmax_cross_entropy_is_stable_at_large_logits(dtype):
+    x = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=dtype)
+    with np.errstate(all='raise'):
+        y, gx = _loss_and_grad(F.softmax_cross_entropy, x, np.array([0, 0]))
+    assert y.data == 1000.0                      # (0 + 2000) / 2
+    np.testing.assert_array_equal(gx, [[0.0, 0.0], [-0.5, 0.5]])   # (p - onehot) / 2
+
+
+def test_softmax_cross_entropy_gradients(sample, check_grads):
+    t = np.array([2, 0, 1])
+    check_grads(lambda x: F.softmax_cross_entropy(x, t), sample((3, 4)))
+
+
+def test_softmax_cross_entropy_keeps_float32(sample, assert_keeps_float32):
+    t = np.array([2, 0, 1], dtype=np.int32)
+    assert_keeps_float32(lambda x: F.softmax_cross_entropy(x, t), sample((3, 4)))
+
+
+@pytest.mark.parametrize('x, t, message', [
+    (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
+    (np.zeros((2, 3)), np.array([[0], [1]]), r'expected \(2,\)'),
+    (np.zeros((2, 3)), np.array([0, 1, 2]), r't has shape \(3,\)'),
+    (np.zeros((2, 3)), np.array([0, 3]), r'label 3 is outside \[0, 3\)'),
+    (np.zeros((2, 3)), np.array([-1, 0]), r'label -1 is outside \[0, 3\)'),
+    (np.zeros(3), np.array([0]), r'x must be 2-D logits \(N, C\), got shape \(3,\)'),
+    (np.zeros((0, 3)), np.zeros(0, dtype=int), 'non-empty batch'),
+])
+def test_softmax_cross_entropy_refuses_bad_labels(x, t, message):
+    with pytest.raises(ValueError, match='softmax_cross_entropy: .*' + message):
+        F.softmax_cross_entropy(x, t)
+
+
+# ---- sigmoid cross entropy -------------------------------------------------------------
+def test_sigmoid_cross_entropy_value_and_gradient_by_hand():
+    # sigmoid(log 3) = 0.75
+    x = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])
+    t = np.array([[1, 1], [0, 0]])
+    y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, t)
+    expected = -(np.log(0.5) + np.log(0.75) + np.log(0.25) + np.log(0.5)) / 2
+    assert y.shape == () and y.data == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_allclose(gx, [[-0.25, -0.125], [0.375, 0.25]], rtol=1e-14)
+
+
+def test_sigmoid_cross_entropy_matches_reference_with_soft_targets(sample):
+    x = sample((4, 3))
+    t = sample((4, 3), 'narrow') * 0.5 + 0.5          # targets in [0, 1]
+    y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, t)
+    p = 1 / (1 + np.exp(-x))
+    assert y.data == pytest.approx(_ref_bce(p, t), rel=1e-13)
+    np.testing.assert_allclose(gx, (p - t) / 4, rtol=1e-12)
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_sigmoid_cross_entropy_is_stable_at_large_logits(dtype):
+    x = np.array([[1000.0, -1000.0, 1000.0]], dtype=dtype)
+    with np.errstate(all='raise'):
+        y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, np.array([[0, 0, 1]]))
+    assert y.data == 1000.0                           # only the first one is wrong
+    np.testing.assert_array_equal(gx, [[1.0, 0.0, 0.0]])
+
+
+def test_sigmoid_cross_entropy_gradients(sample, check_grads):
+    t = np.array([[1, 0, 1], [0, 0, 1]])
+    check_grads(lambda x: F.sigmoid_cross_entropy(x, t), sample((2, 3)))
+
+
+def test_sigmoid_cross_entropy_keeps_float32(sample, assert_keeps_float32):
+    t = np.array([[1, 0, 1], [0, 0, 1]])                # integer targets do not upcast
+    assert_keeps_float32(lambda x: F.sigmoid_cross_entropy(x, t), sample((2, 3)))
+
+
+def test_sigmoid_cross_entropy_refuses_bad_targets():
+    with pytest.raises(ValueError, match=r'sigmoid_cross_entropy: x of shape \(2, 3\) and '
+                                         r't of shape \(2, 1\)'):
+        F.sigmoid_cross_entropy(np.zeros((2, 3)), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r'sigmoid_cross_entropy: targets t must lie in '
+                                         r'\[0, 1\], got values from -1'):
+        F.sigmoid_cross_entropy(np.zeros(2), np.array([-1, 1]))
+    with pytest.raises(TypeError, match='sigmoid_cross_entropy: x must hold floating'):
+        F.sigmoid_cross_entropy(np.array([1, 0]), np.array([1, 0]))
+
+
+# ---- binary cross entropy --------------------------------------------------------------
+def test_binary_cross_entropy_value_and_gradient_by_hand():
+    p = np.array([[0.25, 0.75], [0.5, 0.5]])
+    t = np.array([[0.0, 1.0], [1.0, 0.0]])
+    y, gp = _loss_and_grad(F.binary_cross_entropy, p, t)
+    expected = -(2 * np.log(0.75) + 2 * np.log(0.5)) / 2
+    assert y.shape == () and y.data == pytest.approx(expected, rel=1e-14)
+    # (p - t) / (p (1 - p)) / N
+    np.testing.assert_allclose(gp, [[1 / 0.75 / 2, -1 / 0.75 / 2], [-1.0, 1.0]],
+                               rtol=1e-14)
+
+
+def test_binary_cross_entropy_of_sigmoid_equals_sigmoid_cross_entropy(sample):
+    x, t = sample((3, 4), 'narrow'), (sample((3, 4)) > 0).astype(np.float64)
+    a = F.binary_cross_entropy(F.sigmoid(x), t).data
+    assert a == pytest.approx(F.sigmoid_cross_entropy(x, t).data, rel=1e-12)
+
+
+@pytest.mark.parametrize('dtype, eps', [(np.float64, 1e-15), (np.float32, 1e-7)])
+def test_binary_cross_entropy_is_finite_at_zero_and_one(dtype, eps):
+    p = np.array([0.0, 1.0, 0.0, 1.0], dtype=dtype)
+    t = np.array([1.0, 0.0, 0.0, 1.0], dtype=dtype)
+    with np.errstate(all='raise'):
+        y, gp = _loss_and_grad(F.binary_cross_entropy, p, t)
+    assert y.dtype == dtype
+    # two confident mistakes cost -log(eps) each; the right answers almost nothing
+    assert float(y.data) == pytest.approx(-2 * np.log(eps) / 4, rel=1e-2)
+    np.testing.assert_array_equal(gp, np.zeros(4))      # clipped: no gradient
+
+
+def test_binary_cross_entropy_gradients(sample, check_grads):
+    p = sample((2, 3), 'narrow') * 0.4 + 0.5          # in [0.1, 0.9]
+    t = np.array([[1.0, 0.0, 0.3], [0.0, 1.0, 1.0]])
+    check_grads(lambda p: F.binary_cross_entropy(p, t), p)
+
+
+def test_binary_cross_entropy_keeps_float32(sample, assert_keeps_float32):
+    p = sample((2, 3), 'narrow') * 0.4 + 0.5
+    assert_keeps_float32(lambda p: F.binary_cross_entropy(p, np.ones((2, 3))), p)
+
+
+def test_binary_cross_entropy_refuses_bad_input():
+    with pytest.raises(ValueError, match=r'binary_cross_entropy: p of shape \(2,\) and t '
+                                         r'of shape \(3,\)'):
+        F.binary_cross_entropy(np.full(2, 0.5), np.ones(3))
+    with pytest.raises(ValueError, match='binary_cross_entropy: targets t must lie'):
+        F.binary_cross_entropy(np.full(2, 0.5), np.array([0.0, 2.0]))
+    with pytest.raises(TypeError, match='binary_cross_entropy: p must hold floating'):
+        F.binary_cross_entropy(np.array([0, 1]), np.array([0, 1]))
+    with pytest.raises(ValueError, match='binary_cross_entropy: eps'):
+        F.binary_cross_entropy(np.full(2, 0.5), np.ones(2), eps=0.0)

@@ -1,0 +1,83 @@
+"""dropout: inverted dropout in training, the identity in test mode."""
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Variable
+
+
+@pytest.mark.parametrize('ratio', [0.2, 0.5, 0.8])
+def test_statistics_on_a_big_array(ratio):
+    np.random.seed(0)
+    x = np.full((400, 500), 3.0)
+    y = F.dropout(x, ratio).data
+    kept = y != 0
+    assert kept.mean() == pytest.approx(1 - ratio, abs=0.005)
+    np.testing.assert_allclose(y[kept], 3.0 / (1 - ratio), rtol=1e-15)
+    assert y.mean() == pytest.approx(3.0, rel=0.02)            # expectation preserved
+
+
+def test_default_ratio_is_one_half():
+    np.random.seed(1)
+    y = F.dropout(np.ones(100_000)).data
+    assert (y != 0).mean() == pytest.approx(0.5, abs=0.01)
+    assert set(np.unique(y)) == {0.0, 2.0}
+
+
+def test_seed_reproduces_the_mask():
+    x = np.ones((5, 6))
+    np.random.seed(3)
+    a = F.dropout(x, 0.4).data
+    np.random.seed(3)
+    b = F.dropout(x, 0.4).data
+    c = F.dropout(x, 0.4).data
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(b, c)
+
+
+def test_ratio_zero_keeps_everything(sample):
+    x = sample((3, 4))
+    np.testing.assert_array_equal(F.dropout(x, 0.0).data, x)
+
+
+def test_identity_in_test_mode(sample):
+    x = Variable(sample((3, 4)))
+    with dezero.test_mode():
+        assert F.dropout(x, 0.5) is x
+        y = F.dropout(x.data, 0.9)
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, x.data)
+
+
+def test_gradient_is_the_same_mask_and_scale(sample):
+    np.random.seed(0)
+    x = Variable(sample((20, 30), 'nonzero'))
+    y = F.dropout(x, 0.25)
+    y.backward()
+    mask = y.data != 0
+    assert 0 < mask.mean() < 1
+    np.testing.assert_array_equal(x.grad.data, mask / 0.75)
+
+
+def test_gradients_first_and_second_order(sample, check_grads):
+    def f(x):
+        np.random.seed(5)              # the same mask at every probe
+        return F.dropout(x, 0.4)
+    check_grads(f, sample((3, 4)))
+
+
+def test_keeps_float32(sample, assert_keeps_float32):
+    assert_keeps_float32(lambda x: F.dropout(x, 0.3), sample((3, 4)))
+
+
+@pytest.mark.parametrize('ratio', [1.0, -0.1, 1.5])
+def test_ratio_out_of_range_is_refused(ratio):
+    with pytest.raises(ValueError, match=r'dropout: dropout_ratio must be in \[0, 1\)'):
+        F.dropout(np.ones(3), ratio)
+
+
+@pytest.mark.parametrize('ratio', ['0.5', None, True])
+def test_non_numeric_ratio_is_refused(ratio):
+    with pytest.raises(TypeError, match='dropout: dropout_ratio must be a number'):
+        F.dropout(np.ones(3), ratio)

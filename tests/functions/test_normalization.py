@@ -1,0 +1,169 @@
+"""batch_norm: batch statistics in training, running statistics in test mode."""
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Variable
+
+EPS = 2e-5
+
+
+def _reference(x, gamma, beta, mean, var, eps=EPS):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (gamma.reshape(shape) * (x - mean.reshape(shape))
+            / np.sqrt(var.reshape(shape) + eps) + beta.reshape(shape))
+
+
+# ---- values ------------------------------------------------------------------------------
+def test_training_output_and_running_statistics_by_hand():
+    x = np.array([[1.0, 2.0], [3.0, 6.0]])      # batch means [2, 4], biased vars [1, 4]
+    gamma, beta = np.array([1.0, 2.0]), np.array([0.0, 1.0])
+    mean, var = np.zeros(2), np.ones(2)
+    y = F.batch_norm(x, gamma, beta, mean, var)
+    np.testing.assert_allclose(
+        y.data, [[-1 / np.sqrt(1 + EPS), 2 * -2 / np.sqrt(4 + EPS) + 1],
+                 [1 / np.sqrt(1 + EPS), 2 * 2 / np.sqrt(4 + EPS) + 1]], rtol=1e-14)
+    # unbiased variances (m = 2): [2, 8]
+    np.testing.assert_allclose(mean, [0.2, 0.4], rtol=1e-14)
+    np.testing.assert_allclose(var, [0.9 + 0.2, 0.9 + 0.8], rtol=1e-14)
+
+    F.batch_norm(np.array([[0.0, 0.0], [2.0, 2.0]]), gamma, beta, mean, var)
+    # batch means [1, 1], unbiased variances [2, 2]
+    np.testing.assert_allclose(mean, [0.9 * 0.2 + 0.1, 0.9 * 0.4 + 0.1], rtol=1e-14)
+    np.testing.assert_allclose(var, [0.9 * 1.1 + 0.2, 0.9 * 1.7 + 0.2], rtol=1e-14)
+
+
+def test_decay_and_eps_are_used():
+    mean, var = np.zeros(1), np.zeros(1)
+    y = F.batch_norm(np.array([[0.0], [2.0]]), np.ones(1), np.zeros(1), mean, var,
+                     decay=0.5, eps=1.0)
+    np.testing.assert_allclose(y.data, [[-1 / np.sqrt(2)], [1 / np.sqrt(2)]], rtol=1e-14)
+    np.testing.assert_allclose(mean, [0.5], rtol=1e-14)
+    np.testing.assert_allclose(var, [1.0], rtol=1e-14)     # 0.5 * 2 (unbiased)
+
+
+def test_four_dimensional_statistics_are_per_channel_over_n_h_w(sample):
+    x = sample((2, 3, 2, 2))
+    gamma, beta = sample((3,)), sample((3,))
+    mean, var = np.zeros(3), np.zeros(3)
+    y = F.batch_norm(x, gamma, beta, mean, var, decay=0.0)
+    batch_mean = x.mean(axis=(0, 2, 3))
+    batch_var = x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(y.data, _reference(x, gamma, beta, batch_mean, batch_var),
+                               rtol=1e-12)
+    np.testing.assert_allclose(mean, batch_mean, rtol=1e-13)
+    np.testing.assert_allclose(var, batch_var * 8 / 7, rtol=1e-13)   # m = 2 * 2 * 2
+
+
+def test_a_batch_of_one_keeps_the_variance_finite():
+    mean, var = np.zeros(2), np.ones(2)
+    y = F.batch_norm(np.array([[3.0, 4.0]]), np.ones(2), np.zeros(2), mean, var)
+    np.testing.assert_array_equal(y.data, [[0.0, 0.0]])
+    np.testing.assert_allclose(var, [0.9, 0.9], rtol=1e-14)      # m / max(m - 1, 1) = 1
+
+
+@pytest.mark.parametrize('shape', [(4, 3), (2, 3, 2, 2)])
+def test_test_mode_uses_the_running_statistics_unchanged(shape, sample):
+    x = sample(shape)
+    gamma, beta = sample((3,)), sample((3,))
+    mean, var = sample((3,)), sample((3,), 'positive')
+    saved = mean.copy(), var.copy()
+    with dezero.test_mode():
+        y = F.batch_norm(x, gamma, beta, mean, var)
+    np.testing.assert_allclose(y.data, _reference(x, gamma, beta, mean, var), rtol=1e-13)
+    np.testing.assert_array_equal(mean, saved[0])
+    np.testing.assert_array_equal(var, saved[1])
+
+
+def test_statistics_may_be_given_as_variables():
+    mean, var = Variable(np.zeros(2)), Variable(np.ones(2))
+    F.batch_norm(np.array([[1.0, 2.0], [3.0, 6.0]]), np.ones(2), np.zeros(2), mean, var)
+    np.testing.assert_allclose(mean.data, [0.2, 0.4], rtol=1e-14)
+
+
+# ---- gradients ---------------------------------------------------------------------------
+@pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
+@pytest.mark.parametrize('shape', [(5, 3), (2, 3, 2, 2)])
+def test_gradients_first_and_second_order(shape, train, sample, check_grads):
+    mean, var = sample((3,)), sample((3,), 'positive')
+
+    def f(x, gamma, beta):
+        return F.batch_norm(x, gamma, beta, mean, var)
+    with dezero.using_config('train', train):
+        check_grads(f, sample(shape), sample((3,)), sample((3,)))
+
+
+def test_training_gradient_by_hand():
+    # each channel of y sums to N * beta whatever x is, so sum(y) has no x gradient;
+    # and xhat sums to 0 per channel, so neither has gamma
+    x = Variable(np.array([[1.0, 2.0], [3.0, 6.0], [2.0, -1.0]]))
+    gamma, beta = Variable(np.array([1.5, 2.0])), Variable(np.array([0.0, 1.0]))
+    y = F.batch_norm(x, gamma, beta, np.zeros(2), np.ones(2))
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, np.zeros((3, 2)), atol=1e-14)
+    np.testing.assert_allclose(gamma.grad.data, [0.0, 0.0], atol=1e-14)  # sum of xhat
+    np.testing.assert_array_equal(beta.grad.data, [3.0, 3.0])
+
+
+def test_test_mode_gradient_by_hand():
+    x = Variable(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    gamma, beta = Variable(np.array([1.5, 2.0])), Variable(np.array([0.0, 1.0]))
+    mean, var = np.array([1.0, 2.0]), np.array([4.0, 1.0])
+    with dezero.test_mode():
+        y = F.batch_norm(x, gamma, beta, mean, var, eps=1e-300)
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [[0.75, 2.0], [0.75, 2.0]], rtol=1e-14)
+    np.testing.assert_allclose(gamma.grad.data, [0.0 + 1.0, 0.0 + 4.0], rtol=1e-14)
+    np.testing.assert_array_equal(beta.grad.data, [2.0, 2.0])
+
+
+@pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
+@pytest.mark.parametrize('shape', [(5, 3), (2, 3, 2, 2)])
+def test_keeps_float32(shape, train, sample, assert_keeps_float32):
+    mean = np.zeros(3, dtype=np.float32)
+    var = np.ones(3, dtype=np.float32)
+
+    def f(x, gamma, beta):
+        return F.batch_norm(x, gamma, beta, mean, var)
+    with dezero.using_config('train', train):
+        assert_keeps_float32(f, sample(shape), sample((3,)), sample((3,)))
+        # and the recorded (second-order) backward too
+        x = Variable(sample(shape, dtype=np.float32))
+        y = f(x, np.ones(3, np.float32), np.zeros(3, np.float32))
+        (y * y).sum().backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        (gx * gx).sum().backward()
+        assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+    assert mean.dtype == np.float32 and var.dtype == np.float32
+
+
+# ---- errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize('x_shape, gamma_shape, stat_shape, message', [
+    ((2, 3, 4), (3,), (3,), r'x must be 2-D \(N, C\) or 4-D \(N, C, H, W\), got shape '
+                            r'\(2, 3, 4\)'),
+    ((3,), (3,), (3,), r'x must be 2-D'),
+    ((2, 3), (2,), (3,), r'gamma has shape \(2,\), expected \(3,\)'),
+    ((2, 3, 4, 4), (1, 3), (3,), r'gamma has shape \(1, 3\), expected \(3,\)'),
+    ((2, 3), (3,), (4,), r'mean has shape \(4,\), expected \(3,\)'),
+    ((0, 3), (3,), (3,), r'cannot compute batch statistics of an empty batch'),
+])
+def test_bad_shapes_are_refused(x_shape, gamma_shape, stat_shape, message):
+    with pytest.raises(ValueError, match='batch_norm: ' + message):
+        F.batch_norm(np.zeros(x_shape), np.ones(gamma_shape), np.zeros(3),
+                     np.zeros(stat_shape), np.ones(3))
+
+
+def test_bad_arguments_are_refused():
+    x, g, b = np.zeros((2, 3)), np.ones(3), np.zeros(3)
+    with pytest.raises(ValueError, match=r'batch_norm: beta has shape \(2,\)'):
+        F.batch_norm(x, g, np.zeros(2), np.zeros(3), np.ones(3))
+    with pytest.raises(TypeError, match='batch_norm: var must be a float array'):
+        F.batch_norm(x, g, b, np.zeros(3), [1.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match='batch_norm: mean must be a float array'):
+        F.batch_norm(x, g, b, np.zeros(3, dtype=int), np.ones(3))
+    with pytest.raises(ValueError, match=r'batch_norm: decay must be in \[0, 1\]'):
+        F.batch_norm(x, g, b, np.zeros(3), np.ones(3), decay=1.5)
+    with pytest.raises(ValueError, match='batch_norm: eps must be positive'):
+        F.batch_norm(x, g, b, np.zeros(3), np.ones(3), eps=0.0)
