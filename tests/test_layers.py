@@ -1,0 +1,637 @@
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Parameter, Variable
+from dezero.layers import BatchNorm, Layer, Linear
+from dezero.utils import gradient_check
+
+
+def param(*values, name=None):
+    return Parameter(np.array(values, dtype=np.float64), name=name)
+
+
+class Two(Layer):
+    """Two Linear layers, l0 then l1, with fixed in_size so every weight exists."""
+
+    def __init__(self, sizes=(3, 4, 2), dtype=np.float32):
+        super().__init__()
+        self.l0 = Linear(sizes[1], in_size=sizes[0], dtype=dtype)
+        self.l1 = Linear(sizes[2], in_size=sizes[1], dtype=dtype)
+
+    def forward(self, x):
+        return self.l1(F.sigmoid(self.l0(x)))
+
+
+def names(layer):
+    return [name for name, _ in layer.named_params()]
+
+
+def snapshot(layer):
+    """(parameter object, its data object, a copy of the values) for every parameter."""
+    return [(p, p.data, None if p.data is None else p.data.copy())
+            for p in layer.params()]
+
+
+def assert_unchanged(layer, snap):
+    now = list(layer.params())
+    assert now == [p for p, _, _ in snap]
+    for p, data, values in snap:
+        assert p.data is data
+        if values is not None:
+            assert p.data.dtype == values.dtype
+            np.testing.assert_array_equal(p.data, values)
+
+
+# --------------------------------------------------------------------------------------
+# Layer: registration and parameter order
+# --------------------------------------------------------------------------------------
+def test_params_come_in_definition_order():
+    layer = Layer()
+    defined = [f'p{i}' for i in (7, 3, 11, 0, 5, 9, 1, 12, 4, 8, 2, 10, 6)]
+    for name in defined:
+        setattr(layer, name, param(0.0))
+    assert names(layer) == defined
+    assert [p for p in layer.params()] == [getattr(layer, n) for n in defined]
+
+
+def test_sub_layers_are_visited_depth_first_with_slash_paths():
+    inner = Layer()
+    inner.W = param(1.0)
+    inner.b = param(2.0)
+    outer = Layer()
+    outer.a = param(0.0)
+    outer.inner = inner
+    outer.z = param(3.0)
+    assert names(outer) == ['a', 'inner/W', 'inner/b', 'z']
+    assert [float(p.data[0]) for p in outer.params()] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_reassigning_keeps_place_and_other_values_unregister():
+    layer = Layer()
+    layer.a, layer.b, layer.c = param(1.0), param(2.0), param(3.0)
+    new_a = param(4.0)
+    layer.a = new_a
+    assert names(layer) == ['a', 'b', 'c']
+    assert next(layer.params()) is new_a
+    layer.b = np.array([2.0])              # an array is not a parameter
+    assert names(layer) == ['a', 'c']
+    layer.b = param(5.0)                   # comes back, now at the end
+    assert names(layer) == ['a', 'c', 'b']
+    del layer.c
+    assert names(layer) == ['a', 'b']
+    layer.x = Variable(np.array(1.0))      # a plain Variable is not a parameter
+    layer.n = 3
+    assert names(layer) == ['a', 'b']
+
+
+def test_order_is_the_same_in_fresh_processes():
+    script = textwrap.dedent('''
+        import numpy as np
+        from dezero import Parameter
+        from dezero.layers import Layer, Linear
+        layer = Layer()
+        for i in range(30):
+            setattr(layer, 'p%d' % ((i * 7) % 30), Parameter(np.zeros(1)))
+            if i % 10 == 0:
+                setattr(layer, 'l%d' % i, Linear(2, in_size=1))
+        print(' '.join(name for name, _ in layer.named_params()))
+    ''')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    outputs = []
+    for seed in ('1', '2'):
+        path = os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')]))
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=path)
+        out = subprocess.run([sys.executable, '-c', script], env=env, cwd=root,
+                             capture_output=True, text=True, check=True).stdout.split()
+        outputs.append(out)
+    expected = []
+    for i in range(30):
+        expected.append(f'p{(i * 7) % 30}')
+        if i % 10 == 0:
+            expected += [f'l{i}/W', f'l{i}/b']
+    assert outputs[0] == outputs[1] == expected
+
+
+def test_shared_parameter_and_layer_are_listed_once():
+    shared = Linear(2, in_size=2)
+    w = param(1.0)
+    outer = Layer()
+    outer.first = shared
+    outer.w = w
+    outer.second = shared
+    outer.alias = w
+    inner = Layer()
+    inner.again = shared
+    inner.w = w
+    outer.inner = inner
+    assert names(outer) == ['first/W', 'first/b', 'w']
+    assert len(list(outer.params())) == 3
+
+
+def test_layer_that_contains_itself_does_not_loop():
+    layer = Layer()
+    layer.p = param(1.0)
+    layer.me = layer
+    assert names(layer) == ['p']
+
+
+def test_shared_layer_accumulates_gradients_from_both_uses():
+    np.random.seed(0)
+    shared = Linear(2, in_size=2, dtype=np.float64)
+
+    class Twice(Layer):
+        def __init__(self):
+            super().__init__()
+            self.a = shared
+            self.b = shared
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    model = Twice()
+    assert names(model) == ['a/W', 'a/b']
+    W = shared.W.data.copy()
+    shared.b.data = np.array([0.5, -1.0])
+    x = np.array([[1.0, 2.0]])
+    y = model(x)
+    F.sum(y).backward()
+    h = x @ W + shared.b.data                      # first use
+    gy = np.ones((1, 2))
+    gh = gy @ W.T
+    np.testing.assert_allclose(shared.W.grad.data, x.T @ gh + h.T @ gy, rtol=1e-12)
+    np.testing.assert_allclose(shared.b.grad.data, gh.sum(0) + gy.sum(0), rtol=1e-12)
+
+
+def test_call_returns_what_forward_returns():
+    class Pair(Layer):
+        def forward(self, a, b):
+            return a + b, a * b
+    out = Pair()(2, 3)
+    assert out == (5, 6)
+    with pytest.raises(NotImplementedError, match='Layer'):
+        Layer()(1)
+
+
+def test_subclass_that_skips_init_still_registers():
+    class NoInit(Layer):
+        def __init__(self):
+            self.w = param(1.0)
+    assert names(NoInit()) == ['w']
+
+
+def test_cleargrads_clears_every_parameter():
+    model = Two()
+    F.sum(model(np.ones((2, 3), np.float32))).backward()
+    assert all(p.grad is not None for p in model.params())
+    model.cleargrads()
+    assert all(p.grad is None for p in model.params())
+
+
+def test_to_cpu_keeps_data_and_to_gpu_raises_cuda_error():
+    model = Two()
+    snap = snapshot(model)
+    model.to_cpu()
+    assert_unchanged(model, snap)
+    with pytest.raises(RuntimeError, match='CuPy'):
+        model.to_gpu()
+    assert_unchanged(model, snap)
+
+
+# --------------------------------------------------------------------------------------
+# Linear
+# --------------------------------------------------------------------------------------
+def test_linear_creates_W_lazily_from_input_width():
+    layer = Linear(5)
+    assert layer.W.data is None and layer.in_size is None
+    assert layer.b.data.dtype == np.float32
+    np.testing.assert_array_equal(layer.b.data, np.zeros(5))
+    y = layer(np.ones((4, 3), np.float32))
+    assert layer.W.shape == (3, 5) and layer.W.dtype == np.float32
+    assert layer.in_size == 3
+    assert y.shape == (4, 5) and y.dtype == np.float32
+    assert names(layer) == ['W', 'b']
+
+
+def test_linear_initial_weights_are_seeded_and_scaled():
+    np.random.seed(3)
+    layer = Linear(300)
+    layer(np.zeros((1, 400)))
+    np.random.seed(3)
+    expected = (np.random.randn(400, 300) * np.sqrt(1 / 400)).astype(np.float32)
+    np.testing.assert_array_equal(layer.W.data, expected)
+    std = float(layer.W.data.std())
+    assert abs(std - np.sqrt(1 / 400)) < 0.01 * np.sqrt(1 / 400)
+    assert abs(float(layer.W.data.mean())) < 0.01 * np.sqrt(1 / 400)
+
+
+def test_linear_in_size_creates_W_at_once():
+    np.random.seed(1)
+    layer = Linear(2, in_size=3, dtype=np.float64)
+    assert layer.W.shape == (3, 2) and layer.W.dtype == np.float64
+    assert layer.in_size == 3
+
+
+def test_linear_forward_values_and_gradients():
+    layer = Linear(2, in_size=3, dtype=np.float64)
+    layer.W.data = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    layer.b.data = np.array([0.5, -0.5])
+    x = Variable(np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]]))
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, [[-3.5, -4.5], [5.5, 7.5]])
+    F.sum(y).backward()
+    np.testing.assert_array_equal(layer.W.grad.data, [[3.0, 3.0], [1.0, 1.0],
+                                                      [-1.0, -1.0]])
+    np.testing.assert_array_equal(layer.b.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.data, [[3.0, 7.0, 11.0]] * 2)
+
+
+def test_linear_gradient_check():
+    np.random.seed(0)
+    layer = Linear(3, in_size=4, dtype=np.float64)
+    layer.b.data = np.random.randn(3)
+    x = np.random.randn(5, 4)
+    assert gradient_check(lambda v: F.sigmoid(layer(v)), x)
+
+
+def test_linear_nobias():
+    layer = Linear(2, nobias=True, in_size=2, dtype=np.float64)
+    assert layer.b is None
+    assert names(layer) == ['W']
+    layer.W.data = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(layer(np.array([[1.0, 1.0]])).data, [[4.0, 6.0]])
+
+
+def test_linear_single_sample():
+    layer = Linear(2, in_size=2, dtype=np.float64)
+    layer.W.data = np.array([[1.0, 2.0], [3.0, 4.0]])
+    layer.b.data = np.array([1.0, 1.0])
+    np.testing.assert_array_equal(layer(np.array([1.0, 1.0])).data, [5.0, 7.0])
+
+
+def test_linear_keeps_float32_end_to_end():
+    model = Two(dtype=np.float32)
+    x = Variable(np.ones((2, 3), np.float32))
+    y = model(x)
+    assert y.dtype == np.float32
+    F.sum(y * 2.0).backward()
+    assert x.grad.dtype == np.float32
+    assert all(p.data.dtype == np.float32 and p.grad.dtype == np.float32
+               for p in model.params())
+
+
+@pytest.mark.parametrize('bad, error', [(0, ValueError), (-2, ValueError),
+                                        (2.5, TypeError), (True, TypeError),
+                                        ('3', TypeError), (None, TypeError)])
+def test_linear_rejects_bad_out_size(bad, error):
+    with pytest.raises(error, match=r'Linear: out_size must be a positive integer'):
+        Linear(bad)
+
+
+def test_linear_rejects_bad_in_size_and_dtype():
+    with pytest.raises(ValueError, match='in_size'):
+        Linear(2, in_size=0)
+    with pytest.raises(ValueError, match='floating-point.*int32'):
+        Linear(2, dtype=np.int32)
+    assert Linear(np.int64(2)).out_size == 2
+
+
+def test_linear_rejects_input_of_other_width():
+    layer = Linear(2)
+    layer(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r'Linear: the input has width 4 .*expects '
+                                         r'width 3'):
+        layer(np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r'Linear: expected an input .*\(2, 1, 3\)'):
+        layer(np.zeros((2, 1, 3)))
+
+
+# --------------------------------------------------------------------------------------
+# save_weights / load_weights
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def saved(tmp_path):
+    """A trained-looking model (random weights, non-zero biases) saved to a file."""
+    np.random.seed(0)
+    model = Two()
+    for p in model.params():
+        p.data = np.random.randn(*p.shape).astype(np.float32)
+    path = tmp_path / 'w.npz'
+    model.save_weights(path)
+    return model, path
+
+
+def test_save_writes_slash_keys_in_order_at_the_exact_path(tmp_path):
+    model = Two()
+    path = tmp_path / 'weights'            # no .npz suffix: np.savez would add one
+    model.save_weights(str(path))
+    assert os.listdir(tmp_path) == ['weights']
+    with np.load(path) as f:
+        assert f.files == ['l0/W', 'l0/b', 'l1/W', 'l1/b']
+        for name, p in model.named_params():
+            np.testing.assert_array_equal(f[name], p.data)
+            assert f[name].dtype == np.float32
+
+
+def test_save_leaves_out_uninitialised_parameters(tmp_path):
+    class Lazy(Layer):
+        def __init__(self):
+            super().__init__()
+            self.l0 = Linear(3)
+            self.l1 = Linear(1, nobias=True)
+    path = tmp_path / 'lazy.npz'
+    Lazy().save_weights(path)
+    with np.load(path) as f:
+        assert f.files == ['l0/b']
+
+
+def test_round_trip_restores_outputs_exactly(saved):
+    model, path = saved
+    x = np.random.randn(5, 3).astype(np.float32)
+    expected = model(x).data
+    fresh = Two()                          # different random weights
+    assert not np.array_equal(fresh(x).data, expected)
+    fresh.load_weights(path)
+    np.testing.assert_array_equal(fresh(x).data, expected)
+    for (n1, p1), (n2, p2) in zip(model.named_params(), fresh.named_params()):
+        assert n1 == n2 and p2.data.dtype == np.float32
+        np.testing.assert_array_equal(p1.data, p2.data)
+
+
+def test_lazy_layers_take_the_files_arrays(saved):
+    model, path = saved
+
+    class LazyTwo(Two):
+        def __init__(self):
+            Layer.__init__(self)
+            self.l0 = Linear(4)
+            self.l1 = Linear(2)
+    lazy = LazyTwo()
+    lazy.load_weights(path)
+    assert lazy.l0.in_size == 3
+    x = np.random.randn(2, 3).astype(np.float32)
+    np.testing.assert_array_equal(lazy(x).data, model(x).data)
+
+
+def test_a_file_saved_before_first_call_loads_into_a_fresh_model(tmp_path):
+    path = tmp_path / 'fresh.npz'
+    Linear(3).save_weights(path)
+    layer = Linear(3)
+    layer.load_weights(path)
+    assert layer.W.data is None
+    np.testing.assert_array_equal(layer.b.data, np.zeros(3))
+
+
+def test_load_casts_to_the_parameters_dtype_and_copies(saved, tmp_path):
+    model, path = saved
+    path64 = tmp_path / 'w64.npz'
+    np.savez(path64, **{n: p.data.astype(np.float64) * 2 for n, p in
+                        model.named_params()})
+    a, b = Two(), Two()
+    a.load_weights(path64)
+    b.load_weights(path64)
+    for (name, pa), pb, p in zip(a.named_params(), b.params(), model.params()):
+        assert pa.data.dtype == np.float32, name
+        np.testing.assert_array_equal(pa.data, p.data * 2)
+        assert pa.data.flags.writeable
+        assert not np.shares_memory(pa.data, pb.data)
+    a.l0.W.data[...] = 0                   # changing one model leaves the other alone
+    np.testing.assert_array_equal(b.l0.W.data, model.l0.W.data * 2)
+
+
+def test_float64_model_round_trips(tmp_path):
+    np.random.seed(2)
+    model = Two(dtype=np.float64)
+    path = tmp_path / 'w.npz'
+    model.save_weights(path)
+    other = Two(dtype=np.float64)
+    other.load_weights(path)
+    for p, q in zip(model.params(), other.params()):
+        assert q.dtype == np.float64
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_save_overwrites_an_older_file(saved):
+    model, path = saved
+    model.l0.b.data = model.l0.b.data + 1
+    model.save_weights(path)
+    other = Two()
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.l0.b.data, model.l0.b.data)
+
+
+@pytest.mark.parametrize('exc', [KeyboardInterrupt, OSError])
+def test_interrupted_save_keeps_the_old_file(saved, monkeypatch, exc):
+    model, path = saved
+    old = path.read_bytes()
+    write_array = np.lib.format.write_array
+    calls = []
+
+    def fail_on_third(f, array, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            f.write(b'\x93NUMPY partial')
+            raise exc('interrupted')
+        write_array(f, array, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, 'write_array', fail_on_third)
+    for p in model.params():
+        p.data = p.data + 1
+    with pytest.raises(exc):
+        model.save_weights(path)
+    assert len(calls) == 3
+    assert path.read_bytes() == old
+    assert os.listdir(path.parent) == [path.name]
+
+
+def expect_load_error(model, path, error, pattern):
+    snap = snapshot(model)
+    with pytest.raises(error, match=pattern):
+        model.load_weights(path)
+    assert_unchanged(model, snap)
+
+
+def test_load_rejects_wrong_shape_naming_both_shapes(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    arrays = {n: p.data for n, p in model.named_params()}
+    arrays['l1/W'] = np.zeros((4, 3), np.float32)     # l0 comes first and would fit
+    np.savez(bad, **arrays)
+    expect_load_error(Two(), bad, ValueError,
+                      r"'l1/W' has shape \(4, 2\) but .* holds shape \(4, 3\)")
+
+
+def test_load_rejects_missing_key(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    np.savez(bad, **{n: p.data for n, p in model.named_params() if n != 'l1/b'})
+    expect_load_error(Two(), bad, ValueError, r"no entry for the parameter 'l1/b'")
+
+
+def test_load_rejects_extra_key(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    arrays = {n: p.data for n, p in model.named_params()}
+    arrays['l2/W'] = np.zeros((2, 2), np.float32)
+    np.savez(bad, **arrays)
+    expect_load_error(Two(), bad, ValueError, r"no parameter: 'l2/W'")
+
+
+def test_load_rejects_non_numeric_entry(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    arrays = {n: p.data for n, p in model.named_params()}
+    arrays['l1/b'] = np.array(['a', 'b'])
+    np.savez(bad, **arrays)
+    expect_load_error(Two(), bad, ValueError, r"'l1/b'.*dtype <U1; expected real")
+
+
+def test_load_of_a_lazy_layer_is_all_or_nothing(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    arrays = {n: p.data for n, p in model.named_params()}
+    arrays['l1/b'] = np.zeros(5, np.float32)
+    np.savez(bad, **arrays)
+
+    class HalfLazy(Layer):
+        def __init__(self):
+            super().__init__()
+            self.l0 = Linear(4)                 # W lazy: would take the file's array
+            self.l1 = Linear(2, in_size=4)
+    half = HalfLazy()
+    expect_load_error(half, bad, ValueError, r"'l1/b' has shape \(2,\)")
+    assert half.l0.W.data is None
+
+
+def test_load_rejects_files_that_are_not_weights(tmp_path):
+    model = Two()
+    text = tmp_path / 'notes.txt'
+    text.write_text('not weights at all\n')
+    expect_load_error(model, text, ValueError, r'cannot read .*notes\.txt')
+    npy = tmp_path / 'one.npy'
+    np.save(npy, np.zeros(3))
+    expect_load_error(model, npy, ValueError, r'single \.npy array, not an \.npz')
+    expect_load_error(model, tmp_path / 'missing.npz', FileNotFoundError,
+                      r'no such file: .*missing\.npz')
+
+
+def test_load_rejects_a_truncated_file(saved, tmp_path):
+    model, path = saved
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10):
+        bad = tmp_path / f'cut{cut}.npz'
+        bad.write_bytes(data[:cut])
+        expect_load_error(Two(), bad, ValueError, r'cannot read .*as an \.npz archive')
+
+
+def test_load_rejects_a_corrupted_entry(saved, tmp_path):
+    model, path = saved
+    bad = tmp_path / 'bad.npz'
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bad, 'w') as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, data[:-4] if info.filename == 'l1/W.npy' else data)
+    expect_load_error(Two(), bad, ValueError, r'cannot read')
+
+
+# --------------------------------------------------------------------------------------
+# BatchNorm
+# --------------------------------------------------------------------------------------
+def batch(shape=(8, 3), dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+
+
+def test_batch_norm_creates_its_parameters_lazily():
+    bn = BatchNorm()
+    assert all(p.data is None for p in bn.params())
+    assert names(bn) == ['avg_mean', 'avg_var', 'gamma', 'beta']
+    y = bn(batch((8, 3, 2, 2)))
+    assert y.shape == (8, 3, 2, 2) and y.dtype == np.float32
+    for p in bn.params():
+        assert p.shape == (3,) and p.dtype == np.float32
+    np.testing.assert_array_equal(bn.gamma.data, np.ones(3))
+    np.testing.assert_array_equal(bn.beta.data, np.zeros(3))
+
+
+def test_batch_norm_normalises_and_updates_running_statistics():
+    bn = BatchNorm()
+    x = batch(dtype=np.float64)
+    y = bn(x)
+    np.testing.assert_allclose(y.data.mean(axis=0), 0, atol=1e-7)
+    np.testing.assert_allclose(y.data.std(axis=0), 1, rtol=1e-3)
+    assert not np.array_equal(bn.avg_mean.data, np.zeros(3))
+    F.sum(y * y).backward()
+    assert bn.gamma.grad is not None and bn.beta.grad is not None
+    assert bn.avg_mean.grad is None and bn.avg_var.grad is None
+
+
+def test_batch_norm_test_mode_uses_running_statistics():
+    bn = BatchNorm()
+    bn(batch(dtype=np.float64))
+    bn.avg_mean.data[...] = [1.0, 2.0, 3.0]
+    bn.avg_var.data[...] = [4.0, 1.0, 0.25]
+    bn.gamma.data = np.array([1.0, 2.0, 3.0])
+    bn.beta.data = np.array([0.0, 1.0, -1.0])
+    x = np.array([[3.0, 2.0, 3.5]])
+    with dezero.test_mode():
+        y = bn(x)
+    expected = [2.0 / np.sqrt(4 + 2e-5), 1.0, 3 * 0.5 / np.sqrt(0.25 + 2e-5) - 1]
+    np.testing.assert_allclose(y.data, [expected], rtol=1e-6)
+
+
+def test_batch_norm_rejects_other_channel_count():
+    bn = BatchNorm()
+    bn(batch((4, 3)))
+    with pytest.raises(ValueError, match=r'BatchNorm: the input has 5 channels'):
+        bn(batch((4, 5)))
+    with pytest.raises(ValueError, match=r'BatchNorm: expected .*\(3,\)'):
+        bn(np.zeros(3, np.float32))
+
+
+def test_batch_norm_running_statistics_are_saved_and_loaded(tmp_path):
+    bn = BatchNorm()
+    for seed in range(3):
+        bn(batch(seed=seed))
+    path = tmp_path / 'bn.npz'
+    bn.save_weights(path)
+    with np.load(path) as f:
+        assert f.files == ['avg_mean', 'avg_var', 'gamma', 'beta']
+    fresh = BatchNorm()
+    fresh.load_weights(path)
+    for p, q in zip(bn.params(), fresh.params()):
+        np.testing.assert_array_equal(p.data, q.data)
+    x = batch(seed=9)
+    with dezero.test_mode():
+        np.testing.assert_array_equal(fresh(x).data, bn(x).data)
+    before = fresh.avg_mean.data.copy()
+    fresh(batch(seed=10))                 # loaded statistics keep being updated
+    assert not np.array_equal(fresh.avg_mean.data, before)
+    np.testing.assert_array_equal(bn.avg_mean.data, before)
+
+
+def test_batch_norm_gradient_check():
+    bn = BatchNorm()
+    x = batch((6, 3), dtype=np.float64)
+    bn(x)
+    bn.gamma.data = np.array([0.5, 1.0, 2.0])
+    bn.beta.data = np.array([0.1, -0.2, 0.3])
+    assert gradient_check(lambda v: F.tanh(bn(v)), x)
+    with dezero.test_mode():
+        assert gradient_check(lambda v: F.tanh(bn(v)), x)
+
+
+def test_batch_norm_keeps_float32():
+    bn = BatchNorm()
+    x = Variable(batch((5, 2, 3, 3)))
+    y = bn(x)
+    F.sum(y * y).backward()
+    assert y.dtype == x.grad.dtype == bn.gamma.grad.dtype == np.float32
+    assert all(p.dtype == np.float32 for p in bn.params())

@@ -1,0 +1,197 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable
+from dezero.graph import GraphvizNotFoundError
+from dezero.layers import Layer, Linear
+from dezero.models import MLP, Model, Sequential
+
+needs_dot = pytest.mark.skipif(shutil.which('dot') is None,
+                               reason="Graphviz's dot program is not installed")
+
+
+def names(layer):
+    return [name for name, _ in layer.named_params()]
+
+
+# --------------------------------------------------------------------------------------
+# Model.plot
+# --------------------------------------------------------------------------------------
+class Affine(Model):
+    def __init__(self):
+        super().__init__()
+        self.fc = Linear(2, in_size=3)
+
+    def forward(self, x):
+        return F.relu(self.fc(x))
+
+
+def test_plot_writes_the_dot_file_with_shapes(tmp_path):
+    target = tmp_path / 'out' / 'model.png'
+    try:
+        Affine().plot(np.ones((4, 3), np.float32), to_file=str(target))
+    except GraphvizNotFoundError:
+        pass                                   # the .dot file is written all the same
+    text = (tmp_path / 'out' / 'model.dot').read_text()
+    assert text.startswith('digraph g {')
+    assert 'label="Linear"' in text and 'label="ReLU"' in text
+    assert '(4, 3) float32' in text            # the input, drawn verbose
+    assert 'W\\n(3, 2) float32' in text        # the named weight
+    assert '(4, 2) float32' in text            # the output
+
+
+@needs_dot
+def test_plot_renders_a_png(tmp_path):
+    target = tmp_path / 'model.png'
+    assert str(Affine().plot(np.ones((1, 3)), to_file=target)) == str(target)
+    assert target.read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
+    assert sorted(os.listdir(tmp_path)) == ['model.dot', 'model.png']
+
+
+def test_plot_default_file_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        Affine().plot(np.ones((1, 3)))
+    except GraphvizNotFoundError:
+        pass
+    assert (tmp_path / 'model.dot').exists()
+
+
+# --------------------------------------------------------------------------------------
+# Sequential
+# --------------------------------------------------------------------------------------
+def test_sequential_applies_steps_in_order_and_registers_layers():
+    a = Linear(3, in_size=2, dtype=np.float64)
+    b = Linear(1, in_size=3, dtype=np.float64)
+    model = Sequential(a, F.relu, b)
+    assert isinstance(model, Model)
+    assert names(model) == ['l0/W', 'l0/b', 'l2/W', 'l2/b']
+    assert model.l0 is a and model.l2 is b
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    np.testing.assert_array_equal(model(x).data, b(F.relu(a(x))).data)
+
+
+def test_sequential_of_callables_only_and_empty():
+    model = Sequential(lambda x: x * 2, lambda x: x + 1)
+    assert names(model) == []
+    assert model(Variable(np.array(3.0))).data == 7.0
+    assert Sequential()(5) == 5
+
+
+def test_sequential_rejects_non_callables():
+    with pytest.raises(TypeError, match=r'Sequential: item 1 is a int'):
+        Sequential(F.relu, 3)
+
+
+def test_sequential_shares_a_repeated_layer():
+    layer = Linear(2, in_size=2)
+    model = Sequential(layer, F.sigmoid, layer)
+    assert names(model) == ['l0/W', 'l0/b']
+
+
+def test_sequential_save_and_load(tmp_path):
+    np.random.seed(0)
+    model = Sequential(Linear(4), F.relu, Linear(2))
+    x = np.random.randn(3, 5).astype(np.float32)
+    y = model(x).data
+    model.save_weights(tmp_path / 's.npz')
+    other = Sequential(Linear(4), F.relu, Linear(2))
+    other.load_weights(tmp_path / 's.npz')
+    np.testing.assert_array_equal(other(x).data, y)
+
+
+# --------------------------------------------------------------------------------------
+# MLP
+# --------------------------------------------------------------------------------------
+def test_mlp_structure_and_forward_shape():
+    model = MLP((10, 5, 1))
+    assert isinstance(model, Model)
+    y = model(np.ones((7, 3), np.float32))
+    assert y.shape == (7, 1) and y.dtype == np.float32
+    assert names(model) == ['l0/W', 'l0/b', 'l1/W', 'l1/b', 'l2/W', 'l2/b']
+    assert [p.shape for p in model.params()] == [(3, 10), (10,), (10, 5), (5,),
+                                                 (5, 1), (1,)]
+
+
+def test_mlp_puts_the_activation_between_layers_only():
+    model = MLP([2, 2], activation=F.relu)
+    model(np.zeros((1, 2), np.float32))        # creates the weights, replaced below
+    model.l0.W.data = np.array([[1.0, -1.0], [2.0, 1.0]], np.float32)
+    model.l0.b.data = np.array([0.0, 0.5], np.float32)
+    model.l1.W.data = np.array([[1.0, 2.0], [-3.0, -4.0]], np.float32)
+    model.l1.b.data = np.array([0.0, 0.0], np.float32)
+    x = np.array([[1.0, 1.0]], np.float32)
+    # l0: [3, 0.5] -> relu [3, 0.5] -> l1: [3 - 1.5, 6 - 2] = [1.5, 4]
+    np.testing.assert_array_equal(model(x).data, [[1.5, 4.0]])
+    x = np.array([[-1.0, 0.0]], np.float32)
+    # l0: [-1, 1.5] -> relu [0, 1.5] -> l1: [-4.5, -6] (negative: no relu at the end)
+    np.testing.assert_array_equal(model(x).data, [[-4.5, -6.0]])
+
+
+def test_mlp_default_activation_is_sigmoid():
+    model = MLP([1, 1])
+    model(np.zeros((1, 1)))
+    model.l0.W.data[...] = 0
+    model.l0.b.data[...] = 0
+    model.l1.W.data[...] = 2
+    model.l1.b.data[...] = 0
+    np.testing.assert_allclose(model(np.zeros((1, 1))).data, [[1.0]])  # 2 * sigmoid(0)
+
+
+def test_mlp_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='MLP: fc_output_sizes is empty'):
+        MLP([])
+    with pytest.raises(ValueError, match='out_size must be a positive integer, got 0'):
+        MLP([3, 0])
+    with pytest.raises(TypeError, match='MLP: activation must be a function'):
+        MLP([3], activation='relu')
+
+
+def test_mlp_is_reproducible_with_a_seed():
+    outputs = []
+    for _ in range(2):
+        np.random.seed(5)
+        model = MLP((4, 1))
+        outputs.append(model(np.ones((2, 3), np.float32)).data)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_mlp_learns_a_tiny_regression():
+    np.random.seed(0)
+    x = np.random.rand(64, 1).astype(np.float32)
+    t = x ** 2
+    model = MLP((10, 1))
+    losses = []
+    for _ in range(500):
+        loss = F.mean((model(x) - t) ** 2)
+        model.cleargrads()
+        loss.backward()
+        for p in model.params():
+            p.data = p.data - 0.2 * p.grad.data
+        losses.append(float(loss.data))
+    assert loss.dtype == np.float32
+    assert all(p.dtype == np.float32 for p in model.params())
+    assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
+    # better than the best constant prediction (the mean of t) by far: it fits the curve
+    assert losses[-1] < t.var() / 5, (t.var(), losses[-1])
+
+
+def test_model_subclasses_compose_with_layers():
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.body = MLP((4, 3))
+            self.head = Linear(1)
+
+        def forward(self, x):
+            return self.head(F.relu(self.body(x)))
+
+    net = Net()
+    assert isinstance(net, Layer)
+    assert net(np.ones((2, 5), np.float32)).shape == (2, 1)
+    assert names(net) == ['body/l0/W', 'body/l0/b', 'body/l1/W', 'body/l1/b',
+                          'head/W', 'head/b']
