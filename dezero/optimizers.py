@@ -1,0 +1,308 @@
+"""Optimizers that update a model's parameters from their gradients, and gradient hooks.
+
+Use: ``opt = SGD(lr=0.1).setup(model)``; after each ``loss.backward()`` call
+``opt.update()``.  The target is anything with a ``params()`` method yielding Parameters
+(a Layer or Model).  Each step:
+
+1. collects the target's parameters, each object once, in the order ``params()`` gives;
+2. runs the hooks (``add_hook``) in the order added, each on the list of the parameters
+   that still have a gradient (a hook may replace ``param.grad`` or set it to None);
+3. calls ``update_one(param)`` for every parameter whose ``grad`` is not None.
+
+Updates work on the raw arrays, in place on ``param.data`` (an alias of the array sees
+them), are never recorded in a graph, and keep the parameter's dtype: a float32 model
+stays float32, state included.  Gradient arrays are only read, never written, since they
+may be shared between variables or be read-only broadcast views.
+
+Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
+is created as zeros like ``param.data`` (same shape, dtype and array module) on the
+parameter's first update, and dropped when the parameter is garbage collected.
+"""
+import math
+import numbers
+import weakref
+
+from dezero import cuda
+from dezero.core import Variable, as_array
+
+
+# --------------------------------------------------------------------------------------
+# Hyperparameter checks
+# --------------------------------------------------------------------------------------
+def _real(owner, name, value, valid, expected):
+    """``value`` as a Python float (so it cannot upcast float32 arrays), after checking
+    that it is a finite real number for which ``valid`` holds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f'{owner}: {name} must be a real number, got '
+                        f'{type(value).__name__} {value!r:.60}')
+    number = float(value)
+    if not (math.isfinite(number) and valid(number)):
+        raise ValueError(f'{owner}: {name} must be {expected}, got {value!r}')
+    return number
+
+
+def _positive(owner, name, value):
+    return _real(owner, name, value, lambda v: v > 0, 'positive (> 0)')
+
+
+def _non_negative(owner, name, value):
+    return _real(owner, name, value, lambda v: v >= 0, 'non-negative (>= 0)')
+
+
+def _fraction(owner, name, value):
+    return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
+
+
+# --------------------------------------------------------------------------------------
+# Optimizer
+# --------------------------------------------------------------------------------------
+class Optimizer:
+    """Base of the optimizers: collects the parameters, runs the hooks, updates.
+
+    Subclasses define ``update_one(param)``, which changes ``param.data`` in place using
+    ``param.grad.data`` (never changed) and, if needed, state arrays from ``_state``.
+    """
+
+    def __init__(self):
+        self.target = None
+        self.hooks = []
+        self._states = {}       # id(param) -> (weak reference to param, {name: array})
+
+    def setup(self, target):
+        """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
+        if not callable(getattr(target, 'params', None)):
+            raise TypeError(f'{type(self).__name__}.setup: the target must have a params() '
+                            f'method (a Layer or Model), got {type(target).__name__}')
+        self.target = target
+        return self
+
+    def add_hook(self, f):
+        """Append ``f`` to the hooks; ``f(params)`` runs before each update on the list
+        of the parameters that have a gradient."""
+        if not callable(f):
+            raise TypeError(f'{type(self).__name__}.add_hook: a hook must be callable, '
+                            f'got {type(f).__name__}')
+        self.hooks.append(f)
+
+    def update(self):
+        """One optimization step: run the hooks, then update every parameter that has
+        a gradient (those without one are skipped and keep no new state)."""
+        if self.target is None:
+            raise RuntimeError(f'{type(self).__name__}.update: no target; call '
+                               f'setup(model) before update()')
+        params = self._unique_params()
+        for hook in self.hooks:
+            hook([p for p in params if p.grad is not None])
+        self._begin_step()
+        for param in params:
+            if param.grad is not None:
+                self.update_one(param)
+
+    def update_one(self, param):
+        """Update ``param.data`` in place from ``param.grad``."""
+        raise NotImplementedError(f'{type(self).__name__} does not define update_one()')
+
+    def state_of(self, param):
+        """The state this optimizer keeps for ``param``: a dict of arrays, empty if none."""
+        entry = self._states.get(id(param))
+        if entry is None or entry[0]() is not param:
+            return {}
+        return entry[1]
+
+    # ---- helpers for subclasses ------------------------------------------------------
+    def _begin_step(self):
+        """Called once per update, after the hooks and before the first update_one."""
+
+    def _unique_params(self):
+        """The target's parameters, each object once, in the order params() gives."""
+        params, seen = [], set()
+        for p in self.target.params():
+            if not isinstance(p, Variable):
+                raise TypeError(f'{type(self).__name__}.update: params() of the target '
+                                f'yielded a {type(p).__name__}; expected Parameters')
+            if id(p) not in seen:           # the list holds p, so its id stays unique
+                seen.add(id(p))
+                params.append(p)
+        return params
+
+    def _state(self, param, *names):
+        """The state arrays ``names`` of ``param``, as a tuple; created as zeros like
+        ``param.data`` on first use, and again if ``param.data`` changed shape or dtype
+        (the parameter was replaced, so its old statistics no longer apply)."""
+        key = id(param)
+        entry = self._states.get(key)
+        if entry is not None and entry[0]() is param:
+            state = entry[1]
+            first = state[names[0]]
+            if first.shape == param.data.shape and first.dtype == param.data.dtype:
+                return tuple(state[n] for n in names)
+        xp = cuda.get_array_module(param.data)
+        state = {n: xp.zeros_like(param.data) for n in names}
+        states = self._states
+
+        def forget(_ref):                  # runs when param dies, before its id is reused
+            states.pop(key, None)
+        self._states[key] = (weakref.ref(param, forget), state)
+        return tuple(state[n] for n in names)
+
+
+# --------------------------------------------------------------------------------------
+# The optimizers
+# --------------------------------------------------------------------------------------
+class SGD(Optimizer):
+    """Stochastic gradient descent: p -= lr * g."""
+
+    def __init__(self, lr=0.01):
+        super().__init__()
+        self.lr = _positive('SGD', 'lr', lr)
+
+    def update_one(self, param):
+        param.data -= self.lr * param.grad.data
+
+
+class MomentumSGD(Optimizer):
+    """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0)."""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__()
+        self.lr = _positive('MomentumSGD', 'lr', lr)
+        self.momentum = _fraction('MomentumSGD', 'momentum', momentum)
+
+    def update_one(self, param):
+        v, = self._state(param, 'v')
+        v *= self.momentum
+        v -= self.lr * param.grad.data
+        param.data += v
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad: h += g * g; p -= lr * g / (sqrt(h) + eps) (h starts at 0)."""
+
+    def __init__(self, lr=0.001, eps=1e-8):
+        super().__init__()
+        self.lr = _positive('AdaGrad', 'lr', lr)
+        self.eps = _positive('AdaGrad', 'eps', eps)
+
+    def update_one(self, param):
+        h, = self._state(param, 'h')
+        g = param.grad.data
+        h += g * g
+        xp = cuda.get_array_module(h)
+        param.data -= self.lr * g / (xp.sqrt(h) + self.eps)
+
+
+class AdaDelta(Optimizer):
+    """AdaDelta (no learning rate):
+    msg = rho * msg + (1 - rho) * g * g;  dx = sqrt((msdx + eps) / (msg + eps)) * g;
+    msdx = rho * msdx + (1 - rho) * dx * dx;  p -= dx  (msg and msdx start at 0)."""
+
+    def __init__(self, rho=0.95, eps=1e-6):
+        super().__init__()
+        self.rho = _fraction('AdaDelta', 'rho', rho)
+        self.eps = _positive('AdaDelta', 'eps', eps)
+
+    def update_one(self, param):
+        msg, msdx = self._state(param, 'msg', 'msdx')
+        g = param.grad.data
+        rho, eps = self.rho, self.eps
+        msg *= rho
+        msg += (1 - rho) * g * g
+        xp = cuda.get_array_module(msg)
+        dx = xp.sqrt((msdx + eps) / (msg + eps)) * g
+        msdx *= rho
+        msdx += (1 - rho) * dx * dx
+        param.data -= dx
+
+
+class Adam(Optimizer):
+    """Adam with bias correction.  With t the number of update() calls so far:
+    m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g;
+    lr_t = alpha * sqrt(1 - beta2**t) / (1 - beta1**t);  p -= lr_t * m / (sqrt(v) + eps).
+    The first step moves each parameter by about alpha * sign(g)."""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__()
+        self.alpha = _positive('Adam', 'alpha', alpha)
+        self.beta1 = _fraction('Adam', 'beta1', beta1)
+        self.beta2 = _fraction('Adam', 'beta2', beta2)
+        self.eps = _positive('Adam', 'eps', eps)
+        self.t = 0
+
+    @property
+    def lr(self):
+        """The bias-corrected step size lr_t of step t (before the first update, that
+        of the first step)."""
+        t = max(self.t, 1)
+        return self.alpha * math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+
+    def _begin_step(self):
+        self.t += 1
+
+    def update_one(self, param):
+        m, v = self._state(param, 'm', 'v')
+        g = param.grad.data
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g
+        xp = cuda.get_array_module(v)
+        param.data -= self.lr * m / (xp.sqrt(v) + self.eps)
+
+
+# --------------------------------------------------------------------------------------
+# Hooks: callables run on the list of parameters with a gradient before each update
+# --------------------------------------------------------------------------------------
+class WeightDecay:
+    """L2 regularisation: grad <- grad + rate * param.data (a new gradient Variable)."""
+
+    def __init__(self, rate):
+        self.rate = _non_negative('WeightDecay', 'rate', rate)
+
+    def __call__(self, params):
+        for p in params:
+            p.grad = Variable(as_array(p.grad.data + self.rate * p.data))
+
+
+class ClipGrad:
+    """Gradient clipping by global norm: if the L2 norm of all the gradients together
+    exceeds ``max_norm``, every gradient is scaled by max_norm / (norm + 1e-6)
+    (new gradient Variables)."""
+
+    def __init__(self, max_norm):
+        self.max_norm = _positive('ClipGrad', 'max_norm', max_norm)
+
+    def __call__(self, params):
+        total = 0.0
+        for p in params:
+            g = p.grad.data
+            total += float((g * g).sum())
+        norm = math.sqrt(total)
+        if norm > self.max_norm:
+            scale = self.max_norm / (norm + 1e-6)
+            for p in params:
+                p.grad = Variable(as_array(p.grad.data * scale))
+
+
+class FreezeParam:
+    """Keep the parameters of the given layers (or the given Parameters) unchanged:
+    their gradient is set to None, so that this step skips them.  A layer's parameters
+    are looked up at each step, so parameters it creates later are frozen too."""
+
+    def __init__(self, *layers):
+        if not layers:
+            raise ValueError('FreezeParam: give at least one layer or Parameter to freeze')
+        for layer in layers:
+            if not isinstance(layer, Variable) and not callable(getattr(layer, 'params',
+                                                                        None)):
+                raise TypeError(f'FreezeParam: expected layers (with params()) or '
+                                f'Parameters, got {type(layer).__name__}')
+        self.layers = layers
+
+    def __call__(self, params):
+        frozen = set()
+        for layer in self.layers:
+            members = [layer] if isinstance(layer, Variable) else layer.params()
+            frozen.update(id(p) for p in members)
+        for p in params:
+            if id(p) in frozen:
+                p.grad = None

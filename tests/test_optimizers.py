@@ -1,0 +1,548 @@
+"""Optimizers and gradient hooks: hand-computed steps, state handling, dtypes, hooks,
+and training a small model."""
+import gc
+import math
+import weakref
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Parameter, Variable
+from dezero.models import MLP
+from dezero.optimizers import (SGD, AdaDelta, AdaGrad, Adam, ClipGrad, FreezeParam,
+                               MomentumSGD, Optimizer, WeightDecay)
+
+
+class Target:
+    """The smallest optimizer target: ``params()`` yields the given parameters as is
+    (repeats included)."""
+
+    def __init__(self, *params):
+        self.items = list(params)
+
+    def params(self):
+        yield from self.items
+
+
+def param(values, dtype=np.float64):
+    return Parameter(np.array(values, dtype=dtype))
+
+
+def set_grad(p, values, dtype=None):
+    p.grad = Variable(np.array(values, dtype=dtype or p.data.dtype))
+
+
+def make(name):
+    """Each optimizer with hyperparameters giving sizeable steps."""
+    return {'SGD': lambda: SGD(lr=0.1),
+            'MomentumSGD': lambda: MomentumSGD(lr=0.1, momentum=0.9),
+            'AdaGrad': lambda: AdaGrad(lr=0.1),
+            'AdaDelta': lambda: AdaDelta(rho=0.9, eps=1e-2),
+            'Adam': lambda: Adam(alpha=0.1)}[name]()
+
+
+ALL = ['SGD', 'MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam']
+STATEFUL = ['MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam']
+
+
+# --------------------------------------------------------------------------------------
+# Construction
+# --------------------------------------------------------------------------------------
+def test_defaults_are_the_book_values():
+    assert SGD().lr == 0.01
+    m = MomentumSGD()
+    assert (m.lr, m.momentum) == (0.01, 0.9)
+    a = AdaGrad()
+    assert (a.lr, a.eps) == (0.001, 1e-8)
+    d = AdaDelta()
+    assert (d.rho, d.eps) == (0.95, 1e-6)
+    adam = Adam()
+    assert (adam.alpha, adam.beta1, adam.beta2, adam.eps, adam.t) == (0.001, 0.9, 0.999,
+                                                                       1e-8, 0)
+
+
+@pytest.mark.parametrize('make_bad, name, value', [
+    (lambda: SGD(lr=0), 'SGD', '0'),
+    (lambda: SGD(lr=-0.1), 'SGD', '-0.1'),
+    (lambda: SGD(lr=float('nan')), 'SGD', 'nan'),
+    (lambda: MomentumSGD(lr=float('inf')), 'MomentumSGD', 'inf'),
+    (lambda: MomentumSGD(momentum=1.0), 'MomentumSGD', '1.0'),
+    (lambda: MomentumSGD(momentum=-0.5), 'MomentumSGD', '-0.5'),
+    (lambda: AdaGrad(lr=-1), 'AdaGrad', '-1'),
+    (lambda: AdaGrad(eps=0.0), 'AdaGrad', '0.0'),
+    (lambda: AdaDelta(rho=1.5), 'AdaDelta', '1.5'),
+    (lambda: AdaDelta(eps=-1e-6), 'AdaDelta', '-1e-06'),
+    (lambda: Adam(alpha=0), 'Adam', '0'),
+    (lambda: Adam(beta1=1), 'Adam', '1'),
+    (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
+    (lambda: Adam(eps=0), 'Adam', '0'),
+    (lambda: WeightDecay(-0.1), 'WeightDecay', '-0.1'),
+    (lambda: ClipGrad(0.0), 'ClipGrad', '0.0'),
+])
+def test_bad_hyperparameter_values_are_refused(make_bad, name, value):
+    with pytest.raises(ValueError) as info:
+        make_bad()
+    assert name in str(info.value) and value in str(info.value)
+
+
+@pytest.mark.parametrize('make_bad', [lambda: SGD(lr='0.1'), lambda: SGD(lr=None),
+                                      lambda: Adam(beta1=True),
+                                      lambda: MomentumSGD(momentum=np.array([0.9]))])
+def test_non_numeric_hyperparameters_are_refused(make_bad):
+    with pytest.raises(TypeError, match='must be a real number'):
+        make_bad()
+
+
+def test_numpy_scalar_hyperparameters_become_python_floats():
+    opt = Adam(alpha=np.float64(0.1), beta1=np.float32(0.5))
+    assert type(opt.alpha) is float and type(opt.beta1) is float
+    assert type(SGD(lr=np.float64(0.1)).lr) is float
+
+
+# --------------------------------------------------------------------------------------
+# One and two steps against hand-computed values
+# --------------------------------------------------------------------------------------
+def test_sgd_one_step():
+    p = param([1.0, 2.0])
+    set_grad(p, [0.5, -1.0])
+    SGD(lr=0.1).setup(Target(p)).update()
+    np.testing.assert_allclose(p.data, [1.0 - 0.05, 2.0 + 0.1], rtol=1e-15)
+
+
+def test_momentum_sgd_two_steps():
+    p = param([1.0, -2.0])
+    opt = MomentumSGD(lr=0.1, momentum=0.9).setup(Target(p))
+    set_grad(p, [1.0, 2.0])
+    opt.update()                    # v = -0.1 g = [-0.1, -0.2]
+    np.testing.assert_allclose(p.data, [0.9, -2.2], rtol=1e-15)
+    set_grad(p, [0.5, -1.0])
+    opt.update()                    # v = 0.9 [-0.1, -0.2] - 0.1 [0.5, -1] = [-0.14, -0.08]
+    np.testing.assert_allclose(opt.state_of(p)['v'], [-0.14, -0.08], rtol=1e-14)
+    np.testing.assert_allclose(p.data, [0.76, -2.28], rtol=1e-14)
+
+
+def test_adagrad_two_steps():
+    p = param([1.0, 1.0])
+    opt = AdaGrad(lr=0.1).setup(Target(p))
+    set_grad(p, [3.0, -4.0])
+    opt.update()                    # h = [9, 16]; p -= 0.1 [3/3, -4/4]
+    np.testing.assert_allclose(p.data, [0.9, 1.1], rtol=1e-8)
+    set_grad(p, [4.0, 3.0])
+    opt.update()                    # h = [25, 25]; p -= 0.1 [4/5, 3/5]
+    np.testing.assert_allclose(opt.state_of(p)['h'], [25.0, 25.0], rtol=1e-15)
+    np.testing.assert_allclose(p.data, [0.82, 1.04], rtol=1e-8)
+
+
+def test_adadelta_two_steps():
+    eps = 2.0 / 3.0
+    p = param([1.0, 1.0])
+    opt = AdaDelta(rho=0.5, eps=eps).setup(Target(p))
+    set_grad(p, [2.0, -2.0])
+    opt.update()
+    # msg = 0.5 * 4 = 2;  dx = sqrt((0 + 2/3) / (2 + 2/3)) * g = g / 2;  msdx = 0.5 * 1
+    np.testing.assert_allclose(p.data, [0.0, 2.0], atol=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['msg'], [2.0, 2.0], rtol=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['msdx'], [0.5, 0.5], rtol=1e-15)
+    set_grad(p, [2.0, 0.0])
+    opt.update()
+    # msg = 0.5 * 2 + 0.5 * [4, 0] = [3, 1]
+    # dx = sqrt((0.5 + 2/3) / ([3, 1] + 2/3)) * [2, 0] = [2 sqrt(7/22), 0]
+    # msdx = 0.5 * 0.5 + 0.5 * dx**2 = [0.25 + 2 * 7/22, 0.25]
+    dx = 2.0 * math.sqrt(7.0 / 22.0)
+    np.testing.assert_allclose(opt.state_of(p)['msg'], [3.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['msdx'], [0.25 + 14.0 / 22.0, 0.25],
+                               rtol=1e-14)
+    np.testing.assert_allclose(p.data, [-dx, 2.0], rtol=1e-14)
+
+
+def test_adam_two_steps():
+    p = param([1.0, 1.0])
+    opt = Adam(alpha=0.1, beta1=0.5, beta2=0.75, eps=1e-12).setup(Target(p))
+    set_grad(p, [2.0, -4.0])
+    opt.update()
+    # m = 0.5 g = [1, -2];  v = 0.25 g^2 = [1, 4];  lr_1 = 0.1 sqrt(0.25) / 0.5 = 0.1
+    assert opt.t == 1
+    assert opt.lr == pytest.approx(0.1, rel=1e-15)
+    np.testing.assert_allclose(p.data, [0.9, 1.1], rtol=1e-12)
+    set_grad(p, [4.0, 0.0])
+    opt.update()
+    # m = 0.5 [1, -2] + 0.5 [4, 0] = [2.5, -1];  v = 0.75 [1, 4] + 0.25 [16, 0] = [4.75, 3]
+    # lr_2 = 0.1 sqrt(1 - 0.75**2) / (1 - 0.5**2)
+    lr2 = 0.1 * math.sqrt(1 - 0.5625) / 0.75
+    assert opt.t == 2
+    assert opt.lr == pytest.approx(lr2, rel=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['m'], [2.5, -1.0], rtol=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['v'], [4.75, 3.0], rtol=1e-15)
+    np.testing.assert_allclose(
+        p.data, [0.9 - lr2 * 2.5 / math.sqrt(4.75), 1.1 + lr2 / math.sqrt(3.0)], rtol=1e-12)
+
+
+def test_adam_first_step_moves_each_parameter_by_alpha_times_sign_of_grad():
+    p = param([0.0, 0.0, 0.0, 0.0, 0.0])
+    g = np.array([0.1, -2.0, 30.0, -400.0, 5e3])
+    opt = Adam().setup(Target(p))
+    assert opt.lr == pytest.approx(0.001 * math.sqrt(0.001) / 0.1)   # lr of step 1
+    p.grad = Variable(g)
+    opt.update()
+    np.testing.assert_allclose(p.data, -0.001 * np.sign(g), rtol=1e-5)
+
+
+def test_adam_t_counts_update_calls():
+    p = param([1.0])
+    opt = Adam().setup(Target(p))
+    opt.update()                    # no gradient yet: nothing moves, the step counts
+    set_grad(p, [1.0])
+    opt.update()
+    assert opt.t == 2
+    # step 2 from zero moments: m = 0.1 g, v = 0.001 g^2 -> move lr_2 * 0.1 / sqrt(0.001)
+    lr2 = 0.001 * math.sqrt(1 - 0.999 ** 2) / (1 - 0.9 ** 2)
+    np.testing.assert_allclose(p.data, [1.0 - lr2 * 0.1 / math.sqrt(0.001)], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# Which parameters are updated, and the state kept for them
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('name', ALL)
+def test_parameters_without_grad_are_skipped_and_keep_no_state(name):
+    a, b, lazy = param([1.0, 2.0]), param([3.0, 4.0]), Parameter(None)
+    opt = make(name).setup(Target(a, b, lazy))
+    set_grad(a, [1.0, -1.0])
+    opt.update()
+    assert not np.array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(b.data, [3.0, 4.0])
+    assert opt.state_of(b) == {} and opt.state_of(lazy) == {}
+    assert lazy.data is None
+    if name in STATEFUL:
+        assert opt.state_of(a) != {}
+
+
+def test_update_one_is_called_only_for_parameters_with_grad():
+    class Recorder(Optimizer):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def update_one(self, param):
+            self.seen.append(param)
+
+    a, b, c = param([1.0]), param([2.0]), param([3.0])
+    set_grad(a, [1.0])
+    set_grad(c, [1.0])
+    opt = Recorder().setup(Target(a, b, c))
+    opt.update()
+    assert opt.seen == [a, c] and opt.seen[0] is a and opt.seen[1] is c
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_shared_parameter_is_updated_once_per_step(name):
+    shared, other = param([1.0, -1.0]), param([2.0, 5.0])
+    set_grad(shared, [0.5, 0.25])
+    set_grad(other, [0.5, 0.25])
+    opt = make(name).setup(Target(shared, other, shared))
+    opt.update()
+    opt.update()
+    # the parameter listed twice moves exactly as far as the one listed once
+    np.testing.assert_allclose(shared.data - [1.0, -1.0], other.data - [2.0, 5.0],
+                               rtol=1e-12)
+
+
+def test_setup_and_update_order_follows_params():
+    a, b = param([1.0]), param([2.0])
+    seen = []
+    opt = SGD().setup(Target(b, a, b))
+    set_grad(a, [1.0])
+    set_grad(b, [1.0])
+    opt.add_hook(lambda params: seen.extend(params))
+    opt.update()
+    assert len(seen) == 2 and seen[0] is b and seen[1] is a
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_float32_stays_float32_in_place_and_state(name):
+    p = param([1.0, -2.0, 3.0], dtype=np.float32)
+    alias = p.data
+    opt = make(name).setup(Target(p))
+    opt.add_hook(WeightDecay(np.float64(0.01)))
+    opt.add_hook(ClipGrad(np.float64(1.0)))
+    for g in ([0.5, 1.0, -2.0], [1.0, -0.5, 0.25]):
+        set_grad(p, g, np.float32)
+        opt.update()
+        assert p.grad.dtype == np.float32
+    assert p.data is alias and p.data.dtype == np.float32
+    assert not np.array_equal(alias, np.array([1.0, -2.0, 3.0], np.float32))
+    for array in opt.state_of(p).values():
+        assert array.dtype == np.float32 and array.shape == (3,)
+
+
+def test_float32_numpy_scalar_hyperparameters_do_not_upcast():
+    p = param([1.0, 2.0], dtype=np.float32)
+    opt = MomentumSGD(lr=np.float64(0.1), momentum=np.float64(0.5)).setup(Target(p))
+    set_grad(p, [1.0, 1.0], np.float32)
+    opt.update()
+    assert p.data.dtype == np.float32 and opt.state_of(p)['v'].dtype == np.float32
+    np.testing.assert_allclose(p.data, [0.9, 1.9], rtol=1e-6)
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_update_keeps_zero_dim_parameters_in_place(name):
+    p = param(2.0)
+    alias = p.data
+    set_grad(p, 1.0)
+    make(name).setup(Target(p)).update()
+    assert p.data is alias and p.data.shape == () and float(alias) < 2.0
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_read_only_and_shared_gradients_are_not_modified(name):
+    a, b = param([[1.0, 2.0], [3.0, 4.0]]), param([0.0, 0.0])
+    row = np.array([1.0, -2.0])
+    a.grad = Variable(np.broadcast_to(row, (2, 2)))          # read-only view
+    frozen = np.array([0.5, 0.5])
+    frozen.flags.writeable = False
+    b.grad = Variable(frozen)
+    opt = make(name).setup(Target(a, b))
+    opt.add_hook(WeightDecay(0.1))
+    opt.add_hook(ClipGrad(0.5))
+    opt.update()
+    opt.update()
+    np.testing.assert_array_equal(row, [1.0, -2.0])
+    np.testing.assert_array_equal(frozen, [0.5, 0.5])
+
+
+def test_gradient_shared_between_parameters_is_not_modified():
+    g = Variable(np.array([1.0, 2.0]))
+    a, b = param([0.0, 0.0]), param([10.0, 10.0])
+    a.grad = b.grad = g
+    MomentumSGD(lr=0.5).setup(Target(a, b)).update()
+    np.testing.assert_array_equal(g.data, [1.0, 2.0])
+    np.testing.assert_allclose(a.data, [-0.5, -1.0])
+    np.testing.assert_allclose(b.data, [9.5, 9.0])
+
+
+def test_update_is_not_recorded_in_a_graph():
+    p = param([1.0, 2.0])
+    set_grad(p, [1.0, 1.0])
+    Adam().setup(Target(p)).update()
+    assert p.creator is None and p.generation == 0
+
+
+def test_state_does_not_keep_a_parameter_alive_nor_pass_to_a_newcomer():
+    opt = MomentumSGD(lr=0.5, momentum=0.5)
+    p = param([1.0, 1.0])
+    set_grad(p, [1.0, 1.0])
+    opt.setup(Target(p)).update()
+    ref, old_id = weakref.ref(p), id(p)
+    opt.setup(Target())
+    del p
+    gc.collect()
+    assert ref() is None
+    newcomers = []                  # find a new parameter at the recycled address
+    for _ in range(1000):
+        q = param([1.0, 1.0])
+        if id(q) == old_id:
+            break
+        newcomers.append(q)
+    else:
+        pytest.skip('no new object took the address of the old parameter')
+    assert opt.state_of(q) == {}
+    set_grad(q, [1.0, 1.0])
+    opt.setup(Target(q)).update()   # fresh velocity: v = -0.5 g
+    np.testing.assert_allclose(q.data, [0.5, 0.5])
+
+
+def test_state_restarts_when_a_parameter_changes_shape():
+    p = param([1.0, 1.0])
+    opt = MomentumSGD(lr=0.5, momentum=0.5).setup(Target(p))
+    set_grad(p, [1.0, 1.0])
+    opt.update()
+    p.data = np.zeros(3)
+    set_grad(p, [1.0, 2.0, 4.0])
+    opt.update()
+    np.testing.assert_allclose(p.data, [-0.5, -1.0, -2.0])
+    assert opt.state_of(p)['v'].shape == (3,)
+
+
+# --------------------------------------------------------------------------------------
+# Misuse
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('name', ALL)
+def test_update_before_setup_is_refused(name):
+    with pytest.raises(RuntimeError, match=f'{name}.update: .*setup'):
+        make(name).update()
+
+
+def test_setup_returns_the_optimizer_and_needs_params():
+    opt = SGD()
+    assert opt.setup(Target()) is opt
+    with pytest.raises(TypeError, match=r'SGD.setup: .*params\(\).*list'):
+        opt.setup([param([1.0])])
+
+
+def test_params_must_be_variables():
+    with pytest.raises(TypeError, match=r'SGD.update: .*ndarray'):
+        SGD().setup(Target(np.zeros(2))).update()
+
+
+def test_add_hook_needs_a_callable():
+    with pytest.raises(TypeError, match='Adam.add_hook: .*callable.*int'):
+        Adam().add_hook(3)
+
+
+def test_freeze_param_needs_layers_or_parameters():
+    with pytest.raises(ValueError, match='FreezeParam'):
+        FreezeParam()
+    with pytest.raises(TypeError, match='FreezeParam: .*ndarray'):
+        FreezeParam(np.zeros(2))
+
+
+# --------------------------------------------------------------------------------------
+# Hooks
+# --------------------------------------------------------------------------------------
+def test_weight_decay_adds_rate_times_param_to_a_new_grad():
+    p = param([1.0, 2.0])
+    old = Variable(np.array([0.5, 0.5]))
+    p.grad = old
+    opt = SGD(lr=1.0).setup(Target(p))
+    opt.add_hook(WeightDecay(0.1))
+    opt.update()
+    # grad = [0.5 + 0.1, 0.5 + 0.2];  p = [1 - 0.6, 2 - 0.7]
+    assert p.grad is not old
+    np.testing.assert_array_equal(old.data, [0.5, 0.5])
+    np.testing.assert_allclose(p.grad.data, [0.6, 0.7], rtol=1e-15)
+    np.testing.assert_allclose(p.data, [0.4, 1.3], rtol=1e-15)
+
+
+def test_clip_grad_scales_all_grads_by_the_global_norm():
+    a, b = param([0.0, 0.0]), param([[0.0, 0.0]])
+    set_grad(a, [3.0, 0.0])
+    b.grad = Variable(np.broadcast_to(np.array([[0.0, -4.0]]), (1, 2)))  # read-only
+    old_a, old_b = a.grad, b.grad       # global norm 5
+    ClipGrad(1.0)([a, b])
+    scale = 1.0 / (5.0 + 1e-6)
+    np.testing.assert_array_equal(old_a.data, [3.0, 0.0])     # new Variables
+    np.testing.assert_array_equal(old_b.data, [[0.0, -4.0]])
+    np.testing.assert_allclose(a.grad.data, [3.0 * scale, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(b.grad.data, [[0.0, -4.0 * scale]], rtol=1e-15)
+
+
+def test_clip_grad_leaves_grads_within_the_norm_alone():
+    a, b = param([0.0, 0.0]), param([0.0])
+    set_grad(a, [0.3, 0.0])
+    set_grad(b, [0.4])                  # global norm 0.5 <= 0.5
+    ga, gb = a.grad, b.grad
+    ClipGrad(0.5)([a, b])
+    assert a.grad is ga and b.grad is gb
+    np.testing.assert_array_equal(a.grad.data, [0.3, 0.0])
+
+
+def test_clip_grad_in_an_optimizer():
+    p = param([1.0, 1.0])
+    set_grad(p, [6.0, 8.0])             # norm 10 -> grad ~ [0.6, 0.8]
+    opt = SGD(lr=1.0).setup(Target(p))
+    opt.add_hook(ClipGrad(1.0))
+    opt.update()
+    np.testing.assert_allclose(p.data, [0.4, 0.2], rtol=1e-6)
+
+
+def test_freeze_param_freezes_layers_and_single_parameters():
+    class Layer:
+        def __init__(self, *ps):
+            self.ps = ps
+
+        def params(self):
+            yield from self.ps
+
+    a, b, c, d = param([1.0]), param([2.0]), param([3.0]), param([4.0])
+    layer = Layer(a, b)
+    for p in (a, b, c, d):
+        set_grad(p, [1.0])
+    opt = Adam(alpha=0.5).setup(Target(a, b, c, d))
+    opt.add_hook(FreezeParam(layer, c))
+    opt.update()
+    np.testing.assert_array_equal([a.data[0], b.data[0], c.data[0]], [1.0, 2.0, 3.0])
+    assert a.grad is None and b.grad is None and c.grad is None
+    assert opt.state_of(a) == {} and opt.state_of(c) == {}
+    np.testing.assert_allclose(d.data, [3.5])            # Adam's first step: alpha
+
+
+def test_hooks_run_in_order_on_the_parameters_that_still_have_a_grad():
+    a, b, c = param([1.0]), param([2.0]), param([3.0])
+    set_grad(a, [1.0])
+    set_grad(c, [1.0])
+    calls = []
+    opt = SGD().setup(Target(a, b, c))
+    opt.add_hook(lambda ps: calls.append(('first', [id(p) for p in ps])))
+    opt.add_hook(FreezeParam(a))
+    opt.add_hook(lambda ps: calls.append(('second', [id(p) for p in ps])))
+    opt.update()
+    assert calls == [('first', [id(a), id(c)]), ('second', [id(c)])]
+
+
+@pytest.mark.parametrize('hooks, expected_grad', [
+    # decay first: [3, 4] + [3, 4] = [6, 8], norm 10 > 5 -> scaled to about [3, 4]
+    ([WeightDecay(1.0), ClipGrad(5.0)], [6.0 * 5 / (10 + 1e-6), 8.0 * 5 / (10 + 1e-6)]),
+    # clip first: norm 5 is not above 5 -> unchanged; then decay: [6, 8]
+    ([ClipGrad(5.0), WeightDecay(1.0)], [6.0, 8.0]),
+])
+def test_hook_order_changes_the_result(hooks, expected_grad):
+    p = param([3.0, 4.0])
+    set_grad(p, [3.0, 4.0])
+    opt = SGD(lr=1.0).setup(Target(p))
+    for hook in hooks:
+        opt.add_hook(hook)
+    opt.update()
+    np.testing.assert_allclose(p.grad.data, expected_grad, rtol=1e-15)
+    np.testing.assert_allclose(p.data, np.array([3.0, 4.0]) - expected_grad, rtol=1e-15)
+
+
+# --------------------------------------------------------------------------------------
+# Training a small model
+# --------------------------------------------------------------------------------------
+def sine_data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2.0, 2.0, (100, 1)).astype(np.float32)
+    return x, np.sin(x)
+
+
+@pytest.mark.parametrize('make_opt', [
+    lambda: SGD(lr=0.2), lambda: MomentumSGD(lr=0.1), lambda: AdaGrad(lr=0.3),
+    lambda: AdaDelta(), lambda: Adam(alpha=0.05)],
+    ids=ALL)
+def test_each_optimizer_trains_an_mlp(make_opt):
+    x, y = sine_data()
+    np.random.seed(0)
+    model = MLP((10, 1))
+    opt = make_opt().setup(model)
+    losses = []
+    for _ in range(300):
+        loss = F.mean_squared_error(model(x), y)
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+        losses.append(float(loss.data))
+    # far better than the best constant prediction (whose loss is y's variance)
+    assert losses[-1] < 0.05 * float(y.var())
+    assert losses[-1] < losses[0] / 10
+    assert loss.dtype == np.float32
+    assert all(p.data.dtype == np.float32 for p in model.params())
+
+
+def test_freeze_param_on_a_layer_of_an_mlp():
+    x, y = sine_data()
+    np.random.seed(0)
+    model = MLP((10, 1))
+    model(x)                            # create the lazily shaped weights
+    frozen = [p.data.copy() for p in model.l0.params()]
+    trained = [p.data.copy() for p in model.l1.params()]
+    opt = Adam(alpha=0.05).setup(model)
+    opt.add_hook(FreezeParam(model.l0))
+    for _ in range(3):
+        loss = F.mean_squared_error(model(x), y)
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+    for p, before in zip(model.l0.params(), frozen):
+        np.testing.assert_array_equal(p.data, before)
+    for p, before in zip(model.l1.params(), trained):
+        assert not np.array_equal(p.data, before)
