@@ -5,9 +5,10 @@ Everything here is re-exported from the module that owns it, so that
 """
 from dezero.array_ops import (array_allclose, array_equal, logsumexp, reshape_sum_backward,
                               sum_to)
+from dezero.download import get_file
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
 from dezero.graph import get_dot_graph, plot_dot_graph
 
 __all__ = ['array_allclose', 'array_equal', 'logsumexp', 'reshape_sum_backward', 'sum_to',
            'gradgrad_check', 'gradient_check', 'numerical_grad', 'get_dot_graph',
-           'plot_dot_graph']
+           'plot_dot_graph', 'get_file']

@@ -1,0 +1,157 @@
+"""Mini-batches from a dataset, one epoch per ``for`` loop.
+
+>>> loader = DataLoader(Spiral(), batch_size=30)      # doctest: +SKIP
+>>> for epoch in range(300):                          # doctest: +SKIP
+...     for x, t in loader:        # x float32 (30, 2), t int64 (30,); 10 batches
+...         ...
+
+:class:`DataLoader` stacks dataset items into batches, in a fresh random order each
+epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through time.
+"""
+import math
+
+import numpy as np
+
+from dezero import cuda
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f'DataLoader: batch_size must be a positive integer, got '
+                         f'{batch_size!r}')
+    return int(batch_size)
+
+
+def _array_pair(dataset):
+    """``(x, t)`` if ``dataset`` is a pair of arrays (t may be None), else None."""
+    if not (isinstance(dataset, tuple) and len(dataset) == 2
+            and isinstance(dataset[0], np.ndarray)):
+        return None
+    x, t = dataset
+    if x.ndim == 0:
+        raise ValueError('DataLoader: the inputs x of an (x, t) pair must have at least '
+                         'one dimension (one row per sample), got a 0-d array')
+    if t is not None:
+        if not isinstance(t, np.ndarray):
+            raise TypeError(f'DataLoader: the labels t of an (x, t) pair must be a NumPy '
+                            f'array or None, got {type(t).__name__}')
+        if t.ndim == 0 or len(t) != len(x):
+            raise ValueError(f'DataLoader: x and t must have the same first length, got '
+                             f'shapes {x.shape} and {t.shape}')
+    return x, t
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches of ``batch_size``: each ``for`` pass is one
+    epoch and yields ``(x, t)`` NumPy arrays, the last batch holding what is left.
+
+    ``dataset`` is a :class:`dezero.datasets.Dataset` (or any sequence of ``(x, t)``
+    items; ``t`` is None for a dataset without labels) whose items are stacked, or a
+    pair ``(x, t)`` of arrays with one row per sample, which is sliced directly.  Dtypes
+    are kept.  With ``shuffle`` every epoch takes a new random permutation, drawn from
+    the global ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed``,
+    from the loader's own generator.  ``gpu=True`` moves batches with
+    ``dezero.cuda.as_cupy``.  A ``for`` loop left early starts a new epoch next time.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None):
+        self._arrays = _array_pair(dataset)
+        self.dataset = dataset
+        self.batch_size = _check_batch_size(batch_size)
+        self.shuffle = shuffle
+        self.gpu = gpu
+        self.data_size = len(dataset) if self._arrays is None else len(self._arrays[0])
+        self.max_iter = math.ceil(self.data_size / self.batch_size)
+        self._random = np.random if seed is None else np.random.default_rng(seed)
+        self.reset()
+
+    def reset(self):
+        """Start a new epoch: back to the first batch, with a new order if shuffling."""
+        self.iteration = 0
+        if self.shuffle:
+            self.index = self._random.permutation(self.data_size)
+        else:
+            self.index = np.arange(self.data_size)
+
+    def __len__(self):
+        """The number of batches in an epoch."""
+        return self.max_iter
+
+    def __iter__(self):
+        if self.iteration > 0:       # the previous loop stopped in the middle
+            self.reset()
+        return self
+
+    def __next__(self):
+        if self.iteration >= self.max_iter:
+            self.reset()
+            raise StopIteration
+        batch = self._batch(self._batch_index(self.iteration))
+        self.iteration += 1
+        return batch
+
+    def next(self):
+        """The next batch (as ``next(loader)``); StopIteration ends the epoch."""
+        return self.__next__()
+
+    def _batch_index(self, i):
+        """The sample indexes of the ``i``-th batch of the epoch."""
+        return self.index[i * self.batch_size:(i + 1) * self.batch_size]
+
+    def _batch(self, index):
+        """The samples at ``index`` as stacked arrays ``(x, t)``."""
+        if self._arrays is not None:
+            x, t = self._arrays
+            x, t = x[index], None if t is None else t[index]
+        else:
+            items = [self.dataset[i] for i in index.tolist()]
+            x = self._stack([item[0] for item in items], 'inputs')
+            labels = [item[1] for item in items]
+            n_none = sum(label is None for label in labels)
+            if 0 < n_none < len(labels):
+                raise ValueError(f'DataLoader: {n_none} of the {len(labels)} items of a '
+                                 f'batch have no label (None); give every item a label '
+                                 f'or none')
+            t = None if n_none else self._stack(labels, 'labels')
+        if self.gpu:
+            x = cuda.as_cupy(x)
+            t = None if t is None else cuda.as_cupy(t)
+        return x, t
+
+    @staticmethod
+    def _stack(values, what):
+        try:
+            return np.stack(values)
+        except ValueError as e:
+            raise ValueError(f'DataLoader: cannot stack the {what} of a batch into one '
+                             f'array ({e}); every item must have the same shape') from None
+
+    def to_cpu(self):
+        """Yield NumPy batches from now on."""
+        self.gpu = False
+
+    def to_gpu(self):
+        """Yield GPU (CuPy) batches from now on."""
+        self.gpu = True
+
+
+class SeqDataLoader(DataLoader):
+    """Batches for truncated backprop through time over one long series.
+
+    The series is cut into ``batch_size`` consecutive segments of
+    ``len(dataset) // batch_size`` items (a remainder at the end is left out); batch k
+    holds item k of every segment, so row r of successive batches walks segment r in
+    time order.  An epoch has as many batches as a segment has items.  Never shuffled.
+    """
+
+    def __init__(self, dataset, batch_size, gpu=False):
+        super().__init__(dataset, batch_size, shuffle=False, gpu=gpu)
+        self.jump = self.data_size // self.batch_size
+        if self.jump == 0:
+            raise ValueError(f'SeqDataLoader: batch_size {self.batch_size} is larger than '
+                             f'the {self.data_size} items of the dataset')
+        self.max_iter = self.jump
+
+    def _batch_index(self, i):
+        return np.arange(self.batch_size) * self.jump + i

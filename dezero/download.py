@@ -1,0 +1,140 @@
+"""Files fetched once from the web and kept in a local cache.
+
+:func:`get_file` returns the path of a cached file, downloading it first if it is not
+there.  A download is written to a temporary file in the cache folder and renamed to its
+real name only once it is complete and, when a checksum is given, verified; so a file
+under the real name is always whole, and an interrupted or corrupt download leaves
+nothing behind.  The cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when
+``DEZERO_HOME`` is not set) unless a folder is given.
+"""
+import hashlib
+import http.client
+import os
+import posixpath
+import re
+import sys
+import urllib.parse
+import urllib.request
+
+from dezero.atomic import atomic_open
+
+_CHUNK = 1 << 16
+_MD5 = re.compile(r'[0-9a-fA-F]{32}')
+
+
+class DownloadError(OSError):
+    """A file could not be downloaded (no network, unknown URL, incomplete transfer).
+
+    ``url``, ``file_name`` and ``folder`` say what was asked for and where it belongs,
+    so the file can be fetched by other means and put there by hand; ``reason`` says
+    what went wrong, in a few words.
+    """
+
+    def __init__(self, message, *, url=None, file_name=None, folder=None, reason=None):
+        super().__init__(message)
+        self.url = url
+        self.file_name = file_name
+        self.folder = folder
+        self.reason = reason
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file's MD5 checksum differs from the expected one."""
+
+
+def dezero_home():
+    """The folder where dezero keeps downloads and datasets: the environment variable
+    ``DEZERO_HOME`` (read at each call), else ``~/.dezero``."""
+    home = os.environ.get('DEZERO_HOME') or os.path.join('~', '.dezero')
+    return os.path.expanduser(home)
+
+
+def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60):
+    """Return the local path of the file at ``url``, downloading it if not cached yet.
+
+    ``file_name`` is the name in the cache (default: the last part of the URL's path);
+    ``cache_dir`` the folder (default: ``dezero_home()/downloads``, created if needed).
+    A file already there is returned as it is.  Otherwise the file is downloaded with
+    urllib (``file://`` URLs work too); with ``md5`` its checksum is verified before it
+    is saved.  ``progress=True`` prints the progress on stderr.
+
+    Raises :class:`DownloadError` (an OSError) when the download fails, e.g. without a
+    network; its message names the file, the URL and the folder to put the file in by
+    hand.  Raises :class:`ChecksumError` (a DownloadError) when the checksum differs;
+    nothing is saved in either case.
+    """
+    if file_name is None:
+        url_path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        file_name = posixpath.basename(url_path)
+        if not file_name:
+            raise ValueError(f'get_file: cannot tell a file name from the URL {url!r}; '
+                             f'pass file_name')
+    if file_name in ('.', '..') or '/' in file_name or os.sep in file_name:
+        raise ValueError(f'get_file: file_name must be a plain file name, got '
+                         f'{file_name!r}')
+    if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
+        raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
+    folder = os.fspath(cache_dir) if cache_dir is not None else \
+        os.path.join(dezero_home(), 'downloads')
+    path = os.path.join(folder, file_name)
+    if os.path.exists(path):
+        return path
+    os.makedirs(folder, exist_ok=True)
+    _download(url, path, md5, progress, timeout)
+    return path
+
+
+def _download(url, path, md5, progress, timeout):
+    """Fetch ``url`` into ``path`` atomically, verifying its MD5 if one is given."""
+    folder, file_name = os.path.split(path)
+    where = dict(url=url, file_name=file_name, folder=folder)
+
+    def failed(reason):
+        return DownloadError(
+            f'get_file: could not download {file_name!r} from {url} ({reason}). '
+            f'Without a network connection, fetch the file by other means and put it '
+            f'into the folder {folder}', reason=str(reason), **where)
+
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)
+    except OSError as e:            # URLError, HTTPError, timeouts are all OSErrors
+        raise failed(getattr(e, 'reason', None) or e) from e
+    with response, atomic_open(path, 'wb') as f:
+        total = response.headers.get('Content-Length')
+        total = int(total) if total and total.isdigit() else None
+        digest = hashlib.md5(usedforsecurity=False)
+        received = 0
+        while True:
+            try:
+                chunk = response.read(_CHUNK)
+            except (OSError, http.client.HTTPException) as e:
+                raise failed(f'transfer broken after {received} bytes: {e!r}') from e
+            if not chunk:
+                break
+            f.write(chunk)
+            digest.update(chunk)
+            received += len(chunk)
+            if progress:
+                _show_progress(file_name, received, total)
+        if progress:
+            print(file=sys.stderr)
+        if total is not None and received != total:
+            raise failed(f'received {received} of {total} bytes')
+        actual = digest.hexdigest()
+        if md5 is not None and actual != md5.lower():
+            reason = f'checksum mismatch: expected MD5 {md5.lower()}, got {actual}'
+            raise ChecksumError(
+                f'get_file: {reason} for {file_name!r} downloaded from {url}; the '
+                f'download was discarded and nothing was saved in {folder}',
+                reason=reason, **where)
+
+
+def _show_progress(file_name, received, total):
+    """One self-overwriting line on stderr: the bytes received and, if known, the
+    percentage of the total."""
+    if total:
+        percent = 100.0 * received / total
+        line = f'{file_name}: {percent:5.1f}% of {total / (1 << 20):.1f} MiB'
+    else:
+        line = f'{file_name}: {received / (1 << 20):.1f} MiB'
+    print('\r' + line, end='', file=sys.stderr, flush=True)

@@ -1,0 +1,204 @@
+"""DataLoader and SeqDataLoader: coverage of every sample, batch shapes and dtypes,
+epochs and resets, reproducible shuffling, (x, t) array pairs, and errors."""
+import numpy as np
+import pytest
+
+from dezero.dataloaders import DataLoader, SeqDataLoader
+from dezero.datasets import Dataset, SinCurve, Spiral
+
+
+class Numbered(Dataset):
+    """Item i is x = [i, -i] (float32) with label i (int64): batches tell their samples."""
+
+    def __init__(self, n=10, **kwargs):
+        self.n = n
+        super().__init__(**kwargs)
+
+    def prepare(self):
+        i = np.arange(self.n)
+        self.data = np.stack([i, -i], axis=1).astype(np.float32)
+        self.label = i.astype(np.int64)
+
+
+def epoch(loader):
+    """The batches of one ``for`` pass."""
+    return [(x, t) for x, t in loader]
+
+
+def order(batches):
+    return np.concatenate([t for _, t in batches]).tolist()
+
+
+@pytest.mark.parametrize('shuffle', [False, True])
+@pytest.mark.parametrize('source', ['dataset', 'arrays'])
+def test_every_sample_once_per_epoch_with_a_partial_last_batch(shuffle, source):
+    ds = Numbered(10)
+    loader = DataLoader(ds if source == 'dataset' else (ds.data, ds.label), batch_size=4,
+                        shuffle=shuffle, seed=0)
+    assert len(loader) == 3
+    for _ in range(2):                                   # two epochs
+        batches = epoch(loader)
+        assert [len(t) for _, t in batches] == [4, 4, 2]
+        for x, t in batches:
+            assert x.dtype == np.float32 and t.dtype == np.int64 and x.shape[1:] == (2,)
+            np.testing.assert_array_equal(x[:, 0], t)       # rows and labels stay paired
+        assert sorted(order(batches)) == list(range(10))
+        if not shuffle:
+            assert order(batches) == list(range(10))
+
+
+@pytest.mark.parametrize('n, batch_size, batches', [(10, 5, 2), (10, 3, 4), (10, 10, 1),
+                                                    (10, 50, 1), (1, 1, 1), (0, 4, 0)])
+def test_len_is_the_number_of_batches(n, batch_size, batches):
+    loader = DataLoader(Numbered(n), batch_size)
+    assert len(loader) == batches == len(epoch(loader))
+
+
+def test_epochs_are_shuffled_differently():
+    loader = DataLoader(Numbered(50), 10, seed=3)
+    first, second = order(epoch(loader)), order(epoch(loader))
+    assert sorted(first) == sorted(second) == list(range(50))
+    assert first != second and first != list(range(50))
+
+
+def test_same_seed_same_order_and_global_state_untouched():
+    np.random.seed(11)
+    state = np.random.get_state()[1].copy()
+    a, b = DataLoader(Numbered(30), 7, seed=5), DataLoader(Numbered(30), 7, seed=5)
+    orders_a = [order(epoch(a)) for _ in range(3)]
+    assert orders_a == [order(epoch(b)) for _ in range(3)]
+    assert orders_a != [order(epoch(DataLoader(Numbered(30), 7, seed=6))) for _ in range(3)]
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+def test_without_seed_the_global_numpy_seed_reproduces_the_order():
+    def two_epochs():
+        loader = DataLoader(Numbered(30), 8)
+        return [order(epoch(loader)), order(epoch(loader))]
+    np.random.seed(0)
+    first = two_epochs()
+    np.random.seed(0)
+    assert two_epochs() == first and first[0] != first[1]
+
+
+def test_next_raises_stop_iteration_at_the_end_then_starts_a_new_epoch():
+    loader = DataLoader(Numbered(5), 2, shuffle=False)
+    assert [t.tolist() for _, t in (loader.next(), next(loader), loader.__next__())] == \
+        [[0, 1], [2, 3], [4]]
+    with pytest.raises(StopIteration):
+        next(loader)
+    assert next(loader)[1].tolist() == [0, 1]            # the next epoch
+
+
+def test_reset_and_a_loop_left_early_restart_the_epoch():
+    loader = DataLoader(Numbered(10), 3, shuffle=False)
+    next(loader)
+    next(loader)
+    loader.reset()
+    assert loader.iteration == 0 and next(loader)[1].tolist() == [0, 1, 2]
+    for _ in loader:                                     # leave after one batch
+        break
+    assert order(epoch(loader)) == list(range(10))       # a whole epoch again
+
+
+def test_array_pair_keeps_dtypes_and_allows_no_labels():
+    x = np.arange(12, dtype=np.float16).reshape(6, 2)
+    t = np.arange(6, dtype=np.uint8)
+    xb, tb = next(iter(DataLoader((x, t), 4, shuffle=False)))
+    assert xb.dtype == np.float16 and tb.dtype == np.uint8
+    np.testing.assert_array_equal(xb, x[:4])
+    np.testing.assert_array_equal(tb, t[:4])
+    batches = epoch(DataLoader((x, None), 4, shuffle=False))
+    assert [b[1] for b in batches] == [None, None]
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), x)
+
+
+def test_array_pair_and_dataset_give_the_same_batches_for_the_same_seed():
+    ds = Numbered(23)
+    a = epoch(DataLoader(ds, 5, seed=9))
+    b = epoch(DataLoader((ds.data, ds.label), 5, seed=9))
+    for (xa, ta), (xb, tb) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ta, tb)
+
+
+@pytest.mark.parametrize('pair, error, pattern', [
+    ((np.zeros((3, 2)), np.zeros(4)), ValueError, r'same first length.*\(3, 2\).*\(4,\)'),
+    ((np.zeros((3, 2)), np.array(1)), ValueError, 'same first length'),
+    ((np.array(1.0), None), ValueError, 'at least one dimension'),
+    ((np.zeros((3, 2)), [0, 1, 2]), TypeError, 'must be a NumPy array or None'),
+])
+def test_bad_array_pairs(pair, error, pattern):
+    with pytest.raises(error, match=pattern):
+        DataLoader(pair, 2)
+
+
+@pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4', None])
+def test_batch_size_must_be_a_positive_integer(batch_size):
+    with pytest.raises(ValueError, match=f'batch_size must be a positive integer, got '
+                                         f'{batch_size!r}'):
+        DataLoader(Numbered(), batch_size)
+
+
+def test_numpy_integer_batch_size_is_fine():
+    assert len(DataLoader(Numbered(10), np.int64(5))) == 2
+
+
+def test_unlabelled_dataset_gives_none_labels():
+    class Unlabelled(Dataset):
+        def prepare(self):
+            self.data = np.arange(5, dtype=np.float32)
+    batches = epoch(DataLoader(Unlabelled(), 2, shuffle=False))
+    assert [t for _, t in batches] == [None, None, None]
+    assert batches[0][0].dtype == np.float32 and batches[0][0].tolist() == [0.0, 1.0]
+
+
+def test_items_that_cannot_be_stacked_or_half_labelled():
+    ragged = [(np.zeros(2), 0), (np.zeros(3), 1)]       # any sequence of pairs works
+    with pytest.raises(ValueError, match='cannot stack the inputs of a batch'):
+        next(DataLoader(ragged, 2, shuffle=False))
+    half = [(np.zeros(2), 0), (np.zeros(2), None)]
+    with pytest.raises(ValueError, match='1 of the 2 items of a batch have no label'):
+        next(DataLoader(half, 2, shuffle=False))
+
+
+def test_gpu_batches_need_cupy():
+    loader = DataLoader(Numbered(), 2, gpu=True)
+    with pytest.raises(RuntimeError, match='CuPy'):
+        next(loader)
+    loader.to_cpu()
+    assert next(loader)[0].shape == (2, 2)
+    loader.to_gpu()
+    with pytest.raises(RuntimeError, match='CuPy'):
+        next(loader)
+
+
+def test_spiral_batches():
+    batches = epoch(DataLoader(Spiral(), 30, seed=0))
+    assert len(batches) == 10
+    assert all(x.shape == (30, 2) and x.dtype == np.float32 and t.shape == (30,)
+               for x, t in batches)
+
+
+# ---- SeqDataLoader ---------------------------------------------------------------------
+def test_seq_loader_walks_segments_in_time_order():
+    loader = SeqDataLoader(Numbered(11), batch_size=3)   # segments 0-2, 3-5, 6-8; 9, 10 left
+    assert len(loader) == 3
+    batches = epoch(loader)
+    assert [t.tolist() for _, t in batches] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert batches[0][0].tolist() == [[0, 0], [3, -3], [6, -6]]
+    assert [t.tolist() for _, t in epoch(loader)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+
+
+def test_seq_loader_on_sin_curve():
+    ds = SinCurve()
+    batches = epoch(SeqDataLoader(ds, 30))
+    assert len(batches) == 33                            # 999 // 30
+    x, t = batches[0]
+    assert x.shape == (30, 1) and x.dtype == np.float32
+    np.testing.assert_array_equal(batches[1][0], t)      # next step's input = this label
+
+
+def test_seq_loader_refuses_a_batch_larger_than_the_series():
+    with pytest.raises(ValueError, match='batch_size 12 is larger than the 11 items'):
+        SeqDataLoader(Numbered(11), 12)

@@ -1,0 +1,323 @@
+"""Datasets: the Dataset protocol, Spiral, SinCurve and MNIST (on tiny IDX files that
+the tests write; one optional test reads the real test split when it is present)."""
+import gzip
+import hashlib
+import os
+import pathlib
+import struct
+import urllib.request
+
+import numpy as np
+import pytest
+
+from dezero.datasets import MNIST, Dataset, SinCurve, Spiral, get_spiral
+from dezero.download import ChecksumError, DownloadError
+
+TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
+TEST_FILES = ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """No network: only file:// URLs open, MNIST's mirror is a folder that does not
+    exist, and DEZERO_HOME points into the test's own folder."""
+    real_urlopen = urllib.request.urlopen
+
+    def file_only(url, *args, **kwargs):
+        assert url.startswith('file:'), f'a test tried to reach the network: {url}'
+        return real_urlopen(url, *args, **kwargs)
+    monkeypatch.setattr(urllib.request, 'urlopen', file_only)
+    monkeypatch.setattr(MNIST, 'mirror', (tmp_path / 'no-mirror').as_uri() + '/')
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
+
+
+# ---- Dataset ---------------------------------------------------------------------------
+class Tiny(Dataset):
+    def prepare(self):
+        self.data = np.arange(5) * 10
+        self.label = np.array([0, 1, 0, 1, 1])
+
+
+class Unlabelled(Dataset):
+    def prepare(self):
+        self.data = np.arange(3)
+
+
+def test_getitem_returns_transformed_pairs():
+    ds = Tiny(transform=lambda x: x + 1, target_transform=lambda t: -t)
+    assert len(ds) == 5
+    assert ds[1] == (11, -1)
+    assert ds[-1] == (41, -1)                      # negative indexes count from the end
+    assert ds[np.int64(2)] == (21, 0)
+    assert Tiny()[3] == (30, 1)                    # default transforms: identity
+    assert ds.train is True and Tiny(train=False).train is False
+
+
+def test_dataset_without_labels_gives_none():
+    assert Unlabelled()[2] == (2, None)
+
+
+def test_dataset_iterates_like_a_sequence():
+    assert [x for x, _ in Tiny()] == [0, 10, 20, 30, 40]
+
+
+@pytest.mark.parametrize('index', [5, -6])
+def test_out_of_range_index(index):
+    with pytest.raises(IndexError, match=f'index {index} is out of range for 5 items'):
+        Tiny()[index]
+
+
+@pytest.mark.parametrize('index', [slice(0, 2), 1.0, True, [0, 1], np.array([0])])
+def test_non_integer_index_is_refused(index):
+    with pytest.raises(TypeError, match='Tiny: index must be an integer'):
+        Tiny()[index]
+
+
+def test_bad_transform_and_missing_data_and_length_mismatch():
+    with pytest.raises(TypeError, match='transform must be callable'):
+        Tiny(transform=3)
+    with pytest.raises(TypeError, match='prepare\\(\\) must set self.data'):
+        len(Dataset())
+
+    class Mismatch(Dataset):
+        def prepare(self):
+            self.data, self.label = np.zeros(3), np.zeros(2)
+    with pytest.raises(ValueError, match='3 data items but 2 labels'):
+        Mismatch()
+
+
+# ---- Spiral ----------------------------------------------------------------------------
+def book_spiral(seed):
+    """The book's generator, point by point, on a private RandomState."""
+    rs = np.random.RandomState(seed)
+    x, t = np.zeros((300, 2), np.float32), np.zeros(300, np.int64)
+    for j in range(3):
+        for i in range(100):
+            rate = i / 100
+            theta = j * 4.0 + 4.0 * rate + rs.randn() * 0.2
+            x[100 * j + i] = [rate * np.sin(theta), rate * np.cos(theta)]
+            t[100 * j + i] = j
+    order = rs.permutation(300)
+    return x[order], t[order]
+
+
+@pytest.mark.parametrize('train, seed', [(True, 1984), (False, 2020)])
+def test_spiral_matches_the_book_generator(train, seed):
+    x, t = get_spiral(train)
+    assert x.shape == (300, 2) and x.dtype == np.float32
+    assert t.shape == (300,) and t.dtype == np.int64
+    expected_x, expected_t = book_spiral(seed)
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(t, expected_t)
+
+
+def test_spiral_is_balanced_shuffled_deterministic_and_bounded():
+    x, t = get_spiral()
+    assert np.bincount(t).tolist() == [100, 100, 100]
+    assert not np.array_equal(t, np.sort(t))                      # shuffled
+    x2, t2 = get_spiral()
+    assert np.array_equal(x, x2) and np.array_equal(t, t2)         # same every call
+    assert not np.array_equal(x, get_spiral(train=False)[0])       # test split differs
+    radius = np.hypot(x[:, 0], x[:, 1])
+    assert radius.min() < 0.01 and 0.98 < radius.max() < 1.0      # radius = i/100
+
+
+def test_spiral_leaves_the_global_random_state_alone():
+    np.random.seed(7)
+    before = np.random.get_state()[1].copy()
+    x, _ = get_spiral()
+    Spiral(train=False)
+    assert np.array_equal(np.random.get_state()[1], before)
+    expected = np.random.RandomState(7).rand()
+    assert np.random.rand() == expected
+    np.random.seed(123)
+    assert np.array_equal(get_spiral()[0], x)                       # not seeded globally
+
+
+def test_spiral_dataset_wraps_get_spiral():
+    x, t = get_spiral(train=False)
+    ds = Spiral(train=False, transform=lambda v: v * 2)
+    assert len(ds) == 300
+    xi, ti = ds[5]
+    np.testing.assert_array_equal(xi, x[5] * 2)
+    assert ti == t[5]
+
+
+# ---- SinCurve --------------------------------------------------------------------------
+def test_sin_curve_train_is_noisy_sine_shifted_by_one():
+    ds = SinCurve()
+    assert ds.data.shape == (999, 1) and ds.label.shape == (999, 1)
+    assert ds.data.dtype == np.float32 and ds.label.dtype == np.float32
+    np.testing.assert_array_equal(ds.data[1:], ds.label[:-1])      # label = next value
+    x = np.linspace(0, 2 * np.pi, 1000)
+    noise = np.concatenate([ds.data[:, 0], ds.label[-1:, 0]]) - np.sin(x)
+    assert np.abs(noise).max() <= 0.05 + 1e-6 and noise.std() > 0.02
+    np.testing.assert_array_equal(SinCurve().data, ds.data)        # seeded
+    x0, t0 = ds[0]
+    assert x0.shape == (1,) and t0.shape == (1,)
+
+
+def test_sin_curve_test_is_clean_cosine():
+    ds = SinCurve(train=False)
+    x = np.linspace(0, 2 * np.pi, 1000)
+    np.testing.assert_array_equal(ds.data[:, 0], np.cos(x[:-1]).astype(np.float32))
+    np.testing.assert_array_equal(ds.label[:, 0], np.cos(x[1:]).astype(np.float32))
+    assert ds.data[0, 0] == 1.0
+
+
+# ---- MNIST on tiny files ---------------------------------------------------------------
+def idx_bytes(magic, dims, payload):
+    return struct.pack(f'>{1 + len(dims)}I', magic, *dims) + bytes(payload)
+
+
+def write_gz(path, content):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, 'wb') as f:
+        f.write(content)
+
+
+IMAGES = (np.arange(3 * 28 * 28) * 7 % 256).astype(np.uint8).reshape(3, 28, 28)
+LABELS = np.array([3, 0, 9], dtype=np.uint8)
+
+
+def write_split(folder, train=False, images=IMAGES, labels=LABELS):
+    image_name, label_name = TRAIN_FILES if train else TEST_FILES
+    write_gz(folder / image_name, idx_bytes(2051, images.shape, images.tobytes()))
+    write_gz(folder / label_name, idx_bytes(2049, labels.shape, labels.tobytes()))
+
+
+@pytest.fixture
+def test_only(tmp_path):
+    """A folder with only the test-split files."""
+    folder = tmp_path / 'mnist'
+    write_split(folder, train=False)
+    return folder
+
+
+def test_mnist_reads_data_and_labels(test_only):
+    ds = MNIST(train=False, root=test_only)
+    assert len(ds) == 3
+    assert ds.data.shape == (3, 1, 28, 28) and ds.data.dtype == np.uint8
+    assert ds.label.dtype == np.int64
+    np.testing.assert_array_equal(ds.data[:, 0], IMAGES)
+    np.testing.assert_array_equal(ds.label, [3, 0, 9])
+    ds.data[0, 0, 0, 0] = 1                        # an ordinary, writable array
+
+
+def test_mnist_default_transform_gives_784_floats_in_unit_range(test_only):
+    x, t = MNIST(train=False, root=str(test_only))[2]
+    assert x.shape == (784,) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, IMAGES[2].ravel().astype(np.float32) / np.float32(255))
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.99
+    assert t == 9
+
+
+def test_mnist_custom_transforms(test_only):
+    x, t = MNIST(train=False, root=test_only, transform=None,
+                 target_transform=lambda t: t + 100)[0]
+    assert x.shape == (1, 28, 28) and x.dtype == np.uint8
+    assert t == 103
+
+
+def test_train_split_loads_alone(tmp_path):
+    folder = tmp_path / 'mnist'
+    write_split(folder, train=True, labels=np.array([1, 2, 3], dtype=np.uint8))
+    ds = MNIST(train=True, root=folder)
+    np.testing.assert_array_equal(ds.label, [1, 2, 3])
+
+
+def test_default_root_is_under_dezero_home(tmp_path):
+    write_split(tmp_path / 'home' / 'datasets' / 'mnist', train=False)
+    ds = MNIST(train=False)
+    assert ds.root == os.path.join(str(tmp_path / 'home'), 'datasets', 'mnist')
+    assert len(ds) == 3
+
+
+def test_missing_train_files_offline_name_files_and_folder(test_only):
+    with pytest.raises(DownloadError) as info:
+        MNIST(train=True, root=test_only)
+    message = str(info.value)
+    assert isinstance(info.value, OSError)
+    for name in TRAIN_FILES:
+        assert name in message
+    assert str(test_only) in message and 'by hand' in message
+    assert sorted(os.listdir(test_only)) == sorted(TEST_FILES)    # nothing half-written
+
+
+def test_missing_test_files_in_an_empty_default_root():
+    with pytest.raises(DownloadError, match='t10k-images-idx3-ubyte.gz, '
+                                            't10k-labels-idx1-ubyte.gz'):
+        MNIST(train=False)
+
+
+def test_missing_files_are_downloaded_from_the_mirror(monkeypatch, tmp_path):
+    mirror = tmp_path / 'mirror'
+    write_split(mirror, train=False)
+    sums = {n: hashlib.md5((mirror / n).read_bytes()).hexdigest() for n in TEST_FILES}
+    monkeypatch.setattr(MNIST, 'mirror', mirror.as_uri() + '/')
+    monkeypatch.setattr(MNIST, 'md5', sums)
+    root = tmp_path / 'data'
+    ds = MNIST(train=False, root=root)
+    np.testing.assert_array_equal(ds.label, LABELS)
+    assert sorted(os.listdir(root)) == sorted(TEST_FILES)
+
+
+def test_download_with_wrong_checksum_keeps_nothing(monkeypatch, tmp_path):
+    mirror = tmp_path / 'mirror'
+    write_split(mirror, train=False)          # tiny files: not the real MNIST checksums
+    monkeypatch.setattr(MNIST, 'mirror', mirror.as_uri() + '/')
+    root = tmp_path / 'data'
+    with pytest.raises(ChecksumError, match='9fb629c4189551a2d022fa330f9573f3'):
+        MNIST(train=False, root=root)
+    assert os.listdir(root) == []
+
+
+@pytest.mark.parametrize('name, content, pattern', [
+    (TEST_FILES[0], idx_bytes(2049, (3, 28, 28), IMAGES.tobytes()),
+     'not an IDX images file: magic number 2049, expected 2051'),
+    (TEST_FILES[1], idx_bytes(2051, (3,), LABELS.tobytes()),
+     'not an IDX labels file: magic number 2051, expected 2049'),
+    (TEST_FILES[0], idx_bytes(2051, (3, 28, 28), IMAGES.tobytes()[:-5]),
+     'holds 2347 bytes of images but its header announces 3 x 28 x 28 = 2352'),
+    (TEST_FILES[1], b'\x00\x00', 'too short'),
+    (TEST_FILES[0], idx_bytes(2051, (1, 56, 42), IMAGES.tobytes()),
+     'images of 56x42 pixels, expected 28x28'),
+    (TEST_FILES[1], idx_bytes(2049, (2,), bytes([1, 2])), '3 images but .* 2 labels'),
+    (TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 2, 10])), 'label 10, expected 0 to 9'),
+])
+def test_corrupt_files_give_clear_errors(test_only, name, content, pattern):
+    write_gz(test_only / name, content)
+    with pytest.raises(ValueError, match=pattern) as info:
+        MNIST(train=False, root=test_only)
+    assert str(test_only) in str(info.value)
+
+
+@pytest.mark.parametrize('content', [b'not gzip at all', None])
+def test_non_gzip_or_truncated_file(test_only, content):
+    path = test_only / TEST_FILES[0]
+    if content is None:                                  # a cut-off gzip stream
+        content = path.read_bytes()[:-20]
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match='not a complete gzip file') as info:
+        MNIST(train=False, root=test_only)
+    assert TEST_FILES[0] in str(info.value)
+
+
+def test_mnist_labels():
+    assert MNIST.labels() == {i: str(i) for i in range(10)}
+
+
+# ---- the real test split, when this checkout has it -----------------------------------
+REAL_MNIST = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'mnist'
+
+
+@pytest.mark.skipif(not all((REAL_MNIST / n).exists() for n in TEST_FILES),
+                    reason='the real MNIST test split is not available here')
+def test_real_mnist_test_split():
+    ds = MNIST(train=False, root=REAL_MNIST)
+    assert ds.data.shape == (10000, 1, 28, 28)
+    assert np.bincount(ds.label).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028,
+                                              974, 1009]
+    assert ds.label[:5].tolist() == [7, 2, 1, 0, 4]
+    x, t = ds[0]
+    assert x.shape == (784,) and x.dtype == np.float32 and x.max() == 1.0 and t == 7

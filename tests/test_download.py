@@ -1,0 +1,171 @@
+"""get_file: caching, checksums, atomic downloads and offline errors.
+
+Nothing here touches the network: sources are file:// URLs to temporary files, or a
+fake ``urlopen``; any other URL is refused by the autouse fixture below.
+"""
+import hashlib
+import io
+import os
+import urllib.error
+import urllib.request
+
+import pytest
+
+from dezero.download import ChecksumError, DownloadError, dezero_home, get_file
+
+PAYLOAD = bytes(range(256)) * 1000          # 256 kB: several read chunks
+PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """Refuse every URL but file://, and keep DEZERO_HOME inside the test's folder."""
+    real_urlopen = urllib.request.urlopen
+
+    def file_only(url, *args, **kwargs):
+        assert url.startswith('file:'), f'a test tried to reach the network: {url}'
+        return real_urlopen(url, *args, **kwargs)
+    monkeypatch.setattr(urllib.request, 'urlopen', file_only)
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
+
+
+@pytest.fixture
+def source(tmp_path):
+    """A file to download, and its file:// URL."""
+    path = tmp_path / 'src' / 'weights.npz'
+    path.parent.mkdir()
+    path.write_bytes(PAYLOAD)
+    return path, path.as_uri()
+
+
+def test_dezero_home_reads_the_environment_at_each_call(monkeypatch, tmp_path):
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'a'))
+    assert dezero_home() == str(tmp_path / 'a')
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'b'))
+    assert dezero_home() == str(tmp_path / 'b')
+    monkeypatch.delenv('DEZERO_HOME')
+    monkeypatch.setenv('HOME', str(tmp_path / 'user'))
+    assert dezero_home() == os.path.join(str(tmp_path / 'user'), '.dezero')
+
+
+def test_downloads_into_cache_dir_and_then_uses_the_cache(source, tmp_path):
+    src, url = source
+    cache = tmp_path / 'cache'
+    path = get_file(url, cache_dir=cache)
+    assert path == str(cache / 'weights.npz')
+    assert (cache / 'weights.npz').read_bytes() == PAYLOAD
+    assert os.listdir(cache) == ['weights.npz']       # no temporary file left over
+    src.unlink()                                       # the cache no longer needs it
+    assert get_file(url, cache_dir=cache) == path
+
+
+def test_default_folder_is_under_dezero_home_and_file_name_can_be_chosen(source,
+                                                                         tmp_path):
+    _, url = source
+    path = get_file(url, file_name='w.bin', md5=PAYLOAD_MD5.upper())
+    assert path == os.path.join(str(tmp_path / 'home'), 'downloads', 'w.bin')
+    with open(path, 'rb') as f:
+        assert f.read() == PAYLOAD
+
+
+def test_checksum_mismatch_saves_nothing_and_names_both_checksums(source, tmp_path):
+    _, url = source
+    cache = tmp_path / 'cache'
+    wrong = '0' * 32
+    with pytest.raises(ChecksumError) as info:
+        get_file(url, md5=wrong, cache_dir=cache)
+    message = str(info.value)
+    assert 'weights.npz' in message and wrong in message and PAYLOAD_MD5 in message
+    assert isinstance(info.value, DownloadError) and isinstance(info.value, OSError)
+    assert info.value.reason == f'checksum mismatch: expected MD5 {wrong}, got {PAYLOAD_MD5}'
+    assert os.listdir(cache) == []                    # neither the file nor a temp file
+
+
+def test_offline_error_names_file_url_and_folder(tmp_path):
+    url = (tmp_path / 'nowhere' / 'data.gz').as_uri()
+    cache = tmp_path / 'cache'
+    with pytest.raises(DownloadError) as info:
+        get_file(url, cache_dir=cache)
+    e = info.value
+    assert isinstance(e, OSError)
+    assert "'data.gz'" in str(e) and url in str(e) and str(cache) in str(e)
+    assert (e.url, e.file_name, e.folder) == (url, 'data.gz', str(cache))
+    assert not (cache / 'data.gz').exists()
+
+
+class _FakeResponse(io.BytesIO):
+    """A urlopen result serving ``body``; reading past ``fail_after`` bytes raises
+    ``error``; ``length`` is the announced Content-Length."""
+
+    def __init__(self, body, length=None, fail_after=None, error=None):
+        super().__init__(body)
+        self.headers = {} if length is None else {'Content-Length': str(length)}
+        self.fail_after, self.error = fail_after, error
+
+    def read(self, n=-1):
+        if self.fail_after is not None and self.tell() >= self.fail_after:
+            raise self.error
+        return super().read(n)
+
+
+@pytest.mark.parametrize('error, expected', [
+    (ConnectionResetError('reset by peer'), DownloadError),
+    (KeyboardInterrupt(), KeyboardInterrupt),
+])
+def test_interrupted_download_leaves_no_file(monkeypatch, tmp_path, error, expected):
+    response = _FakeResponse(PAYLOAD, len(PAYLOAD), fail_after=100_000, error=error)
+    monkeypatch.setattr(urllib.request, 'urlopen', lambda url, timeout: response)
+    cache = tmp_path / 'cache'
+    with pytest.raises(expected) as info:
+        get_file('https://example.org/big.bin', cache_dir=cache)
+    if expected is DownloadError:
+        assert 'big.bin' in str(info.value) and 'transfer broken' in str(info.value)
+    assert os.listdir(cache) == []
+
+
+def test_short_transfer_is_an_error(monkeypatch, tmp_path):
+    response = _FakeResponse(PAYLOAD[:1000], length=len(PAYLOAD))
+    monkeypatch.setattr(urllib.request, 'urlopen', lambda url, timeout: response)
+    with pytest.raises(DownloadError, match=f'received 1000 of {len(PAYLOAD)} bytes'):
+        get_file('https://example.org/big.bin', cache_dir=tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_http_error_becomes_download_error(monkeypatch, tmp_path):
+    def not_found(url, timeout):
+        raise urllib.error.HTTPError(url, 404, 'Not Found', {}, None)
+    monkeypatch.setattr(urllib.request, 'urlopen', not_found)
+    with pytest.raises(DownloadError, match='Not Found'):
+        get_file('https://example.org/gone.bin', cache_dir=tmp_path)
+
+
+def test_progress_only_when_asked(source, tmp_path, capsys):
+    _, url = source
+    get_file(url, cache_dir=tmp_path / 'quiet')
+    assert capsys.readouterr() == ('', '')
+    get_file(url, cache_dir=tmp_path / 'loud', progress=True)
+    err = capsys.readouterr().err
+    assert 'weights.npz' in err and '100.0%' in err
+
+
+def test_unsized_download_still_shows_progress(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(urllib.request, 'urlopen',
+                        lambda url, timeout: _FakeResponse(PAYLOAD))
+    get_file('https://example.org/a.bin', cache_dir=tmp_path, progress=True)
+    assert 'MiB' in capsys.readouterr().err
+    assert (tmp_path / 'a.bin').read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize('kwargs, pattern', [
+    (dict(url='https://example.org/'), 'cannot tell a file name'),
+    (dict(url='https://example.org/a', file_name='../a'), 'plain file name'),
+    (dict(url='https://example.org/a', md5='xyz'), 'md5 must be 32 hex digits'),
+])
+def test_bad_arguments(tmp_path, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        get_file(cache_dir=tmp_path, **kwargs)
+
+
+def test_utils_reexports_get_file():
+    from dezero import utils
+    assert utils.get_file is get_file and 'get_file' in utils.__all__
