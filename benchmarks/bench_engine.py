@@ -136,7 +136,7 @@ def time_tree_torch(torch, n_leaves):
     t0 = time.perf_counter()
     root.backward()
     t = time.perf_counter() - t0
-    del leaves, level, root
+    del leaves, root
     return t
 
 
