@@ -73,9 +73,21 @@ class Layer:
 
     def params(self):
         """Yield every Parameter of this layer and its sub-layers, each once, in
-        definition order (see :meth:`named_params`)."""
-        for _, param in self.named_params():
-            yield param
+        definition order: the order of :meth:`named_params`, without building the
+        paths (optimizers call this every step)."""
+        seen = {id(self)}
+        stack = [iter([self.__dict__[name] for name in self._names])]
+        while stack:
+            for obj in stack[-1]:
+                if id(obj) in seen:
+                    continue
+                seen.add(id(obj))
+                if isinstance(obj, Layer):
+                    stack.append(iter([obj.__dict__[name] for name in obj._names]))
+                    break
+                yield obj
+            else:
+                stack.pop()
 
     def cleargrads(self):
         """Forget the gradients of every parameter."""
@@ -228,7 +240,9 @@ class Linear(Layer):
         self.W.data = W.astype(self.dtype)
 
     def forward(self, x):
-        x = as_variable(x)
+        # x stays as given: F.linear skips the gradient of a plain array
+        if not hasattr(x, 'ndim'):
+            x = as_variable(x)
         if x.ndim not in (1, 2):
             raise ValueError(f'Linear: expected an input of shape (batch, width) or '
                              f'(width,), got shape {x.shape}')

@@ -1,10 +1,7 @@
 """Datasets: the Dataset protocol, Spiral, SinCurve and MNIST (on tiny IDX files that
 the tests write; one optional test reads the real test split when it is present)."""
-import gzip
 import hashlib
 import os
-import pathlib
-import struct
 import urllib.request
 
 import numpy as np
@@ -13,8 +10,8 @@ import pytest
 from dezero.datasets import MNIST, Dataset, SinCurve, Spiral, get_spiral
 from dezero.download import ChecksumError, DownloadError
 
-TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
-TEST_FILES = ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')
+import mnist_files
+from mnist_files import REAL_MNIST, TEST_FILES, TRAIN_FILES, idx_bytes, write_gz
 
 
 @pytest.fixture(autouse=True)
@@ -166,24 +163,12 @@ def test_sin_curve_test_is_clean_cosine():
 
 
 # ---- MNIST on tiny files ---------------------------------------------------------------
-def idx_bytes(magic, dims, payload):
-    return struct.pack(f'>{1 + len(dims)}I', magic, *dims) + bytes(payload)
-
-
-def write_gz(path, content):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, 'wb') as f:
-        f.write(content)
-
-
 IMAGES = (np.arange(3 * 28 * 28) * 7 % 256).astype(np.uint8).reshape(3, 28, 28)
 LABELS = np.array([3, 0, 9], dtype=np.uint8)
 
 
 def write_split(folder, train=False, images=IMAGES, labels=LABELS):
-    image_name, label_name = TRAIN_FILES if train else TEST_FILES
-    write_gz(folder / image_name, idx_bytes(2051, images.shape, images.tobytes()))
-    write_gz(folder / label_name, idx_bytes(2049, labels.shape, labels.tobytes()))
+    mnist_files.write_split(folder, images, labels, train=train)
 
 
 @pytest.fixture
@@ -308,10 +293,7 @@ def test_mnist_labels():
 
 
 # ---- the real test split, when this checkout has it -----------------------------------
-REAL_MNIST = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'mnist'
-
-
-@pytest.mark.skipif(not all((REAL_MNIST / n).exists() for n in TEST_FILES),
+@pytest.mark.skipif(not mnist_files.has_real_mnist(),
                     reason='the real MNIST test split is not available here')
 def test_real_mnist_test_split():
     ds = MNIST(train=False, root=REAL_MNIST)

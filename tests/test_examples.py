@@ -6,8 +6,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
+
+import dezero.functions as F
+import mnist_files
+from dezero.models import MLP
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / 'examples'
@@ -23,6 +29,112 @@ def run_example(name, *args, cwd):
 
 def has_module(name):
     return importlib.util.find_spec(name) is not None
+
+
+def load_example(name):
+    """Import ``examples/<name>`` as a module (its ``main`` does not run)."""
+    spec = importlib.util.spec_from_file_location(f'example_{name[:-3]}', EXAMPLES / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_png(path):
+    assert path.read_bytes().startswith(b'\x89PNG'), path
+
+
+# ---- examples/spiral.py (the main job) -------------------------------------------------
+def test_spiral_recipe_learns_within_20_seconds():
+    """MLP((10, 3)), SGD lr 1.0, 300 epochs, batch 30, seed 0: the book's recipe."""
+    spiral = load_example('spiral.py')
+    start = time.perf_counter()
+    model, history = spiral.train(progress_bar=False)
+    seconds = time.perf_counter() - start
+    loss, acc = spiral.evaluate(model)
+    assert loss < 0.15 and acc > 0.9, (loss, acc)
+    assert seconds < 20
+    assert len(history['loss']) == 300
+    assert history['loss'][-1] < history['loss'][0] / 5
+    assert [p.dtype for p in model.params()] == [np.float32] * 4
+
+
+def test_spiral_is_reproducible():
+    spiral = load_example('spiral.py')
+    _, a = spiral.train(epochs=5, progress_bar=False)
+    _, b = spiral.train(epochs=5, progress_bar=False)
+    assert a == b
+
+
+def test_spiral_script_prints_results_and_saves_pictures(tmp_path):
+    out_dir = tmp_path / 'pictures'
+    out = run_example('spiral.py', '--epochs', '40', '--no-bar', '--out', str(out_dir),
+                      cwd=tmp_path)
+    assert re.search(r'^epoch  4/40  loss \d\.\d{4}  acc \d\.\d{4}$', out, re.M), out
+    assert re.search(r'^epoch 40/40  loss ', out, re.M), out
+    final = re.search(r'^final loss (\d\.\d+)  accuracy (\d\.\d+)$', out, re.M)
+    assert final, out
+    assert 0 < float(final[1]) < 1.2 and 0.3 < float(final[2]) <= 1
+    pictures = [out_dir / 'spiral_loss.png', out_dir / 'spiral_boundary.png']
+    if has_module('matplotlib'):
+        for path in pictures:
+            assert_png(path)
+            assert f'saved {path}' in out
+    else:
+        assert 'matplotlib is not installed' in out
+        assert not any(path.exists() for path in pictures)
+
+
+def test_spiral_decision_grid_covers_the_plane():
+    spiral = load_example('spiral.py')
+    model, _ = spiral.train(epochs=300, progress_bar=False)
+    xx, yy, classes = spiral.predict_grid(model, steps=50)
+    assert xx.shape == yy.shape == classes.shape == (50, 50)
+    assert set(np.unique(classes)) == {0, 1, 2}       # every arm owns a region
+
+
+# ---- examples/mnist.py -----------------------------------------------------------------
+def test_mnist_script_learns_fake_digits_and_saves_weights(tmp_path):
+    data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
+    images, labels = mnist_files.block_digits(600)
+    mnist_files.write_split(data_dir, images, labels, train=False)
+    out = run_example('mnist.py', '--data-dir', str(data_dir), '--holdout', '200',
+                      '--epochs', '3', '--hidden', '32', '--no-bar', '--out', str(out_dir),
+                      cwd=tmp_path)
+    assert 'training on 400 images, evaluating on 200' in out
+    accs = [float(a) for a in re.findall(r'^epoch \d+/3  .*test_acc (\d\.\d+)$', out,
+                                         re.M)]
+    assert len(accs) == 3, out
+    assert accs[-1] >= 0.9, out
+    assert re.search(r'final held-out accuracy (\d\.\d+)', out)[1] == f'{accs[-1]:.4f}'
+
+    # the saved weights give the same held-out accuracy in a fresh model
+    model = MLP((32, 10), activation=F.relu)       # the script's default activation
+    model.load_weights(out_dir / 'mnist_mlp.npz')
+    x = images[400:].reshape(200, 784).astype(np.float32) / 255
+    acc = float((model(x).data.argmax(axis=1) == labels[400:]).mean())
+    assert acc == pytest.approx(accs[-1], abs=1e-9)
+    if has_module('matplotlib'):
+        assert_png(out_dir / 'mnist_accuracy.png')
+
+
+def test_mnist_script_refuses_a_bad_holdout(tmp_path):
+    mnist_files.write_split(tmp_path, *mnist_files.block_digits(20), train=False)
+    result = subprocess.run([sys.executable, str(EXAMPLES / 'mnist.py'), '--data-dir',
+                             str(tmp_path), '--holdout', '20'], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert '--holdout must be between 1 and 19, got 20' in result.stderr
+
+
+@pytest.mark.skipif(not mnist_files.has_real_mnist(),
+                    reason='the real MNIST test split is not available here')
+def test_mnist_reaches_93_percent_on_the_real_test_split(tmp_path):
+    """8,000 real test images for training, 2,000 held out, 10 epochs (README figure)."""
+    out = run_example('mnist.py', '--data-dir', str(mnist_files.REAL_MNIST), '--holdout',
+                      '2000', '--epochs', '10', '--no-bar', '--out', str(tmp_path),
+                      cwd=tmp_path)
+    final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
+    assert final >= 0.93, out
 
 
 # ---- examples/newton.py ----------------------------------------------------------------
@@ -95,7 +207,7 @@ def test_tanh_graph_grows_with_the_order(tmp_path):
     assert sizes[0] < sizes[1] < sizes[2]
 
 
-@pytest.mark.parametrize('name', ['tanh.py', 'newton.py'])
+@pytest.mark.parametrize('name', ['tanh.py', 'newton.py', 'spiral.py', 'mnist.py'])
 def test_examples_have_help(name, tmp_path):
     out = run_example(name, '--help', cwd=tmp_path)
     assert out.startswith('usage:')
@@ -118,7 +230,7 @@ def test_quick_start_has_exactly_two_commands():
     commands = quick_start_commands()
     assert len(commands) == 2, commands
     main, tests = commands
-    assert "'.[examples]'" in main and 'examples/tanh.py' in main
+    assert "'.[examples]'" in main and 'examples/spiral.py' in main
     assert "'.[test]'" in tests and 'pytest' in tests
     for command in commands:      # each sets up its own environment from scratch
         assert command.startswith('python3 -m venv ')

@@ -133,7 +133,21 @@ def test_shared_parameter_and_layer_are_listed_once():
     inner.w = w
     outer.inner = inner
     assert names(outer) == ['first/W', 'first/b', 'w']
-    assert len(list(outer.params())) == 3
+    assert list(outer.params()) == [shared.W, shared.b, w]
+
+
+def test_params_and_named_params_agree_on_a_nested_model():
+    inner = Layer()
+    inner.a = param(1.0)
+    inner.deep = Linear(2, in_size=3)
+    inner.b = param(2.0)
+    outer = Layer()
+    outer.x = param(3.0)
+    outer.inner = inner
+    outer.again = inner.deep
+    outer.y = param(4.0)
+    assert names(outer) == ['x', 'inner/a', 'inner/deep/W', 'inner/deep/b', 'inner/b', 'y']
+    assert list(outer.params()) == [p for _, p in outer.named_params()]
 
 
 def test_layer_that_contains_itself_does_not_loop():

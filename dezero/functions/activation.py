@@ -59,10 +59,15 @@ class Sigmoid(Function):
 
     def forward(self, x):
         xp = cuda.get_array_module(x)
-        # exp of -|x| only: no overflow, and the small tail keeps its relative accuracy
-        with np.errstate(under='ignore'):
-            z = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
+        # For very negative x, exp(-x) overflows to inf and 1 / (1 + inf) is exactly
+        # the 0 the true value rounds to; short of that the tail keeps its relative
+        # accuracy.  In place on one fresh array: as fast as the plain formula.
+        z = xp.empty(x.shape, x.dtype if x.dtype.kind == 'f' else xp.float64)
+        xp.negative(x, out=z)
+        with np.errstate(over='ignore', under='ignore'):
+            xp.exp(z, out=z)
+            z += 1
+            return xp.reciprocal(z, out=z)
 
     def backward(self, gy):
         y = _output(self)

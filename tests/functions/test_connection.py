@@ -7,6 +7,7 @@ import pytest
 import dezero.functions as F
 from dezero import Variable
 from dezero.functions.connection import Linear
+from dezero.graph import functions_behind
 
 X = np.array([[1.0, 2.0], [0.0, -1.0]])
 W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
@@ -51,6 +52,23 @@ def test_single_sample_of_one_dimension():
 
 def test_plain_arrays_are_accepted():
     np.testing.assert_array_equal(F.linear(X, W, B).data, X @ W + B)
+
+
+@pytest.mark.parametrize('x_data', [X, X[0]])
+def test_plain_array_input_gets_no_gradient_but_the_weights_do(x_data):
+    """A batch passed as an array cannot have its gradient read, so none is computed;
+    W and b get the same gradients as when x is a Variable."""
+    w, b = Variable(W), Variable(B)
+    y = F.linear(x_data, w, b)
+    node, = [f for f in functions_behind(y) if isinstance(f, Linear)]
+    assert node.input_grad is False
+    y.backward(retain_grad=True)
+    assert node.inputs[0].grad is None
+    x2, w2, b2 = Variable(x_data), Variable(W), Variable(B)
+    F.linear(x2, w2, b2).backward()
+    assert x2.grad is not None
+    np.testing.assert_array_equal(w.grad.data, w2.grad.data)
+    np.testing.assert_array_equal(b.grad.data, b2.grad.data)
 
 
 @pytest.mark.parametrize('x_shape', [(4, 3), (3,)])

@@ -1,0 +1,284 @@
+"""Time per training step of dezero's MLP against the same network written by hand in
+NumPy.
+
+Run from anywhere:  ``python benchmarks/bench_mlp.py [--quick] [--repeat N]
+[--json PATH] [--check]``.
+
+The network is ``MLP((hidden, 10))`` with sigmoid: 784 float32 inputs, a hidden layer
+of ``hidden`` units (1000 and 50), 10 classes, softmax cross entropy, plain SGD
+(lr 0.1), mini-batches of 100.  One step is forward, backward and the parameter update:
+
+    y = model(x); loss = F.softmax_cross_entropy(y, t)
+    model.cleargrads(); loss.backward(); optimizer.update()
+
+The baseline does the same math with the Affine / Sigmoid / SoftmaxWithLoss layers
+people write by hand in NumPy, each with a ``forward`` that keeps what its ``backward``
+needs, and in-place SGD.  It is a lean baseline: like dezero given a plain array as
+input, it does not compute the gradient of the input images.
+
+Both sides start from the same float32 weights and see the same batches; the script
+checks that their losses agree and that nothing on the dezero side turned into float64.
+Steps are timed in blocks, the two sides alternate, and the medians of the per-step
+times are reported with the ratio dezero / hand-written.  Targets: at most 1.15x at
+hidden 1000 and 1.5x at hidden 50.  The PASS/FAIL lines are informational unless
+``--check`` is given.
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+import numpy as np  # noqa: E402
+
+import dezero  # noqa: E402
+import dezero.functions as F  # noqa: E402
+from dezero import optimizers  # noqa: E402
+from dezero.models import MLP  # noqa: E402
+
+IN_SIZE, OUT_SIZE, BATCH, LR = 784, 10, 100, 0.1
+HIDDEN = (1000, 50)
+TARGETS = {1000: 1.15, 50: 1.5}
+#: steps per timed block, chosen so that a block takes tens of milliseconds
+STEPS = {1000: 10, 50: 100}
+REPEAT, QUICK_REPEAT = 9, 3
+N_BATCHES = 10
+
+
+# --------------------------------------------------------------------------------------
+# The hand-written network
+# --------------------------------------------------------------------------------------
+class Affine:
+    """y = x W + b; backward gives the gradients of W and b (and of x when asked)."""
+
+    def __init__(self, W, b, input_grad=True):
+        self.W, self.b, self.input_grad = W, b, input_grad
+        self.x = self.dW = self.db = None
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dy):
+        self.dW = self.x.T @ dy
+        self.db = dy.sum(axis=0)
+        return dy @ self.W.T if self.input_grad else None
+
+
+class Sigmoid:
+    """y = 1 / (1 + exp(-x)); dy/dx = y (1 - y)."""
+
+    def forward(self, x):
+        self.y = 1 / (1 + np.exp(-x))
+        return self.y
+
+    def backward(self, dy):
+        return dy * self.y * (1 - self.y)
+
+
+class SoftmaxWithLoss:
+    """Mean cross entropy of softmax(x) against integer labels; dx = (p - onehot) / N."""
+
+    def forward(self, x, t):
+        shifted = x - x.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        self.p = e / e.sum(axis=1, keepdims=True)
+        self.t = t
+        n = len(t)
+        return -np.log(self.p[np.arange(n), t]).mean()
+
+    def backward(self):
+        n = len(self.t)
+        dx = self.p.copy()
+        dx[np.arange(n), self.t] -= 1
+        return dx / n
+
+
+class HandWrittenNet:
+    """The two-layer network written by hand, sharing nothing with dezero."""
+
+    def __init__(self, W1, b1, W2, b2):
+        self.params = [W1, b1, W2, b2]
+        self.layers = [Affine(W1, b1, input_grad=False), Sigmoid(), Affine(W2, b2)]
+        self.last = SoftmaxWithLoss()
+
+    def step(self, x, t, lr):
+        """One SGD step; returns the loss before the update."""
+        h = x
+        for layer in self.layers:
+            h = layer.forward(h)
+        loss = self.last.forward(h, t)
+        d = self.last.backward()
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        first, _, second = self.layers
+        for p, g in zip(self.params, (first.dW, first.db, second.dW, second.db)):
+            p -= lr * g
+        return loss
+
+
+# --------------------------------------------------------------------------------------
+# The two sides, built from the same weights
+# --------------------------------------------------------------------------------------
+def make_batches(n_batches=N_BATCHES, seed=0):
+    """``n_batches`` float32 image batches in [0, 1) with random integer labels."""
+    rng = np.random.default_rng(seed)
+    return [(rng.random((BATCH, IN_SIZE), dtype=np.float32),
+             rng.integers(0, OUT_SIZE, BATCH)) for _ in range(n_batches)]
+
+
+def make_pair(hidden, seed=0):
+    """A dezero MLP and a hand-written network holding equal copies of one set of
+    float32 weights; returns (model, optimizer, net)."""
+    np.random.seed(seed)
+    model = MLP((hidden, OUT_SIZE))
+    with dezero.no_grad():
+        model(np.zeros((1, IN_SIZE), dtype=np.float32))      # create the lazy weights
+    l0, l1 = model.l0, model.l1
+    net = HandWrittenNet(l0.W.data.copy(), l0.b.data.copy(), l1.W.data.copy(),
+                         l1.b.data.copy())
+    return model, optimizers.SGD(LR).setup(model), net
+
+
+def dezero_step(model, optimizer, x, t):
+    """One training step of the dezero model; returns the loss Variable."""
+    y = model(x)
+    loss = F.softmax_cross_entropy(y, t)
+    model.cleargrads()
+    loss.backward()
+    optimizer.update()
+    return loss
+
+
+def check_same_math(hidden, steps=3):
+    """Run a few steps on both sides; return the largest loss difference and the dtypes
+    seen on the dezero side (parameters, gradients, loss)."""
+    model, optimizer, net = make_pair(hidden)
+    worst = 0.0
+    dtypes = set()
+    for x, t in make_batches(steps):
+        loss = dezero_step(model, optimizer, x, t)
+        expected = net.step(x, t, LR)
+        worst = max(worst, abs(float(loss.data) - float(expected)))
+        dtypes.add(loss.dtype)
+        for p in model.params():
+            dtypes.add(p.dtype)
+            if p.grad is not None:
+                dtypes.add(p.grad.dtype)
+    return worst, sorted(str(d) for d in dtypes)
+
+
+def time_block(step, batches, steps):
+    """Seconds per step over ``steps`` steps cycling through ``batches``."""
+    gc.collect()
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(*batches[i % len(batches)])
+    return (time.perf_counter() - t0) / steps
+
+
+# --------------------------------------------------------------------------------------
+# Running and reporting
+# --------------------------------------------------------------------------------------
+def run(hidden_sizes=HIDDEN, repeat=REPEAT, steps=None, log=None):
+    """Time both sides for each hidden size; return a JSON-ready dict."""
+    log = log or (lambda msg: None)
+    steps = steps or STEPS
+    batches = make_batches()
+    result = {
+        'config': {'hidden': list(hidden_sizes), 'batch': BATCH, 'repeat': repeat,
+                   'steps_per_block': {str(h): steps.get(h, 20) for h in hidden_sizes}},
+        'environment': {
+            'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
+            'numpy': np.__version__, 'dezero': dezero.__version__,
+            'machine': platform.machine(), 'cpus': os.cpu_count()},
+        'cases': {}, 'targets': []}
+    for hidden in hidden_sizes:
+        n = steps.get(hidden, 20)
+        loss_diff, dtypes = check_same_math(hidden)
+        model, optimizer, net = make_pair(hidden)
+        sides = {'dezero': lambda x, t: dezero_step(model, optimizer, x, t),
+                 'numpy': lambda x, t: net.step(x, t, LR)}
+        times = {'dezero': [], 'numpy': []}
+        for name, step in sides.items():                # untimed warm-up
+            time_block(step, batches, max(1, n // 5))
+        for r in range(repeat):
+            log(f'  hidden {hidden}: repeat {r + 1}/{repeat}')
+            order = ('dezero', 'numpy') if r % 2 == 0 else ('numpy', 'dezero')
+            for name in order:
+                times[name].append(time_block(sides[name], batches, n))
+        med = {name: statistics.median(ts) for name, ts in times.items()}
+        ratio = med['dezero'] / med['numpy']
+        result['cases'][str(hidden)] = {
+            'dezero_s': times['dezero'], 'numpy_s': times['numpy'],
+            'dezero_median_s': med['dezero'], 'numpy_median_s': med['numpy'],
+            'ratio': ratio, 'loss_difference': loss_diff, 'dtypes': dtypes}
+        limit = TARGETS.get(hidden)
+        if limit is not None:
+            result['targets'].append({
+                'name': f'hidden {hidden}: dezero <= {limit} x hand-written NumPy',
+                'value': ratio, 'passed': ratio <= limit})
+        result['targets'].append({
+            'name': f'hidden {hidden}: float32 only', 'value': dtypes,
+            'passed': dtypes == ['float32']})
+    return result
+
+
+def report(result):
+    """The result as a printable table."""
+    env, cfg = result['environment'], result['config']
+    lines = [f"dezero {env['dezero']} MLP training step vs hand-written NumPy  "
+             f"({env['date']}; Python {env['python']}, NumPy {env['numpy']}; "
+             f"{env['cpus']} CPUs)",
+             f"MLP((hidden, 10)), sigmoid, SGD, batch {cfg['batch']}, float32; medians of "
+             f"{cfg['repeat']} blocks", '',
+             f"    {'hidden':>6}   {'dezero':>10}   {'numpy':>10}   {'ratio':>6}   "
+             f"{'|loss diff|':>11}"]
+    for hidden, case in result['cases'].items():
+        lines.append(f"    {hidden:>6}   {case['dezero_median_s'] * 1e3:7.3f} ms   "
+                     f"{case['numpy_median_s'] * 1e3:7.3f} ms   {case['ratio']:5.2f}x   "
+                     f"{case['loss_difference']:11.2e}")
+    lines.append('')
+    for t in result['targets']:
+        value = t['value'] if isinstance(t['value'], list) else f"{t['value']:.2f}"
+        lines.append(f"{'PASS' if t['passed'] else 'FAIL'}: {t['name']} (measured {value})")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--repeat', type=int, default=None,
+                   help=f'timed blocks per side (default {REPEAT}; {QUICK_REPEAT} with '
+                        f'--quick)')
+    p.add_argument('--quick', action='store_true', help='short version')
+    p.add_argument('--hidden', type=int, nargs='+', default=list(HIDDEN),
+                   help='hidden sizes (default: 1000 50)')
+    p.add_argument('--json', metavar='PATH', help='also write the results as JSON')
+    p.add_argument('--check', action='store_true',
+                   help='exit with status 1 when a target is missed')
+    args = p.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        p.error('--repeat must be at least 1')
+    repeat = args.repeat or (QUICK_REPEAT if args.quick else REPEAT)
+    gc.collect()
+    gc.freeze()
+    result = run(args.hidden, repeat, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(report(result))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(result, f, indent=2)
+            f.write('\n')
+    if args.check and not all(t['passed'] for t in result['targets']):
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

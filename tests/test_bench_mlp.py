@@ -1,0 +1,70 @@
+"""Keeps benchmarks/bench_mlp.py honest: the hand-written baseline does the same math as
+dezero, and the script runs in a tiny configuration."""
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+_PATH = pathlib.Path(__file__).resolve().parents[1] / 'benchmarks' / 'bench_mlp.py'
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location('bench_mlp', _PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_both_sides_compute_the_same_losses_in_float32(bench):
+    worst, dtypes = bench.check_same_math(hidden=20, steps=4)
+    assert worst < 1e-5
+    assert dtypes == ['float32']
+
+
+def test_both_sides_end_with_the_same_weights(bench):
+    model, optimizer, net = bench.make_pair(hidden=8)
+    for x, t in bench.make_batches(3):
+        bench.dezero_step(model, optimizer, x, t)
+        net.step(x, t, bench.LR)
+    ours = [p.data for p in model.params()]
+    assert [a.shape for a in ours] == [a.shape for a in net.params]
+    for a, b in zip(ours, net.params):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_hand_written_gradients_match_central_differences(bench):
+    """The baseline is itself right: its weight gradient against a numerical one."""
+    rng = np.random.default_rng(1)
+    W1, b1 = rng.standard_normal((5, 4)), rng.standard_normal(4)
+    W2, b2 = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    x, t = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+    net = bench.HandWrittenNet(W1.copy(), b1.copy(), W2.copy(), b2.copy())
+    net.step(x, t, lr=0.0)
+    analytic = net.layers[0].dW
+
+    def loss(W):
+        h = bench.HandWrittenNet(W, b1.copy(), W2.copy(), b2.copy())
+        return h.step(x, t, lr=0.0)
+    numeric = np.zeros_like(W1)
+    eps = 1e-6
+    for idx in np.ndindex(W1.shape):
+        up, down = W1.copy(), W1.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_run_tiny_configuration(bench):
+    result = bench.run(hidden_sizes=(16,), repeat=1, steps={16: 2})
+    case = result['cases']['16']
+    assert case['dezero_median_s'] > 0 and case['numpy_median_s'] > 0
+    assert case['ratio'] == pytest.approx(case['dezero_median_s'] / case['numpy_median_s'])
+    assert case['dtypes'] == ['float32']
+    (float32_target,) = result['targets']          # 16 has no speed target
+    assert float32_target['passed']
+    json.dumps(result)
+    assert 'hidden 16: float32 only' in bench.report(result)

@@ -1,0 +1,48 @@
+"""EpochProgress: plain lines every N epochs, or a tqdm bar with the lines above it."""
+import io
+import re
+
+import pytest
+
+from dezero.progress import EpochProgress, format_metrics
+
+
+def test_format_metrics():
+    assert format_metrics({'loss': 0.812345, 'acc': 0.5}) == 'loss 0.8123  acc 0.5000'
+    assert format_metrics({}) == ''
+
+
+def test_plain_lines_every_n_epochs_and_after_the_last():
+    out = io.StringIO()
+    with EpochProgress(7, every=3, bar=False, file=out) as progress:
+        for epoch in range(7):
+            progress.update(loss=1.0 / (epoch + 1))
+    assert out.getvalue().splitlines() == [
+        'epoch 3/7  loss 0.3333', 'epoch 6/7  loss 0.1667', 'epoch 7/7  loss 0.1429']
+
+
+def test_default_interval_gives_about_ten_lines():
+    out = io.StringIO()
+    with EpochProgress(300, bar=False, file=out) as progress:
+        for _ in range(300):
+            progress.update(loss=0.5)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10
+    assert lines[0] == 'epoch  30/300  loss 0.5000'
+
+
+def test_bar_writes_the_lines_too():
+    pytest.importorskip('tqdm')
+    out = io.StringIO()
+    with EpochProgress(4, every=2, bar=True, file=out) as progress:
+        for _ in range(4):
+            progress.update(acc=0.25)
+    assert re.findall(r'epoch \d/4  acc 0\.2500', out.getvalue()) == [
+        'epoch 2/4  acc 0.2500', 'epoch 4/4  acc 0.2500']
+
+
+@pytest.mark.parametrize('kwargs', [{'epochs': -1}, {'epochs': 2.5},
+                                    {'epochs': 3, 'every': 0}])
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError, match='EpochProgress'):
+        EpochProgress(bar=False, **kwargs)
