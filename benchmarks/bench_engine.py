@@ -22,7 +22,6 @@ status is 0 unless ``--check`` is given.
 """
 import argparse
 import gc
-import json
 import os
 import platform
 import statistics
@@ -37,6 +36,7 @@ import numpy as np  # noqa: E402
 
 import dezero  # noqa: E402
 from dezero import Variable  # noqa: E402
+from benchmarks.common import add_standard_options, finish, log, repeat_count  # noqa: E402,E501
 
 CHAIN_OPS = 20_000
 QUICK_CHAIN_OPS = 4_000
@@ -290,20 +290,12 @@ def report(result):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--repeat', type=int, default=None,
-                   help=f'runs per measurement (default {REPEAT}; {QUICK_REPEAT} with '
-                        f'--quick)')
-    p.add_argument('--quick', action='store_true',
-                   help=f'short version: chain of {QUICK_CHAIN_OPS:,} ops, '
-                        f'{QUICK_REPEAT} repeats')
+    add_standard_options(p, REPEAT, QUICK_REPEAT,
+                         f'short version: chain of {QUICK_CHAIN_OPS:,} ops, '
+                         f'{QUICK_REPEAT} repeats')
     p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
-    p.add_argument('--json', metavar='PATH', help='also write the results as JSON')
-    p.add_argument('--check', action='store_true',
-                   help='exit with status 1 when a target is missed')
     args = p.parse_args(argv)
-    if args.repeat is not None and args.repeat < 1:
-        p.error('--repeat must be at least 1')
-    repeat = args.repeat or (QUICK_REPEAT if args.quick else REPEAT)
+    repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
     chain_ops = QUICK_CHAIN_OPS if args.quick else CHAIN_OPS
 
     if not args.no_torch:
@@ -317,16 +309,8 @@ def main(argv=None):
     gc.collect()
     gc.freeze()
 
-    result = run(chain_ops=chain_ops, repeat=repeat, use_torch=not args.no_torch,
-                 log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    print(report(result))
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-            f.write('\n')
-    if args.check and not all(t['passed'] for t in result['targets']):
-        return 1
-    return 0
+    result = run(chain_ops=chain_ops, repeat=repeat, use_torch=not args.no_torch, log=log)
+    return finish(result, report(result), args)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,6 @@ hidden 1000 and 1.5x at hidden 50.  The PASS/FAIL lines are informational unless
 """
 import argparse
 import gc
-import json
 import os
 import platform
 import statistics
@@ -42,6 +41,7 @@ import dezero  # noqa: E402
 import dezero.functions as F  # noqa: E402
 from dezero import optimizers  # noqa: E402
 from dezero.models import MLP  # noqa: E402
+from benchmarks.common import add_standard_options, finish, log, repeat_count  # noqa: E402,E501
 
 IN_SIZE, OUT_SIZE, BATCH, LR = 784, 10, 100, 0.1
 HIDDEN = (1000, 50)
@@ -254,30 +254,15 @@ def report(result):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--repeat', type=int, default=None,
-                   help=f'timed blocks per side (default {REPEAT}; {QUICK_REPEAT} with '
-                        f'--quick)')
-    p.add_argument('--quick', action='store_true', help='short version')
+    add_standard_options(p, REPEAT, QUICK_REPEAT, 'short version: 3 timed blocks per side')
     p.add_argument('--hidden', type=int, nargs='+', default=list(HIDDEN),
                    help='hidden sizes (default: 1000 50)')
-    p.add_argument('--json', metavar='PATH', help='also write the results as JSON')
-    p.add_argument('--check', action='store_true',
-                   help='exit with status 1 when a target is missed')
     args = p.parse_args(argv)
-    if args.repeat is not None and args.repeat < 1:
-        p.error('--repeat must be at least 1')
-    repeat = args.repeat or (QUICK_REPEAT if args.quick else REPEAT)
+    repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
     gc.collect()
     gc.freeze()
-    result = run(args.hidden, repeat, log=lambda m: print(m, file=sys.stderr, flush=True))
-    print(report(result))
-    if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-            f.write('\n')
-    if args.check and not all(t['passed'] for t in result['targets']):
-        return 1
-    return 0
+    result = run(args.hidden, repeat, log=log)
+    return finish(result, report(result), args)
 
 
 if __name__ == '__main__':

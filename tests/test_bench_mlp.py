@@ -68,3 +68,12 @@ def test_run_tiny_configuration(bench):
     assert float32_target['passed']
     json.dumps(result)
     assert 'hidden 16: float32 only' in bench.report(result)
+
+
+def test_main_writes_json_and_check_sets_the_exit_status(bench, tmp_path, capsys):
+    path = tmp_path / 'result.json'
+    assert bench.main(['--hidden', '8', '--repeat', '1', '--json', str(path),
+                       '--check']) == 0            # only the float32 target: passes
+    result = json.loads(path.read_text())
+    assert list(result['cases']) == ['8']
+    assert 'hidden 8: float32 only' in capsys.readouterr().out
