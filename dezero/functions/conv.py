@@ -1,0 +1,331 @@
+"""Convolution: im2col and col2im, conv2d and deconv2d (transposed convolution).
+
+All in NCHW layout.  ``conv2d`` takes the windows of the padded input (a strided view,
+copied once) and multiplies them by the filters in one matrix product; ``deconv2d``
+does the transpose: one product, then the windows are added back onto the output
+(col2im).  The two are each other's gradient with respect to the input, and both get
+the filter gradient from :class:`Conv2dGradW`, whose own gradient is again a conv2d
+and a deconv2d, so every function here is differentiable to any order.
+
+When a backward pass records nothing (no ``create_graph``), the gradients are computed
+straight on the arrays, with the same kernels and fewer function calls.
+"""
+import numpy as np
+
+from dezero.conv_ops import (add_windows, col2im_array, conv_geometry, get_conv_outsize,
+                             get_deconv_outsize, im2col_array, pad_image, pair,
+                             window_view)
+from dezero.core import Config, Function, Variable, as_variable
+from dezero.functions.reduction import sum as _sum
+
+__all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d']
+
+
+# --------------------------------------------------------------------------------------
+# Array kernels (checked shapes in, arrays out)
+# --------------------------------------------------------------------------------------
+def _add_bias(y, b):
+    """y + b over the channel axis of the fresh array y, in place when the dtype allows."""
+    b = b.reshape(1, -1, 1, 1)
+    if np.result_type(y.dtype, b.dtype) == y.dtype:
+        y += b
+        return y
+    return y + b
+
+
+def _columns(x, kernel, stride, pad, out):
+    """The windows of x as a C-contiguous array of shape (N, C*KH*KW, OH*OW)."""
+    n, c = x.shape[:2]
+    view = window_view(pad_image(x, pad), kernel, stride, out)
+    return view.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
+
+
+def _conv2d_array(x, W, b, stride, pad):
+    """y[n, o] = sum over c, i, j of W[o, c, i, j] * padded x[n, c, y*sh + i, x*sw + j]."""
+    oc, _, kh, kw = W.shape
+    n, _, h, w = x.shape
+    out = (get_conv_outsize(h, kh, stride[0], pad[0]),
+           get_conv_outsize(w, kw, stride[1], pad[1]))
+    col = _columns(x, (kh, kw), stride, pad, out)
+    y = np.matmul(W.reshape(oc, -1), col).reshape(n, oc, out[0], out[1])
+    return y if b is None else _add_bias(y, b)
+
+
+def _deconv2d_array(x, W, b, stride, pad, outsize):
+    """The transpose of _conv2d_array in x: each input pixel spreads W[c] times its
+    value over its window of the output; overlapping windows add up."""
+    c, oc, kh, kw = W.shape
+    n, _, h, w = x.shape
+    col = np.matmul(W.reshape(c, -1).T, x.reshape(n, c, h * w))
+    y = add_windows(col.reshape(n, oc, kh, kw, h, w), (n, oc) + tuple(outsize),
+                    stride, pad)
+    return y if b is None else _add_bias(y, b)
+
+
+def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
+    """gW[o, c, i, j] = sum over n and output pixels of gy[n, o] * window (c, i, j) of x."""
+    n, c = x.shape[:2]
+    oc, oh, ow = gy.shape[1:]
+    col = _columns(x, kernel, stride, pad, (oh, ow))
+    gy = gy.reshape(n, oc, oh * ow)
+    if oc <= oh * ow or n == 0:
+        # one batched product; its (N, OC, C*KH*KW) result is no larger than col
+        gW = np.matmul(gy, col.transpose(0, 2, 1)).sum(axis=0)
+    else:
+        # many channels, few pixels: add up sample by sample instead
+        gW = gy[0] @ col[0].T
+        for i in range(1, n):
+            gW += gy[i] @ col[i].T
+    return gW.reshape(oc, c, kernel[0], kernel[1])
+
+
+# --------------------------------------------------------------------------------------
+# im2col / col2im
+# --------------------------------------------------------------------------------------
+class Im2col(Function):
+    """y = the windows of x as columns (see :func:`dezero.conv_ops.im2col_array`).
+    Derivative: col2im of gy (the adjoint scatter-add)."""
+
+    def __init__(self, kernel_size, stride, pad, to_matrix):
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
+        self.to_matrix = to_matrix
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return im2col_array(x, self.kernel_size, self.stride, self.pad, self.to_matrix)
+
+    def backward(self, gy):
+        return col2im(gy, self.input_shape, self.kernel_size, self.stride, self.pad,
+                      self.to_matrix)
+
+
+class Col2im(Function):
+    """y = the columns of x added back onto an image of shape ``input_shape`` (see
+    :func:`dezero.conv_ops.col2im_array`).  Derivative: im2col of gy."""
+
+    def __init__(self, input_shape, kernel_size, stride, pad, to_matrix):
+        self.input_shape = tuple(input_shape)
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
+        self.to_matrix = to_matrix
+
+    def forward(self, x):
+        return col2im_array(x, self.input_shape, self.kernel_size, self.stride, self.pad,
+                            self.to_matrix)
+
+    def backward(self, gy):
+        return im2col(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
+
+
+def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
+    """The kernel-sized windows of the image batch ``x`` (N, C, H, W), zero-padded by
+    ``pad``, as columns: shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with
+    ``to_matrix``.  Derivative: :func:`col2im` of gy (overlapping windows add up)."""
+    x = as_variable(x)
+    kernel, stride, pad, _ = conv_geometry('im2col', x.shape, kernel_size, stride, pad)
+    return Im2col(kernel, stride, pad, bool(to_matrix))(x)
+
+
+def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
+    """The adjoint of :func:`im2col`: add the columns ``x`` back onto an image of shape
+    ``input_shape`` (N, C, H, W).  Derivative: :func:`im2col` of gy."""
+    x = as_variable(x)
+    input_shape = tuple(input_shape)
+    kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size,
+                                                  stride, pad)
+    n, c = input_shape[:2]
+    kh, kw = kernel
+    expected = (n * oh * ow, c * kh * kw) if to_matrix else (n, c, kh, kw, oh, ow)
+    if x.shape != expected:
+        raise ValueError(f'col2im: x of shape {x.shape} does not fit input_shape '
+                         f'{input_shape} with kernel {kernel}, stride {stride}, pad '
+                         f'{pad}; expected shape {expected}')
+    return Col2im(input_shape, kernel, stride, pad, bool(to_matrix))(x)
+
+
+# --------------------------------------------------------------------------------------
+# conv2d / deconv2d and the filter gradient
+# --------------------------------------------------------------------------------------
+def _gradients(f, gx, gW, gy):
+    """(gx, gW) or (gx, gW, gb) for a function with inputs (x, W) or (x, W, b); gb is
+    gy (a Variable, or an array on the raw path) summed over N, H and W."""
+    if len(f.inputs) == 2:
+        return gx, gW
+    if isinstance(gy, Variable):
+        return gx, gW, _sum(gy, axis=(0, 2, 3))
+    return gx, gW, Variable(gy.sum(axis=(0, 2, 3)))
+
+
+class Conv2d(Function):
+    """y = conv2d(x, W) (+ b) for x (N, C, H, W), W (OC, C, KH, KW), b (OC,).
+    Derivative: deconv2d(gy, W) to x, Conv2dGradW(x, gy) to W, gy summed over N, H, W
+    to b.  ``input_grad=False`` skips the gradient of x."""
+
+    def __init__(self, stride, pad, input_grad=True):
+        self.stride = stride
+        self.pad = pad
+        self.input_grad = input_grad
+
+    def forward(self, x, W, b=None):
+        return _conv2d_array(x, W, b, self.stride, self.pad)
+
+    def backward(self, gy):
+        x, W = self.inputs[:2]
+        kernel, size = W.shape[2:], x.shape[2:]
+        if not Config.enable_backprop:
+            g, w = gy.data, W.data
+            gx = (Variable(_deconv2d_array(g, w, None, self.stride, self.pad, size))
+                  if self.input_grad else None)
+            gW = Variable(_conv2d_grad_w_array(x.data, g, kernel, self.stride, self.pad))
+            return _gradients(self, gx, gW, g)
+        gx = (Deconv2d(self.stride, self.pad, size)(gy, W)
+              if self.input_grad else None)
+        gW = Conv2dGradW(kernel, self.stride, self.pad, self.input_grad)(x, gy)
+        return _gradients(self, gx, gW, gy)
+
+
+class Deconv2d(Function):
+    """y = deconv2d(x, W) (+ b) for x (N, C, H, W), W (C, OC, KH, KW), b (OC,), with
+    output spatial size ``outsize``.  Derivative: conv2d(gy, W) to x,
+    Conv2dGradW(gy, x) to W, gy summed over N, H, W to b.  ``input_grad=False`` skips
+    the gradient of x."""
+
+    def __init__(self, stride, pad, outsize, input_grad=True):
+        self.stride = stride
+        self.pad = pad
+        self.outsize = tuple(outsize)
+        self.input_grad = input_grad
+
+    def forward(self, x, W, b=None):
+        return _deconv2d_array(x, W, b, self.stride, self.pad, self.outsize)
+
+    def backward(self, gy):
+        x, W = self.inputs[:2]
+        kernel = W.shape[2:]
+        if not Config.enable_backprop:
+            g, w = gy.data, W.data
+            gx = (Variable(_conv2d_array(g, w, None, self.stride, self.pad))
+                  if self.input_grad else None)
+            gW = Variable(_conv2d_grad_w_array(g, x.data, kernel, self.stride, self.pad))
+            return _gradients(self, gx, gW, g)
+        gx = Conv2d(self.stride, self.pad)(gy, W) if self.input_grad else None
+        gW = Conv2dGradW(kernel, self.stride, self.pad)(gy, x)
+        return _gradients(self, gx, gW, gy)
+
+
+class Conv2dGradW(Function):
+    """gW = the gradient of conv2d(x, W) with respect to W for output gradient gy:
+    gW[o, c, i, j] = sum over n and pixels of gy[n, o] * window (c, i, j) of x.
+    It is bilinear; derivative: deconv2d(gy, ggW) to x and conv2d(x, ggW) to gy.
+    ``input_grad=False`` skips the gradient of x."""
+
+    def __init__(self, kernel, stride, pad, input_grad=True):
+        self.kernel = tuple(kernel)
+        self.stride = stride
+        self.pad = pad
+        self.input_grad = input_grad
+
+    def forward(self, x, gy):
+        return _conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
+
+    def backward(self, ggW):
+        x, gy = self.inputs
+        size = x.shape[2:]
+        if not Config.enable_backprop:
+            g, w = gy.data, ggW.data
+            gx = (Variable(_deconv2d_array(g, w, None, self.stride, self.pad, size))
+                  if self.input_grad else None)
+            return gx, Variable(_conv2d_array(x.data, w, None, self.stride, self.pad))
+        gx = (Deconv2d(self.stride, self.pad, size)(gy, ggW)
+              if self.input_grad else None)
+        return gx, Conv2d(self.stride, self.pad)(x, ggW)
+
+
+def _check_bias(name, b, channels, w_shape):
+    b = as_variable(b)
+    if b.shape != (channels,):
+        raise ValueError(f'{name}: b of shape {b.shape} does not fit W of shape '
+                         f'{w_shape}; expected b of shape ({channels},)')
+    return b
+
+
+def _check_4d(name, x, W, x_layout, w_layout):
+    if x.ndim != 4:
+        raise ValueError(f'{name}: x must be 4-D {x_layout}, got shape {x.shape}')
+    if W.ndim != 4:
+        raise ValueError(f'{name}: W must be 4-D {w_layout}, got shape {W.shape}')
+
+
+def conv2d(x, W, b=None, stride=1, pad=0):
+    """2-D convolution (cross-correlation, as in every deep-learning library) of the
+    batch ``x`` (N, C, H, W) with the filters ``W`` (OC, C, KH, KW), plus the bias
+    ``b`` (OC,) or no bias.  ``stride`` and ``pad`` (zeros) are ints or (height, width)
+    pairs; the output has shape (N, OC, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
+
+    ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * x[n, c, p*sh + i - ph,
+    q*sw + j - pw]``.  Derivative: deconv2d(gy, W) to x, the correlation of x with gy
+    to W, gy summed over N, OH, OW to b.  When x is a plain array rather than a
+    Variable, no one can ask for its gradient, so backward does not compute it."""
+    input_grad = isinstance(x, Variable)
+    x, W = as_variable(x), as_variable(W)
+    _check_4d('conv2d', x, W, '(N, C, H, W)', '(OC, C, KH, KW)')
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(f'conv2d: x of shape {x.shape} has {x.shape[1]} channels but W '
+                         f'of shape {W.shape} expects {W.shape[1]}')
+    _, stride, pad, _ = conv_geometry('conv2d', x.shape, W.shape[2:], stride, pad)
+    inputs = (x, W)
+    if b is not None:
+        inputs += (_check_bias('conv2d', b, W.shape[0], W.shape),)
+    return Conv2d(stride, pad, input_grad)(*inputs)
+
+
+def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
+    """2-D transposed convolution ("deconvolution") of the batch ``x`` (N, C, H, W)
+    with the filters ``W`` (C, OC, KH, KW), plus the bias ``b`` (OC,) or no bias: the
+    gradient of conv2d with respect to its input, so each input pixel adds
+    ``x[n, c, p, q] * W[c, :]`` onto the output window at (p*sh - ph, q*sw - pw).
+
+    The output has shape (N, OC, OH, OW); ``outsize`` (an int or a pair) defaults to
+    ``get_deconv_outsize(H, KH, sh, ph)`` = sh*(H - 1) + KH - 2*ph per axis and may be
+    any size whose convolution gives back H (up to sh - 1 more).  Derivative: conv2d(gy,
+    W) to x, the correlation of gy with x to W, gy summed over N, OH, OW to b.  A plain
+    array x gets no gradient."""
+    input_grad = isinstance(x, Variable)
+    x, W = as_variable(x), as_variable(W)
+    _check_4d('deconv2d', x, W, '(N, C, H, W)', '(C, OC, KH, KW)')
+    if x.shape[1] != W.shape[0]:
+        raise ValueError(f'deconv2d: x of shape {x.shape} has {x.shape[1]} channels but '
+                         f'W of shape {W.shape} expects {W.shape[0]}')
+    n, _, h, w = x.shape
+    oc, kh, kw = W.shape[1:]
+    # validate stride and pad on a dummy geometry first (kernel 1 fits any image)
+    _, stride, pad, _ = conv_geometry('deconv2d', (n, oc, 1, 1), 1, stride, pad)
+    if outsize is None:
+        outsize = (get_deconv_outsize(h, kh, stride[0], pad[0]),
+                   get_deconv_outsize(w, kw, stride[1], pad[1]))
+        if outsize[0] < 1 or outsize[1] < 1:
+            raise ValueError(f'deconv2d: the output size {outsize} for x of shape '
+                             f'{x.shape}, kernel {(kh, kw)}, stride {stride}, pad {pad} '
+                             f'is not positive; use a smaller pad')
+    else:
+        try:
+            outsize = pair(outsize)
+        except (TypeError, ValueError):
+            raise TypeError(f'deconv2d: outsize must be an int or a pair of ints, got '
+                            f'{outsize!r}') from None
+        fits = all(o >= 1 and o + 2 * p >= k and get_conv_outsize(o, k, s, p) == i
+                   for o, k, s, p, i in zip(outsize, (kh, kw), stride, pad, (h, w)))
+        if not fits:
+            lo = (get_deconv_outsize(h, kh, stride[0], pad[0]),
+                  get_deconv_outsize(w, kw, stride[1], pad[1]))
+            hi = (lo[0] + stride[0] - 1, lo[1] + stride[1] - 1)
+            raise ValueError(f'deconv2d: outsize {outsize} does not fit x of shape '
+                             f'{x.shape} with kernel {(kh, kw)}, stride {stride}, pad '
+                             f'{pad}; expected from {lo} to {hi}')
+    inputs = (x, W)
+    if b is not None:
+        inputs += (_check_bias('deconv2d', b, oc, W.shape),)
+    return Deconv2d(stride, pad, outsize, input_grad)(*inputs)

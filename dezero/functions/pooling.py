@@ -1,0 +1,250 @@
+"""Pooling over the spatial windows of an NCHW batch: max pooling and average pooling.
+
+Both read the windows through a strided view of the padded input (no loop over
+pixels).  Max pooling remembers which element of each window won; its gradient sends
+gy there, and the gradient of that scatter is the matching gather, so both directions
+stay differentiable.  Average pooling is linear: its gradient spreads gy evenly over
+each window, and the gradient of that is average pooling again.
+"""
+import numpy as np
+
+from dezero import cuda
+from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
+from dezero.core import Config, Function, as_variable
+
+__all__ = ['pooling', 'max_pooling', 'average_pooling']
+
+
+def _lowest(dtype):
+    """The value that never wins a max: -inf for floats, the minimum for integers."""
+    if dtype == np.bool_:
+        return False
+    if np.issubdtype(dtype, np.floating):
+        return -np.inf
+    return np.iinfo(dtype).min
+
+
+class _Windows:
+    """The geometry shared by a pooling function and its gradient functions."""
+
+    def __init__(self, kernel, stride, pad, out):
+        self.kernel = kernel
+        self.stride = stride
+        self.pad = pad
+        self.out = out
+
+    def view(self, x, fill=0):
+        """The windows of x, padded with ``fill``: a (N, C, KH, KW, OH, OW) view."""
+        return window_view(pad_image(x, self.pad, fill), self.kernel, self.stride,
+                           self.out)
+
+    def fold(self, x, ufunc, fill=0):
+        """``ufunc`` (np.maximum, np.add) folded over each window of x padded with
+        ``fill``: one elementwise step per kernel offset over a strided slice, which
+        is faster than NumPy's reduction over the window axes of the view."""
+        v = self.view(x, fill)
+        y = v[:, :, 0, 0].copy()
+        kh, kw = self.kernel
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    ufunc(y, v[:, :, i, j], out=y)
+        return y
+
+    def flat_columns(self, x, fill=0):
+        """The windows of x as a C-contiguous (N, C, KH*KW, OH, OW) array."""
+        n, c = x.shape[:2]
+        (kh, kw), (oh, ow) = self.kernel, self.out
+        return self.view(x, fill).reshape(n, c, kh * kw, oh, ow)
+
+    def add_back(self, col, x_shape):
+        """Add the (N, C, KH, KW, OH, OW) values ``col`` onto an image of ``x_shape``."""
+        return add_windows(col, x_shape, self.stride, self.pad)
+
+    def padded_shape(self, x_shape):
+        n, c, h, w = x_shape
+        return (n, c, h + 2 * self.pad[0], w + 2 * self.pad[1])
+
+    def flat_positions(self, offsets, x_shape):
+        """For the window offsets ``offsets`` (N, C, OH, OW) (k = i*KW + j), the flat
+        index of the element each points at in the padded image."""
+        xp = cuda.get_array_module(offsets)
+        n, c, hp, wp = self.padded_shape(x_shape)
+        (sh, sw), (oh, ow), kw = self.stride, self.out, self.kernel[1]
+        start = (xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
+                 + (xp.arange(oh) * (sh * wp)).reshape(oh, 1) + xp.arange(ow) * sw)
+        k = xp.arange(self.kernel[0] * kw)
+        return start + ((k // kw) * wp + k % kw)[offsets]
+
+    def scatter(self, values, positions, x_shape):
+        """An image of ``x_shape`` holding zeros plus each of ``values`` added at its
+        flat position in the padded image (positions may repeat where windows
+        overlap, and then add up)."""
+        xp = cuda.get_array_module(values)
+        padded = self.padded_shape(x_shape)
+        size = padded[0] * padded[1] * padded[2] * padded[3]
+        overlap = any(s < k for s, k in zip(self.stride, self.kernel))
+        if overlap:
+            img = xp.bincount(positions.ravel(), weights=values.ravel(), minlength=size)
+            img = img.astype(values.dtype, copy=False)
+        else:                                   # every position occurs at most once
+            img = xp.zeros(size, dtype=values.dtype)
+            img[positions.ravel()] = values.ravel()
+        img = img.reshape(padded)
+        (ph, pw), (h, w) = self.pad, x_shape[2:]
+        if ph or pw:
+            img = xp.ascontiguousarray(img[:, :, ph:ph + h, pw:pw + w])
+        return img
+
+    def gather(self, x, positions):
+        """The elements of x (zero-padded) at the flat ``positions``."""
+        return pad_image(x, self.pad).reshape(-1)[positions]
+
+
+def _first_argmax(col, y):
+    """The index along axis 2 of the first element of ``col`` equal to ``y`` (its max).
+
+    NumPy's argmax over a middle axis is slow; instead each match at index k scores
+    K - k, so the largest score (a fast max) marks the first match.  A window with no
+    match (its max is NaN) gets index 0."""
+    xp = cuda.get_array_module(col)
+    size = col.shape[2]
+    dtype = np.int8 if size < 128 else np.int32
+    scores = xp.arange(size, 0, -1, dtype=dtype).reshape(1, 1, size, 1, 1)
+    best = (col == y[:, :, None]) * scores
+    return (size - best.max(axis=2)) % size
+
+
+# --------------------------------------------------------------------------------------
+# Max pooling
+# --------------------------------------------------------------------------------------
+class MaxPooling(Function):
+    """y = the maximum of each window of x (padding never wins).
+    Derivative: gy to the first position of each window that holds the maximum."""
+
+    def __init__(self, windows):
+        self.windows = windows
+
+    def forward(self, x):
+        fill = _lowest(x.dtype)
+        if not Config.enable_backprop:          # no graph: the argmax is never needed
+            return self.windows.fold(x, np.maximum, fill)
+        col = self.windows.flat_columns(x, fill)
+        y = col.max(axis=2)
+        self.x_shape = x.shape
+        self.positions = self.windows.flat_positions(_first_argmax(col, y), x.shape)
+        return y
+
+    def backward(self, gy):
+        return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
+
+
+class MaxPoolingGrad(Function):
+    """gx = gy scattered to the recorded argmax of each window (adding where windows
+    overlap).  Linear in gy; derivative: the gather of ggx at the same positions."""
+
+    def __init__(self, windows, positions, x_shape):
+        self.windows = windows
+        self.positions = positions
+        self.x_shape = x_shape
+
+    def forward(self, gy):
+        return self.windows.scatter(gy, self.positions, self.x_shape)
+
+    def backward(self, ggx):
+        return MaxPoolingGather(self.windows, self.positions, self.x_shape)(ggx)
+
+
+class MaxPoolingGather(Function):
+    """y = x read at the recorded argmax of each window (the adjoint of
+    MaxPoolingGrad).  Linear in x; derivative: the scatter MaxPoolingGrad of gy."""
+
+    def __init__(self, windows, positions, x_shape):
+        self.windows = windows
+        self.positions = positions
+        self.x_shape = x_shape
+
+    def forward(self, x):
+        return self.windows.gather(x, self.positions)
+
+    def backward(self, gy):
+        return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
+
+
+# --------------------------------------------------------------------------------------
+# Average pooling
+# --------------------------------------------------------------------------------------
+class AveragePooling(Function):
+    """y = the mean of each window of x, zero padding included (every window divides
+    by KH*KW).  Derivative: gy / (KH*KW) spread over the window."""
+
+    def __init__(self, windows):
+        self.windows = windows
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        kh, kw = self.windows.kernel
+        y = self.windows.fold(x, np.add)
+        if np.issubdtype(y.dtype, np.floating):
+            y *= 1.0 / (kh * kw)                # a Python float keeps float32
+            return y
+        return y / (kh * kw)
+
+    def backward(self, gy):
+        return AveragePoolingGrad(self.windows, self.x_shape)(gy)
+
+
+class AveragePoolingGrad(Function):
+    """gx = gy / (KH*KW) added over every window it pooled.  Linear in gy;
+    derivative: average pooling of ggx."""
+
+    def __init__(self, windows, x_shape):
+        self.windows = windows
+        self.x_shape = x_shape
+
+    def forward(self, gy):
+        n, c = gy.shape[:2]
+        (kh, kw), (oh, ow) = self.windows.kernel, self.windows.out
+        xp = cuda.get_array_module(gy)
+        share = gy * (1.0 / (kh * kw))           # a Python float keeps float32
+        col = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
+        return self.windows.add_back(col, self.x_shape)
+
+    def backward(self, ggx):
+        return AveragePooling(self.windows)(ggx)
+
+
+# --------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------
+def _windows(name, x, kernel_size, stride, pad):
+    kernel, stride, pad, out = conv_geometry(name, x.shape, kernel_size, stride, pad)
+    return _Windows(kernel, stride, pad, out)
+
+
+def pooling(x, kernel_size, stride=1, pad=0):
+    """Max pooling of the batch ``x`` (N, C, H, W): the maximum of each window of size
+    ``kernel_size`` taken every ``stride`` pixels; the input is padded by ``pad`` with
+    values that never win (so pad must be smaller than the kernel, else a window
+    could hold padding only).  Kernel, stride and pad are ints or (height, width)
+    pairs; the output has shape (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
+    Derivative: gy goes to the maximum of each window (to the first one on a tie)."""
+    x = as_variable(x)
+    windows = _windows('pooling', x, kernel_size, stride, pad)
+    if windows.pad[0] >= windows.kernel[0] or windows.pad[1] >= windows.kernel[1]:
+        raise ValueError(f'pooling: pad {windows.pad} must be smaller than the kernel '
+                         f'{windows.kernel}, else a window may hold padding only')
+    return MaxPooling(windows)(x)
+
+
+max_pooling = pooling
+
+
+def average_pooling(x, kernel_size, stride=1, pad=0):
+    """Average pooling of the batch ``x`` (N, C, H, W): the mean of each window of size
+    ``kernel_size`` taken every ``stride`` pixels, over the input zero-padded by
+    ``pad`` (padding counts: every window divides by KH*KW).  The output has shape
+    (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
+    Derivative: gy / (KH*KW) to every element of its window (overlaps add up)."""
+    x = as_variable(x)
+    return AveragePooling(_windows('average_pooling', x, kernel_size, stride, pad))(x)

@@ -1,0 +1,403 @@
+"""conv2d, deconv2d, im2col and col2im: values against naive loops, gradients of first
+and second order (mixed x/W terms included), dtypes and errors."""
+import re
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable, no_grad
+from dezero.functions.conv import Conv2d, Deconv2d
+from dezero.graph import functions_behind
+from dezero.utils import numerical_grad
+
+
+# ---- naive references: explicit loops over every index -----------------------------------
+def naive_conv2d(x, W, b, stride, pad):
+    n_, c_, h, w = x.shape
+    oc_, _, kh, kw = W.shape
+    (sh, sw), (ph, pw) = stride, pad
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    y = np.zeros((n_, oc_, oh, ow))
+    for n in range(n_):
+        for o in range(oc_):
+            for p in range(oh):
+                for q in range(ow):
+                    total = 0.0 if b is None else b[o]
+                    for c in range(c_):
+                        for i in range(kh):
+                            for j in range(kw):
+                                r, s = p * sh + i - ph, q * sw + j - pw
+                                if 0 <= r < h and 0 <= s < w:
+                                    total += W[o, c, i, j] * x[n, c, r, s]
+                    y[n, o, p, q] = total
+    return y
+
+
+def naive_deconv2d(x, W, b, stride, pad, outsize):
+    n_, c_, h, w = x.shape
+    _, oc_, kh, kw = W.shape
+    (sh, sw), (ph, pw), (oh, ow) = stride, pad, outsize
+    y = np.zeros((n_, oc_, oh, ow))
+    for n in range(n_):
+        for c in range(c_):
+            for p in range(h):
+                for q in range(w):
+                    for o in range(oc_):
+                        for i in range(kh):
+                            for j in range(kw):
+                                r, s = p * sh + i - ph, q * sw + j - pw
+                                if 0 <= r < oh and 0 <= s < ow:
+                                    y[n, o, r, s] += W[c, o, i, j] * x[n, c, p, q]
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def as_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# (x shape, kernel (KH, KW), stride, pad): odd and non-square sizes and kernels
+CONV_CASES = [
+    ((2, 3, 5, 5), (3, 3), 1, 0),
+    ((2, 3, 5, 5), (3, 3), 1, 1),
+    ((1, 2, 7, 6), (3, 2), 2, 1),
+    ((2, 2, 6, 7), (2, 3), (2, 1), (0, 1)),
+    ((1, 3, 5, 4), (1, 1), 2, 0),
+    ((1, 1, 4, 5), (4, 5), 1, 0),              # one output pixel
+    ((2, 2, 3, 3), (3, 3), 2, 1),
+]
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', CONV_CASES)
+@pytest.mark.parametrize('bias', [True, False])
+def test_conv2d_matches_naive_loops(shape, kernel, stride, pad, bias, sample):
+    x = sample(shape)
+    W = sample((4, shape[1]) + kernel)
+    b = sample((4,)) if bias else None
+    y = F.conv2d(x, W, b, stride=stride, pad=pad)
+    np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, as_pair(stride), as_pair(pad)),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_by_hand():
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)        # 1 2 3 / 4 5 6 / 7 8 9
+    W = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])         # x[p, q] - x[p+1, q+1]
+    y = F.conv2d(x, W, np.array([10.0]))
+    np.testing.assert_array_equal(y.data, [[[[6.0, 6.0], [6.0, 6.0]]]])
+    y = F.conv2d(x, W, stride=2, pad=1)                  # windows at -1 and 1
+    np.testing.assert_array_equal(y.data, [[[[-1.0, -3.0], [-7.0, -4.0]]]])
+
+
+# (x shape, kernel, stride, pad, outsize)
+DECONV_CASES = [
+    ((2, 3, 3, 3), (3, 3), 1, 0, None),
+    ((1, 2, 3, 4), (3, 2), 2, 1, None),
+    ((2, 2, 4, 3), (2, 3), (2, 1), (1, 0), None),
+    ((1, 2, 3, 3), (3, 3), 2, 1, (6, 6)),           # one more than the default 5
+    ((1, 3, 2, 3), (4, 3), 3, (1, 0), (7, 10)),     # defaults 5 and 9 (up to +2)
+    ((1, 1, 1, 1), (2, 3), 1, 0, None),
+]
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad, outsize', DECONV_CASES)
+@pytest.mark.parametrize('bias', [True, False])
+def test_deconv2d_matches_naive_loops(shape, kernel, stride, pad, outsize, bias, sample):
+    x = sample(shape)
+    W = sample((shape[1], 4) + kernel)
+    b = sample((4,)) if bias else None
+    s, p = as_pair(stride), as_pair(pad)
+    y = F.deconv2d(x, W, b, stride=stride, pad=pad, outsize=outsize)
+    if outsize is None:
+        outsize = tuple(s[a] * (shape[2 + a] - 1) + kernel[a] - 2 * p[a] for a in (0, 1))
+    assert y.shape == (shape[0], 4) + outsize
+    np.testing.assert_allclose(y.data, naive_deconv2d(x, W, b, s, p, outsize),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_deconv2d_by_hand():
+    x = np.array([[[[1.0, 2.0]]]])                          # (1, 1, 1, 2)
+    W = np.ones((1, 1, 2, 2))
+    y = F.deconv2d(x, W, stride=1)                          # overlapping stamps
+    np.testing.assert_array_equal(y.data, [[[[1.0, 3.0, 2.0], [1.0, 3.0, 2.0]]]])
+    y = F.deconv2d(x, W, stride=2, outsize=(3, 5))          # apart, one row/col spare
+    np.testing.assert_array_equal(y.data[0, 0], [[1, 1, 2, 2, 0], [1, 1, 2, 2, 0],
+                                                 [0, 0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', CONV_CASES)
+def test_deconv2d_is_the_adjoint_of_conv2d_in_x(shape, kernel, stride, pad, sample):
+    """<conv2d(x, W), g> == <x, deconv2d(g, W)> with outsize = x's size."""
+    x, W = sample(shape), sample((4, shape[1]) + kernel)
+    y = F.conv2d(x, W, stride=stride, pad=pad)
+    g = sample(y.shape)
+    back = F.deconv2d(g, W, stride=stride, pad=pad, outsize=shape[2:])
+    np.testing.assert_allclose(np.sum(y.data * g), np.sum(x * back.data), rtol=1e-10)
+
+
+# ---- gradients ---------------------------------------------------------------------------
+GRAD_CASES = [((2, 2, 4, 5), (3, 2), 1, 0), ((1, 2, 5, 4), (3, 3), 2, 1),
+              ((2, 1, 4, 4), (2, 3), (1, 2), (1, 0)),
+              ((3, 2, 3, 3), (2, 3), 2, 0)]    # more filters (3) than output pixels (1)
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', GRAD_CASES)
+def test_conv2d_gradients(shape, kernel, stride, pad, sample, check_grads):
+    def f(x, W, b):
+        return F.conv2d(x, W, b, stride=stride, pad=pad)
+    check_grads(f, sample(shape), sample((3, shape[1]) + kernel), sample((3,)))
+
+
+def test_conv2d_gradients_without_bias(sample, check_grads):
+    check_grads(lambda x, W: F.conv2d(x, W, pad=1), sample((1, 2, 3, 4)),
+                sample((2, 2, 2, 3)))
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad, outsize', [
+    ((2, 2, 3, 2), (3, 2), 1, 0, None), ((1, 2, 3, 3), (3, 3), 2, 1, (6, 5)),
+    ((1, 3, 2, 2), (2, 3), (2, 1), (0, 1), None)])
+def test_deconv2d_gradients(shape, kernel, stride, pad, outsize, sample, check_grads):
+    def f(x, W, b):
+        return F.deconv2d(x, W, b, stride=stride, pad=pad, outsize=outsize)
+    check_grads(f, sample(shape), sample((shape[1], 2) + kernel), sample((2,)))
+
+
+def _mixed_second_derivative(f, x, W, wrt_first, seed=0):
+    """With u, v random: the gradient with respect to one input of
+    <d<f(x, W), u>/d(other input), v>, by backprop (through the recorded backward) and
+    by central differences.  Returns (analytic, numeric)."""
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(f(x, W).shape)
+    v = rng.standard_normal(W.shape if wrt_first else x.shape)
+
+    def g(a, b):
+        xv, Wv = Variable(np.array(a)), Variable(np.array(b))
+        y = f(xv, Wv)
+        y.grad = Variable(u)
+        y.backward(create_graph=True)
+        other = Wv if wrt_first else xv
+        result = F.sum(other.grad * v)
+        xv.cleargrad()
+        Wv.cleargrad()
+        return result, (xv if wrt_first else Wv)
+
+    if wrt_first:
+        numeric = numerical_grad(lambda a: g(a, W)[0], x.copy())
+    else:
+        numeric = numerical_grad(lambda b: g(x, b)[0], W.copy())
+    result, var = g(x, W)
+    result.backward()
+    return var.grad.data, numeric
+
+
+@pytest.mark.parametrize('fn', ['conv2d', 'deconv2d'])
+@pytest.mark.parametrize('wrt_first', [True, False])
+def test_mixed_second_derivatives_of_x_and_W(fn, wrt_first, sample):
+    """conv2d and deconv2d are bilinear: d²/dx dW is not zero, and comes out right only
+    if every backward (the filter gradient's included) is recorded as a graph."""
+    if fn == 'conv2d':
+        x, W = sample((2, 2, 4, 5)), sample((3, 2, 3, 2))
+
+        def f(a, b):
+            return F.conv2d(a, b, stride=(2, 1), pad=1)
+    else:
+        x, W = sample((2, 2, 3, 2)), sample((2, 3, 3, 2))
+
+        def f(a, b):
+            return F.deconv2d(a, b, stride=2, pad=(1, 0))
+    analytic, numeric = _mixed_second_derivative(f, x, W, wrt_first)
+    assert np.abs(numeric).max() > 0.1
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_third_order_through_conv2d():
+    """d³/dW³ of sum(conv2d(x, W)**3) by backprop equals 6 * sum(cols**3) for a single
+    weight, where cols are the inputs that weight multiplies."""
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3) / 10
+    W = Variable(np.array([[[[0.5]]]]))
+    y = F.sum(F.conv2d(x, W) ** 3)
+    y.backward(create_graph=True)
+    for _ in range(2):
+        g = W.grad
+        W.cleargrad()
+        g.backward(create_graph=True)
+    np.testing.assert_allclose(W.grad.data, [[[[6 * np.sum(x ** 3)]]]])
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', [
+    ((1, 2, 4, 5), 3, 1, 1), ((2, 1, 5, 4), (2, 3), (2, 1), (1, 0))])
+@pytest.mark.parametrize('to_matrix', [True, False])
+def test_im2col_and_col2im_gradients(shape, kernel, stride, pad, to_matrix, sample,
+                                     check_grads):
+    x = sample(shape)
+    check_grads(lambda a: F.im2col(a, kernel, stride, pad, to_matrix), x)
+    col = F.im2col(x, kernel, stride, pad, to_matrix)
+    check_grads(lambda a: F.col2im(a, shape, kernel, stride, pad, to_matrix),
+                sample(col.shape))
+
+
+def test_im2col_and_col2im_values_and_adjointness(sample):
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    col = F.im2col(x, 2)
+    np.testing.assert_array_equal(col.data, [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8],
+                                             [5, 6, 8, 9]])
+    y = sample(col.shape)
+    back = F.col2im(y, x.shape, 2)
+    np.testing.assert_allclose(np.sum(col.data * y), np.sum(x * back.data))
+
+
+def test_raw_backward_equals_recorded_backward(sample):
+    """The array-only gradients of a plain backward equal those of create_graph."""
+    x0, W0, b0 = sample((2, 3, 5, 4)), sample((2, 3, 3, 2)), sample((2,))
+    results = []
+    for create_graph in (False, True):
+        for fn, args in ((F.conv2d, dict(stride=(2, 1), pad=1)),
+                         (F.deconv2d, dict(stride=2, pad=(0, 1)))):
+            x, W, b = Variable(x0.copy()), Variable(W0.copy()), Variable(b0.copy())
+            if fn is F.deconv2d:
+                W = Variable(W0.transpose(1, 0, 2, 3).copy())
+            y = fn(x, W, b, **args)
+            F.sum(y * y).backward(create_graph=create_graph)
+            results.append([v.grad.data for v in (x, W, b)])
+    for plain, recorded in zip(results[:2], results[2:]):
+        for a, r in zip(plain, recorded):
+            np.testing.assert_allclose(a, r, rtol=1e-12)
+
+
+# ---- plain-array inputs, dtypes, function objects ---------------------------------------
+@pytest.mark.parametrize('fn, cls, w_shape', [(F.conv2d, Conv2d, (2, 3, 3, 3)),
+                                              (F.deconv2d, Deconv2d, (3, 2, 3, 3))])
+def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, cls, w_shape, sample):
+    x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
+    W, b = Variable(W0), Variable(b0)
+    y = fn(x0, W, b, pad=1)
+    node, = [f for f in functions_behind(y) if isinstance(f, cls)]
+    assert node.input_grad is False
+    F.sum(y * y).backward(retain_grad=True)
+    assert node.inputs[0].grad is None
+    x2, W2, b2 = Variable(x0), Variable(W0), Variable(b0)
+    F.sum(fn(x2, W2, b2, pad=1) ** 2).backward()
+    assert x2.grad is not None
+    np.testing.assert_allclose(W.grad.data, W2.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(b.grad.data, b2.grad.data, rtol=1e-12)
+
+
+def test_plain_array_input_second_order_in_W(sample, check_grads):
+    x = sample((2, 2, 4, 4))
+    check_grads(lambda W: F.conv2d(x, W, pad=1), sample((2, 2, 3, 3)))
+
+
+@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)),
+                                         (F.deconv2d, (3, 2, 3, 2))])
+def test_keeps_float32(fn, w_shape, sample, assert_keeps_float32):
+    def f(x, W, b):
+        return fn(x, W, b, stride=2, pad=1)
+    assert_keeps_float32(f, sample((2, 3, 5, 4)), sample(w_shape), sample((2,)))
+    assert_keeps_float32(lambda x, W: fn(x, W, pad=1), sample((2, 3, 5, 4)),
+                         sample(w_shape))
+
+
+def test_float32_second_order_stays_float32(sample):
+    x = Variable(sample((1, 2, 4, 4), dtype=np.float32))
+    W = Variable(sample((2, 2, 3, 3), dtype=np.float32))
+    F.sum(F.conv2d(x, W, pad=1) ** 2).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    W.cleargrad()
+    F.sum(gx * gx).backward()
+    assert x.grad.dtype == np.float32 and W.grad.dtype == np.float32
+
+
+def test_float64_bias_on_float32_product_is_not_rounded_down():
+    y = F.conv2d(np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 1), np.float32),
+                 np.array([1e-12]))
+    assert y.dtype == np.float64 and y.data[0, 0, 0, 0] == 1.0 + 1e-12
+
+
+def test_no_grad_gives_the_same_values(sample):
+    x, W, b = sample((2, 3, 5, 5)), sample((4, 3, 3, 3)), sample((4,))
+    with no_grad():
+        y = F.conv2d(x, W, b, stride=2, pad=1)
+    assert y.creator is None
+    np.testing.assert_array_equal(y.data, F.conv2d(x, W, b, stride=2, pad=1).data)
+
+
+def test_a_function_object_called_twice_differentiates_both_calls(sample):
+    f = Conv2d((1, 1), (1, 1))
+    W = Variable(sample((2, 1, 3, 3)))
+    x1, x2 = Variable(sample((1, 1, 3, 3))), Variable(sample((1, 1, 4, 4)))
+    y = F.sum(f(x1, W)) + F.sum(f(x2, W))
+    y.backward()
+    W2 = Variable(W.data.copy())
+    (F.sum(F.conv2d(x1.data, W2, pad=1)) + F.sum(F.conv2d(x2.data, W2, pad=1))).backward()
+    np.testing.assert_allclose(W.grad.data, W2.grad.data)
+
+
+# ---- errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize('x_shape, w_shape, b_shape, kwargs, error, words', [
+    ((2, 3, 5, 5), (4, 2, 3, 3), None, {}, ValueError,
+     [r'conv2d: x of shape \(2, 3, 5, 5\) has 3 channels but W of shape '
+      r'\(4, 2, 3, 3\) expects 2']),
+    ((3, 5, 5), (4, 3, 3, 3), None, {}, ValueError,
+     [r'conv2d: x must be 4-D \(N, C, H, W\), got shape \(3, 5, 5\)']),
+    ((2, 3, 5, 5), (4, 3, 3), None, {}, ValueError,
+     [r'conv2d: W must be 4-D \(OC, C, KH, KW\), got shape \(4, 3, 3\)']),
+    ((2, 3, 5, 5), (4, 3, 3, 3), (3,), {}, ValueError,
+     [r'conv2d: b of shape \(3,\) does not fit W of shape \(4, 3, 3, 3\); expected b of '
+      r'shape \(4,\)']),
+    ((2, 3, 2, 5), (4, 3, 3, 3), None, {}, ValueError,
+     [r'conv2d: kernel \(3, 3\) is larger than the padded input \(2, 5\)',
+      r'input shape \(2, 3, 2, 5\)']),
+    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'stride': 0}, ValueError,
+     [r'conv2d: stride must be at least 1, got \(0, 0\)']),
+    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'pad': -1}, ValueError,
+     [r'conv2d: pad must not be negative']),
+    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'pad': 1.5}, TypeError,
+     [r'conv2d: pad must be an int or a pair of ints, got 1.5']),
+])
+def test_conv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, words):
+    b = None if b_shape is None else np.zeros(b_shape)
+    with pytest.raises(error) as info:
+        F.conv2d(np.zeros(x_shape), np.zeros(w_shape), b, **kwargs)
+    for w in words:
+        assert re.search(w, str(info.value)), (w, str(info.value))
+
+
+@pytest.mark.parametrize('x_shape, w_shape, b_shape, kwargs, error, words', [
+    ((2, 3, 4, 4), (2, 4, 3, 3), None, {}, ValueError,
+     [r'deconv2d: x of shape \(2, 3, 4, 4\) has 3 channels but W of shape '
+      r'\(2, 4, 3, 3\) expects 2']),
+    ((2, 3, 4), (3, 4, 3, 3), None, {}, ValueError, [r'deconv2d: x must be 4-D']),
+    ((2, 3, 4, 4), (3, 4, 3), None, {}, ValueError,
+     [r'deconv2d: W must be 4-D \(C, OC, KH, KW\)']),
+    ((2, 3, 4, 4), (3, 4, 3, 3), (3,), {}, ValueError,
+     [r'deconv2d: b of shape \(3,\) .* expected b of shape \(4,\)']),
+    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': 2, 'outsize': 11}, ValueError,
+     [r'deconv2d: outsize \(11, 11\) does not fit x of shape \(2, 3, 4, 4\)',
+      r'stride \(2, 2\)', r'expected from \(9, 9\) to \(10, 10\)']),
+    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': 2, 'outsize': (8, 9)}, ValueError,
+     [r'outsize \(8, 9\) does not fit']),
+    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'outsize': 'big'}, TypeError,
+     [r"deconv2d: outsize must be an int or a pair of ints, got 'big'"]),
+    ((2, 3, 1, 1), (3, 4, 3, 3), None, {'pad': 2}, ValueError,
+     [r'deconv2d: the output size \(-1, -1\) .* is not positive']),
+    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': (1, 0)}, ValueError,
+     [r'deconv2d: stride must be at least 1']),
+])
+def test_deconv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, words):
+    b = None if b_shape is None else np.zeros(b_shape)
+    with pytest.raises(error) as info:
+        F.deconv2d(np.zeros(x_shape), np.zeros(w_shape), b, **kwargs)
+    for w in words:
+        assert re.search(w, str(info.value)), (w, str(info.value))
+
+
+def test_im2col_and_col2im_refuse_bad_shapes():
+    with pytest.raises(ValueError, match=r'im2col: expected a 4-D \(N, C, H, W\) input, '
+                                         r'got shape \(3, 3\)'):
+        F.im2col(np.zeros((3, 3)), 2)
+    with pytest.raises(ValueError, match=r'col2im: x of shape \(4, 3\) does not fit '
+                                         r'input_shape \(1, 1, 3, 3\) .* expected shape '
+                                         r'\(4, 4\)'):
+        F.col2im(np.zeros((4, 3)), (1, 1, 3, 3), 2)

@@ -1,0 +1,204 @@
+"""pooling (max) and average_pooling: values against naive loops, gradients of first and
+second order, ties, padding, dtypes and errors."""
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Variable, no_grad
+
+
+# ---- naive references: explicit loops over every index -----------------------------------
+def naive_pool(x, kernel, stride, pad, reduce, fill):
+    n_, c_, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, pad
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    y = np.zeros((n_, c_, oh, ow))
+    for n in range(n_):
+        for c in range(c_):
+            for p in range(oh):
+                for q in range(ow):
+                    window = []
+                    for i in range(kh):
+                        for j in range(kw):
+                            r, s = p * sh + i - ph, q * sw + j - pw
+                            inside = 0 <= r < h and 0 <= s < w
+                            window.append(x[n, c, r, s] if inside else fill)
+                    y[n, c, p, q] = reduce(window)
+    return y
+
+
+def naive_max_pool(x, kernel, stride, pad):
+    return naive_pool(x, kernel, stride, pad, max, -np.inf)
+
+
+def naive_average_pool(x, kernel, stride, pad):
+    return naive_pool(x, kernel, stride, pad, lambda v: sum(v) / len(v), 0.0)
+
+
+def as_pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# (x shape, kernel, stride, pad): odd and non-square inputs and kernels, overlaps
+CASES = [
+    ((2, 3, 4, 4), 2, 2, 0),
+    ((2, 2, 5, 5), 3, 2, 1),
+    ((1, 2, 5, 7), (2, 3), (1, 2), (1, 0)),
+    ((2, 1, 6, 5), 3, 1, 1),
+    ((1, 2, 7, 6), (3, 2), 3, (2, 1)),
+    ((1, 1, 3, 3), 3, 1, 0),
+    ((2, 2, 5, 4), 1, 2, 0),
+]
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', CASES)
+def test_max_pooling_matches_naive_loops(shape, kernel, stride, pad, sample):
+    x = sample(shape)
+    args = (as_pair(kernel), as_pair(stride), as_pair(pad))
+    y = F.pooling(x, kernel, stride, pad)
+    np.testing.assert_array_equal(y.data, naive_max_pool(x, *args))
+    with no_grad():                                 # the path that skips the argmax
+        np.testing.assert_array_equal(F.pooling(x, kernel, stride, pad).data, y.data)
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', CASES)
+def test_average_pooling_matches_naive_loops(shape, kernel, stride, pad, sample):
+    x = sample(shape)
+    args = (as_pair(kernel), as_pair(stride), as_pair(pad))
+    y = F.average_pooling(x, kernel, stride, pad)
+    np.testing.assert_allclose(y.data, naive_average_pool(x, *args), rtol=1e-12)
+
+
+X = np.array([[[[1.0, 5.0, 2.0],
+                [4.0, 3.0, 0.0],
+                [7.0, 7.0, 9.0]]]])
+
+
+def test_max_pooling_by_hand():
+    y = F.pooling(X, 2, stride=1)
+    np.testing.assert_array_equal(y.data, [[[[5.0, 5.0], [7.0, 9.0]]]])
+
+
+def test_average_pooling_by_hand_counts_the_zero_padding():
+    y = F.average_pooling(X, 2, stride=2, pad=1)
+    # windows: {pad, pad, pad, 1}, {pad, pad, 5, 2}, {pad, 4, pad, 7}, {3, 0, 7, 9}
+    np.testing.assert_array_equal(y.data, [[[[0.25, 1.75], [2.75, 4.75]]]])
+
+
+def test_max_pooling_padding_never_wins():
+    x = -1.0 - np.arange(9.0).reshape(1, 1, 3, 3)      # all negative: zeros would win
+    y = F.pooling(x, 2, stride=2, pad=1)
+    np.testing.assert_array_equal(y.data, [[[[-1.0, -2.0], [-4.0, -5.0]]]])
+    xi = -1 - np.arange(9).reshape(1, 1, 3, 3)          # integers: no -inf, the minimum
+    np.testing.assert_array_equal(F.pooling(xi, 2, stride=2, pad=1).data, y.data)
+
+
+def test_max_pooling_gradient_goes_to_the_argmax_and_adds_up_over_overlaps():
+    x = Variable(X)
+    y = F.pooling(x, 2, stride=1)
+    y.grad = Variable(np.array([[[[1.0, 10.0], [100.0, 1000.0]]]]))
+    y.backward()
+    # 5 wins the two top windows, the 7 at (2, 0) the bottom-left one (first of the
+    # tie), 9 the last
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 11.0, 0.0],
+                                                  [0.0, 0.0, 0.0],
+                                                  [100.0, 0.0, 1000.0]]]])
+
+
+def test_max_pooling_tie_goes_to_the_first_position():
+    x = Variable(np.full((1, 1, 2, 2), 3.0))
+    F.pooling(x, 2, stride=2).backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[1.0, 0.0], [0.0, 0.0]]]])
+    x = Variable(np.array([[[[0.0, 2.0], [2.0, 2.0]]]]))
+    F.pooling(x, 2, stride=2).backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+def test_max_pooling_of_a_window_holding_nan_gives_nan_and_a_gradient():
+    x = Variable(np.array([[[[1.0, np.nan, 0.0, 2.0], [2.0, 3.0, 1.0, 0.0]]]]))
+    y = F.pooling(x, 2, stride=2)
+    np.testing.assert_array_equal(y.data, [[[[np.nan, 2.0]]]])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[1.0, 0.0, 0.0, 1.0],
+                                                  [0.0, 0.0, 0.0, 0.0]]]])
+
+
+def test_average_pooling_gradient_by_hand():
+    x = Variable(np.zeros((1, 1, 3, 3)))
+    F.average_pooling(x, 2, stride=1).backward()        # each window shares 1 / 4
+    np.testing.assert_array_equal(x.grad.data, [[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5],
+                                                  [0.25, 0.5, 0.25]]]])
+
+
+# ---- numerical gradients -----------------------------------------------------------------
+GRAD_CASES = [((1, 2, 4, 4), 2, 2, 0), ((2, 1, 5, 5), 3, 2, 1),
+              ((1, 2, 4, 5), (2, 3), (1, 2), (1, 0)), ((1, 1, 5, 4), 3, 1, 1)]
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', GRAD_CASES)
+def test_max_pooling_gradients(shape, kernel, stride, pad, sample, check_grads):
+    # distinct values: no ties, even after a ±eps probe
+    check_grads(lambda x: F.pooling(x, kernel, stride, pad), sample(shape, 'distinct'))
+
+
+@pytest.mark.parametrize('shape, kernel, stride, pad', GRAD_CASES)
+def test_average_pooling_gradients(shape, kernel, stride, pad, sample, check_grads):
+    check_grads(lambda x: F.average_pooling(x, kernel, stride, pad), sample(shape))
+
+
+def test_max_pooling_second_order_through_the_scatter_and_gather():
+    """y = sum(pool(x)**2) with the centre c winning all four windows: y = 4 c**2,
+    dy/dc = 8c and d²y/dc² = 8; every other element gets nothing."""
+    x = Variable(np.array([[[[0.0, 1.0, 0.5], [2.0, 9.0, 3.0], [0.1, 4.0, 0.2]]]]))
+    F.sum(F.pooling(x, 2, stride=1) ** 2).backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 0, 0], [0, 72.0, 0], [0, 0, 0]])
+    gx = x.grad
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 0, 0], [0, 8.0, 0], [0, 0, 0]])
+
+
+# ---- dtypes and errors -------------------------------------------------------------------
+@pytest.mark.parametrize('fn', [F.pooling, F.average_pooling])
+def test_keeps_float32(fn, sample, assert_keeps_float32):
+    assert_keeps_float32(lambda x: fn(x, 3, 2, 1), sample((2, 2, 5, 5), 'distinct'))
+    assert_keeps_float32(lambda x: fn(x, 2, 1), sample((1, 2, 4, 3), 'distinct'))
+
+
+@pytest.mark.parametrize('fn', [F.pooling, F.average_pooling])
+def test_second_order_keeps_float32(fn, sample):
+    x = Variable(sample((1, 2, 4, 4), 'distinct', dtype=np.float32))
+    F.sum(fn(x, 2, 1) ** 2).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    F.sum(gx * gx).backward()
+    assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_max_pooling_alias():
+    assert F.max_pooling is F.pooling
+
+
+@pytest.mark.parametrize('fn, name', [(F.pooling, 'pooling'),
+                                      (F.average_pooling, 'average_pooling')])
+@pytest.mark.parametrize('shape, kwargs, error, words', [
+    ((2, 4, 4), {'kernel_size': 2}, ValueError,
+     r'expected a 4-D \(N, C, H, W\) input, got shape \(2, 4, 4\)'),
+    ((1, 1, 3, 3), {'kernel_size': 4}, ValueError,
+     r'kernel \(4, 4\) is larger than the padded input \(3, 3\)'),
+    ((1, 1, 3, 3), {'kernel_size': 2, 'stride': 0}, ValueError,
+     r'stride must be at least 1, got \(0, 0\)'),
+    ((1, 1, 3, 3), {'kernel_size': 2, 'pad': -1}, ValueError, 'pad must not be negative'),
+    ((1, 1, 3, 3), {'kernel_size': 2.0}, TypeError,
+     'kernel_size must be an int or a pair of ints, got 2.0'),
+])
+def test_bad_geometry_is_refused(fn, name, shape, kwargs, error, words):
+    with pytest.raises(error, match=f'{name}: {words}'):
+        fn(np.zeros(shape), **kwargs)
+
+
+def test_max_pooling_refuses_a_pad_as_large_as_the_kernel():
+    with pytest.raises(ValueError, match=r'pooling: pad \(1, 2\) must be smaller than the '
+                                         r'kernel \(2, 2\)'):
+        F.pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))
+    F.average_pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))  # zeros: allowed there
