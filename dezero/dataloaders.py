@@ -15,10 +15,10 @@ import numpy as np
 from dezero import cuda
 
 
-def _check_batch_size(batch_size):
+def _check_batch_size(owner, batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size <= 0:
-        raise ValueError(f'DataLoader: batch_size must be a positive integer, got '
+        raise ValueError(f'{owner}: batch_size must be a positive integer, got '
                          f'{batch_size!r}')
     return int(batch_size)
 
@@ -58,7 +58,7 @@ class DataLoader:
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None):
         self._arrays = _array_pair(dataset)
         self.dataset = dataset
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = _check_batch_size(type(self).__name__, batch_size)
         self.shuffle = shuffle
         self.gpu = gpu
         self.data_size = len(dataset) if self._arrays is None else len(self._arrays[0])
@@ -143,6 +143,12 @@ class SeqDataLoader(DataLoader):
     ``len(dataset) // batch_size`` items (a remainder at the end is left out); batch k
     holds item k of every segment, so row r of successive batches walks segment r in
     time order.  An epoch has as many batches as a segment has items.  Never shuffled.
+    For example, items 0..10 with ``batch_size=3`` make the segments 0-2, 3-5 and 6-8
+    (9 and 10 are left out) and the batches hold items [0, 3, 6], [1, 4, 7], [2, 5, 8].
+
+    ``dataset`` is a dataset or an ``(x, t)`` pair of arrays, as for
+    :class:`DataLoader`; with a series whose label is its next value, a recurrent model
+    keeps its state from one batch to the next, row by row.
     """
 
     def __init__(self, dataset, batch_size, gpu=False):

@@ -4,8 +4,12 @@ A :class:`Layer` registers every attribute that is a :class:`~dezero.core.Parame
 a Layer when it is assigned, in the order of definition, so its parameters are always
 visited in the same order.  It can save them to an ``.npz`` file and load them back.
 
-Concrete layers: :class:`Linear` (fully connected) and :class:`BatchNorm`.  Both create
-their parameters lazily, on the first call, from the shape of the input.
+Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
+:class:`Deconv2d` (2-D convolution and its transpose), :class:`BatchNorm`, the recurrent
+:class:`RNN` and :class:`LSTM`, which keep a state from one call to the next, and
+:class:`EmbedID` (a table of vectors looked up by integer ids).  Except for EmbedID, whose
+table size is given, they can create their weights lazily, on the first call, from the
+shape of the input.
 """
 import zipfile
 import zlib
@@ -15,6 +19,7 @@ import numpy as np
 import dezero.functions as F
 from dezero.atomic import atomic_open
 from dezero.core import Parameter, as_variable
+from dezero.functions.connection import embed_id
 
 
 class Layer:
@@ -205,6 +210,27 @@ def _check_size(layer, what, value):
     return int(value)
 
 
+def _check_pair(layer, what, value, minimum):
+    """Return ``value`` (an int, or a pair of ints for height and width) as a pair of
+    ints; raise unless both are integers of at least ``minimum``."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                             for v in pair):
+        raise TypeError(f'{layer}: {what} must be an integer or a pair of integers, got '
+                        f'{value!r}')
+    if min(pair) < minimum:
+        raise ValueError(f'{layer}: {what} must be at least {minimum}, got {value!r}')
+    return int(pair[0]), int(pair[1])
+
+
+def _check_dtype(layer, dtype):
+    """Return ``dtype`` as a NumPy dtype; raise unless it is a floating-point type."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != 'f':
+        raise ValueError(f'{layer}: dtype must be a floating-point type, got {dtype}')
+    return dtype
+
+
 class Linear(Layer):
     """A fully connected layer: ``y = x @ W + b`` (see :func:`dezero.functions.linear`).
 
@@ -219,10 +245,7 @@ class Linear(Layer):
     def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):
         super().__init__()
         self.out_size = _check_size('Linear', 'out_size', out_size)
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != 'f':
-            raise ValueError(f'Linear: dtype must be a floating-point type, got '
-                             f'{self.dtype}')
+        self.dtype = _check_dtype('Linear', dtype)
         self.W = Parameter(None, name='W')
         if in_size is not None:
             self._init_W(_check_size('Linear', 'in_size', in_size))
@@ -290,3 +313,235 @@ class BatchNorm(Layer):
                                  f'{param.data.shape}')
         return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data,
                             self.avg_var.data)
+
+
+# --------------------------------------------------------------------------------------
+# Convolutions
+# --------------------------------------------------------------------------------------
+class _Conv(Layer):
+    """What Conv2d and Deconv2d share: sizes, lazy He-scaled W, the bias and the checks
+    of the input.  Subclasses say where W keeps the input channels (``_in_axis``) and
+    which function computes the layer (``_apply``)."""
+
+    _in_axis = None
+
+    def __init__(self, out_channels, kernel_size, stride=1, pad=0, nobias=False,
+                 dtype=np.float32, in_channels=None):
+        super().__init__()
+        name = type(self).__name__
+        self.out_channels = _check_size(name, 'out_channels', out_channels)
+        self.kernel_size = _check_pair(name, 'kernel_size', kernel_size, 1)
+        self.stride = _check_pair(name, 'stride', stride, 1)
+        self.pad = _check_pair(name, 'pad', pad, 0)
+        self.dtype = _check_dtype(name, dtype)
+        self.W = Parameter(None, name='W')
+        if in_channels is not None:
+            self._init_W(_check_size(name, 'in_channels', in_channels))
+        self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype),
+                                               name='b')
+
+    @property
+    def in_channels(self):
+        """The input's channel count, read from W; None before W is created."""
+        return None if self.W.data is None else self.W.data.shape[self._in_axis]
+
+    def _W_shape(self, in_channels):
+        raise NotImplementedError
+
+    def _init_W(self, in_channels):
+        # He scaling: variance 2 / fan_in keeps the activations' scale through ReLUs
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        W = np.random.randn(*self._W_shape(in_channels)) * (2.0 / fan_in) ** 0.5
+        self.W.data = W.astype(self.dtype)
+
+    def forward(self, x):
+        # x stays as given: the convolution skips the gradient of a plain array
+        if not hasattr(x, 'ndim'):
+            x = as_variable(x)
+        name = type(self).__name__
+        if x.ndim != 4:
+            raise ValueError(f'{name}: expected an input of shape (batch, channels, '
+                             f'height, width), got shape {x.shape}')
+        channels = x.shape[1]
+        if self.W.data is None:
+            self._init_W(channels)
+        elif channels != self.in_channels:
+            raise ValueError(f'{name}: the input has {channels} channels (shape '
+                             f'{x.shape}) but this layer expects {self.in_channels} '
+                             f'(W has shape {self.W.data.shape})')
+        return self._apply(x)
+
+
+class Conv2d(_Conv):
+    """A 2-D convolution layer (see :func:`dezero.functions.conv2d`): input
+    (N, C, H, W) to output (N, out_channels, OH, OW).
+
+    ``kernel_size``, ``stride`` and ``pad`` are an int or a pair (height, width).
+    ``W`` has shape (out_channels, C, KH, KW); when ``in_channels`` is None it is
+    created on the first call from ``x.shape[1]``.  It is drawn from a normal
+    distribution with standard deviation ``sqrt(2 / (C * KH * KW))`` (He scaling, suited
+    to ReLU networks) using NumPy's global random generator, so ``np.random.seed``
+    reproduces it, and cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
+    when ``nobias``.
+    """
+
+    _in_axis = 1
+
+    def _W_shape(self, in_channels):
+        return (self.out_channels, in_channels) + self.kernel_size
+
+    def _apply(self, x):
+        return F.conv2d(x, self.W, self.b, self.stride, self.pad)
+
+
+class Deconv2d(_Conv):
+    """A 2-D transposed convolution layer (see :func:`dezero.functions.deconv2d`):
+    input (N, C, H, W) to output (N, out_channels, OH, OW), each input pixel spreading
+    a kernel-sized patch over the output (the gradient of a convolution).
+
+    The arguments are those of :class:`Conv2d`.  ``W`` has shape
+    (C, out_channels, KH, KW), created on the first call from ``x.shape[1]`` when
+    ``in_channels`` is None, with standard deviation ``sqrt(2 / (C * KH * KW))`` (the
+    He scaling of Conv2d, C being this layer's input channels) from NumPy's global
+    random generator, cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
+    when ``nobias``.
+    """
+
+    _in_axis = 0
+
+    def _W_shape(self, in_channels):
+        return (in_channels, self.out_channels) + self.kernel_size
+
+    def _apply(self, x):
+        return F.deconv2d(x, self.W, self.b, self.stride, self.pad)
+
+
+# --------------------------------------------------------------------------------------
+# Recurrent layers
+# --------------------------------------------------------------------------------------
+def _step_input(layer, x, state):
+    """``x`` checked as one time step, (batch, width) or (width,), whose batch fits
+    the layer's ``state`` (None before the first step).  A plain array stays one."""
+    if not hasattr(x, 'ndim'):
+        x = as_variable(x)
+    if x.ndim not in (1, 2):
+        raise ValueError(f'{layer}: expected one time step of shape (batch, width) or '
+                         f'(width,), got shape {x.shape}')
+    if state is not None and state.shape[:-1] != x.shape[:-1]:
+        raise ValueError(f'{layer}: the input of shape {x.shape} does not fit the state '
+                         f'of shape {state.shape} kept from the previous step; call '
+                         f'reset_state() before changing the batch size')
+    return x
+
+
+class RNN(Layer):
+    """A simple (Elman) recurrent layer: each call takes one time step x of shape
+    (batch, in_size) and returns the new hidden state ``h = tanh(x2h(x) + h2h(h))``,
+    which it also keeps for the next call; the first step, or the first after
+    :meth:`reset_state`, has no previous state: ``h = tanh(x2h(x))``.
+
+    ``x2h`` is a :class:`Linear` layer with bias (its input size inferred on the first
+    call when ``in_size`` is None) and ``h2h`` one of (hidden_size, hidden_size) without
+    bias; both use ``dtype``.  The graph through the kept states grows with every step:
+    for truncated backprop, call ``unchain_backward()`` on the loss after its backward.
+    """
+
+    def __init__(self, hidden_size, in_size=None, dtype=np.float32):
+        super().__init__()
+        self.hidden_size = _check_size('RNN', 'hidden_size', hidden_size)
+        if in_size is not None:
+            in_size = _check_size('RNN', 'in_size', in_size)
+        dtype = _check_dtype('RNN', dtype)
+        self.x2h = Linear(self.hidden_size, in_size=in_size, dtype=dtype)
+        self.h2h = Linear(self.hidden_size, in_size=self.hidden_size, nobias=True,
+                          dtype=dtype)
+        self.h = None
+
+    def reset_state(self):
+        """Forget the hidden state: the next call starts a new sequence."""
+        self.h = None
+
+    def forward(self, x):
+        x = _step_input('RNN', x, self.h)
+        if self.h is None:
+            h_new = F.tanh(self.x2h(x))
+        else:
+            h_new = F.tanh(self.x2h(x) + self.h2h(self.h))
+        self.h = h_new
+        return h_new
+
+
+class LSTM(Layer):
+    """A long short-term memory layer: each call takes one time step x of shape
+    (batch, in_size) and returns the new hidden state h, keeping h and the cell c:
+
+        f = sigmoid(x2f(x) + h2f(h))      forget gate
+        i = sigmoid(x2i(x) + h2i(h))      input gate
+        o = sigmoid(x2o(x) + h2o(h))      output gate
+        u = tanh(x2u(x) + h2u(h))         candidate cell
+        c = f * c + i * u
+        h = o * tanh(c)
+
+    On the first step (and the first after :meth:`reset_state`) there is no previous
+    h or c: the ``h2*`` terms are left out and c = i * u.  The ``x2*`` layers are
+    :class:`Linear` with bias (input size inferred on the first call when ``in_size``
+    is None), the ``h2*`` ones (hidden_size, hidden_size) without bias; all use
+    ``dtype``.  Parameters come in the order x2f, x2i, x2o, x2u, h2f, h2i, h2o, h2u.
+    """
+
+    def __init__(self, hidden_size, in_size=None, dtype=np.float32):
+        super().__init__()
+        H = self.hidden_size = _check_size('LSTM', 'hidden_size', hidden_size)
+        if in_size is not None:
+            in_size = _check_size('LSTM', 'in_size', in_size)
+        dtype = _check_dtype('LSTM', dtype)
+        self.x2f = Linear(H, in_size=in_size, dtype=dtype)
+        self.x2i = Linear(H, in_size=in_size, dtype=dtype)
+        self.x2o = Linear(H, in_size=in_size, dtype=dtype)
+        self.x2u = Linear(H, in_size=in_size, dtype=dtype)
+        self.h2f = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.h2i = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.h2o = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.h2u = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.reset_state()
+
+    def reset_state(self):
+        """Forget the hidden state and the cell: the next call starts a new sequence."""
+        self.h = None
+        self.c = None
+
+    def forward(self, x):
+        x = _step_input('LSTM', x, self.h)
+        f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
+        h = self.h
+        if h is not None:
+            f, i = f + self.h2f(h), i + self.h2i(h)
+            o, u = o + self.h2o(h), u + self.h2u(h)
+        f, i, o, u = F.sigmoid(f), F.sigmoid(i), F.sigmoid(o), F.tanh(u)
+        c_new = i * u if self.c is None else f * self.c + i * u
+        h_new = o * F.tanh(c_new)
+        self.h, self.c = h_new, c_new
+        return h_new
+
+
+# --------------------------------------------------------------------------------------
+# Embedding
+# --------------------------------------------------------------------------------------
+class EmbedID(Layer):
+    """A table of ``in_size`` learnt vectors of length ``out_size``, looked up by integer
+    ids (see :func:`dezero.functions.embed_id`): ids of any shape give an output of
+    shape ``ids.shape + (out_size,)``.
+
+    ``W`` (in_size, out_size) is drawn from the standard normal distribution, as in
+    DeZero, using NumPy's global random generator, and cast to ``dtype``.
+    """
+
+    def __init__(self, in_size, out_size, dtype=np.float32):
+        super().__init__()
+        in_size = _check_size('EmbedID', 'in_size', in_size)
+        out_size = _check_size('EmbedID', 'out_size', out_size)
+        dtype = _check_dtype('EmbedID', dtype)
+        self.W = Parameter(np.random.randn(in_size, out_size).astype(dtype), name='W')
+
+    def forward(self, x):
+        return embed_id(x, self.W)

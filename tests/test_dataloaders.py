@@ -202,3 +202,48 @@ def test_seq_loader_on_sin_curve():
 def test_seq_loader_refuses_a_batch_larger_than_the_series():
     with pytest.raises(ValueError, match='batch_size 12 is larger than the 11 items'):
         SeqDataLoader(Numbered(11), 12)
+
+
+def test_seq_loader_on_an_array_pair_gives_the_batches_by_hand():
+    series = np.arange(10, dtype=np.float32) * 10            # 0, 10, ..., 90
+    x, t = series[:-1, None], series[1:, None]                # 9 steps: predict the next
+    loader = SeqDataLoader((x, t), batch_size=3)              # segments 0-2, 3-5, 6-8
+    assert len(loader) == 3
+    batches = epoch(loader)
+    assert [xb[:, 0].tolist() for xb, _ in batches] == [[0, 30, 60], [10, 40, 70],
+                                                        [20, 50, 80]]
+    assert [tb[:, 0].tolist() for _, tb in batches] == [[10, 40, 70], [20, 50, 80],
+                                                        [30, 60, 90]]
+    assert all(xb.dtype == np.float32 and xb.shape == (3, 1) for xb, _ in batches)
+    xb, tb = next(iter(SeqDataLoader((x, None), 9)))          # one step of every item
+    assert tb is None and xb[:, 0].tolist() == series[:-1].tolist()
+
+
+@pytest.mark.parametrize('n, batch_size', [(20, 4), (23, 4), (7, 7), (7, 1), (50, 6)])
+def test_seq_loader_row_r_walks_segment_r_in_time_order(n, batch_size):
+    loader = SeqDataLoader(Numbered(n), batch_size)
+    jump = n // batch_size
+    rows = np.stack([t for _, t in epoch(loader)], axis=1)    # (batch_size, steps)
+    assert rows.shape == (batch_size, jump) == (batch_size, len(loader))
+    for r in range(batch_size):
+        assert rows[r].tolist() == list(range(r * jump, (r + 1) * jump))
+
+
+def test_seq_loader_is_never_shuffled_and_restarts_each_epoch():
+    loader = SeqDataLoader(Numbered(8), 2)
+    np.random.seed(0)
+    first = [t.tolist() for _, t in epoch(loader)]
+    assert first == [[0, 4], [1, 5], [2, 6], [3, 7]]
+    next(loader)
+    next(loader)
+    for _ in loader:                                          # a loop starts anew
+        break
+    assert [t.tolist() for _, t in epoch(loader)] == first
+    with pytest.raises(TypeError):
+        SeqDataLoader(Numbered(8), 2, shuffle=True)
+
+
+def test_seq_loader_checks_batch_size_under_its_own_name():
+    with pytest.raises(ValueError, match='SeqDataLoader: batch_size must be a positive '
+                                         'integer, got 0'):
+        SeqDataLoader(Numbered(8), 0)

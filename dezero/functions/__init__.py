@@ -7,18 +7,21 @@
 - :mod:`.reduction`: sum, mean/average, max, min, logsumexp
 - :mod:`.linalg`: matmul/dot
 - :mod:`.activation`: sigmoid, relu, leaky_relu, softmax, log_softmax
-- :mod:`.connection`: linear
+- :mod:`.connection`: linear, embed_id
 - :mod:`.loss`: mean_squared_error, softmax_cross_entropy, sigmoid_cross_entropy,
   binary_cross_entropy
 - :mod:`.evaluation`: accuracy (not differentiable)
 - :mod:`.noise`: dropout
 - :mod:`.normalization`: batch_norm
+- :mod:`.conv`: conv2d, deconv2d, im2col, col2im
+- :mod:`.pooling`: pooling (max_pooling), average_pooling
 """
 from dezero.functions.activation import leaky_relu, log_softmax, relu, sigmoid, softmax
 from dezero.functions.arithmetic import add, div, mul, neg, pow, sub
 from dezero.functions.array import (broadcast_to, concat, expand_dims, flatten, get_item,
                                     reshape, squeeze, stack, sum_to, transpose)
-from dezero.functions.connection import linear
+from dezero.functions.connection import embed_id, linear
+from dezero.functions.conv import col2im, conv2d, deconv2d, im2col
 from dezero.functions.evaluation import accuracy
 from dezero.functions.linalg import dot, matmul
 from dezero.functions.loss import (binary_cross_entropy, mean_squared_error,
@@ -26,6 +29,7 @@ from dezero.functions.loss import (binary_cross_entropy, mean_squared_error,
 from dezero.functions.math import abs, clip, cos, exp, log, sin, sqrt, square, tan, tanh
 from dezero.functions.noise import dropout
 from dezero.functions.normalization import batch_norm
+from dezero.functions.pooling import average_pooling, max_pooling, pooling
 from dezero.functions.reduction import average, logsumexp, max, mean, min, sum
 
 __all__ = [
@@ -36,10 +40,12 @@ __all__ = [
     'sum', 'mean', 'average', 'max', 'min', 'logsumexp',
     'matmul', 'dot',
     'sigmoid', 'relu', 'leaky_relu', 'softmax', 'log_softmax',
-    'linear',
+    'linear', 'embed_id',
     'mean_squared_error', 'softmax_cross_entropy', 'sigmoid_cross_entropy',
     'binary_cross_entropy',
     'accuracy',
     'dropout',
     'batch_norm',
+    'conv2d', 'deconv2d', 'im2col', 'col2im',
+    'pooling', 'max_pooling', 'average_pooling',
 ]

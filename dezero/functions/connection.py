@@ -1,8 +1,10 @@
-"""Connections between layers: the affine map ``linear`` (x @ W + b) in one step."""
+"""Connections between layers: the affine map ``linear`` (x @ W + b) in one step, and
+``embed_id``, the lookup of rows of an embedding matrix by integer ids."""
 import numpy as np
 
+from dezero import cuda
 from dezero.core import Config, Function, Variable, as_variable
-from dezero.functions.array import reshape, sum_to
+from dezero.functions.array import get_item, reshape, sum_to
 from dezero.functions.linalg import matmul
 
 
@@ -74,3 +76,34 @@ def linear(x, W, b=None):
         y = Linear(input_grad)(reshape(x, (1, x.shape[0])), *inputs[1:])
         return reshape(y, (W.shape[1],))
     return Linear(input_grad)(*inputs)
+
+
+def embed_id(x, W):
+    """The rows of the embedding matrix ``W`` (vocab, dim) picked by the integer ids
+    ``x`` (an array of any shape, or a Variable holding one): ``W[x]``, of shape
+    ``x.shape + (dim,)``.
+    Derivative: to W, gy scattered back into zeros of W's shape, the rows of an id that
+    occurs several times adding up; the ids get no gradient.
+
+    Ids must be integers in ``[0, vocab)``; negative ids are refused rather than counted
+    from the end.  The lookup is :func:`~dezero.functions.get_item`, whose backward is
+    itself differentiable, so higher derivatives with respect to W work too.
+    """
+    ids = x.data if isinstance(x, Variable) else x
+    if isinstance(ids, (list, tuple, int, np.integer)) and not isinstance(ids, bool):
+        ids = np.asarray(ids)
+    if not isinstance(ids, cuda.array_types) or ids.dtype.kind not in 'iu':
+        what = (f'an array of dtype {ids.dtype}' if hasattr(ids, 'dtype')
+                else type(ids).__name__)
+        raise TypeError(f'embed_id: x must hold integer ids, got {what}')
+    W = as_variable(W)
+    if W.ndim != 2:
+        raise ValueError(f'embed_id: W must be 2-D (vocab, dim), got shape {W.shape}')
+    vocab = W.shape[0]
+    if ids.size:
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= vocab:
+            bad = low if low < 0 else high
+            raise ValueError(f'embed_id: id {bad} is out of range for W of shape '
+                             f'{W.shape}; ids must be in [0, {vocab})')
+    return get_item(W, ids)

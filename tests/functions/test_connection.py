@@ -6,7 +6,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
-from dezero.functions.connection import Linear
+from dezero.functions.connection import Linear, embed_id
 from dezero.graph import functions_behind
 
 X = np.array([[1.0, 2.0], [0.0, -1.0]])
@@ -105,3 +105,62 @@ def test_shape_mismatch_is_refused(x_shape, w_shape, b_shape, words):
         F.linear(np.zeros(x_shape), np.zeros(w_shape), b)
     for w in words:
         assert re.search(w, str(info.value)), (w, str(info.value))
+
+
+# ---- embed_id --------------------------------------------------------------------------
+E = np.arange(12.0).reshape(4, 3)          # 4 ids, vectors of length 3
+IDS = np.array([[0, 2], [2, 3]])           # id 2 twice, id 1 never
+
+
+def test_embed_id_picks_rows_by_id():
+    y = embed_id(IDS, Variable(E))
+    assert y.shape == (2, 2, 3)
+    np.testing.assert_array_equal(y.data, [[[0, 1, 2], [6, 7, 8]],
+                                           [[6, 7, 8], [9, 10, 11]]])
+
+
+def test_embed_id_gradient_adds_up_repeated_ids():
+    w = Variable(E)
+    weights = np.array([[1.0, 10.0], [100.0, 1000.0]])[..., None]   # one per position
+    F.sum(embed_id(IDS, w) * weights).backward()
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [0.0] * 3, [110.0] * 3,
+                                                [1000.0] * 3])
+
+
+@pytest.mark.parametrize('ids, shape', [
+    (np.array(2), (3,)), (2, (3,)), ([3, 3, 0], (3, 3)), (np.zeros(0, np.int64), (0, 3)),
+    (np.array([[1], [0]], np.uint8), (2, 1, 3)), (Variable(np.array([1, 2])), (2, 3)),
+])
+def test_embed_id_accepts_ids_of_any_shape_and_integer_type(ids, shape):
+    w = Variable(E)
+    y = embed_id(ids, w)
+    assert y.shape == shape
+    np.testing.assert_array_equal(y.data, E[np.asarray(getattr(ids, 'data', ids))])
+    F.sum(y).backward()
+    assert w.grad.shape == E.shape
+    assert w.grad.data.sum() == 3 * np.size(getattr(ids, 'data', ids))
+
+
+def test_embed_id_gradients(sample, check_grads):
+    ids = np.array([[4, 1, 4], [0, 4, 2]])
+    check_grads(lambda w: embed_id(ids, w), sample((5, 3)))
+
+
+def test_embed_id_keeps_float32(sample, assert_keeps_float32):
+    assert_keeps_float32(lambda w: embed_id(np.array([1, 1, 0]), w), sample((2, 4)))
+
+
+@pytest.mark.parametrize('ids, w_shape, error, pattern', [
+    (np.array([0.0, 1.0]), (4, 3), TypeError, 'x must hold integer ids, got an array of '
+                                              'dtype float64'),
+    (np.array([True, False]), (4, 3), TypeError, 'dtype bool'),
+    (1.0, (4, 3), TypeError, 'got float'),
+    (np.array([0, -1]), (4, 3), ValueError, r'id -1 is out of range for W of shape '
+                                            r'\(4, 3\); ids must be in \[0, 4\)'),
+    (np.array([[4, 0]]), (4, 3), ValueError, r'id 4 is out of range .* \[0, 4\)'),
+    (np.array([0]), (4,), ValueError, r'W must be 2-D \(vocab, dim\), got shape \(4,\)'),
+    (np.array([0]), (4, 3, 2), ValueError, r'W must be 2-D .*\(4, 3, 2\)'),
+])
+def test_embed_id_refuses_bad_ids_and_weights(ids, w_shape, error, pattern):
+    with pytest.raises(error, match='embed_id: .*' + pattern):
+        embed_id(ids, np.zeros(w_shape))

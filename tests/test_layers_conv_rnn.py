@@ -1,0 +1,563 @@
+"""The layers beyond Linear: Conv2d and Deconv2d, BatchNorm on images, the recurrent
+RNN and LSTM, and EmbedID.  Values by hand (NumPy), gradients against central
+differences, lazy initialisation, state handling, errors, and a small training run."""
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Variable
+from dezero.dataloaders import SeqDataLoader
+from dezero.layers import LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
+from dezero.optimizers import Adam
+from dezero.utils import gradgrad_check, gradient_check
+
+
+def names(layer):
+    return [name for name, _ in layer.named_params()]
+
+
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def assert_param_grads(layer, loss_fn, only=None, eps=1e-6, rtol=1e-5, atol=1e-8):
+    """The backprop gradient of ``loss_fn()`` (a scalar Variable computed with
+    ``layer``) with respect to each of the layer's parameters (or those named in
+    ``only``) matches central differences, taken by moving each element in place.
+    Returns how many parameters were checked."""
+    layer.cleargrads()
+    loss_fn().backward()
+    checked = 0
+    for name, p in layer.named_params():
+        if only is not None and name not in only:
+            continue
+        assert p.grad is not None, f'{name} got no gradient'
+        numeric = np.zeros_like(p.data)
+        flat = p.data.reshape(-1)                      # a view: edits reach p.data
+        for k in range(flat.size):
+            original = flat[k]
+            flat[k] = original + eps
+            plus = float(loss_fn().data)
+            flat[k] = original - eps
+            minus = float(loss_fn().data)
+            flat[k] = original
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        np.testing.assert_allclose(p.grad.data, numeric, rtol=rtol, atol=atol,
+                                   err_msg=name)
+        checked += 1
+    return checked
+
+
+# --------------------------------------------------------------------------------------
+# Conv2d and Deconv2d
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('cls, w_shape', [(Conv2d, (8, 3, 3, 2)), (Deconv2d, (3, 8, 3, 2))])
+def test_conv_weights_are_lazy_he_scaled_and_reproducible(cls, w_shape):
+    layer = cls(8, (3, 2))
+    assert names(layer) == ['W', 'b'] and layer.W.data is None
+    assert layer.in_channels is None
+    np.random.seed(7)
+    layer(np.zeros((2, 3, 6, 6), np.float32))
+    np.random.seed(7)
+    expected = (np.random.randn(*w_shape) * np.sqrt(2 / (3 * 3 * 2))).astype(np.float32)
+    np.testing.assert_array_equal(layer.W.data, expected)     # fan_in = C * KH * KW
+    assert layer.W.dtype == np.float32 and layer.in_channels == 3
+    np.testing.assert_array_equal(layer.b.data, np.zeros(8, np.float32))
+    assert layer.b.dtype == np.float32
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_eager_weights_dtype_and_nobias(cls):
+    layer = cls(64, 3, in_channels=16, nobias=True, dtype=np.float64)
+    assert names(layer) == ['W'] and layer.b is None and layer.in_channels == 16
+    assert layer.W.dtype == np.float64 and layer.W.size == 64 * 16 * 9
+    assert abs(layer.W.data.std() / np.sqrt(2 / (16 * 9)) - 1) < 0.05
+    assert abs(layer.W.data.mean()) < 0.01
+
+
+@pytest.mark.parametrize('hw, kernel, stride, pad, out', [
+    ((7, 7), 3, 1, 0, (5, 5)),
+    ((7, 7), 3, 1, 1, (7, 7)),
+    ((7, 7), 3, 2, 1, (4, 4)),
+    ((8, 6), (3, 2), (2, 1), (1, 0), (4, 5)),
+    ((5, 5), 5, 1, 2, (5, 5)),
+    ((4, 4), 1, 3, 0, (2, 2)),
+])
+def test_conv_output_shapes(hw, kernel, stride, pad, out):
+    layer = Conv2d(5, kernel, stride, pad)
+    assert layer(np.zeros((2, 3) + hw, np.float32)).shape == (2, 5) + out
+
+
+@pytest.mark.parametrize('hw, kernel, stride, pad, out', [
+    ((5, 5), 3, 1, 0, (7, 7)),
+    ((5, 5), 3, 1, 1, (5, 5)),
+    ((4, 4), 4, 2, 1, (8, 8)),
+    ((4, 3), (3, 2), (2, 1), (1, 0), (7, 4)),
+])
+def test_deconv_output_shapes(hw, kernel, stride, pad, out):
+    layer = Deconv2d(5, kernel, stride, pad)
+    assert layer(np.zeros((2, 3) + hw, np.float32)).shape == (2, 5) + out
+
+
+def test_conv_values_by_hand():
+    layer = Conv2d(1, 2, in_channels=1, dtype=np.float64)
+    layer.W.data = np.ones((1, 1, 2, 2))
+    layer.b.data = np.array([1.0])
+    y = layer(np.arange(9.0).reshape(1, 1, 3, 3))         # sums of 2x2 windows, + 1
+    np.testing.assert_array_equal(y.data, [[[[9.0, 13.0], [21.0, 25.0]]]])
+
+
+def test_deconv_values_by_hand():
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    layer = Deconv2d(1, 2, in_channels=1, nobias=True, dtype=np.float64)
+    layer.W.data = np.ones((1, 1, 2, 2))
+    np.testing.assert_array_equal(layer(x).data,            # overlapping 2x2 stamps
+                                  [[[[1, 3, 2], [4, 10, 6], [3, 7, 4]]]])
+    layer.stride = (2, 2)                                   # stamps side by side
+    np.testing.assert_array_equal(layer(x).data, [[[[1, 1, 2, 2], [1, 1, 2, 2],
+                                                    [3, 3, 4, 4], [3, 3, 4, 4]]]])
+
+
+@pytest.mark.parametrize('cls, func', [(Conv2d, 'conv2d'), (Deconv2d, 'deconv2d')])
+def test_conv_layer_equals_the_function_with_its_weights(cls, func):
+    np.random.seed(8)
+    layer = cls(4, (3, 2), stride=(2, 1), pad=1)
+    x = np.random.randn(2, 3, 5, 6).astype(np.float32)
+    layer(x)
+    layer.b.data = np.random.randn(4).astype(np.float32)
+    expected = getattr(F, func)(x, layer.W.data, layer.b.data, stride=(2, 1), pad=1)
+    y = layer(x)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, expected.data)
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_gradients_reach_weights_bias_and_input(cls):
+    np.random.seed(9)
+    layer = cls(2, 2, stride=2, pad=1, in_channels=2, dtype=np.float64)
+    layer.b.data = np.array([0.3, -0.4])
+    x = np.random.randn(2, 2, 3, 3)
+    weights = np.random.randn(*layer(x).shape)
+    assert assert_param_grads(layer, lambda: F.sum(F.tanh(layer(x)) * weights)) == 2
+    assert gradient_check(lambda v: F.tanh(layer(v)), x)
+    assert gradgrad_check(lambda v: F.tanh(layer(v)), x)
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_plain_array_input_stays_plain_and_keeps_float32(cls):
+    layer = cls(3, 3, pad=1)
+    x = np.random.randn(2, 2, 4, 4).astype(np.float32)
+    y = layer(x)
+    assert y.creator.input_grad is False           # no gradient computed for x
+    F.sum(y).backward()
+    gW = layer.W.grad.data.copy()
+    layer.cleargrads()
+    v = Variable(x)
+    y = layer(v)
+    F.sum(y).backward()
+    np.testing.assert_array_equal(layer.W.grad.data, gW)
+    assert y.dtype == v.grad.dtype == layer.W.grad.dtype == layer.b.grad.dtype == \
+        np.float32
+
+
+@pytest.mark.parametrize('cls, w_shape', [(Conv2d, r'\(4, 3, 3, 3\)'),
+                                          (Deconv2d, r'\(3, 4, 3, 3\)')])
+def test_conv_wrong_channel_count_names_layer_and_shapes(cls, w_shape):
+    name = cls.__name__
+    for layer in (cls(4, 3), cls(4, 3, in_channels=3)):
+        layer(np.zeros((1, 3, 5, 5), np.float32))
+        with pytest.raises(ValueError, match=rf'{name}: the input has 5 channels \(shape '
+                                             rf'\(1, 5, 5, 5\)\) but this layer expects '
+                                             rf'3 \(W has shape {w_shape}\)'):
+            layer(np.zeros((1, 5, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=rf'{name}: expected an input of shape '
+                                         r'\(batch, channels, height, width\), got '
+                                         r'shape \(3, 5, 5\)'):
+        cls(4, 3)(np.zeros((3, 5, 5), np.float32))
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+@pytest.mark.parametrize('kwargs, error, pattern', [
+    (dict(out_channels=0), ValueError, 'out_channels must be a positive integer, got 0'),
+    (dict(kernel_size=0), ValueError, 'kernel_size must be at least 1, got 0'),
+    (dict(kernel_size=(3, 0)), ValueError, r'kernel_size must be at least 1, got \(3, 0\)'),
+    (dict(kernel_size=(3,)), TypeError, r'kernel_size must be an integer or a pair'),
+    (dict(kernel_size=2.5), TypeError, 'kernel_size must be an integer or a pair'),
+    (dict(stride=0), ValueError, 'stride must be at least 1'),
+    (dict(pad=-1), ValueError, 'pad must be at least 0, got -1'),
+    (dict(pad=True), TypeError, 'pad must be an integer or a pair'),
+    (dict(in_channels=0), ValueError, 'in_channels must be a positive integer'),
+    (dict(dtype=np.int64), ValueError, 'dtype must be a floating-point type, got int64'),
+])
+def test_conv_bad_arguments(cls, kwargs, error, pattern):
+    args = dict(out_channels=4, kernel_size=3)
+    args.update(kwargs)
+    with pytest.raises(error, match=f'{cls.__name__}: {pattern}'):
+        cls(**args)
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_save_and_load_round_trip(cls, tmp_path):
+    np.random.seed(10)
+    layer = cls(4, 3, stride=2, pad=1)
+    x = np.random.randn(2, 3, 6, 6).astype(np.float32)
+    layer(x)
+    layer.b.data = np.random.randn(4).astype(np.float32)
+    path = tmp_path / 'conv.npz'
+    layer.save_weights(path)
+    with np.load(path) as f:
+        assert f.files == ['W', 'b']
+    fresh = cls(4, 3, stride=2, pad=1)                 # lazy: takes the file's W
+    fresh.load_weights(path)
+    assert fresh.in_channels == 3 and fresh.W.dtype == np.float32
+    np.testing.assert_array_equal(fresh(x).data, layer(x).data)
+
+
+class ConvBlock(Layer):
+    """Conv2d -> BatchNorm -> relu -> Deconv2d: back to the input's height and width."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2d(4, 3, stride=2, pad=1)
+        self.bn = BatchNorm()
+        self.deconv = Deconv2d(2, 4, stride=2, pad=1)
+
+    def forward(self, x):
+        return self.deconv(F.relu(self.bn(self.conv(x))))
+
+
+def test_conv_batch_norm_deconv_block_trains_in_float32():
+    np.random.seed(11)
+    block = ConvBlock()
+    x = np.random.randn(3, 2, 8, 8).astype(np.float32)
+    y = block(x)
+    assert y.shape == (3, 2, 8, 8) and y.dtype == np.float32
+    assert block.bn.gamma.shape == (4,)
+    optimizer = Adam(0.03).setup(block)
+    losses = []
+    for _ in range(30):                                 # learn to copy the input
+        loss = F.mean_squared_error(block(x), x)
+        block.cleargrads()
+        loss.backward()
+        optimizer.update()
+        losses.append(float(loss.data))
+    assert all(p.dtype == np.float32 for p in block.params())
+    assert losses[-1] < losses[0] / 2, losses
+
+
+# --------------------------------------------------------------------------------------
+# RNN
+# --------------------------------------------------------------------------------------
+def test_rnn_parameters_are_lazy_and_in_order():
+    rnn = RNN(4)
+    assert names(rnn) == ['x2h/W', 'x2h/b', 'h2h/W']
+    assert rnn.x2h.W.data is None and rnn.h2h.W.shape == (4, 4) and rnn.h is None
+    h = rnn(np.zeros((5, 3), np.float32))
+    assert h.shape == (5, 4) and h.dtype == np.float32
+    assert rnn.x2h.W.shape == (3, 4)
+    assert all(p.dtype == np.float32 for p in rnn.params())
+    assert rnn.h is h
+    assert RNN(2, in_size=7).x2h.W.shape == (7, 2)
+    assert all(p.dtype == np.float64 for p in RNN(2, 3, dtype=np.float64).params())
+
+
+def test_rnn_steps_by_hand_and_reset_state():
+    np.random.seed(0)
+    rnn = RNN(3, in_size=2, dtype=np.float64)
+    rnn.x2h.b.data = np.array([0.1, -0.2, 0.3])
+    Wx, b, Wh = rnn.x2h.W.data, rnn.x2h.b.data, rnn.h2h.W.data
+    x1, x2 = np.array([[1.0, -2.0], [0.5, 0.0]]), np.array([[0.0, 1.0], [-1.0, 3.0]])
+    h1 = np.tanh(x1 @ Wx + b)                          # no previous state
+    h2 = np.tanh(x2 @ Wx + b + h1 @ Wh)
+    np.testing.assert_allclose(rnn(x1).data, h1, rtol=1e-12)
+    np.testing.assert_allclose(rnn(x2).data, h2, rtol=1e-12)
+    rnn.reset_state()
+    assert rnn.h is None
+    np.testing.assert_allclose(rnn(x2).data, np.tanh(x2 @ Wx + b), rtol=1e-12)
+
+
+def unrolled(layer, steps):
+    """``f(xs)``: the sum over time of the states of ``layer`` fed xs[0], xs[1], ...
+    from a fresh state (xs of shape (steps, batch, width))."""
+    def f(xs):
+        layer.reset_state()
+        total = 0
+        for t in range(steps):
+            total = total + F.sum(layer(xs[t]) * (t + 1.0))
+        return total
+    return f
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_gradient_with_respect_to_the_inputs_of_every_step(cls):
+    np.random.seed(1)
+    layer = cls(3, in_size=2, dtype=np.float64)
+    xs = np.random.randn(3, 2, 2)
+    f = unrolled(layer, 3)
+    assert gradient_check(f, xs)
+    assert gradgrad_check(f, xs)
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_gradient_with_respect_to_the_parameters(cls):
+    np.random.seed(2)
+    layer = cls(3, in_size=2, dtype=np.float64)
+    for p in layer.params():                    # non-zero biases too
+        p.data[...] = np.random.randn(*p.shape) * 0.7
+    xs = np.random.randn(3, 2, 2)
+    f = unrolled(layer, 3)
+    assert assert_param_grads(layer, lambda: f(xs)) == len(list(layer.params()))
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_single_sample_steps_and_float32(cls):
+    layer = cls(4)
+    x = Variable(np.ones((2, 3), np.float32))
+    h = None
+    for t in range(3):
+        h = layer(x[t % 2])                          # shape (3,): one sample
+    assert h.shape == (4,) and h.dtype == np.float32
+    F.sum(h).backward()
+    assert x.grad.dtype == np.float32
+    assert all(p.grad.dtype == np.float32 for p in layer.params())
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_a_new_batch_size_needs_reset_state(cls):
+    layer = cls(3)
+    layer(np.zeros((4, 2), np.float32))
+    with pytest.raises(ValueError, match=rf'{cls.__name__}: the input of shape \(5, 2\) '
+                                         rf'does not fit the state of shape \(4, 3\).*'
+                                         r'reset_state\(\)'):
+        layer(np.zeros((5, 2), np.float32))
+    layer.reset_state()
+    assert layer(np.zeros((5, 2), np.float32)).shape == (5, 3)
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_bad_arguments_and_inputs_name_the_layer(cls):
+    name = cls.__name__
+    with pytest.raises(ValueError, match=f'{name}: hidden_size must be a positive'):
+        cls(0)
+    with pytest.raises(TypeError, match=f'{name}: in_size must be a positive'):
+        cls(3, in_size=2.0)
+    with pytest.raises(ValueError, match=f'{name}: dtype must be a floating-point'):
+        cls(3, dtype=np.int32)
+    with pytest.raises(ValueError, match=rf'{name}: expected one time step .*\(2, 3, 4\)'):
+        cls(3)(np.zeros((2, 3, 4), np.float32))
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_truncated_backprop_stops_at_the_cut(cls):
+    """After ``loss.backward(); loss.unchain_backward()`` the kept state is a leaf: the
+    next loss back-propagates only through the steps after the cut, and gives the
+    same gradients as a run that starts from a constant copy of that state."""
+    np.random.seed(3)
+    layer = cls(3, in_size=2, dtype=np.float64)
+    xs = [Variable(x) for x in np.random.randn(6, 2, 2)]
+    loss = sum(F.sum(layer(x)) for x in xs[:3])
+    loss.backward()
+    loss.unchain_backward()
+    assert layer.h.creator is None
+    if cls is LSTM:
+        assert layer.c.creator is None
+    kept = {k: getattr(layer, k).data.copy() for k in ('h', 'c') if hasattr(layer, k)}
+    layer.cleargrads()
+    for x in xs:
+        x.cleargrad()
+    loss = sum(F.sum(layer(x)) for x in xs[3:])
+    loss.backward()
+    assert all(x.grad is None for x in xs[:3]) and all(x.grad is not None for x in xs[3:])
+    truncated = [p.grad.data.copy() for p in layer.params()]
+
+    layer.cleargrads()                      # the same steps from a constant state
+    for k, v in kept.items():
+        setattr(layer, k, Variable(v))
+    loss = sum(F.sum(layer(Variable(x.data))) for x in xs[3:])
+    loss.backward()
+    for g, p in zip(truncated, layer.params()):
+        np.testing.assert_allclose(g, p.grad.data, rtol=1e-12)
+
+
+def test_rnn_and_lstm_round_trip_through_a_file(tmp_path):
+    np.random.seed(4)
+    x = np.random.randn(2, 3).astype(np.float32)
+    for cls in (RNN, LSTM):
+        layer = cls(4)
+        layer(x)
+        path = tmp_path / f'{cls.__name__}.npz'
+        layer.save_weights(path)
+        other = cls(4)
+        other.load_weights(path)
+        layer.reset_state()
+        for _ in range(2):
+            np.testing.assert_array_equal(other(x).data, layer(x).data)
+
+
+# --------------------------------------------------------------------------------------
+# LSTM
+# --------------------------------------------------------------------------------------
+def test_lstm_parameters_are_lazy_and_in_order():
+    lstm = LSTM(3)
+    assert names(lstm) == ['x2f/W', 'x2f/b', 'x2i/W', 'x2i/b', 'x2o/W', 'x2o/b',
+                           'x2u/W', 'x2u/b', 'h2f/W', 'h2i/W', 'h2o/W', 'h2u/W']
+    lstm(np.zeros((1, 5), np.float32))                  # every x2* is created at once
+    assert all(getattr(lstm, f'x2{g}').W.shape == (5, 3) for g in 'fiou')
+    assert all(getattr(lstm, f'h2{g}').W.shape == (3, 3) for g in 'fiou')
+    assert lstm.h.shape == lstm.c.shape == (1, 3)
+
+
+def test_lstm_steps_by_hand_and_reset_state():
+    np.random.seed(5)
+    lstm = LSTM(2, in_size=3, dtype=np.float64)
+    for g in 'fiou':
+        getattr(lstm, f'x2{g}').b.data = np.random.randn(2)
+    Wx = {g: getattr(lstm, f'x2{g}').W.data for g in 'fiou'}
+    b = {g: getattr(lstm, f'x2{g}').b.data for g in 'fiou'}
+    Wh = {g: getattr(lstm, f'h2{g}').W.data for g in 'fiou'}
+    x1, x2 = np.random.randn(4, 3), np.random.randn(4, 3)
+
+    a = {g: x1 @ Wx[g] + b[g] for g in 'fiou'}          # first step: no h, no c
+    c1 = sigmoid(a['i']) * np.tanh(a['u'])
+    h1 = sigmoid(a['o']) * np.tanh(c1)
+    a = {g: x2 @ Wx[g] + b[g] + h1 @ Wh[g] for g in 'fiou'}
+    c2 = sigmoid(a['f']) * c1 + sigmoid(a['i']) * np.tanh(a['u'])
+    h2 = sigmoid(a['o']) * np.tanh(c2)
+
+    np.testing.assert_allclose(lstm(x1).data, h1, rtol=1e-12)
+    np.testing.assert_allclose(lstm.c.data, c1, rtol=1e-12)
+    np.testing.assert_allclose(lstm(x2).data, h2, rtol=1e-12)
+    np.testing.assert_allclose(lstm.c.data, c2, rtol=1e-12)
+    lstm.reset_state()
+    assert lstm.h is None and lstm.c is None
+    np.testing.assert_allclose(lstm(x1).data, h1, rtol=1e-12)
+
+
+class SineNet(Layer):
+    def __init__(self):
+        super().__init__()
+        self.rnn = LSTM(8)
+        self.fc = Linear(1)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x))
+
+
+def test_lstm_learns_to_continue_a_sine_wave():
+    """Truncated BPTT (10 steps) over 4 parallel streams of a sine wave of period 20,
+    as SeqDataLoader serves them: the prediction error of the next value drops 5x."""
+    np.random.seed(0)
+    wave = np.sin(2 * np.pi * np.arange(201) / 20).astype(np.float32)[:, None]
+    loader = SeqDataLoader((wave[:-1], wave[1:]), batch_size=4)
+    model = SineNet()
+    optimizer = Adam(0.02).setup(model)
+    epoch_losses = []
+    for epoch in range(10):
+        model.rnn.reset_state()
+        total, loss = 0.0, 0
+        for step, (x, t) in enumerate(loader, 1):
+            loss = loss + F.mean_squared_error(model(x), t)
+            if step % 10 == 0:
+                model.cleargrads()
+                loss.backward()
+                loss.unchain_backward()
+                optimizer.update()
+                total += float(loss.data)
+                loss = 0
+        epoch_losses.append(total)
+    assert model.fc.W.dtype == np.float32
+    assert epoch_losses[-1] < epoch_losses[0] / 5, epoch_losses
+
+
+# --------------------------------------------------------------------------------------
+# EmbedID
+# --------------------------------------------------------------------------------------
+def test_embed_id_layer_shapes_init_and_lookup():
+    np.random.seed(6)
+    embed = EmbedID(5, 3)
+    np.random.seed(6)
+    np.testing.assert_array_equal(embed.W.data, np.random.randn(5, 3).astype(np.float32))
+    assert names(embed) == ['W'] and embed.W.dtype == np.float32
+    ids = np.array([[4, 0, 4], [1, 1, 1]])
+    y = embed(ids)
+    assert y.shape == (2, 3, 3) and y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, embed.W.data[ids])
+    assert EmbedID(2, 2, dtype=np.float64).W.dtype == np.float64
+
+
+def test_embed_id_layer_gradient_accumulates_over_repeated_ids():
+    embed = EmbedID(5, 2)
+    y = embed(np.array([[4, 0, 4], [1, 1, 1]]))
+    F.sum(y * np.array([1.0, 2.0, 4.0], np.float32)[:, None]).backward()
+    # id 4 at positions 0 and 2 (1 + 4), id 0 at 1 (2), id 1 at all three (1 + 2 + 4)
+    np.testing.assert_array_equal(embed.W.grad.data,
+                                  [[2, 2], [7, 7], [0, 0], [0, 0], [5, 5]])
+    assert embed.W.grad.dtype == np.float32
+
+
+def test_embed_id_layer_errors():
+    with pytest.raises(ValueError, match='EmbedID: in_size must be a positive integer'):
+        EmbedID(0, 3)
+    with pytest.raises(TypeError, match='EmbedID: out_size must be a positive integer'):
+        EmbedID(3, '3')
+    with pytest.raises(ValueError, match=r'embed_id: id 5 is out of range .*\[0, 5\)'):
+        EmbedID(5, 2)(np.array([5]))
+
+
+# --------------------------------------------------------------------------------------
+# BatchNorm after a convolution: (N, C, H, W), statistics per channel
+# --------------------------------------------------------------------------------------
+def images(seed=0):
+    """(4, 3, 2, 2) float64, channel c centred on 10 c with spread c + 1."""
+    rng = np.random.default_rng(seed)
+    c = np.arange(3)[None, :, None, None]
+    return rng.standard_normal((4, 3, 2, 2)) * (c + 1) + 10 * c
+
+
+def test_batch_norm_on_images_normalises_each_channel_over_batch_and_pixels():
+    bn = BatchNorm()
+    x = images()
+    y = bn(x).data
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    var = x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), var / (var + 2e-5), rtol=1e-12)
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var[:, None, None] + 2e-5),
+                               rtol=1e-10, atol=1e-12)
+    # running statistics: decay 0.9 from (0, 1), unbiased variance over m = 16 values
+    np.testing.assert_allclose(bn.avg_mean.data, 0.1 * mean.reshape(-1), rtol=1e-12)
+    np.testing.assert_allclose(bn.avg_var.data, 0.9 + 0.1 * var * 16 / 15, rtol=1e-12)
+
+
+def test_batch_norm_on_images_in_test_mode_uses_running_statistics():
+    bn = BatchNorm()
+    bn(images())
+    bn.avg_mean.data = np.array([0.0, 10.0, 20.0])
+    bn.avg_var.data = np.array([1.0, 4.0, 9.0])
+    bn.gamma.data = np.array([1.0, 2.0, 0.5])
+    bn.beta.data = np.array([0.0, -1.0, 1.0])
+    x = images(seed=1)[:1]                          # one image: no batch statistics
+    with dezero.test_mode():
+        y = bn(x).data
+    std = np.sqrt(np.array([1.0, 4.0, 9.0]) + 2e-5)[:, None, None]
+    expected = (x[0] - np.array([0.0, 10.0, 20.0])[:, None, None]) / std \
+        * np.array([1.0, 2.0, 0.5])[:, None, None] + np.array([0.0, -1.0, 1.0])[:, None,
+                                                                                 None]
+    np.testing.assert_allclose(y[0], expected, rtol=1e-12)
+    np.testing.assert_array_equal(bn.avg_mean.data, [0.0, 10.0, 20.0])   # untouched
+
+
+def test_batch_norm_on_images_gradients():
+    bn = BatchNorm()
+    x = images()[:2] / 10
+    bn(x)
+    bn.gamma.data = np.array([0.5, 1.0, 2.0])
+    bn.beta.data = np.array([0.1, -0.2, 0.3])
+    f = lambda v: F.tanh(bn(v))                     # noqa: E731
+    assert gradient_check(f, x)
+    assert gradgrad_check(f, x)
+    with dezero.test_mode():
+        assert gradient_check(f, x)
+    loss = lambda: F.sum(F.tanh(bn(x)) * x)         # noqa: E731
+    assert assert_param_grads(bn, loss, only=('gamma', 'beta')) == 2
