@@ -1,12 +1,25 @@
-"""Models: layers that can draw themselves, and two ready-made ones.
+"""Models: layers that can draw themselves, and ready-made networks.
 
 :class:`Model` is a :class:`~dezero.layers.Layer` with :meth:`Model.plot`;
 :class:`Sequential` chains layers and functions; :class:`MLP` is a multi-layer
 perceptron of :class:`~dezero.layers.Linear` layers.
+
+The published image classifiers (1000 ImageNet classes, float32): :class:`VGG16`,
+:class:`ResNet` (:class:`ResNet50`, :class:`ResNet101`, :class:`ResNet152`, built of
+:class:`Bottleneck` blocks) and :class:`SqueezeNet` (v1.1, built of :class:`Fire`
+modules).  Each creates all its parameters at once, with the layer names of DeZero's
+published weight files, which ``pretrained=True`` downloads into :func:`models_dir`
+and loads.
 """
+import os
+
+import numpy as np
+
 import dezero.functions as F
+from dezero.core import no_grad, test_mode
+from dezero.download import dezero_home, get_file
 from dezero.graph import plot_dot_graph
-from dezero.layers import Layer, Linear
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear
 
 
 class Model(Layer):
@@ -72,3 +85,406 @@ class MLP(Model):
         for layer in self.layers[:-1]:
             x = self.activation(layer(x))
         return self.layers[-1](x)
+
+
+# --------------------------------------------------------------------------------------
+# Published CNN architectures
+# --------------------------------------------------------------------------------------
+_WEIGHTS_SITE = 'https://github.com/koki0702/dezero-models/releases/download/v0.1/'
+
+
+def models_dir():
+    """The folder where pretrained weight files are kept: ``dezero_home()/models``
+    (read at each call, so it follows the ``DEZERO_HOME`` environment variable)."""
+    return os.path.join(dezero_home(), 'models')
+
+
+def _pretrained_file(model, url, md5):
+    """The local path of the weights file at ``url`` for the model named ``model``,
+    downloaded into :func:`models_dir` unless it is there already.
+
+    Raises ValueError when ``url`` is None (no weights are published), and
+    :class:`dezero.download.DownloadError` (an OSError naming the file and the folder
+    to put it in) when it is missing and cannot be downloaded.
+    """
+    if url is None:
+        raise ValueError(f'{model}: no pretrained weights are published for this model; '
+                         f'create it with pretrained=False and train it, or load your '
+                         f'own weights with load_weights(path)')
+    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True)
+
+
+def _check_images(model, x):
+    """Raise unless ``x`` is a batch of RGB (or BGR) images of shape (N, 3, H, W)."""
+    if not hasattr(x, 'shape'):
+        raise TypeError(f'{model}: expected a batch of images, an array or Variable of '
+                        f'shape (N, 3, height, width), got {type(x).__name__}')
+    if len(x.shape) != 4 or x.shape[1] != 3:
+        raise ValueError(f'{model}: expected a batch of images of shape (N, 3, height, '
+                         f'width), got shape {tuple(x.shape)}')
+
+
+def _global_average_pooling(x):
+    """The mean of each feature map: (N, C, H, W) to (N, C)."""
+    return F.mean(x, axis=(2, 3))
+
+
+def _batch_norm(channels, dtype):
+    """A BatchNorm layer whose parameters for ``channels`` channels exist already.
+
+    BatchNorm creates them on its first call; calling it once on zeros in test mode
+    (which leaves the running statistics alone) builds them with the layer's own
+    initial values, so that the parameters can be counted and loaded before any
+    forward pass.
+    """
+    layer = BatchNorm()
+    with test_mode(), no_grad():
+        layer(np.zeros((1, channels), dtype))
+    return layer
+
+
+class VGG16(Model):
+    """VGG-16, configuration D of Simonyan & Zisserman (2014): thirteen 3x3
+    convolutions (pad 1, each followed by ReLU) in five stages of 64, 128, 256, 512 and
+    512 channels, each stage ending in a 2x2 max pooling of stride 2, then the fully
+    connected layers fc6 (4096), fc7 (4096) and fc8 (1000 classes), with ReLU and
+    dropout (ratio 0.5, in training only) after fc6 and fc7.  138,357,544 parameters.
+
+    Input: float32 images (N, 3, 224, 224) in BGR order with the ImageNet mean
+    subtracted (see :meth:`preprocess`); output: class scores (N, 1000), before any
+    softmax.  fc6 takes the 7x7x512 feature maps of 224x224 images (up to 255x255, the
+    pooling rounding down), so other sizes are refused.
+
+    The layers are named as in DeZero (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``,
+    ``fc8``), and every parameter exists once the model is created (float32).  With
+    ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_URL` (about
+    550 MB) are loaded from ``models_dir()`` (``$DEZERO_HOME/models``), downloading
+    them there first if needed; offline, a :class:`dezero.download.DownloadError`
+    names the file and the folder to put it in.
+    """
+
+    WEIGHTS_URL = _WEIGHTS_SITE + 'vgg16.npz'
+    # The file's MD5 checksum is not known here (it could not be fetched); the file is
+    # validated by load_weights instead, which checks every key and shape.
+    md5 = None
+    _STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+    MEAN_BGR = (103.939, 116.779, 123.68)
+
+    def __init__(self, pretrained=False):
+        super().__init__()
+        # fetch the file first: no need to build 138M parameters to learn it is missing
+        path = _pretrained_file('VGG16', self.WEIGHTS_URL, self.md5) if pretrained \
+            else None
+        self.stages = []
+        in_channels = 3
+        for s, widths in enumerate(self._STAGES, 1):
+            stage = []
+            for i, width in enumerate(widths, 1):
+                conv = Conv2d(width, 3, stride=1, pad=1, in_channels=in_channels)
+                setattr(self, f'conv{s}_{i}', conv)
+                stage.append(conv)
+                in_channels = width
+            self.stages.append(stage)
+        self.fc6 = Linear(4096, in_size=in_channels * 7 * 7)
+        self.fc7 = Linear(4096, in_size=4096)
+        self.fc8 = Linear(1000, in_size=4096)
+        if path is not None:
+            self.load_weights(path)
+
+    def forward(self, x):
+        _check_images('VGG16', x)
+        if x.shape[2] // 32 != 7 or x.shape[3] // 32 != 7:
+            raise ValueError(f'VGG16: fc6 takes 7x7 feature maps, which images of '
+                             f'224x224 (to 255x255) give; got images of shape '
+                             f'{tuple(x.shape)}')
+        for stage in self.stages:
+            for conv in stage:
+                x = F.relu(conv(x))
+            x = F.pooling(x, 2, stride=2)
+        x = F.flatten(x)
+        x = F.dropout(F.relu(self.fc6(x)))
+        x = F.dropout(F.relu(self.fc7(x)))
+        return self.fc8(x)
+
+    @staticmethod
+    def preprocess(image, size=(224, 224), dtype=np.float32):
+        """An RGB image as VGG16's input: an array (3, height, width) of ``dtype``.
+
+        ``image`` is a PIL image (of any mode; it is converted to RGB) or an array of
+        shape (height, width, 3) holding RGB values on the 0-255 scale (uint8 or
+        float).  It is resized to ``size`` = (width, height), Pillow's order, with
+        Pillow's bilinear filter; an array that has that size already needs no Pillow,
+        one of another size needs it (ImportError otherwise).  Then the channels are
+        reversed (RGB to BGR), the ImageNet mean (B, G, R) = (103.939, 116.779, 123.68)
+        is subtracted and the axes become (channels, height, width).  Add the batch
+        axis with ``x[np.newaxis]``.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != 'f':
+            raise ValueError(f'VGG16.preprocess: dtype must be a floating-point type, '
+                             f'got {dtype}')
+        width, height = _image_size(size)
+        array = _rgb_array(image, (width, height), dtype)
+        array = array[:, :, ::-1] - np.asarray(VGG16.MEAN_BGR, dtype)
+        return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _image_size(size):
+    """``size`` checked as (width, height), two positive ints."""
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
+                   for v in size)):
+        raise ValueError(f'VGG16.preprocess: size must be (width, height), two positive '
+                         f'integers, got {size!r}')
+    return int(size[0]), int(size[1])
+
+
+def _rgb_array(image, size, dtype):
+    """``image`` (a PIL image or an array (H, W, 3)) as an array (height, width, 3) of
+    ``dtype``, resized to ``size`` = (width, height) with Pillow when needed."""
+    width, height = size
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype.kind not in 'uif':
+            raise ValueError(f'VGG16.preprocess: expected an RGB image array of shape '
+                             f'(height, width, 3) with numbers, got shape {image.shape} '
+                             f'of dtype {image.dtype}')
+        if image.shape[:2] == (height, width):
+            return image.astype(dtype)
+        try:
+            from PIL import Image
+        except ImportError:
+            raise ImportError(
+                f'VGG16.preprocess: resizing the image of shape {image.shape} to '
+                f'{width}x{height} needs Pillow, which is not installed; install it '
+                f'or pass an array of shape ({height}, {width}, 3)') from None
+        # one 32-bit float image (Pillow's mode 'F') per channel: no rounding to uint8
+        channels = [Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32))
+                    .resize(size, Image.BILINEAR) for c in range(3)]
+        return np.stack([np.asarray(c) for c in channels], axis=2).astype(dtype)
+    try:
+        from PIL import Image
+    except ImportError:
+        Image = None
+    if Image is None or not isinstance(image, Image.Image):
+        raise TypeError(f'VGG16.preprocess: expected a PIL image or an array of shape '
+                        f'(height, width, 3), got {type(image).__name__}')
+    image = image.convert('RGB')
+    if image.size != size:
+        image = image.resize(size, Image.BILINEAR)
+    return np.asarray(image).astype(dtype)
+
+
+class Bottleneck(Layer):
+    """A bottleneck residual block of ResNet (He et al. 2015):
+    ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x))``.
+
+    conv1 is 1x1 to ``mid_channels``, conv2 3x3 (pad 1) to ``mid_channels``, conv3 1x1
+    to ``out_channels``; none has a bias, each is followed by batch normalisation.
+    ``stride`` (2 to halve the height and width) sits on conv1, as in the paper's
+    original (MSRA/Caffe) model, not on conv2 as in the later "ResNet v1.5".  When
+    the stride is not 1 or the channel count changes, the shortcut is a projection,
+    bn4(conv4(x)) with conv4 1x1 of that stride; otherwise it is x itself.
+    """
+
+    def __init__(self, in_channels, mid_channels, out_channels, stride=1,
+                 dtype=np.float32):
+        super().__init__()
+        self.projection = stride != 1 or in_channels != out_channels
+        self.conv1 = Conv2d(mid_channels, 1, stride, 0, nobias=True, dtype=dtype,
+                            in_channels=in_channels)
+        self.bn1 = _batch_norm(mid_channels, dtype)
+        self.conv2 = Conv2d(mid_channels, 3, 1, 1, nobias=True, dtype=dtype,
+                            in_channels=mid_channels)
+        self.bn2 = _batch_norm(mid_channels, dtype)
+        self.conv3 = Conv2d(out_channels, 1, 1, 0, nobias=True, dtype=dtype,
+                            in_channels=mid_channels)
+        self.bn3 = _batch_norm(out_channels, dtype)
+        if self.projection:
+            self.conv4 = Conv2d(out_channels, 1, stride, 0, nobias=True, dtype=dtype,
+                                in_channels=in_channels)
+            self.bn4 = _batch_norm(out_channels, dtype)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = F.relu(self.bn2(self.conv2(h)))
+        h = self.bn3(self.conv3(h))
+        shortcut = self.bn4(self.conv4(x)) if self.projection else x
+        return F.relu(h + shortcut)
+
+
+class ResNetStage(Layer):
+    """``n_blocks`` :class:`Bottleneck` blocks in a row: the first, ``a``, goes from
+    ``in_channels`` to ``out_channels`` with ``stride`` (and a projection shortcut);
+    the others, ``b1``, ``b2``, ..., keep ``out_channels`` with identity shortcuts."""
+
+    def __init__(self, n_blocks, in_channels, mid_channels, out_channels, stride,
+                 dtype=np.float32):
+        super().__init__()
+        self.a = Bottleneck(in_channels, mid_channels, out_channels, stride, dtype)
+        self.blocks = [self.a]
+        for i in range(1, n_blocks):
+            block = Bottleneck(out_channels, mid_channels, out_channels, 1, dtype)
+            setattr(self, f'b{i}', block)
+            self.blocks.append(block)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class ResNet(Model):
+    """ResNet with ``n_layers`` = 50, 101 or 152 layers (He et al. 2015, "Deep Residual
+    Learning for Image Recognition", table 1).
+
+    conv1 (7x7, stride 2, pad 3, 64 channels) + batch norm + ReLU and a 3x3 max pooling
+    of stride 2 (pad 1: 224x224 images give the paper's 56x56 maps); then the stages
+    ``res2`` to ``res5`` of :class:`Bottleneck` blocks (3, 4, 6, 3 blocks for
+    ResNet-50; 3, 4, 23, 3 for 101; 3, 8, 36, 3 for 152) with 64, 128, 256, 512 middle
+    and 256, 512, 1024, 2048 output channels, stride 2 on the first block of res3 to
+    res5 (on its first 1x1 convolution, as in the original model); a global average
+    pooling; and ``fc6``, fully connected to 1000 classes.  Input: float32 images
+    (N, 3, H, W), 224x224 as published (any size from 32x32 works thanks to the global
+    pooling); output: class scores (N, 1000).
+
+    Names follow DeZero's ResNet so that its weight files load; as there, conv1 has a
+    bias (as in the original Caffe model) and the other convolutions have none, so
+    ResNet-50 has 25,557,096 learnt parameters (W, b, gamma, beta): the 25,557,032 of
+    torchvision's ResNet-50 plus those 64 biases.  Every parameter, including the batch
+    norms' running statistics, exists once the model is created (float32).
+    With ``pretrained=True`` DeZero's published weights (:attr:`WEIGHTS_URL` with the
+    number of layers filled in) are loaded from ``models_dir()``, downloaded there
+    first if needed; offline, a DownloadError names the file and the folder to put it
+    in.
+    """
+
+    WEIGHTS_URL = _WEIGHTS_SITE + 'resnet{n_layers}.npz'
+    # The files' MD5 checksums are not known here (they could not be fetched); the file
+    # is validated by load_weights instead, which checks every key and shape.
+    md5 = None
+    BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+    def __init__(self, n_layers, pretrained=False):
+        super().__init__()
+        if (isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer))
+                or n_layers not in self.BLOCKS):
+            raise ValueError(f'ResNet: n_layers must be one of '
+                             f'{", ".join(map(str, self.BLOCKS))}, got {n_layers!r}')
+        self.n_layers = int(n_layers)
+        name = f'ResNet{self.n_layers}'
+        path = _pretrained_file(name, self.WEIGHTS_URL.format(n_layers=self.n_layers),
+                                self.md5) if pretrained else None
+        blocks = self.BLOCKS[self.n_layers]
+        self.conv1 = Conv2d(64, 7, stride=2, pad=3, in_channels=3)
+        self.bn1 = _batch_norm(64, np.float32)
+        self.res2 = ResNetStage(blocks[0], 64, 64, 256, 1)
+        self.res3 = ResNetStage(blocks[1], 256, 128, 512, 2)
+        self.res4 = ResNetStage(blocks[2], 512, 256, 1024, 2)
+        self.res5 = ResNetStage(blocks[3], 1024, 512, 2048, 2)
+        self.fc6 = Linear(1000, in_size=2048)
+        if path is not None:
+            self.load_weights(path)
+
+    def forward(self, x):
+        _check_images(type(self).__name__, x)
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.pooling(x, 3, stride=2, pad=1)
+        for stage in (self.res2, self.res3, self.res4, self.res5):
+            x = stage(x)
+        return self.fc6(_global_average_pooling(x))
+
+
+class ResNet50(ResNet):
+    """ResNet-50 (see :class:`ResNet`): 25.6 million parameters."""
+
+    def __init__(self, pretrained=False):
+        super().__init__(50, pretrained)
+
+
+class ResNet101(ResNet):
+    """ResNet-101 (see :class:`ResNet`): 44.5 million parameters."""
+
+    def __init__(self, pretrained=False):
+        super().__init__(101, pretrained)
+
+
+class ResNet152(ResNet):
+    """ResNet-152 (see :class:`ResNet`): 60.2 million parameters."""
+
+    def __init__(self, pretrained=False):
+        super().__init__(152, pretrained)
+
+
+class Fire(Layer):
+    """SqueezeNet's fire module: ``s = relu(squeeze(x))`` (1x1 convolution to
+    ``squeeze_channels``), then ``relu(expand1x1(s))`` and ``relu(expand3x3(s))``
+    (1x1, and 3x3 with pad 1) joined along the channel axis: ``expand1x1_channels +
+    expand3x3_channels`` output channels of the input's height and width."""
+
+    def __init__(self, in_channels, squeeze_channels, expand1x1_channels,
+                 expand3x3_channels, dtype=np.float32):
+        super().__init__()
+        self.squeeze = Conv2d(squeeze_channels, 1, dtype=dtype, in_channels=in_channels)
+        self.expand1x1 = Conv2d(expand1x1_channels, 1, dtype=dtype,
+                                in_channels=squeeze_channels)
+        self.expand3x3 = Conv2d(expand3x3_channels, 3, pad=1, dtype=dtype,
+                                in_channels=squeeze_channels)
+
+    def forward(self, x):
+        s = F.relu(self.squeeze(x))
+        return F.concat([F.relu(self.expand1x1(s)), F.relu(self.expand3x3(s))], axis=1)
+
+
+class SqueezeNet(Model):
+    """SqueezeNet v1.1 (Iandola et al. 2016; v1.1 from the authors' repository): the
+    accuracy of v1.0 with 2.4 times less computation.  1,235,496 parameters.
+
+    conv1 (3x3, stride 2, 64 channels) + ReLU; 3x3 max pooling of stride 2; fire2,
+    fire3 (squeeze 16, expand 64 + 64); pooling; fire4, fire5 (32, 128 + 128);
+    pooling; fire6, fire7 (48, 192 + 192), fire8, fire9 (64, 256 + 256); dropout 0.5
+    (in training only); conv10 (1x1 to 1000 classes) + ReLU; global average pooling.
+    (The pooling rounds down where Caffe rounds up; on 224x224 images both give the
+    same 55, 27 and 13 sized maps.)  Input: float32 images (N, 3, H, W), 224x224 as
+    published (any size from 32x32 works); output: class scores (N, 1000).
+
+    Every parameter exists once the model is created (float32).  DeZero publishes no
+    weights for SqueezeNet: ``pretrained=True`` raises ValueError (:attr:`WEIGHTS_URL`
+    is None).
+    """
+
+    WEIGHTS_URL = None
+    md5 = None
+    # (in_channels, squeeze, expand) of each fire module, stage by stage; each stage
+    # begins with a max pooling
+    _STAGES = (((64, 16, 64), (128, 16, 64)),
+               ((128, 32, 128), (256, 32, 128)),
+               ((256, 48, 192), (384, 48, 192), (384, 64, 256), (512, 64, 256)))
+
+    def __init__(self, pretrained=False):
+        super().__init__()
+        path = _pretrained_file('SqueezeNet', self.WEIGHTS_URL, self.md5) if pretrained \
+            else None
+        self.conv1 = Conv2d(64, 3, stride=2, in_channels=3)
+        self.stages = []
+        number = 2
+        for fires in self._STAGES:
+            stage = []
+            for in_channels, squeeze, expand in fires:
+                fire = Fire(in_channels, squeeze, expand, expand)
+                setattr(self, f'fire{number}', fire)
+                stage.append(fire)
+                number += 1
+            self.stages.append(stage)
+        self.conv10 = Conv2d(1000, 1, in_channels=512)
+        if path is not None:
+            self.load_weights(path)
+
+    def forward(self, x):
+        _check_images('SqueezeNet', x)
+        x = F.relu(self.conv1(x))
+        for stage in self.stages:
+            x = F.pooling(x, 3, stride=2)
+            for fire in stage:
+                x = fire(x)
+        x = F.relu(self.conv10(F.dropout(x, 0.5)))
+        return _global_average_pooling(x)

@@ -1,0 +1,472 @@
+"""The published CNNs of dezero.models: VGG16, ResNet (50/101/152) and SqueezeNet v1.1,
+their building blocks, VGG16.preprocess and the loading of pretrained weights.
+
+Nothing here touches the network: the autouse fixture refuses every URL and keeps
+DEZERO_HOME inside the test's folder.  VGG16 (138M parameters, seconds to create) and
+the deeper ResNets are only built by the tests marked slow.
+"""
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Variable, no_grad
+from dezero.download import DownloadError
+from dezero.gradcheck import gradgrad_check, gradient_check
+from dezero.models import (VGG16, Bottleneck, Fire, Model, ResNet, ResNet50, ResNet101,
+                           ResNet152, ResNetStage, SqueezeNet, models_dir)
+
+SITE = 'https://github.com/koki0702/dezero-models/releases/download/v0.1/'
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, tmp_path):
+    """Record and refuse every URL; DEZERO_HOME is a fresh folder.  Returns the list
+    of URLs asked for."""
+    asked = []
+
+    def refuse(url, *args, **kwargs):
+        asked.append(url)
+        raise urllib.error.URLError('no network in tests')
+    monkeypatch.setattr(urllib.request, 'urlopen', refuse)
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
+    return asked
+
+
+def learnt_count(model):
+    """The number of learnt values: W, b, gamma and beta (not the running stats)."""
+    return sum(p.data.size for name, p in model.named_params()
+               if name.rsplit('/', 1)[-1] in ('W', 'b', 'gamma', 'beta'))
+
+
+def shapes(model):
+    return {name: p.data.shape for name, p in model.named_params()}
+
+
+def image(n, size, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(
+        np.float32)
+
+
+def assert_all_float32(model):
+    for name, p in model.named_params():
+        assert p.data is not None, f'{name} was not created'
+        assert p.data.dtype == np.float32, f'{name} is {p.data.dtype}'
+
+
+def assert_trains(model, x):
+    """A training step's backward reaches every learnt parameter with a float32
+    gradient of its shape, and none of the running statistics."""
+    model.cleargrads()
+    y = model(x)
+    assert y.dtype == np.float32
+    F.sum(y * y).backward()
+    for name, p in model.named_params():
+        if name.endswith(('avg_mean', 'avg_var')):
+            assert p.grad is None, name
+        else:
+            assert p.grad is not None, f'{name} got no gradient'
+            assert p.grad.shape == p.shape and p.grad.dtype == np.float32, name
+            assert np.all(np.isfinite(p.grad.data)), name
+
+
+# --------------------------------------------------------------------------------------
+# SqueezeNet v1.1 and its fire module
+# --------------------------------------------------------------------------------------
+def test_fire_exact_values_and_channel_order():
+    fire = Fire(1, 1, 1, 1, dtype=np.float64)
+    fire.squeeze.W.data = np.full((1, 1, 1, 1), 2.0)
+    fire.squeeze.b.data = np.array([-1.0])
+    fire.expand1x1.W.data = np.ones((1, 1, 1, 1))
+    fire.expand3x3.W.data = np.ones((1, 1, 3, 3))
+    fire.expand3x3.b.data = np.array([-5.0])
+    x = np.array([[0.0, 1, 2], [1, 0, 1], [2, 1, 0]]).reshape(1, 1, 3, 3)
+    y = fire(x).data
+    s = [[0.0, 1, 3], [1, 0, 1], [3, 1, 0]]           # relu(2x - 1)
+    box = [[0.0, 1, 0], [1, 5, 1], [0, 1, 0]]         # relu(3x3 sums of s, zero pad - 5)
+    np.testing.assert_array_equal(y, np.array([s, box]).reshape(1, 2, 3, 3))
+
+
+def test_fire_output_shape_and_gradients():
+    fire = Fire(3, 2, 4, 5, dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5))
+    assert fire(x).shape == (2, 9, 4, 5)
+    assert gradient_check(fire, x)
+    assert gradgrad_check(lambda v: F.square(fire(v)), x)
+
+
+def test_squeezenet_layers_and_parameter_count():
+    model = SqueezeNet()
+    assert isinstance(model, Model)
+    assert learnt_count(model) == 1235496                      # SqueezeNet v1.1
+    got = shapes(model)
+    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['conv10/W',
+                                                                           'conv10/b']
+    assert got['conv1/W'] == (64, 3, 3, 3)
+    assert got['fire2/squeeze/W'] == (16, 64, 1, 1)
+    assert got['fire5/expand3x3/W'] == (128, 32, 3, 3)
+    assert got['fire9/expand1x1/W'] == (256, 64, 1, 1)
+    assert got['conv10/W'] == (1000, 512, 1, 1)
+    assert sorted({name.split('/')[0] for name in got}) == \
+        ['conv1', 'conv10'] + [f'fire{i}' for i in range(2, 10)]
+    assert_all_float32(model)
+
+
+def test_squeezenet_forward_in_test_mode_is_deterministic_and_nonnegative():
+    np.random.seed(0)
+    model = SqueezeNet()
+    x = image(2, 40)
+    with dezero.test_mode():
+        y1, y2 = model(x), model(x)
+    assert y1.shape == (2, 1000) and y1.dtype == np.float32
+    np.testing.assert_array_equal(y1.data, y2.data)
+    assert (y1.data >= 0).all() and (y1.data > 0).any()   # averages of ReLU maps
+    np.random.seed(1)
+    y3 = model(x)                      # training: dropout before conv10
+    assert not np.array_equal(y3.data, y1.data)
+
+
+def test_squeezenet_trains_on_small_images():
+    np.random.seed(0)
+    assert_trains(SqueezeNet(), image(2, 32))
+
+
+def test_squeezenet_on_224_images():
+    model = SqueezeNet()
+    with dezero.test_mode(), no_grad():
+        y = model(image(1, 224))
+    assert y.shape == (1, 1000) and y.dtype == np.float32
+
+
+# --------------------------------------------------------------------------------------
+# ResNet and its blocks
+# --------------------------------------------------------------------------------------
+def test_bottleneck_identity_block_with_zero_residual_passes_relu_x():
+    block = Bottleneck(8, 2, 8, dtype=np.float64)
+    assert not block.projection and not hasattr(block, 'conv4')
+    assert [name for name, _ in block.named_params() if name.endswith('W')] == \
+        ['conv1/W', 'conv2/W', 'conv3/W']
+    block.conv3.W.data = np.zeros_like(block.conv3.W.data)
+    x = np.random.default_rng(0).standard_normal((2, 8, 3, 3))
+    with dezero.test_mode():
+        np.testing.assert_array_equal(block(x).data, np.maximum(x, 0))
+
+
+def test_bottleneck_projection_shapes():
+    block = Bottleneck(4, 2, 8, stride=2)
+    assert block.projection
+    assert shapes(block) == {
+        'conv1/W': (2, 4, 1, 1), 'conv2/W': (2, 2, 3, 3), 'conv3/W': (8, 2, 1, 1),
+        'conv4/W': (8, 4, 1, 1),
+        **{f'bn{i}/{p}': (c,) for i, c in ((1, 2), (2, 2), (3, 8), (4, 8))
+           for p in ('avg_mean', 'avg_var', 'gamma', 'beta')}}
+    assert Bottleneck(4, 2, 4, stride=2).projection          # stride alone needs it too
+    with dezero.test_mode():
+        x = np.random.default_rng(0).standard_normal((1, 4, 7, 7)).astype(np.float32)
+        assert block(x).shape == (1, 8, 4, 4)
+
+
+def test_bottleneck_strides_on_its_first_1x1_convolution():
+    """With stride 2 on the 1x1 convolutions (original ResNet), the output depends on
+    the even rows and columns of x only; with it on the 3x3 one (v1.5) it would not."""
+    np.random.seed(0)
+    block = Bottleneck(3, 4, 6, stride=2, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((1, 3, 6, 6))
+    odd = x.copy()
+    odd[:, :, 1::2, :] += 5.0
+    odd[:, :, :, 1::2] -= 5.0
+    even = x.copy()
+    even[:, :, ::2, ::2] += 5.0
+    with dezero.test_mode():
+        y = block(x).data
+        assert y.shape == (1, 6, 3, 3)
+        np.testing.assert_array_equal(block(odd).data, y)
+        assert not np.allclose(block(even).data, y)
+
+
+def test_bottleneck_gradients_in_training():
+    np.random.seed(0)
+    block = Bottleneck(2, 2, 3, stride=2, dtype=np.float64)
+    x = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
+    assert gradient_check(block, x)
+
+
+def test_resnet_stage_names_its_blocks_like_dezero():
+    stage = ResNetStage(3, 4, 2, 8, 2)
+    assert [b for b in stage.blocks] == [stage.a, stage.b1, stage.b2]
+    assert stage.a.projection and not stage.b1.projection and not stage.b2.projection
+    assert 'a/conv4/W' in shapes(stage) and 'b1/conv4/W' not in shapes(stage)
+
+
+@pytest.fixture(scope='module')
+def resnet50():
+    np.random.seed(0)
+    return ResNet50()
+
+
+def test_resnet50_layers_and_parameter_count(resnet50):
+    assert isinstance(resnet50, ResNet) and resnet50.n_layers == 50
+    # torchvision's 25,557,032 plus the 64 biases of conv1, which the original
+    # (Caffe) model and DeZero's weight file have
+    assert learnt_count(resnet50) == 25557032 + 64
+    got = shapes(resnet50)
+    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['fc6/W',
+                                                                           'fc6/b']
+    assert got['conv1/W'] == (64, 3, 7, 7)
+    blocks = {stage: {name.split('/')[1] for name in got if name.startswith(stage)}
+              for stage in ('res2', 'res3', 'res4', 'res5')}
+    assert blocks == {'res2': {'a', 'b1', 'b2'}, 'res3': {'a', 'b1', 'b2', 'b3'},
+                      'res4': {'a', 'b1', 'b2', 'b3', 'b4', 'b5'},
+                      'res5': {'a', 'b1', 'b2'}}
+    assert got['res2/a/conv4/W'] == (256, 64, 1, 1)
+    assert got['res3/a/conv1/W'] == (128, 256, 1, 1)
+    assert got['res5/b2/conv2/W'] == (512, 512, 3, 3)
+    assert got['res5/a/bn4/avg_var'] == (2048,)
+    assert got['fc6/W'] == (2048, 1000)
+    assert_all_float32(resnet50)
+
+
+def test_resnet50_forward_and_backward_on_small_images(resnet50):
+    x = image(2, 64)
+    with dezero.test_mode():
+        y = resnet50(x)
+        np.testing.assert_array_equal(resnet50(x).data, y.data)
+    assert y.shape == (2, 1000) and y.dtype == np.float32
+    assert_trains(resnet50, image(2, 32))
+
+
+@pytest.mark.parametrize('bad', [18, 34, 100, 50.0, True, '50'])
+def test_resnet_refuses_other_depths(bad):
+    with pytest.raises(ValueError, match=r'ResNet: n_layers must be one of 50, 101, '
+                                         r'152, got'):
+        ResNet(bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('cls, n_layers, count', [(ResNet101, 101, 44549160 + 64),
+                                                  (ResNet152, 152, 60192808 + 64)])
+def test_deeper_resnets_have_the_published_block_counts(cls, n_layers, count):
+    model = cls()
+    assert model.n_layers == n_layers and learnt_count(model) == count
+    expected = {101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}[n_layers]
+    for stage, n in zip(('res2', 'res3', 'res4', 'res5'), expected):
+        assert len(getattr(model, stage).blocks) == n
+
+
+# --------------------------------------------------------------------------------------
+# VGG16
+# --------------------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def vgg16():
+    np.random.seed(0)
+    return VGG16()
+
+
+@pytest.mark.slow
+def test_vgg16_layers_and_parameter_count(vgg16):
+    got = shapes(vgg16)
+    convs = [f'conv{s}_{i}' for s, n in enumerate((2, 2, 3, 3, 3), 1)
+             for i in range(1, n + 1)]
+    assert list(got) == [f'{layer}/{p}' for layer in convs + ['fc6', 'fc7', 'fc8']
+                         for p in ('W', 'b')]
+    assert learnt_count(vgg16) == 138357544
+    assert got['conv1_1/W'] == (64, 3, 3, 3) and got['conv5_3/W'] == (512, 512, 3, 3)
+    assert got['fc6/W'] == (7 * 7 * 512, 4096) and got['fc8/W'] == (4096, 1000)
+    assert_all_float32(vgg16)
+
+
+@pytest.mark.slow
+def test_vgg16_on_a_224_image(vgg16):
+    x = image(1, 224)
+    with dezero.test_mode(), no_grad():
+        y = vgg16(x)
+    assert y.shape == (1, 1000) and y.dtype == np.float32
+    assert np.all(np.isfinite(y.data))
+    with pytest.raises(ValueError, match=r'VGG16: .*224x224.*\(1, 3, 64, 64\)'):
+        vgg16(image(1, 64))
+    with pytest.raises(ValueError, match=r'VGG16: .*\(N, 3, height, width\)'):
+        vgg16(np.zeros((1, 1, 224, 224), np.float32))
+
+
+# --------------------------------------------------------------------------------------
+# VGG16.preprocess
+# --------------------------------------------------------------------------------------
+MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
+
+
+def rgb(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (height, width, 3)).astype(np.uint8)
+
+
+def expected(array):
+    """The hand-written definition: BGR, minus the mean, channels first."""
+    a = np.asarray(array, np.float32)
+    return np.stack([a[:, :, 2] - MEAN_BGR[0], a[:, :, 1] - MEAN_BGR[1],
+                     a[:, :, 0] - MEAN_BGR[2]])
+
+
+def test_preprocess_an_array_of_the_right_size():
+    a = np.array([[[0, 10, 255], [1, 2, 3], [50, 60, 70]],
+                  [[9, 8, 7], [200, 100, 0], [4, 5, 6]]], np.uint8)  # height 2, width 3
+    x = VGG16.preprocess(a, size=(3, 2))
+    assert x.shape == (3, 2, 3) and x.dtype == np.float32 and x.flags.c_contiguous
+    assert x[0, 0, 0] == np.float32(255) - np.float32(103.939)  # blue of pixel 0
+    assert x[2, 1, 1] == np.float32(200) - np.float32(123.68)  # red of pixel (1, 1)
+    np.testing.assert_array_equal(x, expected(a))
+    np.testing.assert_array_equal(VGG16.preprocess(a.astype(np.float64), (3, 2)), x)
+    x64 = VGG16.preprocess(a, (3, 2), dtype=np.float64)
+    assert x64.dtype == np.float64
+    np.testing.assert_allclose(x64, x, rtol=1e-6)
+
+
+def test_preprocess_a_pil_image_resizes_it():
+    Image = pytest.importorskip('PIL.Image')
+    a = rgb(224, 224)
+    np.testing.assert_array_equal(VGG16.preprocess(Image.fromarray(a)), expected(a))
+    flat = np.empty((30, 20, 3), np.uint8)
+    flat[...] = (10, 20, 30)
+    x = VGG16.preprocess(Image.fromarray(flat), size=(8, 5))       # width 8, height 5
+    assert x.shape == (3, 5, 8) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, expected(np.broadcast_to(flat[:5, :8], (5, 8, 3))))
+    gray = VGG16.preprocess(Image.fromarray(np.full((4, 4), 100, np.uint8)), (4, 4))
+    np.testing.assert_array_equal(gray, 100 - MEAN_BGR.reshape(3, 1, 1) + np.zeros(
+        (3, 4, 4), np.float32))
+
+
+def test_preprocess_resizes_arrays_with_pillow():
+    pytest.importorskip('PIL.Image')
+    flat = np.empty((9, 7, 3), np.float64)
+    flat[...] = (1.5, 2.25, 250.75)
+    x = VGG16.preprocess(flat, size=(4, 6))
+    assert x.shape == (3, 6, 4) and x.dtype == np.float32
+    np.testing.assert_allclose(x, expected(np.broadcast_to(flat[:6, :4], (6, 4, 3))),
+                               rtol=0, atol=1e-4)
+    ramp = np.repeat(np.linspace(0.0, 255.0, 16), 3).reshape(1, 16, 3).repeat(4, axis=0)
+    small = VGG16.preprocess(ramp, size=(8, 4))
+    assert np.all(np.diff(small[0, 0]) > 0)            # a ramp stays increasing
+
+
+def test_preprocess_without_pillow(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'PIL', None)      # import PIL now fails
+    monkeypatch.setitem(sys.modules, 'PIL.Image', None)
+    a = rgb(224, 224)
+    np.testing.assert_array_equal(VGG16.preprocess(a), expected(a))
+    b = rgb(2, 3)                                      # height 2, width 3
+    np.testing.assert_array_equal(VGG16.preprocess(b, size=(3, 2)), expected(b))
+    with pytest.raises(ImportError, match=r'needs Pillow.*\(224, 224, 3\)'):
+        VGG16.preprocess(rgb(100, 120))
+    with pytest.raises(TypeError, match='PIL image or an array'):
+        VGG16.preprocess('cat.jpg')
+
+
+@pytest.mark.parametrize('bad', [np.zeros((4, 4)), np.zeros((4, 4, 4)),
+                                 np.zeros((4, 4, 3), bool), np.zeros((1, 4, 4, 3))])
+def test_preprocess_refuses_arrays_that_are_not_rgb_images(bad):
+    with pytest.raises(ValueError, match='VGG16.preprocess: .*got shape '
+                                         + re.escape(str(bad.shape))):
+        VGG16.preprocess(bad, size=(4, 4))
+
+
+def test_preprocess_refuses_bad_arguments():
+    with pytest.raises(TypeError, match='got list'):
+        VGG16.preprocess([[[0, 0, 0]]])
+    for size in [224, (224,), (0, 224), (224.0, 224)]:
+        with pytest.raises(ValueError, match=r'size must be \(width, height\)'):
+            VGG16.preprocess(rgb(2, 2), size=size)
+    with pytest.raises(ValueError, match='dtype must be a floating-point type, got '
+                                         'int32'):
+        VGG16.preprocess(rgb(2, 2), (2, 2), dtype=np.int32)
+
+
+# --------------------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------------------
+def test_models_refuse_inputs_that_are_not_rgb_batches(resnet50):
+    for model, name in ((SqueezeNet(), 'SqueezeNet'), (resnet50, 'ResNet50')):
+        with pytest.raises(ValueError, match=rf'{name}: .*\(N, 3, height, width\), got '
+                                             rf'shape \(3, 32, 32\)'):
+            model(np.zeros((3, 32, 32), np.float32))
+        with pytest.raises(ValueError, match=r'got shape \(1, 1, 32, 32\)'):
+            model(Variable(np.zeros((1, 1, 32, 32), np.float32)))
+        with pytest.raises(TypeError, match=rf'{name}: .*got list'):
+            model([1.0, 2.0])
+
+
+# --------------------------------------------------------------------------------------
+# Pretrained weights
+# --------------------------------------------------------------------------------------
+def test_models_dir_follows_dezero_home(monkeypatch, tmp_path):
+    assert models_dir() == os.path.join(str(tmp_path / 'home'), 'models')
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'elsewhere'))
+    assert models_dir() == os.path.join(str(tmp_path / 'elsewhere'), 'models')
+
+
+@pytest.mark.parametrize('make, file_name', [
+    (lambda: VGG16(pretrained=True), 'vgg16.npz'),
+    (lambda: ResNet50(pretrained=True), 'resnet50.npz'),
+    (lambda: ResNet101(pretrained=True), 'resnet101.npz'),
+    (lambda: ResNet152(pretrained=True), 'resnet152.npz'),
+    (lambda: ResNet(101, pretrained=True), 'resnet101.npz'),
+])
+def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offline,
+                                                         tmp_path):
+    with pytest.raises(DownloadError) as info:
+        make()
+    folder = str(tmp_path / 'home' / 'models')
+    assert isinstance(info.value, OSError)
+    assert file_name in str(info.value) and folder in str(info.value)
+    assert info.value.folder == folder and info.value.file_name == file_name
+    assert offline == [SITE + file_name]               # the documented URL, once
+    assert os.listdir(folder) == []                    # nothing half-written
+
+
+def test_md5_is_unknown_for_now():
+    # DeZero does not publish the checksums; load_weights checks keys and shapes
+    assert VGG16.md5 is None and ResNet.md5 is None
+
+
+def test_squeezenet_has_no_published_weights(offline):
+    with pytest.raises(ValueError, match='SqueezeNet: no pretrained weights are '
+                                         'published'):
+        SqueezeNet(pretrained=True)
+    assert offline == []
+
+
+@pytest.fixture
+def squeezenet_site(monkeypatch):
+    """Give SqueezeNet a (never reached) weights URL, so that it loads its weights the
+    way VGG16 and ResNet do; return the path the cached file must have."""
+    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_URL', 'https://example.invalid/sq.npz')
+    return os.path.join(models_dir(), 'sq.npz')
+
+
+def test_pretrained_loads_the_cached_file(squeezenet_site, offline):
+    np.random.seed(0)
+    trained = SqueezeNet()
+    os.makedirs(os.path.dirname(squeezenet_site))
+    trained.save_weights(squeezenet_site)
+    np.random.seed(1)
+    model = SqueezeNet(pretrained=True)
+    assert offline == []                               # the cache was enough
+    pairs = list(zip(trained.named_params(), model.named_params()))
+    assert len(pairs) == 52
+    for (name, want), (name2, got) in pairs:
+        assert name == name2 and got.data.dtype == np.float32
+        np.testing.assert_array_equal(got.data, want.data)
+    x = image(1, 32)
+    with dezero.test_mode():
+        np.testing.assert_array_equal(model(x).data, trained(x).data)
+
+
+def test_pretrained_refuses_a_cached_file_of_another_model(squeezenet_site):
+    os.makedirs(os.path.dirname(squeezenet_site))
+    Fire(64, 16, 64, 64).save_weights(squeezenet_site)
+    with pytest.raises(ValueError, match='load_weights: .*sq.npz has no entry'):
+        SqueezeNet(pretrained=True)
