@@ -46,18 +46,21 @@ def as_arrays(dataset, indices=None):
     return np.stack([x for x, _ in items]), np.array([t for _, t in items])
 
 
-def load_data(data_dir, holdout):
-    """(x_train, t_train), (x_test, t_test) as flat float32 images in [0, 1] and int
-    labels.  With ``holdout`` the test split alone is divided in two."""
+def load_data(data_dir, holdout, transform=None):
+    """(x_train, t_train), (x_test, t_test) as stacked arrays and int labels; images
+    are flat float32 vectors in [0, 1] unless ``transform`` says otherwise.  With
+    ``holdout`` the test split alone is divided in two."""
+    kwargs = {'root': data_dir}
+    if transform is not None:
+        kwargs['transform'] = transform
     if holdout:
-        test = MNIST(train=False, root=data_dir)
+        test = MNIST(train=False, **kwargs)
         if not 0 < holdout < len(test):
-            raise SystemExit(f'mnist: --holdout must be between 1 and {len(test) - 1}, '
-                             f'got {holdout}')
+            raise SystemExit(f'{os.path.basename(sys.argv[0])}: --holdout must be between '
+                             f'1 and {len(test) - 1}, got {holdout}')
         cut = len(test) - holdout
         return as_arrays(test, range(cut)), as_arrays(test, range(cut, len(test)))
-    return (as_arrays(MNIST(train=True, root=data_dir)),
-            as_arrays(MNIST(train=False, root=data_dir)))
+    return as_arrays(MNIST(train=True, **kwargs)), as_arrays(MNIST(train=False, **kwargs))
 
 
 def accuracy_of(model, x, t, batch_size=1000):

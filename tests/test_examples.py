@@ -207,10 +207,36 @@ def test_tanh_graph_grows_with_the_order(tmp_path):
     assert sizes[0] < sizes[1] < sizes[2]
 
 
-@pytest.mark.parametrize('name', ['tanh.py', 'newton.py', 'spiral.py', 'mnist.py'])
+@pytest.mark.parametrize('name', ['tanh.py', 'newton.py', 'spiral.py', 'mnist.py',
+                                  'sin_lstm.py', 'mnist_cnn.py'])
 def test_examples_have_help(name, tmp_path):
     out = run_example(name, '--help', cwd=tmp_path)
     assert out.startswith('usage:')
+
+
+# ---- examples/sin_lstm.py and examples/mnist_cnn.py ----------------------------------
+def test_sin_lstm_default_run_cuts_the_loss_tenfold_and_follows_the_cosine(tmp_path):
+    out = run_example('sin_lstm.py', '--no-bar', '--out', str(tmp_path), cwd=tmp_path)
+    first, last = map(float, re.search(r'loss: first epoch (\S+), last epoch (\S+)', out)
+                      .groups())
+    assert last < first / 10, out
+    mse = float(re.search(r'mean squared error of the next-value prediction (\S+)', out)[1])
+    assert mse < 0.01, out
+    if has_module('matplotlib'):
+        assert_png(tmp_path / 'sin_lstm.png')
+
+
+def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
+    data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
+    mnist_files.write_split(data_dir, *mnist_files.block_digits(500), train=False)
+    out = run_example('mnist_cnn.py', '--data-dir', str(data_dir), '--holdout', '100',
+                      '--epochs', '2', '--no-bar', '--out', str(out_dir), cwd=tmp_path)
+    assert 'training on 400 images, evaluating on 100' in out
+    final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
+    assert final >= 0.9, out
+    if has_module('matplotlib'):
+        assert_png(out_dir / 'mnist_cnn_filters.png')
+        assert_png(out_dir / 'mnist_cnn_accuracy.png')
 
 
 # ---- README and CI ---------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Train a small convolutional network on MNIST and look at what its first layer learnt.
+
+    python examples/mnist_cnn.py --data-dir DIR --epochs 3
+
+The network has two convolution blocks (3x3 convolution with padding 1, ReLU, 2x2 max
+pooling: 28x28 -> 14x14 -> 7x7) and a linear read-out of the 10 classes.  The data
+comes as in ``examples/mnist.py``: the four MNIST files from ``--data-dir`` (else from
+``$DEZERO_HOME/datasets/mnist``, downloaded when missing), or with ``--holdout N`` the
+test split alone, divided into its first 10000-N images for training and the last N
+for evaluation.  Each epoch prints the training loss and the held-out accuracy; at the
+end the script saves the accuracy plot and a picture of the first layer's filters
+into ``--out``.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+try:
+    import dezero
+except ImportError:          # run from a checkout without installing: use the repo root
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import dezero
+
+import dezero.functions as F
+import dezero.layers as L
+from dezero import DataLoader, Model, optimizers, transforms
+from dezero.progress import EpochProgress
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist import accuracy_of, load_data  # noqa: E402  (the MLP example's data helpers)
+
+#: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
+IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
+
+
+class SmallCNN(Model):
+    """conv(c1) - relu - pool - conv(c2) - relu - pool - linear(10)."""
+
+    def __init__(self, channels=(16, 32), n_classes=10):
+        super().__init__()
+        self.conv1 = L.Conv2d(channels[0], kernel_size=3, pad=1)
+        self.conv2 = L.Conv2d(channels[1], kernel_size=3, pad=1)
+        self.fc = L.Linear(n_classes)
+
+    def forward(self, x):
+        x = F.pooling(F.relu(self.conv1(x)), 2, stride=2)
+        x = F.pooling(F.relu(self.conv2(x)), 2, stride=2)
+        return self.fc(F.reshape(x, (x.shape[0], -1)))
+
+
+def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0,
+          progress_bar=None):
+    """Train SmallCNN with Adam; return the model and the per-epoch history."""
+    np.random.seed(seed)
+    x, t = train_data
+    loader = DataLoader((x, t), batch_size, shuffle=True)
+    model = SmallCNN()
+    optimizer = optimizers.Adam(lr).setup(model)
+    history = {'loss': [], 'test_acc': []}
+    with EpochProgress(epochs, every=1, bar=progress_bar, desc='mnist_cnn') as progress:
+        for _ in range(epochs):
+            total = 0.0
+            for xb, tb in loader:
+                loss = F.softmax_cross_entropy(model(xb), tb)
+                model.cleargrads()
+                loss.backward()
+                optimizer.update()
+                total += float(loss.data) * len(tb)
+            history['loss'].append(total / len(t))
+            history['test_acc'].append(accuracy_of(model, *test_data))
+            progress.update(loss=history['loss'][-1], test_acc=history['test_acc'][-1])
+    return model, history
+
+
+def save_pictures(model, history, out):
+    """The accuracy per epoch and the first layer's filters, as PNG files."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no pictures: matplotlib is not installed "
+              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+        return []
+    paths = [os.path.join(out, 'mnist_cnn_accuracy.png'),
+             os.path.join(out, 'mnist_cnn_filters.png')]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(1, len(history['test_acc']) + 1), history['test_acc'], marker='o')
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('held-out accuracy')
+    ax.set_title('MNIST CNN')
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(paths[0], dpi=100)
+    plt.close(fig)
+
+    filters = model.conv1.W.data[:, 0]              # (16, 3, 3): one input channel
+    cols = 8
+    rows = -(-len(filters) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
+    for i, ax in enumerate(np.ravel(axes)):
+        ax.axis('off')
+        if i < len(filters):
+            ax.imshow(filters[i], cmap='gray', interpolation='nearest')
+            ax.set_title(str(i), fontsize=8)
+    fig.suptitle('first-layer filters (3x3)')
+    fig.tight_layout()
+    fig.savefig(paths[1], dpi=100)
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a two-block CNN on MNIST; print held-out accuracy per epoch, '
+                    'save the accuracy plot and a picture of the first-layer filters.')
+    parser.add_argument('--data-dir', default=None,
+                        help='folder holding the MNIST .gz files (default: '
+                             '$DEZERO_HOME/datasets/mnist, downloaded when missing)')
+    parser.add_argument('--epochs', type=int, default=3, help='default: 3')
+    parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
+    parser.add_argument('--lr', type=float, default=0.001, help='Adam alpha (default: 0.001)')
+    parser.add_argument('--holdout', type=int, default=0,
+                        help='use only the test split: train on its first 10000-N '
+                             'images, evaluate on the last N')
+    parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    parser.add_argument('--no-bar', action='store_true', help='no tqdm bar, only lines')
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error('--epochs and --batch-size must be 1 or more')
+    try:
+        train_data, test_data = load_data(args.data_dir, args.holdout, IMAGE_TRANSFORM)
+    except OSError as e:
+        print(f'mnist_cnn: {e}', file=sys.stderr)
+        return 1
+    print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
+    os.makedirs(args.out, exist_ok=True)
+    start = time.perf_counter()
+    model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr,
+                           args.seed, progress_bar=False if args.no_bar else None)
+    print(f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
+          f'{history["test_acc"][-1]:.4f}')
+    for path in save_pictures(model, history, args.out):
+        print(f'saved {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
