@@ -30,6 +30,9 @@ from dezero.datasets import MNIST
 from dezero.models import MLP
 from dezero.progress import EpochProgress
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plotting import pyplot  # noqa: E402  (shared by the examples)
+
 OPTIMIZERS = {
     'sgd': (optimizers.SGD, 0.1),
     'momentum': (optimizers.MomentumSGD, 0.05),
@@ -105,13 +108,8 @@ def train(train_data, test_data, epochs=10, hidden=(100,), optimizer='adam', lr=
 
 def save_plot(history, path):
     """Plot the training and held-out accuracy per epoch; False without matplotlib."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no plot: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+    plt = pyplot('plot')
+    if plt is None:
         return False
     epochs = np.arange(1, len(history['loss']) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -31,6 +31,7 @@ from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist import accuracy_of, load_data  # noqa: E402  (the MLP example's data helpers)
+from plotting import pyplot  # noqa: E402
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
@@ -77,13 +78,8 @@ def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0,
 
 def save_pictures(model, history, out):
     """The accuracy per epoch and the first layer's filters, as PNG files."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no pictures: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+    plt = pyplot('pictures')
+    if plt is None:
         return []
     paths = [os.path.join(out, 'mnist_cnn_accuracy.png'),
              os.path.join(out, 'mnist_cnn_filters.png')]

@@ -34,6 +34,9 @@ from dezero import Model, SeqDataLoader, optimizers
 from dezero.datasets import SinCurve
 from dezero.progress import EpochProgress
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plotting import pyplot  # noqa: E402  (shared by the examples)
+
 
 class SinLSTM(Model):
     """An LSTM of ``hidden_size`` units and a linear read-out of one value."""
@@ -92,13 +95,8 @@ def predict_cosine(model):
 
 
 def save_plot(inputs, predictions, path):
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no plot: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+    plt = pyplot('plot')
+    if plt is None:
         return False
     steps = np.arange(len(inputs))
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -37,6 +37,9 @@ from dezero.datasets import get_spiral
 from dezero.models import MLP
 from dezero.progress import EpochProgress
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plotting import pyplot  # noqa: E402  (shared by the examples)
+
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
 
 
@@ -90,13 +93,8 @@ def predict_grid(model, low=-1.0, high=1.0, steps=300):
 def save_pictures(model, history, out):
     """Save the loss curve and the decision boundary as PNG files into ``out``;
     return their paths (empty when matplotlib is not installed)."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no pictures: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+    plt = pyplot('pictures')
+    if plt is None:
         return []
     paths = [os.path.join(out, 'spiral_loss.png'), os.path.join(out, 'spiral_boundary.png')]
 

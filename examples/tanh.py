@@ -34,6 +34,9 @@ from dezero import Variable
 from dezero.graph import GraphvizNotFoundError, functions_behind
 from dezero.utils import plot_dot_graph
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plotting import pyplot  # noqa: E402  (shared by the examples)
+
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
 MAX_PLOTTED_ORDER = 4
 
@@ -101,13 +104,8 @@ def write_graph(output, path_png, verbose):
 
 def plot_derivatives(order, path_png):
     """Plot tanh and its derivatives up to ``min(order, MAX_PLOTTED_ORDER)``."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("no plot of the derivatives: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+    plt = pyplot('plot of the derivatives')
+    if plt is None:
         return
     top = min(order, MAX_PLOTTED_ORDER)
     x = np.linspace(-4.0, 4.0, 401)
