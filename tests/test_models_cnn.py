@@ -241,6 +241,14 @@ def test_resnet50_forward_and_backward_on_small_images(resnet50):
     assert_trains(resnet50, image(2, 32))
 
 
+@pytest.mark.slow
+def test_resnet50_on_a_224_image(resnet50):
+    with dezero.test_mode(), dezero.no_grad():
+        y = resnet50(image(1, 224))
+    assert y.shape == (1, 1000) and y.dtype == np.float32
+    assert np.isfinite(y.data).all()
+
+
 @pytest.mark.parametrize('bad', [18, 34, 100, 50.0, True, '50'])
 def test_resnet_refuses_other_depths(bad):
     with pytest.raises(ValueError, match=r'ResNet: n_layers must be one of 50, 101, '
