@@ -19,10 +19,13 @@ from dezero.dataloaders import DataLoader, SeqDataLoader  # noqa: E402
 from dezero.datasets import Dataset  # noqa: E402
 from dezero.layers import Layer  # noqa: E402
 from dezero.models import Model  # noqa: E402
+from dezero import trainer  # noqa: E402
+from dezero.trainer import Trainer  # noqa: E402
 
 __version__ = '0.1.0'
 
 __all__ = ['Variable', 'Parameter', 'Function', 'Config', 'using_config', 'no_grad',
            'test_mode', 'as_array', 'as_variable', 'setup_variable', 'Layer', 'Model',
            'Dataset', 'DataLoader', 'SeqDataLoader', 'cuda', 'functions', 'utils', 'layers',
-           'models', 'optimizers', 'datasets', 'dataloaders', 'transforms']
+           'models', 'optimizers', 'datasets', 'dataloaders', 'transforms', 'Trainer',
+           'trainer']

@@ -8,8 +8,10 @@ where they are downloaded when missing.  With only the test split at hand
 (``t10k-*.gz``), ``--holdout N`` trains on the first 10000-N test images and evaluates
 on the last N.
 
-Each epoch prints the training loss and accuracy and the held-out accuracy; at the end
-the script saves a plot of the accuracies and the trained weights into ``--out``.
+Training runs through :class:`dezero.Trainer`: each epoch prints the training loss and
+accuracy and the held-out loss and accuracy (``val_loss``, ``val_acc``); at the end the
+script saves a plot of the accuracies and the trained weights into ``--out``.
+``--smoke`` trains for seconds on generated digits instead (no files needed).
 """
 import argparse
 import os
@@ -25,12 +27,11 @@ except ImportError:          # run from a checkout without installing: use the r
     import dezero
 
 import dezero.functions as F
-from dezero import DataLoader, optimizers
-from dezero.datasets import MNIST
+from dezero import DataLoader, Trainer, optimizers
 from dezero.models import MLP
-from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
 from plotting import pyplot  # noqa: E402  (shared by the examples)
 
 OPTIMIZERS = {
@@ -42,67 +43,18 @@ OPTIMIZERS = {
 ACTIVATIONS = {'relu': F.relu, 'sigmoid': F.sigmoid, 'tanh': F.tanh}
 
 
-def as_arrays(dataset, indices=None):
-    """Stack the (transformed) items of ``dataset`` into two arrays (x, t)."""
-    indices = range(len(dataset)) if indices is None else indices
-    items = [dataset[i] for i in indices]
-    return np.stack([x for x, _ in items]), np.array([t for _, t in items])
-
-
-def load_data(data_dir, holdout, transform=None):
-    """(x_train, t_train), (x_test, t_test) as stacked arrays and int labels; images
-    are flat float32 vectors in [0, 1] unless ``transform`` says otherwise.  With
-    ``holdout`` the test split alone is divided in two."""
-    kwargs = {'root': data_dir}
-    if transform is not None:
-        kwargs['transform'] = transform
-    if holdout:
-        test = MNIST(train=False, **kwargs)
-        if not 0 < holdout < len(test):
-            raise SystemExit(f'{os.path.basename(sys.argv[0])}: --holdout must be between '
-                             f'1 and {len(test) - 1}, got {holdout}')
-        cut = len(test) - holdout
-        return as_arrays(test, range(cut)), as_arrays(test, range(cut, len(test)))
-    return as_arrays(MNIST(train=True, **kwargs)), as_arrays(MNIST(train=False, **kwargs))
-
-
-def accuracy_of(model, x, t, batch_size=1000):
-    """Accuracy of ``model`` on (x, t), computed in test mode without a graph."""
-    correct = 0
-    with dezero.no_grad(), dezero.test_mode():
-        for i in range(0, len(x), batch_size):
-            y = model(x[i:i + batch_size])
-            correct += int((y.data.argmax(axis=1) == t[i:i + batch_size]).sum())
-    return correct / len(x)
-
-
 def train(train_data, test_data, epochs=10, hidden=(100,), optimizer='adam', lr=None,
-          batch_size=100, activation='relu', seed=0, progress_bar=None):
-    """Train ``MLP((*hidden, 10))``; return the model and the per-epoch history."""
+          batch_size=100, activation='relu', seed=0, progress=True):
+    """Train ``MLP((*hidden, 10))`` with a :class:`dezero.Trainer`, evaluating on
+    ``test_data`` after every epoch; return the model and the history (``loss``,
+    ``acc``, ``val_loss``, ``val_acc`` per epoch)."""
     np.random.seed(seed)
-    x, t = train_data
-    loader = DataLoader((x, t), batch_size, shuffle=True)
     model = MLP((*hidden, 10), activation=ACTIVATIONS[activation])
     cls, default_lr = OPTIMIZERS[optimizer]
-    opt = cls(lr if lr is not None else default_lr).setup(model)
-
-    history = {'loss': [], 'train_acc': [], 'test_acc': []}
-    with EpochProgress(epochs, every=1, bar=progress_bar, desc='mnist') as progress:
-        for _ in range(epochs):
-            sum_loss = sum_acc = 0.0
-            for xb, tb in loader:
-                y = model(xb)
-                loss = F.softmax_cross_entropy(y, tb)
-                model.cleargrads()
-                loss.backward()
-                opt.update()
-                sum_loss += float(loss.data) * len(tb)
-                sum_acc += float(F.accuracy(y, tb).data) * len(tb)
-            history['loss'].append(sum_loss / len(t))
-            history['train_acc'].append(sum_acc / len(t))
-            history['test_acc'].append(accuracy_of(model, *test_data))
-            progress.update(loss=history['loss'][-1], train_acc=history['train_acc'][-1],
-                            test_acc=history['test_acc'][-1])
+    trainer = Trainer(model, cls(lr if lr is not None else default_lr))
+    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True), epochs,
+                          val_loader=DataLoader(test_data, 1000, shuffle=False),
+                          progress=progress)
     return model, history
 
 
@@ -113,8 +65,8 @@ def save_plot(history, path):
         return False
     epochs = np.arange(1, len(history['loss']) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, history['train_acc'], marker='o', label='train')
-    ax.plot(epochs, history['test_acc'], marker='o', label='held out')
+    ax.plot(epochs, history['acc'], marker='o', label='train')
+    ax.plot(epochs, history['val_acc'], marker='o', label='held out')
     ax.set_xlabel('epoch')
     ax.set_ylabel('accuracy')
     ax.set_title('MNIST: accuracy per epoch')
@@ -130,9 +82,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train an MLP on MNIST; print accuracy per epoch, save an accuracy '
                     'plot and the weights.')
-    parser.add_argument('--data-dir', default=None,
-                        help='folder holding the MNIST .gz files (default: '
-                             '$DEZERO_HOME/datasets/mnist, downloaded when missing)')
+    add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
     parser.add_argument('--hidden', type=int, nargs='+', default=[100],
                         help='hidden layer sizes (default: 100)')
@@ -145,31 +95,22 @@ def main(argv=None):
                              + ', '.join(f'{k} {v[1]}' for k, v in OPTIMIZERS.items())
                              + ')')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--holdout', type=int, default=0,
-                        help='use only the test split: train on its first 10000-N '
-                             'images, evaluate on the last N')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
-    parser.add_argument('--no-bar', action='store_true',
-                        help='print a line per epoch instead of a tqdm bar')
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:
         parser.error('--epochs, --batch-size and --hidden must be 1 or more')
 
-    try:
-        train_data, test_data = load_data(args.data_dir, args.holdout)
-    except OSError as e:
-        print(f'mnist: {e}', file=sys.stderr)
-        return 1
+    train_data, test_data = load_or_generate(args)
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
     model, history = train(train_data, test_data, args.epochs, tuple(args.hidden),
                            args.optimizer, args.lr, args.batch_size, args.activation,
-                           args.seed, progress_bar=False if args.no_bar else None)
+                           args.seed)
     seconds = time.perf_counter() - start
-    print(f'trained in {seconds:.1f} s; final held-out accuracy {history["test_acc"][-1]:.4f}')
+    print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
 
     weights = os.path.join(args.out, 'mnist_mlp.npz')
     model.save_weights(weights)

@@ -9,7 +9,7 @@ comes as in ``examples/mnist.py``: the four MNIST files from ``--data-dir`` (els
 test split alone, divided into its first 10000-N images for training and the last N
 for evaluation.  Each epoch prints the training loss and the held-out accuracy; at the
 end the script saves the accuracy plot and a picture of the first layer's filters
-into ``--out``.
+into ``--out``.  ``--smoke`` trains for seconds on generated digits (no files needed).
 """
 import argparse
 import os
@@ -26,12 +26,11 @@ except ImportError:          # run from a checkout without installing: use the r
 
 import dezero.functions as F
 import dezero.layers as L
-from dezero import DataLoader, Model, optimizers, transforms
-from dezero.progress import EpochProgress
+from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist import accuracy_of, load_data  # noqa: E402  (the MLP example's data helpers)
-from plotting import pyplot  # noqa: E402
+from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
+from plotting import pyplot  # noqa: E402  (shared by the examples)
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
@@ -53,26 +52,15 @@ class SmallCNN(Model):
 
 
 def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0,
-          progress_bar=None):
-    """Train SmallCNN with Adam; return the model and the per-epoch history."""
+          progress=True):
+    """Train SmallCNN with Adam through a :class:`dezero.Trainer`, evaluating on
+    ``test_data`` after every epoch; return the model and the history."""
     np.random.seed(seed)
-    x, t = train_data
-    loader = DataLoader((x, t), batch_size, shuffle=True)
     model = SmallCNN()
-    optimizer = optimizers.Adam(lr).setup(model)
-    history = {'loss': [], 'test_acc': []}
-    with EpochProgress(epochs, every=1, bar=progress_bar, desc='mnist_cnn') as progress:
-        for _ in range(epochs):
-            total = 0.0
-            for xb, tb in loader:
-                loss = F.softmax_cross_entropy(model(xb), tb)
-                model.cleargrads()
-                loss.backward()
-                optimizer.update()
-                total += float(loss.data) * len(tb)
-            history['loss'].append(total / len(t))
-            history['test_acc'].append(accuracy_of(model, *test_data))
-            progress.update(loss=history['loss'][-1], test_acc=history['test_acc'][-1])
+    trainer = Trainer(model, optimizers.Adam(lr))
+    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True), epochs,
+                          val_loader=DataLoader(test_data, 500, shuffle=False),
+                          progress=progress)
     return model, history
 
 
@@ -84,7 +72,7 @@ def save_pictures(model, history, out):
     paths = [os.path.join(out, 'mnist_cnn_accuracy.png'),
              os.path.join(out, 'mnist_cnn_filters.png')]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(np.arange(1, len(history['test_acc']) + 1), history['test_acc'], marker='o')
+    ax.plot(np.arange(1, len(history['val_acc']) + 1), history['val_acc'], marker='o')
     ax.set_xlabel('epoch')
     ax.set_ylabel('held-out accuracy')
     ax.set_title('MNIST CNN')
@@ -113,33 +101,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a two-block CNN on MNIST; print held-out accuracy per epoch, '
                     'save the accuracy plot and a picture of the first-layer filters.')
-    parser.add_argument('--data-dir', default=None,
-                        help='folder holding the MNIST .gz files (default: '
-                             '$DEZERO_HOME/datasets/mnist, downloaded when missing)')
+    add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=3, help='default: 3')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--lr', type=float, default=0.001, help='Adam alpha (default: 0.001)')
-    parser.add_argument('--holdout', type=int, default=0,
-                        help='use only the test split: train on its first 10000-N '
-                             'images, evaluate on the last N')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
-    parser.add_argument('--no-bar', action='store_true', help='no tqdm bar, only lines')
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
-    try:
-        train_data, test_data = load_data(args.data_dir, args.holdout, IMAGE_TRANSFORM)
-    except OSError as e:
-        print(f'mnist_cnn: {e}', file=sys.stderr)
-        return 1
+    train_data, test_data = load_or_generate(args, IMAGE_TRANSFORM, flat=False)
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr,
-                           args.seed, progress_bar=False if args.no_bar else None)
+                           args.seed)
     print(f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
-          f'{history["test_acc"][-1]:.4f}')
+          f'{history["val_acc"][-1]:.4f}')
     for path in save_pictures(model, history, args.out):
         print(f'saved {path}')
     return 0

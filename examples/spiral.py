@@ -1,8 +1,9 @@
 """Train a two-layer network to tell apart the three arms of a spiral.
 
 The recipe is the classic one: ``MLP((10, 3))`` with sigmoid, plain SGD with a learning
-rate of 1.0, mini-batches of 30 drawn from the 300 spiral points, 300 epochs.  Each
-epoch is the explicit loop a learner writes by hand:
+rate of 1.0, mini-batches of 30 drawn from the 300 spiral points, 300 epochs.  A
+:class:`dezero.Trainer` runs each epoch as the loop a learner writes by hand (the
+tutorial's step 48 writes it out):
 
     for x, t in loader:
         y = model(x)
@@ -32,10 +33,9 @@ except ImportError:          # run from a checkout without installing: use the r
     import dezero
 
 import dezero.functions as F
-from dezero import DataLoader, optimizers
+from dezero import DataLoader, Trainer, optimizers
 from dezero.datasets import get_spiral
 from dezero.models import MLP
-from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from plotting import pyplot  # noqa: E402  (shared by the examples)
@@ -43,31 +43,15 @@ from plotting import pyplot  # noqa: E402  (shared by the examples)
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
 
 
-def train(epochs=300, batch_size=30, hidden=10, lr=1.0, seed=0, progress_bar=None):
-    """Train ``MLP((hidden, 3))`` on the spiral; return the model and the per-epoch
-    history ``{'loss': [...], 'acc': [...]}`` (averages over each epoch's batches)."""
+def train(epochs=300, batch_size=30, hidden=10, lr=1.0, seed=0, progress=True):
+    """Train ``MLP((hidden, 3))`` on the spiral with a :class:`dezero.Trainer`; return
+    the model and the per-epoch history ``{'loss': [...], 'acc': [...]}`` (averages
+    over each epoch's batches)."""
     np.random.seed(seed)                       # weights and shuffling
-    x, t = get_spiral(train=True)
-    loader = DataLoader((x, t), batch_size, shuffle=True)
     model = MLP((hidden, 3))
-    optimizer = optimizers.SGD(lr).setup(model)
-
-    history = {'loss': [], 'acc': []}
-    with EpochProgress(epochs, bar=progress_bar, desc='spiral') as progress:
-        for _ in range(epochs):
-            sum_loss = sum_acc = 0.0
-            for xb, tb in loader:
-                y = model(xb)
-                loss = F.softmax_cross_entropy(y, tb)
-                model.cleargrads()
-                loss.backward()
-                optimizer.update()
-                sum_loss += float(loss.data) * len(tb)
-                sum_acc += float(F.accuracy(y, tb).data) * len(tb)
-            history['loss'].append(sum_loss / len(t))
-            history['acc'].append(sum_acc / len(t))
-            progress.update(loss=history['loss'][-1], acc=history['acc'][-1])
-    return model, history
+    trainer = Trainer(model, optimizers.SGD(lr))
+    loader = DataLoader(get_spiral(train=True), batch_size, shuffle=True)
+    return model, trainer.fit(loader, epochs, progress=progress)
 
 
 def evaluate(model):
@@ -135,8 +119,6 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
     parser.add_argument('--out', default='out',
                         help='folder for the pictures (default: out)')
-    parser.add_argument('--no-bar', action='store_true',
-                        help='no tqdm bar, only the printed lines')
     args = parser.parse_args(argv)
     for name in ('epochs', 'batch_size', 'hidden'):
         if getattr(args, name) < 1:
@@ -144,8 +126,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
-    model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed,
-                           progress_bar=False if args.no_bar else None)
+    model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed)
     seconds = time.perf_counter() - start
     loss, acc = evaluate(model)
     print(f'trained {args.epochs} epochs in {seconds:.1f} s')

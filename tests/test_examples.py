@@ -48,7 +48,7 @@ def test_spiral_recipe_learns_within_20_seconds():
     """MLP((10, 3)), SGD lr 1.0, 300 epochs, batch 30, seed 0: the book's recipe."""
     spiral = load_example('spiral.py')
     start = time.perf_counter()
-    model, history = spiral.train(progress_bar=False)
+    model, history = spiral.train(progress=False)
     seconds = time.perf_counter() - start
     loss, acc = spiral.evaluate(model)
     assert loss < 0.15 and acc > 0.9, (loss, acc)
@@ -60,14 +60,14 @@ def test_spiral_recipe_learns_within_20_seconds():
 
 def test_spiral_is_reproducible():
     spiral = load_example('spiral.py')
-    _, a = spiral.train(epochs=5, progress_bar=False)
-    _, b = spiral.train(epochs=5, progress_bar=False)
+    _, a = spiral.train(epochs=5, progress=False)
+    _, b = spiral.train(epochs=5, progress=False)
     assert a == b
 
 
 def test_spiral_script_prints_results_and_saves_pictures(tmp_path):
     out_dir = tmp_path / 'pictures'
-    out = run_example('spiral.py', '--epochs', '40', '--no-bar', '--out', str(out_dir),
+    out = run_example('spiral.py', '--epochs', '40', '--out', str(out_dir),
                       cwd=tmp_path)
     assert re.search(r'^epoch  4/40  loss \d\.\d{4}  acc \d\.\d{4}$', out, re.M), out
     assert re.search(r'^epoch 40/40  loss ', out, re.M), out
@@ -86,7 +86,7 @@ def test_spiral_script_prints_results_and_saves_pictures(tmp_path):
 
 def test_spiral_decision_grid_covers_the_plane():
     spiral = load_example('spiral.py')
-    model, _ = spiral.train(epochs=300, progress_bar=False)
+    model, _ = spiral.train(epochs=300, progress=False)
     xx, yy, classes = spiral.predict_grid(model, steps=50)
     assert xx.shape == yy.shape == classes.shape == (50, 50)
     assert set(np.unique(classes)) == {0, 1, 2}       # every arm owns a region
@@ -98,10 +98,10 @@ def test_mnist_script_learns_fake_digits_and_saves_weights(tmp_path):
     images, labels = mnist_files.block_digits(600)
     mnist_files.write_split(data_dir, images, labels, train=False)
     out = run_example('mnist.py', '--data-dir', str(data_dir), '--holdout', '200',
-                      '--epochs', '3', '--hidden', '32', '--no-bar', '--out', str(out_dir),
+                      '--epochs', '3', '--hidden', '32', '--out', str(out_dir),
                       cwd=tmp_path)
     assert 'training on 400 images, evaluating on 200' in out
-    accs = [float(a) for a in re.findall(r'^epoch \d+/3  .*test_acc (\d\.\d+)$', out,
+    accs = [float(a) for a in re.findall(r'^epoch \d+/3  .*val_acc (\d\.\d+)$', out,
                                          re.M)]
     assert len(accs) == 3, out
     assert accs[-1] >= 0.9, out
@@ -131,7 +131,7 @@ def test_mnist_script_refuses_a_bad_holdout(tmp_path):
 def test_mnist_reaches_93_percent_on_the_real_test_split(tmp_path):
     """8,000 real test images for training, 2,000 held out, 10 epochs (README figure)."""
     out = run_example('mnist.py', '--data-dir', str(mnist_files.REAL_MNIST), '--holdout',
-                      '2000', '--epochs', '10', '--no-bar', '--out', str(tmp_path),
+                      '2000', '--epochs', '10', '--out', str(tmp_path),
                       cwd=tmp_path)
     final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
     assert final >= 0.93, out
@@ -230,7 +230,7 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
     data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
     mnist_files.write_split(data_dir, *mnist_files.block_digits(500), train=False)
     out = run_example('mnist_cnn.py', '--data-dir', str(data_dir), '--holdout', '100',
-                      '--epochs', '2', '--no-bar', '--out', str(out_dir), cwd=tmp_path)
+                      '--epochs', '2', '--out', str(out_dir), cwd=tmp_path)
     assert 'training on 400 images, evaluating on 100' in out
     final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
     assert final >= 0.9, out
