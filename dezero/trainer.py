@@ -20,28 +20,38 @@ weights.
 0.97
 """
 import math
+import numbers
 import os
+import sys
 
 import numpy as np
 
 import dezero.functions as F
 from dezero.atomic import atomic_open
 from dezero.core import no_grad, test_mode
-from dezero.progress import EpochProgress
+from dezero.progress import EpochProgress, format_metrics
+
+_HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
 
 
-def _value(v):
-    """A loss or metric (Variable, array or number) as a Python float."""
-    return float(getattr(v, 'data', v))
+def _value(v, what):
+    """A loss or metric (Variable, array or number) of one element as a Python float."""
+    a = np.asarray(getattr(v, 'data', v))
+    if a.size != 1 or a.dtype.kind not in 'biuf':
+        raise ValueError(f'Trainer: {what} must give one number per batch, got '
+                         f'{type(v).__name__} with shape {a.shape} and dtype {a.dtype}')
+    return float(a.reshape(()))
 
 
 class Trainer:
     """Trains ``model`` with ``optimizer``, minimising ``loss(y, t)``.
 
     ``metrics`` maps names to functions ``f(y, t)`` computed on every batch (default
-    ``{'acc': F.accuracy}``; ``{}`` for none).  The optimizer is set up on the model if
-    it has no target yet.  Loaders are :class:`dezero.DataLoader` objects or any
-    iterable of ``(x, t)`` batches; ``len(t)`` is the batch size.
+    ``{'acc': F.accuracy}``; ``{}`` for none); 'loss' and names starting with 'val_'
+    are reserved for the history.  The optimizer is set up on the model if it has no
+    target yet.  Loaders are :class:`dezero.DataLoader` objects or any iterable of
+    ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and metrics are taken
+    to be batch means, so an epoch's figure is their average weighted by batch size.
     """
 
     def __init__(self, model, optimizer, loss=F.softmax_cross_entropy, metrics=None):
@@ -50,14 +60,18 @@ class Trainer:
                             f'{type(loss).__name__}')
         metrics = {'acc': F.accuracy} if metrics is None else dict(metrics)
         for name, f in metrics.items():
-            if not callable(f):
-                raise TypeError(f'Trainer: metric {name!r} must be a function f(y, t), got '
-                                f'{type(f).__name__}')
+            if not isinstance(name, str):
+                raise TypeError(f'Trainer: metric names must be strings, got {name!r}')
             if name == 'loss' or name.startswith('val_'):
                 raise ValueError(f"Trainer: metric name {name!r} is reserved ('loss' and "
                                  f"names starting with 'val_')")
+            if not callable(f):
+                raise TypeError(f'Trainer: metric {name!r} must be a function f(y, t), got '
+                                f'{type(f).__name__}')
         if getattr(optimizer, 'target', None) is None:
             optimizer.setup(model)
+        elif optimizer.target is not model:
+            _check_target(model, optimizer.target)
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
@@ -66,7 +80,7 @@ class Trainer:
         self.epoch = 0
 
     # ---- one pass -------------------------------------------------------------------
-    def _run_epoch(self, loader, train):
+    def _run_epoch(self, loader, train, caller):
         """Average loss and metrics over one pass through ``loader``."""
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
@@ -78,19 +92,21 @@ class Trainer:
                 loss.backward()
                 self.optimizer.update()
             n = len(t)
-            totals['loss'] += _value(loss) * n
-            for name, f in self.metrics.items():
-                totals[name] += _value(f(y, t)) * n
+            totals['loss'] += _value(loss, 'the loss') * n
+            with no_grad():                     # metrics are never differentiated
+                for name, f in self.metrics.items():
+                    totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             count += n
         if count == 0:
-            raise ValueError('Trainer: the loader gave no batches')
+            raise ValueError(f'{caller}: the loader gave no samples')
         return {name: total / count for name, total in totals.items()}
 
     def evaluate(self, loader):
-        """The average loss and metrics over ``loader``, computed in test mode (dropout
-        off, batch norm on running statistics) without recording a graph."""
+        """The average loss and metrics over ``loader`` (a dict ``{'loss': ..,
+        <metric>: ..}``), computed in test mode (dropout off, batch norm on running
+        statistics) without recording a graph; the parameters are not changed."""
         with test_mode(), no_grad():
-            return self._run_epoch(loader, train=False)
+            return self._run_epoch(loader, train=False, caller='Trainer.evaluate')
 
     # ---- fit --------------------------------------------------------------------------
     def fit(self, train_loader, epochs, val_loader=None, progress=True, callbacks=()):
@@ -99,14 +115,17 @@ class Trainer:
         passes and, with ``val_loader``, ``val_loss`` and ``val_<metric>``.
 
         ``progress``: True for a tqdm bar when tqdm is installed and a line every tenth
-        of the run, False for silence.  ``callbacks``: objects with any of the methods
+        of the run (and one for the epoch where a callback stopped it), False for
+        silence.  ``callbacks``: a list of objects with any of the methods
         ``on_train_begin(trainer)``, ``on_epoch_end(trainer, epoch, logs)`` (``logs``:
         this epoch's figures; set ``trainer.stop_training = True`` to stop) and
-        ``on_train_end(trainer)``.
+        ``on_train_end(trainer)``, called in the order of the list.
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
+                or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
-        callbacks = list(callbacks)
+        epochs = int(epochs)
+        callbacks = _check_callbacks(callbacks)
         names = ['loss', *self.metrics]
         history = {name: [] for name in names}
         if val_loader is not None:
@@ -114,10 +133,11 @@ class Trainer:
         self.stop_training = False
         self._call(callbacks, 'on_train_begin')
         progress_bar = EpochProgress(epochs, desc='fit') if progress else None
+        stopped_line = None
         try:
             for epoch in range(1, epochs + 1):
                 self.epoch = epoch
-                logs = self._run_epoch(train_loader, train=True)
+                logs = self._run_epoch(train_loader, train=True, caller='Trainer.fit')
                 if val_loader is not None:
                     logs.update({'val_' + k: v for k, v in self.evaluate(val_loader).items()})
                 for name, value in logs.items():
@@ -126,10 +146,16 @@ class Trainer:
                     progress_bar.update(**logs)
                 self._call(callbacks, 'on_epoch_end', epoch, logs)
                 if self.stop_training:
+                    if progress_bar is not None and epoch < epochs \
+                            and epoch % progress_bar.every != 0:
+                        stopped_line = (f'stopped at epoch {epoch}/{epochs}  '
+                                        f'{format_metrics(logs)}')
                     break
         finally:
             if progress_bar is not None:
                 progress_bar.close()
+        if stopped_line is not None:        # the bar printed no line for this epoch
+            print(stopped_line, file=sys.stdout, flush=True)
         self._call(callbacks, 'on_train_end')
         return history
 
@@ -140,21 +166,60 @@ class Trainer:
                 f(self, *args)
 
 
+def _check_target(model, target):
+    """Refuse an optimizer set up on another model: it would train the wrong weights."""
+    own = {id(p) for p in model.params()}
+    if own and own.isdisjoint(id(p) for p in target.params()):
+        raise ValueError(f'Trainer: the optimizer is set up on another model '
+                         f'({type(target).__name__}) that holds none of the parameters of '
+                         f'the model to train ({type(model).__name__})')
+
+
+def _check_callbacks(callbacks):
+    """``callbacks`` as a list, each one having at least one of the hook methods."""
+    if any(hasattr(callbacks, hook) for hook in _HOOKS):
+        raise TypeError(f'Trainer.fit: callbacks must be a list of callbacks, got a '
+                        f'single {type(callbacks).__name__}; pass [callback]')
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise TypeError(f'Trainer.fit: callbacks must be a list of callbacks, got '
+                        f'{type(callbacks).__name__}') from None
+    for cb in callbacks:
+        if not any(callable(getattr(cb, hook, None)) for hook in _HOOKS):
+            raise TypeError(f'Trainer.fit: the callback {cb!r} has none of the methods '
+                            f'{", ".join(_HOOKS)}')
+    return callbacks
+
+
 # --------------------------------------------------------------------------------------
 # Callbacks
 # --------------------------------------------------------------------------------------
 class _Monitor:
-    """Tracks the best value of one figure of the logs (lower for names containing
-    'loss', higher otherwise, unless ``mode`` is 'min' or 'max')."""
+    """Tracks the best value of one figure of the logs: lower is better with mode
+    'min', higher with 'max'; 'auto' picks 'min' for names containing 'loss' and 'max'
+    for names containing 'acc', and refuses other names."""
 
     def __init__(self, owner, monitor, mode, min_delta):
+        if not isinstance(monitor, str):
+            raise TypeError(f'{owner}: monitor must be the name of a figure of the logs '
+                            f"(such as 'val_loss'), got {monitor!r}")
         if mode == 'auto':
-            mode = 'min' if 'loss' in monitor else 'max'
+            if 'loss' in monitor:
+                mode = 'min'
+            elif 'acc' in monitor:
+                mode = 'max'
+            else:
+                raise ValueError(f"{owner}: mode='auto' cannot tell whether {monitor!r} "
+                                 f"should fall or rise; pass mode='min' or mode='max'")
         if mode not in ('min', 'max'):
             raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not min_delta >= 0:
-            raise ValueError(f'{owner}: min_delta must be >= 0, got {min_delta!r}')
-        self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, min_delta
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
+                or not min_delta >= 0 or math.isinf(min_delta):
+            raise ValueError(f'{owner}: min_delta must be a finite number >= 0, got '
+                             f'{min_delta!r}')
+        self.owner, self.monitor, self.mode = owner, monitor, mode
+        self.min_delta = float(min_delta)
         self.best = None
         self.best_epoch = None
 
@@ -162,33 +227,40 @@ class _Monitor:
         self.best = None
         self.best_epoch = None
 
-    def improved(self, epoch, logs):
-        """Whether ``logs[monitor]`` beats the best so far (recording it if so)."""
+    def is_better(self, epoch, logs):
+        """The value of ``logs[monitor]`` if it beats the best so far by more than
+        ``min_delta`` (the first value always does, NaN never), else None."""
         if self.monitor not in logs:
             raise KeyError(f'{self.owner}: no {self.monitor!r} in the logs of epoch '
                            f'{epoch}; they have {", ".join(logs)} (validation figures '
                            f'need a val_loader)')
-        value = logs[self.monitor]
+        value = float(logs[self.monitor])
         if math.isnan(value):
-            return False
-        if self.best is None or (value < self.best - self.min_delta if self.mode == 'min'
-                                 else value > self.best + self.min_delta):
-            self.best, self.best_epoch = value, epoch
-            return True
-        return False
+            return None
+        if self.best is None:
+            return value
+        if self.mode == 'min':
+            return value if value < self.best - self.min_delta else None
+        return value if value > self.best + self.min_delta else None
+
+    def record(self, epoch, value):
+        self.best, self.best_epoch = value, epoch
 
 
 class EarlyStopping:
     """Stop training when ``monitor`` (default ``'val_loss'``) has not improved by more
-    than ``min_delta`` for ``patience`` epochs.  ``stopped_epoch`` tells when it
-    stopped (None if it did not), ``best`` and ``best_epoch`` the best value seen."""
+    than ``min_delta`` for ``patience`` epochs in a row.  ``mode``: 'min', 'max' or
+    'auto' (min for names with 'loss', max for names with 'acc').  ``stopped_epoch``
+    tells when it stopped (None if it did not), ``best`` and ``best_epoch`` the best
+    value seen."""
 
     def __init__(self, monitor='val_loss', patience=5, mode='auto', min_delta=0.0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
+                or patience < 1:
             raise ValueError(f'EarlyStopping: patience must be a positive int, got '
                              f'{patience!r}')
         self._monitor = _Monitor('EarlyStopping', monitor, mode, min_delta)
-        self.patience = patience
+        self.patience = int(patience)
         self.wait = 0
         self.stopped_epoch = None
 
@@ -206,7 +278,9 @@ class EarlyStopping:
         self.stopped_epoch = None
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if self._monitor.improved(epoch, logs):
+        value = self._monitor.is_better(epoch, logs)
+        if value is not None:
+            self._monitor.record(epoch, value)
             self.wait = 0
             return
         self.wait += 1
@@ -217,9 +291,10 @@ class EarlyStopping:
 
 class BestWeights:
     """Keep the weights of the epoch with the best ``monitor`` (default ``'val_loss'``)
-    in the ``.npz`` file ``path``, saved atomically each time the figure improves (a
-    crash mid-save leaves the previous best intact).  With ``restore`` (default) the
-    model gets those weights back when training ends."""
+    in the ``.npz`` file ``path``, saved atomically each time the figure improves by
+    more than ``min_delta`` (a crash mid-save leaves the previous best intact, and the
+    best is recorded only once saved).  With ``restore`` (default) the model gets those
+    weights back when training ends."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
         self.path = os.fspath(path)
@@ -235,11 +310,17 @@ class BestWeights:
         return self._monitor.best_epoch
 
     def on_train_begin(self, trainer):
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f'BestWeights: the folder {folder} for {self.path} '
+                                    f'does not exist')
         self._monitor.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if self._monitor.improved(epoch, logs):
+        value = self._monitor.is_better(epoch, logs)
+        if value is not None:
             trainer.model.save_weights(self.path)
+            self._monitor.record(epoch, value)
 
     def on_train_end(self, trainer):
         if self.restore and self.best_epoch is not None:
@@ -251,24 +332,31 @@ class BestWeights:
 # --------------------------------------------------------------------------------------
 def plot_history(history, to_file, title=None):
     """Draw the history of :meth:`Trainer.fit` into the picture ``to_file`` (format from
-    the extension): one panel for the loss and one per metric, training and validation
-    curves together.  The file is written atomically.  Needs matplotlib."""
+    the extension, PNG without one): one panel for the loss and one per metric,
+    training and validation curves together.  The file is written atomically.  Needs
+    matplotlib; the global pyplot state (backend, open figures) is left alone.
+    Returns ``to_file``."""
     try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError('plot_history needs matplotlib (pip install matplotlib)') from None
+    if not isinstance(history, dict):
+        raise TypeError(f'plot_history: history must be the dict returned by '
+                        f'Trainer.fit, got {type(history).__name__}')
     names = [k for k in history if not k.startswith('val_')]
-    if not names or not any(history[k] for k in names):
-        raise ValueError('plot_history: the history is empty')
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    if not names or not any(len(history[k]) for k in names):
+        raise ValueError('plot_history: the history is empty (no training epochs)')
+    fig = Figure(figsize=(4.5 * len(names), 3.6))
+    fmt = (os.path.splitext(os.fspath(to_file))[1].lstrip('.') or 'png').lower()
+    if fmt not in fig.canvas.get_supported_filetypes():
+        raise ValueError(f'plot_history: cannot write {fmt!r} pictures; use one of '
+                         f'{", ".join(sorted(fig.canvas.get_supported_filetypes()))}')
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
-        epochs = np.arange(1, len(history[name]) + 1)
-        ax.plot(epochs, history[name], label='train')
-        if history.get('val_' + name):
-            ax.plot(epochs[:len(history['val_' + name])], history['val_' + name],
-                    label='validation')
+        ax.plot(np.arange(1, len(history[name]) + 1), history[name], label='train')
+        val = history.get('val_' + name)
+        if val is not None and len(val):
+            ax.plot(np.arange(1, len(val) + 1), val, label='validation')
         ax.set_xlabel('epoch')
         ax.set_title(name)
         ax.grid(True, alpha=0.3)
@@ -276,10 +364,6 @@ def plot_history(history, to_file, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fmt = os.path.splitext(os.fspath(to_file))[1].lstrip('.') or 'png'
-    try:
-        with atomic_open(to_file, 'wb') as f:
-            fig.savefig(f, format=fmt, dpi=100)
-    finally:
-        plt.close(fig)
+    with atomic_open(to_file, 'wb') as f:
+        fig.savefig(f, format=fmt, dpi=100)
     return to_file

@@ -1,0 +1,666 @@
+"""Trainer (fit, evaluate), the callbacks EarlyStopping and BestWeights, plot_history."""
+import os
+import re
+import types
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+import dezero.progress
+from dezero import layers
+from dezero.core import Config, Parameter
+from dezero.dataloaders import DataLoader
+from dezero.datasets import get_spiral
+from dezero.models import MLP, Model
+from dezero.optimizers import SGD
+from dezero.trainer import BestWeights, EarlyStopping, Trainer, plot_history
+
+
+# --------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------
+class Scale(Model):
+    """y = w * x with one scalar weight w (starting at 1): small enough to follow by
+    hand."""
+
+    def __init__(self, w=1.0):
+        super().__init__()
+        self.w = Parameter(np.array(w))
+
+    def forward(self, x):
+        return x * self.w
+
+
+def mean_y(y, t):
+    """The batch mean of y: its gradient with respect to w of Scale is mean(x)."""
+    return F.sum(y) * (1.0 / len(y))
+
+
+def max_y(y, t):
+    return float(y.data.max())
+
+
+# Two batches of unequal size: 3 samples, then 1.
+BATCHES = [(np.array([1.0, 2.0, 3.0]), np.zeros(3, dtype=np.int64)),
+           (np.array([10.0]), np.zeros(1, dtype=np.int64))]
+
+
+def scripted(values):
+    """A metric returning the next of ``values`` at each call (one batch per epoch)."""
+    it = iter(values)
+    return lambda y, t: next(it)
+
+
+def one_batch():
+    return [(np.array([1.0]), np.zeros(1, dtype=np.int64))]
+
+
+def fake_trainer():
+    return types.SimpleNamespace(stop_training=False)
+
+
+def drive(callback, values, monitor='val_loss'):
+    """Feed ``values`` of ``monitor`` to ``callback`` epoch by epoch as fit would, until
+    it asks to stop; return the fake trainer and the number of epochs run."""
+    trainer = fake_trainer()
+    callback.on_train_begin(trainer)
+    epoch = 0
+    for epoch, v in enumerate(values, start=1):
+        callback.on_epoch_end(trainer, epoch, {'loss': 0.0, monitor: v})
+        if trainer.stop_training:
+            break
+    return trainer, epoch
+
+
+def param_arrays(model):
+    return [p.data.copy() for p in model.params()]
+
+
+@pytest.fixture(scope='module')
+def spiral():
+    return get_spiral(train=True)
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: construction and bad arguments
+# --------------------------------------------------------------------------------------
+def test_sets_up_the_optimizer_and_defaults_to_accuracy():
+    model = Scale()
+    opt = SGD(0.1)
+    trainer = Trainer(model, opt)
+    assert opt.target is model
+    assert trainer.loss is F.softmax_cross_entropy
+    assert trainer.metrics == {'acc': F.accuracy}
+    assert Trainer(model, opt, metrics={}).metrics == {}
+
+
+def test_optimizer_set_up_on_another_model_is_refused():
+    with pytest.raises(ValueError, match='another model'):
+        Trainer(Scale(), SGD(0.1).setup(Scale()))
+    model = Scale()
+    opt = SGD(0.1).setup(model)
+    assert Trainer(model, opt).optimizer is opt
+
+
+@pytest.mark.parametrize('epochs', [0, -1, 2.5, True, '3', None])
+def test_fit_refuses_bad_epochs(epochs):
+    model = Scale()
+    w = model.w.data.copy()
+    with pytest.raises(ValueError, match=r'Trainer\.fit: epochs must be a positive int'):
+        Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, epochs,
+                                                               progress=False)
+    assert model.w.data == w              # refused before any training
+
+
+def test_fit_accepts_numpy_int_epochs():
+    history = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(
+        BATCHES, np.int64(2), progress=False)
+    assert len(history['loss']) == 2
+
+
+def test_bad_loss_and_metrics():
+    with pytest.raises(TypeError, match='loss must be a function'):
+        Trainer(Scale(), SGD(), loss='mse')
+    with pytest.raises(TypeError, match="metric 'acc' must be a function"):
+        Trainer(Scale(), SGD(), metrics={'acc': 0.5})
+    with pytest.raises(TypeError, match='metric names must be strings'):
+        Trainer(Scale(), SGD(), metrics={1: max_y})
+    for name in ('loss', 'val_acc', 'val_'):
+        with pytest.raises(ValueError, match=f'{name!r} is reserved'):
+            Trainer(Scale(), SGD(), metrics={name: max_y})
+
+
+def test_bad_callbacks():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(TypeError, match=r'single EarlyStopping; pass \[callback\]'):
+        trainer.fit(BATCHES, 1, progress=False, callbacks=EarlyStopping('loss'))
+    with pytest.raises(TypeError, match='has none of the methods'):
+        trainer.fit(BATCHES, 1, progress=False, callbacks=[object()])
+    with pytest.raises(TypeError, match='must be a list of callbacks'):
+        trainer.fit(BATCHES, 1, progress=False, callbacks=3)
+
+
+def test_empty_loader_is_refused():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(ValueError, match=r'Trainer\.fit: the loader gave no samples'):
+        trainer.fit([], 1, progress=False)
+    with pytest.raises(ValueError, match=r'Trainer\.evaluate: the loader gave no samples'):
+        trainer.evaluate([])
+
+
+def test_a_loss_that_is_not_one_number_is_refused():
+    trainer = Trainer(Scale(), SGD(0.1), loss=lambda y, t: y * 1.0, metrics={})
+    with pytest.raises(ValueError, match=r'the loss must give one number per batch.*'
+                                         r'shape \(3,\)'):
+        trainer.evaluate(BATCHES)
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: averages and history
+# --------------------------------------------------------------------------------------
+def test_evaluate_weights_the_average_by_batch_size():
+    # batch means of y = x: 2 (3 samples) and 10 (1 sample) -> (3*2 + 1*10) / 4 = 4,
+    # not (2 + 10) / 2 = 6; batch maxima 3 and 10 -> (3*3 + 10) / 4 = 4.75
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'max': max_y})
+    assert trainer.evaluate(BATCHES) == {'loss': 4.0, 'max': 4.75}
+
+
+def test_fit_averages_the_losses_of_the_batches_before_each_update():
+    # w = 1: batch 1 loss 2*w = 2, grad mean(x) = 2, w -> 1 - 0.1*2 = 0.8;
+    #        batch 2 loss 10*w = 8, grad 10, w -> 0.8 - 0.1*10 = -0.2.
+    # epoch loss (3*2 + 1*8) / 4 = 3.5; epoch 2 starts at w = -0.2:
+    #        batch 1 loss -0.4, w -> -0.4; batch 2 loss -4, w -> -1.4; (3*-0.4 - 4)/4 = -1.3
+    model = Scale()
+    history = Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(
+        BATCHES, 2, progress=False)
+    assert history['loss'] == pytest.approx([3.5, -1.3], rel=1e-12)
+    assert model.w.data == pytest.approx(-1.4, rel=1e-12)
+
+
+def test_history_keys_and_lengths():
+    trainer = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={'max': max_y})
+    history = trainer.fit(BATCHES, 3, progress=False)
+    assert list(history) == ['loss', 'max']
+    assert all(len(v) == 3 for v in history.values())
+    assert trainer.epoch == 3
+
+    history = trainer.fit(BATCHES, 2, val_loader=BATCHES, progress=False)
+    assert list(history) == ['loss', 'max', 'val_loss', 'val_max']
+    assert all(len(v) == 2 and all(isinstance(x, float) for x in v)
+               for v in history.values())
+
+    history = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={}).fit(
+        BATCHES, 1, progress=False)
+    assert list(history) == ['loss']
+
+
+def test_validation_figures_are_those_of_evaluate_after_the_epoch():
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={'max': max_y})
+    history = trainer.fit(BATCHES, 1, val_loader=BATCHES, progress=False)
+    # after the epoch w = -0.2: loss -0.2 * 4 = -0.8, max of batch maxima -0.2 and -2
+    assert history['val_loss'] == [pytest.approx(-0.8, rel=1e-12)]
+    assert history['val_max'] == [pytest.approx((3 * -0.2 + -2.0) / 4, rel=1e-12)]
+    assert trainer.evaluate(BATCHES) == {'loss': history['val_loss'][0],
+                                         'max': history['val_max'][0]}
+
+
+def test_fit_trains_an_mlp_on_the_spiral(spiral):
+    np.random.seed(0)
+    model = MLP((10, 3))
+    trainer = Trainer(model, SGD(1.0))
+    loader = DataLoader(spiral, 30, shuffle=True)
+    history = trainer.fit(loader, 30, val_loader=DataLoader(spiral, 100, shuffle=False),
+                          progress=False)
+    assert history['loss'][0] > 1.0                  # chance level is ln 3 = 1.0986
+    assert history['loss'][-1] < 0.8 * history['loss'][0]
+    assert history['val_loss'][-1] < 0.8 * history['val_loss'][0]
+    assert history['val_acc'][-1] > 0.5               # chance level is 1/3
+    # evaluate agrees with a hand-written pass over the whole set in one batch
+    x, t = spiral
+    got = trainer.evaluate([(x, t)])
+    assert got['loss'] == pytest.approx(float(F.softmax_cross_entropy(model(x), t).data))
+    assert got['acc'] == pytest.approx(float(F.accuracy(model(x), t).data))
+    assert got['loss'] == pytest.approx(history['val_loss'][-1], rel=1e-5)
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: evaluate is test mode without a graph
+# --------------------------------------------------------------------------------------
+class DropoutScale(Scale):
+    def forward(self, x):
+        return F.dropout(x * self.w, 0.5)
+
+
+def test_evaluate_turns_dropout_off():
+    np.random.seed(0)
+    x = np.arange(1.0, 101.0)
+    trainer = Trainer(DropoutScale(), SGD(0.1), loss=mean_y, metrics={})
+    first = trainer.evaluate([(x, np.zeros(100, dtype=np.int64))])
+    second = trainer.evaluate([(x, np.zeros(100, dtype=np.int64))])
+    assert first == second == {'loss': 50.5}         # the plain mean of 1..100
+
+
+def test_modes_seen_by_loss_and_metrics():
+    seen = {'loss': [], 'metric': []}
+
+    def loss(y, t):
+        seen['loss'].append((Config.train, Config.enable_backprop))
+        return mean_y(y, t)
+
+    def metric(y, t):
+        seen['metric'].append((Config.train, Config.enable_backprop))
+        return 0.0
+
+    trainer = Trainer(Scale(), SGD(0.1), loss=loss, metrics={'m': metric})
+    trainer.evaluate(BATCHES)
+    assert seen == {'loss': [(False, False)] * 2, 'metric': [(False, False)] * 2}
+    assert (Config.train, Config.enable_backprop) == (True, True)     # restored
+
+    seen = {'loss': [], 'metric': []}
+    trainer.fit(BATCHES, 1, val_loader=BATCHES, progress=False)
+    # training batches (the metric needs no graph), then the validation batches
+    assert seen['loss'] == [(True, True)] * 2 + [(False, False)] * 2
+    assert seen['metric'] == [(True, False)] * 2 + [(False, False)] * 2
+    assert (Config.train, Config.enable_backprop) == (True, True)
+
+
+def test_evaluate_changes_no_parameter(spiral):
+    np.random.seed(1)
+    model = MLP((8, 3))
+    trainer = Trainer(model, SGD(1.0))
+    trainer.fit(DataLoader(spiral, 100), 1, progress=False)    # gradients are set
+    before = param_arrays(model)
+    grads = [p.grad.data.copy() for p in model.params()]
+    result = trainer.evaluate(DataLoader(spiral, 100, shuffle=False))
+    assert set(result) == {'loss', 'acc'}
+    for p, b, g in zip(model.params(), before, grads):
+        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.grad.data, g)
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: callbacks
+# --------------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self, name, events, stop_at=None):
+        self.name, self.events, self.stop_at = name, events, stop_at
+
+    def on_train_begin(self, trainer):
+        self.events.append((self.name, 'begin', trainer.stop_training))
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.events.append((self.name, 'epoch', epoch, logs))
+        if epoch == self.stop_at:
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer):
+        self.events.append((self.name, 'end'))
+
+
+def test_callback_hooks_are_called_in_order():
+    events = []
+    only_epoch = types.SimpleNamespace(
+        on_epoch_end=lambda trainer, epoch, logs: events.append(('C', 'epoch', epoch)))
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'max': max_y})
+    history = trainer.fit(BATCHES, 2, val_loader=BATCHES, progress=False,
+                          callbacks=[Recorder('A', events), Recorder('B', events),
+                                     only_epoch])
+    logs = [{k: v[i] for k, v in history.items()} for i in range(2)]
+    assert events == [('A', 'begin', False), ('B', 'begin', False),
+                      ('A', 'epoch', 1, logs[0]), ('B', 'epoch', 1, logs[0]),
+                      ('C', 'epoch', 1),
+                      ('A', 'epoch', 2, logs[1]), ('B', 'epoch', 2, logs[1]),
+                      ('C', 'epoch', 2),
+                      ('A', 'end'), ('B', 'end')]
+    assert list(logs[0]) == ['loss', 'max', 'val_loss', 'val_max']
+
+
+def test_a_callback_stops_training_after_the_epoch():
+    events = []
+    trainer = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={})
+    history = trainer.fit(BATCHES, 10, progress=False,
+                          callbacks=[Recorder('A', events, stop_at=3),
+                                     Recorder('B', events)])
+    assert len(history['loss']) == 3 and trainer.epoch == 3
+    # the other callbacks still see the last epoch, and the end of training
+    assert [e[:3] for e in events[-4:]] == [('A', 'epoch', 3), ('B', 'epoch', 3),
+                                            ('A', 'end'), ('B', 'end')]
+    assert len(events) == 2 + 2 * 3 + 2
+    # a new fit starts afresh
+    events.clear()
+    history = trainer.fit(BATCHES, 2, progress=False, callbacks=[Recorder('B', events)])
+    assert len(history['loss']) == 2 and events[0] == ('B', 'begin', False)
+
+
+# --------------------------------------------------------------------------------------
+# EarlyStopping
+# --------------------------------------------------------------------------------------
+def test_early_stopping_waits_exactly_patience_epochs():
+    es = EarlyStopping(patience=3)
+    # best 0.8 at epoch 2, then three epochs without improvement: stop at epoch 5
+    trainer, epochs = drive(es, [1.0, 0.8, 0.9, 0.85, 0.81, 0.1, 0.1])
+    assert trainer.stop_training and epochs == 5
+    assert (es.stopped_epoch, es.best, es.best_epoch, es.wait) == (5, 0.8, 2, 3)
+
+
+def test_early_stopping_improvement_resets_the_wait():
+    es = EarlyStopping(patience=2)
+    trainer, epochs = drive(es, [1.0, 1.1, 0.9, 1.2, 0.8, 0.8, 0.8, 0.1])
+    assert epochs == 7 and es.stopped_epoch == 7
+    assert (es.best, es.best_epoch) == (0.8, 5)        # an equal value is no improvement
+
+
+def test_early_stopping_does_not_stop_while_improving():
+    es = EarlyStopping(patience=1)
+    trainer, epochs = drive(es, [5.0, 4.0, 3.0, 2.0])
+    assert not trainer.stop_training and epochs == 4
+    assert es.stopped_epoch is None and es.wait == 0 and es.best_epoch == 4
+
+
+def test_early_stopping_min_delta():
+    es = EarlyStopping(patience=2, min_delta=0.25)
+    # 0.75 is not below 1 - 0.25: no improvement; 0.5 is; then 0.3 and 0.25 are not
+    trainer, epochs = drive(es, [1.0, 0.75, 0.5, 0.3, 0.25, 0.0])
+    assert epochs == 5 and es.stopped_epoch == 5
+    assert (es.best, es.best_epoch) == (0.5, 3)
+
+
+@pytest.mark.parametrize('monitor, mode, values, stop', [
+    ('val_loss', 'auto', [1.0, 2.0, 3.0], 2),       # loss: lower is better
+    ('val_acc', 'auto', [0.5, 0.4, 0.3], 2),        # acc: higher is better
+    ('val_acc', 'auto', [0.3, 0.4, 0.5], None),
+    ('val_loss', 'max', [1.0, 2.0, 3.0], None),     # explicit modes override the name
+    ('val_acc', 'min', [0.5, 0.4, 0.3], None),
+    ('mse', 'min', [0.5, 0.6, 0.3], 2),
+    ('score', 'max', [0.5, 0.6, 0.3], 3),
+])
+def test_early_stopping_modes(monitor, mode, values, stop):
+    es = EarlyStopping(monitor, patience=1, mode=mode)
+    trainer, epochs = drive(es, values, monitor)
+    assert es.stopped_epoch == stop
+    assert epochs == (stop or len(values))
+
+
+def test_auto_mode_refuses_a_name_it_cannot_read():
+    with pytest.raises(ValueError,
+                       match="cannot tell whether 'val_mse' should fall or rise"):
+        EarlyStopping('val_mse')
+    with pytest.raises(ValueError, match="cannot tell whether 'score'"):
+        BestWeights('w.npz', monitor='score')
+
+
+def test_nan_is_never_an_improvement():
+    es = EarlyStopping(patience=2)
+    trainer, epochs = drive(es, [float('nan'), float('nan'), 0.0])
+    assert epochs == 2 and es.best is None and es.best_epoch is None
+    es = EarlyStopping(patience=2)
+    trainer, epochs = drive(es, [1.0, float('nan'), 0.5, float('nan'), float('nan')])
+    assert epochs == 5 and (es.best, es.best_epoch) == (0.5, 3)
+
+
+def test_missing_monitor_names_the_available_keys():
+    es = EarlyStopping()
+    es.on_train_begin(fake_trainer())
+    with pytest.raises(KeyError) as info:
+        es.on_epoch_end(fake_trainer(), 1, {'loss': 1.0, 'acc': 0.5})
+    message = str(info.value)
+    assert "no 'val_loss' in the logs of epoch 1" in message
+    assert 'they have loss, acc' in message and 'val_loader' in message
+
+
+def test_missing_monitor_in_fit_without_validation():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(KeyError, match="no 'val_loss'.*they have loss"):
+        trainer.fit(BATCHES, 3, progress=False, callbacks=[EarlyStopping()])
+
+
+def test_early_stopping_in_fit_with_a_scripted_metric():
+    es = EarlyStopping('score', patience=2, mode='max')
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y,
+                      metrics={'score': scripted([1, 3, 2, 3, 1, 9, 9])})
+    history = trainer.fit(one_batch(), 7, progress=False, callbacks=[es])
+    assert history['score'] == [1, 3, 2, 3]
+    assert len(history['loss']) == 4 and trainer.epoch == 4
+    assert (es.stopped_epoch, es.best, es.best_epoch) == (4, 3, 2)
+    # state is reset by a new fit
+    trainer.metrics = {'score': scripted([5, 6])}
+    trainer.fit(one_batch(), 2, progress=False, callbacks=[es])
+    assert (es.stopped_epoch, es.best, es.best_epoch, es.wait) == (None, 6, 2, 0)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    ({'patience': 0}, 'patience must be a positive int'),
+    ({'patience': 1.5}, 'patience must be a positive int'),
+    ({'patience': True}, 'patience must be a positive int'),
+    ({'min_delta': -0.1}, 'min_delta must be a finite number >= 0'),
+    ({'min_delta': float('nan')}, 'min_delta must be a finite number >= 0'),
+    ({'min_delta': '0.1'}, 'min_delta must be a finite number >= 0'),
+    ({'mode': 'up'}, "mode must be 'auto', 'min' or 'max', got 'up'"),
+])
+def test_early_stopping_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        EarlyStopping(**kwargs)
+
+
+def test_monitor_must_be_a_name():
+    with pytest.raises(TypeError, match='monitor must be the name'):
+        EarlyStopping(monitor=None)
+
+
+# --------------------------------------------------------------------------------------
+# BestWeights
+# --------------------------------------------------------------------------------------
+class WeightLog:
+    """Records, at the end of every epoch, w and what the file at ``path`` holds."""
+
+    def __init__(self, path):
+        self.path, self.w, self.saved = path, [], []
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.w.append(float(trainer.model.w.data))
+        with np.load(self.path) as f:
+            self.saved.append(float(f['w']))
+
+
+def count_saves(model):
+    calls = []
+    original = model.save_weights
+
+    def save_weights(path):
+        calls.append(path)
+        original(path)
+    model.save_weights = save_weights
+    return calls
+
+
+def test_best_weights_saves_on_improvement_only_and_restores(tmp_path):
+    path = tmp_path / 'best.npz'
+    model = Scale()
+    saves = count_saves(model)
+    bw = BestWeights(path, monitor='score', mode='max')
+    log = WeightLog(str(path))
+    trainer = Trainer(model, SGD(0.1), loss=mean_y,
+                      metrics={'score': scripted([1.0, 3.0, 2.0, 3.0, 2.5])})
+    trainer.fit(one_batch(), 5, progress=False, callbacks=[bw, log])
+    # w falls by 0.1 every epoch (gradient mean(x) = 1)
+    assert log.w == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
+    assert log.saved == [log.w[0], log.w[1], log.w[1], log.w[1], log.w[1]]
+    assert saves == [str(path)] * 2
+    assert (bw.best, bw.best_epoch) == (3.0, 2)
+    assert float(model.w.data) == log.w[1]          # restored at the end
+    assert model.w.data.dtype == np.float64
+    assert os.listdir(tmp_path) == ['best.npz']      # no temporary files left
+
+
+def test_best_weights_without_restore_keeps_the_last_weights(tmp_path):
+    path = tmp_path / 'best.npz'
+    model = Scale()
+    bw = BestWeights(path, monitor='score', mode='max', restore=False)
+    Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([2, 1, 0])}).fit(
+        one_batch(), 3, progress=False, callbacks=[bw])
+    assert float(model.w.data) == pytest.approx(0.7)
+    with np.load(path) as f:
+        assert float(f['w']) == pytest.approx(0.9)
+    assert bw.best_epoch == 1
+
+
+def test_best_weights_restores_an_mlp_at_its_best_validation_loss(tmp_path, spiral):
+    np.random.seed(3)
+    model = MLP((10, 3))
+    snapshots = []
+    snap = types.SimpleNamespace(
+        on_epoch_end=lambda trainer, epoch, logs: snapshots.append(param_arrays(model)))
+    bw = BestWeights(tmp_path / 'mlp.npz')
+    # a learning rate large enough that the validation loss goes up and down
+    history = Trainer(model, SGD(5.0)).fit(
+        DataLoader(spiral, 30), 8, val_loader=DataLoader(spiral, 300, shuffle=False),
+        progress=False, callbacks=[snap, bw])
+    best = int(np.argmin(history['val_loss']))
+    assert bw.best_epoch == best + 1 and bw.best == history['val_loss'][best]
+    for p, expected in zip(model.params(), snapshots[best]):
+        np.testing.assert_array_equal(p.data, expected)
+    assert best + 1 < len(snapshots)             # the restore really changed something
+    assert any(not np.array_equal(a, b) for a, b in zip(snapshots[-1], snapshots[best]))
+
+
+def test_a_failing_save_leaves_the_previous_best_intact(tmp_path, monkeypatch):
+    path = tmp_path / 'best.npz'
+    model = Scale()
+    bw = BestWeights(path, monitor='score', mode='max')
+    original = layers._write_npz
+    calls = []
+
+    def failing_write(f, arrays):
+        calls.append(1)
+        if len(calls) == 1:
+            return original(f, arrays)
+        f.write(b'PK\x03\x04 half an archive')
+        raise OSError('disk full')
+    monkeypatch.setattr(layers, '_write_npz', failing_write)
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([1, 2])})
+    with pytest.raises(OSError, match='disk full'):
+        trainer.fit(one_batch(), 2, progress=False, callbacks=[bw])
+    with np.load(path) as f:
+        assert float(f['w']) == pytest.approx(0.9)      # epoch 1's weights
+    assert os.listdir(tmp_path) == ['best.npz']
+    assert (bw.best, bw.best_epoch) == (1, 1)          # the failed save is not the best
+
+
+def test_best_weights_needs_an_existing_folder(tmp_path):
+    model = Scale()
+    bw = BestWeights(tmp_path / 'nowhere' / 'best.npz', monitor='loss')
+    with pytest.raises(FileNotFoundError, match='BestWeights: the folder'):
+        Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(
+            BATCHES, 2, progress=False, callbacks=[bw])
+    assert float(model.w.data) == 1.0                   # checked before training
+
+
+def test_best_weights_with_only_nan_saves_and_restores_nothing(tmp_path):
+    path = tmp_path / 'best.npz'
+    model = Scale()
+    bw = BestWeights(path, monitor='score', mode='max')
+    Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([np.nan] * 2)}).fit(
+        one_batch(), 2, progress=False, callbacks=[bw])
+    assert not path.exists() and bw.best_epoch is None
+    assert float(model.w.data) == pytest.approx(0.8)
+
+
+# --------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------
+def test_progress_false_prints_nothing(capsys):
+    Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 3, progress=False)
+    assert capsys.readouterr() == ('', '')
+
+
+def test_progress_prints_lines_without_tqdm(capsys, monkeypatch):
+    monkeypatch.setattr(dezero.progress, '_tqdm', lambda: None)
+    Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'max': max_y}).fit(BATCHES, 3)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == 3 and err == ''
+    # max of y = w x per batch, before each update: 3 (w = 1), then 8 (w = 0.8)
+    assert lines[0] == 'epoch 1/3  loss 3.5000  max 4.2500'     # (3*3 + 8) / 4
+    assert all(re.fullmatch(rf'epoch {i}/3  loss -?\d+\.\d{{4}}  max -?\d+\.\d{{4}}', line)
+               for i, line in enumerate(lines, start=1))
+
+
+def test_progress_tells_where_a_callback_stopped(capsys, monkeypatch):
+    monkeypatch.setattr(dezero.progress, '_tqdm', lambda: None)
+    stop = EarlyStopping('score', patience=1, mode='max')
+    Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'score': scripted([0, 1, 1])}).fit(
+        one_batch(), 20, callbacks=[stop])                 # a line every 2 epochs
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ['epoch  2/20  loss 0.9000  score 1.0000',
+                     'stopped at epoch 3/20  loss 0.8000  score 1.0000']
+
+
+def test_progress_shows_a_tqdm_bar(capsys):
+    pytest.importorskip('tqdm')
+    Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 2)
+    out, err = capsys.readouterr()
+    assert 'fit' in err and '2/2' in err                  # the bar, on stderr
+    assert re.findall(r'epoch \d/2  loss', out) == ['epoch 1/2  loss', 'epoch 2/2  loss']
+
+
+# --------------------------------------------------------------------------------------
+# plot_history
+# --------------------------------------------------------------------------------------
+HISTORY = {'loss': [1.0, 0.7, 0.5], 'acc': [0.3, 0.6, 0.8],
+           'val_loss': [1.1, 0.8, 0.7], 'val_acc': [0.3, 0.5, 0.7]}
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    pytest.importorskip('matplotlib')
+    path = tmp_path / 'history.png'
+    assert plot_history(HISTORY, path, title='spiral') == path
+    assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    plot_history({'loss': [1.0]}, tmp_path / 'one.svg')   # format from the extension
+    assert b'<svg' in (tmp_path / 'one.svg').read_bytes()
+
+
+@pytest.mark.parametrize('history', [{}, {'loss': []}, {'loss': [], 'acc': []},
+                                     {'val_loss': [1.0]}])
+def test_plot_history_refuses_an_empty_history(tmp_path, history):
+    pytest.importorskip('matplotlib')
+    with pytest.raises(ValueError, match='the history is empty'):
+        plot_history(history, tmp_path / 'h.png')
+    assert os.listdir(tmp_path) == []
+
+
+def test_plot_history_bad_arguments(tmp_path):
+    pytest.importorskip('matplotlib')
+    with pytest.raises(TypeError, match='history must be the dict'):
+        plot_history([1.0, 0.5], tmp_path / 'h.png')
+    with pytest.raises(ValueError, match="cannot write 'xyz' pictures"):
+        plot_history(HISTORY, tmp_path / 'h.xyz')
+    assert os.listdir(tmp_path) == []
+
+
+def test_plot_history_is_atomic(tmp_path, monkeypatch):
+    pytest.importorskip('matplotlib')
+    from matplotlib.figure import Figure
+    path = tmp_path / 'history.png'
+    path.write_bytes(b'old picture')
+
+    def failing_savefig(self, f, **kwargs):
+        f.write(b'\x89PNG half')
+        raise RuntimeError('renderer crashed')
+    monkeypatch.setattr(Figure, 'savefig', failing_savefig)
+    with pytest.raises(RuntimeError, match='renderer crashed'):
+        plot_history(HISTORY, path)
+    assert path.read_bytes() == b'old picture'
+    assert os.listdir(tmp_path) == ['history.png']
+    with pytest.raises(RuntimeError):
+        plot_history(HISTORY, tmp_path / 'new.png')
+    assert os.listdir(tmp_path) == ['history.png']       # no partial new file
+
+
+def test_plot_history_without_matplotlib(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, 'matplotlib', None)
+    monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)
+    with pytest.raises(ImportError, match='plot_history needs matplotlib'):
+        plot_history(HISTORY, tmp_path / 'h.png')
