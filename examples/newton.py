@@ -82,6 +82,9 @@ def main(argv=None):
                         help='stop when a step is smaller than this (default: 1e-10)')
     parser.add_argument('--max-iter', type=int, default=10000,
                         help='give up after this many iterations (default: 10000)')
+    parser.add_argument('--smoke', action='store_true',
+                        help='accepted for uniformity with the other examples (this one '
+                             'takes well under a second anyway)')
     args = parser.parse_args(argv)
 
     print(f'minimising f(x) = x^4 - 2x^2 from x = {args.x0}')

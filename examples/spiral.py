@@ -119,7 +119,11 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
     parser.add_argument('--out', default='out',
                         help='folder for the pictures (default: out)')
+    parser.add_argument('--smoke', action='store_true',
+                        help='a quick run of 30 epochs instead of --epochs')
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.epochs = 30
     for name in ('epochs', 'batch_size', 'hidden'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')

@@ -120,7 +120,7 @@ def plot_derivatives(order, path_png):
     fig.tight_layout()
     fig.savefig(path_png, dpi=100)
     plt.close(fig)
-    print(f'saved the plot of the derivatives: {path_png}')
+    print(f'saved {path_png}')
 
 
 def main(argv=None):
@@ -134,7 +134,11 @@ def main(argv=None):
                         help='folder for the output files (default: out)')
     parser.add_argument('--verbose-graph', action='store_true',
                         help='label the graph variables with their shape and dtype')
+    parser.add_argument('--smoke', action='store_true',
+                        help='a quick run: the 3rd derivative instead of the --order one')
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.order = 3
     if args.order < 0:
         parser.error('--order must be 0 or more')
     os.makedirs(args.out, exist_ok=True)

@@ -45,7 +45,7 @@ from dezero import DataLoader, Model, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot, save_samples, tile  # noqa: E402,F401  (shared)
 
 
 class VAE(Model):
@@ -151,18 +151,6 @@ def reconstruct(model, x):
         return F.sigmoid(model.decode(mu)).data
 
 
-def tile(images, cols=8, pad=2):
-    """Images (N, 784) or (N, 28, 28) side by side in a grid of ``cols`` columns, with
-    ``pad`` pixels of white (1.0) between and around them: one 2-D array."""
-    images = np.asarray(images).reshape(len(images), 28, 28)
-    rows = -(-len(images) // cols)
-    grid = np.ones((pad + rows * (28 + pad), pad + cols * (28 + pad)), images.dtype)
-    for i, image in enumerate(images):
-        r, c = divmod(i, cols)
-        top, left = pad + r * (28 + pad), pad + c * (28 + pad)
-        grid[top:top + 28, left:left + 28] = image
-    return grid
-
 
 def latent_grid(steps=15, limit=2.5):
     """A ``steps`` x ``steps`` grid of 2-d codes over [-limit, limit]², row by row from
@@ -173,16 +161,6 @@ def latent_grid(steps=15, limit=2.5):
 
 
 # ---- pictures (``plt`` is matplotlib.pyplot) ------------------------------------------
-def save_samples(plt, images, path, title):
-    """Save ``images`` as an 8-column grid with a title."""
-    fig, ax = plt.subplots(figsize=(4, 4.3))
-    ax.imshow(tile(images), cmap='gray', vmin=0, vmax=1, interpolation='nearest')
-    ax.set_title(title, fontsize=10)
-    ax.axis('off')
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
 
 def save_reconstructions(plt, originals, reconstructions, path, cols=12):
     """Save rows of originals, each above the row of their reconstructions."""

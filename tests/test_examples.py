@@ -1,7 +1,6 @@
 """The examples run as a user runs them, and the README's Quick start matches CI."""
-import importlib.util
+import concurrent.futures
 import os
-import pathlib
 import re
 import shutil
 import subprocess
@@ -13,34 +12,12 @@ import pytest
 
 import dezero.functions as F
 import mnist_files
+from example_runner import (EXAMPLES, ONE_THREAD, ROOT, assert_pictures, assert_png,
+                            has_module, load_example, run_example)
 from dezero.models import MLP
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / 'examples'
 
 
-def run_example(name, *args, cwd):
-    """Run ``examples/<name>`` with this interpreter from ``cwd``; return its stdout."""
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f'{name} failed:\n{result.stdout}\n{result.stderr}'
-    return result.stdout
-
-
-def has_module(name):
-    return importlib.util.find_spec(name) is not None
-
-
-def load_example(name):
-    """Import ``examples/<name>`` as a module (its ``main`` does not run)."""
-    spec = importlib.util.spec_from_file_location(f'example_{name[:-3]}', EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_png(path):
-    assert path.read_bytes().startswith(b'\x89PNG'), path
 
 
 # ---- examples/spiral.py (the main job) -------------------------------------------------
@@ -190,7 +167,7 @@ def test_tanh_third_derivative(tmp_path):
     plot_png = out_dir / 'tanh_derivatives.png'
     if has_module('matplotlib'):
         assert plot_png.read_bytes().startswith(b'\x89PNG')
-        assert f'saved the plot of the derivatives: {plot_png}' in out
+        assert f'saved {plot_png}' in out
     else:
         assert not plot_png.exists()
         assert 'matplotlib is not installed' in out
@@ -205,13 +182,6 @@ def test_tanh_graph_grows_with_the_order(tmp_path):
         sizes.append((int(size[1]), int(size[2])))
     assert sizes[0] == (1, 2)              # x -> Tanh -> y
     assert sizes[0] < sizes[1] < sizes[2]
-
-
-@pytest.mark.parametrize('name', ['tanh.py', 'newton.py', 'spiral.py', 'mnist.py',
-                                  'sin_lstm.py', 'mnist_cnn.py'])
-def test_examples_have_help(name, tmp_path):
-    out = run_example(name, '--help', cwd=tmp_path)
-    assert out.startswith('usage:')
 
 
 # ---- examples/sin_lstm.py and examples/mnist_cnn.py ----------------------------------
@@ -237,6 +207,68 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
     if has_module('matplotlib'):
         assert_png(out_dir / 'mnist_cnn_filters.png')
         assert_png(out_dir / 'mnist_cnn_accuracy.png')
+
+
+# ---- every example, with --smoke ------------------------------------------------------
+#: For every script in examples/: a figure its --smoke run must print (a pattern with
+#: one number), the check that number must pass, and the pictures it saves into --out.
+SMOKE = {
+    'newton.py': (r'^newton: (\d+) iterations, x = 1\.0+$', lambda n: n <= 10, []),
+    'tanh.py': (r'max \|error\| against the closed form: (\S+)', lambda e: e < 1e-10,
+                ['tanh_derivatives.png']),
+    'spiral.py': (r'^final loss (\S+)  accuracy', lambda loss: loss < 0.9,
+                  ['spiral_loss.png', 'spiral_boundary.png']),
+    'mnist.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9,
+                 ['mnist_accuracy.png']),
+    'mnist_cnn.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9,
+                     ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png']),
+    'sin_lstm.py': (r'\((\S+)x lower\)', lambda r: r >= 10, ['sin_lstm.png']),
+    'shopping.py': (r'^price = (\d+)$', lambda p: p == 715, []),
+    'two_layer_net.py': (r'test accuracy (\d\.\d+)$', lambda a: a >= 0.9,
+                         ['two_layer_net.png']),
+    'overfitting.py': (r'^plain\s+(\d\.\d+)', lambda a: a >= 0.5, ['overfitting.png']),
+    'hyperparameter_search.py': (r'test accuracy of the best setting.*: (\d\.\d+)$',
+                                 lambda a: a >= 0.9, ['hyperparameter_search_random.png']),
+    'gan.py': (r'^epoch 3/3  D loss (\S+)', lambda d: 0 < d < 5,
+               ['gan_epoch03.png', 'gan_losses.png']),
+    'vae.py': (r'held-out loss (\S+)', lambda loss: 0 < loss < 544,   # 784 ln 2 = 543.4
+               ['vae_reconstructions.png', 'vae_latent.png']),
+}
+#: Modules the examples share, which are not examples themselves.
+HELPERS = {'plotting.py', 'mnist_data.py'}
+
+
+def test_every_example_has_a_smoke_check():
+    scripts = {p.name for p in EXAMPLES.glob('*.py')} - HELPERS
+    assert scripts == set(SMOKE)
+
+
+@pytest.fixture(scope='module')
+def smoke_runs(tmp_path_factory):
+    """{example: (stdout, out folder)} of every example run with --smoke, in parallel."""
+    def run(name):
+        cwd = tmp_path_factory.mktemp(name[:-3])
+        out_args = [] if name == 'newton.py' else ['--out', str(cwd / 'out')]
+        out = run_example(name, '--smoke', *out_args, cwd=cwd, env=ONE_THREAD)
+        return name, (out, cwd / 'out')
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(pool.map(run, SMOKE))
+
+
+@pytest.mark.parametrize('name', sorted(SMOKE))
+def test_example_smoke_run_prints_its_figure_and_saves_its_pictures(name, smoke_runs):
+    out, out_dir = smoke_runs[name]
+    pattern, check, pictures = SMOKE[name]
+    found = re.search(pattern, out, re.M)
+    assert found, f'{name}: no match for {pattern!r} in:\n{out}'
+    assert check(float(found[1])), f'{name}: {found[0]!r}'
+    assert_pictures(out, [out_dir / p for p in pictures])
+
+
+@pytest.mark.parametrize('name', sorted(SMOKE))
+def test_examples_have_help(name, tmp_path):
+    out = run_example(name, '--help', cwd=tmp_path)
+    assert out.startswith('usage:')
 
 
 # ---- README and CI ---------------------------------------------------------------------

@@ -1,7 +1,5 @@
 """The classic textbook examples: the shopping graph, the two-layer network with its
 gradient check, and the overfitting study (run as a user runs them, and their helpers)."""
-import importlib.util
-import pathlib
 import re
 import shutil
 import subprocess
@@ -11,44 +9,15 @@ import numpy as np
 import pytest
 
 import dezero
-import dezero.functions as F
 import mnist_files
+from example_runner import EXAMPLES, assert_pictures, has_module, load_example, run_example
 from dezero import Function, Parameter
 from dezero.graph import functions_behind
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / 'examples'
 
 
-def run_example(name, *args, cwd, status=0):
-    """Run ``examples/<name>`` with this interpreter from ``cwd``; return its stdout."""
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == status, \
-        f'{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}'
-    return result.stdout
 
 
-def has_module(name):
-    return importlib.util.find_spec(name) is not None
-
-
-def load_example(name):
-    """Import ``examples/<name>`` as a module (its ``main`` does not run)."""
-    spec = importlib.util.spec_from_file_location(f'example_{name[:-3]}', EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_picture(out, path):
-    """The PNG was written and announced with matplotlib, or its absence explained."""
-    if has_module('matplotlib'):
-        assert path.read_bytes().startswith(b'\x89PNG'), path
-        assert f'saved {path}' in out
-    else:
-        assert 'matplotlib is not installed' in out
-        assert not path.exists()
 
 
 # ---- examples/shopping.py --------------------------------------------------------------
@@ -134,7 +103,7 @@ def test_two_layer_net_smoke_checks_gradients_trains_and_plots(tmp_path):
     assert len(test_accs) == 5, out
     final = re.search(r'final train accuracy (\S+), test accuracy (\S+)$', out, re.M)
     assert float(final[2]) == float(test_accs[-1]) >= 0.8, out
-    assert_picture(out, out_dir / 'two_layer_net.png')
+    assert_pictures(out, [out_dir / 'two_layer_net.png'])
 
 
 def test_two_layer_net_gradient_check_covers_every_entry_in_float64():
@@ -248,7 +217,7 @@ def test_overfitting_smoke_compares_three_settings_in_one_figure(tmp_path):
     for name, train_acc, test_acc, gap in rows:
         assert float(gap) == pytest.approx(float(train_acc) - float(test_acc), abs=2e-4)
     assert float(rows[0][1]) >= 0.5, out              # the plain network learns
-    assert_picture(out, out_dir / 'overfitting.png')
+    assert_pictures(out, [out_dir / 'overfitting.png'])
 
 
 def test_overfitting_single_setting_on_holdout_files(tmp_path):

@@ -1,11 +1,7 @@
 """examples/hyperparameter_search.py, examples/gan.py and examples/vae.py: the scripts
 run with --smoke as a user runs them, and their helpers do what they say."""
-import importlib.util
 import math
-import pathlib
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,37 +9,11 @@ import pytest
 import dezero
 import dezero.trainer
 from dezero import Variable
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / 'examples'
-HAS_MATPLOTLIB = importlib.util.find_spec('matplotlib') is not None
+from example_runner import assert_pictures, load_example, run_example
 
 
-def run_example(name, *args, cwd):
-    """Run ``examples/<name>`` with this interpreter from ``cwd``; return its stdout."""
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f'{name} failed:\n{result.stdout}\n{result.stderr}'
-    return result.stdout
 
 
-def load_example(name):
-    """Import ``examples/<name>`` as a module (its ``main`` does not run)."""
-    spec = importlib.util.spec_from_file_location(f'example_{name[:-3]}', EXAMPLES / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def assert_pictures(out, paths):
-    """The PNG files were written and announced, or matplotlib's absence was."""
-    if HAS_MATPLOTLIB:
-        for path in paths:
-            assert path.read_bytes().startswith(b'\x89PNG'), path
-            assert f'saved {path}' in out
-    else:
-        assert 'matplotlib is not installed' in out
-        assert not any(path.exists() for path in paths)
 
 
 @pytest.fixture(scope='module')

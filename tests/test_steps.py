@@ -34,7 +34,9 @@ def step_path(n):
 
 
 def step_env(home, quick=True):
-    env = dict(os.environ, DEZERO_HOME=str(home), MPLBACKEND='Agg',
+    # one linear-algebra thread per step: the steps run side by side
+    env = dict(os.environ, DEZERO_HOME=str(home), MPLBACKEND='Agg', OMP_NUM_THREADS='1',
+               OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1',
                http_proxy=NO_NETWORK, https_proxy=NO_NETWORK, HTTP_PROXY=NO_NETWORK,
                HTTPS_PROXY=NO_NETWORK, no_proxy='', NO_PROXY='')
     env.pop('PYTHONPATH', None)            # the steps find dezero by themselves
