@@ -247,7 +247,20 @@ class _Monitor:
         self.best, self.best_epoch = value, epoch
 
 
-class EarlyStopping:
+class _Watching:
+    """What the callbacks that watch one figure share: its best value so far and the
+    epoch it came from (None before the first epoch)."""
+
+    @property
+    def best(self):
+        return self._monitor.best
+
+    @property
+    def best_epoch(self):
+        return self._monitor.best_epoch
+
+
+class EarlyStopping(_Watching):
     """Stop training when ``monitor`` (default ``'val_loss'``) has not improved by more
     than ``min_delta`` for ``patience`` epochs in a row.  ``mode``: 'min', 'max' or
     'auto' (min for names with 'loss', max for names with 'acc').  ``stopped_epoch``
@@ -263,14 +276,6 @@ class EarlyStopping:
         self.patience = int(patience)
         self.wait = 0
         self.stopped_epoch = None
-
-    @property
-    def best(self):
-        return self._monitor.best
-
-    @property
-    def best_epoch(self):
-        return self._monitor.best_epoch
 
     def on_train_begin(self, trainer):
         self._monitor.reset()
@@ -289,7 +294,7 @@ class EarlyStopping:
             self.stopped_epoch = epoch
 
 
-class BestWeights:
+class BestWeights(_Watching):
     """Keep the weights of the epoch with the best ``monitor`` (default ``'val_loss'``)
     in the ``.npz`` file ``path``, saved atomically each time the figure improves by
     more than ``min_delta`` (a crash mid-save leaves the previous best intact, and the
@@ -300,14 +305,6 @@ class BestWeights:
         self.path = os.fspath(path)
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
         self.restore = restore
-
-    @property
-    def best(self):
-        return self._monitor.best
-
-    @property
-    def best_epoch(self):
-        return self._monitor.best_epoch
 
     def on_train_begin(self, trainer):
         folder = os.path.dirname(os.path.abspath(self.path))
