@@ -48,13 +48,18 @@ def _partial(f, inputs, i):
 
 
 def _check_grads(f, *inputs, order=2, rtol=1e-4, atol=1e-5):
-    """Check the gradient of ``sum(f(*inputs))`` with respect to each input against
-    central differences.  With ``order=2`` also check second derivatives, of ``f`` and
+    """Check the gradient of ``sum(w * f(*inputs))`` (``w`` random weights) with respect
+    to each input against central differences.  With ``order=2`` also check second derivatives, of ``f`` and
     of ``f**2``: squaring gives even a linear ``f`` non-zero second derivatives, which
     come out right only if its backward is recorded as a graph."""
+    rng = np.random.default_rng(1)
     for i in range(len(inputs)):
         g = _partial(f, inputs, i)
-        assert gradient_check(g, inputs[i], rtol=rtol, atol=atol), f'input {i}: 1st order'
+        # weigh the outputs at random: the gradient of a plain sum can vanish (the
+        # outputs of softmax always add up to 1) and would then prove nothing
+        w = rng.uniform(0.5, 1.5, g(Variable(np.array(inputs[i]))).shape)
+        assert gradient_check(lambda x: g(x) * w, inputs[i], rtol=rtol, atol=atol), \
+            f'input {i}: 1st order'
         if order >= 2:
             assert gradgrad_check(g, inputs[i], rtol=rtol, atol=atol), \
                 f'input {i}: 2nd order'
