@@ -7,8 +7,9 @@
 >>> x.grad           # 4 x**3
 variable(32.0)
 """
+from dezero.anomaly import AnomalyError
 from dezero.core import (Config, Function, Parameter, Variable, as_array, as_variable,
-                         no_grad, test_mode, using_config)
+                         detect_anomaly, no_grad, test_mode, using_config)
 from dezero.operators import setup_variable
 
 setup_variable()
@@ -21,11 +22,16 @@ from dezero.layers import Layer  # noqa: E402
 from dezero.models import Model  # noqa: E402
 from dezero import trainer  # noqa: E402
 from dezero.trainer import Trainer  # noqa: E402
+from dezero import autodiff  # noqa: E402
+from dezero.autodiff import (grad, hessian, hvp, jacobian, jvp, value_and_grad,  # noqa: E402
+                             vjp)
 
 __version__ = '0.1.0'
 
 __all__ = ['Variable', 'Parameter', 'Function', 'Config', 'using_config', 'no_grad',
-           'test_mode', 'as_array', 'as_variable', 'setup_variable', 'Layer', 'Model',
+           'test_mode', 'detect_anomaly', 'AnomalyError', 'as_array', 'as_variable',
+           'setup_variable', 'Layer', 'Model',
            'Dataset', 'DataLoader', 'SeqDataLoader', 'cuda', 'functions', 'utils', 'layers',
            'models', 'optimizers', 'datasets', 'dataloaders', 'transforms', 'Trainer',
-           'trainer']
+           'trainer', 'autodiff', 'grad', 'value_and_grad', 'jacobian', 'hessian', 'hvp',
+           'vjp', 'jvp']

@@ -11,14 +11,19 @@ calls each once, after every gradient flowing into it has been summed.
 The arithmetic operators and array methods (``+``, ``reshape``, ``sum``, ...) are
 attached to Variable by :func:`dezero.operators.setup_variable`, which the package's
 ``__init__`` runs; this module knows nothing of the individual functions.
+
+Two debugging aids cost nothing until used: gradient hooks (:meth:`Variable.register_hook`)
+and :func:`detect_anomaly`, whose checks live in :mod:`dezero.anomaly`.
 """
 import contextlib
 import copy
 import heapq
+import itertools
 import weakref
 
 import numpy as np
 
+from dezero import anomaly as _anomaly
 from dezero import cuda
 
 
@@ -30,9 +35,12 @@ class Config:
 
     ``enable_backprop``: record the graph while computing (off under :func:`no_grad`).
     ``train``: training behaviour of layers such as dropout (off under :func:`test_mode`).
+    ``detect_anomaly``: check every forward output and backward gradient for NaN/Inf
+    (on under :func:`detect_anomaly`).
     """
     enable_backprop = True
     train = True
+    detect_anomaly = False
 
 
 @contextlib.contextmanager
@@ -40,7 +48,7 @@ def using_config(name, value):
     """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
     if not hasattr(Config, name):
         raise AttributeError(f'using_config: Config has no setting {name!r}; '
-                             f'expected one of enable_backprop, train')
+                             f'expected one of enable_backprop, train, detect_anomaly')
     old = getattr(Config, name)
     setattr(Config, name, value)
     try:
@@ -57,6 +65,21 @@ def no_grad():
 def test_mode():
     """Context manager for inference: layers such as dropout behave as at test time."""
     return using_config('train', False)
+
+
+def detect_anomaly(enabled=True):
+    """Context manager that finds the operation which first produced a NaN or an infinity.
+
+    Inside the block every function call remembers the user's source line that made it
+    and checks its outputs, and ``backward()`` checks every gradient each function
+    returns (and every operation its ``backward`` runs).  The first non-finite value
+    raises :class:`dezero.anomaly.AnomalyError` (a FloatingPointError) naming the
+    function, its input shapes and dtypes, ``forward`` or ``backward``, and that source
+    line.  Integer arrays are not checked.  Run both the forward pass and ``backward()``
+    inside the block to get the source line for backward faults.  Slow; off by default,
+    and free when off.  ``detect_anomaly(False)`` switches it off inside a block.
+    """
+    return using_config('detect_anomaly', bool(enabled))
 
 
 # --------------------------------------------------------------------------------------
@@ -105,7 +128,7 @@ class Variable:
     ``Variable(data, name=None)`` accepts a NumPy array or ``None``; anything else
     (a float, a list) raises TypeError — wrap it with ``np.array(...)``.
     """
-    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', '__weakref__')
+    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', '_hooks', '__weakref__')
     # NumPy defers binary operators to Variable (np.ndarray + Variable -> Variable).
     __array_priority__ = 200
     __array_ufunc__ = None
@@ -120,6 +143,7 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
+        self._hooks = None         # {key: fn} once a hook is registered
 
     # ---- array-like properties -------------------------------------------------------
     @property
@@ -157,6 +181,28 @@ class Variable:
         """Forget the gradient (set ``grad`` to None) before a new backward pass."""
         self.grad = None
 
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` with this variable's gradient (a Variable) during backward.
+
+        When it runs: for a variable made by a function, once all gradients flowing
+        into it have been summed, just before its creator's backward uses them; for a
+        leaf, at the end of the backward pass, with the gradient that pass computed
+        (before it is added to an existing ``.grad``); for the variable ``backward()``
+        starts from, with the seed gradient.  If ``fn`` returns something other than
+        None (a Variable or an array of the same shape), that replaces the gradient,
+        e.g. to clip it.  Hooks run in the order they were registered.  Returns a
+        handle whose ``remove()`` unregisters the hook.
+        """
+        if not callable(fn):
+            raise TypeError(f'register_hook: expected a callable fn(grad), got '
+                            f'{type(fn).__name__}')
+        if self._hooks is None:
+            self._hooks = {}
+            _hooked_variables.add(self)
+        handle = HookHandle(self)
+        self._hooks[handle.key] = fn
+        return handle
+
     def unchain(self):
         """Cut the link to the creating function; this variable becomes a leaf."""
         self.creator = None
@@ -190,18 +236,29 @@ class Variable:
             xp = cuda.get_array_module(self.data)
             self.grad = Variable(xp.ones_like(self.data))
         if self.creator is None:
+            if self._hooks is not None:
+                with using_config('enable_backprop', create_graph):
+                    self.grad = _run_hooks(self, self.grad)
             return
 
         creator = self.creator
         pending = [(-creator.generation, 0, creator)]   # heap: newest generation first
         queued = {creator}
         order = 1                                     # tie-break in insertion order
+        hooks = len(_hooked_variables) > 0             # the slow paths, decided once
+        hooked_leaves = {}                            # id -> [leaf, gradient of this pass]
+        anomaly = Config.detect_anomaly
         old_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
             while pending:
                 f = heapq.heappop(pending)[2]
-                gxs = f.backward(*_output_grads(f))
+                if hooks:
+                    _run_output_hooks(f)
+                if anomaly:
+                    gxs = _anomaly.run_backward(f, _output_grads(f))
+                else:
+                    gxs = f.backward(*_output_grads(f))
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
                 inputs = f.inputs
@@ -216,6 +273,13 @@ class Variable:
                         raise ValueError(
                             f'{type(f).__name__}.backward returned a gradient of shape '
                             f'{gx.data.shape} for an input of shape {x.data.shape}')
+                    if hooks and x.creator is None and x._hooks is not None:
+                        entry = hooked_leaves.get(id(x))     # hooks see this pass's sum
+                        if entry is None:
+                            hooked_leaves[id(x)] = [x, gx]
+                        else:
+                            entry[1] = entry[1] + gx
+                        continue
                     if x.grad is None:
                         x.grad = gx
                     else:
@@ -230,6 +294,9 @@ class Variable:
                         y = ref()
                         if y is not None:
                             y.grad = None
+            for x, gx in hooked_leaves.values():
+                gx = _run_hooks(x, gx)
+                x.grad = gx if x.grad is None else x.grad + gx
         finally:
             Config.enable_backprop = old_backprop
 
@@ -265,6 +332,64 @@ def _output_grads(f):
     return gys
 
 
+# Variables that have hooks (weakly held): while there are none, backward skips every
+# hook check.
+_hooked_variables = weakref.WeakSet()
+
+
+def _run_output_hooks(f):
+    """Let the hooks of ``f``'s outputs see (and perhaps replace) their gradients."""
+    for ref in f.outputs:
+        y = ref()
+        if y is not None and y._hooks is not None and y.grad is not None:
+            y.grad = _run_hooks(y, y.grad)
+
+
+def _run_hooks(v, grad):
+    """Pass ``grad`` through the hooks of ``v`` in order; a non-None result replaces it."""
+    for fn in list(v._hooks.values()):
+        new = fn(grad)
+        if new is None:
+            continue
+        if not isinstance(new, Variable):
+            try:
+                new = as_variable(new)
+            except TypeError:
+                raise TypeError(f'gradient hook {fn!r} returned {type(new).__name__}; '
+                                f'expected None, a Variable or an array') from None
+        if new.data.shape != v.data.shape:
+            raise ValueError(f'gradient hook {fn!r} returned a gradient of shape '
+                             f'{new.data.shape} for a variable of shape {v.data.shape}')
+        grad = new
+    return grad
+
+
+class HookHandle:
+    """What :meth:`Variable.register_hook` returns: ``remove()`` unregisters the hook
+    (removing twice, or after the variable is gone, does nothing).  Also a context
+    manager that removes the hook at the end of the ``with`` block."""
+    __slots__ = ('_variable', 'key')
+    _keys = itertools.count()
+
+    def __init__(self, variable):
+        self._variable = weakref.ref(variable)
+        self.key = next(HookHandle._keys)
+
+    def remove(self):
+        v = self._variable()
+        if v is not None and v._hooks is not None:
+            v._hooks.pop(self.key, None)
+            if not v._hooks:
+                v._hooks = None       # back to the hook-free fast path
+                _hooked_variables.discard(v)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class Parameter(Variable):
     """A Variable that a layer owns and an optimizer updates."""
     __slots__ = ()
@@ -288,6 +413,7 @@ class Function:
     inputs = None
     outputs = None
     generation = 0
+    _created_at = None      # the user's source line, recorded under detect_anomaly()
 
     def __call__(self, *inputs):
         f = self
@@ -321,6 +447,11 @@ class Function:
                 y.generation = generation
             f.inputs = inputs
             f.outputs = [weakref.ref(y) for y in outputs]
+
+        if Config.detect_anomaly:
+            _anomaly.check_forward(f, xs, [y.data for y in outputs])
+            if Config.enable_backprop:
+                _anomaly.record_site(f)
 
         return outputs if len(outputs) > 1 else outputs[0]
 

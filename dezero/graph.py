@@ -3,10 +3,12 @@
 Variables are drawn as ellipses, functions as boxes, and every edge points the way the
 data flows: input variable -> function -> output variable.  The graph is walked without
 recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
-high-order derivative) can be drawn.
+high-order derivative) can be drawn.  :func:`graph_stats` counts what a graph holds.
 """
 import pathlib
+from typing import NamedTuple
 
+from dezero import cuda
 from dezero.atomic import atomic_write_bytes, atomic_write_text
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
@@ -114,6 +116,60 @@ def functions_behind(output):
                      if x.creator is not None and id(x.creator) not in seen)
     found.sort(key=lambda f: f.generation)     # stable: discovery order within a generation
     return found
+
+
+class GraphStats(NamedTuple):
+    """What the graph behind a Variable holds (see :func:`graph_stats`)."""
+    functions: int      # function nodes
+    variables: int      # Variables held by the graph: the output and every input
+    nbytes: int         # bytes of array memory they keep alive (each buffer once)
+    grad_nbytes: int    # bytes of their ``.grad`` arrays not already counted in nbytes
+
+    def __str__(self):
+        return (f'{self.functions} functions, {self.variables} variables, '
+                f'{self.nbytes:,} bytes of data, {self.grad_nbytes:,} bytes of gradients')
+
+
+def graph_stats(output):
+    """Count the functions, the variables and the array memory of the graph behind
+    the Variable ``output``.
+
+    The variables are ``output`` and every input of every function behind it (the
+    graph holds inputs strongly; outputs only weakly).  ``nbytes`` is the memory of
+    their ``data`` arrays plus the arrays the functions keep from their forward pass
+    (masks, saved shapes' index arrays, ...), each buffer counted once: views (a
+    reshape, a broadcast) count as the array they view, whole.  ``grad_nbytes`` is
+    the memory of the variables' gradients beyond that.  Handy to watch higher-order
+    derivatives grow: each ``backward(create_graph=True)`` adds a graph for the
+    gradient.  Returns a :class:`GraphStats` named tuple.
+    """
+    functions = functions_behind(output)
+    variables = {id(output): output}
+    for f in functions:
+        for x in f.inputs:
+            variables.setdefault(id(x), x)
+    owners = {}             # id(array owning some memory) -> that array
+
+    def add(a):             # the bytes of a's memory, or 0 if counted already
+        owner = _owner(a)
+        if id(owner) in owners:
+            return 0
+        owners[id(owner)] = owner
+        return owner.nbytes
+
+    nbytes = sum(add(v.data) for v in variables.values() if v.data is not None)
+    nbytes += sum(add(a) for f in functions for a in vars(f).values()
+                  if isinstance(a, cuda.array_types))
+    grad_nbytes = sum(add(v.grad.data) for v in variables.values()
+                      if v.grad is not None and v.grad.data is not None)
+    return GraphStats(len(functions), len(variables), nbytes, grad_nbytes)
+
+
+def _owner(a):
+    """The array that owns the memory ``a`` views (``a`` itself if it owns it)."""
+    while isinstance(getattr(a, 'base', None), cuda.array_types):
+        a = a.base
+    return a
 
 
 def _variable_label(v, verbose):

@@ -9,9 +9,9 @@ from dezero.conv_ops import (col2im_array, get_conv_outsize, get_deconv_outsize,
                              im2col_array, pair)
 from dezero.download import get_file
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
-from dezero.graph import get_dot_graph, plot_dot_graph
+from dezero.graph import get_dot_graph, graph_stats, plot_dot_graph
 
 __all__ = ['array_allclose', 'array_equal', 'logsumexp', 'reshape_sum_backward', 'sum_to',
            'gradgrad_check', 'gradient_check', 'numerical_grad', 'get_dot_graph',
-           'plot_dot_graph', 'get_file', 'pair', 'get_conv_outsize', 'get_deconv_outsize',
-           'im2col_array', 'col2im_array']
+           'graph_stats', 'plot_dot_graph', 'get_file', 'pair', 'get_conv_outsize',
+           'get_deconv_outsize', 'im2col_array', 'col2im_array']

@@ -1,0 +1,164 @@
+"""Anomaly detection: find the operation that first produced a NaN or an infinity.
+
+This module holds the checks; the switch is ``Config.detect_anomaly`` in
+:mod:`dezero.core`, set by the context manager ``dezero.detect_anomaly()``.  While it is
+on, every function call records the user's source line that created it and checks its
+forward outputs, and ``backward()`` checks every gradient a function returns.  The first
+non-finite value raises :class:`AnomalyError`.  While it is off the engine never calls
+into this module, so anomaly detection costs nothing.
+
+It sits below :mod:`dezero.core` (it imports nothing of dezero but :mod:`dezero.cuda`),
+so the engine can call it without an import cycle.
+"""
+import linecache
+import sys
+
+from dezero import cuda
+
+# Functions whose ``backward`` is running with anomaly detection on, innermost last: an
+# operation that goes wrong while computing a gradient is reported as that backward's.
+_backward_stack = []
+
+
+class AnomalyError(FloatingPointError):
+    """A function produced a NaN or an infinity under ``dezero.detect_anomaly()``.
+
+    Attributes: ``function`` (the Function class name), ``phase`` (``'forward'`` or
+    ``'backward'``), ``inputs`` (the ``(shape, dtype)`` of each of its inputs) and
+    ``source`` (``'file:line in func: code'`` of the user's line that created the
+    function, or None when it was not recorded).
+    """
+
+    def __init__(self, message, function, phase, inputs, source):
+        super().__init__(message)
+        self.function = function
+        self.phase = phase
+        self.inputs = inputs
+        self.source = source
+
+
+# --------------------------------------------------------------------------------------
+# Where a function was created
+# --------------------------------------------------------------------------------------
+def _in_dezero(frame):
+    name = frame.f_globals.get('__name__', '')
+    return name == 'dezero' or name.startswith('dezero.')
+
+
+def user_site():
+    """``(file, line, function)`` of the innermost caller outside the dezero package
+    (the user's line of code), or None when the whole stack is inside dezero."""
+    frame = sys._getframe(1)
+    while frame is not None and _in_dezero(frame):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    return code.co_filename, frame.f_lineno, code.co_name
+
+
+def record_site(func):
+    """Remember on ``func`` the user's source line that is creating it."""
+    func._created_at = user_site()
+
+
+def format_site(site):
+    """``'file:line in func: code'`` for a site from :func:`user_site` (None stays None)."""
+    if site is None:
+        return None
+    filename, lineno, funcname = site
+    code = linecache.getline(filename, lineno).strip()
+    text = f'{filename}:{lineno} in {funcname}'
+    return f'{text}: {code}' if code else text
+
+
+# --------------------------------------------------------------------------------------
+# The checks
+# --------------------------------------------------------------------------------------
+def _bad_values(a):
+    """A description of the non-finite values in array ``a``, or None if all are
+    finite (or ``a`` is not a floating-point or complex array, which cannot hold any)."""
+    dtype = getattr(a, 'dtype', None)
+    if dtype is None or dtype.kind not in 'fc':
+        return None
+    xp = cuda.get_array_module(a)
+    finite = xp.isfinite(a)
+    if finite.all():
+        return None
+    kinds = []
+    if xp.isnan(a).any():
+        kinds.append('nan')
+    if dtype.kind == 'c':
+        if xp.isinf(a).any():
+            kinds.append('inf')
+    else:
+        if (a == xp.inf).any():
+            kinds.append('inf')
+        if (a == -xp.inf).any():
+            kinds.append('-inf')
+    count = int(a.size - finite.sum())
+    return f'{"/".join(kinds)} ({count} of {a.size} values)'
+
+
+def _all_finite(arrays):
+    return all(_bad_values(a) is None for a in arrays)
+
+
+def _describe_inputs(arrays):
+    return [(tuple(a.shape), str(a.dtype)) if hasattr(a, 'shape') else (None, type(a).__name__)
+            for a in arrays]
+
+
+def _raise(func, phase, what, inputs, site, extra='', grads=None):
+    name = type(func).__name__
+    described = _describe_inputs(inputs)
+    shapes = ', '.join(f'{s} {d}' for s, d in described) or 'none'
+    source = format_site(site)
+    where = (f'created at {source}' if source is not None else
+             f'created outside detect_anomaly(), so its source line was not recorded '
+             f'(run the forward pass inside the block too)')
+    if not _all_finite(inputs):
+        origin = 'its inputs already held non-finite values'
+    elif grads is not None and not _all_finite([g.data for g in grads if g is not None]):
+        origin = 'the gradient flowing into it already held non-finite values'
+    elif grads is not None:
+        origin = 'its inputs and the gradient flowing into it were all finite'
+    else:
+        origin = 'its inputs were all finite'
+    message = (f'{name} {phase} produced {what}{extra}; {origin}. '
+               f'Inputs of {name}: {shapes}. {name} was {where}')
+    raise AnomalyError(message, name, phase, described, source)
+
+
+def check_forward(func, xs, ys):
+    """Raise :class:`AnomalyError` if an output array of ``func`` (inputs ``xs``) is not
+    finite.  Inside a backward pass the fault is that backward's, and is reported so."""
+    for i, y in enumerate(ys):
+        bad = _bad_values(y)
+        if bad is None:
+            continue
+        if _backward_stack:
+            outer, gys = _backward_stack[-1]
+            _raise(outer, 'backward', bad,
+                   [x.data for x in outer.inputs], getattr(outer, '_created_at', None),
+                   extra=f' in {type(func).__name__} (output {i}) while computing '
+                         f'its gradients', grads=gys)
+        _raise(func, 'forward', f'{bad} in output {i}', xs, user_site())
+
+
+def run_backward(func, gys):
+    """Call ``func.backward(*gys)`` and check every gradient it returns; returns them."""
+    _backward_stack.append((func, gys))
+    try:
+        gxs = func.backward(*gys)
+    finally:
+        _backward_stack.pop()
+    for i, gx in enumerate(gxs if type(gxs) is tuple else (gxs,)):
+        if gx is None:
+            continue
+        bad = _bad_values(gx.data)
+        if bad is not None:
+            _raise(func, 'backward', f'{bad} in the gradient for input {i}',
+                   [x.data for x in func.inputs], getattr(func, '_created_at', None),
+                   grads=gys)
+    return gxs

@@ -1,0 +1,237 @@
+"""Variable.register_hook and dezero.utils.graph_stats."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Function, Parameter, Variable, core
+from dezero.utils import graph_stats
+
+
+def recorder(calls, result=None):
+    """A hook that appends the gradient array it sees to ``calls`` and returns ``result``."""
+    def hook(g):
+        assert isinstance(g, Variable)
+        calls.append(g.data.copy())
+        return result
+    return hook
+
+
+# ---- register_hook: when it runs and what it sees --------------------------------------
+def test_leaf_hook_sees_the_gradient_summed_over_all_paths_once():
+    x = Variable(np.array([1.0, 2.0]))
+    calls = []
+    x.register_hook(recorder(calls))
+    y = F.sum(x * x + x * 3.0)                  # dy/dx = 2x + 3
+    y.backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [5.0, 7.0])
+    np.testing.assert_array_equal(x.grad.data, [5.0, 7.0])
+
+
+def test_intermediate_hook_runs_once_after_accumulation_and_its_result_flows_on():
+    x = Variable(np.array([1.0, -2.0]))
+    h = x * 2.0
+    calls = []
+    h.register_hook(recorder(calls, result=None))
+    h.register_hook(lambda g: g * 10.0)          # replaces dy/dh
+    y = F.sum(h * h + h)                         # dy/dh = 2h + 1 = [5, -7]
+    y.backward(retain_grad=True)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [5.0, -7.0])
+    np.testing.assert_array_equal(h.grad.data, [50.0, -70.0])
+    np.testing.assert_array_equal(x.grad.data, [100.0, -140.0])     # 2 * replaced
+
+
+def test_hooks_run_in_registration_order_and_each_sees_the_previous_result():
+    x = Variable(np.array(3.0))
+    seen = []
+    x.register_hook(lambda g: g + 1.0)
+    x.register_hook(recorder(seen, result=np.array(-1.0)))   # an array is accepted
+    (x * 2.0).backward()
+    assert seen == [np.array(3.0)]                           # 2 + 1
+    assert x.grad.data == -1.0
+
+
+def test_leaf_hook_sees_this_pass_gradient_before_it_is_added_to_grad():
+    x = Variable(np.array(1.5))
+    calls = []
+    x.register_hook(recorder(calls, result=None))
+    for _ in range(2):                    # no cleargrad: .grad accumulates, the hook does not
+        (x * 4.0).backward()
+    assert calls == [4.0, 4.0]
+    assert x.grad.data == 8.0
+
+
+def test_hook_on_the_output_sees_the_seed_and_scales_every_gradient():
+    x = Variable(np.array([1.0, 2.0]))
+    y = x * x
+    calls = []
+    y.register_hook(recorder(calls, result=Variable(np.array([3.0, 3.0]))))
+    y.backward()
+    np.testing.assert_array_equal(calls[0], [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])
+    leaf = Variable(np.array(2.0))                 # backward() from a leaf runs its hooks too
+    leaf.register_hook(lambda g: g * 5.0)
+    leaf.backward()
+    assert leaf.grad.data == 5.0
+
+
+def test_hooks_on_each_output_of_a_two_output_function():
+    class Split(Function):
+        def forward(self, x):
+            return x[:1].copy(), x[1:].copy()
+
+        def backward(self, g0, g1):
+            return F.concat([g0, g1], axis=0)
+
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    a, b = Split()(x)
+    a.register_hook(lambda g: g * 100.0)
+    b_calls = []
+    b.register_hook(recorder(b_calls))
+    y = F.sum(a * 2.0) + F.sum(b * 3.0)
+    y.backward()
+    np.testing.assert_array_equal(b_calls[0], [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.data, [200.0, 3.0, 3.0])
+
+
+def test_gradient_clipping_hook_on_a_parameter():
+    w = Parameter(np.array([0.5, -4.0, 10.0], dtype=np.float32))
+    w.register_hook(lambda g: F.clip(g, -1.0, 1.0))
+    loss = F.sum(w * w)                                # grad 2w = [1, -8, 20]
+    loss.backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad.data, [1.0, -1.0, 1.0])
+
+
+def test_replacement_is_differentiable_with_create_graph():
+    x = Variable(np.array(2.0))
+    h = x * x                                    # dh/dx = 2x
+    handle = h.register_hook(lambda g: g * h)    # replaces dy/dh = 1 by h = x**2
+    y = h * 1.0
+    y.backward(create_graph=True)
+    gx = x.grad                                  # x**2 * 2x = 2 x**3 = 16
+    assert gx.data == 16.0
+    handle.remove()              # else it would act again where gx's graph passes through h
+    x.cleargrad()
+    gx.backward()                                # 6 x**2 = 24
+    assert x.grad.data == 24.0
+
+
+# ---- handles ---------------------------------------------------------------------------
+def test_handle_remove_stops_the_hook_and_is_idempotent():
+    x = Variable(np.array(1.0))
+    calls = []
+    handle = x.register_hook(recorder(calls))
+    other = x.register_hook(lambda g: g * 2.0)
+    (x * 3.0).backward()
+    handle.remove()
+    handle.remove()
+    x.cleargrad()
+    (x * 3.0).backward()
+    assert calls == [3.0]
+    assert x.grad.data == 6.0                    # the other hook still runs
+    other.remove()
+    x.cleargrad()
+    (x * 3.0).backward()
+    assert x.grad.data == 3.0
+    assert x._hooks is None and x not in core._hooked_variables    # back to the fast path
+
+
+def test_handle_as_context_manager():
+    x = Variable(np.array(1.0))
+    with x.register_hook(lambda g: g * 0.0):
+        (x * 3.0).backward()
+    assert x.grad.data == 0.0
+    x.cleargrad()
+    (x * 3.0).backward()
+    assert x.grad.data == 3.0
+
+
+def test_a_handle_does_not_keep_its_variable_alive():
+    x = Variable(np.array(1.0))
+    handle = x.register_hook(lambda g: g)
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None
+    assert len(core._hooked_variables) == 0
+    handle.remove()                               # harmless once the variable is gone
+
+
+def test_bad_hooks_and_bad_return_values_are_refused_clearly():
+    x = Variable(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match='register_hook: expected a callable'):
+        x.register_hook(3)
+    handle = x.register_hook(lambda g: np.ones(3))
+    with pytest.raises(ValueError, match=r'shape \(3,\) for a variable of shape \(2,\)'):
+        F.sum(x * 2.0).backward()
+    handle.remove()
+    x.register_hook(lambda g: [1.0, 2.0])
+    with pytest.raises(TypeError, match='returned list; expected None, a Variable'):
+        F.sum(x * 2.0).backward()
+
+
+# ---- graph_stats -----------------------------------------------------------------------
+def test_graph_stats_of_a_leaf():
+    x = Variable(np.zeros(3))
+    stats = graph_stats(x)
+    assert stats == (0, 1, 24, 0)
+    assert (stats.functions, stats.variables, stats.nbytes, stats.grad_nbytes) == (0, 1, 24, 0)
+    assert str(stats) == '0 functions, 1 variables, 24 bytes of data, 0 bytes of gradients'
+
+
+def test_graph_stats_small_graph_by_hand_and_gradients():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = x * x + x                       # Mul(x, x), Add(x*x, x); variables y, x, x*x
+    assert graph_stats(y) == (2, 3, 3 * 24, 0)
+    y.backward()                        # only x keeps its gradient
+    assert graph_stats(y) == (2, 3, 3 * 24, 24)
+
+
+def test_graph_stats_counts_shared_memory_once():
+    base = np.arange(6.0)
+    a = Variable(base)
+    b = Variable(base)                                # same array, another Variable
+    y = F.broadcast_to(a, (1000, 6)) + F.reshape(b, (1, 6))   # views of `base`, and a sum
+    # variables: y, a, b, the broadcast (a view) and the reshape (a view);
+    # memory: base (48 bytes) and y (1000 * 6 * 8 bytes)
+    assert graph_stats(y) == (3, 5, 48 + 48_000, 0)
+
+
+def test_graph_stats_counts_arrays_kept_by_functions():
+    class KeepsMask(Function):
+        def forward(self, x):
+            self.mask = np.ones((10, 10), dtype=bool)
+            return x * 1.0
+
+        def backward(self, gy):
+            return gy
+
+    x = Variable(np.zeros(2, dtype=np.float32))
+    assert graph_stats(KeepsMask()(x)) == (1, 2, 8 + 8 + 100, 0)
+
+
+def test_graph_stats_shows_higher_order_derivatives_of_tanh_growing():
+    x = Variable(np.linspace(-1.0, 1.0, 5))      # 5 float64 values: 40 bytes an array
+    y = F.tanh(x)
+    assert graph_stats(y) == (1, 2, 80, 0)
+    y.backward(create_graph=True)
+    stats = []
+    for order in range(1, 9):
+        gx = x.grad
+        x.cleargrad()
+        stats.append(graph_stats(gx))
+        gx.backward(create_graph=True)
+    # order 1: gx = gy * (1 - y*y): functions Tanh, Mul(y, y), SubFromConstant, Mul;
+    # variables gx, x, y, y*y, 1 - y*y, gy (six 40-byte arrays) plus the constant 1 (8 bytes)
+    # that SubFromConstant keeps.
+    assert stats[0] == (4, 6, 6 * 40 + 8, 0)
+    for lower, higher in zip(stats, stats[1:]):
+        assert higher.functions > lower.functions
+        assert higher.variables > lower.variables
+        assert higher.nbytes > lower.nbytes
+    assert stats[-1].functions > 100 * stats[0].functions    # it grows about 2.5x per order
