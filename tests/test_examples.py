@@ -214,6 +214,8 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
 #: one number), the check that number must pass, and the pictures it saves into --out.
 SMOKE = {
     'newton.py': (r'^newton: (\d+) iterations, x = 1\.0+$', lambda n: n <= 10, []),
+    'hessian_newton.py': (r'^newton: (\d+) iterations, x = \(1\.0+, 1\.0+\)$',
+                          lambda n: n <= 10, ['hessian_newton.png']),
     'tanh.py': (r'max \|error\| against the closed form: (\S+)', lambda e: e < 1e-10,
                 ['tanh_derivatives.png']),
     'spiral.py': (r'^final loss (\S+)  accuracy', lambda loss: loss < 0.9,

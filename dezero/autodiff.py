@@ -1,0 +1,531 @@
+"""Derivatives as function transforms: grad, value_and_grad, jacobian, hessian, hvp,
+vjp and jvp.
+
+``grad(f)`` is a new function that returns the gradient of ``f`` where ``Variable.
+backward()`` would leave it in ``.grad``.  The transforms never touch the caller's
+Variables: the function runs on fresh Variables wrapping the caller's arrays, and the
+gradients are gathered by a small reverse pass of this module's own, which keeps them
+in a dictionary instead of ``.grad`` attributes.  So no ``.grad`` appears anywhere, not
+even on Parameters that ``f`` uses, and no graph is left behind.  They also work under
+``no_grad()``: backprop is switched on inside while they compute.
+
+Results are arrays, unless
+
+- ``create_graph=True`` is given: they are then Variables whose graph leads back to the
+  caller's Variables (for example to put a gradient penalty into a loss), or
+- the transform is called while another transform evaluates its function, as in
+  ``grad(grad(f))`` or ``hessian``: the inner one returns Variables so that the outer
+  one can differentiate through it.
+
+>>> import numpy as np
+>>> from dezero.autodiff import grad
+>>> f = lambda x: x ** 3
+>>> float(grad(f)(np.array(2.0))), float(grad(grad(f))(np.array(2.0)))
+(12.0, 12.0)
+"""
+import contextlib
+
+import numpy as np
+
+from dezero import anomaly as _anomaly
+from dezero import cuda
+from dezero.core import Config, Function, Variable, using_config
+from dezero.functions.array import reshape, stack
+from dezero.functions.reduction import sum as _sum
+
+
+# --------------------------------------------------------------------------------------
+# Nesting
+# --------------------------------------------------------------------------------------
+class _Nesting:
+    """How many transforms are evaluating their function right now."""
+    depth = 0
+
+
+@contextlib.contextmanager
+def _evaluating():
+    """Mark the evaluation of a transformed function: a transform called inside it
+    must return Variables connected to the enclosing graph."""
+    _Nesting.depth += 1
+    try:
+        yield
+    finally:
+        _Nesting.depth -= 1
+
+
+def _connected(create_graph):
+    """True when the results must be Variables recorded in a graph."""
+    return bool(create_graph) or _Nesting.depth > 0
+
+
+class _Identity(Function):
+    """y = x, as a new node; its gradient is gy.  It links the Variable a transform
+    differentiates with respect to to the caller's Variable, without sharing it."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, gy):
+        return gy
+
+
+# --------------------------------------------------------------------------------------
+# The reverse pass
+# --------------------------------------------------------------------------------------
+def _plan(ys, xs):
+    """The functions on some path from the Variables ``xs`` to the Variables ``ys``,
+    oldest generation first, and {id: Variable} of the Variables that depend on ``xs``.
+
+    The walk back from ``ys`` stops at ``xs`` and below the oldest generation of ``xs``
+    (nothing there can depend on them), so a caller's long history is not visited.
+    """
+    targets = {id(x) for x in xs}
+    oldest = min(x.generation for x in xs)
+    found = set()
+    stack_ = [y.creator for y in ys if y.creator is not None and id(y) not in targets]
+    while stack_:
+        f = stack_.pop()
+        if f in found or f.generation < oldest:
+            continue
+        found.add(f)
+        for x in f.inputs:
+            if x.creator is not None and id(x) not in targets:
+                stack_.append(x.creator)
+
+    depends = {id(x): x for x in xs}
+    path = []
+    for f in sorted(found, key=lambda f: f.generation):
+        if any(id(x) in depends for x in f.inputs):
+            path.append(f)
+            for ref in f.outputs:
+                y = ref()
+                if y is not None:
+                    depends[id(y)] = y
+    return path, depends
+
+
+def _zeros_like(x):
+    return Variable(cuda.get_array_module(x.data).zeros_like(x.data))
+
+
+def _backprop(plan, ys, gys, xs, create_graph):
+    """The gradients of ``ys`` (seeded with the Variables ``gys``) with respect to each
+    of ``xs``: a list of Variables, None where no path leads.  Nothing is stored on any
+    Variable; with ``create_graph`` the computation is recorded for a further
+    derivative.  Under ``detect_anomaly`` every gradient is checked, as in
+    ``Variable.backward``; gradient hooks (``register_hook``) are not run."""
+    path, depends = plan
+    grads = {}                       # id -> gradient, for Variables that depend on xs
+
+    def add(x, gx):
+        old = grads.get(id(x))
+        grads[id(x)] = gx if old is None else old + gx
+
+    check = Config.detect_anomaly               # as Variable.backward does
+    old_backprop = Config.enable_backprop
+    Config.enable_backprop = create_graph
+    try:
+        for y, gy in zip(ys, gys):
+            if id(y) in depends:
+                add(y, gy)
+        for f in reversed(path):                     # newest generation first
+            outputs = [ref() for ref in f.outputs]
+            if not any(y is not None and id(y) in grads for y in outputs):
+                continue                             # leads to none of ys
+            gys_f = [None if y is None else
+                     _zeros_like(y) if id(y) not in grads else grads[id(y)]
+                     for y in outputs]
+            gxs = _anomaly.run_backward(f, gys_f) if check else f.backward(*gys_f)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            if len(gxs) != len(f.inputs):
+                raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} '
+                                 f'gradients for {len(f.inputs)} inputs')
+            for x, gx in zip(f.inputs, gxs):
+                if gx is None or id(x) not in depends:
+                    continue
+                if gx.data.shape != x.data.shape:
+                    raise ValueError(
+                        f'{type(f).__name__}.backward returned a gradient of shape '
+                        f'{gx.data.shape} for an input of shape {x.data.shape}')
+                add(x, gx)
+    finally:
+        Config.enable_backprop = old_backprop
+    return [grads.get(id(x)) for x in xs]
+
+
+# --------------------------------------------------------------------------------------
+# Arguments and results
+# --------------------------------------------------------------------------------------
+def _check_argnums(name, argnums):
+    """``argnums`` as a tuple, and whether it was a single int."""
+    def is_int(i):
+        return isinstance(i, int) and not isinstance(i, bool)
+    if is_int(argnums):
+        return (argnums,), True
+    if isinstance(argnums, tuple) and argnums and all(is_int(i) for i in argnums):
+        return argnums, False
+    raise TypeError(f'{name}: argnums must be an int or a non-empty tuple of ints, got '
+                    f'{argnums!r}')
+
+
+def _resolve_argnums(name, argnums, n_args):
+    """``argnums`` made non-negative and checked against ``n_args`` arguments."""
+    resolved = []
+    for i in argnums:
+        if not -n_args <= i < n_args:
+            raise ValueError(f'{name}: argnums {argnums!r} asks for argument {i}, but the '
+                             f'function was called with {n_args} positional arguments')
+        resolved.append(i % n_args)
+    if len(set(resolved)) != len(resolved):
+        raise ValueError(f'{name}: argnums {argnums!r} names an argument twice')
+    return resolved
+
+
+def _float_array(name, what, value):
+    """The array behind ``value`` (a Variable, an array or a Python number), which
+    must hold floating-point numbers."""
+    data = value.data if isinstance(value, Variable) else value
+    if data is None:
+        raise ValueError(f'{name}: {what} is a Variable holding no data (None)')
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        data = cuda.as_numpy(float(data))
+    elif isinstance(data, cuda.array_types):
+        pass
+    elif isinstance(data, np.generic):
+        data = cuda.as_numpy(data)
+    else:
+        raise TypeError(f'{name}: {what} is of type {type(value).__name__}; expected a '
+                        f'Variable, a NumPy array or a Python float')
+    if data.dtype.kind != 'f':
+        raise TypeError(f'{name}: {what} has dtype {data.dtype}; derivatives are taken '
+                        f'with respect to floating-point arrays (convert it with '
+                        f'.astype(float))')
+    return data
+
+
+def _inputs(name, args, indices, connected):
+    """Replace ``args[i]`` for ``i`` in ``indices`` by the Variables to differentiate
+    with respect to: fresh ones wrapping the caller's data, or, when the results must
+    stay connected, new nodes linked to the caller's Variables.  Returns the new
+    argument list and those Variables."""
+    args = list(args)
+    xs = []
+    for i in indices:
+        data = _float_array(name, f'argument {i}', args[i])
+        if connected and isinstance(args[i], Variable):
+            x = _Identity()(args[i])
+        else:
+            x = Variable(data)
+        xs.append(x)
+        args[i] = x
+    return args, xs
+
+
+def _outputs(name, result):
+    """The function's result as a list of Variables, and whether it was a tuple."""
+    several = isinstance(result, (tuple, list))
+    items = list(result) if several else [result]
+    if several and not items:
+        raise ValueError(f'{name}: the function returned an empty {type(result).__name__}')
+    ys = []
+    for item in items:
+        if isinstance(item, Variable):
+            ys.append(item)
+        elif isinstance(item, cuda.array_types):
+            ys.append(Variable(item))
+        elif isinstance(item, (int, float, np.generic)) and not isinstance(item, bool):
+            ys.append(Variable(cuda.as_numpy(item)))
+        else:
+            raise TypeError(f'{name}: the function returned an object of type '
+                            f'{type(item).__name__}; expected a Variable or an array '
+                            f'(or a tuple of them)')
+    return ys, several
+
+
+def _like(name, what, value, like):
+    """``value`` as a cotangent/tangent Variable for ``like``: same shape; an array is
+    cast to ``like``'s dtype (so float32 stays float32), a Variable is used as is."""
+    if isinstance(value, Variable):
+        data = value.data
+    else:
+        data = _float_array(name, what, value)
+    if data.shape != like.shape:
+        raise ValueError(f'{name}: {what} has shape {data.shape}; expected shape '
+                         f'{like.shape}, that of the value it goes with')
+    if isinstance(value, Variable):
+        return value
+    return Variable(data.astype(like.dtype, copy=False))
+
+
+def _result(v, like, connected):
+    """A gradient for ``like`` as the caller receives it: a Variable when connected,
+    else a fresh array (zeros where no gradient flowed)."""
+    if v is None:
+        v = _zeros_like(like)
+    return v if connected else v.data.copy()
+
+
+def _pack(items, several):
+    return tuple(items) if several else items[0]
+
+
+def _name(transform, f):
+    return f'{transform}({getattr(f, "__name__", type(f).__name__)})'
+
+
+def _check_callable(name, f):
+    if not callable(f):
+        raise TypeError(f'{name}: expected a function, got {type(f).__name__}')
+
+
+# --------------------------------------------------------------------------------------
+# The transforms
+# --------------------------------------------------------------------------------------
+def _value_and_grad(name, f, argnums, create_graph):
+    """The function behind :func:`value_and_grad` and :func:`grad`, whose errors name
+    ``name``."""
+    _check_callable(name, f)
+    argnums, single = _check_argnums(name, argnums)
+
+    def transformed(*args, **kwargs):
+        connected = _connected(create_graph)
+        indices = _resolve_argnums(name, argnums, len(args))
+        with using_config('enable_backprop', True):
+            args, xs = _inputs(name, args, indices, connected)
+            with _evaluating():
+                result = f(*args, **kwargs)
+            ys, several = _outputs(name, result)
+            y = ys[0]
+            if several or y.size != 1:
+                shape = [v.shape for v in ys] if several else y.shape
+                raise ValueError(f'{name}: the function must return a scalar (one '
+                                 f'element), got shape {shape}; use jacobian for '
+                                 f'several outputs, or reduce them to one (e.g. sum)')
+            seed = Variable(cuda.get_array_module(y.data).ones_like(y.data))
+            gxs = _backprop(_plan([y], xs), [y], [seed], xs, connected)
+        value = y if connected else y.data.copy()
+        grads = [_result(g, x, connected) for g, x in zip(gxs, xs)]
+        return value, _pack(grads, not single)
+
+    return transformed
+
+
+def value_and_grad(f, argnums=0, create_graph=False):
+    """The function ``(*args) -> (f(*args), gradient)`` for a scalar-valued ``f``.
+
+    The gradient is taken with respect to argument ``argnums`` (an int), or is a tuple
+    of gradients for a tuple of argument numbers; each has the shape and dtype of its
+    argument.  Arguments may be Variables, arrays or Python floats; ``f`` must return
+    one element (a Variable or an array of size 1).  Value and gradients are arrays,
+    or Variables with ``create_graph=True`` (see the module's docstring).
+    """
+    name = _name('value_and_grad', f)
+    transformed = _value_and_grad(name, f, argnums, create_graph)
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def grad(f, argnums=0, create_graph=False):
+    """The function ``(*args) -> gradient of f`` for a scalar-valued ``f``.
+
+    Like :func:`value_and_grad` without the value: the gradient with respect to
+    argument ``argnums`` (or a tuple of them for a tuple of argument numbers), as arrays,
+    or as Variables with ``create_graph=True``.  Transforms compose:
+    ``grad(grad(f))(x)`` is f''(x) for a scalar x.
+    """
+    name = _name('grad', f)
+    both = _value_and_grad(name, f, argnums, create_graph)
+
+    def transformed(*args, **kwargs):
+        return both(*args, **kwargs)[1]
+
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def jacobian(f, argnums=0, create_graph=False):
+    """The function ``(*args) -> Jacobian of f`` by reverse mode, one backward pass per
+    output element.
+
+    For an output ``y`` and an argument ``x`` the Jacobian has shape
+    ``y.shape + x.shape``: ``J[i..., j...] = dy[i...] / dx[j...]``.  A tuple of argument
+    numbers gives a tuple of Jacobians, and a function returning a tuple gives a tuple
+    (over the outputs) of those.  Arrays, or Variables with ``create_graph=True``.
+    """
+    name = _name('jacobian', f)
+    _check_callable(name, f)
+    argnums, single = _check_argnums(name, argnums)
+
+    def transformed(*args, **kwargs):
+        connected = _connected(create_graph)
+        indices = _resolve_argnums(name, argnums, len(args))
+        with using_config('enable_backprop', True):
+            args, xs = _inputs(name, args, indices, connected)
+            with _evaluating():
+                result = f(*args, **kwargs)
+            ys, several = _outputs(name, result)
+            jacobians = [_jacobian_of(y, xs, connected) for y in ys]
+        return _pack([_pack(j, not single) for j in jacobians], several)
+
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def _jacobian_of(y, xs, connected):
+    """[dy/dx for x in xs], each of shape y.shape + x.shape."""
+    xp = cuda.get_array_module(y.data)
+    plan = _plan([y], xs)
+    rows = [[] for _ in xs]
+    for k in range(y.size):
+        seed = xp.zeros(y.size, dtype=y.dtype)
+        seed[k] = 1
+        gxs = _backprop(plan, [y], [Variable(seed.reshape(y.shape))], xs, connected)
+        for row, g, x in zip(rows, gxs, xs):
+            row.append(_zeros_like(x) if g is None else g)
+    jacobians = []
+    for row, x in zip(rows, xs):
+        shape = y.shape + x.shape
+        if not row:                                   # y has no elements
+            j = Variable(xp.zeros(shape, dtype=x.dtype))
+            jacobians.append(j if connected else j.data)
+        elif connected:
+            jacobians.append(reshape(stack(row), shape))
+        else:
+            jacobians.append(xp.stack([g.data for g in row]).reshape(shape))
+    return jacobians
+
+
+def hessian(f, argnums=0, create_graph=False):
+    """The function ``(*args) -> Hessian of the scalar-valued f``: the Jacobian of its
+    gradient, of shape ``x.shape + x.shape``.
+
+    With a tuple of argument numbers the result is a tuple of tuples ``H[i][j]`` of
+    shape ``x_i.shape + x_j.shape`` (the second derivatives by arguments i and j).
+    Arrays, or Variables with ``create_graph=True``.
+    """
+    name = _name('hessian', f)
+    _check_callable(name, f)
+    _check_argnums(name, argnums)
+    transformed = jacobian(grad(f, argnums), argnums, create_graph)
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def _several(name, what, values):
+    """``values`` as a list, and whether it was a tuple or list."""
+    if isinstance(values, (tuple, list)):
+        if not values:
+            raise ValueError(f'{name}: {what} is empty')
+        return list(values), True
+    return [values], False
+
+
+def hvp(f, x, v, create_graph=False):
+    """The Hessian of the scalar-valued ``f`` at ``x`` times ``v``: ``H(x) @ v``,
+    by double backprop (the gradient of ``<grad f(x), v>``), never forming ``H``.
+
+    ``x`` and ``v`` are arrays/Variables of one shape, or tuples of them (then ``f``
+    takes several arguments and the result is a tuple, one part per argument).
+    Arrays, or Variables with ``create_graph=True``.
+    """
+    name = _name('hvp', f)
+    _check_callable(name, f)
+    xs, several = _several(name, 'x', x)
+    vs, several_v = _several(name, 'v', v)
+    if several_v != several or len(vs) != len(xs):
+        raise ValueError(f'{name}: v must match x: {len(xs)} '
+                         f'{"arrays" if several else "array"} expected, got '
+                         f'{len(vs) if several_v else "one array"}')
+    vs = [_like(name, f'v[{i}]' if several else 'v',
+                vi, Variable(_float_array(name, f'x[{i}]' if several else 'x', xi)))
+          for i, (xi, vi) in enumerate(zip(xs, vs))]
+    argnums = tuple(range(len(xs)))
+    gradient = grad(f, argnums)
+
+    def directional(*xs_in):
+        gs = gradient(*xs_in)
+        total = _sum(gs[0] * vs[0])
+        for g, vi in zip(gs[1:], vs[1:]):
+            total = total + _sum(g * vi)
+        return total
+
+    directional.__name__ = name
+    result = grad(directional, argnums, create_graph)(*xs)
+    return result if several else result[0]
+
+
+def vjp(f, *xs, create_graph=False):
+    """``(f(*xs), pullback)``: the value of ``f`` and the function taking a cotangent
+    ``u`` (of the output's shape; a tuple for a function returning a tuple) to the
+    vector-Jacobian products ``u @ J`` with respect to each of ``xs`` (always a tuple).
+
+    The pullback may be called any number of times.  Arrays, or Variables with
+    ``create_graph=True``.
+    """
+    name = _name('vjp', f)
+    _check_callable(name, f)
+    if not xs:
+        raise ValueError(f'{name}: expected at least one argument to differentiate '
+                         f'with respect to')
+    connected = _connected(create_graph)
+    with using_config('enable_backprop', True):
+        args, inputs = _inputs(name, xs, range(len(xs)), connected)
+        with _evaluating():
+            result = f(*args)
+        ys, several = _outputs(name, result)
+    plan = _plan(ys, inputs)
+
+    def pullback(u):
+        us, several_u = _several(f'{name} pullback', 'u', u)
+        if several_u != several or len(us) != len(ys):
+            raise ValueError(f'{name} pullback: u must match the output: '
+                             f'{len(ys) if several else "one array"} expected, got '
+                             f'{len(us) if several_u else "one array"}')
+        gys = [_like(f'{name} pullback', 'u', ui, y) for ui, y in zip(us, ys)]
+        gxs = _backprop(plan, ys, gys, inputs, connected)
+        return tuple(_result(g, x, connected) for g, x in zip(gxs, inputs))
+
+    values = [y if connected else y.data.copy() for y in ys]
+    return _pack(values, several), pullback
+
+
+def jvp(f, xs, vs, create_graph=False):
+    """``(f(*xs), J @ vs)``: the value of ``f`` and its directional derivative along the
+    tangents ``vs``, by the double-vjp trick (the gradient, with respect to a cotangent
+    ``u``, of ``<u @ J, vs>``).
+
+    ``xs`` and ``vs`` are tuples of matching arrays/Variables, or one array each; the
+    tangent out has the output's shape (a tuple for a function returning a tuple).
+    Arrays, or Variables with ``create_graph=True``.
+    """
+    name = _name('jvp', f)
+    _check_callable(name, f)
+    xs, several_x = _several(name, 'xs', xs)
+    vs, several_v = _several(name, 'vs', vs)
+    if several_v != several_x or len(vs) != len(xs):
+        raise ValueError(f'{name}: vs must match xs: {len(xs)} '
+                         f'{"tangents" if several_x else "tangent"} expected, got '
+                         f'{len(vs) if several_v else "one"}')
+    connected = _connected(create_graph)
+    with using_config('enable_backprop', True):
+        args, inputs = _inputs(name, xs, range(len(xs)), connected)
+        tangents = [_like(name, f'vs[{i}]' if several_x else 'vs', v, x)
+                    for i, (v, x) in enumerate(zip(vs, inputs))]
+        with _evaluating():
+            result = f(*args)
+        ys, several = _outputs(name, result)
+        us = [_zeros_like(y) for y in ys]                # any value: u @ J is linear
+        gxs = _backprop(_plan(ys, inputs), ys, us, inputs, True)
+        terms = [_sum(g * t) for g, t in zip(gxs, tangents) if g is not None]
+        if terms:
+            total = terms[0]
+            for term in terms[1:]:
+                total = total + term
+            one = Variable(cuda.get_array_module(total.data).ones_like(total.data))
+            jv = _backprop(_plan([total], us), [total], [one], us, connected)
+        else:
+            jv = [None] * len(us)
+    values = [y if connected else y.data.copy() for y in ys]
+    return (_pack(values, several),
+            _pack([_result(t, y, connected) for t, y in zip(jv, ys)], several))
