@@ -27,9 +27,8 @@ import contextlib
 
 import numpy as np
 
-from dezero import anomaly as _anomaly
 from dezero import cuda
-from dezero.core import Config, Function, Variable, using_config
+from dezero.core import Config, Function, Variable, input_grads, using_config
 from dezero.functions.array import reshape, stack
 from dezero.functions.reduction import sum as _sum
 
@@ -135,19 +134,9 @@ def _backprop(plan, ys, gys, xs, create_graph):
             gys_f = [None if y is None else
                      _zeros_like(y) if id(y) not in grads else grads[id(y)]
                      for y in outputs]
-            gxs = _anomaly.run_backward(f, gys_f) if check else f.backward(*gys_f)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
-                raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} '
-                                 f'gradients for {len(f.inputs)} inputs')
-            for x, gx in zip(f.inputs, gxs):
+            for x, gx in zip(f.inputs, input_grads(f, gys_f, check)):
                 if gx is None or id(x) not in depends:
                     continue
-                if gx.data.shape != x.data.shape:
-                    raise ValueError(
-                        f'{type(f).__name__}.backward returned a gradient of shape '
-                        f'{gx.data.shape} for an input of shape {x.data.shape}')
                 add(x, gx)
     finally:
         Config.enable_backprop = old_backprop
