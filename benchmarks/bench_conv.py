@@ -21,7 +21,6 @@ Target: dezero at most 2x PyTorch.  Without PyTorch only dezero's times are prin
 import argparse
 import gc
 import os
-import platform
 import statistics
 import sys
 import time
@@ -32,10 +31,10 @@ if _REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-import dezero  # noqa: E402
 import dezero.functions as F  # noqa: E402
 from dezero import Variable  # noqa: E402
-from benchmarks.common import add_standard_options, finish, log, repeat_count  # noqa: E402,E501
+from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
+                               load_torch, log, repeat_count, target_line)
 
 BATCH, IN_CH, OUT_CH, SIZE, KERNEL, PAD = 32, 3, 16, 32, 3, 1
 POOL = 2
@@ -68,15 +67,6 @@ def pool_dezero(h):
     y = F.pooling(hv, POOL, stride=POOL)
     y.backward()
     return y.data, hv.grad.data
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)
-    return torch
 
 
 def conv_torch(torch, x, W, b):
@@ -119,7 +109,7 @@ def time_passes(fn, args, steps):
 def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None):
     """Time both cases on both sides; return a JSON-ready dict."""
     log = log or (lambda msg: None)
-    torch = _torch() if use_torch else None
+    torch = load_torch() if use_torch else None
     x, W, b = make_data()
     h = conv_dezero(x, W, b)[0]               # the pooling input: the conv output
     cases = {'conv2d': {'dezero': (conv_dezero, (x, W, b))},
@@ -131,11 +121,7 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None):
         'config': {'batch': BATCH, 'in_channels': IN_CH, 'out_channels': OUT_CH,
                    'size': SIZE, 'kernel': KERNEL, 'pad': PAD, 'pool': POOL,
                    'repeat': repeat, 'steps': steps},
-        'environment': {
-            'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
-            'numpy': np.__version__, 'dezero': dezero.__version__,
-            'torch': torch.__version__ if torch is not None else None,
-            'cpus': os.cpu_count()},
+        'environment': environment(torch),
         'max_relative_difference': (check_same_results(torch, x, W, b, h)
                                     if torch is not None else None),
         'cases': {}, 'targets': []}
@@ -181,9 +167,7 @@ def report(result):
         lines.append(f"    {name:<12} {case['dezero']['median_s'] * 1e3:7.2f} ms   "
                      f"{torch_col}   {ratio}")
     lines.append('')
-    for t in result['targets']:
-        lines.append(f"{'PASS' if t['passed'] else 'FAIL'}: {t['name']} "
-                     f"(measured {t['value']:.2f})")
+    lines += [target_line(t) for t in result['targets']]
     return '\n'.join(lines)
 
 
@@ -195,7 +179,7 @@ def main(argv=None):
     repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
     steps = QUICK_STEPS if args.quick else STEPS
     if not args.no_torch:
-        _torch()
+        load_torch()
     gc.collect()
     gc.freeze()
     result = run(repeat, steps, use_torch=not args.no_torch, log=log)

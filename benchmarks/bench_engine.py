@@ -23,7 +23,6 @@ status is 0 unless ``--check`` is given.
 import argparse
 import gc
 import os
-import platform
 import statistics
 import sys
 import time
@@ -34,9 +33,9 @@ if _REPO_ROOT not in sys.path:
 
 import numpy as np  # noqa: E402
 
-import dezero  # noqa: E402
 from dezero import Variable  # noqa: E402
-from benchmarks.common import add_standard_options, finish, log, repeat_count  # noqa: E402,E501
+from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
+                               load_torch, log, repeat_count, target_line)
 
 CHAIN_OPS = 20_000
 QUICK_CHAIN_OPS = 4_000
@@ -105,16 +104,6 @@ def time_tree_dezero(n_leaves):
     return t
 
 
-def _torch():
-    """PyTorch, imported lazily (None when it is not installed)."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)
-    return torch
-
-
 def time_chain_torch(torch, n_ops):
     gc.collect()
     t0 = time.perf_counter()
@@ -155,7 +144,7 @@ def run(chain_ops=CHAIN_OPS, tree_leaves=TREE_LEAVES, repeat=REPEAT, use_torch=T
     Keys: ``config``, ``environment``, ``chain`` and ``tree`` (each with ``dezero``,
     ``torch`` (None without PyTorch) and ratios), and ``targets`` (list of checks).
     """
-    torch = _torch() if use_torch else None
+    torch = load_torch() if use_torch else None
     log = log or (lambda msg: None)
 
     # One untimed warm-up of each side (imports, caches, allocator).
@@ -186,12 +175,7 @@ def run(chain_ops=CHAIN_OPS, tree_leaves=TREE_LEAVES, repeat=REPEAT, use_torch=T
     result = {
         'config': {'chain_ops': chain_ops, 'tree_leaves': list(tree_leaves),
                    'repeat': repeat},
-        'environment': {
-            'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
-            'numpy': np.__version__, 'dezero': dezero.__version__,
-            'torch': torch.__version__ if torch is not None else None,
-            'machine': platform.machine(), 'system': platform.system(),
-            'cpus': os.cpu_count()},
+        'environment': environment(torch),
     }
     c_dz = _summary(chain['dezero'], chain_ops)
     c_pt = _summary(chain['torch'], chain_ops) if torch is not None else None
@@ -282,7 +266,7 @@ def report(result):
         add(row.rstrip())
     add('')
     for t in result['targets']:
-        add(f"{'PASS' if t['passed'] else 'FAIL'}: {t['name']} (measured {t['value']:.2f})")
+        add(target_line(t))
     if result['chain']['torch'] is None:
         add('(PyTorch not installed or disabled: chain target vs PyTorch not checked)')
     return '\n'.join(lines)
@@ -299,7 +283,7 @@ def main(argv=None):
     chain_ops = QUICK_CHAIN_OPS if args.quick else CHAIN_OPS
 
     if not args.no_torch:
-        _torch()
+        load_torch()
     # Importing PyTorch adds ~10^5 long-lived objects to the garbage collector's
     # generations, and every full collection then walks them; dezero allocates many
     # Python objects per operation and so triggers collections, paying for PyTorch's

@@ -26,7 +26,6 @@ hidden 1000 and 1.5x at hidden 50.  The PASS/FAIL lines are informational unless
 import argparse
 import gc
 import os
-import platform
 import statistics
 import sys
 import time
@@ -41,7 +40,8 @@ import dezero  # noqa: E402
 import dezero.functions as F  # noqa: E402
 from dezero import optimizers  # noqa: E402
 from dezero.models import MLP  # noqa: E402
-from benchmarks.common import add_standard_options, finish, log, repeat_count  # noqa: E402,E501
+from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
+                               log, repeat_count, target_line)
 
 IN_SIZE, OUT_SIZE, BATCH, LR = 784, 10, 100, 0.1
 HIDDEN = (1000, 50)
@@ -195,10 +195,7 @@ def run(hidden_sizes=HIDDEN, repeat=REPEAT, steps=None, log=None):
     result = {
         'config': {'hidden': list(hidden_sizes), 'batch': BATCH, 'repeat': repeat,
                    'steps_per_block': {str(h): steps.get(h, 20) for h in hidden_sizes}},
-        'environment': {
-            'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
-            'numpy': np.__version__, 'dezero': dezero.__version__,
-            'machine': platform.machine(), 'cpus': os.cpu_count()},
+        'environment': environment(),
         'cases': {}, 'targets': []}
     for hidden in hidden_sizes:
         n = steps.get(hidden, 20)
@@ -246,9 +243,7 @@ def report(result):
                      f"{case['numpy_median_s'] * 1e3:7.3f} ms   {case['ratio']:5.2f}x   "
                      f"{case['loss_difference']:11.2e}")
     lines.append('')
-    for t in result['targets']:
-        value = t['value'] if isinstance(t['value'], list) else f"{t['value']:.2f}"
-        lines.append(f"{'PASS' if t['passed'] else 'FAIL'}: {t['name']} (measured {value})")
+    lines += [target_line(t) for t in result['targets']]
     return '\n'.join(lines)
 
 

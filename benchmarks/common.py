@@ -1,7 +1,14 @@
 """What every benchmark script shares: its standard options, the progress log and the
 end of a run (table, optional JSON, exit status)."""
 import json
+import os
+import platform
 import sys
+import time
+
+import numpy as np
+
+import dezero
 
 
 def add_standard_options(parser, repeat, quick_repeat, quick_help):
@@ -38,3 +45,31 @@ def finish(result, table, args):
     if args.check and not all(t['passed'] for t in result['targets']):
         return 1
     return 0
+
+
+def load_torch():
+    """PyTorch limited to one thread (as dezero's NumPy mostly is), or None when it is
+    not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def environment(torch=None):
+    """Where a result was measured: date, versions and the machine."""
+    return {'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
+            'numpy': np.__version__, 'dezero': dezero.__version__,
+            'torch': torch.__version__ if torch is not None else None,
+            'machine': platform.machine(), 'system': platform.system(),
+            'cpus': os.cpu_count()}
+
+
+def target_line(target):
+    """``PASS: name (measured value)`` or ``FAIL: ...`` for one entry of
+    ``result['targets']`` (numbers shown with two decimals)."""
+    value = target['value']
+    shown = f'{value:.2f}' if isinstance(value, float) else value
+    return f"{'PASS' if target['passed'] else 'FAIL'}: {target['name']} (measured {shown})"
