@@ -255,6 +255,17 @@ def _result(v, like, connected):
     return v if connected else v.data.copy()
 
 
+def _call(name, f, args, kwargs, indices, connected):
+    """Call ``f`` with the arguments at ``indices`` replaced by fresh Variables (see
+    :func:`_inputs`; backprop must be enabled); return those Variables, the outputs as
+    a list of Variables, and whether ``f`` returned several."""
+    args, xs = _inputs(name, args, indices, connected)
+    with _evaluating():
+        result = f(*args, **kwargs)
+    ys, several = _outputs(name, result)
+    return xs, ys, several
+
+
 def _pack(items, several):
     return tuple(items) if several else items[0]
 
@@ -281,10 +292,7 @@ def _value_and_grad(name, f, argnums, create_graph):
         connected = _connected(create_graph)
         indices = _resolve_argnums(name, argnums, len(args))
         with using_config('enable_backprop', True):
-            args, xs = _inputs(name, args, indices, connected)
-            with _evaluating():
-                result = f(*args, **kwargs)
-            ys, several = _outputs(name, result)
+            xs, ys, several = _call(name, f, args, kwargs, indices, connected)
             y = ys[0]
             if several or y.size != 1:
                 shape = [v.shape for v in ys] if several else y.shape
@@ -350,10 +358,7 @@ def jacobian(f, argnums=0, create_graph=False):
         connected = _connected(create_graph)
         indices = _resolve_argnums(name, argnums, len(args))
         with using_config('enable_backprop', True):
-            args, xs = _inputs(name, args, indices, connected)
-            with _evaluating():
-                result = f(*args, **kwargs)
-            ys, several = _outputs(name, result)
+            xs, ys, several = _call(name, f, args, kwargs, indices, connected)
             jacobians = [_jacobian_of(y, xs, connected) for y in ys]
         return _pack([_pack(j, not single) for j in jacobians], several)
 
@@ -459,10 +464,7 @@ def vjp(f, *xs, create_graph=False):
                          f'with respect to')
     connected = _connected(create_graph)
     with using_config('enable_backprop', True):
-        args, inputs = _inputs(name, xs, range(len(xs)), connected)
-        with _evaluating():
-            result = f(*args)
-        ys, several = _outputs(name, result)
+        inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
     plan = _plan(ys, inputs)
 
     def pullback(u):
@@ -498,12 +500,9 @@ def jvp(f, xs, vs, create_graph=False):
                          f'{len(vs) if several_v else "one"}')
     connected = _connected(create_graph)
     with using_config('enable_backprop', True):
-        args, inputs = _inputs(name, xs, range(len(xs)), connected)
+        inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
         tangents = [_like(name, f'vs[{i}]' if several_x else 'vs', v, x)
                     for i, (v, x) in enumerate(zip(vs, inputs))]
-        with _evaluating():
-            result = f(*args)
-        ys, several = _outputs(name, result)
         us = [_zeros_like(y) for y in ys]                # any value: u @ J is linear
         gxs = _backprop(_plan(ys, inputs), ys, us, inputs, True)
         terms = [_sum(g * t) for g, t in zip(gxs, tangents) if g is not None]
