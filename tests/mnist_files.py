@@ -3,8 +3,14 @@ the real test split lives when a checkout has it beside it."""
 import gzip
 import pathlib
 import struct
+import sys
 
 import numpy as np
+
+_EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / 'examples'
+if str(_EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(_EXAMPLES))
+from mnist_data import synthetic_digits  # noqa: E402  (the examples' generated digits)
 
 TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
 TEST_FILES = ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')
@@ -40,12 +46,8 @@ def write_split(folder, images, labels, train=False):
 
 
 def block_digits(n, seed=0):
-    """``n`` learnable fake digits: class k is a bright 7x7 block at one of ten
-    positions, on faint noise.  Returns (images uint8 (n, 28, 28), labels (n,))."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = rng.integers(0, 60, (n, 28, 28))
-    for i, k in enumerate(labels):
-        row, col = divmod(int(k), 5)
-        images[i, 3 + 12 * row:10 + 12 * row, 1 + 5 * col:6 + 5 * col] = 255
-    return images.astype(np.uint8), labels
+    """``n`` learnable fake digits as MNIST stores them: the generated digits of the
+    examples' ``--smoke`` runs (class k is a bright block at one of ten places, on
+    faint noise) as uint8 pixels.  Returns (images uint8 (n, 28, 28), labels (n,))."""
+    x, t = synthetic_digits(n, seed=seed, flat=False)
+    return np.round(x[:, 0] * 255).astype(np.uint8), t
