@@ -58,41 +58,39 @@ class Layer:
         names with ``/`` (``'l0/W'``).  A parameter or layer reachable by several paths
         is visited once, under the first path.
         """
+        return self._walk(with_paths=True)
+
+    def params(self):
+        """Yield every Parameter of this layer and its sub-layers, each once, in the
+        order of :meth:`named_params` (without building the paths: optimizers call
+        this every step)."""
+        for _, param in self._walk(with_paths=False):
+            yield param
+
+    def _walk(self, with_paths):
+        """The traversal behind named_params and params: ``(path, parameter)`` pairs,
+        the path None unless ``with_paths``."""
         seen = {id(self)}
-        stack = [self._members('')]
+        stack = [self._members('' if with_paths else None)]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
-                    stack.append(obj._members(path + '/'))
+                    stack.append(obj._members(path + '/' if with_paths else None))
                     break
                 yield path, obj
             else:
                 stack.pop()
 
     def _members(self, prefix):
-        """An iterator over ``(prefix + name, value)`` of the registered attributes."""
-        return iter([(prefix + name, self.__dict__[name]) for name in self._names])
-
-    def params(self):
-        """Yield every Parameter of this layer and its sub-layers, each once, in
-        definition order: the order of :meth:`named_params`, without building the
-        paths (optimizers call this every step)."""
-        seen = {id(self)}
-        stack = [iter([self.__dict__[name] for name in self._names])]
-        while stack:
-            for obj in stack[-1]:
-                if id(obj) in seen:
-                    continue
-                seen.add(id(obj))
-                if isinstance(obj, Layer):
-                    stack.append(iter([obj.__dict__[name] for name in obj._names]))
-                    break
-                yield obj
-            else:
-                stack.pop()
+        """An iterator over ``(prefix + name, value)`` of the registered attributes, or
+        ``(None, value)`` when ``prefix`` is None."""
+        values = self.__dict__
+        if prefix is None:
+            return iter([(None, values[name]) for name in self._names])
+        return iter([(prefix + name, values[name]) for name in self._names])
 
     def cleargrads(self):
         """Forget the gradients of every parameter."""
