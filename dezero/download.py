@@ -39,7 +39,8 @@ class DownloadError(OSError):
 
 
 class ChecksumError(DownloadError):
-    """A downloaded file's MD5 checksum differs from the expected one."""
+    """A downloaded file failed its check: its MD5 checksum differs from the expected
+    one, or the ``validate`` function given to :func:`get_file` refused it."""
 
 
 def dezero_home():
@@ -49,19 +50,23 @@ def dezero_home():
     return os.path.expanduser(home)
 
 
-def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60):
+def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60,
+             validate=None):
     """Return the local path of the file at ``url``, downloading it if not cached yet.
 
     ``file_name`` is the name in the cache (default: the last part of the URL's path);
     ``cache_dir`` the folder (default: ``dezero_home()/downloads``, created if needed).
     A file already there is returned as it is.  Otherwise the file is downloaded with
     urllib (``file://`` URLs work too); with ``md5`` its checksum is verified before it
-    is saved.  ``progress=True`` prints the progress on stderr.
+    is saved.  ``validate``, if given, is called with the path of the complete download
+    (still under a temporary name) and raises ValueError to refuse it, for checks of the
+    content such as the CRC-32 checksums inside a zip archive.  ``progress=True`` prints
+    the progress on stderr.
 
     Raises :class:`DownloadError` (an OSError) when the download fails, e.g. without a
     network; its message names the file, the URL and the folder to put the file in by
-    hand.  Raises :class:`ChecksumError` (a DownloadError) when the checksum differs;
-    nothing is saved in either case.
+    hand.  Raises :class:`ChecksumError` (a DownloadError) when the checksum differs or
+    ``validate`` refuses the file; nothing is saved in either case.
     """
     if file_name is None:
         url_path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
@@ -80,12 +85,13 @@ def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, time
     if os.path.exists(path):
         return path
     os.makedirs(folder, exist_ok=True)
-    _download(url, path, md5, progress, timeout)
+    _download(url, path, md5, validate, progress, timeout)
     return path
 
 
-def _download(url, path, md5, progress, timeout):
-    """Fetch ``url`` into ``path`` atomically, verifying its MD5 if one is given."""
+def _download(url, path, md5, validate, progress, timeout):
+    """Fetch ``url`` into ``path`` atomically, verifying its MD5 if one is given and
+    passing it to ``validate`` if that is given."""
     folder, file_name = os.path.split(path)
     where = dict(url=url, file_name=file_name, folder=folder)
 
@@ -121,8 +127,16 @@ def _download(url, path, md5, progress, timeout):
         if total is not None and received != total:
             raise failed(f'received {received} of {total} bytes')
         actual = digest.hexdigest()
+        reason = None
         if md5 is not None and actual != md5.lower():
             reason = f'checksum mismatch: expected MD5 {md5.lower()}, got {actual}'
+        elif validate is not None:
+            f.flush()
+            try:
+                validate(f.name)
+            except ValueError as e:
+                reason = f'the downloaded file is not valid: {e}'
+        if reason is not None:
             raise ChecksumError(
                 f'get_file: {reason} for {file_name!r} downloaded from {url}; the '
                 f'download was discarded and nothing was saved in {folder}',

@@ -12,6 +12,7 @@ published weight files, which ``pretrained=True`` downloads into :func:`models_d
 and loads.
 """
 import os
+import zipfile
 
 import numpy as np
 
@@ -103,15 +104,33 @@ def _pretrained_file(model, url, md5):
     """The local path of the weights file at ``url`` for the model named ``model``,
     downloaded into :func:`models_dir` unless it is there already.
 
-    Raises ValueError when ``url`` is None (no weights are published), and
+    A download is kept only if its MD5 matches ``md5`` (when one is known) and every
+    array in the ``.npz`` archive matches the CRC-32 checksum stored beside it, so a
+    truncated or damaged transfer never reaches the cache.
+
+    Raises ValueError when ``url`` is None (no weights are published),
     :class:`dezero.download.DownloadError` (an OSError naming the file and the folder
-    to put it in) when it is missing and cannot be downloaded.
+    to put it in) when it is missing and cannot be downloaded, and its subclass
+    :class:`dezero.download.ChecksumError` when the download fails a check.
     """
     if url is None:
         raise ValueError(f'{model}: no pretrained weights are published for this model; '
                          f'create it with pretrained=False and train it, or load your '
                          f'own weights with load_weights(path)')
-    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True)
+    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True,
+                    validate=_check_npz_crcs)
+
+
+def _check_npz_crcs(path):
+    """Raise ValueError unless ``path`` is a zip archive (an ``.npz`` file) whose
+    members all match their stored CRC-32 checksums."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f'not a readable .npz (zip) archive: {e}') from e
+    if damaged is not None:
+        raise ValueError(f'the array {damaged!r} in it fails its CRC-32 check')
 
 
 def _check_images(model, x):
@@ -164,8 +183,9 @@ class VGG16(Model):
     """
 
     WEIGHTS_URL = _WEIGHTS_SITE + 'vgg16.npz'
-    # The file's MD5 checksum is not known here (it could not be fetched); the file is
-    # validated by load_weights instead, which checks every key and shape.
+    # The file's MD5 checksum is not published and could not be computed here (no
+    # network); until it is set, a download is checked by the CRC-32 of every array in
+    # the archive, and load_weights then checks every key and shape.
     md5 = None
     _STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
     MEAN_BGR = (103.939, 116.779, 123.68)
@@ -359,8 +379,9 @@ class ResNet(Model):
     """
 
     WEIGHTS_URL = _WEIGHTS_SITE + 'resnet{n_layers}.npz'
-    # The files' MD5 checksums are not known here (they could not be fetched); the file
-    # is validated by load_weights instead, which checks every key and shape.
+    # The files' MD5 checksums are not published and could not be computed here (no
+    # network); as for VGG16, the CRC-32s inside the archive and load_weights check
+    # them meanwhile.
     md5 = None
     BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 

@@ -81,6 +81,23 @@ def test_checksum_mismatch_saves_nothing_and_names_both_checksums(source, tmp_pa
     assert os.listdir(cache) == []                    # neither the file nor a temp file
 
 
+def test_validate_sees_the_whole_download_and_can_refuse_it(source, tmp_path):
+    _, url = source
+    cache = tmp_path / 'cache'
+    seen = []
+
+    def refuse(path):
+        with open(path, 'rb') as f:
+            seen.append(f.read())
+        raise ValueError('no good')
+    with pytest.raises(ChecksumError, match="not valid: no good for 'weights.npz'"):
+        get_file(url, cache_dir=cache, validate=refuse)
+    assert seen == [PAYLOAD]                          # complete before it is judged
+    assert os.listdir(cache) == []
+    path = get_file(url, cache_dir=cache, validate=seen.append)
+    assert seen[-1] != path and open(path, "rb").read() == PAYLOAD   # a temporary name
+
+
 def test_offline_error_names_file_url_and_folder(tmp_path):
     url = (tmp_path / 'nowhere' / 'data.gz').as_uri()
     cache = tmp_path / 'cache'

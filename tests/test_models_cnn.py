@@ -17,12 +17,13 @@ import pytest
 import dezero
 import dezero.functions as F
 from dezero import Variable, no_grad
-from dezero.download import DownloadError
+from dezero.download import ChecksumError, DownloadError
 from dezero.gradcheck import gradgrad_check, gradient_check
 from dezero.models import (VGG16, Bottleneck, Fire, Model, ResNet, ResNet50, ResNet101,
                            ResNet152, ResNetStage, SqueezeNet, models_dir)
 
 SITE = 'https://github.com/koki0702/dezero-models/releases/download/v0.1/'
+REAL_URLOPEN = urllib.request.urlopen        # kept before the fixture refuses URLs
 
 
 @pytest.fixture(autouse=True)
@@ -436,6 +437,7 @@ def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offli
 
 
 def test_md5_is_unknown_for_now():
+    # until it is known, a download is checked by the CRC-32s inside the archive
     # DeZero does not publish the checksums; load_weights checks keys and shapes
     assert VGG16.md5 is None and ResNet.md5 is None
 
@@ -478,3 +480,48 @@ def test_pretrained_refuses_a_cached_file_of_another_model(squeezenet_site):
     Fire(64, 16, 64, 64).save_weights(squeezenet_site)
     with pytest.raises(ValueError, match='load_weights: .*sq.npz has no entry'):
         SqueezeNet(pretrained=True)
+
+
+@pytest.fixture
+def local_site(monkeypatch, tmp_path):
+    """Give SqueezeNet weights at a file:// URL (the only kind of URL opened here);
+    return the path of the file served there."""
+    served = tmp_path / 'site' / 'squeeze.npz'
+    served.parent.mkdir()
+    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_URL', served.as_uri())
+    monkeypatch.setattr(urllib.request, 'urlopen', REAL_URLOPEN)
+    return served
+
+
+def test_pretrained_downloads_and_loads_a_sound_file(local_site):
+    np.random.seed(0)
+    trained = SqueezeNet()
+    trained.save_weights(str(local_site))
+    model = SqueezeNet(pretrained=True)
+    assert os.listdir(models_dir()) == ['squeeze.npz']
+    for (_, want), (_, got) in zip(trained.named_params(), model.named_params()):
+        np.testing.assert_array_equal(got.data, want.data)
+
+
+def test_pretrained_refuses_a_download_with_a_damaged_array(local_site):
+    np.random.seed(0)
+    trained = SqueezeNet()
+    trained.save_weights(str(local_site))
+    data = bytearray(local_site.read_bytes())
+    weights = trained.fire2.squeeze.W.data        # stored uncompressed, so findable
+    at = data.find(weights.tobytes()[:64])
+    assert at > 0
+    data[at + 5] ^= 0x40                          # one flipped bit, shape unchanged
+    local_site.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"'fire2/squeeze/W\.npy' in it fails its "
+                                             r"CRC-32 check for 'squeeze\.npz'"):
+        SqueezeNet(pretrained=True)
+    assert os.listdir(models_dir()) == []         # the damaged file was not kept
+
+
+@pytest.mark.parametrize('content', [b'', b'not a zip archive', b'PK\x03\x04trunc'])
+def test_pretrained_refuses_a_download_that_is_not_an_npz(local_site, content):
+    local_site.write_bytes(content)
+    with pytest.raises(ChecksumError, match='not a readable .npz'):
+        SqueezeNet(pretrained=True)
+    assert os.listdir(models_dir()) == []
