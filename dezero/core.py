@@ -240,67 +240,10 @@ class Variable:
                 with using_config('enable_backprop', create_graph):
                     self.grad = _run_hooks(self, self.grad)
             return
-
-        creator = self.creator
-        pending = [(-creator.generation, 0, creator)]   # heap: newest generation first
-        queued = {creator}
-        order = 1                                     # tie-break in insertion order
-        hooks = len(_hooked_variables) > 0             # the slow paths, decided once
-        hooked_leaves = {}                            # id -> [leaf, gradient of this pass]
-        anomaly = Config.detect_anomaly
-        old_backprop = Config.enable_backprop
-        Config.enable_backprop = create_graph
-        try:
-            while pending:
-                f = heapq.heappop(pending)[2]
-                if hooks:
-                    _run_output_hooks(f)
-                # the checks of input_grads(), inlined: this loop is the hot path
-                # (a call per function costs the chain benchmark about 4%)
-                if anomaly:
-                    gxs = _anomaly.run_backward(f, _output_grads(f))
-                else:
-                    gxs = f.backward(*_output_grads(f))
-                if type(gxs) is not tuple:
-                    gxs = (gxs,)
-                inputs = f.inputs
-                if len(gxs) != len(inputs):
-                    raise ValueError(
-                        f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
-                        f'{len(inputs)} inputs')
-                for x, gx in zip(inputs, gxs):
-                    if gx is None:
-                        continue
-                    if gx.data.shape != x.data.shape:
-                        raise ValueError(
-                            f'{type(f).__name__}.backward returned a gradient of shape '
-                            f'{gx.data.shape} for an input of shape {x.data.shape}')
-                    if hooks and x.creator is None and x._hooks is not None:
-                        entry = hooked_leaves.get(id(x))     # hooks see this pass's sum
-                        if entry is None:
-                            hooked_leaves[id(x)] = [x, gx]
-                        else:
-                            entry[1] = entry[1] + gx
-                        continue
-                    if x.grad is None:
-                        x.grad = gx
-                    else:
-                        x.grad = x.grad + gx
-                    creator = x.creator
-                    if creator is not None and creator not in queued:
-                        queued.add(creator)
-                        heapq.heappush(pending, (-creator.generation, order, creator))
-                        order += 1
-                if not retain_grad:
-                    for ref in f.outputs:
-                        y = ref()
-                        if y is not None:
-                            y.grad = None
-            for x, gx in hooked_leaves.values():
-                gx = _run_hooks(x, gx)
-                x.grad = gx if x.grad is None else x.grad + gx
-        finally:
-            Config.enable_backprop = old_backprop
+        if create_graph or Config.detect_anomaly or _hooked_variables:
+            _backprop_variables(self, retain_grad, create_graph)
+        else:
+            _backprop_arrays(self, retain_grad)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -314,24 +257,157 @@ class Variable:
             self.data = cuda.as_cupy(self.data)
 
 
-def _output_grads(f):
-    """The gradients flowing into ``f`` from its outputs (zeros for an unused output)."""
-    refs = f.outputs
-    if len(refs) == 1:
-        y = refs[0]()
-        if y is not None and y.grad is not None:
-            return (y.grad,)
-    gys = []
-    for ref in refs:
-        y = ref()
-        if y is None:
-            gys.append(None)
-        elif y.grad is None:
-            xp = cuda.get_array_module(y.data)
-            gys.append(Variable(xp.zeros_like(y.data)))
-        else:
-            gys.append(y.grad)
-    return gys
+# --------------------------------------------------------------------------------------
+# The backward engine
+# --------------------------------------------------------------------------------------
+# Both passes below take functions newest generation first from a heap and keep the
+# gradients of this pass in a dictionary {Variable: gradient} rather than in ``.grad``:
+# a variable's gradient is taken out (and so freed, unless ``retain_grad``) when its
+# creator has used it, and a gradient left in ``.grad`` by an earlier pass is never
+# propagated a second time.  Leaves get their gradient added to ``.grad`` at the end.
+#
+# _backprop_arrays is the everyday first-order pass: gradients are plain arrays and
+# every function runs ``backward_arrays``, so no Variable or Function objects are made
+# for the backward computation.  _backprop_variables runs ``backward`` on Variables: it
+# is used when the pass is recorded (``create_graph``), under detect_anomaly, and while
+# any variable has a gradient hook.
+
+def _backprop_arrays(start, retain_grad):
+    """First-order backward from ``start`` (whose ``.grad`` is the seed) on raw arrays."""
+    grads = {start: start.grad.data}
+    start.grad = None                             # given back below if retain_grad
+    owned = set()        # variables whose summed gradient is an array made here
+    creator = start.creator
+    pending = [(-creator.generation, 0, creator)]  # heap: newest generation first
+    queued = {creator}
+    order = 1                                     # tie-break in insertion order
+    old_backprop = Config.enable_backprop
+    Config.enable_backprop = False
+    try:
+        while pending:
+            f = heapq.heappop(pending)[2]
+            refs = f.outputs
+            if len(refs) == 1:
+                y = refs[0]()
+                gys = (_take_array_grad(y, grads, owned, retain_grad),)
+            else:
+                gys = [None if y is None else _take_array_grad(y, grads, owned,
+                                                               retain_grad)
+                       for y in (ref() for ref in refs)]
+            gxs = f.backward_arrays(*gys)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            inputs = f.inputs
+            if len(gxs) != len(inputs):
+                _wrong_count(f, gxs)
+            for x, gx in zip(inputs, gxs):
+                if gx is None:
+                    continue
+                if gx.shape != x.data.shape:
+                    _wrong_shape(f, gx, x)
+                old = grads.get(x)
+                if old is None:
+                    grads[x] = gx
+                    creator = x.creator
+                    if creator is not None and creator not in queued:
+                        queued.add(creator)
+                        heapq.heappush(pending, (-creator.generation, order, creator))
+                        order += 1
+                elif x in owned and old.dtype == gx.dtype:
+                    old += gx                     # an array made here: add in place
+                else:
+                    total = old + gx
+                    grads[x] = total
+                    if total.ndim:                # 0-d sums are immutable NumPy scalars
+                        owned.add(x)
+        for x, gx in grads.items():               # only leaves are left
+            x.grad = _grad_variable(x.grad, gx)
+    finally:
+        Config.enable_backprop = old_backprop
+
+
+def _take_array_grad(y, grads, owned, retain_grad):
+    """Remove and return the gradient of this pass for the output ``y`` (zeros when
+    nothing flowed into it); with ``retain_grad`` also add it to ``y.grad``."""
+    gy = grads.pop(y, None)
+    if gy is None:
+        gy = cuda.get_array_module(y.data).zeros(y.shape, y.dtype)
+    elif owned:
+        owned.discard(y)
+    if retain_grad:
+        y.grad = _grad_variable(y.grad, gy)
+    return gy
+
+
+def _grad_variable(old, g):
+    """The Variable to store as ``.grad``: the array ``g`` (NumPy arithmetic on 0-d
+    arrays gives scalars, made arrays again here), added to the ``old`` one if any."""
+    if old is not None:
+        g = old.data + g
+    return Variable(g if type(g) is np.ndarray else as_array(g))
+
+
+def _backprop_variables(start, retain_grad, create_graph):
+    """Backward from ``start`` (whose ``.grad`` is the seed) on Variables, recorded
+    when ``create_graph``; runs gradient hooks and the detect_anomaly checks."""
+    grads = {start: start.grad}
+    start.grad = None                             # given back below if retain_grad
+    creator = start.creator
+    pending = [(-creator.generation, 0, creator)]
+    queued = {creator}
+    order = 1
+    anomaly = Config.detect_anomaly
+    hooked_leaves = []
+    old_backprop = Config.enable_backprop
+    Config.enable_backprop = create_graph
+    try:
+        while pending:
+            f = heapq.heappop(pending)[2]
+            gys = []
+            for y in (ref() for ref in f.outputs):
+                if y is None:
+                    gys.append(None)
+                    continue
+                gy = grads.pop(y, None)
+                if gy is None:
+                    gy = Variable(cuda.get_array_module(y.data).zeros(y.shape, y.dtype))
+                elif y._hooks is not None:
+                    gy = _run_hooks(y, gy)
+                if retain_grad:
+                    y.grad = gy if y.grad is None else y.grad + gy
+                gys.append(gy)
+            for x, gx in zip(f.inputs, input_grads(f, gys, anomaly)):
+                if gx is None:
+                    continue
+                old = grads.get(x)
+                if old is not None:
+                    grads[x] = old + gx
+                    continue
+                grads[x] = gx
+                creator = x.creator
+                if creator is None:
+                    if x._hooks is not None:
+                        hooked_leaves.append(x)
+                elif creator not in queued:
+                    queued.add(creator)
+                    heapq.heappush(pending, (-creator.generation, order, creator))
+                    order += 1
+        for x in hooked_leaves:                   # hooks see this pass's sum
+            grads[x] = _run_hooks(x, grads[x])
+        for x, gx in grads.items():               # only leaves are left
+            x.grad = gx if x.grad is None else x.grad + gx
+    finally:
+        Config.enable_backprop = old_backprop
+
+
+def _wrong_count(f, gxs):
+    raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
+                     f'{len(f.inputs)} inputs')
+
+
+def _wrong_shape(f, gx, x):
+    raise ValueError(f'{type(f).__name__}.backward returned a gradient of shape '
+                     f'{gx.shape} for an input of shape {x.data.shape}')
 
 
 def input_grads(f, gys, check_anomaly=False):
@@ -342,28 +418,17 @@ def input_grads(f, gys, check_anomaly=False):
     gxs = _anomaly.run_backward(f, gys) if check_anomaly else f.backward(*gys)
     if type(gxs) is not tuple:
         gxs = (gxs,)
-    inputs = f.inputs
-    if len(gxs) != len(inputs):
-        raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
-                         f'{len(inputs)} inputs')
-    for x, gx in zip(inputs, gxs):
+    if len(gxs) != len(f.inputs):
+        _wrong_count(f, gxs)
+    for x, gx in zip(f.inputs, gxs):
         if gx is not None and gx.data.shape != x.data.shape:
-            raise ValueError(f'{type(f).__name__}.backward returned a gradient of shape '
-                             f'{gx.data.shape} for an input of shape {x.data.shape}')
+            _wrong_shape(f, gx.data, x)
     return gxs
 
 
-# Variables that have hooks (weakly held): while there are none, backward skips every
-# hook check.
+# Variables that have hooks (weakly held): while there are none, backward takes the
+# array pass.
 _hooked_variables = weakref.WeakSet()
-
-
-def _run_output_hooks(f):
-    """Let the hooks of ``f``'s outputs see (and perhaps replace) their gradients."""
-    for ref in f.outputs:
-        y = ref()
-        if y is not None and y._hooks is not None and y.grad is not None:
-            y.grad = _run_hooks(y, y.grad)
 
 
 def _run_hooks(v, grad):
@@ -435,6 +500,11 @@ class Function:
     outputs = None
     generation = 0
     _created_at = None      # the user's source line, recorded under detect_anomaly()
+    #: Whether ``backward``/``backward_arrays`` read the values of the inputs (their
+    #: shapes and dtypes do not count).  A function that does not (``y = x + c``,
+    #: ``sigmoid``, which uses its output) sets it to False, and then a large input
+    #: array that nothing but this function still holds is released during forward.
+    needs_input_data = True
 
     def __call__(self, *inputs):
         f = self
@@ -481,3 +551,17 @@ class Function:
 
     def backward(self, *gys):
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
+
+    def backward_arrays(self, *gys):
+        """The gradients of ``backward`` on raw arrays (None for an unused output in,
+        an array or None per input out), for a first-order pass that records nothing.
+
+        This default wraps the arrays in Variables and runs ``backward``.  A function
+        that is called often overrides it with the same formulas written on arrays,
+        which skips making a Variable and a Function object for every operation of its
+        backward; the gradient checks run both versions."""
+        gxs = self.backward(*[None if gy is None else Variable(as_array(gy))
+                              for gy in gys])
+        if type(gxs) is not tuple:
+            return None if gxs is None else gxs.data
+        return tuple(None if gx is None else gx.data for gx in gxs)
