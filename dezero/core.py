@@ -25,6 +25,7 @@ import numpy as np
 
 from dezero import anomaly as _anomaly
 from dezero import cuda
+from dezero import released as _released
 
 
 # --------------------------------------------------------------------------------------
@@ -240,6 +241,8 @@ class Variable:
                 with using_config('enable_backprop', create_graph):
                     self.grad = _run_hooks(self, self.grad)
             return
+        if _released.pending:
+            _released.release_pending()
         if create_graph or Config.detect_anomaly or _hooked_variables:
             _backprop_variables(self, retain_grad, create_graph)
         else:
@@ -507,14 +510,22 @@ class Function:
     needs_input_data = True
 
     def __call__(self, *inputs):
+        # The hot path of the whole framework (a chain of scalar operations spends
+        # about half its time here), hence the plain loops and the single-output case.
+        if _released.pending:              # inputs the last calls' callers let go of
+            _released.release_pending()
         f = self
         if self.inputs is not None:        # already a node of some graph: use a copy
             f = copy.copy(self)
-        try:
-            inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
-        except TypeError as e:
-            raise TypeError(f'{type(self).__name__}: {e}') from None
-        xs = [x.data for x in inputs]
+        inputs = list(inputs)
+        xs = []
+        for i, x in enumerate(inputs):
+            if type(x) is not Variable and not isinstance(x, Variable):
+                try:
+                    inputs[i] = x = as_variable(x)
+                except TypeError as e:
+                    raise TypeError(f'{type(self).__name__}: {e}') from None
+            xs.append(x.data)
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -523,21 +534,23 @@ class Function:
 
         if type(ys) is tuple:
             outputs = [Variable(y if type(y) is np.ndarray else as_array(y)) for y in ys]
+            if Config.enable_backprop:
+                f._link(inputs, outputs)
         else:
-            outputs = [Variable(ys if type(ys) is np.ndarray else as_array(ys))]
-
-        if Config.enable_backprop:
-            generation = 0
-            for x in inputs:
-                if x.generation > generation:
-                    generation = x.generation
-            f.generation = generation
-            generation += 1
-            for y in outputs:
+            y = Variable(ys if type(ys) is np.ndarray else as_array(ys))
+            outputs = (y,)
+            if Config.enable_backprop:    # _link for one output, inlined: 10% faster
+                generation = 0
+                for x in inputs:
+                    if x.generation > generation:
+                        generation = x.generation
+                f.generation = generation
                 y.creator = f
-                y.generation = generation
-            f.inputs = inputs
-            f.outputs = [weakref.ref(y) for y in outputs]
+                y.generation = generation + 1
+                f.inputs = inputs
+                f.outputs = [weakref.ref(y)]
+                if not f.needs_input_data:
+                    _released.queue(f)
 
         if Config.detect_anomaly:
             _anomaly.check_forward(f, xs, [y.data for y in outputs])
@@ -545,6 +558,22 @@ class Function:
                 _anomaly.record_site(f)
 
         return outputs if len(outputs) > 1 else outputs[0]
+
+    def _link(self, inputs, outputs):
+        """Record this call in the graph: the inputs, the outputs (weakly), the
+        generation one past the newest input."""
+        generation = 0
+        for x in inputs:
+            if x.generation > generation:
+                generation = x.generation
+        self.generation = generation
+        for y in outputs:
+            y.creator = self
+            y.generation = generation + 1
+        self.inputs = inputs
+        self.outputs = [weakref.ref(y) for y in outputs]
+        if not self.needs_input_data:
+            _released.queue(self)
 
     def forward(self, *xs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
