@@ -235,7 +235,7 @@ class Variable:
             raise ValueError('backward: this Variable holds no data (None)')
         if self.grad is None:
             xp = cuda.get_array_module(self.data)
-            self.grad = Variable(xp.ones_like(self.data))
+            self.grad = _Seed(xp.ones_like(self.data))
         if self.creator is None:
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
@@ -324,7 +324,8 @@ def _backprop_arrays(start, retain_grad):
                     if total.ndim:                # 0-d sums are immutable NumPy scalars
                         owned.add(x)
         for x, gx in grads.items():               # only leaves are left
-            x.grad = _grad_variable(x.grad, gx)
+            if type(x) is not _Seed:
+                x.grad = _grad_variable(x.grad, gx)
     finally:
         Config.enable_backprop = old_backprop
 
@@ -352,7 +353,12 @@ def _grad_variable(old, g):
 
 def _backprop_variables(start, retain_grad, create_graph):
     """Backward from ``start`` (whose ``.grad`` is the seed) on Variables, recorded
-    when ``create_graph``; runs gradient hooks and the detect_anomaly checks."""
+    when ``create_graph``; runs gradient hooks and the detect_anomaly checks.
+
+    Gradients that could only reach seeds (the ones an earlier backward started from,
+    which a gradient's graph contains) are not propagated: in a higher-order
+    derivative that is about a fifth of all the work."""
+    useful = _functions_reaching_leaves(start)
     grads = {start: start.grad}
     start.grad = None                             # given back below if retain_grad
     creator = start.creator
@@ -373,7 +379,7 @@ def _backprop_variables(start, retain_grad, create_graph):
                     continue
                 gy = grads.pop(y, None)
                 if gy is None:
-                    gy = Variable(cuda.get_array_module(y.data).zeros(y.shape, y.dtype))
+                    gy = _Seed(cuda.get_array_module(y.data).zeros(y.shape, y.dtype))
                 elif y._hooks is not None:
                     gy = _run_hooks(y, gy)
                 if retain_grad:
@@ -382,12 +388,14 @@ def _backprop_variables(start, retain_grad, create_graph):
             for x, gx in zip(f.inputs, input_grads(f, gys, anomaly)):
                 if gx is None:
                     continue
+                creator = x.creator
+                if type(x) is _Seed if creator is None else creator not in useful:
+                    continue
                 old = grads.get(x)
                 if old is not None:
                     grads[x] = old + gx
                     continue
                 grads[x] = gx
-                creator = x.creator
                 if creator is None:
                     if x._hooks is not None:
                         hooked_leaves.append(x)
@@ -401,6 +409,34 @@ def _backprop_variables(start, retain_grad, create_graph):
             x.grad = gx if x.grad is None else x.grad + gx
     finally:
         Config.enable_backprop = old_backprop
+
+
+class _Seed(Variable):
+    """A gradient the engine makes up: the ones a backward starts from, the zeros of
+    an unused output.  A constant: no backward propagates a gradient into it."""
+    __slots__ = ()
+
+
+def _functions_reaching_leaves(start):
+    """The functions behind ``start`` from which a leaf other than a seed is reached."""
+    functions, stack = set(), [start.creator]
+    while stack:
+        f = stack.pop()
+        if f not in functions:
+            functions.add(f)
+            stack.extend(x.creator for x in f.inputs if x.creator is not None)
+    useful = set()
+    for f in sorted(functions, key=_generation):      # inputs' creators come first
+        for x in f.inputs:
+            creator = x.creator
+            if type(x) is not _Seed if creator is None else creator in useful:
+                useful.add(f)
+                break
+    return useful
+
+
+def _generation(f):
+    return f.generation
 
 
 def _wrong_count(f, gxs):

@@ -415,3 +415,46 @@ def test_float32_network_stays_float32():
     assert loss.dtype == np.float32
     loss.backward()
     assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
+
+
+def _leaves(v):
+    """The leaf Variables of the graph behind ``v``."""
+    found, stack, seen = [], [v.creator], set()
+    while stack:
+        f = stack.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        for x in f.inputs:
+            if x.creator is None:
+                found.append(x)
+            else:
+                stack.append(x.creator)
+    return found
+
+
+def test_a_gradients_graph_does_not_propagate_into_the_seed_it_started_from():
+    x = Variable(np.array([0.5, -1.0]))
+    y = F.tanh(x) * 3.0
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    seeds = [v for v in _leaves(gx) if v is not x]
+    assert seeds and all(np.all(s.data == 1.0) for s in seeds)   # the ones of y
+    gx.backward()
+    t = np.tanh([0.5, -1.0])
+    np.testing.assert_allclose(x.grad.data, 3 * -2 * t * (1 - t ** 2))
+    assert all(s.grad is None for s in seeds)
+
+
+def test_a_seed_the_user_gives_is_differentiated():
+    x = Variable(np.array([0.5, -1.0]))
+    y = x * x
+    seed = Variable(np.array([2.0, 3.0]))
+    y.grad = seed
+    y.backward(create_graph=True)
+    gx = x.grad                                # 2 x seed
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_allclose(seed.grad.data, [1.0, -2.0])    # d/dseed = 2 x
+    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])        # d/dx = 2 seed
