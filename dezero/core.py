@@ -542,8 +542,14 @@ class Function:
     #: Whether ``backward``/``backward_arrays`` read the values of the inputs (their
     #: shapes and dtypes do not count).  A function that does not (``y = x + c``,
     #: ``sigmoid``, which uses its output) sets it to False, and then a large input
-    #: array that nothing but this function still holds is released during forward.
+    #: array that nothing but this function still holds is released during forward
+    #: (see :mod:`dezero.released`) — unless its creator reads it:
     needs_input_data = True
+    #: Whether they read the values of the outputs (as ``exp`` and ``sigmoid`` do
+    #: through ``self.outputs``).  True by default, so that a function written as in
+    #: the book never loses its output; the functions of dezero.functions that do not
+    #: read theirs say False.
+    needs_output_data = True
 
     def __call__(self, *inputs):
         # The hot path of the whole framework (a chain of scalar operations spends

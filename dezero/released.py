@@ -13,7 +13,10 @@ gets its ``data`` replaced by a :class:`ReleasedArray`: the shape and dtype stay
 memory is freed.  Whether anything else holds the Variable is read from its reference
 count, compared with the count of an object known to be held once.  Variables that the
 user still holds, that another function holds, or that have gradient hooks are never
-touched.
+touched, nor the output of a function whose backward reads its output's values: after
+``y = relu(h); z = reshape(y, ...)`` reshape reads nothing of y, but relu does.  Only
+functions that say ``needs_output_data = False`` (the default is True, so that a user's
+function written as in the book keeps its output) have their outputs released.
 """
 import sys
 import weakref
@@ -86,6 +89,12 @@ def _count(holder, i):
 _HELD_ONCE = _count([object()], 0)
 
 
+def _read_by_creator(x):
+    """Whether the function that made ``x`` reads its output's values in backward."""
+    f = x.creator
+    return f is not None and f.needs_output_data
+
+
 def release_pending():
     """Release the data of every queued function's input that only that function holds."""
     refs = pending[:]
@@ -99,7 +108,8 @@ def release_pending():
             x = inputs[i]
             data = x.data
             if (type(data) is not ReleasedArray and data is not None
-                    and data.nbytes >= MIN_BYTES and x._hooks is None):
+                    and data.nbytes >= MIN_BYTES and x._hooks is None
+                    and not _read_by_creator(x)):
                 del x
                 if _count(inputs, i) == _HELD_ONCE:
                     inputs[i].data = ReleasedArray(data)

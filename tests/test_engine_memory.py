@@ -15,8 +15,9 @@ BIG = (256, 256)                 # 512 KiB of float64: above the release thresho
 
 
 class Double(Function):
-    """y = 2 x; its backward reads no input values."""
+    """y = 2 x; its backward reads neither input nor output values."""
     needs_input_data = False
+    needs_output_data = False
 
     def forward(self, x):
         return x * 2
@@ -204,3 +205,23 @@ def test_a_chain_keeps_one_array_alive_not_all():
     assert alive < 4 * nbytes
     F.sum(y).backward()
     np.testing.assert_array_equal(x.grad.data, np.full(BIG, 2.0 ** 30))
+
+
+class BookExp(Function):
+    """y = exp(x) as the book writes it: backward reads the output, and the class
+    says nothing about it."""
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy):
+        return gy * self.outputs[0]()
+
+
+def test_the_output_of_a_function_that_may_read_it_is_kept():
+    x = big(0.5)
+    y = Double()(BookExp()(x))          # Double reads nothing, BookExp its output
+    Double()(y)
+    assert type(y.creator.inputs[0].data) is np.ndarray
+    F.sum(y).backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(np.full(BIG, 0.5)))

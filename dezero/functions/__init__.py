@@ -1,5 +1,11 @@
 """Differentiable functions, one module per family; use as ``import dezero.functions as F``.
 
+Each is a :class:`~dezero.core.Function` with ``forward`` (arrays), ``backward``
+(Variables, so it can be differentiated again) and ``backward_arrays`` (the same gradient
+on arrays, for a first-order ``backward()``).  ``needs_input_data = False`` says that
+neither backward reads the input values, and ``needs_output_data = False`` that neither
+reads the output values (see :mod:`dezero.released`).
+
 - :mod:`.arithmetic`: add, sub, mul, div, neg, pow (the operators)
 - :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip
 - :mod:`.array`: reshape, transpose, get_item, expand_dims, squeeze, flatten,

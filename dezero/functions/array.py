@@ -2,7 +2,8 @@
 broadcasting and summing back, concatenation and stacking.
 
 Each backward is another function of this module, so every one of them is
-differentiable to any order.
+differentiable to any order; ``backward_arrays`` does the same with the array
+operation.  None of them reads the values of its inputs in backward.
 """
 import numpy as np
 
@@ -21,6 +22,8 @@ def _shape_arg(shape):
 # ---- reshape ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -35,6 +38,9 @@ class Reshape(Function):
 
     def backward(self, gy):
         return reshape(gy, self.x_shape)
+
+    def backward_arrays(self, gy):
+        return gy.reshape(self.x_shape)
 
 
 def reshape(x, shape):
@@ -81,6 +87,8 @@ def squeeze(x, axis=None):
 # ---- transpose -------------------------------------------------------------------------
 class Transpose(Function):
     """y = x with its axes permuted; the gradient is gy with the inverse permutation."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
@@ -93,11 +101,17 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
+        return transpose(gy, self._inverse())
+
+    def backward_arrays(self, gy):
+        return gy.transpose(self._inverse())
+
+    def _inverse(self):
+        """The axes that undo the permutation (None again when it reversed them)."""
         if self.axes is None:
-            return transpose(gy)
+            return None
         n = len(self.axes)
-        inverse = tuple(np.argsort([a % n for a in self.axes]))
-        return transpose(gy, inverse)
+        return tuple(int(i) for i in np.argsort([a % n for a in self.axes]))
 
 
 def transpose(x, axes=None):
@@ -109,6 +123,8 @@ def transpose(x, axes=None):
 # ---- indexing --------------------------------------------------------------------------
 class GetItem(Function):
     """y = x[slices]; the gradient scatters gy into zeros of x's shape (adding repeats)."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, slices):
         self.slices = slices
@@ -120,25 +136,38 @@ class GetItem(Function):
     def backward(self, gy):
         return GetItemGrad(self.slices, self.x_shape)(gy)
 
+    def backward_arrays(self, gy):
+        return _scatter_add(gy, self.slices, self.x_shape)
+
 
 class GetItemGrad(Function):
     """Scatter-add gy into zeros of ``in_shape`` at ``slices``; its gradient is ggx[slices]."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, slices, in_shape):
         self.slices = slices
         self.in_shape = in_shape
 
     def forward(self, gy):
-        xp = cuda.get_array_module(gy)
-        gx = xp.zeros(self.in_shape, dtype=gy.dtype)
-        if _is_basic_index(self.slices):
-            gx[self.slices] = gy          # a view: no position is selected twice
-        else:
-            xp.add.at(gx, self.slices, gy)
-        return gx
+        return _scatter_add(gy, self.slices, self.in_shape)
 
     def backward(self, ggx):
         return get_item(ggx, self.slices)
+
+    def backward_arrays(self, ggx):
+        return ggx[self.slices]
+
+
+def _scatter_add(values, slices, shape):
+    """Zeros of ``shape`` with the array ``values`` added at ``slices`` (repeats add up)."""
+    xp = cuda.get_array_module(values)
+    out = xp.zeros(shape, dtype=values.dtype)
+    if _is_basic_index(slices):
+        out[slices] = values              # a view: no position is selected twice
+    else:
+        xp.add.at(out, slices, values)
+    return out
 
 
 def _is_basic_index(index):
@@ -160,6 +189,8 @@ def get_item(x, slices):
 # ---- broadcasting ----------------------------------------------------------------------
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``; the gradient is gy summed back to x's shape."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -176,6 +207,9 @@ class BroadcastTo(Function):
     def backward(self, gy):
         return sum_to(gy, self.x_shape)
 
+    def backward_arrays(self, gy):
+        return _sum_to_array(gy, self.x_shape)
+
 
 def broadcast_to(x, shape):
     """Broadcast ``x`` to ``shape`` as NumPy does. Derivative: sum gy back to x's shape."""
@@ -188,6 +222,8 @@ def broadcast_to(x, shape):
 
 class SumTo(Function):
     """y = x summed down to ``shape``; the gradient is gy broadcast back to x's shape."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -198,6 +234,9 @@ class SumTo(Function):
 
     def backward(self, gy):
         return broadcast_to(gy, self.x_shape)
+
+    def backward_arrays(self, gy):
+        return cuda.get_array_module(gy).broadcast_to(gy, self.x_shape)
 
 
 def sum_to(x, shape):
@@ -213,6 +252,8 @@ def sum_to(x, shape):
 # ---- joining ---------------------------------------------------------------------------
 class Concat(Function):
     """y = the inputs joined along ``axis``; each gradient is its slice of gy."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, axis):
         self.axis = axis
@@ -223,14 +264,19 @@ class Concat(Function):
         return xp.concatenate(xs, axis=self.axis)
 
     def backward(self, gy):
-        gxs = []
+        return tuple(get_item(gy, index) for index in self._pieces(gy.ndim))
+
+    def backward_arrays(self, gy):
+        return tuple(gy[index] for index in self._pieces(gy.ndim))
+
+    def _pieces(self, ndim):
+        """The index of each input's slice of an ``ndim``-dimensional output."""
         start = 0
-        index = [slice(None)] * gy.ndim
+        index = [slice(None)] * ndim
         for n in self.sizes:
             index[self.axis] = slice(start, start + n)
-            gxs.append(get_item(gy, tuple(index)))
+            yield tuple(index)
             start += n
-        return tuple(gxs)
 
 
 def concat(xs, axis=0):

@@ -7,15 +7,16 @@ does the transpose: one product, then the windows are added back onto the output
 the filter gradient from :class:`Conv2dGradW`, whose own gradient is again a conv2d
 and a deconv2d, so every function here is differentiable to any order.
 
-When a backward pass records nothing (no ``create_graph``), the gradients are computed
-straight on the arrays, with the same kernels and fewer function calls.
+When a backward pass records nothing (no ``create_graph``), ``backward_arrays``
+computes the gradients straight on the arrays, with the same kernels and no function
+calls.
 """
 import numpy as np
 
 from dezero.conv_ops import (add_windows, col2im_array, conv_geometry, get_conv_outsize,
                              get_deconv_outsize, im2col_array, pad_image, pair,
                              window_view)
-from dezero.core import Config, Function, Variable, as_variable
+from dezero.core import Function, Variable, as_variable
 from dezero.functions.reduction import sum as _sum
 
 __all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d']
@@ -85,6 +86,8 @@ def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
 class Im2col(Function):
     """y = the windows of x as columns (see :func:`dezero.conv_ops.im2col_array`).
     Derivative: col2im of gy (the adjoint scatter-add)."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, kernel_size, stride, pad, to_matrix):
         self.kernel_size = kernel_size
@@ -100,10 +103,16 @@ class Im2col(Function):
         return col2im(gy, self.input_shape, self.kernel_size, self.stride, self.pad,
                       self.to_matrix)
 
+    def backward_arrays(self, gy):
+        return col2im_array(gy, self.input_shape, self.kernel_size, self.stride,
+                            self.pad, self.to_matrix)
+
 
 class Col2im(Function):
     """y = the columns of x added back onto an image of shape ``input_shape`` (see
     :func:`dezero.conv_ops.col2im_array`).  Derivative: im2col of gy."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, input_shape, kernel_size, stride, pad, to_matrix):
         self.input_shape = tuple(input_shape)
@@ -118,6 +127,9 @@ class Col2im(Function):
 
     def backward(self, gy):
         return im2col(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
+
+    def backward_arrays(self, gy):
+        return im2col_array(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
 
 
 def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
@@ -151,18 +163,19 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
 # --------------------------------------------------------------------------------------
 def _gradients(f, gx, gW, gy):
     """(gx, gW) or (gx, gW, gb) for a function with inputs (x, W) or (x, W, b); gb is
-    gy (a Variable, or an array on the raw path) summed over N, H and W."""
+    gy (a Variable, or an array on the first-order pass) summed over N, H and W."""
     if len(f.inputs) == 2:
         return gx, gW
     if isinstance(gy, Variable):
         return gx, gW, _sum(gy, axis=(0, 2, 3))
-    return gx, gW, Variable(gy.sum(axis=(0, 2, 3)))
+    return gx, gW, gy.sum(axis=(0, 2, 3))
 
 
 class Conv2d(Function):
     """y = conv2d(x, W) (+ b) for x (N, C, H, W), W (OC, C, KH, KW), b (OC,).
     Derivative: deconv2d(gy, W) to x, Conv2dGradW(x, gy) to W, gy summed over N, H, W
     to b.  ``input_grad=False`` skips the gradient of x."""
+    needs_output_data = False
 
     def __init__(self, stride, pad, input_grad=True):
         self.stride = stride
@@ -175,15 +188,16 @@ class Conv2d(Function):
     def backward(self, gy):
         x, W = self.inputs[:2]
         kernel, size = W.shape[2:], x.shape[2:]
-        if not Config.enable_backprop:
-            g, w = gy.data, W.data
-            gx = (Variable(_deconv2d_array(g, w, None, self.stride, self.pad, size))
-                  if self.input_grad else None)
-            gW = Variable(_conv2d_grad_w_array(x.data, g, kernel, self.stride, self.pad))
-            return _gradients(self, gx, gW, g)
         gx = (Deconv2d(self.stride, self.pad, size)(gy, W)
               if self.input_grad else None)
         gW = Conv2dGradW(kernel, self.stride, self.pad, self.input_grad)(x, gy)
+        return _gradients(self, gx, gW, gy)
+
+    def backward_arrays(self, gy):
+        x, W = self.inputs[0].data, self.inputs[1].data
+        gx = (_deconv2d_array(gy, W, None, self.stride, self.pad, x.shape[2:])
+              if self.input_grad else None)
+        gW = _conv2d_grad_w_array(x, gy, W.shape[2:], self.stride, self.pad)
         return _gradients(self, gx, gW, gy)
 
 
@@ -192,6 +206,7 @@ class Deconv2d(Function):
     output spatial size ``outsize``.  Derivative: conv2d(gy, W) to x,
     Conv2dGradW(gy, x) to W, gy summed over N, H, W to b.  ``input_grad=False`` skips
     the gradient of x."""
+    needs_output_data = False
 
     def __init__(self, stride, pad, outsize, input_grad=True):
         self.stride = stride
@@ -205,14 +220,15 @@ class Deconv2d(Function):
     def backward(self, gy):
         x, W = self.inputs[:2]
         kernel = W.shape[2:]
-        if not Config.enable_backprop:
-            g, w = gy.data, W.data
-            gx = (Variable(_conv2d_array(g, w, None, self.stride, self.pad))
-                  if self.input_grad else None)
-            gW = Variable(_conv2d_grad_w_array(g, x.data, kernel, self.stride, self.pad))
-            return _gradients(self, gx, gW, g)
         gx = Conv2d(self.stride, self.pad)(gy, W) if self.input_grad else None
         gW = Conv2dGradW(kernel, self.stride, self.pad)(gy, x)
+        return _gradients(self, gx, gW, gy)
+
+    def backward_arrays(self, gy):
+        x, W = self.inputs[0].data, self.inputs[1].data
+        gx = (_conv2d_array(gy, W, None, self.stride, self.pad)
+              if self.input_grad else None)
+        gW = _conv2d_grad_w_array(gy, x, W.shape[2:], self.stride, self.pad)
         return _gradients(self, gx, gW, gy)
 
 
@@ -221,6 +237,7 @@ class Conv2dGradW(Function):
     gW[o, c, i, j] = sum over n and pixels of gy[n, o] * window (c, i, j) of x.
     It is bilinear; derivative: deconv2d(gy, ggW) to x and conv2d(x, ggW) to gy.
     ``input_grad=False`` skips the gradient of x."""
+    needs_output_data = False
 
     def __init__(self, kernel, stride, pad, input_grad=True):
         self.kernel = tuple(kernel)
@@ -233,15 +250,15 @@ class Conv2dGradW(Function):
 
     def backward(self, ggW):
         x, gy = self.inputs
-        size = x.shape[2:]
-        if not Config.enable_backprop:
-            g, w = gy.data, ggW.data
-            gx = (Variable(_deconv2d_array(g, w, None, self.stride, self.pad, size))
-                  if self.input_grad else None)
-            return gx, Variable(_conv2d_array(x.data, w, None, self.stride, self.pad))
-        gx = (Deconv2d(self.stride, self.pad, size)(gy, ggW)
+        gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, ggW)
               if self.input_grad else None)
         return gx, Conv2d(self.stride, self.pad)(x, ggW)
+
+    def backward_arrays(self, ggW):
+        x, gy = self.inputs[0].data, self.inputs[1].data
+        gx = (_deconv2d_array(gy, ggW, None, self.stride, self.pad, x.shape[2:])
+              if self.input_grad else None)
+        return gx, _conv2d_array(x, ggW, None, self.stride, self.pad)
 
 
 def _check_bias(name, b, channels, w_shape):

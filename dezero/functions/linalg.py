@@ -1,4 +1,5 @@
 """Linear algebra: matrix products, plain (2-D) and batched (leading axes broadcast)."""
+from dezero.array_ops import sum_to as _sum_to_array
 from dezero.core import Function, as_variable
 from dezero.functions.array import reshape, sum_to, transpose
 
@@ -13,6 +14,7 @@ def _swap_last(x):
 class MatMul(Function):
     """y = x0 @ x1 for inputs of two or more dimensions (leading axes broadcast).
     Derivative: gy @ x1ᵀ to x0 and x0ᵀ @ gy to x1, summed over broadcast batch axes."""
+    needs_output_data = False
 
     def forward(self, x0, x1):
         if x0.ndim < 2 or x1.ndim < 2 or x0.shape[-1] != x1.shape[-2]:
@@ -27,6 +29,12 @@ class MatMul(Function):
         gx0 = matmul(gy, _swap_last(x1))
         gx1 = matmul(_swap_last(x0), gy)
         return sum_to(gx0, x0.shape), sum_to(gx1, x1.shape)
+
+    def backward_arrays(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
+        gx0 = gy @ x1.swapaxes(-1, -2)
+        gx1 = x0.swapaxes(-1, -2) @ gy
+        return _sum_to_array(gx0, x0.shape), _sum_to_array(gx1, x1.shape)
 
 
 def matmul(x0, x1):

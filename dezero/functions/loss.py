@@ -3,13 +3,15 @@ binary_cross_entropy.
 
 Each returns a 0-d Variable of the input's dtype, averaged over the batch (the first
 axis: divided by ``len(x)``).  Targets are constants: only the prediction gets a
-gradient, and each backward is written with Variable operations (second order works).
+gradient, and each backward is written with Variable operations (second order works);
+each ``backward_arrays`` computes the same gradient on arrays.
 """
 import numpy as np
 
 from dezero import cuda
 from dezero.core import Function, Variable, as_variable
-from dezero.functions.activation import sigmoid, softmax, stable_logsumexp
+from dezero.functions.activation import (sigmoid, sigmoid_array, softmax, softmax_array,
+                                         stable_logsumexp)
 from dezero.functions.math import clip
 
 
@@ -53,6 +55,7 @@ def _float_target(t, x):
 # ---- mean squared error ------------------------------------------------------------------
 class MeanSquaredError(Function):
     """y = sum((x0 - x1)**2) / len(x0). Derivative: ±2 (x0 - x1) gy / len(x0)."""
+    needs_output_data = False
 
     def forward(self, x0, x1):
         diff = x0 - x1
@@ -60,6 +63,11 @@ class MeanSquaredError(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs
+        gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
+        return gx0, -gx0
+
+    def backward_arrays(self, gy):
+        x0, x1 = self.inputs[0].data, self.inputs[1].data
         gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
         return gx0, -gx0
 
@@ -78,6 +86,7 @@ def mean_squared_error(x0, x1):
 class SoftmaxCrossEntropy(Function):
     """y = -mean over rows i of log softmax(x)[i, t_i], for logits x (N, C) and integer
     labels t (N,). Derivative: (softmax(x) - onehot(t)) * gy / N."""
+    needs_output_data = False
 
     def __init__(self, t):
         self.t = t
@@ -96,6 +105,13 @@ class SoftmaxCrossEntropy(Function):
         onehot = xp.zeros(x.shape, dtype=x.dtype)
         onehot[xp.arange(n), self.t] = 1
         return (softmax(x, axis=1) - onehot) * (gy * (1.0 / n))
+
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        n = len(x)
+        p = softmax_array(x, 1)            # fresh: the onehot is subtracted in place
+        p[cuda.get_array_module(x).arange(n), self.t] -= 1
+        return p * (gy * (1.0 / n))
 
 
 def softmax_cross_entropy(x, t):
@@ -128,6 +144,7 @@ class SigmoidCrossEntropy(Function):
     """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / len(x), which equals
     -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
     Derivative: (sigmoid(x) - t) * gy / len(x)."""
+    needs_output_data = False
 
     def __init__(self, t):
         self.t = t
@@ -142,6 +159,12 @@ class SigmoidCrossEntropy(Function):
     def backward(self, gy):
         x, = self.inputs
         return (sigmoid(x) - self.t) * (gy * (1.0 / len(x)))
+
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        gx = sigmoid_array(x)
+        gx -= self.t
+        return gx * (gy * (1.0 / len(x)))
 
 
 def _probability_target(name, t, x, x_name='x'):
@@ -173,6 +196,7 @@ _EPS = {8: 1e-15, 4: 1e-7, 2: 1e-3}
 class BinaryCrossEntropy(Function):
     """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) with p clipped to [eps, 1 - eps].
     Derivative: (p - t) / (p (1 - p)) * gy / len(p) inside the clip range, 0 outside."""
+    needs_output_data = False
 
     def __init__(self, t, eps):
         self.t = t
@@ -192,6 +216,13 @@ class BinaryCrossEntropy(Function):
         # chain rule through the clip: d pc / d p is 1 inside [eps, 1 - eps], else 0
         inside = ((p.data >= self.eps) & (p.data <= 1 - self.eps)).astype(dp.dtype)
         return dp * inside
+
+    def backward_arrays(self, gy):
+        p = self.inputs[0].data
+        pc = cuda.get_array_module(p).clip(p, self.eps, 1 - self.eps)
+        dp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
+        dp *= (p >= self.eps) & (p <= 1 - self.eps)   # 0 where the clip cut p
+        return dp
 
 
 def binary_cross_entropy(p, t, eps=None):

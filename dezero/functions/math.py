@@ -2,7 +2,9 @@
 clip.
 
 Each backward is written with Variable operations (often reusing the forward output),
-so every function here is differentiable to any order where the math allows.
+so every function here is differentiable to any order where the math allows; each
+``backward_arrays`` evaluates the same derivative on arrays, its temporaries starting
+from gy so that the gradient gets the dtype ``backward`` would give.
 """
 import numpy as np
 
@@ -17,6 +19,7 @@ def _output(f):
 
 class Sin(Function):
     """y = sin(x). Derivative: cos(x)."""
+    needs_output_data = False
 
     def forward(self, x):
         return cuda.get_array_module(x).sin(x)
@@ -25,9 +28,14 @@ class Sin(Function):
         x, = self.inputs
         return gy * cos(x)
 
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        return gy * cuda.get_array_module(x).cos(x)
+
 
 class Cos(Function):
     """y = cos(x). Derivative: -sin(x)."""
+    needs_output_data = False
 
     def forward(self, x):
         return cuda.get_array_module(x).cos(x)
@@ -36,9 +44,17 @@ class Cos(Function):
         x, = self.inputs
         return gy * -sin(x)
 
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        gx = -gy
+        gx *= cuda.get_array_module(x).sin(x)
+        return gx
+
 
 class Tan(Function):
     """y = tan(x). Derivative: 1 + tan(x)**2."""
+    needs_input_data = False
+    needs_output_data = True
 
     def forward(self, x):
         return cuda.get_array_module(x).tan(x)
@@ -47,9 +63,18 @@ class Tan(Function):
         y = _output(self)
         return gy * (1 + y * y)
 
+    def backward_arrays(self, gy):
+        y = _output(self).data
+        gx = gy * y               # gy + gy y², in place
+        gx *= y
+        gx += gy
+        return gx
+
 
 class Tanh(Function):
     """y = tanh(x). Derivative: 1 - y**2."""
+    needs_input_data = False
+    needs_output_data = True
 
     def forward(self, x):
         return cuda.get_array_module(x).tanh(x)
@@ -58,9 +83,19 @@ class Tanh(Function):
         y = _output(self)
         return gy * (1 - y * y)
 
+    def backward_arrays(self, gy):
+        y = _output(self).data
+        gx = -gy                  # gy - gy y², in place
+        gx *= y
+        gx *= y
+        gx += gy
+        return gx
+
 
 class Exp(Function):
     """y = exp(x). Derivative: y."""
+    needs_input_data = False
+    needs_output_data = True
 
     def forward(self, x):
         return cuda.get_array_module(x).exp(x)
@@ -68,9 +103,13 @@ class Exp(Function):
     def backward(self, gy):
         return gy * _output(self)
 
+    def backward_arrays(self, gy):
+        return gy * _output(self).data
+
 
 class Log(Function):
     """y = log(x) (natural). Derivative: 1 / x."""
+    needs_output_data = False
 
     def forward(self, x):
         return cuda.get_array_module(x).log(x)
@@ -79,9 +118,14 @@ class Log(Function):
         x, = self.inputs
         return gy / x
 
+    def backward_arrays(self, gy):
+        return gy / self.inputs[0].data
+
 
 class Sqrt(Function):
     """y = sqrt(x). Derivative: 1 / (2 y)."""
+    needs_input_data = False
+    needs_output_data = True
 
     def forward(self, x):
         return cuda.get_array_module(x).sqrt(x)
@@ -89,9 +133,13 @@ class Sqrt(Function):
     def backward(self, gy):
         return gy / (2 * _output(self))
 
+    def backward_arrays(self, gy):
+        return gy / (2 * _output(self).data)
+
 
 class Abs(Function):
     """y = |x|. Derivative: sign(x) (0 at x = 0)."""
+    needs_output_data = False
 
     def forward(self, x):
         return cuda.get_array_module(x).abs(x)
@@ -101,9 +149,12 @@ class Abs(Function):
         xp = cuda.get_array_module(x.data)
         return gy * xp.sign(x.data)
 
+    backward_arrays = backward        # sign(x) is an array: the same code serves both
+
 
 class Square(Function):
     """y = x**2. Derivative: 2x."""
+    needs_output_data = False
 
     def forward(self, x):
         return x * x
@@ -112,9 +163,13 @@ class Square(Function):
         x, = self.inputs
         return gy * (2 * x)
 
+    def backward_arrays(self, gy):
+        return gy * (2 * self.inputs[0].data)
+
 
 class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range, 0 outside."""
+    needs_output_data = False
 
     def __init__(self, x_min, x_max):
         self.x_min = x_min
@@ -128,6 +183,8 @@ class Clip(Function):
         # inside the range means left unchanged by clipping (a bound may be None)
         mask = x.data == self.forward(x.data)
         return gy * mask.astype(gy.dtype)
+
+    backward_arrays = backward        # the mask is an array: the same code serves both
 
 
 def sin(x):

@@ -8,6 +8,8 @@ from dezero.core import Config, Function, as_variable
 class Dropout(Function):
     """y = x * mask / (1 - ratio), with mask = (uniform random >= ratio) drawn once per
     call.  Derivative: the same mask and scale applied to gy."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, ratio):
         self.ratio = ratio
@@ -22,6 +24,8 @@ class Dropout(Function):
 
     def backward(self, gy):
         return gy * self.factor
+
+    backward_arrays = backward        # the factor is an array: the same code serves both
 
 
 def dropout(x, dropout_ratio=0.5):

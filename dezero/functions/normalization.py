@@ -1,9 +1,9 @@
 """Normalisation: batch normalisation with running statistics.
 
-The first-order backward uses the normalised input and inverse standard deviation kept
-from forward (fast).  When the backward pass is itself recorded (``create_graph``), the
-same formulas are evaluated on Variables that recompute those quantities from x, so that
-second derivatives see their dependence on x.
+The first-order backward (``backward_arrays``) uses the normalised input and inverse
+standard deviation kept from forward (fast).  When the backward pass is itself recorded
+(``create_graph``), the same formulas are evaluated on Variables that recompute those
+quantities from x, so that second derivatives see their dependence on x.
 """
 from dezero import cuda
 from dezero.core import Config, Function, Variable, as_variable
@@ -12,9 +12,9 @@ from dezero.functions.array import reshape
 
 def _bn_grads(gy, gamma, xhat, inv_std, axes, m, train):
     """The gradients (gx, ggamma, gbeta) of y = gamma * xhat + beta for ``gamma`` shaped
-    to broadcast.  The arguments are all arrays or all Variables (the same formulas
-    serve both).  In training xhat = (x - mean(x)) * inv_std depends on x through the
-    batch statistics, which adds the two mean terms to gx."""
+    to broadcast, from Variables (:meth:`BatchNorm.backward_arrays` computes the same on
+    arrays, in place).  In training xhat = (x - mean(x)) * inv_std depends on x through
+    the batch statistics, which adds the two mean terms to gx."""
     gbeta = gy.sum(axis=axes)
     ggamma = (gy * xhat).sum(axis=axes)
     if train:
@@ -35,6 +35,7 @@ class BatchNorm(Function):
     gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training (the means over
     the statistics' axes); sum(gy * xhat) to gamma, sum(gy) to beta.
     """
+    needs_output_data = False
 
     def __init__(self, running_mean, running_var, decay, eps):
         self.running_mean = running_mean
@@ -71,13 +72,9 @@ class BatchNorm(Function):
         self.running_var += ((1 - d) * m / max(m - 1, 1)) * var
 
     def backward(self, gy):
+        # recorded backward: recompute xhat from x with Variable operations
         x, gamma, _ = self.inputs
         m = x.size // x.shape[1]
-        if not Config.enable_backprop:          # first order: use what forward kept
-            grads = _bn_grads(gy.data, gamma.data.reshape(self.shape), self.xhat,
-                              self.inv_std, self.axes, m, self.train)
-            return tuple(Variable(g) for g in grads)
-        # recorded backward: recompute xhat from x with Variable operations
         if self.train:
             scale = 1.0 / m
             xc = x - x.sum(axis=self.axes, keepdims=True) * scale
@@ -88,6 +85,23 @@ class BatchNorm(Function):
             inv_std = Variable(self.inv_std)
         return _bn_grads(gy, reshape(gamma, self.shape), xc * inv_std, inv_std,
                          self.axes, m, self.train)
+
+    def backward_arrays(self, gy):
+        # _bn_grads on the xhat and inv_std that forward kept, with two temporaries of
+        # x's size instead of five
+        xhat, inv_std, axes = self.xhat, self.inv_std, self.axes
+        gbeta = gy.sum(axis=axes)
+        tmp = gy * xhat
+        ggamma = tmp.sum(axis=axes)
+        factor = self.inputs[1].data.reshape(self.shape) * inv_std
+        if not self.train:
+            return gy * factor, ggamma, gbeta
+        scale = 1.0 / (xhat.size // xhat.shape[1])
+        gx = gy - gbeta.reshape(inv_std.shape) * scale
+        gx -= cuda.get_array_module(gy).multiply(
+            xhat, ggamma.reshape(inv_std.shape) * scale, out=tmp)
+        gx *= factor
+        return gx, ggamma, gbeta
 
 
 def _statistic(name, a, channels):

@@ -100,6 +100,25 @@ class _Windows:
         """The elements of x (zero-padded) at the flat ``positions``."""
         return pad_image(x, self.pad).reshape(-1)[positions]
 
+    def average(self, x):
+        """The mean of each window of x, zero padding included."""
+        kh, kw = self.kernel
+        y = self.fold(x, np.add)
+        if np.issubdtype(y.dtype, np.floating):
+            y *= 1.0 / (kh * kw)                # a Python float keeps float32
+            return y
+        return y / (kh * kw)
+
+    def spread_average(self, gy, x_shape):
+        """An image of ``x_shape`` with gy / (KH*KW) added over every window (the
+        adjoint of :meth:`average`)."""
+        n, c = gy.shape[:2]
+        (kh, kw), (oh, ow) = self.kernel, self.out
+        xp = cuda.get_array_module(gy)
+        share = gy * (1.0 / (kh * kw))           # a Python float keeps float32
+        col = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
+        return self.add_back(col, x_shape)
+
 
 def _first_argmax(col, y):
     """The index along axis 2 of the first element of ``col`` equal to ``y`` (its max).
@@ -121,6 +140,8 @@ def _first_argmax(col, y):
 class MaxPooling(Function):
     """y = the maximum of each window of x (padding never wins).
     Derivative: gy to the first position of each window that holds the maximum."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, windows):
         self.windows = windows
@@ -138,10 +159,15 @@ class MaxPooling(Function):
     def backward(self, gy):
         return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
 
+    def backward_arrays(self, gy):
+        return self.windows.scatter(gy, self.positions, self.x_shape)
+
 
 class MaxPoolingGrad(Function):
     """gx = gy scattered to the recorded argmax of each window (adding where windows
     overlap).  Linear in gy; derivative: the gather of ggx at the same positions."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, windows, positions, x_shape):
         self.windows = windows
@@ -154,10 +180,15 @@ class MaxPoolingGrad(Function):
     def backward(self, ggx):
         return MaxPoolingGather(self.windows, self.positions, self.x_shape)(ggx)
 
+    def backward_arrays(self, ggx):
+        return self.windows.gather(ggx, self.positions)
+
 
 class MaxPoolingGather(Function):
     """y = x read at the recorded argmax of each window (the adjoint of
     MaxPoolingGrad).  Linear in x; derivative: the scatter MaxPoolingGrad of gy."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, windows, positions, x_shape):
         self.windows = windows
@@ -170,6 +201,9 @@ class MaxPoolingGather(Function):
     def backward(self, gy):
         return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
 
+    def backward_arrays(self, gy):
+        return self.windows.scatter(gy, self.positions, self.x_shape)
+
 
 # --------------------------------------------------------------------------------------
 # Average pooling
@@ -177,41 +211,41 @@ class MaxPoolingGather(Function):
 class AveragePooling(Function):
     """y = the mean of each window of x, zero padding included (every window divides
     by KH*KW).  Derivative: gy / (KH*KW) spread over the window."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, windows):
         self.windows = windows
 
     def forward(self, x):
         self.x_shape = x.shape
-        kh, kw = self.windows.kernel
-        y = self.windows.fold(x, np.add)
-        if np.issubdtype(y.dtype, np.floating):
-            y *= 1.0 / (kh * kw)                # a Python float keeps float32
-            return y
-        return y / (kh * kw)
+        return self.windows.average(x)
 
     def backward(self, gy):
         return AveragePoolingGrad(self.windows, self.x_shape)(gy)
+
+    def backward_arrays(self, gy):
+        return self.windows.spread_average(gy, self.x_shape)
 
 
 class AveragePoolingGrad(Function):
     """gx = gy / (KH*KW) added over every window it pooled.  Linear in gy;
     derivative: average pooling of ggx."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, windows, x_shape):
         self.windows = windows
         self.x_shape = x_shape
 
     def forward(self, gy):
-        n, c = gy.shape[:2]
-        (kh, kw), (oh, ow) = self.windows.kernel, self.windows.out
-        xp = cuda.get_array_module(gy)
-        share = gy * (1.0 / (kh * kw))           # a Python float keeps float32
-        col = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
-        return self.windows.add_back(col, self.x_shape)
+        return self.windows.spread_average(gy, self.x_shape)
 
     def backward(self, ggx):
         return AveragePooling(self.windows)(ggx)
+
+    def backward_arrays(self, ggx):
+        return self.windows.average(ggx)
 
 
 # --------------------------------------------------------------------------------------

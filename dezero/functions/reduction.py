@@ -2,6 +2,7 @@
 
 Each gradient is reshaped so that it broadcasts back over the reduced axes.
 """
+from dezero import cuda
 from dezero.array_ops import (logsumexp as _logsumexp_array, normalize_axis,
                               reshape_sum_backward)
 from dezero.core import Function, as_variable
@@ -18,6 +19,8 @@ def _check_axis(name, axis, ndim):
 
 class Sum(Function):
     """y = sum of x over ``axis``. Derivative: gy broadcast back to x's shape."""
+    needs_input_data = False
+    needs_output_data = False
 
     def __init__(self, axis, keepdims):
         self.axis = axis
@@ -30,6 +33,10 @@ class Sum(Function):
     def backward(self, gy):
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return broadcast_to(gy, self.x_shape)
+
+    def backward_arrays(self, gy):
+        gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
+        return cuda.get_array_module(gy).broadcast_to(gy, self.x_shape)
 
 
 def sum(x, axis=None, keepdims=False):
@@ -57,6 +64,7 @@ average = mean
 class Max(Function):
     """y = max of x over ``axis``. Derivative: gy to the positions holding the maximum
     (shared equally between ties), 0 elsewhere."""
+    needs_output_data = False
 
     def __init__(self, axis, keepdims):
         self.axis = axis
@@ -69,20 +77,29 @@ class Max(Function):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        x, = self.inputs
-        y = self._reduce(x.data)
-        shape = x.shape
-        y = reshape_sum_backward(y, shape, self.axis, self.keepdims)
-        mask = (x.data == y)
+        weight = self._weight(gy.dtype)
+        gy = reshape_sum_backward(gy, weight.shape, self.axis, self.keepdims)
+        return broadcast_to(gy, weight.shape) * weight
+
+    def backward_arrays(self, gy):
+        weight = self._weight(gy.dtype)   # a fresh array of x's shape: scaled in place
+        weight *= reshape_sum_backward(gy, weight.shape, self.axis, self.keepdims)
+        return weight
+
+    def _weight(self, dtype):
+        """The share of gy each element of x gets, as an array of ``dtype``: 1 / count
+        at the positions holding the extremum (count of them), 0 elsewhere."""
+        x = self.inputs[0].data
+        y = reshape_sum_backward(self._reduce(x), x.shape, self.axis, self.keepdims)
+        mask = (x == y)
         count = mask.sum(axis=self.axis, keepdims=True)
-        weight = (mask / count).astype(gy.dtype, copy=False)
-        gy = reshape_sum_backward(gy, shape, self.axis, self.keepdims)
-        return broadcast_to(gy, shape) * weight
+        return (mask / count).astype(dtype, copy=False)
 
 
 class Min(Max):
     """y = min of x over ``axis``. Derivative: gy to the positions holding the minimum
     (shared equally between ties), 0 elsewhere."""
+    needs_output_data = False
 
     def _reduce(self, x):
         return x.min(axis=self.axis, keepdims=self.keepdims)
@@ -105,6 +122,7 @@ def min(x, axis=None, keepdims=False):
 class LogSumExp(Function):
     """y = log(sum(exp(x), axis)), computed stably.
     Derivative: gy * softmax(x) = gy * exp(x - y)."""
+    needs_output_data = True
 
     def __init__(self, axis, keepdims):
         self.axis = axis
@@ -124,6 +142,13 @@ class LogSumExp(Function):
         y = reshape_sum_backward(y, self.x_shape, self.axis, self.keepdims)
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return gy * exp(x - y)
+
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        y = reshape_sum_backward(self.outputs[0]().data, self.x_shape, self.axis,
+                                 self.keepdims)
+        gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
+        return gy * cuda.get_array_module(x).exp(x - y)
 
 
 def logsumexp(x, axis=None, keepdims=False):
