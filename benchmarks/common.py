@@ -1,8 +1,12 @@
-"""What every benchmark script shares: its standard options, the progress log and the
-end of a run (table, optional JSON, exit status)."""
+"""What every benchmark script shares: its standard options, the progress log, the
+optional baselines, the alternating timer, the targets and the end of a run (table,
+optional JSON, exit status)."""
+import gc
+import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -42,7 +46,7 @@ def finish(result, table, args):
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
             f.write('\n')
-    if args.check and not all(t['passed'] for t in result['targets']):
+    if args.check and any(t['passed'] is False for t in result['targets']):
         return 1
     return 0
 
@@ -58,18 +62,121 @@ def load_torch():
     return torch
 
 
-def environment(torch=None):
-    """Where a result was measured: date, versions and the machine."""
+def load_autograd():
+    """HIPS autograd (``pip install autograd``; not a dependency of dezero), with its
+    NumPy wrapper imported so that scalars and arrays can be traced, or None when it is
+    not installed."""
+    try:
+        import autograd
+        import autograd.numpy  # noqa: F401  (registers the array and float boxes)
+    except ImportError:
+        return None
+    return autograd
+
+
+def freeze_gc():
+    """Collect, then move every object alive now into the permanent generation.
+
+    Importing PyTorch adds about 10^5 long-lived objects to the garbage collector, and
+    every full collection would then walk them; dezero allocates many small Python
+    objects per operation and so triggers collections, paying for PyTorch's objects.
+    Call this after the baselines are imported, before anything is timed."""
+    gc.collect()
+    gc.freeze()
+
+
+def package_version(name):
+    """The installed version of a distribution, or None."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def rotated(names, r):
+    """``names`` starting at position ``r`` (mod its length): run ``r`` of an
+    alternating measurement uses this order, so no side always follows the same one."""
+    k = r % len(names)
+    return list(names[k:]) + list(names[:k])
+
+
+def alternate(sides, repeat, log=None, label=''):
+    """Call every side (name -> callable returning seconds) ``repeat`` times, the sides
+    taking turns in a rotating order; return name -> list of seconds."""
+    times = {name: [] for name in sides}
+    for r in range(repeat):
+        if log is not None:
+            log(f'  {label}repeat {r + 1}/{repeat}')
+        for name in rotated(list(sides), r):
+            times[name].append(sides[name]())
+    return times
+
+
+def spread(times):
+    """Median, min and max of a list of seconds (with the list itself)."""
+    return {'times_s': list(times), 'median_s': statistics.median(times),
+            'min_s': min(times), 'max_s': max(times)}
+
+
+def format_spread(s, scale=1e3, unit='ms', digits=2):
+    """``median [min .. max] unit`` of a :func:`spread`, the times multiplied by
+    ``scale``."""
+    f = f'{{:.{digits}f}}'
+    return (f"{f.format(s['median_s'] * scale)} [{f.format(s['min_s'] * scale)} .. "
+            f"{f.format(s['max_s'] * scale)}] {unit}")
+
+
+def make_target(name, value, limit, op='<=', why_skipped=None):
+    """One target, ``value op limit``: ``passed`` is True or False when ``value`` was
+    measured, None (the target is skipped) when it is None, ``why_skipped`` saying
+    why."""
+    if value is None:
+        passed = None
+    elif op == '<=':
+        passed = value <= limit
+    elif op == '>=':
+        passed = value >= limit
+    elif op == '==':
+        passed = value == limit
+    else:
+        raise ValueError(f'make_target: op must be <=, >= or ==, got {op!r}')
+    return {'name': name, 'value': value, 'limit': limit, 'op': op, 'passed': passed,
+            'why_skipped': why_skipped if passed is None else None}
+
+
+def environment(torch=None, autograd=None):
+    """Where a result was measured: date, versions (of the baselines given) and the
+    machine."""
     return {'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
             'numpy': np.__version__, 'dezero': dezero.__version__,
             'torch': torch.__version__ if torch is not None else None,
+            'autograd': package_version('autograd') if autograd is not None else None,
             'machine': platform.machine(), 'system': platform.system(),
-            'cpus': os.cpu_count()}
+            'cpus': os.cpu_count(), 'blas_threads': blas_threads()}
+
+
+def blas_threads():
+    """The thread count asked of NumPy's BLAS through the environment (the first of
+    OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, OMP_NUM_THREADS that is set), or None: the
+    library's default, usually one thread per CPU."""
+    for name in ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS'):
+        if os.environ.get(name):
+            return f'{name}={os.environ[name]}'
+    return None
+
+
+def format_value(value):
+    """A measured value for a table: floats with two decimals (or in e-notation when
+    tiny), anything else as it is."""
+    if isinstance(value, float):
+        return f'{value:.2e}' if value != 0 and abs(value) < 0.01 else f'{value:.2f}'
+    return str(value)
 
 
 def target_line(target):
-    """``PASS: name (measured value)`` or ``FAIL: ...`` for one entry of
-    ``result['targets']`` (numbers shown with two decimals)."""
-    value = target['value']
-    shown = f'{value:.2f}' if isinstance(value, float) else value
-    return f"{'PASS' if target['passed'] else 'FAIL'}: {target['name']} (measured {shown})"
+    """``PASS: name (measured value)``, ``FAIL: ...`` or ``SKIP: name (why)`` for one
+    entry of ``result['targets']``."""
+    if target['passed'] is None:
+        return f"SKIP: {target['name']} ({target.get('why_skipped') or 'not measured'})"
+    return (f"{'PASS' if target['passed'] else 'FAIL'}: {target['name']} "
+            f"(measured {format_value(target['value'])})")

@@ -1,21 +1,17 @@
 """Keeps benchmarks/bench_mlp.py honest: the hand-written baseline does the same math as
 dezero, and the script runs in a tiny configuration."""
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / 'benchmarks' / 'bench_mlp.py'
+from bench_support import frozen_gc, load  # noqa: F401  (frozen_gc: autouse fixture)
+
 
 
 @pytest.fixture(scope='module')
 def bench():
-    spec = importlib.util.spec_from_file_location('bench_mlp', _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load('bench_mlp')
 
 
 def test_both_sides_compute_the_same_losses_in_float32(bench):
@@ -59,10 +55,11 @@ def test_hand_written_gradients_match_central_differences(bench):
 
 
 def test_run_tiny_configuration(bench):
-    result = bench.run(hidden_sizes=(16,), repeat=1, steps={16: 2})
+    result = bench.run(hidden_sizes=(16,), repeat=1, steps={16: 2}, use_torch=False)
     case = result['cases']['16']
     assert case['dezero_median_s'] > 0 and case['numpy_median_s'] > 0
     assert case['ratio'] == pytest.approx(case['dezero_median_s'] / case['numpy_median_s'])
+    assert case['ratio_torch'] is None and 'torch_s' not in case
     assert case['dtypes'] == ['float32']
     (float32_target,) = result['targets']          # 16 has no speed target
     assert float32_target['passed']
@@ -70,9 +67,25 @@ def test_run_tiny_configuration(bench):
     assert 'hidden 16: float32 only' in bench.report(result)
 
 
+def test_hidden_50_without_torch_skips_only_the_pytorch_target(bench):
+    result = bench.run(hidden_sizes=(50,), repeat=1, steps={50: 1}, use_torch=False)
+    numpy_target, torch_target, float32_target = result['targets']
+    assert numpy_target['passed'] in (True, False) and numpy_target['limit'] == 1.3
+    assert torch_target['passed'] is None and torch_target['limit'] == 0.8
+    assert float32_target['passed']
+
+
+def test_pytorch_side_computes_the_same_losses(bench):
+    torch = pytest.importorskip('torch')
+    assert bench.check_same_as_torch(torch, hidden=20, steps=4) < 1e-5
+    result = bench.run(hidden_sizes=(50,), repeat=1, steps={50: 1})
+    assert result['cases']['50']['ratio_torch'] > 0
+    assert all(t['passed'] in (True, False) for t in result['targets'])
+
+
 def test_main_writes_json_and_check_sets_the_exit_status(bench, tmp_path, capsys):
     path = tmp_path / 'result.json'
-    assert bench.main(['--hidden', '8', '--repeat', '1', '--json', str(path),
+    assert bench.main(['--hidden', '8', '--repeat', '1', '--json', str(path), '--no-torch',
                        '--check']) == 0            # only the float32 target: passes
     result = json.loads(path.read_text())
     assert list(result['cases']) == ['8']
