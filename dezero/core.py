@@ -17,7 +17,6 @@ and :func:`detect_anomaly`, whose checks live in :mod:`dezero.anomaly`.
 """
 import contextlib
 import copy
-import heapq
 import itertools
 import weakref
 
@@ -280,15 +279,11 @@ def _backprop_arrays(start, retain_grad):
     grads = {start: start.grad.data}
     start.grad = None                             # given back below if retain_grad
     owned = set()        # variables whose summed gradient is an array made here
-    creator = start.creator
-    pending = [(-creator.generation, 0, creator)]  # heap: newest generation first
-    queued = {creator}
-    order = 1                                     # tie-break in insertion order
+    schedule = _Schedule(start.creator)
     old_backprop = Config.enable_backprop
     Config.enable_backprop = False
     try:
-        while pending:
-            f = heapq.heappop(pending)[2]
+        for f in schedule:
             refs = f.outputs
             if len(refs) == 1:
                 y = refs[0]()
@@ -311,11 +306,8 @@ def _backprop_arrays(start, retain_grad):
                 old = grads.get(x)
                 if old is None:
                     grads[x] = gx
-                    creator = x.creator
-                    if creator is not None and creator not in queued:
-                        queued.add(creator)
-                        heapq.heappush(pending, (-creator.generation, order, creator))
-                        order += 1
+                    if x.creator is not None:
+                        schedule.add(x.creator)
                 elif x in owned and old.dtype == gx.dtype:
                     old += gx                     # an array made here: add in place
                 else:
@@ -361,17 +353,13 @@ def _backprop_variables(start, retain_grad, create_graph):
     useful = _functions_reaching_leaves(start)
     grads = {start: start.grad}
     start.grad = None                             # given back below if retain_grad
-    creator = start.creator
-    pending = [(-creator.generation, 0, creator)]
-    queued = {creator}
-    order = 1
+    schedule = _Schedule(start.creator)
     anomaly = Config.detect_anomaly
     hooked_leaves = []
     old_backprop = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
-        while pending:
-            f = heapq.heappop(pending)[2]
+        for f in schedule:
             gys = []
             for y in (ref() for ref in f.outputs):
                 if y is None:
@@ -396,19 +384,58 @@ def _backprop_variables(start, retain_grad, create_graph):
                     grads[x] = old + gx
                     continue
                 grads[x] = gx
-                if creator is None:
-                    if x._hooks is not None:
-                        hooked_leaves.append(x)
-                elif creator not in queued:
-                    queued.add(creator)
-                    heapq.heappush(pending, (-creator.generation, order, creator))
-                    order += 1
+                if creator is not None:
+                    schedule.add(creator)
+                elif x._hooks is not None:
+                    hooked_leaves.append(x)
         for x in hooked_leaves:                   # hooks see this pass's sum
             grads[x] = _run_hooks(x, grads[x])
         for x, gx in grads.items():               # only leaves are left
             x.grad = gx if x.grad is None else x.grad + gx
     finally:
         Config.enable_backprop = old_backprop
+
+
+class _Schedule:
+    """The functions waiting for their backward: iterating gives them newest
+    generation first (in the order they were added within a generation), each once.
+
+    A function's inputs were made by functions of lower generations, so the pass only
+    ever adds functions behind the one it is running; keeping one list per generation
+    makes adding and taking O(1), where a heap was O(log n)."""
+    __slots__ = ('_waiting', '_seen', '_top')
+
+    def __init__(self, first):
+        self._waiting = {first.generation: [first]}
+        self._seen = {first}               # functions of several outputs, added once
+        self._top = first.generation
+
+    def add(self, f):
+        # A function is added when one of its outputs gets its first gradient; only
+        # one with several outputs can be added twice.
+        if len(f.outputs) > 1:
+            if f in self._seen:
+                return
+            self._seen.add(f)
+        generation = f.generation
+        if generation >= self._top:
+            raise RuntimeError(
+                f'backward: {type(f).__name__} has generation {generation}, not below '
+                f'{self._top} of a function that uses its output; was a generation '
+                f'changed by hand?')
+        waiting = self._waiting.get(generation)
+        if waiting is None:
+            self._waiting[generation] = [f]
+        else:
+            waiting.append(f)
+
+    def __iter__(self):
+        waiting = self._waiting
+        for generation in range(self._top, -1, -1):   # O(longest path) in all
+            functions = waiting.pop(generation, None)
+            if functions is not None:
+                self._top = generation
+                yield from functions
 
 
 class _Seed(Variable):

@@ -458,3 +458,25 @@ def test_a_seed_the_user_gives_is_differentiated():
     F.sum(gx).backward()
     np.testing.assert_allclose(seed.grad.data, [1.0, -2.0])    # d/dseed = 2 x
     np.testing.assert_allclose(x.grad.data, [4.0, 6.0])        # d/dx = 2 seed
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_generation_changed_by_hand_is_an_error_not_a_missing_gradient(create_graph):
+    x = Variable(np.array(2.0))
+    y = x * 3.0
+    z = y * y
+    y.creator.generation = z.creator.generation + 5      # claims to come after z
+    with pytest.raises(RuntimeError, match=r'MulConstant has generation 6, not below 1'):
+        z.backward(create_graph=create_graph)
+
+
+def test_functions_of_many_generations_waiting_at_once_each_run_once():
+    x = Variable(np.array(1.0))
+    chain = [x]
+    for _ in range(50):
+        chain.append(chain[-1] * 1.5)
+    total = chain[1]
+    for v in chain[2:]:                 # every link of the chain feeds the sum
+        total = total + v
+    total.backward()
+    assert float(x.grad.data) == pytest.approx(sum(1.5 ** k for k in range(1, 51)))
