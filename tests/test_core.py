@@ -480,3 +480,31 @@ def test_functions_of_many_generations_waiting_at_once_each_run_once():
         total = total + v
     total.backward()
     assert float(x.grad.data) == pytest.approx(sum(1.5 ** k for k in range(1, 51)))
+
+
+def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
+    seen = []
+
+    class Spy(Function):
+        """y = x0 * x1, recording needs_input_grad in backward."""
+        def forward(self, x0, x1):
+            return x0 * x1
+
+        def backward(self, gy):
+            seen.append(self.needs_input_grad)
+            x0, x1 = self.inputs
+            return gy * x1, gy * x0
+
+    x = Variable(np.array(2.0))
+    y = F.tanh(x)
+    y.backward(create_graph=True)
+    gx = x.grad                          # its graph holds y's seed of ones
+    x.cleargrad()
+    seed = next(v for v in _leaves(gx) if v is not x)
+    z = Spy()(gx, seed)                  # the seed's side leads to no real leaf
+    z.backward(create_graph=True)
+    w = Spy()(gx, x)
+    w.backward(create_graph=True)
+    assert seen == [(True, False), None]
+    assert 'needs_input_grad' not in vars(z.creator)      # reset after the call
+    assert seed.grad is None

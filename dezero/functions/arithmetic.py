@@ -15,7 +15,9 @@ from dezero.functions.math import log
 
 def _sum_to(g, shape):
     """The gradient ``g`` (a Variable, or an array on the first-order pass) summed down
-    to ``shape``; ``g`` itself when it has that shape."""
+    to ``shape``; ``g`` itself when it has that shape (and None for None)."""
+    if g is None:
+        return None
     if isinstance(g, Variable):
         return sum_to(g, shape)
     return _sum_to_array(g, shape)
@@ -69,7 +71,9 @@ class Mul(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return _unbroadcast(gy * x1, gy * x0, x0.shape, x1.shape)
+        wanted = self.needs_input_grad or (True, True)
+        return _unbroadcast(gy * x1 if wanted[0] else None,
+                            gy * x0 if wanted[1] else None, x0.shape, x1.shape)
 
     def backward_arrays(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data

@@ -72,7 +72,7 @@ class Tan(Function):
 
 
 class Tanh(Function):
-    """y = tanh(x). Derivative: 1 - y**2."""
+    """y = tanh(x). Derivative: 1 - y**2 (computed by :class:`TanhGrad`)."""
     needs_input_data = False
     needs_output_data = True
 
@@ -80,16 +80,42 @@ class Tanh(Function):
         return cuda.get_array_module(x).tanh(x)
 
     def backward(self, gy):
-        y = _output(self)
-        return gy * (1 - y * y)
+        return TanhGrad()(_output(self), gy)
 
     def backward_arrays(self, gy):
-        y = _output(self).data
-        gx = -gy                  # gy - gy y², in place
-        gx *= y
-        gx *= y
-        gx += gy
-        return gx
+        return _tanh_grad_array(_output(self).data, gy)
+
+
+class TanhGrad(Function):
+    """gx = gy * (1 - y**2): the gradient of tanh given its output y and the gradient
+    gy, as one function rather than three, so that every further derivative of tanh
+    records fewer operations.  Derivatives: -2 y gy g to y, and TanhGrad(y, g) to gy."""
+    needs_output_data = False
+
+    def forward(self, y, gy):
+        return _tanh_grad_array(y, gy)
+
+    def backward(self, g):
+        y, gy = self.inputs
+        wanted = self.needs_input_grad or (True, True)
+        return (-2.0 * y * gy * g if wanted[0] else None,
+                TanhGrad()(y, g) if wanted[1] else None)
+
+    def backward_arrays(self, g):
+        y, gy = self.inputs[0].data, self.inputs[1].data
+        gy_of_y = g * y           # a fresh array: finished in place
+        gy_of_y *= gy
+        gy_of_y *= -2
+        return gy_of_y, _tanh_grad_array(y, g)
+
+
+def _tanh_grad_array(y, gy):
+    """gy * (1 - y**2) on arrays: gy - gy y², in place on one fresh array."""
+    gx = -gy
+    gx *= y
+    gx *= y
+    gx += gy
+    return gx
 
 
 class Exp(Function):
