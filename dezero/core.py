@@ -467,21 +467,28 @@ def _unwanted_gradients(start):
     A depth-first walk that settles a function after all the creators of its inputs
     (it does not rely on generations, so a wrong one cannot hide a gradient)."""
     useful, unwanted = {}, {}                 # function -> whether it leads to a leaf
-    stack = [(start.creator, False)]
+    stack = [start.creator]
     while stack:
-        f, inputs_settled = stack.pop()
+        f = stack[-1]
         if f in useful:
+            stack.pop()
             continue
-        if not inputs_settled:
-            stack.append((f, True))
-            stack.extend((x.creator, False) for x in f.inputs
-                         if x.creator is not None and x.creator not in useful)
+        waiting = False
+        for x in f.inputs:                    # settle the inputs' creators first
+            creator = x.creator
+            if creator is not None and creator not in useful:
+                stack.append(creator)
+                waiting = True
+        if waiting:
             continue
-        wanted = tuple(type(x) is not _Seed if x.creator is None else useful[x.creator]
-                       for x in f.inputs)
-        useful[f] = any(wanted)
-        if not all(wanted):
-            unwanted[f] = wanted
+        stack.pop()
+        wanted = [type(x) is not _Seed if x.creator is None else useful[x.creator]
+                  for x in f.inputs]
+        if all(wanted):
+            useful[f] = True
+        else:
+            useful[f] = any(wanted)
+            unwanted[f] = tuple(wanted)
     return unwanted
 
 

@@ -22,6 +22,16 @@ from dezero.core import Parameter, as_variable
 from dezero.functions.connection import embed_id
 
 
+# Counts the changes of any layer's registered Parameters and sub-layers, so that a
+# layer can keep its list of parameters until one happens (optimizers ask every step).
+_structure_changes = 0
+
+
+def _structure_changed():
+    global _structure_changes
+    _structure_changes += 1
+
+
 class Layer:
     """A container of Parameters and sub-layers with a ``forward`` computation.
 
@@ -37,12 +47,15 @@ class Layer:
         names = self.__dict__.setdefault('_names', {})   # ordered: a dict used as a set
         if isinstance(value, (Parameter, Layer)):
             names.setdefault(name, None)
-        else:
-            names.pop(name, None)
+            _structure_changed()
+        elif name in names:
+            del names[name]
+            _structure_changed()
         super().__setattr__(name, value)
 
     def __delattr__(self, name):
-        self.__dict__.get('_names', {}).pop(name, None)
+        if self.__dict__.get('_names', {}).pop(name, 0) is None:
+            _structure_changed()
         super().__delattr__(name)
 
     def __call__(self, *inputs):
@@ -61,11 +74,15 @@ class Layer:
         return self._walk(with_paths=True)
 
     def params(self):
-        """Yield every Parameter of this layer and its sub-layers, each once, in the
-        order of :meth:`named_params` (without building the paths: optimizers call
-        this every step)."""
-        for _, param in self._walk(with_paths=False):
-            yield param
+        """Iterate over every Parameter of this layer and its sub-layers, each once, in
+        the order of :meth:`named_params`.  Optimizers ask every step, so the list is
+        kept until a Parameter or Layer attribute of any layer is assigned or deleted."""
+        cached = self.__dict__.get('_params_cache')
+        if cached is None or cached[0] != _structure_changes:
+            cached = (_structure_changes,
+                      [param for _, param in self._walk(with_paths=False)])
+            self.__dict__['_params_cache'] = cached
+        return iter(cached[1])
 
     def _walk(self, with_paths):
         """The traversal behind named_params and params: ``(path, parameter)`` pairs,

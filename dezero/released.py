@@ -74,8 +74,7 @@ class ReleasedArray:
 def queue(f):
     """Remember ``f`` (weakly): its large inputs may be released at the next check."""
     for x in f.inputs:
-        data = x.data
-        if data is not None and data.nbytes >= MIN_BYTES:
+        if x.data.nbytes >= MIN_BYTES:        # a ReleasedArray has nbytes 0
             pending.append(weakref.ref(f))
             return
 

@@ -649,3 +649,21 @@ def test_batch_norm_keeps_float32():
     F.sum(y * y).backward()
     assert y.dtype == x.grad.dtype == bn.gamma.grad.dtype == np.float32
     assert all(p.dtype == np.float32 for p in bn.params())
+
+
+def test_params_follow_layers_and_parameters_added_or_removed_later():
+    from dezero.layers import Layer, Linear
+    from dezero import Parameter
+    outer = Layer()
+    outer.inner = Layer()
+    outer.inner.a = Parameter(np.zeros(1))
+    assert [p.data.shape for p in outer.params()] == [(1,)]
+    outer.inner.b = Parameter(np.zeros(2))            # deep inside: still seen
+    assert [p.data.shape for p in outer.params()] == [(1,), (2,)]
+    outer.inner.a = Parameter(np.zeros(3))            # replaced in place
+    assert [p.data.shape for p in outer.params()] == [(3,), (2,)]
+    del outer.inner.b
+    outer.extra = Linear(4, in_size=2)
+    assert [p.data.shape for p in outer.params()] == [(3,), (2, 4), (4,)]
+    outer.extra = None                               # unregistered
+    assert [p.data.shape for p in outer.params()] == [(3,)]
