@@ -13,15 +13,16 @@ from dezero.functions import arithmetic, array, linalg, reduction
 def _operand(other, like):
     """The other side of a binary operator, ready for a Function.
 
-    Variables and arrays pass unchanged. A Python or NumPy scalar becomes a 0-d array
-    of the dtype the result would have if the scalar were weakly typed, so that
+    Variables and arrays pass unchanged. A Python or NumPy scalar becomes a NumPy
+    scalar or 0-d array of the dtype the result would have if the scalar were weakly
+    typed, so that
     ``float32_variable * 2.0`` stays float32 (while ``int_variable * 0.5`` is float).
     """
     kind = type(other)
     if kind is float or kind is int:
         dtype = like.data.dtype
         if dtype.kind == 'f':          # the common case: a float array and a number
-            return cuda.get_array_module(like.data).asarray(other, dtype)
+            return dtype.type(other)   # a NumPy scalar of that dtype: cheaper than asarray
     elif isinstance(other, Variable) or isinstance(other, cuda.array_types):
         return other
     if isinstance(other, np.generic):
