@@ -86,8 +86,9 @@ def detect_anomaly(enabled=True):
 # Conversions
 # --------------------------------------------------------------------------------------
 def as_array(x, array_module=np):
-    """Return ``x`` as an array: scalars (Python or NumPy) become 0-d arrays."""
-    if isinstance(x, cuda.array_types):
+    """Return ``x`` as an array: scalars (Python or NumPy) become 0-d arrays of
+    ``array_module`` (NumPy by default); NumPy and CuPy arrays are returned as they are."""
+    if isinstance(x, cuda.array_types) or cuda.is_array(x):
         return x
     return array_module.asarray(x)
 
@@ -99,7 +100,7 @@ def as_variable(obj):
     """
     if isinstance(obj, Variable):
         return obj
-    if isinstance(obj, cuda.array_types):
+    if isinstance(obj, cuda.array_types) or cuda.is_array(obj):
         return Variable(obj)
     if isinstance(obj, (int, float, complex, np.generic)) and not isinstance(obj, bool):
         return Variable(np.asarray(obj))
@@ -134,10 +135,11 @@ class Variable:
     __array_ufunc__ = None
 
     def __init__(self, data, name=None):
-        if data is not None and not isinstance(data, cuda.array_types):
+        if data is not None and not isinstance(data, cuda.array_types) \
+                and not cuda.is_array(data):
             raise TypeError(
-                f'Variable: data must be a NumPy array or None, got {type(data).__name__} '
-                f'({data!r:.60}); wrap it with np.array(...)')
+                f'Variable: data must be a NumPy (or CuPy) array or None, got '
+                f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)')
         self.data = data
         self.name = name
         self.grad = None
@@ -249,14 +251,23 @@ class Variable:
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
-        """Move the data to the CPU (a no-op for NumPy data)."""
+        """Move the data (and the gradient, if any) to the CPU as NumPy arrays; a
+        no-op for NumPy data."""
         if self.data is not None:
             self.data = cuda.as_numpy(self.data)
+        if self.grad is not None:
+            self.grad.to_cpu()
 
     def to_gpu(self):
-        """Move the data to the GPU (CuPy); raises while CuPy support is not available."""
+        """Move the data (and the gradient, if any) to the current GPU as CuPy arrays.
+
+        Raises RuntimeError, saying how to install CuPy, when CuPy is missing, or why
+        no GPU can be used."""
+        cuda.require_gpu('Variable.to_gpu')
         if self.data is not None:
             self.data = cuda.as_cupy(self.data)
+        if self.grad is not None:
+            self.grad.to_gpu()
 
 
 # --------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import zlib
 import numpy as np
 
 import dezero.functions as F
+from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Parameter, as_variable
 from dezero.functions.connection import embed_id
@@ -115,12 +116,14 @@ class Layer:
             param.cleargrad()
 
     def to_cpu(self):
-        """Move every parameter's data to the CPU (a no-op for NumPy data)."""
+        """Move every parameter (data and gradient) to the CPU as NumPy arrays."""
         for param in self.params():
             param.to_cpu()
 
     def to_gpu(self):
-        """Move every parameter's data to the GPU; raises while CuPy is unsupported."""
+        """Move every parameter (data and gradient) to the current GPU as CuPy arrays;
+        raises RuntimeError saying how to install CuPy when it is missing."""
+        cuda.require_gpu(f'{type(self).__name__}.to_gpu')
         for param in self.params():
             param.to_gpu()
 
@@ -131,9 +134,10 @@ class Layer:
         Keys are the parameter paths of :meth:`named_params` (``'l0/W'``).  Parameters
         that have no data yet (a lazy layer never called) are left out.  The file
         appears whole or not at all: if writing fails or is interrupted, a previous
-        file at ``path`` is left untouched.
+        file at ``path`` is left untouched.  GPU arrays are copied to the CPU: the file
+        holds NumPy arrays whatever the device.
         """
-        arrays = {name: param.data for name, param in self.named_params()
+        arrays = {name: cuda.as_numpy(param.data) for name, param in self.named_params()
                   if param.data is not None}
         with atomic_open(path, 'wb') as f:
             _write_npz(f, arrays)
@@ -148,7 +152,8 @@ class Layer:
         was.  Initialised parameters keep their dtype (the values are cast); a
         parameter with no data yet takes the file's array, and one with no data that
         the file lacks stays without data.  The parameters receive copies independent
-        of the file and of each other.
+        of the file and of each other, on the device each parameter is on (the CPU
+        for a parameter with no data yet).
         """
         stored = _read_npz(path)
         updates = []
@@ -177,7 +182,8 @@ class Layer:
                 f'load_weights: {path} has entries for which the model has no parameter: '
                 f'{", ".join(repr(k) for k in stored)}')
         for param, array in updates:
-            param.data = array
+            on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
+            param.data = cuda.as_cupy(array) if on_gpu else array
 
 
 def _write_npz(f, arrays):

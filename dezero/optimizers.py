@@ -22,6 +22,8 @@ import math
 import numbers
 import weakref
 
+import numpy as np
+
 from dezero import cuda
 from dezero.core import Variable, as_array
 
@@ -128,13 +130,19 @@ class Optimizer:
     def _state(self, param, *names):
         """The state arrays ``names`` of ``param``, as a tuple; created as zeros like
         ``param.data`` on first use, and again if ``param.data`` changed shape or dtype
-        (the parameter was replaced, so its old statistics no longer apply)."""
+        (the parameter was replaced, so its old statistics no longer apply); moved
+        with the parameter when it went to the other device (``to_gpu``/``to_cpu``)."""
         key = id(param)
         entry = self._states.get(key)
         if entry is not None and entry[0]() is param:
             state = entry[1]
             first = state[names[0]]
             if first.shape == param.data.shape and first.dtype == param.data.dtype:
+                if type(first) is not type(param.data):    # the parameter moved device
+                    move = cuda.as_numpy if type(param.data) is np.ndarray \
+                        else cuda.as_cupy
+                    for n in state:
+                        state[n] = move(state[n])
                 return tuple(state[n] for n in names)
         xp = cuda.get_array_module(param.data)
         state = {n: xp.zeros_like(param.data) for n in names}
