@@ -109,6 +109,19 @@ def as_variable(obj):
                     f'(wrap lists with np.array(...))')
 
 
+def _device_mix_error(func, arrays):
+    """A TypeError for ``func`` called on both CPU (NumPy) and GPU (CuPy) arrays,
+    naming the device of each input; None when the arrays are all on one device."""
+    devices = {i: cuda.device_name(a) for i, a in enumerate(arrays) if cuda.is_array(a)}
+    if len(set(devices.values())) < 2:
+        return None
+    where = ', '.join(f'input {i} on the {d}' for i, d in devices.items())
+    return TypeError(
+        f'{type(func).__name__}: mixes CPU and GPU arrays ({where}); move them to one '
+        f'device first: .to_gpu() on the Variables or layers on the CPU, or .to_cpu() '
+        f'on those on the GPU (a DataLoader takes gpu=True)')
+
+
 def _describe_error(err, func, arrays):
     """Prefix an error raised in ``func.forward`` with the function's name and the
     shapes and dtypes of its inputs (once, however deeply the error travels)."""
@@ -646,6 +659,9 @@ class Function:
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
+            mixed = _device_mix_error(f, xs)
+            if mixed is not None:
+                raise mixed from e
             _describe_error(e, f, xs)
             raise
 
