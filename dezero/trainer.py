@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 import dezero.functions as F
+from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import no_grad, test_mode
 from dezero.progress import EpochProgress, format_metrics
@@ -35,8 +36,9 @@ _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
 
 
 def _value(v, what):
-    """A loss or metric (Variable, array or number) of one element as a Python float."""
-    a = np.asarray(getattr(v, 'data', v))
+    """A loss or metric (Variable, array or number, on either device) of one element as
+    a Python float."""
+    a = cuda.as_numpy(getattr(v, 'data', v))
     if a.size != 1 or a.dtype.kind not in 'biuf':
         raise ValueError(f'Trainer: {what} must give one number per batch, got '
                          f'{type(v).__name__} with shape {a.shape} and dtype {a.dtype}')

@@ -44,16 +44,20 @@ ACTIVATIONS = {'relu': F.relu, 'sigmoid': F.sigmoid, 'tanh': F.tanh}
 
 
 def train(train_data, test_data, epochs=10, hidden=(100,), optimizer='adam', lr=None,
-          batch_size=100, activation='relu', seed=0, progress=True):
+          batch_size=100, activation='relu', seed=0, progress=True, gpu=False):
     """Train ``MLP((*hidden, 10))`` with a :class:`dezero.Trainer`, evaluating on
     ``test_data`` after every epoch; return the model and the history (``loss``,
-    ``acc``, ``val_loss``, ``val_acc`` per epoch)."""
+    ``acc``, ``val_loss``, ``val_acc`` per epoch).  With ``gpu`` the batches go to the
+    GPU, and with them the weights (created on the device of the first batch)."""
     np.random.seed(seed)
     model = MLP((*hidden, 10), activation=ACTIVATIONS[activation])
+    if gpu:
+        model.to_gpu()                  # says how to install CuPy when it is missing
     cls, default_lr = OPTIMIZERS[optimizer]
     trainer = Trainer(model, cls(lr if lr is not None else default_lr))
-    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True), epochs,
-                          val_loader=DataLoader(test_data, 1000, shuffle=False),
+    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True, gpu=gpu),
+                          epochs,
+                          val_loader=DataLoader(test_data, 1000, shuffle=False, gpu=gpu),
                           progress=progress)
     return model, history
 
@@ -96,6 +100,8 @@ def main(argv=None):
                              + ')')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument('--gpu', action='store_true',
+                        help='train on the GPU (needs CuPy and a CUDA device)')
     parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:
@@ -106,9 +112,15 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
-    model, history = train(train_data, test_data, args.epochs, tuple(args.hidden),
-                           args.optimizer, args.lr, args.batch_size, args.activation,
-                           args.seed)
+    try:
+        model, history = train(train_data, test_data, args.epochs, tuple(args.hidden),
+                               args.optimizer, args.lr, args.batch_size, args.activation,
+                               args.seed, gpu=args.gpu)
+    except RuntimeError as e:
+        if not args.gpu:
+            raise
+        print(f'mnist.py: --gpu: {e}', file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - start
     print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
 

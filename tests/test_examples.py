@@ -103,6 +103,18 @@ def test_mnist_script_refuses_a_bad_holdout(tmp_path):
     assert '--holdout must be between 1 and 19, got 20' in result.stderr
 
 
+def test_mnist_gpu_without_cupy_says_how_to_install_it(tmp_path):
+    from dezero import cuda
+    if cuda.gpu_enable:
+        pytest.skip('a GPU is usable here: tests/gpu runs the GPU paths')
+    result = subprocess.run([sys.executable, str(EXAMPLES / 'mnist.py'), '--smoke',
+                             '--gpu', '--out', str(tmp_path)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert 'mnist.py: --gpu: MLP.to_gpu: cannot move data to a GPU' in result.stderr
+    assert 'pip install cupy' in result.stderr or 'no GPU can be used' in result.stderr
+
+
 @pytest.mark.skipif(not mnist_files.has_real_mnist(),
                     reason='the real MNIST test split is not available here')
 def test_mnist_reaches_93_percent_on_the_real_test_split(tmp_path):
