@@ -286,7 +286,7 @@ class Variable:
 # --------------------------------------------------------------------------------------
 # The backward engine
 # --------------------------------------------------------------------------------------
-# Both passes below take functions newest generation first from a heap and keep the
+# Both passes below take functions newest generation first (see _Schedule) and keep the
 # gradients of this pass in a dictionary {Variable: gradient} rather than in ``.grad``:
 # a variable's gradient is taken out (and so freed, unless ``retain_grad``) when its
 # creator has used it, and a gradient left in ``.grad`` by an earlier pass is never
