@@ -93,16 +93,20 @@ def pad_image(img, pad, value=0):
 
 
 def window_view(img, kernel, stride, out):
-    """A read-only strided view of shape (N, C, KH, KW, OH, OW) of the (already padded)
-    ``img``: ``view[n, c, i, j, y, x] = img[n, c, y*sh + i, x*sw + j]``.  No copy."""
+    """A strided view of shape (N, C, KH, KW, OH, OW) of the (already padded) ``img``:
+    ``view[n, c, i, j, y, x] = img[n, c, y*sh + i, x*sw + j]``.  No copy; read-only on
+    the CPU (CuPy has no read-only arrays)."""
     kh, kw = kernel
     sh, sw = stride
     oh, ow = out
     n, c = img.shape[:2]
     s0, s1, s2, s3 = img.strides
-    return np.lib.stride_tricks.as_strided(
-        img, shape=(n, c, kh, kw, oh, ow),
-        strides=(s0, s1, s2, s3, s2 * sh, s3 * sw), writeable=False)
+    shape, strides = (n, c, kh, kw, oh, ow), (s0, s1, s2, s3, s2 * sh, s3 * sw)
+    xp = cuda.get_array_module(img)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(img, shape=shape, strides=strides,
+                                               writeable=False)
+    return xp.lib.stride_tricks.as_strided(img, shape=shape, strides=strides)
 
 
 def im2col_array(img, kernel_size, stride, pad, to_matrix=True):

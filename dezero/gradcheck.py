@@ -11,7 +11,9 @@ from dezero.core import Variable, as_variable
 
 
 def _data(y):
-    return y.data if isinstance(y, Variable) else np.asarray(y)
+    if isinstance(y, Variable):
+        return y.data
+    return y if cuda.is_array(y) else np.asarray(y)
 
 
 #: The step of the central differences.  Not a keyword argument of numerical_grad, so
@@ -23,39 +25,42 @@ def numerical_grad(f, x, *args, **kwargs):
     """The gradient of ``sum(f(x, *args, **kwargs))`` with respect to the array ``x`` by
     central differences (each element of x moved by ±EPS in turn).
 
-    ``x`` may be an array or a Variable; its data is restored after each probe.
+    ``x`` may be an array or a Variable, on the CPU or the GPU (then ``f`` runs on the
+    GPU); its data is restored after each probe.  The gradient is a NumPy array.
     """
     eps = EPS
     x_data = x.data if isinstance(x, Variable) else x
-    x_data = cuda.as_numpy(x_data)
+    if not cuda.is_array(x_data):
+        x_data = np.asarray(x_data)
     if not np.issubdtype(x_data.dtype, np.floating):
         raise TypeError(f'numerical_grad: x must be a floating-point array, got dtype '
                         f'{x_data.dtype}')
     probe = Variable(x_data.copy()) if isinstance(x, Variable) else x_data.copy()
     values = probe.data if isinstance(probe, Variable) else probe
-    grad = np.zeros_like(x_data)
+    grad = np.zeros(x_data.shape, x_data.dtype)
     flat = values.reshape(-1)
     for i in range(flat.size):
-        original = flat[i]
+        original = flat[i].copy()      # CuPy gives a 0-d view, NumPy a scalar
         flat[i] = original + eps
         y_plus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
         flat[i] = original - eps
         y_minus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
         flat[i] = original
-        grad.reshape(-1)[i] = (y_plus - y_minus) / (2 * eps)
+        grad.reshape(-1)[i] = float(y_plus - y_minus) / (2 * eps)
     return grad
 
 
 def _backprop_grad(f, x, *args, **kwargs):
-    """The gradient of sum(f(x)) with respect to x computed by backward()."""
-    x = Variable(np.array(_data(x), copy=True))
+    """The gradient of sum(f(x)) with respect to x computed by backward(), as a NumPy
+    array (x may be on the GPU)."""
+    x = Variable(_data(x).copy())
     y = f(x, *args, **kwargs)
     y = as_variable(y)
-    y.grad = Variable(np.ones_like(y.data))
+    y.grad = Variable(cuda.get_array_module(y.data).ones_like(y.data))
     y.backward()
     if x.grad is None:
-        return np.zeros_like(x.data)
-    return x.grad.data
+        return np.zeros(x.shape, x.dtype)
+    return cuda.as_numpy(x.grad.data)
 
 
 def _report(name, analytic, numeric, rtol, atol):

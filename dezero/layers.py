@@ -221,6 +221,13 @@ def _read_npz(path):
                          f'weights ({type(e).__name__}: {e})') from e
 
 
+def _on_device_of(array, x):
+    """The new NumPy ``array`` on the device of the input ``x`` (a Variable or an array):
+    moved to the GPU when ``x`` is there.  Weights are drawn with NumPy's seeded random
+    generator on either device, so a run on the GPU starts from the CPU run's weights."""
+    return array if cuda.get_array_module(x) is np else cuda.as_cupy(array)
+
+
 def _check_size(layer, what, value):
     """Return ``value`` as an int; raise unless it is a positive integer."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -278,10 +285,10 @@ class Linear(Layer):
         """The input width: W's first dimension, or None before W is created."""
         return None if self.W.data is None else self.W.data.shape[0]
 
-    def _init_W(self, in_size):
+    def _init_W(self, in_size, x=None):
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
-        self.W.data = W.astype(self.dtype)
+        self.W.data = _on_device_of(W.astype(self.dtype), x)
 
     def forward(self, x):
         # x stays as given: F.linear skips the gradient of a plain array
@@ -292,7 +299,7 @@ class Linear(Layer):
                              f'(width,), got shape {x.shape}')
         width = x.shape[-1]
         if self.W.data is None:
-            self._init_W(width)
+            self._init_W(width, x)
         elif width != self.W.data.shape[0]:
             raise ValueError(f'Linear: the input has width {width} (shape {x.shape}) but '
                              f'this layer expects width {self.W.data.shape[0]} '
@@ -327,7 +334,7 @@ class BatchNorm(Layer):
         for param, fill in ((self.avg_mean, 0.0), (self.avg_var, 1.0),
                             (self.gamma, 1.0), (self.beta, 0.0)):
             if param.data is None:
-                param.data = np.full(channels, fill, x.dtype)
+                param.data = cuda.get_array_module(x).full(channels, fill, x.dtype)
             elif param.data.shape != (channels,):
                 raise ValueError(f'BatchNorm: the input has {channels} channels (shape '
                                  f'{x.shape}) but {param.name} has shape '
@@ -369,11 +376,11 @@ class _Conv(Layer):
     def _W_shape(self, in_channels):
         raise NotImplementedError
 
-    def _init_W(self, in_channels):
+    def _init_W(self, in_channels, x=None):
         # He scaling: variance 2 / fan_in keeps the activations' scale through ReLUs
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         W = np.random.randn(*self._W_shape(in_channels)) * (2.0 / fan_in) ** 0.5
-        self.W.data = W.astype(self.dtype)
+        self.W.data = _on_device_of(W.astype(self.dtype), x)
 
     def forward(self, x):
         # x stays as given: the convolution skips the gradient of a plain array
@@ -385,7 +392,7 @@ class _Conv(Layer):
                              f'height, width), got shape {x.shape}')
         channels = x.shape[1]
         if self.W.data is None:
-            self._init_W(channels)
+            self._init_W(channels, x)
         elif channels != self.in_channels:
             raise ValueError(f'{name}: the input has {channels} channels (shape '
                              f'{x.shape}) but this layer expects {self.in_channels} '

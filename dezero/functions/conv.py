@@ -13,6 +13,7 @@ calls.
 """
 import numpy as np
 
+from dezero import cuda
 from dezero.conv_ops import (add_windows, col2im_array, conv_geometry, get_conv_outsize,
                              get_deconv_outsize, im2col_array, pad_image, pair,
                              window_view)
@@ -48,7 +49,8 @@ def _conv2d_array(x, W, b, stride, pad):
     out = (get_conv_outsize(h, kh, stride[0], pad[0]),
            get_conv_outsize(w, kw, stride[1], pad[1]))
     col = _columns(x, (kh, kw), stride, pad, out)
-    y = np.matmul(W.reshape(oc, -1), col).reshape(n, oc, out[0], out[1])
+    xp = cuda.get_array_module(col)
+    y = xp.matmul(W.reshape(oc, -1), col).reshape(n, oc, out[0], out[1])
     return y if b is None else _add_bias(y, b)
 
 
@@ -57,7 +59,7 @@ def _deconv2d_array(x, W, b, stride, pad, outsize):
     value over its window of the output; overlapping windows add up."""
     c, oc, kh, kw = W.shape
     n, _, h, w = x.shape
-    col = np.matmul(W.reshape(c, -1).T, x.reshape(n, c, h * w))
+    col = cuda.get_array_module(x).matmul(W.reshape(c, -1).T, x.reshape(n, c, h * w))
     y = add_windows(col.reshape(n, oc, kh, kw, h, w), (n, oc) + tuple(outsize),
                     stride, pad)
     return y if b is None else _add_bias(y, b)
@@ -71,7 +73,7 @@ def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
     gy = gy.reshape(n, oc, oh * ow)
     if oc <= oh * ow or n == 0:
         # one batched product; its (N, OC, C*KH*KW) result is no larger than col
-        gW = np.matmul(gy, col.transpose(0, 2, 1)).sum(axis=0)
+        gW = cuda.get_array_module(gy).matmul(gy, col.transpose(0, 2, 1)).sum(axis=0)
     else:
         # many channels, few pixels: add up sample by sample instead
         gW = gy[0] @ col[0].T

@@ -38,10 +38,11 @@ class _Windows:
         return window_view(pad_image(x, self.pad, fill), self.kernel, self.stride,
                            self.out)
 
-    def fold(self, x, ufunc, fill=0):
-        """``ufunc`` (np.maximum, np.add) folded over each window of x padded with
-        ``fill``: one elementwise step per kernel offset over a strided slice, which
-        is faster than NumPy's reduction over the window axes of the view."""
+    def fold(self, x, name, fill=0):
+        """The ufunc ``name`` ('maximum', 'add') of x's array module folded over each
+        window of x padded with ``fill``: one elementwise step per kernel offset over a
+        strided slice, which is faster than NumPy's reduction over the window axes."""
+        ufunc = getattr(cuda.get_array_module(x), name)
         v = self.view(x, fill)
         y = v[:, :, 0, 0].copy()
         kh, kw = self.kernel
@@ -103,7 +104,7 @@ class _Windows:
     def average(self, x):
         """The mean of each window of x, zero padding included."""
         kh, kw = self.kernel
-        y = self.fold(x, np.add)
+        y = self.fold(x, 'add')
         if np.issubdtype(y.dtype, np.floating):
             y *= 1.0 / (kh * kw)                # a Python float keeps float32
             return y
@@ -149,7 +150,7 @@ class MaxPooling(Function):
     def forward(self, x):
         fill = _lowest(x.dtype)
         if not Config.enable_backprop:          # no graph: the argmax is never needed
-            return self.windows.fold(x, np.maximum, fill)
+            return self.windows.fold(x, 'maximum', fill)
         col = self.windows.flat_columns(x, fill)
         y = col.max(axis=2)
         self.x_shape = x.shape
