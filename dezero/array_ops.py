@@ -70,6 +70,20 @@ def reshape_sum_backward(gy, x_shape, axis, keepdims):
     return gy.reshape(tuple(shape))
 
 
+def scatter_add(target, indices, values):
+    """Add ``values`` into the array ``target`` at ``indices`` in place, a position
+    selected several times receiving every addition (NumPy's ``np.add.at``).
+
+    On the GPU this is ``cupy.add.at`` where CuPy has it (v13 on) and
+    ``cupyx.scatter_add`` on older CuPy, which lacks ``add.at``."""
+    xp = cuda.get_array_module(target)
+    add_at = getattr(xp.add, 'at', None)
+    if add_at is None:
+        import cupyx
+        add_at = cupyx.scatter_add
+    add_at(target, indices, values)
+
+
 def logsumexp(x, axis=1):
     """log(sum(exp(x), axis)) with keepdims, computed stably by shifting by the max."""
     xp = cuda.get_array_module(x)

@@ -64,7 +64,7 @@ def _backprop_grad(f, x, *args, **kwargs):
 
 
 def _report(name, analytic, numeric, rtol, atol):
-    analytic = np.asarray(analytic)
+    analytic = cuda.as_numpy(analytic)
     if analytic.shape != numeric.shape:
         print(f'{name}: the backprop gradient has shape {analytic.shape}, expected '
               f'{numeric.shape} (the shape of x)')
@@ -94,12 +94,16 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
     g(x) = <∇ₓ <f(x), u>, v> is differentiated by backward (through the recorded
     backward pass of f) and by central differences of the first-order gradient; the
     two must agree. ``f`` must itself pass :func:`gradient_check`.
+
+    ``x`` may be on the CPU or the GPU; ``u`` and ``v`` are drawn with NumPy (the same
+    for either device, given ``seed``) and moved to the device of ``x``.
     """
     rng = np.random.default_rng(seed)
-    x_data = np.asarray(_data(x))
+    x_data = _data(x)
+    xp = cuda.get_array_module(x_data)
     y0 = _data(f(Variable(x_data.copy()), *args, **kwargs))
-    u = rng.standard_normal(y0.shape).astype(y0.dtype)
-    v = rng.standard_normal(x_data.shape).astype(x_data.dtype)
+    u = xp.asarray(rng.standard_normal(y0.shape).astype(y0.dtype))
+    v = xp.asarray(rng.standard_normal(x_data.shape).astype(x_data.dtype))
 
     def directional_grad(xv):
         xv = as_variable(xv)
@@ -108,7 +112,7 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
         y.backward(create_graph=True)
         gx = xv.grad
         if gx is None:
-            return Variable(np.zeros((), dtype=x_data.dtype))
+            return Variable(xp.zeros((), dtype=x_data.dtype))
         xv.cleargrad()
         return (gx * v).sum()
 
@@ -116,8 +120,8 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
     xv = Variable(x_data.copy())
     g = directional_grad(xv)
     if g.creator is None:      # the gradient does not depend on x at all
-        analytic = np.zeros_like(x_data)
+        analytic = xp.zeros_like(x_data)
     else:
         g.backward()
-        analytic = np.zeros_like(x_data) if xv.grad is None else xv.grad.data
+        analytic = xp.zeros_like(x_data) if xv.grad is None else xv.grad.data
     return _report('gradgrad_check', analytic, numeric, rtol, atol)

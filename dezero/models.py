@@ -17,6 +17,7 @@ import zipfile
 import numpy as np
 
 import dezero.functions as F
+from dezero import cuda
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import plot_dot_graph
@@ -238,6 +239,10 @@ class VGG16(Model):
         reversed (RGB to BGR), the ImageNet mean (B, G, R) = (103.939, 116.779, 123.68)
         is subtracted and the axes become (channels, height, width).  Add the batch
         axis with ``x[np.newaxis]``.
+
+        It works on the CPU and returns a NumPy array whatever device the model is on
+        (decoding and resizing are Pillow's, on the host); for a model moved with
+        ``to_gpu()``, move the batch too: ``dezero.cuda.as_cupy(x[np.newaxis])``.
         """
         dtype = np.dtype(dtype)
         if dtype.kind != 'f':
@@ -263,6 +268,10 @@ def _rgb_array(image, size, dtype):
     """``image`` (a PIL image or an array (H, W, 3)) as an array (height, width, 3) of
     ``dtype``, resized to ``size`` = (width, height) with Pillow when needed."""
     width, height = size
+    if cuda.is_gpu_array(image):
+        raise TypeError('VGG16.preprocess: the image is a GPU (CuPy) array; it works on '
+                        'the CPU: pass image.get(), then move its result with '
+                        'dezero.cuda.as_cupy')
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype.kind not in 'uif':
             raise ValueError(f'VGG16.preprocess: expected an RGB image array of shape '

@@ -8,7 +8,7 @@ operation.  None of them reads the values of its inputs in backward.
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import normalize_axis, sum_to as _sum_to_array
+from dezero.array_ops import normalize_axis, scatter_add, sum_to as _sum_to_array
 from dezero.core import Function, as_variable
 
 
@@ -166,7 +166,7 @@ def _scatter_add(values, slices, shape):
     if _is_basic_index(slices):
         out[slices] = values              # a view: no position is selected twice
     else:
-        xp.add.at(out, slices, values)
+        scatter_add(out, slices, values)
     return out
 
 

@@ -84,8 +84,9 @@ def embed_id(x, W):
     occurs several times adding up; the ids get no gradient.
 
     Ids must be integers in ``[0, vocab)``; negative ids are refused rather than counted
-    from the end.  The lookup is :func:`~dezero.functions.get_item`, whose backward is
-    itself differentiable, so higher derivatives with respect to W work too.
+    from the end; with W on the GPU, ids given on the CPU are copied there.  The
+    lookup is :func:`~dezero.functions.get_item`, whose backward is itself
+    differentiable, so higher derivatives with respect to W work too.
     """
     ids = x.data if isinstance(x, Variable) else x
     if isinstance(ids, (list, tuple, int, np.integer)) and not isinstance(ids, bool):
@@ -97,6 +98,11 @@ def embed_id(x, W):
     W = as_variable(W)
     if W.ndim != 2:
         raise ValueError(f'embed_id: W must be 2-D (vocab, dim), got shape {W.shape}')
+    if cuda.is_gpu_array(W.data) and not cuda.is_gpu_array(ids):
+        ids = cuda.as_cupy(ids)         # host ids (a list, a NumPy array) for a GPU table
+    elif cuda.is_gpu_array(ids) and not cuda.is_gpu_array(W.data):
+        raise TypeError('embed_id: the ids are on the GPU but W is on the CPU; move W '
+                        'there (to_gpu() on it or its layer) or the ids to the CPU')
     vocab = W.shape[0]
     if ids.size:
         low, high = int(ids.min()), int(ids.max())

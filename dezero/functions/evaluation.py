@@ -18,6 +18,10 @@ def accuracy(y, t):
         if not isinstance(a, cuda.array_types):
             raise TypeError(f'accuracy: {name} must be an array or a Variable, got '
                             f'{type(a).__name__}')
+    if cuda.is_gpu_array(y) != cuda.is_gpu_array(t):
+        raise TypeError(f'accuracy: y is on the {cuda.device_name(y)} but t on the '
+                        f'{cuda.device_name(t)}; put both on one device (to_gpu() or '
+                        f'dezero.cuda.as_cupy, or to_cpu())')
     if y.ndim != 2:
         raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
     if t.shape != (y.shape[0],):
