@@ -18,15 +18,24 @@ Module-level names (``cupy.zeros``, ``cupy.exp``, ``cupy.add.at``, ``cupy.random
 ``cupy.lib.stride_tricks.as_strided``...) forward to NumPy and wrap array results;
 ``cupy.cuda.runtime.getDeviceCount()`` returns 1.
 
-What it cannot catch: anything about real kernels (a NumPy function CuPy lacks, or one
-whose CuPy version differs in arguments or in corner cases), device memory, streams and
-synchronisation, and speed.  It accepts NumPy index arrays and NumPy values in
+Where the real CuPy is installed (it imports without a GPU), every name dezero reaches
+through the stand-in (``cupy.exp``, ``cupy.add.at``, ``ndarray.fill``, a NumPy function
+dispatched to it...) must exist in the real CuPy too, or the stand-in raises
+AttributeError: so a NumPy function CuPy lacks is caught on such a machine.
+
+What it cannot catch: a CuPy function that differs from NumPy's in its arguments or in
+corner cases, device memory, streams and synchronisation, and speed.  It accepts NumPy index arrays and NumPy values in
 ``x[...] = value`` as CuPy does.
 """
 import sys
 import types
 
 import numpy as np
+
+try:                                    # only to look up names: needs no GPU
+    import cupy as _real_cupy
+except Exception:                       # not installed, or broken: no name checks
+    _real_cupy = None
 
 #: Functions that copy host data to the device: they accept NumPy arrays.
 _TRANSFERS = {'asarray', 'array', 'asanyarray', 'ascontiguousarray'}
@@ -57,6 +66,19 @@ def _wrap(obj):
     if isinstance(obj, (tuple, list)):
         return type(obj)(_wrap(o) for o in obj)
     return obj
+
+
+def _require(path):
+    """Raise AttributeError when the real CuPy is installed and has no ``cupy.<path>``
+    (``'exp'``, ``'random.randn'``, ``'add.at'``, ``'ndarray.fill'``)."""
+    if _real_cupy is None:
+        return
+    obj = _real_cupy
+    for part in path.split('.'):
+        if not hasattr(obj, part):
+            raise AttributeError(f'the real CuPy ({_real_cupy.__version__}) has no '
+                                 f'cupy.{path}')
+        obj = getattr(obj, part)
 
 
 def _forward(fn, who, strict=True):
@@ -99,6 +121,9 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
 
     def __array_function__(self, func, types, args, kwargs):
         who = func.__name__
+        module = func.__module__ or 'numpy'
+        if module.startswith('numpy'):
+            _require('.'.join(module.split('.')[1:] + [who]))
         return _wrap(func(*_unwrap(args, True, who), **_unwrap(kwargs, True, who)))
 
     def __array__(self, dtype=None, copy=None):
@@ -117,6 +142,7 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     def __getattr__(self, name):
         if name.startswith('__'):               # __array_interface__ and the like
             raise AttributeError(name)
+        _require(f'ndarray.{name}')
         value = getattr(self._a, name)
         if callable(value):
             return _forward(value, f'ndarray.{name}')
@@ -177,6 +203,7 @@ class _Ufunc:
         return getattr(np, self.__name__)(*_check_device(args, self.__name__), **kwargs)
 
     def __getattr__(self, name):
+        _require(f'{self.__name__}.{name}')
         method = getattr(self._u, name)
         if not callable(method):
             return method
@@ -201,6 +228,7 @@ class _Namespace(types.ModuleType):
         self._target = target
 
     def __getattr__(self, name):
+        _require(f'{self.__name__[len("cupy."):]}.{name}')
         value = getattr(self._target, name)
         if isinstance(value, types.ModuleType):
             return _Namespace(f'{self.__name__}.{name}', value)
@@ -213,6 +241,7 @@ class _FakeCupy(types.ModuleType):
     """The module: ``cupy.<name>`` forwards to ``numpy.<name>``."""
 
     def __getattr__(self, name):
+        _require(name)
         value = getattr(np, name)
         if isinstance(value, np.ufunc):
             return _Ufunc(value)
