@@ -88,7 +88,9 @@ def detect_anomaly(enabled=True):
 def as_array(x, array_module=np):
     """Return ``x`` as an array: scalars (Python or NumPy) become 0-d arrays of
     ``array_module`` (NumPy by default); NumPy and CuPy arrays are returned as they are."""
-    if isinstance(x, cuda.array_types) or cuda.is_array(x):
+    if isinstance(x, cuda.array_types):
+        return x
+    if not isinstance(x, np.generic) and cuda.is_array(x):   # CuPy not registered yet
         return x
     return array_module.asarray(x)
 
