@@ -17,6 +17,7 @@ and :func:`detect_anomaly`, whose checks live in :mod:`dezero.anomaly`.
 """
 import contextlib
 import copy
+import gc
 import itertools
 import weakref
 
@@ -259,10 +260,20 @@ class Variable:
             return
         if _released.pending:
             _released.release_pending()
-        if create_graph or Config.detect_anomaly or _hooked_variables:
-            _backprop_variables(self, retain_grad, create_graph)
-        else:
-            _backprop_arrays(self, retain_grad)
+        # The pass makes no reference cycles, but its allocations would trigger cyclic
+        # collections that each walk the whole graph (the wider the graph, the more of
+        # them): the collector waits until it is over.
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()
+        try:
+            if create_graph or Config.detect_anomaly or _hooked_variables:
+                _backprop_variables(self, retain_grad, create_graph)
+            else:
+                _backprop_arrays(self, retain_grad)
+        finally:
+            if collecting:
+                gc.enable()
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):

@@ -225,3 +225,36 @@ def test_the_output_of_a_function_that_may_read_it_is_kept():
     assert type(y.creator.inputs[0].data) is np.ndarray
     F.sum(y).backward()
     np.testing.assert_allclose(x.grad.data, 2 * np.exp(np.full(BIG, 0.5)))
+
+
+def test_backward_pauses_the_garbage_collector_and_restores_it():
+    seen = []
+
+    class Probe(Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, gy):
+            seen.append(gc.isenabled())
+            return gy
+
+        backward_arrays = backward
+
+    class Fails(Probe):
+        def backward(self, gy):
+            raise RuntimeError('boom')
+
+        backward_arrays = backward
+
+    assert gc.isenabled()
+    Probe()(Variable(np.ones(2))).backward()
+    with pytest.raises(RuntimeError, match='boom'):
+        Fails()(Variable(np.ones(2))).backward()
+    assert gc.isenabled()                      # back on, even after the error
+    gc.disable()
+    try:
+        Probe()(Variable(np.ones(2))).backward(create_graph=True)
+        assert not gc.isenabled()              # a collector the user turned off stays off
+    finally:
+        gc.enable()
+    assert seen == [False, False]
