@@ -20,11 +20,8 @@ timed in blocks of ``STEPS``; the sides alternate and the ratio of the medians i
 reported.  Target (issue 8): dezero at most 1.5x PyTorch.  Without PyTorch only dezero's
 time is printed.
 """
-import argparse
-import gc
 import os
 import sys
-import time
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
@@ -35,9 +32,10 @@ import numpy as np  # noqa: E402
 import dezero.functions as F  # noqa: E402
 from dezero import Model, optimizers  # noqa: E402
 from dezero.layers import Conv2d, Linear  # noqa: E402
-from benchmarks.common import (add_standard_options, alternate, environment,  # noqa: E402
-                               finish, format_spread, freeze_gc, load_torch, log,
-                               make_target, repeat_count, spread, target_line)
+from benchmarks.common import (alternate, environment, format_spread,  # noqa: E402
+                               load_torch, make_target, report_table, spread,
+                               time_steps, torch_case_main, TorchClassifier,
+                               training_step)
 
 BATCH, SIZE, CLASSES, LR = 32, 28, 10, 0.01
 CHANNELS = (8, 16)
@@ -64,7 +62,7 @@ class SmallCNN(Model):
         return self.fc(F.reshape(h, (len(h), -1)))
 
 
-class TorchCNN:
+class TorchCNN(TorchClassifier):
     """The same network in PyTorch, holding copies of a :class:`SmallCNN`'s weights."""
 
     def __init__(self, torch, model):
@@ -84,18 +82,6 @@ class TorchCNN:
                 layer.bias.copy_(torch.from_numpy(b))
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=LR)
 
-    def tensors(self, batches):
-        """The batches as tensors (no copies), converted once."""
-        return [(self.torch.from_numpy(x), self.torch.from_numpy(t)) for x, t in batches]
-
-    def step(self, x, t):
-        """One SGD step; returns the loss tensor."""
-        loss = self.torch.nn.functional.cross_entropy(self.net(x), t)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        return loss
-
 
 def make_batches(n_batches=N_BATCHES, seed=0):
     """Float32 images in [0, 1) of shape (BATCH, 1, SIZE, SIZE) with integer labels."""
@@ -111,15 +97,6 @@ def make_model(seed=0):
     return model, optimizers.SGD(LR).setup(model)
 
 
-def dezero_step(model, optimizer, x, t):
-    """One training step; returns the loss Variable."""
-    loss = F.softmax_cross_entropy(model(x), t)
-    model.cleargrads()
-    loss.backward()
-    optimizer.update()
-    return loss
-
-
 def check_same_training(torch, steps=3):
     """Train a copy of each side for ``steps`` steps on the same batches; return the
     largest relative difference of their losses and of their weights after the steps
@@ -130,7 +107,7 @@ def check_same_training(torch, steps=3):
     tnet = TorchCNN(torch, model) if torch is not None else None
     losses = []
     for x, t in batches:
-        losses.append(float(dezero_step(model, optimizer, x, t).data))
+        losses.append(float(training_step(model, optimizer, x, t).data))
         dtypes.update(str(p.dtype) for p in model.params())
     if tnet is None:
         return None, sorted(dtypes)
@@ -145,15 +122,6 @@ def check_same_training(torch, steps=3):
     return worst, sorted(dtypes)
 
 
-def time_block(step, batches, steps):
-    """Seconds per step over ``steps`` steps cycling through ``batches``."""
-    gc.collect()
-    t0 = time.perf_counter()
-    for i in range(steps):
-        step(*batches[i % len(batches)])
-    return (time.perf_counter() - t0) / steps
-
-
 def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None):
     """Time both sides; return a JSON-ready dict.  ``torch`` may be given (the module)
     instead of ``use_torch``."""
@@ -162,13 +130,13 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None):
     loss_diff, dtypes = check_same_training(torch)
     batches = make_batches()
     model, optimizer = make_model()
-    sides = {'dezero': (lambda x, t: dezero_step(model, optimizer, x, t), batches)}
+    sides = {'dezero': (lambda x, t: training_step(model, optimizer, x, t), batches)}
     if torch is not None:
         tnet = TorchCNN(torch, model)
         sides['torch'] = (tnet.step, tnet.tensors(batches))
     for step, data in sides.values():                 # untimed warm-up
-        time_block(step, data, 2)
-    times = alternate({name: (lambda s=s: time_block(*s, steps)) for name, s in
+        time_steps(step, data, 2)
+    times = alternate({name: (lambda s=s: time_steps(*s, steps)) for name, s in
                        sides.items()}, repeat, log, 'cnn: ')
     result = {'config': {'batch': BATCH, 'size': SIZE, 'channels': list(CHANNELS),
                          'classes': CLASSES, 'repeat': repeat, 'steps': steps},
@@ -210,26 +178,13 @@ def report(result):
              f"conv {cfg['channels'][0]} / {cfg['channels'][1]} channels 3x3 + relu + "
              f"max pool, linear to {cfg['classes']}; batch {cfg['batch']} of "
              f"{cfg['size']}x{cfg['size']}, float32, SGD; {cfg['repeat']} blocks of "
-             f"{cfg['steps']} steps", '']
-    lines += report_case(result)
-    lines.append('')
-    lines += [target_line(t) for t in result['targets']]
-    return '\n'.join(lines)
+             f"{cfg['steps']} steps"]
+    return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_standard_options(p, REPEAT, QUICK_REPEAT,
-                         f'short version: {QUICK_REPEAT} blocks of {QUICK_STEPS} steps')
-    p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
-    args = p.parse_args(argv)
-    repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
-    if not args.no_torch:
-        load_torch()
-    freeze_gc()
-    result = run(repeat, QUICK_STEPS if args.quick else STEPS,
-                 use_torch=not args.no_torch, log=log)
-    return finish(result, report(result), args)
+    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS,
+                           QUICK_STEPS)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,8 @@ import dezero.functions as F  # noqa: E402
 from dezero import cuda, optimizers  # noqa: E402
 from dezero.models import MLP  # noqa: E402
 from benchmarks.common import (add_standard_options, alternate, environment,  # noqa: E402
-                               finish, format_spread, log, repeat_count, spread)
+                               finish, format_spread, log, repeat_count, spread,
+                               training_step)
 
 IN_SIZE, OUT_SIZE, LR = 784, 10, 0.01
 HIDDEN, BATCH, QUICK_HIDDEN, QUICK_BATCH = 4096, 1000, 1024, 250
@@ -51,15 +52,6 @@ def make_side(hidden, batch, xp, seed=0):
     return model, optimizers.SGD(LR).setup(model), x, t
 
 
-def step(model, optimizer, x, t):
-    """One training step; returns the loss Variable."""
-    loss = F.softmax_cross_entropy(model(x), t)
-    model.cleargrads()
-    loss.backward()
-    optimizer.update()
-    return loss
-
-
 def synchronize(xp):
     """Wait for the GPU to finish what it was given (nothing to do for NumPy)."""
     if xp is not np:
@@ -71,7 +63,7 @@ def time_block(side, xp, steps=STEPS):
     synchronize(xp)
     start = time.perf_counter()
     for _ in range(steps):
-        step(*side)
+        training_step(*side)
     synchronize(xp)
     return (time.perf_counter() - start) / steps
 
@@ -81,7 +73,7 @@ def run(hidden, batch, repeat, xp, steps=STEPS, log=None):
     dict."""
     log = log or (lambda message: None)
     cpu, gpu = make_side(hidden, batch, np), make_side(hidden, batch, xp)
-    losses = [float(cuda.as_numpy(step(*side).data)) for side in (cpu, gpu)]
+    losses = [float(cuda.as_numpy(training_step(*side).data)) for side in (cpu, gpu)]
     times = alternate({'cpu': lambda: time_block(cpu, np, steps),
                        'gpu': lambda: time_block(gpu, xp, steps)}, repeat, log, 'gpu: ')
     result = {'config': {'hidden': hidden, 'batch': batch, 'repeat': repeat,

@@ -18,7 +18,6 @@ medians is reported.  Both results are compared with each other and with the clo
 form (the derivatives of tanh are polynomials in t = tanh x: P0(t) = t and
 P(k+1) = P(k)'(t) (1 - t^2)).  Target (issue 8): dezero at most 2x PyTorch.
 """
-import argparse
 import gc
 import os
 import sys
@@ -33,9 +32,9 @@ from numpy.polynomial import polynomial as P  # noqa: E402
 
 import dezero.functions as F  # noqa: E402
 from dezero import Variable  # noqa: E402
-from benchmarks.common import (add_standard_options, alternate, environment,  # noqa: E402
-                               finish, format_spread, freeze_gc, load_torch, log,
-                               make_target, repeat_count, spread, target_line)
+from benchmarks.common import (alternate, environment, format_spread,  # noqa: E402
+                               load_torch, make_target, report_table, spread,
+                               torch_case_main)
 
 POINTS, ORDER = 1000, 6
 STEPS, QUICK_STEPS = 10, 5
@@ -155,26 +154,13 @@ def report(result):
              f"Python {env['python']}, NumPy {env['numpy']}, PyTorch "
              f"{env['torch'] or 'not used'}; {env['cpus']} CPUs)",
              f"{cfg['points']:,} float64 points, derivative order {cfg['order']}; "
-             f"{cfg['repeat']} blocks of {cfg['steps']} computations", '']
-    lines += report_case(result)
-    lines.append('')
-    lines += [target_line(t) for t in result['targets']]
-    return '\n'.join(lines)
+             f"{cfg['repeat']} blocks of {cfg['steps']} computations"]
+    return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_standard_options(p, REPEAT, QUICK_REPEAT,
-                         f'short version: {QUICK_REPEAT} blocks of {QUICK_STEPS}')
-    p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
-    args = p.parse_args(argv)
-    repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
-    if not args.no_torch:
-        load_torch()
-    freeze_gc()
-    result = run(repeat, QUICK_STEPS if args.quick else STEPS,
-                 use_torch=not args.no_torch, log=log)
-    return finish(result, report(result), args)
+    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS,
+                           QUICK_STEPS)
 
 
 if __name__ == '__main__':

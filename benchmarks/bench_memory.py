@@ -54,7 +54,7 @@ import numpy as np  # noqa: E402
 import dezero.functions as F  # noqa: E402
 from dezero.models import MLP  # noqa: E402
 from benchmarks.common import (environment, finish, make_target,  # noqa: E402
-                               target_line)
+                               report_table)
 
 LAYERS, WIDTH, BATCH = 20, 512, 512
 MAX_PEAK_RATIO = 1.3
@@ -175,11 +175,8 @@ def report(result):
     lines = [f"dezero {env['dezero']} memory of one forward + backward  ({env['date']}; "
              f"Python {env['python']}, NumPy {env['numpy']})",
              f"MLP([{cfg['width']}] * {cfg['layers']}), sigmoid, {cfg['dtype']}, batch "
-             f"{cfg['batch']}, mean squared error; traced by tracemalloc", '']
-    lines += report_case(result)
-    lines.append('')
-    lines += [target_line(t) for t in result['targets']]
-    return '\n'.join(lines)
+             f"{cfg['batch']}, mean squared error; traced by tracemalloc"]
+    return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):

@@ -28,10 +28,8 @@ at hidden 1000, 1.3x NumPy at hidden 50, and 0.8x PyTorch at hidden 50.  The PAS
 lines are informational unless ``--check`` is given.
 """
 import argparse
-import gc
 import os
 import sys
-import time
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
@@ -40,12 +38,12 @@ if _REPO_ROOT not in sys.path:
 import numpy as np  # noqa: E402
 
 import dezero  # noqa: E402
-import dezero.functions as F  # noqa: E402
 from dezero import optimizers  # noqa: E402
 from dezero.models import MLP  # noqa: E402
 from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
                                freeze_gc, load_torch, log, make_target, repeat_count,
-                               rotated, spread, target_line)
+                               report_table, rotated, spread, time_steps,
+                               TorchClassifier, training_step)
 
 IN_SIZE, OUT_SIZE, BATCH, LR = 784, 10, 100, 0.1
 HIDDEN = (1000, 50)
@@ -153,7 +151,7 @@ def make_pair(hidden, seed=0):
     return model, optimizers.SGD(LR).setup(model), net
 
 
-class TorchNet:
+class TorchNet(TorchClassifier):
     """The same network in PyTorch, from the dezero model's weights (copied, float32),
     trained the usual PyTorch way."""
 
@@ -168,28 +166,6 @@ class TorchNet:
                 layer.bias.copy_(torch.from_numpy(ours.b.data))
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=LR)
 
-    def tensors(self, batches):
-        """The batches as tensors (no copy for the images), converted once."""
-        return [(self.torch.from_numpy(x), self.torch.from_numpy(t)) for x, t in batches]
-
-    def step(self, x, t):
-        """One SGD step on tensors; returns the loss tensor."""
-        loss = self.torch.nn.functional.cross_entropy(self.net(x), t)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
-        return loss
-
-
-def dezero_step(model, optimizer, x, t):
-    """One training step of the dezero model; returns the loss Variable."""
-    y = model(x)
-    loss = F.softmax_cross_entropy(y, t)
-    model.cleargrads()
-    loss.backward()
-    optimizer.update()
-    return loss
-
 
 def check_same_math(hidden, steps=3):
     """Run a few steps on both sides; return the largest loss difference and the dtypes
@@ -198,7 +174,7 @@ def check_same_math(hidden, steps=3):
     worst = 0.0
     dtypes = set()
     for x, t in make_batches(steps):
-        loss = dezero_step(model, optimizer, x, t)
+        loss = training_step(model, optimizer, x, t)
         expected = net.step(x, t, LR)
         worst = max(worst, abs(float(loss.data) - float(expected)))
         dtypes.add(loss.dtype)
@@ -217,18 +193,9 @@ def check_same_as_torch(torch, hidden, steps=3):
     batches = make_batches(steps)
     worst = 0.0
     for (x, t), (xt, tt) in zip(batches, tnet.tensors(batches)):
-        ours = float(dezero_step(model, optimizer, x, t).data)
+        ours = float(training_step(model, optimizer, x, t).data)
         worst = max(worst, abs(ours - tnet.step(xt, tt).item()))
     return worst
-
-
-def time_block(step, batches, steps):
-    """Seconds per step over ``steps`` steps cycling through ``batches``."""
-    gc.collect()
-    t0 = time.perf_counter()
-    for i in range(steps):
-        step(*batches[i % len(batches)])
-    return (time.perf_counter() - t0) / steps
 
 
 # --------------------------------------------------------------------------------------
@@ -250,18 +217,18 @@ def run(hidden_sizes=HIDDEN, repeat=REPEAT, steps=None, log=None, use_torch=True
         loss_diff, dtypes = check_same_math(hidden)
         loss_diff_torch = check_same_as_torch(torch, hidden) if torch is not None else None
         model, optimizer, net = make_pair(hidden)
-        sides = {'dezero': (lambda x, t: dezero_step(model, optimizer, x, t), batches),
+        sides = {'dezero': (lambda x, t: training_step(model, optimizer, x, t), batches),
                  'numpy': (lambda x, t: net.step(x, t, LR), batches)}
         if torch is not None:
             tnet = TorchNet(torch, model)
             sides['torch'] = (tnet.step, tnet.tensors(batches))
         for step, data in sides.values():                # untimed warm-up
-            time_block(step, data, max(1, n // 5))
+            time_steps(step, data, max(1, n // 5))
         times = {name: [] for name in sides}
         for r in range(repeat):
             log(f'  hidden {hidden}: repeat {r + 1}/{repeat}')
             for name in rotated(list(sides), r):
-                times[name].append(time_block(*sides[name], n))
+                times[name].append(time_steps(*sides[name], n))
         case = {f'{name}_s': ts for name, ts in times.items()}
         case.update({f'{name}_median_s': spread(ts)['median_s']
                      for name, ts in times.items()})
@@ -325,11 +292,8 @@ def report(result):
              f"({env['date']}; Python {env['python']}, NumPy {env['numpy']}, PyTorch "
              f"{env['torch'] or 'not used'}; {env['cpus']} CPUs)",
              f"MLP((hidden, 10)), sigmoid, SGD, batch {cfg['batch']}, float32; ms per "
-             f"step, median [min .. max] of {cfg['repeat']} blocks", '']
-    lines += report_cases(result)
-    lines.append('')
-    lines += [target_line(t) for t in result['targets']]
-    return '\n'.join(lines)
+             f"step, median [min .. max] of {cfg['repeat']} blocks"]
+    return report_table(lines, report_cases(result), result['targets'])
 
 
 def main(argv=None):

@@ -180,3 +180,71 @@ def target_line(target):
         return f"SKIP: {target['name']} ({target.get('why_skipped') or 'not measured'})"
     return (f"{'PASS' if target['passed'] else 'FAIL'}: {target['name']} "
             f"(measured {format_value(target['value'])})")
+
+
+def report_table(header, body, targets):
+    """A script's printable result: its ``header`` lines, a blank line, the case's
+    ``body`` lines, a blank line and a PASS/FAIL line per target."""
+    return '\n'.join(list(header) + [''] + list(body) + [''] +
+                     [target_line(t) for t in targets])
+
+
+# --------------------------------------------------------------------------------------
+# Training steps: the dezero side and the PyTorch side of a classifier
+# --------------------------------------------------------------------------------------
+def training_step(model, optimizer, x, t):
+    """One SGD step of a dezero classifier on (x, t) with softmax cross entropy:
+    forward, cleargrads, backward, update.  Returns the loss Variable."""
+    import dezero.functions as F
+    loss = F.softmax_cross_entropy(model(x), t)
+    model.cleargrads()
+    loss.backward()
+    optimizer.update()
+    return loss
+
+
+def time_steps(step, batches, steps):
+    """Seconds per call of ``step(x, t)`` over ``steps`` calls cycling through
+    ``batches``, after a ``gc.collect()``."""
+    gc.collect()
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(*batches[i % len(batches)])
+    return (time.perf_counter() - t0) / steps
+
+
+class TorchClassifier:
+    """The PyTorch side of a training benchmark: a subclass sets ``self.torch``,
+    ``self.net`` (with the dezero model's weights copied in) and ``self.optimizer``."""
+
+    def tensors(self, batches):
+        """The batches as tensors (no copy for the arrays), converted once."""
+        return [(self.torch.from_numpy(x), self.torch.from_numpy(t)) for x, t in batches]
+
+    def step(self, x, t):
+        """One SGD step on tensors with cross entropy; returns the loss tensor."""
+        loss = self.torch.nn.functional.cross_entropy(self.net(x), t)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss
+
+
+def torch_case_main(argv, doc, run, report, repeat, quick_repeat, steps, quick_steps):
+    """The ``main`` of a script timing one case against an optional PyTorch (the CNN
+    step, the 6th derivative): the standard options and ``--no-torch``; PyTorch is
+    imported and the collector frozen before anything is timed.  Returns the exit
+    status."""
+    import argparse
+    p = argparse.ArgumentParser(description=doc.split('\n\n')[0])
+    add_standard_options(p, repeat, quick_repeat,
+                         f'short version: {quick_repeat} blocks of {quick_steps}')
+    p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
+    args = p.parse_args(argv)
+    n_repeat = repeat_count(p, args, repeat, quick_repeat)
+    if not args.no_torch:
+        load_torch()
+    freeze_gc()
+    result = run(n_repeat, quick_steps if args.quick else steps,
+                 use_torch=not args.no_torch, log=log)
+    return finish(result, report(result), args)

@@ -23,7 +23,7 @@ def test_both_sides_compute_the_same_losses_in_float32(bench):
 def test_both_sides_end_with_the_same_weights(bench):
     model, optimizer, net = bench.make_pair(hidden=8)
     for x, t in bench.make_batches(3):
-        bench.dezero_step(model, optimizer, x, t)
+        bench.training_step(model, optimizer, x, t)
         net.step(x, t, bench.LR)
     ours = [p.data for p in model.params()]
     assert [a.shape for a in ours] == [a.shape for a in net.params]

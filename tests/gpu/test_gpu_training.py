@@ -6,7 +6,7 @@ import pytest
 import dezero
 import dezero.functions as F
 import dezero.layers as L
-from dezero import Variable, cuda, optimizers
+from dezero import cuda, optimizers
 from dezero.dataloaders import DataLoader
 from dezero.models import MLP
 
