@@ -115,8 +115,8 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
     shapes = ', '.join(f'{s} {d}' for s, d in described) or 'none'
     source = format_site(site)
     where = (f'created at {source}' if source is not None else
-             f'created outside detect_anomaly(), so its source line was not recorded '
-             f'(run the forward pass inside the block too)')
+             'created outside detect_anomaly(), so its source line was not recorded '
+             '(run the forward pass inside the block too)')
     if not _all_finite(inputs):
         origin = 'its inputs already held non-finite values'
     elif grads is not None and not _all_finite([g.data for g in grads if g is not None]):

@@ -19,10 +19,10 @@ import time
 import numpy as np
 
 try:
-    import dezero
+    import dezero  # noqa: F401  (is it installed?)
 except ImportError:          # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import dezero
+    import dezero  # noqa: F401
 
 import dezero.functions as F
 import dezero.layers as L

@@ -14,10 +14,10 @@ import sys
 import numpy as np
 
 try:
-    import dezero
+    import dezero  # noqa: F401  (is it installed?)
 except ImportError:          # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import dezero
+    import dezero  # noqa: F401
 
 from dezero import Variable
 

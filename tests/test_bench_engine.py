@@ -78,7 +78,7 @@ def test_run_chain_keeps_every_length_and_reports_the_longest(bench):
 
 def test_autograd_side_gives_the_exact_gradient_and_times_the_tree(bench):
     autograd = pytest.importorskip('autograd')
-    import autograd.numpy  # noqa: F401
+    import autograd.numpy  # noqa: F401,F811
     assert math.isclose(bench.chain_autograd(autograd, 201), bench.chain_grad(201),
                         rel_tol=1e-12)
     leaves, root = bench.tree_autograd(100)

@@ -49,9 +49,9 @@ def _partial(f, inputs, i):
 
 def _check_grads(f, *inputs, order=2, rtol=1e-4, atol=1e-5):
     """Check the gradient of ``sum(w * f(*inputs))`` (``w`` random weights) with respect
-    to each input against central differences.  With ``order=2`` also check second derivatives, of ``f`` and
-    of ``f**2``: squaring gives even a linear ``f`` non-zero second derivatives, which
-    come out right only if its backward is recorded as a graph."""
+    to each input against central differences.  With ``order=2`` also check second
+    derivatives, of ``f`` and of ``f**2``: squaring gives even a linear ``f`` non-zero
+    second derivatives, which come out right only if its backward is recorded as a graph."""
     rng = np.random.default_rng(1)
     for i in range(len(inputs)):
         g = _partial(f, inputs, i)

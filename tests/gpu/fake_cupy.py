@@ -24,8 +24,8 @@ dispatched to it...) must exist in the real CuPy too, or the stand-in raises
 AttributeError: so a NumPy function CuPy lacks is caught on such a machine.
 
 What it cannot catch: a CuPy function that differs from NumPy's in its arguments or in
-corner cases, device memory, streams and synchronisation, and speed.  It accepts NumPy index arrays and NumPy values in
-``x[...] = value`` as CuPy does.
+corner cases, device memory, streams and synchronisation, and speed.  It accepts NumPy
+index arrays and NumPy values in ``x[...] = value`` as CuPy does.
 """
 import sys
 import types
