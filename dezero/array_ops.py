@@ -70,6 +70,19 @@ def reshape_sum_backward(gy, x_shape, axis, keepdims):
     return gy.reshape(tuple(shape))
 
 
+def max_backward_shape(x, axis):
+    """The shape of ``x`` (an array or a Variable) with the axes reduced by a max or min
+    over ``axis`` (None for all, an int or a sequence; negative counts from the end)
+    set to 1: the shape to which the gradient of the reduction is reshaped so that it
+    broadcasts back to ``x``.
+
+    >>> max_backward_shape(np.zeros((2, 3, 4)), axis=(0, -1))
+    (1, 3, 1)
+    """
+    axes = normalize_axis(axis, x.ndim)
+    return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+
+
 def scatter_add(target, indices, values):
     """Add ``values`` into the array ``target`` at ``indices`` in place, a position
     selected several times receiving every addition (NumPy's ``np.add.at``).

@@ -3,6 +3,12 @@
 ``numerical_grad`` uses central differences, (f(x + h) - f(x - h)) / 2h per element;
 ``gradient_check`` compares it with ``backward()``; ``gradgrad_check`` does the same for
 the gradient itself, so that second derivatives are checked against first ones.
+
+The checks run the function under test in float64 by default: ``x`` (float32 and
+integer arrays included) is converted before anything is evaluated, so a function is
+judged by its formula rather than by float32 rounding, which a step of 1e-4 would
+amplify far beyond any sensible tolerance.  ``dtype=None`` keeps the dtype of ``x``
+instead, a stricter check of what the function does in that precision.
 """
 import numpy as np
 
@@ -21,41 +27,58 @@ def _data(y):
 EPS = 1e-4
 
 
-def numerical_grad(f, x, *args, **kwargs):
-    """The gradient of ``sum(f(x, *args, **kwargs))`` with respect to the array ``x`` by
-    central differences (each element of x moved by ±EPS in turn).
+def _checked_input(name, x, dtype):
+    """A fresh C-contiguous copy of the data of ``x`` (array or Variable, CPU or GPU)
+    in ``dtype``; ``dtype=None`` keeps its own dtype, which must then be floating point.
+    C order lets the probes write through a flat view."""
+    data = _data(x)
+    if dtype is None:
+        if not np.issubdtype(data.dtype, np.floating):
+            raise TypeError(f'{name}: with dtype=None x keeps its dtype, which must be '
+                            f'floating point to be probed by ±{EPS}; got {data.dtype}')
+        return data.copy(order='C')
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f'{name}: dtype must be a floating-point dtype (or None for the '
+                        f'dtype of x), got {dtype}')
+    return data.astype(dtype, order='C')      # a copy, also when the dtype is the same
 
-    ``x`` may be an array or a Variable, on the CPU or the GPU (then ``f`` runs on the
-    GPU); its data is restored after each probe.  The gradient is a NumPy array.
-    """
-    eps = EPS
-    x_data = x.data if isinstance(x, Variable) else x
-    if not cuda.is_array(x_data):
-        x_data = np.asarray(x_data)
-    if not np.issubdtype(x_data.dtype, np.floating):
-        raise TypeError(f'numerical_grad: x must be a floating-point array, got dtype '
-                        f'{x_data.dtype}')
-    probe = Variable(x_data.copy()) if isinstance(x, Variable) else x_data.copy()
-    values = probe.data if isinstance(probe, Variable) else probe
-    grad = np.zeros(x_data.shape, x_data.dtype)
-    flat = values.reshape(-1)
+
+def _central_differences(f, x_data, as_var, args, kwargs):
+    """The gradient of sum(f(x)) by central differences, probing the floating-point
+    array ``x_data`` in its own dtype (in place; each element is restored).  ``f``
+    receives a Variable holding ``x_data`` when ``as_var``, else the array itself."""
+    probe = Variable(x_data) if as_var else x_data
+    grad = np.zeros(x_data.shape, np.float64)
+    flat = x_data.reshape(-1)
     for i in range(flat.size):
         original = flat[i].copy()      # CuPy gives a 0-d view, NumPy a scalar
-        flat[i] = original + eps
+        flat[i] = original + EPS
         y_plus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
-        flat[i] = original - eps
+        flat[i] = original - EPS
         y_minus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
         flat[i] = original
-        grad.reshape(-1)[i] = float(y_plus - y_minus) / (2 * eps)
+        grad.reshape(-1)[i] = float(y_plus - y_minus) / (2 * EPS)
     return grad
 
 
-def _backprop_grad(f, x, *args, **kwargs):
-    """The gradient of sum(f(x)) with respect to x computed by backward(), as a NumPy
-    array (x may be on the GPU)."""
-    x = Variable(_data(x).copy())
-    y = f(x, *args, **kwargs)
-    y = as_variable(y)
+def numerical_grad(f, x, *args, **kwargs):
+    """The gradient of ``sum(f(x, *args, **kwargs))`` with respect to ``x`` by central
+    differences (each element of x moved by ±EPS in turn), as a float64 NumPy array.
+
+    ``f`` is evaluated in float64: it receives a float64 copy of x (integer and float32
+    arrays included), a Variable when x is one, else an array.  x may be on the CPU or
+    the GPU (then ``f`` runs on the GPU) and is never modified.
+    """
+    x_data = _checked_input('numerical_grad', x, np.float64)
+    return _central_differences(f, x_data, isinstance(x, Variable), args, kwargs)
+
+
+def _backprop_grad(f, x_data, args, kwargs):
+    """The gradient of sum(f(x)) with respect to x computed by backward() on a Variable
+    holding ``x_data``, as a NumPy array (x_data may be on the GPU)."""
+    x = Variable(x_data)
+    y = as_variable(f(x, *args, **kwargs))
     y.grad = Variable(cuda.get_array_module(y.data).ones_like(y.data))
     y.backward()
     if x.grad is None:
@@ -79,15 +102,24 @@ def _report(name, analytic, numeric, rtol, atol):
     return bool(ok)
 
 
-def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, **kwargs):
+def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, dtype=np.float64, **kwargs):
     """True when the backprop gradient of ``sum(f(x, *args, **kwargs))`` with respect
-    to ``x`` matches the numerical one; on a mismatch the worst element is printed."""
-    numeric = numerical_grad(f, x, *args, **kwargs)
-    analytic = _backprop_grad(f, x, *args, **kwargs)
+    to ``x`` matches the numerical one; on a mismatch the worst element is printed.
+
+    Both gradients are taken with ``f`` evaluated on a copy of x converted to ``dtype``
+    (float64 by default, whatever the dtype of x, integers included); ``dtype=None``
+    keeps the dtype of x, which then must be floating point and calls for tolerances
+    that fit its precision.  x itself (an array or a Variable, on the CPU or the GPU)
+    is never modified.  ``args`` and the other keywords are passed to f as they are
+    (a keyword of f named ``dtype`` must be bound beforehand, e.g. with a lambda).
+    """
+    x_data = _checked_input('gradient_check', x, dtype)
+    numeric = _central_differences(f, x_data.copy(), isinstance(x, Variable), args, kwargs)
+    analytic = _backprop_grad(f, x_data, args, kwargs)
     return _report('gradient_check', analytic, numeric, rtol, atol)
 
 
-def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
+def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, **kwargs):
     """True when the second derivatives of ``f`` are right.
 
     With random ``u`` (shaped like f's output) and ``v`` (shaped like x), the scalar
@@ -95,11 +127,13 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
     backward pass of f) and by central differences of the first-order gradient; the
     two must agree. ``f`` must itself pass :func:`gradient_check`.
 
-    ``x`` may be on the CPU or the GPU; ``u`` and ``v`` are drawn with NumPy (the same
-    for either device, given ``seed``) and moved to the device of ``x``.
+    As in :func:`gradient_check`, ``f`` is evaluated on x converted to ``dtype``
+    (float64 by default; None keeps the floating dtype of x).  ``x`` may be on the CPU
+    or the GPU; ``u`` and ``v`` are drawn with NumPy (the same for either device, given
+    ``seed``) and moved to the device of ``x``.
     """
     rng = np.random.default_rng(seed)
-    x_data = _data(x)
+    x_data = _checked_input('gradgrad_check', x, dtype)
     xp = cuda.get_array_module(x_data)
     y0 = _data(f(Variable(x_data.copy()), *args, **kwargs))
     u = xp.asarray(rng.standard_normal(y0.shape).astype(y0.dtype))
@@ -116,8 +150,8 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, **kwargs):
         xv.cleargrad()
         return (gx * v).sum()
 
-    numeric = numerical_grad(directional_grad, x_data)
-    xv = Variable(x_data.copy())
+    numeric = _central_differences(directional_grad, x_data.copy(), False, (), {})
+    xv = Variable(x_data)
     g = directional_grad(xv)
     if g.creator is None:      # the gradient does not depend on x at all
         analytic = xp.zeros_like(x_data)

@@ -66,6 +66,15 @@ def test_numerical_grad_central_differences(x):
                                8 * x, rtol=1e-7)
 
 
+@pytest.mark.parametrize('dtype', [np.float64, np.float32, np.int64])
+def test_numerical_grad_of_a_transposed_array(dtype):
+    x = np.arange(6).reshape(2, 3).T.astype(dtype)          # Fortran order
+    np.testing.assert_allclose(numerical_grad(F.sin, x), np.cos(x.astype(np.float64)),
+                               rtol=1e-7)
+    assert gradient_check(F.sin, x) and gradient_check(F.sin, x.astype(np.float64),
+                                                       dtype=None)
+
+
 def test_numerical_grad_leaves_its_input_unchanged(x):
     v = Variable(x.copy())
     numerical_grad(F.sin, x)
@@ -74,9 +83,98 @@ def test_numerical_grad_leaves_its_input_unchanged(x):
     np.testing.assert_array_equal(x, np.random.default_rng(0).uniform(0.2, 1.2, (2, 3)))
 
 
-def test_numerical_grad_refuses_integer_arrays():
-    with pytest.raises(TypeError, match='numerical_grad.*int'):
-        numerical_grad(F.sin, np.arange(3))
+def test_numerical_grad_takes_integer_arrays_in_float64():
+    grad = numerical_grad(lambda v: v ** 2, np.array([[1, 2], [3, 4]]))
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(grad, [[2.0, 4.0], [6.0, 8.0]], rtol=1e-9)
+
+
+def test_numerical_grad_evaluates_float32_input_in_float64():
+    seen = []
+
+    def square(v):
+        seen.append(v.dtype)
+        return v ** 2
+
+    x = np.array([300.0, -200.0], np.float32)
+    grad = numerical_grad(square, x)
+    assert set(seen) == {np.dtype(np.float64)} and x.dtype == np.float32
+    np.testing.assert_allclose(grad, 2 * x.astype(np.float64), rtol=1e-9)
+
+
+# ---- float64 evaluation ------------------------------------------------------------------
+def square(v):
+    return v ** 2
+
+
+def cube(v):
+    return v ** 3
+
+
+#: float32 values in the hundreds: a probe of ±1e-4 moves v**2 by less than the float32
+#: spacing there, so differences taken in float32 are off by percents.
+BIG32 = np.array([[312.5, -271.25, 198.75], [-450.5, 233.0, 389.25]], np.float32)
+
+
+@pytest.mark.parametrize('check, f', [(gradient_check, square), (gradgrad_check, cube)])
+def test_float32_input_is_checked_in_float64(check, f, capsys):
+    assert check(f, BIG32) is True
+    assert check(f, Variable(BIG32.copy())) is True
+    assert capsys.readouterr().out == ''
+
+
+@pytest.mark.parametrize('check, f', [(gradient_check, square), (gradgrad_check, cube)])
+def test_dtype_none_checks_in_the_dtype_of_x(check, f, capsys):
+    assert check(f, BIG32, dtype=None) is False        # float32 rounding shows
+    assert 'worst mismatch' in capsys.readouterr().out
+    assert check(f, BIG32, dtype=np.float32) is False
+    assert check(f, BIG32.astype(np.float64), dtype=None) is True
+
+
+def test_dtype_none_with_tolerances_for_float32():
+    assert gradient_check(square, BIG32, dtype=None, rtol=0.2) is True
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_the_function_sees_float64_variables_in_both_parts(check):
+    seen = set()
+
+    def f(v):
+        seen.add((type(v).__name__, v.dtype))
+        return F.sin(v) * np.float32(2)
+
+    assert check(f, Variable(np.array([0.5, 1.0], np.float32)))
+    assert seen == {('Variable', np.dtype(np.float64))}
+    seen.clear()
+    assert check(f, np.array([0.5, 1.0], np.float32))
+    assert {dtype for _, dtype in seen} == {np.dtype(np.float64)}
+    assert ('Variable', np.dtype(np.float64)) in seen      # the backprop part
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_integer_inputs_are_checked_as_float64(check, capsys):
+    x = np.array([[1, 2], [3, 4]])
+    assert check(F.sin, x) is True
+    assert check(F.transpose, np.array([[1, 2, 3], [4, 5, 6]])) is True
+    assert capsys.readouterr().out == ''
+    assert x.dtype == np.int64
+
+
+def test_the_checked_input_is_left_as_it_was():
+    x = Variable(BIG32.copy())
+    assert gradient_check(square, x) and gradgrad_check(cube, x)
+    assert x.dtype == np.float32 and x.grad is None
+    np.testing.assert_array_equal(x.data, BIG32)
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_integer_dtypes_are_refused_clearly(check):
+    name = check.__name__
+    with pytest.raises(TypeError, match=f'{name}: with dtype=None x keeps its dtype, which '
+                                        f'must be floating point.*int64'):
+        check(F.sin, np.arange(3), dtype=None)
+    with pytest.raises(TypeError, match=f'{name}: dtype must be a floating-point dtype.*int32'):
+        check(F.sin, np.ones(3), dtype=np.int32)
 
 
 @pytest.mark.parametrize('check', [gradient_check, gradgrad_check])

@@ -5,12 +5,21 @@ Each returns a 0-d Variable of the input's dtype, averaged over the batch (the f
 axis: divided by ``len(x)``).  Targets are constants: only the prediction gets a
 gradient, and each backward is written with Variable operations (second order works);
 each ``backward_arrays`` computes the same gradient on arrays.
+
+Two arrays compared element by element must hold the same elements in the same order:
+their shapes are equal or differ only in axes of size 1, as predictions of shape (N, 1)
+and labels of shape (N,), and then targets are reshaped to the prediction's shape.
+Nothing is broadcast, since (N, 1) against (N,) would silently compare every prediction
+with every label.
 """
+import copy
+
 import numpy as np
 
 from dezero import cuda
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.activation import quiet_exp, sigmoid, sigmoid_array, softmax
+from dezero.functions.array import reshape
 from dezero.functions.math import clip
 
 
@@ -40,10 +49,18 @@ def _batch_size(name, x):
     return len(x)
 
 
-def _same_shape(name, x, t, names=('x', 't')):
-    if x.shape != t.shape:
-        raise ValueError(f'{name}: {names[0]} of shape {x.shape} and {names[1]} of shape '
-                         f'{t.shape} must have the same shape')
+def _without_ones(shape):
+    return tuple(n for n in shape if n != 1)
+
+
+def _check_same_elements(name, shape0, shape1, names=('x', 't')):
+    """Refuse two shapes unless they are equal or differ only in axes of size 1 (then
+    they hold the same elements in the same order, as (N, 1) and (N,) do)."""
+    if tuple(shape0) != tuple(shape1) and _without_ones(shape0) != _without_ones(shape1):
+        raise ValueError(f'{name}: {names[0]} of shape {tuple(shape0)} and {names[1]} of '
+                         f'shape {tuple(shape1)} must have the same shape or differ only '
+                         f'in axes of size 1, such as (N, 1) and (N,); they are not '
+                         f'broadcast against each other')
 
 
 def _float_target(t, x):
@@ -53,10 +70,14 @@ def _float_target(t, x):
 
 # ---- mean squared error ------------------------------------------------------------------
 class MeanSquaredError(Function):
-    """y = sum((x0 - x1)**2) / len(x0). Derivative: ±2 (x0 - x1) gy / len(x0)."""
+    """y = sum((x0 - x1)**2) / len(x0) for x0 and x1 of one shape.
+    Derivative: ±2 (x0 - x1) gy / len(x0)."""
     needs_output_data = False
 
     def forward(self, x0, x1):
+        if x0.shape != x1.shape:
+            raise ValueError(f'x0 of shape {x0.shape} and x1 of shape {x1.shape} differ '
+                             f'(mean_squared_error reshapes (N, 1) against (N,))')
         diff = x0 - x1
         return _scalar((diff * diff).sum() / len(x0), diff.dtype)
 
@@ -73,26 +94,44 @@ class MeanSquaredError(Function):
 
 def mean_squared_error(x0, x1):
     """Sum of squared differences divided by the batch size len(x0) (the first axis).
-    x0 and x1 must have the same shape. Derivative: 2 (x0 - x1) / len(x0) to x0 and
-    its negative to x1."""
+    x0 and x1 have the same shape, or shapes that differ only in axes of size 1, as
+    (N, 1) and (N,): the one with fewer axes (x1 if both have as many) is then reshaped
+    to the other's shape, so (1, 1) against (1,) compares one value with one.
+    Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
+    name = 'mean_squared_error'
     x0, x1 = as_variable(x0), as_variable(x1)
-    _same_shape('mean_squared_error', x0, x1, ('x0', 'x1'))
-    _batch_size('mean_squared_error', x0)
+    _check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
+    if x0.shape != x1.shape:
+        if x0.ndim < x1.ndim:
+            x0 = reshape(x0, x1.shape)
+        else:
+            x1 = reshape(x1, x0.shape)
+    _batch_size(name, x0)
     return MeanSquaredError()(x0, x1)
 
 
 # ---- softmax cross entropy ---------------------------------------------------------------
 class SoftmaxCrossEntropy(Function):
     """y = -mean over rows i of log softmax(x)[i, t_i], for logits x (N, C) and integer
-    labels t (N,). Derivative: (softmax(x) - onehot(t)) * gy / N.
+    labels t, called as ``SoftmaxCrossEntropy()(x, t)``.  The labels are a constant
+    of the call, checked and kept on the function rather than made an input (they get
+    no gradient).  Derivative: (softmax(x) - onehot(t)) * gy / N.
 
     Forward keeps softmax(x) (as large as the logits, which the graph holds anyway) for
     the first-order backward, which then needs no exp: a tenth of a small network's
     training step."""
     needs_output_data = False
+    t = None
 
-    def __init__(self, t):
-        self.t = t
+    def __call__(self, x, t):
+        x = as_variable(x)
+        # an object already in a graph keeps its own labels: this call runs on a copy
+        f = self
+        if self.inputs is not None:
+            f = copy.copy(self)
+            f.inputs = f.outputs = None
+        f.t = _class_labels('softmax_cross_entropy', x, t)
+        return Function.__call__(f, x)
 
     def forward(self, x):
         xp = cuda.get_array_module(x)
@@ -122,21 +161,17 @@ class SoftmaxCrossEntropy(Function):
         return gx
 
 
-def softmax_cross_entropy(x, t):
-    """Cross entropy between softmax(x) and integer class labels: the mean over the
-    batch of -log softmax(x)[i, t[i]], computed stably through log-sum-exp.
-    x: logits of shape (N, C); t: integers in [0, C) of shape (N,).
-    Derivative: (softmax(x) - onehot(t)) / N."""
-    name = 'softmax_cross_entropy'
-    x = as_variable(x)
+def _class_labels(name, x, t):
+    """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
+    after checking that they fit x."""
     t = _target(name, t)
     if x.ndim != 2:
         raise ValueError(f'{name}: x must be 2-D logits (N, C), got shape {x.shape}')
     n, c = x.shape
     _batch_size(name, x)
-    if t.shape != (n,):
-        raise ValueError(f'{name}: t has shape {t.shape}, expected ({n},): one integer '
-                         f'label per row of x (shape {x.shape})')
+    if _without_ones(t.shape) != _without_ones((n,)):
+        raise ValueError(f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
+                         f'one integer label per row of x (shape {x.shape})')
     if t.dtype.kind not in 'iu':
         raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
     low, high = int(t.min()), int(t.max())
@@ -144,7 +179,16 @@ def softmax_cross_entropy(x, t):
         bad = low if low < 0 else high
         raise ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} '
                          f'classes')
-    return SoftmaxCrossEntropy(t)(x)
+    return t.reshape(n)
+
+
+def softmax_cross_entropy(x, t):
+    """Cross entropy between softmax(x) and integer class labels: the mean over the
+    batch of -log softmax(x)[i, t[i]], computed stably through log-sum-exp.
+    x: logits of shape (N, C); t: integers in [0, C) of shape (N,) (or (N, 1), any
+    shape of N elements that differs from (N,) only in axes of size 1).
+    Derivative: (softmax(x) - onehot(t)) / N."""
+    return SoftmaxCrossEntropy()(x, t)
 
 
 # ---- sigmoid cross entropy ---------------------------------------------------------------
@@ -176,8 +220,10 @@ class SigmoidCrossEntropy(Function):
 
 
 def _probability_target(name, t, x, x_name='x'):
+    """Targets ``t`` in [0, 1] in x's dtype and shape (see the module's rule on shapes)."""
     t = _float_target(_target(name, t), x)
-    _same_shape(name, x, t, (x_name, 't'))
+    _check_same_elements(name, x.shape, t.shape, (x_name, 't'))
+    t = t.reshape(x.shape)
     if t.size and (t.min() < 0 or t.max() > 1):
         raise ValueError(f'{name}: targets t must lie in [0, 1], got values from '
                          f'{t.min()} to {t.max()}')
@@ -185,7 +231,8 @@ def _probability_target(name, t, x, x_name='x'):
 
 
 def sigmoid_cross_entropy(x, t):
-    """Binary cross entropy of the logits x against targets t in [0, 1] (same shape),
+    """Binary cross entropy of the logits x against targets t in [0, 1] (the shape of x,
+    or one that differs from it only in axes of size 1, as (N,) for x of shape (N, 1)),
     summed and divided by len(x); computed stably as
     max(x, 0) - x t + log(1 + exp(-|x|)). Derivative: (sigmoid(x) - t) / len(x)."""
     name = 'sigmoid_cross_entropy'
@@ -234,7 +281,8 @@ class BinaryCrossEntropy(Function):
 
 
 def binary_cross_entropy(p, t, eps=None):
-    """Cross entropy of probabilities p against targets t in [0, 1] (same shape):
+    """Cross entropy of probabilities p against targets t in [0, 1] (the shape of p, or
+    one that differs from it only in axes of size 1, as (N,) for p of shape (N, 1)):
     -sum(t log p + (1 - t) log(1 - p)) / len(p).  p is clipped to [eps, 1 - eps] so that
     p = 0 or 1 gives a finite loss; eps defaults to 1e-15 for float64 and 1e-7 for
     float32. Derivative: (p - t) / (p (1 - p)) / len(p), 0 where p was clipped."""

@@ -1,5 +1,7 @@
 """Losses: mean_squared_error softmax_cross_entropy sigmoid_cross_entropy
 binary_cross_entropy."""
+import re
+
 import numpy as np
 import pytest
 
@@ -47,12 +49,55 @@ def test_mse_keeps_float32(sample, assert_keeps_float32):
     assert_keeps_float32(F.mean_squared_error, sample((3, 2)), sample((3, 2)))
 
 
-def test_mse_refuses_broadcasting_and_scalars():
-    with pytest.raises(ValueError, match=r'mean_squared_error: x0 of shape \(3, 1\) and '
-                                         r'x1 of shape \(3,\)'):
-        F.mean_squared_error(np.zeros((3, 1)), np.zeros(3))
+@pytest.mark.parametrize('shape0, shape1', [((3, 1), (3,)), ((3,), (3, 1)),
+                                            ((1, 1), (1,)), ((3, 1), (1, 3))])
+def test_mse_pairs_elements_of_shapes_that_differ_in_axes_of_size_one(shape0, shape1):
+    x0 = Variable(np.array([1.0, 2.0, 3.0])[:np.prod(shape0)].reshape(shape0))
+    x1 = Variable(np.array([0.0, 4.0, 1.0])[:np.prod(shape1)].reshape(shape1))
+    y = F.mean_squared_error(x0, x1)
+    n = max(len(x0), len(x1))            # the batch of the operand with more axes
+    squares = np.array([1.0, 4.0, 4.0])[:x0.size]
+    assert y.shape == () and y.data == squares.sum() / n
+    y.backward()
+    assert x0.grad.shape == shape0 and x1.grad.shape == shape1
+    d = np.array([1.0, -2.0, 2.0])[:x0.size] * 2 / n
+    np.testing.assert_array_equal(x0.grad.data.ravel(), d)
+    np.testing.assert_array_equal(x1.grad.data.ravel(), -d)
+
+
+def test_mse_of_a_row_against_a_vector_is_one_sample():
+    # (1, 3) against (3,): the vector is reshaped to (1, 3), a batch of one
+    y = F.mean_squared_error(np.array([[1.0, 2.0, 3.0]]), np.zeros(3))
+    assert y.data == 14.0
+
+
+def test_mse_keeps_float32_across_reshaped_shapes():
+    y = F.mean_squared_error(Variable(np.ones((2, 1), np.float32)),
+                             np.zeros(2, np.float32))
+    assert y.dtype == np.float32 and y.data == 1.0
+
+
+@pytest.mark.parametrize('shape0, shape1', [((3, 2), (2,)), ((2, 3), (3, 2)), ((3, 1), (2,)),
+                                            ((2, 2), (4,))])
+def test_mse_refuses_other_shape_differences(shape0, shape1):
+    with pytest.raises(ValueError, match=rf'mean_squared_error: x0 of shape '
+                                         rf'{re.escape(str(shape0))} and x1 of shape '
+                                         rf'{re.escape(str(shape1))} must have the same '
+                                         rf'shape or differ only in axes of size 1'):
+        F.mean_squared_error(np.zeros(shape0), np.zeros(shape1))
+
+
+def test_mse_refuses_scalars():
     with pytest.raises(ValueError, match='mean_squared_error: expected a non-empty'):
         F.mean_squared_error(np.array(1.0), np.array(2.0))
+
+
+def test_mean_squared_error_class_refuses_different_shapes():
+    y = F.MeanSquaredError()(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
+    assert y.data == 2.0
+    with pytest.raises(ValueError, match=r'MeanSquaredError: x0 of shape \(2, 1\) and x1 '
+                                         r'of shape \(2,\) differ'):
+        F.MeanSquaredError()(np.zeros((2, 1)), np.zeros(2))
 
 
 # ---- softmax cross entropy -------------------------------------------------------------
@@ -101,9 +146,40 @@ def test_softmax_cross_entropy_keeps_float32(sample, assert_keeps_float32):
     assert_keeps_float32(lambda x: F.softmax_cross_entropy(x, t), sample((3, 4)))
 
 
+@pytest.mark.parametrize('t', [np.array([[2], [0], [1]]), np.array([[2, 0, 1]]),
+                               Variable(np.array([[2], [0], [1]], np.int32))])
+def test_softmax_cross_entropy_accepts_labels_of_shape_n_by_one(sample, t):
+    x = sample((3, 4))
+    y, gx = _loss_and_grad(F.softmax_cross_entropy, x, t)
+    y_flat, gx_flat = _loss_and_grad(F.softmax_cross_entropy, x, np.array([2, 0, 1]))
+    assert y.data == y_flat.data
+    np.testing.assert_array_equal(gx, gx_flat)
+
+
+def test_softmax_cross_entropy_class_takes_the_labels_as_second_argument(sample):
+    x = sample((3, 4))
+    t = np.array([2, 0, 1])
+    y, gx = _loss_and_grad(lambda v, t: F.SoftmaxCrossEntropy()(v, t), x, t)
+    y_ref, gx_ref = _loss_and_grad(F.softmax_cross_entropy, x, t)
+    assert y.data == y_ref.data
+    np.testing.assert_array_equal(gx, gx_ref)
+
+
+def test_softmax_cross_entropy_object_called_twice_keeps_each_calls_labels():
+    f = F.SoftmaxCrossEntropy()
+    x = Variable(np.array([[0.0, np.log(3.0)]]))
+    y0, y1 = f(x, np.array([0])), f(x, np.array([1]))
+    assert y0.data == pytest.approx(np.log(4.0)) and y1.data == pytest.approx(np.log(4 / 3))
+    y0.backward()
+    np.testing.assert_allclose(x.grad.data, [[0.25 - 1, 0.75]])
+    x.cleargrad()
+    y1.backward()
+    np.testing.assert_allclose(x.grad.data, [[0.25, 0.75 - 1]])
+
+
 @pytest.mark.parametrize('x, t, message', [
     (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
-    (np.zeros((2, 3)), np.array([[0], [1]]), r'expected \(2,\)'),
+    (np.zeros((2, 3)), np.array([[0, 1], [1, 0]]), r'expected \(2,\) or \(2, 1\)'),
     (np.zeros((2, 3)), np.array([0, 1, 2]), r't has shape \(3,\)'),
     (np.zeros((2, 3)), np.array([0, 3]), r'label 3 is outside \[0, 3\)'),
     (np.zeros((2, 3)), np.array([-1, 0]), r'label -1 is outside \[0, 3\)'),
@@ -152,6 +228,13 @@ def test_sigmoid_cross_entropy_gradients(sample, check_grads):
 def test_sigmoid_cross_entropy_keeps_float32(sample, assert_keeps_float32):
     t = np.array([[1, 0, 1], [0, 0, 1]])                # integer targets do not upcast
     assert_keeps_float32(lambda x: F.sigmoid_cross_entropy(x, t), sample((2, 3)))
+
+
+def test_sigmoid_cross_entropy_of_a_column_against_a_vector_of_labels():
+    x = np.array([[0.0], [np.log(3.0)]])
+    y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, np.array([1, 0]))
+    assert y.data == pytest.approx(-(np.log(0.5) + np.log(0.25)) / 2, rel=1e-14)
+    np.testing.assert_allclose(gx, [[-0.25], [0.375]], rtol=1e-14)   # (p - t) / 2
 
 
 def test_sigmoid_cross_entropy_refuses_bad_targets():
@@ -204,6 +287,17 @@ def test_binary_cross_entropy_gradients(sample, check_grads):
 def test_binary_cross_entropy_keeps_float32(sample, assert_keeps_float32):
     p = sample((2, 3), 'narrow') * 0.4 + 0.5
     assert_keeps_float32(lambda p: F.binary_cross_entropy(p, np.ones((2, 3))), p)
+
+
+def test_binary_cross_entropy_of_a_column_against_integer_labels_keeps_float32():
+    # a discriminator's (N, 1) output against labels np.ones(N).astype(int)
+    p = Variable(np.array([[0.25], [0.5]], np.float32))
+    y = F.binary_cross_entropy(p, np.array([1, 0]))
+    assert y.dtype == np.float32
+    assert y.data == pytest.approx(-(np.log(0.25) + np.log(0.5)) / 2, rel=1e-6)
+    y.backward()
+    assert p.grad.dtype == np.float32 and p.grad.shape == (2, 1)
+    np.testing.assert_allclose(p.grad.data, [[-2.0], [1.0]], rtol=1e-6)   # (p - t)/(p(1-p))/2
 
 
 def test_binary_cross_entropy_refuses_bad_input():
