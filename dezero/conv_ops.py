@@ -51,9 +51,9 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
     if len(img_shape) != 4:
         raise ValueError(f'{name}: expected a 4-D (N, C, H, W) input, got shape '
                          f'{tuple(img_shape)}')
-    kh, kw = _pair_arg(name, 'kernel_size', kernel_size)
-    sh, sw = _pair_arg(name, 'stride', stride)
-    ph, pw = _pair_arg(name, 'pad', pad)
+    kh, kw = check_pair(name, 'kernel_size', kernel_size)
+    sh, sw = check_pair(name, 'stride', stride)
+    ph, pw = check_pair(name, 'pad', pad)
     if kh < 1 or kw < 1:
         raise ValueError(f'{name}: kernel_size must be at least 1, got {(kh, kw)}')
     if sh < 1 or sw < 1:
@@ -70,7 +70,9 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
     return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
 
 
-def _pair_arg(name, arg, value):
+def check_pair(name, arg, value):
+    """``value`` as a pair of ints (see :func:`pair`); the error names the function
+    ``name`` and its argument ``arg``."""
     try:
         return pair(value)
     except (TypeError, ValueError) as e:

@@ -743,3 +743,29 @@ class Function:
         if type(gxs) is not tuple:
             return None if gxs is None else gxs.data
         return tuple(None if gx is None else gx.data for gx in gxs)
+
+
+# --------------------------------------------------------------------------------------
+# Names the book's dezero.core also defines
+# --------------------------------------------------------------------------------------
+# The book's core module holds the arithmetic functions and setup_variable as well.  Here
+# they live in dezero.functions.arithmetic and dezero.operators, which import this module,
+# so importing them at the top would be a cycle: they are looked up when first asked for
+# (``dezero.core.add``, ``from dezero.core import Add``), by which time dezero is loaded.
+_DEFINED_ELSEWHERE = {
+    **dict.fromkeys(('Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'add', 'sub', 'rsub', 'mul',
+                     'div', 'rdiv', 'neg', 'pow'), 'dezero.functions.arithmetic'),
+    'setup_variable': 'dezero.operators',
+}
+
+
+def __getattr__(name):
+    module = _DEFINED_ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    import importlib
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_DEFINED_ELSEWHERE))

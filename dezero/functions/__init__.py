@@ -6,7 +6,7 @@ on arrays, for a first-order ``backward()``).  ``needs_input_data = False`` says
 neither backward reads the input values, and ``needs_output_data = False`` that neither
 reads the output values (see :mod:`dezero.released`).
 
-- :mod:`.arithmetic`: add, sub, mul, div, neg, pow (the operators)
+- :mod:`.arithmetic`: add, sub, rsub, mul, div, rdiv, neg, pow (the operators)
 - :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip
 - :mod:`.array`: reshape, transpose, get_item, expand_dims, squeeze, flatten,
   broadcast_to, sum_to, concat, stack
@@ -18,28 +18,47 @@ reads the output values (see :mod:`dezero.released`).
   binary_cross_entropy
 - :mod:`.evaluation`: accuracy (not differentiable)
 - :mod:`.noise`: dropout
-- :mod:`.normalization`: batch_norm
-- :mod:`.conv`: conv2d, deconv2d, im2col, col2im
+- :mod:`.normalization`: batch_norm (also under the book's spelling batch_nrom)
+- :mod:`.conv`: conv2d, deconv2d, im2col, col2im (and the array versions
+  im2col_array, col2im_array of :mod:`dezero.conv_ops`)
 - :mod:`.pooling`: pooling (max_pooling), average_pooling
+- :mod:`.simple`: the book's compositions linear_simple, sigmoid_simple, softmax_simple,
+  mean_squared_error_simple, softmax_cross_entropy_simple, conv2d_simple, pooling_simple
+
+The Function classes are exported under the book's names too (``F.Sum(axis,
+keepdims)(x)``, ``F.Conv2d(stride, pad)(x, W, b)``, ...), each taking the book's
+constructor arguments.
 """
-from dezero.functions.activation import leaky_relu, log_softmax, relu, sigmoid, softmax
-from dezero.functions.arithmetic import add, div, mul, neg, pow, sub
-from dezero.functions.array import (broadcast_to, concat, expand_dims, flatten, get_item,
-                                    reshape, squeeze, stack, sum_to, transpose)
-from dezero.functions.connection import embed_id, linear
-from dezero.functions.conv import col2im, conv2d, deconv2d, im2col
+from dezero.conv_ops import col2im_array, im2col_array
+from dezero.functions.activation import (LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
+                                         leaky_relu, log_softmax, relu, sigmoid, softmax)
+from dezero.functions.arithmetic import (Add, Div, Mul, Neg, Pow, Sub, add, div, mul, neg,
+                                         pow, rdiv, rsub, sub)
+from dezero.functions.array import (BroadcastTo, GetItem, GetItemGrad, Reshape, SumTo,
+                                    Transpose, broadcast_to, concat, expand_dims, flatten,
+                                    get_item, reshape, squeeze, stack, sum_to, transpose)
+from dezero.functions.connection import Linear, embed_id, linear
+from dezero.functions.conv import (Col2im, Conv2d, Conv2DGradW, Deconv2d, Im2col, col2im,
+                                   conv2d, deconv2d, im2col)
 from dezero.functions.evaluation import accuracy
-from dezero.functions.linalg import dot, matmul
-from dezero.functions.loss import (binary_cross_entropy, mean_squared_error,
+from dezero.functions.linalg import MatMul, dot, matmul
+from dezero.functions.loss import (MeanSquaredError, SoftmaxCrossEntropy,
+                                   binary_cross_entropy, mean_squared_error,
                                    sigmoid_cross_entropy, softmax_cross_entropy)
-from dezero.functions.math import abs, clip, cos, exp, log, sin, sqrt, square, tan, tanh
+from dezero.functions.math import (Clip, Cos, Exp, Log, Sin, Tanh, abs, clip, cos, exp, log,
+                                   sin, sqrt, square, tan, tanh)
 from dezero.functions.noise import dropout
-from dezero.functions.normalization import batch_norm
-from dezero.functions.pooling import average_pooling, max_pooling, pooling
-from dezero.functions.reduction import average, logsumexp, max, mean, min, sum
+from dezero.functions.normalization import BatchNorm, batch_norm, batch_nrom
+from dezero.functions.pooling import (AveragePooling, Pooling, Pooling2DGrad,
+                                      Pooling2DWithIndexes, average_pooling, max_pooling,
+                                      pooling)
+from dezero.functions.reduction import Max, Min, Sum, average, logsumexp, max, mean, min, sum
+from dezero.functions.simple import (conv2d_simple, linear_simple, mean_squared_error_simple,
+                                     pooling_simple, sigmoid_simple,
+                                     softmax_cross_entropy_simple, softmax_simple)
 
 __all__ = [
-    'add', 'sub', 'mul', 'div', 'neg', 'pow',
+    'add', 'sub', 'rsub', 'mul', 'div', 'rdiv', 'neg', 'pow',
     'sin', 'cos', 'tan', 'tanh', 'exp', 'log', 'sqrt', 'abs', 'square', 'clip',
     'reshape', 'transpose', 'get_item', 'expand_dims', 'squeeze', 'flatten',
     'broadcast_to', 'sum_to', 'concat', 'stack',
@@ -51,7 +70,20 @@ __all__ = [
     'binary_cross_entropy',
     'accuracy',
     'dropout',
-    'batch_norm',
-    'conv2d', 'deconv2d', 'im2col', 'col2im',
+    'batch_norm', 'batch_nrom',
+    'conv2d', 'deconv2d', 'im2col', 'col2im', 'im2col_array', 'col2im_array',
     'pooling', 'max_pooling', 'average_pooling',
+    'linear_simple', 'sigmoid_simple', 'softmax_simple', 'mean_squared_error_simple',
+    'softmax_cross_entropy_simple', 'conv2d_simple', 'pooling_simple',
+    # the Function classes, under the book's names
+    'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow',
+    'Sin', 'Cos', 'Tanh', 'Exp', 'Log', 'Clip',
+    'Reshape', 'Transpose', 'GetItem', 'GetItemGrad', 'BroadcastTo', 'SumTo',
+    'Sum', 'Max', 'Min',
+    'MatMul', 'Linear',
+    'Sigmoid', 'ReLU', 'LeakyReLU', 'Softmax', 'LogSoftmax',
+    'MeanSquaredError', 'SoftmaxCrossEntropy',
+    'BatchNorm',
+    'Conv2d', 'Deconv2d', 'Conv2DGradW', 'Im2col', 'Col2im',
+    'Pooling', 'Pooling2DGrad', 'Pooling2DWithIndexes', 'AveragePooling',
 ]

@@ -168,7 +168,7 @@ class Softmax(Function):
     needs_input_data = False
     needs_output_data = True
 
-    def __init__(self, axis):
+    def __init__(self, axis=1):
         self.axis = axis
 
     def forward(self, x):
@@ -198,7 +198,7 @@ class LogSoftmax(Function):
     needs_input_data = False
     needs_output_data = True
 
-    def __init__(self, axis):
+    def __init__(self, axis=1):
         self.axis = axis
 
     def forward(self, x):

@@ -247,13 +247,16 @@ class DivFromConstant(_ConstantOp):
     def forward(self, x):
         return self.c / x
 
+    # gy / x / x rather than gy / (x * x): x * x overflows for |x| beyond the square
+    # root of the largest float, where the gradient itself is tiny and finite
     def backward(self, gy):
         x, = self.inputs
-        return self._to_input_shape(MulConstant(-self.c)(gy / (x * x)))
+        return self._to_input_shape(MulConstant(-self.c)(gy / x / x))
 
     def backward_arrays(self, gy):
         x = self.inputs[0].data
-        gx = gy / (x * x)
+        gx = gy / x
+        gx /= x
         gx *= -self.c
         return self._to_input_shape(gx)
 
@@ -294,6 +297,21 @@ def mul(x0, x1):
 def div(x0, x1):
     """x0 / x1, broadcasting. Derivative: gy / x1 and -gy * x0 / x1**2."""
     return Div()(x0, x1)
+
+
+def rsub(x0, x1):
+    """x1 - x0 (the subtraction with its operands swapped, as ``x1 - x0`` computes it
+    when only x0 is a Variable): x1 may be a Variable, an array or a scalar, and a
+    Python scalar takes x0's dtype.  Derivative: -gy to x0 (and gy to a Variable x1)."""
+    return x1 - as_variable(x0)
+
+
+def rdiv(x0, x1):
+    """x1 / x0 (the division with its operands swapped, as ``x1 / x0`` computes it when
+    only x0 is a Variable): x1 may be a Variable, an array or a scalar, and a Python
+    scalar takes x0's dtype.  Derivative: -gy * x1 / x0**2 to x0 (and gy / x0 to a
+    Variable x1)."""
+    return x1 / as_variable(x0)
 
 
 def neg(x):

@@ -21,6 +21,12 @@ class Linear(Function):
     def __init__(self, input_grad=True):
         self.input_grad = input_grad
 
+    def __call__(self, x, W, b=None):
+        # ``Linear()(x, W, None)`` as the book writes it: no bias means two inputs
+        if b is None:
+            return super().__call__(x, W)
+        return super().__call__(x, W, b)
+
     def forward(self, x, W, b=None):
         y = x @ W
         if b is not None:

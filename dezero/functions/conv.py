@@ -4,7 +4,7 @@ All in NCHW layout.  ``conv2d`` takes the windows of the padded input (a strided
 copied once) and multiplies them by the filters in one matrix product; ``deconv2d``
 does the transpose: one product, then the windows are added back onto the output
 (col2im).  The two are each other's gradient with respect to the input, and both get
-the filter gradient from :class:`Conv2dGradW`, whose own gradient is again a conv2d
+the filter gradient from :class:`Conv2DGradW`, whose own gradient is again a conv2d
 and a deconv2d, so every function here is differentiable to any order.
 
 When a backward pass records nothing (no ``create_graph``), ``backward_arrays``
@@ -14,13 +14,14 @@ calls.
 import numpy as np
 
 from dezero import cuda
-from dezero.conv_ops import (add_windows, col2im_array, conv_geometry, get_conv_outsize,
-                             get_deconv_outsize, im2col_array, pad_image, pair,
-                             window_view)
+from dezero.conv_ops import (add_windows, check_pair, col2im_array, conv_geometry,
+                             get_conv_outsize, get_deconv_outsize, im2col_array, pad_image,
+                             pair, window_view)
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.reduction import sum as _sum
 
-__all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d']
+__all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d', 'Im2col', 'Col2im', 'Conv2d', 'Deconv2d',
+           'Conv2DGradW']
 
 
 # --------------------------------------------------------------------------------------
@@ -174,25 +175,31 @@ def _gradients(f, gx, gW, gy):
 
 
 class Conv2d(Function):
-    """y = conv2d(x, W) (+ b) for x (N, C, H, W), W (OC, C, KH, KW), b (OC,).
-    Derivative: deconv2d(gy, W) to x, Conv2dGradW(x, gy) to W, gy summed over N, H, W
+    """y = conv2d(x, W) (+ b) for x (N, C, H, W), W (OC, C, KH, KW), b (OC,) or None;
+    ``stride`` and ``pad`` are ints or (height, width) pairs.
+    Derivative: deconv2d(gy, W) to x, Conv2DGradW(x, gy) to W, gy summed over N, H, W
     to b.  ``input_grad=False`` skips the gradient of x."""
     needs_output_data = False
 
-    def __init__(self, stride, pad, input_grad=True):
-        self.stride = stride
-        self.pad = pad
+    def __init__(self, stride=1, pad=0, input_grad=True):
+        self.stride = check_pair('Conv2d', 'stride', stride)
+        self.pad = check_pair('Conv2d', 'pad', pad)
         self.input_grad = input_grad
+
+    def __call__(self, x, W, b=None):
+        # ``Conv2d(stride, pad)(x, W, None)`` as the book writes it: no bias, two inputs
+        if b is None:
+            return super().__call__(x, W)
+        return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
         return _conv2d_array(x, W, b, self.stride, self.pad)
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        kernel, size = W.shape[2:], x.shape[2:]
-        gx = (Deconv2d(self.stride, self.pad, size)(gy, W)
+        gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W)
               if self.input_grad else None)
-        gW = Conv2dGradW(kernel, self.stride, self.pad, self.input_grad)(x, gy)
+        gW = Conv2DGradW(self, self.input_grad)(x, gy)
         return _gradients(self, gx, gW, gy)
 
     def backward_arrays(self, gy):
@@ -204,26 +211,37 @@ class Conv2d(Function):
 
 
 class Deconv2d(Function):
-    """y = deconv2d(x, W) (+ b) for x (N, C, H, W), W (C, OC, KH, KW), b (OC,), with
-    output spatial size ``outsize``.  Derivative: conv2d(gy, W) to x,
-    Conv2dGradW(gy, x) to W, gy summed over N, H, W to b.  ``input_grad=False`` skips
-    the gradient of x."""
+    """y = deconv2d(x, W) (+ b) for x (N, C, H, W), W (C, OC, KH, KW), b (OC,) or None,
+    with output spatial size ``outsize`` (a pair; None: the smallest that fits, see
+    :func:`deconv2d`).  Derivative: conv2d(gy, W) to x, Conv2DGradW(gy, x) to W, gy
+    summed over N, H, W to b.  ``input_grad=False`` skips the gradient of x."""
     needs_output_data = False
 
-    def __init__(self, stride, pad, outsize, input_grad=True):
-        self.stride = stride
-        self.pad = pad
-        self.outsize = tuple(outsize)
+    def __init__(self, stride=1, pad=0, outsize=None, input_grad=True):
+        self.stride = check_pair('Deconv2d', 'stride', stride)
+        self.pad = check_pair('Deconv2d', 'pad', pad)
+        self.outsize = None if outsize is None else check_pair('Deconv2d', 'outsize',
+                                                               outsize)
         self.input_grad = input_grad
 
+    def __call__(self, x, W, b=None):
+        # ``Deconv2d(stride, pad, outsize)(x, W, None)`` as the book writes it
+        if b is None:
+            return super().__call__(x, W)
+        return super().__call__(x, W, b)
+
     def forward(self, x, W, b=None):
-        return _deconv2d_array(x, W, b, self.stride, self.pad, self.outsize)
+        outsize = self.outsize
+        if outsize is None:
+            kernel, size = W.shape[2:], x.shape[2:]
+            outsize = tuple(get_deconv_outsize(*args)
+                            for args in zip(size, kernel, self.stride, self.pad))
+        return _deconv2d_array(x, W, b, self.stride, self.pad, outsize)
 
     def backward(self, gy):
         x, W = self.inputs[:2]
-        kernel = W.shape[2:]
         gx = Conv2d(self.stride, self.pad)(gy, W) if self.input_grad else None
-        gW = Conv2dGradW(kernel, self.stride, self.pad)(gy, x)
+        gW = Conv2DGradW(self)(gy, x)
         return _gradients(self, gx, gW, gy)
 
     def backward_arrays(self, gy):
@@ -234,17 +252,23 @@ class Deconv2d(Function):
         return _gradients(self, gx, gW, gy)
 
 
-class Conv2dGradW(Function):
+class Conv2DGradW(Function):
     """gW = the gradient of conv2d(x, W) with respect to W for output gradient gy:
     gW[o, c, i, j] = sum over n and pixels of gy[n, o] * window (c, i, j) of x.
     It is bilinear; derivative: deconv2d(gy, ggW) to x and conv2d(x, ggW) to gy.
-    ``input_grad=False`` skips the gradient of x."""
+
+    ``conv`` is the Conv2d (or Deconv2d) call whose filter gradient this is: its
+    stride, its pad and the kernel size of its W are used.  ``input_grad=False`` skips
+    the gradient of x."""
     needs_output_data = False
 
-    def __init__(self, kernel, stride, pad, input_grad=True):
-        self.kernel = tuple(kernel)
-        self.stride = stride
-        self.pad = pad
+    def __init__(self, conv, input_grad=True):
+        if not isinstance(conv, (Conv2d, Deconv2d)) or conv.inputs is None:
+            raise TypeError(f'Conv2DGradW: expected a Conv2d or Deconv2d that has been '
+                            f'called (its W gives the kernel size), got {conv!r}')
+        self.kernel = tuple(conv.inputs[1].shape[2:])
+        self.stride = conv.stride
+        self.pad = conv.pad
         self.input_grad = input_grad
 
     def forward(self, x, gy):

@@ -150,3 +150,9 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
         raise ValueError(f'batch_norm: cannot compute batch statistics of an empty '
                          f'batch (x of shape {x.shape})')
     return BatchNorm(mean, var, float(decay), float(eps))(x, gamma, beta)
+
+
+def batch_nrom(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
+    """:func:`batch_norm` under the misspelt name the book's DeZero gives it, so that
+    code written for the book runs unchanged."""
+    return batch_norm(x, gamma, beta, mean, var, decay, eps)

@@ -12,7 +12,8 @@ from dezero import cuda
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function, as_variable
 
-__all__ = ['pooling', 'max_pooling', 'average_pooling']
+__all__ = ['pooling', 'max_pooling', 'average_pooling', 'Pooling', 'Pooling2DGrad',
+           'Pooling2DWithIndexes', 'AveragePooling']
 
 
 def _lowest(dtype):
@@ -138,18 +139,40 @@ def _first_argmax(col, y):
 # --------------------------------------------------------------------------------------
 # Max pooling
 # --------------------------------------------------------------------------------------
-class MaxPooling(Function):
-    """y = the maximum of each window of x (padding never wins).
+def _windows(name, x_shape, kernel_size, stride, pad):
+    """The checked geometry of a pooling of an input of shape ``x_shape``."""
+    kernel, stride, pad, out = conv_geometry(name, x_shape, kernel_size, stride, pad)
+    return _Windows(kernel, stride, pad, out)
+
+
+def _max_pooling_windows(name, x_shape, kernel_size, stride, pad):
+    """The geometry of a max pooling, whose padding must leave every window a real
+    element (a window of padding alone would have no maximum to send gy to)."""
+    windows = _windows(name, x_shape, kernel_size, stride, pad)
+    if windows.pad[0] >= windows.kernel[0] or windows.pad[1] >= windows.kernel[1]:
+        raise ValueError(f'{name}: pad {windows.pad} must be smaller than the kernel '
+                         f'{windows.kernel}, else a window may hold padding only')
+    return windows
+
+
+class Pooling(Function):
+    """y = the maximum of each window of x (padding never wins); ``kernel_size``,
+    ``stride`` and ``pad`` are ints or (height, width) pairs.
     Derivative: gy to the first position of each window that holds the maximum."""
     needs_input_data = False
     needs_output_data = False
 
-    def __init__(self, windows):
-        self.windows = windows
+    def __init__(self, kernel_size, stride=1, pad=0):
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
 
     def forward(self, x):
+        self.windows = _max_pooling_windows('pooling', x.shape, self.kernel_size,
+                                            self.stride, self.pad)
         fill = _lowest(x.dtype)
         if not Config.enable_backprop:          # no graph: the argmax is never needed
+            self.positions = None
             return self.windows.fold(x, 'maximum', fill)
         col = self.windows.flat_columns(x, fill)
         y = col.max(axis=2)
@@ -158,49 +181,60 @@ class MaxPooling(Function):
         return y
 
     def backward(self, gy):
-        return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
+        return Pooling2DGrad(self)(gy)
 
     def backward_arrays(self, gy):
         return self.windows.scatter(gy, self.positions, self.x_shape)
 
 
-class MaxPoolingGrad(Function):
-    """gx = gy scattered to the recorded argmax of each window (adding where windows
-    overlap).  Linear in gy; derivative: the gather of ggx at the same positions."""
+def _recorded_argmax(name, pooling):
+    """The geometry, the argmax positions and the input shape of the max pooling
+    ``pooling`` (a :class:`Pooling` call, or a Pooling2DGrad or Pooling2DWithIndexes
+    made from one), for the function ``name`` that moves values to or from them."""
+    if getattr(pooling, 'positions', None) is None:
+        raise TypeError(f'{name}: expected a Pooling that has run forward while '
+                        f"recording a graph (it then knows where each window's maximum "
+                        f'is), got {pooling!r}')
+    return pooling.windows, pooling.positions, pooling.x_shape
+
+
+class Pooling2DGrad(Function):
+    """gx = gy scattered to the recorded argmax of each window of the max pooling
+    ``pooling`` (adding where windows overlap).  Linear in gy; derivative: the gather
+    Pooling2DWithIndexes of ggx."""
     needs_input_data = False
     needs_output_data = False
 
-    def __init__(self, windows, positions, x_shape):
-        self.windows = windows
-        self.positions = positions
-        self.x_shape = x_shape
+    def __init__(self, pooling):
+        self.windows, self.positions, self.x_shape = _recorded_argmax('Pooling2DGrad',
+                                                                      pooling)
 
     def forward(self, gy):
         return self.windows.scatter(gy, self.positions, self.x_shape)
 
     def backward(self, ggx):
-        return MaxPoolingGather(self.windows, self.positions, self.x_shape)(ggx)
+        return Pooling2DWithIndexes(self)(ggx)
 
     def backward_arrays(self, ggx):
         return self.windows.gather(ggx, self.positions)
 
 
-class MaxPoolingGather(Function):
-    """y = x read at the recorded argmax of each window (the adjoint of
-    MaxPoolingGrad).  Linear in x; derivative: the scatter MaxPoolingGrad of gy."""
+class Pooling2DWithIndexes(Function):
+    """y = x read at the recorded argmax of each window of the max pooling ``pooling``
+    (the adjoint of Pooling2DGrad).  Linear in x; derivative: the scatter Pooling2DGrad
+    of gy."""
     needs_input_data = False
     needs_output_data = False
 
-    def __init__(self, windows, positions, x_shape):
-        self.windows = windows
-        self.positions = positions
-        self.x_shape = x_shape
+    def __init__(self, pooling):
+        self.windows, self.positions, self.x_shape = _recorded_argmax(
+            'Pooling2DWithIndexes', pooling)
 
     def forward(self, x):
         return self.windows.gather(x, self.positions)
 
     def backward(self, gy):
-        return MaxPoolingGrad(self.windows, self.positions, self.x_shape)(gy)
+        return Pooling2DGrad(self)(gy)
 
     def backward_arrays(self, gy):
         return self.windows.scatter(gy, self.positions, self.x_shape)
@@ -211,14 +245,19 @@ class MaxPoolingGather(Function):
 # --------------------------------------------------------------------------------------
 class AveragePooling(Function):
     """y = the mean of each window of x, zero padding included (every window divides
-    by KH*KW).  Derivative: gy / (KH*KW) spread over the window."""
+    by KH*KW); ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width)
+    pairs.  Derivative: gy / (KH*KW) spread over the window."""
     needs_input_data = False
     needs_output_data = False
 
-    def __init__(self, windows):
-        self.windows = windows
+    def __init__(self, kernel_size, stride=1, pad=0):
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
 
     def forward(self, x):
+        self.windows = _windows('average_pooling', x.shape, self.kernel_size, self.stride,
+                                self.pad)
         self.x_shape = x.shape
         return self.windows.average(x)
 
@@ -243,7 +282,8 @@ class AveragePoolingGrad(Function):
         return self.windows.spread_average(gy, self.x_shape)
 
     def backward(self, ggx):
-        return AveragePooling(self.windows)(ggx)
+        w = self.windows
+        return AveragePooling(w.kernel, w.stride, w.pad)(ggx)
 
     def backward_arrays(self, ggx):
         return self.windows.average(ggx)
@@ -252,11 +292,6 @@ class AveragePoolingGrad(Function):
 # --------------------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------------------
-def _windows(name, x, kernel_size, stride, pad):
-    kernel, stride, pad, out = conv_geometry(name, x.shape, kernel_size, stride, pad)
-    return _Windows(kernel, stride, pad, out)
-
-
 def pooling(x, kernel_size, stride=1, pad=0):
     """Max pooling of the batch ``x`` (N, C, H, W): the maximum of each window of size
     ``kernel_size`` taken every ``stride`` pixels; the input is padded by ``pad`` with
@@ -265,11 +300,10 @@ def pooling(x, kernel_size, stride=1, pad=0):
     pairs; the output has shape (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy goes to the maximum of each window (to the first one on a tie)."""
     x = as_variable(x)
-    windows = _windows('pooling', x, kernel_size, stride, pad)
-    if windows.pad[0] >= windows.kernel[0] or windows.pad[1] >= windows.kernel[1]:
-        raise ValueError(f'pooling: pad {windows.pad} must be smaller than the kernel '
-                         f'{windows.kernel}, else a window may hold padding only')
-    return MaxPooling(windows)(x)
+    # checked here as well as in forward, so that an error names pooling without the
+    # prefix 'Pooling:' and the input shapes that an error raised in forward gets
+    _max_pooling_windows('pooling', x.shape, kernel_size, stride, pad)
+    return Pooling(kernel_size, stride, pad)(x)
 
 
 max_pooling = pooling
@@ -282,4 +316,5 @@ def average_pooling(x, kernel_size, stride=1, pad=0):
     (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy / (KH*KW) to every element of its window (overlaps add up)."""
     x = as_variable(x)
-    return AveragePooling(_windows('average_pooling', x, kernel_size, stride, pad))(x)
+    _windows('average_pooling', x.shape, kernel_size, stride, pad)    # as in pooling
+    return AveragePooling(kernel_size, stride, pad)(x)

@@ -66,7 +66,7 @@ class Max(Function):
     (shared equally between ties), 0 elsewhere."""
     needs_output_data = False
 
-    def __init__(self, axis, keepdims):
+    def __init__(self, axis=None, keepdims=False):
         self.axis = axis
         self.keepdims = keepdims
 

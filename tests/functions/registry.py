@@ -29,6 +29,8 @@ import dezero.functions as F
 NOT_DIFFERENTIABLE = {
     'accuracy': 'a step function of the scores (argmax); returns a Variable with no '
                 'creator',
+    'im2col_array': 'arrays in, an array out, no graph; im2col is its differentiable form',
+    'col2im_array': 'arrays in, an array out, no graph; col2im is its differentiable form',
 }
 
 
@@ -134,6 +136,13 @@ def batch_norm_train(x, gamma, beta):
     return F.batch_norm(x, gamma, beta, np.zeros(gamma.shape), np.ones(gamma.shape))
 
 
+def batch_nrom_train(x, gamma, beta):
+    """F.batch_nrom (the book's spelling) in training mode, as batch_norm_train; the
+    running statistics are made on x's device, so the device tests run it as it is."""
+    xp = dezero.cuda.get_array_module(x)
+    return F.batch_nrom(x, gamma, beta, xp.zeros(gamma.shape), xp.ones(gamma.shape))
+
+
 def batch_norm_test(x, gamma, beta):
     """F.batch_norm in test mode (fixed running statistics)."""
     with dezero.test_mode():
@@ -164,6 +173,10 @@ CASES = [
     case('div', nonzero(2, 3), nonzero(2, 1), label='broadcast-column'),
     case('div', nonzero(2, 3), call=lambda x: x / 2.0, label='operator-scalar'),
     case('div', nonzero(2, 3), call=lambda x: 3.0 / x, label='operator-rdiv-scalar'),
+    case('rsub', real(2, 3), x1=2.5, label='scalar'),
+    case('rsub', real(2, 3), real(3), label='variables-broadcast'),
+    case('rdiv', nonzero(2, 3), x1=3.0, label='scalar'),
+    case('rdiv', nonzero(2, 3), real(2, 3), label='variables'),
     case('neg', real(2, 3)),
     case('neg', real(2, 3), call=lambda x: -x, label='operator'),
     case('pow', positive(2, 3), c=3, label='int-exponent'),
@@ -275,9 +288,16 @@ CASES = [
     # losses
     case('mean_squared_error', real(2, 3), real(2, 3), label='2d'),
     case('mean_squared_error', real(3), real(3), label='1d'),
+    # shapes that differ only in axes of size 1 are paired element by element
+    case('mean_squared_error', real(3, 1), real(3), label='column-vs-vector'),
+    case('mean_squared_error', real(1, 1), real(1), label='1x1-vs-1'),
     case('softmax_cross_entropy', real(3, 4), t=_LABELS),
+    case('softmax_cross_entropy', real(3, 4), t=_LABELS.reshape(3, 1), label='column-labels'),
     case('sigmoid_cross_entropy', real(2, 3), t=_TARGETS),
+    case('sigmoid_cross_entropy', real(3, 1), t=_TARGETS[0], label='column-vs-vector'),
     case('binary_cross_entropy', uniform(0.1, 0.9, 2, 3), t=_TARGETS),
+    case('binary_cross_entropy', uniform(0.1, 0.9, 3, 1), t=np.array([1, 0, 1]),
+         label='column-vs-int-labels'),
     # noise and normalisation
     case('dropout', real(2, 4), call=seeded_dropout, dropout_ratio=0.5, label='train'),
     case('dropout', real(2, 4), call=dropout_in_test_mode, label='test-mode'),
@@ -287,6 +307,8 @@ CASES = [
          call=batch_norm_train, label='train-4d'),
     case('batch_norm', real(4, 3), uniform(0.5, 1.5, 3), real(3), call=batch_norm_test,
          label='test-mode-2d'),
+    case('batch_nrom', real(2, 3, 2, 2), uniform(0.5, 1.5, 3), real(3), call=batch_nrom_train,
+         label='train-4d'),
     case('batch_norm', real(2, 3, 1, 2), uniform(0.5, 1.5, 3), real(3),
          call=batch_norm_test, label='test-mode-4d'),
     # convolution: tiny images, with stride, pad and non-square kernels
@@ -318,6 +340,25 @@ CASES = [
     case('average_pooling', real(1, 1, 3, 4), kernel_size=2, stride=1, pad=1,
          label='overlap-pad'),
     case('average_pooling', real(1, 1, 5, 5), kernel_size=(3, 2), stride=(2, 3), pad=(1, 0),
+         label='pairs'),
+    # the book's compositions of primitives
+    case('linear_simple', real(2, 3), real(3, 2), real(2), label='bias'),
+    case('linear_simple', real(2, 3), real(3, 2), label='no-bias'),
+    case('sigmoid_simple', real(2, 3)),
+    case('softmax_simple', real(2, 3), label='axis1'),
+    case('softmax_simple', real(3, 2), axis=0, label='axis0'),
+    case('softmax_simple', real(2, 3, 2), axis=(1, 2), label='axes'),
+    case('mean_squared_error_simple', real(2, 3), real(2, 3), label='2d'),
+    case('mean_squared_error_simple', real(3), real(3), label='1d'),
+    case('softmax_cross_entropy_simple', real(3, 4), t=_LABELS),
+    case('conv2d_simple', real(1, 2, 4, 4), real(2, 2, 3, 3), real(2), label='bias'),
+    case('conv2d_simple', real(2, 1, 4, 3), real(2, 1, 2, 2), stride=2, pad=1,
+         label='stride-pad-no-bias'),
+    case('conv2d_simple', real(2, 2, 5, 4), real(3, 2, 3, 2), real(3), stride=(2, 1),
+         pad=(1, 2), label='pairs'),
+    case('pooling_simple', distinct(1, 2, 4, 4), kernel_size=2, stride=2, label='disjoint'),
+    case('pooling_simple', distinct(1, 1, 3, 4), kernel_size=2, stride=1, label='overlap'),
+    case('pooling_simple', distinct(1, 1, 5, 5), kernel_size=(3, 2), stride=(2, 3),
          label='pairs'),
 ]
 

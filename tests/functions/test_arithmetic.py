@@ -206,3 +206,36 @@ def test_constant_operand_is_recorded_inside_the_function(name, x_shape, c, samp
     assert type(y.creator) is cls and len(y.creator.inputs) == 1
     np.testing.assert_allclose(y.data, op(x_data, c), rtol=1e-12)
     check_grads(lambda x: op(x, c), x_data)
+
+
+# ---- the book's reflected functions rsub and rdiv ----------------------------------------
+def test_rsub_and_rdiv_swap_the_operands():
+    x = Variable(np.array([1.0, 2.0, 4.0]))
+    np.testing.assert_array_equal(F.rsub(x, 10.0).data, [9.0, 8.0, 6.0])
+    np.testing.assert_array_equal(F.rdiv(x, 8.0).data, [8.0, 4.0, 2.0])
+    np.testing.assert_array_equal(F.rsub(x, np.array([1.0, 1.0, 1.0])).data, [0, -1, -3])
+    other = Variable(np.array([2.0, 2.0, 2.0]))
+    np.testing.assert_array_equal(F.rdiv(x, other).data, [2.0, 1.0, 0.5])
+    y = F.rsub(x, other)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [-1, -1, -1])
+    np.testing.assert_array_equal(other.grad.data, [1, 1, 1])
+
+
+def test_rdiv_gradient_by_hand():
+    x = Variable(np.array([1.0, 2.0, 4.0]))
+    F.sum(F.rdiv(x, 8.0)).backward()
+    np.testing.assert_array_equal(x.grad.data, [-8.0, -2.0, -0.5])     # -8 / x**2
+
+
+def test_rsub_and_rdiv_keep_float32_with_a_python_scalar():
+    x = Variable(np.array([1.0, 2.0], dtype=np.float32))
+    assert F.rsub(x, 3.0).dtype == np.float32
+    assert F.rdiv(x, 3.0).dtype == np.float32
+
+
+@pytest.mark.filterwarnings('error')      # x * x would overflow, with a warning
+def test_reciprocal_gradient_is_finite_where_x_squared_overflows():
+    x = Variable(np.array([1e200, -1e200, 2.0]))
+    F.sum(1.0 / x).backward()
+    np.testing.assert_array_equal(x.grad.data, [-0.0, -0.0, -0.25])

@@ -167,3 +167,14 @@ def test_bad_arguments_are_refused():
         F.batch_norm(x, g, b, np.zeros(3), np.ones(3), decay=1.5)
     with pytest.raises(ValueError, match='batch_norm: eps must be positive'):
         F.batch_norm(x, g, b, np.zeros(3), np.ones(3), eps=0.0)
+
+
+def test_the_books_spelling_batch_nrom_is_batch_norm():
+    x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    stats = [(np.zeros(2), np.ones(2)) for _ in range(2)]
+    y1 = F.batch_norm(x, np.ones(2), np.zeros(2), *stats[0], decay=0.5, eps=1e-3)
+    y2 = F.batch_nrom(x, np.ones(2), np.zeros(2), *stats[1], 0.5, 1e-3)
+    np.testing.assert_array_equal(y1.data, y2.data)
+    for a, b in zip(*stats):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(stats[1][0], [1.0, 2.0])

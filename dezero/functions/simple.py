@@ -1,0 +1,183 @@
+"""The tutorial's compositions: linear, sigmoid, softmax, the two classic losses, conv2d
+and max pooling written as chains of functions that already exist.
+
+The book builds each of these first from primitives it has (matmul, exp, sum, im2col,
+reshape, transpose, max, ...) and only later as one Function with a backward of its
+own.  The ``*_simple`` versions here are those compositions: a graph of one shows every
+piece, and the gradient comes from the pieces, so none of them states a derivative.
+They compute what the fused functions compute (:func:`~dezero.functions.linear`,
+:func:`~dezero.functions.sigmoid`, ...) with more graph nodes and more memory; the fused
+ones are the ones to train with.
+"""
+import math
+
+import numpy as np
+
+from dezero import cuda
+from dezero.conv_ops import conv_geometry
+from dezero.core import Variable, as_variable
+from dezero.functions.activation import check_axis, softmax
+from dezero.functions.array import get_item, reshape
+from dezero.functions.connection import linear
+from dezero.functions.conv import im2col
+from dezero.functions.linalg import matmul
+from dezero.functions.math import clip, exp, log
+from dezero.functions.reduction import sum
+
+__all__ = ['linear_simple', 'sigmoid_simple', 'softmax_simple', 'mean_squared_error_simple',
+           'softmax_cross_entropy_simple', 'conv2d_simple', 'pooling_simple']
+
+
+def linear_simple(x, W, b=None):
+    """x @ W + b (``b`` may be None) as two nodes, a matmul and an add.
+
+    Neither the add's backward nor the matmul's reads the product x @ W, so once
+    nothing else holds it the engine frees its data when it is large (see
+    :mod:`dezero.released`): the book sets ``t.data = None`` for that by hand."""
+    x, W = as_variable(x), as_variable(W)
+    t = matmul(x, W)
+    if b is None:
+        return t
+    return t + b
+
+
+def sigmoid_simple(x):
+    """1 / (1 + exp(-x)) as a chain of neg, clip, exp, add and div.
+
+    The clip holds -x to at most floor(log(largest float)) (88 in float32, 709 in
+    float64), so that exp(-x) stays finite: an infinite one would give a NaN gradient.
+    The sigmoid of those x is below 1e-38 and its derivative no larger, so the clip
+    changes neither noticeably."""
+    x = as_variable(x)
+    dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float64)
+    limit = math.floor(math.log(float(np.finfo(dtype).max)))
+    return 1 / (1 + exp(clip(-x, None, limit)))
+
+
+def softmax_simple(x, axis=1):
+    """exp(x) / sum(exp(x), axis) as a chain of exp, sum and div (``axis`` an int or a
+    tuple of ints).
+
+    x is first shifted by its maximum over ``axis``, taken as a constant: the result
+    and its gradient are the same for any shift, and exp can no longer overflow."""
+    x = as_variable(x)
+    axis = check_axis('softmax_simple', axis, x.ndim)
+    y = exp(x - x.data.max(axis=axis, keepdims=True))
+    return y / sum(y, axis=axis, keepdims=True)
+
+
+def _without_ones(shape):
+    return tuple(n for n in shape if n != 1)
+
+
+def mean_squared_error_simple(x0, x1):
+    """sum((x0 - x1) ** 2) / len(x0) as a chain of sub, pow, sum and div.
+
+    x0 and x1 have the same shape, with at least one axis (its length is the batch
+    size), or shapes that differ only in axes of size 1, as (N, 1) and (N,): then, as
+    :func:`~dezero.functions.mean_squared_error` does, the one with fewer axes (x1 if
+    both have as many) is reshaped to the other's shape rather than broadcast, which
+    would compare every element of one with every element of the other."""
+    name = 'mean_squared_error_simple'
+    x0, x1 = as_variable(x0), as_variable(x1)
+    if x0.shape != x1.shape:
+        if _without_ones(x0.shape) != _without_ones(x1.shape):
+            raise ValueError(f'{name}: x0 of shape {x0.shape} and x1 of shape {x1.shape} '
+                             f'must have the same shape or differ only in axes of size 1')
+        if x0.ndim < x1.ndim:
+            x0 = reshape(x0, x1.shape)
+        else:
+            x1 = reshape(x1, x0.shape)
+    if x0.ndim == 0 or len(x0) == 0:
+        raise ValueError(f'{name}: expected a non-empty batch (first axis), got shape '
+                         f'{x0.shape}')
+    diff = x0 - x1
+    return sum(diff ** 2) / len(diff)
+
+
+def _class_labels(name, t, n, classes):
+    """The labels ``t`` (a Variable, an array or a list) as an integer array of shape
+    (n,) with values in [0, classes); a shape that differs from (n,) only in axes of
+    size 1, as (n, 1), is accepted too."""
+    if isinstance(t, Variable):
+        t = t.data
+    if isinstance(t, (list, tuple)):
+        t = np.asarray(t)
+    if not isinstance(t, cuda.array_types) or t.dtype.kind not in 'iu':
+        what = f'dtype {t.dtype}' if hasattr(t, 'dtype') else type(t).__name__
+        raise TypeError(f'{name}: t must hold integer class labels, got {what}')
+    if _without_ones(t.shape) != _without_ones((n,)):
+        raise ValueError(f'{name}: t of shape {t.shape} must hold one label per row of '
+                         f'x ({n} rows): shape ({n},) or ({n}, 1)')
+    t = t.reshape(n)
+    low, high = int(t.min()), int(t.max())
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise ValueError(f'{name}: label {bad} is outside [0, {classes}) for x with '
+                         f'{classes} classes')
+    return t
+
+
+def softmax_cross_entropy_simple(x, t):
+    """-mean over the rows i of log(softmax(x)[i, t[i]]) for logits x (N, C) and
+    integer labels t (N labels), as a chain of softmax, clip, log, get_item, sum and
+    div.
+
+    The probabilities are clipped to [1e-15, 1] before the log, so a row whose label's
+    probability underflows to 0 costs log(1e-15) = -34.5 (with gradient 0 to the
+    softmax) instead of infinity."""
+    name = 'softmax_cross_entropy_simple'
+    x = as_variable(x)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f'{name}: x must be 2-D logits (N, C) with N > 0, got shape '
+                         f'{x.shape}')
+    n, classes = x.shape
+    t = _class_labels(name, t, n, classes)
+    if cuda.is_gpu_array(x.data) and not cuda.is_gpu_array(t):
+        t = cuda.as_cupy(t)                 # labels given on the CPU for logits on a GPU
+    p = clip(softmax(x), 1e-15, 1.0)
+    log_p = get_item(log(p), (cuda.get_array_module(t).arange(n), t))
+    return -1 * sum(log_p) / n
+
+
+def _check_conv_inputs(x, W):
+    if x.ndim != 4:
+        raise ValueError(f'conv2d_simple: x must be 4-D (N, C, H, W), got shape {x.shape}')
+    if W.ndim != 4:
+        raise ValueError(f'conv2d_simple: W must be 4-D (OC, C, KH, KW), got shape '
+                         f'{W.shape}')
+    if x.shape[1] != W.shape[1]:
+        raise ValueError(f'conv2d_simple: x of shape {x.shape} has {x.shape[1]} channels '
+                         f'but W of shape {W.shape} expects {W.shape[1]}')
+
+
+def conv2d_simple(x, W, b=None, stride=1, pad=0):
+    """The convolution of :func:`~dezero.functions.conv2d` (x (N, C, H, W), W (OC, C,
+    KH, KW), b (OC,) or None) as a chain of im2col, reshape, transpose, linear,
+    reshape and transpose: the windows of x become the rows of a matrix, which one
+    matrix product with the flattened filters turns into the output pixels."""
+    x, W = as_variable(x), as_variable(W)
+    _check_conv_inputs(x, W)
+    n = x.shape[0]
+    oc, _, kh, kw = W.shape
+    _, stride, pad, (oh, ow) = conv_geometry('conv2d_simple', x.shape, (kh, kw), stride,
+                                             pad)
+    col = im2col(x, (kh, kw), stride, pad, to_matrix=True)     # (N*OH*OW, C*KH*KW)
+    t = linear(col, W.reshape(oc, -1).transpose(), b)          # (N*OH*OW, OC)
+    return t.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
+
+
+def pooling_simple(x, kernel_size, stride=1, pad=0):
+    """Max pooling of x (N, C, H, W) as a chain of im2col, reshape, max, reshape and
+    transpose: one row per window, and the maximum of each row.
+
+    The padding comes from im2col and is zeros, which win a window whose values are
+    all negative; :func:`~dezero.functions.pooling` pads with values that never win.
+    Without padding the two agree."""
+    x = as_variable(x)
+    kernel, stride, pad, (oh, ow) = conv_geometry('pooling_simple', x.shape, kernel_size,
+                                                  stride, pad)
+    n, c = x.shape[:2]
+    col = im2col(x, kernel, stride, pad, to_matrix=True)       # (N*OH*OW, C*KH*KW)
+    y = col.reshape(-1, kernel[0] * kernel[1]).max(axis=1)    # one value per window
+    return y.reshape(n, oh, ow, c).transpose(0, 3, 1, 2)

@@ -1,0 +1,59 @@
+"""The names the book's ``dezero.core`` defines beyond the engine: the arithmetic
+Function classes and functions and ``setup_variable``, which live in
+dezero.functions.arithmetic and dezero.operators and are looked up on first use."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.core
+import dezero.functions as F
+from dezero import Variable
+from dezero.functions import arithmetic
+
+BOOK_NAMES = ['Add', 'Mul', 'Neg', 'Sub', 'Div', 'Pow', 'add', 'mul', 'neg', 'sub', 'rsub',
+              'div', 'rdiv', 'pow']
+
+
+@pytest.mark.parametrize('name', BOOK_NAMES)
+def test_arithmetic_names_are_those_of_dezero_functions(name):
+    assert getattr(dezero.core, name) is getattr(arithmetic, name)
+    assert name in dir(dezero.core)
+
+
+def test_setup_variable_is_the_one_dezero_runs():
+    assert dezero.core.setup_variable is dezero.setup_variable
+
+
+def test_other_names_are_still_missing():
+    with pytest.raises(AttributeError, match="module 'dezero.core' has no attribute "
+                                             "'no_such_name'"):
+        dezero.core.no_such_name
+
+
+def test_import_from_core_in_a_fresh_interpreter():
+    code = ('from dezero.core import Add, Pow, rsub, rdiv, setup_variable, Variable\n'
+            'import numpy as np\n'
+            'x = Variable(np.array([1.0, 2.0]))\n'
+            'print(Add()(x, x).data.tolist(), Pow(2)(x).data.tolist(),\n'
+            '      rsub(x, 5.0).data.tolist(), rdiv(x, 4.0).data.tolist())\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ['[2.0,', '4.0]', '[1.0,', '4.0]', '[4.0,', '3.0]', '[4.0,',
+                           '2.0]']
+
+
+def test_core_functions_as_the_book_calls_them():
+    c = dezero.core
+    x = Variable(np.array([2.0, 4.0]))
+    np.testing.assert_array_equal(c.add(x, 1.0).data, [3.0, 5.0])
+    np.testing.assert_array_equal(c.sub(x, x).data, [0.0, 0.0])
+    np.testing.assert_array_equal(c.mul(x, x).data, [4.0, 16.0])
+    np.testing.assert_array_equal(c.div(x, x).data, [1.0, 1.0])
+    np.testing.assert_array_equal(c.neg(x).data, [-2.0, -4.0])
+    np.testing.assert_array_equal(c.pow(x, 3).data, [8.0, 64.0])
+    np.testing.assert_array_equal(c.rsub(x, 1.0).data, [-1.0, -3.0])
+    np.testing.assert_array_equal(c.rdiv(x, 1.0).data, [0.5, 0.25])
+    assert c.Sub is F.Sub
