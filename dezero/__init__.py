@@ -28,10 +28,15 @@ from dezero.autodiff import (grad, hessian, hvp, jacobian, jvp, value_and_grad, 
 
 __version__ = '0.1.0'
 
+#: Whether ``dezero.Variable`` is the simple core's (:mod:`dezero.core_simple`, whose
+#: gradients are plain arrays).  It never is: the book's steps 28 and 29 test this flag
+#: and import ``dezero.core_simple`` themselves.
+is_simple_core = False
+
 __all__ = ['Variable', 'Parameter', 'Function', 'Config', 'using_config', 'no_grad',
            'test_mode', 'detect_anomaly', 'AnomalyError', 'as_array', 'as_variable',
            'setup_variable', 'Layer', 'Model',
            'Dataset', 'DataLoader', 'SeqDataLoader', 'cuda', 'functions', 'utils', 'layers',
            'models', 'optimizers', 'datasets', 'dataloaders', 'transforms', 'Trainer',
            'trainer', 'autodiff', 'grad', 'value_and_grad', 'jacobian', 'hessian', 'hvp',
-           'vjp', 'jvp']
+           'vjp', 'jvp', 'is_simple_core']

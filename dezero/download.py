@@ -5,7 +5,9 @@ there.  A download is written to a temporary file in the cache folder and rename
 real name only once it is complete and, when a checksum is given, verified; so a file
 under the real name is always whole, and an interrupted or corrupt download leaves
 nothing behind.  The cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when
-``DEZERO_HOME`` is not set) unless a folder is given.
+``DEZERO_HOME`` is not set) unless a folder is given; the module attribute ``cache_dir``
+names it, worked out anew at each access so that it follows ``DEZERO_HOME``.
+:func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
 import hashlib
 import http.client
@@ -50,12 +52,26 @@ def dezero_home():
     return os.path.expanduser(home)
 
 
+def downloads_dir():
+    """The folder where :func:`get_file` caches files unless given another:
+    ``dezero_home()/downloads``."""
+    return os.path.join(dezero_home(), 'downloads')
+
+
+def __getattr__(name):
+    # ``cache_dir``, the book's name for the download folder, is computed at each access
+    # (``from dezero.download import cache_dir`` gets the folder of that moment).
+    if name == 'cache_dir':
+        return downloads_dir()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
 def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60,
              validate=None):
     """Return the local path of the file at ``url``, downloading it if not cached yet.
 
     ``file_name`` is the name in the cache (default: the last part of the URL's path);
-    ``cache_dir`` the folder (default: ``dezero_home()/downloads``, created if needed).
+    ``cache_dir`` the folder (default: :func:`downloads_dir`, created if needed).
     A file already there is returned as it is.  Otherwise the file is downloaded with
     urllib (``file://`` URLs work too); with ``md5`` its checksum is verified before it
     is saved.  ``validate``, if given, is called with the path of the complete download
@@ -79,8 +95,7 @@ def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, time
                          f'{file_name!r}')
     if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
-    folder = os.fspath(cache_dir) if cache_dir is not None else \
-        os.path.join(dezero_home(), 'downloads')
+    folder = os.fspath(cache_dir) if cache_dir is not None else downloads_dir()
     path = os.path.join(folder, file_name)
     if os.path.exists(path):
         return path
@@ -144,11 +159,33 @@ def _download(url, path, md5, validate, progress, timeout):
 
 
 def _show_progress(file_name, received, total):
-    """One self-overwriting line on stderr: the bytes received and, if known, the
-    percentage of the total."""
-    if total:
-        percent = 100.0 * received / total
-        line = f'{file_name}: {percent:5.1f}% of {total / (1 << 20):.1f} MiB'
-    else:
-        line = f'{file_name}: {received / (1 << 20):.1f} MiB'
-    print('\r' + line, end='', file=sys.stderr, flush=True)
+    """One self-overwriting line on stderr: the file's name and its progress."""
+    print(f'\r{file_name}: {_progress_text(received, total)}', end='', file=sys.stderr,
+          flush=True)
+
+
+def show_progress(block_num, block_size, total_size):
+    """Draw a download's progress on one self-overwriting line of stderr.
+
+    A report hook for ``urllib.request.urlretrieve(url, path, show_progress)``, which
+    calls it once before the first block and after every block with the number of
+    blocks so far, the block size and the total size in bytes (-1, or 0, when the
+    server does not say).  The line is a bar with the percentage, ``[###....] 10.00%``,
+    or the amount received when the total is unknown; the caller ends it.
+    """
+    print(f'\r{_progress_text(block_num * block_size, total_size)}', end='',
+          file=sys.stderr, flush=True)
+
+
+_BAR_WIDTH = 30
+
+
+def _progress_text(received, total):
+    """``[#########.....................] 30.00% of 1.2 MiB``; ``0.5 MiB`` when the
+    total (in bytes) is unknown: None or not positive."""
+    if not total or total <= 0:
+        return f'{received / (1 << 20):.1f} MiB'
+    fraction = min(received / total, 1.0)     # the last block may overshoot
+    filled = int(fraction * _BAR_WIDTH)
+    bar = '#' * filled + '.' * (_BAR_WIDTH - filled)
+    return f'[{bar}] {100 * fraction:.2f}% of {total / (1 << 20):.1f} MiB'

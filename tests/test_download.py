@@ -11,7 +11,9 @@ import urllib.request
 
 import pytest
 
-from dezero.download import ChecksumError, DownloadError, dezero_home, get_file
+from dezero import download
+from dezero.download import (ChecksumError, DownloadError, dezero_home, get_file,
+                             show_progress)
 
 PAYLOAD = bytes(range(256)) * 1000          # 256 kB: several read chunks
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -162,7 +164,7 @@ def test_progress_only_when_asked(source, tmp_path, capsys):
     assert capsys.readouterr() == ('', '')
     get_file(url, cache_dir=tmp_path / 'loud', progress=True)
     err = capsys.readouterr().err
-    assert 'weights.npz' in err and '100.0%' in err
+    assert 'weights.npz' in err and '] 100.00% of 0.2 MiB' in err
 
 
 def test_unsized_download_still_shows_progress(monkeypatch, tmp_path, capsys):
@@ -186,3 +188,46 @@ def test_bad_arguments(tmp_path, kwargs, pattern):
 def test_utils_reexports_get_file():
     from dezero import utils
     assert utils.get_file is get_file and 'get_file' in utils.__all__
+
+
+def test_utils_reexports_show_progress_and_cache_dir():
+    from dezero import utils
+    assert utils.show_progress is show_progress and 'show_progress' in utils.__all__
+    assert utils.cache_dir == download.cache_dir
+    with pytest.raises(AttributeError, match="'dezero.utils' has no attribute 'cache_dirs'"):
+        utils.cache_dirs
+
+
+# ---- cache_dir and show_progress, the book's names ----------------------------------------
+def test_cache_dir_is_where_get_file_caches_and_follows_dezero_home(source, monkeypatch,
+                                                                    tmp_path):
+    from dezero.utils import cache_dir
+    assert cache_dir == os.path.join(str(tmp_path / 'home'), 'downloads')
+    _, url = source
+    assert get_file(url) == os.path.join(cache_dir, 'weights.npz')
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'elsewhere'))
+    assert download.cache_dir == os.path.join(str(tmp_path / 'elsewhere'), 'downloads')
+    assert download.downloads_dir() == download.cache_dir
+    with pytest.raises(AttributeError, match="'dezero.download' has no attribute 'cachedir'"):
+        download.cachedir
+
+
+@pytest.mark.parametrize('args, line', [
+    ((0, 8192, 81920), '\r[..............................] 0.00% of 0.1 MiB'),
+    ((3, 8192, 81920), '\r[#########.....................] 30.00% of 0.1 MiB'),
+    ((11, 8192, 81920), '\r[##############################] 100.00% of 0.1 MiB'),
+    ((64, 8192, -1), '\r0.5 MiB'),                   # urlretrieve: -1 for an unknown size
+    ((64, 8192, 0), '\r0.5 MiB'),
+])
+def test_show_progress_draws_one_line_on_stderr(args, line, capsys):
+    show_progress(*args)
+    assert capsys.readouterr() == ('', line)
+
+
+def test_show_progress_as_urlretrieve_report_hook(source, tmp_path, capsys):
+    _, url = source
+    urllib.request.urlretrieve(url, tmp_path / 'copy.npz', show_progress)
+    assert (tmp_path / 'copy.npz').read_bytes() == PAYLOAD
+    err = capsys.readouterr().err
+    assert err.startswith('\r[....')
+    assert err.endswith('\r[' + '#' * 30 + '] 100.00% of 0.2 MiB')

@@ -65,7 +65,9 @@ def outputs(tmp_path_factory):
 
     def run(n):
         cwd = tmp_path_factory.mktemp(f'step{n:02d}')
-        return n, run_step(n, cwd, env)
+        result = run_step(n, cwd, env)
+        result.cwd = cwd                      # where the step wrote its files
+        return n, result
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(run, existing))
 
@@ -149,7 +151,9 @@ EXPECTED = {
     32: [r"f''\(2\) = 44\.0", r'without x\.cleargrad\(\): x\.grad = 68\.0'],
     33: [r'minimum found at x = 1\.000000000000 after 7 iterations'],
     34: [r'order 1 at x = 1: \+0\.5403023059', r'-0\.8414709848', r'-0\.5403023059'],
-    35: [r'6\s+13\.6240754413\s+13\.6240754413\s+211 functions, 218 variables'],
+    35: [r'^\s+6\s+13\.6240754413\s+13\.6240754413\s+339\s+211$',
+         r'agree to 12 digits at every order: True',
+         r'8th derivative: 1469 functions with the fused TanhGrad instead of 2571, 43% fewer'],
     36: [r'dz/dx at x = 2: 100\.0'],
     37: [r'x\.grad equals cos\(x\): True'],
     38: [r'x\.T shape\s+: \(3, 2\)'],
@@ -201,6 +205,37 @@ def test_step_prints_the_expected_values(n, outputs):
     out = outputs[n].stdout
     for pattern in EXPECTED[n]:
         assert re.search(pattern, out, re.M), f'step {n}: no match for {pattern!r}:\n{out}'
+
+
+#: Step 35: functions in the graphs of tanh's 1st to 8th derivatives, with the book's
+#: Tanh (gy * (1 - y * y) in backward: the counts of the book's DeZero) and with F.tanh
+#: (one fused TanhGrad).
+TANH_GRAPH_FUNCTIONS = {'book': [4, 9, 21, 51, 129, 339, 921, 2571],
+                        'fused': [2, 5, 13, 33, 83, 211, 549, 1469]}
+
+
+def test_step35_counts_the_functions_of_both_tanh_graphs(outputs):
+    rows = re.findall(r'^\s+(\d)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)$', outputs[35].stdout,
+                      re.M)
+    assert [int(row[0]) for row in rows] == list(range(1, 9))
+    assert all(row[1] == row[2] for row in rows)              # value == closed form
+    assert [int(row[3]) for row in rows] == TANH_GRAPH_FUNCTIONS['book']
+    assert [int(row[4]) for row in rows] == TANH_GRAPH_FUNCTIONS['fused']
+
+
+def test_step35_draws_the_books_graph_and_the_fused_one(outputs):
+    result = outputs[35]
+    for name, functions in (('tanh', 9), ('tanh_fused', 5), ('tanh_order6', 339)):
+        dot = (result.cwd / f'{name}.dot').read_text()
+        assert dot.count('shape=box') == functions, name
+    assert '"Tanh"' in (result.cwd / 'tanh.dot').read_text()
+    assert '"TanhGrad"' in (result.cwd / 'tanh_fused.dot').read_text()
+    for name in ('tanh', 'tanh_fused'):
+        png = result.cwd / f'{name}.png'
+        if f'skipped {name}.png' in result.stdout:
+            assert not png.exists()
+        else:
+            assert png.read_bytes().startswith(b'\x89PNG')
 
 
 def learned(pattern, out):
