@@ -8,11 +8,16 @@
 :class:`DataLoader` stacks dataset items into batches, in a fresh random order each
 epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through time.
 """
+import importlib.util
 import math
 
 import numpy as np
 
 from dezero import cuda
+
+#: Whether Pillow (the package PIL) is installed, for the image transforms.  Found
+#: without importing it, so that ``import dezero`` does not pay for loading Pillow.
+pil_available = importlib.util.find_spec('PIL') is not None
 
 
 def _check_batch_size(owner, batch_size):

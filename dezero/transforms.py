@@ -1,14 +1,21 @@
 """Preprocessing steps for dataset items: small callable objects, chained with Compose.
 
-Each transform takes one array (an image, a feature vector, a label) and returns a new
-array; none modifies its input.  Floating-point input keeps its precision: a float32
-image stays float32 through Normalize and Flatten.
+The array transforms (Normalize, Flatten, AsType, ToFloat, ToInt) take one array (an
+image, a feature vector, a label) and return a new array; floating-point input keeps
+its precision, so a float32 image stays float32 through Normalize and Flatten.  The
+image transforms (Convert, Resize, CenterCrop, ToArray, ToPIL, RandomHorizontalFlip)
+work on PIL images, which need Pillow (``pip install pillow``); CenterCrop, ToArray and
+RandomHorizontalFlip take arrays (C, H, W) as well.  This module imports Pillow only
+when a transform needs it.  No transform modifies its input.
 
 >>> import numpy as np
 >>> f = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
 >>> f(np.array([[0, 51], [255, 102]], dtype=np.uint8))
 array([0. , 0.2, 1. , 0.4], dtype=float32)
 """
+import importlib
+import sys
+
 import numpy as np
 
 
@@ -124,3 +131,211 @@ class ToInt(AsType):
         if not np.issubdtype(self.dtype, np.integer):
             raise ValueError(f'ToInt: dtype must be an integer type, got '
                              f'{self.dtype.name}')
+
+
+# --------------------------------------------------------------------------------------
+# Image transforms
+# --------------------------------------------------------------------------------------
+def _pil(owner, module='Image'):
+    """The module ``PIL.<module>``, or ImportError saying that ``owner`` needs Pillow."""
+    try:
+        return importlib.import_module(f'PIL.{module}')
+    except ImportError:
+        raise ImportError(f'{owner} needs Pillow, which is not installed: pip install '
+                          f"pillow (or pip install 'dezero[images]')") from None
+
+
+def _is_pil_image(x):
+    """Whether ``x`` is a PIL image; without importing PIL, since an image can only
+    exist once PIL.Image has been imported."""
+    image_module = sys.modules.get('PIL.Image')
+    return image_module is not None and isinstance(x, image_module.Image)
+
+
+def _check_pil_image(owner, img, hint=''):
+    if not _is_pil_image(img):
+        raise TypeError(f'{owner}: expected a PIL image, got {_describe(img)}{hint}')
+
+
+def _describe(x):
+    """``x``'s type, and its shape and dtype if it is an array, for error messages."""
+    if isinstance(x, np.ndarray):
+        return f'an array of shape {x.shape} and dtype {x.dtype}'
+    return type(x).__name__
+
+
+def _size_pair(owner, size):
+    """``size`` as ``(width, height)``: an int n stands for (n, n)."""
+    pair = (size, size) if isinstance(size, (int, np.integer)) else size
+    try:
+        width, height = pair
+    except (TypeError, ValueError):
+        width = height = None
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+               for n in (width, height)):
+        raise ValueError(f'{owner}: size must be a positive int or a pair (width, height) '
+                         f'of them, got {size!r}')
+    return int(width), int(height)
+
+
+class Convert:
+    """Convert a PIL image to the PIL mode ``mode`` ('RGB', 'L', 'RGBA', ...).
+
+    ``mode='BGR'`` gives an RGB-mode image whose red and blue channels are swapped, the
+    channel order of models trained with OpenCV (Caffe's VGG16, for one).
+    """
+
+    def __init__(self, mode='RGB'):
+        _pil('Convert')
+        if not isinstance(mode, str):
+            raise TypeError(f'Convert: mode must be a PIL mode name such as "RGB", got '
+                            f'{mode!r}')
+        self.mode = mode
+
+    def __call__(self, img):
+        _check_pil_image('Convert', img)
+        if self.mode == 'BGR':
+            red, green, blue = img.convert('RGB').split()
+            return _pil('Convert').merge('RGB', (blue, green, red))
+        try:
+            return img.convert(self.mode)
+        except ValueError as e:
+            raise ValueError(f'Convert: cannot convert a {img.mode} image to mode '
+                             f'{self.mode!r} ({e})') from None
+
+    def __repr__(self):
+        return f'Convert(mode={self.mode!r})'
+
+
+class Resize:
+    """Resize a PIL image to ``size``: ``(width, height)`` in pixels (PIL's order), or
+    an int n for n x n.  The aspect ratio is not kept.
+
+    ``mode`` is the PIL resampling filter (``PIL.Image.NEAREST``, ``BILINEAR``,
+    ``BICUBIC``, ``LANCZOS``, ...); None means bilinear.
+    """
+
+    def __init__(self, size, mode=None):
+        image = _pil('Resize')
+        self.size = _size_pair('Resize', size)
+        self.mode = image.BILINEAR if mode is None else mode
+
+    def __call__(self, img):
+        _check_pil_image('Resize', img, '; turn an array (C, H, W) into one with ToPIL()')
+        return img.resize(self.size, self.mode)
+
+    def __repr__(self):
+        return f'Resize(size={self.size}, mode={self.mode!r})'
+
+
+class CenterCrop:
+    """Cut the central ``size`` region out of an image: ``(width, height)``, or an int
+    n for n x n.
+
+    Takes a PIL image or an array (..., H, W) such as (C, H, W).  When the excess is
+    odd, the extra pixel is cut on the right (bottom).  A crop larger than the image
+    raises ValueError (resize first).
+    """
+
+    def __init__(self, size):
+        self.size = _size_pair('CenterCrop', size)
+
+    def __call__(self, img):
+        if _is_pil_image(img):
+            width, height = img.size
+        elif isinstance(img, np.ndarray) and img.ndim >= 2:
+            height, width = img.shape[-2:]
+        else:
+            raise TypeError(f'CenterCrop: expected a PIL image or an array (C, H, W), got '
+                            f'{_describe(img)}')
+        crop_width, crop_height = self.size
+        if crop_width > width or crop_height > height:
+            raise ValueError(f'CenterCrop: cannot cut {crop_width}x{crop_height} pixels '
+                             f'(width x height) out of an image of {width}x{height}; '
+                             f'resize it first')
+        left, top = (width - crop_width) // 2, (height - crop_height) // 2
+        if isinstance(img, np.ndarray):
+            return img[..., top:top + crop_height, left:left + crop_width].copy()
+        return img.crop((left, top, left + crop_width, top + crop_height))
+
+    def __repr__(self):
+        return f'CenterCrop(size={self.size})'
+
+
+class ToArray:
+    """Turn a PIL image into an array (C, H, W) of ``dtype``: a colour image gives one
+    plane per channel (RGB: 3), a single-channel image (mode 'L') one plane.
+
+    An array is taken to be (C, H, W) already and only converted to ``dtype``.
+    """
+
+    def __init__(self, dtype=np.float32):
+        self.dtype = np.dtype(dtype)
+
+    def __call__(self, img):
+        if isinstance(img, np.ndarray):
+            return img.astype(self.dtype, copy=False)
+        if not _is_pil_image(img):
+            raise TypeError(f'ToArray: expected a PIL image or an array, got '
+                            f'{_describe(img)}')
+        array = np.asarray(img)
+        array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
+        return array.astype(self.dtype)
+
+    def __repr__(self):
+        return f'ToArray(dtype={self.dtype.name})'
+
+
+class ToPIL:
+    """Turn a uint8 array (C, H, W) with 1, 3 or 4 channels (or (H, W)) into a PIL
+    image of mode 'L', 'RGB' or 'RGBA'.  A PIL image is returned as it is."""
+
+    def __init__(self):
+        _pil('ToPIL')
+
+    def __call__(self, array):
+        if _is_pil_image(array):
+            return array
+        if not isinstance(array, np.ndarray) or array.ndim not in (2, 3) or \
+                (array.ndim == 3 and array.shape[0] not in (1, 3, 4)):
+            raise TypeError(f'ToPIL: expected a uint8 array (C, H, W) with C = 1, 3 or 4, '
+                            f'or (H, W), got {_describe(array)}')
+        if array.dtype != np.uint8:
+            raise TypeError(f'ToPIL: expected uint8 pixels, got {array.dtype}; scale the '
+                            f'values to 0..255 and convert them with AsType(np.uint8)')
+        if array.ndim == 3:    # PIL takes (H, W) for one channel, (H, W, C) for more
+            array = array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
+        return _pil('ToPIL').fromarray(np.ascontiguousarray(array))
+
+    def __repr__(self):
+        return 'ToPIL()'
+
+
+class RandomHorizontalFlip:
+    """Mirror an image left to right with probability ``p``, else return it as it is.
+
+    Takes a PIL image or an array (..., H, W) such as (C, H, W).  The coin is
+    ``np.random.rand()``, so ``np.random.seed`` makes the flips reproducible.
+    """
+
+    def __init__(self, p=0.5):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not 0.0 <= p <= 1.0:
+            raise ValueError(f'RandomHorizontalFlip: p must be a probability in [0, 1], '
+                             f'got {p!r}')
+        self.p = float(p)
+
+    def __call__(self, img):
+        is_pil = _is_pil_image(img)
+        if not is_pil and not (isinstance(img, np.ndarray) and img.ndim >= 2):
+            raise TypeError(f'RandomHorizontalFlip: expected a PIL image or an array '
+                            f'(C, H, W), got {_describe(img)}')
+        if np.random.rand() >= self.p:
+            return img
+        if is_pil:
+            return _pil('RandomHorizontalFlip', 'ImageOps').mirror(img)
+        return img[..., ::-1].copy()
+
+    def __repr__(self):
+        return f'RandomHorizontalFlip(p={self.p})'
+

@@ -292,6 +292,23 @@ def test_mnist_labels():
     assert MNIST.labels() == {i: str(i) for i in range(10)}
 
 
+def test_mnist_show_draws_a_grey_grid_of_random_images(monkeypatch, test_only):
+    matplotlib = pytest.importorskip('matplotlib')
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    monkeypatch.setattr(plt, 'show', lambda: None)
+    np.random.seed(1)
+    picks = np.random.randint(0, 3, size=4)
+    np.random.seed(1)
+    MNIST(train=False, root=test_only).show(row=1, col=4)
+    shown = plt.gca().images[-1]
+    grid = np.asarray(shown.get_array())
+    cmap = shown.get_cmap().name
+    plt.close('all')
+    assert grid.shape == (28, 4 * 28) and cmap == 'gray'
+    np.testing.assert_array_equal(grid[:, 28:56], IMAGES[picks[1]])
+
+
 # ---- the real test split, when this checkout has it -----------------------------------
 @pytest.mark.skipif(not mnist_files.has_real_mnist(),
                     reason='the real MNIST test split is not available here')

@@ -1,8 +1,17 @@
-"""Transforms: exact values, dtypes, per-channel normalisation, errors and reprs."""
+"""Transforms: exact values, dtypes, per-channel normalisation, errors and reprs; the
+image transforms on real Pillow images, and without Pillow."""
+import importlib.util
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from dezero.transforms import AsType, Compose, Flatten, Normalize, ToFloat, ToInt
+from dezero.transforms import (AsType, CenterCrop, Compose, Convert, Flatten, Normalize,
+                               RandomHorizontalFlip, Resize, ToArray, ToFloat, ToInt, ToPIL)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_compose_applies_in_order():
@@ -116,3 +125,205 @@ def test_mnist_style_pipeline_and_reprs():
     assert repr(ToInt()) == 'ToInt(dtype=int64)'
     assert repr(AsType(np.float64)) == 'AsType(dtype=float64)'
     assert repr(Normalize([0.5, 0.25], 2)) == 'Normalize(mean=[0.5, 0.25], std=2.0)'
+
+
+# ---- image transforms ------------------------------------------------------------------
+def rgb_image(width, height):
+    """A PIL RGB image whose pixel (x, y) is (x, y, x + 10 y)."""
+    Image = pytest.importorskip('PIL.Image')
+    y, x = np.mgrid[:height, :width]
+    return Image.fromarray(np.stack([x, y, x + 10 * y], axis=-1).astype(np.uint8))
+
+
+def test_to_array_gives_channels_first_in_the_chosen_dtype():
+    img = rgb_image(4, 3)
+    x = ToArray()(img)
+    assert x.shape == (3, 3, 4) and x.dtype == np.float32
+    assert x[:, 2, 1].tolist() == [1.0, 2.0, 21.0]           # pixel (x=1, y=2)
+    assert ToArray(np.uint8)(img).dtype == np.uint8
+    grey = ToArray()(img.convert('L'))
+    assert grey.shape == (1, 3, 4)
+
+
+def test_to_array_converts_arrays_and_refuses_other_things():
+    a = np.arange(12, dtype=np.uint8).reshape(1, 3, 4)
+    assert ToArray()(a).dtype == np.float32
+    np.testing.assert_array_equal(ToArray()(a), a)
+    f = np.zeros((3, 2, 2), np.float32)
+    assert ToArray()(f) is f
+    with pytest.raises(TypeError, match='ToArray: expected a PIL image or an array, got '
+                                        'list'):
+        ToArray()([[1, 2]])
+
+
+def test_to_pil_and_to_array_round_trip():
+    img = rgb_image(5, 2)
+    a = ToArray(np.uint8)(img)
+    back = ToPIL()(a)
+    assert back.mode == 'RGB' and back.size == (5, 2)
+    np.testing.assert_array_equal(np.asarray(back), np.asarray(img))
+    assert ToPIL()(a[:1]).mode == 'L' and ToPIL()(a[0]).mode == 'L'
+    rgba = ToPIL()(np.zeros((4, 2, 3), np.uint8))
+    assert rgba.mode == 'RGBA' and rgba.size == (3, 2)
+    assert ToPIL()(img) is img
+
+
+@pytest.mark.parametrize('array, pattern', [
+    (np.zeros((3, 2, 2), np.float32), 'expected uint8 pixels, got float32'),
+    (np.zeros((2, 4, 4), np.uint8), r'C = 1, 3 or 4.*\(2, 4, 4\)'),
+    (np.zeros(4, np.uint8), r'shape \(4,\)'),
+])
+def test_to_pil_refuses_what_is_not_an_image(array, pattern):
+    pytest.importorskip('PIL.Image')
+    with pytest.raises(TypeError, match=f'ToPIL: .*{pattern}'):
+        ToPIL()(array)
+
+
+def test_convert_modes_and_bgr():
+    img = rgb_image(3, 2)
+    assert Convert('L')(img).mode == 'L'
+    assert Convert()(img.convert('L')).mode == 'RGB'
+    bgr = Convert('BGR')(img)
+    assert bgr.mode == 'RGB'
+    np.testing.assert_array_equal(np.asarray(bgr), np.asarray(img)[:, :, ::-1])
+    with pytest.raises(ValueError, match="Convert: cannot convert a RGB image to mode "
+                                         "'nonsense'"):
+        Convert('nonsense')(img)
+    with pytest.raises(TypeError, match='Convert: expected a PIL image, got an array'):
+        Convert()(np.zeros((3, 2, 2), np.uint8))
+
+
+def test_resize_takes_width_then_height():
+    Image = pytest.importorskip('PIL.Image')
+    img = rgb_image(8, 6)
+    assert Resize((4, 3))(img).size == (4, 3)        # PIL order: (width, height)
+    assert Resize(5)(img).size == (5, 5)
+    assert ToArray()(Resize((2, 5))(img)).shape == (3, 5, 2)
+    # a uniform image stays uniform; NEAREST picks existing pixels
+    flat = Image.new('RGB', (7, 7), (10, 20, 30))
+    assert (np.asarray(Resize(3)(flat)) == (10, 20, 30)).all()
+    nearest = np.asarray(Resize((4, 3), mode=Image.NEAREST)(img)).reshape(-1, 3)
+    assert set(map(tuple, nearest)) <= set(map(tuple, np.asarray(img).reshape(-1, 3)))
+    assert Resize(3).mode == Image.BILINEAR
+    with pytest.raises(TypeError, match=r'Resize: expected a PIL image.*ToPIL\(\)'):
+        Resize(3)(np.zeros((3, 4, 4), np.uint8))
+
+
+@pytest.mark.parametrize('size', [0, -2, (3,), (3, 0), 2.5, 'ab', (True, 2)])
+def test_sizes_are_checked(size):
+    pytest.importorskip('PIL.Image')
+    with pytest.raises(ValueError, match='Resize: size must be a positive int or a pair'):
+        Resize(size)
+    with pytest.raises(ValueError, match='CenterCrop: size must be a positive int'):
+        CenterCrop(size)
+
+
+def test_center_crop_on_images_and_arrays():
+    img = rgb_image(7, 6)
+    crop = CenterCrop((3, 2))(img)                   # width 3, height 2
+    assert crop.size == (3, 2)
+    # left = (7 - 3) // 2 = 2, top = (6 - 2) // 2 = 2
+    np.testing.assert_array_equal(np.asarray(crop), np.asarray(img)[2:4, 2:5])
+    a = ToArray(np.uint8)(img)
+    np.testing.assert_array_equal(CenterCrop((3, 2))(a), a[:, 2:4, 2:5])
+    np.testing.assert_array_equal(CenterCrop(4)(a[0]), a[0, 1:5, 1:5])  # odd excess: 1 | 2
+    out = CenterCrop(6)(a)
+    out[...] = 0
+    assert a.any()                                   # a copy, not a view
+    with pytest.raises(ValueError, match=r'cannot cut 8x2 pixels .* image of 7x6'):
+        CenterCrop((8, 2))(img)
+    with pytest.raises(TypeError, match='CenterCrop: expected a PIL image or an array'):
+        CenterCrop(2)([1, 2])
+
+
+def test_random_horizontal_flip_on_images_and_arrays():
+    img = rgb_image(4, 2)
+    a = ToArray()(img)
+    mirrored = np.asarray(img)[:, ::-1]
+    np.testing.assert_array_equal(np.asarray(RandomHorizontalFlip(1.0)(img)), mirrored)
+    np.testing.assert_array_equal(RandomHorizontalFlip(p=1)(a), a[:, :, ::-1])
+    assert RandomHorizontalFlip(0.0)(img) is img and RandomHorizontalFlip(0)(a) is a
+    flipped = RandomHorizontalFlip(1.0)(a)
+    flipped[...] = 0
+    assert a.any()                                   # the input is left alone
+
+
+def test_random_horizontal_flip_follows_np_random():
+    flip = RandomHorizontalFlip()
+    assert flip.p == 0.5
+    a = np.arange(6).reshape(1, 2, 3)
+    np.random.seed(3)
+    coins = np.random.rand(200) < 0.5
+    np.random.seed(3)
+    flips = [not np.array_equal(flip(a), a) for _ in range(200)]
+    assert flips == coins.tolist() and 60 < sum(flips) < 140
+
+
+@pytest.mark.parametrize('p', [-0.1, 1.5, '0.5', None, True])
+def test_random_horizontal_flip_checks_p(p):
+    with pytest.raises(ValueError, match='p must be a probability in \\[0, 1\\]'):
+        RandomHorizontalFlip(p)
+
+
+def test_image_pipeline_and_reprs():
+    img = rgb_image(10, 8)
+    f = Compose([Convert('RGB'), Resize((6, 6)), CenterCrop(4), ToArray(),
+                 Normalize(127.5, 127.5)])
+    x = f(img)
+    assert x.shape == (3, 4, 4) and x.dtype == np.float32
+    assert x.min() >= -1.0 and x.max() <= 1.0
+    assert repr(CenterCrop(3)) == 'CenterCrop(size=(3, 3))'
+    assert repr(ToArray()) == 'ToArray(dtype=float32)'
+    assert repr(RandomHorizontalFlip()) == 'RandomHorizontalFlip(p=0.5)'
+    assert repr(Convert('L')) == "Convert(mode='L')"
+
+
+# ---- without Pillow ----------------------------------------------------------------------
+@pytest.fixture
+def no_pillow(monkeypatch):
+    """Make ``import PIL`` (and its modules) fail, as when Pillow is not installed."""
+    for name in ('PIL', 'PIL.Image', 'PIL.ImageOps'):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+@pytest.mark.parametrize('name, make', [('Convert', lambda: Convert()),
+                                        ('Resize', lambda: Resize(4)),
+                                        ('ToPIL', lambda: ToPIL())])
+def test_pil_transforms_without_pillow_say_how_to_install_it(no_pillow, name, make):
+    with pytest.raises(ImportError, match=f"^{name} needs Pillow, which is not installed: "
+                                          r"pip install pillow \(or pip install "
+                                          r"'dezero\[images\]'\)"):
+        make()
+
+
+def test_array_transforms_work_without_pillow(no_pillow):
+    a = np.arange(12, dtype=np.uint8).reshape(1, 3, 4)
+    assert ToArray()(a).dtype == np.float32
+    np.testing.assert_array_equal(CenterCrop((2, 1))(a), a[:, 1:2, 1:3])
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0)(a), a[:, :, ::-1])
+    with pytest.raises(TypeError, match='ToArray: expected a PIL image or an array'):
+        ToArray()('image.png')
+
+
+def test_dezero_imports_without_pillow_and_reports_it():
+    code = ("import sys; sys.modules['PIL'] = None\n"
+            "import dezero, dezero.transforms, dezero.dataloaders\n"
+            "assert dezero.dataloaders.pil_available is False\n"
+            "try:\n"
+            "    dezero.transforms.Resize(3)\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('Resize needs Pillow, which is not installed')
+
+
+def test_pil_available_without_importing_pil():
+    code = ("import sys, dezero.dataloaders as d\n"
+            "print(d.pil_available, 'PIL' in sys.modules)\n")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    installed = importlib.util.find_spec('PIL') is not None
+    assert result.stdout.split() == [str(installed), 'False']

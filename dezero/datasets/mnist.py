@@ -1,11 +1,4 @@
-"""Datasets: indexable collections of (input, label) pairs.
-
-A :class:`Dataset` keeps its inputs in ``data`` and its labels in ``label`` (or None),
-both filled by ``prepare()``; ``dataset[i]`` returns the i-th pair after the transforms.
-Here: the toy :class:`Spiral` (3 interleaved spiral arms), :class:`SinCurve` (a sine
-series for sequence models) and :class:`MNIST` (handwritten digits, read from the
-original IDX files and downloaded once into ``dezero_home()/datasets/mnist``).
-"""
+"""MNIST, the handwritten digits, read from the original IDX files."""
 import gzip
 import os
 import struct
@@ -13,118 +6,10 @@ import zlib
 
 import numpy as np
 
+from dezero.datasets.base import Dataset, show_images
 from dezero.download import DownloadError, dezero_home, get_file
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 
-
-def _identity(x):
-    return x
-
-
-class Dataset:
-    """Base of the datasets: ``dataset[i]`` is ``(transform(data[i]),
-    target_transform(label[i]))``, or ``(transform(data[i]), None)`` without labels.
-
-    Subclasses fill ``self.data`` (and ``self.label``, if any) in ``prepare()``, which
-    the constructor calls; ``train`` selects the split.  The transforms default to the
-    identity.  Indexes are integers, negative ones counting from the end.
-    """
-
-    def __init__(self, train=True, transform=None, target_transform=None):
-        for name, f in (('transform', transform), ('target_transform', target_transform)):
-            if f is not None and not callable(f):
-                raise TypeError(f'{type(self).__name__}: {name} must be callable or None, '
-                                f'got {f!r}')
-        self.train = train
-        self.transform = _identity if transform is None else transform
-        self.target_transform = _identity if target_transform is None else target_transform
-        self.data = None
-        self.label = None
-        self.prepare()
-        if self.label is not None and self.data is not None and \
-                len(self.label) != len(self.data):
-            raise ValueError(f'{type(self).__name__}: {len(self.data)} data items but '
-                             f'{len(self.label)} labels')
-
-    def prepare(self):
-        """Fill ``self.data`` and ``self.label`` (subclasses override this)."""
-
-    def __getitem__(self, index):
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f'{type(self).__name__}: index must be an integer, got '
-                            f'{type(index).__name__} ({index!r:.40}); use a DataLoader '
-                            f'for batches')
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f'{type(self).__name__}: index {index} is out of range for '
-                             f'{n} items')
-        x = self.transform(self.data[index])
-        if self.label is None:
-            return x, None
-        return x, self.target_transform(self.label[index])
-
-    def __len__(self):
-        if self.data is None:
-            raise TypeError(f'{type(self).__name__} has no data: prepare() must set '
-                            f'self.data')
-        return len(self.data)
-
-
-# --------------------------------------------------------------------------------------
-# Toy datasets
-# --------------------------------------------------------------------------------------
-def get_spiral(train=True):
-    """Three spiral arms of 100 points each, shuffled: ``x`` float32 (300, 2), ``t``
-    int64 (300,) with class j for arm j.
-
-    Point i of arm j lies at radius r = i/100 and angle 4j + 4r + 0.2*noise (standard
-    normal noise), as ``(r sin(angle), r cos(angle))``.  The noise and the shuffle come
-    from a private generator seeded with 1984 (train) or 2020 (test), the seeds of the
-    book, so every call gives the same points and the global NumPy random state is left
-    alone.
-    """
-    rng = np.random.RandomState(1984 if train else 2020)
-    num_class, num_data = 3, 100
-    rate = np.arange(num_data) / num_data
-    noise = rng.randn(num_class, num_data)          # drawn arm by arm, point by point
-    theta = 4.0 * np.arange(num_class)[:, None] + 4.0 * rate + 0.2 * noise
-    x = np.stack([rate * np.sin(theta), rate * np.cos(theta)], axis=-1)
-    x = x.reshape(num_class * num_data, 2).astype(np.float32)
-    t = np.repeat(np.arange(num_class, dtype=np.int64), num_data)
-    order = rng.permutation(num_class * num_data)
-    return x[order], t[order]
-
-
-class Spiral(Dataset):
-    """The spiral toy data of :func:`get_spiral` (300 points in 2-D, 3 classes)."""
-
-    def prepare(self):
-        self.data, self.label = get_spiral(self.train)
-
-
-class SinCurve(Dataset):
-    """A sine series for sequence models: 1000 points over one period [0, 2 pi].
-
-    Train: sin(x) plus uniform noise in [-0.05, 0.05] (seeded, the same every time);
-    test: cos(x), without noise.  Each item is one value, shape (1,), and its label the
-    next value of the series: ``data`` and ``label`` are (999, 1).  The values are
-    float32 (the book used float64) so that a float32 model stays float32.
-    """
-
-    def prepare(self):
-        x = np.linspace(0, 2 * np.pi, 1000)
-        if self.train:
-            noise = np.random.RandomState(1984).uniform(-0.05, 0.05, size=x.shape)
-            y = np.sin(x) + noise
-        else:
-            y = np.cos(x)
-        y = y.astype(np.float32)[:, None]
-        self.data, self.label = y[:-1], y[1:]
-
-
-# --------------------------------------------------------------------------------------
-# MNIST
-# --------------------------------------------------------------------------------------
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049     # magic numbers: unsigned bytes, 3 or 1 dims
 
 
@@ -220,3 +105,8 @@ class MNIST(Dataset):
     def labels():
         """The class names: {0: '0', 1: '1', ..., 9: '9'}."""
         return {i: str(i) for i in range(10)}
+
+    def show(self, row=10, col=10):
+        """Show ``row`` x ``col`` images picked at random, as one grid (needs
+        matplotlib)."""
+        show_images(type(self).__name__, self.data, row, col)

@@ -1,0 +1,102 @@
+"""The Dataset protocol, and what the datasets that download their files share: fetching
+a file into the download cache with a clear offline error, and showing a grid of
+images."""
+import numpy as np
+
+from dezero.download import DownloadError, downloads_dir, get_file
+
+
+def _identity(x):
+    return x
+
+
+class Dataset:
+    """Base of the datasets: ``dataset[i]`` is ``(transform(data[i]),
+    target_transform(label[i]))``, or ``(transform(data[i]), None)`` without labels.
+
+    Subclasses fill ``self.data`` (and ``self.label``, if any) in ``prepare()``, which
+    the constructor calls; ``train`` selects the split.  The transforms default to the
+    identity.  Indexes are integers, negative ones counting from the end.
+    """
+
+    def __init__(self, train=True, transform=None, target_transform=None):
+        for name, f in (('transform', transform), ('target_transform', target_transform)):
+            if f is not None and not callable(f):
+                raise TypeError(f'{type(self).__name__}: {name} must be callable or None, '
+                                f'got {f!r}')
+        self.train = train
+        self.transform = _identity if transform is None else transform
+        self.target_transform = _identity if target_transform is None else target_transform
+        self.data = None
+        self.label = None
+        self.prepare()
+        if self.label is not None and self.data is not None and \
+                len(self.label) != len(self.data):
+            raise ValueError(f'{type(self).__name__}: {len(self.data)} data items but '
+                             f'{len(self.label)} labels')
+
+    def prepare(self):
+        """Fill ``self.data`` and ``self.label`` (subclasses override this)."""
+
+    def __getitem__(self, index):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f'{type(self).__name__}: index must be an integer, got '
+                            f'{type(index).__name__} ({index!r:.40}); use a DataLoader '
+                            f'for batches')
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f'{type(self).__name__}: index {index} is out of range for '
+                             f'{n} items')
+        x = self.transform(self.data[index])
+        if self.label is None:
+            return x, None
+        return x, self.target_transform(self.label[index])
+
+    def __len__(self):
+        if self.data is None:
+            raise TypeError(f'{type(self).__name__} has no data: prepare() must set '
+                            f'self.data')
+        return len(self.data)
+
+
+def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
+    """The path of ``file_name`` (default: the last part of ``url``) in
+    :func:`dezero.download.downloads_dir`, downloaded from ``url`` first if it is not there.
+
+    ``md5``, ``validate`` and ``progress`` are those of :func:`dezero.download.get_file`.
+    When the download fails the DownloadError (a ChecksumError stays one) names
+    ``owner``, the file, the URL and the folder to put the file into by hand.
+    """
+    folder = downloads_dir()
+    try:
+        return get_file(url, file_name=file_name, md5=md5, cache_dir=folder,
+                        validate=validate, progress=progress)
+    except DownloadError as e:
+        raise type(e)(
+            f'{owner}: the file {e.file_name} is not in {folder} and could not be '
+            f'downloaded from {url} ({e.reason or e}). Put it into that folder by hand',
+            url=url, file_name=e.file_name, folder=folder, reason=e.reason) from e
+
+
+def show_images(owner, images, row, col):
+    """Show ``row`` x ``col`` images picked at random from ``images`` (N, C, H, W)
+    with one channel (grey) or three (RGB), as one grid in a matplotlib window."""
+    for name, n in (('row', row), ('col', col)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f'{owner}.show: {name} must be a positive integer, got {n!r}')
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError(f'{owner}.show needs matplotlib, which is not installed: pip '
+                          f'install matplotlib') from None
+    picks = np.random.randint(0, len(images), size=row * col)
+    _, channels, height, width = images.shape
+    # (row, col, C, H, W) -> (row, H, col, W, C): image (r, c) fills one tile of the grid
+    grid = images[picks].reshape(row, col, channels, height, width)
+    grid = grid.transpose(0, 3, 1, 4, 2).reshape(row * height, col * width, channels)
+    if channels == 1:
+        plt.imshow(grid[:, :, 0], cmap='gray', interpolation='nearest')
+    else:
+        plt.imshow(grid, interpolation='nearest')
+    plt.axis('off')
+    plt.show()

@@ -1,0 +1,54 @@
+"""Toy datasets generated on the spot: :class:`Spiral` (3 interleaved spiral arms) and
+:class:`SinCurve` (a sine series for sequence models)."""
+import numpy as np
+
+from dezero.datasets.base import Dataset
+
+
+def get_spiral(train=True):
+    """Three spiral arms of 100 points each, shuffled: ``x`` float32 (300, 2), ``t``
+    int64 (300,) with class j for arm j.
+
+    Point i of arm j lies at radius r = i/100 and angle 4j + 4r + 0.2*noise (standard
+    normal noise), as ``(r sin(angle), r cos(angle))``.  The noise and the shuffle come
+    from a private generator seeded with 1984 (train) or 2020 (test), the seeds of the
+    book, so every call gives the same points and the global NumPy random state is left
+    alone.
+    """
+    rng = np.random.RandomState(1984 if train else 2020)
+    num_class, num_data = 3, 100
+    rate = np.arange(num_data) / num_data
+    noise = rng.randn(num_class, num_data)          # drawn arm by arm, point by point
+    theta = 4.0 * np.arange(num_class)[:, None] + 4.0 * rate + 0.2 * noise
+    x = np.stack([rate * np.sin(theta), rate * np.cos(theta)], axis=-1)
+    x = x.reshape(num_class * num_data, 2).astype(np.float32)
+    t = np.repeat(np.arange(num_class, dtype=np.int64), num_data)
+    order = rng.permutation(num_class * num_data)
+    return x[order], t[order]
+
+
+class Spiral(Dataset):
+    """The spiral toy data of :func:`get_spiral` (300 points in 2-D, 3 classes)."""
+
+    def prepare(self):
+        self.data, self.label = get_spiral(self.train)
+
+
+class SinCurve(Dataset):
+    """A sine series for sequence models: 1000 points over one period [0, 2 pi].
+
+    Train: sin(x) plus uniform noise in [-0.05, 0.05] (seeded, the same every time);
+    test: cos(x), without noise.  Each item is one value, shape (1,), and its label the
+    next value of the series: ``data`` and ``label`` are (999, 1).  The values are
+    float32 (the book used float64) so that a float32 model stays float32.
+    """
+
+    def prepare(self):
+        x = np.linspace(0, 2 * np.pi, 1000)
+        if self.train:
+            noise = np.random.RandomState(1984).uniform(-0.05, 0.05, size=x.shape)
+            y = np.sin(x) + noise
+        else:
+            y = np.cos(x)
+        y = y.astype(np.float32)[:, None]
+        self.data, self.label = y[:-1], y[1:]
