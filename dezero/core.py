@@ -189,6 +189,53 @@ class Variable:
         body = str(self.data).replace('\n', '\n' + ' ' * len('variable('))
         return f'variable({body})'
 
+    # ---- conversions -----------------------------------------------------------------
+    # They read the data and leave the graph: the results are plain numbers and arrays.
+    def item(self):
+        """The single element of the data as a Python number, whatever the shape
+        (``()``, ``(1,)``, ``(1, 1)``...), as NumPy's ``item()``; ValueError naming
+        the shape for data of another size."""
+        return self._single_element('Variable.item()', ValueError)
+
+    def __float__(self):
+        return float(self._single_element('float()', TypeError))
+
+    def __int__(self):
+        return int(self._single_element('int()', TypeError))
+
+    def _single_element(self, what, error):
+        data = self.data
+        if data is None:
+            raise error(f'{what}: this Variable holds no data (None)')
+        if data.size != 1:
+            raise error(f'{what}: only a Variable of one element converts to a Python '
+                        f'number, got shape {data.shape}; reduce it first (v.sum()) or '
+                        f'pick an element (v[0])')
+        return data.item()
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(v)`` and ``np.array(v)``: the NumPy array of the data, cast to
+        ``dtype`` when given, copied when ``copy`` is True.  With ``copy=False``
+        (NumPy 2) a cast that needs a copy raises ValueError.  Data on a GPU is
+        refused (copy it with ``to_cpu()`` first), as is a Variable without data.
+
+        Arithmetic is not affected: ``ndarray + v`` still calls the Variable's operator
+        (``__array_ufunc__ = None``), and NumPy ufuncs refuse Variables."""
+        data = self.data
+        if data is None:
+            raise ValueError('np.asarray: this Variable holds no data (None)')
+        if not isinstance(data, np.ndarray) or cuda.is_gpu_array(data):
+            raise TypeError(f'np.asarray: this Variable holds a {cuda.device_name(data)} '
+                            f'array of type {type(data).__name__}, which NumPy cannot read; '
+                            f'copy it to the CPU first with v.to_cpu() or '
+                            f'dezero.cuda.as_numpy(v.data)')
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            if copy is False:
+                raise ValueError(f'np.asarray(copy=False): the data is {data.dtype}; '
+                                 f'making it {np.dtype(dtype)} needs a copy')
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
     # ---- graph -----------------------------------------------------------------------
     def set_creator(self, func):
         """Record ``func`` as the function that produced this variable."""

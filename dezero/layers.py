@@ -1,8 +1,10 @@
 """Layers: objects that hold Parameters (and other layers) and compute with them.
 
-A :class:`Layer` registers every attribute that is a :class:`~dezero.core.Parameter` or
-a Layer when it is assigned, in the order of definition, so its parameters are always
-visited in the same order.  It can save them to an ``.npz`` file and load them back.
+A :class:`Layer` registers, when they are assigned, the attributes that hold
+:class:`~dezero.core.Parameter` objects or other layers, directly or inside lists, tuples
+and dicts, in the order of definition, so its parameters are always visited in the same
+order.  It can save them to an ``.npz`` file, load them back, and describe itself
+(``print(layer)`` and :meth:`Layer.summary`).
 
 Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
 :class:`Deconv2d` (2-D convolution and its transpose), :class:`BatchNorm`, the recurrent
@@ -11,6 +13,7 @@ Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
 table size is given, they can create their weights lazily, on the first call, from the
 shape of the input.
 """
+import weakref
 import zipfile
 import zlib
 
@@ -19,13 +22,24 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
-from dezero.core import Parameter, as_variable
+from dezero.core import Parameter, as_variable, no_grad, test_mode
 from dezero.functions.connection import embed_id
 
+# Containers whose Parameters and Layers belong to the layer that holds them.
+_CONTAINERS = (list, tuple, dict)
 
-# Counts the changes of any layer's registered Parameters and sub-layers, so that a
-# layer can keep its list of parameters until one happens (optimizers ask every step).
+# Counts the assignments and deletions of registered attributes, in any layer.  A
+# layer keeps the list of its parameters (optimizers ask for it every step) while this
+# count stays the same and the lists and dicts that the list was read from still hold
+# the same items.  Plain lists and dicts cannot report their changes, and replacing
+# them by types that do would give the layer a copy, which code holding the original
+# would then change in vain; so params() compares them item by item instead, one
+# identity test per item.
 _structure_changes = 0
+
+# While Layer.summary runs its forward pass: {id(layer): output shape of the first
+# call}; None otherwise.
+_output_shapes = None
 
 
 def _structure_changed():
@@ -33,25 +47,56 @@ def _structure_changed():
     _structure_changes += 1
 
 
+def _may_hold_members(value):
+    """Whether ``value`` is a Parameter or a Layer, or a container that holds one or
+    may come to hold one (lists and dicts can be filled later; a tuple only through
+    the lists and dicts inside it)."""
+    if isinstance(value, (Parameter, Layer, list, dict)):
+        return True
+    return isinstance(value, tuple) and any(_may_hold_members(v) for v in value)
+
+
 class Layer:
     """A container of Parameters and sub-layers with a ``forward`` computation.
 
-    Assigning a Parameter or a Layer to an attribute registers it under that name;
-    re-assigning the name keeps its place, and assigning anything else (or deleting the
-    attribute) unregisters it.  Calling the layer calls ``forward(*inputs)``.
+    Assigning a Parameter or a Layer to an attribute registers it under that name.
+    Assigning a list, tuple or dict registers it too: the Parameters and Layers in it,
+    nested containers included, belong to this layer under the paths ``name/index``
+    and ``name/key`` (``self.blocks = [Linear(10), Linear(10)]`` holds ``blocks/0/W``,
+    ``blocks/0/b``, ``blocks/1/W``...), in list order and dict insertion order, and
+    changes made to the container later (``self.blocks.append(...)``) are seen.  Other
+    items of a container, such as functions (``F.relu``) or numbers, are allowed and
+    are not part of the model.  An object held both by an attribute and by a container
+    of the same layer is named after the attribute, so ``self.layers = [self.l0,
+    self.l1]`` keeps the names ``l0`` and ``l1``.  Re-assigning a name keeps its place;
+    assigning anything else (or deleting the attribute) unregisters it.
+
+    Calling the layer returns ``forward(*inputs)`` and, as in DeZero, keeps weak
+    references to the inputs and outputs of that call in ``inputs`` and ``outputs``
+    (``layer.outputs[0]()`` is the last output while it is alive).
     """
+
+    # Names of the Parameters that are not learnt but kept and saved (running
+    # statistics); summary counts them apart.
+    _statistics = ()
 
     def __init__(self):
         self.__dict__.setdefault('_names', {})
 
     def __setattr__(self, name, value):
         names = self.__dict__.setdefault('_names', {})   # ordered: a dict used as a set
-        if isinstance(value, (Parameter, Layer)):
+        if _may_hold_members(value):
             names.setdefault(name, None)
             _structure_changed()
-        elif name in names:
-            del names[name]
-            _structure_changed()
+        else:
+            if isinstance(value, (set, frozenset)) and any(
+                    isinstance(v, (Parameter, Layer)) for v in value):
+                raise TypeError(f'{type(self).__name__}: the attribute {name!r} is a set '
+                                f'holding layers or parameters; a set has no order, so '
+                                f'its parameters could not be named or saved: use a list')
+            if name in names:
+                del names[name]
+                _structure_changed()
         super().__setattr__(name, value)
 
     def __delattr__(self, name):
@@ -59,8 +104,21 @@ class Layer:
             _structure_changed()
         super().__delattr__(name)
 
+    def __getstate__(self):
+        # the weak references of the last call cannot be pickled, and are not needed
+        return {k: v for k, v in self.__dict__.items() if k not in ('inputs', 'outputs')}
+
     def __call__(self, *inputs):
-        return self.forward(*inputs)
+        outputs = self.forward(*inputs)
+        state = self.__dict__        # not through __setattr__: these are not members
+        names = state.get('_names', ())
+        if 'outputs' not in names and 'inputs' not in names:
+            state['inputs'] = [_weak(x) for x in inputs]
+            state['outputs'] = [_weak(y) for y in
+                                (outputs if isinstance(outputs, tuple) else (outputs,))]
+        if _output_shapes is not None and id(self) not in _output_shapes:
+            _output_shapes[id(self)] = _shape_of(outputs)
+        return outputs
 
     def forward(self, *inputs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
@@ -69,46 +127,57 @@ class Layer:
     def named_params(self):
         """Yield ``(path, parameter)`` for every Parameter of this layer and its
         sub-layers, depth first in definition order; the path joins the attribute
-        names with ``/`` (``'l0/W'``).  A parameter or layer reachable by several paths
-        is visited once, under the first path.
+        names, list indices and dict keys with ``/`` (``'l0/W'``, ``'blocks/0/W'``).
+        A parameter or layer reachable by several paths is visited once, under the
+        first path.
         """
-        return self._walk(with_paths=True)
+        return self._walk([])
 
     def params(self):
         """Iterate over every Parameter of this layer and its sub-layers, each once, in
-        the order of :meth:`named_params`.  Optimizers ask every step, so the list is
-        kept until a Parameter or Layer attribute of any layer is assigned or deleted."""
+        the order of :meth:`named_params`."""
         cached = self.__dict__.get('_params_cache')
-        if cached is None or cached[0] != _structure_changes:
-            cached = (_structure_changes,
-                      [param for _, param in self._walk(with_paths=False)])
+        if cached is None or cached[0] != _structure_changes \
+                or not _same_items(cached[1]):
+            containers = []
+            params = [param for _, param in self._walk(containers)]
+            cached = (_structure_changes, [(c, _items(c)) for c in containers], params)
             self.__dict__['_params_cache'] = cached
-        return iter(cached[1])
+        return iter(cached[2])
 
-    def _walk(self, with_paths):
-        """The traversal behind named_params and params: ``(path, parameter)`` pairs,
-        the path None unless ``with_paths``."""
+    def _walk(self, containers):
+        """The traversal behind named_params and params: ``(path, parameter)`` pairs.
+        The lists and dicts looked into are appended to ``containers``."""
         seen = {id(self)}
-        stack = [self._members('' if with_paths else None)]
+        stack = [iter(self._members('', containers))]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
-                    stack.append(obj._members(path + '/' if with_paths else None))
+                    stack.append(iter(obj._members(path + '/', containers)))
                     break
                 yield path, obj
             else:
                 stack.pop()
 
-    def _members(self, prefix):
-        """An iterator over ``(prefix + name, value)`` of the registered attributes, or
-        ``(None, value)`` when ``prefix`` is None."""
+    def _members(self, prefix, containers):
+        """``(prefix + path, value)`` for the Parameters and Layers this layer holds
+        directly, in definition order; the lists and dicts looked into are appended to
+        ``containers``."""
         values = self.__dict__
-        if prefix is None:
-            return iter([(None, values[name]) for name in self._names])
-        return iter([(prefix + name, values[name]) for name in self._names])
+        members = [(name, values[name]) for name in values.get('_names', ())]
+        attributes = None               # ids of the objects held by attributes
+        found = []
+        for name, value in members:
+            if not isinstance(value, _CONTAINERS):
+                found.append((prefix + name, value))
+                continue
+            if attributes is None:
+                attributes = {id(v) for _, v in members if not isinstance(v, _CONTAINERS)}
+            _unpack(self, prefix + name, value, attributes, found, containers, ())
+        return found
 
     def cleargrads(self):
         """Forget the gradients of every parameter."""
@@ -137,8 +206,14 @@ class Layer:
         file at ``path`` is left untouched.  GPU arrays are copied to the CPU: the file
         holds NumPy arrays whatever the device.
         """
-        arrays = {name: cuda.as_numpy(param.data) for name, param in self.named_params()
-                  if param.data is not None}
+        arrays, paths = {}, set()
+        for name, param in self.named_params():
+            if name in paths:      # dict keys 1 and '1' side by side, say
+                raise ValueError(f'save_weights: two parameters have the path {name!r}; '
+                                 f'rename the attribute or dict key that repeats it')
+            paths.add(name)
+            if param.data is not None:
+                arrays[name] = cuda.as_numpy(param.data)
         with atomic_open(path, 'wb') as f:
             _write_npz(f, arrays)
 
@@ -185,6 +260,203 @@ class Layer:
             on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
             param.data = cuda.as_cupy(array) if on_gpu else array
 
+    # ---- description -----------------------------------------------------------------
+    def hyperparameters(self):
+        """The main settings of this layer as a dict, shown by ``print(layer)`` and
+        :meth:`summary` as ``Type(name=value, ...)``; a size not known yet (a lazy
+        layer never called) is None, shown as ``?``.  The base class has none: a
+        layer without settings shows its own Parameters instead.  Subclasses
+        override it."""
+        return {}
+
+    def __repr__(self):
+        """The tree of this layer: one line per sub-layer, indented by depth and
+        named as in :meth:`named_params`, such as ``l0: Linear(in=2, out=10)``."""
+        return '\n'.join('  ' * depth + text for depth, text, _, _ in _tree(self, True))
+
+    def summary(self, *inputs, file=None):
+        """Print the tree of ``print(layer)`` as a table with, for each layer, the
+        output shape of its first call and the number of values in the Parameters it
+        holds itself (its sub-layers have rows of their own), then the total.
+
+        Given ``inputs``, the layer is called once on them, under ``no_grad()`` and
+        ``test_mode()``, to record the output shapes; that call also creates lazy
+        parameters, drawing their initial values from NumPy's random generator.
+        Without inputs the table has no shapes, and the counts of layers whose
+        parameters are not created yet are ``?``.  Running statistics (BatchNorm's
+        ``avg_mean`` and ``avg_var``) are not learnt: they are counted apart.
+        ``file``: where to print, standard output by default.
+        """
+        global _output_shapes
+        shapes = None
+        if inputs:
+            if _output_shapes is not None:
+                raise RuntimeError(f'{type(self).__name__}.summary: called while another '
+                                   f'summary runs its forward pass')
+            _output_shapes = shapes = {}
+            try:
+                with no_grad(), test_mode():
+                    self(*inputs)
+            finally:
+                _output_shapes = None
+        print(_summary_text(self, shapes), file=file)
+
+
+# --------------------------------------------------------------------------------------
+# Layer helpers: containers, weak references, descriptions
+# --------------------------------------------------------------------------------------
+def _unpack(layer, path, container, attributes, found, containers, open_ids):
+    """Append to ``found`` the ``(path/key, value)`` of the Parameters and Layers in
+    ``container`` and in the containers nested in it, except those whose id is in
+    ``attributes`` (they are named after an attribute of ``layer``).  ``containers``
+    receives every list and dict looked into; ``open_ids`` holds the ids of the
+    containers being unpacked, so that one that holds itself is not entered again."""
+    if id(container) in open_ids:
+        return
+    if not isinstance(container, tuple):
+        containers.append(container)
+    open_ids += (id(container),)
+    items = container.items() if isinstance(container, dict) else enumerate(container)
+    for key, value in items:
+        if isinstance(value, (Parameter, Layer)):
+            if id(value) not in attributes:
+                found.append((_item_path(layer, path, key), value))
+        elif isinstance(value, _CONTAINERS):
+            _unpack(layer, _item_path(layer, path, key), value, attributes, found,
+                    containers, open_ids)
+
+
+def _item_path(layer, path, key):
+    """``path/key``, refusing keys that would make the path ambiguous."""
+    key = str(key)
+    if not key or '/' in key:
+        raise ValueError(f'{type(layer).__name__}: the key {key!r} in {path!r} cannot '
+                         f'name a part of the model (paths join keys with "/"); use a '
+                         f'key without "/"')
+    return f'{path}/{key}'
+
+
+def _items(container):
+    return tuple(container.values()) if isinstance(container, dict) else tuple(container)
+
+
+def _same_items(snapshot):
+    """Whether every container of ``snapshot`` (pairs of a container and the items it
+    held) still holds the very same items in the same order."""
+    for container, items in snapshot:
+        if len(container) != len(items):
+            return False
+        current = container.values() if isinstance(container, dict) else container
+        for now, before in zip(current, items):
+            if now is not before:
+                return False
+    return True
+
+
+def _weak(obj):
+    """A weak reference to ``obj``; for an object that cannot have one (a number, a
+    tuple), a function that returns it."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _shape_of(outputs):
+    """The shape of an output as summary shows it, ``(2, 10)``; several outputs give
+    their shapes joined by commas."""
+    if isinstance(outputs, (tuple, list)):
+        return ', '.join(_shape_of(y) for y in outputs)
+    shape = getattr(outputs, 'shape', None)
+    return type(outputs).__name__ if shape is None else str(tuple(shape))
+
+
+def _title(layer):
+    """``Type(name=value, ...)``, or just ``Type`` for a layer without settings."""
+    settings = layer.hyperparameters()
+    if not settings:
+        return type(layer).__name__
+    text = ', '.join(f'{name}={"?" if value is None else value}'
+                     for name, value in settings.items())
+    return f'{type(layer).__name__}({text})'
+
+
+def _tree(root, list_params):
+    """The rows that describe ``root``, depth first: ``(depth, text, layer, own)``.
+
+    A layer's row has ``text`` such as ``'l0: Linear(in=2, out=10)'`` and ``own``, the
+    ``(name, parameter)`` pairs it holds itself.  Other rows (``layer`` None) tell
+    that a layer or parameter is the one met earlier under another path, and, with
+    ``list_params``, show the Parameters of the layers that have no settings (the
+    settings of the others imply their parameters)."""
+    rows = []
+    seen = {id(root): type(root).__name__}         # id -> the path it was met under
+
+    def visit(layer, depth, label, path):
+        own = []
+        rows.append((depth, label + _title(layer), layer, own))
+        show_params = list_params and not layer.hyperparameters()
+        for name, obj in layer._members('', []):
+            kind = 'layer' if isinstance(obj, Layer) else 'parameter'
+            if id(obj) in seen:
+                if kind == 'layer' or show_params:
+                    rows.append((depth + 1, f'{name}: the {kind} {seen[id(obj)]}', None, ()))
+                continue
+            seen[id(obj)] = path + name
+            if kind == 'layer':
+                visit(obj, depth + 1, name + ': ', path + name + '/')
+                continue
+            own.append((name, obj))
+            if show_params:
+                described = 'not created yet' if obj.data is None else \
+                    f'{obj.data.shape} {obj.data.dtype}'
+                rows.append((depth + 1, f'{name}: Parameter {described}', None, ()))
+
+    visit(root, 0, '', '')
+    return rows
+
+
+def _summary_text(layer, shapes):
+    """The table of Layer.summary; ``shapes``: {id(layer): output shape}, or None to
+    leave the output shapes out."""
+    header = ('Layer', 'Output shape', 'Parameters')
+    table = []
+    learnt = statistics = missing = 0
+    for depth, text, obj, own in _tree(layer, False):
+        if obj is None:
+            table.append(('  ' * depth + text, '', ''))
+            continue
+        count = '-'
+        params = [p for name, p in own if name not in obj._statistics]
+        if params:
+            absent = sum(p.data is None for p in params)
+            size = sum(p.data.size for p in params if p.data is not None)
+            missing += absent
+            learnt += size
+            count = '?' if absent else f'{size:,}'
+        statistics += sum(p.data.size for name, p in own
+                          if name in obj._statistics and p.data is not None)
+        shape = () if shapes is None else (shapes.get(id(obj), 'not called'),)
+        table.append(('  ' * depth + text, *shape, count))
+    if shapes is None:
+        header = header[::2]
+    table.insert(0, header)
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    aligns = '<' * (len(header) - 1) + '>'
+    lines = ['  '.join(f'{cell:{a}{w}}' for cell, a, w in zip(row, aligns, widths))
+             for row in table]
+    rule = '-' * len(lines[0])
+    lines[1:1] = [rule]
+    lines.append(rule)
+    if missing:
+        lines.append(f'Trainable parameters: at least {learnt:,} ({missing} Parameters are '
+                     f'created on the first call: summary(x) counts them)')
+    else:
+        lines.append(f'Trainable parameters: {learnt:,}')
+    if statistics:
+        lines.append(f'Running statistics (not trained): {statistics:,}')
+    return '\n'.join(lines)
+
 
 def _write_npz(f, arrays):
     """Write ``arrays`` (name -> array) to the open binary file ``f`` as an ``.npz``
@@ -226,6 +498,21 @@ def _on_device_of(array, x):
     moved to the GPU when ``x`` is there.  Weights are drawn with NumPy's seeded random
     generator on either device, so a run on the GPU starts from the CPU run's weights."""
     return array if cuda.get_array_module(x) is np else cuda.as_cupy(array)
+
+
+def _settings(settings, nobias=False, dtype=np.float32):
+    """The hyperparameters of a layer: the dict ``settings``, then ``nobias`` and the
+    dtype only where they differ from the usual (a bias, float32)."""
+    if nobias:
+        settings['nobias'] = True
+    if np.dtype(dtype) != np.float32:
+        settings['dtype'] = np.dtype(dtype).name
+    return settings
+
+
+def _square(pair):
+    """A (height, width) setting as shown: one number when both are equal."""
+    return pair[0] if pair[0] == pair[1] else pair
 
 
 def _check_size(layer, what, value):
@@ -285,6 +572,10 @@ class Linear(Layer):
         """The input width: W's first dimension, or None before W is created."""
         return None if self.W.data is None else self.W.data.shape[0]
 
+    def hyperparameters(self):
+        return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None,
+                         self.dtype)
+
     def _init_W(self, in_size, x=None):
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
@@ -318,6 +609,8 @@ class BatchNorm(Layer):
     optimizers leave them alone.
     """
 
+    _statistics = ('avg_mean', 'avg_var')
+
     def __init__(self):
         super().__init__()
         self.avg_mean = Parameter(None, name='avg_mean')
@@ -341,6 +634,9 @@ class BatchNorm(Layer):
                                  f'{param.data.shape}')
         return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data,
                             self.avg_var.data)
+
+    def hyperparameters(self):
+        return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
 
 
 # --------------------------------------------------------------------------------------
@@ -372,6 +668,15 @@ class _Conv(Layer):
     def in_channels(self):
         """The input's channel count, read from W; None before W is created."""
         return None if self.W.data is None else self.W.data.shape[self._in_axis]
+
+    def hyperparameters(self):
+        settings = {'in': self.in_channels, 'out': self.out_channels,
+                    'kernel': _square(self.kernel_size)}
+        if self.stride != (1, 1):
+            settings['stride'] = _square(self.stride)
+        if self.pad != (0, 0):
+            settings['pad'] = _square(self.pad)
+        return _settings(settings, self.b is None, self.dtype)
 
     def _W_shape(self, in_channels):
         raise NotImplementedError
@@ -485,6 +790,10 @@ class RNN(Layer):
                           dtype=dtype)
         self.h = None
 
+    def hyperparameters(self):
+        return _settings({'in': self.x2h.in_size, 'hidden': self.hidden_size},
+                         dtype=self.x2h.dtype)
+
     def reset_state(self):
         """Forget the hidden state: the next call starts a new sequence."""
         self.h = None
@@ -533,6 +842,10 @@ class LSTM(Layer):
         self.h2u = Linear(H, in_size=H, nobias=True, dtype=dtype)
         self.reset_state()
 
+    def hyperparameters(self):
+        return _settings({'in': self.x2f.in_size, 'hidden': self.hidden_size},
+                         dtype=self.x2f.dtype)
+
     def reset_state(self):
         """Forget the hidden state and the cell: the next call starts a new sequence."""
         self.h = None
@@ -570,6 +883,10 @@ class EmbedID(Layer):
         out_size = _check_size('EmbedID', 'out_size', out_size)
         dtype = _check_dtype('EmbedID', dtype)
         self.W = Parameter(np.random.randn(in_size, out_size).astype(dtype), name='W')
+
+    def hyperparameters(self):
+        in_size, out_size = self.W.data.shape
+        return _settings({'in': in_size, 'out': out_size}, dtype=self.W.data.dtype)
 
     def forward(self, x):
         return embed_id(x, self.W)

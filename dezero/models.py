@@ -6,10 +6,10 @@ perceptron of :class:`~dezero.layers.Linear` layers.
 
 The published image classifiers (1000 ImageNet classes, float32): :class:`VGG16`,
 :class:`ResNet` (:class:`ResNet50`, :class:`ResNet101`, :class:`ResNet152`, built of
-:class:`Bottleneck` blocks) and :class:`SqueezeNet` (v1.1, built of :class:`Fire`
-modules).  Each creates all its parameters at once, with the layer names of DeZero's
-published weight files, which ``pretrained=True`` downloads into :func:`models_dir`
-and loads.
+:class:`BuildingBlock` stages of :class:`BottleneckA` and :class:`BottleneckB` blocks)
+and :class:`SqueezeNet` (v1.1, built of :class:`Fire` modules).  Each creates all its
+parameters at once, with the layer names of DeZero's published weight files, which
+``pretrained=True`` downloads into :func:`models_dir` and loads.
 """
 import os
 import zipfile
@@ -82,6 +82,10 @@ class MLP(Model):
             layer = Linear(size)
             setattr(self, f'l{i}', layer)
             self.layers.append(layer)
+
+    def hyperparameters(self):
+        return {'activation': getattr(self.activation, '__name__',
+                                      type(self.activation).__name__)}
 
     def forward(self, x):
         for layer in self.layers[:-1]:
@@ -303,56 +307,95 @@ def _rgb_array(image, size, dtype):
     return np.asarray(image).astype(dtype)
 
 
-class Bottleneck(Layer):
-    """A bottleneck residual block of ResNet (He et al. 2015):
-    ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x))``.
+def _block_size(block, what, value):
+    """``value`` checked as a positive int (a channel count, a number of blocks or a
+    stride) for the ResNet block ``block``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f'{block}: {what} must be a positive integer, got {value!r}')
+    return int(value)
+
+
+def _conv_bn(block, in_channels, out_channels, kernel_size, stride, dtype):
+    """A convolution without bias (pad keeping the size for stride 1) and the batch
+    norm that follows it, both with all their parameters created."""
+    conv = Conv2d(_block_size(block, 'out_channels', out_channels), kernel_size, stride,
+                  kernel_size // 2, nobias=True, dtype=dtype,
+                  in_channels=_block_size(block, 'in_channels', in_channels))
+    return conv, _batch_norm(out_channels, dtype)
+
+
+class BottleneckA(Layer):
+    """The first bottleneck block of a ResNet stage, which changes the channel count and
+    (with ``stride`` 2) halves the height and width:
+    ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + bn4(conv4(x)))``.
 
     conv1 is 1x1 to ``mid_channels``, conv2 3x3 (pad 1) to ``mid_channels``, conv3 1x1
-    to ``out_channels``; none has a bias, each is followed by batch normalisation.
-    ``stride`` (2 to halve the height and width) sits on conv1, as in the paper's
-    original (MSRA/Caffe) model, not on conv2 as in the later "ResNet v1.5".  When
-    the stride is not 1 or the channel count changes, the shortcut is a projection,
-    bn4(conv4(x)) with conv4 1x1 of that stride; otherwise it is x itself.
+    to ``out_channels``; the shortcut conv4 (1x1 with ``stride``) projects x to
+    ``out_channels``.  None has a bias; each is followed by batch normalisation.  The
+    stride sits on conv1, as in the original (MSRA) ResNet, or on conv2 with
+    ``downsample_fb=True`` (the "Facebook" variant, later called ResNet v1.5).
     """
 
-    def __init__(self, in_channels, mid_channels, out_channels, stride=1,
-                 dtype=np.float32):
+    def __init__(self, in_channels, mid_channels, out_channels, stride=2,
+                 downsample_fb=False, dtype=np.float32):
         super().__init__()
-        self.projection = stride != 1 or in_channels != out_channels
-        self.conv1 = Conv2d(mid_channels, 1, stride, 0, nobias=True, dtype=dtype,
-                            in_channels=in_channels)
-        self.bn1 = _batch_norm(mid_channels, dtype)
-        self.conv2 = Conv2d(mid_channels, 3, 1, 1, nobias=True, dtype=dtype,
-                            in_channels=mid_channels)
-        self.bn2 = _batch_norm(mid_channels, dtype)
-        self.conv3 = Conv2d(out_channels, 1, 1, 0, nobias=True, dtype=dtype,
-                            in_channels=mid_channels)
-        self.bn3 = _batch_norm(out_channels, dtype)
-        if self.projection:
-            self.conv4 = Conv2d(out_channels, 1, stride, 0, nobias=True, dtype=dtype,
-                                in_channels=in_channels)
-            self.bn4 = _batch_norm(out_channels, dtype)
+        stride = _block_size('BottleneckA', 'stride', stride)
+        stride_1x1, stride_3x3 = (1, stride) if downsample_fb else (stride, 1)
+        self.conv1, self.bn1 = _conv_bn('BottleneckA', in_channels, mid_channels, 1,
+                                        stride_1x1, dtype)
+        self.conv2, self.bn2 = _conv_bn('BottleneckA', mid_channels, mid_channels, 3,
+                                        stride_3x3, dtype)
+        self.conv3, self.bn3 = _conv_bn('BottleneckA', mid_channels, out_channels, 1, 1,
+                                        dtype)
+        self.conv4, self.bn4 = _conv_bn('BottleneckA', in_channels, out_channels, 1,
+                                        stride, dtype)
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
         h = F.relu(self.bn2(self.conv2(h)))
         h = self.bn3(self.conv3(h))
-        shortcut = self.bn4(self.conv4(x)) if self.projection else x
-        return F.relu(h + shortcut)
+        return F.relu(h + self.bn4(self.conv4(x)))
 
 
-class ResNetStage(Layer):
-    """``n_blocks`` :class:`Bottleneck` blocks in a row: the first, ``a``, goes from
-    ``in_channels`` to ``out_channels`` with ``stride`` (and a projection shortcut);
-    the others, ``b1``, ``b2``, ..., keep ``out_channels`` with identity shortcuts."""
+class BottleneckB(Layer):
+    """A bottleneck block that keeps the shape of its input (N, in_channels, H, W):
+    ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + x)``, conv1 1x1 to
+    ``mid_channels``, conv2 3x3 (pad 1), conv3 1x1 back to ``in_channels``; no bias,
+    each followed by batch normalisation."""
 
-    def __init__(self, n_blocks, in_channels, mid_channels, out_channels, stride,
-                 dtype=np.float32):
+    def __init__(self, in_channels, mid_channels, dtype=np.float32):
         super().__init__()
-        self.a = Bottleneck(in_channels, mid_channels, out_channels, stride, dtype)
+        self.conv1, self.bn1 = _conv_bn('BottleneckB', in_channels, mid_channels, 1, 1,
+                                        dtype)
+        self.conv2, self.bn2 = _conv_bn('BottleneckB', mid_channels, mid_channels, 3, 1,
+                                        dtype)
+        self.conv3, self.bn3 = _conv_bn('BottleneckB', mid_channels, in_channels, 1, 1,
+                                        dtype)
+
+    def forward(self, x):
+        h = F.relu(self.bn1(self.conv1(x)))
+        h = F.relu(self.bn2(self.conv2(h)))
+        h = self.bn3(self.conv3(h))
+        return F.relu(h + x)
+
+
+class BuildingBlock(Layer):
+    """One stage of a ResNet: ``n_layers`` bottleneck blocks in a row, ``a`` (a
+    :class:`BottleneckA` from ``in_channels`` to ``out_channels`` with ``stride`` and
+    ``downsample_fb``), then ``b1``, ``b2``, ... (:class:`BottleneckB` blocks that
+    keep ``out_channels``).  Every argument but ``downsample_fb`` must be given."""
+
+    def __init__(self, n_layers=None, in_channels=None, mid_channels=None,
+                 out_channels=None, stride=None, downsample_fb=None, dtype=np.float32):
+        super().__init__()
+        n_layers = _block_size('BuildingBlock', 'n_layers', n_layers)
+        self.a = BottleneckA(in_channels, mid_channels, out_channels,
+                             _block_size('BuildingBlock', 'stride', stride),
+                             bool(downsample_fb), dtype)
+        # the blocks in the order they run; each is also an attribute, which names it
         self.blocks = [self.a]
-        for i in range(1, n_blocks):
-            block = Bottleneck(out_channels, mid_channels, out_channels, 1, dtype)
+        for i in range(1, n_layers):
+            block = BottleneckB(out_channels, mid_channels, dtype)
             setattr(self, f'b{i}', block)
             self.blocks.append(block)
 
@@ -368,7 +411,7 @@ class ResNet(Model):
 
     conv1 (7x7, stride 2, pad 3, 64 channels) + batch norm + ReLU and a 3x3 max pooling
     of stride 2 (pad 1: 224x224 images give the paper's 56x56 maps); then the stages
-    ``res2`` to ``res5`` of :class:`Bottleneck` blocks (3, 4, 6, 3 blocks for
+    ``res2`` to ``res5`` (:class:`BuildingBlock`) of bottleneck blocks (3, 4, 6, 3 for
     ResNet-50; 3, 4, 23, 3 for 101; 3, 8, 36, 3 for 152) with 64, 128, 256, 512 middle
     and 256, 512, 1024, 2048 output channels, stride 2 on the first block of res3 to
     res5 (on its first 1x1 convolution, as in the original model); a global average
@@ -407,10 +450,10 @@ class ResNet(Model):
         blocks = self.BLOCKS[self.n_layers]
         self.conv1 = Conv2d(64, 7, stride=2, pad=3, in_channels=3)
         self.bn1 = _batch_norm(64, np.float32)
-        self.res2 = ResNetStage(blocks[0], 64, 64, 256, 1)
-        self.res3 = ResNetStage(blocks[1], 256, 128, 512, 2)
-        self.res4 = ResNetStage(blocks[2], 512, 256, 1024, 2)
-        self.res5 = ResNetStage(blocks[3], 1024, 512, 2048, 2)
+        self.res2 = BuildingBlock(blocks[0], 64, 64, 256, 1)
+        self.res3 = BuildingBlock(blocks[1], 256, 128, 512, 2)
+        self.res4 = BuildingBlock(blocks[2], 512, 256, 1024, 2)
+        self.res5 = BuildingBlock(blocks[3], 1024, 512, 2048, 2)
         self.fc6 = Linear(1000, in_size=2048)
         if path is not None:
             self.load_weights(path)

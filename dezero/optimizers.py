@@ -17,7 +17,12 @@ may be shared between variables or be read-only broadcast views.
 Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
 is created as zeros like ``param.data`` (same shape, dtype and array module) on the
 parameter's first update, and dropped when the parameter is garbage collected.
+
+Hyperparameters are checked when the optimizer is made and whenever they are assigned
+later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
+calls it ``lr`` (Adam also ``alpha``, its name in DeZero and in the paper).
 """
+import inspect
 import math
 import numbers
 import weakref
@@ -55,6 +60,30 @@ def _fraction(owner, name, value):
     return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
 
 
+class _Hyperparameter:
+    """An optimizer attribute checked on every assignment, in ``__init__`` and later:
+    ``check(owner, name, value)`` validates the value and gives the float stored."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, optimizer, owner=None):
+        if optimizer is None:
+            return self
+        try:
+            return optimizer.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(f'{type(optimizer).__name__} has no {self.name} yet: '
+                                 f'its __init__ did not set it') from None
+
+    def __set__(self, optimizer, value):
+        optimizer.__dict__[self.name] = self.check(type(optimizer).__name__, self.name,
+                                                   value)
+
+
 # --------------------------------------------------------------------------------------
 # Optimizer
 # --------------------------------------------------------------------------------------
@@ -63,7 +92,14 @@ class Optimizer:
 
     Subclasses define ``update_one(param)``, which changes ``param.data`` in place using
     ``param.grad.data`` (never changed) and, if needed, state arrays from ``_state``.
+    A keyword argument that the subclass's ``__init__`` does not take is refused with
+    a TypeError that lists the ones it takes.
     """
+
+    def __new__(cls, *args, **kwargs):
+        if kwargs:
+            _check_keywords(cls, kwargs)
+        return super().__new__(cls)
 
     def __init__(self):
         self.target = None
@@ -154,15 +190,32 @@ class Optimizer:
         return tuple(state[n] for n in names)
 
 
+def _check_keywords(cls, kwargs):
+    """Raise a TypeError naming ``cls``, the keyword and the keywords that ``cls``
+    takes, unless its ``__init__`` takes every keyword of ``kwargs``."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    known = [p.name for p in params if p.name != 'self'
+             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    for name in kwargs:
+        if name not in known:
+            takes = ', '.join(known) if known else 'no arguments'
+            raise TypeError(f'{cls.__name__}: unknown argument {name!r}; '
+                            f'{cls.__name__} takes {takes}')
+
+
 # --------------------------------------------------------------------------------------
 # The optimizers
 # --------------------------------------------------------------------------------------
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * g."""
 
+    lr = _Hyperparameter(_positive)
+
     def __init__(self, lr=0.01):
         super().__init__()
-        self.lr = _positive('SGD', 'lr', lr)
+        self.lr = lr
 
     def update_one(self, param):
         param.data -= self.lr * param.grad.data
@@ -171,10 +224,13 @@ class SGD(Optimizer):
 class MomentumSGD(Optimizer):
     """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0)."""
 
+    lr = _Hyperparameter(_positive)
+    momentum = _Hyperparameter(_fraction)
+
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__()
-        self.lr = _positive('MomentumSGD', 'lr', lr)
-        self.momentum = _fraction('MomentumSGD', 'momentum', momentum)
+        self.lr = lr
+        self.momentum = momentum
 
     def update_one(self, param):
         v, = self._state(param, 'v')
@@ -186,10 +242,13 @@ class MomentumSGD(Optimizer):
 class AdaGrad(Optimizer):
     """AdaGrad: h += g * g; p -= lr * g / (sqrt(h) + eps) (h starts at 0)."""
 
+    lr = _Hyperparameter(_positive)
+    eps = _Hyperparameter(_positive)
+
     def __init__(self, lr=0.001, eps=1e-8):
         super().__init__()
-        self.lr = _positive('AdaGrad', 'lr', lr)
-        self.eps = _positive('AdaGrad', 'eps', eps)
+        self.lr = lr
+        self.eps = eps
 
     def update_one(self, param):
         h, = self._state(param, 'h')
@@ -204,10 +263,21 @@ class AdaDelta(Optimizer):
     msg = rho * msg + (1 - rho) * g * g;  dx = sqrt((msdx + eps) / (msg + eps)) * g;
     msdx = rho * msdx + (1 - rho) * dx * dx;  p -= dx  (msg and msdx start at 0)."""
 
+    rho = _Hyperparameter(_fraction)
+    eps = _Hyperparameter(_positive)
+
     def __init__(self, rho=0.95, eps=1e-6):
         super().__init__()
-        self.rho = _fraction('AdaDelta', 'rho', rho)
-        self.eps = _positive('AdaDelta', 'eps', eps)
+        self.rho = rho
+        self.eps = eps
+
+    def _no_learning_rate(self, value=None):
+        raise AttributeError('AdaDelta has no learning rate (lr): its steps are scaled '
+                             'by the running averages alone; tune rho and eps instead')
+
+    lr = property(_no_learning_rate, _no_learning_rate,
+                  doc="""AdaDelta has no learning rate: reading or assigning ``lr``
+                  raises AttributeError (and ``hasattr(optimizer, 'lr')`` is False).""")
 
     def update_one(self, param):
         msg, msdx = self._state(param, 'msg', 'msdx')
@@ -225,21 +295,46 @@ class AdaDelta(Optimizer):
 class Adam(Optimizer):
     """Adam with bias correction.  With t the number of update() calls so far:
     m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g;
-    lr_t = alpha * sqrt(1 - beta2**t) / (1 - beta1**t);  p -= lr_t * m / (sqrt(v) + eps).
-    The first step moves each parameter by about alpha * sign(g)."""
+    step_size = alpha * sqrt(1 - beta2**t) / (1 - beta1**t);
+    p -= step_size * m / (sqrt(v) + eps).
+    The first step moves each parameter by about alpha * sign(g).
 
-    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    The learning rate ``alpha`` (default 0.001) may be given as ``lr`` instead, not as
+    both; ``optimizer.lr`` reads and assigns ``alpha``.
+    """
+
+    alpha = _Hyperparameter(_positive)
+    beta1 = _Hyperparameter(_fraction)
+    beta2 = _Hyperparameter(_fraction)
+    eps = _Hyperparameter(_positive)
+
+    def __init__(self, alpha=None, beta1=0.9, beta2=0.999, eps=1e-8, *, lr=None):
         super().__init__()
-        self.alpha = _positive('Adam', 'alpha', alpha)
-        self.beta1 = _fraction('Adam', 'beta1', beta1)
-        self.beta2 = _fraction('Adam', 'beta2', beta2)
-        self.eps = _positive('Adam', 'eps', eps)
+        if alpha is not None and lr is not None:
+            raise TypeError(f'Adam: got both alpha={alpha!r} and lr={lr!r}; they name the '
+                            f'same learning rate: give one of them')
+        if lr is not None:
+            self.lr = lr
+        else:
+            self.alpha = 0.001 if alpha is None else alpha
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
         self.t = 0
 
     @property
     def lr(self):
-        """The bias-corrected step size lr_t of step t (before the first update, that
-        of the first step)."""
+        """The learning rate: the same value as ``alpha``."""
+        return self.alpha
+
+    @lr.setter
+    def lr(self, value):
+        self.__dict__['alpha'] = _positive('Adam', 'lr', value)
+
+    @property
+    def step_size(self):
+        """The bias-corrected step size of step t (before the first update, that of
+        the first step): alpha * sqrt(1 - beta2**t) / (1 - beta1**t)."""
         t = max(self.t, 1)
         return self.alpha * math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
 
@@ -254,7 +349,7 @@ class Adam(Optimizer):
         v *= self.beta2
         v += (1 - self.beta2) * g * g
         xp = cuda.get_array_module(v)
-        param.data -= self.lr * m / (xp.sqrt(v) + self.eps)
+        param.data -= self.step_size * m / (xp.sqrt(v) + self.eps)
 
 
 # --------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
-from dezero.core import no_grad, test_mode
+from dezero.core import Variable, no_grad, test_mode
 from dezero.progress import EpochProgress, format_metrics
 
 _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
@@ -38,7 +38,7 @@ _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
 def _value(v, what):
     """A loss or metric (Variable, array or number, on either device) of one element as
     a Python float."""
-    a = cuda.as_numpy(getattr(v, 'data', v))
+    a = cuda.as_numpy(v.data if isinstance(v, Variable) else v)
     if a.size != 1 or a.dtype.kind not in 'biuf':
         raise ValueError(f'Trainer: {what} must give one number per batch, got '
                          f'{type(v).__name__} with shape {a.shape} and dtype {a.dtype}')
@@ -48,9 +48,14 @@ def _value(v, what):
 class Trainer:
     """Trains ``model`` with ``optimizer``, minimising ``loss(y, t)``.
 
-    ``metrics`` maps names to functions ``f(y, t)`` computed on every batch (default
-    ``{'acc': F.accuracy}``; ``{}`` for none); 'loss' and names starting with 'val_'
-    are reserved for the history.  The optimizer is set up on the model if it has no
+    ``metrics`` maps names to functions ``f(y, t)`` computed on every batch; ``{}`` for
+    none.  By default it depends on the loss: ``{'acc': F.accuracy}`` for
+    ``F.softmax_cross_entropy``; for ``F.sigmoid_cross_entropy`` (logits) and
+    ``F.binary_cross_entropy`` (probabilities), ``'acc'`` is the fraction of outputs on
+    the side of the decision threshold (logit 0, probability 0.5) that their target is
+    on; other losses, such as ``F.mean_squared_error``, get no metric, as accuracy
+    means nothing for them.  'loss' and names starting with 'val_' are reserved for
+    the history.  The optimizer is set up on the model if it has no
     target yet.  Loaders are :class:`dezero.DataLoader` objects or any iterable of
     ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and metrics are taken
     to be batch means, so an epoch's figure is their average weighted by batch size.
@@ -60,7 +65,7 @@ class Trainer:
         if not callable(loss):
             raise TypeError(f'Trainer: loss must be a function f(y, t), got '
                             f'{type(loss).__name__}')
-        metrics = {'acc': F.accuracy} if metrics is None else dict(metrics)
+        metrics = _default_metrics(loss) if metrics is None else dict(metrics)
         for name, f in metrics.items():
             if not isinstance(name, str):
                 raise TypeError(f'Trainer: metric names must be strings, got {name!r}')
@@ -166,6 +171,40 @@ class Trainer:
             f = getattr(cb, method, None)
             if f is not None:
                 f(self, *args)
+
+
+def _default_metrics(loss):
+    """The metrics of a Trainer given none: accuracy for the classification losses,
+    none for the others."""
+    if loss is F.softmax_cross_entropy \
+            or loss is getattr(F, 'softmax_cross_entropy_simple', None):
+        return {'acc': F.accuracy}
+    if loss is F.sigmoid_cross_entropy:
+        return {'acc': _logit_accuracy}
+    if loss is F.binary_cross_entropy:
+        return {'acc': _probability_accuracy}
+    return {}
+
+
+def _binary_accuracy(who, y, t, threshold):
+    """The fraction of the entries of ``y`` that lie above ``threshold`` exactly where
+    the target ``t`` (same shape, values in [0, 1]) is at least 0.5."""
+    y, t = (a.data if isinstance(a, Variable) else a for a in (y, t))
+    if y.shape != t.shape:
+        raise ValueError(f'{who}: the outputs have shape {y.shape} but the targets '
+                         f'{t.shape}; expected the same shape')
+    return float(((y > threshold) == (t >= 0.5)).mean())
+
+
+def _logit_accuracy(y, t):
+    """Accuracy of the logits ``y`` against binary targets ``t`` (positive: y > 0)."""
+    return _binary_accuracy('the accuracy of sigmoid_cross_entropy', y, t, 0.0)
+
+
+def _probability_accuracy(p, t):
+    """Accuracy of the probabilities ``p`` against binary targets ``t`` (positive:
+    p > 0.5)."""
+    return _binary_accuracy('the accuracy of binary_cross_entropy', p, t, 0.5)
 
 
 def _check_target(model, target):

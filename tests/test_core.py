@@ -67,6 +67,82 @@ def test_to_cpu_is_a_noop_and_to_gpu_explains():
         v.to_gpu()
 
 
+# ---- conversions to numbers and arrays ----------------------------------------------------
+@pytest.mark.parametrize('shape', [(), (1,), (1, 1), (1, 1, 1)])
+def test_one_element_variables_convert_to_python_numbers(shape):
+    v = Variable(np.full(shape, 2.75, np.float32))
+    assert float(v) == 2.75 and type(float(v)) is float
+    assert int(v) == 2 and type(int(v)) is int
+    assert v.item() == 2.75 and type(v.item()) is float
+    assert int(Variable(np.full(shape, -3, np.int64))) == -3
+    assert Variable(np.full(shape, 7, np.int32)).item() == 7
+
+
+def test_conversion_of_a_variable_of_other_sizes_names_the_shape():
+    v = Variable(np.zeros((2, 3)))
+    for convert, error in ((float, TypeError), (int, TypeError),
+                           (lambda x: x.item(), ValueError)):
+        with pytest.raises(error, match=r'one element.*got shape \(2, 3\)'):
+            convert(v)
+    with pytest.raises(TypeError, match=r'got shape \(0,\)'):
+        float(Variable(np.zeros(0)))
+    with pytest.raises(ValueError, match='no data'):
+        Variable(None).item()
+
+
+def test_np_asarray_and_np_array_give_the_data():
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    v = Variable(data)
+    a = np.asarray(v)
+    assert a is data                                 # no copy, as for an ndarray
+    b = np.array(v)
+    assert b is not data and b.dtype == np.float32
+    np.testing.assert_array_equal(b, data)
+    c = np.asarray(v, dtype=np.float64)
+    assert c.dtype == np.float64 and c.shape == (2, 3)
+    np.testing.assert_array_equal(c, data)
+    assert np.asarray(v, dtype=np.float32) is data
+    stacked = np.array([Variable(np.array(1.0)), Variable(np.array(2.5))])
+    assert stacked.dtype == np.float64 and stacked.tolist() == [1.0, 2.5]
+    assert v.__array__(copy=True) is not data       # the NumPy 2 signature
+    np.testing.assert_array_equal(v.__array__(np.int64, copy=None), data.astype(np.int64))
+    with pytest.raises(ValueError, match=r'float32; making it float64 needs a copy'):
+        v.__array__(np.float64, copy=False)
+    assert v.__array__(np.float32, copy=False) is data
+    with pytest.raises(ValueError, match='no data'):
+        np.asarray(Variable(None))
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < '2.0.0',
+                    reason='copy= reaches __array__ from NumPy 2 on')
+def test_np_asarray_copy_keyword_reaches_the_variable():
+    v = Variable(np.zeros(3, np.float32))
+    assert np.asarray(v, copy=True) is not v.data
+    with pytest.raises(ValueError, match='needs a copy'):
+        np.asarray(v, dtype=np.float64, copy=False)
+
+
+@pytest.mark.parametrize('op', [
+    lambda a, v: a + v, lambda a, v: a - v, lambda a, v: a * v, lambda a, v: a / v,
+    lambda a, v: a ** v, lambda a, v: a @ v, lambda a, v: np.float32(2.0) * v,
+    lambda a, v: np.float64(2.0) + v, lambda a, v: np.int64(3) - v])
+def test_arithmetic_with_arrays_still_gives_variables_and_gradients(op):
+    a = np.full((2, 2), 2.0)
+    v = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = op(a, v)
+    assert isinstance(y, Variable) and y.creator is not None
+    y.sum().backward()
+    assert v.grad is not None and v.grad.shape == (2, 2)
+
+
+def test_numpy_ufuncs_still_refuse_variables():
+    v = Variable(np.ones(2))
+    with pytest.raises(TypeError, match='ufunc'):
+        np.exp(v)
+    with pytest.raises(TypeError, match='ufunc'):
+        np.add(np.ones(2), v)
+
+
 # ---- operators -------------------------------------------------------------------------
 @pytest.mark.parametrize('op, expected', [
     (lambda x: x + 2.0, [3.0, 4.0]), (lambda x: 2.0 + x, [3.0, 4.0]),

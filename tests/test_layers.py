@@ -667,3 +667,298 @@ def test_params_follow_layers_and_parameters_added_or_removed_later():
     assert [p.data.shape for p in outer.params()] == [(3,), (2, 4), (4,)]
     outer.extra = None                               # unregistered
     assert [p.data.shape for p in outer.params()] == [(3,)]
+
+
+# --------------------------------------------------------------------------------------
+# Layers and Parameters in lists, tuples and dicts
+# --------------------------------------------------------------------------------------
+class Stack(Layer):
+    """Three Linear layers in a list, two heads in a dict: y = heads[key](blocks(x))."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks = [Linear(4, in_size=3), Linear(4, in_size=4), Linear(4, in_size=4)]
+        self.heads = {'a': Linear(2, in_size=4), 'b': Linear(1, in_size=4)}
+
+    def forward(self, x, key='a'):
+        for block in self.blocks:
+            x = F.tanh(block(x))
+        return self.heads[key](x)
+
+
+def test_layers_in_lists_and_dicts_are_parameters_of_the_model():
+    model = Stack()
+    assert names(model) == ['blocks/0/W', 'blocks/0/b', 'blocks/1/W', 'blocks/1/b',
+                            'blocks/2/W', 'blocks/2/b', 'heads/a/W', 'heads/a/b',
+                            'heads/b/W', 'heads/b/b']
+    assert list(model.params()) == [p for _, p in model.named_params()]
+    assert sum(p.data.size for p in model.params()) == 16 + 2 * 20 + (8 + 2) + (4 + 1)
+    assert next(model.params()) is model.blocks[0].W
+
+
+def test_nested_containers_tuples_and_parameters_in_containers():
+    layer = Layer()
+    layer.stages = [[Linear(2, in_size=1)], ({'x': Linear(3, in_size=1)},)]
+    layer.weights = (param(1.0), param(2.0))
+    layer.table = {'w': param(3.0), 'deep': {'v': [param(4.0)]}}
+    assert names(layer) == ['stages/0/0/W', 'stages/0/0/b', 'stages/1/0/x/W',
+                            'stages/1/0/x/b', 'weights/0', 'weights/1', 'table/w',
+                            'table/deep/v/0']
+
+
+def test_dict_order_is_insertion_order_and_list_order_is_kept():
+    layer = Layer()
+    layer.heads = {k: Linear(1, in_size=1) for k in ('zeta', 'alpha', 'mid')}
+    layer.blocks = [Linear(1, in_size=1, nobias=True) for _ in range(12)]
+    assert names(layer)[:6] == ['heads/zeta/W', 'heads/zeta/b', 'heads/alpha/W',
+                                'heads/alpha/b', 'heads/mid/W', 'heads/mid/b']
+    assert names(layer)[6:] == [f'blocks/{i}/W' for i in range(12)]
+    assert [p for p in layer.params()][6:] == [b.W for b in layer.blocks]
+
+
+def test_other_items_of_a_container_are_ignored():
+    layer = Layer()
+    layer.steps = [Linear(2, in_size=2), F.relu, 3, 'text', None, np.ones(2),
+                   Variable(np.ones(2)), Linear(1, in_size=2)]
+    layer.sizes = (3, 4)
+    layer.notes = []
+    assert names(layer) == ['steps/0/W', 'steps/0/b', 'steps/7/W', 'steps/7/b']
+
+
+def test_attributes_name_what_a_container_of_the_same_layer_also_holds():
+    class Book(Layer):           # the book's MLP: the list first, then the attributes
+        def __init__(self):
+            super().__init__()
+            self.layers = []
+            for i in range(2):
+                layer = Linear(2, in_size=2)
+                setattr(self, 'l' + str(i), layer)
+                self.layers.append(layer)
+            self.extra = [Linear(1, in_size=2)]
+    model = Book()
+    assert names(model) == ['l0/W', 'l0/b', 'l1/W', 'l1/b', 'extra/0/W', 'extra/0/b']
+
+
+def test_a_container_that_holds_itself_or_its_layer_does_not_loop():
+    layer = Layer()
+    items = [param(1.0)]
+    items.append(items)
+    layer.items = items
+    layer.me = [layer]
+    assert names(layer) == ['items/0']
+
+
+def test_sets_of_layers_and_ambiguous_keys_are_refused():
+    layer = Layer()
+    with pytest.raises(TypeError, match="Layer: the attribute 'group' is a set.*use a list"):
+        layer.group = {Linear(2)}
+    assert names(layer) == [] and not hasattr(layer, 'group')
+    layer.tags = {'a', 'b'}                          # a set of other things is fine
+    layer.heads = {'a/b': Linear(1, in_size=1)}
+    with pytest.raises(ValueError, match="the key 'a/b' in 'heads' cannot name"):
+        list(layer.params())
+
+
+def test_containers_changed_after_assignment_are_seen():
+    model = Stack()
+    count = len(list(model.params()))
+    extra = Linear(4, in_size=4)
+    model.blocks.append(extra)                       # list methods
+    assert list(model.params())[6:8] == [extra.W, extra.b]
+    assert len(list(model.params())) == count + 2
+    model.blocks.pop(0)
+    assert names(model)[:2] == ['blocks/0/W', 'blocks/0/b']
+    assert list(model.params())[0] is model.blocks[0].W
+    replacement = Linear(4, in_size=3)
+    model.blocks[0] = replacement                    # item assignment
+    assert next(model.params()) is replacement.W
+    model.heads['c'] = Linear(3, in_size=4)          # dicts
+    assert names(model)[-2:] == ['heads/c/W', 'heads/c/b']
+    del model.heads['a']
+    assert 'heads/a/W' not in names(model)
+    assert list(model.params()) == [p for _, p in model.named_params()]
+    nested = []
+    model.more = [nested]
+    nested.append(param(5.0))                        # a list inside a list
+    assert list(model.params())[-1] is nested[0]
+    model.more = None                                # unregistered
+    assert nested[0] not in list(model.params())
+
+
+def test_an_optimizer_trains_the_layers_in_containers():
+    from dezero.optimizers import SGD
+    np.random.seed(0)
+    model = Stack()
+    opt = SGD(lr=0.1).setup(model)
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    before = [p.data.copy() for p in model.params()]
+    losses = []
+    for _ in range(20):
+        loss = F.sum(model(x) ** 2)
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+        losses.append(float(loss.data))
+    assert losses[-1] < 0.5 * losses[0]
+    for (name, p), old in zip(model.named_params(), before):
+        if not name.startswith('heads/b'):           # head b takes no part in forward
+            assert not np.array_equal(p.data, old), f'{name} was not trained'
+    late = Linear(2, in_size=4)                      # a layer appended later is trained too
+    model.heads['a'] = late
+    W = late.W.data.copy()
+    loss = F.sum(model(x) ** 2)
+    model.cleargrads()
+    loss.backward()
+    opt.update()
+    assert not np.array_equal(late.W.data, W)
+
+
+def test_cleargrads_reaches_the_layers_in_containers():
+    model = Stack()
+    F.sum(model(np.ones((2, 3), np.float32))).backward()
+    assert model.blocks[2].W.grad is not None
+    model.cleargrads()
+    assert all(p.grad is None for p in model.params())
+
+
+def test_containers_save_and_load_by_path(tmp_path):
+    np.random.seed(0)
+    model = Stack()
+    path = str(tmp_path / 'stack.npz')
+    model.save_weights(path)
+    with np.load(path) as stored:
+        assert stored.files == names(model)
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    np.random.seed(1)
+    other = Stack()
+    assert not np.array_equal(other(x).data, model(x).data)
+    other.load_weights(path)
+    np.testing.assert_array_equal(other(x).data, model(x).data)
+    other.blocks.append(Linear(4, in_size=4))        # the file lacks the new block
+    with pytest.raises(ValueError, match="no entry for the parameter 'blocks/3/W'"):
+        other.load_weights(path)
+
+
+def test_save_refuses_two_parameters_with_one_path(tmp_path):
+    layer = Layer()
+    layer.heads = {1: param(1.0), '1': param(2.0)}
+    with pytest.raises(ValueError, match="two parameters have the path 'heads/1'"):
+        layer.save_weights(str(tmp_path / 'w.npz'))
+    assert not os.path.exists(tmp_path / 'w.npz')
+
+
+# --------------------------------------------------------------------------------------
+# Layer: the inputs and outputs of the last call
+# --------------------------------------------------------------------------------------
+def test_call_keeps_weak_references_to_its_inputs_and_outputs():
+    layer = Linear(2, in_size=3)
+    x = Variable(np.ones((1, 3), np.float32))
+    y = layer(x)
+    assert layer.inputs[0]() is x and layer.outputs[0]() is y
+    assert names(layer) == ['W', 'b']
+    del y
+    assert layer.outputs[0]() is None                # weak: the output is not kept
+    assert Two()(np.ones((1, 3), np.float32)).shape == (1, 2)
+
+
+def test_a_model_that_was_called_can_be_pickled():
+    import pickle
+    model = Two()
+    model(np.ones((1, 3), np.float32))
+    copy = pickle.loads(pickle.dumps(model))
+    assert names(copy) == names(model) and not hasattr(copy, 'outputs')
+
+
+# --------------------------------------------------------------------------------------
+# Describing a layer: print(layer) and summary()
+# --------------------------------------------------------------------------------------
+def test_print_shows_each_layer_with_its_settings():
+    assert repr(Linear(10)) == 'Linear(in=?, out=10)'
+    assert repr(Linear(3, in_size=2, nobias=True, dtype=np.float64)) == \
+        'Linear(in=2, out=3, nobias=True, dtype=float64)'
+    assert repr(dezero.layers.Conv2d(8, 3, pad=1)) == 'Conv2d(in=?, out=8, kernel=3, pad=1)'
+    assert repr(dezero.layers.Conv2d(8, (3, 5), stride=2, in_channels=4)) == \
+        'Conv2d(in=4, out=8, kernel=(3, 5), stride=2)'
+    assert repr(dezero.layers.Deconv2d(2, 4, stride=2)) == \
+        'Deconv2d(in=?, out=2, kernel=4, stride=2)'
+    assert repr(BatchNorm()) == 'BatchNorm(channels=?)'
+    assert repr(dezero.layers.EmbedID(100, 8)) == 'EmbedID(in=100, out=8)'
+    assert repr(dezero.layers.RNN(5)).splitlines()[0] == 'RNN(in=?, hidden=5)'
+
+
+def test_print_shows_the_tree_named_as_the_parameters():
+    class Net(Layer):
+        def __init__(self):
+            super().__init__()
+            self.scale = Parameter(np.ones((1, 4), np.float32))
+            self.blocks = [Linear(4), Linear(4, in_size=4)]
+            self.heads = {'a': Two()}
+            self.again = self.heads['a'].l0
+            self.lazy = Parameter(None)
+    net = Net()
+    assert str(net) == '\n'.join([
+        'Net',
+        '  scale: Parameter (1, 4) float32',
+        '  blocks/0: Linear(in=?, out=4)',
+        '  blocks/1: Linear(in=4, out=4)',
+        '  heads/a: Two',
+        '    l0: Linear(in=3, out=4)',
+        '    l1: Linear(in=4, out=2)',
+        '  again: the layer heads/a/l0',
+        '  lazy: Parameter not created yet'])
+    assert repr(net) == str(net)
+
+
+def test_summary_counts_parameters_and_records_output_shapes(capsys):
+    np.random.seed(0)
+    model = Two()
+    model.norm = BatchNorm()
+    model.summary()
+    assert capsys.readouterr().out == '\n'.join([
+        'Layer                          Parameters',
+        '-----------------------------------------',
+        'Two                                     -',
+        '  l0: Linear(in=3, out=4)              16',
+        '  l1: Linear(in=4, out=2)              10',
+        '  norm: BatchNorm(channels=?)           ?',
+        '-----------------------------------------',
+        'Trainable parameters: at least 26 (2 Parameters are created on the first call: '
+        'summary(x) counts them)', ''])
+    model.forward = lambda x: model.norm(model.l1(F.sigmoid(model.l0(x))))
+    snap = [p.data.copy() for p in model.params() if p.data is not None]
+    model.summary(np.ones((5, 3), np.float32))
+    assert capsys.readouterr().out == '\n'.join([
+        'Layer                          Output shape  Parameters',
+        '-------------------------------------------------------',
+        'Two                            (5, 2)                 -',
+        '  l0: Linear(in=3, out=4)      (5, 4)                16',
+        '  l1: Linear(in=4, out=2)      (5, 2)                10',
+        '  norm: BatchNorm(channels=2)  (5, 2)                 4',
+        '-------------------------------------------------------',
+        'Trainable parameters: 30',
+        'Running statistics (not trained): 4', ''])
+    assert all(np.array_equal(a, p.data) for a, p in zip(snap, model.params()))
+    assert model.norm.avg_mean.data.tolist() == [0, 0]     # test mode: stats untouched
+    assert dezero.Config.enable_backprop and dezero.Config.train
+
+
+def test_summary_marks_layers_not_called_and_survives_a_failing_forward(capsys):
+    class Branches(Layer):
+        def __init__(self):
+            super().__init__()
+            self.used = Linear(2, in_size=2)
+            self.unused = Linear(2, in_size=2)
+
+        def forward(self, x):
+            return self.used(self.used(x))         # called twice: the first call counts
+
+    model = Branches()
+    model.summary(np.ones((1, 2), np.float32))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].split() == ['used:', 'Linear(in=2,', 'out=2)', '(1,', '2)', '6']
+    assert lines[4].split()[-3:] == ['not', 'called', '6']
+    with pytest.raises(ValueError, match='width 3'):
+        model.summary(np.ones((1, 3), np.float32))
+    model.summary()                                 # no recording left behind
+    assert 'Output shape' not in capsys.readouterr().out
+    assert dezero.Config.enable_backprop and dezero.Config.train

@@ -195,3 +195,31 @@ def test_model_subclasses_compose_with_layers():
     assert net(np.ones((2, 5), np.float32)).shape == (2, 1)
     assert names(net) == ['body/l0/W', 'body/l0/b', 'body/l1/W', 'body/l1/b',
                           'head/W', 'head/b']
+
+
+# --------------------------------------------------------------------------------------
+# Describing a model
+# --------------------------------------------------------------------------------------
+def test_print_and_summary_of_an_mlp(capsys):
+    np.random.seed(0)
+    model = MLP((10, 3))
+    assert str(model) == ('MLP(activation=sigmoid)\n'
+                          '  l0: Linear(in=?, out=10)\n'
+                          '  l1: Linear(in=?, out=3)')
+    model.summary(np.zeros((30, 2), np.float32))
+    assert capsys.readouterr().out == (
+        'Layer                       Output shape  Parameters\n'
+        '----------------------------------------------------\n'
+        'MLP(activation=sigmoid)     (30, 3)                -\n'
+        '  l0: Linear(in=2, out=10)  (30, 10)              30\n'
+        '  l1: Linear(in=10, out=3)  (30, 3)               33\n'
+        '----------------------------------------------------\n'
+        'Trainable parameters: 63\n')
+    assert str(MLP((4,), activation=F.relu)).splitlines()[0] == 'MLP(activation=relu)'
+
+
+def test_print_of_a_sequential_names_its_layers_by_position():
+    model = Sequential(Linear(4), F.relu, Linear(2, in_size=4))
+    assert str(model) == ('Sequential\n'
+                          '  l0: Linear(in=?, out=4)\n'
+                          '  l2: Linear(in=4, out=2)')

@@ -19,8 +19,8 @@ import dezero.functions as F
 from dezero import Variable, no_grad
 from dezero.download import ChecksumError, DownloadError
 from dezero.gradcheck import gradgrad_check, gradient_check
-from dezero.models import (VGG16, Bottleneck, Fire, Model, ResNet, ResNet50, ResNet101,
-                           ResNet152, ResNetStage, SqueezeNet, models_dir)
+from dezero.models import (VGG16, BottleneckA, BottleneckB, BuildingBlock, Fire, Model,
+                           ResNet, ResNet50, ResNet101, ResNet152, SqueezeNet, models_dir)
 
 SITE = 'https://github.com/koki0702/dezero-models/releases/download/v0.1/'
 REAL_URLOPEN = urllib.request.urlopen        # kept before the fixture refuses URLs
@@ -148,36 +148,66 @@ def test_squeezenet_on_224_images():
 # --------------------------------------------------------------------------------------
 # ResNet and its blocks
 # --------------------------------------------------------------------------------------
-def test_bottleneck_identity_block_with_zero_residual_passes_relu_x():
-    block = Bottleneck(8, 2, 8, dtype=np.float64)
-    assert not block.projection and not hasattr(block, 'conv4')
-    assert [name for name, _ in block.named_params() if name.endswith('W')] == \
-        ['conv1/W', 'conv2/W', 'conv3/W']
+def bn_names(*pairs):
+    return {f'bn{i}/{p}': (c,) for i, c in pairs
+            for p in ('avg_mean', 'avg_var', 'gamma', 'beta')}
+
+
+def test_bottleneck_b_with_zero_residual_passes_relu_x():
+    block = BottleneckB(8, 2, dtype=np.float64)
+    assert shapes(block) == {'conv1/W': (2, 8, 1, 1), 'conv2/W': (2, 2, 3, 3),
+                             'conv3/W': (8, 2, 1, 1), **bn_names((1, 2), (2, 2), (3, 8))}
+    assert learnt_count(block) == 16 + 36 + 16 + 2 * (2 + 2 + 8)
     block.conv3.W.data = np.zeros_like(block.conv3.W.data)
     x = np.random.default_rng(0).standard_normal((2, 8, 3, 3))
     with dezero.test_mode():
         np.testing.assert_array_equal(block(x).data, np.maximum(x, 0))
 
 
-def test_bottleneck_projection_shapes():
-    block = Bottleneck(4, 2, 8, stride=2)
-    assert block.projection
+def test_bottleneck_a_always_projects_the_shortcut():
+    block = BottleneckA(4, 2, 8, stride=2)
     assert shapes(block) == {
         'conv1/W': (2, 4, 1, 1), 'conv2/W': (2, 2, 3, 3), 'conv3/W': (8, 2, 1, 1),
-        'conv4/W': (8, 4, 1, 1),
-        **{f'bn{i}/{p}': (c,) for i, c in ((1, 2), (2, 2), (3, 8), (4, 8))
-           for p in ('avg_mean', 'avg_var', 'gamma', 'beta')}}
-    assert Bottleneck(4, 2, 4, stride=2).projection          # stride alone needs it too
+        'conv4/W': (8, 4, 1, 1), **bn_names((1, 2), (2, 2), (3, 8), (4, 8))}
+    assert learnt_count(block) == 8 + 36 + 16 + 32 + 2 * (2 + 2 + 8 + 8)
+    assert (block.conv1.stride, block.conv2.stride, block.conv4.stride) == \
+        ((2, 2), (1, 1), (2, 2))
+    same = BottleneckA(4, 2, 4, stride=1)             # stride 1 and same width: still
+    assert 'conv4/W' in shapes(same)
     with dezero.test_mode():
         x = np.random.default_rng(0).standard_normal((1, 4, 7, 7)).astype(np.float32)
-        assert block(x).shape == (1, 8, 4, 4)
+        y = block(x)
+        assert y.shape == (1, 8, 4, 4) and y.dtype == np.float32
+        assert same(x).shape == (1, 4, 7, 7)
+    assert BottleneckA(4, 2, 8).conv1.stride == (2, 2)  # the default stride is 2
 
 
-def test_bottleneck_strides_on_its_first_1x1_convolution():
+def test_bottleneck_a_output_is_the_relu_of_residual_plus_projection():
+    np.random.seed(0)
+    block = BottleneckA(3, 2, 4, stride=1, dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((1, 3, 2, 2))
+    with dezero.test_mode():
+        h = block.bn3(block.conv3(F.relu(block.bn2(block.conv2(F.relu(
+            block.bn1(block.conv1(x))))))))
+        expected = np.maximum(h.data + block.bn4(block.conv4(x)).data, 0)
+        np.testing.assert_allclose(block(x).data, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize('downsample_fb, strides', [(False, ((2, 2), (1, 1))),
+                                                    (True, ((1, 1), (2, 2)))])
+def test_bottleneck_a_puts_the_stride_on_conv1_or_with_downsample_fb_on_conv2(
+        downsample_fb, strides):
+    block = BottleneckA(3, 4, 6, 2, downsample_fb)
+    assert (block.conv1.stride, block.conv2.stride) == strides
+    with dezero.test_mode():
+        assert block(image(1, 6)).shape == (1, 6, 3, 3)
+
+
+def test_bottleneck_a_strides_on_its_first_1x1_convolution():
     """With stride 2 on the 1x1 convolutions (original ResNet), the output depends on
     the even rows and columns of x only; with it on the 3x3 one (v1.5) it would not."""
     np.random.seed(0)
-    block = Bottleneck(3, 4, 6, stride=2, dtype=np.float64)
+    block = BottleneckA(3, 4, 6, stride=2, dtype=np.float64)
     x = np.random.default_rng(0).standard_normal((1, 3, 6, 6))
     odd = x.copy()
     odd[:, :, 1::2, :] += 5.0
@@ -191,18 +221,46 @@ def test_bottleneck_strides_on_its_first_1x1_convolution():
         assert not np.allclose(block(even).data, y)
 
 
-def test_bottleneck_gradients_in_training():
+@pytest.mark.parametrize('make', [lambda: BottleneckA(2, 2, 3, stride=2, dtype=np.float64),
+                                  lambda: BottleneckB(2, 3, dtype=np.float64)])
+def test_bottleneck_gradients_in_training(make):
     np.random.seed(0)
-    block = Bottleneck(2, 2, 3, stride=2, dtype=np.float64)
     x = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
-    assert gradient_check(block, x)
+    assert gradient_check(make(), x)
 
 
-def test_resnet_stage_names_its_blocks_like_dezero():
-    stage = ResNetStage(3, 4, 2, 8, 2)
-    assert [b for b in stage.blocks] == [stage.a, stage.b1, stage.b2]
-    assert stage.a.projection and not stage.b1.projection and not stage.b2.projection
-    assert 'a/conv4/W' in shapes(stage) and 'b1/conv4/W' not in shapes(stage)
+def test_building_block_names_its_blocks_like_dezero():
+    stage = BuildingBlock(3, 4, 2, 8, 2)
+    assert stage.blocks == [stage.a, stage.b1, stage.b2]
+    assert isinstance(stage.a, BottleneckA)
+    assert isinstance(stage.b1, BottleneckB) and isinstance(stage.b2, BottleneckB)
+    names = list(shapes(stage))
+    assert names[0] == 'a/conv1/W' and 'b1/conv1/W' in names and 'b2/bn3/beta' in names
+    assert 'a/conv4/W' in names and 'b1/conv4/W' not in names
+    assert not any(name.startswith('blocks/') for name in names)
+    x = np.random.default_rng(0).standard_normal((2, 4, 8, 8)).astype(np.float32)
+    with dezero.test_mode():
+        assert stage(x).shape == (2, 8, 4, 4)
+
+
+def test_building_block_passes_stride_and_downsample_fb_to_its_first_block():
+    stage = BuildingBlock(2, 4, 2, 8, stride=2, downsample_fb=True)
+    assert (stage.a.conv1.stride, stage.a.conv2.stride) == ((1, 1), (2, 2))
+    single = BuildingBlock(1, 4, 2, 8, 1)
+    assert single.blocks == [single.a]
+    assert {name.split('/')[0] for name in shapes(single)} == {'a'}
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(in_channels=4, mid_channels=2, out_channels=8, stride=2), 'n_layers'),
+    (dict(n_layers=2, in_channels=4, mid_channels=2, out_channels=8), 'stride'),
+    (dict(n_layers=2, mid_channels=2, out_channels=8, stride=1), 'in_channels'),
+    (dict(n_layers=0, in_channels=4, mid_channels=2, out_channels=8, stride=1),
+     'n_layers'),
+])
+def test_building_block_needs_its_sizes(kwargs, match):
+    with pytest.raises(ValueError, match=f'{match} must be a positive integer, got'):
+        BuildingBlock(**kwargs)
 
 
 @pytest.fixture(scope='module')
@@ -231,6 +289,19 @@ def test_resnet50_layers_and_parameter_count(resnet50):
     assert got['res5/a/bn4/avg_var'] == (2048,)
     assert got['fc6/W'] == (2048, 1000)
     assert_all_float32(resnet50)
+
+
+def test_resnet50_summary_totals_and_block_rows(resnet50, capsys):
+    resnet50.summary(image(1, 32))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ['Trainable parameters: 25,557,096',
+                          'Running statistics (not trained): 53,120']
+    assert lines[2].split() == ['ResNet50', '(1,', '1000)', '-']
+    rows = {line.split(':')[0].strip(): line for line in lines[3:-3]}
+    assert rows['res2'].split()[1:] == ['BuildingBlock', '(1,', '256,', '8,', '8)', '-']
+    assert 'Conv2d(in=1024, out=2048, kernel=1, stride=2, nobias=True)' in \
+        [line.split(': ')[1].split('  ')[0] for line in lines[3:-3] if ': ' in line]
+    assert rows['fc6'].split()[-1] == '2,049,000'
 
 
 def test_resnet50_forward_and_backward_on_small_images(resnet50):

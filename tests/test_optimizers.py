@@ -101,6 +101,101 @@ def test_numpy_scalar_hyperparameters_become_python_floats():
 
 
 # --------------------------------------------------------------------------------------
+# Learning-rate names, assignment and unknown arguments
+# --------------------------------------------------------------------------------------
+def test_adam_takes_lr_or_alpha_for_the_same_learning_rate():
+    assert Adam(lr=0.02).alpha == 0.02 and Adam(alpha=0.02).lr == 0.02
+    assert Adam(0.02).lr == 0.02                       # positional: alpha, as in DeZero
+    assert Adam().lr == Adam().alpha == 0.001
+    with pytest.raises(TypeError, match=r'Adam: got both alpha=0.1 and lr=0.2.*one of'):
+        Adam(alpha=0.1, lr=0.2)
+    with pytest.raises(TypeError, match='both'):
+        Adam(0.1, lr=0.2)
+    with pytest.raises(ValueError, match=r'Adam: lr must be positive \(> 0\), got -1'):
+        Adam(lr=-1)
+
+
+def test_adam_lr_and_alpha_give_the_same_steps():
+    steps = []
+    for opt in (Adam(lr=0.1), Adam(alpha=0.1)):
+        p = param([1.0, -2.0])
+        opt.setup(Target(p))
+        for g in ([0.5, 1.0], [-1.0, 3.0]):
+            set_grad(p, g)
+            opt.update()
+        steps.append(p.data)
+    np.testing.assert_array_equal(steps[0], steps[1])
+
+
+@pytest.mark.parametrize('name', ['SGD', 'MomentumSGD', 'AdaGrad', 'Adam'])
+def test_lr_is_readable_and_assignable_and_used_by_the_next_step(name):
+    p = param([1.0])
+    opt = make(name).setup(Target(p))
+    opt.lr = 0.5
+    assert opt.lr == 0.5 and type(opt.lr) is float
+    if name == 'Adam':
+        assert opt.alpha == 0.5
+    set_grad(p, [1.0])
+    opt.update()
+    # the first step of each moves p by 0.5 (AdaGrad: 0.5 g / sqrt(g^2); Adam: about
+    # alpha sign(g)); MomentumSGD's velocity starts at 0, so it also moves by lr g
+    np.testing.assert_allclose(p.data, [0.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize('name, attribute, bad, error', [
+    ('SGD', 'lr', 0.0, ValueError), ('SGD', 'lr', '0.1', TypeError),
+    ('Adam', 'lr', -1.0, ValueError), ('Adam', 'alpha', float('nan'), ValueError),
+    ('Adam', 'beta1', 1.0, ValueError), ('MomentumSGD', 'momentum', 1.5, ValueError),
+    ('AdaDelta', 'rho', None, TypeError)])
+def test_assigned_hyperparameters_are_checked_and_left_unchanged(name, attribute, bad,
+                                                                  error):
+    opt = make(name)
+    before = getattr(opt, attribute)
+    with pytest.raises(error, match=f'{name}: {attribute} must be'):
+        setattr(opt, attribute, bad)
+    assert getattr(opt, attribute) == before
+
+
+def test_adadelta_has_no_learning_rate():
+    opt = AdaDelta()
+    assert not hasattr(opt, 'lr')
+    with pytest.raises(AttributeError, match='AdaDelta has no learning rate'):
+        opt.lr = 0.1
+    with pytest.raises(TypeError, match="AdaDelta: unknown argument 'lr'; AdaDelta takes "
+                                        "rho, eps"):
+        AdaDelta(lr=0.1)
+
+
+@pytest.mark.parametrize('make_bad, message', [
+    (lambda: SGD(learning_rate=0.1), "SGD: unknown argument 'learning_rate'; SGD takes lr"),
+    (lambda: MomentumSGD(lr=0.1, mu=0.9),
+     "MomentumSGD: unknown argument 'mu'; MomentumSGD takes lr, momentum"),
+    (lambda: AdaGrad(epsilon=1e-8), "AdaGrad: unknown argument 'epsilon'; AdaGrad takes "
+                                    "lr, eps"),
+    (lambda: Adam(learning_rate=0.1), "Adam: unknown argument 'learning_rate'; Adam takes "
+                                      "alpha, beta1, beta2, eps, lr"),
+])
+def test_unknown_keyword_arguments_name_the_ones_that_exist(make_bad, message):
+    with pytest.raises(TypeError) as info:
+        make_bad()
+    assert str(info.value) == message
+
+
+def test_a_subclass_gets_the_same_check_of_its_keywords():
+    class Plain(Optimizer):
+        def __init__(self, rate=0.1):
+            super().__init__()
+            self.rate = rate
+
+        def update_one(self, param):
+            param.data -= self.rate * param.grad.data
+
+    assert Plain(rate=0.5).rate == 0.5
+    with pytest.raises(TypeError, match="Plain: unknown argument 'lr'; Plain takes rate"):
+        Plain(lr=0.5)
+
+
+# --------------------------------------------------------------------------------------
 # One and two steps against hand-computed values
 # --------------------------------------------------------------------------------------
 def test_sgd_one_step():
@@ -163,7 +258,7 @@ def test_adam_two_steps():
     opt.update()
     # m = 0.5 g = [1, -2];  v = 0.25 g^2 = [1, 4];  lr_1 = 0.1 sqrt(0.25) / 0.5 = 0.1
     assert opt.t == 1
-    assert opt.lr == pytest.approx(0.1, rel=1e-15)
+    assert opt.step_size == pytest.approx(0.1, rel=1e-15)
     np.testing.assert_allclose(p.data, [0.9, 1.1], rtol=1e-12)
     set_grad(p, [4.0, 0.0])
     opt.update()
@@ -171,7 +266,7 @@ def test_adam_two_steps():
     # lr_2 = 0.1 sqrt(1 - 0.75**2) / (1 - 0.5**2)
     lr2 = 0.1 * math.sqrt(1 - 0.5625) / 0.75
     assert opt.t == 2
-    assert opt.lr == pytest.approx(lr2, rel=1e-15)
+    assert opt.step_size == pytest.approx(lr2, rel=1e-15)
     np.testing.assert_allclose(opt.state_of(p)['m'], [2.5, -1.0], rtol=1e-15)
     np.testing.assert_allclose(opt.state_of(p)['v'], [4.75, 3.0], rtol=1e-15)
     np.testing.assert_allclose(
@@ -182,7 +277,7 @@ def test_adam_first_step_moves_each_parameter_by_alpha_times_sign_of_grad():
     p = param([0.0, 0.0, 0.0, 0.0, 0.0])
     g = np.array([0.1, -2.0, 30.0, -400.0, 5e3])
     opt = Adam().setup(Target(p))
-    assert opt.lr == pytest.approx(0.001 * math.sqrt(0.001) / 0.1)   # lr of step 1
+    assert opt.step_size == pytest.approx(0.001 * math.sqrt(0.001) / 0.1)   # step 1
     p.grad = Variable(g)
     opt.update()
     np.testing.assert_allclose(p.data, -0.001 * np.sign(g), rtol=1e-5)

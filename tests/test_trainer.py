@@ -9,7 +9,7 @@ import pytest
 import dezero.functions as F
 import dezero.progress
 from dezero import layers
-from dezero.core import Config, Parameter
+from dezero.core import Config, Parameter, Variable
 from dezero.dataloaders import DataLoader
 from dezero.datasets import get_spiral
 from dezero.models import MLP, Model
@@ -223,6 +223,82 @@ def test_fit_trains_an_mlp_on_the_spiral(spiral):
     assert got['loss'] == pytest.approx(float(F.softmax_cross_entropy(model(x), t).data))
     assert got['acc'] == pytest.approx(float(F.accuracy(model(x), t).data))
     assert got['loss'] == pytest.approx(history['val_loss'][-1], rel=1e-5)
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: the default metrics follow the loss
+# --------------------------------------------------------------------------------------
+def test_default_metrics_follow_the_loss():
+    model = Scale()
+    assert Trainer(model, SGD(0.1)).metrics == {'acc': F.accuracy}
+    assert Trainer(model, SGD(0.1), loss=F.mean_squared_error).metrics == {}
+    assert Trainer(model, SGD(0.1), loss=mean_y).metrics == {}
+    assert list(Trainer(model, SGD(0.1), loss=F.sigmoid_cross_entropy).metrics) == ['acc']
+    assert list(Trainer(model, SGD(0.1), loss=F.binary_cross_entropy).metrics) == ['acc']
+    given = {'mae': max_y}
+    assert Trainer(model, SGD(0.1), loss=F.mean_squared_error, metrics=given).metrics == \
+        given
+
+
+def test_fit_trains_a_regression_model_with_the_default_metrics():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (64, 1)).astype(np.float32)
+    t = (2 * x + 0.5 + 0.05 * rng.standard_normal((64, 1))).astype(np.float32)
+    np.random.seed(0)
+    model = MLP((16, 1))
+    trainer = Trainer(model, SGD(0.2), loss=F.mean_squared_error)
+    history = trainer.fit(DataLoader((x, t), 16), 60, val_loader=[(x, t)],
+                          progress=False)
+    assert set(history) == {'loss', 'val_loss'}
+    assert history['loss'][-1] < 0.05 * history['loss'][0]
+    assert history['val_loss'][-1] < 0.01
+
+
+@pytest.mark.parametrize('loss, output, threshold', [
+    (F.sigmoid_cross_entropy, lambda h: h, 0.0),
+    (F.binary_cross_entropy, F.sigmoid, 0.5)])
+def test_binary_losses_report_the_fraction_on_the_right_side(loss, output, threshold):
+    y = np.array([[2.0], [-1.0], [0.5], [-3.0]])
+    t = np.array([[1.0], [1.0], [0.0], [0.0]])
+    acc = Trainer(Scale(), SGD(0.1), loss=loss).metrics['acc']
+    assert acc(output(Variable(y)), t) == 0.5           # rows 0 and 3 are right
+    with pytest.raises(ValueError, match=r'shape \(4, 1\) but the targets \(4,\)'):
+        acc(output(Variable(y)), t[:, 0])
+
+
+def test_fit_trains_a_binary_classifier_with_sigmoid_cross_entropy():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((80, 2)).astype(np.float32)
+    t = (x[:, :1] + x[:, 1:] > 0).astype(np.float32)
+    np.random.seed(0)
+    trainer = Trainer(MLP((8, 1)), SGD(0.5), loss=F.sigmoid_cross_entropy)
+    history = trainer.fit(DataLoader((x, t), 20), 40, progress=False)
+    assert history['acc'][0] < 0.9 and history['acc'][-1] >= 0.95
+    assert history['loss'][-1] < 0.5 * history['loss'][0]
+
+
+# The README's Trainer example, with the lines that define its data and model first.
+def readme_trainer_example():
+    """The code block of the README that follows "`dezero.Trainer` runs that loop"."""
+    readme = open(os.path.join(os.path.dirname(__file__), '..', 'README.md'),
+                  encoding='utf-8').read()
+    after = readme[readme.index('`dezero.Trainer` runs that loop'):]
+    start = after.index('```python\n') + len('```python\n')
+    return after[start:after.index('```', start)]
+
+
+def test_the_readme_trainer_example_runs_and_learns(tmp_path, monkeypatch, capsys):
+    pytest.importorskip('matplotlib')
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(compile(readme_trainer_example(), 'README.md', 'exec'), names)
+    history, trainer = names['history'], names['trainer']
+    assert os.path.getsize('best.npz') > 0 and os.path.getsize('history.png') > 0
+    assert history['loss'][0] > 1.0                   # chance level is ln 3 = 1.0986
+    assert history['val_acc'][0] < 0.6
+    final = trainer.evaluate(names['test_loader'])
+    assert final['acc'] > 0.85 and final['loss'] < 0.5
+    assert final['loss'] == pytest.approx(min(history['val_loss']), rel=1e-6)  # best kept
 
 
 # --------------------------------------------------------------------------------------
