@@ -146,6 +146,22 @@ def test_newton_options(tmp_path):
     out = run_example('newton.py', '--x0', '-2', '--lr', '0.02', cwd=tmp_path)
     assert re.search(r'^newton: \d+ iterations, x = -1\.0000000000$', out, re.M), out
     assert 'gradient descent (lr=0.02)' in out
+    if has_module('matplotlib'):                   # drawn into --out's default, out/
+        assert f'saved {os.path.join("out", "newton.png")}' in out
+        assert_png(tmp_path / 'out' / 'newton.png')
+
+
+def test_newton_random_start_follows_the_seed_and_names_a_maximum(tmp_path):
+    def start(seed):
+        out = run_example('newton.py', '--random-start', '--seed', str(seed), '--out',
+                          str(tmp_path / 'pictures'), cwd=tmp_path)
+        return float(re.search(r'^minimising .* from x = (\S+)$', out, re.M)[1]), out
+    x0, _ = start(0)
+    assert start(0)[0] == x0 and start(5)[0] != x0 and -2 <= x0 <= 2
+    x0, out = start(1)                 # |x0| < 0.08: Newton climbs to the maximum at 0
+    assert abs(x0) < 0.08
+    assert re.search(r"^newton: \d+ iterations, x = 0\.0000000000 \(a maximum: Newton's "
+                     r"method finds where f'\(x\) = 0", out, re.M), out
 
 
 # ---- examples/tanh.py ------------------------------------------------------------------
@@ -225,7 +241,7 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
 #: For every script in examples/: a figure its --smoke run must print (a pattern with
 #: one number), the check that number must pass, and the pictures it saves into --out.
 SMOKE = {
-    'newton.py': (r'^newton: (\d+) iterations, x = 1\.0+$', lambda n: n <= 10, []),
+    'newton.py': (r'^newton: (\d+) iterations, x = 1\.0+$', lambda n: n <= 10, ['newton.png']),
     'hessian_newton.py': (r'^newton: (\d+) iterations, x = \(1\.0+, 1\.0+\)$',
                           lambda n: n <= 10, ['hessian_newton.png']),
     'tanh.py': (r'max \|error\| against the closed form: (\S+)', lambda e: e < 1e-10,
@@ -247,9 +263,13 @@ SMOKE = {
                ['gan_epoch03.png', 'gan_losses.png']),
     'vae.py': (r'held-out loss (\S+)', lambda loss: 0 < loss < 544,   # 784 ln 2 = 543.4
                ['vae_reconstructions.png', 'vae_latent.png']),
+    'grad_cam.py': (r'^heat map 14x14 upsampled to 224x224, values in \[\S+, (\S+)\]',
+                    lambda top: top == 1.0, ['grad_cam.png', 'grad_cam_overlay.png']),
+    'style_transfer.py': (r'\((\S+)x lower\)$', lambda r: r >= 10,
+                          ['style_transfer.png', 'style_transfer_loss.png']),
 }
 #: Modules the examples share, which are not examples themselves.
-HELPERS = {'plotting.py', 'mnist_data.py'}
+HELPERS = {'plotting.py', 'mnist_data.py', 'vgg16_features.py'}
 
 
 def test_every_example_has_a_smoke_check():
@@ -262,8 +282,7 @@ def smoke_runs(tmp_path_factory):
     """{example: (stdout, out folder)} of every example run with --smoke, in parallel."""
     def run(name):
         cwd = tmp_path_factory.mktemp(name[:-3])
-        out_args = [] if name == 'newton.py' else ['--out', str(cwd / 'out')]
-        out = run_example(name, '--smoke', *out_args, cwd=cwd, env=ONE_THREAD)
+        out = run_example(name, '--smoke', '--out', str(cwd / 'out'), cwd=cwd, env=ONE_THREAD)
         return name, (out, cwd / 'out')
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(run, SMOKE))
