@@ -803,6 +803,7 @@ _DEFINED_ELSEWHERE = {
     **dict.fromkeys(('Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'add', 'sub', 'rsub', 'mul',
                      'div', 'rdiv', 'neg', 'pow'), 'dezero.functions.arithmetic'),
     'setup_variable': 'dezero.operators',
+    'array_types': 'dezero.cuda',          # NumPy's array type, and CuPy's once loaded
 }
 
 

@@ -51,6 +51,11 @@ def _load_cupy():
 def __getattr__(name):
     if name == 'gpu_enable':
         return _load_cupy() is not None
+    if name == 'cupy':        # the book's scripts write dezero.cuda.cupy for the module
+        cupy = _load_cupy()
+        if cupy is None:
+            raise AttributeError(f'dezero.cuda.cupy: {_cupy_problem}')
+        return cupy
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 

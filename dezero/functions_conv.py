@@ -6,6 +6,11 @@ here they live in :mod:`dezero.functions.conv`, :mod:`dezero.functions.pooling`,
 under the old path as well.
 """
 from dezero.conv_ops import col2im_array, im2col_array
+# The book's module also offers these, which it imports from elsewhere.
+from dezero.conv_ops import get_conv_outsize, get_deconv_outsize, pair  # noqa: F401
+from dezero.core import Function, as_variable  # noqa: F401
+from dezero.functions.array import broadcast_to  # noqa: F401
+from dezero.functions.connection import linear  # noqa: F401
 from dezero.functions.conv import (Col2im, Conv2d, Conv2DGradW, Deconv2d, Im2col, col2im,
                                    conv2d, deconv2d, im2col)
 from dezero.functions.pooling import (AveragePooling, Pooling, Pooling2DGrad,

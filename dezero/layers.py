@@ -22,6 +22,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
+from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
 from dezero.core import Parameter, as_variable, no_grad, test_mode
 from dezero.functions.connection import embed_id
 
@@ -510,9 +511,9 @@ def _settings(settings, nobias=False, dtype=np.float32):
     return settings
 
 
-def _square(pair):
+def _square(hw):
     """A (height, width) setting as shown: one number when both are equal."""
-    return pair[0] if pair[0] == pair[1] else pair
+    return hw[0] if hw[0] == hw[1] else hw
 
 
 def _check_size(layer, what, value):
@@ -528,14 +529,14 @@ def _check_size(layer, what, value):
 def _check_pair(layer, what, value, minimum):
     """Return ``value`` (an int, or a pair of ints for height and width) as a pair of
     ints; raise unless both are integers of at least ``minimum``."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                             for v in pair):
+    hw = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                           for v in hw):
         raise TypeError(f'{layer}: {what} must be an integer or a pair of integers, got '
                         f'{value!r}')
-    if min(pair) < minimum:
+    if min(hw) < minimum:
         raise ValueError(f'{layer}: {what} must be at least {minimum}, got {value!r}')
-    return int(pair[0]), int(pair[1])
+    return int(hw[0]), int(hw[1])
 
 
 def _check_dtype(layer, dtype):

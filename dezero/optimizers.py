@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Variable, as_array
+from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
 
 
 # --------------------------------------------------------------------------------------

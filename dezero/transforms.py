@@ -9,6 +9,7 @@ RandomHorizontalFlip take arrays (C, H, W) as well.  This module imports Pillow 
 when a transform needs it.  No transform modifies its input.
 
 >>> import numpy as np
+
 >>> f = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
 >>> f(np.array([[0, 51], [255, 102]], dtype=np.uint8))
 array([0. , 0.2, 1. , 0.4], dtype=float32)
@@ -17,6 +18,8 @@ import importlib
 import sys
 
 import numpy as np
+
+from dezero.conv_ops import pair  # noqa: F401  (the book's transforms module has it)
 
 
 class Compose:
@@ -166,9 +169,9 @@ def _describe(x):
 
 def _size_pair(owner, size):
     """``size`` as ``(width, height)``: an int n stands for (n, n)."""
-    pair = (size, size) if isinstance(size, (int, np.integer)) else size
+    wh = (size, size) if isinstance(size, (int, np.integer)) else size
     try:
-        width, height = pair
+        width, height = wh
     except (TypeError, ValueError):
         width = height = None
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0

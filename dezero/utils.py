@@ -9,6 +9,7 @@ from dezero.conv_ops import (col2im_array, get_conv_outsize, get_deconv_outsize,
                              im2col_array, pair)
 from dezero import download as _download
 from dezero.download import get_file, show_progress
+from dezero.core import Variable, as_variable  # noqa: F401  (the book's utils has them)
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
 from dezero.graph import get_dot_graph, graph_stats, plot_dot_graph
 

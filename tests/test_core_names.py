@@ -57,3 +57,27 @@ def test_core_functions_as_the_book_calls_them():
     np.testing.assert_array_equal(c.rsub(x, 1.0).data, [-1.0, -3.0])
     np.testing.assert_array_equal(c.rdiv(x, 1.0).data, [0.5, 0.25])
     assert c.Sub is F.Sub
+
+
+def test_names_the_books_modules_import_are_found_there_too():
+    # The book's modules expose what they import; code written for it may reach them so.
+    import dezero.datasets
+    import dezero.functions as F
+    import dezero.functions_conv
+    import dezero.layers
+    import dezero.optimizers
+    import dezero.transforms
+    import dezero.utils
+    from dezero import cuda, download
+    from dezero.conv_ops import pair
+    assert F.Variable is dezero.Variable and F.as_variable is dezero.as_variable
+    assert F.Function is dezero.Function and F.as_array is dezero.as_array
+    assert dezero.functions_conv.linear is F.linear
+    assert dezero.functions_conv.broadcast_to is F.broadcast_to
+    assert dezero.utils.Variable is dezero.Variable
+    assert dezero.layers.pair is dezero.transforms.pair is pair
+    assert dezero.optimizers.Parameter is dezero.Parameter
+    assert dezero.datasets.Compose is dezero.transforms.Compose
+    assert dezero.datasets.get_file is download.get_file
+    assert dezero.datasets.cache_dir == download.cache_dir
+    assert dezero.core.array_types == cuda.array_types

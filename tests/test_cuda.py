@@ -91,6 +91,13 @@ def test_without_cupy_the_gpu_is_off_and_every_move_says_how_to_install(no_cupy)
         next(loader)
 
 
+def test_the_cupy_module_is_reachable_as_in_the_book_only_when_usable(no_cupy):
+    # the book's scripts write ``xp = dezero.cuda.cupy`` when gpu_enable is True
+    assert not hasattr(cuda, 'cupy')
+    with pytest.raises(AttributeError, match=r'dezero\.cuda\.cupy: CuPy is not installed'):
+        cuda.cupy
+
+
 def test_cupy_without_a_device_says_why(cupy_without_device):
     assert cuda.gpu_enable is False
     with pytest.raises(RuntimeError, match=r'Variable\.to_gpu: cannot move data to a '

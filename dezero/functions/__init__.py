@@ -30,6 +30,8 @@ keepdims)(x)``, ``F.Conv2d(stride, pad)(x, W, b)``, ...), each taking the book's
 constructor arguments.
 """
 from dezero.conv_ops import col2im_array, im2col_array
+# The book's module also offers these, which it imports from the core.
+from dezero.core import Function, Variable, as_array, as_variable  # noqa: F401
 from dezero.functions.activation import (LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
                                          leaky_relu, log_softmax, relu, sigmoid, softmax)
 from dezero.functions.arithmetic import (Add, Div, Mul, Neg, Pow, Sub, add, div, mul, neg,

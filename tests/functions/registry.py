@@ -31,6 +31,10 @@ NOT_DIFFERENTIABLE = {
                 'creator',
     'im2col_array': 'arrays in, an array out, no graph; im2col is its differentiable form',
     'col2im_array': 'arrays in, an array out, no graph; col2im is its differentiable form',
+    'as_variable': 'wraps an array in a Variable (the core function, also found here as '
+                   'in the book); records nothing',
+    'as_array': 'turns a number into an array (the core function, also found here as in '
+                'the book); no Variable at all',
 }
 
 

@@ -67,3 +67,9 @@ def test_device_variables_convert_to_numbers_but_not_silently_to_numpy(xp_device
         np.asarray(v)
     v.to_cpu()
     assert np.asarray(v).tolist() == [[2.5]]
+
+
+def test_the_book_finds_the_cupy_module_as_dezero_cuda_cupy(xp_device):
+    # the book's GAN and VAE write ``xp = dezero.cuda.cupy`` when gpu_enable is True
+    assert cuda.gpu_enable is True
+    assert cuda.cupy is xp_device.xp
