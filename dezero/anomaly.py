@@ -10,14 +10,24 @@ into this module, so anomaly detection costs nothing.
 It sits below :mod:`dezero.core` (it imports nothing of dezero but :mod:`dezero.cuda`),
 so the engine can call it without an import cycle.
 """
+import contextlib
 import linecache
 import sys
+import threading
 
 from dezero import cuda
 
-# Functions whose ``backward`` is running with anomaly detection on, innermost last: an
-# operation that goes wrong while computing a gradient is reported as that backward's.
-_backward_stack = []
+# Per thread, the functions whose ``backward`` is running with anomaly detection on,
+# innermost last: an operation that goes wrong while computing a gradient is reported
+# as that backward's.
+_running = threading.local()
+
+
+def _backward_stack():
+    stack = getattr(_running, 'stack', None)
+    if stack is None:
+        stack = _running.stack = []
+    return stack
 
 
 class AnomalyError(FloatingPointError):
@@ -100,13 +110,21 @@ def _bad_values(a):
     return f'{"/".join(kinds)} ({count} of {a.size} values)'
 
 
-def _all_finite(arrays):
-    return all(_bad_values(a) is None for a in arrays)
+def _values(a):
+    """The array of ``a``, a Variable or an array (None for a Variable whose values the
+    graph did not keep)."""
+    if hasattr(a, 'creator'):            # a Variable
+        a = a.data
+    return a if hasattr(a, 'dtype') else None
 
 
-def _describe_inputs(arrays):
+def _all_finite(items):
+    return all(_bad_values(_values(a)) is None for a in items)
+
+
+def _describe_inputs(items):
     return [(tuple(a.shape), str(a.dtype)) if hasattr(a, 'shape') else (None, type(a).__name__)
-            for a in arrays]
+            for a in items]
 
 
 def _raise(func, phase, what, inputs, site, extra='', grads=None):
@@ -119,7 +137,7 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
              '(run the forward pass inside the block too)')
     if not _all_finite(inputs):
         origin = 'its inputs already held non-finite values'
-    elif grads is not None and not _all_finite([g.data for g in grads if g is not None]):
+    elif grads is not None and not _all_finite([g for g in grads if g is not None]):
         origin = 'the gradient flowing into it already held non-finite values'
     elif grads is not None:
         origin = 'its inputs and the gradient flowing into it were all finite'
@@ -137,28 +155,35 @@ def check_forward(func, xs, ys):
         bad = _bad_values(y)
         if bad is None:
             continue
-        if _backward_stack:
-            outer, gys = _backward_stack[-1]
+        stack = _backward_stack()
+        if stack:
+            outer, gys = stack[-1]
             _raise(outer, 'backward', bad,
-                   [x.data for x in outer.inputs], getattr(outer, '_created_at', None),
+                   outer.inputs, getattr(outer, '_created_at', None),
                    extra=f' in {type(func).__name__} (output {i}) while computing '
                          f'its gradients', grads=gys)
         _raise(func, 'forward', f'{bad} in output {i}', xs, user_site())
 
 
-def run_backward(func, gys):
-    """Call ``func.backward(*gys)`` and check every gradient it returns; returns them."""
-    _backward_stack.append((func, gys))
+@contextlib.contextmanager
+def running_backward(func, gys):
+    """Inside the block, ``func.backward`` runs on ``gys``: a non-finite value produced
+    by any operation is reported as that backward's fault."""
+    stack = _backward_stack()
+    stack.append((func, gys))
     try:
-        gxs = func.backward(*gys)
+        yield
     finally:
-        _backward_stack.pop()
-    for i, gx in enumerate(gxs if type(gxs) is tuple else (gxs,)):
+        stack.pop()
+
+
+def check_backward(func, gxs, gys):
+    """Raise :class:`AnomalyError` if a gradient ``func.backward`` returned (``gxs``,
+    arrays or Variables, None where there is none) is not finite."""
+    for i, gx in enumerate(gxs):
         if gx is None:
             continue
-        bad = _bad_values(gx.data)
+        bad = _bad_values(_values(gx))
         if bad is not None:
             _raise(func, 'backward', f'{bad} in the gradient for input {i}',
-                   [x.data for x in func.inputs], getattr(func, '_created_at', None),
-                   grads=gys)
-    return gxs
+                   func.inputs, getattr(func, '_created_at', None), grads=gys)

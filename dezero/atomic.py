@@ -24,8 +24,10 @@ def atomic_open(path, mode='wb', **kwargs):
     exception propagates.  A new file gets the usual permissions (0o666 less the umask);
     a replaced file keeps its own.
 
-    >>> with atomic_open('weights.npz') as f:   # doctest: +SKIP
-    ...     np.savez(f, w=w)
+    For example::
+
+        with atomic_open('weights.npz') as f:
+            np.savez(f, w=w)
     """
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, '

@@ -24,11 +24,12 @@ Results are arrays, unless
 (12.0, 12.0)
 """
 import contextlib
+import threading
 
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Config, Function, Variable, input_grads, using_config
+from dezero.core import Function, Variable, as_array, backprop, using_config
 from dezero.functions.array import reshape, stack
 from dezero.functions.reduction import sum as _sum
 
@@ -36,30 +37,35 @@ from dezero.functions.reduction import sum as _sum
 # --------------------------------------------------------------------------------------
 # Nesting
 # --------------------------------------------------------------------------------------
-class _Nesting:
-    """How many transforms are evaluating their function right now."""
+class _Nesting(threading.local):
+    """How many transforms are evaluating their function right now, in this thread."""
     depth = 0
+
+
+_nesting = _Nesting()
 
 
 @contextlib.contextmanager
 def _evaluating():
     """Mark the evaluation of a transformed function: a transform called inside it
     must return Variables connected to the enclosing graph."""
-    _Nesting.depth += 1
+    _nesting.depth += 1
     try:
         yield
     finally:
-        _Nesting.depth -= 1
+        _nesting.depth -= 1
 
 
 def _connected(create_graph):
     """True when the results must be Variables recorded in a graph."""
-    return bool(create_graph) or _Nesting.depth > 0
+    return bool(create_graph) or _nesting.depth > 0
 
 
 class _Identity(Function):
     """y = x, as a new node; its gradient is gy.  It links the Variable a transform
     differentiates with respect to to the caller's Variable, without sharing it."""
+    retain_inputs = ()
+    retain_outputs = ()
 
     def forward(self, x):
         return x
@@ -68,79 +74,16 @@ class _Identity(Function):
         return gy
 
 
-# --------------------------------------------------------------------------------------
-# The reverse pass
-# --------------------------------------------------------------------------------------
-def _plan(ys, xs):
-    """The functions on some path from the Variables ``xs`` to the Variables ``ys``,
-    oldest generation first, and {id: Variable} of the Variables that depend on ``xs``.
-
-    The walk back from ``ys`` stops at ``xs`` and below the oldest generation of ``xs``
-    (nothing there can depend on them), so a caller's long history is not visited.
-    """
-    targets = {id(x) for x in xs}
-    oldest = min(x.generation for x in xs)
-    found = set()
-    stack_ = [y.creator for y in ys if y.creator is not None and id(y) not in targets]
-    while stack_:
-        f = stack_.pop()
-        if f in found or f.generation < oldest:
-            continue
-        found.add(f)
-        for x in f.inputs:
-            if x.creator is not None and id(x) not in targets:
-                stack_.append(x.creator)
-
-    depends = {id(x): x for x in xs}
-    path = []
-    for f in sorted(found, key=lambda f: f.generation):
-        if any(id(x) in depends for x in f.inputs):
-            path.append(f)
-            for ref in f.outputs:
-                y = ref()
-                if y is not None:
-                    depends[id(y)] = y
-    return path, depends
-
-
 def _zeros_like(x):
     return Variable(cuda.get_array_module(x.data).zeros_like(x.data))
 
 
-def _backprop(plan, ys, gys, xs, create_graph):
-    """The gradients of ``ys`` (seeded with the Variables ``gys``) with respect to each
-    of ``xs``: a list of Variables, None where no path leads.  Nothing is stored on any
-    Variable; with ``create_graph`` the computation is recorded for a further
-    derivative.  Under ``detect_anomaly`` every gradient is checked, as in
-    ``Variable.backward``; gradient hooks (``register_hook``) are not run."""
-    path, depends = plan
-    grads = {}                       # id -> gradient, for Variables that depend on xs
-
-    def add(x, gx):
-        old = grads.get(id(x))
-        grads[id(x)] = gx if old is None else old + gx
-
-    check = Config.detect_anomaly               # as Variable.backward does
-    old_backprop = Config.enable_backprop
-    Config.enable_backprop = create_graph
-    try:
-        for y, gy in zip(ys, gys):
-            if id(y) in depends:
-                add(y, gy)
-        for f in reversed(path):                     # newest generation first
-            outputs = [ref() for ref in f.outputs]
-            if not any(y is not None and id(y) in grads for y in outputs):
-                continue                             # leads to none of ys
-            gys_f = [None if y is None else
-                     _zeros_like(y) if id(y) not in grads else grads[id(y)]
-                     for y in outputs]
-            for x, gx in zip(f.inputs, input_grads(f, gys_f, check)):
-                if gx is None or id(x) not in depends:
-                    continue
-                add(x, gx)
-    finally:
-        Config.enable_backprop = old_backprop
-    return [grads.get(id(x)) for x in xs]
+def _gradients(ys, gys, xs, connected):
+    """The gradients of ``ys`` (seeded with ``gys``) with respect to each of ``xs``, by
+    the engine's reverse pass restricted to the functions between them: a list with
+    None where no path leads.  Nothing is stored in any ``.grad``."""
+    grads = backprop(ys, gys, create_graph=connected, targets=xs)
+    return [grads.get(x) for x in xs]
 
 
 # --------------------------------------------------------------------------------------
@@ -252,7 +195,9 @@ def _result(v, like, connected):
     else a fresh array (zeros where no gradient flowed)."""
     if v is None:
         v = _zeros_like(like)
-    return v if connected else v.data.copy()
+    if connected:
+        return v
+    return as_array(v.data if isinstance(v, Variable) else v).copy()
 
 
 def _call(name, f, args, kwargs, indices, connected):
@@ -300,7 +245,7 @@ def _value_and_grad(name, f, argnums, create_graph):
                                  f'element), got shape {shape}; use jacobian for '
                                  f'several outputs, or reduce them to one (e.g. sum)')
             seed = Variable(cuda.get_array_module(y.data).ones_like(y.data))
-            gxs = _backprop(_plan([y], xs), [y], [seed], xs, connected)
+            gxs = _gradients([y], [seed], xs, connected)
         value = y if connected else y.data.copy()
         grads = [_result(g, x, connected) for g, x in zip(gxs, xs)]
         return value, _pack(grads, not single)
@@ -369,12 +314,11 @@ def jacobian(f, argnums=0, create_graph=False):
 def _jacobian_of(y, xs, connected):
     """[dy/dx for x in xs], each of shape y.shape + x.shape."""
     xp = cuda.get_array_module(y.data)
-    plan = _plan([y], xs)
     rows = [[] for _ in xs]
     for k in range(y.size):
         seed = xp.zeros(y.size, dtype=y.dtype)
         seed[k] = 1
-        gxs = _backprop(plan, [y], [Variable(seed.reshape(y.shape))], xs, connected)
+        gxs = _gradients([y], [Variable(seed.reshape(y.shape))], xs, connected)
         for row, g, x in zip(rows, gxs, xs):
             row.append(_zeros_like(x) if g is None else g)
     jacobians = []
@@ -386,7 +330,8 @@ def _jacobian_of(y, xs, connected):
         elif connected:
             jacobians.append(reshape(stack(row), shape))
         else:
-            jacobians.append(xp.stack([g.data for g in row]).reshape(shape))
+            jacobians.append(xp.stack([g.data if isinstance(g, Variable) else g
+                                       for g in row]).reshape(shape))
     return jacobians
 
 
@@ -465,8 +410,6 @@ def vjp(f, *xs, create_graph=False):
     connected = _connected(create_graph)
     with using_config('enable_backprop', True):
         inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
-    plan = _plan(ys, inputs)
-
     def pullback(u):
         us, several_u = _several(f'{name} pullback', 'u', u)
         if several_u != several or len(us) != len(ys):
@@ -474,7 +417,7 @@ def vjp(f, *xs, create_graph=False):
                              f'{len(ys) if several else "one array"} expected, got '
                              f'{len(us) if several_u else "one array"}')
         gys = [_like(f'{name} pullback', 'u', ui, y) for ui, y in zip(us, ys)]
-        gxs = _backprop(plan, ys, gys, inputs, connected)
+        gxs = _gradients(ys, gys, inputs, connected)
         return tuple(_result(g, x, connected) for g, x in zip(gxs, inputs))
 
     values = [y if connected else y.data.copy() for y in ys]
@@ -504,14 +447,14 @@ def jvp(f, xs, vs, create_graph=False):
         tangents = [_like(name, f'vs[{i}]' if several_x else 'vs', v, x)
                     for i, (v, x) in enumerate(zip(vs, inputs))]
         us = [_zeros_like(y) for y in ys]                # any value: u @ J is linear
-        gxs = _backprop(_plan(ys, inputs), ys, us, inputs, True)
+        gxs = _gradients(ys, us, inputs, True)
         terms = [_sum(g * t) for g, t in zip(gxs, tangents) if g is not None]
         if terms:
             total = terms[0]
             for term in terms[1:]:
                 total = total + term
             one = Variable(cuda.get_array_module(total.data).ones_like(total.data))
-            jv = _backprop(_plan([total], us), [total], [one], us, connected)
+            jv = _gradients([total], [one], us, connected)
         else:
             jv = [None] * len(us)
     values = [y if connected else y.data.copy() for y in ys]

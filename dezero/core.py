@@ -1,61 +1,101 @@
-"""The define-by-run engine: Variable, Function, configuration and backward.
+"""The define-by-run engine: Variable, Function and the reverse pass.
 
-A Variable holds an array and, after backprop, its gradient (itself a Variable).
-Calling a Function on Variables runs ``forward`` on their arrays, wraps the results in
-new Variables and, when backprop is enabled, links the two: every output remembers its
-``creator`` and every function its ``inputs`` (strongly) and ``outputs`` (weakly, so a
-graph is freed as soon as its last output is dropped).  A function's ``generation`` is one
-past that of its newest input; ``backward()`` takes functions newest generation first and
-calls each once, after every gradient flowing into it has been summed.
+Read it top to bottom:
 
-The arithmetic operators and array methods (``+``, ``reshape``, ``sum``, ...) are
-attached to Variable by :func:`dezero.operators.setup_variable`, which the package's
-``__init__`` runs; this module knows nothing of the individual functions.
+1. **Configuration.**  Switches such as ``Config.enable_backprop`` belong to the thread
+   that sets them, so a ``no_grad()`` block in one thread leaves the others recording.
+2. **Variable.**  A box for an array (``data``) that, after ``backward()``, also holds
+   its gradient (``grad``, itself a Variable).  A Variable made by a function remembers
+   it as its ``creator``.
+3. **Function.**  ``forward`` computes on arrays; calling the function on Variables
+   also records the call: the outputs point to the function, the function to its
+   ``inputs``.  A function declares which inputs and outputs its ``backward`` reads
+   (``retain_inputs``, ``retain_outputs``); the graph keeps the others only as
+   stand-ins that know their shape but hold no data, so an intermediate array nothing
+   needs is freed as soon as the user lets go of it.
+4. **The reverse pass.**  :func:`backprop` runs each function's ``backward`` once,
+   newest first, after every gradient flowing into it has been summed.  Each function
+   states its derivative once, in ``backward``.  The everyday first-order pass runs it on
+   plain arrays (inside the pass a Function called on arrays returns arrays, and records
+   nothing); with ``create_graph=True`` it runs on Variables and is recorded itself, so
+   the gradient can be differentiated again.
 
-Two debugging aids cost nothing until used: gradient hooks (:meth:`Variable.register_hook`)
-and :func:`detect_anomaly`, whose checks live in :mod:`dezero.anomaly`.
+The arithmetic operators and array methods of Variable (``+``, ``reshape``, ``sum``...)
+are attached by :func:`dezero.operators.setup_variable`, which ``import dezero`` runs.
+Two debugging aids cost nothing until used: gradient hooks
+(:meth:`Variable.register_hook`) and :func:`detect_anomaly` (:mod:`dezero.anomaly`).
 """
 import contextlib
 import copy
 import gc
+import importlib
+import inspect
 import itertools
+import threading
 import weakref
 
 import numpy as np
 
 from dezero import anomaly as _anomaly
 from dezero import cuda
-from dezero import released as _released
 
 
-# --------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------
-class Config:
-    """Global switches.
+# ======================================================================================
+# 1. Configuration
+# ======================================================================================
+class _Settings(threading.local):
+    """The switches of the current thread; the class attributes are every new thread's
+    starting values."""
+    enable_backprop = True     # record the graph while computing
+    train = True               # layers such as dropout behave as in training
+    detect_anomaly = False     # check every value for NaN and infinity
+    arrays_only = False        # inside a first-order backward: functions give arrays
+
+
+_settings = _Settings()
+_SWITCHES = ('enable_backprop', 'train', 'detect_anomaly')
+
+
+class _PerThread(type):
+    """Makes ``Config.name`` read and assign the calling thread's switch."""
+
+    def __getattr__(cls, name):
+        if name in _SWITCHES:
+            return getattr(_settings, name)
+        raise AttributeError(f'Config has no setting {name!r}; expected one of '
+                             f'{", ".join(_SWITCHES)}')
+
+    def __setattr__(cls, name, value):
+        if name not in _SWITCHES:
+            raise AttributeError(f'Config has no setting {name!r}; expected one of '
+                                 f'{", ".join(_SWITCHES)}')
+        setattr(_settings, name, value)
+
+
+class Config(metaclass=_PerThread):
+    """The switches, read and assigned as ``Config.enable_backprop = False``.
 
     ``enable_backprop``: record the graph while computing (off under :func:`no_grad`).
     ``train``: training behaviour of layers such as dropout (off under :func:`test_mode`).
-    ``detect_anomaly``: check every forward output and backward gradient for NaN/Inf
-    (on under :func:`detect_anomaly`).
+    ``detect_anomaly``: check every value for NaN and infinity (on under
+    :func:`detect_anomaly`).  Each thread has its own values, starting from True, True
+    and False.
     """
-    enable_backprop = True
-    train = True
-    detect_anomaly = False
 
 
 @contextlib.contextmanager
 def using_config(name, value):
-    """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
-    if not hasattr(Config, name):
-        raise AttributeError(f'using_config: Config has no setting {name!r}; '
-                             f'expected one of enable_backprop, train, detect_anomaly')
-    old = getattr(Config, name)
-    setattr(Config, name, value)
+    """Set ``Config.<name>`` to ``value`` inside a ``with`` block (in this thread),
+    restoring it after."""
+    if name not in _SWITCHES:
+        raise AttributeError(f'using_config: Config has no setting {name!r}; expected one '
+                             f'of {", ".join(_SWITCHES)}')
+    old = getattr(_settings, name)
+    setattr(_settings, name, value)
     try:
         yield
     finally:
-        setattr(Config, name, old)
+        setattr(_settings, name, old)
 
 
 def no_grad():
@@ -83,9 +123,9 @@ def detect_anomaly(enabled=True):
     return using_config('detect_anomaly', bool(enabled))
 
 
-# --------------------------------------------------------------------------------------
-# Conversions
-# --------------------------------------------------------------------------------------
+# ======================================================================================
+# 2. Variable
+# ======================================================================================
 def as_array(x, array_module=np):
     """Return ``x`` as an array: scalars (Python or NumPy) become 0-d arrays of
     ``array_module`` (NumPy by default); NumPy and CuPy arrays are returned as they are."""
@@ -112,41 +152,19 @@ def as_variable(obj):
                     f'(wrap lists with np.array(...))')
 
 
-def _device_mix_error(func, arrays):
-    """A TypeError for ``func`` called on both CPU (NumPy) and GPU (CuPy) arrays,
-    naming the device of each input; None when the arrays are all on one device."""
-    devices = {i: cuda.device_name(a) for i, a in enumerate(arrays) if cuda.is_array(a)}
-    if len(set(devices.values())) < 2:
-        return None
-    where = ', '.join(f'input {i} on the {d}' for i, d in devices.items())
-    return TypeError(
-        f'{type(func).__name__}: mixes CPU and GPU arrays ({where}); move them to one '
-        f'device first: .to_gpu() on the Variables or layers on the CPU, or .to_cpu() '
-        f'on those on the GPU (a DataLoader takes gpu=True)')
-
-
-def _describe_error(err, func, arrays):
-    """Prefix an error raised in ``func.forward`` with the function's name and the
-    shapes and dtypes of its inputs (once, however deeply the error travels)."""
-    if getattr(err, '_dezero_described', False) or not err.args:
-        return
-    shapes = ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
-                       for a in arrays)
-    err.args = (f'{type(func).__name__}: {err.args[0]} (inputs: {shapes})',) + err.args[1:]
-    err._dezero_described = True
-
-
-# --------------------------------------------------------------------------------------
-# Variable
-# --------------------------------------------------------------------------------------
 class Variable:
     """A node of the computation graph: an array ``data`` and, after backprop, ``grad``.
 
-    ``Variable(data, name=None)`` accepts a NumPy array or ``None``; anything else
-    (a float, a list) raises TypeError — wrap it with ``np.array(...)``.
+    ``Variable(data, name=None)`` accepts a NumPy (or CuPy) array or ``None``; anything
+    else (a float, a list) raises TypeError: wrap it with ``np.array(...)``.
+    ``requires_grad`` says whether gradients flow into it: True for the Variables you
+    make, False for constants (the arrays a function wraps, the seeds of ``backward``),
+    and for a function's output, whether any of its inputs requires one.
     """
-    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', '_hooks', '__weakref__')
-    # NumPy defers binary operators to Variable (np.ndarray + Variable -> Variable).
+    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', 'requires_grad',
+                 '_index', '_hooks', '_stand_in', '__weakref__')
+    # NumPy leaves binary operators with a Variable to the Variable, so that
+    # ``np.ones(3) * v`` runs ``v.__rmul__`` and gives a Variable.
     __array_priority__ = 200
     __array_ufunc__ = None
 
@@ -161,7 +179,10 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
-        self._hooks = None         # {key: fn} once a hook is registered
+        self.requires_grad = True
+        self._index = 0           # which output of its creator it is
+        self._hooks = None        # {key: fn} once a hook is registered
+        self._stand_in = None     # what the graph holds in its place, if anything
 
     # ---- array-like properties -------------------------------------------------------
     @property
@@ -238,13 +259,42 @@ class Variable:
 
     # ---- graph -----------------------------------------------------------------------
     def set_creator(self, func):
-        """Record ``func`` as the function that produced this variable."""
+        """Record ``func`` as the function that produced this variable (its only
+        output)."""
         self.creator = func
         self.generation = func.generation + 1
 
     def cleargrad(self):
         """Forget the gradient (set ``grad`` to None) before a new backward pass."""
         self.grad = None
+
+    def unchain(self):
+        """Cut the link to the creating function; this variable becomes a leaf (and so
+        does the stand-in the graph may hold for it)."""
+        self.creator = None
+        if self._stand_in is not None:
+            self._stand_in.cut(self)
+
+    def unchain_backward(self):
+        """Cut every link in the graph behind this variable (for truncated backprop):
+        every variable behind it, and every output of the functions behind it that is
+        still alive, becomes a leaf."""
+        stack = [self.creator] if self.creator is not None else []
+        seen = set()
+        while stack:
+            f = stack.pop()
+            if f in seen:
+                continue
+            seen.add(f)
+            if f is not self.creator:         # the outputs of functions behind this one
+                for ref in f.outputs:
+                    y = ref()
+                    if y is not None:
+                        y.unchain()
+            for x in f.inputs:
+                if x.creator is not None:
+                    stack.append(x.creator)
+                    x.creator = None
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` with this variable's gradient (a Variable) during backward.
@@ -263,64 +313,36 @@ class Variable:
                             f'{type(fn).__name__}')
         if self._hooks is None:
             self._hooks = {}
-            _hooked_variables.add(self)
         handle = HookHandle(self)
         self._hooks[handle.key] = fn
         return handle
 
-    def unchain(self):
-        """Cut the link to the creating function; this variable becomes a leaf."""
-        self.creator = None
-
-    def unchain_backward(self):
-        """Cut every link in the graph behind this variable (for truncated backprop)."""
-        stack = [self.creator] if self.creator is not None else []
-        seen = set()
-        while stack:
-            f = stack.pop()
-            if f in seen:
-                continue
-            seen.add(f)
-            for x in f.inputs:
-                if x.creator is not None:
-                    stack.append(x.creator)
-                    x.unchain()
-
     def backward(self, retain_grad=False, create_graph=False):
         """Compute the gradient of this variable with respect to every variable behind it.
 
-        The seed gradient is ones of this variable's shape (the derivative of a scalar
-        loss with respect to itself). Gradients accumulate into ``.grad`` of the leaves;
-        those of intermediate variables are dropped unless ``retain_grad`` is True.
-        With ``create_graph=True`` the backward computation is itself recorded, so the
-        gradients can be differentiated again.
+        The seed gradient is ``grad`` if set, else ones of this variable's shape (the
+        derivative of a scalar loss with respect to itself).  Gradients accumulate into
+        ``.grad`` of the leaves; those of intermediate variables are dropped unless
+        ``retain_grad`` is True.  With ``create_graph=True`` the backward computation
+        is itself recorded, so the gradients can be differentiated again.
         """
         if self.data is None:
             raise ValueError('backward: this Variable holds no data (None)')
-        if self.grad is None:
-            xp = cuda.get_array_module(self.data)
-            self.grad = _Seed(xp.ones_like(self.data))
-        if self.creator is None:
+        seed = self.grad
+        if seed is None:
+            seed = _constant(cuda.get_array_module(self.data).ones_like(self.data))
+        if self.creator is None:                  # d(self)/d(self) is the seed
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
-                    self.grad = _run_hooks(self, self.grad)
+                    seed = _run_hooks(self, seed)
+            self.grad = seed
             return
-        if _released.pending:
-            _released.release_pending()
-        # The pass makes no reference cycles, but its allocations would trigger cyclic
-        # collections that each walk the whole graph (the wider the graph, the more of
-        # them): the collector waits until it is over.
-        collecting = gc.isenabled()
-        if collecting:
-            gc.disable()
-        try:
-            if create_graph or Config.detect_anomaly or _hooked_variables:
-                _backprop_variables(self, retain_grad, create_graph)
-            else:
-                _backprop_arrays(self, retain_grad)
-        finally:
-            if collecting:
-                gc.enable()
+        self.grad = None                          # given back if retain_grad
+        grads = backprop([self], [seed], retain_grad=retain_grad,
+                         create_graph=create_graph)
+        for x, gx in grads.items():
+            if x.requires_grad and type(x) is not _StandIn:   # a cut stand-in whose
+                x.grad = _accumulate(x.grad, gx, create_graph)  # variable is gone
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -343,280 +365,125 @@ class Variable:
             self.grad.to_gpu()
 
 
-# --------------------------------------------------------------------------------------
-# The backward engine
-# --------------------------------------------------------------------------------------
-# Both passes below take functions newest generation first (see _Schedule) and keep the
-# gradients of this pass in a dictionary {Variable: gradient} rather than in ``.grad``:
-# a variable's gradient is taken out (and so freed, unless ``retain_grad``) when its
-# creator has used it, and a gradient left in ``.grad`` by an earlier pass is never
-# propagated a second time.  Leaves get their gradient added to ``.grad`` at the end.
-#
-# _backprop_arrays is the everyday first-order pass: gradients are plain arrays and
-# every function runs ``backward_arrays``, so no Variable or Function objects are made
-# for the backward computation.  _backprop_variables runs ``backward`` on Variables: it
-# is used when the pass is recorded (``create_graph``), under detect_anomaly, and while
-# any variable has a gradient hook.
-
-def _backprop_arrays(start, retain_grad):
-    """First-order backward from ``start`` (whose ``.grad`` is the seed) on raw arrays."""
-    grads = {start: start.grad.data}
-    start.grad = None                             # given back below if retain_grad
-    owned = set()        # variables whose summed gradient is an array made here
-    schedule = _Schedule(start.creator)
-    old_backprop = Config.enable_backprop
-    Config.enable_backprop = False
-    try:
-        for f in schedule:
-            refs = f.outputs
-            if len(refs) == 1:
-                # _take_array_grad inlined for the usual case (the chain benchmark
-                # spends a tenth of its backward in that call otherwise)
-                y = refs[0]()
-                gy = grads.pop(y, None)
-                if gy is None or retain_grad or (owned and y in owned):
-                    if gy is not None:
-                        grads[y] = gy
-                    gy = _take_array_grad(y, grads, owned, retain_grad)
-                gys = (gy,)
-            else:
-                gys = [None if y is None else _take_array_grad(y, grads, owned,
-                                                               retain_grad)
-                       for y in (ref() for ref in refs)]
-            gxs = f.backward_arrays(*gys)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            inputs = f.inputs
-            if len(gxs) != len(inputs):
-                _wrong_count(f, gxs)
-            for x, gx in zip(inputs, gxs):
-                if gx is None:
-                    continue
-                if gx.shape != x.data.shape:
-                    _wrong_shape(f, gx, x)
-                old = grads.get(x)
-                if old is None:
-                    grads[x] = gx
-                    creator = x.creator
-                    if creator is not None:
-                        schedule.add(creator)
-                elif x in owned and old.dtype == gx.dtype:
-                    old += gx                     # an array made here: add in place
-                else:
-                    total = old + gx
-                    grads[x] = total
-                    if total.ndim:                # 0-d sums are immutable NumPy scalars
-                        owned.add(x)
-        for x, gx in grads.items():               # only leaves are left
-            if type(x) is not _Seed:
-                x.grad = _grad_variable(x.grad, gx)
-    finally:
-        Config.enable_backprop = old_backprop
-
-
-def _take_array_grad(y, grads, owned, retain_grad):
-    """Remove and return the gradient of this pass for the output ``y`` (zeros when
-    nothing flowed into it); with ``retain_grad`` also add it to ``y.grad``."""
-    gy = grads.pop(y, None)
-    if gy is None:
-        gy = cuda.get_array_module(y.data).zeros(y.shape, y.dtype)
-    elif owned:
-        owned.discard(y)
-    if retain_grad:
-        y.grad = _grad_variable(y.grad, gy)
-    return gy
-
-
-def _grad_variable(old, g):
-    """The Variable to store as ``.grad``: the array ``g`` (NumPy arithmetic on 0-d
-    arrays gives scalars, made arrays again here), added to the ``old`` one if any."""
-    if old is not None:
-        g = old.data + g
-    return Variable(g if type(g) is np.ndarray else as_array(g))
-
-
-def _backprop_variables(start, retain_grad, create_graph):
-    """Backward from ``start`` (whose ``.grad`` is the seed) on Variables, recorded
-    when ``create_graph``; runs gradient hooks and the detect_anomaly checks.
-
-    Gradients that could only reach seeds (the ones an earlier backward started from,
-    which a gradient's graph contains) are not propagated, and functions are told which
-    gradients are wanted (``needs_input_grad``): in a higher-order derivative that is
-    about a fifth of all the work."""
-    unwanted = _unwanted_gradients(start)
-    grads = {start: start.grad}
-    start.grad = None                             # given back below if retain_grad
-    schedule = _Schedule(start.creator)
-    anomaly = Config.detect_anomaly
-    hooked_leaves = []
-    old_backprop = Config.enable_backprop
-    Config.enable_backprop = create_graph
-    try:
-        for f in schedule:
-            refs = f.outputs
-            if len(refs) == 1:
-                gys = (_take_grad(refs[0](), grads, retain_grad),)
-            else:
-                gys = [_take_grad(ref(), grads, retain_grad) for ref in refs]
-            wanted = unwanted.get(f)
-            if wanted is None:
-                gxs = input_grads(f, gys, anomaly)
-            else:
-                f.needs_input_grad = wanted
-                try:
-                    gxs = input_grads(f, gys, anomaly)
-                finally:
-                    del f.needs_input_grad
-                gxs = [gx if use else None for gx, use in zip(gxs, wanted)]
-            for x, gx in zip(f.inputs, gxs):
-                if gx is None:
-                    continue
-                old = grads.get(x)
-                if old is not None:
-                    grads[x] = old + gx
-                    continue
-                grads[x] = gx
-                if x.creator is not None:
-                    schedule.add(x.creator)
-                elif x._hooks is not None:
-                    hooked_leaves.append(x)
-        for x in hooked_leaves:                   # hooks see this pass's sum
-            grads[x] = _run_hooks(x, grads[x])
-        for x, gx in grads.items():               # only leaves are left
-            x.grad = gx if x.grad is None else x.grad + gx
-    finally:
-        Config.enable_backprop = old_backprop
-
-
-def _take_grad(y, grads, retain_grad):
-    """Remove and return this pass's gradient (a Variable) of the output ``y``: zeros
-    when nothing flowed into it, None when ``y`` is gone; hooks run on it, and with
-    ``retain_grad`` it is added to ``y.grad``."""
-    if y is None:
-        return None
-    gy = grads.pop(y, None)
-    if gy is None:
-        gy = _Seed(cuda.get_array_module(y.data).zeros(y.shape, y.dtype))
-    elif y._hooks is not None:
-        gy = _run_hooks(y, gy)
-    if retain_grad:
-        y.grad = gy if y.grad is None else y.grad + gy
-    return gy
-
-
-class _Schedule:
-    """The functions waiting for their backward: iterating gives them newest
-    generation first (in the order they were added within a generation), each once.
-
-    A function's inputs were made by functions of lower generations, so the pass only
-    ever adds functions behind the one it is running; keeping one list per generation
-    makes adding and taking O(1), where a heap was O(log n)."""
-    __slots__ = ('_waiting', '_seen', '_top')
-
-    def __init__(self, first):
-        self._waiting = {first.generation: [first]}
-        self._seen = {first}               # functions of several outputs, added once
-        self._top = first.generation
-
-    def add(self, f):
-        # A function is added when one of its outputs gets its first gradient; only
-        # one with several outputs can be added twice.
-        if len(f.outputs) > 1:
-            if f in self._seen:
-                return
-            self._seen.add(f)
-        generation = f.generation
-        if generation >= self._top:
-            raise RuntimeError(
-                f'backward: {type(f).__name__} has generation {generation}, not below '
-                f'{self._top} of a function that uses its output; was a generation '
-                f'changed by hand?')
-        waiting = self._waiting.get(generation)
-        if waiting is None:
-            self._waiting[generation] = [f]
-        else:
-            waiting.append(f)
-
-    def __iter__(self):
-        waiting = self._waiting
-        for generation in range(self._top, -1, -1):   # O(longest path) in all
-            functions = waiting.pop(generation, None)
-            if functions is not None:
-                self._top = generation
-                yield from functions
-
-
-class _Seed(Variable):
-    """A gradient the engine makes up: the ones a backward starts from, the zeros of
-    an unused output.  A constant: no backward propagates a gradient into it."""
+class Parameter(Variable):
+    """A Variable that a layer owns and an optimizer updates."""
     __slots__ = ()
 
 
-def _unwanted_gradients(start):
-    """For the functions behind ``start`` some of whose inputs lead to no leaf but
-    seeds: ``{function: tuple of booleans, True for the inputs that lead to one}``.
-
-    A depth-first walk that settles a function after all the creators of its inputs
-    (it does not rely on generations, so a wrong one cannot hide a gradient)."""
-    useful, unwanted = {}, {}                 # function -> whether it leads to a leaf
-    stack = [start.creator]
-    while stack:
-        f = stack[-1]
-        if f in useful:
-            stack.pop()
-            continue
-        waiting = False
-        for x in f.inputs:                    # settle the inputs' creators first
-            creator = x.creator
-            if creator is not None and creator not in useful:
-                stack.append(creator)
-                waiting = True
-        if waiting:
-            continue
-        stack.pop()
-        wanted = [type(x) is not _Seed if x.creator is None else useful[x.creator]
-                  for x in f.inputs]
-        if all(wanted):
-            useful[f] = True
-        else:
-            useful[f] = any(wanted)
-            unwanted[f] = tuple(wanted)
-    return unwanted
+def _constant(array):
+    """A Variable that no gradient flows into (a seed, a wrapped array)."""
+    v = Variable(array)
+    v.requires_grad = False
+    return v
 
 
-def _wrong_count(f, gxs):
-    raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
-                     f'{len(f.inputs)} inputs')
+def _accumulate(old, new, recorded):
+    """The ``.grad`` (a Variable) that holds ``old`` (a Variable or None) plus ``new``
+    (a gradient of a pass: an array, or a Variable when ``recorded``).  A recorded sum
+    is itself recorded, so that it can be differentiated too."""
+    if recorded:
+        return new if old is None else old + new
+    if isinstance(new, Variable):
+        new = new.data
+    if old is not None:
+        new = old.data + new
+    return Variable(new if type(new) is np.ndarray else as_array(new))
 
 
-def _wrong_shape(f, gx, x):
-    raise ValueError(f'{type(f).__name__}.backward returned a gradient of shape '
-                     f'{gx.shape} for an input of shape {x.data.shape}')
+class _NotKept:
+    """The ``data`` of a stand-in: any use of the values raises an error that says
+    which declaration is missing (see :class:`_StandIn`)."""
+    __slots__ = ()
+    __array_ufunc__ = None           # NumPy leaves ``array * stand_in`` to us: refused
+
+    def _refuse(self, *args, **kwargs):
+        raise RuntimeError(
+            'this input was not kept for the backward pass: the function whose backward '
+            'reads it must list it in retain_inputs (or the function that made it, in '
+            'retain_outputs)')
+
+    def __getattr__(self, name):
+        raise AttributeError(f'{name!r}: this input was not kept for the backward pass; '
+                             f'the function whose backward reads it must list it in '
+                             f'retain_inputs')
+
+    __array__ = __getitem__ = __iter__ = __len__ = __float__ = __int__ = __bool__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = _refuse
+    __matmul__ = __rmatmul__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+
+    def __repr__(self):
+        return '<not kept>'
 
 
-def input_grads(f, gys, check_anomaly=False):
-    """Run ``f.backward`` on the output gradients ``gys`` and return one gradient per
-    input of ``f`` (None where there is none), after checking that ``f`` returned one
-    per input, each shaped like its input; with ``check_anomaly`` the gradients are
-    also checked for NaN/Inf (see :func:`detect_anomaly`)."""
-    gxs = _anomaly.run_backward(f, gys) if check_anomaly else f.backward(*gys)
-    if type(gxs) is not tuple:
-        gxs = (gxs,)
-    if len(gxs) != len(f.inputs):
-        _wrong_count(f, gxs)
-    for x, gx in zip(f.inputs, gxs):
-        if gx is not None and gx.data.shape != x.data.shape:
-            _wrong_shape(f, gx.data, x)
-    return gxs
+_NOT_KEPT = _NotKept()
 
 
-# Variables that have hooks (weakly held): while there are none, backward takes the
-# array pass.
-_hooked_variables = weakref.WeakSet()
+class _StandIn:
+    """What the graph holds for an input whose value no backward reads: the place of
+    the variable in the graph (its creator, which output it is, its generation), its
+    name, shape and dtype, but not its data.  The variable itself, and its array, are
+    freed when the user lets go of them.  A variable has at most one stand-in, which
+    ``unchain()`` on the variable cuts too."""
+    __slots__ = ('creator', 'generation', 'requires_grad', '_index', 'name', 'shape',
+                 'dtype', '_leaf')
+    data = _NOT_KEPT
+    grad = None
+    _hooks = None
+    _stand_in = None
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    def cut(self, variable):
+        """Make this stand-in a leaf, as ``variable`` (the one it stands for) became:
+        gradients reaching it are that variable's."""
+        self.creator = None
+        self._leaf = weakref.ref(variable)
+
+    def _refuse(self, *args):
+        raise RuntimeError(
+            'this input was not kept for the backward pass: the function whose backward '
+            'reads it must list it in retain_inputs (or the function that made it, in '
+            'retain_outputs)')
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __getitem__ = _refuse
+    __matmul__ = __rmatmul__ = __array__ = _refuse
+    __array_ufunc__ = None           # NumPy leaves ``array * stand_in`` to us: refused
+
+    def __repr__(self):
+        return f'variable(<not kept: {self.shape} {self.dtype}>)'
 
 
+def _stand_in(x):
+    """The :class:`_StandIn` of the Variable ``x`` (made by a function)."""
+    s = x._stand_in
+    if s is None:
+        s = x._stand_in = _StandIn()
+        s.creator = x.creator
+        s.generation = x.generation
+        s.requires_grad = x.requires_grad
+        s._index = x._index
+        s.name = x.name
+        data = x.data
+        s.shape = data.shape
+        s.dtype = data.dtype
+        s._leaf = None
+    return s
+
+
+# --------------------------------------------------------------------------------------
+# Gradient hooks
+# --------------------------------------------------------------------------------------
 def _run_hooks(v, grad):
-    """Pass ``grad`` through the hooks of ``v`` in order; a non-None result replaces it."""
+    """Pass ``grad`` (a Variable) through the hooks of ``v`` in order; a result other
+    than None replaces it."""
     for fn in list(v._hooks.values()):
         new = fn(grad)
         if new is None:
@@ -627,9 +494,9 @@ def _run_hooks(v, grad):
             except TypeError:
                 raise TypeError(f'gradient hook {fn!r} returned {type(new).__name__}; '
                                 f'expected None, a Variable or an array') from None
-        if new.data.shape != v.data.shape:
+        if new.shape != v.shape:
             raise ValueError(f'gradient hook {fn!r} returned a gradient of shape '
-                             f'{new.data.shape} for a variable of shape {v.data.shape}')
+                             f'{new.shape} for a variable of shape {v.shape}')
         grad = new
     return grad
 
@@ -650,8 +517,7 @@ class HookHandle:
         if v is not None and v._hooks is not None:
             v._hooks.pop(self.key, None)
             if not v._hooks:
-                v._hooks = None       # back to the hook-free fast path
-                _hooked_variables.discard(v)
+                v._hooks = None
 
     def __enter__(self):
         return self
@@ -660,61 +526,99 @@ class HookHandle:
         self.remove()
 
 
-class Parameter(Variable):
-    """A Variable that a layer owns and an optimizer updates."""
-    __slots__ = ()
+# ======================================================================================
+# 3. Function
+# ======================================================================================
+def _device_mix_error(func, arrays):
+    """A TypeError for ``func`` called on both CPU (NumPy) and GPU (CuPy) arrays,
+    naming the device of each input; None when the arrays are all on one device."""
+    devices = {i: cuda.device_name(a) for i, a in enumerate(arrays) if cuda.is_array(a)}
+    if len(set(devices.values())) < 2:
+        return None
+    where = ', '.join(f'input {i} on the {d}' for i, d in devices.items())
+    return TypeError(
+        f'{type(func).__name__}: mixes CPU and GPU arrays ({where}); move them to one '
+        f'device first: .to_gpu() on the Variables or layers on the CPU, or .to_cpu() '
+        f'on those on the GPU (a DataLoader takes gpu=True)')
 
 
-# --------------------------------------------------------------------------------------
-# Function
-# --------------------------------------------------------------------------------------
+def _describe_error(err, func, arrays):
+    """Prefix an error raised in ``func.forward`` with the function's name and the
+    shapes and dtypes of its inputs (once, however deeply the error travels)."""
+    if getattr(err, '_dezero_described', False) or not err.args:
+        return
+    shapes = ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
+                       for a in arrays)
+    err.args = (f'{type(func).__name__}: {err.args[0]} (inputs: {shapes})',) + err.args[1:]
+    err._dezero_described = True
+
+
+def _wrap(y):
+    """An output array as a Variable (NumPy arithmetic on 0-d arrays gives scalars,
+    made arrays again here)."""
+    if type(y) is not np.ndarray:
+        y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
+    return Variable(y)
+
+
 class Function:
     """Base of every differentiable operation.
 
-    Subclasses define ``forward(*arrays)`` (arrays in, an array or a tuple of arrays out)
-    and ``backward(*grads)`` (Variables in, one Variable per input out, written with
-    Variable operations so that it can be differentiated again).  Calling the function
-    returns one Variable, or a list of them when ``forward`` returns several arrays.
+    A subclass defines ``forward(*arrays)`` (arrays in, an array or a tuple of arrays
+    out) and ``backward(*grads)``: one gradient per output in (None for an output that
+    is gone), one per input out (None where there is none), each shaped like its input.
+    ``backward`` states the derivative once, with Variable operations, so that it runs
+    both in a first-order pass (on arrays) and in a recorded one (on Variables, for
+    higher derivatives).  It reads the values it needs through
+    :meth:`retained_inputs` and :meth:`retained_outputs`, or, as in the book, through
+    ``self.inputs`` and ``self.outputs``.  A ``backward`` with a keyword-only parameter
+    ``needs_input_grad`` is told which inputs' gradients will be used (a tuple of
+    booleans) and may return None for the others.
 
-    A function object may be called more than once: each call after the first that is
-    recorded in a graph runs on a fresh copy, so every call keeps its own inputs and its
-    own forward state and back-propagates correctly.
+    ``retain_inputs`` and ``retain_outputs`` declare what ``backward`` reads: True for
+    all (the default, so that a function written as in the book keeps everything), or
+    a tuple of indices.  The graph keeps only those values alive.  A function written
+    as in the book (declaring neither) gets its gradients as Variables in both passes,
+    since its backward may read ``gy.data``.
+
+    Calling the function returns one Variable, or a list of them when ``forward``
+    returns several arrays.  A function object may be called more than once: each
+    recorded call after the first runs on a copy, with its own inputs and state.
     """
     inputs = None
     outputs = None
     generation = 0
+    retain_inputs = True
+    retain_outputs = True
     _created_at = None      # the user's source line, recorded under detect_anomaly()
-    #: Whether ``backward``/``backward_arrays`` read the values of the inputs (their
-    #: shapes and dtypes do not count).  A function that does not (``y = x + c``,
-    #: ``sigmoid``, which uses its output) sets it to False, and then a large input
-    #: array that nothing but this function still holds is released during forward
-    #: (see :mod:`dezero.released`) — unless its creator reads it:
-    needs_input_data = True
-    #: Whether they read the values of the outputs (as ``exp`` and ``sigmoid`` do
-    #: through ``self.outputs``).  True by default, so that a function written as in
-    #: the book never loses its output; the functions of dezero.functions that do not
-    #: read theirs say False.
-    needs_output_data = True
-    #: During a recorded backward, which inputs' gradients will be used (a tuple of
-    #: booleans; None: all).  A backward may return None for the others to save work.
-    needs_input_grad = None
+    _told_needs = False     # whether backward takes needs_input_grad (set per class)
+    _book_style = True      # whether backward expects Variables (set per class)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        parameter = inspect.signature(cls.backward).parameters.get('needs_input_grad')
+        cls._told_needs = parameter is not None and parameter.kind is parameter.KEYWORD_ONLY
+        # A function that declares what it retains is written for this engine and gets
+        # arrays in a first-order pass; one written as in the book gets Variables, as
+        # its backward may read gy.data.
+        cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
 
     def __call__(self, *inputs):
-        # The hot path of the whole framework (a chain of scalar operations spends
-        # about half its time here), hence the plain loops and the single-output case.
-        if _released.pending:              # inputs the last calls' callers let go of
-            _released.release_pending()
-        f = self
-        if self.inputs is not None:        # already a node of some graph: use a copy
-            f = copy.copy(self)
+        if _settings.arrays_only:              # inside a first-order backward
+            return self._call_on_arrays(inputs)
+        f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
         xs = []
         for i, x in enumerate(inputs):
             if type(x) is not Variable and not isinstance(x, Variable):
+                if type(x) is _StandIn:          # a backward reading an undeclared value
+                    x._refuse()
                 try:
-                    inputs[i] = x = as_variable(x)
+                    x = as_variable(x)
                 except TypeError as e:
                     raise TypeError(f'{type(self).__name__}: {e}') from None
+                x.requires_grad = False        # the caller cannot see its gradient
+                inputs[i] = x
             xs.append(x.data)
         try:
             ys = f.forward(*xs)
@@ -724,52 +628,84 @@ class Function:
                 raise mixed from e
             _describe_error(e, f, xs)
             raise
-
         if type(ys) is tuple:
-            outputs = [Variable(y if type(y) is np.ndarray else as_array(y)) for y in ys]
-            if Config.enable_backprop:
-                f._link(inputs, outputs)
+            outputs = [_wrap(y) for y in ys]
+            if _settings.enable_backprop:
+                f._record(inputs, outputs)
         else:
-            y = Variable(ys if type(ys) is np.ndarray else as_array(ys))
+            y = _wrap(ys)
             outputs = (y,)
-            if Config.enable_backprop:    # _link for one output, inlined: 10% faster
+            if _settings.enable_backprop:     # _record for one output, written out
                 generation = 0
-                for x in inputs:
+                requires_grad = False
+                keep = f.retain_inputs
+                for i, x in enumerate(inputs):
                     if x.generation > generation:
                         generation = x.generation
+                    if x.requires_grad:
+                        requires_grad = True
+                    creator = x.creator
+                    if creator is not None and keep is not True and i not in keep:
+                        kept_out = creator.retain_outputs      # _keeps_output, inlined
+                        if kept_out is not True and x._index not in kept_out:
+                            inputs[i] = _stand_in(x)
                 f.generation = generation
-                y.creator = f
-                y.generation = generation + 1
                 f.inputs = inputs
                 f.outputs = [weakref.ref(y)]
-                if not f.needs_input_data:            # _released.queue(f), inlined
-                    for x in inputs:
-                        if x.data.nbytes >= _released.MIN_BYTES:
-                            _released.pending.append(weakref.ref(f))
-                            break
-
-        if Config.detect_anomaly:
+                y.creator = f
+                y.generation = generation + 1
+                y.requires_grad = requires_grad
+        if _settings.detect_anomaly:
             _anomaly.check_forward(f, xs, [y.data for y in outputs])
-            if Config.enable_backprop:
+            if _settings.enable_backprop:
                 _anomaly.record_site(f)
+        return outputs[0] if len(outputs) == 1 else outputs
 
-        return outputs if len(outputs) > 1 else outputs[0]
+    def _call_on_arrays(self, inputs):
+        """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
+        and recording nothing: how a backward's operations run in a first-order pass."""
+        xs = [x.data if isinstance(x, Variable) else x for x in inputs]
+        f = self if self.inputs is None else copy.copy(self)
+        try:
+            ys = f.forward(*xs)
+        except (ValueError, TypeError, IndexError) as e:
+            _describe_error(e, f, xs)
+            raise
+        if type(ys) is tuple:
+            ys = [y if type(y) is np.ndarray else as_array(y) for y in ys]
+        else:
+            ys = ys if type(ys) is np.ndarray else as_array(ys)
+        if _settings.detect_anomaly:
+            _anomaly.check_forward(f, xs, ys if type(ys) is list else [ys])
+        return ys
 
-    def _link(self, inputs, outputs):
-        """Record this call in the graph: the inputs, the outputs (weakly), the
-        generation one past the newest input."""
+    def _record(self, inputs, outputs):
+        """Link this call into the graph: the outputs point to this function, which
+        keeps its inputs (or stand-ins for those no backward reads) and, weakly, its
+        outputs; its generation is that of its newest input."""
         generation = 0
+        requires_grad = False
         for x in inputs:
             if x.generation > generation:
                 generation = x.generation
+            if x.requires_grad:
+                requires_grad = True
         self.generation = generation
-        for y in outputs:
+        keep = self.retain_inputs
+        kept = []
+        for i, x in enumerate(inputs):
+            creator = x.creator
+            if creator is None or keep is True or i in keep or _keeps_output(creator, x):
+                kept.append(x)
+            else:
+                kept.append(_stand_in(x))
+        self.inputs = kept
+        for i, y in enumerate(outputs):
             y.creator = self
             y.generation = generation + 1
-        self.inputs = inputs
+            y.requires_grad = requires_grad
+            y._index = i
         self.outputs = [weakref.ref(y) for y in outputs]
-        if not self.needs_input_data:
-            _released.queue(self)
 
     def forward(self, *xs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
@@ -777,19 +713,381 @@ class Function:
     def backward(self, *gys):
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
 
-    def backward_arrays(self, *gys):
-        """The gradients of ``backward`` on raw arrays (None for an unused output in,
-        an array or None per input out), for a first-order pass that records nothing.
+    def retained_inputs(self):
+        """The inputs, for ``backward`` to read: arrays in a first-order pass,
+        Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
+        stand-ins whose values cannot be read."""
+        if _settings.arrays_only:
+            return tuple([x.data for x in self.inputs])
+        return tuple(self.inputs)
 
-        This default wraps the arrays in Variables and runs ``backward``.  A function
-        that is called often overrides it with the same formulas written on arrays,
-        which skips making a Variable and a Function object for every operation of its
-        backward; the gradient checks run both versions."""
-        gxs = self.backward(*[None if gy is None else Variable(as_array(gy))
-                              for gy in gys])
-        if type(gxs) is not tuple:
-            return None if gxs is None else gxs.data
-        return tuple(None if gx is None else gx.data for gx in gxs)
+    def retained_outputs(self):
+        """The outputs, for ``backward`` to read: arrays in a first-order pass,
+        Variables in a recorded one (None for an output that is gone unused).  Reading
+        outputs not declared in ``retain_outputs`` raises once they are gone."""
+        ys = [ref() for ref in self.outputs]
+        keep = self.retain_outputs
+        for i, y in enumerate(ys):
+            if y is None and keep is not True and i not in keep:
+                raise RuntimeError(f'{type(self).__name__}.backward read its output {i}, '
+                                   f'which was not kept: list it in retain_outputs')
+        if _settings.arrays_only:
+            return tuple([None if y is None else y.data for y in ys])
+        return tuple(ys)
+
+
+def _keeps_output(creator, y):
+    """Whether ``creator`` reads its output ``y`` in backward, so that the graph must
+    keep ``y`` itself."""
+    keep = creator.retain_outputs
+    return keep is True or y._index in keep
+
+
+# ======================================================================================
+# 4. The reverse pass
+# ======================================================================================
+def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=None):
+    """The gradients of ``outputs`` (started with ``seeds``, one per output) with
+    respect to the variables behind them: ``{variable: gradient}``.
+
+    Without ``targets`` the result holds every leaf reached (a variable made by no
+    function) whose ``requires_grad`` is set; with ``targets`` (a list of Variables,
+    leaves or not) it holds those of them that are reached, and only the functions
+    between ``outputs`` and ``targets`` run.  Nothing is stored in ``.grad`` except,
+    with ``retain_grad``, the gradients of the intermediate variables still alive.
+
+    The gradients are arrays, or Variables recorded in the graph with ``create_graph``.
+    """
+    saved = _settings.enable_backprop, _settings.arrays_only
+    _settings.enable_backprop, _settings.arrays_only = create_graph, not create_graph
+    try:
+        with _collector_paused():
+            return _ReversePass(retain_grad, create_graph, targets).run(outputs, seeds)
+    finally:
+        _settings.enable_backprop, _settings.arrays_only = saved
+
+
+class _CollectorPause:
+    """The pass makes no reference cycles, but its allocations would trigger cyclic
+    collections that each walk the whole graph: the collector waits while any pass
+    runs, in any thread, and is switched back on by the last one to finish (unless it
+    was off to begin with)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._running == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+class _ReversePass:
+    """One run of the reverse pass (see :func:`backprop`).
+
+    Gradients are kept per function until it runs: ``pending[f]`` lists the sums of
+    the gradients flowing into each of f's outputs so far.  A function's outputs are
+    used only by functions of newer generations, which run first (:class:`_Schedule`),
+    so when f's turn comes its gradients are complete; they are taken out and freed as
+    soon as f has used them.  Gradients of leaves are summed in ``leaves``.
+    """
+
+    def __init__(self, retain_grad, create_graph, targets):
+        self.retain_grad = retain_grad
+        self.create_graph = create_graph
+        self.check = _settings.detect_anomaly
+        self.pending = {}
+        self.leaves = {}
+        self.schedule = None
+        self.plan = None if targets is None else _Plan(targets)
+
+    def run(self, outputs, seeds):
+        plan = self.plan
+        starts = []
+        for y, gy in zip(outputs, seeds):
+            gy = self._as_gradient(gy)
+            if plan is not None:
+                plan.visit(y)
+            self._add(y, gy)
+            if y.creator is not None:
+                starts.append(y.creator)
+        if not starts:
+            return self._result()
+        schedule = self.schedule = _Schedule(starts)
+        pending = self.pending
+        recording = self.create_graph
+        plain = plan is None and not self.check and not self.retain_grad
+        hooked_leaves = []
+        for f in schedule:
+            refs = f.outputs
+            slots = pending.pop(f, None)
+            if plain and len(refs) == 1:           # the usual case, written out
+                gy = None if slots is None else slots[0]
+                y = refs[0]()
+                if y is not None:
+                    if gy is None:
+                        gy = self._zeros(y)
+                    if y._hooks is not None:
+                        gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+                gys = (gy,)
+            else:
+                gys = self._output_grads(f, slots)
+            inputs = f.inputs
+            if plan is not None:
+                needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
+                if not any(needs):
+                    continue
+            elif f._told_needs:
+                needs = tuple([x.requires_grad for x in inputs])
+            else:
+                needs = None
+            if f._book_style and not recording:
+                gys = tuple([None if g is None else self._variable(g) for g in gys])
+            if plain and needs is None:
+                gxs = f.backward(*gys)
+            else:
+                gxs = self._call_backward(f, gys, needs)
+            if type(gxs) is not tuple:
+                gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
+            if len(gxs) != len(inputs):
+                _wrong_count(f, gxs)
+            i = -1
+            for x in inputs:
+                i += 1
+                gx = gxs[i]
+                if gx is None or not x.requires_grad or (needs is not None and not needs[i]):
+                    continue
+                # the gradient in the pass's form: a Variable when recording, else an
+                # array (NumPy's 0-d results, its scalars, count as arrays here)
+                if recording:
+                    if not isinstance(gx, Variable):
+                        gx = _constant(as_array(gx))
+                elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
+                    gx = gx.data if isinstance(gx, Variable) else as_array(gx)
+                if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
+                    _wrong_shape(f, gx, x)
+                creator = x.creator
+                if creator is None or plan is not None:
+                    if self._add(x, gx) and x.creator is None:
+                        leaf = _node(x)
+                        if leaf._hooks is not None:
+                            hooked_leaves.append(leaf)
+                    continue
+                slots = pending.get(creator)           # _add for an output, written out
+                if slots is None:
+                    slots = pending[creator] = [None] * len(creator.outputs)
+                    schedule.add(creator)
+                index = x._index
+                old = slots[index]
+                slots[index] = gx if old is None else old + gx
+        for x in hooked_leaves:                   # hooks see this pass's sum
+            gx = _run_hooks(x, self._variable(self.leaves[x]))
+            self.leaves[x] = self._as_gradient(gx)
+        return self._result()
+
+    # ---- where gradients go ----------------------------------------------------------
+    def _add(self, x, gx):
+        """Add ``gx`` to the gradient of ``x`` (a leaf, or an output of some function,
+        scheduling that function); True when it is the first gradient ``x`` gets."""
+        creator = x.creator
+        if creator is None or (self.plan is not None and self.plan.is_target(x)):
+            key = _node(x)                       # a target made by a function stops here
+            old = self.leaves.get(key)
+            self.leaves[key] = gx if old is None else old + gx
+            return old is None
+        slots = self.pending.get(creator)
+        if slots is None:
+            slots = self.pending[creator] = [None] * len(creator.outputs)
+            if self.schedule is not None:
+                self.schedule.add(creator)
+        old = slots[x._index]
+        slots[x._index] = gx if old is None else old + gx
+        return old is None
+
+    def _output_grads(self, f, slots):
+        """The summed gradients of f's outputs (``slots``, taken out of ``pending``):
+        zeros for an output that is alive but got none, None for one that is gone and
+        got none.  Hooks of the outputs still alive run here, and ``retain_grad``
+        stores their gradients."""
+        if slots is None:
+            slots = [None] * len(f.outputs)
+        gys = []
+        for ref, gy in zip(f.outputs, slots):
+            y = ref()
+            if y is None:             # gone, perhaps standing in the graph: as summed
+                gys.append(gy)
+                continue
+            if gy is None:
+                gy = self._zeros(y)
+            if y._hooks is not None:
+                gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+            if self.retain_grad:
+                y.grad = _accumulate(y.grad, gy, self.create_graph)
+            gys.append(gy)
+        return gys
+
+    # ---- running backward ------------------------------------------------------------
+    def _call_backward(self, f, gys, needs):
+        """``f.backward`` on ``gys``, told ``needs`` if it asks, under the checks of
+        detect_anomaly if they are on."""
+        with _anomaly.running_backward(f, gys) if self.check else _NOTHING:
+            if f._told_needs:
+                gxs = f.backward(*gys, needs_input_grad=needs)
+            else:
+                gxs = f.backward(*gys)
+        if self.check:
+            _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
+        return gxs
+
+    # ---- the two forms of a gradient -------------------------------------------------
+    def _as_gradient(self, g):
+        """A gradient as this pass carries it: an array, or a Variable when recording."""
+        if self.create_graph:
+            if isinstance(g, Variable):
+                return g
+            return _constant(as_array(g))
+        if isinstance(g, Variable):
+            return g.data
+        return g if type(g) is np.ndarray or isinstance(g, np.generic) else as_array(g)
+
+    def _variable(self, g):
+        """A gradient as a Variable (what hooks and ``.grad`` see)."""
+        return g if isinstance(g, Variable) else _constant(as_array(g))
+
+    def _zeros(self, y):
+        zeros = cuda.get_array_module(y.data).zeros(y.shape, y.dtype)
+        return _constant(zeros) if self.create_graph else zeros
+
+    def _result(self):
+        """``{variable: gradient}``: the leaves reached, or the targets reached."""
+        leaves = self.leaves
+        if self.plan is None:
+            return leaves
+        return {t: leaves[_node(t)] for t in self.plan.targets if _node(t) in leaves}
+
+
+_NOTHING = contextlib.nullcontext()
+
+
+def _wrong_count(f, gxs):
+    raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
+                     f'{len(f.inputs)} inputs')
+
+
+def _wrong_shape(f, gx, x):
+    raise ValueError(f'{type(f).__name__}.backward returned a gradient of shape '
+                     f'{gx.shape} for an input of shape {x.shape}')
+
+
+class _Schedule:
+    """The functions waiting for their backward: iterating gives them newest
+    generation first (in the order they were added within a generation), each once.
+
+    A function's inputs were made by functions of lower generations, so the pass only
+    ever adds functions behind the one it is running; one list per generation makes
+    adding and taking O(1), and the whole pass linear in the size of the graph."""
+    __slots__ = ('_waiting', '_top')
+
+    def __init__(self, starts):
+        self._waiting = {}
+        self._top = max(f.generation for f in starts) + 1
+        for f in dict.fromkeys(starts):
+            self.add(f)
+
+    def add(self, f):
+        generation = f.generation
+        if generation >= self._top:
+            raise RuntimeError(
+                f'backward: {type(f).__name__} has generation {generation}, not below '
+                f'{self._top} of a function that uses its output; was a generation '
+                f'changed by hand?')
+        waiting = self._waiting.get(generation)
+        if waiting is None:
+            self._waiting[generation] = [f]
+        else:
+            waiting.append(f)
+
+    def __iter__(self):
+        waiting = self._waiting
+        for generation in range(self._top - 1, -1, -1):   # O(longest path) in all
+            functions = waiting.pop(generation, None)
+            if functions is not None:
+                self._top = generation
+                yield from functions
+
+
+class _Plan:
+    """Which variables lead to ``targets``: the one walk of the graph, made when a
+    pass is asked for the gradients of some variables only (as the transforms of
+    :mod:`dezero.autodiff` are).  A variable leads to a target if it is one, or if its
+    creator has an input that leads to one; the walk stops at targets and below the
+    oldest generation of a target, so a long history behind them is not visited."""
+
+    def __init__(self, targets):
+        self.targets = list(targets)
+        self._targets = {_node(x) for x in targets}
+        self._oldest = min(x.generation for x in targets)
+        self._leads = {}              # node -> bool, for every variable visited
+
+    def is_target(self, x):
+        return _node(x) in self._targets
+
+    def leads_to_target(self, x):
+        return self._leads.get(_node(x), False)
+
+    def visit(self, y):
+        """Work out, for ``y`` and every variable behind it, whether it leads to a
+        target (depth first, with an explicit stack, each function once)."""
+        leads = self._leads
+        stack = [y]
+        while stack:
+            x = stack[-1]
+            key = _node(x)
+            if key in leads:
+                stack.pop()
+                continue
+            f = x.creator
+            if key in self._targets:
+                leads[key] = True
+            elif f is None or x.generation <= self._oldest:   # too old to depend on one
+                leads[key] = False
+            else:
+                waiting = [v for v in f.inputs if _node(v) not in leads]
+                if waiting:
+                    stack.extend(waiting)
+                    continue
+                answer = any(leads[_node(v)] for v in f.inputs)
+                for i in range(len(f.outputs)):    # every output of f: the same answer
+                    leads[(f, i)] = answer
+            stack.pop()
+
+
+def _node(x):
+    """What identifies the graph node of ``x``: the variable itself for a leaf, else
+    its creator and which output it is (a stand-in and the variable it stands for
+    are the same node)."""
+    creator = x.creator
+    if creator is not None:
+        return creator, x._index
+    if type(x) is _StandIn and x._leaf is not None:     # cut by unchain()
+        leaf = x._leaf()
+        return x if leaf is None else leaf
+    return x
 
 
 # --------------------------------------------------------------------------------------
@@ -811,7 +1109,6 @@ def __getattr__(name):
     module = _DEFINED_ELSEWHERE.get(name)
     if module is None:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    import importlib
     return getattr(importlib.import_module(module), name)
 
 

@@ -1,9 +1,12 @@
 """Mini-batches from a dataset, one epoch per ``for`` loop.
 
->>> loader = DataLoader(Spiral(), batch_size=30)      # doctest: +SKIP
->>> for epoch in range(300):                          # doctest: +SKIP
+>>> from dezero.datasets import Spiral
+>>> loader = DataLoader(Spiral(), batch_size=30)
+>>> for epoch in range(2):
 ...     for x, t in loader:        # x float32 (30, 2), t int64 (30,); 10 batches
-...         ...
+...         pass
+>>> x.shape, x.dtype, t.shape, t.dtype
+((30, 2), dtype('float32'), (30,), dtype('int64'))
 
 :class:`DataLoader` stacks dataset items into batches, in a fresh random order each
 epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through time.

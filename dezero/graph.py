@@ -9,6 +9,7 @@ import pathlib
 from typing import NamedTuple
 
 from dezero import cuda
+from dezero.core import _StandIn
 from dezero.atomic import atomic_write_bytes, atomic_write_text
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
@@ -29,28 +30,52 @@ def get_dot_graph(output, verbose=True):
     fixed order (functions by generation, then in the order they were found), so the
     same graph always gives the same text.
     """
-    nodes = {}     # id(object) -> DOT node id (the graph keeps every object alive)
+    nodes = {}     # node key -> DOT node id (the graph keeps every object alive)
     lines = []
 
-    def node(obj, prefix, label, style):
-        key = id(obj)
+    def node(key, prefix, label, style):
         if key not in nodes:
             nodes[key] = f'{prefix}{len(nodes)}'
             lines.append(f'{nodes[key]} [label="{_escape(label)}", {style}]')
         return nodes[key]
 
     def variable(v):
-        return node(v, 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
+        return node(variable_key(v), 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
 
     functions = functions_behind(output)
     for f in functions:
         ins = [variable(x) for x in f.inputs]
-        name = node(f, 'f', type(f).__name__, _FUNCTION_STYLE)
+        name = node(id(f), 'f', type(f).__name__, _FUNCTION_STYLE)
         lines.extend(f'{x} -> {name}' for x in ins)
-        outs = [y() for y in f.outputs]
-        lines.extend(f'{name} -> {variable(y)}' for y in outs if y is not None)
+        for ref in f.outputs:
+            y = ref()
+            if y is not None:
+                variable(y)
     variable(output)     # a variable with no creator is a graph of one node
+    for f in functions:  # to each output still alive or read by a function
+        lines.extend(f'{nodes[id(f)]} -> {nodes[(id(f), i)]}'
+                     for i in range(len(f.outputs)) if (id(f), i) in nodes)
     return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
+
+
+def live_variable(x):
+    """The variable that the graph input ``x`` (an item of some ``f.inputs``) is: ``x``
+    itself, or, for a stand-in (what the graph holds for an input whose value no
+    backward reads), the variable it stands for while that is alive, else None."""
+    if type(x) is not _StandIn:
+        return x
+    if x.creator is None:                    # cut by unchain(): a leaf now
+        return None if x._leaf is None else x._leaf()
+    return x.creator.outputs[x._index]()
+
+
+def variable_key(v):
+    """What identifies the variable ``v`` in a graph: ``id(v)`` for a leaf, else its
+    creator's id and which output it is.  The graph may hold, for an input whose value
+    no backward reads, a stand-in without data in place of the variable itself; the
+    two are one node."""
+    creator = v.creator
+    return id(v) if creator is None else (id(creator), v._index)
 
 
 def plot_dot_graph(output, verbose=True, to_file='graph.png'):
@@ -135,7 +160,8 @@ def graph_stats(output):
     the Variable ``output``.
 
     The variables are ``output`` and every input of every function behind it (the
-    graph holds inputs strongly; outputs only weakly).  ``nbytes`` is the memory of
+    graph holds inputs, or stand-ins without data for those no backward reads;
+    outputs only weakly).  ``nbytes`` is the memory of
     their ``data`` arrays plus the arrays the functions keep from their forward pass
     (masks, saved shapes' index arrays, ...), each buffer counted once: views (a
     reshape, a broadcast) count as the array they view, whole.  ``grad_nbytes`` is
@@ -144,10 +170,10 @@ def graph_stats(output):
     gradient.  Returns a :class:`GraphStats` named tuple.
     """
     functions = functions_behind(output)
-    variables = {id(output): output}
+    variables = {variable_key(output): output}
     for f in functions:
         for x in f.inputs:
-            variables.setdefault(id(x), x)
+            variables.setdefault(variable_key(x), x)
     owners = {}             # id(array owning some memory) -> that array
 
     def add(a):             # the bytes of a's memory, or 0 if counted already
@@ -157,7 +183,8 @@ def graph_stats(output):
         owners[id(owner)] = owner
         return owner.nbytes
 
-    nbytes = sum(add(v.data) for v in variables.values() if v.data is not None)
+    nbytes = sum(add(v.data) for v in variables.values()
+                 if isinstance(v.data, cuda.array_types))    # stand-ins hold none
     nbytes += sum(add(a) for f in functions for a in vars(f).values()
                   if isinstance(a, cuda.array_types))
     grad_nbytes = sum(add(v.grad.data) for v in variables.values()
@@ -174,7 +201,7 @@ def _owner(a):
 
 def _variable_label(v, verbose):
     label = '' if v.name is None else str(v.name)
-    if verbose and v.data is not None:
+    if verbose and v.data is not None:      # a stand-in knows its shape and dtype too
         label += ('\n' if label else '') + f'{v.shape} {v.dtype}'
     return label
 

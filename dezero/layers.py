@@ -13,6 +13,7 @@ Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
 table size is given, they can create their weights lazily, on the first call, from the
 shape of the input.
 """
+import threading
 import weakref
 import zipfile
 import zlib
@@ -38,9 +39,13 @@ _CONTAINERS = (list, tuple, dict)
 # identity test per item.
 _structure_changes = 0
 
-# While Layer.summary runs its forward pass: {id(layer): output shape of the first
-# call}; None otherwise.
-_output_shapes = None
+class _Summary(threading.local):
+    """While Layer.summary runs its forward pass in this thread, ``shapes`` is
+    {id(layer): output shape of its first call}; None otherwise."""
+    shapes = None
+
+
+_summary = _Summary()
 
 
 def _structure_changed():
@@ -117,8 +122,9 @@ class Layer:
             state['inputs'] = [_weak(x) for x in inputs]
             state['outputs'] = [_weak(y) for y in
                                 (outputs if isinstance(outputs, tuple) else (outputs,))]
-        if _output_shapes is not None and id(self) not in _output_shapes:
-            _output_shapes[id(self)] = _shape_of(outputs)
+        shapes = _summary.shapes
+        if shapes is not None and id(self) not in shapes:
+            shapes[id(self)] = _shape_of(outputs)
         return outputs
 
     def forward(self, *inputs):
@@ -288,18 +294,17 @@ class Layer:
         ``avg_mean`` and ``avg_var``) are not learnt: they are counted apart.
         ``file``: where to print, standard output by default.
         """
-        global _output_shapes
         shapes = None
         if inputs:
-            if _output_shapes is not None:
+            if _summary.shapes is not None:
                 raise RuntimeError(f'{type(self).__name__}.summary: called while another '
                                    f'summary runs its forward pass')
-            _output_shapes = shapes = {}
+            _summary.shapes = shapes = {}
             try:
                 with no_grad(), test_mode():
                     self(*inputs)
             finally:
-                _output_shapes = None
+                _summary.shapes = None
         print(_summary_text(self, shapes), file=file)
 
 

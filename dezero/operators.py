@@ -6,7 +6,7 @@
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Variable
+from dezero.core import Variable, _StandIn
 from dezero.functions import arithmetic, array, linalg, reduction
 
 
@@ -30,22 +30,24 @@ def _operand(other, like):
     if isinstance(other, (int, float, complex)):
         xp = cuda.get_array_module(like.data)
         return xp.asarray(other, dtype=np.result_type(like.dtype, other))
+    if isinstance(other, _StandIn):     # a backward reading what it did not declare
+        other._refuse()
     raise TypeError(f'unsupported operand: a Variable and an object of type '
                     f'{type(other).__name__}; expected a Variable, an array or a scalar '
                     f'(wrap lists with np.array(...))')
 
 
 def _operator(variable_function, constant_function, reflected=False):
-    """An operator method. A Variable on the other side makes ``variable_function``
-    take both as inputs (in reflected order for ``__radd__`` and friends); a scalar or
-    array becomes the constant of ``constant_function``, which then has this Variable
-    as its only input."""
+    """An operator method. A Variable on the other side makes the Function class
+    ``variable_function`` take both as inputs (in reflected order for ``__radd__`` and
+    friends); a scalar or array becomes the constant of ``constant_function``, which
+    then has this Variable as its only input."""
     def method(self, other):
         other = _operand(other, self)
         if isinstance(other, Variable):
             if reflected:
-                return variable_function(other, self)
-            return variable_function(self, other)
+                return variable_function()(other, self)
+            return variable_function()(self, other)
         return constant_function(other)(self)
     return method
 
@@ -102,16 +104,16 @@ def setup_variable():
     """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
     ``reshape transpose T sum max min matmul dot`` to :class:`Variable`."""
     a = arithmetic
-    Variable.__add__ = _operator(a.add, a.AddConstant)
-    Variable.__radd__ = _operator(a.add, a.AddConstant, reflected=True)
-    Variable.__sub__ = _operator(a.sub, _subtract_constant)
-    Variable.__rsub__ = _operator(a.sub, a.SubFromConstant, reflected=True)
-    Variable.__mul__ = _operator(a.mul, a.MulConstant)
-    Variable.__rmul__ = _operator(a.mul, a.MulConstant, reflected=True)
-    Variable.__truediv__ = _operator(a.div, a.DivConstant)
-    Variable.__rtruediv__ = _operator(a.div, a.DivFromConstant, reflected=True)
+    Variable.__add__ = _operator(a.Add, a.AddConstant)
+    Variable.__radd__ = _operator(a.Add, a.AddConstant, reflected=True)
+    Variable.__sub__ = _operator(a.Sub, _subtract_constant)
+    Variable.__rsub__ = _operator(a.Sub, a.SubFromConstant, reflected=True)
+    Variable.__mul__ = _operator(a.Mul, a.MulConstant)
+    Variable.__rmul__ = _operator(a.Mul, a.MulConstant, reflected=True)
+    Variable.__truediv__ = _operator(a.Div, a.DivConstant)
+    Variable.__rtruediv__ = _operator(a.Div, a.DivFromConstant, reflected=True)
     Variable.__pow__ = _pow
-    Variable.__rpow__ = _operator(a.pow, a.PowFromConstant, reflected=True)
+    Variable.__rpow__ = _operator(a.PowVariable, a.PowFromConstant, reflected=True)
     Variable.__neg__ = arithmetic.neg
     Variable.__matmul__ = _matmul
     Variable.__rmatmul__ = _rmatmul

@@ -1,10 +1,10 @@
 """Progress reports for training loops: a tqdm bar when tqdm is installed, plain lines
-otherwise.
+otherwise.  For example::
 
->>> with EpochProgress(300, every=30) as progress:          # doctest: +SKIP
-...     for epoch in range(300):
-...         ...
-...         progress.update(loss=avg_loss, acc=avg_acc)
+    with EpochProgress(300, every=30) as progress:
+        for epoch in range(300):
+            ...
+            progress.update(loss=avg_loss, acc=avg_acc)
 
 A line ``epoch 30/300  loss 0.8123  acc 0.5467`` is printed every ``every`` epochs and
 after the last one.  With tqdm there is also a bar (on stderr) showing the latest

@@ -39,7 +39,7 @@ except ImportError:          # run from a checkout without installing: use the r
 
 from dezero import Variable
 from dezero.atomic import atomic_write_bytes, atomic_write_text
-from dezero.graph import functions_behind
+from dezero.graph import functions_behind, live_variable
 
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
@@ -99,7 +99,9 @@ def _cluster(output, prefix, title, backward):
         return ids[id(obj)]
 
     def edge(tail, head, v):
-        if backward:
+        if v is None:                       # gone: its values are not in the graph
+            text, attrs = '?', 'dir=back' if backward else ''
+        elif backward:
             text = '?' if v.grad is None else number(v.grad.data)
             attrs = 'dir=back'
         else:
@@ -118,7 +120,7 @@ def _cluster(output, prefix, title, backward):
         for x in f.inputs:
             tail = (function(x.creator) if x.creator is not None
                     else node(x, x.name or '', 'plaintext'))
-            edge(tail, head, x)
+            edge(tail, head, live_variable(x))     # the graph may hold a stand-in
     if output.creator is not None:
         edge(function(output.creator), node(output, output.name or '', 'plaintext'),
              output)

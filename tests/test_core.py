@@ -278,8 +278,8 @@ def test_retain_grad():
     y.backward()
     assert a.grad is None and y.grad is None
     x.cleargrad()
-    y = (x * x) * 3.0
-    a = y.creator.inputs[0]
+    a = x * x
+    y = a * 3.0
     y.backward(retain_grad=True)
     assert float(a.grad.data) == 3.0 and float(y.grad.data) == 1.0
 
@@ -566,8 +566,8 @@ def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
         def forward(self, x0, x1):
             return x0 * x1
 
-        def backward(self, gy):
-            seen.append(self.needs_input_grad)
+        def backward(self, gy, *, needs_input_grad):
+            seen.append(needs_input_grad)
             x0, x1 = self.inputs
             return gy * x1, gy * x0
 
@@ -581,6 +581,6 @@ def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
     z.backward(create_graph=True)
     w = Spy()(gx, x)
     w.backward(create_graph=True)
-    assert seen == [(True, False), None]
-    assert 'needs_input_grad' not in vars(z.creator)      # reset after the call
+    assert seen == [(True, False), (True, True)]
+    assert 'needs_input_grad' not in vars(z.creator)      # handed over, not stored
     assert seed.grad is None

@@ -1,7 +1,9 @@
 """What the backward engine keeps and frees: gradients of one pass, intermediate
-gradients during backward, and input arrays that no backward reads."""
+gradients during backward, and the values the graph keeps for backward (only those a
+function declares in ``retain_inputs`` and ``retain_outputs``)."""
 import gc
 import tracemalloc
+import weakref
 
 import numpy as np
 import pytest
@@ -9,15 +11,14 @@ import pytest
 import dezero.functions as F
 from dezero import Function, Variable
 from dezero.graph import get_dot_graph
-from dezero.released import MIN_BYTES, ReleasedArray
 
-BIG = (256, 256)                 # 512 KiB of float64: above the release threshold
+BIG = (256, 256)                 # 512 KiB of float64
 
 
 class Double(Function):
     """y = 2 x; its backward reads neither input nor output values."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def forward(self, x):
         return x * 2
@@ -25,21 +26,18 @@ class Double(Function):
     def backward(self, gy):
         return gy * 2
 
-    def backward_arrays(self, gy):
-        return gy * 2
-
 
 class Square(Function):
     """y = x ** 2; its backward reads x."""
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def forward(self, x):
         return x * x
 
     def backward(self, gy):
-        return gy * 2 * self.inputs[0]
-
-    def backward_arrays(self, gy):
-        return gy * 2 * self.inputs[0].data
+        x, = self.retained_inputs()
+        return gy * 2 * x
 
 
 def big(value=1.0):
@@ -113,81 +111,78 @@ def test_intermediate_gradients_are_freed_during_backward():
 
 
 # --------------------------------------------------------------------------------------
-# Input arrays that no backward reads
+# Values the graph keeps
 # --------------------------------------------------------------------------------------
-def test_an_input_nobody_else_holds_is_released_and_backward_still_works():
+def test_an_input_no_backward_reads_is_freed_when_the_user_drops_it():
     x = big(3.0)
-    y = Double()(Double()(x))           # the middle result is held by the graph only
-    assert type(y.creator.inputs[0].data) is np.ndarray     # not yet: no call since
-    z = Double()(y)
-    middle = y.creator.inputs[0]
-    assert type(middle.data) is ReleasedArray
-    assert middle.shape == BIG and middle.dtype == np.float64 and middle.ndim == 2
-    assert middle.size == 256 * 256
-    assert type(y.data) is np.ndarray           # the user holds y
-    assert type(x.data) is np.ndarray           # and x
-    F.sum(z).backward()
-    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 8.0))
-
-
-def test_backward_releases_what_the_last_calls_left():
-    x = big()
-    y = Double()(Double()(x))
-    y.backward()                        # no function call came between
-    assert type(y.creator.inputs[0].data) is ReleasedArray
+    h = Double()(x)
+    y = Double()(h)
+    h_ref, array_ref = weakref.ref(h), weakref.ref(h.data)
+    del h
+    assert h_ref() is None and array_ref() is None       # the graph holds a stand-in
+    standin = y.creator.inputs[0]
+    assert standin.shape == BIG and standin.dtype == np.float64 and standin.ndim == 2
+    assert standin.size == 256 * 256
+    F.sum(y).backward()
     np.testing.assert_array_equal(x.grad.data, np.full(BIG, 4.0))
 
 
-def test_inputs_that_someone_holds_are_kept():
+def test_an_input_a_backward_reads_is_kept_exactly_as_long_as_the_graph():
+    x = big(3.0)
+    h = Double()(x)
+    y = Square()(h)
+    array_ref = weakref.ref(h.data)
+    del h
+    assert array_ref() is not None                       # Square's backward needs it
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 24.0))   # 2 * 2 * (2 x)
+    del y
+    assert array_ref() is None                           # gone with the graph
+
+
+def test_what_the_user_holds_is_kept_whatever_the_graph_needs():
     x = big()
-    h = Double()(x)                     # the user holds h
+    h = Double()(x)
     y = Double()(h)
-    pair = [Double()(x)]                # a list holds this one
-    Double()(pair[0])
-    hooked = Double()(x)
-    hooked.register_hook(lambda g: None)
-    hooked_out = Double()(hooked)
-    del hooked
-    Square()(y)                          # needs its input: y is never released
-    Double()(y)
-    for v in (h, pair[0], hooked_out.creator.inputs[0], y):
-        assert type(v.data) is np.ndarray
+    assert type(h.data) is np.ndarray and type(x.data) is np.ndarray
+    F.sum(y).backward(retain_grad=True)
+    np.testing.assert_array_equal(h.grad.data, np.full(BIG, 2.0))    # h is the node
 
 
-def test_inputs_of_functions_that_read_them_are_kept():
-    x = big()
-    y = Square()(Double()(x) * 1.0)     # Square reads its (temporary) input
-    Double()(y)
-    assert type(y.creator.inputs[0].data) is np.ndarray
+def test_the_output_of_a_function_that_reads_it_is_kept():
+    x = big(0.5)
+    y = Double()(BookExp()(x))          # Double reads nothing, BookExp its output
+    e_ref = weakref.ref(y.creator.inputs[0])
+    assert e_ref() is not None and type(e_ref().data) is np.ndarray
+    F.sum(y).backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(np.full(BIG, 0.5)))
 
 
-def test_small_arrays_are_not_released():
-    x = Variable(np.ones(MIN_BYTES // 8 - 1))
-    y = Double()(Double()(x))
-    Double()(y)
-    assert type(y.creator.inputs[0].data) is np.ndarray
+def test_reading_a_value_that_was_not_declared_is_a_clear_error():
+    class Undeclared(Function):
+        """y = x ** 2, whose backward reads x though it declares nothing."""
+        retain_inputs = ()
+
+        def forward(self, x):
+            return x * x
+
+        def backward(self, gy):
+            return gy * 2 * self.inputs[0]
+
+    x = Variable(np.ones(3))
+    y = Undeclared()(x * 1.0)           # a function's output: held as a stand-in
+    for create_graph in (False, True):
+        with pytest.raises((RuntimeError, AttributeError),
+                           match=r'not kept for the backward pass.*retain_inputs'):
+            F.sum(y).backward(create_graph=create_graph)
 
 
-def test_using_released_values_is_a_clear_error():
-    x = big()
-    y = Double()(Double()(x))
-    Double()(y)
-    middle = y.creator.inputs[0]
-    for use in (lambda d: d + 1, lambda d: np.exp(d), lambda d: np.asarray(d),
-                lambda d: d[0], lambda d: float(d), lambda d: np.ones(BIG) * d):
-        with pytest.raises(RuntimeError, match=r'values of this intermediate Variable '
-                                               r'\(shape \(256, 256\), float64\) were '
-                                               r'released'):
-            use(middle.data)
-    assert 'released array of shape (256, 256)' in repr(middle)
-
-
-def test_a_graph_with_released_arrays_can_still_be_drawn():
+def test_a_graph_with_stand_ins_can_still_be_drawn():
     x = big()
     y = Double()(Double()(x))
-    Double()(y)
     dot = get_dot_graph(y, verbose=True)
     assert dot.count('(256, 256) float64') == 3
+    assert dot.count('->') == 4
 
 
 def test_a_chain_keeps_one_array_alive_not_all():
@@ -209,7 +204,7 @@ def test_a_chain_keeps_one_array_alive_not_all():
 
 class BookExp(Function):
     """y = exp(x) as the book writes it: backward reads the output, and the class
-    says nothing about it."""
+    says nothing about it (so it keeps everything, as the book's functions do)."""
 
     def forward(self, x):
         return np.exp(x)
@@ -218,13 +213,14 @@ class BookExp(Function):
         return gy * self.outputs[0]()
 
 
-def test_the_output_of_a_function_that_may_read_it_is_kept():
-    x = big(0.5)
-    y = Double()(BookExp()(x))          # Double reads nothing, BookExp its output
-    Double()(y)
-    assert type(y.creator.inputs[0].data) is np.ndarray
+def test_unchain_cuts_the_graph_where_it_holds_a_stand_in():
+    x = big()
+    h = Double()(x)
+    y = Double()(h)                     # the graph holds a stand-in for h
+    h.unchain()
     F.sum(y).backward()
-    np.testing.assert_allclose(x.grad.data, 2 * np.exp(np.full(BIG, 0.5)))
+    assert x.grad is None
+    np.testing.assert_array_equal(h.grad.data, np.full(BIG, 2.0))
 
 
 def test_backward_pauses_the_garbage_collector_and_restores_it():
@@ -238,13 +234,9 @@ def test_backward_pauses_the_garbage_collector_and_restores_it():
             seen.append(gc.isenabled())
             return gy
 
-        backward_arrays = backward
-
     class Fails(Probe):
         def backward(self, gy):
             raise RuntimeError('boom')
-
-        backward_arrays = backward
 
     assert gc.isenabled()
     Probe()(Variable(np.ones(2))).backward()

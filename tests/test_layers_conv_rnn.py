@@ -149,7 +149,7 @@ def test_conv_plain_array_input_stays_plain_and_keeps_float32(cls):
     layer = cls(3, 3, pad=1)
     x = np.random.randn(2, 2, 4, 4).astype(np.float32)
     y = layer(x)
-    assert y.creator.input_grad is False           # no gradient computed for x
+    assert y.creator.inputs[0].requires_grad is False   # a constant: no gradient for x
     F.sum(y).backward()
     gW = layer.W.grad.data.copy()
     layer.cleargrads()

@@ -1,10 +1,11 @@
 """Differentiable functions, one module per family; use as ``import dezero.functions as F``.
 
-Each is a :class:`~dezero.core.Function` with ``forward`` (arrays), ``backward``
-(Variables, so it can be differentiated again) and ``backward_arrays`` (the same gradient
-on arrays, for a first-order ``backward()``).  ``needs_input_data = False`` says that
-neither backward reads the input values, and ``needs_output_data = False`` that neither
-reads the output values (see :mod:`dezero.released`).
+Each is a :class:`~dezero.core.Function` with ``forward`` (arrays) and one ``backward``,
+which runs on arrays in a first-order ``backward()`` and on Variables when the pass is
+recorded (so it can be differentiated again).  ``retain_inputs`` and ``retain_outputs``
+declare the values that backward reads; the graph keeps no others.  Where speed needs
+it, a derivative's array code is the ``forward`` of a gradient Function of its own
+(``TanhGrad``, ``SigmoidGrad``, ``Conv2DGradW``, ...), which the one ``backward`` calls.
 
 - :mod:`.arithmetic`: add, sub, rsub, mul, div, rdiv, neg, pow (the operators)
 - :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip

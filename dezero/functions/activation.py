@@ -1,22 +1,20 @@
 """Activation functions: sigmoid, relu, leaky_relu, softmax, log_softmax.
 
 All are stable for large inputs (no overflow at |x| = 1000; harmless underflow to 0 is
-allowed without a floating-point warning) and differentiable to second order: each
-backward is written with Variable operations, mostly on the forward output, and each
-``backward_arrays`` evaluates the same derivative on arrays.  All but leaky_relu read
-only their output in backward, never their input.
+allowed without a floating-point warning) and differentiable to any order.  All but
+leaky_relu read only their output in backward, never their input.  The derivatives of
+sigmoid, softmax and log_softmax are functions of their own (:class:`SigmoidGrad`,
+:class:`SoftmaxGrad`, :class:`LogSoftmaxGrad`), each one pass over the data on arrays
+and one node in a recorded graph; relu and leaky_relu use
+:class:`~dezero.functions.math.PiecewiseLinearGrad`.
 """
 import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import normalize_axis
-from dezero.core import Function, as_variable
-from dezero.functions.reduction import sum as _sum
-
-
-def _output(f):
-    """The (still alive) output Variable of a single-output function."""
-    return f.outputs[0]()
+from dezero.core import Function
+from dezero.functions.array import as_input
+from dezero.functions.math import PiecewiseLinearGrad
 
 
 def check_axis(name, axis, ndim):
@@ -51,17 +49,15 @@ def stable_logsumexp(x, axes):
 class QuietExp(Function):
     """y = exp(x), where results too small for the dtype become 0 without a warning.
     Derivative: y."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return quiet_exp(x)
 
     def backward(self, gy):
-        return gy * _output(self)
-
-    def backward_arrays(self, gy):
-        return gy * _output(self).data
+        y, = self.retained_outputs()
+        return gy * y
 
 
 # ---- sigmoid ---------------------------------------------------------------------------
@@ -80,22 +76,33 @@ def sigmoid_array(x):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x)). Derivative: y (1 - y)."""
-    needs_input_data = False
-    needs_output_data = True
+    """y = 1 / (1 + exp(-x)). Derivative: y (1 - y) (computed by :class:`SigmoidGrad`)."""
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return sigmoid_array(x)
 
     def backward(self, gy):
-        y = _output(self)
-        return gy * y * (1 - y)
+        y, = self.retained_outputs()
+        return SigmoidGrad()(y, gy)
 
-    def backward_arrays(self, gy):
-        y = _output(self).data
+
+class SigmoidGrad(Function):
+    """gx = gy * y * (1 - y): the gradient of sigmoid given its output y and the
+    gradient gy.  Derivatives: g gy (1 - 2y) to y, and SigmoidGrad(y, g) to gy."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def forward(self, y, gy):
         gx = gy * y               # a fresh array: finished in place
         gx *= 1 - y
         return gx
+
+    def backward(self, g, *, needs_input_grad):
+        y, gy = self.retained_inputs()
+        return (g * gy * (1 - 2 * y) if needs_input_grad[0] else None,
+                SigmoidGrad()(y, g) if needs_input_grad[1] else None)
 
 
 def sigmoid(x):
@@ -104,20 +111,23 @@ def sigmoid(x):
 
 
 # ---- relu ------------------------------------------------------------------------------
+def _relu_times_slope(y, gy):
+    """gy where relu's output y is positive (exactly where its input is), else 0."""
+    return gy * (y > 0)
+
+
 class ReLU(Function):
     """y = max(x, 0). Derivative: 1 where x > 0, else 0 (read from y: y > 0 exactly
     where x > 0)."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return cuda.get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
-        return gy * (_output(self).data > 0).astype(gy.dtype)
-
-    def backward_arrays(self, gy):
-        return gy * (_output(self).data > 0)
+        y, = self.retained_outputs()
+        return PiecewiseLinearGrad(_relu_times_slope)(y, gy)
 
 
 def relu(x):
@@ -128,7 +138,8 @@ def relu(x):
 
 class LeakyReLU(Function):
     """y = x for x > 0, slope * x otherwise. Derivative: 1 or slope."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def __init__(self, slope):
         self.slope = slope
@@ -137,12 +148,12 @@ class LeakyReLU(Function):
         return cuda.get_array_module(x).where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
-        x, = self.inputs
-        xp = cuda.get_array_module(x.data)
-        factor = xp.where(x.data > 0, 1.0, self.slope).astype(gy.dtype)
-        return gy * factor
+        x, = self.retained_inputs()
+        return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
-    backward_arrays = backward        # the factor is an array: the same code serves both
+    def _times_slope(self, x, gy):
+        """gy where x > 0, gy * slope elsewhere, on arrays."""
+        return cuda.get_array_module(x).where(x > 0, gy, gy * self.slope)
 
 
 def leaky_relu(x, slope=0.2):
@@ -164,9 +175,10 @@ def softmax_array(x, axis):
 
 
 class Softmax(Function):
-    """y = exp(x) / sum(exp(x), axis). Derivative: y * gy - y * sum(y * gy, axis)."""
-    needs_input_data = False
-    needs_output_data = True
+    """y = exp(x) / sum(exp(x), axis). Derivative: y * gy - y * sum(y * gy, axis)
+    (computed by :class:`SoftmaxGrad`)."""
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def __init__(self, axis=1):
         self.axis = axis
@@ -175,28 +187,48 @@ class Softmax(Function):
         return softmax_array(x, self.axis)
 
     def backward(self, gy):
-        y = _output(self)
-        gx = y * gy
-        return gx - y * _sum(gx, self.axis, keepdims=True)
+        y, = self.retained_outputs()
+        return SoftmaxGrad(self.axis)(y, gy)
 
-    def backward_arrays(self, gy):
-        y = _output(self).data
+
+class SoftmaxGrad(Function):
+    """gx = y * gy - y * s with s = sum(y * gy, axis): the gradient of softmax given its
+    output y and the gradient gy.  Derivatives: g * (gy - s) - gy * sum(g * y, axis) to
+    y, and SoftmaxGrad(y, g) to gy."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, y, gy):
         gx = y * gy
         gx -= y * gx.sum(axis=self.axis, keepdims=True)
         return gx
+
+    def backward(self, g, *, needs_input_grad):
+        y, gy = self.retained_inputs()
+        y_grad = gy_grad = None
+        if needs_input_grad[0]:
+            s = (y * gy).sum(axis=self.axis, keepdims=True)
+            y_grad = g * (gy - s) - gy * (g * y).sum(axis=self.axis, keepdims=True)
+        if needs_input_grad[1]:
+            gy_grad = SoftmaxGrad(self.axis)(y, g)
+        return y_grad, gy_grad
 
 
 def softmax(x, axis=1):
     """Softmax over ``axis`` (an int or a tuple of ints): exp(x) normalised to sum to 1,
     computed stably. Derivative: y * gy - y * sum(y * gy, axis)."""
-    x = as_variable(x)
+    x = as_input(x)
     return Softmax(check_axis('softmax', axis, x.ndim))(x)
 
 
 class LogSoftmax(Function):
-    """y = x - log(sum(exp(x), axis)). Derivative: gy - exp(y) * sum(gy, axis)."""
-    needs_input_data = False
-    needs_output_data = True
+    """y = x - log(sum(exp(x), axis)). Derivative: gy - exp(y) * sum(gy, axis)
+    (computed by :class:`LogSoftmaxGrad`)."""
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def __init__(self, axis=1):
         self.axis = axis
@@ -205,17 +237,38 @@ class LogSoftmax(Function):
         return x - stable_logsumexp(x, self.axis)
 
     def backward(self, gy):
-        y = _output(self)
-        return gy - QuietExp()(y) * _sum(gy, self.axis, keepdims=True)
+        y, = self.retained_outputs()
+        return LogSoftmaxGrad(self.axis)(y, gy)
 
-    def backward_arrays(self, gy):
-        gx = quiet_exp(_output(self).data) * -gy.sum(axis=self.axis, keepdims=True)
+
+class LogSoftmaxGrad(Function):
+    """gx = gy - exp(y) * sum(gy, axis): the gradient of log_softmax given its output y
+    and the gradient gy.  Derivatives: -g * exp(y) * sum(gy, axis) to y, and
+    g - sum(g * exp(y), axis) to gy."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, y, gy):
+        gx = quiet_exp(y) * -gy.sum(axis=self.axis, keepdims=True)
         gx += gy
         return gx
+
+    def backward(self, g, *, needs_input_grad):
+        y, gy = self.retained_inputs()
+        g_times_p = g * QuietExp()(y)
+        y_grad = gy_grad = None
+        if needs_input_grad[0]:
+            y_grad = -g_times_p * gy.sum(axis=self.axis, keepdims=True)
+        if needs_input_grad[1]:
+            gy_grad = g - g_times_p.sum(axis=self.axis, keepdims=True)
+        return y_grad, gy_grad
 
 
 def log_softmax(x, axis=1):
     """Logarithm of :func:`softmax` over ``axis``, computed stably as
     x - logsumexp(x). Derivative: gy - softmax(x) * sum(gy, axis)."""
-    x = as_variable(x)
+    x = as_input(x)
     return LogSoftmax(check_axis('log_softmax', axis, x.ndim))(x)

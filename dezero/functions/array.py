@@ -1,9 +1,9 @@
 """Functions that move array elements around: reshape, transpose, indexing,
 broadcasting and summing back, concatenation and stacking.
 
-Each backward is another function of this module, so every one of them is
-differentiable to any order; ``backward_arrays`` does the same with the array
-operation.  None of them reads the values of its inputs in backward.
+Each backward is another function of this module (or the matching array method, which
+Variables have too), so every one of them is differentiable to any order.  None of them
+reads the values of its inputs or outputs in backward: they keep only shapes.
 """
 import warnings
 
@@ -11,7 +11,17 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import normalize_axis, scatter_add, sum_to as _sum_to_array
-from dezero.core import Function, as_variable
+from dezero.core import Function, Variable, as_variable
+
+
+def as_input(x):
+    """``x`` as the functions of this package take it: a Variable or an array as it is
+    (so that arrays stay arrays inside a first-order backward pass), anything else
+    through :func:`~dezero.core.as_variable` (a number becomes a Variable, a list is
+    refused)."""
+    if isinstance(x, Variable) or cuda.is_array(x):
+        return x
+    return as_variable(x)
 
 
 def _shape_arg(shape):
@@ -24,8 +34,8 @@ def _shape_arg(shape):
 # ---- reshape ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -39,30 +49,27 @@ class Reshape(Function):
                              f'into shape {self.shape}') from None
 
     def backward(self, gy):
-        return reshape(gy, self.x_shape)
-
-    def backward_arrays(self, gy):
         return gy.reshape(self.x_shape)
 
 
 def reshape(x, shape):
     """Return ``x`` with a new ``shape`` (same size). Derivative: reshape gy back."""
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-    x = as_variable(x)
+    x = as_input(x)
     if x.shape == shape:
-        return x
+        return as_variable(x)
     return Reshape(shape)(x)
 
 
 def flatten(x):
     """Reshape ``x`` to (batch, -1): keep the first axis, flatten the rest."""
-    x = as_variable(x)
+    x = as_input(x)
     return reshape(x, (x.shape[0], -1))
 
 
 def expand_dims(x, axis):
     """Insert an axis of size 1 at position ``axis``. Derivative: remove it again."""
-    x = as_variable(x)
+    x = as_input(x)
     shape = list(x.shape)
     ndim = x.ndim + 1
     if not -ndim <= axis < ndim:
@@ -74,7 +81,7 @@ def expand_dims(x, axis):
 
 def squeeze(x, axis=None):
     """Remove axes of size 1 (all of them, or those in ``axis``). Derivative: reshape back."""
-    x = as_variable(x)
+    x = as_input(x)
     if axis is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
@@ -89,8 +96,8 @@ def squeeze(x, axis=None):
 # ---- transpose -------------------------------------------------------------------------
 class Transpose(Function):
     """y = x with its axes permuted; the gradient is gy with the inverse permutation."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
@@ -103,9 +110,6 @@ class Transpose(Function):
         return x.transpose(self.axes)
 
     def backward(self, gy):
-        return transpose(gy, self._inverse())
-
-    def backward_arrays(self, gy):
         return gy.transpose(self._inverse())
 
     def _inverse(self):
@@ -125,8 +129,8 @@ def transpose(x, axes=None):
 # ---- indexing --------------------------------------------------------------------------
 class GetItem(Function):
     """y = x[slices]; the gradient scatters gy into zeros of x's shape (adding repeats)."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, slices):
         self.slices = slices
@@ -138,14 +142,11 @@ class GetItem(Function):
     def backward(self, gy):
         return GetItemGrad(self.slices, self.x_shape)(gy)
 
-    def backward_arrays(self, gy):
-        return _scatter_add(gy, self.slices, self.x_shape)
-
 
 class GetItemGrad(Function):
     """Scatter-add gy into zeros of ``in_shape`` at ``slices``; its gradient is ggx[slices]."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, slices, in_shape):
         self.slices = slices
@@ -155,9 +156,6 @@ class GetItemGrad(Function):
         return _scatter_add(gy, self.slices, self.in_shape)
 
     def backward(self, ggx):
-        return get_item(ggx, self.slices)
-
-    def backward_arrays(self, ggx):
         return ggx[self.slices]
 
 
@@ -191,8 +189,8 @@ def get_item(x, slices):
 # ---- broadcasting ----------------------------------------------------------------------
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``; the gradient is gy summed back to x's shape."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -207,25 +205,22 @@ class BroadcastTo(Function):
                              f'{self.shape}') from None
 
     def backward(self, gy):
-        return sum_to(gy, self.x_shape)
-
-    def backward_arrays(self, gy):
-        return _sum_to_array(gy, self.x_shape)
+        return SumTo(self.x_shape)(gy)
 
 
 def broadcast_to(x, shape):
     """Broadcast ``x`` to ``shape`` as NumPy does. Derivative: sum gy back to x's shape."""
-    x = as_variable(x)
+    x = as_input(x)
     shape = tuple(shape)
     if x.shape == shape:
-        return x
+        return as_variable(x)
     return BroadcastTo(shape)(x)
 
 
 class SumTo(Function):
     """y = x summed down to ``shape``; the gradient is gy broadcast back to x's shape."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -237,10 +232,7 @@ class SumTo(Function):
         return _sum_to_array(x, self.shape)
 
     def backward(self, gy):
-        return broadcast_to(gy, self.x_shape)
-
-    def backward_arrays(self, gy):
-        return cuda.get_array_module(gy).broadcast_to(gy, self.x_shape)
+        return BroadcastTo(self.x_shape)(gy)
 
 
 def _broadcasts(shape, target):
@@ -276,18 +268,18 @@ def sum_to(x, shape):
 
     A ``shape`` that x does not broadcast from gets the book's answer with a warning
     (see :func:`_sum_to_as_the_book`)."""
-    x = as_variable(x)
+    x = as_input(x)
     shape = tuple(shape)
     if x.shape == shape:
-        return x
+        return as_variable(x)
     return SumTo(shape)(x)
 
 
 # ---- joining ---------------------------------------------------------------------------
 class Concat(Function):
     """y = the inputs joined along ``axis``; each gradient is its slice of gy."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, axis):
         self.axis = axis
@@ -297,11 +289,9 @@ class Concat(Function):
         self.sizes = [x.shape[self.axis] for x in xs]
         return xp.concatenate(xs, axis=self.axis)
 
-    def backward(self, gy):
-        return tuple(get_item(gy, index) for index in self._pieces(gy.ndim))
-
-    def backward_arrays(self, gy):
-        return tuple(gy[index] for index in self._pieces(gy.ndim))
+    def backward(self, gy, *, needs_input_grad):
+        return tuple(gy[index] if needed else None
+                     for index, needed in zip(self._pieces(gy.ndim), needs_input_grad))
 
     def _pieces(self, ndim):
         """The index of each input's slice of an ``ndim``-dimensional output."""
@@ -325,7 +315,7 @@ def concat(xs, axis=0):
 def stack(xs, axis=0):
     """Join ``xs`` (all of one shape) along a new ``axis``.
     Derivative: each input receives its own slice of gy."""
-    xs = [as_variable(x) for x in xs]
+    xs = [as_input(x) for x in xs]
     if not xs:
         raise ValueError('stack: expected at least one input, got an empty sequence')
     shapes = {x.shape for x in xs}

@@ -4,8 +4,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.core import Function, Variable, as_variable
-from dezero.functions.array import get_item, reshape, sum_to
-from dezero.functions.linalg import matmul
+from dezero.functions.array import as_input, get_item
 
 
 class Linear(Function):
@@ -13,13 +12,11 @@ class Linear(Function):
 
     The product and the bias are computed in one forward, so no intermediate x @ W
     stays alive in the graph.  Derivative: gy @ Wᵀ to x, xᵀ @ gy to W and gy summed
-    over the batch to b.  ``Linear(input_grad=False)`` skips the gradient of x (the
-    largest product when x is a batch of data nobody differentiates by).
+    over the batch to b; backward computes only the gradients the pass asks for (none
+    to x when x is a constant, such as a batch of data, whose product is the largest).
     """
-    needs_output_data = False
-
-    def __init__(self, input_grad=True):
-        self.input_grad = input_grad
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
     def __call__(self, x, W, b=None):
         # ``Linear()(x, W, None)`` as the book writes it: no bias means two inputs
@@ -30,27 +27,19 @@ class Linear(Function):
     def forward(self, x, W, b=None):
         y = x @ W
         if b is not None:
-            if np.result_type(y.dtype, b.dtype) == y.dtype:
+            if b.dtype == y.dtype or np.result_type(y.dtype, b.dtype) == y.dtype:
                 y += b                       # y is a fresh array: add in place
             else:
                 y = y + b
         return y
 
-    def backward(self, gy):
-        x, W = self.inputs[:2]
-        gx = matmul(gy, W.T) if self.input_grad else None
-        gW = matmul(x.T, gy)
-        if len(self.inputs) == 2:
+    def backward(self, gy, *, needs_input_grad):
+        x, W = self.retained_inputs()[:2]
+        gx = gy @ W.T if needs_input_grad[0] else None
+        gW = x.T @ gy if needs_input_grad[1] else None
+        if len(needs_input_grad) == 2:
             return gx, gW
-        return gx, gW, sum_to(gy, self.inputs[2].shape)
-
-    def backward_arrays(self, gy):
-        x, W = self.inputs[0].data, self.inputs[1].data
-        gx = gy @ W.T if self.input_grad else None
-        gW = x.T @ gy
-        if len(self.inputs) == 2:
-            return gx, gW
-        return gx, gW, gy.sum(axis=0)
+        return gx, gW, gy.sum(axis=0) if needs_input_grad[2] else None
 
 
 def linear(x, W, b=None):
@@ -58,28 +47,24 @@ def linear(x, W, b=None):
     (N, in) or a single sample of shape (in,), W of shape (in, out), b of shape (out,).
     Derivative: gy @ Wᵀ to x, xᵀ @ gy to W, the sum of gy over the batch to b.
 
-    When x is a plain array rather than a Variable, no one can ask for its gradient,
-    so backward does not compute it."""
-    input_grad = isinstance(x, Variable)
-    x, W = as_variable(x), as_variable(W)
+    An operand given as a plain array rather than a Variable is a constant: no one can
+    ask for its gradient, so backward does not compute it."""
+    x, W = as_input(x), as_input(W)
     if W.ndim != 2:
         raise ValueError(f'linear: W must be 2-D (in, out), got shape {W.shape}')
     if x.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
         raise ValueError(f'linear: x of shape {x.shape} does not fit W of shape '
                          f'{W.shape}; expected x of shape (N, {W.shape[0]}) or '
                          f'({W.shape[0]},)')
-    if b is None:
-        inputs = (x, W)
-    else:
-        b = as_variable(b)
+    if b is not None:
+        b = as_input(b)
         if b.shape != (W.shape[1],):
             raise ValueError(f'linear: b of shape {b.shape} does not fit W of shape '
                              f'{W.shape}; expected b of shape ({W.shape[1]},)')
-        inputs = (x, W, b)
     if x.ndim == 1:
-        y = Linear(input_grad)(reshape(x, (1, x.shape[0])), *inputs[1:])
-        return reshape(y, (W.shape[1],))
-    return Linear(input_grad)(*inputs)
+        y = Linear()(x.reshape(1, x.shape[0]), W, b)
+        return y.reshape(W.shape[1])
+    return Linear()(x, W, b)
 
 
 def embed_id(x, W):

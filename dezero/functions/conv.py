@@ -7,9 +7,11 @@ does the transpose: one product, then the windows are added back onto the output
 the filter gradient from :class:`Conv2DGradW`, whose own gradient is again a conv2d
 and a deconv2d, so every function here is differentiable to any order.
 
-When a backward pass records nothing (no ``create_graph``), ``backward_arrays``
-computes the gradients straight on the arrays, with the same kernels and no function
-calls.
+Each backward calls the Function classes of this module, so a first-order pass (on
+arrays) goes straight to the array kernels below, and a recorded one (``create_graph``)
+builds a graph of the same functions.  A backward computes only the gradients the pass
+asks for: none for an input given as a plain array, and no filter gradient when only
+the input's gradient is wanted.
 """
 import numpy as np
 
@@ -17,8 +19,9 @@ from dezero import cuda
 from dezero.conv_ops import (add_windows, check_pair, col2im_array, conv_geometry,
                              get_conv_outsize, get_deconv_outsize, im2col_array, pad_image,
                              pair, window_view)
-from dezero.core import Function, Variable, as_variable
-from dezero.functions.reduction import sum as _sum
+from dezero.core import Function
+from dezero.functions.array import as_input
+from dezero.functions.reduction import Sum
 
 __all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d', 'Im2col', 'Col2im', 'Conv2d', 'Deconv2d',
            'Conv2DGradW']
@@ -88,9 +91,9 @@ def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
 # --------------------------------------------------------------------------------------
 class Im2col(Function):
     """y = the windows of x as columns (see :func:`dezero.conv_ops.im2col_array`).
-    Derivative: col2im of gy (the adjoint scatter-add)."""
-    needs_input_data = False
-    needs_output_data = False
+    Derivative: Col2im of gy (the adjoint scatter-add)."""
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, kernel_size, stride, pad, to_matrix):
         self.kernel_size = kernel_size
@@ -103,19 +106,15 @@ class Im2col(Function):
         return im2col_array(x, self.kernel_size, self.stride, self.pad, self.to_matrix)
 
     def backward(self, gy):
-        return col2im(gy, self.input_shape, self.kernel_size, self.stride, self.pad,
-                      self.to_matrix)
-
-    def backward_arrays(self, gy):
-        return col2im_array(gy, self.input_shape, self.kernel_size, self.stride,
-                            self.pad, self.to_matrix)
+        return Col2im(self.input_shape, self.kernel_size, self.stride, self.pad,
+                      self.to_matrix)(gy)
 
 
 class Col2im(Function):
     """y = the columns of x added back onto an image of shape ``input_shape`` (see
-    :func:`dezero.conv_ops.col2im_array`).  Derivative: im2col of gy."""
-    needs_input_data = False
-    needs_output_data = False
+    :func:`dezero.conv_ops.col2im_array`).  Derivative: Im2col of gy."""
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, input_shape, kernel_size, stride, pad, to_matrix):
         self.input_shape = tuple(input_shape)
@@ -129,17 +128,14 @@ class Col2im(Function):
                             self.to_matrix)
 
     def backward(self, gy):
-        return im2col(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
-
-    def backward_arrays(self, gy):
-        return im2col_array(gy, self.kernel_size, self.stride, self.pad, self.to_matrix)
+        return Im2col(self.kernel_size, self.stride, self.pad, self.to_matrix)(gy)
 
 
 def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
     """The kernel-sized windows of the image batch ``x`` (N, C, H, W), zero-padded by
     ``pad``, as columns: shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with
     ``to_matrix``.  Derivative: :func:`col2im` of gy (overlapping windows add up)."""
-    x = as_variable(x)
+    x = as_input(x)
     kernel, stride, pad, _ = conv_geometry('im2col', x.shape, kernel_size, stride, pad)
     return Im2col(kernel, stride, pad, bool(to_matrix))(x)
 
@@ -147,7 +143,7 @@ def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
 def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
     """The adjoint of :func:`im2col`: add the columns ``x`` back onto an image of shape
     ``input_shape`` (N, C, H, W).  Derivative: :func:`im2col` of gy."""
-    x = as_variable(x)
+    x = as_input(x)
     input_shape = tuple(input_shape)
     kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size,
                                                   stride, pad)
@@ -164,27 +160,25 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
 # --------------------------------------------------------------------------------------
 # conv2d / deconv2d and the filter gradient
 # --------------------------------------------------------------------------------------
-def _gradients(f, gx, gW, gy):
-    """(gx, gW) or (gx, gW, gb) for a function with inputs (x, W) or (x, W, b); gb is
-    gy (a Variable, or an array on the first-order pass) summed over N, H and W."""
-    if len(f.inputs) == 2:
-        return gx, gW
-    if isinstance(gy, Variable):
-        return gx, gW, _sum(gy, axis=(0, 2, 3))
-    return gx, gW, gy.sum(axis=(0, 2, 3))
+def _bias_gradient(gy, needs_input_grad):
+    """The gradient of the bias b (OC,) of a convolution, gy summed over N, H and W;
+    None when the function has no bias or its gradient is not wanted."""
+    if len(needs_input_grad) < 3 or not needs_input_grad[2]:
+        return None
+    return Sum((0, 2, 3), False)(gy)
 
 
 class Conv2d(Function):
     """y = conv2d(x, W) (+ b) for x (N, C, H, W), W (OC, C, KH, KW), b (OC,) or None;
     ``stride`` and ``pad`` are ints or (height, width) pairs.
-    Derivative: deconv2d(gy, W) to x, Conv2DGradW(x, gy) to W, gy summed over N, H, W
-    to b.  ``input_grad=False`` skips the gradient of x."""
-    needs_output_data = False
+    Derivative: Deconv2d(gy, W) to x, Conv2DGradW(x, gy) to W, gy summed over N, H, W
+    to b."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
-    def __init__(self, stride=1, pad=0, input_grad=True):
+    def __init__(self, stride=1, pad=0):
         self.stride = check_pair('Conv2d', 'stride', stride)
         self.pad = check_pair('Conv2d', 'pad', pad)
-        self.input_grad = input_grad
 
     def __call__(self, x, W, b=None):
         # ``Conv2d(stride, pad)(x, W, None)`` as the book writes it: no bias, two inputs
@@ -195,34 +189,27 @@ class Conv2d(Function):
     def forward(self, x, W, b=None):
         return _conv2d_array(x, W, b, self.stride, self.pad)
 
-    def backward(self, gy):
-        x, W = self.inputs[:2]
+    def backward(self, gy, *, needs_input_grad):
+        x, W = self.retained_inputs()[:2]
         gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W)
-              if self.input_grad else None)
-        gW = Conv2DGradW(self, self.input_grad)(x, gy)
-        return _gradients(self, gx, gW, gy)
-
-    def backward_arrays(self, gy):
-        x, W = self.inputs[0].data, self.inputs[1].data
-        gx = (_deconv2d_array(gy, W, None, self.stride, self.pad, x.shape[2:])
-              if self.input_grad else None)
-        gW = _conv2d_grad_w_array(x, gy, W.shape[2:], self.stride, self.pad)
-        return _gradients(self, gx, gW, gy)
+              if needs_input_grad[0] else None)
+        gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
+        return (gx, gW, _bias_gradient(gy, needs_input_grad))[:len(needs_input_grad)]
 
 
 class Deconv2d(Function):
     """y = deconv2d(x, W) (+ b) for x (N, C, H, W), W (C, OC, KH, KW), b (OC,) or None,
     with output spatial size ``outsize`` (a pair; None: the smallest that fits, see
-    :func:`deconv2d`).  Derivative: conv2d(gy, W) to x, Conv2DGradW(gy, x) to W, gy
-    summed over N, H, W to b.  ``input_grad=False`` skips the gradient of x."""
-    needs_output_data = False
+    :func:`deconv2d`).  Derivative: Conv2d(gy, W) to x, Conv2DGradW(gy, x) to W, gy
+    summed over N, H, W to b."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
-    def __init__(self, stride=1, pad=0, outsize=None, input_grad=True):
+    def __init__(self, stride=1, pad=0, outsize=None):
         self.stride = check_pair('Deconv2d', 'stride', stride)
         self.pad = check_pair('Deconv2d', 'pad', pad)
         self.outsize = None if outsize is None else check_pair('Deconv2d', 'outsize',
                                                                outsize)
-        self.input_grad = input_grad
 
     def __call__(self, x, W, b=None):
         # ``Deconv2d(stride, pad, outsize)(x, W, None)`` as the book writes it
@@ -238,57 +225,44 @@ class Deconv2d(Function):
                             for args in zip(size, kernel, self.stride, self.pad))
         return _deconv2d_array(x, W, b, self.stride, self.pad, outsize)
 
-    def backward(self, gy):
-        x, W = self.inputs[:2]
-        gx = Conv2d(self.stride, self.pad)(gy, W) if self.input_grad else None
-        gW = Conv2DGradW(self)(gy, x)
-        return _gradients(self, gx, gW, gy)
-
-    def backward_arrays(self, gy):
-        x, W = self.inputs[0].data, self.inputs[1].data
-        gx = (_conv2d_array(gy, W, None, self.stride, self.pad)
-              if self.input_grad else None)
-        gW = _conv2d_grad_w_array(gy, x, W.shape[2:], self.stride, self.pad)
-        return _gradients(self, gx, gW, gy)
+    def backward(self, gy, *, needs_input_grad):
+        x, W = self.retained_inputs()[:2]
+        gx = Conv2d(self.stride, self.pad)(gy, W) if needs_input_grad[0] else None
+        gW = Conv2DGradW(self)(gy, x) if needs_input_grad[1] else None
+        return (gx, gW, _bias_gradient(gy, needs_input_grad))[:len(needs_input_grad)]
 
 
 class Conv2DGradW(Function):
     """gW = the gradient of conv2d(x, W) with respect to W for output gradient gy:
     gW[o, c, i, j] = sum over n and pixels of gy[n, o] * window (c, i, j) of x.
-    It is bilinear; derivative: deconv2d(gy, ggW) to x and conv2d(x, ggW) to gy.
+    It is bilinear; derivative: Deconv2d(gy, ggW) to x and Conv2d(x, ggW) to gy.
 
     ``conv`` is the Conv2d (or Deconv2d) call whose filter gradient this is: its
-    stride, its pad and the kernel size of its W are used.  ``input_grad=False`` skips
-    the gradient of x."""
-    needs_output_data = False
+    stride, its pad and the kernel size of its W are used."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
-    def __init__(self, conv, input_grad=True):
+    def __init__(self, conv):
         if not isinstance(conv, (Conv2d, Deconv2d)) or conv.inputs is None:
             raise TypeError(f'Conv2DGradW: expected a Conv2d or Deconv2d that has been '
                             f'called (its W gives the kernel size), got {conv!r}')
         self.kernel = tuple(conv.inputs[1].shape[2:])
         self.stride = conv.stride
         self.pad = conv.pad
-        self.input_grad = input_grad
 
     def forward(self, x, gy):
         return _conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
 
-    def backward(self, ggW):
-        x, gy = self.inputs
+    def backward(self, ggW, *, needs_input_grad):
+        x, gy = self.retained_inputs()
         gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, ggW)
-              if self.input_grad else None)
-        return gx, Conv2d(self.stride, self.pad)(x, ggW)
-
-    def backward_arrays(self, ggW):
-        x, gy = self.inputs[0].data, self.inputs[1].data
-        gx = (_deconv2d_array(gy, ggW, None, self.stride, self.pad, x.shape[2:])
-              if self.input_grad else None)
-        return gx, _conv2d_array(x, ggW, None, self.stride, self.pad)
+              if needs_input_grad[0] else None)
+        ggy = Conv2d(self.stride, self.pad)(x, ggW) if needs_input_grad[1] else None
+        return gx, ggy
 
 
 def _check_bias(name, b, channels, w_shape):
-    b = as_variable(b)
+    b = as_input(b)
     if b.shape != (channels,):
         raise ValueError(f'{name}: b of shape {b.shape} does not fit W of shape '
                          f'{w_shape}; expected b of shape ({channels},)')
@@ -310,10 +284,9 @@ def conv2d(x, W, b=None, stride=1, pad=0):
 
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * x[n, c, p*sh + i - ph,
     q*sw + j - pw]``.  Derivative: deconv2d(gy, W) to x, the correlation of x with gy
-    to W, gy summed over N, OH, OW to b.  When x is a plain array rather than a
-    Variable, no one can ask for its gradient, so backward does not compute it."""
-    input_grad = isinstance(x, Variable)
-    x, W = as_variable(x), as_variable(W)
+    to W, gy summed over N, OH, OW to b.  A plain array (x, W or b) is a constant: no
+    one can ask for its gradient, so backward does not compute it."""
+    x, W = as_input(x), as_input(W)
     _check_4d('conv2d', x, W, '(N, C, H, W)', '(OC, C, KH, KW)')
     if x.shape[1] != W.shape[1]:
         raise ValueError(f'conv2d: x of shape {x.shape} has {x.shape[1]} channels but W '
@@ -322,7 +295,7 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     inputs = (x, W)
     if b is not None:
         inputs += (_check_bias('conv2d', b, W.shape[0], W.shape),)
-    return Conv2d(stride, pad, input_grad)(*inputs)
+    return Conv2d(stride, pad)(*inputs)
 
 
 def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
@@ -335,9 +308,8 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     ``get_deconv_outsize(H, KH, sh, ph)`` = sh*(H - 1) + KH - 2*ph per axis and may be
     any size whose convolution gives back H (up to sh - 1 more).  Derivative: conv2d(gy,
     W) to x, the correlation of gy with x to W, gy summed over N, OH, OW to b.  A plain
-    array x gets no gradient."""
-    input_grad = isinstance(x, Variable)
-    x, W = as_variable(x), as_variable(W)
+    array (x, W or b) is a constant and gets no gradient."""
+    x, W = as_input(x), as_input(W)
     _check_4d('deconv2d', x, W, '(N, C, H, W)', '(C, OC, KH, KW)')
     if x.shape[1] != W.shape[0]:
         raise ValueError(f'deconv2d: x of shape {x.shape} has {x.shape[1]} channels but '
@@ -371,4 +343,4 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     inputs = (x, W)
     if b is not None:
         inputs += (_check_bias('deconv2d', b, oc, W.shape),)
-    return Deconv2d(stride, pad, outsize, input_grad)(*inputs)
+    return Deconv2d(stride, pad, outsize)(*inputs)

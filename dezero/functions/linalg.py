@@ -1,20 +1,28 @@
 """Linear algebra: matrix products, plain (2-D) and batched (leading axes broadcast)."""
-from dezero.array_ops import sum_to as _sum_to_array
-from dezero.core import Function, as_variable
-from dezero.functions.array import reshape, sum_to, transpose
+from dezero.core import Function
+from dezero.functions.array import as_input, reshape, sum_to
 
 
 def _swap_last(x):
-    """Transpose the last two axes of a Variable with two or more dimensions."""
+    """x (an array or a Variable of two or more dimensions) with its last two axes
+    swapped."""
+    if x.ndim == 2:
+        return x.T
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
-    return transpose(x, axes)
+    return x.transpose(axes)
+
+
+def _sum_to(g, shape):
+    """The gradient ``g`` summed down to ``shape`` over broadcast batch axes."""
+    return g if g.shape == shape else sum_to(g, shape)
 
 
 class MatMul(Function):
     """y = x0 @ x1 for inputs of two or more dimensions (leading axes broadcast).
     Derivative: gy @ x1ᵀ to x0 and x0ᵀ @ gy to x1, summed over broadcast batch axes."""
-    needs_output_data = False
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
     def forward(self, x0, x1):
         if x0.ndim < 2 or x1.ndim < 2 or x0.shape[-1] != x1.shape[-2]:
@@ -24,24 +32,18 @@ class MatMul(Function):
                              f'({x1.shape[-2] if x1.ndim >= 2 else x1.shape[0]})')
         return x0 @ x1
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        gx0 = matmul(gy, _swap_last(x1))
-        gx1 = matmul(_swap_last(x0), gy)
-        return sum_to(gx0, x0.shape), sum_to(gx1, x1.shape)
-
-    def backward_arrays(self, gy):
-        x0, x1 = self.inputs[0].data, self.inputs[1].data
-        gx0 = gy @ x1.swapaxes(-1, -2)
-        gx1 = x0.swapaxes(-1, -2) @ gy
-        return _sum_to_array(gx0, x0.shape), _sum_to_array(gx1, x1.shape)
+    def backward(self, gy, *, needs_input_grad):
+        x0, x1 = self.retained_inputs()
+        gx0 = _sum_to(gy @ _swap_last(x1), x0.shape) if needs_input_grad[0] else None
+        gx1 = _sum_to(_swap_last(x0) @ gy, x1.shape) if needs_input_grad[1] else None
+        return gx0, gx1
 
 
 def matmul(x0, x1):
     """Matrix product ``x0 @ x1`` as in NumPy: 2-D, batched (N-D, leading axes
     broadcast), and 1-D operands treated as a row (left) or column (right) vector.
     Derivative: gy @ x1ᵀ and x0ᵀ @ gy."""
-    x0, x1 = as_variable(x0), as_variable(x1)
+    x0, x1 = as_input(x0), as_input(x1)
     if x0.ndim == 0 or x1.ndim == 0:
         raise ValueError(f'matmul: operands must have at least one dimension, got shapes '
                          f'{x0.shape} and {x1.shape}')

@@ -3,8 +3,8 @@ binary_cross_entropy.
 
 Each returns a 0-d Variable of the input's dtype, averaged over the batch (the first
 axis: divided by ``len(x)``).  Targets are constants: only the prediction gets a
-gradient, and each backward is written with Variable operations (second order works);
-each ``backward_arrays`` computes the same gradient on arrays.
+gradient, and each backward is written with operations that run on arrays and on
+Variables alike, so that derivatives of any order follow.
 
 Two arrays compared element by element must hold the same elements in the same order:
 their shapes are equal or differ only in axes of size 1, as predictions of shape (N, 1)
@@ -17,9 +17,9 @@ import copy
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Function, Variable, as_variable
-from dezero.functions.activation import quiet_exp, sigmoid, sigmoid_array, softmax
-from dezero.functions.array import reshape
+from dezero.core import Function, Variable
+from dezero.functions.activation import quiet_exp, sigmoid, softmax
+from dezero.functions.array import as_input, reshape
 from dezero.functions.math import clip
 
 
@@ -72,7 +72,8 @@ def _float_target(t, x):
 class MeanSquaredError(Function):
     """y = sum((x0 - x1)**2) / len(x0) for x0 and x1 of one shape.
     Derivative: ±2 (x0 - x1) gy / len(x0)."""
-    needs_output_data = False
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
     def forward(self, x0, x1):
         if x0.shape != x1.shape:
@@ -81,15 +82,10 @@ class MeanSquaredError(Function):
         diff = x0 - x1
         return _scalar((diff * diff).sum() / len(x0), diff.dtype)
 
-    def backward(self, gy):
-        x0, x1 = self.inputs
+    def backward(self, gy, *, needs_input_grad):
+        x0, x1 = self.retained_inputs()
         gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
-        return gx0, -gx0
-
-    def backward_arrays(self, gy):
-        x0, x1 = self.inputs[0].data, self.inputs[1].data
-        gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
-        return gx0, -gx0
+        return gx0, -gx0 if needs_input_grad[1] else None
 
 
 def mean_squared_error(x0, x1):
@@ -99,7 +95,7 @@ def mean_squared_error(x0, x1):
     to the other's shape, so (1, 1) against (1,) compares one value with one.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
     name = 'mean_squared_error'
-    x0, x1 = as_variable(x0), as_variable(x1)
+    x0, x1 = as_input(x0), as_input(x1)
     _check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
     if x0.shape != x1.shape:
         if x0.ndim < x1.ndim:
@@ -115,16 +111,17 @@ class SoftmaxCrossEntropy(Function):
     """y = -mean over rows i of log softmax(x)[i, t_i], for logits x (N, C) and integer
     labels t, called as ``SoftmaxCrossEntropy()(x, t)``.  The labels are a constant
     of the call, checked and kept on the function rather than made an input (they get
-    no gradient).  Derivative: (softmax(x) - onehot(t)) * gy / N.
+    no gradient).  Derivative: (softmax(x) - onehot(t)) * gy / N, computed by
+    :class:`SoftmaxCrossEntropyGrad`.
 
-    Forward keeps softmax(x) (as large as the logits, which the graph holds anyway) for
-    the first-order backward, which then needs no exp: a tenth of a small network's
-    training step."""
-    needs_output_data = False
+    Forward keeps softmax(x) (as large as the logits, which the graph holds anyway),
+    and the first-order backward uses it instead of computing it again."""
+    retain_inputs = (0,)
+    retain_outputs = ()
     t = None
 
     def __call__(self, x, t):
-        x = as_variable(x)
+        x = as_input(x)
         # an object already in a graph keeps its own labels: this call runs on a copy
         f = self
         if self.inputs is not None:
@@ -146,19 +143,38 @@ class SoftmaxCrossEntropy(Function):
         return _scalar(-picked.sum() / n, x.dtype)
 
     def backward(self, gy):
-        x, = self.inputs
-        xp = cuda.get_array_module(x.data)
-        n = len(x)
-        onehot = xp.zeros(x.shape, dtype=x.dtype)
-        onehot[xp.arange(n), self.t] = 1
-        return (softmax(x, axis=1) - onehot) * (gy * (1.0 / n))
+        x, = self.retained_inputs()
+        # a recorded pass computes softmax(x) again, as a function of x, so that the
+        # gradient can be differentiated with respect to x; on arrays it is self.p
+        p = softmax(x, axis=1) if isinstance(x, Variable) else self.p
+        return SoftmaxCrossEntropyGrad(self.t)(p, gy)
 
-    def backward_arrays(self, gy):
-        p = self.p
+
+class SoftmaxCrossEntropyGrad(Function):
+    """gx = (p - onehot(t)) * gy / N, the gradient of softmax cross entropy, from the
+    probabilities p = softmax(x) (N, C) and the loss's gradient gy (0-d), in place on
+    one fresh array.  It is linear in each input.
+    Derivatives: g * gy / N to p, sum(g * (p - onehot(t))) / N to gy."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, t):
+        self.t = t
+
+    def forward(self, p, gy):
         n = len(p)
-        gx = p * (gy * (1.0 / n))          # fresh: the onehot is subtracted in place
-        gx[cuda.get_array_module(p).arange(n), self.t] -= gy * (1.0 / n)
+        self.rows = cuda.get_array_module(p).arange(n)
+        scale = gy * (1.0 / n)
+        gx = p * scale                     # a fresh array: the onehot is subtracted in place
+        gx[self.rows, self.t] -= scale
         return gx
+
+    def backward(self, g, *, needs_input_grad):
+        p, gy = self.retained_inputs()
+        g = g * (1.0 / len(p))
+        gp = g * gy if needs_input_grad[0] else None
+        ggy = (g * p).sum() - g[self.rows, self.t].sum() if needs_input_grad[1] else None
+        return gp, ggy
 
 
 def _class_labels(name, x, t):
@@ -196,7 +212,8 @@ class SigmoidCrossEntropy(Function):
     """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / len(x), which equals
     -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
     Derivative: (sigmoid(x) - t) * gy / len(x)."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def __init__(self, t):
         self.t = t
@@ -209,14 +226,8 @@ class SigmoidCrossEntropy(Function):
         return _scalar(loss.sum() / len(x), x.dtype)
 
     def backward(self, gy):
-        x, = self.inputs
+        x, = self.retained_inputs()
         return (sigmoid(x) - self.t) * (gy * (1.0 / len(x)))
-
-    def backward_arrays(self, gy):
-        x = self.inputs[0].data
-        gx = sigmoid_array(x)
-        gx -= self.t
-        return gx * (gy * (1.0 / len(x)))
 
 
 def _probability_target(name, t, x, x_name='x'):
@@ -236,7 +247,7 @@ def sigmoid_cross_entropy(x, t):
     summed and divided by len(x); computed stably as
     max(x, 0) - x t + log(1 + exp(-|x|)). Derivative: (sigmoid(x) - t) / len(x)."""
     name = 'sigmoid_cross_entropy'
-    x = as_variable(x)
+    x = as_input(x)
     _batch_size(name, x)
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
@@ -251,7 +262,8 @@ _EPS = {8: 1e-15, 4: 1e-7, 2: 1e-3}
 class BinaryCrossEntropy(Function):
     """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) with p clipped to [eps, 1 - eps].
     Derivative: (p - t) / (p (1 - p)) * gy / len(p) inside the clip range, 0 outside."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def __init__(self, t, eps):
         self.t = t
@@ -259,25 +271,21 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, p):
         xp = cuda.get_array_module(p)
-        p = xp.clip(p, self.eps, 1 - self.eps)
+        eps = self.eps
+        # the derivative of the clip, 1 inside [eps, 1 - eps] and 0 outside, as a
+        # constant of backward (None when the clip cuts nothing)
+        inside = (p >= eps) & (p <= 1 - eps)
+        self.inside = None if inside.all() else inside.astype(p.dtype)
+        p = xp.clip(p, eps, 1 - eps)
         t = self.t
         loss = t * xp.log(p) + (1 - t) * xp.log1p(-p)
         return _scalar(-loss.sum() / len(p), p.dtype)
 
     def backward(self, gy):
-        p, = self.inputs
+        p, = self.retained_inputs()
         pc = clip(p, self.eps, 1 - self.eps)
-        dp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
-        # chain rule through the clip: d pc / d p is 1 inside [eps, 1 - eps], else 0
-        inside = ((p.data >= self.eps) & (p.data <= 1 - self.eps)).astype(dp.dtype)
-        return dp * inside
-
-    def backward_arrays(self, gy):
-        p = self.inputs[0].data
-        pc = cuda.get_array_module(p).clip(p, self.eps, 1 - self.eps)
-        dp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
-        dp *= (p >= self.eps) & (p <= 1 - self.eps)   # 0 where the clip cut p
-        return dp
+        gp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
+        return gp if self.inside is None else gp * self.inside
 
 
 def binary_cross_entropy(p, t, eps=None):
@@ -287,7 +295,7 @@ def binary_cross_entropy(p, t, eps=None):
     p = 0 or 1 gives a finite loss; eps defaults to 1e-15 for float64 and 1e-7 for
     float32. Derivative: (p - t) / (p (1 - p)) / len(p), 0 where p was clipped."""
     name = 'binary_cross_entropy'
-    p = as_variable(p)
+    p = as_input(p)
     _batch_size(name, p)
     if p.dtype.kind != 'f':
         raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype '

@@ -1,10 +1,11 @@
 """Elementwise mathematical functions: sin, cos, tan, tanh, exp, log, sqrt, abs, square,
 clip.
 
-Each backward is written with Variable operations (often reusing the forward output),
-so every function here is differentiable to any order where the math allows; each
-``backward_arrays`` evaluates the same derivative on arrays, its temporaries starting
-from gy so that the gradient gets the dtype ``backward`` would give.
+Each backward is written with operations that work on arrays and on Variables alike
+(often reusing the forward output), so every function here is differentiable to any
+order where the math allows.  Where a derivative is worth one pass over the data instead
+of several, it is a function of its own: :class:`TanhGrad`, and
+:class:`PiecewiseLinearGrad`, which abs and clip share with relu and leaky_relu.
 """
 import numpy as np
 
@@ -12,190 +13,177 @@ from dezero import cuda
 from dezero.core import Function
 
 
-def _output(f):
-    """The (still alive) output Variable of a single-output function."""
-    return f.outputs[0]()
-
-
 class Sin(Function):
     """y = sin(x). Derivative: cos(x)."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def forward(self, x):
         return cuda.get_array_module(x).sin(x)
 
     def backward(self, gy):
-        x, = self.inputs
+        x, = self.retained_inputs()
         return gy * cos(x)
-
-    def backward_arrays(self, gy):
-        x = self.inputs[0].data
-        return gy * cuda.get_array_module(x).cos(x)
 
 
 class Cos(Function):
     """y = cos(x). Derivative: -sin(x)."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def forward(self, x):
         return cuda.get_array_module(x).cos(x)
 
     def backward(self, gy):
-        x, = self.inputs
-        return gy * -sin(x)
-
-    def backward_arrays(self, gy):
-        x = self.inputs[0].data
-        gx = -gy
-        gx *= cuda.get_array_module(x).sin(x)
-        return gx
+        x, = self.retained_inputs()
+        return -gy * sin(x)
 
 
 class Tan(Function):
     """y = tan(x). Derivative: 1 + tan(x)**2."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return cuda.get_array_module(x).tan(x)
 
     def backward(self, gy):
-        y = _output(self)
-        return gy * (1 + y * y)
-
-    def backward_arrays(self, gy):
-        y = _output(self).data
-        gx = gy * y               # gy + gy y², in place
-        gx *= y
-        gx += gy
-        return gx
+        y, = self.retained_outputs()
+        return gy * y * y + gy
 
 
 class Tanh(Function):
     """y = tanh(x). Derivative: 1 - y**2 (computed by :class:`TanhGrad`)."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return cuda.get_array_module(x).tanh(x)
 
     def backward(self, gy):
-        return TanhGrad()(_output(self), gy)
-
-    def backward_arrays(self, gy):
-        return _tanh_grad_array(_output(self).data, gy)
+        y, = self.retained_outputs()
+        return TanhGrad()(y, gy)
 
 
 class TanhGrad(Function):
     """gx = gy * (1 - y**2): the gradient of tanh given its output y and the gradient
-    gy, as one function rather than three, so that every further derivative of tanh
-    records fewer operations.  Derivatives: -2 y gy g to y, and TanhGrad(y, g) to gy."""
-    needs_output_data = False
+    gy, in one pass over the data, and as one node rather than three, so that every
+    further derivative of tanh records fewer operations.
+    Derivatives: -2 y gy g to y, and TanhGrad(y, g) to gy."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
     def forward(self, y, gy):
-        return _tanh_grad_array(y, gy)
+        gx = -gy                  # gy - gy y², in place on one fresh array
+        gx *= y
+        gx *= y
+        gx += gy
+        return gx
 
-    def backward(self, g):
-        y, gy = self.inputs
-        wanted = self.needs_input_grad or (True, True)
-        return (-2.0 * y * gy * g if wanted[0] else None,
-                TanhGrad()(y, g) if wanted[1] else None)
-
-    def backward_arrays(self, g):
-        y, gy = self.inputs[0].data, self.inputs[1].data
-        gy_of_y = g * y           # a fresh array: finished in place
-        gy_of_y *= gy
-        gy_of_y *= -2
-        return gy_of_y, _tanh_grad_array(y, g)
-
-
-def _tanh_grad_array(y, gy):
-    """gy * (1 - y**2) on arrays: gy - gy y², in place on one fresh array."""
-    gx = -gy
-    gx *= y
-    gx *= y
-    gx += gy
-    return gx
+    def backward(self, g, *, needs_input_grad):
+        y, gy = self.retained_inputs()
+        return (g * y * gy * -2.0 if needs_input_grad[0] else None,
+                TanhGrad()(y, g) if needs_input_grad[1] else None)
 
 
 class Exp(Function):
     """y = exp(x). Derivative: y."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return cuda.get_array_module(x).exp(x)
 
     def backward(self, gy):
-        return gy * _output(self)
-
-    def backward_arrays(self, gy):
-        return gy * _output(self).data
+        y, = self.retained_outputs()
+        return gy * y
 
 
 class Log(Function):
     """y = log(x) (natural). Derivative: 1 / x."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def forward(self, x):
         return cuda.get_array_module(x).log(x)
 
     def backward(self, gy):
-        x, = self.inputs
+        x, = self.retained_inputs()
         return gy / x
-
-    def backward_arrays(self, gy):
-        return gy / self.inputs[0].data
 
 
 class Sqrt(Function):
     """y = sqrt(x). Derivative: 1 / (2 y)."""
-    needs_input_data = False
-    needs_output_data = True
+    retain_inputs = ()
+    retain_outputs = (0,)
 
     def forward(self, x):
         return cuda.get_array_module(x).sqrt(x)
 
     def backward(self, gy):
-        return gy / (2 * _output(self))
-
-    def backward_arrays(self, gy):
-        return gy / (2 * _output(self).data)
-
-
-class Abs(Function):
-    """y = |x|. Derivative: sign(x) (0 at x = 0)."""
-    needs_output_data = False
-
-    def forward(self, x):
-        return cuda.get_array_module(x).abs(x)
-
-    def backward(self, gy):
-        x, = self.inputs
-        xp = cuda.get_array_module(x.data)
-        return gy * xp.sign(x.data)
-
-    backward_arrays = backward        # sign(x) is an array: the same code serves both
+        y, = self.retained_outputs()
+        return gy / (2 * y)
 
 
 class Square(Function):
     """y = x**2. Derivative: 2x."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def forward(self, x):
         return x * x
 
     def backward(self, gy):
-        x, = self.inputs
+        x, = self.retained_inputs()
         return gy * (2 * x)
 
-    def backward_arrays(self, gy):
-        return gy * (2 * self.inputs[0].data)
+
+# ---- piecewise-linear functions ----------------------------------------------------------
+class PiecewiseLinearGrad(Function):
+    """gx = gy * slope(x): the gradient of a piecewise-linear function (abs, clip, relu,
+    leaky_relu) given x, or any array that tells its pieces apart (relu passes its
+    output), and gy.  ``times_slope(x, gy)`` is that function's array code for the
+    product.  The slope is constant on each piece, so the derivative in x is 0 (also
+    taken as 0 at the kinks: None is returned) and the one in gy is the same product,
+    ``PiecewiseLinearGrad(times_slope)(x, g)``."""
+    retain_inputs = (0,)
+    retain_outputs = ()
+
+    def __init__(self, times_slope):
+        self.times_slope = times_slope
+
+    def forward(self, x, gy):
+        return self.times_slope(x, gy)
+
+    def backward(self, g, *, needs_input_grad):
+        x, _ = self.retained_inputs()
+        if not needs_input_grad[1]:
+            return None, None
+        return None, PiecewiseLinearGrad(self.times_slope)(x, g)
+
+
+def _times_sign(x, gy):
+    """gy * sign(x) on arrays: the gradient of |x|."""
+    return gy * cuda.get_array_module(x).sign(x)
+
+
+class Abs(Function):
+    """y = |x|. Derivative: sign(x) (0 at x = 0)."""
+    retain_inputs = (0,)
+    retain_outputs = ()
+
+    def forward(self, x):
+        return cuda.get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        x, = self.retained_inputs()
+        return PiecewiseLinearGrad(_times_sign)(x, gy)
 
 
 class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range, 0 outside."""
-    needs_output_data = False
+    retain_inputs = (0,)
+    retain_outputs = ()
 
     def __init__(self, x_min, x_max):
         self.x_min = x_min
@@ -205,12 +193,14 @@ class Clip(Function):
         return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)
 
     def backward(self, gy):
-        x, = self.inputs
-        # inside the range means left unchanged by clipping (a bound may be None)
-        mask = x.data == self.forward(x.data)
-        return gy * mask.astype(gy.dtype)
+        x, = self.retained_inputs()
+        return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
-    backward_arrays = backward        # the mask is an array: the same code serves both
+    def _times_slope(self, x, gy):
+        """gy where x is inside the range, 0 where it is clipped, on arrays."""
+        # inside the range means left unchanged by clipping (a bound may be None)
+        inside = x == self.forward(x)
+        return gy * inside.astype(gy.dtype)
 
 
 def sin(x):

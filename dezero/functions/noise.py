@@ -3,13 +3,14 @@ import numbers
 
 from dezero import cuda
 from dezero.core import Config, Function, as_variable
+from dezero.functions.array import as_input
 
 
 class Dropout(Function):
     """y = x * mask / (1 - ratio), with mask = (uniform random >= ratio) drawn once per
     call.  Derivative: the same mask and scale applied to gy."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, ratio):
         self.ratio = ratio
@@ -25,8 +26,6 @@ class Dropout(Function):
     def backward(self, gy):
         return gy * self.factor
 
-    backward_arrays = backward        # the factor is an array: the same code serves both
-
 
 def dropout(x, dropout_ratio=0.5):
     """Inverted dropout.  In training (``Config.train``) each element of x is zeroed
@@ -40,7 +39,6 @@ def dropout(x, dropout_ratio=0.5):
     ratio = float(ratio)
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f'dropout: dropout_ratio must be in [0, 1), got {ratio}')
-    x = as_variable(x)
     if not Config.train:
-        return x
-    return Dropout(ratio)(x)
+        return as_variable(x)
+    return Dropout(ratio)(as_input(x))

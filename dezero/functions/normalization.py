@@ -1,28 +1,7 @@
-"""Normalisation: batch normalisation with running statistics.
-
-The first-order backward (``backward_arrays``) uses the normalised input and inverse
-standard deviation kept from forward (fast).  When the backward pass is itself recorded
-(``create_graph``), the same formulas are evaluated on Variables that recompute those
-quantities from x, so that second derivatives see their dependence on x.
-"""
+"""Normalisation: batch normalisation with running statistics."""
 from dezero import cuda
-from dezero.core import Config, Function, Variable, as_variable
-from dezero.functions.array import reshape
-
-
-def _bn_grads(gy, gamma, xhat, inv_std, axes, m, train):
-    """The gradients (gx, ggamma, gbeta) of y = gamma * xhat + beta for ``gamma`` shaped
-    to broadcast, from Variables (:meth:`BatchNorm.backward_arrays` computes the same on
-    arrays, in place).  In training xhat = (x - mean(x)) * inv_std depends on x through
-    the batch statistics, which adds the two mean terms to gx."""
-    gbeta = gy.sum(axis=axes)
-    ggamma = (gy * xhat).sum(axis=axes)
-    if train:
-        scale = 1.0 / m
-        gy = (gy - gbeta.reshape(inv_std.shape) * scale
-              - xhat * (ggamma.reshape(inv_std.shape) * scale))
-    gx = gy * (gamma * inv_std)
-    return gx, ggamma, gbeta
+from dezero.core import Config, Function, Variable
+from dezero.functions.array import as_input
 
 
 class BatchNorm(Function):
@@ -34,8 +13,13 @@ class BatchNorm(Function):
     Derivative: with xhat the normalised x, gamma * gy / std to x in test mode, and
     gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training (the means over
     the statistics' axes); sum(gy * xhat) to gamma, sum(gy) to beta.
+
+    Forward keeps xhat and 1 / std, which the first-order backward uses as they are; a
+    recorded backward computes them again from x, so that second derivatives see how
+    they depend on x.
     """
-    needs_output_data = False
+    retain_inputs = (0, 1)
+    retain_outputs = ()
 
     def __init__(self, running_mean, running_var, decay, eps):
         self.running_mean = running_mean
@@ -71,36 +55,30 @@ class BatchNorm(Function):
         self.running_var *= d
         self.running_var += ((1 - d) * m / max(m - 1, 1)) * var
 
-    def backward(self, gy):
-        # recorded backward: recompute xhat from x with Variable operations
-        x, gamma, _ = self.inputs
+    def backward(self, gy, *, needs_input_grad):
+        x, gamma, _ = self.retained_inputs()
+        axes = self.axes
         m = x.size // x.shape[1]
-        if self.train:
+        if not isinstance(x, Variable):
+            xhat, inv_std = self.xhat, self.inv_std
+        elif self.train:
             scale = 1.0 / m
-            xc = x - x.sum(axis=self.axes, keepdims=True) * scale
-            var = (xc * xc).sum(axis=self.axes, keepdims=True) * scale
+            xc = x - x.sum(axis=axes, keepdims=True) * scale
+            var = (xc * xc).sum(axis=axes, keepdims=True) * scale
             inv_std = (var + self.eps) ** -0.5
-        else:
-            xc = x - self.mean
-            inv_std = Variable(self.inv_std)
-        return _bn_grads(gy, reshape(gamma, self.shape), xc * inv_std, inv_std,
-                         self.axes, m, self.train)
-
-    def backward_arrays(self, gy):
-        # _bn_grads on the xhat and inv_std that forward kept, with two temporaries of
-        # x's size instead of five
-        xhat, inv_std, axes = self.xhat, self.inv_std, self.axes
+            xhat = xc * inv_std
+        else:                          # the running statistics are constants
+            inv_std = self.inv_std
+            xhat = (x - self.mean) * inv_std
         gbeta = gy.sum(axis=axes)
-        tmp = gy * xhat
-        ggamma = tmp.sum(axis=axes)
-        factor = self.inputs[1].data.reshape(self.shape) * inv_std
-        if not self.train:
-            return gy * factor, ggamma, gbeta
-        scale = 1.0 / (xhat.size // xhat.shape[1])
-        gx = gy - gbeta.reshape(inv_std.shape) * scale
-        gx -= cuda.get_array_module(gy).multiply(
-            xhat, ggamma.reshape(inv_std.shape) * scale, out=tmp)
-        gx *= factor
+        ggamma = (gy * xhat).sum(axis=axes)
+        if not needs_input_grad[0]:
+            return None, ggamma, gbeta
+        if self.train:                 # xhat depends on x through the batch statistics
+            scale = 1.0 / m
+            gy = (gy - gbeta.reshape(self.shape) * scale
+                  - xhat * (ggamma.reshape(self.shape) * scale))
+        gx = gy * (gamma.reshape(self.shape) * inv_std)
         return gx, ggamma, gbeta
 
 
@@ -131,7 +109,7 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
     mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
     """
-    x, gamma, beta = as_variable(x), as_variable(gamma), as_variable(beta)
+    x, gamma, beta = as_input(x), as_input(gamma), as_input(beta)
     if x.ndim not in (2, 4):
         raise ValueError(f'batch_norm: x must be 2-D (N, C) or 4-D (N, C, H, W), got '
                          f'shape {x.shape}')

@@ -4,13 +4,16 @@ Both read the windows through a strided view of the padded input (no loop over
 pixels).  Max pooling remembers which element of each window won; its gradient sends
 gy there, and the gradient of that scatter is the matching gather, so both directions
 stay differentiable.  Average pooling is linear: its gradient spreads gy evenly over
-each window, and the gradient of that is average pooling again.
+each window, and the gradient of that is average pooling again.  Each backward is one
+call of such a gradient function, whose forward is the array kernel: a first-order pass
+runs the kernel on arrays, a recorded one (``create_graph``) records the function.
 """
 import numpy as np
 
 from dezero import cuda
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
-from dezero.core import Config, Function, as_variable
+from dezero.core import Config, Function
+from dezero.functions.array import as_input
 
 __all__ = ['pooling', 'max_pooling', 'average_pooling', 'Pooling', 'Pooling2DGrad',
            'Pooling2DWithIndexes', 'AveragePooling']
@@ -159,8 +162,8 @@ class Pooling(Function):
     """y = the maximum of each window of x (padding never wins); ``kernel_size``,
     ``stride`` and ``pad`` are ints or (height, width) pairs.
     Derivative: gy to the first position of each window that holds the maximum."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, kernel_size, stride=1, pad=0):
         self.kernel_size = kernel_size
@@ -183,9 +186,6 @@ class Pooling(Function):
     def backward(self, gy):
         return Pooling2DGrad(self)(gy)
 
-    def backward_arrays(self, gy):
-        return self.windows.scatter(gy, self.positions, self.x_shape)
-
 
 def _recorded_argmax(name, pooling):
     """The geometry, the argmax positions and the input shape of the max pooling
@@ -202,8 +202,8 @@ class Pooling2DGrad(Function):
     """gx = gy scattered to the recorded argmax of each window of the max pooling
     ``pooling`` (adding where windows overlap).  Linear in gy; derivative: the gather
     Pooling2DWithIndexes of ggx."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, pooling):
         self.windows, self.positions, self.x_shape = _recorded_argmax('Pooling2DGrad',
@@ -215,16 +215,13 @@ class Pooling2DGrad(Function):
     def backward(self, ggx):
         return Pooling2DWithIndexes(self)(ggx)
 
-    def backward_arrays(self, ggx):
-        return self.windows.gather(ggx, self.positions)
-
 
 class Pooling2DWithIndexes(Function):
     """y = x read at the recorded argmax of each window of the max pooling ``pooling``
     (the adjoint of Pooling2DGrad).  Linear in x; derivative: the scatter Pooling2DGrad
     of gy."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, pooling):
         self.windows, self.positions, self.x_shape = _recorded_argmax(
@@ -236,9 +233,6 @@ class Pooling2DWithIndexes(Function):
     def backward(self, gy):
         return Pooling2DGrad(self)(gy)
 
-    def backward_arrays(self, gy):
-        return self.windows.scatter(gy, self.positions, self.x_shape)
-
 
 # --------------------------------------------------------------------------------------
 # Average pooling
@@ -247,8 +241,8 @@ class AveragePooling(Function):
     """y = the mean of each window of x, zero padding included (every window divides
     by KH*KW); ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width)
     pairs.  Derivative: gy / (KH*KW) spread over the window."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, kernel_size, stride=1, pad=0):
         self.kernel_size = kernel_size
@@ -264,15 +258,12 @@ class AveragePooling(Function):
     def backward(self, gy):
         return AveragePoolingGrad(self.windows, self.x_shape)(gy)
 
-    def backward_arrays(self, gy):
-        return self.windows.spread_average(gy, self.x_shape)
-
 
 class AveragePoolingGrad(Function):
     """gx = gy / (KH*KW) added over every window it pooled.  Linear in gy;
     derivative: average pooling of ggx."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, windows, x_shape):
         self.windows = windows
@@ -285,9 +276,6 @@ class AveragePoolingGrad(Function):
         w = self.windows
         return AveragePooling(w.kernel, w.stride, w.pad)(ggx)
 
-    def backward_arrays(self, ggx):
-        return self.windows.average(ggx)
-
 
 # --------------------------------------------------------------------------------------
 # Public functions
@@ -299,7 +287,7 @@ def pooling(x, kernel_size, stride=1, pad=0):
     could hold padding only).  Kernel, stride and pad are ints or (height, width)
     pairs; the output has shape (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy goes to the maximum of each window (to the first one on a tie)."""
-    x = as_variable(x)
+    x = as_input(x)                  # an array stays one: a constant, given no gradient
     # checked here as well as in forward, so that an error names pooling without the
     # prefix 'Pooling:' and the input shapes that an error raised in forward gets
     _max_pooling_windows('pooling', x.shape, kernel_size, stride, pad)
@@ -315,6 +303,6 @@ def average_pooling(x, kernel_size, stride=1, pad=0):
     ``pad`` (padding counts: every window divides by KH*KW).  The output has shape
     (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy / (KH*KW) to every element of its window (overlaps add up)."""
-    x = as_variable(x)
+    x = as_input(x)
     _windows('average_pooling', x.shape, kernel_size, stride, pad)    # as in pooling
     return AveragePooling(kernel_size, stride, pad)(x)

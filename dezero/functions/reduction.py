@@ -2,11 +2,10 @@
 
 Each gradient is reshaped so that it broadcasts back over the reduced axes.
 """
-from dezero import cuda
 from dezero.array_ops import (logsumexp as _logsumexp_array, normalize_axis,
                               reshape_sum_backward)
-from dezero.core import Function, as_variable
-from dezero.functions.array import broadcast_to
+from dezero.core import Function
+from dezero.functions.array import as_input, broadcast_to
 from dezero.functions.math import exp
 
 
@@ -19,8 +18,8 @@ def _check_axis(name, axis, ndim):
 
 class Sum(Function):
     """y = sum of x over ``axis``. Derivative: gy broadcast back to x's shape."""
-    needs_input_data = False
-    needs_output_data = False
+    retain_inputs = ()
+    retain_outputs = ()
 
     def __init__(self, axis, keepdims):
         self.axis = axis
@@ -34,22 +33,18 @@ class Sum(Function):
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return broadcast_to(gy, self.x_shape)
 
-    def backward_arrays(self, gy):
-        gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
-        return cuda.get_array_module(gy).broadcast_to(gy, self.x_shape)
-
 
 def sum(x, axis=None, keepdims=False):
     """Sum of the elements of ``x`` over ``axis`` (None: all; int or tuple).
     Derivative: gy broadcast back to x's shape."""
-    x = as_variable(x)
+    x = as_input(x)
     _check_axis('sum', axis, x.ndim)
     return Sum(axis, keepdims)(x)
 
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean of ``x`` over ``axis``. Derivative: gy / n broadcast back."""
-    x = as_variable(x)
+    x = as_input(x)
     axes = _check_axis('mean', axis, x.ndim)
     n = 1
     for a in axes:
@@ -61,68 +56,108 @@ def mean(x, axis=None, keepdims=False):
 average = mean
 
 
+# ---- max and min -----------------------------------------------------------------------
 class Max(Function):
     """y = max of x over ``axis``. Derivative: gy to the positions holding the maximum
-    (shared equally between ties), 0 elsewhere."""
-    needs_output_data = False
+    (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
+    retain_inputs = (0,)
+    retain_outputs = (0,)
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
         self.keepdims = keepdims
 
     def forward(self, x):
-        return self._reduce(x)
-
-    def _reduce(self, x):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        weight = self._weight(gy.dtype)
-        gy = reshape_sum_backward(gy, weight.shape, self.axis, self.keepdims)
-        return broadcast_to(gy, weight.shape) * weight
-
-    def backward_arrays(self, gy):
-        weight = self._weight(gy.dtype)   # a fresh array of x's shape: scaled in place
-        weight *= reshape_sum_backward(gy, weight.shape, self.axis, self.keepdims)
-        return weight
-
-    def _weight(self, dtype):
-        """The share of gy each element of x gets, as an array of ``dtype``: 1 / count
-        at the positions holding the extremum (count of them), 0 elsewhere."""
-        x = self.inputs[0].data
-        y = reshape_sum_backward(self._reduce(x), x.shape, self.axis, self.keepdims)
-        mask = (x == y)
-        count = mask.sum(axis=self.axis, keepdims=True)
-        return (mask / count).astype(dtype, copy=False)
+        x, = self.retained_inputs()
+        y, = self.retained_outputs()
+        return ExtremumGrad(self.axis, self.keepdims)(x, y, gy)
 
 
 class Min(Max):
     """y = min of x over ``axis``. Derivative: gy to the positions holding the minimum
-    (shared equally between ties), 0 elsewhere."""
-    needs_output_data = False
+    (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
 
-    def _reduce(self, x):
+    def forward(self, x):
         return x.min(axis=self.axis, keepdims=self.keepdims)
+
+
+def _extremum_weight(x, y, axis, keepdims, dtype):
+    """The share of the gradient each element of the array ``x`` gets from ``y``, its
+    max or min over ``axis``: 1 / count at the positions holding the extremum (count
+    of them), 0 elsewhere; a fresh array of ``dtype``."""
+    y = reshape_sum_backward(y, x.shape, axis, keepdims)
+    mask = x == y
+    count = mask.sum(axis=axis, keepdims=True)
+    return (mask / count).astype(dtype, copy=False)
+
+
+class ExtremumGrad(Function):
+    """gx = gy * weight: the gradient of the max or min y of x over ``axis``, gy sent
+    to the positions of x that hold y, shared equally between ties.  The weight is
+    constant where x has no ties, so the derivative in x and y is 0 (None is returned);
+    the one in gy is sum(g * weight, axis) (:class:`ExtremumWeight` gives the weight)."""
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x, y, gy):
+        weight = _extremum_weight(x, y, self.axis, self.keepdims, gy.dtype)
+        weight *= reshape_sum_backward(gy, x.shape, self.axis, self.keepdims)
+        return weight
+
+    def backward(self, g, *, needs_input_grad):
+        if not needs_input_grad[2]:
+            return None, None, None
+        x, y, _ = self.retained_inputs()
+        weight = ExtremumWeight(self.axis, self.keepdims, g.dtype)(x, y)
+        return None, None, (g * weight).sum(axis=self.axis, keepdims=self.keepdims)
+
+
+class ExtremumWeight(Function):
+    """The weight of :class:`ExtremumGrad` as a function of x and y: 1 / count where x
+    holds its extremum y over ``axis``, 0 elsewhere, in ``dtype``.  Constant where x has
+    no ties, so it has no gradient."""
+    retain_inputs = ()
+    retain_outputs = ()
+
+    def __init__(self, axis, keepdims, dtype):
+        self.axis = axis
+        self.keepdims = keepdims
+        self.dtype = dtype
+
+    def forward(self, x, y):
+        return _extremum_weight(x, y, self.axis, self.keepdims, self.dtype)
+
+    def backward(self, g):
+        return None, None
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum of ``x`` over ``axis``. Derivative: gy at the argmax (ties share it)."""
-    x = as_variable(x)
+    x = as_input(x)
     _check_axis('max', axis, x.ndim)
     return Max(axis, keepdims)(x)
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum of ``x`` over ``axis``. Derivative: gy at the argmin (ties share it)."""
-    x = as_variable(x)
+    x = as_input(x)
     _check_axis('min', axis, x.ndim)
     return Min(axis, keepdims)(x)
 
 
+# ---- logsumexp -------------------------------------------------------------------------
 class LogSumExp(Function):
     """y = log(sum(exp(x), axis)), computed stably.
     Derivative: gy * softmax(x) = gy * exp(x - y)."""
-    needs_output_data = True
+    retain_inputs = (0,)
+    retain_outputs = (0,)
 
     def __init__(self, axis, keepdims):
         self.axis = axis
@@ -137,24 +172,16 @@ class LogSumExp(Function):
         return y
 
     def backward(self, gy):
-        x, = self.inputs
-        y = self.outputs[0]()
+        x, = self.retained_inputs()
+        y, = self.retained_outputs()
         y = reshape_sum_backward(y, self.x_shape, self.axis, self.keepdims)
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return gy * exp(x - y)
-
-    def backward_arrays(self, gy):
-        x = self.inputs[0].data
-        y = reshape_sum_backward(self.outputs[0]().data, self.x_shape, self.axis,
-                                 self.keepdims)
-        gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
-        return gy * cuda.get_array_module(x).exp(x - y)
 
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow for large x.
     Derivative: softmax of x over the same axes, times gy."""
-    x = as_variable(x)
+    x = as_input(x)
     _check_axis('logsumexp', axis, x.ndim)
     return LogSumExp(axis, keepdims)(x)
-

@@ -31,9 +31,9 @@ __all__ = ['linear_simple', 'sigmoid_simple', 'softmax_simple', 'mean_squared_er
 def linear_simple(x, W, b=None):
     """x @ W + b (``b`` may be None) as two nodes, a matmul and an add.
 
-    Neither the add's backward nor the matmul's reads the product x @ W, so once
-    nothing else holds it the engine frees its data when it is large (see
-    :mod:`dezero.released`): the book sets ``t.data = None`` for that by hand."""
+    Neither the add's backward nor the matmul's reads the product x @ W, so the graph
+    keeps only its shape and dtype, and its data is freed as soon as nothing else holds
+    it: the book sets ``t.data = None`` for that by hand."""
     x, W = as_variable(x), as_variable(W)
     t = matmul(x, W)
     if b is None:

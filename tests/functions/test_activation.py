@@ -1,9 +1,15 @@
-"""Activations: sigmoid relu leaky_relu softmax log_softmax."""
+"""Activations: sigmoid relu leaky_relu softmax log_softmax, the gradient functions
+SigmoidGrad, SoftmaxGrad and LogSoftmaxGrad, and QuietExp."""
+import weakref
+
 import numpy as np
 import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.autodiff import grad
+from dezero.functions.activation import (LogSoftmaxGrad, QuietExp, SigmoidGrad,
+                                         SoftmaxGrad)
 
 
 def _softmax_ref(x, axis):
@@ -119,6 +125,102 @@ def test_float32_second_order_stays_float32():
         x.cleargrad()
         (gx * gx).sum().backward()
         assert gx.dtype == np.float32 and x.grad.dtype == np.float32, f
+
+
+ALL = {**{name: (f, domain) for name, (f, domain) in ELEMENTWISE.items()},
+       'softmax': (F.softmax, 'real'), 'softmax axis 0': (lambda x: F.softmax(x, 0), 'real'),
+       'log_softmax': (F.log_softmax, 'real'),
+       'log_softmax axes': (lambda x: F.log_softmax(x, (0, 1)), 'real')}
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_gradients_of_an_intermediate_input(name, sample, check_grads):
+    # The input is made by a function and the output is used by one, so the graph holds
+    # them only where the function declares that its backward reads them.
+    f, domain = ALL[name]
+    check_grads(lambda x: f(x + 0.0) * 1.0, sample((2, 3), domain))
+
+
+@pytest.mark.parametrize('f, keeps_input', [
+    (F.sigmoid, False), (F.relu, False), (F.softmax, False), (F.log_softmax, False),
+    (F.leaky_relu, True),
+])
+def test_an_input_backward_does_not_read_is_freed(f, keeps_input):
+    x = Variable(np.array([[0.25, -0.5]]))
+    h = x * 1.0
+    alive = weakref.ref(h)
+    y = f(h)
+    del h
+    assert (alive() is not None) == keeps_input
+    (y * np.array([[1.0, 2.0]])).sum().backward()
+    expected = Variable(np.array([[0.25, -0.5]]))
+    (f(expected) * np.array([[1.0, 2.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected.grad.data)
+
+
+def test_sigmoid_third_derivative_matches_the_closed_form():
+    x = Variable(np.array([-3.0, -0.5, 0.0, 1.2]))
+    F.sigmoid(x).backward(create_graph=True)
+    for _ in range(2):
+        gx = x.grad
+        x.cleargrad()
+        gx.backward(create_graph=True)
+    s = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(x.grad.data, s * (1 - s) * (1 - 6 * s + 6 * s ** 2),
+                               rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize('name', ['sigmoid', 'softmax', 'log_softmax axes'])
+def test_third_derivatives(name, sample, check_grads):
+    # the gradient of <f(x), w> checked to second order: f to third order, through the
+    # backward of each gradient function (and of what that backward records)
+    f, domain = ALL[name]
+    x = sample((2, 3), domain)
+    w = Variable(sample((2, 3)))
+    check_grads(grad(lambda v: (f(v) * w).sum(), create_graph=True), x)
+
+
+def test_quiet_exp_underflows_without_a_warning(sample, check_grads):
+    with np.errstate(all='raise'):
+        np.testing.assert_array_equal(QuietExp()(np.array([-1000.0, 0.0])).data, [0.0, 1.0])
+    check_grads(lambda x: QuietExp()(x + 0.0) * 1.0, sample((2, 3)))
+
+
+def _softmax_output(shape, axis, sample):
+    return _softmax_ref(sample(shape), axis)
+
+
+@pytest.mark.parametrize('make, output', [
+    (lambda: SigmoidGrad(), lambda s: 1 / (1 + np.exp(-s((2, 3))))),
+    (lambda: SoftmaxGrad(1), lambda s: _softmax_output((2, 3), 1, s)),
+    (lambda: SoftmaxGrad((0, 2)), lambda s: _softmax_output((2, 3, 2), (0, 2), s)),
+    (lambda: LogSoftmaxGrad(1), lambda s: np.log(_softmax_output((2, 3), 1, s))),
+    (lambda: LogSoftmaxGrad((0, 1)), lambda s: np.log(_softmax_output((2, 3), (0, 1), s))),
+], ids=['SigmoidGrad', 'SoftmaxGrad', 'SoftmaxGrad-axes', 'LogSoftmaxGrad',
+        'LogSoftmaxGrad-axes'])
+def test_gradient_functions_in_both_inputs(make, output, sample, check_grads):
+    # each is a function of the forward output y and the gradient gy, differentiable
+    # in both, so that the activations have derivatives of any order
+    y = output(sample)
+    check_grads(lambda y, gy: make()(y, gy), y, sample(y.shape))
+
+
+@pytest.mark.parametrize('make', [lambda: SigmoidGrad(), lambda: SoftmaxGrad(1),
+                                  lambda: LogSoftmaxGrad(1)],
+                         ids=['SigmoidGrad', 'SoftmaxGrad', 'LogSoftmaxGrad'])
+def test_gradient_functions_compute_only_the_gradients_asked_for(make):
+    f = make()
+    y, gy = Variable(np.array([[0.2, 0.8]])), Variable(np.array([[1.0, -2.0]]))
+    f(y, gy)
+    g = Variable(np.array([[0.5, 3.0]]))
+    both = f.backward(g, needs_input_grad=(True, True))
+    for needs in [(True, False), (False, True)]:
+        grads = f.backward(g, needs_input_grad=needs)
+        for needed, got, full in zip(needs, grads, both):
+            if needed:
+                np.testing.assert_array_equal(got.data, full.data)
+            else:
+                assert got is None
 
 
 # ---- stability at large inputs ---------------------------------------------------------

@@ -1,10 +1,13 @@
 """Array functions: reshape transpose get_item expand_dims squeeze flatten broadcast_to
 sum_to concat stack."""
+import weakref
+
 import numpy as np
 import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.functions.array import Concat
 
 MASK = np.arange(12).reshape(3, 4) % 3 == 0
 
@@ -177,3 +180,60 @@ def test_sum_to_a_shape_that_does_not_broadcast_warns_and_sums_as_the_book():
     with pytest.warns(UserWarning, match=r'gives shape \(1, 4\)'):
         y = F.sum_to(x, (1, 2))
     np.testing.assert_array_equal(y.data, x.data.sum(axis=(0, 1))[None])
+
+
+# ---- what backward keeps, and arrays in, Variables out -----------------------------------
+@pytest.mark.parametrize('name', UNARY)
+def test_gradients_of_an_intermediate_input(name, sample, check_grads):
+    # None of these reads its input or output in backward: the graph holds neither
+    f, _, shape = UNARY[name]
+    check_grads(lambda x: f(x + 0.0) * 1.0, sample(shape))
+
+
+@pytest.mark.parametrize('f, shapes', [(F.concat, [(2, 3), (1, 3)]), (F.stack, [(2,), (2,)])])
+def test_join_gradients_of_intermediate_inputs(f, shapes, sample, check_grads):
+    check_grads(lambda *xs: f([x + 0.0 for x in xs]) * 1.0, *(sample(s) for s in shapes))
+
+
+@pytest.mark.parametrize('f', [
+    lambda x: F.reshape(x, (6,)), F.transpose, lambda x: x[1:], lambda x: F.sum_to(x, (3,)),
+    lambda x: F.broadcast_to(x, (4, 2, 3)), lambda x: F.concat([x, x]),
+])
+def test_the_input_is_freed(f):
+    x = Variable(np.ones((2, 3)))
+    h = x * 1.0
+    alive = weakref.ref(h)
+    y = f(h)
+    del h
+    assert alive() is None
+    y.backward()
+    assert x.grad.shape == (2, 3)
+
+
+@pytest.mark.parametrize('f', [lambda a: F.reshape(a, a.shape),
+                               lambda a: F.broadcast_to(a, a.shape),
+                               lambda a: F.sum_to(a, a.shape)],
+                         ids=['reshape', 'broadcast_to', 'sum_to'])
+def test_an_array_left_unchanged_still_comes_back_as_a_variable(f):
+    a = np.arange(6.0).reshape(2, 3)
+    y = f(a)
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, a)
+
+
+@pytest.mark.parametrize('f', [lambda v: F.reshape(v, (2,)), lambda v: F.sum_to(v, ()),
+                               lambda v: F.broadcast_to(v, (2, 2)), F.flatten,
+                               lambda v: F.stack([v, v])])
+def test_a_list_is_refused_naming_its_type(f):
+    with pytest.raises(TypeError, match='list'):
+        f([1.0, 2.0])
+
+
+def test_concat_computes_only_the_gradients_asked_for():
+    f = Concat(0)
+    a, b = Variable(np.ones((1, 2))), Variable(np.zeros((2, 2)))
+    f(a, b)
+    gy = Variable(np.arange(6.0).reshape(3, 2))
+    ga, gb = f.backward(gy, needs_input_grad=(False, True))
+    assert ga is None
+    np.testing.assert_array_equal(gb.data, [[2.0, 3.0], [4.0, 5.0]])

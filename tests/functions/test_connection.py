@@ -6,6 +6,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.core import backprop
 from dezero.functions.connection import Linear, embed_id
 from dezero.graph import functions_behind
 
@@ -54,21 +55,56 @@ def test_plain_arrays_are_accepted():
     np.testing.assert_array_equal(F.linear(X, W, B).data, X @ W + B)
 
 
+def _spy_on_backward(y):
+    """Record, for the Linear node behind ``y``, what each backward call is told it
+    needs and the gradients it returns."""
+    node, = [f for f in functions_behind(y) if isinstance(f, Linear)]
+    calls = []
+    backward = node.backward
+
+    def spy(gy, *, needs_input_grad):
+        gxs = backward(gy, needs_input_grad=needs_input_grad)
+        calls.append((needs_input_grad, gxs))
+        return gxs
+    node.backward = spy
+    return calls
+
+
 @pytest.mark.parametrize('x_data', [X, X[0]])
 def test_plain_array_input_gets_no_gradient_but_the_weights_do(x_data):
     """A batch passed as an array cannot have its gradient read, so none is computed;
     W and b get the same gradients as when x is a Variable."""
     w, b = Variable(W), Variable(B)
     y = F.linear(x_data, w, b)
-    node, = [f for f in functions_behind(y) if isinstance(f, Linear)]
-    assert node.input_grad is False
-    y.backward(retain_grad=True)
-    assert node.inputs[0].grad is None
+    calls = _spy_on_backward(y)
+    y.backward()
+    (needs, (gx, gw, gb)), = calls
+    assert needs == (False, True, True) and gx is None
     x2, w2, b2 = Variable(x_data), Variable(W), Variable(B)
     F.linear(x2, w2, b2).backward()
     assert x2.grad is not None
     np.testing.assert_array_equal(w.grad.data, w2.grad.data)
     np.testing.assert_array_equal(b.grad.data, b2.grad.data)
+
+
+def test_a_pass_for_x_alone_computes_only_the_gradient_of_x():
+    x, w, b = Variable(X), Variable(W), Variable(B)
+    y = F.linear(x, w, b)
+    calls = _spy_on_backward(y)
+    grads = backprop([y], [np.ones((2, 3))], targets=[x])
+    (needs, (gx, gw, gb)), = calls
+    assert needs == (True, False, False) and gw is None and gb is None
+    np.testing.assert_array_equal(grads[x], [[6.0, 15.0], [6.0, 15.0]])
+
+
+def test_constant_weights_and_bias_get_no_gradient_computed():
+    x = Variable(X)
+    y = F.linear(x, W, B)                    # W and b given as arrays: constants
+    calls = _spy_on_backward(y)
+    y.backward()
+    (needs, (gx, gw, gb)), = calls
+    assert needs == (True, False, False) and gw is None and gb is None
+    np.testing.assert_array_equal(x.grad.data, [[6.0, 15.0], [6.0, 15.0]])
 
 
 @pytest.mark.parametrize('x_shape', [(4, 3), (3,)])

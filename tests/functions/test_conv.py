@@ -1,14 +1,16 @@
 """conv2d, deconv2d, im2col and col2im: values against naive loops, gradients of first
 and second order (mixed x/W terms included), dtypes and errors."""
+import collections
 import re
 
 import numpy as np
 import pytest
 
 import dezero.functions as F
+import dezero.functions.conv as conv_module
 from dezero import Variable, no_grad
-from dezero.functions.conv import Conv2d, Deconv2d
-from dezero.graph import functions_behind
+from dezero.autodiff import grad
+from dezero.functions.conv import Conv2d
 from dezero.utils import numerical_grad
 
 
@@ -247,8 +249,8 @@ def test_im2col_and_col2im_values_and_adjointness(sample):
     np.testing.assert_allclose(np.sum(col.data * y), np.sum(x * back.data))
 
 
-def test_raw_backward_equals_recorded_backward(sample):
-    """The array-only gradients of a plain backward equal those of create_graph."""
+def test_first_order_pass_equals_recorded_pass(sample):
+    """The gradients of a plain backward (run on arrays) equal those of create_graph."""
     x0, W0, b0 = sample((2, 3, 5, 4)), sample((2, 3, 3, 2)), sample((2,))
     results = []
     for create_graph in (False, True):
@@ -265,17 +267,33 @@ def test_raw_backward_equals_recorded_backward(sample):
             np.testing.assert_allclose(a, r, rtol=1e-12)
 
 
-# ---- plain-array inputs, dtypes, function objects ---------------------------------------
-@pytest.mark.parametrize('fn, cls, w_shape', [(F.conv2d, Conv2d, (2, 3, 3, 3)),
-                                              (F.deconv2d, Deconv2d, (3, 2, 3, 3))])
-def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, cls, w_shape, sample):
+# ---- which gradients are computed, what the graph keeps ---------------------------------
+@pytest.fixture
+def kernel_calls(monkeypatch):
+    """Counts, by name, the calls of the array kernels of dezero.functions.conv."""
+    calls = collections.Counter()
+    for name in ('_conv2d_array', '_deconv2d_array', '_conv2d_grad_w_array'):
+        def counting(*args, _name=name, _kernel=getattr(conv_module, name)):
+            calls[_name] += 1
+            return _kernel(*args)
+        monkeypatch.setattr(conv_module, name, counting)
+    return calls
+
+
+# (function, W's shape, the kernel of the gradient with respect to x)
+WITH_INPUT_KERNEL = [(F.conv2d, (2, 3, 3, 3), '_deconv2d_array'),
+                     (F.deconv2d, (3, 2, 3, 3), '_conv2d_array')]
+
+
+@pytest.mark.parametrize('fn, w_shape, input_kernel', WITH_INPUT_KERNEL)
+def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, w_shape, input_kernel,
+                                                               sample, kernel_calls):
     x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
     W, b = Variable(W0), Variable(b0)
     y = fn(x0, W, b, pad=1)
-    node, = [f for f in functions_behind(y) if isinstance(f, cls)]
-    assert node.input_grad is False
-    F.sum(y * y).backward(retain_grad=True)
-    assert node.inputs[0].grad is None
+    kernel_calls.clear()
+    F.sum(y * y).backward()
+    assert kernel_calls == {'_conv2d_grad_w_array': 1}        # no gradient of x
     x2, W2, b2 = Variable(x0), Variable(W0), Variable(b0)
     F.sum(fn(x2, W2, b2, pad=1) ** 2).backward()
     assert x2.grad is not None
@@ -283,6 +301,41 @@ def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, cls, w_shape,
     np.testing.assert_allclose(b.grad.data, b2.grad.data, rtol=1e-12)
 
 
+@pytest.mark.parametrize('fn, w_shape, input_kernel', WITH_INPUT_KERNEL)
+@pytest.mark.parametrize('constant_weights', [True, False])
+def test_the_input_gradient_alone_skips_the_filter_gradient(
+        fn, w_shape, input_kernel, constant_weights, sample, kernel_calls):
+    """No filter gradient is computed when W is a plain array, or when W is a Variable
+    but only the gradient with respect to x is asked for."""
+    x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
+    W, b = (W0, b0) if constant_weights else (Variable(W0), Variable(b0))
+    gx = grad(lambda x: F.sum(fn(x, W, b, stride=2, pad=1) ** 2))(x0)
+    assert kernel_calls['_conv2d_grad_w_array'] == 0
+    assert kernel_calls[input_kernel] == 1
+    x = Variable(x0)
+    F.sum(fn(x, Variable(W0), Variable(b0), stride=2, pad=1) ** 2).backward()
+    np.testing.assert_allclose(gx, x.grad.data, rtol=1e-12)
+
+
+def _made_by_a_function(f):
+    """``f`` whose inputs are outputs of a function (x * 1.0) rather than leaves, so that
+    the graph keeps of them only what f's own functions declare they read."""
+    return lambda *xs: f(*[x * 1.0 for x in xs])
+
+
+@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)),
+                                         (F.deconv2d, (3, 2, 3, 2))])
+def test_backward_reads_only_what_it_retains(fn, w_shape, sample, check_grads):
+    check_grads(_made_by_a_function(lambda x, W, b: fn(x, W, b, stride=2, pad=1)),
+                sample((1, 3, 4, 3)), sample(w_shape), sample((2,)))
+    x = sample((1, 2, 4, 3))
+    col = F.im2col(x, 2, 1, 1)
+    check_grads(_made_by_a_function(lambda a: F.im2col(a, 2, 1, 1)), x)
+    check_grads(_made_by_a_function(lambda a: F.col2im(a, x.shape, 2, 1, 1)),
+                sample(col.shape))
+
+
+# ---- plain-array inputs, dtypes, function objects ---------------------------------------
 def test_plain_array_input_second_order_in_W(sample, check_grads):
     x = sample((2, 2, 4, 4))
     check_grads(lambda W: F.conv2d(x, W, pad=1), sample((2, 2, 3, 3)))

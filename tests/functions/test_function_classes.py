@@ -145,6 +145,19 @@ def test_conv2d_grad_w_from_the_conv2d_object(conv_inputs):
     np.testing.assert_allclose(gW.data[:, :, 2, 1], by_hand, rtol=1e-12)
 
 
+@pytest.mark.parametrize('conv, w_shape', [(F.Conv2d(2, 1), (3, 2, 3, 2)),
+                                           (F.Deconv2d(1, (0, 1)), (2, 3, 2, 3))])
+def test_conv2d_grad_w_object_is_differentiable_in_both_inputs(conv, w_shape, sample,
+                                                               check_grads):
+    x = sample((2, 2, 4, 5))
+    gy = sample(conv(Variable(x), Variable(sample(w_shape))).shape)
+    if isinstance(conv, F.Deconv2d):          # its filter gradient correlates gy with x
+        x, gy = gy, x
+    gW = F.Conv2DGradW(conv)(x, gy)
+    assert gW.shape == w_shape
+    check_grads(lambda a, b: F.Conv2DGradW(conv)(a, b), x, gy)
+
+
 def test_conv2d_grad_w_needs_a_called_conv():
     with pytest.raises(TypeError, match='Conv2DGradW: expected a Conv2d or Deconv2d that '
                                         'has been called'):
@@ -210,6 +223,13 @@ def test_pooling_grad_objects_from_the_pooling_object():
     scatter.grad = Variable(other)
     scatter.backward()
     np.testing.assert_array_equal(g.grad.data, y.data)
+
+
+def test_pooling_grad_objects_are_differentiable(sample, check_grads):
+    pool = F.Pooling(2, 1)
+    pool(Variable(IMAGE))
+    check_grads(lambda g: F.Pooling2DGrad(pool)(g), sample((1, 1, 3, 3)))
+    check_grads(lambda x: F.Pooling2DWithIndexes(pool)(x), sample(IMAGE.shape))
 
 
 def test_pooling_grad_needs_a_recorded_pooling():

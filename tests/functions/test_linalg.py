@@ -1,6 +1,7 @@
 """Linear algebra: matmul (2-D, batched with broadcast batch axes, 1-D operands) / dot."""
 import operator
 import re
+import weakref
 
 import numpy as np
 import pytest
@@ -77,3 +78,40 @@ def test_mismatch_error_names_both_shapes(shapes):
     match = r'(?i)matmul.*' + '.*'.join(re.escape(str(shape)) for shape in shapes)
     with pytest.raises(ValueError, match=match):
         F.matmul(a, b)
+
+
+@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,))],
+                         ids=str)
+def test_gradients_of_intermediate_inputs(shapes, sample, check_grads):
+    # the inputs are made by a function and the output is used by one: the graph
+    # holds the inputs, which backward reads, but not the output
+    check_grads(lambda a, b: F.matmul(a + 0.0, b + 0.0) * 1.0,
+                *(sample(shape) for shape in shapes))
+
+
+def test_the_output_is_freed():
+    a, b = Variable(np.ones((2, 3))), Variable(np.ones((3, 4)))
+    y = F.matmul(a, b)
+    alive = weakref.ref(y)
+    z = y * 1.0
+    del y
+    assert alive() is None
+    z.backward()
+    np.testing.assert_array_equal(b.grad.data, np.full((3, 4), 2.0))
+
+
+def test_a_constant_operand_gets_no_gradient_computed():
+    f = F.MatMul()
+    a, b = Variable(np.array([[1.0, 2.0]])), Variable(np.array([[3.0], [4.0]]))
+    f(a, b)
+    gy = Variable(np.array([[2.0]]))
+    ga, gb = f.backward(gy, needs_input_grad=(False, True))
+    assert ga is None
+    np.testing.assert_array_equal(gb.data, [[2.0], [4.0]])
+    ga, gb = f.backward(gy, needs_input_grad=(True, False))
+    assert gb is None
+    np.testing.assert_array_equal(ga.data, [[6.0, 8.0]])
+    # through the engine: an array operand is a constant, and only W gets a gradient
+    W = Variable(np.array([[3.0], [4.0]]))
+    F.matmul(np.array([[1.0, 2.0]]), W).backward()
+    np.testing.assert_array_equal(W.grad.data, [[1.0], [2.0]])

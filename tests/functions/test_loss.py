@@ -7,6 +7,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.functions.loss import SoftmaxCrossEntropyGrad
 
 
 def _loss_and_grad(f, x, *args):
@@ -34,6 +35,23 @@ def test_mse_value_and_gradients_by_hand():
     y.backward()
     np.testing.assert_array_equal(x0.grad.data, [[1.0, 2.0], [2.0, 3.0]])  # 2 d / 2
     np.testing.assert_array_equal(x1.grad.data, [[-1.0, -2.0], [-2.0, -3.0]])
+
+
+def test_mse_computes_no_gradient_for_a_target_given_as_an_array():
+    x0 = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = F.mean_squared_error(x0, np.zeros((2, 2)))
+    node = y.creator
+    calls = []
+    backward = node.backward
+
+    def spy(gy, *, needs_input_grad):
+        grads = backward(gy, needs_input_grad=needs_input_grad)
+        calls.append((needs_input_grad, grads[1]))
+        return grads
+    node.backward = spy
+    y.backward()
+    assert calls == [((True, False), None)]
+    np.testing.assert_array_equal(x0.grad.data, [[1.0, 2.0], [3.0, 4.0]])
 
 
 def test_mse_of_vectors_divides_by_length():
@@ -177,6 +195,37 @@ def test_softmax_cross_entropy_object_called_twice_keeps_each_calls_labels():
     np.testing.assert_allclose(x.grad.data, [[0.25, 0.75 - 1]])
 
 
+def test_softmax_cross_entropy_second_derivative_by_hand():
+    # the Hessian of each row's loss is (diag(p) - p pᵀ) / N
+    x = Variable(np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]]))
+    v = np.array([[1.0, 2.0], [3.0, -1.0]])
+    F.softmax_cross_entropy(x, np.array([1, 0])).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    F.sum(gx * v).backward()
+    p = np.array([[0.25, 0.75], [0.75, 0.25]])
+    expected = [(np.diag(row) - np.outer(row, row)) @ vi / 2 for row, vi in zip(p, v)]
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-14)
+
+
+def test_softmax_cross_entropy_grad_values_by_hand():
+    p = np.array([[0.25, 0.75], [0.5, 0.5]])
+    gx = SoftmaxCrossEntropyGrad(np.array([1, 0]))(p, np.array(4.0))
+    np.testing.assert_array_equal(gx.data, [[0.5, -0.5], [-1.0, 1.0]])   # (p - onehot) * 4 / 2
+
+
+def test_softmax_cross_entropy_grad_derivatives_in_both_inputs(sample, check_grads):
+    t = np.array([2, 0, 1])
+    check_grads(lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)),
+                sample(()))
+
+
+def test_softmax_cross_entropy_grad_keeps_float32(sample, assert_keeps_float32):
+    t = np.array([2, 0, 1])
+    assert_keeps_float32(lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)),
+                         sample(()))
+
+
 @pytest.mark.parametrize('x, t, message', [
     (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
     (np.zeros((2, 3)), np.array([[0, 1], [1, 0]]), r'expected \(2,\) or \(2, 1\)'),
@@ -276,6 +325,20 @@ def test_binary_cross_entropy_is_finite_at_zero_and_one(dtype, eps):
     # two confident mistakes cost -log(eps) each; the right answers almost nothing
     assert float(y.data) == pytest.approx(-2 * np.log(eps) / 4, rel=1e-2)
     np.testing.assert_array_equal(gp, np.zeros(4))      # clipped: no gradient
+
+
+def test_binary_cross_entropy_recorded_gradient_is_zero_where_p_was_clipped():
+    p = Variable(np.array([0.0, 0.25, 1.0, 0.5]))
+    t = np.array([1.0, 0.0, 0.0, 1.0])
+    F.binary_cross_entropy(p, t).backward(create_graph=True)
+    gp = p.grad
+    np.testing.assert_allclose(gp.data, [0.0, 1 / 0.75 / 4, 0.0, -2.0 / 4], rtol=1e-14)
+    p.cleargrad()
+    F.sum(gp).backward()
+    # d/dp of (p - t) / (p (1 - p)) / N: (p² - 2 p t + t) / (p (1 - p))² / N, 0 if clipped
+    second = [(q * q - 2 * q * u + u) / (q * (1 - q)) ** 2 / 4 for q, u in ((0.25, 0.0),
+                                                                       (0.5, 1.0))]
+    np.testing.assert_allclose(p.grad.data, [0.0, second[0], 0.0, second[1]], rtol=1e-12)
 
 
 def test_binary_cross_entropy_gradients(sample, check_grads):

@@ -1,4 +1,6 @@
 """dropout: inverted dropout in training, the identity in test mode."""
+import weakref
+
 import numpy as np
 import pytest
 
@@ -50,14 +52,29 @@ def test_identity_in_test_mode(sample):
     np.testing.assert_array_equal(y.data, x.data)
 
 
-def test_gradient_is_the_same_mask_and_scale(sample):
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_gradient_is_the_same_mask_and_scale(sample, create_graph):
     np.random.seed(0)
     x = Variable(sample((20, 30), 'nonzero'))
     y = F.dropout(x, 0.25)
-    y.backward()
+    y.backward(create_graph=create_graph)
     mask = y.data != 0
     assert 0 < mask.mean() < 1
     np.testing.assert_array_equal(x.grad.data, mask / 0.75)
+
+
+def test_the_graph_keeps_neither_the_input_nor_the_output():
+    np.random.seed(0)
+    x = Variable(np.ones((3, 4)))
+    h = x * 2.0
+    y = F.dropout(h, 0.5)
+    h_data, y_data = weakref.ref(h.data), weakref.ref(y.data)
+    loss = F.sum(y)
+    mask = y.data != 0
+    del h, y
+    assert h_data() is None and y_data() is None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, 2.0 * mask / 0.5)
 
 
 def test_gradients_first_and_second_order(sample, check_grads):

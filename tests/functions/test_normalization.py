@@ -119,6 +119,63 @@ def test_test_mode_gradient_by_hand():
 
 
 @pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
+def test_backward_leaves_the_running_statistics_alone(train, sample):
+    """Backward reads the statistics of its own forward: neither the first-order pass
+    nor a recorded one updates the running statistics again."""
+    mean, var = np.zeros(3), np.ones(3)
+    x = Variable(sample((4, 3)))
+    with dezero.using_config('train', train):
+        y = F.batch_norm(x, np.ones(3), np.zeros(3), mean, var)
+    saved = mean.copy(), var.copy()
+    F.sum(y * y).backward()
+    F.sum(y * y).backward(create_graph=True)
+    np.testing.assert_array_equal(mean, saved[0])
+    np.testing.assert_array_equal(var, saved[1])
+
+
+@pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
+def test_a_constant_input_gets_no_gradient_but_gamma_and_beta_do(train, sample):
+    x = sample((4, 3))
+    gamma, beta = Variable(sample((3,))), Variable(sample((3,)))
+    with dezero.using_config('train', train):
+        y = F.batch_norm(x, gamma, beta, np.zeros(3), np.ones(3))
+    node = y.creator
+    calls = []
+    backward = node.backward
+
+    def spy(gy, *, needs_input_grad):
+        grads = backward(gy, needs_input_grad=needs_input_grad)
+        calls.append((needs_input_grad, grads[0]))
+        return grads
+    node.backward = spy
+    F.sum(y * y).backward()
+    assert calls == [((False, True, True), None)]
+    x2 = Variable(x)
+    gamma2, beta2 = Variable(gamma.data), Variable(beta.data)
+    with dezero.using_config('train', train):
+        y2 = F.batch_norm(x2, gamma2, beta2, np.zeros(3), np.ones(3))
+    F.sum(y2 * y2).backward()
+    np.testing.assert_array_equal(gamma.grad.data, gamma2.grad.data)
+    np.testing.assert_array_equal(beta.grad.data, beta2.grad.data)
+
+
+def test_second_derivative_in_test_mode_is_zero_for_x():
+    # in test mode y is affine in x, so the gradient of x does not depend on x
+    x = Variable(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    gamma = Variable(np.array([1.5, 2.0]))
+    with dezero.test_mode():
+        y = F.batch_norm(x, gamma, np.zeros(2), np.zeros(2), np.full(2, 4.0), eps=1e-300)
+    F.sum(y).backward(create_graph=True)
+    gx = x.grad
+    np.testing.assert_allclose(gx.data, [[0.75, 1.0], [0.75, 1.0]], rtol=1e-14)
+    x.cleargrad()
+    gamma.cleargrad()
+    F.sum(gx).backward()
+    assert x.grad is None or not np.any(x.grad.data)
+    np.testing.assert_allclose(gamma.grad.data, [1.0, 1.0], rtol=1e-14)   # 2 rows / std 2
+
+
+@pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
 @pytest.mark.parametrize('shape', [(5, 3), (2, 3, 2, 2)])
 def test_keeps_float32(shape, train, sample, assert_keeps_float32):
     mean = np.zeros(3, dtype=np.float32)

@@ -1,5 +1,7 @@
 """pooling (max) and average_pooling: values against naive loops, gradients of first and
 second order, ties, padding, dtypes and errors."""
+import weakref
+
 import numpy as np
 import pytest
 
@@ -156,6 +158,30 @@ def test_max_pooling_second_order_through_the_scatter_and_gather():
     x.cleargrad()
     F.sum(gx).backward()
     np.testing.assert_array_equal(x.grad.data[0, 0], [[0, 0, 0], [0, 8.0, 0], [0, 0, 0]])
+
+
+@pytest.mark.parametrize('fn', [F.pooling, F.average_pooling])
+def test_pooling_keeps_no_input_alive(fn):
+    """Neither pooling reads x in backward, so the graph does not keep x's values: an
+    input made by a function is freed once the caller lets go of it."""
+    x = Variable(X.copy())
+    h = x * 1.0
+    kept = weakref.ref(h)
+    y = fn(h, 2, stride=1)
+    del h
+    assert kept() is None
+    y.backward()
+    expected = Variable(X.copy())
+    fn(expected, 2, stride=1).backward()
+    np.testing.assert_array_equal(x.grad.data, expected.grad.data)
+
+
+@pytest.mark.parametrize('fn, domain', [(F.pooling, 'distinct'),
+                                        (F.average_pooling, 'real')])
+def test_gradients_of_an_input_made_by_a_function(fn, domain, sample, check_grads):
+    """To second order, through the scatter and gather (or spread and average) of
+    inputs that the graph holds without their values."""
+    check_grads(lambda x: fn(x * 1.0, 3, 2, 1), sample((1, 2, 5, 5), domain))
 
 
 # ---- dtypes and errors -------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims."""
+"""Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims, and the
+gradient function of max and min, ExtremumGrad."""
+import weakref
+
 import numpy as np
 import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.functions.reduction import ExtremumGrad
 
 
 def np_logsumexp(a, axis=None, keepdims=False):
@@ -112,3 +116,65 @@ def test_bad_axis_names_function_and_axis(name, axis):
     match = rf'{REDUCTIONS[name][0].__name__}: (repeated )?axis'
     with pytest.raises(ValueError, match=match):
         REDUCTIONS[name][0](Variable(np.ones((2, 3))), axis=axis)
+
+
+# ---- what backward keeps, and the gradient function of max and min ------------------------
+@pytest.mark.parametrize('axis', [None, 1, (0, 2)], ids=str)
+@pytest.mark.parametrize('name', REDUCTIONS)
+def test_gradients_of_an_intermediate_input(name, axis, sample, check_grads):
+    # The input is made by a function and the output is used by one, so the graph holds
+    # them only where the function declares that its backward reads them.
+    f, _, domain = REDUCTIONS[name]
+    check_grads(lambda x: f(x + 0.0, axis=axis) * 1.0, sample((2, 3, 2), domain))
+
+
+@pytest.mark.parametrize('name, keeps_input', [
+    ('sum', False), ('mean', False), ('max', True), ('min', True), ('logsumexp', True),
+])
+def test_an_input_backward_does_not_read_is_freed(name, keeps_input):
+    f = REDUCTIONS[name][0]
+    x = Variable(np.array([[0.25, -0.5], [2.0, 1.0]]))
+    h = x * 1.0
+    alive = weakref.ref(h)
+    y = f(h, axis=1)
+    del h
+    assert (alive() is not None) == keeps_input
+    (y * np.array([1.0, 2.0])).sum().backward()
+    expected = Variable(np.array([[0.25, -0.5], [2.0, 1.0]]))
+    (f(expected, axis=1) * np.array([1.0, 2.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, expected.grad.data)
+
+
+@pytest.mark.parametrize('axis, keepdims', [(None, False), (1, False), ((0, 2), True)],
+                         ids=str)
+def test_extremum_grad_in_the_gradient(axis, keepdims, sample, check_grads):
+    # linear in gy; constant in x and y away from ties (there they get no gradient)
+    x = sample((2, 3, 2), 'distinct')
+    y = np.asarray(x.max(axis=axis, keepdims=keepdims))
+    xv, yv = Variable(x), Variable(y)
+    check_grads(lambda gy: ExtremumGrad(axis, keepdims)(xv, yv, gy), sample(y.shape))
+
+
+def test_extremum_grad_shares_ties_and_computes_only_the_gradient_asked_for():
+    x = Variable(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
+    y = Variable(np.array([3.0, 2.0]))
+    gy = Variable(np.array([4.0, 5.0]))
+    f = ExtremumGrad(1, False)
+    np.testing.assert_array_equal(f(x, y, gy).data, [[0.0, 2.0, 2.0], [5.0, 0.0, 0.0]])
+    g = Variable(np.array([[1.0, 2.0, 6.0], [7.0, 8.0, 9.0]]))
+    gx, g_y, g_gy = f.backward(g, needs_input_grad=(True, True, True))
+    assert gx is None and g_y is None
+    np.testing.assert_array_equal(g_gy.data, [4.0, 7.0])        # (2 + 6) / 2 and 7
+    assert f.backward(g, needs_input_grad=(True, True, False)) == (None, None, None)
+
+
+@pytest.mark.parametrize('name', ['max', 'min', 'logsumexp'])
+def test_float32_second_order_stays_float32(name, sample):
+    f, _, domain = REDUCTIONS[name]
+    x = Variable(sample((2, 3), domain, np.float32))
+    y = f(x, axis=1)
+    (y * y).sum().backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    (gx * gx).sum().backward()
+    assert gx.dtype == np.float32 and x.grad.dtype == np.float32

@@ -27,6 +27,16 @@ def test_linear_simple_by_hand():
     np.testing.assert_array_equal(y.data, [[6.0, 4.0, 3.0]])
 
 
+def test_linear_simple_frees_the_product():
+    x, W, b = Variable(np.array([[1.0, 2.0]])), Variable(np.ones((2, 3))), Variable(np.ones(3))
+    y = F.linear_simple(x, W, b)
+    matmul, = [f for f in functions_behind(y) if type(f).__name__ == 'MatMul']
+    assert matmul.outputs[0]() is None         # nothing holds x @ W any more
+    y.backward()
+    np.testing.assert_array_equal(W.grad.data, [[1.0] * 3, [2.0] * 3])
+    np.testing.assert_array_equal(b.grad.data, [1.0] * 3)
+
+
 def test_sigmoid_simple_by_hand():
     y = F.sigmoid_simple(np.array([0.0, np.log(3.0)]))
     np.testing.assert_allclose(y.data, [0.5, 0.75], rtol=1e-15)

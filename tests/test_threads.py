@@ -1,0 +1,142 @@
+"""Threads: every switch of Config, no_grad, test_mode, detect_anomaly and the nesting of
+the transforms belongs to the thread that sets it, so threads training their own
+models do not disturb each other."""
+import threading
+
+import numpy as np
+
+import dezero
+import dezero.functions as F
+from dezero import Config, Variable, no_grad, optimizers
+from dezero.models import MLP
+
+
+def run_in_threads(target, n):
+    """Run ``target(i)`` in n threads started together; return their results in order,
+    re-raising the first error."""
+    results, errors = [None] * n, []
+    barrier = threading.Barrier(n)
+
+    def body(i):
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except BaseException as e:       # report it in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def train(seed, steps=40):
+    """Train a small MLP on data of its own; return its weights, the losses, and how
+    many losses were computed without a graph."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    t = rng.integers(0, 2, 20)
+    model = MLP((8, 2), activation=F.tanh)
+    with no_grad():
+        model(x)                         # lazy weights, created from the seed below
+    weights = np.random.default_rng(seed + 100)
+    for p in model.params():
+        p.data = weights.standard_normal(p.shape).astype(np.float32) * 0.5
+    opt = optimizers.SGD(lr=0.1).setup(model)
+    losses, ungraphed = [], 0
+    for _ in range(steps):
+        loss = F.softmax_cross_entropy(model(x), t)
+        if loss.creator is None:
+            ungraphed += 1
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+        losses.append(float(loss.data))
+    return [p.data.copy() for p in model.params()], losses, ungraphed
+
+
+def test_eight_threads_training_their_own_models_match_a_serial_run():
+    serial = [train(seed) for seed in range(8)]
+    threaded = run_in_threads(train, 8)
+    for (w_serial, l_serial, _), (w_thread, l_thread, ungraphed) in zip(serial, threaded):
+        assert ungraphed == 0
+        assert l_thread == l_serial
+        for a, b in zip(w_serial, w_thread):
+            np.testing.assert_array_equal(a, b)
+        assert l_thread[-1] < l_thread[0]          # and they learnt something
+
+
+def test_no_grad_in_one_thread_leaves_another_thread_recording():
+    inside = threading.Event()
+    done = threading.Event()
+
+    def idle_without_grad():
+        with no_grad():
+            assert Config.enable_backprop is False
+            inside.set()
+            done.wait(10)
+        return Config.enable_backprop
+
+    def train_meanwhile():
+        inside.wait(10)
+        grads = []
+        for _ in range(20):
+            x = Variable(np.array([1.0, 2.0]))
+            F.sum(x * x).backward()
+            grads.append(x.grad.data.copy())
+        done.set()
+        return grads
+
+    results = []
+    t = threading.Thread(target=lambda: results.append(idle_without_grad()))
+    t.start()
+    grads = train_meanwhile()
+    t.join()
+    assert results == [True]                       # restored in its own thread
+    for g in grads:
+        np.testing.assert_array_equal(g, [2.0, 4.0])
+
+
+def test_a_new_thread_starts_from_the_defaults():
+    with no_grad(), dezero.test_mode(), dezero.detect_anomaly():
+        seen = run_in_threads(
+            lambda i: (Config.enable_backprop, Config.train, Config.detect_anomaly), 1)
+        assert (Config.enable_backprop, Config.train, Config.detect_anomaly) == \
+            (False, False, True)
+    assert seen == [(True, True, False)]
+
+
+def test_config_reads_and_assigns_as_in_the_book_per_thread():
+    Config.enable_backprop = False
+    try:
+        assert Config.enable_backprop is False
+        assert run_in_threads(lambda i: Config.enable_backprop, 1) == [True]
+        x = Variable(np.array(2.0))
+        assert (x * x).creator is None
+    finally:
+        Config.enable_backprop = True
+    assert (x * x).creator is not None
+
+
+def test_transforms_in_two_threads_at_once():
+    def second_derivatives(i):
+        f = (lambda x: F.sum(F.tanh(x))) if i % 2 == 0 else (lambda x: F.sum(x ** 3))
+        out = []
+        for k in range(30):
+            x = np.array([0.1 * k, -0.2])
+            out.append(dezero.grad(lambda v: F.sum(dezero.grad(f)(v)))(x))   # f''(x)
+        return out
+
+    serial = [second_derivatives(i) for i in range(4)]
+    threaded = run_in_threads(second_derivatives, 4)
+    for a, b in zip(serial, threaded):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+    x = np.array([0.1 * 29, -0.2])
+    t = np.tanh(x)
+    np.testing.assert_allclose(threaded[0][-1], -2 * t * (1 - t ** 2), rtol=1e-12)
+    np.testing.assert_allclose(threaded[1][-1], 6 * x, rtol=1e-12)
