@@ -330,7 +330,12 @@ class Variable:
             raise ValueError('backward: this Variable holds no data (None)')
         seed = self.grad
         if seed is None:
-            seed = _constant(cuda.get_array_module(self.data).ones_like(self.data))
+            data = self.data
+            xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
+            seed = xp.empty(data.shape, data.dtype)
+            seed.fill(1)
+            if create_graph or self.creator is None:
+                seed = _constant(seed)
         if self.creator is None:                  # d(self)/d(self) is the seed
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
@@ -341,8 +346,12 @@ class Variable:
         grads = backprop([self], [seed], retain_grad=retain_grad,
                          create_graph=create_graph)
         for x, gx in grads.items():
-            if x.requires_grad and type(x) is not _StandIn:   # a cut stand-in whose
-                x.grad = _accumulate(x.grad, gx, create_graph)  # variable is gone
+            if not x.requires_grad or type(x) is _StandIn:   # a cut stand-in whose
+                continue                                     # variable is gone
+            if x.grad is None and type(gx) is np.ndarray:    # the usual case
+                x.grad = Variable(gx)
+            else:
+                x.grad = _accumulate(x.grad, gx, create_graph)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -605,7 +614,7 @@ class Function:
 
     def __call__(self, *inputs):
         if _settings.arrays_only:              # inside a first-order backward
-            return self._call_on_arrays(inputs)
+            return self._call_on_arrays(*inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
         xs = []
@@ -661,11 +670,12 @@ class Function:
                 _anomaly.record_site(f)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _call_on_arrays(self, inputs):
+    def _call_on_arrays(self, *inputs):
         """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
         and recording nothing: how a backward's operations run in a first-order pass."""
-        xs = [x.data if isinstance(x, Variable) else x for x in inputs]
-        f = self if self.inputs is None else copy.copy(self)
+        xs = [x if type(x) is np.ndarray else x.data if isinstance(x, Variable) else x
+              for x in inputs]
+        f = self if self.inputs is None else copy.copy(self)   # keep a node's state
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -714,26 +724,36 @@ class Function:
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
 
     def retained_inputs(self):
-        """The inputs, for ``backward`` to read: arrays in a first-order pass,
+        """The inputs, for ``backward`` to read (a list): arrays in a first-order pass,
         Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
         stand-ins whose values cannot be read."""
         if _settings.arrays_only:
-            return tuple([x.data for x in self.inputs])
-        return tuple(self.inputs)
+            return [x.data for x in self.inputs]
+        return list(self.inputs)
 
     def retained_outputs(self):
-        """The outputs, for ``backward`` to read: arrays in a first-order pass,
+        """The outputs, for ``backward`` to read (a list): arrays in a first-order pass,
         Variables in a recorded one (None for an output that is gone unused).  Reading
         outputs not declared in ``retain_outputs`` raises once they are gone."""
-        ys = [ref() for ref in self.outputs]
-        keep = self.retain_outputs
-        for i, y in enumerate(ys):
-            if y is None and keep is not True and i not in keep:
-                raise RuntimeError(f'{type(self).__name__}.backward read its output {i}, '
-                                   f'which was not kept: list it in retain_outputs')
+        refs = self.outputs
+        if len(refs) == 1:                       # the usual case, quickly
+            y = refs[0]()
+            if y is not None:
+                return [y.data] if _settings.arrays_only else [y]
+        ys = [ref() for ref in refs]
+        if None in ys:
+            keep = self.retain_outputs
+            for i, y in enumerate(ys):
+                if y is None and keep is not True and i not in keep:
+                    raise RuntimeError(f'{type(self).__name__}.backward read its output '
+                                       f'{i}, which was not kept: list it in '
+                                       f'retain_outputs')
+            if _settings.arrays_only:
+                return [None if y is None else y.data for y in ys]
+            return ys
         if _settings.arrays_only:
-            return tuple([None if y is None else y.data for y in ys])
-        return tuple(ys)
+            return [y.data for y in ys]
+        return ys
 
 
 def _keeps_output(creator, y):
@@ -761,7 +781,7 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
     saved = _settings.enable_backprop, _settings.arrays_only
     _settings.enable_backprop, _settings.arrays_only = create_graph, not create_graph
     try:
-        with _collector_paused():
+        with _collector_paused:
             return _ReversePass(retain_grad, create_graph, targets).run(outputs, seeds)
     finally:
         _settings.enable_backprop, _settings.arrays_only = saved
@@ -778,20 +798,18 @@ class _CollectorPause:
         self._running = 0
         self._was_enabled = False
 
-    @contextlib.contextmanager
-    def __call__(self):
+    def __enter__(self):
         with self._lock:
             if self._running == 0:
                 self._was_enabled = gc.isenabled()
                 gc.disable()
             self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0 and self._was_enabled:
-                    gc.enable()
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._running -= 1
+            if self._running == 0 and self._was_enabled:
+                gc.enable()
 
 
 _collector_paused = _CollectorPause()
@@ -820,7 +838,8 @@ class _ReversePass:
         plan = self.plan
         starts = []
         for y, gy in zip(outputs, seeds):
-            gy = self._as_gradient(gy)
+            if type(gy) is not np.ndarray or self.create_graph:
+                gy = self._as_gradient(gy)
             if plan is not None:
                 plan.visit(y)
             self._add(y, gy)
@@ -829,7 +848,8 @@ class _ReversePass:
         if not starts:
             return self._result()
         schedule = self.schedule = _Schedule(starts)
-        pending = self.pending
+        waiting = schedule._waiting
+        pending, leaves = self.pending, self.leaves
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
         hooked_leaves = []
@@ -858,10 +878,12 @@ class _ReversePass:
                 needs = None
             if f._book_style and not recording:
                 gys = tuple([None if g is None else self._variable(g) for g in gys])
-            if plain and needs is None:
+            if not plain:
+                gxs = self._call_backward(f, gys, needs)
+            elif needs is None:
                 gxs = f.backward(*gys)
             else:
-                gxs = self._call_backward(f, gys, needs)
+                gxs = f.backward(*gys, needs_input_grad=needs)
             if type(gxs) is not tuple:
                 gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             if len(gxs) != len(inputs):
@@ -882,6 +904,15 @@ class _ReversePass:
                 if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
                     _wrong_shape(f, gx, x)
                 creator = x.creator
+                if creator is None and plan is None and type(x) is not _StandIn:
+                    old = leaves.get(x)                # _add for a leaf, written out
+                    if old is None:
+                        leaves[x] = gx
+                        if x._hooks is not None:
+                            hooked_leaves.append(x)
+                    else:
+                        leaves[x] = old + gx
+                    continue
                 if creator is None or plan is not None:
                     if self._add(x, gx) and x.creator is None:
                         leaf = _node(x)
@@ -891,7 +922,14 @@ class _ReversePass:
                 slots = pending.get(creator)           # _add for an output, written out
                 if slots is None:
                     slots = pending[creator] = [None] * len(creator.outputs)
-                    schedule.add(creator)
+                    generation = creator.generation   # schedule.add, written out
+                    if generation >= schedule._top:
+                        schedule.add(creator)         # (which raises)
+                    later = waiting.get(generation)
+                    if later is None:
+                        waiting[generation] = [creator]
+                    else:
+                        later.append(creator)
                 index = x._index
                 old = slots[index]
                 slots[index] = gx if old is None else old + gx
@@ -1004,6 +1042,10 @@ class _Schedule:
     __slots__ = ('_waiting', '_top')
 
     def __init__(self, starts):
+        if len(starts) == 1:
+            self._waiting = {starts[0].generation: [starts[0]]}
+            self._top = starts[0].generation + 1
+            return
         self._waiting = {}
         self._top = max(f.generation for f in starts) + 1
         for f in dict.fromkeys(starts):

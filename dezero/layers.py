@@ -119,9 +119,13 @@ class Layer:
         state = self.__dict__        # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
-            state['inputs'] = [_weak(x) for x in inputs]
-            state['outputs'] = [_weak(y) for y in
-                                (outputs if isinstance(outputs, tuple) else (outputs,))]
+            ys = outputs if isinstance(outputs, tuple) else (outputs,)
+            try:                     # Variables and arrays, the usual case
+                state['inputs'] = [weakref.ref(x) for x in inputs]
+                state['outputs'] = [weakref.ref(y) for y in ys]
+            except TypeError:        # a number or a tuple among them
+                state['inputs'] = [_weak(x) for x in inputs]
+                state['outputs'] = [_weak(y) for y in ys]
         shapes = _summary.shapes
         if shapes is not None and id(self) not in shapes:
             shapes[id(self)] = _shape_of(outputs)

@@ -180,6 +180,10 @@ class SoftmaxCrossEntropyGrad(Function):
 def _class_labels(name, x, t):
     """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
     after checking that they fit x."""
+    if type(t) is np.ndarray and t.dtype.kind in 'iu' and x.ndim == 2 \
+            and t.shape == x.shape[:1] and t.size:            # the usual case, quickly
+        if t.min() >= 0 and t.max() < x.shape[1]:
+            return t
     t = _target(name, t)
     if x.ndim != 2:
         raise ValueError(f'{name}: x must be 2-D logits (N, C), got shape {x.shape}')
