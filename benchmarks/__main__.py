@@ -1,4 +1,5 @@
 """``python -m benchmarks``: the whole benchmark suite (see run_all.py)."""
+
 import sys
 
 from benchmarks.run_all import main

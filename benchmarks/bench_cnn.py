@@ -20,6 +20,7 @@ timed in blocks of ``STEPS``; the sides alternate and the ratio of the medians i
 reported.  Target (issue 8): dezero at most 1.5x PyTorch.  Without PyTorch only dezero's
 time is printed.
 """
+
 import os
 import sys
 
@@ -27,15 +28,24 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dezero.functions as F  # noqa: E402
-from dezero import Model, optimizers  # noqa: E402
-from dezero.layers import Conv2d, Linear  # noqa: E402
-from benchmarks.common import (alternate, environment, format_spread,  # noqa: E402
-                               load_torch, make_target, report_table, spread,
-                               time_steps, torch_case_main, TorchClassifier,
-                               training_step)
+import dezero.functions as F
+from dezero import Model, optimizers
+from dezero.layers import Conv2d, Linear
+from benchmarks.common import (
+    alternate,
+    environment,
+    format_spread,
+    load_torch,
+    make_target,
+    report_table,
+    spread,
+    time_steps,
+    torch_case_main,
+    TorchClassifier,
+    training_step,
+)
 
 BATCH, SIZE, CLASSES, LR = 32, 28, 10, 0.01
 CHANNELS = (8, 16)
@@ -43,7 +53,7 @@ STEPS, QUICK_STEPS = 10, 5
 REPEAT, QUICK_REPEAT = 9, 3
 N_BATCHES = 5
 MAX_RATIO = 1.5
-MAX_RELATIVE_DIFFERENCE = 1e-4           # relative; float32 rounding is about 1e-7
+MAX_RELATIVE_DIFFERENCE = 1e-4  # relative; float32 rounding is about 1e-7
 
 
 class SmallCNN(Model):
@@ -70,12 +80,20 @@ class TorchCNN(TorchClassifier):
         c1, c2 = CHANNELS
         self.torch = torch
         self.net = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(c2 * (SIZE // 4) ** 2, CLASSES))
-        pairs = ((self.net[0], model.conv1.W.data, model.conv1.b.data),
-                 (self.net[3], model.conv2.W.data, model.conv2.b.data),
-                 (self.net[7], model.fc.W.data.T, model.fc.b.data))
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * (SIZE // 4) ** 2, CLASSES),
+        )
+        pairs = (
+            (self.net[0], model.conv1.W.data, model.conv1.b.data),
+            (self.net[3], model.conv2.W.data, model.conv2.b.data),
+            (self.net[7], model.fc.W.data.T, model.fc.b.data),
+        )
         with torch.no_grad():
             for layer, W, b in pairs:
                 layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(W)))
@@ -86,8 +104,10 @@ class TorchCNN(TorchClassifier):
 def make_batches(n_batches=N_BATCHES, seed=0):
     """Float32 images in [0, 1) of shape (BATCH, 1, SIZE, SIZE) with integer labels."""
     rng = np.random.default_rng(seed)
-    return [(rng.random((BATCH, 1, SIZE, SIZE), dtype=np.float32),
-             rng.integers(0, CLASSES, BATCH)) for _ in range(n_batches)]
+    return [
+        (rng.random((BATCH, 1, SIZE, SIZE), dtype=np.float32), rng.integers(0, CLASSES, BATCH))
+        for _ in range(n_batches)
+    ]
 
 
 def make_model(seed=0):
@@ -116,8 +136,9 @@ def check_same_training(torch, steps=3):
         theirs = tnet.step(xt, tt).item()
         worst = max(worst, abs(ours - theirs) / abs(theirs))
     torch_weights = [tnet.net[i].weight.detach().numpy() for i in (0, 3, 7)]
-    for W, theirs in zip((model.conv1.W.data, model.conv2.W.data, model.fc.W.data.T),
-                         torch_weights):
+    for W, theirs in zip(
+        (model.conv1.W.data, model.conv2.W.data, model.fc.W.data.T), torch_weights
+    ):
         worst = max(worst, float(np.abs(W - theirs).max() / np.abs(theirs).max()))
     return worst, sorted(dtypes)
 
@@ -134,57 +155,82 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None):
     if torch is not None:
         tnet = TorchCNN(torch, model)
         sides['torch'] = (tnet.step, tnet.tensors(batches))
-    for step, data in sides.values():                 # untimed warm-up
+    for step, data in sides.values():  # untimed warm-up
         time_steps(step, data, 2)
-    times = alternate({name: (lambda s=s: time_steps(*s, steps)) for name, s in
-                       sides.items()}, repeat, log, 'cnn: ')
-    result = {'config': {'batch': BATCH, 'size': SIZE, 'channels': list(CHANNELS),
-                         'classes': CLASSES, 'repeat': repeat, 'steps': steps},
-              'environment': environment(torch),
-              'relative_difference': loss_diff, 'dtypes': dtypes,
-              'dezero': spread(times['dezero']),
-              'torch': spread(times['torch']) if torch is not None else None}
-    result['ratio_dezero_torch'] = (result['dezero']['median_s']
-                                    / result['torch']['median_s']
-                                    if torch is not None else None)
+    times = alternate(
+        {name: (lambda s=s: time_steps(*s, steps)) for name, s in sides.items()},
+        repeat,
+        log,
+        'cnn: ',
+    )
+    result = {
+        'config': {
+            'batch': BATCH,
+            'size': SIZE,
+            'channels': list(CHANNELS),
+            'classes': CLASSES,
+            'repeat': repeat,
+            'steps': steps,
+        },
+        'environment': environment(torch),
+        'relative_difference': loss_diff,
+        'dtypes': dtypes,
+        'dezero': spread(times['dezero']),
+        'torch': spread(times['torch']) if torch is not None else None,
+    }
+    result['ratio_dezero_torch'] = (
+        result['dezero']['median_s'] / result['torch']['median_s'] if torch is not None else None
+    )
     result['targets'] = [
-        make_target(f'cnn: dezero <= {MAX_RATIO} x PyTorch', result['ratio_dezero_torch'],
-                    MAX_RATIO, why_skipped='no PyTorch baseline'),
-        make_target(f'cnn: losses and weights agree with PyTorch (relative difference '
-                    f'<= {MAX_RELATIVE_DIFFERENCE:g})', loss_diff, MAX_RELATIVE_DIFFERENCE,
-                    why_skipped='no PyTorch baseline'),
-        make_target('cnn: float32 only', dtypes, ['float32'], op='==')]
+        make_target(
+            f'cnn: dezero <= {MAX_RATIO} x PyTorch',
+            result['ratio_dezero_torch'],
+            MAX_RATIO,
+            why_skipped='no PyTorch baseline',
+        ),
+        make_target(
+            f'cnn: losses and weights agree with PyTorch (relative difference '
+            f'<= {MAX_RELATIVE_DIFFERENCE:g})',
+            loss_diff,
+            MAX_RELATIVE_DIFFERENCE,
+            why_skipped='no PyTorch baseline',
+        ),
+        make_target('cnn: float32 only', dtypes, ['float32'], op='=='),
+    ]
     return result
 
 
 def report_case(result):
     """Table lines: time per step of each side, median [min .. max], and the ratio."""
-    lines = [f"    {'side':<8}{'ms per step, median [min .. max]':>36}"]
+    lines = [f'    {"side":<8}{"ms per step, median [min .. max]":>36}']
     for side in ('dezero', 'torch'):
         if result[side] is not None:
             lines.append(f'    {side:<8}{format_spread(result[side], digits=3):>36}')
     if result['ratio_dezero_torch'] is not None:
-        lines.append(f"    dezero / torch: {result['ratio_dezero_torch']:.2f}x; after 3 "
-                     f"steps, losses and weights agree within "
-                     f"{result['relative_difference']:.1e} (relative)")
+        lines.append(
+            f'    dezero / torch: {result["ratio_dezero_torch"]:.2f}x; after 3 '
+            f'steps, losses and weights agree within '
+            f'{result["relative_difference"]:.1e} (relative)'
+        )
     return lines
 
 
 def report(result):
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} CNN training step vs PyTorch  ({env['date']}; "
-             f"Python {env['python']}, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not used'}; {env['cpus']} CPUs)",
-             f"conv {cfg['channels'][0]} / {cfg['channels'][1]} channels 3x3 + relu + "
-             f"max pool, linear to {cfg['classes']}; batch {cfg['batch']} of "
-             f"{cfg['size']}x{cfg['size']}, float32, SGD; {cfg['repeat']} blocks of "
-             f"{cfg['steps']} steps"]
+    lines = [
+        f'dezero {env["dezero"]} CNN training step vs PyTorch  ({env["date"]}; '
+        f'Python {env["python"]}, NumPy {env["numpy"]}, PyTorch '
+        f'{env["torch"] or "not used"}; {env["cpus"]} CPUs)',
+        f'conv {cfg["channels"][0]} / {cfg["channels"][1]} channels 3x3 + relu + '
+        f'max pool, linear to {cfg["classes"]}; batch {cfg["batch"]} of '
+        f'{cfg["size"]}x{cfg["size"]}, float32, SGD; {cfg["repeat"]} blocks of '
+        f'{cfg["steps"]} steps',
+    ]
     return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):
-    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS,
-                           QUICK_STEPS)
+    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS, QUICK_STEPS)
 
 
 if __name__ == '__main__':

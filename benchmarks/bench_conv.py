@@ -18,6 +18,7 @@ followed by ``gc.freeze()`` so its objects do not slow dezero's garbage collecti
 The script first checks that both sides compute the same outputs and gradients.
 Target: dezero at most 2x PyTorch.  Without PyTorch only dezero's times are printed.
 """
+
 import argparse
 import gc
 import os
@@ -29,12 +30,19 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dezero.functions as F  # noqa: E402
-from dezero import Variable  # noqa: E402
-from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
-                               load_torch, log, repeat_count, target_line)
+import dezero.functions as F
+from dezero import Variable
+from benchmarks.common import (
+    add_standard_options,
+    environment,
+    finish,
+    load_torch,
+    log,
+    repeat_count,
+    target_line,
+)
 
 BATCH, IN_CH, OUT_CH, SIZE, KERNEL, PAD = 32, 3, 16, 32, 3, 1
 POOL = 2
@@ -111,22 +119,35 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None):
     log = log or (lambda msg: None)
     torch = load_torch() if use_torch else None
     x, W, b = make_data()
-    h = conv_dezero(x, W, b)[0]               # the pooling input: the conv output
-    cases = {'conv2d': {'dezero': (conv_dezero, (x, W, b))},
-             'max_pooling': {'dezero': (pool_dezero, (h,))}}
+    h = conv_dezero(x, W, b)[0]  # the pooling input: the conv output
+    cases = {
+        'conv2d': {'dezero': (conv_dezero, (x, W, b))},
+        'max_pooling': {'dezero': (pool_dezero, (h,))},
+    }
     if torch is not None:
         cases['conv2d']['torch'] = (conv_torch, (torch, x, W, b))
         cases['max_pooling']['torch'] = (pool_torch, (torch, h))
     result = {
-        'config': {'batch': BATCH, 'in_channels': IN_CH, 'out_channels': OUT_CH,
-                   'size': SIZE, 'kernel': KERNEL, 'pad': PAD, 'pool': POOL,
-                   'repeat': repeat, 'steps': steps},
+        'config': {
+            'batch': BATCH,
+            'in_channels': IN_CH,
+            'out_channels': OUT_CH,
+            'size': SIZE,
+            'kernel': KERNEL,
+            'pad': PAD,
+            'pool': POOL,
+            'repeat': repeat,
+            'steps': steps,
+        },
         'environment': environment(torch),
-        'max_relative_difference': (check_same_results(torch, x, W, b, h)
-                                    if torch is not None else None),
-        'cases': {}, 'targets': []}
+        'max_relative_difference': (
+            check_same_results(torch, x, W, b, h) if torch is not None else None
+        ),
+        'cases': {},
+        'targets': [],
+    }
     for name, sides in cases.items():
-        for fn, args in sides.values():          # untimed warm-up
+        for fn, args in sides.values():  # untimed warm-up
             fn(*args)
         times = {side: [] for side in sides}
         for r in range(repeat):
@@ -135,37 +156,50 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None):
             for side in order:
                 fn, args = sides[side]
                 times[side].append(time_passes(fn, args, steps))
-        case = {side: {'times_s': ts, 'median_s': statistics.median(ts)}
-                for side, ts in times.items()}
+        case = {
+            side: {'times_s': ts, 'median_s': statistics.median(ts)} for side, ts in times.items()
+        }
         if 'torch' in case:
             ratio = case['dezero']['median_s'] / case['torch']['median_s']
             case['ratio'] = ratio
-            result['targets'].append({'name': f'{name}: dezero <= {MAX_RATIO} x PyTorch',
-                                      'value': ratio, 'passed': ratio <= MAX_RATIO})
+            result['targets'].append(
+                {
+                    'name': f'{name}: dezero <= {MAX_RATIO} x PyTorch',
+                    'value': ratio,
+                    'passed': ratio <= MAX_RATIO,
+                }
+            )
         result['cases'][name] = case
     return result
 
 
 def report(result):
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} conv2d / max pooling, forward + backward  "
-             f"({env['date']}; Python {env['python']}, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not installed'}; {env['cpus']} CPUs)",
-             f"x ({cfg['batch']}, {cfg['in_channels']}, {cfg['size']}, {cfg['size']}) "
-             f"float32, {cfg['out_channels']} filters {cfg['kernel']}x{cfg['kernel']} pad "
-             f"{cfg['pad']}; pooling {cfg['pool']}x{cfg['pool']} stride {cfg['pool']}; "
-             f"medians of {cfg['repeat']} x {cfg['steps']} passes", '']
+    lines = [
+        f'dezero {env["dezero"]} conv2d / max pooling, forward + backward  '
+        f'({env["date"]}; Python {env["python"]}, NumPy {env["numpy"]}, PyTorch '
+        f'{env["torch"] or "not installed"}; {env["cpus"]} CPUs)',
+        f'x ({cfg["batch"]}, {cfg["in_channels"]}, {cfg["size"]}, {cfg["size"]}) '
+        f'float32, {cfg["out_channels"]} filters {cfg["kernel"]}x{cfg["kernel"]} pad '
+        f'{cfg["pad"]}; pooling {cfg["pool"]}x{cfg["pool"]} stride {cfg["pool"]}; '
+        f'medians of {cfg["repeat"]} x {cfg["steps"]} passes',
+        '',
+    ]
     if result['max_relative_difference'] is not None:
-        lines.append(f"largest relative difference from PyTorch (outputs and gradients): "
-                     f"{result['max_relative_difference']:.1e}")
+        lines.append(
+            f'largest relative difference from PyTorch (outputs and gradients): '
+            f'{result["max_relative_difference"]:.1e}'
+        )
         lines.append('')
-    lines.append(f"    {'case':<12} {'dezero':>10}   {'torch':>10}   {'ratio':>6}")
+    lines.append(f'    {"case":<12} {"dezero":>10}   {"torch":>10}   {"ratio":>6}')
     for name, case in result['cases'].items():
-        torch_col = f"{case['torch']['median_s'] * 1e3:7.2f} ms" if 'torch' in case \
-            else f"{'-':>10}"
-        ratio = f"{case['ratio']:5.2f}x" if 'ratio' in case else f"{'-':>6}"
-        lines.append(f"    {name:<12} {case['dezero']['median_s'] * 1e3:7.2f} ms   "
-                     f"{torch_col}   {ratio}")
+        torch_col = (
+            f'{case["torch"]["median_s"] * 1e3:7.2f} ms' if 'torch' in case else f'{"-":>10}'
+        )
+        ratio = f'{case["ratio"]:5.2f}x' if 'ratio' in case else f'{"-":>6}'
+        lines.append(
+            f'    {name:<12} {case["dezero"]["median_s"] * 1e3:7.2f} ms   {torch_col}   {ratio}'
+        )
     lines.append('')
     lines += [target_line(t) for t in result['targets']]
     return '\n'.join(lines)

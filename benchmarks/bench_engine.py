@@ -25,6 +25,7 @@ size; chain time per operation <= 1.0x PyTorch's.  Every measurement is repeated
 reported; shared machines are noisy, so look at ratios rather than absolute times.  The
 PASS/FAIL lines are informational: the exit status is 0 unless ``--check`` is given.
 """
+
 import argparse
 import gc
 import os
@@ -36,19 +37,30 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from dezero import Variable  # noqa: E402
-from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
-                               freeze_gc, load_autograd, load_torch, log, make_target,
-                               repeat_count, rotated, spread, target_line)
+from dezero import Variable
+from benchmarks.common import (
+    add_standard_options,
+    environment,
+    finish,
+    freeze_gc,
+    load_autograd,
+    load_torch,
+    log,
+    make_target,
+    repeat_count,
+    rotated,
+    spread,
+    target_line,
+)
 
 CHAIN_OPS = 20_000
 QUICK_CHAIN_OPS = 4_000
 TREE_LEAVES = (4_096, 8_192, 16_384)
 REPEAT = 7
 QUICK_REPEAT = 3
-MUL, ADD = 0.999, 0.001             # chain constants: values stay bounded, grads finite
+MUL, ADD = 0.999, 0.001  # chain constants: values stay bounded, grads finite
 MAX_DOUBLING_RATIO = 2.2
 MAX_TREE_RATIO_VS_TORCH = 2.0
 MAX_CHAIN_RATIO_VS_TORCH = 1.0
@@ -129,8 +141,9 @@ def time_chain_torch(torch, n_ops):
 
 
 def time_tree_torch(torch, n_leaves):
-    leaves = [torch.tensor(float(i), dtype=torch.float64, requires_grad=True)
-              for i in range(n_leaves)]
+    leaves = [
+        torch.tensor(float(i), dtype=torch.float64, requires_grad=True) for i in range(n_leaves)
+    ]
     root = pairwise_sum(leaves)
     gc.collect()
     t0 = time.perf_counter()
@@ -159,6 +172,7 @@ def tree_autograd(n_leaves):
     root._node)`` then visits the whole tree, as ``backward`` does on the other sides."""
     from autograd.core import VJPNode
     from autograd.tracer import new_box, trace_stack
+
     with trace_stack.new_trace() as trace:
         leaves = [new_box(float(i), trace, VJPNode.new_root()) for i in range(n_leaves)]
         root = pairwise_sum(leaves)
@@ -167,6 +181,7 @@ def tree_autograd(n_leaves):
 
 def time_tree_autograd(autograd, n_leaves):
     from autograd.core import backward_pass
+
     leaves, root = tree_autograd(n_leaves)
     gc.collect()
     t0 = time.perf_counter()
@@ -223,17 +238,20 @@ def run_chain(sizes=(CHAIN_OPS,), repeat=REPEAT, torch=None, autograd=None, log=
     times = _measure(timers, sizes, repeat, min(sizes[0], 1000), log, 'chain')
     per_size = {}
     for n in sizes:
-        entry = {side: (_with_per_item(times[side][n], n) if side in times else None)
-                 for side in SIDES}
+        entry = {
+            side: (_with_per_item(times[side][n], n) if side in times else None) for side in SIDES
+        }
         for base in ('torch', 'autograd'):
             entry[f'ratio_dezero_{base}'] = (
-                entry['dezero']['median_s'] / entry[base]['median_s']
-                if entry[base] else None)
+                entry['dezero']['median_s'] / entry[base]['median_s'] if entry[base] else None
+            )
         # Each dezero run against the baseline run next to it: less sensitive to slow
         # phases of a shared machine than the ratio of the medians (the target's).
-        entry['paired_ratio_median'] = (statistics.median(
-            a / b for a, b in zip(times['dezero'][n], times['torch'][n]))
-            if 'torch' in times else None)
+        entry['paired_ratio_median'] = (
+            statistics.median(a / b for a, b in zip(times['dezero'][n], times['torch'][n]))
+            if 'torch' in times
+            else None
+        )
         per_size[str(n)] = entry
     return {'ops': sizes[-1], **per_size[str(sizes[-1])], 'sizes': per_size}
 
@@ -254,37 +272,63 @@ def run_tree(leaves=TREE_LEAVES, repeat=REPEAT, torch=None, autograd=None, log=N
             continue
         per_size = {str(n): _with_per_item(times[side][n], n) for n in leaves}
         medians = [per_size[str(n)]['median_s'] for n in leaves]
-        result[side] = {'sizes': per_size,
-                        'doubling_ratios': [b / a for a, b in zip(medians, medians[1:])]}
+        result[side] = {
+            'sizes': per_size,
+            'doubling_ratios': [b / a for a, b in zip(medians, medians[1:])],
+        }
     for base in ('torch', 'autograd'):
         result[f'ratio_dezero_{base}'] = (
-            {str(n): result['dezero']['sizes'][str(n)]['median_s']
-             / result[base]['sizes'][str(n)]['median_s'] for n in leaves}
-            if result[base] else None)
+            {
+                str(n): result['dezero']['sizes'][str(n)]['median_s']
+                / result[base]['sizes'][str(n)]['median_s']
+                for n in leaves
+            }
+            if result[base]
+            else None
+        )
     return result
 
 
 def chain_targets(chain):
     """The chain's target: time per op at most MAX_CHAIN_RATIO_VS_TORCH x PyTorch's."""
-    return [make_target(f'chain: dezero time per op <= {MAX_CHAIN_RATIO_VS_TORCH} x '
-                        f'PyTorch', chain['ratio_dezero_torch'], MAX_CHAIN_RATIO_VS_TORCH,
-                        why_skipped='no PyTorch baseline')]
+    return [
+        make_target(
+            f'chain: dezero time per op <= {MAX_CHAIN_RATIO_VS_TORCH} x PyTorch',
+            chain['ratio_dezero_torch'],
+            MAX_CHAIN_RATIO_VS_TORCH,
+            why_skipped='no PyTorch baseline',
+        )
+    ]
 
 
 def tree_targets(tree):
     """The tree's targets: the worst doubling ratio, and the worst ratio to PyTorch."""
     doubling = tree['dezero']['doubling_ratios']
     vs_torch = tree['ratio_dezero_torch']
-    return [make_target(f'tree backward: doubling ratio <= {MAX_DOUBLING_RATIO}',
-                        max(doubling) if doubling else None, MAX_DOUBLING_RATIO,
-                        why_skipped='needs two sizes'),
-            make_target(f'tree backward: dezero <= {MAX_TREE_RATIO_VS_TORCH} x PyTorch '
-                        f'(worst size)', max(vs_torch.values()) if vs_torch else None,
-                        MAX_TREE_RATIO_VS_TORCH, why_skipped='no PyTorch baseline')]
+    return [
+        make_target(
+            f'tree backward: doubling ratio <= {MAX_DOUBLING_RATIO}',
+            max(doubling) if doubling else None,
+            MAX_DOUBLING_RATIO,
+            why_skipped='needs two sizes',
+        ),
+        make_target(
+            f'tree backward: dezero <= {MAX_TREE_RATIO_VS_TORCH} x PyTorch (worst size)',
+            max(vs_torch.values()) if vs_torch else None,
+            MAX_TREE_RATIO_VS_TORCH,
+            why_skipped='no PyTorch baseline',
+        ),
+    ]
 
 
-def run(chain_ops=CHAIN_OPS, tree_leaves=TREE_LEAVES, repeat=REPEAT, use_torch=True,
-        use_autograd=True, log=None):
+def run(
+    chain_ops=CHAIN_OPS,
+    tree_leaves=TREE_LEAVES,
+    repeat=REPEAT,
+    use_torch=True,
+    use_autograd=True,
+    log=None,
+):
     """Run both cases, alternating dezero and the baselines; return a dict.
 
     Keys: ``config``, ``environment``, ``chain`` (see :func:`run_chain`), ``tree`` (see
@@ -293,11 +337,13 @@ def run(chain_ops=CHAIN_OPS, tree_leaves=TREE_LEAVES, repeat=REPEAT, use_torch=T
     autograd = load_autograd() if use_autograd else None
     chain = run_chain((chain_ops,), repeat, torch, autograd, log)
     tree = run_tree(tree_leaves, repeat, torch, autograd, log)
-    return {'config': {'chain_ops': chain_ops, 'tree_leaves': list(tree_leaves),
-                       'repeat': repeat},
-            'environment': environment(torch, autograd),
-            'chain': chain, 'tree': tree,
-            'targets': tree_targets(tree) + chain_targets(chain)}
+    return {
+        'config': {'chain_ops': chain_ops, 'tree_leaves': list(tree_leaves), 'repeat': repeat},
+        'environment': environment(torch, autograd),
+        'chain': chain,
+        'tree': tree,
+        'targets': tree_targets(tree) + chain_targets(chain),
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -305,33 +351,40 @@ def run(chain_ops=CHAIN_OPS, tree_leaves=TREE_LEAVES, repeat=REPEAT, use_torch=T
 # --------------------------------------------------------------------------------------
 def _us_spread(s, n):
     """Per-item median [min .. max] in microseconds."""
-    return (f"{s['median_s'] / n * 1e6:6.2f} [{s['min_s'] / n * 1e6:.2f} .. "
-            f"{s['max_s'] / n * 1e6:.2f}]")
+    return (
+        f'{s["median_s"] / n * 1e6:6.2f} [{s["min_s"] / n * 1e6:.2f} .. {s["max_s"] / n * 1e6:.2f}]'
+    )
 
 
 def _ms_spread(s):
-    return f"{s['median_s'] * 1e3:7.2f} [{s['min_s'] * 1e3:.2f} .. {s['max_s'] * 1e3:.2f}]"
+    return f'{s["median_s"] * 1e3:7.2f} [{s["min_s"] * 1e3:.2f} .. {s["max_s"] * 1e3:.2f}]'
 
 
 def _ratio(r):
-    return f'{r:5.2f}x' if r is not None else f"{'-':>6}"
+    return f'{r:5.2f}x' if r is not None else f'{"-":>6}'
 
 
 def report_chain(chain):
     """Table lines of :func:`run_chain`'s result: per op, median [min .. max], and the
     ratios of the medians."""
     sides = [s for s in SIDES if chain[s] is not None]
-    lines = ['time per op in us, median [min .. max]',
-             f"    {'ops':>8}  " + ''.join(f'{s:>24}' for s in sides)
-             + ''.join(f'{"dezero/" + s:>17}' for s in sides[1:])]
+    lines = [
+        'time per op in us, median [min .. max]',
+        f'    {"ops":>8}  '
+        + ''.join(f'{s:>24}' for s in sides)
+        + ''.join(f'{"dezero/" + s:>17}' for s in sides[1:]),
+    ]
     for n, entry in chain['sizes'].items():
-        lines.append(f'    {int(n):>8,}  '
-                     + ''.join(f'{_us_spread(entry[s], int(n)):>24}' for s in sides)
-                     + ''.join(f"{_ratio(entry['ratio_dezero_' + s]):>17}"
-                               for s in sides[1:]))
+        lines.append(
+            f'    {int(n):>8,}  '
+            + ''.join(f'{_us_spread(entry[s], int(n)):>24}' for s in sides)
+            + ''.join(f'{_ratio(entry["ratio_dezero_" + s]):>17}' for s in sides[1:])
+        )
     if chain['paired_ratio_median'] is not None:
-        lines.append(f"    {chain['ops']:,} ops: median of the paired runs' ratios "
-                     f"dezero / torch {chain['paired_ratio_median']:.2f}x")
+        lines.append(
+            f"    {chain['ops']:,} ops: median of the paired runs' ratios "
+            f'dezero / torch {chain["paired_ratio_median"]:.2f}x'
+        )
     return lines
 
 
@@ -339,17 +392,19 @@ def report_tree(tree):
     """Table lines of :func:`run_tree`'s result: backward time, median [min .. max],
     and the ratio to the time at half as many leaves (``x prev``)."""
     sides = [s for s in SIDES if tree[s] is not None]
-    lines = ['ms, median [min .. max]; x prev = time over that of half as many leaves',
-             f"    {'leaves':>8}  "
-             + ''.join(f'{s:>24}{"x prev":>8}' for s in sides)
-             + ''.join(f'{"dezero/" + s:>17}' for s in sides[1:])]
+    lines = [
+        'ms, median [min .. max]; x prev = time over that of half as many leaves',
+        f'    {"leaves":>8}  '
+        + ''.join(f'{s:>24}{"x prev":>8}' for s in sides)
+        + ''.join(f'{"dezero/" + s:>17}' for s in sides[1:]),
+    ]
     sizes = list(tree['dezero']['sizes'])
     for i, n in enumerate(sizes):
         row = f'    {int(n):>8,}  '
         for s in sides:
-            dbl = f"{tree[s]['doubling_ratios'][i - 1]:8.2f}" if i else f"{'':>8}"
-            row += f"{_ms_spread(tree[s]['sizes'][n]):>24}{dbl}"
-        row += ''.join(f"{_ratio(tree['ratio_dezero_' + s][n]):>17}" for s in sides[1:])
+            dbl = f'{tree[s]["doubling_ratios"][i - 1]:8.2f}' if i else f'{"":>8}'
+            row += f'{_ms_spread(tree[s]["sizes"][n]):>24}{dbl}'
+        row += ''.join(f'{_ratio(tree["ratio_dezero_" + s][n]):>17}' for s in sides[1:])
         lines.append(row)
     return lines
 
@@ -357,11 +412,14 @@ def report_tree(tree):
 def report(result):
     """The result as a printable table."""
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} engine benchmark  ({env['date']}; Python "
-             f"{env['python']}, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not used'}, autograd {env['autograd'] or 'not used'}; "
-             f"{env['cpus']} CPUs)",
-             f"{cfg['repeat']} runs of each measurement", '']
+    lines = [
+        f'dezero {env["dezero"]} engine benchmark  ({env["date"]}; Python '
+        f'{env["python"]}, NumPy {env["numpy"]}, PyTorch '
+        f'{env["torch"] or "not used"}, autograd {env["autograd"] or "not used"}; '
+        f'{env["cpus"]} CPUs)',
+        f'{cfg["repeat"]} runs of each measurement',
+        '',
+    ]
     lines.append('(a) chain of scalar ops, forward + backward')
     lines += report_chain(result['chain'])
     lines.append('')
@@ -374,12 +432,14 @@ def report(result):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_standard_options(p, REPEAT, QUICK_REPEAT,
-                         f'short version: chain of {QUICK_CHAIN_OPS:,} ops, '
-                         f'{QUICK_REPEAT} repeats')
+    add_standard_options(
+        p,
+        REPEAT,
+        QUICK_REPEAT,
+        f'short version: chain of {QUICK_CHAIN_OPS:,} ops, {QUICK_REPEAT} repeats',
+    )
     p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
-    p.add_argument('--no-autograd', action='store_true',
-                   help='skip the HIPS autograd baseline')
+    p.add_argument('--no-autograd', action='store_true', help='skip the HIPS autograd baseline')
     args = p.parse_args(argv)
     repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
     chain_ops = QUICK_CHAIN_OPS if args.quick else CHAIN_OPS
@@ -387,9 +447,14 @@ def main(argv=None):
         load_torch()
     if not args.no_autograd:
         load_autograd()
-    freeze_gc()          # each side is then timed on its own garbage (see common.py)
-    result = run(chain_ops=chain_ops, repeat=repeat, use_torch=not args.no_torch,
-                 use_autograd=not args.no_autograd, log=log)
+    freeze_gc()  # each side is then timed on its own garbage (see common.py)
+    result = run(
+        chain_ops=chain_ops,
+        repeat=repeat,
+        use_torch=not args.no_torch,
+        use_autograd=not args.no_autograd,
+        log=log,
+    )
     return finish(result, report(result), args)
 
 

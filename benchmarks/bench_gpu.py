@@ -13,6 +13,7 @@ faster the GPU is).  Without CuPy or a usable GPU the script says why and exits 
 
 Defaults: hidden 4096, batch 1000 (``--quick``: hidden 1024, batch 250).
 """
+
 import argparse
 import os
 import sys
@@ -22,18 +23,26 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dezero.functions as F  # noqa: E402
-from dezero import cuda, optimizers  # noqa: E402
-from dezero.models import MLP  # noqa: E402
-from benchmarks.common import (add_standard_options, alternate, environment,  # noqa: E402
-                               finish, format_spread, log, repeat_count, spread,
-                               training_step)
+import dezero.functions as F
+from dezero import cuda, optimizers
+from dezero.models import MLP
+from benchmarks.common import (
+    add_standard_options,
+    alternate,
+    environment,
+    finish,
+    format_spread,
+    log,
+    repeat_count,
+    spread,
+    training_step,
+)
 
 IN_SIZE, OUT_SIZE, LR = 784, 10, 0.01
 HIDDEN, BATCH, QUICK_HIDDEN, QUICK_BATCH = 4096, 1000, 1024, 250
-STEPS = 5                     # steps per timed block
+STEPS = 5  # steps per timed block
 REPEAT, QUICK_REPEAT = 7, 3
 
 
@@ -45,7 +54,7 @@ def make_side(hidden, batch, xp, seed=0):
     t = rng.integers(0, OUT_SIZE, batch)
     np.random.seed(seed)
     model = MLP((hidden, hidden, OUT_SIZE), activation=F.relu)
-    model(x[:1])                                  # create the weights on the CPU
+    model(x[:1])  # create the weights on the CPU
     if xp is not np:
         model.to_gpu()
         x, t = cuda.as_cupy(x), cuda.as_cupy(t)
@@ -74,12 +83,18 @@ def run(hidden, batch, repeat, xp, steps=STEPS, log=None):
     log = log or (lambda message: None)
     cpu, gpu = make_side(hidden, batch, np), make_side(hidden, batch, xp)
     losses = [float(cuda.as_numpy(training_step(*side).data)) for side in (cpu, gpu)]
-    times = alternate({'cpu': lambda: time_block(cpu, np, steps),
-                       'gpu': lambda: time_block(gpu, xp, steps)}, repeat, log, 'gpu: ')
-    result = {'config': {'hidden': hidden, 'batch': batch, 'repeat': repeat,
-                         'steps': steps},
-              'first_losses': losses, 'cpu': spread(times['cpu']),
-              'gpu': spread(times['gpu'])}
+    times = alternate(
+        {'cpu': lambda: time_block(cpu, np, steps), 'gpu': lambda: time_block(gpu, xp, steps)},
+        repeat,
+        log,
+        'gpu: ',
+    )
+    result = {
+        'config': {'hidden': hidden, 'batch': batch, 'repeat': repeat, 'steps': steps},
+        'first_losses': losses,
+        'cpu': spread(times['cpu']),
+        'gpu': spread(times['gpu']),
+    }
     result['ratio_cpu_gpu'] = result['cpu']['median_s'] / result['gpu']['median_s']
     return result
 
@@ -87,19 +102,23 @@ def run(hidden, batch, repeat, xp, steps=STEPS, log=None):
 def report(result):
     """The table of one run."""
     c = result['config']
-    return '\n'.join([
-        f"MLP(({c['hidden']}, {c['hidden']}, 10)), ReLU, batch {c['batch']}, float32, "
-        f"SGD; ms per training step ({c['repeat']} blocks of {c['steps']})",
-        f"    CPU (NumPy)   {format_spread(result['cpu'])}",
-        f"    GPU (CuPy)    {format_spread(result['gpu'])}",
-        f"    CPU / GPU: {result['ratio_cpu_gpu']:.1f}x  (first losses "
-        f"{result['first_losses'][0]:.6f} and {result['first_losses'][1]:.6f})"])
+    return '\n'.join(
+        [
+            f'MLP(({c["hidden"]}, {c["hidden"]}, 10)), ReLU, batch {c["batch"]}, float32, '
+            f'SGD; ms per training step ({c["repeat"]} blocks of {c["steps"]})',
+            f'    CPU (NumPy)   {format_spread(result["cpu"])}',
+            f'    GPU (CuPy)    {format_spread(result["gpu"])}',
+            f'    CPU / GPU: {result["ratio_cpu_gpu"]:.1f}x  (first losses '
+            f'{result["first_losses"][0]:.6f} and {result["first_losses"][1]:.6f})',
+        ]
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    add_standard_options(parser, REPEAT, QUICK_REPEAT,
-                         f'hidden {QUICK_HIDDEN}, batch {QUICK_BATCH}, fewer repeats')
+    add_standard_options(
+        parser, REPEAT, QUICK_REPEAT, f'hidden {QUICK_HIDDEN}, batch {QUICK_BATCH}, fewer repeats'
+    )
     parser.add_argument('--hidden', type=int, default=None)
     parser.add_argument('--batch', type=int, default=None)
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ medians is reported.  Both results are compared with each other and with the clo
 form (the derivatives of tanh are polynomials in t = tanh x: P0(t) = t and
 P(k+1) = P(k)'(t) (1 - t^2)).  Target (issue 8): dezero at most 2x PyTorch.
 """
+
 import gc
 import os
 import sys
@@ -27,20 +28,27 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
-from numpy.polynomial import polynomial as P  # noqa: E402
+import numpy as np
+from numpy.polynomial import polynomial as P
 
-import dezero.functions as F  # noqa: E402
-from dezero import Variable  # noqa: E402
-from benchmarks.common import (alternate, environment, format_spread,  # noqa: E402
-                               load_torch, make_target, report_table, spread,
-                               torch_case_main)
+import dezero.functions as F
+from dezero import Variable
+from benchmarks.common import (
+    alternate,
+    environment,
+    format_spread,
+    load_torch,
+    make_target,
+    report_table,
+    spread,
+    torch_case_main,
+)
 
 POINTS, ORDER = 1000, 6
 STEPS, QUICK_STEPS = 10, 5
 REPEAT, QUICK_REPEAT = 9, 3
 MAX_RATIO = 2.0
-MAX_DIFFERENCE = 1e-10             # relative to the largest value; float64 gives ~1e-15
+MAX_DIFFERENCE = 1e-10  # relative to the largest value; float64 gives ~1e-15
 
 
 def make_points(n=POINTS):
@@ -64,7 +72,7 @@ def derivative_torch(torch, x0, order=ORDER):
     x = torch.tensor(x0, requires_grad=True)
     g = torch.tanh(x)
     for _ in range(order):
-        g, = torch.autograd.grad(g.sum(), x, create_graph=True)
+        (g,) = torch.autograd.grad(g.sum(), x, create_graph=True)
     return g.detach().numpy()
 
 
@@ -106,61 +114,78 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None, points
         diffs['torch_closed_form'] = relative_difference(theirs, exact)
         diffs['dezero_torch'] = relative_difference(ours, theirs)
         sides['torch'] = lambda: derivative_torch(torch, x0)
-    for fn in sides.values():                          # untimed warm-up
+    for fn in sides.values():  # untimed warm-up
         fn()
-    times = alternate({name: (lambda fn=fn: time_block(fn, steps))
-                       for name, fn in sides.items()}, repeat, log, 'higher: ')
-    result = {'config': {'points': points, 'order': ORDER, 'repeat': repeat,
-                         'steps': steps},
-              'environment': environment(torch),
-              'relative_differences': diffs,
-              'dezero': spread(times['dezero']),
-              'torch': spread(times['torch']) if torch is not None else None}
-    result['ratio_dezero_torch'] = (result['dezero']['median_s']
-                                    / result['torch']['median_s']
-                                    if torch is not None else None)
+    times = alternate(
+        {name: (lambda fn=fn: time_block(fn, steps)) for name, fn in sides.items()},
+        repeat,
+        log,
+        'higher: ',
+    )
+    result = {
+        'config': {'points': points, 'order': ORDER, 'repeat': repeat, 'steps': steps},
+        'environment': environment(torch),
+        'relative_differences': diffs,
+        'dezero': spread(times['dezero']),
+        'torch': spread(times['torch']) if torch is not None else None,
+    }
+    result['ratio_dezero_torch'] = (
+        result['dezero']['median_s'] / result['torch']['median_s'] if torch is not None else None
+    )
     result['targets'] = [
-        make_target(f'higher: dezero <= {MAX_RATIO} x PyTorch',
-                    result['ratio_dezero_torch'], MAX_RATIO,
-                    why_skipped='no PyTorch baseline'),
-        make_target(f'higher: dezero agrees with the closed form (relative difference '
-                    f'<= {MAX_DIFFERENCE:g})', diffs['dezero_closed_form'],
-                    MAX_DIFFERENCE),
-        make_target(f'higher: dezero agrees with PyTorch (relative difference <= '
-                    f'{MAX_DIFFERENCE:g})', diffs.get('dezero_torch'), MAX_DIFFERENCE,
-                    why_skipped='no PyTorch baseline')]
+        make_target(
+            f'higher: dezero <= {MAX_RATIO} x PyTorch',
+            result['ratio_dezero_torch'],
+            MAX_RATIO,
+            why_skipped='no PyTorch baseline',
+        ),
+        make_target(
+            f'higher: dezero agrees with the closed form (relative difference '
+            f'<= {MAX_DIFFERENCE:g})',
+            diffs['dezero_closed_form'],
+            MAX_DIFFERENCE,
+        ),
+        make_target(
+            f'higher: dezero agrees with PyTorch (relative difference <= {MAX_DIFFERENCE:g})',
+            diffs.get('dezero_torch'),
+            MAX_DIFFERENCE,
+            why_skipped='no PyTorch baseline',
+        ),
+    ]
     return result
 
 
 def report_case(result):
     """Table lines: time of the whole computation on each side, and the ratio."""
-    lines = [f"    {'side':<8}{'ms per 6th derivative, median [min .. max]':>46}"]
+    lines = [f'    {"side":<8}{"ms per 6th derivative, median [min .. max]":>46}']
     for side in ('dezero', 'torch'):
         if result[side] is not None:
             lines.append(f'    {side:<8}{format_spread(result[side], digits=3):>46}')
     diffs = result['relative_differences']
     if result['ratio_dezero_torch'] is not None:
-        lines.append(f"    dezero / torch: {result['ratio_dezero_torch']:.2f}x")
-    lines.append('    relative difference from the closed form: dezero '
-                 f"{diffs['dezero_closed_form']:.1e}"
-                 + (f", torch {diffs['torch_closed_form']:.1e}"
-                    if 'torch_closed_form' in diffs else ''))
+        lines.append(f'    dezero / torch: {result["ratio_dezero_torch"]:.2f}x')
+    lines.append(
+        '    relative difference from the closed form: dezero '
+        f'{diffs["dezero_closed_form"]:.1e}'
+        + (f', torch {diffs["torch_closed_form"]:.1e}' if 'torch_closed_form' in diffs else '')
+    )
     return lines
 
 
 def report(result):
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} 6th derivative of tanh vs PyTorch  ({env['date']}; "
-             f"Python {env['python']}, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not used'}; {env['cpus']} CPUs)",
-             f"{cfg['points']:,} float64 points, derivative order {cfg['order']}; "
-             f"{cfg['repeat']} blocks of {cfg['steps']} computations"]
+    lines = [
+        f'dezero {env["dezero"]} 6th derivative of tanh vs PyTorch  ({env["date"]}; '
+        f'Python {env["python"]}, NumPy {env["numpy"]}, PyTorch '
+        f'{env["torch"] or "not used"}; {env["cpus"]} CPUs)',
+        f'{cfg["points"]:,} float64 points, derivative order {cfg["order"]}; '
+        f'{cfg["repeat"]} blocks of {cfg["steps"]} computations',
+    ]
     return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):
-    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS,
-                           QUICK_STEPS)
+    return torch_case_main(argv, __doc__, run, report, REPEAT, QUICK_REPEAT, STEPS, QUICK_STEPS)
 
 
 if __name__ == '__main__':

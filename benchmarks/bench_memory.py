@@ -39,6 +39,7 @@ Two more checks, each a target:
     ``backward(retain_grad=False)`` is below that with ``retain_grad=True`` by at least
     half the size of L activation-sized gradients (one per layer).
 """
+
 import argparse
 import gc
 import os
@@ -49,28 +50,34 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dezero.functions as F  # noqa: E402
-from dezero.models import MLP  # noqa: E402
-from benchmarks.common import (environment, finish, make_target,  # noqa: E402
-                               report_table)
+import dezero.functions as F
+from dezero.models import MLP
+from benchmarks.common import (
+    environment,
+    finish,
+    make_target,
+    report_table,
+)
 
 LAYERS, WIDTH, BATCH = 20, 512, 512
 MAX_PEAK_RATIO = 1.3
 LEFTOVER_FRACTION, LEFTOVER_BYTES = 0.01, 8 * 1024
-MIN_RETAIN_SAVING = 0.5            # in activation-sized gradients per layer
-MiB = 2 ** 20
+MIN_RETAIN_SAVING = 0.5  # in activation-sized gradients per layer
+MiB = 2**20
 
 
 def minimum_bytes(layers=LAYERS, width=WIDTH, batch=BATCH, itemsize=4):
     """The least memory one forward + backward must hold at its peak (see the module's
     docstring): a dict of the parts and their ``total``, in bytes."""
     activation = batch * width * itemsize
-    parts = {'hidden_outputs': (layers - 1) * activation,
-             'network_output': activation,
-             'parameter_gradients': layers * (width * width + width) * itemsize,
-             'working_set': 2 * activation}
+    parts = {
+        'hidden_outputs': (layers - 1) * activation,
+        'network_output': activation,
+        'parameter_gradients': layers * (width * width + width) * itemsize,
+        'working_set': 2 * activation,
+    }
     parts['total'] = sum(parts.values())
     return parts
 
@@ -115,8 +122,7 @@ def traced_pass(model, x, t, retain_grad=False):
         if collecting:
             gc.enable()
     gradients = sum(p.grad.data.nbytes for p in model.params() if p.grad is not None)
-    return {'peak': peak, 'after': after, 'gradients': gradients,
-            'leftover': after - gradients}
+    return {'peak': peak, 'after': after, 'gradients': gradients, 'leftover': after - gradients}
 
 
 def run(layers=LAYERS, width=WIDTH, batch=BATCH, log=None):
@@ -134,19 +140,30 @@ def run(layers=LAYERS, width=WIDTH, batch=BATCH, log=None):
     return {
         'config': {'layers': layers, 'width': width, 'batch': batch, 'dtype': 'float32'},
         'environment': environment(),
-        'minimum': minimum, 'retain_grad_false': plain, 'retain_grad_true': retained,
-        'peak_ratio': ratio, 'leftover_limit': leftover_limit,
+        'minimum': minimum,
+        'retain_grad_false': plain,
+        'retain_grad_true': retained,
+        'peak_ratio': ratio,
+        'leftover_limit': leftover_limit,
         'retain_saving_in_layer_gradients': saving,
         'targets': [
-            make_target(f'memory: peak / minimum <= {MAX_PEAK_RATIO}', ratio,
-                        MAX_PEAK_RATIO),
-            make_target(f'memory: KiB left after del loss, y <= max('
-                        f'{LEFTOVER_FRACTION:.0%} of the peak, '
-                        f'{LEFTOVER_BYTES // 1024} KiB)',
-                        plain['leftover'] / 1024, leftover_limit / 1024),
-            make_target(f'memory: peak with retain_grad=True above the default by >= '
-                        f'{MIN_RETAIN_SAVING} x {layers} activation gradients', saving,
-                        MIN_RETAIN_SAVING, op='>=')]}
+            make_target(f'memory: peak / minimum <= {MAX_PEAK_RATIO}', ratio, MAX_PEAK_RATIO),
+            make_target(
+                f'memory: KiB left after del loss, y <= max('
+                f'{LEFTOVER_FRACTION:.0%} of the peak, '
+                f'{LEFTOVER_BYTES // 1024} KiB)',
+                plain['leftover'] / 1024,
+                leftover_limit / 1024,
+            ),
+            make_target(
+                f'memory: peak with retain_grad=True above the default by >= '
+                f'{MIN_RETAIN_SAVING} x {layers} activation gradients',
+                saving,
+                MIN_RETAIN_SAVING,
+                op='>=',
+            ),
+        ],
+    }
 
 
 def report_case(result):
@@ -154,38 +171,43 @@ def report_case(result):
     m, plain = result['minimum'], result['retain_grad_false']
     kept = result['retain_grad_true']
     return [
-        f"    minimum: {m['hidden_outputs'] / MiB:.2f} MiB hidden outputs + "
-        f"{m['network_output'] / MiB:.2f} network output + "
-        f"{m['parameter_gradients'] / MiB:.2f} parameter gradients + "
-        f"{m['working_set'] / MiB:.2f} working set = {m['total'] / MiB:.2f} MiB",
-        f"    peak, retain_grad=False: {plain['peak'] / MiB:8.2f} MiB   "
-        f"({result['peak_ratio']:.2f} x the minimum)",
-        f"    peak, retain_grad=True:  {kept['peak'] / MiB:8.2f} MiB   "
-        f"(+{(kept['peak'] - plain['peak']) / MiB:.2f} MiB = "
-        f"{result['retain_saving_in_layer_gradients']:.2f} x {result['config']['layers']} "
-        f"activation gradients)",
-        f"    after del loss, y:       {plain['after'] / MiB:8.2f} MiB   (parameter "
-        f"gradients {plain['gradients'] / MiB:.2f} MiB; leftover "
-        f"{plain['leftover'] / 1024:.1f} KiB, limit {result['leftover_limit'] / 1024:.1f} "
-        f"KiB)"]
+        f'    minimum: {m["hidden_outputs"] / MiB:.2f} MiB hidden outputs + '
+        f'{m["network_output"] / MiB:.2f} network output + '
+        f'{m["parameter_gradients"] / MiB:.2f} parameter gradients + '
+        f'{m["working_set"] / MiB:.2f} working set = {m["total"] / MiB:.2f} MiB',
+        f'    peak, retain_grad=False: {plain["peak"] / MiB:8.2f} MiB   '
+        f'({result["peak_ratio"]:.2f} x the minimum)',
+        f'    peak, retain_grad=True:  {kept["peak"] / MiB:8.2f} MiB   '
+        f'(+{(kept["peak"] - plain["peak"]) / MiB:.2f} MiB = '
+        f'{result["retain_saving_in_layer_gradients"]:.2f} x {result["config"]["layers"]} '
+        f'activation gradients)',
+        f'    after del loss, y:       {plain["after"] / MiB:8.2f} MiB   (parameter '
+        f'gradients {plain["gradients"] / MiB:.2f} MiB; leftover '
+        f'{plain["leftover"] / 1024:.1f} KiB, limit {result["leftover_limit"] / 1024:.1f} '
+        f'KiB)',
+    ]
 
 
 def report(result):
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} memory of one forward + backward  ({env['date']}; "
-             f"Python {env['python']}, NumPy {env['numpy']})",
-             f"MLP([{cfg['width']}] * {cfg['layers']}), sigmoid, {cfg['dtype']}, batch "
-             f"{cfg['batch']}, mean squared error; traced by tracemalloc"]
+    lines = [
+        f'dezero {env["dezero"]} memory of one forward + backward  ({env["date"]}; '
+        f'Python {env["python"]}, NumPy {env["numpy"]})',
+        f'MLP([{cfg["width"]}] * {cfg["layers"]}), sigmoid, {cfg["dtype"]}, batch '
+        f'{cfg["batch"]}, mean squared error; traced by tracemalloc',
+    ]
     return report_table(lines, report_case(result), result['targets'])
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--quick', action='store_true',
-                   help='accepted for symmetry: the run takes a second anyway')
+    p.add_argument(
+        '--quick', action='store_true', help='accepted for symmetry: the run takes a second anyway'
+    )
     p.add_argument('--json', metavar='PATH', help='also write the results as JSON')
-    p.add_argument('--check', action='store_true',
-                   help='exit with status 1 when a target is missed')
+    p.add_argument(
+        '--check', action='store_true', help='exit with status 1 when a target is missed'
+    )
     args = p.parse_args(argv)
     result = run()
     return finish(result, report(result), args)

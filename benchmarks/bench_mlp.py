@@ -27,6 +27,7 @@ are reported with the ratios dezero / baseline.  Targets (issue 8): at most 1.1x
 at hidden 1000, 1.3x NumPy at hidden 50, and 0.8x PyTorch at hidden 50.  The PASS/FAIL
 lines are informational unless ``--check`` is given.
 """
+
 import argparse
 import os
 import sys
@@ -35,15 +36,27 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dezero  # noqa: E402
-from dezero import optimizers  # noqa: E402
-from dezero.models import MLP  # noqa: E402
-from benchmarks.common import (add_standard_options, environment, finish,  # noqa: E402
-                               freeze_gc, load_torch, log, make_target, repeat_count,
-                               report_table, rotated, spread, time_steps,
-                               TorchClassifier, training_step)
+import dezero
+from dezero import optimizers
+from dezero.models import MLP
+from benchmarks.common import (
+    add_standard_options,
+    environment,
+    finish,
+    freeze_gc,
+    load_torch,
+    log,
+    make_target,
+    repeat_count,
+    report_table,
+    rotated,
+    spread,
+    time_steps,
+    TorchClassifier,
+    training_step,
+)
 
 IN_SIZE, OUT_SIZE, BATCH, LR = 784, 10, 100, 0.1
 HIDDEN = (1000, 50)
@@ -134,8 +147,10 @@ class HandWrittenNet:
 def make_batches(n_batches=N_BATCHES, seed=0):
     """``n_batches`` float32 image batches in [0, 1) with random integer labels."""
     rng = np.random.default_rng(seed)
-    return [(rng.random((BATCH, IN_SIZE), dtype=np.float32),
-             rng.integers(0, OUT_SIZE, BATCH)) for _ in range(n_batches)]
+    return [
+        (rng.random((BATCH, IN_SIZE), dtype=np.float32), rng.integers(0, OUT_SIZE, BATCH))
+        for _ in range(n_batches)
+    ]
 
 
 def make_pair(hidden, seed=0):
@@ -144,10 +159,9 @@ def make_pair(hidden, seed=0):
     np.random.seed(seed)
     model = MLP((hidden, OUT_SIZE))
     with dezero.no_grad():
-        model(np.zeros((1, IN_SIZE), dtype=np.float32))      # create the lazy weights
+        model(np.zeros((1, IN_SIZE), dtype=np.float32))  # create the lazy weights
     l0, l1 = model.l0, model.l1
-    net = HandWrittenNet(l0.W.data.copy(), l0.b.data.copy(), l1.W.data.copy(),
-                         l1.b.data.copy())
+    net = HandWrittenNet(l0.W.data.copy(), l0.b.data.copy(), l1.W.data.copy(), l1.b.data.copy())
     return model, optimizers.SGD(LR).setup(model), net
 
 
@@ -158,8 +172,11 @@ class TorchNet(TorchClassifier):
     def __init__(self, torch, model):
         nn = torch.nn
         self.torch = torch
-        self.net = nn.Sequential(nn.Linear(IN_SIZE, model.l0.out_size), nn.Sigmoid(),
-                                 nn.Linear(model.l0.out_size, OUT_SIZE))
+        self.net = nn.Sequential(
+            nn.Linear(IN_SIZE, model.l0.out_size),
+            nn.Sigmoid(),
+            nn.Linear(model.l0.out_size, OUT_SIZE),
+        )
         with torch.no_grad():
             for layer, ours in ((self.net[0], model.l0), (self.net[2], model.l1)):
                 layer.weight.copy_(torch.from_numpy(ours.W.data.T.copy()))
@@ -208,21 +225,29 @@ def run(hidden_sizes=HIDDEN, repeat=REPEAT, steps=None, log=None, use_torch=True
     steps = steps or STEPS
     batches = make_batches()
     result = {
-        'config': {'hidden': list(hidden_sizes), 'batch': BATCH, 'repeat': repeat,
-                   'steps_per_block': {str(h): steps.get(h, 20) for h in hidden_sizes}},
+        'config': {
+            'hidden': list(hidden_sizes),
+            'batch': BATCH,
+            'repeat': repeat,
+            'steps_per_block': {str(h): steps.get(h, 20) for h in hidden_sizes},
+        },
         'environment': environment(torch),
-        'cases': {}, 'targets': []}
+        'cases': {},
+        'targets': [],
+    }
     for hidden in hidden_sizes:
         n = steps.get(hidden, 20)
         loss_diff, dtypes = check_same_math(hidden)
         loss_diff_torch = check_same_as_torch(torch, hidden) if torch is not None else None
         model, optimizer, net = make_pair(hidden)
-        sides = {'dezero': (lambda x, t: training_step(model, optimizer, x, t), batches),
-                 'numpy': (lambda x, t: net.step(x, t, LR), batches)}
+        sides = {
+            'dezero': (lambda x, t: training_step(model, optimizer, x, t), batches),
+            'numpy': (lambda x, t: net.step(x, t, LR), batches),
+        }
         if torch is not None:
             tnet = TorchNet(torch, model)
             sides['torch'] = (tnet.step, tnet.tensors(batches))
-        for step, data in sides.values():                # untimed warm-up
+        for step, data in sides.values():  # untimed warm-up
             time_steps(step, data, max(1, n // 5))
         times = {name: [] for name in sides}
         for r in range(repeat):
@@ -230,15 +255,22 @@ def run(hidden_sizes=HIDDEN, repeat=REPEAT, steps=None, log=None, use_torch=True
             for name in rotated(list(sides), r):
                 times[name].append(time_steps(*sides[name], n))
         case = {f'{name}_s': ts for name, ts in times.items()}
-        case.update({f'{name}_median_s': spread(ts)['median_s']
-                     for name, ts in times.items()})
-        case['spread'] = {name: {k: v for k, v in spread(ts).items() if k != 'times_s'}
-                          for name, ts in times.items()}
+        case.update({f'{name}_median_s': spread(ts)['median_s'] for name, ts in times.items()})
+        case['spread'] = {
+            name: {k: v for k, v in spread(ts).items() if k != 'times_s'}
+            for name, ts in times.items()
+        }
         case['ratio'] = case['dezero_median_s'] / case['numpy_median_s']
-        case['ratio_torch'] = (case['dezero_median_s'] / case['torch_median_s']
-                               if torch is not None else None)
-        case.update({'loss_difference': loss_diff, 'loss_difference_torch': loss_diff_torch,
-                     'dtypes': dtypes})
+        case['ratio_torch'] = (
+            case['dezero_median_s'] / case['torch_median_s'] if torch is not None else None
+        )
+        case.update(
+            {
+                'loss_difference': loss_diff,
+                'loss_difference_torch': loss_diff_torch,
+                'dtypes': dtypes,
+            }
+        )
         result['cases'][str(hidden)] = case
         result['targets'] += targets(hidden, case)
     return result
@@ -250,15 +282,24 @@ def targets(hidden, case):
     found = []
     if hidden in TARGETS:
         limit = TARGETS[hidden]
-        found.append(make_target(f'mlp hidden {hidden}: dezero <= {limit} x hand-written '
-                                 f'NumPy', case['ratio'], limit))
+        found.append(
+            make_target(
+                f'mlp hidden {hidden}: dezero <= {limit} x hand-written NumPy', case['ratio'], limit
+            )
+        )
     if hidden in TORCH_TARGETS:
         limit = TORCH_TARGETS[hidden]
-        found.append(make_target(f'mlp hidden {hidden}: dezero <= {limit} x PyTorch',
-                                 case['ratio_torch'], limit,
-                                 why_skipped='no PyTorch baseline'))
-    found.append(make_target(f'mlp hidden {hidden}: float32 only', case['dtypes'],
-                             ['float32'], op='=='))
+        found.append(
+            make_target(
+                f'mlp hidden {hidden}: dezero <= {limit} x PyTorch',
+                case['ratio_torch'],
+                limit,
+                why_skipped='no PyTorch baseline',
+            )
+        )
+    found.append(
+        make_target(f'mlp hidden {hidden}: float32 only', case['dtypes'], ['float32'], op='==')
+    )
     return found
 
 
@@ -267,18 +308,24 @@ def report_cases(result):
     cases = result['cases']
     with_torch = any(c['ratio_torch'] is not None for c in cases.values())
     sides = ('dezero', 'numpy', 'torch') if with_torch else ('dezero', 'numpy')
-    lines = [f"    {'hidden':>6}" + ''.join(f'{s:>26}' for s in sides)
-             + f"{'dezero/numpy':>14}" + (f"{'dezero/torch':>14}" if with_torch else '')
-             + f"{'|loss diff|':>13}"]
+    lines = [
+        f'    {"hidden":>6}'
+        + ''.join(f'{s:>26}' for s in sides)
+        + f'{"dezero/numpy":>14}'
+        + (f'{"dezero/torch":>14}' if with_torch else '')
+        + f'{"|loss diff|":>13}'
+    ]
     for hidden, case in cases.items():
         row = f'    {hidden:>6}'
         for side in sides:
             sp = case['spread'][side]
-            row += f"{sp['median_s'] * 1e3:8.3f} [{sp['min_s'] * 1e3:.3f} .. " \
-                   f"{sp['max_s'] * 1e3:.3f}]".rjust(26)
-        row += f"{case['ratio']:13.2f}x"
+            row += (
+                f'{sp["median_s"] * 1e3:8.3f} [{sp["min_s"] * 1e3:.3f} .. '
+                f'{sp["max_s"] * 1e3:.3f}]'.rjust(26)
+            )
+        row += f'{case["ratio"]:13.2f}x'
         if with_torch:
-            row += f"{case['ratio_torch']:13.2f}x"
+            row += f'{case["ratio_torch"]:13.2f}x'
         diff = max(case['loss_difference'], case['loss_difference_torch'] or 0.0)
         row += f'{diff:13.2e}'
         lines.append(row)
@@ -288,19 +335,26 @@ def report_cases(result):
 def report(result):
     """The result as a printable table."""
     env, cfg = result['environment'], result['config']
-    lines = [f"dezero {env['dezero']} MLP training step vs hand-written NumPy and PyTorch "
-             f"({env['date']}; Python {env['python']}, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not used'}; {env['cpus']} CPUs)",
-             f"MLP((hidden, 10)), sigmoid, SGD, batch {cfg['batch']}, float32; ms per "
-             f"step, median [min .. max] of {cfg['repeat']} blocks"]
+    lines = [
+        f'dezero {env["dezero"]} MLP training step vs hand-written NumPy and PyTorch '
+        f'({env["date"]}; Python {env["python"]}, NumPy {env["numpy"]}, PyTorch '
+        f'{env["torch"] or "not used"}; {env["cpus"]} CPUs)',
+        f'MLP((hidden, 10)), sigmoid, SGD, batch {cfg["batch"]}, float32; ms per '
+        f'step, median [min .. max] of {cfg["repeat"]} blocks',
+    ]
     return report_table(lines, report_cases(result), result['targets'])
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     add_standard_options(p, REPEAT, QUICK_REPEAT, 'short version: 3 timed blocks per side')
-    p.add_argument('--hidden', type=int, nargs='+', default=list(HIDDEN),
-                   help='hidden sizes (default: 1000 50)')
+    p.add_argument(
+        '--hidden',
+        type=int,
+        nargs='+',
+        default=list(HIDDEN),
+        help='hidden sizes (default: 1000 50)',
+    )
     p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
     args = p.parse_args(argv)
     repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)

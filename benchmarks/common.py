@@ -1,6 +1,7 @@
 """What every benchmark script shares: its standard options, the progress log, the
 optional baselines, the alternating timer, the targets and the end of a run (table,
 optional JSON, exit status)."""
+
 import gc
 import importlib.metadata
 import json
@@ -17,13 +18,17 @@ import dezero
 
 def add_standard_options(parser, repeat, quick_repeat, quick_help):
     """Add ``--repeat``, ``--quick``, ``--json`` and ``--check`` to ``parser``."""
-    parser.add_argument('--repeat', type=int, default=None,
-                        help=f'runs per measurement (default {repeat}; {quick_repeat} '
-                             f'with --quick)')
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=None,
+        help=f'runs per measurement (default {repeat}; {quick_repeat} with --quick)',
+    )
     parser.add_argument('--quick', action='store_true', help=quick_help)
     parser.add_argument('--json', metavar='PATH', help='also write the results as JSON')
-    parser.add_argument('--check', action='store_true',
-                        help='exit with status 1 when a target is missed')
+    parser.add_argument(
+        '--check', action='store_true', help='exit with status 1 when a target is missed'
+    )
 
 
 def repeat_count(parser, args, repeat, quick_repeat):
@@ -114,16 +119,22 @@ def alternate(sides, repeat, log=None, label=''):
 
 def spread(times):
     """Median, min and max of a list of seconds (with the list itself)."""
-    return {'times_s': list(times), 'median_s': statistics.median(times),
-            'min_s': min(times), 'max_s': max(times)}
+    return {
+        'times_s': list(times),
+        'median_s': statistics.median(times),
+        'min_s': min(times),
+        'max_s': max(times),
+    }
 
 
 def format_spread(s, scale=1e3, unit='ms', digits=2):
     """``median [min .. max] unit`` of a :func:`spread`, the times multiplied by
     ``scale``."""
     f = f'{{:.{digits}f}}'
-    return (f"{f.format(s['median_s'] * scale)} [{f.format(s['min_s'] * scale)} .. "
-            f"{f.format(s['max_s'] * scale)}] {unit}")
+    return (
+        f'{f.format(s["median_s"] * scale)} [{f.format(s["min_s"] * scale)} .. '
+        f'{f.format(s["max_s"] * scale)}] {unit}'
+    )
 
 
 def make_target(name, value, limit, op='<=', why_skipped=None):
@@ -140,19 +151,31 @@ def make_target(name, value, limit, op='<=', why_skipped=None):
         passed = value == limit
     else:
         raise ValueError(f'make_target: op must be <=, >= or ==, got {op!r}')
-    return {'name': name, 'value': value, 'limit': limit, 'op': op, 'passed': passed,
-            'why_skipped': why_skipped if passed is None else None}
+    return {
+        'name': name,
+        'value': value,
+        'limit': limit,
+        'op': op,
+        'passed': passed,
+        'why_skipped': why_skipped if passed is None else None,
+    }
 
 
 def environment(torch=None, autograd=None):
     """Where a result was measured: date, versions (of the baselines given) and the
     machine."""
-    return {'date': time.strftime('%Y-%m-%d'), 'python': platform.python_version(),
-            'numpy': np.__version__, 'dezero': dezero.__version__,
-            'torch': torch.__version__ if torch is not None else None,
-            'autograd': package_version('autograd') if autograd is not None else None,
-            'machine': platform.machine(), 'system': platform.system(),
-            'cpus': os.cpu_count(), 'blas_threads': blas_threads()}
+    return {
+        'date': time.strftime('%Y-%m-%d'),
+        'python': platform.python_version(),
+        'numpy': np.__version__,
+        'dezero': dezero.__version__,
+        'torch': torch.__version__ if torch is not None else None,
+        'autograd': package_version('autograd') if autograd is not None else None,
+        'machine': platform.machine(),
+        'system': platform.system(),
+        'cpus': os.cpu_count(),
+        'blas_threads': blas_threads(),
+    }
 
 
 def blas_threads():
@@ -177,16 +200,17 @@ def target_line(target):
     """``PASS: name (measured value)``, ``FAIL: ...`` or ``SKIP: name (why)`` for one
     entry of ``result['targets']``."""
     if target['passed'] is None:
-        return f"SKIP: {target['name']} ({target.get('why_skipped') or 'not measured'})"
-    return (f"{'PASS' if target['passed'] else 'FAIL'}: {target['name']} "
-            f"(measured {format_value(target['value'])})")
+        return f'SKIP: {target["name"]} ({target.get("why_skipped") or "not measured"})'
+    return (
+        f'{"PASS" if target["passed"] else "FAIL"}: {target["name"]} '
+        f'(measured {format_value(target["value"])})'
+    )
 
 
 def report_table(header, body, targets):
     """A script's printable result: its ``header`` lines, a blank line, the case's
     ``body`` lines, a blank line and a PASS/FAIL line per target."""
-    return '\n'.join(list(header) + [''] + list(body) + [''] +
-                     [target_line(t) for t in targets])
+    return '\n'.join(list(header) + [''] + list(body) + [''] + [target_line(t) for t in targets])
 
 
 # --------------------------------------------------------------------------------------
@@ -196,6 +220,7 @@ def training_step(model, optimizer, x, t):
     """One SGD step of a dezero classifier on (x, t) with softmax cross entropy:
     forward, cleargrads, backward, update.  Returns the loss Variable."""
     import dezero.functions as F
+
     loss = F.softmax_cross_entropy(model(x), t)
     model.cleargrads()
     loss.backward()
@@ -236,15 +261,18 @@ def torch_case_main(argv, doc, run, report, repeat, quick_repeat, steps, quick_s
     imported and the collector frozen before anything is timed.  Returns the exit
     status."""
     import argparse
+
     p = argparse.ArgumentParser(description=doc.split('\n\n')[0])
-    add_standard_options(p, repeat, quick_repeat,
-                         f'short version: {quick_repeat} blocks of {quick_steps}')
+    add_standard_options(
+        p, repeat, quick_repeat, f'short version: {quick_repeat} blocks of {quick_steps}'
+    )
     p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
     args = p.parse_args(argv)
     n_repeat = repeat_count(p, args, repeat, quick_repeat)
     if not args.no_torch:
         load_torch()
     freeze_gc()
-    result = run(n_repeat, quick_steps if args.quick else steps,
-                 use_torch=not args.no_torch, log=log)
+    result = run(
+        n_repeat, quick_steps if args.quick else steps, use_torch=not args.no_torch, log=log
+    )
     return finish(result, report(result), args)

@@ -24,6 +24,7 @@ skipped.  They are imported once, before anything is timed, and followed by
 ``gc.collect(); gc.freeze()`` so that their objects do not slow dezero's garbage
 collections.  Progress goes to stderr, the tables to stdout.
 """
+
 import os
 
 # One BLAS thread for NumPy, as PyTorch gets one: the comparison is then thread for
@@ -32,43 +33,83 @@ import os
 for _name in ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS'):
     os.environ.setdefault(_name, '1')
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
-import traceback  # noqa: E402
+import argparse
+import json
+import math
+import shutil
+import sys
+import traceback
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from benchmarks import (bench_cnn, bench_engine, bench_higher, bench_memory,  # noqa: E402
-                        bench_mlp)
-from benchmarks.common import (environment, format_value, freeze_gc,  # noqa: E402
-                               load_autograd, load_torch, log, make_target,
-                               package_version, target_line)
+from benchmarks import (
+    bench_cnn,
+    bench_engine,
+    bench_higher,
+    bench_memory,
+    bench_mlp,
+)
+from benchmarks.common import (
+    environment,
+    format_value,
+    freeze_gc,
+    load_autograd,
+    load_torch,
+    log,
+    make_target,
+    package_version,
+    target_line,
+)
 
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'out')
 PLOT_NAME = 'chain_tree.png'
 
 #: sizes and repeats of each profile; the targets are the same in all three
 PROFILES = {
-    'full': {'chain_ops': (2_500, 5_000, 10_000, 20_000),
-             'tree_leaves': (4_096, 8_192, 16_384), 'engine_repeat': 7, 'tree_repeat': 15,
-             'mlp_hidden': (1000, 50), 'mlp_steps': {1000: 10, 50: 100}, 'mlp_repeat': 15,
-             'cnn_steps': 10, 'cnn_repeat': 9, 'higher_steps': 10, 'higher_repeat': 9,
-             'memory': (20, 512, 512)},
-    'quick': {'chain_ops': (1_000, 2_000, 4_000),
-              'tree_leaves': (4_096, 8_192, 16_384), 'engine_repeat': 3, 'tree_repeat': 5,
-              'mlp_hidden': (1000, 50), 'mlp_steps': {1000: 5, 50: 50}, 'mlp_repeat': 3,
-              'cnn_steps': 5, 'cnn_repeat': 3, 'higher_steps': 5, 'higher_repeat': 3,
-              'memory': (20, 512, 512)},
-    'tiny': {'chain_ops': (100, 200), 'tree_leaves': (64, 128), 'engine_repeat': 1,
-             'tree_repeat': 1,
-             'mlp_hidden': (1000, 50), 'mlp_steps': {1000: 1, 50: 1}, 'mlp_repeat': 1,
-             'cnn_steps': 1, 'cnn_repeat': 1, 'higher_steps': 1, 'higher_repeat': 1,
-             'memory': (4, 64, 64)},
+    'full': {
+        'chain_ops': (2_500, 5_000, 10_000, 20_000),
+        'tree_leaves': (4_096, 8_192, 16_384),
+        'engine_repeat': 7,
+        'tree_repeat': 15,
+        'mlp_hidden': (1000, 50),
+        'mlp_steps': {1000: 10, 50: 100},
+        'mlp_repeat': 15,
+        'cnn_steps': 10,
+        'cnn_repeat': 9,
+        'higher_steps': 10,
+        'higher_repeat': 9,
+        'memory': (20, 512, 512),
+    },
+    'quick': {
+        'chain_ops': (1_000, 2_000, 4_000),
+        'tree_leaves': (4_096, 8_192, 16_384),
+        'engine_repeat': 3,
+        'tree_repeat': 5,
+        'mlp_hidden': (1000, 50),
+        'mlp_steps': {1000: 5, 50: 50},
+        'mlp_repeat': 3,
+        'cnn_steps': 5,
+        'cnn_repeat': 3,
+        'higher_steps': 5,
+        'higher_repeat': 3,
+        'memory': (20, 512, 512),
+    },
+    'tiny': {
+        'chain_ops': (100, 200),
+        'tree_leaves': (64, 128),
+        'engine_repeat': 1,
+        'tree_repeat': 1,
+        'mlp_hidden': (1000, 50),
+        'mlp_steps': {1000: 1, 50: 1},
+        'mlp_repeat': 1,
+        'cnn_steps': 1,
+        'cnn_repeat': 1,
+        'higher_steps': 1,
+        'higher_repeat': 1,
+        'memory': (4, 64, 64),
+    },
 }
 
 
@@ -79,62 +120,91 @@ PROFILES = {
 def case_chain(p, torch, autograd, log):
     r = bench_engine.run_chain(p['chain_ops'], p['engine_repeat'], torch, autograd, log)
     sizes = sorted(p['chain_ops'])
-    return {'title': f"chain: {sizes[0]:,} .. {sizes[-1]:,} scalar ops, forward + "
-                     f"backward ({p['engine_repeat']} runs; the target is at "
-                     f"{r['ops']:,})",
-            'result': r, 'table': bench_engine.report_chain(r),
-            'targets': bench_engine.chain_targets(r)}
+    return {
+        'title': f'chain: {sizes[0]:,} .. {sizes[-1]:,} scalar ops, forward + '
+        f'backward ({p["engine_repeat"]} runs; the target is at '
+        f'{r["ops"]:,})',
+        'result': r,
+        'table': bench_engine.report_chain(r),
+        'targets': bench_engine.chain_targets(r),
+    }
 
 
 def case_tree(p, torch, autograd, log):
     # more runs than the chain: each is short, and the target is a ratio of two medians
     r = bench_engine.run_tree(p['tree_leaves'], p['tree_repeat'], torch, autograd, log)
-    return {'title': f"tree: pairwise sum over {p['tree_leaves'][0]:,} .. "
-                     f"{p['tree_leaves'][-1]:,} leaves, backward only "
-                     f"({p['tree_repeat']} runs)",
-            'result': r, 'table': bench_engine.report_tree(r),
-            'targets': bench_engine.tree_targets(r)}
+    return {
+        'title': f'tree: pairwise sum over {p["tree_leaves"][0]:,} .. '
+        f'{p["tree_leaves"][-1]:,} leaves, backward only '
+        f'({p["tree_repeat"]} runs)',
+        'result': r,
+        'table': bench_engine.report_tree(r),
+        'targets': bench_engine.tree_targets(r),
+    }
 
 
 def case_mlp(p, torch, autograd, log):
-    r = bench_mlp.run(p['mlp_hidden'], p['mlp_repeat'], p['mlp_steps'], log,
-                      use_torch=torch is not None)
-    return {'title': f"mlp: training step of MLP((hidden, 10)), 784 inputs, batch "
-                     f"{bench_mlp.BATCH}, float32, sigmoid, SGD; ms per step "
-                     f"({p['mlp_repeat']} blocks)",
-            'result': r, 'table': bench_mlp.report_cases(r), 'targets': r['targets']}
+    r = bench_mlp.run(
+        p['mlp_hidden'], p['mlp_repeat'], p['mlp_steps'], log, use_torch=torch is not None
+    )
+    return {
+        'title': f'mlp: training step of MLP((hidden, 10)), 784 inputs, batch '
+        f'{bench_mlp.BATCH}, float32, sigmoid, SGD; ms per step '
+        f'({p["mlp_repeat"]} blocks)',
+        'result': r,
+        'table': bench_mlp.report_cases(r),
+        'targets': r['targets'],
+    }
 
 
 def case_cnn(p, torch, autograd, log):
-    r = bench_cnn.run(p['cnn_repeat'], p['cnn_steps'], use_torch=torch is not None,
-                      log=log)
+    r = bench_cnn.run(p['cnn_repeat'], p['cnn_steps'], use_torch=torch is not None, log=log)
     c1, c2 = bench_cnn.CHANNELS
-    return {'title': f"cnn: training step, conv {c1} / {c2} channels 3x3 + relu + 2x2 "
-                     f"max pool, linear; batch {bench_cnn.BATCH} of {bench_cnn.SIZE}x"
-                     f"{bench_cnn.SIZE}, float32, SGD ({p['cnn_repeat']} blocks of "
-                     f"{p['cnn_steps']} steps)",
-            'result': r, 'table': bench_cnn.report_case(r), 'targets': r['targets']}
+    return {
+        'title': f'cnn: training step, conv {c1} / {c2} channels 3x3 + relu + 2x2 '
+        f'max pool, linear; batch {bench_cnn.BATCH} of {bench_cnn.SIZE}x'
+        f'{bench_cnn.SIZE}, float32, SGD ({p["cnn_repeat"]} blocks of '
+        f'{p["cnn_steps"]} steps)',
+        'result': r,
+        'table': bench_cnn.report_case(r),
+        'targets': r['targets'],
+    }
 
 
 def case_higher(p, torch, autograd, log):
-    r = bench_higher.run(p['higher_repeat'], p['higher_steps'],
-                         use_torch=torch is not None, log=log)
-    return {'title': f"higher: 6th derivative of tanh on {bench_higher.POINTS:,} float64 "
-                     f"points by repeated backward ({p['higher_repeat']} blocks of "
-                     f"{p['higher_steps']})",
-            'result': r, 'table': bench_higher.report_case(r), 'targets': r['targets']}
+    r = bench_higher.run(
+        p['higher_repeat'], p['higher_steps'], use_torch=torch is not None, log=log
+    )
+    return {
+        'title': f'higher: 6th derivative of tanh on {bench_higher.POINTS:,} float64 '
+        f'points by repeated backward ({p["higher_repeat"]} blocks of '
+        f'{p["higher_steps"]})',
+        'result': r,
+        'table': bench_higher.report_case(r),
+        'targets': r['targets'],
+    }
 
 
 def case_memory(p, torch, autograd, log):
     layers, width, batch = p['memory']
     r = bench_memory.run(layers, width, batch, log)
-    return {'title': f"memory: MLP([{width}] * {layers}), sigmoid, float32, batch "
-                     f"{batch}, forward + backward under tracemalloc",
-            'result': r, 'table': bench_memory.report_case(r), 'targets': r['targets']}
+    return {
+        'title': f'memory: MLP([{width}] * {layers}), sigmoid, float32, batch '
+        f'{batch}, forward + backward under tracemalloc',
+        'result': r,
+        'table': bench_memory.report_case(r),
+        'targets': r['targets'],
+    }
 
 
-CASES = {'chain': case_chain, 'tree': case_tree, 'mlp': case_mlp, 'cnn': case_cnn,
-         'higher': case_higher, 'memory': case_memory}
+CASES = {
+    'chain': case_chain,
+    'tree': case_tree,
+    'mlp': case_mlp,
+    'cnn': case_cnn,
+    'higher': case_higher,
+    'memory': case_memory,
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -144,61 +214,78 @@ def status(target):
     return {True: 'PASS', False: 'FAIL', None: 'skipped'}[target['passed']]
 
 
-def run(names=tuple(CASES), profile='full', torch=None, autograd=None, log=log,
-        show=print):
+def run(names=tuple(CASES), profile='full', torch=None, autograd=None, log=log, show=print):
     """Run the named cases in order with the given baselines (modules or None); call
     ``show`` with each case's table as soon as it is done.  Returns a JSON-ready dict:
     ``profile``, ``environment``, ``cases`` (name -> title, result, targets) and
     ``targets`` (all of them, each with its ``case`` and ``status``)."""
     p = PROFILES[profile]
-    result = {'profile': profile, 'environment': environment(torch, autograd),
-              'cases': {}, 'targets': []}
+    result = {
+        'profile': profile,
+        'environment': environment(torch, autograd),
+        'cases': {},
+        'targets': [],
+    }
     for i, name in enumerate(names, 1):
         log(f'[{i}/{len(names)}] {name}')
         try:
             case = CASES[name](p, torch, autograd, log)
-        except Exception as e:     # one broken case must not hide the others' results
+        except Exception as e:  # one broken case must not hide the others' results
             log(traceback.format_exc())
-            case = {'title': f'{name}: raised {type(e).__name__}', 'result': None,
-                    'table': [f'    {type(e).__name__}: {e}'],
-                    'targets': [make_target(f'{name}: runs without an error',
-                                            f'{type(e).__name__}: {e}', 'no error',
-                                            op='==')]}
+            case = {
+                'title': f'{name}: raised {type(e).__name__}',
+                'result': None,
+                'table': [f'    {type(e).__name__}: {e}'],
+                'targets': [
+                    make_target(
+                        f'{name}: runs without an error',
+                        f'{type(e).__name__}: {e}',
+                        'no error',
+                        op='==',
+                    )
+                ],
+            }
         for t in case['targets']:
             result['targets'].append({'case': name, **t, 'status': status(t)})
-        result['cases'][name] = {'title': case['title'], 'result': case['result'],
-                                 'targets': case['targets']}
+        result['cases'][name] = {
+            'title': case['title'],
+            'result': case['result'],
+            'targets': case['targets'],
+        }
         show(case_table(i, case))
     return result
 
 
 def case_table(number, case):
-    lines = [f"({number}) {case['title']}"] + case['table'] + ['']
+    lines = [f'({number}) {case["title"]}'] + case['table'] + ['']
     lines += ['    ' + target_line(t) for t in case['targets']]
     return '\n'.join(lines) + '\n'
 
 
 def header(profile, baselines):
     env = environment()
-    return (f"dezero {env['dezero']} benchmark suite, {profile} run  ({env['date']}; "
-            f"Python {env['python']}, NumPy {env['numpy']}; {env['cpus']} CPUs, "
-            f"{env['machine']} {env['system']})\n"
-            f"NumPy's BLAS threads: {env['blas_threads'] or 'library default'}"
-            f"; baselines: PyTorch {baselines['torch']}; HIPS autograd "
-            f"{baselines['autograd']}\n")
+    return (
+        f'dezero {env["dezero"]} benchmark suite, {profile} run  ({env["date"]}; '
+        f'Python {env["python"]}, NumPy {env["numpy"]}; {env["cpus"]} CPUs, '
+        f'{env["machine"]} {env["system"]})\n'
+        f"NumPy's BLAS threads: {env['blas_threads'] or 'library default'}"
+        f'; baselines: PyTorch {baselines["torch"]}; HIPS autograd '
+        f'{baselines["autograd"]}\n'
+    )
 
 
 def summary(result):
     """The final table: every target with its status and measured value."""
     width = max([len(t['name']) for t in result['targets']] + [20])
-    lines = [f"summary: {sum(t['status'] == 'PASS' for t in result['targets'])} PASS, "
-             f"{sum(t['status'] == 'FAIL' for t in result['targets'])} FAIL, "
-             f"{sum(t['status'] == 'skipped' for t in result['targets'])} skipped",
-             f"    {'result':<8} {'target':<{width}}  measured"]
+    lines = [
+        f'summary: {sum(t["status"] == "PASS" for t in result["targets"])} PASS, '
+        f'{sum(t["status"] == "FAIL" for t in result["targets"])} FAIL, '
+        f'{sum(t["status"] == "skipped" for t in result["targets"])} skipped',
+        f'    {"result":<8} {"target":<{width}}  measured',
+    ]
     for t in result['targets']:
-        measured = (format_value(t['value']) if t['passed'] is not None
-                    else f"({t['why_skipped']})")
-        lines.append(f"    {t['status']:<8} {t['name']:<{width}}  {measured}")
+        measured = format_value(t['value']) if t['passed'] is not None else f'({t["why_skipped"]})'
+        lines.append(f'    {t["status"]:<8} {t["name"]:<{width}}  {measured}')
     return '\n'.join(lines)
 
 
@@ -215,12 +302,16 @@ def plot(result, path):
     """Draw time against graph size for the chain and the tree (the cases that ran),
     log-log, one line per side; return ``path``, or None when neither case ran or
     matplotlib is missing (saying so on stderr)."""
-    panels = [name for name in ('chain', 'tree')
-              if name in result['cases'] and result['cases'][name]['result'] is not None]
+    panels = [
+        name
+        for name in ('chain', 'tree')
+        if name in result['cases'] and result['cases'][name]['result'] is not None
+    ]
     if not panels:
         return None
     try:
         import matplotlib
+
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
         from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -230,23 +321,28 @@ def plot(result, path):
     plain = FuncFormatter(lambda v, _: f'{v:,.4g}')
     whole = FuncFormatter(lambda v, _: f'{v:,.0f}')
     # minor ticks of a log axis: label only 2x and 5x a power of ten
-    some = FuncFormatter(lambda v, _: f'{v:,.4g}' if v > 0 and round(
-        v / 10 ** math.floor(math.log10(v))) in (2, 5) else '')
-    styles = {'dezero': ('C0', 'o', 'dezero'),
-              'torch': ('C1', 's', 'PyTorch (eager, 1 thread)'),
-              'autograd': ('C2', '^', 'HIPS autograd')}
-    texts = {'chain': ('Chain of scalar ops: forward + backward', 'operations'),
-             'tree': ('Pairwise-sum tree: backward only', 'leaves')}
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5),
-                             squeeze=False)
+    some = FuncFormatter(
+        lambda v, _: (
+            f'{v:,.4g}' if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 5) else ''
+        )
+    )
+    styles = {
+        'dezero': ('C0', 'o', 'dezero'),
+        'torch': ('C1', 's', 'PyTorch (eager, 1 thread)'),
+        'autograd': ('C2', '^', 'HIPS autograd'),
+    }
+    texts = {
+        'chain': ('Chain of scalar ops: forward + backward', 'operations'),
+        'tree': ('Pairwise-sum tree: backward only', 'leaves'),
+    }
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     for ax, name in zip(axes[0], panels):
         r = result['cases'][name]['result']
         for side in bench_engine.SIDES:
             sizes, times = _series(name, r, side)
             if sizes:
                 color, marker, label = styles[side]
-                ax.plot(sizes, [t * 1e3 for t in times], color=color, marker=marker,
-                        label=label)
+                ax.plot(sizes, [t * 1e3 for t in times], color=color, marker=marker, label=label)
         ax.set_xscale('log')
         ax.set_yscale('log')
         ax.set_xticks(_series(name, r, 'dezero')[0])
@@ -261,8 +357,11 @@ def plot(result, path):
         ax.grid(True, which='both', alpha=0.3)
         ax.legend()
     env = result['environment']
-    fig.suptitle(f"dezero {env['dezero']} engine, {env['date']} (Python {env['python']}, "
-                 f"{env['cpus']} CPUs)", fontsize=10)
+    fig.suptitle(
+        f'dezero {env["dezero"]} engine, {env["date"]} (Python {env["python"]}, '
+        f'{env["cpus"]} CPUs)',
+        fontsize=10,
+    )
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -281,20 +380,35 @@ def baseline_status(module, disabled, distribution, flag):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     size = p.add_mutually_exclusive_group()
-    size.add_argument('--quick', action='store_true',
-                      help='short version: fewer repeats, shorter chains (about a minute)')
-    size.add_argument('--tiny', action='store_true',
-                      help='smoke test: tiny sizes, one run each (numbers meaningless)')
+    size.add_argument(
+        '--quick',
+        action='store_true',
+        help='short version: fewer repeats, shorter chains (about a minute)',
+    )
+    size.add_argument(
+        '--tiny',
+        action='store_true',
+        help='smoke test: tiny sizes, one run each (numbers meaningless)',
+    )
     p.add_argument('--json', metavar='PATH', help='also write every result as JSON')
-    p.add_argument('--check', action='store_true',
-                   help='exit with status 1 when a target is missed')
-    p.add_argument('--only', nargs='+', metavar='NAME', choices=list(CASES),
-                   help=f"run only these cases ({', '.join(CASES)})")
+    p.add_argument(
+        '--check', action='store_true', help='exit with status 1 when a target is missed'
+    )
+    p.add_argument(
+        '--only',
+        nargs='+',
+        metavar='NAME',
+        choices=list(CASES),
+        help=f'run only these cases ({", ".join(CASES)})',
+    )
     p.add_argument('--no-torch', action='store_true', help='skip the PyTorch baseline')
-    p.add_argument('--no-autograd', action='store_true',
-                   help='skip the HIPS autograd baseline')
-    p.add_argument('--out', metavar='DIR', default=OUT_DIR,
-                   help=f'where the plot {PLOT_NAME} goes (default: benchmarks/out)')
+    p.add_argument('--no-autograd', action='store_true', help='skip the HIPS autograd baseline')
+    p.add_argument(
+        '--out',
+        metavar='DIR',
+        default=OUT_DIR,
+        help=f'where the plot {PLOT_NAME} goes (default: benchmarks/out)',
+    )
     p.add_argument('--plot', metavar='PATH', help='also copy the plot to PATH')
     args = p.parse_args(argv)
     profile = 'quick' if args.quick else 'tiny' if args.tiny else 'full'
@@ -302,16 +416,16 @@ def main(argv=None):
 
     torch = None if args.no_torch else load_torch()
     autograd = None if args.no_autograd else load_autograd()
-    freeze_gc()                 # after the baselines' imports, before any timing
-    baselines = {'torch': baseline_status(torch, args.no_torch, 'torch', '--no-torch'),
-                 'autograd': baseline_status(autograd, args.no_autograd, 'autograd',
-                                             '--no-autograd')}
+    freeze_gc()  # after the baselines' imports, before any timing
+    baselines = {
+        'torch': baseline_status(torch, args.no_torch, 'torch', '--no-torch'),
+        'autograd': baseline_status(autograd, args.no_autograd, 'autograd', '--no-autograd'),
+    }
     if torch is not None:
         baselines['torch'] += f', {torch.get_num_threads()} thread'
     print(header(profile, baselines), flush=True)
 
-    result = run(names, profile, torch, autograd, log,
-                 show=lambda text: print(text, flush=True))
+    result = run(names, profile, torch, autograd, log, show=lambda text: print(text, flush=True))
     result['baselines'] = baselines
     print(summary(result))
 

@@ -10,6 +10,7 @@ into this module, so anomaly detection costs nothing.
 It sits below :mod:`dezero.core` (it imports nothing of dezero but :mod:`dezero.cuda`),
 so the engine can call it without an import cycle.
 """
+
 import contextlib
 import linecache
 import sys
@@ -113,7 +114,7 @@ def _bad_values(a):
 def _values(a):
     """The array of ``a``, a Variable or an array (None for a Variable whose values the
     graph did not keep)."""
-    if hasattr(a, 'creator'):            # a Variable
+    if hasattr(a, 'creator'):  # a Variable
         a = a.data
     return a if hasattr(a, 'dtype') else None
 
@@ -123,8 +124,10 @@ def _all_finite(items):
 
 
 def _describe_inputs(items):
-    return [(tuple(a.shape), str(a.dtype)) if hasattr(a, 'shape') else (None, type(a).__name__)
-            for a in items]
+    return [
+        (tuple(a.shape), str(a.dtype)) if hasattr(a, 'shape') else (None, type(a).__name__)
+        for a in items
+    ]
 
 
 def _raise(func, phase, what, inputs, site, extra='', grads=None):
@@ -132,9 +135,12 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
     described = _describe_inputs(inputs)
     shapes = ', '.join(f'{s} {d}' for s, d in described) or 'none'
     source = format_site(site)
-    where = (f'created at {source}' if source is not None else
-             'created outside detect_anomaly(), so its source line was not recorded '
-             '(run the forward pass inside the block too)')
+    where = (
+        f'created at {source}'
+        if source is not None
+        else 'created outside detect_anomaly(), so its source line was not recorded '
+        '(run the forward pass inside the block too)'
+    )
     if not _all_finite(inputs):
         origin = 'its inputs already held non-finite values'
     elif grads is not None and not _all_finite([g for g in grads if g is not None]):
@@ -143,8 +149,10 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
         origin = 'its inputs and the gradient flowing into it were all finite'
     else:
         origin = 'its inputs were all finite'
-    message = (f'{name} {phase} produced {what}{extra}; {origin}. '
-               f'Inputs of {name}: {shapes}. {name} was {where}')
+    message = (
+        f'{name} {phase} produced {what}{extra}; {origin}. '
+        f'Inputs of {name}: {shapes}. {name} was {where}'
+    )
     raise AnomalyError(message, name, phase, described, source)
 
 
@@ -158,10 +166,15 @@ def check_forward(func, xs, ys):
         stack = _backward_stack()
         if stack:
             outer, gys = stack[-1]
-            _raise(outer, 'backward', bad,
-                   outer.inputs, getattr(outer, '_created_at', None),
-                   extra=f' in {type(func).__name__} (output {i}) while computing '
-                         f'its gradients', grads=gys)
+            _raise(
+                outer,
+                'backward',
+                bad,
+                outer.inputs,
+                getattr(outer, '_created_at', None),
+                extra=f' in {type(func).__name__} (output {i}) while computing its gradients',
+                grads=gys,
+            )
         _raise(func, 'forward', f'{bad} in output {i}', xs, user_site())
 
 
@@ -185,5 +198,11 @@ def check_backward(func, gxs, gys):
             continue
         bad = _bad_values(_values(gx))
         if bad is not None:
-            _raise(func, 'backward', f'{bad} in the gradient for input {i}',
-                   func.inputs, getattr(func, '_created_at', None), grads=gys)
+            _raise(
+                func,
+                'backward',
+                f'{bad} in the gradient for input {i}',
+                func.inputs,
+                getattr(func, '_created_at', None),
+                grads=gys,
+            )

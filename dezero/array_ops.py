@@ -3,6 +3,7 @@
 Nothing here records a graph; these are the array-level building blocks of gradients
 that flow through broadcasting and reductions.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -20,16 +21,19 @@ def sum_to(x, shape):
         return x
     lead = x.ndim - len(shape)
     if lead < 0:
-        raise ValueError(f'sum_to: cannot sum an array of shape {x.shape} to the larger '
-                         f'shape {shape}')
+        raise ValueError(
+            f'sum_to: cannot sum an array of shape {x.shape} to the larger shape {shape}'
+        )
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
     y = x.sum(axis=axes, keepdims=True)
     if lead > 0:
         y = y.reshape(y.shape[lead:])
     if y.shape != shape:
-        raise ValueError(f'sum_to: an array of shape {x.shape} does not broadcast from '
-                         f'shape {shape}')
+        raise ValueError(
+            f'sum_to: an array of shape {x.shape} does not broadcast from shape {shape}'
+        )
     return y
 
 
@@ -43,8 +47,7 @@ def normalize_axis(axis, ndim):
     out = []
     for a in axis:
         if not -ndim <= a < ndim:
-            raise ValueError(f'axis {a} is out of range for an array with {ndim} '
-                             f'dimensions')
+            raise ValueError(f'axis {a} is out of range for an array with {ndim} dimensions')
         out.append(int(a) % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f'repeated axis in {tuple(axis)}')
@@ -93,6 +96,7 @@ def scatter_add(target, indices, values):
     add_at = getattr(xp.add, 'at', None)
     if add_at is None:
         import cupyx
+
         add_at = cupyx.scatter_add
     add_at(target, indices, values)
 

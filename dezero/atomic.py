@@ -6,11 +6,12 @@ flushes it to disk and only then renames it over the destination with ``os.repla
 complete new one; if writing fails or is interrupted, the temporary file is removed and
 the previous file is left as it was.
 """
+
 import contextlib
 import os
 import secrets
 
-_MODES = {'w': 'x', 'wt': 'xt', 'wb': 'xb'}   # write mode -> exclusive-create mode
+_MODES = {'w': 'x', 'wt': 'xt', 'wb': 'xb'}  # write mode -> exclusive-create mode
 
 
 @contextlib.contextmanager
@@ -30,8 +31,7 @@ def atomic_open(path, mode='wb', **kwargs):
             np.savez(f, w=w)
     """
     if mode not in _MODES:
-        raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, '
-                         f'got {mode!r}')
+        raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
     path = os.fspath(path)
     f, tmp = _open_temp(path, _MODES[mode], kwargs)
     try:

@@ -23,6 +23,7 @@ Results are arrays, unless
 >>> float(grad(f)(np.array(2.0))), float(grad(grad(f))(np.array(2.0)))
 (12.0, 12.0)
 """
+
 import contextlib
 import threading
 
@@ -39,6 +40,7 @@ from dezero.functions.reduction import sum as _sum
 # --------------------------------------------------------------------------------------
 class _Nesting(threading.local):
     """How many transforms are evaluating their function right now, in this thread."""
+
     depth = 0
 
 
@@ -64,6 +66,7 @@ def _connected(create_graph):
 class _Identity(Function):
     """y = x, as a new node; its gradient is gy.  It links the Variable a transform
     differentiates with respect to to the caller's Variable, without sharing it."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -91,14 +94,15 @@ def _gradients(ys, gys, xs, connected):
 # --------------------------------------------------------------------------------------
 def _check_argnums(name, argnums):
     """``argnums`` as a tuple, and whether it was a single int."""
+
     def is_int(i):
         return isinstance(i, int) and not isinstance(i, bool)
+
     if is_int(argnums):
         return (argnums,), True
     if isinstance(argnums, tuple) and argnums and all(is_int(i) for i in argnums):
         return argnums, False
-    raise TypeError(f'{name}: argnums must be an int or a non-empty tuple of ints, got '
-                    f'{argnums!r}')
+    raise TypeError(f'{name}: argnums must be an int or a non-empty tuple of ints, got {argnums!r}')
 
 
 def _resolve_argnums(name, argnums, n_args):
@@ -106,8 +110,10 @@ def _resolve_argnums(name, argnums, n_args):
     resolved = []
     for i in argnums:
         if not -n_args <= i < n_args:
-            raise ValueError(f'{name}: argnums {argnums!r} asks for argument {i}, but the '
-                             f'function was called with {n_args} positional arguments')
+            raise ValueError(
+                f'{name}: argnums {argnums!r} asks for argument {i}, but the '
+                f'function was called with {n_args} positional arguments'
+            )
         resolved.append(i % n_args)
     if len(set(resolved)) != len(resolved):
         raise ValueError(f'{name}: argnums {argnums!r} names an argument twice')
@@ -127,12 +133,16 @@ def _float_array(name, what, value):
     elif isinstance(data, np.generic):
         data = cuda.as_numpy(data)
     else:
-        raise TypeError(f'{name}: {what} is of type {type(value).__name__}; expected a '
-                        f'Variable, a NumPy array or a Python float')
+        raise TypeError(
+            f'{name}: {what} is of type {type(value).__name__}; expected a '
+            f'Variable, a NumPy array or a Python float'
+        )
     if data.dtype.kind != 'f':
-        raise TypeError(f'{name}: {what} has dtype {data.dtype}; derivatives are taken '
-                        f'with respect to floating-point arrays (convert it with '
-                        f'.astype(float))')
+        raise TypeError(
+            f'{name}: {what} has dtype {data.dtype}; derivatives are taken '
+            f'with respect to floating-point arrays (convert it with '
+            f'.astype(float))'
+        )
     return data
 
 
@@ -169,9 +179,11 @@ def _outputs(name, result):
         elif isinstance(item, (int, float, np.generic)) and not isinstance(item, bool):
             ys.append(Variable(cuda.as_numpy(item)))
         else:
-            raise TypeError(f'{name}: the function returned an object of type '
-                            f'{type(item).__name__}; expected a Variable or an array '
-                            f'(or a tuple of them)')
+            raise TypeError(
+                f'{name}: the function returned an object of type '
+                f'{type(item).__name__}; expected a Variable or an array '
+                f'(or a tuple of them)'
+            )
     return ys, several
 
 
@@ -183,8 +195,10 @@ def _like(name, what, value, like):
     else:
         data = _float_array(name, what, value)
     if data.shape != like.shape:
-        raise ValueError(f'{name}: {what} has shape {data.shape}; expected shape '
-                         f'{like.shape}, that of the value it goes with')
+        raise ValueError(
+            f'{name}: {what} has shape {data.shape}; expected shape '
+            f'{like.shape}, that of the value it goes with'
+        )
     if isinstance(value, Variable):
         return value
     return Variable(data.astype(like.dtype, copy=False))
@@ -241,9 +255,11 @@ def _value_and_grad(name, f, argnums, create_graph):
             y = ys[0]
             if several or y.size != 1:
                 shape = [v.shape for v in ys] if several else y.shape
-                raise ValueError(f'{name}: the function must return a scalar (one '
-                                 f'element), got shape {shape}; use jacobian for '
-                                 f'several outputs, or reduce them to one (e.g. sum)')
+                raise ValueError(
+                    f'{name}: the function must return a scalar (one '
+                    f'element), got shape {shape}; use jacobian for '
+                    f'several outputs, or reduce them to one (e.g. sum)'
+                )
             seed = Variable(cuda.get_array_module(y.data).ones_like(y.data))
             gxs = _gradients([y], [seed], xs, connected)
         value = y if connected else y.data.copy()
@@ -324,14 +340,15 @@ def _jacobian_of(y, xs, connected):
     jacobians = []
     for row, x in zip(rows, xs):
         shape = y.shape + x.shape
-        if not row:                                   # y has no elements
+        if not row:  # y has no elements
             j = Variable(xp.zeros(shape, dtype=x.dtype))
             jacobians.append(j if connected else j.data)
         elif connected:
             jacobians.append(reshape(stack(row), shape))
         else:
-            jacobians.append(xp.stack([g.data if isinstance(g, Variable) else g
-                                       for g in row]).reshape(shape))
+            jacobians.append(
+                xp.stack([g.data if isinstance(g, Variable) else g for g in row]).reshape(shape)
+            )
     return jacobians
 
 
@@ -373,12 +390,20 @@ def hvp(f, x, v, create_graph=False):
     xs, several = _several(name, 'x', x)
     vs, several_v = _several(name, 'v', v)
     if several_v != several or len(vs) != len(xs):
-        raise ValueError(f'{name}: v must match x: {len(xs)} '
-                         f'{"arrays" if several else "array"} expected, got '
-                         f'{len(vs) if several_v else "one array"}')
-    vs = [_like(name, f'v[{i}]' if several else 'v',
-                vi, Variable(_float_array(name, f'x[{i}]' if several else 'x', xi)))
-          for i, (xi, vi) in enumerate(zip(xs, vs))]
+        raise ValueError(
+            f'{name}: v must match x: {len(xs)} '
+            f'{"arrays" if several else "array"} expected, got '
+            f'{len(vs) if several_v else "one array"}'
+        )
+    vs = [
+        _like(
+            name,
+            f'v[{i}]' if several else 'v',
+            vi,
+            Variable(_float_array(name, f'x[{i}]' if several else 'x', xi)),
+        )
+        for i, (xi, vi) in enumerate(zip(xs, vs))
+    ]
     argnums = tuple(range(len(xs)))
     gradient = grad(f, argnums)
 
@@ -405,17 +430,19 @@ def vjp(f, *xs, create_graph=False):
     name = _name('vjp', f)
     _check_callable(name, f)
     if not xs:
-        raise ValueError(f'{name}: expected at least one argument to differentiate '
-                         f'with respect to')
+        raise ValueError(f'{name}: expected at least one argument to differentiate with respect to')
     connected = _connected(create_graph)
     with using_config('enable_backprop', True):
         inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
+
     def pullback(u):
         us, several_u = _several(f'{name} pullback', 'u', u)
         if several_u != several or len(us) != len(ys):
-            raise ValueError(f'{name} pullback: u must match the output: '
-                             f'{len(ys) if several else "one array"} expected, got '
-                             f'{len(us) if several_u else "one array"}')
+            raise ValueError(
+                f'{name} pullback: u must match the output: '
+                f'{len(ys) if several else "one array"} expected, got '
+                f'{len(us) if several_u else "one array"}'
+            )
         gys = [_like(f'{name} pullback', 'u', ui, y) for ui, y in zip(us, ys)]
         gxs = _gradients(ys, gys, inputs, connected)
         return tuple(_result(g, x, connected) for g, x in zip(gxs, inputs))
@@ -438,15 +465,19 @@ def jvp(f, xs, vs, create_graph=False):
     xs, several_x = _several(name, 'xs', xs)
     vs, several_v = _several(name, 'vs', vs)
     if several_v != several_x or len(vs) != len(xs):
-        raise ValueError(f'{name}: vs must match xs: {len(xs)} '
-                         f'{"tangents" if several_x else "tangent"} expected, got '
-                         f'{len(vs) if several_v else "one"}')
+        raise ValueError(
+            f'{name}: vs must match xs: {len(xs)} '
+            f'{"tangents" if several_x else "tangent"} expected, got '
+            f'{len(vs) if several_v else "one"}'
+        )
     connected = _connected(create_graph)
     with using_config('enable_backprop', True):
         inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
-        tangents = [_like(name, f'vs[{i}]' if several_x else 'vs', v, x)
-                    for i, (v, x) in enumerate(zip(vs, inputs))]
-        us = [_zeros_like(y) for y in ys]                # any value: u @ J is linear
+        tangents = [
+            _like(name, f'vs[{i}]' if several_x else 'vs', v, x)
+            for i, (v, x) in enumerate(zip(vs, inputs))
+        ]
+        us = [_zeros_like(y) for y in ys]  # any value: u @ J is linear
         gxs = _gradients(ys, us, inputs, True)
         terms = [_sum(g * t) for g, t in zip(gxs, tangents) if g is not None]
         if terms:
@@ -458,5 +489,7 @@ def jvp(f, xs, vs, create_graph=False):
         else:
             jv = [None] * len(us)
     values = [y if connected else y.data.copy() for y in ys]
-    return (_pack(values, several),
-            _pack([_result(t, y, connected) for t, y in zip(jv, ys)], several))
+    return (
+        _pack(values, several),
+        _pack([_result(t, y, connected) for t, y in zip(jv, ys)], several),
+    )

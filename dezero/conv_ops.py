@@ -6,6 +6,7 @@ window's values back onto the positions of the image they came from (overlapping
 windows add up).  Both work on plain arrays; the differentiable versions live in
 :mod:`dezero.functions.conv`.
 """
+
 import numbers
 
 import numpy as np
@@ -21,13 +22,15 @@ def pair(x):
         return (int(x), int(x))
     if isinstance(x, (tuple, list)):
         if len(x) != 2:
-            raise ValueError(f'pair: expected an int or a pair of ints, got {x!r} '
-                             f'of length {len(x)}')
+            raise ValueError(
+                f'pair: expected an int or a pair of ints, got {x!r} of length {len(x)}'
+            )
         if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in x):
             raise TypeError(f'pair: expected an int or a pair of ints, got {x!r}')
         return (int(x[0]), int(x[1]))
-    raise TypeError(f'pair: expected an int or a pair of ints, got {x!r} '
-                    f'of type {type(x).__name__}')
+    raise TypeError(
+        f'pair: expected an int or a pair of ints, got {x!r} of type {type(x).__name__}'
+    )
 
 
 def get_conv_outsize(input_size, kernel_size, stride, pad):
@@ -49,8 +52,7 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
     Raises ValueError, naming ``name``, for a shape that is not 4-D, a kernel or stride
     under 1, a negative pad, or a kernel larger than the padded image."""
     if len(img_shape) != 4:
-        raise ValueError(f'{name}: expected a 4-D (N, C, H, W) input, got shape '
-                         f'{tuple(img_shape)}')
+        raise ValueError(f'{name}: expected a 4-D (N, C, H, W) input, got shape {tuple(img_shape)}')
     kh, kw = check_pair(name, 'kernel_size', kernel_size)
     sh, sw = check_pair(name, 'stride', stride)
     ph, pw = check_pair(name, 'pad', pad)
@@ -62,9 +64,11 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
         raise ValueError(f'{name}: pad must not be negative, got {(ph, pw)}')
     h, w = img_shape[2], img_shape[3]
     if kh > h + 2 * ph or kw > w + 2 * pw:
-        raise ValueError(f'{name}: kernel {(kh, kw)} is larger than the padded input '
-                         f'{(h + 2 * ph, w + 2 * pw)} (input shape {tuple(img_shape)}, '
-                         f'pad {(ph, pw)})')
+        raise ValueError(
+            f'{name}: kernel {(kh, kw)} is larger than the padded input '
+            f'{(h + 2 * ph, w + 2 * pw)} (input shape {tuple(img_shape)}, '
+            f'pad {(ph, pw)})'
+        )
     oh = get_conv_outsize(h, kh, sh, ph)
     ow = get_conv_outsize(w, kw, sw, pw)
     return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
@@ -76,8 +80,7 @@ def check_pair(name, arg, value):
     try:
         return pair(value)
     except (TypeError, ValueError) as e:
-        raise type(e)(f'{name}: {arg} must be an int or a pair of ints, got '
-                      f'{value!r}') from None
+        raise type(e)(f'{name}: {arg} must be an int or a pair of ints, got {value!r}') from None
 
 
 def pad_image(img, pad, value=0):
@@ -90,7 +93,7 @@ def pad_image(img, pad, value=0):
     n, c, h, w = img.shape
     out = xp.empty((n, c, h + 2 * ph, w + 2 * pw), dtype=img.dtype)
     out[...] = value
-    out[:, :, ph:ph + h, pw:pw + w] = img
+    out[:, :, ph : ph + h, pw : pw + w] = img
     return out
 
 
@@ -106,8 +109,7 @@ def window_view(img, kernel, stride, out):
     shape, strides = (n, c, kh, kw, oh, ow), (s0, s1, s2, s3, s2 * sh, s3 * sw)
     xp = cuda.get_array_module(img)
     if xp is np:
-        return np.lib.stride_tricks.as_strided(img, shape=shape, strides=strides,
-                                               writeable=False)
+        return np.lib.stride_tricks.as_strided(img, shape=shape, strides=strides, writeable=False)
     return xp.lib.stride_tricks.as_strided(img, shape=shape, strides=strides)
 
 
@@ -119,8 +121,7 @@ def im2col_array(img, kernel_size, stride, pad, to_matrix=True):
 
     ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width) pairs.  Built
     from a strided view in one copy, without a loop over pixels."""
-    kernel, stride, pad, out = conv_geometry('im2col', img.shape, kernel_size, stride,
-                                             pad)
+    kernel, stride, pad, out = conv_geometry('im2col', img.shape, kernel_size, stride, pad)
     view = window_view(pad_image(img, pad), kernel, stride, out)
     if to_matrix:
         n, c, kh, kw, oh, ow = view.shape
@@ -136,19 +137,22 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     ``col`` has shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with ``to_matrix``.
     The scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
     slice), never over pixels."""
-    kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride,
-                                             pad)
+    kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride, pad)
     n, c, h, w = img_shape
     (kh, kw), (oh, ow) = kernel, out
     full = (n, c, kh, kw, oh, ow)
     if to_matrix:
         if col.shape != (n * oh * ow, c * kh * kw):
-            raise ValueError(f'col2im: col of shape {col.shape} does not fit image shape '
-                             f'{tuple(img_shape)}; expected {(n * oh * ow, c * kh * kw)}')
+            raise ValueError(
+                f'col2im: col of shape {col.shape} does not fit image shape '
+                f'{tuple(img_shape)}; expected {(n * oh * ow, c * kh * kw)}'
+            )
         col = col.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
     elif col.shape != full:
-        raise ValueError(f'col2im: col of shape {col.shape} does not fit image shape '
-                         f'{tuple(img_shape)}; expected {full}')
+        raise ValueError(
+            f'col2im: col of shape {col.shape} does not fit image shape '
+            f'{tuple(img_shape)}; expected {full}'
+        )
     return add_windows(col, img_shape, stride, pad)
 
 
@@ -173,14 +177,15 @@ def add_windows(col, img_shape, stride, pad):
             x0, x1, c0 = _inside(j - pw, sw, ow, w)
             if x0 >= x1:
                 continue
-            img[:, :, r0:r0 + sh * (y1 - y0):sh, c0:c0 + sw * (x1 - x0):sw] += \
-                col[:, :, i, j, y0:y1, x0:x1]
+            img[:, :, r0 : r0 + sh * (y1 - y0) : sh, c0 : c0 + sw * (x1 - x0) : sw] += col[
+                :, :, i, j, y0:y1, x0:x1
+            ]
     return img
 
 
 def _inside(offset, stride, out, size):
     """For window positions ``y`` in [0, out) reading row ``y*stride + offset``, the
     range [y0, y1) of those that fall inside [0, size), and the first row read."""
-    y0 = max(0, (stride - 1 - offset) // stride)        # ceil(-offset / stride)
+    y0 = max(0, (stride - 1 - offset) // stride)  # ceil(-offset / stride)
     y1 = min(out, (size - 1 - offset) // stride + 1)
     return y0, y1, y0 * stride + offset

@@ -25,6 +25,7 @@ are attached by :func:`dezero.operators.setup_variable`, which ``import dezero``
 Two debugging aids cost nothing until used: gradient hooks
 (:meth:`Variable.register_hook`) and :func:`detect_anomaly` (:mod:`dezero.anomaly`).
 """
+
 import contextlib
 import copy
 import gc
@@ -46,10 +47,11 @@ from dezero import cuda
 class _Settings(threading.local):
     """The switches of the current thread; the class attributes are every new thread's
     starting values."""
-    enable_backprop = True     # record the graph while computing
-    train = True               # layers such as dropout behave as in training
-    detect_anomaly = False     # check every value for NaN and infinity
-    arrays_only = False        # inside a first-order backward: functions give arrays
+
+    enable_backprop = True  # record the graph while computing
+    train = True  # layers such as dropout behave as in training
+    detect_anomaly = False  # check every value for NaN and infinity
+    arrays_only = False  # inside a first-order backward: functions give arrays
 
 
 _settings = _Settings()
@@ -62,13 +64,15 @@ class _PerThread(type):
     def __getattr__(cls, name):
         if name in _SWITCHES:
             return getattr(_settings, name)
-        raise AttributeError(f'Config has no setting {name!r}; expected one of '
-                             f'{", ".join(_SWITCHES)}')
+        raise AttributeError(
+            f'Config has no setting {name!r}; expected one of {", ".join(_SWITCHES)}'
+        )
 
     def __setattr__(cls, name, value):
         if name not in _SWITCHES:
-            raise AttributeError(f'Config has no setting {name!r}; expected one of '
-                                 f'{", ".join(_SWITCHES)}')
+            raise AttributeError(
+                f'Config has no setting {name!r}; expected one of {", ".join(_SWITCHES)}'
+            )
         setattr(_settings, name, value)
 
 
@@ -88,8 +92,9 @@ def using_config(name, value):
     """Set ``Config.<name>`` to ``value`` inside a ``with`` block (in this thread),
     restoring it after."""
     if name not in _SWITCHES:
-        raise AttributeError(f'using_config: Config has no setting {name!r}; expected one '
-                             f'of {", ".join(_SWITCHES)}')
+        raise AttributeError(
+            f'using_config: Config has no setting {name!r}; expected one of {", ".join(_SWITCHES)}'
+        )
     old = getattr(_settings, name)
     setattr(_settings, name, value)
     try:
@@ -131,7 +136,7 @@ def as_array(x, array_module=np):
     ``array_module`` (NumPy by default); NumPy and CuPy arrays are returned as they are."""
     if isinstance(x, cuda.array_types):
         return x
-    if not isinstance(x, np.generic) and cuda.is_array(x):   # CuPy not registered yet
+    if not isinstance(x, np.generic) and cuda.is_array(x):  # CuPy not registered yet
         return x
     return array_module.asarray(x)
 
@@ -147,9 +152,11 @@ def as_variable(obj):
         return Variable(obj)
     if isinstance(obj, (int, float, complex, np.generic)) and not isinstance(obj, bool):
         return Variable(np.asarray(obj))
-    raise TypeError(f'as_variable: cannot use an object of type {type(obj).__name__} as a '
-                    f'Variable; expected a Variable, a NumPy array or a scalar '
-                    f'(wrap lists with np.array(...))')
+    raise TypeError(
+        f'as_variable: cannot use an object of type {type(obj).__name__} as a '
+        f'Variable; expected a Variable, a NumPy array or a scalar '
+        f'(wrap lists with np.array(...))'
+    )
 
 
 class Variable:
@@ -161,28 +168,39 @@ class Variable:
     make, False for constants (the arrays a function wraps, the seeds of ``backward``),
     and for a function's output, whether any of its inputs requires one.
     """
-    __slots__ = ('data', 'name', 'grad', 'creator', 'generation', 'requires_grad',
-                 '_index', '_hooks', '_stand_in', '__weakref__')
+
+    __slots__ = (
+        'data',
+        'name',
+        'grad',
+        'creator',
+        'generation',
+        'requires_grad',
+        '_index',
+        '_hooks',
+        '_stand_in',
+        '__weakref__',
+    )
     # NumPy leaves binary operators with a Variable to the Variable, so that
     # ``np.ones(3) * v`` runs ``v.__rmul__`` and gives a Variable.
     __array_priority__ = 200
     __array_ufunc__ = None
 
     def __init__(self, data, name=None):
-        if data is not None and not isinstance(data, cuda.array_types) \
-                and not cuda.is_array(data):
+        if data is not None and not isinstance(data, cuda.array_types) and not cuda.is_array(data):
             raise TypeError(
                 f'Variable: data must be a NumPy (or CuPy) array or None, got '
-                f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)')
+                f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
+            )
         self.data = data
         self.name = name
         self.grad = None
         self.creator = None
         self.generation = 0
         self.requires_grad = True
-        self._index = 0           # which output of its creator it is
-        self._hooks = None        # {key: fn} once a hook is registered
-        self._stand_in = None     # what the graph holds in its place, if anything
+        self._index = 0  # which output of its creator it is
+        self._hooks = None  # {key: fn} once a hook is registered
+        self._stand_in = None  # what the graph holds in its place, if anything
 
     # ---- array-like properties -------------------------------------------------------
     @property
@@ -229,9 +247,11 @@ class Variable:
         if data is None:
             raise error(f'{what}: this Variable holds no data (None)')
         if data.size != 1:
-            raise error(f'{what}: only a Variable of one element converts to a Python '
-                        f'number, got shape {data.shape}; reduce it first (v.sum()) or '
-                        f'pick an element (v[0])')
+            raise error(
+                f'{what}: only a Variable of one element converts to a Python '
+                f'number, got shape {data.shape}; reduce it first (v.sum()) or '
+                f'pick an element (v[0])'
+            )
         return data.item()
 
     def __array__(self, dtype=None, copy=None):
@@ -246,14 +266,18 @@ class Variable:
         if data is None:
             raise ValueError('np.asarray: this Variable holds no data (None)')
         if not isinstance(data, np.ndarray) or cuda.is_gpu_array(data):
-            raise TypeError(f'np.asarray: this Variable holds a {cuda.device_name(data)} '
-                            f'array of type {type(data).__name__}, which NumPy cannot read; '
-                            f'copy it to the CPU first with v.to_cpu() or '
-                            f'dezero.cuda.as_numpy(v.data)')
+            raise TypeError(
+                f'np.asarray: this Variable holds a {cuda.device_name(data)} '
+                f'array of type {type(data).__name__}, which NumPy cannot read; '
+                f'copy it to the CPU first with v.to_cpu() or '
+                f'dezero.cuda.as_numpy(v.data)'
+            )
         if dtype is not None and np.dtype(dtype) != data.dtype:
             if copy is False:
-                raise ValueError(f'np.asarray(copy=False): the data is {data.dtype}; '
-                                 f'making it {np.dtype(dtype)} needs a copy')
+                raise ValueError(
+                    f'np.asarray(copy=False): the data is {data.dtype}; '
+                    f'making it {np.dtype(dtype)} needs a copy'
+                )
             return data.astype(dtype)
         return data.copy() if copy else data
 
@@ -286,7 +310,7 @@ class Variable:
             if f in seen:
                 continue
             seen.add(f)
-            if f is not self.creator:         # the outputs of functions behind this one
+            if f is not self.creator:  # the outputs of functions behind this one
                 for ref in f.outputs:
                     y = ref()
                     if y is not None:
@@ -309,8 +333,7 @@ class Variable:
         handle whose ``remove()`` unregisters the hook.
         """
         if not callable(fn):
-            raise TypeError(f'register_hook: expected a callable fn(grad), got '
-                            f'{type(fn).__name__}')
+            raise TypeError(f'register_hook: expected a callable fn(grad), got {type(fn).__name__}')
         if self._hooks is None:
             self._hooks = {}
         handle = HookHandle(self)
@@ -336,19 +359,18 @@ class Variable:
             seed.fill(1)
             if create_graph or self.creator is None:
                 seed = _constant(seed)
-        if self.creator is None:                  # d(self)/d(self) is the seed
+        if self.creator is None:  # d(self)/d(self) is the seed
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
                     seed = _run_hooks(self, seed)
             self.grad = seed
             return
-        self.grad = None                          # given back if retain_grad
-        grads = backprop([self], [seed], retain_grad=retain_grad,
-                         create_graph=create_graph)
+        self.grad = None  # given back if retain_grad
+        grads = backprop([self], [seed], retain_grad=retain_grad, create_graph=create_graph)
         for x, gx in grads.items():
-            if not x.requires_grad or type(x) is _StandIn:   # a cut stand-in whose
-                continue                                     # variable is gone
-            if x.grad is None and type(gx) is np.ndarray:    # the usual case
+            if not x.requires_grad or type(x) is _StandIn:  # a cut stand-in whose
+                continue  # variable is gone
+            if x.grad is None and type(gx) is np.ndarray:  # the usual case
                 x.grad = Variable(gx)
             else:
                 x.grad = _accumulate(x.grad, gx, create_graph)
@@ -376,6 +398,7 @@ class Variable:
 
 class Parameter(Variable):
     """A Variable that a layer owns and an optimizer updates."""
+
     __slots__ = ()
 
 
@@ -402,19 +425,23 @@ def _accumulate(old, new, recorded):
 class _NotKept:
     """The ``data`` of a stand-in: any use of the values raises an error that says
     which declaration is missing (see :class:`_StandIn`)."""
+
     __slots__ = ()
-    __array_ufunc__ = None           # NumPy leaves ``array * stand_in`` to us: refused
+    __array_ufunc__ = None  # NumPy leaves ``array * stand_in`` to us: refused
 
     def _refuse(self, *args, **kwargs):
         raise RuntimeError(
             'this input was not kept for the backward pass: the function whose backward '
             'reads it must list it in retain_inputs (or the function that made it, in '
-            'retain_outputs)')
+            'retain_outputs)'
+        )
 
     def __getattr__(self, name):
-        raise AttributeError(f'{name!r}: this input was not kept for the backward pass; '
-                             f'the function whose backward reads it must list it in '
-                             f'retain_inputs')
+        raise AttributeError(
+            f'{name!r}: this input was not kept for the backward pass; '
+            f'the function whose backward reads it must list it in '
+            f'retain_inputs'
+        )
 
     __array__ = __getitem__ = __iter__ = __len__ = __float__ = __int__ = __bool__ = _refuse
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
@@ -434,8 +461,17 @@ class _StandIn:
     name, shape and dtype, but not its data.  The variable itself, and its array, are
     freed when the user lets go of them.  A variable has at most one stand-in, which
     ``unchain()`` on the variable cuts too."""
-    __slots__ = ('creator', 'generation', 'requires_grad', '_index', 'name', 'shape',
-                 'dtype', '_leaf')
+
+    __slots__ = (
+        'creator',
+        'generation',
+        'requires_grad',
+        '_index',
+        'name',
+        'shape',
+        'dtype',
+        '_leaf',
+    )
     data = _NOT_KEPT
     grad = None
     _hooks = None
@@ -459,12 +495,13 @@ class _StandIn:
         raise RuntimeError(
             'this input was not kept for the backward pass: the function whose backward '
             'reads it must list it in retain_inputs (or the function that made it, in '
-            'retain_outputs)')
+            'retain_outputs)'
+        )
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __getitem__ = _refuse
     __matmul__ = __rmatmul__ = __array__ = _refuse
-    __array_ufunc__ = None           # NumPy leaves ``array * stand_in`` to us: refused
+    __array_ufunc__ = None  # NumPy leaves ``array * stand_in`` to us: refused
 
     def __repr__(self):
         return f'variable(<not kept: {self.shape} {self.dtype}>)'
@@ -501,11 +538,15 @@ def _run_hooks(v, grad):
             try:
                 new = as_variable(new)
             except TypeError:
-                raise TypeError(f'gradient hook {fn!r} returned {type(new).__name__}; '
-                                f'expected None, a Variable or an array') from None
+                raise TypeError(
+                    f'gradient hook {fn!r} returned {type(new).__name__}; '
+                    f'expected None, a Variable or an array'
+                ) from None
         if new.shape != v.shape:
-            raise ValueError(f'gradient hook {fn!r} returned a gradient of shape '
-                             f'{new.shape} for a variable of shape {v.shape}')
+            raise ValueError(
+                f'gradient hook {fn!r} returned a gradient of shape '
+                f'{new.shape} for a variable of shape {v.shape}'
+            )
         grad = new
     return grad
 
@@ -514,6 +555,7 @@ class HookHandle:
     """What :meth:`Variable.register_hook` returns: ``remove()`` unregisters the hook
     (removing twice, or after the variable is gone, does nothing).  Also a context
     manager that removes the hook at the end of the ``with`` block."""
+
     __slots__ = ('_variable', 'key')
     _keys = itertools.count()
 
@@ -548,7 +590,8 @@ def _device_mix_error(func, arrays):
     return TypeError(
         f'{type(func).__name__}: mixes CPU and GPU arrays ({where}); move them to one '
         f'device first: .to_gpu() on the Variables or layers on the CPU, or .to_cpu() '
-        f'on those on the GPU (a DataLoader takes gpu=True)')
+        f'on those on the GPU (a DataLoader takes gpu=True)'
+    )
 
 
 def _describe_error(err, func, arrays):
@@ -556,8 +599,9 @@ def _describe_error(err, func, arrays):
     shapes and dtypes of its inputs (once, however deeply the error travels)."""
     if getattr(err, '_dezero_described', False) or not err.args:
         return
-    shapes = ', '.join(f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a)
-                       for a in arrays)
+    shapes = ', '.join(
+        f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a) for a in arrays
+    )
     err.args = (f'{type(func).__name__}: {err.args[0]} (inputs: {shapes})',) + err.args[1:]
     err._dezero_described = True
 
@@ -594,14 +638,15 @@ class Function:
     returns several arrays.  A function object may be called more than once: each
     recorded call after the first runs on a copy, with its own inputs and state.
     """
+
     inputs = None
     outputs = None
     generation = 0
     retain_inputs = True
     retain_outputs = True
-    _created_at = None      # the user's source line, recorded under detect_anomaly()
-    _told_needs = False     # whether backward takes needs_input_grad (set per class)
-    _book_style = True      # whether backward expects Variables (set per class)
+    _created_at = None  # the user's source line, recorded under detect_anomaly()
+    _told_needs = False  # whether backward takes needs_input_grad (set per class)
+    _book_style = True  # whether backward expects Variables (set per class)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -613,20 +658,20 @@ class Function:
         cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
 
     def __call__(self, *inputs):
-        if _settings.arrays_only:              # inside a first-order backward
+        if _settings.arrays_only:  # inside a first-order backward
             return self._call_on_arrays(*inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
         xs = []
         for i, x in enumerate(inputs):
             if type(x) is not Variable and not isinstance(x, Variable):
-                if type(x) is _StandIn:          # a backward reading an undeclared value
+                if type(x) is _StandIn:  # a backward reading an undeclared value
                     x._refuse()
                 try:
                     x = as_variable(x)
                 except TypeError as e:
                     raise TypeError(f'{type(self).__name__}: {e}') from None
-                x.requires_grad = False        # the caller cannot see its gradient
+                x.requires_grad = False  # the caller cannot see its gradient
                 inputs[i] = x
             xs.append(x.data)
         try:
@@ -644,7 +689,7 @@ class Function:
         else:
             y = _wrap(ys)
             outputs = (y,)
-            if _settings.enable_backprop:     # _record for one output, written out
+            if _settings.enable_backprop:  # _record for one output, written out
                 generation = 0
                 requires_grad = False
                 keep = f.retain_inputs
@@ -655,7 +700,7 @@ class Function:
                         requires_grad = True
                     creator = x.creator
                     if creator is not None and keep is not True and i not in keep:
-                        kept_out = creator.retain_outputs      # _keeps_output, inlined
+                        kept_out = creator.retain_outputs  # _keeps_output, inlined
                         if kept_out is not True and x._index not in kept_out:
                             inputs[i] = _stand_in(x)
                 f.generation = generation
@@ -673,9 +718,10 @@ class Function:
     def _call_on_arrays(self, *inputs):
         """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
         and recording nothing: how a backward's operations run in a first-order pass."""
-        xs = [x if type(x) is np.ndarray else x.data if isinstance(x, Variable) else x
-              for x in inputs]
-        f = self if self.inputs is None else copy.copy(self)   # keep a node's state
+        xs = [
+            x if type(x) is np.ndarray else x.data if isinstance(x, Variable) else x for x in inputs
+        ]
+        f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -736,7 +782,7 @@ class Function:
         Variables in a recorded one (None for an output that is gone unused).  Reading
         outputs not declared in ``retain_outputs`` raises once they are gone."""
         refs = self.outputs
-        if len(refs) == 1:                       # the usual case, quickly
+        if len(refs) == 1:  # the usual case, quickly
             y = refs[0]()
             if y is not None:
                 return [y.data] if _settings.arrays_only else [y]
@@ -745,9 +791,11 @@ class Function:
             keep = self.retain_outputs
             for i, y in enumerate(ys):
                 if y is None and keep is not True and i not in keep:
-                    raise RuntimeError(f'{type(self).__name__}.backward read its output '
-                                       f'{i}, which was not kept: list it in '
-                                       f'retain_outputs')
+                    raise RuntimeError(
+                        f'{type(self).__name__}.backward read its output '
+                        f'{i}, which was not kept: list it in '
+                        f'retain_outputs'
+                    )
             if _settings.arrays_only:
                 return [None if y is None else y.data for y in ys]
             return ys
@@ -856,7 +904,7 @@ class _ReversePass:
         for f in schedule:
             refs = f.outputs
             slots = pending.pop(f, None)
-            if plain and len(refs) == 1:           # the usual case, written out
+            if plain and len(refs) == 1:  # the usual case, written out
                 gy = None if slots is None else slots[0]
                 y = refs[0]()
                 if y is not None:
@@ -905,7 +953,7 @@ class _ReversePass:
                     _wrong_shape(f, gx, x)
                 creator = x.creator
                 if creator is None and plan is None and type(x) is not _StandIn:
-                    old = leaves.get(x)                # _add for a leaf, written out
+                    old = leaves.get(x)  # _add for a leaf, written out
                     if old is None:
                         leaves[x] = gx
                         if x._hooks is not None:
@@ -919,12 +967,12 @@ class _ReversePass:
                         if leaf._hooks is not None:
                             hooked_leaves.append(leaf)
                     continue
-                slots = pending.get(creator)           # _add for an output, written out
+                slots = pending.get(creator)  # _add for an output, written out
                 if slots is None:
                     slots = pending[creator] = [None] * len(creator.outputs)
-                    generation = creator.generation   # schedule.add, written out
+                    generation = creator.generation  # schedule.add, written out
                     if generation >= schedule._top:
-                        schedule.add(creator)         # (which raises)
+                        schedule.add(creator)  # (which raises)
                     later = waiting.get(generation)
                     if later is None:
                         waiting[generation] = [creator]
@@ -933,7 +981,7 @@ class _ReversePass:
                 index = x._index
                 old = slots[index]
                 slots[index] = gx if old is None else old + gx
-        for x in hooked_leaves:                   # hooks see this pass's sum
+        for x in hooked_leaves:  # hooks see this pass's sum
             gx = _run_hooks(x, self._variable(self.leaves[x]))
             self.leaves[x] = self._as_gradient(gx)
         return self._result()
@@ -944,7 +992,7 @@ class _ReversePass:
         scheduling that function); True when it is the first gradient ``x`` gets."""
         creator = x.creator
         if creator is None or (self.plan is not None and self.plan.is_target(x)):
-            key = _node(x)                       # a target made by a function stops here
+            key = _node(x)  # a target made by a function stops here
             old = self.leaves.get(key)
             self.leaves[key] = gx if old is None else old + gx
             return old is None
@@ -967,7 +1015,7 @@ class _ReversePass:
         gys = []
         for ref, gy in zip(f.outputs, slots):
             y = ref()
-            if y is None:             # gone, perhaps standing in the graph: as summed
+            if y is None:  # gone, perhaps standing in the graph: as summed
                 gys.append(gy)
                 continue
             if gy is None:
@@ -1023,13 +1071,16 @@ _NOTHING = contextlib.nullcontext()
 
 
 def _wrong_count(f, gxs):
-    raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} gradients for '
-                     f'{len(f.inputs)} inputs')
+    raise ValueError(
+        f'{type(f).__name__}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs'
+    )
 
 
 def _wrong_shape(f, gx, x):
-    raise ValueError(f'{type(f).__name__}.backward returned a gradient of shape '
-                     f'{gx.shape} for an input of shape {x.shape}')
+    raise ValueError(
+        f'{type(f).__name__}.backward returned a gradient of shape '
+        f'{gx.shape} for an input of shape {x.shape}'
+    )
 
 
 class _Schedule:
@@ -1039,6 +1090,7 @@ class _Schedule:
     A function's inputs were made by functions of lower generations, so the pass only
     ever adds functions behind the one it is running; one list per generation makes
     adding and taking O(1), and the whole pass linear in the size of the graph."""
+
     __slots__ = ('_waiting', '_top')
 
     def __init__(self, starts):
@@ -1057,7 +1109,8 @@ class _Schedule:
             raise RuntimeError(
                 f'backward: {type(f).__name__} has generation {generation}, not below '
                 f'{self._top} of a function that uses its output; was a generation '
-                f'changed by hand?')
+                f'changed by hand?'
+            )
         waiting = self._waiting.get(generation)
         if waiting is None:
             self._waiting[generation] = [f]
@@ -1066,7 +1119,7 @@ class _Schedule:
 
     def __iter__(self):
         waiting = self._waiting
-        for generation in range(self._top - 1, -1, -1):   # O(longest path) in all
+        for generation in range(self._top - 1, -1, -1):  # O(longest path) in all
             functions = waiting.pop(generation, None)
             if functions is not None:
                 self._top = generation
@@ -1084,7 +1137,7 @@ class _Plan:
         self.targets = list(targets)
         self._targets = {_node(x) for x in targets}
         self._oldest = min(x.generation for x in targets)
-        self._leads = {}              # node -> bool, for every variable visited
+        self._leads = {}  # node -> bool, for every variable visited
 
     def is_target(self, x):
         return _node(x) in self._targets
@@ -1106,7 +1159,7 @@ class _Plan:
             f = x.creator
             if key in self._targets:
                 leads[key] = True
-            elif f is None or x.generation <= self._oldest:   # too old to depend on one
+            elif f is None or x.generation <= self._oldest:  # too old to depend on one
                 leads[key] = False
             else:
                 waiting = [v for v in f.inputs if _node(v) not in leads]
@@ -1114,7 +1167,7 @@ class _Plan:
                     stack.extend(waiting)
                     continue
                 answer = any(leads[_node(v)] for v in f.inputs)
-                for i in range(len(f.outputs)):    # every output of f: the same answer
+                for i in range(len(f.outputs)):  # every output of f: the same answer
                     leads[(f, i)] = answer
             stack.pop()
 
@@ -1126,7 +1179,7 @@ def _node(x):
     creator = x.creator
     if creator is not None:
         return creator, x._index
-    if type(x) is _StandIn and x._leaf is not None:     # cut by unchain()
+    if type(x) is _StandIn and x._leaf is not None:  # cut by unchain()
         leaf = x._leaf()
         return x if leaf is None else leaf
     return x
@@ -1140,10 +1193,27 @@ def _node(x):
 # so importing them at the top would be a cycle: they are looked up when first asked for
 # (``dezero.core.add``, ``from dezero.core import Add``), by which time dezero is loaded.
 _DEFINED_ELSEWHERE = {
-    **dict.fromkeys(('Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'add', 'sub', 'rsub', 'mul',
-                     'div', 'rdiv', 'neg', 'pow'), 'dezero.functions.arithmetic'),
+    **dict.fromkeys(
+        (
+            'Add',
+            'Sub',
+            'Mul',
+            'Div',
+            'Neg',
+            'Pow',
+            'add',
+            'sub',
+            'rsub',
+            'mul',
+            'div',
+            'rdiv',
+            'neg',
+            'pow',
+        ),
+        'dezero.functions.arithmetic',
+    ),
     'setup_variable': 'dezero.operators',
-    'array_types': 'dezero.cuda',          # NumPy's array type, and CuPy's once loaded
+    'array_types': 'dezero.cuda',  # NumPy's array type, and CuPy's once loaded
 }
 
 

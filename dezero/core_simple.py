@@ -15,6 +15,7 @@ The book's steps 28 and 29 switch to it with
 
 Its Variables are a class of their own: they do not mix with ``dezero.Variable``.
 """
+
 import contextlib
 import copy
 import threading
@@ -28,6 +29,7 @@ import numpy as np
 # --------------------------------------------------------------------------------------
 class _Settings(threading.local):
     """The switches of one thread; the class attributes are every thread's defaults."""
+
     enable_backprop = True
 
 
@@ -42,8 +44,7 @@ class _PerThreadSettings(type):
 
     def __setattr__(cls, name, value):
         if not hasattr(_Settings, name):
-            raise AttributeError(f'Config has no setting {name!r}; expected '
-                                 f'enable_backprop')
+            raise AttributeError(f'Config has no setting {name!r}; expected enable_backprop')
         setattr(_settings, name, value)
 
 
@@ -57,8 +58,9 @@ class Config(metaclass=_PerThreadSettings):
 def using_config(name, value):
     """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
     if not hasattr(_Settings, name):
-        raise AttributeError(f'using_config: Config has no setting {name!r}; expected '
-                             f'enable_backprop')
+        raise AttributeError(
+            f'using_config: Config has no setting {name!r}; expected enable_backprop'
+        )
     old = getattr(Config, name)
     setattr(Config, name, value)
     try:
@@ -82,6 +84,7 @@ class Variable:
     ``Variable(data, name=None)`` takes a NumPy array or None; anything else (a float,
     a list) raises TypeError: wrap it with ``np.array(...)``.
     """
+
     # NumPy leaves binary operators with a Variable to the Variable, so that
     # ``np.array(2.0) * x`` runs ``x.__rmul__`` and gives a Variable.
     __array_priority__ = 200
@@ -89,9 +92,11 @@ class Variable:
 
     def __init__(self, data, name=None):
         if data is not None and not isinstance(data, np.ndarray):
-            raise TypeError(f'Variable: data must be a NumPy array or None, got '
-                            f'{type(data).__name__} ({data!r:.60}); wrap it with '
-                            f'np.array(...)')
+            raise TypeError(
+                f'Variable: data must be a NumPy array or None, got '
+                f'{type(data).__name__} ({data!r:.60}); wrap it with '
+                f'np.array(...)'
+            )
         self.data = data
         self.name = name
         self.grad = None
@@ -147,18 +152,18 @@ class Variable:
         if seed is None:
             dtype = self.dtype if np.issubdtype(self.dtype, np.inexact) else np.float64
             seed = np.ones_like(self.data, dtype=dtype)
-        if self.creator is None:            # a leaf: d(self)/d(self) is the seed
+        if self.creator is None:  # a leaf: d(self)/d(self) is the seed
             self.grad = seed
             return
-        self.grad = None                    # given back below if retain_grad
+        self.grad = None  # given back below if retain_grad
 
         # This pass's gradients, summed over the paths walked so far.  A variable's
         # gradient is complete when its creator runs (every function that used the
         # variable has a newer generation and ran before), and it is taken out then.
         grads = {self: seed}
-        waiting = {self.creator.generation: [self.creator]}    # generation -> functions
+        waiting = {self.creator.generation: [self.creator]}  # generation -> functions
         added = {self.creator}
-        handed_out = {id(seed): seed}       # id -> the seed and every array given to a .grad
+        handed_out = {id(seed): seed}  # id -> the seed and every array given to a .grad
 
         def give(x, g):
             """Add this pass's gradient ``g`` to ``x.grad``, copying it if another
@@ -176,11 +181,11 @@ class Variable:
             for f in waiting.pop(generation, ()):
                 gys = []
                 for y in [ref() for ref in f.outputs]:
-                    if y is None:               # an output freed unused: no gradient
+                    if y is None:  # an output freed unused: no gradient
                         gys.append(None)
                         continue
                     gy = grads.pop(y, None)
-                    if gy is None:              # an output that is alive but unused
+                    if gy is None:  # an output that is alive but unused
                         gy = np.zeros_like(y.data)
                     if retain_grad:
                         give(y, gy)
@@ -191,17 +196,20 @@ class Variable:
                 if not isinstance(gxs, tuple):
                     gxs = (gxs,)
                 if len(gxs) != len(f.inputs):
-                    raise ValueError(f'{type(f).__name__}.backward returned {len(gxs)} '
-                                     f'gradients for {len(f.inputs)} inputs')
+                    raise ValueError(
+                        f'{type(f).__name__}.backward returned {len(gxs)} '
+                        f'gradients for {len(f.inputs)} inputs'
+                    )
                 for x, gx in zip(f.inputs, gxs):
-                    if gx is None:              # the function says: no gradient here
+                    if gx is None:  # the function says: no gradient here
                         continue
                     gx = as_array(gx)
                     if not isinstance(gx, np.ndarray) or gx.shape != x.shape:
                         raise ValueError(
                             f'{type(f).__name__}.backward returned {_describe(gx)} as '
                             f'the gradient of an input of shape {x.shape}; expected an '
-                            f'array of that shape')
+                            f'array of that shape'
+                        )
                     if x in grads:
                         grads[x] = grads[x] + gx
                         continue
@@ -210,7 +218,7 @@ class Variable:
                         added.add(x.creator)
                         waiting.setdefault(x.creator.generation, []).append(x.creator)
 
-        for x, g in grads.items():              # only the leaves are left
+        for x, g in grads.items():  # only the leaves are left
             give(x, g)
 
 
@@ -248,6 +256,7 @@ class Function:
     of them when ``forward`` returns several arrays.  A function object called a second
     time runs on a copy of itself, so that each call keeps its own inputs for backward.
     """
+
     inputs = None
     outputs = None
     generation = 0
@@ -264,7 +273,7 @@ class Function:
             for y in outputs:
                 y.set_creator(f)
             f.inputs = inputs
-            f.outputs = [weakref.ref(y) for y in outputs]    # outputs keep f, not back
+            f.outputs = [weakref.ref(y) for y in outputs]  # outputs keep f, not back
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs):
@@ -292,7 +301,7 @@ def _sum_to(g, shape):
     """The gradient ``g`` of a broadcast input summed back to the input's ``shape``."""
     if g.shape == shape:
         return g
-    g = g.sum(axis=tuple(range(g.ndim - len(shape))))        # the axes put in front
+    g = g.sum(axis=tuple(range(g.ndim - len(shape))))  # the axes put in front
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return g.sum(axis=stretched, keepdims=True)
 
@@ -373,7 +382,7 @@ class Div(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data
-        return _sum_to(gy / x1, x0.shape), _sum_to(gy * (-x0 / x1 ** 2), x1.shape)
+        return _sum_to(gy / x1, x0.shape), _sum_to(gy * (-x0 / x1**2), x1.shape)
 
 
 def div(x0, x1):
@@ -390,16 +399,18 @@ class Pow(Function):
     """y = x ** c for a constant number c.  Derivative: gy * c * x^(c-1)."""
 
     def __init__(self, c):
-        if isinstance(c, np.generic):       # a NumPy number would turn float32 to float64
+        if isinstance(c, np.generic):  # a NumPy number would turn float32 to float64
             c = c.item()
         if not isinstance(c, (int, float)):
-            raise TypeError(f'Pow: the exponent must be a number (int or float), got '
-                            f'{type(c).__name__}; the simple core differentiates x ** c '
-                            f'for a constant c only')
+            raise TypeError(
+                f'Pow: the exponent must be a number (int or float), got '
+                f'{type(c).__name__}; the simple core differentiates x ** c '
+                f'for a constant c only'
+            )
         self.c = c
 
     def forward(self, x):
-        return x ** self.c
+        return x**self.c
 
     def backward(self, gy):
         x = self.inputs[0].data

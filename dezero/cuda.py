@@ -9,6 +9,7 @@ other module may use it.
 
 ``gpu_enable`` is True when CuPy imports and a CUDA device is usable (read at first use).
 """
+
 import sys
 
 import numpy as np
@@ -16,11 +17,13 @@ import numpy as np
 #: The array types a Variable may hold: NumPy's ndarray, and CuPy's once CuPy is loaded.
 array_types = (np.ndarray,)
 
-INSTALL_HINT = ('install CuPy for your CUDA version, e.g. `pip install cupy-cuda12x` '
-                '(see https://docs.cupy.dev/en/stable/install.html)')
+INSTALL_HINT = (
+    'install CuPy for your CUDA version, e.g. `pip install cupy-cuda12x` '
+    '(see https://docs.cupy.dev/en/stable/install.html)'
+)
 
-_cupy = None                # the CuPy module, once imported and found usable
-_cupy_problem = None        # why CuPy cannot be used, once that is known
+_cupy = None  # the CuPy module, once imported and found usable
+_cupy_problem = None  # why CuPy cannot be used, once that is known
 
 
 def _load_cupy():
@@ -36,7 +39,7 @@ def _load_cupy():
         return None
     try:
         count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:            # CUDA driver or runtime errors of every kind
+    except Exception as e:  # CUDA driver or runtime errors of every kind
         count, reason = 0, f'{type(e).__name__}: {e}'
     else:
         reason = 'no CUDA device was found'
@@ -51,7 +54,7 @@ def _load_cupy():
 def __getattr__(name):
     if name == 'gpu_enable':
         return _load_cupy() is not None
-    if name == 'cupy':        # the book's scripts write dezero.cuda.cupy for the module
+    if name == 'cupy':  # the book's scripts write dezero.cuda.cupy for the module
         cupy = _load_cupy()
         if cupy is None:
             raise AttributeError(f'dezero.cuda.cupy: {_cupy_problem}')
@@ -69,7 +72,7 @@ def is_array(x):
     """Whether ``x`` is a NumPy or a CuPy array."""
     if isinstance(x, array_types):
         return True
-    cupy = _loaded_cupy()           # a CuPy array made before dezero saw CuPy
+    cupy = _loaded_cupy()  # a CuPy array made before dezero saw CuPy
     if cupy is not None and isinstance(x, cupy.ndarray):
         _load_cupy()
         return True
@@ -91,7 +94,7 @@ def get_array_module(x):
     if cupy is None:
         return np
     if not isinstance(x, (np.ndarray, cupy.ndarray)) and hasattr(x, 'data'):
-        x = x.data                  # a Variable
+        x = x.data  # a Variable
     return cupy if isinstance(x, cupy.ndarray) else np
 
 

@@ -11,6 +11,7 @@
 :class:`DataLoader` stacks dataset items into batches, in a fresh random order each
 epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through time.
 """
+
 import importlib.util
 import math
 
@@ -24,29 +25,38 @@ pil_available = importlib.util.find_spec('PIL') is not None
 
 
 def _check_batch_size(owner, batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size <= 0:
-        raise ValueError(f'{owner}: batch_size must be a positive integer, got '
-                         f'{batch_size!r}')
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size <= 0
+    ):
+        raise ValueError(f'{owner}: batch_size must be a positive integer, got {batch_size!r}')
     return int(batch_size)
 
 
 def _array_pair(dataset):
     """``(x, t)`` if ``dataset`` is a pair of arrays (t may be None), else None."""
-    if not (isinstance(dataset, tuple) and len(dataset) == 2
-            and isinstance(dataset[0], np.ndarray)):
+    if not (
+        isinstance(dataset, tuple) and len(dataset) == 2 and isinstance(dataset[0], np.ndarray)
+    ):
         return None
     x, t = dataset
     if x.ndim == 0:
-        raise ValueError('DataLoader: the inputs x of an (x, t) pair must have at least '
-                         'one dimension (one row per sample), got a 0-d array')
+        raise ValueError(
+            'DataLoader: the inputs x of an (x, t) pair must have at least '
+            'one dimension (one row per sample), got a 0-d array'
+        )
     if t is not None:
         if not isinstance(t, np.ndarray):
-            raise TypeError(f'DataLoader: the labels t of an (x, t) pair must be a NumPy '
-                            f'array or None, got {type(t).__name__}')
+            raise TypeError(
+                f'DataLoader: the labels t of an (x, t) pair must be a NumPy '
+                f'array or None, got {type(t).__name__}'
+            )
         if t.ndim == 0 or len(t) != len(x):
-            raise ValueError(f'DataLoader: x and t must have the same first length, got '
-                             f'shapes {x.shape} and {t.shape}')
+            raise ValueError(
+                f'DataLoader: x and t must have the same first length, got '
+                f'shapes {x.shape} and {t.shape}'
+            )
     return x, t
 
 
@@ -87,7 +97,7 @@ class DataLoader:
         return self.max_iter
 
     def __iter__(self):
-        if self.iteration > 0:       # the previous loop stopped in the middle
+        if self.iteration > 0:  # the previous loop stopped in the middle
             self.reset()
         return self
 
@@ -105,7 +115,7 @@ class DataLoader:
 
     def _batch_index(self, i):
         """The sample indexes of the ``i``-th batch of the epoch."""
-        return self.index[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.index[i * self.batch_size : (i + 1) * self.batch_size]
 
     def _batch(self, index):
         """The samples at ``index`` as stacked arrays ``(x, t)``."""
@@ -118,9 +128,11 @@ class DataLoader:
             labels = [item[1] for item in items]
             n_none = sum(label is None for label in labels)
             if 0 < n_none < len(labels):
-                raise ValueError(f'DataLoader: {n_none} of the {len(labels)} items of a '
-                                 f'batch have no label (None); give every item a label '
-                                 f'or none')
+                raise ValueError(
+                    f'DataLoader: {n_none} of the {len(labels)} items of a '
+                    f'batch have no label (None); give every item a label '
+                    f'or none'
+                )
             t = None if n_none else self._stack(labels, 'labels')
         if self.gpu:
             x = cuda.as_cupy(x)
@@ -132,8 +144,10 @@ class DataLoader:
         try:
             return np.stack(values)
         except ValueError as e:
-            raise ValueError(f'DataLoader: cannot stack the {what} of a batch into one '
-                             f'array ({e}); every item must have the same shape') from None
+            raise ValueError(
+                f'DataLoader: cannot stack the {what} of a batch into one '
+                f'array ({e}); every item must have the same shape'
+            ) from None
 
     def to_cpu(self):
         """Yield NumPy batches from now on."""
@@ -163,8 +177,10 @@ class SeqDataLoader(DataLoader):
         super().__init__(dataset, batch_size, shuffle=False, gpu=gpu)
         self.jump = self.data_size // self.batch_size
         if self.jump == 0:
-            raise ValueError(f'SeqDataLoader: batch_size {self.batch_size} is larger than '
-                             f'the {self.data_size} items of the dataset')
+            raise ValueError(
+                f'SeqDataLoader: batch_size {self.batch_size} is larger than '
+                f'the {self.data_size} items of the dataset'
+            )
         self.max_iter = self.jump
 
     def _batch_index(self, i):

@@ -9,6 +9,7 @@ nothing behind.  The cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`
 names it, worked out anew at each access so that it follows ``DEZERO_HOME``.
 :func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
+
 import hashlib
 import http.client
 import os
@@ -66,8 +67,9 @@ def __getattr__(name):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
-def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60,
-             validate=None):
+def get_file(
+    url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60, validate=None
+):
     """Return the local path of the file at ``url``, downloading it if not cached yet.
 
     ``file_name`` is the name in the cache (default: the last part of the URL's path);
@@ -88,11 +90,11 @@ def get_file(url, file_name=None, md5=None, cache_dir=None, progress=False, time
         url_path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
         file_name = posixpath.basename(url_path)
         if not file_name:
-            raise ValueError(f'get_file: cannot tell a file name from the URL {url!r}; '
-                             f'pass file_name')
+            raise ValueError(
+                f'get_file: cannot tell a file name from the URL {url!r}; pass file_name'
+            )
     if file_name in ('.', '..') or '/' in file_name or os.sep in file_name:
-        raise ValueError(f'get_file: file_name must be a plain file name, got '
-                         f'{file_name!r}')
+        raise ValueError(f'get_file: file_name must be a plain file name, got {file_name!r}')
     if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
     folder = os.fspath(cache_dir) if cache_dir is not None else downloads_dir()
@@ -114,11 +116,14 @@ def _download(url, path, md5, validate, progress, timeout):
         return DownloadError(
             f'get_file: could not download {file_name!r} from {url} ({reason}). '
             f'Without a network connection, fetch the file by other means and put it '
-            f'into the folder {folder}', reason=str(reason), **where)
+            f'into the folder {folder}',
+            reason=str(reason),
+            **where,
+        )
 
     try:
         response = urllib.request.urlopen(url, timeout=timeout)
-    except OSError as e:            # URLError, HTTPError, timeouts are all OSErrors
+    except OSError as e:  # URLError, HTTPError, timeouts are all OSErrors
         raise failed(getattr(e, 'reason', None) or e) from e
     with response, atomic_open(path, 'wb') as f:
         total = response.headers.get('Content-Length')
@@ -155,13 +160,14 @@ def _download(url, path, md5, validate, progress, timeout):
             raise ChecksumError(
                 f'get_file: {reason} for {file_name!r} downloaded from {url}; the '
                 f'download was discarded and nothing was saved in {folder}',
-                reason=reason, **where)
+                reason=reason,
+                **where,
+            )
 
 
 def _show_progress(file_name, received, total):
     """One self-overwriting line on stderr: the file's name and its progress."""
-    print(f'\r{file_name}: {_progress_text(received, total)}', end='', file=sys.stderr,
-          flush=True)
+    print(f'\r{file_name}: {_progress_text(received, total)}', end='', file=sys.stderr, flush=True)
 
 
 def show_progress(block_num, block_size, total_size):
@@ -173,8 +179,12 @@ def show_progress(block_num, block_size, total_size):
     server does not say).  The line is a bar with the percentage, ``[###....] 10.00%``,
     or the amount received when the total is unknown; the caller ends it.
     """
-    print(f'\r{_progress_text(block_num * block_size, total_size)}', end='',
-          file=sys.stderr, flush=True)
+    print(
+        f'\r{_progress_text(block_num * block_size, total_size)}',
+        end='',
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 _BAR_WIDTH = 30
@@ -185,7 +195,7 @@ def _progress_text(received, total):
     total (in bytes) is unknown: None or not positive."""
     if not total or total <= 0:
         return f'{received / (1 << 20):.1f} MiB'
-    fraction = min(received / total, 1.0)     # the last block may overshoot
+    fraction = min(received / total, 1.0)  # the last block may overshoot
     filled = int(fraction * _BAR_WIDTH)
     bar = '#' * filled + '.' * (_BAR_WIDTH - filled)
     return f'[{bar}] {100 * fraction:.2f}% of {total / (1 << 20):.1f} MiB'

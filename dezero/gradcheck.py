@@ -10,6 +10,7 @@ judged by its formula rather than by float32 rounding, which a step of 1e-4 woul
 amplify far beyond any sensible tolerance.  ``dtype=None`` keeps the dtype of ``x``
 instead, a stricter check of what the function does in that precision.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -34,14 +35,18 @@ def _checked_input(name, x, dtype):
     data = _data(x)
     if dtype is None:
         if not np.issubdtype(data.dtype, np.floating):
-            raise TypeError(f'{name}: with dtype=None x keeps its dtype, which must be '
-                            f'floating point to be probed by ±{EPS}; got {data.dtype}')
+            raise TypeError(
+                f'{name}: with dtype=None x keeps its dtype, which must be '
+                f'floating point to be probed by ±{EPS}; got {data.dtype}'
+            )
         return data.copy(order='C')
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
-        raise TypeError(f'{name}: dtype must be a floating-point dtype (or None for the '
-                        f'dtype of x), got {dtype}')
-    return data.astype(dtype, order='C')      # a copy, also when the dtype is the same
+        raise TypeError(
+            f'{name}: dtype must be a floating-point dtype (or None for the '
+            f'dtype of x), got {dtype}'
+        )
+    return data.astype(dtype, order='C')  # a copy, also when the dtype is the same
 
 
 def _central_differences(f, x_data, as_var, args, kwargs):
@@ -52,7 +57,7 @@ def _central_differences(f, x_data, as_var, args, kwargs):
     grad = np.zeros(x_data.shape, np.float64)
     flat = x_data.reshape(-1)
     for i in range(flat.size):
-        original = flat[i].copy()      # CuPy gives a 0-d view, NumPy a scalar
+        original = flat[i].copy()  # CuPy gives a 0-d view, NumPy a scalar
         flat[i] = original + EPS
         y_plus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
         flat[i] = original - EPS
@@ -89,16 +94,20 @@ def _backprop_grad(f, x_data, args, kwargs):
 def _report(name, analytic, numeric, rtol, atol):
     analytic = cuda.as_numpy(analytic)
     if analytic.shape != numeric.shape:
-        print(f'{name}: the backprop gradient has shape {analytic.shape}, expected '
-              f'{numeric.shape} (the shape of x)')
+        print(
+            f'{name}: the backprop gradient has shape {analytic.shape}, expected '
+            f'{numeric.shape} (the shape of x)'
+        )
         return False
     ok = np.allclose(analytic, numeric, rtol=rtol, atol=atol)
     if not ok:
         err = np.abs(analytic - numeric) - rtol * np.abs(numeric)
         i = np.unravel_index(int(np.argmax(err)), numeric.shape) if numeric.ndim else ()
         i = tuple(int(k) for k in i)
-        print(f'{name}: worst mismatch at index {i}: backprop {analytic[i].item()!r}, '
-              f'numerical {numeric[i].item()!r} (rtol={rtol}, atol={atol})')
+        print(
+            f'{name}: worst mismatch at index {i}: backprop {analytic[i].item()!r}, '
+            f'numerical {numeric[i].item()!r} (rtol={rtol}, atol={atol})'
+        )
     return bool(ok)
 
 
@@ -153,7 +162,7 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     numeric = _central_differences(directional_grad, x_data.copy(), False, (), {})
     xv = Variable(x_data)
     g = directional_grad(xv)
-    if g.creator is None:      # the gradient does not depend on x at all
+    if g.creator is None:  # the gradient does not depend on x at all
         analytic = xp.zeros_like(x_data)
     else:
         g.backward()

@@ -5,6 +5,7 @@ data flows: input variable -> function -> output variable.  The graph is walked 
 recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
 high-order derivative) can be drawn.  :func:`graph_stats` counts what a graph holds.
 """
+
 import pathlib
 from typing import NamedTuple
 
@@ -30,7 +31,7 @@ def get_dot_graph(output, verbose=True):
     fixed order (functions by generation, then in the order they were found), so the
     same graph always gives the same text.
     """
-    nodes = {}     # node key -> DOT node id (the graph keeps every object alive)
+    nodes = {}  # node key -> DOT node id (the graph keeps every object alive)
     lines = []
 
     def node(key, prefix, label, style):
@@ -51,10 +52,13 @@ def get_dot_graph(output, verbose=True):
             y = ref()
             if y is not None:
                 variable(y)
-    variable(output)     # a variable with no creator is a graph of one node
+    variable(output)  # a variable with no creator is a graph of one node
     for f in functions:  # to each output still alive or read by a function
-        lines.extend(f'{nodes[id(f)]} -> {nodes[(id(f), i)]}'
-                     for i in range(len(f.outputs)) if (id(f), i) in nodes)
+        lines.extend(
+            f'{nodes[id(f)]} -> {nodes[(id(f), i)]}'
+            for i in range(len(f.outputs))
+            if (id(f), i) in nodes
+        )
     return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
 
 
@@ -64,7 +68,7 @@ def live_variable(x):
     backward reads), the variable it stands for while that is alive, else None."""
     if type(x) is not _StandIn:
         return x
-    if x.creator is None:                    # cut by unchain(): a leaf now
+    if x.creator is None:  # cut by unchain(): a leaf now
         return None if x._leaf is None else x._leaf()
     return x.creator.outputs[x._index]()
 
@@ -91,8 +95,10 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     to_file = pathlib.Path(to_file)
     fmt = to_file.suffix[1:].lower()
     if not fmt:
-        raise ValueError(f'plot_dot_graph: to_file {str(to_file)!r} has no extension to '
-                         f'name the picture format; use e.g. graph.png or graph.svg')
+        raise ValueError(
+            f'plot_dot_graph: to_file {str(to_file)!r} has no extension to '
+            f'name the picture format; use e.g. graph.png or graph.svg'
+        )
     to_file.parent.mkdir(parents=True, exist_ok=True)
     dot_file = to_file.with_suffix('.dot')
     text = get_dot_graph(output, verbose)
@@ -106,11 +112,14 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
         raise GraphvizNotFoundError(
             f'plot_dot_graph: the graphviz Python package is not installed, so '
             f'{to_file} was not rendered; install it with `pip install graphviz`. '
-            f'The DOT text was still written to {dot_file}.') from e
+            f'The DOT text was still written to {dot_file}.'
+        ) from e
     if fmt not in graphviz.FORMATS:
-        raise ValueError(f'plot_dot_graph: Graphviz cannot render the format {fmt!r} '
-                         f'(from {to_file}); use e.g. png, svg or pdf. The DOT text was '
-                         f'still written to {dot_file}.')
+        raise ValueError(
+            f'plot_dot_graph: Graphviz cannot render the format {fmt!r} '
+            f'(from {to_file}); use e.g. png, svg or pdf. The DOT text was '
+            f'still written to {dot_file}.'
+        )
     try:
         picture = graphviz.Source(text).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:
@@ -118,7 +127,8 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
             f'plot_dot_graph: the `dot` program of Graphviz was not found, so {to_file} '
             f'was not rendered. Install Graphviz (e.g. `apt-get install graphviz`, '
             f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
-            f'is on the PATH. The DOT text was still written to {dot_file}.') from e
+            f'is on the PATH. The DOT text was still written to {dot_file}.'
+        ) from e
     atomic_write_bytes(to_file, picture)
     return to_file
 
@@ -137,22 +147,26 @@ def functions_behind(output):
             continue
         seen.add(id(f))
         found.append(f)
-        stack.extend(x.creator for x in f.inputs
-                     if x.creator is not None and id(x.creator) not in seen)
-    found.sort(key=lambda f: f.generation)     # stable: discovery order within a generation
+        stack.extend(
+            x.creator for x in f.inputs if x.creator is not None and id(x.creator) not in seen
+        )
+    found.sort(key=lambda f: f.generation)  # stable: discovery order within a generation
     return found
 
 
 class GraphStats(NamedTuple):
     """What the graph behind a Variable holds (see :func:`graph_stats`)."""
-    functions: int      # function nodes
-    variables: int      # Variables held by the graph: the output and every input
-    nbytes: int         # bytes of array memory they keep alive (each buffer once)
-    grad_nbytes: int    # bytes of their ``.grad`` arrays not already counted in nbytes
+
+    functions: int  # function nodes
+    variables: int  # Variables held by the graph: the output and every input
+    nbytes: int  # bytes of array memory they keep alive (each buffer once)
+    grad_nbytes: int  # bytes of their ``.grad`` arrays not already counted in nbytes
 
     def __str__(self):
-        return (f'{self.functions} functions, {self.variables} variables, '
-                f'{self.nbytes:,} bytes of data, {self.grad_nbytes:,} bytes of gradients')
+        return (
+            f'{self.functions} functions, {self.variables} variables, '
+            f'{self.nbytes:,} bytes of data, {self.grad_nbytes:,} bytes of gradients'
+        )
 
 
 def graph_stats(output):
@@ -174,21 +188,26 @@ def graph_stats(output):
     for f in functions:
         for x in f.inputs:
             variables.setdefault(variable_key(x), x)
-    owners = {}             # id(array owning some memory) -> that array
+    owners = {}  # id(array owning some memory) -> that array
 
-    def add(a):             # the bytes of a's memory, or 0 if counted already
+    def add(a):  # the bytes of a's memory, or 0 if counted already
         owner = _owner(a)
         if id(owner) in owners:
             return 0
         owners[id(owner)] = owner
         return owner.nbytes
 
-    nbytes = sum(add(v.data) for v in variables.values()
-                 if isinstance(v.data, cuda.array_types))    # stand-ins hold none
-    nbytes += sum(add(a) for f in functions for a in vars(f).values()
-                  if isinstance(a, cuda.array_types))
-    grad_nbytes = sum(add(v.grad.data) for v in variables.values()
-                      if v.grad is not None and v.grad.data is not None)
+    nbytes = sum(
+        add(v.data) for v in variables.values() if isinstance(v.data, cuda.array_types)
+    )  # stand-ins hold none
+    nbytes += sum(
+        add(a) for f in functions for a in vars(f).values() if isinstance(a, cuda.array_types)
+    )
+    grad_nbytes = sum(
+        add(v.grad.data)
+        for v in variables.values()
+        if v.grad is not None and v.grad.data is not None
+    )
     return GraphStats(len(functions), len(variables), nbytes, grad_nbytes)
 
 
@@ -201,7 +220,7 @@ def _owner(a):
 
 def _variable_label(v, verbose):
     label = '' if v.name is None else str(v.name)
-    if verbose and v.data is not None:      # a stand-in knows its shape and dtype too
+    if verbose and v.data is not None:  # a stand-in knows its shape and dtype too
         label += ('\n' if label else '') + f'{v.shape} {v.dtype}'
     return label
 

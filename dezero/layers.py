@@ -13,6 +13,7 @@ Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
 table size is given, they can create their weights lazily, on the first call, from the
 shape of the input.
 """
+
 import threading
 import weakref
 import zipfile
@@ -39,9 +40,11 @@ _CONTAINERS = (list, tuple, dict)
 # identity test per item.
 _structure_changes = 0
 
+
 class _Summary(threading.local):
     """While Layer.summary runs its forward pass in this thread, ``shapes`` is
     {id(layer): output shape of its first call}; None otherwise."""
+
     shapes = None
 
 
@@ -90,16 +93,19 @@ class Layer:
         self.__dict__.setdefault('_names', {})
 
     def __setattr__(self, name, value):
-        names = self.__dict__.setdefault('_names', {})   # ordered: a dict used as a set
+        names = self.__dict__.setdefault('_names', {})  # ordered: a dict used as a set
         if _may_hold_members(value):
             names.setdefault(name, None)
             _structure_changed()
         else:
             if isinstance(value, (set, frozenset)) and any(
-                    isinstance(v, (Parameter, Layer)) for v in value):
-                raise TypeError(f'{type(self).__name__}: the attribute {name!r} is a set '
-                                f'holding layers or parameters; a set has no order, so '
-                                f'its parameters could not be named or saved: use a list')
+                isinstance(v, (Parameter, Layer)) for v in value
+            ):
+                raise TypeError(
+                    f'{type(self).__name__}: the attribute {name!r} is a set '
+                    f'holding layers or parameters; a set has no order, so '
+                    f'its parameters could not be named or saved: use a list'
+                )
             if name in names:
                 del names[name]
                 _structure_changed()
@@ -116,14 +122,14 @@ class Layer:
 
     def __call__(self, *inputs):
         outputs = self.forward(*inputs)
-        state = self.__dict__        # not through __setattr__: these are not members
+        state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
             ys = outputs if isinstance(outputs, tuple) else (outputs,)
-            try:                     # Variables and arrays, the usual case
+            try:  # Variables and arrays, the usual case
                 state['inputs'] = [weakref.ref(x) for x in inputs]
                 state['outputs'] = [weakref.ref(y) for y in ys]
-            except TypeError:        # a number or a tuple among them
+            except TypeError:  # a number or a tuple among them
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
         shapes = _summary.shapes
@@ -148,8 +154,7 @@ class Layer:
         """Iterate over every Parameter of this layer and its sub-layers, each once, in
         the order of :meth:`named_params`."""
         cached = self.__dict__.get('_params_cache')
-        if cached is None or cached[0] != _structure_changes \
-                or not _same_items(cached[1]):
+        if cached is None or cached[0] != _structure_changes or not _same_items(cached[1]):
             containers = []
             params = [param for _, param in self._walk(containers)]
             cached = (_structure_changes, [(c, _items(c)) for c in containers], params)
@@ -179,7 +184,7 @@ class Layer:
         ``containers``."""
         values = self.__dict__
         members = [(name, values[name]) for name in values.get('_names', ())]
-        attributes = None               # ids of the objects held by attributes
+        attributes = None  # ids of the objects held by attributes
         found = []
         for name, value in members:
             if not isinstance(value, _CONTAINERS):
@@ -219,9 +224,11 @@ class Layer:
         """
         arrays, paths = {}, set()
         for name, param in self.named_params():
-            if name in paths:      # dict keys 1 and '1' side by side, say
-                raise ValueError(f'save_weights: two parameters have the path {name!r}; '
-                                 f'rename the attribute or dict key that repeats it')
+            if name in paths:  # dict keys 1 and '1' side by side, say
+                raise ValueError(
+                    f'save_weights: two parameters have the path {name!r}; '
+                    f'rename the attribute or dict key that repeats it'
+                )
             paths.add(name)
             if param.data is not None:
                 arrays[name] = cuda.as_numpy(param.data)
@@ -249,24 +256,28 @@ class Layer:
                     continue
                 raise ValueError(
                     f'load_weights: {path} has no entry for the parameter {name!r} '
-                    f'(shape {param.data.shape})')
+                    f'(shape {param.data.shape})'
+                )
             array = stored.pop(name)
             if array.dtype.kind not in 'biuf':
                 raise ValueError(
                     f'load_weights: the entry for the parameter {name!r} in {path} has '
-                    f'dtype {array.dtype}; expected real numbers')
+                    f'dtype {array.dtype}; expected real numbers'
+                )
             if param.data is None:
                 updates.append((param, array.copy()))
                 continue
             if array.shape != param.data.shape:
                 raise ValueError(
                     f'load_weights: the parameter {name!r} has shape {param.data.shape} '
-                    f'but {path} holds shape {array.shape} for it')
+                    f'but {path} holds shape {array.shape} for it'
+                )
             updates.append((param, array.astype(param.data.dtype)))
         if stored:
             raise ValueError(
                 f'load_weights: {path} has entries for which the model has no parameter: '
-                f'{", ".join(repr(k) for k in stored)}')
+                f'{", ".join(repr(k) for k in stored)}'
+            )
         for param, array in updates:
             on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
             param.data = cuda.as_cupy(array) if on_gpu else array
@@ -301,8 +312,10 @@ class Layer:
         shapes = None
         if inputs:
             if _summary.shapes is not None:
-                raise RuntimeError(f'{type(self).__name__}.summary: called while another '
-                                   f'summary runs its forward pass')
+                raise RuntimeError(
+                    f'{type(self).__name__}.summary: called while another '
+                    f'summary runs its forward pass'
+                )
             _summary.shapes = shapes = {}
             try:
                 with no_grad(), test_mode():
@@ -332,17 +345,20 @@ def _unpack(layer, path, container, attributes, found, containers, open_ids):
             if id(value) not in attributes:
                 found.append((_item_path(layer, path, key), value))
         elif isinstance(value, _CONTAINERS):
-            _unpack(layer, _item_path(layer, path, key), value, attributes, found,
-                    containers, open_ids)
+            _unpack(
+                layer, _item_path(layer, path, key), value, attributes, found, containers, open_ids
+            )
 
 
 def _item_path(layer, path, key):
     """``path/key``, refusing keys that would make the path ambiguous."""
     key = str(key)
     if not key or '/' in key:
-        raise ValueError(f'{type(layer).__name__}: the key {key!r} in {path!r} cannot '
-                         f'name a part of the model (paths join keys with "/"); use a '
-                         f'key without "/"')
+        raise ValueError(
+            f'{type(layer).__name__}: the key {key!r} in {path!r} cannot '
+            f'name a part of the model (paths join keys with "/"); use a '
+            f'key without "/"'
+        )
     return f'{path}/{key}'
 
 
@@ -386,8 +402,9 @@ def _title(layer):
     settings = layer.hyperparameters()
     if not settings:
         return type(layer).__name__
-    text = ', '.join(f'{name}={"?" if value is None else value}'
-                     for name, value in settings.items())
+    text = ', '.join(
+        f'{name}={"?" if value is None else value}' for name, value in settings.items()
+    )
     return f'{type(layer).__name__}({text})'
 
 
@@ -400,7 +417,7 @@ def _tree(root, list_params):
     ``list_params``, show the Parameters of the layers that have no settings (the
     settings of the others imply their parameters)."""
     rows = []
-    seen = {id(root): type(root).__name__}         # id -> the path it was met under
+    seen = {id(root): type(root).__name__}  # id -> the path it was met under
 
     def visit(layer, depth, label, path):
         own = []
@@ -418,8 +435,9 @@ def _tree(root, list_params):
                 continue
             own.append((name, obj))
             if show_params:
-                described = 'not created yet' if obj.data is None else \
-                    f'{obj.data.shape} {obj.data.dtype}'
+                described = (
+                    'not created yet' if obj.data is None else f'{obj.data.shape} {obj.data.dtype}'
+                )
                 rows.append((depth + 1, f'{name}: Parameter {described}', None, ()))
 
     visit(root, 0, '', '')
@@ -444,8 +462,9 @@ def _summary_text(layer, shapes):
             missing += absent
             learnt += size
             count = '?' if absent else f'{size:,}'
-        statistics += sum(p.data.size for name, p in own
-                          if name in obj._statistics and p.data is not None)
+        statistics += sum(
+            p.data.size for name, p in own if name in obj._statistics and p.data is not None
+        )
         shape = () if shapes is None else (shapes.get(id(obj), 'not called'),)
         table.append(('  ' * depth + text, *shape, count))
     if shapes is None:
@@ -453,14 +472,17 @@ def _summary_text(layer, shapes):
     table.insert(0, header)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     aligns = '<' * (len(header) - 1) + '>'
-    lines = ['  '.join(f'{cell:{a}{w}}' for cell, a, w in zip(row, aligns, widths))
-             for row in table]
+    lines = [
+        '  '.join(f'{cell:{a}{w}}' for cell, a, w in zip(row, aligns, widths)) for row in table
+    ]
     rule = '-' * len(lines[0])
     lines[1:1] = [rule]
     lines.append(rule)
     if missing:
-        lines.append(f'Trainable parameters: at least {learnt:,} ({missing} Parameters are '
-                     f'created on the first call: summary(x) counts them)')
+        lines.append(
+            f'Trainable parameters: at least {learnt:,} ({missing} Parameters are '
+            f'created on the first call: summary(x) counts them)'
+        )
     else:
         lines.append(f'Trainable parameters: {learnt:,}')
     if statistics:
@@ -472,8 +494,7 @@ def _write_npz(f, arrays):
     """Write ``arrays`` (name -> array) to the open binary file ``f`` as an ``.npz``
     archive, the format of ``np.savez`` (done by hand so that any name is a valid key,
     even ``file``)."""
-    with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED,
-                         allowZip64=True) as archive:
+    with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in arrays.items():
             with archive.open(name + '.npy', mode='w', force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
@@ -490,17 +511,22 @@ def _read_npz(path):
     except FileNotFoundError:
         raise FileNotFoundError(f'load_weights: no such file: {path}') from None
     except (ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f'load_weights: cannot read {path} as an .npz archive of '
-                         f'weights ({type(e).__name__}: {e})') from e
+        raise ValueError(
+            f'load_weights: cannot read {path} as an .npz archive of '
+            f'weights ({type(e).__name__}: {e})'
+        ) from e
     if isinstance(loaded, np.ndarray):
-        raise ValueError(f'load_weights: {path} holds a single .npy array, not an .npz '
-                         f'archive of weights')
+        raise ValueError(
+            f'load_weights: {path} holds a single .npy array, not an .npz archive of weights'
+        )
     try:
         with loaded:
             return {name: loaded[name] for name in loaded.files}
     except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(f'load_weights: cannot read {path} as an .npz archive of '
-                         f'weights ({type(e).__name__}: {e})') from e
+        raise ValueError(
+            f'load_weights: cannot read {path} as an .npz archive of '
+            f'weights ({type(e).__name__}: {e})'
+        ) from e
 
 
 def _on_device_of(array, x):
@@ -528,8 +554,9 @@ def _square(hw):
 def _check_size(layer, what, value):
     """Return ``value`` as an int; raise unless it is a positive integer."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f'{layer}: {what} must be a positive integer, got '
-                        f'{type(value).__name__} {value!r}')
+        raise TypeError(
+            f'{layer}: {what} must be a positive integer, got {type(value).__name__} {value!r}'
+        )
     if value < 1:
         raise ValueError(f'{layer}: {what} must be a positive integer, got {value!r}')
     return int(value)
@@ -539,10 +566,8 @@ def _check_pair(layer, what, value, minimum):
     """Return ``value`` (an int, or a pair of ints for height and width) as a pair of
     ints; raise unless both are integers of at least ``minimum``."""
     hw = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
-                           for v in hw):
-        raise TypeError(f'{layer}: {what} must be an integer or a pair of integers, got '
-                        f'{value!r}')
+    if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in hw):
+        raise TypeError(f'{layer}: {what} must be an integer or a pair of integers, got {value!r}')
     if min(hw) < minimum:
         raise ValueError(f'{layer}: {what} must be at least {minimum}, got {value!r}')
     return int(hw[0]), int(hw[1])
@@ -574,8 +599,7 @@ class Linear(Layer):
         self.W = Parameter(None, name='W')
         if in_size is not None:
             self._init_W(_check_size('Linear', 'in_size', in_size))
-        self.b = None if nobias else Parameter(np.zeros(self.out_size, self.dtype),
-                                               name='b')
+        self.b = None if nobias else Parameter(np.zeros(self.out_size, self.dtype), name='b')
 
     @property
     def in_size(self):
@@ -583,8 +607,7 @@ class Linear(Layer):
         return None if self.W.data is None else self.W.data.shape[0]
 
     def hyperparameters(self):
-        return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None,
-                         self.dtype)
+        return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
 
     def _init_W(self, in_size, x=None):
         scale = (1.0 / in_size) ** 0.5
@@ -596,15 +619,19 @@ class Linear(Layer):
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
         if x.ndim not in (1, 2):
-            raise ValueError(f'Linear: expected an input of shape (batch, width) or '
-                             f'(width,), got shape {x.shape}')
+            raise ValueError(
+                f'Linear: expected an input of shape (batch, width) or '
+                f'(width,), got shape {x.shape}'
+            )
         width = x.shape[-1]
         if self.W.data is None:
             self._init_W(width, x)
         elif width != self.W.data.shape[0]:
-            raise ValueError(f'Linear: the input has width {width} (shape {x.shape}) but '
-                             f'this layer expects width {self.W.data.shape[0]} '
-                             f'(W has shape {self.W.data.shape})')
+            raise ValueError(
+                f'Linear: the input has width {width} (shape {x.shape}) but '
+                f'this layer expects width {self.W.data.shape[0]} '
+                f'(W has shape {self.W.data.shape})'
+            )
         return F.linear(x, self.W, self.b)
 
 
@@ -631,19 +658,25 @@ class BatchNorm(Layer):
     def forward(self, x):
         x = as_variable(x)
         if x.ndim < 2:
-            raise ValueError(f'BatchNorm: expected an input of shape (batch, channels, '
-                             f'...), got shape {x.shape}')
+            raise ValueError(
+                f'BatchNorm: expected an input of shape (batch, channels, ...), got shape {x.shape}'
+            )
         channels = x.shape[1]
-        for param, fill in ((self.avg_mean, 0.0), (self.avg_var, 1.0),
-                            (self.gamma, 1.0), (self.beta, 0.0)):
+        for param, fill in (
+            (self.avg_mean, 0.0),
+            (self.avg_var, 1.0),
+            (self.gamma, 1.0),
+            (self.beta, 0.0),
+        ):
             if param.data is None:
                 param.data = cuda.get_array_module(x).full(channels, fill, x.dtype)
             elif param.data.shape != (channels,):
-                raise ValueError(f'BatchNorm: the input has {channels} channels (shape '
-                                 f'{x.shape}) but {param.name} has shape '
-                                 f'{param.data.shape}')
-        return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data,
-                            self.avg_var.data)
+                raise ValueError(
+                    f'BatchNorm: the input has {channels} channels (shape '
+                    f'{x.shape}) but {param.name} has shape '
+                    f'{param.data.shape}'
+                )
+        return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data)
 
     def hyperparameters(self):
         return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
@@ -659,8 +692,16 @@ class _Conv(Layer):
 
     _in_axis = None
 
-    def __init__(self, out_channels, kernel_size, stride=1, pad=0, nobias=False,
-                 dtype=np.float32, in_channels=None):
+    def __init__(
+        self,
+        out_channels,
+        kernel_size,
+        stride=1,
+        pad=0,
+        nobias=False,
+        dtype=np.float32,
+        in_channels=None,
+    ):
         super().__init__()
         name = type(self).__name__
         self.out_channels = _check_size(name, 'out_channels', out_channels)
@@ -671,8 +712,7 @@ class _Conv(Layer):
         self.W = Parameter(None, name='W')
         if in_channels is not None:
             self._init_W(_check_size(name, 'in_channels', in_channels))
-        self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype),
-                                               name='b')
+        self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype), name='b')
 
     @property
     def in_channels(self):
@@ -680,8 +720,11 @@ class _Conv(Layer):
         return None if self.W.data is None else self.W.data.shape[self._in_axis]
 
     def hyperparameters(self):
-        settings = {'in': self.in_channels, 'out': self.out_channels,
-                    'kernel': _square(self.kernel_size)}
+        settings = {
+            'in': self.in_channels,
+            'out': self.out_channels,
+            'kernel': _square(self.kernel_size),
+        }
         if self.stride != (1, 1):
             settings['stride'] = _square(self.stride)
         if self.pad != (0, 0):
@@ -703,15 +746,19 @@ class _Conv(Layer):
             x = as_variable(x)
         name = type(self).__name__
         if x.ndim != 4:
-            raise ValueError(f'{name}: expected an input of shape (batch, channels, '
-                             f'height, width), got shape {x.shape}')
+            raise ValueError(
+                f'{name}: expected an input of shape (batch, channels, '
+                f'height, width), got shape {x.shape}'
+            )
         channels = x.shape[1]
         if self.W.data is None:
             self._init_W(channels, x)
         elif channels != self.in_channels:
-            raise ValueError(f'{name}: the input has {channels} channels (shape '
-                             f'{x.shape}) but this layer expects {self.in_channels} '
-                             f'(W has shape {self.W.data.shape})')
+            raise ValueError(
+                f'{name}: the input has {channels} channels (shape '
+                f'{x.shape}) but this layer expects {self.in_channels} '
+                f'(W has shape {self.W.data.shape})'
+            )
         return self._apply(x)
 
 
@@ -768,12 +815,16 @@ def _step_input(layer, x, state):
     if not hasattr(x, 'ndim'):
         x = as_variable(x)
     if x.ndim not in (1, 2):
-        raise ValueError(f'{layer}: expected one time step of shape (batch, width) or '
-                         f'(width,), got shape {x.shape}')
+        raise ValueError(
+            f'{layer}: expected one time step of shape (batch, width) or '
+            f'(width,), got shape {x.shape}'
+        )
     if state is not None and state.shape[:-1] != x.shape[:-1]:
-        raise ValueError(f'{layer}: the input of shape {x.shape} does not fit the state '
-                         f'of shape {state.shape} kept from the previous step; call '
-                         f'reset_state() before changing the batch size')
+        raise ValueError(
+            f'{layer}: the input of shape {x.shape} does not fit the state '
+            f'of shape {state.shape} kept from the previous step; call '
+            f'reset_state() before changing the batch size'
+        )
     return x
 
 
@@ -796,13 +847,11 @@ class RNN(Layer):
             in_size = _check_size('RNN', 'in_size', in_size)
         dtype = _check_dtype('RNN', dtype)
         self.x2h = Linear(self.hidden_size, in_size=in_size, dtype=dtype)
-        self.h2h = Linear(self.hidden_size, in_size=self.hidden_size, nobias=True,
-                          dtype=dtype)
+        self.h2h = Linear(self.hidden_size, in_size=self.hidden_size, nobias=True, dtype=dtype)
         self.h = None
 
     def hyperparameters(self):
-        return _settings({'in': self.x2h.in_size, 'hidden': self.hidden_size},
-                         dtype=self.x2h.dtype)
+        return _settings({'in': self.x2h.in_size, 'hidden': self.hidden_size}, dtype=self.x2h.dtype)
 
     def reset_state(self):
         """Forget the hidden state: the next call starts a new sequence."""
@@ -853,8 +902,7 @@ class LSTM(Layer):
         self.reset_state()
 
     def hyperparameters(self):
-        return _settings({'in': self.x2f.in_size, 'hidden': self.hidden_size},
-                         dtype=self.x2f.dtype)
+        return _settings({'in': self.x2f.in_size, 'hidden': self.hidden_size}, dtype=self.x2f.dtype)
 
     def reset_state(self):
         """Forget the hidden state and the cell: the next call starts a new sequence."""

@@ -11,6 +11,7 @@ and :class:`SqueezeNet` (v1.1, built of :class:`Fire` modules).  Each creates al
 parameters at once, with the layer names of DeZero's published weight files, which
 ``pretrained=True`` downloads into :func:`models_dir` and loads.
 """
+
 import os
 import zipfile
 
@@ -48,8 +49,9 @@ class Sequential(Model):
         super().__init__()
         for i, layer in enumerate(layers):
             if not callable(layer):
-                raise TypeError(f'Sequential: item {i} is a {type(layer).__name__}, '
-                                f'not a layer or a function')
+                raise TypeError(
+                    f'Sequential: item {i} is a {type(layer).__name__}, not a layer or a function'
+                )
             if isinstance(layer, Layer):
                 setattr(self, f'l{i}', layer)
         self.layers = list(layers)
@@ -71,11 +73,9 @@ class MLP(Model):
         super().__init__()
         sizes = list(fc_output_sizes)
         if not sizes:
-            raise ValueError('MLP: fc_output_sizes is empty; give at least one output '
-                             'size')
+            raise ValueError('MLP: fc_output_sizes is empty; give at least one output size')
         if not callable(activation):
-            raise TypeError(f'MLP: activation must be a function, got '
-                            f'{type(activation).__name__}')
+            raise TypeError(f'MLP: activation must be a function, got {type(activation).__name__}')
         self.activation = activation
         self.layers = []
         for i, size in enumerate(sizes):
@@ -84,8 +84,7 @@ class MLP(Model):
             self.layers.append(layer)
 
     def hyperparameters(self):
-        return {'activation': getattr(self.activation, '__name__',
-                                      type(self.activation).__name__)}
+        return {'activation': getattr(self.activation, '__name__', type(self.activation).__name__)}
 
     def forward(self, x):
         for layer in self.layers[:-1]:
@@ -119,11 +118,12 @@ def _pretrained_file(model, url, md5):
     :class:`dezero.download.ChecksumError` when the download fails a check.
     """
     if url is None:
-        raise ValueError(f'{model}: no pretrained weights are published for this model; '
-                         f'create it with pretrained=False and train it, or load your '
-                         f'own weights with load_weights(path)')
-    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True,
-                    validate=_check_npz_crcs)
+        raise ValueError(
+            f'{model}: no pretrained weights are published for this model; '
+            f'create it with pretrained=False and train it, or load your '
+            f'own weights with load_weights(path)'
+        )
+    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True, validate=_check_npz_crcs)
 
 
 def _check_npz_crcs(path):
@@ -141,11 +141,15 @@ def _check_npz_crcs(path):
 def _check_images(model, x):
     """Raise unless ``x`` is a batch of RGB (or BGR) images of shape (N, 3, H, W)."""
     if not hasattr(x, 'shape'):
-        raise TypeError(f'{model}: expected a batch of images, an array or Variable of '
-                        f'shape (N, 3, height, width), got {type(x).__name__}')
+        raise TypeError(
+            f'{model}: expected a batch of images, an array or Variable of '
+            f'shape (N, 3, height, width), got {type(x).__name__}'
+        )
     if len(x.shape) != 4 or x.shape[1] != 3:
-        raise ValueError(f'{model}: expected a batch of images of shape (N, 3, height, '
-                         f'width), got shape {tuple(x.shape)}')
+        raise ValueError(
+            f'{model}: expected a batch of images of shape (N, 3, height, '
+            f'width), got shape {tuple(x.shape)}'
+        )
 
 
 def _global_average_pooling(x):
@@ -198,8 +202,7 @@ class VGG16(Model):
     def __init__(self, pretrained=False):
         super().__init__()
         # fetch the file first: no need to build 138M parameters to learn it is missing
-        path = _pretrained_file('VGG16', self.WEIGHTS_URL, self.md5) if pretrained \
-            else None
+        path = _pretrained_file('VGG16', self.WEIGHTS_URL, self.md5) if pretrained else None
         self.stages = []
         in_channels = 3
         for s, widths in enumerate(self._STAGES, 1):
@@ -219,9 +222,11 @@ class VGG16(Model):
     def forward(self, x):
         _check_images('VGG16', x)
         if x.shape[2] // 32 != 7 or x.shape[3] // 32 != 7:
-            raise ValueError(f'VGG16: fc6 takes 7x7 feature maps, which images of '
-                             f'224x224 (to 255x255) give; got images of shape '
-                             f'{tuple(x.shape)}')
+            raise ValueError(
+                f'VGG16: fc6 takes 7x7 feature maps, which images of '
+                f'224x224 (to 255x255) give; got images of shape '
+                f'{tuple(x.shape)}'
+            )
         for stage in self.stages:
             for conv in stage:
                 x = F.relu(conv(x))
@@ -250,8 +255,7 @@ class VGG16(Model):
         """
         dtype = np.dtype(dtype)
         if dtype.kind != 'f':
-            raise ValueError(f'VGG16.preprocess: dtype must be a floating-point type, '
-                             f'got {dtype}')
+            raise ValueError(f'VGG16.preprocess: dtype must be a floating-point type, got {dtype}')
         width, height = _image_size(size)
         array = _rgb_array(image, (width, height), dtype)
         array = array[:, :, ::-1] - np.asarray(VGG16.MEAN_BGR, dtype)
@@ -260,11 +264,14 @@ class VGG16(Model):
 
 def _image_size(size):
     """``size`` checked as (width, height), two positive ints."""
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
-                   for v in size)):
-        raise ValueError(f'VGG16.preprocess: size must be (width, height), two positive '
-                         f'integers, got {size!r}')
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in size)
+    ):
+        raise ValueError(
+            f'VGG16.preprocess: size must be (width, height), two positive integers, got {size!r}'
+        )
     return int(size[0]), int(size[1])
 
 
@@ -273,14 +280,18 @@ def _rgb_array(image, size, dtype):
     ``dtype``, resized to ``size`` = (width, height) with Pillow when needed."""
     width, height = size
     if cuda.is_gpu_array(image):
-        raise TypeError('VGG16.preprocess: the image is a GPU (CuPy) array; it works on '
-                        'the CPU: pass image.get(), then move its result with '
-                        'dezero.cuda.as_cupy')
+        raise TypeError(
+            'VGG16.preprocess: the image is a GPU (CuPy) array; it works on '
+            'the CPU: pass image.get(), then move its result with '
+            'dezero.cuda.as_cupy'
+        )
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype.kind not in 'uif':
-            raise ValueError(f'VGG16.preprocess: expected an RGB image array of shape '
-                             f'(height, width, 3) with numbers, got shape {image.shape} '
-                             f'of dtype {image.dtype}')
+            raise ValueError(
+                f'VGG16.preprocess: expected an RGB image array of shape '
+                f'(height, width, 3) with numbers, got shape {image.shape} '
+                f'of dtype {image.dtype}'
+            )
         if image.shape[:2] == (height, width):
             return image.astype(dtype)
         try:
@@ -289,18 +300,25 @@ def _rgb_array(image, size, dtype):
             raise ImportError(
                 f'VGG16.preprocess: resizing the image of shape {image.shape} to '
                 f'{width}x{height} needs Pillow, which is not installed; install it '
-                f'or pass an array of shape ({height}, {width}, 3)') from None
+                f'or pass an array of shape ({height}, {width}, 3)'
+            ) from None
         # one 32-bit float image (Pillow's mode 'F') per channel: no rounding to uint8
-        channels = [Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32))
-                    .resize(size, Image.BILINEAR) for c in range(3)]
+        channels = [
+            Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32)).resize(
+                size, Image.BILINEAR
+            )
+            for c in range(3)
+        ]
         return np.stack([np.asarray(c) for c in channels], axis=2).astype(dtype)
     try:
         from PIL import Image
     except ImportError:
         Image = None
     if Image is None or not isinstance(image, Image.Image):
-        raise TypeError(f'VGG16.preprocess: expected a PIL image or an array of shape '
-                        f'(height, width, 3), got {type(image).__name__}')
+        raise TypeError(
+            f'VGG16.preprocess: expected a PIL image or an array of shape '
+            f'(height, width, 3), got {type(image).__name__}'
+        )
     image = image.convert('RGB')
     if image.size != size:
         image = image.resize(size, Image.BILINEAR)
@@ -318,9 +336,15 @@ def _block_size(block, what, value):
 def _conv_bn(block, in_channels, out_channels, kernel_size, stride, dtype):
     """A convolution without bias (pad keeping the size for stride 1) and the batch
     norm that follows it, both with all their parameters created."""
-    conv = Conv2d(_block_size(block, 'out_channels', out_channels), kernel_size, stride,
-                  kernel_size // 2, nobias=True, dtype=dtype,
-                  in_channels=_block_size(block, 'in_channels', in_channels))
+    conv = Conv2d(
+        _block_size(block, 'out_channels', out_channels),
+        kernel_size,
+        stride,
+        kernel_size // 2,
+        nobias=True,
+        dtype=dtype,
+        in_channels=_block_size(block, 'in_channels', in_channels),
+    )
     return conv, _batch_norm(out_channels, dtype)
 
 
@@ -336,19 +360,26 @@ class BottleneckA(Layer):
     ``downsample_fb=True`` (the "Facebook" variant, later called ResNet v1.5).
     """
 
-    def __init__(self, in_channels, mid_channels, out_channels, stride=2,
-                 downsample_fb=False, dtype=np.float32):
+    def __init__(
+        self,
+        in_channels,
+        mid_channels,
+        out_channels,
+        stride=2,
+        downsample_fb=False,
+        dtype=np.float32,
+    ):
         super().__init__()
         stride = _block_size('BottleneckA', 'stride', stride)
         stride_1x1, stride_3x3 = (1, stride) if downsample_fb else (stride, 1)
-        self.conv1, self.bn1 = _conv_bn('BottleneckA', in_channels, mid_channels, 1,
-                                        stride_1x1, dtype)
-        self.conv2, self.bn2 = _conv_bn('BottleneckA', mid_channels, mid_channels, 3,
-                                        stride_3x3, dtype)
-        self.conv3, self.bn3 = _conv_bn('BottleneckA', mid_channels, out_channels, 1, 1,
-                                        dtype)
-        self.conv4, self.bn4 = _conv_bn('BottleneckA', in_channels, out_channels, 1,
-                                        stride, dtype)
+        self.conv1, self.bn1 = _conv_bn(
+            'BottleneckA', in_channels, mid_channels, 1, stride_1x1, dtype
+        )
+        self.conv2, self.bn2 = _conv_bn(
+            'BottleneckA', mid_channels, mid_channels, 3, stride_3x3, dtype
+        )
+        self.conv3, self.bn3 = _conv_bn('BottleneckA', mid_channels, out_channels, 1, 1, dtype)
+        self.conv4, self.bn4 = _conv_bn('BottleneckA', in_channels, out_channels, 1, stride, dtype)
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
@@ -365,12 +396,9 @@ class BottleneckB(Layer):
 
     def __init__(self, in_channels, mid_channels, dtype=np.float32):
         super().__init__()
-        self.conv1, self.bn1 = _conv_bn('BottleneckB', in_channels, mid_channels, 1, 1,
-                                        dtype)
-        self.conv2, self.bn2 = _conv_bn('BottleneckB', mid_channels, mid_channels, 3, 1,
-                                        dtype)
-        self.conv3, self.bn3 = _conv_bn('BottleneckB', mid_channels, in_channels, 1, 1,
-                                        dtype)
+        self.conv1, self.bn1 = _conv_bn('BottleneckB', in_channels, mid_channels, 1, 1, dtype)
+        self.conv2, self.bn2 = _conv_bn('BottleneckB', mid_channels, mid_channels, 3, 1, dtype)
+        self.conv3, self.bn3 = _conv_bn('BottleneckB', mid_channels, in_channels, 1, 1, dtype)
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
@@ -385,13 +413,26 @@ class BuildingBlock(Layer):
     ``downsample_fb``), then ``b1``, ``b2``, ... (:class:`BottleneckB` blocks that
     keep ``out_channels``).  Every argument but ``downsample_fb`` must be given."""
 
-    def __init__(self, n_layers=None, in_channels=None, mid_channels=None,
-                 out_channels=None, stride=None, downsample_fb=None, dtype=np.float32):
+    def __init__(
+        self,
+        n_layers=None,
+        in_channels=None,
+        mid_channels=None,
+        out_channels=None,
+        stride=None,
+        downsample_fb=None,
+        dtype=np.float32,
+    ):
         super().__init__()
         n_layers = _block_size('BuildingBlock', 'n_layers', n_layers)
-        self.a = BottleneckA(in_channels, mid_channels, out_channels,
-                             _block_size('BuildingBlock', 'stride', stride),
-                             bool(downsample_fb), dtype)
+        self.a = BottleneckA(
+            in_channels,
+            mid_channels,
+            out_channels,
+            _block_size('BuildingBlock', 'stride', stride),
+            bool(downsample_fb),
+            dtype,
+        )
         # the blocks in the order they run; each is also an attribute, which names it
         self.blocks = [self.a]
         for i in range(1, n_layers):
@@ -439,14 +480,22 @@ class ResNet(Model):
 
     def __init__(self, n_layers, pretrained=False):
         super().__init__()
-        if (isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer))
-                or n_layers not in self.BLOCKS):
-            raise ValueError(f'ResNet: n_layers must be one of '
-                             f'{", ".join(map(str, self.BLOCKS))}, got {n_layers!r}')
+        if (
+            isinstance(n_layers, bool)
+            or not isinstance(n_layers, (int, np.integer))
+            or n_layers not in self.BLOCKS
+        ):
+            raise ValueError(
+                f'ResNet: n_layers must be one of '
+                f'{", ".join(map(str, self.BLOCKS))}, got {n_layers!r}'
+            )
         self.n_layers = int(n_layers)
         name = f'ResNet{self.n_layers}'
-        path = _pretrained_file(name, self.WEIGHTS_URL.format(n_layers=self.n_layers),
-                                self.md5) if pretrained else None
+        path = (
+            _pretrained_file(name, self.WEIGHTS_URL.format(n_layers=self.n_layers), self.md5)
+            if pretrained
+            else None
+        )
         blocks = self.BLOCKS[self.n_layers]
         self.conv1 = Conv2d(64, 7, stride=2, pad=3, in_channels=3)
         self.bn1 = _batch_norm(64, np.float32)
@@ -494,14 +543,20 @@ class Fire(Layer):
     (1x1, and 3x3 with pad 1) joined along the channel axis: ``expand1x1_channels +
     expand3x3_channels`` output channels of the input's height and width."""
 
-    def __init__(self, in_channels, squeeze_channels, expand1x1_channels,
-                 expand3x3_channels, dtype=np.float32):
+    def __init__(
+        self,
+        in_channels,
+        squeeze_channels,
+        expand1x1_channels,
+        expand3x3_channels,
+        dtype=np.float32,
+    ):
         super().__init__()
         self.squeeze = Conv2d(squeeze_channels, 1, dtype=dtype, in_channels=in_channels)
-        self.expand1x1 = Conv2d(expand1x1_channels, 1, dtype=dtype,
-                                in_channels=squeeze_channels)
-        self.expand3x3 = Conv2d(expand3x3_channels, 3, pad=1, dtype=dtype,
-                                in_channels=squeeze_channels)
+        self.expand1x1 = Conv2d(expand1x1_channels, 1, dtype=dtype, in_channels=squeeze_channels)
+        self.expand3x3 = Conv2d(
+            expand3x3_channels, 3, pad=1, dtype=dtype, in_channels=squeeze_channels
+        )
 
     def forward(self, x):
         s = F.relu(self.squeeze(x))
@@ -529,14 +584,15 @@ class SqueezeNet(Model):
     md5 = None
     # (in_channels, squeeze, expand) of each fire module, stage by stage; each stage
     # begins with a max pooling
-    _STAGES = (((64, 16, 64), (128, 16, 64)),
-               ((128, 32, 128), (256, 32, 128)),
-               ((256, 48, 192), (384, 48, 192), (384, 64, 256), (512, 64, 256)))
+    _STAGES = (
+        ((64, 16, 64), (128, 16, 64)),
+        ((128, 32, 128), (256, 32, 128)),
+        ((256, 48, 192), (384, 48, 192), (384, 64, 256), (512, 64, 256)),
+    )
 
     def __init__(self, pretrained=False):
         super().__init__()
-        path = _pretrained_file('SqueezeNet', self.WEIGHTS_URL, self.md5) if pretrained \
-            else None
+        path = _pretrained_file('SqueezeNet', self.WEIGHTS_URL, self.md5) if pretrained else None
         self.conv1 = Conv2d(64, 3, stride=2, in_channels=3)
         self.stages = []
         number = 2

@@ -3,6 +3,7 @@
 :func:`setup_variable` runs once when ``dezero`` is imported; after it, ``x + y``,
 ``x[1:]``, ``x.reshape(2, 3)``, ``x.sum()`` and friends build graph nodes.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -21,8 +22,8 @@ def _operand(other, like):
     kind = type(other)
     if kind is float or kind is int:
         dtype = like.data.dtype
-        if dtype.kind == 'f':          # the common case: a float array and a number
-            return dtype.type(other)   # a NumPy scalar of that dtype: cheaper than asarray
+        if dtype.kind == 'f':  # the common case: a float array and a number
+            return dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
     elif isinstance(other, Variable) or isinstance(other, cuda.array_types):
         return other
     if isinstance(other, np.generic):
@@ -30,11 +31,13 @@ def _operand(other, like):
     if isinstance(other, (int, float, complex)):
         xp = cuda.get_array_module(like.data)
         return xp.asarray(other, dtype=np.result_type(like.dtype, other))
-    if isinstance(other, _StandIn):     # a backward reading what it did not declare
+    if isinstance(other, _StandIn):  # a backward reading what it did not declare
         other._refuse()
-    raise TypeError(f'unsupported operand: a Variable and an object of type '
-                    f'{type(other).__name__}; expected a Variable, an array or a scalar '
-                    f'(wrap lists with np.array(...))')
+    raise TypeError(
+        f'unsupported operand: a Variable and an object of type '
+        f'{type(other).__name__}; expected a Variable, an array or a scalar '
+        f'(wrap lists with np.array(...))'
+    )
 
 
 def _operator(variable_function, constant_function, reflected=False):
@@ -42,6 +45,7 @@ def _operator(variable_function, constant_function, reflected=False):
     ``variable_function`` take both as inputs (in reflected order for ``__radd__`` and
     friends); a scalar or array becomes the constant of ``constant_function``, which
     then has this Variable as its only input."""
+
     def method(self, other):
         other = _operand(other, self)
         if isinstance(other, Variable):
@@ -49,6 +53,7 @@ def _operator(variable_function, constant_function, reflected=False):
                 return variable_function()(other, self)
             return variable_function()(self, other)
         return constant_function(other)(self)
+
     return method
 
 
@@ -60,8 +65,10 @@ def _subtract_constant(c):
 def _pow(self, other):
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
-    raise TypeError(f'unsupported exponent of type {type(other).__name__}; expected a '
-                    f'scalar, an array or a Variable')
+    raise TypeError(
+        f'unsupported exponent of type {type(other).__name__}; expected a '
+        f'scalar, an array or a Variable'
+    )
 
 
 def _reshape(self, *shape):

@@ -22,6 +22,7 @@ Hyperparameters are checked when the optimizer is made and whenever they are ass
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
 calls it ``lr`` (Adam also ``alpha``, its name in DeZero and in the paper).
 """
+
 import inspect
 import math
 import numbers
@@ -40,8 +41,9 @@ def _real(owner, name, value, valid, expected):
     """``value`` as a Python float (so it cannot upcast float32 arrays), after checking
     that it is a finite real number for which ``valid`` holds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f'{owner}: {name} must be a real number, got '
-                        f'{type(value).__name__} {value!r:.60}')
+        raise TypeError(
+            f'{owner}: {name} must be a real number, got {type(value).__name__} {value!r:.60}'
+        )
     number = float(value)
     if not (math.isfinite(number) and valid(number)):
         raise ValueError(f'{owner}: {name} must be {expected}, got {value!r}')
@@ -76,12 +78,12 @@ class _Hyperparameter:
         try:
             return optimizer.__dict__[self.name]
         except KeyError:
-            raise AttributeError(f'{type(optimizer).__name__} has no {self.name} yet: '
-                                 f'its __init__ did not set it') from None
+            raise AttributeError(
+                f'{type(optimizer).__name__} has no {self.name} yet: its __init__ did not set it'
+            ) from None
 
     def __set__(self, optimizer, value):
-        optimizer.__dict__[self.name] = self.check(type(optimizer).__name__, self.name,
-                                                   value)
+        optimizer.__dict__[self.name] = self.check(type(optimizer).__name__, self.name, value)
 
 
 # --------------------------------------------------------------------------------------
@@ -104,13 +106,15 @@ class Optimizer:
     def __init__(self):
         self.target = None
         self.hooks = []
-        self._states = {}       # id(param) -> (weak reference to param, {name: array})
+        self._states = {}  # id(param) -> (weak reference to param, {name: array})
 
     def setup(self, target):
         """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
         if not callable(getattr(target, 'params', None)):
-            raise TypeError(f'{type(self).__name__}.setup: the target must have a params() '
-                            f'method (a Layer or Model), got {type(target).__name__}')
+            raise TypeError(
+                f'{type(self).__name__}.setup: the target must have a params() '
+                f'method (a Layer or Model), got {type(target).__name__}'
+            )
         self.target = target
         return self
 
@@ -118,16 +122,18 @@ class Optimizer:
         """Append ``f`` to the hooks; ``f(params)`` runs before each update on the list
         of the parameters that have a gradient."""
         if not callable(f):
-            raise TypeError(f'{type(self).__name__}.add_hook: a hook must be callable, '
-                            f'got {type(f).__name__}')
+            raise TypeError(
+                f'{type(self).__name__}.add_hook: a hook must be callable, got {type(f).__name__}'
+            )
         self.hooks.append(f)
 
     def update(self):
         """One optimization step: run the hooks, then update every parameter that has
         a gradient (those without one are skipped and keep no new state)."""
         if self.target is None:
-            raise RuntimeError(f'{type(self).__name__}.update: no target; call '
-                               f'setup(model) before update()')
+            raise RuntimeError(
+                f'{type(self).__name__}.update: no target; call setup(model) before update()'
+            )
         params = self._unique_params()
         for hook in self.hooks:
             hook([p for p in params if p.grad is not None])
@@ -156,9 +162,11 @@ class Optimizer:
         params, seen = [], set()
         for p in self.target.params():
             if not isinstance(p, Variable):
-                raise TypeError(f'{type(self).__name__}.update: params() of the target '
-                                f'yielded a {type(p).__name__}; expected Parameters')
-            if id(p) not in seen:           # the list holds p, so its id stays unique
+                raise TypeError(
+                    f'{type(self).__name__}.update: params() of the target '
+                    f'yielded a {type(p).__name__}; expected Parameters'
+                )
+            if id(p) not in seen:  # the list holds p, so its id stays unique
                 seen.add(id(p))
                 params.append(p)
         return params
@@ -174,9 +182,8 @@ class Optimizer:
             state = entry[1]
             first = state[names[0]]
             if first.shape == param.data.shape and first.dtype == param.data.dtype:
-                if type(first) is not type(param.data):    # the parameter moved device
-                    move = cuda.as_numpy if type(param.data) is np.ndarray \
-                        else cuda.as_cupy
+                if type(first) is not type(param.data):  # the parameter moved device
+                    move = cuda.as_numpy if type(param.data) is np.ndarray else cuda.as_cupy
                     for n in state:
                         state[n] = move(state[n])
                 return tuple(state[n] for n in names)
@@ -184,8 +191,9 @@ class Optimizer:
         state = {n: xp.zeros_like(param.data) for n in names}
         states = self._states
 
-        def forget(_ref):                  # runs when param dies, before its id is reused
+        def forget(_ref):  # runs when param dies, before its id is reused
             states.pop(key, None)
+
         self._states[key] = (weakref.ref(param, forget), state)
         return tuple(state[n] for n in names)
 
@@ -196,13 +204,17 @@ def _check_keywords(cls, kwargs):
     params = inspect.signature(cls.__init__).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return
-    known = [p.name for p in params if p.name != 'self'
-             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    known = [
+        p.name
+        for p in params
+        if p.name != 'self' and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     for name in kwargs:
         if name not in known:
             takes = ', '.join(known) if known else 'no arguments'
-            raise TypeError(f'{cls.__name__}: unknown argument {name!r}; '
-                            f'{cls.__name__} takes {takes}')
+            raise TypeError(
+                f'{cls.__name__}: unknown argument {name!r}; {cls.__name__} takes {takes}'
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -233,7 +245,7 @@ class MomentumSGD(Optimizer):
         self.momentum = momentum
 
     def update_one(self, param):
-        v, = self._state(param, 'v')
+        (v,) = self._state(param, 'v')
         v *= self.momentum
         v -= self.lr * param.grad.data
         param.data += v
@@ -251,7 +263,7 @@ class AdaGrad(Optimizer):
         self.eps = eps
 
     def update_one(self, param):
-        h, = self._state(param, 'h')
+        (h,) = self._state(param, 'h')
         g = param.grad.data
         h += g * g
         xp = cuda.get_array_module(h)
@@ -272,12 +284,17 @@ class AdaDelta(Optimizer):
         self.eps = eps
 
     def _no_learning_rate(self, value=None):
-        raise AttributeError('AdaDelta has no learning rate (lr): its steps are scaled '
-                             'by the running averages alone; tune rho and eps instead')
+        raise AttributeError(
+            'AdaDelta has no learning rate (lr): its steps are scaled '
+            'by the running averages alone; tune rho and eps instead'
+        )
 
-    lr = property(_no_learning_rate, _no_learning_rate,
-                  doc="""AdaDelta has no learning rate: reading or assigning ``lr``
-                  raises AttributeError (and ``hasattr(optimizer, 'lr')`` is False).""")
+    lr = property(
+        _no_learning_rate,
+        _no_learning_rate,
+        doc="""AdaDelta has no learning rate: reading or assigning ``lr``
+                  raises AttributeError (and ``hasattr(optimizer, 'lr')`` is False).""",
+    )
 
     def update_one(self, param):
         msg, msdx = self._state(param, 'msg', 'msdx')
@@ -311,8 +328,10 @@ class Adam(Optimizer):
     def __init__(self, alpha=None, beta1=0.9, beta2=0.999, eps=1e-8, *, lr=None):
         super().__init__()
         if alpha is not None and lr is not None:
-            raise TypeError(f'Adam: got both alpha={alpha!r} and lr={lr!r}; they name the '
-                            f'same learning rate: give one of them')
+            raise TypeError(
+                f'Adam: got both alpha={alpha!r} and lr={lr!r}; they name the '
+                f'same learning rate: give one of them'
+            )
         if lr is not None:
             self.lr = lr
         else:
@@ -336,7 +355,7 @@ class Adam(Optimizer):
         """The bias-corrected step size of step t (before the first update, that of
         the first step): alpha * sqrt(1 - beta2**t) / (1 - beta1**t)."""
         t = max(self.t, 1)
-        return self.alpha * math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+        return self.alpha * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
 
     def _begin_step(self):
         self.t += 1
@@ -395,10 +414,11 @@ class FreezeParam:
         if not layers:
             raise ValueError('FreezeParam: give at least one layer or Parameter to freeze')
         for layer in layers:
-            if not isinstance(layer, Variable) and not callable(getattr(layer, 'params',
-                                                                        None)):
-                raise TypeError(f'FreezeParam: expected layers (with params()) or '
-                                f'Parameters, got {type(layer).__name__}')
+            if not isinstance(layer, Variable) and not callable(getattr(layer, 'params', None)):
+                raise TypeError(
+                    f'FreezeParam: expected layers (with params()) or '
+                    f'Parameters, got {type(layer).__name__}'
+                )
         self.layers = layers
 
     def __call__(self, params):

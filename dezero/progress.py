@@ -10,6 +10,7 @@ A line ``epoch 30/300  loss 0.8123  acc 0.5467`` is printed every ``every`` epoc
 after the last one.  With tqdm there is also a bar (on stderr) showing the latest
 metrics, and the lines are printed above it.
 """
+
 import sys
 
 

@@ -28,6 +28,7 @@ weights.
 >>> history['loss'][-1] < history['loss'][0]
 True
 """
+
 import math
 import numbers
 import os
@@ -49,8 +50,10 @@ def _value(v, what):
     a Python float."""
     a = cuda.as_numpy(v.data if isinstance(v, Variable) else v)
     if a.size != 1 or a.dtype.kind not in 'biuf':
-        raise ValueError(f'Trainer: {what} must give one number per batch, got '
-                         f'{type(v).__name__} with shape {a.shape} and dtype {a.dtype}')
+        raise ValueError(
+            f'Trainer: {what} must give one number per batch, got '
+            f'{type(v).__name__} with shape {a.shape} and dtype {a.dtype}'
+        )
     return float(a.reshape(()))
 
 
@@ -72,18 +75,20 @@ class Trainer:
 
     def __init__(self, model, optimizer, loss=F.softmax_cross_entropy, metrics=None):
         if not callable(loss):
-            raise TypeError(f'Trainer: loss must be a function f(y, t), got '
-                            f'{type(loss).__name__}')
+            raise TypeError(f'Trainer: loss must be a function f(y, t), got {type(loss).__name__}')
         metrics = _default_metrics(loss) if metrics is None else dict(metrics)
         for name, f in metrics.items():
             if not isinstance(name, str):
                 raise TypeError(f'Trainer: metric names must be strings, got {name!r}')
             if name == 'loss' or name.startswith('val_'):
-                raise ValueError(f"Trainer: metric name {name!r} is reserved ('loss' and "
-                                 f"names starting with 'val_')")
+                raise ValueError(
+                    f"Trainer: metric name {name!r} is reserved ('loss' and "
+                    f"names starting with 'val_')"
+                )
             if not callable(f):
-                raise TypeError(f'Trainer: metric {name!r} must be a function f(y, t), got '
-                                f'{type(f).__name__}')
+                raise TypeError(
+                    f'Trainer: metric {name!r} must be a function f(y, t), got {type(f).__name__}'
+                )
         if getattr(optimizer, 'target', None) is None:
             optimizer.setup(model)
         elif optimizer.target is not model:
@@ -109,7 +114,7 @@ class Trainer:
                 self.optimizer.update()
             n = len(t)
             totals['loss'] += _value(loss, 'the loss') * n
-            with no_grad():                     # metrics are never differentiated
+            with no_grad():  # metrics are never differentiated
                 for name, f in self.metrics.items():
                     totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             count += n
@@ -137,8 +142,7 @@ class Trainer:
         this epoch's figures; set ``trainer.stop_training = True`` to stop) and
         ``on_train_end(trainer)``, called in the order of the list.
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
-                or epochs < 1:
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
         epochs = int(epochs)
         callbacks = _check_callbacks(callbacks)
@@ -162,15 +166,17 @@ class Trainer:
                     progress_bar.update(**logs)
                 self._call(callbacks, 'on_epoch_end', epoch, logs)
                 if self.stop_training:
-                    if progress_bar is not None and epoch < epochs \
-                            and epoch % progress_bar.every != 0:
-                        stopped_line = (f'stopped at epoch {epoch}/{epochs}  '
-                                        f'{format_metrics(logs)}')
+                    if (
+                        progress_bar is not None
+                        and epoch < epochs
+                        and epoch % progress_bar.every != 0
+                    ):
+                        stopped_line = f'stopped at epoch {epoch}/{epochs}  {format_metrics(logs)}'
                     break
         finally:
             if progress_bar is not None:
                 progress_bar.close()
-        if stopped_line is not None:        # the bar printed no line for this epoch
+        if stopped_line is not None:  # the bar printed no line for this epoch
             print(stopped_line, file=sys.stdout, flush=True)
         self._call(callbacks, 'on_train_end')
         return history
@@ -185,8 +191,7 @@ class Trainer:
 def _default_metrics(loss):
     """The metrics of a Trainer given none: accuracy for the classification losses,
     none for the others."""
-    if loss is F.softmax_cross_entropy \
-            or loss is getattr(F, 'softmax_cross_entropy_simple', None):
+    if loss is F.softmax_cross_entropy or loss is getattr(F, 'softmax_cross_entropy_simple', None):
         return {'acc': F.accuracy}
     if loss is F.sigmoid_cross_entropy:
         return {'acc': _logit_accuracy}
@@ -200,8 +205,10 @@ def _binary_accuracy(who, y, t, threshold):
     the target ``t`` (same shape, values in [0, 1]) is at least 0.5."""
     y, t = (a.data if isinstance(a, Variable) else a for a in (y, t))
     if y.shape != t.shape:
-        raise ValueError(f'{who}: the outputs have shape {y.shape} but the targets '
-                         f'{t.shape}; expected the same shape')
+        raise ValueError(
+            f'{who}: the outputs have shape {y.shape} but the targets '
+            f'{t.shape}; expected the same shape'
+        )
     return float(((y > threshold) == (t >= 0.5)).mean())
 
 
@@ -220,25 +227,31 @@ def _check_target(model, target):
     """Refuse an optimizer set up on another model: it would train the wrong weights."""
     own = {id(p) for p in model.params()}
     if own and own.isdisjoint(id(p) for p in target.params()):
-        raise ValueError(f'Trainer: the optimizer is set up on another model '
-                         f'({type(target).__name__}) that holds none of the parameters of '
-                         f'the model to train ({type(model).__name__})')
+        raise ValueError(
+            f'Trainer: the optimizer is set up on another model '
+            f'({type(target).__name__}) that holds none of the parameters of '
+            f'the model to train ({type(model).__name__})'
+        )
 
 
 def _check_callbacks(callbacks):
     """``callbacks`` as a list, each one having at least one of the hook methods."""
     if any(hasattr(callbacks, hook) for hook in _HOOKS):
-        raise TypeError(f'Trainer.fit: callbacks must be a list of callbacks, got a '
-                        f'single {type(callbacks).__name__}; pass [callback]')
+        raise TypeError(
+            f'Trainer.fit: callbacks must be a list of callbacks, got a '
+            f'single {type(callbacks).__name__}; pass [callback]'
+        )
     try:
         callbacks = list(callbacks)
     except TypeError:
-        raise TypeError(f'Trainer.fit: callbacks must be a list of callbacks, got '
-                        f'{type(callbacks).__name__}') from None
+        raise TypeError(
+            f'Trainer.fit: callbacks must be a list of callbacks, got {type(callbacks).__name__}'
+        ) from None
     for cb in callbacks:
         if not any(callable(getattr(cb, hook, None)) for hook in _HOOKS):
-            raise TypeError(f'Trainer.fit: the callback {cb!r} has none of the methods '
-                            f'{", ".join(_HOOKS)}')
+            raise TypeError(
+                f'Trainer.fit: the callback {cb!r} has none of the methods {", ".join(_HOOKS)}'
+            )
     return callbacks
 
 
@@ -252,22 +265,29 @@ class _Monitor:
 
     def __init__(self, owner, monitor, mode, min_delta):
         if not isinstance(monitor, str):
-            raise TypeError(f'{owner}: monitor must be the name of a figure of the logs '
-                            f"(such as 'val_loss'), got {monitor!r}")
+            raise TypeError(
+                f'{owner}: monitor must be the name of a figure of the logs '
+                f"(such as 'val_loss'), got {monitor!r}"
+            )
         if mode == 'auto':
             if 'loss' in monitor:
                 mode = 'min'
             elif 'acc' in monitor:
                 mode = 'max'
             else:
-                raise ValueError(f"{owner}: mode='auto' cannot tell whether {monitor!r} "
-                                 f"should fall or rise; pass mode='min' or mode='max'")
+                raise ValueError(
+                    f"{owner}: mode='auto' cannot tell whether {monitor!r} "
+                    f"should fall or rise; pass mode='min' or mode='max'"
+                )
         if mode not in ('min', 'max'):
             raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
-                or not min_delta >= 0 or math.isinf(min_delta):
-            raise ValueError(f'{owner}: min_delta must be a finite number >= 0, got '
-                             f'{min_delta!r}')
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, numbers.Real)
+            or not min_delta >= 0
+            or math.isinf(min_delta)
+        ):
+            raise ValueError(f'{owner}: min_delta must be a finite number >= 0, got {min_delta!r}')
         self.owner, self.monitor, self.mode = owner, monitor, mode
         self.min_delta = float(min_delta)
         self.best = None
@@ -281,9 +301,11 @@ class _Monitor:
         """The value of ``logs[monitor]`` if it beats the best so far by more than
         ``min_delta`` (the first value always does, NaN never), else None."""
         if self.monitor not in logs:
-            raise KeyError(f'{self.owner}: no {self.monitor!r} in the logs of epoch '
-                           f'{epoch}; they have {", ".join(logs)} (validation figures '
-                           f'need a val_loader)')
+            raise KeyError(
+                f'{self.owner}: no {self.monitor!r} in the logs of epoch '
+                f'{epoch}; they have {", ".join(logs)} (validation figures '
+                f'need a val_loader)'
+            )
         value = float(logs[self.monitor])
         if math.isnan(value):
             return None
@@ -318,10 +340,8 @@ class EarlyStopping(_Watching):
     value seen."""
 
     def __init__(self, monitor='val_loss', patience=5, mode='auto', min_delta=0.0):
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
-                or patience < 1:
-            raise ValueError(f'EarlyStopping: patience must be a positive int, got '
-                             f'{patience!r}')
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
+            raise ValueError(f'EarlyStopping: patience must be a positive int, got {patience!r}')
         self._monitor = _Monitor('EarlyStopping', monitor, mode, min_delta)
         self.patience = int(patience)
         self.wait = 0
@@ -359,8 +379,9 @@ class BestWeights(_Watching):
     def on_train_begin(self, trainer):
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
-            raise FileNotFoundError(f'BestWeights: the folder {folder} for {self.path} '
-                                    f'does not exist')
+            raise FileNotFoundError(
+                f'BestWeights: the folder {folder} for {self.path} does not exist'
+            )
         self._monitor.reset()
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -388,16 +409,20 @@ def plot_history(history, to_file, title=None):
     except ImportError:
         raise ImportError('plot_history needs matplotlib (pip install matplotlib)') from None
     if not isinstance(history, dict):
-        raise TypeError(f'plot_history: history must be the dict returned by '
-                        f'Trainer.fit, got {type(history).__name__}')
+        raise TypeError(
+            f'plot_history: history must be the dict returned by '
+            f'Trainer.fit, got {type(history).__name__}'
+        )
     names = [k for k in history if not k.startswith('val_')]
     if not names or not any(len(history[k]) for k in names):
         raise ValueError('plot_history: the history is empty (no training epochs)')
     fig = Figure(figsize=(4.5 * len(names), 3.6))
     fmt = (os.path.splitext(os.fspath(to_file))[1].lstrip('.') or 'png').lower()
     if fmt not in fig.canvas.get_supported_filetypes():
-        raise ValueError(f'plot_history: cannot write {fmt!r} pictures; use one of '
-                         f'{", ".join(sorted(fig.canvas.get_supported_filetypes()))}')
+        raise ValueError(
+            f'plot_history: cannot write {fmt!r} pictures; use one of '
+            f'{", ".join(sorted(fig.canvas.get_supported_filetypes()))}'
+        )
     axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         ax.plot(np.arange(1, len(history[name]) + 1), history[name], label='train')

@@ -14,6 +14,7 @@ when a transform needs it.  No transform modifies its input.
 >>> f(np.array([[0, 51], [255, 102]], dtype=np.uint8))
 array([0. , 0.2, 1. , 0.4], dtype=float32)
 """
+
 import importlib
 import sys
 
@@ -30,8 +31,10 @@ class Compose:
         transforms = [] if transforms is None else list(transforms)
         for i, t in enumerate(transforms):
             if not callable(t):
-                raise TypeError(f'Compose: item {i} is not callable: {t!r}; expected '
-                                f'transforms such as Flatten() or Normalize(0, 255)')
+                raise TypeError(
+                    f'Compose: item {i} is not callable: {t!r}; expected '
+                    f'transforms such as Flatten() or Normalize(0, 255)'
+                )
         self.transforms = transforms
 
     def __call__(self, x):
@@ -62,11 +65,14 @@ class Normalize:
         try:
             v = np.array(value, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f'Normalize: {name} must be a number or a sequence of '
-                            f'numbers, got {value!r}') from None
+            raise TypeError(
+                f'Normalize: {name} must be a number or a sequence of numbers, got {value!r}'
+            ) from None
         if v.ndim > 1 or v.size == 0:
-            raise ValueError(f'Normalize: {name} must be a number or a non-empty flat '
-                             f'sequence (one value per channel), got shape {v.shape}')
+            raise ValueError(
+                f'Normalize: {name} must be a number or a non-empty flat '
+                f'sequence (one value per channel), got shape {v.shape}'
+            )
         return v.reshape(()) if v.size == 1 else v
 
     def _broadcast(self, name, v, x, dtype):
@@ -75,9 +81,11 @@ class Normalize:
         if v.ndim == 0:
             return v
         if x.ndim == 0 or x.shape[0] != v.size:
-            raise ValueError(f'Normalize: {v.size} per-channel values of {name} do not '
-                             f'fit an input of shape {x.shape} (expected {v.size} '
-                             f'channels on the first axis)')
+            raise ValueError(
+                f'Normalize: {v.size} per-channel values of {name} do not '
+                f'fit an input of shape {x.shape} (expected {v.size} '
+                f'channels on the first axis)'
+            )
         return v.reshape((v.size,) + (1,) * (x.ndim - 1))
 
     def __call__(self, x):
@@ -122,8 +130,7 @@ class ToFloat(AsType):
     def __init__(self, dtype=np.float32):
         super().__init__(dtype)
         if not np.issubdtype(self.dtype, np.floating):
-            raise ValueError(f'ToFloat: dtype must be a floating-point type, got '
-                             f'{self.dtype.name}')
+            raise ValueError(f'ToFloat: dtype must be a floating-point type, got {self.dtype.name}')
 
 
 class ToInt(AsType):
@@ -132,8 +139,7 @@ class ToInt(AsType):
     def __init__(self, dtype=np.int64):
         super().__init__(dtype)
         if not np.issubdtype(self.dtype, np.integer):
-            raise ValueError(f'ToInt: dtype must be an integer type, got '
-                             f'{self.dtype.name}')
+            raise ValueError(f'ToInt: dtype must be an integer type, got {self.dtype.name}')
 
 
 # --------------------------------------------------------------------------------------
@@ -144,8 +150,10 @@ def _pil(owner, module='Image'):
     try:
         return importlib.import_module(f'PIL.{module}')
     except ImportError:
-        raise ImportError(f'{owner} needs Pillow, which is not installed: pip install '
-                          f"pillow (or pip install 'dezero[images]')") from None
+        raise ImportError(
+            f'{owner} needs Pillow, which is not installed: pip install '
+            f"pillow (or pip install 'dezero[images]')"
+        ) from None
 
 
 def _is_pil_image(x):
@@ -174,10 +182,13 @@ def _size_pair(owner, size):
         width, height = wh
     except (TypeError, ValueError):
         width = height = None
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
-               for n in (width, height)):
-        raise ValueError(f'{owner}: size must be a positive int or a pair (width, height) '
-                         f'of them, got {size!r}')
+    if not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0
+        for n in (width, height)
+    ):
+        raise ValueError(
+            f'{owner}: size must be a positive int or a pair (width, height) of them, got {size!r}'
+        )
     return int(width), int(height)
 
 
@@ -191,8 +202,7 @@ class Convert:
     def __init__(self, mode='RGB'):
         _pil('Convert')
         if not isinstance(mode, str):
-            raise TypeError(f'Convert: mode must be a PIL mode name such as "RGB", got '
-                            f'{mode!r}')
+            raise TypeError(f'Convert: mode must be a PIL mode name such as "RGB", got {mode!r}')
         self.mode = mode
 
     def __call__(self, img):
@@ -203,8 +213,9 @@ class Convert:
         try:
             return img.convert(self.mode)
         except ValueError as e:
-            raise ValueError(f'Convert: cannot convert a {img.mode} image to mode '
-                             f'{self.mode!r} ({e})') from None
+            raise ValueError(
+                f'Convert: cannot convert a {img.mode} image to mode {self.mode!r} ({e})'
+            ) from None
 
     def __repr__(self):
         return f'Convert(mode={self.mode!r})'
@@ -249,16 +260,19 @@ class CenterCrop:
         elif isinstance(img, np.ndarray) and img.ndim >= 2:
             height, width = img.shape[-2:]
         else:
-            raise TypeError(f'CenterCrop: expected a PIL image or an array (C, H, W), got '
-                            f'{_describe(img)}')
+            raise TypeError(
+                f'CenterCrop: expected a PIL image or an array (C, H, W), got {_describe(img)}'
+            )
         crop_width, crop_height = self.size
         if crop_width > width or crop_height > height:
-            raise ValueError(f'CenterCrop: cannot cut {crop_width}x{crop_height} pixels '
-                             f'(width x height) out of an image of {width}x{height}; '
-                             f'resize it first')
+            raise ValueError(
+                f'CenterCrop: cannot cut {crop_width}x{crop_height} pixels '
+                f'(width x height) out of an image of {width}x{height}; '
+                f'resize it first'
+            )
         left, top = (width - crop_width) // 2, (height - crop_height) // 2
         if isinstance(img, np.ndarray):
-            return img[..., top:top + crop_height, left:left + crop_width].copy()
+            return img[..., top : top + crop_height, left : left + crop_width].copy()
         return img.crop((left, top, left + crop_width, top + crop_height))
 
     def __repr__(self):
@@ -279,8 +293,7 @@ class ToArray:
         if isinstance(img, np.ndarray):
             return img.astype(self.dtype, copy=False)
         if not _is_pil_image(img):
-            raise TypeError(f'ToArray: expected a PIL image or an array, got '
-                            f'{_describe(img)}')
+            raise TypeError(f'ToArray: expected a PIL image or an array, got {_describe(img)}')
         array = np.asarray(img)
         array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
         return array.astype(self.dtype)
@@ -299,14 +312,21 @@ class ToPIL:
     def __call__(self, array):
         if _is_pil_image(array):
             return array
-        if not isinstance(array, np.ndarray) or array.ndim not in (2, 3) or \
-                (array.ndim == 3 and array.shape[0] not in (1, 3, 4)):
-            raise TypeError(f'ToPIL: expected a uint8 array (C, H, W) with C = 1, 3 or 4, '
-                            f'or (H, W), got {_describe(array)}')
+        if (
+            not isinstance(array, np.ndarray)
+            or array.ndim not in (2, 3)
+            or (array.ndim == 3 and array.shape[0] not in (1, 3, 4))
+        ):
+            raise TypeError(
+                f'ToPIL: expected a uint8 array (C, H, W) with C = 1, 3 or 4, '
+                f'or (H, W), got {_describe(array)}'
+            )
         if array.dtype != np.uint8:
-            raise TypeError(f'ToPIL: expected uint8 pixels, got {array.dtype}; scale the '
-                            f'values to 0..255 and convert them with AsType(np.uint8)')
-        if array.ndim == 3:    # PIL takes (H, W) for one channel, (H, W, C) for more
+            raise TypeError(
+                f'ToPIL: expected uint8 pixels, got {array.dtype}; scale the '
+                f'values to 0..255 and convert them with AsType(np.uint8)'
+            )
+        if array.ndim == 3:  # PIL takes (H, W) for one channel, (H, W, C) for more
             array = array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
         return _pil('ToPIL').fromarray(np.ascontiguousarray(array))
 
@@ -322,17 +342,21 @@ class RandomHorizontalFlip:
     """
 
     def __init__(self, p=0.5):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
-                or not 0.0 <= p <= 1.0:
-            raise ValueError(f'RandomHorizontalFlip: p must be a probability in [0, 1], '
-                             f'got {p!r}')
+        if (
+            isinstance(p, bool)
+            or not isinstance(p, (int, float, np.integer, np.floating))
+            or not 0.0 <= p <= 1.0
+        ):
+            raise ValueError(f'RandomHorizontalFlip: p must be a probability in [0, 1], got {p!r}')
         self.p = float(p)
 
     def __call__(self, img):
         is_pil = _is_pil_image(img)
         if not is_pil and not (isinstance(img, np.ndarray) and img.ndim >= 2):
-            raise TypeError(f'RandomHorizontalFlip: expected a PIL image or an array '
-                            f'(C, H, W), got {_describe(img)}')
+            raise TypeError(
+                f'RandomHorizontalFlip: expected a PIL image or an array '
+                f'(C, H, W), got {_describe(img)}'
+            )
         if np.random.rand() >= self.p:
             return img
         if is_pil:
@@ -341,4 +365,3 @@ class RandomHorizontalFlip:
 
     def __repr__(self):
         return f'RandomHorizontalFlip(p={self.p})'
-

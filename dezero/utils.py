@@ -3,21 +3,43 @@
 Everything here is re-exported from the module that owns it, so that
 ``dezero.utils.gradient_check`` and friends keep the book's import paths.
 """
-from dezero.array_ops import (array_allclose, array_equal, logsumexp, max_backward_shape,
-                              reshape_sum_backward, sum_to)
-from dezero.conv_ops import (col2im_array, get_conv_outsize, get_deconv_outsize,
-                             im2col_array, pair)
+
+from dezero.array_ops import (
+    array_allclose,
+    array_equal,
+    logsumexp,
+    max_backward_shape,
+    reshape_sum_backward,
+    sum_to,
+)
+from dezero.conv_ops import col2im_array, get_conv_outsize, get_deconv_outsize, im2col_array, pair
 from dezero import download as _download
 from dezero.download import get_file, show_progress
 from dezero.core import Variable, as_variable  # noqa: F401  (the book's utils has them)
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
 from dezero.graph import get_dot_graph, graph_stats, plot_dot_graph
 
-__all__ = ['array_allclose', 'array_equal', 'logsumexp', 'max_backward_shape',
-           'reshape_sum_backward', 'sum_to',
-           'gradgrad_check', 'gradient_check', 'numerical_grad', 'get_dot_graph',
-           'graph_stats', 'plot_dot_graph', 'get_file', 'pair', 'get_conv_outsize',
-           'get_deconv_outsize', 'im2col_array', 'col2im_array', 'show_progress']
+__all__ = [
+    'array_allclose',
+    'array_equal',
+    'logsumexp',
+    'max_backward_shape',
+    'reshape_sum_backward',
+    'sum_to',
+    'gradgrad_check',
+    'gradient_check',
+    'numerical_grad',
+    'get_dot_graph',
+    'graph_stats',
+    'plot_dot_graph',
+    'get_file',
+    'pair',
+    'get_conv_outsize',
+    'get_deconv_outsize',
+    'im2col_array',
+    'col2im_array',
+    'show_progress',
+]
 
 
 def __getattr__(name):

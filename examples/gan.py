@@ -28,6 +28,7 @@ saves the loss curves as ``gan_losses.png``.  With ``--holdout N`` it trains on 
 training part (the first 10000-N test images).  On 8000 images an epoch takes about a
 second, and the samples look like digits after fifteen to twenty epochs.
 """
+
 import argparse
 import os
 import sys
@@ -37,7 +38,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -98,9 +99,12 @@ def discriminator_step(D, opt_d, real, fake):
     loss.backward()
     opt_d.update()
     hits = int((y_real.data > 0).sum()) + int((y_fake.data < 0).sum())
-    return {'d_loss': float(loss.data), 'd_acc': hits / (len(real) + len(fake)),
-            'd_real': float(F.sigmoid(y_real).data.mean()),
-            'd_fake': float(F.sigmoid(y_fake).data.mean())}
+    return {
+        'd_loss': float(loss.data),
+        'd_acc': hits / (len(real) + len(fake)),
+        'd_real': float(F.sigmoid(y_real).data.mean()),
+        'd_fake': float(F.sigmoid(y_fake).data.mean()),
+    }
 
 
 def generator_step(G, D, opt_g, z):
@@ -116,8 +120,9 @@ def generator_step(G, D, opt_g, z):
     return float(loss.data)
 
 
-def train(x, epochs=25, batch_size=64, latent=64, hidden=256, lr=2e-4, beta1=0.5,
-          seed=0, on_epoch=None):
+def train(
+    x, epochs=25, batch_size=64, latent=64, hidden=256, lr=2e-4, beta1=0.5, seed=0, on_epoch=None
+):
     """Train a GAN on the images ``x`` (N, 784) in [0, 1].  After each epoch
     ``on_epoch(epoch, G, figures)`` is called, if given, with that epoch's averages.
     Returns G, D and the history: per-epoch lists of ``d_loss``, ``g_loss``, ``d_acc``,
@@ -153,8 +158,6 @@ def sample(G, z):
         return G(z).data
 
 
-
-
 def save_losses(plt, history, path):
     """Save D's and G's loss per epoch, with their values at the equilibrium, drawn
     with ``plt`` (matplotlib.pyplot)."""
@@ -177,17 +180,20 @@ def save_losses(plt, history, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a small MLP GAN on MNIST; print D and G losses per epoch and '
-                    'save a grid of samples per epoch.')
+        'save a grid of samples per epoch.'
+    )
     add_data_options(parser)
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='default: 25, or 3 with --smoke')
+    parser.add_argument('--epochs', type=int, default=None, help='default: 25, or 3 with --smoke')
     parser.add_argument('--batch-size', type=int, default=64, help='default: 64')
-    parser.add_argument('--latent', type=int, default=64,
-                        help='size of the noise vector (default: 64)')
-    parser.add_argument('--hidden', type=int, default=256,
-                        help='units per hidden layer (default: 256)')
-    parser.add_argument('--lr', type=float, default=2e-4,
-                        help='Adam alpha for both networks (default: 2e-4)')
+    parser.add_argument(
+        '--latent', type=int, default=64, help='size of the noise vector (default: 64)'
+    )
+    parser.add_argument(
+        '--hidden', type=int, default=256, help='units per hidden layer (default: 256)'
+    )
+    parser.add_argument(
+        '--lr', type=float, default=2e-4, help='Adam alpha for both networks (default: 2e-4)'
+    )
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
     args = parser.parse_args(argv)
@@ -202,23 +208,33 @@ def main(argv=None):
     (x, _), _ = load_or_generate(args)
     print(f'training on {len(x)} images')
     os.makedirs(args.out, exist_ok=True)
-    z_fixed = np.random.default_rng(args.seed).standard_normal(
-        (64, args.latent)).astype(np.float32)
+    z_fixed = np.random.default_rng(args.seed).standard_normal((64, args.latent)).astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
 
     def report(epoch, G, f):
-        print(f'epoch {epoch:{width}d}/{args.epochs}  D loss {f["d_loss"]:.4f}  '
-              f'G loss {f["g_loss"]:.4f}  D acc {f["d_acc"]:.3f}  '
-              f'D(x) {f["d_real"]:.3f}  D(G(z)) {f["d_fake"]:.3f}', flush=True)
+        print(
+            f'epoch {epoch:{width}d}/{args.epochs}  D loss {f["d_loss"]:.4f}  '
+            f'G loss {f["g_loss"]:.4f}  D acc {f["d_acc"]:.3f}  '
+            f'D(x) {f["d_real"]:.3f}  D(G(z)) {f["d_fake"]:.3f}',
+            flush=True,
+        )
         path = os.path.join(args.out, f'gan_epoch{epoch:02d}.png')
         if plt is not None:
             save_samples(plt, sample(G, z_fixed), path, f'GAN samples after epoch {epoch}')
             print(f'saved {path}')
 
     start = time.perf_counter()
-    _, _, history = train(x, args.epochs, args.batch_size, args.latent, args.hidden,
-                          args.lr, seed=args.seed, on_epoch=report)
+    _, _, history = train(
+        x,
+        args.epochs,
+        args.batch_size,
+        args.latent,
+        args.hidden,
+        args.lr,
+        seed=args.seed,
+        on_epoch=report,
+    )
     print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
     path = os.path.join(args.out, 'gan_losses.png')
     if plt is not None:

@@ -35,6 +35,7 @@ VGG16-shaped network of random weights, to check that everything works.  Class n
 are shown when ``dezero.datasets.ImageNet.labels()`` can provide them (with the
 pretrained weights only), class indices otherwise.
 """
+
 import argparse
 import os
 import sys
@@ -43,7 +44,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -53,8 +54,14 @@ from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from plotting import pyplot  # noqa: E402  (shared)
-from vgg16_features import (add_model_options, class_scores, feature_maps,  # noqa: E402
-                            generated_photo, load_model, read_image)
+from vgg16_features import (
+    add_model_options,
+    class_scores,
+    feature_maps,  # noqa: E402
+    generated_photo,
+    load_model,
+    read_image,
+)
 
 #: The input size VGG16's classifier takes (fc6 reads 7x7 maps of 512 channels).
 INPUT_SIZE = 224
@@ -71,20 +78,23 @@ def grad_cam(feature_map, head, class_index):
 
     Returns ``(map, weights, y)``: two arrays of A's dtype and the score as a float.
     """
-    a = np.asarray(feature_map.data if isinstance(feature_map, dezero.Variable)
-                   else feature_map)
+    a = np.asarray(feature_map.data if isinstance(feature_map, dezero.Variable) else feature_map)
     if a.ndim != 4 or a.shape[0] != 1:
-        raise ValueError(f'grad_cam: expected the feature map of one image, of shape '
-                         f'(1, channels, height, width), got shape {a.shape}')
+        raise ValueError(
+            f'grad_cam: expected the feature map of one image, of shape '
+            f'(1, channels, height, width), got shape {a.shape}'
+        )
 
     def score(x):
         scores = head(x)
         if scores.ndim != 2 or scores.shape[0] != 1:
-            raise ValueError(f'grad_cam: head must return scores of shape (1, classes), '
-                             f'got shape {scores.shape}')
+            raise ValueError(
+                f'grad_cam: head must return scores of shape (1, classes), got shape {scores.shape}'
+            )
         if not 0 <= class_index < scores.shape[1]:
-            raise ValueError(f'grad_cam: class_index must be in 0..{scores.shape[1] - 1}, '
-                             f'got {class_index}')
+            raise ValueError(
+                f'grad_cam: class_index must be in 0..{scores.shape[1] - 1}, got {class_index}'
+            )
         return scores[0, class_index]
 
     y, dy_da = dezero.value_and_grad(score)(a)
@@ -128,8 +138,9 @@ def overlay(image, colors, alpha=0.4):
     at opacity ``alpha``: ``(1 - alpha) * image + alpha * 255 * colors``, rounded to
     uint8."""
     if image.shape != colors.shape:
-        raise ValueError(f'overlay: the image has shape {image.shape} but the colours '
-                         f'{colors.shape}')
+        raise ValueError(
+            f'overlay: the image has shape {image.shape} but the colours {colors.shape}'
+        )
     blend = (1 - alpha) * image.astype(np.float64) + alpha * 255 * np.asarray(colors)
     return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
 
@@ -153,8 +164,14 @@ def explain(model, image, class_index=None):
 
     cam, weights, score = grad_cam(last, lambda a: class_scores(model, a), class_index)
     heat = normalize(resize_bilinear(cam, image.shape[0], image.shape[1]))
-    return {'probabilities': probabilities, 'class_index': class_index, 'score': score,
-            'weights': weights, 'cam': cam, 'heat': heat}
+    return {
+        'probabilities': probabilities,
+        'class_index': class_index,
+        'score': score,
+        'weights': weights,
+        'cam': cam,
+        'heat': heat,
+    }
 
 
 def imagenet_labels():
@@ -167,7 +184,7 @@ def imagenet_labels():
         return None
     try:
         return imagenet.labels()
-    except (OSError, ValueError) as e:     # offline without the file, or a bad file
+    except (OSError, ValueError) as e:  # offline without the file, or a bad file
         print(f'class names are not available ({e}): showing class indices')
         return None
 
@@ -182,8 +199,7 @@ def save_figure(plt, image, heat, path, title):
     ``plt`` (matplotlib.pyplot)."""
     colors = plt.get_cmap('jet')(heat)[:, :, :3]
     fig, axes = plt.subplots(1, 3, figsize=(11, 4))
-    panels = [(image, 'image'), (heat, 'Grad-CAM heat map'),
-              (overlay(image, colors), 'overlay')]
+    panels = [(image, 'image'), (heat, 'Grad-CAM heat map'), (overlay(image, colors), 'overlay')]
     for ax, (picture, label) in zip(axes, panels):
         if picture.ndim == 2:
             shown = ax.imshow(picture, cmap='jet', vmin=0, vmax=1)
@@ -201,11 +217,18 @@ def save_figure(plt, image, heat, path, title):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Classify an image with VGG16, print the top 5 classes and save '
-                    'the Grad-CAM heat map of the top class over the image.')
-    parser.add_argument('--image', metavar='PATH',
-                        help='the image to explain (any format Pillow reads)')
-    parser.add_argument('--class-index', type=int, default=None, metavar='K',
-                        help='explain class K (0..999) instead of the top class')
+        'the Grad-CAM heat map of the top class over the image.'
+    )
+    parser.add_argument(
+        '--image', metavar='PATH', help='the image to explain (any format Pillow reads)'
+    )
+    parser.add_argument(
+        '--class-index',
+        type=int,
+        default=None,
+        metavar='K',
+        help='explain class K (0..999) instead of the top class',
+    )
     add_model_options(parser)
     parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
     args = parser.parse_args(argv)
@@ -224,19 +247,24 @@ def main(argv=None):
 
     result = explain(model, image, args.class_index)
     probabilities = result['probabilities']
-    print(f'image {image.shape[1]}x{image.shape[0]} (width x height), classified at '
-          f'{INPUT_SIZE}x{INPUT_SIZE}; top 5 classes:')
+    print(
+        f'image {image.shape[1]}x{image.shape[0]} (width x height), classified at '
+        f'{INPUT_SIZE}x{INPUT_SIZE}; top 5 classes:'
+    )
     for rank, k in enumerate(np.argsort(probabilities)[::-1][:5], 1):
-        print(f'  {rank}. class {class_name(labels, int(k))}  probability '
-              f'{probabilities[k]:.4f}')
+        print(f'  {rank}. class {class_name(labels, int(k))}  probability {probabilities[k]:.4f}')
 
     k, heat, weights = result['class_index'], result['heat'], result['weights']
     h, w = result['cam'].shape
-    print(f'Grad-CAM of class {class_name(labels, k)} (score {result["score"]:.4f}) on '
-          f'conv5_3: {len(weights)} channel weights, {int((weights > 0).sum())} positive')
+    print(
+        f'Grad-CAM of class {class_name(labels, k)} (score {result["score"]:.4f}) on '
+        f'conv5_3: {len(weights)} channel weights, {int((weights > 0).sum())} positive'
+    )
     peak_y, peak_x = np.unravel_index(np.argmax(heat), heat.shape)
-    print(f'heat map {w}x{h} upsampled to {heat.shape[1]}x{heat.shape[0]}, values in '
-          f'[{heat.min():.3f}, {heat.max():.3f}], strongest at x={peak_x} y={peak_y}')
+    print(
+        f'heat map {w}x{h} upsampled to {heat.shape[1]}x{heat.shape[0]}, values in '
+        f'[{heat.min():.3f}, {heat.max():.3f}], strongest at x={peak_x} y={peak_y}'
+    )
     if heat.max() == 0:
         print('the map is zero everywhere: no channel of conv5_3 speaks for this class')
 

@@ -14,6 +14,7 @@ both counts, and saves a contour plot with both paths into ``--out``.
 
     python examples/hessian_newton.py [--start -1.2 1.0] [--lr 0.001] [--out out]
 """
+
 import argparse
 import os
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -37,7 +38,7 @@ CLASSIC_START = (-1.2, 1.0)
 def rosenbrock(p):
     """(1 − x)² + 100 (y − x²)² at p = (x, y); p may also be a stack of grids."""
     x, y = p[0], p[1]
-    return (1 - x) ** 2 + 100 * (y - x ** 2) ** 2
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
 def newton(start, tol, max_iter):
@@ -87,10 +88,23 @@ def save_picture(newton_path, gd_path, path):
     fig, ax = plt.subplots(figsize=(6, 5.5))
     ax.contour(xx, yy, np.log10(zz + 1e-3), levels=25, cmap='viridis', linewidths=0.8)
     every = max(1, len(gd_path) // 400)
-    ax.plot(gd_path[::every, 0], gd_path[::every, 1], '-', color='tab:orange', lw=1.5,
-            label=f'gradient descent ({len(gd_path) - 1} steps)')
-    ax.plot(newton_path[:, 0], newton_path[:, 1], 'o-', color='tab:red', ms=4, lw=1.5,
-            label=f'Newton ({len(newton_path) - 1} steps)')
+    ax.plot(
+        gd_path[::every, 0],
+        gd_path[::every, 1],
+        '-',
+        color='tab:orange',
+        lw=1.5,
+        label=f'gradient descent ({len(gd_path) - 1} steps)',
+    )
+    ax.plot(
+        newton_path[:, 0],
+        newton_path[:, 1],
+        'o-',
+        color='tab:red',
+        ms=4,
+        lw=1.5,
+        label=f'Newton ({len(newton_path) - 1} steps)',
+    )
     ax.plot([1.0], [1.0], '*', color='black', ms=12, label='minimum (1, 1)')
     ax.set_xlabel('x')
     ax.set_ylabel('y')
@@ -109,28 +123,49 @@ def format_point(p):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Minimise Rosenbrock's function with Newton's method (gradient and "
-                    "Hessian from dezero.grad and dezero.hessian) and with gradient "
-                    "descent, and compare the number of iterations.")
-    parser.add_argument('--start', type=float, nargs=2, default=CLASSIC_START,
-                        metavar=('X', 'Y'), help='starting point (default: -1.2 1.0)')
-    parser.add_argument('--random-start', action='store_true',
-                        help='start from a random point of [-2, 2] x [-1, 3] drawn with '
-                             '--seed instead')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random seed for --random-start (default: 0)')
-    parser.add_argument('--lr', type=float, default=0.001,
-                        help='learning rate of gradient descent (default: 0.001; above '
-                             'about 0.002 it diverges)')
-    parser.add_argument('--tol', type=float, default=1e-6,
-                        help='stop when |grad f| is at most this (default: 1e-6)')
-    parser.add_argument('--max-iter', type=int, default=50,
-                        help='Newton iterations at most (default: 50)')
-    parser.add_argument('--gd-max-iter', type=int, default=50000,
-                        help='gradient descent iterations at most (default: 50000)')
-    parser.add_argument('--out', default='out',
-                        help='folder for the contour plot (default: out)')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a quick run: gradient descent stops after 2000 iterations')
+        'Hessian from dezero.grad and dezero.hessian) and with gradient '
+        'descent, and compare the number of iterations.'
+    )
+    parser.add_argument(
+        '--start',
+        type=float,
+        nargs=2,
+        default=CLASSIC_START,
+        metavar=('X', 'Y'),
+        help='starting point (default: -1.2 1.0)',
+    )
+    parser.add_argument(
+        '--random-start',
+        action='store_true',
+        help='start from a random point of [-2, 2] x [-1, 3] drawn with --seed instead',
+    )
+    parser.add_argument(
+        '--seed', type=int, default=0, help='random seed for --random-start (default: 0)'
+    )
+    parser.add_argument(
+        '--lr',
+        type=float,
+        default=0.001,
+        help='learning rate of gradient descent (default: 0.001; above about 0.002 it diverges)',
+    )
+    parser.add_argument(
+        '--tol', type=float, default=1e-6, help='stop when |grad f| is at most this (default: 1e-6)'
+    )
+    parser.add_argument(
+        '--max-iter', type=int, default=50, help='Newton iterations at most (default: 50)'
+    )
+    parser.add_argument(
+        '--gd-max-iter',
+        type=int,
+        default=50000,
+        help='gradient descent iterations at most (default: 50000)',
+    )
+    parser.add_argument('--out', default='out', help='folder for the contour plot (default: out)')
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='a quick run: gradient descent stops after 2000 iterations',
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.gd_max_iter = min(args.gd_max_iter, 2000)
@@ -151,12 +186,16 @@ def main(argv=None):
         print(f'  newton {i:2d}: x = {format_point(p)}  f = {f:.3e}')
     gd_path, gd_ok = gradient_descent(start, args.lr, args.tol, args.gd_max_iter)
     n_newton, n_gd = len(newton_path) - 1, len(gd_path) - 1
-    print(f'newton: {n_newton} iterations, x = {format_point(newton_path[-1])}'
-          + ('' if newton_ok else ' (did not converge)'))
+    print(
+        f'newton: {n_newton} iterations, x = {format_point(newton_path[-1])}'
+        + ('' if newton_ok else ' (did not converge)')
+    )
     distance = np.linalg.norm(gd_path[-1] - 1.0)
-    print(f'gradient descent (lr={args.lr}): {n_gd} iterations, '
-          f'x = {format_point(gd_path[-1])}'
-          + ('' if gd_ok else f' (did not converge: still {distance:.3g} from (1, 1))'))
+    print(
+        f'gradient descent (lr={args.lr}): {n_gd} iterations, '
+        f'x = {format_point(gd_path[-1])}'
+        + ('' if gd_ok else f' (did not converge: still {distance:.3g} from (1, 1))')
+    )
 
     os.makedirs(args.out, exist_ok=True)
     picture = os.path.join(args.out, 'hessian_newton.png')

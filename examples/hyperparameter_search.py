@@ -27,6 +27,7 @@ accuracy over the (learning rate, weight decay) plane into ``--out``: a scatter 
 axes for random search (``hyperparameter_search_random.png``) or a heat map for grid
 search (``hyperparameter_search_grid.png``).
 """
+
 import argparse
 import os
 import sys
@@ -36,7 +37,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -79,8 +80,9 @@ def split_validation(x, t, fraction=0.2):
         raise ValueError(f'split_validation: fraction must be in (0, 1), got {fraction}')
     n_val = max(1, int(round(len(x) * fraction)))
     if n_val >= len(x):
-        raise ValueError(f'split_validation: {len(x)} images are too few to keep '
-                         f'{n_val} for validation')
+        raise ValueError(
+            f'split_validation: {len(x)} images are too few to keep {n_val} for validation'
+        )
     cut = len(x) - n_val
     return (x[:cut], t[:cut]), (x[cut:], t[cut:])
 
@@ -99,8 +101,9 @@ def train(setting, data, epochs=5, hidden=100, batch_size=100, seed=0):
     return trainer
 
 
-def search(settings, train_data, val_data, epochs=5, hidden=100, batch_size=100, seed=0,
-           report=print):
+def search(
+    settings, train_data, val_data, epochs=5, hidden=100, batch_size=100, seed=0, report=print
+):
     """Train one model per setting on ``train_data`` and score it on ``val_data``.
     Returns the results, best validation accuracy first (ties: lower validation loss):
     dicts with the setting's ``lr`` and ``weight_decay`` and ``val_acc``, ``val_loss``."""
@@ -110,14 +113,15 @@ def search(settings, train_data, val_data, epochs=5, hidden=100, batch_size=100,
         scores = trainer.evaluate(DataLoader(val_data, 1000, shuffle=False))
         results.append({**setting, 'val_acc': scores['acc'], 'val_loss': scores['loss']})
         if report:
-            report(f'trial {i:{len(str(len(settings)))}d}/{len(settings)}  '
-                   f'lr {setting["lr"]:.2e}  weight decay {setting["weight_decay"]:.2e}  '
-                   f'val acc {scores["acc"]:.4f}')
+            report(
+                f'trial {i:{len(str(len(settings)))}d}/{len(settings)}  '
+                f'lr {setting["lr"]:.2e}  weight decay {setting["weight_decay"]:.2e}  '
+                f'val acc {scores["acc"]:.4f}'
+            )
     return sorted(results, key=lambda r: (-r['val_acc'], r['val_loss']))
 
 
-def final_test(setting, train_data, test_data, epochs=5, hidden=100, batch_size=100,
-               seed=0):
+def final_test(setting, train_data, test_data, epochs=5, hidden=100, batch_size=100, seed=0):
     """Train ``setting`` on all of ``train_data`` and evaluate it once on
     ``test_data``: the only place the test split is used.  Returns the test scores
     ``{'loss': ..., 'acc': ...}``."""
@@ -129,8 +133,10 @@ def format_table(results):
     """The results as a text table, one row per trial in the given order."""
     lines = ['rank  learning rate  weight decay  val acc  val loss']
     for rank, r in enumerate(results, 1):
-        lines.append(f'{rank:4d}  {r["lr"]:13.2e}  {r["weight_decay"]:12.2e}  '
-                     f'{r["val_acc"]:7.4f}  {r["val_loss"]:8.4f}')
+        lines.append(
+            f'{rank:4d}  {r["lr"]:13.2e}  {r["weight_decay"]:12.2e}  '
+            f'{r["val_acc"]:7.4f}  {r["val_loss"]:8.4f}'
+        )
     return '\n'.join(lines)
 
 
@@ -152,22 +158,49 @@ def save_map(results, path, grid):
             acc[wds.index(r['weight_decay']), lrs.index(r['lr'])] = r['val_acc']
         image = ax.imshow(acc, origin='lower', cmap='viridis', aspect='auto')
         for (i, j), value in np.ndenumerate(acc):
-            ax.text(j, i, f'{value:.3f}', ha='center', va='center', fontsize=8,
-                    color='white' if value < np.nanmean(acc) else 'black')
+            ax.text(
+                j,
+                i,
+                f'{value:.3f}',
+                ha='center',
+                va='center',
+                fontsize=8,
+                color='white' if value < np.nanmean(acc) else 'black',
+            )
         ax.set_xticks(range(len(lrs)))
         ax.set_xticklabels([f'{v:.0e}' for v in lrs])
         ax.set_yticks(range(len(wds)))
         ax.set_yticklabels([f'{v:.0e}' for v in wds])
-        ax.add_patch(plt.Rectangle((lrs.index(best['lr']) - 0.5,
-                                    wds.index(best['weight_decay']) - 0.5), 1, 1,
-                                   fill=False, edgecolor='red', linewidth=2.5))
+        ax.add_patch(
+            plt.Rectangle(
+                (lrs.index(best['lr']) - 0.5, wds.index(best['weight_decay']) - 0.5),
+                1,
+                1,
+                fill=False,
+                edgecolor='red',
+                linewidth=2.5,
+            )
+        )
         ax.set_title('grid search: validation accuracy')
     else:
-        image = ax.scatter([r['lr'] for r in results], [r['weight_decay'] for r in results],
-                           c=[r['val_acc'] for r in results], cmap='viridis', s=60,
-                           edgecolors='k', linewidths=0.5)
-        ax.scatter([best['lr']], [best['weight_decay']], marker='*', s=300,
-                   facecolors='none', edgecolors='red', label='best')
+        image = ax.scatter(
+            [r['lr'] for r in results],
+            [r['weight_decay'] for r in results],
+            c=[r['val_acc'] for r in results],
+            cmap='viridis',
+            s=60,
+            edgecolors='k',
+            linewidths=0.5,
+        )
+        ax.scatter(
+            [best['lr']],
+            [best['weight_decay']],
+            marker='*',
+            s=300,
+            facecolors='none',
+            edgecolors='red',
+            label='best',
+        )
         ax.set_xscale('log')
         ax.set_yscale('log')
         ax.legend(loc='upper left')
@@ -185,22 +218,39 @@ def save_map(results, path, grid):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Random or grid search over the learning rate and weight decay of an '
-                    'MLP on MNIST, scored on a validation split; the best setting is '
-                    'evaluated once on the test split.')
+        'MLP on MNIST, scored on a validation split; the best setting is '
+        'evaluated once on the test split.'
+    )
     add_data_options(parser)
-    parser.add_argument('--grid', action='store_true',
-                        help='grid search instead of random search')
-    parser.add_argument('--trials', type=int, default=20,
-                        help='random search: settings to try (default: 20)')
-    parser.add_argument('--grid-size', type=int, default=4,
-                        help='grid search: values per axis (default: 4)')
-    parser.add_argument('--lr-range', type=float, nargs=2, default=LR_RANGE,
-                        metavar=('LOW', 'HIGH'), help='default: 1e-4 1e-1')
-    parser.add_argument('--wd-range', type=float, nargs=2, default=WD_RANGE,
-                        metavar=('LOW', 'HIGH'), help='default: 1e-5 1e-2')
-    parser.add_argument('--val-fraction', type=float, default=0.2,
-                        help='share of the training part kept for validation '
-                             '(default: 0.2, the last 20%%)')
+    parser.add_argument('--grid', action='store_true', help='grid search instead of random search')
+    parser.add_argument(
+        '--trials', type=int, default=20, help='random search: settings to try (default: 20)'
+    )
+    parser.add_argument(
+        '--grid-size', type=int, default=4, help='grid search: values per axis (default: 4)'
+    )
+    parser.add_argument(
+        '--lr-range',
+        type=float,
+        nargs=2,
+        default=LR_RANGE,
+        metavar=('LOW', 'HIGH'),
+        help='default: 1e-4 1e-1',
+    )
+    parser.add_argument(
+        '--wd-range',
+        type=float,
+        nargs=2,
+        default=WD_RANGE,
+        metavar=('LOW', 'HIGH'),
+        help='default: 1e-5 1e-2',
+    )
+    parser.add_argument(
+        '--val-fraction',
+        type=float,
+        default=0.2,
+        help='share of the training part kept for validation (default: 0.2, the last 20%%)',
+    )
     parser.add_argument('--epochs', type=int, default=5, help='per trial (default: 5)')
     parser.add_argument('--hidden', type=int, default=100, help='hidden units (default: 100)')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
@@ -219,28 +269,35 @@ def main(argv=None):
 
     train_data, test_data = load_or_generate(args)
     fit_data, val_data = split_validation(*train_data, args.val_fraction)
-    print(f'training on {len(fit_data[1])} images, validating on {len(val_data[1])}; '
-          f'{len(test_data[1])} test images kept for the end')
+    print(
+        f'training on {len(fit_data[1])} images, validating on {len(val_data[1])}; '
+        f'{len(test_data[1])} test images kept for the end'
+    )
     os.makedirs(args.out, exist_ok=True)
     if args.grid:
         settings = grid_settings(args.grid_size, args.lr_range, args.wd_range)
     else:
         settings = random_settings(args.trials, args.lr_range, args.wd_range, args.seed)
-    hyper = dict(epochs=args.epochs, hidden=args.hidden, batch_size=args.batch_size,
-                 seed=args.seed)
+    hyper = dict(epochs=args.epochs, hidden=args.hidden, batch_size=args.batch_size, seed=args.seed)
 
     start = time.perf_counter()
     results = search(settings, fit_data, val_data, **hyper)
-    print(f'{"grid" if args.grid else "random"} search: {len(results)} trials of '
-          f'{args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+    print(
+        f'{"grid" if args.grid else "random"} search: {len(results)} trials of '
+        f'{args.epochs} epochs in {time.perf_counter() - start:.1f} s'
+    )
     print(format_table(results))
     best = results[0]
-    print(f'best setting: lr {best["lr"]:.2e}  weight decay {best["weight_decay"]:.2e}  '
-          f'(validation accuracy {best["val_acc"]:.4f})')
+    print(
+        f'best setting: lr {best["lr"]:.2e}  weight decay {best["weight_decay"]:.2e}  '
+        f'(validation accuracy {best["val_acc"]:.4f})'
+    )
 
     test_scores = final_test(best, train_data, test_data, **hyper)
-    print(f'test accuracy of the best setting, retrained on all {len(train_data[1])} '
-          f'training images: {test_scores["acc"]:.4f}')
+    print(
+        f'test accuracy of the best setting, retrained on all {len(train_data[1])} '
+        f'training images: {test_scores["acc"]:.4f}'
+    )
 
     kind = 'grid' if args.grid else 'random'
     path = os.path.join(args.out, f'hyperparameter_search_{kind}.png')

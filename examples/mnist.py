@@ -13,6 +13,7 @@ accuracy and the held-out loss and accuracy (``val_loss``, ``val_acc``); at the 
 script saves a plot of the accuracies and the trained weights into ``--out``.
 ``--smoke`` trains for seconds on generated digits instead (no files needed).
 """
+
 import argparse
 import os
 import sys
@@ -22,7 +23,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -43,8 +44,19 @@ OPTIMIZERS = {
 ACTIVATIONS = {'relu': F.relu, 'sigmoid': F.sigmoid, 'tanh': F.tanh}
 
 
-def train(train_data, test_data, epochs=10, hidden=(100,), optimizer='adam', lr=None,
-          batch_size=100, activation='relu', seed=0, progress=True, gpu=False):
+def train(
+    train_data,
+    test_data,
+    epochs=10,
+    hidden=(100,),
+    optimizer='adam',
+    lr=None,
+    batch_size=100,
+    activation='relu',
+    seed=0,
+    progress=True,
+    gpu=False,
+):
     """Train ``MLP((*hidden, 10))`` with a :class:`dezero.Trainer`, evaluating on
     ``test_data`` after every epoch; return the model and the history (``loss``,
     ``acc``, ``val_loss``, ``val_acc`` per epoch).  With ``gpu`` the batches go to the
@@ -52,13 +64,15 @@ def train(train_data, test_data, epochs=10, hidden=(100,), optimizer='adam', lr=
     np.random.seed(seed)
     model = MLP((*hidden, 10), activation=ACTIVATIONS[activation])
     if gpu:
-        model.to_gpu()                  # says how to install CuPy when it is missing
+        model.to_gpu()  # says how to install CuPy when it is missing
     cls, default_lr = OPTIMIZERS[optimizer]
     trainer = Trainer(model, cls(lr if lr is not None else default_lr))
-    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True, gpu=gpu),
-                          epochs,
-                          val_loader=DataLoader(test_data, 1000, shuffle=False, gpu=gpu),
-                          progress=progress)
+    history = trainer.fit(
+        DataLoader(train_data, batch_size, shuffle=True, gpu=gpu),
+        epochs,
+        val_loader=DataLoader(test_data, 1000, shuffle=False, gpu=gpu),
+        progress=progress,
+    )
     return model, history
 
 
@@ -85,23 +99,32 @@ def save_plot(history, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train an MLP on MNIST; print accuracy per epoch, save an accuracy '
-                    'plot and the weights.')
+        'plot and the weights.'
+    )
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
-    parser.add_argument('--hidden', type=int, nargs='+', default=[100],
-                        help='hidden layer sizes (default: 100)')
-    parser.add_argument('--activation', choices=sorted(ACTIVATIONS), default='relu',
-                        help='default: relu')
-    parser.add_argument('--optimizer', choices=sorted(OPTIMIZERS), default='adam',
-                        help='default: adam')
-    parser.add_argument('--lr', type=float, default=None,
-                        help='learning rate (default: per optimizer, '
-                             + ', '.join(f'{k} {v[1]}' for k, v in OPTIMIZERS.items())
-                             + ')')
+    parser.add_argument(
+        '--hidden', type=int, nargs='+', default=[100], help='hidden layer sizes (default: 100)'
+    )
+    parser.add_argument(
+        '--activation', choices=sorted(ACTIVATIONS), default='relu', help='default: relu'
+    )
+    parser.add_argument(
+        '--optimizer', choices=sorted(OPTIMIZERS), default='adam', help='default: adam'
+    )
+    parser.add_argument(
+        '--lr',
+        type=float,
+        default=None,
+        help='learning rate (default: per optimizer, '
+        + ', '.join(f'{k} {v[1]}' for k, v in OPTIMIZERS.items())
+        + ')',
+    )
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--gpu', action='store_true',
-                        help='train on the GPU (needs CuPy and a CUDA device)')
+    parser.add_argument(
+        '--gpu', action='store_true', help='train on the GPU (needs CuPy and a CUDA device)'
+    )
     parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:
@@ -113,9 +136,18 @@ def main(argv=None):
 
     start = time.perf_counter()
     try:
-        model, history = train(train_data, test_data, args.epochs, tuple(args.hidden),
-                               args.optimizer, args.lr, args.batch_size, args.activation,
-                               args.seed, gpu=args.gpu)
+        model, history = train(
+            train_data,
+            test_data,
+            args.epochs,
+            tuple(args.hidden),
+            args.optimizer,
+            args.lr,
+            args.batch_size,
+            args.activation,
+            args.seed,
+            gpu=args.gpu,
+        )
     except RuntimeError as e:
         if not args.gpu:
             raise

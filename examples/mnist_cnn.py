@@ -11,6 +11,7 @@ for evaluation.  Each epoch prints the training loss and the held-out accuracy; 
 end the script saves the accuracy plot and a picture of the first layer's filters
 into ``--out``.  ``--smoke`` trains for seconds on generated digits (no files needed).
 """
+
 import argparse
 import os
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -51,16 +52,18 @@ class SmallCNN(Model):
         return self.fc(F.reshape(x, (x.shape[0], -1)))
 
 
-def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0,
-          progress=True):
+def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0, progress=True):
     """Train SmallCNN with Adam through a :class:`dezero.Trainer`, evaluating on
     ``test_data`` after every epoch; return the model and the history."""
     np.random.seed(seed)
     model = SmallCNN()
     trainer = Trainer(model, optimizers.Adam(lr))
-    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True), epochs,
-                          val_loader=DataLoader(test_data, 500, shuffle=False),
-                          progress=progress)
+    history = trainer.fit(
+        DataLoader(train_data, batch_size, shuffle=True),
+        epochs,
+        val_loader=DataLoader(test_data, 500, shuffle=False),
+        progress=progress,
+    )
     return model, history
 
 
@@ -69,8 +72,10 @@ def save_pictures(model, history, out):
     plt = pyplot('pictures')
     if plt is None:
         return []
-    paths = [os.path.join(out, 'mnist_cnn_accuracy.png'),
-             os.path.join(out, 'mnist_cnn_filters.png')]
+    paths = [
+        os.path.join(out, 'mnist_cnn_accuracy.png'),
+        os.path.join(out, 'mnist_cnn_filters.png'),
+    ]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.arange(1, len(history['val_acc']) + 1), history['val_acc'], marker='o')
     ax.set_xlabel('epoch')
@@ -81,7 +86,7 @@ def save_pictures(model, history, out):
     fig.savefig(paths[0], dpi=100)
     plt.close(fig)
 
-    filters = model.conv1.W.data[:, 0]              # (16, 3, 3): one input channel
+    filters = model.conv1.W.data[:, 0]  # (16, 3, 3): one input channel
     cols = 8
     rows = -(-len(filters) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.3))
@@ -100,7 +105,8 @@ def save_pictures(model, history, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a two-block CNN on MNIST; print held-out accuracy per epoch, '
-                    'save the accuracy plot and a picture of the first-layer filters.')
+        'save the accuracy plot and a picture of the first-layer filters.'
+    )
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=3, help='default: 3')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
@@ -114,10 +120,11 @@ def main(argv=None):
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
-    model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr,
-                           args.seed)
-    print(f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
-          f'{history["val_acc"][-1]:.4f}')
+    model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr, args.seed)
+    print(
+        f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
+        f'{history["val_acc"][-1]:.4f}'
+    )
     for path in save_pictures(model, history, args.out):
         print(f'saved {path}')
     return 0

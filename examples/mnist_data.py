@@ -1,5 +1,6 @@
 """What the MNIST examples share: loading the digits as arrays, the ``--holdout``
 split of the test set, and small generated digits for ``--smoke`` runs."""
+
 import os
 import sys
 
@@ -10,14 +11,23 @@ from dezero.datasets import MNIST
 
 def add_data_options(parser):
     """Add ``--data-dir``, ``--holdout`` and ``--smoke`` to an example's parser."""
-    parser.add_argument('--data-dir', default=None,
-                        help='folder holding the MNIST .gz files (default: '
-                             '$DEZERO_HOME/datasets/mnist, downloaded when missing)')
-    parser.add_argument('--holdout', type=int, default=0,
-                        help='use only the test split: train on its first 10000-N '
-                             'images, evaluate on the last N')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a seconds-long run on generated digits (no files needed)')
+    parser.add_argument(
+        '--data-dir',
+        default=None,
+        help='folder holding the MNIST .gz files (default: '
+        '$DEZERO_HOME/datasets/mnist, downloaded when missing)',
+    )
+    parser.add_argument(
+        '--holdout',
+        type=int,
+        default=0,
+        help='use only the test split: train on its first 10000-N images, evaluate on the last N',
+    )
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='a seconds-long run on generated digits (no files needed)',
+    )
 
 
 def as_arrays(dataset, indices=None):
@@ -38,8 +48,10 @@ def load_data(data_dir, holdout, transform=None):
     if holdout:
         test = MNIST(train=False, **kwargs)
         if not 0 < holdout < len(test):
-            raise SystemExit(f'{os.path.basename(sys.argv[0])}: --holdout must be between '
-                             f'1 and {len(test) - 1}, got {holdout}')
+            raise SystemExit(
+                f'{os.path.basename(sys.argv[0])}: --holdout must be between '
+                f'1 and {len(test) - 1}, got {holdout}'
+            )
         cut = len(test) - holdout
         return as_arrays(test, range(cut)), as_arrays(test, range(cut, len(test)))
     return as_arrays(MNIST(train=True, **kwargs)), as_arrays(MNIST(train=False, **kwargs))
@@ -54,7 +66,7 @@ def synthetic_digits(n, seed=0, flat=True):
     images = rng.uniform(0.0, 0.25, (n, 28, 28))
     for i, k in enumerate(t):
         row, col = divmod(int(k), 5)
-        images[i, 3 + 12 * row:10 + 12 * row, 1 + 5 * col:6 + 5 * col] = 1.0
+        images[i, 3 + 12 * row : 10 + 12 * row, 1 + 5 * col : 6 + 5 * col] = 1.0
     images = images.astype(np.float32)
     return (images.reshape(n, 784) if flat else images[:, None]), t
 
@@ -64,8 +76,10 @@ def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     (see :func:`load_data`).  Prints the error and exits with status 1 when the files
     are missing and cannot be downloaded."""
     if args.smoke:
-        return (synthetic_digits(smoke_sizes[0], seed=1, flat=flat),
-                synthetic_digits(smoke_sizes[1], seed=2, flat=flat))
+        return (
+            synthetic_digits(smoke_sizes[0], seed=1, flat=flat),
+            synthetic_digits(smoke_sizes[1], seed=2, flat=flat),
+        )
     try:
         return load_data(args.data_dir, args.holdout, transform)
     except OSError as e:

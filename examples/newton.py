@@ -16,6 +16,7 @@ steps towards the maximum at 0, and from near 0 it stops there (the script says 
     python examples/newton.py [--x0 2.0] [--random-start] [--seed 0] [--lr 0.01]
                               [--tol 1e-10] [--max-iter 10000] [--out out]
 """
+
 import argparse
 import os
 import sys
@@ -24,7 +25,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -38,7 +39,7 @@ STATIONARY_POINTS = (-1.0, 0.0, 1.0)
 
 def f(x):
     """x⁴ − 2x², of a Variable or of an array."""
-    return x ** 4 - 2 * x ** 2
+    return x**4 - 2 * x**2
 
 
 def first_and_second_derivative(x):
@@ -46,10 +47,10 @@ def first_and_second_derivative(x):
     x.cleargrad()
     y = f(x)
     y.backward(create_graph=True)
-    gx = x.grad                  # f'(x), a Variable with its own graph
-    x.cleargrad()                # otherwise the next backward would add to f'(x)
+    gx = x.grad  # f'(x), a Variable with its own graph
+    x.cleargrad()  # otherwise the next backward would add to f'(x)
     gx.backward()
-    gx2 = x.grad                 # f''(x)
+    gx2 = x.grad  # f''(x)
     return float(gx.data), float(gx2.data)
 
 
@@ -84,7 +85,7 @@ def gradient_descent(x0, lr, tol, max_iter):
         step = lr * float(x.grad.data)
         x.data = x.data - step
         path.append(float(x.data))
-        if not np.isfinite(path[-1]):      # a learning rate too large for this start
+        if not np.isfinite(path[-1]):  # a learning rate too large for this start
             return path, False
         if abs(step) < tol:
             return path, True
@@ -110,23 +111,39 @@ def save_picture(newton_path, gd_path, lr, path):
     xs = np.linspace(low, high, 400)
     left.plot(xs, f(xs), color='gray', lw=1, label='f(x) = x⁴ − 2x²')
     shown = gd_path[np.isfinite(gd_path) & (gd_path >= low) & (gd_path <= high)]
-    left.plot(shown, f(shown), '.', color='tab:orange', ms=4,
-              label=f'gradient descent, lr {lr} ({len(gd_path) - 1} steps)')
-    left.plot(newton_path, f(newton_path), 'o-', color='tab:red', ms=5, lw=1,
-              label=f'Newton ({len(newton_path) - 1} steps)')
+    left.plot(
+        shown,
+        f(shown),
+        '.',
+        color='tab:orange',
+        ms=4,
+        label=f'gradient descent, lr {lr} ({len(gd_path) - 1} steps)',
+    )
+    left.plot(
+        newton_path,
+        f(newton_path),
+        'o-',
+        color='tab:red',
+        ms=5,
+        lw=1,
+        label=f'Newton ({len(newton_path) - 1} steps)',
+    )
     left.set_ylim(-1.5, max(3.0, f(newton_path[0]) + 1.0))
     left.set_xlabel('x')
     left.set_title('the iterates on f', fontsize=10)
     left.legend(fontsize=8, loc='upper center')
 
-    for name, p, style, color in (('Newton', newton_path, 'o-', 'tab:red'),
-                                  (f'gradient descent, lr {lr}', gd_path, '-', 'tab:orange')):
+    for name, p, style, color in (
+        ('Newton', newton_path, 'o-', 'tab:red'),
+        (f'gradient descent, lr {lr}', gd_path, '-', 'tab:orange'),
+    ):
         target = nearest_stationary_point(p[-1])
         error = np.abs(p - target)
         steps = np.arange(len(p))
-        keep = error > 0                  # log scale: an exact hit is off the chart
-        right.semilogy(steps[keep], error[keep], style, color=color, ms=4,
-                       label=f'{name} (to x = {target:g})')
+        keep = error > 0  # log scale: an exact hit is off the chart
+        right.semilogy(
+            steps[keep], error[keep], style, color=color, ms=4, label=f'{name} (to x = {target:g})'
+        )
     right.set_xlabel('iteration')
     right.set_ylabel('|x − stationary point reached|')
     right.set_title('distance to the stationary point', fontsize=10)
@@ -147,26 +164,40 @@ def describe(x):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Minimise f(x) = x^4 - 2x^2 with Newton's method (second derivative "
-                    "by double backprop) and with gradient descent, compare the number "
-                    "of iterations, and draw both.")
-    parser.add_argument('--x0', type=float, default=2.0,
-                        help='starting point (default: 2.0)')
-    parser.add_argument('--random-start', action='store_true',
-                        help='start from a random point of [-2, 2] drawn with --seed '
-                             'instead of --x0')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='random seed for --random-start (default: 0)')
-    parser.add_argument('--lr', type=float, default=0.01,
-                        help='learning rate of gradient descent (default: 0.01)')
-    parser.add_argument('--tol', type=float, default=1e-10,
-                        help='stop when a step is smaller than this (default: 1e-10)')
-    parser.add_argument('--max-iter', type=int, default=10000,
-                        help='give up after this many iterations (default: 10000)')
-    parser.add_argument('--out', default='out',
-                        help='folder for the picture (default: out)')
-    parser.add_argument('--smoke', action='store_true',
-                        help='accepted for uniformity with the other examples (this one '
-                             'takes about a second anyway)')
+        'by double backprop) and with gradient descent, compare the number '
+        'of iterations, and draw both.'
+    )
+    parser.add_argument('--x0', type=float, default=2.0, help='starting point (default: 2.0)')
+    parser.add_argument(
+        '--random-start',
+        action='store_true',
+        help='start from a random point of [-2, 2] drawn with --seed instead of --x0',
+    )
+    parser.add_argument(
+        '--seed', type=int, default=0, help='random seed for --random-start (default: 0)'
+    )
+    parser.add_argument(
+        '--lr', type=float, default=0.01, help='learning rate of gradient descent (default: 0.01)'
+    )
+    parser.add_argument(
+        '--tol',
+        type=float,
+        default=1e-10,
+        help='stop when a step is smaller than this (default: 1e-10)',
+    )
+    parser.add_argument(
+        '--max-iter',
+        type=int,
+        default=10000,
+        help='give up after this many iterations (default: 10000)',
+    )
+    parser.add_argument('--out', default='out', help='folder for the picture (default: out)')
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='accepted for uniformity with the other examples (this one '
+        'takes about a second anyway)',
+    )
     args = parser.parse_args(argv)
     if args.max_iter < 1:
         parser.error('--max-iter must be 1 or more')
@@ -179,10 +210,14 @@ def main(argv=None):
     print(f'minimising f(x) = x^4 - 2x^2 from x = {x0}')
     newton_path, ok_newton = newton(x0, args.tol, args.max_iter, trace=True)
     gd_path, ok_gd = gradient_descent(x0, args.lr, args.tol, args.max_iter)
-    print(f'newton: {len(newton_path) - 1} iterations, x = {newton_path[-1]:.10f}'
-          + (describe(newton_path[-1]) if ok_newton else ' (did not converge)'))
-    print(f'gradient descent (lr={args.lr}): {len(gd_path) - 1} iterations, '
-          f'x = {gd_path[-1]:.10f}' + ('' if ok_gd else ' (did not converge)'))
+    print(
+        f'newton: {len(newton_path) - 1} iterations, x = {newton_path[-1]:.10f}'
+        + (describe(newton_path[-1]) if ok_newton else ' (did not converge)')
+    )
+    print(
+        f'gradient descent (lr={args.lr}): {len(gd_path) - 1} iterations, '
+        f'x = {gd_path[-1]:.10f}' + ('' if ok_gd else ' (did not converge)')
+    )
 
     os.makedirs(args.out, exist_ok=True)
     picture = os.path.join(args.out, 'newton.png')

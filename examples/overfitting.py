@@ -33,6 +33,7 @@ With ``--holdout N`` the 300 training images are the first 300 of the training p
 (the first 10000-N images of the test split) and the test accuracy is measured on the
 held-out N.  ``--smoke`` uses 300 generated digits and 20 epochs.
 """
+
 import argparse
 import os
 import sys
@@ -42,7 +43,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -67,8 +68,7 @@ class DeepNet(Model):
     ``F.relu`` and ``F.dropout`` afresh, so no function or layer is shared between
     layers.  Hidden weights get He initialisation (std sqrt(2 / fan_in))."""
 
-    def __init__(self, in_size=784, hidden=100, hidden_layers=6, out_size=10,
-                 dropout=0.0):
+    def __init__(self, in_size=784, hidden=100, hidden_layers=6, out_size=10, dropout=0.0):
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f'DeepNet: dropout must be in [0, 1), got {dropout}')
@@ -79,12 +79,13 @@ class DeepNet(Model):
             is_hidden = i < hidden_layers
             layer = L.Linear(hidden if is_hidden else out_size, in_size=fan_in)
             if is_hidden:
-                layer.W.data = layer.W.data * 2.0 ** 0.5     # He: sqrt(2 / fan_in)
+                layer.W.data = layer.W.data * 2.0**0.5  # He: sqrt(2 / fan_in)
             setattr(self, f'l{i}', layer)
             self.layers.append(layer)
             fan_in = hidden
-        assert len({id(layer) for layer in self.layers}) == len(self.layers), \
+        assert len({id(layer) for layer in self.layers}) == len(self.layers), (
             'every layer must be its own Linear object'
+        )
 
     def forward(self, x):
         for layer in self.layers[:-1]:
@@ -109,19 +110,32 @@ class TrainAccuracy:
         self.acc.append(trainer.evaluate(self.loader)['acc'])
         if self.every and (epoch % self.every == 0 or epoch == self.epochs):
             width = len(str(self.epochs))
-            print(f'epoch {epoch:{width}d}/{self.epochs}  train acc {self.acc[-1]:.4f}  '
-                  f'test acc {logs["val_acc"]:.4f}', flush=True)
+            print(
+                f'epoch {epoch:{width}d}/{self.epochs}  train acc {self.acc[-1]:.4f}  '
+                f'test acc {logs["val_acc"]:.4f}',
+                flush=True,
+            )
 
 
 def setting_name(weight_decay, dropout):
     """'plain', 'weight decay 0.1', 'dropout 0.2' or both joined with ' + '."""
-    parts = ([f'weight decay {weight_decay:g}'] if weight_decay else []) + \
-            ([f'dropout {dropout:g}'] if dropout else [])
+    parts = ([f'weight decay {weight_decay:g}'] if weight_decay else []) + (
+        [f'dropout {dropout:g}'] if dropout else []
+    )
     return ' + '.join(parts) or 'plain'
 
 
-def train(train_data, test_data, epochs=200, weight_decay=0.0, dropout=0.0, lr=0.01,
-          batch_size=100, seed=0, progress=True):
+def train(
+    train_data,
+    test_data,
+    epochs=200,
+    weight_decay=0.0,
+    dropout=0.0,
+    lr=0.01,
+    batch_size=100,
+    seed=0,
+    progress=True,
+):
     """Train a :class:`DeepNet` with SGD (and the WeightDecay hook when
     ``weight_decay`` > 0) on ``train_data``; return a dict with the per-epoch lists
     ``train_acc`` (on the training images, test mode) and ``test_acc``, and the
@@ -132,12 +146,18 @@ def train(train_data, test_data, epochs=200, weight_decay=0.0, dropout=0.0, lr=0
     optimizer = optimizers.SGD(lr).setup(model)
     if weight_decay:
         optimizer.add_hook(optimizers.WeightDecay(weight_decay))
-    train_acc = TrainAccuracy(DataLoader(train_data, 1000, shuffle=False), epochs,
-                              every=max(1, epochs // 10) if progress else 0)
+    train_acc = TrainAccuracy(
+        DataLoader(train_data, 1000, shuffle=False),
+        epochs,
+        every=max(1, epochs // 10) if progress else 0,
+    )
     history = Trainer(model, optimizer).fit(
-        DataLoader(train_data, batch_size, shuffle=True), epochs,
-        val_loader=DataLoader(test_data, 1000, shuffle=False), progress=False,
-        callbacks=[train_acc])
+        DataLoader(train_data, batch_size, shuffle=True),
+        epochs,
+        val_loader=DataLoader(test_data, 1000, shuffle=False),
+        progress=False,
+        callbacks=[train_acc],
+    )
     return {'train_acc': train_acc.acc, 'test_acc': history['val_acc'], 'model': model}
 
 
@@ -147,14 +167,16 @@ def save_figure(runs, path):
     plt = pyplot('figure')
     if plt is None:
         return False
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs) + 0.6, 3.4),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(runs), figsize=(3.6 * len(runs) + 0.6, 3.4), sharey=True, squeeze=False
+    )
     for ax, (name, run) in zip(axes[0], runs.items()):
         epochs = np.arange(1, len(run['train_acc']) + 1)
         ax.plot(epochs, run['train_acc'], label='train')
         ax.plot(epochs, run['test_acc'], label='test')
-        ax.fill_between(epochs, run['test_acc'], run['train_acc'], color='tab:red',
-                        alpha=0.12, label='gap')
+        ax.fill_between(
+            epochs, run['test_acc'], run['train_acc'], color='tab:red', alpha=0.12, label='gap'
+        )
         gap = run['train_acc'][-1] - run['test_acc'][-1]
         ax.set_title(f'{name}\n(final gap {gap:.3f})', fontsize=10)
         ax.set_xlabel('epoch')
@@ -172,30 +194,43 @@ def save_figure(runs, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Overfit a 6x100 ReLU network to 300 MNIST images and compare '
-                    'weight decay and dropout; print final accuracies and gaps, save '
-                    'one figure of the accuracy curves.')
+        'weight decay and dropout; print final accuracies and gaps, save '
+        'one figure of the accuracy curves.'
+    )
     add_data_options(parser)
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='default: 200 (20 with --smoke)')
-    parser.add_argument('--weight-decay', type=float, default=None, metavar='RATE',
-                        help='train one setting with this WeightDecay rate (in the '
-                             f'comparison: the rate of its run, default '
-                             f'{DEFAULT_WEIGHT_DECAY:g})')
-    parser.add_argument('--dropout', type=float, default=None, metavar='RATIO',
-                        help='train one setting with dropout of this ratio after each '
-                             'hidden layer (in the comparison: the ratio of its run, '
-                             f'default {DEFAULT_DROPOUT:g})')
-    parser.add_argument('--compare', action='store_true',
-                        help='train plain, weight decay and dropout and compare them '
-                             '(the default when neither --weight-decay nor --dropout '
-                             'is given)')
-    parser.add_argument('--lr', type=float, default=0.01, help='SGD learning rate '
-                        '(default: 0.01)')
+    parser.add_argument('--epochs', type=int, default=None, help='default: 200 (20 with --smoke)')
+    parser.add_argument(
+        '--weight-decay',
+        type=float,
+        default=None,
+        metavar='RATE',
+        help='train one setting with this WeightDecay rate (in the '
+        f'comparison: the rate of its run, default '
+        f'{DEFAULT_WEIGHT_DECAY:g})',
+    )
+    parser.add_argument(
+        '--dropout',
+        type=float,
+        default=None,
+        metavar='RATIO',
+        help='train one setting with dropout of this ratio after each '
+        'hidden layer (in the comparison: the ratio of its run, '
+        f'default {DEFAULT_DROPOUT:g})',
+    )
+    parser.add_argument(
+        '--compare',
+        action='store_true',
+        help='train plain, weight decay and dropout and compare them '
+        '(the default when neither --weight-decay nor --dropout '
+        'is given)',
+    )
+    parser.add_argument('--lr', type=float, default=0.01, help='SGD learning rate (default: 0.01)')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the figure (default: out)')
-    parser.add_argument('--quiet', action='store_true',
-                        help='no progress lines while training, only the results')
+    parser.add_argument(
+        '--quiet', action='store_true', help='no progress lines while training, only the results'
+    )
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 20 if args.smoke else 200
@@ -213,31 +248,41 @@ def main(argv=None):
     else:
         settings = [(args.weight_decay or 0.0, args.dropout or 0.0)]
 
-    (x_train, t_train), test_data = load_or_generate(
-        args, smoke_sizes=(TRAIN_IMAGES, 500))
+    (x_train, t_train), test_data = load_or_generate(args, smoke_sizes=(TRAIN_IMAGES, 500))
     if len(t_train) < TRAIN_IMAGES:
-        print(f'overfitting: need {TRAIN_IMAGES} training images, got {len(t_train)}',
-              file=sys.stderr)
+        print(
+            f'overfitting: need {TRAIN_IMAGES} training images, got {len(t_train)}', file=sys.stderr
+        )
         return 1
     train_data = (x_train[:TRAIN_IMAGES], t_train[:TRAIN_IMAGES])
-    print(f'training on {TRAIN_IMAGES} images for {args.epochs} epochs, testing on '
-          f'{len(test_data[1])}')
+    print(
+        f'training on {TRAIN_IMAGES} images for {args.epochs} epochs, testing on '
+        f'{len(test_data[1])}'
+    )
 
     runs = {}
     for weight_decay, dropout in settings:
         name = setting_name(weight_decay, dropout)
         print(f'--- {name}', flush=True)
         start = time.perf_counter()
-        runs[name] = train(train_data, test_data, args.epochs, weight_decay, dropout,
-                           args.lr, args.batch_size, args.seed, progress=not args.quiet)
+        runs[name] = train(
+            train_data,
+            test_data,
+            args.epochs,
+            weight_decay,
+            dropout,
+            args.lr,
+            args.batch_size,
+            args.seed,
+            progress=not args.quiet,
+        )
         print(f'{name}: trained in {time.perf_counter() - start:.1f} s', flush=True)
 
     width = max(len(name) for name in runs)
     print(f'{"setting":{width}s}  train acc  test acc  gap')
     for name, run in runs.items():
         train_acc, test_acc = run['train_acc'][-1], run['test_acc'][-1]
-        print(f'{name:{width}s}  {train_acc:9.4f}  {test_acc:8.4f}  '
-              f'{train_acc - test_acc:.4f}')
+        print(f'{name:{width}s}  {train_acc:9.4f}  {test_acc:8.4f}  {train_acc - test_acc:.4f}')
 
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, 'overfitting.png')

@@ -1,5 +1,6 @@
 """What the examples share for their pictures: matplotlib when it is installed, and
 grids of digit images."""
+
 import numpy as np
 
 
@@ -9,11 +10,14 @@ def pyplot(what='pictures'):
     try:
         import matplotlib
     except ImportError:
-        print(f"no {what}: matplotlib is not installed "
-              "(pip install matplotlib, or install dezero with the 'examples' extra)")
+        print(
+            f'no {what}: matplotlib is not installed '
+            "(pip install matplotlib, or install dezero with the 'examples' extra)"
+        )
         return None
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -26,7 +30,7 @@ def tile(images, cols=8, pad=2):
     for i, image in enumerate(images):
         r, c = divmod(i, cols)
         top, left = pad + r * (28 + pad), pad + c * (28 + pad)
-        grid[top:top + 28, left:left + 28] = image
+        grid[top : top + 28, left : left + 28] = image
     return grid
 
 

@@ -25,6 +25,7 @@ package) is installed.
     python examples/shopping.py --out out
     python examples/shopping.py --apple-num 5 --tax 1.08
 """
+
 import argparse
 import os
 import sys
@@ -33,7 +34,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -61,11 +62,14 @@ def shopping(apple=100.0, apple_num=2.0, orange=150.0, orange_num=3.0, tax=1.1):
     ``variables`` a dict name -> Variable of the inputs (``INPUTS``) followed by the
     intermediate results ``apple_price``, ``orange_price`` and ``all_price``.  Every
     variable's ``grad`` holds d price / d variable (``retain_grad=True``)."""
+
     def var(value, name):
         return Variable(np.array(float(value)), name=name)
 
-    v = {name: var(value, name) for name, value in
-         zip(INPUTS, (apple, apple_num, orange, orange_num, tax))}
+    v = {
+        name: var(value, name)
+        for name, value in zip(INPUTS, (apple, apple_num, orange, orange_num, tax))
+    }
     v['apple_price'] = v['apple'] * v['apple_num']
     v['orange_price'] = v['orange'] * v['orange_num']
     v['all_price'] = v['apple_price'] + v['orange_price']
@@ -88,9 +92,11 @@ def _cluster(output, prefix, title, backward):
     pointing back (``backward=True``; a variable feeding several functions shows its
     total derivative on each of its edges)."""
     colour = 'firebrick' if backward else 'black'
-    lines = [f'subgraph cluster_{prefix} {{',
-             f'  label={_quote(title)}; labeljust=l; fontname=Helvetica; color=grey;']
-    ids = {}                                # id(object) -> node name in this cluster
+    lines = [
+        f'subgraph cluster_{prefix} {{',
+        f'  label={_quote(title)}; labeljust=l; fontname=Helvetica; color=grey;',
+    ]
+    ids = {}  # id(object) -> node name in this cluster
 
     def node(obj, label, shape):
         if id(obj) not in ids:
@@ -99,15 +105,17 @@ def _cluster(output, prefix, title, backward):
         return ids[id(obj)]
 
     def edge(tail, head, v):
-        if v is None:                       # gone: its values are not in the graph
+        if v is None:  # gone: its values are not in the graph
             text, attrs = '?', 'dir=back' if backward else ''
         elif backward:
             text = '?' if v.grad is None else number(v.grad.data)
             attrs = 'dir=back'
         else:
             text, attrs = number(v.data), ''
-        lines.append(f'  {tail} -> {head} [label={_quote(text)}, color={colour}, '
-                     f'fontcolor={colour}{", " + attrs if attrs else ""}];')
+        lines.append(
+            f'  {tail} -> {head} [label={_quote(text)}, color={colour}, '
+            f'fontcolor={colour}{", " + attrs if attrs else ""}];'
+        )
 
     def function(f):
         name = type(f).__name__
@@ -118,12 +126,12 @@ def _cluster(output, prefix, title, backward):
     for f in sorted(reversed(functions_behind(output)), key=lambda f: f.generation):
         head = function(f)
         for x in f.inputs:
-            tail = (function(x.creator) if x.creator is not None
-                    else node(x, x.name or '', 'plaintext'))
-            edge(tail, head, live_variable(x))     # the graph may hold a stand-in
+            tail = (
+                function(x.creator) if x.creator is not None else node(x, x.name or '', 'plaintext')
+            )
+            edge(tail, head, live_variable(x))  # the graph may hold a stand-in
     if output.creator is not None:
-        edge(function(output.creator), node(output, output.name or '', 'plaintext'),
-             output)
+        edge(function(output.creator), node(output, output.name or '', 'plaintext'), output)
     lines.append('}')
     return lines
 
@@ -135,10 +143,14 @@ def value_graph_dot(output):
     with derivatives."""
     name = output.name or 'output'
     forward = _cluster(output, 'f', 'forward: the values', backward=False)
-    backward = _cluster(output, 'b', f'backward: d{name}/d(value on each edge)',
-                        backward=True)
-    body = ['rankdir=LR;', 'node [fontname=Helvetica];', 'edge [fontname=Helvetica];',
-            *backward, *forward]        # Graphviz stacks the clusters bottom up
+    backward = _cluster(output, 'b', f'backward: d{name}/d(value on each edge)', backward=True)
+    body = [
+        'rankdir=LR;',
+        'node [fontname=Helvetica];',
+        'edge [fontname=Helvetica];',
+        *backward,
+        *forward,
+    ]  # Graphviz stacks the clusters bottom up
     return 'digraph shopping {\n' + ''.join(f'  {line}\n' for line in body) + '}\n'
 
 
@@ -152,8 +164,10 @@ def render_png(dot_text, path):
     try:
         picture = graphviz.Source(dot_text).pipe(format='png')
     except graphviz.ExecutableNotFound:
-        return ("Graphviz's dot program was not found (install Graphviz, e.g. "
-                "apt-get install graphviz, and put dot on the PATH)")
+        return (
+            "Graphviz's dot program was not found (install Graphviz, e.g. "
+            'apt-get install graphviz, and put dot on the PATH)'
+        )
     atomic_write_bytes(path, picture)
     return None
 
@@ -161,21 +175,27 @@ def render_png(dot_text, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Backpropagation on the shopping example: print the price and its '
-                    'derivatives, and draw the graph with values and gradients on the '
-                    'edges (shopping.dot, and shopping.png with Graphviz).')
-    parser.add_argument('--apple', type=float, default=100.0, help='price of an apple '
-                        '(default: 100)')
+        'derivatives, and draw the graph with values and gradients on the '
+        'edges (shopping.dot, and shopping.png with Graphviz).'
+    )
+    parser.add_argument(
+        '--apple', type=float, default=100.0, help='price of an apple (default: 100)'
+    )
     parser.add_argument('--apple-num', type=float, default=2.0, help='default: 2')
-    parser.add_argument('--orange', type=float, default=150.0, help='price of an orange '
-                        '(default: 150)')
+    parser.add_argument(
+        '--orange', type=float, default=150.0, help='price of an orange (default: 150)'
+    )
     parser.add_argument('--orange-num', type=float, default=3.0, help='default: 3')
     parser.add_argument('--tax', type=float, default=1.1, help='tax factor (default: 1.1)')
-    parser.add_argument('--out', default='out',
-                        help='folder for the pictures (default: out)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='accepted like in every example; nothing here is random')
-    parser.add_argument('--smoke', action='store_true',
-                        help='accepted like in every example; this one is instant anyway')
+    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--seed', type=int, default=0, help='accepted like in every example; nothing here is random'
+    )
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='accepted like in every example; this one is instant anyway',
+    )
     args = parser.parse_args(argv)
 
     price, v = shopping(args.apple, args.apple_num, args.orange, args.orange_num, args.tax)
@@ -184,8 +204,7 @@ def main(argv=None):
         print(f'dprice/d{name} = {number(v[name].grad.data)}')
     print('intermediate results (kept by retain_grad=True):')
     for name in ('apple_price', 'orange_price', 'all_price'):
-        print(f'  {name} = {number(v[name].data)}   '
-              f'dprice/d{name} = {number(v[name].grad.data)}')
+        print(f'  {name} = {number(v[name].data)}   dprice/d{name} = {number(v[name].grad.data)}')
 
     os.makedirs(args.out, exist_ok=True)
     text = value_graph_dot(price)

@@ -15,6 +15,7 @@ error of the cosine prediction, and saves ``sin_lstm.png`` into ``--out``.
 
     python examples/sin_lstm.py --epochs 100 --out out
 """
+
 import argparse
 import os
 import sys
@@ -24,7 +25,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -53,8 +54,7 @@ class SinLSTM(Model):
         return self.fc(self.rnn(x))
 
 
-def train(epochs=100, hidden=100, batch_size=30, bptt=30, lr=0.001, seed=0,
-          progress_bar=None):
+def train(epochs=100, hidden=100, batch_size=30, bptt=30, lr=0.001, seed=0, progress_bar=None):
     """Train on the noisy sine; return the model and the average loss per epoch."""
     np.random.seed(seed)
     dataset = SinCurve(train=True)
@@ -73,7 +73,7 @@ def train(epochs=100, hidden=100, batch_size=30, bptt=30, lr=0.001, seed=0,
                 if count % bptt == 0 or count == len(loader):
                     model.cleargrads()
                     loss.backward()
-                    loss.unchain_backward()     # keep the state, forget the graph
+                    loss.unchain_backward()  # keep the state, forget the graph
                     optimizer.update()
                     total += float(loss.data)
                     loss = 0
@@ -115,17 +115,22 @@ def save_plot(inputs, predictions, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train an LSTM on a noisy sine with truncated BPTT, then predict a '
-                    'cosine; save the plot.')
+        'cosine; save the plot.'
+    )
     parser.add_argument('--epochs', type=int, default=100, help='default: 100')
     parser.add_argument('--hidden', type=int, default=100, help='LSTM units (default: 100)')
-    parser.add_argument('--bptt', type=int, default=30,
-                        help='time steps per backward pass (default: 30)')
+    parser.add_argument(
+        '--bptt', type=int, default=30, help='time steps per backward pass (default: 30)'
+    )
     parser.add_argument('--lr', type=float, default=0.001, help='Adam alpha (default: 0.001)')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the plot (default: out)')
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bar, only lines')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a seconds-long run: 10 epochs of a 20-unit LSTM, Adam 0.01')
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='a seconds-long run: 10 epochs of a 20-unit LSTM, Adam 0.01',
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs, args.hidden, args.lr = 10, 20, 0.01
@@ -134,11 +139,19 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
-    model, history = train(args.epochs, args.hidden, bptt=args.bptt, lr=args.lr,
-                           seed=args.seed, progress_bar=False if args.no_bar else None)
+    model, history = train(
+        args.epochs,
+        args.hidden,
+        bptt=args.bptt,
+        lr=args.lr,
+        seed=args.seed,
+        progress_bar=False if args.no_bar else None,
+    )
     print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
-    print(f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
-          f'({history[0] / history[-1]:.1f}x lower)')
+    print(
+        f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
+        f'({history[0] / history[-1]:.1f}x lower)'
+    )
     inputs, predictions = predict_cosine(model)
     mse = float(np.mean((predictions[:-1] - inputs[1:]) ** 2))
     print(f'cosine: mean squared error of the next-value prediction {mse:.6f}')

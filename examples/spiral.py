@@ -19,6 +19,7 @@ boundary over the plane.
 
     python examples/spiral.py --out out
 """
+
 import argparse
 import os
 import sys
@@ -28,7 +29,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -47,7 +48,7 @@ def train(epochs=300, batch_size=30, hidden=10, lr=1.0, seed=0, progress=True):
     """Train ``MLP((hidden, 3))`` on the spiral with a :class:`dezero.Trainer`; return
     the model and the per-epoch history ``{'loss': [...], 'acc': [...]}`` (averages
     over each epoch's batches)."""
-    np.random.seed(seed)                       # weights and shuffling
+    np.random.seed(seed)  # weights and shuffling
     model = MLP((hidden, 3))
     trainer = Trainer(model, optimizers.SGD(lr))
     loader = DataLoader(get_spiral(train=True), batch_size, shuffle=True)
@@ -59,8 +60,7 @@ def evaluate(model):
     x, t = get_spiral(train=True)
     with dezero.no_grad(), dezero.test_mode():
         y = model(x)
-        return (float(F.softmax_cross_entropy(y, t).data),
-                float(F.accuracy(y, t).data))
+        return (float(F.softmax_cross_entropy(y, t).data), float(F.accuracy(y, t).data))
 
 
 def predict_grid(model, low=-1.0, high=1.0, steps=300):
@@ -95,8 +95,7 @@ def save_pictures(model, history, out):
     x, t = get_spiral(train=True)
     xx, yy, classes = predict_grid(model)
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5, 2.5], colors=CLASS_COLOURS,
-                alpha=0.25)
+    ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5, 2.5], colors=CLASS_COLOURS, alpha=0.25)
     for c, colour in enumerate(CLASS_COLOURS):
         ax.scatter(x[t == c, 0], x[t == c, 1], s=14, color=colour, label=f'class {c}')
     ax.set_title('spiral: decision boundary')
@@ -111,16 +110,17 @@ def save_pictures(model, history, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train MLP((10, 3)) on the spiral data with SGD and save the loss '
-                    'curve and the decision boundary as PNG files.')
+        'curve and the decision boundary as PNG files.'
+    )
     parser.add_argument('--epochs', type=int, default=300, help='default: 300')
     parser.add_argument('--batch-size', type=int, default=30, help='default: 30')
     parser.add_argument('--hidden', type=int, default=10, help='hidden units (default: 10)')
     parser.add_argument('--lr', type=float, default=1.0, help='learning rate (default: 1.0)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
-    parser.add_argument('--out', default='out',
-                        help='folder for the pictures (default: out)')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a quick run of 30 epochs instead of --epochs')
+    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--smoke', action='store_true', help='a quick run of 30 epochs instead of --epochs'
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs = 30

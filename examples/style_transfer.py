@@ -43,6 +43,7 @@ VGG16, whose features know no style: the loss still falls, the picture means lit
 With ``--smoke`` it runs in seconds on generated images with a small VGG16-shaped
 network of random weights, to check that everything works.
 """
+
 import argparse
 import os
 import sys
@@ -52,7 +53,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -62,9 +63,18 @@ from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from plotting import pyplot  # noqa: E402  (shared)
-from vgg16_features import (CONV_NAMES, add_model_options, feature_maps,  # noqa: E402
-                            fit_size, generated_pattern, generated_photo, load_model,
-                            pixel_bounds, read_image, to_rgb)
+from vgg16_features import (
+    CONV_NAMES,
+    add_model_options,
+    feature_maps,  # noqa: E402
+    fit_size,
+    generated_pattern,
+    generated_photo,
+    load_model,
+    pixel_bounds,
+    read_image,
+    to_rgb,
+)
 
 CONTENT_LAYER = 'conv4_2'
 STYLE_LAYERS = ('conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1')
@@ -78,8 +88,9 @@ def extract(model, x, names):
     between the stages.  The layers after the deepest one asked for are not run."""
     unknown = [name for name in names if name not in CONV_NAMES]
     if unknown:
-        raise ValueError(f'extract: no convolution named {", ".join(unknown)}; VGG16 '
-                         f'has {", ".join(CONV_NAMES)}')
+        raise ValueError(
+            f'extract: no convolution named {", ".join(unknown)}; VGG16 has {", ".join(CONV_NAMES)}'
+        )
     wanted, maps = set(names), {}
     for name, feature_map in feature_maps(model, x, pooling=F.average_pooling):
         if name in wanted:
@@ -96,8 +107,10 @@ def gram_matrix(features):
     elements.  Shape (C, C).  Its gradient, for an upstream gradient U of G, is
     (U + Uᵀ) F / (C*H*W)."""
     if features.ndim != 4 or features.shape[0] != 1:
-        raise ValueError(f'gram_matrix: expected the feature map of one image, of shape '
-                         f'(1, channels, height, width), got shape {features.shape}')
+        raise ValueError(
+            f'gram_matrix: expected the feature map of one image, of shape '
+            f'(1, channels, height, width), got shape {features.shape}'
+        )
     _, c, h, w = features.shape
     f = F.reshape(features, (c, h * w))
     return F.matmul(f, f.T) / (c * h * w)
@@ -118,11 +131,20 @@ def total_variation(x):
     vertically neighbouring pixels of the images ``x``, (N, C, H, W)."""
     dx = x[:, :, :, 1:] - x[:, :, :, :-1]
     dy = x[:, :, 1:, :] - x[:, :, :-1, :]
-    return (F.sum(dx ** 2) + F.sum(dy ** 2)) / 2
+    return (F.sum(dx**2) + F.sum(dy**2)) / 2
 
 
-def transfer(model, content, style, iters, lr=10.0, content_weight=5.0,
-             style_weight=100.0, tv_weight=1e-3, on_step=None):
+def transfer(
+    model,
+    content,
+    style,
+    iters,
+    lr=10.0,
+    content_weight=5.0,
+    style_weight=100.0,
+    tv_weight=1e-3,
+    on_step=None,
+):
     """Make an image with the content of ``content`` and the style of ``style`` (both
     (1, 3, H, W) in VGG16's input format, of any sizes with sides of at least
     ``MIN_SIDE`` pixels) by ``iters`` Adam steps of size ``lr`` on its pixels, started
@@ -132,9 +154,10 @@ def transfer(model, content, style, iters, lr=10.0, content_weight=5.0,
     ``content``) and the history: the per-iteration lists of those losses."""
     with dezero.no_grad():
         content_target = extract(model, content, [CONTENT_LAYER])[CONTENT_LAYER].data
-        style_grams = {name: gram_matrix(m).data
-                       for name, m in extract(model, style, STYLE_LAYERS).items()}
-    canvas = Layer()              # the holder an optimizer needs: its params() is the image
+        style_grams = {
+            name: gram_matrix(m).data for name, m in extract(model, style, STYLE_LAYERS).items()
+        }
+    canvas = Layer()  # the holder an optimizer needs: its params() is the image
     canvas.image = Parameter(np.array(content, copy=True), name='image')
     optimizer = optimizers.Adam(lr).setup(canvas)
     low, high = pixel_bounds(content.dtype)
@@ -142,13 +165,14 @@ def transfer(model, content, style, iters, lr=10.0, content_weight=5.0,
     for i in range(1, iters + 1):
         image = canvas.image
         maps = extract(model, image, (CONTENT_LAYER,) + STYLE_LAYERS)
-        parts = {'content': content_weight * content_loss(maps[CONTENT_LAYER],
-                                                          content_target),
-                 'style': style_weight * sum(style_loss(maps[name], gram)
-                                             for name, gram in style_grams.items()),
-                 'tv': tv_weight * total_variation(image)}
+        parts = {
+            'content': content_weight * content_loss(maps[CONTENT_LAYER], content_target),
+            'style': style_weight
+            * sum(style_loss(maps[name], gram) for name, gram in style_grams.items()),
+            'tv': tv_weight * total_variation(image),
+        }
         loss = parts['content'] + parts['style'] + parts['tv']
-        model.cleargrads()        # VGG16's weights get gradients too; only the image moves
+        model.cleargrads()  # VGG16's weights get gradients too; only the image moves
         image.cleargrad()
         loss.backward()
         optimizer.update()
@@ -182,10 +206,14 @@ def save_losses(plt, history, path, title):
     with ``plt`` (matplotlib.pyplot)."""
     steps = np.arange(1, len(history['loss']) + 1)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, label, line in (('style', 'style', '-'), ('content', 'content', '-'),
-                              ('tv', 'total variation', '-'), ('loss', 'total', 'k:')):
+    for name, label, line in (
+        ('style', 'style', '-'),
+        ('content', 'content', '-'),
+        ('tv', 'total variation', '-'),
+        ('loss', 'total', 'k:'),
+    ):
         values = np.array(history[name])
-        drawable = values > 0           # the content loss is 0 at the start
+        drawable = values > 0  # the content loss is 0 at the start
         ax.plot(steps[drawable], values[drawable], line, label=label, linewidth=1.5)
     ax.set_yscale('log')
     ax.set_xlabel('iteration')
@@ -201,26 +229,59 @@ def save_losses(plt, history, path, title):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Repaint the content image in the style of the style image with '
-                    'VGG16 features (Gatys et al.); print the losses and save the '
-                    'result and the loss curves.')
+        'VGG16 features (Gatys et al.); print the losses and save the '
+        'result and the loss curves.'
+    )
     parser.add_argument('--content', metavar='PATH', help='the photo to repaint')
     parser.add_argument('--style', metavar='PATH', help='the painting whose style to use')
-    parser.add_argument('--iters', type=int, default=None, metavar='N',
-                        help='Adam steps (default: 300, or 20 with --smoke)')
-    parser.add_argument('--size', type=int, default=None, metavar='S',
-                        help='pixels on the longer side of both images (default: 224, '
-                             'or 48 with --smoke)')
-    parser.add_argument('--lr', type=float, default=10.0,
-                        help='Adam step size on the 0..255 pixel scale (default: 10)')
-    parser.add_argument('--content-weight', type=float, default=5.0, metavar='W',
-                        help='weight of the content loss (default: 5)')
-    parser.add_argument('--style-weight', type=float, default=100.0, metavar='W',
-                        help='weight of the style loss (default: 100)')
-    parser.add_argument('--tv-weight', type=float, default=1e-3, metavar='W',
-                        help='weight of the total variation (default: 0.001)')
-    parser.add_argument('--print-every', type=int, default=None, metavar='N',
-                        help='print the losses every N iterations (default: 10, or 1 '
-                             'with --smoke)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        metavar='N',
+        help='Adam steps (default: 300, or 20 with --smoke)',
+    )
+    parser.add_argument(
+        '--size',
+        type=int,
+        default=None,
+        metavar='S',
+        help='pixels on the longer side of both images (default: 224, or 48 with --smoke)',
+    )
+    parser.add_argument(
+        '--lr',
+        type=float,
+        default=10.0,
+        help='Adam step size on the 0..255 pixel scale (default: 10)',
+    )
+    parser.add_argument(
+        '--content-weight',
+        type=float,
+        default=5.0,
+        metavar='W',
+        help='weight of the content loss (default: 5)',
+    )
+    parser.add_argument(
+        '--style-weight',
+        type=float,
+        default=100.0,
+        metavar='W',
+        help='weight of the style loss (default: 100)',
+    )
+    parser.add_argument(
+        '--tv-weight',
+        type=float,
+        default=1e-3,
+        metavar='W',
+        help='weight of the total variation (default: 0.001)',
+    )
+    parser.add_argument(
+        '--print-every',
+        type=int,
+        default=None,
+        metavar='N',
+        help='print the losses every N iterations (default: 10, or 1 with --smoke)',
+    )
     add_model_options(parser)
     parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
     args = parser.parse_args(argv)
@@ -252,9 +313,11 @@ def main(argv=None):
     for what, rgb in (('content', photo), ('style', painting)):
         width, height = fit_size(rgb.shape[0], rgb.shape[1], args.size)
         if min(width, height) < MIN_SIDE:
-            parser.error(f'the {what} image, {rgb.shape[1]}x{rgb.shape[0]}, scaled to '
-                         f'{width}x{height} by --size {args.size}, has a side under '
-                         f'{MIN_SIDE} pixels; give a larger --size')
+            parser.error(
+                f'the {what} image, {rgb.shape[1]}x{rgb.shape[0]}, scaled to '
+                f'{width}x{height} by --size {args.size}, has a side under '
+                f'{MIN_SIDE} pixels; give a larger --size'
+            )
         images[what] = VGG16.preprocess(rgb, size=(width, height))[np.newaxis]
     model = load_model(args)
     pretrained = not (args.smoke or args.random_weights)
@@ -267,16 +330,29 @@ def main(argv=None):
     def report(i, figures):
         if i % args.print_every == 0 or i == args.iters:
             seconds = (time.perf_counter() - start) / i
-            print(f'iter {i:{width_i}d}/{args.iters}  loss {figures["loss"]:.4e}  '
-                  f'content {figures["content"]:.4e}  style {figures["style"]:.4e}  '
-                  f'tv {figures["tv"]:.4e}  ({seconds:.2f} s/iter)', flush=True)
+            print(
+                f'iter {i:{width_i}d}/{args.iters}  loss {figures["loss"]:.4e}  '
+                f'content {figures["content"]:.4e}  style {figures["style"]:.4e}  '
+                f'tv {figures["tv"]:.4e}  ({seconds:.2f} s/iter)',
+                flush=True,
+            )
 
-    result, history = transfer(model, images['content'], images['style'], args.iters,
-                               args.lr, args.content_weight, args.style_weight,
-                               args.tv_weight, on_step=report)
-    print(f'loss {history["loss"][0]:.4e} at the first iteration, '
-          f'{history["loss"][-1]:.4e} at the last '
-          f'({history["loss"][0] / history["loss"][-1]:.1f}x lower)')
+    result, history = transfer(
+        model,
+        images['content'],
+        images['style'],
+        args.iters,
+        args.lr,
+        args.content_weight,
+        args.style_weight,
+        args.tv_weight,
+        on_step=report,
+    )
+    print(
+        f'loss {history["loss"][0]:.4e} at the first iteration, '
+        f'{history["loss"][-1]:.4e} at the last '
+        f'({history["loss"][0] / history["loss"][-1]:.1f}x lower)'
+    )
 
     plt = pyplot('pictures')
     if plt is None:
@@ -284,10 +360,16 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     note = '' if pretrained else '\nwith random weights: a check of the method, not a result'
     path = os.path.join(args.out, 'style_transfer.png')
-    save_comparison(plt, {'content': to_rgb(images['content']),
-                          'style': to_rgb(images['style']),
-                          f'result after {args.iters} iterations': to_rgb(result)},
-                    path, 'Neural style transfer on VGG16' + note)
+    save_comparison(
+        plt,
+        {
+            'content': to_rgb(images['content']),
+            'style': to_rgb(images['style']),
+            f'result after {args.iters} iterations': to_rgb(result),
+        },
+        path,
+        'Neural style transfer on VGG16' + note,
+    )
     print(f'saved {path}')
     path = os.path.join(args.out, 'style_transfer_result.png')
     plt.imsave(path, to_rgb(result))

@@ -17,6 +17,7 @@ Graphviz's ``dot`` program is installed), and plots tanh with its first derivati
 
     python examples/tanh.py --order 6 --out out
 """
+
 import argparse
 import os
 import sys
@@ -25,7 +26,7 @@ import numpy as np
 
 try:
     import dezero  # noqa: F401  (is it installed?)
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero  # noqa: F401
 
@@ -71,7 +72,7 @@ def closed_form(x, order):
     d/dx tanh = 1 - t², so if the k-th derivative is P_k(t), the next one is
     P_k'(t) (1 - t²).
     """
-    p = np.polynomial.Polynomial([0.0, 1.0])             # P_0(t) = t
+    p = np.polynomial.Polynomial([0.0, 1.0])  # P_0(t) = t
     one_minus_t2 = np.polynomial.Polynomial([1.0, 0.0, -1.0])
     for _ in range(order):
         p = p.deriv() * one_minus_t2
@@ -126,16 +127,23 @@ def plot_derivatives(order, path_png):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Compute the n-th derivative of tanh by repeated '
-                    'backward(create_graph=True), print its graph size, and save the '
-                    'graph (DOT, PNG) and a plot of the derivatives (PNG).')
-    parser.add_argument('--order', type=int, default=6,
-                        help='which derivative to compute (default: 6)')
-    parser.add_argument('--out', default='out',
-                        help='folder for the output files (default: out)')
-    parser.add_argument('--verbose-graph', action='store_true',
-                        help='label the graph variables with their shape and dtype')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a quick run: the 3rd derivative instead of the --order one')
+        'backward(create_graph=True), print its graph size, and save the '
+        'graph (DOT, PNG) and a plot of the derivatives (PNG).'
+    )
+    parser.add_argument(
+        '--order', type=int, default=6, help='which derivative to compute (default: 6)'
+    )
+    parser.add_argument('--out', default='out', help='folder for the output files (default: out)')
+    parser.add_argument(
+        '--verbose-graph',
+        action='store_true',
+        help='label the graph variables with their shape and dtype',
+    )
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='a quick run: the 3rd derivative instead of the --order one',
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.order = 3
@@ -154,11 +162,11 @@ def main(argv=None):
     print(f'max |error| against the closed form: {error:.3g}')
 
     n_funcs, n_vars = graph_size(gx)
-    print(f'graph of the order-{args.order} derivative: {n_funcs} functions, '
-          f'{n_vars} variables')
+    print(f'graph of the order-{args.order} derivative: {n_funcs} functions, {n_vars} variables')
 
-    write_graph(gx, os.path.join(args.out, f'tanh_order{args.order}.png'),
-                verbose=args.verbose_graph)
+    write_graph(
+        gx, os.path.join(args.out, f'tanh_order{args.order}.png'), verbose=args.verbose_graph
+    )
     plot_derivatives(args.order, os.path.join(args.out, 'tanh_derivatives.png'))
     return 0
 

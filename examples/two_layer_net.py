@@ -20,6 +20,7 @@ the loss and accuracy curves as ``two_layer_net.png``.
     python examples/two_layer_net.py --data-dir DIR --epochs 10
     python examples/two_layer_net.py --data-dir DIR --holdout 2000   # t10k files only
 """
+
 import argparse
 import os
 import sys
@@ -29,7 +30,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -114,8 +115,7 @@ def check_gradients(model, x, t, max_entries=None, seed=0):
         backprop = analytic[name].reshape(-1)[indices]
         abs_diff = float(np.max(np.abs(backprop - numeric)))
         scale = max(float(np.max(np.abs(numeric))), float(np.max(np.abs(backprop))))
-        report[name] = (abs_diff, abs_diff / scale if scale > 0 else abs_diff,
-                        len(indices))
+        report[name] = (abs_diff, abs_diff / scale if scale > 0 else abs_diff, len(indices))
     return report
 
 
@@ -129,8 +129,9 @@ def gradient_check(hidden, x, t, max_entries=None, seed=0):
     report = check_gradients(model, x, t, max_entries, seed)
     print(f'gradient check on {len(t)} images (float64, central differences, h=1e-4):')
     for name, (abs_diff, rel_diff, n) in report.items():
-        print(f'  {name:5s} max abs diff {abs_diff:.2e}  max rel diff {rel_diff:.2e}  '
-              f'({n} entries)')
+        print(
+            f'  {name:5s} max abs diff {abs_diff:.2e}  max rel diff {rel_diff:.2e}  ({n} entries)'
+        )
     return report
 
 
@@ -142,8 +143,11 @@ class PrintEpoch:
         self.epochs = epochs
 
     def on_epoch_end(self, trainer, epoch, logs):
-        print(f'epoch {epoch:{self.width}d}/{self.epochs}  loss {logs["loss"]:.4f}  '
-              f'train acc {logs["acc"]:.4f}  test acc {logs["val_acc"]:.4f}', flush=True)
+        print(
+            f'epoch {epoch:{self.width}d}/{self.epochs}  loss {logs["loss"]:.4f}  '
+            f'train acc {logs["acc"]:.4f}  test acc {logs["val_acc"]:.4f}',
+            flush=True,
+        )
 
 
 def train(train_data, test_data, epochs=10, hidden=50, lr=0.1, batch_size=100, seed=0):
@@ -153,34 +157,45 @@ def train(train_data, test_data, epochs=10, hidden=50, lr=0.1, batch_size=100, s
     np.random.seed(seed)
     model = make_model(hidden)
     trainer = Trainer(model, optimizers.SGD(lr))
-    history = trainer.fit(DataLoader(train_data, batch_size, shuffle=True), epochs,
-                          val_loader=DataLoader(test_data, 1000, shuffle=False),
-                          progress=False, callbacks=[PrintEpoch(epochs)])
+    history = trainer.fit(
+        DataLoader(train_data, batch_size, shuffle=True),
+        epochs,
+        val_loader=DataLoader(test_data, 1000, shuffle=False),
+        progress=False,
+        callbacks=[PrintEpoch(epochs)],
+    )
     return model, history
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Check the gradients of a 784-50-10 sigmoid network numerically, '
-                    'then train it on MNIST with SGD; print train/test accuracy per '
-                    'epoch and save the curves.')
+        'then train it on MNIST with SGD; print train/test accuracy per '
+        'epoch and save the curves.'
+    )
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
     parser.add_argument('--hidden', type=int, default=50, help='hidden units (default: 50)')
-    parser.add_argument('--lr', type=float, default=0.1, help='SGD learning rate '
-                        '(default: 0.1)')
+    parser.add_argument('--lr', type=float, default=0.1, help='SGD learning rate (default: 0.1)')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--check-images', type=int, default=3,
-                        help='images in the gradient check (default: 3)')
-    parser.add_argument('--check-entries', type=int, default=None,
-                        help='entries checked per parameter, chosen at random (default: '
-                             'all of them; 100 with --smoke)')
-    parser.add_argument('--tolerance', type=float, default=1e-6,
-                        help='largest relative difference accepted in the gradient check '
-                             '(default: 1e-6)')
+    parser.add_argument(
+        '--check-images', type=int, default=3, help='images in the gradient check (default: 3)'
+    )
+    parser.add_argument(
+        '--check-entries',
+        type=int,
+        default=None,
+        help='entries checked per parameter, chosen at random (default: '
+        'all of them; 100 with --smoke)',
+    )
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=1e-6,
+        help='largest relative difference accepted in the gradient check (default: 1e-6)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out',
-                        help='folder for the pictures (default: out)')
+    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
     args = parser.parse_args(argv)
     for name in ('epochs', 'hidden', 'batch_size', 'check_images'):
         if getattr(args, name) < 1:
@@ -195,26 +210,33 @@ def main(argv=None):
 
     start = time.perf_counter()
     n = args.check_images
-    report = gradient_check(args.hidden, train_data[0][:n], train_data[1][:n],
-                            args.check_entries, args.seed)
+    report = gradient_check(
+        args.hidden, train_data[0][:n], train_data[1][:n], args.check_entries, args.seed
+    )
     worst = max(rel for _, rel, _ in report.values())
-    print(f'largest relative difference {worst:.2e} '
-          f'(tolerance {args.tolerance:g}; {time.perf_counter() - start:.1f} s)')
+    print(
+        f'largest relative difference {worst:.2e} '
+        f'(tolerance {args.tolerance:g}; {time.perf_counter() - start:.1f} s)'
+    )
     if not worst <= args.tolerance:
-        print('gradient check FAILED: backprop and numerical gradients disagree',
-              file=sys.stderr)
+        print('gradient check FAILED: backprop and numerical gradients disagree', file=sys.stderr)
         return 1
 
     start = time.perf_counter()
-    model, history = train(train_data, test_data, args.epochs, args.hidden, args.lr,
-                           args.batch_size, args.seed)
-    print(f'trained in {time.perf_counter() - start:.1f} s; final train accuracy '
-          f'{history["acc"][-1]:.4f}, test accuracy {history["val_acc"][-1]:.4f}')
+    model, history = train(
+        train_data, test_data, args.epochs, args.hidden, args.lr, args.batch_size, args.seed
+    )
+    print(
+        f'trained in {time.perf_counter() - start:.1f} s; final train accuracy '
+        f'{history["acc"][-1]:.4f}, test accuracy {history["val_acc"][-1]:.4f}'
+    )
 
     os.makedirs(args.out, exist_ok=True)
     if pyplot('plot') is not None:
-        title = (f'784-{args.hidden}-10 sigmoid network, SGD lr {args.lr:g} '
-                 f'(validation = the test images)')
+        title = (
+            f'784-{args.hidden}-10 sigmoid network, SGD lr {args.lr:g} '
+            f'(validation = the test images)'
+        )
         path = plot_history(history, os.path.join(args.out, 'two_layer_net.png'), title)
         print(f'saved {path}')
     return 0

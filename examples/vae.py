@@ -26,6 +26,7 @@ and, for a 2-d latent space, ``vae_latent.png``: where the encoder puts the held
 digits, coloured by label, next to the images the decoder draws over that plane.
 ``--latent 16`` gives sharper samples but no map.
 """
+
 import argparse
 import os
 import sys
@@ -35,7 +36,7 @@ import numpy as np
 
 try:
     import dezero
-except ImportError:          # run from a checkout without installing: use the repo root
+except ImportError:  # run from a checkout without installing: use the repo root
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import dezero
 
@@ -95,8 +96,7 @@ def losses(model, x):
     return F.sigmoid_cross_entropy(logits, x), kl_divergence(mu, logvar)
 
 
-def train(x, epochs=30, batch_size=100, latent=2, hidden=256, lr=1e-3, seed=0,
-          on_epoch=None):
+def train(x, epochs=30, batch_size=100, latent=2, hidden=256, lr=1e-3, seed=0, on_epoch=None):
     """Train a VAE on the images ``x`` (N, 784) in [0, 1] with Adam.  After each epoch
     ``on_epoch(epoch, model, figures)`` is called, if given, with that epoch's averages.
     Returns the model and the history: per-epoch lists of ``loss``, ``rec`` and ``kl``."""
@@ -115,8 +115,11 @@ def train(x, epochs=30, batch_size=100, latent=2, hidden=256, lr=1e-3, seed=0,
             optimizer.update()
             sum_rec += float(rec.data) * len(xb)
             sum_kl += float(kl.data) * len(xb)
-        figures = {'loss': (sum_rec + sum_kl) / len(x), 'rec': sum_rec / len(x),
-                   'kl': sum_kl / len(x)}
+        figures = {
+            'loss': (sum_rec + sum_kl) / len(x),
+            'rec': sum_rec / len(x),
+            'kl': sum_kl / len(x),
+        }
         for name, value in figures.items():
             history[name].append(value)
         if on_epoch is not None:
@@ -130,12 +133,11 @@ def evaluate(model, x, batch_size=1000):
     sum_rec = sum_kl = 0.0
     with dezero.no_grad(), dezero.test_mode():
         for i in range(0, len(x), batch_size):
-            rec, kl = losses(model, x[i:i + batch_size])
-            n = len(x[i:i + batch_size])
+            rec, kl = losses(model, x[i : i + batch_size])
+            n = len(x[i : i + batch_size])
             sum_rec += float(rec.data) * n
             sum_kl += float(kl.data) * n
-    return {'loss': (sum_rec + sum_kl) / len(x), 'rec': sum_rec / len(x),
-            'kl': sum_kl / len(x)}
+    return {'loss': (sum_rec + sum_kl) / len(x), 'rec': sum_rec / len(x), 'kl': sum_kl / len(x)}
 
 
 def decode_images(model, z):
@@ -151,7 +153,6 @@ def reconstruct(model, x):
         return F.sigmoid(model.decode(mu)).data
 
 
-
 def latent_grid(steps=15, limit=2.5):
     """A ``steps`` x ``steps`` grid of 2-d codes over [-limit, limit]², row by row from
     the top (largest z2) and left to right (growing z1): shape (steps**2, 2), float32."""
@@ -162,16 +163,20 @@ def latent_grid(steps=15, limit=2.5):
 
 # ---- pictures (``plt`` is matplotlib.pyplot) ------------------------------------------
 
+
 def save_reconstructions(plt, originals, reconstructions, path, cols=12):
     """Save rows of originals, each above the row of their reconstructions."""
     cols = min(cols, len(originals))
     n = len(originals) - len(originals) % cols
-    pairs = np.concatenate([np.stack([originals[i:i + cols], reconstructions[i:i + cols]])
-                            for i in range(0, n, cols)]).reshape(-1, 784)
+    pairs = np.concatenate(
+        [
+            np.stack([originals[i : i + cols], reconstructions[i : i + cols]])
+            for i in range(0, n, cols)
+        ]
+    ).reshape(-1, 784)
     fig, ax = plt.subplots(figsize=(cols * 0.6, 0.6 + 0.6 * len(pairs) // cols))
     ax.imshow(tile(pairs, cols), cmap='gray', vmin=0, vmax=1, interpolation='nearest')
-    ax.set_title('held-out digits (odd rows) and their reconstructions (even rows)',
-                 fontsize=10)
+    ax.set_title('held-out digits (odd rows) and their reconstructions (even rows)', fontsize=10)
     ax.axis('off')
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -193,9 +198,10 @@ def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
     left.set_title('where the encoder puts held-out digits (mu)', fontsize=10)
     left.grid(True, alpha=0.3)
     images = decode_images(model, latent_grid(steps, limit))
-    half = limit * (1 + 1 / (steps - 1))            # the grid's pixels centred on codes
-    right.imshow(tile(images, steps, pad=0), cmap='gray', vmin=0, vmax=1,
-                 extent=(-half, half, -half, half))
+    half = limit * (1 + 1 / (steps - 1))  # the grid's pixels centred on codes
+    right.imshow(
+        tile(images, steps, pad=0), cmap='gray', vmin=0, vmax=1, extent=(-half, half, -half, half)
+    )
     right.set_xlabel('z1')
     right.set_ylabel('z2')
     right.set_title('what the decoder draws over the same plane', fontsize=10)
@@ -207,16 +213,21 @@ def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a small MLP variational autoencoder on MNIST; print the '
-                    'reconstruction and KL losses per epoch, save samples per epoch, '
-                    'reconstructions and (2-d latent) a map of the latent space.')
+        'reconstruction and KL losses per epoch, save samples per epoch, '
+        'reconstructions and (2-d latent) a map of the latent space.'
+    )
     add_data_options(parser)
-    parser.add_argument('--epochs', type=int, default=None,
-                        help='default: 30, or 5 with --smoke')
+    parser.add_argument('--epochs', type=int, default=None, help='default: 30, or 5 with --smoke')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--latent', type=int, default=2,
-                        help='size of the latent code (default: 2, drawn as a map)')
-    parser.add_argument('--hidden', type=int, default=256,
-                        help='units of the encoder and decoder layers (default: 256)')
+    parser.add_argument(
+        '--latent', type=int, default=2, help='size of the latent code (default: 2, drawn as a map)'
+    )
+    parser.add_argument(
+        '--hidden',
+        type=int,
+        default=256,
+        help='units of the encoder and decoder layers (default: 256)',
+    )
     parser.add_argument('--lr', type=float, default=1e-3, help='Adam alpha (default: 1e-3)')
     parser.add_argument('--seed', type=int, default=0, help='default: 0')
     parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
@@ -232,27 +243,40 @@ def main(argv=None):
     (x, _), (x_test, t_test) = load_or_generate(args)
     print(f'training on {len(x)} images, {len(x_test)} held out')
     os.makedirs(args.out, exist_ok=True)
-    z_prior = np.random.default_rng(args.seed).standard_normal(
-        (64, args.latent)).astype(np.float32)
+    z_prior = np.random.default_rng(args.seed).standard_normal((64, args.latent)).astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
 
     def report(epoch, model, f):
-        print(f'epoch {epoch:{width}d}/{args.epochs}  loss {f["loss"]:.2f}  '
-              f'reconstruction {f["rec"]:.2f}  KL {f["kl"]:.2f}', flush=True)
+        print(
+            f'epoch {epoch:{width}d}/{args.epochs}  loss {f["loss"]:.2f}  '
+            f'reconstruction {f["rec"]:.2f}  KL {f["kl"]:.2f}',
+            flush=True,
+        )
         if plt is not None:
             path = os.path.join(args.out, f'vae_epoch{epoch:02d}.png')
-            save_samples(plt, decode_images(model, z_prior), path,
-                         f'VAE: prior samples after epoch {epoch}')
+            save_samples(
+                plt, decode_images(model, z_prior), path, f'VAE: prior samples after epoch {epoch}'
+            )
             print(f'saved {path}')
 
     start = time.perf_counter()
-    model, _ = train(x, args.epochs, args.batch_size, args.latent, args.hidden, args.lr,
-                     args.seed, on_epoch=report)
+    model, _ = train(
+        x,
+        args.epochs,
+        args.batch_size,
+        args.latent,
+        args.hidden,
+        args.lr,
+        args.seed,
+        on_epoch=report,
+    )
     print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
     held_out = evaluate(model, x_test)
-    print(f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '
-          f'KL {held_out["kl"]:.2f}')
+    print(
+        f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '
+        f'KL {held_out["kl"]:.2f}'
+    )
     if plt is None:
         return 0
     path = os.path.join(args.out, 'vae_reconstructions.png')

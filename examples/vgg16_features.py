@@ -2,6 +2,7 @@
 pretrained weights or random ones, a small stand-in for ``--smoke`` runs, the ReLU
 feature maps of its convolutions by layer name, and images into and out of its input
 format."""
+
 import os
 import posixpath
 import sys
@@ -13,9 +14,13 @@ import dezero.layers as L
 from dezero.models import VGG16, Model, models_dir
 
 #: VGG16's convolutions stage by stage; a 2x2 pooling of stride 2 ends every stage.
-STAGES = (('conv1_1', 'conv1_2'), ('conv2_1', 'conv2_2'),
-          ('conv3_1', 'conv3_2', 'conv3_3'), ('conv4_1', 'conv4_2', 'conv4_3'),
-          ('conv5_1', 'conv5_2', 'conv5_3'))
+STAGES = (
+    ('conv1_1', 'conv1_2'),
+    ('conv2_1', 'conv2_2'),
+    ('conv3_1', 'conv3_2', 'conv3_3'),
+    ('conv4_1', 'conv4_2', 'conv4_3'),
+    ('conv5_1', 'conv5_2', 'conv5_3'),
+)
 CONV_NAMES = tuple(name for stage in STAGES for name in stage)
 #: The name of the pretrained weights file in ``dezero.models.models_dir()``.
 WEIGHTS_FILE = posixpath.basename(VGG16.WEIGHTS_URL)
@@ -40,8 +45,7 @@ class SmallVGG16(Model):
         in_channels = 3
         for names, width in zip(STAGES, (4, 8, 16, 32, 32)):
             for name in names:
-                setattr(self, name, L.Conv2d(width, 3, stride=1, pad=1,
-                                             in_channels=in_channels))
+                setattr(self, name, L.Conv2d(width, 3, stride=1, pad=1, in_channels=in_channels))
                 in_channels = width
         self.fc6 = L.Linear(64)
         self.fc7 = L.Linear(64, in_size=64)
@@ -79,15 +83,25 @@ def class_scores(model, last_map):
 
 def add_model_options(parser):
     """Add ``--random-weights``, ``--smoke`` and ``--seed`` to an example's parser."""
-    parser.add_argument('--random-weights', action='store_true',
-                        help='use VGG16 with random weights instead of the pretrained '
-                             'ones (the pictures then show the method at work, not what '
-                             'a trained network sees)')
-    parser.add_argument('--smoke', action='store_true',
-                        help='a seconds-long run on generated images with a small '
-                             'VGG16-shaped network of random weights (no files needed)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the random weights and generated images (default: 0)')
+    parser.add_argument(
+        '--random-weights',
+        action='store_true',
+        help='use VGG16 with random weights instead of the pretrained '
+        'ones (the pictures then show the method at work, not what '
+        'a trained network sees)',
+    )
+    parser.add_argument(
+        '--smoke',
+        action='store_true',
+        help='a seconds-long run on generated images with a small '
+        'VGG16-shaped network of random weights (no files needed)',
+    )
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the random weights and generated images (default: 0)',
+    )
 
 
 def load_model(args):
@@ -98,26 +112,30 @@ def load_model(args):
     when the weights can be neither found nor downloaded."""
     np.random.seed(args.seed)
     if args.smoke:
-        print('smoke run: generated images, a small VGG16-shaped network with random '
-              'weights')
+        print('smoke run: generated images, a small VGG16-shaped network with random weights')
         return SmallVGG16()
     if args.random_weights:
-        print('VGG16 with random weights (--random-weights): the pictures show the '
-              'method at work, not what a trained network sees')
+        print(
+            'VGG16 with random weights (--random-weights): the pictures show the '
+            'method at work, not what a trained network sees'
+        )
         return VGG16()
     path = os.path.join(models_dir(), WEIGHTS_FILE)
     if os.path.exists(path):
         print(f'loading the pretrained VGG16 weights from {path}')
     else:
-        print(f'{path} is missing: downloading it from {VGG16.WEIGHTS_URL} (about '
-              f'550 MB)', flush=True)
+        print(
+            f'{path} is missing: downloading it from {VGG16.WEIGHTS_URL} (about 550 MB)', flush=True
+        )
     try:
         return VGG16(pretrained=True)
     except (OSError, ValueError) as e:
-        fail(f'{e}\nThe pretrained weights are the file {WEIGHTS_FILE} (about 550 MB, '
-             f'from {VGG16.WEIGHTS_URL}) in the folder {models_dir()} (set DEZERO_HOME '
-             f'to use another folder); without them, run with --random-weights to see '
-             f'the method work on an untrained network')
+        fail(
+            f'{e}\nThe pretrained weights are the file {WEIGHTS_FILE} (about 550 MB, '
+            f'from {VGG16.WEIGHTS_URL}) in the folder {models_dir()} (set DEZERO_HOME '
+            f'to use another folder); without them, run with --random-weights to see '
+            f'the method work on an untrained network'
+        )
 
 
 # ---- images --------------------------------------------------------------------------
@@ -128,12 +146,11 @@ def read_image(path):
     try:
         from PIL import Image
     except ImportError:
-        fail(f'reading the image {path} needs Pillow, which is not installed '
-             f'(pip install pillow)')
+        fail(f'reading the image {path} needs Pillow, which is not installed (pip install pillow)')
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert('RGB'))
-    except OSError as e:     # a missing file, or not an image Pillow can decode
+    except OSError as e:  # a missing file, or not an image Pillow can decode
         fail(f'cannot read the image {path}: {e}')
 
 
@@ -154,8 +171,9 @@ def to_rgb(x):
     if x.ndim == 4 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 3 or x.shape[0] != 3:
-        raise ValueError(f'to_rgb: expected an image of shape (1, 3, H, W) or (3, H, W), '
-                         f'got shape {x.shape}')
+        raise ValueError(
+            f'to_rgb: expected an image of shape (1, 3, H, W) or (3, H, W), got shape {x.shape}'
+        )
     bgr = x.transpose(1, 2, 0) + np.asarray(VGG16.MEAN_BGR, x.dtype)
     return np.clip(np.rint(bgr[:, :, ::-1]), 0, 255).astype(np.uint8)
 
@@ -177,7 +195,7 @@ def generated_photo(height, width, seed=0):
     image = np.broadcast_to(image, (height, width, 3)).copy()
     y, x = np.mgrid[0:height, 0:width]
     radius = min(height, width) / 5
-    image[(y - height / 2) ** 2 + (x - width / 3) ** 2 < radius ** 2] = (220, 40, 30)
+    image[(y - height / 2) ** 2 + (x - width / 3) ** 2 < radius**2] = (220, 40, 30)
     side = radius * 0.8
     square = (abs(y - height / 2) < side) & (abs(x - 3 * width / 4) < side)
     image[square] = (240, 210, 40)

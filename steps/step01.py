@@ -5,9 +5,11 @@ to carry a NumPy array in its ``data`` attribute; later steps will hang more on 
 gradient, the function that made it, a name). In the output, check that the box gives
 back exactly what was put in, and that arrays of any number of dimensions fit.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """A box around a NumPy array, kept in ``data``."""

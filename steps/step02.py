@@ -5,9 +5,11 @@ of the input Variable, compute, and put the result into a new Variable. Subclass
 say how to compute on plain arrays, in ``forward``. ``Square`` is the first one. In the
 output, check that the result is again a Variable and that 10 squared is 100.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """A box around a NumPy array, kept in ``data``."""
@@ -32,7 +34,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
 
 # ---- trying it out ---------------------------------------------------------------------

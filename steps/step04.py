@@ -6,9 +6,11 @@ functions, even a composite one. In the output, compare each approximation with 
 derivative: the composite y = (e^(x²))² has dy/dx = 4x e^(2x²) = 3.29744... at x = 0.5.
 Also note how much closer the central difference gets than the one-sided (forward) one.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """A box around a NumPy array, kept in ``data``."""
@@ -32,7 +34,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
 
 class Exp(Function):
@@ -67,7 +69,7 @@ def f(x):
 
 x = Variable(np.array(0.5))
 numerical = numerical_diff(f, x)
-exact = 4 * 0.5 * np.exp(2 * 0.5 ** 2)
+exact = 4 * 0.5 * np.exp(2 * 0.5**2)
 print(f'numerical derivative of the composite at x=0.5: {numerical:.10f}')
 print(f'exact derivative 4x*exp(2x**2) at x=0.5:        {exact:.10f}')
 print(f'error of the central difference: {abs(numerical - exact):.1e}')

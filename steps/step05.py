@@ -7,9 +7,11 @@ passes one number backwards through the chain, each function adding its own fact
 the output, follow that number from 1 down to dy/dx = 3.29744... and compare it with
 the numerical derivative of step 4.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """A box around a NumPy array, kept in ``data``."""
@@ -33,7 +35,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
 
 class Exp(Function):

@@ -6,9 +6,11 @@ output, it returns the gradient of the input, using the input it remembered duri
 ``forward``. Calling the backward methods in reverse order (C, then B, then A) gives
 every gradient. In the output, check that x.grad matches the numerical derivative.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """A box around a NumPy array (``data``) and, once computed, its ``grad``."""
@@ -25,7 +27,7 @@ class Function:
         x = input.data
         y = self.forward(x)
         output = Variable(y)
-        self.input = input      # remembered for backward
+        self.input = input  # remembered for backward
         return output
 
     def forward(self, x):
@@ -38,7 +40,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.input.data

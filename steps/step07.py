@@ -7,9 +7,11 @@ a function records that function as its ``creator``, and each function records i
 then let the input carry on. In the output, follow the links back from y to x, and check
 that one call of y.backward() gives the same x.grad as step 6.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -23,11 +25,11 @@ class Variable:
         self.creator = func
 
     def backward(self):
-        f = self.creator              # the function that made this variable
+        f = self.creator  # the function that made this variable
         if f is not None:
             x = f.input
             x.grad = f.backward(self.grad)
-            x.backward()              # recurse towards the start of the graph
+            x.backward()  # recurse towards the start of the graph
 
 
 class Function:
@@ -37,7 +39,7 @@ class Function:
         x = input.data
         y = self.forward(x)
         output = Variable(y)
-        output.set_creator(self)      # the output remembers who made it
+        output.set_creator(self)  # the output remembers who made it
         self.input = input
         self.output = output
         return output
@@ -51,7 +53,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.input.data

@@ -7,9 +7,11 @@ the graph no longer adds to Python's call stack, and the loop is the shape that 
 steps extend to functions with several inputs. In the output, check that x.grad is
 unchanged and that a chain of ten squares at x = 1 gives 2**10 = 1024.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -23,13 +25,13 @@ class Variable:
         self.creator = func
 
     def backward(self):
-        funcs = [self.creator]        # functions whose backward is still to be called
+        funcs = [self.creator]  # functions whose backward is still to be called
         while funcs:
             f = funcs.pop()
             x, y = f.input, f.output
             x.grad = f.backward(y.grad)
             if x.creator is not None:
-                funcs.append(x.creator)   # carry on towards the start of the graph
+                funcs.append(x.creator)  # carry on towards the start of the graph
 
 
 class Function:
@@ -39,7 +41,7 @@ class Function:
         x = input.data
         y = self.forward(x)
         output = Variable(y)
-        output.set_creator(self)      # the output remembers who made it
+        output.set_creator(self)  # the output remembers who made it
         self.input = input
         self.output = output
         return output
@@ -53,7 +55,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.input.data

@@ -7,9 +7,11 @@ arrays: anything else is refused at once, and ``as_array`` turns the NumPy scala
 some operations return (a 0-d array squared gives a ``float64``, not an array) back into
 arrays. In the output, check the gradient, the refused float and the data types.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -26,7 +28,7 @@ class Variable:
 
     def backward(self):
         if self.grad is None:
-            self.grad = np.ones_like(self.data)   # dy/dy = 1, shaped like y
+            self.grad = np.ones_like(self.data)  # dy/dy = 1, shaped like y
         funcs = [self.creator]
         while funcs:
             f = funcs.pop()
@@ -64,7 +66,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.input.data
@@ -90,7 +92,7 @@ def exp(x):
 
 def numerical_diff(f, x, eps=1e-4):
     """Central difference: the slope of f across [x - eps, x + eps]."""
-    x0 = Variable(as_array(x.data - eps))     # a 0-d array minus eps is a NumPy scalar
+    x0 = Variable(as_array(x.data - eps))  # a 0-d array minus eps is a NumPy scalar
     x1 = Variable(as_array(x.data + eps))
     y0 = f(x0)
     y1 = f(x1)
@@ -99,13 +101,14 @@ def numerical_diff(f, x, eps=1e-4):
 
 # ---- trying it out ---------------------------------------------------------------------
 
+
 def f(x):
     return square(exp(square(x)))
 
 
 x = Variable(np.array(0.5))
 y = f(x)
-y.backward()                  # no seeding needed any more
+y.backward()  # no seeding needed any more
 print(f'x.grad = {x.grad:.10f}')
 print(f'numerical derivative = {numerical_diff(f, x):.10f}')
 
@@ -117,6 +120,5 @@ except TypeError as e:
 
 # Why as_array: NumPy returns a scalar, not an array, for an operation on a 0-d array.
 print('type of np.array(1.0) ** 2:', type(np.array(1.0) ** 2).__name__)
-print('type of as_array(np.array(1.0) ** 2):',
-      type(as_array(np.array(1.0) ** 2)).__name__)
+print('type of as_array(np.array(1.0) ** 2):', type(as_array(np.array(1.0) ** 2)).__name__)
 print('type of y.data:', type(y.data).__name__)

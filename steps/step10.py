@@ -6,12 +6,14 @@ check that compares ``backward`` with ``numerical_diff`` at a random input (rand
 that no special point hides a bug). In the output, check that all six tests pass; the
 script exits with status 1 if any fails.
 """
+
 import sys
 import unittest
 
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -28,7 +30,7 @@ class Variable:
 
     def backward(self):
         if self.grad is None:
-            self.grad = np.ones_like(self.data)   # dy/dy = 1, shaped like y
+            self.grad = np.ones_like(self.data)  # dy/dy = 1, shaped like y
         funcs = [self.creator]
         while funcs:
             f = funcs.pop()
@@ -66,7 +68,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.input.data
@@ -92,7 +94,7 @@ def exp(x):
 
 def numerical_diff(f, x, eps=1e-4):
     """Central difference: the slope of f across [x - eps, x + eps]."""
-    x0 = Variable(as_array(x.data - eps))     # a 0-d array minus eps is a NumPy scalar
+    x0 = Variable(as_array(x.data - eps))  # a 0-d array minus eps is a NumPy scalar
     x1 = Variable(as_array(x.data + eps))
     y0 = f(x0)
     y1 = f(x1)
@@ -100,6 +102,7 @@ def numerical_diff(f, x, eps=1e-4):
 
 
 # ---- the tests -------------------------------------------------------------------------
+
 
 class SquareTest(unittest.TestCase):
     def test_forward(self):
@@ -111,7 +114,7 @@ class SquareTest(unittest.TestCase):
         x = Variable(np.array(3.0))
         y = square(x)
         y.backward()
-        self.assertEqual(x.grad, np.array(6.0))          # d(x²)/dx = 2x
+        self.assertEqual(x.grad, np.array(6.0))  # d(x²)/dx = 2x
 
     def test_gradient_check(self):
         x = Variable(np.random.rand(1))
@@ -125,13 +128,13 @@ class ExpTest(unittest.TestCase):
     def test_forward(self):
         x = Variable(np.array(0.0))
         y = exp(x)
-        self.assertEqual(y.data, np.array(1.0))          # e^0 = 1
+        self.assertEqual(y.data, np.array(1.0))  # e^0 = 1
 
     def test_backward(self):
         x = Variable(np.array(1.0))
         y = exp(x)
         y.backward()
-        self.assertTrue(np.allclose(x.grad, np.e))       # d(e^x)/dx = e^x
+        self.assertTrue(np.allclose(x.grad, np.e))  # d(e^x)/dx = e^x
 
     def test_gradient_check(self):
         x = Variable(np.random.rand(1))
@@ -147,6 +150,8 @@ if __name__ == '__main__':
     np.random.seed(0)
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
-    print(f'tests run: {result.testsRun}, failures: {len(result.failures)}, '
-          f'errors: {len(result.errors)}')
+    print(
+        f'tests run: {result.testsRun}, failures: {len(result.failures)}, '
+        f'errors: {len(result.errors)}'
+    )
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -8,9 +8,11 @@ small ``DivMod`` with two outputs shows the other direction. ``Variable.backward
 handles one input and one output, so the square/exp chain keeps working. In the output,
 check 2 + 3 = 5, divmod(7, 2) = (3, 1) and the unchanged gradient of the chain.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -68,7 +70,7 @@ class Function:
 class Square(Function):
     def forward(self, xs):
         x = xs[0]
-        return [x ** 2]
+        return [x**2]
 
     def backward(self, gy):
         x = self.inputs[0].data

@@ -6,9 +6,11 @@ matching input, then carries on from every input that has a creator. ``Add`` get
 backward: the gradient of a sum flows unchanged to both inputs. In the output, check
 z = x² + y² = 13 at (2, 3) and its gradients 2x = 4 and 2y = 6.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -29,9 +31,9 @@ class Variable:
         funcs = [self.creator]
         while funcs:
             f = funcs.pop()
-            gys = [output.grad for output in f.outputs]   # one gradient per output
+            gys = [output.grad for output in f.outputs]  # one gradient per output
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 x.grad = gx
@@ -51,8 +53,8 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
         for output in outputs:
@@ -71,7 +73,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -92,7 +94,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 def square(x):
@@ -111,7 +113,7 @@ def add(x0, x1):
 
 x = Variable(np.array(2.0))
 y = Variable(np.array(3.0))
-z = add(square(x), square(y))      # z = x² + y²
+z = add(square(x), square(y))  # z = x² + y²
 z.backward()
 print('z = x**2 + y**2 at (2.0, 3.0):', z.data)
 print('x.grad =', x.grad, '(2x)')

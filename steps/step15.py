@@ -7,9 +7,11 @@ function that made a as soon as the first part arrives, and again after the seco
 x receives gradient from a half-finished a.grad. In the output, compare x.grad with the
 true derivative of y = 2x⁴, which is 8x³ = 64 at x = 2. Step 16 fixes the order.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -33,15 +35,15 @@ class Variable:
         funcs = [self.creator]
         while funcs:
             f = funcs.pop()
-            gys = [output.grad for output in f.outputs]   # one gradient per output
+            gys = [output.grad for output in f.outputs]  # one gradient per output
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     funcs.append(x.creator)
 
@@ -58,8 +60,8 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
         for output in outputs:
@@ -78,7 +80,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -99,7 +101,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 def square(x):
@@ -118,11 +120,11 @@ def add(x0, x1):
 
 x = Variable(np.array(2.0))
 a = square(x)
-y = add(square(a), square(a))      # y = a² + a² = 2x⁴
+y = add(square(a), square(a))  # y = a² + a² = 2x⁴
 y.backward()
 print('y = 2 * x**4 at 2.0:', y.data)
 print('a.grad =', a.grad, '(right: 2a + 2a = 16)')
-print('x.grad =', x.grad, 'but dy/dx = 8 * x**3 =', 8 * 2.0 ** 3)
+print('x.grad =', x.grad, 'but dy/dx = 8 * x**3 =', 8 * 2.0**3)
 
 # Where the 96 comes from: the creator of a ran twice, once with a.grad = 8 (only one
 # of the two parts) and once with a.grad = 16, and both results were added into x.grad.

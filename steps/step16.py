@@ -7,9 +7,11 @@ that use it have run) before its creator runs, and a set makes sure each functio
 only once. In the output, check the generations of the graph of step 15 and that x.grad
 is now the true derivative 8x³ = 64.
 """
+
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -24,7 +26,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -45,15 +47,15 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output.grad for output in f.outputs]   # one gradient per output
+            gys = [output.grad for output in f.outputs]  # one gradient per output
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
 
@@ -70,8 +72,8 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
         self.generation = max(x.generation for x in inputs)
@@ -91,7 +93,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -112,7 +114,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 def square(x):
@@ -133,13 +135,29 @@ x = Variable(np.array(2.0))
 a = square(x)
 b = square(a)
 c = square(a)
-y = add(b, c)                      # y = a² + a² = 2x⁴
-print('generations: x', x.generation, ' a', a.generation, ' b', b.generation,
-      ' c', c.generation, ' y', y.generation)
-print('functions:   square(x)', a.creator.generation, ' square(a)', b.creator.generation,
-      ' add', y.creator.generation)
+y = add(b, c)  # y = a² + a² = 2x⁴
+print(
+    'generations: x',
+    x.generation,
+    ' a',
+    a.generation,
+    ' b',
+    b.generation,
+    ' c',
+    c.generation,
+    ' y',
+    y.generation,
+)
+print(
+    'functions:   square(x)',
+    a.creator.generation,
+    ' square(a)',
+    b.creator.generation,
+    ' add',
+    y.creator.generation,
+)
 
 y.backward()
 print('y = 2 * x**4 at 2.0:', y.data)
 print('a.grad =', a.grad)
-print('x.grad =', x.grad, ' dy/dx = 8 * x**3 =', 8 * 2.0 ** 3)
+print('x.grad =', x.grad, ' dy/dx = 8 * x**3 =', 8 * 2.0**3)

@@ -9,6 +9,7 @@ references to its outputs (``weakref.ref``), which do not keep them alive, and
 built with weak references are freed at once (0.0 MB left) while the same graphs with
 step 16's strong references stay (32.0 MB) until ``gc.collect()``.
 """
+
 import gc
 import tracemalloc
 import weakref
@@ -16,6 +17,7 @@ import weakref
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -30,7 +32,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -51,15 +53,15 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output().grad for output in f.outputs]   # output(): follow the weakref
+            gys = [output().grad for output in f.outputs]  # output(): follow the weakref
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
 
@@ -76,15 +78,15 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
         self.generation = max(x.generation for x in inputs)
         for output in outputs:
             output.set_creator(self)
         self.inputs = inputs
-        self.outputs = [weakref.ref(output) for output in outputs]   # no cycle
+        self.outputs = [weakref.ref(output) for output in outputs]  # no cycle
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs):
@@ -97,7 +99,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -118,7 +120,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 def square(x):
@@ -177,7 +179,7 @@ for strong in (False, True):
     del x, y
     label = 'strong outputs (step 16)' if strong else 'weakref outputs'
     print(f'{label}: {megabytes_in_use():.1f} MB still in use after 10 graphs')
-gc.collect()                       # the cycle collector finds and frees the cycles
+gc.collect()  # the cycle collector finds and frees the cycles
 print(f'after gc.collect(): {megabytes_in_use():.1f} MB')
 tracemalloc.stop()
 gc.enable()

@@ -8,6 +8,7 @@ switches the recording off, ``using_config`` changes it for a ``with`` block onl
 ``no_grad()`` is the short form. In the output, check which gradients survive, that
 nothing is recorded under no_grad, and how much memory the recorded graph holds.
 """
+
 import contextlib
 import tracemalloc
 import weakref
@@ -15,6 +16,7 @@ import weakref
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), its gradient (``grad``) and the function that made it."""
@@ -29,7 +31,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -50,20 +52,20 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output().grad for output in f.outputs]   # output(): follow the weakref
+            gys = [output().grad for output in f.outputs]  # output(): follow the weakref
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
             if not retain_grad:
                 for y in f.outputs:
-                    y().grad = None        # used up: the inputs' gradients are computed
+                    y().grad = None  # used up: the inputs' gradients are computed
 
 
 def as_array(x):
@@ -75,6 +77,7 @@ def as_array(x):
 
 class Config:
     """Global switches. enable_backprop: record the graph while computing."""
+
     enable_backprop = True
 
 
@@ -98,11 +101,11 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:         # record the graph only when it may be needed
+        if Config.enable_backprop:  # record the graph only when it may be needed
             self.generation = max(x.generation for x in inputs)
             for output in outputs:
                 output.set_creator(self)
@@ -120,7 +123,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -141,7 +144,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 def square(x):
@@ -161,18 +164,34 @@ def add(x0, x1):
 x0 = Variable(np.array(1.0))
 x1 = Variable(np.array(1.0))
 t = add(x0, x1)
-y = add(x0, t)                     # y = 2 x0 + x1
+y = add(x0, t)  # y = 2 x0 + x1
 y.backward()
-print('after y.backward():   y.grad =', y.grad, ' t.grad =', t.grad,
-      ' x0.grad =', x0.grad, ' x1.grad =', x1.grad)
+print(
+    'after y.backward():   y.grad =',
+    y.grad,
+    ' t.grad =',
+    t.grad,
+    ' x0.grad =',
+    x0.grad,
+    ' x1.grad =',
+    x1.grad,
+)
 
 x0.cleargrad()
 x1.cleargrad()
 t = add(x0, x1)
 y = add(x0, t)
 y.backward(retain_grad=True)
-print('with retain_grad=True: y.grad =', y.grad, ' t.grad =', t.grad,
-      ' x0.grad =', x0.grad, ' x1.grad =', x1.grad)
+print(
+    'with retain_grad=True: y.grad =',
+    y.grad,
+    ' t.grad =',
+    t.grad,
+    ' x0.grad =',
+    x0.grad,
+    ' x1.grad =',
+    x1.grad,
+)
 
 # Under no_grad the result is computed but not linked to any function.
 x = Variable(np.array(2.0))

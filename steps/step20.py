@@ -6,12 +6,14 @@ inputs: d(x0 x1)/dx0 = x1) joins ``Add``, and the two are attached to Variable a
 Now ``a * b + c`` builds the same graph as the nested calls. In the output, check
 y = 3 * 2 + 1 = 7 and the gradients dy/da = b = 2, dy/db = a = 3, dy/dc = 1.
 """
+
 import contextlib
 import weakref
 
 import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
+
 
 class Variable:
     """An array (``data``), an optional name, its gradient and its creator function."""
@@ -53,7 +55,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -74,20 +76,20 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output().grad for output in f.outputs]   # output(): follow the weakref
+            gys = [output().grad for output in f.outputs]  # output(): follow the weakref
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
             if not retain_grad:
                 for y in f.outputs:
-                    y().grad = None        # used up: the inputs' gradients are computed
+                    y().grad = None  # used up: the inputs' gradients are computed
 
 
 def as_array(x):
@@ -99,6 +101,7 @@ def as_array(x):
 
 class Config:
     """Global switches. enable_backprop: record the graph while computing."""
+
     enable_backprop = True
 
 
@@ -122,11 +125,11 @@ class Function:
 
     def __call__(self, *inputs):
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:         # record the graph only when it may be needed
+        if Config.enable_backprop:  # record the graph only when it may be needed
             self.generation = max(x.generation for x in inputs)
             for output in outputs:
                 output.set_creator(self)
@@ -144,7 +147,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -165,7 +168,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 class Mul(Function):
@@ -174,7 +177,7 @@ class Mul(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data
-        return gy * x1, gy * x0            # each input's gradient is the other input
+        return gy * x1, gy * x0  # each input's gradient is the other input
 
 
 def square(x):
@@ -204,13 +207,13 @@ a = Variable(np.array(3.0))
 b = Variable(np.array(2.0))
 c = Variable(np.array(1.0))
 
-y = a * b + c                      # the same graph as add(mul(a, b), c)
+y = a * b + c  # the same graph as add(mul(a, b), c)
 y.backward()
 print('y = a * b + c =', y)
 print('a.grad =', a.grad, ' b.grad =', b.grad, ' c.grad =', c.grad)
 
 # Operators compose with the functions, and a variable may appear several times.
 a.cleargrad()
-y = square(a) * a + a              # a³ + a, so dy/da = 3a² + 1
+y = square(a) * a + a  # a³ + a, so dy/da = 3a² + 1
 y.backward()
 print('y = square(a) * a + a =', y, ' a.grad =', a.grad)

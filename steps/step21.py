@@ -8,6 +8,7 @@ operand is a NumPy array, NumPy would take over instead; a high ``__array_priori
 makes it step aside. In the output, check that every mixed expression gives a Variable
 with the right value, and the gradient 3 of 3x + 1.
 """
+
 import contextlib
 import weakref
 
@@ -15,10 +16,11 @@ import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
 
+
 class Variable:
     """An array (``data``), an optional name, its gradient and its creator function."""
 
-    __array_priority__ = 200               # beat ndarray: array + Variable calls __radd__
+    __array_priority__ = 200  # beat ndarray: array + Variable calls __radd__
 
     def __init__(self, data, name=None):
         if data is not None and not isinstance(data, np.ndarray):
@@ -57,7 +59,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -78,20 +80,20 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output().grad for output in f.outputs]   # output(): follow the weakref
+            gys = [output().grad for output in f.outputs]  # output(): follow the weakref
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
             if not retain_grad:
                 for y in f.outputs:
-                    y().grad = None        # used up: the inputs' gradients are computed
+                    y().grad = None  # used up: the inputs' gradients are computed
 
 
 def as_array(x):
@@ -110,6 +112,7 @@ def as_variable(obj):
 
 class Config:
     """Global switches. enable_backprop: record the graph while computing."""
+
     enable_backprop = True
 
 
@@ -134,11 +137,11 @@ class Function:
     def __call__(self, *inputs):
         inputs = [as_variable(x) for x in inputs]
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:         # record the graph only when it may be needed
+        if Config.enable_backprop:  # record the graph only when it may be needed
             self.generation = max(x.generation for x in inputs)
             for output in outputs:
                 output.set_creator(self)
@@ -156,7 +159,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -177,7 +180,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 class Mul(Function):
@@ -186,7 +189,7 @@ class Mul(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data
-        return gy * x1, gy * x0            # each input's gradient is the other input
+        return gy * x1, gy * x0  # each input's gradient is the other input
 
 
 def square(x):
@@ -198,7 +201,7 @@ def exp(x):
 
 
 def add(x0, x1):
-    x1 = as_array(x1)                      # a number becomes an array (then a Variable)
+    x1 = as_array(x1)  # a number becomes an array (then a Variable)
     return Add()(x0, x1)
 
 

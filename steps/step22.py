@@ -7,6 +7,7 @@ power with a constant exponent c, kept on the function: d(x^c)/dx = c x^(c-1)). 
 In the output, check each value and gradient at x = 2 against the exact derivative
 printed next to it; the last line differentiates (x² - 1) / (x + 1), which is x - 1.
 """
+
 import contextlib
 import weakref
 
@@ -14,10 +15,11 @@ import numpy as np
 
 # ---- the framework so far --------------------------------------------------------------
 
+
 class Variable:
     """An array (``data``), an optional name, its gradient and its creator function."""
 
-    __array_priority__ = 200               # beat ndarray: array + Variable calls __radd__
+    __array_priority__ = 200  # beat ndarray: array + Variable calls __radd__
 
     def __init__(self, data, name=None):
         if data is not None and not isinstance(data, np.ndarray):
@@ -56,7 +58,7 @@ class Variable:
 
     def set_creator(self, func):
         self.creator = func
-        self.generation = func.generation + 1   # one step further from the inputs
+        self.generation = func.generation + 1  # one step further from the inputs
 
     def cleargrad(self):
         self.grad = None
@@ -77,20 +79,20 @@ class Variable:
         add_func(self.creator)
         while funcs:
             f = funcs.pop()
-            gys = [output().grad for output in f.outputs]   # output(): follow the weakref
+            gys = [output().grad for output in f.outputs]  # output(): follow the weakref
             gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):                # one gradient per input
+            if not isinstance(gxs, tuple):  # one gradient per input
                 gxs = (gxs,)
             for x, gx in zip(f.inputs, gxs):
                 if x.grad is None:
                     x.grad = gx
                 else:
-                    x.grad = x.grad + gx   # a new array: += could alter a shared one
+                    x.grad = x.grad + gx  # a new array: += could alter a shared one
                 if x.creator is not None:
                     add_func(x.creator)
             if not retain_grad:
                 for y in f.outputs:
-                    y().grad = None        # used up: the inputs' gradients are computed
+                    y().grad = None  # used up: the inputs' gradients are computed
 
 
 def as_array(x):
@@ -109,6 +111,7 @@ def as_variable(obj):
 
 class Config:
     """Global switches. enable_backprop: record the graph while computing."""
+
     enable_backprop = True
 
 
@@ -133,11 +136,11 @@ class Function:
     def __call__(self, *inputs):
         inputs = [as_variable(x) for x in inputs]
         xs = [x.data for x in inputs]
-        ys = self.forward(*xs)             # the arrays, unpacked as separate arguments
-        if not isinstance(ys, tuple):      # a single returned array counts as one output
+        ys = self.forward(*xs)  # the arrays, unpacked as separate arguments
+        if not isinstance(ys, tuple):  # a single returned array counts as one output
             ys = (ys,)
         outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:         # record the graph only when it may be needed
+        if Config.enable_backprop:  # record the graph only when it may be needed
             self.generation = max(x.generation for x in inputs)
             for output in outputs:
                 output.set_creator(self)
@@ -155,7 +158,7 @@ class Function:
 
 class Square(Function):
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -176,7 +179,7 @@ class Add(Function):
         return x0 + x1
 
     def backward(self, gy):
-        return gy, gy                      # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
+        return gy, gy  # d(x0 + x1)/dx0 = d(x0 + x1)/dx1 = 1
 
 
 class Mul(Function):
@@ -185,7 +188,7 @@ class Mul(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data
-        return gy * x1, gy * x0            # each input's gradient is the other input
+        return gy * x1, gy * x0  # each input's gradient is the other input
 
 
 class Neg(Function):
@@ -210,7 +213,7 @@ class Div(Function):
 
     def backward(self, gy):
         x0, x1 = self.inputs[0].data, self.inputs[1].data
-        return gy / x1, gy * (-x0 / x1 ** 2)
+        return gy / x1, gy * (-x0 / x1**2)
 
 
 class Pow(Function):
@@ -220,7 +223,7 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        return x ** self.c
+        return x**self.c
 
     def backward(self, gy):
         x = self.inputs[0].data
@@ -236,7 +239,7 @@ def exp(x):
 
 
 def add(x0, x1):
-    x1 = as_array(x1)                      # a number becomes an array (then a Variable)
+    x1 = as_array(x1)  # a number becomes an array (then a Variable)
     return Add()(x0, x1)
 
 
@@ -297,13 +300,15 @@ cases = [
     ('2.0 - x', lambda x: 2.0 - x, '-1'),
     ('x / 4.0', lambda x: x / 4.0, '1/4 = 0.25'),
     ('3.0 / x', lambda x: 3.0 / x, '-3/x**2 = -0.75'),
-    ('x ** 3', lambda x: x ** 3, '3x**2 = 12'),
-    ('(x**2 - 1) / (x + 1)', lambda x: (x ** 2 - 1) / (x + 1), '1, as it is x - 1'),
+    ('x ** 3', lambda x: x**3, '3x**2 = 12'),
+    ('(x**2 - 1) / (x + 1)', lambda x: (x**2 - 1) / (x + 1), '1, as it is x - 1'),
 ]
 print('at x = 2.0:')
 for text, f, expected in cases:
     x = Variable(np.array(2.0))
     y = f(x)
     y.backward()
-    print(f'  y = {text:<20} = {float(y.data):5.2f}   dy/dx = {float(x.grad):5.2f}'
-          f'   (exact: {expected})')
+    print(
+        f'  y = {text:<20} = {float(y.data):5.2f}   dy/dx = {float(x.grad):5.2f}'
+        f'   (exact: {expected})'
+    )

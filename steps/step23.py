@@ -6,7 +6,9 @@ step only imports it. The computations below are the ones the miniature framewor
 step 22 could already do; look at the output to see that the package gives the same
 values and gradients, and at the line telling where `dezero` was imported from.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -42,7 +44,7 @@ examples = [
     ('2.0 - x', lambda x: 2.0 - x),
     ('x - 1.0', lambda x: x - 1.0),
     ('3.0 / x', lambda x: 3.0 / x),
-    ('x ** 3', lambda x: x ** 3),
+    ('x ** 3', lambda x: x**3),
     ('x * x + 2 * x', lambda x: x * x + 2 * x),
 ]
 print('at x = 2:')

@@ -6,7 +6,9 @@ test functions are evaluated at (x, y) = (1, 1): the Sphere, the Matyas and the
 Goldstein-Price function. Each gradient is printed next to a numerical check by central
 differences; the Goldstein-Price gradient at (1, 1) is (-5376, 8064).
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -16,19 +18,18 @@ from dezero.utils import numerical_grad
 
 
 def sphere(x, y):
-    return x ** 2 + y ** 2
+    return x**2 + y**2
 
 
 def matyas(x, y):
-    return 0.26 * (x ** 2 + y ** 2) - 0.48 * x * y
+    return 0.26 * (x**2 + y**2) - 0.48 * x * y
 
 
 def goldstein(x, y):
     # Written exactly as in the mathematical definition: no hand derivation needed.
-    return ((1 + (x + y + 1) ** 2
-             * (19 - 14 * x + 3 * x ** 2 - 14 * y + 6 * x * y + 3 * y ** 2))
-            * (30 + (2 * x - 3 * y) ** 2
-               * (18 - 32 * x + 12 * x ** 2 + 48 * y - 36 * x * y + 27 * y ** 2)))
+    return (1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2)) * (
+        30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
+    )
 
 
 def show(f):
@@ -36,7 +37,7 @@ def show(f):
     x = Variable(np.array(1.0))
     y = Variable(np.array(1.0))
     z = f(x, y)
-    z.backward()            # one backward pass gives both partial derivatives
+    z.backward()  # one backward pass gives both partial derivatives
 
     # The same derivatives by central differences, one variable moved at a time.
     nx = numerical_grad(lambda a: f(a, y), x.data)

@@ -10,7 +10,9 @@ Look at the printed DOT text and compare it with the picture; at the end, the sa
 graph is built with dezero and its DOT text, generated from the graph itself, is printed
 for comparison (step 26 shows how that is done).
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import shutil
@@ -23,7 +25,7 @@ from dezero.utils import get_dot_graph
 
 # Every node has an id (1, 2, ...) and attributes in brackets; an edge joins two ids.
 # Variables are ellipses, functions are boxes; arrows follow the data.
-DOT_TEXT = '''\
+DOT_TEXT = """\
 digraph g {
   1 [label="x", color=orange, style=filled]
   2 [label="y", color=orange, style=filled]
@@ -38,7 +40,7 @@ digraph g {
   1 -> 5
   5 -> 6
 }
-'''
+"""
 
 print(DOT_TEXT, end='')
 with open('sample.dot', 'w') as f:
@@ -48,8 +50,10 @@ print('wrote sample.dot')
 # Render with Graphviz if it is there; otherwise say so and carry on.
 dot = shutil.which('dot')
 if dot is None:
-    print("skipped sample.png: Graphviz's `dot` program is not installed "
-          "(e.g. apt-get install graphviz)")
+    print(
+        "skipped sample.png: Graphviz's `dot` program is not installed "
+        '(e.g. apt-get install graphviz)'
+    )
 else:
     subprocess.run([dot, 'sample.dot', '-T', 'png', '-o', 'sample.png'], check=True)
     print('wrote sample.png')

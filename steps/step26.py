@@ -8,7 +8,9 @@ This step walks the graph of the Goldstein-Price function by hand to count its n
 then saves goldstein.dot and goldstein.png. Without Graphviz's `dot` program the PNG
 is skipped with a message, and the DOT file is still written.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -19,10 +21,9 @@ from dezero.utils import get_dot_graph, plot_dot_graph
 
 
 def goldstein(x, y):
-    return ((1 + (x + y + 1) ** 2
-             * (19 - 14 * x + 3 * x ** 2 - 14 * y + 6 * x * y + 3 * y ** 2))
-            * (30 + (2 * x - 3 * y) ** 2
-               * (18 - 32 * x + 12 * x ** 2 + 48 * y - 36 * x * y + 27 * y ** 2)))
+    return (1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2)) * (
+        30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
+    )
 
 
 def walk(output):
@@ -32,7 +33,7 @@ def walk(output):
     todo = [output.creator]
     while todo:
         f = todo.pop()
-        if f is None or f in functions:      # a leaf, or a function already visited
+        if f is None or f in functions:  # a leaf, or a function already visited
             continue
         functions.append(f)
         for x in f.inputs:
@@ -44,7 +45,7 @@ def walk(output):
 x = Variable(np.array(1.0), name='x')
 y = Variable(np.array(1.0), name='y')
 z = goldstein(x, y)
-z.name = 'z'          # names become the labels of the ellipses
+z.name = 'z'  # names become the labels of the ellipses
 
 functions, variables = walk(z)
 print(f'graph of goldstein(x, y): {len(functions)} functions, {len(variables)} variables')

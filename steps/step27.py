@@ -9,7 +9,9 @@ threshold 1e-4 is saved as my_sin_1e-04.dot and my_sin_1e-04.png (the PNG needs
 Graphviz's `dot` program, and is skipped without it); the much bigger one for 1e-150
 is saved as my_sin_1e-150.dot only.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import math
@@ -53,9 +55,11 @@ for threshold in (1e-4, 1e-8, 1e-150):
     y, terms = my_sin(x, threshold)
     y.name = 'y'
     y.backward()
-    print(f'my_sin threshold {threshold:g}: {terms} terms, '
-          f'y = {float(y.data):.16f}, dy/dx = {float(x.grad.data):.16f}, '
-          f'graph of {count_functions(y)} functions')
+    print(
+        f'my_sin threshold {threshold:g}: {terms} terms, '
+        f'y = {float(y.data):.16f}, dy/dx = {float(x.grad.data):.16f}, '
+        f'graph of {count_functions(y)} functions'
+    )
 
     if threshold == 1e-4:
         # A small graph: save its DOT text and, with Graphviz, a picture.

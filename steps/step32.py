@@ -6,7 +6,9 @@ look for f'(2) = 24 and f''(2) = 44, two pitfalls (forgetting x.cleargrad() give
 24 + 44 = 68; forgetting create_graph leaves nothing to differentiate), and a
 numerical check of the second derivatives of a few functions of dezero.functions.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -17,16 +19,16 @@ from dezero.utils import gradgrad_check
 
 
 def f(x):
-    return x ** 4 - 2 * x ** 2          # f'(x) = 4x^3 - 4x, f''(x) = 12x^2 - 4
+    return x**4 - 2 * x**2  # f'(x) = 4x^3 - 4x, f''(x) = 12x^2 - 4
 
 
 # The right way: record the first backward, clear x.grad, differentiate the gradient.
 x = Variable(np.array(2.0))
 y = f(x)
 y.backward(create_graph=True)
-gx = x.grad                             # f'(x), with its graph
+gx = x.grad  # f'(x), with its graph
 print(f"f'(2)  = {float(gx.data)}")
-x.cleargrad()                           # start the second derivative from zero
+x.cleargrad()  # start the second derivative from zero
 gx.backward()
 print(f"f''(2) = {float(x.grad.data)}")
 

@@ -7,7 +7,9 @@ of 200 points at once (each derivative is elementwise), and the curves of sin an
 first three derivatives are plotted into sin_derivatives.png (skipped with a message
 when matplotlib is not installed).
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -21,19 +23,23 @@ def sin_and_derivatives(x_data, order):
     x = Variable(x_data)
     y = F.sin(x)
     results = [y.data]
-    y.backward(create_graph=True)         # x.grad = first derivative, with its graph
+    y.backward(create_graph=True)  # x.grad = first derivative, with its graph
     for k in range(1, order + 1):
-        gx = x.grad                       # the derivative of order k
+        gx = x.grad  # the derivative of order k
         results.append(gx.data)
         if k < order:
             x.cleargrad()
-            gx.backward(create_graph=True)    # x.grad becomes order k + 1
+            gx.backward(create_graph=True)  # x.grad becomes order k + 1
     return results
 
 
 # At a single point, against the closed forms.
-closed = [('sin(1)', np.sin), ('cos(1)', np.cos),
-          ('-sin(1)', lambda t: -np.sin(t)), ('-cos(1)', lambda t: -np.cos(t))]
+closed = [
+    ('sin(1)', np.sin),
+    ('cos(1)', np.cos),
+    ('-sin(1)', lambda t: -np.sin(t)),
+    ('-cos(1)', lambda t: -np.cos(t)),
+]
 values = sin_and_derivatives(np.array(1.0), 3)
 for k, (value, (name, g)) in enumerate(zip(values, closed)):
     label = 'y' if k == 0 else 'order ' + str(k)
@@ -44,7 +50,8 @@ x_data = np.linspace(-7, 7, 200)
 curves = sin_and_derivatives(x_data, 3)
 try:
     import matplotlib
-    matplotlib.use('Agg')             # draw into files, never open a window
+
+    matplotlib.use('Agg')  # draw into files, never open a window
     import matplotlib.pyplot as plt
 except ImportError:
     print('skipped sin_derivatives.png: matplotlib is not installed')
@@ -53,7 +60,7 @@ else:
     for curve, label in zip(curves, labels):
         plt.plot(x_data, curve, label=label)
     plt.xlabel('x')
-    plt.ylim(-1.25, 1.5)              # leave room for the legend above the curves
+    plt.ylim(-1.25, 1.5)  # leave room for the legend above the curves
     plt.legend(loc='upper center', ncol=4)
     plt.savefig('sin_derivatives.png')
     plt.close()

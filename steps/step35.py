@@ -26,7 +26,9 @@ a SubFromConstant box, so each such subtraction shows one variable fewer.  The g
 the 6th derivative with the book's Tanh (339 functions), which takes Graphviz several
 seconds to lay out, is saved as tanh_order6.dot only.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -46,7 +48,7 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, gy):
-        y = self.outputs[0]()           # the output (held weakly by the function)
+        y = self.outputs[0]()  # the output (held weakly by the function)
         return gy * (1 - y * y)
 
 
@@ -61,21 +63,21 @@ def derivatives(tanh, max_order):
     x = Variable(np.array(1.0), name='x')
     y = tanh(x)
     y.name = 'y'
-    y.backward(create_graph=True)       # x.grad = the first derivative
+    y.backward(create_graph=True)  # x.grad = the first derivative
     found = []
     for order in range(1, max_order + 1):
         gx = x.grad
         found.append(gx)
         if order < max_order:
             x.cleargrad()
-            gx.backward(create_graph=True)   # x.grad becomes the next order
+            gx.backward(create_graph=True)  # x.grad becomes the next order
     return found
 
 
 def closed_form(x, order):
     """The order-th derivative of tanh, from its derivative 1 - tanh^2: each derivative
     is a polynomial P(t) in t = tanh(x), and the next one is P'(t) * (1 - t^2)."""
-    p = np.polynomial.Polynomial([0.0, 1.0])            # P(t) = t
+    p = np.polynomial.Polynomial([0.0, 1.0])  # P(t) = t
     for _ in range(order):
         p = p.deriv() * np.polynomial.Polynomial([1.0, 0.0, -1.0])
     return p(np.tanh(x))
@@ -85,18 +87,23 @@ book = derivatives(book_tanh, MAX_ORDER)
 fused = derivatives(F.tanh, MAX_ORDER)
 
 print(f'{"":>39}functions in the graph')
-print(f'{"order":>5}  {"value at x = 1":>16}  {"closed form":>16}  {"book Tanh":>10}  '
-      f'{"F.tanh":>8}')
+print(
+    f'{"order":>5}  {"value at x = 1":>16}  {"closed form":>16}  {"book Tanh":>10}  {"F.tanh":>8}'
+)
 for order, (gx_book, gx_fused) in enumerate(zip(book, fused), start=1):
-    print(f'{order:>5}  {float(gx_book.data):>16.10f}  {closed_form(1.0, order):>16.10f}  '
-          f'{graph_stats(gx_book).functions:>10}  {graph_stats(gx_fused).functions:>8}')
+    print(
+        f'{order:>5}  {float(gx_book.data):>16.10f}  {closed_form(1.0, order):>16.10f}  '
+        f'{graph_stats(gx_book).functions:>10}  {graph_stats(gx_fused).functions:>8}'
+    )
 agree = all(np.isclose(a.data, b.data, rtol=1e-12, atol=0) for a, b in zip(book, fused))
 print(f'the two versions agree to 12 digits at every order: {agree}')
 
 n_book = graph_stats(book[-1]).functions
 n_fused = graph_stats(fused[-1]).functions
-print(f'8th derivative: {n_fused} functions with the fused TanhGrad instead of {n_book}, '
-      f'{1 - n_fused / n_book:.0%} fewer')
+print(
+    f'8th derivative: {n_fused} functions with the fused TanhGrad instead of {n_book}, '
+    f'{1 - n_fused / n_book:.0%} fewer'
+)
 
 # The book's figure (the 2nd derivative), and the same derivative with F.tanh.
 for gx, name in ((book[1], 'tanh'), (fused[1], 'tanh_fused')):

@@ -7,7 +7,9 @@ Variables also get NumPy-like methods: x.reshape(3, 2), x.reshape((3, 2)),
 x.transpose() and the property x.T. In the output, check that every gradient
 has x's shape (2, 3) and that the weights land at the right positions.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -15,8 +17,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable
 
-x = Variable(np.array([[1.0, 2.0, 3.0],
-                       [4.0, 5.0, 6.0]]), name='x')
+x = Variable(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), name='x')
 
 # --- reshape ---------------------------------------------------------------------
 # Flatten x to six elements and weight each element by its position 0..5.
@@ -34,9 +35,7 @@ print('x.reshape((3, 2)) shape:', x.reshape((3, 2)).shape)
 # --- transpose -------------------------------------------------------------------
 # Weight the 3x2 transpose of x by w; the gradient reaching x is w transposed.
 x.cleargrad()
-w = np.array([[1.0, 2.0],
-              [3.0, 4.0],
-              [5.0, 6.0]])
+w = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 y = F.transpose(x) * w
 print('F.transpose(x) shape:', y.shape)
 y.backward()
@@ -52,5 +51,4 @@ print('x.T shape          :', x.T.shape)
 a = Variable(np.arange(24.0).reshape(2, 3, 4))
 b = a.transpose(1, 0, 2)
 b.backward()
-print('a.shape', a.shape, '-> a.transpose(1, 0, 2).shape', b.shape,
-      '-> a.grad.shape', a.grad.shape)
+print('a.shape', a.shape, '-> a.transpose(1, 0, 2).shape', b.shape, '-> a.grad.shape', a.grad.shape)

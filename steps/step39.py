@@ -7,7 +7,9 @@ once to its sum, so backward copies (broadcasts) the output gradient back to
 every element of the input. Check the printed sums and that each x.grad has
 x's shape (2, 3), its columns carrying the weights 1, 2, 3.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -23,14 +25,13 @@ print('sum of [1 2 3 4 5 6] =', y)
 print('its gradient:', v.grad)
 
 # Summing a matrix: everything, or along one axis.
-x = Variable(np.array([[1.0, 2.0, 3.0],
-                       [4.0, 5.0, 6.0]]), name='x')
+x = Variable(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), name='x')
 print('F.sum(x)         =', F.sum(x))
 print('F.sum(x, axis=0) =', F.sum(x, axis=0), 'shape', F.sum(x, axis=0).shape)
 print('F.sum(x, axis=1) =', F.sum(x, axis=1), 'shape', F.sum(x, axis=1).shape)
 
 # keepdims=True keeps the summed axis with length 1: shape (1, 3) instead of (3,).
-s = x.sum(axis=0, keepdims=True)          # the method form
+s = x.sum(axis=0, keepdims=True)  # the method form
 print('x.sum(axis=0, keepdims=True) =', s, 'shape', s.shape)
 
 # Backward through a sum along axis 0: weight the three column sums by 1, 2, 3.
@@ -52,5 +53,4 @@ print(x.grad)
 a = Variable(np.arange(24.0).reshape(2, 3, 4))
 b = a.sum(axis=1)
 b.backward()
-print('a.shape', a.shape, '-> a.sum(axis=1).shape', b.shape,
-      '-> a.grad.shape', a.grad.shape)
+print('a.shape', a.shape, '-> a.sum(axis=1).shape', b.shape, '-> a.grad.shape', a.grad.shape)

@@ -7,7 +7,9 @@ That is what makes NumPy-style broadcasting in x0 + x1 differentiable: the
 gradient of the smaller operand is summed back to its own shape. Check that
 x1.grad for the one-element x1 below is [3.], one per element it was added to.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -25,8 +27,7 @@ y.backward()
 print('x.grad (each element was used twice):', x.grad)
 
 # --- sum_to on plain arrays (a helper in dezero.utils) -----------------------------
-a = np.array([[1.0, 2.0, 3.0],
-              [4.0, 5.0, 6.0]])
+a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 print('sum_to(a, (1, 3)) =', sum_to(a, (1, 3)).tolist())
 print('sum_to(a, (2, 1)) =', sum_to(a, (2, 1)).tolist())
 

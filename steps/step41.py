@@ -6,7 +6,9 @@ W, and the shapes tell which product is which: each gradient must have the
 shape of its input. The output prints those shapes and checks the two formulas
 against what backward() computed.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np

@@ -7,7 +7,9 @@ gradient descent moves W and b a small step against their gradients, over and
 over. Look at the loss going down and at the learned W and b ending close to
 2 and 5; the data and the fitted line are saved as step42.png.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -36,17 +38,17 @@ def predict(x):
 def mean_squared_error(x0, x1):
     # The average of the squared differences over the 100 points.
     diff = x0 - x1
-    return F.sum(diff ** 2) / len(diff)
+    return F.sum(diff**2) / len(diff)
 
 
-lr = 0.1                                # learning rate: the size of each step
+lr = 0.1  # learning rate: the size of each step
 iters = 200 if QUICK else 500
 
 for i in range(iters):
     y_pred = predict(x)
     loss = mean_squared_error(y, y_pred)
 
-    W.cleargrad()                       # gradients accumulate: clear them first
+    W.cleargrad()  # gradients accumulate: clear them first
     b.cleargrad()
     loss.backward()
 
@@ -61,13 +63,15 @@ print(f'learned W = {W.data.item():.4f} (true slope 2)')
 print(f'learned b = {b.data.item():.4f} (true intercept 5)')
 
 # The package ships the same loss as F.mean_squared_error; it agrees with ours.
-print('F.mean_squared_error agrees with ours:',
-      np.isclose(F.mean_squared_error(y, predict(x)).data,
-                 mean_squared_error(y, predict(x)).data))
+print(
+    'F.mean_squared_error agrees with ours:',
+    np.isclose(F.mean_squared_error(y, predict(x)).data, mean_squared_error(y, predict(x)).data),
+)
 
 # --- picture: the data and the learned line ------------------------------------------
 try:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 except ImportError:
@@ -76,8 +80,12 @@ else:
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.scatter(x, y, s=10, label='data')
     line_x = np.array([[0.0], [1.0]])
-    ax.plot(line_x, predict(line_x).data, color='tab:red',
-            label=f'y = {W.data.item():.2f} x + {b.data.item():.2f}')
+    ax.plot(
+        line_x,
+        predict(line_x).data,
+        color='tab:red',
+        label=f'y = {W.data.item():.2f} x + {b.data.item():.2f}',
+    )
     ax.set_xlabel('x')
     ax.set_ylabel('y')
     ax.legend()

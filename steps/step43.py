@@ -8,7 +8,9 @@ hand and trained by gradient descent on the mean squared error. Watch the
 printed loss: it sits near 0.25 for a while, then drops once the network
 finds the shape of the wave. The fit is saved as step43.png.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -35,8 +37,8 @@ params = [W1, b1, W2, b2]
 
 
 def predict(x):
-    h = F.linear(x, W1, b1)     # (100, 1) -> (100, 10)
-    h = F.sigmoid(h)            # the non-linearity that lets the network bend
+    h = F.linear(x, W1, b1)  # (100, 1) -> (100, 10)
+    h = F.sigmoid(h)  # the non-linearity that lets the network bend
     return F.linear(h, W2, b2)  # (100, 10) -> (100, 1)
 
 
@@ -62,6 +64,7 @@ print(f'final loss after {iters} iterations: {float(loss.data):.6f}')
 # --- picture: the data and the network's curve ----------------------------------------
 try:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 except ImportError:

@@ -8,7 +8,9 @@ and b; it creates W on its first call, from the width of the input. The sine
 of step 43 is fitted again with two such layers. Check the registered names
 printed first, then the loss going down as before. The fit is saved as step44.png.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -24,8 +26,8 @@ QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
 demo = Layer()
 demo.p1 = Parameter(np.array(1.0))
 demo.p2 = Parameter(np.array(2.0))
-demo.v = Variable(np.array(3.0))       # a plain Variable: not a parameter
-demo.label = 'demo'                    # anything else: not a parameter either
+demo.v = Variable(np.array(3.0))  # a plain Variable: not a parameter
+demo.label = 'demo'  # anything else: not a parameter either
 print('Parameter is a Variable:', isinstance(demo.p1, Variable))
 print('parameters registered:', [name for name, _ in demo.named_params()])
 print('their values:', [float(p.data) for p in demo.params()])
@@ -35,7 +37,7 @@ np.random.seed(0)
 x = np.random.rand(100, 1)
 y = np.sin(2 * np.pi * x) + np.random.rand(100, 1)
 
-l1 = L.Linear(10)     # only the output size: the input size comes from x
+l1 = L.Linear(10)  # only the output size: the input size comes from x
 l2 = L.Linear(1)
 print('before the first call, l1.W holds', l1.W.data)
 
@@ -52,7 +54,7 @@ for i in range(iters):
     y_pred = predict(x)
     loss = F.mean_squared_error(y, y_pred)
 
-    l1.cleargrads()                    # clears W.grad and b.grad of the layer
+    l1.cleargrads()  # clears W.grad and b.grad of the layer
     l2.cleargrads()
     loss.backward()
 
@@ -61,8 +63,7 @@ for i in range(iters):
             p.data -= lr * p.grad.data
 
     if i == 0:
-        print('after the first call, l1.W has shape', l1.W.shape,
-              'and l1.b has shape', l1.b.shape)
+        print('after the first call, l1.W has shape', l1.W.shape, 'and l1.b has shape', l1.b.shape)
     if i % (iters // 10) == 0 or i == iters - 1:
         print(f'iter {i:5d}  loss {float(loss.data):.6f}')
 
@@ -71,6 +72,7 @@ print(f'final loss after {iters} iterations: {float(loss.data):.6f}')
 # --- picture: the data and the network's curve ----------------------------------------
 try:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 except ImportError:

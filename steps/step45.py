@@ -8,7 +8,9 @@ MLP builds the usual stack of Linear layers from a tuple of output sizes.
 Look at the parameter names of the hand-written TwoLayerNet, then at the loss
 of MLP((10, 1)): it is step 44's network, and prints the same losses.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -29,8 +31,8 @@ class TwoLayerNet(Model):
 
     def __init__(self, hidden_size, out_size):
         super().__init__()
-        self.l1 = L.Linear(hidden_size)     # layers assigned as attributes are
-        self.l2 = L.Linear(out_size)        # registered, like Parameters
+        self.l1 = L.Linear(hidden_size)  # layers assigned as attributes are
+        self.l2 = L.Linear(out_size)  # registered, like Parameters
 
     def forward(self, x):
         h = F.sigmoid(self.l1(x))
@@ -39,8 +41,8 @@ class TwoLayerNet(Model):
 
 np.random.seed(0)
 net = TwoLayerNet(10, 1)
-x_demo = np.linspace(0, 1, 5).reshape(5, 1)     # five inputs of width 1
-print('TwoLayerNet output shape:', net(x_demo).shape)   # this call creates the weights
+x_demo = np.linspace(0, 1, 5).reshape(5, 1)  # five inputs of width 1
+print('TwoLayerNet output shape:', net(x_demo).shape)  # this call creates the weights
 print('TwoLayerNet parameters:', [(name, p.shape) for name, p in net.named_params()])
 
 # net.plot runs forward and draws the graph: variables as ovals (with shapes and
@@ -52,7 +54,7 @@ except GraphvizNotFoundError as e:
     print(f'skipped the picture step45_model.png: Graphviz is not available ({e})')
 
 # --- MLP: the stack of Linear layers from a tuple of sizes --------------------------------
-deep = MLP((10, 20, 30, 1))          # three sigmoid-separated hidden layers, one output
+deep = MLP((10, 20, 30, 1))  # three sigmoid-separated hidden layers, one output
 print('MLP((10, 20, 30, 1)) output shape:', deep(x_demo).shape)
 print('its parameters:', [(name, p.shape) for name, p in deep.named_params()])
 
@@ -62,7 +64,7 @@ np.random.seed(0)
 x = np.random.rand(100, 1)
 y = np.sin(2 * np.pi * x) + np.random.rand(100, 1)
 
-model = MLP((10, 1))                 # Linear(10) -> sigmoid -> Linear(1)
+model = MLP((10, 1))  # Linear(10) -> sigmoid -> Linear(1)
 lr = 0.2
 iters = 1000 if QUICK else 10000
 
@@ -70,7 +72,7 @@ for i in range(iters):
     y_pred = model(x)
     loss = F.mean_squared_error(y, y_pred)
 
-    model.cleargrads()               # every parameter of every layer
+    model.cleargrads()  # every parameter of every layer
     loss.backward()
 
     for p in model.params():

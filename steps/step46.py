@@ -9,7 +9,9 @@ weights and with the same learning rate, on the sine of steps 43-45. Compare the
 two loss columns and the final losses: momentum gets out of the 0.25 plateau
 several times sooner.
 """
+
 import os, sys
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
 import numpy as np
@@ -28,12 +30,12 @@ report_every = iters // 10
 
 def train(optimizer):
     """Train MLP((10, 1)) on the noisy sine with ``optimizer``; return the losses."""
-    np.random.seed(0)                 # the same data and first weights for every run
+    np.random.seed(0)  # the same data and first weights for every run
     x = np.random.rand(100, 1)
     y = np.sin(2 * np.pi * x) + np.random.rand(100, 1)
 
     model = MLP((10, 1))
-    optimizer.setup(model)            # setup returns the optimizer itself
+    optimizer.setup(model)  # setup returns the optimizer itself
 
     losses = []
     for i in range(iters):
@@ -42,7 +44,7 @@ def train(optimizer):
 
         model.cleargrads()
         loss.backward()
-        optimizer.update()            # every parameter with a gradient is updated
+        optimizer.update()  # every parameter with a gradient is updated
 
         losses.append(float(loss.data))
     return losses
@@ -65,7 +67,11 @@ def first_below(losses, level=0.1):
     return f'not within {len(losses)} iterations'
 
 
-print('loss below 0.1 first at: SGD', first_below(sgd_losses),
-      '| MomentumSGD', first_below(momentum_losses))
+print(
+    'loss below 0.1 first at: SGD',
+    first_below(sgd_losses),
+    '| MomentumSGD',
+    first_below(momentum_losses),
+)
 print(f'final loss SGD: {sgd_losses[-1]:.6f}')
 print(f'final loss MomentumSGD: {momentum_losses[-1]:.6f}')

@@ -8,6 +8,7 @@ Look at the average loss per epoch, printed every 30 epochs, falling from about 
 towards 0.1, and at the decision-boundary picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run (each one printed).
 """
+
 import math
 import os
 import sys
@@ -31,23 +32,23 @@ batch_size = 30
 hidden_size = 10
 lr = 1.0
 
-np.random.seed(0)                      # the weights and the shuffling
-x, t = get_spiral(train=True)          # x: (300, 2) float32, t: (300,) class labels
+np.random.seed(0)  # the weights and the shuffling
+x, t = get_spiral(train=True)  # x: (300, 2) float32, t: (300,) class labels
 print('data:', x.shape, 'labels:', t.shape, 'classes:', np.unique(t))
 
 model = MLP((hidden_size, 3))
 optimizer = optimizers.SGD(lr).setup(model)
 
 data_size = len(x)
-max_iter = math.ceil(data_size / batch_size)   # 10 mini-batches per epoch
+max_iter = math.ceil(data_size / batch_size)  # 10 mini-batches per epoch
 
 for epoch in range(max_epoch):
-    index = np.random.permutation(data_size)   # a new order every epoch
+    index = np.random.permutation(data_size)  # a new order every epoch
     sum_loss = 0.0
 
     for i in range(max_iter):
         # Take the next batch_size indexes and gather those points.
-        batch_index = index[i * batch_size:(i + 1) * batch_size]
+        batch_index = index[i * batch_size : (i + 1) * batch_size]
         batch_x = x[batch_index]
         batch_t = t[batch_index]
 
@@ -57,7 +58,7 @@ for epoch in range(max_epoch):
         loss.backward()
         optimizer.update()
 
-        sum_loss += float(loss.data) * len(batch_t)   # undo the batch mean
+        sum_loss += float(loss.data) * len(batch_t)  # undo the batch mean
 
     avg_loss = sum_loss / data_size
     if (epoch + 1) % print_every == 0:
@@ -71,22 +72,30 @@ print(f'training accuracy after {max_epoch} epochs: {acc:.4f}')
 # --- The decision boundary: the predicted class at every point of a grid ------------
 try:
     import matplotlib
-    matplotlib.use('Agg')              # draw into files, never open a window
+
+    matplotlib.use('Agg')  # draw into files, never open a window
     import matplotlib.pyplot as plt
 except ImportError:
     print('skipped the decision-boundary plot: matplotlib is not installed')
 else:
     ticks = np.linspace(-1.0, 1.0, 200, dtype=np.float32)
     xx, yy = np.meshgrid(ticks, ticks)
-    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)      # (40000, 2) points
+    grid = np.stack([xx.ravel(), yy.ravel()], axis=1)  # (40000, 2) points
     with dezero.no_grad():
         predicted = model(grid).data.argmax(axis=1).reshape(xx.shape)
 
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contourf(xx, yy, predicted, levels=[-0.5, 0.5, 1.5, 2.5],
-                colors=['tab:blue', 'tab:orange', 'tab:green'], alpha=0.3)
-    for c, (colour, marker) in enumerate(zip(['tab:blue', 'tab:orange', 'tab:green'],
-                                              ['o', 'x', '^'])):
+    ax.contourf(
+        xx,
+        yy,
+        predicted,
+        levels=[-0.5, 0.5, 1.5, 2.5],
+        colors=['tab:blue', 'tab:orange', 'tab:green'],
+        alpha=0.3,
+    )
+    for c, (colour, marker) in enumerate(
+        zip(['tab:blue', 'tab:orange', 'tab:green'], ['o', 'x', '^'])
+    ):
         ax.scatter(x[t == c, 0], x[t == c, 1], s=20, c=colour, marker=marker)
     ax.set_title(f'spiral: decision boundary after {max_epoch} epochs')
     ax.set_aspect('equal')

@@ -9,6 +9,7 @@ Look at the first item with and without a transform, and at the losses: the same
 numbers as step 48, because the batches hold exactly the same points.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run.
 """
+
 import math
 import os
 import sys
@@ -30,6 +31,7 @@ print('number of items:', len(train_set))
 x0, t0 = train_set[0]
 print('item 0: x =', x0, x0.dtype, ' t =', t0)
 
+
 # --- 2. Preprocessing: a transform runs on every input as it is read ----------------
 # Any callable works: here a plain function that halves the coordinates...
 def halve(x):
@@ -41,8 +43,7 @@ print('item 0 with transform=halve:', halved_set[0][0])
 
 # ...and the same with the ready-made transforms, chained by Compose:
 # Normalize computes (x - mean) / std, AsType changes the dtype.
-f = transforms.Compose([transforms.Normalize(mean=0.0, std=2.0),
-                        transforms.AsType(np.float64)])
+f = transforms.Compose([transforms.Normalize(mean=0.0, std=2.0), transforms.AsType(np.float64)])
 normalized_set = Spiral(train=True, transform=f)
 x0n, _ = normalized_set[0]
 print('item 0 with Normalize(0, 2) and AsType(float64):', x0n, x0n.dtype)
@@ -53,7 +54,7 @@ max_epoch = 3 if QUICK else 300
 print_every = 1 if QUICK else 30
 batch_size = 30
 
-np.random.seed(0)                      # the same seed as step 48
+np.random.seed(0)  # the same seed as step 48
 model = MLP((10, 3))
 optimizer = optimizers.SGD(1.0).setup(model)
 
@@ -65,7 +66,7 @@ for epoch in range(max_epoch):
     sum_loss = 0.0
 
     for i in range(max_iter):
-        batch_index = index[i * batch_size:(i + 1) * batch_size]
+        batch_index = index[i * batch_size : (i + 1) * batch_size]
         # Read the items one by one, then stack inputs and labels into two arrays.
         batch = [train_set[j] for j in batch_index]
         batch_x = np.array([item[0] for item in batch])

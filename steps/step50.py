@@ -8,6 +8,7 @@ there. Look at the accuracy of the small hand-made example (2 of 3 rows right), 
 training and test figures that improve together, printed every 30 epochs.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run (each one printed).
 """
+
 import os
 import sys
 
@@ -24,10 +25,14 @@ from dezero.models import MLP
 QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
 
 # --- 1. Accuracy: the fraction of rows whose largest score is the right class -------
-scores = np.array([[0.1, 0.7, 0.2],     # predicts class 1
-                   [0.5, 0.1, 0.4],     # predicts class 0
-                   [0.3, 0.3, 0.4]])    # predicts class 2
-labels = np.array([1, 2, 2])            # the middle row is wrong
+scores = np.array(
+    [
+        [0.1, 0.7, 0.2],  # predicts class 1
+        [0.5, 0.1, 0.4],  # predicts class 0
+        [0.3, 0.3, 0.4],
+    ]
+)  # predicts class 2
+labels = np.array([1, 2, 2])  # the middle row is wrong
 acc = F.accuracy(scores, labels)
 print(f'accuracy of the example: {float(acc.data):.4f}')
 
@@ -39,8 +44,8 @@ batch_size = 30
 np.random.seed(0)
 train_set = Spiral(train=True)
 test_set = Spiral(train=False)
-train_loader = DataLoader(train_set, batch_size)                 # shuffled each epoch
-test_loader = DataLoader(test_set, batch_size, shuffle=False)   # order does not matter
+train_loader = DataLoader(train_set, batch_size)  # shuffled each epoch
+test_loader = DataLoader(test_set, batch_size, shuffle=False)  # order does not matter
 print('batches per epoch:', len(train_loader))
 
 model = MLP((10, 3))
@@ -61,7 +66,7 @@ for epoch in range(max_epoch):
     train_loss, train_acc = sum_loss / len(train_set), sum_acc / len(train_set)
 
     sum_loss, sum_acc = 0.0, 0.0
-    with dezero.no_grad():              # no graph, no gradients: just measure
+    with dezero.no_grad():  # no graph, no gradients: just measure
         for x, t in test_loader:
             y = model(x)
             sum_loss += float(F.softmax_cross_entropy(y, t).data) * len(t)
@@ -69,6 +74,8 @@ for epoch in range(max_epoch):
     test_loss, test_acc = sum_loss / len(test_set), sum_acc / len(test_set)
 
     if (epoch + 1) % print_every == 0:
-        print(f'epoch {epoch + 1}: train loss {train_loss:.4f}, '
-              f'accuracy {train_acc:.4f} | test loss {test_loss:.4f}, '
-              f'accuracy {test_acc:.4f}')
+        print(
+            f'epoch {epoch + 1}: train loss {train_loss:.4f}, '
+            f'accuracy {train_acc:.4f} | test loss {test_loss:.4f}, '
+            f'accuracy {test_acc:.4f}'
+        )

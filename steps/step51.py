@@ -12,6 +12,7 @@ status 1).
 With DEZERO_STEPS_QUICK=1 one epoch is run on the first 300 training images and
 evaluated on the first 300 test images.
 """
+
 import os
 import sys
 
@@ -35,7 +36,7 @@ hidden_size = 100
 try:
     train_set = MNIST(train=True)
     test_set = MNIST(train=False)
-except OSError as e:                    # not on disk and no download possible
+except OSError as e:  # not on disk and no download possible
     print(f'step51: {e}', file=sys.stderr)
     sys.exit(1)
 
@@ -47,16 +48,15 @@ if QUICK:
 
 print('training images:', len(train_set), ' test images:', len(test_set))
 print('stored image shape:', train_set.data[0].shape, train_set.data.dtype)
-x0, t0 = train_set[0]                   # after the default transform
-print(f'item 0: x shape {x0.shape} {x0.dtype}, values in [{x0.min()}, {x0.max()}], '
-      f'label {t0}')
+x0, t0 = train_set[0]  # after the default transform
+print(f'item 0: x shape {x0.shape} {x0.dtype}, values in [{x0.min()}, {x0.max()}], label {t0}')
 
 # --- 2. Model, optimizer, loaders ----------------------------------------------------
 np.random.seed(0)
 train_loader = DataLoader(train_set, batch_size)
 test_loader = DataLoader(test_set, batch_size, shuffle=False)
 
-model = MLP((hidden_size, 10), activation=F.relu)   # 784 -> 100 -> 10
+model = MLP((hidden_size, 10), activation=F.relu)  # 784 -> 100 -> 10
 optimizer = optimizers.Adam().setup(model)
 
 # --- 3. Train and test ---------------------------------------------------------------
@@ -78,5 +78,7 @@ for epoch in range(max_epoch):
             sum_acc += float(F.accuracy(model(x), t).data) * len(t)
     test_acc = sum_acc / len(test_set)
 
-    print(f'epoch {epoch + 1}: train loss {train_loss:.4f}, accuracy {train_acc:.4f}'
-          f' | test accuracy {test_acc:.4f}')
+    print(
+        f'epoch {epoch + 1}: train loss {train_loss:.4f}, accuracy {train_acc:.4f}'
+        f' | test accuracy {test_acc:.4f}'
+    )

@@ -10,6 +10,7 @@ stops (exit status 0); with it, it prints the loss and test accuracy per epoch a
 time each epoch took. With DEZERO_STEPS_QUICK=1 the GPU run is one epoch on the first
 300 images.
 """
+
 import os
 import sys
 import time
@@ -32,7 +33,7 @@ def train_on_gpu(max_epoch, batch_size=100, hidden_size=100, limit=None):
     try:
         train_set = MNIST(train=True)
         test_set = MNIST(train=False)
-    except OSError as e:                # not on disk and no download possible
+    except OSError as e:  # not on disk and no download possible
         print(f'step52: {e}', file=sys.stderr)
         sys.exit(1)
     if limit is not None:
@@ -51,38 +52,43 @@ def train_on_gpu(max_epoch, batch_size=100, hidden_size=100, limit=None):
     with dezero.no_grad():
         model(train_set[0][0][None, :])
     model.to_gpu()
-    optimizer = optimizers.Adam().setup(model)   # its state follows the parameters
+    optimizer = optimizers.Adam().setup(model)  # its state follows the parameters
 
     for epoch in range(max_epoch):
         start = time.perf_counter()
         sum_loss = 0.0
-        for x, t in train_loader:            # CuPy arrays
+        for x, t in train_loader:  # CuPy arrays
             y = model(x)
             loss = F.softmax_cross_entropy(y, t)
             model.cleargrads()
             loss.backward()
             optimizer.update()
-            sum_loss += float(loss.data) * len(t)   # float() copies one number back
+            sum_loss += float(loss.data) * len(t)  # float() copies one number back
 
         sum_acc = 0.0
         with dezero.no_grad():
             for x, t in test_loader:
                 sum_acc += float(F.accuracy(model(x), t).data) * len(t)
         seconds = time.perf_counter() - start
-        print(f'epoch {epoch + 1}: train loss {sum_loss / len(train_set):.4f} | '
-              f'test accuracy {sum_acc / len(test_set):.4f} | {seconds:.2f} s')
+        print(
+            f'epoch {epoch + 1}: train loss {sum_loss / len(train_set):.4f} | '
+            f'test accuracy {sum_acc / len(test_set):.4f} | {seconds:.2f} s'
+        )
 
-    model.to_cpu()                      # back to NumPy, e.g. before save_weights
+    model.to_cpu()  # back to NumPy, e.g. before save_weights
     return model
 
 
 if not cuda.gpu_enable:
-    print('GPU not available: dezero.cuda.gpu_enable is False (CuPy support is not '
-          'available in this version of dezero, or no CuPy/GPU on this machine).')
-    print('With a GPU this step would call model.to_gpu(), load MNIST batches with '
-          'DataLoader(..., gpu=True),')
-    print('train the MLP of step 51 there and print the loss, test accuracy and '
-          'seconds per epoch.')
+    print(
+        'GPU not available: dezero.cuda.gpu_enable is False (CuPy support is not '
+        'available in this version of dezero, or no CuPy/GPU on this machine).'
+    )
+    print(
+        'With a GPU this step would call model.to_gpu(), load MNIST batches with '
+        'DataLoader(..., gpu=True),'
+    )
+    print('train the MLP of step 51 there and print the loss, test accuracy and seconds per epoch.')
     print('Nothing to do here: skipping.')
     sys.exit(0)
 

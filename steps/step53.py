@@ -10,6 +10,7 @@ Look at the list of saved arrays, the outputs of a fresh model (different) and o
 loaded one (identical: largest difference 0.0000).
 With DEZERO_STEPS_QUICK=1 the training is 3 epochs instead of 20.
 """
+
 import os
 import sys
 
@@ -45,24 +46,22 @@ print(f'trained {max_epoch} epochs, last batch loss {float(loss.data):.4f}')
 file_name = 'step53_mlp.npz'
 model.save_weights(file_name)
 print('saved', file_name)
-with np.load(file_name) as stored:            # an ordinary NumPy archive
+with np.load(file_name) as stored:  # an ordinary NumPy archive
     for name in stored.files:
         print(f'  {name}: shape {stored[name].shape}, {stored[name].dtype}')
 
 # --- 3. Load into a new model --------------------------------------------------------
-x = train_set.data[:5]                         # a few points to compare outputs on
+x = train_set.data[:5]  # a few points to compare outputs on
 with dezero.no_grad():
     y_trained = model(x).data
 
-    fresh = MLP((10, 3))                       # same structure, random weights
+    fresh = MLP((10, 3))  # same structure, random weights
     y_fresh = fresh(x).data
-    print(f'fresh model vs trained, largest difference: '
-          f'{np.abs(y_fresh - y_trained).max():.4f}')
+    print(f'fresh model vs trained, largest difference: {np.abs(y_fresh - y_trained).max():.4f}')
 
     loaded = MLP((10, 3))
-    loaded.load_weights(file_name)             # weights come from the file
+    loaded.load_weights(file_name)  # weights come from the file
     y_loaded = loaded(x).data
-    print(f'loaded model vs trained, largest difference: '
-          f'{np.abs(y_loaded - y_trained).max():.4f}')
+    print(f'loaded model vs trained, largest difference: {np.abs(y_loaded - y_trained).max():.4f}')
 
 print('outputs identical:', np.array_equal(y_loaded, y_trained))

@@ -8,6 +8,7 @@ separately. Look at the table: each row's OH from the formula equals the number 
 windows counted one by one (in brackets); a 3x3 kernel with padding 1 and stride 1
 keeps the size (first row: H=4, K=3, S=1, P=1 gives 4), while stride 2 about halves it.
 """
+
 import os
 import sys
 
@@ -28,13 +29,13 @@ def count_windows(H, K, S, P):
 
 # --- 1. One axis: the formula against counting ------------------------------------
 cases = [  # (H, K, S, P)
-    (4, 3, 1, 1),      # "same" convolution: 3x3 kernel, padding 1
-    (4, 3, 1, 0),      # no padding: the border is lost
+    (4, 3, 1, 1),  # "same" convolution: 3x3 kernel, padding 1
+    (4, 3, 1, 0),  # no padding: the border is lost
     (7, 3, 2, 0),
     (7, 3, 2, 1),
     (28, 5, 1, 0),
-    (224, 3, 1, 1),    # every convolution of VGG16 (step 58)
-    (224, 2, 2, 0),    # its 2x2 pooling with stride 2 halves the size
+    (224, 3, 1, 1),  # every convolution of VGG16 (step 58)
+    (224, 2, 2, 0),  # its 2x2 pooling with stride 2 halves the size
 ]
 print('   H   K   S   P  ->  OH   (windows counted)')
 for H, K, S, P in cases:
@@ -43,7 +44,7 @@ for H, K, S, P in cases:
 
 # --- 2. Two axes: height and width are computed independently -----------------------
 H, W = 4, 4
-KH, KW = pair(3)        # an int means the same size on both axes
+KH, KW = pair(3)  # an int means the same size on both axes
 SH, SW = pair(1)
 PH, PW = pair(1)
 OH = get_conv_outsize(H, KH, SH, PH)
@@ -51,7 +52,7 @@ OW = get_conv_outsize(W, KW, SW, PW)
 print(f'input {H}x{W}, kernel {KH}x{KW}, stride {SH}, pad {PH} -> output {OH}x{OW}')
 
 H, W = 6, 10
-KH, KW = pair((3, 5))   # a pair gives (height, width)
+KH, KW = pair((3, 5))  # a pair gives (height, width)
 OH = get_conv_outsize(H, KH, 1, 0)
 OW = get_conv_outsize(W, KW, 1, 0)
 print(f'input {H}x{W}, kernel {KH}x{KW}, stride 1, pad 0 -> output {OH}x{OW}')

@@ -8,6 +8,7 @@ times. Look at the matrix of a tiny 3x3 image (one row per window of a 2x2 kerne
 at the matrix shapes for batches, and at our im2col + matmul convolution agreeing with
 ``F.conv2d`` in its output and in its gradients.
 """
+
 import os
 import sys
 
@@ -55,13 +56,13 @@ def conv2d_simple(x, W, b=None, stride=1, pad=0):
     OW = get_conv_outsize(Wd, KW, SW, PW)
 
     col = F.im2col(x, (KH, KW), stride, pad, to_matrix=True)  # (N*OH*OW, C*KH*KW)
-    W = W.reshape(OC, -1).transpose()                          # (C*KH*KW, OC)
-    t = F.linear(col, W, b)                                    # (N*OH*OW, OC)
+    W = W.reshape(OC, -1).transpose()  # (C*KH*KW, OC)
+    t = F.linear(col, W, b)  # (N*OH*OW, OC)
     # The rows come pixel by pixel; put the channel axis second again: (N, OC, OH, OW).
     return t.reshape(N, OH, OW, OC).transpose(0, 3, 1, 2)
 
 
-x_data = np.random.randn(2, 3, 7, 7)       # float64, for an exact comparison
+x_data = np.random.randn(2, 3, 7, 7)  # float64, for an exact comparison
 W_data = np.random.randn(8, 3, 3, 3)
 b_data = np.random.randn(8)
 
@@ -74,8 +75,16 @@ y2 = F.conv2d(x2, W2, b2, stride=2, pad=1)
 y2.sum().backward()
 
 print('output shape (im2col + matmul):', y1.shape, ' F.conv2d:', y2.shape)
-print('outputs agree:', np.allclose(y1.data, y2.data),
-      f' (largest difference {np.abs(y1.data - y2.data).max():.1e})')
-print('gradients agree: x', np.allclose(x1.grad.data, x2.grad.data),
-      ' W', np.allclose(W1.grad.data, W2.grad.data),
-      ' b', np.allclose(b1.grad.data, b2.grad.data))
+print(
+    'outputs agree:',
+    np.allclose(y1.data, y2.data),
+    f' (largest difference {np.abs(y1.data - y2.data).max():.1e})',
+)
+print(
+    'gradients agree: x',
+    np.allclose(x1.grad.data, x2.grad.data),
+    ' W',
+    np.allclose(W1.grad.data, W2.grad.data),
+    ' b',
+    np.allclose(b1.grad.data, b2.grad.data),
+)

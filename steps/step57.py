@@ -9,6 +9,7 @@ layer and a pooling, the maximum of each 2x2 block of a small image (and where i
 gradient goes), the gradient checks of conv2d against numerical differentiation (all
 True), and a small convolutional network turning a batch of 28x28 images into 10 scores.
 """
+
 import os
 import sys
 
@@ -24,9 +25,9 @@ from dezero.utils import gradient_check
 np.random.seed(0)
 
 # --- 1. A Conv2d layer and a pooling on a batch ---------------------------------------
-x = np.random.randn(2, 3, 8, 8).astype(np.float32)   # 2 images, 3 channels, 8x8
-conv = L.Conv2d(4, kernel_size=3, stride=1, pad=1)    # 4 filters of 3x3
-print('W before the first call:', conv.W.data)        # the input channels are not known
+x = np.random.randn(2, 3, 8, 8).astype(np.float32)  # 2 images, 3 channels, 8x8
+conv = L.Conv2d(4, kernel_size=3, stride=1, pad=1)  # 4 filters of 3x3
+print('W before the first call:', conv.W.data)  # the input channels are not known
 y = conv(x)
 print('x', x.shape, '-> Conv2d(4, 3, pad=1) ->', y.shape)
 print('W shape', conv.W.shape, ' b shape', conv.b.shape)
@@ -34,13 +35,12 @@ z = F.pooling(y, kernel_size=2, stride=2)
 print(y.shape, '-> pooling(2, stride=2) ->', z.shape)
 
 # --- 2. Max pooling on a small image ---------------------------------------------------
-img = Variable(np.array([[[[1, 2, 0, 1],
-                           [3, 4, 6, 5],
-                           [0, 1, 2, 3],
-                           [7, 1, 4, 8]]]], dtype=np.float32))
+img = Variable(
+    np.array([[[[1, 2, 0, 1], [3, 4, 6, 5], [0, 1, 2, 3], [7, 1, 4, 8]]]], dtype=np.float32)
+)
 p = F.pooling(img, 2, stride=2)
 print('max of each 2x2 block:', p.data[0, 0].tolist())
-p.backward()          # the gradient flows back only to the maxima
+p.backward()  # the gradient flows back only to the maxima
 print('gradient of the image (1 where a maximum was):')
 print(img.grad.data[0, 0].astype(int))
 print('average pooling:', F.average_pooling(img, 2, stride=2).data[0, 0].tolist())
@@ -52,8 +52,10 @@ b = np.random.randn(3)
 print('conv2d gradient check, x:', gradient_check(lambda x: F.conv2d(x, W, b, 1, 1), x))
 print('conv2d gradient check, W:', gradient_check(lambda W: F.conv2d(x, W, b, 1, 1), W))
 print('conv2d gradient check, b:', gradient_check(lambda b: F.conv2d(x, W, b, 1, 1), b))
-print('conv2d gradient check, stride 2:',
-      gradient_check(lambda x: F.conv2d(x, W, b, stride=2, pad=1), x))
+print(
+    'conv2d gradient check, stride 2:',
+    gradient_check(lambda x: F.conv2d(x, W, b, stride=2, pad=1), x),
+)
 print('pooling gradient check:', gradient_check(lambda x: F.pooling(x, 2, 2), x))
 
 
@@ -68,14 +70,14 @@ class SimpleConvNet(Model):
         self.fc2 = L.Linear(out_size)
 
     def forward(self, x):
-        x = F.pooling(F.relu(self.conv1(x)), 2, stride=2)   # (N, 30, 12, 12)
-        x = F.reshape(x, (x.shape[0], -1))                  # (N, 4320)
+        x = F.pooling(F.relu(self.conv1(x)), 2, stride=2)  # (N, 30, 12, 12)
+        x = F.reshape(x, (x.shape[0], -1))  # (N, 4320)
         x = F.relu(self.fc1(x))
         return self.fc2(x)
 
 
 model = SimpleConvNet()
-x = np.random.rand(5, 1, 28, 28).astype(np.float32)     # 5 "MNIST-like" images
+x = np.random.rand(5, 1, 28, 28).astype(np.float32)  # 5 "MNIST-like" images
 t = np.array([0, 1, 2, 3, 4])
 scores = model(x)
 loss = F.softmax_cross_entropy(scores, t)

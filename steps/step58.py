@@ -13,6 +13,7 @@ Building the real model takes a few seconds, so with DEZERO_STEPS_QUICK=1 it is 
 by default it is built with random weights, its parameters are counted and one image is
 classified.
 """
+
 import os
 import sys
 
@@ -30,19 +31,20 @@ QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
 # Output channels of the convolutions in each of the five stages.
 STAGES = [(64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512)]
 
-rows = []                       # (layer name, output shape, W shape, parameters)
-channels, size = 3, 224         # an RGB image of 224x224 pixels
+rows = []  # (layer name, output shape, W shape, parameters)
+channels, size = 3, 224  # an RGB image of 224x224 pixels
 for s, widths in enumerate(STAGES, 1):
     for i, width in enumerate(widths, 1):
-        size = get_conv_outsize(size, 3, 1, 1)          # 3x3, stride 1, pad 1: same
+        size = get_conv_outsize(size, 3, 1, 1)  # 3x3, stride 1, pad 1: same
         W_shape = (width, channels, 3, 3)
-        rows.append((f'conv{s}_{i}', (width, size, size), W_shape,
-                     int(np.prod(W_shape)) + width))     # the weights and one bias each
+        rows.append(
+            (f'conv{s}_{i}', (width, size, size), W_shape, int(np.prod(W_shape)) + width)
+        )  # the weights and one bias each
         channels = width
-    size = get_conv_outsize(size, 2, 2, 0)               # 2x2 pooling, stride 2: half
+    size = get_conv_outsize(size, 2, 2, 0)  # 2x2 pooling, stride 2: half
     rows.append((f'pool{s}', (channels, size, size), None, 0))
 
-in_size = channels * size * size                         # 512 * 7 * 7 = 25088
+in_size = channels * size * size  # 512 * 7 * 7 = 25088
 for name, out_size in [('fc6', 4096), ('fc7', 4096), ('fc8', 1000)]:
     rows.append((name, (out_size,), (in_size, out_size), in_size * out_size + out_size))
     in_size = out_size
@@ -57,13 +59,15 @@ print(f'share of fc6: {rows[-3][3] / total:.1%}')
 # --- 2. Preprocessing an image ----------------------------------------------------------
 # A synthetic 224x224 RGB picture: a pure red top-left pixel on a grey ramp.
 ramp = np.linspace(0, 255, 224).astype(np.uint8)
-image = np.stack([np.tile(ramp, (224, 1))] * 3, axis=2)   # (height, width, 3) RGB
+image = np.stack([np.tile(ramp, (224, 1))] * 3, axis=2)  # (height, width, 3) RGB
 image[0, 0] = (255, 0, 0)
-x = VGG16.preprocess(image)                                # (3, 224, 224) BGR - mean
+x = VGG16.preprocess(image)  # (3, 224, 224) BGR - mean
 print('image', image.shape, image.dtype, '-> preprocess ->', x.shape, x.dtype)
 print('ImageNet mean (B, G, R):', VGG16.MEAN_BGR)
-print('red pixel (255, 0, 0) becomes (B, G, R) =',
-      '(' + ', '.join(f'{v:.3f}' for v in x[:, 0, 0]) + ')')
+print(
+    'red pixel (255, 0, 0) becomes (B, G, R) =',
+    '(' + ', '.join(f'{v:.3f}' for v in x[:, 0, 0]) + ')',
+)
 
 try:
     import PIL  # noqa: F401  (preprocess resizes other sizes with Pillow)
@@ -74,7 +78,7 @@ else:
     print('image', small.shape, '-> preprocess (resized) ->', VGG16.preprocess(small).shape)
 
 # --- 3. The pretrained weights: on this computer or not? -------------------------------
-folder = models_dir()                                      # $DEZERO_HOME/models
+folder = models_dir()  # $DEZERO_HOME/models
 file_name = VGG16.WEIGHTS_URL.rsplit('/', 1)[-1]
 weights_path = os.path.join(folder, file_name)
 have_weights = os.path.exists(weights_path)
@@ -90,17 +94,19 @@ if QUICK:
     print('quick mode: skipped building VGG16 (138M parameters, a few seconds)')
 else:
     pretrained = have_weights
-    np.random.seed(0)                                      # the random initial weights
+    np.random.seed(0)  # the random initial weights
     try:
         model = VGG16(pretrained=pretrained)
-    except (OSError, ValueError) as e:                     # a damaged weights file
+    except (OSError, ValueError) as e:  # a damaged weights file
         print(f'step58: {e}', file=sys.stderr)
         sys.exit(1)
     n_params = sum(p.data.size for p in model.params())
-    print(f'VGG16(pretrained={pretrained}) built: {n_params:,} parameters, '
-          f'as in the table: {n_params == total}')
-    with dezero.test_mode(), dezero.no_grad():             # no dropout, no graph
-        scores = model(x[np.newaxis])                      # add the batch axis
+    print(
+        f'VGG16(pretrained={pretrained}) built: {n_params:,} parameters, '
+        f'as in the table: {n_params == total}'
+    )
+    with dezero.test_mode(), dezero.no_grad():  # no dropout, no graph
+        scores = model(x[np.newaxis])  # add the batch axis
     print('scores shape:', scores.shape)
     top = np.argsort(scores.data[0])[::-1][:5]
     note = '' if pretrained else ' (random weights: meaningless)'

@@ -12,6 +12,7 @@ a cosine, which the model has never seen, compared with the true next values, an
 the picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 2 epochs are run instead of 100 (each one printed).
 """
+
 import os
 import sys
 
@@ -31,10 +32,10 @@ QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
 max_epoch = 2 if QUICK else 100
 print_every = 1 if QUICK else 10
 hidden_size = 100
-bptt_length = 30          # backpropagate every 30 time steps
+bptt_length = 30  # backpropagate every 30 time steps
 
 np.random.seed(0)
-train_set = SinCurve(train=True)          # 999 (value, next value) pairs
+train_set = SinCurve(train=True)  # 999 (value, next value) pairs
 seqlen = len(train_set)
 x0, t0 = train_set[0]
 print(f'series of {seqlen} steps; item 0: x = {x0}, t = {t0} (the next value)')
@@ -60,20 +61,20 @@ model = SimpleRNN(hidden_size, 1)
 optimizer = optimizers.Adam().setup(model)
 
 for epoch in range(max_epoch):
-    model.reset_state()                   # every epoch starts a new sequence
+    model.reset_state()  # every epoch starts a new sequence
     loss, count = 0, 0
     sum_loss = 0.0
 
     for x, t in train_set:
-        x = x.reshape(1, 1)               # a batch of one value
+        x = x.reshape(1, 1)  # a batch of one value
         y = model(x)
-        loss += F.mean_squared_error(y, t.reshape(1, 1))   # add up over the steps
+        loss += F.mean_squared_error(y, t.reshape(1, 1))  # add up over the steps
         count += 1
 
         if count % bptt_length == 0 or count == seqlen:
             model.cleargrads()
-            loss.backward()               # through the last bptt_length steps
-            loss.unchain_backward()       # cut the graph; the state h stays
+            loss.backward()  # through the last bptt_length steps
+            loss.unchain_backward()  # cut the graph; the state h stays
             optimizer.update()
             sum_loss += float(loss.data)
             loss = 0
@@ -82,7 +83,7 @@ for epoch in range(max_epoch):
         print(f'epoch {epoch + 1}: loss {sum_loss / count:.6f}')
 
 # --- Predict a cosine, one value at a time ---------------------------------------------
-xs = SinCurve(train=False).data[:, 0]     # cos over one period, without noise
+xs = SinCurve(train=False).data[:, 0]  # cos over one period, without noise
 model.reset_state()
 predictions = []
 with dezero.no_grad():
@@ -98,7 +99,8 @@ for i in (0, 250, 500, 750):
 
 try:
     import matplotlib
-    matplotlib.use('Agg')                 # draw into files, never open a window
+
+    matplotlib.use('Agg')  # draw into files, never open a window
     import matplotlib.pyplot as plt
 except ImportError:
     print('skipped the prediction plot: matplotlib is not installed')

@@ -11,6 +11,7 @@ Look at how a batch is laid out, at the average loss per epoch falling, at the c
 predicted one value at a time, and at the picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run instead of 100 (each one printed).
 """
+
 import os
 import sys
 
@@ -34,21 +35,19 @@ hidden_size = 100
 bptt_length = 30
 
 np.random.seed(0)
-train_set = SinCurve(train=True)                      # 999 (value, next value) pairs
+train_set = SinCurve(train=True)  # 999 (value, next value) pairs
 loader = SeqDataLoader(train_set, batch_size=batch_size)
-seqlen = len(loader)                                  # batches (time steps) per epoch
+seqlen = len(loader)  # batches (time steps) per epoch
 
 # --- 1. What SeqDataLoader hands out --------------------------------------------------
-jump = len(train_set) // batch_size                   # 33 items per piece
-print(f'{len(train_set)} items in {batch_size} pieces of {jump}: '
-      f'{seqlen} batches per epoch')
+jump = len(train_set) // batch_size  # 33 items per piece
+print(f'{len(train_set)} items in {batch_size} pieces of {jump}: {seqlen} batches per epoch')
 batches = iter(loader)
-x0, t0 = next(batches)                                # batch 0
-x1, t1 = next(batches)                                # batch 1: one step later per row
+x0, t0 = next(batches)  # batch 0
+x1, t1 = next(batches)  # batch 1: one step later per row
 print('batch shapes: x', x0.shape, 't', t0.shape)
 print(f'  rows 0-2 of batch 0 are items {[0, jump, 2 * jump]}: x = {x0[:3, 0].round(4)}')
-print(f'  rows 0-2 of batch 1 are items {[1, jump + 1, 2 * jump + 1]}: '
-      f'x = {x1[:3, 0].round(4)}')
+print(f'  rows 0-2 of batch 1 are items {[1, jump + 1, 2 * jump + 1]}: x = {x1[:3, 0].round(4)}')
 print('  each label is the next input of its row:', bool(np.all(t0 == x1)))
 # (a new "for" loop over the loader starts again from batch 0)
 
@@ -78,7 +77,7 @@ for epoch in range(max_epoch):
     loss, count = 0, 0
     sum_loss = 0.0
 
-    for x, t in loader:                   # x, t: (30, 1), one time step of every piece
+    for x, t in loader:  # x, t: (30, 1), one time step of every piece
         y = model(x)
         loss += F.mean_squared_error(y, t)
         count += 1
@@ -86,7 +85,7 @@ for epoch in range(max_epoch):
         if count % bptt_length == 0 or count == seqlen:
             model.cleargrads()
             loss.backward()
-            loss.unchain_backward()       # cut the graph; h and c stay
+            loss.unchain_backward()  # cut the graph; h and c stay
             optimizer.update()
             sum_loss += float(loss.data)
             loss = 0
@@ -103,14 +102,15 @@ with dezero.no_grad():
         y = model(np.array(x).reshape(1, 1))
         predictions.append(float(y.data[0, 0]))
 predictions = np.array(predictions)
-mse = np.mean((predictions[:-1] - xs[1:]) ** 2)        # predictions[i] guesses xs[i + 1]
+mse = np.mean((predictions[:-1] - xs[1:]) ** 2)  # predictions[i] guesses xs[i + 1]
 print(f'cosine: mean squared error of the next-value prediction {mse:.6f}')
 for i in (0, 250, 500, 750):
     print(f'  step {i:3d}: next value {xs[i + 1]:+.4f}, predicted {predictions[i]:+.4f}')
 
 try:
     import matplotlib
-    matplotlib.use('Agg')                 # draw into files, never open a window
+
+    matplotlib.use('Agg')  # draw into files, never open a window
     import matplotlib.pyplot as plt
 except ImportError:
     print('skipped the prediction plot: matplotlib is not installed')

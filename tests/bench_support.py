@@ -1,5 +1,6 @@
 """What the tests of the benchmark scripts share: loading a script as a module, and a
 garbage collector frozen the way the scripts freeze it."""
+
 import gc
 import importlib.util
 import pathlib

@@ -1,5 +1,6 @@
 """Helpers for the dataset tests: no network, and small files in the published formats
 (gzip-compressed tar archives of CIFAR records)."""
+
 import io
 import tarfile
 import urllib.request
@@ -14,6 +15,7 @@ def block_network(monkeypatch, home):
     def file_only(url, *args, **kwargs):
         assert url.startswith('file:'), f'a test tried to reach the network: {url}'
         return real_urlopen(url, *args, **kwargs)
+
     monkeypatch.setattr(urllib.request, 'urlopen', file_only)
     monkeypatch.setenv('DEZERO_HOME', str(home))
 

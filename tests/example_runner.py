@@ -1,4 +1,5 @@
 """Running the examples as a user runs them, for the example tests."""
+
 import importlib.util
 import os
 import pathlib
@@ -16,23 +17,29 @@ def has_module(name):
 
 #: For examples run side by side: one thread each for the linear-algebra library, so
 #: that two processes do not fight over the same cores.
-ONE_THREAD = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1',
-                  MKL_NUM_THREADS='1')
+ONE_THREAD = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
 def run_example(name, *args, cwd, status=0, timeout=120, env=None):
     """Run ``examples/<name>`` with this interpreter from ``cwd`` (and ``env``, by
     default this process's environment); check its exit status, return its stdout."""
-    result = subprocess.run([sys.executable, str(EXAMPLES / name), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=timeout, env=env)
-    assert result.returncode == status, \
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert result.returncode == status, (
         f'{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}'
+    )
     return result.stdout
 
 
 def load_example(name):
     """Import ``examples/<name>`` as a module (its ``main`` does not run)."""
-    if str(EXAMPLES) not in sys.path:            # for the examples' shared helpers
+    if str(EXAMPLES) not in sys.path:  # for the examples' shared helpers
         sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f'example_{name[:-3]}', EXAMPLES / name)
     module = importlib.util.module_from_spec(spec)

@@ -1,5 +1,6 @@
 """Tiny MNIST files in the original IDX gzip format, written by the tests, and where
 the real test split lives when a checkout has it beside it."""
+
 import gzip
 import pathlib
 import struct
@@ -39,10 +40,8 @@ def write_split(folder, images, labels, train=False):
     image_name, label_name = TRAIN_FILES if train else TEST_FILES
     images = np.asarray(images, dtype=np.uint8)
     labels = np.asarray(labels, dtype=np.uint8)
-    write_gz(pathlib.Path(folder) / image_name,
-             idx_bytes(2051, images.shape, images.tobytes()))
-    write_gz(pathlib.Path(folder) / label_name,
-             idx_bytes(2049, labels.shape, labels.tobytes()))
+    write_gz(pathlib.Path(folder) / image_name, idx_bytes(2051, images.shape, images.tobytes()))
+    write_gz(pathlib.Path(folder) / label_name, idx_bytes(2049, labels.shape, labels.tobytes()))
 
 
 def block_digits(n, seed=0):

@@ -1,4 +1,5 @@
 """dezero.detect_anomaly(): the first NaN/Inf in forward or backward raises AnomalyError."""
+
 import sys
 import weakref
 
@@ -10,7 +11,7 @@ import dezero.functions as F
 from dezero import AnomalyError, Config, Function, Variable, detect_anomaly
 from dezero import anomaly as anomaly_module
 
-pytestmark = pytest.mark.filterwarnings('ignore::RuntimeWarning')   # NumPy's 'divide by zero'
+pytestmark = pytest.mark.filterwarnings('ignore::RuntimeWarning')  # NumPy's 'divide by zero'
 
 
 def next_line():
@@ -55,16 +56,19 @@ def test_forward_nan_or_inf_names_function_shapes_phase_and_source_line():
     test_name = sys._getframe().f_code.co_name
     assert err.source == f'{__file__}:{line} in {test_name}: F.log(x)'
     message = str(err)
-    for part in ('Log forward produced -inf (1 of 3 values) in output 0', '(3,) float64',
-                 f'test_anomaly.py:{line} in {test_name}: F.log(x)',
-                 'its inputs were all finite'):
+    for part in (
+        'Log forward produced -inf (1 of 3 values) in output 0',
+        '(3,) float64',
+        f'test_anomaly.py:{line} in {test_name}: F.log(x)',
+        'its inputs were all finite',
+    ):
         assert part in message, (part, message)
 
 
 def test_forward_reports_the_first_function_and_dtype():
     x = Variable(np.array([[1e9, 1e10]], dtype=np.float32))
     with detect_anomaly(), pytest.raises(AnomalyError) as info:
-        y = Overflow()(x)            # 1e39 and 1e40 overflow float32 to inf
+        y = Overflow()(x)  # 1e39 and 1e40 overflow float32 to inf
         F.exp(y)
     assert info.value.function == 'Overflow'
     assert info.value.inputs == [((1, 2), 'float32')]
@@ -90,7 +94,8 @@ def test_complex_and_float16_outputs_are_checked():
 
 def test_source_line_is_the_innermost_frame_outside_dezero():
     def helper(v):
-        return F.log(v)       # the line that calls into dezero
+        return F.log(v)  # the line that calls into dezero
+
     helper_line = helper.__code__.co_firstlineno + 1
     with detect_anomaly(), pytest.raises(AnomalyError) as info:
         helper(Variable(np.array(0.0)))
@@ -100,12 +105,13 @@ def test_source_line_is_the_innermost_frame_outside_dezero():
 def test_nothing_is_checked_or_recorded_without_the_context_manager(monkeypatch):
     def fail(*args):
         raise AssertionError('anomaly code ran while detection is off')
+
     monkeypatch.setattr(anomaly_module, 'check_forward', fail)
     monkeypatch.setattr(anomaly_module, 'record_site', fail)
     monkeypatch.setattr(anomaly_module, 'running_backward', fail)
     monkeypatch.setattr(anomaly_module, 'check_backward', fail)
     x = Variable(np.array([0.0, 1.0]))
-    y = F.sum(F.sqrt(x) * F.log(x))        # nan and inf flow freely
+    y = F.sum(F.sqrt(x) * F.log(x))  # nan and inf flow freely
     y.backward()
     assert np.isnan(y.data)
     assert '_created_at' not in vars(y.creator)
@@ -120,7 +126,7 @@ def test_flag_is_restored_after_the_block_even_after_an_error():
     assert Config.detect_anomaly is False
     with detect_anomaly():
         with detect_anomaly(False):
-            y = F.log(Variable(np.array(0.0)))      # switched off inside: no error
+            y = F.log(Variable(np.array(0.0)))  # switched off inside: no error
         assert Config.detect_anomaly is True
     assert y.data == -np.inf
 
@@ -130,7 +136,7 @@ def test_backward_fault_inside_a_functions_backward_names_it_and_its_creation_li
     x = Variable(np.array([4.0, 0.0, 1.0]))
     with detect_anomaly():
         line = next_line()
-        y = F.sqrt(x)          # finite forward; its derivative 1 / (2 sqrt(x)) is inf at 0
+        y = F.sqrt(x)  # finite forward; its derivative 1 / (2 sqrt(x)) is inf at 0
         z = F.sum(y * 3.0)
         with pytest.raises(AnomalyError) as info:
             z.backward()
@@ -138,12 +144,15 @@ def test_backward_fault_inside_a_functions_backward_names_it_and_its_creation_li
     assert err.function == 'Sqrt' and err.phase == 'backward'
     assert err.inputs == [((3,), 'float64')]
     assert err.source.startswith(f'{__file__}:{line} ')
-    assert err.source.endswith('y = F.sqrt(x)          # finite forward; its derivative '
-                               '1 / (2 sqrt(x)) is inf at 0')
+    assert err.source.endswith(
+        'y = F.sqrt(x)  # finite forward; its derivative 1 / (2 sqrt(x)) is inf at 0'
+    )
     message = str(err)
-    for part in ('Sqrt backward produced inf (1 of 3 values)',
-                 'its inputs and the gradient flowing into it were all finite',
-                 f'test_anomaly.py:{line}'):
+    for part in (
+        'Sqrt backward produced inf (1 of 3 values)',
+        'its inputs and the gradient flowing into it were all finite',
+        f'test_anomaly.py:{line}',
+    ):
         assert part in message, (part, message)
 
 
@@ -169,11 +178,11 @@ def test_backward_of_a_graph_made_outside_the_block_says_the_line_is_unknown():
 def test_backward_fault_with_create_graph_and_in_second_order():
     x = Variable(np.array([1.0, 0.0]))
     with detect_anomaly():
-        y = F.sum(x ** 3)
-        y.backward(create_graph=True)       # 3 x**2: finite
+        y = F.sum(x**3)
+        y.backward(create_graph=True)  # 3 x**2: finite
         gx = x.grad
         x.cleargrad()
-        g = F.sum(F.sqrt(gx))               # sqrt(3 x**2): finite, but not differentiable at 0
+        g = F.sum(F.sqrt(gx))  # sqrt(3 x**2): finite, but not differentiable at 0
         with pytest.raises(AnomalyError) as info:
             g.backward()
     assert info.value.function == 'Sqrt' and info.value.phase == 'backward'
@@ -208,8 +217,9 @@ def test_finite_training_step_gives_the_same_gradients_with_detection_on():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3)).astype(np.float32)
     t = np.array([0, 1, 2, 1, 0])
-    arrays = [rng.standard_normal(shape).astype(np.float32)
-              for shape in [(3, 4), (4,), (4, 3), (3,)]]
+    arrays = [
+        rng.standard_normal(shape).astype(np.float32) for shape in [(3, 4), (4,), (4, 3), (3,)]
+    ]
     grads = []
     for on in (False, True):
         w1, b1, w2, b2 = params = [dezero.Parameter(a.copy()) for a in arrays]

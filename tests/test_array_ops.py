@@ -1,4 +1,5 @@
 """Array helpers of dezero.array_ops (re-exported from dezero.utils)."""
+
 import numpy as np
 import pytest
 
@@ -7,16 +8,19 @@ from dezero import Variable
 from dezero.utils import max_backward_shape
 
 
-@pytest.mark.parametrize('axis, shape', [
-    (None, (1, 1, 1)),
-    (0, (1, 3, 4)),
-    (1, (2, 1, 4)),
-    (-1, (2, 3, 1)),
-    ((0, 2), (1, 3, 1)),
-    ((-3, 1), (1, 1, 4)),
-    ([2], (2, 3, 1)),
-    ((), (2, 3, 4)),
-])
+@pytest.mark.parametrize(
+    'axis, shape',
+    [
+        (None, (1, 1, 1)),
+        (0, (1, 3, 4)),
+        (1, (2, 1, 4)),
+        (-1, (2, 3, 1)),
+        ((0, 2), (1, 3, 1)),
+        ((-3, 1), (1, 1, 4)),
+        ([2], (2, 3, 1)),
+        ((), (2, 3, 4)),
+    ],
+)
 def test_max_backward_shape_sets_the_reduced_axes_to_one(axis, shape):
     assert max_backward_shape(np.zeros((2, 3, 4)), axis) == shape
     assert max_backward_shape(Variable(np.zeros((2, 3, 4))), axis) == shape

@@ -1,5 +1,6 @@
 """The function transforms of dezero.autodiff against closed forms, against each other,
 and for what they must leave alone (the caller's Variables, the config, the dtype)."""
+
 import gc
 import weakref
 
@@ -12,7 +13,7 @@ from dezero import Parameter, Variable
 from dezero.autodiff import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 
 ROSEN_HESSIAN_AT_ONE = np.array([[802.0, -400.0], [-400.0, 200.0]])
-A = np.array([[1.0, -2.0, 0.5], [0.3, 0.7, -1.1]])          # not symmetric, 2 x 3
+A = np.array([[1.0, -2.0, 0.5], [0.3, 0.7, -1.1]])  # not symmetric, 2 x 3
 
 
 def rosen(x):
@@ -22,7 +23,7 @@ def rosen(x):
 
 def rosen2(a, b):
     """Rosenbrock's function of two scalars."""
-    return (1 - a) ** 2 + 100 * (b - a ** 2) ** 2
+    return (1 - a) ** 2 + 100 * (b - a**2) ** 2
 
 
 def squash(x):
@@ -49,15 +50,14 @@ def test_rosenbrock_gradient_and_hessian_of_a_vector():
     assert isinstance(h, np.ndarray) and h.shape == (2, 2)
     np.testing.assert_allclose(h, ROSEN_HESSIAN_AT_ONE, rtol=1e-12)
     # and elsewhere: [[2 - 400 (x1 - 3 x0^2), -400 x0], [-400 x0, 200]]
-    np.testing.assert_allclose(hessian(rosen)(x0),
-                               [[2 - 400 * (1 - 3 * 1.44), 480.0], [480.0, 200.0]],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        hessian(rosen)(x0), [[2 - 400 * (1 - 3 * 1.44), 480.0], [480.0, 200.0]], rtol=1e-12
+    )
 
 
 def test_rosenbrock_hessian_of_two_scalars_is_a_tuple_of_tuples():
     h = hessian(rosen2, argnums=(0, 1))(1.0, 1.0)
-    assert isinstance(h, tuple) and all(isinstance(row, tuple) and len(row) == 2
-                                        for row in h)
+    assert isinstance(h, tuple) and all(isinstance(row, tuple) and len(row) == 2 for row in h)
     assert all(part.shape == () for row in h for part in row)
     np.testing.assert_allclose(np.array(h, dtype=float), ROSEN_HESSIAN_AT_ONE, rtol=1e-12)
     assert float(hessian(rosen2, argnums=1)(1.0, 1.0)) == 200.0
@@ -83,6 +83,7 @@ def test_jacobian_of_a_nonsquare_map_several_arguments_and_outputs():
 
     def two(a, b):
         return a * b, F.sum(a) + 2 * b
+
     a, b = np.array([1.0, 2.0]), np.array([3.0, 5.0])
     (da1, db1), (da2, db2) = jacobian(two, argnums=(0, 1))(a, b)
     np.testing.assert_array_equal(da1, np.diag(b))
@@ -95,7 +96,8 @@ def test_jacobian_of_a_nonsquare_map_several_arguments_and_outputs():
 
 def test_value_and_grad_and_argnums():
     def f(a, b, c):
-        return a * b ** 2 + c
+        return a * b**2 + c
+
     a, b, c = np.array(3.0), np.array(2.0), np.array(7.0)
     value, g = value_and_grad(f)(a, b, c)
     assert float(value) == 19.0 and float(g) == 4.0
@@ -105,21 +107,20 @@ def test_value_and_grad_and_argnums():
     gb, ga = grad(f, argnums=(1, 0))(a, b, c)
     assert (float(ga), float(gb)) == (4.0, 12.0)
     # arguments not differentiated may be anything the function accepts
-    assert float(grad(lambda x, n: x ** n, argnums=0)(np.array(2.0), 3)) == 12.0
+    assert float(grad(lambda x, n: x**n, argnums=0)(np.array(2.0), 3)) == 12.0
     # a function that ignores its argument has a zero gradient
     assert grad(lambda x: np.array(1.0))(np.array([1.0, 2.0])).tolist() == [0.0, 0.0]
 
 
 def test_keyword_arguments_are_passed_through():
-    assert float(grad(lambda x, power=2: x ** power)(3.0, power=3)) == 27.0
+    assert float(grad(lambda x, power=2: x**power)(3.0, power=3)) == 27.0
 
 
 def test_hessian_matches_finite_differences_of_the_gradient():
     x = np.array([0.3, -0.7, 1.1])
     eps = 1e-6
     g = grad(wiggle)
-    numeric = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(3)],
-                       axis=1)
+    numeric = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
     h = hessian(wiggle)(x)
     np.testing.assert_allclose(h, numeric, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(h, h.T, rtol=1e-12)
@@ -130,8 +131,9 @@ def test_hvp_equals_hessian_times_v():
     x = np.array([0.3, -0.7, 1.1])
     v = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(hvp(wiggle, x, v), hessian(wiggle)(x) @ v, rtol=1e-12)
-    np.testing.assert_allclose(hvp(rosen, np.ones(2), np.array([1.0, 2.0])),
-                               ROSEN_HESSIAN_AT_ONE @ [1.0, 2.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        hvp(rosen, np.ones(2), np.array([1.0, 2.0])), ROSEN_HESSIAN_AT_ONE @ [1.0, 2.0], rtol=1e-12
+    )
     # several arguments: H v by blocks
     h = np.array(hessian(rosen2, argnums=(0, 1))(0.5, -0.3), dtype=float)
     parts = hvp(rosen2, (0.5, -0.3), (np.array(1.0), np.array(3.0)))
@@ -144,8 +146,8 @@ def test_vjp_and_jvp_are_products_with_the_jacobian():
     jac = squash_jacobian(x)
     y, pullback = vjp(squash, x)
     np.testing.assert_allclose(y, np.tanh(A @ x), rtol=1e-12)
-    for u in (np.array([1.0, 0.0]), np.array([0.5, -3.0])):   # pullback reusable
-        gx, = pullback(u)
+    for u in (np.array([1.0, 0.0]), np.array([0.5, -3.0])):  # pullback reusable
+        (gx,) = pullback(u)
         np.testing.assert_allclose(gx, u @ jac, rtol=1e-12)
     v = np.array([1.0, 2.0, -1.0])
     y2, jv = jvp(squash, x, v)
@@ -156,6 +158,7 @@ def test_vjp_and_jvp_are_products_with_the_jacobian():
 def test_vjp_and_jvp_with_several_inputs_and_outputs():
     def f(a, b):
         return a * b, F.sum(F.sin(a))
+
     a, b = np.array([0.1, 0.2]), np.array([3.0, -1.0])
     (ja1, jb1), (ja2, jb2) = jacobian(f, argnums=(0, 1))(a, b)
     (y1, y2), pullback = vjp(f, a, b)
@@ -175,18 +178,22 @@ def test_vjp_and_jvp_with_several_inputs_and_outputs():
 
 
 # ---- composition ----------------------------------------------------------------------
-@pytest.mark.parametrize('f, d2', [
-    (F.sin, lambda x: -np.sin(x)),
-    (F.tanh, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
-    (lambda x: x ** 3, lambda x: 6 * x),
-], ids=['sin', 'tanh', 'cube'])
+@pytest.mark.parametrize(
+    'f, d2',
+    [
+        (F.sin, lambda x: -np.sin(x)),
+        (F.tanh, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+        (lambda x: x**3, lambda x: 6 * x),
+    ],
+    ids=['sin', 'tanh', 'cube'],
+)
 def test_grad_of_grad_is_the_second_derivative(f, d2):
     for x in (-1.3, 0.4, 2.0):
         assert float(grad(grad(f))(np.array(x))) == pytest.approx(d2(x), rel=1e-12)
 
 
 def test_third_derivative_and_closures_over_outer_variables():
-    assert float(grad(grad(grad(lambda x: x ** 3)))(np.array(0.7))) == pytest.approx(6.0)
+    assert float(grad(grad(grad(lambda x: x**3)))(np.array(0.7))) == pytest.approx(6.0)
     # d/dx [x * d/dy (x + y)] = d/dx [x] = 1: the inner derivative must not see x
     assert float(grad(lambda x: x * grad(lambda y: x + y)(x))(3.0)) == 1.0
     # d/dx [d/dy (x y^2) at y = x] = d/dx [2 x^2] = 4x
@@ -198,10 +205,11 @@ def test_create_graph_gives_variables_that_reach_the_callers_variables():
 
     def f(x):
         return F.sum(F.tanh(F.matmul(x, w)))
+
     x = Variable(np.array([[0.1, 0.2]]))
     g = grad(f, create_graph=True)(x)
     assert isinstance(g, Variable) and x.grad is None and w.grad is None
-    F.sum(g ** 2).backward()                   # a gradient penalty
+    F.sum(g**2).backward()  # a gradient penalty
 
     x2 = Variable(x.data.copy())
     w2 = Parameter(w.data.copy())
@@ -209,7 +217,7 @@ def test_create_graph_gives_variables_that_reach_the_callers_variables():
     g2 = x2.grad
     x2.cleargrad()
     w2.cleargrad()
-    F.sum(g2 ** 2).backward()
+    F.sum(g2**2).backward()
     np.testing.assert_allclose(g.data, g2.data, rtol=1e-12)
     np.testing.assert_allclose(x.grad.data, x2.grad.data, rtol=1e-12)
     np.testing.assert_allclose(w.grad.data, w2.grad.data, rtol=1e-12)
@@ -226,7 +234,7 @@ def test_create_graph_for_each_transform_returns_variables():
     y, t = jvp(squash, x, v, create_graph=True)
     assert isinstance(y, Variable) and isinstance(t, Variable)
     # differentiating hvp once more: d/dx <H(x) v, v> against a difference quotient
-    q = lambda x: F.sum(hvp(wiggle, x, v, create_graph=True) * v)   # noqa: E731
+    q = lambda x: F.sum(hvp(wiggle, x, v, create_graph=True) * v)  # noqa: E731
     eps, e = 1e-6, np.array([0.0, 1.0, 0.0])
     numeric = (float(q(x.data + eps * e).data) - float(q(x.data - eps * e).data)) / (2 * eps)
     assert grad(q)(x)[1] == pytest.approx(numeric, rel=1e-6)
@@ -235,7 +243,7 @@ def test_create_graph_for_each_transform_returns_variables():
 # ---- what the transforms leave alone --------------------------------------------------
 def test_no_trace_on_the_callers_variables():
     a = Variable(np.array([0.5, -1.0]))
-    x = a * 2.0                                     # the caller's x has a history
+    x = a * 2.0  # the caller's x has a history
     w = Parameter(np.array([1.5, 2.5]))
     w.grad = old_w_grad = Variable(np.array([9.0, 9.0]))
     creator, generation = x.creator, x.generation
@@ -257,13 +265,13 @@ def test_no_trace_on_the_callers_variables():
     assert w.grad is old_w_grad and w.grad.data.tolist() == [9.0, 9.0]
     assert x.creator is creator and x.generation == generation
     gc.collect()
-    assert kept and all(ref() is None for ref in kept)      # no graph kept alive
+    assert kept and all(ref() is None for ref in kept)  # no graph kept alive
 
 
 def test_results_are_fresh_writable_arrays():
     data = np.array([1.0, 2.0])
     value, g = value_and_grad(lambda x: F.sum(x))(data)
-    g += 1.0                                        # not a read-only broadcast view
+    g += 1.0  # not a read-only broadcast view
     assert g.tolist() == [2.0, 2.0]
     value, g = value_and_grad(lambda x: x)(np.array(3.0))
     value += 1.0
@@ -288,8 +296,8 @@ def test_works_under_no_grad():
 
 def test_float32_stays_float32():
     x = np.array([0.3, -0.7, 1.1], dtype=np.float32)
-    v = np.array([1.0, 0.0, 2.0])                   # float64 tangent: cast to x's dtype
-    f = lambda x: F.sum(F.tanh(x) * 2.0) + F.sum(x ** 3)   # noqa: E731
+    v = np.array([1.0, 0.0, 2.0])  # float64 tangent: cast to x's dtype
+    f = lambda x: F.sum(F.tanh(x) * 2.0) + F.sum(x**3)  # noqa: E731
     assert grad(f)(x).dtype == np.float32
     assert grad(grad(lambda x: F.tanh(x) * 0.5))(np.float32(0.2)).dtype == np.float32
     assert hessian(f)(x).dtype == np.float32
@@ -303,18 +311,21 @@ def test_float32_stays_float32():
 
 def test_detect_anomaly_checks_the_gradients_of_the_transforms():
     from dezero.anomaly import AnomalyError
-    f = lambda x: F.sqrt(x)                         # noqa: E731  (f'(0) = inf)
+
+    f = lambda x: F.sqrt(x)  # noqa: E731  (f'(0) = inf)
     with np.errstate(divide='ignore'):
-        assert np.isinf(grad(f)(np.array(0.0)))     # no check outside the block
-        with dezero.detect_anomaly(), pytest.raises(AnomalyError,
-                                                    match='(?s)Sqrt.*backward'):
+        assert np.isinf(grad(f)(np.array(0.0)))  # no check outside the block
+        with dezero.detect_anomaly(), pytest.raises(AnomalyError, match='(?s)Sqrt.*backward'):
             grad(f)(np.array(0.0))
 
 
 # ---- errors ---------------------------------------------------------------------------
 def test_grad_of_a_non_scalar_output_is_refused():
-    with pytest.raises(ValueError, match=r'grad\(tanh\): the function must return a '
-                                         r'scalar .*shape \(3,\).*jacobian'):
+    with pytest.raises(
+        ValueError,
+        match=r'grad\(tanh\): the function must return a '
+        r'scalar .*shape \(3,\).*jacobian',
+    ):
         grad(F.tanh)(np.ones(3))
     with pytest.raises(ValueError, match='must return a scalar'):
         value_and_grad(lambda x: (F.sum(x), F.sum(x)))(np.ones(3))
@@ -322,34 +333,46 @@ def test_grad_of_a_non_scalar_output_is_refused():
         hessian(F.tanh)(np.ones(3))
 
 
-@pytest.mark.parametrize('argnums, error, message', [
-    (1.0, TypeError, 'argnums must be an int or a non-empty tuple of ints, got 1.0'),
-    ([0, 1], TypeError, r'got \[0, 1\]'),
-    ((), TypeError, r'got \(\)'),
-    (True, TypeError, 'got True'),
-])
+@pytest.mark.parametrize(
+    'argnums, error, message',
+    [
+        (1.0, TypeError, 'argnums must be an int or a non-empty tuple of ints, got 1.0'),
+        ([0, 1], TypeError, r'got \[0, 1\]'),
+        ((), TypeError, r'got \(\)'),
+        (True, TypeError, 'got True'),
+    ],
+)
 def test_bad_argnums_are_refused_when_transforming(argnums, error, message):
     for transform in (grad, value_and_grad, jacobian, hessian):
         with pytest.raises(error, match=message):
             transform(rosen2, argnums=argnums)
 
 
-@pytest.mark.parametrize('argnums, message', [
-    (2, 'asks for argument 2, but the function was called with 2 positional arguments'),
-    ((0, -3), 'asks for argument -3'),
-    ((0, -2), 'names an argument twice'),
-])
+@pytest.mark.parametrize(
+    'argnums, message',
+    [
+        (2, 'asks for argument 2, but the function was called with 2 positional arguments'),
+        ((0, -3), 'asks for argument -3'),
+        ((0, -2), 'names an argument twice'),
+    ],
+)
 def test_bad_argnums_are_refused_when_called(argnums, message):
     with pytest.raises(ValueError, match=message):
         grad(rosen2, argnums=argnums)(1.0, 1.0)
 
 
 def test_bad_inputs_and_outputs_are_refused():
-    with pytest.raises(TypeError, match=r'grad\(rosen\): argument 0 has dtype int64.*'
-                                        r'floating-point'):
+    with pytest.raises(
+        TypeError,
+        match=r'grad\(rosen\): argument 0 has dtype int64.*'
+        r'floating-point',
+    ):
         grad(rosen)(np.array([1, 2], dtype=np.int64))
-    with pytest.raises(TypeError, match=r'argument 0 is of type list; expected a '
-                                        r'Variable, a NumPy array'):
+    with pytest.raises(
+        TypeError,
+        match=r'argument 0 is of type list; expected a '
+        r'Variable, a NumPy array',
+    ):
         grad(rosen)([1.0, 2.0])
     with pytest.raises(ValueError, match='holding no data'):
         grad(rosen)(Variable(None))
@@ -361,14 +384,20 @@ def test_bad_inputs_and_outputs_are_refused():
 
 def test_mismatched_tangents_and_cotangents_are_refused():
     x = np.ones(3)
-    with pytest.raises(ValueError, match=r'hvp\(wiggle\): v has shape \(2,\); expected '
-                                         r'shape \(3,\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'hvp\(wiggle\): v has shape \(2,\); expected '
+        r'shape \(3,\)',
+    ):
         hvp(wiggle, x, np.ones(2))
     with pytest.raises(ValueError, match='v must match x'):
         hvp(rosen2, (1.0, 1.0), np.ones(2))
     _, pullback = vjp(squash, x)
-    with pytest.raises(ValueError, match=r'pullback: u has shape \(3,\); expected shape '
-                                         r'\(2,\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'pullback: u has shape \(3,\); expected shape '
+        r'\(2,\)',
+    ):
         pullback(np.ones(3))
     with pytest.raises(ValueError, match='u must match the output'):
         pullback((np.ones(2), np.ones(2)))

@@ -1,12 +1,12 @@
 """Keeps benchmarks/bench_cnn.py working: the network's shapes, a tiny run, and the same
 training as PyTorch when PyTorch is installed."""
+
 import json
 
 import numpy as np
 import pytest
 
 from bench_support import frozen_gc, load  # noqa: F401  (frozen_gc: autouse fixture)
-
 
 
 @pytest.fixture(scope='module')
@@ -16,13 +16,13 @@ def bench():
 
 def test_training_step_gives_logits_of_every_class_in_float32(bench):
     model, optimizer = bench.make_model()
-    (x, t), = bench.make_batches(1)
+    ((x, t),) = bench.make_batches(1)
     assert x.shape == (32, 1, 28, 28) and x.dtype == np.float32
     assert model(x).shape == (32, 10)
     before = model.conv1.W.data.copy()
     loss = bench.training_step(model, optimizer, x, t)
     assert loss.dtype == np.float32 and np.isfinite(float(loss.data))
-    assert not np.array_equal(before, model.conv1.W.data)        # SGD moved it
+    assert not np.array_equal(before, model.conv1.W.data)  # SGD moved it
     assert bench.check_same_training(None, steps=1) == (None, ['float32'])
 
 

@@ -1,5 +1,6 @@
 """Keeps benchmarks/bench_conv.py working: tiny run, and the same math as PyTorch when
 PyTorch is installed."""
+
 import importlib.util
 import json
 import pathlib
@@ -26,7 +27,7 @@ def test_dezero_side_gives_shapes_and_float32(bench):
     np.testing.assert_allclose(gb, np.full(16, 32 * 32 * 32), rtol=1e-6)
     p, gh = bench.pool_dezero(y)
     assert p.shape == (32, 16, 16, 16)
-    assert gh.sum() == p.size                  # one winner per window
+    assert gh.sum() == p.size  # one winner per window
 
 
 def test_run_tiny_configuration_without_torch(bench):

@@ -1,4 +1,5 @@
 """Keeps benchmarks/bench_engine.py working: its cases in a tiny configuration."""
+
 import json
 import math
 
@@ -30,8 +31,9 @@ def test_chain_gradient_is_exact(bench, n_ops):
 
 
 def test_run_tiny_configuration_without_torch(bench):
-    result = bench.run(chain_ops=200, tree_leaves=(64, 128), repeat=1, use_torch=False,
-                       use_autograd=False)
+    result = bench.run(
+        chain_ops=200, tree_leaves=(64, 128), repeat=1, use_torch=False, use_autograd=False
+    )
     assert set(result) == {'config', 'environment', 'chain', 'tree', 'targets'}
     assert result['config'] == {'chain_ops': 200, 'tree_leaves': [64, 128], 'repeat': 1}
 
@@ -42,8 +44,7 @@ def test_run_tiny_configuration_without_torch(bench):
     assert chain['ops'] == 200 and list(chain['sizes']) == ['200']
     assert len(chain['dezero']['times_s']) == 1
     assert chain['dezero']['median_s'] > 0
-    assert chain['dezero']['per_item_us'] == pytest.approx(
-        chain['dezero']['median_s'] / 200 * 1e6)
+    assert chain['dezero']['per_item_us'] == pytest.approx(chain['dezero']['median_s'] / 200 * 1e6)
 
     tree = result['tree']
     assert tree['torch'] is None and tree['ratio_dezero_torch'] is None
@@ -51,17 +52,18 @@ def test_run_tiny_configuration_without_torch(bench):
     assert set(tree['dezero']['sizes']) == {'64', '128'}
     assert all(s['median_s'] > 0 for s in tree['dezero']['sizes'].values())
     (ratio,) = tree['dezero']['doubling_ratios']
-    assert ratio == pytest.approx(tree['dezero']['sizes']['128']['median_s']
-                                  / tree['dezero']['sizes']['64']['median_s'])
+    assert ratio == pytest.approx(
+        tree['dezero']['sizes']['128']['median_s'] / tree['dezero']['sizes']['64']['median_s']
+    )
 
     doubling, tree_vs_torch, chain_vs_torch = result['targets']
     assert doubling['value'] == ratio
     assert doubling['passed'] == (ratio <= bench.MAX_DOUBLING_RATIO)
-    for target in (tree_vs_torch, chain_vs_torch):   # without PyTorch: skipped
+    for target in (tree_vs_torch, chain_vs_torch):  # without PyTorch: skipped
         assert target['passed'] is None and target['value'] is None
         assert 'PyTorch' in target['why_skipped']
 
-    json.dumps(result)                      # --json must be able to write it
+    json.dumps(result)  # --json must be able to write it
     text = bench.report(result)
     assert 'chain of scalar ops' in text
     assert ('PASS: tree backward' in text) or ('FAIL: tree backward' in text)
@@ -79,8 +81,8 @@ def test_run_chain_keeps_every_length_and_reports_the_longest(bench):
 def test_autograd_side_gives_the_exact_gradient_and_times_the_tree(bench):
     autograd = pytest.importorskip('autograd')
     import autograd.numpy  # noqa: F401,F811
-    assert math.isclose(bench.chain_autograd(autograd, 201), bench.chain_grad(201),
-                        rel_tol=1e-12)
+
+    assert math.isclose(bench.chain_autograd(autograd, 201), bench.chain_grad(201), rel_tol=1e-12)
     leaves, root = bench.tree_autograd(100)
     assert len(leaves) == 100 and root._value == sum(range(100))
     tree = bench.run_tree((32, 64), repeat=1, autograd=autograd)

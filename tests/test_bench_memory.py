@@ -1,5 +1,6 @@
 """benchmarks/bench_memory.py: the minimum it compares with, a tiny run, and dezero's
 memory behaviour in a small network (these two are real tests of the engine)."""
+
 import json
 
 import pytest
@@ -20,8 +21,8 @@ def setup(bench):
 
 
 def test_minimum_of_the_benchmark_network(bench):
-    m = bench.minimum_bytes()                  # 20 layers, 512 wide, batch 512
-    MiB = 2 ** 20
+    m = bench.minimum_bytes()  # 20 layers, 512 wide, batch 512
+    MiB = 2**20
     assert m['hidden_outputs'] == 19 * MiB and m['network_output'] == MiB
     assert m['working_set'] == 2 * MiB
     assert m['parameter_gradients'] == 20 * (512 * 512 + 512) * 4
@@ -52,7 +53,8 @@ def test_run_small_configuration(bench):
     names = [t['name'] for t in result['targets']]
     assert len(names) == 3 and all(n.startswith('memory: ') for n in names)
     assert result['peak_ratio'] == pytest.approx(
-        result['retain_grad_false']['peak'] / result['minimum']['total'])
+        result['retain_grad_false']['peak'] / result['minimum']['total']
+    )
     assert result['targets'][1]['passed'] and result['targets'][2]['passed']
     json.dumps(result)
     assert 'peak, retain_grad=True' in bench.report(result)

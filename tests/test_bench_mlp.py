@@ -1,12 +1,12 @@
 """Keeps benchmarks/bench_mlp.py honest: the hand-written baseline does the same math as
 dezero, and the script runs in a tiny configuration."""
+
 import json
 
 import numpy as np
 import pytest
 
 from bench_support import frozen_gc, load  # noqa: F401  (frozen_gc: autouse fixture)
-
 
 
 @pytest.fixture(scope='module')
@@ -44,6 +44,7 @@ def test_hand_written_gradients_match_central_differences(bench):
     def loss(W):
         h = bench.HandWrittenNet(W, b1.copy(), W2.copy(), b2.copy())
         return h.step(x, t, lr=0.0)
+
     numeric = np.zeros_like(W1)
     eps = 1e-6
     for idx in np.ndindex(W1.shape):
@@ -61,7 +62,7 @@ def test_run_tiny_configuration(bench):
     assert case['ratio'] == pytest.approx(case['dezero_median_s'] / case['numpy_median_s'])
     assert case['ratio_torch'] is None and 'torch_s' not in case
     assert case['dtypes'] == ['float32']
-    (float32_target,) = result['targets']          # 16 has no speed target
+    (float32_target,) = result['targets']  # 16 has no speed target
     assert float32_target['passed']
     json.dumps(result)
     assert 'hidden 16: float32 only' in bench.report(result)
@@ -85,8 +86,10 @@ def test_pytorch_side_computes_the_same_losses(bench):
 
 def test_main_writes_json_and_check_sets_the_exit_status(bench, tmp_path, capsys):
     path = tmp_path / 'result.json'
-    assert bench.main(['--hidden', '8', '--repeat', '1', '--json', str(path), '--no-torch',
-                       '--check']) == 0            # only the float32 target: passes
+    assert (
+        bench.main(['--hidden', '8', '--repeat', '1', '--json', str(path), '--no-torch', '--check'])
+        == 0
+    )  # only the float32 target: passes
     result = json.loads(path.read_text())
     assert list(result['cases']) == ['8']
     assert 'hidden 8: float32 only' in capsys.readouterr().out

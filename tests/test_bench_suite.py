@@ -1,6 +1,7 @@
 """The benchmark suite (``python -m benchmarks``) runs every case in a tiny
 configuration, writes all results and targets as JSON, and keeps tables on stdout and
 progress on stderr."""
+
 import json
 import pathlib
 import subprocess
@@ -22,24 +23,40 @@ TARGETS_PER_CASE = {'chain': 1, 'tree': 2, 'mlp': 5, 'cnn': 3, 'higher': 3, 'mem
 def test_every_case_has_a_target_count():
     assert list(TARGETS_PER_CASE) == list(run_all.CASES)
     assert set(run_all.PROFILES) == {'full', 'quick', 'tiny'}
-    assert all(p.keys() == run_all.PROFILES['full'].keys()
-               for p in run_all.PROFILES.values())
+    assert all(p.keys() == run_all.PROFILES['full'].keys() for p in run_all.PROFILES.values())
 
 
 def test_tiny_run_without_baselines_writes_every_case_and_target(tmp_path, capsys):
     path, out, copy = tmp_path / 'all.json', tmp_path / 'out', tmp_path / 'img' / 'ct.png'
-    assert run_all.main(['--tiny', '--no-torch', '--no-autograd', '--json', str(path),
-                         '--out', str(out), '--plot', str(copy)]) == 0
+    assert (
+        run_all.main(
+            [
+                '--tiny',
+                '--no-torch',
+                '--no-autograd',
+                '--json',
+                str(path),
+                '--out',
+                str(out),
+                '--plot',
+                str(copy),
+            ]
+        )
+        == 0
+    )
     result = json.loads(path.read_text())
     assert result['profile'] == 'tiny'
     assert list(result['cases']) == list(run_all.CASES)
-    assert result['baselines'] == {'torch': 'disabled (--no-torch)',
-                                   'autograd': 'disabled (--no-autograd)'}
+    assert result['baselines'] == {
+        'torch': 'disabled (--no-torch)',
+        'autograd': 'disabled (--no-autograd)',
+    }
     for name, count in TARGETS_PER_CASE.items():
         assert len(result['cases'][name]['targets']) == count
     targets = result['targets']
-    assert [t['case'] for t in targets] == [n for n, c in TARGETS_PER_CASE.items()
-                                            for _ in range(c)]
+    assert [t['case'] for t in targets] == [
+        n for n, c in TARGETS_PER_CASE.items() for _ in range(c)
+    ]
     assert len({t['name'] for t in targets}) == len(targets)
     # without PyTorch, exactly the targets against it are skipped
     skipped = {t['name'] for t in targets if t['status'] == 'skipped'}
@@ -52,17 +69,29 @@ def test_tiny_run_without_baselines_writes_every_case_and_target(tmp_path, capsy
     for i, name in enumerate(run_all.CASES, 1):
         assert f'({i}) {name}:' in captured.out and f'[{i}/6] {name}' in captured.err
     assert 'summary: ' in captured.out and 'repeat 1/1' not in captured.out
-    summary = captured.out[captured.out.index('summary: '):]
+    summary = captured.out[captured.out.index('summary: ') :]
     assert all(t['name'] in summary for t in targets)
-    if result['plot'] is not None:                      # matplotlib is optional
+    if result['plot'] is not None:  # matplotlib is optional
         assert (out / run_all.PLOT_NAME).stat().st_size > 0
         assert copy.read_bytes() == (out / run_all.PLOT_NAME).read_bytes()
 
 
 def test_check_exit_status_follows_the_targets(tmp_path, capsys):
     path = tmp_path / 'memory.json'
-    status = run_all.main(['--tiny', '--only', 'memory', '--no-torch', '--no-autograd',
-                           '--check', '--json', str(path), '--out', str(tmp_path)])
+    status = run_all.main(
+        [
+            '--tiny',
+            '--only',
+            'memory',
+            '--no-torch',
+            '--no-autograd',
+            '--check',
+            '--json',
+            str(path),
+            '--out',
+            str(tmp_path),
+        ]
+    )
     result = json.loads(path.read_text())
     assert list(result['cases']) == ['memory'] and result['plot'] is None
     assert status == (1 if any(t['status'] == 'FAIL' for t in result['targets']) else 0)
@@ -71,13 +100,23 @@ def test_check_exit_status_follows_the_targets(tmp_path, capsys):
 def test_entry_points_run_as_a_user_would(tmp_path):
     path = tmp_path / 'higher.json'
     args = ['--tiny', '--only', 'higher', '--no-torch', '--no-autograd']
-    done = subprocess.run([sys.executable, '-m', 'benchmarks', *args, '--json', str(path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, '-m', 'benchmarks', *args, '--json', str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert '(1) higher:' in done.stdout and '[1/1] higher' in done.stderr
     assert list(json.loads(path.read_text())['cases']) == ['higher']
-    done = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'run_all.py'), *args],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / 'benchmarks' / 'run_all.py'), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert 'summary: ' in done.stdout
 
@@ -86,11 +125,16 @@ def test_with_the_baselines_their_targets_are_measured():
     torch = pytest.importorskip('torch')
     try:
         autograd = run_all.load_autograd()
-    except Exception:               # pragma: no cover - a broken install is no baseline
+    except Exception:  # pragma: no cover - a broken install is no baseline
         autograd = None
-    result = run_all.run(['chain', 'tree', 'higher'], 'tiny', torch, autograd,
-                         log=lambda msg: None, show=lambda text: None)
+    result = run_all.run(
+        ['chain', 'tree', 'higher'],
+        'tiny',
+        torch,
+        autograd,
+        log=lambda msg: None,
+        show=lambda text: None,
+    )
     assert all(t['status'] in ('PASS', 'FAIL') for t in result['targets'])
     assert result['cases']['chain']['result']['torch'] is not None
-    assert (result['cases']['tree']['result']['autograd'] is not None) == (
-        autograd is not None)
+    assert (result['cases']['tree']['result']['autograd'] is not None) == (autograd is not None)

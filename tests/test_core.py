@@ -1,4 +1,5 @@
 """The engine: Variable, Function, Config and backward."""
+
 import gc
 import weakref
 
@@ -27,16 +28,14 @@ def test_variable_refuses_non_arrays_naming_the_type(bad):
 def test_variable_accepts_none_and_arrays():
     assert Variable(None).data is None
     v = Variable(np.zeros((2, 3), np.float32), name='w')
-    assert (v.shape, v.ndim, v.size, v.dtype, len(v), v.name) == \
-        ((2, 3), 2, 6, np.float32, 2, 'w')
+    assert (v.shape, v.ndim, v.size, v.dtype, len(v), v.name) == ((2, 3), 2, 6, np.float32, 2, 'w')
     assert v.grad is None and v.creator is None and v.generation == 0
 
 
 def test_repr_single_and_multi_line():
     assert repr(var(1.0, 2.0)) == 'variable([1. 2.])'
     assert repr(Variable(None)) == 'variable(None)'
-    assert repr(Variable(np.array([[1, 2], [3, 4]]))) == \
-        'variable([[1 2]\n          [3 4]])'
+    assert repr(Variable(np.array([[1, 2], [3, 4]]))) == 'variable([[1 2]\n          [3 4]])'
 
 
 def test_as_array_and_as_variable():
@@ -80,8 +79,7 @@ def test_one_element_variables_convert_to_python_numbers(shape):
 
 def test_conversion_of_a_variable_of_other_sizes_names_the_shape():
     v = Variable(np.zeros((2, 3)))
-    for convert, error in ((float, TypeError), (int, TypeError),
-                           (lambda x: x.item(), ValueError)):
+    for convert, error in ((float, TypeError), (int, TypeError), (lambda x: x.item(), ValueError)):
         with pytest.raises(error, match=r'one element.*got shape \(2, 3\)'):
             convert(v)
     with pytest.raises(TypeError, match=r'got shape \(0,\)'):
@@ -94,7 +92,7 @@ def test_np_asarray_and_np_array_give_the_data():
     data = np.arange(6, dtype=np.float32).reshape(2, 3)
     v = Variable(data)
     a = np.asarray(v)
-    assert a is data                                 # no copy, as for an ndarray
+    assert a is data  # no copy, as for an ndarray
     b = np.array(v)
     assert b is not data and b.dtype == np.float32
     np.testing.assert_array_equal(b, data)
@@ -104,7 +102,7 @@ def test_np_asarray_and_np_array_give_the_data():
     assert np.asarray(v, dtype=np.float32) is data
     stacked = np.array([Variable(np.array(1.0)), Variable(np.array(2.5))])
     assert stacked.dtype == np.float64 and stacked.tolist() == [1.0, 2.5]
-    assert v.__array__(copy=True) is not data       # the NumPy 2 signature
+    assert v.__array__(copy=True) is not data  # the NumPy 2 signature
     np.testing.assert_array_equal(v.__array__(np.int64, copy=None), data.astype(np.int64))
     with pytest.raises(ValueError, match=r'float32; making it float64 needs a copy'):
         v.__array__(np.float64, copy=False)
@@ -113,8 +111,9 @@ def test_np_asarray_and_np_array_give_the_data():
         np.asarray(Variable(None))
 
 
-@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < '2.0.0',
-                    reason='copy= reaches __array__ from NumPy 2 on')
+@pytest.mark.skipif(
+    np.lib.NumpyVersion(np.__version__) < '2.0.0', reason='copy= reaches __array__ from NumPy 2 on'
+)
 def test_np_asarray_copy_keyword_reaches_the_variable():
     v = Variable(np.zeros(3, np.float32))
     assert np.asarray(v, copy=True) is not v.data
@@ -122,10 +121,20 @@ def test_np_asarray_copy_keyword_reaches_the_variable():
         np.asarray(v, dtype=np.float64, copy=False)
 
 
-@pytest.mark.parametrize('op', [
-    lambda a, v: a + v, lambda a, v: a - v, lambda a, v: a * v, lambda a, v: a / v,
-    lambda a, v: a ** v, lambda a, v: a @ v, lambda a, v: np.float32(2.0) * v,
-    lambda a, v: np.float64(2.0) + v, lambda a, v: np.int64(3) - v])
+@pytest.mark.parametrize(
+    'op',
+    [
+        lambda a, v: a + v,
+        lambda a, v: a - v,
+        lambda a, v: a * v,
+        lambda a, v: a / v,
+        lambda a, v: a**v,
+        lambda a, v: a @ v,
+        lambda a, v: np.float32(2.0) * v,
+        lambda a, v: np.float64(2.0) + v,
+        lambda a, v: np.int64(3) - v,
+    ],
+)
 def test_arithmetic_with_arrays_still_gives_variables_and_gradients(op):
     a = np.full((2, 2), 2.0)
     v = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
@@ -144,31 +153,49 @@ def test_numpy_ufuncs_still_refuse_variables():
 
 
 # ---- operators -------------------------------------------------------------------------
-@pytest.mark.parametrize('op, expected', [
-    (lambda x: x + 2.0, [3.0, 4.0]), (lambda x: 2.0 + x, [3.0, 4.0]),
-    (lambda x: x - 2.0, [-1.0, 0.0]), (lambda x: 2.0 - x, [1.0, 0.0]),
-    (lambda x: x * 2, [2.0, 4.0]), (lambda x: 2 * x, [2.0, 4.0]),
-    (lambda x: x / 2.0, [0.5, 1.0]), (lambda x: 2.0 / x, [2.0, 1.0]),
-    (lambda x: x ** 2, [1.0, 4.0]), (lambda x: 2.0 ** x, [2.0, 4.0]),
-    (lambda x: -x, [-1.0, -2.0]),
-    (lambda x: np.array([1.0, 1.0]) + x, [2.0, 3.0]),
-    (lambda x: np.array([1.0, 1.0]) - x, [0.0, -1.0]),
-    (lambda x: np.array([4.0, 4.0]) / x, [4.0, 2.0]),
-    (lambda x: x * np.array([3.0, 3.0]), [3.0, 6.0]),
-    (lambda x: np.float32(3.0) * x, [3.0, 6.0]),
-    (lambda x: x + var(1.0, 1.0), [2.0, 3.0]),
-])
+@pytest.mark.parametrize(
+    'op, expected',
+    [
+        (lambda x: x + 2.0, [3.0, 4.0]),
+        (lambda x: 2.0 + x, [3.0, 4.0]),
+        (lambda x: x - 2.0, [-1.0, 0.0]),
+        (lambda x: 2.0 - x, [1.0, 0.0]),
+        (lambda x: x * 2, [2.0, 4.0]),
+        (lambda x: 2 * x, [2.0, 4.0]),
+        (lambda x: x / 2.0, [0.5, 1.0]),
+        (lambda x: 2.0 / x, [2.0, 1.0]),
+        (lambda x: x**2, [1.0, 4.0]),
+        (lambda x: 2.0**x, [2.0, 4.0]),
+        (lambda x: -x, [-1.0, -2.0]),
+        (lambda x: np.array([1.0, 1.0]) + x, [2.0, 3.0]),
+        (lambda x: np.array([1.0, 1.0]) - x, [0.0, -1.0]),
+        (lambda x: np.array([4.0, 4.0]) / x, [4.0, 2.0]),
+        (lambda x: x * np.array([3.0, 3.0]), [3.0, 6.0]),
+        (lambda x: np.float32(3.0) * x, [3.0, 6.0]),
+        (lambda x: x + var(1.0, 1.0), [2.0, 3.0]),
+    ],
+)
 def test_operators_with_every_kind_of_operand(op, expected):
     y = op(var(1.0, 2.0))
     assert isinstance(y, Variable)
     np.testing.assert_allclose(y.data, expected)
 
 
-@pytest.mark.parametrize('op', [
-    lambda x: x * 2.0, lambda x: 2.0 * x, lambda x: x + 1, lambda x: 1.5 - x,
-    lambda x: x / 3.0, lambda x: 1.0 / x, lambda x: x ** 2.0, lambda x: 2.0 ** x,
-    lambda x: x * np.float64(2.0), lambda x: np.float64(2.0) + x,
-])
+@pytest.mark.parametrize(
+    'op',
+    [
+        lambda x: x * 2.0,
+        lambda x: 2.0 * x,
+        lambda x: x + 1,
+        lambda x: 1.5 - x,
+        lambda x: x / 3.0,
+        lambda x: 1.0 / x,
+        lambda x: x**2.0,
+        lambda x: 2.0**x,
+        lambda x: x * np.float64(2.0),
+        lambda x: np.float64(2.0) + x,
+    ],
+)
 def test_scalars_keep_the_variable_dtype(op):
     x = var(1.0, 2.0, dtype=np.float32)
     y = op(x)
@@ -212,7 +239,7 @@ def test_backward_seeds_ones_and_chains():
     x = var(3.0)
     y = (x * x + x).sum()
     y.backward()
-    assert float(x.grad.data) == 7.0            # 2x + 1
+    assert float(x.grad.data) == 7.0  # 2x + 1
 
 
 def test_backward_needs_data():
@@ -226,7 +253,7 @@ def test_same_variable_twice():
     assert float(x.grad.data) == 2.0
     x.cleargrad()
     (x * x * x).backward()
-    assert float(x.grad.data) == 27.0           # 3 x^2
+    assert float(x.grad.data) == 27.0  # 3 x^2
 
 
 def test_gradients_accumulate_until_cleared():
@@ -240,14 +267,15 @@ def test_gradients_accumulate_until_cleared():
 
 class CountingSquare(Function):
     """x**2 that counts how often backward runs (for checking the traversal)."""
+
     calls = 0
 
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         CountingSquare.calls += 1
-        x, = self.inputs
+        (x,) = self.inputs
         return 2 * x * gy
 
 
@@ -255,10 +283,10 @@ def test_diamond_visits_each_function_once_after_all_gradients_arrive():
     CountingSquare.calls = 0
     x = var(2.0)
     a = CountingSquare()(x)
-    y = CountingSquare()(a) + CountingSquare()(a)     # 2 x^4
+    y = CountingSquare()(a) + CountingSquare()(a)  # 2 x^4
     y.backward()
     assert CountingSquare.calls == 3
-    assert float(x.grad.data) == 64.0                  # 8 x^3
+    assert float(x.grad.data) == 64.0  # 8 x^3
 
 
 def test_variable_used_in_many_places():
@@ -379,7 +407,7 @@ def test_matmul_shape_mismatch_names_both_shapes():
 # ---- higher order ----------------------------------------------------------------------
 def test_second_derivative_of_x4():
     x = var(2.0)
-    y = x ** 4
+    y = x**4
     y.backward(create_graph=True)
     assert float(x.grad.data) == 32.0
     gx = x.grad
@@ -402,14 +430,14 @@ def test_first_four_derivatives_of_sin():
 
 def test_create_graph_false_records_nothing():
     x = var(2.0)
-    (x ** 3).backward()
+    (x**3).backward()
     assert x.grad.creator is None
 
 
 def test_newton_step_with_automatic_second_derivative():
     x = var(2.0)
     for _ in range(10):
-        y = x ** 4 - 2 * x ** 2
+        y = x**4 - 2 * x**2
         x.cleargrad()
         y.backward(create_graph=True)
         gx = x.grad
@@ -516,10 +544,10 @@ def test_a_gradients_graph_does_not_propagate_into_the_seed_it_started_from():
     gx = x.grad
     x.cleargrad()
     seeds = [v for v in _leaves(gx) if v is not x]
-    assert seeds and all(np.all(s.data == 1.0) for s in seeds)   # the ones of y
+    assert seeds and all(np.all(s.data == 1.0) for s in seeds)  # the ones of y
     gx.backward()
     t = np.tanh([0.5, -1.0])
-    np.testing.assert_allclose(x.grad.data, 3 * -2 * t * (1 - t ** 2))
+    np.testing.assert_allclose(x.grad.data, 3 * -2 * t * (1 - t**2))
     assert all(s.grad is None for s in seeds)
 
 
@@ -529,11 +557,11 @@ def test_a_seed_the_user_gives_is_differentiated():
     seed = Variable(np.array([2.0, 3.0]))
     y.grad = seed
     y.backward(create_graph=True)
-    gx = x.grad                                # 2 x seed
+    gx = x.grad  # 2 x seed
     x.cleargrad()
     F.sum(gx).backward()
-    np.testing.assert_allclose(seed.grad.data, [1.0, -2.0])    # d/dseed = 2 x
-    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])        # d/dx = 2 seed
+    np.testing.assert_allclose(seed.grad.data, [1.0, -2.0])  # d/dseed = 2 x
+    np.testing.assert_allclose(x.grad.data, [4.0, 6.0])  # d/dx = 2 seed
 
 
 @pytest.mark.parametrize('create_graph', [False, True])
@@ -541,7 +569,7 @@ def test_a_generation_changed_by_hand_is_an_error_not_a_missing_gradient(create_
     x = Variable(np.array(2.0))
     y = x * 3.0
     z = y * y
-    y.creator.generation = z.creator.generation + 5      # claims to come after z
+    y.creator.generation = z.creator.generation + 5  # claims to come after z
     with pytest.raises(RuntimeError, match=r'MulConstant has generation 6, not below 1'):
         z.backward(create_graph=create_graph)
 
@@ -552,10 +580,10 @@ def test_functions_of_many_generations_waiting_at_once_each_run_once():
     for _ in range(50):
         chain.append(chain[-1] * 1.5)
     total = chain[1]
-    for v in chain[2:]:                 # every link of the chain feeds the sum
+    for v in chain[2:]:  # every link of the chain feeds the sum
         total = total + v
     total.backward()
-    assert float(x.grad.data) == pytest.approx(sum(1.5 ** k for k in range(1, 51)))
+    assert float(x.grad.data) == pytest.approx(sum(1.5**k for k in range(1, 51)))
 
 
 def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
@@ -563,6 +591,7 @@ def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
 
     class Spy(Function):
         """y = x0 * x1, recording needs_input_grad in backward."""
+
         def forward(self, x0, x1):
             return x0 * x1
 
@@ -574,13 +603,13 @@ def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
     x = Variable(np.array(2.0))
     y = F.tanh(x)
     y.backward(create_graph=True)
-    gx = x.grad                          # its graph holds y's seed of ones
+    gx = x.grad  # its graph holds y's seed of ones
     x.cleargrad()
     seed = next(v for v in _leaves(gx) if v is not x)
-    z = Spy()(gx, seed)                  # the seed's side leads to no real leaf
+    z = Spy()(gx, seed)  # the seed's side leads to no real leaf
     z.backward(create_graph=True)
     w = Spy()(gx, x)
     w.backward(create_graph=True)
     assert seen == [(True, False), (True, True)]
-    assert 'needs_input_grad' not in vars(z.creator)      # handed over, not stored
+    assert 'needs_input_grad' not in vars(z.creator)  # handed over, not stored
     assert seed.grad is None

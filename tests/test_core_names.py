@@ -1,6 +1,7 @@
 """The names the book's ``dezero.core`` defines beyond the engine: the arithmetic
 Function classes and functions and ``setup_variable``, which live in
 dezero.functions.arithmetic and dezero.operators and are looked up on first use."""
+
 import subprocess
 import sys
 
@@ -13,8 +14,22 @@ import dezero.functions as F
 from dezero import Variable
 from dezero.functions import arithmetic
 
-BOOK_NAMES = ['Add', 'Mul', 'Neg', 'Sub', 'Div', 'Pow', 'add', 'mul', 'neg', 'sub', 'rsub',
-              'div', 'rdiv', 'pow']
+BOOK_NAMES = [
+    'Add',
+    'Mul',
+    'Neg',
+    'Sub',
+    'Div',
+    'Pow',
+    'add',
+    'mul',
+    'neg',
+    'sub',
+    'rsub',
+    'div',
+    'rdiv',
+    'pow',
+]
 
 
 @pytest.mark.parametrize('name', BOOK_NAMES)
@@ -28,21 +43,24 @@ def test_setup_variable_is_the_one_dezero_runs():
 
 
 def test_other_names_are_still_missing():
-    with pytest.raises(AttributeError, match="module 'dezero.core' has no attribute "
-                                             "'no_such_name'"):
+    with pytest.raises(
+        AttributeError, match="module 'dezero.core' has no attribute 'no_such_name'"
+    ):
         dezero.core.no_such_name
 
 
 def test_import_from_core_in_a_fresh_interpreter():
-    code = ('from dezero.core import Add, Pow, rsub, rdiv, setup_variable, Variable\n'
-            'import numpy as np\n'
-            'x = Variable(np.array([1.0, 2.0]))\n'
-            'print(Add()(x, x).data.tolist(), Pow(2)(x).data.tolist(),\n'
-            '      rsub(x, 5.0).data.tolist(), rdiv(x, 4.0).data.tolist())\n')
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.split() == ['[2.0,', '4.0]', '[1.0,', '4.0]', '[4.0,', '3.0]', '[4.0,',
-                           '2.0]']
+    code = (
+        'from dezero.core import Add, Pow, rsub, rdiv, setup_variable, Variable\n'
+        'import numpy as np\n'
+        'x = Variable(np.array([1.0, 2.0]))\n'
+        'print(Add()(x, x).data.tolist(), Pow(2)(x).data.tolist(),\n'
+        '      rsub(x, 5.0).data.tolist(), rdiv(x, 4.0).data.tolist())\n'
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ['[2.0,', '4.0]', '[1.0,', '4.0]', '[4.0,', '3.0]', '[4.0,', '2.0]']
 
 
 def test_core_functions_as_the_book_calls_them():
@@ -70,6 +88,7 @@ def test_names_the_books_modules_import_are_found_there_too():
     import dezero.utils
     from dezero import cuda, download
     from dezero.conv_ops import pair
+
     assert F.Variable is dezero.Variable and F.as_variable is dezero.as_variable
     assert F.Function is dezero.Function and F.as_array is dezero.as_array
     assert dezero.functions_conv.linear is F.linear

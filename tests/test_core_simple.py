@@ -1,4 +1,5 @@
 """The simple core: Variable, Function, Config and backward with array gradients."""
+
 import ast
 import pathlib
 import threading
@@ -8,9 +9,26 @@ import pytest
 
 import dezero
 from dezero import core_simple
-from dezero.core_simple import (Config, Function, Mul, Pow, Variable, add, as_array,
-                                as_variable, div, mul, neg, no_grad, pow, rdiv, rsub,
-                                setup_variable, sub, using_config)
+from dezero.core_simple import (
+    Config,
+    Function,
+    Mul,
+    Pow,
+    Variable,
+    add,
+    as_array,
+    as_variable,
+    div,
+    mul,
+    neg,
+    no_grad,
+    pow,
+    rdiv,
+    rsub,
+    setup_variable,
+    sub,
+    using_config,
+)
 
 
 def var(value, dtype=np.float64):
@@ -63,9 +81,30 @@ class _Pick(Function):
 
 
 # ---- the book's names and the switch its steps 28 and 29 test -------------------------
-BOOK_NAMES = ['Config', 'using_config', 'no_grad', 'Variable', 'as_variable', 'as_array',
-              'Function', 'Add', 'add', 'Mul', 'mul', 'Neg', 'neg', 'Sub', 'sub', 'rsub',
-              'Div', 'div', 'rdiv', 'Pow', 'pow', 'setup_variable']
+BOOK_NAMES = [
+    'Config',
+    'using_config',
+    'no_grad',
+    'Variable',
+    'as_variable',
+    'as_array',
+    'Function',
+    'Add',
+    'add',
+    'Mul',
+    'mul',
+    'Neg',
+    'neg',
+    'Sub',
+    'sub',
+    'rsub',
+    'Div',
+    'div',
+    'rdiv',
+    'Pow',
+    'pow',
+    'setup_variable',
+]
 
 
 def test_the_book_names_are_there_and_dezero_is_not_the_simple_core():
@@ -88,7 +127,7 @@ def test_the_module_imports_nothing_but_numpy_and_the_standard_library():
 
 def test_setup_variable_leaves_the_package_variable_alone():
     setup_variable()
-    setup_variable()                          # again, as the book's steps do: no change
+    setup_variable()  # again, as the book's steps do: no change
     assert Variable.__add__ is add
     assert dezero.Variable.__add__ is not add
     y = dezero.Variable(np.array(2.0)) * 3.0 + 1.0
@@ -105,8 +144,7 @@ def test_variable_refuses_non_arrays_naming_the_type(bad):
 
 def test_variable_properties_and_repr():
     v = Variable(np.zeros((2, 3), np.float32), name='w')
-    assert (v.shape, v.ndim, v.size, v.dtype, len(v), v.name) == \
-        ((2, 3), 2, 6, np.float32, 2, 'w')
+    assert (v.shape, v.ndim, v.size, v.dtype, len(v), v.name) == ((2, 3), 2, 6, np.float32, 2, 'w')
     assert v.grad is None and v.creator is None and v.generation == 0
     assert Variable(None).data is None
     assert repr(Variable(None)) == 'variable(None)'
@@ -132,36 +170,38 @@ def test_a_list_as_operand_gets_the_variable_error():
 
 # ---- values of the tutorial's steps 24, 28 and 29 ----------------------------------------
 def sphere(x, y):
-    return x ** 2 + y ** 2
+    return x**2 + y**2
 
 
 def matyas(x, y):
-    return 0.26 * (x ** 2 + y ** 2) - 0.48 * x * y
+    return 0.26 * (x**2 + y**2) - 0.48 * x * y
 
 
 def goldstein(x, y):
-    return (1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x ** 2 - 14 * y + 6 * x * y
-                                    + 3 * y ** 2)) * \
-        (30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x ** 2 + 48 * y - 36 * x * y
-                                      + 27 * y ** 2))
+    return (1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2)) * (
+        30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
+    )
 
 
-@pytest.mark.parametrize('f, value, grad', [
-    (sphere, 2.0, (2.0, 2.0)),
-    (matyas, 0.040000000000000036, (0.040000000000000036, 0.040000000000000036)),
-    (goldstein, 1876.0, (-5376.0, 8064.0)),
-])
+@pytest.mark.parametrize(
+    'f, value, grad',
+    [
+        (sphere, 2.0, (2.0, 2.0)),
+        (matyas, 0.040000000000000036, (0.040000000000000036, 0.040000000000000036)),
+        (goldstein, 1876.0, (-5376.0, 8064.0)),
+    ],
+)
 def test_step24_functions_at_one_one(f, value, grad):
     x, y = var(1.0), var(1.0)
     z = f(x, y)
     z.backward()
     assert float(z.data) == value
     assert (float(x.grad), float(y.grad)) == grad
-    assert isinstance(x.grad, np.ndarray)         # gradients are plain arrays here
+    assert isinstance(x.grad, np.ndarray)  # gradients are plain arrays here
 
 
 def rosenbrock(x0, x1):
-    return 100 * (x1 - x0 ** 2) ** 2 + (x0 - 1) ** 2
+    return 100 * (x1 - x0**2) ** 2 + (x0 - 1) ** 2
 
 
 def descend_rosenbrock(iters, lr=0.001):
@@ -181,8 +221,9 @@ def test_step28_rosenbrock_gradient_and_first_thousand_steps():
     x0, x1 = var(0.0), var(2.0)
     rosenbrock(x0, x1).backward()
     assert (float(x0.grad), float(x1.grad)) == (-2.0, 400.0)
-    assert descend_rosenbrock(1000) == pytest.approx((0.6837118569138317, 0.4659526837427042),
-                                                     rel=1e-12)
+    assert descend_rosenbrock(1000) == pytest.approx(
+        (0.6837118569138317, 0.4659526837427042), rel=1e-12
+    )
 
 
 @pytest.mark.slow
@@ -194,13 +235,20 @@ def test_step29_newton_iterates():
     x = var(2.0)
     seen = []
     for _ in range(7):
-        y = x ** 4 - 2 * x ** 2
+        y = x**4 - 2 * x**2
         x.cleargrad()
         y.backward()
-        x.data -= x.grad / (12 * x.data ** 2 - 4)
+        x.data -= x.grad / (12 * x.data**2 - 4)
         seen.append(float(x.data))
-    assert seen == [1.4545454545454546, 1.1510467893775467, 1.0253259289766978,
-                    1.0009084519430513, 1.0000012353089454, 1.000000000002289, 1.0]
+    assert seen == [
+        1.4545454545454546,
+        1.1510467893775467,
+        1.0253259289766978,
+        1.0009084519430513,
+        1.0000012353089454,
+        1.000000000002289,
+        1.0,
+    ]
 
 
 # ---- every operator against central differences ------------------------------------------
@@ -218,24 +266,34 @@ def test_binary_operator_gradients_match_central_differences(op, shape0, shape1)
 
     def on_arrays(x0, x1):
         return op(Variable(x0), Variable(x1)).data
+
     assert np.allclose(ga, numerical_grad(lambda t: on_arrays(t, b), a.copy()), atol=1e-7)
     assert np.allclose(gb, numerical_grad(lambda t: on_arrays(a, t), b.copy()), atol=1e-7)
 
 
-@pytest.mark.parametrize('f', [neg, lambda x: pow(x, 3), lambda x: x ** 0.5,
-                               lambda x: x ** -2, lambda x: 2.0 - x, lambda x: 3.0 / x])
+@pytest.mark.parametrize(
+    'f',
+    [
+        neg,
+        lambda x: pow(x, 3),
+        lambda x: x**0.5,
+        lambda x: x**-2,
+        lambda x: 2.0 - x,
+        lambda x: 3.0 / x,
+    ],
+)
 def test_unary_gradients_match_central_differences(f):
     a = np.random.default_rng(1).uniform(0.5, 1.5, (2, 3))
     (g,) = backprop_grads(f, a)
-    assert np.allclose(g, numerical_grad(lambda t: f(Variable(t)).data, a.copy()),
-                       atol=1e-7)
+    assert np.allclose(g, numerical_grad(lambda t: f(Variable(t)).data, a.copy()), atol=1e-7)
 
 
 def test_operators_with_numbers_and_arrays_on_either_side():
     x = var(2.0)
-    assert [float(e.data) for e in (x + 1, 1 + x, x - 1, 1 - x, x * 3, 3 * x, x / 4, 4 / x,
-                                    -x, x ** 3)] == [3, 3, 1, -1, 6, 6, 0.5, 2, -2, 8]
-    y = np.array([1.0, 2.0]) * x                 # NumPy leaves the operator to Variable
+    assert [
+        float(e.data) for e in (x + 1, 1 + x, x - 1, 1 - x, x * 3, 3 * x, x / 4, 4 / x, -x, x**3)
+    ] == [3, 3, 1, -1, 6, 6, 0.5, 2, -2, 8]
+    y = np.array([1.0, 2.0]) * x  # NumPy leaves the operator to Variable
     assert isinstance(y, Variable)
     y = np.array(3.0) - x
     assert isinstance(y, Variable) and float(y.data) == 1.0
@@ -250,7 +308,7 @@ def test_pow_takes_a_constant_exponent_only():
 # ---- dtypes ----------------------------------------------------------------------------
 def test_float32_stays_float32():
     x = var([1.0, 2.0], np.float32)
-    y = (2 * x + 1) / 3 - x ** 2 + np.float64(0.5) * x - 1.5 / x
+    y = (2 * x + 1) / 3 - x**2 + np.float64(0.5) * x - 1.5 / x
     assert y.dtype == np.float32
     _sum_all(y).backward()
     assert x.grad.dtype == np.float32
@@ -262,16 +320,17 @@ def test_integer_data_gets_float_gradients():
     assert y.dtype.kind == 'i'
     y.backward()
     assert x.grad.dtype == np.float64 and float(x.grad) == 6.0
-    assert (x * 0.5).dtype == np.float64          # a float constant makes a float result
+    assert (x * 0.5).dtype == np.float64  # a float constant makes a float result
 
 
 # ---- backward ----------------------------------------------------------------------------
 class Square(Function):
     """y = x²; counts the calls of its backward in the class attribute ``calls``."""
+
     calls = 0
 
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
         Square.calls += 1
@@ -287,7 +346,7 @@ def test_diamond_graph_generations_and_one_backward_per_function():
     assert [v.generation for v in (x, a, b, c, y)] == [0, 1, 2, 2, 3]
     y.backward()
     assert float(y.data) == 32.0
-    assert float(x.grad) == 64.0                  # 8 x³: a's gradient summed before use
+    assert float(x.grad) == 64.0  # 8 x³: a's gradient summed before use
     assert Square.calls == 3
 
 
@@ -328,8 +387,8 @@ def test_a_second_retaining_pass_propagates_only_its_own_gradients():
     y = a * 1.0
     y.backward(retain_grad=True)
     y.backward(retain_grad=True)
-    assert float(a.grad) == 2.0                   # retained gradients add up ...
-    assert float(x.grad) == 6.0                   # ... but are not propagated twice
+    assert float(a.grad) == 2.0  # retained gradients add up ...
+    assert float(x.grad) == 6.0  # ... but are not propagated twice
 
 
 def test_a_seed_set_on_grad_is_used_and_not_handed_on():
@@ -339,7 +398,7 @@ def test_a_seed_set_on_grad_is_used_and_not_handed_on():
     y.backward()
     assert float(x.grad) == 2.0 and y.grad is None
     x = var([1.0, 2.0])
-    y = x + 1.0                                   # Add passes its gradient on unchanged
+    y = x + 1.0  # Add passes its gradient on unchanged
     seed = np.array([1.0, 3.0])
     y.grad = seed
     y.backward()
@@ -354,14 +413,14 @@ def test_backward_of_a_leaf_gives_ones():
 
 def test_gradients_of_different_variables_never_share_memory():
     x0, x1 = var([1.0, 2.0]), var([3.0, 4.0])
-    y = x0 + x1                                   # Add hands gy to both inputs
+    y = x0 + x1  # Add hands gy to both inputs
     z = y - 0.0
     z.backward(retain_grad=True)
     grads = [x0.grad, x1.grad, y.grad, z.grad]
     for i, g in enumerate(grads):
-        for h in grads[i + 1:]:
+        for h in grads[i + 1 :]:
             assert not np.shares_memory(g, h)
-    x0.grad *= 10                                 # an optimizer may update in place
+    x0.grad *= 10  # an optimizer may update in place
     assert np.array_equal(x1.grad, [1.0, 1.0])
 
 
@@ -422,12 +481,18 @@ class Wrong(Function):
         return self.result
 
 
-@pytest.mark.parametrize('result, message', [
-    (np.ones(2), r'Wrong\.backward returned 1 gradients for 2 inputs'),
-    ((np.ones(2), np.ones(3)), r'Wrong\.backward returned a gradient of shape \(3,\) as '
-                               r'the gradient of an input of shape \(2,\)'),
-    ((np.ones(2), [1.0, 1.0]), r'Wrong\.backward returned an object of type list'),
-])
+@pytest.mark.parametrize(
+    'result, message',
+    [
+        (np.ones(2), r'Wrong\.backward returned 1 gradients for 2 inputs'),
+        (
+            (np.ones(2), np.ones(3)),
+            r'Wrong\.backward returned a gradient of shape \(3,\) as '
+            r'the gradient of an input of shape \(2,\)',
+        ),
+        ((np.ones(2), [1.0, 1.0]), r'Wrong\.backward returned an object of type list'),
+    ],
+)
 def test_a_wrong_backward_is_named(result, message):
     y = Wrong(result)(var([1.0, 2.0]), var([3.0, 4.0]))
     with pytest.raises(ValueError, match=message):
@@ -442,6 +507,7 @@ def test_backward_without_data_is_refused():
 def test_function_without_forward_or_backward_names_itself():
     class Empty(Function):
         pass
+
     with pytest.raises(NotImplementedError, match='Empty does not define forward'):
         Empty()(var(1.0))
 
@@ -482,7 +548,7 @@ def test_config_is_per_thread():
     def other_thread():
         seen['backprop'] = Config.enable_backprop
         seen['creator'] = (var(1.0) * 2).creator is not None
-        Config.enable_backprop = False            # in this thread only
+        Config.enable_backprop = False  # in this thread only
 
     with no_grad():
         thread = threading.Thread(target=other_thread)

@@ -1,5 +1,6 @@
 """dezero.cuda on a machine without a usable GPU: the array-module switch, the errors
 that say how to get CuPy, and that CPU work never imports CuPy."""
+
 import subprocess
 import sys
 import types
@@ -16,7 +17,7 @@ from dezero.models import MLP
 @pytest.fixture
 def no_cupy(monkeypatch):
     """CuPy cannot be imported, and dezero.cuda has not looked for it yet."""
-    monkeypatch.setitem(sys.modules, 'cupy', None)      # import cupy -> ImportError
+    monkeypatch.setitem(sys.modules, 'cupy', None)  # import cupy -> ImportError
     monkeypatch.setattr(cuda, '_cupy', None)
     monkeypatch.setattr(cuda, '_cupy_problem', None)
 
@@ -30,8 +31,11 @@ def cupy_without_device(monkeypatch):
         pass
 
     def count():
-        raise NoDriver('cudaErrorInsufficientDriver: CUDA driver version is '
-                       'insufficient for CUDA runtime version')
+        raise NoDriver(
+            'cudaErrorInsufficientDriver: CUDA driver version is '
+            'insufficient for CUDA runtime version'
+        )
+
     fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count))
     monkeypatch.setitem(sys.modules, 'cupy', fake)
     monkeypatch.setattr(cuda, '_cupy', None)
@@ -39,7 +43,7 @@ def cupy_without_device(monkeypatch):
 
 
 def test_cpu_work_never_imports_cupy():
-    code = '''
+    code = """
 import sys
 import numpy as np
 import dezero, dezero.functions as F
@@ -52,9 +56,8 @@ loss.backward(); opt.update()
 assert cuda.get_array_module(loss.data) is np
 assert not cuda.is_gpu_array(loss.data)
 print('cupy' in sys.modules)
-'''
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         check=True)
+"""
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == 'False'
 
 
@@ -80,7 +83,7 @@ def test_without_cupy_the_gpu_is_off_and_every_move_says_how_to_install(no_cupy)
     v = Variable(np.ones(2))
     with pytest.raises(RuntimeError, match=r'^Variable\.to_gpu: .*' + hint):
         v.to_gpu()
-    assert isinstance(v.data, np.ndarray)                # unchanged
+    assert isinstance(v.data, np.ndarray)  # unchanged
     model = MLP((3, 2))
     model(np.ones((1, 4), np.float32))
     with pytest.raises(RuntimeError, match=r'^MLP\.to_gpu: .*' + hint):
@@ -100,9 +103,12 @@ def test_the_cupy_module_is_reachable_as_in_the_book_only_when_usable(no_cupy):
 
 def test_cupy_without_a_device_says_why(cupy_without_device):
     assert cuda.gpu_enable is False
-    with pytest.raises(RuntimeError, match=r'Variable\.to_gpu: cannot move data to a '
-                                           r'GPU: CuPy is installed but no GPU can be '
-                                           r'used \(NoDriver: cudaErrorInsufficient'):
+    with pytest.raises(
+        RuntimeError,
+        match=r'Variable\.to_gpu: cannot move data to a '
+        r'GPU: CuPy is installed but no GPU can be '
+        r'used \(NoDriver: cudaErrorInsufficient',
+    ):
         Variable(np.ones(2)).to_gpu()
 
 

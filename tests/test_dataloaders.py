@@ -1,5 +1,6 @@
 """DataLoader and SeqDataLoader: coverage of every sample, batch shapes and dtypes,
 epochs and resets, reproducible shuffling, (x, t) array pairs, and errors."""
+
 import numpy as np
 import pytest
 
@@ -33,22 +34,25 @@ def order(batches):
 @pytest.mark.parametrize('source', ['dataset', 'arrays'])
 def test_every_sample_once_per_epoch_with_a_partial_last_batch(shuffle, source):
     ds = Numbered(10)
-    loader = DataLoader(ds if source == 'dataset' else (ds.data, ds.label), batch_size=4,
-                        shuffle=shuffle, seed=0)
+    loader = DataLoader(
+        ds if source == 'dataset' else (ds.data, ds.label), batch_size=4, shuffle=shuffle, seed=0
+    )
     assert len(loader) == 3
-    for _ in range(2):                                   # two epochs
+    for _ in range(2):  # two epochs
         batches = epoch(loader)
         assert [len(t) for _, t in batches] == [4, 4, 2]
         for x, t in batches:
             assert x.dtype == np.float32 and t.dtype == np.int64 and x.shape[1:] == (2,)
-            np.testing.assert_array_equal(x[:, 0], t)       # rows and labels stay paired
+            np.testing.assert_array_equal(x[:, 0], t)  # rows and labels stay paired
         assert sorted(order(batches)) == list(range(10))
         if not shuffle:
             assert order(batches) == list(range(10))
 
 
-@pytest.mark.parametrize('n, batch_size, batches', [(10, 5, 2), (10, 3, 4), (10, 10, 1),
-                                                    (10, 50, 1), (1, 1, 1), (0, 4, 0)])
+@pytest.mark.parametrize(
+    'n, batch_size, batches',
+    [(10, 5, 2), (10, 3, 4), (10, 10, 1), (10, 50, 1), (1, 1, 1), (0, 4, 0)],
+)
 def test_len_is_the_number_of_batches(n, batch_size, batches):
     loader = DataLoader(Numbered(n), batch_size)
     assert len(loader) == batches == len(epoch(loader))
@@ -75,6 +79,7 @@ def test_without_seed_the_global_numpy_seed_reproduces_the_order():
     def two_epochs():
         loader = DataLoader(Numbered(30), 8)
         return [order(epoch(loader)), order(epoch(loader))]
+
     np.random.seed(0)
     first = two_epochs()
     np.random.seed(0)
@@ -83,11 +88,14 @@ def test_without_seed_the_global_numpy_seed_reproduces_the_order():
 
 def test_next_raises_stop_iteration_at_the_end_then_starts_a_new_epoch():
     loader = DataLoader(Numbered(5), 2, shuffle=False)
-    assert [t.tolist() for _, t in (loader.next(), next(loader), loader.__next__())] == \
-        [[0, 1], [2, 3], [4]]
+    assert [t.tolist() for _, t in (loader.next(), next(loader), loader.__next__())] == [
+        [0, 1],
+        [2, 3],
+        [4],
+    ]
     with pytest.raises(StopIteration):
         next(loader)
-    assert next(loader)[1].tolist() == [0, 1]            # the next epoch
+    assert next(loader)[1].tolist() == [0, 1]  # the next epoch
 
 
 def test_reset_and_a_loop_left_early_restart_the_epoch():
@@ -96,9 +104,9 @@ def test_reset_and_a_loop_left_early_restart_the_epoch():
     next(loader)
     loader.reset()
     assert loader.iteration == 0 and next(loader)[1].tolist() == [0, 1, 2]
-    for _ in loader:                                     # leave after one batch
+    for _ in loader:  # leave after one batch
         break
-    assert order(epoch(loader)) == list(range(10))       # a whole epoch again
+    assert order(epoch(loader)) == list(range(10))  # a whole epoch again
 
 
 def test_array_pair_keeps_dtypes_and_allows_no_labels():
@@ -122,12 +130,15 @@ def test_array_pair_and_dataset_give_the_same_batches_for_the_same_seed():
         np.testing.assert_array_equal(ta, tb)
 
 
-@pytest.mark.parametrize('pair, error, pattern', [
-    ((np.zeros((3, 2)), np.zeros(4)), ValueError, r'same first length.*\(3, 2\).*\(4,\)'),
-    ((np.zeros((3, 2)), np.array(1)), ValueError, 'same first length'),
-    ((np.array(1.0), None), ValueError, 'at least one dimension'),
-    ((np.zeros((3, 2)), [0, 1, 2]), TypeError, 'must be a NumPy array or None'),
-])
+@pytest.mark.parametrize(
+    'pair, error, pattern',
+    [
+        ((np.zeros((3, 2)), np.zeros(4)), ValueError, r'same first length.*\(3, 2\).*\(4,\)'),
+        ((np.zeros((3, 2)), np.array(1)), ValueError, 'same first length'),
+        ((np.array(1.0), None), ValueError, 'at least one dimension'),
+        ((np.zeros((3, 2)), [0, 1, 2]), TypeError, 'must be a NumPy array or None'),
+    ],
+)
 def test_bad_array_pairs(pair, error, pattern):
     with pytest.raises(error, match=pattern):
         DataLoader(pair, 2)
@@ -135,8 +146,9 @@ def test_bad_array_pairs(pair, error, pattern):
 
 @pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4', None])
 def test_batch_size_must_be_a_positive_integer(batch_size):
-    with pytest.raises(ValueError, match=f'batch_size must be a positive integer, got '
-                                         f'{batch_size!r}'):
+    with pytest.raises(
+        ValueError, match=f'batch_size must be a positive integer, got {batch_size!r}'
+    ):
         DataLoader(Numbered(), batch_size)
 
 
@@ -148,13 +160,14 @@ def test_unlabelled_dataset_gives_none_labels():
     class Unlabelled(Dataset):
         def prepare(self):
             self.data = np.arange(5, dtype=np.float32)
+
     batches = epoch(DataLoader(Unlabelled(), 2, shuffle=False))
     assert [t for _, t in batches] == [None, None, None]
     assert batches[0][0].dtype == np.float32 and batches[0][0].tolist() == [0.0, 1.0]
 
 
 def test_items_that_cannot_be_stacked_or_half_labelled():
-    ragged = [(np.zeros(2), 0), (np.zeros(3), 1)]       # any sequence of pairs works
+    ragged = [(np.zeros(2), 0), (np.zeros(3), 1)]  # any sequence of pairs works
     with pytest.raises(ValueError, match='cannot stack the inputs of a batch'):
         next(DataLoader(ragged, 2, shuffle=False))
     half = [(np.zeros(2), 0), (np.zeros(2), None)]
@@ -176,13 +189,14 @@ def test_gpu_batches_need_cupy():
 def test_spiral_batches():
     batches = epoch(DataLoader(Spiral(), 30, seed=0))
     assert len(batches) == 10
-    assert all(x.shape == (30, 2) and x.dtype == np.float32 and t.shape == (30,)
-               for x, t in batches)
+    assert all(
+        x.shape == (30, 2) and x.dtype == np.float32 and t.shape == (30,) for x, t in batches
+    )
 
 
 # ---- SeqDataLoader ---------------------------------------------------------------------
 def test_seq_loader_walks_segments_in_time_order():
-    loader = SeqDataLoader(Numbered(11), batch_size=3)   # segments 0-2, 3-5, 6-8; 9, 10 left
+    loader = SeqDataLoader(Numbered(11), batch_size=3)  # segments 0-2, 3-5, 6-8; 9, 10 left
     assert len(loader) == 3
     batches = epoch(loader)
     assert [t.tolist() for _, t in batches] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
@@ -193,10 +207,10 @@ def test_seq_loader_walks_segments_in_time_order():
 def test_seq_loader_on_sin_curve():
     ds = SinCurve()
     batches = epoch(SeqDataLoader(ds, 30))
-    assert len(batches) == 33                            # 999 // 30
+    assert len(batches) == 33  # 999 // 30
     x, t = batches[0]
     assert x.shape == (30, 1) and x.dtype == np.float32
-    np.testing.assert_array_equal(batches[1][0], t)      # next step's input = this label
+    np.testing.assert_array_equal(batches[1][0], t)  # next step's input = this label
 
 
 def test_seq_loader_refuses_a_batch_larger_than_the_series():
@@ -205,17 +219,15 @@ def test_seq_loader_refuses_a_batch_larger_than_the_series():
 
 
 def test_seq_loader_on_an_array_pair_gives_the_batches_by_hand():
-    series = np.arange(10, dtype=np.float32) * 10            # 0, 10, ..., 90
-    x, t = series[:-1, None], series[1:, None]                # 9 steps: predict the next
-    loader = SeqDataLoader((x, t), batch_size=3)              # segments 0-2, 3-5, 6-8
+    series = np.arange(10, dtype=np.float32) * 10  # 0, 10, ..., 90
+    x, t = series[:-1, None], series[1:, None]  # 9 steps: predict the next
+    loader = SeqDataLoader((x, t), batch_size=3)  # segments 0-2, 3-5, 6-8
     assert len(loader) == 3
     batches = epoch(loader)
-    assert [xb[:, 0].tolist() for xb, _ in batches] == [[0, 30, 60], [10, 40, 70],
-                                                        [20, 50, 80]]
-    assert [tb[:, 0].tolist() for _, tb in batches] == [[10, 40, 70], [20, 50, 80],
-                                                        [30, 60, 90]]
+    assert [xb[:, 0].tolist() for xb, _ in batches] == [[0, 30, 60], [10, 40, 70], [20, 50, 80]]
+    assert [tb[:, 0].tolist() for _, tb in batches] == [[10, 40, 70], [20, 50, 80], [30, 60, 90]]
     assert all(xb.dtype == np.float32 and xb.shape == (3, 1) for xb, _ in batches)
-    xb, tb = next(iter(SeqDataLoader((x, None), 9)))          # one step of every item
+    xb, tb = next(iter(SeqDataLoader((x, None), 9)))  # one step of every item
     assert tb is None and xb[:, 0].tolist() == series[:-1].tolist()
 
 
@@ -223,7 +235,7 @@ def test_seq_loader_on_an_array_pair_gives_the_batches_by_hand():
 def test_seq_loader_row_r_walks_segment_r_in_time_order(n, batch_size):
     loader = SeqDataLoader(Numbered(n), batch_size)
     jump = n // batch_size
-    rows = np.stack([t for _, t in epoch(loader)], axis=1)    # (batch_size, steps)
+    rows = np.stack([t for _, t in epoch(loader)], axis=1)  # (batch_size, steps)
     assert rows.shape == (batch_size, jump) == (batch_size, len(loader))
     for r in range(batch_size):
         assert rows[r].tolist() == list(range(r * jump, (r + 1) * jump))
@@ -236,7 +248,7 @@ def test_seq_loader_is_never_shuffled_and_restarts_each_epoch():
     assert first == [[0, 4], [1, 5], [2, 6], [3, 7]]
     next(loader)
     next(loader)
-    for _ in loader:                                          # a loop starts anew
+    for _ in loader:  # a loop starts anew
         break
     assert [t.tolist() for _, t in epoch(loader)] == first
     with pytest.raises(TypeError):
@@ -244,6 +256,7 @@ def test_seq_loader_is_never_shuffled_and_restarts_each_epoch():
 
 
 def test_seq_loader_checks_batch_size_under_its_own_name():
-    with pytest.raises(ValueError, match='SeqDataLoader: batch_size must be a positive '
-                                         'integer, got 0'):
+    with pytest.raises(
+        ValueError, match='SeqDataLoader: batch_size must be a positive integer, got 0'
+    ):
         SeqDataLoader(Numbered(8), 0)

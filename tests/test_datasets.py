@@ -1,5 +1,6 @@
 """Datasets: the Dataset protocol, Spiral, SinCurve and MNIST (on tiny IDX files that
 the tests write; one optional test reads the real test split when it is present)."""
+
 import hashlib
 import os
 import urllib.request
@@ -23,6 +24,7 @@ def offline(monkeypatch, tmp_path):
     def file_only(url, *args, **kwargs):
         assert url.startswith('file:'), f'a test tried to reach the network: {url}'
         return real_urlopen(url, *args, **kwargs)
+
     monkeypatch.setattr(urllib.request, 'urlopen', file_only)
     monkeypatch.setattr(MNIST, 'mirror', (tmp_path / 'no-mirror').as_uri() + '/')
     monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
@@ -44,9 +46,9 @@ def test_getitem_returns_transformed_pairs():
     ds = Tiny(transform=lambda x: x + 1, target_transform=lambda t: -t)
     assert len(ds) == 5
     assert ds[1] == (11, -1)
-    assert ds[-1] == (41, -1)                      # negative indexes count from the end
+    assert ds[-1] == (41, -1)  # negative indexes count from the end
     assert ds[np.int64(2)] == (21, 0)
-    assert Tiny()[3] == (30, 1)                    # default transforms: identity
+    assert Tiny()[3] == (30, 1)  # default transforms: identity
     assert ds.train is True and Tiny(train=False).train is False
 
 
@@ -79,6 +81,7 @@ def test_bad_transform_and_missing_data_and_length_mismatch():
     class Mismatch(Dataset):
         def prepare(self):
             self.data, self.label = np.zeros(3), np.zeros(2)
+
     with pytest.raises(ValueError, match='3 data items but 2 labels'):
         Mismatch()
 
@@ -111,12 +114,12 @@ def test_spiral_matches_the_book_generator(train, seed):
 def test_spiral_is_balanced_shuffled_deterministic_and_bounded():
     x, t = get_spiral()
     assert np.bincount(t).tolist() == [100, 100, 100]
-    assert not np.array_equal(t, np.sort(t))                      # shuffled
+    assert not np.array_equal(t, np.sort(t))  # shuffled
     x2, t2 = get_spiral()
-    assert np.array_equal(x, x2) and np.array_equal(t, t2)         # same every call
-    assert not np.array_equal(x, get_spiral(train=False)[0])       # test split differs
+    assert np.array_equal(x, x2) and np.array_equal(t, t2)  # same every call
+    assert not np.array_equal(x, get_spiral(train=False)[0])  # test split differs
     radius = np.hypot(x[:, 0], x[:, 1])
-    assert radius.min() < 0.01 and 0.98 < radius.max() < 1.0      # radius = i/100
+    assert radius.min() < 0.01 and 0.98 < radius.max() < 1.0  # radius = i/100
 
 
 def test_spiral_leaves_the_global_random_state_alone():
@@ -128,7 +131,7 @@ def test_spiral_leaves_the_global_random_state_alone():
     expected = np.random.RandomState(7).rand()
     assert np.random.rand() == expected
     np.random.seed(123)
-    assert np.array_equal(get_spiral()[0], x)                       # not seeded globally
+    assert np.array_equal(get_spiral()[0], x)  # not seeded globally
 
 
 def test_spiral_dataset_wraps_get_spiral():
@@ -145,11 +148,11 @@ def test_sin_curve_train_is_noisy_sine_shifted_by_one():
     ds = SinCurve()
     assert ds.data.shape == (999, 1) and ds.label.shape == (999, 1)
     assert ds.data.dtype == np.float32 and ds.label.dtype == np.float32
-    np.testing.assert_array_equal(ds.data[1:], ds.label[:-1])      # label = next value
+    np.testing.assert_array_equal(ds.data[1:], ds.label[:-1])  # label = next value
     x = np.linspace(0, 2 * np.pi, 1000)
     noise = np.concatenate([ds.data[:, 0], ds.label[-1:, 0]]) - np.sin(x)
     assert np.abs(noise).max() <= 0.05 + 1e-6 and noise.std() > 0.02
-    np.testing.assert_array_equal(SinCurve().data, ds.data)        # seeded
+    np.testing.assert_array_equal(SinCurve().data, ds.data)  # seeded
     x0, t0 = ds[0]
     assert x0.shape == (1,) and t0.shape == (1,)
 
@@ -186,7 +189,7 @@ def test_mnist_reads_data_and_labels(test_only):
     assert ds.label.dtype == np.int64
     np.testing.assert_array_equal(ds.data[:, 0], IMAGES)
     np.testing.assert_array_equal(ds.label, [3, 0, 9])
-    ds.data[0, 0, 0, 0] = 1                        # an ordinary, writable array
+    ds.data[0, 0, 0, 0] = 1  # an ordinary, writable array
 
 
 def test_mnist_default_transform_gives_784_floats_in_unit_range(test_only):
@@ -198,8 +201,7 @@ def test_mnist_default_transform_gives_784_floats_in_unit_range(test_only):
 
 
 def test_mnist_custom_transforms(test_only):
-    x, t = MNIST(train=False, root=test_only, transform=None,
-                 target_transform=lambda t: t + 100)[0]
+    x, t = MNIST(train=False, root=test_only, transform=None, target_transform=lambda t: t + 100)[0]
     assert x.shape == (1, 28, 28) and x.dtype == np.uint8
     assert t == 103
 
@@ -226,12 +228,11 @@ def test_missing_train_files_offline_name_files_and_folder(test_only):
     for name in TRAIN_FILES:
         assert name in message
     assert str(test_only) in message and 'by hand' in message
-    assert sorted(os.listdir(test_only)) == sorted(TEST_FILES)    # nothing half-written
+    assert sorted(os.listdir(test_only)) == sorted(TEST_FILES)  # nothing half-written
 
 
 def test_missing_test_files_in_an_empty_default_root():
-    with pytest.raises(DownloadError, match='t10k-images-idx3-ubyte.gz, '
-                                            't10k-labels-idx1-ubyte.gz'):
+    with pytest.raises(DownloadError, match='t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz'):
         MNIST(train=False)
 
 
@@ -249,7 +250,7 @@ def test_missing_files_are_downloaded_from_the_mirror(monkeypatch, tmp_path):
 
 def test_download_with_wrong_checksum_keeps_nothing(monkeypatch, tmp_path):
     mirror = tmp_path / 'mirror'
-    write_split(mirror, train=False)          # tiny files: not the real MNIST checksums
+    write_split(mirror, train=False)  # tiny files: not the real MNIST checksums
     monkeypatch.setattr(MNIST, 'mirror', mirror.as_uri() + '/')
     root = tmp_path / 'data'
     with pytest.raises(ChecksumError, match='9fb629c4189551a2d022fa330f9573f3'):
@@ -257,19 +258,34 @@ def test_download_with_wrong_checksum_keeps_nothing(monkeypatch, tmp_path):
     assert os.listdir(root) == []
 
 
-@pytest.mark.parametrize('name, content, pattern', [
-    (TEST_FILES[0], idx_bytes(2049, (3, 28, 28), IMAGES.tobytes()),
-     'not an IDX images file: magic number 2049, expected 2051'),
-    (TEST_FILES[1], idx_bytes(2051, (3,), LABELS.tobytes()),
-     'not an IDX labels file: magic number 2051, expected 2049'),
-    (TEST_FILES[0], idx_bytes(2051, (3, 28, 28), IMAGES.tobytes()[:-5]),
-     'holds 2347 bytes of images but its header announces 3 x 28 x 28 = 2352'),
-    (TEST_FILES[1], b'\x00\x00', 'too short'),
-    (TEST_FILES[0], idx_bytes(2051, (1, 56, 42), IMAGES.tobytes()),
-     'images of 56x42 pixels, expected 28x28'),
-    (TEST_FILES[1], idx_bytes(2049, (2,), bytes([1, 2])), '3 images but .* 2 labels'),
-    (TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 2, 10])), 'label 10, expected 0 to 9'),
-])
+@pytest.mark.parametrize(
+    'name, content, pattern',
+    [
+        (
+            TEST_FILES[0],
+            idx_bytes(2049, (3, 28, 28), IMAGES.tobytes()),
+            'not an IDX images file: magic number 2049, expected 2051',
+        ),
+        (
+            TEST_FILES[1],
+            idx_bytes(2051, (3,), LABELS.tobytes()),
+            'not an IDX labels file: magic number 2051, expected 2049',
+        ),
+        (
+            TEST_FILES[0],
+            idx_bytes(2051, (3, 28, 28), IMAGES.tobytes()[:-5]),
+            'holds 2347 bytes of images but its header announces 3 x 28 x 28 = 2352',
+        ),
+        (TEST_FILES[1], b'\x00\x00', 'too short'),
+        (
+            TEST_FILES[0],
+            idx_bytes(2051, (1, 56, 42), IMAGES.tobytes()),
+            'images of 56x42 pixels, expected 28x28',
+        ),
+        (TEST_FILES[1], idx_bytes(2049, (2,), bytes([1, 2])), '3 images but .* 2 labels'),
+        (TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 2, 10])), 'label 10, expected 0 to 9'),
+    ],
+)
 def test_corrupt_files_give_clear_errors(test_only, name, content, pattern):
     write_gz(test_only / name, content)
     with pytest.raises(ValueError, match=pattern) as info:
@@ -280,7 +296,7 @@ def test_corrupt_files_give_clear_errors(test_only, name, content, pattern):
 @pytest.mark.parametrize('content', [b'not gzip at all', None])
 def test_non_gzip_or_truncated_file(test_only, content):
     path = test_only / TEST_FILES[0]
-    if content is None:                                  # a cut-off gzip stream
+    if content is None:  # a cut-off gzip stream
         content = path.read_bytes()[:-20]
     path.write_bytes(content)
     with pytest.raises(ValueError, match='not a complete gzip file') as info:
@@ -296,6 +312,7 @@ def test_mnist_show_draws_a_grey_grid_of_random_images(monkeypatch, test_only):
     matplotlib = pytest.importorskip('matplotlib')
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     monkeypatch.setattr(plt, 'show', lambda: None)
     np.random.seed(1)
     picks = np.random.randint(0, 3, size=4)
@@ -310,13 +327,13 @@ def test_mnist_show_draws_a_grey_grid_of_random_images(monkeypatch, test_only):
 
 
 # ---- the real test split, when this checkout has it -----------------------------------
-@pytest.mark.skipif(not mnist_files.has_real_mnist(),
-                    reason='the real MNIST test split is not available here')
+@pytest.mark.skipif(
+    not mnist_files.has_real_mnist(), reason='the real MNIST test split is not available here'
+)
 def test_real_mnist_test_split():
     ds = MNIST(train=False, root=REAL_MNIST)
     assert ds.data.shape == (10000, 1, 28, 28)
-    assert np.bincount(ds.label).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028,
-                                              974, 1009]
+    assert np.bincount(ds.label).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert ds.label[:5].tolist() == [7, 2, 1, 0, 4]
     x, t = ds[0]
     assert x.shape == (784,) and x.dtype == np.float32 and x.max() == 1.0 and t == 7

@@ -1,5 +1,6 @@
 """load_cache_npz / save_cache_npz: file names and folder, exact round trips, atomic
 writes, and clear errors for files that are not caches (never unpickled)."""
+
 import os
 import pickle
 
@@ -33,11 +34,13 @@ def test_round_trip_keeps_values_and_dtypes(home):
 
 
 def test_names_follow_the_last_part_of_the_name_and_the_split(home):
-    save_cache_npz(np.zeros(1), np.zeros(1), URL)                 # train=False by default
+    save_cache_npz(np.zeros(1), np.zeros(1), URL)  # train=False by default
     save_cache_npz(np.ones(1), np.ones(1), 'archive.tar.gz', train=True)
-    assert sorted(os.listdir(home / 'downloads')) == ['archive.tar.gz.test.npz',
-                                                      'archive.tar.gz.train.npz']
-    assert load_cache_npz('archive.tar.gz')[0][0] == 0.0           # a URL or a name
+    assert sorted(os.listdir(home / 'downloads')) == [
+        'archive.tar.gz.test.npz',
+        'archive.tar.gz.train.npz',
+    ]
+    assert load_cache_npz('archive.tar.gz')[0][0] == 0.0  # a URL or a name
     assert load_cache_npz(URL, train=True)[0][0] == 1.0
 
 
@@ -54,8 +57,7 @@ def test_an_existing_cache_is_kept(home):
 
 
 def test_object_arrays_are_refused(home):
-    with pytest.raises(TypeError, match='label must be an array of numbers, got dtype '
-                                        'object'):
+    with pytest.raises(TypeError, match='label must be an array of numbers, got dtype object'):
         save_cache_npz(np.zeros(2), [1, None], URL)
     with pytest.raises(TypeError, match='data must be an array'):
         save_cache_npz(None, np.zeros(2), URL)
@@ -66,6 +68,7 @@ def test_a_failed_write_leaves_nothing(monkeypatch, home):
     def broken_savez(f, **arrays):
         f.write(b'PK partial')
         raise OSError('disk full')
+
     monkeypatch.setattr(cache.np, 'savez', broken_savez)
     with pytest.raises(OSError, match='disk full'):
         save_cache_npz(np.zeros(2), np.zeros(2), URL)
@@ -80,13 +83,16 @@ class _Hostile:
         return open, (self.marker, 'w')
 
 
-@pytest.mark.parametrize('content', [
-    b'garbage',
-    'pickle',                                 # a pickle is refused, not run
-    'npy',                                    # one array, not an npz
-    'no-label',
-    'objects',
-])
+@pytest.mark.parametrize(
+    'content',
+    [
+        b'garbage',
+        'pickle',  # a pickle is refused, not run
+        'npy',  # one array, not an npz
+        'no-label',
+        'objects',
+    ],
+)
 def test_files_that_are_not_caches_are_clear_errors(home, tmp_path, content):
     path = home / 'downloads' / 'archive.tar.gz.test.npz'
     path.parent.mkdir(parents=True)
@@ -101,8 +107,7 @@ def test_files_that_are_not_caches_are_clear_errors(home, tmp_path, content):
             np.savez(f, data=np.zeros(3))
     elif content == 'objects':
         with open(path, 'wb') as f:
-            np.savez(f, data=np.array([_Hostile(str(marker))], dtype=object),
-                     label=np.zeros(1))
+            np.savez(f, data=np.array([_Hostile(str(marker))], dtype=object), label=np.zeros(1))
     else:
         path.write_bytes(content)
     with pytest.raises(ValueError, match='is not a dataset cache') as info:

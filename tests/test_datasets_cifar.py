@@ -1,5 +1,6 @@
 """CIFAR10 and CIFAR100 on tiny archives in the published binary format, written by the
 tests into DEZERO_HOME (a temporary folder) or served from file:// URLs."""
+
 import hashlib
 import os
 import pickle
@@ -25,9 +26,10 @@ TEST_LABELS = np.array([9, 0, 4])
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path):
     block_network(monkeypatch, tmp_path / 'home')
-    for cls in (CIFAR10, CIFAR100):       # a mirror that does not exist
-        monkeypatch.setattr(cls, 'url', (tmp_path / 'no-mirror' / os.path.basename(
-            cls.url)).as_uri())
+    for cls in (CIFAR10, CIFAR100):  # a mirror that does not exist
+        monkeypatch.setattr(
+            cls, 'url', (tmp_path / 'no-mirror' / os.path.basename(cls.url)).as_uri()
+        )
 
 
 @pytest.fixture
@@ -36,8 +38,10 @@ def downloads(tmp_path):
 
 
 def cifar10_members():
-    members = {name: cifar_records(TRAIN_IMAGES[2 * i:2 * i + 2], TRAIN_LABELS[2 * i:2 * i + 2])
-               for i, name in enumerate(CIFAR10_TRAIN)}
+    members = {
+        name: cifar_records(TRAIN_IMAGES[2 * i : 2 * i + 2], TRAIN_LABELS[2 * i : 2 * i + 2])
+        for i, name in enumerate(CIFAR10_TRAIN)
+    }
     members[CIFAR10_TEST] = cifar_records(TEST_IMAGES, TEST_LABELS)
     return members
 
@@ -49,8 +53,9 @@ def write_cifar10(folder, members=None):
 
 
 # ---- reading ---------------------------------------------------------------------------
-@pytest.mark.parametrize('train, images, labels', [(True, TRAIN_IMAGES, TRAIN_LABELS),
-                                                   (False, TEST_IMAGES, TEST_LABELS)])
+@pytest.mark.parametrize(
+    'train, images, labels', [(True, TRAIN_IMAGES, TRAIN_LABELS), (False, TEST_IMAGES, TEST_LABELS)]
+)
 def test_cifar10_reads_images_and_labels_in_order(downloads, train, images, labels):
     write_cifar10(downloads)
     ds = CIFAR10(train=train, transform=None)
@@ -65,8 +70,8 @@ def test_cifar10_reads_images_and_labels_in_order(downloads, train, images, labe
 
 def test_record_pixels_are_red_green_blue_planes_row_by_row(downloads):
     image = np.zeros((1, 3, 32, 32), np.uint8)
-    image[0, 0, 0, 1] = 11       # red, row 0, column 1: pixel byte 1
-    image[0, 2, 1, 0] = 22       # blue, row 1, column 0: byte 2 * 1024 + 32
+    image[0, 0, 0, 1] = 11  # red, row 0, column 1: pixel byte 1
+    image[0, 2, 1, 0] = 22  # blue, row 1, column 0: byte 2 * 1024 + 32
     raw = cifar_records(image, [5])
     assert raw[1 + 1] == 11 and raw[1 + 2 * 1024 + 32] == 22 and raw[0] == 5
     members = cifar10_members()
@@ -103,16 +108,19 @@ def test_labels():
 def test_decoded_split_is_cached_beside_the_archive(downloads):
     archive = write_cifar10(downloads)
     CIFAR10(train=False)
-    assert sorted(os.listdir(downloads)) == ['cifar-10-binary.tar.gz',
-                                             'cifar-10-binary.tar.gz.test.npz']
+    assert sorted(os.listdir(downloads)) == [
+        'cifar-10-binary.tar.gz',
+        'cifar-10-binary.tar.gz.test.npz',
+    ]
     data, label = load_cache_npz('cifar-10-binary.tar.gz', train=False)
     np.testing.assert_array_equal(data, TEST_IMAGES)
-    archive.unlink()                                  # the cache alone is enough now
+    archive.unlink()  # the cache alone is enough now
     np.testing.assert_array_equal(CIFAR10(train=False, transform=None).data, TEST_IMAGES)
 
 
 def test_a_cache_of_the_wrong_shape_is_an_error(downloads):
     from dezero.datasets import save_cache_npz
+
     save_cache_npz(np.zeros((2, 3, 16, 16), np.uint8), np.zeros(2), 'cifar-10-binary.tar.gz')
     with pytest.raises(ValueError, match=r'holds data uint8 \(2, 3, 16, 16\).*delete it'):
         CIFAR10(train=False)
@@ -126,7 +134,7 @@ def test_offline_error_names_the_archive_and_the_folder(downloads):
     assert message.startswith('CIFAR10: ')
     assert 'cifar-10-binary.tar.gz' in message and str(downloads) in message
     assert 'by hand' in message
-    assert os.listdir(downloads) == []                 # nothing half-written
+    assert os.listdir(downloads) == []  # nothing half-written
 
 
 def test_archive_is_downloaded_from_the_url_and_checked(monkeypatch, tmp_path, downloads):
@@ -138,7 +146,7 @@ def test_archive_is_downloaded_from_the_url_and_checked(monkeypatch, tmp_path, d
 
 
 def test_download_with_the_wrong_checksum_keeps_nothing(monkeypatch, tmp_path, downloads):
-    source = write_cifar10(tmp_path / 'mirror')       # not the published archive
+    source = write_cifar10(tmp_path / 'mirror')  # not the published archive
     monkeypatch.setattr(CIFAR10, 'url', source.as_uri())
     with pytest.raises(ChecksumError, match='c32a1d4ab5d03f1284b67883e8d87530'):
         CIFAR10()
@@ -147,17 +155,17 @@ def test_download_with_the_wrong_checksum_keeps_nothing(monkeypatch, tmp_path, d
 
 # ---- corrupt archives ------------------------------------------------------------------
 def truncated(path):
-    path.write_bytes(path.read_bytes()[:-200])        # cut in the gzip trailer
+    path.write_bytes(path.read_bytes()[:-200])  # cut in the gzip trailer
 
 
 def cut_in_half(path):
     content = path.read_bytes()
-    path.write_bytes(content[:len(content) // 2])
+    path.write_bytes(content[: len(content) // 2])
 
 
 def flipped_byte(path):
     content = bytearray(path.read_bytes())
-    content[-8] ^= 0xFF                               # the stored CRC-32
+    content[-8] ^= 0xFF  # the stored CRC-32
     path.write_bytes(bytes(content))
 
 
@@ -165,12 +173,15 @@ def not_gzip(path):
     path.write_bytes(b'this is not an archive')
 
 
-@pytest.mark.parametrize('spoil, pattern', [
-    (not_gzip, 'not an intact gzip-compressed tar archive'),
-    (truncated, 'not an intact gzip-compressed tar archive'),
-    (cut_in_half, 'not an intact gzip-compressed tar archive'),
-    (flipped_byte, 'CRC check failed'),
-])
+@pytest.mark.parametrize(
+    'spoil, pattern',
+    [
+        (not_gzip, 'not an intact gzip-compressed tar archive'),
+        (truncated, 'not an intact gzip-compressed tar archive'),
+        (cut_in_half, 'not an intact gzip-compressed tar archive'),
+        (flipped_byte, 'CRC check failed'),
+    ],
+)
 def test_corrupt_archive_gives_a_clear_error_and_no_cache(downloads, spoil, pattern):
     spoil(write_cifar10(downloads))
     with pytest.raises(ValueError, match=pattern) as info:
@@ -179,14 +190,21 @@ def test_corrupt_archive_gives_a_clear_error_and_no_cache(downloads, spoil, patt
     assert os.listdir(downloads) == ['cifar-10-binary.tar.gz']
 
 
-@pytest.mark.parametrize('change, pattern', [
-    (lambda m: m.pop(CIFAR10_TRAIN[3]), r'lacks the member\(s\) .*data_batch_4.bin'),
-    (lambda m: m.update({CIFAR10_TRAIN[0]: m[CIFAR10_TRAIN[0]][:-1]}),
-     'data_batch_1.bin .* holds 6145 bytes, not a whole number of 3073-byte records'),
-    (lambda m: m.update({CIFAR10_TRAIN[0]: b''}), 'holds 0 bytes'),
-    (lambda m: m.update({CIFAR10_TRAIN[1]: cifar_records(TRAIN_IMAGES[:1], [10])}),
-     'the label 10, expected 0 to 9'),
-])
+@pytest.mark.parametrize(
+    'change, pattern',
+    [
+        (lambda m: m.pop(CIFAR10_TRAIN[3]), r'lacks the member\(s\) .*data_batch_4.bin'),
+        (
+            lambda m: m.update({CIFAR10_TRAIN[0]: m[CIFAR10_TRAIN[0]][:-1]}),
+            'data_batch_1.bin .* holds 6145 bytes, not a whole number of 3073-byte records',
+        ),
+        (lambda m: m.update({CIFAR10_TRAIN[0]: b''}), 'holds 0 bytes'),
+        (
+            lambda m: m.update({CIFAR10_TRAIN[1]: cifar_records(TRAIN_IMAGES[:1], [10])}),
+            'the label 10, expected 0 to 9',
+        ),
+    ],
+)
 def test_wrong_content_gives_a_clear_error_and_no_cache(downloads, change, pattern):
     members = cifar10_members()
     change(members)
@@ -209,8 +227,10 @@ class _Hostile:
 def test_python_version_archive_is_refused_without_unpickling(downloads, tmp_path):
     marker = tmp_path / 'unpickled'
     hostile = pickle.dumps({b'data': _Hostile(str(marker)), b'labels': [0]})
-    write_cifar10(downloads, {'cifar-10-batches-py/test_batch': hostile,
-                              'cifar-10-batches-py/data_batch_1': hostile})
+    write_cifar10(
+        downloads,
+        {'cifar-10-batches-py/test_batch': hostile, 'cifar-10-batches-py/data_batch_1': hostile},
+    )
     with pytest.raises(ValueError, match='lacks the member'):
         CIFAR10(train=False)
     assert not marker.exists()
@@ -220,10 +240,13 @@ def test_python_version_archive_is_refused_without_unpickling(downloads, tmp_pat
 def write_cifar100(folder):
     images = random_images(4, seed=2)
     coarse, fine = np.array([0, 19, 7, 3]), np.array([99, 0, 42, 15])
-    write_tar_gz(folder / 'cifar-100-binary.tar.gz', {
-        'cifar-100-binary/train.bin': cifar_records(images, coarse, fine),
-        'cifar-100-binary/test.bin': cifar_records(images[:1], [5], [50]),
-    })
+    write_tar_gz(
+        folder / 'cifar-100-binary.tar.gz',
+        {
+            'cifar-100-binary/train.bin': cifar_records(images, coarse, fine),
+            'cifar-100-binary/test.bin': cifar_records(images[:1], [5], [50]),
+        },
+    )
     return images, coarse, fine
 
 
@@ -238,23 +261,27 @@ def test_cifar100_fine_and_coarse_labels_each_with_its_own_cache(downloads):
     np.testing.assert_array_equal(CIFAR100(label_type='fine').label, fine)
     np.testing.assert_array_equal(CIFAR100(train=False, label_type='coarse').label, [5])
     assert sorted(os.listdir(downloads)) == [
-        'cifar-100-binary.tar.gz', 'cifar-100-binary.tar.gz.coarse.test.npz',
-        'cifar-100-binary.tar.gz.coarse.train.npz', 'cifar-100-binary.tar.gz.fine.train.npz']
+        'cifar-100-binary.tar.gz',
+        'cifar-100-binary.tar.gz.coarse.test.npz',
+        'cifar-100-binary.tar.gz.coarse.train.npz',
+        'cifar-100-binary.tar.gz.fine.train.npz',
+    ]
     assert isinstance(ds, CIFAR10)
 
 
 def test_cifar100_checks_label_type_and_label_range(downloads):
     with pytest.raises(ValueError, match="CIFAR100: label_type must be 'fine' or 'coarse'"):
         CIFAR100(label_type='medium')
-    write_tar_gz(downloads / 'cifar-100-binary.tar.gz', {
-        'cifar-100-binary/test.bin': cifar_records(random_images(1, 0), [20], [0])})
+    write_tar_gz(
+        downloads / 'cifar-100-binary.tar.gz',
+        {'cifar-100-binary/test.bin': cifar_records(random_images(1, 0), [20], [0])},
+    )
     with pytest.raises(ValueError, match='the label 20, expected 0 to 19'):
         CIFAR100(train=False, label_type='coarse')
 
 
 def test_cifar100_offline_error_names_its_archive(downloads):
-    with pytest.raises(DownloadError, match='CIFAR100: the file cifar-100-binary.tar.gz '
-                                            'is not in'):
+    with pytest.raises(DownloadError, match='CIFAR100: the file cifar-100-binary.tar.gz is not in'):
         CIFAR100()
 
 
@@ -263,6 +290,7 @@ def test_show_draws_a_grid_of_random_images(monkeypatch, downloads):
     matplotlib = pytest.importorskip('matplotlib')
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     monkeypatch.setattr(plt, 'show', lambda: None)
     write_cifar10(downloads)
     ds = CIFAR10(train=False)

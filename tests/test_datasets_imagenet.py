@@ -1,5 +1,6 @@
 """ImageNet: the class names, parsed safely from a tiny label file in the published
 format (a Python dict literal), offline."""
+
 import os
 
 import numpy as np
@@ -13,8 +14,14 @@ from dataset_files import block_network
 
 FILE_NAME = 'imagenet1000_clsidx_to_labels.txt'
 NAMES = {i: f'class {i}' for i in range(1000)}
-NAMES.update({0: 'tench, Tinca tinca', 1: 'goldfish, Carassius auratus',
-              607: "jack-o'-lantern", 999: 'toilet tissue, toilet paper, bathroom tissue'})
+NAMES.update(
+    {
+        0: 'tench, Tinca tinca',
+        1: 'goldfish, Carassius auratus',
+        607: "jack-o'-lantern",
+        999: 'toilet tissue, toilet paper, bathroom tissue',
+    }
+)
 
 
 def label_text(names=NAMES):
@@ -42,7 +49,7 @@ def test_labels_from_the_file_in_the_cache(downloads):
     labels = ImageNet.labels()
     assert labels == NAMES and list(labels) == list(range(1000))
     assert labels[0] == 'tench, Tinca tinca' and labels[607] == "jack-o'-lantern"
-    assert labels[np.argmax(np.eye(1000)[999])] == NAMES[999]      # as the book indexes it
+    assert labels[np.argmax(np.eye(1000)[999])] == NAMES[999]  # as the book indexes it
 
 
 def test_labels_are_downloaded_once(monkeypatch, tmp_path, downloads):
@@ -66,7 +73,7 @@ def test_offline_error_names_the_file_and_the_folder(downloads):
 def test_a_download_that_does_not_parse_is_discarded(monkeypatch, tmp_path, downloads):
     source = tmp_path / 'mirror' / FILE_NAME
     source.parent.mkdir()
-    source.write_text(label_text()[:-30], encoding='utf-8')           # cut short
+    source.write_text(label_text()[:-30], encoding='utf-8')  # cut short
     monkeypatch.setattr(ImageNet, 'labels_url', source.as_uri())
     with pytest.raises(ChecksumError, match='not a Python dict literal'):
         ImageNet.labels()
@@ -75,30 +82,31 @@ def test_a_download_that_does_not_parse_is_discarded(monkeypatch, tmp_path, down
 
 def test_code_in_the_label_file_is_not_run(downloads, tmp_path):
     marker = tmp_path / 'ran'
-    (downloads / FILE_NAME).write_text(f'__import__("pathlib").Path({str(marker)!r})'
-                                       f'.touch() or {{}}', encoding='utf-8')
-    with pytest.raises(ValueError, match=f'{FILE_NAME} does not hold the class names') \
-            as info:
+    (downloads / FILE_NAME).write_text(
+        f'__import__("pathlib").Path({str(marker)!r}).touch() or {{}}', encoding='utf-8'
+    )
+    with pytest.raises(ValueError, match=f'{FILE_NAME} does not hold the class names') as info:
         ImageNet.labels()
     assert str(downloads) in str(info.value) and 'delete it' in str(info.value)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('text, pattern', [
-    ('[1, 2]', 'expected a dict of class names, got a list'),
-    (label_text({k: v for k, v in NAMES.items() if k != 5}), 'got 999 keys'),
-    (label_text({**NAMES, 1000: 'extra'}), "got 1001 keys including 1000"),
-    (label_text({**NAMES, 3: 3.5}), 'the name of class 3 is a float'),
-    (label_text({**{k: v for k, v in NAMES.items() if k != 0}, '0': 'x'}),
-     "including '0'"),
-    ('{0: ', 'not a Python dict literal'),
-])
+@pytest.mark.parametrize(
+    'text, pattern',
+    [
+        ('[1, 2]', 'expected a dict of class names, got a list'),
+        (label_text({k: v for k, v in NAMES.items() if k != 5}), 'got 999 keys'),
+        (label_text({**NAMES, 1000: 'extra'}), 'got 1001 keys including 1000'),
+        (label_text({**NAMES, 3: 3.5}), 'the name of class 3 is a float'),
+        (label_text({**{k: v for k, v in NAMES.items() if k != 0}, '0': 'x'}), "including '0'"),
+        ('{0: ', 'not a Python dict literal'),
+    ],
+)
 def test_parse_labels_refuses_anything_but_the_thousand_names(text, pattern):
     with pytest.raises(ValueError, match=pattern):
         parse_labels(text)
 
 
 def test_the_dataset_itself_is_not_available():
-    with pytest.raises(NotImplementedError, match='ImageNet.labels\\(\\) gives the class '
-                                                  'names'):
+    with pytest.raises(NotImplementedError, match='ImageNet.labels\\(\\) gives the class names'):
         ImageNet()

@@ -1,4 +1,5 @@
 """Shakespear / Shakespeare on a tiny text, offline."""
+
 import os
 
 import numpy as np
@@ -36,13 +37,13 @@ def test_characters_numbered_in_order_of_first_appearance(downloads):
     assert ds.id_to_char == {0: 'a', 1: 'b', 2: 'c', 3: ' '}
     assert ds.data.dtype == np.int64 and ds.label.dtype == np.int64
     np.testing.assert_array_equal(ds.data, [0, 1, 2, 0, 3])
-    np.testing.assert_array_equal(ds.label, [1, 2, 0, 3, 1])       # the next character
+    np.testing.assert_array_equal(ds.label, [1, 2, 0, 3, 1])  # the next character
     assert len(ds) == 5 and ds[2] == (2, 0)
 
 
 def test_ids_decode_back_to_the_text(downloads):
     (downloads / 'shakespear.txt').write_text(TEXT, encoding='utf-8')
-    ds = Shakespeare(train=False)                # one text: the split changes nothing
+    ds = Shakespeare(train=False)  # one text: the split changes nothing
     decoded = ''.join(ds.id_to_char[int(i)] for i in ds.data) + ds.id_to_char[ds.label[-1]]
     assert decoded == TEXT
     assert len(ds.char_to_id) == len(set(TEXT))
@@ -65,8 +66,7 @@ def test_offline_error_names_the_file_and_the_folder(downloads):
     assert 'shakespear.txt' in message and str(downloads) in message and 'by hand' in message
 
 
-@pytest.mark.parametrize('content, pattern', [(b'\xff\xfe\x00bad', 'utf-8'),
-                                              (b'a', '1 character')])
+@pytest.mark.parametrize('content, pattern', [(b'\xff\xfe\x00bad', 'utf-8'), (b'a', '1 character')])
 def test_unusable_text_is_a_clear_error(downloads, content, pattern):
     (downloads / 'shakespear.txt').write_bytes(content)
     with pytest.raises(ValueError, match=pattern) as info:

@@ -3,6 +3,7 @@
 Nothing here touches the network: sources are file:// URLs to temporary files, or a
 fake ``urlopen``; any other URL is refused by the autouse fixture below.
 """
+
 import hashlib
 import io
 import os
@@ -12,10 +13,9 @@ import urllib.request
 import pytest
 
 from dezero import download
-from dezero.download import (ChecksumError, DownloadError, dezero_home, get_file,
-                             show_progress)
+from dezero.download import ChecksumError, DownloadError, dezero_home, get_file, show_progress
 
-PAYLOAD = bytes(range(256)) * 1000          # 256 kB: several read chunks
+PAYLOAD = bytes(range(256)) * 1000  # 256 kB: several read chunks
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
 
 
@@ -27,6 +27,7 @@ def offline(monkeypatch, tmp_path):
     def file_only(url, *args, **kwargs):
         assert url.startswith('file:'), f'a test tried to reach the network: {url}'
         return real_urlopen(url, *args, **kwargs)
+
     monkeypatch.setattr(urllib.request, 'urlopen', file_only)
     monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
 
@@ -56,13 +57,12 @@ def test_downloads_into_cache_dir_and_then_uses_the_cache(source, tmp_path):
     path = get_file(url, cache_dir=cache)
     assert path == str(cache / 'weights.npz')
     assert (cache / 'weights.npz').read_bytes() == PAYLOAD
-    assert os.listdir(cache) == ['weights.npz']       # no temporary file left over
-    src.unlink()                                       # the cache no longer needs it
+    assert os.listdir(cache) == ['weights.npz']  # no temporary file left over
+    src.unlink()  # the cache no longer needs it
     assert get_file(url, cache_dir=cache) == path
 
 
-def test_default_folder_is_under_dezero_home_and_file_name_can_be_chosen(source,
-                                                                         tmp_path):
+def test_default_folder_is_under_dezero_home_and_file_name_can_be_chosen(source, tmp_path):
     _, url = source
     path = get_file(url, file_name='w.bin', md5=PAYLOAD_MD5.upper())
     assert path == os.path.join(str(tmp_path / 'home'), 'downloads', 'w.bin')
@@ -80,7 +80,7 @@ def test_checksum_mismatch_saves_nothing_and_names_both_checksums(source, tmp_pa
     assert 'weights.npz' in message and wrong in message and PAYLOAD_MD5 in message
     assert isinstance(info.value, DownloadError) and isinstance(info.value, OSError)
     assert info.value.reason == f'checksum mismatch: expected MD5 {wrong}, got {PAYLOAD_MD5}'
-    assert os.listdir(cache) == []                    # neither the file nor a temp file
+    assert os.listdir(cache) == []  # neither the file nor a temp file
 
 
 def test_validate_sees_the_whole_download_and_can_refuse_it(source, tmp_path):
@@ -92,12 +92,13 @@ def test_validate_sees_the_whole_download_and_can_refuse_it(source, tmp_path):
         with open(path, 'rb') as f:
             seen.append(f.read())
         raise ValueError('no good')
+
     with pytest.raises(ChecksumError, match="not valid: no good for 'weights.npz'"):
         get_file(url, cache_dir=cache, validate=refuse)
-    assert seen == [PAYLOAD]                          # complete before it is judged
+    assert seen == [PAYLOAD]  # complete before it is judged
     assert os.listdir(cache) == []
     path = get_file(url, cache_dir=cache, validate=seen.append)
-    assert seen[-1] != path and open(path, "rb").read() == PAYLOAD   # a temporary name
+    assert seen[-1] != path and open(path, 'rb').read() == PAYLOAD  # a temporary name
 
 
 def test_offline_error_names_file_url_and_folder(tmp_path):
@@ -127,10 +128,13 @@ class _FakeResponse(io.BytesIO):
         return super().read(n)
 
 
-@pytest.mark.parametrize('error, expected', [
-    (ConnectionResetError('reset by peer'), DownloadError),
-    (KeyboardInterrupt(), KeyboardInterrupt),
-])
+@pytest.mark.parametrize(
+    'error, expected',
+    [
+        (ConnectionResetError('reset by peer'), DownloadError),
+        (KeyboardInterrupt(), KeyboardInterrupt),
+    ],
+)
 def test_interrupted_download_leaves_no_file(monkeypatch, tmp_path, error, expected):
     response = _FakeResponse(PAYLOAD, len(PAYLOAD), fail_after=100_000, error=error)
     monkeypatch.setattr(urllib.request, 'urlopen', lambda url, timeout: response)
@@ -153,6 +157,7 @@ def test_short_transfer_is_an_error(monkeypatch, tmp_path):
 def test_http_error_becomes_download_error(monkeypatch, tmp_path):
     def not_found(url, timeout):
         raise urllib.error.HTTPError(url, 404, 'Not Found', {}, None)
+
     monkeypatch.setattr(urllib.request, 'urlopen', not_found)
     with pytest.raises(DownloadError, match='Not Found'):
         get_file('https://example.org/gone.bin', cache_dir=tmp_path)
@@ -168,18 +173,20 @@ def test_progress_only_when_asked(source, tmp_path, capsys):
 
 
 def test_unsized_download_still_shows_progress(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(urllib.request, 'urlopen',
-                        lambda url, timeout: _FakeResponse(PAYLOAD))
+    monkeypatch.setattr(urllib.request, 'urlopen', lambda url, timeout: _FakeResponse(PAYLOAD))
     get_file('https://example.org/a.bin', cache_dir=tmp_path, progress=True)
     assert 'MiB' in capsys.readouterr().err
     assert (tmp_path / 'a.bin').read_bytes() == PAYLOAD
 
 
-@pytest.mark.parametrize('kwargs, pattern', [
-    (dict(url='https://example.org/'), 'cannot tell a file name'),
-    (dict(url='https://example.org/a', file_name='../a'), 'plain file name'),
-    (dict(url='https://example.org/a', md5='xyz'), 'md5 must be 32 hex digits'),
-])
+@pytest.mark.parametrize(
+    'kwargs, pattern',
+    [
+        (dict(url='https://example.org/'), 'cannot tell a file name'),
+        (dict(url='https://example.org/a', file_name='../a'), 'plain file name'),
+        (dict(url='https://example.org/a', md5='xyz'), 'md5 must be 32 hex digits'),
+    ],
+)
 def test_bad_arguments(tmp_path, kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         get_file(cache_dir=tmp_path, **kwargs)
@@ -187,11 +194,13 @@ def test_bad_arguments(tmp_path, kwargs, pattern):
 
 def test_utils_reexports_get_file():
     from dezero import utils
+
     assert utils.get_file is get_file and 'get_file' in utils.__all__
 
 
 def test_utils_reexports_show_progress_and_cache_dir():
     from dezero import utils
+
     assert utils.show_progress is show_progress and 'show_progress' in utils.__all__
     assert utils.cache_dir == download.cache_dir
     with pytest.raises(AttributeError, match="'dezero.utils' has no attribute 'cache_dirs'"):
@@ -199,9 +208,9 @@ def test_utils_reexports_show_progress_and_cache_dir():
 
 
 # ---- cache_dir and show_progress, the book's names ----------------------------------------
-def test_cache_dir_is_where_get_file_caches_and_follows_dezero_home(source, monkeypatch,
-                                                                    tmp_path):
+def test_cache_dir_is_where_get_file_caches_and_follows_dezero_home(source, monkeypatch, tmp_path):
     from dezero.utils import cache_dir
+
     assert cache_dir == os.path.join(str(tmp_path / 'home'), 'downloads')
     _, url = source
     assert get_file(url) == os.path.join(cache_dir, 'weights.npz')
@@ -212,13 +221,16 @@ def test_cache_dir_is_where_get_file_caches_and_follows_dezero_home(source, monk
         download.cachedir
 
 
-@pytest.mark.parametrize('args, line', [
-    ((0, 8192, 81920), '\r[..............................] 0.00% of 0.1 MiB'),
-    ((3, 8192, 81920), '\r[#########.....................] 30.00% of 0.1 MiB'),
-    ((11, 8192, 81920), '\r[##############################] 100.00% of 0.1 MiB'),
-    ((64, 8192, -1), '\r0.5 MiB'),                   # urlretrieve: -1 for an unknown size
-    ((64, 8192, 0), '\r0.5 MiB'),
-])
+@pytest.mark.parametrize(
+    'args, line',
+    [
+        ((0, 8192, 81920), '\r[..............................] 0.00% of 0.1 MiB'),
+        ((3, 8192, 81920), '\r[#########.....................] 30.00% of 0.1 MiB'),
+        ((11, 8192, 81920), '\r[##############################] 100.00% of 0.1 MiB'),
+        ((64, 8192, -1), '\r0.5 MiB'),  # urlretrieve: -1 for an unknown size
+        ((64, 8192, 0), '\r0.5 MiB'),
+    ],
+)
 def test_show_progress_draws_one_line_on_stderr(args, line, capsys):
     show_progress(*args)
     assert capsys.readouterr() == ('', line)

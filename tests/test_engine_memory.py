@@ -1,6 +1,7 @@
 """What the backward engine keeps and frees: gradients of one pass, intermediate
 gradients during backward, and the values the graph keeps for backward (only those a
 function declares in ``retain_inputs`` and ``retain_outputs``)."""
+
 import gc
 import tracemalloc
 import weakref
@@ -12,11 +13,12 @@ import dezero.functions as F
 from dezero import Function, Variable
 from dezero.graph import get_dot_graph
 
-BIG = (256, 256)                 # 512 KiB of float64
+BIG = (256, 256)  # 512 KiB of float64
 
 
 class Double(Function):
     """y = 2 x; its backward reads neither input nor output values."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -29,6 +31,7 @@ class Double(Function):
 
 class Square(Function):
     """y = x ** 2; its backward reads x."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -36,7 +39,7 @@ class Square(Function):
         return x * x
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return gy * 2 * x
 
 
@@ -50,7 +53,7 @@ def big(value=1.0):
 @pytest.mark.parametrize('create_graph', [False, True])
 def test_a_retained_intermediate_gradient_is_not_propagated_twice(create_graph):
     x = Variable(np.array(3.0))
-    h = x * x                               # dh/dx = 6
+    h = x * x  # dh/dx = 6
     y = h * 2.0
     y.backward(retain_grad=True, create_graph=create_graph)
     assert float(h.grad.data) == 2.0 and float(x.grad.data) == 12.0
@@ -77,12 +80,12 @@ def test_a_leaf_reached_twice_gets_the_sum_and_an_old_gradient_is_not_changed():
     y = F.sum(x * 2.0 + x * 3.0)
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [10.0, 10.0])
-    np.testing.assert_array_equal(first.data, [5.0, 5.0])     # a new array, not +=
+    np.testing.assert_array_equal(first.data, [5.0, 5.0])  # a new array, not +=
 
 
 def test_gradients_shared_between_inputs_are_not_summed_in_place():
     a, b = Variable(np.ones(3)), Variable(np.ones(3))
-    s = a + b                           # Add passes the same gradient to a and b
+    s = a + b  # Add passes the same gradient to a and b
     y = F.sum(s * 1.0 + s * 1.0 + s * 1.0)
     y.backward()
     np.testing.assert_array_equal(a.grad.data, [3.0] * 3)
@@ -91,11 +94,12 @@ def test_gradients_shared_between_inputs_are_not_summed_in_place():
 
 def test_intermediate_gradients_are_freed_during_backward():
     """The peak of a 20-deep chain's backward holds a few gradients, not all 20."""
+
     def peak(retain_grad):
         x = big()
         y = x
         for _ in range(20):
-            y = Square()(y)             # Square keeps its inputs: same data either way
+            y = Square()(y)  # Square keeps its inputs: same data either way
         loss = F.sum(y)
         gc.collect()
         tracemalloc.start()
@@ -104,6 +108,7 @@ def test_intermediate_gradients_are_freed_during_backward():
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
+
     nbytes = np.full(BIG, 1.0).nbytes
     lean, retained = peak(False), peak(True)
     assert lean < 5 * nbytes
@@ -119,7 +124,7 @@ def test_an_input_no_backward_reads_is_freed_when_the_user_drops_it():
     y = Double()(h)
     h_ref, array_ref = weakref.ref(h), weakref.ref(h.data)
     del h
-    assert h_ref() is None and array_ref() is None       # the graph holds a stand-in
+    assert h_ref() is None and array_ref() is None  # the graph holds a stand-in
     standin = y.creator.inputs[0]
     assert standin.shape == BIG and standin.dtype == np.float64 and standin.ndim == 2
     assert standin.size == 256 * 256
@@ -133,11 +138,11 @@ def test_an_input_a_backward_reads_is_kept_exactly_as_long_as_the_graph():
     y = Square()(h)
     array_ref = weakref.ref(h.data)
     del h
-    assert array_ref() is not None                       # Square's backward needs it
+    assert array_ref() is not None  # Square's backward needs it
     F.sum(y).backward()
-    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 24.0))   # 2 * 2 * (2 x)
+    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 24.0))  # 2 * 2 * (2 x)
     del y
-    assert array_ref() is None                           # gone with the graph
+    assert array_ref() is None  # gone with the graph
 
 
 def test_what_the_user_holds_is_kept_whatever_the_graph_needs():
@@ -146,12 +151,12 @@ def test_what_the_user_holds_is_kept_whatever_the_graph_needs():
     y = Double()(h)
     assert type(h.data) is np.ndarray and type(x.data) is np.ndarray
     F.sum(y).backward(retain_grad=True)
-    np.testing.assert_array_equal(h.grad.data, np.full(BIG, 2.0))    # h is the node
+    np.testing.assert_array_equal(h.grad.data, np.full(BIG, 2.0))  # h is the node
 
 
 def test_the_output_of_a_function_that_reads_it_is_kept():
     x = big(0.5)
-    y = Double()(BookExp()(x))          # Double reads nothing, BookExp its output
+    y = Double()(BookExp()(x))  # Double reads nothing, BookExp its output
     e_ref = weakref.ref(y.creator.inputs[0])
     assert e_ref() is not None and type(e_ref().data) is np.ndarray
     F.sum(y).backward()
@@ -161,6 +166,7 @@ def test_the_output_of_a_function_that_reads_it_is_kept():
 def test_reading_a_value_that_was_not_declared_is_a_clear_error():
     class Undeclared(Function):
         """y = x ** 2, whose backward reads x though it declares nothing."""
+
         retain_inputs = ()
 
         def forward(self, x):
@@ -170,10 +176,11 @@ def test_reading_a_value_that_was_not_declared_is_a_clear_error():
             return gy * 2 * self.inputs[0]
 
     x = Variable(np.ones(3))
-    y = Undeclared()(x * 1.0)           # a function's output: held as a stand-in
+    y = Undeclared()(x * 1.0)  # a function's output: held as a stand-in
     for create_graph in (False, True):
-        with pytest.raises((RuntimeError, AttributeError),
-                           match=r'not kept for the backward pass.*retain_inputs'):
+        with pytest.raises(
+            (RuntimeError, AttributeError), match=r'not kept for the backward pass.*retain_inputs'
+        ):
             F.sum(y).backward(create_graph=create_graph)
 
 
@@ -199,7 +206,7 @@ def test_a_chain_keeps_one_array_alive_not_all():
         tracemalloc.stop()
     assert alive < 4 * nbytes
     F.sum(y).backward()
-    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 2.0 ** 30))
+    np.testing.assert_array_equal(x.grad.data, np.full(BIG, 2.0**30))
 
 
 class BookExp(Function):
@@ -216,7 +223,7 @@ class BookExp(Function):
 def test_unchain_cuts_the_graph_where_it_holds_a_stand_in():
     x = big()
     h = Double()(x)
-    y = Double()(h)                     # the graph holds a stand-in for h
+    y = Double()(h)  # the graph holds a stand-in for h
     h.unchain()
     F.sum(y).backward()
     assert x.grad is None
@@ -242,11 +249,11 @@ def test_backward_pauses_the_garbage_collector_and_restores_it():
     Probe()(Variable(np.ones(2))).backward()
     with pytest.raises(RuntimeError, match='boom'):
         Fails()(Variable(np.ones(2))).backward()
-    assert gc.isenabled()                      # back on, even after the error
+    assert gc.isenabled()  # back on, even after the error
     gc.disable()
     try:
         Probe()(Variable(np.ones(2))).backward(create_graph=True)
-        assert not gc.isenabled()              # a collector the user turned off stays off
+        assert not gc.isenabled()  # a collector the user turned off stays off
     finally:
         gc.enable()
     assert seen == [False, False]

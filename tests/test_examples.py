@@ -1,4 +1,5 @@
 """The examples run as a user runs them, and the README's Quick start matches CI."""
+
 import concurrent.futures
 import os
 import re
@@ -12,12 +13,17 @@ import pytest
 
 import dezero.functions as F
 import mnist_files
-from example_runner import (EXAMPLES, ONE_THREAD, ROOT, assert_pictures, assert_png,
-                            has_module, load_example, run_example)
+from example_runner import (
+    EXAMPLES,
+    ONE_THREAD,
+    ROOT,
+    assert_pictures,
+    assert_png,
+    has_module,
+    load_example,
+    run_example,
+)
 from dezero.models import MLP
-
-
-
 
 
 # ---- examples/spiral.py (the main job) -------------------------------------------------
@@ -44,8 +50,7 @@ def test_spiral_is_reproducible():
 
 def test_spiral_script_prints_results_and_saves_pictures(tmp_path):
     out_dir = tmp_path / 'pictures'
-    out = run_example('spiral.py', '--epochs', '40', '--out', str(out_dir),
-                      cwd=tmp_path)
+    out = run_example('spiral.py', '--epochs', '40', '--out', str(out_dir), cwd=tmp_path)
     assert re.search(r'^epoch  4/40  loss \d\.\d{4}  acc \d\.\d{4}$', out, re.M), out
     assert re.search(r'^epoch 40/40  loss ', out, re.M), out
     final = re.search(r'^final loss (\d\.\d+)  accuracy (\d\.\d+)$', out, re.M)
@@ -66,7 +71,7 @@ def test_spiral_decision_grid_covers_the_plane():
     model, _ = spiral.train(epochs=300, progress=False)
     xx, yy, classes = spiral.predict_grid(model, steps=50)
     assert xx.shape == yy.shape == classes.shape == (50, 50)
-    assert set(np.unique(classes)) == {0, 1, 2}       # every arm owns a region
+    assert set(np.unique(classes)) == {0, 1, 2}  # every arm owns a region
 
 
 # ---- examples/mnist.py -----------------------------------------------------------------
@@ -74,18 +79,28 @@ def test_mnist_script_learns_fake_digits_and_saves_weights(tmp_path):
     data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
     images, labels = mnist_files.block_digits(600)
     mnist_files.write_split(data_dir, images, labels, train=False)
-    out = run_example('mnist.py', '--data-dir', str(data_dir), '--holdout', '200',
-                      '--epochs', '3', '--hidden', '32', '--out', str(out_dir),
-                      cwd=tmp_path)
+    out = run_example(
+        'mnist.py',
+        '--data-dir',
+        str(data_dir),
+        '--holdout',
+        '200',
+        '--epochs',
+        '3',
+        '--hidden',
+        '32',
+        '--out',
+        str(out_dir),
+        cwd=tmp_path,
+    )
     assert 'training on 400 images, evaluating on 200' in out
-    accs = [float(a) for a in re.findall(r'^epoch \d+/3  .*val_acc (\d\.\d+)$', out,
-                                         re.M)]
+    accs = [float(a) for a in re.findall(r'^epoch \d+/3  .*val_acc (\d\.\d+)$', out, re.M)]
     assert len(accs) == 3, out
     assert accs[-1] >= 0.9, out
     assert re.search(r'final held-out accuracy (\d\.\d+)', out)[1] == f'{accs[-1]:.4f}'
 
     # the saved weights give the same held-out accuracy in a fresh model
-    model = MLP((32, 10), activation=F.relu)       # the script's default activation
+    model = MLP((32, 10), activation=F.relu)  # the script's default activation
     model.load_weights(out_dir / 'mnist_mlp.npz')
     x = images[400:].reshape(200, 784).astype(np.float32) / 255
     acc = float((model(x).data.argmax(axis=1) == labels[400:]).mean())
@@ -96,32 +111,58 @@ def test_mnist_script_learns_fake_digits_and_saves_weights(tmp_path):
 
 def test_mnist_script_refuses_a_bad_holdout(tmp_path):
     mnist_files.write_split(tmp_path, *mnist_files.block_digits(20), train=False)
-    result = subprocess.run([sys.executable, str(EXAMPLES / 'mnist.py'), '--data-dir',
-                             str(tmp_path), '--holdout', '20'], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / 'mnist.py'),
+            '--data-dir',
+            str(tmp_path),
+            '--holdout',
+            '20',
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert '--holdout must be between 1 and 19, got 20' in result.stderr
 
 
 def test_mnist_gpu_without_cupy_says_how_to_install_it(tmp_path):
     from dezero import cuda
+
     if cuda.gpu_enable:
         pytest.skip('a GPU is usable here: tests/gpu runs the GPU paths')
-    result = subprocess.run([sys.executable, str(EXAMPLES / 'mnist.py'), '--smoke',
-                             '--gpu', '--out', str(tmp_path)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / 'mnist.py'), '--smoke', '--gpu', '--out', str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert 'mnist.py: --gpu: MLP.to_gpu: cannot move data to a GPU' in result.stderr
     assert 'pip install cupy' in result.stderr or 'no GPU can be used' in result.stderr
 
 
-@pytest.mark.skipif(not mnist_files.has_real_mnist(),
-                    reason='the real MNIST test split is not available here')
+@pytest.mark.skipif(
+    not mnist_files.has_real_mnist(), reason='the real MNIST test split is not available here'
+)
 def test_mnist_reaches_93_percent_on_the_real_test_split(tmp_path):
     """8,000 real test images for training, 2,000 held out, 10 epochs (README figure)."""
-    out = run_example('mnist.py', '--data-dir', str(mnist_files.REAL_MNIST), '--holdout',
-                      '2000', '--epochs', '10', '--out', str(tmp_path),
-                      cwd=tmp_path)
+    out = run_example(
+        'mnist.py',
+        '--data-dir',
+        str(mnist_files.REAL_MNIST),
+        '--holdout',
+        '2000',
+        '--epochs',
+        '10',
+        '--out',
+        str(tmp_path),
+        cwd=tmp_path,
+    )
     final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
     assert final >= 0.93, out
 
@@ -130,8 +171,7 @@ def test_mnist_reaches_93_percent_on_the_real_test_split(tmp_path):
 def test_newton_reaches_the_minimum_faster_than_gradient_descent(tmp_path):
     out = run_example('newton.py', cwd=tmp_path)
     newton = re.search(r'^newton: (\d+) iterations, x = (\S+)$', out, re.M)
-    gd = re.search(r'^gradient descent \(lr=0\.01\): (\d+) iterations, x = (\S+)$', out,
-                   re.M)
+    gd = re.search(r'^gradient descent \(lr=0\.01\): (\d+) iterations, x = (\S+)$', out, re.M)
     assert newton and gd, out
     n_newton, x_newton = int(newton[1]), float(newton[2])
     n_gd, x_gd = int(gd[1]), float(gd[2])
@@ -146,22 +186,34 @@ def test_newton_options(tmp_path):
     out = run_example('newton.py', '--x0', '-2', '--lr', '0.02', cwd=tmp_path)
     assert re.search(r'^newton: \d+ iterations, x = -1\.0000000000$', out, re.M), out
     assert 'gradient descent (lr=0.02)' in out
-    if has_module('matplotlib'):                   # drawn into --out's default, out/
+    if has_module('matplotlib'):  # drawn into --out's default, out/
         assert f'saved {os.path.join("out", "newton.png")}' in out
         assert_png(tmp_path / 'out' / 'newton.png')
 
 
 def test_newton_random_start_follows_the_seed_and_names_a_maximum(tmp_path):
     def start(seed):
-        out = run_example('newton.py', '--random-start', '--seed', str(seed), '--out',
-                          str(tmp_path / 'pictures'), cwd=tmp_path)
+        out = run_example(
+            'newton.py',
+            '--random-start',
+            '--seed',
+            str(seed),
+            '--out',
+            str(tmp_path / 'pictures'),
+            cwd=tmp_path,
+        )
         return float(re.search(r'^minimising .* from x = (\S+)$', out, re.M)[1]), out
+
     x0, _ = start(0)
     assert start(0)[0] == x0 and start(5)[0] != x0 and -2 <= x0 <= 2
-    x0, out = start(1)                 # |x0| < 0.08: Newton climbs to the maximum at 0
+    x0, out = start(1)  # |x0| < 0.08: Newton climbs to the maximum at 0
     assert abs(x0) < 0.08
-    assert re.search(r"^newton: \d+ iterations, x = 0\.0000000000 \(a maximum: Newton's "
-                     r"method finds where f'\(x\) = 0", out, re.M), out
+    assert re.search(
+        r"^newton: \d+ iterations, x = 0\.0000000000 \(a maximum: Newton's "
+        r"method finds where f'\(x\) = 0",
+        out,
+        re.M,
+    ), out
 
 
 # ---- examples/tanh.py ------------------------------------------------------------------
@@ -174,8 +226,7 @@ def test_tanh_third_derivative(tmp_path):
     error = float(re.search(r'max \|error\| against the closed form: (\S+)', out)[1])
     assert error < 1e-10
 
-    size = re.search(r'graph of the order-3 derivative: (\d+) functions, (\d+) variables',
-                     out)
+    size = re.search(r'graph of the order-3 derivative: (\d+) functions, (\d+) variables', out)
     assert size, out
     n_funcs, n_vars = int(size[1]), int(size[2])
     dot = (out_dir / 'tanh_order3.dot').read_text()
@@ -204,19 +255,17 @@ def test_tanh_third_derivative(tmp_path):
 def test_tanh_graph_grows_with_the_order(tmp_path):
     sizes = []
     for order in (0, 1, 2):
-        out = run_example('tanh.py', '--order', str(order), '--out', str(tmp_path),
-                          cwd=tmp_path)
+        out = run_example('tanh.py', '--order', str(order), '--out', str(tmp_path), cwd=tmp_path)
         size = re.search(r'(\d+) functions, (\d+) variables', out)
         sizes.append((int(size[1]), int(size[2])))
-    assert sizes[0] == (1, 2)              # x -> Tanh -> y
+    assert sizes[0] == (1, 2)  # x -> Tanh -> y
     assert sizes[0] < sizes[1] < sizes[2]
 
 
 # ---- examples/sin_lstm.py and examples/mnist_cnn.py ----------------------------------
 def test_sin_lstm_default_run_cuts_the_loss_tenfold_and_follows_the_cosine(tmp_path):
     out = run_example('sin_lstm.py', '--no-bar', '--out', str(tmp_path), cwd=tmp_path)
-    first, last = map(float, re.search(r'loss: first epoch (\S+), last epoch (\S+)', out)
-                      .groups())
+    first, last = map(float, re.search(r'loss: first epoch (\S+), last epoch (\S+)', out).groups())
     assert last < first / 10, out
     mse = float(re.search(r'mean squared error of the next-value prediction (\S+)', out)[1])
     assert mse < 0.01, out
@@ -227,8 +276,18 @@ def test_sin_lstm_default_run_cuts_the_loss_tenfold_and_follows_the_cosine(tmp_p
 def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
     data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
     mnist_files.write_split(data_dir, *mnist_files.block_digits(500), train=False)
-    out = run_example('mnist_cnn.py', '--data-dir', str(data_dir), '--holdout', '100',
-                      '--epochs', '2', '--out', str(out_dir), cwd=tmp_path)
+    out = run_example(
+        'mnist_cnn.py',
+        '--data-dir',
+        str(data_dir),
+        '--holdout',
+        '100',
+        '--epochs',
+        '2',
+        '--out',
+        str(out_dir),
+        cwd=tmp_path,
+    )
     assert 'training on 400 images, evaluating on 100' in out
     final = float(re.search(r'final held-out accuracy (\d\.\d+)', out)[1])
     assert final >= 0.9, out
@@ -242,31 +301,56 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
 #: one number), the check that number must pass, and the pictures it saves into --out.
 SMOKE = {
     'newton.py': (r'^newton: (\d+) iterations, x = 1\.0+$', lambda n: n <= 10, ['newton.png']),
-    'hessian_newton.py': (r'^newton: (\d+) iterations, x = \(1\.0+, 1\.0+\)$',
-                          lambda n: n <= 10, ['hessian_newton.png']),
-    'tanh.py': (r'max \|error\| against the closed form: (\S+)', lambda e: e < 1e-10,
-                ['tanh_derivatives.png']),
-    'spiral.py': (r'^final loss (\S+)  accuracy', lambda loss: loss < 0.9,
-                  ['spiral_loss.png', 'spiral_boundary.png']),
-    'mnist.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9,
-                 ['mnist_accuracy.png']),
-    'mnist_cnn.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9,
-                     ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png']),
+    'hessian_newton.py': (
+        r'^newton: (\d+) iterations, x = \(1\.0+, 1\.0+\)$',
+        lambda n: n <= 10,
+        ['hessian_newton.png'],
+    ),
+    'tanh.py': (
+        r'max \|error\| against the closed form: (\S+)',
+        lambda e: e < 1e-10,
+        ['tanh_derivatives.png'],
+    ),
+    'spiral.py': (
+        r'^final loss (\S+)  accuracy',
+        lambda loss: loss < 0.9,
+        ['spiral_loss.png', 'spiral_boundary.png'],
+    ),
+    'mnist.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9, ['mnist_accuracy.png']),
+    'mnist_cnn.py': (
+        r'final held-out accuracy (\S+)',
+        lambda a: a >= 0.9,
+        ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png'],
+    ),
     'sin_lstm.py': (r'\((\S+)x lower\)', lambda r: r >= 10, ['sin_lstm.png']),
     'shopping.py': (r'^price = (\d+)$', lambda p: p == 715, []),
-    'two_layer_net.py': (r'test accuracy (\d\.\d+)$', lambda a: a >= 0.9,
-                         ['two_layer_net.png']),
+    'two_layer_net.py': (r'test accuracy (\d\.\d+)$', lambda a: a >= 0.9, ['two_layer_net.png']),
     'overfitting.py': (r'^plain\s+(\d\.\d+)', lambda a: a >= 0.5, ['overfitting.png']),
-    'hyperparameter_search.py': (r'test accuracy of the best setting.*: (\d\.\d+)$',
-                                 lambda a: a >= 0.9, ['hyperparameter_search_random.png']),
-    'gan.py': (r'^epoch 3/3  D loss (\S+)', lambda d: 0 < d < 5,
-               ['gan_epoch03.png', 'gan_losses.png']),
-    'vae.py': (r'held-out loss (\S+)', lambda loss: 0 < loss < 544,   # 784 ln 2 = 543.4
-               ['vae_reconstructions.png', 'vae_latent.png']),
-    'grad_cam.py': (r'^heat map 14x14 upsampled to 224x224, values in \[\S+, (\S+)\]',
-                    lambda top: top == 1.0, ['grad_cam.png', 'grad_cam_overlay.png']),
-    'style_transfer.py': (r'\((\S+)x lower\)$', lambda r: r >= 10,
-                          ['style_transfer.png', 'style_transfer_loss.png']),
+    'hyperparameter_search.py': (
+        r'test accuracy of the best setting.*: (\d\.\d+)$',
+        lambda a: a >= 0.9,
+        ['hyperparameter_search_random.png'],
+    ),
+    'gan.py': (
+        r'^epoch 3/3  D loss (\S+)',
+        lambda d: 0 < d < 5,
+        ['gan_epoch03.png', 'gan_losses.png'],
+    ),
+    'vae.py': (
+        r'held-out loss (\S+)',
+        lambda loss: 0 < loss < 544,  # 784 ln 2 = 543.4
+        ['vae_reconstructions.png', 'vae_latent.png'],
+    ),
+    'grad_cam.py': (
+        r'^heat map 14x14 upsampled to 224x224, values in \[\S+, (\S+)\]',
+        lambda top: top == 1.0,
+        ['grad_cam.png', 'grad_cam_overlay.png'],
+    ),
+    'style_transfer.py': (
+        r'\((\S+)x lower\)$',
+        lambda r: r >= 10,
+        ['style_transfer.png', 'style_transfer_loss.png'],
+    ),
 }
 #: Modules the examples share, which are not examples themselves.
 HELPERS = {'plotting.py', 'mnist_data.py', 'vgg16_features.py'}
@@ -280,10 +364,12 @@ def test_every_example_has_a_smoke_check():
 @pytest.fixture(scope='module')
 def smoke_runs(tmp_path_factory):
     """{example: (stdout, out folder)} of every example run with --smoke, in parallel."""
+
     def run(name):
         cwd = tmp_path_factory.mktemp(name[:-3])
         out = run_example(name, '--smoke', '--out', str(cwd / 'out'), cwd=cwd, env=ONE_THREAD)
         return name, (out, cwd / 'out')
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(run, SMOKE))
 
@@ -307,13 +393,17 @@ def test_examples_have_help(name, tmp_path):
 # ---- README and CI ---------------------------------------------------------------------
 def quick_start_commands():
     """The command lines in the fenced code blocks of the README's Quick start."""
-    section = re.search(r'^## Quick start[ \t]*\n(.*?)(?=^## |\Z)',
-                        (ROOT / 'README.md').read_text(), re.M | re.S)
+    section = re.search(
+        r'^## Quick start[ \t]*\n(.*?)(?=^## |\Z)', (ROOT / 'README.md').read_text(), re.M | re.S
+    )
     assert section, 'README.md has no "## Quick start" section'
     commands = []
     for block in re.findall(r'^```[^\n]*\n(.*?)^```', section[1], re.M | re.S):
-        commands += [line for line in block.splitlines()
-                     if line.strip() and not line.lstrip().startswith('#')]
+        commands += [
+            line
+            for line in block.splitlines()
+            if line.strip() and not line.lstrip().startswith('#')
+        ]
     return commands
 
 
@@ -323,7 +413,7 @@ def test_quick_start_has_exactly_two_commands():
     main, tests = commands
     assert "'.[examples]'" in main and 'examples/spiral.py' in main
     assert "'.[test]'" in tests and 'pytest' in tests
-    for command in commands:      # each sets up its own environment from scratch
+    for command in commands:  # each sets up its own environment from scratch
         assert command.startswith('python3 -m venv ')
 
 
@@ -331,7 +421,8 @@ def test_quick_start_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = ROOT / '.ci' / 'run'
     assert os.access(ci, os.X_OK), '.ci/run must be executable'
-    result = subprocess.run(['bash', str(ci), '--print-command'], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        ['bash', str(ci), '--print-command'], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == quick_start_commands()[1]

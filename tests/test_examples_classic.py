@@ -1,5 +1,6 @@
 """The classic textbook examples: the shopping graph, the two-layer network with its
 gradient check, and the overfitting study (run as a user runs them, and their helpers)."""
+
 import re
 import shutil
 import subprocess
@@ -15,15 +16,15 @@ from dezero import Function, Parameter
 from dezero.graph import functions_behind
 
 
-
-
-
-
-
 # ---- examples/shopping.py --------------------------------------------------------------
-EXPECTED_SHOPPING = ['price = 715', 'dprice/dapple = 2.2', 'dprice/dapple_num = 110',
-                     'dprice/dorange = 3.3', 'dprice/dorange_num = 165',
-                     'dprice/dtax = 650']
+EXPECTED_SHOPPING = [
+    'price = 715',
+    'dprice/dapple = 2.2',
+    'dprice/dapple_num = 110',
+    'dprice/dorange = 3.3',
+    'dprice/dorange_num = 165',
+    'dprice/dtax = 650',
+]
 
 
 def test_shopping_prints_the_price_and_its_exact_derivatives(tmp_path):
@@ -46,13 +47,22 @@ def test_shopping_values_and_gradients_in_python():
     price, v = shopping.shopping()
     assert price.data == pytest.approx(715.0)
     grads = {name: float(var.grad.data) for name, var in v.items()}
-    assert grads == pytest.approx({'apple': 2.2, 'apple_num': 110.0, 'orange': 3.3,
-                                   'orange_num': 165.0, 'tax': 650.0,
-                                   'apple_price': 1.1, 'orange_price': 1.1,
-                                   'all_price': 1.1}, abs=1e-12)
+    assert grads == pytest.approx(
+        {
+            'apple': 2.2,
+            'apple_num': 110.0,
+            'orange': 3.3,
+            'orange_num': 165.0,
+            'tax': 650.0,
+            'apple_price': 1.1,
+            'orange_price': 1.1,
+            'all_price': 1.1,
+        },
+        abs=1e-12,
+    )
     # other prices: d price / d apple_num = apple * tax
     price, v = shopping.shopping(apple=120.0, apple_num=5.0, tax=1.08)
-    assert shopping.number(price.data) == '1134'                 # (600 + 450) * 1.08
+    assert shopping.number(price.data) == '1134'  # (600 + 450) * 1.08
     assert shopping.number(v['apple_num'].grad.data) == '129.6'
 
 
@@ -72,34 +82,59 @@ def test_shopping_dot_puts_values_and_gradients_on_the_edges():
 
     def edges(prefix):
         """(tail label, head label, edge label) of one cluster's edges."""
-        labels = dict(re.findall(rf'^\s*({prefix}\d+) \[label="([^"]*)", shape=', dot,
-                                 re.M))
-        return sorted((labels[a], labels[b], text) for a, b, text in re.findall(
-            rf'^\s*({prefix}\d+) -> ({prefix}\d+) \[label="([^"]*)"', dot, re.M))
+        labels = dict(re.findall(rf'^\s*({prefix}\d+) \[label="([^"]*)", shape=', dot, re.M))
+        return sorted(
+            (labels[a], labels[b], text)
+            for a, b, text in re.findall(
+                rf'^\s*({prefix}\d+) -> ({prefix}\d+) \[label="([^"]*)"', dot, re.M
+            )
+        )
 
-    assert edges('f') == sorted([
-        ('apple', '×', '100'), ('apple_num', '×', '2'), ('orange', '×', '150'),
-        ('orange_num', '×', '3'), ('×', '+', '200'), ('×', '+', '450'),
-        ('+', '×', '650'), ('tax', '×', '1.1'), ('×', 'price', '715')])
-    assert edges('b') == sorted([
-        ('apple', '×', '2.2'), ('apple_num', '×', '110'), ('orange', '×', '3.3'),
-        ('orange_num', '×', '165'), ('×', '+', '1.1'), ('×', '+', '1.1'),
-        ('+', '×', '1.1'), ('tax', '×', '650'), ('×', 'price', '1')])
-    assert dot.count('dir=back') == 9            # backward edges point back
+    assert edges('f') == sorted(
+        [
+            ('apple', '×', '100'),
+            ('apple_num', '×', '2'),
+            ('orange', '×', '150'),
+            ('orange_num', '×', '3'),
+            ('×', '+', '200'),
+            ('×', '+', '450'),
+            ('+', '×', '650'),
+            ('tax', '×', '1.1'),
+            ('×', 'price', '715'),
+        ]
+    )
+    assert edges('b') == sorted(
+        [
+            ('apple', '×', '2.2'),
+            ('apple_num', '×', '110'),
+            ('orange', '×', '3.3'),
+            ('orange_num', '×', '165'),
+            ('×', '+', '1.1'),
+            ('×', '+', '1.1'),
+            ('+', '×', '1.1'),
+            ('tax', '×', '650'),
+            ('×', 'price', '1'),
+        ]
+    )
+    assert dot.count('dir=back') == 9  # backward edges point back
 
 
 # ---- examples/two_layer_net.py ---------------------------------------------------------
 def test_two_layer_net_smoke_checks_gradients_trains_and_plots(tmp_path):
     out_dir = tmp_path / 'pictures'
-    out = run_example('two_layer_net.py', '--smoke', '--epochs', '5', '--out', str(out_dir),
-                      cwd=tmp_path)
-    diffs = re.findall(r'^  (l[12]/[Wb]) +max abs diff (\S+)  max rel diff (\S+)  '
-                       r'\((\d+) entries\)$', out, re.M)
+    out = run_example(
+        'two_layer_net.py', '--smoke', '--epochs', '5', '--out', str(out_dir), cwd=tmp_path
+    )
+    diffs = re.findall(
+        r'^  (l[12]/[Wb]) +max abs diff (\S+)  max rel diff (\S+)  '
+        r'\((\d+) entries\)$',
+        out,
+        re.M,
+    )
     assert [d[0] for d in diffs] == ['l1/W', 'l1/b', 'l2/W', 'l2/b'], out
     assert all(float(d[2]) < 1e-7 and float(d[1]) < 1e-8 for d in diffs), out
-    assert [int(d[3]) for d in diffs] == [100, 50, 100, 10]     # --smoke samples 100
-    test_accs = re.findall(r'^epoch \d/5  loss \S+  train acc \S+  test acc (\S+)$', out,
-                           re.M)
+    assert [int(d[3]) for d in diffs] == [100, 50, 100, 10]  # --smoke samples 100
+    test_accs = re.findall(r'^epoch \d/5  loss \S+  train acc \S+  test acc (\S+)$', out, re.M)
     assert len(test_accs) == 5, out
     final = re.search(r'final train accuracy (\S+), test accuracy (\S+)$', out, re.M)
     assert float(final[2]) == float(test_accs[-1]) >= 0.8, out
@@ -112,8 +147,12 @@ def test_two_layer_net_gradient_check_covers_every_entry_in_float64():
     model = tln.TwoLayerNet(hidden=4, dtype=np.float64)
     x = np.random.rand(3, 6)
     report = tln.check_gradients(model, x, np.array([0, 3, 9]))
-    assert {name: n for name, (_, _, n) in report.items()} == \
-        {'l1/W': 24, 'l1/b': 4, 'l2/W': 40, 'l2/b': 10}
+    assert {name: n for name, (_, _, n) in report.items()} == {
+        'l1/W': 24,
+        'l1/b': 4,
+        'l2/W': 40,
+        'l2/b': 10,
+    }
     assert max(rel for _, rel, _ in report.values()) < 1e-7, report
 
 
@@ -121,9 +160,9 @@ def test_numerical_gradient_probes_only_the_chosen_entries():
     tln = load_example('two_layer_net.py')
     w = Parameter(np.array([[1.0, -2.0], [3.0, 0.5]]))
     before = w.data.copy()
-    grad = tln.numerical_gradient(lambda: float(np.sum(w.data ** 3)), w, [0, 3])
+    grad = tln.numerical_gradient(lambda: float(np.sum(w.data**3)), w, [0, 3])
     np.testing.assert_allclose(grad, [[3.0, 0.0], [0.0, 0.75]], rtol=1e-7)
-    np.testing.assert_array_equal(w.data, before)          # every entry put back
+    np.testing.assert_array_equal(w.data, before)  # every entry put back
 
 
 class WrongSigmoid(Function):
@@ -167,8 +206,7 @@ def test_overfitting_network_has_its_own_layer_and_functions_per_hidden_layer():
     assert len({id(layer) for layer in net.layers}) == 7
     assert [getattr(net, f'l{i}') for i in range(7)] == net.layers
     assert len({id(p) for p in net.params()}) == len(list(net.params())) == 14
-    assert [layer.W.shape for layer in net.layers] == \
-        [(784, 100)] + [(100, 100)] * 5 + [(100, 10)]
+    assert [layer.W.shape for layer in net.layers] == [(784, 100)] + [(100, 100)] * 5 + [(100, 10)]
     # He initialisation on the hidden layers: std sqrt(2 / fan_in)
     assert np.std(net.l0.W.data) == pytest.approx((2 / 784) ** 0.5, rel=0.05)
     assert np.std(net.l3.W.data) == pytest.approx((2 / 100) ** 0.5, rel=0.05)
@@ -188,14 +226,16 @@ def test_overfitting_network_has_its_own_layer_and_functions_per_hidden_layer():
 
 def test_overfitting_weight_decay_hook_shrinks_the_weights():
     ovf = load_example('overfitting.py')
-    from mnist_data import synthetic_digits       # examples/ is on the path now
+    from mnist_data import synthetic_digits  # examples/ is on the path now
+
     data = synthetic_digits(300, seed=1)
     plain = ovf.train(data, data, epochs=3, progress=False)
     decayed = ovf.train(data, data, epochs=3, weight_decay=0.5, progress=False)
     assert len(plain['train_acc']) == len(plain['test_acc']) == 3
 
     def norm(model):
-        return sum(float(np.sum(p.data ** 2)) for p in model.params())
+        return sum(float(np.sum(p.data**2)) for p in model.params())
+
     assert norm(decayed['model']) < 0.99 * norm(plain['model'])
 
 
@@ -211,33 +251,60 @@ def test_overfitting_smoke_compares_three_settings_in_one_figure(tmp_path):
     out_dir = tmp_path / 'pictures'
     out = run_example('overfitting.py', '--smoke', '--out', str(out_dir), cwd=tmp_path)
     assert 'training on 300 images for 20 epochs, testing on 500' in out
-    rows = re.findall(r'^(plain|weight decay 0\.1|dropout 0\.2) +(\d\.\d{4}) +'
-                      r'(\d\.\d{4}) +(-?\d\.\d{4})$', out, re.M)
+    rows = re.findall(
+        r'^(plain|weight decay 0\.1|dropout 0\.2) +(\d\.\d{4}) +'
+        r'(\d\.\d{4}) +(-?\d\.\d{4})$',
+        out,
+        re.M,
+    )
     assert [r[0] for r in rows] == ['plain', 'weight decay 0.1', 'dropout 0.2'], out
     for name, train_acc, test_acc, gap in rows:
         assert float(gap) == pytest.approx(float(train_acc) - float(test_acc), abs=2e-4)
-    assert float(rows[0][1]) >= 0.5, out              # the plain network learns
+    assert float(rows[0][1]) >= 0.5, out  # the plain network learns
     assert_pictures(out, [out_dir / 'overfitting.png'])
 
 
 def test_overfitting_single_setting_on_holdout_files(tmp_path):
     """--holdout: 300 images from the training part, the held-out part for testing;
     --dropout alone trains that one setting."""
-    mnist_files.write_split(tmp_path / 'data', *mnist_files.block_digits(600),
-                            train=False)
-    out = run_example('overfitting.py', '--data-dir', str(tmp_path / 'data'), '--holdout',
-                      '200', '--dropout', '0.3', '--epochs', '3', '--quiet', '--out',
-                      str(tmp_path / 'pictures'), cwd=tmp_path)
+    mnist_files.write_split(tmp_path / 'data', *mnist_files.block_digits(600), train=False)
+    out = run_example(
+        'overfitting.py',
+        '--data-dir',
+        str(tmp_path / 'data'),
+        '--holdout',
+        '200',
+        '--dropout',
+        '0.3',
+        '--epochs',
+        '3',
+        '--quiet',
+        '--out',
+        str(tmp_path / 'pictures'),
+        cwd=tmp_path,
+    )
     assert 'training on 300 images for 3 epochs, testing on 200' in out
-    assert re.findall(r'^(\S.*\S) +\d\.\d{4} +\d\.\d{4} +-?\d\.\d{4}$', out, re.M) == \
-        ['dropout 0.3'], out
-    assert not re.search(r'^epoch ', out, re.M), out     # --quiet
+    assert re.findall(r'^(\S.*\S) +\d\.\d{4} +\d\.\d{4} +-?\d\.\d{4}$', out, re.M) == [
+        'dropout 0.3'
+    ], out
+    assert not re.search(r'^epoch ', out, re.M), out  # --quiet
 
 
 def test_overfitting_needs_300_training_images(tmp_path):
     mnist_files.write_split(tmp_path, *mnist_files.block_digits(250), train=False)
-    result = subprocess.run([sys.executable, str(EXAMPLES / 'overfitting.py'),
-                             '--data-dir', str(tmp_path), '--holdout', '50'],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / 'overfitting.py'),
+            '--data-dir',
+            str(tmp_path),
+            '--holdout',
+            '50',
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert 'need 300 training images, got 200' in result.stderr

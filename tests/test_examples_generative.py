@@ -1,5 +1,6 @@
 """examples/hyperparameter_search.py, examples/gan.py and examples/vae.py: the scripts
 run with --smoke as a user runs them, and their helpers do what they say."""
+
 import math
 import re
 
@@ -10,10 +11,6 @@ import dezero
 import dezero.trainer
 from dezero import Variable
 from example_runner import assert_pictures, load_example, run_example
-
-
-
-
 
 
 @pytest.fixture(scope='module')
@@ -33,42 +30,68 @@ def vae():
 
 # ---- examples/hyperparameter_search.py -----------------------------------------------
 #: rank, learning rate, weight decay, validation accuracy and loss
-TABLE_ROW = re.compile(r'^\s+(\d+)\s+(\S+e[-+]\d+)\s+(\S+e[-+]\d+)\s+(\d\.\d{4})'
-                       r'\s+(\d+\.\d{4})$', re.M)
+TABLE_ROW = re.compile(
+    r'^\s+(\d+)\s+(\S+e[-+]\d+)\s+(\S+e[-+]\d+)\s+(\d\.\d{4})'
+    r'\s+(\d+\.\d{4})$',
+    re.M,
+)
 
 
 def test_random_search_script_ranks_trials_and_tests_the_best(tmp_path):
     out_dir = tmp_path / 'pictures'
-    out = run_example('hyperparameter_search.py', '--smoke', '--trials', '6', '--epochs',
-                      '2', '--out', str(out_dir), cwd=tmp_path)
+    out = run_example(
+        'hyperparameter_search.py',
+        '--smoke',
+        '--trials',
+        '6',
+        '--epochs',
+        '2',
+        '--out',
+        str(out_dir),
+        cwd=tmp_path,
+    )
     assert 'training on 400 images, validating on 100; 200 test images' in out
     assert len(re.findall(r'^trial [ \d]\d?/6  lr ', out, re.M)) == 6, out
     rows = TABLE_ROW.findall(out)
     assert [int(r[0]) for r in rows] == list(range(1, 7)), out
     accs = [float(r[3]) for r in rows]
     assert accs == sorted(accs, reverse=True)
-    for _, lr, wd, _, _ in rows:                  # inside the default log ranges
+    for _, lr, wd, _, _ in rows:  # inside the default log ranges
         assert 1e-4 <= float(lr) <= 1e-1 and 1e-5 <= float(wd) <= 1e-2
-    best = re.search(r'^best setting: lr (\S+)  weight decay (\S+)  \(validation accuracy '
-                     r'(\S+)\)$', out, re.M)
+    best = re.search(
+        r'^best setting: lr (\S+)  weight decay (\S+)  \(validation accuracy '
+        r'(\S+)\)$',
+        out,
+        re.M,
+    )
     assert best and best.groups() == (rows[0][1], rows[0][2], rows[0][3]), out
-    test_acc = float(re.search(r'retrained on all 500 training images: (\d\.\d{4})$', out,
-                               re.M)[1])
-    assert accs[0] >= 0.9 and test_acc >= 0.9, out   # generated digits are easy
+    test_acc = float(re.search(r'retrained on all 500 training images: (\d\.\d{4})$', out, re.M)[1])
+    assert accs[0] >= 0.9 and test_acc >= 0.9, out  # generated digits are easy
     assert_pictures(out, [out_dir / 'hyperparameter_search_random.png'])
 
 
 def test_grid_search_script_tries_every_pair(tmp_path):
-    out = run_example('hyperparameter_search.py', '--smoke', '--grid', '--grid-size', '2',
-                      '--epochs', '1', '--out', str(tmp_path), cwd=tmp_path)
+    out = run_example(
+        'hyperparameter_search.py',
+        '--smoke',
+        '--grid',
+        '--grid-size',
+        '2',
+        '--epochs',
+        '1',
+        '--out',
+        str(tmp_path),
+        cwd=tmp_path,
+    )
     pairs = {(float(r[1]), float(r[2])) for r in TABLE_ROW.findall(out)}
     assert pairs == {(lr, wd) for lr in (1e-4, 1e-1) for wd in (1e-5, 1e-2)}, out
     assert 'grid search: 4 trials of 1 epochs' in out
     assert_pictures(out, [tmp_path / 'hyperparameter_search_grid.png'])
 
 
-def test_search_uses_the_test_split_exactly_once_and_never_trains_on_it(hps, tmp_path,
-                                                                       monkeypatch, capsys):
+def test_search_uses_the_test_split_exactly_once_and_never_trains_on_it(
+    hps, tmp_path, monkeypatch, capsys
+):
     """Run main() in this process, recording the data of every Trainer.fit and
     Trainer.evaluate call: the trials train on the first 80% of the training part and
     are scored on its last 20%; the test images go to one evaluation, the last."""
@@ -93,8 +116,7 @@ def test_search_uses_the_test_split_exactly_once_and_never_trains_on_it(hps, tmp
     monkeypatch.setattr(hps, 'load_or_generate', load)
     monkeypatch.setattr(dezero.trainer.Trainer, 'fit', fit)
     monkeypatch.setattr(dezero.trainer.Trainer, 'evaluate', evaluate)
-    assert hps.main(['--smoke', '--trials', '3', '--epochs', '1', '--out',
-                     str(tmp_path)]) == 0
+    assert hps.main(['--smoke', '--trials', '3', '--epochs', '1', '--out', str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert 'test accuracy of the best setting' in out
 
@@ -107,7 +129,7 @@ def test_search_uses_the_test_split_exactly_once_and_never_trains_on_it(hps, tmp
     for kind, x in trials:
         expected = x_train[:400] if kind == 'fit' else x_train[400:]
         assert np.shares_memory(x, x_train) and np.array_equal(x, expected)
-    assert calls[-2][0] == 'fit' and len(calls[-2][1]) == 500    # retrained on all
+    assert calls[-2][0] == 'fit' and len(calls[-2][1]) == 500  # retrained on all
 
 
 def test_random_settings_are_log_uniform_within_the_ranges(hps):
@@ -130,8 +152,7 @@ def test_grid_settings_are_every_pair_of_log_spaced_values(hps):
     wds = sorted({s['weight_decay'] for s in settings})
     assert lrs == pytest.approx([1e-4, 1e-3, 1e-2])
     assert wds == pytest.approx([1e-6, 1e-4, 1e-2])
-    assert {(s['lr'], s['weight_decay']) for s in settings} == {(a, b) for a in lrs
-                                                                for b in wds}
+    assert {(s['lr'], s['weight_decay']) for s in settings} == {(a, b) for a in lrs for b in wds}
 
 
 def test_split_validation_keeps_the_last_fifth(hps):
@@ -139,7 +160,7 @@ def test_split_validation_keeps_the_last_fifth(hps):
     (xa, ta), (xb, tb) = hps.split_validation(x, t, 0.2)
     assert ta.tolist() == list(range(8)) and tb.tolist() == [8, 9]
     assert xb.tolist() == [[16.0, 17.0], [18.0, 19.0]]
-    assert hps.split_validation(x, t, 0.01)[1][1].tolist() == [9]   # at least one
+    assert hps.split_validation(x, t, 0.01)[1][1].tolist() == [9]  # at least one
     for bad in (0, 1, 1.5):
         with pytest.raises(ValueError, match='fraction'):
             hps.split_validation(x, t, bad)
@@ -147,15 +168,28 @@ def test_split_validation_keeps_the_last_fifth(hps):
 
 def test_search_ranks_a_working_learning_rate_above_a_hopeless_one(hps):
     x, t = load_example('mnist_data.py').synthetic_digits(300, seed=5)
-    results = hps.search([{'lr': 1e-6, 'weight_decay': 1e-5},
-                          {'lr': 1e-2, 'weight_decay': 1e-5}],
-                         (x[:200], t[:200]), (x[200:], t[200:]), epochs=2, hidden=32,
-                         report=None)
+    results = hps.search(
+        [{'lr': 1e-6, 'weight_decay': 1e-5}, {'lr': 1e-2, 'weight_decay': 1e-5}],
+        (x[:200], t[:200]),
+        (x[200:], t[200:]),
+        epochs=2,
+        hidden=32,
+        report=None,
+    )
     assert [r['lr'] for r in results] == [1e-2, 1e-6]
     assert results[0]['val_acc'] > 0.9 > results[1]['val_acc'] + 0.3
     table = hps.format_table(results).splitlines()
-    assert table[0].split() == ['rank', 'learning', 'rate', 'weight', 'decay', 'val',
-                                'acc', 'val', 'loss']
+    assert table[0].split() == [
+        'rank',
+        'learning',
+        'rate',
+        'weight',
+        'decay',
+        'val',
+        'acc',
+        'val',
+        'loss',
+    ]
     assert table[1].split()[:3] == ['1', '1.00e-02', '1.00e-05']
 
 
@@ -163,16 +197,21 @@ def test_search_ranks_a_working_learning_rate_above_a_hopeless_one(hps):
 def test_gan_script_prints_finite_losses_and_saves_samples(tmp_path):
     out_dir = tmp_path / 'pictures'
     out = run_example('gan.py', '--smoke', '--out', str(out_dir), cwd=tmp_path)
-    lines = re.findall(r'^epoch (\d)/3  D loss (\S+)  G loss (\S+)  D acc (\S+)  '
-                       r'D\(x\) (\S+)  D\(G\(z\)\) (\S+)$', out, re.M)
+    lines = re.findall(
+        r'^epoch (\d)/3  D loss (\S+)  G loss (\S+)  D acc (\S+)  '
+        r'D\(x\) (\S+)  D\(G\(z\)\) (\S+)$',
+        out,
+        re.M,
+    )
     assert [int(line[0]) for line in lines] == [1, 2, 3], out
     for _, d_loss, g_loss, d_acc, d_real, d_fake in lines:
         assert 0 < float(d_loss) < 10 and 0 < float(g_loss) < 10
         assert 0 <= float(d_acc) <= 1 and 0 < float(d_real) < 1 and 0 < float(d_fake) < 1
     accs = [float(line[3]) for line in lines]
-    assert any(0.1 < a < 0.99 for a in accs), accs    # a game, not a rout either way
-    assert_pictures(out, [out_dir / f'gan_epoch0{i}.png' for i in (1, 2, 3)]
-                    + [out_dir / 'gan_losses.png'])
+    assert any(0.1 < a < 0.99 for a in accs), accs  # a game, not a rout either way
+    assert_pictures(
+        out, [out_dir / f'gan_epoch0{i}.png' for i in (1, 2, 3)] + [out_dir / 'gan_losses.png']
+    )
 
 
 def params_of(model):
@@ -201,15 +240,14 @@ def test_generator_step_moves_only_the_generator_and_fools_d_better(gan):
 
     def g_loss():
         y = D(G(z))
-        return float(dezero.functions.sigmoid_cross_entropy(
-            y, np.ones(y.shape, np.float32)).data)
+        return float(dezero.functions.sigmoid_cross_entropy(y, np.ones(y.shape, np.float32)).data)
 
     loss_before = g_loss()
     loss = gan.generator_step(G, D, opt_g, z)
     assert loss == pytest.approx(loss_before, rel=1e-5)
-    assert not any(changed(d_before, D))             # D untouched...
-    assert all(p.grad is None for p in D.params())   # ...and no gradient left for it
-    assert all(changed(g_before, G)[:2])             # l1.W, l1.b moved
+    assert not any(changed(d_before, D))  # D untouched...
+    assert all(p.grad is None for p in D.params())  # ...and no gradient left for it
+    assert all(changed(g_before, G)[:2])  # l1.W, l1.b moved
     assert g_loss() < loss_before
 
 
@@ -243,7 +281,7 @@ def test_tile_places_images_in_a_grid(name, gan, vae):
     assert grid.shape == (59, 59) and grid.dtype == np.float32
     assert (grid[1:29, 1:29] == -5).all() and (grid[1:29, 30:58] == -4).all()
     assert (grid[30:58, 1:29] == -3).all()
-    assert (grid[30:58, 30:58] == 1).all()         # the empty cell stays white
+    assert (grid[30:58, 30:58] == 1).all()  # the empty cell stays white
     assert (grid[0] == 1).all() and (grid[:, 29] == 1).all() and (grid[-1] == 1).all()
 
 
@@ -251,8 +289,7 @@ def test_tile_places_images_in_a_grid(name, gan, vae):
 def test_vae_script_loss_falls_and_pictures_are_saved(tmp_path):
     out_dir = tmp_path / 'pictures'
     out = run_example('vae.py', '--smoke', '--out', str(out_dir), cwd=tmp_path)
-    lines = re.findall(r'^epoch (\d)/5  loss (\S+)  reconstruction (\S+)  KL (\S+)$', out,
-                       re.M)
+    lines = re.findall(r'^epoch (\d)/5  loss (\S+)  reconstruction (\S+)  KL (\S+)$', out, re.M)
     assert [int(line[0]) for line in lines] == [1, 2, 3, 4, 5], out
     loss, rec, kl = (np.array([float(line[i]) for line in lines]) for i in (1, 2, 3))
     assert np.allclose(loss, rec + kl, atol=0.011)
@@ -261,13 +298,17 @@ def test_vae_script_loss_falls_and_pictures_are_saved(tmp_path):
     assert (np.diff(loss) < 0).all(), loss
     held = re.search(r'^held-out loss (\S+)  reconstruction (\S+)  KL (\S+)$', out, re.M)
     assert held and float(held[1]) < loss[0], out
-    assert_pictures(out, [out_dir / f'vae_epoch0{i}.png' for i in range(1, 6)]
-                    + [out_dir / 'vae_reconstructions.png', out_dir / 'vae_latent.png'])
+    assert_pictures(
+        out,
+        [out_dir / f'vae_epoch0{i}.png' for i in range(1, 6)]
+        + [out_dir / 'vae_reconstructions.png', out_dir / 'vae_latent.png'],
+    )
 
 
 def test_vae_script_with_a_larger_latent_space_draws_no_map(tmp_path):
-    out = run_example('vae.py', '--smoke', '--epochs', '1', '--latent', '16', '--out',
-                      str(tmp_path), cwd=tmp_path)
+    out = run_example(
+        'vae.py', '--smoke', '--epochs', '1', '--latent', '16', '--out', str(tmp_path), cwd=tmp_path
+    )
     assert re.search(r'^epoch 1/1  loss ', out, re.M), out
     assert not (tmp_path / 'vae_latent.png').exists()
     assert_pictures(out, [tmp_path / 'vae_epoch01.png', tmp_path / 'vae_reconstructions.png'])
@@ -280,7 +321,7 @@ def test_kl_divergence_closed_form_and_gradient(vae):
     # image 1: (1 + 1 - 1 - 0 + 2 + 0 - 1 - ln 2) / 2; image 2: 0; averaged over 2
     assert float(kl.data) == pytest.approx((2 - math.log(2.0)) / 4, rel=1e-12)
     kl.backward()
-    np.testing.assert_allclose(mu.grad.data, mu.data / 2)                       # mu / N
+    np.testing.assert_allclose(mu.grad.data, mu.data / 2)  # mu / N
     np.testing.assert_allclose(logvar.grad.data, (np.exp(logvar.data) - 1) / 4)  # (e^lv-1)/2N
     assert float(vae.kl_divergence(np.zeros((3, 4)), np.zeros((3, 4))).data) == 0.0
 
@@ -307,7 +348,7 @@ def test_reconstruction_loss_is_summed_over_pixels_per_image(vae):
     model = vae.VAE(latent=2, hidden=8)
     x = np.random.rand(4, 784).astype(np.float32)
     model(x)
-    model.dec_out.W.data[...] = 0       # logits 0: every pixel costs ln 2, whatever x
+    model.dec_out.W.data[...] = 0  # logits 0: every pixel costs ln 2, whatever x
     rec, kl = vae.losses(model, x)
     assert rec.dtype == kl.dtype == np.float32
     assert float(rec.data) == pytest.approx(784 * math.log(2.0), rel=1e-5)
@@ -317,5 +358,14 @@ def test_reconstruction_loss_is_summed_over_pixels_per_image(vae):
 def test_latent_grid_runs_from_top_left_to_bottom_right(vae):
     z = vae.latent_grid(steps=3, limit=2.0)
     assert z.dtype == np.float32
-    assert z.tolist() == [[-2, 2], [0, 2], [2, 2], [-2, 0], [0, 0], [2, 0],
-                          [-2, -2], [0, -2], [2, -2]]
+    assert z.tolist() == [
+        [-2, 2],
+        [0, 2],
+        [2, 2],
+        [-2, 0],
+        [0, 0],
+        [2, 0],
+        [-2, -2],
+        [0, -2],
+        [2, -2],
+    ]

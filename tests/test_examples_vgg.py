@@ -6,6 +6,7 @@ say what is missing and where it belongs.
 The smoke runs use the small VGG16-shaped stand-in; only the test marked slow builds
 VGG16 itself (138M parameters, seconds to create).
 """
+
 import importlib
 import re
 import sys
@@ -44,6 +45,7 @@ def vgg(grad_cam):
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No URL can be opened, and DEZERO_HOME is a fresh folder; returns that folder."""
+
     def refuse(url, *args, **kwargs):
         raise urllib.error.URLError('no network in this test')
 
@@ -76,10 +78,18 @@ def test_grad_cam_script_classifies_and_saves_a_heat_map_of_the_image_size(tmp_p
     assert probabilities == sorted(probabilities, reverse=True)
     assert sum(probabilities) <= 1.0005 and len({r[1] for r in ranks}) == 5
     top = ranks[0][1]
-    assert re.search(rf'^Grad-CAM of class {top} \(score \S+\) on conv5_3: 32 channel '
-                     rf'weights, \d+ positive$', out, re.M), out
-    heat = re.search(r'^heat map 14x14 upsampled to 224x224, values in \[(\S+), (\S+)\], '
-                     r'strongest at x=(\d+) y=(\d+)$', out, re.M)
+    assert re.search(
+        rf'^Grad-CAM of class {top} \(score \S+\) on conv5_3: 32 channel '
+        rf'weights, \d+ positive$',
+        out,
+        re.M,
+    ), out
+    heat = re.search(
+        r'^heat map 14x14 upsampled to 224x224, values in \[(\S+), (\S+)\], '
+        r'strongest at x=(\d+) y=(\d+)$',
+        out,
+        re.M,
+    )
     assert heat, out
     low, high, x, y = float(heat[1]), float(heat[2]), int(heat[3]), int(heat[4])
     assert 0 <= low < high == 1.0 and 0 <= x < 224 and 0 <= y < 224
@@ -90,46 +100,64 @@ def test_style_transfer_script_lowers_the_loss_and_saves_the_result(tmp_path):
     out_dir = tmp_path / 'pictures'
     out = run_example('style_transfer.py', '--smoke', '--out', str(out_dir), cwd=tmp_path)
     assert '20 iterations at 48x48 (width x height)' in out
-    lines = re.findall(r'^iter +(\d+)/20  loss (\S+)  content (\S+)  style (\S+)  tv (\S+)  '
-                       r'\(\d+\.\d\d s/iter\)$', out, re.M)
+    lines = re.findall(
+        r'^iter +(\d+)/20  loss (\S+)  content (\S+)  style (\S+)  tv (\S+)  '
+        r'\(\d+\.\d\d s/iter\)$',
+        out,
+        re.M,
+    )
     assert [int(line[0]) for line in lines] == list(range(1, 21)), out
-    loss, content, style_, tv = (np.array([float(line[i]) for line in lines])
-                                 for i in (1, 2, 3, 4))
+    loss, content, style_, tv = (np.array([float(line[i]) for line in lines]) for i in (1, 2, 3, 4))
     np.testing.assert_allclose(loss, content + style_ + tv, rtol=1e-3)
-    assert content[0] == 0 and (content[1:] > 0).all()     # it starts from the photo
+    assert content[0] == 0 and (content[1:] > 0).all()  # it starts from the photo
     assert (style_ > 0).all() and (tv > 0).all()
     assert loss[-1] < loss[0] / 10, loss
-    lower = re.search(rf'at the first iteration, {re.escape(lines[-1][1])} at the last '
-                      rf'\((\d+\.\d)x lower\)$', out, re.M)
+    lower = re.search(
+        rf'at the first iteration, {re.escape(lines[-1][1])} at the last '
+        rf'\((\d+\.\d)x lower\)$',
+        out,
+        re.M,
+    )
     assert lower and float(lower[1]) == pytest.approx(loss[0] / loss[-1], rel=1e-3, abs=0.06)
-    assert_pictures(out, [out_dir / 'style_transfer.png', out_dir / 'style_transfer_result.png',
-                          out_dir / 'style_transfer_loss.png'])
+    assert_pictures(
+        out,
+        [
+            out_dir / 'style_transfer.png',
+            out_dir / 'style_transfer_result.png',
+            out_dir / 'style_transfer_loss.png',
+        ],
+    )
 
 
-@pytest.mark.parametrize('script, args', [
-    ('grad_cam.py', ['--image', 'IMAGE']),
-    ('style_transfer.py', ['--content', 'IMAGE', '--style', 'IMAGE']),
-])
+@pytest.mark.parametrize(
+    'script, args',
+    [
+        ('grad_cam.py', ['--image', 'IMAGE']),
+        ('style_transfer.py', ['--content', 'IMAGE', '--style', 'IMAGE']),
+    ],
+)
 def test_without_the_weights_offline_the_scripts_say_what_is_missing(
-        script, args, vgg, offline, tmp_path, capsys):
+    script, args, vgg, offline, tmp_path, capsys
+):
     image = str(write_png(vgg, tmp_path / 'photo.png', 40, 60))
     module = load_example(script)
     with pytest.raises(SystemExit) as exit_info:
-        module.main([image if a == 'IMAGE' else a for a in args]
-                    + ['--out', str(tmp_path / 'out')])
+        module.main([image if a == 'IMAGE' else a for a in args] + ['--out', str(tmp_path / 'out')])
     assert exit_info.value.code == 1
     out, err = capsys.readouterr()
     folder = str(offline / 'models')
     assert f'{folder}/vgg16.npz is missing: downloading it' in out
     assert 'no network in this test' in err
-    assert f'the file vgg16.npz (about 550 MB, from {VGG16.WEIGHTS_URL}) in the folder ' \
-           f'{folder}' in err
+    assert (
+        f'the file vgg16.npz (about 550 MB, from {VGG16.WEIGHTS_URL}) in the folder {folder}' in err
+    )
     assert '--random-weights' in err
     assert not (tmp_path / 'out').exists()
 
 
-def test_grad_cam_names_an_unreadable_image_and_a_missing_pillow(grad_cam, tmp_path,
-                                                                 monkeypatch, capsys):
+def test_grad_cam_names_an_unreadable_image_and_a_missing_pillow(
+    grad_cam, tmp_path, monkeypatch, capsys
+):
     missing = tmp_path / 'missing.jpg'
     with pytest.raises(SystemExit) as exit_info:
         grad_cam.main(['--image', str(missing)])
@@ -140,20 +168,23 @@ def test_grad_cam_names_an_unreadable_image_and_a_missing_pillow(grad_cam, tmp_p
     with pytest.raises(SystemExit):
         grad_cam.main(['--image', str(not_an_image)])
     assert f'cannot read the image {not_an_image}' in capsys.readouterr().err
-    monkeypatch.setitem(sys.modules, 'PIL', None)         # import PIL now fails
+    monkeypatch.setitem(sys.modules, 'PIL', None)  # import PIL now fails
     with pytest.raises(SystemExit):
         grad_cam.main(['--image', str(missing)])
     assert 'needs Pillow, which is not installed' in capsys.readouterr().err
 
 
-@pytest.mark.parametrize('script, args, message', [
-    ('grad_cam.py', [], '--image PATH'),
-    ('grad_cam.py', ['--smoke', '--class-index', '1000'], 'in 0..999, got 1000'),
-    ('style_transfer.py', ['--content', 'a.jpg'], '--content PATH --style PATH'),
-    ('style_transfer.py', ['--smoke', '--size', '8'], '--size must be 16 or more, got 8'),
-    ('style_transfer.py', ['--smoke', '--iters', '0'], '--iters must be 1 or more'),
-    ('style_transfer.py', ['--smoke', '--lr', '0'], '--lr must be positive'),
-])
+@pytest.mark.parametrize(
+    'script, args, message',
+    [
+        ('grad_cam.py', [], '--image PATH'),
+        ('grad_cam.py', ['--smoke', '--class-index', '1000'], 'in 0..999, got 1000'),
+        ('style_transfer.py', ['--content', 'a.jpg'], '--content PATH --style PATH'),
+        ('style_transfer.py', ['--smoke', '--size', '8'], '--size must be 16 or more, got 8'),
+        ('style_transfer.py', ['--smoke', '--iters', '0'], '--iters must be 1 or more'),
+        ('style_transfer.py', ['--smoke', '--lr', '0'], '--lr must be positive'),
+    ],
+)
 def test_bad_options_are_refused(script, args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         load_example(script).main(args)
@@ -171,36 +202,37 @@ def test_grad_cam_of_a_linear_head_weights_channels_by_their_mean_gradient(grad_
     a = hand_made_map()
     # class 0 reads channel 0 with weight 1 and channel 1 with -0.5 everywhere;
     # class 1 reads channel 0 at one position only (weight 4) and channel 1 with 2
-    W = np.array([[1, 0], [1, 0], [1, 0], [1, 4],
-                  [-0.5, 2], [-0.5, 2], [-0.5, 2], [-0.5, 2]], np.float32)
+    W = np.array(
+        [[1, 0], [1, 0], [1, 0], [1, 4], [-0.5, 2], [-0.5, 2], [-0.5, 2], [-0.5, 2]], np.float32
+    )
 
     def head(x):
         return F.matmul(F.reshape(x, (1, 8)), W)
 
     cam, weights, score = grad_cam.grad_cam(a, head, 0)
     np.testing.assert_array_equal(weights, [1, -0.5])
-    np.testing.assert_array_equal(cam, [[0, 2], [3, 4]])     # relu(A0 - A1 / 2)
+    np.testing.assert_array_equal(cam, [[0, 2], [3, 4]])  # relu(A0 - A1 / 2)
     assert score == 8.0 and cam.dtype == weights.dtype == np.float32
     cam, weights, score = grad_cam.grad_cam(Variable(a), head, 1)
-    np.testing.assert_array_equal(weights, [1, 2])           # 4 at one of 4 positions
-    np.testing.assert_array_equal(cam, [[9, 2], [3, 4]])     # A0 + 2 A1
+    np.testing.assert_array_equal(weights, [1, 2])  # 4 at one of 4 positions
+    np.testing.assert_array_equal(cam, [[9, 2], [3, 4]])  # A0 + 2 A1
     assert score == 24.0
 
 
 def test_grad_cam_of_a_quadratic_head_uses_the_gradient_at_the_map(grad_cam):
     a = hand_made_map()
     # class k scores the sum of squares of channel k: dy/dA_k = 2 A_k, 0 for the other
-    cam, weights, score = grad_cam.grad_cam(a, lambda x: F.sum(x ** 2, axis=(2, 3)), 1)
+    cam, weights, score = grad_cam.grad_cam(a, lambda x: F.sum(x**2, axis=(2, 3)), 1)
     np.testing.assert_array_equal(weights, [0, 2])
     np.testing.assert_array_equal(cam, [[8, 0], [0, 0]])
     assert score == 16.0
-    cam, weights, _ = grad_cam.grad_cam(-a, lambda x: F.sum(x ** 2, axis=(2, 3)), 0)
+    cam, weights, _ = grad_cam.grad_cam(-a, lambda x: F.sum(x**2, axis=(2, 3)), 0)
     np.testing.assert_array_equal(weights, [-5, 0])
     np.testing.assert_array_equal(cam, [[5, 10], [15, 20]])  # relu(-5 * -A0)
 
 
 def test_grad_cam_refuses_a_batch_and_a_class_out_of_range(grad_cam):
-    head = lambda x: F.sum(x, axis=(2, 3))                  # noqa: E731
+    head = lambda x: F.sum(x, axis=(2, 3))  # noqa: E731
     with pytest.raises(ValueError, match=r'grad_cam: .*one image.*\(2, 2, 2, 2\)'):
         grad_cam.grad_cam(np.zeros((2, 2, 2, 2), np.float32), head, 0)
     with pytest.raises(ValueError, match=r'class_index must be in 0\.\.1, got 2'):
@@ -208,8 +240,9 @@ def test_grad_cam_refuses_a_batch_and_a_class_out_of_range(grad_cam):
 
 
 def test_normalize_scales_the_peak_to_1(grad_cam):
-    np.testing.assert_array_equal(grad_cam.normalize(np.array([[0, 2], [1, 4.0]])),
-                                  [[0, 0.5], [0.25, 1]])
+    np.testing.assert_array_equal(
+        grad_cam.normalize(np.array([[0, 2], [1, 4.0]])), [[0, 0.5], [0.25, 1]]
+    )
     zeros = grad_cam.normalize(np.zeros((2, 3), np.float32))
     assert zeros.dtype == np.float32 and not zeros.any()
 
@@ -225,8 +258,9 @@ def test_resize_bilinear_samples_at_pixel_centres(grad_cam):
     tall = grad_cam.resize_bilinear(a, 7, 2)
     assert tall.shape == (7, 2) and tall.dtype == np.float32
     assert a.min() <= tall.min() and tall.max() <= a.max()
-    np.testing.assert_array_equal(grad_cam.resize_bilinear(np.full((1, 1), 0.5), 2, 3),
-                                  np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(
+        grad_cam.resize_bilinear(np.full((1, 1), 0.5), 2, 3), np.full((2, 3), 0.5)
+    )
     with pytest.raises(ValueError, match='2-D array'):
         grad_cam.resize_bilinear(np.zeros((2, 2, 3)), 4, 4)
 
@@ -243,7 +277,7 @@ def test_overlay_blends_the_colours_into_the_image(grad_cam):
 
 
 def test_explain_gives_a_map_of_the_image_size_for_the_chosen_class(grad_cam, vgg):
-    pytest.importorskip('PIL')                  # the image is resized to 224x224
+    pytest.importorskip('PIL')  # the image is resized to 224x224
     model = small_model(vgg)
     image = vgg.generated_photo(90, 150, seed=3)
     result = grad_cam.explain(model, image)
@@ -264,11 +298,10 @@ def test_explain_gives_a_map_of_the_image_size_for_the_chosen_class(grad_cam, vg
     assert other['class_index'] == 7
     assert other['score'] == pytest.approx(float(scores[7]), rel=1e-5, abs=1e-4)
     assert not np.array_equal(other['weights'], result['weights'])
-    assert all(p.grad is None for p in model.params())       # no gradient left behind
+    assert all(p.grad is None for p in model.params())  # no gradient left behind
 
 
-def test_class_names_come_from_imagenet_labels_when_it_can_give_them(grad_cam, monkeypatch,
-                                                                     capsys):
+def test_class_names_come_from_imagenet_labels_when_it_can_give_them(grad_cam, monkeypatch, capsys):
     class Names:
         @staticmethod
         def labels():
@@ -300,7 +333,7 @@ def test_feature_maps_walks_vgg16s_convolutions_in_order(vgg):
     for name, m in maps:
         channels, side = sizes[name[4]]
         assert m.shape == (1, channels, side, side) and m.dtype == np.float32, name
-        assert (m.data >= 0).all()                          # after the ReLU
+        assert (m.data >= 0).all()  # after the ReLU
     # conv2_1 reads conv1_2's map through a 2x2 max pooling
     first = dict(maps)
     expected = F.relu(model.conv2_1(F.pooling(first['conv1_2'], 2, stride=2)))
@@ -321,7 +354,7 @@ def test_to_rgb_undoes_vgg16_preprocess(vgg):
 
 
 def test_fit_size_scales_the_longer_side(vgg):
-    assert vgg.fit_size(300, 400, 224) == (224, 168)        # (width, height)
+    assert vgg.fit_size(300, 400, 224) == (224, 168)  # (width, height)
     assert vgg.fit_size(400, 300, 224) == (168, 224)
     assert vgg.fit_size(10, 1000, 100) == (100, 1)
 
@@ -377,7 +410,7 @@ def test_gram_matrix_of_a_known_map_and_its_gradient(style):
 def test_content_style_and_variation_losses_on_known_values(style):
     x = np.array([[[[1, 2], [3, 4]]]], np.float32)
     t = np.array([[[[1, 0], [3, 2]]]], np.float32)
-    assert float(style.content_loss(x, t).data) == 2.0               # mean of 0, 4, 0, 4
+    assert float(style.content_loss(x, t).data) == 2.0  # mean of 0, 4, 0, 4
     # mean of the squared Gram entries 3.75, 0.75, 0.75, 0.25
     loss = style.style_loss(known_features(), np.zeros((2, 2), np.float32))
     assert float(loss.data) == 15.25 / 4 and loss.dtype == np.float32
@@ -406,23 +439,24 @@ def test_transfer_moves_only_the_image_and_lowers_the_loss(style, vgg):
     model = small_model(vgg)
     content = VGG16.preprocess(vgg.generated_photo(32, 24), size=(24, 32))[np.newaxis]
     painting = VGG16.preprocess(vgg.generated_pattern(16, 40), size=(40, 16))[np.newaxis]
-    model(np.zeros((1, 3, 32, 32), np.float32))     # creates fc6, sized on first call
+    model(np.zeros((1, 3, 32, 32), np.float32))  # creates fc6, sized on first call
     kept = content.copy(), [p.data.copy() for p in model.params()]
     steps = []
-    image, history = style.transfer(model, content, painting, 12,
-                                    on_step=lambda i, f: steps.append((i, f['loss'])))
+    image, history = style.transfer(
+        model, content, painting, 12, on_step=lambda i, f: steps.append((i, f['loss']))
+    )
     assert image.shape == content.shape and image.dtype == np.float32
     assert [i for i, _ in steps] == list(range(1, 13))
     assert [loss for _, loss in steps] == history['loss']
     assert history['content'][0] == 0 and min(history['tv']) > 0
-    np.testing.assert_allclose(history['loss'], np.sum([history[k] for k in
-                                                        ('content', 'style', 'tv')], 0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        history['loss'], np.sum([history[k] for k in ('content', 'style', 'tv')], 0), rtol=1e-5
+    )
     assert history['loss'][-1] < history['loss'][0] / 10, history['loss']
     low, high = vgg.pixel_bounds()
     assert (image >= low).all() and (image <= high).all()
     assert not np.array_equal(image, content)
-    np.testing.assert_array_equal(content, kept[0])                  # inputs untouched
+    np.testing.assert_array_equal(content, kept[0])  # inputs untouched
     for p, before in zip(model.params(), kept[1]):
         np.testing.assert_array_equal(p.data, before)
         assert p.grad is None

@@ -1,15 +1,33 @@
 """dezero.functions_conv, the book's module name for the convolution and pooling
 functions: every name it gives, the same objects as dezero.functions's, and the array
 functions with the book's signatures."""
+
 import numpy as np
 
 import dezero.functions as F
 import dezero.functions_conv as FC
 
-BOOK_NAMES = ['conv2d', 'deconv2d', 'conv2d_simple', 'pooling', 'pooling_simple',
-              'average_pooling', 'im2col', 'col2im', 'im2col_array', 'col2im_array',
-              'Conv2d', 'Deconv2d', 'Conv2DGradW', 'Pooling', 'Pooling2DGrad',
-              'Pooling2DWithIndexes', 'AveragePooling', 'Im2col', 'Col2im']
+BOOK_NAMES = [
+    'conv2d',
+    'deconv2d',
+    'conv2d_simple',
+    'pooling',
+    'pooling_simple',
+    'average_pooling',
+    'im2col',
+    'col2im',
+    'im2col_array',
+    'col2im_array',
+    'Conv2d',
+    'Deconv2d',
+    'Conv2DGradW',
+    'Pooling',
+    'Pooling2DGrad',
+    'Pooling2DWithIndexes',
+    'AveragePooling',
+    'Im2col',
+    'Col2im',
+]
 
 
 def test_every_name_of_the_book_is_the_one_of_dezero_functions():
@@ -24,7 +42,7 @@ def test_from_import_works():
 
 def test_array_functions_with_the_books_positional_arguments():
     img = np.arange(2 * 1 * 3 * 3, dtype=np.float64).reshape(2, 1, 3, 3)
-    col = FC.im2col_array(img, 2, 1, 0)                  # to_matrix defaults to True
+    col = FC.im2col_array(img, 2, 1, 0)  # to_matrix defaults to True
     assert col.shape == (2 * 2 * 2, 1 * 2 * 2)
     np.testing.assert_array_equal(col[0], [0.0, 1.0, 3.0, 4.0])
     tensor = FC.im2col_array(img, (2, 2), (1, 1), (0, 0), False)
@@ -32,5 +50,4 @@ def test_array_functions_with_the_books_positional_arguments():
     # col2im adds every window back: the centre pixel is in all four windows
     img_back = FC.col2im_array(col, img.shape, 2, 1, 0)
     np.testing.assert_array_equal(img_back[0, 0], [[0, 2, 2], [6, 16, 10], [6, 14, 8]])
-    np.testing.assert_array_equal(FC.col2im_array(tensor, img.shape, 2, 1, 0, False),
-                                  img_back)
+    np.testing.assert_array_equal(FC.col2im_array(tensor, img.shape, 2, 1, 0, False), img_back)

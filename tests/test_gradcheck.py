@@ -3,6 +3,7 @@
 They must accept correct gradients and reject wrong ones, first and second order,
 printing where the worst mismatch is.
 """
+
 import re
 
 import numpy as np
@@ -60,19 +61,17 @@ def x():
 
 def test_numerical_grad_central_differences(x):
     np.testing.assert_allclose(numerical_grad(np.sin, x), np.cos(x), rtol=1e-7)
-    np.testing.assert_allclose(numerical_grad(lambda v: v ** 3, Variable(x)), 3 * x ** 2,
-                               rtol=1e-7)
-    np.testing.assert_allclose(numerical_grad(lambda v, c, k: (v * c) ** k, x, 2.0, k=2),
-                               8 * x, rtol=1e-7)
+    np.testing.assert_allclose(numerical_grad(lambda v: v**3, Variable(x)), 3 * x**2, rtol=1e-7)
+    np.testing.assert_allclose(
+        numerical_grad(lambda v, c, k: (v * c) ** k, x, 2.0, k=2), 8 * x, rtol=1e-7
+    )
 
 
 @pytest.mark.parametrize('dtype', [np.float64, np.float32, np.int64])
 def test_numerical_grad_of_a_transposed_array(dtype):
-    x = np.arange(6).reshape(2, 3).T.astype(dtype)          # Fortran order
-    np.testing.assert_allclose(numerical_grad(F.sin, x), np.cos(x.astype(np.float64)),
-                               rtol=1e-7)
-    assert gradient_check(F.sin, x) and gradient_check(F.sin, x.astype(np.float64),
-                                                       dtype=None)
+    x = np.arange(6).reshape(2, 3).T.astype(dtype)  # Fortran order
+    np.testing.assert_allclose(numerical_grad(F.sin, x), np.cos(x.astype(np.float64)), rtol=1e-7)
+    assert gradient_check(F.sin, x) and gradient_check(F.sin, x.astype(np.float64), dtype=None)
 
 
 def test_numerical_grad_leaves_its_input_unchanged(x):
@@ -84,7 +83,7 @@ def test_numerical_grad_leaves_its_input_unchanged(x):
 
 
 def test_numerical_grad_takes_integer_arrays_in_float64():
-    grad = numerical_grad(lambda v: v ** 2, np.array([[1, 2], [3, 4]]))
+    grad = numerical_grad(lambda v: v**2, np.array([[1, 2], [3, 4]]))
     assert grad.dtype == np.float64
     np.testing.assert_allclose(grad, [[2.0, 4.0], [6.0, 8.0]], rtol=1e-9)
 
@@ -94,7 +93,7 @@ def test_numerical_grad_evaluates_float32_input_in_float64():
 
     def square(v):
         seen.append(v.dtype)
-        return v ** 2
+        return v**2
 
     x = np.array([300.0, -200.0], np.float32)
     grad = numerical_grad(square, x)
@@ -104,11 +103,11 @@ def test_numerical_grad_evaluates_float32_input_in_float64():
 
 # ---- float64 evaluation ------------------------------------------------------------------
 def square(v):
-    return v ** 2
+    return v**2
 
 
 def cube(v):
-    return v ** 3
+    return v**3
 
 
 #: float32 values in the hundreds: a probe of ±1e-4 moves v**2 by less than the float32
@@ -125,7 +124,7 @@ def test_float32_input_is_checked_in_float64(check, f, capsys):
 
 @pytest.mark.parametrize('check, f', [(gradient_check, square), (gradgrad_check, cube)])
 def test_dtype_none_checks_in_the_dtype_of_x(check, f, capsys):
-    assert check(f, BIG32, dtype=None) is False        # float32 rounding shows
+    assert check(f, BIG32, dtype=None) is False  # float32 rounding shows
     assert 'worst mismatch' in capsys.readouterr().out
     assert check(f, BIG32, dtype=np.float32) is False
     assert check(f, BIG32.astype(np.float64), dtype=None) is True
@@ -148,7 +147,7 @@ def test_the_function_sees_float64_variables_in_both_parts(check):
     seen.clear()
     assert check(f, np.array([0.5, 1.0], np.float32))
     assert {dtype for _, dtype in seen} == {np.dtype(np.float64)}
-    assert ('Variable', np.dtype(np.float64)) in seen      # the backprop part
+    assert ('Variable', np.dtype(np.float64)) in seen  # the backprop part
 
 
 @pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
@@ -170,16 +169,19 @@ def test_the_checked_input_is_left_as_it_was():
 @pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
 def test_integer_dtypes_are_refused_clearly(check):
     name = check.__name__
-    with pytest.raises(TypeError, match=f'{name}: with dtype=None x keeps its dtype, which '
-                                        f'must be floating point.*int64'):
+    with pytest.raises(
+        TypeError,
+        match=f'{name}: with dtype=None x keeps its dtype, which must be floating point.*int64',
+    ):
         check(F.sin, np.arange(3), dtype=None)
     with pytest.raises(TypeError, match=f'{name}: dtype must be a floating-point dtype.*int32'):
         check(F.sin, np.ones(3), dtype=np.int32)
 
 
 @pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
-@pytest.mark.parametrize('f', [RIGHT, F.sin, F.tanh, lambda v: v ** 3, F.sum,
-                               lambda v: F.matmul(v, v.T)])
+@pytest.mark.parametrize(
+    'f', [RIGHT, F.sin, F.tanh, lambda v: v**3, F.sum, lambda v: F.matmul(v, v.T)]
+)
 def test_correct_gradients_pass(check, f, x, capsys):
     assert check(f, x) is True
     assert capsys.readouterr().out == ''
@@ -212,8 +214,9 @@ def test_wrong_second_derivative_fails_only_at_second_order(f, x, capsys):
     assert 'gradgrad_check: worst mismatch at index' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize('check, f', [(gradient_check, SLIGHTLY_WRONG_FIRST),
-                                      (gradgrad_check, off_by(1e-3))])
+@pytest.mark.parametrize(
+    'check, f', [(gradient_check, SLIGHTLY_WRONG_FIRST), (gradgrad_check, off_by(1e-3))]
+)
 def test_tolerances_are_applied(check, f, x):
     assert check(f, x) is False
     assert check(f, x, rtol=1e-2) is True

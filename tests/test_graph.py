@@ -11,8 +11,9 @@ import dezero.functions as F
 from dezero import Function, Variable
 from dezero.graph import GraphvizNotFoundError, get_dot_graph, plot_dot_graph
 
-needs_dot = pytest.mark.skipif(shutil.which('dot') is None,
-                               reason="Graphviz's dot program is not installed")
+needs_dot = pytest.mark.skipif(
+    shutil.which('dot') is None, reason="Graphviz's dot program is not installed"
+)
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 _NODE = re.compile(r'(\w+) \[label="((?:[^"\\]|\\.)*)", shape=(\w+)[^\]]*\]')
@@ -64,18 +65,20 @@ def add_graph():
 def test_add_graph_structure():
     text = get_dot_graph(add_graph(), verbose=False)
     nodes, edges = parse(text)
-    assert sorted(nodes.values()) == [('Add', 'box'), ('x0', 'ellipse'),
-                                      ('x1', 'ellipse'), ('y', 'ellipse')]
-    assert labelled_edges(text) == Counter({('x0', 'Add'): 1, ('x1', 'Add'): 1,
-                                            ('Add', 'y'): 1})
+    assert sorted(nodes.values()) == [
+        ('Add', 'box'),
+        ('x0', 'ellipse'),
+        ('x1', 'ellipse'),
+        ('y', 'ellipse'),
+    ]
+    assert labelled_edges(text) == Counter({('x0', 'Add'): 1, ('x1', 'Add'): 1, ('Add', 'y'): 1})
     assert len(edges) == 3
 
 
 def test_verbose_labels_show_shape_and_dtype():
     text = get_dot_graph(add_graph(), verbose=True)
     labels = sorted(label for label, _ in parse(text)[0].values())
-    assert labels == ['Add', r'x0\n(2, 3) float64', r'x1\n(2, 3) float64',
-                      r'y\n(2, 3) float64']
+    assert labels == ['Add', r'x0\n(2, 3) float64', r'x1\n(2, 3) float64', r'y\n(2, 3) float64']
 
 
 def test_unnamed_variables():
@@ -102,12 +105,30 @@ def test_diamond_lists_each_function_and_variable_once():
     y.name = 'y'
     text = get_dot_graph(y, verbose=False)
     nodes, _ = parse(text)
-    assert sorted(label for label, _ in nodes.values()) == \
-        ['Add', 'Cos', 'Exp', 'Sin', 'a', 'b', 't', 'x', 'y']
-    assert labelled_edges(text) == Counter({
-        ('x', 'Exp'): 1, ('Exp', 't'): 1, ('t', 'Sin'): 1, ('t', 'Cos'): 1,
-        ('Sin', 'a'): 1, ('Cos', 'b'): 1, ('a', 'Add'): 1, ('b', 'Add'): 1,
-        ('Add', 'y'): 1})
+    assert sorted(label for label, _ in nodes.values()) == [
+        'Add',
+        'Cos',
+        'Exp',
+        'Sin',
+        'a',
+        'b',
+        't',
+        'x',
+        'y',
+    ]
+    assert labelled_edges(text) == Counter(
+        {
+            ('x', 'Exp'): 1,
+            ('Exp', 't'): 1,
+            ('t', 'Sin'): 1,
+            ('t', 'Cos'): 1,
+            ('Sin', 'a'): 1,
+            ('Cos', 'b'): 1,
+            ('a', 'Add'): 1,
+            ('b', 'Add'): 1,
+            ('Add', 'y'): 1,
+        }
+    )
 
 
 def test_same_variable_twice_gives_two_edges_into_one_function():
@@ -123,11 +144,12 @@ def test_function_reached_twice_at_once_is_listed_once():
     x = named(2.0, 'x')
     t = F.exp(x)
     t.name = 't'
-    y = t * t                          # both inputs lead to Exp before it is visited
+    y = t * t  # both inputs lead to Exp before it is visited
     y.name = 'y'
     text = get_dot_graph(y, verbose=False)
-    assert labelled_edges(text) == Counter({('x', 'Exp'): 1, ('Exp', 't'): 1,
-                                            ('t', 'Mul'): 2, ('Mul', 'y'): 1})
+    assert labelled_edges(text) == Counter(
+        {('x', 'Exp'): 1, ('Exp', 't'): 1, ('t', 'Mul'): 2, ('Mul', 'y'): 1}
+    )
 
 
 def test_nodes_are_declared_in_data_flow_order():
@@ -145,6 +167,7 @@ def test_same_graph_gives_same_text():
 
 class Split(Function):
     """Two outputs, to check that a dropped output is left out of the graph."""
+
     def forward(self, x):
         return x[:1], x[1:]
 
@@ -153,7 +176,7 @@ def test_dropped_output_is_skipped():
     x = named([1.0, 2.0, 3.0], 'x')
     first, rest = Split()(x)
     first.name = 'first'
-    del rest                           # its weak reference in Split.outputs is now dead
+    del rest  # its weak reference in Split.outputs is now dead
     text = get_dot_graph(first, verbose=False)
     assert labelled_edges(text) == Counter({('x', 'Split'): 1, ('Split', 'first'): 1})
 
@@ -163,8 +186,9 @@ def test_living_sibling_output_is_drawn():
     first, rest = Split()(x)
     first.name, rest.name = 'first', 'rest'
     text = get_dot_graph(first, verbose=False)
-    assert labelled_edges(text) == Counter({('x', 'Split'): 1, ('Split', 'first'): 1,
-                                            ('Split', 'rest'): 1})
+    assert labelled_edges(text) == Counter(
+        {('x', 'Split'): 1, ('Split', 'first'): 1, ('Split', 'rest'): 1}
+    )
 
 
 def test_names_are_escaped():
@@ -172,13 +196,14 @@ def test_names_are_escaped():
     y = F.sin(named(1.0, name))
     text = get_dot_graph(y, verbose=False)
     assert r'[label="say \"hi\"\\ back\nnow"' in text
-    assert '\nnow' not in text          # no raw line break inside a label
+    assert '\nnow' not in text  # no raw line break inside a label
     parse(text)
 
 
 @needs_dot
 def test_escaped_names_render_as_written():
     import graphviz
+
     y = F.sin(named(1.0, 'a"b\\c'))
     svg = graphviz.Source(get_dot_graph(y, verbose=False)).pipe(format='svg')
     assert b'a&quot;b\\c' in svg
@@ -187,7 +212,7 @@ def test_escaped_names_render_as_written():
 # ---- higher order and size ------------------------------------------------------------
 def test_graph_of_higher_order_derivative():
     x = named(2.0, 'x')
-    y = F.sin(x) * x ** 3
+    y = F.sin(x) * x**3
     y.backward(create_graph=True)
     gx = x.grad
     forward = parse(get_dot_graph(y))[0]
@@ -224,13 +249,12 @@ def test_long_chain_does_not_recurse():
 @needs_dot
 def test_plot_png_writes_picture_and_dot_file(tmp_path):
     y = add_graph()
-    to_file = tmp_path / 'out' / 'graph.png'     # the folder does not exist yet
+    to_file = tmp_path / 'out' / 'graph.png'  # the folder does not exist yet
     result = plot_dot_graph(y, to_file=str(to_file))
     assert str(result) == str(to_file)
     assert to_file.read_bytes().startswith(PNG_MAGIC)
     assert (tmp_path / 'out' / 'graph.dot').read_text() == get_dot_graph(y)
-    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['graph.dot',
-                                                                    'graph.png']
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['graph.dot', 'graph.png']
 
 
 @needs_dot
@@ -254,9 +278,15 @@ def test_missing_dot_program_raises_clear_error(tmp_path, monkeypatch):
     with pytest.raises(GraphvizNotFoundError) as info:
         plot_dot_graph(add_graph(), to_file=to_file)
     message = str(info.value)
-    for part in ('plot_dot_graph', '`dot`', 'Graphviz', 'apt-get install graphviz',
-                 'brew install graphviz', 'conda install graphviz',
-                 str(tmp_path / 'graph.dot')):
+    for part in (
+        'plot_dot_graph',
+        '`dot`',
+        'Graphviz',
+        'apt-get install graphviz',
+        'brew install graphviz',
+        'conda install graphviz',
+        str(tmp_path / 'graph.dot'),
+    ):
         assert part in message
     assert isinstance(info.value, RuntimeError)
     assert (tmp_path / 'graph.dot').read_text() == get_dot_graph(add_graph())
@@ -264,7 +294,7 @@ def test_missing_dot_program_raises_clear_error(tmp_path, monkeypatch):
 
 
 def test_missing_graphviz_package_raises_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, 'graphviz', None)    # makes `import graphviz` fail
+    monkeypatch.setitem(sys.modules, 'graphviz', None)  # makes `import graphviz` fail
     with pytest.raises(GraphvizNotFoundError, match='pip install graphviz') as info:
         plot_dot_graph(add_graph(), to_file=tmp_path / 'graph.svg')
     assert str(tmp_path / 'graph.dot') in str(info.value)
@@ -273,7 +303,7 @@ def test_missing_graphviz_package_raises_clear_error(tmp_path, monkeypatch):
 
 
 def test_dot_suffix_writes_only_the_dot_file(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, 'graphviz', None)    # not needed for DOT text
+    monkeypatch.setitem(sys.modules, 'graphviz', None)  # not needed for DOT text
     result = plot_dot_graph(add_graph(), to_file=tmp_path / 'g.dot')
     assert str(result) == str(tmp_path / 'g.dot')
     assert (tmp_path / 'g.dot').read_text() == get_dot_graph(add_graph())

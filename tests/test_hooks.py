@@ -1,4 +1,5 @@
 """Variable.register_hook and dezero.utils.graph_stats."""
+
 import gc
 import weakref
 
@@ -12,10 +13,12 @@ from dezero.utils import graph_stats
 
 def recorder(calls, result=None):
     """A hook that appends the gradient array it sees to ``calls`` and returns ``result``."""
+
     def hook(g):
         assert isinstance(g, Variable)
         calls.append(g.data.copy())
         return result
+
     return hook
 
 
@@ -24,7 +27,7 @@ def test_leaf_hook_sees_the_gradient_summed_over_all_paths_once():
     x = Variable(np.array([1.0, 2.0]))
     calls = []
     x.register_hook(recorder(calls))
-    y = F.sum(x * x + x * 3.0)                  # dy/dx = 2x + 3
+    y = F.sum(x * x + x * 3.0)  # dy/dx = 2x + 3
     y.backward()
     assert len(calls) == 1
     np.testing.assert_array_equal(calls[0], [5.0, 7.0])
@@ -36,22 +39,22 @@ def test_intermediate_hook_runs_once_after_accumulation_and_its_result_flows_on(
     h = x * 2.0
     calls = []
     h.register_hook(recorder(calls, result=None))
-    h.register_hook(lambda g: g * 10.0)          # replaces dy/dh
-    y = F.sum(h * h + h)                         # dy/dh = 2h + 1 = [5, -7]
+    h.register_hook(lambda g: g * 10.0)  # replaces dy/dh
+    y = F.sum(h * h + h)  # dy/dh = 2h + 1 = [5, -7]
     y.backward(retain_grad=True)
     assert len(calls) == 1
     np.testing.assert_array_equal(calls[0], [5.0, -7.0])
     np.testing.assert_array_equal(h.grad.data, [50.0, -70.0])
-    np.testing.assert_array_equal(x.grad.data, [100.0, -140.0])     # 2 * replaced
+    np.testing.assert_array_equal(x.grad.data, [100.0, -140.0])  # 2 * replaced
 
 
 def test_hooks_run_in_registration_order_and_each_sees_the_previous_result():
     x = Variable(np.array(3.0))
     seen = []
     x.register_hook(lambda g: g + 1.0)
-    x.register_hook(recorder(seen, result=np.array(-1.0)))   # an array is accepted
+    x.register_hook(recorder(seen, result=np.array(-1.0)))  # an array is accepted
     (x * 2.0).backward()
-    assert seen == [np.array(3.0)]                           # 2 + 1
+    assert seen == [np.array(3.0)]  # 2 + 1
     assert x.grad.data == -1.0
 
 
@@ -59,7 +62,7 @@ def test_leaf_hook_sees_this_pass_gradient_before_it_is_added_to_grad():
     x = Variable(np.array(1.5))
     calls = []
     x.register_hook(recorder(calls, result=None))
-    for _ in range(2):                    # no cleargrad: .grad accumulates, the hook does not
+    for _ in range(2):  # no cleargrad: .grad accumulates, the hook does not
         (x * 4.0).backward()
     assert calls == [4.0, 4.0]
     assert x.grad.data == 8.0
@@ -73,7 +76,7 @@ def test_hook_on_the_output_sees_the_seed_and_scales_every_gradient():
     y.backward()
     np.testing.assert_array_equal(calls[0], [1.0, 1.0])
     np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])
-    leaf = Variable(np.array(2.0))                 # backward() from a leaf runs its hooks too
+    leaf = Variable(np.array(2.0))  # backward() from a leaf runs its hooks too
     leaf.register_hook(lambda g: g * 5.0)
     leaf.backward()
     assert leaf.grad.data == 5.0
@@ -101,7 +104,7 @@ def test_hooks_on_each_output_of_a_two_output_function():
 def test_gradient_clipping_hook_on_a_parameter():
     w = Parameter(np.array([0.5, -4.0, 10.0], dtype=np.float32))
     w.register_hook(lambda g: F.clip(g, -1.0, 1.0))
-    loss = F.sum(w * w)                                # grad 2w = [1, -8, 20]
+    loss = F.sum(w * w)  # grad 2w = [1, -8, 20]
     loss.backward()
     assert w.grad.dtype == np.float32
     np.testing.assert_array_equal(w.grad.data, [1.0, -1.0, 1.0])
@@ -109,15 +112,15 @@ def test_gradient_clipping_hook_on_a_parameter():
 
 def test_replacement_is_differentiable_with_create_graph():
     x = Variable(np.array(2.0))
-    h = x * x                                    # dh/dx = 2x
-    handle = h.register_hook(lambda g: g * h)    # replaces dy/dh = 1 by h = x**2
+    h = x * x  # dh/dx = 2x
+    handle = h.register_hook(lambda g: g * h)  # replaces dy/dh = 1 by h = x**2
     y = h * 1.0
     y.backward(create_graph=True)
-    gx = x.grad                                  # x**2 * 2x = 2 x**3 = 16
+    gx = x.grad  # x**2 * 2x = 2 x**3 = 16
     assert gx.data == 16.0
-    handle.remove()              # else it would act again where gx's graph passes through h
+    handle.remove()  # else it would act again where gx's graph passes through h
     x.cleargrad()
-    gx.backward()                                # 6 x**2 = 24
+    gx.backward()  # 6 x**2 = 24
     assert x.grad.data == 24.0
 
 
@@ -133,7 +136,7 @@ def test_handle_remove_stops_the_hook_and_is_idempotent():
     x.cleargrad()
     (x * 3.0).backward()
     assert calls == [3.0]
-    assert x.grad.data == 6.0                    # the other hook still runs
+    assert x.grad.data == 6.0  # the other hook still runs
     other.remove()
     x.cleargrad()
     (x * 3.0).backward()
@@ -158,7 +161,7 @@ def test_a_handle_does_not_keep_its_variable_alive():
     del x
     gc.collect()
     assert ref() is None
-    handle.remove()                               # harmless once the variable is gone
+    handle.remove()  # harmless once the variable is gone
 
 
 def test_bad_hooks_and_bad_return_values_are_refused_clearly():
@@ -185,18 +188,18 @@ def test_graph_stats_of_a_leaf():
 
 def test_graph_stats_small_graph_by_hand_and_gradients():
     x = Variable(np.array([1.0, 2.0, 3.0]))
-    y = x * x + x                       # Mul(x, x), Add(x*x, x); variables y, x, x*x
+    y = x * x + x  # Mul(x, x), Add(x*x, x); variables y, x, x*x
     # Add reads no values, so the graph keeps x*x as a stand-in without data
     assert graph_stats(y) == (2, 3, 2 * 24, 0)
-    y.backward()                        # only x keeps its gradient
+    y.backward()  # only x keeps its gradient
     assert graph_stats(y) == (2, 3, 2 * 24, 24)
 
 
 def test_graph_stats_counts_shared_memory_once():
     base = np.arange(6.0)
     a = Variable(base)
-    b = Variable(base)                                # same array, another Variable
-    y = F.broadcast_to(a, (1000, 6)) + F.reshape(b, (1, 6))   # views of `base`, and a sum
+    b = Variable(base)  # same array, another Variable
+    y = F.broadcast_to(a, (1000, 6)) + F.reshape(b, (1, 6))  # views of `base`, and a sum
     # variables: y, a, b, the broadcast (a view) and the reshape (a view);
     # memory: base (48 bytes) and y (1000 * 6 * 8 bytes)
     assert graph_stats(y) == (3, 5, 48 + 48_000, 0)
@@ -216,7 +219,7 @@ def test_graph_stats_counts_arrays_kept_by_functions():
 
 
 def test_graph_stats_shows_higher_order_derivatives_of_tanh_growing():
-    x = Variable(np.linspace(-1.0, 1.0, 5))      # 5 float64 values: 40 bytes an array
+    x = Variable(np.linspace(-1.0, 1.0, 5))  # 5 float64 values: 40 bytes an array
     y = F.tanh(x)
     assert graph_stats(y) == (1, 2, 80, 0)
     y.backward(create_graph=True)
@@ -233,4 +236,4 @@ def test_graph_stats_shows_higher_order_derivatives_of_tanh_growing():
         assert higher.functions > lower.functions
         assert higher.variables > lower.variables
         assert higher.nbytes > lower.nbytes
-    assert stats[-1].functions > 500 * stats[0].functions    # it grows about 2.6x per order
+    assert stats[-1].functions > 500 * stats[0].functions  # it grows about 2.6x per order

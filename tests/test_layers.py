@@ -36,8 +36,7 @@ def names(layer):
 
 def snapshot(layer):
     """(parameter object, its data object, a copy of the values) for every parameter."""
-    return [(p, p.data, None if p.data is None else p.data.copy())
-            for p in layer.params()]
+    return [(p, p.data, None if p.data is None else p.data.copy()) for p in layer.params()]
 
 
 def assert_unchanged(layer, snap):
@@ -81,19 +80,19 @@ def test_reassigning_keeps_place_and_other_values_unregister():
     layer.a = new_a
     assert names(layer) == ['a', 'b', 'c']
     assert next(layer.params()) is new_a
-    layer.b = np.array([2.0])              # an array is not a parameter
+    layer.b = np.array([2.0])  # an array is not a parameter
     assert names(layer) == ['a', 'c']
-    layer.b = param(5.0)                   # comes back, now at the end
+    layer.b = param(5.0)  # comes back, now at the end
     assert names(layer) == ['a', 'c', 'b']
     del layer.c
     assert names(layer) == ['a', 'b']
-    layer.x = Variable(np.array(1.0))      # a plain Variable is not a parameter
+    layer.x = Variable(np.array(1.0))  # a plain Variable is not a parameter
     layer.n = 3
     assert names(layer) == ['a', 'b']
 
 
 def test_order_is_the_same_in_fresh_processes():
-    script = textwrap.dedent('''
+    script = textwrap.dedent("""
         import numpy as np
         from dezero import Parameter
         from dezero.layers import Layer, Linear
@@ -103,14 +102,20 @@ def test_order_is_the_same_in_fresh_processes():
             if i % 10 == 0:
                 setattr(layer, 'l%d' % i, Linear(2, in_size=1))
         print(' '.join(name for name, _ in layer.named_params()))
-    ''')
+    """)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     outputs = []
     for seed in ('1', '2'):
         path = os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')]))
         env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=path)
-        out = subprocess.run([sys.executable, '-c', script], env=env, cwd=root,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, '-c', script],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         outputs.append(out)
     expected = []
     for i in range(30):
@@ -177,7 +182,7 @@ def test_shared_layer_accumulates_gradients_from_both_uses():
     x = np.array([[1.0, 2.0]])
     y = model(x)
     F.sum(y).backward()
-    h = x @ W + shared.b.data                      # first use
+    h = x @ W + shared.b.data  # first use
     gy = np.ones((1, 2))
     gh = gy @ W.T
     np.testing.assert_allclose(shared.W.grad.data, x.T @ gh + h.T @ gy, rtol=1e-12)
@@ -188,6 +193,7 @@ def test_call_returns_what_forward_returns():
     class Pair(Layer):
         def forward(self, a, b):
             return a + b, a * b
+
     out = Pair()(2, 3)
     assert out == (5, 6)
     with pytest.raises(NotImplementedError, match='Layer'):
@@ -198,6 +204,7 @@ def test_subclass_that_skips_init_still_registers():
     class NoInit(Layer):
         def __init__(self):
             self.w = param(1.0)
+
     assert names(NoInit()) == ['w']
 
 
@@ -261,8 +268,7 @@ def test_linear_forward_values_and_gradients():
     y = layer(x)
     np.testing.assert_array_equal(y.data, [[-3.5, -4.5], [5.5, 7.5]])
     F.sum(y).backward()
-    np.testing.assert_array_equal(layer.W.grad.data, [[3.0, 3.0], [1.0, 1.0],
-                                                      [-1.0, -1.0]])
+    np.testing.assert_array_equal(layer.W.grad.data, [[3.0, 3.0], [1.0, 1.0], [-1.0, -1.0]])
     np.testing.assert_array_equal(layer.b.grad.data, [2.0, 2.0])
     np.testing.assert_array_equal(x.grad.data, [[3.0, 7.0, 11.0]] * 2)
 
@@ -297,13 +303,20 @@ def test_linear_keeps_float32_end_to_end():
     assert y.dtype == np.float32
     F.sum(y * 2.0).backward()
     assert x.grad.dtype == np.float32
-    assert all(p.data.dtype == np.float32 and p.grad.dtype == np.float32
-               for p in model.params())
+    assert all(p.data.dtype == np.float32 and p.grad.dtype == np.float32 for p in model.params())
 
 
-@pytest.mark.parametrize('bad, error', [(0, ValueError), (-2, ValueError),
-                                        (2.5, TypeError), (True, TypeError),
-                                        ('3', TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    'bad, error',
+    [
+        (0, ValueError),
+        (-2, ValueError),
+        (2.5, TypeError),
+        (True, TypeError),
+        ('3', TypeError),
+        (None, TypeError),
+    ],
+)
 def test_linear_rejects_bad_out_size(bad, error):
     with pytest.raises(error, match=r'Linear: out_size must be a positive integer'):
         Linear(bad)
@@ -320,8 +333,11 @@ def test_linear_rejects_bad_in_size_and_dtype():
 def test_linear_rejects_input_of_other_width():
     layer = Linear(2)
     layer(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match=r'Linear: the input has width 4 .*expects '
-                                         r'width 3'):
+    with pytest.raises(
+        ValueError,
+        match=r'Linear: the input has width 4 .*expects '
+        r'width 3',
+    ):
         layer(np.zeros((1, 4)))
     with pytest.raises(ValueError, match=r'Linear: expected an input .*\(2, 1, 3\)'):
         layer(np.zeros((2, 1, 3)))
@@ -344,7 +360,7 @@ def saved(tmp_path):
 
 def test_save_writes_slash_keys_in_order_at_the_exact_path(tmp_path):
     model = Two()
-    path = tmp_path / 'weights'            # no .npz suffix: np.savez would add one
+    path = tmp_path / 'weights'  # no .npz suffix: np.savez would add one
     model.save_weights(str(path))
     assert os.listdir(tmp_path) == ['weights']
     with np.load(path) as f:
@@ -360,6 +376,7 @@ def test_save_leaves_out_uninitialised_parameters(tmp_path):
             super().__init__()
             self.l0 = Linear(3)
             self.l1 = Linear(1, nobias=True)
+
     path = tmp_path / 'lazy.npz'
     Lazy().save_weights(path)
     with np.load(path) as f:
@@ -370,7 +387,7 @@ def test_round_trip_restores_outputs_exactly(saved):
     model, path = saved
     x = np.random.randn(5, 3).astype(np.float32)
     expected = model(x).data
-    fresh = Two()                          # different random weights
+    fresh = Two()  # different random weights
     assert not np.array_equal(fresh(x).data, expected)
     fresh.load_weights(path)
     np.testing.assert_array_equal(fresh(x).data, expected)
@@ -387,6 +404,7 @@ def test_lazy_layers_take_the_files_arrays(saved):
             Layer.__init__(self)
             self.l0 = Linear(4)
             self.l1 = Linear(2)
+
     lazy = LazyTwo()
     lazy.load_weights(path)
     assert lazy.l0.in_size == 3
@@ -406,8 +424,7 @@ def test_a_file_saved_before_first_call_loads_into_a_fresh_model(tmp_path):
 def test_load_casts_to_the_parameters_dtype_and_copies(saved, tmp_path):
     model, path = saved
     path64 = tmp_path / 'w64.npz'
-    np.savez(path64, **{n: p.data.astype(np.float64) * 2 for n, p in
-                        model.named_params()})
+    np.savez(path64, **{n: p.data.astype(np.float64) * 2 for n, p in model.named_params()})
     a, b = Two(), Two()
     a.load_weights(path64)
     b.load_weights(path64)
@@ -416,7 +433,7 @@ def test_load_casts_to_the_parameters_dtype_and_copies(saved, tmp_path):
         np.testing.assert_array_equal(pa.data, p.data * 2)
         assert pa.data.flags.writeable
         assert not np.shares_memory(pa.data, pb.data)
-    a.l0.W.data[...] = 0                   # changing one model leaves the other alone
+    a.l0.W.data[...] = 0  # changing one model leaves the other alone
     np.testing.assert_array_equal(b.l0.W.data, model.l0.W.data * 2)
 
 
@@ -476,10 +493,11 @@ def test_load_rejects_wrong_shape_naming_both_shapes(saved, tmp_path):
     model, path = saved
     bad = tmp_path / 'bad.npz'
     arrays = {n: p.data for n, p in model.named_params()}
-    arrays['l1/W'] = np.zeros((4, 3), np.float32)     # l0 comes first and would fit
+    arrays['l1/W'] = np.zeros((4, 3), np.float32)  # l0 comes first and would fit
     np.savez(bad, **arrays)
-    expect_load_error(Two(), bad, ValueError,
-                      r"'l1/W' has shape \(4, 2\) but .* holds shape \(4, 3\)")
+    expect_load_error(
+        Two(), bad, ValueError, r"'l1/W' has shape \(4, 2\) but .* holds shape \(4, 3\)"
+    )
 
 
 def test_load_rejects_missing_key(saved, tmp_path):
@@ -517,8 +535,9 @@ def test_load_of_a_lazy_layer_is_all_or_nothing(saved, tmp_path):
     class HalfLazy(Layer):
         def __init__(self):
             super().__init__()
-            self.l0 = Linear(4)                 # W lazy: would take the file's array
+            self.l0 = Linear(4)  # W lazy: would take the file's array
             self.l1 = Linear(2, in_size=4)
+
     half = HalfLazy()
     expect_load_error(half, bad, ValueError, r"'l1/b' has shape \(2,\)")
     assert half.l0.W.data is None
@@ -532,8 +551,9 @@ def test_load_rejects_files_that_are_not_weights(tmp_path):
     npy = tmp_path / 'one.npy'
     np.save(npy, np.zeros(3))
     expect_load_error(model, npy, ValueError, r'single \.npy array, not an \.npz')
-    expect_load_error(model, tmp_path / 'missing.npz', FileNotFoundError,
-                      r'no such file: .*missing\.npz')
+    expect_load_error(
+        model, tmp_path / 'missing.npz', FileNotFoundError, r'no such file: .*missing\.npz'
+    )
 
 
 def test_load_rejects_a_truncated_file(saved, tmp_path):
@@ -626,7 +646,7 @@ def test_batch_norm_running_statistics_are_saved_and_loaded(tmp_path):
     with dezero.test_mode():
         np.testing.assert_array_equal(fresh(x).data, bn(x).data)
     before = fresh.avg_mean.data.copy()
-    fresh(batch(seed=10))                 # loaded statistics keep being updated
+    fresh(batch(seed=10))  # loaded statistics keep being updated
     assert not np.array_equal(fresh.avg_mean.data, before)
     np.testing.assert_array_equal(bn.avg_mean.data, before)
 
@@ -654,18 +674,19 @@ def test_batch_norm_keeps_float32():
 def test_params_follow_layers_and_parameters_added_or_removed_later():
     from dezero.layers import Layer, Linear
     from dezero import Parameter
+
     outer = Layer()
     outer.inner = Layer()
     outer.inner.a = Parameter(np.zeros(1))
     assert [p.data.shape for p in outer.params()] == [(1,)]
-    outer.inner.b = Parameter(np.zeros(2))            # deep inside: still seen
+    outer.inner.b = Parameter(np.zeros(2))  # deep inside: still seen
     assert [p.data.shape for p in outer.params()] == [(1,), (2,)]
-    outer.inner.a = Parameter(np.zeros(3))            # replaced in place
+    outer.inner.a = Parameter(np.zeros(3))  # replaced in place
     assert [p.data.shape for p in outer.params()] == [(3,), (2,)]
     del outer.inner.b
     outer.extra = Linear(4, in_size=2)
     assert [p.data.shape for p in outer.params()] == [(3,), (2, 4), (4,)]
-    outer.extra = None                               # unregistered
+    outer.extra = None  # unregistered
     assert [p.data.shape for p in outer.params()] == [(3,)]
 
 
@@ -688,9 +709,18 @@ class Stack(Layer):
 
 def test_layers_in_lists_and_dicts_are_parameters_of_the_model():
     model = Stack()
-    assert names(model) == ['blocks/0/W', 'blocks/0/b', 'blocks/1/W', 'blocks/1/b',
-                            'blocks/2/W', 'blocks/2/b', 'heads/a/W', 'heads/a/b',
-                            'heads/b/W', 'heads/b/b']
+    assert names(model) == [
+        'blocks/0/W',
+        'blocks/0/b',
+        'blocks/1/W',
+        'blocks/1/b',
+        'blocks/2/W',
+        'blocks/2/b',
+        'heads/a/W',
+        'heads/a/b',
+        'heads/b/W',
+        'heads/b/b',
+    ]
     assert list(model.params()) == [p for _, p in model.named_params()]
     assert sum(p.data.size for p in model.params()) == 16 + 2 * 20 + (8 + 2) + (4 + 1)
     assert next(model.params()) is model.blocks[0].W
@@ -701,32 +731,53 @@ def test_nested_containers_tuples_and_parameters_in_containers():
     layer.stages = [[Linear(2, in_size=1)], ({'x': Linear(3, in_size=1)},)]
     layer.weights = (param(1.0), param(2.0))
     layer.table = {'w': param(3.0), 'deep': {'v': [param(4.0)]}}
-    assert names(layer) == ['stages/0/0/W', 'stages/0/0/b', 'stages/1/0/x/W',
-                            'stages/1/0/x/b', 'weights/0', 'weights/1', 'table/w',
-                            'table/deep/v/0']
+    assert names(layer) == [
+        'stages/0/0/W',
+        'stages/0/0/b',
+        'stages/1/0/x/W',
+        'stages/1/0/x/b',
+        'weights/0',
+        'weights/1',
+        'table/w',
+        'table/deep/v/0',
+    ]
 
 
 def test_dict_order_is_insertion_order_and_list_order_is_kept():
     layer = Layer()
     layer.heads = {k: Linear(1, in_size=1) for k in ('zeta', 'alpha', 'mid')}
     layer.blocks = [Linear(1, in_size=1, nobias=True) for _ in range(12)]
-    assert names(layer)[:6] == ['heads/zeta/W', 'heads/zeta/b', 'heads/alpha/W',
-                                'heads/alpha/b', 'heads/mid/W', 'heads/mid/b']
+    assert names(layer)[:6] == [
+        'heads/zeta/W',
+        'heads/zeta/b',
+        'heads/alpha/W',
+        'heads/alpha/b',
+        'heads/mid/W',
+        'heads/mid/b',
+    ]
     assert names(layer)[6:] == [f'blocks/{i}/W' for i in range(12)]
     assert [p for p in layer.params()][6:] == [b.W for b in layer.blocks]
 
 
 def test_other_items_of_a_container_are_ignored():
     layer = Layer()
-    layer.steps = [Linear(2, in_size=2), F.relu, 3, 'text', None, np.ones(2),
-                   Variable(np.ones(2)), Linear(1, in_size=2)]
+    layer.steps = [
+        Linear(2, in_size=2),
+        F.relu,
+        3,
+        'text',
+        None,
+        np.ones(2),
+        Variable(np.ones(2)),
+        Linear(1, in_size=2),
+    ]
     layer.sizes = (3, 4)
     layer.notes = []
     assert names(layer) == ['steps/0/W', 'steps/0/b', 'steps/7/W', 'steps/7/b']
 
 
 def test_attributes_name_what_a_container_of_the_same_layer_also_holds():
-    class Book(Layer):           # the book's MLP: the list first, then the attributes
+    class Book(Layer):  # the book's MLP: the list first, then the attributes
         def __init__(self):
             super().__init__()
             self.layers = []
@@ -735,6 +786,7 @@ def test_attributes_name_what_a_container_of_the_same_layer_also_holds():
                 setattr(self, 'l' + str(i), layer)
                 self.layers.append(layer)
             self.extra = [Linear(1, in_size=2)]
+
     model = Book()
     assert names(model) == ['l0/W', 'l0/b', 'l1/W', 'l1/b', 'extra/0/W', 'extra/0/b']
 
@@ -753,7 +805,7 @@ def test_sets_of_layers_and_ambiguous_keys_are_refused():
     with pytest.raises(TypeError, match="Layer: the attribute 'group' is a set.*use a list"):
         layer.group = {Linear(2)}
     assert names(layer) == [] and not hasattr(layer, 'group')
-    layer.tags = {'a', 'b'}                          # a set of other things is fine
+    layer.tags = {'a', 'b'}  # a set of other things is fine
     layer.heads = {'a/b': Linear(1, in_size=1)}
     with pytest.raises(ValueError, match="the key 'a/b' in 'heads' cannot name"):
         list(layer.params())
@@ -763,30 +815,31 @@ def test_containers_changed_after_assignment_are_seen():
     model = Stack()
     count = len(list(model.params()))
     extra = Linear(4, in_size=4)
-    model.blocks.append(extra)                       # list methods
+    model.blocks.append(extra)  # list methods
     assert list(model.params())[6:8] == [extra.W, extra.b]
     assert len(list(model.params())) == count + 2
     model.blocks.pop(0)
     assert names(model)[:2] == ['blocks/0/W', 'blocks/0/b']
     assert list(model.params())[0] is model.blocks[0].W
     replacement = Linear(4, in_size=3)
-    model.blocks[0] = replacement                    # item assignment
+    model.blocks[0] = replacement  # item assignment
     assert next(model.params()) is replacement.W
-    model.heads['c'] = Linear(3, in_size=4)          # dicts
+    model.heads['c'] = Linear(3, in_size=4)  # dicts
     assert names(model)[-2:] == ['heads/c/W', 'heads/c/b']
     del model.heads['a']
     assert 'heads/a/W' not in names(model)
     assert list(model.params()) == [p for _, p in model.named_params()]
     nested = []
     model.more = [nested]
-    nested.append(param(5.0))                        # a list inside a list
+    nested.append(param(5.0))  # a list inside a list
     assert list(model.params())[-1] is nested[0]
-    model.more = None                                # unregistered
+    model.more = None  # unregistered
     assert nested[0] not in list(model.params())
 
 
 def test_an_optimizer_trains_the_layers_in_containers():
     from dezero.optimizers import SGD
+
     np.random.seed(0)
     model = Stack()
     opt = SGD(lr=0.1).setup(model)
@@ -801,9 +854,9 @@ def test_an_optimizer_trains_the_layers_in_containers():
         losses.append(float(loss.data))
     assert losses[-1] < 0.5 * losses[0]
     for (name, p), old in zip(model.named_params(), before):
-        if not name.startswith('heads/b'):           # head b takes no part in forward
+        if not name.startswith('heads/b'):  # head b takes no part in forward
             assert not np.array_equal(p.data, old), f'{name} was not trained'
-    late = Linear(2, in_size=4)                      # a layer appended later is trained too
+    late = Linear(2, in_size=4)  # a layer appended later is trained too
     model.heads['a'] = late
     W = late.W.data.copy()
     loss = F.sum(model(x) ** 2)
@@ -834,7 +887,7 @@ def test_containers_save_and_load_by_path(tmp_path):
     assert not np.array_equal(other(x).data, model(x).data)
     other.load_weights(path)
     np.testing.assert_array_equal(other(x).data, model(x).data)
-    other.blocks.append(Linear(4, in_size=4))        # the file lacks the new block
+    other.blocks.append(Linear(4, in_size=4))  # the file lacks the new block
     with pytest.raises(ValueError, match="no entry for the parameter 'blocks/3/W'"):
         other.load_weights(path)
 
@@ -857,12 +910,13 @@ def test_call_keeps_weak_references_to_its_inputs_and_outputs():
     assert layer.inputs[0]() is x and layer.outputs[0]() is y
     assert names(layer) == ['W', 'b']
     del y
-    assert layer.outputs[0]() is None                # weak: the output is not kept
+    assert layer.outputs[0]() is None  # weak: the output is not kept
     assert Two()(np.ones((1, 3), np.float32)).shape == (1, 2)
 
 
 def test_a_model_that_was_called_can_be_pickled():
     import pickle
+
     model = Two()
     model(np.ones((1, 3), np.float32))
     copy = pickle.loads(pickle.dumps(model))
@@ -874,13 +928,18 @@ def test_a_model_that_was_called_can_be_pickled():
 # --------------------------------------------------------------------------------------
 def test_print_shows_each_layer_with_its_settings():
     assert repr(Linear(10)) == 'Linear(in=?, out=10)'
-    assert repr(Linear(3, in_size=2, nobias=True, dtype=np.float64)) == \
-        'Linear(in=2, out=3, nobias=True, dtype=float64)'
+    assert (
+        repr(Linear(3, in_size=2, nobias=True, dtype=np.float64))
+        == 'Linear(in=2, out=3, nobias=True, dtype=float64)'
+    )
     assert repr(dezero.layers.Conv2d(8, 3, pad=1)) == 'Conv2d(in=?, out=8, kernel=3, pad=1)'
-    assert repr(dezero.layers.Conv2d(8, (3, 5), stride=2, in_channels=4)) == \
-        'Conv2d(in=4, out=8, kernel=(3, 5), stride=2)'
-    assert repr(dezero.layers.Deconv2d(2, 4, stride=2)) == \
-        'Deconv2d(in=?, out=2, kernel=4, stride=2)'
+    assert (
+        repr(dezero.layers.Conv2d(8, (3, 5), stride=2, in_channels=4))
+        == 'Conv2d(in=4, out=8, kernel=(3, 5), stride=2)'
+    )
+    assert (
+        repr(dezero.layers.Deconv2d(2, 4, stride=2)) == 'Deconv2d(in=?, out=2, kernel=4, stride=2)'
+    )
     assert repr(BatchNorm()) == 'BatchNorm(channels=?)'
     assert repr(dezero.layers.EmbedID(100, 8)) == 'EmbedID(in=100, out=8)'
     assert repr(dezero.layers.RNN(5)).splitlines()[0] == 'RNN(in=?, hidden=5)'
@@ -895,17 +954,21 @@ def test_print_shows_the_tree_named_as_the_parameters():
             self.heads = {'a': Two()}
             self.again = self.heads['a'].l0
             self.lazy = Parameter(None)
+
     net = Net()
-    assert str(net) == '\n'.join([
-        'Net',
-        '  scale: Parameter (1, 4) float32',
-        '  blocks/0: Linear(in=?, out=4)',
-        '  blocks/1: Linear(in=4, out=4)',
-        '  heads/a: Two',
-        '    l0: Linear(in=3, out=4)',
-        '    l1: Linear(in=4, out=2)',
-        '  again: the layer heads/a/l0',
-        '  lazy: Parameter not created yet'])
+    assert str(net) == '\n'.join(
+        [
+            'Net',
+            '  scale: Parameter (1, 4) float32',
+            '  blocks/0: Linear(in=?, out=4)',
+            '  blocks/1: Linear(in=4, out=4)',
+            '  heads/a: Two',
+            '    l0: Linear(in=3, out=4)',
+            '    l1: Linear(in=4, out=2)',
+            '  again: the layer heads/a/l0',
+            '  lazy: Parameter not created yet',
+        ]
+    )
     assert repr(net) == str(net)
 
 
@@ -914,31 +977,39 @@ def test_summary_counts_parameters_and_records_output_shapes(capsys):
     model = Two()
     model.norm = BatchNorm()
     model.summary()
-    assert capsys.readouterr().out == '\n'.join([
-        'Layer                          Parameters',
-        '-----------------------------------------',
-        'Two                                     -',
-        '  l0: Linear(in=3, out=4)              16',
-        '  l1: Linear(in=4, out=2)              10',
-        '  norm: BatchNorm(channels=?)           ?',
-        '-----------------------------------------',
-        'Trainable parameters: at least 26 (2 Parameters are created on the first call: '
-        'summary(x) counts them)', ''])
+    assert capsys.readouterr().out == '\n'.join(
+        [
+            'Layer                          Parameters',
+            '-----------------------------------------',
+            'Two                                     -',
+            '  l0: Linear(in=3, out=4)              16',
+            '  l1: Linear(in=4, out=2)              10',
+            '  norm: BatchNorm(channels=?)           ?',
+            '-----------------------------------------',
+            'Trainable parameters: at least 26 (2 Parameters are created on the first call: '
+            'summary(x) counts them)',
+            '',
+        ]
+    )
     model.forward = lambda x: model.norm(model.l1(F.sigmoid(model.l0(x))))
     snap = [p.data.copy() for p in model.params() if p.data is not None]
     model.summary(np.ones((5, 3), np.float32))
-    assert capsys.readouterr().out == '\n'.join([
-        'Layer                          Output shape  Parameters',
-        '-------------------------------------------------------',
-        'Two                            (5, 2)                 -',
-        '  l0: Linear(in=3, out=4)      (5, 4)                16',
-        '  l1: Linear(in=4, out=2)      (5, 2)                10',
-        '  norm: BatchNorm(channels=2)  (5, 2)                 4',
-        '-------------------------------------------------------',
-        'Trainable parameters: 30',
-        'Running statistics (not trained): 4', ''])
+    assert capsys.readouterr().out == '\n'.join(
+        [
+            'Layer                          Output shape  Parameters',
+            '-------------------------------------------------------',
+            'Two                            (5, 2)                 -',
+            '  l0: Linear(in=3, out=4)      (5, 4)                16',
+            '  l1: Linear(in=4, out=2)      (5, 2)                10',
+            '  norm: BatchNorm(channels=2)  (5, 2)                 4',
+            '-------------------------------------------------------',
+            'Trainable parameters: 30',
+            'Running statistics (not trained): 4',
+            '',
+        ]
+    )
     assert all(np.array_equal(a, p.data) for a, p in zip(snap, model.params()))
-    assert model.norm.avg_mean.data.tolist() == [0, 0]     # test mode: stats untouched
+    assert model.norm.avg_mean.data.tolist() == [0, 0]  # test mode: stats untouched
     assert dezero.Config.enable_backprop and dezero.Config.train
 
 
@@ -950,7 +1021,7 @@ def test_summary_marks_layers_not_called_and_survives_a_failing_forward(capsys):
             self.unused = Linear(2, in_size=2)
 
         def forward(self, x):
-            return self.used(self.used(x))         # called twice: the first call counts
+            return self.used(self.used(x))  # called twice: the first call counts
 
     model = Branches()
     model.summary(np.ones((1, 2), np.float32))
@@ -959,6 +1030,6 @@ def test_summary_marks_layers_not_called_and_survives_a_failing_forward(capsys):
     assert lines[4].split()[-3:] == ['not', 'called', '6']
     with pytest.raises(ValueError, match='width 3'):
         model.summary(np.ones((1, 3), np.float32))
-    model.summary()                                 # no recording left behind
+    model.summary()  # no recording left behind
     assert 'Output shape' not in capsys.readouterr().out
     assert dezero.Config.enable_backprop and dezero.Config.train

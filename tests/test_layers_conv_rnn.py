@@ -1,6 +1,7 @@
 """The layers beyond Linear: Conv2d and Deconv2d, BatchNorm on images, the recurrent
 RNN and LSTM, and EmbedID.  Values by hand (NumPy), gradients against central
 differences, lazy initialisation, state handling, errors, and a small training run."""
+
 import numpy as np
 import pytest
 
@@ -34,7 +35,7 @@ def assert_param_grads(layer, loss_fn, only=None, eps=1e-6, rtol=1e-5, atol=1e-8
             continue
         assert p.grad is not None, f'{name} got no gradient'
         numeric = np.zeros_like(p.data)
-        flat = p.data.reshape(-1)                      # a view: edits reach p.data
+        flat = p.data.reshape(-1)  # a view: edits reach p.data
         for k in range(flat.size):
             original = flat[k]
             flat[k] = original + eps
@@ -43,8 +44,7 @@ def assert_param_grads(layer, loss_fn, only=None, eps=1e-6, rtol=1e-5, atol=1e-8
             minus = float(loss_fn().data)
             flat[k] = original
             numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(p.grad.data, numeric, rtol=rtol, atol=atol,
-                                   err_msg=name)
+        np.testing.assert_allclose(p.grad.data, numeric, rtol=rtol, atol=atol, err_msg=name)
         checked += 1
     return checked
 
@@ -61,7 +61,7 @@ def test_conv_weights_are_lazy_he_scaled_and_reproducible(cls, w_shape):
     layer(np.zeros((2, 3, 6, 6), np.float32))
     np.random.seed(7)
     expected = (np.random.randn(*w_shape) * np.sqrt(2 / (3 * 3 * 2))).astype(np.float32)
-    np.testing.assert_array_equal(layer.W.data, expected)     # fan_in = C * KH * KW
+    np.testing.assert_array_equal(layer.W.data, expected)  # fan_in = C * KH * KW
     assert layer.W.dtype == np.float32 and layer.in_channels == 3
     np.testing.assert_array_equal(layer.b.data, np.zeros(8, np.float32))
     assert layer.b.dtype == np.float32
@@ -76,25 +76,31 @@ def test_conv_eager_weights_dtype_and_nobias(cls):
     assert abs(layer.W.data.mean()) < 0.01
 
 
-@pytest.mark.parametrize('hw, kernel, stride, pad, out', [
-    ((7, 7), 3, 1, 0, (5, 5)),
-    ((7, 7), 3, 1, 1, (7, 7)),
-    ((7, 7), 3, 2, 1, (4, 4)),
-    ((8, 6), (3, 2), (2, 1), (1, 0), (4, 5)),
-    ((5, 5), 5, 1, 2, (5, 5)),
-    ((4, 4), 1, 3, 0, (2, 2)),
-])
+@pytest.mark.parametrize(
+    'hw, kernel, stride, pad, out',
+    [
+        ((7, 7), 3, 1, 0, (5, 5)),
+        ((7, 7), 3, 1, 1, (7, 7)),
+        ((7, 7), 3, 2, 1, (4, 4)),
+        ((8, 6), (3, 2), (2, 1), (1, 0), (4, 5)),
+        ((5, 5), 5, 1, 2, (5, 5)),
+        ((4, 4), 1, 3, 0, (2, 2)),
+    ],
+)
 def test_conv_output_shapes(hw, kernel, stride, pad, out):
     layer = Conv2d(5, kernel, stride, pad)
     assert layer(np.zeros((2, 3) + hw, np.float32)).shape == (2, 5) + out
 
 
-@pytest.mark.parametrize('hw, kernel, stride, pad, out', [
-    ((5, 5), 3, 1, 0, (7, 7)),
-    ((5, 5), 3, 1, 1, (5, 5)),
-    ((4, 4), 4, 2, 1, (8, 8)),
-    ((4, 3), (3, 2), (2, 1), (1, 0), (7, 4)),
-])
+@pytest.mark.parametrize(
+    'hw, kernel, stride, pad, out',
+    [
+        ((5, 5), 3, 1, 0, (7, 7)),
+        ((5, 5), 3, 1, 1, (5, 5)),
+        ((4, 4), 4, 2, 1, (8, 8)),
+        ((4, 3), (3, 2), (2, 1), (1, 0), (7, 4)),
+    ],
+)
 def test_deconv_output_shapes(hw, kernel, stride, pad, out):
     layer = Deconv2d(5, kernel, stride, pad)
     assert layer(np.zeros((2, 3) + hw, np.float32)).shape == (2, 5) + out
@@ -104,7 +110,7 @@ def test_conv_values_by_hand():
     layer = Conv2d(1, 2, in_channels=1, dtype=np.float64)
     layer.W.data = np.ones((1, 1, 2, 2))
     layer.b.data = np.array([1.0])
-    y = layer(np.arange(9.0).reshape(1, 1, 3, 3))         # sums of 2x2 windows, + 1
+    y = layer(np.arange(9.0).reshape(1, 1, 3, 3))  # sums of 2x2 windows, + 1
     np.testing.assert_array_equal(y.data, [[[[9.0, 13.0], [21.0, 25.0]]]])
 
 
@@ -112,11 +118,14 @@ def test_deconv_values_by_hand():
     x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     layer = Deconv2d(1, 2, in_channels=1, nobias=True, dtype=np.float64)
     layer.W.data = np.ones((1, 1, 2, 2))
-    np.testing.assert_array_equal(layer(x).data,            # overlapping 2x2 stamps
-                                  [[[[1, 3, 2], [4, 10, 6], [3, 7, 4]]]])
-    layer.stride = (2, 2)                                   # stamps side by side
-    np.testing.assert_array_equal(layer(x).data, [[[[1, 1, 2, 2], [1, 1, 2, 2],
-                                                    [3, 3, 4, 4], [3, 3, 4, 4]]]])
+    np.testing.assert_array_equal(
+        layer(x).data,  # overlapping 2x2 stamps
+        [[[[1, 3, 2], [4, 10, 6], [3, 7, 4]]]],
+    )
+    layer.stride = (2, 2)  # stamps side by side
+    np.testing.assert_array_equal(
+        layer(x).data, [[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]
+    )
 
 
 @pytest.mark.parametrize('cls, func', [(Conv2d, 'conv2d'), (Deconv2d, 'deconv2d')])
@@ -149,7 +158,7 @@ def test_conv_plain_array_input_stays_plain_and_keeps_float32(cls):
     layer = cls(3, 3, pad=1)
     x = np.random.randn(2, 2, 4, 4).astype(np.float32)
     y = layer(x)
-    assert y.creator.inputs[0].requires_grad is False   # a constant: no gradient for x
+    assert y.creator.inputs[0].requires_grad is False  # a constant: no gradient for x
     F.sum(y).backward()
     gW = layer.W.grad.data.copy()
     layer.cleargrads()
@@ -157,39 +166,48 @@ def test_conv_plain_array_input_stays_plain_and_keeps_float32(cls):
     y = layer(v)
     F.sum(y).backward()
     np.testing.assert_array_equal(layer.W.grad.data, gW)
-    assert y.dtype == v.grad.dtype == layer.W.grad.dtype == layer.b.grad.dtype == \
-        np.float32
+    assert y.dtype == v.grad.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize('cls, w_shape', [(Conv2d, r'\(4, 3, 3, 3\)'),
-                                          (Deconv2d, r'\(3, 4, 3, 3\)')])
+@pytest.mark.parametrize(
+    'cls, w_shape', [(Conv2d, r'\(4, 3, 3, 3\)'), (Deconv2d, r'\(3, 4, 3, 3\)')]
+)
 def test_conv_wrong_channel_count_names_layer_and_shapes(cls, w_shape):
     name = cls.__name__
     for layer in (cls(4, 3), cls(4, 3, in_channels=3)):
         layer(np.zeros((1, 3, 5, 5), np.float32))
-        with pytest.raises(ValueError, match=rf'{name}: the input has 5 channels \(shape '
-                                             rf'\(1, 5, 5, 5\)\) but this layer expects '
-                                             rf'3 \(W has shape {w_shape}\)'):
+        with pytest.raises(
+            ValueError,
+            match=rf'{name}: the input has 5 channels \(shape '
+            rf'\(1, 5, 5, 5\)\) but this layer expects '
+            rf'3 \(W has shape {w_shape}\)',
+        ):
             layer(np.zeros((1, 5, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=rf'{name}: expected an input of shape '
-                                         r'\(batch, channels, height, width\), got '
-                                         r'shape \(3, 5, 5\)'):
+    with pytest.raises(
+        ValueError,
+        match=rf'{name}: expected an input of shape '
+        r'\(batch, channels, height, width\), got '
+        r'shape \(3, 5, 5\)',
+    ):
         cls(4, 3)(np.zeros((3, 5, 5), np.float32))
 
 
 @pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
-@pytest.mark.parametrize('kwargs, error, pattern', [
-    (dict(out_channels=0), ValueError, 'out_channels must be a positive integer, got 0'),
-    (dict(kernel_size=0), ValueError, 'kernel_size must be at least 1, got 0'),
-    (dict(kernel_size=(3, 0)), ValueError, r'kernel_size must be at least 1, got \(3, 0\)'),
-    (dict(kernel_size=(3,)), TypeError, r'kernel_size must be an integer or a pair'),
-    (dict(kernel_size=2.5), TypeError, 'kernel_size must be an integer or a pair'),
-    (dict(stride=0), ValueError, 'stride must be at least 1'),
-    (dict(pad=-1), ValueError, 'pad must be at least 0, got -1'),
-    (dict(pad=True), TypeError, 'pad must be an integer or a pair'),
-    (dict(in_channels=0), ValueError, 'in_channels must be a positive integer'),
-    (dict(dtype=np.int64), ValueError, 'dtype must be a floating-point type, got int64'),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, pattern',
+    [
+        (dict(out_channels=0), ValueError, 'out_channels must be a positive integer, got 0'),
+        (dict(kernel_size=0), ValueError, 'kernel_size must be at least 1, got 0'),
+        (dict(kernel_size=(3, 0)), ValueError, r'kernel_size must be at least 1, got \(3, 0\)'),
+        (dict(kernel_size=(3,)), TypeError, r'kernel_size must be an integer or a pair'),
+        (dict(kernel_size=2.5), TypeError, 'kernel_size must be an integer or a pair'),
+        (dict(stride=0), ValueError, 'stride must be at least 1'),
+        (dict(pad=-1), ValueError, 'pad must be at least 0, got -1'),
+        (dict(pad=True), TypeError, 'pad must be an integer or a pair'),
+        (dict(in_channels=0), ValueError, 'in_channels must be a positive integer'),
+        (dict(dtype=np.int64), ValueError, 'dtype must be a floating-point type, got int64'),
+    ],
+)
 def test_conv_bad_arguments(cls, kwargs, error, pattern):
     args = dict(out_channels=4, kernel_size=3)
     args.update(kwargs)
@@ -208,7 +226,7 @@ def test_conv_save_and_load_round_trip(cls, tmp_path):
     layer.save_weights(path)
     with np.load(path) as f:
         assert f.files == ['W', 'b']
-    fresh = cls(4, 3, stride=2, pad=1)                 # lazy: takes the file's W
+    fresh = cls(4, 3, stride=2, pad=1)  # lazy: takes the file's W
     fresh.load_weights(path)
     assert fresh.in_channels == 3 and fresh.W.dtype == np.float32
     np.testing.assert_array_equal(fresh(x).data, layer(x).data)
@@ -236,7 +254,7 @@ def test_conv_batch_norm_deconv_block_trains_in_float32():
     assert block.bn.gamma.shape == (4,)
     optimizer = Adam(0.03).setup(block)
     losses = []
-    for _ in range(30):                                 # learn to copy the input
+    for _ in range(30):  # learn to copy the input
         loss = F.mean_squared_error(block(x), x)
         block.cleargrads()
         loss.backward()
@@ -268,7 +286,7 @@ def test_rnn_steps_by_hand_and_reset_state():
     rnn.x2h.b.data = np.array([0.1, -0.2, 0.3])
     Wx, b, Wh = rnn.x2h.W.data, rnn.x2h.b.data, rnn.h2h.W.data
     x1, x2 = np.array([[1.0, -2.0], [0.5, 0.0]]), np.array([[0.0, 1.0], [-1.0, 3.0]])
-    h1 = np.tanh(x1 @ Wx + b)                          # no previous state
+    h1 = np.tanh(x1 @ Wx + b)  # no previous state
     h2 = np.tanh(x2 @ Wx + b + h1 @ Wh)
     np.testing.assert_allclose(rnn(x1).data, h1, rtol=1e-12)
     np.testing.assert_allclose(rnn(x2).data, h2, rtol=1e-12)
@@ -280,12 +298,14 @@ def test_rnn_steps_by_hand_and_reset_state():
 def unrolled(layer, steps):
     """``f(xs)``: the sum over time of the states of ``layer`` fed xs[0], xs[1], ...
     from a fresh state (xs of shape (steps, batch, width))."""
+
     def f(xs):
         layer.reset_state()
         total = 0
         for t in range(steps):
             total = total + F.sum(layer(xs[t]) * (t + 1.0))
         return total
+
     return f
 
 
@@ -303,7 +323,7 @@ def test_gradient_with_respect_to_the_inputs_of_every_step(cls):
 def test_gradient_with_respect_to_the_parameters(cls):
     np.random.seed(2)
     layer = cls(3, in_size=2, dtype=np.float64)
-    for p in layer.params():                    # non-zero biases too
+    for p in layer.params():  # non-zero biases too
         p.data[...] = np.random.randn(*p.shape) * 0.7
     xs = np.random.randn(3, 2, 2)
     f = unrolled(layer, 3)
@@ -316,7 +336,7 @@ def test_single_sample_steps_and_float32(cls):
     x = Variable(np.ones((2, 3), np.float32))
     h = None
     for t in range(3):
-        h = layer(x[t % 2])                          # shape (3,): one sample
+        h = layer(x[t % 2])  # shape (3,): one sample
     assert h.shape == (4,) and h.dtype == np.float32
     F.sum(h).backward()
     assert x.grad.dtype == np.float32
@@ -327,9 +347,12 @@ def test_single_sample_steps_and_float32(cls):
 def test_a_new_batch_size_needs_reset_state(cls):
     layer = cls(3)
     layer(np.zeros((4, 2), np.float32))
-    with pytest.raises(ValueError, match=rf'{cls.__name__}: the input of shape \(5, 2\) '
-                                         rf'does not fit the state of shape \(4, 3\).*'
-                                         r'reset_state\(\)'):
+    with pytest.raises(
+        ValueError,
+        match=rf'{cls.__name__}: the input of shape \(5, 2\) '
+        rf'does not fit the state of shape \(4, 3\).*'
+        r'reset_state\(\)',
+    ):
         layer(np.zeros((5, 2), np.float32))
     layer.reset_state()
     assert layer(np.zeros((5, 2), np.float32)).shape == (5, 3)
@@ -371,7 +394,7 @@ def test_truncated_backprop_stops_at_the_cut(cls):
     assert all(x.grad is None for x in xs[:3]) and all(x.grad is not None for x in xs[3:])
     truncated = [p.grad.data.copy() for p in layer.params()]
 
-    layer.cleargrads()                      # the same steps from a constant state
+    layer.cleargrads()  # the same steps from a constant state
     for k, v in kept.items():
         setattr(layer, k, Variable(v))
     loss = sum(F.sum(layer(Variable(x.data))) for x in xs[3:])
@@ -400,9 +423,21 @@ def test_rnn_and_lstm_round_trip_through_a_file(tmp_path):
 # --------------------------------------------------------------------------------------
 def test_lstm_parameters_are_lazy_and_in_order():
     lstm = LSTM(3)
-    assert names(lstm) == ['x2f/W', 'x2f/b', 'x2i/W', 'x2i/b', 'x2o/W', 'x2o/b',
-                           'x2u/W', 'x2u/b', 'h2f/W', 'h2i/W', 'h2o/W', 'h2u/W']
-    lstm(np.zeros((1, 5), np.float32))                  # every x2* is created at once
+    assert names(lstm) == [
+        'x2f/W',
+        'x2f/b',
+        'x2i/W',
+        'x2i/b',
+        'x2o/W',
+        'x2o/b',
+        'x2u/W',
+        'x2u/b',
+        'h2f/W',
+        'h2i/W',
+        'h2o/W',
+        'h2u/W',
+    ]
+    lstm(np.zeros((1, 5), np.float32))  # every x2* is created at once
     assert all(getattr(lstm, f'x2{g}').W.shape == (5, 3) for g in 'fiou')
     assert all(getattr(lstm, f'h2{g}').W.shape == (3, 3) for g in 'fiou')
     assert lstm.h.shape == lstm.c.shape == (1, 3)
@@ -418,7 +453,7 @@ def test_lstm_steps_by_hand_and_reset_state():
     Wh = {g: getattr(lstm, f'h2{g}').W.data for g in 'fiou'}
     x1, x2 = np.random.randn(4, 3), np.random.randn(4, 3)
 
-    a = {g: x1 @ Wx[g] + b[g] for g in 'fiou'}          # first step: no h, no c
+    a = {g: x1 @ Wx[g] + b[g] for g in 'fiou'}  # first step: no h, no c
     c1 = sigmoid(a['i']) * np.tanh(a['u'])
     h1 = sigmoid(a['o']) * np.tanh(c1)
     a = {g: x2 @ Wx[g] + b[g] + h1 @ Wh[g] for g in 'fiou'}
@@ -491,8 +526,7 @@ def test_embed_id_layer_gradient_accumulates_over_repeated_ids():
     y = embed(np.array([[4, 0, 4], [1, 1, 1]]))
     F.sum(y * np.array([1.0, 2.0, 4.0], np.float32)[:, None]).backward()
     # id 4 at positions 0 and 2 (1 + 4), id 0 at 1 (2), id 1 at all three (1 + 2 + 4)
-    np.testing.assert_array_equal(embed.W.grad.data,
-                                  [[2, 2], [7, 7], [0, 0], [0, 0], [5, 5]])
+    np.testing.assert_array_equal(embed.W.grad.data, [[2, 2], [7, 7], [0, 0], [0, 0], [5, 5]])
     assert embed.W.grad.dtype == np.float32
 
 
@@ -523,8 +557,9 @@ def test_batch_norm_on_images_normalises_each_channel_over_batch_and_pixels():
     var = x.var(axis=(0, 2, 3))
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), var / (var + 2e-5), rtol=1e-12)
     mean = x.mean(axis=(0, 2, 3), keepdims=True)
-    np.testing.assert_allclose(y, (x - mean) / np.sqrt(var[:, None, None] + 2e-5),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        y, (x - mean) / np.sqrt(var[:, None, None] + 2e-5), rtol=1e-10, atol=1e-12
+    )
     # running statistics: decay 0.9 from (0, 1), unbiased variance over m = 16 values
     np.testing.assert_allclose(bn.avg_mean.data, 0.1 * mean.reshape(-1), rtol=1e-12)
     np.testing.assert_allclose(bn.avg_var.data, 0.9 + 0.1 * var * 16 / 15, rtol=1e-12)
@@ -537,15 +572,15 @@ def test_batch_norm_on_images_in_test_mode_uses_running_statistics():
     bn.avg_var.data = np.array([1.0, 4.0, 9.0])
     bn.gamma.data = np.array([1.0, 2.0, 0.5])
     bn.beta.data = np.array([0.0, -1.0, 1.0])
-    x = images(seed=1)[:1]                          # one image: no batch statistics
+    x = images(seed=1)[:1]  # one image: no batch statistics
     with dezero.test_mode():
         y = bn(x).data
     std = np.sqrt(np.array([1.0, 4.0, 9.0]) + 2e-5)[:, None, None]
-    expected = (x[0] - np.array([0.0, 10.0, 20.0])[:, None, None]) / std \
-        * np.array([1.0, 2.0, 0.5])[:, None, None] + np.array([0.0, -1.0, 1.0])[:, None,
-                                                                                 None]
+    expected = (x[0] - np.array([0.0, 10.0, 20.0])[:, None, None]) / std * np.array(
+        [1.0, 2.0, 0.5]
+    )[:, None, None] + np.array([0.0, -1.0, 1.0])[:, None, None]
     np.testing.assert_allclose(y[0], expected, rtol=1e-12)
-    np.testing.assert_array_equal(bn.avg_mean.data, [0.0, 10.0, 20.0])   # untouched
+    np.testing.assert_array_equal(bn.avg_mean.data, [0.0, 10.0, 20.0])  # untouched
 
 
 def test_batch_norm_on_images_gradients():
@@ -554,10 +589,10 @@ def test_batch_norm_on_images_gradients():
     bn(x)
     bn.gamma.data = np.array([0.5, 1.0, 2.0])
     bn.beta.data = np.array([0.1, -0.2, 0.3])
-    f = lambda v: F.tanh(bn(v))                     # noqa: E731
+    f = lambda v: F.tanh(bn(v))  # noqa: E731
     assert gradient_check(f, x)
     assert gradgrad_check(f, x)
     with dezero.test_mode():
         assert gradient_check(f, x)
-    loss = lambda: F.sum(F.tanh(bn(x)) * x)         # noqa: E731
+    loss = lambda: F.sum(F.tanh(bn(x)) * x)  # noqa: E731
     assert assert_param_grads(bn, loss, only=('gamma', 'beta')) == 2

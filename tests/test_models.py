@@ -10,8 +10,9 @@ from dezero.graph import GraphvizNotFoundError
 from dezero.layers import Layer, Linear
 from dezero.models import MLP, Model, Sequential
 
-needs_dot = pytest.mark.skipif(shutil.which('dot') is None,
-                               reason="Graphviz's dot program is not installed")
+needs_dot = pytest.mark.skipif(
+    shutil.which('dot') is None, reason="Graphviz's dot program is not installed"
+)
 
 
 def names(layer):
@@ -35,13 +36,13 @@ def test_plot_writes_the_dot_file_with_shapes(tmp_path):
     try:
         Affine().plot(np.ones((4, 3), np.float32), to_file=str(target))
     except GraphvizNotFoundError:
-        pass                                   # the .dot file is written all the same
+        pass  # the .dot file is written all the same
     text = (tmp_path / 'out' / 'model.dot').read_text()
     assert text.startswith('digraph g {')
     assert 'label="Linear"' in text and 'label="ReLU"' in text
-    assert '(4, 3) float32' in text            # the input, drawn verbose
-    assert 'W\\n(3, 2) float32' in text        # the named weight
-    assert '(4, 2) float32' in text            # the output
+    assert '(4, 3) float32' in text  # the input, drawn verbose
+    assert 'W\\n(3, 2) float32' in text  # the named weight
+    assert '(4, 2) float32' in text  # the output
 
 
 @needs_dot
@@ -113,13 +114,12 @@ def test_mlp_structure_and_forward_shape():
     y = model(np.ones((7, 3), np.float32))
     assert y.shape == (7, 1) and y.dtype == np.float32
     assert names(model) == ['l0/W', 'l0/b', 'l1/W', 'l1/b', 'l2/W', 'l2/b']
-    assert [p.shape for p in model.params()] == [(3, 10), (10,), (10, 5), (5,),
-                                                 (5, 1), (1,)]
+    assert [p.shape for p in model.params()] == [(3, 10), (10,), (10, 5), (5,), (5, 1), (1,)]
 
 
 def test_mlp_puts_the_activation_between_layers_only():
     model = MLP([2, 2], activation=F.relu)
-    model(np.zeros((1, 2), np.float32))        # creates the weights, replaced below
+    model(np.zeros((1, 2), np.float32))  # creates the weights, replaced below
     model.l0.W.data = np.array([[1.0, -1.0], [2.0, 1.0]], np.float32)
     model.l0.b.data = np.array([0.0, 0.5], np.float32)
     model.l1.W.data = np.array([[1.0, 2.0], [-3.0, -4.0]], np.float32)
@@ -163,7 +163,7 @@ def test_mlp_is_reproducible_with_a_seed():
 def test_mlp_learns_a_tiny_regression():
     np.random.seed(0)
     x = np.random.rand(64, 1).astype(np.float32)
-    t = x ** 2
+    t = x**2
     model = MLP((10, 1))
     losses = []
     for _ in range(500):
@@ -193,8 +193,7 @@ def test_model_subclasses_compose_with_layers():
     net = Net()
     assert isinstance(net, Layer)
     assert net(np.ones((2, 5), np.float32)).shape == (2, 1)
-    assert names(net) == ['body/l0/W', 'body/l0/b', 'body/l1/W', 'body/l1/b',
-                          'head/W', 'head/b']
+    assert names(net) == ['body/l0/W', 'body/l0/b', 'body/l1/W', 'body/l1/b', 'head/W', 'head/b']
 
 
 # --------------------------------------------------------------------------------------
@@ -203,9 +202,9 @@ def test_model_subclasses_compose_with_layers():
 def test_print_and_summary_of_an_mlp(capsys):
     np.random.seed(0)
     model = MLP((10, 3))
-    assert str(model) == ('MLP(activation=sigmoid)\n'
-                          '  l0: Linear(in=?, out=10)\n'
-                          '  l1: Linear(in=?, out=3)')
+    assert str(model) == (
+        'MLP(activation=sigmoid)\n  l0: Linear(in=?, out=10)\n  l1: Linear(in=?, out=3)'
+    )
     model.summary(np.zeros((30, 2), np.float32))
     assert capsys.readouterr().out == (
         'Layer                       Output shape  Parameters\n'
@@ -214,12 +213,11 @@ def test_print_and_summary_of_an_mlp(capsys):
         '  l0: Linear(in=2, out=10)  (30, 10)              30\n'
         '  l1: Linear(in=10, out=3)  (30, 3)               33\n'
         '----------------------------------------------------\n'
-        'Trainable parameters: 63\n')
+        'Trainable parameters: 63\n'
+    )
     assert str(MLP((4,), activation=F.relu)).splitlines()[0] == 'MLP(activation=relu)'
 
 
 def test_print_of_a_sequential_names_its_layers_by_position():
     model = Sequential(Linear(4), F.relu, Linear(2, in_size=4))
-    assert str(model) == ('Sequential\n'
-                          '  l0: Linear(in=?, out=4)\n'
-                          '  l2: Linear(in=4, out=2)')
+    assert str(model) == ('Sequential\n  l0: Linear(in=?, out=4)\n  l2: Linear(in=4, out=2)')

@@ -5,6 +5,7 @@ Nothing here touches the network: the autouse fixture refuses every URL and keep
 DEZERO_HOME inside the test's folder.  VGG16 (138M parameters, seconds to create) and
 the deeper ResNets are only built by the tests marked slow.
 """
+
 import os
 import re
 import sys
@@ -19,11 +20,23 @@ import dezero.functions as F
 from dezero import Variable, no_grad
 from dezero.download import ChecksumError, DownloadError
 from dezero.gradcheck import gradgrad_check, gradient_check
-from dezero.models import (VGG16, BottleneckA, BottleneckB, BuildingBlock, Fire, Model,
-                           ResNet, ResNet50, ResNet101, ResNet152, SqueezeNet, models_dir)
+from dezero.models import (
+    VGG16,
+    BottleneckA,
+    BottleneckB,
+    BuildingBlock,
+    Fire,
+    Model,
+    ResNet,
+    ResNet50,
+    ResNet101,
+    ResNet152,
+    SqueezeNet,
+    models_dir,
+)
 
 SITE = 'https://github.com/koki0702/dezero-models/releases/download/v0.1/'
-REAL_URLOPEN = urllib.request.urlopen        # kept before the fixture refuses URLs
+REAL_URLOPEN = urllib.request.urlopen  # kept before the fixture refuses URLs
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +48,7 @@ def offline(monkeypatch, tmp_path):
     def refuse(url, *args, **kwargs):
         asked.append(url)
         raise urllib.error.URLError('no network in tests')
+
     monkeypatch.setattr(urllib.request, 'urlopen', refuse)
     monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
     return asked
@@ -42,8 +56,11 @@ def offline(monkeypatch, tmp_path):
 
 def learnt_count(model):
     """The number of learnt values: W, b, gamma and beta (not the running stats)."""
-    return sum(p.data.size for name, p in model.named_params()
-               if name.rsplit('/', 1)[-1] in ('W', 'b', 'gamma', 'beta'))
+    return sum(
+        p.data.size
+        for name, p in model.named_params()
+        if name.rsplit('/', 1)[-1] in ('W', 'b', 'gamma', 'beta')
+    )
 
 
 def shapes(model):
@@ -51,8 +68,7 @@ def shapes(model):
 
 
 def image(n, size, seed=0):
-    return np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(
-        np.float32)
+    return np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(np.float32)
 
 
 def assert_all_float32(model):
@@ -89,8 +105,8 @@ def test_fire_exact_values_and_channel_order():
     fire.expand3x3.b.data = np.array([-5.0])
     x = np.array([[0.0, 1, 2], [1, 0, 1], [2, 1, 0]]).reshape(1, 1, 3, 3)
     y = fire(x).data
-    s = [[0.0, 1, 3], [1, 0, 1], [3, 1, 0]]           # relu(2x - 1)
-    box = [[0.0, 1, 0], [1, 5, 1], [0, 1, 0]]         # relu(3x3 sums of s, zero pad - 5)
+    s = [[0.0, 1, 3], [1, 0, 1], [3, 1, 0]]  # relu(2x - 1)
+    box = [[0.0, 1, 0], [1, 5, 1], [0, 1, 0]]  # relu(3x3 sums of s, zero pad - 5)
     np.testing.assert_array_equal(y, np.array([s, box]).reshape(1, 2, 3, 3))
 
 
@@ -105,17 +121,17 @@ def test_fire_output_shape_and_gradients():
 def test_squeezenet_layers_and_parameter_count():
     model = SqueezeNet()
     assert isinstance(model, Model)
-    assert learnt_count(model) == 1235496                      # SqueezeNet v1.1
+    assert learnt_count(model) == 1235496  # SqueezeNet v1.1
     got = shapes(model)
-    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['conv10/W',
-                                                                           'conv10/b']
+    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['conv10/W', 'conv10/b']
     assert got['conv1/W'] == (64, 3, 3, 3)
     assert got['fire2/squeeze/W'] == (16, 64, 1, 1)
     assert got['fire5/expand3x3/W'] == (128, 32, 3, 3)
     assert got['fire9/expand1x1/W'] == (256, 64, 1, 1)
     assert got['conv10/W'] == (1000, 512, 1, 1)
-    assert sorted({name.split('/')[0] for name in got}) == \
-        ['conv1', 'conv10'] + [f'fire{i}' for i in range(2, 10)]
+    assert sorted({name.split('/')[0] for name in got}) == ['conv1', 'conv10'] + [
+        f'fire{i}' for i in range(2, 10)
+    ]
     assert_all_float32(model)
 
 
@@ -127,9 +143,9 @@ def test_squeezenet_forward_in_test_mode_is_deterministic_and_nonnegative():
         y1, y2 = model(x), model(x)
     assert y1.shape == (2, 1000) and y1.dtype == np.float32
     np.testing.assert_array_equal(y1.data, y2.data)
-    assert (y1.data >= 0).all() and (y1.data > 0).any()   # averages of ReLU maps
+    assert (y1.data >= 0).all() and (y1.data > 0).any()  # averages of ReLU maps
     np.random.seed(1)
-    y3 = model(x)                      # training: dropout before conv10
+    y3 = model(x)  # training: dropout before conv10
     assert not np.array_equal(y3.data, y1.data)
 
 
@@ -149,14 +165,17 @@ def test_squeezenet_on_224_images():
 # ResNet and its blocks
 # --------------------------------------------------------------------------------------
 def bn_names(*pairs):
-    return {f'bn{i}/{p}': (c,) for i, c in pairs
-            for p in ('avg_mean', 'avg_var', 'gamma', 'beta')}
+    return {f'bn{i}/{p}': (c,) for i, c in pairs for p in ('avg_mean', 'avg_var', 'gamma', 'beta')}
 
 
 def test_bottleneck_b_with_zero_residual_passes_relu_x():
     block = BottleneckB(8, 2, dtype=np.float64)
-    assert shapes(block) == {'conv1/W': (2, 8, 1, 1), 'conv2/W': (2, 2, 3, 3),
-                             'conv3/W': (8, 2, 1, 1), **bn_names((1, 2), (2, 2), (3, 8))}
+    assert shapes(block) == {
+        'conv1/W': (2, 8, 1, 1),
+        'conv2/W': (2, 2, 3, 3),
+        'conv3/W': (8, 2, 1, 1),
+        **bn_names((1, 2), (2, 2), (3, 8)),
+    }
     assert learnt_count(block) == 16 + 36 + 16 + 2 * (2 + 2 + 8)
     block.conv3.W.data = np.zeros_like(block.conv3.W.data)
     x = np.random.default_rng(0).standard_normal((2, 8, 3, 3))
@@ -167,12 +186,15 @@ def test_bottleneck_b_with_zero_residual_passes_relu_x():
 def test_bottleneck_a_always_projects_the_shortcut():
     block = BottleneckA(4, 2, 8, stride=2)
     assert shapes(block) == {
-        'conv1/W': (2, 4, 1, 1), 'conv2/W': (2, 2, 3, 3), 'conv3/W': (8, 2, 1, 1),
-        'conv4/W': (8, 4, 1, 1), **bn_names((1, 2), (2, 2), (3, 8), (4, 8))}
+        'conv1/W': (2, 4, 1, 1),
+        'conv2/W': (2, 2, 3, 3),
+        'conv3/W': (8, 2, 1, 1),
+        'conv4/W': (8, 4, 1, 1),
+        **bn_names((1, 2), (2, 2), (3, 8), (4, 8)),
+    }
     assert learnt_count(block) == 8 + 36 + 16 + 32 + 2 * (2 + 2 + 8 + 8)
-    assert (block.conv1.stride, block.conv2.stride, block.conv4.stride) == \
-        ((2, 2), (1, 1), (2, 2))
-    same = BottleneckA(4, 2, 4, stride=1)             # stride 1 and same width: still
+    assert (block.conv1.stride, block.conv2.stride, block.conv4.stride) == ((2, 2), (1, 1), (2, 2))
+    same = BottleneckA(4, 2, 4, stride=1)  # stride 1 and same width: still
     assert 'conv4/W' in shapes(same)
     with dezero.test_mode():
         x = np.random.default_rng(0).standard_normal((1, 4, 7, 7)).astype(np.float32)
@@ -187,16 +209,19 @@ def test_bottleneck_a_output_is_the_relu_of_residual_plus_projection():
     block = BottleneckA(3, 2, 4, stride=1, dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((1, 3, 2, 2))
     with dezero.test_mode():
-        h = block.bn3(block.conv3(F.relu(block.bn2(block.conv2(F.relu(
-            block.bn1(block.conv1(x))))))))
+        h = block.bn3(
+            block.conv3(F.relu(block.bn2(block.conv2(F.relu(block.bn1(block.conv1(x)))))))
+        )
         expected = np.maximum(h.data + block.bn4(block.conv4(x)).data, 0)
         np.testing.assert_allclose(block(x).data, expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize('downsample_fb, strides', [(False, ((2, 2), (1, 1))),
-                                                    (True, ((1, 1), (2, 2)))])
+@pytest.mark.parametrize(
+    'downsample_fb, strides', [(False, ((2, 2), (1, 1))), (True, ((1, 1), (2, 2)))]
+)
 def test_bottleneck_a_puts_the_stride_on_conv1_or_with_downsample_fb_on_conv2(
-        downsample_fb, strides):
+    downsample_fb, strides
+):
     block = BottleneckA(3, 4, 6, 2, downsample_fb)
     assert (block.conv1.stride, block.conv2.stride) == strides
     with dezero.test_mode():
@@ -221,8 +246,13 @@ def test_bottleneck_a_strides_on_its_first_1x1_convolution():
         assert not np.allclose(block(even).data, y)
 
 
-@pytest.mark.parametrize('make', [lambda: BottleneckA(2, 2, 3, stride=2, dtype=np.float64),
-                                  lambda: BottleneckB(2, 3, dtype=np.float64)])
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: BottleneckA(2, 2, 3, stride=2, dtype=np.float64),
+        lambda: BottleneckB(2, 3, dtype=np.float64),
+    ],
+)
 def test_bottleneck_gradients_in_training(make):
     np.random.seed(0)
     x = np.random.default_rng(2).standard_normal((2, 2, 4, 4))
@@ -251,13 +281,15 @@ def test_building_block_passes_stride_and_downsample_fb_to_its_first_block():
     assert {name.split('/')[0] for name in shapes(single)} == {'a'}
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(in_channels=4, mid_channels=2, out_channels=8, stride=2), 'n_layers'),
-    (dict(n_layers=2, in_channels=4, mid_channels=2, out_channels=8), 'stride'),
-    (dict(n_layers=2, mid_channels=2, out_channels=8, stride=1), 'in_channels'),
-    (dict(n_layers=0, in_channels=4, mid_channels=2, out_channels=8, stride=1),
-     'n_layers'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        (dict(in_channels=4, mid_channels=2, out_channels=8, stride=2), 'n_layers'),
+        (dict(n_layers=2, in_channels=4, mid_channels=2, out_channels=8), 'stride'),
+        (dict(n_layers=2, mid_channels=2, out_channels=8, stride=1), 'in_channels'),
+        (dict(n_layers=0, in_channels=4, mid_channels=2, out_channels=8, stride=1), 'n_layers'),
+    ],
+)
 def test_building_block_needs_its_sizes(kwargs, match):
     with pytest.raises(ValueError, match=f'{match} must be a positive integer, got'):
         BuildingBlock(**kwargs)
@@ -275,14 +307,18 @@ def test_resnet50_layers_and_parameter_count(resnet50):
     # (Caffe) model and DeZero's weight file have
     assert learnt_count(resnet50) == 25557032 + 64
     got = shapes(resnet50)
-    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['fc6/W',
-                                                                           'fc6/b']
+    assert list(got)[:2] == ['conv1/W', 'conv1/b'] and list(got)[-2:] == ['fc6/W', 'fc6/b']
     assert got['conv1/W'] == (64, 3, 7, 7)
-    blocks = {stage: {name.split('/')[1] for name in got if name.startswith(stage)}
-              for stage in ('res2', 'res3', 'res4', 'res5')}
-    assert blocks == {'res2': {'a', 'b1', 'b2'}, 'res3': {'a', 'b1', 'b2', 'b3'},
-                      'res4': {'a', 'b1', 'b2', 'b3', 'b4', 'b5'},
-                      'res5': {'a', 'b1', 'b2'}}
+    blocks = {
+        stage: {name.split('/')[1] for name in got if name.startswith(stage)}
+        for stage in ('res2', 'res3', 'res4', 'res5')
+    }
+    assert blocks == {
+        'res2': {'a', 'b1', 'b2'},
+        'res3': {'a', 'b1', 'b2', 'b3'},
+        'res4': {'a', 'b1', 'b2', 'b3', 'b4', 'b5'},
+        'res5': {'a', 'b1', 'b2'},
+    }
     assert got['res2/a/conv4/W'] == (256, 64, 1, 1)
     assert got['res3/a/conv1/W'] == (128, 256, 1, 1)
     assert got['res5/b2/conv2/W'] == (512, 512, 3, 3)
@@ -294,13 +330,16 @@ def test_resnet50_layers_and_parameter_count(resnet50):
 def test_resnet50_summary_totals_and_block_rows(resnet50, capsys):
     resnet50.summary(image(1, 32))
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-2:] == ['Trainable parameters: 25,557,096',
-                          'Running statistics (not trained): 53,120']
+    assert lines[-2:] == [
+        'Trainable parameters: 25,557,096',
+        'Running statistics (not trained): 53,120',
+    ]
     assert lines[2].split() == ['ResNet50', '(1,', '1000)', '-']
     rows = {line.split(':')[0].strip(): line for line in lines[3:-3]}
     assert rows['res2'].split()[1:] == ['BuildingBlock', '(1,', '256,', '8,', '8)', '-']
-    assert 'Conv2d(in=1024, out=2048, kernel=1, stride=2, nobias=True)' in \
-        [line.split(': ')[1].split('  ')[0] for line in lines[3:-3] if ': ' in line]
+    assert 'Conv2d(in=1024, out=2048, kernel=1, stride=2, nobias=True)' in [
+        line.split(': ')[1].split('  ')[0] for line in lines[3:-3] if ': ' in line
+    ]
     assert rows['fc6'].split()[-1] == '2,049,000'
 
 
@@ -323,14 +362,18 @@ def test_resnet50_on_a_224_image(resnet50):
 
 @pytest.mark.parametrize('bad', [18, 34, 100, 50.0, True, '50'])
 def test_resnet_refuses_other_depths(bad):
-    with pytest.raises(ValueError, match=r'ResNet: n_layers must be one of 50, 101, '
-                                         r'152, got'):
+    with pytest.raises(
+        ValueError,
+        match=r'ResNet: n_layers must be one of 50, 101, '
+        r'152, got',
+    ):
         ResNet(bad)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('cls, n_layers, count', [(ResNet101, 101, 44549160 + 64),
-                                                  (ResNet152, 152, 60192808 + 64)])
+@pytest.mark.parametrize(
+    'cls, n_layers, count', [(ResNet101, 101, 44549160 + 64), (ResNet152, 152, 60192808 + 64)]
+)
 def test_deeper_resnets_have_the_published_block_counts(cls, n_layers, count):
     model = cls()
     assert model.n_layers == n_layers and learnt_count(model) == count
@@ -351,10 +394,10 @@ def vgg16():
 @pytest.mark.slow
 def test_vgg16_layers_and_parameter_count(vgg16):
     got = shapes(vgg16)
-    convs = [f'conv{s}_{i}' for s, n in enumerate((2, 2, 3, 3, 3), 1)
-             for i in range(1, n + 1)]
-    assert list(got) == [f'{layer}/{p}' for layer in convs + ['fc6', 'fc7', 'fc8']
-                         for p in ('W', 'b')]
+    convs = [f'conv{s}_{i}' for s, n in enumerate((2, 2, 3, 3, 3), 1) for i in range(1, n + 1)]
+    assert list(got) == [
+        f'{layer}/{p}' for layer in convs + ['fc6', 'fc7', 'fc8'] for p in ('W', 'b')
+    ]
     assert learnt_count(vgg16) == 138357544
     assert got['conv1_1/W'] == (64, 3, 3, 3) and got['conv5_3/W'] == (512, 512, 3, 3)
     assert got['fc6/W'] == (7 * 7 * 512, 4096) and got['fc8/W'] == (4096, 1000)
@@ -388,13 +431,13 @@ def rgb(height, width, seed=0):
 def expected(array):
     """The hand-written definition: BGR, minus the mean, channels first."""
     a = np.asarray(array, np.float32)
-    return np.stack([a[:, :, 2] - MEAN_BGR[0], a[:, :, 1] - MEAN_BGR[1],
-                     a[:, :, 0] - MEAN_BGR[2]])
+    return np.stack([a[:, :, 2] - MEAN_BGR[0], a[:, :, 1] - MEAN_BGR[1], a[:, :, 0] - MEAN_BGR[2]])
 
 
 def test_preprocess_an_array_of_the_right_size():
-    a = np.array([[[0, 10, 255], [1, 2, 3], [50, 60, 70]],
-                  [[9, 8, 7], [200, 100, 0], [4, 5, 6]]], np.uint8)  # height 2, width 3
+    a = np.array(
+        [[[0, 10, 255], [1, 2, 3], [50, 60, 70]], [[9, 8, 7], [200, 100, 0], [4, 5, 6]]], np.uint8
+    )  # height 2, width 3
     x = VGG16.preprocess(a, size=(3, 2))
     assert x.shape == (3, 2, 3) and x.dtype == np.float32 and x.flags.c_contiguous
     assert x[0, 0, 0] == np.float32(255) - np.float32(103.939)  # blue of pixel 0
@@ -412,12 +455,13 @@ def test_preprocess_a_pil_image_resizes_it():
     np.testing.assert_array_equal(VGG16.preprocess(Image.fromarray(a)), expected(a))
     flat = np.empty((30, 20, 3), np.uint8)
     flat[...] = (10, 20, 30)
-    x = VGG16.preprocess(Image.fromarray(flat), size=(8, 5))       # width 8, height 5
+    x = VGG16.preprocess(Image.fromarray(flat), size=(8, 5))  # width 8, height 5
     assert x.shape == (3, 5, 8) and x.dtype == np.float32
     np.testing.assert_array_equal(x, expected(np.broadcast_to(flat[:5, :8], (5, 8, 3))))
     gray = VGG16.preprocess(Image.fromarray(np.full((4, 4), 100, np.uint8)), (4, 4))
-    np.testing.assert_array_equal(gray, 100 - MEAN_BGR.reshape(3, 1, 1) + np.zeros(
-        (3, 4, 4), np.float32))
+    np.testing.assert_array_equal(
+        gray, 100 - MEAN_BGR.reshape(3, 1, 1) + np.zeros((3, 4, 4), np.float32)
+    )
 
 
 def test_preprocess_resizes_arrays_with_pillow():
@@ -426,19 +470,20 @@ def test_preprocess_resizes_arrays_with_pillow():
     flat[...] = (1.5, 2.25, 250.75)
     x = VGG16.preprocess(flat, size=(4, 6))
     assert x.shape == (3, 6, 4) and x.dtype == np.float32
-    np.testing.assert_allclose(x, expected(np.broadcast_to(flat[:6, :4], (6, 4, 3))),
-                               rtol=0, atol=1e-4)
+    np.testing.assert_allclose(
+        x, expected(np.broadcast_to(flat[:6, :4], (6, 4, 3))), rtol=0, atol=1e-4
+    )
     ramp = np.repeat(np.linspace(0.0, 255.0, 16), 3).reshape(1, 16, 3).repeat(4, axis=0)
     small = VGG16.preprocess(ramp, size=(8, 4))
-    assert np.all(np.diff(small[0, 0]) > 0)            # a ramp stays increasing
+    assert np.all(np.diff(small[0, 0]) > 0)  # a ramp stays increasing
 
 
 def test_preprocess_without_pillow(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'PIL', None)      # import PIL now fails
+    monkeypatch.setitem(sys.modules, 'PIL', None)  # import PIL now fails
     monkeypatch.setitem(sys.modules, 'PIL.Image', None)
     a = rgb(224, 224)
     np.testing.assert_array_equal(VGG16.preprocess(a), expected(a))
-    b = rgb(2, 3)                                      # height 2, width 3
+    b = rgb(2, 3)  # height 2, width 3
     np.testing.assert_array_equal(VGG16.preprocess(b, size=(3, 2)), expected(b))
     with pytest.raises(ImportError, match=r'needs Pillow.*\(224, 224, 3\)'):
         VGG16.preprocess(rgb(100, 120))
@@ -446,11 +491,14 @@ def test_preprocess_without_pillow(monkeypatch):
         VGG16.preprocess('cat.jpg')
 
 
-@pytest.mark.parametrize('bad', [np.zeros((4, 4)), np.zeros((4, 4, 4)),
-                                 np.zeros((4, 4, 3), bool), np.zeros((1, 4, 4, 3))])
+@pytest.mark.parametrize(
+    'bad',
+    [np.zeros((4, 4)), np.zeros((4, 4, 4)), np.zeros((4, 4, 3), bool), np.zeros((1, 4, 4, 3))],
+)
 def test_preprocess_refuses_arrays_that_are_not_rgb_images(bad):
-    with pytest.raises(ValueError, match='VGG16.preprocess: .*got shape '
-                                         + re.escape(str(bad.shape))):
+    with pytest.raises(
+        ValueError, match='VGG16.preprocess: .*got shape ' + re.escape(str(bad.shape))
+    ):
         VGG16.preprocess(bad, size=(4, 4))
 
 
@@ -460,8 +508,7 @@ def test_preprocess_refuses_bad_arguments():
     for size in [224, (224,), (0, 224), (224.0, 224)]:
         with pytest.raises(ValueError, match=r'size must be \(width, height\)'):
             VGG16.preprocess(rgb(2, 2), size=size)
-    with pytest.raises(ValueError, match='dtype must be a floating-point type, got '
-                                         'int32'):
+    with pytest.raises(ValueError, match='dtype must be a floating-point type, got int32'):
         VGG16.preprocess(rgb(2, 2), (2, 2), dtype=np.int32)
 
 
@@ -470,8 +517,11 @@ def test_preprocess_refuses_bad_arguments():
 # --------------------------------------------------------------------------------------
 def test_models_refuse_inputs_that_are_not_rgb_batches(resnet50):
     for model, name in ((SqueezeNet(), 'SqueezeNet'), (resnet50, 'ResNet50')):
-        with pytest.raises(ValueError, match=rf'{name}: .*\(N, 3, height, width\), got '
-                                             rf'shape \(3, 32, 32\)'):
+        with pytest.raises(
+            ValueError,
+            match=rf'{name}: .*\(N, 3, height, width\), got '
+            rf'shape \(3, 32, 32\)',
+        ):
             model(np.zeros((3, 32, 32), np.float32))
         with pytest.raises(ValueError, match=r'got shape \(1, 1, 32, 32\)'):
             model(Variable(np.zeros((1, 1, 32, 32), np.float32)))
@@ -488,23 +538,25 @@ def test_models_dir_follows_dezero_home(monkeypatch, tmp_path):
     assert models_dir() == os.path.join(str(tmp_path / 'elsewhere'), 'models')
 
 
-@pytest.mark.parametrize('make, file_name', [
-    (lambda: VGG16(pretrained=True), 'vgg16.npz'),
-    (lambda: ResNet50(pretrained=True), 'resnet50.npz'),
-    (lambda: ResNet101(pretrained=True), 'resnet101.npz'),
-    (lambda: ResNet152(pretrained=True), 'resnet152.npz'),
-    (lambda: ResNet(101, pretrained=True), 'resnet101.npz'),
-])
-def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offline,
-                                                         tmp_path):
+@pytest.mark.parametrize(
+    'make, file_name',
+    [
+        (lambda: VGG16(pretrained=True), 'vgg16.npz'),
+        (lambda: ResNet50(pretrained=True), 'resnet50.npz'),
+        (lambda: ResNet101(pretrained=True), 'resnet101.npz'),
+        (lambda: ResNet152(pretrained=True), 'resnet152.npz'),
+        (lambda: ResNet(101, pretrained=True), 'resnet101.npz'),
+    ],
+)
+def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offline, tmp_path):
     with pytest.raises(DownloadError) as info:
         make()
     folder = str(tmp_path / 'home' / 'models')
     assert isinstance(info.value, OSError)
     assert file_name in str(info.value) and folder in str(info.value)
     assert info.value.folder == folder and info.value.file_name == file_name
-    assert offline == [SITE + file_name]               # the documented URL, once
-    assert os.listdir(folder) == []                    # nothing half-written
+    assert offline == [SITE + file_name]  # the documented URL, once
+    assert os.listdir(folder) == []  # nothing half-written
 
 
 def test_md5_is_unknown_for_now():
@@ -514,8 +566,7 @@ def test_md5_is_unknown_for_now():
 
 
 def test_squeezenet_has_no_published_weights(offline):
-    with pytest.raises(ValueError, match='SqueezeNet: no pretrained weights are '
-                                         'published'):
+    with pytest.raises(ValueError, match='SqueezeNet: no pretrained weights are published'):
         SqueezeNet(pretrained=True)
     assert offline == []
 
@@ -535,7 +586,7 @@ def test_pretrained_loads_the_cached_file(squeezenet_site, offline):
     trained.save_weights(squeezenet_site)
     np.random.seed(1)
     model = SqueezeNet(pretrained=True)
-    assert offline == []                               # the cache was enough
+    assert offline == []  # the cache was enough
     pairs = list(zip(trained.named_params(), model.named_params()))
     assert len(pairs) == 52
     for (name, want), (name2, got) in pairs:
@@ -579,15 +630,18 @@ def test_pretrained_refuses_a_download_with_a_damaged_array(local_site):
     trained = SqueezeNet()
     trained.save_weights(str(local_site))
     data = bytearray(local_site.read_bytes())
-    weights = trained.fire2.squeeze.W.data        # stored uncompressed, so findable
+    weights = trained.fire2.squeeze.W.data  # stored uncompressed, so findable
     at = data.find(weights.tobytes()[:64])
     assert at > 0
-    data[at + 5] ^= 0x40                          # one flipped bit, shape unchanged
+    data[at + 5] ^= 0x40  # one flipped bit, shape unchanged
     local_site.write_bytes(bytes(data))
-    with pytest.raises(ChecksumError, match=r"'fire2/squeeze/W\.npy' in it fails its "
-                                             r"CRC-32 check for 'squeeze\.npz'"):
+    with pytest.raises(
+        ChecksumError,
+        match=r"'fire2/squeeze/W\.npy' in it fails its "
+        r"CRC-32 check for 'squeeze\.npz'",
+    ):
         SqueezeNet(pretrained=True)
-    assert os.listdir(models_dir()) == []         # the damaged file was not kept
+    assert os.listdir(models_dir()) == []  # the damaged file was not kept
 
 
 @pytest.mark.parametrize('content', [b'', b'not a zip archive', b'PK\x03\x04trunc'])

@@ -1,5 +1,6 @@
 """Optimizers and gradient hooks: hand-computed steps, state handling, dtypes, hooks,
 and training a small model."""
+
 import gc
 import math
 import weakref
@@ -10,8 +11,17 @@ import pytest
 import dezero.functions as F
 from dezero import Parameter, Variable
 from dezero.models import MLP
-from dezero.optimizers import (SGD, AdaDelta, AdaGrad, Adam, ClipGrad, FreezeParam,
-                               MomentumSGD, Optimizer, WeightDecay)
+from dezero.optimizers import (
+    SGD,
+    AdaDelta,
+    AdaGrad,
+    Adam,
+    ClipGrad,
+    FreezeParam,
+    MomentumSGD,
+    Optimizer,
+    WeightDecay,
+)
 
 
 class Target:
@@ -35,11 +45,13 @@ def set_grad(p, values, dtype=None):
 
 def make(name):
     """Each optimizer with hyperparameters giving sizeable steps."""
-    return {'SGD': lambda: SGD(lr=0.1),
-            'MomentumSGD': lambda: MomentumSGD(lr=0.1, momentum=0.9),
-            'AdaGrad': lambda: AdaGrad(lr=0.1),
-            'AdaDelta': lambda: AdaDelta(rho=0.9, eps=1e-2),
-            'Adam': lambda: Adam(alpha=0.1)}[name]()
+    return {
+        'SGD': lambda: SGD(lr=0.1),
+        'MomentumSGD': lambda: MomentumSGD(lr=0.1, momentum=0.9),
+        'AdaGrad': lambda: AdaGrad(lr=0.1),
+        'AdaDelta': lambda: AdaDelta(rho=0.9, eps=1e-2),
+        'Adam': lambda: Adam(alpha=0.1),
+    }[name]()
 
 
 ALL = ['SGD', 'MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam']
@@ -58,37 +70,45 @@ def test_defaults_are_the_book_values():
     d = AdaDelta()
     assert (d.rho, d.eps) == (0.95, 1e-6)
     adam = Adam()
-    assert (adam.alpha, adam.beta1, adam.beta2, adam.eps, adam.t) == (0.001, 0.9, 0.999,
-                                                                       1e-8, 0)
+    assert (adam.alpha, adam.beta1, adam.beta2, adam.eps, adam.t) == (0.001, 0.9, 0.999, 1e-8, 0)
 
 
-@pytest.mark.parametrize('make_bad, name, value', [
-    (lambda: SGD(lr=0), 'SGD', '0'),
-    (lambda: SGD(lr=-0.1), 'SGD', '-0.1'),
-    (lambda: SGD(lr=float('nan')), 'SGD', 'nan'),
-    (lambda: MomentumSGD(lr=float('inf')), 'MomentumSGD', 'inf'),
-    (lambda: MomentumSGD(momentum=1.0), 'MomentumSGD', '1.0'),
-    (lambda: MomentumSGD(momentum=-0.5), 'MomentumSGD', '-0.5'),
-    (lambda: AdaGrad(lr=-1), 'AdaGrad', '-1'),
-    (lambda: AdaGrad(eps=0.0), 'AdaGrad', '0.0'),
-    (lambda: AdaDelta(rho=1.5), 'AdaDelta', '1.5'),
-    (lambda: AdaDelta(eps=-1e-6), 'AdaDelta', '-1e-06'),
-    (lambda: Adam(alpha=0), 'Adam', '0'),
-    (lambda: Adam(beta1=1), 'Adam', '1'),
-    (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
-    (lambda: Adam(eps=0), 'Adam', '0'),
-    (lambda: WeightDecay(-0.1), 'WeightDecay', '-0.1'),
-    (lambda: ClipGrad(0.0), 'ClipGrad', '0.0'),
-])
+@pytest.mark.parametrize(
+    'make_bad, name, value',
+    [
+        (lambda: SGD(lr=0), 'SGD', '0'),
+        (lambda: SGD(lr=-0.1), 'SGD', '-0.1'),
+        (lambda: SGD(lr=float('nan')), 'SGD', 'nan'),
+        (lambda: MomentumSGD(lr=float('inf')), 'MomentumSGD', 'inf'),
+        (lambda: MomentumSGD(momentum=1.0), 'MomentumSGD', '1.0'),
+        (lambda: MomentumSGD(momentum=-0.5), 'MomentumSGD', '-0.5'),
+        (lambda: AdaGrad(lr=-1), 'AdaGrad', '-1'),
+        (lambda: AdaGrad(eps=0.0), 'AdaGrad', '0.0'),
+        (lambda: AdaDelta(rho=1.5), 'AdaDelta', '1.5'),
+        (lambda: AdaDelta(eps=-1e-6), 'AdaDelta', '-1e-06'),
+        (lambda: Adam(alpha=0), 'Adam', '0'),
+        (lambda: Adam(beta1=1), 'Adam', '1'),
+        (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
+        (lambda: Adam(eps=0), 'Adam', '0'),
+        (lambda: WeightDecay(-0.1), 'WeightDecay', '-0.1'),
+        (lambda: ClipGrad(0.0), 'ClipGrad', '0.0'),
+    ],
+)
 def test_bad_hyperparameter_values_are_refused(make_bad, name, value):
     with pytest.raises(ValueError) as info:
         make_bad()
     assert name in str(info.value) and value in str(info.value)
 
 
-@pytest.mark.parametrize('make_bad', [lambda: SGD(lr='0.1'), lambda: SGD(lr=None),
-                                      lambda: Adam(beta1=True),
-                                      lambda: MomentumSGD(momentum=np.array([0.9]))])
+@pytest.mark.parametrize(
+    'make_bad',
+    [
+        lambda: SGD(lr='0.1'),
+        lambda: SGD(lr=None),
+        lambda: Adam(beta1=True),
+        lambda: MomentumSGD(momentum=np.array([0.9])),
+    ],
+)
 def test_non_numeric_hyperparameters_are_refused(make_bad):
     with pytest.raises(TypeError, match='must be a real number'):
         make_bad()
@@ -105,7 +125,7 @@ def test_numpy_scalar_hyperparameters_become_python_floats():
 # --------------------------------------------------------------------------------------
 def test_adam_takes_lr_or_alpha_for_the_same_learning_rate():
     assert Adam(lr=0.02).alpha == 0.02 and Adam(alpha=0.02).lr == 0.02
-    assert Adam(0.02).lr == 0.02                       # positional: alpha, as in DeZero
+    assert Adam(0.02).lr == 0.02  # positional: alpha, as in DeZero
     assert Adam().lr == Adam().alpha == 0.001
     with pytest.raises(TypeError, match=r'Adam: got both alpha=0.1 and lr=0.2.*one of'):
         Adam(alpha=0.1, lr=0.2)
@@ -142,13 +162,19 @@ def test_lr_is_readable_and_assignable_and_used_by_the_next_step(name):
     np.testing.assert_allclose(p.data, [0.5], rtol=1e-6)
 
 
-@pytest.mark.parametrize('name, attribute, bad, error', [
-    ('SGD', 'lr', 0.0, ValueError), ('SGD', 'lr', '0.1', TypeError),
-    ('Adam', 'lr', -1.0, ValueError), ('Adam', 'alpha', float('nan'), ValueError),
-    ('Adam', 'beta1', 1.0, ValueError), ('MomentumSGD', 'momentum', 1.5, ValueError),
-    ('AdaDelta', 'rho', None, TypeError)])
-def test_assigned_hyperparameters_are_checked_and_left_unchanged(name, attribute, bad,
-                                                                  error):
+@pytest.mark.parametrize(
+    'name, attribute, bad, error',
+    [
+        ('SGD', 'lr', 0.0, ValueError),
+        ('SGD', 'lr', '0.1', TypeError),
+        ('Adam', 'lr', -1.0, ValueError),
+        ('Adam', 'alpha', float('nan'), ValueError),
+        ('Adam', 'beta1', 1.0, ValueError),
+        ('MomentumSGD', 'momentum', 1.5, ValueError),
+        ('AdaDelta', 'rho', None, TypeError),
+    ],
+)
+def test_assigned_hyperparameters_are_checked_and_left_unchanged(name, attribute, bad, error):
     opt = make(name)
     before = getattr(opt, attribute)
     with pytest.raises(error, match=f'{name}: {attribute} must be'):
@@ -161,20 +187,28 @@ def test_adadelta_has_no_learning_rate():
     assert not hasattr(opt, 'lr')
     with pytest.raises(AttributeError, match='AdaDelta has no learning rate'):
         opt.lr = 0.1
-    with pytest.raises(TypeError, match="AdaDelta: unknown argument 'lr'; AdaDelta takes "
-                                        "rho, eps"):
+    with pytest.raises(TypeError, match="AdaDelta: unknown argument 'lr'; AdaDelta takes rho, eps"):
         AdaDelta(lr=0.1)
 
 
-@pytest.mark.parametrize('make_bad, message', [
-    (lambda: SGD(learning_rate=0.1), "SGD: unknown argument 'learning_rate'; SGD takes lr"),
-    (lambda: MomentumSGD(lr=0.1, mu=0.9),
-     "MomentumSGD: unknown argument 'mu'; MomentumSGD takes lr, momentum"),
-    (lambda: AdaGrad(epsilon=1e-8), "AdaGrad: unknown argument 'epsilon'; AdaGrad takes "
-                                    "lr, eps"),
-    (lambda: Adam(learning_rate=0.1), "Adam: unknown argument 'learning_rate'; Adam takes "
-                                      "alpha, beta1, beta2, eps, lr"),
-])
+@pytest.mark.parametrize(
+    'make_bad, message',
+    [
+        (lambda: SGD(learning_rate=0.1), "SGD: unknown argument 'learning_rate'; SGD takes lr"),
+        (
+            lambda: MomentumSGD(lr=0.1, mu=0.9),
+            "MomentumSGD: unknown argument 'mu'; MomentumSGD takes lr, momentum",
+        ),
+        (
+            lambda: AdaGrad(epsilon=1e-8),
+            "AdaGrad: unknown argument 'epsilon'; AdaGrad takes lr, eps",
+        ),
+        (
+            lambda: Adam(learning_rate=0.1),
+            "Adam: unknown argument 'learning_rate'; Adam takes alpha, beta1, beta2, eps, lr",
+        ),
+    ],
+)
 def test_unknown_keyword_arguments_name_the_ones_that_exist(make_bad, message):
     with pytest.raises(TypeError) as info:
         make_bad()
@@ -209,10 +243,10 @@ def test_momentum_sgd_two_steps():
     p = param([1.0, -2.0])
     opt = MomentumSGD(lr=0.1, momentum=0.9).setup(Target(p))
     set_grad(p, [1.0, 2.0])
-    opt.update()                    # v = -0.1 g = [-0.1, -0.2]
+    opt.update()  # v = -0.1 g = [-0.1, -0.2]
     np.testing.assert_allclose(p.data, [0.9, -2.2], rtol=1e-15)
     set_grad(p, [0.5, -1.0])
-    opt.update()                    # v = 0.9 [-0.1, -0.2] - 0.1 [0.5, -1] = [-0.14, -0.08]
+    opt.update()  # v = 0.9 [-0.1, -0.2] - 0.1 [0.5, -1] = [-0.14, -0.08]
     np.testing.assert_allclose(opt.state_of(p)['v'], [-0.14, -0.08], rtol=1e-14)
     np.testing.assert_allclose(p.data, [0.76, -2.28], rtol=1e-14)
 
@@ -221,10 +255,10 @@ def test_adagrad_two_steps():
     p = param([1.0, 1.0])
     opt = AdaGrad(lr=0.1).setup(Target(p))
     set_grad(p, [3.0, -4.0])
-    opt.update()                    # h = [9, 16]; p -= 0.1 [3/3, -4/4]
+    opt.update()  # h = [9, 16]; p -= 0.1 [3/3, -4/4]
     np.testing.assert_allclose(p.data, [0.9, 1.1], rtol=1e-8)
     set_grad(p, [4.0, 3.0])
-    opt.update()                    # h = [25, 25]; p -= 0.1 [4/5, 3/5]
+    opt.update()  # h = [25, 25]; p -= 0.1 [4/5, 3/5]
     np.testing.assert_allclose(opt.state_of(p)['h'], [25.0, 25.0], rtol=1e-15)
     np.testing.assert_allclose(p.data, [0.82, 1.04], rtol=1e-8)
 
@@ -246,8 +280,7 @@ def test_adadelta_two_steps():
     # msdx = 0.5 * 0.5 + 0.5 * dx**2 = [0.25 + 2 * 7/22, 0.25]
     dx = 2.0 * math.sqrt(7.0 / 22.0)
     np.testing.assert_allclose(opt.state_of(p)['msg'], [3.0, 1.0], rtol=1e-15)
-    np.testing.assert_allclose(opt.state_of(p)['msdx'], [0.25 + 14.0 / 22.0, 0.25],
-                               rtol=1e-14)
+    np.testing.assert_allclose(opt.state_of(p)['msdx'], [0.25 + 14.0 / 22.0, 0.25], rtol=1e-14)
     np.testing.assert_allclose(p.data, [-dx, 2.0], rtol=1e-14)
 
 
@@ -270,14 +303,15 @@ def test_adam_two_steps():
     np.testing.assert_allclose(opt.state_of(p)['m'], [2.5, -1.0], rtol=1e-15)
     np.testing.assert_allclose(opt.state_of(p)['v'], [4.75, 3.0], rtol=1e-15)
     np.testing.assert_allclose(
-        p.data, [0.9 - lr2 * 2.5 / math.sqrt(4.75), 1.1 + lr2 / math.sqrt(3.0)], rtol=1e-12)
+        p.data, [0.9 - lr2 * 2.5 / math.sqrt(4.75), 1.1 + lr2 / math.sqrt(3.0)], rtol=1e-12
+    )
 
 
 def test_adam_first_step_moves_each_parameter_by_alpha_times_sign_of_grad():
     p = param([0.0, 0.0, 0.0, 0.0, 0.0])
     g = np.array([0.1, -2.0, 30.0, -400.0, 5e3])
     opt = Adam().setup(Target(p))
-    assert opt.step_size == pytest.approx(0.001 * math.sqrt(0.001) / 0.1)   # step 1
+    assert opt.step_size == pytest.approx(0.001 * math.sqrt(0.001) / 0.1)  # step 1
     p.grad = Variable(g)
     opt.update()
     np.testing.assert_allclose(p.data, -0.001 * np.sign(g), rtol=1e-5)
@@ -286,12 +320,12 @@ def test_adam_first_step_moves_each_parameter_by_alpha_times_sign_of_grad():
 def test_adam_t_counts_update_calls():
     p = param([1.0])
     opt = Adam().setup(Target(p))
-    opt.update()                    # no gradient yet: nothing moves, the step counts
+    opt.update()  # no gradient yet: nothing moves, the step counts
     set_grad(p, [1.0])
     opt.update()
     assert opt.t == 2
     # step 2 from zero moments: m = 0.1 g, v = 0.001 g^2 -> move lr_2 * 0.1 / sqrt(0.001)
-    lr2 = 0.001 * math.sqrt(1 - 0.999 ** 2) / (1 - 0.9 ** 2)
+    lr2 = 0.001 * math.sqrt(1 - 0.999**2) / (1 - 0.9**2)
     np.testing.assert_allclose(p.data, [1.0 - lr2 * 0.1 / math.sqrt(0.001)], rtol=1e-6)
 
 
@@ -338,8 +372,7 @@ def test_shared_parameter_is_updated_once_per_step(name):
     opt.update()
     opt.update()
     # the parameter listed twice moves exactly as far as the one listed once
-    np.testing.assert_allclose(shared.data - [1.0, -1.0], other.data - [2.0, 5.0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(shared.data - [1.0, -1.0], other.data - [2.0, 5.0], rtol=1e-12)
 
 
 def test_setup_and_update_order_follows_params():
@@ -392,7 +425,7 @@ def test_update_keeps_zero_dim_parameters_in_place(name):
 def test_read_only_and_shared_gradients_are_not_modified(name):
     a, b = param([[1.0, 2.0], [3.0, 4.0]]), param([0.0, 0.0])
     row = np.array([1.0, -2.0])
-    a.grad = Variable(np.broadcast_to(row, (2, 2)))          # read-only view
+    a.grad = Variable(np.broadcast_to(row, (2, 2)))  # read-only view
     frozen = np.array([0.5, 0.5])
     frozen.flags.writeable = False
     b.grad = Variable(frozen)
@@ -432,7 +465,7 @@ def test_state_does_not_keep_a_parameter_alive_nor_pass_to_a_newcomer():
     del p
     gc.collect()
     assert ref() is None
-    newcomers = []                  # find a new parameter at the recycled address
+    newcomers = []  # find a new parameter at the recycled address
     for _ in range(1000):
         q = param([1.0, 1.0])
         if id(q) == old_id:
@@ -442,7 +475,7 @@ def test_state_does_not_keep_a_parameter_alive_nor_pass_to_a_newcomer():
         pytest.skip('no new object took the address of the old parameter')
     assert opt.state_of(q) == {}
     set_grad(q, [1.0, 1.0])
-    opt.setup(Target(q)).update()   # fresh velocity: v = -0.5 g
+    opt.setup(Target(q)).update()  # fresh velocity: v = -0.5 g
     np.testing.assert_allclose(q.data, [0.5, 0.5])
 
 
@@ -512,10 +545,10 @@ def test_clip_grad_scales_all_grads_by_the_global_norm():
     a, b = param([0.0, 0.0]), param([[0.0, 0.0]])
     set_grad(a, [3.0, 0.0])
     b.grad = Variable(np.broadcast_to(np.array([[0.0, -4.0]]), (1, 2)))  # read-only
-    old_a, old_b = a.grad, b.grad       # global norm 5
+    old_a, old_b = a.grad, b.grad  # global norm 5
     ClipGrad(1.0)([a, b])
     scale = 1.0 / (5.0 + 1e-6)
-    np.testing.assert_array_equal(old_a.data, [3.0, 0.0])     # new Variables
+    np.testing.assert_array_equal(old_a.data, [3.0, 0.0])  # new Variables
     np.testing.assert_array_equal(old_b.data, [[0.0, -4.0]])
     np.testing.assert_allclose(a.grad.data, [3.0 * scale, 0.0], rtol=1e-15)
     np.testing.assert_allclose(b.grad.data, [[0.0, -4.0 * scale]], rtol=1e-15)
@@ -524,7 +557,7 @@ def test_clip_grad_scales_all_grads_by_the_global_norm():
 def test_clip_grad_leaves_grads_within_the_norm_alone():
     a, b = param([0.0, 0.0]), param([0.0])
     set_grad(a, [0.3, 0.0])
-    set_grad(b, [0.4])                  # global norm 0.5 <= 0.5
+    set_grad(b, [0.4])  # global norm 0.5 <= 0.5
     ga, gb = a.grad, b.grad
     ClipGrad(0.5)([a, b])
     assert a.grad is ga and b.grad is gb
@@ -533,7 +566,7 @@ def test_clip_grad_leaves_grads_within_the_norm_alone():
 
 def test_clip_grad_in_an_optimizer():
     p = param([1.0, 1.0])
-    set_grad(p, [6.0, 8.0])             # norm 10 -> grad ~ [0.6, 0.8]
+    set_grad(p, [6.0, 8.0])  # norm 10 -> grad ~ [0.6, 0.8]
     opt = SGD(lr=1.0).setup(Target(p))
     opt.add_hook(ClipGrad(1.0))
     opt.update()
@@ -558,7 +591,7 @@ def test_freeze_param_freezes_layers_and_single_parameters():
     np.testing.assert_array_equal([a.data[0], b.data[0], c.data[0]], [1.0, 2.0, 3.0])
     assert a.grad is None and b.grad is None and c.grad is None
     assert opt.state_of(a) == {} and opt.state_of(c) == {}
-    np.testing.assert_allclose(d.data, [3.5])            # Adam's first step: alpha
+    np.testing.assert_allclose(d.data, [3.5])  # Adam's first step: alpha
 
 
 def test_hooks_run_in_order_on_the_parameters_that_still_have_a_grad():
@@ -574,12 +607,15 @@ def test_hooks_run_in_order_on_the_parameters_that_still_have_a_grad():
     assert calls == [('first', [id(a), id(c)]), ('second', [id(c)])]
 
 
-@pytest.mark.parametrize('hooks, expected_grad', [
-    # decay first: [3, 4] + [3, 4] = [6, 8], norm 10 > 5 -> scaled to about [3, 4]
-    ([WeightDecay(1.0), ClipGrad(5.0)], [6.0 * 5 / (10 + 1e-6), 8.0 * 5 / (10 + 1e-6)]),
-    # clip first: norm 5 is not above 5 -> unchanged; then decay: [6, 8]
-    ([ClipGrad(5.0), WeightDecay(1.0)], [6.0, 8.0]),
-])
+@pytest.mark.parametrize(
+    'hooks, expected_grad',
+    [
+        # decay first: [3, 4] + [3, 4] = [6, 8], norm 10 > 5 -> scaled to about [3, 4]
+        ([WeightDecay(1.0), ClipGrad(5.0)], [6.0 * 5 / (10 + 1e-6), 8.0 * 5 / (10 + 1e-6)]),
+        # clip first: norm 5 is not above 5 -> unchanged; then decay: [6, 8]
+        ([ClipGrad(5.0), WeightDecay(1.0)], [6.0, 8.0]),
+    ],
+)
 def test_hook_order_changes_the_result(hooks, expected_grad):
     p = param([3.0, 4.0])
     set_grad(p, [3.0, 4.0])
@@ -600,10 +636,17 @@ def sine_data():
     return x, np.sin(x)
 
 
-@pytest.mark.parametrize('make_opt', [
-    lambda: SGD(lr=0.2), lambda: MomentumSGD(lr=0.1), lambda: AdaGrad(lr=0.3),
-    lambda: AdaDelta(), lambda: Adam(alpha=0.05)],
-    ids=ALL)
+@pytest.mark.parametrize(
+    'make_opt',
+    [
+        lambda: SGD(lr=0.2),
+        lambda: MomentumSGD(lr=0.1),
+        lambda: AdaGrad(lr=0.3),
+        lambda: AdaDelta(),
+        lambda: Adam(alpha=0.05),
+    ],
+    ids=ALL,
+)
 def test_each_optimizer_trains_an_mlp(make_opt):
     x, y = sine_data()
     np.random.seed(0)
@@ -627,7 +670,7 @@ def test_freeze_param_on_a_layer_of_an_mlp():
     x, y = sine_data()
     np.random.seed(0)
     model = MLP((10, 1))
-    model(x)                            # create the lazily shaped weights
+    model(x)  # create the lazily shaped weights
     frozen = [p.data.copy() for p in model.l0.params()]
     trained = [p.data.copy() for p in model.l1.params()]
     opt = Adam(alpha=0.05).setup(model)

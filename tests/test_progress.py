@@ -1,4 +1,5 @@
 """EpochProgress: plain lines every N epochs, or a tqdm bar with the lines above it."""
+
 import io
 import re
 
@@ -18,7 +19,10 @@ def test_plain_lines_every_n_epochs_and_after_the_last():
         for epoch in range(7):
             progress.update(loss=1.0 / (epoch + 1))
     assert out.getvalue().splitlines() == [
-        'epoch 3/7  loss 0.3333', 'epoch 6/7  loss 0.1667', 'epoch 7/7  loss 0.1429']
+        'epoch 3/7  loss 0.3333',
+        'epoch 6/7  loss 0.1667',
+        'epoch 7/7  loss 0.1429',
+    ]
 
 
 def test_default_interval_gives_about_ten_lines():
@@ -38,11 +42,12 @@ def test_bar_writes_the_lines_too():
         for _ in range(4):
             progress.update(acc=0.25)
     assert re.findall(r'epoch \d/4  acc 0\.2500', out.getvalue()) == [
-        'epoch 2/4  acc 0.2500', 'epoch 4/4  acc 0.2500']
+        'epoch 2/4  acc 0.2500',
+        'epoch 4/4  acc 0.2500',
+    ]
 
 
-@pytest.mark.parametrize('kwargs', [{'epochs': -1}, {'epochs': 2.5},
-                                    {'epochs': 3, 'every': 0}])
+@pytest.mark.parametrize('kwargs', [{'epochs': -1}, {'epochs': 2.5}, {'epochs': 3, 'every': 0}])
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match='EpochProgress'):
         EpochProgress(bar=False, **kwargs)

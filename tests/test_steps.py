@@ -7,6 +7,7 @@ both splits, and with web proxies pointing at a closed local port so that nothin
 reach the network.  The tests then check each step's exit status, its opening docstring
 and, for chosen steps, values it printed.
 """
+
 import ast
 import concurrent.futures
 import os
@@ -35,11 +36,21 @@ def step_path(n):
 
 def step_env(home, quick=True):
     # one linear-algebra thread per step: the steps run side by side
-    env = dict(os.environ, DEZERO_HOME=str(home), MPLBACKEND='Agg', OMP_NUM_THREADS='1',
-               OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               http_proxy=NO_NETWORK, https_proxy=NO_NETWORK, HTTP_PROXY=NO_NETWORK,
-               HTTPS_PROXY=NO_NETWORK, no_proxy='', NO_PROXY='')
-    env.pop('PYTHONPATH', None)            # the steps find dezero by themselves
+    env = dict(
+        os.environ,
+        DEZERO_HOME=str(home),
+        MPLBACKEND='Agg',
+        OMP_NUM_THREADS='1',
+        OPENBLAS_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        http_proxy=NO_NETWORK,
+        https_proxy=NO_NETWORK,
+        HTTP_PROXY=NO_NETWORK,
+        HTTPS_PROXY=NO_NETWORK,
+        no_proxy='',
+        NO_PROXY='',
+    )
+    env.pop('PYTHONPATH', None)  # the steps find dezero by themselves
     if quick:
         env['DEZERO_STEPS_QUICK'] = '1'
     else:
@@ -48,8 +59,14 @@ def step_env(home, quick=True):
 
 
 def run_step(n, cwd, env, timeout=120):
-    return subprocess.run([sys.executable, str(step_path(n))], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(step_path(n))],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope='module')
@@ -66,8 +83,9 @@ def outputs(tmp_path_factory):
     def run(n):
         cwd = tmp_path_factory.mktemp(f'step{n:02d}')
         result = run_step(n, cwd, env)
-        result.cwd = cwd                      # where the step wrote its files
+        result.cwd = cwd  # where the step wrote its files
         return n, result
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return dict(pool.map(run, existing))
 
@@ -90,23 +108,27 @@ def test_step_runs_and_opens_with_a_docstring(n, outputs):
 def test_steps_from_23_on_import_the_package_from_the_checkout(n):
     text = step_path(n).read_text(encoding='utf-8')
     assert 'import dezero' in text or 'from dezero' in text
-    assert "sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), " \
-           "'..'))" in text
+    assert (
+        "sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))" in text
+    )
 
 
 @pytest.mark.parametrize('n', [n for n in WRITTEN if n <= 22])
 def test_steps_up_to_22_are_self_contained(n):
     text = step_path(n).read_text(encoding='utf-8')
-    assert 'dezero' not in re.sub(r'""".*?"""', '', text, flags=re.S).replace(
-        'DeZero', ''), f'step {n} must not use the package'
+    assert 'dezero' not in re.sub(r'""".*?"""', '', text, flags=re.S).replace('DeZero', ''), (
+        f'step {n} must not use the package'
+    )
     assert 'class Variable' in text
 
 
 def test_mnist_step_without_data_says_what_to_fetch(tmp_path):
     result = run_step(51, tmp_path, step_env(tmp_path / 'empty-home'))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert 't10k-images-idx3-ubyte.gz' in result.stderr or \
-        'train-images-idx3-ubyte.gz' in result.stderr
+    assert (
+        't10k-images-idx3-ubyte.gz' in result.stderr
+        or 'train-images-idx3-ubyte.gz' in result.stderr
+    )
     assert str(tmp_path / 'empty-home' / 'datasets' / 'mnist') in result.stderr
 
 
@@ -114,7 +136,7 @@ def test_mnist_step_without_data_says_what_to_fetch(tmp_path):
 EXPECTED = {
     1: [r'^x\.data = 1\.0$'],
     2: [r'^y\.data = 100\.0$'],
-    3: [r'^y = b\*\*2   = 1\.6487212707$'],                      # e**0.5
+    3: [r'^y = b\*\*2   = 1\.6487212707$'],  # e**0.5
     4: [r'numerical derivative of the composite at x=0\.5: 3\.29744'],
     5: [r'^dy/dx = dy/da \* 2x     = 3\.2974425414$'],
     6: [r'^x\.grad = 3\.2974425414$'],
@@ -126,77 +148,119 @@ EXPECTED = {
     12: [r'^add\(2\.0, 3\.0\) = 5\.0$'],
     13: [r'^x\.grad = 4\.0 \(2x\)$', r'^y\.grad = 6\.0 \(2y\)$'],
     14: [r'without cleargrad: x\.grad = 5\.0', r'after cleargrad:   x\.grad = 3\.0$'],
-    15: [r'^x\.grad = 96\.0 but dy/dx = 8 \* x\*\*3 = 64\.0$'],      # the bug, on purpose
-    16: [r'^x\.grad = 64\.0  dy/dx = 8 \* x\*\*3 = 64\.0$',
-         r'^generations: x 0  a 1  b 2  c 2  y 3$'],
+    15: [r'^x\.grad = 96\.0 but dy/dx = 8 \* x\*\*3 = 64\.0$'],  # the bug, on purpose
+    16: [
+        r'^x\.grad = 64\.0  dy/dx = 8 \* x\*\*3 = 64\.0$',
+        r'^generations: x 0  a 1  b 2  c 2  y 3$',
+    ],
     17: [r'^weakref outputs: 0\.0 MB', r'^after gc\.collect\(\): 0\.0 MB$'],
-    18: [r'y\.grad = None  t\.grad = None  x0\.grad = 2\.0  x1\.grad = 1\.0',
-         r'^no_grad: 8\.0 MB'],
+    18: [r'y\.grad = None  t\.grad = None  x0\.grad = 2\.0  x1\.grad = 1\.0', r'^no_grad: 8\.0 MB'],
     19: [r'^x\.shape = \(2, 3\)$', r'^len\(x\) = 2$'],
-    20: [r'^y = a \* b \+ c = variable\(7\.0\)$',
-         r'^a\.grad = 2\.0  b\.grad = 3\.0  c\.grad = 1\.0$'],
+    20: [
+        r'^y = a \* b \+ c = variable\(7\.0\)$',
+        r'^a\.grad = 2\.0  b\.grad = 3\.0  c\.grad = 1\.0$',
+    ],
     21: [r'^y = 3\.0 \* x \+ 1\.0 = variable\(7\.0\)  x\.grad = 3\.0$'],
     22: [r'3\.0 / x\s+=  1\.50   dy/dx = -0\.75', r'x \*\* 3\s+=  8\.00   dy/dx = 12\.00'],
-    23: [r'^dezero imported from: dezero/__init__\.py$',
-         r'dy/dx = variable\(8\.0\)'],
+    23: [r'^dezero imported from: dezero/__init__\.py$', r'dy/dx = variable\(8\.0\)'],
     24: [r'backprop:  \(dz/dx, dz/dy\) = \(-5376, 8064\)', r'goldstein\(1, 1\) = 1876'],
     25: [r'wrote sample\.dot'],
     26: [r'graph of goldstein\(x, y\): 38 functions, 40 variables'],
     27: [r'my_sin threshold 0\.0001: 4 terms, y = 0\.70710646\d*, dy/dx = 0\.70710321'],
     28: [r'final point after 5000 iterations: \(0\.956990, 0\.915653\)'],
-    29: [r'newton iteration 7: x = 1\.000000000000',
-         r'gradient descent \(lr = 0\.01\) needs 153 iterations'],
+    29: [
+        r'newton iteration 7: x = 1\.000000000000',
+        r'gradient descent \(lr = 0\.01\) needs 153 iterations',
+    ],
     30: [r'Cube at x = 2: y = variable\(8\.0\), dy/dx = variable\(12\.0\)'],
     31: [r'create_graph=True:  x\.grad = 0\.5403023059, x\.grad\.creator = Mul'],
     32: [r"f''\(2\) = 44\.0", r'without x\.cleargrad\(\): x\.grad = 68\.0'],
     33: [r'minimum found at x = 1\.000000000000 after 7 iterations'],
     34: [r'order 1 at x = 1: \+0\.5403023059', r'-0\.8414709848', r'-0\.5403023059'],
-    35: [r'^\s+6\s+13\.6240754413\s+13\.6240754413\s+339\s+211$',
-         r'agree to 12 digits at every order: True',
-         r'8th derivative: 1469 functions with the fused TanhGrad instead of 2571, 43% fewer'],
+    35: [
+        r'^\s+6\s+13\.6240754413\s+13\.6240754413\s+339\s+211$',
+        r'agree to 12 digits at every order: True',
+        r'8th derivative: 1469 functions with the fused TanhGrad instead of 2571, 43% fewer',
+    ],
     36: [r'dz/dx at x = 2: 100\.0'],
     37: [r'x\.grad equals cos\(x\): True'],
     38: [r'x\.T shape\s+: \(3, 2\)'],
-    39: [r'sum of \[1 2 3 4 5 6\] = variable\(21\.0\)',
-         r'x\.sum\(axis=0, keepdims=True\) = variable\(\[\[5\. 7\. 9\.\]\]\) shape \(1, 3\)'],
-    40: [r'x1\.grad: variable\(\[3\.\]\) shape \(1,\)',
-         r'sum_to\(a, \(2, 1\)\) = \[\[6\.0\], \[15\.0\]\]'],
+    39: [
+        r'sum of \[1 2 3 4 5 6\] = variable\(21\.0\)',
+        r'x\.sum\(axis=0, keepdims=True\) = variable\(\[\[5\. 7\. 9\.\]\]\) shape \(1, 3\)',
+    ],
+    40: [
+        r'x1\.grad: variable\(\[3\.\]\) shape \(1,\)',
+        r'sum_to\(a, \(2, 1\)\) = \[\[6\.0\], \[15\.0\]\]',
+    ],
     41: [r'x\.grad == gy @ W\.T : True', r'W\.grad == x\.T @ gy : True'],
     42: [r'F\.mean_squared_error agrees with ours: True'],
     44: [r"parameters registered: \['p1', 'p2'\]"],
-    45: [r"TwoLayerNet parameters: \[\('l1/W', \(1, 10\)\), \('l1/b', \(10,\)\), "
-         r"\('l2/W', \(10, 1\)\), \('l2/b', \(1,\)\)\]"],
-    47: [r'softmax_cross_entropy = 1\.496744', r'by hand -mean\(log p\)  = 1\.496744',
-         r'hand-written softmax agrees: True'],
+    45: [
+        r"TwoLayerNet parameters: \[\('l1/W', \(1, 10\)\), \('l1/b', \(10,\)\), "
+        r"\('l2/W', \(10, 1\)\), \('l2/b', \(1,\)\)\]"
+    ],
+    47: [
+        r'softmax_cross_entropy = 1\.496744',
+        r'by hand -mean\(log p\)  = 1\.496744',
+        r'hand-written softmax agrees: True',
+    ],
     48: [r'epoch 1, loss 1\.0628', r'saved step48_spiral\.png|skipped'],
     49: [r'item 0: x = \[-0\.13981389 -0\.00721657\] float32  t = 1'],
-    50: [r'accuracy of the example: 0\.6667',
-         r'epoch 1: train loss 1\.0628, accuracy 0\.4133 \| test loss 1\.0277, '
-         r'accuracy 0\.3733'],
-    51: [r'item 0: x shape \(784,\) float32, values in \[0\.0, 1\.0\]',
-         r'^epoch 1: train loss \d\.\d{4}, accuracy \d\.\d{4} \| test accuracy \d\.\d{4}$'],
+    50: [
+        r'accuracy of the example: 0\.6667',
+        r'epoch 1: train loss 1\.0628, accuracy 0\.4133 \| test loss 1\.0277, '
+        r'accuracy 0\.3733',
+    ],
+    51: [
+        r'item 0: x shape \(784,\) float32, values in \[0\.0, 1\.0\]',
+        r'^epoch 1: train loss \d\.\d{4}, accuracy \d\.\d{4} \| test accuracy \d\.\d{4}$',
+    ],
     52: [r'^GPU not available: dezero\.cuda\.gpu_enable is False'],
     53: [r'outputs identical: True', r'saved step53_mlp\.npz'],
-    54: [r'test mode: zeroed 0\.0000, mean 1\.0000, output equals input: True',
-         r'Config\.train inside test_mode\(\): False'],
-    55: [r'^   4   3   1   1  ->   4   \(4\)$', r'^   7   3   2   1  ->   4   \(4\)$',
-         r'input 4x4, kernel 3x3, stride 1, pad 1 -> output 4x4'],
-    56: [r'^ \[1\. 2\. 4\. 5\.\]$',
-         r'sum of each 2x2 window: \[\[8\.0, 12\.0\], \[20\.0, 24\.0\]\]',
-         r'im2col of \(10, 3, 7, 7\), kernel 5x5 -> \(90, 75\)', r'^outputs agree: True',
-         r'^gradients agree: x True  W True  b True$'],
-    57: [r'x \(2, 3, 8, 8\) -> Conv2d\(4, 3, pad=1\) -> \(2, 4, 8, 8\)',
-         r'max of each 2x2 block: \[\[4\.0, 6\.0\], \[7\.0, 8\.0\]\]',
-         r'conv2d gradient check, x: True', r'conv2d gradient check, W: True',
-         r'pooling gradient check: True', r'SimpleConvNet parameters: 433,890'],
-    58: [r'^VGG16 parameters: 138,357,544$',
-         r'red pixel \(255, 0, 0\) becomes \(B, G, R\) = '
-         r'\(-103\.939, -116\.779, 131\.320\)',
-         r'vgg16\.npz is not in .*models$', r'download https://\S+/vgg16\.npz'],
-    59: [r'^epoch 1: loss 0\.270\d*$', r'^epoch 2: loss \d\.\d{6}$',
-         r'cosine: mean squared error', r'saved step59_rnn\.png|skipped'],
-    60: [r'each label is the next input of its row: True', r'^epoch 3: loss 0\.18\d*$',
-         r'cosine: mean squared error', r'saved step60_lstm\.png|skipped'],
+    54: [
+        r'test mode: zeroed 0\.0000, mean 1\.0000, output equals input: True',
+        r'Config\.train inside test_mode\(\): False',
+    ],
+    55: [
+        r'^   4   3   1   1  ->   4   \(4\)$',
+        r'^   7   3   2   1  ->   4   \(4\)$',
+        r'input 4x4, kernel 3x3, stride 1, pad 1 -> output 4x4',
+    ],
+    56: [
+        r'^ \[1\. 2\. 4\. 5\.\]$',
+        r'sum of each 2x2 window: \[\[8\.0, 12\.0\], \[20\.0, 24\.0\]\]',
+        r'im2col of \(10, 3, 7, 7\), kernel 5x5 -> \(90, 75\)',
+        r'^outputs agree: True',
+        r'^gradients agree: x True  W True  b True$',
+    ],
+    57: [
+        r'x \(2, 3, 8, 8\) -> Conv2d\(4, 3, pad=1\) -> \(2, 4, 8, 8\)',
+        r'max of each 2x2 block: \[\[4\.0, 6\.0\], \[7\.0, 8\.0\]\]',
+        r'conv2d gradient check, x: True',
+        r'conv2d gradient check, W: True',
+        r'pooling gradient check: True',
+        r'SimpleConvNet parameters: 433,890',
+    ],
+    58: [
+        r'^VGG16 parameters: 138,357,544$',
+        r'red pixel \(255, 0, 0\) becomes \(B, G, R\) = '
+        r'\(-103\.939, -116\.779, 131\.320\)',
+        r'vgg16\.npz is not in .*models$',
+        r'download https://\S+/vgg16\.npz',
+    ],
+    59: [
+        r'^epoch 1: loss 0\.270\d*$',
+        r'^epoch 2: loss \d\.\d{6}$',
+        r'cosine: mean squared error',
+        r'saved step59_rnn\.png|skipped',
+    ],
+    60: [
+        r'each label is the next input of its row: True',
+        r'^epoch 3: loss 0\.18\d*$',
+        r'cosine: mean squared error',
+        r'saved step60_lstm\.png|skipped',
+    ],
 }
 
 
@@ -210,15 +274,16 @@ def test_step_prints_the_expected_values(n, outputs):
 #: Step 35: functions in the graphs of tanh's 1st to 8th derivatives, with the book's
 #: Tanh (gy * (1 - y * y) in backward: the counts of the book's DeZero) and with F.tanh
 #: (one fused TanhGrad).
-TANH_GRAPH_FUNCTIONS = {'book': [4, 9, 21, 51, 129, 339, 921, 2571],
-                        'fused': [2, 5, 13, 33, 83, 211, 549, 1469]}
+TANH_GRAPH_FUNCTIONS = {
+    'book': [4, 9, 21, 51, 129, 339, 921, 2571],
+    'fused': [2, 5, 13, 33, 83, 211, 549, 1469],
+}
 
 
 def test_step35_counts_the_functions_of_both_tanh_graphs(outputs):
-    rows = re.findall(r'^\s+(\d)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)$', outputs[35].stdout,
-                      re.M)
+    rows = re.findall(r'^\s+(\d)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)$', outputs[35].stdout, re.M)
     assert [int(row[0]) for row in rows] == list(range(1, 9))
-    assert all(row[1] == row[2] for row in rows)              # value == closed form
+    assert all(row[1] == row[2] for row in rows)  # value == closed form
     assert [int(row[3]) for row in rows] == TANH_GRAPH_FUNCTIONS['book']
     assert [int(row[4]) for row in rows] == TANH_GRAPH_FUNCTIONS['fused']
 
@@ -250,8 +315,7 @@ def test_linear_regression_learns_the_line(outputs):
 
 def test_momentum_beats_plain_sgd(outputs):
     out = outputs[46].stdout
-    assert learned(r'final loss MomentumSGD: (\S+)', out) < \
-        learned(r'final loss SGD: (\S+)', out)
+    assert learned(r'final loss MomentumSGD: (\S+)', out) < learned(r'final loss SGD: (\S+)', out)
 
 
 def test_mnist_step_learns_the_generated_digits(outputs):

@@ -1,6 +1,7 @@
 """Threads: every switch of Config, no_grad, test_mode, detect_anomaly and the nesting of
 the transforms belongs to the thread that sets it, so threads training their own
 models do not disturb each other."""
+
 import threading
 
 import numpy as np
@@ -21,7 +22,7 @@ def run_in_threads(target, n):
         try:
             barrier.wait()
             results[i] = target(i)
-        except BaseException as e:       # report it in the main thread
+        except BaseException as e:  # report it in the main thread
             errors.append(e)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
@@ -42,7 +43,7 @@ def train(seed, steps=40):
     t = rng.integers(0, 2, 20)
     model = MLP((8, 2), activation=F.tanh)
     with no_grad():
-        model(x)                         # lazy weights, created from the seed below
+        model(x)  # lazy weights, created from the seed below
     weights = np.random.default_rng(seed + 100)
     for p in model.params():
         p.data = weights.standard_normal(p.shape).astype(np.float32) * 0.5
@@ -67,7 +68,7 @@ def test_eight_threads_training_their_own_models_match_a_serial_run():
         assert l_thread == l_serial
         for a, b in zip(w_serial, w_thread):
             np.testing.assert_array_equal(a, b)
-        assert l_thread[-1] < l_thread[0]          # and they learnt something
+        assert l_thread[-1] < l_thread[0]  # and they learnt something
 
 
 def test_no_grad_in_one_thread_leaves_another_thread_recording():
@@ -96,7 +97,7 @@ def test_no_grad_in_one_thread_leaves_another_thread_recording():
     t.start()
     grads = train_meanwhile()
     t.join()
-    assert results == [True]                       # restored in its own thread
+    assert results == [True]  # restored in its own thread
     for g in grads:
         np.testing.assert_array_equal(g, [2.0, 4.0])
 
@@ -104,9 +105,9 @@ def test_no_grad_in_one_thread_leaves_another_thread_recording():
 def test_a_new_thread_starts_from_the_defaults():
     with no_grad(), dezero.test_mode(), dezero.detect_anomaly():
         seen = run_in_threads(
-            lambda i: (Config.enable_backprop, Config.train, Config.detect_anomaly), 1)
-        assert (Config.enable_backprop, Config.train, Config.detect_anomaly) == \
-            (False, False, True)
+            lambda i: (Config.enable_backprop, Config.train, Config.detect_anomaly), 1
+        )
+        assert (Config.enable_backprop, Config.train, Config.detect_anomaly) == (False, False, True)
     assert seen == [(True, True, False)]
 
 
@@ -124,11 +125,11 @@ def test_config_reads_and_assigns_as_in_the_book_per_thread():
 
 def test_transforms_in_two_threads_at_once():
     def second_derivatives(i):
-        f = (lambda x: F.sum(F.tanh(x))) if i % 2 == 0 else (lambda x: F.sum(x ** 3))
+        f = (lambda x: F.sum(F.tanh(x))) if i % 2 == 0 else (lambda x: F.sum(x**3))
         out = []
         for k in range(30):
             x = np.array([0.1 * k, -0.2])
-            out.append(dezero.grad(lambda v: F.sum(dezero.grad(f)(v)))(x))   # f''(x)
+            out.append(dezero.grad(lambda v: F.sum(dezero.grad(f)(v)))(x))  # f''(x)
         return out
 
     serial = [second_derivatives(i) for i in range(4)]
@@ -138,5 +139,5 @@ def test_transforms_in_two_threads_at_once():
             np.testing.assert_array_equal(u, v)
     x = np.array([0.1 * 29, -0.2])
     t = np.tanh(x)
-    np.testing.assert_allclose(threaded[0][-1], -2 * t * (1 - t ** 2), rtol=1e-12)
+    np.testing.assert_allclose(threaded[0][-1], -2 * t * (1 - t**2), rtol=1e-12)
     np.testing.assert_allclose(threaded[1][-1], 6 * x, rtol=1e-12)

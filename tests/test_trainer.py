@@ -1,4 +1,5 @@
 """Trainer (fit, evaluate), the callbacks EarlyStopping and BestWeights, plot_history."""
+
 import os
 import re
 import types
@@ -42,8 +43,10 @@ def max_y(y, t):
 
 
 # Two batches of unequal size: 3 samples, then 1.
-BATCHES = [(np.array([1.0, 2.0, 3.0]), np.zeros(3, dtype=np.int64)),
-           (np.array([10.0]), np.zeros(1, dtype=np.int64))]
+BATCHES = [
+    (np.array([1.0, 2.0, 3.0]), np.zeros(3, dtype=np.int64)),
+    (np.array([10.0]), np.zeros(1, dtype=np.int64)),
+]
 
 
 def scripted(values):
@@ -108,14 +111,14 @@ def test_fit_refuses_bad_epochs(epochs):
     model = Scale()
     w = model.w.data.copy()
     with pytest.raises(ValueError, match=r'Trainer\.fit: epochs must be a positive int'):
-        Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, epochs,
-                                                               progress=False)
-    assert model.w.data == w              # refused before any training
+        Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, epochs, progress=False)
+    assert model.w.data == w  # refused before any training
 
 
 def test_fit_accepts_numpy_int_epochs():
     history = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(
-        BATCHES, np.int64(2), progress=False)
+        BATCHES, np.int64(2), progress=False
+    )
     assert len(history['loss']) == 2
 
 
@@ -151,8 +154,11 @@ def test_empty_loader_is_refused():
 
 def test_a_loss_that_is_not_one_number_is_refused():
     trainer = Trainer(Scale(), SGD(0.1), loss=lambda y, t: y * 1.0, metrics={})
-    with pytest.raises(ValueError, match=r'the loss must give one number per batch.*'
-                                         r'shape \(3,\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'the loss must give one number per batch.*'
+        r'shape \(3,\)',
+    ):
         trainer.evaluate(BATCHES)
 
 
@@ -172,8 +178,7 @@ def test_fit_averages_the_losses_of_the_batches_before_each_update():
     # epoch loss (3*2 + 1*8) / 4 = 3.5; epoch 2 starts at w = -0.2:
     #        batch 1 loss -0.4, w -> -0.4; batch 2 loss -4, w -> -1.4; (3*-0.4 - 4)/4 = -1.3
     model = Scale()
-    history = Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(
-        BATCHES, 2, progress=False)
+    history = Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 2, progress=False)
     assert history['loss'] == pytest.approx([3.5, -1.3], rel=1e-12)
     assert model.w.data == pytest.approx(-1.4, rel=1e-12)
 
@@ -187,11 +192,9 @@ def test_history_keys_and_lengths():
 
     history = trainer.fit(BATCHES, 2, val_loader=BATCHES, progress=False)
     assert list(history) == ['loss', 'max', 'val_loss', 'val_max']
-    assert all(len(v) == 2 and all(isinstance(x, float) for x in v)
-               for v in history.values())
+    assert all(len(v) == 2 and all(isinstance(x, float) for x in v) for v in history.values())
 
-    history = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={}).fit(
-        BATCHES, 1, progress=False)
+    history = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={}).fit(BATCHES, 1, progress=False)
     assert list(history) == ['loss']
 
 
@@ -202,8 +205,10 @@ def test_validation_figures_are_those_of_evaluate_after_the_epoch():
     # after the epoch w = -0.2: loss -0.2 * 4 = -0.8, max of batch maxima -0.2 and -2
     assert history['val_loss'] == [pytest.approx(-0.8, rel=1e-12)]
     assert history['val_max'] == [pytest.approx((3 * -0.2 + -2.0) / 4, rel=1e-12)]
-    assert trainer.evaluate(BATCHES) == {'loss': history['val_loss'][0],
-                                         'max': history['val_max'][0]}
+    assert trainer.evaluate(BATCHES) == {
+        'loss': history['val_loss'][0],
+        'max': history['val_max'][0],
+    }
 
 
 def test_fit_trains_an_mlp_on_the_spiral(spiral):
@@ -211,12 +216,13 @@ def test_fit_trains_an_mlp_on_the_spiral(spiral):
     model = MLP((10, 3))
     trainer = Trainer(model, SGD(1.0))
     loader = DataLoader(spiral, 30, shuffle=True)
-    history = trainer.fit(loader, 30, val_loader=DataLoader(spiral, 100, shuffle=False),
-                          progress=False)
-    assert history['loss'][0] > 1.0                  # chance level is ln 3 = 1.0986
+    history = trainer.fit(
+        loader, 30, val_loader=DataLoader(spiral, 100, shuffle=False), progress=False
+    )
+    assert history['loss'][0] > 1.0  # chance level is ln 3 = 1.0986
     assert history['loss'][-1] < 0.8 * history['loss'][0]
     assert history['val_loss'][-1] < 0.8 * history['val_loss'][0]
-    assert history['val_acc'][-1] > 0.5               # chance level is 1/3
+    assert history['val_acc'][-1] > 0.5  # chance level is 1/3
     # evaluate agrees with a hand-written pass over the whole set in one batch
     x, t = spiral
     got = trainer.evaluate([(x, t)])
@@ -236,8 +242,7 @@ def test_default_metrics_follow_the_loss():
     assert list(Trainer(model, SGD(0.1), loss=F.sigmoid_cross_entropy).metrics) == ['acc']
     assert list(Trainer(model, SGD(0.1), loss=F.binary_cross_entropy).metrics) == ['acc']
     given = {'mae': max_y}
-    assert Trainer(model, SGD(0.1), loss=F.mean_squared_error, metrics=given).metrics == \
-        given
+    assert Trainer(model, SGD(0.1), loss=F.mean_squared_error, metrics=given).metrics == given
 
 
 def test_fit_trains_a_regression_model_with_the_default_metrics():
@@ -247,21 +252,21 @@ def test_fit_trains_a_regression_model_with_the_default_metrics():
     np.random.seed(0)
     model = MLP((16, 1))
     trainer = Trainer(model, SGD(0.2), loss=F.mean_squared_error)
-    history = trainer.fit(DataLoader((x, t), 16), 60, val_loader=[(x, t)],
-                          progress=False)
+    history = trainer.fit(DataLoader((x, t), 16), 60, val_loader=[(x, t)], progress=False)
     assert set(history) == {'loss', 'val_loss'}
     assert history['loss'][-1] < 0.05 * history['loss'][0]
     assert history['val_loss'][-1] < 0.01
 
 
-@pytest.mark.parametrize('loss, output, threshold', [
-    (F.sigmoid_cross_entropy, lambda h: h, 0.0),
-    (F.binary_cross_entropy, F.sigmoid, 0.5)])
+@pytest.mark.parametrize(
+    'loss, output, threshold',
+    [(F.sigmoid_cross_entropy, lambda h: h, 0.0), (F.binary_cross_entropy, F.sigmoid, 0.5)],
+)
 def test_binary_losses_report_the_fraction_on_the_right_side(loss, output, threshold):
     y = np.array([[2.0], [-1.0], [0.5], [-3.0]])
     t = np.array([[1.0], [1.0], [0.0], [0.0]])
     acc = Trainer(Scale(), SGD(0.1), loss=loss).metrics['acc']
-    assert acc(output(Variable(y)), t) == 0.5           # rows 0 and 3 are right
+    assert acc(output(Variable(y)), t) == 0.5  # rows 0 and 3 are right
     with pytest.raises(ValueError, match=r'shape \(4, 1\) but the targets \(4,\)'):
         acc(output(Variable(y)), t[:, 0])
 
@@ -280,11 +285,12 @@ def test_fit_trains_a_binary_classifier_with_sigmoid_cross_entropy():
 # The README's Trainer example, with the lines that define its data and model first.
 def readme_trainer_example():
     """The code block of the README that follows "`dezero.Trainer` runs that loop"."""
-    readme = open(os.path.join(os.path.dirname(__file__), '..', 'README.md'),
-                  encoding='utf-8').read()
-    after = readme[readme.index('`dezero.Trainer` runs that loop'):]
+    readme = open(
+        os.path.join(os.path.dirname(__file__), '..', 'README.md'), encoding='utf-8'
+    ).read()
+    after = readme[readme.index('`dezero.Trainer` runs that loop') :]
     start = after.index('```python\n') + len('```python\n')
-    return after[start:after.index('```', start)]
+    return after[start : after.index('```', start)]
 
 
 def test_the_readme_trainer_example_runs_and_learns(tmp_path, monkeypatch, capsys):
@@ -294,7 +300,7 @@ def test_the_readme_trainer_example_runs_and_learns(tmp_path, monkeypatch, capsy
     exec(compile(readme_trainer_example(), 'README.md', 'exec'), names)
     history, trainer = names['history'], names['trainer']
     assert os.path.getsize('best.npz') > 0 and os.path.getsize('history.png') > 0
-    assert history['loss'][0] > 1.0                   # chance level is ln 3 = 1.0986
+    assert history['loss'][0] > 1.0  # chance level is ln 3 = 1.0986
     assert history['val_acc'][0] < 0.6
     final = trainer.evaluate(names['test_loader'])
     assert final['acc'] > 0.85 and final['loss'] < 0.5
@@ -315,7 +321,7 @@ def test_evaluate_turns_dropout_off():
     trainer = Trainer(DropoutScale(), SGD(0.1), loss=mean_y, metrics={})
     first = trainer.evaluate([(x, np.zeros(100, dtype=np.int64))])
     second = trainer.evaluate([(x, np.zeros(100, dtype=np.int64))])
-    assert first == second == {'loss': 50.5}         # the plain mean of 1..100
+    assert first == second == {'loss': 50.5}  # the plain mean of 1..100
 
 
 def test_modes_seen_by_loss_and_metrics():
@@ -332,7 +338,7 @@ def test_modes_seen_by_loss_and_metrics():
     trainer = Trainer(Scale(), SGD(0.1), loss=loss, metrics={'m': metric})
     trainer.evaluate(BATCHES)
     assert seen == {'loss': [(False, False)] * 2, 'metric': [(False, False)] * 2}
-    assert (Config.train, Config.enable_backprop) == (True, True)     # restored
+    assert (Config.train, Config.enable_backprop) == (True, True)  # restored
 
     seen = {'loss': [], 'metric': []}
     trainer.fit(BATCHES, 1, val_loader=BATCHES, progress=False)
@@ -346,7 +352,7 @@ def test_evaluate_changes_no_parameter(spiral):
     np.random.seed(1)
     model = MLP((8, 3))
     trainer = Trainer(model, SGD(1.0))
-    trainer.fit(DataLoader(spiral, 100), 1, progress=False)    # gradients are set
+    trainer.fit(DataLoader(spiral, 100), 1, progress=False)  # gradients are set
     before = param_arrays(model)
     grads = [p.grad.data.copy() for p in model.params()]
     result = trainer.evaluate(DataLoader(spiral, 100, shuffle=False))
@@ -378,31 +384,49 @@ class Recorder:
 def test_callback_hooks_are_called_in_order():
     events = []
     only_epoch = types.SimpleNamespace(
-        on_epoch_end=lambda trainer, epoch, logs: events.append(('C', 'epoch', epoch)))
+        on_epoch_end=lambda trainer, epoch, logs: events.append(('C', 'epoch', epoch))
+    )
     trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'max': max_y})
-    history = trainer.fit(BATCHES, 2, val_loader=BATCHES, progress=False,
-                          callbacks=[Recorder('A', events), Recorder('B', events),
-                                     only_epoch])
+    history = trainer.fit(
+        BATCHES,
+        2,
+        val_loader=BATCHES,
+        progress=False,
+        callbacks=[Recorder('A', events), Recorder('B', events), only_epoch],
+    )
     logs = [{k: v[i] for k, v in history.items()} for i in range(2)]
-    assert events == [('A', 'begin', False), ('B', 'begin', False),
-                      ('A', 'epoch', 1, logs[0]), ('B', 'epoch', 1, logs[0]),
-                      ('C', 'epoch', 1),
-                      ('A', 'epoch', 2, logs[1]), ('B', 'epoch', 2, logs[1]),
-                      ('C', 'epoch', 2),
-                      ('A', 'end'), ('B', 'end')]
+    assert events == [
+        ('A', 'begin', False),
+        ('B', 'begin', False),
+        ('A', 'epoch', 1, logs[0]),
+        ('B', 'epoch', 1, logs[0]),
+        ('C', 'epoch', 1),
+        ('A', 'epoch', 2, logs[1]),
+        ('B', 'epoch', 2, logs[1]),
+        ('C', 'epoch', 2),
+        ('A', 'end'),
+        ('B', 'end'),
+    ]
     assert list(logs[0]) == ['loss', 'max', 'val_loss', 'val_max']
 
 
 def test_a_callback_stops_training_after_the_epoch():
     events = []
     trainer = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={})
-    history = trainer.fit(BATCHES, 10, progress=False,
-                          callbacks=[Recorder('A', events, stop_at=3),
-                                     Recorder('B', events)])
+    history = trainer.fit(
+        BATCHES,
+        10,
+        progress=False,
+        callbacks=[Recorder('A', events, stop_at=3), Recorder('B', events)],
+    )
     assert len(history['loss']) == 3 and trainer.epoch == 3
     # the other callbacks still see the last epoch, and the end of training
-    assert [e[:3] for e in events[-4:]] == [('A', 'epoch', 3), ('B', 'epoch', 3),
-                                            ('A', 'end'), ('B', 'end')]
+    assert [e[:3] for e in events[-4:]] == [
+        ('A', 'epoch', 3),
+        ('B', 'epoch', 3),
+        ('A', 'end'),
+        ('B', 'end'),
+    ]
     assert len(events) == 2 + 2 * 3 + 2
     # a new fit starts afresh
     events.clear()
@@ -425,7 +449,7 @@ def test_early_stopping_improvement_resets_the_wait():
     es = EarlyStopping(patience=2)
     trainer, epochs = drive(es, [1.0, 1.1, 0.9, 1.2, 0.8, 0.8, 0.8, 0.1])
     assert epochs == 7 and es.stopped_epoch == 7
-    assert (es.best, es.best_epoch) == (0.8, 5)        # an equal value is no improvement
+    assert (es.best, es.best_epoch) == (0.8, 5)  # an equal value is no improvement
 
 
 def test_early_stopping_does_not_stop_while_improving():
@@ -443,15 +467,18 @@ def test_early_stopping_min_delta():
     assert (es.best, es.best_epoch) == (0.5, 3)
 
 
-@pytest.mark.parametrize('monitor, mode, values, stop', [
-    ('val_loss', 'auto', [1.0, 2.0, 3.0], 2),       # loss: lower is better
-    ('val_acc', 'auto', [0.5, 0.4, 0.3], 2),        # acc: higher is better
-    ('val_acc', 'auto', [0.3, 0.4, 0.5], None),
-    ('val_loss', 'max', [1.0, 2.0, 3.0], None),     # explicit modes override the name
-    ('val_acc', 'min', [0.5, 0.4, 0.3], None),
-    ('mse', 'min', [0.5, 0.6, 0.3], 2),
-    ('score', 'max', [0.5, 0.6, 0.3], 3),
-])
+@pytest.mark.parametrize(
+    'monitor, mode, values, stop',
+    [
+        ('val_loss', 'auto', [1.0, 2.0, 3.0], 2),  # loss: lower is better
+        ('val_acc', 'auto', [0.5, 0.4, 0.3], 2),  # acc: higher is better
+        ('val_acc', 'auto', [0.3, 0.4, 0.5], None),
+        ('val_loss', 'max', [1.0, 2.0, 3.0], None),  # explicit modes override the name
+        ('val_acc', 'min', [0.5, 0.4, 0.3], None),
+        ('mse', 'min', [0.5, 0.6, 0.3], 2),
+        ('score', 'max', [0.5, 0.6, 0.3], 3),
+    ],
+)
 def test_early_stopping_modes(monitor, mode, values, stop):
     es = EarlyStopping(monitor, patience=1, mode=mode)
     trainer, epochs = drive(es, values, monitor)
@@ -460,8 +487,7 @@ def test_early_stopping_modes(monitor, mode, values, stop):
 
 
 def test_auto_mode_refuses_a_name_it_cannot_read():
-    with pytest.raises(ValueError,
-                       match="cannot tell whether 'val_mse' should fall or rise"):
+    with pytest.raises(ValueError, match="cannot tell whether 'val_mse' should fall or rise"):
         EarlyStopping('val_mse')
     with pytest.raises(ValueError, match="cannot tell whether 'score'"):
         BestWeights('w.npz', monitor='score')
@@ -494,8 +520,9 @@ def test_missing_monitor_in_fit_without_validation():
 
 def test_early_stopping_in_fit_with_a_scripted_metric():
     es = EarlyStopping('score', patience=2, mode='max')
-    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y,
-                      metrics={'score': scripted([1, 3, 2, 3, 1, 9, 9])})
+    trainer = Trainer(
+        Scale(), SGD(0.1), loss=mean_y, metrics={'score': scripted([1, 3, 2, 3, 1, 9, 9])}
+    )
     history = trainer.fit(one_batch(), 7, progress=False, callbacks=[es])
     assert history['score'] == [1, 3, 2, 3]
     assert len(history['loss']) == 4 and trainer.epoch == 4
@@ -506,15 +533,18 @@ def test_early_stopping_in_fit_with_a_scripted_metric():
     assert (es.stopped_epoch, es.best, es.best_epoch, es.wait) == (None, 6, 2, 0)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    ({'patience': 0}, 'patience must be a positive int'),
-    ({'patience': 1.5}, 'patience must be a positive int'),
-    ({'patience': True}, 'patience must be a positive int'),
-    ({'min_delta': -0.1}, 'min_delta must be a finite number >= 0'),
-    ({'min_delta': float('nan')}, 'min_delta must be a finite number >= 0'),
-    ({'min_delta': '0.1'}, 'min_delta must be a finite number >= 0'),
-    ({'mode': 'up'}, "mode must be 'auto', 'min' or 'max', got 'up'"),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        ({'patience': 0}, 'patience must be a positive int'),
+        ({'patience': 1.5}, 'patience must be a positive int'),
+        ({'patience': True}, 'patience must be a positive int'),
+        ({'min_delta': -0.1}, 'min_delta must be a finite number >= 0'),
+        ({'min_delta': float('nan')}, 'min_delta must be a finite number >= 0'),
+        ({'min_delta': '0.1'}, 'min_delta must be a finite number >= 0'),
+        ({'mode': 'up'}, "mode must be 'auto', 'min' or 'max', got 'up'"),
+    ],
+)
 def test_early_stopping_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=re.escape(match)):
         EarlyStopping(**kwargs)
@@ -547,6 +577,7 @@ def count_saves(model):
     def save_weights(path):
         calls.append(path)
         original(path)
+
     model.save_weights = save_weights
     return calls
 
@@ -557,17 +588,18 @@ def test_best_weights_saves_on_improvement_only_and_restores(tmp_path):
     saves = count_saves(model)
     bw = BestWeights(path, monitor='score', mode='max')
     log = WeightLog(str(path))
-    trainer = Trainer(model, SGD(0.1), loss=mean_y,
-                      metrics={'score': scripted([1.0, 3.0, 2.0, 3.0, 2.5])})
+    trainer = Trainer(
+        model, SGD(0.1), loss=mean_y, metrics={'score': scripted([1.0, 3.0, 2.0, 3.0, 2.5])}
+    )
     trainer.fit(one_batch(), 5, progress=False, callbacks=[bw, log])
     # w falls by 0.1 every epoch (gradient mean(x) = 1)
     assert log.w == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
     assert log.saved == [log.w[0], log.w[1], log.w[1], log.w[1], log.w[1]]
     assert saves == [str(path)] * 2
     assert (bw.best, bw.best_epoch) == (3.0, 2)
-    assert float(model.w.data) == log.w[1]          # restored at the end
+    assert float(model.w.data) == log.w[1]  # restored at the end
     assert model.w.data.dtype == np.float64
-    assert os.listdir(tmp_path) == ['best.npz']      # no temporary files left
+    assert os.listdir(tmp_path) == ['best.npz']  # no temporary files left
 
 
 def test_best_weights_without_restore_keeps_the_last_weights(tmp_path):
@@ -575,7 +607,8 @@ def test_best_weights_without_restore_keeps_the_last_weights(tmp_path):
     model = Scale()
     bw = BestWeights(path, monitor='score', mode='max', restore=False)
     Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([2, 1, 0])}).fit(
-        one_batch(), 3, progress=False, callbacks=[bw])
+        one_batch(), 3, progress=False, callbacks=[bw]
+    )
     assert float(model.w.data) == pytest.approx(0.7)
     with np.load(path) as f:
         assert float(f['w']) == pytest.approx(0.9)
@@ -587,17 +620,22 @@ def test_best_weights_restores_an_mlp_at_its_best_validation_loss(tmp_path, spir
     model = MLP((10, 3))
     snapshots = []
     snap = types.SimpleNamespace(
-        on_epoch_end=lambda trainer, epoch, logs: snapshots.append(param_arrays(model)))
+        on_epoch_end=lambda trainer, epoch, logs: snapshots.append(param_arrays(model))
+    )
     bw = BestWeights(tmp_path / 'mlp.npz')
     # a learning rate large enough that the validation loss goes up and down
     history = Trainer(model, SGD(5.0)).fit(
-        DataLoader(spiral, 30), 8, val_loader=DataLoader(spiral, 300, shuffle=False),
-        progress=False, callbacks=[snap, bw])
+        DataLoader(spiral, 30),
+        8,
+        val_loader=DataLoader(spiral, 300, shuffle=False),
+        progress=False,
+        callbacks=[snap, bw],
+    )
     best = int(np.argmin(history['val_loss']))
     assert bw.best_epoch == best + 1 and bw.best == history['val_loss'][best]
     for p, expected in zip(model.params(), snapshots[best]):
         np.testing.assert_array_equal(p.data, expected)
-    assert best + 1 < len(snapshots)             # the restore really changed something
+    assert best + 1 < len(snapshots)  # the restore really changed something
     assert any(not np.array_equal(a, b) for a, b in zip(snapshots[-1], snapshots[best]))
 
 
@@ -614,14 +652,15 @@ def test_a_failing_save_leaves_the_previous_best_intact(tmp_path, monkeypatch):
             return original(f, arrays)
         f.write(b'PK\x03\x04 half an archive')
         raise OSError('disk full')
+
     monkeypatch.setattr(layers, '_write_npz', failing_write)
     trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([1, 2])})
     with pytest.raises(OSError, match='disk full'):
         trainer.fit(one_batch(), 2, progress=False, callbacks=[bw])
     with np.load(path) as f:
-        assert float(f['w']) == pytest.approx(0.9)      # epoch 1's weights
+        assert float(f['w']) == pytest.approx(0.9)  # epoch 1's weights
     assert os.listdir(tmp_path) == ['best.npz']
-    assert (bw.best, bw.best_epoch) == (1, 1)          # the failed save is not the best
+    assert (bw.best, bw.best_epoch) == (1, 1)  # the failed save is not the best
 
 
 def test_best_weights_needs_an_existing_folder(tmp_path):
@@ -629,8 +668,9 @@ def test_best_weights_needs_an_existing_folder(tmp_path):
     bw = BestWeights(tmp_path / 'nowhere' / 'best.npz', monitor='loss')
     with pytest.raises(FileNotFoundError, match='BestWeights: the folder'):
         Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(
-            BATCHES, 2, progress=False, callbacks=[bw])
-    assert float(model.w.data) == 1.0                   # checked before training
+            BATCHES, 2, progress=False, callbacks=[bw]
+        )
+    assert float(model.w.data) == 1.0  # checked before training
 
 
 def test_best_weights_with_only_nan_saves_and_restores_nothing(tmp_path):
@@ -638,7 +678,8 @@ def test_best_weights_with_only_nan_saves_and_restores_nothing(tmp_path):
     model = Scale()
     bw = BestWeights(path, monitor='score', mode='max')
     Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([np.nan] * 2)}).fit(
-        one_batch(), 2, progress=False, callbacks=[bw])
+        one_batch(), 2, progress=False, callbacks=[bw]
+    )
     assert not path.exists() and bw.best_epoch is None
     assert float(model.w.data) == pytest.approx(0.8)
 
@@ -658,34 +699,43 @@ def test_progress_prints_lines_without_tqdm(capsys, monkeypatch):
     lines = out.splitlines()
     assert len(lines) == 3 and err == ''
     # max of y = w x per batch, before each update: 3 (w = 1), then 8 (w = 0.8)
-    assert lines[0] == 'epoch 1/3  loss 3.5000  max 4.2500'     # (3*3 + 8) / 4
-    assert all(re.fullmatch(rf'epoch {i}/3  loss -?\d+\.\d{{4}}  max -?\d+\.\d{{4}}', line)
-               for i, line in enumerate(lines, start=1))
+    assert lines[0] == 'epoch 1/3  loss 3.5000  max 4.2500'  # (3*3 + 8) / 4
+    assert all(
+        re.fullmatch(rf'epoch {i}/3  loss -?\d+\.\d{{4}}  max -?\d+\.\d{{4}}', line)
+        for i, line in enumerate(lines, start=1)
+    )
 
 
 def test_progress_tells_where_a_callback_stopped(capsys, monkeypatch):
     monkeypatch.setattr(dezero.progress, '_tqdm', lambda: None)
     stop = EarlyStopping('score', patience=1, mode='max')
     Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'score': scripted([0, 1, 1])}).fit(
-        one_batch(), 20, callbacks=[stop])                 # a line every 2 epochs
+        one_batch(), 20, callbacks=[stop]
+    )  # a line every 2 epochs
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ['epoch  2/20  loss 0.9000  score 1.0000',
-                     'stopped at epoch 3/20  loss 0.8000  score 1.0000']
+    assert lines == [
+        'epoch  2/20  loss 0.9000  score 1.0000',
+        'stopped at epoch 3/20  loss 0.8000  score 1.0000',
+    ]
 
 
 def test_progress_shows_a_tqdm_bar(capsys):
     pytest.importorskip('tqdm')
     Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 2)
     out, err = capsys.readouterr()
-    assert 'fit' in err and '2/2' in err                  # the bar, on stderr
+    assert 'fit' in err and '2/2' in err  # the bar, on stderr
     assert re.findall(r'epoch \d/2  loss', out) == ['epoch 1/2  loss', 'epoch 2/2  loss']
 
 
 # --------------------------------------------------------------------------------------
 # plot_history
 # --------------------------------------------------------------------------------------
-HISTORY = {'loss': [1.0, 0.7, 0.5], 'acc': [0.3, 0.6, 0.8],
-           'val_loss': [1.1, 0.8, 0.7], 'val_acc': [0.3, 0.5, 0.7]}
+HISTORY = {
+    'loss': [1.0, 0.7, 0.5],
+    'acc': [0.3, 0.6, 0.8],
+    'val_loss': [1.1, 0.8, 0.7],
+    'val_acc': [0.3, 0.5, 0.7],
+}
 
 
 def test_plot_history_writes_a_png(tmp_path):
@@ -693,12 +743,13 @@ def test_plot_history_writes_a_png(tmp_path):
     path = tmp_path / 'history.png'
     assert plot_history(HISTORY, path, title='spiral') == path
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    plot_history({'loss': [1.0]}, tmp_path / 'one.svg')   # format from the extension
+    plot_history({'loss': [1.0]}, tmp_path / 'one.svg')  # format from the extension
     assert b'<svg' in (tmp_path / 'one.svg').read_bytes()
 
 
-@pytest.mark.parametrize('history', [{}, {'loss': []}, {'loss': [], 'acc': []},
-                                     {'val_loss': [1.0]}])
+@pytest.mark.parametrize(
+    'history', [{}, {'loss': []}, {'loss': [], 'acc': []}, {'val_loss': [1.0]}]
+)
 def test_plot_history_refuses_an_empty_history(tmp_path, history):
     pytest.importorskip('matplotlib')
     with pytest.raises(ValueError, match='the history is empty'):
@@ -718,12 +769,14 @@ def test_plot_history_bad_arguments(tmp_path):
 def test_plot_history_is_atomic(tmp_path, monkeypatch):
     pytest.importorskip('matplotlib')
     from matplotlib.figure import Figure
+
     path = tmp_path / 'history.png'
     path.write_bytes(b'old picture')
 
     def failing_savefig(self, f, **kwargs):
         f.write(b'\x89PNG half')
         raise RuntimeError('renderer crashed')
+
     monkeypatch.setattr(Figure, 'savefig', failing_savefig)
     with pytest.raises(RuntimeError, match='renderer crashed'):
         plot_history(HISTORY, path)
@@ -731,11 +784,12 @@ def test_plot_history_is_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ['history.png']
     with pytest.raises(RuntimeError):
         plot_history(HISTORY, tmp_path / 'new.png')
-    assert os.listdir(tmp_path) == ['history.png']       # no partial new file
+    assert os.listdir(tmp_path) == ['history.png']  # no partial new file
 
 
 def test_plot_history_without_matplotlib(tmp_path, monkeypatch):
     import sys
+
     monkeypatch.setitem(sys.modules, 'matplotlib', None)
     monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)
     with pytest.raises(ImportError, match='plot_history needs matplotlib'):

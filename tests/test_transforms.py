@@ -1,5 +1,6 @@
 """Transforms: exact values, dtypes, per-channel normalisation, errors and reprs; the
 image transforms on real Pillow images, and without Pillow."""
+
 import importlib.util
 import pathlib
 import subprocess
@@ -8,15 +9,27 @@ import sys
 import numpy as np
 import pytest
 
-from dezero.transforms import (AsType, CenterCrop, Compose, Convert, Flatten, Normalize,
-                               RandomHorizontalFlip, Resize, ToArray, ToFloat, ToInt, ToPIL)
+from dezero.transforms import (
+    AsType,
+    CenterCrop,
+    Compose,
+    Convert,
+    Flatten,
+    Normalize,
+    RandomHorizontalFlip,
+    Resize,
+    ToArray,
+    ToFloat,
+    ToInt,
+    ToPIL,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_compose_applies_in_order():
     f = Compose([lambda x: x + 1, lambda x: x * 10])
-    assert f(np.array(2)) == 30          # (2 + 1) * 10, not 2 * 10 + 1
+    assert f(np.array(2)) == 30  # (2 + 1) * 10, not 2 * 10 + 1
 
 
 @pytest.mark.parametrize('empty', [[], None, ()])
@@ -55,7 +68,7 @@ def test_normalize_per_channel_over_first_axis():
     y = Normalize(mean=[10, 10, 10], std=[1, 2, 5])(x.astype(np.float32))
     assert y.shape == (3, 2, 2) and y.dtype == np.float32
     np.testing.assert_array_equal(y[:, 0, 0], [0.0, 5.0, 4.0])
-    assert np.all(y == y[:, :1, :1])     # each channel uniform
+    assert np.all(y == y[:, :1, :1])  # each channel uniform
     # a one-element sequence acts as a scalar
     np.testing.assert_array_equal(Normalize([1.0], [2.0])(np.array([3.0, 5.0])), [1.0, 2.0])
 
@@ -66,12 +79,15 @@ def test_normalize_per_channel_mismatch_is_clear():
         f(np.zeros((2, 4, 4)))
 
 
-@pytest.mark.parametrize('kwargs, error, pattern', [
-    (dict(std=0), ValueError, 'std must not be zero'),
-    (dict(std=[1, 0, 1]), ValueError, 'std must not be zero'),
-    (dict(mean=[[1, 2]]), ValueError, 'flat sequence'),
-    (dict(mean='a'), TypeError, 'mean must be a number'),
-])
+@pytest.mark.parametrize(
+    'kwargs, error, pattern',
+    [
+        (dict(std=0), ValueError, 'std must not be zero'),
+        (dict(std=[1, 0, 1]), ValueError, 'std must not be zero'),
+        (dict(mean=[[1, 2]]), ValueError, 'flat sequence'),
+        (dict(mean='a'), TypeError, 'mean must be a number'),
+    ],
+)
 def test_normalize_refuses_bad_parameters(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         Normalize(**kwargs)
@@ -120,8 +136,9 @@ def test_mnist_style_pipeline_and_reprs():
     y = f(np.array([[[0, 51], [255, 102]]], dtype=np.uint8))
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y, np.array([0.0, 0.2, 1.0, 0.4], dtype=np.float32))
-    assert repr(f) == ('Compose([Flatten(), ToFloat(dtype=float32), '
-                       'Normalize(mean=0.0, std=255.0)])')
+    assert repr(f) == (
+        'Compose([Flatten(), ToFloat(dtype=float32), Normalize(mean=0.0, std=255.0)])'
+    )
     assert repr(ToInt()) == 'ToInt(dtype=int64)'
     assert repr(AsType(np.float64)) == 'AsType(dtype=float64)'
     assert repr(Normalize([0.5, 0.25], 2)) == 'Normalize(mean=[0.5, 0.25], std=2.0)'
@@ -139,7 +156,7 @@ def test_to_array_gives_channels_first_in_the_chosen_dtype():
     img = rgb_image(4, 3)
     x = ToArray()(img)
     assert x.shape == (3, 3, 4) and x.dtype == np.float32
-    assert x[:, 2, 1].tolist() == [1.0, 2.0, 21.0]           # pixel (x=1, y=2)
+    assert x[:, 2, 1].tolist() == [1.0, 2.0, 21.0]  # pixel (x=1, y=2)
     assert ToArray(np.uint8)(img).dtype == np.uint8
     grey = ToArray()(img.convert('L'))
     assert grey.shape == (1, 3, 4)
@@ -151,8 +168,7 @@ def test_to_array_converts_arrays_and_refuses_other_things():
     np.testing.assert_array_equal(ToArray()(a), a)
     f = np.zeros((3, 2, 2), np.float32)
     assert ToArray()(f) is f
-    with pytest.raises(TypeError, match='ToArray: expected a PIL image or an array, got '
-                                        'list'):
+    with pytest.raises(TypeError, match='ToArray: expected a PIL image or an array, got list'):
         ToArray()([[1, 2]])
 
 
@@ -168,11 +184,14 @@ def test_to_pil_and_to_array_round_trip():
     assert ToPIL()(img) is img
 
 
-@pytest.mark.parametrize('array, pattern', [
-    (np.zeros((3, 2, 2), np.float32), 'expected uint8 pixels, got float32'),
-    (np.zeros((2, 4, 4), np.uint8), r'C = 1, 3 or 4.*\(2, 4, 4\)'),
-    (np.zeros(4, np.uint8), r'shape \(4,\)'),
-])
+@pytest.mark.parametrize(
+    'array, pattern',
+    [
+        (np.zeros((3, 2, 2), np.float32), 'expected uint8 pixels, got float32'),
+        (np.zeros((2, 4, 4), np.uint8), r'C = 1, 3 or 4.*\(2, 4, 4\)'),
+        (np.zeros(4, np.uint8), r'shape \(4,\)'),
+    ],
+)
 def test_to_pil_refuses_what_is_not_an_image(array, pattern):
     pytest.importorskip('PIL.Image')
     with pytest.raises(TypeError, match=f'ToPIL: .*{pattern}'):
@@ -186,8 +205,7 @@ def test_convert_modes_and_bgr():
     bgr = Convert('BGR')(img)
     assert bgr.mode == 'RGB'
     np.testing.assert_array_equal(np.asarray(bgr), np.asarray(img)[:, :, ::-1])
-    with pytest.raises(ValueError, match="Convert: cannot convert a RGB image to mode "
-                                         "'nonsense'"):
+    with pytest.raises(ValueError, match="Convert: cannot convert a RGB image to mode 'nonsense'"):
         Convert('nonsense')(img)
     with pytest.raises(TypeError, match='Convert: expected a PIL image, got an array'):
         Convert()(np.zeros((3, 2, 2), np.uint8))
@@ -196,7 +214,7 @@ def test_convert_modes_and_bgr():
 def test_resize_takes_width_then_height():
     Image = pytest.importorskip('PIL.Image')
     img = rgb_image(8, 6)
-    assert Resize((4, 3))(img).size == (4, 3)        # PIL order: (width, height)
+    assert Resize((4, 3))(img).size == (4, 3)  # PIL order: (width, height)
     assert Resize(5)(img).size == (5, 5)
     assert ToArray()(Resize((2, 5))(img)).shape == (3, 5, 2)
     # a uniform image stays uniform; NEAREST picks existing pixels
@@ -220,7 +238,7 @@ def test_sizes_are_checked(size):
 
 def test_center_crop_on_images_and_arrays():
     img = rgb_image(7, 6)
-    crop = CenterCrop((3, 2))(img)                   # width 3, height 2
+    crop = CenterCrop((3, 2))(img)  # width 3, height 2
     assert crop.size == (3, 2)
     # left = (7 - 3) // 2 = 2, top = (6 - 2) // 2 = 2
     np.testing.assert_array_equal(np.asarray(crop), np.asarray(img)[2:4, 2:5])
@@ -229,7 +247,7 @@ def test_center_crop_on_images_and_arrays():
     np.testing.assert_array_equal(CenterCrop(4)(a[0]), a[0, 1:5, 1:5])  # odd excess: 1 | 2
     out = CenterCrop(6)(a)
     out[...] = 0
-    assert a.any()                                   # a copy, not a view
+    assert a.any()  # a copy, not a view
     with pytest.raises(ValueError, match=r'cannot cut 8x2 pixels .* image of 7x6'):
         CenterCrop((8, 2))(img)
     with pytest.raises(TypeError, match='CenterCrop: expected a PIL image or an array'):
@@ -245,7 +263,7 @@ def test_random_horizontal_flip_on_images_and_arrays():
     assert RandomHorizontalFlip(0.0)(img) is img and RandomHorizontalFlip(0)(a) is a
     flipped = RandomHorizontalFlip(1.0)(a)
     flipped[...] = 0
-    assert a.any()                                   # the input is left alone
+    assert a.any()  # the input is left alone
 
 
 def test_random_horizontal_flip_follows_np_random():
@@ -267,8 +285,7 @@ def test_random_horizontal_flip_checks_p(p):
 
 def test_image_pipeline_and_reprs():
     img = rgb_image(10, 8)
-    f = Compose([Convert('RGB'), Resize((6, 6)), CenterCrop(4), ToArray(),
-                 Normalize(127.5, 127.5)])
+    f = Compose([Convert('RGB'), Resize((6, 6)), CenterCrop(4), ToArray(), Normalize(127.5, 127.5)])
     x = f(img)
     assert x.shape == (3, 4, 4) and x.dtype == np.float32
     assert x.min() >= -1.0 and x.max() <= 1.0
@@ -286,13 +303,17 @@ def no_pillow(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
 
-@pytest.mark.parametrize('name, make', [('Convert', lambda: Convert()),
-                                        ('Resize', lambda: Resize(4)),
-                                        ('ToPIL', lambda: ToPIL())])
+@pytest.mark.parametrize(
+    'name, make',
+    [('Convert', lambda: Convert()), ('Resize', lambda: Resize(4)), ('ToPIL', lambda: ToPIL())],
+)
 def test_pil_transforms_without_pillow_say_how_to_install_it(no_pillow, name, make):
-    with pytest.raises(ImportError, match=f"^{name} needs Pillow, which is not installed: "
-                                          r"pip install pillow \(or pip install "
-                                          r"'dezero\[images\]'\)"):
+    with pytest.raises(
+        ImportError,
+        match=f'^{name} needs Pillow, which is not installed: '
+        r'pip install pillow \(or pip install '
+        r"'dezero\[images\]'\)",
+    ):
         make()
 
 
@@ -306,24 +327,27 @@ def test_array_transforms_work_without_pillow(no_pillow):
 
 
 def test_dezero_imports_without_pillow_and_reports_it():
-    code = ("import sys; sys.modules['PIL'] = None\n"
-            "import dezero, dezero.transforms, dezero.dataloaders\n"
-            "assert dezero.dataloaders.pil_available is False\n"
-            "try:\n"
-            "    dezero.transforms.Resize(3)\n"
-            "except ImportError as e:\n"
-            "    print(e)\n")
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    code = (
+        "import sys; sys.modules['PIL'] = None\n"
+        'import dezero, dezero.transforms, dezero.dataloaders\n'
+        'assert dezero.dataloaders.pil_available is False\n'
+        'try:\n'
+        '    dezero.transforms.Resize(3)\n'
+        'except ImportError as e:\n'
+        '    print(e)\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('Resize needs Pillow, which is not installed')
 
 
 def test_pil_available_without_importing_pil():
-    code = ("import sys, dezero.dataloaders as d\n"
-            "print(d.pil_available, 'PIL' in sys.modules)\n")
-    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                            cwd=ROOT, timeout=60)
+    code = "import sys, dezero.dataloaders as d\nprint(d.pil_available, 'PIL' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     installed = importlib.util.find_spec('PIL') is not None
     assert result.stdout.split() == [str(installed), 'False']

@@ -12,6 +12,7 @@ Downloaded files are kept under ``dezero_home()`` (the environment variable
 ``DEZERO_HOME``, else ``~/.dezero``); :func:`load_cache_npz` and :func:`save_cache_npz`
 keep decoded arrays beside them.
 """
+
 from dezero.datasets.base import Dataset
 from dezero.datasets.cache import load_cache_npz, save_cache_npz
 from dezero.datasets.cifar import CIFAR10, CIFAR100
@@ -19,17 +20,31 @@ from dezero.datasets.imagenet import ImageNet
 from dezero.datasets.mnist import MNIST
 from dezero.datasets.shakespeare import Shakespear, Shakespeare
 from dezero.datasets.toy import SinCurve, Spiral, get_spiral
+
 # The book's module also offers these, which it imports from elsewhere.
 from dezero.download import get_file  # noqa: F401
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat  # noqa: F401
 
-__all__ = ['Dataset', 'get_spiral', 'Spiral', 'SinCurve', 'MNIST', 'CIFAR10', 'CIFAR100',
-           'ImageNet', 'Shakespear', 'Shakespeare', 'load_cache_npz', 'save_cache_npz']
+__all__ = [
+    'Dataset',
+    'get_spiral',
+    'Spiral',
+    'SinCurve',
+    'MNIST',
+    'CIFAR10',
+    'CIFAR100',
+    'ImageNet',
+    'Shakespear',
+    'Shakespeare',
+    'load_cache_npz',
+    'save_cache_npz',
+]
 
 
 def __getattr__(name):
     # cache_dir follows DEZERO_HOME, so it is looked up in dezero.download at each access
     if name == 'cache_dir':
         from dezero import download
+
         return download.cache_dir
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

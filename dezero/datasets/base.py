@@ -1,6 +1,7 @@
 """The Dataset protocol, and what the datasets that download their files share: fetching
 a file into the download cache with a clear offline error, and showing a grid of
 images."""
+
 import numpy as np
 
 from dezero.download import DownloadError, downloads_dir, get_file
@@ -22,31 +23,33 @@ class Dataset:
     def __init__(self, train=True, transform=None, target_transform=None):
         for name, f in (('transform', transform), ('target_transform', target_transform)):
             if f is not None and not callable(f):
-                raise TypeError(f'{type(self).__name__}: {name} must be callable or None, '
-                                f'got {f!r}')
+                raise TypeError(
+                    f'{type(self).__name__}: {name} must be callable or None, got {f!r}'
+                )
         self.train = train
         self.transform = _identity if transform is None else transform
         self.target_transform = _identity if target_transform is None else target_transform
         self.data = None
         self.label = None
         self.prepare()
-        if self.label is not None and self.data is not None and \
-                len(self.label) != len(self.data):
-            raise ValueError(f'{type(self).__name__}: {len(self.data)} data items but '
-                             f'{len(self.label)} labels')
+        if self.label is not None and self.data is not None and len(self.label) != len(self.data):
+            raise ValueError(
+                f'{type(self).__name__}: {len(self.data)} data items but {len(self.label)} labels'
+            )
 
     def prepare(self):
         """Fill ``self.data`` and ``self.label`` (subclasses override this)."""
 
     def __getitem__(self, index):
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f'{type(self).__name__}: index must be an integer, got '
-                            f'{type(index).__name__} ({index!r:.40}); use a DataLoader '
-                            f'for batches')
+            raise TypeError(
+                f'{type(self).__name__}: index must be an integer, got '
+                f'{type(index).__name__} ({index!r:.40}); use a DataLoader '
+                f'for batches'
+            )
         n = len(self)
         if not -n <= index < n:
-            raise IndexError(f'{type(self).__name__}: index {index} is out of range for '
-                             f'{n} items')
+            raise IndexError(f'{type(self).__name__}: index {index} is out of range for {n} items')
         x = self.transform(self.data[index])
         if self.label is None:
             return x, None
@@ -54,8 +57,7 @@ class Dataset:
 
     def __len__(self):
         if self.data is None:
-            raise TypeError(f'{type(self).__name__} has no data: prepare() must set '
-                            f'self.data')
+            raise TypeError(f'{type(self).__name__} has no data: prepare() must set self.data')
         return len(self.data)
 
 
@@ -69,13 +71,23 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     """
     folder = downloads_dir()
     try:
-        return get_file(url, file_name=file_name, md5=md5, cache_dir=folder,
-                        validate=validate, progress=progress)
+        return get_file(
+            url,
+            file_name=file_name,
+            md5=md5,
+            cache_dir=folder,
+            validate=validate,
+            progress=progress,
+        )
     except DownloadError as e:
         raise type(e)(
             f'{owner}: the file {e.file_name} is not in {folder} and could not be '
             f'downloaded from {url} ({e.reason or e}). Put it into that folder by hand',
-            url=url, file_name=e.file_name, folder=folder, reason=e.reason) from e
+            url=url,
+            file_name=e.file_name,
+            folder=folder,
+            reason=e.reason,
+        ) from e
 
 
 def show_images(owner, images, row, col):
@@ -87,8 +99,9 @@ def show_images(owner, images, row, col):
     try:
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ImportError(f'{owner}.show needs matplotlib, which is not installed: pip '
-                          f'install matplotlib') from None
+        raise ImportError(
+            f'{owner}.show needs matplotlib, which is not installed: pip install matplotlib'
+        ) from None
     picks = np.random.randint(0, len(images), size=row * col)
     _, channels, height, width = images.shape
     # (row, col, C, H, W) -> (row, H, col, W, C): image (r, c) fills one tile of the grid

@@ -5,6 +5,7 @@ For the download ``name`` (a file name or its URL) the training split is kept as
 ``name.train.npz`` and the test split as ``name.test.npz``, in the download folder
 (:func:`dezero.download.downloads_dir`, ``dezero_home()/downloads``).
 """
+
 import os
 import posixpath
 import zipfile
@@ -36,15 +37,17 @@ def load_cache_npz(filename, train=False):
     if not os.path.exists(path):
         return None, None
     try:
-        loaded = np.load(path)              # allow_pickle=False: plain arrays only
+        loaded = np.load(path)  # allow_pickle=False: plain arrays only
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ValueError('it holds a single array, not an npz archive')
         with loaded:
             return loaded['data'], loaded['label']
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f'load_cache_npz: {path} is not a dataset cache holding the '
-                         f'arrays data and label ({e}); delete it and it will be made '
-                         f'again') from None
+        raise ValueError(
+            f'load_cache_npz: {path} is not a dataset cache holding the '
+            f'arrays data and label ({e}); delete it and it will be made '
+            f'again'
+        ) from None
 
 
 def save_cache_npz(data, label, filename, train=False):
@@ -61,8 +64,9 @@ def save_cache_npz(data, label, filename, train=False):
     arrays = {'data': np.asarray(data), 'label': np.asarray(label)}
     for name, array in arrays.items():
         if array.dtype.hasobject:
-            raise TypeError(f'save_cache_npz: {name} must be an array of numbers, got '
-                            f'dtype {array.dtype}')
+            raise TypeError(
+                f'save_cache_npz: {name} must be an array of numbers, got dtype {array.dtype}'
+            )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_open(path, 'wb') as f:
         np.savez(f, **arrays)

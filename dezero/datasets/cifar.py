@@ -6,6 +6,7 @@ the other, each row by row.  A record is 1 + 3072 bytes in CIFAR-10 and 2 + 3072
 (coarse label, fine label) in CIFAR-100.  Reading these records takes no unpickling,
 unlike the archives of the Python version, so a tampered archive cannot run code.
 """
+
 import gzip
 import posixpath
 import tarfile
@@ -19,32 +20,146 @@ from dezero.transforms import Compose, Normalize, ToFloat
 
 _PIXELS = 3 * 32 * 32
 
-_CIFAR10_LABELS = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
-                   'ship', 'truck')
+_CIFAR10_LABELS = (
+    'airplane',
+    'automobile',
+    'bird',
+    'cat',
+    'deer',
+    'dog',
+    'frog',
+    'horse',
+    'ship',
+    'truck',
+)
 
 # The superclasses as the book names them (the archive's file spells them with '_').
 _CIFAR100_COARSE = (
-    'aquatic mammals', 'fish', 'flowers', 'food containers', 'fruit and vegetables',
-    'household electrical device', 'household furniture', 'insects', 'large carnivores',
-    'large man-made outdoor things', 'large natural outdoor scenes',
-    'large omnivores and herbivores', 'medium-sized mammals', 'non-insect invertebrates',
-    'people', 'reptiles', 'small mammals', 'trees', 'vehicles 1', 'vehicles 2')
+    'aquatic mammals',
+    'fish',
+    'flowers',
+    'food containers',
+    'fruit and vegetables',
+    'household electrical device',
+    'household furniture',
+    'insects',
+    'large carnivores',
+    'large man-made outdoor things',
+    'large natural outdoor scenes',
+    'large omnivores and herbivores',
+    'medium-sized mammals',
+    'non-insect invertebrates',
+    'people',
+    'reptiles',
+    'small mammals',
+    'trees',
+    'vehicles 1',
+    'vehicles 2',
+)
 
 # The classes in label order, as in the archive's fine_label_names.txt with '_' as ' '.
 _CIFAR100_FINE = (
-    'apple', 'aquarium fish', 'baby', 'bear', 'beaver', 'bed', 'bee', 'beetle', 'bicycle',
-    'bottle', 'bowl', 'boy', 'bridge', 'bus', 'butterfly', 'camel', 'can', 'castle',
-    'caterpillar', 'cattle', 'chair', 'chimpanzee', 'clock', 'cloud', 'cockroach', 'couch',
-    'crab', 'crocodile', 'cup', 'dinosaur', 'dolphin', 'elephant', 'flatfish', 'forest',
-    'fox', 'girl', 'hamster', 'house', 'kangaroo', 'keyboard', 'lamp', 'lawn mower',
-    'leopard', 'lion', 'lizard', 'lobster', 'man', 'maple tree', 'motorcycle', 'mountain',
-    'mouse', 'mushroom', 'oak tree', 'orange', 'orchid', 'otter', 'palm tree', 'pear',
-    'pickup truck', 'pine tree', 'plain', 'plate', 'poppy', 'porcupine', 'possum',
-    'rabbit', 'raccoon', 'ray', 'road', 'rocket', 'rose', 'sea', 'seal', 'shark', 'shrew',
-    'skunk', 'skyscraper', 'snail', 'snake', 'spider', 'squirrel', 'streetcar',
-    'sunflower', 'sweet pepper', 'table', 'tank', 'telephone', 'television', 'tiger',
-    'tractor', 'train', 'trout', 'tulip', 'turtle', 'wardrobe', 'whale', 'willow tree',
-    'wolf', 'woman', 'worm')
+    'apple',
+    'aquarium fish',
+    'baby',
+    'bear',
+    'beaver',
+    'bed',
+    'bee',
+    'beetle',
+    'bicycle',
+    'bottle',
+    'bowl',
+    'boy',
+    'bridge',
+    'bus',
+    'butterfly',
+    'camel',
+    'can',
+    'castle',
+    'caterpillar',
+    'cattle',
+    'chair',
+    'chimpanzee',
+    'clock',
+    'cloud',
+    'cockroach',
+    'couch',
+    'crab',
+    'crocodile',
+    'cup',
+    'dinosaur',
+    'dolphin',
+    'elephant',
+    'flatfish',
+    'forest',
+    'fox',
+    'girl',
+    'hamster',
+    'house',
+    'kangaroo',
+    'keyboard',
+    'lamp',
+    'lawn mower',
+    'leopard',
+    'lion',
+    'lizard',
+    'lobster',
+    'man',
+    'maple tree',
+    'motorcycle',
+    'mountain',
+    'mouse',
+    'mushroom',
+    'oak tree',
+    'orange',
+    'orchid',
+    'otter',
+    'palm tree',
+    'pear',
+    'pickup truck',
+    'pine tree',
+    'plain',
+    'plate',
+    'poppy',
+    'porcupine',
+    'possum',
+    'rabbit',
+    'raccoon',
+    'ray',
+    'road',
+    'rocket',
+    'rose',
+    'sea',
+    'seal',
+    'shark',
+    'shrew',
+    'skunk',
+    'skyscraper',
+    'snail',
+    'snake',
+    'spider',
+    'squirrel',
+    'streetcar',
+    'sunflower',
+    'sweet pepper',
+    'table',
+    'tank',
+    'telephone',
+    'television',
+    'tiger',
+    'tractor',
+    'train',
+    'trout',
+    'tulip',
+    'turtle',
+    'wardrobe',
+    'whale',
+    'willow tree',
+    'wolf',
+    'woman',
+    'worm',
+)
 
 
 def read_tar_members(owner, path, names):
@@ -53,21 +168,23 @@ def read_tar_members(owner, path, names):
     such an archive, is cut short or corrupt, or lacks one of the members."""
     wanted, found = set(names), {}
     try:
-        with gzip.open(path, 'rb') as stream, \
-                tarfile.open(fileobj=stream, mode='r|') as archive:
+        with gzip.open(path, 'rb') as stream, tarfile.open(fileobj=stream, mode='r|') as archive:
             for member in archive:
                 name = posixpath.normpath(member.name)
                 if name in wanted and member.isfile():
                     found[name] = archive.extractfile(member).read()
-            while stream.read(1 << 20):   # to the end, where gzip checks its CRC-32
+            while stream.read(1 << 20):  # to the end, where gzip checks its CRC-32
                 pass
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise ValueError(f'{owner}: {path} is not an intact gzip-compressed tar archive '
-                         f'({e}); delete it and try again') from None
+        raise ValueError(
+            f'{owner}: {path} is not an intact gzip-compressed tar archive '
+            f'({e}); delete it and try again'
+        ) from None
     missing = [n for n in names if n not in found]
     if missing:
-        raise ValueError(f'{owner}: {path} lacks the member(s) {", ".join(missing)}; '
-                         f'delete it and try again')
+        raise ValueError(
+            f'{owner}: {path} lacks the member(s) {", ".join(missing)}; delete it and try again'
+        )
     return [found[n] for n in names]
 
 
@@ -86,13 +203,18 @@ class CIFAR10(Dataset):
 
     url = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz'
     md5 = 'c32a1d4ab5d03f1284b67883e8d87530'
-    members = {True: tuple(f'cifar-10-batches-bin/data_batch_{i}.bin' for i in range(1, 6)),
-               False: ('cifar-10-batches-bin/test_batch.bin',)}
-    label_bytes = 1              # bytes of labels in front of each record's pixels
+    members = {
+        True: tuple(f'cifar-10-batches-bin/data_batch_{i}.bin' for i in range(1, 6)),
+        False: ('cifar-10-batches-bin/test_batch.bin',),
+    }
+    label_bytes = 1  # bytes of labels in front of each record's pixels
 
-    def __init__(self, train=True,
-                 transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
-                 target_transform=None):
+    def __init__(
+        self,
+        train=True,
+        transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
+        target_transform=None,
+    ):
         super().__init__(bool(train), transform, target_transform)
 
     def _label_column(self):
@@ -110,12 +232,15 @@ class CIFAR10(Dataset):
             path = fetch(owner, self.url, md5=self.md5, progress=True)
             data, label = self._read(path)
             save_cache_npz(data, label, self._cache_name(), self.train)
-        elif data.dtype != np.uint8 or data.shape[1:] != (3, 32, 32) or \
-                label.shape != data.shape[:1]:
-            raise ValueError(f'{owner}: the cache of {self._cache_name()} holds data '
-                             f'{data.dtype} {data.shape} and labels {label.shape}, expected '
-                             f'uint8 (N, 3, 32, 32) and (N,); delete it and it will be made '
-                             f'again')
+        elif (
+            data.dtype != np.uint8 or data.shape[1:] != (3, 32, 32) or label.shape != data.shape[:1]
+        ):
+            raise ValueError(
+                f'{owner}: the cache of {self._cache_name()} holds data '
+                f'{data.dtype} {data.shape} and labels {label.shape}, expected '
+                f'uint8 (N, 3, 32, 32) and (N,); delete it and it will be made '
+                f'again'
+            )
         self.data, self.label = data, label
 
     def _read(self, path):
@@ -127,17 +252,20 @@ class CIFAR10(Dataset):
         records = []
         for name, raw in zip(names, read_tar_members(owner, path, names)):
             if not raw or len(raw) % record:
-                raise ValueError(f'{owner}: {name} in {path} holds {len(raw)} bytes, not '
-                                 f'a whole number of {record}-byte records; delete the '
-                                 f'archive and try again')
+                raise ValueError(
+                    f'{owner}: {name} in {path} holds {len(raw)} bytes, not '
+                    f'a whole number of {record}-byte records; delete the '
+                    f'archive and try again'
+                )
             records.append(np.frombuffer(raw, dtype=np.uint8).reshape(-1, record))
         records = np.concatenate(records)
         column, classes = self._label_column()
         label = records[:, column].astype(np.int64)
         if label.max() >= classes:
-            raise ValueError(f'{owner}: {path} holds the label {label.max()}, expected 0 '
-                             f'to {classes - 1}')
-        data = np.ascontiguousarray(records[:, self.label_bytes:]).reshape(-1, 3, 32, 32)
+            raise ValueError(
+                f'{owner}: {path} holds the label {label.max()}, expected 0 to {classes - 1}'
+            )
+        data = np.ascontiguousarray(records[:, self.label_bytes :]).reshape(-1, 3, 32, 32)
         return data, label
 
     def show(self, row=10, col=10):
@@ -163,11 +291,15 @@ class CIFAR100(CIFAR10):
     url = 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz'
     md5 = '03b5dce01913d631647c71ecec9e9cb8'
     members = {True: ('cifar-100-binary/train.bin',), False: ('cifar-100-binary/test.bin',)}
-    label_bytes = 2              # the coarse label, then the fine one
+    label_bytes = 2  # the coarse label, then the fine one
 
-    def __init__(self, train=True,
-                 transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
-                 target_transform=None, label_type='fine'):
+    def __init__(
+        self,
+        train=True,
+        transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
+        target_transform=None,
+        label_type='fine',
+    ):
         self.label_type = _check_label_type('CIFAR100', label_type)
         super().__init__(train, transform, target_transform)
 
@@ -181,13 +313,15 @@ class CIFAR100(CIFAR10):
     def labels(label_type='fine'):
         """The names of the 100 classes ({0: 'apple', ..., 99: 'worm'}) or, with
         ``label_type='coarse'``, of the 20 superclasses ({0: 'aquatic mammals', ...})."""
-        names = _CIFAR100_FINE if _check_label_type('CIFAR100.labels', label_type) == 'fine' \
+        names = (
+            _CIFAR100_FINE
+            if _check_label_type('CIFAR100.labels', label_type) == 'fine'
             else _CIFAR100_COARSE
+        )
         return dict(enumerate(names))
 
 
 def _check_label_type(owner, label_type):
     if label_type not in ('fine', 'coarse'):
-        raise ValueError(f"{owner}: label_type must be 'fine' or 'coarse', got "
-                         f"{label_type!r}")
+        raise ValueError(f"{owner}: label_type must be 'fine' or 'coarse', got {label_type!r}")
     return label_type

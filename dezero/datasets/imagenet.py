@@ -1,5 +1,6 @@
 """ImageNet: the names of its 1000 classes, for reading the predictions of the
 pretrained models."""
+
 import ast
 
 from dezero.datasets.base import Dataset, fetch
@@ -23,12 +24,13 @@ def parse_labels(text):
         raise ValueError(f'expected a dict of class names, got a {type(labels).__name__}')
     bad_keys = [k for k in labels if type(k) is not int or not 0 <= k < _CLASSES]
     if bad_keys or len(labels) != _CLASSES:
-        raise ValueError(f'expected the keys 0 to {_CLASSES - 1}, got {len(labels)} keys'
-                         + (f' including {bad_keys[0]!r}' if bad_keys else ''))
+        raise ValueError(
+            f'expected the keys 0 to {_CLASSES - 1}, got {len(labels)} keys'
+            + (f' including {bad_keys[0]!r}' if bad_keys else '')
+        )
     for k, name in labels.items():
         if not isinstance(name, str):
-            raise ValueError(f'the name of class {k} is a {type(name).__name__}, not a '
-                             f'string')
+            raise ValueError(f'the name of class {k} is a {type(name).__name__}, not a string')
     return {k: labels[k] for k in range(_CLASSES)}
 
 
@@ -42,14 +44,18 @@ class ImageNet(Dataset):
     (:meth:`labels`): its images are not freely downloadable, so constructing the
     dataset raises NotImplementedError."""
 
-    labels_url = ('https://gist.githubusercontent.com/yrevar/942d3a0ac09ec9e5eb3a/raw/'
-                  '238f720ff059c1f82f368259d1ca4ffa5dd8f9f5/'
-                  'imagenet1000_clsidx_to_labels.txt')
+    labels_url = (
+        'https://gist.githubusercontent.com/yrevar/942d3a0ac09ec9e5eb3a/raw/'
+        '238f720ff059c1f82f368259d1ca4ffa5dd8f9f5/'
+        'imagenet1000_clsidx_to_labels.txt'
+    )
 
     def __init__(self, *args, **kwargs):
-        raise NotImplementedError('ImageNet: the images are not available through dezero '
-                                  '(ImageNet is distributed only after registration at '
-                                  'image-net.org); ImageNet.labels() gives the class names')
+        raise NotImplementedError(
+            'ImageNet: the images are not available through dezero '
+            '(ImageNet is distributed only after registration at '
+            'image-net.org); ImageNet.labels() gives the class names'
+        )
 
     @classmethod
     def labels(cls):
@@ -66,5 +72,7 @@ class ImageNet(Dataset):
         try:
             return _read_labels(path)
         except (ValueError, UnicodeDecodeError) as e:
-            raise ValueError(f'ImageNet.labels: {path} does not hold the class names '
-                             f'({e}); delete it and try again') from None
+            raise ValueError(
+                f'ImageNet.labels: {path} does not hold the class names '
+                f'({e}); delete it and try again'
+            ) from None

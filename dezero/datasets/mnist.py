@@ -1,4 +1,5 @@
 """MNIST, the handwritten digits, read from the original IDX files."""
+
 import gzip
 import os
 import struct
@@ -10,7 +11,7 @@ from dezero.datasets.base import Dataset, show_images
 from dezero.download import DownloadError, dezero_home, get_file
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 
-_IDX_IMAGES, _IDX_LABELS = 2051, 2049     # magic numbers: unsigned bytes, 3 or 1 dims
+_IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers: unsigned bytes, 3 or 1 dims
 
 
 def _read_idx(path, magic, what):
@@ -24,21 +25,24 @@ def _read_idx(path, magic, what):
         with gzip.open(path, 'rb') as f:
             raw = f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise ValueError(f'MNIST: {path} is not a complete gzip file ({e}); delete it '
-                         f'and try again') from None
+        raise ValueError(
+            f'MNIST: {path} is not a complete gzip file ({e}); delete it and try again'
+        ) from None
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f'MNIST: {path} is too short ({len(raw)} bytes) to be an IDX '
-                         f'{what} file')
+        raise ValueError(f'MNIST: {path} is too short ({len(raw)} bytes) to be an IDX {what} file')
     found, *dims = struct.unpack(f'>{1 + ndim}I', raw[:header])
     if found != magic:
-        raise ValueError(f'MNIST: {path} is not an IDX {what} file: magic number '
-                         f'{found}, expected {magic}')
+        raise ValueError(
+            f'MNIST: {path} is not an IDX {what} file: magic number {found}, expected {magic}'
+        )
     size = int(np.prod(dims))
     if len(raw) - header != size:
-        raise ValueError(f'MNIST: {path} holds {len(raw) - header} bytes of {what} but '
-                         f'its header announces {" x ".join(map(str, dims))} = {size}')
+        raise ValueError(
+            f'MNIST: {path} holds {len(raw) - header} bytes of {what} but '
+            f'its header announces {" x ".join(map(str, dims))} = {size}'
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -55,18 +59,27 @@ class MNIST(Dataset):
     """
 
     mirror = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
-    files = {True: ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
-             False: ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')}
-    md5 = {'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
-           'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
-           't10k-images-idx3-ubyte.gz': '9fb629c4189551a2d022fa330f9573f3',
-           't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c'}
+    files = {
+        True: ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
+        False: ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
+    }
+    md5 = {
+        'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+        'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
+        't10k-images-idx3-ubyte.gz': '9fb629c4189551a2d022fa330f9573f3',
+        't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c',
+    }
 
-    def __init__(self, train=True,
-                 transform=Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)]),
-                 target_transform=None, root=None):
-        self.root = os.path.join(dezero_home(), 'datasets', 'mnist') if root is None \
-            else os.fspath(root)
+    def __init__(
+        self,
+        train=True,
+        transform=Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)]),
+        target_transform=None,
+        root=None,
+    ):
+        self.root = (
+            os.path.join(dezero_home(), 'datasets', 'mnist') if root is None else os.fspath(root)
+        )
         super().__init__(bool(train), transform, target_transform)
 
     def prepare(self):
@@ -74,14 +87,17 @@ class MNIST(Dataset):
         images = _read_idx(image_path, _IDX_IMAGES, 'images')
         labels = _read_idx(label_path, _IDX_LABELS, 'labels')
         if images.shape[1:] != (28, 28):
-            raise ValueError(f'MNIST: {image_path} holds images of '
-                             f'{images.shape[1]}x{images.shape[2]} pixels, expected 28x28')
+            raise ValueError(
+                f'MNIST: {image_path} holds images of '
+                f'{images.shape[1]}x{images.shape[2]} pixels, expected 28x28'
+            )
         if len(images) != len(labels):
-            raise ValueError(f'MNIST: {image_path} holds {len(images)} images but '
-                             f'{label_path} {len(labels)} labels')
+            raise ValueError(
+                f'MNIST: {image_path} holds {len(images)} images but '
+                f'{label_path} {len(labels)} labels'
+            )
         if labels.size and labels.max() > 9:
-            raise ValueError(f'MNIST: {label_path} holds the label {labels.max()}, '
-                             f'expected 0 to 9')
+            raise ValueError(f'MNIST: {label_path} holds the label {labels.max()}, expected 0 to 9')
         self.data = images.reshape(-1, 1, 28, 28).copy()
         self.label = labels.astype(np.int64)
 
@@ -91,14 +107,18 @@ class MNIST(Dataset):
         for i, name in enumerate(missing):
             try:
                 get_file(self.mirror + name, md5=self.md5.get(name), cache_dir=self.root)
-            except DownloadError as e:     # ChecksumError stays a ChecksumError
+            except DownloadError as e:  # ChecksumError stays a ChecksumError
                 raise type(e)(
                     f'MNIST: the file(s) {", ".join(missing[i:])} of the '
                     f'{"training" if self.train else "test"} split are not in '
                     f'{self.root} and could not be downloaded from {self.mirror} '
                     f'({name}: {e.reason or e}). Put them into that folder by hand, or '
                     f'pass root= a folder that holds them',
-                    url=e.url, file_name=name, folder=self.root, reason=e.reason) from e
+                    url=e.url,
+                    file_name=name,
+                    folder=self.root,
+                    reason=e.reason,
+                ) from e
         return [os.path.join(self.root, n) for n in names]
 
     @staticmethod

@@ -1,5 +1,6 @@
 """Tiny Shakespeare: about a million characters of Shakespeare's plays, for
 character-level language models."""
+
 import numpy as np
 
 from dezero.datasets.base import Dataset, fetch
@@ -28,8 +29,9 @@ class Shakespeare(Dataset):
     class.
     """
 
-    url = ('https://raw.githubusercontent.com/karpathy/char-rnn/master/data/'
-           'tinyshakespeare/input.txt')
+    url = (
+        'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt'
+    )
     file_name = 'shakespear.txt'
 
     def prepare(self):
@@ -37,9 +39,10 @@ class Shakespeare(Dataset):
         path = fetch(owner, self.url, file_name=self.file_name, validate=_read_text)
         try:
             text = _read_text(path)
-        except ValueError as e:       # UnicodeDecodeError is a ValueError
-            raise ValueError(f'{owner}: {path} is not a usable text ({e}); delete it and '
-                             f'try again') from None
+        except ValueError as e:  # UnicodeDecodeError is a ValueError
+            raise ValueError(
+                f'{owner}: {path} is not a usable text ({e}); delete it and try again'
+            ) from None
         # dict.fromkeys keeps the first appearance of each character, in text order
         self.char_to_id = {c: i for i, c in enumerate(dict.fromkeys(text))}
         self.id_to_char = {i: c for c, i in self.char_to_id.items()}

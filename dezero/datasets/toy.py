@@ -1,5 +1,6 @@
 """Toy datasets generated on the spot: :class:`Spiral` (3 interleaved spiral arms) and
 :class:`SinCurve` (a sine series for sequence models)."""
+
 import numpy as np
 
 from dezero.datasets.base import Dataset
@@ -18,7 +19,7 @@ def get_spiral(train=True):
     rng = np.random.RandomState(1984 if train else 2020)
     num_class, num_data = 3, 100
     rate = np.arange(num_data) / num_data
-    noise = rng.randn(num_class, num_data)          # drawn arm by arm, point by point
+    noise = rng.randn(num_class, num_data)  # drawn arm by arm, point by point
     theta = 4.0 * np.arange(num_class)[:, None] + 4.0 * rate + 0.2 * noise
     x = np.stack([rate * np.sin(theta), rate * np.cos(theta)], axis=-1)
     x = x.reshape(num_class * num_data, 2).astype(np.float32)

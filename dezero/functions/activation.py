@@ -8,6 +8,7 @@ sigmoid, softmax and log_softmax are functions of their own (:class:`SigmoidGrad
 and one node in a recorded graph; relu and leaky_relu use
 :class:`~dezero.functions.math.PiecewiseLinearGrad`.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -21,10 +22,10 @@ def check_axis(name, axis, ndim):
     """Validate ``axis`` (an int or a tuple of ints) for an ``ndim``-dimensional input
     of the function ``name``; return it as a sorted tuple of non-negative axes."""
     parts = axis if isinstance(axis, tuple) else (axis,)
-    if not parts or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
-                            for a in parts):
-        raise TypeError(f'{name}: axis must be an int or a non-empty tuple of ints, got '
-                        f'{axis!r}')
+    if not parts or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in parts
+    ):
+        raise TypeError(f'{name}: axis must be an int or a non-empty tuple of ints, got {axis!r}')
     try:
         return normalize_axis(axis, ndim)
     except ValueError as e:
@@ -49,6 +50,7 @@ def stable_logsumexp(x, axes):
 class QuietExp(Function):
     """y = exp(x), where results too small for the dtype become 0 without a warning.
     Derivative: y."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -56,7 +58,7 @@ class QuietExp(Function):
         return quiet_exp(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return gy * y
 
 
@@ -77,6 +79,7 @@ def sigmoid_array(x):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)). Derivative: y (1 - y) (computed by :class:`SigmoidGrad`)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -84,25 +87,28 @@ class Sigmoid(Function):
         return sigmoid_array(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return SigmoidGrad()(y, gy)
 
 
 class SigmoidGrad(Function):
     """gx = gy * y * (1 - y): the gradient of sigmoid given its output y and the
     gradient gy.  Derivatives: g gy (1 - 2y) to y, and SigmoidGrad(y, g) to gy."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def forward(self, y, gy):
-        gx = gy * y               # a fresh array: finished in place
+        gx = gy * y  # a fresh array: finished in place
         gx *= 1 - y
         return gx
 
     def backward(self, g, *, needs_input_grad):
         y, gy = self.retained_inputs()
-        return (g * gy * (1 - 2 * y) if needs_input_grad[0] else None,
-                SigmoidGrad()(y, g) if needs_input_grad[1] else None)
+        return (
+            g * gy * (1 - 2 * y) if needs_input_grad[0] else None,
+            SigmoidGrad()(y, g) if needs_input_grad[1] else None,
+        )
 
 
 def sigmoid(x):
@@ -119,6 +125,7 @@ def _relu_times_slope(y, gy):
 class ReLU(Function):
     """y = max(x, 0). Derivative: 1 where x > 0, else 0 (read from y: y > 0 exactly
     where x > 0)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -126,7 +133,7 @@ class ReLU(Function):
         return cuda.get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return PiecewiseLinearGrad(_relu_times_slope)(y, gy)
 
 
@@ -138,6 +145,7 @@ def relu(x):
 
 class LeakyReLU(Function):
     """y = x for x > 0, slope * x otherwise. Derivative: 1 or slope."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -148,7 +156,7 @@ class LeakyReLU(Function):
         return cuda.get_array_module(x).where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
     def _times_slope(self, x, gy):
@@ -177,6 +185,7 @@ def softmax_array(x, axis):
 class Softmax(Function):
     """y = exp(x) / sum(exp(x), axis). Derivative: y * gy - y * sum(y * gy, axis)
     (computed by :class:`SoftmaxGrad`)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -187,7 +196,7 @@ class Softmax(Function):
         return softmax_array(x, self.axis)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return SoftmaxGrad(self.axis)(y, gy)
 
 
@@ -195,6 +204,7 @@ class SoftmaxGrad(Function):
     """gx = y * gy - y * s with s = sum(y * gy, axis): the gradient of softmax given its
     output y and the gradient gy.  Derivatives: g * (gy - s) - gy * sum(g * y, axis) to
     y, and SoftmaxGrad(y, g) to gy."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -227,6 +237,7 @@ def softmax(x, axis=1):
 class LogSoftmax(Function):
     """y = x - log(sum(exp(x), axis)). Derivative: gy - exp(y) * sum(gy, axis)
     (computed by :class:`LogSoftmaxGrad`)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -237,7 +248,7 @@ class LogSoftmax(Function):
         return x - stable_logsumexp(x, self.axis)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return LogSoftmaxGrad(self.axis)(y, gy)
 
 
@@ -245,6 +256,7 @@ class LogSoftmaxGrad(Function):
     """gx = gy - exp(y) * sum(gy, axis): the gradient of log_softmax given its output y
     and the gradient gy.  Derivatives: -g * exp(y) * sum(gy, axis) to y, and
     g - sum(g * exp(y), axis) to gy."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 

@@ -4,6 +4,7 @@ Binary operations broadcast like NumPy; in backward each input's gradient is sum
 to that input's own shape.  The functions of Variables with numbers (``x * 2.0``) keep
 the number inside the function, so that only x is an input.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -30,6 +31,7 @@ def _unbroadcast(gx0, gx1, x0_shape, x1_shape):
 
 class Add(Function):
     """y = x0 + x1. Derivative: gy to both inputs."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -43,6 +45,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = x0 - x1. Derivative: gy to x0, -gy to x1."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -51,12 +54,12 @@ class Sub(Function):
         return x0 - x1
 
     def backward(self, gy, *, needs_input_grad):
-        return _unbroadcast(gy, -gy if needs_input_grad[1] else None,
-                            self.x0_shape, self.x1_shape)
+        return _unbroadcast(gy, -gy if needs_input_grad[1] else None, self.x0_shape, self.x1_shape)
 
 
 class Mul(Function):
     """y = x0 * x1. Derivative: gy * x1 to x0, gy * x0 to x1."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -65,12 +68,17 @@ class Mul(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
-        return _unbroadcast(gy * x1 if needs_input_grad[0] else None,
-                            gy * x0 if needs_input_grad[1] else None, x0.shape, x1.shape)
+        return _unbroadcast(
+            gy * x1 if needs_input_grad[0] else None,
+            gy * x0 if needs_input_grad[1] else None,
+            x0.shape,
+            x1.shape,
+        )
 
 
 class Div(Function):
     """y = x0 / x1. Derivative: gy / x1 to x0, -gy * x0 / x1**2 to x1."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -86,6 +94,7 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x. Derivative: -gy."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -98,6 +107,7 @@ class Neg(Function):
 
 class Pow(Function):
     """y = x ** c for a constant exponent c. Derivative: c * x ** (c - 1) * gy."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -105,7 +115,7 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        return x ** self.c
+        return x**self.c
 
     def backward(self, gy):
         c = self.c
@@ -113,22 +123,23 @@ class Pow(Function):
             return gy * 0
         if c == 1:
             return gy
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return (x ** (c - 1)) * c * gy
 
 
 class PowVariable(Function):
     """y = x0 ** x1 with both sides Variables.
     Derivative: gy * x1 * x0 ** (x1 - 1) to x0, gy * y * log(x0) to x1."""
+
     retain_inputs = (0, 1)
     retain_outputs = (0,)
 
     def forward(self, x0, x1):
-        return x0 ** x1
+        return x0**x1
 
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         gx0 = gy * x1 * x0 ** (x1 - 1) if needs_input_grad[0] else None
         gx1 = gy * y * log(x0) if needs_input_grad[1] else None
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
@@ -140,6 +151,7 @@ class PowVariable(Function):
 class _ConstantOp(Function):
     """Base of ``x op c`` with a constant array ``c`` (broadcasting); the gradient is
     summed back to x's shape (saved by ``forward``) when broadcasting widened it."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -197,6 +209,7 @@ class DivConstant(_ConstantOp):
 
 class DivFromConstant(_ConstantOp):
     """y = c / x. Derivative: -gy * c / x**2."""
+
     retain_inputs = (0,)
 
     def forward(self, x):
@@ -206,20 +219,21 @@ class DivFromConstant(_ConstantOp):
     # gy / x / x rather than gy / (x * x): x * x overflows for |x| beyond the square
     # root of the largest float, where the gradient itself is tiny and finite
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return self._to_input_shape(gy / x / x * -self.c)
 
 
 class PowFromConstant(_ConstantOp):
     """y = c ** x. Derivative: gy * y * log(c)."""
+
     retain_outputs = (0,)
 
     def forward(self, x):
         self.x_shape = x.shape
-        return self.c ** x
+        return self.c**x
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         log_c = cuda.get_array_module(self.c).log(self.c)
         return self._to_input_shape(gy * y * log_c)
 

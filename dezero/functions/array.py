@@ -5,6 +5,7 @@ Each backward is another function of this module (or the matching array method, 
 Variables have too), so every one of them is differentiable to any order.  None of them
 reads the values of its inputs or outputs in backward: they keep only shapes.
 """
+
 import warnings
 
 import numpy as np
@@ -34,6 +35,7 @@ def _shape_arg(shape):
 # ---- reshape ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -45,8 +47,10 @@ class Reshape(Function):
         try:
             return x.reshape(self.shape)
         except ValueError:
-            raise ValueError(f'cannot reshape an array of shape {x.shape} (size {x.size}) '
-                             f'into shape {self.shape}') from None
+            raise ValueError(
+                f'cannot reshape an array of shape {x.shape} (size {x.size}) '
+                f'into shape {self.shape}'
+            ) from None
 
     def backward(self, gy):
         return gy.reshape(self.x_shape)
@@ -73,8 +77,10 @@ def expand_dims(x, axis):
     shape = list(x.shape)
     ndim = x.ndim + 1
     if not -ndim <= axis < ndim:
-        raise ValueError(f'expand_dims: axis {axis} is out of range for a result with '
-                         f'{ndim} dimensions (input shape {x.shape})')
+        raise ValueError(
+            f'expand_dims: axis {axis} is out of range for a result with '
+            f'{ndim} dimensions (input shape {x.shape})'
+        )
     shape.insert(axis % ndim, 1)
     return reshape(x, tuple(shape))
 
@@ -88,14 +94,17 @@ def squeeze(x, axis=None):
         axes = normalize_axis(axis, x.ndim)
         for a in axes:
             if x.shape[a] != 1:
-                raise ValueError(f'squeeze: axis {a} of an array of shape {x.shape} has '
-                                 f'size {x.shape[a]}, expected 1')
+                raise ValueError(
+                    f'squeeze: axis {a} of an array of shape {x.shape} has '
+                    f'size {x.shape[a]}, expected 1'
+                )
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 # ---- transpose -------------------------------------------------------------------------
 class Transpose(Function):
     """y = x with its axes permuted; the gradient is gy with the inverse permutation."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -103,10 +112,13 @@ class Transpose(Function):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
 
     def forward(self, x):
-        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) \
-                != list(range(x.ndim)):
-            raise ValueError(f'axes {self.axes} are not a permutation of the '
-                             f'{x.ndim} axes of an array of shape {x.shape}')
+        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) != list(
+            range(x.ndim)
+        ):
+            raise ValueError(
+                f'axes {self.axes} are not a permutation of the '
+                f'{x.ndim} axes of an array of shape {x.shape}'
+            )
         return x.transpose(self.axes)
 
     def backward(self, gy):
@@ -129,6 +141,7 @@ def transpose(x, axes=None):
 # ---- indexing --------------------------------------------------------------------------
 class GetItem(Function):
     """y = x[slices]; the gradient scatters gy into zeros of x's shape (adding repeats)."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -145,6 +158,7 @@ class GetItem(Function):
 
 class GetItemGrad(Function):
     """Scatter-add gy into zeros of ``in_shape`` at ``slices``; its gradient is ggx[slices]."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -164,7 +178,7 @@ def _scatter_add(values, slices, shape):
     xp = cuda.get_array_module(values)
     out = xp.zeros(shape, dtype=values.dtype)
     if _is_basic_index(slices):
-        out[slices] = values              # a view: no position is selected twice
+        out[slices] = values  # a view: no position is selected twice
     else:
         scatter_add(out, slices, values)
     return out
@@ -174,8 +188,9 @@ def _is_basic_index(index):
     """True for ints, slices, None and Ellipsis (alone or in a tuple): an index that
     selects every position at most once, unlike integer arrays that may repeat."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
-               for p in parts) and not any(isinstance(p, bool) for p in parts)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts
+    ) and not any(isinstance(p, bool) for p in parts)
 
 
 def get_item(x, slices):
@@ -189,6 +204,7 @@ def get_item(x, slices):
 # ---- broadcasting ----------------------------------------------------------------------
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``; the gradient is gy summed back to x's shape."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -201,8 +217,9 @@ class BroadcastTo(Function):
         try:
             return xp.broadcast_to(x, self.shape)
         except ValueError:
-            raise ValueError(f'cannot broadcast an array of shape {x.shape} to shape '
-                             f'{self.shape}') from None
+            raise ValueError(
+                f'cannot broadcast an array of shape {x.shape} to shape {self.shape}'
+            ) from None
 
     def backward(self, gy):
         return SumTo(self.x_shape)(gy)
@@ -219,6 +236,7 @@ def broadcast_to(x, shape):
 
 class SumTo(Function):
     """y = x summed down to ``shape``; the gradient is gy broadcast back to x's shape."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -251,14 +269,19 @@ def _sum_to_as_the_book(x, shape):
     gives (20,)), so it is kept, with a warning naming both shapes."""
     lead = x.ndim - len(shape)
     if lead < 0:
-        raise ValueError(f'sum_to: cannot sum an array of shape {x.shape} to the larger '
-                         f'shape {shape}')
+        raise ValueError(
+            f'sum_to: cannot sum an array of shape {x.shape} to the larger shape {shape}'
+        )
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
     y = x.sum(axis=axes, keepdims=True)
     y = y.reshape(y.shape[lead:])
-    warnings.warn(f'sum_to: an array of shape {x.shape} does not broadcast from shape '
-                  f'{shape}; summing its leading axes as the book\'s DeZero does gives '
-                  f'shape {y.shape}', UserWarning, stacklevel=5)
+    warnings.warn(
+        f'sum_to: an array of shape {x.shape} does not broadcast from shape '
+        f"{shape}; summing its leading axes as the book's DeZero does gives "
+        f'shape {y.shape}',
+        UserWarning,
+        stacklevel=5,
+    )
     return y
 
 
@@ -278,6 +301,7 @@ def sum_to(x, shape):
 # ---- joining ---------------------------------------------------------------------------
 class Concat(Function):
     """y = the inputs joined along ``axis``; each gradient is its slice of gy."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -290,8 +314,10 @@ class Concat(Function):
         return xp.concatenate(xs, axis=self.axis)
 
     def backward(self, gy, *, needs_input_grad):
-        return tuple(gy[index] if needed else None
-                     for index, needed in zip(self._pieces(gy.ndim), needs_input_grad))
+        return tuple(
+            gy[index] if needed else None
+            for index, needed in zip(self._pieces(gy.ndim), needs_input_grad)
+        )
 
     def _pieces(self, ndim):
         """The index of each input's slice of an ``ndim``-dimensional output."""
@@ -320,6 +346,5 @@ def stack(xs, axis=0):
         raise ValueError('stack: expected at least one input, got an empty sequence')
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
-        raise ValueError(f'stack: all inputs must have the same shape, got '
-                         f'{[x.shape for x in xs]}')
+        raise ValueError(f'stack: all inputs must have the same shape, got {[x.shape for x in xs]}')
     return concat([expand_dims(x, axis) for x in xs], axis=axis)

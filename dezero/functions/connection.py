@@ -1,5 +1,6 @@
 """Connections between layers: the affine map ``linear`` (x @ W + b) in one step, and
 ``embed_id``, the lookup of rows of an embedding matrix by integer ids."""
+
 import numpy as np
 
 from dezero import cuda
@@ -15,6 +16,7 @@ class Linear(Function):
     over the batch to b; backward computes only the gradients the pass asks for (none
     to x when x is a constant, such as a batch of data, whose product is the largest).
     """
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -28,7 +30,7 @@ class Linear(Function):
         y = x @ W
         if b is not None:
             if b.dtype == y.dtype or np.result_type(y.dtype, b.dtype) == y.dtype:
-                y += b                       # y is a fresh array: add in place
+                y += b  # y is a fresh array: add in place
             else:
                 y = y + b
         return y
@@ -53,14 +55,18 @@ def linear(x, W, b=None):
     if W.ndim != 2:
         raise ValueError(f'linear: W must be 2-D (in, out), got shape {W.shape}')
     if x.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
-        raise ValueError(f'linear: x of shape {x.shape} does not fit W of shape '
-                         f'{W.shape}; expected x of shape (N, {W.shape[0]}) or '
-                         f'({W.shape[0]},)')
+        raise ValueError(
+            f'linear: x of shape {x.shape} does not fit W of shape '
+            f'{W.shape}; expected x of shape (N, {W.shape[0]}) or '
+            f'({W.shape[0]},)'
+        )
     if b is not None:
         b = as_input(b)
         if b.shape != (W.shape[1],):
-            raise ValueError(f'linear: b of shape {b.shape} does not fit W of shape '
-                             f'{W.shape}; expected b of shape ({W.shape[1]},)')
+            raise ValueError(
+                f'linear: b of shape {b.shape} does not fit W of shape '
+                f'{W.shape}; expected b of shape ({W.shape[1]},)'
+            )
     if x.ndim == 1:
         y = Linear()(x.reshape(1, x.shape[0]), W, b)
         return y.reshape(W.shape[1])
@@ -83,22 +89,25 @@ def embed_id(x, W):
     if isinstance(ids, (list, tuple, int, np.integer)) and not isinstance(ids, bool):
         ids = np.asarray(ids)
     if not isinstance(ids, cuda.array_types) or ids.dtype.kind not in 'iu':
-        what = (f'an array of dtype {ids.dtype}' if hasattr(ids, 'dtype')
-                else type(ids).__name__)
+        what = f'an array of dtype {ids.dtype}' if hasattr(ids, 'dtype') else type(ids).__name__
         raise TypeError(f'embed_id: x must hold integer ids, got {what}')
     W = as_variable(W)
     if W.ndim != 2:
         raise ValueError(f'embed_id: W must be 2-D (vocab, dim), got shape {W.shape}')
     if cuda.is_gpu_array(W.data) and not cuda.is_gpu_array(ids):
-        ids = cuda.as_cupy(ids)         # host ids (a list, a NumPy array) for a GPU table
+        ids = cuda.as_cupy(ids)  # host ids (a list, a NumPy array) for a GPU table
     elif cuda.is_gpu_array(ids) and not cuda.is_gpu_array(W.data):
-        raise TypeError('embed_id: the ids are on the GPU but W is on the CPU; move W '
-                        'there (to_gpu() on it or its layer) or the ids to the CPU')
+        raise TypeError(
+            'embed_id: the ids are on the GPU but W is on the CPU; move W '
+            'there (to_gpu() on it or its layer) or the ids to the CPU'
+        )
     vocab = W.shape[0]
     if ids.size:
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= vocab:
             bad = low if low < 0 else high
-            raise ValueError(f'embed_id: id {bad} is out of range for W of shape '
-                             f'{W.shape}; ids must be in [0, {vocab})')
+            raise ValueError(
+                f'embed_id: id {bad} is out of range for W of shape '
+                f'{W.shape}; ids must be in [0, {vocab})'
+            )
     return get_item(W, ids)

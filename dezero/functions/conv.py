@@ -13,18 +13,37 @@ builds a graph of the same functions.  A backward computes only the gradients th
 asks for: none for an input given as a plain array, and no filter gradient when only
 the input's gradient is wanted.
 """
+
 import numpy as np
 
 from dezero import cuda
-from dezero.conv_ops import (add_windows, check_pair, col2im_array, conv_geometry,
-                             get_conv_outsize, get_deconv_outsize, im2col_array, pad_image,
-                             pair, window_view)
+from dezero.conv_ops import (
+    add_windows,
+    check_pair,
+    col2im_array,
+    conv_geometry,
+    get_conv_outsize,
+    get_deconv_outsize,
+    im2col_array,
+    pad_image,
+    pair,
+    window_view,
+)
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.reduction import Sum
 
-__all__ = ['im2col', 'col2im', 'conv2d', 'deconv2d', 'Im2col', 'Col2im', 'Conv2d', 'Deconv2d',
-           'Conv2DGradW']
+__all__ = [
+    'im2col',
+    'col2im',
+    'conv2d',
+    'deconv2d',
+    'Im2col',
+    'Col2im',
+    'Conv2d',
+    'Deconv2d',
+    'Conv2DGradW',
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -50,8 +69,7 @@ def _conv2d_array(x, W, b, stride, pad):
     """y[n, o] = sum over c, i, j of W[o, c, i, j] * padded x[n, c, y*sh + i, x*sw + j]."""
     oc, _, kh, kw = W.shape
     n, _, h, w = x.shape
-    out = (get_conv_outsize(h, kh, stride[0], pad[0]),
-           get_conv_outsize(w, kw, stride[1], pad[1]))
+    out = (get_conv_outsize(h, kh, stride[0], pad[0]), get_conv_outsize(w, kw, stride[1], pad[1]))
     col = _columns(x, (kh, kw), stride, pad, out)
     xp = cuda.get_array_module(col)
     y = xp.matmul(W.reshape(oc, -1), col).reshape(n, oc, out[0], out[1])
@@ -64,8 +82,7 @@ def _deconv2d_array(x, W, b, stride, pad, outsize):
     c, oc, kh, kw = W.shape
     n, _, h, w = x.shape
     col = cuda.get_array_module(x).matmul(W.reshape(c, -1).T, x.reshape(n, c, h * w))
-    y = add_windows(col.reshape(n, oc, kh, kw, h, w), (n, oc) + tuple(outsize),
-                    stride, pad)
+    y = add_windows(col.reshape(n, oc, kh, kw, h, w), (n, oc) + tuple(outsize), stride, pad)
     return y if b is None else _add_bias(y, b)
 
 
@@ -92,6 +109,7 @@ def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
 class Im2col(Function):
     """y = the windows of x as columns (see :func:`dezero.conv_ops.im2col_array`).
     Derivative: Col2im of gy (the adjoint scatter-add)."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -106,13 +124,13 @@ class Im2col(Function):
         return im2col_array(x, self.kernel_size, self.stride, self.pad, self.to_matrix)
 
     def backward(self, gy):
-        return Col2im(self.input_shape, self.kernel_size, self.stride, self.pad,
-                      self.to_matrix)(gy)
+        return Col2im(self.input_shape, self.kernel_size, self.stride, self.pad, self.to_matrix)(gy)
 
 
 class Col2im(Function):
     """y = the columns of x added back onto an image of shape ``input_shape`` (see
     :func:`dezero.conv_ops.col2im_array`).  Derivative: Im2col of gy."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -124,8 +142,9 @@ class Col2im(Function):
         self.to_matrix = to_matrix
 
     def forward(self, x):
-        return col2im_array(x, self.input_shape, self.kernel_size, self.stride, self.pad,
-                            self.to_matrix)
+        return col2im_array(
+            x, self.input_shape, self.kernel_size, self.stride, self.pad, self.to_matrix
+        )
 
     def backward(self, gy):
         return Im2col(self.kernel_size, self.stride, self.pad, self.to_matrix)(gy)
@@ -145,15 +164,16 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
     ``input_shape`` (N, C, H, W).  Derivative: :func:`im2col` of gy."""
     x = as_input(x)
     input_shape = tuple(input_shape)
-    kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size,
-                                                  stride, pad)
+    kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size, stride, pad)
     n, c = input_shape[:2]
     kh, kw = kernel
     expected = (n * oh * ow, c * kh * kw) if to_matrix else (n, c, kh, kw, oh, ow)
     if x.shape != expected:
-        raise ValueError(f'col2im: x of shape {x.shape} does not fit input_shape '
-                         f'{input_shape} with kernel {kernel}, stride {stride}, pad '
-                         f'{pad}; expected shape {expected}')
+        raise ValueError(
+            f'col2im: x of shape {x.shape} does not fit input_shape '
+            f'{input_shape} with kernel {kernel}, stride {stride}, pad '
+            f'{pad}; expected shape {expected}'
+        )
     return Col2im(input_shape, kernel, stride, pad, bool(to_matrix))(x)
 
 
@@ -173,6 +193,7 @@ class Conv2d(Function):
     ``stride`` and ``pad`` are ints or (height, width) pairs.
     Derivative: Deconv2d(gy, W) to x, Conv2DGradW(x, gy) to W, gy summed over N, H, W
     to b."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -191,10 +212,9 @@ class Conv2d(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
-        gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W)
-              if needs_input_grad[0] else None)
+        gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None
         gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
-        return (gx, gW, _bias_gradient(gy, needs_input_grad))[:len(needs_input_grad)]
+        return (gx, gW, _bias_gradient(gy, needs_input_grad))[: len(needs_input_grad)]
 
 
 class Deconv2d(Function):
@@ -202,14 +222,14 @@ class Deconv2d(Function):
     with output spatial size ``outsize`` (a pair; None: the smallest that fits, see
     :func:`deconv2d`).  Derivative: Conv2d(gy, W) to x, Conv2DGradW(gy, x) to W, gy
     summed over N, H, W to b."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def __init__(self, stride=1, pad=0, outsize=None):
         self.stride = check_pair('Deconv2d', 'stride', stride)
         self.pad = check_pair('Deconv2d', 'pad', pad)
-        self.outsize = None if outsize is None else check_pair('Deconv2d', 'outsize',
-                                                               outsize)
+        self.outsize = None if outsize is None else check_pair('Deconv2d', 'outsize', outsize)
 
     def __call__(self, x, W, b=None):
         # ``Deconv2d(stride, pad, outsize)(x, W, None)`` as the book writes it
@@ -221,15 +241,16 @@ class Deconv2d(Function):
         outsize = self.outsize
         if outsize is None:
             kernel, size = W.shape[2:], x.shape[2:]
-            outsize = tuple(get_deconv_outsize(*args)
-                            for args in zip(size, kernel, self.stride, self.pad))
+            outsize = tuple(
+                get_deconv_outsize(*args) for args in zip(size, kernel, self.stride, self.pad)
+            )
         return _deconv2d_array(x, W, b, self.stride, self.pad, outsize)
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
         gx = Conv2d(self.stride, self.pad)(gy, W) if needs_input_grad[0] else None
         gW = Conv2DGradW(self)(gy, x) if needs_input_grad[1] else None
-        return (gx, gW, _bias_gradient(gy, needs_input_grad))[:len(needs_input_grad)]
+        return (gx, gW, _bias_gradient(gy, needs_input_grad))[: len(needs_input_grad)]
 
 
 class Conv2DGradW(Function):
@@ -239,13 +260,16 @@ class Conv2DGradW(Function):
 
     ``conv`` is the Conv2d (or Deconv2d) call whose filter gradient this is: its
     stride, its pad and the kernel size of its W are used."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def __init__(self, conv):
         if not isinstance(conv, (Conv2d, Deconv2d)) or conv.inputs is None:
-            raise TypeError(f'Conv2DGradW: expected a Conv2d or Deconv2d that has been '
-                            f'called (its W gives the kernel size), got {conv!r}')
+            raise TypeError(
+                f'Conv2DGradW: expected a Conv2d or Deconv2d that has been '
+                f'called (its W gives the kernel size), got {conv!r}'
+            )
         self.kernel = tuple(conv.inputs[1].shape[2:])
         self.stride = conv.stride
         self.pad = conv.pad
@@ -255,8 +279,7 @@ class Conv2DGradW(Function):
 
     def backward(self, ggW, *, needs_input_grad):
         x, gy = self.retained_inputs()
-        gx = (Deconv2d(self.stride, self.pad, x.shape[2:])(gy, ggW)
-              if needs_input_grad[0] else None)
+        gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, ggW) if needs_input_grad[0] else None
         ggy = Conv2d(self.stride, self.pad)(x, ggW) if needs_input_grad[1] else None
         return gx, ggy
 
@@ -264,8 +287,10 @@ class Conv2DGradW(Function):
 def _check_bias(name, b, channels, w_shape):
     b = as_input(b)
     if b.shape != (channels,):
-        raise ValueError(f'{name}: b of shape {b.shape} does not fit W of shape '
-                         f'{w_shape}; expected b of shape ({channels},)')
+        raise ValueError(
+            f'{name}: b of shape {b.shape} does not fit W of shape '
+            f'{w_shape}; expected b of shape ({channels},)'
+        )
     return b
 
 
@@ -289,8 +314,10 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     x, W = as_input(x), as_input(W)
     _check_4d('conv2d', x, W, '(N, C, H, W)', '(OC, C, KH, KW)')
     if x.shape[1] != W.shape[1]:
-        raise ValueError(f'conv2d: x of shape {x.shape} has {x.shape[1]} channels but W '
-                         f'of shape {W.shape} expects {W.shape[1]}')
+        raise ValueError(
+            f'conv2d: x of shape {x.shape} has {x.shape[1]} channels but W '
+            f'of shape {W.shape} expects {W.shape[1]}'
+        )
     _, stride, pad, _ = conv_geometry('conv2d', x.shape, W.shape[2:], stride, pad)
     inputs = (x, W)
     if b is not None:
@@ -312,34 +339,47 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     x, W = as_input(x), as_input(W)
     _check_4d('deconv2d', x, W, '(N, C, H, W)', '(C, OC, KH, KW)')
     if x.shape[1] != W.shape[0]:
-        raise ValueError(f'deconv2d: x of shape {x.shape} has {x.shape[1]} channels but '
-                         f'W of shape {W.shape} expects {W.shape[0]}')
+        raise ValueError(
+            f'deconv2d: x of shape {x.shape} has {x.shape[1]} channels but '
+            f'W of shape {W.shape} expects {W.shape[0]}'
+        )
     n, _, h, w = x.shape
     oc, kh, kw = W.shape[1:]
     # validate stride and pad on a dummy geometry first (kernel 1 fits any image)
     _, stride, pad, _ = conv_geometry('deconv2d', (n, oc, 1, 1), 1, stride, pad)
     if outsize is None:
-        outsize = (get_deconv_outsize(h, kh, stride[0], pad[0]),
-                   get_deconv_outsize(w, kw, stride[1], pad[1]))
+        outsize = (
+            get_deconv_outsize(h, kh, stride[0], pad[0]),
+            get_deconv_outsize(w, kw, stride[1], pad[1]),
+        )
         if outsize[0] < 1 or outsize[1] < 1:
-            raise ValueError(f'deconv2d: the output size {outsize} for x of shape '
-                             f'{x.shape}, kernel {(kh, kw)}, stride {stride}, pad {pad} '
-                             f'is not positive; use a smaller pad')
+            raise ValueError(
+                f'deconv2d: the output size {outsize} for x of shape '
+                f'{x.shape}, kernel {(kh, kw)}, stride {stride}, pad {pad} '
+                f'is not positive; use a smaller pad'
+            )
     else:
         try:
             outsize = pair(outsize)
         except (TypeError, ValueError):
-            raise TypeError(f'deconv2d: outsize must be an int or a pair of ints, got '
-                            f'{outsize!r}') from None
-        fits = all(o >= 1 and o + 2 * p >= k and get_conv_outsize(o, k, s, p) == i
-                   for o, k, s, p, i in zip(outsize, (kh, kw), stride, pad, (h, w)))
+            raise TypeError(
+                f'deconv2d: outsize must be an int or a pair of ints, got {outsize!r}'
+            ) from None
+        fits = all(
+            o >= 1 and o + 2 * p >= k and get_conv_outsize(o, k, s, p) == i
+            for o, k, s, p, i in zip(outsize, (kh, kw), stride, pad, (h, w))
+        )
         if not fits:
-            lo = (get_deconv_outsize(h, kh, stride[0], pad[0]),
-                  get_deconv_outsize(w, kw, stride[1], pad[1]))
+            lo = (
+                get_deconv_outsize(h, kh, stride[0], pad[0]),
+                get_deconv_outsize(w, kw, stride[1], pad[1]),
+            )
             hi = (lo[0] + stride[0] - 1, lo[1] + stride[1] - 1)
-            raise ValueError(f'deconv2d: outsize {outsize} does not fit x of shape '
-                             f'{x.shape} with kernel {(kh, kw)}, stride {stride}, pad '
-                             f'{pad}; expected from {lo} to {hi}')
+            raise ValueError(
+                f'deconv2d: outsize {outsize} does not fit x of shape '
+                f'{x.shape} with kernel {(kh, kw)}, stride {stride}, pad '
+                f'{pad}; expected from {lo} to {hi}'
+            )
     inputs = (x, W)
     if b is not None:
         inputs += (_check_bias('deconv2d', b, oc, W.shape),)

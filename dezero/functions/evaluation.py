@@ -1,4 +1,5 @@
 """Evaluation metrics: not differentiable, they return Variables outside any graph."""
+
 import numpy as np
 
 from dezero import cuda
@@ -16,23 +17,27 @@ def accuracy(y, t):
     y, t = _plain(y), _plain(t)
     for name, a in (('y', y), ('t', t)):
         if not isinstance(a, cuda.array_types):
-            raise TypeError(f'accuracy: {name} must be an array or a Variable, got '
-                            f'{type(a).__name__}')
+            raise TypeError(
+                f'accuracy: {name} must be an array or a Variable, got {type(a).__name__}'
+            )
     if cuda.is_gpu_array(y) != cuda.is_gpu_array(t):
-        raise TypeError(f'accuracy: y is on the {cuda.device_name(y)} but t on the '
-                        f'{cuda.device_name(t)}; put both on one device (to_gpu() or '
-                        f'dezero.cuda.as_cupy, or to_cpu())')
+        raise TypeError(
+            f'accuracy: y is on the {cuda.device_name(y)} but t on the '
+            f'{cuda.device_name(t)}; put both on one device (to_gpu() or '
+            f'dezero.cuda.as_cupy, or to_cpu())'
+        )
     if y.ndim != 2:
         raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
     if t.shape != (y.shape[0],):
-        raise ValueError(f'accuracy: t has shape {t.shape}, expected ({y.shape[0]},): one '
-                         f'label per row of y (shape {y.shape})')
+        raise ValueError(
+            f'accuracy: t has shape {t.shape}, expected ({y.shape[0]},): one '
+            f'label per row of y (shape {y.shape})'
+        )
     if t.dtype.kind not in 'iu':
-        raise ValueError(f'accuracy: t must hold integer class labels, got dtype '
-                         f'{t.dtype}')
+        raise ValueError(f'accuracy: t must hold integer class labels, got dtype {t.dtype}')
     if y.shape[0] == 0:
         raise ValueError(f'accuracy: y is an empty batch (shape {y.shape})')
-    hits = (y.argmax(axis=1) == t)
+    hits = y.argmax(axis=1) == t
     dtype = y.dtype if y.dtype.kind == 'f' else np.float64
     xp = cuda.get_array_module(y)
     return Variable(xp.asarray(hits.mean(), dtype=dtype))

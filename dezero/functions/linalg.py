@@ -1,4 +1,5 @@
 """Linear algebra: matrix products, plain (2-D) and batched (leading axes broadcast)."""
+
 from dezero.core import Function
 from dezero.functions.array import as_input, reshape, sum_to
 
@@ -21,15 +22,18 @@ def _sum_to(g, shape):
 class MatMul(Function):
     """y = x0 @ x1 for inputs of two or more dimensions (leading axes broadcast).
     Derivative: gy @ x1ᵀ to x0 and x0ᵀ @ gy to x1, summed over broadcast batch axes."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def forward(self, x0, x1):
         if x0.ndim < 2 or x1.ndim < 2 or x0.shape[-1] != x1.shape[-2]:
-            raise ValueError(f'shapes {x0.shape} and {x1.shape} are not aligned: the last '
-                             f'axis of the first ({x0.shape[-1]}) must equal the '
-                             f'second-to-last axis of the second '
-                             f'({x1.shape[-2] if x1.ndim >= 2 else x1.shape[0]})')
+            raise ValueError(
+                f'shapes {x0.shape} and {x1.shape} are not aligned: the last '
+                f'axis of the first ({x0.shape[-1]}) must equal the '
+                f'second-to-last axis of the second '
+                f'({x1.shape[-2] if x1.ndim >= 2 else x1.shape[0]})'
+            )
         return x0 @ x1
 
     def backward(self, gy, *, needs_input_grad):
@@ -45,15 +49,19 @@ def matmul(x0, x1):
     Derivative: gy @ x1ᵀ and x0ᵀ @ gy."""
     x0, x1 = as_input(x0), as_input(x1)
     if x0.ndim == 0 or x1.ndim == 0:
-        raise ValueError(f'matmul: operands must have at least one dimension, got shapes '
-                         f'{x0.shape} and {x1.shape}')
+        raise ValueError(
+            f'matmul: operands must have at least one dimension, got shapes '
+            f'{x0.shape} and {x1.shape}'
+        )
     if x0.ndim >= 2 and x1.ndim >= 2:
         return MatMul()(x0, x1)
     a = reshape(x0, (1,) + x0.shape) if x0.ndim == 1 else x0
     b = reshape(x1, x1.shape + (1,)) if x1.ndim == 1 else x1
     if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f'matmul: shapes {x0.shape} and {x1.shape} are not aligned '
-                         f'({x0.shape[-1]} != {x1.shape[0] if x1.ndim == 1 else x1.shape[-2]})')
+        raise ValueError(
+            f'matmul: shapes {x0.shape} and {x1.shape} are not aligned '
+            f'({x0.shape[-1]} != {x1.shape[0] if x1.ndim == 1 else x1.shape[-2]})'
+        )
     y = MatMul()(a, b)
     shape = y.shape
     if x0.ndim == 1:

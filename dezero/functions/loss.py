@@ -12,6 +12,7 @@ and labels of shape (N,), and then targets are reshaped to the prediction's shap
 Nothing is broadcast, since (N, 1) against (N,) would silently compare every prediction
 with every label.
 """
+
 import copy
 
 import numpy as np
@@ -37,15 +38,15 @@ def _target(name, t):
         if isinstance(t, (list, tuple)):
             t = np.asarray(t)
         else:
-            raise TypeError(f'{name}: t must be an array or a Variable, got '
-                            f'{type(t).__name__}')
+            raise TypeError(f'{name}: t must be an array or a Variable, got {type(t).__name__}')
     return t
 
 
 def _batch_size(name, x):
     if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f'{name}: expected a non-empty batch (first axis), got x of '
-                         f'shape {x.shape}')
+        raise ValueError(
+            f'{name}: expected a non-empty batch (first axis), got x of shape {x.shape}'
+        )
     return len(x)
 
 
@@ -57,10 +58,12 @@ def _check_same_elements(name, shape0, shape1, names=('x', 't')):
     """Refuse two shapes unless they are equal or differ only in axes of size 1 (then
     they hold the same elements in the same order, as (N, 1) and (N,) do)."""
     if tuple(shape0) != tuple(shape1) and _without_ones(shape0) != _without_ones(shape1):
-        raise ValueError(f'{name}: {names[0]} of shape {tuple(shape0)} and {names[1]} of '
-                         f'shape {tuple(shape1)} must have the same shape or differ only '
-                         f'in axes of size 1, such as (N, 1) and (N,); they are not '
-                         f'broadcast against each other')
+        raise ValueError(
+            f'{name}: {names[0]} of shape {tuple(shape0)} and {names[1]} of '
+            f'shape {tuple(shape1)} must have the same shape or differ only '
+            f'in axes of size 1, such as (N, 1) and (N,); they are not '
+            f'broadcast against each other'
+        )
 
 
 def _float_target(t, x):
@@ -72,13 +75,16 @@ def _float_target(t, x):
 class MeanSquaredError(Function):
     """y = sum((x0 - x1)**2) / len(x0) for x0 and x1 of one shape.
     Derivative: ±2 (x0 - x1) gy / len(x0)."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def forward(self, x0, x1):
         if x0.shape != x1.shape:
-            raise ValueError(f'x0 of shape {x0.shape} and x1 of shape {x1.shape} differ '
-                             f'(mean_squared_error reshapes (N, 1) against (N,))')
+            raise ValueError(
+                f'x0 of shape {x0.shape} and x1 of shape {x1.shape} differ '
+                f'(mean_squared_error reshapes (N, 1) against (N,))'
+            )
         diff = x0 - x1
         return _scalar((diff * diff).sum() / len(x0), diff.dtype)
 
@@ -116,6 +122,7 @@ class SoftmaxCrossEntropy(Function):
 
     Forward keeps softmax(x) (as large as the logits, which the graph holds anyway),
     and the first-order backward uses it instead of computing it again."""
+
     retain_inputs = (0,)
     retain_outputs = ()
     t = None
@@ -143,7 +150,7 @@ class SoftmaxCrossEntropy(Function):
         return _scalar(-picked.sum() / n, x.dtype)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         # a recorded pass computes softmax(x) again, as a function of x, so that the
         # gradient can be differentiated with respect to x; on arrays it is self.p
         p = softmax(x, axis=1) if isinstance(x, Variable) else self.p
@@ -155,6 +162,7 @@ class SoftmaxCrossEntropyGrad(Function):
     probabilities p = softmax(x) (N, C) and the loss's gradient gy (0-d), in place on
     one fresh array.  It is linear in each input.
     Derivatives: g * gy / N to p, sum(g * (p - onehot(t))) / N to gy."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -165,7 +173,7 @@ class SoftmaxCrossEntropyGrad(Function):
         n = len(p)
         self.rows = cuda.get_array_module(p).arange(n)
         scale = gy * (1.0 / n)
-        gx = p * scale                     # a fresh array: the onehot is subtracted in place
+        gx = p * scale  # a fresh array: the onehot is subtracted in place
         gx[self.rows, self.t] -= scale
         return gx
 
@@ -180,8 +188,13 @@ class SoftmaxCrossEntropyGrad(Function):
 def _class_labels(name, x, t):
     """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
     after checking that they fit x."""
-    if type(t) is np.ndarray and t.dtype.kind in 'iu' and x.ndim == 2 \
-            and t.shape == x.shape[:1] and t.size:            # the usual case, quickly
+    if (
+        type(t) is np.ndarray
+        and t.dtype.kind in 'iu'
+        and x.ndim == 2
+        and t.shape == x.shape[:1]
+        and t.size
+    ):  # the usual case, quickly
         if t.min() >= 0 and t.max() < x.shape[1]:
             return t
     t = _target(name, t)
@@ -190,15 +203,16 @@ def _class_labels(name, x, t):
     n, c = x.shape
     _batch_size(name, x)
     if _without_ones(t.shape) != _without_ones((n,)):
-        raise ValueError(f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
-                         f'one integer label per row of x (shape {x.shape})')
+        raise ValueError(
+            f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
+            f'one integer label per row of x (shape {x.shape})'
+        )
     if t.dtype.kind not in 'iu':
         raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
     low, high = int(t.min()), int(t.max())
     if low < 0 or high >= c:
         bad = low if low < 0 else high
-        raise ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} '
-                         f'classes')
+        raise ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} classes')
     return t.reshape(n)
 
 
@@ -216,6 +230,7 @@ class SigmoidCrossEntropy(Function):
     """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / len(x), which equals
     -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
     Derivative: (sigmoid(x) - t) * gy / len(x)."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -230,7 +245,7 @@ class SigmoidCrossEntropy(Function):
         return _scalar(loss.sum() / len(x), x.dtype)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return (sigmoid(x) - self.t) * (gy * (1.0 / len(x)))
 
 
@@ -240,8 +255,9 @@ def _probability_target(name, t, x, x_name='x'):
     _check_same_elements(name, x.shape, t.shape, (x_name, 't'))
     t = t.reshape(x.shape)
     if t.size and (t.min() < 0 or t.max() > 1):
-        raise ValueError(f'{name}: targets t must lie in [0, 1], got values from '
-                         f'{t.min()} to {t.max()}')
+        raise ValueError(
+            f'{name}: targets t must lie in [0, 1], got values from {t.min()} to {t.max()}'
+        )
     return t
 
 
@@ -266,6 +282,7 @@ _EPS = {8: 1e-15, 4: 1e-7, 2: 1e-3}
 class BinaryCrossEntropy(Function):
     """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) with p clipped to [eps, 1 - eps].
     Derivative: (p - t) / (p (1 - p)) * gy / len(p) inside the clip range, 0 outside."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -286,7 +303,7 @@ class BinaryCrossEntropy(Function):
         return _scalar(-loss.sum() / len(p), p.dtype)
 
     def backward(self, gy):
-        p, = self.retained_inputs()
+        (p,) = self.retained_inputs()
         pc = clip(p, self.eps, 1 - self.eps)
         gp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
         return gp if self.inside is None else gp * self.inside
@@ -302,8 +319,7 @@ def binary_cross_entropy(p, t, eps=None):
     p = as_input(p)
     _batch_size(name, p)
     if p.dtype.kind != 'f':
-        raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype '
-                        f'{p.dtype}')
+        raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype {p.dtype}')
     if eps is None:
         eps = _EPS.get(p.dtype.itemsize, 1e-15)
     if not 0 < eps < 0.5:

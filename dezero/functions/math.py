@@ -7,6 +7,7 @@ order where the math allows.  Where a derivative is worth one pass over the data
 of several, it is a function of its own: :class:`TanhGrad`, and
 :class:`PiecewiseLinearGrad`, which abs and clip share with relu and leaky_relu.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -15,6 +16,7 @@ from dezero.core import Function
 
 class Sin(Function):
     """y = sin(x). Derivative: cos(x)."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -22,12 +24,13 @@ class Sin(Function):
         return cuda.get_array_module(x).sin(x)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return gy * cos(x)
 
 
 class Cos(Function):
     """y = cos(x). Derivative: -sin(x)."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -35,12 +38,13 @@ class Cos(Function):
         return cuda.get_array_module(x).cos(x)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return -gy * sin(x)
 
 
 class Tan(Function):
     """y = tan(x). Derivative: 1 + tan(x)**2."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -48,12 +52,13 @@ class Tan(Function):
         return cuda.get_array_module(x).tan(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return gy * y * y + gy
 
 
 class Tanh(Function):
     """y = tanh(x). Derivative: 1 - y**2 (computed by :class:`TanhGrad`)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -61,7 +66,7 @@ class Tanh(Function):
         return cuda.get_array_module(x).tanh(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return TanhGrad()(y, gy)
 
 
@@ -70,11 +75,12 @@ class TanhGrad(Function):
     gy, in one pass over the data, and as one node rather than three, so that every
     further derivative of tanh records fewer operations.
     Derivatives: -2 y gy g to y, and TanhGrad(y, g) to gy."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def forward(self, y, gy):
-        gx = -gy                  # gy - gy y², in place on one fresh array
+        gx = -gy  # gy - gy y², in place on one fresh array
         gx *= y
         gx *= y
         gx += gy
@@ -82,12 +88,15 @@ class TanhGrad(Function):
 
     def backward(self, g, *, needs_input_grad):
         y, gy = self.retained_inputs()
-        return (g * y * gy * -2.0 if needs_input_grad[0] else None,
-                TanhGrad()(y, g) if needs_input_grad[1] else None)
+        return (
+            g * y * gy * -2.0 if needs_input_grad[0] else None,
+            TanhGrad()(y, g) if needs_input_grad[1] else None,
+        )
 
 
 class Exp(Function):
     """y = exp(x). Derivative: y."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -95,12 +104,13 @@ class Exp(Function):
         return cuda.get_array_module(x).exp(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return gy * y
 
 
 class Log(Function):
     """y = log(x) (natural). Derivative: 1 / x."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -108,12 +118,13 @@ class Log(Function):
         return cuda.get_array_module(x).log(x)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return gy / x
 
 
 class Sqrt(Function):
     """y = sqrt(x). Derivative: 1 / (2 y)."""
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -121,12 +132,13 @@ class Sqrt(Function):
         return cuda.get_array_module(x).sqrt(x)
 
     def backward(self, gy):
-        y, = self.retained_outputs()
+        (y,) = self.retained_outputs()
         return gy / (2 * y)
 
 
 class Square(Function):
     """y = x**2. Derivative: 2x."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -134,7 +146,7 @@ class Square(Function):
         return x * x
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return gy * (2 * x)
 
 
@@ -146,6 +158,7 @@ class PiecewiseLinearGrad(Function):
     product.  The slope is constant on each piece, so the derivative in x is 0 (also
     taken as 0 at the kinks: None is returned) and the one in gy is the same product,
     ``PiecewiseLinearGrad(times_slope)(x, g)``."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -169,6 +182,7 @@ def _times_sign(x, gy):
 
 class Abs(Function):
     """y = |x|. Derivative: sign(x) (0 at x = 0)."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -176,12 +190,13 @@ class Abs(Function):
         return cuda.get_array_module(x).abs(x)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return PiecewiseLinearGrad(_times_sign)(x, gy)
 
 
 class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range, 0 outside."""
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -193,7 +208,7 @@ class Clip(Function):
         return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
+        (x,) = self.retained_inputs()
         return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
     def _times_slope(self, x, gy):

@@ -1,4 +1,5 @@
 """Noise for regularisation: (inverted) dropout."""
+
 import numbers
 
 from dezero import cuda
@@ -9,6 +10,7 @@ from dezero.functions.array import as_input
 class Dropout(Function):
     """y = x * mask / (1 - ratio), with mask = (uniform random >= ratio) drawn once per
     call.  Derivative: the same mask and scale applied to gy."""
+
     retain_inputs = ()
     retain_outputs = ()
 

@@ -1,4 +1,5 @@
 """Normalisation: batch normalisation with running statistics."""
+
 from dezero import cuda
 from dezero.core import Config, Function, Variable
 from dezero.functions.array import as_input
@@ -18,6 +19,7 @@ class BatchNorm(Function):
     recorded backward computes them again from x, so that second derivatives see how
     they depend on x.
     """
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -40,8 +42,7 @@ class BatchNorm(Function):
             self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
         else:
             mean = self.running_mean.reshape(self.shape).astype(x.dtype)
-            inv_std = 1.0 / xp.sqrt(self.running_var.reshape(self.shape).astype(x.dtype)
-                                    + self.eps)
+            inv_std = 1.0 / xp.sqrt(self.running_var.reshape(self.shape).astype(x.dtype) + self.eps)
             xc = x - mean
             self.mean = mean
         self.xhat = xc * inv_std
@@ -67,17 +68,18 @@ class BatchNorm(Function):
             var = (xc * xc).sum(axis=axes, keepdims=True) * scale
             inv_std = (var + self.eps) ** -0.5
             xhat = xc * inv_std
-        else:                          # the running statistics are constants
+        else:  # the running statistics are constants
             inv_std = self.inv_std
             xhat = (x - self.mean) * inv_std
         gbeta = gy.sum(axis=axes)
         ggamma = (gy * xhat).sum(axis=axes)
         if not needs_input_grad[0]:
             return None, ggamma, gbeta
-        if self.train:                 # xhat depends on x through the batch statistics
+        if self.train:  # xhat depends on x through the batch statistics
             scale = 1.0 / m
-            gy = (gy - gbeta.reshape(self.shape) * scale
-                  - xhat * (ggamma.reshape(self.shape) * scale))
+            gy = (
+                gy - gbeta.reshape(self.shape) * scale - xhat * (ggamma.reshape(self.shape) * scale)
+            )
         gx = gy * (gamma.reshape(self.shape) * inv_std)
         return gx, ggamma, gbeta
 
@@ -87,12 +89,16 @@ def _statistic(name, a, channels):
     if isinstance(a, Variable):
         a = a.data
     if not isinstance(a, cuda.array_types) or a.dtype.kind != 'f':
-        raise TypeError(f'batch_norm: {name} must be a float array of shape '
-                        f'({channels},) (it is updated in place), got '
-                        f'{getattr(a, "dtype", type(a).__name__)}')
+        raise TypeError(
+            f'batch_norm: {name} must be a float array of shape '
+            f'({channels},) (it is updated in place), got '
+            f'{getattr(a, "dtype", type(a).__name__)}'
+        )
     if a.shape != (channels,):
-        raise ValueError(f'batch_norm: {name} has shape {a.shape}, expected '
-                         f'({channels},) (one value per channel of x)')
+        raise ValueError(
+            f'batch_norm: {name} has shape {a.shape}, expected '
+            f'({channels},) (one value per channel of x)'
+        )
     return a
 
 
@@ -111,13 +117,16 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     """
     x, gamma, beta = as_input(x), as_input(gamma), as_input(beta)
     if x.ndim not in (2, 4):
-        raise ValueError(f'batch_norm: x must be 2-D (N, C) or 4-D (N, C, H, W), got '
-                         f'shape {x.shape}')
+        raise ValueError(
+            f'batch_norm: x must be 2-D (N, C) or 4-D (N, C, H, W), got shape {x.shape}'
+        )
     channels = x.shape[1]
     for name, p in (('gamma', gamma), ('beta', beta)):
         if p.shape != (channels,):
-            raise ValueError(f'batch_norm: {name} has shape {p.shape}, expected '
-                             f'({channels},) for x of shape {x.shape}')
+            raise ValueError(
+                f'batch_norm: {name} has shape {p.shape}, expected '
+                f'({channels},) for x of shape {x.shape}'
+            )
     mean = _statistic('mean', mean, channels)
     var = _statistic('var', var, channels)
     if not 0 <= decay <= 1:
@@ -125,8 +134,9 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     if not eps > 0:
         raise ValueError(f'batch_norm: eps must be positive, got {eps}')
     if Config.train and x.size == 0:
-        raise ValueError(f'batch_norm: cannot compute batch statistics of an empty '
-                         f'batch (x of shape {x.shape})')
+        raise ValueError(
+            f'batch_norm: cannot compute batch statistics of an empty batch (x of shape {x.shape})'
+        )
     return BatchNorm(mean, var, float(decay), float(eps))(x, gamma, beta)
 
 

@@ -8,6 +8,7 @@ each window, and the gradient of that is average pooling again.  Each backward i
 call of such a gradient function, whose forward is the array kernel: a first-order pass
 runs the kernel on arrays, a recorded one (``create_graph``) records the function.
 """
+
 import numpy as np
 
 from dezero import cuda
@@ -15,8 +16,15 @@ from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function
 from dezero.functions.array import as_input
 
-__all__ = ['pooling', 'max_pooling', 'average_pooling', 'Pooling', 'Pooling2DGrad',
-           'Pooling2DWithIndexes', 'AveragePooling']
+__all__ = [
+    'pooling',
+    'max_pooling',
+    'average_pooling',
+    'Pooling',
+    'Pooling2DGrad',
+    'Pooling2DWithIndexes',
+    'AveragePooling',
+]
 
 
 def _lowest(dtype):
@@ -39,8 +47,7 @@ class _Windows:
 
     def view(self, x, fill=0):
         """The windows of x, padded with ``fill``: a (N, C, KH, KW, OH, OW) view."""
-        return window_view(pad_image(x, self.pad, fill), self.kernel, self.stride,
-                           self.out)
+        return window_view(pad_image(x, self.pad, fill), self.kernel, self.stride, self.out)
 
     def fold(self, x, name, fill=0):
         """The ufunc ``name`` ('maximum', 'add') of x's array module folded over each
@@ -76,8 +83,11 @@ class _Windows:
         xp = cuda.get_array_module(offsets)
         n, c, hp, wp = self.padded_shape(x_shape)
         (sh, sw), (oh, ow), kw = self.stride, self.out, self.kernel[1]
-        start = (xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
-                 + (xp.arange(oh) * (sh * wp)).reshape(oh, 1) + xp.arange(ow) * sw)
+        start = (
+            xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
+            + (xp.arange(oh) * (sh * wp)).reshape(oh, 1)
+            + xp.arange(ow) * sw
+        )
         k = xp.arange(self.kernel[0] * kw)
         return start + ((k // kw) * wp + k % kw)[offsets]
 
@@ -92,13 +102,13 @@ class _Windows:
         if overlap:
             img = xp.bincount(positions.ravel(), weights=values.ravel(), minlength=size)
             img = img.astype(values.dtype, copy=False)
-        else:                                   # every position occurs at most once
+        else:  # every position occurs at most once
             img = xp.zeros(size, dtype=values.dtype)
             img[positions.ravel()] = values.ravel()
         img = img.reshape(padded)
         (ph, pw), (h, w) = self.pad, x_shape[2:]
         if ph or pw:
-            img = xp.ascontiguousarray(img[:, :, ph:ph + h, pw:pw + w])
+            img = xp.ascontiguousarray(img[:, :, ph : ph + h, pw : pw + w])
         return img
 
     def gather(self, x, positions):
@@ -110,7 +120,7 @@ class _Windows:
         kh, kw = self.kernel
         y = self.fold(x, 'add')
         if np.issubdtype(y.dtype, np.floating):
-            y *= 1.0 / (kh * kw)                # a Python float keeps float32
+            y *= 1.0 / (kh * kw)  # a Python float keeps float32
             return y
         return y / (kh * kw)
 
@@ -120,7 +130,7 @@ class _Windows:
         n, c = gy.shape[:2]
         (kh, kw), (oh, ow) = self.kernel, self.out
         xp = cuda.get_array_module(gy)
-        share = gy * (1.0 / (kh * kw))           # a Python float keeps float32
+        share = gy * (1.0 / (kh * kw))  # a Python float keeps float32
         col = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
         return self.add_back(col, x_shape)
 
@@ -153,8 +163,10 @@ def _max_pooling_windows(name, x_shape, kernel_size, stride, pad):
     element (a window of padding alone would have no maximum to send gy to)."""
     windows = _windows(name, x_shape, kernel_size, stride, pad)
     if windows.pad[0] >= windows.kernel[0] or windows.pad[1] >= windows.kernel[1]:
-        raise ValueError(f'{name}: pad {windows.pad} must be smaller than the kernel '
-                         f'{windows.kernel}, else a window may hold padding only')
+        raise ValueError(
+            f'{name}: pad {windows.pad} must be smaller than the kernel '
+            f'{windows.kernel}, else a window may hold padding only'
+        )
     return windows
 
 
@@ -162,6 +174,7 @@ class Pooling(Function):
     """y = the maximum of each window of x (padding never wins); ``kernel_size``,
     ``stride`` and ``pad`` are ints or (height, width) pairs.
     Derivative: gy to the first position of each window that holds the maximum."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -171,10 +184,11 @@ class Pooling(Function):
         self.pad = pad
 
     def forward(self, x):
-        self.windows = _max_pooling_windows('pooling', x.shape, self.kernel_size,
-                                            self.stride, self.pad)
+        self.windows = _max_pooling_windows(
+            'pooling', x.shape, self.kernel_size, self.stride, self.pad
+        )
         fill = _lowest(x.dtype)
-        if not Config.enable_backprop:          # no graph: the argmax is never needed
+        if not Config.enable_backprop:  # no graph: the argmax is never needed
             self.positions = None
             return self.windows.fold(x, 'maximum', fill)
         col = self.windows.flat_columns(x, fill)
@@ -192,9 +206,11 @@ def _recorded_argmax(name, pooling):
     ``pooling`` (a :class:`Pooling` call, or a Pooling2DGrad or Pooling2DWithIndexes
     made from one), for the function ``name`` that moves values to or from them."""
     if getattr(pooling, 'positions', None) is None:
-        raise TypeError(f'{name}: expected a Pooling that has run forward while '
-                        f"recording a graph (it then knows where each window's maximum "
-                        f'is), got {pooling!r}')
+        raise TypeError(
+            f'{name}: expected a Pooling that has run forward while '
+            f"recording a graph (it then knows where each window's maximum "
+            f'is), got {pooling!r}'
+        )
     return pooling.windows, pooling.positions, pooling.x_shape
 
 
@@ -202,12 +218,12 @@ class Pooling2DGrad(Function):
     """gx = gy scattered to the recorded argmax of each window of the max pooling
     ``pooling`` (adding where windows overlap).  Linear in gy; derivative: the gather
     Pooling2DWithIndexes of ggx."""
+
     retain_inputs = ()
     retain_outputs = ()
 
     def __init__(self, pooling):
-        self.windows, self.positions, self.x_shape = _recorded_argmax('Pooling2DGrad',
-                                                                      pooling)
+        self.windows, self.positions, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
 
     def forward(self, gy):
         return self.windows.scatter(gy, self.positions, self.x_shape)
@@ -220,12 +236,14 @@ class Pooling2DWithIndexes(Function):
     """y = x read at the recorded argmax of each window of the max pooling ``pooling``
     (the adjoint of Pooling2DGrad).  Linear in x; derivative: the scatter Pooling2DGrad
     of gy."""
+
     retain_inputs = ()
     retain_outputs = ()
 
     def __init__(self, pooling):
         self.windows, self.positions, self.x_shape = _recorded_argmax(
-            'Pooling2DWithIndexes', pooling)
+            'Pooling2DWithIndexes', pooling
+        )
 
     def forward(self, x):
         return self.windows.gather(x, self.positions)
@@ -241,6 +259,7 @@ class AveragePooling(Function):
     """y = the mean of each window of x, zero padding included (every window divides
     by KH*KW); ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width)
     pairs.  Derivative: gy / (KH*KW) spread over the window."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -250,8 +269,7 @@ class AveragePooling(Function):
         self.pad = pad
 
     def forward(self, x):
-        self.windows = _windows('average_pooling', x.shape, self.kernel_size, self.stride,
-                                self.pad)
+        self.windows = _windows('average_pooling', x.shape, self.kernel_size, self.stride, self.pad)
         self.x_shape = x.shape
         return self.windows.average(x)
 
@@ -262,6 +280,7 @@ class AveragePooling(Function):
 class AveragePoolingGrad(Function):
     """gx = gy / (KH*KW) added over every window it pooled.  Linear in gy;
     derivative: average pooling of ggx."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -287,7 +306,7 @@ def pooling(x, kernel_size, stride=1, pad=0):
     could hold padding only).  Kernel, stride and pad are ints or (height, width)
     pairs; the output has shape (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy goes to the maximum of each window (to the first one on a tie)."""
-    x = as_input(x)                  # an array stays one: a constant, given no gradient
+    x = as_input(x)  # an array stays one: a constant, given no gradient
     # checked here as well as in forward, so that an error names pooling without the
     # prefix 'Pooling:' and the input shapes that an error raised in forward gets
     _max_pooling_windows('pooling', x.shape, kernel_size, stride, pad)
@@ -304,5 +323,5 @@ def average_pooling(x, kernel_size, stride=1, pad=0):
     (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy / (KH*KW) to every element of its window (overlaps add up)."""
     x = as_input(x)
-    _windows('average_pooling', x.shape, kernel_size, stride, pad)    # as in pooling
+    _windows('average_pooling', x.shape, kernel_size, stride, pad)  # as in pooling
     return AveragePooling(kernel_size, stride, pad)(x)

@@ -2,8 +2,8 @@
 
 Each gradient is reshaped so that it broadcasts back over the reduced axes.
 """
-from dezero.array_ops import (logsumexp as _logsumexp_array, normalize_axis,
-                              reshape_sum_backward)
+
+from dezero.array_ops import logsumexp as _logsumexp_array, normalize_axis, reshape_sum_backward
 from dezero.core import Function
 from dezero.functions.array import as_input, broadcast_to
 from dezero.functions.math import exp
@@ -18,6 +18,7 @@ def _check_axis(name, axis, ndim):
 
 class Sum(Function):
     """y = sum of x over ``axis``. Derivative: gy broadcast back to x's shape."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -60,6 +61,7 @@ average = mean
 class Max(Function):
     """y = max of x over ``axis``. Derivative: gy to the positions holding the maximum
     (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
+
     retain_inputs = (0,)
     retain_outputs = (0,)
 
@@ -71,8 +73,8 @@ class Max(Function):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
-        x, = self.retained_inputs()
-        y, = self.retained_outputs()
+        (x,) = self.retained_inputs()
+        (y,) = self.retained_outputs()
         return ExtremumGrad(self.axis, self.keepdims)(x, y, gy)
 
 
@@ -99,6 +101,7 @@ class ExtremumGrad(Function):
     to the positions of x that hold y, shared equally between ties.  The weight is
     constant where x has no ties, so the derivative in x and y is 0 (None is returned);
     the one in gy is sum(g * weight, axis) (:class:`ExtremumWeight` gives the weight)."""
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -123,6 +126,7 @@ class ExtremumWeight(Function):
     """The weight of :class:`ExtremumGrad` as a function of x and y: 1 / count where x
     holds its extremum y over ``axis``, 0 elsewhere, in ``dtype``.  Constant where x has
     no ties, so it has no gradient."""
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -156,6 +160,7 @@ def min(x, axis=None, keepdims=False):
 class LogSumExp(Function):
     """y = log(sum(exp(x), axis)), computed stably.
     Derivative: gy * softmax(x) = gy * exp(x - y)."""
+
     retain_inputs = (0,)
     retain_outputs = (0,)
 
@@ -172,8 +177,8 @@ class LogSumExp(Function):
         return y
 
     def backward(self, gy):
-        x, = self.retained_inputs()
-        y, = self.retained_outputs()
+        (x,) = self.retained_inputs()
+        (y,) = self.retained_outputs()
         y = reshape_sum_backward(y, self.x_shape, self.axis, self.keepdims)
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return gy * exp(x - y)

@@ -9,6 +9,7 @@ They compute what the fused functions compute (:func:`~dezero.functions.linear`,
 :func:`~dezero.functions.sigmoid`, ...) with more graph nodes and more memory; the fused
 ones are the ones to train with.
 """
+
 import math
 
 import numpy as np
@@ -24,8 +25,15 @@ from dezero.functions.linalg import matmul
 from dezero.functions.math import clip, exp, log
 from dezero.functions.reduction import sum
 
-__all__ = ['linear_simple', 'sigmoid_simple', 'softmax_simple', 'mean_squared_error_simple',
-           'softmax_cross_entropy_simple', 'conv2d_simple', 'pooling_simple']
+__all__ = [
+    'linear_simple',
+    'sigmoid_simple',
+    'softmax_simple',
+    'mean_squared_error_simple',
+    'softmax_cross_entropy_simple',
+    'conv2d_simple',
+    'pooling_simple',
+]
 
 
 def linear_simple(x, W, b=None):
@@ -82,17 +90,18 @@ def mean_squared_error_simple(x0, x1):
     x0, x1 = as_variable(x0), as_variable(x1)
     if x0.shape != x1.shape:
         if _without_ones(x0.shape) != _without_ones(x1.shape):
-            raise ValueError(f'{name}: x0 of shape {x0.shape} and x1 of shape {x1.shape} '
-                             f'must have the same shape or differ only in axes of size 1')
+            raise ValueError(
+                f'{name}: x0 of shape {x0.shape} and x1 of shape {x1.shape} '
+                f'must have the same shape or differ only in axes of size 1'
+            )
         if x0.ndim < x1.ndim:
             x0 = reshape(x0, x1.shape)
         else:
             x1 = reshape(x1, x0.shape)
     if x0.ndim == 0 or len(x0) == 0:
-        raise ValueError(f'{name}: expected a non-empty batch (first axis), got shape '
-                         f'{x0.shape}')
+        raise ValueError(f'{name}: expected a non-empty batch (first axis), got shape {x0.shape}')
     diff = x0 - x1
-    return sum(diff ** 2) / len(diff)
+    return sum(diff**2) / len(diff)
 
 
 def _class_labels(name, t, n, classes):
@@ -107,14 +116,17 @@ def _class_labels(name, t, n, classes):
         what = f'dtype {t.dtype}' if hasattr(t, 'dtype') else type(t).__name__
         raise TypeError(f'{name}: t must hold integer class labels, got {what}')
     if _without_ones(t.shape) != _without_ones((n,)):
-        raise ValueError(f'{name}: t of shape {t.shape} must hold one label per row of '
-                         f'x ({n} rows): shape ({n},) or ({n}, 1)')
+        raise ValueError(
+            f'{name}: t of shape {t.shape} must hold one label per row of '
+            f'x ({n} rows): shape ({n},) or ({n}, 1)'
+        )
     t = t.reshape(n)
     low, high = int(t.min()), int(t.max())
     if low < 0 or high >= classes:
         bad = low if low < 0 else high
-        raise ValueError(f'{name}: label {bad} is outside [0, {classes}) for x with '
-                         f'{classes} classes')
+        raise ValueError(
+            f'{name}: label {bad} is outside [0, {classes}) for x with {classes} classes'
+        )
     return t
 
 
@@ -129,12 +141,11 @@ def softmax_cross_entropy_simple(x, t):
     name = 'softmax_cross_entropy_simple'
     x = as_variable(x)
     if x.ndim != 2 or len(x) == 0:
-        raise ValueError(f'{name}: x must be 2-D logits (N, C) with N > 0, got shape '
-                         f'{x.shape}')
+        raise ValueError(f'{name}: x must be 2-D logits (N, C) with N > 0, got shape {x.shape}')
     n, classes = x.shape
     t = _class_labels(name, t, n, classes)
     if cuda.is_gpu_array(x.data) and not cuda.is_gpu_array(t):
-        t = cuda.as_cupy(t)                 # labels given on the CPU for logits on a GPU
+        t = cuda.as_cupy(t)  # labels given on the CPU for logits on a GPU
     p = clip(softmax(x), 1e-15, 1.0)
     log_p = get_item(log(p), (cuda.get_array_module(t).arange(n), t))
     return -1 * sum(log_p) / n
@@ -144,11 +155,12 @@ def _check_conv_inputs(x, W):
     if x.ndim != 4:
         raise ValueError(f'conv2d_simple: x must be 4-D (N, C, H, W), got shape {x.shape}')
     if W.ndim != 4:
-        raise ValueError(f'conv2d_simple: W must be 4-D (OC, C, KH, KW), got shape '
-                         f'{W.shape}')
+        raise ValueError(f'conv2d_simple: W must be 4-D (OC, C, KH, KW), got shape {W.shape}')
     if x.shape[1] != W.shape[1]:
-        raise ValueError(f'conv2d_simple: x of shape {x.shape} has {x.shape[1]} channels '
-                         f'but W of shape {W.shape} expects {W.shape[1]}')
+        raise ValueError(
+            f'conv2d_simple: x of shape {x.shape} has {x.shape[1]} channels '
+            f'but W of shape {W.shape} expects {W.shape[1]}'
+        )
 
 
 def conv2d_simple(x, W, b=None, stride=1, pad=0):
@@ -160,10 +172,9 @@ def conv2d_simple(x, W, b=None, stride=1, pad=0):
     _check_conv_inputs(x, W)
     n = x.shape[0]
     oc, _, kh, kw = W.shape
-    _, stride, pad, (oh, ow) = conv_geometry('conv2d_simple', x.shape, (kh, kw), stride,
-                                             pad)
-    col = im2col(x, (kh, kw), stride, pad, to_matrix=True)     # (N*OH*OW, C*KH*KW)
-    t = linear(col, W.reshape(oc, -1).transpose(), b)          # (N*OH*OW, OC)
+    _, stride, pad, (oh, ow) = conv_geometry('conv2d_simple', x.shape, (kh, kw), stride, pad)
+    col = im2col(x, (kh, kw), stride, pad, to_matrix=True)  # (N*OH*OW, C*KH*KW)
+    t = linear(col, W.reshape(oc, -1).transpose(), b)  # (N*OH*OW, OC)
     return t.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
 
 
@@ -175,9 +186,10 @@ def pooling_simple(x, kernel_size, stride=1, pad=0):
     all negative; :func:`~dezero.functions.pooling` pads with values that never win.
     Without padding the two agree."""
     x = as_variable(x)
-    kernel, stride, pad, (oh, ow) = conv_geometry('pooling_simple', x.shape, kernel_size,
-                                                  stride, pad)
+    kernel, stride, pad, (oh, ow) = conv_geometry(
+        'pooling_simple', x.shape, kernel_size, stride, pad
+    )
     n, c = x.shape[:2]
-    col = im2col(x, kernel, stride, pad, to_matrix=True)       # (N*OH*OW, C*KH*KW)
-    y = col.reshape(-1, kernel[0] * kernel[1]).max(axis=1)    # one value per window
+    col = im2col(x, kernel, stride, pad, to_matrix=True)  # (N*OH*OW, C*KH*KW)
+    y = col.reshape(-1, kernel[0] * kernel[1]).max(axis=1)  # one value per window
     return y.reshape(n, oh, ow, c).transpose(0, 3, 1, 2)

@@ -1,5 +1,6 @@
 """Shared fixtures for the tests of ``dezero.functions``: seeded random inputs drawn
 from domains that avoid kinks and singularities, and the gradient checks."""
+
 import numpy as np
 import pytest
 
@@ -21,10 +22,10 @@ DOMAINS = {
     'nonzero': lambda rng, shape: _signed(rng, rng.uniform(0.5, 2.0, shape)),
     # |x| in [0.1, 0.35] or [0.65, 0.9]: away from 0 and from the clip bounds ±0.5
     'off_bounds': lambda rng, shape: _signed(
-        rng, rng.uniform(0.1, 0.35, shape) + 0.55 * (rng.random(shape) < 0.5)),
+        rng, rng.uniform(0.1, 0.35, shape) + 0.55 * (rng.random(shape) < 0.5)
+    ),
     # all different, at least 0.1 apart: no ties for max/min, even after a ±eps probe
-    'distinct': lambda rng, shape: (rng.permutation(int(np.prod(shape))).reshape(shape)
-                                    * 0.1 - 1.0),
+    'distinct': lambda rng, shape: rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 - 1.0,
 }
 
 
@@ -35,6 +36,7 @@ def sample():
 
     def draw(shape, domain='real', dtype=np.float64):
         return np.asarray(DOMAINS[domain](rng, shape), dtype=dtype)
+
     return draw
 
 
@@ -43,7 +45,8 @@ def _partial(f, inputs, i):
     fixed = [Variable(np.array(x)) for x in inputs]
 
     def g(x):
-        return f(*fixed[:i], x, *fixed[i + 1:])
+        return f(*fixed[:i], x, *fixed[i + 1 :])
+
     return g
 
 
@@ -58,13 +61,14 @@ def _check_grads(f, *inputs, order=2, rtol=1e-4, atol=1e-5):
         # weigh the outputs at random: the gradient of a plain sum can vanish (the
         # outputs of softmax always add up to 1) and would then prove nothing
         w = rng.uniform(0.5, 1.5, g(Variable(np.array(inputs[i]))).shape)
-        assert gradient_check(lambda x: g(x) * w, inputs[i], rtol=rtol, atol=atol), \
+        assert gradient_check(lambda x: g(x) * w, inputs[i], rtol=rtol, atol=atol), (
             f'input {i}: 1st order'
+        )
         if order >= 2:
-            assert gradgrad_check(g, inputs[i], rtol=rtol, atol=atol), \
-                f'input {i}: 2nd order'
-            assert gradgrad_check(lambda x: F.square(g(x)), inputs[i], rtol=rtol,
-                                  atol=atol), f'input {i}: 2nd order of the square'
+            assert gradgrad_check(g, inputs[i], rtol=rtol, atol=atol), f'input {i}: 2nd order'
+            assert gradgrad_check(lambda x: F.square(g(x)), inputs[i], rtol=rtol, atol=atol), (
+                f'input {i}: 2nd order of the square'
+            )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ Dropout is random: its cases seed ``np.random`` before every call (and restore t
 global state afterwards), so that each call draws the same mask and the function is
 deterministic for the numerical differences, while the real dropout code runs.
 """
+
 import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -27,14 +28,13 @@ import dezero.functions as F
 
 #: Public names of dezero.functions that have no derivative to check, with the reason.
 NOT_DIFFERENTIABLE = {
-    'accuracy': 'a step function of the scores (argmax); returns a Variable with no '
-                'creator',
+    'accuracy': 'a step function of the scores (argmax); returns a Variable with no creator',
     'im2col_array': 'arrays in, an array out, no graph; im2col is its differentiable form',
     'col2im_array': 'arrays in, an array out, no graph; col2im is its differentiable form',
     'as_variable': 'wraps an array in a Variable (the core function, also found here as '
-                   'in the book); records nothing',
+    'in the book); records nothing',
     'as_array': 'turns a number into an array (the core function, also found here as in '
-                'the book); no Variable at all',
+    'the book); no Variable at all',
 }
 
 
@@ -63,9 +63,11 @@ def nonzero(*shape):
 def off_bounds(*shape):
     """|x| in [0.1, 0.35) or [0.65, 0.9) with random signs: away from 0 and from the
     clip bounds ±0.5 used below."""
+
     def draw(rng):
         magnitude = rng.uniform(0.1, 0.35, shape) + 0.55 * (rng.random(shape) < 0.5)
         return rng.choice([-1.0, 1.0], shape) * magnitude
+
     return draw
 
 
@@ -82,6 +84,7 @@ class GradCase:
     """One check: ``call(*inputs, **fixed)`` (``call`` defaults to ``F.<name>``), with
     ``inputs`` the generators of the differentiable arguments and ``fixed`` the other
     keyword arguments.  ``label`` tells the cases of one function apart."""
+
     name: str
     inputs: tuple
     fixed: dict = field(default_factory=dict)
@@ -153,7 +156,7 @@ def batch_norm_test(x, gamma, beta):
         return F.batch_norm(x, gamma, beta, _RUNNING_MEAN.copy(), _RUNNING_VAR.copy())
 
 
-_IDS = np.array([[0, 3, 1], [3, 3, 2]])          # id 3 repeats: its rows add up
+_IDS = np.array([[0, 3, 1], [3, 3, 2]])  # id 3 repeats: its rows add up
 _LABELS = np.array([2, 0, 3])
 _TARGETS = np.array([[0.0, 1.0, 0.3], [1.0, 0.5, 0.0]])
 
@@ -189,7 +192,7 @@ CASES = [
     case('pow', positive(2, 3), positive(3), label='variable-exponent-broadcast'),
     case('pow', positive(2, 1), positive(1, 3), label='variable-exponent-broadcast-both'),
     case('pow', nonzero(2, 3), c=2, label='negative-base'),
-    case('pow', real(2, 3), call=lambda x: 2.0 ** x, label='operator-rpow-scalar'),
+    case('pow', real(2, 3), call=lambda x: 2.0**x, label='operator-rpow-scalar'),
     # elementwise math
     case('sin', real(2, 3)),
     case('cos', real(2, 3)),
@@ -212,15 +215,23 @@ CASES = [
     case('transpose', real(2, 3, 2), axes=(-1, 0, 1), label='negative-axes'),
     case('get_item', real(3, 4), slices=(slice(0, 2), 1), label='basic'),
     case('get_item', real(3, 4), slices=np.array([2, 0, 2]), label='repeated-ids'),
-    case('get_item', real(3, 4), slices=(np.array([0, 2, 2]), np.array([1, 1, 3])),
-         label='fancy-pairs'),
-    case('get_item', real(2, 3), slices=(slice(None), np.array([-1, 0, -1])),
-         label='negative-ids'),
+    case(
+        'get_item',
+        real(3, 4),
+        slices=(np.array([0, 2, 2]), np.array([1, 1, 3])),
+        label='fancy-pairs',
+    ),
+    case('get_item', real(2, 3), slices=(slice(None), np.array([-1, 0, -1])), label='negative-ids'),
     case('get_item', real(2, 3, 2), slices=(Ellipsis, None, 1), label='ellipsis-newaxis'),
-    case('get_item', real(2, 3), slices=(slice(None), slice(None, None, -2)),
-         label='negative-step'),
-    case('get_item', real(2, 3), label='mask',
-         slices=np.array([[True, False, True], [False, True, True]])),
+    case(
+        'get_item', real(2, 3), slices=(slice(None), slice(None, None, -2)), label='negative-step'
+    ),
+    case(
+        'get_item',
+        real(2, 3),
+        label='mask',
+        slices=np.array([[True, False, True], [False, True, True]]),
+    ),
     case('expand_dims', real(2, 3), axis=1),
     case('expand_dims', real(2, 3), axis=-1, label='negative-axis'),
     case('squeeze', real(2, 1, 3, 1), label='all'),
@@ -233,14 +244,23 @@ CASES = [
     case('sum_to', real(2, 3), shape=(1, 3), label='keep-axis'),
     case('sum_to', real(2, 3), shape=(3,), label='drop-axis'),
     case('sum_to', real(2, 3, 2), shape=(3, 1), label='drop-and-keep'),
-    case('concat', real(2, 1), real(2, 3), real(2, 2),
-         call=lambda *xs: F.concat(xs, axis=1), label='axis1'),
-    case('concat', real(2, 1), real(2, 3), call=lambda *xs: F.concat(xs, axis=-1),
-         label='negative-axis'),
-    case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=0),
-         label='axis0'),
-    case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=-1),
-         label='last-axis'),
+    case(
+        'concat',
+        real(2, 1),
+        real(2, 3),
+        real(2, 2),
+        call=lambda *xs: F.concat(xs, axis=1),
+        label='axis1',
+    ),
+    case(
+        'concat',
+        real(2, 1),
+        real(2, 3),
+        call=lambda *xs: F.concat(xs, axis=-1),
+        label='negative-axis',
+    ),
+    case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=0), label='axis0'),
+    case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=-1), label='last-axis'),
     # reductions
     case('sum', real(2, 3), label='all'),
     case('sum', real(2, 3, 2), axis=(0, 2), label='axes'),
@@ -287,8 +307,7 @@ CASES = [
     case('linear', real(2, 3), real(3, 2), label='no-bias'),
     case('linear', real(3), real(3, 2), real(2), label='single-sample'),
     case('embed_id', real(4, 2), call=lambda W: F.embed_id(_IDS, W), label='repeated-ids'),
-    case('embed_id', real(4, 2), call=lambda W: F.embed_id(np.array(2), W),
-         label='scalar-id'),
+    case('embed_id', real(4, 2), call=lambda W: F.embed_id(np.array(2), W), label='scalar-id'),
     # losses
     case('mean_squared_error', real(2, 3), real(2, 3), label='2d'),
     case('mean_squared_error', real(3), real(3), label='1d'),
@@ -300,51 +319,117 @@ CASES = [
     case('sigmoid_cross_entropy', real(2, 3), t=_TARGETS),
     case('sigmoid_cross_entropy', real(3, 1), t=_TARGETS[0], label='column-vs-vector'),
     case('binary_cross_entropy', uniform(0.1, 0.9, 2, 3), t=_TARGETS),
-    case('binary_cross_entropy', uniform(0.1, 0.9, 3, 1), t=np.array([1, 0, 1]),
-         label='column-vs-int-labels'),
+    case(
+        'binary_cross_entropy',
+        uniform(0.1, 0.9, 3, 1),
+        t=np.array([1, 0, 1]),
+        label='column-vs-int-labels',
+    ),
     # noise and normalisation
     case('dropout', real(2, 4), call=seeded_dropout, dropout_ratio=0.5, label='train'),
     case('dropout', real(2, 4), call=dropout_in_test_mode, label='test-mode'),
-    case('batch_norm', real(4, 3), uniform(0.5, 1.5, 3), real(3), call=batch_norm_train,
-         label='train-2d'),
-    case('batch_norm', real(2, 3, 2, 2), uniform(0.5, 1.5, 3), real(3),
-         call=batch_norm_train, label='train-4d'),
-    case('batch_norm', real(4, 3), uniform(0.5, 1.5, 3), real(3), call=batch_norm_test,
-         label='test-mode-2d'),
-    case('batch_nrom', real(2, 3, 2, 2), uniform(0.5, 1.5, 3), real(3), call=batch_nrom_train,
-         label='train-4d'),
-    case('batch_norm', real(2, 3, 1, 2), uniform(0.5, 1.5, 3), real(3),
-         call=batch_norm_test, label='test-mode-4d'),
+    case(
+        'batch_norm',
+        real(4, 3),
+        uniform(0.5, 1.5, 3),
+        real(3),
+        call=batch_norm_train,
+        label='train-2d',
+    ),
+    case(
+        'batch_norm',
+        real(2, 3, 2, 2),
+        uniform(0.5, 1.5, 3),
+        real(3),
+        call=batch_norm_train,
+        label='train-4d',
+    ),
+    case(
+        'batch_norm',
+        real(4, 3),
+        uniform(0.5, 1.5, 3),
+        real(3),
+        call=batch_norm_test,
+        label='test-mode-2d',
+    ),
+    case(
+        'batch_nrom',
+        real(2, 3, 2, 2),
+        uniform(0.5, 1.5, 3),
+        real(3),
+        call=batch_nrom_train,
+        label='train-4d',
+    ),
+    case(
+        'batch_norm',
+        real(2, 3, 1, 2),
+        uniform(0.5, 1.5, 3),
+        real(3),
+        call=batch_norm_test,
+        label='test-mode-4d',
+    ),
     # convolution: tiny images, with stride, pad and non-square kernels
     case('conv2d', real(1, 2, 4, 4), real(2, 2, 3, 3), real(2), label='bias'),
-    case('conv2d', real(2, 1, 4, 3), real(2, 1, 2, 2), stride=2, pad=1,
-         label='stride-pad-no-bias'),
-    case('conv2d', real(2, 2, 5, 4), real(3, 2, 3, 2), real(3), stride=(2, 1), pad=(1, 2),
-         label='pairs'),
+    case('conv2d', real(2, 1, 4, 3), real(2, 1, 2, 2), stride=2, pad=1, label='stride-pad-no-bias'),
+    case(
+        'conv2d',
+        real(2, 2, 5, 4),
+        real(3, 2, 3, 2),
+        real(3),
+        stride=(2, 1),
+        pad=(1, 2),
+        label='pairs',
+    ),
     case('deconv2d', real(1, 2, 2, 2), real(2, 1, 3, 3), real(1), label='bias'),
-    case('deconv2d', real(1, 1, 2, 2), real(1, 2, 2, 3), stride=2, pad=1,
-         label='stride-pad-no-bias'),
-    case('deconv2d', real(1, 1, 2, 2), real(1, 1, 3, 3), stride=2, outsize=(6, 5),
-         label='outsize'),
-    case('deconv2d', real(2, 2, 2, 3), real(2, 3, 3, 2), real(3), stride=(2, 3), pad=(1, 0),
-         label='pairs'),
+    case(
+        'deconv2d', real(1, 1, 2, 2), real(1, 2, 2, 3), stride=2, pad=1, label='stride-pad-no-bias'
+    ),
+    case('deconv2d', real(1, 1, 2, 2), real(1, 1, 3, 3), stride=2, outsize=(6, 5), label='outsize'),
+    case(
+        'deconv2d',
+        real(2, 2, 2, 3),
+        real(2, 3, 3, 2),
+        real(3),
+        stride=(2, 3),
+        pad=(1, 0),
+        label='pairs',
+    ),
     case('im2col', real(1, 2, 3, 3), kernel_size=2, label='matrix'),
-    case('im2col', real(1, 1, 3, 4), kernel_size=(2, 3), stride=(1, 2), pad=1,
-         to_matrix=False, label='tensor-stride-pad'),
+    case(
+        'im2col',
+        real(1, 1, 3, 4),
+        kernel_size=(2, 3),
+        stride=(1, 2),
+        pad=1,
+        to_matrix=False,
+        label='tensor-stride-pad',
+    ),
     case('col2im', real(4, 8), input_shape=(1, 2, 3, 3), kernel_size=2, label='matrix'),
-    case('col2im', real(1, 1, 2, 3, 4, 2), input_shape=(1, 1, 3, 4), kernel_size=(2, 3),
-         stride=(1, 2), pad=1, to_matrix=False, label='tensor-stride-pad'),
+    case(
+        'col2im',
+        real(1, 1, 2, 3, 4, 2),
+        input_shape=(1, 1, 3, 4),
+        kernel_size=(2, 3),
+        stride=(1, 2),
+        pad=1,
+        to_matrix=False,
+        label='tensor-stride-pad',
+    ),
     # pooling
     case('pooling', distinct(1, 2, 4, 4), kernel_size=2, stride=2, label='disjoint'),
-    case('pooling', distinct(1, 1, 3, 4), kernel_size=2, stride=1, pad=1,
-         label='overlap-pad'),
+    case('pooling', distinct(1, 1, 3, 4), kernel_size=2, stride=1, pad=1, label='overlap-pad'),
     case('pooling', distinct(1, 1, 5, 5), kernel_size=2, stride=3, label='gaps'),
     case('max_pooling', distinct(1, 1, 4, 4), kernel_size=(2, 3), stride=(2, 1)),
     case('average_pooling', real(1, 2, 4, 4), kernel_size=2, stride=2, label='disjoint'),
-    case('average_pooling', real(1, 1, 3, 4), kernel_size=2, stride=1, pad=1,
-         label='overlap-pad'),
-    case('average_pooling', real(1, 1, 5, 5), kernel_size=(3, 2), stride=(2, 3), pad=(1, 0),
-         label='pairs'),
+    case('average_pooling', real(1, 1, 3, 4), kernel_size=2, stride=1, pad=1, label='overlap-pad'),
+    case(
+        'average_pooling',
+        real(1, 1, 5, 5),
+        kernel_size=(3, 2),
+        stride=(2, 3),
+        pad=(1, 0),
+        label='pairs',
+    ),
     # the book's compositions of primitives
     case('linear_simple', real(2, 3), real(3, 2), real(2), label='bias'),
     case('linear_simple', real(2, 3), real(3, 2), label='no-bias'),
@@ -356,14 +441,26 @@ CASES = [
     case('mean_squared_error_simple', real(3), real(3), label='1d'),
     case('softmax_cross_entropy_simple', real(3, 4), t=_LABELS),
     case('conv2d_simple', real(1, 2, 4, 4), real(2, 2, 3, 3), real(2), label='bias'),
-    case('conv2d_simple', real(2, 1, 4, 3), real(2, 1, 2, 2), stride=2, pad=1,
-         label='stride-pad-no-bias'),
-    case('conv2d_simple', real(2, 2, 5, 4), real(3, 2, 3, 2), real(3), stride=(2, 1),
-         pad=(1, 2), label='pairs'),
+    case(
+        'conv2d_simple',
+        real(2, 1, 4, 3),
+        real(2, 1, 2, 2),
+        stride=2,
+        pad=1,
+        label='stride-pad-no-bias',
+    ),
+    case(
+        'conv2d_simple',
+        real(2, 2, 5, 4),
+        real(3, 2, 3, 2),
+        real(3),
+        stride=(2, 1),
+        pad=(1, 2),
+        label='pairs',
+    ),
     case('pooling_simple', distinct(1, 2, 4, 4), kernel_size=2, stride=2, label='disjoint'),
     case('pooling_simple', distinct(1, 1, 3, 4), kernel_size=2, stride=1, label='overlap'),
-    case('pooling_simple', distinct(1, 1, 5, 5), kernel_size=(3, 2), stride=(2, 3),
-         label='pairs'),
+    case('pooling_simple', distinct(1, 1, 5, 5), kernel_size=(3, 2), stride=(2, 3), label='pairs'),
 ]
 
 #: The public names covered by the registry.

@@ -1,5 +1,6 @@
 """Activations: sigmoid relu leaky_relu softmax log_softmax, the gradient functions
 SigmoidGrad, SoftmaxGrad and LogSoftmaxGrad, and QuietExp."""
+
 import weakref
 
 import numpy as np
@@ -8,8 +9,7 @@ import pytest
 import dezero.functions as F
 from dezero import Variable
 from dezero.autodiff import grad
-from dezero.functions.activation import (LogSoftmaxGrad, QuietExp, SigmoidGrad,
-                                         SoftmaxGrad)
+from dezero.functions.activation import LogSoftmaxGrad, QuietExp, SigmoidGrad, SoftmaxGrad
 
 
 def _softmax_ref(x, axis):
@@ -29,16 +29,19 @@ def _first_and_second(f, x):
 
 
 # ---- exact values ----------------------------------------------------------------------
-@pytest.mark.parametrize('f, x, y, gx, ggx', [
-    (F.sigmoid, 0.0, 0.5, 0.25, 0.0),
-    (F.sigmoid, np.log(3.0), 0.75, 0.1875, 0.1875 * (1 - 2 * 0.75)),
-    (F.relu, 2.0, 2.0, 1.0, 0.0),
-    (F.relu, -2.0, 0.0, 0.0, 0.0),
-    (F.relu, 0.0, 0.0, 0.0, 0.0),               # the derivative at the kink is 0
-    (F.leaky_relu, 3.0, 3.0, 1.0, 0.0),
-    (F.leaky_relu, -2.0, -0.4, 0.2, 0.0),        # default slope 0.2
-    (lambda x: F.leaky_relu(x, 0.1), -2.0, -0.2, 0.1, 0.0),
-])
+@pytest.mark.parametrize(
+    'f, x, y, gx, ggx',
+    [
+        (F.sigmoid, 0.0, 0.5, 0.25, 0.0),
+        (F.sigmoid, np.log(3.0), 0.75, 0.1875, 0.1875 * (1 - 2 * 0.75)),
+        (F.relu, 2.0, 2.0, 1.0, 0.0),
+        (F.relu, -2.0, 0.0, 0.0, 0.0),
+        (F.relu, 0.0, 0.0, 0.0, 0.0),  # the derivative at the kink is 0
+        (F.leaky_relu, 3.0, 3.0, 1.0, 0.0),
+        (F.leaky_relu, -2.0, -0.4, 0.2, 0.0),  # default slope 0.2
+        (lambda x: F.leaky_relu(x, 0.1), -2.0, -0.2, 0.1, 0.0),
+    ],
+)
 def test_scalar_values_and_derivatives(f, x, y, gx, ggx):
     out, first, second = _first_and_second(f, x)
     assert out == pytest.approx(y, abs=1e-15)
@@ -49,11 +52,13 @@ def test_scalar_values_and_derivatives(f, x, y, gx, ggx):
 def test_softmax_and_log_softmax_values():
     x = np.array([[0.0, np.log(3.0)], [np.log(4.0), 0.0]])
     np.testing.assert_allclose(F.softmax(x).data, [[0.25, 0.75], [0.8, 0.2]], rtol=1e-14)
-    np.testing.assert_allclose(F.log_softmax(x).data, np.log([[0.25, 0.75], [0.8, 0.2]]),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        F.log_softmax(x).data, np.log([[0.25, 0.75], [0.8, 0.2]]), rtol=1e-14
+    )
     # over axis 0 the columns sum to 1 instead
-    np.testing.assert_allclose(F.softmax(x, axis=0).data, [[1 / 5, 3 / 4], [4 / 5, 1 / 4]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        F.softmax(x, axis=0).data, [[1 / 5, 3 / 4], [4 / 5, 1 / 4]], rtol=1e-14
+    )
 
 
 def test_softmax_gradient_by_hand():
@@ -70,8 +75,7 @@ def test_softmax_matches_reference_over_axes(axis, sample):
     x = sample((2, 3, 4))
     ref = _softmax_ref(x, axis)
     np.testing.assert_allclose(F.softmax(x, axis).data, ref, rtol=1e-13)
-    np.testing.assert_allclose(F.log_softmax(x, axis).data, np.log(ref), rtol=1e-13,
-                               atol=1e-14)
+    np.testing.assert_allclose(F.log_softmax(x, axis).data, np.log(ref), rtol=1e-13, atol=1e-14)
 
 
 def test_sigmoid_matches_reference_and_keeps_small_tail_accurate(sample):
@@ -104,8 +108,9 @@ def test_elementwise_gradients(name, shape, sample, check_grads):
 
 
 @pytest.mark.parametrize('f', [F.softmax, F.log_softmax], ids=['softmax', 'log_softmax'])
-@pytest.mark.parametrize('shape, axis', [((2, 3), 1), ((2, 3), 0), ((4,), 0),
-                                         ((2, 3, 2), -1), ((2, 3, 2), (1, 2))])
+@pytest.mark.parametrize(
+    'shape, axis', [((2, 3), 1), ((2, 3), 0), ((4,), 0), ((2, 3, 2), -1), ((2, 3, 2), (1, 2))]
+)
 def test_softmax_gradients(f, shape, axis, sample, check_grads):
     check_grads(lambda x: f(x, axis), sample(shape))
 
@@ -127,10 +132,13 @@ def test_float32_second_order_stays_float32():
         assert gx.dtype == np.float32 and x.grad.dtype == np.float32, f
 
 
-ALL = {**{name: (f, domain) for name, (f, domain) in ELEMENTWISE.items()},
-       'softmax': (F.softmax, 'real'), 'softmax axis 0': (lambda x: F.softmax(x, 0), 'real'),
-       'log_softmax': (F.log_softmax, 'real'),
-       'log_softmax axes': (lambda x: F.log_softmax(x, (0, 1)), 'real')}
+ALL = {
+    **{name: (f, domain) for name, (f, domain) in ELEMENTWISE.items()},
+    'softmax': (F.softmax, 'real'),
+    'softmax axis 0': (lambda x: F.softmax(x, 0), 'real'),
+    'log_softmax': (F.log_softmax, 'real'),
+    'log_softmax axes': (lambda x: F.log_softmax(x, (0, 1)), 'real'),
+}
 
 
 @pytest.mark.parametrize('name', ALL)
@@ -141,10 +149,16 @@ def test_gradients_of_an_intermediate_input(name, sample, check_grads):
     check_grads(lambda x: f(x + 0.0) * 1.0, sample((2, 3), domain))
 
 
-@pytest.mark.parametrize('f, keeps_input', [
-    (F.sigmoid, False), (F.relu, False), (F.softmax, False), (F.log_softmax, False),
-    (F.leaky_relu, True),
-])
+@pytest.mark.parametrize(
+    'f, keeps_input',
+    [
+        (F.sigmoid, False),
+        (F.relu, False),
+        (F.softmax, False),
+        (F.log_softmax, False),
+        (F.leaky_relu, True),
+    ],
+)
 def test_an_input_backward_does_not_read_is_freed(f, keeps_input):
     x = Variable(np.array([[0.25, -0.5]]))
     h = x * 1.0
@@ -166,8 +180,9 @@ def test_sigmoid_third_derivative_matches_the_closed_form():
         x.cleargrad()
         gx.backward(create_graph=True)
     s = 1 / (1 + np.exp(-x.data))
-    np.testing.assert_allclose(x.grad.data, s * (1 - s) * (1 - 6 * s + 6 * s ** 2),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        x.grad.data, s * (1 - s) * (1 - 6 * s + 6 * s**2), rtol=1e-12, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize('name', ['sigmoid', 'softmax', 'log_softmax axes'])
@@ -190,14 +205,17 @@ def _softmax_output(shape, axis, sample):
     return _softmax_ref(sample(shape), axis)
 
 
-@pytest.mark.parametrize('make, output', [
-    (lambda: SigmoidGrad(), lambda s: 1 / (1 + np.exp(-s((2, 3))))),
-    (lambda: SoftmaxGrad(1), lambda s: _softmax_output((2, 3), 1, s)),
-    (lambda: SoftmaxGrad((0, 2)), lambda s: _softmax_output((2, 3, 2), (0, 2), s)),
-    (lambda: LogSoftmaxGrad(1), lambda s: np.log(_softmax_output((2, 3), 1, s))),
-    (lambda: LogSoftmaxGrad((0, 1)), lambda s: np.log(_softmax_output((2, 3), (0, 1), s))),
-], ids=['SigmoidGrad', 'SoftmaxGrad', 'SoftmaxGrad-axes', 'LogSoftmaxGrad',
-        'LogSoftmaxGrad-axes'])
+@pytest.mark.parametrize(
+    'make, output',
+    [
+        (lambda: SigmoidGrad(), lambda s: 1 / (1 + np.exp(-s((2, 3))))),
+        (lambda: SoftmaxGrad(1), lambda s: _softmax_output((2, 3), 1, s)),
+        (lambda: SoftmaxGrad((0, 2)), lambda s: _softmax_output((2, 3, 2), (0, 2), s)),
+        (lambda: LogSoftmaxGrad(1), lambda s: np.log(_softmax_output((2, 3), 1, s))),
+        (lambda: LogSoftmaxGrad((0, 1)), lambda s: np.log(_softmax_output((2, 3), (0, 1), s))),
+    ],
+    ids=['SigmoidGrad', 'SoftmaxGrad', 'SoftmaxGrad-axes', 'LogSoftmaxGrad', 'LogSoftmaxGrad-axes'],
+)
 def test_gradient_functions_in_both_inputs(make, output, sample, check_grads):
     # each is a function of the forward output y and the gradient gy, differentiable
     # in both, so that the activations have derivatives of any order
@@ -205,9 +223,11 @@ def test_gradient_functions_in_both_inputs(make, output, sample, check_grads):
     check_grads(lambda y, gy: make()(y, gy), y, sample(y.shape))
 
 
-@pytest.mark.parametrize('make', [lambda: SigmoidGrad(), lambda: SoftmaxGrad(1),
-                                  lambda: LogSoftmaxGrad(1)],
-                         ids=['SigmoidGrad', 'SoftmaxGrad', 'LogSoftmaxGrad'])
+@pytest.mark.parametrize(
+    'make',
+    [lambda: SigmoidGrad(), lambda: SoftmaxGrad(1), lambda: LogSoftmaxGrad(1)],
+    ids=['SigmoidGrad', 'SoftmaxGrad', 'LogSoftmaxGrad'],
+)
 def test_gradient_functions_compute_only_the_gradients_asked_for(make):
     f = make()
     y, gy = Variable(np.array([[0.2, 0.8]])), Variable(np.array([[1.0, -2.0]]))
@@ -228,8 +248,7 @@ def test_large_inputs_give_exact_results_without_warnings():
     big = np.array([[-1000.0, 1000.0]])
     with np.errstate(all='raise'):
         np.testing.assert_array_equal(F.sigmoid(big).data, [[0.0, 1.0]])
-        np.testing.assert_array_equal(F.softmax(np.array([[1000.0, 0.0]])).data,
-                                      [[1.0, 0.0]])
+        np.testing.assert_array_equal(F.softmax(np.array([[1000.0, 0.0]])).data, [[1.0, 0.0]])
         np.testing.assert_array_equal(F.log_softmax(big).data, [[-2000.0, 0.0]])
         np.testing.assert_array_equal(F.relu(big).data, [[0.0, 1000.0]])
 
@@ -246,7 +265,7 @@ def test_large_inputs_backward_twice_without_warnings(f, dtype):
         x.cleargrad()
         (gx * gx).sum().backward()
     assert np.all(np.isfinite(gx.data)) and np.all(np.isfinite(x.grad.data))
-    if f is F.log_softmax:      # gy - softmax * sum(gy): the softmax is [0, 1, 0]
+    if f is F.log_softmax:  # gy - softmax * sum(gy): the softmax is [0, 1, 0]
         np.testing.assert_allclose(gx.data, [[1.0, -4.0, 3.0]])
 
 
@@ -257,7 +276,7 @@ def test_bad_axis_is_refused(f):
     with pytest.raises(ValueError, match=f'{name}: axis 2 is out of range'):
         f(np.zeros((2, 3)), axis=2)
     with pytest.raises(ValueError, match=name):
-        f(np.zeros(3))                       # the default axis 1 needs two dimensions
+        f(np.zeros(3))  # the default axis 1 needs two dimensions
     with pytest.raises(ValueError, match='repeated axis'):
         f(np.zeros((2, 3)), axis=(1, -1))
     for bad in ('1', 1.0, True, None, ()):

@@ -1,4 +1,5 @@
 """Arithmetic: add sub mul div neg pow, as functions and as the operators + - * / ** -."""
+
 import operator
 
 import numpy as np
@@ -14,10 +15,17 @@ BINARY = {
     'sub': (F.sub, operator.sub, np.subtract, 'real', 'real'),
     'mul': (F.mul, operator.mul, np.multiply, 'real', 'real'),
     'div': (F.div, operator.truediv, np.divide, 'real', 'nonzero'),
-    'pow': (F.pow, operator.pow, np.power, 'positive', 'real'),    # Variable exponent
+    'pow': (F.pow, operator.pow, np.power, 'positive', 'real'),  # Variable exponent
 }
-SHAPE_PAIRS = [((2, 3), (2, 3)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()),
-               ((2, 3, 4), (4,)), ((4,), (2, 3, 4)), ((2, 1, 4), (3, 1))]
+SHAPE_PAIRS = [
+    ((2, 3), (2, 3)),
+    ((3, 1), (1, 4)),
+    ((), (2, 3)),
+    ((2, 3), ()),
+    ((2, 3, 4), (4,)),
+    ((4,), (2, 3, 4)),
+    ((2, 1, 4), (3, 1)),
+]
 
 
 def _inputs(sample, name, shapes):
@@ -42,13 +50,16 @@ def test_gradients_of_broadcasting_pairs(name, shapes, sample, check_grads):
     check_grads(BINARY[name][1], *_inputs(sample, name, shapes))
 
 
-@pytest.mark.parametrize('op, g0, g1', [
-    (operator.add, 1.0, 1.0),
-    (operator.sub, 1.0, -1.0),
-    (operator.mul, 3.0, 2.0),
-    (operator.truediv, 1 / 3, -2 / 9),
-    (operator.pow, 12.0, 8 * np.log(2.0)),
-])
+@pytest.mark.parametrize(
+    'op, g0, g1',
+    [
+        (operator.add, 1.0, 1.0),
+        (operator.sub, 1.0, -1.0),
+        (operator.mul, 3.0, 2.0),
+        (operator.truediv, 1 / 3, -2 / 9),
+        (operator.pow, 12.0, 8 * np.log(2.0)),
+    ],
+)
 def test_exact_gradients_at_2_and_3(op, g0, g1):
     x0, x1 = Variable(np.array(2.0)), Variable(np.array(3.0))
     op(x0, x1).backward()
@@ -58,7 +69,7 @@ def test_exact_gradients_at_2_and_3(op, g0, g1):
 def test_broadcast_gradients_are_summed_to_each_input_shape():
     a, b = Variable(np.ones((3, 1))), Variable(np.arange(4.0).reshape(1, 4))
     (a * b).backward()
-    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 6.0))    # 0+1+2+3
+    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 6.0))  # 0+1+2+3
     np.testing.assert_array_equal(b.grad.data, np.full((1, 4), 3.0))
     c, d = Variable(np.arange(24.0).reshape(2, 3, 4)), Variable(np.ones(4))
     (c + 2 * d).backward()
@@ -73,21 +84,29 @@ def test_neg(sample, check_grads):
 
 
 # (exponent, domain): integer exponents work on negative bases too
-CONSTANT_EXPONENTS = [(0, 'real'), (1, 'real'), (2, 'real'), (3, 'real'), (-1, 'nonzero'),
-                      (0.5, 'positive'), (2.5, 'positive'), (-1.5, 'positive')]
+CONSTANT_EXPONENTS = [
+    (0, 'real'),
+    (1, 'real'),
+    (2, 'real'),
+    (3, 'real'),
+    (-1, 'nonzero'),
+    (0.5, 'positive'),
+    (2.5, 'positive'),
+    (-1.5, 'positive'),
+]
 
 
 @pytest.mark.parametrize('c, domain', CONSTANT_EXPONENTS)
 def test_pow_with_constant_exponent(c, domain, sample, check_grads):
     x = sample((2, 3), domain)
     for y in (Variable(x) ** c, F.pow(Variable(x), c)):
-        np.testing.assert_allclose(y.data, x ** c, rtol=1e-12)
-    check_grads(lambda v: v ** c, x)
+        np.testing.assert_allclose(y.data, x**c, rtol=1e-12)
+    check_grads(lambda v: v**c, x)
 
 
 def test_pow_derivatives_at_2():
     x = Variable(np.array(2.0))
-    y = x ** 3
+    y = x**3
     y.backward(create_graph=True)
     gx = x.grad
     x.cleargrad()
@@ -95,36 +114,50 @@ def test_pow_derivatives_at_2():
     assert (y.data, gx.data, x.grad.data) == (8.0, 12.0, 12.0)
 
 
-@pytest.mark.parametrize('f', [
-    lambda x: 2.0 ** x,                               # rpow with a Python scalar
-    lambda x: np.array([[2.0], [0.5]]) ** x,          # rpow with an array, broadcasting
-    lambda x: x ** np.array([1.0, 2.0, 3.0]),         # an array of exponents
-    lambda x: x ** Variable(np.array(1.5)),
-    lambda x: x ** x,
-], ids=['2.0**x', 'array**x', 'x**array', 'x**Variable', 'x**x'])
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda x: 2.0**x,  # rpow with a Python scalar
+        lambda x: np.array([[2.0], [0.5]]) ** x,  # rpow with an array, broadcasting
+        lambda x: x ** np.array([1.0, 2.0, 3.0]),  # an array of exponents
+        lambda x: x ** Variable(np.array(1.5)),
+        lambda x: x**x,
+    ],
+    ids=['2.0**x', 'array**x', 'x**array', 'x**Variable', 'x**x'],
+)
 def test_pow_with_array_or_variable_exponent(f, sample, check_grads):
     check_grads(f, sample((3,), 'positive'))
 
 
 def test_rpow_exact():
     x = Variable(np.array(3.0))
-    y = 2.0 ** x
+    y = 2.0**x
     y.backward()
     assert (y.data, x.grad.data) == pytest.approx((8.0, 8.0 * np.log(2.0)))
 
 
 # ---- dtypes and mixed operands ---------------------------------------------------------
 SCALAR_EXPRESSIONS = {
-    'x*2.0': lambda x: x * 2.0, '2.0*x': lambda x: 2.0 * x,
-    'x+1': lambda x: x + 1, '1+x': lambda x: 1 + x,
-    'x-0.5': lambda x: x - 0.5, '2.0-x': lambda x: 2.0 - x,
-    'x/3.0': lambda x: x / 3.0, '3.0/x': lambda x: 3.0 / x,
-    'x**2': lambda x: x ** 2, 'x**0.5': lambda x: x ** 0.5, '2.0**x': lambda x: 2.0 ** x,
+    'x*2.0': lambda x: x * 2.0,
+    '2.0*x': lambda x: 2.0 * x,
+    'x+1': lambda x: x + 1,
+    '1+x': lambda x: 1 + x,
+    'x-0.5': lambda x: x - 0.5,
+    '2.0-x': lambda x: 2.0 - x,
+    'x/3.0': lambda x: x / 3.0,
+    '3.0/x': lambda x: 3.0 / x,
+    'x**2': lambda x: x**2,
+    'x**0.5': lambda x: x**0.5,
+    '2.0**x': lambda x: 2.0**x,
     '-x': lambda x: -x,
-    'x*f64': lambda x: x * np.float64(2), 'f64*x': lambda x: np.float64(2) * x,
-    'x+i64': lambda x: x + np.int64(1), 'f64-x': lambda x: np.float64(1) - x,
-    'x/f64': lambda x: x / np.float64(4), 'f64/x': lambda x: np.float64(4) / x,
-    'x**f64': lambda x: x ** np.float64(2), 'x**i64': lambda x: x ** np.int64(3),
+    'x*f64': lambda x: x * np.float64(2),
+    'f64*x': lambda x: np.float64(2) * x,
+    'x+i64': lambda x: x + np.int64(1),
+    'f64-x': lambda x: np.float64(1) - x,
+    'x/f64': lambda x: x / np.float64(4),
+    'f64/x': lambda x: np.float64(4) / x,
+    'x**f64': lambda x: x ** np.float64(2),
+    'x**i64': lambda x: x ** np.int64(3),
     'f64**x': lambda x: np.float64(2) ** x,
     'F.pow(x,f64)': lambda x: F.pow(x, np.float64(2)),
 }
@@ -134,8 +167,9 @@ SCALAR_EXPRESSIONS = {
 def test_scalars_keep_float32(expr, assert_keeps_float32):
     x = np.array([0.5, 1.0, 2.0])
     assert_keeps_float32(expr, x)
-    np.testing.assert_allclose(expr(Variable(x.astype(np.float32))).data,
-                               expr(Variable(x)).data, rtol=1e-6)
+    np.testing.assert_allclose(
+        expr(Variable(x.astype(np.float32))).data, expr(Variable(x)).data, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize('name', BINARY)
@@ -143,8 +177,10 @@ def test_float32_pairs_stay_float32(name, sample, assert_keeps_float32):
     assert_keeps_float32(BINARY[name][1], *_inputs(sample, name, ((3, 1), (4,))))
 
 
-@pytest.mark.parametrize('op', [operator.add, operator.sub, operator.mul,
-                                operator.truediv, operator.pow, operator.matmul])
+@pytest.mark.parametrize(
+    'op',
+    [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow, operator.matmul],
+)
 def test_ndarray_on_either_side_gives_a_variable(op):
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     b = np.array([[0.5, 1.5], [2.0, 1.0]])
@@ -157,21 +193,30 @@ def test_ndarray_on_either_side_gives_a_variable(op):
         assert v.grad.shape == (2, 2)
 
 
-@pytest.mark.parametrize('op, name', [
-    (operator.add, 'Add'), (operator.sub, 'Sub'), (operator.mul, 'Mul'),
-    (operator.truediv, 'Div'), (operator.pow, 'PowVariable'),
-])
+@pytest.mark.parametrize(
+    'op, name',
+    [
+        (operator.add, 'Add'),
+        (operator.sub, 'Sub'),
+        (operator.mul, 'Mul'),
+        (operator.truediv, 'Div'),
+        (operator.pow, 'PowVariable'),
+    ],
+)
 def test_shape_mismatch_names_function_and_shapes(op, name):
     with pytest.raises(ValueError, match=rf'{name}.*\(2, 3\).*\(4,\)'):
         op(Variable(np.ones((2, 3))), Variable(np.ones(4)))
 
 
-@pytest.mark.parametrize('f, match', [
-    (lambda x: x + [1.0, 2.0], 'list'),
-    (lambda x: [1.0, 2.0] * x, 'list'),
-    (lambda x: x ** 'a', 'str'),
-    (lambda x: F.add(x, [1.0, 2.0]), 'list'),
-])
+@pytest.mark.parametrize(
+    'f, match',
+    [
+        (lambda x: x + [1.0, 2.0], 'list'),
+        (lambda x: [1.0, 2.0] * x, 'list'),
+        (lambda x: x ** 'a', 'str'),
+        (lambda x: F.add(x, [1.0, 2.0]), 'list'),
+    ],
+)
 def test_bad_operand_types_are_refused(f, match):
     with pytest.raises(TypeError, match=match):
         f(Variable(np.ones(2)))
@@ -187,19 +232,21 @@ CONSTANT_OPS = {
     'c * x': (lambda x, c: c * x, arithmetic.MulConstant),
     'x / c': (lambda x, c: x / c, arithmetic.DivConstant),
     'c / x': (lambda x, c: c / x, arithmetic.DivFromConstant),
-    'c ** x': (lambda x, c: c ** x, arithmetic.PowFromConstant),
+    'c ** x': (lambda x, c: c**x, arithmetic.PowFromConstant),
 }
 
 
 @pytest.mark.parametrize('name', CONSTANT_OPS)
-@pytest.mark.parametrize('x_shape, c', [
-    ((3, 4), 1.7),
-    ((3, 4), np.float64(0.6)),
-    ((3, 1), np.linspace(0.5, 2.0, 4)),          # the constant widens the result
-    ((2, 3, 4), np.full((1, 4), 1.3)),
-])
-def test_constant_operand_is_recorded_inside_the_function(name, x_shape, c, sample,
-                                                          check_grads):
+@pytest.mark.parametrize(
+    'x_shape, c',
+    [
+        ((3, 4), 1.7),
+        ((3, 4), np.float64(0.6)),
+        ((3, 1), np.linspace(0.5, 2.0, 4)),  # the constant widens the result
+        ((2, 3, 4), np.full((1, 4), 1.3)),
+    ],
+)
+def test_constant_operand_is_recorded_inside_the_function(name, x_shape, c, sample, check_grads):
     op, cls = CONSTANT_OPS[name]
     x_data = sample(x_shape, 'positive')
     y = op(Variable(x_data), c)
@@ -225,7 +272,7 @@ def test_rsub_and_rdiv_swap_the_operands():
 def test_rdiv_gradient_by_hand():
     x = Variable(np.array([1.0, 2.0, 4.0]))
     F.sum(F.rdiv(x, 8.0)).backward()
-    np.testing.assert_array_equal(x.grad.data, [-8.0, -2.0, -0.5])     # -8 / x**2
+    np.testing.assert_array_equal(x.grad.data, [-8.0, -2.0, -0.5])  # -8 / x**2
 
 
 def test_rsub_and_rdiv_keep_float32_with_a_python_scalar():
@@ -234,7 +281,7 @@ def test_rsub_and_rdiv_keep_float32_with_a_python_scalar():
     assert F.rdiv(x, 3.0).dtype == np.float32
 
 
-@pytest.mark.filterwarnings('error')      # x * x would overflow, with a warning
+@pytest.mark.filterwarnings('error')  # x * x would overflow, with a warning
 def test_reciprocal_gradient_is_finite_where_x_squared_overflows():
     x = Variable(np.array([1e200, -1e200, 2.0]))
     F.sum(1.0 / x).backward()

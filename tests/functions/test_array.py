@@ -1,5 +1,6 @@
 """Array functions: reshape transpose get_item expand_dims squeeze flatten broadcast_to
 sum_to concat stack."""
+
 import weakref
 
 import numpy as np
@@ -18,12 +19,21 @@ UNARY = {
     'reshape varargs': (lambda x: x.reshape(6, 4), lambda a: a.reshape(6, 4), (2, 3, 4)),
     'reshape tuple': (lambda x: x.reshape((3, 8)), lambda a: a.reshape(3, 8), (2, 3, 4)),
     'transpose': (F.transpose, np.transpose, (2, 3, 4)),
-    'transpose axes': (lambda x: F.transpose(x, (1, 0, 2)),
-                       lambda a: a.transpose(1, 0, 2), (2, 3, 4)),
-    'transpose negative axes': (lambda x: F.transpose(x, (-1, 0, 1)),
-                                lambda a: a.transpose(-1, 0, 1), (2, 3, 4)),
-    'transpose varargs': (lambda x: x.transpose(2, 0, 1),
-                          lambda a: a.transpose(2, 0, 1), (2, 3, 4)),
+    'transpose axes': (
+        lambda x: F.transpose(x, (1, 0, 2)),
+        lambda a: a.transpose(1, 0, 2),
+        (2, 3, 4),
+    ),
+    'transpose negative axes': (
+        lambda x: F.transpose(x, (-1, 0, 1)),
+        lambda a: a.transpose(-1, 0, 1),
+        (2, 3, 4),
+    ),
+    'transpose varargs': (
+        lambda x: x.transpose(2, 0, 1),
+        lambda a: a.transpose(2, 0, 1),
+        (2, 3, 4),
+    ),
     'T': (lambda x: x.T, lambda a: a.T, (2, 3)),
     'x[1]': (lambda x: x[1], lambda a: a[1], (3, 4)),
     'x[-1, 2]': (lambda x: x[-1, 2], lambda a: a[-1, 2], (3, 4)),
@@ -31,31 +41,37 @@ UNARY = {
     'x[:, 2]': (lambda x: x[:, 2], lambda a: a[:, 2], (3, 4)),
     'x[..., ::-2]': (lambda x: x[..., ::-2], lambda a: a[..., ::-2], (2, 3, 4)),
     'x[[0, 0, 1]]': (lambda x: x[[0, 0, 1]], lambda a: a[[0, 0, 1]], (3, 4)),
-    'x[[0, 2], [1, 1]]': (lambda x: x[[0, 2], [1, 1]],
-                          lambda a: a[[0, 2], [1, 1]], (3, 4)),
-    'x[2d int array]': (lambda x: x[np.array([[0, 1], [1, 1]])],
-                        lambda a: a[np.array([[0, 1], [1, 1]])], (3, 4)),
+    'x[[0, 2], [1, 1]]': (lambda x: x[[0, 2], [1, 1]], lambda a: a[[0, 2], [1, 1]], (3, 4)),
+    'x[2d int array]': (
+        lambda x: x[np.array([[0, 1], [1, 1]])],
+        lambda a: a[np.array([[0, 1], [1, 1]])],
+        (3, 4),
+    ),
     'x[mask]': (lambda x: x[MASK], lambda a: a[MASK], (3, 4)),
-    'x[row mask]': (lambda x: x[[True, False, True]],
-                    lambda a: a[np.array([True, False, True])], (3, 4)),
+    'x[row mask]': (
+        lambda x: x[[True, False, True]],
+        lambda a: a[np.array([True, False, True])],
+        (3, 4),
+    ),
     'get_item': (lambda x: F.get_item(x, (slice(None), 1)), lambda a: a[:, 1], (3, 4)),
-    'expand_dims 0': (lambda x: F.expand_dims(x, 0),
-                      lambda a: np.expand_dims(a, 0), (2, 3)),
-    'expand_dims 1': (lambda x: F.expand_dims(x, 1),
-                      lambda a: np.expand_dims(a, 1), (2, 3)),
-    'expand_dims -1': (lambda x: F.expand_dims(x, -1),
-                       lambda a: np.expand_dims(a, -1), (2, 3)),
+    'expand_dims 0': (lambda x: F.expand_dims(x, 0), lambda a: np.expand_dims(a, 0), (2, 3)),
+    'expand_dims 1': (lambda x: F.expand_dims(x, 1), lambda a: np.expand_dims(a, 1), (2, 3)),
+    'expand_dims -1': (lambda x: F.expand_dims(x, -1), lambda a: np.expand_dims(a, -1), (2, 3)),
     'squeeze': (F.squeeze, np.squeeze, (1, 3, 1)),
     'squeeze axis': (lambda x: F.squeeze(x, 2), lambda a: a.squeeze(2), (1, 3, 1)),
     'flatten': (F.flatten, lambda a: a.reshape(2, 12), (2, 3, 4)),
-    'broadcast_to': (lambda x: F.broadcast_to(x, (2, 3, 4)),
-                     lambda a: np.broadcast_to(a, (2, 3, 4)), (3, 1)),
-    'broadcast_to from scalar': (lambda x: F.broadcast_to(x, (2, 3)),
-                                 lambda a: np.broadcast_to(a, (2, 3)), ()),
-    'sum_to': (lambda x: F.sum_to(x, (3, 1)),
-               lambda a: a.sum(axis=(0, 2))[:, None], (2, 3, 4)),
-    'sum_to trailing': (lambda x: F.sum_to(x, (4,)),
-                        lambda a: a.sum(axis=(0, 1)), (2, 3, 4)),
+    'broadcast_to': (
+        lambda x: F.broadcast_to(x, (2, 3, 4)),
+        lambda a: np.broadcast_to(a, (2, 3, 4)),
+        (3, 1),
+    ),
+    'broadcast_to from scalar': (
+        lambda x: F.broadcast_to(x, (2, 3)),
+        lambda a: np.broadcast_to(a, (2, 3)),
+        (),
+    ),
+    'sum_to': (lambda x: F.sum_to(x, (3, 1)), lambda a: a.sum(axis=(0, 2))[:, None], (2, 3, 4)),
+    'sum_to trailing': (lambda x: F.sum_to(x, (4,)), lambda a: a.sum(axis=(0, 1)), (2, 3, 4)),
     'sum_to scalar': (lambda x: F.sum_to(x, ()), np.sum, (2, 3)),
 }
 
@@ -83,16 +99,19 @@ def test_float32_is_kept(name, sample, assert_keeps_float32):
     assert_keeps_float32(f, sample(shape))
 
 
-@pytest.mark.parametrize('index, weights, expected', [
-    ([0, 0, 1], [1.0, 2.0, 3.0], [3.0, 3.0, 0.0]),            # repeats accumulate
-    ([2, 2, 2], [1.0, 1.0, 1.0], [0.0, 0.0, 3.0]),
-    ([True, False, True], [5.0, 7.0], [5.0, 0.0, 7.0]),      # boolean mask
-    (slice(None, None, -1), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]),
-    (1, 4.0, [0.0, 4.0, 0.0]),
-    (np.int64(-1), 4.0, [0.0, 0.0, 4.0]),
-    ((Ellipsis, slice(1, None)), [2.0, 5.0], [0.0, 2.0, 5.0]),
-    ((None, slice(0, 2)), [[2.0, 5.0]], [2.0, 5.0, 0.0]),
-])
+@pytest.mark.parametrize(
+    'index, weights, expected',
+    [
+        ([0, 0, 1], [1.0, 2.0, 3.0], [3.0, 3.0, 0.0]),  # repeats accumulate
+        ([2, 2, 2], [1.0, 1.0, 1.0], [0.0, 0.0, 3.0]),
+        ([True, False, True], [5.0, 7.0], [5.0, 0.0, 7.0]),  # boolean mask
+        (slice(None, None, -1), [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]),
+        (1, 4.0, [0.0, 4.0, 0.0]),
+        (np.int64(-1), 4.0, [0.0, 0.0, 4.0]),
+        ((Ellipsis, slice(1, None)), [2.0, 5.0], [0.0, 2.0, 5.0]),
+        ((None, slice(0, 2)), [[2.0, 5.0]], [2.0, 5.0, 0.0]),
+    ],
+)
 def test_get_item_scatters_gradient(index, weights, expected):
     x = Variable(np.array([1.0, 2.0, 3.0]))
     (x[index] * np.array(weights)).sum().backward()
@@ -107,7 +126,7 @@ def test_mixed_basic_and_repeated_fancy_index_accumulates():
 
 def test_repeated_fancy_index_second_order():
     x = Variable(np.array([1.0, 2.0, 3.0]))
-    y = (x[[0, 0, 1]] ** 3).sum()                   # 2 x0**3 + x1**3
+    y = (x[[0, 0, 1]] ** 3).sum()  # 2 x0**3 + x1**3
     y.backward(create_graph=True)
     gx = x.grad
     np.testing.assert_array_equal(gx.data, [6.0, 12.0, 0.0])
@@ -148,21 +167,24 @@ def test_join_mixes_arrays_and_variables(f, assert_keeps_float32):
     assert_keeps_float32(lambda a, b: f([a, b], axis=0), np.ones(2), np.zeros(2))
 
 
-@pytest.mark.parametrize('f, error, match', [
-    (lambda x: F.reshape(x, (4, 2)), ValueError, r'Reshape.*\(2, 3\).*\(4, 2\)'),
-    (lambda x: F.transpose(x, (0, 0)), ValueError, r'Transpose.*\(0, 0\).*\(2, 3\)'),
-    (lambda x: x.transpose(1, 0, 2), ValueError, r'Transpose.*\(1, 0, 2\).*\(2, 3\)'),
-    (lambda x: x[5], IndexError, r'GetItem.*index 5.*\(2, 3\)'),
-    (lambda x: x[[0, 3]], IndexError, r'GetItem.*index 3.*\(2, 3\)'),
-    (lambda x: F.expand_dims(x, 4), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
-    (lambda x: F.squeeze(x, 0), ValueError, r'squeeze.*axis 0.*\(2, 3\)'),
-    (lambda x: F.broadcast_to(x, (3, 3)), ValueError, r'BroadcastTo.*\(2, 3\).*\(3, 3\)'),
-    (lambda x: F.sum_to(x, (3, 2, 3)), ValueError, r'sum_to.*\(2, 3\).*\(3, 2, 3\)'),
-    (lambda x: F.concat([x, np.ones((3, 2))]), ValueError, r'Concat.*\(2, 3\).*\(3, 2\)'),
-    (lambda x: F.stack([x, np.ones((3, 2))]), ValueError, r'stack.*\(2, 3\).*\(3, 2\)'),
-    (lambda x: F.concat([]), ValueError, 'concat: expected at least one input'),
-    (lambda x: F.stack([]), ValueError, 'stack: expected at least one input'),
-])
+@pytest.mark.parametrize(
+    'f, error, match',
+    [
+        (lambda x: F.reshape(x, (4, 2)), ValueError, r'Reshape.*\(2, 3\).*\(4, 2\)'),
+        (lambda x: F.transpose(x, (0, 0)), ValueError, r'Transpose.*\(0, 0\).*\(2, 3\)'),
+        (lambda x: x.transpose(1, 0, 2), ValueError, r'Transpose.*\(1, 0, 2\).*\(2, 3\)'),
+        (lambda x: x[5], IndexError, r'GetItem.*index 5.*\(2, 3\)'),
+        (lambda x: x[[0, 3]], IndexError, r'GetItem.*index 3.*\(2, 3\)'),
+        (lambda x: F.expand_dims(x, 4), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
+        (lambda x: F.squeeze(x, 0), ValueError, r'squeeze.*axis 0.*\(2, 3\)'),
+        (lambda x: F.broadcast_to(x, (3, 3)), ValueError, r'BroadcastTo.*\(2, 3\).*\(3, 3\)'),
+        (lambda x: F.sum_to(x, (3, 2, 3)), ValueError, r'sum_to.*\(2, 3\).*\(3, 2, 3\)'),
+        (lambda x: F.concat([x, np.ones((3, 2))]), ValueError, r'Concat.*\(2, 3\).*\(3, 2\)'),
+        (lambda x: F.stack([x, np.ones((3, 2))]), ValueError, r'stack.*\(2, 3\).*\(3, 2\)'),
+        (lambda x: F.concat([]), ValueError, 'concat: expected at least one input'),
+        (lambda x: F.stack([]), ValueError, 'stack: expected at least one input'),
+    ],
+)
 def test_bad_input_errors_name_function_and_shapes(f, error, match):
     with pytest.raises(error, match=match):
         f(Variable(np.ones((2, 3))))
@@ -195,10 +217,17 @@ def test_join_gradients_of_intermediate_inputs(f, shapes, sample, check_grads):
     check_grads(lambda *xs: f([x + 0.0 for x in xs]) * 1.0, *(sample(s) for s in shapes))
 
 
-@pytest.mark.parametrize('f', [
-    lambda x: F.reshape(x, (6,)), F.transpose, lambda x: x[1:], lambda x: F.sum_to(x, (3,)),
-    lambda x: F.broadcast_to(x, (4, 2, 3)), lambda x: F.concat([x, x]),
-])
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda x: F.reshape(x, (6,)),
+        F.transpose,
+        lambda x: x[1:],
+        lambda x: F.sum_to(x, (3,)),
+        lambda x: F.broadcast_to(x, (4, 2, 3)),
+        lambda x: F.concat([x, x]),
+    ],
+)
 def test_the_input_is_freed(f):
     x = Variable(np.ones((2, 3)))
     h = x * 1.0
@@ -210,10 +239,15 @@ def test_the_input_is_freed(f):
     assert x.grad.shape == (2, 3)
 
 
-@pytest.mark.parametrize('f', [lambda a: F.reshape(a, a.shape),
-                               lambda a: F.broadcast_to(a, a.shape),
-                               lambda a: F.sum_to(a, a.shape)],
-                         ids=['reshape', 'broadcast_to', 'sum_to'])
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda a: F.reshape(a, a.shape),
+        lambda a: F.broadcast_to(a, a.shape),
+        lambda a: F.sum_to(a, a.shape),
+    ],
+    ids=['reshape', 'broadcast_to', 'sum_to'],
+)
 def test_an_array_left_unchanged_still_comes_back_as_a_variable(f):
     a = np.arange(6.0).reshape(2, 3)
     y = f(a)
@@ -221,9 +255,16 @@ def test_an_array_left_unchanged_still_comes_back_as_a_variable(f):
     np.testing.assert_array_equal(y.data, a)
 
 
-@pytest.mark.parametrize('f', [lambda v: F.reshape(v, (2,)), lambda v: F.sum_to(v, ()),
-                               lambda v: F.broadcast_to(v, (2, 2)), F.flatten,
-                               lambda v: F.stack([v, v])])
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda v: F.reshape(v, (2,)),
+        lambda v: F.sum_to(v, ()),
+        lambda v: F.broadcast_to(v, (2, 2)),
+        F.flatten,
+        lambda v: F.stack([v, v]),
+    ],
+)
 def test_a_list_is_refused_naming_its_type(f):
     with pytest.raises(TypeError, match='list'):
         f([1.0, 2.0])

@@ -1,4 +1,5 @@
 """linear: x @ W + b as one function."""
+
 import re
 
 import numpy as np
@@ -21,8 +22,8 @@ def test_values_and_gradients_by_hand():
     np.testing.assert_array_equal(y.data, [[10.0, 12.0, 14.0], [-3.0, -5.0, -7.0]])
     y.backward()
     np.testing.assert_array_equal(x.grad.data, [[6.0, 15.0], [6.0, 15.0]])  # 1 @ Wᵀ
-    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [1.0] * 3])      # xᵀ @ 1
-    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0, 2.0])             # N rows
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [1.0] * 3])  # xᵀ @ 1
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0, 2.0])  # N rows
 
 
 def test_without_bias():
@@ -38,7 +39,7 @@ def test_one_function_and_no_intermediate_product():
     x, w, b = Variable(X), Variable(W), Variable(B)
     y = F.linear(x, w, b)
     assert isinstance(y.creator, Linear)
-    assert y.creator.inputs == [x, w, b]      # straight from the leaves: no x @ W node
+    assert y.creator.inputs == [x, w, b]  # straight from the leaves: no x @ W node
 
 
 def test_single_sample_of_one_dimension():
@@ -58,7 +59,7 @@ def test_plain_arrays_are_accepted():
 def _spy_on_backward(y):
     """Record, for the Linear node behind ``y``, what each backward call is told it
     needs and the gradients it returns."""
-    node, = [f for f in functions_behind(y) if isinstance(f, Linear)]
+    (node,) = [f for f in functions_behind(y) if isinstance(f, Linear)]
     calls = []
     backward = node.backward
 
@@ -66,6 +67,7 @@ def _spy_on_backward(y):
         gxs = backward(gy, needs_input_grad=needs_input_grad)
         calls.append((needs_input_grad, gxs))
         return gxs
+
     node.backward = spy
     return calls
 
@@ -78,7 +80,7 @@ def test_plain_array_input_gets_no_gradient_but_the_weights_do(x_data):
     y = F.linear(x_data, w, b)
     calls = _spy_on_backward(y)
     y.backward()
-    (needs, (gx, gw, gb)), = calls
+    ((needs, (gx, gw, gb)),) = calls
     assert needs == (False, True, True) and gx is None
     x2, w2, b2 = Variable(x_data), Variable(W), Variable(B)
     F.linear(x2, w2, b2).backward()
@@ -92,17 +94,17 @@ def test_a_pass_for_x_alone_computes_only_the_gradient_of_x():
     y = F.linear(x, w, b)
     calls = _spy_on_backward(y)
     grads = backprop([y], [np.ones((2, 3))], targets=[x])
-    (needs, (gx, gw, gb)), = calls
+    ((needs, (gx, gw, gb)),) = calls
     assert needs == (True, False, False) and gw is None and gb is None
     np.testing.assert_array_equal(grads[x], [[6.0, 15.0], [6.0, 15.0]])
 
 
 def test_constant_weights_and_bias_get_no_gradient_computed():
     x = Variable(X)
-    y = F.linear(x, W, B)                    # W and b given as arrays: constants
+    y = F.linear(x, W, B)  # W and b given as arrays: constants
     calls = _spy_on_backward(y)
     y.backward()
-    (needs, (gx, gw, gb)), = calls
+    ((needs, (gx, gw, gb)),) = calls
     assert needs == (True, False, False) and gw is None and gb is None
     np.testing.assert_array_equal(x.grad.data, [[6.0, 15.0], [6.0, 15.0]])
 
@@ -122,19 +124,21 @@ def test_keeps_float32(sample, assert_keeps_float32):
 
 
 def test_float64_bias_on_float32_product_is_not_rounded_down():
-    y = F.linear(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32),
-                 np.array([1e-12]))
+    y = F.linear(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), np.array([1e-12]))
     assert y.dtype == np.float64 and y.data[0, 0] == 1.0 + 1e-12
 
 
-@pytest.mark.parametrize('x_shape, w_shape, b_shape, words', [
-    ((4, 3), (2, 5), None, [r'linear: x of shape \(4, 3\)', r'W of shape \(2, 5\)']),
-    ((3,), (2, 5), None, [r'linear: x of shape \(3,\)', r'\(2, 5\)']),
-    ((2, 4, 3), (3, 5), None, [r'linear: x of shape \(2, 4, 3\)']),
-    ((4, 3), (3,), None, [r'linear: W must be 2-D', r'\(3,\)']),
-    ((4, 3), (3, 5), (3,), [r'linear: b of shape \(3,\)', r'\(5,\)']),
-    ((4, 3), (3, 5), (1, 5), [r'linear: b of shape \(1, 5\)']),
-])
+@pytest.mark.parametrize(
+    'x_shape, w_shape, b_shape, words',
+    [
+        ((4, 3), (2, 5), None, [r'linear: x of shape \(4, 3\)', r'W of shape \(2, 5\)']),
+        ((3,), (2, 5), None, [r'linear: x of shape \(3,\)', r'\(2, 5\)']),
+        ((2, 4, 3), (3, 5), None, [r'linear: x of shape \(2, 4, 3\)']),
+        ((4, 3), (3,), None, [r'linear: W must be 2-D', r'\(3,\)']),
+        ((4, 3), (3, 5), (3,), [r'linear: b of shape \(3,\)', r'\(5,\)']),
+        ((4, 3), (3, 5), (1, 5), [r'linear: b of shape \(1, 5\)']),
+    ],
+)
 def test_shape_mismatch_is_refused(x_shape, w_shape, b_shape, words):
     b = None if b_shape is None else np.zeros(b_shape)
     with pytest.raises(ValueError) as info:
@@ -144,29 +148,34 @@ def test_shape_mismatch_is_refused(x_shape, w_shape, b_shape, words):
 
 
 # ---- embed_id --------------------------------------------------------------------------
-E = np.arange(12.0).reshape(4, 3)          # 4 ids, vectors of length 3
-IDS = np.array([[0, 2], [2, 3]])           # id 2 twice, id 1 never
+E = np.arange(12.0).reshape(4, 3)  # 4 ids, vectors of length 3
+IDS = np.array([[0, 2], [2, 3]])  # id 2 twice, id 1 never
 
 
 def test_embed_id_picks_rows_by_id():
     y = embed_id(IDS, Variable(E))
     assert y.shape == (2, 2, 3)
-    np.testing.assert_array_equal(y.data, [[[0, 1, 2], [6, 7, 8]],
-                                           [[6, 7, 8], [9, 10, 11]]])
+    np.testing.assert_array_equal(y.data, [[[0, 1, 2], [6, 7, 8]], [[6, 7, 8], [9, 10, 11]]])
 
 
 def test_embed_id_gradient_adds_up_repeated_ids():
     w = Variable(E)
-    weights = np.array([[1.0, 10.0], [100.0, 1000.0]])[..., None]   # one per position
+    weights = np.array([[1.0, 10.0], [100.0, 1000.0]])[..., None]  # one per position
     F.sum(embed_id(IDS, w) * weights).backward()
-    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [0.0] * 3, [110.0] * 3,
-                                                [1000.0] * 3])
+    np.testing.assert_array_equal(w.grad.data, [[1.0] * 3, [0.0] * 3, [110.0] * 3, [1000.0] * 3])
 
 
-@pytest.mark.parametrize('ids, shape', [
-    (np.array(2), (3,)), (2, (3,)), ([3, 3, 0], (3, 3)), (np.zeros(0, np.int64), (0, 3)),
-    (np.array([[1], [0]], np.uint8), (2, 1, 3)), (Variable(np.array([1, 2])), (2, 3)),
-])
+@pytest.mark.parametrize(
+    'ids, shape',
+    [
+        (np.array(2), (3,)),
+        (2, (3,)),
+        ([3, 3, 0], (3, 3)),
+        (np.zeros(0, np.int64), (0, 3)),
+        (np.array([[1], [0]], np.uint8), (2, 1, 3)),
+        (Variable(np.array([1, 2])), (2, 3)),
+    ],
+)
 def test_embed_id_accepts_ids_of_any_shape_and_integer_type(ids, shape):
     w = Variable(E)
     y = embed_id(ids, w)
@@ -186,17 +195,29 @@ def test_embed_id_keeps_float32(sample, assert_keeps_float32):
     assert_keeps_float32(lambda w: embed_id(np.array([1, 1, 0]), w), sample((2, 4)))
 
 
-@pytest.mark.parametrize('ids, w_shape, error, pattern', [
-    (np.array([0.0, 1.0]), (4, 3), TypeError, 'x must hold integer ids, got an array of '
-                                              'dtype float64'),
-    (np.array([True, False]), (4, 3), TypeError, 'dtype bool'),
-    (1.0, (4, 3), TypeError, 'got float'),
-    (np.array([0, -1]), (4, 3), ValueError, r'id -1 is out of range for W of shape '
-                                            r'\(4, 3\); ids must be in \[0, 4\)'),
-    (np.array([[4, 0]]), (4, 3), ValueError, r'id 4 is out of range .* \[0, 4\)'),
-    (np.array([0]), (4,), ValueError, r'W must be 2-D \(vocab, dim\), got shape \(4,\)'),
-    (np.array([0]), (4, 3, 2), ValueError, r'W must be 2-D .*\(4, 3, 2\)'),
-])
+@pytest.mark.parametrize(
+    'ids, w_shape, error, pattern',
+    [
+        (
+            np.array([0.0, 1.0]),
+            (4, 3),
+            TypeError,
+            'x must hold integer ids, got an array of dtype float64',
+        ),
+        (np.array([True, False]), (4, 3), TypeError, 'dtype bool'),
+        (1.0, (4, 3), TypeError, 'got float'),
+        (
+            np.array([0, -1]),
+            (4, 3),
+            ValueError,
+            r'id -1 is out of range for W of shape '
+            r'\(4, 3\); ids must be in \[0, 4\)',
+        ),
+        (np.array([[4, 0]]), (4, 3), ValueError, r'id 4 is out of range .* \[0, 4\)'),
+        (np.array([0]), (4,), ValueError, r'W must be 2-D \(vocab, dim\), got shape \(4,\)'),
+        (np.array([0]), (4, 3, 2), ValueError, r'W must be 2-D .*\(4, 3, 2\)'),
+    ],
+)
 def test_embed_id_refuses_bad_ids_and_weights(ids, w_shape, error, pattern):
     with pytest.raises(error, match='embed_id: .*' + pattern):
         embed_id(ids, np.zeros(w_shape))

@@ -1,5 +1,6 @@
 """conv2d, deconv2d, im2col and col2im: values against naive loops, gradients of first
 and second order (mixed x/W terms included), dtypes and errors."""
+
 import collections
 import re
 
@@ -67,7 +68,7 @@ CONV_CASES = [
     ((1, 2, 7, 6), (3, 2), 2, 1),
     ((2, 2, 6, 7), (2, 3), (2, 1), (0, 1)),
     ((1, 3, 5, 4), (1, 1), 2, 0),
-    ((1, 1, 4, 5), (4, 5), 1, 0),              # one output pixel
+    ((1, 1, 4, 5), (4, 5), 1, 0),  # one output pixel
     ((2, 2, 3, 3), (3, 3), 2, 1),
 ]
 
@@ -79,16 +80,17 @@ def test_conv2d_matches_naive_loops(shape, kernel, stride, pad, bias, sample):
     W = sample((4, shape[1]) + kernel)
     b = sample((4,)) if bias else None
     y = F.conv2d(x, W, b, stride=stride, pad=pad)
-    np.testing.assert_allclose(y.data, naive_conv2d(x, W, b, as_pair(stride), as_pair(pad)),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        y.data, naive_conv2d(x, W, b, as_pair(stride), as_pair(pad)), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_conv2d_by_hand():
-    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)        # 1 2 3 / 4 5 6 / 7 8 9
-    W = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])         # x[p, q] - x[p+1, q+1]
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # 1 2 3 / 4 5 6 / 7 8 9
+    W = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])  # x[p, q] - x[p+1, q+1]
     y = F.conv2d(x, W, np.array([10.0]))
     np.testing.assert_array_equal(y.data, [[[[6.0, 6.0], [6.0, 6.0]]]])
-    y = F.conv2d(x, W, stride=2, pad=1)                  # windows at -1 and 1
+    y = F.conv2d(x, W, stride=2, pad=1)  # windows at -1 and 1
     np.testing.assert_array_equal(y.data, [[[[-1.0, -3.0], [-7.0, -4.0]]]])
 
 
@@ -97,8 +99,8 @@ DECONV_CASES = [
     ((2, 3, 3, 3), (3, 3), 1, 0, None),
     ((1, 2, 3, 4), (3, 2), 2, 1, None),
     ((2, 2, 4, 3), (2, 3), (2, 1), (1, 0), None),
-    ((1, 2, 3, 3), (3, 3), 2, 1, (6, 6)),           # one more than the default 5
-    ((1, 3, 2, 3), (4, 3), 3, (1, 0), (7, 10)),     # defaults 5 and 9 (up to +2)
+    ((1, 2, 3, 3), (3, 3), 2, 1, (6, 6)),  # one more than the default 5
+    ((1, 3, 2, 3), (4, 3), 3, (1, 0), (7, 10)),  # defaults 5 and 9 (up to +2)
     ((1, 1, 1, 1), (2, 3), 1, 0, None),
 ]
 
@@ -114,18 +116,18 @@ def test_deconv2d_matches_naive_loops(shape, kernel, stride, pad, outsize, bias,
     if outsize is None:
         outsize = tuple(s[a] * (shape[2 + a] - 1) + kernel[a] - 2 * p[a] for a in (0, 1))
     assert y.shape == (shape[0], 4) + outsize
-    np.testing.assert_allclose(y.data, naive_deconv2d(x, W, b, s, p, outsize),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        y.data, naive_deconv2d(x, W, b, s, p, outsize), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_deconv2d_by_hand():
-    x = np.array([[[[1.0, 2.0]]]])                          # (1, 1, 1, 2)
+    x = np.array([[[[1.0, 2.0]]]])  # (1, 1, 1, 2)
     W = np.ones((1, 1, 2, 2))
-    y = F.deconv2d(x, W, stride=1)                          # overlapping stamps
+    y = F.deconv2d(x, W, stride=1)  # overlapping stamps
     np.testing.assert_array_equal(y.data, [[[[1.0, 3.0, 2.0], [1.0, 3.0, 2.0]]]])
-    y = F.deconv2d(x, W, stride=2, outsize=(3, 5))          # apart, one row/col spare
-    np.testing.assert_array_equal(y.data[0, 0], [[1, 1, 2, 2, 0], [1, 1, 2, 2, 0],
-                                                 [0, 0, 0, 0, 0]])
+    y = F.deconv2d(x, W, stride=2, outsize=(3, 5))  # apart, one row/col spare
+    np.testing.assert_array_equal(y.data[0, 0], [[1, 1, 2, 2, 0], [1, 1, 2, 2, 0], [0, 0, 0, 0, 0]])
 
 
 @pytest.mark.parametrize('shape, kernel, stride, pad', CONV_CASES)
@@ -139,29 +141,38 @@ def test_deconv2d_is_the_adjoint_of_conv2d_in_x(shape, kernel, stride, pad, samp
 
 
 # ---- gradients ---------------------------------------------------------------------------
-GRAD_CASES = [((2, 2, 4, 5), (3, 2), 1, 0), ((1, 2, 5, 4), (3, 3), 2, 1),
-              ((2, 1, 4, 4), (2, 3), (1, 2), (1, 0)),
-              ((3, 2, 3, 3), (2, 3), 2, 0)]    # more filters (3) than output pixels (1)
+GRAD_CASES = [
+    ((2, 2, 4, 5), (3, 2), 1, 0),
+    ((1, 2, 5, 4), (3, 3), 2, 1),
+    ((2, 1, 4, 4), (2, 3), (1, 2), (1, 0)),
+    ((3, 2, 3, 3), (2, 3), 2, 0),
+]  # more filters (3) than output pixels (1)
 
 
 @pytest.mark.parametrize('shape, kernel, stride, pad', GRAD_CASES)
 def test_conv2d_gradients(shape, kernel, stride, pad, sample, check_grads):
     def f(x, W, b):
         return F.conv2d(x, W, b, stride=stride, pad=pad)
+
     check_grads(f, sample(shape), sample((3, shape[1]) + kernel), sample((3,)))
 
 
 def test_conv2d_gradients_without_bias(sample, check_grads):
-    check_grads(lambda x, W: F.conv2d(x, W, pad=1), sample((1, 2, 3, 4)),
-                sample((2, 2, 2, 3)))
+    check_grads(lambda x, W: F.conv2d(x, W, pad=1), sample((1, 2, 3, 4)), sample((2, 2, 2, 3)))
 
 
-@pytest.mark.parametrize('shape, kernel, stride, pad, outsize', [
-    ((2, 2, 3, 2), (3, 2), 1, 0, None), ((1, 2, 3, 3), (3, 3), 2, 1, (6, 5)),
-    ((1, 3, 2, 2), (2, 3), (2, 1), (0, 1), None)])
+@pytest.mark.parametrize(
+    'shape, kernel, stride, pad, outsize',
+    [
+        ((2, 2, 3, 2), (3, 2), 1, 0, None),
+        ((1, 2, 3, 3), (3, 3), 2, 1, (6, 5)),
+        ((1, 3, 2, 2), (2, 3), (2, 1), (0, 1), None),
+    ],
+)
 def test_deconv2d_gradients(shape, kernel, stride, pad, outsize, sample, check_grads):
     def f(x, W, b):
         return F.deconv2d(x, W, b, stride=stride, pad=pad, outsize=outsize)
+
     check_grads(f, sample(shape), sample((shape[1], 2) + kernel), sample((2,)))
 
 
@@ -208,6 +219,7 @@ def test_mixed_second_derivatives_of_x_and_W(fn, wrt_first, sample):
 
         def f(a, b):
             return F.deconv2d(a, b, stride=2, pad=(1, 0))
+
     analytic, numeric = _mixed_second_derivative(f, x, W, wrt_first)
     assert np.abs(numeric).max() > 0.1
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6)
@@ -224,26 +236,26 @@ def test_third_order_through_conv2d():
         g = W.grad
         W.cleargrad()
         g.backward(create_graph=True)
-    np.testing.assert_allclose(W.grad.data, [[[[6 * np.sum(x ** 3)]]]])
+    np.testing.assert_allclose(W.grad.data, [[[[6 * np.sum(x**3)]]]])
 
 
-@pytest.mark.parametrize('shape, kernel, stride, pad', [
-    ((1, 2, 4, 5), 3, 1, 1), ((2, 1, 5, 4), (2, 3), (2, 1), (1, 0))])
+@pytest.mark.parametrize(
+    'shape, kernel, stride, pad', [((1, 2, 4, 5), 3, 1, 1), ((2, 1, 5, 4), (2, 3), (2, 1), (1, 0))]
+)
 @pytest.mark.parametrize('to_matrix', [True, False])
-def test_im2col_and_col2im_gradients(shape, kernel, stride, pad, to_matrix, sample,
-                                     check_grads):
+def test_im2col_and_col2im_gradients(shape, kernel, stride, pad, to_matrix, sample, check_grads):
     x = sample(shape)
     check_grads(lambda a: F.im2col(a, kernel, stride, pad, to_matrix), x)
     col = F.im2col(x, kernel, stride, pad, to_matrix)
-    check_grads(lambda a: F.col2im(a, shape, kernel, stride, pad, to_matrix),
-                sample(col.shape))
+    check_grads(lambda a: F.col2im(a, shape, kernel, stride, pad, to_matrix), sample(col.shape))
 
 
 def test_im2col_and_col2im_values_and_adjointness(sample):
     x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     col = F.im2col(x, 2)
-    np.testing.assert_array_equal(col.data, [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8],
-                                             [5, 6, 8, 9]])
+    np.testing.assert_array_equal(
+        col.data, [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]]
+    )
     y = sample(col.shape)
     back = F.col2im(y, x.shape, 2)
     np.testing.assert_allclose(np.sum(col.data * y), np.sum(x * back.data))
@@ -254,8 +266,10 @@ def test_first_order_pass_equals_recorded_pass(sample):
     x0, W0, b0 = sample((2, 3, 5, 4)), sample((2, 3, 3, 2)), sample((2,))
     results = []
     for create_graph in (False, True):
-        for fn, args in ((F.conv2d, dict(stride=(2, 1), pad=1)),
-                         (F.deconv2d, dict(stride=2, pad=(0, 1)))):
+        for fn, args in (
+            (F.conv2d, dict(stride=(2, 1), pad=1)),
+            (F.deconv2d, dict(stride=2, pad=(0, 1))),
+        ):
             x, W, b = Variable(x0.copy()), Variable(W0.copy()), Variable(b0.copy())
             if fn is F.deconv2d:
                 W = Variable(W0.transpose(1, 0, 2, 3).copy())
@@ -273,27 +287,32 @@ def kernel_calls(monkeypatch):
     """Counts, by name, the calls of the array kernels of dezero.functions.conv."""
     calls = collections.Counter()
     for name in ('_conv2d_array', '_deconv2d_array', '_conv2d_grad_w_array'):
+
         def counting(*args, _name=name, _kernel=getattr(conv_module, name)):
             calls[_name] += 1
             return _kernel(*args)
+
         monkeypatch.setattr(conv_module, name, counting)
     return calls
 
 
 # (function, W's shape, the kernel of the gradient with respect to x)
-WITH_INPUT_KERNEL = [(F.conv2d, (2, 3, 3, 3), '_deconv2d_array'),
-                     (F.deconv2d, (3, 2, 3, 3), '_conv2d_array')]
+WITH_INPUT_KERNEL = [
+    (F.conv2d, (2, 3, 3, 3), '_deconv2d_array'),
+    (F.deconv2d, (3, 2, 3, 3), '_conv2d_array'),
+]
 
 
 @pytest.mark.parametrize('fn, w_shape, input_kernel', WITH_INPUT_KERNEL)
-def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, w_shape, input_kernel,
-                                                               sample, kernel_calls):
+def test_plain_array_input_gets_no_gradient_but_the_weights_do(
+    fn, w_shape, input_kernel, sample, kernel_calls
+):
     x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
     W, b = Variable(W0), Variable(b0)
     y = fn(x0, W, b, pad=1)
     kernel_calls.clear()
     F.sum(y * y).backward()
-    assert kernel_calls == {'_conv2d_grad_w_array': 1}        # no gradient of x
+    assert kernel_calls == {'_conv2d_grad_w_array': 1}  # no gradient of x
     x2, W2, b2 = Variable(x0), Variable(W0), Variable(b0)
     F.sum(fn(x2, W2, b2, pad=1) ** 2).backward()
     assert x2.grad is not None
@@ -304,7 +323,8 @@ def test_plain_array_input_gets_no_gradient_but_the_weights_do(fn, w_shape, inpu
 @pytest.mark.parametrize('fn, w_shape, input_kernel', WITH_INPUT_KERNEL)
 @pytest.mark.parametrize('constant_weights', [True, False])
 def test_the_input_gradient_alone_skips_the_filter_gradient(
-        fn, w_shape, input_kernel, constant_weights, sample, kernel_calls):
+    fn, w_shape, input_kernel, constant_weights, sample, kernel_calls
+):
     """No filter gradient is computed when W is a plain array, or when W is a Variable
     but only the gradient with respect to x is asked for."""
     x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
@@ -323,16 +343,18 @@ def _made_by_a_function(f):
     return lambda *xs: f(*[x * 1.0 for x in xs])
 
 
-@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)),
-                                         (F.deconv2d, (3, 2, 3, 2))])
+@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)), (F.deconv2d, (3, 2, 3, 2))])
 def test_backward_reads_only_what_it_retains(fn, w_shape, sample, check_grads):
-    check_grads(_made_by_a_function(lambda x, W, b: fn(x, W, b, stride=2, pad=1)),
-                sample((1, 3, 4, 3)), sample(w_shape), sample((2,)))
+    check_grads(
+        _made_by_a_function(lambda x, W, b: fn(x, W, b, stride=2, pad=1)),
+        sample((1, 3, 4, 3)),
+        sample(w_shape),
+        sample((2,)),
+    )
     x = sample((1, 2, 4, 3))
     col = F.im2col(x, 2, 1, 1)
     check_grads(_made_by_a_function(lambda a: F.im2col(a, 2, 1, 1)), x)
-    check_grads(_made_by_a_function(lambda a: F.col2im(a, x.shape, 2, 1, 1)),
-                sample(col.shape))
+    check_grads(_made_by_a_function(lambda a: F.col2im(a, x.shape, 2, 1, 1)), sample(col.shape))
 
 
 # ---- plain-array inputs, dtypes, function objects ---------------------------------------
@@ -341,14 +363,13 @@ def test_plain_array_input_second_order_in_W(sample, check_grads):
     check_grads(lambda W: F.conv2d(x, W, pad=1), sample((2, 2, 3, 3)))
 
 
-@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)),
-                                         (F.deconv2d, (3, 2, 3, 2))])
+@pytest.mark.parametrize('fn, w_shape', [(F.conv2d, (2, 3, 3, 2)), (F.deconv2d, (3, 2, 3, 2))])
 def test_keeps_float32(fn, w_shape, sample, assert_keeps_float32):
     def f(x, W, b):
         return fn(x, W, b, stride=2, pad=1)
+
     assert_keeps_float32(f, sample((2, 3, 5, 4)), sample(w_shape), sample((2,)))
-    assert_keeps_float32(lambda x, W: fn(x, W, pad=1), sample((2, 3, 5, 4)),
-                         sample(w_shape))
+    assert_keeps_float32(lambda x, W: fn(x, W, pad=1), sample((2, 3, 5, 4)), sample(w_shape))
 
 
 def test_float32_second_order_stays_float32(sample):
@@ -363,8 +384,9 @@ def test_float32_second_order_stays_float32(sample):
 
 
 def test_float64_bias_on_float32_product_is_not_rounded_down():
-    y = F.conv2d(np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 1), np.float32),
-                 np.array([1e-12]))
+    y = F.conv2d(
+        np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 1), np.float32), np.array([1e-12])
+    )
     assert y.dtype == np.float64 and y.data[0, 0, 0, 0] == 1.0 + 1e-12
 
 
@@ -388,27 +410,84 @@ def test_a_function_object_called_twice_differentiates_both_calls(sample):
 
 
 # ---- errors ------------------------------------------------------------------------------
-@pytest.mark.parametrize('x_shape, w_shape, b_shape, kwargs, error, words', [
-    ((2, 3, 5, 5), (4, 2, 3, 3), None, {}, ValueError,
-     [r'conv2d: x of shape \(2, 3, 5, 5\) has 3 channels but W of shape '
-      r'\(4, 2, 3, 3\) expects 2']),
-    ((3, 5, 5), (4, 3, 3, 3), None, {}, ValueError,
-     [r'conv2d: x must be 4-D \(N, C, H, W\), got shape \(3, 5, 5\)']),
-    ((2, 3, 5, 5), (4, 3, 3), None, {}, ValueError,
-     [r'conv2d: W must be 4-D \(OC, C, KH, KW\), got shape \(4, 3, 3\)']),
-    ((2, 3, 5, 5), (4, 3, 3, 3), (3,), {}, ValueError,
-     [r'conv2d: b of shape \(3,\) does not fit W of shape \(4, 3, 3, 3\); expected b of '
-      r'shape \(4,\)']),
-    ((2, 3, 2, 5), (4, 3, 3, 3), None, {}, ValueError,
-     [r'conv2d: kernel \(3, 3\) is larger than the padded input \(2, 5\)',
-      r'input shape \(2, 3, 2, 5\)']),
-    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'stride': 0}, ValueError,
-     [r'conv2d: stride must be at least 1, got \(0, 0\)']),
-    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'pad': -1}, ValueError,
-     [r'conv2d: pad must not be negative']),
-    ((2, 3, 5, 5), (4, 3, 3, 3), None, {'pad': 1.5}, TypeError,
-     [r'conv2d: pad must be an int or a pair of ints, got 1.5']),
-])
+@pytest.mark.parametrize(
+    'x_shape, w_shape, b_shape, kwargs, error, words',
+    [
+        (
+            (2, 3, 5, 5),
+            (4, 2, 3, 3),
+            None,
+            {},
+            ValueError,
+            [
+                r'conv2d: x of shape \(2, 3, 5, 5\) has 3 channels but W of shape '
+                r'\(4, 2, 3, 3\) expects 2'
+            ],
+        ),
+        (
+            (3, 5, 5),
+            (4, 3, 3, 3),
+            None,
+            {},
+            ValueError,
+            [r'conv2d: x must be 4-D \(N, C, H, W\), got shape \(3, 5, 5\)'],
+        ),
+        (
+            (2, 3, 5, 5),
+            (4, 3, 3),
+            None,
+            {},
+            ValueError,
+            [r'conv2d: W must be 4-D \(OC, C, KH, KW\), got shape \(4, 3, 3\)'],
+        ),
+        (
+            (2, 3, 5, 5),
+            (4, 3, 3, 3),
+            (3,),
+            {},
+            ValueError,
+            [
+                r'conv2d: b of shape \(3,\) does not fit W of shape \(4, 3, 3, 3\); expected b of '
+                r'shape \(4,\)'
+            ],
+        ),
+        (
+            (2, 3, 2, 5),
+            (4, 3, 3, 3),
+            None,
+            {},
+            ValueError,
+            [
+                r'conv2d: kernel \(3, 3\) is larger than the padded input \(2, 5\)',
+                r'input shape \(2, 3, 2, 5\)',
+            ],
+        ),
+        (
+            (2, 3, 5, 5),
+            (4, 3, 3, 3),
+            None,
+            {'stride': 0},
+            ValueError,
+            [r'conv2d: stride must be at least 1, got \(0, 0\)'],
+        ),
+        (
+            (2, 3, 5, 5),
+            (4, 3, 3, 3),
+            None,
+            {'pad': -1},
+            ValueError,
+            [r'conv2d: pad must not be negative'],
+        ),
+        (
+            (2, 3, 5, 5),
+            (4, 3, 3, 3),
+            None,
+            {'pad': 1.5},
+            TypeError,
+            [r'conv2d: pad must be an int or a pair of ints, got 1.5'],
+        ),
+    ],
+)
 def test_conv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, words):
     b = None if b_shape is None else np.zeros(b_shape)
     with pytest.raises(error) as info:
@@ -417,27 +496,83 @@ def test_conv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, word
         assert re.search(w, str(info.value)), (w, str(info.value))
 
 
-@pytest.mark.parametrize('x_shape, w_shape, b_shape, kwargs, error, words', [
-    ((2, 3, 4, 4), (2, 4, 3, 3), None, {}, ValueError,
-     [r'deconv2d: x of shape \(2, 3, 4, 4\) has 3 channels but W of shape '
-      r'\(2, 4, 3, 3\) expects 2']),
-    ((2, 3, 4), (3, 4, 3, 3), None, {}, ValueError, [r'deconv2d: x must be 4-D']),
-    ((2, 3, 4, 4), (3, 4, 3), None, {}, ValueError,
-     [r'deconv2d: W must be 4-D \(C, OC, KH, KW\)']),
-    ((2, 3, 4, 4), (3, 4, 3, 3), (3,), {}, ValueError,
-     [r'deconv2d: b of shape \(3,\) .* expected b of shape \(4,\)']),
-    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': 2, 'outsize': 11}, ValueError,
-     [r'deconv2d: outsize \(11, 11\) does not fit x of shape \(2, 3, 4, 4\)',
-      r'stride \(2, 2\)', r'expected from \(9, 9\) to \(10, 10\)']),
-    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': 2, 'outsize': (8, 9)}, ValueError,
-     [r'outsize \(8, 9\) does not fit']),
-    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'outsize': 'big'}, TypeError,
-     [r"deconv2d: outsize must be an int or a pair of ints, got 'big'"]),
-    ((2, 3, 1, 1), (3, 4, 3, 3), None, {'pad': 2}, ValueError,
-     [r'deconv2d: the output size \(-1, -1\) .* is not positive']),
-    ((2, 3, 4, 4), (3, 4, 3, 3), None, {'stride': (1, 0)}, ValueError,
-     [r'deconv2d: stride must be at least 1']),
-])
+@pytest.mark.parametrize(
+    'x_shape, w_shape, b_shape, kwargs, error, words',
+    [
+        (
+            (2, 3, 4, 4),
+            (2, 4, 3, 3),
+            None,
+            {},
+            ValueError,
+            [
+                r'deconv2d: x of shape \(2, 3, 4, 4\) has 3 channels but W of shape '
+                r'\(2, 4, 3, 3\) expects 2'
+            ],
+        ),
+        ((2, 3, 4), (3, 4, 3, 3), None, {}, ValueError, [r'deconv2d: x must be 4-D']),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3),
+            None,
+            {},
+            ValueError,
+            [r'deconv2d: W must be 4-D \(C, OC, KH, KW\)'],
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3, 3),
+            (3,),
+            {},
+            ValueError,
+            [r'deconv2d: b of shape \(3,\) .* expected b of shape \(4,\)'],
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3, 3),
+            None,
+            {'stride': 2, 'outsize': 11},
+            ValueError,
+            [
+                r'deconv2d: outsize \(11, 11\) does not fit x of shape \(2, 3, 4, 4\)',
+                r'stride \(2, 2\)',
+                r'expected from \(9, 9\) to \(10, 10\)',
+            ],
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3, 3),
+            None,
+            {'stride': 2, 'outsize': (8, 9)},
+            ValueError,
+            [r'outsize \(8, 9\) does not fit'],
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3, 3),
+            None,
+            {'outsize': 'big'},
+            TypeError,
+            [r"deconv2d: outsize must be an int or a pair of ints, got 'big'"],
+        ),
+        (
+            (2, 3, 1, 1),
+            (3, 4, 3, 3),
+            None,
+            {'pad': 2},
+            ValueError,
+            [r'deconv2d: the output size \(-1, -1\) .* is not positive'],
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 4, 3, 3),
+            None,
+            {'stride': (1, 0)},
+            ValueError,
+            [r'deconv2d: stride must be at least 1'],
+        ),
+    ],
+)
 def test_deconv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, words):
     b = None if b_shape is None else np.zeros(b_shape)
     with pytest.raises(error) as info:
@@ -447,10 +582,16 @@ def test_deconv2d_refuses_bad_input(x_shape, w_shape, b_shape, kwargs, error, wo
 
 
 def test_im2col_and_col2im_refuse_bad_shapes():
-    with pytest.raises(ValueError, match=r'im2col: expected a 4-D \(N, C, H, W\) input, '
-                                         r'got shape \(3, 3\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'im2col: expected a 4-D \(N, C, H, W\) input, '
+        r'got shape \(3, 3\)',
+    ):
         F.im2col(np.zeros((3, 3)), 2)
-    with pytest.raises(ValueError, match=r'col2im: x of shape \(4, 3\) does not fit '
-                                         r'input_shape \(1, 1, 3, 3\) .* expected shape '
-                                         r'\(4, 4\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'col2im: x of shape \(4, 3\) does not fit '
+        r'input_shape \(1, 1, 3, 3\) .* expected shape '
+        r'\(4, 4\)',
+    ):
         F.col2im(np.zeros((4, 3)), (1, 1, 3, 3), 2)

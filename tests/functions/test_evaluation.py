@@ -1,4 +1,5 @@
 """accuracy: the fraction of rows whose argmax is the label."""
+
 import numpy as np
 import pytest
 
@@ -21,7 +22,7 @@ def test_all_right_and_all_wrong():
 
 
 def test_variables_in_no_graph_out():
-    y = F.softmax(Variable(Y))                  # a Variable with a creator
+    y = F.softmax(Variable(Y))  # a Variable with a creator
     acc = F.accuracy(y, Variable(T))
     assert acc.creator is None
     assert acc.data == pytest.approx(2 / 3)
@@ -32,14 +33,16 @@ def test_keeps_float32_scores_float32():
     assert F.accuracy(np.array([[1, 2], [3, 1]]), np.array([1, 1])).data == 0.5
 
 
-@pytest.mark.parametrize('y, t, message', [
-    (np.zeros(3), T, r'y must be 2-D scores \(N, C\), got shape \(3,\)'),
-    (Y, np.array([1, 0]), r't has shape \(2,\), expected \(3,\)'),
-    (Y, T.reshape(3, 1), r't has shape \(3, 1\), expected \(3,\)'),
-    (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
-    (np.zeros((0, 2)), np.zeros(0, dtype=int),
-     r'y is an empty batch \(shape \(0, 2\)\)'),
-])
+@pytest.mark.parametrize(
+    'y, t, message',
+    [
+        (np.zeros(3), T, r'y must be 2-D scores \(N, C\), got shape \(3,\)'),
+        (Y, np.array([1, 0]), r't has shape \(2,\), expected \(3,\)'),
+        (Y, T.reshape(3, 1), r't has shape \(3, 1\), expected \(3,\)'),
+        (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
+        (np.zeros((0, 2)), np.zeros(0, dtype=int), r'y is an empty batch \(shape \(0, 2\)\)'),
+    ],
+)
 def test_bad_shapes_are_refused(y, t, message):
     with pytest.raises(ValueError, match='accuracy: ' + message):
         F.accuracy(y, t)

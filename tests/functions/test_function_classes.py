@@ -2,6 +2,7 @@
 constructor arguments, in its order, then the inputs.  Exact values on small inputs and
 gradients of first and second order; the classes that take another function object
 (Conv2DGradW, Pooling2DGrad, Pooling2DWithIndexes) and their errors."""
+
 import numpy as np
 import pytest
 
@@ -39,12 +40,24 @@ BOOK_CALLS = [
     ('Transpose', lambda: F.Transpose(), (X,), X.T),
     ('Transpose-axes', lambda: F.Transpose((1, 0)), (X,), X.T),
     ('GetItem', lambda: F.GetItem((1, slice(0, 2))), (X,), [-4.0, 5.0]),
-    ('GetItemGrad', lambda: F.GetItemGrad((1, slice(0, 2)), (2, 3)), (np.array([7.0, 8.0]),),
-     [[0.0, 0.0, 0.0], [7.0, 8.0, 0.0]]),
-    ('GetItemGrad-repeated', lambda: F.GetItemGrad(np.array([0, 0, 1]), (2,)),
-     (np.array([1.0, 2.0, 4.0]),), [3.0, 4.0]),
-    ('BroadcastTo', lambda: F.BroadcastTo((2, 3)), (np.array([1.0, 2.0, 3.0]),),
-     [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]),
+    (
+        'GetItemGrad',
+        lambda: F.GetItemGrad((1, slice(0, 2)), (2, 3)),
+        (np.array([7.0, 8.0]),),
+        [[0.0, 0.0, 0.0], [7.0, 8.0, 0.0]],
+    ),
+    (
+        'GetItemGrad-repeated',
+        lambda: F.GetItemGrad(np.array([0, 0, 1]), (2,)),
+        (np.array([1.0, 2.0, 4.0]),),
+        [3.0, 4.0],
+    ),
+    (
+        'BroadcastTo',
+        lambda: F.BroadcastTo((2, 3)),
+        (np.array([1.0, 2.0, 3.0]),),
+        [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]],
+    ),
     ('SumTo', lambda: F.SumTo((1, 3)), (X,), [[-3.0, 3.0, -3.0]]),
     ('Sum', lambda: F.Sum(1, False), (X,), [2.0, -5.0]),
     ('Sum-all-keepdims', lambda: F.Sum(None, True), (X,), [[-3.0]]),
@@ -60,20 +73,26 @@ BOOK_CALLS = [
     ('Softmax', lambda: F.Softmax(), (X,), _softmax(X, 1)),
     ('Softmax-axis0', lambda: F.Softmax(0), (X,), _softmax(X, 0)),
     ('LogSoftmax', lambda: F.LogSoftmax(), (X,), np.log(_softmax(X, 1))),
-    ('MeanSquaredError', lambda: F.MeanSquaredError(), (X, np.zeros((2, 3))),
-     (1 + 4 + 9 + 16 + 25 + 36) / 2),
+    (
+        'MeanSquaredError',
+        lambda: F.MeanSquaredError(),
+        (X, np.zeros((2, 3))),
+        (1 + 4 + 9 + 16 + 25 + 36) / 2,
+    ),
 ]
 
 
-@pytest.mark.parametrize('make, inputs, expected', [c[1:] for c in BOOK_CALLS],
-                         ids=[c[0] for c in BOOK_CALLS])
+@pytest.mark.parametrize(
+    'make, inputs, expected', [c[1:] for c in BOOK_CALLS], ids=[c[0] for c in BOOK_CALLS]
+)
 def test_book_constructor_gives_the_values(make, inputs, expected):
     y = make()(*[Variable(x.copy()) for x in inputs])
     np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize('make, inputs', [c[1:3] for c in BOOK_CALLS],
-                         ids=[c[0] for c in BOOK_CALLS])
+@pytest.mark.parametrize(
+    'make, inputs', [c[1:3] for c in BOOK_CALLS], ids=[c[0] for c in BOOK_CALLS]
+)
 def test_book_constructor_gives_the_gradients(make, inputs, check_grads):
     check_grads(lambda *xs: make()(*xs), *inputs)
 
@@ -105,8 +124,7 @@ def test_conv2d_object_with_stride_and_pad(conv_inputs, with_bias):
     x, W, b = conv_inputs
     b = b if with_bias else None
     y = F.Conv2d(2, (1, 0))(x, W, b)
-    np.testing.assert_allclose(y.data, F.conv2d(x, W, b, stride=2, pad=(1, 0)).data,
-                               rtol=1e-12)
+    np.testing.assert_allclose(y.data, F.conv2d(x, W, b, stride=2, pad=(1, 0)).data, rtol=1e-12)
     assert y.shape == (2, 3, 2, 2)
 
 
@@ -141,17 +159,17 @@ def test_conv2d_grad_w_from_the_conv2d_object(conv_inputs):
     # gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] * padded x[n, c, p + i, q + j]
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     oh, ow = y.shape[2:]
-    by_hand = np.einsum('nopq,ncpq->oc', gy, padded[:, :, 2:2 + oh, 1:1 + ow])
+    by_hand = np.einsum('nopq,ncpq->oc', gy, padded[:, :, 2 : 2 + oh, 1 : 1 + ow])
     np.testing.assert_allclose(gW.data[:, :, 2, 1], by_hand, rtol=1e-12)
 
 
-@pytest.mark.parametrize('conv, w_shape', [(F.Conv2d(2, 1), (3, 2, 3, 2)),
-                                           (F.Deconv2d(1, (0, 1)), (2, 3, 2, 3))])
-def test_conv2d_grad_w_object_is_differentiable_in_both_inputs(conv, w_shape, sample,
-                                                               check_grads):
+@pytest.mark.parametrize(
+    'conv, w_shape', [(F.Conv2d(2, 1), (3, 2, 3, 2)), (F.Deconv2d(1, (0, 1)), (2, 3, 2, 3))]
+)
+def test_conv2d_grad_w_object_is_differentiable_in_both_inputs(conv, w_shape, sample, check_grads):
     x = sample((2, 2, 4, 5))
     gy = sample(conv(Variable(x), Variable(sample(w_shape))).shape)
-    if isinstance(conv, F.Deconv2d):          # its filter gradient correlates gy with x
+    if isinstance(conv, F.Deconv2d):  # its filter gradient correlates gy with x
         x, gy = gy, x
     gW = F.Conv2DGradW(conv)(x, gy)
     assert gW.shape == w_shape
@@ -159,16 +177,20 @@ def test_conv2d_grad_w_object_is_differentiable_in_both_inputs(conv, w_shape, sa
 
 
 def test_conv2d_grad_w_needs_a_called_conv():
-    with pytest.raises(TypeError, match='Conv2DGradW: expected a Conv2d or Deconv2d that '
-                                        'has been called'):
+    with pytest.raises(
+        TypeError, match='Conv2DGradW: expected a Conv2d or Deconv2d that has been called'
+    ):
         F.Conv2DGradW(F.Conv2d(1, 0))
     with pytest.raises(TypeError, match='Conv2DGradW'):
         F.Conv2DGradW(F.Sin())
 
 
 def test_conv_objects_name_a_bad_stride():
-    with pytest.raises(TypeError, match=r'Conv2d: stride must be an int or a pair of '
-                                        r"ints, got 'x'"):
+    with pytest.raises(
+        TypeError,
+        match=r'Conv2d: stride must be an int or a pair of '
+        r"ints, got 'x'",
+    ):
         F.Conv2d('x')
     with pytest.raises(ValueError, match=r'Deconv2d: outsize must be an int or a pair'):
         F.Deconv2d(1, 0, (1, 2, 3))
@@ -184,10 +206,9 @@ def test_im2col_and_col2im_objects(sample, check_grads):
 
 
 # ---- pooling -------------------------------------------------------------------------------
-IMAGE = np.array([[[[1.0, 9.0, 2.0, 0.0],
-                    [3.0, 4.0, 8.0, 7.0],
-                    [5.0, 6.0, -1.0, -2.0],
-                    [0.5, 0.0, -3.0, -4.0]]]])
+IMAGE = np.array(
+    [[[[1.0, 9.0, 2.0, 0.0], [3.0, 4.0, 8.0, 7.0], [5.0, 6.0, -1.0, -2.0], [0.5, 0.0, -3.0, -4.0]]]]
+)
 
 
 def test_pooling_object_values_and_gradient():
@@ -197,8 +218,9 @@ def test_pooling_object_values_and_gradient():
     np.testing.assert_array_equal(y.data, [[[[9.0, 8.0], [6.0, -1.0]]]])
     y.grad = Variable(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 10, 0, 0], [0, 0, 20, 0],
-                                                  [0, 30, 40, 0], [0, 0, 0, 0]]]])
+    np.testing.assert_array_equal(
+        x.grad.data, [[[[0, 10, 0, 0], [0, 0, 20, 0], [0, 30, 40, 0], [0, 0, 0, 0]]]]
+    )
 
 
 def test_pooling_object_default_stride_is_1(check_grads):
@@ -211,8 +233,9 @@ def test_pooling_grad_objects_from_the_pooling_object():
     pool = F.Pooling(2, 2)
     pool(Variable(IMAGE))
     gx = F.Pooling2DGrad(pool)(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
-    np.testing.assert_array_equal(gx.data, [[[[0, 1, 0, 0], [0, 0, 2, 0],
-                                              [0, 3, 4, 0], [0, 0, 0, 0]]]])
+    np.testing.assert_array_equal(
+        gx.data, [[[[0, 1, 0, 0], [0, 0, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]]
+    )
     # the gather reads the positions where the maxima of IMAGE were
     other = np.arange(16.0).reshape(1, 1, 4, 4)
     y = F.Pooling2DWithIndexes(pool)(other)
@@ -233,8 +256,10 @@ def test_pooling_grad_objects_are_differentiable(sample, check_grads):
 
 
 def test_pooling_grad_needs_a_recorded_pooling():
-    with pytest.raises(TypeError, match='Pooling2DGrad: expected a Pooling that has run '
-                                        'forward while recording a graph'):
+    with pytest.raises(
+        TypeError,
+        match='Pooling2DGrad: expected a Pooling that has run forward while recording a graph',
+    ):
         F.Pooling2DGrad(F.Pooling(2))
     pool = F.Pooling(2)
     with no_grad():

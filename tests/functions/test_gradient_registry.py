@@ -1,5 +1,6 @@
 """Every public differentiable function of dezero.functions, checked to second order
 from the registry in ``registry.py``; and the check that none is left out."""
+
 import types
 
 import numpy as np
@@ -16,7 +17,8 @@ def _partial(f, inputs, i):
     fixed = [Variable(np.array(x)) for x in inputs]
 
     def g(x):
-        return f(*fixed[:i], x, *fixed[i + 1:])
+        return f(*fixed[:i], x, *fixed[i + 1 :])
+
     return g
 
 
@@ -48,11 +50,13 @@ def check_case(c):
         assert gradient_check(fw, x, rtol=c.rtol, atol=c.atol), f'{where}: first order'
         xv = Variable(x.copy())
         fw(xv).sum().backward()
-        assert xv.grad is not None and np.any(xv.grad.data != 0), \
+        assert xv.grad is not None and np.any(xv.grad.data != 0), (
             f'{where}: the gradient is zero everywhere; the case checks nothing'
+        )
         assert gradgrad_check(g, x, rtol=c.rtol, atol=c.atol), f'{where}: second order'
-        assert gradgrad_check(lambda a: F.square(g(a)), x, rtol=c.rtol, atol=c.atol), \
+        assert gradgrad_check(lambda a: F.square(g(a)), x, rtol=c.rtol, atol=c.atol), (
             f'{where}: second order of the square'
+        )
 
 
 @pytest.mark.parametrize('c', CASES, ids=lambda c: c.id)
@@ -69,22 +73,25 @@ def _public_names():
     ``Conv2DGradW`` in the backward of ``conv2d``), so their derivatives are checked
     through those, and test_backward_arrays checks that some case reaches each."""
     assert set(F.__all__) <= set(vars(F))
-    return {n for n, obj in vars(F).items()
-            if not n.startswith('_') and callable(obj)
-            and not isinstance(obj, (types.ModuleType, type))}
+    return {
+        n
+        for n, obj in vars(F).items()
+        if not n.startswith('_') and callable(obj) and not isinstance(obj, (types.ModuleType, type))
+    }
 
 
 def test_every_public_function_is_registered():
     missing = _public_names() - REGISTERED - set(NOT_DIFFERENTIABLE)
-    assert not missing, (f'public functions of dezero.functions without gradient checks: '
-                         f'{sorted(missing)}; add cases to tests/functions/registry.py '
-                         f'(or, with a reason, to NOT_DIFFERENTIABLE there)')
+    assert not missing, (
+        f'public functions of dezero.functions without gradient checks: '
+        f'{sorted(missing)}; add cases to tests/functions/registry.py '
+        f'(or, with a reason, to NOT_DIFFERENTIABLE there)'
+    )
 
 
 def test_registry_lists_only_public_names_each_once():
     stale = (REGISTERED | set(NOT_DIFFERENTIABLE)) - _public_names()
-    assert not stale, f'the registry names functions not in dezero.functions: ' \
-                      f'{sorted(stale)}'
+    assert not stale, f'the registry names functions not in dezero.functions: {sorted(stale)}'
     both = REGISTERED & set(NOT_DIFFERENTIABLE)
     assert not both, f'registered and also marked not differentiable: {sorted(both)}'
     ids = [c.id for c in CASES]
@@ -100,11 +107,11 @@ def test_not_differentiable_functions_build_no_graph():
 
 def test_seeded_dropout_is_deterministic_and_leaves_the_global_state():
     c = next(c for c in CASES if c.id == 'dropout-train')
-    x, = c.draw()
+    (x,) = c.draw()
     state = np.random.get_state()[1].copy()
     y1, y2 = c.function()(Variable(x)), c.function()(Variable(x))
     np.testing.assert_array_equal(y1.data, y2.data)
-    assert np.any(y1.data == 0) and np.any(y1.data != 0)      # it does drop some
+    assert np.any(y1.data == 0) and np.any(y1.data != 0)  # it does drop some
     np.testing.assert_array_equal(np.random.get_state()[1], state)
 
 
@@ -113,10 +120,10 @@ class _WrongSquare(Function):
     """y = x**2 with the derivative x (should be 2x)."""
 
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
-        x, = self.inputs
+        (x,) = self.inputs
         return gy * x
 
 
@@ -125,15 +132,20 @@ class _UnrecordedSquare(Function):
     backward pass is recorded, so second derivatives come out wrong."""
 
     def forward(self, x):
-        return x ** 2
+        return x**2
 
     def backward(self, gy):
-        x, = self.inputs
+        (x,) = self.inputs
         return Variable(gy.data * 2 * x.data)
 
 
-@pytest.mark.parametrize('fn, order', [(lambda x: _WrongSquare()(x), 'first order'),
-                                       (lambda x: _UnrecordedSquare()(x), 'second order')])
+@pytest.mark.parametrize(
+    'fn, order',
+    [
+        (lambda x: _WrongSquare()(x), 'first order'),
+        (lambda x: _UnrecordedSquare()(x), 'second order'),
+    ],
+)
 def test_the_checks_catch_a_wrong_derivative(fn, order, capsys):
     bad = GradCase('square', (lambda rng: rng.uniform(0.5, 2.0, (2, 3)),), call=fn)
     with pytest.raises(AssertionError, match=order):

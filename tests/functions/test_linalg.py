@@ -1,4 +1,5 @@
 """Linear algebra: matmul (2-D, batched with broadcast batch axes, 1-D operands) / dot."""
+
 import operator
 import re
 import weakref
@@ -12,18 +13,17 @@ from dezero import Variable
 SHAPE_PAIRS = [
     ((2, 3), (3, 4)),
     ((1, 1), (1, 1)),
-    ((5, 2, 3), (5, 3, 4)),         # batched
-    ((5, 2, 3), (3, 4)),            # batch axes broadcast ...
+    ((5, 2, 3), (5, 3, 4)),  # batched
+    ((5, 2, 3), (3, 4)),  # batch axes broadcast ...
     ((2, 3), (5, 3, 4)),
-    ((4, 1, 2, 3), (5, 3, 2)),      # ... on both sides
-    ((3,), (3, 4)),                 # 1-D operands
+    ((4, 1, 2, 3), (5, 3, 2)),  # ... on both sides
+    ((3,), (3, 4)),  # 1-D operands
     ((2, 3), (3,)),
     ((3,), (3,)),
     ((3,), (5, 3, 4)),
     ((5, 2, 3), (3,)),
 ]
-MATMULS = [F.matmul, F.dot, operator.matmul,
-           lambda a, b: a.matmul(b), lambda a, b: a.dot(b)]
+MATMULS = [F.matmul, F.dot, operator.matmul, lambda a, b: a.matmul(b), lambda a, b: a.dot(b)]
 
 
 @pytest.mark.parametrize('f', MATMULS, ids=['matmul', 'dot', '@', '.matmul', '.dot'])
@@ -47,32 +47,34 @@ def test_exact_gradients_2d():
     y = F.matmul(a, b)
     y.backward()
     np.testing.assert_array_equal(y.data, [[1.0, 2.0, 4.0], [3.0, 4.0, 10.0]])
-    np.testing.assert_array_equal(a.grad.data, [[3.0, 2.0], [3.0, 2.0]])   # ones @ b.T
-    np.testing.assert_array_equal(b.grad.data, [[4.0] * 3, [6.0] * 3])     # a.T @ ones
+    np.testing.assert_array_equal(a.grad.data, [[3.0, 2.0], [3.0, 2.0]])  # ones @ b.T
+    np.testing.assert_array_equal(b.grad.data, [[4.0] * 3, [6.0] * 3])  # a.T @ ones
 
 
 def test_batch_broadcast_gradient_is_summed_over_the_batch():
     a = Variable(np.ones((5, 2, 3)))
     b = Variable(np.ones((3, 4)))
     F.matmul(a, b).backward()
-    np.testing.assert_array_equal(b.grad.data, np.full((3, 4), 10.0))   # 5 batches x 2 rows
+    np.testing.assert_array_equal(b.grad.data, np.full((3, 4), 10.0))  # 5 batches x 2 rows
     np.testing.assert_array_equal(a.grad.data, np.full((5, 2, 3), 4.0))
 
 
-@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3,)), ((3,), (3,))],
-                         ids=str)
+@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3,)), ((3,), (3,))], ids=str)
 def test_float32_is_kept(shapes, sample, assert_keeps_float32):
     assert_keeps_float32(F.matmul, *(sample(shape) for shape in shapes))
 
 
-@pytest.mark.parametrize('shapes', [
-    ((2, 3), (2, 3)),
-    ((2, 3), (4,)),
-    ((4,), (2, 3)),
-    ((3,), (4,)),
-    ((2, 2, 3), (3, 3, 4)),         # batch axes that do not broadcast
-    ((), (2, 3)),
-])
+@pytest.mark.parametrize(
+    'shapes',
+    [
+        ((2, 3), (2, 3)),
+        ((2, 3), (4,)),
+        ((4,), (2, 3)),
+        ((3,), (4,)),
+        ((2, 2, 3), (3, 3, 4)),  # batch axes that do not broadcast
+        ((), (2, 3)),
+    ],
+)
 def test_mismatch_error_names_both_shapes(shapes):
     a, b = (Variable(np.ones(shape)) for shape in shapes)
     match = r'(?i)matmul.*' + '.*'.join(re.escape(str(shape)) for shape in shapes)
@@ -80,13 +82,11 @@ def test_mismatch_error_names_both_shapes(shapes):
         F.matmul(a, b)
 
 
-@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,))],
-                         ids=str)
+@pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,))], ids=str)
 def test_gradients_of_intermediate_inputs(shapes, sample, check_grads):
     # the inputs are made by a function and the output is used by one: the graph
     # holds the inputs, which backward reads, but not the output
-    check_grads(lambda a, b: F.matmul(a + 0.0, b + 0.0) * 1.0,
-                *(sample(shape) for shape in shapes))
+    check_grads(lambda a, b: F.matmul(a + 0.0, b + 0.0) * 1.0, *(sample(shape) for shape in shapes))
 
 
 def test_the_output_is_freed():

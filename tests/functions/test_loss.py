@@ -1,5 +1,6 @@
 """Losses: mean_squared_error softmax_cross_entropy sigmoid_cross_entropy
 binary_cross_entropy."""
+
 import re
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_mse_value_and_gradients_by_hand():
     x0 = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
     x1 = Variable(np.array([[0.0, 0.0], [1.0, 1.0]]))
     y = F.mean_squared_error(x0, x1)
-    assert y.shape == () and y.data == (1 + 4 + 4 + 9) / 2     # divided by len = 2
+    assert y.shape == () and y.data == (1 + 4 + 4 + 9) / 2  # divided by len = 2
     y.backward()
     np.testing.assert_array_equal(x0.grad.data, [[1.0, 2.0], [2.0, 3.0]])  # 2 d / 2
     np.testing.assert_array_equal(x1.grad.data, [[-1.0, -2.0], [-2.0, -3.0]])
@@ -48,6 +49,7 @@ def test_mse_computes_no_gradient_for_a_target_given_as_an_array():
         grads = backward(gy, needs_input_grad=needs_input_grad)
         calls.append((needs_input_grad, grads[1]))
         return grads
+
     node.backward = spy
     y.backward()
     assert calls == [((True, False), None)]
@@ -67,18 +69,19 @@ def test_mse_keeps_float32(sample, assert_keeps_float32):
     assert_keeps_float32(F.mean_squared_error, sample((3, 2)), sample((3, 2)))
 
 
-@pytest.mark.parametrize('shape0, shape1', [((3, 1), (3,)), ((3,), (3, 1)),
-                                            ((1, 1), (1,)), ((3, 1), (1, 3))])
+@pytest.mark.parametrize(
+    'shape0, shape1', [((3, 1), (3,)), ((3,), (3, 1)), ((1, 1), (1,)), ((3, 1), (1, 3))]
+)
 def test_mse_pairs_elements_of_shapes_that_differ_in_axes_of_size_one(shape0, shape1):
-    x0 = Variable(np.array([1.0, 2.0, 3.0])[:np.prod(shape0)].reshape(shape0))
-    x1 = Variable(np.array([0.0, 4.0, 1.0])[:np.prod(shape1)].reshape(shape1))
+    x0 = Variable(np.array([1.0, 2.0, 3.0])[: np.prod(shape0)].reshape(shape0))
+    x1 = Variable(np.array([0.0, 4.0, 1.0])[: np.prod(shape1)].reshape(shape1))
     y = F.mean_squared_error(x0, x1)
-    n = max(len(x0), len(x1))            # the batch of the operand with more axes
-    squares = np.array([1.0, 4.0, 4.0])[:x0.size]
+    n = max(len(x0), len(x1))  # the batch of the operand with more axes
+    squares = np.array([1.0, 4.0, 4.0])[: x0.size]
     assert y.shape == () and y.data == squares.sum() / n
     y.backward()
     assert x0.grad.shape == shape0 and x1.grad.shape == shape1
-    d = np.array([1.0, -2.0, 2.0])[:x0.size] * 2 / n
+    d = np.array([1.0, -2.0, 2.0])[: x0.size] * 2 / n
     np.testing.assert_array_equal(x0.grad.data.ravel(), d)
     np.testing.assert_array_equal(x1.grad.data.ravel(), -d)
 
@@ -90,18 +93,21 @@ def test_mse_of_a_row_against_a_vector_is_one_sample():
 
 
 def test_mse_keeps_float32_across_reshaped_shapes():
-    y = F.mean_squared_error(Variable(np.ones((2, 1), np.float32)),
-                             np.zeros(2, np.float32))
+    y = F.mean_squared_error(Variable(np.ones((2, 1), np.float32)), np.zeros(2, np.float32))
     assert y.dtype == np.float32 and y.data == 1.0
 
 
-@pytest.mark.parametrize('shape0, shape1', [((3, 2), (2,)), ((2, 3), (3, 2)), ((3, 1), (2,)),
-                                            ((2, 2), (4,))])
+@pytest.mark.parametrize(
+    'shape0, shape1', [((3, 2), (2,)), ((2, 3), (3, 2)), ((3, 1), (2,)), ((2, 2), (4,))]
+)
 def test_mse_refuses_other_shape_differences(shape0, shape1):
-    with pytest.raises(ValueError, match=rf'mean_squared_error: x0 of shape '
-                                         rf'{re.escape(str(shape0))} and x1 of shape '
-                                         rf'{re.escape(str(shape1))} must have the same '
-                                         rf'shape or differ only in axes of size 1'):
+    with pytest.raises(
+        ValueError,
+        match=rf'mean_squared_error: x0 of shape '
+        rf'{re.escape(str(shape0))} and x1 of shape '
+        rf'{re.escape(str(shape1))} must have the same '
+        rf'shape or differ only in axes of size 1',
+    ):
         F.mean_squared_error(np.zeros(shape0), np.zeros(shape1))
 
 
@@ -113,20 +119,22 @@ def test_mse_refuses_scalars():
 def test_mean_squared_error_class_refuses_different_shapes():
     y = F.MeanSquaredError()(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     assert y.data == 2.0
-    with pytest.raises(ValueError, match=r'MeanSquaredError: x0 of shape \(2, 1\) and x1 '
-                                         r'of shape \(2,\) differ'):
+    with pytest.raises(
+        ValueError,
+        match=r'MeanSquaredError: x0 of shape \(2, 1\) and x1 '
+        r'of shape \(2,\) differ',
+    ):
         F.MeanSquaredError()(np.zeros((2, 1)), np.zeros(2))
 
 
 # ---- softmax cross entropy -------------------------------------------------------------
 def test_softmax_cross_entropy_value_and_gradient_by_hand():
-    x = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])      # softmax rows .25 .75
+    x = np.array([[0.0, np.log(3.0)], [np.log(3.0), 0.0]])  # softmax rows .25 .75
     t = np.array([1, 1])
     y, gx = _loss_and_grad(F.softmax_cross_entropy, x, t)
     assert y.shape == ()
     assert y.data == pytest.approx((-np.log(0.75) - np.log(0.25)) / 2, rel=1e-14)
-    np.testing.assert_allclose(gx, [[0.25 / 2, -0.25 / 2], [0.75 / 2, -0.75 / 2]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(gx, [[0.25 / 2, -0.25 / 2], [0.75 / 2, -0.75 / 2]], rtol=1e-14)
 
 
 def test_softmax_cross_entropy_matches_reference(sample):
@@ -150,8 +158,8 @@ def test_softmax_cross_entropy_is_stable_at_large_logits(dtype):
     x = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=dtype)
     with np.errstate(all='raise'):
         y, gx = _loss_and_grad(F.softmax_cross_entropy, x, np.array([0, 0]))
-    assert y.data == 1000.0                      # (0 + 2000) / 2
-    np.testing.assert_array_equal(gx, [[0.0, 0.0], [-0.5, 0.5]])   # (p - onehot) / 2
+    assert y.data == 1000.0  # (0 + 2000) / 2
+    np.testing.assert_array_equal(gx, [[0.0, 0.0], [-0.5, 0.5]])  # (p - onehot) / 2
 
 
 def test_softmax_cross_entropy_gradients(sample, check_grads):
@@ -164,8 +172,14 @@ def test_softmax_cross_entropy_keeps_float32(sample, assert_keeps_float32):
     assert_keeps_float32(lambda x: F.softmax_cross_entropy(x, t), sample((3, 4)))
 
 
-@pytest.mark.parametrize('t', [np.array([[2], [0], [1]]), np.array([[2, 0, 1]]),
-                               Variable(np.array([[2], [0], [1]], np.int32))])
+@pytest.mark.parametrize(
+    't',
+    [
+        np.array([[2], [0], [1]]),
+        np.array([[2, 0, 1]]),
+        Variable(np.array([[2], [0], [1]], np.int32)),
+    ],
+)
 def test_softmax_cross_entropy_accepts_labels_of_shape_n_by_one(sample, t):
     x = sample((3, 4))
     y, gx = _loss_and_grad(F.softmax_cross_entropy, x, t)
@@ -211,30 +225,33 @@ def test_softmax_cross_entropy_second_derivative_by_hand():
 def test_softmax_cross_entropy_grad_values_by_hand():
     p = np.array([[0.25, 0.75], [0.5, 0.5]])
     gx = SoftmaxCrossEntropyGrad(np.array([1, 0]))(p, np.array(4.0))
-    np.testing.assert_array_equal(gx.data, [[0.5, -0.5], [-1.0, 1.0]])   # (p - onehot) * 4 / 2
+    np.testing.assert_array_equal(gx.data, [[0.5, -0.5], [-1.0, 1.0]])  # (p - onehot) * 4 / 2
 
 
 def test_softmax_cross_entropy_grad_derivatives_in_both_inputs(sample, check_grads):
     t = np.array([2, 0, 1])
-    check_grads(lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)),
-                sample(()))
+    check_grads(lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)), sample(()))
 
 
 def test_softmax_cross_entropy_grad_keeps_float32(sample, assert_keeps_float32):
     t = np.array([2, 0, 1])
-    assert_keeps_float32(lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)),
-                         sample(()))
+    assert_keeps_float32(
+        lambda p, gy: SoftmaxCrossEntropyGrad(t)(p, gy), sample((3, 4)), sample(())
+    )
 
 
-@pytest.mark.parametrize('x, t, message', [
-    (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
-    (np.zeros((2, 3)), np.array([[0, 1], [1, 0]]), r'expected \(2,\) or \(2, 1\)'),
-    (np.zeros((2, 3)), np.array([0, 1, 2]), r't has shape \(3,\)'),
-    (np.zeros((2, 3)), np.array([0, 3]), r'label 3 is outside \[0, 3\)'),
-    (np.zeros((2, 3)), np.array([-1, 0]), r'label -1 is outside \[0, 3\)'),
-    (np.zeros(3), np.array([0]), r'x must be 2-D logits \(N, C\), got shape \(3,\)'),
-    (np.zeros((0, 3)), np.zeros(0, dtype=int), 'non-empty batch'),
-])
+@pytest.mark.parametrize(
+    'x, t, message',
+    [
+        (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
+        (np.zeros((2, 3)), np.array([[0, 1], [1, 0]]), r'expected \(2,\) or \(2, 1\)'),
+        (np.zeros((2, 3)), np.array([0, 1, 2]), r't has shape \(3,\)'),
+        (np.zeros((2, 3)), np.array([0, 3]), r'label 3 is outside \[0, 3\)'),
+        (np.zeros((2, 3)), np.array([-1, 0]), r'label -1 is outside \[0, 3\)'),
+        (np.zeros(3), np.array([0]), r'x must be 2-D logits \(N, C\), got shape \(3,\)'),
+        (np.zeros((0, 3)), np.zeros(0, dtype=int), 'non-empty batch'),
+    ],
+)
 def test_softmax_cross_entropy_refuses_bad_labels(x, t, message):
     with pytest.raises(ValueError, match='softmax_cross_entropy: .*' + message):
         F.softmax_cross_entropy(x, t)
@@ -253,7 +270,7 @@ def test_sigmoid_cross_entropy_value_and_gradient_by_hand():
 
 def test_sigmoid_cross_entropy_matches_reference_with_soft_targets(sample):
     x = sample((4, 3))
-    t = sample((4, 3), 'narrow') * 0.5 + 0.5          # targets in [0, 1]
+    t = sample((4, 3), 'narrow') * 0.5 + 0.5  # targets in [0, 1]
     y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, t)
     p = 1 / (1 + np.exp(-x))
     assert y.data == pytest.approx(_ref_bce(p, t), rel=1e-13)
@@ -265,7 +282,7 @@ def test_sigmoid_cross_entropy_is_stable_at_large_logits(dtype):
     x = np.array([[1000.0, -1000.0, 1000.0]], dtype=dtype)
     with np.errstate(all='raise'):
         y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, np.array([[0, 0, 1]]))
-    assert y.data == 1000.0                           # only the first one is wrong
+    assert y.data == 1000.0  # only the first one is wrong
     np.testing.assert_array_equal(gx, [[1.0, 0.0, 0.0]])
 
 
@@ -275,7 +292,7 @@ def test_sigmoid_cross_entropy_gradients(sample, check_grads):
 
 
 def test_sigmoid_cross_entropy_keeps_float32(sample, assert_keeps_float32):
-    t = np.array([[1, 0, 1], [0, 0, 1]])                # integer targets do not upcast
+    t = np.array([[1, 0, 1], [0, 0, 1]])  # integer targets do not upcast
     assert_keeps_float32(lambda x: F.sigmoid_cross_entropy(x, t), sample((2, 3)))
 
 
@@ -283,15 +300,21 @@ def test_sigmoid_cross_entropy_of_a_column_against_a_vector_of_labels():
     x = np.array([[0.0], [np.log(3.0)]])
     y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, np.array([1, 0]))
     assert y.data == pytest.approx(-(np.log(0.5) + np.log(0.25)) / 2, rel=1e-14)
-    np.testing.assert_allclose(gx, [[-0.25], [0.375]], rtol=1e-14)   # (p - t) / 2
+    np.testing.assert_allclose(gx, [[-0.25], [0.375]], rtol=1e-14)  # (p - t) / 2
 
 
 def test_sigmoid_cross_entropy_refuses_bad_targets():
-    with pytest.raises(ValueError, match=r'sigmoid_cross_entropy: x of shape \(2, 3\) and '
-                                         r't of shape \(2, 1\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'sigmoid_cross_entropy: x of shape \(2, 3\) and '
+        r't of shape \(2, 1\)',
+    ):
         F.sigmoid_cross_entropy(np.zeros((2, 3)), np.zeros((2, 1)))
-    with pytest.raises(ValueError, match=r'sigmoid_cross_entropy: targets t must lie in '
-                                         r'\[0, 1\], got values from -1'):
+    with pytest.raises(
+        ValueError,
+        match=r'sigmoid_cross_entropy: targets t must lie in '
+        r'\[0, 1\], got values from -1',
+    ):
         F.sigmoid_cross_entropy(np.zeros(2), np.array([-1, 1]))
     with pytest.raises(TypeError, match='sigmoid_cross_entropy: x must hold floating'):
         F.sigmoid_cross_entropy(np.array([1, 0]), np.array([1, 0]))
@@ -305,8 +328,7 @@ def test_binary_cross_entropy_value_and_gradient_by_hand():
     expected = -(2 * np.log(0.75) + 2 * np.log(0.5)) / 2
     assert y.shape == () and y.data == pytest.approx(expected, rel=1e-14)
     # (p - t) / (p (1 - p)) / N
-    np.testing.assert_allclose(gp, [[1 / 0.75 / 2, -1 / 0.75 / 2], [-1.0, 1.0]],
-                               rtol=1e-14)
+    np.testing.assert_allclose(gp, [[1 / 0.75 / 2, -1 / 0.75 / 2], [-1.0, 1.0]], rtol=1e-14)
 
 
 def test_binary_cross_entropy_of_sigmoid_equals_sigmoid_cross_entropy(sample):
@@ -324,7 +346,7 @@ def test_binary_cross_entropy_is_finite_at_zero_and_one(dtype, eps):
     assert y.dtype == dtype
     # two confident mistakes cost -log(eps) each; the right answers almost nothing
     assert float(y.data) == pytest.approx(-2 * np.log(eps) / 4, rel=1e-2)
-    np.testing.assert_array_equal(gp, np.zeros(4))      # clipped: no gradient
+    np.testing.assert_array_equal(gp, np.zeros(4))  # clipped: no gradient
 
 
 def test_binary_cross_entropy_recorded_gradient_is_zero_where_p_was_clipped():
@@ -336,13 +358,14 @@ def test_binary_cross_entropy_recorded_gradient_is_zero_where_p_was_clipped():
     p.cleargrad()
     F.sum(gp).backward()
     # d/dp of (p - t) / (p (1 - p)) / N: (p² - 2 p t + t) / (p (1 - p))² / N, 0 if clipped
-    second = [(q * q - 2 * q * u + u) / (q * (1 - q)) ** 2 / 4 for q, u in ((0.25, 0.0),
-                                                                       (0.5, 1.0))]
+    second = [
+        (q * q - 2 * q * u + u) / (q * (1 - q)) ** 2 / 4 for q, u in ((0.25, 0.0), (0.5, 1.0))
+    ]
     np.testing.assert_allclose(p.grad.data, [0.0, second[0], 0.0, second[1]], rtol=1e-12)
 
 
 def test_binary_cross_entropy_gradients(sample, check_grads):
-    p = sample((2, 3), 'narrow') * 0.4 + 0.5          # in [0.1, 0.9]
+    p = sample((2, 3), 'narrow') * 0.4 + 0.5  # in [0.1, 0.9]
     t = np.array([[1.0, 0.0, 0.3], [0.0, 1.0, 1.0]])
     check_grads(lambda p: F.binary_cross_entropy(p, t), p)
 
@@ -360,12 +383,15 @@ def test_binary_cross_entropy_of_a_column_against_integer_labels_keeps_float32()
     assert y.data == pytest.approx(-(np.log(0.25) + np.log(0.5)) / 2, rel=1e-6)
     y.backward()
     assert p.grad.dtype == np.float32 and p.grad.shape == (2, 1)
-    np.testing.assert_allclose(p.grad.data, [[-2.0], [1.0]], rtol=1e-6)   # (p - t)/(p(1-p))/2
+    np.testing.assert_allclose(p.grad.data, [[-2.0], [1.0]], rtol=1e-6)  # (p - t)/(p(1-p))/2
 
 
 def test_binary_cross_entropy_refuses_bad_input():
-    with pytest.raises(ValueError, match=r'binary_cross_entropy: p of shape \(2,\) and t '
-                                         r'of shape \(3,\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'binary_cross_entropy: p of shape \(2,\) and t '
+        r'of shape \(3,\)',
+    ):
         F.binary_cross_entropy(np.full(2, 0.5), np.ones(3))
     with pytest.raises(ValueError, match='binary_cross_entropy: targets t must lie'):
         F.binary_cross_entropy(np.full(2, 0.5), np.array([0.0, 2.0]))

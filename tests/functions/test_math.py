@@ -1,5 +1,6 @@
 """Elementwise math: sin cos tan tanh exp log sqrt abs square clip, and the gradient
 functions TanhGrad and PiecewiseLinearGrad."""
+
 import weakref
 
 import numpy as np
@@ -27,8 +28,11 @@ UNARY = {
     'abs': (F.abs, np.abs, 'nonzero'),
     'square': (F.square, np.square, 'real'),
     'clip': (clip_half, lambda a: np.clip(a, -0.5, 0.5), 'off_bounds'),
-    'clip numpy bounds': (lambda x: F.clip(x, np.float64(-0.5), np.float32(0.5)),
-                          lambda a: np.clip(a, -0.5, 0.5), 'off_bounds'),
+    'clip numpy bounds': (
+        lambda x: F.clip(x, np.float64(-0.5), np.float32(0.5)),
+        lambda a: np.clip(a, -0.5, 0.5),
+        'off_bounds',
+    ),
 }
 SHAPES = [(), (5,), (2, 3)]
 
@@ -41,7 +45,7 @@ def test_forward_matches_numpy(name, shape, sample):
     y = f(Variable(x))
     assert isinstance(y, Variable) and y.shape == shape
     np.testing.assert_allclose(y.data, ref(x), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(f(x).data, ref(x), rtol=1e-12)     # plain arrays too
+    np.testing.assert_allclose(f(x).data, ref(x), rtol=1e-12)  # plain arrays too
 
 
 @pytest.mark.parametrize('shape', SHAPES)
@@ -51,20 +55,23 @@ def test_gradients_first_and_second_order(name, shape, sample, check_grads):
     check_grads(f, sample(shape, domain))
 
 
-@pytest.mark.parametrize('f, x, y, gx, ggx', [
-    (F.sin, np.pi / 2, 1.0, 0.0, -1.0),
-    (F.cos, 0.0, 1.0, 0.0, -1.0),
-    (F.tan, np.pi / 4, 1.0, 2.0, 4.0),
-    (F.tanh, 0.0, 0.0, 1.0, 0.0),
-    (F.exp, 1.0, np.e, np.e, np.e),
-    (F.log, 2.0, np.log(2.0), 0.5, -0.25),
-    (F.sqrt, 4.0, 2.0, 0.25, -1 / 32),
-    (F.abs, -3.0, 3.0, -1.0, 0.0),
-    (F.abs, 0.0, 0.0, 0.0, 0.0),                 # the derivative at the kink is taken as 0
-    (F.square, 3.0, 9.0, 6.0, 2.0),
-    (clip_half, 2.0, 0.5, 0.0, 0.0),
-    (clip_half, 0.25, 0.25, 1.0, 0.0),
-])
+@pytest.mark.parametrize(
+    'f, x, y, gx, ggx',
+    [
+        (F.sin, np.pi / 2, 1.0, 0.0, -1.0),
+        (F.cos, 0.0, 1.0, 0.0, -1.0),
+        (F.tan, np.pi / 4, 1.0, 2.0, 4.0),
+        (F.tanh, 0.0, 0.0, 1.0, 0.0),
+        (F.exp, 1.0, np.e, np.e, np.e),
+        (F.log, 2.0, np.log(2.0), 0.5, -0.25),
+        (F.sqrt, 4.0, 2.0, 0.25, -1 / 32),
+        (F.abs, -3.0, 3.0, -1.0, 0.0),
+        (F.abs, 0.0, 0.0, 0.0, 0.0),  # the derivative at the kink is taken as 0
+        (F.square, 3.0, 9.0, 6.0, 2.0),
+        (clip_half, 2.0, 0.5, 0.0, 0.0),
+        (clip_half, 0.25, 0.25, 1.0, 0.0),
+    ],
+)
 def test_exact_values_and_derivatives(f, x, y, gx, ggx):
     x = Variable(np.array(x))
     out = f(x)
@@ -77,11 +84,14 @@ def test_exact_values_and_derivatives(f, x, y, gx, ggx):
     assert (0.0 if x.grad is None else x.grad.data) == pytest.approx(ggx, abs=1e-12)
 
 
-@pytest.mark.parametrize('x_min, x_max, y, gx', [
-    (-1.0, 1.0, [-1.0, -0.5, 0.3, 1.0], [0, 1, 1, 0]),
-    (None, 0.0, [-2.0, -0.5, 0.0, 0.0], [1, 1, 0, 0]),
-    (0.0, None, [0.0, 0.0, 0.3, 2.0], [0, 0, 1, 1]),
-])
+@pytest.mark.parametrize(
+    'x_min, x_max, y, gx',
+    [
+        (-1.0, 1.0, [-1.0, -0.5, 0.3, 1.0], [0, 1, 1, 0]),
+        (None, 0.0, [-2.0, -0.5, 0.0, 0.0], [1, 1, 0, 0]),
+        (0.0, None, [0.0, 0.0, 0.3, 2.0], [0, 0, 1, 1]),
+    ],
+)
 def test_clip_values_and_gradient(x_min, x_max, y, gx):
     x = Variable(np.array([-2.0, -0.5, 0.3, 2.0]))
     out = F.clip(x, x_min, x_max)
@@ -116,10 +126,21 @@ def test_gradients_of_an_intermediate_input(name, sample, check_grads):
     check_grads(lambda x: f(x + 0.0) * 1.0, sample((2, 3), domain))
 
 
-@pytest.mark.parametrize('f, keeps_input', [
-    (F.sin, True), (F.cos, True), (F.log, True), (F.abs, True), (F.square, True),
-    (clip_half, True), (F.tan, False), (F.tanh, False), (F.exp, False), (F.sqrt, False),
-])
+@pytest.mark.parametrize(
+    'f, keeps_input',
+    [
+        (F.sin, True),
+        (F.cos, True),
+        (F.log, True),
+        (F.abs, True),
+        (F.square, True),
+        (clip_half, True),
+        (F.tan, False),
+        (F.tanh, False),
+        (F.exp, False),
+        (F.sqrt, False),
+    ],
+)
 def test_an_input_backward_does_not_read_is_freed(f, keeps_input):
     x = Variable(np.array([0.25, 0.5]))
     h = x * 1.0
@@ -141,7 +162,7 @@ def test_tanh_third_derivative_matches_the_closed_form():
         x.cleargrad()
         gx.backward(create_graph=True)
     t = np.tanh(x.data)
-    np.testing.assert_allclose(x.grad.data, (1 - t ** 2) * (6 * t ** 2 - 2), rtol=1e-13)
+    np.testing.assert_allclose(x.grad.data, (1 - t**2) * (6 * t**2 - 2), rtol=1e-13)
 
 
 @pytest.mark.parametrize('name', ['tan', 'tanh', 'exp', 'sqrt'])
@@ -156,8 +177,11 @@ def _relu_slope(x, gy):
     return gy * (x > 0)
 
 
-@pytest.mark.parametrize('make', [TanhGrad, lambda: PiecewiseLinearGrad(_relu_slope)],
-                         ids=['TanhGrad', 'PiecewiseLinearGrad'])
+@pytest.mark.parametrize(
+    'make',
+    [TanhGrad, lambda: PiecewiseLinearGrad(_relu_slope)],
+    ids=['TanhGrad', 'PiecewiseLinearGrad'],
+)
 def test_gradient_functions_in_both_inputs(make, sample, check_grads):
     check_grads(lambda y, gy: make()(y, gy), sample((2, 3), 'nonzero'), sample((2, 3)))
 
@@ -169,7 +193,7 @@ def test_tanh_grad_computes_only_the_gradients_asked_for():
     g = Variable(np.array([1.0, 1.0]))
     g_y, g_gy = f.backward(g, needs_input_grad=(False, True))
     assert g_y is None
-    np.testing.assert_allclose(g_gy.data, 1 - y.data ** 2)
+    np.testing.assert_allclose(g_gy.data, 1 - y.data**2)
     g_y, g_gy = f.backward(g, needs_input_grad=(True, False))
     assert g_gy is None
     np.testing.assert_allclose(g_y.data, -2 * y.data * gy.data)

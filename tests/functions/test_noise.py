@@ -1,4 +1,5 @@
 """dropout: inverted dropout in training, the identity in test mode."""
+
 import weakref
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_statistics_on_a_big_array(ratio):
     kept = y != 0
     assert kept.mean() == pytest.approx(1 - ratio, abs=0.005)
     np.testing.assert_allclose(y[kept], 3.0 / (1 - ratio), rtol=1e-15)
-    assert y.mean() == pytest.approx(3.0, rel=0.02)            # expectation preserved
+    assert y.mean() == pytest.approx(3.0, rel=0.02)  # expectation preserved
 
 
 def test_default_ratio_is_one_half():
@@ -79,8 +80,9 @@ def test_the_graph_keeps_neither_the_input_nor_the_output():
 
 def test_gradients_first_and_second_order(sample, check_grads):
     def f(x):
-        np.random.seed(5)              # the same mask at every probe
+        np.random.seed(5)  # the same mask at every probe
         return F.dropout(x, 0.4)
+
     check_grads(f, sample((3, 4)))
 
 

@@ -1,4 +1,5 @@
 """batch_norm: batch statistics in training, running statistics in test mode."""
+
 import numpy as np
 import pytest
 
@@ -11,19 +12,25 @@ EPS = 2e-5
 
 def _reference(x, gamma, beta, mean, var, eps=EPS):
     shape = (1, -1) + (1,) * (x.ndim - 2)
-    return (gamma.reshape(shape) * (x - mean.reshape(shape))
-            / np.sqrt(var.reshape(shape) + eps) + beta.reshape(shape))
+    return gamma.reshape(shape) * (x - mean.reshape(shape)) / np.sqrt(
+        var.reshape(shape) + eps
+    ) + beta.reshape(shape)
 
 
 # ---- values ------------------------------------------------------------------------------
 def test_training_output_and_running_statistics_by_hand():
-    x = np.array([[1.0, 2.0], [3.0, 6.0]])      # batch means [2, 4], biased vars [1, 4]
+    x = np.array([[1.0, 2.0], [3.0, 6.0]])  # batch means [2, 4], biased vars [1, 4]
     gamma, beta = np.array([1.0, 2.0]), np.array([0.0, 1.0])
     mean, var = np.zeros(2), np.ones(2)
     y = F.batch_norm(x, gamma, beta, mean, var)
     np.testing.assert_allclose(
-        y.data, [[-1 / np.sqrt(1 + EPS), 2 * -2 / np.sqrt(4 + EPS) + 1],
-                 [1 / np.sqrt(1 + EPS), 2 * 2 / np.sqrt(4 + EPS) + 1]], rtol=1e-14)
+        y.data,
+        [
+            [-1 / np.sqrt(1 + EPS), 2 * -2 / np.sqrt(4 + EPS) + 1],
+            [1 / np.sqrt(1 + EPS), 2 * 2 / np.sqrt(4 + EPS) + 1],
+        ],
+        rtol=1e-14,
+    )
     # unbiased variances (m = 2): [2, 8]
     np.testing.assert_allclose(mean, [0.2, 0.4], rtol=1e-14)
     np.testing.assert_allclose(var, [0.9 + 0.2, 0.9 + 0.8], rtol=1e-14)
@@ -36,11 +43,12 @@ def test_training_output_and_running_statistics_by_hand():
 
 def test_decay_and_eps_are_used():
     mean, var = np.zeros(1), np.zeros(1)
-    y = F.batch_norm(np.array([[0.0], [2.0]]), np.ones(1), np.zeros(1), mean, var,
-                     decay=0.5, eps=1.0)
+    y = F.batch_norm(
+        np.array([[0.0], [2.0]]), np.ones(1), np.zeros(1), mean, var, decay=0.5, eps=1.0
+    )
     np.testing.assert_allclose(y.data, [[-1 / np.sqrt(2)], [1 / np.sqrt(2)]], rtol=1e-14)
     np.testing.assert_allclose(mean, [0.5], rtol=1e-14)
-    np.testing.assert_allclose(var, [1.0], rtol=1e-14)     # 0.5 * 2 (unbiased)
+    np.testing.assert_allclose(var, [1.0], rtol=1e-14)  # 0.5 * 2 (unbiased)
 
 
 def test_four_dimensional_statistics_are_per_channel_over_n_h_w(sample):
@@ -50,17 +58,18 @@ def test_four_dimensional_statistics_are_per_channel_over_n_h_w(sample):
     y = F.batch_norm(x, gamma, beta, mean, var, decay=0.0)
     batch_mean = x.mean(axis=(0, 2, 3))
     batch_var = x.var(axis=(0, 2, 3))
-    np.testing.assert_allclose(y.data, _reference(x, gamma, beta, batch_mean, batch_var),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        y.data, _reference(x, gamma, beta, batch_mean, batch_var), rtol=1e-12
+    )
     np.testing.assert_allclose(mean, batch_mean, rtol=1e-13)
-    np.testing.assert_allclose(var, batch_var * 8 / 7, rtol=1e-13)   # m = 2 * 2 * 2
+    np.testing.assert_allclose(var, batch_var * 8 / 7, rtol=1e-13)  # m = 2 * 2 * 2
 
 
 def test_a_batch_of_one_keeps_the_variance_finite():
     mean, var = np.zeros(2), np.ones(2)
     y = F.batch_norm(np.array([[3.0, 4.0]]), np.ones(2), np.zeros(2), mean, var)
     np.testing.assert_array_equal(y.data, [[0.0, 0.0]])
-    np.testing.assert_allclose(var, [0.9, 0.9], rtol=1e-14)      # m / max(m - 1, 1) = 1
+    np.testing.assert_allclose(var, [0.9, 0.9], rtol=1e-14)  # m / max(m - 1, 1) = 1
 
 
 @pytest.mark.parametrize('shape', [(4, 3), (2, 3, 2, 2)])
@@ -90,6 +99,7 @@ def test_gradients_first_and_second_order(shape, train, sample, check_grads):
 
     def f(x, gamma, beta):
         return F.batch_norm(x, gamma, beta, mean, var)
+
     with dezero.using_config('train', train):
         check_grads(f, sample(shape), sample((3,)), sample((3,)))
 
@@ -147,6 +157,7 @@ def test_a_constant_input_gets_no_gradient_but_gamma_and_beta_do(train, sample):
         grads = backward(gy, needs_input_grad=needs_input_grad)
         calls.append((needs_input_grad, grads[0]))
         return grads
+
     node.backward = spy
     F.sum(y * y).backward()
     assert calls == [((False, True, True), None)]
@@ -172,7 +183,7 @@ def test_second_derivative_in_test_mode_is_zero_for_x():
     gamma.cleargrad()
     F.sum(gx).backward()
     assert x.grad is None or not np.any(x.grad.data)
-    np.testing.assert_allclose(gamma.grad.data, [1.0, 1.0], rtol=1e-14)   # 2 rows / std 2
+    np.testing.assert_allclose(gamma.grad.data, [1.0, 1.0], rtol=1e-14)  # 2 rows / std 2
 
 
 @pytest.mark.parametrize('train', [True, False], ids=['train', 'test'])
@@ -183,6 +194,7 @@ def test_keeps_float32(shape, train, sample, assert_keeps_float32):
 
     def f(x, gamma, beta):
         return F.batch_norm(x, gamma, beta, mean, var)
+
     with dezero.using_config('train', train):
         assert_keeps_float32(f, sample(shape), sample((3,)), sample((3,)))
         # and the recorded (second-order) backward too
@@ -197,19 +209,28 @@ def test_keeps_float32(shape, train, sample, assert_keeps_float32):
 
 
 # ---- errors ------------------------------------------------------------------------------
-@pytest.mark.parametrize('x_shape, gamma_shape, stat_shape, message', [
-    ((2, 3, 4), (3,), (3,), r'x must be 2-D \(N, C\) or 4-D \(N, C, H, W\), got shape '
-                            r'\(2, 3, 4\)'),
-    ((3,), (3,), (3,), r'x must be 2-D'),
-    ((2, 3), (2,), (3,), r'gamma has shape \(2,\), expected \(3,\)'),
-    ((2, 3, 4, 4), (1, 3), (3,), r'gamma has shape \(1, 3\), expected \(3,\)'),
-    ((2, 3), (3,), (4,), r'mean has shape \(4,\), expected \(3,\)'),
-    ((0, 3), (3,), (3,), r'cannot compute batch statistics of an empty batch'),
-])
+@pytest.mark.parametrize(
+    'x_shape, gamma_shape, stat_shape, message',
+    [
+        (
+            (2, 3, 4),
+            (3,),
+            (3,),
+            r'x must be 2-D \(N, C\) or 4-D \(N, C, H, W\), got shape '
+            r'\(2, 3, 4\)',
+        ),
+        ((3,), (3,), (3,), r'x must be 2-D'),
+        ((2, 3), (2,), (3,), r'gamma has shape \(2,\), expected \(3,\)'),
+        ((2, 3, 4, 4), (1, 3), (3,), r'gamma has shape \(1, 3\), expected \(3,\)'),
+        ((2, 3), (3,), (4,), r'mean has shape \(4,\), expected \(3,\)'),
+        ((0, 3), (3,), (3,), r'cannot compute batch statistics of an empty batch'),
+    ],
+)
 def test_bad_shapes_are_refused(x_shape, gamma_shape, stat_shape, message):
     with pytest.raises(ValueError, match='batch_norm: ' + message):
-        F.batch_norm(np.zeros(x_shape), np.ones(gamma_shape), np.zeros(3),
-                     np.zeros(stat_shape), np.ones(3))
+        F.batch_norm(
+            np.zeros(x_shape), np.ones(gamma_shape), np.zeros(3), np.zeros(stat_shape), np.ones(3)
+        )
 
 
 def test_bad_arguments_are_refused():

@@ -3,6 +3,7 @@
 case of the gradient registry in float64 and float32; and the check that every function
 declares honestly what its backward reads (``retain_inputs``, ``retain_outputs``): the
 graph keeps nothing else, so a function reading an undeclared value fails here."""
+
 import numpy as np
 import pytest
 
@@ -21,12 +22,11 @@ def _gradients(c, dtype, create_graph, through_graph=False):
     xs = [Variable(x.astype(dtype)) for x in c.draw()]
     args = [x * 1.0 for x in xs] if through_graph else xs
     y = c.function()(*args)
-    w = Variable(np.asarray(np.random.default_rng(0).standard_normal(y.shape),
-                            dtype=y.dtype))
+    w = Variable(np.asarray(np.random.default_rng(0).standard_normal(y.shape), dtype=y.dtype))
     shape, dtype_out = y.shape, y.dtype
     loss = F.sum(y * w)
     if through_graph:
-        del y, args                  # only the graph holds them now
+        del y, args  # only the graph holds them now
     loss.backward(create_graph=create_graph)
     for i, x in enumerate(xs):
         assert x.grad is not None, f'{c.id}: input {i} got no gradient'
@@ -53,7 +53,7 @@ def test_the_first_order_pass_on_arrays_matches_the_recorded_pass(c):
 @pytest.mark.parametrize('c', CASES, ids=lambda c: c.id)
 def test_the_first_order_pass_keeps_float32(c):
     (_, dtype), grads = _compare(c, np.float32, rtol=1e-5, atol=1e-6, create_graph=False)
-    if dtype == np.float32:        # not where a float64 constant made the output float64
+    if dtype == np.float32:  # not where a float64 constant made the output float64
         for i, g in enumerate(grads):
             assert g.dtype == np.float32, f'{c.id}: the gradient of input {i} is {g.dtype}'
 
@@ -63,8 +63,7 @@ def test_the_first_order_pass_keeps_float32(c):
 def test_every_function_declares_what_its_backward_reads(c, create_graph):
     # inputs made by another function, and an output held by the graph only: what a
     # function does not declare is then not kept, and reading it raises
-    _compare(c, np.float64, rtol=1e-10, atol=1e-12, create_graph=create_graph,
-             through_graph=True)
+    _compare(c, np.float64, rtol=1e-10, atol=1e-12, create_graph=create_graph, through_graph=True)
 
 
 def _functions(*roots):
@@ -101,28 +100,32 @@ def test_every_exported_function_class_is_reached():
     # the classes dezero.functions exports under the book's names have no registry
     # cases of their own: their derivatives are checked through the cases that record
     # them, in the forward graph or in that of a first or second derivative
-    exported = {obj for obj in vars(F).values()
-                if isinstance(obj, type) and issubclass(obj, Function)
-                and obj is not Function}     # the base class, found there as in the book
+    exported = {
+        obj
+        for obj in vars(F).values()
+        if isinstance(obj, type) and issubclass(obj, Function) and obj is not Function
+    }  # the base class, found there as in the book
     reached = set()
     for c in CASES:
         functions, _alive = _graph_functions(c)
         reached |= {type(f) for f in functions}
     assert len(exported) > 30
-    assert not exported - reached, (f'no registry case reaches '
-                                    f'{sorted(k.__name__ for k in exported - reached)}')
+    assert not exported - reached, (
+        f'no registry case reaches {sorted(k.__name__ for k in exported - reached)}'
+    )
 
 
 def test_the_declaration_check_finds_a_function_that_reads_more_than_it_declares():
     class Square(Function):
         """y = x ** 2, whose backward reads x but declares nothing."""
+
         retain_inputs = ()
 
         def forward(self, x):
             return x * x
 
         def backward(self, gy):
-            x, = self.retained_inputs()
+            (x,) = self.retained_inputs()
             return 2 * x * gy
 
     x = Variable(np.array([1.0, -2.0]))

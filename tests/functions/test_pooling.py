@@ -1,5 +1,6 @@
 """pooling (max) and average_pooling: values against naive loops, gradients of first and
 second order, ties, padding, dtypes and errors."""
+
 import weakref
 
 import numpy as np
@@ -59,7 +60,7 @@ def test_max_pooling_matches_naive_loops(shape, kernel, stride, pad, sample):
     args = (as_pair(kernel), as_pair(stride), as_pair(pad))
     y = F.pooling(x, kernel, stride, pad)
     np.testing.assert_array_equal(y.data, naive_max_pool(x, *args))
-    with no_grad():                                 # the path that skips the argmax
+    with no_grad():  # the path that skips the argmax
         np.testing.assert_array_equal(F.pooling(x, kernel, stride, pad).data, y.data)
 
 
@@ -71,9 +72,7 @@ def test_average_pooling_matches_naive_loops(shape, kernel, stride, pad, sample)
     np.testing.assert_allclose(y.data, naive_average_pool(x, *args), rtol=1e-12)
 
 
-X = np.array([[[[1.0, 5.0, 2.0],
-                [4.0, 3.0, 0.0],
-                [7.0, 7.0, 9.0]]]])
+X = np.array([[[[1.0, 5.0, 2.0], [4.0, 3.0, 0.0], [7.0, 7.0, 9.0]]]])
 
 
 def test_max_pooling_by_hand():
@@ -88,10 +87,10 @@ def test_average_pooling_by_hand_counts_the_zero_padding():
 
 
 def test_max_pooling_padding_never_wins():
-    x = -1.0 - np.arange(9.0).reshape(1, 1, 3, 3)      # all negative: zeros would win
+    x = -1.0 - np.arange(9.0).reshape(1, 1, 3, 3)  # all negative: zeros would win
     y = F.pooling(x, 2, stride=2, pad=1)
     np.testing.assert_array_equal(y.data, [[[[-1.0, -2.0], [-4.0, -5.0]]]])
-    xi = -1 - np.arange(9).reshape(1, 1, 3, 3)          # integers: no -inf, the minimum
+    xi = -1 - np.arange(9).reshape(1, 1, 3, 3)  # integers: no -inf, the minimum
     np.testing.assert_array_equal(F.pooling(xi, 2, stride=2, pad=1).data, y.data)
 
 
@@ -102,9 +101,9 @@ def test_max_pooling_gradient_goes_to_the_argmax_and_adds_up_over_overlaps():
     y.backward()
     # 5 wins the two top windows, the 7 at (2, 0) the bottom-left one (first of the
     # tie), 9 the last
-    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 11.0, 0.0],
-                                                  [0.0, 0.0, 0.0],
-                                                  [100.0, 0.0, 1000.0]]]])
+    np.testing.assert_array_equal(
+        x.grad.data, [[[[0.0, 11.0, 0.0], [0.0, 0.0, 0.0], [100.0, 0.0, 1000.0]]]]
+    )
 
 
 def test_max_pooling_tie_goes_to_the_first_position():
@@ -121,20 +120,24 @@ def test_max_pooling_of_a_window_holding_nan_gives_nan_and_a_gradient():
     y = F.pooling(x, 2, stride=2)
     np.testing.assert_array_equal(y.data, [[[[np.nan, 2.0]]]])
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[1.0, 0.0, 0.0, 1.0],
-                                                  [0.0, 0.0, 0.0, 0.0]]]])
+    np.testing.assert_array_equal(x.grad.data, [[[[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
 def test_average_pooling_gradient_by_hand():
     x = Variable(np.zeros((1, 1, 3, 3)))
-    F.average_pooling(x, 2, stride=1).backward()        # each window shares 1 / 4
-    np.testing.assert_array_equal(x.grad.data, [[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5],
-                                                  [0.25, 0.5, 0.25]]]])
+    F.average_pooling(x, 2, stride=1).backward()  # each window shares 1 / 4
+    np.testing.assert_array_equal(
+        x.grad.data, [[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]]]
+    )
 
 
 # ---- numerical gradients -----------------------------------------------------------------
-GRAD_CASES = [((1, 2, 4, 4), 2, 2, 0), ((2, 1, 5, 5), 3, 2, 1),
-              ((1, 2, 4, 5), (2, 3), (1, 2), (1, 0)), ((1, 1, 5, 4), 3, 1, 1)]
+GRAD_CASES = [
+    ((1, 2, 4, 4), 2, 2, 0),
+    ((2, 1, 5, 5), 3, 2, 1),
+    ((1, 2, 4, 5), (2, 3), (1, 2), (1, 0)),
+    ((1, 1, 5, 4), 3, 1, 1),
+]
 
 
 @pytest.mark.parametrize('shape, kernel, stride, pad', GRAD_CASES)
@@ -176,8 +179,7 @@ def test_pooling_keeps_no_input_alive(fn):
     np.testing.assert_array_equal(x.grad.data, expected.grad.data)
 
 
-@pytest.mark.parametrize('fn, domain', [(F.pooling, 'distinct'),
-                                        (F.average_pooling, 'real')])
+@pytest.mark.parametrize('fn, domain', [(F.pooling, 'distinct'), (F.average_pooling, 'real')])
 def test_gradients_of_an_input_made_by_a_function(fn, domain, sample, check_grads):
     """To second order, through the scatter and gather (or spread and average) of
     inputs that the graph holds without their values."""
@@ -205,26 +207,49 @@ def test_max_pooling_alias():
     assert F.max_pooling is F.pooling
 
 
-@pytest.mark.parametrize('fn, name', [(F.pooling, 'pooling'),
-                                      (F.average_pooling, 'average_pooling')])
-@pytest.mark.parametrize('shape, kwargs, error, words', [
-    ((2, 4, 4), {'kernel_size': 2}, ValueError,
-     r'expected a 4-D \(N, C, H, W\) input, got shape \(2, 4, 4\)'),
-    ((1, 1, 3, 3), {'kernel_size': 4}, ValueError,
-     r'kernel \(4, 4\) is larger than the padded input \(3, 3\)'),
-    ((1, 1, 3, 3), {'kernel_size': 2, 'stride': 0}, ValueError,
-     r'stride must be at least 1, got \(0, 0\)'),
-    ((1, 1, 3, 3), {'kernel_size': 2, 'pad': -1}, ValueError, 'pad must not be negative'),
-    ((1, 1, 3, 3), {'kernel_size': 2.0}, TypeError,
-     'kernel_size must be an int or a pair of ints, got 2.0'),
-])
+@pytest.mark.parametrize(
+    'fn, name', [(F.pooling, 'pooling'), (F.average_pooling, 'average_pooling')]
+)
+@pytest.mark.parametrize(
+    'shape, kwargs, error, words',
+    [
+        (
+            (2, 4, 4),
+            {'kernel_size': 2},
+            ValueError,
+            r'expected a 4-D \(N, C, H, W\) input, got shape \(2, 4, 4\)',
+        ),
+        (
+            (1, 1, 3, 3),
+            {'kernel_size': 4},
+            ValueError,
+            r'kernel \(4, 4\) is larger than the padded input \(3, 3\)',
+        ),
+        (
+            (1, 1, 3, 3),
+            {'kernel_size': 2, 'stride': 0},
+            ValueError,
+            r'stride must be at least 1, got \(0, 0\)',
+        ),
+        ((1, 1, 3, 3), {'kernel_size': 2, 'pad': -1}, ValueError, 'pad must not be negative'),
+        (
+            (1, 1, 3, 3),
+            {'kernel_size': 2.0},
+            TypeError,
+            'kernel_size must be an int or a pair of ints, got 2.0',
+        ),
+    ],
+)
 def test_bad_geometry_is_refused(fn, name, shape, kwargs, error, words):
     with pytest.raises(error, match=f'{name}: {words}'):
         fn(np.zeros(shape), **kwargs)
 
 
 def test_max_pooling_refuses_a_pad_as_large_as_the_kernel():
-    with pytest.raises(ValueError, match=r'pooling: pad \(1, 2\) must be smaller than the '
-                                         r'kernel \(2, 2\)'):
+    with pytest.raises(
+        ValueError,
+        match=r'pooling: pad \(1, 2\) must be smaller than the '
+        r'kernel \(2, 2\)',
+    ):
         F.pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))
     F.average_pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))  # zeros: allowed there

@@ -1,5 +1,6 @@
 """Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims, and the
 gradient function of max and min, ExtremumGrad."""
+
 import weakref
 
 import numpy as np
@@ -75,14 +76,17 @@ def test_mean_exact():
     np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 0.5))
 
 
-@pytest.mark.parametrize('f, x, axis, keepdims, y, gx', [
-    (F.max, [1.0, 3.0, 3.0], None, False, 3.0, [0.0, 0.5, 0.5]),
-    (F.min, [2.0, 1.0, 1.0, 5.0], None, False, 1.0, [0.0, 0.5, 0.5, 0.0]),
-    (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, False, [1.0, 2.0], [[0.5, 0.5], [0.0, 1.0]]),
-    (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, True, [[1.0], [2.0]], [[0.5, 0.5], [0.0, 1.0]]),
-    (F.min, [[4.0, 1.0], [4.0, 2.0]], 0, False, [4.0, 1.0], [[0.5, 1.0], [0.5, 0.0]]),
-    (F.max, [[7.0, 7.0], [7.0, 7.0]], None, False, 7.0, np.full((2, 2), 0.25)),
-])
+@pytest.mark.parametrize(
+    'f, x, axis, keepdims, y, gx',
+    [
+        (F.max, [1.0, 3.0, 3.0], None, False, 3.0, [0.0, 0.5, 0.5]),
+        (F.min, [2.0, 1.0, 1.0, 5.0], None, False, 1.0, [0.0, 0.5, 0.5, 0.0]),
+        (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, False, [1.0, 2.0], [[0.5, 0.5], [0.0, 1.0]]),
+        (F.max, [[1.0, 1.0], [0.0, 2.0]], 1, True, [[1.0], [2.0]], [[0.5, 0.5], [0.0, 1.0]]),
+        (F.min, [[4.0, 1.0], [4.0, 2.0]], 0, False, [4.0, 1.0], [[0.5, 1.0], [0.5, 0.0]]),
+        (F.max, [[7.0, 7.0], [7.0, 7.0]], None, False, 7.0, np.full((2, 2), 0.25)),
+    ],
+)
 def test_max_min_ties_share_the_gradient(f, x, axis, keepdims, y, gx):
     x = Variable(np.array(x))
     out = f(x, axis=axis, keepdims=keepdims)
@@ -91,12 +95,19 @@ def test_max_min_ties_share_the_gradient(f, x, axis, keepdims, y, gx):
     np.testing.assert_array_equal(x.grad.data, gx)
 
 
-@pytest.mark.parametrize('x, axis, y, gx', [
-    ([1000.0, 1000.0, 1000.0], None, 1000.0 + np.log(3.0), np.full(3, 1 / 3)),
-    ([-1000.0, -1000.0], None, -1000.0 + np.log(2.0), [0.5, 0.5]),
-    ([[1000.0, 0.0], [-1000.0, -1000.0]], 1, [1000.0, -1000.0 + np.log(2.0)],
-     [[1.0, 0.0], [0.5, 0.5]]),
-])
+@pytest.mark.parametrize(
+    'x, axis, y, gx',
+    [
+        ([1000.0, 1000.0, 1000.0], None, 1000.0 + np.log(3.0), np.full(3, 1 / 3)),
+        ([-1000.0, -1000.0], None, -1000.0 + np.log(2.0), [0.5, 0.5]),
+        (
+            [[1000.0, 0.0], [-1000.0, -1000.0]],
+            1,
+            [1000.0, -1000.0 + np.log(2.0)],
+            [[1.0, 0.0], [0.5, 0.5]],
+        ),
+    ],
+)
 def test_logsumexp_large_values_without_overflow(x, axis, y, gx):
     x = Variable(np.array(x))
     with np.errstate(over='raise', invalid='raise', divide='raise'):
@@ -128,9 +139,16 @@ def test_gradients_of_an_intermediate_input(name, axis, sample, check_grads):
     check_grads(lambda x: f(x + 0.0, axis=axis) * 1.0, sample((2, 3, 2), domain))
 
 
-@pytest.mark.parametrize('name, keeps_input', [
-    ('sum', False), ('mean', False), ('max', True), ('min', True), ('logsumexp', True),
-])
+@pytest.mark.parametrize(
+    'name, keeps_input',
+    [
+        ('sum', False),
+        ('mean', False),
+        ('max', True),
+        ('min', True),
+        ('logsumexp', True),
+    ],
+)
 def test_an_input_backward_does_not_read_is_freed(name, keeps_input):
     f = REDUCTIONS[name][0]
     x = Variable(np.array([[0.25, -0.5], [2.0, 1.0]]))
@@ -145,8 +163,7 @@ def test_an_input_backward_does_not_read_is_freed(name, keeps_input):
     np.testing.assert_array_equal(x.grad.data, expected.grad.data)
 
 
-@pytest.mark.parametrize('axis, keepdims', [(None, False), (1, False), ((0, 2), True)],
-                         ids=str)
+@pytest.mark.parametrize('axis, keepdims', [(None, False), (1, False), ((0, 2), True)], ids=str)
 def test_extremum_grad_in_the_gradient(axis, keepdims, sample, check_grads):
     # linear in gy; constant in x and y away from ties (there they get no gradient)
     x = sample((2, 3, 2), 'distinct')
@@ -164,7 +181,7 @@ def test_extremum_grad_shares_ties_and_computes_only_the_gradient_asked_for():
     g = Variable(np.array([[1.0, 2.0, 6.0], [7.0, 8.0, 9.0]]))
     gx, g_y, g_gy = f.backward(g, needs_input_grad=(True, True, True))
     assert gx is None and g_y is None
-    np.testing.assert_array_equal(g_gy.data, [4.0, 7.0])        # (2 + 6) / 2 and 7
+    np.testing.assert_array_equal(g_gy.data, [4.0, 7.0])  # (2 + 6) / 2 and 7
     assert f.backward(g, needs_input_grad=(True, True, False)) == (None, None, None)
 
 

@@ -3,6 +3,7 @@ mean_squared_error_simple, softmax_cross_entropy_simple, conv2d_simple, pooling_
 exact values on small inputs, the same values as the fused functions, graphs made of
 the primitives, finite results at extreme inputs, float32 and errors.  Their gradients
 of first and second order are checked by the registry."""
+
 import warnings
 
 import numpy as np
@@ -30,8 +31,8 @@ def test_linear_simple_by_hand():
 def test_linear_simple_frees_the_product():
     x, W, b = Variable(np.array([[1.0, 2.0]])), Variable(np.ones((2, 3))), Variable(np.ones(3))
     y = F.linear_simple(x, W, b)
-    matmul, = [f for f in functions_behind(y) if type(f).__name__ == 'MatMul']
-    assert matmul.outputs[0]() is None         # nothing holds x @ W any more
+    (matmul,) = [f for f in functions_behind(y) if type(f).__name__ == 'MatMul']
+    assert matmul.outputs[0]() is None  # nothing holds x @ W any more
     y.backward()
     np.testing.assert_array_equal(W.grad.data, [[1.0] * 3, [2.0] * 3])
     np.testing.assert_array_equal(b.grad.data, [1.0] * 3)
@@ -44,15 +45,16 @@ def test_sigmoid_simple_by_hand():
 
 def test_softmax_simple_by_hand():
     x = np.log(np.array([[1.0, 3.0], [2.0, 2.0]]))
-    np.testing.assert_allclose(F.softmax_simple(x).data, [[0.25, 0.75], [0.5, 0.5]],
-                               rtol=1e-15)
-    np.testing.assert_allclose(F.softmax_simple(x, axis=0).data,
-                               [[1 / 3, 0.6], [2 / 3, 0.4]], rtol=1e-15)
+    np.testing.assert_allclose(F.softmax_simple(x).data, [[0.25, 0.75], [0.5, 0.5]], rtol=1e-15)
+    np.testing.assert_allclose(
+        F.softmax_simple(x, axis=0).data, [[1 / 3, 0.6], [2 / 3, 0.4]], rtol=1e-15
+    )
 
 
 def test_mean_squared_error_simple_by_hand():
-    y = F.mean_squared_error_simple(np.array([[1.0, 2.0], [3.0, 5.0]]),
-                                    np.array([[1.0, 0.0], [0.0, 1.0]]))
+    y = F.mean_squared_error_simple(
+        np.array([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    )
     assert y.shape == () and float(y.data) == (4 + 9 + 16) / 2
 
 
@@ -71,17 +73,26 @@ def test_conv2d_simple_by_hand():
 
 
 def test_pooling_simple_by_hand():
-    x = np.array([[[[1.0, 9.0, 2.0, 0.0],
+    x = np.array(
+        [
+            [
+                [
+                    [1.0, 9.0, 2.0, 0.0],
                     [3.0, 4.0, 8.0, 7.0],
                     [5.0, 6.0, -1.0, -2.0],
-                    [0.5, 0.0, -3.0, -4.0]]]])
-    np.testing.assert_array_equal(F.pooling_simple(x, 2, 2).data,
-                                  [[[[9.0, 8.0], [6.0, -1.0]]]])
+                    [0.5, 0.0, -3.0, -4.0],
+                ]
+            ]
+        ]
+    )
+    np.testing.assert_array_equal(F.pooling_simple(x, 2, 2).data, [[[[9.0, 8.0], [6.0, -1.0]]]])
     # the padding is zeros: it wins the bottom-right window, whose values are negative
-    np.testing.assert_array_equal(F.pooling_simple(x, 2, 2, 1).data,
-                                  [[[[1, 9, 0], [5, 8, 7], [0.5, 0, 0]]]])
-    np.testing.assert_array_equal(F.pooling(x, 2, 2, 1).data,
-                                  [[[[1, 9, 0], [5, 8, 7], [0.5, 0, -4]]]])
+    np.testing.assert_array_equal(
+        F.pooling_simple(x, 2, 2, 1).data, [[[[1, 9, 0], [5, 8, 7], [0.5, 0, 0]]]]
+    )
+    np.testing.assert_array_equal(
+        F.pooling(x, 2, 2, 1).data, [[[[1, 9, 0], [5, 8, 7], [0.5, 0, -4]]]]
+    )
 
 
 # ---- the same values as the fused functions, from the primitives -------------------------
@@ -90,29 +101,52 @@ def _conv_inputs(rng):
 
 
 COMPARISONS = {
-    'linear': (lambda rng: (rng.standard_normal((4, 3)), rng.standard_normal((3, 2)),
-                            rng.standard_normal(2)),
-               F.linear_simple, F.linear, {'MatMul', 'Add'}),
-    'sigmoid': (lambda rng: (rng.standard_normal((3, 4)),), F.sigmoid_simple, F.sigmoid,
-                {'Exp', 'DivFromConstant'}),
-    'softmax': (lambda rng: (rng.standard_normal((3, 4)),), F.softmax_simple, F.softmax,
-                {'Exp', 'Sum', 'Div'}),
-    'mean_squared_error': (lambda rng: (rng.standard_normal((3, 2)),
-                                        rng.standard_normal((3, 2))),
-                           F.mean_squared_error_simple, F.mean_squared_error,
-                           {'Sub', 'Pow', 'Sum'}),
-    'softmax_cross_entropy': (lambda rng: (rng.standard_normal((3, 4)),),
-                              lambda x: F.softmax_cross_entropy_simple(x, [3, 0, 1]),
-                              lambda x: F.softmax_cross_entropy(x, np.array([3, 0, 1])),
-                              {'Softmax', 'Clip', 'Log', 'GetItem', 'Sum'}),
-    'conv2d': (lambda rng: _conv_inputs(rng) + (rng.standard_normal(4),),
-               lambda x, W, b: F.conv2d_simple(x, W, b, stride=(2, 1), pad=1),
-               lambda x, W, b: F.conv2d(x, W, b, stride=(2, 1), pad=1),
-               {'Im2col', 'Reshape', 'Transpose', 'Linear'}),
-    'pooling': (lambda rng: (rng.standard_normal((2, 3, 5, 4)),),
-                lambda x: F.pooling_simple(x, (3, 2), stride=(1, 2)),
-                lambda x: F.pooling(x, (3, 2), stride=(1, 2)),
-                {'Im2col', 'Reshape', 'Max', 'Transpose'}),
+    'linear': (
+        lambda rng: (
+            rng.standard_normal((4, 3)),
+            rng.standard_normal((3, 2)),
+            rng.standard_normal(2),
+        ),
+        F.linear_simple,
+        F.linear,
+        {'MatMul', 'Add'},
+    ),
+    'sigmoid': (
+        lambda rng: (rng.standard_normal((3, 4)),),
+        F.sigmoid_simple,
+        F.sigmoid,
+        {'Exp', 'DivFromConstant'},
+    ),
+    'softmax': (
+        lambda rng: (rng.standard_normal((3, 4)),),
+        F.softmax_simple,
+        F.softmax,
+        {'Exp', 'Sum', 'Div'},
+    ),
+    'mean_squared_error': (
+        lambda rng: (rng.standard_normal((3, 2)), rng.standard_normal((3, 2))),
+        F.mean_squared_error_simple,
+        F.mean_squared_error,
+        {'Sub', 'Pow', 'Sum'},
+    ),
+    'softmax_cross_entropy': (
+        lambda rng: (rng.standard_normal((3, 4)),),
+        lambda x: F.softmax_cross_entropy_simple(x, [3, 0, 1]),
+        lambda x: F.softmax_cross_entropy(x, np.array([3, 0, 1])),
+        {'Softmax', 'Clip', 'Log', 'GetItem', 'Sum'},
+    ),
+    'conv2d': (
+        lambda rng: _conv_inputs(rng) + (rng.standard_normal(4),),
+        lambda x, W, b: F.conv2d_simple(x, W, b, stride=(2, 1), pad=1),
+        lambda x, W, b: F.conv2d(x, W, b, stride=(2, 1), pad=1),
+        {'Im2col', 'Reshape', 'Transpose', 'Linear'},
+    ),
+    'pooling': (
+        lambda rng: (rng.standard_normal((2, 3, 5, 4)),),
+        lambda x: F.pooling_simple(x, (3, 2), stride=(1, 2)),
+        lambda x: F.pooling(x, (3, 2), stride=(1, 2)),
+        {'Im2col', 'Reshape', 'Max', 'Transpose'},
+    ),
 }
 
 
@@ -138,7 +172,7 @@ def test_same_values_and_gradients_as_the_fused_function(name):
 def test_sigmoid_simple_is_finite_far_out(dtype):
     x = Variable(np.array([-1e4, -100.0, 0.0, 100.0, 1e4], dtype=dtype))
     with warnings.catch_warnings():
-        warnings.simplefilter('error')           # no overflow warning either
+        warnings.simplefilter('error')  # no overflow warning either
         y = F.sigmoid_simple(x)
         F.sum(y).backward()
     assert y.dtype == dtype and x.grad.dtype == dtype
@@ -163,33 +197,69 @@ def test_keeps_float32(name, assert_keeps_float32):
     assert_keeps_float32(simple, *draw(np.random.default_rng(1)))
 
 
-@pytest.mark.parametrize('call, error, words', [
-    (lambda: F.softmax_simple(np.ones((2, 3)), axis=2), ValueError,
-     r'softmax_simple: axis 2 is out of range'),
-    (lambda: F.mean_squared_error_simple(np.ones((3, 2)), np.ones(3)), ValueError,
-     r'mean_squared_error_simple: x0 of shape \(3, 2\) and x1 of shape \(3,\) must have '
-     r'the same shape or differ only in axes of size 1'),
-    (lambda: F.mean_squared_error_simple(np.array(1.0), np.array(2.0)), ValueError,
-     r'mean_squared_error_simple: expected a non-empty batch'),
-    (lambda: F.softmax_cross_entropy_simple(np.ones(3), np.array([0])), ValueError,
-     r'softmax_cross_entropy_simple: x must be 2-D logits'),
-    (lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0.0, 1.0])),
-     TypeError, r'softmax_cross_entropy_simple: t must hold integer class labels, got '
-                r'dtype float64'),
-    (lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 1, 2])),
-     ValueError, r't of shape \(3,\) must hold one label per row of x \(2 rows\)'),
-    (lambda: F.softmax_cross_entropy_simple(np.ones((4, 3)), np.zeros((2, 2), int)),
-     ValueError, r't of shape \(2, 2\) must hold one label per row of x \(4 rows\)'),
-    (lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 3])),
-     ValueError, r'label 3 is outside \[0, 3\)'),
-    (lambda: F.conv2d_simple(np.ones((1, 2, 4, 4)), np.ones((3, 1, 2, 2))), ValueError,
-     r'conv2d_simple: x of shape \(1, 2, 4, 4\) has 2 channels but W of shape '
-     r'\(3, 1, 2, 2\) expects 1'),
-    (lambda: F.conv2d_simple(np.ones((2, 4, 4)), np.ones((3, 2, 2, 2))), ValueError,
-     r'conv2d_simple: x must be 4-D'),
-    (lambda: F.pooling_simple(np.ones((1, 1, 2, 2)), 3), ValueError,
-     r'pooling_simple: kernel \(3, 3\) is larger than the padded input'),
-])
+@pytest.mark.parametrize(
+    'call, error, words',
+    [
+        (
+            lambda: F.softmax_simple(np.ones((2, 3)), axis=2),
+            ValueError,
+            r'softmax_simple: axis 2 is out of range',
+        ),
+        (
+            lambda: F.mean_squared_error_simple(np.ones((3, 2)), np.ones(3)),
+            ValueError,
+            r'mean_squared_error_simple: x0 of shape \(3, 2\) and x1 of shape \(3,\) must have '
+            r'the same shape or differ only in axes of size 1',
+        ),
+        (
+            lambda: F.mean_squared_error_simple(np.array(1.0), np.array(2.0)),
+            ValueError,
+            r'mean_squared_error_simple: expected a non-empty batch',
+        ),
+        (
+            lambda: F.softmax_cross_entropy_simple(np.ones(3), np.array([0])),
+            ValueError,
+            r'softmax_cross_entropy_simple: x must be 2-D logits',
+        ),
+        (
+            lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0.0, 1.0])),
+            TypeError,
+            r'softmax_cross_entropy_simple: t must hold integer class labels, got '
+            r'dtype float64',
+        ),
+        (
+            lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 1, 2])),
+            ValueError,
+            r't of shape \(3,\) must hold one label per row of x \(2 rows\)',
+        ),
+        (
+            lambda: F.softmax_cross_entropy_simple(np.ones((4, 3)), np.zeros((2, 2), int)),
+            ValueError,
+            r't of shape \(2, 2\) must hold one label per row of x \(4 rows\)',
+        ),
+        (
+            lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 3])),
+            ValueError,
+            r'label 3 is outside \[0, 3\)',
+        ),
+        (
+            lambda: F.conv2d_simple(np.ones((1, 2, 4, 4)), np.ones((3, 1, 2, 2))),
+            ValueError,
+            r'conv2d_simple: x of shape \(1, 2, 4, 4\) has 2 channels but W of shape '
+            r'\(3, 1, 2, 2\) expects 1',
+        ),
+        (
+            lambda: F.conv2d_simple(np.ones((2, 4, 4)), np.ones((3, 2, 2, 2))),
+            ValueError,
+            r'conv2d_simple: x must be 4-D',
+        ),
+        (
+            lambda: F.pooling_simple(np.ones((1, 1, 2, 2)), 3),
+            ValueError,
+            r'pooling_simple: kernel \(3, 3\) is larger than the padded input',
+        ),
+    ],
+)
 def test_bad_input_is_refused_with_the_function_named(call, error, words):
     with pytest.raises(error, match=words):
         call()

@@ -2,6 +2,7 @@
 unless CuPy imports and finds a CUDA device) and on the NumPy-backed stand-in of
 :mod:`fake_cupy`, which checks that dezero keeps device arrays on the device and never
 mixes them with NumPy arrays, on any machine."""
+
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from dezero import cuda
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))                       # fake_cupy
+sys.path.insert(0, str(HERE))  # fake_cupy
 sys.path.insert(0, str(HERE.parent / 'functions'))  # the gradient registry
 
 import fake_cupy  # noqa: E402

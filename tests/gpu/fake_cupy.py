@@ -27,14 +27,15 @@ What it cannot catch: a CuPy function that differs from NumPy's in its arguments
 corner cases, device memory, streams and synchronisation, and speed.  It accepts NumPy
 index arrays and NumPy values in ``x[...] = value`` as CuPy does.
 """
+
 import sys
 import types
 
 import numpy as np
 
-try:                                    # only to look up names: needs no GPU
+try:  # only to look up names: needs no GPU
     import cupy as _real_cupy
-except Exception:                       # not installed, or broken: no name checks
+except Exception:  # not installed, or broken: no name checks
     _real_cupy = None
 
 #: Functions that copy host data to the device: they accept NumPy arrays.
@@ -48,8 +49,9 @@ def _unwrap(obj, strict, who):
         return obj._a
     if isinstance(obj, np.ndarray):
         if strict:
-            raise TypeError(f'{who}: unsupported type {type(obj)} (a NumPy array mixed '
-                            f'with device arrays)')
+            raise TypeError(
+                f'{who}: unsupported type {type(obj)} (a NumPy array mixed with device arrays)'
+            )
         return obj
     if isinstance(obj, (tuple, list)):
         return type(obj)(_unwrap(o, strict, who) for o in obj)
@@ -76,15 +78,16 @@ def _require(path):
     obj = _real_cupy
     for part in path.split('.'):
         if not hasattr(obj, part):
-            raise AttributeError(f'the real CuPy ({_real_cupy.__version__}) has no '
-                                 f'cupy.{path}')
+            raise AttributeError(f'the real CuPy ({_real_cupy.__version__}) has no cupy.{path}')
         obj = getattr(obj, part)
 
 
 def _forward(fn, who, strict=True):
     """``fn`` taking and giving fake device arrays, computing with NumPy."""
+
     def call(*args, **kwargs):
         return _wrap(fn(*_unwrap(args, strict, who), **_unwrap(kwargs, strict, who)))
+
     call.__name__ = getattr(fn, '__name__', who)
     return call
 
@@ -92,6 +95,7 @@ def _forward(fn, who, strict=True):
 class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     """A device array: a NumPy array behind CuPy's rules (see the module docstring).
     The operators come from NumPy's mixin, through :meth:`__array_ufunc__`."""
+
     __slots__ = ('_a',)
     __hash__ = None
 
@@ -107,9 +111,23 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     # ---- NEP 13 / 18 -----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         for x in inputs + tuple(kwargs.get('out', ())):
-            if not isinstance(x, (ndarray, np.ndarray, np.generic, int, float, complex,
-                                  bool, tuple, list, slice, type(None))):
-                return NotImplemented           # e.g. a Variable: let it handle this
+            if not isinstance(
+                x,
+                (
+                    ndarray,
+                    np.ndarray,
+                    np.generic,
+                    int,
+                    float,
+                    complex,
+                    bool,
+                    tuple,
+                    list,
+                    slice,
+                    type(None),
+                ),
+            ):
+                return NotImplemented  # e.g. a Variable: let it handle this
         who = f'{ufunc.__name__}.{method}' if method != '__call__' else ufunc.__name__
         out = kwargs.get('out')
         args = _unwrap(inputs, True, who)
@@ -127,8 +145,10 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
         return _wrap(func(*_unwrap(args, True, who), **_unwrap(kwargs, True, who)))
 
     def __array__(self, dtype=None, copy=None):
-        raise TypeError('Implicit conversion to a NumPy array is not allowed. '
-                        'Please use `.get()` to construct a NumPy array explicitly.')
+        raise TypeError(
+            'Implicit conversion to a NumPy array is not allowed. '
+            'Please use `.get()` to construct a NumPy array explicitly.'
+        )
 
     # ---- explicit transfers ----------------------------------------------------------
     def get(self, stream=None, order='C', out=None):
@@ -140,7 +160,7 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # ---- attributes, methods, indexing -----------------------------------------------
     def __getattr__(self, name):
-        if name.startswith('__'):               # __array_interface__ and the like
+        if name.startswith('__'):  # __array_interface__ and the like
             raise AttributeError(name)
         _require(f'ndarray.{name}')
         value = getattr(self._a, name)
@@ -183,7 +203,7 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     def __deepcopy__(self, memo):
         return ndarray._of(self._a.copy())
 
-    def __reduce__(self):                       # pickling goes through the host
+    def __reduce__(self):  # pickling goes through the host
         return (_from_host, (self._a,))
 
 
@@ -207,8 +227,7 @@ class _Ufunc:
         method = getattr(self._u, name)
         if not callable(method):
             return method
-        return lambda *args, **kwargs: method(*_check_device(args, self.__name__),
-                                              **kwargs)
+        return lambda *args, **kwargs: method(*_check_device(args, self.__name__), **kwargs)
 
 
 def _check_device(args, who):
@@ -228,7 +247,7 @@ class _Namespace(types.ModuleType):
         self._target = target
 
     def __getattr__(self, name):
-        _require(f'{self.__name__[len("cupy."):]}.{name}')
+        _require(f'{self.__name__[len("cupy.") :]}.{name}')
         value = getattr(self._target, name)
         if isinstance(value, types.ModuleType):
             return _Namespace(f'{self.__name__}.{name}', value)
@@ -264,13 +283,10 @@ def make_module():
     cp.__doc__ = __doc__
     cp.ndarray = ndarray
     cp.random = _Namespace('cupy.random', np.random)
-    cp.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
-        as_strided=_as_strided))
-    cp.cuda = types.SimpleNamespace(
-        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    cp.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided))
+    cp.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
     cp.asnumpy = lambda x: x.get() if isinstance(x, ndarray) else np.asarray(x)
-    cp.get_array_module = lambda *xs: (
-        cp if any(isinstance(x, ndarray) for x in xs) else np)
+    cp.get_array_module = lambda *xs: cp if any(isinstance(x, ndarray) for x in xs) else np
     return cp
 
 
@@ -278,6 +294,7 @@ def install(monkeypatch):
     """Install a fresh fake as ``sys.modules['cupy']`` for one test (``monkeypatch``
     restores everything afterwards) and make ``dezero.cuda`` load it; return it."""
     from dezero import cuda
+
     cp = make_module()
     monkeypatch.setitem(sys.modules, 'cupy', cp)
     monkeypatch.setattr(cuda, '_cupy', None)

@@ -1,5 +1,6 @@
 """benchmarks/bench_gpu.py: the CPU/GPU comparison runs on a device (the stand-in here,
 so only its logic is checked, not any speed) and skips cleanly without one."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +37,13 @@ def test_both_sides_compute_the_same_training_steps(xp_device, monkeypatch):
 
 def test_without_a_gpu_the_script_says_why_and_exits_0():
     if cuda.gpu_enable:
-        return                      # a GPU is here: the script would time it
-    out = subprocess.run([sys.executable, str(ROOT / 'benchmarks' / 'bench_gpu.py')],
-                         capture_output=True, text=True, timeout=60)
+        return  # a GPU is here: the script would time it
+    out = subprocess.run(
+        [sys.executable, str(ROOT / 'benchmarks' / 'bench_gpu.py')],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0
     assert out.stdout.startswith('bench_gpu: cannot move data to a GPU: ')
     assert 'nothing was timed' in out.stdout

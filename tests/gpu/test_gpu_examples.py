@@ -1,5 +1,6 @@
 """examples/mnist.py --gpu: its training function on a device (the stand-in here) learns
 as on the CPU."""
+
 import sys
 from pathlib import Path
 
@@ -17,9 +18,16 @@ def test_mnist_example_trains_on_the_device_as_on_the_cpu(xp_device):
     train_set, test_set = (x[:200], t[:200]), (x[200:], t[200:])
     runs = {}
     for gpu in (False, True):
-        model, history = mnist.train(train_set, test_set, epochs=2,
-                                     hidden=(32,), batch_size=50, seed=0, progress=False,
-                                     gpu=gpu)
+        model, history = mnist.train(
+            train_set,
+            test_set,
+            epochs=2,
+            hidden=(32,),
+            batch_size=50,
+            seed=0,
+            progress=False,
+            gpu=gpu,
+        )
         runs[gpu] = history
         on_device = all(xp_device.is_device(p.data) for p in model.params())
         assert on_device == gpu

@@ -2,6 +2,7 @@
 result, outputs and gradients stay on the device, and the gradients (from ``backward()``
 and from ``backward(create_graph=True)``) equal the CPU ones; second derivatives on a
 handful of cases; and a CPU array mixed with a GPU one is refused clearly."""
+
 import numpy as np
 import pytest
 
@@ -21,16 +22,22 @@ DEVICE_CALLS = {
 
 def _batch_norm_train(dev):
     def call(x, gamma, beta):
-        return F.batch_norm(x, gamma, beta, dev.xp.zeros(gamma.shape),
-                            dev.xp.ones(gamma.shape))
+        return F.batch_norm(x, gamma, beta, dev.xp.zeros(gamma.shape), dev.xp.ones(gamma.shape))
+
     return call
 
 
 def _batch_norm_test(dev):
     def call(x, gamma, beta):
         with dezero.test_mode():
-            return F.batch_norm(x, gamma, beta, dev.put(registry._RUNNING_MEAN.copy()),
-                                dev.put(registry._RUNNING_VAR.copy()))
+            return F.batch_norm(
+                x,
+                gamma,
+                beta,
+                dev.put(registry._RUNNING_MEAN.copy()),
+                dev.put(registry._RUNNING_VAR.copy()),
+            )
+
     return call
 
 
@@ -39,12 +46,15 @@ def _seeded_dropout(dev):
         np.random.seed(1)
         dev.xp.random.seed(1)
         return F.dropout(x, dropout_ratio)
+
     return call
 
 
-WRAPPERS = {registry.batch_norm_train: _batch_norm_train,
-            registry.batch_norm_test: _batch_norm_test,
-            registry.seeded_dropout: _seeded_dropout}
+WRAPPERS = {
+    registry.batch_norm_train: _batch_norm_train,
+    registry.batch_norm_test: _batch_norm_test,
+    registry.seeded_dropout: _seeded_dropout,
+}
 
 
 def device_function(c, dev):
@@ -83,23 +93,36 @@ def test_forward_and_gradients_match_cpu(c, xp_device):
     f_dev = device_function(c, dev)
     for create_graph in (False, True):
         _, g_cpu = _grads(c.function(), [x.copy() for x in inputs], w, create_graph)
-        y, g_dev = _grads(f_dev, dev.put([x.copy() for x in inputs]), dev.put(w),
-                          create_graph)
+        y, g_dev = _grads(f_dev, dev.put([x.copy() for x in inputs]), dev.put(w), create_graph)
         if random_mask(c, dev):
             assert dev.is_device(y.data) and y.shape == y_cpu.shape
             assert all(dev.is_device(g.data) for g in g_dev)
             continue
         dev.assert_close(y.data, y_cpu.data, f'{c.id}: forward')
         for i, (gd, gc) in enumerate(zip(g_dev, g_cpu)):
-            dev.assert_close(gd.data, gc.data,
-                             f'{c.id}: gradient of input {i} (create_graph={create_graph})')
+            dev.assert_close(
+                gd.data, gc.data, f'{c.id}: gradient of input {i} (create_graph={create_graph})'
+            )
 
 
-SECOND_ORDER = ['tanh', 'div-broadcast', 'matmul-2d', 'softmax-axis1', 'log_softmax-axis1',
-                'softmax_cross_entropy', 'sigmoid', 'linear-bias', 'conv2d-bias',
-                'deconv2d-bias', 'pooling-disjoint', 'average_pooling-overlap-pad',
-                'get_item-repeated-ids', 'batch_norm-train-2d', 'logsumexp-axis',
-                'max-axis']
+SECOND_ORDER = [
+    'tanh',
+    'div-broadcast',
+    'matmul-2d',
+    'softmax-axis1',
+    'log_softmax-axis1',
+    'softmax_cross_entropy',
+    'sigmoid',
+    'linear-bias',
+    'conv2d-bias',
+    'deconv2d-bias',
+    'pooling-disjoint',
+    'average_pooling-overlap-pad',
+    'get_item-repeated-ids',
+    'batch_norm-train-2d',
+    'logsumexp-axis',
+    'max-axis',
+]
 
 
 def _second(f, inputs, u, v):
@@ -116,8 +139,7 @@ def _second(f, inputs, u, v):
     return [x.grad for x in xs]
 
 
-@pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER],
-                         ids=lambda c: c.id)
+@pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER], ids=lambda c: c.id)
 def test_second_derivatives_match_cpu(c, xp_device):
     dev = xp_device
     inputs = c.draw()
@@ -136,8 +158,9 @@ def test_second_derivatives_match_cpu(c, xp_device):
 def test_float32_stays_float32_on_device(xp_device):
     dev = xp_device
     x = Variable(dev.put(np.ones((2, 3), np.float32)))
-    y = F.softmax_cross_entropy(F.linear(x, dev.put(np.ones((3, 4), np.float32))) * 2.0,
-                                dev.put(np.array([1, 2])))
+    y = F.softmax_cross_entropy(
+        F.linear(x, dev.put(np.ones((3, 4), np.float32))) * 2.0, dev.put(np.array([1, 2]))
+    )
     y.backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
     assert dev.is_device(y.data) and dev.is_device(x.grad.data)
@@ -164,14 +187,16 @@ def test_mixing_cpu_and_gpu_arrays_is_refused_clearly(xp_device, gpu_first):
     assert 'to_gpu()' in message or 'to_cpu()' in message
 
 
-@pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER[:8]],
-                         ids=lambda c: c.id)
+@pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER[:8]], ids=lambda c: c.id)
 def test_gradient_check_on_device(c, xp_device):
     dev = xp_device
     inputs = dev.put(list(c.draw()))
     f = device_function(c, dev)
     for i in range(len(inputs)):
+
         def g(x, i=i):
-            return f(*inputs[:i], x, *inputs[i + 1:])
-        assert dezero.utils.gradient_check(g, inputs[i], rtol=c.rtol, atol=c.atol), \
+            return f(*inputs[:i], x, *inputs[i + 1 :])
+
+        assert dezero.utils.gradient_check(g, inputs[i], rtol=c.rtol, atol=c.atol), (
             f'{c.id}: input {i}'
+        )

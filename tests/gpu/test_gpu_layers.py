@@ -1,5 +1,6 @@
 """Layers held in lists and dicts, and Variables converted to numbers and arrays, on the
 device: moved, trained, saved and loaded like the CPU ones."""
+
 import numpy as np
 import pytest
 
@@ -43,11 +44,17 @@ def test_layers_in_containers_move_and_train_on_the_device(xp_device, tmp_path):
     dev = xp_device
     cpu, gpu = _train(gpu=False), _train(gpu=True)
     names = [name for name, _ in gpu.named_params()]
-    assert names == ['blocks/0/W', 'blocks/0/b', 'blocks/1/W', 'blocks/1/b',
-                     'heads/out/W', 'heads/out/b']
+    assert names == [
+        'blocks/0/W',
+        'blocks/0/b',
+        'blocks/1/W',
+        'blocks/1/b',
+        'heads/out/W',
+        'heads/out/b',
+    ]
     for (name, pc), (_, pg) in zip(cpu.named_params(), gpu.named_params()):
         dev.assert_close(pg.data, pc.data, name, rtol=1e-4, atol=1e-6)
-    gpu.blocks.append(L.Linear(4, in_size=4))        # appended on the CPU, moved later
+    gpu.blocks.append(L.Linear(4, in_size=4))  # appended on the CPU, moved later
     gpu.to_gpu()
     assert all(dev.is_device(p.data) for p in gpu.params())
     path = str(tmp_path / 'heads.npz')

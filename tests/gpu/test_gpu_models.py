@@ -2,6 +2,7 @@
 functions that draw random numbers or take ids, the second-order gradient check and the
 scatter-add of old CuPy on the device, each compared with the same work on the CPU
 from the same weights."""
+
 import sys
 import types
 
@@ -34,10 +35,14 @@ def _images(n, size):
 GRADGRAD = {
     'tanh': lambda dev: F.tanh,
     'softmax': lambda dev: lambda x: F.softmax(x, axis=1),
-    'linear': lambda dev: lambda x: F.linear(
-        x, dev.put(np.linspace(-1, 1, 8).reshape(4, 2)), dev.put(np.array([0.5, -0.5]))),
-    'square-of-repeated-rows': lambda dev: lambda x: F.square(
-        F.get_item(x, dev.put(np.array([0, 2, 0])))),
+    'linear': lambda dev: (
+        lambda x: F.linear(
+            x, dev.put(np.linspace(-1, 1, 8).reshape(4, 2)), dev.put(np.array([0.5, -0.5]))
+        )
+    ),
+    'square-of-repeated-rows': lambda dev: (
+        lambda x: F.square(F.get_item(x, dev.put(np.array([0, 2, 0]))))
+    ),
 }
 
 
@@ -55,13 +60,13 @@ def test_gradient_checks_take_device_inputs(name, as_variable, xp_device):
 
 
 def test_gradgrad_check_on_device_finds_a_wrong_second_derivative(xp_device, capsys):
-    class Cube(dezero.Function):    # a right gradient 3 x**2, computed outside the graph
+    class Cube(dezero.Function):  # a right gradient 3 x**2, computed outside the graph
         def forward(self, x):
-            return x ** 3
+            return x**3
 
         def backward(self, gy):
-            x, = self.inputs
-            return gy * Variable(3 * x.data ** 2)
+            (x,) = self.inputs
+            return gy * Variable(3 * x.data**2)
 
     x = xp_device.put(np.array([0.5, -1.0, 2.0]))
     assert gradient_check(Cube(), x)
@@ -87,11 +92,14 @@ def _twins(make, x, dev, train=True):
     return results
 
 
-@pytest.mark.parametrize('name, make', [
-    ('MLP', lambda: MLP((6, 3))),
-    ('MLP-relu', lambda: MLP((6, 5, 2), activation=F.relu)),
-    ('Sequential', lambda: Sequential(L.Linear(6), F.relu, L.Linear(2))),
-])
+@pytest.mark.parametrize(
+    'name, make',
+    [
+        ('MLP', lambda: MLP((6, 3))),
+        ('MLP-relu', lambda: MLP((6, 5, 2), activation=F.relu)),
+        ('Sequential', lambda: Sequential(L.Linear(6), F.relu, L.Linear(2))),
+    ],
+)
 def test_dense_models_on_device_match_cpu(name, make, xp_device):
     dev = xp_device
     x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
@@ -99,8 +107,7 @@ def test_dense_models_on_device_match_cpu(name, make, xp_device):
     dev.assert_close(y_gpu.data, y_cpu.data, f'{name}: output', **_tol(dev))
     for (pname, pc), (_, pg) in zip(cpu.named_params(), gpu.named_params()):
         assert dev.is_device(pg.data), f'{name}: {pname}'
-        dev.assert_close(pg.grad.data, pc.grad.data, f'{name}: grad of {pname}',
-                         **_tol(dev))
+        dev.assert_close(pg.grad.data, pc.grad.data, f'{name}: grad of {pname}', **_tol(dev))
 
 
 def test_squeezenet_on_device_matches_cpu(xp_device):
@@ -109,9 +116,10 @@ def test_squeezenet_on_device_matches_cpu(xp_device):
     (cpu, y_cpu), (gpu, y_gpu) = _twins(SqueezeNet, x, dev, train=False)
     dev.assert_close(y_gpu.data, y_cpu.data, 'SqueezeNet: output', **_tol(dev))
     for (pname, pc), (_, pg) in zip(cpu.named_params(), gpu.named_params()):
-        dev.assert_close(pg.grad.data, pc.grad.data, f'SqueezeNet: grad of {pname}',
-                         rtol=1e-3, atol=1e-5)
-    y = gpu(dev.put(x))                 # training mode: dropout's mask on the device
+        dev.assert_close(
+            pg.grad.data, pc.grad.data, f'SqueezeNet: grad of {pname}', rtol=1e-3, atol=1e-5
+        )
+    y = gpu(dev.put(x))  # training mode: dropout's mask on the device
     assert dev.is_device(y.data) and y.shape == (1, 1000)
 
 
@@ -184,9 +192,13 @@ def _fit_spiral(gpu, epochs=3, callbacks=(), metrics=None):
     if gpu:
         model.to_gpu()
     trainer = Trainer(model, optimizers.SGD(1.0), metrics=metrics)
-    history = trainer.fit(DataLoader(train, 30, gpu=gpu), epochs, progress=False,
-                          val_loader=DataLoader(test, 100, shuffle=False, gpu=gpu),
-                          callbacks=callbacks)
+    history = trainer.fit(
+        DataLoader(train, 30, gpu=gpu),
+        epochs,
+        progress=False,
+        val_loader=DataLoader(test, 100, shuffle=False, gpu=gpu),
+        callbacks=callbacks,
+    )
     return trainer, history
 
 
@@ -205,7 +217,7 @@ def test_trainer_fit_and_evaluate_on_device_match_cpu(xp_device, tmp_path):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        return                          # the plot needs matplotlib (an examples extra)
+        return  # the plot needs matplotlib (an examples extra)
     plot_history(h_gpu, tmp_path / 'history.png')
     assert (tmp_path / 'history.png').stat().st_size > 0
 
@@ -224,7 +236,7 @@ def test_early_stopping_and_best_weights_on_device(xp_device, tmp_path):
     """A scripted training score peaks at epoch 2: EarlyStopping stops at epoch 4 and
     BestWeights puts the weights of epoch 2 back, on the device."""
     dev = xp_device
-    scores = iter([1.0] * 10 + [3.0] * 10 + [2.0] * 100)   # 10 batches an epoch
+    scores = iter([1.0] * 10 + [3.0] * 10 + [2.0] * 100)  # 10 batches an epoch
 
     def score(y, t):
         return next(scores) if Config.train else 0.0
@@ -232,8 +244,9 @@ def test_early_stopping_and_best_weights_on_device(xp_device, tmp_path):
     snapshots = _Snapshots()
     early = EarlyStopping('score', patience=2, mode='max')
     best = BestWeights(tmp_path / 'best.npz', 'score', mode='max')
-    trainer, history = _fit_spiral(True, epochs=10, callbacks=[snapshots, early, best],
-                                   metrics={'score': score})
+    trainer, history = _fit_spiral(
+        True, epochs=10, callbacks=[snapshots, early, best], metrics={'score': score}
+    )
     assert early.stopped_epoch == 4 and best.best_epoch == 2
     assert history['score'] == [1.0, 3.0, 2.0, 2.0]
     assert not np.array_equal(snapshots.weights[2][0], snapshots.weights[4][0])
@@ -286,8 +299,7 @@ def _bptt(cell, gpu, bptt_length=4):
     return model, losses
 
 
-@pytest.mark.parametrize('cell', [lambda: L.RNN(6), lambda: L.LSTM(6)],
-                         ids=['RNN', 'LSTM'])
+@pytest.mark.parametrize('cell', [lambda: L.RNN(6), lambda: L.LSTM(6)], ids=['RNN', 'LSTM'])
 def test_truncated_bptt_on_device_matches_cpu(cell, xp_device):
     dev = xp_device
     cpu, losses_cpu = _bptt(cell, gpu=False)
@@ -317,15 +329,15 @@ def test_dropout_mask_on_device(xp_device):
         assert F.dropout(x, 0.25).data is x.data
 
 
-@pytest.mark.parametrize('ids', [np.array([[0, 2], [2, 4]]), np.array(3)],
-                         ids=['repeated', 'scalar'])
+@pytest.mark.parametrize(
+    'ids', [np.array([[0, 2], [2, 4]]), np.array(3)], ids=['repeated', 'scalar']
+)
 @pytest.mark.parametrize('where', ['device', 'device-variable', 'host'])
 def test_embed_id_on_device_matches_cpu(ids, where, xp_device):
     dev = xp_device
     W = np.random.default_rng(0).standard_normal((5, 3))
     Wc, Wg = Variable(W.copy()), Variable(dev.put(W))
-    ids_g = {'device': dev.put(ids), 'device-variable': Variable(dev.put(ids)),
-             'host': ids}[where]
+    ids_g = {'device': dev.put(ids), 'device-variable': Variable(dev.put(ids)), 'host': ids}[where]
     y_cpu, y_gpu = F.embed_id(ids, Wc), F.embed_id(ids_g, Wg)
     F.sum(y_cpu * y_cpu).backward()
     F.sum(y_gpu * y_gpu).backward()
@@ -360,8 +372,7 @@ def test_batch_norm_test_mode_on_device_matches_cpu(xp_device):
         with dezero.test_mode():
             outputs.append((layer, layer(xs)))
     (cpu, y_cpu), (gpu, y_gpu) = outputs
-    dev.assert_close(y_gpu.data, y_cpu.data, 'BatchNorm test mode: output', rtol=1e-5,
-                     atol=1e-6)
+    dev.assert_close(y_gpu.data, y_cpu.data, 'BatchNorm test mode: output', rtol=1e-5, atol=1e-6)
     for (pname, pc), (_, pg) in zip(cpu.named_params(), gpu.named_params()):
         dev.assert_close(pg.data, pc.data, f'BatchNorm: {pname}', rtol=1e-5, atol=1e-6)
 
@@ -390,9 +401,11 @@ def old_cupy(xp_device, monkeypatch):
 
     def fake_scatter_add(a, slices, value):
         dev.calls.append(slices)
-        np.add.at(fake_cupy._unwrap(a, True, 'scatter_add'),
-                  fake_cupy._unwrap(slices, True, 'scatter_add'),
-                  fake_cupy._unwrap(value, True, 'scatter_add'))
+        np.add.at(
+            fake_cupy._unwrap(a, True, 'scatter_add'),
+            fake_cupy._unwrap(slices, True, 'scatter_add'),
+            fake_cupy._unwrap(value, True, 'scatter_add'),
+        )
 
     cupyx = types.ModuleType('cupyx')
     cupyx.scatter_add = fake_scatter_add

@@ -1,5 +1,6 @@
 """Layers, optimizers, the DataLoader, weight files and a short training run on the
 device, each compared with the same work on the CPU."""
+
 import numpy as np
 import pytest
 
@@ -49,15 +50,16 @@ def test_layer_on_device_matches_cpu(name, xp_device):
     y_cpu, g_cpu = _run(cpu, x)
     np.random.seed(0)
     gpu = make()
-    gpu.to_gpu()                    # before the first call: W is created lazily
+    gpu.to_gpu()  # before the first call: W is created lazily
     y_gpu, g_gpu = _run(gpu, dev.put(x))
     dev.assert_close(y_gpu.data, y_cpu.data, f'{name}: output', rtol=1e-5, atol=1e-6)
     for pname, param in gpu.named_params():
         assert dev.is_device(param.data), f'{name}: {pname} is not on the device'
     assert g_gpu.keys() == g_cpu.keys()
     for pname in g_cpu:
-        dev.assert_close(g_gpu[pname].data, g_cpu[pname].data, f'{name}: grad of {pname}',
-                         rtol=1e-4, atol=1e-5)
+        dev.assert_close(
+            g_gpu[pname].data, g_cpu[pname].data, f'{name}: grad of {pname}', rtol=1e-4, atol=1e-5
+        )
     gpu.to_cpu()
     for pname, param in gpu.named_params():
         assert type(param.data) is np.ndarray, f'{name}: {pname} did not come back'
@@ -66,7 +68,7 @@ def test_layer_on_device_matches_cpu(name, xp_device):
 
 def test_lazy_weights_follow_the_input_device(xp_device):
     dev = xp_device
-    layer = L.Linear(2)             # never moved: W is created where the input is
+    layer = L.Linear(2)  # never moved: W is created where the input is
     layer.b.to_gpu()
     y = layer(dev.put(np.ones((1, 3), np.float32)))
     assert dev.is_device(layer.W.data) and dev.is_device(y.data)
@@ -96,7 +98,7 @@ def _model_and_step(make_opt, put, steps=3, freeze=False):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 4)).astype(np.float32)
     t = rng.integers(0, 3, 6)
-    model(x)                                        # create the weights on the CPU
+    model(x)  # create the weights on the CPU
     if put is not None:
         model.to_gpu()
         x, t = put(x), put(t)
@@ -139,7 +141,7 @@ def test_optimizer_state_follows_the_parameters(name, xp_device):
     x = np.ones((2, 4), np.float32)
     model.cleargrads()
     F.sum(model(x)).backward()
-    opt.update()                    # state moves to the CPU with the parameters
+    opt.update()  # state moves to the CPU with the parameters
     assert all(type(p.data) is np.ndarray for p in model.params())
     model.to_gpu()
     model.cleargrads()
