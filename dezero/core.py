@@ -32,6 +32,7 @@ import gc
 import importlib
 import inspect
 import itertools
+import operator
 import threading
 import weakref
 
@@ -491,12 +492,7 @@ class _StandIn:
         self.creator = None
         self._leaf = weakref.ref(variable)
 
-    def _refuse(self, *args):
-        raise RuntimeError(
-            'this input was not kept for the backward pass: the function whose backward '
-            'reads it must list it in retain_inputs (or the function that made it, in '
-            'retain_outputs)'
-        )
+    _refuse = _NotKept._refuse
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
     __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = __getitem__ = _refuse
@@ -606,6 +602,9 @@ def _describe_error(err, func, arrays):
     err._dezero_described = True
 
 
+_new_variable = object.__new__
+
+
 def _wrap(y):
     """An output array as a Variable (NumPy arithmetic on 0-d arrays gives scalars,
     made arrays again here)."""
@@ -658,7 +657,8 @@ class Function:
         cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
 
     def __call__(self, *inputs):
-        if _settings.arrays_only:  # inside a first-order backward
+        settings = _settings
+        if settings.arrays_only:  # inside a first-order backward
             return self._call_on_arrays(*inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
@@ -682,36 +682,45 @@ class Function:
                 raise mixed from e
             _describe_error(e, f, xs)
             raise
+        recording = settings.enable_backprop
         if type(ys) is tuple:
             outputs = [_wrap(y) for y in ys]
-            if _settings.enable_backprop:
+            if recording:
                 f._record(inputs, outputs)
-        else:
-            y = _wrap(ys)
+        elif not recording:
+            outputs = (_wrap(ys),)
+        else:  # _record for one output, written out
+            generation = 0
+            requires_grad = False
+            keep = f.retain_inputs
+            i = -1
+            for x in inputs:
+                i += 1
+                if x.generation > generation:
+                    generation = x.generation
+                if x.requires_grad:
+                    requires_grad = True
+                creator = x.creator
+                if creator is not None and keep is not True and i not in keep:
+                    kept_out = creator.retain_outputs  # _keeps_output, inlined
+                    if kept_out is not True and x._index not in kept_out:
+                        inputs[i] = _stand_in(x)
+            if type(ys) is not np.ndarray:
+                ys = np.asarray(ys) if isinstance(ys, np.generic) else as_array(ys)
+            y = _new_variable(Variable)  # every attribute set once: what __init__ does
+            y.data = ys
+            y.name = y.grad = y._hooks = y._stand_in = None
+            y.creator = f
+            y.generation = generation + 1
+            y.requires_grad = requires_grad
+            y._index = 0
+            f.generation = generation
+            f.inputs = inputs
+            f.outputs = [weakref.ref(y)]
             outputs = (y,)
-            if _settings.enable_backprop:  # _record for one output, written out
-                generation = 0
-                requires_grad = False
-                keep = f.retain_inputs
-                for i, x in enumerate(inputs):
-                    if x.generation > generation:
-                        generation = x.generation
-                    if x.requires_grad:
-                        requires_grad = True
-                    creator = x.creator
-                    if creator is not None and keep is not True and i not in keep:
-                        kept_out = creator.retain_outputs  # _keeps_output, inlined
-                        if kept_out is not True and x._index not in kept_out:
-                            inputs[i] = _stand_in(x)
-                f.generation = generation
-                f.inputs = inputs
-                f.outputs = [weakref.ref(y)]
-                y.creator = f
-                y.generation = generation + 1
-                y.requires_grad = requires_grad
-        if _settings.detect_anomaly:
+        if settings.detect_anomaly:
             _anomaly.check_forward(f, xs, [y.data for y in outputs])
-            if _settings.enable_backprop:
+            if recording:
                 _anomaly.record_site(f)
         return outputs[0] if len(outputs) == 1 else outputs
 
@@ -921,7 +930,7 @@ class _ReversePass:
                 if not any(needs):
                     continue
             elif f._told_needs:
-                needs = tuple([x.requires_grad for x in inputs])
+                needs = tuple(map(_requires_grad, inputs))
             else:
                 needs = None
             if f._book_style and not recording:
@@ -1068,6 +1077,7 @@ class _ReversePass:
 
 
 _NOTHING = contextlib.nullcontext()
+_requires_grad = operator.attrgetter('requires_grad')
 
 
 def _wrong_count(f, gxs):

@@ -153,13 +153,18 @@ class Layer:
     def params(self):
         """Iterate over every Parameter of this layer and its sub-layers, each once, in
         the order of :meth:`named_params`."""
+        return iter(self._param_list())
+
+    def _param_list(self):
+        """The list behind :meth:`params`: the same list object for as long as the
+        parameters stay the same, so that an optimizer can tell it has seen it."""
         cached = self.__dict__.get('_params_cache')
         if cached is None or cached[0] != _structure_changes or not _same_items(cached[1]):
             containers = []
             params = [param for _, param in self._walk(containers)]
             cached = (_structure_changes, [(c, _items(c)) for c in containers], params)
             self.__dict__['_params_cache'] = cached
-        return iter(cached[2])
+        return cached[2]
 
     def _walk(self, containers):
         """The traversal behind named_params and params: ``(path, parameter)`` pairs.

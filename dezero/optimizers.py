@@ -98,6 +98,9 @@ class Optimizer:
     a TypeError that lists the ones it takes.
     """
 
+    _params_seen = None  # the last list of a layer's parameters checked, and the result
+    _params_checked = None
+
     def __new__(cls, *args, **kwargs):
         if kwargs:
             _check_keywords(cls, kwargs)
@@ -158,9 +161,21 @@ class Optimizer:
         """Called once per update, after the hooks and before the first update_one."""
 
     def _unique_params(self):
-        """The target's parameters, each object once, in the order params() gives."""
+        """The target's parameters, each object once, in the order params() gives.  A
+        layer's list is checked once, and again only when the layer gives another."""
+        listing = getattr(self.target, '_param_list', None)
+        if listing is None:
+            return self._checked(self.target.params())
+        params = listing()
+        if params is not self._params_seen:
+            self._params_checked = self._checked(params)
+            self._params_seen = params
+        return self._params_checked
+
+    def _checked(self, given):
+        """The parameters ``given``, each object once, after checking their type."""
         params, seen = [], set()
-        for p in self.target.params():
+        for p in given:
             if not isinstance(p, Variable):
                 raise TypeError(
                     f'{type(self).__name__}.update: params() of the target '

@@ -613,3 +613,52 @@ def test_a_recorded_backward_tells_functions_which_gradients_are_wanted():
     assert seen == [(True, False), (True, True)]
     assert 'needs_input_grad' not in vars(z.creator)  # handed over, not stored
     assert seed.grad is None
+
+
+# --------------------------------------------------------------------------------------
+# Functions written as in the book
+# --------------------------------------------------------------------------------------
+class BookSin(Function):
+    """sin as the book writes it: backward reads self.inputs and returns a Variable."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * F.cos(x)
+
+
+class BookSquare(Function):
+    """x ** 2 as the book's early steps write it: backward reads gy.data and returns an
+    array."""
+
+    def forward(self, x):
+        return x**2
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return 2 * x * gy.data
+
+
+def test_a_book_style_function_works_in_both_passes_and_to_second_order():
+    x = Variable(np.array([0.3, -1.2]))
+    BookSin()(x).backward()  # first order, the pass on arrays
+    np.testing.assert_allclose(x.grad.data, np.cos([0.3, -1.2]))
+    x.cleargrad()
+    F.sum(BookSin()(x)).backward(create_graph=True)  # recorded
+    gx = x.grad
+    np.testing.assert_allclose(gx.data, np.cos([0.3, -1.2]))
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_allclose(x.grad.data, -np.sin([0.3, -1.2]))
+    assert dezero.utils.gradient_check(lambda v: BookSin()(v), np.array([0.1, 2.0]))
+    assert dezero.utils.gradgrad_check(lambda v: BookSin()(v), np.array([0.1, 2.0]))
+
+
+def test_a_book_style_backward_reading_gy_data_gets_a_variable_as_in_the_book():
+    x = Variable(np.array([1.5, -2.0]))
+    y = BookSquare()(x * 1.0)  # its input is made by another function
+    F.sum(y * 3.0).backward()
+    np.testing.assert_allclose(x.grad.data, [9.0, -12.0])
+    assert isinstance(x.grad, Variable)

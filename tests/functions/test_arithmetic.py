@@ -160,6 +160,12 @@ SCALAR_EXPRESSIONS = {
     'x**i64': lambda x: x ** np.int64(3),
     'f64**x': lambda x: np.float64(2) ** x,
     'F.pow(x,f64)': lambda x: F.pow(x, np.float64(2)),
+    'F.add(x,2.5)': lambda x: F.add(x, 2.5),
+    'F.add(2.5,x)': lambda x: F.add(2.5, x),
+    'F.sub(x,2.5)': lambda x: F.sub(x, 2.5),
+    'F.mul(x,2.5)': lambda x: F.mul(x, 2.5),
+    'F.div(x,2.5)': lambda x: F.div(x, 2.5),
+    'F.div(2.5,x)': lambda x: F.div(2.5, x),
 }
 
 
