@@ -683,41 +683,12 @@ class Function:
             _describe_error(e, f, xs)
             raise
         recording = settings.enable_backprop
-        if type(ys) is tuple:
+        if type(ys) is not tuple:
+            ys = (ys,)
+        if recording:
+            outputs = f._record(inputs, ys)
+        else:
             outputs = [_wrap(y) for y in ys]
-            if recording:
-                f._record(inputs, outputs)
-        elif not recording:
-            outputs = (_wrap(ys),)
-        else:  # _record for one output, written out
-            generation = 0
-            requires_grad = False
-            keep = f.retain_inputs
-            i = -1
-            for x in inputs:
-                i += 1
-                if x.generation > generation:
-                    generation = x.generation
-                if x.requires_grad:
-                    requires_grad = True
-                creator = x.creator
-                if creator is not None and keep is not True and i not in keep:
-                    kept_out = creator.retain_outputs  # _keeps_output, inlined
-                    if kept_out is not True and x._index not in kept_out:
-                        inputs[i] = _stand_in(x)
-            if type(ys) is not np.ndarray:
-                ys = np.asarray(ys) if isinstance(ys, np.generic) else as_array(ys)
-            y = _new_variable(Variable)  # every attribute set once: what __init__ does
-            y.data = ys
-            y.name = y.grad = y._hooks = y._stand_in = None
-            y.creator = f
-            y.generation = generation + 1
-            y.requires_grad = requires_grad
-            y._index = 0
-            f.generation = generation
-            f.inputs = inputs
-            f.outputs = [weakref.ref(y)]
-            outputs = (y,)
         if settings.detect_anomaly:
             _anomaly.check_forward(f, xs, [y.data for y in outputs])
             if recording:
@@ -744,33 +715,45 @@ class Function:
             _anomaly.check_forward(f, xs, ys if type(ys) is list else [ys])
         return ys
 
-    def _record(self, inputs, outputs):
-        """Link this call into the graph: the outputs point to this function, which
-        keeps its inputs (or stand-ins for those no backward reads) and, weakly, its
+    def _record(self, inputs, arrays):
+        """Link this call into the graph and return its outputs, Variables made of the
+        ``arrays`` forward returned: they point to this function, which keeps its
+        ``inputs`` (or stand-ins for those no backward reads) and, weakly, its
         outputs; its generation is that of its newest input."""
         generation = 0
         requires_grad = False
+        keep = self.retain_inputs
+        i = -1
         for x in inputs:
+            i += 1
             if x.generation > generation:
                 generation = x.generation
             if x.requires_grad:
                 requires_grad = True
-        self.generation = generation
-        keep = self.retain_inputs
-        kept = []
-        for i, x in enumerate(inputs):
             creator = x.creator
-            if creator is None or keep is True or i in keep or _keeps_output(creator, x):
-                kept.append(x)
-            else:
-                kept.append(_stand_in(x))
-        self.inputs = kept
-        for i, y in enumerate(outputs):
-            y.creator = self
-            y.generation = generation + 1
-            y.requires_grad = requires_grad
-            y._index = i
-        self.outputs = [weakref.ref(y) for y in outputs]
+            if creator is not None and keep is not True and i not in keep:
+                kept_out = creator.retain_outputs  # does x's creator read x?
+                if kept_out is not True and x._index not in kept_out:
+                    inputs[i] = _stand_in(x)
+        self.generation = generation
+        self.inputs = inputs
+        outputs, refs = [], []
+        index = 0
+        for y in arrays:
+            if type(y) is not np.ndarray:
+                y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
+            v = _new_variable(Variable)  # every attribute set once: what __init__ does
+            v.data = y
+            v.name = v.grad = v._hooks = v._stand_in = None
+            v.creator = self
+            v.generation = generation + 1
+            v.requires_grad = requires_grad
+            v._index = index
+            index += 1
+            outputs.append(v)
+            refs.append(weakref.ref(v))
+        self.outputs = refs
+        return outputs
 
     def forward(self, *xs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
@@ -811,13 +794,6 @@ class Function:
         if _settings.arrays_only:
             return [y.data for y in ys]
         return ys
-
-
-def _keeps_output(creator, y):
-    """Whether ``creator`` reads its output ``y`` in backward, so that the graph must
-    keep ``y`` itself."""
-    keep = creator.retain_outputs
-    return keep is True or y._index in keep
 
 
 # ======================================================================================
