@@ -10,7 +10,7 @@ import pathlib
 from typing import NamedTuple
 
 from dezero import cuda
-from dezero.core import _StandIn
+from dezero.core import _node, _StandIn
 from dezero.atomic import atomic_write_bytes, atomic_write_text
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
@@ -31,7 +31,9 @@ def get_dot_graph(output, verbose=True):
     fixed order (functions by generation, then in the order they were found), so the
     same graph always gives the same text.
     """
-    nodes = {}  # node key -> DOT node id (the graph keeps every object alive)
+    # function, or variable's node (core._node: a stand-in and the variable it stands
+    # for are one node) -> DOT node id
+    nodes = {}
     lines = []
 
     def node(key, prefix, label, style):
@@ -41,12 +43,12 @@ def get_dot_graph(output, verbose=True):
         return nodes[key]
 
     def variable(v):
-        return node(variable_key(v), 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
+        return node(_node(v), 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
 
     functions = functions_behind(output)
     for f in functions:
         ins = [variable(x) for x in f.inputs]
-        name = node(id(f), 'f', type(f).__name__, _FUNCTION_STYLE)
+        name = node(f, 'f', type(f).__name__, _FUNCTION_STYLE)
         lines.extend(f'{x} -> {name}' for x in ins)
         for ref in f.outputs:
             y = ref()
@@ -55,9 +57,7 @@ def get_dot_graph(output, verbose=True):
     variable(output)  # a variable with no creator is a graph of one node
     for f in functions:  # to each output still alive or read by a function
         lines.extend(
-            f'{nodes[id(f)]} -> {nodes[(id(f), i)]}'
-            for i in range(len(f.outputs))
-            if (id(f), i) in nodes
+            f'{nodes[f]} -> {nodes[(f, i)]}' for i in range(len(f.outputs)) if (f, i) in nodes
         )
     return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
 
@@ -71,15 +71,6 @@ def live_variable(x):
     if x.creator is None:  # cut by unchain(): a leaf now
         return None if x._leaf is None else x._leaf()
     return x.creator.outputs[x._index]()
-
-
-def variable_key(v):
-    """What identifies the variable ``v`` in a graph: ``id(v)`` for a leaf, else its
-    creator's id and which output it is.  The graph may hold, for an input whose value
-    no backward reads, a stand-in without data in place of the variable itself; the
-    two are one node."""
-    creator = v.creator
-    return id(v) if creator is None else (id(creator), v._index)
 
 
 def plot_dot_graph(output, verbose=True, to_file='graph.png'):
@@ -184,10 +175,10 @@ def graph_stats(output):
     gradient.  Returns a :class:`GraphStats` named tuple.
     """
     functions = functions_behind(output)
-    variables = {variable_key(output): output}
+    variables = {_node(output): output}
     for f in functions:
         for x in f.inputs:
-            variables.setdefault(variable_key(x), x)
+            variables.setdefault(_node(x), x)
     owners = {}  # id(array owning some memory) -> that array
 
     def add(a):  # the bytes of a's memory, or 0 if counted already
