@@ -25,13 +25,6 @@ def as_input(x):
     return as_variable(x)
 
 
-def _shape_arg(shape):
-    """Accept ``reshape(2, 3)`` as well as ``reshape((2, 3))``."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
 # ---- reshape ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""

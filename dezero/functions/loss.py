@@ -100,8 +100,14 @@ def mean_squared_error(x0, x1):
     (N, 1) and (N,): the one with fewer axes (x1 if both have as many) is then reshaped
     to the other's shape, so (1, 1) against (1,) compares one value with one.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
-    name = 'mean_squared_error'
-    x0, x1 = as_input(x0), as_input(x1)
+    x0, x1 = _paired('mean_squared_error', as_input(x0), as_input(x1))
+    return MeanSquaredError()(x0, x1)
+
+
+def _paired(name, x0, x1):
+    """The two inputs of a mean squared error with one shape: equal shapes, or shapes
+    that differ only in axes of size 1, where the one with fewer axes (x1 if both have
+    as many) is reshaped to the other's; checked to hold a non-empty batch."""
     _check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
     if x0.shape != x1.shape:
         if x0.ndim < x1.ndim:
@@ -109,7 +115,7 @@ def mean_squared_error(x0, x1):
         else:
             x1 = reshape(x1, x0.shape)
     _batch_size(name, x0)
-    return MeanSquaredError()(x0, x1)
+    return x0, x1
 
 
 # ---- softmax cross entropy ---------------------------------------------------------------

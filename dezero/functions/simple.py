@@ -18,10 +18,11 @@ from dezero import cuda
 from dezero.conv_ops import conv_geometry
 from dezero.core import Variable, as_variable
 from dezero.functions.activation import check_axis, softmax
-from dezero.functions.array import get_item, reshape
+from dezero.functions.array import get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
+from dezero.functions.loss import _paired, _without_ones
 from dezero.functions.math import clip, exp, log
 from dezero.functions.reduction import sum
 
@@ -74,10 +75,6 @@ def softmax_simple(x, axis=1):
     return y / sum(y, axis=axis, keepdims=True)
 
 
-def _without_ones(shape):
-    return tuple(n for n in shape if n != 1)
-
-
 def mean_squared_error_simple(x0, x1):
     """sum((x0 - x1) ** 2) / len(x0) as a chain of sub, pow, sum and div.
 
@@ -86,20 +83,7 @@ def mean_squared_error_simple(x0, x1):
     :func:`~dezero.functions.mean_squared_error` does, the one with fewer axes (x1 if
     both have as many) is reshaped to the other's shape rather than broadcast, which
     would compare every element of one with every element of the other."""
-    name = 'mean_squared_error_simple'
-    x0, x1 = as_variable(x0), as_variable(x1)
-    if x0.shape != x1.shape:
-        if _without_ones(x0.shape) != _without_ones(x1.shape):
-            raise ValueError(
-                f'{name}: x0 of shape {x0.shape} and x1 of shape {x1.shape} '
-                f'must have the same shape or differ only in axes of size 1'
-            )
-        if x0.ndim < x1.ndim:
-            x0 = reshape(x0, x1.shape)
-        else:
-            x1 = reshape(x1, x0.shape)
-    if x0.ndim == 0 or len(x0) == 0:
-        raise ValueError(f'{name}: expected a non-empty batch (first axis), got shape {x0.shape}')
+    x0, x1 = _paired('mean_squared_error_simple', as_variable(x0), as_variable(x1))
     diff = x0 - x1
     return sum(diff**2) / len(diff)
 
