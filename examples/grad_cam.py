@@ -53,11 +53,11 @@ import dezero.functions as F
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared)
+from plotting import pyplot
 from vgg16_features import (
     add_model_options,
     class_scores,
-    feature_maps,  # noqa: E402
+    feature_maps,
     generated_photo,
     load_model,
     read_image,

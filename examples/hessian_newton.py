@@ -30,7 +30,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot
 
 CLASSIC_START = (-1.2, 1.0)
 

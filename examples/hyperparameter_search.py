@@ -46,8 +46,8 @@ from dezero import DataLoader, Trainer, optimizers
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot
 
 LR_RANGE = (1e-4, 1e-1)
 WD_RANGE = (1e-5, 1e-2)

@@ -32,8 +32,8 @@ from dezero import DataLoader, Trainer, optimizers
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot
 
 OPTIMIZERS = {
     'sgd': (optimizers.SGD, 0.1),

@@ -30,8 +30,8 @@ import dezero.layers as L
 from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])

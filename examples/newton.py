@@ -32,7 +32,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
 

@@ -52,8 +52,8 @@ import dezero.layers as L
 from dezero import DataLoader, Model, Trainer, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot
 
 TRAIN_IMAGES = 300
 DEFAULT_WEIGHT_DECAY = 0.1

@@ -36,7 +36,7 @@ from dezero.datasets import SinCurve
 from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot
 
 
 class SinLSTM(Model):

@@ -39,7 +39,7 @@ from dezero.datasets import get_spiral
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
 

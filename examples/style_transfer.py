@@ -62,11 +62,11 @@ from dezero import Layer, Parameter, optimizers
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared)
+from plotting import pyplot
 from vgg16_features import (
     CONV_NAMES,
     add_model_options,
-    feature_maps,  # noqa: E402
+    feature_maps,
     fit_size,
     generated_pattern,
     generated_photo,

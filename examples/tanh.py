@@ -36,7 +36,7 @@ from dezero.graph import GraphvizNotFoundError, functions_behind
 from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from plotting import pyplot
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
 MAX_PLOTTED_ORDER = 4

@@ -40,8 +40,8 @@ from dezero import DataLoader, Model, Trainer, optimizers
 from dezero.trainer import plot_history
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot  # noqa: E402  (shared by the examples)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot
 
 
 class TwoLayerNet(Model):

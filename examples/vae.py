@@ -45,8 +45,8 @@ import dezero.layers as L
 from dezero import DataLoader, Model, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_data import add_data_options, load_or_generate  # noqa: E402  (shared)
-from plotting import pyplot, save_samples, tile  # noqa: E402,F401  (shared)
+from mnist_data import add_data_options, load_or_generate
+from plotting import pyplot, save_samples, tile  # noqa: F401  (shared)
 
 
 class VAE(Model):
