@@ -369,11 +369,8 @@ class Variable:
         self.grad = None  # given back if retain_grad
         grads = backprop([self], [seed], retain_grad=retain_grad, create_graph=create_graph)
         for x, gx in grads.items():
-            if not x.requires_grad or type(x) is _StandIn:  # a cut stand-in whose
-                continue  # variable is gone
-            if x.grad is None and type(gx) is np.ndarray:  # the usual case
-                x.grad = Variable(gx)
-            else:
+            # a stand-in here was cut by unchain() from a variable that is gone
+            if x.requires_grad and type(x) is not _StandIn:
                 x.grad = _accumulate(x.grad, gx, create_graph)
 
     # ---- device ----------------------------------------------------------------------
