@@ -204,21 +204,12 @@ class Variable:
         self._stand_in = None  # what the graph holds in its place, if anything
 
     # ---- array-like properties -------------------------------------------------------
-    @property
-    def shape(self):
-        return self.data.shape
-
-    @property
-    def ndim(self):
-        return self.data.ndim
-
-    @property
-    def size(self):
-        return self.data.size
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+    # The array's own: v.shape is v.data.shape.  (An attrgetter reads them without a
+    # Python call; the engine and the layers read shapes on every operation.)
+    shape = property(operator.attrgetter('data.shape'), doc='The shape of the data.')
+    ndim = property(operator.attrgetter('data.ndim'), doc='The number of dimensions.')
+    size = property(operator.attrgetter('data.size'), doc='The number of elements.')
+    dtype = property(operator.attrgetter('data.dtype'), doc='The dtype of the data.')
 
     def __len__(self):
         return len(self.data)
@@ -400,11 +391,23 @@ class Parameter(Variable):
     __slots__ = ()
 
 
+_new_variable = object.__new__
+
+
+def _fresh_variable(array, requires_grad):
+    """A Variable of ``array``, made by no function: what ``Variable(array)`` makes,
+    without the check of ``__init__``, for arrays the engine made itself."""
+    v = _new_variable(Variable)
+    v.data = array
+    v.name = v.grad = v.creator = v._hooks = v._stand_in = None
+    v.generation = v._index = 0
+    v.requires_grad = requires_grad
+    return v
+
+
 def _constant(array):
     """A Variable that no gradient flows into (a seed, a wrapped array)."""
-    v = Variable(array)
-    v.requires_grad = False
-    return v
+    return _fresh_variable(array, False)
 
 
 def _accumulate(old, new, recorded):
@@ -417,7 +420,7 @@ def _accumulate(old, new, recorded):
         new = new.data
     if old is not None:
         new = old.data + new
-    return Variable(new if type(new) is np.ndarray else as_array(new))
+    return _fresh_variable(new if type(new) is np.ndarray else as_array(new), True)
 
 
 class _NotKept:
@@ -599,9 +602,6 @@ def _describe_error(err, func, arrays):
     err._dezero_described = True
 
 
-_new_variable = object.__new__
-
-
 def _wrap(y):
     """An output array as a Variable (NumPy arithmetic on 0-d arrays gives scalars,
     made arrays again here)."""
@@ -656,20 +656,14 @@ class Function:
     def __call__(self, *inputs):
         settings = _settings
         if settings.arrays_only:  # inside a first-order backward
-            return self._call_on_arrays(*inputs)
+            return self._call_on_arrays(inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
         xs = []
         for i, x in enumerate(inputs):
             if type(x) is not Variable and not isinstance(x, Variable):
-                if type(x) is _StandIn:  # a backward reading an undeclared value
-                    x._refuse()
-                try:
-                    x = as_variable(x)
-                except TypeError as e:
-                    raise TypeError(f'{type(self).__name__}: {e}') from None
-                x.requires_grad = False  # the caller cannot see its gradient
-                inputs[i] = x
+                # an array or a number: a constant, whose gradient the caller cannot see
+                x = inputs[i] = _constant(x) if type(x) is np.ndarray else self._constant_input(x)
             xs.append(x.data)
         try:
             ys = f.forward(*xs)
@@ -692,22 +686,32 @@ class Function:
                 _anomaly.record_site(f)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _call_on_arrays(self, *inputs):
+    def _constant_input(self, x):
+        """The input ``x`` (not a Variable, nor a NumPy array) as a constant Variable;
+        TypeError naming this function for what cannot be one."""
+        if type(x) is _StandIn:  # a backward reading an undeclared value
+            x._refuse()
+        try:
+            return _constant(as_variable(x).data)
+        except TypeError as e:
+            raise TypeError(f'{type(self).__name__}: {e}') from None
+
+    def _call_on_arrays(self, inputs):
         """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
         and recording nothing: how a backward's operations run in a first-order pass."""
-        xs = [
-            x if type(x) is np.ndarray else x.data if isinstance(x, Variable) else x for x in inputs
-        ]
+        xs = [x.data if isinstance(x, Variable) else x for x in inputs]
         f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
             _describe_error(e, f, xs)
             raise
-        if type(ys) is tuple:
-            ys = [y if type(y) is np.ndarray else as_array(y) for y in ys]
-        else:
-            ys = ys if type(ys) is np.ndarray else as_array(ys)
+        if type(ys) is not np.ndarray:
+            ys = (
+                [y if type(y) is np.ndarray else as_array(y) for y in ys]
+                if type(ys) is tuple
+                else as_array(ys)
+            )
         if _settings.detect_anomaly:
             _anomaly.check_forward(f, xs, ys if type(ys) is list else [ys])
         return ys
@@ -808,41 +812,22 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
 
     The gradients are arrays, or Variables recorded in the graph with ``create_graph``.
     """
-    saved = _settings.enable_backprop, _settings.arrays_only
-    _settings.enable_backprop, _settings.arrays_only = create_graph, not create_graph
+    settings = _settings
+    saved = settings.enable_backprop, settings.arrays_only
+    settings.enable_backprop, settings.arrays_only = create_graph, not create_graph
+    # The pass makes no reference cycles, but its allocations would trigger cyclic
+    # collections that each walk the whole graph: the collector waits until the pass
+    # ends.  (A pass that starts in another thread meanwhile finds it off, and leaves
+    # it to this one to switch back on.)
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
     try:
-        with _collector_paused:
-            return _ReversePass(retain_grad, create_graph, targets).run(outputs, seeds)
+        return _ReversePass(retain_grad, create_graph, targets).run(outputs, seeds)
     finally:
-        _settings.enable_backprop, _settings.arrays_only = saved
-
-
-class _CollectorPause:
-    """The pass makes no reference cycles, but its allocations would trigger cyclic
-    collections that each walk the whole graph: the collector waits while any pass
-    runs, in any thread, and is switched back on by the last one to finish (unless it
-    was off to begin with)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._running = 0
-        self._was_enabled = False
-
-    def __enter__(self):
-        with self._lock:
-            if self._running == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._running += 1
-
-    def __exit__(self, *exc):
-        with self._lock:
-            self._running -= 1
-            if self._running == 0 and self._was_enabled:
-                gc.enable()
-
-
-_collector_paused = _CollectorPause()
+        settings.enable_backprop, settings.arrays_only = saved
+        if collecting:
+            gc.enable()
 
 
 class _ReversePass:
@@ -898,31 +883,26 @@ class _ReversePass:
             else:
                 gys = self._output_grads(f, slots)
             inputs = f.inputs
-            if plan is not None:
+            if plan is None:
+                needs = tuple(map(_requires_grad, inputs))
+            else:
                 needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
                 if not any(needs):
                     continue
-            elif f._told_needs:
-                needs = tuple(map(_requires_grad, inputs))
-            else:
-                needs = None
             if f._book_style and not recording:
                 gys = tuple([None if g is None else self._variable(g) for g in gys])
             if not plain:
                 gxs = self._call_backward(f, gys, needs)
-            elif needs is None:
-                gxs = f.backward(*gys)
-            else:
+            elif f._told_needs:
                 gxs = f.backward(*gys, needs_input_grad=needs)
+            else:
+                gxs = f.backward(*gys)
             if type(gxs) is not tuple:
                 gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             if len(gxs) != len(inputs):
                 _wrong_count(f, gxs)
-            i = -1
-            for x in inputs:
-                i += 1
-                gx = gxs[i]
-                if gx is None or not x.requires_grad or (needs is not None and not needs[i]):
+            for x, gx, wanted in zip(inputs, gxs, needs):
+                if gx is None or not wanted:
                     continue
                 # the gradient in the pass's form: a Variable when recording, else an
                 # array (NumPy's 0-d results, its scalars, count as arrays here)
@@ -931,7 +911,7 @@ class _ReversePass:
                         gx = _constant(as_array(gx))
                 elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
                     gx = gx.data if isinstance(gx, Variable) else as_array(gx)
-                if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
+                if gx.shape != x.shape:
                     _wrong_shape(f, gx, x)
                 creator = x.creator
                 if creator is None and plan is None and type(x) is not _StandIn:

@@ -25,8 +25,8 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
-from dezero.core import Parameter, as_variable, no_grad, test_mode
-from dezero.functions.connection import embed_id
+from dezero.core import Parameter, Variable, as_variable, no_grad, test_mode
+from dezero.functions.connection import embed_id, fitting_linear
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
 _CONTAINERS = (list, tuple, dict)
@@ -125,10 +125,10 @@ class Layer:
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
-            ys = outputs if isinstance(outputs, tuple) else (outputs,)
+            ys = outputs if type(outputs) is tuple else (outputs,)
             try:  # Variables and arrays, the usual case
-                state['inputs'] = [weakref.ref(x) for x in inputs]
-                state['outputs'] = [weakref.ref(y) for y in ys]
+                state['inputs'] = list(map(weakref.ref, inputs))
+                state['outputs'] = list(map(weakref.ref, ys))
             except TypeError:  # a number or a tuple among them
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
@@ -202,8 +202,8 @@ class Layer:
 
     def cleargrads(self):
         """Forget the gradients of every parameter."""
-        for param in self.params():
-            param.cleargrad()
+        for param in self._param_list():
+            param.grad = None
 
     def to_cpu(self):
         """Move every parameter (data and gradient) to the CPU as NumPy arrays."""
@@ -586,6 +586,10 @@ def _check_dtype(layer, dtype):
     return dtype
 
 
+# the input types the layers' quick checks know (a CuPy array takes the longer way)
+_ARRAY_OR_VARIABLE = (np.ndarray, Variable, Parameter)
+
+
 class Linear(Layer):
     """A fully connected layer: ``y = x @ W + b`` (see :func:`dezero.functions.linear`).
 
@@ -620,7 +624,16 @@ class Linear(Layer):
         self.W.data = _on_device_of(W.astype(self.dtype), x)
 
     def forward(self, x):
-        # x stays as given: F.linear skips the gradient of a plain array
+        # a plain array x stays one: a constant, whose gradient is never computed
+        W, b = self.W.data, self.b
+        if (
+            W is not None
+            and type(x) in _ARRAY_OR_VARIABLE
+            and x.ndim == 2
+            and x.shape[1] == W.shape[0]
+            and (b is None or b.data.shape == W.shape[1:])
+        ):  # the usual case: a batch that fits
+            return fitting_linear(x, self.W, b)
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
         if x.ndim not in (1, 2):
@@ -629,15 +642,20 @@ class Linear(Layer):
                 f'(width,), got shape {x.shape}'
             )
         width = x.shape[-1]
-        if self.W.data is None:
+        if W is None:
             self._init_W(width, x)
-        elif width != self.W.data.shape[0]:
+            W = self.W.data
+        elif width != W.shape[0]:
             raise ValueError(
                 f'Linear: the input has width {width} (shape {x.shape}) but '
-                f'this layer expects width {self.W.data.shape[0]} '
-                f'(W has shape {self.W.data.shape})'
+                f'this layer expects width {W.shape[0]} (W has shape {W.shape})'
             )
-        return F.linear(x, self.W, self.b)
+        if b is not None and b.data.shape != W.shape[1:]:
+            raise ValueError(
+                f'Linear: b has shape {b.data.shape} but W has shape {W.shape}; '
+                f'expected b of shape ({W.shape[1]},)'
+            )
+        return fitting_linear(x, self.W, b)
 
 
 class BatchNorm(Layer):

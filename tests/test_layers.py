@@ -343,6 +343,26 @@ def test_linear_rejects_input_of_other_width():
         layer(np.zeros((2, 1, 3)))
 
 
+def test_linear_rejects_a_bias_replaced_by_one_of_another_shape():
+    layer = Linear(2)
+    layer(np.zeros((1, 3)))
+    layer.b.data = np.zeros(1)  # would broadcast silently
+    for x in (np.zeros((4, 3)), np.zeros(3), Variable(np.zeros((4, 3)))):
+        with pytest.raises(
+            ValueError, match=r'Linear: b has shape \(1,\) but W has shape \(3, 2\)'
+        ):
+            layer(x)
+
+
+def test_linear_gives_the_same_results_on_every_kind_of_input():
+    layer = Linear(2)
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    want = x @ layer(x).creator.inputs[1].data + layer.b.data
+    for given in (x, Variable(x), Parameter(x)):
+        np.testing.assert_allclose(layer(given).data, want)
+    np.testing.assert_allclose(layer(x[0]).data, want[0])  # one sample
+
+
 # --------------------------------------------------------------------------------------
 # save_weights / load_weights
 # --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from dezero.array_ops import normalize_axis
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.math import PiecewiseLinearGrad
+from dezero.functions.rowwise import max_keepdims, sum_keepdims
 
 
 def check_axis(name, axis, ndim):
@@ -34,16 +35,25 @@ def check_axis(name, axis, ndim):
 
 def quiet_exp(x):
     """exp of the array ``x``, where results too small for the dtype become 0 without
-    a warning."""
-    with np.errstate(under='ignore'):
-        return cuda.get_array_module(x).exp(x)
+    a warning.
+
+    NumPy ignores underflow unless told otherwise, so the exponential is computed
+    plainly; only when NumPy is set to raise on underflow (``np.seterr(under='raise')``)
+    is it computed again with underflow ignored.  (Switching NumPy's error state on
+    every call would cost more than the exponential itself on small arrays.)"""
+    xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
+    try:
+        return xp.exp(x)
+    except FloatingPointError:
+        with np.errstate(under='ignore'):
+            return xp.exp(x)
 
 
 def stable_logsumexp(x, axes):
     """log(sum(exp(x))) over ``axes`` with keepdims, for an array ``x``: shifted by the
     maximum, so nothing overflows; terms too small to matter underflow quietly to 0."""
-    m = x.max(axis=axes, keepdims=True)
-    s = quiet_exp(x - m).sum(axis=axes, keepdims=True)
+    m = max_keepdims(x, axes)
+    s = sum_keepdims(quiet_exp(x - m), axes)
     return m + cuda.get_array_module(x).log(s)
 
 
@@ -65,16 +75,22 @@ class QuietExp(Function):
 # ---- sigmoid ---------------------------------------------------------------------------
 def sigmoid_array(x):
     """1 / (1 + exp(-x)) of the array ``x``, as a fresh float array."""
-    xp = cuda.get_array_module(x)
+    xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
     # For very negative x, exp(-x) overflows to inf and 1 / (1 + inf) is exactly
     # the 0 the true value rounds to; short of that the tail keeps its relative
     # accuracy.  In place on one fresh array: as fast as the plain formula.
     z = xp.empty(x.shape, x.dtype if x.dtype.kind == 'f' else xp.float64)
     xp.negative(x, out=z)
-    with np.errstate(over='ignore', under='ignore'):
-        xp.exp(z, out=z)
-        z += 1
-        return xp.reciprocal(z, out=z)
+    return _reciprocal_of_one_plus_exp(xp, z)
+
+
+@np.errstate(over='ignore', under='ignore')
+def _reciprocal_of_one_plus_exp(xp, z):
+    """1 / (1 + exp(z)) in place on the float array ``z``, without a warning when
+    exp(z) overflows to inf (the result is then 0) or underflows to 0."""
+    xp.exp(z, out=z)
+    z += 1
+    return xp.reciprocal(z, out=z)
 
 
 class Sigmoid(Function):
@@ -177,8 +193,8 @@ def leaky_relu(x, slope=0.2):
 # ---- softmax ---------------------------------------------------------------------------
 def softmax_array(x, axis):
     """exp(x) / sum(exp(x), axis) of the array ``x``, stably, as a fresh array."""
-    e = quiet_exp(x - x.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
+    e = quiet_exp(x - max_keepdims(x, axis))
+    e /= sum_keepdims(e, axis)
     return e
 
 
@@ -213,7 +229,7 @@ class SoftmaxGrad(Function):
 
     def forward(self, y, gy):
         gx = y * gy
-        gx -= y * gx.sum(axis=self.axis, keepdims=True)
+        gx -= y * sum_keepdims(gx, self.axis)
         return gx
 
     def backward(self, g, *, needs_input_grad):
@@ -264,7 +280,7 @@ class LogSoftmaxGrad(Function):
         self.axis = axis
 
     def forward(self, y, gy):
-        gx = quiet_exp(y) * -gy.sum(axis=self.axis, keepdims=True)
+        gx = quiet_exp(y) * -sum_keepdims(gy, self.axis)
         gx += gy
         return gx
 

@@ -6,6 +6,7 @@ import numpy as np
 from dezero import cuda
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import as_input, get_item
+from dezero.functions.rowwise import column_sums
 
 
 class Linear(Function):
@@ -41,7 +42,7 @@ class Linear(Function):
         gW = x.T @ gy if needs_input_grad[1] else None
         if len(needs_input_grad) == 2:
             return gx, gW
-        return gx, gW, gy.sum(axis=0) if needs_input_grad[2] else None
+        return gx, gW, column_sums(gy) if needs_input_grad[2] else None
 
 
 def linear(x, W, b=None):
@@ -67,6 +68,13 @@ def linear(x, W, b=None):
                 f'linear: b of shape {b.shape} does not fit W of shape '
                 f'{W.shape}; expected b of shape ({W.shape[1]},)'
             )
+    return fitting_linear(x, W, b)
+
+
+def fitting_linear(x, W, b=None):
+    """:func:`linear` for operands already known to fit: x of shape (N, in) or (in,),
+    W a 2-D Variable or array of shape (in, out), b None or of shape (out,).  For
+    callers that have checked the shapes themselves, as the Linear layer does."""
     if x.ndim == 1:
         y = Linear()(x.reshape(1, x.shape[0]), W, b)
         return y.reshape(W.shape[1])

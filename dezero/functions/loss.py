@@ -20,6 +20,7 @@ import numpy as np
 from dezero import cuda
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, sigmoid, softmax
+from dezero.functions.rowwise import max_keepdims, sum_keepdims
 from dezero.functions.array import as_input, reshape
 from dezero.functions.math import clip
 
@@ -146,9 +147,9 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x):
         xp = cuda.get_array_module(x)
         n = len(x)
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = x - max_keepdims(x, 1)
         e = quiet_exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
+        total = sum_keepdims(e, 1)
         rows = xp.arange(n)
         picked = shifted[rows, self.t] - xp.log(total[:, 0])
         e /= total
@@ -191,6 +192,9 @@ class SoftmaxCrossEntropyGrad(Function):
         return gp, ggy
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _class_labels(name, x, t):
     """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
     after checking that they fit x."""
@@ -200,8 +204,10 @@ def _class_labels(name, x, t):
         and x.ndim == 2
         and t.shape == x.shape[:1]
         and t.size
-    ):  # the usual case, quickly
-        if t.min() >= 0 and t.max() < x.shape[1]:
+    ):  # the usual case, quickly: one pass over the labels
+        # viewed as unsigned, a negative label reads as a huge one
+        unsigned = t if t.dtype.kind == 'u' else t.view(_UNSIGNED[t.dtype.itemsize])
+        if np.maximum.reduce(unsigned) < x.shape[1]:
             return t
     t = _target(name, t)
     if x.ndim != 2:

@@ -1,0 +1,57 @@
+"""The quick row and column reductions give NumPy's results, whatever the route."""
+
+import numpy as np
+import pytest
+
+from dezero.functions.rowwise import (
+    BLAS_ROW_SUM,
+    SHORT_ROW,
+    column_sums,
+    max_keepdims,
+    sum_keepdims,
+)
+
+SHAPES = [(100, 10), (3, 1), (1, 7), (0, 4), (5, 0), (8, SHORT_ROW + 1), (4, BLAS_ROW_SUM + 1)]
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+@pytest.mark.parametrize('axis', [1, -1, (1,), 0, -2, (0,), (0, 1), None])
+def test_max_and_sums_equal_numpy(shape, dtype, axis):
+    x = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    try:
+        want = x.max(axis=axis, keepdims=True)
+    except ValueError:  # the maximum of nothing: refused both ways
+        with pytest.raises(ValueError):
+            max_keepdims(x, axis)
+    else:
+        np.testing.assert_array_equal(max_keepdims(x, axis), want)
+    got, want = sum_keepdims(x, axis), x.sum(axis=axis, keepdims=True)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+    got = column_sums(x)
+    assert got.shape == x.sum(axis=0).shape and got.dtype == x.sum(axis=0).dtype
+    np.testing.assert_allclose(
+        got, x.sum(axis=0), rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4
+    )
+
+
+def test_non_contiguous_and_non_finite_values():
+    x = np.arange(60, dtype=np.float32).reshape(6, 10)[::2, ::3]  # a strided view
+    np.testing.assert_array_equal(max_keepdims(x, 1), x.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(sum_keepdims(x, 1), x.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(column_sums(x.T), x.T.sum(axis=0))
+    y = np.array([[1.0, np.nan, 2.0], [np.inf, 0.0, 1.0], [-np.inf, -np.inf, 3.0]], np.float32)
+    with np.errstate(invalid='ignore'):  # inf - inf is nan on every route
+        np.testing.assert_array_equal(max_keepdims(y, 1), y.max(axis=1, keepdims=True))
+        np.testing.assert_array_equal(sum_keepdims(y, 1), y.sum(axis=1, keepdims=True))
+        np.testing.assert_array_equal(column_sums(y), y.sum(axis=0))
+
+
+def test_results_are_fresh_arrays():
+    # the vector of ones behind the sums is shared: results must never be views of it
+    x = np.ones((3, 2), np.float32)
+    a, b = column_sums(x), column_sums(x)
+    a += 1
+    np.testing.assert_array_equal(b, [3.0, 3.0])
+    np.testing.assert_array_equal(column_sums(x), [3.0, 3.0])
