@@ -64,7 +64,11 @@ def _fraction(owner, name, value):
 
 class _Hyperparameter:
     """An optimizer attribute checked on every assignment, in ``__init__`` and later:
-    ``check(owner, name, value)`` validates the value and gives the float stored."""
+    ``check(owner, name, value)`` validates the value and gives the float stored.
+
+    The checking is done by :meth:`Optimizer.__setattr__`; the value is stored in the
+    optimizer's own ``__dict__``, where reading ``self.lr`` finds it directly (this
+    object is reached only while the value is not set yet)."""
 
     def __init__(self, check):
         self.check = check
@@ -75,15 +79,9 @@ class _Hyperparameter:
     def __get__(self, optimizer, owner=None):
         if optimizer is None:
             return self
-        try:
-            return optimizer.__dict__[self.name]
-        except KeyError:
-            raise AttributeError(
-                f'{type(optimizer).__name__} has no {self.name} yet: its __init__ did not set it'
-            ) from None
-
-    def __set__(self, optimizer, value):
-        optimizer.__dict__[self.name] = self.check(type(optimizer).__name__, self.name, value)
+        raise AttributeError(
+            f'{type(optimizer).__name__} has no {self.name} yet: its __init__ did not set it'
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -110,6 +108,12 @@ class Optimizer:
         self.target = None
         self.hooks = []
         self._states = {}  # id(param) -> (weak reference to param, {name: array})
+
+    def __setattr__(self, name, value):
+        spec = getattr(type(self), name, None)
+        if isinstance(spec, _Hyperparameter):  # lr, momentum...: checked, stored as float
+            value = spec.check(type(self).__name__, name, value)
+        super().__setattr__(name, value)
 
     def setup(self, target):
         """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
@@ -141,9 +145,10 @@ class Optimizer:
         for hook in self.hooks:
             hook([p for p in params if p.grad is not None])
         self._begin_step()
+        update_one = self.update_one
         for param in params:
             if param.grad is not None:
-                self.update_one(param)
+                update_one(param)
 
     def update_one(self, param):
         """Update ``param.data`` in place from ``param.grad``."""
