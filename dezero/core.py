@@ -883,26 +883,31 @@ class _ReversePass:
             else:
                 gys = self._output_grads(f, slots)
             inputs = f.inputs
-            if plan is None:
-                needs = tuple(map(_requires_grad, inputs))
-            else:
+            if plan is not None:
                 needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
                 if not any(needs):
                     continue
+            elif f._told_needs:
+                needs = tuple(map(_requires_grad, inputs))
+            else:
+                needs = None
             if f._book_style and not recording:
                 gys = tuple([None if g is None else self._variable(g) for g in gys])
             if not plain:
                 gxs = self._call_backward(f, gys, needs)
-            elif f._told_needs:
-                gxs = f.backward(*gys, needs_input_grad=needs)
-            else:
+            elif needs is None:
                 gxs = f.backward(*gys)
+            else:
+                gxs = f.backward(*gys, needs_input_grad=needs)
             if type(gxs) is not tuple:
                 gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             if len(gxs) != len(inputs):
                 _wrong_count(f, gxs)
-            for x, gx, wanted in zip(inputs, gxs, needs):
-                if gx is None or not wanted:
+            i = -1
+            for x in inputs:
+                i += 1
+                gx = gxs[i]
+                if gx is None or not x.requires_grad or (needs is not None and not needs[i]):
                     continue
                 # the gradient in the pass's form: a Variable when recording, else an
                 # array (NumPy's 0-d results, its scalars, count as arrays here)
@@ -911,7 +916,7 @@ class _ReversePass:
                         gx = _constant(as_array(gx))
                 elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
                     gx = gx.data if isinstance(gx, Variable) else as_array(gx)
-                if gx.shape != x.shape:
+                if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
                     _wrong_shape(f, gx, x)
                 creator = x.creator
                 if creator is None and plan is None and type(x) is not _StandIn:
