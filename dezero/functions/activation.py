@@ -73,21 +73,17 @@ class QuietExp(Function):
 
 
 # ---- sigmoid ---------------------------------------------------------------------------
+@np.errstate(over='ignore', under='ignore')
 def sigmoid_array(x):
-    """1 / (1 + exp(-x)) of the array ``x``, as a fresh float array."""
+    """1 / (1 + exp(-x)) of the array ``x``, as a fresh float array.
+
+    For very negative x, exp(-x) overflows to inf and 1 / (1 + inf) is exactly the 0
+    the true value rounds to (NumPy is told not to warn about it); short of that the
+    tail keeps its relative accuracy.  In place on one fresh array: as fast as the
+    plain formula."""
     xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
-    # For very negative x, exp(-x) overflows to inf and 1 / (1 + inf) is exactly
-    # the 0 the true value rounds to; short of that the tail keeps its relative
-    # accuracy.  In place on one fresh array: as fast as the plain formula.
     z = xp.empty(x.shape, x.dtype if x.dtype.kind == 'f' else xp.float64)
     xp.negative(x, out=z)
-    return _reciprocal_of_one_plus_exp(xp, z)
-
-
-@np.errstate(over='ignore', under='ignore')
-def _reciprocal_of_one_plus_exp(xp, z):
-    """1 / (1 + exp(z)) in place on the float array ``z``, without a warning when
-    exp(z) overflows to inf (the result is then 0) or underflows to 0."""
     xp.exp(z, out=z)
     z += 1
     return xp.reciprocal(z, out=z)

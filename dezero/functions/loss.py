@@ -135,7 +135,8 @@ class SoftmaxCrossEntropy(Function):
     t = None
 
     def __call__(self, x, t):
-        x = as_input(x)
+        if not isinstance(x, Variable):
+            x = as_input(x)
         # an object already in a graph keeps its own labels: this call runs on a copy
         f = self
         if self.inputs is not None:
@@ -151,7 +152,11 @@ class SoftmaxCrossEntropy(Function):
         e = quiet_exp(shifted)
         total = sum_keepdims(e, 1)
         rows = xp.arange(n)
-        picked = shifted[rows, self.t] - xp.log(total[:, 0])
+        try:
+            picked = shifted[rows, self.t]
+        except IndexError:  # a label >= C (the others were checked on the call)
+            raise _label_out_of_range('softmax_cross_entropy', self.t, x.shape[1]) from None
+        picked -= xp.log(total[:, 0])
         e /= total
         self.p = e
         return _scalar(-picked.sum() / n, x.dtype)
@@ -192,22 +197,18 @@ class SoftmaxCrossEntropyGrad(Function):
         return gp, ggy
 
 
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
 def _class_labels(name, x, t):
     """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
     after checking that they fit x."""
     if (
         type(t) is np.ndarray
         and t.dtype.kind in 'iu'
-        and x.ndim == 2
         and t.shape == x.shape[:1]
+        and x.ndim == 2
         and t.size
-    ):  # the usual case, quickly: one pass over the labels
-        # viewed as unsigned, a negative label reads as a huge one
-        unsigned = t if t.dtype.kind == 'u' else t.view(_UNSIGNED[t.dtype.itemsize])
-        if np.maximum.reduce(unsigned) < x.shape[1]:
+        and type(x.data if isinstance(x, Variable) else x) is np.ndarray
+    ):  # the usual case, quickly: NumPy's indexing in forward refuses labels >= C
+        if t.dtype.kind == 'u' or np.minimum.reduce(t) >= 0:
             return t
     t = _target(name, t)
     if x.ndim != 2:
@@ -221,11 +222,18 @@ def _class_labels(name, x, t):
         )
     if t.dtype.kind not in 'iu':
         raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
-    low, high = int(t.min()), int(t.max())
-    if low < 0 or high >= c:
-        bad = low if low < 0 else high
-        raise ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} classes')
+    if int(t.min()) < 0 or int(t.max()) >= c:
+        raise _label_out_of_range(name, t, c)
     return t.reshape(n)
+
+
+def _label_out_of_range(name, t, c):
+    """The ValueError for labels ``t`` of which one is outside [0, c)."""
+    low, high = int(t.min()), int(t.max())
+    bad = low if low < 0 else high
+    error = ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} classes')
+    error._dezero_described = True  # it names the function: not prefixed again
+    return error
 
 
 def softmax_cross_entropy(x, t):
