@@ -767,7 +767,7 @@ class Function:
         Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
         stand-ins whose values cannot be read."""
         if _settings.arrays_only:
-            return [x.data for x in self.inputs]
+            return list(map(_data_of, self.inputs))
         return list(self.inputs)
 
     def retained_outputs(self):
@@ -1036,6 +1036,7 @@ class _ReversePass:
 
 _NOTHING = contextlib.nullcontext()
 _requires_grad = operator.attrgetter('requires_grad')
+_data_of = operator.attrgetter('data')
 
 
 def _wrong_count(f, gxs):

@@ -146,7 +146,7 @@ class SoftmaxCrossEntropy(Function):
         return Function.__call__(f, x)
 
     def forward(self, x):
-        xp = cuda.get_array_module(x)
+        xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
         n = len(x)
         shifted = x - max_keepdims(x, 1)
         e = quiet_exp(shifted)
@@ -183,7 +183,7 @@ class SoftmaxCrossEntropyGrad(Function):
 
     def forward(self, p, gy):
         n = len(p)
-        self.rows = cuda.get_array_module(p).arange(n)
+        self.rows = (np if type(p) is np.ndarray else cuda.get_array_module(p)).arange(n)
         scale = gy * (1.0 / n)
         gx = p * scale  # a fresh array: the onehot is subtracted in place
         gx[self.rows, self.t] -= scale
