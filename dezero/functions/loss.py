@@ -159,7 +159,7 @@ class SoftmaxCrossEntropy(Function):
         picked -= xp.log(total[:, 0])
         e /= total
         self.p = e
-        return _scalar(-picked.sum() / n, x.dtype)
+        return _scalar(picked.sum() / -n, x.dtype)
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
