@@ -53,6 +53,9 @@ class _Settings(threading.local):
     train = True  # layers such as dropout behave as in training
     detect_anomaly = False  # check every value for NaN and infinity
     arrays_only = False  # inside a first-order backward: functions give arrays
+    # Where new functions are being made, for pictures of the graph (dezero.graph):
+    backward_order = 0  # inside a recorded backward pass: 1 for the first, 2 for the next
+    layer_path = None  # inside a layer call watched for a picture: its name ('l0')
 
 
 _settings = _Settings()
@@ -359,10 +362,11 @@ class Variable:
             return
         self.grad = None  # given back if retain_grad
         grads = backprop([self], [seed], retain_grad=retain_grad, create_graph=create_graph)
-        for x, gx in grads.items():
-            # a stand-in here was cut by unchain() from a variable that is gone
-            if x.requires_grad and type(x) is not _StandIn:
-                x.grad = _accumulate(x.grad, gx, create_graph)
+        with mark_origin(backward_order=_order_of_pass([self])) if create_graph else _NOTHING:
+            for x, gx in grads.items():  # (a recorded sum is part of the backward pass)
+                # a stand-in here was cut by unchain() from a variable that is gone
+                if x.requires_grad and type(x) is not _StandIn:
+                    x.grad = _accumulate(x.grad, gx, create_graph)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -640,6 +644,8 @@ class Function:
     generation = 0
     retain_inputs = True
     retain_outputs = True
+    backward_order = 0  # made by the forward pass (n: by the n-th recorded backward)
+    layer_path = None  # the layer that made it, when that was watched (see mark_origin)
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
@@ -678,6 +684,8 @@ class Function:
             ys = (ys,)
         if recording:
             outputs = f._record(inputs, ys)
+            if _marking:  # some thread draws where functions are made: see mark_origin
+                _mark_origin(f)
         else:
             outputs = [_wrap(y) for y in ys]
         if settings.detect_anomaly:
@@ -812,6 +820,13 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
 
     The gradients are arrays, or Variables recorded in the graph with ``create_graph``.
     """
+    if create_graph:  # the functions it makes are marked as made by a backward pass
+        with mark_origin(backward_order=_order_of_pass(outputs)):
+            return _backprop(outputs, seeds, retain_grad, create_graph, targets)
+    return _backprop(outputs, seeds, retain_grad, create_graph, targets)
+
+
+def _backprop(outputs, seeds, retain_grad, create_graph, targets):
     settings = _settings
     saved = settings.enable_backprop, settings.arrays_only
     settings.enable_backprop, settings.arrays_only = create_graph, not create_graph
@@ -828,6 +843,52 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
         settings.enable_backprop, settings.arrays_only = saved
         if collecting:
             gc.enable()
+
+
+# ---- where functions are made -----------------------------------------------------------
+# Pictures of a graph (dezero.graph) tell the functions made by a backward pass from the
+# forward ones, and group a model's functions by the layer that made them.  Each
+# function made while marking is on records that: ``backward_order`` (1 for a function
+# made by the first recorded backward pass, 2 by a backward of that, ...) and
+# ``layer_path``.  ``_marking`` counts the threads marking now; the everyday call pays
+# only for reading it.
+_marking = 0
+_marking_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def mark_origin(**origin):
+    """Inside the block, functions made in this thread record ``origin``
+    (``backward_order=...`` and/or ``layer_path=...``) as attributes of the same
+    names, for pictures of the graph."""
+    global _marking
+    settings = _settings
+    saved = {name: getattr(settings, name) for name in origin}
+    for name, value in origin.items():
+        setattr(settings, name, value)
+    with _marking_lock:
+        _marking += 1
+    try:
+        yield
+    finally:
+        with _marking_lock:
+            _marking -= 1
+        for name, value in saved.items():
+            setattr(settings, name, value)
+
+
+def _order_of_pass(outputs):
+    """The ``backward_order`` of a recorded pass from ``outputs``: one more than that
+    of the functions that made them (0 for the forward pass)."""
+    return 1 + max((y.creator.backward_order for y in outputs if y.creator is not None), default=0)
+
+
+def _mark_origin(f):
+    settings = _settings
+    if settings.backward_order:
+        f.backward_order = settings.backward_order
+    if settings.layer_path is not None:
+        f.layer_path = settings.layer_path
 
 
 class _ReversePass:

@@ -3,22 +3,113 @@
 Variables are drawn as ellipses, functions as boxes, and every edge points the way the
 data flows: input variable -> function -> output variable.  The graph is walked without
 recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
-high-order derivative) can be drawn.  :func:`graph_stats` counts what a graph holds.
+high-order derivative) can be drawn.
+
+- :func:`get_dot_graph` and :func:`plot_dot_graph` draw what the book draws: names,
+  and with ``verbose`` shapes and dtypes.
+- :func:`draw_graph` returns a :class:`Graph` that Jupyter shows inline and that can be
+  saved in any format Graphviz knows.  It can also show each variable's value and
+  gradient, name a model's parameters (``l0/W``) and group its operations by layer,
+  colour the functions made by backward passes (after ``backward(create_graph=True)``),
+  and stop at a depth, for huge graphs.
+- :func:`graph_stats` counts what a graph holds.
 """
 
 import pathlib
 from typing import NamedTuple
 
+import numpy as np
+
 from dezero import cuda
-from dezero.core import _node, _StandIn
 from dezero.atomic import atomic_write_bytes, atomic_write_text
+from dezero.core import Parameter, _node, _StandIn
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
 _FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
+# the functions made by the n-th recorded backward pass (n = 1, 2, ...), and their
+# output variables: one colour per order, the last one repeating
+_BACKWARD_COLORS = ['palegreen', 'plum', 'khaki', 'lightpink', 'aquamarine']
+_BACKWARD_VARIABLE_COLORS = ['#e6f9e6', '#f6e6f6', '#fbf7dc', '#fdebee', '#e3fbf5']
+# arrays with at most this many elements are shown whole in a node
+_SMALL_ARRAY = 8
 
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz (its ``dot`` program or the ``graphviz`` Python package) is missing."""
+
+
+class Graph:
+    """A drawn computation graph (what :func:`draw_graph` returns).
+
+    ``source`` is the DOT text.  ``save(path)`` writes the picture (the format is the
+    extension) and the DOT text beside it; ``pipe(format)`` gives the picture's bytes.
+    As the last expression of a Jupyter cell the graph shows itself as a picture (an
+    SVG rendered by Graphviz; without Graphviz, Jupyter shows the text ``repr``).
+    """
+
+    def __init__(self, source):
+        self.source = source
+
+    def __str__(self):
+        return self.source
+
+    def __repr__(self):
+        lines = self.source.count('\n')
+        return f'<dezero Graph: {lines} lines of DOT; .source, .save(path), or show it in Jupyter>'
+
+    def pipe(self, format='svg'):
+        """The picture as bytes in ``format`` (``'svg'``, ``'png'``, ``'pdf'``, ...),
+        rendered by Graphviz."""
+        return _render(self.source, format, 'Graph.pipe', None)
+
+    def save(self, path):
+        """Write the picture to ``path`` and return its path; see :func:`plot_dot_graph`
+        for the formats, the DOT file written beside it, and the errors."""
+        return _save(self.source, path, 'Graph.save')
+
+    def _repr_svg_(self):
+        try:
+            return self.pipe('svg').decode('utf-8')
+        except GraphvizNotFoundError:
+            return None  # Jupyter then shows repr()
+
+
+def draw_graph(
+    output, show_values=False, show_grads=False, verbose=False, model=None, max_depth=None
+):
+    """Draw the graph that computed the Variable ``output``; return a :class:`Graph`.
+
+    - ``show_values`` / ``show_grads``: each variable's value / gradient (``.grad``) in
+      its node: the whole array when it has at most 8 elements, else its shape and its
+      minimum, mean and maximum.  A value the graph did not keep (an input no backward
+      reads) shows as ``not kept``; gradients are there after ``backward()`` for the
+      leaves, and for the other variables with ``backward(retain_grad=True)``.
+    - ``verbose``: the shape and dtype of each variable, as :func:`get_dot_graph`.
+    - ``model``: a Layer or Model whose parameters are named as in its ``params()``
+      (``l0/W``) and whose operations are grouped in boxes, one per layer (a Graphviz
+      cluster labelled with the layer's name).  An operation belongs to the layer whose
+      call made it when the graph was made by ``model.plot(x)``; otherwise to the layer
+      of the parameters it reads (operations reading none are drawn outside the boxes).
+    - Functions made by a backward pass with ``create_graph=True`` are coloured by the
+      order of that pass (1 for the first derivative, 2 for a backward of that, ...),
+      with a legend, so the graph of ``x.grad`` shows how the derivative was built.
+    - ``max_depth``: draw only the functions at most this many steps behind
+      ``output``; the variables they read from functions left out have a dashed border.
+    """
+    if max_depth is not None and (
+        isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1
+    ):
+        raise ValueError(f'draw_graph: max_depth must be a positive int or None, got {max_depth!r}')
+    names = {}
+    if model is not None:
+        if not callable(getattr(model, 'named_params', None)):
+            raise TypeError(
+                f'draw_graph: model must be a Layer or Model (with named_params()), '
+                f'got {type(model).__name__}'
+            )
+        names = {id(param): path for path, param in model.named_params()}
+    options = _Options(verbose, show_values, show_grads, names, model is not None, True, max_depth)
+    return Graph(_dot_text(output, options))
 
 
 def get_dot_graph(output, verbose=True):
@@ -31,10 +122,27 @@ def get_dot_graph(output, verbose=True):
     fixed order (functions by generation, then in the order they were found), so the
     same graph always gives the same text.
     """
+    return _dot_text(output, _Options(verbose))
+
+
+class _Options(NamedTuple):
+    verbose: bool
+    values: bool = False
+    grads: bool = False
+    names: dict = {}  # id(parameter) -> its path in a model
+    clusters: bool = False
+    colour_backward: bool = False
+    max_depth: int = None
+
+
+def _dot_text(output, options):
+    """The DOT text of the graph behind ``output``, drawn as ``options`` say."""
     # function, or variable's node (core._node: a stand-in and the variable it stands
     # for are one node) -> DOT node id
     nodes = {}
     lines = []
+    layer_of = {}  # DOT node id -> the layer path it is drawn in (clusters only)
+    orders = set()  # the backward orders drawn
 
     def node(key, prefix, label, style):
         if key not in nodes:
@@ -42,13 +150,43 @@ def get_dot_graph(output, verbose=True):
             lines.append(f'{nodes[key]} [label="{_escape(label)}", {style}]')
         return nodes[key]
 
-    def variable(v):
-        return node(_node(v), 'v', _variable_label(v, verbose), _VARIABLE_STYLE)
+    def variable(v, cut=False):
+        key = _node(v)
+        if key in nodes:
+            return nodes[key]
+        maker = v.creator
+        fill = 'orange'
+        if maker is not None and options.colour_backward and maker.backward_order:
+            fill = _BACKWARD_VARIABLE_COLORS[
+                (maker.backward_order - 1) % len(_BACKWARD_VARIABLE_COLORS)
+            ]
+        label = _variable_label(v, options)
+        if cut:  # made by a function too far behind to be drawn
+            label += ('\n' if label else '') + '...'
+        style = _VARIABLE_STYLE
+        if fill != 'orange' or cut:
+            style = f'shape=ellipse, color=orange, style="{"filled,dashed" if cut else "filled"}"'
+            style += f', fillcolor="{fill}"' if fill != 'orange' else ''
+        name = node(key, 'v', label, style)
+        if options.clusters:
+            layer_of[name] = (
+                _parameter_layer(v, options.names)
+                if maker is None
+                else _layer_of(maker, options.names)
+            )
+        return name
 
-    functions = functions_behind(output)
+    functions, cut = _functions_within(output, options.max_depth)
     for f in functions:
-        ins = [variable(x) for x in f.inputs]
-        name = node(f, 'f', type(f).__name__, _FUNCTION_STYLE)
+        ins = [variable(x, cut=x.creator is not None and x.creator in cut) for x in f.inputs]
+        style = _FUNCTION_STYLE
+        if options.colour_backward and f.backward_order:
+            orders.add(f.backward_order)
+            colour = _BACKWARD_COLORS[(f.backward_order - 1) % len(_BACKWARD_COLORS)]
+            style = f'shape=box, color={colour}, style=filled'
+        name = node(f, 'f', type(f).__name__, style)
+        if options.clusters:
+            layer_of[name] = _layer_of(f, options.names)
         lines.extend(f'{x} -> {name}' for x in ins)
         for ref in f.outputs:
             y = ref()
@@ -59,7 +197,98 @@ def get_dot_graph(output, verbose=True):
         lines.extend(
             f'{nodes[f]} -> {nodes[(f, i)]}' for i in range(len(f.outputs)) if (f, i) in nodes
         )
+    if options.clusters:
+        lines = _clustered(lines, layer_of)
+    if orders:
+        lines += _legend(orders)
     return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
+
+
+def _functions_within(output, max_depth):
+    """The functions to draw (see :func:`functions_behind`) and the set of those left
+    out because they are more than ``max_depth`` steps behind ``output``."""
+    if max_depth is None:
+        return functions_behind(output), set()
+    depth = {}
+    frontier = [output.creator] if output.creator is not None else []
+    level = 1
+    while frontier and level <= max_depth:
+        following = []
+        for f in frontier:
+            if f not in depth:
+                depth[f] = level
+                following.extend(x.creator for x in f.inputs if x.creator is not None)
+        frontier, level = following, level + 1
+    kept = [f for f in functions_behind(output) if f in depth]
+    cut = {x.creator for f in kept for x in f.inputs if x.creator is not None} - depth.keys()
+    return kept, cut
+
+
+def _layer_of(f, names):
+    """The layer path an operation is drawn in: where it was made (model.plot), else
+    the layer of the parameters it reads ('' for none, or for several layers')."""
+    if f.layer_path is not None:
+        return f.layer_path
+    layers = {_parameter_layer(x, names) for x in f.inputs if isinstance(x, Parameter)}
+    layers.discard('')
+    return layers.pop() if len(layers) == 1 else ''
+
+
+def _parameter_layer(v, names):
+    """The layer path of a parameter named in a model ('l0' for 'l0/W'), else ''."""
+    path = names.get(id(v), '') if isinstance(v, Parameter) else ''
+    return path.rpartition('/')[0]
+
+
+def _clustered(lines, layer_of):
+    """``lines`` with the declarations of nodes that belong to a layer moved into one
+    cluster per layer, nested as the layers are; edges stay outside."""
+    inside = {}  # layer path -> its node declarations
+    outside = []
+    for line in lines:
+        name = line.split(' ', 1)[0]
+        path = layer_of.get(name, '') if '->' not in line else ''
+        (inside.setdefault(path, []) if path else outside).append(line)
+    paths = set(inside)
+    for path in list(paths):  # every enclosing layer gets a cluster too
+        parts = path.split('/')
+        paths.update('/'.join(parts[:i]) for i in range(1, len(parts)))
+    children = {}
+    for path in sorted(paths):
+        children.setdefault(path.rpartition('/')[0] if '/' in path else '', []).append(path)
+    numbers = {path: i for i, path in enumerate(sorted(paths))}
+    declared = []
+
+    def emit(path, indent):
+        pad = '  ' * indent
+        declared.append(f'{pad}subgraph cluster_{numbers[path]} {{')
+        declared.append(
+            f'{pad}  label="{_escape(path)}"; style=rounded; color=gray50; fontcolor=gray30'
+        )
+        declared.extend(f'{pad}  {line}' for line in inside.get(path, []))
+        for child in children.get(path, []):
+            emit(child, indent + 1)
+        declared.append(f'{pad}}}')
+
+    for top in children.get('', []):
+        emit(top, 0)
+    nodes = [line for line in outside if '->' not in line]
+    edges = [line for line in outside if '->' in line]
+    return nodes + declared + edges
+
+
+def _legend(orders):
+    """A box that names the colours: the forward pass, and each backward order drawn."""
+    lines = ['subgraph cluster_legend {', '  label="legend"; style=rounded; color=gray70']
+    lines.append('  legend0 [label="forward", shape=box, color=lightblue, style=filled]')
+    for n in sorted(orders):
+        colour = _BACKWARD_COLORS[(n - 1) % len(_BACKWARD_COLORS)]
+        what = 'backward' if n == 1 else f'backward of order {n}'
+        lines.append(f'  legend{n} [label="{what}", shape=box, color={colour}, style=filled]')
+    keys = ['legend0'] + [f'legend{n}' for n in sorted(orders)]
+    lines.append('  ' + ' -> '.join(keys) + ' [style=invis]')
+    lines.append('}')
+    return lines
 
 
 def live_variable(x):
@@ -81,47 +310,54 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     ``.dot``; the picture is then rendered with Graphviz through the ``graphviz``
     Python package.  Folders are created as needed and both files appear whole or not
     at all.  Raises :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or
-    the ``graphviz`` package is missing (the ``.dot`` file is there all the same).
+    the ``graphviz`` Python package is missing (the ``.dot`` file is there all the same).
     """
+    return _save(get_dot_graph(output, verbose), to_file, 'plot_dot_graph')
+
+
+def _save(text, to_file, caller):
+    """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``."""
     to_file = pathlib.Path(to_file)
     fmt = to_file.suffix[1:].lower()
     if not fmt:
         raise ValueError(
-            f'plot_dot_graph: to_file {str(to_file)!r} has no extension to '
+            f'{caller}: to_file {str(to_file)!r} has no extension to '
             f'name the picture format; use e.g. graph.png or graph.svg'
         )
     to_file.parent.mkdir(parents=True, exist_ok=True)
     dot_file = to_file.with_suffix('.dot')
-    text = get_dot_graph(output, verbose)
     atomic_write_text(dot_file, text)
     if fmt == 'dot':
         return to_file
+    atomic_write_bytes(to_file, _render(text, fmt, caller, to_file))
+    return to_file
 
+
+def _render(text, fmt, caller, to_file):
+    """The picture of the DOT ``text`` in format ``fmt``, as bytes."""
+    what = f'{to_file} was not rendered' if to_file is not None else 'nothing was rendered'
+    kept = f' The DOT text was still written to {to_file.with_suffix(".dot")}.' if to_file else ''
     try:
         import graphviz
     except ImportError as e:
         raise GraphvizNotFoundError(
-            f'plot_dot_graph: the graphviz Python package is not installed, so '
-            f'{to_file} was not rendered; install it with `pip install graphviz`. '
-            f'The DOT text was still written to {dot_file}.'
+            f'{caller}: the graphviz Python package is not installed, so {what}; '
+            f'install it with `pip install graphviz`.{kept}'
         ) from e
     if fmt not in graphviz.FORMATS:
         raise ValueError(
-            f'plot_dot_graph: Graphviz cannot render the format {fmt!r} '
-            f'(from {to_file}); use e.g. png, svg or pdf. The DOT text was '
-            f'still written to {dot_file}.'
+            f'{caller}: Graphviz cannot render the format {fmt!r}'
+            f'{f" (from {to_file})" if to_file else ""}; use e.g. png, svg or pdf.{kept}'
         )
     try:
-        picture = graphviz.Source(text).pipe(format=fmt)
+        return graphviz.Source(text).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:
         raise GraphvizNotFoundError(
-            f'plot_dot_graph: the `dot` program of Graphviz was not found, so {to_file} '
-            f'was not rendered. Install Graphviz (e.g. `apt-get install graphviz`, '
+            f'{caller}: the `dot` program of Graphviz was not found, so {what}. '
+            f'Install Graphviz (e.g. `apt-get install graphviz`, '
             f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
-            f'is on the PATH. The DOT text was still written to {dot_file}.'
+            f'is on the PATH.{kept}'
         ) from e
-    atomic_write_bytes(to_file, picture)
-    return to_file
 
 
 def functions_behind(output):
@@ -209,11 +445,43 @@ def _owner(a):
     return a
 
 
-def _variable_label(v, verbose):
-    label = '' if v.name is None else str(v.name)
-    if verbose and v.data is not None:  # a stand-in knows its shape and dtype too
-        label += ('\n' if label else '') + f'{v.shape} {v.dtype}'
-    return label
+def _variable_label(v, options):
+    """The lines of a variable's node: its name (a model's parameters by their path),
+    and as ``options`` ask, its shape and dtype, its value and its gradient."""
+    if options is True or options is False:  # the book's verbose flag alone
+        options = _Options(options)
+    name = options.names.get(id(v)) if isinstance(v, Parameter) else None
+    lines = [str(v.name if name is None else name)] if (name or v.name is not None) else []
+    if options.verbose and v.data is not None:  # a stand-in knows its shape and dtype too
+        lines.append(f'{v.shape} {v.dtype}')
+    if options.values:
+        lines.append('data ' + ('not kept' if type(v) is _StandIn else _array_text(v.data)))
+    if options.grads:
+        grad = None if v.grad is None else v.grad.data
+        lines.append('grad ' + ('None' if grad is None else _array_text(grad)))
+    return '\n'.join(lines)
+
+
+def _array_text(a):
+    """An array as a node shows it: whole when small, else shape and statistics."""
+    if a is None:
+        return 'None'
+    a = cuda.as_numpy(a)
+    if a.size <= _SMALL_ARRAY:
+        if a.ndim == 0:
+            return _number(a.item())
+        text = np.array2string(a, precision=4, separator=' ', max_line_width=60)
+        return text.replace('\n ', '\n')
+    if a.dtype.kind == 'b' or a.dtype.kind not in 'biufc':
+        return f'{a.shape} {a.dtype}'
+    values = a.astype(np.float64) if a.dtype.kind in 'iub' else a
+    with np.errstate(all='ignore'):
+        low, mean, high = values.min(), values.mean(), values.max()
+    return f'{a.shape} min {_number(low)} mean {_number(mean)} max {_number(high)}'
+
+
+def _number(x):
+    return f'{x:.4g}' if isinstance(x, (float, np.floating)) else str(x)
 
 
 def _escape(text):

@@ -14,6 +14,7 @@ table size is given, they can create their weights lazily, on the first call, fr
 shape of the input.
 """
 
+import contextlib
 import threading
 import weakref
 import zipfile
@@ -25,7 +26,7 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
-from dezero.core import Parameter, Variable, as_variable, no_grad, test_mode
+from dezero.core import Parameter, Variable, as_variable, mark_origin, no_grad, test_mode
 from dezero.functions.connection import embed_id, fitting_linear
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
@@ -41,14 +42,34 @@ _CONTAINERS = (list, tuple, dict)
 _structure_changes = 0
 
 
-class _Summary(threading.local):
-    """While Layer.summary runs its forward pass in this thread, ``shapes`` is
-    {id(layer): output shape of its first call}; None otherwise."""
+class _Watch(threading.local):
+    """What watches the layer calls of this thread, if anything: while
+    :meth:`Layer.summary` runs its forward pass, ``shapes`` is {id(layer): output shape
+    of its first call}; while :meth:`dezero.models.Model.plot` runs its own, ``paths``
+    is {id(layer): its name in the model}, and the functions each layer call makes
+    record that name (for the picture's boxes).  ``active`` says whether either is on."""
 
+    active = False
     shapes = None
+    paths = None
 
 
-_summary = _Summary()
+_watch = _Watch()
+
+
+@contextlib.contextmanager
+def watching_layers(model):
+    """Inside the block, the functions made by calls of ``model``'s layers (in this
+    thread) record the layer's name as in ``params()`` (``l0``, ``blocks/0``), and
+    those made by ``model`` itself the name ``''``: :func:`dezero.graph.draw_graph`
+    then groups them by layer."""
+    saved = _watch.active, _watch.paths
+    _watch.active, _watch.paths = True, _layer_paths(model)
+    try:
+        with mark_origin(layer_path=''):
+            yield
+    finally:
+        _watch.active, _watch.paths = saved
 
 
 def _structure_changed():
@@ -121,7 +142,10 @@ class Layer:
         return {k: v for k, v in self.__dict__.items() if k not in ('inputs', 'outputs')}
 
     def __call__(self, *inputs):
-        outputs = self.forward(*inputs)
+        if _watch.active:  # summary() or a model's plot() is watching
+            outputs = self._watched_forward(inputs)
+        else:
+            outputs = self.forward(*inputs)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
@@ -132,7 +156,14 @@ class Layer:
             except TypeError:  # a number or a tuple among them
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
-        shapes = _summary.shapes
+        return outputs
+
+    def _watched_forward(self, inputs):
+        """forward, telling what watches the calls (see :class:`_Watch`)."""
+        path = None if _watch.paths is None else _watch.paths.get(id(self))
+        with mark_origin(layer_path=path) if path is not None else contextlib.nullcontext():
+            outputs = self.forward(*inputs)
+        shapes = _watch.shapes
         if shapes is not None and id(self) not in shapes:
             shapes[id(self)] = _shape_of(outputs)
         return outputs
@@ -316,17 +347,19 @@ class Layer:
         """
         shapes = None
         if inputs:
-            if _summary.shapes is not None:
+            if _watch.shapes is not None:
                 raise RuntimeError(
                     f'{type(self).__name__}.summary: called while another '
                     f'summary runs its forward pass'
                 )
-            _summary.shapes = shapes = {}
+            saved = _watch.active
+            _watch.active, _watch.shapes = True, {}
+            shapes = _watch.shapes
             try:
                 with no_grad(), test_mode():
                     self(*inputs)
             finally:
-                _summary.shapes = None
+                _watch.active, _watch.shapes = saved, None
         print(_summary_text(self, shapes), file=file)
 
 
@@ -382,6 +415,20 @@ def _same_items(snapshot):
             if now is not before:
                 return False
     return True
+
+
+def _layer_paths(root):
+    """{id(layer): its name} for every layer inside ``root``, named as in ``params()``
+    (``l0``, ``blocks/0``), each once, under its first name."""
+    paths = {}
+    stack = [('', root)]
+    while stack:
+        prefix, layer = stack.pop()
+        for path, value in layer._members(prefix, []):
+            if isinstance(value, Layer) and id(value) not in paths and value is not root:
+                paths[id(value)] = path
+                stack.append((path + '/', value))
+    return paths
 
 
 def _weak(obj):

@@ -21,8 +21,8 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
-from dezero.graph import plot_dot_graph
-from dezero.layers import BatchNorm, Conv2d, Layer, Linear
+from dezero.graph import draw_graph
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear, watching_layers
 
 
 class Model(Layer):
@@ -30,11 +30,14 @@ class Model(Layer):
 
     def plot(self, *inputs, to_file='model.png'):
         """Run ``forward(*inputs)`` and draw the graph of its output into ``to_file``
-        (with shapes and dtypes), returning the picture's path.  The DOT text is always
-        written next to it (``model.dot``); drawing the picture needs Graphviz, and
-        raises :class:`dezero.graph.GraphvizNotFoundError` without it."""
-        y = self.forward(*inputs)
-        return plot_dot_graph(y, verbose=True, to_file=to_file)
+        (with shapes and dtypes), returning the picture's path.  The operations are
+        grouped in boxes by the layer whose call made them, and the parameters named as
+        in ``params()`` (``l0/W``); see :func:`dezero.graph.draw_graph`.  The DOT text
+        is always written next to the picture (``model.dot``); drawing the picture needs
+        Graphviz, and raises :class:`dezero.graph.GraphvizNotFoundError` without it."""
+        with watching_layers(self):
+            y = self.forward(*inputs)
+        return draw_graph(y, verbose=True, model=self).save(to_file)
 
 
 class Sequential(Model):

@@ -17,7 +17,7 @@ from dezero import download as _download
 from dezero.download import get_file, show_progress
 from dezero.core import Variable, as_variable  # noqa: F401  (the book's utils has them)
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
-from dezero.graph import get_dot_graph, graph_stats, plot_dot_graph
+from dezero.graph import Graph, draw_graph, get_dot_graph, graph_stats, plot_dot_graph
 
 __all__ = [
     'array_allclose',
@@ -29,6 +29,8 @@ __all__ = [
     'gradgrad_check',
     'gradient_check',
     'numerical_grad',
+    'Graph',
+    'draw_graph',
     'get_dot_graph',
     'graph_stats',
     'plot_dot_graph',

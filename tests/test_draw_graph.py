@@ -1,0 +1,309 @@
+"""draw_graph: values, gradients, layers, backward passes and depth in the picture."""
+
+import re
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+import dezero.layers as L
+from dezero import Function, Variable
+from dezero.graph import Graph, GraphvizNotFoundError, draw_graph, get_dot_graph
+from dezero.models import MLP, Model
+
+needs_dot = pytest.mark.skipif(
+    shutil.which('dot') is None, reason="Graphviz's dot program is not installed"
+)
+
+_DECLARATION = re.compile(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\]$')
+
+
+def declarations(source):
+    """{node id: (label, attributes)} of every node declared in the DOT source."""
+    found = {}
+    for line in source.splitlines():
+        m = _DECLARATION.match(line)
+        if m:
+            found[m[1]] = (m[2].replace('\\n', '\n'), m[3])
+    return found
+
+
+def labels(source):
+    return [label for label, _ in declarations(source).values()]
+
+
+def node_with(source, text):
+    """The (label, attributes) of the one node whose label is ``text``, or else the one
+    whose label contains it."""
+    found = [(label, attrs) for label, attrs in declarations(source).values() if text == label]
+    found = found or [
+        (label, attrs) for label, attrs in declarations(source).values() if text in label
+    ]
+    assert len(found) == 1, f'{len(found)} nodes with {text!r} in\n{source}'
+    return found[0]
+
+
+def clusters(source):
+    """{cluster label: the node ids declared directly inside it}."""
+    result, stack = {}, []
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith('subgraph cluster_'):
+            stack.append(None)
+        elif line.startswith('label=') and stack and stack[-1] is None:
+            stack[-1] = re.match(r'label="([^"]*)"', line)[1]
+            result[stack[-1]] = []
+        elif line == '}' and stack:
+            stack.pop()
+        elif stack and (m := _DECLARATION.match(line)):
+            result[stack[-1]].append(m[1])
+    return result
+
+
+def mlp_loss(seed=0):
+    np.random.seed(seed)
+    model = MLP((4, 3))
+    x = np.random.randn(5, 2).astype(np.float32)
+    loss = F.softmax_cross_entropy(model(x), np.array([0, 1, 2, 0, 1]))
+    return model, x, loss
+
+
+# ---- the object -----------------------------------------------------------------------
+def test_plain_forward_graph_is_the_books_picture():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    y = F.sin(x) * x
+    g = draw_graph(y)
+    assert isinstance(g, Graph)
+    assert g.source == get_dot_graph(y, verbose=False) == str(g)
+    assert draw_graph(y, verbose=True).source == get_dot_graph(y, verbose=True)
+    assert 'Graph' in repr(g) and 'save' in repr(g)
+
+
+@needs_dot
+def test_inline_svg_and_save(tmp_path):
+    x = Variable(np.array(1.0), name='x')
+    g = draw_graph(F.exp(x))
+    svg = g._repr_svg_()
+    assert svg.lstrip().startswith('<?xml') or '<svg' in svg
+    assert '>Exp<' in svg and '>x<' in svg
+    path = g.save(tmp_path / 'pics' / 'exp.pdf')
+    assert path == tmp_path / 'pics' / 'exp.pdf'
+    assert path.read_bytes().startswith(b'%PDF')
+    assert (tmp_path / 'pics' / 'exp.dot').read_text() == g.source
+
+
+def test_without_dot_inline_display_falls_back_and_save_says_why(tmp_path, monkeypatch):
+    pytest.importorskip('graphviz')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    monkeypatch.setenv('PATH', str(empty))
+    g = draw_graph(F.exp(Variable(np.array(1.0))))
+    assert g._repr_svg_() is None  # Jupyter then shows repr()
+    with pytest.raises(GraphvizNotFoundError, match='Graph.save: the `dot` program'):
+        g.save(tmp_path / 'g.png')
+    assert (tmp_path / 'g.dot').read_text() == g.source
+    assert not (tmp_path / 'g.png').exists()
+
+
+@pytest.mark.parametrize('depth', [0, -1, 1.5, True, '2'])
+def test_bad_depth_is_refused(depth):
+    with pytest.raises(ValueError, match='draw_graph: max_depth'):
+        draw_graph(Variable(np.array(1.0)), max_depth=depth)
+
+
+def test_model_must_be_a_layer():
+    with pytest.raises(TypeError, match='draw_graph: model must be a Layer'):
+        draw_graph(Variable(np.array(1.0)), model=object())
+
+
+# ---- values and gradients ---------------------------------------------------------------
+def test_values_small_arrays_whole_and_large_ones_summarised():
+    x = Variable(np.array([1.0, -2.0, 3.5]), name='x')
+    big = Variable(np.arange(100, dtype=np.float32).reshape(10, 10), name='big')
+    y = F.sum(x * 2.0) + F.sum(big)
+    source = draw_graph(y, show_values=True).source
+    assert node_with(source, 'x\n')[0] == 'x\ndata [ 1.  -2.   3.5]'
+    assert node_with(source, 'big')[0] == 'big\ndata (10, 10) min 0 mean 49.5 max 99'
+    assert node_with(source, 'data 4955')  # the 0-d result: 4950 + 2 * 2.5
+
+
+def test_values_not_kept_by_the_graph_say_so():
+    x = Variable(np.ones(3), name='x')
+    h = F.exp(x)  # Exp keeps its output, so h stays in the graph
+    y = F.sum(F.sin(x) + h)  # the sum of Sin's output and h is read by no backward
+    source = draw_graph(y, show_values=True).source
+    assert 'data not kept' in labels(source)
+
+
+def test_gradients_after_backward():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    w = Variable(np.array(3.0), name='w')
+    y = F.sum(x * w)
+    y.backward()
+    source = draw_graph(y, show_grads=True).source
+    assert node_with(source, 'x\n')[0] == 'x\ngrad [3. 3.]'
+    assert node_with(source, 'w\n')[0] == 'w\ngrad 3'
+    both = draw_graph(y, show_values=True, show_grads=True, verbose=True).source
+    assert node_with(both, 'w\n')[0] == 'w\n() float64\ndata 3\ngrad 3'
+
+
+def test_gradient_of_an_intermediate_variable_with_retain_grad():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    h = x * 2.0
+    h.name = 'h'
+    y = F.sum(h * h)
+    y.backward(retain_grad=True)
+    source = draw_graph(y, show_grads=True).source
+    assert node_with(source, 'h\n')[0] == 'h\ngrad [4. 8.]'
+
+
+# ---- models ----------------------------------------------------------------------------
+def test_model_parameters_are_named_and_grouped_by_layer():
+    model, _, loss = mlp_loss()
+    source = draw_graph(loss, model=model).source
+    groups = clusters(source)
+    assert set(groups) == {'l0', 'l1'}
+    nodes = declarations(source)
+    for layer in ('l0', 'l1'):
+        names = sorted(nodes[n][0] for n in groups[layer])
+        assert names == ['', 'Linear', f'{layer}/W', f'{layer}/b']
+    outside = [nodes[n][0] for n in nodes if all(n not in ids for ids in groups.values())]
+    assert sorted(outside) == ['', '', '', 'Sigmoid', 'SoftmaxCrossEntropy']
+
+
+class Block(L.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = L.Linear(3)
+
+    def forward(self, x):
+        return F.relu(self.fc(x)) + 1.0  # made by the block, reading no parameter
+
+
+class Net(Model):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [Block(), Block()]
+        self.out = L.Linear(2)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return F.tanh(self.out(x))
+
+
+def test_model_plot_groups_what_each_layer_call_made(tmp_path):
+    net = Net()
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    path = net.plot(x, to_file=tmp_path / 'net.dot')
+    source = (tmp_path / 'net.dot').read_text()
+    assert path == tmp_path / 'net.dot'
+    groups = clusters(source)
+    assert set(groups) == {'blocks', 'blocks/0', 'blocks/0/fc', 'blocks/1', 'blocks/1/fc', 'out'}
+    nodes = declarations(source)
+    for i in (0, 1):
+        inside = sorted(nodes[n][0].split('\n')[0] for n in groups[f'blocks/{i}'])
+        assert inside == ['(4, 3) float32', '(4, 3) float32', 'AddConstant', 'ReLU']
+        fc = sorted(nodes[n][0].split('\n')[0] for n in groups[f'blocks/{i}/fc'])
+        assert fc == ['(4, 3) float32', 'Linear', f'blocks/{i}/fc/W', f'blocks/{i}/fc/b']
+    assert node_with(source, 'Tanh')[0] == 'Tanh'
+    assert not any(nodes[n][0] == 'Tanh' for ids in groups.values() for n in ids)
+    # outside plot() nothing is marked: the same graph drawn later groups by parameters
+    y = net(x)
+    later = clusters(draw_graph(y, model=net).source)
+    assert 'blocks/0/fc' in later and later['blocks/0'] == []
+
+
+@needs_dot
+def test_model_plot_png(tmp_path):
+    model, x, _ = mlp_loss()
+    path = model.plot(x, to_file=tmp_path / 'model.png')
+    assert path.read_bytes().startswith(b'\x89PNG')
+    assert 'cluster' in (tmp_path / 'model.dot').read_text()
+
+
+# ---- higher order ------------------------------------------------------------------------
+def test_functions_made_by_backward_passes_are_coloured_with_a_legend():
+    x = Variable(np.array(2.0), name='x')
+    y = F.tanh(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    gx.name = 'gx'
+    source = draw_graph(gx).source
+    assert 'color=lightblue' in node_with(source, 'Tanh')[1]
+    assert 'color=palegreen' in node_with(source, 'TanhGrad')[1]
+    assert 'fillcolor=' in node_with(source, 'gx')[1]  # a variable made by backward
+    assert 'legend0 [label="forward"' in source and 'label="backward"' in source
+    x.cleargrad()
+    gx.backward(create_graph=True)
+    second = draw_graph(x.grad).source
+    assert 'label="backward of order 2"' in second
+    assert any('color=plum' in attrs for _, attrs in declarations(second).values())
+    # the book's pictures stay plain
+    assert 'legend' not in get_dot_graph(x.grad) and 'plum' not in get_dot_graph(x.grad)
+
+
+def test_forward_after_a_recorded_backward_is_forward_again():
+    x = Variable(np.array(2.0))
+    F.sin(x).backward(create_graph=True)
+    y = F.cos(x)
+    assert y.creator.backward_order == 0
+    assert 'legend' not in draw_graph(y).source
+
+
+def test_marking_in_one_thread_leaves_another_threads_functions_alone():
+    started, finish = threading.Event(), threading.Event()
+    made = []
+
+    class Slow(Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, gy):
+            started.set()
+            assert finish.wait(10)
+            return gy * 1.0
+
+    def other():
+        assert started.wait(10)
+        made.append(F.exp(Variable(np.array(1.0))).creator)
+        finish.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    x = Variable(np.array(1.0))
+    Slow()(x).backward(create_graph=True)
+    thread.join()
+    assert x.grad.creator.backward_order == 1
+    assert made[0].backward_order == 0
+
+
+# ---- depth ---------------------------------------------------------------------------------
+def test_depth_limit_draws_the_last_functions_and_marks_where_it_stops():
+    x = Variable(np.array(1.0), name='x')
+    y = x
+    for _ in range(50):
+        y = F.sin(y)
+    source = draw_graph(y, max_depth=3).source
+    assert labels(source).count('Sin') == 3
+    cut = [attrs for label, attrs in declarations(source).values() if label == '...']
+    assert len(cut) == 1 and 'dashed' in cut[0]
+    assert 'x' not in labels(source)
+    assert draw_graph(y, max_depth=100).source == draw_graph(y).source
+
+
+def test_deep_graph_with_values_does_not_recurse():
+    x = Variable(np.array(0.5), name='x')
+    y = x
+    for _ in range(20000):
+        y = y * 1.0001
+    source = draw_graph(y, show_values=True, max_depth=20000).source
+    assert source.count('MulConstant') == 20000
+
+
+def test_draw_graph_is_reexported():
+    assert dezero.utils.draw_graph is draw_graph
+    assert dezero.utils.Graph is Graph
