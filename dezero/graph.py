@@ -160,7 +160,8 @@ def _dot_text(output, options):
             fill = _BACKWARD_VARIABLE_COLORS[
                 (maker.backward_order - 1) % len(_BACKWARD_VARIABLE_COLORS)
             ]
-        label = _variable_label(v, options)
+        alive = live_variable(v)  # a stand-in's variable, while it is alive
+        label = _variable_label(v if alive is None else alive, options)
         if cut:  # made by a function too far behind to be drawn
             label += ('\n' if label else '') + '...'
         style = _VARIABLE_STYLE
@@ -457,8 +458,10 @@ def _variable_label(v, options):
     if options.values:
         lines.append('data ' + ('not kept' if type(v) is _StandIn else _array_text(v.data)))
     if options.grads:
-        grad = None if v.grad is None else v.grad.data
-        lines.append('grad ' + ('None' if grad is None else _array_text(grad)))
+        if type(v) is _StandIn:  # the variable is gone, and its gradient with it
+            lines.append('grad not kept')
+        else:
+            lines.append('grad ' + ('None' if v.grad is None else _array_text(v.grad.data)))
     return '\n'.join(lines)
 
 

@@ -134,8 +134,18 @@ def test_values_not_kept_by_the_graph_say_so():
     x = Variable(np.ones(3), name='x')
     h = F.exp(x)  # Exp keeps its output, so h stays in the graph
     y = F.sum(F.sin(x) + h)  # the sum of Sin's output and h is read by no backward
-    source = draw_graph(y, show_values=True).source
-    assert 'data not kept' in labels(source)
+    source = draw_graph(y, show_values=True, show_grads=True).source
+    assert 'data not kept\ngrad not kept' in labels(source)
+
+
+def test_values_of_variables_still_alive_are_shown_though_the_graph_lets_go():
+    x = Variable(np.array([0.0, 1.0]), name='x')
+    h = F.sin(x)  # Add reads neither input: the graph holds a stand-in for h
+    h.name = 'h'
+    y = F.sum(h + x)
+    y.backward(retain_grad=True)
+    source = draw_graph(y, show_values=True, show_grads=True).source
+    assert node_with(source, 'h\n')[0] == 'h\ndata [0.     0.8415]\ngrad [1. 1.]'
 
 
 def test_gradients_after_backward():
