@@ -247,8 +247,7 @@ def _clustered(lines, layer_of):
     inside = {}  # layer path -> its node declarations
     outside = []
     for line in lines:
-        name = line.split(' ', 1)[0]
-        path = layer_of.get(name, '') if '->' not in line else ''
+        path = '' if _is_edge(line) else layer_of.get(line.split(' ', 1)[0], '')
         (inside.setdefault(path, []) if path else outside).append(line)
     paths = set(inside)
     for path in list(paths):  # every enclosing layer gets a cluster too
@@ -273,9 +272,15 @@ def _clustered(lines, layer_of):
 
     for top in children.get('', []):
         emit(top, 0)
-    nodes = [line for line in outside if '->' not in line]
-    edges = [line for line in outside if '->' in line]
+    nodes = [line for line in outside if not _is_edge(line)]
+    edges = [line for line in outside if _is_edge(line)]
     return nodes + declared + edges
+
+
+def _is_edge(line):
+    """Whether a line of the DOT text is an edge (``v0 -> f1``), not a node."""
+    first, _, rest = line.partition(' ')
+    return rest.startswith('-> ') and '[' not in first
 
 
 def _legend(orders):

@@ -114,6 +114,16 @@ def test_bad_depth_is_refused(depth):
         draw_graph(Variable(np.array(1.0)), max_depth=depth)
 
 
+def test_names_that_look_like_dot_syntax_stay_in_their_box():
+    np.random.seed(0)
+    model = MLP((2,))
+    x = Variable(np.ones((1, 3), np.float32), name='v9 -> f3 [x]')
+    source = draw_graph(model(x), model=model).source
+    inside = [declarations(source)[n][0] for n in clusters(source)['l0']]
+    assert sorted(inside) == ['', 'Linear', 'l0/W', 'l0/b']
+    assert node_with(source, 'v9 -> f3 [x]')
+
+
 def test_model_must_be_a_layer():
     with pytest.raises(TypeError, match='draw_graph: model must be a Layer'):
         draw_graph(Variable(np.array(1.0)), model=object())
