@@ -22,7 +22,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.atomic import atomic_write_bytes, atomic_write_text
-from dezero.core import Parameter, _node, _StandIn
+from dezero.core import Parameter, Variable, _node, _StandIn
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
 _FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
@@ -96,6 +96,7 @@ def draw_graph(
     - ``max_depth``: draw only the functions at most this many steps behind
       ``output``; the variables they read from functions left out have a dashed border.
     """
+    _check_output('draw_graph', output)
     if max_depth is not None and (
         isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1
     ):
@@ -122,7 +123,16 @@ def get_dot_graph(output, verbose=True):
     fixed order (functions by generation, then in the order they were found), so the
     same graph always gives the same text.
     """
+    _check_output('get_dot_graph', output)
     return _dot_text(output, _Options(verbose))
+
+
+def _check_output(caller, output):
+    if not isinstance(output, (Variable, _StandIn)):
+        raise TypeError(
+            f'{caller}: output must be a Variable (the result whose graph is drawn), '
+            f'got {type(output).__name__}'
+        )
 
 
 class _Options(NamedTuple):
@@ -318,6 +328,7 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     at all.  Raises :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or
     the ``graphviz`` Python package is missing (the ``.dot`` file is there all the same).
     """
+    _check_output('plot_dot_graph', output)
     return _save(get_dot_graph(output, verbose), to_file, 'plot_dot_graph')
 
 
@@ -483,9 +494,13 @@ def _array_text(a):
     if a.dtype.kind == 'b' or a.dtype.kind not in 'biufc':
         return f'{a.shape} {a.dtype}'
     values = a.astype(np.float64) if a.dtype.kind in 'iub' else a
+    nans = int(np.isnan(values).sum())
+    if nans == a.size:
+        return f'{a.shape} all nan'
     with np.errstate(all='ignore'):
-        low, mean, high = values.min(), values.mean(), values.max()
-    return f'{a.shape} min {_number(low)} mean {_number(mean)} max {_number(high)}'
+        low, mean, high = np.nanmin(values), np.nanmean(values), np.nanmax(values)
+    text = f'{a.shape} min {_number(low)} mean {_number(mean)} max {_number(high)}'
+    return text + (f' ({nans} nan)' if nans else '')
 
 
 def _number(x):

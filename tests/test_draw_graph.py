@@ -124,6 +124,19 @@ def test_names_that_look_like_dot_syntax_stay_in_their_box():
     assert node_with(source, 'v9 -> f3 [x]')
 
 
+@pytest.mark.parametrize('draw', [draw_graph, get_dot_graph, dezero.utils.plot_dot_graph])
+def test_output_must_be_a_variable(draw):
+    with pytest.raises(TypeError, match=f'{draw.__name__}: output must be a Variable'):
+        draw(np.ones(3))
+
+
+def test_large_arrays_with_nan_count_them_apart():
+    v = Variable(np.array([np.nan, -np.inf, 1, 2, 3, 4, 5, 6, 7.0, np.nan]), name='v')
+    source = draw_graph(v, show_values=True).source
+    assert node_with(source, 'v')[0] == 'v\ndata (10,) min -inf mean -inf max 7 (2 nan)'
+    assert 'all nan' in draw_graph(Variable(np.full(9, np.nan)), show_values=True).source
+
+
 def test_model_must_be_a_layer():
     with pytest.raises(TypeError, match='draw_graph: model must be a Layer'):
         draw_graph(Variable(np.array(1.0)), model=object())
