@@ -362,11 +362,11 @@ class Variable:
             return
         self.grad = None  # given back if retain_grad
         grads = backprop([self], [seed], retain_grad=retain_grad, create_graph=create_graph)
-        with mark_origin(backward_order=_order_of_pass([self])) if create_graph else _NOTHING:
-            for x, gx in grads.items():  # (a recorded sum is part of the backward pass)
-                # a stand-in here was cut by unchain() from a variable that is gone
-                if x.requires_grad and type(x) is not _StandIn:
-                    x.grad = _accumulate(x.grad, gx, create_graph)
+        if create_graph:  # a recorded sum is part of the backward pass
+            with mark_origin(backward_order=_order_of_pass([self])):
+                _store_gradients(grads, True)
+        else:
+            _store_gradients(grads, False)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -412,6 +412,14 @@ def _fresh_variable(array, requires_grad):
 def _constant(array):
     """A Variable that no gradient flows into (a seed, a wrapped array)."""
     return _fresh_variable(array, False)
+
+
+def _store_gradients(grads, recorded):
+    """Add each gradient of a pass ({variable: gradient}) to the variable's ``.grad``."""
+    for x, gx in grads.items():
+        # a stand-in here was cut by unchain() from a variable that is gone
+        if x.requires_grad and type(x) is not _StandIn:
+            x.grad = _accumulate(x.grad, gx, recorded)
 
 
 def _accumulate(old, new, recorded):
@@ -822,11 +830,13 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
     """
     if create_graph:  # the functions it makes are marked as made by a backward pass
         with mark_origin(backward_order=_order_of_pass(outputs)):
-            return _backprop(outputs, seeds, retain_grad, create_graph, targets)
-    return _backprop(outputs, seeds, retain_grad, create_graph, targets)
+            return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
+    return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
 
 
-def _backprop(outputs, seeds, retain_grad, create_graph, targets):
+def _run_pass(outputs, seeds, retain_grad, create_graph, targets):
+    """backprop, with the switches of a pass set: recording only with create_graph,
+    and functions called on arrays returning arrays without it."""
     settings = _settings
     saved = settings.enable_backprop, settings.arrays_only
     settings.enable_backprop, settings.arrays_only = create_graph, not create_graph
