@@ -715,7 +715,11 @@ class Function:
     def _call_on_arrays(self, inputs):
         """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
         and recording nothing: how a backward's operations run in a first-order pass."""
-        xs = [x.data if isinstance(x, Variable) else x for x in inputs]
+        xs = inputs
+        for x in inputs:
+            if type(x) is not np.ndarray:  # a Variable among them (or a number)
+                xs = [x.data if isinstance(x, Variable) else x for x in inputs]
+                break
         f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
             ys = f.forward(*xs)

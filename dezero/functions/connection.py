@@ -37,7 +37,8 @@ class Linear(Function):
         return y
 
     def backward(self, gy, *, needs_input_grad):
-        x, W = self.retained_inputs()[:2]
+        inputs = self.retained_inputs()
+        x, W = inputs[0], inputs[1]
         gx = gy @ W.T if needs_input_grad[0] else None
         gW = x.T @ gy if needs_input_grad[1] else None
         if len(needs_input_grad) == 2:

@@ -162,10 +162,12 @@ class SoftmaxCrossEntropy(Function):
         return _scalar(picked.sum() / -n, x.dtype)
 
     def backward(self, gy):
-        (x,) = self.retained_inputs()
-        # a recorded pass computes softmax(x) again, as a function of x, so that the
-        # gradient can be differentiated with respect to x; on arrays it is self.p
-        p = softmax(x, axis=1) if isinstance(x, Variable) else self.p
+        p = self.p  # on arrays: the softmax that forward kept
+        if isinstance(gy, Variable):
+            # a recorded pass computes softmax(x) again, as a function of x, so that the
+            # gradient can be differentiated with respect to x
+            (x,) = self.retained_inputs()
+            p = softmax(x, axis=1)
         return SoftmaxCrossEntropyGrad(self.t)(p, gy)
 
 
