@@ -758,8 +758,7 @@ class Function:
                     inputs[i] = _stand_in(x)
         self.generation = generation
         self.inputs = inputs
-        outputs, refs = [], []
-        index = 0
+        outputs = []
         for y in arrays:
             if type(y) is not np.ndarray:
                 y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
@@ -769,11 +768,9 @@ class Function:
             v.creator = self
             v.generation = generation + 1
             v.requires_grad = requires_grad
-            v._index = index
-            index += 1
+            v._index = len(outputs)
             outputs.append(v)
-            refs.append(weakref.ref(v))
-        self.outputs = refs
+        self.outputs = list(map(weakref.ref, outputs))
         return outputs
 
     def forward(self, *xs):

@@ -185,8 +185,10 @@ class SoftmaxCrossEntropyGrad(Function):
 
     def forward(self, p, gy):
         n = len(p)
-        self.rows = (np if type(p) is np.ndarray else cuda.get_array_module(p)).arange(n)
-        scale = gy * (1.0 / n)
+        xp = np if type(p) is np.ndarray else cuda.get_array_module(p)
+        self.rows = xp.arange(n)
+        # on the CPU a Python float: quicker than arithmetic on a 0-d array
+        scale = float(gy) / n if xp is np else gy * (1.0 / n)
         gx = p * scale  # a fresh array: the onehot is subtracted in place
         gx[self.rows, self.t] -= scale
         return gx
