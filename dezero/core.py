@@ -673,12 +673,11 @@ class Function:
             return self._call_on_arrays(inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
-        xs = []
-        for i, x in enumerate(inputs):
-            if type(x) is not Variable and not isinstance(x, Variable):
-                # an array or a number: a constant, whose gradient the caller cannot see
-                x = inputs[i] = _constant(x) if type(x) is np.ndarray else self._constant_input(x)
-            xs.append(x.data)
+        for x in inputs:
+            if not isinstance(x, Variable):  # an array or a number among them
+                self._wrap_constants(inputs)
+                break
+        xs = list(map(_data_of, inputs))
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -702,15 +701,19 @@ class Function:
                 _anomaly.record_site(f)
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _constant_input(self, x):
-        """The input ``x`` (not a Variable, nor a NumPy array) as a constant Variable;
-        TypeError naming this function for what cannot be one."""
-        if type(x) is _StandIn:  # a backward reading an undeclared value
-            x._refuse()
-        try:
-            return _constant(as_variable(x).data)
-        except TypeError as e:
-            raise TypeError(f'{type(self).__name__}: {e}') from None
+    def _wrap_constants(self, inputs):
+        """Replace, in the list ``inputs``, each array or number by a constant Variable
+        (the caller cannot see its gradient, so none is computed); TypeError naming this
+        function for what cannot be one."""
+        for i, x in enumerate(inputs):
+            if isinstance(x, Variable):
+                continue
+            if type(x) is _StandIn:  # a backward reading an undeclared value
+                x._refuse()
+            try:
+                inputs[i] = _constant(x if type(x) is np.ndarray else as_variable(x).data)
+            except TypeError as e:
+                raise TypeError(f'{type(self).__name__}: {e}') from None
 
     def _call_on_arrays(self, inputs):
         """Forward on the arrays of ``inputs`` (Variables or arrays), returning arrays
