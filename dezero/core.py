@@ -415,24 +415,20 @@ def _constant(array):
 
 
 def _store_gradients(grads, recorded):
-    """Add each gradient of a pass ({variable: gradient}) to the variable's ``.grad``."""
+    """Add each gradient of a pass ({variable: gradient}: arrays, or Variables when
+    ``recorded``) to the variable's ``.grad``, a Variable.  A recorded sum is itself
+    recorded, so that it can be differentiated too."""
     for x, gx in grads.items():
         # a stand-in here was cut by unchain() from a variable that is gone
-        if x.requires_grad and type(x) is not _StandIn:
-            x.grad = _accumulate(x.grad, gx, recorded)
-
-
-def _accumulate(old, new, recorded):
-    """The ``.grad`` (a Variable) that holds ``old`` (a Variable or None) plus ``new``
-    (a gradient of a pass: an array, or a Variable when ``recorded``).  A recorded sum
-    is itself recorded, so that it can be differentiated too."""
-    if recorded:
-        return new if old is None else old + new
-    if isinstance(new, Variable):
-        new = new.data
-    if old is not None:
-        new = old.data + new
-    return _fresh_variable(new if type(new) is np.ndarray else as_array(new), True)
+        if not x.requires_grad or type(x) is _StandIn:
+            continue
+        old = x.grad
+        if recorded:
+            x.grad = gx if old is None else old + gx
+            continue
+        if old is not None:
+            gx = old.data + gx
+        x.grad = _fresh_variable(gx if type(gx) is np.ndarray else as_array(gx), True)
 
 
 class _NotKept:
@@ -946,6 +942,7 @@ class _ReversePass:
         for f in schedule:
             refs = f.outputs
             slots = pending.pop(f, None)
+            inputs = f.inputs
             if plain and len(refs) == 1:  # the usual case, written out
                 gy = None if slots is None else slots[0]
                 y = refs[0]()
@@ -954,36 +951,32 @@ class _ReversePass:
                         gy = self._zeros(y)
                     if y._hooks is not None:
                         gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
-                gys = (gy,)
+                if f._book_style and not recording and gy is not None:
+                    gy = self._variable(gy)
+                if f._told_needs:
+                    gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
+                else:
+                    gxs = f.backward(gy)
             else:
                 gys = self._output_grads(f, slots)
-            inputs = f.inputs
-            if plan is not None:
-                needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
-                if not any(needs):
-                    continue
-            elif f._told_needs:
-                needs = tuple(map(_requires_grad, inputs))
-            else:
-                needs = None
-            if f._book_style and not recording:
-                gys = tuple([None if g is None else self._variable(g) for g in gys])
-            if not plain:
+                if plan is not None:
+                    needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
+                    if not any(needs):
+                        continue
+                else:
+                    needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
+                if f._book_style and not recording:
+                    gys = tuple([None if g is None else self._variable(g) for g in gys])
                 gxs = self._call_backward(f, gys, needs)
-            elif needs is None:
-                gxs = f.backward(*gys)
-            else:
-                gxs = f.backward(*gys, needs_input_grad=needs)
             if type(gxs) is not tuple:
                 gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
             if len(gxs) != len(inputs):
                 _wrong_count(f, gxs)
-            i = -1
-            for x in inputs:
-                i += 1
-                gx = gxs[i]
-                if gx is None or not x.requires_grad or (needs is not None and not needs[i]):
+            for x, gx in zip(inputs, gxs):
+                if gx is None or not x.requires_grad:
                     continue
+                if plan is not None and not plan.leads_to_target(x):
+                    continue  # a gradient the pass was not asked for
                 # the gradient in the pass's form: a Variable when recording, else an
                 # array (NumPy's 0-d results, its scalars, count as arrays here)
                 if recording:
@@ -1065,7 +1058,7 @@ class _ReversePass:
             if y._hooks is not None:
                 gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
             if self.retain_grad:
-                y.grad = _accumulate(y.grad, gy, self.create_graph)
+                _store_gradients({y: gy}, self.create_graph)
             gys.append(gy)
         return gys
 
@@ -1073,13 +1066,14 @@ class _ReversePass:
     def _call_backward(self, f, gys, needs):
         """``f.backward`` on ``gys``, told ``needs`` if it asks, under the checks of
         detect_anomaly if they are on."""
-        with _anomaly.running_backward(f, gys) if self.check else _NOTHING:
+        if not self.check:
+            return f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
+        with _anomaly.running_backward(f, gys):
             if f._told_needs:
                 gxs = f.backward(*gys, needs_input_grad=needs)
             else:
                 gxs = f.backward(*gys)
-        if self.check:
-            _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
+        _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
         return gxs
 
     # ---- the two forms of a gradient -------------------------------------------------
