@@ -53,9 +53,9 @@ class _Settings(threading.local):
     train = True  # layers such as dropout behave as in training
     detect_anomaly = False  # check every value for NaN and infinity
     arrays_only = False  # inside a first-order backward: functions give arrays
-    # Where new functions are being made, for pictures of the graph (dezero.graph):
-    backward_order = 0  # inside a recorded backward pass: 1 for the first, 2 for the next
-    layer_path = None  # inside a layer call watched for a picture: its name ('l0')
+    # Where new functions are being made, for pictures of the graph (dezero.graph): the
+    # ``(backward_order, layer_path)`` they record while marking is on (see mark_origin)
+    origin = None
 
 
 _settings = _Settings()
@@ -648,8 +648,7 @@ class Function:
     generation = 0
     retain_inputs = True
     retain_outputs = True
-    backward_order = 0  # made by the forward pass (n: by the n-th recorded backward)
-    layer_path = None  # the layer that made it, when that was watched (see mark_origin)
+    _origin = (0, None)  # where it was made, when marking was on (see mark_origin)
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
@@ -687,8 +686,10 @@ class Function:
             ys = (ys,)
         if recording:
             outputs = f._record(inputs, ys)
-            if _marking:  # some thread draws where functions are made: see mark_origin
-                _mark_origin(f)
+            if _marking:  # some thread marks where functions are made: see mark_origin
+                origin = settings.origin
+                if origin is not None:
+                    f._origin = origin
         else:
             outputs = [_wrap(y) for y in ys]
         if settings.detect_anomaly:
@@ -778,6 +779,18 @@ class Function:
     def backward(self, *gys):
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
 
+    @property
+    def backward_order(self):
+        """0 for a function made by the forward pass, n for one made by the n-th
+        recorded backward pass (``backward(create_graph=True)``) behind it."""
+        return self._origin[0]
+
+    @property
+    def layer_path(self):
+        """The name of the layer whose call made this function, when the calls were
+        watched (``Model.plot``); else None."""
+        return self._origin[1]
+
     def retained_inputs(self):
         """The inputs, for ``backward`` to read (a list): arrays in a first-order pass,
         Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
@@ -858,7 +871,7 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets):
 # ---- where functions are made -----------------------------------------------------------
 # Pictures of a graph (dezero.graph) tell the functions made by a backward pass from the
 # forward ones, and group a model's functions by the layer that made them.  Each
-# function made while marking is on records that: ``backward_order`` (1 for a function
+# function made while marking is on records that (``_origin``): ``backward_order`` (1 for a function
 # made by the first recorded backward pass, 2 by a backward of that, ...) and
 # ``layer_path``.  ``_marking`` counts the threads marking now; the everyday call pays
 # only for reading it.
@@ -867,15 +880,20 @@ _marking_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def mark_origin(**origin):
-    """Inside the block, functions made in this thread record ``origin``
-    (``backward_order=...`` and/or ``layer_path=...``) as attributes of the same
-    names, for pictures of the graph."""
+def mark_origin(backward_order=None, layer_path=None):
+    """Inside the block, functions made in this thread record where they were made:
+    ``backward_order`` (the order of the recorded backward pass making them, 0 for the
+    forward pass) and ``layer_path`` (the name of the layer whose call made them, as
+    in ``params()``); an argument left None keeps what an enclosing block set.  Read
+    them as ``f.backward_order`` and ``f.layer_path``, for pictures of the graph."""
     global _marking
     settings = _settings
-    saved = {name: getattr(settings, name) for name in origin}
-    for name, value in origin.items():
-        setattr(settings, name, value)
+    saved = settings.origin
+    order, path = (0, None) if saved is None else saved
+    settings.origin = (
+        order if backward_order is None else backward_order,
+        path if layer_path is None else layer_path,
+    )
     with _marking_lock:
         _marking += 1
     try:
@@ -883,22 +901,13 @@ def mark_origin(**origin):
     finally:
         with _marking_lock:
             _marking -= 1
-        for name, value in saved.items():
-            setattr(settings, name, value)
+        settings.origin = saved
 
 
 def _order_of_pass(outputs):
     """The ``backward_order`` of a recorded pass from ``outputs``: one more than that
     of the functions that made them (0 for the forward pass)."""
     return 1 + max((y.creator.backward_order for y in outputs if y.creator is not None), default=0)
-
-
-def _mark_origin(f):
-    settings = _settings
-    if settings.backward_order:
-        f.backward_order = settings.backward_order
-    if settings.layer_path is not None:
-        f.layer_path = settings.layer_path
 
 
 class _ReversePass:
