@@ -871,10 +871,10 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets):
 # ---- where functions are made -----------------------------------------------------------
 # Pictures of a graph (dezero.graph) tell the functions made by a backward pass from the
 # forward ones, and group a model's functions by the layer that made them.  Each
-# function made while marking is on records that (``_origin``): ``backward_order`` (1 for a function
-# made by the first recorded backward pass, 2 by a backward of that, ...) and
-# ``layer_path``.  ``_marking`` counts the threads marking now; the everyday call pays
-# only for reading it.
+# function made while marking is on records that in ``_origin``: ``backward_order``
+# (1 for a function made by the first recorded backward pass, 2 by a backward of that,
+# ...) and ``layer_path``.  ``_marking`` counts the threads marking now; the everyday
+# call pays only for reading it.
 _marking = 0
 _marking_lock = threading.Lock()
 
