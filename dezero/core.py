@@ -948,83 +948,88 @@ class _ReversePass:
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
         hooked_leaves = []
-        for f in schedule:
-            refs = f.outputs
-            slots = pending.pop(f, None)
-            inputs = f.inputs
-            if plain and len(refs) == 1:  # the usual case, written out
-                gy = None if slots is None else slots[0]
-                y = refs[0]()
-                if y is not None:
-                    if gy is None:
-                        gy = self._zeros(y)
-                    if y._hooks is not None:
-                        gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
-                if f._book_style and not recording and gy is not None:
-                    gy = self._variable(gy)
-                if f._told_needs:
-                    gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
+        for generation in range(schedule._top - 1, -1, -1):  # newest first
+            functions = waiting.pop(generation, None)
+            if functions is None:
+                continue
+            schedule._top = generation  # what is added from now on is older
+            for f in functions:
+                refs = f.outputs
+                slots = pending.pop(f, None)
+                inputs = f.inputs
+                if plain and len(refs) == 1:  # the usual case, written out
+                    gy = None if slots is None else slots[0]
+                    y = refs[0]()
+                    if y is not None:
+                        if gy is None:
+                            gy = self._zeros(y)
+                        if y._hooks is not None:
+                            gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+                    if f._book_style and not recording and gy is not None:
+                        gy = self._variable(gy)
+                    if f._told_needs:
+                        gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
+                    else:
+                        gxs = f.backward(gy)
                 else:
-                    gxs = f.backward(gy)
-            else:
-                gys = self._output_grads(f, slots)
-                if plan is not None:
-                    needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
-                    if not any(needs):
+                    gys = self._output_grads(f, slots)
+                    if plan is not None:
+                        needs = tuple([x.requires_grad and plan.leads_to_target(x) for x in inputs])
+                        if not any(needs):
+                            continue
+                    else:
+                        needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
+                    if f._book_style and not recording:
+                        gys = tuple([None if g is None else self._variable(g) for g in gys])
+                    gxs = self._call_backward(f, gys, needs)
+                if type(gxs) is not tuple:
+                    gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
+                if len(gxs) != len(inputs):
+                    _wrong_count(f, gxs)
+                for x, gx in zip(inputs, gxs):
+                    if gx is None or not x.requires_grad:
                         continue
-                else:
-                    needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
-                if f._book_style and not recording:
-                    gys = tuple([None if g is None else self._variable(g) for g in gys])
-                gxs = self._call_backward(f, gys, needs)
-            if type(gxs) is not tuple:
-                gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
-            if len(gxs) != len(inputs):
-                _wrong_count(f, gxs)
-            for x, gx in zip(inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                if plan is not None and not plan.leads_to_target(x):
-                    continue  # a gradient the pass was not asked for
-                # the gradient in the pass's form: a Variable when recording, else an
-                # array (NumPy's 0-d results, its scalars, count as arrays here)
-                if recording:
-                    if not isinstance(gx, Variable):
-                        gx = _constant(as_array(gx))
-                elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
-                    gx = gx.data if isinstance(gx, Variable) else as_array(gx)
-                if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
-                    _wrong_shape(f, gx, x)
-                creator = x.creator
-                if creator is None and plan is None and type(x) is not _StandIn:
-                    old = leaves.get(x)  # _add for a leaf, written out
-                    if old is None:
-                        leaves[x] = gx
-                        if x._hooks is not None:
-                            hooked_leaves.append(x)
-                    else:
-                        leaves[x] = old + gx
-                    continue
-                if creator is None or plan is not None:
-                    if self._add(x, gx) and x.creator is None:
-                        leaf = _node(x)
-                        if leaf._hooks is not None:
-                            hooked_leaves.append(leaf)
-                    continue
-                slots = pending.get(creator)  # _add for an output, written out
-                if slots is None:
-                    slots = pending[creator] = [None] * len(creator.outputs)
-                    generation = creator.generation  # schedule.add, written out
-                    if generation >= schedule._top:
-                        schedule.add(creator)  # (which raises)
-                    later = waiting.get(generation)
-                    if later is None:
-                        waiting[generation] = [creator]
-                    else:
-                        later.append(creator)
-                index = x._index
-                old = slots[index]
-                slots[index] = gx if old is None else old + gx
+                    if plan is not None and not plan.leads_to_target(x):
+                        continue  # a gradient the pass was not asked for
+                    # the gradient in the pass's form: a Variable when recording, else an
+                    # array (NumPy's 0-d results, its scalars, count as arrays here)
+                    if recording:
+                        if not isinstance(gx, Variable):
+                            gx = _constant(as_array(gx))
+                    elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
+                        gx = gx.data if isinstance(gx, Variable) else as_array(gx)
+                    if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
+                        _wrong_shape(f, gx, x)
+                    creator = x.creator
+                    if creator is None and plan is None and type(x) is not _StandIn:
+                        old = leaves.get(x)  # _add for a leaf, written out
+                        if old is None:
+                            leaves[x] = gx
+                            if x._hooks is not None:
+                                hooked_leaves.append(x)
+                        else:
+                            leaves[x] = old + gx
+                        continue
+                    if creator is None or plan is not None:
+                        if self._add(x, gx) and x.creator is None:
+                            leaf = _node(x)
+                            if leaf._hooks is not None:
+                                hooked_leaves.append(leaf)
+                        continue
+                    slots = pending.get(creator)  # _add for an output, written out
+                    if slots is None:
+                        slots = pending[creator] = [None] * len(creator.outputs)
+                        older = creator.generation  # schedule.add, written out
+                        if older >= schedule._top:
+                            schedule.add(creator)  # (which raises)
+                        later = waiting.get(older)
+                        if later is None:
+                            waiting[older] = [creator]
+                        else:
+                            later.append(creator)
+                    index = x._index
+                    old = slots[index]
+                    slots[index] = gx if old is None else old + gx
         for x in hooked_leaves:  # hooks see this pass's sum
             gx = _run_hooks(x, self._variable(self.leaves[x]))
             self.leaves[x] = self._as_gradient(gx)
@@ -1131,12 +1136,14 @@ def _wrong_shape(f, gx, x):
 
 
 class _Schedule:
-    """The functions waiting for their backward: iterating gives them newest
-    generation first (in the order they were added within a generation), each once.
+    """The functions waiting for their backward, in one list per generation
+    (``_waiting``): the pass takes the lists newest generation first, and runs the
+    functions of a list in the order they were added.
 
     A function's inputs were made by functions of lower generations, so the pass only
-    ever adds functions behind the one it is running; one list per generation makes
-    adding and taking O(1), and the whole pass linear in the size of the graph."""
+    ever adds functions behind the one it is running (below ``_top``, the generation
+    it has reached); one list per generation makes adding and taking O(1), and the
+    whole pass linear in the size of the graph."""
 
     __slots__ = ('_waiting', '_top')
 
@@ -1163,14 +1170,6 @@ class _Schedule:
             self._waiting[generation] = [f]
         else:
             waiting.append(f)
-
-    def __iter__(self):
-        waiting = self._waiting
-        for generation in range(self._top - 1, -1, -1):  # O(longest path) in all
-            functions = waiting.pop(generation, None)
-            if functions is not None:
-                self._top = generation
-                yield from functions
 
 
 class _Plan:
