@@ -991,13 +991,8 @@ class _ReversePass:
                         continue
                     if plan is not None and not plan.leads_to_target(x):
                         continue  # a gradient the pass was not asked for
-                    # the gradient in the pass's form: a Variable when recording, else an
-                    # array (NumPy's 0-d results, its scalars, count as arrays here)
-                    if recording:
-                        if not isinstance(gx, Variable):
-                            gx = _constant(as_array(gx))
-                    elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
-                        gx = gx.data if isinstance(gx, Variable) else as_array(gx)
+                    if type(gx) is not np.ndarray or recording:
+                        gx = self._as_gradient(gx)  # a Variable when recording, else an array
                     if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
                         _wrong_shape(f, gx, x)
                     creator = x.creator
@@ -1117,7 +1112,6 @@ class _ReversePass:
         return {t: leaves[_node(t)] for t in self.plan.targets if _node(t) in leaves}
 
 
-_NOTHING = contextlib.nullcontext()
 _requires_grad = operator.attrgetter('requires_grad')
 _data_of = operator.attrgetter('data')
 
