@@ -73,6 +73,6 @@ def sum_keepdims(x, axis):
 def column_sums(x):
     """``x.sum(axis=0)`` for the array ``x``: for a batch of gradients (N, C), the sum
     over the batch, as a bias's gradient is."""
-    if type(x) is np.ndarray and x.ndim == 2 and x.dtype in _BLAS_DTYPES:
+    if _blas_matrix(x):
         return _ones(x.shape[0], x.dtype) @ x
     return x.sum(axis=0)
