@@ -361,12 +361,11 @@ class Variable:
             self.grad = seed
             return
         self.grad = None  # given back if retain_grad
-        grads = backprop([self], [seed], retain_grad=retain_grad, create_graph=create_graph)
-        if create_graph:  # a recorded sum is part of the backward pass
+        if create_graph:  # the pass, and the recorded sums into .grad, are one backward
             with mark_origin(backward_order=_order_of_pass([self])):
-                _store_gradients(grads, True)
+                _store_gradients(_run_pass([self], [seed], retain_grad, True, None), True)
         else:
-            _store_gradients(grads, False)
+            _store_gradients(_run_pass([self], [seed], retain_grad, False, None), False)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -1075,14 +1074,10 @@ class _ReversePass:
     def _call_backward(self, f, gys, needs):
         """``f.backward`` on ``gys``, told ``needs`` if it asks, under the checks of
         detect_anomaly if they are on."""
-        if not self.check:
-            return f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
-        with _anomaly.running_backward(f, gys):
-            if f._told_needs:
-                gxs = f.backward(*gys, needs_input_grad=needs)
-            else:
-                gxs = f.backward(*gys)
-        _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
+        with _anomaly.running_backward(f, gys) if self.check else contextlib.nullcontext():
+            gxs = f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
+        if self.check:
+            _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
         return gxs
 
     # ---- the two forms of a gradient -------------------------------------------------
