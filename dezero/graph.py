@@ -156,8 +156,8 @@ def _dot_text(output, options):
 
     def node(key, prefix, label, style):
         if key not in nodes:
-            nodes[key] = f'{prefix}{len(nodes)}'
-            lines.append(f'{nodes[key]} [label="{_escape(label)}", {style}]')
+            name = nodes[key] = f'{prefix}{len(nodes)}'
+            lines.append((name, f'{name} [label="{_escape(label)}", {style}]'))
         return nodes[key]
 
     def variable(v, cut=False):
@@ -165,19 +165,17 @@ def _dot_text(output, options):
         if key in nodes:
             return nodes[key]
         maker = v.creator
-        fill = 'orange'
+        fill = None  # the default orange, or the colour of the backward pass that made it
         if maker is not None and options.colour_backward and maker.backward_order:
-            fill = _BACKWARD_VARIABLE_COLORS[
-                (maker.backward_order - 1) % len(_BACKWARD_VARIABLE_COLORS)
-            ]
+            fill = _colour(_BACKWARD_VARIABLE_COLORS, maker.backward_order)
         alive = live_variable(v)  # a stand-in's variable, while it is alive
         label = _variable_label(v if alive is None else alive, options)
         if cut:  # made by a function too far behind to be drawn
             label += ('\n' if label else '') + '...'
         style = _VARIABLE_STYLE
-        if fill != 'orange' or cut:
+        if fill is not None or cut:
             style = f'shape=ellipse, color=orange, style="{"filled,dashed" if cut else "filled"}"'
-            style += f', fillcolor="{fill}"' if fill != 'orange' else ''
+            style += f', fillcolor="{fill}"' if fill is not None else ''
         name = node(key, 'v', label, style)
         if options.clusters:
             layer_of[name] = (
@@ -193,12 +191,11 @@ def _dot_text(output, options):
         style = _FUNCTION_STYLE
         if options.colour_backward and f.backward_order:
             orders.add(f.backward_order)
-            colour = _BACKWARD_COLORS[(f.backward_order - 1) % len(_BACKWARD_COLORS)]
-            style = f'shape=box, color={colour}, style=filled'
+            style = f'shape=box, color={_colour(_BACKWARD_COLORS, f.backward_order)}, style=filled'
         name = node(f, 'f', type(f).__name__, style)
         if options.clusters:
             layer_of[name] = _layer_of(f, options.names)
-        lines.extend(f'{x} -> {name}' for x in ins)
+        lines.extend((None, f'{x} -> {name}') for x in ins)
         for ref in f.outputs:
             y = ref()
             if y is not None:
@@ -206,13 +203,15 @@ def _dot_text(output, options):
     variable(output)  # a variable with no creator is a graph of one node
     for f in functions:  # to each output still alive or read by a function
         lines.extend(
-            f'{nodes[f]} -> {nodes[(f, i)]}' for i in range(len(f.outputs)) if (f, i) in nodes
+            (None, f'{nodes[f]} -> {nodes[(f, i)]}')
+            for i in range(len(f.outputs))
+            if (f, i) in nodes
         )
     if options.clusters:
         lines = _clustered(lines, layer_of)
     if orders:
-        lines += _legend(orders)
-    return 'digraph g {\n' + ''.join(f'  {line}\n' for line in lines) + '}\n'
+        lines += [(None, line) for line in _legend(orders)]
+    return 'digraph g {\n' + ''.join(f'  {text}\n' for _, text in lines) + '}\n'
 
 
 def _functions_within(output, max_depth):
@@ -252,13 +251,14 @@ def _parameter_layer(v, names):
 
 
 def _clustered(lines, layer_of):
-    """``lines`` with the declarations of nodes that belong to a layer moved into one
-    cluster per layer, nested as the layers are; edges stay outside."""
+    """``lines`` (pairs of a node's id, or None for an edge, and the DOT text) with the
+    declarations of nodes that belong to a layer moved into one cluster per layer,
+    nested as the layers are; edges stay outside."""
     inside = {}  # layer path -> its node declarations
     outside = []
-    for line in lines:
-        path = '' if _is_edge(line) else layer_of.get(line.split(' ', 1)[0], '')
-        (inside.setdefault(path, []) if path else outside).append(line)
+    for name, text in lines:
+        path = '' if name is None else layer_of.get(name, '')
+        (inside.setdefault(path, []) if path else outside).append((name, text))
     paths = set(inside)
     for path in list(paths):  # every enclosing layer gets a cluster too
         parts = path.split('/')
@@ -271,26 +271,26 @@ def _clustered(lines, layer_of):
 
     def emit(path, indent):
         pad = '  ' * indent
-        declared.append(f'{pad}subgraph cluster_{numbers[path]} {{')
+        declared.append((None, f'{pad}subgraph cluster_{numbers[path]} {{'))
         declared.append(
-            f'{pad}  label="{_escape(path)}"; style=rounded; color=gray50; fontcolor=gray30'
+            (None, f'{pad}  label="{_escape(path)}"; style=rounded; color=gray50; fontcolor=gray30')
         )
-        declared.extend(f'{pad}  {line}' for line in inside.get(path, []))
+        declared.extend((None, f'{pad}  {text}') for _, text in inside.get(path, []))
         for child in children.get(path, []):
             emit(child, indent + 1)
-        declared.append(f'{pad}}}')
+        declared.append((None, f'{pad}}}'))
 
     for top in children.get('', []):
         emit(top, 0)
-    nodes = [line for line in outside if not _is_edge(line)]
-    edges = [line for line in outside if _is_edge(line)]
+    nodes = [line for line in outside if line[0] is not None]
+    edges = [line for line in outside if line[0] is None]
     return nodes + declared + edges
 
 
-def _is_edge(line):
-    """Whether a line of the DOT text is an edge (``v0 -> f1``), not a node."""
-    first, _, rest = line.partition(' ')
-    return rest.startswith('-> ') and '[' not in first
+def _colour(palette, order):
+    """The colour of the functions (or variables) made by the backward pass of
+    ``order`` (1, 2, ...): the palette's colours in turn, the last ones repeating."""
+    return palette[(order - 1) % len(palette)]
 
 
 def _legend(orders):
@@ -298,7 +298,7 @@ def _legend(orders):
     lines = ['subgraph cluster_legend {', '  label="legend"; style=rounded; color=gray70']
     lines.append('  legend0 [label="forward", shape=box, color=lightblue, style=filled]')
     for n in sorted(orders):
-        colour = _BACKWARD_COLORS[(n - 1) % len(_BACKWARD_COLORS)]
+        colour = _colour(_BACKWARD_COLORS, n)
         what = 'backward' if n == 1 else f'backward of order {n}'
         lines.append(f'  legend{n} [label="{what}", shape=box, color={colour}, style=filled]')
     keys = ['legend0'] + [f'legend{n}' for n in sorted(orders)]
