@@ -197,9 +197,11 @@ class Layer:
             self.__dict__['_params_cache'] = cached
         return cached[2]
 
-    def _walk(self, containers):
-        """The traversal behind named_params and params: ``(path, parameter)`` pairs.
-        The lists and dicts looked into are appended to ``containers``."""
+    def _walk(self, containers, layers=False):
+        """The traversal behind named_params and params: ``(path, parameter)`` pairs,
+        and with ``layers`` the ``(path, layer)`` pairs of the sub-layers too, each
+        before its own members.  The lists and dicts looked into are appended to
+        ``containers``."""
         seen = {id(self)}
         stack = [iter(self._members('', containers))]
         while stack:
@@ -208,6 +210,8 @@ class Layer:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
+                    if layers:
+                        yield path, obj
                     stack.append(iter(obj._members(path + '/', containers)))
                     break
                 yield path, obj
@@ -420,15 +424,7 @@ def _same_items(snapshot):
 def _layer_paths(root):
     """{id(layer): its name} for every layer inside ``root``, named as in ``params()``
     (``l0``, ``blocks/0``), each once, under its first name."""
-    paths = {}
-    stack = [('', root)]
-    while stack:
-        prefix, layer = stack.pop()
-        for path, value in layer._members(prefix, []):
-            if isinstance(value, Layer) and id(value) not in paths and value is not root:
-                paths[id(value)] = path
-                stack.append((path + '/', value))
-    return paths
+    return {id(obj): path for path, obj in root._walk([], layers=True) if isinstance(obj, Layer)}
 
 
 def _weak(obj):
