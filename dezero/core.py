@@ -667,11 +667,13 @@ class Function:
             return self._call_on_arrays(inputs)
         f = self if self.inputs is None else copy.copy(self)
         inputs = list(inputs)
+        xs = []
         for x in inputs:
             if not isinstance(x, Variable):  # an array or a number among them
                 self._wrap_constants(inputs)
+                xs = [x.data for x in inputs]
                 break
-        xs = list(map(_data_of, inputs))
+            xs.append(x.data)
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -757,7 +759,7 @@ class Function:
                     inputs[i] = _stand_in(x)
         self.generation = generation
         self.inputs = inputs
-        outputs = []
+        outputs, refs = [], []
         for y in arrays:
             if type(y) is not np.ndarray:
                 y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
@@ -769,7 +771,8 @@ class Function:
             v.requires_grad = requires_grad
             v._index = len(outputs)
             outputs.append(v)
-        self.outputs = list(map(weakref.ref, outputs))
+            refs.append(weakref.ref(v))
+        self.outputs = refs
         return outputs
 
     def forward(self, *xs):
@@ -795,7 +798,7 @@ class Function:
         Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
         stand-ins whose values cannot be read."""
         if _settings.arrays_only:
-            return list(map(_data_of, self.inputs))
+            return [x.data for x in self.inputs]
         return list(self.inputs)
 
     def retained_outputs(self):
@@ -1108,7 +1111,6 @@ class _ReversePass:
 
 
 _requires_grad = operator.attrgetter('requires_grad')
-_data_of = operator.attrgetter('data')
 
 
 def _wrong_count(f, gxs):
