@@ -4,18 +4,44 @@ Every writer here puts the content into a temporary file in the destination's fo
 flushes it to disk and only then renames it over the destination with ``os.replace``
 (atomic on POSIX and Windows).  A reader therefore sees either the previous file or the
 complete new one; if writing fails or is interrupted, the temporary file is removed and
-the previous file is left as it was.
+the previous file is left as it was.  Errors name the operation and the destination,
+never the temporary file.
+
+A process killed in the middle of a write (``kill -9``, a crash) cannot remove its
+temporary file.  So each writer holds an exclusive ``flock`` on its temporary file until
+the rename, and every write first deletes the temporary files of the same destination
+that no one holds: those of writers that died (the kernel drops a dead process's locks).
+Live writers of the same destination, in this process or others, are left alone.  Where
+``flock`` is missing (Windows) nothing is cleaned up.
 """
 
 import contextlib
+import errno
 import os
+import re
 import secrets
+import sys
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 _MODES = {'w': 'x', 'wt': 'xt', 'wb': 'xb'}  # write mode -> exclusive-create mode
 
+# Errors of writing to a file, as opposed to the errors of other work in a with block.
+_WRITE_ERRNOS = {
+    getattr(errno, name)
+    for name in ('ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS')
+    if hasattr(errno, name)
+}
 
-@contextlib.contextmanager
-def atomic_open(path, mode='wb', **kwargs):
+# Temporary files being written by this process: never stale, even where locks taken by
+# one process do not exclude each other (POSIX record locks stand in for flock on NFS).
+_writing = set()
+
+
+def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     """Open a file for writing that replaces ``path`` only when the block succeeds.
 
     ``mode`` is ``'wb'`` (bytes) or ``'w'``/``'wt'`` (text; ``encoding`` and other
@@ -25,6 +51,11 @@ def atomic_open(path, mode='wb', **kwargs):
     exception propagates.  A new file gets the usual permissions (0o666 less the umask);
     a replaced file keeps its own.
 
+    When the file cannot be written (missing folder, no permission, disk full, ``path``
+    is a folder) the OSError raised is of the original type (FileNotFoundError,
+    PermissionError, ...) and its message names ``operation`` (by default the function
+    calling this one), ``path``, the reason and what to do.
+
     For example::
 
         with atomic_open('weights.npz') as f:
@@ -32,41 +63,173 @@ def atomic_open(path, mode='wb', **kwargs):
     """
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
-    path = os.fspath(path)
-    f, tmp = _open_temp(path, _MODES[mode], kwargs)
+    operation = operation or _caller()
+    return _atomic_open(os.fspath(path), _MODES[mode], operation, kwargs)
+
+
+def atomic_write_bytes(path, data, *, operation=None):
+    """Write ``data`` (bytes-like) to ``path`` atomically; see :func:`atomic_open`."""
+    with atomic_open(path, 'wb', operation=operation or _caller()) as f:
+        f.write(data)
+
+
+def atomic_write_text(path, text, encoding='utf-8', *, operation=None):
+    """Write the string ``text`` to ``path`` atomically; see :func:`atomic_open`."""
+    with atomic_open(path, 'w', encoding=encoding, operation=operation or _caller()) as f:
+        f.write(text)
+
+
+def _caller():
+    """The name of the function that called the caller of this one, for error messages
+    ('atomic_open' for code outside a function)."""
+    name = sys._getframe(2).f_code.co_name
+    return 'atomic_open' if name.startswith('<') else name
+
+
+@contextlib.contextmanager
+def _atomic_open(path, xmode, operation, kwargs):
+    """The work of :func:`atomic_open`, whose arguments are checked."""
+    if os.path.isdir(path):  # refused before anything is written
+        raise _write_error(IsADirectoryError(errno.EISDIR, 'Is a directory'), operation, path)
+    _remove_stale_temps(path)
+    with _naming_errors(operation, path):
+        f, tmp = _create_temp(path, xmode, kwargs)
+    _writing.add(tmp)
     try:
         with f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
+            try:
+                yield f
+            except OSError as e:
+                if e.errno not in _WRITE_ERRNOS or e.filename not in (None, tmp):
+                    raise  # not a failure to write this file
+                raise _write_error(e, operation, path) from None
+            with _naming_errors(operation, path):
+                f.flush()
+                os.fsync(f.fileno())
+                with contextlib.suppress(FileNotFoundError):
+                    os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+                if fcntl:  # renamed while locked, so that no writer takes it for stale
+                    os.replace(tmp, path)
+        if not fcntl:  # Windows renames only closed files
+            with _naming_errors(operation, path):
+                os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _writing.discard(tmp)
 
 
-def atomic_write_bytes(path, data):
-    """Write ``data`` (bytes-like) to ``path`` atomically; see :func:`atomic_open`."""
-    with atomic_open(path, 'wb') as f:
-        f.write(data)
-
-
-def atomic_write_text(path, text, encoding='utf-8'):
-    """Write the string ``text`` to ``path`` atomically; see :func:`atomic_open`."""
-    with atomic_open(path, 'w', encoding=encoding) as f:
-        f.write(text)
-
-
-def _open_temp(path, xmode, kwargs):
-    """Create and open a fresh hidden file next to ``path``; return it and its name."""
+def _create_temp(path, xmode, kwargs):
+    """Create, open and lock a new hidden file beside ``path``; return it and its name."""
     folder, name = os.path.split(os.path.abspath(path))
     for _ in range(100):
         tmp = os.path.join(folder, f'.{name}.{secrets.token_hex(4)}.tmp')
         try:
-            return open(tmp, xmode, **kwargs), tmp
+            f = open(tmp, xmode, **kwargs)
         except FileExistsError:
             continue
-    raise FileExistsError(f'atomic_open: could not create a temporary file in {folder}')
+        except BaseException:  # e.g. an unknown encoding, noticed after the file was made
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if _lock(f):
+            return f, tmp
+        f.close()
+    raise FileExistsError(errno.EEXIST, f'no free name for a temporary file in {folder}')
+
+
+def _temp_names(path):
+    """The pattern of the names of the temporary files of ``path``."""
+    return re.compile(re.escape(f'.{os.path.basename(path)}.') + r'[0-9a-f]{8}\.tmp')
+
+
+def _lock(f):
+    """Lock the new temporary file ``f`` so that no writer takes it for stale; False
+    when a writer removing stale files got to it first (and deletes it)."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: no writer can take the file for stale
+        return True
+    return os.fstat(f.fileno()).st_nlink > 0  # still there, not deleted before the lock
+
+
+def _remove_stale_temps(path):
+    """Delete the temporary files of ``path`` left by writers that died: the ones that no
+    process holds locked.  Never fails: a problem with the folder shows up when the new
+    temporary file is created."""
+    if fcntl is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = _temp_names(path)
+    try:
+        names = [e.name for e in os.scandir(folder) if pattern.fullmatch(e.name)]
+    except OSError:
+        return
+    for name in names:
+        stale = os.path.join(folder, name)
+        if stale in _writing:
+            continue
+        # opened for writing: over NFS an exclusive lock needs a writable descriptor
+        with contextlib.suppress(OSError), open(stale, 'r+b') as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails if its writer lives
+            os.unlink(stale)
+
+
+@contextlib.contextmanager
+def _naming_errors(operation, path):
+    """Re-raise an OSError of the file operations in the block as :func:`_write_error`."""
+    try:
+        yield
+    except OSError as e:
+        raise _write_error(e, operation, path) from None
+
+
+def _write_error(e, operation, path):
+    """An OSError of the type of ``e`` saying that ``operation`` could not write ``path``,
+    why and what to do, without naming the temporary file."""
+    reason, advice = _explain(e, path)
+    kept = (
+        f'the file already at {path} is unchanged'
+        if os.path.isfile(path)
+        else 'nothing was written'
+    )
+    error = type(e)(f'{operation}: cannot write {path}: {reason}; {advice} ({kept})')
+    error.errno = e.errno
+    return error
+
+
+def _explain(e, path):
+    """Why writing ``path`` failed with ``e``, and what to do: two phrases."""
+    folder = os.path.dirname(os.path.abspath(path))
+    code = e.errno
+    if code == errno.ENOENT:
+        return f'the folder {folder} does not exist', 'create it first or choose another path'
+    if code == errno.ENOTDIR:
+        return f'{_blocking_file(folder)} is a file, not a folder', 'choose another path'
+    if code == errno.EISDIR:
+        return 'it is a folder', 'give the path of a file'
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f'no permission to write in the folder {folder}',
+            'choose a folder you may write to or change its permissions',
+        )
+    if code == errno.EROFS:
+        return f'the folder {folder} is on a read-only file system', 'choose another folder'
+    if code in (errno.ENOSPC, getattr(errno, 'EDQUOT', errno.ENOSPC)):
+        return f'the disk holding {folder} is full', 'free some space and try again'
+    if code == errno.EFBIG:
+        return 'the file is larger than the file system allows', 'choose another folder'
+    return e.strerror or str(e), 'check the folder and the disk'
+
+
+def _blocking_file(folder):
+    """The nearest existing ancestor of ``folder`` (a file, when a folder was expected)."""
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        folder = os.path.dirname(folder)
+    return folder

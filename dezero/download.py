@@ -4,9 +4,11 @@
 there.  A download is written to a temporary file in the cache folder and renamed to its
 real name only once it is complete and, when a checksum is given, verified; so a file
 under the real name is always whole, and an interrupted or corrupt download leaves
-nothing behind.  The cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when
-``DEZERO_HOME`` is not set) unless a folder is given; the module attribute ``cache_dir``
-names it, worked out anew at each access so that it follows ``DEZERO_HOME``.
+nothing behind.  With a checksum, a file found in the cache is verified too (once per
+process while it stays the same file) and fetched again when it does not match.  The
+cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when ``DEZERO_HOME`` is not
+set) unless a folder is given; the module attribute ``cache_dir`` names it, worked out
+anew at each access so that it follows ``DEZERO_HOME``.
 :func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
 
@@ -23,6 +25,10 @@ from dezero.atomic import atomic_open
 
 _CHUNK = 1 << 16
 _MD5 = re.compile(r'[0-9a-fA-F]{32}')
+
+# path -> ((size, mtime_ns, inode), MD5) of the cached files hashed by this process, so
+# that a large file is hashed again only when it has been replaced or changed.
+_hashed = {}
 
 
 class DownloadError(OSError):
@@ -74,17 +80,21 @@ def get_file(
 
     ``file_name`` is the name in the cache (default: the last part of the URL's path);
     ``cache_dir`` the folder (default: :func:`downloads_dir`, created if needed).
-    A file already there is returned as it is.  Otherwise the file is downloaded with
-    urllib (``file://`` URLs work too); with ``md5`` its checksum is verified before it
-    is saved.  ``validate``, if given, is called with the path of the complete download
+    A file already there is returned as it is, unless ``md5`` is given and the file's
+    checksum differs: then it is downloaded again and replaced by the new download
+    once that has been verified.  Otherwise the file is downloaded with urllib
+    (``file://`` URLs work too); with ``md5`` its checksum is verified before it is
+    saved.  ``validate``, if given, is called with the path of the complete download
     (still under a temporary name) and raises ValueError to refuse it, for checks of the
     content such as the CRC-32 checksums inside a zip archive.  ``progress=True`` prints
     the progress on stderr.
 
     Raises :class:`DownloadError` (an OSError) when the download fails, e.g. without a
     network; its message names the file, the URL and the folder to put the file in by
-    hand.  Raises :class:`ChecksumError` (a DownloadError) when the checksum differs or
-    ``validate`` refuses the file; nothing is saved in either case.
+    hand (and the damaged cached file and its checksum, if there is one).  Raises
+    :class:`ChecksumError` (a DownloadError) when the checksum differs or ``validate``
+    refuses the file; nothing is saved in either case: a damaged cached file stays as
+    it was.
     """
     if file_name is None:
         url_path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
@@ -99,16 +109,62 @@ def get_file(
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
     folder = os.fspath(cache_dir) if cache_dir is not None else downloads_dir()
     path = os.path.join(folder, file_name)
-    if os.path.exists(path):
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        _remember(path, _download(url, path, md5, validate, progress, timeout))
         return path
-    os.makedirs(folder, exist_ok=True)
-    _download(url, path, md5, validate, progress, timeout)
+    if md5 is None:
+        return path
+    cached = _file_md5(path)
+    if cached == md5.lower():
+        return path
+    damage = f'the cached file {path} is damaged (MD5 {cached}, expected {md5.lower()})'
+    try:
+        digest = _download(url, path, md5, validate, progress, timeout)
+    except DownloadError as e:
+        again = 'a new download' if isinstance(e, ChecksumError) else 'downloading it again'
+        raise type(e)(
+            f'get_file: {damage} and {again} from {url} failed: {e.reason}. The damaged '
+            f'file was left as it is; fetch the file by other means and put it in its place',
+            url=url,
+            file_name=file_name,
+            folder=folder,
+            reason=f'{damage}; {again} failed: {e.reason}',
+        ) from e
+    _remember(path, digest)
     return path
+
+
+def _file_md5(path):
+    """The MD5 checksum (hex) of the file ``path``; taken from :data:`_hashed` while the
+    file there has the :func:`_stamp` it had when hashed."""
+    key, stamp = os.path.abspath(path), _stamp(path)
+    known = _hashed.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, 'rb') as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    _hashed[key] = (stamp, digest.hexdigest())
+    return digest.hexdigest()
+
+
+def _remember(path, md5):
+    """Record ``md5`` as the checksum of the file just saved at ``path``."""
+    _hashed[os.path.abspath(path)] = (_stamp(path), md5)
+
+
+def _stamp(path):
+    """What changes when the file ``path`` is replaced or written to: its size, time of
+    change and inode."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 def _download(url, path, md5, validate, progress, timeout):
     """Fetch ``url`` into ``path`` atomically, verifying its MD5 if one is given and
-    passing it to ``validate`` if that is given."""
+    passing it to ``validate`` if that is given; return its MD5 checksum (hex)."""
     folder, file_name = os.path.split(path)
     where = dict(url=url, file_name=file_name, folder=folder)
 
@@ -125,7 +181,7 @@ def _download(url, path, md5, validate, progress, timeout):
         response = urllib.request.urlopen(url, timeout=timeout)
     except OSError as e:  # URLError, HTTPError, timeouts are all OSErrors
         raise failed(getattr(e, 'reason', None) or e) from e
-    with response, atomic_open(path, 'wb') as f:
+    with response, atomic_open(path, 'wb', operation='get_file') as f:
         total = response.headers.get('Content-Length')
         total = int(total) if total and total.isdigit() else None
         digest = hashlib.md5(usedforsecurity=False)
@@ -163,6 +219,7 @@ def _download(url, path, md5, validate, progress, timeout):
                 reason=reason,
                 **where,
             )
+    return actual
 
 
 def _show_progress(file_name, received, total):

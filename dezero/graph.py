@@ -343,10 +343,10 @@ def _save(text, to_file, caller):
         )
     to_file.parent.mkdir(parents=True, exist_ok=True)
     dot_file = to_file.with_suffix('.dot')
-    atomic_write_text(dot_file, text)
+    atomic_write_text(dot_file, text, operation=caller)
     if fmt == 'dot':
         return to_file
-    atomic_write_bytes(to_file, _render(text, fmt, caller, to_file))
+    atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
     return to_file
 
 

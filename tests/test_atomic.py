@@ -1,6 +1,11 @@
+import errno
 import os
+import signal
 import stat
+import subprocess
 import sys
+import time
+import traceback
 
 import pytest
 
@@ -136,3 +141,223 @@ def test_replaced_file_keeps_its_permissions(old_file):
     os.chmod(old_file, 0o640)
     atomic_write_bytes(old_file, b'new')
     assert stat.S_IMODE(os.stat(old_file).st_mode) == 0o640
+
+
+# ---- errors name the operation and the user's path ---------------------------------------
+def _no_temp_named(error):
+    """The error, its message and its whole traceback never mention a temporary file."""
+    text = ''.join(traceback.format_exception(error))
+    assert '.tmp' not in text, text
+
+
+def test_missing_folder_error_names_operation_path_and_folder(tmp_path):
+    path = tmp_path / 'missing' / 'w.npz'
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write_bytes(path, b'x', operation='save_weights')
+    message = str(info.value)
+    assert message.startswith(f'save_weights: cannot write {path}: ')
+    assert f'the folder {tmp_path / "missing"} does not exist' in message
+    assert info.value.errno == errno.ENOENT
+    _no_temp_named(info.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_weights_error_names_save_weights_not_a_temporary_file(tmp_path):
+    import dezero.layers as L
+
+    path = tmp_path / 'missing' / 'w.npz'
+    with pytest.raises(FileNotFoundError, match=r'save_weights: cannot write .*w\.npz') as info:
+        L.Linear(2, in_size=2).save_weights(path)
+    _no_temp_named(info.value)
+
+
+def test_operation_defaults_to_the_calling_function(tmp_path):
+    def plot_this(path):
+        with atomic_open(path, 'w') as f:
+            f.write('x')
+
+    with pytest.raises(FileNotFoundError, match='^plot_this: cannot write'):
+        plot_this(tmp_path / 'missing' / 'a.txt')
+
+    def draw(path):
+        atomic_write_text(path, 'x')
+
+    with pytest.raises(FileNotFoundError, match='^draw: cannot write'):
+        draw(tmp_path / 'missing' / 'a.txt')
+
+
+def test_parent_that_is_a_file_is_named(tmp_path):
+    (tmp_path / 'notes').write_text('a file')
+    with pytest.raises(NotADirectoryError) as info:
+        atomic_write_bytes(tmp_path / 'notes' / 'sub' / 'w.npz', b'x', operation='save_weights')
+    assert f'{tmp_path / "notes"} is a file, not a folder' in str(info.value)
+    _no_temp_named(info.value)
+    assert os.listdir(tmp_path) == ['notes']
+    assert (tmp_path / 'notes').read_text() == 'a file'
+
+
+def test_target_that_is_a_folder_is_refused_and_left_alone(tmp_path):
+    target = tmp_path / 'w.npz'
+    target.mkdir()
+    (target / 'inside').write_bytes(b'kept')
+    with pytest.raises(IsADirectoryError) as info:
+        atomic_write_bytes(target, b'x' * 1000, operation='save_weights')
+    assert f'save_weights: cannot write {target}: it is a folder' in str(info.value)
+    _no_temp_named(info.value)
+    assert os.listdir(tmp_path) == ['w.npz']
+    assert os.listdir(target) == ['inside'] and (target / 'inside').read_bytes() == b'kept'
+
+
+@posix_only
+@pytest.mark.skipif(
+    sys.platform != 'win32' and os.geteuid() == 0, reason='root writes into read-only folders'
+)
+def test_read_only_folder_keeps_old_file(old_file):
+    folder = old_file.parent
+    os.chmod(folder, 0o500)
+    try:
+        with pytest.raises(PermissionError) as info:
+            atomic_write_bytes(old_file, b'new', operation='save_weights')
+    finally:
+        os.chmod(folder, 0o700)
+    assert f'no permission to write in the folder {folder}' in str(info.value)
+    _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(folder) == [old_file.name]
+
+
+def test_permission_denied_at_the_rename_keeps_old_file(old_file, monkeypatch):
+    def refused(src, dst):
+        raise PermissionError(errno.EACCES, 'Permission denied', src, dst)
+
+    monkeypatch.setattr(os, 'replace', refused)
+    with pytest.raises(PermissionError) as info:
+        atomic_write_bytes(old_file, b'new', operation='save_weights')
+    message = str(info.value)
+    assert f'no permission to write in the folder {old_file.parent}' in message
+    assert f'the file already at {old_file} is unchanged' in message
+    _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_disk_full_while_writing_keeps_old_file(old_file):
+    with pytest.raises(OSError) as info:
+        with atomic_open(old_file, operation='save_weights') as f:
+            f.write(b'new')
+            raise OSError(errno.ENOSPC, 'No space left on device')
+    assert info.value.errno == errno.ENOSPC
+    assert f'save_weights: cannot write {old_file}: the disk holding' in str(info.value)
+    assert 'free some space' in str(info.value)
+    _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_disk_full_at_the_sync_keeps_old_file(old_file, monkeypatch):
+    def full(fd):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(os, 'fsync', full)
+    with pytest.raises(OSError, match='the disk holding .* is full') as info:
+        atomic_write_bytes(old_file, b'new', operation='save_weights')
+    _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_other_errors_of_the_block_pass_through_unchanged(old_file):
+    error = FileNotFoundError(errno.ENOENT, 'No such file or directory', 'input.bin')
+    with pytest.raises(FileNotFoundError) as info:
+        with atomic_open(old_file) as f:
+            f.write(b'new')
+            raise error
+    assert info.value is error
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_bad_encoding_leaves_no_file(tmp_path):
+    with pytest.raises(LookupError):
+        atomic_write_text(tmp_path / 'a.txt', 'x', encoding='no-such-encoding')
+    assert os.listdir(tmp_path) == []
+
+
+# ---- temporary files of killed writers -----------------------------------------------------
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # for the children
+
+# A writer that stops in the middle of a save until the file ``go`` appears.
+_CHILD = """
+import sys, os, time
+from dezero.atomic import atomic_open
+path, ready, go = sys.argv[1:]
+with atomic_open(path) as f:
+    f.write(b'child ' * 100000)
+    f.flush()
+    open(ready, 'w').close()
+    while not os.path.exists(go):  # killed here, or told to finish
+        time.sleep(0.01)
+"""
+
+
+def _start_writers(path, count, tmp_path):
+    """Start ``count`` processes that each save ``path`` through atomic_open and stop in
+    the middle of writing; return them with the file each waits for to finish."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get('PYTHONPATH', '')]))
+    children = []
+    for i in range(count):
+        ready, go = tmp_path / f'ready{i}', tmp_path / f'go{i}'
+        args = [sys.executable, '-c', _CHILD, str(path), str(ready), str(go)]
+        children.append((subprocess.Popen(args, env=env), ready, go))
+    deadline = time.monotonic() + 30
+    for child, ready, _ in children:
+        while not ready.exists():
+            assert child.poll() is None, 'a writer ended before it was told to'
+            assert time.monotonic() < deadline, 'a writer never started writing'
+            time.sleep(0.01)
+    return children
+
+
+@posix_only
+def test_writers_killed_mid_save_leave_nothing_behind_the_next_save(tmp_path):
+    folder = tmp_path / 'out'
+    folder.mkdir()
+    path = folder / 'w.npz'
+    path.write_bytes(b'old content')
+    children = _start_writers(path, 4, tmp_path)
+    for child, _, _ in children[:3]:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert path.read_bytes() == b'old content'  # kill -9 mid-save: the old file is intact
+    assert len(os.listdir(folder)) == 5  # the file and four temporary files
+
+    atomic_write_bytes(path, b'new content')  # removes the three dead writers' files
+    assert path.read_bytes() == b'new content'
+    left = sorted(os.listdir(folder))
+    assert len(left) == 2 and left[-1] == 'w.npz'  # the live writer's file is still there
+
+    live, _, go = children[3]
+    go.touch()
+    assert live.wait(timeout=30) == 0  # and it finishes its save undisturbed
+    assert path.read_bytes() == b'child ' * 100000
+    assert os.listdir(folder) == ['w.npz']
+
+
+def test_a_save_does_not_disturb_another_save_of_the_same_file_in_progress(old_file):
+    with atomic_open(old_file) as f:
+        f.write(b'outer')
+        atomic_write_bytes(old_file, b'inner')
+        assert old_file.read_bytes() == b'inner'
+        assert len(os.listdir(old_file.parent)) == 2
+        f.write(b' save')
+    assert old_file.read_bytes() == b'outer save'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_stale_files_of_other_targets_and_other_names_are_left_alone(tmp_path):
+    for name in ('.other.npz.0123abcd.tmp', '.w.npz.backup.tmp', 'w.npz.tmp'):
+        (tmp_path / name).write_bytes(b'someone else')
+    atomic_write_bytes(tmp_path / 'w.npz', b'x')
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ['.other.npz.0123abcd.tmp', '.w.npz.backup.tmp', 'w.npz.tmp', 'w.npz']
+    )

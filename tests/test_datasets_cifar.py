@@ -23,6 +23,9 @@ TEST_IMAGES = random_images(3, seed=1)
 TEST_LABELS = np.array([9, 0, 4])
 
 
+CIFAR10_MD5 = CIFAR10.md5  # the published archive's
+
+
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path):
     block_network(monkeypatch, tmp_path / 'home')
@@ -30,6 +33,7 @@ def offline(monkeypatch, tmp_path):
         monkeypatch.setattr(
             cls, 'url', (tmp_path / 'no-mirror' / os.path.basename(cls.url)).as_uri()
         )
+        monkeypatch.setattr(cls, 'md5', None)  # the tests' archives are not the published ones
 
 
 @pytest.fixture
@@ -148,9 +152,21 @@ def test_archive_is_downloaded_from_the_url_and_checked(monkeypatch, tmp_path, d
 def test_download_with_the_wrong_checksum_keeps_nothing(monkeypatch, tmp_path, downloads):
     source = write_cifar10(tmp_path / 'mirror')  # not the published archive
     monkeypatch.setattr(CIFAR10, 'url', source.as_uri())
+    monkeypatch.setattr(CIFAR10, 'md5', CIFAR10_MD5)
     with pytest.raises(ChecksumError, match='c32a1d4ab5d03f1284b67883e8d87530'):
         CIFAR10()
     assert os.listdir(downloads) == []
+
+
+def test_damaged_archive_in_the_cache_offline_is_an_error_naming_it(monkeypatch, downloads):
+    archive = write_cifar10(downloads)  # not the published archive: damaged, as far as MD5 goes
+    monkeypatch.setattr(CIFAR10, 'md5', CIFAR10_MD5)
+    with pytest.raises(DownloadError) as info:
+        CIFAR10()
+    message = str(info.value)
+    assert message.startswith(f'CIFAR10: the file cifar-10-binary.tar.gz is damaged in {downloads}')
+    assert str(archive) in message and CIFAR10_MD5 in message
+    assert os.listdir(downloads) == ['cifar-10-binary.tar.gz']  # left for inspection, no cache
 
 
 # ---- corrupt archives ------------------------------------------------------------------

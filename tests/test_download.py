@@ -243,3 +243,79 @@ def test_show_progress_as_urlretrieve_report_hook(source, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith('\r[....')
     assert err.endswith('\r[' + '#' * 30 + '] 100.00% of 0.2 MiB')
+
+
+# ---- a cached file with a known checksum is verified -----------------------------------------
+CORRUPT = PAYLOAD[:-1] + b'\x00'
+CORRUPT_MD5 = hashlib.md5(CORRUPT).hexdigest()
+
+
+@pytest.fixture
+def corrupt_cache(tmp_path):
+    """A cache folder holding a damaged copy of the source's file, same size."""
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    (cache / 'weights.npz').write_bytes(CORRUPT)
+    return cache
+
+
+def test_corrupt_cached_file_is_downloaded_again(source, corrupt_cache):
+    _, url = source
+    path = get_file(url, md5=PAYLOAD_MD5, cache_dir=corrupt_cache)
+    assert path == str(corrupt_cache / 'weights.npz')
+    assert (corrupt_cache / 'weights.npz').read_bytes() == PAYLOAD
+    assert os.listdir(corrupt_cache) == ['weights.npz']
+
+
+def test_corrupt_cached_file_and_bad_download_raise_and_keep_the_cache(source, corrupt_cache):
+    src, url = source
+    src.write_bytes(b'changed upstream')
+    with pytest.raises(ChecksumError) as info:
+        get_file(url, md5=PAYLOAD_MD5, cache_dir=corrupt_cache)
+    message = str(info.value)
+    assert 'weights.npz' in message and PAYLOAD_MD5 in message
+    assert hashlib.md5(b'changed upstream').hexdigest() in message  # the new download's
+    assert CORRUPT_MD5 in message  # and the cached copy's
+    assert (corrupt_cache / 'weights.npz').read_bytes() == CORRUPT  # replaced only by a good file
+    assert os.listdir(corrupt_cache) == ['weights.npz']
+
+
+def test_corrupt_cached_file_offline_is_an_error_naming_it(tmp_path, corrupt_cache):
+    url = (tmp_path / 'nowhere' / 'weights.npz').as_uri()
+    with pytest.raises(DownloadError) as info:
+        get_file(url, md5=PAYLOAD_MD5, cache_dir=corrupt_cache)
+    message = str(info.value)
+    assert str(corrupt_cache / 'weights.npz') in message
+    assert PAYLOAD_MD5 in message and CORRUPT_MD5 in message and url in message
+    assert (corrupt_cache / 'weights.npz').read_bytes() == CORRUPT
+    assert os.listdir(corrupt_cache) == ['weights.npz']
+
+
+def test_good_cached_file_is_used_offline(source, tmp_path):
+    src, url = source
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    (cache / 'weights.npz').write_bytes(PAYLOAD)
+    src.unlink()
+    assert get_file(url, md5=PAYLOAD_MD5.upper(), cache_dir=cache) == str(cache / 'weights.npz')
+
+
+def test_cached_file_is_hashed_once_until_it_changes(source, tmp_path, monkeypatch):
+    _, url = source
+    cache = tmp_path / 'cache'
+    get_file(url, md5=PAYLOAD_MD5, cache_dir=cache)
+    hashed = []
+    real_md5 = hashlib.md5
+
+    def counting_md5(*args, **kwargs):
+        hashed.append(1)
+        return real_md5(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, 'md5', counting_md5)
+    for _ in range(3):
+        get_file(url, md5=PAYLOAD_MD5, cache_dir=cache)
+    assert hashed == []  # the download's own checksum stands for it
+    (cache / 'weights.npz').write_bytes(CORRUPT)  # a new file (size, time or inode differ)
+    os.utime(cache / 'weights.npz', ns=(1, 1))
+    assert get_file(url, md5=PAYLOAD_MD5, cache_dir=cache) == str(cache / 'weights.npz')
+    assert (cache / 'weights.npz').read_bytes() == PAYLOAD  # noticed and fetched again

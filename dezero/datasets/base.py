@@ -2,6 +2,8 @@
 a file into the download cache with a clear offline error, and showing a grid of
 images."""
 
+import os
+
 import numpy as np
 
 from dezero.download import DownloadError, downloads_dir, get_file
@@ -67,7 +69,8 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
 
     ``md5``, ``validate`` and ``progress`` are those of :func:`dezero.download.get_file`.
     When the download fails the DownloadError (a ChecksumError stays one) names
-    ``owner``, the file, the URL and the folder to put the file into by hand.
+    ``owner``, the file, the URL and the folder to put the file into by hand (a good
+    copy, when the file there is damaged).
     """
     folder = downloads_dir()
     try:
@@ -80,9 +83,14 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
             progress=progress,
         )
     except DownloadError as e:
+        # get_file fails with the file there only when that file failed its checksum
+        if os.path.exists(os.path.join(folder, e.file_name)):
+            state, what = 'is damaged in', 'a good copy'
+        else:
+            state, what = 'is not in', 'it'
         raise type(e)(
-            f'{owner}: the file {e.file_name} is not in {folder} and could not be '
-            f'downloaded from {url} ({e.reason or e}). Put it into that folder by hand',
+            f'{owner}: the file {e.file_name} {state} {folder} and could not be '
+            f'downloaded from {url} ({e.reason or e}). Put {what} into that folder by hand',
             url=url,
             file_name=e.file_name,
             folder=folder,
