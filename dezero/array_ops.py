@@ -9,6 +9,21 @@ import numpy as np
 from dezero import cuda
 from dezero.core import Variable
 
+#: float16, which is summed in float32 (builtin dtypes are singletons: ``x.dtype is
+#: FLOAT16`` is a quick test)
+FLOAT16 = np.dtype(np.float16)
+
+
+def sum_array(x, axis=None, keepdims=False):
+    """``x.sum(axis=axis, keepdims=keepdims)`` for ``x``, an array or a Variable, except
+    that a float16 array is summed in float32 and rounded to float16 once, at the end:
+    float16 partial sums overflow past 65504 and, added one at a time along an axis,
+    stop growing at 2048 (2048 + 1 rounds to 2048).  A Variable is summed by
+    ``F.sum``, which does the same."""
+    if x.dtype is FLOAT16 and not isinstance(x, Variable):
+        return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(FLOAT16)
+    return x.sum(axis=axis, keepdims=keepdims)
+
 
 def sum_to(x, shape):
     """Sum the array ``x`` down to ``shape``, undoing NumPy broadcasting.
@@ -27,7 +42,7 @@ def sum_to(x, shape):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    y = x.sum(axis=axes, keepdims=True)
+    y = sum_array(x, axes, keepdims=True)
     if lead > 0:
         y = y.reshape(y.shape[lead:])
     if y.shape != shape:
@@ -102,12 +117,25 @@ def scatter_add(target, indices, values):
 
 
 def logsumexp(x, axis=1):
-    """log(sum(exp(x), axis)) with keepdims, computed stably by shifting by the max."""
+    """log(sum(exp(x), axis)) of the array ``x``, with keepdims.
+
+    Computed stably, shifted by the maximum of each slice where that maximum is finite,
+    so that nothing overflows.  As in PyTorch, a slice of -inf gives -inf, one holding
+    +inf gives +inf and one holding nan gives nan, all without a warning.  float16 is
+    summed in float32, whose range the sum of a long slice may need."""
     xp = cuda.get_array_module(x)
     m = x.max(axis=axis, keepdims=True)
-    y = xp.exp(x - m)
-    s = y.sum(axis=axis, keepdims=True)
-    return m + xp.log(s)
+    finite = xp.isfinite(m)
+    if not finite.all():
+        m = xp.where(finite, m, 0)
+    float16 = x.dtype is FLOAT16
+    # x - m overflows to -inf for slices spanning more than the dtype's range, exp(x)
+    # to inf where a slice holds +inf, and log(0) is -inf for a slice of -inf: each the
+    # value wanted (underflow in exp is harmless too)
+    with np.errstate(over='ignore', under='ignore', divide='ignore'):
+        s = xp.exp(x - m).sum(axis=axis, keepdims=True, dtype=np.float32 if float16 else None)
+        y = m + xp.log(s)
+    return y.astype(FLOAT16) if float16 else y
 
 
 def array_equal(a, b):

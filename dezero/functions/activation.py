@@ -12,7 +12,7 @@ and one node in a recorded graph; relu and leaky_relu use
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import normalize_axis
+from dezero.array_ops import FLOAT16, normalize_axis
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.math import PiecewiseLinearGrad
@@ -49,12 +49,21 @@ def quiet_exp(x):
             return xp.exp(x)
 
 
-def stable_logsumexp(x, axes):
-    """log(sum(exp(x))) over ``axes`` with keepdims, for an array ``x``: shifted by the
-    maximum, so nothing overflows; terms too small to matter underflow quietly to 0."""
+def _to_float16(a):
+    """The array ``a`` (computed in float32 for a float16 input) rounded to float16;
+    values beyond its range become ±inf without a warning, as they do in float32."""
+    with np.errstate(over='ignore'):
+        return a.astype(FLOAT16)
+
+
+def shifted_by_max(x, axes):
+    """x - max(x, axes) for the array ``x``: at most 0, so that its exp cannot overflow.
+
+    Quietly, as in PyTorch: a slice whose maximum is infinite gives nan (inf - inf), and
+    a difference beyond the dtype's range gives -inf, whose exp is the 0 it rounds to."""
     m = max_keepdims(x, axes)
-    s = sum_keepdims(quiet_exp(x - m), axes)
-    return m + cuda.get_array_module(x).log(s)
+    with np.errstate(invalid='ignore', over='ignore'):
+        return x - m
 
 
 class QuietExp(Function):
@@ -188,10 +197,24 @@ def leaky_relu(x, slope=0.2):
 
 # ---- softmax ---------------------------------------------------------------------------
 def softmax_array(x, axis):
-    """exp(x) / sum(exp(x), axis) of the array ``x``, stably, as a fresh array."""
-    e = quiet_exp(x - max_keepdims(x, axis))
+    """exp(x) / sum(exp(x), axis) of the array ``x``, stably, as a fresh array (float16
+    computed in float32, as its row sums may exceed float16's range)."""
+    if x.dtype is FLOAT16:
+        return _to_float16(softmax_array(x.astype(np.float32), axis))
+    e = quiet_exp(shifted_by_max(x, axis))
     e /= sum_keepdims(e, axis)
     return e
+
+
+def log_softmax_array(x, axis):
+    """x - log(sum(exp(x), axis)) of the array ``x``, stably, as a fresh array (float16
+    computed in float32).  Computed as (x - m) - log(sum(exp(x - m))) with m the max:
+    x - logsumexp(x) would lose the small log term where x is large (1e8 + log 2 rounds
+    to 1e8 in float32)."""
+    if x.dtype is FLOAT16:
+        return _to_float16(log_softmax_array(x.astype(np.float32), axis))
+    y = shifted_by_max(x, axis)
+    return y - cuda.get_array_module(y).log(sum_keepdims(quiet_exp(y), axis))
 
 
 class Softmax(Function):
@@ -241,7 +264,8 @@ class SoftmaxGrad(Function):
 
 def softmax(x, axis=1):
     """Softmax over ``axis`` (an int or a tuple of ints): exp(x) normalised to sum to 1,
-    computed stably. Derivative: y * gy - y * sum(y * gy, axis)."""
+    computed stably (nan for a slice holding +inf or nan, or all -inf, as in PyTorch).
+    Derivative: y * gy - y * sum(y * gy, axis)."""
     x = as_input(x)
     return Softmax(check_axis('softmax', axis, x.ndim))(x)
 
@@ -257,7 +281,7 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        return x - stable_logsumexp(x, self.axis)
+        return log_softmax_array(x, self.axis)
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
@@ -276,6 +300,8 @@ class LogSoftmaxGrad(Function):
         self.axis = axis
 
     def forward(self, y, gy):
+        if gy.dtype is FLOAT16:  # in float32: the sum of gy may exceed float16's range
+            return _to_float16(self.forward(y.astype(np.float32), gy.astype(np.float32)))
         gx = quiet_exp(y) * -sum_keepdims(gy, self.axis)
         gx += gy
         return gx
@@ -293,6 +319,7 @@ class LogSoftmaxGrad(Function):
 
 def log_softmax(x, axis=1):
     """Logarithm of :func:`softmax` over ``axis``, computed stably as
-    x - logsumexp(x). Derivative: gy - softmax(x) * sum(gy, axis)."""
+    (x - max) - log(sum(exp(x - max))) (nan where softmax is nan).
+    Derivative: gy - softmax(x) * sum(gy, axis)."""
     x = as_input(x)
     return LogSoftmax(check_axis('log_softmax', axis, x.ndim))(x)

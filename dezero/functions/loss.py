@@ -2,9 +2,10 @@
 binary_cross_entropy.
 
 Each returns a 0-d Variable of the input's dtype, averaged over the batch (the first
-axis: divided by ``len(x)``).  Targets are constants: only the prediction gets a
-gradient, and each backward is written with operations that run on arrays and on
-Variables alike, so that derivatives of any order follow.
+axis: divided by ``len(x)``); float16 losses are summed in float32, as their sum may
+exceed float16's range where their mean does not.  Targets are constants: only the
+prediction gets a gradient, and each backward is written with operations that run on
+arrays and on Variables alike, so that derivatives of any order follow.
 
 Two arrays compared element by element must hold the same elements in the same order:
 their shapes are equal or differ only in axes of size 1, as predictions of shape (N, 1)
@@ -14,13 +15,15 @@ with every label.
 """
 
 import copy
+import math
 
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import FLOAT16
 from dezero.core import Function, Variable
-from dezero.functions.activation import quiet_exp, sigmoid, softmax
-from dezero.functions.rowwise import max_keepdims, sum_keepdims
+from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
+from dezero.functions.rowwise import sum_keepdims
 from dezero.functions.array import as_input, reshape
 from dezero.functions.math import clip
 
@@ -43,8 +46,21 @@ def _target(name, t):
     return t
 
 
-def _batch_size(name, x):
-    if x.ndim == 0 or len(x) == 0:
+def _batch_mean(loss, n, dtype):
+    """sum(loss) / n as a 0-d array of ``dtype`` (nan for an empty batch, n = 0; n < 0
+    gives the mean of -loss).  float16 is summed in float32, and the mean rounded to
+    float16 without a warning (±inf beyond its range)."""
+    total = loss.sum(dtype=np.float32) if loss.dtype is FLOAT16 else loss.sum()
+    mean = total / n if n else math.nan
+    if dtype is FLOAT16:
+        with np.errstate(over='ignore'):
+            return _scalar(mean, dtype)
+    return _scalar(mean, dtype)
+
+
+def _batch_size(name, x, empty=False):
+    """len(x); ValueError for a 0-d x, and for an empty batch unless ``empty``."""
+    if x.ndim == 0 or (len(x) == 0 and not empty):
         raise ValueError(
             f'{name}: expected a non-empty batch (first axis), got x of shape {x.shape}'
         )
@@ -74,7 +90,7 @@ def _float_target(t, x):
 
 # ---- mean squared error ------------------------------------------------------------------
 class MeanSquaredError(Function):
-    """y = sum((x0 - x1)**2) / len(x0) for x0 and x1 of one shape.
+    """y = sum((x0 - x1)**2) / len(x0) for x0 and x1 of one shape (nan for len(x0) = 0).
     Derivative: ±2 (x0 - x1) gy / len(x0)."""
 
     retain_inputs = (0, 1)
@@ -87,11 +103,15 @@ class MeanSquaredError(Function):
                 f'(mean_squared_error reshapes (N, 1) against (N,))'
             )
         diff = x0 - x1
-        return _scalar((diff * diff).sum() / len(x0), diff.dtype)
+        dtype = diff.dtype
+        if dtype is FLOAT16:  # squared in float32: float16 overflows past 256²
+            diff = diff.astype(np.float32)
+        return _batch_mean(diff * diff, len(x0), dtype)
 
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
-        gx0 = (x0 - x1) * (gy * (2.0 / len(x0)))
+        n = len(x0)
+        gx0 = (x0 - x1) * (gy * (2.0 / n if n else math.nan))  # empty when n = 0
         return gx0, -gx0 if needs_input_grad[1] else None
 
 
@@ -100,6 +120,7 @@ def mean_squared_error(x0, x1):
     x0 and x1 have the same shape, or shapes that differ only in axes of size 1, as
     (N, 1) and (N,): the one with fewer axes (x1 if both have as many) is then reshaped
     to the other's shape, so (1, 1) against (1,) compares one value with one.
+    An empty batch gives nan, as in PyTorch.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
     x0, x1 = _paired('mean_squared_error', as_input(x0), as_input(x1))
     return MeanSquaredError()(x0, x1)
@@ -108,14 +129,14 @@ def mean_squared_error(x0, x1):
 def _paired(name, x0, x1):
     """The two inputs of a mean squared error with one shape: equal shapes, or shapes
     that differ only in axes of size 1, where the one with fewer axes (x1 if both have
-    as many) is reshaped to the other's; checked to hold a non-empty batch."""
+    as many) is reshaped to the other's; checked to hold a batch (a first axis)."""
     _check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
     if x0.shape != x1.shape:
         if x0.ndim < x1.ndim:
             x0 = reshape(x0, x1.shape)
         else:
             x1 = reshape(x1, x0.shape)
-    _batch_size(name, x0)
+    _batch_size(name, x0, empty=True)
     return x0, x1
 
 
@@ -147,8 +168,11 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, x):
         xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
+        dtype = x.dtype
+        if dtype is FLOAT16:  # in float32: row sums and the loss's sum may need its range
+            x = x.astype(np.float32)
         n = len(x)
-        shifted = x - max_keepdims(x, 1)
+        shifted = shifted_by_max(x, 1)
         e = quiet_exp(shifted)
         total = sum_keepdims(e, 1)
         rows = xp.arange(n)
@@ -158,8 +182,8 @@ class SoftmaxCrossEntropy(Function):
             raise _label_out_of_range('softmax_cross_entropy', self.t, x.shape[1]) from None
         picked -= xp.log(total[:, 0])
         e /= total
-        self.p = e
-        return _scalar(picked.sum() / -n, x.dtype)
+        self.p = e if dtype is not FLOAT16 else e.astype(FLOAT16)
+        return _batch_mean(picked, -n, dtype)
 
     def backward(self, gy):
         p = self.p  # on arrays: the softmax that forward kept
@@ -211,6 +235,7 @@ def _class_labels(name, x, t):
         and x.ndim == 2
         and t.size
         and type(x.data if isinstance(x, Variable) else x) is np.ndarray
+        and x.dtype.kind == 'f'
     ):  # the usual case, quickly: NumPy's indexing in forward refuses labels >= C
         if t.dtype.kind == 'u' or np.minimum.reduce(t) >= 0:
             return t
@@ -219,6 +244,8 @@ def _class_labels(name, x, t):
         raise ValueError(f'{name}: x must be 2-D logits (N, C), got shape {x.shape}')
     n, c = x.shape
     _batch_size(name, x)
+    if x.dtype.kind != 'f':
+        raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
     if _without_ones(t.shape) != _without_ones((n,)):
         raise ValueError(
             f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
@@ -266,7 +293,7 @@ class SigmoidCrossEntropy(Function):
         with np.errstate(under='ignore'):
             softplus = xp.log1p(xp.exp(-xp.abs(x)))
         loss = xp.maximum(x, 0) - x * self.t + softplus
-        return _scalar(loss.sum() / len(x), x.dtype)
+        return _batch_mean(loss, len(x), x.dtype)
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
@@ -324,7 +351,7 @@ class BinaryCrossEntropy(Function):
         p = xp.clip(p, eps, 1 - eps)
         t = self.t
         loss = t * xp.log(p) + (1 - t) * xp.log1p(-p)
-        return _scalar(-loss.sum() / len(p), p.dtype)
+        return _batch_mean(loss, -len(p), p.dtype)
 
     def backward(self, gy):
         (p,) = self.retained_inputs()

@@ -3,7 +3,17 @@
 Each gradient is reshaped so that it broadcasts back over the reduced axes.
 """
 
-from dezero.array_ops import logsumexp as _logsumexp_array, normalize_axis, reshape_sum_backward
+import math
+
+import numpy as np
+
+from dezero.array_ops import (
+    FLOAT16,
+    logsumexp as _logsumexp_array,
+    normalize_axis,
+    reshape_sum_backward,
+    sum_array,
+)
 from dezero.core import Function
 from dezero.functions.array import as_input, broadcast_to
 from dezero.functions.math import exp
@@ -28,7 +38,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        return sum_array(x, self.axis, self.keepdims)
 
     def backward(self, gy):
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
@@ -43,15 +53,37 @@ def sum(x, axis=None, keepdims=False):
     return Sum(axis, keepdims)(x)
 
 
+class Mean(Sum):
+    """y = sum of x over ``axis`` / n, for the n elements summed into each value of y.
+    Derivative: gy / n broadcast back to x's shape."""
+
+    def __init__(self, axis, keepdims, n):
+        super().__init__(axis, keepdims)
+        # the mean of nothing is nan, as in NumPy (quietly: 0 * nan raises no flag)
+        self.scale = 1.0 / n if n else math.nan
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        if x.dtype is FLOAT16:  # the sum in float32: it may exceed float16's range
+            y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32) * self.scale
+            return y.astype(FLOAT16)
+        y = x.sum(axis=self.axis, keepdims=self.keepdims) * self.scale
+        # NumPy 1 makes a float32 scalar times a Python float a float64
+        return y.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else y
+
+    def backward(self, gy):
+        return super().backward(gy * self.scale)
+
+
 def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean of ``x`` over ``axis``. Derivative: gy / n broadcast back."""
+    """Arithmetic mean of ``x`` over ``axis`` (nan over no elements; integers give
+    float64). Derivative: gy / n broadcast back, for the n elements averaged."""
     x = as_input(x)
     axes = _check_axis('mean', axis, x.ndim)
     n = 1
     for a in axes:
         n *= x.shape[a]
-    y = sum(x, axis, keepdims)
-    return y * (1.0 / n) if n else y
+    return Mean(axis, keepdims, n)(x)
 
 
 average = mean
@@ -181,12 +213,17 @@ class LogSumExp(Function):
         (y,) = self.retained_outputs()
         y = reshape_sum_backward(y, self.x_shape, self.axis, self.keepdims)
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
-        return gy * exp(x - y)
+        # quietly, as in PyTorch: where y is infinite x - y is nan (inf - inf) or -inf,
+        # and a difference beyond the dtype's range is -inf, whose exp rounds to 0
+        with np.errstate(invalid='ignore', over='ignore'):
+            return gy * exp(x - y)
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, without overflow for large x.
-    Derivative: softmax of x over the same axes, times gy."""
+    """log(sum(exp(x))) over ``axis``, without overflow for large x; as in PyTorch, -inf
+    where every x is -inf and inf where one is +inf.
+    Derivative: gy * exp(x - y), the softmax of x over the same axes (nan where y is
+    infinite and x equals it, as PyTorch gives)."""
     x = as_input(x)
     _check_axis('logsumexp', axis, x.ndim)
     return LogSumExp(axis, keepdims)(x)

@@ -13,13 +13,16 @@ each row is a separate short loop.  Here the same results come by other routes:
 
 These routes are taken for NumPy float32 and float64 arrays of two dimensions; for
 everything else (other dtypes, CuPy arrays, other shapes) the functions fall back to
-NumPy's (or CuPy's) own reductions.  They are plain array helpers: they record nothing
-and are not differentiated.
+NumPy's (or CuPy's) own reductions, float16 summed in float32 (see
+:func:`~dezero.array_ops.sum_array`).  They are plain array helpers: they record
+nothing and are not differentiated.
 """
 
 import functools
 
 import numpy as np
+
+from dezero.array_ops import sum_array
 
 #: rows up to this long have their maxima taken through a transposed copy
 SHORT_ROW = 32
@@ -67,12 +70,12 @@ def sum_keepdims(x, axis):
         return (x @ _ones(x.shape[1], x.dtype)).reshape(-1, 1)
     if along == 0:
         return column_sums(x).reshape(1, -1)
-    return x.sum(axis=axis, keepdims=True)
+    return sum_array(x, axis, keepdims=True)
 
 
 def column_sums(x):
-    """``x.sum(axis=0)`` for the array ``x``: for a batch of gradients (N, C), the sum
-    over the batch, as a bias's gradient is."""
+    """``x.sum(axis=0)`` for ``x``, an array or a Variable: for a batch of gradients
+    (N, C), the sum over the batch, as a bias's gradient is."""
     if _blas_matrix(x):
         return _ones(x.shape[0], x.dtype) @ x
-    return x.sum(axis=0)
+    return sum_array(x, 0)

@@ -290,3 +290,32 @@ def test_leaky_relu_refuses_a_non_numeric_slope():
     # a NumPy scalar slope is fine and does not upcast float32
     y = F.leaky_relu(np.array([-1.0], dtype=np.float32), np.float64(0.5))
     assert y.dtype == np.float32 and y.data[0] == -0.5
+
+
+def test_log_softmax_of_large_values_is_exact():
+    # x - logsumexp(x) would round logsumexp to x and give 0
+    for dtype in (np.float32, np.float64):
+        x = Variable(np.array([[1e8, 1e8], [1e8, -1e8]], dtype))
+        y = F.log_softmax(x)
+        y.grad = Variable(np.array([[1.0, 2.0], [1.0, 2.0]], dtype))
+        y.backward()
+        np.testing.assert_allclose(y.data, [[-np.log(2.0)] * 2, [0.0, -2e8]], rtol=1e-7)
+        np.testing.assert_allclose(x.grad.data, [[-0.5, 0.5], [-2.0, 2.0]], rtol=1e-7)
+
+
+# ---- float16: row sums in float32 ----------------------------------------------------------
+def test_float16_softmax_over_a_long_axis():
+    # float16 sums added one at a time along an axis stop growing at 2048, and a row
+    # sum of 100,000 exceeds float16's range
+    for shape, axis in [((5000, 2), 0), ((2, 100_000), 1)]:
+        x = Variable(np.zeros(shape, np.float16))
+        n = shape[axis]
+        y = F.softmax(x, axis=axis)
+        assert y.dtype == np.float16
+        np.testing.assert_allclose(y.data, 1 / n, rtol=1e-2)
+        y = F.log_softmax(x, axis=axis)
+        assert y.dtype == np.float16
+        np.testing.assert_allclose(y.data, -np.log(n), rtol=1e-3)
+        y.backward()
+        assert x.grad.dtype == np.float16
+        np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-2)  # 1 - n * (1 / n)

@@ -128,6 +128,18 @@ def test_float64_bias_on_float32_product_is_not_rounded_down():
     assert y.dtype == np.float64 and y.data[0, 0] == 1.0 + 1e-12
 
 
+def test_float16_bias_gradient_over_a_big_batch_is_exact():
+    # the bias's gradient sums 10,000 rows: in float32, rounded to float16 once (float16
+    # sums along the batch axis stop growing at 2048); the products are NumPy's
+    x = Variable(np.ones((10_000, 3), np.float16))
+    W, b = Variable(np.ones((3, 2), np.float16)), Variable(np.zeros(2, np.float16))
+    y = F.linear(x, W, b)
+    y.backward()
+    assert b.grad.dtype == np.float16 and W.grad.dtype == np.float16
+    np.testing.assert_array_equal(b.grad.data, [10_000.0] * 2)
+    np.testing.assert_array_equal(W.grad.data, np.full((3, 2), 10_000.0))
+
+
 @pytest.mark.parametrize(
     'x_shape, w_shape, b_shape, words',
     [

@@ -2,6 +2,7 @@
 binary_cross_entropy."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -402,3 +403,80 @@ def test_binary_cross_entropy_refuses_bad_input():
         F.binary_cross_entropy(np.array([0, 1]), np.array([0, 1]))
     with pytest.raises(ValueError, match='binary_cross_entropy: eps'):
         F.binary_cross_entropy(np.full(2, 0.5), np.ones(2), eps=0.0)
+
+
+# ---- float16: losses summed in float32 ----------------------------------------------------
+# The sum of 70,000 float16 losses exceeds float16's largest value, 65504, though their
+# mean does not.
+N16 = 70_000
+
+
+def _float16_loss_and_grad(f, x, *args):
+    x = Variable(np.asarray(x, np.float16))
+    y = f(x, *args)
+    y.backward()
+    assert y.dtype == np.float16 and x.grad.dtype == np.float16
+    return float(y.data), x.grad.data.astype(np.float64)
+
+
+def test_float16_mean_squared_error_of_many_values():
+    y, gx = _float16_loss_and_grad(
+        F.mean_squared_error, np.full(N16, 2.0), np.zeros(N16, np.float16)
+    )
+    assert y == 4.0
+    np.testing.assert_allclose(gx, 4.0 / N16, rtol=1e-2)  # 2 * 2 / N, near float16's least
+
+
+def test_float16_mean_squared_error_squares_beyond_the_range():
+    # 300² overflows float16, 300² / 1000 does not
+    x0 = np.zeros(1000)
+    x0[0] = 300.0
+    y, gx = _float16_loss_and_grad(F.mean_squared_error, x0, np.zeros(1000, np.float16))
+    assert y == 90.0
+    assert gx[0] == pytest.approx(0.6, rel=1e-3) and not gx[1:].any()
+
+
+def test_float16_softmax_cross_entropy_of_many_rows():
+    y, gx = _float16_loss_and_grad(
+        F.softmax_cross_entropy, np.zeros((N16, 10)), np.zeros(N16, np.int64)
+    )
+    assert y == pytest.approx(np.log(10.0), rel=1e-3)
+    np.testing.assert_allclose(gx[0], [-0.9 / N16] + [0.1 / N16] * 9, rtol=1e-2)
+
+
+def test_float16_softmax_cross_entropy_of_many_classes():
+    # the softmax's row sum, 100,000, exceeds float16's range; log(100,000) does not
+    y, gx = _float16_loss_and_grad(
+        F.softmax_cross_entropy, np.zeros((2, 100_000)), np.array([0, 1])
+    )
+    assert y == pytest.approx(np.log(100_000), rel=1e-3)
+    np.testing.assert_allclose(gx[0, 1:], 1e-5 / 2, rtol=1e-2)
+
+
+def test_float16_sigmoid_cross_entropy_of_many_values():
+    y, gx = _float16_loss_and_grad(F.sigmoid_cross_entropy, np.full(N16, -3.0), np.ones(N16))
+    assert y == pytest.approx(np.log1p(np.exp(3.0)), rel=1e-3)
+
+
+def test_float16_binary_cross_entropy_of_many_values():
+    y, gx = _float16_loss_and_grad(F.binary_cross_entropy, np.full(N16, 0.1), np.ones(N16))
+    assert y == pytest.approx(-np.log(0.1), rel=1e-3)
+
+
+# ---- empty batches --------------------------------------------------------------------------
+@pytest.mark.parametrize('shape', [(0,), (0, 3)])
+def test_mean_squared_error_of_an_empty_batch_is_nan(shape):
+    x0 = Variable(np.zeros(shape, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = F.mean_squared_error(x0, np.zeros(shape, np.float32))
+        y.backward()
+    assert y.dtype == np.float32 and np.isnan(y.data)
+    assert x0.grad.shape == shape and x0.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize('dtype', [np.int64, np.uint8, np.bool_])
+def test_softmax_cross_entropy_refuses_logits_that_are_not_floating_point(dtype):
+    x = Variable(np.array([[1, 0], [0, 1]], dtype=dtype))
+    with pytest.raises(TypeError, match='softmax_cross_entropy: x must hold floating-point logits'):
+        F.softmax_cross_entropy(x, np.array([0, 1]))

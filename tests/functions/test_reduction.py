@@ -1,6 +1,7 @@
 """Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims, and the
 gradient function of max and min, ExtremumGrad."""
 
+import warnings
 import weakref
 
 import numpy as np
@@ -195,3 +196,75 @@ def test_float32_second_order_stays_float32(name, sample):
     x.cleargrad()
     (gx * gx).sum().backward()
     assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- float16: sums accumulate in float32 -------------------------------------------------
+# float16 partial sums overflow past 65504, and added one at a time along an axis they
+# stop growing at 2048 (2048 + 1 rounds to 2048)
+def test_float16_mean_of_many_values_does_not_overflow():
+    x = Variable(np.ones(100_000, np.float16))
+    for f in (F.mean, F.average):
+        y = f(x)
+        assert y.dtype == np.float16 and y.data == 1.0
+        x.cleargrad()
+        y.backward()
+        assert x.grad.dtype == np.float16
+        np.testing.assert_array_equal(x.grad.data, np.float16(1e-5))
+
+
+def test_float16_sums_and_means_along_an_axis_are_exact():
+    x = Variable(np.ones((10_000, 2), np.float16))
+    y = F.sum(x, axis=0)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, [10_000.0, 10_000.0])
+    np.testing.assert_array_equal(F.mean(x, axis=0).data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.sum(axis=0).data, [10_000.0, 10_000.0])
+    y.backward()
+    assert x.grad.dtype == np.float16
+
+
+def test_float16_sum_beyond_the_range_is_inf():
+    with np.errstate(over='ignore'):
+        y = F.sum(np.ones(100_000, np.float16))
+    assert y.dtype == np.float16 and y.data == np.inf
+
+
+def test_float16_logsumexp_of_many_values():
+    y = F.logsumexp(np.zeros((2, 100_000), np.float16), axis=1)
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(y.data, np.log(100_000), rtol=1e-3)
+
+
+# ---- empty inputs ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'shape, axis, expected',
+    [
+        ((0,), None, np.nan),
+        ((0, 3), None, np.nan),
+        ((0, 3), 0, [np.nan] * 3),
+        ((0, 3), 1, np.zeros(0)),
+        ((3, 0), 0, np.zeros(0)),
+        ((3, 0), 1, [np.nan] * 3),
+    ],
+)
+def test_mean_of_nothing_is_nan_and_its_gradient_is_empty(shape, axis, expected):
+    x = Variable(np.zeros(shape))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = F.mean(x, axis=axis)
+        y.backward()
+    assert y.shape == np.shape(expected)
+    np.testing.assert_array_equal(y.data, expected)
+    assert x.grad.shape == shape and x.grad.dtype == np.float64
+
+
+@pytest.mark.parametrize('shape, axis', [((0,), None), ((0, 3), 0), ((0, 3), 1), ((3, 0), 1)])
+def test_sum_of_nothing_is_zero_and_its_gradient_is_empty(shape, axis):
+    x = Variable(np.zeros(shape, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = F.sum(x, axis=axis)
+        y.backward()
+    np.testing.assert_array_equal(y.data, np.zeros(shape, np.float32).sum(axis=axis))
+    assert y.dtype == np.float32
+    assert x.grad.shape == shape and x.grad.dtype == np.float32

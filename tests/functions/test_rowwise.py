@@ -11,6 +11,14 @@ from dezero.functions.rowwise import (
     sum_keepdims,
 )
 
+
+def _numpy_sum(x, axis, keepdims=False):
+    """NumPy's sum, with float16 accumulated in float32 and rounded once, as here."""
+    if x.dtype == np.float16:
+        return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
+    return x.sum(axis=axis, keepdims=keepdims)
+
+
 SHAPES = [(100, 10), (3, 1), (1, 7), (0, 4), (5, 0), (8, SHORT_ROW + 1), (4, BLAS_ROW_SUM + 1)]
 
 
@@ -26,14 +34,12 @@ def test_max_and_sums_equal_numpy(shape, dtype, axis):
             max_keepdims(x, axis)
     else:
         np.testing.assert_array_equal(max_keepdims(x, axis), want)
-    got, want = sum_keepdims(x, axis), x.sum(axis=axis, keepdims=True)
+    got, want = sum_keepdims(x, axis), _numpy_sum(x, axis, keepdims=True)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
-    got = column_sums(x)
-    assert got.shape == x.sum(axis=0).shape and got.dtype == x.sum(axis=0).dtype
-    np.testing.assert_allclose(
-        got, x.sum(axis=0), rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4
-    )
+    got, want = column_sums(x), _numpy_sum(x, 0)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
 
 
 def test_non_contiguous_and_non_finite_values():
@@ -55,3 +61,12 @@ def test_results_are_fresh_arrays():
     a += 1
     np.testing.assert_array_equal(b, [3.0, 3.0])
     np.testing.assert_array_equal(column_sums(x), [3.0, 3.0])
+
+
+def test_float16_sums_are_accumulated_in_float32():
+    # NumPy adds float16 along a strided axis one value at a time, in float16, and
+    # stops growing at 2048 (2048 + 1 rounds to 2048)
+    x = np.ones((10_000, 2), np.float16)
+    for got in (sum_keepdims(x, 0), column_sums(x), sum_keepdims(x.T, 1)):
+        assert got.dtype == np.float16
+        np.testing.assert_array_equal(got, np.full(got.shape, 10_000.0))
