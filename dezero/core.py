@@ -163,18 +163,40 @@ def as_variable(obj):
     )
 
 
+def _checked_data(data):
+    """What ``Variable.data = data`` stores for something other than a NumPy array: a
+    0-d array for a NumPy scalar (``x.data = x.data - 1`` on 0-d data gives one), a CuPy
+    array or None as it is; TypeError for anything else."""
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if data is None or cuda.is_array(data):
+        return data
+    raise TypeError(
+        f'Variable.data: expected a NumPy (or CuPy) array or None, got '
+        f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
+    )
+
+
+# Counts assignments to Variable.data (see Variable._set_data).  Every recorded
+# function notes its value, so that backward can tell a value changed since.
+_data_clock = 0
+
+
 class Variable:
     """A node of the computation graph: an array ``data`` and, after backprop, ``grad``.
 
     ``Variable(data, name=None)`` accepts a NumPy (or CuPy) array or ``None``; anything
     else (a float, a list) raises TypeError: wrap it with ``np.array(...)``.
     ``requires_grad`` says whether gradients flow into it: True for the Variables you
-    make, False for constants (the arrays a function wraps, the seeds of ``backward``),
-    and for a function's output, whether any of its inputs requires one.
+    make (but False for bool data, which has no derivative), False for constants (the
+    arrays a function wraps, the seeds of ``backward``, results computed under
+    ``no_grad()``), and for a function's output, whether any of its inputs requires
+    one.
     """
 
     __slots__ = (
-        'data',
+        '_data',
+        '_changed_at',
         'name',
         'grad',
         'creator',
@@ -196,31 +218,53 @@ class Variable:
                 f'Variable: data must be a NumPy (or CuPy) array or None, got '
                 f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
             )
-        self.data = data
+        self._data = data
+        self._changed_at = 0
         self.name = name
         self.grad = None
         self.creator = None
         self.generation = 0
-        self.requires_grad = True
+        # bool data has no derivative: such a Variable is a constant, as in PyTorch
+        self.requires_grad = data is None or data.dtype.kind != 'b'
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything
 
+    # ---- the data, and when it changed -----------------------------------------------
+    # Assigning ``data`` (``v.data = a``, and ``v.data -= a``, which assigns the updated
+    # array back, as every optimizer does) notes the moment in ``_changed_at``: a tick
+    # of the clock that every function reads when it is recorded.  A backward that
+    # would read a value changed after its forward pass used it raises instead of
+    # computing a gradient from the new value.  The engine reads ``_data`` directly.
+    def _set_data(self, data):
+        global _data_clock
+        if type(data) is not np.ndarray:
+            data = _checked_data(data)
+        _data_clock += 1
+        self._changed_at = _data_clock
+        self._data = data
+
+    data = property(
+        operator.attrgetter('_data'),
+        _set_data,
+        doc='The array this Variable holds (NumPy or CuPy), or None.',
+    )
+
     # ---- array-like properties -------------------------------------------------------
     # The array's own: v.shape is v.data.shape.  (An attrgetter reads them without a
     # Python call; the engine and the layers read shapes on every operation.)
-    shape = property(operator.attrgetter('data.shape'), doc='The shape of the data.')
-    ndim = property(operator.attrgetter('data.ndim'), doc='The number of dimensions.')
-    size = property(operator.attrgetter('data.size'), doc='The number of elements.')
-    dtype = property(operator.attrgetter('data.dtype'), doc='The dtype of the data.')
+    shape = property(operator.attrgetter('_data.shape'), doc='The shape of the data.')
+    ndim = property(operator.attrgetter('_data.ndim'), doc='The number of dimensions.')
+    size = property(operator.attrgetter('_data.size'), doc='The number of elements.')
+    dtype = property(operator.attrgetter('_data.dtype'), doc='The dtype of the data.')
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __repr__(self):
-        if self.data is None:
+        if self._data is None:
             return 'variable(None)'
-        body = str(self.data).replace('\n', '\n' + ' ' * len('variable('))
+        body = str(self._data).replace('\n', '\n' + ' ' * len('variable('))
         return f'variable({body})'
 
     # ---- conversions -----------------------------------------------------------------
@@ -238,7 +282,7 @@ class Variable:
         return int(self._single_element('int()', TypeError))
 
     def _single_element(self, what, error):
-        data = self.data
+        data = self._data
         if data is None:
             raise error(f'{what}: this Variable holds no data (None)')
         if data.size != 1:
@@ -257,7 +301,7 @@ class Variable:
 
         Arithmetic is not affected: ``ndarray + v`` still calls the Variable's operator
         (``__array_ufunc__ = None``), and NumPy ufuncs refuse Variables."""
-        data = self.data
+        data = self._data
         if data is None:
             raise ValueError('np.asarray: this Variable holds no data (None)')
         if not isinstance(data, np.ndarray) or cuda.is_gpu_array(data):
@@ -338,22 +382,33 @@ class Variable:
     def backward(self, retain_grad=False, create_graph=False):
         """Compute the gradient of this variable with respect to every variable behind it.
 
-        The seed gradient is ``grad`` if set, else ones of this variable's shape (the
-        derivative of a scalar loss with respect to itself).  Gradients accumulate into
-        ``.grad`` of the leaves; those of intermediate variables are dropped unless
-        ``retain_grad`` is True.  With ``create_graph=True`` the backward computation
-        is itself recorded, so the gradients can be differentiated again.
+        The seed gradient is ``grad`` if set (a Variable or an array of this variable's
+        shape, floating point, on its device; cast to its dtype), else ones of this
+        variable's shape (the derivative of a scalar loss with respect to itself), in
+        its dtype, or float64 for integer data.  Gradients accumulate into ``.grad`` of
+        the leaves; those of intermediate variables are dropped unless ``retain_grad``
+        is True.  With ``create_graph=True`` the backward computation is itself
+        recorded, so the gradients can be differentiated again.
+
+        Refused: a variable computed without a graph (under ``no_grad()``, or from
+        constants only), bool data, and a backward that would read a value assigned
+        (``v.data = ...``, ``v.data -= ...``, an optimizer's update) after the forward
+        pass used it.
         """
-        if self.data is None:
+        data = self._data
+        if data is None:
             raise ValueError('backward: this Variable holds no data (None)')
-        seed = self.grad
-        if seed is None:
-            data = self.data
-            xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
-            seed = xp.empty(data.shape, data.dtype)
-            seed.fill(1)
-            if create_graph or self.creator is None:
-                seed = _constant(seed)
+        if not self.requires_grad:
+            _seed(self, None, False)  # (which refuses bool data as such)
+            raise RuntimeError(
+                f'backward: this Variable {_describe(self)} does not require a '
+                f'gradient: it was computed under no_grad(), or from constants only '
+                f'(arrays, bool data, arrays returned by a backward), so no graph leads '
+                f'back from it; compute it with backprop enabled from Variables'
+            )
+        seed = _seed(self, self.grad, create_graph)
+        if not isinstance(seed, Variable) and (create_graph or self.creator is None):
+            seed = _constant(seed)
         if self.creator is None:  # d(self)/d(self) is the seed
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
@@ -371,8 +426,9 @@ class Variable:
     def to_cpu(self):
         """Move the data (and the gradient, if any) to the CPU as NumPy arrays; a
         no-op for NumPy data."""
-        if self.data is not None:
-            self.data = cuda.as_numpy(self.data)
+        moved = cuda.as_numpy(self._data) if self._data is not None else None
+        if moved is not self._data:  # (a change of data only if it moved)
+            self.data = moved
         if self.grad is not None:
             self.grad.to_cpu()
 
@@ -382,8 +438,9 @@ class Variable:
         Raises RuntimeError, saying how to install CuPy, when CuPy is missing, or why
         no GPU can be used."""
         cuda.require_gpu('Variable.to_gpu')
-        if self.data is not None:
-            self.data = cuda.as_cupy(self.data)
+        moved = cuda.as_cupy(self._data) if self._data is not None else None
+        if moved is not self._data:
+            self.data = moved
         if self.grad is not None:
             self.grad.to_gpu()
 
@@ -401,7 +458,8 @@ def _fresh_variable(array, requires_grad):
     """A Variable of ``array``, made by no function: what ``Variable(array)`` makes,
     without the check of ``__init__``, for arrays the engine made itself."""
     v = _new_variable(Variable)
-    v.data = array
+    v._data = array
+    v._changed_at = 0
     v.name = v.grad = v.creator = v._hooks = v._stand_in = None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
@@ -413,21 +471,134 @@ def _constant(array):
     return _fresh_variable(array, False)
 
 
+def _describe(v):
+    """How errors name a variable: its name, if any, with its shape and dtype."""
+    data = v._data
+    what = 'no data' if data is None else f'shape {tuple(data.shape)}, {data.dtype}'
+    return f'{v.name!r} ({what})' if v.name else f'({what})'
+
+
+def _seed(y, given, recorded):
+    """The gradient a backward pass from ``y`` starts with, as an array of its own.
+
+    Ones when ``given`` is None, of y's dtype (float64 for integer data).  Otherwise
+    ``given`` (a Variable or an array) must match y's shape and device and be floating
+    point; it is copied, cast to y's dtype when that is floating point, so that no
+    gradient the pass stores shares memory with it.  A recorded pass (``recorded``)
+    keeps a given Variable of y's dtype as it is, so that the results can be
+    differentiated with respect to it.  Bool data has no derivative."""
+    data = y._data
+    kind = data.dtype.kind
+    if kind == 'b':
+        raise TypeError(
+            f'backward: this Variable {_describe(y)} holds bool data, which has no '
+            f'derivative (NumPy computes logically on bools); compute with floating '
+            f'point data, e.g. x.astype(np.float32)'
+        )
+    if given is None:
+        xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
+        seed = xp.empty(data.shape, data.dtype if kind in 'fc' else np.float64)
+        seed.fill(1)
+        return seed
+    g = given._data if isinstance(given, Variable) else given
+    if not (isinstance(g, cuda.array_types) or cuda.is_array(g)):
+        raise TypeError(
+            f'backward: the gradient set in .grad to start from is a '
+            f'{type(g).__name__}; expected a Variable or an array of shape {data.shape}'
+        )
+    if cuda.device_name(g) != cuda.device_name(data):
+        raise TypeError(
+            f'backward: the gradient set in .grad is on the {cuda.device_name(g)}, but '
+            f'this Variable {_describe(y)} is on the {cuda.device_name(data)}; move '
+            f'one of them'
+        )
+    if g.shape != data.shape:
+        raise ValueError(
+            f'backward: the gradient set in .grad has shape {tuple(g.shape)}, but this '
+            f'Variable {_describe(y)} needs one of its own shape; set .grad to an '
+            f'array of shape {tuple(data.shape)}, or to None to start from ones'
+        )
+    if g.dtype.kind not in 'fc':
+        raise TypeError(
+            f'backward: the gradient set in .grad is {g.dtype}; a gradient must be '
+            f'floating point (this Variable is {_describe(y)})'
+        )
+    if recorded and isinstance(given, Variable) and g.dtype == data.dtype:
+        return given
+    return g.astype(data.dtype if kind in 'fc' else g.dtype)  # (a copy)
+
+
 def _store_gradients(grads, recorded):
     """Add each gradient of a pass ({variable: gradient}: arrays, or Variables when
     ``recorded``) to the variable's ``.grad``, a Variable.  A recorded sum is itself
-    recorded, so that it can be differentiated too."""
+    recorded, so that it can be differentiated too.
+
+    Every ``.grad`` gets memory of its own: a gradient that shares its memory with one
+    stored before (``a + b`` gives both the same array) or that cannot be written (a
+    broadcast view) is copied, so that changing one ``.grad`` in place (weight decay,
+    clipping) changes no other.  Gradients are checked first: floating point, for a
+    variable that is not bool, and shaped as a ``.grad`` already there."""
+    stored = []
     for x, gx in grads.items():
-        # a stand-in here was cut by unchain() from a variable that is gone
+        # (a stand-in here was cut by unchain() from a variable that is gone)
         if not x.requires_grad or type(x) is _StandIn:
             continue
+        g = gx._data if recorded else gx
+        if g.dtype.kind != 'f' or x.grad is not None:
+            _check_gradient(x, g)  # raises, unless complex or adding to a .grad
+        stored.append((x, gx))
+    owners = set()  # the ids of the arrays whose memory the stored gradients use
+    for x, gx in stored:
         old = x.grad
-        if recorded:
-            x.grad = gx if old is None else old + gx
+        if old is not None:  # a new array, or a new recorded sum
+            x.grad = old + gx if recorded else _fresh_variable(old._data + gx, True)
             continue
-        if old is not None:
-            gx = old.data + gx
-        x.grad = _fresh_variable(gx if type(gx) is np.ndarray else as_array(gx), True)
+        array = gx._data if recorded else gx
+        base = array.base  # the array owning the memory of a view
+        owner = id(array) if base is None else id(base)
+        if owner in owners or (base is not None and not array.flags.writeable):
+            gx = _Copy()(gx) if recorded else array.copy()
+        else:
+            owners.add(owner)
+        if recorded:
+            x.grad = gx
+        else:
+            x.grad = _fresh_variable(gx if type(gx) is np.ndarray else as_array(gx), True)
+
+
+def _check_gradient(x, g):
+    """Refuse the gradient array ``g`` computed for the variable ``x``, and what
+    ``x.grad`` holds already, unless they can be stored (see _store_gradients)."""
+    if g.dtype.kind not in 'fc':
+        raise TypeError(
+            f'backward: the gradient computed for the variable {_describe(x)} is '
+            f'{g.dtype}; gradients must be floating point (a backward returned an '
+            f'integer or bool array)'
+        )
+    data = x._data
+    if data is not None and data.dtype.kind == 'b':
+        raise TypeError(
+            f'backward: a gradient reached the variable {_describe(x)}, which holds '
+            f'bool data and has no derivative (NumPy computes logically on bools); '
+            f'make it floating point (x.astype(np.float32)), or pass the bool array '
+            f'as an array rather than a Variable'
+        )
+    old = x.grad
+    if old is None:
+        return
+    if not isinstance(old, Variable):
+        if not (isinstance(old, cuda.array_types) or cuda.is_array(old)):
+            raise TypeError(
+                f'backward: the variable {_describe(x)} has .grad set to a '
+                f'{type(old).__name__}; expected None, a Variable or an array'
+            )
+        x.grad = old = _fresh_variable(old, True)
+    if old.shape != g.shape:
+        raise ValueError(
+            f'backward: the variable {_describe(x)} has .grad of shape '
+            f'{tuple(old.shape)}, which its new gradient of shape {tuple(g.shape)} '
+            f'cannot be added to; call cleargrad() (or cleargrads()) first'
+        )
 
 
 class _NotKept:
@@ -480,7 +651,7 @@ class _StandIn:
         'dtype',
         '_leaf',
     )
-    data = _NOT_KEPT
+    data = _data = _NOT_KEPT
     grad = None
     _hooks = None
     _stand_in = None
@@ -520,7 +691,7 @@ def _stand_in(x):
         s.requires_grad = x.requires_grad
         s._index = x._index
         s.name = x.name
-        data = x.data
+        data = x._data
         s.shape = data.shape
         s.dtype = data.dtype
         s._leaf = None
@@ -549,6 +720,11 @@ def _run_hooks(v, grad):
             raise ValueError(
                 f'gradient hook {fn!r} returned a gradient of shape '
                 f'{new.shape} for a variable of shape {v.shape}'
+            )
+        if new.dtype.kind not in 'fc':
+            raise TypeError(
+                f'gradient hook {fn!r} returned a gradient of dtype {new.dtype}; '
+                f'gradients must be floating point'
             )
         grad = new
     return grad
@@ -610,11 +786,12 @@ def _describe_error(err, func, arrays):
 
 
 def _wrap(y):
-    """An output array as a Variable (NumPy arithmetic on 0-d arrays gives scalars,
-    made arrays again here)."""
+    """An output array computed without recording as a Variable that no gradient
+    flows into, as no graph leads back from it (NumPy arithmetic on 0-d arrays gives
+    scalars, made arrays again here)."""
     if type(y) is not np.ndarray:
         y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
-    return Variable(y)
+    return _fresh_variable(y, False)
 
 
 class Function:
@@ -648,6 +825,7 @@ class Function:
     retain_inputs = True
     retain_outputs = True
     _origin = (0, None)  # where it was made, when marking was on (see mark_origin)
+    _recorded_at = 0  # the data clock when it was recorded (see Variable._set_data)
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
@@ -671,9 +849,9 @@ class Function:
         for x in inputs:
             if not isinstance(x, Variable):  # an array or a number among them
                 self._wrap_constants(inputs)
-                xs = [x.data for x in inputs]
+                xs = [x._data for x in inputs]
                 break
-            xs.append(x.data)
+            xs.append(x._data)
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
@@ -694,7 +872,7 @@ class Function:
         else:
             outputs = [_wrap(y) for y in ys]
         if settings.detect_anomaly:
-            _anomaly.check_forward(f, xs, [y.data for y in outputs])
+            _anomaly.check_forward(f, xs, [y._data for y in outputs])
             if recording:
                 _anomaly.record_site(f)
         return outputs[0] if len(outputs) == 1 else outputs
@@ -719,7 +897,7 @@ class Function:
         xs = inputs
         for x in inputs:
             if type(x) is not np.ndarray:  # a Variable among them (or a number)
-                xs = [x.data if isinstance(x, Variable) else x for x in inputs]
+                xs = [x._data if isinstance(x, Variable) else x for x in inputs]
                 break
         f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
@@ -759,12 +937,14 @@ class Function:
                     inputs[i] = _stand_in(x)
         self.generation = generation
         self.inputs = inputs
+        self._recorded_at = _data_clock  # see Variable._set_data
         outputs, refs = [], []
         for y in arrays:
             if type(y) is not np.ndarray:
                 y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
-            v.data = y
+            v._data = y
+            v._changed_at = 0
             v.name = v.grad = v._hooks = v._stand_in = None
             v.creator = self
             v.generation = generation + 1
@@ -798,7 +978,7 @@ class Function:
         Variables in a recorded one.  Inputs not declared in ``retain_inputs`` give
         stand-ins whose values cannot be read."""
         if _settings.arrays_only:
-            return [x.data for x in self.inputs]
+            return [x._data for x in self.inputs]
         return list(self.inputs)
 
     def retained_outputs(self):
@@ -809,7 +989,7 @@ class Function:
         if len(refs) == 1:  # the usual case, quickly
             y = refs[0]()
             if y is not None:
-                return [y.data] if _settings.arrays_only else [y]
+                return [y._data] if _settings.arrays_only else [y]
         ys = [ref() for ref in refs]
         if None in ys:
             keep = self.retain_outputs
@@ -821,11 +1001,25 @@ class Function:
                         f'retain_outputs'
                     )
             if _settings.arrays_only:
-                return [None if y is None else y.data for y in ys]
+                return [None if y is None else y._data for y in ys]
             return ys
         if _settings.arrays_only:
-            return [y.data for y in ys]
+            return [y._data for y in ys]
         return ys
+
+
+class _Copy(Function):
+    """y = x in memory of its own; dy/dx = 1.  Gives a recorded gradient stored in
+    two ``.grad`` its own array (see _store_gradients)."""
+
+    retain_inputs = ()
+    retain_outputs = ()
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
 
 
 # ======================================================================================
@@ -950,12 +1144,15 @@ class _ReversePass:
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
         hooked_leaves = []
+        clock = _data_clock  # a function recorded since then reads no changed data
         for generation in range(schedule._top - 1, -1, -1):  # newest first
             functions = waiting.pop(generation, None)
             if functions is None:
                 continue
             schedule._top = generation  # what is added from now on is older
             for f in functions:
+                if f._recorded_at != clock:  # data was assigned since f's forward
+                    _check_unchanged(f)
                 refs = f.outputs
                 slots = pending.pop(f, None)
                 inputs = f.inputs
@@ -995,7 +1192,7 @@ class _ReversePass:
                         continue  # a gradient the pass was not asked for
                     if type(gx) is not np.ndarray or recording:
                         gx = self._as_gradient(gx)  # a Variable when recording, else an array
-                    if gx.shape != (x.shape if type(x) is _StandIn else x.data.shape):
+                    if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
                         _wrong_shape(f, gx, x)
                     creator = x.creator
                     if creator is None and plan is None and type(x) is not _StandIn:
@@ -1068,8 +1265,10 @@ class _ReversePass:
                 gy = self._zeros(y)
             if y._hooks is not None:
                 gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
-            if self.retain_grad:
-                _store_gradients({y: gy}, self.create_graph)
+            if self.retain_grad:  # a copy: backward may pass gy on to an input
+                _store_gradients(
+                    {y: _Copy()(gy) if self.create_graph else gy.copy()}, self.create_graph
+                )
             gys.append(gy)
         return gys
 
@@ -1099,7 +1298,7 @@ class _ReversePass:
         return g if isinstance(g, Variable) else _constant(as_array(g))
 
     def _zeros(self, y):
-        zeros = cuda.get_array_module(y.data).zeros(y.shape, y.dtype)
+        zeros = cuda.get_array_module(y._data).zeros(y.shape, y.dtype)
         return _constant(zeros) if self.create_graph else zeros
 
     def _result(self):
@@ -1111,6 +1310,31 @@ class _ReversePass:
 
 
 _requires_grad = operator.attrgetter('requires_grad')
+
+
+def _check_unchanged(f):
+    """Raise if ``f.backward`` would read an input or output whose data was assigned
+    after ``f`` was recorded: its gradient would be computed from the new value."""
+    since = f._recorded_at
+    keep = f.retain_inputs
+    for i, x in enumerate(f.inputs):
+        if type(x) is not _StandIn and x._changed_at > since and (keep is True or i in keep):
+            _changed_error(f, x, f'input {i}')
+    keep = f.retain_outputs
+    for i, ref in enumerate(f.outputs):
+        y = ref()
+        if y is not None and y._changed_at > since and (keep is True or i in keep):
+            _changed_error(f, y, f'output {i}')
+
+
+def _changed_error(f, v, which):
+    raise RuntimeError(
+        f'backward: the data of the variable {_describe(v)}, {which} of '
+        f'{type(f).__name__}, was assigned (v.data = ..., v.data -= ..., or an '
+        f"optimizer's update) after the forward pass used it, so its gradient would "
+        f'be computed from the new values; run the forward pass again after changing '
+        f'data, or update after backward()'
+    )
 
 
 def _wrong_count(f, gxs):

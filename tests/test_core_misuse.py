@@ -1,0 +1,306 @@
+"""Misuse of the engine gets the right gradient or a clear error, never a silent
+wrong result: integer and bool data, data changed between forward and backward,
+backward without a graph, bad seeds, backward returning arrays, and gradients that
+share memory."""
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+import dezero.layers as L
+from dezero import Function, Parameter, Variable, no_grad, optimizers
+
+
+# ---- integer and bool data -------------------------------------------------------------
+def test_an_unsigned_integer_input_gets_a_floating_gradient_without_wrapping_around():
+    x = Variable(np.array([3], np.uint8))
+    y = 10 - x
+    y.backward()
+    assert x.grad.dtype.kind == 'f'
+    np.testing.assert_array_equal(x.grad.data, [-1.0])
+
+
+def test_integer_data_as_in_the_book_still_gets_its_gradients():
+    x = Variable(np.array([[1, 2, 3], [4, 5, 6]]))
+    y = F.sum(F.reshape(x, (6,)) * 2)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
+    assert x.grad.dtype == np.float64
+
+
+def test_the_backward_of_an_integer_leaf_itself_gives_a_floating_one():
+    x = Variable(np.array(2))
+    x.backward()
+    assert x.grad.data == 1.0 and x.grad.dtype == np.float64
+
+
+def test_backward_from_bool_data_is_refused():
+    x = Variable(np.array([True, False]))
+    y = x * x  # logical and
+    with pytest.raises(TypeError, match=r'backward: .*bool'):
+        y.backward()
+
+
+def test_a_bool_variable_is_a_constant_as_in_pytorch():
+    mask = Variable(np.array([True, False]), name='mask')
+    assert not mask.requires_grad
+    w = Variable(np.array([1.5, 2.0]))
+    F.sum(w * mask).backward()
+    assert mask.grad is None
+    np.testing.assert_array_equal(w.grad.data, [1.0, 0.0])
+
+
+def test_a_bool_array_that_is_not_a_variable_is_a_constant_and_fine():
+    w = Variable(np.array([1.5, 2.0]))
+    F.sum(w * np.array([True, False])).backward()
+    np.testing.assert_array_equal(w.grad.data, [1.0, 0.0])
+
+
+def test_a_backward_returning_integers_is_refused():
+    class Floor(Function):
+        def forward(self, x):
+            return np.floor(x)
+
+        def backward(self, gy):
+            return np.zeros(gy.shape, dtype=np.int64)
+
+    x = Variable(np.array([1.5]))
+    with pytest.raises(TypeError, match='int64.*floating point'):
+        Floor()(x).backward()
+
+
+def test_a_hook_returning_integers_is_refused():
+    x = Variable(np.array([1.5, 2.5]))
+    y = x * 2
+    y.register_hook(lambda g: np.array([1, 1]))
+    with pytest.raises(TypeError, match='hook.*int64'):
+        F.sum(y).backward()
+
+
+# ---- data changed between the forward pass and backward ------------------------------
+def test_data_changed_in_place_after_the_forward_pass_is_refused_naming_both():
+    w = Variable(np.array([2.0]), name='w')
+    y = w * w
+    w.data -= 1
+    with pytest.raises(RuntimeError, match=r"'w' \(shape \(1,\), float64\).*Mul"):
+        y.backward()
+
+
+def test_data_replaced_after_the_forward_pass_is_refused():
+    w = Variable(np.array([2.0]))
+    y = F.sin(w)
+    w.data = np.array([5.0])
+    with pytest.raises(RuntimeError, match='forward pass again'):
+        y.backward()
+
+
+def test_an_output_changed_before_a_backward_that_reads_it_is_refused():
+    x = Variable(np.array([1.0, 2.0]))
+    y = F.exp(x)  # its backward reads y
+    y.data += 1
+    with pytest.raises(RuntimeError, match='output 0 of Exp'):
+        F.sum(y).backward()
+
+
+def test_a_changed_value_that_no_backward_reads_is_fine():
+    x = Variable(np.array([1.0, 2.0]))
+    y = F.sum(x + 1)  # the gradient of x + 1 does not depend on x
+    x.data = np.array([7.0, 8.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_an_optimizer_update_between_forward_and_backward_is_refused():
+    model = L.Linear(2, in_size=3)
+    optimizer = optimizers.SGD(0.1).setup(model)
+    x = np.ones((4, 3), np.float32)
+    loss = F.sum(model(x))
+    loss.backward()
+    loss = F.sum(model(x))
+    optimizer.update()  # uses the gradient of the last backward
+    with pytest.raises(RuntimeError, match=r"'W' \(shape \(3, 2\), float32\)"):
+        loss.backward()
+
+
+def test_the_usual_training_loop_and_data_assignments_before_forward_are_fine():
+    x = Variable(np.array(2.0))
+    for _ in range(3):  # the book's gradient descent (steps 28-29)
+        y = x**2
+        x.cleargrad()
+        y.backward()
+        x.data -= 0.25 * x.grad.data
+    assert x.data == pytest.approx(0.25)
+
+
+def test_data_must_be_an_array():
+    x = Variable(np.array(2.0))
+    with pytest.raises(TypeError, match='Variable.data.*list'):
+        x.data = [1.0]
+    x.data = x.data - 1  # a NumPy scalar becomes a 0-d array
+    assert isinstance(x.data, np.ndarray) and x.data == 1.0
+
+
+# ---- backward without a graph -------------------------------------------------------
+def test_backward_of_a_result_computed_under_no_grad_raises():
+    x = Variable(np.array([2.0]))
+    with no_grad():
+        y = x * x
+    with pytest.raises(RuntimeError, match='no_grad'):
+        y.backward()
+    assert x.grad is None
+
+
+def test_backward_of_a_result_of_constants_only_raises():
+    with pytest.raises(RuntimeError, match='does not require a gradient'):
+        F.sin(np.array(1.0)).backward()
+
+
+def test_a_leafs_own_backward_keeps_the_books_behaviour_under_no_grad_too():
+    with no_grad():
+        x = Variable(np.array(3.0))
+    x.backward()
+    assert x.grad.data == 1.0
+
+
+# ---- the seed -----------------------------------------------------------------------
+@pytest.mark.parametrize('shape', [(2, 3), (1,), ()])
+def test_a_seed_of_another_shape_is_refused_by_backward(shape):
+    x = Variable(np.ones(3))
+    y = F.sin(x)
+    y.grad = Variable(np.ones(shape))
+    with pytest.raises(ValueError, match=r'backward: .*shape.*\(3,\)'):
+        y.backward()
+
+
+def test_an_integer_seed_is_refused():
+    y = F.sin(Variable(np.ones(3)))
+    y.grad = Variable(np.ones(3, np.int64))
+    with pytest.raises(TypeError, match='backward: .*int64.*floating point'):
+        y.backward()
+
+
+def test_a_seed_array_is_accepted_cast_to_the_outputs_dtype_and_not_shared():
+    x = Variable(np.array([1.0, 2.0], np.float32))
+    y = x * 1
+    seed = np.array([3.0, 4.0])  # float64
+    y.grad = seed
+    y.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    assert not np.shares_memory(x.grad.data, seed)
+
+
+def test_a_seed_that_is_not_an_array_is_refused():
+    y = F.sin(Variable(np.ones(2)))
+    y.grad = [1.0, 1.0]
+    with pytest.raises(TypeError, match='backward: .*list'):
+        y.backward()
+
+
+# ---- backward returning arrays ----------------------------------------------------
+class _Cube(Function):
+    """As written in the book's early steps: backward returns an array."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return 3 * x**2 * gy.data
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_arrays_a_backward_returns_become_variables(create_graph):
+    x = Variable(np.array(2.0))
+    _Cube()(x).backward(create_graph=create_graph)
+    assert isinstance(x.grad, Variable)
+    assert x.grad.data == 12.0
+
+
+def test_differentiating_such_a_gradient_again_says_why_it_cannot():
+    x = Variable(np.array(2.0))
+    _Cube()(x).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    with pytest.raises(RuntimeError, match='does not require a gradient'):
+        gx.backward()
+
+
+# ---- gradients of their own ---------------------------------------------------------
+def test_two_variables_never_share_a_gradient_array():
+    a = Variable(np.ones(3))
+    b = Variable(np.ones(3))
+    F.mean_squared_error(a + b, np.zeros(3)).backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    expected = b.grad.data.copy()
+    a.grad.data *= 10  # an in-place hook, as WeightDecay and ClipGrad are
+    np.testing.assert_array_equal(b.grad.data, expected)
+
+
+def test_a_broadcast_gradient_is_writable():
+    x = Variable(np.ones((2, 3)))
+    F.sum(x).backward()
+    x.grad.data += 1  # as the book's WeightDecay hook does
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 2.0))
+
+
+def test_retained_gradients_do_not_share_memory_with_the_leaves():
+    a = Variable(np.ones(3))
+    b = Variable(np.ones(3))
+    y = a + b
+    F.sum(y).backward(retain_grad=True)
+    arrays = [a.grad.data, b.grad.data, y.grad.data]
+    assert not any(np.shares_memory(p, q) for i, p in enumerate(arrays) for q in arrays[i + 1 :])
+
+
+def test_recorded_gradients_are_distinct_variables_and_still_differentiable():
+    a = Variable(np.array([1.0, 2.0]))
+    b = Variable(np.array([3.0, 4.0]))
+    y = F.sum((a + b) ** 2)
+    y.backward(create_graph=True)
+    assert a.grad is not b.grad
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    ga = a.grad
+    a.cleargrad()
+    b.cleargrad()
+    F.sum(ga).backward()  # d/da sum(2 (a + b)) = 2
+    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
+
+
+def test_weight_decay_on_two_parameters_with_the_same_gradient_decays_each_once():
+    class TwoBiases(dezero.Model):
+        def __init__(self):
+            super().__init__()
+            self.p = Parameter(np.array([1.0, 1.0]))
+            self.q = Parameter(np.array([2.0, 2.0]))
+
+        def forward(self):
+            return F.sum(self.p + self.q)
+
+    def weight_decay_in_place(params):  # the book's WeightDecay
+        for param in params:
+            param.grad.data += 0.5 * param.data
+
+    model = TwoBiases()
+    optimizer = optimizers.SGD(lr=1.0).setup(model)
+    optimizer.add_hook(weight_decay_in_place)
+    model().backward()
+    optimizer.update()  # grad = 1 + 0.5 * param, for each on its own
+    np.testing.assert_allclose(model.p.data, [1.0 - 1.5, 1.0 - 1.5])
+    np.testing.assert_allclose(model.q.data, [2.0 - 2.0, 2.0 - 2.0])
+
+
+def test_a_grad_of_the_wrong_shape_is_not_broadcast_into():
+    x = Variable(np.ones(3))
+    x.grad = Variable(np.ones((3, 1)))
+    with pytest.raises(ValueError, match=r'\.grad of shape \(3, 1\).*cleargrad'):
+        F.sum(x * 2).backward()
+
+
+def test_a_grad_set_to_an_array_is_accumulated_into_a_variable():
+    x = Variable(np.ones(2))
+    x.grad = np.array([1.0, 1.0])
+    F.sum(x * 3).backward()
+    assert isinstance(x.grad, Variable)
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
