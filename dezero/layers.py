@@ -26,7 +26,15 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
-from dezero.core import Parameter, Variable, as_variable, mark_origin, no_grad, test_mode
+from dezero.core import (
+    Config,
+    Parameter,
+    Variable,
+    as_variable,
+    mark_origin,
+    no_grad,
+    test_mode,
+)
 from dezero.functions.connection import embed_id, fitting_linear
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
@@ -99,7 +107,10 @@ class Layer:
     are not part of the model.  An object held both by an attribute and by a container
     of the same layer is named after the attribute, so ``self.layers = [self.l0,
     self.l1]`` keeps the names ``l0`` and ``l1``.  Re-assigning a name keeps its place;
-    assigning anything else (or deleting the attribute) unregisters it.
+    assigning anything else (or deleting the attribute) unregisters it, except that an
+    attribute holding a Parameter takes only another Parameter: assigning an array, a
+    Variable or None to it raises TypeError (change the values through ``.data``, or
+    ``del`` the attribute to remove the parameter).
 
     Calling the layer returns ``forward(*inputs)`` and, as in DeZero, keeps weak
     references to the inputs and outputs of that call in ``inputs`` and ``outputs``
@@ -115,6 +126,10 @@ class Layer:
 
     def __setattr__(self, name, value):
         names = self.__dict__.setdefault('_names', {})  # ordered: a dict used as a set
+        if name in names and not isinstance(value, Parameter):
+            held = self.__dict__.get(name)
+            if isinstance(held, Parameter):
+                _refuse_replacing(self, name, held, value)
         if _may_hold_members(value):
             names.setdefault(name, None)
             _structure_changed()
@@ -427,6 +442,27 @@ def _layer_paths(root):
     return {id(obj): path for path, obj in root._walk([], layers=True) if isinstance(obj, Layer)}
 
 
+def _refuse_replacing(layer, name, held, value):
+    """Raise the TypeError for assigning ``value``, not a Parameter, to the attribute
+    ``name`` of ``layer``, which holds the Parameter ``held``: the parameter would
+    silently leave params(), and with it training and saving."""
+    label = type(layer).__name__
+    own_name = layer.__dict__.get('name')
+    if isinstance(own_name, str):
+        label += f' {own_name!r}'
+    shape = 'no data yet' if held.data is None else f'shape {held.data.shape}'
+    given = 'None' if value is None else f'a {type(value).__name__}'
+    if hasattr(value, 'shape') and hasattr(value, 'dtype'):
+        given += f' of shape {value.shape} and dtype {value.dtype}'
+    raise TypeError(
+        f'{label}: the attribute {name!r} holds a Parameter ({shape}); assigning '
+        f'{given} to it would remove it from params(), so that no optimizer trains it '
+        f'and save_weights skips it.  To change its values, assign to {name}.data '
+        f'(layer.{name}.data = array); to replace it, assign a Parameter; to remove it, '
+        f'use del layer.{name}'
+    )
+
+
 def _weak(obj):
     """A weak reference to ``obj``; for an object that cannot have one (a number, a
     tuple), a function that returns it."""
@@ -629,6 +665,31 @@ def _check_dtype(layer, dtype):
     return dtype
 
 
+def _weight_dtype(layer):
+    """The dtype a Linear layer computes in: that of its W, or before W exists, the
+    layer's ``dtype``."""
+    W = layer.W.data
+    return layer.dtype if W is None else W.dtype
+
+
+def _cast_input(layer, x, dtype):
+    """``x`` converted to the layer's ``dtype``, as Keras does, so that integer, bool
+    or float64 data give a float32 layer float32 activations and gradients.  A plain
+    array stays a plain array (a constant); a Variable goes through
+    :func:`~dezero.functions.astype`, which gives its gradient back in its own dtype.
+    ``x`` itself when it has that dtype already."""
+    if x.dtype == dtype:
+        return x
+    if x.dtype.kind not in 'biuf':
+        raise TypeError(
+            f'{layer}: expected an input of real numbers (bool, integer or floating '
+            f'point), got dtype {x.dtype} (shape {x.shape})'
+        )
+    if isinstance(x, Variable):
+        return F.astype(x, dtype)
+    return x.astype(dtype)
+
+
 # the input types the layers' quick checks know (a CuPy array takes the longer way)
 _ARRAY_OR_VARIABLE = (np.ndarray, Variable, Parameter)
 
@@ -642,6 +703,8 @@ class Linear(Layer):
     a normal distribution with standard deviation ``sqrt(1 / in_size)`` using NumPy's
     global random generator (so ``np.random.seed`` makes it reproducible) and cast to
     ``dtype``.  ``b`` is ``zeros(out_size)`` of ``dtype``, or absent when ``nobias``.
+    The input is converted to W's dtype (integer, bool and float64 data give a
+    float32 layer float32 results).
     """
 
     def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):
@@ -674,8 +737,9 @@ class Linear(Layer):
             and type(x) in _ARRAY_OR_VARIABLE
             and x.ndim == 2
             and x.shape[1] == W.shape[0]
+            and x.dtype == W.dtype
             and (b is None or b.data.shape == W.shape[1:])
-        ):  # the usual case: a batch that fits
+        ):  # the usual case: a batch that fits, in W's dtype
             return fitting_linear(x, self.W, b)
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
@@ -698,7 +762,7 @@ class Linear(Layer):
                 f'Linear: b has shape {b.data.shape} but W has shape {W.shape}; '
                 f'expected b of shape ({W.shape[1]},)'
             )
-        return fitting_linear(x, self.W, b)
+        return fitting_linear(_cast_input('Linear', x, W.dtype), self.W, b)
 
 
 class BatchNorm(Layer):
@@ -707,9 +771,14 @@ class BatchNorm(Layer):
     ``gamma`` (ones) and ``beta`` (zeros) are learnt; ``avg_mean`` (zeros) and
     ``avg_var`` (ones) are the running statistics, updated during training and used
     under :func:`dezero.test_mode`.  All four are created on the first call with the
-    input's channel count ``x.shape[1]`` and dtype.  The running statistics are
+    input's channel count ``x.shape[1]`` and dtype (float32 for integer or bool input);
+    later inputs are converted to gamma's dtype.  The running statistics are
     Parameters so that save/load_weights keep them; they never receive gradients, so
     optimizers leave them alone.
+
+    In training, each channel needs more than one value (a batch of two or more, or
+    images with more than one pixel): the statistics of a single value would normalise
+    it to zero, so such a batch raises ValueError.  Test mode takes a batch of one.
     """
 
     _statistics = ('avg_mean', 'avg_var')
@@ -728,6 +797,14 @@ class BatchNorm(Layer):
                 f'BatchNorm: expected an input of shape (batch, channels, ...), got shape {x.shape}'
             )
         channels = x.shape[1]
+        if Config.train and channels and x.size == channels:
+            raise ValueError(
+                f'BatchNorm: expected more than 1 value per channel when training, got '
+                f'an input of shape {x.shape}; the batch statistics of one value would '
+                f'normalise it to 0: train on larger batches, or call it under '
+                f'dezero.test_mode() to use the running statistics'
+            )
+        dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
         for param, fill in (
             (self.avg_mean, 0.0),
             (self.avg_var, 1.0),
@@ -735,13 +812,14 @@ class BatchNorm(Layer):
             (self.beta, 0.0),
         ):
             if param.data is None:
-                param.data = cuda.get_array_module(x).full(channels, fill, x.dtype)
+                param.data = cuda.get_array_module(x).full(channels, fill, dtype)
             elif param.data.shape != (channels,):
                 raise ValueError(
                     f'BatchNorm: the input has {channels} channels (shape '
                     f'{x.shape}) but {param.name} has shape '
                     f'{param.data.shape}'
                 )
+        x = _cast_input('BatchNorm', x, self.gamma.data.dtype)
         return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data)
 
     def hyperparameters(self):
@@ -825,7 +903,7 @@ class _Conv(Layer):
                 f'{x.shape}) but this layer expects {self.in_channels} '
                 f'(W has shape {self.W.data.shape})'
             )
-        return self._apply(x)
+        return self._apply(_cast_input(name, x, self.W.data.dtype))
 
 
 class Conv2d(_Conv):
@@ -838,7 +916,7 @@ class Conv2d(_Conv):
     distribution with standard deviation ``sqrt(2 / (C * KH * KW))`` (He scaling, suited
     to ReLU networks) using NumPy's global random generator, so ``np.random.seed``
     reproduces it, and cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
-    when ``nobias``.
+    when ``nobias``.  The input is converted to W's dtype.
     """
 
     _in_axis = 1
@@ -860,7 +938,7 @@ class Deconv2d(_Conv):
     ``in_channels`` is None, with standard deviation ``sqrt(2 / (C * KH * KW))`` (the
     He scaling of Conv2d, C being this layer's input channels) from NumPy's global
     random generator, cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
-    when ``nobias``.
+    when ``nobias``.  The input is converted to W's dtype.
     """
 
     _in_axis = 0
@@ -875,9 +953,10 @@ class Deconv2d(_Conv):
 # --------------------------------------------------------------------------------------
 # Recurrent layers
 # --------------------------------------------------------------------------------------
-def _step_input(layer, x, state):
+def _step_input(layer, x, state, dtype):
     """``x`` checked as one time step, (batch, width) or (width,), whose batch fits
-    the layer's ``state`` (None before the first step).  A plain array stays one."""
+    the layer's ``state`` (None before the first step), and converted to ``dtype``,
+    once for all the layers it feeds.  A plain array stays one."""
     if not hasattr(x, 'ndim'):
         x = as_variable(x)
     if x.ndim not in (1, 2):
@@ -891,7 +970,7 @@ def _step_input(layer, x, state):
             f'of shape {state.shape} kept from the previous step; call '
             f'reset_state() before changing the batch size'
         )
-    return x
+    return _cast_input(layer, x, dtype)
 
 
 class RNN(Layer):
@@ -902,7 +981,8 @@ class RNN(Layer):
 
     ``x2h`` is a :class:`Linear` layer with bias (its input size inferred on the first
     call when ``in_size`` is None) and ``h2h`` one of (hidden_size, hidden_size) without
-    bias; both use ``dtype``.  The graph through the kept states grows with every step:
+    bias; both use ``dtype``, to which the input is converted.  The graph through the
+    kept states grows with every step:
     for truncated backprop, call ``unchain_backward()`` on the loss after its backward.
     """
 
@@ -924,7 +1004,7 @@ class RNN(Layer):
         self.h = None
 
     def forward(self, x):
-        x = _step_input('RNN', x, self.h)
+        x = _step_input('RNN', x, self.h, _weight_dtype(self.x2h))
         if self.h is None:
             h_new = F.tanh(self.x2h(x))
         else:
@@ -948,7 +1028,8 @@ class LSTM(Layer):
     h or c: the ``h2*`` terms are left out and c = i * u.  The ``x2*`` layers are
     :class:`Linear` with bias (input size inferred on the first call when ``in_size``
     is None), the ``h2*`` ones (hidden_size, hidden_size) without bias; all use
-    ``dtype``.  Parameters come in the order x2f, x2i, x2o, x2u, h2f, h2i, h2o, h2u.
+    ``dtype``, to which the input is converted.  Parameters come in the order x2f,
+    x2i, x2o, x2u, h2f, h2i, h2o, h2u.
     """
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
@@ -976,7 +1057,7 @@ class LSTM(Layer):
         self.c = None
 
     def forward(self, x):
-        x = _step_input('LSTM', x, self.h)
+        x = _step_input('LSTM', x, self.h, _weight_dtype(self.x2f))
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
         h = self.h
         if h is not None:

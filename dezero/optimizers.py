@@ -9,6 +9,10 @@ Use: ``opt = SGD(lr=0.1).setup(model)``; after each ``loss.backward()`` call
    that still have a gradient (a hook may replace ``param.grad`` or set it to None);
 3. calls ``update_one(param)`` for every parameter whose ``grad`` is not None.
 
+A parameter that is to be updated must hold floating-point data and a gradient of the
+same shape (NumPy would broadcast a smaller one silently); otherwise update() raises,
+naming the optimizer and the parameter, before any parameter changes.
+
 Updates work on the raw arrays, in place on ``param.data`` (an alias of the array sees
 them), are never recorded in a graph, and keep the parameter's dtype: a float32 model
 stays float32, state included.  Gradient arrays are only read, never written, since they
@@ -142,8 +146,11 @@ class Optimizer:
                 f'{type(self).__name__}.update: no target; call setup(model) before update()'
             )
         params = self._unique_params()
-        for hook in self.hooks:
-            hook([p for p in params if p.grad is not None])
+        self._check_params(params)  # before a hook could broadcast a gradient to fit
+        if self.hooks:
+            for hook in self.hooks:
+                hook([p for p in params if p.grad is not None])
+            self._check_params(params)
         self._begin_step()
         update_one = self.update_one
         for param in params:
@@ -160,6 +167,50 @@ class Optimizer:
         if entry is None or entry[0]() is not param:
             return {}
         return entry[1]
+
+    def _check_params(self, params):
+        """Raise unless every parameter of ``params`` that has a gradient can be
+        updated: one quick test each, and :meth:`_check_fit` for the error."""
+        for param in params:
+            grad = param.grad
+            if grad is not None:
+                data = param.data
+                if data is None or data.dtype.kind != 'f' or data.shape != grad.data.shape:
+                    self._check_fit(param)
+
+    def _check_fit(self, param):
+        """Raise unless ``param`` (which has a gradient) can be updated: it must hold
+        floating-point data, and its gradient must have the data's shape (NumPy would
+        broadcast a smaller one into the update)."""
+        data, grad = param.data, param.grad.data
+        owner = type(self).__name__
+        if data is None:
+            raise ValueError(
+                f'{owner}.update: the parameter {self._describe(param)} has a gradient '
+                f'but no data; give it data (param.data = array) or set its grad to None'
+            )
+        if data.dtype.kind != 'f':
+            raise TypeError(
+                f'{owner}.update: the parameter {self._describe(param)} has dtype '
+                f'{data.dtype}; parameters must be floating point to take gradient steps '
+                f'(e.g. Parameter(np.array(..., dtype=np.float32)))'
+            )
+        if grad is None or grad.shape != data.shape:
+            got = 'no data' if grad is None else f'shape {grad.shape}'
+            raise ValueError(
+                f'{owner}.update: the gradient of the parameter {self._describe(param)} '
+                f'has {got}; expected the shape of the parameter, {data.shape}'
+            )
+
+    def _describe(self, param):
+        """``param`` as errors name it: its path in the target (``'l1/W'``) when the
+        target has named_params(), else its name; with its shape."""
+        name = param.name
+        named = getattr(self.target, 'named_params', None)
+        if callable(named):
+            name = next((path for path, p in named() if p is param), name)
+        text = 'without a name' if name is None else repr(name)
+        return text if param.data is None else f'{text} (shape {param.data.shape})'
 
     # ---- helpers for subclasses ------------------------------------------------------
     def _begin_step(self):

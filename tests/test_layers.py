@@ -73,14 +73,14 @@ def test_sub_layers_are_visited_depth_first_with_slash_paths():
     assert [float(p.data[0]) for p in outer.params()] == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_reassigning_keeps_place_and_other_values_unregister():
+def test_reassigning_keeps_place_and_deleting_unregisters():
     layer = Layer()
     layer.a, layer.b, layer.c = param(1.0), param(2.0), param(3.0)
     new_a = param(4.0)
     layer.a = new_a
     assert names(layer) == ['a', 'b', 'c']
     assert next(layer.params()) is new_a
-    layer.b = np.array([2.0])  # an array is not a parameter
+    del layer.b
     assert names(layer) == ['a', 'c']
     layer.b = param(5.0)  # comes back, now at the end
     assert names(layer) == ['a', 'c', 'b']
@@ -330,6 +330,177 @@ def test_linear_rejects_bad_in_size_and_dtype():
     assert Linear(np.int64(2)).out_size == 2
 
 
+# --------------------------------------------------------------------------------------
+# Replacing a parameter: only by another Parameter
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'value, given',
+    [
+        (Variable(np.ones((2, 3), np.float32)), 'Variable'),
+        (np.ones((2, 3), np.float32), 'ndarray'),
+        (None, 'None'),
+        (Linear(3), 'Linear'),
+        ([Parameter(np.ones((2, 3), np.float32))], 'list'),
+    ],
+)
+def test_replacing_a_parameter_by_something_else_is_refused(value, given):
+    layer = Linear(3, in_size=2)
+    W = layer.W
+    with pytest.raises(TypeError, match=rf"Linear: .*'W'.*{given}.*\.data.*Parameter") as info:
+        layer.W = value
+    assert 'del ' in str(info.value)
+    assert layer.W is W and names(layer) == ['W', 'b']  # nothing changed
+    assert list(layer.params()) == [W, layer.b]
+
+
+def test_replacing_a_parameter_names_the_layer_class_and_attribute():
+    model = Two()
+    with pytest.raises(TypeError, match=r"Linear: the attribute 'b' holds a Parameter"):
+        model.l1.b = np.zeros(2, np.float32)
+    layer = Layer()
+    layer.scale = param(1.0)
+    with pytest.raises(TypeError, match=r"Layer: the attribute 'scale' holds a Parameter.*float"):
+        layer.scale = 2.0
+
+
+def test_a_parameter_may_be_replaced_by_a_parameter_or_deleted():
+    layer = Linear(3, in_size=2)
+    new_W = Parameter(np.zeros((2, 3), np.float32), name='W')
+    layer.W = new_W
+    assert names(layer) == ['W', 'b'] and layer.W is new_W
+    layer.W.data = np.ones((2, 3), np.float32)  # its values: through .data
+    np.testing.assert_array_equal(layer(np.ones((1, 2), np.float32)).data, [[2.0, 2.0, 2.0]])
+    del layer.b
+    assert names(layer) == ['W']
+    layer.b = np.zeros(3)  # no longer a parameter's name: anything goes
+    assert names(layer) == ['W']
+    layer.b = Parameter(np.zeros(3, np.float32))
+    assert names(layer) == ['W', 'b']
+
+
+def test_other_attributes_take_any_value():
+    layer = Layer()
+    layer.x = Variable(np.array(1.0))
+    layer.x = None
+    layer.n = 3
+    layer.n = np.zeros(2)
+    layer.blocks = [Linear(2)]
+    layer.blocks = None  # a container, not a Parameter attribute
+    layer.sub = Linear(2)
+    layer.sub = None
+    assert names(layer) == []
+
+
+# --------------------------------------------------------------------------------------
+# Input dtypes: a layer computes in the dtype of its parameters
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('dtype', [np.int64, np.int32, np.uint8, np.bool_, np.float64, np.float16])
+def test_linear_casts_its_input_to_float32(dtype):
+    np.random.seed(0)
+    layer = Linear(3)
+    x = (np.arange(8).reshape(2, 4) % 3).astype(dtype)
+    y = layer(x)
+    assert y.dtype == np.float32
+    F.sum(y).backward()
+    assert layer.W.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
+    expected = x.astype(np.float32) @ layer.W.data + layer.b.data
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+
+
+def test_linear_gives_a_float64_input_variable_a_float64_gradient():
+    np.random.seed(0)
+    layer = Linear(3, in_size=4)
+    x = Variable(np.random.randn(2, 4))
+    y = layer(x)
+    assert y.dtype == np.float32
+    F.sum(y * y).backward()
+    assert x.grad.dtype == np.float64 and layer.W.grad.dtype == np.float32
+    x32 = Variable(x.data.astype(np.float32))
+    layer.cleargrads()
+    F.sum(layer(x32) * layer(x32)).backward()  # the same computation in float32
+    np.testing.assert_allclose(x.grad.data, x32.grad.data, rtol=1e-6)
+
+
+def test_linear_gives_an_integer_input_variable_a_floating_gradient():
+    layer = Linear(2, in_size=3)
+    layer.W.data = np.arange(6, dtype=np.float32).reshape(3, 2)
+    x = Variable(np.array([[1, 2, 3]]))
+    y = layer(x)
+    assert y.dtype == np.float32
+    F.sum(y).backward()
+    assert x.grad.dtype.kind == 'f'
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 5.0, 9.0]])
+
+
+def test_linear_casts_a_single_sample_and_keeps_float64_parameters():
+    layer = Linear(2, in_size=3, dtype=np.float64)
+    layer.W.data = np.arange(6.0).reshape(3, 2)
+    y = layer(np.array([1, 0, 1]))
+    assert y.dtype == np.float64 and layer.W.dtype == layer.b.dtype == np.float64
+    np.testing.assert_array_equal(y.data, [4.0, 6.0])
+    y = layer(Variable(np.ones((2, 3), np.float32)))  # float32 input: up to float64
+    assert y.dtype == np.float64 and layer.W.dtype == np.float64
+
+
+def test_linear_refuses_complex_input():
+    with pytest.raises(TypeError, match=r'Linear: .*complex128'):
+        Linear(2)(np.ones((1, 3), np.complex128))
+
+
+def test_float32_input_to_a_float32_layer_is_not_cast(monkeypatch):
+    from dezero.functions.array import AsType
+
+    calls = []
+    monkeypatch.setattr(AsType, 'forward', lambda self, x: calls.append(x) or x.astype(self.dtype))
+    model = Two()
+    x = Variable(np.ones((2, 3), np.float32))
+    F.sum(model(x)).backward()
+    assert calls == []
+    model(Variable(np.ones((2, 3))))
+    assert len(calls) == 1  # the float64 input, once, at the first layer
+
+
+def test_batch_norm_casts_its_input_to_the_dtype_of_its_parameters():
+    bn = BatchNorm()
+    y = bn(np.arange(6).reshape(2, 3))  # integer input: float32 parameters
+    assert y.dtype == np.float32 and all(p.dtype == np.float32 for p in bn.params())
+    x = Variable(batch(dtype=np.float64))
+    y = bn(x)
+    assert y.dtype == np.float32
+    F.sum(y * y).backward()
+    assert x.grad.dtype == np.float64 and bn.gamma.grad.dtype == np.float32
+    assert all(p.dtype == np.float32 for p in bn.params())
+
+
+# --------------------------------------------------------------------------------------
+# BatchNorm with one value per channel
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('shape', [(1, 3), (1, 3, 1, 1)])
+def test_batch_norm_refuses_one_value_per_channel_in_training(shape):
+    bn = BatchNorm()
+    bn(batch((4, 3)))  # statistics exist
+    saved = [p.data.copy() for p in bn.params()]
+    pattern = rf'BatchNorm: expected more than 1 value per channel when training.*{shape}'
+    with pytest.raises(ValueError, match=pattern.replace('(', r'\(').replace(')', r'\)')):
+        bn(batch(shape))
+    for before, p in zip(saved, bn.params()):
+        np.testing.assert_array_equal(before, p.data)  # running statistics untouched
+    with pytest.raises(ValueError, match='more than 1 value per channel'):
+        BatchNorm()(batch(shape))  # a fresh layer too
+
+
+def test_batch_norm_on_a_batch_of_one_works_in_test_mode():
+    bn = BatchNorm()
+    bn(batch((8, 3)))
+    x = batch((1, 3), seed=1)
+    with dezero.test_mode():
+        y = bn(x)
+    std = np.sqrt(bn.avg_var.data + 2e-5)
+    np.testing.assert_allclose(y.data, (x - bn.avg_mean.data) / std, rtol=1e-5)
+    assert np.all(y.data != 0)
+    assert bn(batch((1, 3, 2, 1))).shape == (1, 3, 2, 1)  # two values per channel: fine
+
+
 def test_linear_rejects_input_of_other_width():
     layer = Linear(2)
     layer(np.zeros((1, 3)))
@@ -357,10 +528,10 @@ def test_linear_rejects_a_bias_replaced_by_one_of_another_shape():
 def test_linear_gives_the_same_results_on_every_kind_of_input():
     layer = Linear(2)
     x = np.random.default_rng(0).standard_normal((4, 3))
-    want = x @ layer(x).creator.inputs[1].data + layer.b.data
+    want = x.astype(np.float32) @ layer(x).creator.inputs[1].data + layer.b.data
     for given in (x, Variable(x), Parameter(x)):
-        np.testing.assert_allclose(layer(given).data, want)
-    np.testing.assert_allclose(layer(x[0]).data, want[0])  # one sample
+        np.testing.assert_allclose(layer(given).data, want, rtol=1e-6)
+    np.testing.assert_allclose(layer(x[0]).data, want[0], rtol=1e-6)  # one sample
 
 
 # --------------------------------------------------------------------------------------

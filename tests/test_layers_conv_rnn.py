@@ -596,3 +596,49 @@ def test_batch_norm_on_images_gradients():
         assert gradient_check(f, x)
     loss = lambda: F.sum(F.tanh(bn(x)) * x)  # noqa: E731
     assert assert_param_grads(bn, loss, only=('gamma', 'beta')) == 2
+
+
+# --------------------------------------------------------------------------------------
+# Input dtypes: cast to the dtype of the layer's parameters
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+@pytest.mark.parametrize('dtype', [np.int64, np.float64])
+def test_conv_casts_its_input_to_float32(cls, dtype):
+    np.random.seed(0)
+    layer = cls(2, 3, pad=1)
+    x = Variable((np.arange(2 * 2 * 4 * 4).reshape(2, 2, 4, 4) % 5).astype(dtype))
+    y = layer(x)
+    assert y.dtype == np.float32
+    F.sum(y * y).backward()
+    assert layer.W.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
+    assert x.grad.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    expected = layer(x.data.astype(np.float32)).data
+    np.testing.assert_array_equal(y.data, expected)
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_with_float64_weights_stays_float64(cls):
+    layer = cls(2, 3, pad=1, dtype=np.float64)
+    y = layer(np.ones((1, 2, 4, 4), np.int32))
+    assert y.dtype == layer.W.dtype == layer.b.dtype == np.float64
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('dtype', [np.int64, np.float64])
+def test_recurrent_layers_cast_their_input_to_float32(cls, dtype):
+    np.random.seed(0)
+    layer = cls(4)
+    x = Variable(np.arange(6).reshape(2, 3).astype(dtype))
+    h = layer(x)
+    h = layer(x)
+    assert h.dtype == np.float32
+    F.sum(h).backward()
+    assert x.grad.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    assert all(p.dtype == p.grad.dtype == np.float32 for p in layer.params())
+
+
+def test_embed_id_takes_integer_ids_as_they_are():
+    layer = EmbedID(5, 2)
+    np.testing.assert_array_equal(layer(np.array([4, 0], np.uint8)).data, layer.W.data[[4, 0]])
+    with pytest.raises(TypeError, match='embed_id: x must hold integer ids'):
+        layer(np.array([1.0, 2.0]))

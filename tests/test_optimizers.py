@@ -3,6 +3,7 @@ and training a small model."""
 
 import gc
 import math
+import re
 import weakref
 
 import numpy as np
@@ -524,6 +525,70 @@ def test_freeze_param_needs_layers_or_parameters():
         FreezeParam(np.zeros(2))
 
 
+@pytest.mark.parametrize('name', ALL)
+@pytest.mark.parametrize('dtype', [np.int64, np.int32, np.bool_])
+def test_non_floating_parameters_are_refused_by_name(name, dtype):
+    p = Parameter(np.array([1, 0, 1], dtype=dtype), name='counts')
+    set_grad(p, [0.5, 0.5, 0.5], np.float64)
+    opt = make(name).setup(Target(p))
+    dtype_name = np.dtype(dtype).name
+    with pytest.raises(
+        TypeError,
+        match=rf"{name}.update: the parameter 'counts' \(shape \(3,\)\) has dtype "
+        rf'{dtype_name}.*floating point.*Parameter\(np.array\(.*float32',
+    ):
+        opt.update()
+    np.testing.assert_array_equal(p.data, np.array([1, 0, 1], dtype=dtype))
+    assert opt.state_of(p) == {}
+
+
+def test_refused_parameters_are_named_by_their_path_in_the_model():
+    model = MLP((3, 2))
+    model(np.ones((1, 4), np.float32))
+    model.l1.W.data = model.l1.W.data.astype(np.int64)
+    for p in model.params():
+        p.grad = Variable(np.ones(p.shape, np.float32))
+    opt = SGD().setup(model)
+    with pytest.raises(TypeError, match=r"SGD.update: the parameter 'l1/W' \(shape \(3, 2\)\)"):
+        opt.update()
+
+
+@pytest.mark.parametrize('name', ALL)
+@pytest.mark.parametrize('grad_shape', [(1,), (2, 3), ()])
+def test_a_gradient_of_another_shape_is_refused(name, grad_shape):
+    p = param([1.0, 2.0, 3.0])
+    p.grad = Variable(np.ones(grad_shape))
+    opt = make(name).setup(Target(p))
+    opt.add_hook(WeightDecay(0.1))  # would broadcast the gradient to the right shape
+    with pytest.raises(
+        ValueError,
+        match=rf'{name}.update: the gradient of the parameter .*shape \(3,\).* has shape '
+        rf'{re.escape(str(grad_shape))}',
+    ):
+        opt.update()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0, 3.0])
+
+
+def test_a_hook_that_gives_a_gradient_of_another_shape_is_caught():
+    p = param([1.0, 2.0, 3.0])
+    set_grad(p, [1.0, 1.0, 1.0])
+    opt = SGD().setup(Target(p))
+    opt.add_hook(lambda params: setattr(params[0], 'grad', Variable(np.ones(1))))
+    with pytest.raises(ValueError, match=r'SGD.update: the gradient .* has shape \(1,\)'):
+        opt.update()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_a_gradient_without_data_is_refused(name):
+    p = Parameter(None, name='W')
+    p.grad = Variable(np.ones(3))
+    with pytest.raises(
+        ValueError, match=rf"{name}.update: the parameter 'W' has a gradient.*no data"
+    ):
+        make(name).setup(Target(p)).update()
+
+
 # --------------------------------------------------------------------------------------
 # Hooks
 # --------------------------------------------------------------------------------------
@@ -684,3 +749,15 @@ def test_freeze_param_on_a_layer_of_an_mlp():
         np.testing.assert_array_equal(p.data, before)
     for p, before in zip(model.l1.params(), trained):
         assert not np.array_equal(p.data, before)
+
+
+@pytest.mark.parametrize('name', ALL)
+def test_a_refused_step_changes_no_parameter(name):
+    good, bad = param([1.0, 2.0]), param([1.0, 2.0])
+    set_grad(good, [1.0, 1.0])
+    bad.grad = Variable(np.ones(1))
+    opt = make(name).setup(Target(good, bad))
+    with pytest.raises(ValueError, match=rf'{name}.update: the gradient'):
+        opt.update()
+    np.testing.assert_array_equal(good.data, [1.0, 2.0])
+    assert opt.state_of(good) == {} and getattr(opt, 't', 0) == 0

@@ -10,7 +10,7 @@ it, a derivative's array code is the ``forward`` of a gradient Function of its o
 - :mod:`.arithmetic`: add, sub, rsub, mul, div, rdiv, neg, pow (the operators)
 - :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip
 - :mod:`.array`: reshape, transpose, get_item, expand_dims, squeeze, flatten,
-  broadcast_to, sum_to, concat, stack
+  broadcast_to, sum_to, concat, stack, astype
 - :mod:`.reduction`: sum, mean/average, max, min, logsumexp
 - :mod:`.linalg`: matmul/dot
 - :mod:`.activation`: sigmoid, relu, leaky_relu, softmax, log_softmax
@@ -70,6 +70,7 @@ from dezero.functions.array import (
     Reshape,
     SumTo,
     Transpose,
+    astype,
     broadcast_to,
     concat,
     expand_dims,
@@ -172,6 +173,7 @@ __all__ = [
     'sum_to',
     'concat',
     'stack',
+    'astype',
     'sum',
     'mean',
     'average',

@@ -1,9 +1,11 @@
 """Functions that move array elements around: reshape, transpose, indexing,
-broadcasting and summing back, concatenation and stacking.
+broadcasting and summing back, concatenation and stacking; and astype, which converts
+them to another floating-point dtype.
 
 Each backward is another function of this module (or the matching array method, which
 Variables have too), so every one of them is differentiable to any order.  None of them
-reads the values of its inputs or outputs in backward: they keep only shapes.
+reads the values of its inputs or outputs in backward: they keep only shapes and
+dtypes.
 """
 
 import warnings
@@ -11,7 +13,7 @@ import warnings
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import normalize_axis, scatter_add, sum_to as _sum_to_array
+from dezero.array_ops import normalize_axis, scatter_add, sum_array, sum_to as _sum_to_array
 from dezero.core import Function, Variable, as_variable
 
 
@@ -266,7 +268,7 @@ def _sum_to_as_the_book(x, shape):
             f'sum_to: cannot sum an array of shape {x.shape} to the larger shape {shape}'
         )
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
-    y = x.sum(axis=axes, keepdims=True)
+    y = sum_array(x, axes, keepdims=True)
     y = y.reshape(y.shape[lead:])
     warnings.warn(
         f'sum_to: an array of shape {x.shape} does not broadcast from shape '
@@ -289,6 +291,49 @@ def sum_to(x, shape):
     if x.shape == shape:
         return as_variable(x)
     return SumTo(shape)(x)
+
+
+# ---- dtype -----------------------------------------------------------------------------
+class AsType(Function):
+    """y = x converted to ``dtype``; the gradient is gy converted back to x's dtype."""
+
+    retain_inputs = ()
+    retain_outputs = ()
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.x_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        # integer and bool inputs keep the floating gradient as it comes
+        if self.x_dtype.kind != 'f' or gy.dtype == self.x_dtype:
+            return gy
+        return AsType(self.x_dtype)(gy)
+
+
+def astype(x, dtype):
+    """Return ``x`` converted to the floating-point ``dtype`` (``x`` itself, as a
+    Variable, when it has that dtype already).
+    Derivative: gy converted back to x's dtype; an integer x receives gy as it is, in
+    ``dtype``, never an integer gradient."""
+    x = as_input(x)
+    dtype = np.dtype(dtype)
+    if dtype.kind != 'f':
+        raise TypeError(
+            f'astype: dtype must be a floating-point type, got {dtype} (a cast to it '
+            f'would have no gradient); convert the array itself, x.data.astype(...)'
+        )
+    if x.dtype == dtype:
+        return as_variable(x)
+    if x.dtype.kind not in 'biuf':
+        raise TypeError(
+            f'astype: expected x of a real dtype (bool, integer or floating-point), got '
+            f'{x.dtype} (shape {x.shape})'
+        )
+    return AsType(dtype)(x)
 
 
 # ---- joining ---------------------------------------------------------------------------

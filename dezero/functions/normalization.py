@@ -1,6 +1,11 @@
 """Normalisation: batch normalisation with running statistics."""
 
+import warnings
+
+import numpy as np
+
 from dezero import cuda
+from dezero.array_ops import FLOAT16, sum_array
 from dezero.core import Config, Function, Variable
 from dezero.functions.array import as_input
 
@@ -35,19 +40,25 @@ class BatchNorm(Function):
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         xp = cuda.get_array_module(x)
         if self.train:
-            mean = x.mean(axis=self.axes, keepdims=True)
-            xc = x - mean
+            # float16 statistics in float32: squares of deviations beyond 256 overflow
+            # float16, and its sums over a big batch lose the small terms
+            xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
+            mean = xs.mean(axis=self.axes, keepdims=True)
+            xc = xs - mean
             var = (xc * xc).mean(axis=self.axes, keepdims=True)
             inv_std = 1.0 / xp.sqrt(var + self.eps)
             self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
+            xhat = xc * inv_std
+            if xs is not x:
+                xhat, inv_std = xhat.astype(FLOAT16), inv_std.astype(FLOAT16)
         else:
             mean = self.running_mean.reshape(self.shape).astype(x.dtype)
             inv_std = 1.0 / xp.sqrt(self.running_var.reshape(self.shape).astype(x.dtype) + self.eps)
-            xc = x - mean
+            xhat = (x - mean) * inv_std
             self.mean = mean
-        self.xhat = xc * inv_std
+        self.xhat = xhat
         self.inv_std = inv_std
-        return self.xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
+        return xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
 
     def _update_running(self, mean, var, m):
         d = self.decay
@@ -71,8 +82,8 @@ class BatchNorm(Function):
         else:  # the running statistics are constants
             inv_std = self.inv_std
             xhat = (x - self.mean) * inv_std
-        gbeta = gy.sum(axis=axes)
-        ggamma = (gy * xhat).sum(axis=axes)
+        gbeta = sum_array(gy, axes)
+        ggamma = sum_array(gy * xhat, axes)
         if not needs_input_grad[0]:
             return None, ggamma, gbeta
         if self.train:  # xhat depends on x through the batch statistics
@@ -111,7 +122,8 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     mean = decay * mean + (1 - decay) * batch_mean and
     var = decay * var + (1 - decay) * batch_var * m / (m - 1), m values per channel.
     In test mode they are used instead, unchanged.  The result is
-    gamma * (x - mean) / sqrt(var + eps) + beta.
+    gamma * (x - mean) / sqrt(var + eps) + beta.  Training on one value per channel
+    (a batch (1, C)) gives beta, with a RuntimeWarning; test mode takes such a batch.
     Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
     mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
     """
@@ -136,6 +148,15 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     if Config.train and x.size == 0:
         raise ValueError(
             f'batch_norm: cannot compute batch statistics of an empty batch (x of shape {x.shape})'
+        )
+    if Config.train and x.size == channels:  # the book's function gives beta then
+        warnings.warn(
+            f'batch_norm: one value per channel when training (x of shape {x.shape}): '
+            f'the batch statistics of one value normalise it to 0, so the result is '
+            f'beta; use larger batches, or dezero.test_mode() for the running statistics '
+            f'(the BatchNorm layer refuses such a batch)',
+            RuntimeWarning,
+            stacklevel=2,
         )
     return BatchNorm(mean, var, float(decay), float(eps))(x, gamma, beta)
 

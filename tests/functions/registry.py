@@ -261,6 +261,16 @@ CASES = [
     ),
     case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=0), label='axis0'),
     case('stack', real(2, 3), real(2, 3), call=lambda *xs: F.stack(xs, axis=-1), label='last-axis'),
+    # longdouble is at least as precise as float64: the checks lose nothing to rounding
+    case('astype', real(2, 3), dtype=np.longdouble, label='longdouble'),
+    GradCase(
+        'astype',
+        (real(2, 3),),
+        {'dtype': np.float32},
+        label='float32',  # float32 rounding of the ±1e-4 probes calls for looser tolerances
+        rtol=1e-2,
+        atol=1e-3,
+    ),
     # reductions
     case('sum', real(2, 3), label='all'),
     case('sum', real(2, 3, 2), axis=(0, 2), label='axes'),

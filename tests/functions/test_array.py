@@ -204,6 +204,19 @@ def test_sum_to_a_shape_that_does_not_broadcast_warns_and_sums_as_the_book():
     np.testing.assert_array_equal(y.data, x.data.sum(axis=(0, 1))[None])
 
 
+def test_float16_sum_to_and_the_gradient_of_broadcasting_are_exact():
+    # float16 sums added one at a time along an axis stop growing at 2048: a bias
+    # broadcast over a batch of 10,000 gets the whole sum in float32, rounded once
+    x = np.ones((10_000, 3), np.float16)
+    y = F.sum_to(x, (1, 3))
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, [[10_000.0] * 3])
+    b = Variable(np.zeros(3, np.float16))
+    (Variable(x) + b).backward()
+    assert b.grad.dtype == np.float16
+    np.testing.assert_array_equal(b.grad.data, [10_000.0] * 3)
+
+
 # ---- what backward keeps, and arrays in, Variables out -----------------------------------
 @pytest.mark.parametrize('name', UNARY)
 def test_gradients_of_an_intermediate_input(name, sample, check_grads):
@@ -278,3 +291,83 @@ def test_concat_computes_only_the_gradients_asked_for():
     ga, gb = f.backward(gy, needs_input_grad=(False, True))
     assert ga is None
     np.testing.assert_array_equal(gb.data, [[2.0, 3.0], [4.0, 5.0]])
+
+
+# ---- astype --------------------------------------------------------------------------------
+@pytest.mark.parametrize('dtype', [np.float32, np.float16, np.longdouble])
+def test_astype_converts_and_gives_the_gradient_back_in_the_input_dtype(dtype):
+    x = Variable(np.array([[0.1, -2.5, 3.0]]))
+    y = F.astype(x, dtype)
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y.data, x.data.astype(dtype))
+    (y * np.array([1.0, 2.0, 3.0], dtype)).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize('dtype', [np.int64, np.int8, np.uint16])
+def test_astype_gives_integer_inputs_a_floating_gradient(dtype):
+    x = Variable(np.array([1, 0, 1], dtype))
+    y = F.astype(x, np.float32)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [1.0, 0.0, 1.0])
+    (y * np.array([2.0, 3.0, 4.0], np.float32)).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [2.0, 3.0, 4.0])
+
+
+def test_astype_of_bool_converts_but_gives_a_bool_variable_no_gradient():
+    mask = np.array([True, False, True])
+    y = F.astype(mask, np.float32)
+    np.testing.assert_array_equal(y.data, [1.0, 0.0, 1.0])
+    x = Variable(mask)
+    y = F.astype(x, np.float32)
+    with pytest.raises(RuntimeError, match='does not require a gradient'):
+        y.sum().backward()  # a bool Variable is a constant
+    assert x.grad is None
+
+
+def test_astype_to_the_same_dtype_returns_the_input_itself():
+    v = Variable(np.ones(3, np.float32))
+    assert F.astype(v, np.float32) is v
+    assert F.astype(v, 'float32') is v
+    a = np.ones(3)
+    y = F.astype(a, np.float64)
+    assert isinstance(y, Variable) and y.data is a and y.creator is None
+
+
+def test_astype_gradients_first_and_second_order(sample, check_grads):
+    # longdouble is at least as precise as float64: the round trip loses nothing
+    check_grads(lambda x: F.astype(x, np.longdouble), sample((2, 3)))
+    check_grads(
+        lambda x: F.astype(F.astype(x, np.float32), np.float64),
+        sample((2, 3)) / 8,
+        rtol=1e-2,
+        atol=1e-3,
+    )
+
+
+def test_astype_second_order_casts_back_and_forth():
+    x = Variable(np.array([1.5, -2.0]))
+    y = F.astype(x, np.float32)
+    (y**3).sum().backward(create_graph=True)
+    gx = x.grad
+    assert gx.dtype == np.float64
+    np.testing.assert_allclose(gx.data, 3 * x.data**2)
+    x.cleargrad()
+    gx.sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.data, 6 * x.data)
+
+
+@pytest.mark.parametrize('dtype', [np.int32, np.bool_, np.complex128, object])
+def test_astype_refuses_a_dtype_that_is_not_floating(dtype):
+    with pytest.raises(
+        TypeError, match=rf'astype: dtype must be a floating-point type, got {np.dtype(dtype)} '
+    ):
+        F.astype(Variable(np.ones(2)), dtype)
+
+
+def test_astype_refuses_an_input_that_is_not_real():
+    with pytest.raises(TypeError, match='astype: .*complex128'):
+        F.astype(Variable(np.ones(2, np.complex128)), np.float32)

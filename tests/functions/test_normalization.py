@@ -1,5 +1,7 @@
 """batch_norm: batch statistics in training, running statistics in test mode."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -65,11 +67,26 @@ def test_four_dimensional_statistics_are_per_channel_over_n_h_w(sample):
     np.testing.assert_allclose(var, batch_var * 8 / 7, rtol=1e-13)  # m = 2 * 2 * 2
 
 
-def test_a_batch_of_one_keeps_the_variance_finite():
+@pytest.mark.parametrize('shape', [(1, 2), (1, 2, 1, 1)])
+def test_one_value_per_channel_in_training_gives_beta_with_a_warning(shape):
+    # as in the book (and Chainer): its batch statistics normalise every value to 0
     mean, var = np.zeros(2), np.ones(2)
-    y = F.batch_norm(np.array([[3.0, 4.0]]), np.ones(2), np.zeros(2), mean, var)
-    np.testing.assert_array_equal(y.data, [[0.0, 0.0]])
-    np.testing.assert_allclose(var, [0.9, 0.9], rtol=1e-14)  # m / max(m - 1, 1) = 1
+    x = np.arange(2.0).reshape(shape) + 3
+    beta = np.array([0.5, -0.5])
+    pattern = r'batch_norm: one value per channel when training \(x of shape '
+    with pytest.warns(RuntimeWarning, match=pattern + re.escape(str(shape))):
+        y = F.batch_norm(x, np.ones(2), beta, mean, var)
+    np.testing.assert_array_equal(y.data, beta.reshape((1, 2) + (1,) * (len(shape) - 2)))
+    with dezero.test_mode():  # the running statistics serve a batch of one
+        y = F.batch_norm(x, np.ones(2), np.zeros(2), mean, var)
+    assert np.all(y.data != 0)
+
+
+def test_two_values_per_channel_are_enough():
+    mean, var = np.zeros(2), np.ones(2)
+    y = F.batch_norm(np.array([[[[3.0, 5.0]], [[4.0, 4.0]]]]), np.ones(2), np.zeros(2), mean, var)
+    np.testing.assert_allclose(y.data[0, 0, 0], [-1 / np.sqrt(1 + EPS), 1 / np.sqrt(1 + EPS)])
+    np.testing.assert_allclose(var, [0.9 + 0.1 * 2, 0.9], rtol=1e-14)  # unbiased, m = 2
 
 
 @pytest.mark.parametrize('shape', [(4, 3), (2, 3, 2, 2)])
@@ -206,6 +223,35 @@ def test_keeps_float32(shape, train, sample, assert_keeps_float32):
         (gx * gx).sum().backward()
         assert gx.dtype == np.float32 and x.grad.dtype == np.float32
     assert mean.dtype == np.float32 and var.dtype == np.float32
+
+
+# ---- float16: statistics in float32 ----------------------------------------------------------
+def test_float16_batch_statistics_of_large_values():
+    # squares of deviations beyond 256 overflow float16: the statistics are computed
+    # in float32, and the result is float16
+    rng = np.random.default_rng(0)
+    x = Variable((rng.standard_normal((64, 3)) * 1000 + 500).astype(np.float16))
+    gamma, beta = Variable(np.ones(3, np.float16)), Variable(np.zeros(3, np.float16))
+    mean, var = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    y = F.batch_norm(x, gamma, beta, mean, var, decay=0.0)
+    assert y.dtype == np.float16
+    x64 = x.data.astype(np.float64)
+    expected = (x64 - x64.mean(axis=0)) / np.sqrt(x64.var(axis=0) + EPS)
+    np.testing.assert_allclose(y.data, expected, atol=1e-2)
+    np.testing.assert_allclose(var, x64.var(axis=0, ddof=1), rtol=1e-3)
+    y.backward()
+    for p in (x, gamma, beta):
+        assert p.grad.dtype == np.float16
+
+
+def test_float16_gradients_over_a_big_batch():
+    # beta's gradient sums 10,000 rows, in float32 (float16 stops growing at 2048)
+    x = Variable(np.tile(np.array([[-1.0], [1.0]], np.float16), (5000, 2)))
+    gamma, beta = Variable(np.ones(2, np.float16)), Variable(np.zeros(2, np.float16))
+    y = F.batch_norm(x, gamma, beta, np.zeros(2, np.float16), np.ones(2, np.float16))
+    y.backward()
+    assert beta.grad.dtype == np.float16
+    np.testing.assert_array_equal(beta.grad.data, [10_000.0] * 2)
 
 
 # ---- errors ------------------------------------------------------------------------------
