@@ -224,8 +224,14 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
+        kind = 'f' if data is None else data.dtype.kind
+        if kind not in 'biufc':
+            raise TypeError(
+                f'Variable: data must hold numbers (bool, integer, floating point or '
+                f'complex), got dtype {data.dtype}'
+            )
         # bool data has no derivative: such a Variable is a constant, as in PyTorch
-        self.requires_grad = data is None or data.dtype.kind != 'b'
+        self.requires_grad = kind != 'b'
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything

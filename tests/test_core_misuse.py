@@ -103,6 +103,16 @@ def test_an_output_changed_before_a_backward_that_reads_it_is_refused():
         F.sum(y).backward()
 
 
+def test_a_recorded_gradient_checks_the_values_it_reads_too():
+    x = Variable(np.array(2.0))
+    (x**3).backward(create_graph=True)
+    gx = x.grad  # 3 x², recorded
+    x.cleargrad()
+    x.data += 1
+    with pytest.raises(RuntimeError, match='of Pow'):
+        gx.backward()
+
+
 def test_a_changed_value_that_no_backward_reads_is_fine():
     x = Variable(np.array([1.0, 2.0]))
     y = F.sum(x + 1)  # the gradient of x + 1 does not depend on x
@@ -131,6 +141,12 @@ def test_the_usual_training_loop_and_data_assignments_before_forward_are_fine():
         y.backward()
         x.data -= 0.25 * x.grad.data
     assert x.data == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize('array', [np.array(['a', 'b']), np.array([None, 1.0])])
+def test_data_must_hold_numbers(array):
+    with pytest.raises(TypeError, match='Variable: data must hold numbers.*got dtype'):
+        Variable(array)
 
 
 def test_data_must_be_an_array():
