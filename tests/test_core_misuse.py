@@ -35,6 +35,37 @@ def test_the_backward_of_an_integer_leaf_itself_gives_a_floating_one():
     assert x.grad.data == 1.0 and x.grad.dtype == np.float64
 
 
+@pytest.mark.parametrize(
+    'f, inputs, expected',
+    [
+        (lambda x: x**2, [np.array([200], np.uint8)], [[400.0]]),  # 2 x, not 2 x mod 256
+        (lambda a, b: a / b, [np.array([3], np.uint8), np.array([2], np.uint8)], [[0.5], [-0.75]]),
+        (
+            lambda a, b: a**b,
+            [np.array([2], np.int64), np.array([0], np.int64)],
+            [[0.0], [np.log(2)]],
+        ),
+        (
+            lambda a, b: F.mean_squared_error(a, b),
+            [np.array([200, 2], np.uint8), np.array([0, 3], np.uint8)],
+            [[200.0, -1.0], [-200.0, 1.0]],
+        ),
+    ],
+    ids=['pow', 'div', 'pow-of-variables', 'mean-squared-error'],
+)
+def test_integer_inputs_are_differentiated_in_floating_point(f, inputs, expected):
+    xs = [Variable(a) for a in inputs]
+    F.sum(f(*xs)).backward()
+    for x, want in zip(xs, expected):
+        assert x.grad.dtype.kind == 'f'
+        np.testing.assert_allclose(x.grad.data, want)
+
+
+def test_the_mean_squared_error_of_integers_is_not_truncated():
+    y = F.mean_squared_error(np.array([1, 2]), np.array([0, 0]))
+    assert y.data == 2.5
+
+
 def test_backward_from_bool_data_is_refused():
     x = Variable(np.array([True, False]))
     y = x * x  # logical and

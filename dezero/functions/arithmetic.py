@@ -88,7 +88,8 @@ class Div(Function):
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
         gx0 = gy / x1
-        gx1 = gx0 * (-x0 / x1) if needs_input_grad[1] else None
+        # (x0 / x1 first: negating integer x0 would wrap around for unsigned types)
+        gx1 = -(gx0 * (x0 / x1)) if needs_input_grad[1] else None
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
 
 
@@ -124,7 +125,8 @@ class Pow(Function):
         if c == 1:
             return gy
         (x,) = self.retained_inputs()
-        return (x ** (c - 1)) * c * gy
+        # a float exponent keeps integer x from integer powers, which overflow
+        return (x ** (c - 1.0)) * c * gy
 
 
 class PowVariable(Function):
@@ -140,7 +142,7 @@ class PowVariable(Function):
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
         (y,) = self.retained_outputs()
-        gx0 = gy * x1 * x0 ** (x1 - 1) if needs_input_grad[0] else None
+        gx0 = gy * x1 * x0 ** (x1 - 1.0) if needs_input_grad[0] else None
         gx1 = gy * y * log(x0) if needs_input_grad[1] else None
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
 

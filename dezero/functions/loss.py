@@ -102,7 +102,7 @@ class MeanSquaredError(Function):
                 f'x0 of shape {x0.shape} and x1 of shape {x1.shape} differ '
                 f'(mean_squared_error reshapes (N, 1) against (N,))'
             )
-        diff = x0 - x1
+        diff = _difference(x0, x1)
         dtype = diff.dtype
         if dtype is FLOAT16:  # squared in float32: float16 overflows past 256²
             diff = diff.astype(np.float32)
@@ -111,8 +111,16 @@ class MeanSquaredError(Function):
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
         n = len(x0)
-        gx0 = (x0 - x1) * (gy * (2.0 / n if n else math.nan))  # empty when n = 0
+        gx0 = _difference(x0, x1) * (gy * (2.0 / n if n else math.nan))  # empty when n = 0
         return gx0, -gx0 if needs_input_grad[1] else None
+
+
+def _difference(x0, x1):
+    """x0 - x1 (arrays or Variables), in float64 when both hold integers, whose
+    difference could wrap around (and whose mean would be truncated)."""
+    if x0.dtype.kind in 'fc' or x1.dtype.kind in 'fc':
+        return x0 - x1
+    return x0 * 1.0 - x1
 
 
 def mean_squared_error(x0, x1):
