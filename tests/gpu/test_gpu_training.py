@@ -212,3 +212,31 @@ def test_short_training_run_on_device_matches_cpu(xp_device):
     gpu = _spiral_run(xp_device.put)
     assert gpu[-1] < gpu[0]
     np.testing.assert_allclose(gpu, cpu, rtol=1e-4)
+
+
+# ---- misuse on the device -----------------------------------------------------------
+def test_a_seed_on_the_other_device_is_refused(xp_device):
+    x = dezero.Variable(xp_device.put(np.ones(3)))
+    y = F.sin(x)
+    y.grad = dezero.Variable(np.ones(3))  # on the CPU
+    with pytest.raises(TypeError, match='backward: the gradient set in .grad is on the CPU'):
+        y.backward()
+
+
+def test_integer_data_on_the_device_gets_floating_gradients(xp_device):
+    x = dezero.Variable(xp_device.put(np.array([3], np.uint8)))
+    (10 - x).backward()
+    assert xp_device.is_device(x.grad.data)
+    np.testing.assert_array_equal(cuda.as_numpy(x.grad.data), [-1.0])
+
+
+def test_an_update_on_the_device_between_forward_and_backward_is_refused(xp_device):
+    model = L.Linear(2, in_size=3)
+    model.to_gpu()
+    optimizer = optimizers.SGD(0.1).setup(model)
+    x = xp_device.put(np.ones((4, 3), np.float32))
+    F.sum(model(x)).backward()
+    loss = F.sum(model(x))
+    optimizer.update()
+    with pytest.raises(RuntimeError, match="'W'"):
+        loss.backward()
