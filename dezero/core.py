@@ -542,34 +542,59 @@ def _store_gradients(grads, recorded):
     Every ``.grad`` gets memory of its own: a gradient that shares its memory with one
     stored before (``a + b`` gives both the same array) or that cannot be written (a
     broadcast view) is copied, so that changing one ``.grad`` in place (weight decay,
-    clipping) changes no other.  Gradients are checked first: floating point, for a
-    variable that is not bool, and shaped as a ``.grad`` already there."""
+    clipping) changes no other.  Gradients are checked before any is stored: floating
+    point, and shaped as a ``.grad`` already there."""
     stored = []
     for x, gx in grads.items():
         # (a stand-in here was cut by unchain() from a variable that is gone)
-        if not x.requires_grad or type(x) is _StandIn:
-            continue
-        g = gx._data if recorded else gx
-        if g.dtype.kind != 'f' or x.grad is not None:
-            _check_gradient(x, g)  # raises, unless complex or adding to a .grad
-        stored.append((x, gx))
+        if x.requires_grad and type(x) is not _StandIn:
+            if x.grad is not None or (gx._data if recorded else gx).dtype.kind != 'f':
+                _check_gradient(x, gx._data if recorded else gx)  # raises, or may add
+            stored.append((x, gx))
+    if recorded:
+        _store_recorded(stored)
+        return
     owners = set()  # the ids of the arrays whose memory the stored gradients use
     for x, gx in stored:
         old = x.grad
-        if old is not None:  # a new array, or a new recorded sum
-            x.grad = old + gx if recorded else _fresh_variable(old._data + gx, True)
+        if old is not None:  # a new array
+            x.grad = _fresh_variable(old._data + gx, True)
             continue
-        array = gx._data if recorded else gx
-        base = array.base  # the array owning the memory of a view
-        owner = id(array) if base is None else id(base)
-        if owner in owners or (base is not None and not array.flags.writeable):
-            gx = _Copy()(gx) if recorded else array.copy()
+        if type(gx) is not np.ndarray:
+            gx = as_array(gx)
+        base = gx.base  # the array owning the memory of a view
+        if base is None:
+            owner = id(gx)
+        elif type(gx) is not np.ndarray or not gx.flags.writeable:
+            gx = gx.copy()  # (CuPy marks no view read-only, not even a broadcast one)
+            owner = id(gx)
+        else:
+            owner = id(base)
+        if owner in owners:
+            gx = gx.copy()
         else:
             owners.add(owner)
-        if recorded:
-            x.grad = gx
+        x.grad = _fresh_variable(gx, True)
+
+
+def _store_recorded(stored):
+    """_store_gradients for the Variables of a recorded pass: copies are recorded."""
+    owners = set()
+    for x, gx in stored:
+        old = x.grad
+        if old is not None:  # a new recorded sum
+            x.grad = old + gx
+            continue
+        array = gx._data
+        base = array.base
+        owner = id(array) if base is None else id(base)
+        if owner in owners or (
+            base is not None and (type(array) is not np.ndarray or not array.flags.writeable)
+        ):
+            gx = _Copy()(gx)
         else:
-            x.grad = _fresh_variable(gx if type(gx) is np.ndarray else as_array(gx), True)
+            owners.add(owner)
+        x.grad = gx
 
 
 def _check_gradient(x, g):
