@@ -57,8 +57,16 @@ def normalize_axis(axis, ndim):
     non-negative axes of an ``ndim``-dimensional array (None means all axes)."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)):
         axis = (axis,)
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    if not isinstance(axis, tuple) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in axis
+    ):
+        raise TypeError(
+            f'axis must be None, an int or a sequence of ints, got {type(axis).__name__} {axis!r}'
+        )
     out = []
     for a in axis:
         if not -ndim <= a < ndim:
@@ -124,6 +132,9 @@ def logsumexp(x, axis=1):
     +inf gives +inf and one holding nan gives nan, all without a warning.  float16 is
     summed in float32, whose range the sum of a long slice may need."""
     xp = cuda.get_array_module(x)
+    if x.size == 0:  # the log of sums of nothing, -inf as in PyTorch (max would raise)
+        dtype = x.dtype if x.dtype.kind == 'f' else np.float64
+        return xp.full(x.sum(axis=axis, keepdims=True).shape, -np.inf, dtype)
     m = x.max(axis=axis, keepdims=True)
     finite = xp.isfinite(m)
     if not finite.all():

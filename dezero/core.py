@@ -164,13 +164,20 @@ def as_variable(obj):
 
 
 def _checked_data(data):
-    """What ``Variable.data = data`` stores for something other than a NumPy array: a
-    0-d array for a NumPy scalar (``x.data = x.data - 1`` on 0-d data gives one), a CuPy
-    array or None as it is; TypeError for anything else."""
+    """What ``Variable.data = data`` stores for something other than a NumPy array of
+    real numbers: a 0-d array for a NumPy scalar (``x.data = x.data - 1`` on 0-d data
+    gives one), an array of numbers or None as it is; TypeError for anything else."""
     if isinstance(data, np.generic):
-        return np.asarray(data)
-    if data is None or cuda.is_array(data):
+        data = np.asarray(data)
+    if data is None:
         return data
+    if cuda.is_array(data):
+        if data.dtype.kind in 'biufc':
+            return data
+        raise TypeError(
+            f'Variable.data: expected an array of numbers (bool, integer, floating point '
+            f'or complex), got dtype {data.dtype}'
+        )
     raise TypeError(
         f'Variable.data: expected a NumPy (or CuPy) array or None, got '
         f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
@@ -244,8 +251,10 @@ class Variable:
     # computing a gradient from the new value.  The engine reads ``_data`` directly.
     def _set_data(self, data):
         global _data_clock
-        if type(data) is not np.ndarray:
+        if type(data) is not np.ndarray or data.dtype.kind not in 'fiu':
             data = _checked_data(data)
+            if data is not None and data.dtype.kind == 'b':
+                self.requires_grad = False  # a constant now, as bool Variables are
         _data_clock += 1
         self._changed_at = _data_clock
         self._data = data
@@ -816,6 +825,17 @@ def _describe_error(err, func, arrays):
     err._dezero_described = True
 
 
+def _refuse_missing_data(func, arrays, err):
+    """Raise a ValueError naming ``func`` and the input that holds no data (None), if
+    one does: what ``forward`` tripped over with ``err``."""
+    for i, a in enumerate(arrays):
+        if a is None:
+            raise ValueError(
+                f'{type(func).__name__}: input {i} is a Variable holding no data (None); '
+                f"give it data first (a layer's parameters get theirs on its first call)"
+            ) from err
+
+
 def _wrap(y):
     """An output array computed without recording as a Variable that no gradient
     flows into, as no graph leads back from it (NumPy arithmetic on 0-d arrays gives
@@ -890,6 +910,9 @@ class Function:
             if mixed is not None:
                 raise mixed from e
             _describe_error(e, f, xs)
+            raise
+        except AttributeError as e:
+            _refuse_missing_data(f, xs, e)
             raise
         recording = settings.enable_backprop
         if type(ys) is not tuple:

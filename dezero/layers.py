@@ -594,6 +594,10 @@ def _read_npz(path):
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f'load_weights: no such file: {path}') from None
+    except IsADirectoryError:
+        raise IsADirectoryError(
+            f'load_weights: {path} is a folder; give the path of an .npz file'
+        ) from None
     except (ValueError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(
             f'load_weights: cannot read {path} as an .npz archive of '
@@ -750,7 +754,7 @@ class Linear(Layer):
             )
         width = x.shape[-1]
         if W is None:
-            self._init_W(width, x)
+            self._init_W(_check_size('Linear', 'the input width', width), x)
             W = self.W.data
         elif width != W.shape[0]:
             raise ValueError(
@@ -896,7 +900,7 @@ class _Conv(Layer):
             )
         channels = x.shape[1]
         if self.W.data is None:
-            self._init_W(channels, x)
+            self._init_W(_check_size(name, 'the input channels', channels), x)
         elif channels != self.in_channels:
             raise ValueError(
                 f'{name}: the input has {channels} channels (shape '

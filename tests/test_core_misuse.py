@@ -351,3 +351,19 @@ def test_a_grad_set_to_an_array_is_accumulated_into_a_variable():
     F.sum(x * 3).backward()
     assert isinstance(x.grad, Variable)
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+
+
+def test_a_function_called_on_a_variable_without_data_names_itself():
+    with pytest.raises(ValueError, match='GetItem: input 0 is a Variable holding no data'):
+        Variable(None)[0]
+
+
+def test_data_assigned_later_must_hold_numbers_and_bool_data_makes_a_constant():
+    v = Variable(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match='Variable.data: .*got dtype <U1'):
+        v.data = np.array(['a', 'b'])
+    v.data = np.array([True, False])
+    assert not v.requires_grad
+    y = F.sum(v * Variable(np.array([2.0, 3.0])))
+    y.backward()
+    assert v.grad is None

@@ -1224,3 +1224,15 @@ def test_summary_marks_layers_not_called_and_survives_a_failing_forward(capsys):
     model.summary()  # no recording left behind
     assert 'Output shape' not in capsys.readouterr().out
     assert dezero.Config.enable_backprop and dezero.Config.train
+
+
+def test_an_input_of_width_zero_is_refused_by_a_new_linear():
+    with pytest.raises(
+        ValueError, match='Linear: the input width must be a positive integer, got 0'
+    ):
+        Linear(2)(np.zeros((2, 0)))
+
+
+def test_load_weights_from_a_folder_names_load_weights(tmp_path):
+    with pytest.raises(IsADirectoryError, match='load_weights: .* is a folder'):
+        Linear(2, in_size=2).load_weights(tmp_path)

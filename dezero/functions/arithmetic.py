@@ -142,8 +142,15 @@ class PowVariable(Function):
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
         (y,) = self.retained_outputs()
-        gx0 = gy * x1 * x0 ** (x1 - 1.0) if needs_input_grad[0] else None
-        gx1 = gy * y * log(x0) if needs_input_grad[1] else None
+        a0, a1 = _array(x0), _array(x1)
+        gx0 = gx1 = None
+        if needs_input_grad[0]:
+            # x1 x0 ** (x1 - 1) is 0 where x1 = 0, also at x0 = 0 (not 0 * inf): the
+            # exponent is nudged to 0 there
+            gx0 = gy * x1 * x0 ** (x1 - 1.0 + (a1 == 0))
+        if needs_input_grad[1]:
+            # y log(x0) is 0 where x0 = 0 and x1 >= 0 (y is 0 or 1): log(1) is taken there
+            gx1 = gy * y * log(x0 + ((a0 == 0) & (a1 >= 0)))
         return _unbroadcast(gx0, gx1, x0.shape, x1.shape)
 
 
@@ -236,8 +243,15 @@ class PowFromConstant(_ConstantOp):
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
-        log_c = cuda.get_array_module(self.c).log(self.c)
+        xp = cuda.get_array_module(self.c)
+        # 0 ** x is 0 for every x > 0: its derivative is 0 there, not 0 * log(0) = nan
+        log_c = xp.log(xp.where(self.c == 0, 1, self.c))
         return self._to_input_shape(gy * y * log_c)
+
+
+def _array(x):
+    """The array of ``x``, a Variable or an array."""
+    return x.data if isinstance(x, Variable) else x
 
 
 def _variables(x0, x1):

@@ -130,8 +130,21 @@ def mean_squared_error(x0, x1):
     to the other's shape, so (1, 1) against (1,) compares one value with one.
     An empty batch gives nan, as in PyTorch.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
-    x0, x1 = _paired('mean_squared_error', as_input(x0), as_input(x1))
+    x0, x1 = _paired('mean_squared_error', *_same_float_dtype(as_input(x0), as_input(x1)))
     return MeanSquaredError()(x0, x1)
+
+
+def _same_float_dtype(x0, x1):
+    """x0 and x1, a plain floating-point array among them (a target) converted to the
+    floating dtype of the other, a Variable: float64 targets keep a float32 model's
+    loss and gradients float32."""
+    if isinstance(x0, Variable) and not isinstance(x1, Variable):
+        if x1.dtype != x0.dtype and x0.dtype.kind == 'f' and x1.dtype.kind == 'f':
+            x1 = x1.astype(x0.dtype)
+    elif isinstance(x1, Variable) and not isinstance(x0, Variable):
+        if x0.dtype != x1.dtype and x1.dtype.kind == 'f' and x0.dtype.kind == 'f':
+            x0 = x0.astype(x1.dtype)
+    return x0, x1
 
 
 def _paired(name, x0, x1):
@@ -379,6 +392,12 @@ def binary_cross_entropy(p, t, eps=None):
     _batch_size(name, p)
     if p.dtype.kind != 'f':
         raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype {p.dtype}')
+    values = p.data if isinstance(p, Variable) else p
+    if values.size and not (0 <= values.min() and values.max() <= 1):  # nan fails too
+        raise ValueError(
+            f'{name}: p must hold probabilities in [0, 1], got values from '
+            f'{values.min()} to {values.max()}; for logits use sigmoid_cross_entropy'
+        )
     if eps is None:
         eps = _EPS.get(p.dtype.itemsize, 1e-15)
     if not 0 < eps < 0.5:

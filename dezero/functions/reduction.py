@@ -20,10 +20,12 @@ from dezero.functions.math import exp
 
 
 def _check_axis(name, axis, ndim):
+    if isinstance(axis, list):  # NumPy's reductions refuse them too
+        raise TypeError(f'{name}: axis must be None, an int or a tuple of ints, got list {axis}')
     try:
         return normalize_axis(axis, ndim)
-    except ValueError as e:
-        raise ValueError(f'{name}: {e}') from None
+    except (ValueError, TypeError) as e:
+        raise type(e)(f'{name}: {e}') from None
 
 
 class Sum(Function):

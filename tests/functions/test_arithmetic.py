@@ -292,3 +292,14 @@ def test_reciprocal_gradient_is_finite_where_x_squared_overflows():
     x = Variable(np.array([1e200, -1e200, 2.0]))
     F.sum(1.0 / x).backward()
     np.testing.assert_array_equal(x.grad.data, [-0.0, -0.0, -0.25])
+
+
+def test_powers_of_zero_have_the_gradients_pytorch_gives():
+    x = Variable(np.array([0.5, 1.0, 2.0]))
+    F.sum(0.0**x).backward()  # 0 ** x is 0 for x > 0
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+    a = Variable(np.zeros(3))
+    b = Variable(np.array([0.0, 1.0, 2.0]))
+    F.sum(a**b).backward()
+    np.testing.assert_array_equal(a.grad.data, [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(b.grad.data, [0.0, 0.0, 0.0])

@@ -480,3 +480,20 @@ def test_softmax_cross_entropy_refuses_logits_that_are_not_floating_point(dtype)
     x = Variable(np.array([[1, 0], [0, 1]], dtype=dtype))
     with pytest.raises(TypeError, match='softmax_cross_entropy: x must hold floating-point logits'):
         F.softmax_cross_entropy(x, np.array([0, 1]))
+
+
+@pytest.mark.parametrize('p', [[[1.5], [0.5]], [[-0.5], [0.5]], [[np.nan], [0.5]]])
+def test_binary_cross_entropy_refuses_values_that_are_not_probabilities(p):
+    with pytest.raises(
+        ValueError, match=r'binary_cross_entropy: p must hold probabilities in \[0, 1\]'
+    ):
+        F.binary_cross_entropy(Variable(np.array(p)), np.array([[1.0], [0.0]]))
+
+
+def test_a_float64_target_keeps_a_float32_mean_squared_error_float32():
+    x = Variable(np.ones((4, 3), np.float32))
+    loss = F.mean_squared_error(x * 2, np.zeros((4, 3)))
+    loss.backward()
+    assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+    loss = F.mean_squared_error(np.zeros((4, 3)), x)  # the target first
+    assert loss.dtype == np.float32

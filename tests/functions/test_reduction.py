@@ -268,3 +268,18 @@ def test_sum_of_nothing_is_zero_and_its_gradient_is_empty(shape, axis):
     np.testing.assert_array_equal(y.data, np.zeros(shape, np.float32).sum(axis=axis))
     assert y.dtype == np.float32
     assert x.grad.shape == shape and x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize('axis', [1.0, [0, 1], True, (0, 1.5)])
+@pytest.mark.parametrize('f', [F.sum, F.mean, F.max, F.logsumexp])
+def test_an_axis_that_is_not_ints_is_refused_by_name(f, axis):
+    with pytest.raises(TypeError, match=r'axis must be None, an int or a (tuple|sequence) of ints'):
+        f(Variable(np.ones((2, 3))), axis)
+
+
+def test_logsumexp_over_nothing_is_minus_infinity_as_in_pytorch():
+    x = Variable(np.zeros((2, 0)))
+    y = F.logsumexp(x, axis=1)
+    np.testing.assert_array_equal(y.data, [-np.inf, -np.inf])
+    F.sum(y).backward()
+    assert x.grad.shape == (2, 0)
