@@ -15,6 +15,8 @@ Cases (see README.md in this folder for what each one times and why):
     tree    backward of a pairwise-sum tree over 4,096 .. 16,384 leaves, same baselines
     mlp     MLP training step (784-1000-10, 784-50-10) vs hand-written NumPy and PyTorch
     cnn     small CNN training step vs PyTorch
+    cifar   CIFAR-style CNN and ResNet bottleneck training steps vs PyTorch, with the
+            fraction of the machine's matrix-product peak
     higher  6th derivative of tanh by repeated backward, vs PyTorch
     memory  peak memory of a 20-layer MLP's forward + backward vs the minimum
 
@@ -45,6 +47,7 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 from benchmarks import (
+    bench_cifar,
     bench_cnn,
     bench_engine,
     bench_higher,
@@ -78,6 +81,8 @@ PROFILES = {
         'mlp_repeat': 15,
         'cnn_steps': 10,
         'cnn_repeat': 9,
+        'cifar_steps': 3,
+        'cifar_repeat': 7,
         'higher_steps': 10,
         'higher_repeat': 9,
         'memory': (20, 512, 512),
@@ -92,6 +97,8 @@ PROFILES = {
         'mlp_repeat': 3,
         'cnn_steps': 5,
         'cnn_repeat': 3,
+        'cifar_steps': 2,
+        'cifar_repeat': 3,
         'higher_steps': 5,
         'higher_repeat': 3,
         'memory': (20, 512, 512),
@@ -106,6 +113,8 @@ PROFILES = {
         'mlp_repeat': 1,
         'cnn_steps': 1,
         'cnn_repeat': 1,
+        'cifar_steps': 1,
+        'cifar_repeat': 1,
         'higher_steps': 1,
         'higher_repeat': 1,
         'memory': (4, 64, 64),
@@ -171,6 +180,18 @@ def case_cnn(p, torch, autograd, log):
     }
 
 
+def case_cifar(p, torch, autograd, log):
+    r = bench_cifar.run(p['cifar_repeat'], p['cifar_steps'], use_torch=torch is not None, log=log)
+    return {
+        'title': f'cifar: training steps of a CIFAR-style CNN (batch 64 of 3x32x32) and '
+        f'a ResNet bottleneck block (batch 16 of 256x16x16), float32, momentum SGD '
+        f'({p["cifar_repeat"]} blocks of {p["cifar_steps"]} steps)',
+        'result': r,
+        'table': bench_cifar.report_case(r),
+        'targets': r['targets'],
+    }
+
+
 def case_higher(p, torch, autograd, log):
     r = bench_higher.run(
         p['higher_repeat'], p['higher_steps'], use_torch=torch is not None, log=log
@@ -202,6 +223,7 @@ CASES = {
     'tree': case_tree,
     'mlp': case_mlp,
     'cnn': case_cnn,
+    'cifar': case_cifar,
     'higher': case_higher,
     'memory': case_memory,
 }

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 from benchmarks import run_all  # noqa: E402
 
 #: how many targets each case reports, measured or skipped
-TARGETS_PER_CASE = {'chain': 1, 'tree': 2, 'mlp': 5, 'cnn': 3, 'higher': 3, 'memory': 3}
+TARGETS_PER_CASE = {'chain': 1, 'tree': 2, 'mlp': 5, 'cnn': 3, 'cifar': 4, 'higher': 3, 'memory': 3}
 
 
 def test_every_case_has_a_target_count():
@@ -61,13 +61,16 @@ def test_tiny_run_without_baselines_writes_every_case_and_target(tmp_path, capsy
     # without PyTorch, exactly the targets against it are skipped
     skipped = {t['name'] for t in targets if t['status'] == 'skipped'}
     assert skipped == {t['name'] for t in targets if 'PyTorch' in t['name']}
-    assert len(skipped) == 7
+    assert len(skipped) == 9
     assert all(t['status'] in ('PASS', 'FAIL') for t in targets if t['name'] not in skipped)
 
     captured = capsys.readouterr()
     assert 'baselines: PyTorch disabled (--no-torch)' in captured.out
     for i, name in enumerate(run_all.CASES, 1):
-        assert f'({i}) {name}:' in captured.out and f'[{i}/6] {name}' in captured.err
+        assert (
+            f'({i}) {name}:' in captured.out
+            and f'[{i}/{len(TARGETS_PER_CASE)}] {name}' in captured.err
+        )
     assert 'summary: ' in captured.out and 'repeat 1/1' not in captured.out
     summary = captured.out[captured.out.index('summary: ') :]
     assert all(t['name'] in summary for t in targets)
