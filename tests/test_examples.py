@@ -23,6 +23,7 @@ from example_runner import (
     load_example,
     run_example,
 )
+from dezero.datasets import CIFAR10
 from dezero.models import MLP
 
 
@@ -296,6 +297,70 @@ def test_mnist_cnn_learns_fake_digits_and_draws_its_filters(tmp_path):
         assert_png(out_dir / 'mnist_cnn_accuracy.png')
 
 
+# ---- examples/cifar10.py --------------------------------------------------------------
+def test_cifar10_reads_the_dataset_cache_from_data_dir(tmp_path):
+    """The real-data path, without a download: generated images put where CIFAR10 keeps
+    its decoded arrays (DIR/downloads/cifar-10-binary.tar.gz.{train,test}.npz)."""
+    cifar10 = load_example('cifar10.py')
+    downloads = tmp_path / 'data' / 'downloads'
+    downloads.mkdir(parents=True)
+    for split, n, seed in (('train', 300, 1), ('test', 60, 2)):
+        images = cifar10.ColourStripes(n, seed)
+        np.savez(
+            downloads / f'cifar-10-binary.tar.gz.{split}.npz', data=images.data, label=images.label
+        )
+    out_dir = tmp_path / 'out'
+    out = run_example(
+        'cifar10.py',
+        '--data-dir',
+        str(tmp_path / 'data'),
+        '--epochs',
+        '1',
+        '--no-bar',
+        '--out',
+        str(out_dir),
+        cwd=tmp_path,
+        env=ONE_THREAD,
+    )
+    assert 'training on 300 images, evaluating on 60' in out
+    assert re.search(r'^epoch 1/1  loss \S+  acc \S+  val_loss \S+  val_acc \S+$', out, re.M), out
+    assert re.search(r'final held-out accuracy (\d\.\d+)', out), out
+    assert not (downloads / 'cifar-10-binary.tar.gz').exists()  # nothing was downloaded
+    assert_pictures(out, [out_dir / 'cifar10_curves.png', out_dir / 'cifar10_mistakes.png'])
+
+
+def test_cifar10_without_the_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    import urllib.error
+    import urllib.request
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError('no network in the tests')
+
+    monkeypatch.setattr(urllib.request, 'urlopen', offline)
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))  # restored after the test
+    cifar10 = load_example('cifar10.py')
+    with pytest.raises(SystemExit) as exit_info:
+        cifar10.main(['--data-dir', str(tmp_path / 'data'), '--out', str(tmp_path / 'out')])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path / 'data' / 'downloads') in err
+    assert 'cifar-10-binary.tar.gz' in err and CIFAR10.url in err
+    assert 'or run with --smoke' in err
+
+
+def test_cifar10_generated_images_have_the_layout_of_cifar10():
+    cifar10 = load_example('cifar10.py')
+    images = cifar10.ColourStripes(50, seed=0)
+    assert images.data.dtype == np.uint8 and images.data.shape == (50, 3, 32, 32)
+    assert images.label.dtype == np.int64 and set(images.label) <= set(range(10))
+    x, _ = images[0]
+    assert x.dtype == np.float32 and x.shape == (3, 32, 32) and -1 <= x.min() <= x.max() <= 1
+    np.random.seed(0)
+    y = cifar10.CifarCNN()(x[None])
+    assert y.shape == (1, 10) and y.dtype == np.float32
+    assert cifar10.CLASSES[0] == 'airplane' and cifar10.CLASSES[9] == 'truck'
+
+
 # ---- every example, with --smoke ------------------------------------------------------
 #: For every script in examples/: a figure its --smoke run must print (a pattern with
 #: one number), the check that number must pass, and the pictures it saves into --out.
@@ -321,6 +386,11 @@ SMOKE = {
         r'final held-out accuracy (\S+)',
         lambda a: a >= 0.9,
         ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png'],
+    ),
+    'cifar10.py': (
+        r'final held-out accuracy (\S+)',
+        lambda a: a >= 0.5,  # chance is 0.1
+        ['cifar10_curves.png', 'cifar10_mistakes.png'],
     ),
     'sin_lstm.py': (r'\((\S+)x lower\)', lambda r: r >= 10, ['sin_lstm.png']),
     'shopping.py': (r'^price = (\d+)$', lambda p: p == 715, []),
