@@ -402,7 +402,8 @@ class Variable:
         variable's shape (the derivative of a scalar loss with respect to itself), in
         its dtype, or float64 for integer data.  Gradients accumulate into ``.grad`` of
         the leaves; those of intermediate variables are dropped unless ``retain_grad``
-        is True.  With ``create_graph=True`` the backward computation is itself
+        is True, which keeps them for the intermediates still alive (a temporary the
+        caller never held is gone, and its gradient with it).  With ``create_graph=True`` the backward computation is itself
         recorded, so the gradients can be differentiated again.
 
         Refused: a variable computed without a graph (under ``no_grad()``, or from
