@@ -558,53 +558,31 @@ def _store_gradients(grads, recorded):
     for x, gx in grads.items():
         # (a stand-in here was cut by unchain() from a variable that is gone)
         if x.requires_grad and type(x) is not _StandIn:
-            if x.grad is not None or (gx._data if recorded else gx).dtype.kind != 'f':
-                _check_gradient(x, gx._data if recorded else gx)  # raises, or may add
+            array = gx._data if recorded else gx
+            if x.grad is not None or array.dtype.kind != 'f':
+                _check_gradient(x, array)  # raises, unless complex or adding to a .grad
             stored.append((x, gx))
-    if recorded:
-        _store_recorded(stored)
-        return
     owners = set()  # the ids of the arrays whose memory the stored gradients use
     for x, gx in stored:
         old = x.grad
-        if old is not None:  # a new array
-            x.grad = _fresh_variable(old._data + gx, True)
+        if old is not None:  # a new array, or a new recorded sum
+            x.grad = old + gx if recorded else _fresh_variable(old._data + gx, True)
             continue
-        if type(gx) is not np.ndarray:
-            gx = as_array(gx)
-        base = gx.base  # the array owning the memory of a view
-        if base is None:
-            owner = id(gx)
-        elif type(gx) is not np.ndarray or not gx.flags.writeable:
-            gx = gx.copy()  # (CuPy marks no view read-only, not even a broadcast one)
-            owner = id(gx)
-        else:
-            owner = id(base)
-        if owner in owners:
-            gx = gx.copy()
-        else:
-            owners.add(owner)
-        x.grad = _fresh_variable(gx, True)
-
-
-def _store_recorded(stored):
-    """_store_gradients for the Variables of a recorded pass: copies are recorded."""
-    owners = set()
-    for x, gx in stored:
-        old = x.grad
-        if old is not None:  # a new recorded sum
-            x.grad = old + gx
-            continue
-        array = gx._data
-        base = array.base
-        owner = id(array) if base is None else id(base)
+        if not recorded and type(gx) is not np.ndarray:
+            gx = as_array(gx)  # (a NumPy scalar becomes a 0-d array)
+        array = gx._data if recorded else gx
+        base = array.base  # the array owning the memory of a view
+        owner = id(array if base is None else base)
+        # a view that may not be written is copied (CuPy marks none read-only, not
+        # even a broadcast one, so its views are copied too), as is memory another
+        # gradient of this pass uses
         if owner in owners or (
             base is not None and (type(array) is not np.ndarray or not array.flags.writeable)
         ):
-            gx = _Copy()(gx)
+            gx = _Copy()(gx) if recorded else gx.copy()
         else:
             owners.add(owner)
-        x.grad = gx
+        x.grad = gx if recorded else _fresh_variable(gx, True)
 
 
 def _check_gradient(x, g):
