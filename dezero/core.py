@@ -172,16 +172,21 @@ def _checked_data(data):
     if data is None:
         return data
     if cuda.is_array(data):
-        if data.dtype.kind in 'biufc':
-            return data
-        raise TypeError(
-            f'Variable.data: expected an array of numbers (bool, integer, floating point '
-            f'or complex), got dtype {data.dtype}'
-        )
+        _refuse_non_numbers('Variable.data', data)
+        return data
     raise TypeError(
         f'Variable.data: expected a NumPy (or CuPy) array or None, got '
         f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
     )
+
+
+def _refuse_non_numbers(where, data):
+    """TypeError naming ``where`` unless the array ``data`` holds numbers."""
+    if data.dtype.kind not in 'biufc':
+        raise TypeError(
+            f'{where}: data must hold numbers (bool, integer, floating point or complex), '
+            f'got dtype {data.dtype}'
+        )
 
 
 # Counts assignments to Variable.data (see Variable._set_data).  Every recorded
@@ -231,14 +236,10 @@ class Variable:
         self.grad = None
         self.creator = None
         self.generation = 0
-        kind = 'f' if data is None else data.dtype.kind
-        if kind not in 'biufc':
-            raise TypeError(
-                f'Variable: data must hold numbers (bool, integer, floating point or '
-                f'complex), got dtype {data.dtype}'
-            )
+        if data is not None:
+            _refuse_non_numbers('Variable', data)
         # bool data has no derivative: such a Variable is a constant, as in PyTorch
-        self.requires_grad = kind != 'b'
+        self.requires_grad = data is None or data.dtype.kind != 'b'
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything
