@@ -14,6 +14,11 @@ from dezero.core import Variable
 FLOAT16 = np.dtype(np.float16)
 
 
+def array_of(x):
+    """The array of ``x``: its data for a Variable, ``x`` itself otherwise."""
+    return x.data if isinstance(x, Variable) else x
+
+
 def sum_array(x, axis=None, keepdims=False):
     """``x.sum(axis=axis, keepdims=keepdims)`` for ``x``, an array or a Variable, except
     that a float16 array is summed in float32 and rounded to float16 once, at the end:

@@ -8,6 +8,7 @@ the number inside the function, so that only x is an input.
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import array_of
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import sum_to
 from dezero.functions.math import log
@@ -142,7 +143,7 @@ class PowVariable(Function):
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
         (y,) = self.retained_outputs()
-        a0, a1 = _array(x0), _array(x1)
+        a0, a1 = array_of(x0), array_of(x1)
         gx0 = gx1 = None
         if needs_input_grad[0]:
             # x1 x0 ** (x1 - 1) is 0 where x1 = 0, also at x0 = 0 (not 0 * inf): the
@@ -247,11 +248,6 @@ class PowFromConstant(_ConstantOp):
         # 0 ** x is 0 for every x > 0: its derivative is 0 there, not 0 * log(0) = nan
         log_c = xp.log(xp.where(self.c == 0, 1, self.c))
         return self._to_input_shape(gy * y * log_c)
-
-
-def _array(x):
-    """The array of ``x``, a Variable or an array."""
-    return x.data if isinstance(x, Variable) else x
 
 
 def _variables(x0, x1):

@@ -3,18 +3,15 @@
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import array_of
 from dezero.core import Variable
-
-
-def _plain(a):
-    return a.data if isinstance(a, Variable) else a
 
 
 def accuracy(y, t):
     """The fraction of rows of the scores ``y`` (N, C) whose largest entry (argmax over
     axis 1) is at the integer label ``t[i]`` (t of shape (N,)).  Returns a 0-d Variable
     with no creator: accuracy has no useful derivative."""
-    y, t = _plain(y), _plain(t)
+    y, t = array_of(y), array_of(t)
     for name, a in (('y', y), ('t', t)):
         if not isinstance(a, cuda.array_types):
             raise TypeError(

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16
+from dezero.array_ops import FLOAT16, array_of
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
 from dezero.functions.rowwise import sum_keepdims
@@ -138,12 +138,11 @@ def _same_float_dtype(x0, x1):
     """x0 and x1, a plain floating-point array among them (a target) converted to the
     floating dtype of the other, a Variable: float64 targets keep a float32 model's
     loss and gradients float32."""
-    if isinstance(x0, Variable) and not isinstance(x1, Variable):
-        if x1.dtype != x0.dtype and x0.dtype.kind == 'f' and x1.dtype.kind == 'f':
-            x1 = x1.astype(x0.dtype)
-    elif isinstance(x1, Variable) and not isinstance(x0, Variable):
-        if x0.dtype != x1.dtype and x1.dtype.kind == 'f' and x0.dtype.kind == 'f':
-            x0 = x0.astype(x1.dtype)
+    if x0.dtype.kind == 'f' and x1.dtype.kind == 'f':
+        if isinstance(x0, Variable) and not isinstance(x1, Variable):
+            return x0, _float_target(x1, x0)
+        if isinstance(x1, Variable) and not isinstance(x0, Variable):
+            return _float_target(x0, x1), x1
     return x0, x1
 
 
@@ -392,7 +391,7 @@ def binary_cross_entropy(p, t, eps=None):
     _batch_size(name, p)
     if p.dtype.kind != 'f':
         raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype {p.dtype}')
-    values = p.data if isinstance(p, Variable) else p
+    values = array_of(p)
     if values.size and not (0 <= values.min() and values.max() <= 1):  # nan fails too
         raise ValueError(
             f'{name}: p must hold probabilities in [0, 1], got values from '
