@@ -16,7 +16,9 @@ batch normalisation (1x1 conv 256 -> 64, relu; 3x3 conv 64 -> 64, relu; 1x1 conv
 64 -> 256; plus the input; relu), then the mean over the map and linear 256 -> 10.
 
 Both train with momentum SGD (lr 0.01, momentum 0.9).  The PyTorch side starts from
-the same float32 weights, on the CPU with one thread, as NumPy's BLAS does.  The
+the same float32 weights, on the CPU with one thread; ``python -m benchmarks --only
+cifar`` gives NumPy's BLAS one thread too (run alone, this script keeps the library's
+default, as the other scripts do).  The
 script first trains a copy of each side for three steps and reports the largest
 relative difference of the losses.  The floating-point work of a step (forward, and
 the gradients of the weights and of every input but the images) over its time, against
@@ -27,18 +29,13 @@ Target: the CIFAR-style step at most 1.2x PyTorch; the bottleneck is reported.
 import os
 import sys
 
-# One BLAS thread for NumPy, as PyTorch gets one (set before NumPy is imported; a value
-# in the environment wins).
-for _name in ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS'):
-    os.environ.setdefault(_name, '1')
-
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-import time  # noqa: E402
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 import dezero.functions as F
 from dezero import Model, optimizers
@@ -317,7 +314,8 @@ def report_case(result):
     """Table lines: time per step of each side, median [min .. max], the ratio and
     the fraction of the matrix-product peak."""
     lines = [
-        f'    float32 matrix product 1024x1024, one thread: {result["gemm_peak_gflops"]:.1f} GFLOP/s',
+        f'    float32 matrix product 1024x1024 ({result["environment"]["blas_threads"] or "BLAS default threads"}): '
+        f'{result["gemm_peak_gflops"]:.1f} GFLOP/s',
         f'    {"network":<12}{"side":<8}{"ms per step, median [min .. max]":>36}'
         f'{"GFLOP/s":>10}{"of peak":>9}',
     ]
