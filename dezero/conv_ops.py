@@ -1,10 +1,38 @@
-"""Array helpers for convolution and pooling (NCHW layout): sizes, im2col and col2im.
+"""Array kernels for convolution and pooling (NCHW layout): sizes, im2col and col2im,
+and convolution, its filter gradient and transposed convolution as matrix products.
 
 ``im2col`` lays every kernel-sized window of an image batch out as a column, so that
-a convolution becomes one matrix product; ``col2im`` is its adjoint: it adds every
+a convolution becomes a matrix product; ``col2im`` is its adjoint: it adds every
 window's values back onto the positions of the image they came from (overlapping
-windows add up).  Both work on plain arrays; the differentiable versions live in
-:mod:`dezero.functions.conv`.
+windows add up).  All of this works on plain arrays; the differentiable versions live
+in :mod:`dezero.functions.conv`.
+
+How the convolution kernels lay out their work
+----------------------------------------------
+For one image, the windows of C channels form a matrix ``col`` of shape
+(C*KH*KW, OH*OW), and the convolution is one matrix product,
+``y[n] = W.reshape(OC, -1) @ col``.  Written out for a whole batch, ``col`` is KH*KW
+times larger than the input (75 MB for 64 images of 32 channels at 32x32 with 3x3
+kernels): writing it and reading it back costs as much time as the product itself.
+So the kernels take the batch in *blocks* of a few images, sized so that a block's
+columns (about :data:`BLOCK_BYTES`) stay in the processor's cache between the copy
+that writes them and the product that reads them.  One column buffer is reused by
+every block; it is the only large temporary, and it is freed when the call returns.
+On a GPU the whole batch is one block: there the cost is in launching kernels.
+
+- :func:`conv2d_array`: the columns of a block, shape (B, C*KH*KW, OH*OW); one
+  product per image, written straight into the output.
+- :func:`conv2d_grad_w_array`: the filter gradient sums ``gy[n] @ col[n].T`` over
+  the images.  A block lays its columns out as (C*KH*KW, B*OH*OW) and its ``gy`` as
+  (OC, B*OH*OW), so the block is one product with a long inner dimension, which the
+  matrix-product library runs faster than B thin ones.
+- :func:`deconv2d_array` (the gradient of a convolution with respect to its input)
+  multiplies ``W.T @ x[n]`` and adds each window back onto the output (col2im),
+  block by block.  With stride 1 it is also a convolution, of its input padded by
+  KH-1-ph (KW-1-pw) with the filters flipped in both spatial axes and their two
+  channel axes swapped: that reads its columns like ``conv2d_array`` instead of
+  scattering them, and is taken when its columns are no larger (as many output
+  channels as input channels, or more).
 """
 
 import numbers
@@ -156,10 +184,11 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     return add_windows(col, img_shape, stride, pad)
 
 
-def add_windows(col, img_shape, stride, pad):
+def add_windows(col, img_shape, stride, pad, out=None):
     """col2im on a (N, C, KH, KW, OH, OW) array ``col`` (any strides, broadcast views
     included) for an image of shape ``img_shape`` and ``stride``, ``pad`` pairs whose
-    geometry has already been checked; returns a new C-contiguous image.
+    geometry has already been checked; returns a new C-contiguous image, or fills the
+    given array ``out`` of that shape and returns it.
 
     Adds straight into the unpadded image: for each kernel offset only the window
     positions that land inside the image are added, so no padded buffer is cut down."""
@@ -168,7 +197,11 @@ def add_windows(col, img_shape, stride, pad):
     _, _, kh, kw, oh, ow = col.shape
     sh, sw = stride
     ph, pw = pad
-    img = xp.zeros((n, c, h, w), dtype=col.dtype)
+    if out is None:
+        img = xp.zeros((n, c, h, w), dtype=col.dtype)
+    else:
+        img = out
+        img[...] = 0
     for i in range(kh):
         y0, y1, r0 = _inside(i - ph, sh, oh, h)
         if y0 >= y1:
@@ -189,3 +222,143 @@ def _inside(offset, stride, out, size):
     y0 = max(0, (stride - 1 - offset) // stride)  # ceil(-offset / stride)
     y1 = min(out, (size - 1 - offset) // stride + 1)
     return y0, y1, y0 * stride + offset
+
+
+# --------------------------------------------------------------------------------------
+# Convolution as matrix products, block by block (see the module's docstring)
+# --------------------------------------------------------------------------------------
+#: The size in bytes a block's columns aim at: a few images' worth that stays in cache.
+BLOCK_BYTES = 1 << 20
+
+
+def _block_size(xp, n, bytes_per_image):
+    """How many of the ``n`` images one block takes: as many as fit in
+    :data:`BLOCK_BYTES` (at least one); the whole batch on a GPU."""
+    if xp is not np:
+        return max(n, 1)
+    return max(1, min(n, BLOCK_BYTES // max(bytes_per_image, 1)))
+
+
+def _padded_blocks(x, pad, block):
+    """Yield ``(start, stop, padded)`` for consecutive blocks of ``block`` images of the
+    batch x, ``padded`` being images start to stop zero-padded by ``pad``: a slice of
+    x when there is no padding, else one buffer whose border stays zero and whose
+    inside each block overwrites."""
+    xp = cuda.get_array_module(x)
+    n, c, h, w = x.shape
+    ph, pw = pad
+    buffer = None
+    if ph or pw:
+        buffer = xp.zeros((min(block, n), c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        if buffer is None:
+            yield start, stop, x[start:stop]
+        else:
+            padded = buffer[: stop - start]
+            padded[:, :, ph : ph + h, pw : pw + w] = x[start:stop]
+            yield start, stop, padded
+
+
+def _add_bias(y, b):
+    """y + b over the channel axis of the fresh array y, in place when the dtype allows."""
+    b = b.reshape(1, -1, 1, 1)
+    if np.result_type(y.dtype, b.dtype) == y.dtype:
+        y += b
+        return y
+    return y + b
+
+
+def conv2d_array(x, W, b, stride, pad):
+    """The convolution of x (N, C, H, W) with W (OC, C, KH, KW) plus b (OC,) or None,
+    for ``stride`` and ``pad`` pairs already checked against the shapes:
+    ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * padded x[n, c,
+    p*sh + i, q*sw + j]``, shape (N, OC, OH, OW)."""
+    xp = cuda.get_array_module(x)
+    oc, c, kh, kw = W.shape
+    n, _, h, w = x.shape
+    out = (get_conv_outsize(h, kh, stride[0], pad[0]), get_conv_outsize(w, kw, stride[1], pad[1]))
+    k, p = c * kh * kw, out[0] * out[1]
+    block = _block_size(xp, n, k * p * x.itemsize)
+    weights = W.reshape(oc, k)
+    y = xp.empty((n, oc, p), dtype=np.result_type(x.dtype, W.dtype))
+    cols = xp.empty((block, k, p), dtype=x.dtype)
+    for start, stop, padded in _padded_blocks(x, pad, block):
+        view = window_view(padded, (kh, kw), stride, out)
+        block_cols = cols[: stop - start]
+        xp.copyto(block_cols.reshape(view.shape), view)
+        xp.matmul(weights, block_cols, out=y[start:stop])
+    y = y.reshape(n, oc, out[0], out[1])
+    return y if b is None else _add_bias(y, b)
+
+
+def conv2d_grad_w_array(x, gy, kernel, stride, pad):
+    """The gradient of :func:`conv2d_array` with respect to W, for the output gradient
+    gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
+    padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW)."""
+    xp = cuda.get_array_module(x)
+    n, c = x.shape[:2]
+    oc, oh, ow = gy.shape[1:]
+    kh, kw = kernel
+    k, p = c * kh * kw, oh * ow
+    block = _block_size(xp, n, k * p * x.itemsize)
+    dtype = np.result_type(x.dtype, gy.dtype)
+    # flat buffers, so that a smaller last block is still one contiguous matrix
+    cols = xp.empty(k * min(block, n) * p, dtype=x.dtype)
+    gys = xp.empty(oc * min(block, n) * p, dtype=gy.dtype)
+    gw_t = xp.zeros((k, oc), dtype=dtype)
+    part = xp.empty((k, oc), dtype=dtype)
+    for start, stop, padded in _padded_blocks(x, pad, block):
+        m = stop - start
+        view = window_view(padded, kernel, stride, (oh, ow))
+        block_cols = cols[: k * m * p].reshape(c, kh, kw, m, oh, ow)
+        xp.copyto(block_cols, view.transpose(1, 2, 3, 0, 4, 5))
+        block_gy = gys[: oc * m * p].reshape(oc, m, oh, ow)
+        xp.copyto(block_gy, gy[start:stop].transpose(1, 0, 2, 3))
+        if start == 0:
+            xp.matmul(block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T, out=gw_t)
+        else:
+            xp.matmul(block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T, out=part)
+            gw_t += part
+    return xp.ascontiguousarray(gw_t.T).reshape(oc, c, kh, kw)
+
+
+def deconv2d_array(x, W, b, stride, pad, outsize):
+    """The transposed convolution of x (N, C, H, W) with W (C, OC, KH, KW) plus b
+    (OC,) or None, of output size ``outsize`` (OH, OW), for pairs already checked: each
+    input pixel adds ``x[n, c, p, q] * W[c]`` onto the output window at
+    (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW)."""
+    xp = cuda.get_array_module(x)
+    c, oc, kh, kw = W.shape
+    n, _, h, w = x.shape
+    (sh, sw), (ph, pw) = stride, pad
+    flip_pad = (kh - 1 - ph, kw - 1 - pw)
+    # both ways write columns: the convolution C*KH*KW per output pixel, the scatter
+    # OC*KH*KW per input pixel; take the convolution when its columns are no larger
+    as_convolution = (
+        (sh, sw) == (1, 1)
+        and c <= oc
+        and min(flip_pad) >= 0
+        and tuple(outsize) == (h + flip_pad[0] - ph, w + flip_pad[1] - pw)
+    )
+    if as_convolution:
+        flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        return conv2d_array(x, flipped, b, (1, 1), flip_pad)
+    k = oc * kh * kw
+    dtype = np.result_type(x.dtype, W.dtype)
+    block = _block_size(xp, n, k * h * w * dtype.itemsize)
+    weights_t = W.reshape(c, k).T
+    y = xp.empty((n, oc) + tuple(outsize), dtype=dtype)
+    cols = xp.empty((min(block, n), k, h * w), dtype=dtype)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        block_cols = cols[: stop - start]
+        xp.matmul(weights_t, x[start:stop].reshape(stop - start, c, h * w), out=block_cols)
+        add_windows(
+            block_cols.reshape(stop - start, oc, kh, kw, h, w),
+            (stop - start, oc) + tuple(outsize),
+            stride,
+            pad,
+            out=y[start:stop],
+        )
+    return y if b is None else _add_bias(y, b)

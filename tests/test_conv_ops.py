@@ -257,3 +257,169 @@ def test_col2im_refuses_columns_of_the_wrong_shape(col_shape, to_matrix, expecte
         r'shape \(1, 1, 3, 3\); expected ' + expected,
     ):
         col2im_array(np.zeros(col_shape), (1, 1, 3, 3), 2, 1, 0, to_matrix)
+
+
+# ---- the convolution kernels, block by block ----------------------------------------------
+from dezero import conv_ops  # noqa: E402
+
+
+def padded(x, pad):
+    return np.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2))
+
+
+def reference_conv(x, W, stride, pad):
+    """A sum over kernel offsets of channel products of strided slices."""
+    (sh, sw), (kh, kw) = stride, W.shape[2:]
+    oh = get_conv_outsize(x.shape[2], kh, sh, pad[0])
+    ow = get_conv_outsize(x.shape[3], kw, sw, pad[1])
+    xp = padded(x, pad)
+    return sum(
+        np.einsum(
+            'oc,ncpq->nopq', W[:, :, i, j], xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+        )
+        for i in range(kh)
+        for j in range(kw)
+    )
+
+
+def reference_grad_w(x, gy, kernel, stride, pad):
+    (sh, sw), (oh, ow) = stride, gy.shape[2:]
+    xp = padded(x, pad)
+    gW = np.empty((gy.shape[1], x.shape[1]) + tuple(kernel))
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            window = xp[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
+            gW[:, :, i, j] = np.einsum('nopq,ncpq->oc', gy, window)
+    return gW
+
+
+def reference_deconv(x, W, stride, pad, outsize):
+    (sh, sw), (kh, kw), (h, w) = stride, W.shape[2:], x.shape[2:]
+    big = (outsize[0] + 2 * pad[0] + kh, outsize[1] + 2 * pad[1] + kw)
+    y = np.zeros((x.shape[0], W.shape[1]) + big)
+    for i in range(kh):
+        for j in range(kw):
+            y[:, :, i : i + sh * h : sh, j : j + sw * w : sw] += np.einsum(
+                'co,ncpq->nopq', W[:, :, i, j], x
+            )
+    return y[:, :, pad[0] : pad[0] + outsize[0], pad[1] : pad[1] + outsize[1]]
+
+
+@pytest.fixture(params=[1, 3000, 1 << 20], ids=['one image a block', 'a few', 'all'])
+def block_bytes(request, monkeypatch):
+    """Runs a test with blocks of one image, of a few (the last one shorter) and of
+    the whole batch."""
+    monkeypatch.setattr(conv_ops, 'BLOCK_BYTES', request.param)
+    return request.param
+
+
+# (x shape, W shape (OC, C, KH, KW), stride, pad)
+KERNEL_CASES = [
+    ((7, 3, 6, 5), (4, 3, 3, 3), (1, 1), (1, 1)),
+    ((5, 2, 7, 6), (3, 2, 3, 2), (2, 1), (0, 1)),
+    ((6, 4, 5, 5), (2, 4, 1, 1), (1, 1), (0, 0)),
+    ((3, 2, 4, 4), (5, 2, 4, 4), (1, 1), (0, 0)),
+    ((5, 1, 6, 6), (2, 1, 2, 2), (3, 3), (2, 1)),
+]
+
+
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', KERNEL_CASES)
+def test_conv2d_array_and_its_filter_gradient_match_the_references(
+    x_shape, w_shape, stride, pad, block_bytes
+):
+    rng = np.random.default_rng(0)
+    x, W, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+    y = conv_ops.conv2d_array(x, W, b, stride, pad)
+    expected = reference_conv(x, W, stride, pad) + b.reshape(1, -1, 1, 1)
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+    gy = rng.normal(size=y.shape)
+    gW = conv_ops.conv2d_grad_w_array(x, gy, w_shape[2:], stride, pad)
+    np.testing.assert_allclose(gW, reference_grad_w(x, gy, w_shape[2:], stride, pad), rtol=1e-12)
+    assert gW.flags.c_contiguous
+
+
+# (x shape, W shape (C, OC, KH, KW), stride, pad, outsize): the first three are taken as
+# convolutions of the flipped filters, the others by adding windows back
+DECONV_KERNEL_CASES = [
+    ((7, 2, 4, 5), (2, 5, 3, 3), (1, 1), (1, 1), (4, 5)),
+    ((5, 3, 3, 3), (3, 3, 2, 3), (1, 1), (0, 2), (4, 1)),
+    ((4, 1, 2, 3), (1, 2, 3, 3), (1, 1), (0, 0), (4, 5)),
+    ((7, 5, 4, 5), (5, 2, 3, 3), (1, 1), (1, 1), (4, 5)),  # more in than out
+    ((6, 2, 3, 2), (2, 3, 2, 2), (1, 1), (2, 1), None),  # pad beyond the kernel
+    ((5, 2, 3, 4), (2, 3, 3, 2), (2, 3), (1, 0), (6, 12)),  # outsize above the default
+]
+
+
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad, outsize', DECONV_KERNEL_CASES)
+def test_deconv2d_array_matches_the_reference(x_shape, w_shape, stride, pad, outsize, block_bytes):
+    rng = np.random.default_rng(1)
+    x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    if outsize is None:  # the smallest size that fits
+        outsize = tuple(
+            get_deconv_outsize(s, k, st, p)
+            for s, k, st, p in zip(x_shape[2:], w_shape[2:], stride, pad)
+        )
+    y = conv_ops.deconv2d_array(x, W, None, stride, pad, outsize)
+    np.testing.assert_allclose(
+        y, reference_deconv(x, W, stride, pad, outsize), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_the_kernels_keep_float32_and_take_an_empty_batch():
+    x = np.ones((0, 2, 5, 5), np.float32)
+    W = np.ones((3, 2, 3, 3), np.float32)
+    y = conv_ops.conv2d_array(x, W, None, (1, 1), (1, 1))
+    assert y.shape == (0, 3, 5, 5) and y.dtype == np.float32
+    gW = conv_ops.conv2d_grad_w_array(x, y, (3, 3), (1, 1), (1, 1))
+    np.testing.assert_array_equal(gW, np.zeros((3, 2, 3, 3)))
+    assert gW.dtype == np.float32
+    for stride in ((1, 1), (2, 2)):
+        back = conv_ops.deconv2d_array(
+            np.ones((0, 3, 5, 5), np.float32), W, None, stride, (1, 1), (5, 5)
+        )
+        assert back.shape == (0, 2, 5, 5) and back.dtype == np.float32
+
+
+def test_a_large_batch_never_holds_all_its_columns():
+    """The columns of all 64 images would take 9 times the input (18 MiB); a block
+    takes about BLOCK_BYTES."""
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 8, 32, 32)).astype(np.float32)  # 2 MiB
+    W = rng.normal(size=(8, 8, 3, 3)).astype(np.float32)
+    gy = rng.normal(size=(64, 8, 32, 32)).astype(np.float32)
+    calls = [
+        lambda: conv_ops.conv2d_array(x, W, None, (1, 1), (1, 1)),
+        lambda: conv_ops.conv2d_grad_w_array(x, gy, (3, 3), (1, 1), (1, 1)),
+        lambda: conv_ops.deconv2d_array(gy, W, None, (1, 1), (1, 1), (32, 32)),
+        lambda: conv_ops.deconv2d_array(gy, W[:, :4], None, (1, 1), (1, 1), (32, 32)),
+    ]
+    for call in calls:
+        tracemalloc.start()
+        call()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak
+
+
+def test_the_kernels_agree_with_pytorch_in_float32(block_bytes):
+    torch = pytest.importorskip('torch')
+    tf = torch.nn.functional
+    rng = np.random.default_rng(3)
+    for stride, pad in (((1, 1), (1, 1)), ((2, 1), (1, 0))):
+        x = rng.normal(size=(6, 4, 9, 8)).astype(np.float32)
+        W = rng.normal(size=(5, 4, 3, 3)).astype(np.float32)
+        y = conv_ops.conv2d_array(x, W, None, stride, pad)
+        tx = torch.tensor(x, requires_grad=True)
+        tW = torch.tensor(W, requires_grad=True)
+        ty = tf.conv2d(tx, tW, stride=stride, padding=pad)
+        gy = rng.normal(size=y.shape).astype(np.float32)
+        ty.backward(torch.tensor(gy))
+        # every output sums 36 products of normal numbers: float32 rounding is near 1e-5
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+        gW = conv_ops.conv2d_grad_w_array(x, gy, (3, 3), stride, pad)
+        np.testing.assert_allclose(gW, tW.grad.numpy(), rtol=1e-4, atol=1e-3)
+        gx = conv_ops.deconv2d_array(gy, W, None, stride, pad, x.shape[2:])
+        np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+        assert y.dtype == gW.dtype == gx.dtype == np.float32

@@ -1,33 +1,30 @@
 """Convolution: im2col and col2im, conv2d and deconv2d (transposed convolution).
 
-All in NCHW layout.  ``conv2d`` takes the windows of the padded input (a strided view,
-copied once) and multiplies them by the filters in one matrix product; ``deconv2d``
-does the transpose: one product, then the windows are added back onto the output
-(col2im).  The two are each other's gradient with respect to the input, and both get
-the filter gradient from :class:`Conv2DGradW`, whose own gradient is again a conv2d
-and a deconv2d, so every function here is differentiable to any order.
+All in NCHW layout.  ``conv2d`` multiplies the windows of its input by the filters;
+``deconv2d`` is its transpose.  The two are each other's gradient with respect to the
+input, and both get the filter gradient from :class:`Conv2DGradW`, whose own gradient
+is again a conv2d and a deconv2d, so every function here is differentiable to any
+order.  The array kernels, and how they lay the work out as matrix products, are in
+:mod:`dezero.conv_ops`.
 
 Each backward calls the Function classes of this module, so a first-order pass (on
-arrays) goes straight to the array kernels below, and a recorded one (``create_graph``)
+arrays) goes straight to the array kernels, and a recorded one (``create_graph``)
 builds a graph of the same functions.  A backward computes only the gradients the pass
 asks for: none for an input given as a plain array, and no filter gradient when only
 the input's gradient is wanted.
 """
 
-import numpy as np
-
-from dezero import cuda
 from dezero.conv_ops import (
-    add_windows,
     check_pair,
     col2im_array,
+    conv2d_array,
+    conv2d_grad_w_array,
     conv_geometry,
+    deconv2d_array,
     get_conv_outsize,
     get_deconv_outsize,
     im2col_array,
-    pad_image,
     pair,
-    window_view,
 )
 from dezero.core import Function
 from dezero.functions.array import as_input
@@ -44,63 +41,6 @@ __all__ = [
     'Deconv2d',
     'Conv2DGradW',
 ]
-
-
-# --------------------------------------------------------------------------------------
-# Array kernels (checked shapes in, arrays out)
-# --------------------------------------------------------------------------------------
-def _add_bias(y, b):
-    """y + b over the channel axis of the fresh array y, in place when the dtype allows."""
-    b = b.reshape(1, -1, 1, 1)
-    if np.result_type(y.dtype, b.dtype) == y.dtype:
-        y += b
-        return y
-    return y + b
-
-
-def _columns(x, kernel, stride, pad, out):
-    """The windows of x as a C-contiguous array of shape (N, C*KH*KW, OH*OW)."""
-    n, c = x.shape[:2]
-    view = window_view(pad_image(x, pad), kernel, stride, out)
-    return view.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
-
-
-def _conv2d_array(x, W, b, stride, pad):
-    """y[n, o] = sum over c, i, j of W[o, c, i, j] * padded x[n, c, y*sh + i, x*sw + j]."""
-    oc, _, kh, kw = W.shape
-    n, _, h, w = x.shape
-    out = (get_conv_outsize(h, kh, stride[0], pad[0]), get_conv_outsize(w, kw, stride[1], pad[1]))
-    col = _columns(x, (kh, kw), stride, pad, out)
-    xp = cuda.get_array_module(col)
-    y = xp.matmul(W.reshape(oc, -1), col).reshape(n, oc, out[0], out[1])
-    return y if b is None else _add_bias(y, b)
-
-
-def _deconv2d_array(x, W, b, stride, pad, outsize):
-    """The transpose of _conv2d_array in x: each input pixel spreads W[c] times its
-    value over its window of the output; overlapping windows add up."""
-    c, oc, kh, kw = W.shape
-    n, _, h, w = x.shape
-    col = cuda.get_array_module(x).matmul(W.reshape(c, -1).T, x.reshape(n, c, h * w))
-    y = add_windows(col.reshape(n, oc, kh, kw, h, w), (n, oc) + tuple(outsize), stride, pad)
-    return y if b is None else _add_bias(y, b)
-
-
-def _conv2d_grad_w_array(x, gy, kernel, stride, pad):
-    """gW[o, c, i, j] = sum over n and output pixels of gy[n, o] * window (c, i, j) of x."""
-    n, c = x.shape[:2]
-    oc, oh, ow = gy.shape[1:]
-    col = _columns(x, kernel, stride, pad, (oh, ow))
-    gy = gy.reshape(n, oc, oh * ow)
-    if oc <= oh * ow or n == 0:
-        # one batched product; its (N, OC, C*KH*KW) result is no larger than col
-        gW = cuda.get_array_module(gy).matmul(gy, col.transpose(0, 2, 1)).sum(axis=0)
-    else:
-        # many channels, few pixels: add up sample by sample instead
-        gW = gy[0] @ col[0].T
-        for i in range(1, n):
-            gW += gy[i] @ col[i].T
-    return gW.reshape(oc, c, kernel[0], kernel[1])
 
 
 # --------------------------------------------------------------------------------------
@@ -208,7 +148,7 @@ class Conv2d(Function):
         return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
-        return _conv2d_array(x, W, b, self.stride, self.pad)
+        return conv2d_array(x, W, b, self.stride, self.pad)
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
@@ -244,7 +184,7 @@ class Deconv2d(Function):
             outsize = tuple(
                 get_deconv_outsize(*args) for args in zip(size, kernel, self.stride, self.pad)
             )
-        return _deconv2d_array(x, W, b, self.stride, self.pad, outsize)
+        return deconv2d_array(x, W, b, self.stride, self.pad, outsize)
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
@@ -275,7 +215,7 @@ class Conv2DGradW(Function):
         self.pad = conv.pad
 
     def forward(self, x, gy):
-        return _conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
+        return conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
 
     def backward(self, ggW, *, needs_input_grad):
         x, gy = self.retained_inputs()

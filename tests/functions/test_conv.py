@@ -286,7 +286,7 @@ def test_first_order_pass_equals_recorded_pass(sample):
 def kernel_calls(monkeypatch):
     """Counts, by name, the calls of the array kernels of dezero.functions.conv."""
     calls = collections.Counter()
-    for name in ('_conv2d_array', '_deconv2d_array', '_conv2d_grad_w_array'):
+    for name in ('conv2d_array', 'deconv2d_array', 'conv2d_grad_w_array'):
 
         def counting(*args, _name=name, _kernel=getattr(conv_module, name)):
             calls[_name] += 1
@@ -298,8 +298,8 @@ def kernel_calls(monkeypatch):
 
 # (function, W's shape, the kernel of the gradient with respect to x)
 WITH_INPUT_KERNEL = [
-    (F.conv2d, (2, 3, 3, 3), '_deconv2d_array'),
-    (F.deconv2d, (3, 2, 3, 3), '_conv2d_array'),
+    (F.conv2d, (2, 3, 3, 3), 'deconv2d_array'),
+    (F.deconv2d, (3, 2, 3, 3), 'conv2d_array'),
 ]
 
 
@@ -312,7 +312,7 @@ def test_plain_array_input_gets_no_gradient_but_the_weights_do(
     y = fn(x0, W, b, pad=1)
     kernel_calls.clear()
     F.sum(y * y).backward()
-    assert kernel_calls == {'_conv2d_grad_w_array': 1}  # no gradient of x
+    assert kernel_calls == {'conv2d_grad_w_array': 1}  # no gradient of x
     x2, W2, b2 = Variable(x0), Variable(W0), Variable(b0)
     F.sum(fn(x2, W2, b2, pad=1) ** 2).backward()
     assert x2.grad is not None
@@ -330,7 +330,7 @@ def test_the_input_gradient_alone_skips_the_filter_gradient(
     x0, W0, b0 = sample((2, 3, 4, 4)), sample(w_shape), sample((2,))
     W, b = (W0, b0) if constant_weights else (Variable(W0), Variable(b0))
     gx = grad(lambda x: F.sum(fn(x, W, b, stride=2, pad=1) ** 2))(x0)
-    assert kernel_calls['_conv2d_grad_w_array'] == 0
+    assert kernel_calls['conv2d_grad_w_array'] == 0
     assert kernel_calls[input_kernel] == 1
     x = Variable(x0)
     F.sum(fn(x, Variable(W0), Variable(b0), stride=2, pad=1) ** 2).backward()
