@@ -73,47 +73,57 @@ class _Windows:
         """Add the (N, C, KH, KW, OH, OW) values ``col`` onto an image of ``x_shape``."""
         return add_windows(col, x_shape, self.stride, self.pad)
 
-    def padded_shape(self, x_shape):
-        n, c, h, w = x_shape
-        return (n, c, h + 2 * self.pad[0], w + 2 * self.pad[1])
+    def first_argmax(self, x, y, fill):
+        """For each window of x (padded with ``fill``), the offset k = i*KW + j of its
+        first element equal to its maximum ``y``; 0 where none is (a NaN maximum).
+        Small integers of shape (N, C, OH, OW)."""
+        xp = cuda.get_array_module(x)
+        v = self.view(x, fill)
+        kh, kw = self.kernel
+        size = kh * kw
+        dtype = np.int8 if size < 128 else np.int32
+        # a match at offset k scores size - k, so the highest score is the first match
+        score = xp.zeros(y.shape, dtype=dtype)
+        for k in range(size):
+            match = v[:, :, k // kw, k % kw] == y
+            xp.maximum(score, xp.multiply(match, size - k, dtype=dtype), out=score)
+        return (size - score) % size
 
-    def flat_positions(self, offsets, x_shape):
-        """For the window offsets ``offsets`` (N, C, OH, OW) (k = i*KW + j), the flat
-        index of the element each points at in the padded image."""
-        xp = cuda.get_array_module(offsets)
-        n, c, hp, wp = self.padded_shape(x_shape)
-        (sh, sw), (oh, ow), kw = self.stride, self.out, self.kernel[1]
-        start = (
-            xp.arange(n * c).reshape(n, c, 1, 1) * (hp * wp)
-            + (xp.arange(oh) * (sh * wp)).reshape(oh, 1)
-            + xp.arange(ow) * sw
-        )
-        k = xp.arange(self.kernel[0] * kw)
-        return start + ((k // kw) * wp + k % kw)[offsets]
-
-    def scatter(self, values, positions, x_shape):
-        """An image of ``x_shape`` holding zeros plus each of ``values`` added at its
-        flat position in the padded image (positions may repeat where windows
-        overlap, and then add up)."""
+    def scatter(self, values, offsets, x_shape):
+        """An image of ``x_shape`` holding zeros plus each of ``values`` (N, C, OH,
+        OW) added at the element its window's offset points at (overlapping windows
+        add up)."""
         xp = cuda.get_array_module(values)
-        padded = self.padded_shape(x_shape)
-        size = padded[0] * padded[1] * padded[2] * padded[3]
-        overlap = any(s < k for s, k in zip(self.stride, self.kernel))
-        if overlap:
-            img = xp.bincount(positions.ravel(), weights=values.ravel(), minlength=size)
-            img = img.astype(values.dtype, copy=False)
-        else:  # every position occurs at most once
-            img = xp.zeros(size, dtype=values.dtype)
-            img[positions.ravel()] = values.ravel()
-        img = img.reshape(padded)
-        (ph, pw), (h, w) = self.pad, x_shape[2:]
-        if ph or pw:
-            img = xp.ascontiguousarray(img[:, :, ph : ph + h, pw : pw + w])
-        return img
+        n, c = values.shape[:2]
+        (kh, kw), (oh, ow) = self.kernel, self.out
+        # multiplying by a 0/1 mask is exact for finite values only (0 * inf is nan)
+        finite = bool(xp.isfinite(values).all())
 
-    def gather(self, x, positions):
-        """The elements of x (zero-padded) at the flat ``positions``."""
-        return pad_image(x, self.pad).reshape(-1)[positions]
+        def routed(hit, v):
+            return v * hit if finite else xp.where(hit, v, 0)
+
+        if self.stride == self.kernel and self.pad == (0, 0):
+            # the windows tile the image's top-left (OH*KH, OW*KW) corner, which is
+            # then an (N, C, OH, KH, OW, KW) array: write each offset's slice of it
+            tiles = xp.empty((n, c, oh, kh, ow, kw), dtype=values.dtype)
+            for k in range(kh * kw):
+                tiles[:, :, :, k // kw, :, k % kw] = routed(offsets == k, values)
+            tiles = tiles.reshape(n, c, oh * kh, ow * kw)
+            if tiles.shape == tuple(x_shape):
+                return tiles
+            img = xp.zeros(x_shape, dtype=values.dtype)
+            img[:, :, : oh * kh, : ow * kw] = tiles
+            return img
+        col = xp.empty((n, c, kh, kw, oh, ow), dtype=values.dtype)
+        for k in range(kh * kw):
+            col[:, :, k // kw, k % kw] = routed(offsets == k, values)
+        return self.add_back(col, x_shape)
+
+    def gather(self, x, offsets):
+        """The element of each window of x (zero-padded) at its offset."""
+        xp = cuda.get_array_module(x)
+        col = self.flat_columns(x)
+        return xp.take_along_axis(col, offsets[:, :, None].astype(np.intp), axis=2)[:, :, 0]
 
     def average(self, x):
         """The mean of each window of x, zero padding included."""
@@ -133,20 +143,6 @@ class _Windows:
         share = gy * (1.0 / (kh * kw))  # a Python float keeps float32
         col = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, oh, ow))
         return self.add_back(col, x_shape)
-
-
-def _first_argmax(col, y):
-    """The index along axis 2 of the first element of ``col`` equal to ``y`` (its max).
-
-    NumPy's argmax over a middle axis is slow; instead each match at index k scores
-    K - k, so the largest score (a fast max) marks the first match.  A window with no
-    match (its max is NaN) gets index 0."""
-    xp = cuda.get_array_module(col)
-    size = col.shape[2]
-    dtype = np.int8 if size < 128 else np.int32
-    scores = xp.arange(size, 0, -1, dtype=dtype).reshape(1, 1, size, 1, 1)
-    best = (col == y[:, :, None]) * scores
-    return (size - best.max(axis=2)) % size
 
 
 # --------------------------------------------------------------------------------------
@@ -188,13 +184,12 @@ class Pooling(Function):
             'pooling', x.shape, self.kernel_size, self.stride, self.pad
         )
         fill = _lowest(x.dtype)
+        y = self.windows.fold(x, 'maximum', fill)
         if not Config.enable_backprop:  # no graph: the argmax is never needed
-            self.positions = None
-            return self.windows.fold(x, 'maximum', fill)
-        col = self.windows.flat_columns(x, fill)
-        y = col.max(axis=2)
+            self.offsets = None
+            return y
         self.x_shape = x.shape
-        self.positions = self.windows.flat_positions(_first_argmax(col, y), x.shape)
+        self.offsets = self.windows.first_argmax(x, y, fill)
         return y
 
     def backward(self, gy):
@@ -202,16 +197,16 @@ class Pooling(Function):
 
 
 def _recorded_argmax(name, pooling):
-    """The geometry, the argmax positions and the input shape of the max pooling
+    """The geometry, the argmax offsets and the input shape of the max pooling
     ``pooling`` (a :class:`Pooling` call, or a Pooling2DGrad or Pooling2DWithIndexes
     made from one), for the function ``name`` that moves values to or from them."""
-    if getattr(pooling, 'positions', None) is None:
+    if getattr(pooling, 'offsets', None) is None:
         raise TypeError(
             f'{name}: expected a Pooling that has run forward while '
             f"recording a graph (it then knows where each window's maximum "
             f'is), got {pooling!r}'
         )
-    return pooling.windows, pooling.positions, pooling.x_shape
+    return pooling.windows, pooling.offsets, pooling.x_shape
 
 
 class Pooling2DGrad(Function):
@@ -223,10 +218,10 @@ class Pooling2DGrad(Function):
     retain_outputs = ()
 
     def __init__(self, pooling):
-        self.windows, self.positions, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
+        self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
 
     def forward(self, gy):
-        return self.windows.scatter(gy, self.positions, self.x_shape)
+        return self.windows.scatter(gy, self.offsets, self.x_shape)
 
     def backward(self, ggx):
         return Pooling2DWithIndexes(self)(ggx)
@@ -241,12 +236,10 @@ class Pooling2DWithIndexes(Function):
     retain_outputs = ()
 
     def __init__(self, pooling):
-        self.windows, self.positions, self.x_shape = _recorded_argmax(
-            'Pooling2DWithIndexes', pooling
-        )
+        self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DWithIndexes', pooling)
 
     def forward(self, x):
-        return self.windows.gather(x, self.positions)
+        return self.windows.gather(x, self.offsets)
 
     def backward(self, gy):
         return Pooling2DGrad(self)(gy)

@@ -51,6 +51,8 @@ CASES = [
     ((1, 2, 7, 6), (3, 2), 3, (2, 1)),
     ((1, 1, 3, 3), 3, 1, 0),
     ((2, 2, 5, 4), 1, 2, 0),
+    ((2, 2, 5, 7), 2, 2, 0),  # windows tiling the image, a last row and column left out
+    ((1, 2, 6, 6), (3, 2), (3, 2), 0),  # tiling it exactly
 ]
 
 
@@ -113,6 +115,21 @@ def test_max_pooling_tie_goes_to_the_first_position():
     x = Variable(np.array([[[[0.0, 2.0], [2.0, 2.0]]]]))
     F.pooling(x, 2, stride=2).backward()
     np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize('stride', [2, 1])
+def test_max_pooling_sends_infinite_and_nan_gradients_to_the_argmax_only(stride):
+    x = Variable(np.array([[[[1.0, 4.0, 0.0], [2.0, 3.0, 5.0], [0.0, 0.0, 0.0]]]]))
+    y = F.pooling(x, 2, stride=stride)
+    y.grad = Variable(np.full(y.shape, np.inf))
+    y.grad.data.flat[0] = np.nan
+    y.backward()
+    expected = np.zeros((3, 3))
+    if stride == 2:  # one window: 4 at (0, 1)
+        expected[0, 1] = np.nan
+    else:  # 4 wins the first window, 3 the bottom-left one, 5 the other two
+        expected[0, 1], expected[1, 1], expected[1, 2] = np.nan, np.inf, np.inf
+    np.testing.assert_array_equal(x.grad.data[0, 0], expected)
 
 
 def test_max_pooling_of_a_window_holding_nan_gives_nan_and_a_gradient():
