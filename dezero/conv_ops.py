@@ -20,19 +20,26 @@ that writes them and the product that reads them.  One column buffer is reused b
 every block; it is the only large temporary, and it is freed when the call returns.
 On a GPU the whole batch is one block: there the cost is in launching kernels.
 
-- :func:`conv2d_array`: the columns of a block, shape (B, C*KH*KW, OH*OW); one
-  product per image, written straight into the output.
-- :func:`conv2d_grad_w_array`: the filter gradient sums ``gy[n] @ col[n].T`` over
-  the images.  A block lays its columns out as (C*KH*KW, B*OH*OW) and its ``gy`` as
-  (OC, B*OH*OW), so the block is one product with a long inner dimension, which the
-  matrix-product library runs faster than B thin ones.
+Per block, each kernel copies the block into a zero-bordered buffer when there is
+padding (one pass over its input), then:
+
+- :func:`conv2d_array` copies the block's columns, shape (B, C*KH*KW, OH*OW), and
+  multiplies each image's columns, writing the product straight into the output.
+- :func:`conv2d_grad_w_array` sums ``gy[n] @ col[n].T`` over the images.  It copies
+  a block's columns as one (C*KH*KW, B*OH*OW) matrix and the block's ``gy`` as one
+  (OC, B*OH*OW) matrix, so that the block is one product with a long inner
+  dimension, which the matrix-product library runs faster than B thin ones.
 - :func:`deconv2d_array` (the gradient of a convolution with respect to its input)
-  multiplies ``W.T @ x[n]`` and adds each window back onto the output (col2im),
-  block by block.  With stride 1 it is also a convolution, of its input padded by
-  KH-1-ph (KW-1-pw) with the filters flipped in both spatial axes and their two
-  channel axes swapped: that reads its columns like ``conv2d_array`` instead of
-  scattering them, and is taken when its columns are no larger (as many output
-  channels as input channels, or more).
+  multiplies ``W.T @ x[n]`` into a block of columns and adds each window back onto
+  the output (col2im).  With stride 1 a transposed convolution is also a
+  convolution, of its input padded by KH-1-ph (KW-1-pw) with the filters flipped in
+  both spatial axes and their two channel axes swapped; that reads its columns as
+  :func:`conv2d_array` does instead of scattering them, and is taken when its
+  columns are no larger (at least as many output channels as input channels).
+
+One product per image, rather than one per layer over columns laid side by side,
+is deliberate: with few output channels (32, 64) the library multiplies a block
+that fits in cache faster than one long matrix that does not.
 """
 
 import numbers
