@@ -8,18 +8,20 @@ it, a derivative's array code is the ``forward`` of a gradient Function of its o
 (``TanhGrad``, ``SigmoidGrad``, ``Conv2DGradW``, ...), which the one ``backward`` calls.
 
 - :mod:`.arithmetic`: add, sub, rsub, mul, div, rdiv, neg, pow (the operators)
-- :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip
+- :mod:`.math`: sin, cos, tan, tanh, exp, log, sqrt, abs, square, clip, erf
 - :mod:`.array`: reshape, transpose, get_item, expand_dims, squeeze, flatten,
   broadcast_to, sum_to, concat, stack, astype
 - :mod:`.reduction`: sum, mean/average, max, min, logsumexp
 - :mod:`.linalg`: matmul/dot
-- :mod:`.activation`: sigmoid, relu, leaky_relu, softmax, log_softmax
+- :mod:`.selection`: where, maximum, minimum
+- :mod:`.activation`: sigmoid, relu, leaky_relu, softmax, log_softmax, gelu
 - :mod:`.connection`: linear, embed_id
 - :mod:`.loss`: mean_squared_error, softmax_cross_entropy, sigmoid_cross_entropy,
   binary_cross_entropy
 - :mod:`.evaluation`: accuracy (not differentiable)
 - :mod:`.noise`: dropout
-- :mod:`.normalization`: batch_norm (also under the book's spelling batch_nrom)
+- :mod:`.normalization`: batch_norm (also under the book's spelling batch_nrom), layer_norm
+- :mod:`.attention`: scaled_dot_product_attention
 - :mod:`.conv`: conv2d, deconv2d, im2col, col2im (and the array versions
   im2col_array, col2im_array of :mod:`dezero.conv_ops`)
 - :mod:`.pooling`: pooling (max_pooling), average_pooling
@@ -41,6 +43,7 @@ from dezero.functions.activation import (
     ReLU,
     Sigmoid,
     Softmax,
+    gelu,
     leaky_relu,
     log_softmax,
     relu,
@@ -82,6 +85,7 @@ from dezero.functions.array import (
     sum_to,
     transpose,
 )
+from dezero.functions.attention import scaled_dot_product_attention
 from dezero.functions.connection import Linear, embed_id, linear
 from dezero.functions.conv import (
     Col2im,
@@ -114,6 +118,7 @@ from dezero.functions.math import (
     abs,
     clip,
     cos,
+    erf,
     exp,
     log,
     sin,
@@ -123,7 +128,7 @@ from dezero.functions.math import (
     tanh,
 )
 from dezero.functions.noise import dropout
-from dezero.functions.normalization import BatchNorm, batch_norm, batch_nrom
+from dezero.functions.normalization import BatchNorm, batch_norm, batch_nrom, layer_norm
 from dezero.functions.pooling import (
     AveragePooling,
     Pooling,
@@ -134,6 +139,7 @@ from dezero.functions.pooling import (
     pooling,
 )
 from dezero.functions.reduction import Max, Min, Sum, average, logsumexp, max, mean, min, sum
+from dezero.functions.selection import maximum, minimum, where
 from dezero.functions.simple import (
     conv2d_simple,
     linear_simple,
@@ -163,6 +169,7 @@ __all__ = [
     'abs',
     'square',
     'clip',
+    'erf',
     'reshape',
     'transpose',
     'get_item',
@@ -182,11 +189,15 @@ __all__ = [
     'logsumexp',
     'matmul',
     'dot',
+    'where',
+    'maximum',
+    'minimum',
     'sigmoid',
     'relu',
     'leaky_relu',
     'softmax',
     'log_softmax',
+    'gelu',
     'linear',
     'embed_id',
     'mean_squared_error',
@@ -197,6 +208,8 @@ __all__ = [
     'dropout',
     'batch_norm',
     'batch_nrom',
+    'layer_norm',
+    'scaled_dot_product_attention',
     'conv2d',
     'deconv2d',
     'im2col',

@@ -1,12 +1,12 @@
-"""Activation functions: sigmoid, relu, leaky_relu, softmax, log_softmax.
+"""Activation functions: sigmoid, relu, leaky_relu, softmax, log_softmax, gelu.
 
 All are stable for large inputs (no overflow at |x| = 1000; harmless underflow to 0 is
 allowed without a floating-point warning) and differentiable to any order.  All but
-leaky_relu read only their output in backward, never their input.  The derivatives of
-sigmoid, softmax and log_softmax are functions of their own (:class:`SigmoidGrad`,
-:class:`SoftmaxGrad`, :class:`LogSoftmaxGrad`), each one pass over the data on arrays
-and one node in a recorded graph; relu and leaky_relu use
-:class:`~dezero.functions.math.PiecewiseLinearGrad`.
+leaky_relu and gelu read only their output in backward, never their input.  The
+derivatives of sigmoid, softmax, log_softmax and gelu are functions of their own
+(:class:`SigmoidGrad`, :class:`SoftmaxGrad`, :class:`LogSoftmaxGrad`,
+:class:`GELUGrad`), each one pass over the data on arrays and one node in a recorded
+graph; relu and leaky_relu use :class:`~dezero.functions.math.PiecewiseLinearGrad`.
 """
 
 import numpy as np
@@ -15,7 +15,7 @@ from dezero import cuda
 from dezero.array_ops import FLOAT16, normalize_axis
 from dezero.core import Function
 from dezero.functions.array import as_input
-from dezero.functions.math import PiecewiseLinearGrad
+from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel, exp
 from dezero.functions.rowwise import max_keepdims, sum_keepdims
 
 
@@ -323,3 +323,170 @@ def log_softmax(x, axis=1):
     Derivative: gy - softmax(x) * sum(gy, axis)."""
     x = as_input(x)
     return LogSoftmax(check_axis('log_softmax', axis, x.ndim))(x)
+
+
+# ---- gelu ------------------------------------------------------------------------------
+#: the variants of gelu: x Φ(x) with the normal CDF Φ, or the tanh approximation of it
+GELU_APPROXIMATIONS = ('none', 'tanh')
+_SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
+_INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi), the normal density at 0
+_TANH_SCALE = 0.7978845608028654  # sqrt(2 / pi)
+_TANH_CUBIC = 0.044715
+#: gelu's slope and curvature are computed on x clipped to ±9.5 (and the tanh of the
+#: approximation too), so that nothing overflows or underflows: beyond it the slope
+#: is within 1e-18 of 0 or 1 (Φ(9.5) rounds to 1, Φ(-9.5) to 0, |x φ(x)| < 1e-18, and
+#: tanh of the approximation's argument rounds to ±1)
+_REACH = 9.5
+
+
+def _times_x(xp, out, x, tmp):
+    """``out *= x``, where 0 * -inf gives 0: gelu(-inf) is the limit 0, not nan."""
+    xp.maximum(x, np.finfo(x.dtype).min, out=tmp)
+    out *= tmp
+
+
+def _gelu_erf_kernel(xp, out, x, s, t, u, v, w):
+    """out = x Φ(x) = x (1 + erf(x / sqrt 2)) / 2 (see :func:`blockwise`)."""
+    xp.multiply(x, _SQRT_HALF, out=w)
+    erf_kernel(xp, out, w, s, t, u, v)
+    out += 1.0
+    out *= 0.5
+    _times_x(xp, out, x, w)
+
+
+def _gelu_erf_slope_kernel(xp, out, x, gy, c, z, s, t, u, v):
+    """out = gy (Φ(x) + x φ(x)), the normal CDF Φ and density φ, on x clipped to ±9.5."""
+    xp.clip(x, -_REACH, _REACH, out=c)
+    xp.multiply(c, _SQRT_HALF, out=z)
+    erf_kernel(xp, out, z, s, t, u, v)
+    out += 1.0
+    out *= 0.5  # Φ(x)
+    xp.multiply(c, c, out=z)
+    z *= -0.5
+    xp.exp(z, out=z)
+    z *= c
+    z *= _INV_SQRT_2PI  # x φ(x)
+    out += z
+    out *= gy
+
+
+def _gelu_tanh_argument(xp, x, out):
+    """out = u = sqrt(2/pi) (x + 0.044715 x**3), the argument of the tanh
+    approximation (for x clipped to ±9.5)."""
+    xp.multiply(x, x, out=out)
+    out *= _TANH_CUBIC
+    out += 1.0
+    out *= x
+    out *= _TANH_SCALE
+    return out
+
+
+def _gelu_tanh_kernel(xp, out, x, w):
+    """out = x (1 + T) / 2 with T = tanh(u), u = sqrt(2/pi) (x + 0.044715 x**3)."""
+    xp.clip(x, -_REACH, _REACH, out=w)
+    xp.tanh(_gelu_tanh_argument(xp, w, out), out=out)
+    out += 1.0
+    out *= 0.5
+    _times_x(xp, out, x, w)
+
+
+def _gelu_tanh_slope_kernel(xp, out, x, gy, c, w, z):
+    """out = gy ((1 + T) / 2 + x (1 - T**2) u' / 2) with T = tanh(u) and
+    u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2), on x clipped to ±9.5: computed as
+    gy p (1 + 2 x q u') with p = (1 + T) / 2 = 1 / (1 + exp(-2u)) and q = 1 - p =
+    1 / (1 + exp(2u)), which keep their relative accuracy where T is near ±1 (1 - T**2
+    = 4 p q; from T itself it would be lost to rounding)."""
+    xp.clip(x, -_REACH, _REACH, out=c)
+    xp.multiply(c, c, out=z)
+    z *= 3.0 * _TANH_CUBIC
+    z += 1.0
+    z *= 2.0 * _TANH_SCALE  # 2 u'
+    _gelu_tanh_argument(xp, c, w)
+    w *= 2.0
+    xp.exp(w, out=w)  # exp(2u), at most exp(77): no overflow
+    xp.add(w, 1.0, out=out)
+    xp.divide(1.0, out, out=out)  # q
+    w *= out  # p = exp(2u) q
+    z *= c
+    z *= out
+    z += 1.0
+    xp.multiply(w, z, out=out)
+    out *= gy
+
+
+_GELU_KERNELS = {
+    'none': (_gelu_erf_kernel, 5, _gelu_erf_slope_kernel, 6),
+    'tanh': (_gelu_tanh_kernel, 1, _gelu_tanh_slope_kernel, 3),
+}
+
+
+def _gelu_curvature(x, approximate):
+    """gelu''(x) of ``x`` (an array or a Variable), with the operations of dezero, so
+    that it is differentiable again: φ(x) (2 - x**2) for the exact gelu, and for the
+    tanh approximation (1 - T**2) (u' + x u'' / 2 - x T u'**2), with T, u and u' as in
+    :func:`gelu` and u'' = 6 * 0.044715 sqrt(2/pi) x, written with p = sigmoid(2u)
+    and q = sigmoid(-2u) (T = p - q, 1 - T**2 = 4 p q) as the slope is.  On x clipped
+    as the slopes are."""
+    c = clip(x, -_REACH, _REACH)
+    c2 = c * c
+    if approximate == 'none':
+        return exp(c2 * -0.5) * (2.0 - c2) * _INV_SQRT_2PI
+    du = (c2 * (3.0 * _TANH_CUBIC) + 1.0) * _TANH_SCALE
+    u2 = (c2 * _TANH_CUBIC + 1.0) * c * (2.0 * _TANH_SCALE)
+    p, q = sigmoid(u2), sigmoid(-u2)
+    return p * q * 4.0 * (du + c2 * (3.0 * _TANH_CUBIC * _TANH_SCALE) - c * (p - q) * du * du)
+
+
+class GELU(Function):
+    """y = gelu(x) in the variant ``approximate`` (see :func:`gelu`); its derivative is
+    computed by :class:`GELUGrad`."""
+
+    retain_inputs = (0,)
+    retain_outputs = ()
+
+    def __init__(self, approximate='none'):
+        self.approximate = approximate
+
+    def forward(self, x):
+        kernel, scratch, _, _ = _GELU_KERNELS[self.approximate]
+        return blockwise(kernel, scratch, x)
+
+    def backward(self, gy):
+        (x,) = self.retained_inputs()
+        return GELUGrad(self.approximate)(x, gy)
+
+
+class GELUGrad(Function):
+    """gx = gy * gelu'(x): the gradient of gelu given x and the gradient gy, in one
+    pass over the data (in blocks, as gelu itself).  Derivatives: g gy gelu''(x) to x,
+    and GELUGrad(x, g) to gy."""
+
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, x, gy):
+        _, _, kernel, scratch = _GELU_KERNELS[self.approximate]
+        return blockwise(kernel, scratch, x, gy)
+
+    def backward(self, g, *, needs_input_grad):
+        x, gy = self.retained_inputs()
+        return (
+            g * gy * _gelu_curvature(x, self.approximate) if needs_input_grad[0] else None,
+            GELUGrad(self.approximate)(x, g) if needs_input_grad[1] else None,
+        )
+
+
+def gelu(x, approximate='none'):
+    """Gaussian error linear unit, elementwise: x Φ(x) = x (1 + erf(x / sqrt 2)) / 2 with
+    Φ the standard normal CDF (``approximate='none'``), or its approximation
+    x (1 + T) / 2 with T = tanh(u), u = sqrt(2/pi) (x + 0.044715 x**3)
+    (``approximate='tanh'``), as in PyTorch.  At -inf it gives the limit 0 (PyTorch
+    gives nan).
+    Derivative: Φ(x) + x φ(x), φ the standard normal density; for 'tanh',
+    (1 + T) / 2 + x (1 - T**2) u' / 2 with u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2)."""
+    if not isinstance(approximate, str) or approximate not in GELU_APPROXIMATIONS:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU(approximate)(x)

@@ -1,4 +1,4 @@
-"""Normalisation: batch normalisation with running statistics."""
+"""Normalisation: batch normalisation with running statistics, and layer normalisation."""
 
 import warnings
 
@@ -7,7 +7,8 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import FLOAT16, sum_array
 from dezero.core import Config, Function, Variable
-from dezero.functions.array import as_input
+from dezero.functions.array import as_input, sum_to
+from dezero.functions.reduction import mean as _mean
 
 
 class BatchNorm(Function):
@@ -165,3 +166,89 @@ def batch_nrom(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     """:func:`batch_norm` under the misspelt name the book's DeZero gives it, so that
     code written for the book runs unchanged."""
     return batch_norm(x, gamma, beta, mean, var, decay, eps)
+
+
+# ---- layer normalisation ---------------------------------------------------------------
+def _sum_to(g, shape):
+    """The gradient ``g`` summed down to ``shape`` over its leading axes."""
+    return g if g.shape == shape else sum_to(g, shape)
+
+
+def _row_mean(a):
+    """The mean of ``a`` (an array or a Variable) over its last axis, kept."""
+    return _mean(a, axis=-1, keepdims=True)
+
+
+class LayerNorm(Function):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta, the mean and the biased variance
+    taken over the last axis of x (see :func:`layer_norm` for the derivative).
+
+    Forward keeps the mean and 1 / std of each row (one value per row), which the
+    first-order backward uses as they are; a recorded backward computes them again from
+    x, so that second derivatives see how they depend on x.
+    """
+
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        xp = cuda.get_array_module(x)
+        # float16 statistics in float32, as in batch_norm
+        xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
+        mu = xs.mean(axis=-1, keepdims=True)
+        xhat = xs - mu
+        var = (xhat * xhat).mean(axis=-1, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        xhat *= inv_std
+        if xs is not x:
+            xhat, mu, inv_std = (a.astype(FLOAT16) for a in (xhat, mu, inv_std))
+        self.mean, self.inv_std = mu, inv_std
+        return xhat * gamma + beta
+
+    def backward(self, gy, *, needs_input_grad):
+        x, gamma, _ = self.retained_inputs()
+        if isinstance(x, Variable):
+            xc = x - _row_mean(x)
+            inv_std = (_row_mean(xc * xc) + self.eps) ** -0.5
+        else:
+            xc, inv_std = x - self.mean, self.inv_std
+        xhat = xc * inv_std
+        ggamma = _sum_to(gy * xhat, gamma.shape) if needs_input_grad[1] else None
+        gbeta = _sum_to(gy, gamma.shape) if needs_input_grad[2] else None
+        if not needs_input_grad[0]:
+            return None, ggamma, gbeta
+        g = gy * gamma
+        g = g - _row_mean(g) - xhat * _row_mean(g * xhat)
+        return g * inv_std, ggamma, gbeta
+
+
+def layer_norm(x, gamma, beta, eps=1e-5):
+    """Layer normalisation over the last axis of ``x``, as PyTorch's layer_norm with
+    ``normalized_shape=x.shape[-1:]``: each row (the last axis) is normalised with its
+    own mean and biased variance, xhat = (x - mean) / sqrt(var + eps), then scaled and
+    shifted, gamma * xhat + beta, with gamma and beta of shape (x.shape[-1],).  The same
+    in training and in test mode; there are no running statistics.
+    Derivative: to gamma sum(gy * xhat), to beta sum(gy) (both over every axis but the
+    last), to x (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps) with g = gamma *
+    gy (the means over the last axis)."""
+    x, gamma, beta = as_input(x), as_input(gamma), as_input(beta)
+    if x.ndim == 0:
+        raise ValueError(
+            'layer_norm: x must have at least one axis (it is normalised over its last), '
+            'got a 0-d array'
+        )
+    features = x.shape[-1]
+    for name, p in (('gamma', gamma), ('beta', beta)):
+        if p.shape != (features,):
+            raise ValueError(
+                f'layer_norm: {name} has shape {p.shape}, expected ({features},) (one '
+                f'value per element of the last axis of x, of shape {x.shape})'
+            )
+    if isinstance(eps, np.generic):
+        eps = eps.item()
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 <= eps < np.inf:
+        raise ValueError(f'layer_norm: eps must be a non-negative number, got {eps!r}')
+    return LayerNorm(float(eps))(x, gamma, beta)

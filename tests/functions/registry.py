@@ -156,6 +156,27 @@ def batch_norm_test(x, gamma, beta):
         return F.batch_norm(x, gamma, beta, _RUNNING_MEAN.copy(), _RUNNING_VAR.copy())
 
 
+def where_xy(x, y, condition):
+    """F.where with the differentiable inputs first (the condition is fixed)."""
+    return F.where(condition, x, y)
+
+
+def where_x_or_number(x, condition):
+    """F.where with a number on the other side: it takes x's dtype."""
+    return F.where(condition, x, -0.5)
+
+
+_CONDITION = np.array([[True, False, True], [False, False, True]])
+#: a bool attention mask (L=3, S=5) whose middle query may attend to no key
+_ATTENTION_MASK = np.array(
+    [
+        [True, False, True, True, False],
+        [False, False, False, False, False],
+        [False, True, True, False, True],
+    ]
+)
+_ATTENTION_BIAS = np.array([[0.5, -1.0, 0.0, 2.0, -np.inf], [0.0, 1.0, -0.5, 0.3, 0.2]])
+
 _IDS = np.array([[0, 3, 1], [3, 3, 2]])  # id 3 repeats: its rows add up
 _LABELS = np.array([2, 0, 3])
 _TARGETS = np.array([[0.0, 1.0, 0.3], [1.0, 0.5, 0.0]])
@@ -206,6 +227,8 @@ CASES = [
     case('clip', off_bounds(2, 4), x_min=-0.5, x_max=0.5),
     case('clip', off_bounds(2, 4), x_min=None, x_max=0.5, label='upper-only'),
     case('clip', off_bounds(2, 4), x_min=-0.5, x_max=None, label='lower-only'),
+    case('erf', uniform(-0.5, 0.5, 2, 3), label='small'),
+    case('erf', uniform(-4.5, 4.5, 3, 4), label='wide'),
     # shapes and indexing
     case('reshape', real(2, 3), shape=(3, 2)),
     case('reshape', real(2, 3), shape=(6,), label='flat'),
@@ -300,6 +323,20 @@ CASES = [
     case('matmul', real(3), real(3), label='vector-vector'),
     case('matmul', real(3), real(2, 3, 2), label='vector-batched'),
     case('dot', real(2, 3), real(3, 2)),
+    # elementwise selection: away from ties (x0 and x1 are drawn apart)
+    case('where', real(2, 3), real(2, 3), call=where_xy, condition=_CONDITION, label='same-shape'),
+    case('where', real(2, 1), real(3), call=where_xy, condition=_CONDITION, label='broadcast'),
+    case(
+        'where', real(3), real(2, 1, 1), call=where_xy, condition=_CONDITION, label='broadcast-all'
+    ),
+    case('where', real(2, 3), call=where_x_or_number, condition=_CONDITION, label='number'),
+    case('maximum', real(2, 3), real(2, 3), label='same-shape'),
+    case('maximum', real(2, 3), real(3), label='broadcast'),
+    case('maximum', real(2, 1), real(1, 3), label='broadcast-both'),
+    case('maximum', nonzero(2, 3), call=lambda x: F.maximum(x, 0.0), label='number'),
+    case('minimum', real(2, 3), real(2, 3), label='same-shape'),
+    case('minimum', real(3, 1), real(2, 1, 4), label='broadcast-both'),
+    case('minimum', nonzero(2, 3), call=lambda x: F.minimum(0.0, x), label='number-first'),
     # activations
     case('sigmoid', real(2, 3)),
     case('relu', nonzero(2, 3)),
@@ -312,6 +349,10 @@ CASES = [
     case('log_softmax', real(2, 3), label='axis1'),
     case('log_softmax', real(3, 2), axis=0, label='axis0'),
     case('log_softmax', real(2, 3, 2), axis=(-1, 0), label='negative-axes'),
+    case('gelu', real(2, 3), label='erf'),
+    case('gelu', uniform(-6.0, 6.0, 3, 4), approximate='none', label='erf-wide'),
+    case('gelu', real(2, 3), approximate='tanh', label='tanh'),
+    case('gelu', uniform(-6.0, 6.0, 3, 4), approximate='tanh', label='tanh-wide'),
     # connections
     case('linear', real(2, 3), real(3, 2), real(2), label='bias'),
     case('linear', real(2, 3), real(3, 2), label='no-bias'),
@@ -377,6 +418,61 @@ CASES = [
         real(3),
         call=batch_norm_test,
         label='test-mode-4d',
+    ),
+    case('layer_norm', real(3, 4), uniform(0.5, 1.5, 4), real(4), label='2d'),
+    case('layer_norm', real(2, 3, 4), uniform(0.5, 1.5, 4), real(4), eps=1e-3, label='3d-eps'),
+    case('layer_norm', real(5), uniform(0.5, 1.5, 5), real(5), label='1d'),
+    # attention: q (..., L, D), k (..., S, D), v (..., S, Dv)
+    case(
+        'scaled_dot_product_attention', real(2, 3, 4), real(2, 5, 4), real(2, 5, 2), label='plain'
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(2, 1, 3, 4),
+        real(3, 5, 4),
+        real(2, 1, 5, 2),
+        label='broadcast-batch',
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(2, 3, 4),
+        real(2, 5, 4),
+        real(2, 5, 2),
+        mask=_ATTENTION_MASK,
+        label='bool-mask-with-empty-row',
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(2, 3, 4),
+        real(2, 5, 4),
+        real(2, 5, 2),
+        real(3, 5),
+        label='float-mask-differentiated',
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(2, 2, 4),
+        real(2, 5, 4),
+        real(2, 5, 3),
+        mask=_ATTENTION_BIAS,
+        label='float-mask-with-inf',
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(2, 4, 3),
+        real(2, 4, 3),
+        real(2, 4, 2),
+        is_causal=True,
+        label='causal',
+    ),
+    case(
+        'scaled_dot_product_attention',
+        real(3, 2),
+        real(2, 2),
+        real(2, 3),
+        is_causal=True,
+        scale=0.7,
+        label='causal-more-queries-scale',
     ),
     # convolution: tiny images, with stride, pad and non-square kernels
     case('conv2d', real(1, 2, 4, 4), real(2, 2, 3, 3), real(2), label='bias'),

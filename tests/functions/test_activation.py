@@ -1,6 +1,8 @@
-"""Activations: sigmoid relu leaky_relu softmax log_softmax, the gradient functions
-SigmoidGrad, SoftmaxGrad and LogSoftmaxGrad, and QuietExp."""
+"""Activations: sigmoid relu leaky_relu softmax log_softmax gelu, the gradient functions
+SigmoidGrad, SoftmaxGrad, LogSoftmaxGrad and GELUGrad, and QuietExp; gelu against
+PyTorch."""
 
+import math
 import weakref
 
 import numpy as np
@@ -9,7 +11,14 @@ import pytest
 import dezero.functions as F
 from dezero import Variable
 from dezero.autodiff import grad
-from dezero.functions.activation import LogSoftmaxGrad, QuietExp, SigmoidGrad, SoftmaxGrad
+from dezero.functions import activation
+from dezero.functions.activation import (
+    GELUGrad,
+    LogSoftmaxGrad,
+    QuietExp,
+    SigmoidGrad,
+    SoftmaxGrad,
+)
 
 
 def _softmax_ref(x, axis):
@@ -319,3 +328,194 @@ def test_float16_softmax_over_a_long_axis():
         y.backward()
         assert x.grad.dtype == np.float16
         np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-2)  # 1 - n * (1 / n)
+
+
+# ---- gelu ------------------------------------------------------------------------------
+def gelu_tanh(x):
+    return F.gelu(x, approximate='tanh')
+
+
+GELUS = {'none': F.gelu, 'tanh': gelu_tanh}
+PHI_1 = 0.24197072451914337  # the standard normal density at 1, exp(-1/2) / sqrt(2 pi)
+CDF_1 = 0.8413447460685429  # the standard normal CDF at 1, (1 + erf(1 / sqrt 2)) / 2
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _tanh_gelu_by_hand(x):
+    """The tanh approximation, its slope and its curvature at the float x, written out
+    from u = c (x + k x**3), T = tanh(u): y = x (1 + T) / 2,
+    y' = (1 + T) / 2 + x (1 - T**2) u' / 2, y'' = (1 - T**2) (u' + x u'' / 2 - x T u'**2)."""
+    c, k = SQRT_2_OVER_PI, 0.044715
+    t = math.tanh(c * (x + k * x**3))
+    du, d2u = c * (1 + 3 * k * x**2), 6 * c * k * x
+    y = x * (1 + t) / 2
+    return (
+        y,
+        (1 + t) / 2 + x * (1 - t * t) * du / 2,
+        (1 - t * t) * (du + x * d2u / 2 - x * t * du**2),
+    )
+
+
+@pytest.mark.parametrize(
+    'f, x, y, gx, ggx',
+    [
+        # exact: x Φ(x); Φ(x) + x φ(x); φ(x) (2 - x**2)
+        (F.gelu, 0.0, 0.0, 0.5, 2 / math.sqrt(2 * math.pi)),
+        (F.gelu, 1.0, CDF_1, CDF_1 + PHI_1, PHI_1),
+        (F.gelu, -1.0, -(1 - CDF_1), (1 - CDF_1) - PHI_1, PHI_1),
+        (
+            F.gelu,
+            2.0,
+            2 * 0.9772498680518208,
+            0.9772498680518208 + 2 * 0.05399096651318806,
+            -2 * 0.05399096651318806,
+        ),
+        # the tanh approximation: at 0 the same slope and curvature, sqrt(2/pi) = 2 φ(0)
+        (gelu_tanh, 0.0, 0.0, 0.5, SQRT_2_OVER_PI),
+        (gelu_tanh, 1.0, *_tanh_gelu_by_hand(1.0)),
+        (gelu_tanh, -2.5, *_tanh_gelu_by_hand(-2.5)),
+    ],
+)
+def test_gelu_values_and_derivatives_by_hand(f, x, y, gx, ggx):
+    out, first, second = _first_and_second(f, x)
+    assert out == pytest.approx(y, rel=1e-15, abs=1e-16)
+    assert first == pytest.approx(gx, rel=1e-14, abs=1e-16)
+    assert second == pytest.approx(ggx, rel=1e-14, abs=1e-16)
+
+
+def test_gelu_by_the_erf_of_the_math_module():
+    x = np.linspace(-8, 8, 1601)
+    cdf = np.array([(1 + math.erf(v / math.sqrt(2))) / 2 for v in x])
+    # to 1e-15 absolute in the tail, where 1 + erf(x / sqrt 2) cancels (in both)
+    np.testing.assert_allclose(F.gelu(x).data, x * cdf, rtol=1e-15, atol=1e-15)
+    xv = Variable(x)
+    F.gelu(xv).backward()
+    pdf = np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(xv.grad.data, cdf + x * pdf, rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_gelu_agrees_with_pytorch_to_second_order(approximate, dtype):
+    pytest.importorskip('torch')
+    import torch
+
+    from oracle import assert_agree
+
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-7, 7, 200), rng.standard_normal(200), [0.0, 0.5, 20.0, -20.0]])
+    x = x.reshape(2, -1).astype(dtype)
+    assert_agree(
+        lambda v: F.gelu(v, approximate=approximate),
+        lambda t: torch.nn.functional.gelu(t, approximate=approximate),
+        [x],
+        second=True,
+    )
+
+
+@pytest.mark.parametrize('f', GELUS.values(), ids=GELUS)
+def test_gelu_gradients_and_third_derivatives(f, sample, check_grads):
+    x = sample((2, 3))
+    check_grads(f, x)
+    check_grads(f, x * 3)  # out in the tails too
+    w = Variable(sample((2, 3)))
+    check_grads(grad(lambda v: (f(v) * w).sum(), create_graph=True), x)
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_gelu_grad_in_both_inputs(approximate, sample, check_grads):
+    check_grads(lambda x, gy: GELUGrad(approximate)(x, gy), sample((2, 3)), sample((2, 3)))
+
+
+@pytest.mark.parametrize('f', GELUS.values(), ids=GELUS)
+def test_gelu_keeps_float32(f, sample, assert_keeps_float32):
+    assert_keeps_float32(f, sample((3, 4)))
+    x = Variable(sample((2, 3), dtype=np.float32))
+    f(x).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    (gx * gx).sum().backward()
+    assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize('f', GELUS.values(), ids=GELUS)
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_gelu_at_infinities_gives_the_limits_without_warnings(f, dtype):
+    # PyTorch gives nan at -inf; the limits are 0 and inf, the slopes 0 and 1
+    x = Variable(np.array([-np.inf, np.inf, np.nan, -1e30, 1e30, -40.0, 40.0], dtype))
+    with np.errstate(all='raise'):
+        y = f(x)
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        gx.sum().backward()
+    np.testing.assert_array_equal(y.data, [0.0, np.inf, np.nan, 0.0, x.data[4], 0.0, 40.0])
+    np.testing.assert_allclose(gx.data, [0.0, 1.0, np.nan, 0.0, 1.0, 0.0, 1.0], atol=1e-18)
+    np.testing.assert_allclose(x.grad.data, [0, 0, np.nan, 0, 0, 0, 0], atol=1e-18)
+
+
+def test_gelu_float16_and_integers():
+    y = F.gelu(np.array([-1.0, 0.5, 2.0], np.float16))
+    assert y.dtype == np.float16
+    np.testing.assert_allclose(
+        y.data, [-(1 - CDF_1), 0.5 * 0.6914624612740131, 1.9544997], rtol=1e-3
+    )
+    y = F.gelu(np.array([1, -1]))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, [CDF_1, -(1 - CDF_1)], rtol=1e-15)
+
+
+def test_gelu_of_a_large_array_matches_small_pieces():
+    # the forward and GELUGrad work through the array in blocks
+    from dezero.functions.math import BLOCK_BYTES
+
+    for approximate in ('none', 'tanh'):
+        x = np.random.default_rng(6).standard_normal(BLOCK_BYTES // 8 * 2 + 77) * 3
+        xv = Variable(x)
+        y = F.gelu(xv, approximate)
+        y.backward()
+        for i in range(0, x.size, 4999):
+            part = Variable(x[i : i + 3])
+            yp = F.gelu(part, approximate)
+            yp.backward()
+            np.testing.assert_array_equal(y.data[i : i + 3], yp.data)
+            np.testing.assert_array_equal(xv.grad.data[i : i + 3], part.grad.data)
+
+
+@pytest.mark.parametrize('bad', ['sigmoid', 'Tanh', None, True, 0, 'exact'])
+def test_gelu_refuses_an_unknown_approximation(bad):
+    with pytest.raises(
+        ValueError, match=f"gelu: approximate must be 'none' or 'tanh', got {bad!r}"
+    ):
+        F.gelu(np.zeros(2), approximate=bad)
+
+
+def test_gelu_keeps_its_input_for_backward():
+    x = Variable(np.array([0.25, -0.5]))
+    h = x * 1.0
+    alive = weakref.ref(h)
+    y = F.gelu(h)
+    del h
+    assert alive() is not None  # backward reads x
+    y.backward()
+    cdf = np.array([(1 + math.erf(v / math.sqrt(2))) / 2 for v in (0.25, -0.5)])
+    pdf = np.exp(-(np.array([0.25, -0.5]) ** 2) / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(x.grad.data, cdf + np.array([0.25, -0.5]) * pdf, rtol=1e-15)
+
+
+def test_the_registry_checks_catch_a_broken_gelu_derivative(monkeypatch):
+    from registry import CASES
+    from test_gradient_registry import check_case
+
+    cases = [c for c in CASES if c.name == 'gelu' and c.label in ('erf', 'tanh')]
+    # a slope with the normal density off by 0.3% fails the first-order check
+    with monkeypatch.context() as m:
+        m.setattr(activation, '_INV_SQRT_2PI', 0.4)
+        with pytest.raises(AssertionError, match='first order'):
+            check_case(cases[0])
+    # a curvature off by 1% fails the second-order one, in both variants
+    curvature = activation._gelu_curvature
+    monkeypatch.setattr(activation, '_gelu_curvature', lambda x, a: curvature(x, a) * 1.01)
+    for c in cases:
+        with pytest.raises(AssertionError, match='second order'):
+            check_case(c)

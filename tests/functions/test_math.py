@@ -1,6 +1,8 @@
-"""Elementwise math: sin cos tan tanh exp log sqrt abs square clip, and the gradient
-functions TanhGrad and PiecewiseLinearGrad."""
+"""Elementwise math: sin cos tan tanh exp log sqrt abs square clip erf, and the gradient
+functions TanhGrad and PiecewiseLinearGrad; the accuracy of erf against math.erf and
+PyTorch, in float64, float32 and float16, across the blocks of a large array."""
 
+import math
 import weakref
 
 import numpy as np
@@ -16,6 +18,12 @@ def clip_half(x):
     return F.clip(x, -0.5, 0.5)
 
 
+def erf_reference(a):
+    """math.erf elementwise (correctly rounded but for a rare last bit)."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.array([math.erf(v) for v in a.reshape(-1)]).reshape(a.shape)
+
+
 # name: (dezero function, NumPy reference, input domain away from kinks and poles)
 UNARY = {
     'sin': (F.sin, np.sin, 'real'),
@@ -28,6 +36,7 @@ UNARY = {
     'abs': (F.abs, np.abs, 'nonzero'),
     'square': (F.square, np.square, 'real'),
     'clip': (clip_half, lambda a: np.clip(a, -0.5, 0.5), 'off_bounds'),
+    'erf': (F.erf, erf_reference, 'real'),
     'clip numpy bounds': (
         lambda x: F.clip(x, np.float64(-0.5), np.float32(0.5)),
         lambda a: np.clip(a, -0.5, 0.5),
@@ -70,6 +79,10 @@ def test_gradients_first_and_second_order(name, shape, sample, check_grads):
         (F.square, 3.0, 9.0, 6.0, 2.0),
         (clip_half, 2.0, 0.5, 0.0, 0.0),
         (clip_half, 0.25, 0.25, 1.0, 0.0),
+        (F.erf, 0.0, 0.0, 2 / np.sqrt(np.pi), 0.0),
+        # erf' = 2/sqrt(pi) exp(-x**2), erf'' = -2x erf'
+        (F.erf, 1.0, math.erf(1.0), 2 / np.sqrt(np.pi) / np.e, -4 / np.sqrt(np.pi) / np.e),
+        (F.erf, -1.0, -math.erf(1.0), 2 / np.sqrt(np.pi) / np.e, 4 / np.sqrt(np.pi) / np.e),
     ],
 )
 def test_exact_values_and_derivatives(f, x, y, gx, ggx):
@@ -135,6 +148,7 @@ def test_gradients_of_an_intermediate_input(name, sample, check_grads):
         (F.abs, True),
         (F.square, True),
         (clip_half, True),
+        (F.erf, True),
         (F.tan, False),
         (F.tanh, False),
         (F.exp, False),
@@ -165,7 +179,7 @@ def test_tanh_third_derivative_matches_the_closed_form():
     np.testing.assert_allclose(x.grad.data, (1 - t**2) * (6 * t**2 - 2), rtol=1e-13)
 
 
-@pytest.mark.parametrize('name', ['tan', 'tanh', 'exp', 'sqrt'])
+@pytest.mark.parametrize('name', ['tan', 'tanh', 'exp', 'sqrt', 'erf'])
 def test_third_derivatives(name, sample, check_grads):
     # the gradient of <f(x), w> checked to second order: f to third order
     f, _, domain = UNARY[name]
@@ -199,7 +213,7 @@ def test_tanh_grad_computes_only_the_gradients_asked_for():
     np.testing.assert_allclose(g_y.data, -2 * y.data * gy.data)
 
 
-@pytest.mark.parametrize('name', ['sin', 'cos', 'tan', 'tanh', 'exp', 'log', 'sqrt'])
+@pytest.mark.parametrize('name', ['sin', 'cos', 'tan', 'tanh', 'exp', 'log', 'sqrt', 'erf'])
 def test_float32_second_order_stays_float32(name, sample):
     f, _, domain = UNARY[name]
     x = Variable(sample((2, 3), domain, np.float32))
@@ -208,3 +222,95 @@ def test_float32_second_order_stays_float32(name, sample):
     x.cleargrad()
     (gx * gx).sum().backward()
     assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- erf: accuracy -------------------------------------------------------------------------
+#: points where erf is hard: both sides of the switch between the formulas at 1/2, tiny
+#: arguments (relative accuracy), the tail where erf rounds to 1, and a dense sweep
+ERF_POINTS = np.concatenate(
+    [
+        np.linspace(-7.0, 7.0, 140001),
+        np.geomspace(1e-300, 7.0, 3000),
+        -np.geomspace(1e-300, 7.0, 3000),
+        np.nextafter(0.5, [0.0, 1.0]),
+        np.nextafter(-0.5, [0.0, -1.0]),
+        [0.5, -0.5, 0.0, -0.0, 4.0, 5.9, 6.0, 6.1, 27.0, 1e300, -1e300],
+    ]
+)
+
+
+def _ulps(got, exact, dtype):
+    """|got - exact| in units in the last place of the dtype at the exact value."""
+    exact_rounded = exact.astype(dtype)
+    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact_rounded)).astype(
+        np.float64
+    )
+
+
+def test_erf_is_accurate_to_float64_rounding():
+    got = F.erf(ERF_POINTS).data
+    exact = erf_reference(ERF_POINTS)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, exact, rtol=1e-15, atol=0)
+    assert _ulps(got, exact, np.float64).max() <= 4
+    np.testing.assert_array_equal(np.sign(got), np.sign(exact))  # -0.0 and 0.0 included
+
+
+def test_erf_is_accurate_to_float32_rounding():
+    x = ERF_POINTS[np.abs(ERF_POINTS) < 1e30].astype(np.float32)
+    got = F.erf(x).data
+    assert got.dtype == np.float32
+    exact = erf_reference(x)
+    tiny = np.abs(exact) < np.finfo(np.float32).tiny  # subnormal results: absolute
+    assert _ulps(got[~tiny], exact[~tiny], np.float32).max() <= 4
+    np.testing.assert_allclose(got[tiny], exact[tiny], rtol=0, atol=1e-44)
+
+
+def test_erf_float16_is_computed_in_float32_and_rounded_once():
+    x = np.linspace(-3.0, 3.0, 601).astype(np.float16)
+    got = F.erf(x).data
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, erf_reference(x).astype(np.float16))
+
+
+def test_erf_of_integers_and_bools_is_float64():
+    y = F.erf(np.array([0, 1, -2]))
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, [0.0, math.erf(1.0), -math.erf(2.0)], rtol=1e-15)
+    assert F.erf(np.array([True, False])).dtype == np.float64
+
+
+def test_erf_of_infinities_and_nan_without_a_warning():
+    x = Variable(np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 1e300, -30.0]))
+    with np.errstate(all='raise'):  # no overflow, underflow or invalid operation
+        y = F.erf(x)
+        y.backward()
+    np.testing.assert_array_equal(y.data, [1.0, -1.0, np.nan, 0.0, -0.0, 1.0, -1.0])
+    assert np.signbit(y.data[4])
+    slope = 2 / np.sqrt(np.pi)
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, np.nan, slope, slope, 0.0, 0.0])
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_erf_is_the_same_across_the_blocks_of_a_large_array(dtype):
+    # more than two blocks (and a partial last one), in a non-contiguous view
+    from dezero.functions.math import BLOCK_BYTES
+
+    n = 2 * BLOCK_BYTES // np.dtype(dtype).itemsize + 1234
+    x = np.random.default_rng(3).uniform(-4, 4, (2, n)).astype(dtype)[:, ::2]
+    got = F.erf(x).data
+    assert got.shape == x.shape and got.dtype == dtype
+    single = np.array([F.erf(x[:, i : i + 1]).data for i in range(0, x.shape[1], 997)])
+    np.testing.assert_array_equal(got[:, ::997], single[:, :, 0].T)
+    assert _ulps(got, erf_reference(x), dtype).max() <= 4
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_erf_agrees_with_pytorch(dtype):
+    pytest.importorskip('torch')
+    import torch
+
+    from oracle import assert_agree
+
+    x = np.random.default_rng(4).uniform(-5, 5, (4, 50)).astype(dtype)
+    assert_agree(F.erf, torch.special.erf, [x], second=True)

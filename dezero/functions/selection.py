@@ -1,0 +1,174 @@
+"""Elementwise selection between two inputs: where, maximum, minimum.
+
+Each output element is one of its inputs' elements, so the gradient goes to the input
+it came from (shared equally between the two where maximum or minimum meet a tie, as in
+PyTorch), summed back to that input's shape where it was broadcast.  The choice itself
+is constant where there are no ties, so the derivatives of every order are gy routed
+the same way.
+"""
+
+import numpy as np
+
+from dezero import cuda
+from dezero.array_ops import array_of
+from dezero.core import Function, Variable
+from dezero.functions.array import as_input, sum_to
+
+
+def _sum_to(g, shape):
+    """The gradient ``g`` summed down to ``shape`` over broadcast axes."""
+    return g if g.shape == shape else sum_to(g, shape)
+
+
+def _operands(name, a, b):
+    """``a`` and ``b`` as inputs of a binary function ``name``: Variables and arrays as
+    they are; a Python or NumPy number becomes an array of the dtype of the other side
+    (on its device) where that is a float array, so that ``maximum(x, 0.0)`` keeps x's
+    float32, as PyTorch's does."""
+
+    def is_number(v):
+        return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+
+    for v in (a, b):
+        if not (is_number(v) or isinstance(v, Variable) or cuda.is_array(v)):
+            raise TypeError(
+                f'{name}: expected Variables, arrays or numbers, got {type(v).__name__} '
+                f'(wrap lists with np.array(...))'
+            )
+    if is_number(a) and not is_number(b):
+        a = _number_like(a, b)
+    elif is_number(b) and not is_number(a):
+        b = _number_like(b, a)
+    return as_input(a), as_input(b)
+
+
+def _number_like(number, other):
+    """The number as a 0-d array of ``other``'s float dtype (float64 otherwise)."""
+    data = array_of(other)
+    xp = cuda.get_array_module(data)
+    dtype = data.dtype if data.dtype.kind == 'f' else np.result_type(data.dtype, number)
+    return xp.asarray(number, dtype=dtype)
+
+
+def _check_broadcast(name, *shapes):
+    """The shape the ``shapes`` broadcast to; ValueError naming ``name`` if none."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ', '.join(str(s) for s in shapes)
+        raise ValueError(f'{name}: shapes {listed} do not broadcast together') from None
+
+
+# ---- where -------------------------------------------------------------------------------
+class Where(Function):
+    """y = x where ``condition`` holds, else y, elementwise, the three broadcast
+    together.  Derivative: gy where the condition holds to x, gy elsewhere to y (0 in
+    the other places), each summed back to its input's shape."""
+
+    retain_inputs = ()
+    retain_outputs = ()
+
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, x, y):
+        self.shapes = x.shape, y.shape
+        return cuda.get_array_module(x).where(self.condition, x, y)
+
+    def backward(self, gy, *, needs_input_grad):
+        x_shape, y_shape = self.shapes
+        zero = cuda.get_array_module(array_of(gy)).zeros((), gy.dtype)
+        gx = _sum_to(Where(self.condition)(gy, zero), x_shape) if needs_input_grad[0] else None
+        gy_ = _sum_to(Where(self.condition)(zero, gy), y_shape) if needs_input_grad[1] else None
+        return gx, gy_
+
+
+def where(condition, x, y):
+    """Elementwise choice: ``x`` where ``condition`` is True, ``y`` elsewhere, the three
+    broadcast together as in NumPy and PyTorch.  ``condition`` is a bool array (or a
+    Variable holding one), never differentiated; a number for x or y takes the dtype of
+    the other.
+    Derivative: gy where the condition holds to x, gy elsewhere to y, each summed over
+    the axes it was broadcast along."""
+    if isinstance(condition, Variable):
+        condition = condition.data
+    elif isinstance(condition, (bool, np.bool_)):
+        condition = np.asarray(condition)
+    if not cuda.is_array(condition):
+        raise TypeError(
+            f'where: condition must be a bool array or a Variable holding one, got '
+            f'{type(condition).__name__}'
+        )
+    if condition.dtype != np.bool_:
+        raise TypeError(
+            f'where: condition must have dtype bool, got {condition.dtype} (compare to '
+            f'make one, e.g. x > 0)'
+        )
+    x, y = _operands('where', x, y)
+    _check_broadcast('where', condition.shape, x.shape, y.shape)
+    return Where(condition)(x, y)
+
+
+# ---- maximum and minimum -------------------------------------------------------------------
+class Maximum(Function):
+    """y = the larger of x0 and x1, elementwise (broadcast; nan if either is nan).
+    Derivative: gy to the larger, half of it to each where they are equal, all of it to
+    both where one is nan (as in PyTorch); summed back to each input's shape."""
+
+    retain_inputs = (0, 1)
+    retain_outputs = ()
+
+    def forward(self, x0, x1):
+        return cuda.get_array_module(x0).maximum(x0, x1)
+
+    def _losers(self, a0, a1):
+        """Where x0 loses to x1 (bool arrays), and where x1 loses to x0."""
+        return a0 < a1, a0 > a1
+
+    def backward(self, gy, *, needs_input_grad):
+        x0, x1 = self.retained_inputs()
+        a0, a1 = array_of(x0), array_of(x1)
+        xp = cuda.get_array_module(a0)
+        tie = a0 == a1
+        grads = []
+        for x, lost, needed in zip((x0, x1), self._losers(a0, a1), needs_input_grad):
+            if not needed:
+                grads.append(None)
+                continue
+            # the share of gy this input gets: 1, 1/2 at a tie, 0 where it lost; a
+            # constant (its derivative is 0 wherever there is no tie)
+            share = xp.where(tie, 0.5, xp.where(lost, 0.0, 1.0)).astype(gy.dtype, copy=False)
+            grads.append(_sum_to(gy * share, x.shape))
+        return tuple(grads)
+
+
+class Minimum(Maximum):
+    """y = the smaller of x0 and x1, elementwise (broadcast; nan if either is nan).
+    Derivative: gy to the smaller, half of it to each where they are equal, all of it to
+    both where one is nan (as in PyTorch); summed back to each input's shape."""
+
+    def forward(self, x0, x1):
+        return cuda.get_array_module(x0).minimum(x0, x1)
+
+    def _losers(self, a0, a1):
+        return a0 > a1, a0 < a1
+
+
+def maximum(x0, x1):
+    """The elementwise maximum of ``x0`` and ``x1``, broadcast together (nan where
+    either is nan); a number takes the dtype of the other side.
+    Derivative: gy to the larger input, split in halves where they are equal (as in
+    PyTorch)."""
+    x0, x1 = _operands('maximum', x0, x1)
+    _check_broadcast('maximum', x0.shape, x1.shape)
+    return Maximum()(x0, x1)
+
+
+def minimum(x0, x1):
+    """The elementwise minimum of ``x0`` and ``x1``, broadcast together (nan where
+    either is nan); a number takes the dtype of the other side.
+    Derivative: gy to the smaller input, split in halves where they are equal (as in
+    PyTorch)."""
+    x0, x1 = _operands('minimum', x0, x1)
+    _check_broadcast('minimum', x0.shape, x1.shape)
+    return Minimum()(x0, x1)
