@@ -1,5 +1,6 @@
-"""Datasets: the Dataset protocol, Spiral, SinCurve and MNIST (on tiny IDX files that
-the tests write; one optional test reads the real test split when it is present)."""
+"""Datasets: the Dataset protocol, Spiral, SinCurve, and MNIST and FashionMNIST (on tiny
+IDX files that the tests write; one optional test reads the real MNIST test split when
+it is present)."""
 
 import hashlib
 import os
@@ -8,7 +9,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from dezero.datasets import MNIST, Dataset, SinCurve, Spiral, get_spiral
+from dezero.datasets import MNIST, Dataset, FashionMNIST, SinCurve, Spiral, get_spiral
 from dezero.download import ChecksumError, DownloadError
 
 import mnist_files
@@ -17,8 +18,8 @@ from mnist_files import REAL_MNIST, TEST_FILES, TRAIN_FILES, idx_bytes, write_gz
 
 @pytest.fixture(autouse=True)
 def offline(monkeypatch, tmp_path):
-    """No network: only file:// URLs open, MNIST's mirror is a folder that does not
-    exist, and DEZERO_HOME points into the test's own folder."""
+    """No network: only file:// URLs open, the mirrors of MNIST and FashionMNIST are a
+    folder that does not exist, and DEZERO_HOME points into the test's own folder."""
     real_urlopen = urllib.request.urlopen
 
     def file_only(url, *args, **kwargs):
@@ -26,7 +27,8 @@ def offline(monkeypatch, tmp_path):
         return real_urlopen(url, *args, **kwargs)
 
     monkeypatch.setattr(urllib.request, 'urlopen', file_only)
-    monkeypatch.setattr(MNIST, 'mirror', (tmp_path / 'no-mirror').as_uri() + '/')
+    for cls in (MNIST, FashionMNIST):
+        monkeypatch.setattr(cls, 'mirror', (tmp_path / 'no-mirror').as_uri() + '/')
     monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
 
 
@@ -165,7 +167,10 @@ def test_sin_curve_test_is_clean_cosine():
     assert ds.data[0, 0] == 1.0
 
 
-# ---- MNIST on tiny files ---------------------------------------------------------------
+# ---- MNIST and FashionMNIST on tiny files ----------------------------------------------
+# The two read the same file names in the same format: every test runs on both.
+both = pytest.mark.parametrize('cls', [MNIST, FashionMNIST])
+
 IMAGES = (np.arange(3 * 28 * 28) * 7 % 256).astype(np.uint8).reshape(3, 28, 28)
 LABELS = np.array([3, 0, 9], dtype=np.uint8)
 
@@ -182,8 +187,9 @@ def test_only(tmp_path):
     return folder
 
 
-def test_mnist_reads_data_and_labels(test_only):
-    ds = MNIST(train=False, root=test_only)
+@both
+def test_mnist_reads_data_and_labels(cls, test_only):
+    ds = cls(train=False, root=test_only)
     assert len(ds) == 3
     assert ds.data.shape == (3, 1, 28, 28) and ds.data.dtype == np.uint8
     assert ds.label.dtype == np.int64
@@ -192,37 +198,50 @@ def test_mnist_reads_data_and_labels(test_only):
     ds.data[0, 0, 0, 0] = 1  # an ordinary, writable array
 
 
-def test_mnist_default_transform_gives_784_floats_in_unit_range(test_only):
-    x, t = MNIST(train=False, root=str(test_only))[2]
+@both
+def test_mnist_default_transform_gives_784_floats_in_unit_range(cls, test_only):
+    x, t = cls(train=False, root=str(test_only))[2]
     assert x.shape == (784,) and x.dtype == np.float32
     np.testing.assert_array_equal(x, IMAGES[2].ravel().astype(np.float32) / np.float32(255))
     assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.99
     assert t == 9
 
 
-def test_mnist_custom_transforms(test_only):
-    x, t = MNIST(train=False, root=test_only, transform=None, target_transform=lambda t: t + 100)[0]
+@both
+def test_mnist_custom_transforms(cls, test_only):
+    x, t = cls(train=False, root=test_only, transform=None, target_transform=lambda t: t + 100)[0]
     assert x.shape == (1, 28, 28) and x.dtype == np.uint8
     assert t == 103
 
 
-def test_train_split_loads_alone(tmp_path):
+@both
+def test_train_split_loads_alone(cls, tmp_path):
     folder = tmp_path / 'mnist'
     write_split(folder, train=True, labels=np.array([1, 2, 3], dtype=np.uint8))
-    ds = MNIST(train=True, root=folder)
+    ds = cls(train=True, root=folder)
     np.testing.assert_array_equal(ds.label, [1, 2, 3])
 
 
-def test_default_root_is_under_dezero_home(tmp_path):
-    write_split(tmp_path / 'home' / 'datasets' / 'mnist', train=False)
-    ds = MNIST(train=False)
-    assert ds.root == os.path.join(str(tmp_path / 'home'), 'datasets', 'mnist')
+@pytest.mark.parametrize('cls, folder', [(MNIST, 'mnist'), (FashionMNIST, 'fashion-mnist')])
+def test_default_root_is_under_dezero_home(cls, folder, tmp_path):
+    write_split(tmp_path / 'home' / 'datasets' / folder, train=False)
+    ds = cls(train=False)
+    assert ds.root == os.path.join(str(tmp_path / 'home'), 'datasets', folder)
     assert len(ds) == 3
 
 
-def test_missing_train_files_offline_name_files_and_folder(test_only):
+def test_the_two_datasets_keep_their_files_apart(tmp_path):
+    """Same file names, other folders: MNIST's files are not taken for Fashion-MNIST."""
+    write_split(tmp_path / 'home' / 'datasets' / 'mnist', train=False)
+    assert len(MNIST(train=False)) == 3
+    with pytest.raises(DownloadError, match='fashion-mnist'):
+        FashionMNIST(train=False)
+
+
+@both
+def test_missing_train_files_offline_name_files_and_folder(cls, test_only):
     with pytest.raises(DownloadError) as info:
-        MNIST(train=True, root=test_only)
+        cls(train=True, root=test_only)
     message = str(info.value)
     assert isinstance(info.value, OSError)
     for name in TRAIN_FILES:
@@ -231,30 +250,39 @@ def test_missing_train_files_offline_name_files_and_folder(test_only):
     assert sorted(os.listdir(test_only)) == sorted(TEST_FILES)  # nothing half-written
 
 
-def test_missing_test_files_in_an_empty_default_root():
+@both
+def test_missing_test_files_in_an_empty_default_root(cls):
     with pytest.raises(DownloadError, match='t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz'):
-        MNIST(train=False)
+        cls(train=False)
 
 
-def test_missing_files_are_downloaded_from_the_mirror(monkeypatch, tmp_path):
+@both
+def test_missing_files_are_downloaded_from_the_mirror(cls, monkeypatch, tmp_path):
     mirror = tmp_path / 'mirror'
     write_split(mirror, train=False)
     sums = {n: hashlib.md5((mirror / n).read_bytes()).hexdigest() for n in TEST_FILES}
-    monkeypatch.setattr(MNIST, 'mirror', mirror.as_uri() + '/')
-    monkeypatch.setattr(MNIST, 'md5', sums)
+    monkeypatch.setattr(cls, 'mirror', mirror.as_uri() + '/')
+    monkeypatch.setattr(cls, 'md5', sums)
     root = tmp_path / 'data'
-    ds = MNIST(train=False, root=root)
+    ds = cls(train=False, root=root)
     np.testing.assert_array_equal(ds.label, LABELS)
     assert sorted(os.listdir(root)) == sorted(TEST_FILES)
 
 
-def test_download_with_wrong_checksum_keeps_nothing(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    'cls, md5',  # the published checksums of the test images
+    [
+        (MNIST, '9fb629c4189551a2d022fa330f9573f3'),
+        (FashionMNIST, 'bef4ecab320f06d8554ea6380940ec79'),
+    ],
+)
+def test_download_with_wrong_checksum_keeps_nothing(cls, md5, monkeypatch, tmp_path):
     mirror = tmp_path / 'mirror'
-    write_split(mirror, train=False)  # tiny files: not the real MNIST checksums
-    monkeypatch.setattr(MNIST, 'mirror', mirror.as_uri() + '/')
+    write_split(mirror, train=False)  # tiny files: not the real checksums
+    monkeypatch.setattr(cls, 'mirror', mirror.as_uri() + '/')
     root = tmp_path / 'data'
-    with pytest.raises(ChecksumError, match='9fb629c4189551a2d022fa330f9573f3'):
-        MNIST(train=False, root=root)
+    with pytest.raises(ChecksumError, match=md5):
+        cls(train=False, root=root)
     assert os.listdir(root) == []
 
 
@@ -286,29 +314,55 @@ def test_download_with_wrong_checksum_keeps_nothing(monkeypatch, tmp_path):
         (TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 2, 10])), 'label 10, expected 0 to 9'),
     ],
 )
-def test_corrupt_files_give_clear_errors(test_only, name, content, pattern):
+@both
+def test_corrupt_files_give_clear_errors(cls, test_only, name, content, pattern):
     write_gz(test_only / name, content)
     with pytest.raises(ValueError, match=pattern) as info:
-        MNIST(train=False, root=test_only)
+        cls(train=False, root=test_only)
     assert str(test_only) in str(info.value)
 
 
 @pytest.mark.parametrize('content', [b'not gzip at all', None])
-def test_non_gzip_or_truncated_file(test_only, content):
+@both
+def test_non_gzip_or_truncated_file(cls, test_only, content):
     path = test_only / TEST_FILES[0]
     if content is None:  # a cut-off gzip stream
         content = path.read_bytes()[:-20]
     path.write_bytes(content)
     with pytest.raises(ValueError, match='not a complete gzip file') as info:
-        MNIST(train=False, root=test_only)
+        cls(train=False, root=test_only)
     assert TEST_FILES[0] in str(info.value)
 
 
-def test_mnist_labels():
+def test_class_names():
     assert MNIST.labels() == {i: str(i) for i in range(10)}
+    assert FashionMNIST.labels() == {
+        0: 'T-shirt/top',
+        1: 'Trouser',
+        2: 'Pullover',
+        3: 'Dress',
+        4: 'Coat',
+        5: 'Sandal',
+        6: 'Shirt',
+        7: 'Sneaker',
+        8: 'Bag',
+        9: 'Ankle boot',
+    }
+    assert FashionMNIST.labels() is not FashionMNIST.labels()  # a fresh dict each time
 
 
-def test_mnist_show_draws_a_grey_grid_of_random_images(monkeypatch, test_only):
+def test_errors_name_the_dataset(test_only):
+    write_gz(test_only / TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 2, 10])))
+    with pytest.raises(ValueError, match=r'^FashionMNIST: .*label 10, expected 0 to 9'):
+        FashionMNIST(train=False, root=test_only)
+    with pytest.raises(ValueError, match=r'^MNIST: .*label 10, expected 0 to 9'):
+        MNIST(train=False, root=test_only)
+    with pytest.raises(DownloadError, match='^FashionMNIST: the file'):
+        FashionMNIST(train=True, root=test_only)
+
+
+@both
+def test_mnist_show_draws_a_grey_grid_of_random_images(cls, monkeypatch, test_only):
     matplotlib = pytest.importorskip('matplotlib')
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -317,7 +371,7 @@ def test_mnist_show_draws_a_grey_grid_of_random_images(monkeypatch, test_only):
     np.random.seed(1)
     picks = np.random.randint(0, 3, size=4)
     np.random.seed(1)
-    MNIST(train=False, root=test_only).show(row=1, col=4)
+    cls(train=False, root=test_only).show(row=1, col=4)
     shown = plt.gca().images[-1]
     grid = np.asarray(shown.get_array())
     cmap = shown.get_cmap().name

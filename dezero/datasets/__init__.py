@@ -4,8 +4,8 @@ A :class:`Dataset` keeps its inputs in ``data`` and its labels in ``label`` (or 
 both filled by ``prepare()``; ``dataset[i]`` returns the i-th pair after the transforms.
 
 - generated on the spot: :class:`Spiral` (:func:`get_spiral`) and :class:`SinCurve`;
-- images: :class:`MNIST`, :class:`CIFAR10`, :class:`CIFAR100`, and the class names of
-  :class:`ImageNet`;
+- images: :class:`MNIST`, :class:`FashionMNIST`, :class:`CIFAR10`, :class:`CIFAR100`,
+  and the class names of :class:`ImageNet`;
 - text: :class:`Shakespeare` (also spelled ``Shakespear``, as in the book).
 
 Downloaded files are kept under ``dezero_home()`` (the environment variable
@@ -17,7 +17,7 @@ from dezero.datasets.base import Dataset
 from dezero.datasets.cache import load_cache_npz, save_cache_npz
 from dezero.datasets.cifar import CIFAR10, CIFAR100
 from dezero.datasets.imagenet import ImageNet
-from dezero.datasets.mnist import MNIST
+from dezero.datasets.mnist import MNIST, FashionMNIST
 from dezero.datasets.shakespeare import Shakespear, Shakespeare
 from dezero.datasets.toy import SinCurve, Spiral, get_spiral
 
@@ -31,6 +31,7 @@ __all__ = [
     'Spiral',
     'SinCurve',
     'MNIST',
+    'FashionMNIST',
     'CIFAR10',
     'CIFAR100',
     'ImageNet',

@@ -1,4 +1,5 @@
-"""MNIST, the handwritten digits, read from the original IDX files."""
+"""MNIST (handwritten digits) and Fashion-MNIST (pictures of clothes), read from the
+IDX files in which both are published."""
 
 import gzip
 import os
@@ -14,60 +15,54 @@ from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers: unsigned bytes, 3 or 1 dims
 
 
-def _read_idx(path, magic, what):
+def _read_idx(owner, path, magic, what):
     """The array stored in the gzip-compressed IDX file ``path`` (uint8, read-only).
 
     ``magic`` is the expected magic number (2051 for images, 2049 for labels); the
     number of dimensions is its last byte.  A file that is not gzip, has another magic
-    number, or whose size does not match its header raises ValueError naming the file.
+    number, or whose size does not match its header raises ValueError naming ``owner``
+    (the dataset) and the file.
     """
     try:
         with gzip.open(path, 'rb') as f:
             raw = f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
         raise ValueError(
-            f'MNIST: {path} is not a complete gzip file ({e}); delete it and try again'
+            f'{owner}: {path} is not a complete gzip file ({e}); delete it and try again'
         ) from None
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f'MNIST: {path} is too short ({len(raw)} bytes) to be an IDX {what} file')
+        raise ValueError(
+            f'{owner}: {path} is too short ({len(raw)} bytes) to be an IDX {what} file'
+        )
     found, *dims = struct.unpack(f'>{1 + ndim}I', raw[:header])
     if found != magic:
         raise ValueError(
-            f'MNIST: {path} is not an IDX {what} file: magic number {found}, expected {magic}'
+            f'{owner}: {path} is not an IDX {what} file: magic number {found}, expected {magic}'
         )
     size = int(np.prod(dims))
     if len(raw) - header != size:
         raise ValueError(
-            f'MNIST: {path} holds {len(raw) - header} bytes of {what} but '
+            f'{owner}: {path} holds {len(raw) - header} bytes of {what} but '
             f'its header announces {" x ".join(map(str, dims))} = {size}'
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-class MNIST(Dataset):
-    """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28
-    grey pixels, labels 0 to 9.
+class _IDXImages(Dataset):
+    """What MNIST and FashionMNIST share: 28x28 grey images and labels, one pair of
+    IDX gzip files per split, fetched into ``root`` from ``mirror``.  Subclasses set
+    ``mirror``, ``md5`` ({file name: checksum}), ``folder`` (the default root under
+    ``dezero_home()/datasets``) and ``class_names``."""
 
-    ``data`` is uint8 (N, 1, 28, 28) and ``label`` int64 (N,).  The default transform
-    turns an image into a (784,) float32 vector with values in [0, 1].  The two IDX
-    gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
-    by default ``dezero_home()/datasets/mnist``; missing ones are downloaded there first
-    from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:
-    the error names them and the folder.  Either split loads without the other's files.
-    """
-
-    mirror = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
+    mirror = None
+    folder = None
+    md5 = {}
+    class_names = ()
     files = {
         True: ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
         False: ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
-    }
-    md5 = {
-        'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
-        'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
-        't10k-images-idx3-ubyte.gz': '9fb629c4189551a2d022fa330f9573f3',
-        't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c',
     }
 
     def __init__(
@@ -78,26 +73,32 @@ class MNIST(Dataset):
         root=None,
     ):
         self.root = (
-            os.path.join(dezero_home(), 'datasets', 'mnist') if root is None else os.fspath(root)
+            os.path.join(dezero_home(), 'datasets', self.folder)
+            if root is None
+            else os.fspath(root)
         )
         super().__init__(bool(train), transform, target_transform)
 
     def prepare(self):
+        owner = type(self).__name__
         image_path, label_path = self._fetch(self.files[self.train])
-        images = _read_idx(image_path, _IDX_IMAGES, 'images')
-        labels = _read_idx(label_path, _IDX_LABELS, 'labels')
+        images = _read_idx(owner, image_path, _IDX_IMAGES, 'images')
+        labels = _read_idx(owner, label_path, _IDX_LABELS, 'labels')
         if images.shape[1:] != (28, 28):
             raise ValueError(
-                f'MNIST: {image_path} holds images of '
+                f'{owner}: {image_path} holds images of '
                 f'{images.shape[1]}x{images.shape[2]} pixels, expected 28x28'
             )
         if len(images) != len(labels):
             raise ValueError(
-                f'MNIST: {image_path} holds {len(images)} images but '
+                f'{owner}: {image_path} holds {len(images)} images but '
                 f'{label_path} {len(labels)} labels'
             )
-        if labels.size and labels.max() > 9:
-            raise ValueError(f'MNIST: {label_path} holds the label {labels.max()}, expected 0 to 9')
+        last = len(self.class_names) - 1
+        if labels.size and labels.max() > last:
+            raise ValueError(
+                f'{owner}: {label_path} holds the label {labels.max()}, expected 0 to {last}'
+            )
         self.data = images.reshape(-1, 1, 28, 28).copy()
         self.label = labels.astype(np.int64)
 
@@ -109,7 +110,7 @@ class MNIST(Dataset):
                 get_file(self.mirror + name, md5=self.md5.get(name), cache_dir=self.root)
             except DownloadError as e:  # ChecksumError stays a ChecksumError
                 raise type(e)(
-                    f'MNIST: the file(s) {", ".join(missing[i:])} of the '
+                    f'{type(self).__name__}: the file(s) {", ".join(missing[i:])} of the '
                     f'{"training" if self.train else "test"} split are not in '
                     f'{self.root} and could not be downloaded from {self.mirror} '
                     f'({name}: {e.reason or e}). Put them into that folder by hand, or '
@@ -121,12 +122,67 @@ class MNIST(Dataset):
                 ) from e
         return [os.path.join(self.root, n) for n in names]
 
-    @staticmethod
-    def labels():
-        """The class names: {0: '0', 1: '1', ..., 9: '9'}."""
-        return {i: str(i) for i in range(10)}
+    @classmethod
+    def labels(cls):
+        """The class names by label: {0: name of class 0, ..., 9: name of class 9}."""
+        return dict(enumerate(cls.class_names))
 
     def show(self, row=10, col=10):
         """Show ``row`` x ``col`` images picked at random, as one grid (needs
         matplotlib)."""
         show_images(type(self).__name__, self.data, row, col)
+
+
+class MNIST(_IDXImages):
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28
+    grey pixels, labels 0 to 9 (``labels()`` names them '0' to '9').
+
+    ``data`` is uint8 (N, 1, 28, 28) and ``label`` int64 (N,).  The default transform
+    turns an image into a (784,) float32 vector with values in [0, 1].  The two IDX
+    gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
+    by default ``dezero_home()/datasets/mnist``; missing ones are downloaded there first
+    from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:
+    the error names them and the folder.  Either split loads without the other's files.
+    """
+
+    mirror = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
+    folder = 'mnist'
+    md5 = {
+        'train-images-idx3-ubyte.gz': 'f68b3c2dcbeaaa9fbdd348bbdeb94873',
+        'train-labels-idx1-ubyte.gz': 'd53e105ee54ea40749a09fcbcd1e9432',
+        't10k-images-idx3-ubyte.gz': '9fb629c4189551a2d022fa330f9573f3',
+        't10k-labels-idx1-ubyte.gz': 'ec29112dd5afa0611ce80d1b7f02629c',
+    }
+    class_names = tuple(str(i) for i in range(10))
+
+
+class FashionMNIST(_IDXImages):
+    """Fashion-MNIST, Zalando's pictures of clothes: 60,000 training and 10,000 test
+    images of 28x28 grey pixels in 10 classes, from 0 T-shirt/top to 9 Ankle boot
+    (``labels()`` gives the names).
+
+    Stored, read and transformed as :class:`MNIST` is, with the same file names and
+    options; the files are kept in ``dezero_home()/datasets/fashion-mnist`` by default,
+    and missing ones are downloaded from ``FashionMNIST.mirror`` and verified by MD5.
+    """
+
+    mirror = 'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/'
+    folder = 'fashion-mnist'
+    md5 = {
+        'train-images-idx3-ubyte.gz': '8d4fb7e6c68d591d4c3dfef9ec88bf0d',
+        'train-labels-idx1-ubyte.gz': '25c81989df183df01b3e8a0aad5dffbe',
+        't10k-images-idx3-ubyte.gz': 'bef4ecab320f06d8554ea6380940ec79',
+        't10k-labels-idx1-ubyte.gz': 'bb300cfdad3c16e7a12a480ee83cd310',
+    }
+    class_names = (
+        'T-shirt/top',
+        'Trouser',
+        'Pullover',
+        'Dress',
+        'Coat',
+        'Sandal',
+        'Shirt',
+        'Sneaker',
+        'Bag',
+        'Ankle boot',
+    )
