@@ -7,18 +7,17 @@ order.  It can save them to an ``.npz`` file, load them back, and describe itsel
 (``print(layer)`` and :meth:`Layer.summary`).
 
 Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
-:class:`Deconv2d` (2-D convolution and its transpose), :class:`BatchNorm`, the recurrent
-:class:`RNN` and :class:`LSTM`, which keep a state from one call to the next, and
-:class:`EmbedID` (a table of vectors looked up by integer ids).  Except for EmbedID, whose
-table size is given, they can create their weights lazily, on the first call, from the
-shape of the input.
+:class:`Deconv2d` (2-D convolution and its transpose), :class:`BatchNorm` and
+:class:`LayerNorm`, the recurrent :class:`RNN`, :class:`LSTM` and :class:`GRU`, which keep
+a state from one call to the next, :class:`MultiHeadAttention` (self-attention), and
+:class:`EmbedID` (a table of vectors looked up by integer ids).  Except for EmbedID and
+MultiHeadAttention, whose sizes are given, they can create their weights lazily, on the
+first call, from the shape of the input.
 """
 
 import contextlib
 import threading
 import weakref
-import zipfile
-import zlib
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from dezero.core import (
     test_mode,
 )
 from dezero.functions.connection import embed_id, fitting_linear
+from dezero.serialization import assign_weights, named_params, planned_weights, read_npz, write_npz
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
 _CONTAINERS = (list, tuple, dict)
@@ -112,9 +112,10 @@ class Layer:
     Variable or None to it raises TypeError (change the values through ``.data``, or
     ``del`` the attribute to remove the parameter).
 
-    Calling the layer returns ``forward(*inputs)`` and, as in DeZero, keeps weak
-    references to the inputs and outputs of that call in ``inputs`` and ``outputs``
-    (``layer.outputs[0]()`` is the last output while it is alive).
+    Calling the layer returns ``forward(*inputs, **options)`` (keyword arguments are
+    settings, such as MultiHeadAttention's ``is_causal``) and, as in DeZero, keeps weak
+    references to the positional inputs and the outputs of that call in ``inputs`` and
+    ``outputs`` (``layer.outputs[0]()`` is the last output while it is alive).
     """
 
     # Names of the Parameters that are not learnt but kept and saved (running
@@ -156,11 +157,11 @@ class Layer:
         # the weak references of the last call cannot be pickled, and are not needed
         return {k: v for k, v in self.__dict__.items() if k not in ('inputs', 'outputs')}
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs, **options):
         if _watch.active:  # summary() or a model's plot() is watching
-            outputs = self._watched_forward(inputs)
+            outputs = self._watched_forward(inputs, options)
         else:
-            outputs = self.forward(*inputs)
+            outputs = self.forward(*inputs, **options)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
@@ -173,11 +174,11 @@ class Layer:
                 state['outputs'] = [_weak(y) for y in ys]
         return outputs
 
-    def _watched_forward(self, inputs):
+    def _watched_forward(self, inputs, options):
         """forward, telling what watches the calls (see :class:`_Watch`)."""
         path = None if _watch.paths is None else _watch.paths.get(id(self))
         with mark_origin(layer_path=path) if path is not None else contextlib.nullcontext():
-            outputs = self.forward(*inputs)
+            outputs = self.forward(*inputs, **options)
         shapes = _watch.shapes
         if shapes is not None and id(self) not in shapes:
             shapes[id(self)] = _shape_of(outputs)
@@ -277,18 +278,13 @@ class Layer:
         file at ``path`` is left untouched.  GPU arrays are copied to the CPU: the file
         holds NumPy arrays whatever the device.
         """
-        arrays, paths = {}, set()
-        for name, param in self.named_params():
-            if name in paths:  # dict keys 1 and '1' side by side, say
-                raise ValueError(
-                    f'save_weights: two parameters have the path {name!r}; '
-                    f'rename the attribute or dict key that repeats it'
-                )
-            paths.add(name)
-            if param.data is not None:
-                arrays[name] = cuda.as_numpy(param.data)
+        arrays = {
+            name: cuda.as_numpy(param.data)
+            for name, param in named_params(self, 'save_weights')
+            if param.data is not None
+        }
         with atomic_open(path, 'wb') as f:
-            _write_npz(f, arrays)
+            write_npz(f, arrays)
 
     def load_weights(self, path):
         """Set the parameters from an ``.npz`` file written by :meth:`save_weights`.
@@ -303,39 +299,7 @@ class Layer:
         of the file and of each other, on the device each parameter is on (the CPU
         for a parameter with no data yet).
         """
-        stored = _read_npz(path)
-        updates = []
-        for name, param in self.named_params():
-            if name not in stored:
-                if param.data is None:
-                    continue
-                raise ValueError(
-                    f'load_weights: {path} has no entry for the parameter {name!r} '
-                    f'(shape {param.data.shape})'
-                )
-            array = stored.pop(name)
-            if array.dtype.kind not in 'biuf':
-                raise ValueError(
-                    f'load_weights: the entry for the parameter {name!r} in {path} has '
-                    f'dtype {array.dtype}; expected real numbers'
-                )
-            if param.data is None:
-                updates.append((param, array.copy()))
-                continue
-            if array.shape != param.data.shape:
-                raise ValueError(
-                    f'load_weights: the parameter {name!r} has shape {param.data.shape} '
-                    f'but {path} holds shape {array.shape} for it'
-                )
-            updates.append((param, array.astype(param.data.dtype)))
-        if stored:
-            raise ValueError(
-                f'load_weights: {path} has entries for which the model has no parameter: '
-                f'{", ".join(repr(k) for k in stored)}'
-            )
-        for param, array in updates:
-            on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
-            param.data = cuda.as_cupy(array) if on_gpu else array
+        assign_weights(planned_weights(self, read_npz(path, 'load_weights'), 'load_weights', path))
 
     # ---- description -----------------------------------------------------------------
     def hyperparameters(self):
@@ -574,49 +538,6 @@ def _summary_text(layer, shapes):
     return '\n'.join(lines)
 
 
-def _write_npz(f, arrays):
-    """Write ``arrays`` (name -> array) to the open binary file ``f`` as an ``.npz``
-    archive, the format of ``np.savez`` (done by hand so that any name is a valid key,
-    even ``file``)."""
-    with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            with archive.open(name + '.npy', mode='w', force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
-
-
-def _read_npz(path):
-    """Read every array of the ``.npz`` file at ``path`` into a dict (name -> array).
-
-    A file that cannot be read as an ``.npz`` archive of plain arrays raises ValueError;
-    a missing file raises FileNotFoundError.
-    """
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'load_weights: no such file: {path}') from None
-    except IsADirectoryError:
-        raise IsADirectoryError(
-            f'load_weights: {path} is a folder; give the path of an .npz file'
-        ) from None
-    except (ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(
-            f'load_weights: cannot read {path} as an .npz archive of '
-            f'weights ({type(e).__name__}: {e})'
-        ) from e
-    if isinstance(loaded, np.ndarray):
-        raise ValueError(
-            f'load_weights: {path} holds a single .npy array, not an .npz archive of weights'
-        )
-    try:
-        with loaded:
-            return {name: loaded[name] for name in loaded.files}
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(
-            f'load_weights: cannot read {path} as an .npz archive of '
-            f'weights ({type(e).__name__}: {e})'
-        ) from e
-
-
 def _on_device_of(array, x):
     """The new NumPy ``array`` on the device of the input ``x`` (a Variable or an array):
     moved to the GPU when ``x`` is there.  Weights are drawn with NumPy's seeded random
@@ -828,6 +749,55 @@ class BatchNorm(Layer):
 
     def hyperparameters(self):
         return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
+
+
+class LayerNorm(Layer):
+    """Layer normalisation over the last axis (see :func:`dezero.functions.layer_norm`):
+    each vector ``x[..., :]`` is brought to mean 0 and variance 1 (``eps`` added to
+    the variance), then scaled by ``gamma`` and shifted by ``beta``.
+
+    ``gamma`` (ones) and ``beta`` (zeros) are learnt; both are created on the first
+    call with the size of the input's last axis, in ``dtype``, to which the input is
+    converted.  Unlike :class:`BatchNorm` it keeps no running statistics: training
+    and test mode compute the same thing, and a batch of one is fine.
+    """
+
+    def __init__(self, eps=1e-5, dtype=np.float32):
+        super().__init__()
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+            raise TypeError(f'LayerNorm: eps must be a positive number, got {eps!r}')
+        if not 0 < eps < float('inf'):
+            raise ValueError(f'LayerNorm: eps must be a positive number, got {eps!r}')
+        self.eps = float(eps)
+        self.dtype = _check_dtype('LayerNorm', dtype)
+        self.gamma = Parameter(None, name='gamma')
+        self.beta = Parameter(None, name='beta')
+
+    def hyperparameters(self):
+        size = None if self.gamma.data is None else self.gamma.data.shape[0]
+        settings = {'size': size}
+        if self.eps != 1e-5:
+            settings['eps'] = self.eps
+        return _settings(settings, dtype=self.dtype)
+
+    def forward(self, x):
+        if not hasattr(x, 'ndim'):
+            x = as_variable(x)
+        if x.ndim == 0:
+            raise ValueError('LayerNorm: expected an input of shape (..., features), got a scalar')
+        size = x.shape[-1]
+        if self.gamma.data is None:
+            size = _check_size('LayerNorm', "the size of the input's last axis", size)
+            for param, fill in ((self.gamma, 1.0), (self.beta, 0.0)):
+                param.data = _on_device_of(np.full(size, fill, self.dtype), x)
+        elif (size,) != self.gamma.data.shape or self.beta.data.shape != self.gamma.data.shape:
+            raise ValueError(
+                f'LayerNorm: the input has {size} features in its last axis (shape '
+                f'{x.shape}) but gamma has shape {self.gamma.data.shape} and beta '
+                f'{self.beta.data.shape}'
+            )
+        x = _cast_input('LayerNorm', x, self.gamma.data.dtype)
+        return F.layer_norm(x, self.gamma, self.beta, self.eps)
 
 
 # --------------------------------------------------------------------------------------
@@ -1072,6 +1042,159 @@ class LSTM(Layer):
         h_new = o * F.tanh(c_new)
         self.h, self.c = h_new, c_new
         return h_new
+
+
+class GRU(Layer):
+    """A gated recurrent unit layer (the equations of ``torch.nn.GRUCell``): each call
+    takes one time step x of shape (batch, in_size) and returns the new hidden state,
+    which it also keeps for the next call:
+
+        r = sigmoid(x2r(x) + h2r(h))         reset gate
+        z = sigmoid(x2z(x) + h2z(h))         update gate
+        n = tanh(x2n(x) + r * h2n(h))        candidate state
+        h = (1 - z) * n + z * h
+
+    On the first step (and the first after :meth:`reset_state`) the previous h is
+    zero: ``h2r`` and ``h2z`` add nothing, ``h2n(h)`` is its bias, and
+    h = (1 - z) * n.  The ``x2*`` layers are :class:`Linear` with bias (input size
+    inferred on the first call when ``in_size`` is None); ``h2r`` and ``h2z`` are
+    (hidden_size, hidden_size) without bias, since theirs would only add to the
+    biases of ``x2r`` and ``x2z`` (PyTorch's b_ir + b_hr is ``x2r.b``), while ``h2n``
+    keeps its bias, which the reset gate scales.  All use ``dtype``, to which the
+    input is converted.  Parameters come in the order x2r, x2z, x2n, h2r, h2z, h2n.
+    """
+
+    def __init__(self, hidden_size, in_size=None, dtype=np.float32):
+        super().__init__()
+        H = self.hidden_size = _check_size('GRU', 'hidden_size', hidden_size)
+        if in_size is not None:
+            in_size = _check_size('GRU', 'in_size', in_size)
+        dtype = _check_dtype('GRU', dtype)
+        self.x2r = Linear(H, in_size=in_size, dtype=dtype)
+        self.x2z = Linear(H, in_size=in_size, dtype=dtype)
+        self.x2n = Linear(H, in_size=in_size, dtype=dtype)
+        self.h2r = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.h2z = Linear(H, in_size=H, nobias=True, dtype=dtype)
+        self.h2n = Linear(H, in_size=H, dtype=dtype)
+        self.h = None
+
+    def hyperparameters(self):
+        return _settings({'in': self.x2r.in_size, 'hidden': self.hidden_size}, dtype=self.x2r.dtype)
+
+    def reset_state(self):
+        """Forget the hidden state: the next call starts a new sequence."""
+        self.h = None
+
+    def forward(self, x):
+        x = _step_input('GRU', x, self.h, _weight_dtype(self.x2r))
+        r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
+        h = self.h
+        if h is None:  # h = 0: of the h2* layers only h2n's bias is left
+            r, z = F.sigmoid(r), F.sigmoid(z)
+            h_new = (1 - z) * F.tanh(n + r * self.h2n.b)
+        else:
+            r, z = F.sigmoid(r + self.h2r(h)), F.sigmoid(z + self.h2z(h))
+            n = F.tanh(n + r * self.h2n(h))
+            h_new = (1 - z) * n + z * h
+        self.h = h_new
+        return h_new
+
+
+# --------------------------------------------------------------------------------------
+# Attention
+# --------------------------------------------------------------------------------------
+class MultiHeadAttention(Layer):
+    """Multi-head self-attention over a batch of sequences, as
+    ``torch.nn.MultiheadAttention(embed_size, num_heads, batch_first=True)`` computes
+    it: an input x of shape (batch, length, embed_size) gives an output of that shape,
+
+        q, k, v = query(x), key(x), value(x)       each split into num_heads heads
+        head_i = scaled_dot_product_attention(q_i, k_i, v_i, mask, is_causal)
+        y = out(concat(head_1, ..., head_num_heads))
+
+    where each head holds ``embed_size / num_heads`` consecutive features of q, k and
+    v and attends with the scale 1 / sqrt(embed_size / num_heads) (see
+    :func:`dezero.functions.scaled_dot_product_attention`).  ``query``, ``key``,
+    ``value`` and ``out`` are :class:`Linear` layers (embed_size, embed_size) with
+    bias, in ``dtype``, to which the input is converted.  PyTorch's packed
+    ``in_proj_weight`` is ``[query.W.T; key.W.T; value.W.T]``.
+
+    :meth:`forward` takes ``is_causal=True`` to let each position attend only to
+    itself and the positions before it, or ``mask``: a bool array, True where a
+    query position may attend to a key position (the opposite of PyTorch's bool
+    ``attn_mask``), of shape (length, length) or any shape that broadcasts to
+    (batch, num_heads, length, length), such as (batch, 1, 1, length) for padding.
+    """
+
+    def __init__(self, embed_size, num_heads, dtype=np.float32):
+        super().__init__()
+        E = self.embed_size = _check_size('MultiHeadAttention', 'embed_size', embed_size)
+        self.num_heads = _check_size('MultiHeadAttention', 'num_heads', num_heads)
+        if E % self.num_heads:
+            raise ValueError(
+                f'MultiHeadAttention: embed_size {E} is not divisible by num_heads '
+                f'{self.num_heads}; each head takes embed_size / num_heads features'
+            )
+        dtype = _check_dtype('MultiHeadAttention', dtype)
+        self.query = Linear(E, in_size=E, dtype=dtype)
+        self.key = Linear(E, in_size=E, dtype=dtype)
+        self.value = Linear(E, in_size=E, dtype=dtype)
+        self.out = Linear(E, in_size=E, dtype=dtype)
+
+    def hyperparameters(self):
+        settings = {'embed': self.embed_size, 'heads': self.num_heads}
+        return _settings(settings, dtype=_weight_dtype(self.query))
+
+    def forward(self, x, is_causal=False, mask=None):
+        """Self-attention of ``x`` (batch, length, embed_size); see the class."""
+        if not hasattr(x, 'ndim'):
+            x = as_variable(x)
+        E, heads = self.embed_size, self.num_heads
+        if x.ndim != 3 or x.shape[2] != E:
+            raise ValueError(
+                f'MultiHeadAttention: expected an input of shape (batch, length, {E}), '
+                f'got shape {x.shape}'
+            )
+        N, L, _ = x.shape
+        if mask is not None:
+            if is_causal:
+                raise ValueError(
+                    'MultiHeadAttention: give either mask or is_causal=True, not both; '
+                    'for both, pass mask & np.tril(np.ones((length, length), bool))'
+                )
+            mask = _check_attention_mask(mask, (N, heads, L, L))
+        x = _cast_input('MultiHeadAttention', x, _weight_dtype(self.query))
+        rows = F.reshape(x, (N * L, E))
+
+        def split(proj):  # (N * L, E) -> (N, heads, L, E / heads)
+            return F.transpose(F.reshape(proj(rows), (N, L, heads, E // heads)), (0, 2, 1, 3))
+
+        q, k, v = split(self.query), split(self.key), split(self.value)
+        y = F.scaled_dot_product_attention(q, k, v, mask=mask, is_causal=is_causal)
+        y = F.reshape(F.transpose(y, (0, 2, 1, 3)), (N * L, E))
+        return F.reshape(self.out(y), (N, L, E))
+
+
+def _check_attention_mask(mask, shape):
+    """``mask`` (a bool array, True where a query may attend to a key) checked to
+    broadcast to the attention scores' ``shape`` (batch, heads, length, length)."""
+    if isinstance(mask, Variable):
+        mask = mask.data
+    dtype = getattr(mask, 'dtype', None)
+    if dtype is None or dtype.kind != 'b':
+        raise TypeError(
+            f'MultiHeadAttention: mask must be a bool array (True where a query may '
+            f'attend to a key), got {type(mask).__name__}'
+            + ('' if dtype is None else f' of dtype {dtype}')
+        )
+    try:
+        np.broadcast_shapes(mask.shape, shape)
+    except ValueError:
+        raise ValueError(
+            f'MultiHeadAttention: the mask of shape {mask.shape} does not broadcast to '
+            f'the attention scores of shape {shape} (batch, heads, length, length)'
+        ) from None
+    return mask
 
 
 # --------------------------------------------------------------------------------------

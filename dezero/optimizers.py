@@ -24,18 +24,26 @@ parameter's first update, and dropped when the parameter is garbage collected.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
-calls it ``lr`` (Adam also ``alpha``, its name in DeZero and in the paper).
+calls it ``lr`` (Adam also ``alpha``, its name in DeZero and in the paper).  The
+schedules of :mod:`dezero.schedules` change it as training goes on.
+
+``save(path)``/``load(path)`` (and ``state_dict()``/``load_state_dict()``) keep the
+state, hyperparameters and step count, keyed by the parameters' paths in the model, so
+that training resumes exactly.
 """
 
 import inspect
 import math
 import numbers
+import os
 import weakref
 
 import numpy as np
 
 from dezero import cuda
+from dezero.atomic import atomic_open
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
+from dezero.serialization import json_array, named_params, read_json, read_npz, write_npz
 
 
 # --------------------------------------------------------------------------------------
@@ -66,9 +74,16 @@ def _fraction(owner, name, value):
     return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
 
 
+def _flag(owner, name, value):
+    """``value`` as a Python bool, after checking that it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f'{owner}: {name} must be True or False, got {value!r:.60}')
+    return bool(value)
+
+
 class _Hyperparameter:
     """An optimizer attribute checked on every assignment, in ``__init__`` and later:
-    ``check(owner, name, value)`` validates the value and gives the float stored.
+    ``check(owner, name, value)`` validates the value and gives the one stored.
 
     The checking is done by :meth:`Optimizer.__setattr__`; the value is stored in the
     optimizer's own ``__dict__``, where reading ``self.lr`` finds it directly (this
@@ -102,6 +117,8 @@ class Optimizer:
 
     _params_seen = None  # the last list of a layer's parameters checked, and the result
     _params_checked = None
+    _counters = ()  # integer attributes that update() counts (Adam's t), saved with the state
+    _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
 
     def __new__(cls, *args, **kwargs):
         if kwargs:
@@ -167,6 +184,188 @@ class Optimizer:
         if entry is None or entry[0]() is not param:
             return {}
         return entry[1]
+
+    # ---- the state as a dict and in a file --------------------------------------------
+    def state_dict(self):
+        """What training needs to continue from here, as a dict of plain values:
+        ``'optimizer'`` (the class name); ``'hyperparameters'`` (name -> value, the
+        learning rate included); ``'counters'`` (the step count ``t`` of Adam and
+        AdamW; empty for the others); and ``'state'``, mapping the path of each
+        parameter that has state, as the target's ``named_params()`` gives it
+        (``'l0/W'``, the keys of ``save_weights``), to ``{name: array}`` (NumPy
+        copies).
+
+        The target must have ``named_params()`` (a Layer or Model): state is keyed by
+        where a parameter sits in the model, so that it can be loaded into another
+        process's copy of the model."""
+        return self._state_dict(f'{type(self).__name__}.state_dict')
+
+    def _state_dict(self, owner):
+        """:meth:`state_dict`, naming ``owner`` in errors."""
+        state = {}
+        for path, param in self._named_params(owner):
+            entry = self._states.get(id(param))
+            if entry is None or entry[0]() is not param or param.data is None:
+                continue
+            first = next(iter(entry[1].values()))
+            if first.shape != param.data.shape or first.dtype != param.data.dtype:
+                continue  # left from before the parameter changed: the next step drops it
+            state[path] = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
+        return {
+            'optimizer': type(self).__name__,
+            'hyperparameters': {name: getattr(self, name) for name in self._hyperparameters()},
+            'counters': {name: int(getattr(self, name)) for name in self._counters},
+            'state': state,
+        }
+
+    def load_state_dict(self, state):
+        """Make this optimizer continue from ``state``, a dict from :meth:`state_dict` of
+        an optimizer of the same class on a model of the same structure: the
+        hyperparameters, the counters and the state of every parameter are replaced
+        (a parameter absent from ``state`` has no state, as before its first step).
+
+        Everything is checked first (the class, the names, the parameter paths and
+        shapes); on a mismatch ValueError says what differs and the optimizer is left
+        as it was.  The arrays are copied, cast to each parameter's dtype and put on
+        its device."""
+        self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
+
+    def save(self, path):
+        """Write :meth:`state_dict` to the ``.npz`` file at exactly ``path``.
+
+        The file holds one array per state entry, named ``'<parameter path>/<name>'``
+        (``'l0/W/m'``), and ``'__optimizer__'``, a JSON text of the class,
+        hyperparameters and counters; no pickled objects.  It appears whole or not at
+        all: if writing fails, a previous file at ``path`` is left untouched."""
+        meta, arrays = _split_state(self._state_dict(f'{type(self).__name__}.save'))
+        arrays['__optimizer__'] = json_array({**_OPTIMIZER_FORMAT, **meta})
+        with atomic_open(path, 'wb', operation=f'{type(self).__name__}.save') as f:
+            write_npz(f, arrays)
+
+    def load(self, path):
+        """Continue from the state in the file at ``path`` written by :meth:`save`, as
+        :meth:`load_state_dict` does; errors name ``path``, and if anything does not
+        match (the class, a parameter path or shape) nothing changes."""
+        owner = f'{type(self).__name__}.load'
+        path = os.fspath(path)
+        arrays = read_npz(path, owner)
+        meta = read_json(arrays, '__optimizer__', _OPTIMIZER_FORMAT, owner, path)
+        self._prepare_load(_join_state(meta, arrays, owner, path), owner, path)()
+
+    def _hyperparameters(self):
+        """The names of the hyperparameters that the state includes: the checked ones
+        (``_Hyperparameter``) in definition order, and the learning rate."""
+        names = []
+        for klass in reversed(type(self).__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, _Hyperparameter) and name not in names:
+                    names.append(name)
+        lr = self._lr_attribute
+        value = getattr(self, lr, None) if lr is not None else None
+        if lr not in names and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            names.append(lr)
+        return names
+
+    def _named_params(self, owner):
+        """``named_params()`` of the target, refusing a target that has none."""
+        if self.target is None:
+            raise RuntimeError(f'{owner}: no target; call setup(model) first')
+        return named_params(self.target, owner)
+
+    def _prepare_load(self, state, owner, source, planned=None):
+        """Check that ``state`` (as :meth:`state_dict` gives) fits this optimizer and its
+        target, and return a function of no arguments that loads it.  ``source`` names
+        where the state came from in errors.  ``planned`` maps ``id(param)`` to the
+        array a parameter is about to receive (weights loaded in the same go), whose
+        shape, dtype and device then count instead of the parameter's own."""
+        mine = type(self).__name__
+        if not isinstance(state, dict) or not {'optimizer', 'state'} <= set(state):
+            raise ValueError(f'{owner}: {source} is not the state of an optimizer')
+        if state['optimizer'] != mine:
+            raise ValueError(
+                f'{owner}: {source} holds the state of a {state["optimizer"]} optimizer, '
+                f'not of a {mine}'
+            )
+        values = {}
+        expected = self._hyperparameters()
+        given = dict(state.get('hyperparameters', {}))
+        if sorted(given) != sorted(expected):
+            raise ValueError(
+                f'{owner}: {source} has the hyperparameters {", ".join(sorted(given))}; '
+                f'{mine} has {", ".join(sorted(expected))}'
+            )
+        for name in expected:
+            spec = getattr(type(self), name, None)
+            try:
+                if name == self._lr_attribute:
+                    values[name] = _learning_rate(mine, name, given[name])
+                elif isinstance(spec, _Hyperparameter):
+                    values[name] = spec.check(mine, name, given[name])
+                else:
+                    values[name] = given[name]
+            except (TypeError, ValueError) as e:
+                raise ValueError(f'{owner}: {source} holds a bad value: {e}') from None
+        counters = dict(state.get('counters', {}))
+        if sorted(counters) != sorted(self._counters):
+            raise ValueError(
+                f'{owner}: {source} has the counters {sorted(counters)}; '
+                f'{mine} has {sorted(self._counters)}'
+            )
+        for name, count in counters.items():
+            if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+                raise ValueError(
+                    f'{owner}: {source} holds the counter {name}={count!r}; expected an int >= 0'
+                )
+            values[name] = int(count)
+        planned = planned or {}
+        params = dict(self._named_params(owner))
+        loads = []
+        for path, arrays in state['state'].items():
+            param = params.get(path)
+            if param is None:
+                raise ValueError(
+                    f'{owner}: {source} holds state for the parameter {path!r}, which '
+                    f'the target ({type(self.target).__name__}) does not have; it has '
+                    f'{", ".join(repr(p) for p in params) or "no parameters"}'
+                )
+            data = planned.get(id(param), param.data)
+            if data is None:
+                raise ValueError(
+                    f'{owner}: the parameter {path!r} has no data yet (a layer never '
+                    f'called); load the weights or run the model once before the state'
+                )
+            if not arrays:
+                raise ValueError(f'{owner}: {source} holds no arrays for {path!r}')
+            for name, array in arrays.items():
+                if array.dtype.kind != 'f' or array.shape != data.shape:
+                    raise ValueError(
+                        f'{owner}: the parameter {path!r} has shape {data.shape} but '
+                        f'{source} holds {name!r} state of shape {array.shape} and dtype '
+                        f'{array.dtype} for it'
+                    )
+            loads.append((param, data.dtype, arrays))
+
+        def load():
+            self.__dict__.update(values)
+            self._states.clear()
+            for param, dtype, arrays in loads:  # the state goes where the parameter is now
+                on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
+                move = cuda.as_cupy if on_gpu else np.asarray
+                self._keep_state(
+                    param, {n: move(a.astype(dtype, copy=True)) for n, a in arrays.items()}
+                )
+
+        return load
+
+    def _set_lr(self, value, owner):
+        """Set the learning rate to ``value`` (>= 0: a schedule may reach 0), checked
+        on behalf of ``owner``."""
+        name = self._lr_attribute
+        value = _learning_rate(owner, 'the learning rate', value)
+        if isinstance(getattr(type(self), name, None), _Hyperparameter):
+            self.__dict__[name] = value
+        else:
+            setattr(self, name, value)
 
     def _check_params(self, params):
         """Raise unless every parameter of ``params`` that has a gradient can be
@@ -247,26 +446,72 @@ class Optimizer:
         ``param.data`` on first use, and again if ``param.data`` changed shape or dtype
         (the parameter was replaced, so its old statistics no longer apply); moved
         with the parameter when it went to the other device (``to_gpu``/``to_cpu``)."""
-        key = id(param)
-        entry = self._states.get(key)
+        entry = self._states.get(id(param))
+        xp = cuda.get_array_module(param.data)
         if entry is not None and entry[0]() is param:
             state = entry[1]
-            first = state[names[0]]
+            first = next(iter(state.values()))
             if first.shape == param.data.shape and first.dtype == param.data.dtype:
                 if type(first) is not type(param.data):  # the parameter moved device
                     move = cuda.as_numpy if type(param.data) is np.ndarray else cuda.as_cupy
                     for n in state:
                         state[n] = move(state[n])
+                for n in names:  # an option turned on later (RMSprop's momentum, say)
+                    if n not in state:
+                        state[n] = xp.zeros_like(param.data)
                 return tuple(state[n] for n in names)
-        xp = cuda.get_array_module(param.data)
         state = {n: xp.zeros_like(param.data) for n in names}
+        self._keep_state(param, state)
+        return tuple(state[n] for n in names)
+
+    def _keep_state(self, param, state):
+        """Record ``state`` (a dict of arrays) as the state of ``param``, for as long as
+        ``param`` lives."""
+        key = id(param)
         states = self._states
 
         def forget(_ref):  # runs when param dies, before its id is reused
             states.pop(key, None)
 
-        self._states[key] = (weakref.ref(param, forget), state)
-        return tuple(state[n] for n in names)
+        states[key] = (weakref.ref(param, forget), state)
+
+
+def _learning_rate(owner, name, value):
+    """A learning rate as a float: finite and >= 0 (0 is reached by schedules that
+    anneal to 0, though no optimizer is made with it)."""
+    return _real(owner, name, value, lambda v: v >= 0, 'non-negative (>= 0)')
+
+
+# --------------------------------------------------------------------------------------
+# State files: .npz archives of plain arrays plus one JSON text, no pickled objects
+# --------------------------------------------------------------------------------------
+_OPTIMIZER_FORMAT = {'format': 'dezero optimizer state', 'version': 1}
+
+
+def _split_state(state):
+    """An optimizer's :meth:`~Optimizer.state_dict` as ``(meta, arrays)``: the plain
+    values, and the arrays flat under ``'<parameter path>/<state name>'``."""
+    meta = {k: v for k, v in state.items() if k != 'state'}
+    arrays = {
+        f'{path}/{name}': array
+        for path, named in state['state'].items()
+        for name, array in named.items()
+    }
+    return meta, arrays
+
+
+def _join_state(meta, arrays, owner, source):
+    """The inverse of :func:`_split_state`."""
+    state = {}
+    for key, array in arrays.items():
+        path, _, name = key.rpartition('/')
+        if not path or not name:
+            raise ValueError(
+                f'{owner}: {source} holds an array named {key!r}; expected '
+                f"'<parameter path>/<state name>'"
+            )
+        state.setdefault(path, {})[name] = array
+    return {**meta, 'state': state}
 
 
 def _check_keywords(cls, kwargs):
@@ -348,6 +593,7 @@ class AdaDelta(Optimizer):
 
     rho = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
+    _lr_attribute = None
 
     def __init__(self, rho=0.95, eps=1e-6):
         super().__init__()
@@ -395,6 +641,8 @@ class Adam(Optimizer):
     beta1 = _Hyperparameter(_fraction)
     beta2 = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
+    _counters = ('t',)
+    _lr_attribute = 'alpha'
 
     def __init__(self, alpha=None, beta1=0.9, beta2=0.999, eps=1e-8, *, lr=None):
         super().__init__()
@@ -440,6 +688,125 @@ class Adam(Optimizer):
         v += (1 - self.beta2) * g * g
         xp = cuda.get_array_module(v)
         param.data -= self.step_size * m / (xp.sqrt(v) + self.eps)
+
+
+class AdamW(Optimizer):
+    """Adam with decoupled weight decay, the update of PyTorch's ``torch.optim.AdamW``
+    (without amsgrad).  With t the number of update() calls so far:
+    p -= lr * weight_decay * p;  m = beta1 * m + (1 - beta1) * g;
+    v = beta2 * v + (1 - beta2) * g * g;
+    p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps).
+    Unlike Adam's, eps is added to the bias-corrected sqrt(v), and the weight decay
+    shrinks the parameter directly instead of entering the gradient.
+
+    ``betas`` is the pair (beta1, beta2), each in [0, 1); ``optimizer.betas`` reads and
+    assigns both, ``beta1`` and ``beta2`` each.
+    """
+
+    lr = _Hyperparameter(_positive)
+    beta1 = _Hyperparameter(_fraction)
+    beta2 = _Hyperparameter(_fraction)
+    eps = _Hyperparameter(_positive)
+    weight_decay = _Hyperparameter(_non_negative)
+    _counters = ('t',)
+
+    def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__()
+        self.lr = lr
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.t = 0
+
+    @property
+    def betas(self):
+        """The pair (beta1, beta2)."""
+        return (self.beta1, self.beta2)
+
+    @betas.setter
+    def betas(self, value):
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(
+                f'AdamW: betas must be a pair (beta1, beta2) of numbers in [0, 1), '
+                f'got {value!r:.60}'
+            )
+        beta1 = _fraction('AdamW', 'beta1', value[0])  # both checked before either is set
+        beta2 = _fraction('AdamW', 'beta2', value[1])
+        self.beta1, self.beta2 = beta1, beta2
+
+    def _begin_step(self):
+        self.t += 1
+
+    def update_one(self, param):
+        m, v = self._state(param, 'm', 'v')
+        g = param.grad.data
+        lr, beta1, beta2 = self.lr, self.beta1, self.beta2
+        if self.weight_decay != 0:
+            param.data *= 1 - lr * self.weight_decay
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * g * g
+        xp = cuda.get_array_module(v)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2**self.t)
+        denom += self.eps
+        param.data -= lr / (1 - beta1**self.t) * m / denom
+
+
+class RMSprop(Optimizer):
+    """RMSprop, the update of PyTorch's ``torch.optim.RMSprop``:
+    g = g + weight_decay * p;  s = alpha * s + (1 - alpha) * g * g;
+    with ``centered``, a = alpha * a + (1 - alpha) * g and d = sqrt(s - a * a) + eps,
+    else d = sqrt(s) + eps;  with ``momentum`` > 0, b = momentum * b + g / d and
+    p -= lr * b, else p -= lr * g / d  (s, a and b start at 0).
+    """
+
+    lr = _Hyperparameter(_positive)
+    alpha = _Hyperparameter(_fraction)
+    eps = _Hyperparameter(_positive)
+    weight_decay = _Hyperparameter(_non_negative)
+    momentum = _Hyperparameter(_fraction)
+    centered = _Hyperparameter(_flag)
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+        super().__init__()
+        self.lr = lr
+        self.alpha = alpha
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.centered = centered
+
+    def update_one(self, param):
+        names = ['square_avg']
+        if self.momentum > 0:
+            names.append('momentum_buffer')
+        if self.centered:
+            names.append('grad_avg')
+        state = dict(zip(names, self._state(param, *names)))
+        g = param.grad.data
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * param.data  # a new array: the gradient is only read
+        alpha = self.alpha
+        s = state['square_avg']
+        s *= alpha
+        s += (1 - alpha) * g * g
+        xp = cuda.get_array_module(s)
+        if self.centered:
+            a = state['grad_avg']
+            a *= alpha
+            a += (1 - alpha) * g
+            d = xp.sqrt(s - a * a)
+        else:
+            d = xp.sqrt(s)
+        d += self.eps
+        if self.momentum > 0:
+            b = state['momentum_buffer']
+            b *= self.momentum
+            b += g / d
+            param.data -= self.lr * b
+        else:
+            param.data -= self.lr * (g / d)
 
 
 # --------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ The loop is the one a learner writes by hand (and the tutorial steps still do):
 
 :class:`Trainer` runs it for a number of epochs, averages the loss and the metrics over
 each epoch (weighted by batch size), evaluates on validation data under ``test_mode()``
-and ``no_grad()``, reports progress, and lets callbacks stop early or keep the best
-weights.
+and ``no_grad()``, reports progress, lets callbacks stop early or keep the best
+weights, steps learning-rate schedules (:mod:`dezero.schedules`) and, with a
+:class:`Checkpoint`, makes training resumable.
 
 >>> import numpy as np
 >>> from dezero import DataLoader, optimizers
@@ -40,7 +41,19 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Variable, no_grad, test_mode
+from dezero.dataloaders import DataLoader
+from dezero.optimizers import _join_state, _split_state
 from dezero.progress import EpochProgress, format_metrics
+from dezero.schedules import LRSchedule
+from dezero.serialization import (
+    assign_weights,
+    json_array,
+    named_params,
+    planned_weights,
+    read_json,
+    read_npz,
+    write_npz,
+)
 
 _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
 
@@ -99,6 +112,7 @@ class Trainer:
         self.metrics = metrics
         self.stop_training = False
         self.epoch = 0
+        self._run = None  # what the running fit works with, for Checkpoint
 
     # ---- one pass -------------------------------------------------------------------
     def _run_epoch(self, loader, train, caller):
@@ -130,7 +144,7 @@ class Trainer:
             return self._run_epoch(loader, train=False, caller='Trainer.evaluate')
 
     # ---- fit --------------------------------------------------------------------------
-    def fit(self, train_loader, epochs, val_loader=None, progress=True, callbacks=()):
+    def fit(self, train_loader, epochs, val_loader=None, progress=True, callbacks=(), schedules=()):
         """Train for ``epochs`` epochs (fewer if a callback stops it) and return the
         history: a dict of per-epoch lists, ``loss`` and each metric for the training
         passes and, with ``val_loader``, ``val_loss`` and ``val_<metric>``.
@@ -141,30 +155,77 @@ class Trainer:
         ``on_train_begin(trainer)``, ``on_epoch_end(trainer, epoch, logs)`` (``logs``:
         this epoch's figures; set ``trainer.stop_training = True`` to stop) and
         ``on_train_end(trainer)``, called in the order of the list.
+
+        ``schedules``: a list of learning-rate schedules (:mod:`dezero.schedules`) made
+        on this trainer's optimizer, each stepped once at the end of every epoch, after
+        the callbacks, in the order of the list.  With schedules the history (and the
+        logs) also hold ``'lr'``: the learning rate each epoch trained with.
+
+        A :class:`Checkpoint` among the callbacks saves the whole training state at
+        the end of every epoch, after the other callbacks and the schedules; when its
+        file exists, fit first restores that state and goes on from the epoch after
+        the saved one, returning the history of all the epochs.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
         epochs = int(epochs)
         callbacks = _check_callbacks(callbacks)
+        schedules = self._check_schedules(schedules)
+        checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
+        if len(checkpoints) > 1:
+            raise ValueError(
+                f'Trainer.fit: got {len(checkpoints)} Checkpoint callbacks; give one '
+                f'(it saves the whole training state)'
+            )
+        callbacks = [cb for cb in callbacks if not isinstance(cb, Checkpoint)]
         names = ['loss', *self.metrics]
         history = {name: [] for name in names}
         if val_loader is not None:
             history.update({'val_' + name: [] for name in names})
+        if schedules:
+            history['lr'] = []
         self.stop_training = False
-        self._call(callbacks, 'on_train_begin')
+        self._run = _Run(history, epochs, schedules, callbacks, train_loader, val_loader)
+        try:
+            self._call(callbacks, 'on_train_begin')
+            self._call(checkpoints, 'on_train_begin')  # may resume: sets run.done, history
+            self._epochs(epochs, progress, callbacks + checkpoints, len(callbacks))
+            self._call(callbacks + checkpoints, 'on_train_end')
+        finally:
+            self._run = None
+        return history
+
+    def _epochs(self, epochs, progress, callbacks, n_before_schedules):
+        """The epochs of :meth:`fit` after the ``run.done`` done already (by the run
+        resumed), unless stopped already.  ``callbacks[:n_before_schedules]`` are
+        called before the schedules step, the rest (the Checkpoint) after."""
+        run = self._run
+        done = run.done
         progress_bar = EpochProgress(epochs, desc='fit') if progress else None
+        if progress_bar is not None and done:  # resumed: the bar starts where it was
+            progress_bar.epoch = done
+            if getattr(progress_bar, '_bar', None) is not None:
+                progress_bar._bar.update(done)
         stopped_line = None
         try:
-            for epoch in range(1, epochs + 1):
+            for epoch in range(done + 1, epochs + 1):
+                if self.stop_training:  # resumed from a run that a callback stopped
+                    break
                 self.epoch = epoch
-                logs = self._run_epoch(train_loader, train=True, caller='Trainer.fit')
-                if val_loader is not None:
-                    logs.update({'val_' + k: v for k, v in self.evaluate(val_loader).items()})
+                lr = self.optimizer.lr if run.schedules else None
+                logs = self._run_epoch(run.train_loader, train=True, caller='Trainer.fit')
+                if run.val_loader is not None:
+                    logs.update({'val_' + k: v for k, v in self.evaluate(run.val_loader).items()})
+                if run.schedules:
+                    logs['lr'] = lr
                 for name, value in logs.items():
-                    history[name].append(value)
+                    run.history[name].append(value)
                 if progress_bar is not None:
-                    progress_bar.update(**logs)
-                self._call(callbacks, 'on_epoch_end', epoch, logs)
+                    progress_bar.update(**{k: v for k, v in logs.items() if k != 'lr'})
+                self._call(callbacks[:n_before_schedules], 'on_epoch_end', epoch, logs)
+                for schedule in run.schedules:
+                    schedule.step()
+                self._call(callbacks[n_before_schedules:], 'on_epoch_end', epoch, logs)
                 if self.stop_training:
                     if (
                         progress_bar is not None
@@ -178,14 +239,64 @@ class Trainer:
                 progress_bar.close()
         if stopped_line is not None:  # the bar printed no line for this epoch
             print(stopped_line, file=sys.stdout, flush=True)
-        self._call(callbacks, 'on_train_end')
-        return history
+
+    def _check_schedules(self, schedules):
+        """``schedules`` as a list of distinct schedules of this trainer's optimizer."""
+        if isinstance(schedules, LRSchedule):
+            raise TypeError(
+                f'Trainer.fit: schedules must be a list of schedules, got a single '
+                f'{type(schedules).__name__}; pass [schedule]'
+            )
+        try:
+            schedules = list(schedules)
+        except TypeError:
+            raise TypeError(
+                f'Trainer.fit: schedules must be a list of learning-rate schedules, got '
+                f'{type(schedules).__name__}'
+            ) from None
+        for i, schedule in enumerate(schedules):
+            if not isinstance(schedule, LRSchedule):
+                raise TypeError(
+                    f'Trainer.fit: schedules must be learning-rate schedules '
+                    f'(dezero.schedules), got {type(schedule).__name__}'
+                )
+            if schedule.optimizer is not self.optimizer:
+                raise ValueError(
+                    f'Trainer.fit: the {type(schedule).__name__} was made on another '
+                    f"optimizer than the trainer's; make it on trainer.optimizer"
+                )
+            if any(schedule is other for other in schedules[:i]):
+                raise ValueError(
+                    f'Trainer.fit: the same {type(schedule).__name__} is given twice; '
+                    f'it would step twice per epoch'
+                )
+        if schedules and 'lr' in self.metrics:
+            raise ValueError(
+                "Trainer.fit: with schedules the history records 'lr', the learning "
+                "rate; rename the metric 'lr'"
+            )
+        return schedules
 
     def _call(self, callbacks, method, *args):
         for cb in callbacks:
             f = getattr(cb, method, None)
             if f is not None:
                 f(self, *args)
+
+
+class _Run:
+    """What one call of :meth:`Trainer.fit` works with: the history being filled, the
+    number of epochs asked for, the schedules, the callbacks other than the Checkpoint,
+    the loaders, and the number of epochs done before it started."""
+
+    def __init__(self, history, epochs, schedules, callbacks, train_loader, val_loader):
+        self.history = history
+        self.epochs = epochs
+        self.schedules = schedules
+        self.callbacks = callbacks
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+        self.done = 0  # the epochs done before this fit (by a run that it resumes)
 
 
 def _default_metrics(loss):
@@ -248,6 +359,11 @@ def _check_callbacks(callbacks):
             f'Trainer.fit: callbacks must be a list of callbacks, got {type(callbacks).__name__}'
         ) from None
     for cb in callbacks:
+        if isinstance(cb, LRSchedule):
+            raise TypeError(
+                f'Trainer.fit: the {type(cb).__name__} is a learning-rate schedule, not '
+                f'a callback; pass it as fit(..., schedules=[...])'
+            )
         if not any(callable(getattr(cb, hook, None)) for hook in _HOOKS):
             raise TypeError(
                 f'Trainer.fit: the callback {cb!r} has none of the methods {", ".join(_HOOKS)}'
@@ -352,6 +468,22 @@ class EarlyStopping(_Watching):
         self.wait = 0
         self.stopped_epoch = None
 
+    def state_dict(self):
+        """What a :class:`Checkpoint` keeps of this callback: the best value, its epoch,
+        the epochs waited since and the epoch where it stopped."""
+        return {
+            'best': self.best,
+            'best_epoch': self.best_epoch,
+            'wait': self.wait,
+            'stopped_epoch': self.stopped_epoch,
+        }
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, given by :meth:`state_dict`."""
+        self._monitor.record(state['best_epoch'], state['best'])
+        self.wait = state['wait']
+        self.stopped_epoch = state['stopped_epoch']
+
     def on_epoch_end(self, trainer, epoch, logs):
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
@@ -384,6 +516,15 @@ class BestWeights(_Watching):
             )
         self._monitor.reset()
 
+    def state_dict(self):
+        """What a :class:`Checkpoint` keeps of this callback: the best value and its
+        epoch (the weights are in the file ``path``)."""
+        return {'best': self.best, 'best_epoch': self.best_epoch}
+
+    def load_state_dict(self, state):
+        """Continue from ``state``, given by :meth:`state_dict`."""
+        self._monitor.record(state['best_epoch'], state['best'])
+
     def on_epoch_end(self, trainer, epoch, logs):
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
@@ -396,12 +537,288 @@ class BestWeights(_Watching):
 
 
 # --------------------------------------------------------------------------------------
+# Checkpoint: resumable training
+# --------------------------------------------------------------------------------------
+_CHECKPOINT_FORMAT = {'format': 'dezero training checkpoint', 'version': 1}
+
+
+class Checkpoint:
+    """Save the whole training state to the ``.npz`` file ``path`` at the end of every
+    epoch, and resume from it: a :meth:`Trainer.fit` given a Checkpoint whose file
+    exists restores that state and goes on at the next epoch, so that a run stopped
+    at any point (killed, even mid-save) and started again with the same code, data
+    and arguments ends with the weights and history, bit for bit on the CPU, of a run
+    never interrupted.
+
+    The file is one archive, written atomically (a failed or interrupted save leaves
+    the previous checkpoint), of plain arrays and one JSON text, no pickled objects:
+    the weights (``'model/<path>'``, as :meth:`~dezero.layers.Layer.save_weights`
+    keys them), the optimizer's :meth:`~dezero.optimizers.Optimizer.state_dict`
+    (``'optimizer/<path>/<name>'``, its hyperparameters and step count), the state of
+    the schedules and of the callbacks that have ``state_dict()`` (EarlyStopping,
+    BestWeights), the epoch, whether a callback stopped training, the history,
+    NumPy's global random state (weight initialisation, dropout, shuffling) and, for
+    each :class:`~dezero.DataLoader`, its sample order for the next epoch and its
+    own generator (``seed=``).  CuPy's random state is not saved.  On resuming, a
+    parameter that has no data yet (a lazy layer) gets its weights on the GPU when
+    the model's other parameters or the training batches (``DataLoader(gpu=True)``)
+    are there.
+
+    Resuming checks everything first: a file that does not fit (another model, a
+    parameter of another shape, another optimizer, other schedules, metrics or
+    loaders, more epochs than asked for) raises ValueError naming the file and what
+    differs, and nothing changes.  ``resumed_epoch`` is the epoch the last fit resumed
+    from, None when it started afresh.
+    """
+
+    def __init__(self, path):
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise TypeError(f'Checkpoint: path must be a file path, got {type(path).__name__}')
+        self.path = os.fspath(path)
+        self.resumed_epoch = None
+
+    def on_train_begin(self, trainer):
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f'Checkpoint: the folder {folder} for {self.path} does not exist'
+            )
+        self.resumed_epoch = None
+        if os.path.exists(self.path):
+            self._restore(trainer)
+            self.resumed_epoch = trainer._run.done
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self._save(trainer)
+
+    # ---- saving --------------------------------------------------------------------
+    def _save(self, trainer):
+        run = trainer._run
+        owner = 'Checkpoint'
+        if run is None:
+            raise RuntimeError(
+                f'{owner}: a Checkpoint saves from inside Trainer.fit; pass it to '
+                f'fit(..., callbacks=[checkpoint])'
+            )
+        arrays = {
+            'model/' + path: cuda.as_numpy(p.data)
+            for path, p in named_params(trainer.model, owner)
+            if p.data is not None
+        }
+        optimizer_meta, optimizer_arrays = _split_state(trainer.optimizer.state_dict())
+        arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        arrays['random/keys'] = keys
+        loaders = {}
+        for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
+            loaders[name], index = _loader_state(loader)
+            if index is not None:
+                arrays[f'loaders/{name}/index'] = index
+        meta = {
+            **_CHECKPOINT_FORMAT,
+            'epoch': trainer.epoch,
+            'stopped': bool(trainer.stop_training),
+            'history': run.history,
+            'optimizer': optimizer_meta,
+            'schedules': [s.state_dict() for s in run.schedules],
+            'callbacks': [[type(cb).__name__, cb.state_dict()] for cb in _stateful(run)],
+            'random': {
+                'kind': kind,
+                'pos': int(pos),
+                'has_gauss': int(has_gauss),
+                'cached_gaussian': float(cached),
+            },
+            'loaders': loaders,
+        }
+        arrays['__checkpoint__'] = json_array(meta)
+        with atomic_open(self.path, 'wb', operation=owner) as f:
+            write_npz(f, arrays)
+
+    # ---- resuming ------------------------------------------------------------------
+    def _restore(self, trainer):
+        """Check the file against the trainer and the running fit, then load it all."""
+        owner, path, run = 'Checkpoint', self.path, trainer._run
+        arrays = read_npz(path, owner)
+        meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
+        parts = {'model': {}, 'optimizer': {}, 'random': {}, 'loaders': {}}
+        for key, array in arrays.items():
+            part, _, rest = key.partition('/')
+            if part not in parts or not rest:
+                raise ValueError(f'{owner}: {path} holds an unexpected entry {key!r}')
+            parts[part][rest] = array
+        try:
+            epoch, stopped, history = meta['epoch'], meta['stopped'], meta['history']
+            optimizer_meta, schedules = meta['optimizer'], meta['schedules']
+            callbacks, random, loaders = meta['callbacks'], meta['random'], meta['loaders']
+        except KeyError as e:
+            raise ValueError(f'{owner}: {path} lacks the entry {e} of a checkpoint') from None
+
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+            raise ValueError(f'{owner}: {path} holds epoch={epoch!r}; expected an int >= 1')
+        if epoch > run.epochs:
+            raise ValueError(
+                f'{owner}: {path} was saved after epoch {epoch}, past the {run.epochs} '
+                f'epochs asked for; ask for more epochs, or remove the file to start afresh'
+            )
+        if not isinstance(history, dict) or list(history) != list(run.history):
+            saved = ', '.join(history) if isinstance(history, dict) else repr(history)
+            raise ValueError(
+                f'{owner}: {path} has a history of {saved}; this fit records '
+                f'{", ".join(run.history)} (the metrics, the val_loader and the '
+                f'schedules must be those of the run that saved it)'
+            )
+        if any(not isinstance(v, list) or len(v) != epoch for v in history.values()):
+            raise ValueError(f'{owner}: {path} holds a history that is not {epoch} epochs long')
+        weights = planned_weights(trainer.model, parts['model'], owner, path)
+        planned = {id(param): array for param, array in weights}
+        loads = [
+            trainer.optimizer._prepare_load(
+                _join_state(optimizer_meta, parts['optimizer'], owner, path),
+                owner,
+                path,
+                planned,
+            )
+        ]
+        if not isinstance(schedules, list) or len(schedules) != len(run.schedules):
+            count = len(schedules) if isinstance(schedules, list) else repr(schedules)
+            raise ValueError(
+                f'{owner}: {path} holds {count} schedules; this fit has {len(run.schedules)}'
+            )
+        # the schedules first: they set the learning rate, which the optimizer's
+        # hyperparameters then set again (to the same value)
+        loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
+        loads.append(_prepare_callbacks(_stateful(run), callbacks, owner, path))
+        for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
+            index = parts['loaders'].get(f'{name}/index')
+            loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
+        try:
+            random_state = (
+                random['kind'],
+                parts['random']['keys'],
+                random['pos'],
+                random['has_gauss'],
+                random['cached_gaussian'],
+            )
+            np.random.RandomState().set_state(random_state)  # a trial on a scratch generator
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(
+                f'{owner}: {path} holds no valid NumPy random state ({type(e).__name__}: {e})'
+            ) from None
+        if not isinstance(stopped, bool):
+            raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
+
+        # everything fits: load it.  A parameter without data yet (a lazy layer) goes
+        # where the model runs: the GPU if its other parameters or the batches are there
+        gpu = getattr(run.train_loader, 'gpu', False) is True or any(
+            p.data is not None and cuda.is_gpu_array(p.data) for p in trainer.model.params()
+        )
+        assign_weights(weights, new_on_gpu=gpu)
+        for load in loads:
+            load()
+        for name, values in history.items():
+            run.history[name][:] = [float(v) for v in values]
+        np.random.set_state(random_state)
+        trainer.epoch = run.done = epoch
+        trainer.stop_training = stopped
+
+
+def _stateful(run):
+    """The callbacks of ``run`` whose state a Checkpoint keeps."""
+    return [cb for cb in run.callbacks if callable(getattr(cb, 'state_dict', None))]
+
+
+def _prepare_callbacks(callbacks, saved, owner, path):
+    """Check the saved ``[[class name, state], ...]`` against ``callbacks``; return a
+    function that loads them."""
+    mine = [type(cb).__name__ for cb in callbacks]
+    shaped = isinstance(saved, list) and all(
+        isinstance(entry, list) and len(entry) == 2 for entry in saved
+    )
+    theirs = [entry[0] for entry in saved] if shaped else None
+    if theirs != mine:
+        raise ValueError(
+            f'{owner}: {path} holds the state of the callbacks {theirs}; this fit has '
+            f'{mine} (give the callbacks of the run that saved it)'
+        )
+    for cb, (name, state) in zip(callbacks, saved):
+        if not isinstance(state, dict) or set(state) != set(cb.state_dict()):
+            raise ValueError(f'{owner}: {path} holds a state of {name} that does not fit it')
+
+    def load():
+        for cb, (_, state) in zip(callbacks, saved):
+            cb.load_state_dict(state)
+
+    return load
+
+
+def _loader_state(loader):
+    """``(meta, index)`` of a :class:`DataLoader`: its size, position, whether it
+    shuffles and its own generator's state (None when it draws from ``np.random``),
+    and the sample order of its next epoch; ``(None, None)`` for other loaders."""
+    if not isinstance(loader, DataLoader):
+        return None, None
+    own = loader._random is not np.random
+    meta = {
+        'size': int(loader.data_size),
+        'iteration': int(loader.iteration),
+        'generator': loader._random.bit_generator.state if own else None,
+    }
+    return meta, np.asarray(loader.index).copy()
+
+
+def _prepare_loader(loader, meta, index, name, owner, path):
+    """Check the saved state of the ``name`` loader against ``loader``; return a
+    function that loads it."""
+    if not isinstance(loader, DataLoader):
+        if meta is not None:
+            raise ValueError(
+                f'{owner}: {path} was saved with a DataLoader as the {name} loader; '
+                f'this fit has {type(loader).__name__}'
+            )
+        return lambda: None
+    if not isinstance(meta, dict) or index is None:
+        raise ValueError(
+            f'{owner}: {path} holds no state for a DataLoader as the {name} loader; '
+            f'give the loaders of the run that saved it'
+        )
+    if meta.get('size') != loader.data_size or index.shape != (loader.data_size,):
+        raise ValueError(
+            f'{owner}: {path} was saved with a {name} loader of {meta["size"]} samples; '
+            f'this one has {loader.data_size}'
+        )
+    own = loader._random is not np.random
+    if (meta.get('generator') is not None) != own:
+        raise ValueError(
+            f'{owner}: {path} was saved with a {name} loader that '
+            f'{"has its own generator (seed=)" if not own else "draws from np.random"}'
+            f'; this one {"has its own" if own else "draws from np.random"}'
+        )
+    if own:
+        try:  # a trial on a scratch generator of the same kind
+            type(loader._random.bit_generator)().state = meta['generator']
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(
+                f"{owner}: {path} holds a state of the {name} loader's generator that "
+                f'does not fit it ({e})'
+            ) from None
+
+    def load():
+        loader.index = index.copy()
+        loader.iteration = meta['iteration']
+        if own:
+            loader._random.bit_generator.state = meta['generator']
+
+    return load
+
+
+# --------------------------------------------------------------------------------------
 # Pictures
 # --------------------------------------------------------------------------------------
 def plot_history(history, to_file, title=None):
     """Draw the history of :meth:`Trainer.fit` into the picture ``to_file`` (format from
     the extension, PNG without one): one panel for the loss and one per metric,
-    training and validation curves together.  The file is written atomically.  Needs
+    training and validation curves together, and one for the learning rate when the
+    history has ``'lr'``.  The file is written atomically.  Needs
     matplotlib; the global pyplot state (backend, open figures) is left alone.
     Returns ``to_file``."""
     try:
@@ -425,14 +842,18 @@ def plot_history(history, to_file, title=None):
         )
     axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
-        ax.plot(np.arange(1, len(history[name]) + 1), history[name], label='train')
-        val = history.get('val_' + name)
-        if val is not None and len(val):
-            ax.plot(np.arange(1, len(val) + 1), val, label='validation')
+        if name == 'lr':  # the learning rate of the schedules: one curve, no legend
+            ax.plot(np.arange(1, len(history[name]) + 1), history[name])
+            ax.set_title('learning rate')
+        else:
+            ax.plot(np.arange(1, len(history[name]) + 1), history[name], label='train')
+            val = history.get('val_' + name)
+            if val is not None and len(val):
+                ax.plot(np.arange(1, len(val) + 1), val, label='validation')
+            ax.set_title(name)
+            ax.legend()
         ax.set_xlabel('epoch')
-        ax.set_title(name)
         ax.grid(True, alpha=0.3)
-        ax.legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()

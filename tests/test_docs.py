@@ -121,9 +121,24 @@ def test_every_page_of_the_nav_was_built(site):
         ),
         ('api/functions.md', ['dezero.functions.softmax_cross_entropy', 'dezero.functions.Sum']),
         ('api/autodiff.md', ['dezero.autodiff.grad', 'dezero.autodiff.hessian']),
-        ('api/layers.md', ['dezero.layers.Linear', 'dezero.layers.LSTM']),
+        (
+            'api/layers.md',
+            [
+                'dezero.layers.Linear',
+                'dezero.layers.LSTM',
+                'dezero.layers.GRU',
+                'dezero.layers.MultiHeadAttention',
+            ],
+        ),
         ('api/models.md', ['dezero.models.MLP', 'dezero.models.Model.plot']),
-        ('api/optimizers.md', ['dezero.optimizers.Adam']),
+        (
+            'api/optimizers.md',
+            [
+                'dezero.optimizers.Adam',
+                'dezero.optimizers.AdamW',
+                'dezero.schedules.CosineAnnealingLR',
+            ],
+        ),
         ('api/data.md', ['dezero.datasets.Spiral', 'dezero.dataloaders.DataLoader']),
         ('api/utils.md', ['dezero.utils.gradient_check']),
         ('api/graph.md', ['dezero.graph.draw_graph', 'dezero.graph.get_dot_graph']),

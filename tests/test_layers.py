@@ -200,6 +200,19 @@ def test_call_returns_what_forward_returns():
         Layer()(1)
 
 
+def test_call_passes_keyword_arguments_to_forward():
+    class Scale(Layer):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    layer = Scale()
+    x = Variable(np.ones(2))
+    assert layer(x, factor=3.0).data.tolist() == [3.0, 3.0]
+    assert [ref() for ref in layer.inputs] == [x]  # the positional inputs only
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        layer(x, size=2)
+
+
 def test_subclass_that_skips_init_still_registers():
     class NoInit(Layer):
         def __init__(self):

@@ -1,6 +1,7 @@
 """The layers beyond Linear: Conv2d and Deconv2d, BatchNorm on images, the recurrent
-RNN and LSTM, and EmbedID.  Values by hand (NumPy), gradients against central
-differences, lazy initialisation, state handling, errors, and a small training run."""
+RNN, LSTM and GRU, and EmbedID.  Values by hand (NumPy), gradients against central
+differences, lazy initialisation, state handling, errors, and small training runs; the
+GRU also against torch.nn.GRUCell with the same weights."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import dezero
 import dezero.functions as F
 from dezero import Variable
 from dezero.dataloaders import SeqDataLoader
-from dezero.layers import LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
+from dezero.layers import GRU, LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
 from dezero.optimizers import Adam
 from dezero.utils import gradgrad_check, gradient_check
 
@@ -309,7 +310,7 @@ def unrolled(layer, steps):
     return f
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_gradient_with_respect_to_the_inputs_of_every_step(cls):
     np.random.seed(1)
     layer = cls(3, in_size=2, dtype=np.float64)
@@ -319,7 +320,7 @@ def test_gradient_with_respect_to_the_inputs_of_every_step(cls):
     assert gradgrad_check(f, xs)
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_gradient_with_respect_to_the_parameters(cls):
     np.random.seed(2)
     layer = cls(3, in_size=2, dtype=np.float64)
@@ -330,7 +331,7 @@ def test_gradient_with_respect_to_the_parameters(cls):
     assert assert_param_grads(layer, lambda: f(xs)) == len(list(layer.params()))
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_single_sample_steps_and_float32(cls):
     layer = cls(4)
     x = Variable(np.ones((2, 3), np.float32))
@@ -343,7 +344,7 @@ def test_single_sample_steps_and_float32(cls):
     assert all(p.grad.dtype == np.float32 for p in layer.params())
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_a_new_batch_size_needs_reset_state(cls):
     layer = cls(3)
     layer(np.zeros((4, 2), np.float32))
@@ -358,7 +359,7 @@ def test_a_new_batch_size_needs_reset_state(cls):
     assert layer(np.zeros((5, 2), np.float32)).shape == (5, 3)
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_bad_arguments_and_inputs_name_the_layer(cls):
     name = cls.__name__
     with pytest.raises(ValueError, match=f'{name}: hidden_size must be a positive'):
@@ -371,7 +372,7 @@ def test_bad_arguments_and_inputs_name_the_layer(cls):
         cls(3)(np.zeros((2, 3, 4), np.float32))
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 def test_truncated_backprop_stops_at_the_cut(cls):
     """After ``loss.backward(); loss.unchain_backward()`` the kept state is a leaf: the
     next loss back-propagates only through the steps after the cut, and gives the
@@ -403,10 +404,10 @@ def test_truncated_backprop_stops_at_the_cut(cls):
         np.testing.assert_allclose(g, p.grad.data, rtol=1e-12)
 
 
-def test_rnn_and_lstm_round_trip_through_a_file(tmp_path):
+def test_recurrent_layers_round_trip_through_a_file(tmp_path):
     np.random.seed(4)
     x = np.random.randn(2, 3).astype(np.float32)
-    for cls in (RNN, LSTM):
+    for cls in (RNN, LSTM, GRU):
         layer = cls(4)
         layer(x)
         path = tmp_path / f'{cls.__name__}.npz'
@@ -503,6 +504,150 @@ def test_lstm_learns_to_continue_a_sine_wave():
         epoch_losses.append(total)
     assert model.fc.W.dtype == np.float32
     assert epoch_losses[-1] < epoch_losses[0] / 5, epoch_losses
+
+
+# --------------------------------------------------------------------------------------
+# GRU
+# --------------------------------------------------------------------------------------
+def test_gru_parameters_are_lazy_and_in_order():
+    gru = GRU(3)
+    assert names(gru) == [
+        'x2r/W',
+        'x2r/b',
+        'x2z/W',
+        'x2z/b',
+        'x2n/W',
+        'x2n/b',
+        'h2r/W',
+        'h2z/W',
+        'h2n/W',
+        'h2n/b',
+    ]
+    assert gru.x2r.W.data is None and gru.h is None
+    h = gru(np.zeros((2, 5), np.float32))
+    assert h.shape == (2, 3) and h.dtype == np.float32 and gru.h is h
+    assert all(getattr(gru, f'x2{g}').W.shape == (5, 3) for g in 'rzn')
+    assert all(getattr(gru, f'h2{g}').W.shape == (3, 3) for g in 'rzn')
+    assert all(p.dtype == np.float32 for p in gru.params())
+    assert GRU(2, in_size=7).x2n.W.shape == (7, 2)
+    assert all(p.dtype == np.float64 for p in GRU(2, 3, dtype=np.float64).params())
+    assert repr(GRU(4, in_size=2)).splitlines()[0] == 'GRU(in=2, hidden=4)'
+
+
+def test_gru_steps_by_hand_and_reset_state():
+    np.random.seed(5)
+    gru = GRU(2, in_size=3, dtype=np.float64)
+    for p in gru.params():  # non-zero biases, h2n's included
+        p.data[...] = np.random.randn(*p.shape)
+    Wx = {g: getattr(gru, f'x2{g}').W.data for g in 'rzn'}
+    b = {g: getattr(gru, f'x2{g}').b.data for g in 'rzn'}
+    Wh = {g: getattr(gru, f'h2{g}').W.data for g in 'rzn'}
+    bhn = gru.h2n.b.data
+    x1, x2 = np.random.randn(4, 3), np.random.randn(4, 3)
+
+    def step(x, h):
+        r = sigmoid(x @ Wx['r'] + b['r'] + h @ Wh['r'])
+        z = sigmoid(x @ Wx['z'] + b['z'] + h @ Wh['z'])
+        n = np.tanh(x @ Wx['n'] + b['n'] + r * (h @ Wh['n'] + bhn))
+        return (1 - z) * n + z * h
+
+    h1 = step(x1, np.zeros((4, 2)))  # the first step starts from h = 0
+    h2 = step(x2, h1)
+    np.testing.assert_allclose(gru(x1).data, h1, rtol=1e-12)
+    np.testing.assert_allclose(gru(x2).data, h2, rtol=1e-12)
+    gru.reset_state()
+    assert gru.h is None
+    np.testing.assert_allclose(gru(x1).data, h1, rtol=1e-12)
+    np.testing.assert_allclose(gru(x2).data, h2, rtol=1e-12)
+
+
+def test_gru_agrees_with_torch_gru_cell_in_values_and_gradients():
+    """Four steps of torch.nn.GRUCell and of a GRU holding its weights: the states, and
+    the gradients of a weighted sum of them with respect to every weight and input."""
+    torch = pytest.importorskip('torch')
+    torch.manual_seed(0)
+    in_size, H, batch, steps = 3, 4, 2, 4
+    cell = torch.nn.GRUCell(in_size, H).double()
+    xs = np.random.RandomState(0).randn(steps, batch, in_size)
+    weights = np.random.RandomState(1).randn(steps, batch, H)
+
+    W_i, W_h = cell.weight_ih.detach().numpy(), cell.weight_hh.detach().numpy()
+    b_i, b_h = cell.bias_ih.detach().numpy(), cell.bias_hh.detach().numpy()
+    gate = {g: slice(k * H, (k + 1) * H) for k, g in enumerate('rzn')}  # rows r, z, n
+    gru = GRU(H, dtype=np.float64)
+    gru(np.zeros((1, in_size)))  # create the weights, then overwrite them
+    gru.reset_state()
+    for g, rows in gate.items():
+        getattr(gru, f'x2{g}').W.data = W_i[rows].T.copy()
+        getattr(gru, f'h2{g}').W.data = W_h[rows].T.copy()
+    gru.x2r.b.data = b_i[gate['r']] + b_h[gate['r']]  # the two biases of a sum
+    gru.x2z.b.data = b_i[gate['z']] + b_h[gate['z']]
+    gru.x2n.b.data = b_i[gate['n']].copy()
+    gru.h2n.b.data = b_h[gate['n']].copy()  # scaled by r: kept apart
+
+    txs = [torch.tensor(x, requires_grad=True) for x in xs]
+    h, t_states, t_loss = None, [], 0
+    for t in range(steps):
+        h = cell(txs[t]) if h is None else cell(txs[t], h)  # no hx: zeros
+        t_states.append(h.detach().numpy())
+        t_loss = t_loss + (h * torch.tensor(weights[t])).sum()
+    t_loss.backward()
+
+    vxs = [Variable(x) for x in xs]
+    loss = 0
+    for t in range(steps):
+        h = gru(vxs[t])
+        np.testing.assert_allclose(h.data, t_states[t], rtol=1e-10, atol=1e-12)
+        loss = loss + F.sum(h * weights[t])
+    loss.backward()
+
+    close = dict(rtol=1e-9, atol=1e-12)
+    for x, tx in zip(vxs, txs):
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), **close)
+    gW_i, gW_h = cell.weight_ih.grad.numpy(), cell.weight_hh.grad.numpy()
+    gb_i, gb_h = cell.bias_ih.grad.numpy(), cell.bias_hh.grad.numpy()
+    for g, rows in gate.items():
+        np.testing.assert_allclose(getattr(gru, f'x2{g}').W.grad.data, gW_i[rows].T, **close)
+        np.testing.assert_allclose(getattr(gru, f'h2{g}').W.grad.data, gW_h[rows].T, **close)
+        np.testing.assert_allclose(getattr(gru, f'x2{g}').b.grad.data, gb_i[rows], **close)
+    for g in 'rz':  # b_i and b_h enter r and z as one sum: the same gradient
+        np.testing.assert_allclose(getattr(gru, f'x2{g}').b.grad.data, gb_h[gate[g]], **close)
+    np.testing.assert_allclose(gru.h2n.b.grad.data, gb_h[gate['n']], **close)
+
+
+class EchoNet(Layer):
+    def __init__(self):
+        super().__init__()
+        self.gru = GRU(8)
+        self.fc = Linear(1)
+
+    def forward(self, x):
+        return self.fc(self.gru(x))
+
+
+def test_gru_learns_to_echo_its_input_two_steps_late():
+    """Random +-1 sequences; the target at step t is the input at step t - 2, which the
+    GRU must hold in its state.  The loss over the last 20 updates is under a fifth of
+    that over the first 20."""
+    rng = np.random.RandomState(0)
+    np.random.seed(0)
+    model = EchoNet()
+    optimizer = Adam(0.03).setup(model)
+    losses = []
+    for _ in range(120):
+        xs = rng.choice([-1.0, 1.0], size=(8, 16, 1)).astype(np.float32)
+        model.gru.reset_state()
+        loss = 0
+        for t in range(8):
+            y = model(xs[t])
+            if t >= 2:
+                loss = loss + F.mean_squared_error(y, xs[t - 2])
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+        losses.append(float(loss.data) / 6)
+    assert all(p.dtype == np.float32 for p in model.params())
+    assert np.mean(losses[-20:]) < np.mean(losses[:20]) / 5, losses[::10]
 
 
 # --------------------------------------------------------------------------------------
@@ -623,7 +768,7 @@ def test_conv_with_float64_weights_stays_float64(cls):
     assert y.dtype == layer.W.dtype == layer.b.dtype == np.float64
 
 
-@pytest.mark.parametrize('cls', [RNN, LSTM])
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
 @pytest.mark.parametrize('dtype', [np.int64, np.float64])
 def test_recurrent_layers_cast_their_input_to_float32(cls, dtype):
     np.random.seed(0)

@@ -2,6 +2,7 @@
 and training a small model."""
 
 import gc
+import os
 import math
 import re
 import weakref
@@ -10,17 +11,21 @@ import numpy as np
 import pytest
 
 import dezero.functions as F
+import dezero.optimizers
+import dezero.layers as L
 from dezero import Parameter, Variable
-from dezero.models import MLP
+from dezero.models import MLP, Model
 from dezero.optimizers import (
     SGD,
     AdaDelta,
     AdaGrad,
     Adam,
+    AdamW,
     ClipGrad,
     FreezeParam,
     MomentumSGD,
     Optimizer,
+    RMSprop,
     WeightDecay,
 )
 
@@ -52,11 +57,13 @@ def make(name):
         'AdaGrad': lambda: AdaGrad(lr=0.1),
         'AdaDelta': lambda: AdaDelta(rho=0.9, eps=1e-2),
         'Adam': lambda: Adam(alpha=0.1),
+        'AdamW': lambda: AdamW(lr=0.1, weight_decay=0.1),
+        'RMSprop': lambda: RMSprop(lr=0.1, weight_decay=0.1, momentum=0.5, centered=True),
     }[name]()
 
 
-ALL = ['SGD', 'MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam']
-STATEFUL = ['MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam']
+ALL = ['SGD', 'MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam', 'AdamW', 'RMSprop']
+STATEFUL = ['MomentumSGD', 'AdaGrad', 'AdaDelta', 'Adam', 'AdamW', 'RMSprop']
 
 
 # --------------------------------------------------------------------------------------
@@ -366,14 +373,15 @@ def test_update_one_is_called_only_for_parameters_with_grad():
 
 @pytest.mark.parametrize('name', ALL)
 def test_shared_parameter_is_updated_once_per_step(name):
-    shared, other = param([1.0, -1.0]), param([2.0, 5.0])
+    shared, other = param([1.0, -1.0]), param([1.0, -1.0])
     set_grad(shared, [0.5, 0.25])
     set_grad(other, [0.5, 0.25])
     opt = make(name).setup(Target(shared, other, shared))
     opt.update()
     opt.update()
     # the parameter listed twice moves exactly as far as the one listed once
-    np.testing.assert_allclose(shared.data - [1.0, -1.0], other.data - [2.0, 5.0], rtol=1e-12)
+    assert not np.array_equal(shared.data, [1.0, -1.0])
+    np.testing.assert_array_equal(shared.data, other.data)
 
 
 def test_setup_and_update_order_follows_params():
@@ -709,6 +717,8 @@ def sine_data():
         lambda: AdaGrad(lr=0.3),
         lambda: AdaDelta(),
         lambda: Adam(alpha=0.05),
+        lambda: AdamW(lr=0.05),
+        lambda: RMSprop(lr=0.01),
     ],
     ids=ALL,
 )
@@ -761,3 +771,430 @@ def test_a_refused_step_changes_no_parameter(name):
         opt.update()
     np.testing.assert_array_equal(good.data, [1.0, 2.0])
     assert opt.state_of(good) == {} and getattr(opt, 't', 0) == 0
+
+
+# --------------------------------------------------------------------------------------
+# AdamW and RMSprop: hand-computed steps, PyTorch's updates, arguments
+# --------------------------------------------------------------------------------------
+def test_adamw_two_steps():
+    p = param([1.0, 1.0])
+    opt = AdamW(lr=0.1, betas=(0.5, 0.75), eps=1e-12, weight_decay=0.5).setup(Target(p))
+    set_grad(p, [2.0, -4.0])
+    opt.update()
+    # p *= 1 - 0.1 * 0.5 -> 0.95;  m = [1, -2];  v = [1, 4];  1 - 0.5 = 0.5, 1 - 0.75 = 0.25
+    # p -= 0.1 / 0.5 * m / (sqrt(v) / sqrt(0.25)) = 0.2 * [1/2, -2/4]
+    assert opt.t == 1
+    np.testing.assert_allclose(p.data, [0.85, 1.05], rtol=1e-12)
+    set_grad(p, [4.0, 0.0])
+    opt.update()
+    # p *= 0.95;  m = [2.5, -1];  v = [4.75, 3];  corrections 1 - 0.25 and 1 - 0.5625
+    np.testing.assert_allclose(opt.state_of(p)['m'], [2.5, -1.0], rtol=1e-15)
+    np.testing.assert_allclose(opt.state_of(p)['v'], [4.75, 3.0], rtol=1e-15)
+    step = 0.1 / 0.75
+    expected = [
+        0.85 * 0.95 - step * 2.5 / math.sqrt(4.75 / 0.4375),
+        1.05 * 0.95 + step * 1.0 / math.sqrt(3.0 / 0.4375),
+    ]
+    np.testing.assert_allclose(p.data, expected, rtol=1e-12)
+
+
+def test_adamw_adds_eps_to_the_bias_corrected_root():
+    # t = 1, beta1 = 0.5, beta2 = 0.75: m = 1, v = 1 for g = 2.  AdamW divides by
+    # sqrt(v) / sqrt(0.25) + eps = 3; Adam's rule (eps on sqrt(v)) would give 2.
+    p = param([1.0])
+    opt = AdamW(lr=0.1, betas=(0.5, 0.75), eps=1.0, weight_decay=0.0).setup(Target(p))
+    set_grad(p, [2.0])
+    opt.update()
+    np.testing.assert_allclose(p.data, [1.0 - 0.2 / 3.0], rtol=1e-15)
+
+
+def test_adamw_weight_decay_is_decoupled_from_the_gradient():
+    # a zero gradient leaves m and v at 0: only the decay moves p, by lr * wd * p
+    p = param([2.0, -4.0])
+    opt = AdamW(lr=0.1, weight_decay=0.25).setup(Target(p))
+    set_grad(p, [0.0, 0.0])
+    opt.update()
+    np.testing.assert_allclose(p.data, [2.0 * 0.975, -4.0 * 0.975], rtol=1e-15)
+
+
+def test_rmsprop_two_steps():
+    p = param([1.0, 1.0])
+    opt = RMSprop(lr=0.1, alpha=0.75, eps=1.0).setup(Target(p))
+    set_grad(p, [2.0, -4.0])
+    opt.update()
+    # s = 0.25 g^2 = [1, 4];  d = sqrt(s) + 1 = [2, 3];  p -= 0.1 g / d
+    np.testing.assert_allclose(p.data, [0.9, 1.0 + 0.4 / 3.0], rtol=1e-15)
+    set_grad(p, [4.0, 0.0])
+    opt.update()
+    # s = 0.75 [1, 4] + 0.25 [16, 0] = [4.75, 3]
+    np.testing.assert_allclose(opt.state_of(p)['square_avg'], [4.75, 3.0], rtol=1e-15)
+    expected = [0.9 - 0.1 * 4.0 / (math.sqrt(4.75) + 1.0), 1.0 + 0.4 / 3.0]
+    np.testing.assert_allclose(p.data, expected, rtol=1e-15)
+    assert set(opt.state_of(p)) == {'square_avg'}
+
+
+def test_rmsprop_centered_with_momentum_and_weight_decay_two_steps():
+    lr, alpha, eps, wd, mu = 0.1, 0.75, 1.0, 0.5, 0.5
+    p = param([1.0])
+    opt = RMSprop(lr=lr, alpha=alpha, eps=eps, weight_decay=wd, momentum=mu, centered=True)
+    opt.setup(Target(p))
+    expected, s, a, b = 1.0, 0.0, 0.0, 0.0
+    for g in (2.0, 1.0):
+        set_grad(p, [g])
+        opt.update()
+        g = g + wd * expected  # the decay enters the gradient
+        s = alpha * s + (1 - alpha) * g * g
+        a = alpha * a + (1 - alpha) * g
+        b = mu * b + g / (math.sqrt(s - a * a) + eps)
+        expected -= lr * b
+        np.testing.assert_allclose(p.data, [expected], rtol=1e-14)
+    state = opt.state_of(p)
+    assert set(state) == {'square_avg', 'grad_avg', 'momentum_buffer'}
+    np.testing.assert_allclose(state['grad_avg'], [a], rtol=1e-14)
+    np.testing.assert_allclose(state['momentum_buffer'], [b], rtol=1e-14)
+    # the first step by hand: g = 2.5, s = 1.5625, a = 0.625, d = sqrt(1.171875) + 1
+    assert b != 0 and 1.0 - lr * 2.5 / (math.sqrt(1.171875) + 1.0) > expected
+
+
+def test_adamw_and_rmsprop_defaults_are_pytorch_values():
+    w = AdamW()
+    assert (w.lr, w.betas, w.eps, w.weight_decay, w.t) == (0.001, (0.9, 0.999), 1e-8, 0.01, 0)
+    r = RMSprop()
+    assert (r.lr, r.alpha, r.eps, r.weight_decay, r.momentum, r.centered) == (
+        0.01,
+        0.99,
+        1e-8,
+        0.0,
+        0.0,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    'make_bad, error, message',
+    [
+        (lambda: AdamW(lr=0), ValueError, 'AdamW: lr must be positive (> 0), got 0'),
+        (lambda: AdamW(betas=(1.0, 0.9)), ValueError, 'AdamW: beta1 must be in [0, 1), got 1.0'),
+        (lambda: AdamW(betas=(0.9, -0.1)), ValueError, 'AdamW: beta2 must be in [0, 1), got -0.1'),
+        (lambda: AdamW(betas=0.9), TypeError, 'AdamW: betas must be a pair (beta1, beta2)'),
+        (lambda: AdamW(betas=(0.9,)), TypeError, 'AdamW: betas must be a pair'),
+        (lambda: AdamW(weight_decay=-1), ValueError, 'AdamW: weight_decay must be non-negative'),
+        (lambda: AdamW(eps=0.0), ValueError, 'AdamW: eps must be positive (> 0), got 0.0'),
+        (lambda: RMSprop(lr=-0.1), ValueError, 'RMSprop: lr must be positive (> 0), got -0.1'),
+        (lambda: RMSprop(alpha=1.0), ValueError, 'RMSprop: alpha must be in [0, 1), got 1.0'),
+        (lambda: RMSprop(momentum=1.5), ValueError, 'RMSprop: momentum must be in [0, 1)'),
+        (lambda: RMSprop(weight_decay=float('nan')), ValueError, 'RMSprop: weight_decay'),
+        (lambda: RMSprop(centered=1), TypeError, 'RMSprop: centered must be True or False, got 1'),
+        (lambda: RMSprop(rho=0.9), TypeError, "RMSprop: unknown argument 'rho'; RMSprop takes"),
+        (
+            lambda: AdamW(beta1=0.9),
+            TypeError,
+            "AdamW: unknown argument 'beta1'; AdamW takes lr, betas, eps, weight_decay",
+        ),
+    ],
+)
+def test_adamw_and_rmsprop_bad_arguments(make_bad, error, message):
+    with pytest.raises(error) as info:
+        make_bad()
+    assert message in str(info.value)
+
+
+def test_adamw_betas_are_assigned_together_or_not_at_all():
+    opt = AdamW(betas=(0.8, 0.9))
+    opt.betas = [0.5, 0.6]
+    assert (opt.beta1, opt.beta2) == (0.5, 0.6)
+    with pytest.raises(ValueError, match='beta2'):
+        opt.betas = (0.1, 2.0)
+    assert opt.betas == (0.5, 0.6)
+
+
+def test_rmsprop_momentum_turned_on_later_starts_from_zero():
+    p = param([1.0])
+    opt = RMSprop(lr=0.1, alpha=0.5, eps=1.0).setup(Target(p))
+    set_grad(p, [2.0])
+    opt.update()  # s = 2, p = 1 - 0.1 * 2 / (sqrt(2) + 1)
+    opt.momentum = 0.9
+    opt.update()  # s = 0.5 * 2 + 0.5 * 4 = 3; b = 0 * 0.9 + 2 / (sqrt(3) + 1)
+    b = 2.0 / (math.sqrt(3.0) + 1.0)
+    np.testing.assert_allclose(opt.state_of(p)['momentum_buffer'], [b], rtol=1e-15)
+    np.testing.assert_allclose(p.data, [1.0 - 0.2 / (math.sqrt(2.0) + 1.0) - 0.1 * b], rtol=1e-14)
+
+
+TORCH_CASES = {
+    'AdamW': (
+        lambda: AdamW(lr=0.05, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.2),
+        lambda torch, ps: torch.optim.AdamW(
+            ps, lr=0.05, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.2
+        ),
+    ),
+    'AdamW-defaults': (lambda: AdamW(), lambda torch, ps: torch.optim.AdamW(ps)),
+    'RMSprop': (lambda: RMSprop(lr=0.02), lambda torch, ps: torch.optim.RMSprop(ps, lr=0.02)),
+    'RMSprop-all-options': (
+        lambda: RMSprop(
+            lr=0.02, alpha=0.9, eps=1e-3, weight_decay=0.1, momentum=0.7, centered=True
+        ),
+        lambda torch, ps: torch.optim.RMSprop(
+            ps, lr=0.02, alpha=0.9, eps=1e-3, weight_decay=0.1, momentum=0.7, centered=True
+        ),
+    ),
+    'RMSprop-momentum': (
+        lambda: RMSprop(lr=0.01, momentum=0.9),
+        lambda torch, ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.9),
+    ),
+}
+
+
+@pytest.mark.parametrize('case', list(TORCH_CASES))
+@pytest.mark.parametrize('dtype, rtol', [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_adamw_and_rmsprop_follow_torch_optim(case, dtype, rtol):
+    torch = pytest.importorskip('torch')
+    ours, theirs = TORCH_CASES[case]
+    rng = np.random.default_rng(7)
+    starts = [rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(5,)).astype(dtype)]
+    params = [Parameter(a.copy()) for a in starts]
+    tensors = [torch.tensor(a.copy(), requires_grad=True) for a in starts]
+    opt = ours().setup(Target(*params))
+    topt = theirs(torch, tensors)
+    for step in range(8):
+        for p, t in zip(params, tensors):
+            g = rng.normal(size=p.shape).astype(dtype) * (step + 1)
+            p.grad = Variable(g)
+            t.grad = torch.tensor(g.copy())
+        opt.update()
+        topt.step()
+        for p, t in zip(params, tensors):
+            assert p.data.dtype == dtype
+            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+# --------------------------------------------------------------------------------------
+# The optimizer's state: state_dict, save and load
+# --------------------------------------------------------------------------------------
+def mlp_problem(seed=0, sizes=(6, 3), dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(20, 4)).astype(dtype)
+    t = rng.integers(0, 3, size=20)
+    np.random.seed(seed)
+    model = MLP(sizes)
+    model(x)  # create the weights
+    return model, x, t
+
+
+def train_steps(model, opt, x, t, n):
+    for _ in range(n):
+        loss = F.softmax_cross_entropy(model(x), t)
+        model.cleargrads()
+        loss.backward()
+        opt.update()
+
+
+SAVABLE = {
+    'SGD': lambda: SGD(lr=0.1),
+    'MomentumSGD': lambda: MomentumSGD(lr=0.1, momentum=0.8),
+    'AdaGrad': lambda: AdaGrad(lr=0.1),
+    'AdaDelta': lambda: AdaDelta(rho=0.9),
+    'Adam': lambda: Adam(alpha=0.01),
+    'AdamW': lambda: AdamW(lr=0.01, weight_decay=0.1),
+    'RMSprop': lambda: RMSprop(lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize('name', list(SAVABLE))
+def test_save_and_load_continue_training_bit_for_bit(name, tmp_path):
+    model, x, t = mlp_problem()
+    opt = SAVABLE[name]().setup(model)
+    train_steps(model, opt, x, t, 3)
+    model.save_weights(tmp_path / 'w.npz')
+    opt.save(tmp_path / 'opt.npz')
+    train_steps(model, opt, x, t, 4)
+    # a new model and optimizer, made with other hyperparameters, as a new process would
+    other, _, _ = mlp_problem(seed=1)
+    other.load_weights(tmp_path / 'w.npz')
+    opt2 = SAVABLE[name]()
+    if hasattr(opt2, 'lr'):
+        opt2.lr = 0.5
+    opt2.setup(other)
+    opt2.load(tmp_path / 'opt.npz')
+    assert opt2.state_dict()['hyperparameters'] == opt.state_dict()['hyperparameters']
+    train_steps(other, opt2, x, t, 4)
+    for (path, p), (path2, q) in zip(model.named_params(), other.named_params()):
+        assert path == path2
+        np.testing.assert_array_equal(p.data, q.data)
+    assert getattr(opt2, 't', None) == getattr(opt, 't', None)
+
+
+def test_the_file_is_a_plain_npz_keyed_by_parameter_paths(tmp_path):
+    import json
+
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    opt.save(tmp_path / 'opt.npz')
+    with np.load(tmp_path / 'opt.npz', allow_pickle=False) as f:
+        names = set(f.files)
+        meta = json.loads(str(f['__optimizer__']))
+        m = f['l0/W/m']
+    assert names == {'__optimizer__'} | {
+        f'{path}/{s}' for path in ('l0/W', 'l0/b', 'l1/W', 'l1/b') for s in 'mv'
+    }
+    assert meta['optimizer'] == 'Adam' and meta['counters'] == {'t': 2}
+    assert meta['hyperparameters'] == {'alpha': 0.01, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-8}
+    np.testing.assert_array_equal(m, opt.state_of(model.l0.W)['m'])
+    assert m.dtype == np.float32
+
+
+def test_state_dict_is_a_copy_and_load_state_dict_round_trips():
+    model, x, t = mlp_problem()
+    opt = MomentumSGD(lr=0.1).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    assert state['optimizer'] == 'MomentumSGD' and state['counters'] == {}
+    assert state['hyperparameters'] == {'lr': 0.1, 'momentum': 0.9}
+    v = opt.state_of(model.l1.b)['v'].copy()
+    state['state']['l1/b']['v'][...] = 99.0  # changes the copy only
+    np.testing.assert_array_equal(opt.state_of(model.l1.b)['v'], v)
+    opt2 = MomentumSGD().setup(model)
+    opt2.load_state_dict(opt.state_dict())
+    for p in model.params():
+        np.testing.assert_array_equal(opt2.state_of(p)['v'], opt.state_of(p)['v'])
+        assert opt2.state_of(p)['v'] is not opt.state_of(p)['v']
+    assert opt2.lr == 0.1
+
+
+def test_loading_replaces_the_whole_state(tmp_path):
+    model, x, t = mlp_problem()
+    opt = Adam().setup(model)
+    opt.save(tmp_path / 'fresh.npz')  # before any step: no state, t = 0
+    train_steps(model, opt, x, t, 2)
+    opt.load(tmp_path / 'fresh.npz')
+    assert opt.t == 0 and all(opt.state_of(p) == {} for p in model.params())
+
+
+class TwoLayers(Model):
+    def __init__(self, dtype):
+        super().__init__()
+        self.l0 = L.Linear(6, dtype=dtype)
+        self.l1 = L.Linear(3, dtype=dtype)
+
+    def forward(self, x):
+        return self.l1(F.relu(self.l0(x)))
+
+
+def test_loading_casts_to_the_dtype_of_the_parameters(tmp_path):
+    x = np.ones((2, 4), dtype=np.float32)
+    t = np.array([0, 2])
+    model = TwoLayers(np.float32)
+    opt = AdaGrad().setup(model)
+    train_steps(model, opt, x, t, 1)
+    assert opt.state_of(model.l0.W)['h'].dtype == np.float32
+    opt.save(tmp_path / 'opt.npz')
+    other = TwoLayers(np.float64)
+    other(x.astype(np.float64))
+    opt2 = AdaGrad().setup(other)
+    opt2.load(tmp_path / 'opt.npz')
+    h = opt2.state_of(other.l0.W)['h']
+    assert h.dtype == np.float64
+    np.testing.assert_array_equal(h, opt.state_of(model.l0.W)['h'].astype(np.float64))
+
+
+def snapshot(opt, model):
+    return (
+        opt.state_dict()['hyperparameters'],
+        getattr(opt, 't', None),
+        [{k: v.copy() for k, v in opt.state_of(p).items()} for p in model.params()],
+    )
+
+
+def assert_same_snapshot(a, b):
+    assert a[0] == b[0] and a[1] == b[1]
+    for x, y in zip(a[2], b[2]):
+        assert x.keys() == y.keys()
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
+
+
+@pytest.mark.parametrize(
+    'make_other, message',
+    [
+        (
+            lambda: (mlp_problem(sizes=(7, 3))[0], Adam),
+            r"Adam\.load: the parameter 'l0/W' has shape \(4, 7\) but .*opt\.npz holds 'm' "
+            r'state of shape \(4, 6\)',
+        ),
+        (
+            lambda: (mlp_problem(sizes=(6,))[0], Adam),
+            r"Adam\.load: .*opt\.npz holds state for the parameter 'l1/W', which the target "
+            r"\(MLP\) does not have; it has 'l0/W', 'l0/b'",
+        ),
+        (
+            lambda: (mlp_problem()[0], AdamW),
+            r'AdamW\.load: .*opt\.npz holds the state of a Adam optimizer, not of a AdamW',
+        ),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(make_other, message, tmp_path):
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    opt.save(tmp_path / 'opt.npz')
+    other, kind = make_other()
+    opt2 = kind(lr=0.5).setup(other)
+    train_steps(other, opt2, x, t, 1)
+    before = snapshot(opt2, other)
+    with pytest.raises(ValueError, match=message):
+        opt2.load(tmp_path / 'opt.npz')
+    assert_same_snapshot(snapshot(opt2, other), before)
+
+
+def test_load_names_the_file_that_is_missing_or_unreadable(tmp_path):
+    opt = Adam().setup(MLP((3,)))
+    with pytest.raises(FileNotFoundError, match=r'Adam\.load: no such file: .*nothing\.npz'):
+        opt.load(tmp_path / 'nothing.npz')
+    (tmp_path / 'junk.npz').write_bytes(b'not an archive')
+    with pytest.raises(ValueError, match=r'Adam\.load: cannot read .*junk\.npz'):
+        opt.load(tmp_path / 'junk.npz')
+    model = MLP((3,))
+    model.save_weights(tmp_path / 'weights.npz')
+    with pytest.raises(ValueError, match=r'weights\.npz is not a file of dezero optimizer state'):
+        opt.load(tmp_path / 'weights.npz')
+
+
+def test_a_bad_hyperparameter_in_the_file_is_refused(tmp_path):
+    model, x, t = mlp_problem()
+    opt = SGD(lr=0.1).setup(model)
+    state = opt.state_dict()
+    state['hyperparameters']['lr'] = -1.0
+    with pytest.raises(ValueError, match=r'SGD\.load_state_dict: the state holds a bad value'):
+        opt.load_state_dict(state)
+    assert opt.lr == 0.1
+    state['hyperparameters'] = {'lr': 0.1, 'momentum': 0.9}
+    with pytest.raises(ValueError, match='has the hyperparameters lr, momentum; SGD has lr'):
+        opt.load_state_dict(state)
+
+
+def test_save_and_load_need_a_target_with_named_params(tmp_path):
+    with pytest.raises(RuntimeError, match=r'Adam\.save.*setup\(model\)'):
+        Adam().save(tmp_path / 'a.npz')
+    opt = Adam().setup(Target(param([1.0])))
+    with pytest.raises(TypeError, match=r'Adam\.save.*named_params\(\).*got Target'):
+        opt.save(tmp_path / 'a.npz')
+    assert not (tmp_path / 'a.npz').exists()
+
+
+def test_a_failed_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    model, x, t = mlp_problem()
+    opt = Adam().setup(model)
+    train_steps(model, opt, x, t, 1)
+    opt.save(tmp_path / 'opt.npz')
+    before = (tmp_path / 'opt.npz').read_bytes()
+    train_steps(model, opt, x, t, 1)
+
+    def failing_write(f, arrays):
+        f.write(b'PK\x03\x04 half an archive')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(dezero.optimizers, 'write_npz', failing_write)
+    with pytest.raises(OSError, match='disk full'):
+        opt.save(tmp_path / 'opt.npz')
+    assert (tmp_path / 'opt.npz').read_bytes() == before
+    assert os.listdir(tmp_path) == ['opt.npz']

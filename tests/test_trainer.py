@@ -14,7 +14,8 @@ from dezero.core import Config, Parameter, Variable
 from dezero.dataloaders import DataLoader
 from dezero.datasets import get_spiral
 from dezero.models import MLP, Model
-from dezero.optimizers import SGD
+from dezero.optimizers import SGD, Adam
+from dezero.schedules import CosineAnnealingLR, StepLR
 from dezero.trainer import BestWeights, EarlyStopping, Trainer, plot_history
 
 
@@ -435,6 +436,78 @@ def test_a_callback_stops_training_after_the_epoch():
 
 
 # --------------------------------------------------------------------------------------
+# Trainer: learning-rate schedules
+# --------------------------------------------------------------------------------------
+def test_schedules_step_once_per_epoch_and_the_history_has_the_lr():
+    # one batch with x = 1: each epoch moves w by -lr
+    model = Scale()
+    opt = SGD(0.1)
+    trainer = Trainer(model, opt, loss=mean_y, metrics={})
+    schedule = StepLR(opt, step_size=1, gamma=0.5)
+    history = trainer.fit(one_batch(), 3, progress=False, schedules=[schedule])
+    assert list(history) == ['loss', 'lr']
+    assert history['lr'] == [0.1, 0.05, 0.025]  # the rate each epoch trained with
+    assert float(model.w.data) == pytest.approx(1.0 - 0.175, rel=1e-14)
+    assert opt.lr == 0.0125 and schedule.last_epoch == 3
+    # a second fit goes on with the schedule where it was
+    history = trainer.fit(one_batch(), 1, progress=False, schedules=[schedule])
+    assert history['lr'] == [0.0125]
+
+
+def test_the_lr_is_in_the_logs_and_last_in_the_history(capsys):
+    events = []
+    opt = Adam(alpha=0.01)
+    trainer = Trainer(Scale(), opt, loss=mean_y, metrics={'max': max_y})
+    history = trainer.fit(
+        one_batch(),
+        2,
+        val_loader=one_batch(),
+        callbacks=[Recorder('A', events)],
+        schedules=[CosineAnnealingLR(opt, T_max=2)],
+    )
+    assert list(history) == ['loss', 'max', 'val_loss', 'val_max', 'lr']
+    assert history['lr'] == [0.01, pytest.approx(0.005)]
+    assert [e[3]['lr'] for e in events if e[1] == 'epoch'] == history['lr']
+    assert 'lr' not in capsys.readouterr().out  # the progress lines leave it out
+    assert opt.lr == 0.0  # annealed to eta_min = 0
+
+
+def test_the_callbacks_see_the_lr_of_the_epoch_and_the_schedules_step_after_them():
+    opt = SGD(0.1)
+    seen = []
+    spy = types.SimpleNamespace(
+        on_epoch_end=lambda trainer, epoch, logs: seen.append((logs['lr'], opt.lr))
+    )
+    Trainer(Scale(), opt, loss=mean_y, metrics={}).fit(
+        one_batch(), 2, progress=False, callbacks=[spy], schedules=[StepLR(opt, 1)]
+    )
+    assert seen == [(0.1, 0.1), (pytest.approx(0.01), pytest.approx(0.01))]
+
+
+def test_bad_schedules_are_refused_before_training():
+    model = Scale()
+    opt = SGD(0.1)
+    trainer = Trainer(model, opt, loss=mean_y, metrics={})
+    schedule = StepLR(opt, 2)
+    with pytest.raises(TypeError, match=r'StepLR is a learning-rate schedule, not a callback'):
+        trainer.fit(BATCHES, 1, progress=False, callbacks=[schedule])
+    with pytest.raises(TypeError, match=r'single StepLR; pass \[schedule\]'):
+        trainer.fit(BATCHES, 1, progress=False, schedules=schedule)
+    with pytest.raises(TypeError, match=r'must be learning-rate schedules .*got EarlyStopping'):
+        trainer.fit(BATCHES, 1, progress=False, schedules=[EarlyStopping()])
+    with pytest.raises(TypeError, match=r'schedules must be a list .*got int'):
+        trainer.fit(BATCHES, 1, progress=False, schedules=3)
+    with pytest.raises(ValueError, match=r'StepLR was made on another optimizer than the trainer'):
+        trainer.fit(BATCHES, 1, progress=False, schedules=[StepLR(SGD(0.1), 2)])
+    with pytest.raises(ValueError, match='the same StepLR is given twice'):
+        trainer.fit(BATCHES, 1, progress=False, schedules=[schedule, schedule])
+    lr_metric = Trainer(model, opt, loss=mean_y, metrics={'lr': max_y})
+    with pytest.raises(ValueError, match="rename the metric 'lr'"):
+        lr_metric.fit(BATCHES, 1, progress=False, schedules=[schedule])
+    assert float(model.w.data) == 1.0 and schedule.last_epoch == 0 and opt.lr == 0.1
+
+
+# --------------------------------------------------------------------------------------
 # EarlyStopping
 # --------------------------------------------------------------------------------------
 def test_early_stopping_waits_exactly_patience_epochs():
@@ -643,7 +716,7 @@ def test_a_failing_save_leaves_the_previous_best_intact(tmp_path, monkeypatch):
     path = tmp_path / 'best.npz'
     model = Scale()
     bw = BestWeights(path, monitor='score', mode='max')
-    original = layers._write_npz
+    original = layers.write_npz
     calls = []
 
     def failing_write(f, arrays):
@@ -653,7 +726,7 @@ def test_a_failing_save_leaves_the_previous_best_intact(tmp_path, monkeypatch):
         f.write(b'PK\x03\x04 half an archive')
         raise OSError('disk full')
 
-    monkeypatch.setattr(layers, '_write_npz', failing_write)
+    monkeypatch.setattr(layers, 'write_npz', failing_write)
     trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={'score': scripted([1, 2])})
     with pytest.raises(OSError, match='disk full'):
         trainer.fit(one_batch(), 2, progress=False, callbacks=[bw])
@@ -745,6 +818,13 @@ def test_plot_history_writes_a_png(tmp_path):
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     plot_history({'loss': [1.0]}, tmp_path / 'one.svg')  # format from the extension
     assert b'<svg' in (tmp_path / 'one.svg').read_bytes()
+
+
+def test_plot_history_draws_the_learning_rate_in_a_panel_of_its_own(tmp_path):
+    pytest.importorskip('matplotlib')
+    plot_history({**HISTORY, 'lr': [0.1, 0.05, 0.025]}, tmp_path / 'h.svg')
+    svg = (tmp_path / 'h.svg').read_text()
+    assert 'learning rate' in svg  # the panel's title
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,158 @@
+"""Files of named arrays: how weights, optimizer state and checkpoints are written and
+read back.
+
+Every such file is an ``.npz`` archive of plain arrays (never pickled objects); the
+settings that are not arrays travel as one JSON text in a 0-d string array.  Reading
+checks everything against the model before anything is assigned, so a file that does
+not fit raises an error naming the file and leaves the model as it was.  Writing goes
+through :mod:`dezero.atomic`, so a file appears whole or not at all.
+"""
+
+import json
+import zipfile
+import zlib
+
+import numpy as np
+
+from dezero import cuda
+
+
+def write_npz(f, arrays):
+    """Write ``arrays`` (name -> array) to the open binary file ``f`` as an ``.npz``
+    archive, the format of ``np.savez`` (done by hand so that any name is a valid key,
+    even ``file``)."""
+    with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(name + '.npy', mode='w', force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
+
+
+def read_npz(path, owner):
+    """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
+
+    A missing file raises FileNotFoundError, a folder IsADirectoryError, and a file
+    that is not an ``.npz`` archive of plain arrays ValueError; the messages start
+    with ``owner`` and name ``path``."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{owner}: no such file: {path}') from None
+    except IsADirectoryError:
+        raise IsADirectoryError(
+            f'{owner}: {path} is a folder; give the path of an .npz file'
+        ) from None
+    except (ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(
+            f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})'
+        ) from None
+    if isinstance(loaded, np.ndarray):
+        raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
+    try:
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ValueError(
+            f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})'
+        ) from None
+
+
+def named_params(model, owner):
+    """``model.named_params()`` as a list of (path, Parameter), refusing a model that
+    has no named_params() and two parameters with one path (dict keys 1 and '1' side
+    by side, say), since a file keys the arrays by path."""
+    named = getattr(model, 'named_params', None)
+    if not callable(named):
+        raise TypeError(
+            f'{owner}: the arrays are keyed by parameter paths, so the model must have '
+            f'named_params() (a Layer or Model); got {type(model).__name__}'
+        )
+    pairs, seen = [], set()
+    for path, param in named():
+        if path in seen:
+            raise ValueError(
+                f'{owner}: two parameters have the path {path!r}; rename the attribute '
+                f'or dict key that repeats it'
+            )
+        seen.add(path)
+        pairs.append((path, param))
+    return pairs
+
+
+def planned_weights(model, stored, owner, path):
+    """``[(param, array)]``: what each parameter of ``model`` is to receive from
+    ``stored`` (parameter path -> array, read from the file ``path``), checked before
+    anything changes.
+
+    A parameter the file lacks, an array the model has no parameter for, a shape that
+    differs or an array that is not of real numbers raises ValueError.  Initialised
+    parameters get copies cast to their dtype; a parameter with no data yet (a lazy
+    layer never called) takes a copy of the file's array, and one the file lacks stays
+    without data."""
+    stored = dict(stored)
+    planned = []
+    for name, param in named_params(model, owner):
+        array = stored.pop(name, None)
+        if array is None:
+            if param.data is None:
+                continue
+            raise ValueError(
+                f'{owner}: {path} has no entry for the parameter {name!r} (shape '
+                f'{param.data.shape}); it was saved for another model'
+            )
+        if array.dtype.kind not in 'biuf':
+            raise ValueError(
+                f'{owner}: the entry for the parameter {name!r} in {path} has dtype '
+                f'{array.dtype}; expected real numbers'
+            )
+        if param.data is None:
+            planned.append((param, array.copy()))
+            continue
+        if array.shape != param.data.shape:
+            raise ValueError(
+                f'{owner}: the parameter {name!r} has shape {param.data.shape} but {path} '
+                f'holds shape {array.shape} for it; it was saved for another model'
+            )
+        planned.append((param, array.astype(param.data.dtype)))
+    if stored:
+        raise ValueError(
+            f'{owner}: {path} has entries for which the model has no parameter: '
+            f'{", ".join(repr(k) for k in stored)}; it was saved for another model'
+        )
+    return planned
+
+
+def assign_weights(planned, new_on_gpu=False):
+    """Give each parameter of ``planned`` (from :func:`planned_weights`) its array, on
+    the device the parameter is on; a parameter with no data yet goes to the GPU with
+    ``new_on_gpu`` and stays on the CPU otherwise."""
+    for param, array in planned:
+        on_gpu = new_on_gpu if param.data is None else cuda.is_gpu_array(param.data)
+        param.data = cuda.as_cupy(array) if on_gpu else array
+
+
+def json_array(value):
+    """``value`` (dicts, lists, numbers, strings) as JSON text in a 0-d string array."""
+    return np.array(json.dumps(value))
+
+
+def read_json(arrays, key, expected, owner, source):
+    """Take the JSON text ``arrays[key]`` out of ``arrays`` and return it decoded,
+    after checking that its ``format`` and ``version`` are those of ``expected`` (a
+    dict of the two), which are left out of the result."""
+    array = arrays.pop(key, None)
+    if array is None or array.dtype.kind != 'U' or array.shape != ():
+        raise ValueError(
+            f'{owner}: {source} is not a file of {expected["format"]} (it has no {key!r} entry)'
+        )
+    try:
+        value = json.loads(str(array))
+    except ValueError as e:
+        raise ValueError(f'{owner}: cannot read the {key!r} entry of {source} ({e})') from None
+    if not isinstance(value, dict) or value.get('format') != expected['format']:
+        raise ValueError(f'{owner}: {source} is not a file of {expected["format"]}')
+    if value.get('version') != expected['version']:
+        raise ValueError(
+            f'{owner}: {source} is version {value.get("version")!r} of '
+            f'{expected["format"]}; this dezero reads version {expected["version"]}'
+        )
+    return {k: v for k, v in value.items() if k not in expected}

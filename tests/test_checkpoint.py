@@ -1,0 +1,433 @@
+"""Checkpoint: resumable training, across processes and within one; what the file holds;
+checkpoints that do not fit."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+import dezero.trainer
+from dezero import DataLoader
+from dezero.models import MLP
+from dezero.optimizers import SGD, Adam
+from dezero.schedules import StepLR
+from dezero.trainer import Checkpoint, EarlyStopping, Trainer
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# A small training run that uses every kind of state a checkpoint keeps: weights created
+# lazily from np.random, dropout and shuffling drawing from np.random, a validation
+# loader with its own generator, AdamW's moments and step count, two schedules on one
+# optimizer, EarlyStopping and BestWeights.  Run as a script it can kill itself (SIGKILL,
+# no clean-up) at the first batch of an epoch, and saves what it ends with.
+SCRIPT = """
+import json, os, signal, sys
+
+import numpy as np
+
+import dezero.functions as F
+import dezero.layers as L
+from dezero import DataLoader, Model
+from dezero.optimizers import AdamW
+from dezero.schedules import LinearLR, StepLR
+from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
+
+
+class Net(Model):
+    def __init__(self, hidden):
+        super().__init__()
+        self.l1 = L.Linear(hidden)
+        self.l2 = L.Linear(2)
+
+    def forward(self, x):
+        return self.l2(F.dropout(F.relu(self.l1(x)), 0.2))
+
+
+def run(folder, name, epochs, die_in_epoch=0, hidden=16):
+    np.random.seed(0)
+    x = np.random.randn(90, 2).astype(np.float32)
+    t = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+
+    def loss(y, t):
+        if trainer.epoch == die_in_epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return F.softmax_cross_entropy(y, t)
+
+    opt = AdamW(lr=0.05)
+    trainer = Trainer(Net(hidden), opt, loss=loss, metrics={'acc': F.accuracy})
+    callbacks = [
+        Checkpoint(os.path.join(folder, name + '.ckpt.npz')),
+        EarlyStopping(patience=10),
+        BestWeights(os.path.join(folder, name + '.best.npz'), restore=False),
+    ]
+    history = trainer.fit(
+        DataLoader((x, t), 16),
+        epochs,
+        val_loader=DataLoader((x[:30], t[:30]), 8, seed=3),
+        progress=False,
+        callbacks=callbacks,
+        schedules=[LinearLR(opt, 0.5, 1.0, 2), StepLR(opt, 2, 0.5)],
+    )
+    return trainer, history
+
+
+if __name__ == '__main__':
+    folder, name, epochs, die = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    trainer, history = run(folder, name, epochs, die)
+    trainer.model.save_weights(os.path.join(folder, name + '.weights.npz'))
+    trainer.optimizer.save(os.path.join(folder, name + '.optimizer.npz'))
+    with open(os.path.join(folder, name + '.history.json'), 'w') as f:
+        json.dump(history, f)
+"""
+
+
+def script(tmp_path):
+    path = tmp_path / 'train.py'
+    path.write_text(SCRIPT)
+    return path
+
+
+def launch(tmp_path, name, epochs, die_in_epoch=0):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [
+            sys.executable,
+            str(script(tmp_path)),
+            str(tmp_path),
+            name,
+            str(epochs),
+            str(die_in_epoch),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def finished(tmp_path, name, epochs, die_in_epoch=0):
+    result = launch(tmp_path, name, epochs, die_in_epoch)
+    assert result.returncode == 0, result.stderr
+
+
+def results(folder, name):
+    """The weights, the optimizer's state file and the history a run ended with."""
+    arrays = {}
+    for part in ('weights', 'optimizer', 'best'):
+        with np.load(folder / f'{name}.{part}.npz', allow_pickle=False) as f:
+            arrays.update({f'{part}:{k}': f[k] for k in f.files})
+    return arrays, json.loads((folder / f'{name}.history.json').read_text())
+
+
+def assert_same_results(a, b):
+    arrays_a, history_a = a
+    arrays_b, history_b = b
+    assert sorted(arrays_a) == sorted(arrays_b)
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+    assert history_a == history_b
+
+
+def checkpoint_meta(path):
+    with np.load(path, allow_pickle=False) as f:
+        return json.loads(str(f['__checkpoint__']))
+
+
+def in_process():
+    """The functions of SCRIPT, to run in this process."""
+    namespace = {'__name__': 'checkpoint_script'}
+    exec(compile(SCRIPT, 'train.py', 'exec'), namespace)
+    return namespace
+
+
+# --------------------------------------------------------------------------------------
+# Resuming in a new process gives exactly the uninterrupted run
+# --------------------------------------------------------------------------------------
+@pytest.mark.skipif(not hasattr(signal, 'SIGKILL'), reason='needs SIGKILL')
+def test_a_run_killed_in_epoch_3_resumes_in_a_new_process_bit_for_bit(tmp_path):
+    finished(tmp_path, 'whole', 5)
+    killed = launch(tmp_path, 'cut', 5, die_in_epoch=3)
+    assert killed.returncode == -signal.SIGKILL
+    assert checkpoint_meta(tmp_path / 'cut.ckpt.npz')['epoch'] == 2
+    assert not (tmp_path / 'cut.weights.npz').exists()
+    finished(tmp_path, 'cut', 5)  # a new process, resuming at epoch 3
+    assert_same_results(results(tmp_path, 'cut'), results(tmp_path, 'whole'))
+    history = results(tmp_path, 'whole')[1]
+    assert len(history['loss']) == 5
+    assert history['lr'] == pytest.approx([0.025, 0.0375, 0.025, 0.025, 0.0125])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.')) == []
+
+
+def test_a_run_that_exits_after_epoch_2_resumes_in_a_new_process_bit_for_bit(tmp_path):
+    finished(tmp_path, 'whole', 4)
+    finished(tmp_path, 'cut', 2)
+    assert checkpoint_meta(tmp_path / 'cut.ckpt.npz')['epoch'] == 2
+    partial = results(tmp_path, 'cut')[1]
+    assert len(partial['loss']) == 2
+    finished(tmp_path, 'cut', 4)
+    assert_same_results(results(tmp_path, 'cut'), results(tmp_path, 'whole'))
+    assert results(tmp_path, 'cut')[1]['loss'][:2] == partial['loss']
+
+
+# --------------------------------------------------------------------------------------
+# Resuming within one process
+# --------------------------------------------------------------------------------------
+def params_of(trainer):
+    return {path: p.data.copy() for path, p in trainer.model.named_params()}
+
+
+def test_resuming_restores_the_random_state_and_the_loaders(tmp_path):
+    run = in_process()['run']
+    whole, whole_history = run(str(tmp_path), 'whole', 4)
+    run(str(tmp_path), 'cut', 2)
+    np.random.seed(12345)  # whatever happened meanwhile to the global generator
+    resumed, history = run(str(tmp_path), 'cut', 4)
+    assert history == whole_history
+    for (path, a), b in zip(params_of(whole).items(), params_of(resumed).values()):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    assert resumed.optimizer.t == whole.optimizer.t
+    assert resumed.optimizer.lr == whole.optimizer.lr
+    assert resumed._run is None  # the trainer keeps nothing of the fit once it is over
+
+
+def test_the_file_holds_plain_arrays_and_json(tmp_path):
+    run = in_process()['run']
+    trainer, history = run(str(tmp_path), 'one', 2)
+    with np.load(tmp_path / 'one.ckpt.npz', allow_pickle=False) as f:
+        files = set(f.files)
+        np.testing.assert_array_equal(f['model/l1/W'], trainer.model.l1.W.data)
+        state = trainer.optimizer.state_of(trainer.model.l2.b)
+        np.testing.assert_array_equal(f['optimizer/l2/b/v'], state['v'])
+        index = f['loaders/train/index']
+    assert {'model/l1/W', 'model/l2/b', 'optimizer/l1/W/m', 'random/keys'} <= files
+    assert {'loaders/train/index', 'loaders/val/index', '__checkpoint__'} <= files
+    assert sorted(index) == list(range(90))  # the order of the next epoch
+    meta = checkpoint_meta(tmp_path / 'one.ckpt.npz')
+    assert meta['epoch'] == 2 and meta['stopped'] is False
+    assert meta['history'] == history
+    assert meta['optimizer']['optimizer'] == 'AdamW' and meta['optimizer']['counters'] == {'t': 12}
+    assert [s['schedule'] for s in meta['schedules']] == ['LinearLR', 'StepLR']
+    assert [c[0] for c in meta['callbacks']] == ['EarlyStopping', 'BestWeights']
+    assert meta['loaders']['train']['generator'] is None
+    assert meta['loaders']['val']['generator']['bit_generator'] == 'PCG64'
+
+
+def scale_trainer(lr=0.1):
+    model = MLP((3,))
+    return Trainer(model, SGD(lr), loss=F.mean_squared_error, metrics={})
+
+
+def batches(n=1):
+    x = np.arange(6, dtype=np.float64).reshape(2, 3)
+    return [(x, np.zeros((2, 3)))] * n
+
+
+def test_a_finished_run_resumes_to_its_end_without_training(tmp_path):
+    np.random.seed(0)
+    trainer = scale_trainer()
+    ckpt = Checkpoint(tmp_path / 'c.npz')
+    history = trainer.fit(batches(), 3, progress=False, callbacks=[ckpt])
+    assert ckpt.resumed_epoch is None
+    weights = params_of(trainer)
+    again = trainer.fit(batches(), 3, progress=False, callbacks=[ckpt])
+    assert again == history and ckpt.resumed_epoch == 3 and trainer.epoch == 3
+    for path, w in params_of(trainer).items():
+        np.testing.assert_array_equal(w, weights[path])
+
+
+def test_a_run_stopped_by_a_callback_stays_stopped(tmp_path):
+    np.random.seed(0)
+    trainer = scale_trainer(0.01)
+    stop = EarlyStopping('loss', patience=1, mode='max')  # the loss falls: stops at epoch 2
+    history = trainer.fit(
+        batches(), 6, progress=False, callbacks=[stop, Checkpoint(tmp_path / 'c.npz')]
+    )
+    assert history['loss'][1] < history['loss'][0]
+    assert len(history['loss']) == 2 and stop.stopped_epoch == 2
+    stop2 = EarlyStopping('loss', patience=1, mode='max')
+    again = scale_trainer(0.01).fit(
+        batches(), 6, progress=False, callbacks=[stop2, Checkpoint(tmp_path / 'c.npz')]
+    )
+    assert again == history
+    assert (stop2.stopped_epoch, stop2.best_epoch, stop2.wait) == (2, 1, 1)
+
+
+def test_the_progress_bar_resumes_at_the_saved_epoch(tmp_path, capsys, monkeypatch):
+    import dezero.progress
+
+    monkeypatch.setattr(dezero.progress, '_tqdm', lambda: None)
+    np.random.seed(0)
+    scale_trainer().fit(batches(), 2, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')])
+    scale_trainer().fit(batches(), 4, progress=True, callbacks=[Checkpoint(tmp_path / 'c.npz')])
+    lines = capsys.readouterr().out.split('\n')
+    assert [line.split('  ')[0] for line in lines if line] == ['epoch 3/4', 'epoch 4/4']
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoints that do not fit
+# --------------------------------------------------------------------------------------
+def everything(trainer):
+    """What a refused resume must leave as it was."""
+    opt = trainer.optimizer
+    return (
+        params_of(trainer),
+        {k: {n: a.copy() for n, a in v.items()} for k, v in opt.state_dict()['state'].items()},
+        opt.lr,
+        getattr(opt, 't', None),
+        trainer.epoch,
+        np.random.get_state()[1].copy(),
+    )
+
+
+def assert_unchanged(before, after):
+    for x, y in zip(before[0].values(), after[0].values()):
+        np.testing.assert_array_equal(x, y)
+    assert before[1].keys() == after[1].keys()
+    for path in before[1]:
+        for name in before[1][path]:
+            np.testing.assert_array_equal(before[1][path][name], after[1][path][name])
+    assert before[2:5] == after[2:5]
+    np.testing.assert_array_equal(before[5], after[5])
+
+
+def adam_trainer(sizes=(5, 3)):
+    model = MLP(sizes)
+    return Trainer(model, Adam(alpha=0.01))
+
+
+def spiral_like():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2)).astype(np.float32)
+    return x, rng.integers(0, 3, size=40)
+
+
+def saved_checkpoint(tmp_path, epochs=2):
+    np.random.seed(0)
+    x, t = spiral_like()
+    trainer = adam_trainer()
+    schedule = StepLR(trainer.optimizer, 1, 0.5)
+    trainer.fit(
+        DataLoader((x, t), 10),
+        epochs,
+        progress=False,
+        callbacks=[Checkpoint(tmp_path / 'c.npz')],
+        schedules=[schedule],
+    )
+    return tmp_path / 'c.npz'
+
+
+def started_trainer(sizes=(5, 3)):
+    """A trainer with weights and optimizer state of its own, as a refused resume finds
+    it."""
+    np.random.seed(1)
+    x, t = spiral_like()
+    trainer = adam_trainer(sizes)
+    trainer.fit(DataLoader((x, t), 10), 1, progress=False)
+    return trainer
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (
+            {'sizes': (6, 3)},
+            r"Checkpoint: the parameter 'l0/W' has shape \(2, 6\) but .*c\.npz holds shape "
+            r'\(2, 5\) for it; it was saved for another model',
+        ),
+        (
+            {'sizes': (5,)},
+            r"Checkpoint: .*c\.npz has entries for which the model has no parameter: 'l1/W'",
+        ),
+        (
+            {'sizes': (5, 3, 3)},
+            r"Checkpoint: .*c\.npz has no entry for the parameter 'l2/W'",
+        ),
+        ({'epochs': 1}, r'Checkpoint: .*c\.npz was saved after epoch 2, past the 1 epochs'),
+        ({'schedules': 0}, r'Checkpoint: .*c\.npz has a history of loss, acc, lr; this fit'),
+        ({'metrics': {}}, r'Checkpoint: .*c\.npz has a history of loss, acc, lr; this fit'),
+        ({'loader': 12}, r'Checkpoint: .*c\.npz was saved with a train loader of 40 samples'),
+        ({'loader': 'list'}, r'Checkpoint: .*c\.npz was saved with a DataLoader as the train'),
+        ({'loader': 'seeded'}, r'Checkpoint: .*c\.npz was saved with a train loader that draws'),
+        ({'callbacks': True}, r'Checkpoint: .*c\.npz holds the state of the callbacks \[\]'),
+        ({'optimizer': SGD}, r'Checkpoint: .*c\.npz holds the state of a Adam optimizer, not'),
+        ({'gamma': 0.1}, r'Checkpoint: .*c\.npz was saved by a StepLR with step_size=1, gamma=0.5'),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_is_refused_and_changes_nothing(tmp_path, change, message):
+    path = saved_checkpoint(tmp_path)
+    saved = path.read_bytes()
+    trainer = started_trainer(change.get('sizes', (5, 3)))
+    if 'optimizer' in change:
+        trainer = Trainer(trainer.model, change['optimizer'](0.1))
+    x, t = spiral_like()
+    loader = {
+        None: DataLoader((x, t), 10),
+        12: DataLoader((x[:12], t[:12]), 10),
+        'list': [(x, t)],
+        'seeded': DataLoader((x, t), 10, seed=0),
+    }[change.get('loader')]
+    schedules = [StepLR(trainer.optimizer, 1, change.get('gamma', 0.5))]
+    schedules = schedules[: change.get('schedules', 1)]
+    callbacks = [EarlyStopping('loss')] if change.get('callbacks') else []
+    fitter = Trainer(trainer.model, trainer.optimizer, metrics=change.get('metrics'))
+    before = everything(trainer)
+    with pytest.raises(ValueError, match=message):
+        fitter.fit(
+            loader,
+            change.get('epochs', 4),
+            progress=False,
+            callbacks=[*callbacks, Checkpoint(path)],
+            schedules=schedules,
+        )
+    assert_unchanged(before, everything(trainer))
+    assert path.read_bytes() == saved
+
+
+def test_an_unreadable_checkpoint_is_refused_by_name(tmp_path):
+    (tmp_path / 'c.npz').write_bytes(b'garbage')
+    trainer = started_trainer()
+    before = everything(trainer)
+    x, t = spiral_like()
+    with pytest.raises(ValueError, match=r'Checkpoint: cannot read .*c\.npz as an \.npz'):
+        trainer.fit([(x, t)], 2, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')])
+    trainer.model.save_weights(tmp_path / 'w.npz')
+    with pytest.raises(ValueError, match=r'w\.npz is not a file of dezero training checkpoint'):
+        trainer.fit([(x, t)], 2, progress=False, callbacks=[Checkpoint(tmp_path / 'w.npz')])
+    assert_unchanged(before, everything(trainer))
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    np.random.seed(0)
+    trainer = scale_trainer()
+    calls = []
+    original = dezero.trainer.write_npz
+
+    def failing_write(f, arrays):
+        calls.append(1)
+        if len(calls) == 1:
+            return original(f, arrays)
+        f.write(b'PK\x03\x04 half an archive')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(dezero.trainer, 'write_npz', failing_write)
+    with pytest.raises(OSError, match='disk full'):
+        trainer.fit(batches(), 3, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')])
+    assert checkpoint_meta(tmp_path / 'c.npz')['epoch'] == 1
+    assert os.listdir(tmp_path) == ['c.npz']
+
+
+def test_checkpoint_arguments():
+    with pytest.raises(TypeError, match='Checkpoint: path must be a file path, got int'):
+        Checkpoint(3)
+    trainer = scale_trainer()
+    with pytest.raises(FileNotFoundError, match='Checkpoint: the folder .*nowhere'):
+        trainer.fit(batches(), 1, progress=False, callbacks=[Checkpoint('/nowhere/c.npz')])
+    with pytest.raises(ValueError, match='got 2 Checkpoint callbacks; give one'):
+        trainer.fit(batches(), 1, progress=False, callbacks=[Checkpoint('a'), Checkpoint('b')])

@@ -1,0 +1,287 @@
+"""Learning-rate schedules: hand-computed values, PyTorch's lr_scheduler, state, misuse."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from dezero import Parameter, Variable
+from dezero.models import MLP
+from dezero.optimizers import SGD, AdaDelta, Adam, AdamW, MomentumSGD, RMSprop
+from dezero.schedules import CosineAnnealingLR, LinearLR, LRSchedule, StepLR
+
+
+def sgd(lr=0.1):
+    return SGD(lr=lr).setup(MLP((3,)))
+
+
+def lrs_of(optimizer, schedules, steps):
+    """The learning rate when made, then after each of ``steps`` rounds of steps."""
+    values = [optimizer.lr]
+    for _ in range(steps):
+        for schedule in schedules:
+            schedule.step()
+        values.append(optimizer.lr)
+    return values
+
+
+# --------------------------------------------------------------------------------------
+# Hand-computed values
+# --------------------------------------------------------------------------------------
+def test_step_lr_by_hand():
+    opt = sgd(1.0)
+    schedule = StepLR(opt, step_size=3, gamma=0.5)
+    assert lrs_of(opt, [schedule], 7) == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+    assert schedule.get_last_lr() == 0.25 and schedule.last_epoch == 7
+
+
+def test_cosine_annealing_by_hand():
+    opt = sgd(1.0)
+    schedule = CosineAnnealingLR(opt, T_max=4, eta_min=0.2)
+    got = lrs_of(opt, [schedule], 9)
+    # eta_min + (1 - eta_min) (1 + cos(pi k / 4)) / 2; back up after k = 4 (period 8)
+    c = math.sqrt(0.5)
+    half = [1.0, 0.2 + 0.4 * (1 + c), 0.6, 0.2 + 0.4 * (1 - c), 0.2]
+    expected = half + half[-2::-1] + [half[1]]
+    assert got == pytest.approx(expected, rel=1e-13, abs=1e-15)
+    assert got[4] == 0.2  # exactly eta_min at T_max
+
+
+def test_cosine_annealing_reaches_zero_by_default():
+    opt = sgd(0.5)
+    schedule = CosineAnnealingLR(opt, T_max=2)
+    assert lrs_of(opt, [schedule], 3) == pytest.approx([0.5, 0.25, 0.0, 0.25], abs=1e-15)
+    assert schedule.get_last_lr() == pytest.approx(0.25)
+
+
+def test_linear_lr_by_hand():
+    opt = sgd(0.9)
+    schedule = LinearLR(opt, start_factor=1 / 3, end_factor=1.0, total_iters=4)
+    # 0.9 * (1/3 + (2/3) min(k, 4) / 4)
+    expected = [0.3, 0.45, 0.6, 0.75, 0.9, 0.9, 0.9]
+    assert lrs_of(opt, [schedule], 6) == pytest.approx(expected, rel=1e-14)
+
+
+def test_linear_lr_can_decay_to_zero():
+    opt = sgd(1.0)
+    schedule = LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=2)
+    assert lrs_of(opt, [schedule], 3) == pytest.approx([1.0, 0.5, 0.0, 0.0], abs=1e-16)
+
+
+def test_adam_schedules_its_alpha():
+    opt = Adam(alpha=0.01).setup(MLP((3,)))
+    StepLR(opt, step_size=1, gamma=0.5).step()
+    assert opt.alpha == opt.lr == 0.005
+
+
+def test_rmsprop_schedules_lr_not_its_alpha():
+    opt = RMSprop(lr=0.01, alpha=0.9).setup(MLP((3,)))
+    StepLR(opt, step_size=1, gamma=0.5).step()
+    assert (opt.lr, opt.alpha) == (0.005, 0.9)
+
+
+def test_the_scheduled_learning_rate_drives_the_steps():
+    p = Parameter(np.array([0.0]))
+    opt = SGD(lr=1.0).setup(type('T', (), {'params': lambda self: iter([p])})())
+    schedule = StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):  # one update per iteration, each followed by a step of the schedule
+        p.grad = Variable(np.array([1.0]))
+        opt.update()
+        schedule.step()
+    assert p.data[0] == -(1.0 + 0.5 + 0.25)
+
+
+def test_schedules_on_one_optimizer_combine():
+    opt = sgd(1.0)
+    warmup = LinearLR(opt, start_factor=0.5, end_factor=1.0, total_iters=2)
+    decay = StepLR(opt, step_size=2, gamma=0.1)
+    # warm-up factors 0.5, 0.75, 1 then 1; decay 1, 1, 0.1, 0.1, 0.01
+    got = lrs_of(opt, [warmup, decay], 4)
+    assert got == pytest.approx([0.5, 0.75, 0.1, 0.1, 0.01], rel=1e-14)
+    assert decay.base_lr == warmup.base_lr == opt.initial_lr == 1.0
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch's lr_scheduler
+# --------------------------------------------------------------------------------------
+CASES = {
+    'StepLR': (lambda o: StepLR(o, 3), lambda S, o: S.StepLR(o, 3)),
+    'StepLR-gamma': (lambda o: StepLR(o, 2, gamma=0.7), lambda S, o: S.StepLR(o, 2, gamma=0.7)),
+    'Cosine': (lambda o: CosineAnnealingLR(o, 5), lambda S, o: S.CosineAnnealingLR(o, 5)),
+    'Cosine-eta_min': (
+        lambda o: CosineAnnealingLR(o, 4, eta_min=0.01),
+        lambda S, o: S.CosineAnnealingLR(o, 4, eta_min=0.01),
+    ),
+    'LinearLR': (lambda o: LinearLR(o), lambda S, o: S.LinearLR(o)),
+    'LinearLR-down': (
+        lambda o: LinearLR(o, 1.0, 0.1, 7),
+        lambda S, o: S.LinearLR(o, 1.0, 0.1, 7),
+    ),
+}
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+@pytest.mark.parametrize('case', list(CASES))
+def test_schedules_follow_torch_lr_scheduler(case):
+    torch = pytest.importorskip('torch')
+    ours, theirs = CASES[case]
+    opt = sgd(0.1)
+    schedule = ours(opt)
+    topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    tschedule = theirs(torch.optim.lr_scheduler, topt)
+    for _ in range(14):
+        assert opt.lr == pytest.approx(topt.param_groups[0]['lr'], rel=1e-13, abs=1e-16)
+        assert schedule.get_last_lr() == pytest.approx(tschedule.get_last_lr()[0], rel=1e-13)
+        topt.step()
+        schedule.step()
+        tschedule.step()
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+def test_combined_schedules_follow_torch():
+    torch = pytest.importorskip('torch')
+    S = torch.optim.lr_scheduler
+    opt = Adam(alpha=0.01).setup(MLP((3,)))
+    ours = [LinearLR(opt, 0.1, 1.0, 3), CosineAnnealingLR(opt, 8)]
+    topt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.01)
+    theirs = [S.LinearLR(topt, 0.1, 1.0, 3), S.CosineAnnealingLR(topt, 8)]
+    for _ in range(12):
+        assert opt.lr == pytest.approx(topt.param_groups[0]['lr'], rel=1e-13, abs=1e-16)
+        topt.step()
+        for s in ours + theirs:
+            s.step()
+
+
+# --------------------------------------------------------------------------------------
+# State
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda o: StepLR(o, 2, 0.5),
+        lambda o: CosineAnnealingLR(o, 5, 0.001),
+        lambda o: LinearLR(o, 0.2, 0.9, 4),
+    ],
+    ids=['StepLR', 'CosineAnnealingLR', 'LinearLR'],
+)
+def test_save_and_load_resume_the_same_learning_rates(make, tmp_path):
+    opt = sgd(0.1)
+    schedule = make(opt)
+    lrs_of(opt, [schedule], 3)
+    schedule.save(tmp_path / 'schedule.json')
+    later = lrs_of(opt, [schedule], 6)
+    # a new optimizer and schedule, as a new process makes them
+    opt2 = sgd(0.1)
+    schedule2 = make(opt2)
+    schedule2.load(tmp_path / 'schedule.json')
+    assert schedule2.last_epoch == 3 and opt2.lr == later[0]
+    assert lrs_of(opt2, [schedule2], 6) == later  # exactly
+    state = json.loads((tmp_path / 'schedule.json').read_text())
+    assert state['schedule'] == type(schedule).__name__ and state['last_epoch'] == 3
+
+
+def test_state_dict_round_trip():
+    opt = sgd(0.1)
+    schedule = StepLR(opt, 1, 0.5)
+    schedule.step()
+    state = schedule.state_dict()
+    assert state == {
+        'schedule': 'StepLR',
+        'settings': {'step_size': 1, 'gamma': 0.5},
+        'last_epoch': 1,
+        'base_lr': 0.1,
+        'last_lr': 0.05,
+    }
+    schedule.step()
+    schedule.load_state_dict(state)
+    assert (schedule.last_epoch, opt.lr, schedule.get_last_lr()) == (1, 0.05, 0.05)
+
+
+def test_a_state_of_another_schedule_is_refused_and_changes_nothing(tmp_path):
+    opt = sgd(0.1)
+    StepLR(opt, 2, 0.5).save(tmp_path / 'step.json')
+    schedule = StepLR(opt, 3, 0.5)
+    schedule.step()
+    with pytest.raises(ValueError, match=r'StepLR\.load: .*step\.json was saved by a StepLR '):
+        schedule.load(tmp_path / 'step.json')
+    cosine = CosineAnnealingLR(opt, 3)
+    with pytest.raises(
+        ValueError, match=r'CosineAnnealingLR\.load: .*step\.json holds the state of a StepLR'
+    ):
+        cosine.load(tmp_path / 'step.json')
+    assert (schedule.last_epoch, cosine.last_epoch, opt.lr) == (1, 0, 0.1)
+    with pytest.raises(FileNotFoundError, match=r'StepLR\.load: no such file: .*none\.json'):
+        schedule.load(tmp_path / 'none.json')
+    (tmp_path / 'bad.json').write_text('{')
+    with pytest.raises(ValueError, match=r'StepLR\.load: cannot read .*bad\.json as JSON'):
+        schedule.load(tmp_path / 'bad.json')
+
+
+def test_save_is_atomic(tmp_path, monkeypatch):
+    opt = sgd(0.1)
+    schedule = StepLR(opt, 2)
+    schedule.save(tmp_path / 's.json')
+    before = (tmp_path / 's.json').read_text()
+    schedule.step()
+    monkeypatch.setattr(json, 'dumps', lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        schedule.save(tmp_path / 's.json')
+    assert (tmp_path / 's.json').read_text() == before
+    assert os.listdir(tmp_path) == ['s.json']
+
+
+def test_an_annealed_lr_of_zero_is_saved_and_loaded_with_the_optimizer(tmp_path):
+    opt = AdamW(lr=0.1).setup(MLP((3,)))
+    schedule = CosineAnnealingLR(opt, 1)
+    schedule.step()
+    assert opt.lr == 0.0
+    opt.save(tmp_path / 'opt.npz')
+    opt2 = AdamW(lr=0.1).setup(MLP((3,)))
+    opt2.load(tmp_path / 'opt.npz')
+    assert opt2.lr == 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Misuse
+# --------------------------------------------------------------------------------------
+def test_adadelta_has_no_learning_rate_to_schedule():
+    with pytest.raises(TypeError, match='StepLR: AdaDelta has no learning rate'):
+        StepLR(AdaDelta(), 2)
+
+
+def test_a_schedule_needs_an_optimizer():
+    with pytest.raises(TypeError, match='LinearLR: expected a dezero optimizer.*got dict'):
+        LinearLR({'lr': 0.1})
+
+
+@pytest.mark.parametrize(
+    'make_bad, message',
+    [
+        (lambda o: StepLR(o, 0), 'StepLR: step_size must be a positive int, got 0'),
+        (lambda o: StepLR(o, 2.0), 'StepLR: step_size must be a positive int, got 2.0'),
+        (lambda o: StepLR(o, 2, gamma=0), 'StepLR: gamma must be positive (> 0), got 0'),
+        (lambda o: StepLR(o, 2, gamma='0.1'), 'StepLR: gamma must be a real number'),
+        (lambda o: CosineAnnealingLR(o, 0), 'CosineAnnealingLR: T_max must be a positive int'),
+        (
+            lambda o: CosineAnnealingLR(o, 5, eta_min=-0.1),
+            'CosineAnnealingLR: eta_min must be non-negative (>= 0), got -0.1',
+        ),
+        (lambda o: LinearLR(o, start_factor=0), 'LinearLR: start_factor must be in (0, 1]'),
+        (lambda o: LinearLR(o, start_factor=1.5), 'LinearLR: start_factor must be in (0, 1]'),
+        (lambda o: LinearLR(o, end_factor=1.1), 'LinearLR: end_factor must be in [0, 1], got'),
+        (lambda o: LinearLR(o, total_iters=True), 'LinearLR: total_iters must be a positive int'),
+    ],
+)
+def test_bad_settings_are_refused_before_the_optimizer_changes(make_bad, message):
+    opt = MomentumSGD(lr=0.1)
+    with pytest.raises((ValueError, TypeError)) as info:
+        make_bad(opt)
+    assert message in str(info.value)
+    assert opt.lr == 0.1 and not hasattr(opt, 'initial_lr')
+
+
+def test_the_base_class_needs_a_rule():
+    with pytest.raises(NotImplementedError, match='LRSchedule does not define _next'):
+        LRSchedule(sgd()).step()
