@@ -396,6 +396,11 @@ SMOKE = {
     'shopping.py': (r'^price = (\d+)$', lambda p: p == 715, []),
     'two_layer_net.py': (r'test accuracy (\d\.\d+)$', lambda a: a >= 0.9, ['two_layer_net.png']),
     'overfitting.py': (r'^plain\s+(\d\.\d+)', lambda a: a >= 0.5, ['overfitting.png']),
+    'char_transformer.py': (
+        r'^trained 150 iterations in .* held-out loss (\S+)$',
+        lambda loss: loss < 1.2,  # a uniform guess among its 22 characters: 3.09
+        ['char_transformer_loss.png'],
+    ),
     'hyperparameter_search.py': (
         r'test accuracy of the best setting.*: (\d\.\d+)$',
         lambda a: a >= 0.9,
@@ -496,3 +501,60 @@ def test_ci_runs_the_readme_test_command():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == quick_start_commands()[1]
+
+
+# ---- examples/char_transformer.py -----------------------------------------------------
+def test_char_transformer_trains_on_a_given_text_file(tmp_path):
+    example = load_example('char_transformer.py')
+    text_file = tmp_path / 'text.txt'
+    text_file.write_text(example.generated_sentences(3000, seed=5), encoding='utf-8')
+    out = run_example(
+        'char_transformer.py',
+        '--text',
+        str(text_file),
+        '--iters',
+        '4',
+        '--every',
+        '2',
+        '--embed',
+        '16',
+        '--layers',
+        '1',
+        '--block',
+        '16',
+        '--out',
+        str(tmp_path / 'out'),
+        cwd=tmp_path,
+    )
+    assert f'{text_file}: 3,000 characters' in out
+    assert re.search(r'^iter +4/4  loss \S+  held-out \S+  lr \S+', out, re.M), out
+    assert '  | ' in out  # samples are printed as it learns
+    sample = (tmp_path / 'out' / 'char_transformer_sample.txt').read_text(encoding='utf-8')
+    assert len(sample) == 1000 and set(sample) <= set(text_file.read_text(encoding='utf-8'))
+    assert (tmp_path / 'out' / 'char_transformer.npz').is_file()
+
+
+def test_char_transformer_without_a_text_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))  # no Tiny Shakespeare there
+    example = load_example('char_transformer.py')
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(['--out', str(tmp_path / 'out')])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert 'shakespear.txt does not exist' in err and '--text FILE' in err and '--smoke' in err
+
+
+def test_char_transformer_sees_only_the_past():
+    """Changing a later character leaves the scores of every earlier position as they
+    were: the attention is causal."""
+    example = load_example('char_transformer.py')
+    np.random.seed(0)
+    model = example.CharTransformer(vocab=7, block=8, embed=16, heads=2, layers=2)
+    ids = np.random.default_rng(0).integers(0, 7, (2, 8))
+    changed = ids.copy()
+    changed[:, 5] = (changed[:, 5] + 1) % 7
+    before = model(ids).data.reshape(2, 8, 7)
+    after = model(changed).data.reshape(2, 8, 7)
+    np.testing.assert_array_equal(before[:, :5], after[:, :5])
+    assert not np.allclose(before[:, 5:], after[:, 5:])
+    assert before.dtype == np.float32

@@ -1,0 +1,325 @@
+"""Train a small GPT-style transformer on the characters of a text, and let it write.
+
+    python examples/char_transformer.py                 # Tiny Shakespeare, when downloaded
+    python examples/char_transformer.py --text FILE --iters 3000
+    python examples/char_transformer.py --smoke         # generated text, seconds
+
+The model reads ``--block`` characters and predicts each next one.  Every character
+id gets a learned embedding, every position another one; the sum goes through
+``--layers`` blocks of
+
+    x = x + MultiHeadAttention(LayerNorm(x), causal)     # each position sees the past only
+    x = x + Linear(GELU(Linear(LayerNorm(x))))           # 4x wider in the middle
+
+(GELU in its tanh approximation, as GPT-2 has it; it is faster than the exact one)
+
+and a last LayerNorm and a linear read-out give the scores of the next character.
+Training is AdamW (weight decay 0.1, betas 0.9 and 0.99) on random windows of the
+first 90% of the text, with the global gradient norm clipped to 1, a linear warm-up of
+the learning rate over the first ``--warmup`` iterations and a cosine decay to a tenth
+of it over the rest.  The last 10% of the text is held out.
+
+Every ``--every`` iterations the script prints the training loss (mean of the last
+iterations), the held-out loss and the learning rate, and a sample the model writes
+from a newline.  At the end it saves the loss curves (``char_transformer_loss.png``),
+a longer sample (``char_transformer_sample.txt``) and the weights
+(``char_transformer.npz``) into ``--out``.  Losses are in nats per character: a model
+that guesses uniformly among V characters has log(V).
+
+By default the text is the book's Tiny Shakespeare (``dezero.datasets.Shakespeare``)
+when its file is already in the downloads folder; ``--text FILE`` trains on any UTF-8
+text.  ``--smoke`` trains a tiny model for seconds on generated sentences.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+try:
+    import dezero  # noqa: F401  (is it installed?)
+except ImportError:  # run from a checkout without installing: use the repo root
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import dezero  # noqa: F401
+
+import dezero.functions as F
+import dezero.layers as L
+from dezero import Model, Parameter, no_grad, test_mode
+from dezero.datasets import Shakespeare
+from dezero.download import downloads_dir
+from dezero.optimizers import AdamW, ClipGrad
+from dezero.schedules import CosineAnnealingLR, LinearLR
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plotting import pyplot
+
+
+# ---- the model ---------------------------------------------------------------------------
+class Block(Model):
+    """Pre-norm transformer block: causal self-attention, then a GELU MLP, each added
+    to its input."""
+
+    def __init__(self, embed, heads):
+        super().__init__()
+        self.ln1 = L.LayerNorm()
+        self.attention = L.MultiHeadAttention(embed, heads)
+        self.ln2 = L.LayerNorm()
+        self.widen = L.Linear(4 * embed)
+        self.narrow = L.Linear(embed)
+
+    def forward(self, x):
+        n, t, e = x.shape
+        x = x + self.attention(self.ln1(x), is_causal=True)
+        h = F.reshape(self.ln2(x), (n * t, e))  # Linear takes (rows, features)
+        h = self.narrow(F.gelu(self.widen(h), approximate='tanh'))  # GPT-2's GELU
+        return x + F.reshape(h, (n, t, e))
+
+
+class CharTransformer(Model):
+    """Character ids (N, T) -> scores of the next character (N*T, vocab)."""
+
+    def __init__(self, vocab, block, embed, heads, layers):
+        super().__init__()
+        self.token = L.EmbedID(vocab, embed)
+        position = np.random.randn(block, embed).astype(np.float32) * 0.02
+        self.position = Parameter(position, name='position')
+        self.blocks = [Block(embed, heads) for _ in range(layers)]
+        self.ln = L.LayerNorm()
+        self.head = L.Linear(vocab)
+
+    def forward(self, ids):
+        n, t = ids.shape
+        x = self.token(ids) + self.position[:t]
+        for block in self.blocks:
+            x = block(x)
+        return self.head(F.reshape(self.ln(x), (n * t, -1)))
+
+
+# ---- the text ----------------------------------------------------------------------------
+class Text:
+    """A text as int64 character ids (``ids``), split into a training part (the first
+    90%) and a held-out part, with ``chars`` the characters in id order."""
+
+    def __init__(self, text):
+        self.chars = sorted(set(text))
+        index = {c: i for i, c in enumerate(self.chars)}
+        self.ids = np.array([index[c] for c in text], dtype=np.int64)
+        cut = int(len(self.ids) * 0.9)
+        self.train, self.held_out = self.ids[:cut], self.ids[cut:]
+
+    def decode(self, ids):
+        return ''.join(self.chars[i] for i in ids)
+
+    def windows(self, part, batch, block, rng):
+        """``batch`` random windows of ``block`` ids of ``part`` and, for each, the
+        ids one position later: two int64 arrays (batch, block)."""
+        starts = rng.integers(0, len(part) - block, batch)
+        x = np.stack([part[s : s + block] for s in starts])
+        t = np.stack([part[s + 1 : s + block + 1] for s in starts])
+        return x, t
+
+
+def generated_sentences(n_chars, seed=0):
+    """Sentences of a tiny grammar ('the cat sees a red ball.'), ``n_chars`` long:
+    regular enough that a small model learns them in seconds."""
+    rng = np.random.default_rng(seed)
+    nouns = ['cat', 'dog', 'bird', 'ball', 'tree', 'house']
+    verbs = ['sees', 'likes', 'finds', 'wants']
+    colours = ['red', 'green', 'blue', 'small', 'big']
+    pieces, size = [], 0
+    while size < n_chars:
+        words = [
+            'the',
+            str(rng.choice(nouns)),
+            str(rng.choice(verbs)),
+            str(rng.choice(['a', 'the'])),
+        ]
+        words += [str(rng.choice(colours)), str(rng.choice(nouns))]
+        sentence = ' '.join(words) + '.\n'
+        pieces.append(sentence)
+        size += len(sentence)
+    return ''.join(pieces)[:n_chars]
+
+
+def read_text(args):
+    """The text to train on: generated with ``--smoke``, the file ``--text``, or Tiny
+    Shakespeare from the downloads folder.  Exits with status 1 when there is none."""
+    if args.smoke:
+        return generated_sentences(20_000), 'generated sentences'
+    path = args.text or os.path.join(downloads_dir(), Shakespeare.file_name)
+    name = os.path.basename(sys.argv[0])
+    if not os.path.isfile(path):
+        print(
+            f'{name}: no text to train on: {path} does not exist. Give a UTF-8 text file '
+            f'with --text FILE, download Tiny Shakespeare with '
+            f'dezero.datasets.Shakespeare(), or run with --smoke',
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        print(f'{name}: cannot read {path} as UTF-8 text: {e}', file=sys.stderr)
+        raise SystemExit(1) from None
+    return text, path
+
+
+# ---- training ----------------------------------------------------------------------------
+def loss_of(model, x, t):
+    return F.softmax_cross_entropy(model(x), t.reshape(-1))
+
+
+def held_out_loss(model, text, args, rng, batches=4):
+    """The mean loss over a few random windows of the held-out text."""
+    with test_mode(), no_grad():
+        losses = [
+            float(loss_of(model, *text.windows(text.held_out, args.batch, args.block, rng)).data)
+            for _ in range(batches)
+        ]
+    return sum(losses) / len(losses)
+
+
+def sample(model, text, length, block, rng, temperature=0.8, start='\n'):
+    """``length`` characters written by the model after ``start``, each drawn from the
+    softmax of its scores divided by ``temperature``."""
+    ids = [text.chars.index(start) if start in text.chars else 0]
+    with test_mode(), no_grad():
+        for _ in range(length):
+            context = np.array([ids[-block:]])
+            scores = model(context).data[-1].astype(np.float64) / temperature
+            p = np.exp(scores - scores.max())
+            ids.append(int(rng.choice(len(p), p=p / p.sum())))
+    return text.decode(ids[1:])
+
+
+def train(model, text, args, log=print):
+    """Train ``model`` for ``args.iters`` iterations; return the history: lists of the
+    iteration, mean training loss, held-out loss and learning rate at each report."""
+    rng = np.random.default_rng(args.seed)
+    optimizer = AdamW(lr=args.lr, betas=(0.9, 0.99), weight_decay=0.1).setup(model)
+    optimizer.add_hook(ClipGrad(1.0))
+    warmup = min(args.warmup, args.iters)
+    schedule = LinearLR(optimizer, start_factor=1 / max(warmup, 1), total_iters=warmup)
+    history = {'iteration': [], 'loss': [], 'val_loss': [], 'lr': []}
+    recent, start = [], time.perf_counter()
+    for it in range(1, args.iters + 1):
+        lr = optimizer.lr
+        loss = loss_of(model, *text.windows(text.train, args.batch, args.block, rng))
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+        recent.append(float(loss.data))
+        schedule.step()
+        if it == warmup:  # from the peak down to a tenth of it
+            schedule = CosineAnnealingLR(
+                optimizer, T_max=max(args.iters - warmup, 1), eta_min=args.lr / 10
+            )
+        if it % args.every == 0 or it == args.iters:
+            val = held_out_loss(model, text, args, rng)
+            for key, value in zip(history, (it, np.mean(recent), val, lr)):
+                history[key].append(float(value))
+            log(
+                f'iter {it:>5}/{args.iters}  loss {np.mean(recent):.3f}  held-out {val:.3f}  '
+                f'lr {lr:.2e}  {time.perf_counter() - start:6.1f} s'
+            )
+            recent = []
+            if it % (args.every * 5) == 0 or it == args.iters:
+                log('  | ' + sample(model, text, 160, args.block, rng).replace('\n', '\n  | '))
+    return history
+
+
+def save_outputs(model, text, history, args, rng):
+    """The loss curves, a longer sample and the weights, in ``args.out``."""
+    os.makedirs(args.out, exist_ok=True)
+    paths = []
+    sample_path = os.path.join(args.out, 'char_transformer_sample.txt')
+    with open(sample_path, 'w', encoding='utf-8') as f:
+        f.write(sample(model, text, 1000, args.block, rng))
+    paths.append(sample_path)
+    weights = os.path.join(args.out, 'char_transformer.npz')
+    model.save_weights(weights)
+    paths.append(weights)
+    plt = pyplot('loss curve')
+    if plt is not None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(history['iteration'], history['loss'], marker='.', label='training')
+        ax.plot(history['iteration'], history['val_loss'], marker='.', label='held-out')
+        ax.axhline(math.log(len(text.chars)), color='grey', ls=':', label='uniform guess')
+        ax.set_xlabel('iteration')
+        ax.set_ylabel('loss (nats per character)')
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        curve = os.path.join(args.out, 'char_transformer_loss.png')
+        fig.savefig(curve, dpi=100)
+        plt.close(fig)
+        paths.append(curve)
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a small character-level transformer on a text and print what it writes.'
+    )
+    parser.add_argument(
+        '--text', default=None, help='a UTF-8 text file (default: Tiny Shakespeare)'
+    )
+    parser.add_argument('--smoke', action='store_true', help='a seconds-long run on generated text')
+    parser.add_argument('--iters', type=int, default=None, help='default: 2000 (--smoke: 150)')
+    parser.add_argument('--batch', type=int, default=None, help='default: 32 (--smoke: 16)')
+    parser.add_argument('--block', type=int, default=None, help='context length (default: 64)')
+    parser.add_argument('--embed', type=int, default=None, help='default: 128 (--smoke: 32)')
+    parser.add_argument('--heads', type=int, default=None, help='default: 4 (--smoke: 2)')
+    parser.add_argument('--layers', type=int, default=None, help='default: 4 (--smoke: 2)')
+    parser.add_argument('--lr', type=float, default=3e-3, help='peak learning rate (3e-3)')
+    parser.add_argument('--warmup', type=int, default=None, help='default: 100 (--smoke: 20)')
+    parser.add_argument('--every', type=int, default=None, help='report every N iterations')
+    parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    args = parser.parse_args(argv)
+    small = args.smoke
+    defaults = dict(
+        iters=150 if small else 2000,
+        batch=16 if small else 32,
+        block=32 if small else 64,
+        embed=32 if small else 128,
+        heads=2 if small else 4,
+        layers=2 if small else 4,
+        warmup=20 if small else 100,
+        every=25 if small else 100,
+    )
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+        if getattr(args, key) < 1:
+            parser.error(f'--{key} must be 1 or more')
+    if args.embed % args.heads:
+        parser.error(f'--embed ({args.embed}) must be a multiple of --heads ({args.heads})')
+
+    raw, source = read_text(args)
+    text = Text(raw)
+    if len(text.held_out) <= args.block + 1:
+        parser.error(f'the text is too short for --block {args.block}: {len(raw)} characters')
+    print(
+        f'{source}: {len(raw):,} characters, {len(text.chars)} distinct '
+        f'(a uniform guess has loss {math.log(len(text.chars)):.3f})'
+    )
+    np.random.seed(args.seed)  # the initial weights
+    model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
+    start = time.perf_counter()
+    history = train(model, text, args)
+    print(
+        f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
+        f'training loss {history["loss"][-1]:.3f}, held-out loss {history["val_loss"][-1]:.3f}'
+    )
+    for path in save_outputs(model, text, history, args, np.random.default_rng(args.seed + 1)):
+        print(f'saved {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
