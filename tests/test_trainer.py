@@ -874,3 +874,33 @@ def test_plot_history_without_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'matplotlib.figure', None)
     with pytest.raises(ImportError, match='plot_history needs matplotlib'):
         plot_history(HISTORY, tmp_path / 'h.png')
+
+
+def readme_block_after(marker):
+    readme = open(
+        os.path.join(os.path.dirname(__file__), '..', 'README.md'), encoding='utf-8'
+    ).read()
+    after = readme[readme.index(marker) :]
+    start = after.index('```python\n') + len('```python\n')
+    return after[start : after.index('```', start)]
+
+
+def test_the_readme_resumable_example_records_the_rate_and_resumes(tmp_path, monkeypatch, capsys):
+    """The README's schedules-and-checkpoint block, run after the Trainer example's
+    data and model; run again, it finds its checkpoint and trains no further."""
+    pytest.importorskip('matplotlib')
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(compile(readme_trainer_example(), 'README.md', 'exec'), names)
+    block = readme_block_after('Schedules and a checkpoint make a long run resumable')
+    exec(compile(block, 'README.md', 'exec'), names)
+    history = names['history']
+    lrs = history['lr']
+    assert len(lrs) == 50 and lrs[0] == pytest.approx(0.003)
+    assert lrs[25] == pytest.approx(0.0015)  # half way down the cosine
+    assert os.path.getsize('run.npz') > 0
+    weights = {path: p.data.copy() for path, p in names['model'].named_params()}
+    exec(compile(block, 'README.md', 'exec'), names)  # resumes after epoch 50: nothing to do
+    assert names['history'] == history
+    for path, p in names['model'].named_params():
+        np.testing.assert_array_equal(p.data, weights[path])
