@@ -60,6 +60,22 @@ def _array_pair(dataset):
     return x, t
 
 
+def _check_shard(owner, shard):
+    """``(rank, size)`` of a communicator or a pair, checked."""
+    pair = (shard.rank, shard.size) if hasattr(shard, 'rank') else shard
+    if (
+        not isinstance(pair, tuple)
+        or len(pair) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair)
+        or not 0 <= pair[0] < pair[1]
+    ):
+        raise ValueError(
+            f'{owner}: shard must be a communicator from dezero.distributed.init() or a '
+            f'pair (rank, size) with 0 <= rank < size, got {shard!r}'
+        )
+    return int(pair[0]), int(pair[1])
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``: each ``for`` pass is one
     epoch and yields ``(x, t)`` NumPy arrays, the last batch holding what is left.
@@ -71,9 +87,20 @@ class DataLoader:
     the global ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed``,
     from the loader's own generator.  ``gpu=True`` moves batches with
     ``dezero.cuda.as_cupy``.  A ``for`` loop left early starts a new epoch next time.
+
+    ``shard`` splits every batch among the processes of a data-parallel run
+    (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
+    pair ``(rank, size)``.  ``batch_size`` stays the size of the whole batch; each epoch
+    has one order of the samples, the same in every process, and process ``rank`` gets
+    the ``rank``-th of ``size`` contiguous parts of each batch (parts of equal size when
+    the batch size is a multiple of ``size``, else differing by one sample), so that
+    together the processes see every sample once per epoch.  Shuffling then draws from
+    the loader's own generator seeded with ``seed``, which with a communicator and no
+    ``seed`` is drawn by rank 0 and sent to the others; a ``(rank, size)`` pair needs
+    ``seed`` to shuffle.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None):
+    def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         self._arrays = _array_pair(dataset)
         self.dataset = dataset
         self.batch_size = _check_batch_size(type(self).__name__, batch_size)
@@ -81,6 +108,17 @@ class DataLoader:
         self.gpu = gpu
         self.data_size = len(dataset) if self._arrays is None else len(self._arrays[0])
         self.max_iter = math.ceil(self.data_size / self.batch_size)
+        self.shard = None
+        if shard is not None:
+            self.shard = _check_shard(type(self).__name__, shard)
+            if seed is None and shuffle:
+                if not hasattr(shard, 'bcast'):
+                    raise ValueError(
+                        f'{type(self).__name__}: shard={shard!r} with shuffle needs a seed, '
+                        f'so that every process draws the same order (or pass the '
+                        f'communicator from dezero.distributed.init())'
+                    )
+                seed = shard.bcast(int(np.random.randint(2**31)), 0)
         self._random = np.random if seed is None else np.random.default_rng(seed)
         self.reset()
 
@@ -114,8 +152,13 @@ class DataLoader:
         return self.__next__()
 
     def _batch_index(self, i):
-        """The sample indexes of the ``i``-th batch of the epoch."""
-        return self.index[i * self.batch_size : (i + 1) * self.batch_size]
+        """The sample indexes of the ``i``-th batch of the epoch (this process's part of
+        it with ``shard``)."""
+        index = self.index[i * self.batch_size : (i + 1) * self.batch_size]
+        if self.shard is not None:
+            rank, size = self.shard
+            index = index[len(index) * rank // size : len(index) * (rank + 1) // size]
+        return index
 
     def _batch(self, index):
         """The samples at ``index`` as stacked arrays ``(x, t)``."""
@@ -123,7 +166,7 @@ class DataLoader:
             x, t = self._arrays
             x, t = x[index], None if t is None else t[index]
         else:
-            items = [self.dataset[i] for i in index.tolist()]
+            items = [self.dataset[i] for i in (index.tolist() or [0])]
             x = self._stack([item[0] for item in items], 'inputs')
             labels = [item[1] for item in items]
             n_none = sum(label is None for label in labels)
@@ -134,6 +177,8 @@ class DataLoader:
                     f'or none'
                 )
             t = None if n_none else self._stack(labels, 'labels')
+            if len(index) == 0:  # an empty share of a small last batch: no rows
+                x, t = x[:0], None if t is None else t[:0]
         if self.gpu:
             x = cuda.as_cupy(x)
             t = None if t is None else cuda.as_cupy(t)

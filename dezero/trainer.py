@@ -42,6 +42,7 @@ from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
+from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
 from dezero.optimizers import _join_state, _split_state
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
@@ -84,6 +85,13 @@ class Trainer:
     target yet.  Loaders are :class:`dezero.DataLoader` objects or any iterable of
     ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and metrics are taken
     to be batch means, so an epoch's figure is their average weighted by batch size.
+
+    With a :class:`dezero.distributed.DistributedOptimizer` the trainer runs in every
+    process of a data-parallel run: each gradient average is weighted by the processes'
+    batch sizes, the epoch figures are averaged over all the processes' samples, only
+    rank 0 shows progress and writes files (:class:`BestWeights`,
+    :class:`Checkpoint`), and training stops in every process when a callback stops it
+    in any.
     """
 
     def __init__(self, model, optimizer, loss=F.softmax_cross_entropy, metrics=None):
@@ -114,24 +122,43 @@ class Trainer:
         self.epoch = 0
         self._run = None  # what the running fit works with, for Checkpoint
 
+    @property
+    def comm(self):
+        """The communicator of a data-parallel run (that of the optimizer, a
+        :class:`~dezero.distributed.DistributedOptimizer`), None otherwise."""
+        optimizer = self.optimizer
+        return optimizer.comm if isinstance(optimizer, DistributedOptimizer) else None
+
     # ---- one pass -------------------------------------------------------------------
     def _run_epoch(self, loader, train, caller):
-        """Average loss and metrics over one pass through ``loader``."""
+        """Average loss and metrics over one pass through ``loader`` (over all the
+        processes' passes in a data-parallel run)."""
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
+        comm = self.comm
         for x, t in loader:
+            n = len(t)
+            if comm is not None and n == 0:  # an empty share of a batch: no gradients
+                if train:
+                    self.model.cleargrads()
+                    self.optimizer.update(batch_size=0)
+                continue
             y = self.model(x)
             loss = self.loss(y, t)
             if train:
                 self.model.cleargrads()
                 loss.backward()
-                self.optimizer.update()
-            n = len(t)
+                if comm is None:
+                    self.optimizer.update()
+                else:
+                    self.optimizer.update(batch_size=n)
             totals['loss'] += _value(loss, 'the loss') * n
             with no_grad():  # metrics are never differentiated
                 for name, f in self.metrics.items():
                     totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             count += n
+        if comm is not None:
+            totals, count = reduce_totals(totals, count, comm)
         if count == 0:
             raise ValueError(f'{caller}: the loader gave no samples')
         return {name: total / count for name, total in totals.items()}
@@ -201,6 +228,9 @@ class Trainer:
         called before the schedules step, the rest (the Checkpoint) after."""
         run = self._run
         done = run.done
+        comm = self.comm
+        if comm is not None and comm.rank != 0:
+            progress = False  # rank 0 reports for all
         progress_bar = EpochProgress(epochs, desc='fit') if progress else None
         if progress_bar is not None and done:  # resumed: the bar starts where it was
             progress_bar.epoch = done
@@ -223,6 +253,8 @@ class Trainer:
                 if progress_bar is not None:
                     progress_bar.update(**{k: v for k, v in logs.items() if k != 'lr'})
                 self._call(callbacks[:n_before_schedules], 'on_epoch_end', epoch, logs)
+                if comm is not None:  # every process stops when one does
+                    self.stop_training = any(comm.allgather(bool(self.stop_training)))
                 for schedule in run.schedules:
                     schedule.step()
                 self._call(callbacks[n_before_schedules:], 'on_epoch_end', epoch, logs)
@@ -501,7 +533,8 @@ class BestWeights(_Watching):
     in the ``.npz`` file ``path``, saved atomically each time the figure improves by
     more than ``min_delta`` (a crash mid-save leaves the previous best intact, and the
     best is recorded only once saved).  With ``restore`` (default) the model gets those
-    weights back when training ends."""
+    weights back when training ends.  In a data-parallel run rank 0 alone writes and
+    reads the file and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
         self.path = os.fspath(path)
@@ -510,7 +543,7 @@ class BestWeights(_Watching):
 
     def on_train_begin(self, trainer):
         folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
+        if _writes(trainer) and not os.path.isdir(folder):
             raise FileNotFoundError(
                 f'BestWeights: the folder {folder} for {self.path} does not exist'
             )
@@ -528,12 +561,24 @@ class BestWeights(_Watching):
     def on_epoch_end(self, trainer, epoch, logs):
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
-            trainer.model.save_weights(self.path)
+            if _writes(trainer):
+                trainer.model.save_weights(self.path)
             self._monitor.record(epoch, value)
 
     def on_train_end(self, trainer):
         if self.restore and self.best_epoch is not None:
-            trainer.model.load_weights(self.path)
+            if _writes(trainer):
+                trainer.model.load_weights(self.path)
+            comm = getattr(trainer, 'comm', None)
+            if comm is not None:  # the others get rank 0's copy of the file's weights
+                broadcast_parameters(trainer.model, 0, comm)
+
+
+def _writes(trainer):
+    """Whether this process writes the files and output of ``trainer``: always, except
+    in a data-parallel run, where rank 0 alone does."""
+    comm = getattr(trainer, 'comm', None)
+    return comm is None or comm.rank == 0
 
 
 # --------------------------------------------------------------------------------------
@@ -569,6 +614,10 @@ class Checkpoint:
     loaders, more epochs than asked for) raises ValueError naming the file and what
     differs, and nothing changes.  ``resumed_epoch`` is the epoch the last fit resumed
     from, None when it started afresh.
+
+    In a data-parallel run (:mod:`dezero.distributed`) rank 0 writes the file and
+    decides whether to resume; every process then reads it, so it must be where all
+    of them see it (one machine, or a shared file system).
     """
 
     def __init__(self, path):
@@ -579,17 +628,22 @@ class Checkpoint:
 
     def on_train_begin(self, trainer):
         folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
+        if _writes(trainer) and not os.path.isdir(folder):
             raise FileNotFoundError(
                 f'Checkpoint: the folder {folder} for {self.path} does not exist'
             )
         self.resumed_epoch = None
-        if os.path.exists(self.path):
+        exists = os.path.exists(self.path)
+        comm = getattr(trainer, 'comm', None)
+        if comm is not None:  # rank 0's file decides, for every process
+            exists = comm.bcast(exists, 0)
+        if exists:
             self._restore(trainer)
             self.resumed_epoch = trainer._run.done
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self._save(trainer)
+        if _writes(trainer):
+            self._save(trainer)
 
     # ---- saving --------------------------------------------------------------------
     def _save(self, trainer):

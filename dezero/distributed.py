@@ -1,0 +1,458 @@
+"""Data-parallel training over MPI: every process holds a copy of the model, trains on
+its own share of each batch, and the gradients are averaged before every update.
+
+A script written for one process needs four changes::
+
+    comm = distributed.init()                                   # rank and size
+    loader = DataLoader(train_set, 100, seed=0, shard=comm)     # this process's share
+    model(x_first_batch)                                        # create lazy weights
+    distributed.broadcast_parameters(model)                     # everyone from rank 0
+    optimizer = distributed.DistributedOptimizer(optimizers.SGD(lr=0.1)).setup(model)
+
+and runs as ``mpiexec -n 4 python script.py``.  Run as ``python script.py`` it is one
+process and trains as before.  A :class:`~dezero.Trainer` given a DistributedOptimizer
+reduces its epoch figures over all processes, prints and writes files (BestWeights,
+Checkpoint) on rank 0 only, and keeps the processes agreeing on when to stop.
+
+mpi4py is imported by :func:`init` only, so importing this module costs nothing.  In a
+run of several processes :func:`init` also makes an uncaught exception abort every
+process (``MPI_Abort``), as ``python -m mpi4py`` does, so that an error on one process
+ends the job instead of leaving the others waiting in a collective operation.
+"""
+
+import os
+import sys
+import zlib
+
+import numpy as np
+
+from dezero import cuda
+from dezero.core import Variable
+from dezero.optimizers import Optimizer
+from dezero.serialization import named_params
+
+#: Environment variables through which MPI launchers tell a process how many were
+#: started (MPICH and Intel MPI, Open MPI, MVAPICH, PMIx).
+SIZE_VARIABLES = ('PMI_SIZE', 'OMPI_COMM_WORLD_SIZE', 'MV2_COMM_WORLD_SIZE', 'PMIX_SIZE')
+
+_INSTALL_HINT = 'pip install mpi4py mpich (or pip install -e ".[distributed]")'
+_world = None  # the communicator init() made
+
+
+def launched_size():
+    """The number of processes the MPI launcher (mpiexec) says it started, from its
+    environment variables; 1 when the program was not started by one."""
+    for name in SIZE_VARIABLES:
+        value = os.environ.get(name, '')
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
+class Communicator:
+    """The processes of one run: ``rank`` (0 .. size-1) and ``size``, and the few
+    collective operations data parallelism needs.  Made by :func:`init`; ``comm`` is an
+    ``mpi4py`` communicator, or None for a run of one process (every operation then
+    returns its input)."""
+
+    def __init__(self, comm=None):
+        self.mpi_comm = comm
+        self.rank = 0 if comm is None else comm.Get_rank()
+        self.size = 1 if comm is None else comm.Get_size()
+
+    def __repr__(self):
+        return f'Communicator(rank={self.rank}, size={self.size})'
+
+    def allreduce_sum(self, buffer):
+        """Replace the NumPy array ``buffer`` (contiguous, the same shape and dtype in
+        every process) by its sum over all processes, in place; returns it."""
+        if self.mpi_comm is not None and self.size > 1:
+            from mpi4py import MPI
+
+            self.mpi_comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        return buffer
+
+    def allgather_array(self, array):
+        """The 1-d NumPy arrays of all processes (same length and dtype everywhere)
+        stacked into one array of ``size`` rows, row r from rank r."""
+        array = np.ascontiguousarray(array)
+        if self.mpi_comm is None or self.size == 1:
+            return array[None].copy()
+        out = np.empty((self.size, *array.shape), array.dtype)
+        self.mpi_comm.Allgather(array, out)
+        return out
+
+    def allgather(self, obj):
+        """The list of ``obj`` of every process (any picklable object), in rank order."""
+        if self.mpi_comm is None or self.size == 1:
+            return [obj]
+        return self.mpi_comm.allgather(obj)
+
+    def bcast(self, obj, root=0):
+        """Rank ``root``'s ``obj`` (any picklable object), in every process."""
+        if self.mpi_comm is None or self.size == 1:
+            return obj
+        return self.mpi_comm.bcast(obj, root=root)
+
+    def bcast_array(self, array, root=0):
+        """Fill the NumPy array ``array`` (same shape and dtype in every process) with
+        rank ``root``'s, in place; returns it."""
+        if self.mpi_comm is not None and self.size > 1:
+            self.mpi_comm.Bcast(array, root=root)
+        return array
+
+
+def init():
+    """The communicator of this run (the same object on later calls): all the processes
+    mpiexec started, or one process when the program runs on its own.
+
+    Without mpi4py a program started alone gets a one-process communicator; one started
+    by mpiexec with several processes (seen in its environment: ``PMI_SIZE``,
+    ``OMPI_COMM_WORLD_SIZE``, ...) raises RuntimeError saying how to install mpi4py,
+    as does mpi4py finding one process where the launcher started several (mpiexec of
+    another MPI than mpi4py's)."""
+    global _world
+    if _world is not None:
+        return _world
+    expected = launched_size()
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        if expected > 1:
+            raise RuntimeError(
+                f'dezero.distributed.init: this program was started by mpiexec as one of '
+                f'{expected} processes, but mpi4py cannot be imported ({e}); {_INSTALL_HINT}'
+            ) from None
+        _world = Communicator(None)
+        return _world
+    world = Communicator(MPI.COMM_WORLD)
+    if expected > 1 and world.size == 1:
+        raise RuntimeError(
+            f'dezero.distributed.init: mpiexec started {expected} processes, but MPI '
+            f'sees one: the mpiexec used belongs to another MPI than the one mpi4py was '
+            f'built with; run the mpiexec installed with mpi4py (e.g. the mpich package)'
+        )
+    if world.size > 1:
+        _abort_on_uncaught_exceptions(MPI.COMM_WORLD)
+    _world = world
+    return world
+
+
+def _abort_on_uncaught_exceptions(comm):
+    """Make an uncaught exception print its traceback and abort all the processes."""
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        previous(kind, value, traceback)
+        sys.stderr.flush()
+        comm.Abort(1)
+
+    sys.excepthook = hook
+
+
+def _communicator(comm, owner):
+    """``comm``, or the run's communicator from :func:`init` when None."""
+    if comm is None:
+        return init()
+    if not all(hasattr(comm, name) for name in ('rank', 'size', 'allgather', 'bcast')):
+        raise TypeError(
+            f'{owner}: comm must be a communicator from dezero.distributed.init(), got '
+            f'{type(comm).__name__}'
+        )
+    return comm
+
+
+def _raise_everywhere(comm, problem, owner):
+    """Agree on whether any process met a problem (an exception or None); if one did,
+    raise it in that process and an error of its kind naming its rank in the others, so
+    that no process goes on to wait for the others in the next collective."""
+    problems = comm.allgather(None if problem is None else (type(problem).__name__, str(problem)))
+    if problem is not None:
+        raise problem
+    for rank, found in enumerate(problems):
+        if found is not None:
+            kind = {'ValueError': ValueError, 'TypeError': TypeError}.get(found[0], RuntimeError)
+            raise kind(f'{owner}: rank {rank} failed: {found[1]}')
+
+
+def broadcast_parameters(model, root=0, comm=None):
+    """Give every process rank ``root``'s weights: each parameter of ``model`` gets a
+    copy of the root's array, in place.  Call it once after building the model and
+    before training.
+
+    Lazily created weights (a ``Linear`` without ``in_size``) are broadcast with their
+    shapes: a parameter that has no data yet in some process is created there with
+    the root's shape and dtype (on the GPU when the model's other parameters are
+    there), so only the root needs to have run a forward pass.  A parameter the root
+    has no data for must have none anywhere.  The models must have the same parameter
+    paths; otherwise every process raises ValueError naming the first difference."""
+    owner = 'broadcast_parameters'
+    comm = _communicator(comm, owner)
+    if isinstance(root, bool) or not isinstance(root, int) or not 0 <= root < comm.size:
+        raise ValueError(f'{owner}: root must be a rank in 0..{comm.size - 1}, got {root!r}')
+    pairs = named_params(model, owner)
+    layout = [
+        (path, None if p.data is None else (tuple(p.data.shape), p.data.dtype.str))
+        for path, p in pairs
+    ]
+    root_layout = comm.bcast(layout, root)
+    problem = None
+    mine = dict(layout)
+    if [path for path, _ in root_layout] != [path for path, _ in layout]:
+        missing = [path for path, _ in root_layout if path not in mine]
+        extra = sorted(set(mine) - {path for path, _ in root_layout})
+        problem = ValueError(
+            f'{owner}: the model of rank {comm.rank} does not have the parameters of rank '
+            f"{root}'s (missing: {missing or 'none'}, extra: {extra or 'none'}, or another order)"
+        )
+    else:
+        for path, spec in root_layout:
+            if spec is None and mine[path] is not None:
+                problem = ValueError(
+                    f'{owner}: parameter {path!r} has no data on rank {root} (the root) but '
+                    f'has on rank {comm.rank}; run the forward pass that creates it on the '
+                    f'root too'
+                )
+                break
+            if spec is not None and mine[path] is not None and spec != mine[path]:
+                problem = ValueError(
+                    f'{owner}: parameter {path!r} has shape {mine[path][0]} and dtype '
+                    f'{np.dtype(mine[path][1])} on rank {comm.rank}, but shape {spec[0]} and '
+                    f'dtype {np.dtype(spec[1])} on rank {root}; build the same model everywhere'
+                )
+                break
+    _raise_everywhere(comm, problem, owner)
+    on_gpu = any(p.data is not None and cuda.is_gpu_array(p.data) for _, p in pairs)
+    for (path, param), (_, spec) in zip(pairs, root_layout):
+        if spec is None:
+            continue
+        if param.data is None:
+            host = np.empty(spec[0], np.dtype(spec[1]))
+        else:
+            host = np.ascontiguousarray(cuda.as_numpy(param.data))
+        comm.bcast_array(host, root)
+        if param.data is None:
+            param.data = cuda.as_cupy(host) if on_gpu else host
+        elif cuda.is_gpu_array(param.data):
+            param.data[...] = cuda.as_cupy(host)
+        elif host is not param.data:
+            param.data[...] = host
+    return model
+
+
+class DistributedOptimizer(Optimizer):
+    """``optimizer`` (any dezero optimizer) whose :meth:`update` first replaces every
+    parameter's gradient by the average of the gradients of all processes, so that
+    each process makes the same step.
+
+    The gradients go into one flat buffer (in the widest dtype of the parameters), which
+    one allreduce sums; the buffer also counts, per parameter, the processes that have
+    a gradient.  A gradient that is None in one process counts as zeros there (its
+    samples did not reach that parameter); a parameter with no gradient anywhere keeps
+    None and is skipped, as by the wrapped optimizer.  CuPy gradients are copied to the
+    host, reduced and copied back: this works with any MPI build, CUDA-aware or not.
+
+    Everything else is the wrapped optimizer's: ``lr`` and the other hyperparameters
+    read and assign its own, hooks (``add_hook``) run on the averaged gradients,
+    schedules, ``state_dict``/``save``/``load`` and checkpoints see it.  Before the
+    reduction the processes compare (with one small allgather) their parameters'
+    shapes and dtypes and, at the first update, their weights: a difference raises
+    ValueError (shapes) or RuntimeError (weights: call :func:`broadcast_parameters`)
+    in every process instead of hanging or training diverging copies.
+    """
+
+    _own = frozenset({'optimizer', 'comm', '_signature', '_signature_crc', '_weights_checked'})
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, optimizer, comm=None):
+        if not isinstance(optimizer, Optimizer) or isinstance(optimizer, DistributedOptimizer):
+            raise TypeError(
+                f'DistributedOptimizer: expected a dezero optimizer (such as SGD(lr=0.1)) '
+                f'to wrap, got {type(optimizer).__name__}'
+            )
+        self.optimizer = optimizer
+        self.comm = _communicator(comm, 'DistributedOptimizer')
+        self._signature = None
+        self._signature_crc = 0
+        self._weights_checked = False
+
+    def __getattr__(self, name):  # everything not the wrapper's own: the wrapped optimizer's
+        if name in DistributedOptimizer._own:
+            raise AttributeError(name)
+        return getattr(self.optimizer, name)
+
+    def __setattr__(self, name, value):
+        if name in DistributedOptimizer._own:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.optimizer, name, value)
+
+    def __repr__(self):
+        return f'DistributedOptimizer({type(self.optimizer).__name__}, {self.comm!r})'
+
+    _lr_attribute = property(lambda self: self.optimizer._lr_attribute)
+    _counters = property(lambda self: self.optimizer._counters)
+
+    def setup(self, target):
+        """Set up the wrapped optimizer on ``target``; returns this wrapper."""
+        self.optimizer.setup(target)
+        return self
+
+    def update(self, batch_size=None):
+        """Average the gradients over all processes, then let the wrapped optimizer
+        update (hooks included).
+
+        ``batch_size``: the number of samples this process's loss is the mean over.
+        Given in every process, the average is weighted by it, which keeps the step
+        that of one process on the whole batch when the shares differ in size (the
+        Trainer passes it; 0 for a process whose share is empty, with no gradients).
+        Without it every process counts the same, which is right for equal shares."""
+        owner = 'DistributedOptimizer.update'
+        inner = self.optimizer
+        if inner.target is None:
+            raise RuntimeError(f'{owner}: no target; call setup(model) before update()')
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+        ):
+            raise TypeError(f'{owner}: batch_size must be an int, got {batch_size!r}')
+        if batch_size is not None and batch_size < 0:
+            raise ValueError(f'{owner}: batch_size must be >= 0, got {batch_size!r}')
+        if self.comm.size > 1:
+            self._average(inner._unique_params(), batch_size, owner)
+        inner.update()
+
+    def _average(self, params, batch_size, owner):
+        """Replace the gradients of ``params`` by their (weighted) average over the
+        processes, after checking that the processes agree."""
+        comm = self.comm
+        signature = tuple(
+            None if p.data is None else (p.data.shape, p.data.dtype.str) for p in params
+        )
+        if signature != self._signature:
+            self._signature = signature
+            self._signature_crc = zlib.crc32(repr(signature).encode())
+        problem = None
+        try:
+            self.optimizer._check_params(params)
+        except (TypeError, ValueError) as e:
+            problem = e
+        weights_crc = 0 if self._weights_checked else _weights_crc(params)
+        mine = np.array(
+            [
+                self._signature_crc,
+                len(params),
+                weights_crc,
+                batch_size is None,
+                problem is not None,
+            ],
+            np.int64,
+        )
+        everyone = comm.allgather_array(mine)
+        if everyone[:, 4].any():
+            _raise_everywhere(comm, problem, owner)
+        if (everyone[:, :2] != everyone[0, :2]).any():
+            signatures = comm.allgather(signature)
+            raise ValueError(f'{owner}: {_first_difference(signatures, params)}')
+        if (everyone[:, 3] != everyone[0, 3]).any():
+            raise ValueError(
+                f'{owner}: batch_size is given on ranks {np.flatnonzero(everyone[:, 3] == 0)}'
+                f' only; give it in every process or in none'
+            )
+        if not self._weights_checked:
+            if (everyone[:, 2] != everyone[0, 2]).any():
+                differ = np.flatnonzero(everyone[:, 2] != everyone[0, 2]).tolist()
+                raise RuntimeError(
+                    f"{owner}: the weights of ranks {differ} differ from rank 0's at the "
+                    f'first update; call dezero.distributed.broadcast_parameters(model) '
+                    f'(after a forward pass that creates lazy weights) before training'
+                )
+            self._weights_checked = True
+
+        with_data = [p for p in params if p.data is not None]
+        if not with_data:
+            return
+        dtype = np.result_type(*(p.data.dtype for p in with_data))
+        sizes = [0 if p.data is None else p.data.size for p in params]
+        total = sum(sizes)
+        buffer = np.zeros(total + len(params) + 1, dtype)
+        offset = 0
+        for i, (p, size) in enumerate(zip(params, sizes)):
+            if p.grad is not None:
+                buffer[offset : offset + size] = cuda.as_numpy(p.grad.data).reshape(-1)
+                buffer[total + i] = 1
+            offset += size
+        weight = 1 if batch_size is None else batch_size
+        if weight != 1:
+            buffer[:total] *= weight
+        buffer[-1] = weight
+        comm.allreduce_sum(buffer)
+        count = buffer[-1]
+        if count > 0:
+            buffer[:total] /= count
+        offset = 0
+        for i, (p, size) in enumerate(zip(params, sizes)):
+            if buffer[total + i] == 0 or count == 0:
+                p.grad = None
+            else:
+                g = buffer[offset : offset + size].reshape(p.data.shape)
+                g = g.astype(p.data.dtype, copy=False)
+                p.grad = Variable(cuda.as_cupy(g) if cuda.is_gpu_array(p.data) else g)
+            offset += size
+
+
+def _delegate(name):
+    def method(self, *args, **kwargs):
+        return getattr(self.optimizer, name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = getattr(Optimizer, name).__doc__
+    return method
+
+
+# every other method of Optimizer (add_hook, state_dict, save, load, ...) runs on the
+# wrapped optimizer, so that the wrapper behaves as it does
+for _name, _value in list(vars(Optimizer).items()):
+    if callable(_value) and not _name.startswith('__') and _name not in vars(DistributedOptimizer):
+        setattr(DistributedOptimizer, _name, _delegate(_name))
+
+
+def _weights_crc(params):
+    """A checksum of the weights of ``params``, to compare between processes."""
+    crc = 0
+    for p in params:
+        if p.data is not None:
+            crc = zlib.crc32(np.ascontiguousarray(cuda.as_numpy(p.data)).tobytes(), crc)
+    return crc
+
+
+def _first_difference(signatures, params):
+    """Words for the first parameter whose shape or dtype differs between processes."""
+    if len({len(s) for s in signatures}) > 1:
+        counts = ', '.join(f'rank {r}: {len(s)}' for r, s in enumerate(signatures))
+        return f'the processes have different numbers of parameters ({counts}); every process must build the same model'
+    for i in range(len(signatures[0])):
+        column = [s[i] for s in signatures]
+        if len(set(column)) > 1:
+            name = getattr(params[i], 'name', None) or f'number {i}'
+            shapes = ', '.join(
+                f'rank {r}: ' + ('no data' if c is None else f'{c[0]} {np.dtype(c[1])}')
+                for r, c in enumerate(column)
+            )
+            return (
+                f'parameter {name} differs between the processes ({shapes}); every '
+                f'process must build the same model'
+            )
+    return 'the processes disagree on the parameters'
+
+
+def reduce_totals(totals, count, comm):
+    """Sums over all processes of ``totals`` (a dict of per-process sums of a figure
+    times the batch size) and ``count`` (samples), as ``(totals, count)``: what makes
+    an epoch's averages those of the whole data, each process weighted by its number
+    of samples."""
+    names = list(totals)
+    buffer = np.array([*(totals[n] for n in names), count], np.float64)
+    comm.allreduce_sum(buffer)
+    return dict(zip(names, buffer[:-1].tolist())), float(buffer[-1])

@@ -1,0 +1,535 @@
+"""dezero.distributed: data-parallel training over MPI.
+
+The checks that need several processes run in one ``mpiexec -n 2`` job of this very
+file (``python tests/test_distributed.py OUT_DIR``; see :func:`worker`): each rank
+writes what it saw to ``OUT_DIR/rank<r>.json`` and the tests compare the two.  They are
+skipped when mpi4py or its ``mpiexec`` is missing.  The rest runs in one process."""
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import distributed
+from dezero.dataloaders import DataLoader
+from dezero.models import MLP
+from dezero.optimizers import SGD, Adam, AdamW, ClipGrad, MomentumSGD, WeightDecay
+from dezero.schedules import StepLR
+from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+N_SAMPLES, N_IN, N_OUT = 24, 5, 3
+
+
+def data(n=N_SAMPLES, seed=0):
+    """A small classification set: float32 inputs, int labels."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, N_IN)).astype(np.float32)
+    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)
+
+
+def weights(model):
+    return [p.data.copy() for p in model.params()]
+
+
+# --------------------------------------------------------------------------------------
+# The MPI job: every check that needs two processes
+# --------------------------------------------------------------------------------------
+def _train(model, optimizer, loader, steps):
+    done = 0
+    while done < steps:
+        for x, t in loader:
+            loss = F.softmax_cross_entropy(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            optimizer.update()
+            done += 1
+            if done == steps:
+                break
+
+
+def _check_same_weights(comm, report):
+    """N processes on 1/N of each batch against one process on the whole batch."""
+    x, t = data()
+    makers = {
+        'sgd': lambda: SGD(lr=0.5),
+        'momentum_clip': lambda: MomentumSGD(lr=0.1),
+        'adam': lambda: Adam(alpha=0.01),
+        'adamw': lambda: AdamW(lr=0.01, weight_decay=0.1),
+    }
+    for name, make in makers.items():
+        np.random.seed(100 + comm.rank)  # different weights everywhere until broadcast
+        model = MLP((7, N_OUT))
+        if comm.rank == 0:  # only the root creates its lazy weights before the broadcast
+            model(x[:1])
+        distributed.broadcast_parameters(model)
+        start = weights(model)
+        optimizer = distributed.DistributedOptimizer(make()).setup(model)
+        if name == 'momentum_clip':
+            optimizer.add_hook(ClipGrad(0.5))
+        schedule = StepLR(optimizer, step_size=1, gamma=0.5) if name == 'adam' else None
+        loader = DataLoader((x, t), 8, seed=3, shard=comm)
+        for _ in range(2):
+            _train(model, optimizer, loader, 3)
+            if schedule is not None:
+                schedule.step()
+
+        reference = MLP((7, N_OUT))
+        reference(x[:1])
+        for p, w in zip(reference.params(), start):
+            p.data[...] = w
+        single = make().setup(reference)
+        if name == 'momentum_clip':
+            single.add_hook(ClipGrad(0.5))
+        single_schedule = StepLR(single, step_size=1, gamma=0.5) if name == 'adam' else None
+        single_loader = DataLoader((x, t), 8, seed=3)
+        for _ in range(2):
+            _train(reference, single, single_loader, 3)
+            if single_schedule is not None:
+                single_schedule.step()
+        report[f'same_{name}'] = max(
+            float(np.abs(a - b).max()) for a, b in zip(weights(model), weights(reference))
+        )
+        report[f'moved_{name}'] = max(
+            float(np.abs(a - b).max()) for a, b in zip(weights(model), start)
+        )
+        report[f'weights_{name}'] = [w.ravel()[:5].tolist() for w in weights(model)]
+        report[f'lr_{name}'] = optimizer.lr
+
+
+def _check_gradient_none(comm, report):
+    """A gradient missing in one process counts as zeros; missing everywhere stays None."""
+    model = MLP((2,))
+    model(np.ones((1, 2), np.float32))
+    distributed.broadcast_parameters(model)
+    optimizer = distributed.DistributedOptimizer(SGD(lr=1.0)).setup(model)
+    W, b = model.l0.W, model.l0.b
+    before = W.data.copy()
+    model.cleargrads()
+    if comm.rank == 0:
+        W.grad = distributed.Variable(np.full(W.shape, 2.0, np.float32))
+    optimizer.update()
+    report['none_W_step'] = float((before - W.data).mean())  # (2 + 0) / 2 = 1
+    report['none_b_grad'] = b.grad is None
+
+
+def _check_sharding(comm, report):
+    ids = np.arange(15)
+    loader = DataLoader((ids[:, None].astype(np.float32), ids), 6, shard=comm)
+    epochs = []
+    for _ in range(2):
+        epochs.append(
+            {
+                'order': loader.index.tolist(),
+                'batches': [t.tolist() for _, t in loader],
+            }
+        )
+    report['sharding'] = epochs
+
+
+def _check_trainer(comm, report, out):
+    x, t = data(30, seed=1)
+    vx, vt = data(15, seed=2)
+    np.random.seed(7)
+    model = MLP((6, N_OUT))
+    model(x[:1])
+    distributed.broadcast_parameters(model)
+    start = weights(model)
+
+    class StopOnRankOne:  # a callback that asks to stop in one process only
+        def on_epoch_end(self, trainer, epoch, logs):
+            if comm.rank == 1 and epoch == 3:
+                trainer.stop_training = True
+
+    trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.2)))
+    printed = io.StringIO()
+    best = out / f'best_rank{comm.rank}.npz'
+    checkpoint = out / f'checkpoint_rank{comm.rank}.npz'
+    with contextlib.redirect_stdout(printed):
+        history = trainer.fit(
+            DataLoader((x, t), 7, seed=5, shard=comm),  # shares of 3 and 4, last 1 + 1
+            5,
+            val_loader=DataLoader((vx, vt), 4, shuffle=False, shard=comm),  # shares of 2, 1..
+            callbacks=[
+                EarlyStopping('val_loss', patience=50),
+                StopOnRankOne(),
+                BestWeights(best, restore=False),
+                Checkpoint(checkpoint),
+            ],
+            progress=True,
+        )
+    report['trainer_printed'] = printed.getvalue()
+    report['trainer_history'] = history
+    report['trainer_files'] = sorted(p.name for p in out.iterdir() if p.suffix == '.npz')
+    report['trainer_weights'] = [w.ravel()[:5].tolist() for w in weights(model)]
+    report['trainer_eval'] = trainer.evaluate(DataLoader((vx, vt), 4, shuffle=False, shard=comm))
+
+    # the same run in one process, on whole batches
+    reference = MLP((6, N_OUT))
+    reference(x[:1])
+    for p, w in zip(reference.params(), start):
+        p.data[...] = w
+    single = Trainer(reference, SGD(lr=0.2))
+    single_history = single.fit(
+        DataLoader((x, t), 7, seed=5),
+        3,
+        val_loader=DataLoader((vx, vt), 4, shuffle=False),
+        progress=False,
+    )
+    report['single_history'] = single_history
+    report['single_eval'] = single.evaluate(DataLoader((vx, vt), 4, shuffle=False))
+    report['trainer_vs_single'] = max(
+        float(np.abs(a - b).max()) for a, b in zip(weights(model), weights(reference))
+    )
+
+
+def _check_mismatches(comm, report):
+    """Models of different shapes, or weights never broadcast: an error everywhere."""
+    np.random.seed(comm.rank)
+    model = MLP((4 + comm.rank, N_OUT))
+    x, t = data(4)
+    model(x)
+    try:
+        distributed.broadcast_parameters(model)
+    except ValueError as e:
+        report['broadcast_mismatch'] = str(e)
+    optimizer = distributed.DistributedOptimizer(SGD()).setup(model)
+    loss = F.softmax_cross_entropy(model(x), t)
+    loss.backward()
+    try:
+        optimizer.update()
+    except ValueError as e:
+        report['update_mismatch'] = str(e)
+
+    model = MLP((4, N_OUT))
+    model(x)  # rank-dependent weights: the seed differs
+    optimizer = distributed.DistributedOptimizer(SGD()).setup(model)
+    F.softmax_cross_entropy(model(x), t).backward()
+    try:
+        optimizer.update()
+    except RuntimeError as e:
+        report['not_broadcast'] = str(e)
+
+
+def worker(out):
+    """The body of the mpiexec job: run every check, write ``rank<r>.json``."""
+    out = pathlib.Path(out)
+    comm = distributed.init()
+    report = {'rank': comm.rank, 'size': comm.size}
+    _check_same_weights(comm, report)
+    _check_gradient_none(comm, report)
+    _check_sharding(comm, report)
+    _check_trainer(comm, report, out)
+    _check_mismatches(comm, report)
+    (out / f'rank{comm.rank}.json').write_text(json.dumps(report))
+
+
+# --------------------------------------------------------------------------------------
+# Running the job
+# --------------------------------------------------------------------------------------
+def mpiexec_command():
+    """The mpiexec installed beside this interpreter (that of mpi4py's MPI), else the
+    one on PATH; None when there is none or mpi4py is missing."""
+    if importlib.util.find_spec('mpi4py') is None:
+        return None
+    beside = pathlib.Path(sys.executable).parent / 'mpiexec'
+    return str(beside) if beside.exists() else shutil.which('mpiexec')
+
+
+needs_mpi = pytest.mark.skipif(
+    mpiexec_command() is None,
+    reason='needs mpi4py and its mpiexec (pip install mpi4py mpich)',
+)
+
+
+@pytest.fixture(scope='module')
+def ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp('mpi')
+    env = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join([str(ROOT), env.get('PYTHONPATH', '')])
+    done = subprocess.run(
+        [mpiexec_command(), '-n', '2', sys.executable, __file__, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    reports = [json.loads((out / f'rank{r}.json').read_text()) for r in range(2)]
+    assert [r['rank'] for r in reports] == [0, 1] and reports[0]['size'] == 2
+    return reports
+
+
+@needs_mpi
+@pytest.mark.parametrize('name', ['sgd', 'momentum_clip', 'adam', 'adamw'])
+def test_two_processes_on_half_batches_end_as_one_on_whole_batches(ranks, name):
+    for report in ranks:
+        assert report[f'moved_{name}'] > 1e-3  # training did change the weights
+        assert report[f'same_{name}'] < 1e-5, report[f'same_{name}']
+    assert ranks[0][f'weights_{name}'] == ranks[1][f'weights_{name}']  # bit for bit
+    assert ranks[0]['lr_adam'] == pytest.approx(0.01 * 0.5**2)  # the schedule stepped twice
+
+
+@needs_mpi
+def test_a_gradient_missing_in_one_process_counts_as_zeros(ranks):
+    for report in ranks:
+        assert report['none_W_step'] == pytest.approx(1.0)
+        assert report['none_b_grad'] is True
+
+
+@needs_mpi
+def test_sharding_covers_every_sample_once_in_the_same_order(ranks):
+    epochs0, epochs1 = ranks[0]['sharding'], ranks[1]['sharding']
+    assert [e['order'] for e in epochs0] == [e['order'] for e in epochs1]
+    assert epochs0[0]['order'] != epochs0[1]['order']  # a new permutation each epoch
+    for e0, e1 in zip(epochs0, epochs1):
+        assert len(e0['batches']) == len(e1['batches']) == 3
+        seen = [i for b in e0['batches'] + e1['batches'] for i in b]
+        assert sorted(seen) == list(range(15))
+        for k, (b0, b1) in enumerate(zip(e0['batches'], e1['batches'])):
+            assert b0 + b1 == e0['order'][6 * k : 6 * k + 6]  # rank 0 the first part
+        assert [len(b) for b in e0['batches']] == [3, 3, 1]  # the last batch of 3: 1 + 2
+
+
+@needs_mpi
+def test_trainer_reduces_its_figures_and_writes_on_rank_0_only(ranks):
+    r0, r1 = ranks
+    assert r0['trainer_files'] == r1['trainer_files'] == ['best_rank0.npz', 'checkpoint_rank0.npz']
+    assert 'epoch' in r0['trainer_printed'] and r1['trainer_printed'] == ''
+    # rank 1 alone asked to stop at epoch 3: both stopped there
+    assert len(r0['trainer_history']['loss']) == len(r1['trainer_history']['loss']) == 3
+    assert r0['trainer_history'] == r1['trainer_history']
+    for name, values in r0['single_history'].items():  # the one-process run's figures
+        np.testing.assert_allclose(r0['trainer_history'][name], values, rtol=1e-5, atol=1e-6)
+    for name, value in r0['single_eval'].items():
+        assert r0['trainer_eval'][name] == pytest.approx(value, rel=1e-5)
+        assert r1['trainer_eval'][name] == pytest.approx(value, rel=1e-5)
+    assert r0['trainer_weights'] == r1['trainer_weights']
+
+
+@needs_mpi
+def test_trainer_with_unequal_shares_trains_as_one_process(ranks):
+    """30 samples in batches of 7 split 3 + 4 (the last batch, of 2, 1 + 1): the
+    gradient average is weighted by the shares' sizes."""
+    for report in ranks:
+        assert report['trainer_vs_single'] < 1e-5
+
+
+@needs_mpi
+def test_different_models_raise_in_every_process_instead_of_hanging(ranks):
+    for report in ranks:
+        assert 'broadcast_parameters' in report['broadcast_mismatch']
+        assert 'l0/W' in report['broadcast_mismatch']
+        assert 'DistributedOptimizer.update' in report['update_mismatch']
+        assert 'rank 0: (5, 4) float32, rank 1: (5, 5) float32' in report['update_mismatch']
+        assert 'broadcast_parameters' in report['not_broadcast']
+
+
+# --------------------------------------------------------------------------------------
+# One process, no mpiexec
+# --------------------------------------------------------------------------------------
+def test_init_alone_is_one_process():
+    comm = distributed.init()
+    assert (comm.rank, comm.size) == (0, 1)
+    assert distributed.init() is comm
+    buffer = np.arange(3.0)
+    assert comm.allreduce_sum(buffer) is buffer and buffer.tolist() == [0, 1, 2]
+    assert comm.allgather('a') == ['a'] and comm.bcast(5) == 5
+
+
+def test_launched_size_reads_the_launcher_environment(monkeypatch):
+    for name in distributed.SIZE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert distributed.launched_size() == 1
+    monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '4')
+    assert distributed.launched_size() == 4
+
+
+def run_python(code, **env):
+    return subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+
+
+def test_nothing_imports_mpi4py_until_init():
+    done = run_python(
+        'import sys, dezero, dezero.trainer, dezero.distributed, dezero.dataloaders\n'
+        'print("mpi4py" in sys.modules)'
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'False'
+
+
+def test_without_mpi4py_one_process_works_and_mpiexec_gets_a_clear_error():
+    hide = 'import sys; sys.modules["mpi4py"] = None\nfrom dezero import distributed\n'
+    done = run_python(hide + 'print(distributed.init())', PMI_SIZE='1')
+    assert done.returncode == 0, done.stderr
+    assert 'Communicator(rank=0, size=1)' in done.stdout
+    done = run_python(hide + 'distributed.init()', PMI_SIZE='2')
+    assert done.returncode != 0
+    assert 'one of 2 processes' in done.stderr and 'pip install mpi4py mpich' in done.stderr
+
+
+def test_distributed_optimizer_alone_is_the_wrapped_optimizer():
+    x, t = data()
+    np.random.seed(0)
+    a, b = MLP((6, N_OUT)), MLP((6, N_OUT))
+    a(x[:1]), b(x[:1])
+    for p, q in zip(a.params(), b.params()):
+        q.data[...] = p.data
+    plain = Adam(alpha=0.05).setup(a)
+    wrapped = distributed.DistributedOptimizer(Adam(alpha=0.05)).setup(b)
+    plain.add_hook(WeightDecay(0.01))
+    wrapped.add_hook(WeightDecay(0.01))
+    assert isinstance(wrapped, distributed.Optimizer) and wrapped.target is b
+    for _ in range(3):
+        for model, opt in ((a, plain), (b, wrapped)):
+            loss = F.softmax_cross_entropy(model(x), t)
+            model.cleargrads()
+            loss.backward()
+            opt.update()
+    for p, q in zip(a.params(), b.params()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert wrapped.t == 3 and wrapped.lr == wrapped.optimizer.alpha == 0.05
+    wrapped.lr = 0.02
+    assert wrapped.optimizer.alpha == 0.02
+    with pytest.raises(ValueError, match='lr'):
+        wrapped.lr = -1
+    assert wrapped.state_dict()['optimizer'] == 'Adam'
+    assert len(wrapped.hooks) == 1
+
+
+def test_distributed_optimizer_saves_loads_and_schedules(tmp_path):
+    model = MLP((3,))
+    model(np.ones((2, 4), np.float32))
+    wrapped = distributed.DistributedOptimizer(SGD(lr=0.4)).setup(model)
+    schedule = StepLR(wrapped, step_size=1, gamma=0.5)
+    schedule.step()
+    assert wrapped.lr == wrapped.optimizer.lr == 0.2
+    wrapped.save(tmp_path / 'opt.npz')
+    other = SGD(lr=0.1).setup(model)
+    other.load(tmp_path / 'opt.npz')  # the file is the wrapped optimizer's own
+    assert other.lr == 0.2
+    wrapped.lr = 0.3
+    wrapped.load(tmp_path / 'opt.npz')
+    assert wrapped.lr == 0.2
+
+
+def test_distributed_optimizer_refuses_bad_input():
+    with pytest.raises(TypeError, match='DistributedOptimizer: expected a dezero optimizer'):
+        distributed.DistributedOptimizer('sgd')
+    wrapped = distributed.DistributedOptimizer(SGD())
+    with pytest.raises(TypeError, match='DistributedOptimizer: expected'):
+        distributed.DistributedOptimizer(wrapped)
+    with pytest.raises(RuntimeError, match='setup'):
+        wrapped.update()
+    wrapped.setup(MLP((2,)))
+    with pytest.raises(ValueError, match='batch_size must be >= 0, got -1'):
+        wrapped.update(batch_size=-1)
+    with pytest.raises(TypeError, match='comm must be a communicator'):
+        distributed.DistributedOptimizer(SGD(), comm=3)
+
+
+def test_broadcast_alone_keeps_the_weights_and_refuses_a_bad_root():
+    model = MLP((3,))
+    model(np.ones((2, 4), np.float32))
+    before = weights(model)
+    assert distributed.broadcast_parameters(model) is model
+    for a, b in zip(before, weights(model)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match='root must be a rank in 0..0, got 1'):
+        distributed.broadcast_parameters(model, root=1)
+
+
+@pytest.mark.parametrize('n, batch', [(15, 6), (16, 4), (5, 8), (3, 2)])
+def test_shards_of_three_processes_cover_each_sample_once(n, batch):
+    ids = np.arange(n)
+    loaders = [DataLoader((ids, ids), batch, seed=4, shard=(r, 3)) for r in range(3)]
+    for _ in range(2):
+        orders = [loader.index.tolist() for loader in loaders]
+        batches = [list(loader) for loader in loaders]
+        assert orders[0] == orders[1] == orders[2]
+        assert [len(b) for b in batches] == [len(loaders[0])] * 3
+        seen = [int(i) for b in batches for x, _ in b for i in x]
+        assert sorted(seen) == list(range(n))
+        for k in range(len(loaders[0])):
+            together = [int(i) for b in batches for i in b[k][0]]
+            assert together == orders[0][k * batch : (k + 1) * batch]
+            sizes = [len(b[k][0]) for b in batches]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def test_shard_of_a_dataset_of_items_may_be_empty():
+    items = [(np.full(2, i, np.float32), i) for i in range(3)]
+    loader = DataLoader(items, 2, shuffle=False, shard=(0, 2))
+    (x0, t0), (x1, t1) = list(loader)
+    assert t0.tolist() == [0] and t1.tolist() == [] and x1.shape == (0, 2)
+
+
+def test_shard_refuses_bad_input():
+    with pytest.raises(ValueError, match=r'DataLoader: shard must be .* got \(2, 2\)'):
+        DataLoader((np.zeros((4, 1)), None), 2, shard=(2, 2))
+    with pytest.raises(ValueError, match='needs a seed'):
+        DataLoader((np.zeros((4, 1)), None), 2, shard=(0, 2))
+    loader = DataLoader((np.zeros((4, 1)), None), 2, shard=distributed.init())
+    assert loader.shard == (0, 1) and len(loader) == 2
+
+
+if __name__ == '__main__':
+    worker(sys.argv[1])
+
+
+class TwinComm(distributed.Communicator):
+    """Rank 0 of two processes that hold the same arrays: what the reduction sees when
+    the other process is this one's twin."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.size = 2
+
+    def allreduce_sum(self, buffer):
+        buffer *= 2
+        return buffer
+
+    def allgather_array(self, array):
+        return np.stack([array, array])
+
+    def allgather(self, obj):
+        return [obj, obj]
+
+
+def test_gpu_gradients_are_reduced_on_the_host_and_come_back_to_the_device(monkeypatch):
+    sys.path.insert(0, str(ROOT / 'tests' / 'gpu'))
+    try:
+        import fake_cupy
+    finally:
+        sys.path.remove(str(ROOT / 'tests' / 'gpu'))
+    fake = fake_cupy.install(monkeypatch)
+    x, t = data()
+    model = MLP((4, N_OUT))
+    model(x[:1])
+    model.to_gpu()
+    optimizer = distributed.DistributedOptimizer(SGD(lr=0.1), comm=TwinComm()).setup(model)
+    loss = F.softmax_cross_entropy(model(fake.asarray(x)), fake.asarray(t))
+    loss.backward()
+    grads = [fake.asnumpy(p.grad.data).copy() for p in model.params()]
+    before = [fake.asnumpy(p.data).copy() for p in model.params()]
+    optimizer.update(batch_size=len(t))
+    for p, g, w in zip(model.params(), grads, before):
+        assert isinstance(p.grad.data, fake.ndarray) and isinstance(p.data, fake.ndarray)
+        np.testing.assert_allclose(fake.asnumpy(p.grad.data), g, rtol=1e-6)  # twin average
+        np.testing.assert_allclose(fake.asnumpy(p.data), w - 0.1 * g, rtol=1e-5, atol=1e-7)
