@@ -382,6 +382,11 @@ SMOKE = {
         ['spiral_loss.png', 'spiral_boundary.png'],
     ),
     'mnist.py': (r'final held-out accuracy (\S+)', lambda a: a >= 0.9, ['mnist_accuracy.png']),
+    'mnist_distributed.py': (
+        r'final held-out accuracy (\S+)',
+        lambda a: a >= 0.9,
+        [],  # one process here; tests/test_distributed.py runs two
+    ),
     'mnist_cnn.py': (
         r'final held-out accuracy (\S+)',
         lambda a: a >= 0.9,
