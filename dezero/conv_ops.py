@@ -320,12 +320,16 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
         view = window_view(padded, kernel, stride, (oh, ow))
         block_cols = cols[: k * m * p].reshape(c, kh, kw, m, oh, ow)
         xp.copyto(block_cols, view.transpose(1, 2, 3, 0, 4, 5))
-        block_gy = gys[: oc * m * p].reshape(oc, m, oh, ow)
-        xp.copyto(block_gy, gy[start:stop].transpose(1, 0, 2, 3))
-        if start == 0:
-            xp.matmul(block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T, out=gw_t)
+        if m == 1:  # one image's gy is already an (OC, OH*OW) matrix
+            block_gy = gy[start].reshape(oc, p)
         else:
-            xp.matmul(block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T, out=part)
+            block_gy = gys[: oc * m * p].reshape(oc, m, oh, ow)
+            xp.copyto(block_gy, gy[start:stop].transpose(1, 0, 2, 3))
+        product = block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T
+        if start == 0:
+            xp.matmul(*product, out=gw_t)
+        else:
+            xp.matmul(*product, out=part)
             gw_t += part
     return xp.ascontiguousarray(gw_t.T).reshape(oc, c, kh, kw)
 

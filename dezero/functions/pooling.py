@@ -73,21 +73,27 @@ class _Windows:
         """Add the (N, C, KH, KW, OH, OW) values ``col`` onto an image of ``x_shape``."""
         return add_windows(col, x_shape, self.stride, self.pad)
 
-    def first_argmax(self, x, y, fill):
-        """For each window of x (padded with ``fill``), the offset k = i*KW + j of its
-        first element equal to its maximum ``y``; 0 where none is (a NaN maximum).
-        Small integers of shape (N, C, OH, OW)."""
+    def max_and_argmax(self, x, fill):
+        """The maximum of each window of x (padded with ``fill``) and the offset
+        k = i*KW + j of the element that holds it: the first one on a tie, and in a
+        window holding NaN (whose maximum is NaN) its last NaN, as PyTorch picks.
+        Returns (maximum, offsets), the offsets small integers of shape (N, C, OH, OW)."""
         xp = cuda.get_array_module(x)
         v = self.view(x, fill)
         kh, kw = self.kernel
         size = kh * kw
-        dtype = np.int8 if size < 128 else np.int32
-        # a match at offset k scores size - k, so the highest score is the first match
-        score = xp.zeros(y.shape, dtype=dtype)
-        for k in range(size):
-            match = v[:, :, k // kw, k % kw] == y
-            xp.maximum(score, xp.multiply(match, size - k, dtype=dtype), out=score)
-        return (size - score) % size
+        y = v[:, :, 0, 0].copy()
+        offsets = xp.zeros(y.shape, dtype=np.int8 if size < 128 else np.int32)
+        for k in range(1, size):
+            element = v[:, :, k // kw, k % kw]
+            larger = element > y  # strictly: a tie keeps the earlier offset
+            xp.maximum(y, element, out=y)
+            offsets += larger * (k - offsets)  # k where larger, unchanged elsewhere
+        nan = xp.isnan(y) if y.dtype.kind == 'f' else None
+        if nan is not None and nan.any():  # rare: find each such window's last NaN
+            for k in range(size):
+                offsets[nan & xp.isnan(v[:, :, k // kw, k % kw])] = k
+        return y, offsets
 
     def scatter(self, values, offsets, x_shape):
         """An image of ``x_shape`` holding zeros plus each of ``values`` (N, C, OH,
@@ -184,12 +190,11 @@ class Pooling(Function):
             'pooling', x.shape, self.kernel_size, self.stride, self.pad
         )
         fill = _lowest(x.dtype)
-        y = self.windows.fold(x, 'maximum', fill)
         if not Config.enable_backprop:  # no graph: the argmax is never needed
             self.offsets = None
-            return y
+            return self.windows.fold(x, 'maximum', fill)
         self.x_shape = x.shape
-        self.offsets = self.windows.first_argmax(x, y, fill)
+        y, self.offsets = self.windows.max_and_argmax(x, fill)
         return y
 
     def backward(self, gy):

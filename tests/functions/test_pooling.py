@@ -137,7 +137,28 @@ def test_max_pooling_of_a_window_holding_nan_gives_nan_and_a_gradient():
     y = F.pooling(x, 2, stride=2)
     np.testing.assert_array_equal(y.data, [[[[np.nan, 2.0]]]])
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
+    # the NaN is the maximum of its window, so it gets the gradient, as in PyTorch
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize('stride', [2, 1])
+def test_max_pooling_routes_gradients_as_pytorch_does_with_ties_and_nan(stride):
+    """Ties go to the first maximal element; a window holding NaN sends its gradient
+    to its last NaN."""
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, (2, 3, 6, 6)).astype(np.float64)  # many ties
+    x[rng.random(x.shape) < 0.1] = np.nan
+    v = Variable(x.copy())
+    y = F.pooling(v, 2, stride=stride)
+    gy = rng.normal(size=y.shape)
+    y.grad = Variable(gy)
+    y.backward()
+    t = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(t, 2, stride=stride)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_allclose(v.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_average_pooling_gradient_by_hand():
