@@ -246,25 +246,27 @@ def _block_size(xp, n, bytes_per_image):
     return max(1, min(n, BLOCK_BYTES // max(bytes_per_image, 1)))
 
 
-def _padded_blocks(x, pad, block):
-    """Yield ``(start, stop, padded)`` for consecutive blocks of ``block`` images of the
-    batch x, ``padded`` being images start to stop zero-padded by ``pad``: a slice of
-    x when there is no padding, else one buffer whose border stays zero and whose
-    inside each block overwrites."""
+def _window_blocks(x, kernel, stride, pad, out, block):
+    """Yield ``(start, stop, windows)`` for consecutive blocks of ``block`` images of
+    the batch x: ``windows`` is the (B, C, KH, KW, OH, OW) window view (see
+    :func:`window_view`) of images start to stop, zero-padded by ``pad``.  With
+    padding, the images are copied into one buffer whose border stays zero and whose
+    inside each block overwrites; the view of that buffer is made once."""
     xp = cuda.get_array_module(x)
     n, c, h, w = x.shape
     ph, pw = pad
-    buffer = None
-    if ph or pw:
-        buffer = xp.zeros((min(block, n), c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    if not (ph or pw):
+        windows = window_view(x, kernel, stride, out)
+        for start in range(0, n, block):
+            yield start, min(n, start + block), windows[start : start + block]
+        return
+    buffer = xp.zeros((min(block, n), c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    inside = buffer[:, :, ph : ph + h, pw : pw + w]
+    windows = window_view(buffer, kernel, stride, out)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        if buffer is None:
-            yield start, stop, x[start:stop]
-        else:
-            padded = buffer[: stop - start]
-            padded[:, :, ph : ph + h, pw : pw + w] = x[start:stop]
-            yield start, stop, padded
+        inside[: stop - start] = x[start:stop]
+        yield start, stop, windows[: stop - start]
 
 
 def _add_bias(y, b):
@@ -290,8 +292,7 @@ def conv2d_array(x, W, b, stride, pad):
     weights = W.reshape(oc, k)
     y = xp.empty((n, oc, p), dtype=np.result_type(x.dtype, W.dtype))
     cols = xp.empty((block, k, p), dtype=x.dtype)
-    for start, stop, padded in _padded_blocks(x, pad, block):
-        view = window_view(padded, (kh, kw), stride, out)
+    for start, stop, view in _window_blocks(x, (kh, kw), stride, pad, out, block):
         block_cols = cols[: stop - start]
         xp.copyto(block_cols.reshape(view.shape), view)
         xp.matmul(weights, block_cols, out=y[start:stop])
@@ -315,9 +316,8 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     gys = xp.empty(oc * min(block, n) * p, dtype=gy.dtype)
     gw_t = xp.zeros((k, oc), dtype=dtype)
     part = xp.empty((k, oc), dtype=dtype)
-    for start, stop, padded in _padded_blocks(x, pad, block):
+    for start, stop, view in _window_blocks(x, kernel, stride, pad, (oh, ow), block):
         m = stop - start
-        view = window_view(padded, kernel, stride, (oh, ow))
         block_cols = cols[: k * m * p].reshape(c, kh, kw, m, oh, ow)
         xp.copyto(block_cols, view.transpose(1, 2, 3, 0, 4, 5))
         if m == 1:  # one image's gy is already an (OC, OH*OW) matrix
