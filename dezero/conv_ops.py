@@ -35,7 +35,12 @@ padding (one pass over its input), then:
   convolution, of its input padded by KH-1-ph (KW-1-pw) with the filters flipped in
   both spatial axes and their two channel axes swapped; that reads its columns as
   :func:`conv2d_array` does instead of scattering them, and is taken when its
-  columns are no larger (at least as many output channels as input channels).
+  columns are no larger (at least as many output channels as input channels; see
+  :func:`transposed_by_gathering`).
+- :func:`conv2d_grads_array`: when a layer needs both gradients and its input
+  gradient gathers, one set of columns of gy serves both: the input gradient as
+  above, and the filter gradient as x times the same columns, flipped back.  The
+  columns of x that :func:`conv2d_grad_w_array` would copy are never made.
 
 One product per image, rather than one per layer over columns laid side by side,
 is deliberate: with few output channels (32, 64) the library multiplies a block
@@ -334,6 +339,52 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     return xp.ascontiguousarray(gw_t.T).reshape(oc, c, kh, kw)
 
 
+def transposed_by_gathering(w_shape, stride, pad):
+    """Whether :func:`deconv2d_array` with filters of shape ``w_shape`` (C, OC, KH, KW)
+    takes its output as a convolution (gathering windows) rather than by adding
+    windows back: at stride 1, with a pad below the kernel, and when the
+    convolution's columns (C*KH*KW per output pixel) are no larger than the
+    scatter's (OC*KH*KW per input pixel)."""
+    c, oc, kh, kw = w_shape
+    return tuple(stride) == (1, 1) and c <= oc and pad[0] < kh and pad[1] < kw
+
+
+def conv2d_grads_array(x, W, gy, pad):
+    """Both gradients of the stride-1 convolution of x (N, C, H, W) with W (OC, C,
+    KH, KW) for the output gradient gy (N, OC, OH, OW): ``(gx, gW)``, equal to
+    ``deconv2d_array(gy, W, ...)`` and ``conv2d_grad_w_array(x, gy, ...)``, for the
+    case where the first gathers (``transposed_by_gathering(W.shape, (1, 1), pad)``).
+
+    One set of columns of gy serves both.  Column (o, i, j) of an image holds gy
+    padded by (KH-1-ph, KW-1-pw) and shifted by (i, j); gx is the flipped filters
+    times these columns, and since ``gW[o, c, a, b]`` sums x[n, c, q] times gy at
+    the position that is column (o, KH-1-a, KW-1-b) at q, gW is x times the columns,
+    flipped back.  So the columns of x that the filter gradient alone would copy are
+    never made."""
+    xp = cuda.get_array_module(x)
+    oc, c, kh, kw = W.shape
+    n, _, h, w = x.shape
+    k, q = oc * kh * kw, h * w
+    flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
+    block = _block_size(xp, n, k * q * gy.itemsize)
+    weights = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, k)  # a copy
+    gx = xp.empty((n, c, q), dtype=np.result_type(gy.dtype, W.dtype))
+    cols = xp.empty((block, k, q), dtype=gy.dtype)
+    dtype = np.result_type(x.dtype, gy.dtype)
+    total = xp.zeros((k, c), dtype=dtype)
+    part = xp.empty((k, c), dtype=dtype)
+    images = x.reshape(n, c, q)
+    for start, stop, view in _window_blocks(gy, (kh, kw), (1, 1), flip_pad, (h, w), block):
+        block_cols = cols[: stop - start]
+        xp.copyto(block_cols.reshape(view.shape), view)
+        xp.matmul(weights, block_cols, out=gx[start:stop])
+        for i in range(stop - start):
+            xp.matmul(block_cols[i], images[start + i].T, out=part)
+            total += part
+    gW = total.reshape(oc, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    return gx.reshape(n, c, h, w), xp.ascontiguousarray(gW)
+
+
 def deconv2d_array(x, W, b, stride, pad, outsize):
     """The transposed convolution of x (N, C, H, W) with W (C, OC, KH, KW) plus b
     (OC,) or None, of output size ``outsize`` (OH, OW), for pairs already checked: each
@@ -342,19 +393,12 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     xp = cuda.get_array_module(x)
     c, oc, kh, kw = W.shape
     n, _, h, w = x.shape
-    (sh, sw), (ph, pw) = stride, pad
-    flip_pad = (kh - 1 - ph, kw - 1 - pw)
-    # both ways write columns: the convolution C*KH*KW per output pixel, the scatter
-    # OC*KH*KW per input pixel; take the convolution when its columns are no larger
-    as_convolution = (
-        (sh, sw) == (1, 1)
-        and c <= oc
-        and min(flip_pad) >= 0
-        and tuple(outsize) == (h + flip_pad[0] - ph, w + flip_pad[1] - pw)
-    )
-    if as_convolution:
+    if transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (
+        h + kh - 1 - 2 * pad[0],
+        w + kw - 1 - 2 * pad[1],
+    ):
         flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        return conv2d_array(x, flipped, b, (1, 1), flip_pad)
+        return conv2d_array(x, flipped, b, (1, 1), (kh - 1 - pad[0], kw - 1 - pad[1]))
     k = oc * kh * kw
     dtype = np.result_type(x.dtype, W.dtype)
     block = _block_size(xp, n, k * h * w * dtype.itemsize)

@@ -423,3 +423,27 @@ def test_the_kernels_agree_with_pytorch_in_float32(block_bytes):
         gx = conv_ops.deconv2d_array(gy, W, None, stride, pad, x.shape[2:])
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
         assert y.dtype == gW.dtype == gx.dtype == np.float32
+
+
+# (x shape, W shape (OC, C, KH, KW), pad): cases whose input gradient gathers
+GRADS_CASES = [
+    ((7, 4, 6, 5), (3, 4, 3, 3), (1, 1)),
+    ((5, 3, 5, 6), (3, 3, 2, 3), (0, 2)),
+    ((6, 2, 4, 4), (2, 2, 1, 1), (0, 0)),
+]
+
+
+@pytest.mark.parametrize('x_shape, w_shape, pad', GRADS_CASES)
+def test_both_gradients_from_one_set_of_columns_match_the_references(
+    x_shape, w_shape, pad, block_bytes
+):
+    assert conv_ops.transposed_by_gathering(w_shape, (1, 1), pad)
+    rng = np.random.default_rng(4)
+    x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    gy = rng.normal(size=reference_conv(x, W, (1, 1), pad).shape)
+    gx, gW = conv_ops.conv2d_grads_array(x, W, gy, pad)
+    expected_gx = reference_deconv(gy, W, (1, 1), pad, x_shape[2:])
+    np.testing.assert_allclose(gx, expected_gx, rtol=1e-12, atol=1e-12)
+    expected_gW = reference_grad_w(x, gy, w_shape[2:], (1, 1), pad)
+    np.testing.assert_allclose(gW, expected_gW, rtol=1e-12, atol=1e-12)
+    assert gx.flags.c_contiguous and gW.flags.c_contiguous

@@ -4,7 +4,9 @@ All in NCHW layout.  ``conv2d`` multiplies the windows of its input by the filte
 ``deconv2d`` is its transpose.  The two are each other's gradient with respect to the
 input, and both get the filter gradient from :class:`Conv2DGradW`, whose own gradient
 is again a conv2d and a deconv2d, so every function here is differentiable to any
-order.  The array kernels, and how they lay the work out as matrix products, are in
+order.  When a stride-1 conv2d needs both gradients and the input one gathers,
+:class:`Conv2DGrads` computes the two together, from one set of columns.  The array
+kernels, and how they lay the work out as matrix products, are in
 :mod:`dezero.conv_ops`.
 
 Each backward calls the Function classes of this module, so a first-order pass (on
@@ -19,12 +21,14 @@ from dezero.conv_ops import (
     col2im_array,
     conv2d_array,
     conv2d_grad_w_array,
+    conv2d_grads_array,
     conv_geometry,
     deconv2d_array,
     get_conv_outsize,
     get_deconv_outsize,
     im2col_array,
     pair,
+    transposed_by_gathering,
 )
 from dezero.core import Function
 from dezero.functions.array import as_input
@@ -152,9 +156,51 @@ class Conv2d(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
-        gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None
-        gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
+        if needs_input_grad[0] and needs_input_grad[1] and self._gathers(W.shape):
+            gx, gW = Conv2DGrads(self)(x, W, gy)
+        else:
+            gx = (
+                Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None
+            )
+            gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
         return (gx, gW, _bias_gradient(gy, needs_input_grad))[: len(needs_input_grad)]
+
+    def _gathers(self, w_shape):
+        """Whether the input gradient, a deconvolution by the filters W (OC, C, KH,
+        KW), is taken by gathering windows (see :mod:`dezero.conv_ops`)."""
+        return transposed_by_gathering(w_shape, self.stride, self.pad)
+
+
+class Conv2DGrads(Function):
+    """(gx, gW) = both gradients of the stride-1 ``conv`` (a Conv2d call) of x and W
+    for the output gradient gy: Deconv2d(gy, W) and Conv2DGradW(x, gy), from one set
+    of columns of gy (see :func:`dezero.conv_ops.conv2d_grads_array`).  Conv2d's
+    backward takes it when both are wanted and the first gathers.
+    Derivative, for ggx and ggW: Deconv2d(gy, ggW) to x, Conv2DGradW(ggx, gy) to W,
+    Conv2d(ggx, W) + Conv2d(x, ggW) to gy (those of its two parts)."""
+
+    retain_inputs = (0, 1, 2)
+    retain_outputs = ()
+
+    def __init__(self, conv):
+        self.conv = conv
+
+    def forward(self, x, W, gy):
+        return conv2d_grads_array(x, W, gy, self.conv.pad)
+
+    def backward(self, ggx, ggW, *, needs_input_grad):
+        x, W, gy = self.retained_inputs()
+        stride, pad = self.conv.stride, self.conv.pad
+        gx = gW = ggy = None
+        if ggW is not None:
+            gx = Deconv2d(stride, pad, x.shape[2:])(gy, ggW) if needs_input_grad[0] else None
+            ggy = Conv2d(stride, pad)(x, ggW) if needs_input_grad[2] else None
+        if ggx is not None:
+            gW = Conv2DGradW(self.conv)(ggx, gy) if needs_input_grad[1] else None
+            if needs_input_grad[2]:
+                from_gx = Conv2d(stride, pad)(ggx, W)
+                ggy = from_gx if ggy is None else ggy + from_gx
+        return gx, gW, ggy
 
 
 class Deconv2d(Function):

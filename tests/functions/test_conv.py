@@ -595,3 +595,78 @@ def test_im2col_and_col2im_refuse_bad_shapes():
         r'\(4, 4\)',
     ):
         F.col2im(np.zeros((4, 3)), (1, 1, 3, 3), 2)
+
+
+# ---- both gradients from one set of columns (Conv2DGrads) -------------------------------
+# (x shape, W shape, pad): stride 1, no more filters than channels, pad below the kernel
+FUSED_CASES = [
+    ((2, 3, 4, 5), (2, 3, 3, 3), 1),
+    ((2, 2, 5, 4), (2, 2, 3, 2), (0, 1)),
+    ((1, 3, 3, 3), (1, 3, 1, 1), 0),
+]
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    calls = []
+    kernel = conv_module.conv2d_grads_array
+
+    def counting(*args):
+        calls.append(1)
+        return kernel(*args)
+
+    monkeypatch.setattr(conv_module, 'conv2d_grads_array', counting)
+    return calls
+
+
+@pytest.mark.parametrize('x_shape, w_shape, pad', FUSED_CASES)
+def test_both_gradients_at_once_equal_each_taken_alone(x_shape, w_shape, pad, sample, fused_calls):
+    x0, W0 = sample(x_shape), sample(w_shape)
+    gy = sample(F.conv2d(x0, W0, pad=pad).shape)
+    x, W = Variable(x0), Variable(W0)
+    y = F.conv2d(x, W, pad=pad)
+    y.grad = Variable(gy)
+    y.backward()
+    assert len(fused_calls) == 1
+    alone = []
+    for inputs in ((Variable(x0), W0), (x0, Variable(W0))):  # one gradient wanted each
+        y = F.conv2d(*inputs, pad=pad)
+        y.grad = Variable(gy)
+        y.backward()
+        alone.append(next(v.grad.data for v in inputs if isinstance(v, Variable)))
+    assert len(fused_calls) == 1
+    np.testing.assert_allclose(x.grad.data, alone[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(W.grad.data, alone[1], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('x_shape, w_shape, pad', FUSED_CASES)
+def test_both_gradients_at_once_differentiate_in_x_W_and_gy(
+    x_shape, w_shape, pad, sample, fused_calls
+):
+    """s = sum((a * gx)**2) + sum(b * gW), with gx and gW from one recorded backward,
+    differentiated in x, W and the seed gy: backprop against central differences."""
+    x0, W0 = sample(x_shape), sample(w_shape)
+    gy0 = sample(F.conv2d(x0, W0, pad=pad).shape)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+
+    def s(x_data, W_data, gy_data, keep=False):
+        x, W, gy = Variable(x_data.copy()), Variable(W_data.copy()), Variable(gy_data.copy())
+        y = F.conv2d(x, W, pad=pad)
+        y.grad = gy
+        y.backward(create_graph=True)
+        result = F.sum(F.square(x.grad * a)) + F.sum(W.grad * b)
+        x.cleargrad()
+        W.cleargrad()
+        return (result, (x, W, gy)) if keep else float(result.data)
+
+    result, variables = s(x0, W0, gy0, keep=True)
+    assert fused_calls  # the recorded pass went through Conv2DGrads
+    result.backward()
+    numeric = [
+        numerical_grad(lambda v: s(v, W0, gy0), x0.copy()),
+        numerical_grad(lambda v: s(x0, v, gy0), W0.copy()),
+        numerical_grad(lambda v: s(x0, W0, v), gy0.copy()),
+    ]
+    for v, expected in zip(variables, numeric):
+        np.testing.assert_allclose(v.grad.data, expected, rtol=1e-5, atol=1e-6)
