@@ -37,10 +37,11 @@ padding (one pass over its input), then:
   :func:`conv2d_array` does instead of scattering them, and is taken when its
   columns are no larger (at least as many output channels as input channels; see
   :func:`transposed_by_gathering`).
-- :func:`conv2d_grads_array`: when a layer needs both gradients and its input
-  gradient gathers, one set of columns of gy serves both: the input gradient as
-  above, and the filter gradient as x times the same columns, flipped back.  The
-  columns of x that :func:`conv2d_grad_w_array` would copy are never made.
+- :func:`conv2d_grads_array`: when a stride-1 layer needs both gradients, one set of
+  columns of gy serves both: the input gradient gathered as above, and the filter
+  gradient as x times the same columns, flipped back.  The columns of x that
+  :func:`conv2d_grad_w_array` would copy are never made, nor is the scatter needed
+  (see :func:`gradients_together` for when).
 
 One product per image, rather than one per layer over columns laid side by side,
 is deliberate: with few output channels (32, 64) the library multiplies a block
@@ -349,11 +350,20 @@ def transposed_by_gathering(w_shape, stride, pad):
     return tuple(stride) == (1, 1) and c <= oc and pad[0] < kh and pad[1] < kw
 
 
+def gradients_together(w_shape, stride, pad):
+    """Whether :func:`conv2d_grads_array` takes both gradients of a convolution with
+    filters of shape ``w_shape`` (OC, C, KH, KW): at stride 1, with a pad below the
+    kernel, and unless the input has far fewer channels than the output (4*C < OC),
+    where the input gradient's thin product costs more than the copy it saves."""
+    oc, c, kh, kw = w_shape
+    return tuple(stride) == (1, 1) and pad[0] < kh and pad[1] < kw and 4 * c >= oc
+
+
 def conv2d_grads_array(x, W, gy, pad):
     """Both gradients of the stride-1 convolution of x (N, C, H, W) with W (OC, C,
     KH, KW) for the output gradient gy (N, OC, OH, OW): ``(gx, gW)``, equal to
-    ``deconv2d_array(gy, W, ...)`` and ``conv2d_grad_w_array(x, gy, ...)``, for the
-    case where the first gathers (``transposed_by_gathering(W.shape, (1, 1), pad)``).
+    ``deconv2d_array(gy, W, ...)`` and ``conv2d_grad_w_array(x, gy, ...)``; pad must
+    be below the kernel (see :func:`gradients_together`).
 
     One set of columns of gy serves both.  Column (o, i, j) of an image holds gy
     padded by (KH-1-ph, KW-1-pw) and shifted by (i, j); gx is the flipped filters

@@ -425,9 +425,10 @@ def test_the_kernels_agree_with_pytorch_in_float32(block_bytes):
         assert y.dtype == gW.dtype == gx.dtype == np.float32
 
 
-# (x shape, W shape (OC, C, KH, KW), pad): cases whose input gradient gathers
+# (x shape, W shape (OC, C, KH, KW), pad): stride 1, pad below the kernel
 GRADS_CASES = [
     ((7, 4, 6, 5), (3, 4, 3, 3), (1, 1)),
+    ((5, 2, 5, 4), (8, 2, 3, 3), (1, 0)),
     ((5, 3, 5, 6), (3, 3, 2, 3), (0, 2)),
     ((6, 2, 4, 4), (2, 2, 1, 1), (0, 0)),
 ]
@@ -437,7 +438,7 @@ GRADS_CASES = [
 def test_both_gradients_from_one_set_of_columns_match_the_references(
     x_shape, w_shape, pad, block_bytes
 ):
-    assert conv_ops.transposed_by_gathering(w_shape, (1, 1), pad)
+    assert conv_ops.gradients_together(w_shape, (1, 1), pad)
     rng = np.random.default_rng(4)
     x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
     gy = rng.normal(size=reference_conv(x, W, (1, 1), pad).shape)

@@ -4,8 +4,8 @@ All in NCHW layout.  ``conv2d`` multiplies the windows of its input by the filte
 ``deconv2d`` is its transpose.  The two are each other's gradient with respect to the
 input, and both get the filter gradient from :class:`Conv2DGradW`, whose own gradient
 is again a conv2d and a deconv2d, so every function here is differentiable to any
-order.  When a stride-1 conv2d needs both gradients and the input one gathers,
-:class:`Conv2DGrads` computes the two together, from one set of columns.  The array
+order.  When a stride-1 conv2d needs both gradients, :class:`Conv2DGrads` usually
+computes the two together, from one set of columns.  The array
 kernels, and how they lay the work out as matrix products, are in
 :mod:`dezero.conv_ops`.
 
@@ -28,7 +28,7 @@ from dezero.conv_ops import (
     get_deconv_outsize,
     im2col_array,
     pair,
-    transposed_by_gathering,
+    gradients_together,
 )
 from dezero.core import Function
 from dezero.functions.array import as_input
@@ -156,7 +156,7 @@ class Conv2d(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
-        if needs_input_grad[0] and needs_input_grad[1] and self._gathers(W.shape):
+        if needs_input_grad[0] and needs_input_grad[1] and self._together(W.shape):
             gx, gW = Conv2DGrads(self)(x, W, gy)
         else:
             gx = (
@@ -165,17 +165,18 @@ class Conv2d(Function):
             gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
         return (gx, gW, _bias_gradient(gy, needs_input_grad))[: len(needs_input_grad)]
 
-    def _gathers(self, w_shape):
-        """Whether the input gradient, a deconvolution by the filters W (OC, C, KH,
-        KW), is taken by gathering windows (see :mod:`dezero.conv_ops`)."""
-        return transposed_by_gathering(w_shape, self.stride, self.pad)
+    def _together(self, w_shape):
+        """Whether both gradients are taken at once, by :class:`Conv2DGrads` (see
+        :func:`dezero.conv_ops.gradients_together`)."""
+        return gradients_together(w_shape, self.stride, self.pad)
 
 
 class Conv2DGrads(Function):
     """(gx, gW) = both gradients of the stride-1 ``conv`` (a Conv2d call) of x and W
     for the output gradient gy: Deconv2d(gy, W) and Conv2DGradW(x, gy), from one set
     of columns of gy (see :func:`dezero.conv_ops.conv2d_grads_array`).  Conv2d's
-    backward takes it when both are wanted and the first gathers.
+    backward takes it when both are wanted and
+    :func:`~dezero.conv_ops.gradients_together` holds.
     Derivative, for ggx and ggW: Deconv2d(gy, ggW) to x, Conv2DGradW(ggx, gy) to W,
     Conv2d(ggx, W) + Conv2d(x, ggW) to gy (those of its two parts)."""
 
