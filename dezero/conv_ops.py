@@ -382,15 +382,13 @@ def conv2d_grads_array(x, W, gy, pad):
     cols = xp.empty((block, k, q), dtype=gy.dtype)
     dtype = np.result_type(x.dtype, gy.dtype)
     total = xp.zeros((k, c), dtype=dtype)
-    part = xp.empty((k, c), dtype=dtype)
     images = x.reshape(n, c, q)
     for start, stop, view in _window_blocks(gy, (kh, kw), (1, 1), flip_pad, (h, w), block):
         block_cols = cols[: stop - start]
         xp.copyto(block_cols.reshape(view.shape), view)
         xp.matmul(weights, block_cols, out=gx[start:stop])
-        for i in range(stop - start):
-            xp.matmul(block_cols[i], images[start + i].T, out=part)
-            total += part
+        # one (K, C) product per image, in one call; summed over the block's images
+        total += xp.matmul(block_cols, images[start:stop].transpose(0, 2, 1)).sum(axis=0)
     gW = total.reshape(oc, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
     return gx.reshape(n, c, h, w), xp.ascontiguousarray(gW)
 
