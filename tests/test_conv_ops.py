@@ -394,13 +394,14 @@ def test_a_large_batch_never_holds_all_its_columns():
         lambda: conv_ops.conv2d_grad_w_array(x, gy, (3, 3), (1, 1), (1, 1)),
         lambda: conv_ops.deconv2d_array(gy, W, None, (1, 1), (1, 1), (32, 32)),
         lambda: conv_ops.deconv2d_array(gy, W[:, :4], None, (1, 1), (1, 1), (32, 32)),
+        lambda: conv_ops.conv2d_grads_array(x, W, gy, (1, 1)),
     ]
     for call in calls:
         tracemalloc.start()
         call()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert peak < x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak
+        assert peak < 2 * x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak  # output(s) + blocks
 
 
 def test_the_kernels_agree_with_pytorch_in_float32(block_bytes):
