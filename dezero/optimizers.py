@@ -43,7 +43,15 @@ import numpy as np
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
-from dezero.serialization import json_array, named_params, read_json, read_npz, write_npz
+from dezero.serialization import (
+    join_state,
+    json_array,
+    named_params,
+    read_json,
+    read_npz,
+    split_state,
+    write_npz,
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -237,7 +245,7 @@ class Optimizer:
         (``'l0/W/m'``), and ``'__optimizer__'``, a JSON text of the class,
         hyperparameters and counters; no pickled objects.  It appears whole or not at
         all: if writing fails, a previous file at ``path`` is left untouched."""
-        meta, arrays = _split_state(self._state_dict(f'{type(self).__name__}.save'))
+        meta, arrays = split_state(self._state_dict(f'{type(self).__name__}.save'))
         arrays['__optimizer__'] = json_array({**_OPTIMIZER_FORMAT, **meta})
         with atomic_open(path, 'wb', operation=f'{type(self).__name__}.save') as f:
             write_npz(f, arrays)
@@ -250,7 +258,7 @@ class Optimizer:
         path = os.fspath(path)
         arrays = read_npz(path, owner)
         meta = read_json(arrays, '__optimizer__', _OPTIMIZER_FORMAT, owner, path)
-        self._prepare_load(_join_state(meta, arrays, owner, path), owner, path)()
+        self._prepare_load(join_state(meta, arrays, owner, path), owner, path)()
 
     def _hyperparameters(self):
         """The names of the hyperparameters that the state includes: the checked ones
@@ -486,32 +494,6 @@ def _learning_rate(owner, name, value):
 # State files: .npz archives of plain arrays plus one JSON text, no pickled objects
 # --------------------------------------------------------------------------------------
 _OPTIMIZER_FORMAT = {'format': 'dezero optimizer state', 'version': 1}
-
-
-def _split_state(state):
-    """An optimizer's :meth:`~Optimizer.state_dict` as ``(meta, arrays)``: the plain
-    values, and the arrays flat under ``'<parameter path>/<state name>'``."""
-    meta = {k: v for k, v in state.items() if k != 'state'}
-    arrays = {
-        f'{path}/{name}': array
-        for path, named in state['state'].items()
-        for name, array in named.items()
-    }
-    return meta, arrays
-
-
-def _join_state(meta, arrays, owner, source):
-    """The inverse of :func:`_split_state`."""
-    state = {}
-    for key, array in arrays.items():
-        path, _, name = key.rpartition('/')
-        if not path or not name:
-            raise ValueError(
-                f'{owner}: {source} holds an array named {key!r}; expected '
-                f"'<parameter path>/<state name>'"
-            )
-        state.setdefault(path, {})[name] = array
-    return {**meta, 'state': state}
 
 
 def _check_keywords(cls, kwargs):

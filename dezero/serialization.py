@@ -156,3 +156,29 @@ def read_json(arrays, key, expected, owner, source):
             f'{expected["format"]}; this dezero reads version {expected["version"]}'
         )
     return {k: v for k, v in value.items() if k not in expected}
+
+
+def split_state(state):
+    """An optimizer's ``state_dict()`` as ``(meta, arrays)``: the plain values, and
+    the arrays flat under ``'<parameter path>/<state name>'``, as files hold them."""
+    meta = {k: v for k, v in state.items() if k != 'state'}
+    arrays = {
+        f'{path}/{name}': array
+        for path, named in state['state'].items()
+        for name, array in named.items()
+    }
+    return meta, arrays
+
+
+def join_state(meta, arrays, owner, source):
+    """The inverse of :func:`split_state`."""
+    state = {}
+    for key, array in arrays.items():
+        path, _, name = key.rpartition('/')
+        if not path or not name:
+            raise ValueError(
+                f'{owner}: {source} holds an array named {key!r}; expected '
+                f"'<parameter path>/<state name>'"
+            )
+        state.setdefault(path, {})[name] = array
+    return {**meta, 'state': state}

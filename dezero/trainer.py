@@ -43,16 +43,17 @@ from dezero.atomic import atomic_open
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
-from dezero.optimizers import _join_state, _split_state
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
     assign_weights,
+    join_state,
     json_array,
     named_params,
     planned_weights,
     read_json,
     read_npz,
+    split_state,
     write_npz,
 )
 
@@ -659,7 +660,7 @@ class Checkpoint:
             for path, p in named_params(trainer.model, owner)
             if p.data is not None
         }
-        optimizer_meta, optimizer_arrays = _split_state(trainer.optimizer.state_dict())
+        optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
         kind, keys, pos, has_gauss, cached = np.random.get_state()
         arrays['random/keys'] = keys
@@ -727,7 +728,7 @@ class Checkpoint:
         planned = {id(param): array for param, array in weights}
         loads = [
             trainer.optimizer._prepare_load(
-                _join_state(optimizer_meta, parts['optimizer'], owner, path),
+                join_state(optimizer_meta, parts['optimizer'], owner, path),
                 owner,
                 path,
                 planned,
