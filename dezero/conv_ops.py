@@ -340,6 +340,12 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     return xp.ascontiguousarray(gw_t.T).reshape(oc, c, kh, kw)
 
 
+def _flipped_filters(W):
+    """The filters of a stride-1 transposed convolution taken as a convolution: W (A,
+    B, KH, KW) reversed in both spatial axes, its channel axes swapped: (B, A, KH, KW)."""
+    return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
 def transposed_by_gathering(w_shape, stride, pad):
     """Whether :func:`deconv2d_array` with filters of shape ``w_shape`` (C, OC, KH, KW)
     takes its output as a convolution (gathering windows) rather than by adding
@@ -377,7 +383,7 @@ def conv2d_grads_array(x, W, gy, pad):
     k, q = oc * kh * kw, h * w
     flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
     block = _block_size(xp, n, k * q * gy.itemsize)
-    weights = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, k)  # a copy
+    weights = _flipped_filters(W).reshape(c, k)  # a copy
     gx = xp.empty((n, c, q), dtype=np.result_type(gy.dtype, W.dtype))
     cols = xp.empty((block, k, q), dtype=gy.dtype)
     dtype = np.result_type(x.dtype, gy.dtype)
@@ -405,8 +411,8 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
         h + kh - 1 - 2 * pad[0],
         w + kw - 1 - 2 * pad[1],
     ):
-        flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        return conv2d_array(x, flipped, b, (1, 1), (kh - 1 - pad[0], kw - 1 - pad[1]))
+        flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
+        return conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
     k = oc * kh * kw
     dtype = np.result_type(x.dtype, W.dtype)
     block = _block_size(xp, n, k * h * w * dtype.itemsize)
