@@ -313,6 +313,15 @@ def block_bytes(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=['kernel rows', 'windows'])
+def layout(request, monkeypatch):
+    """Runs a test with the stride-1 convolutions in each layout, whichever the rule
+    would pick."""
+    rows = request.param == 'kernel rows'
+    monkeypatch.setattr(conv_ops, 'stacks_kernel_rows', lambda w_shape: rows)
+    return request.param
+
+
 # (x shape, W shape (OC, C, KH, KW), stride, pad)
 KERNEL_CASES = [
     ((7, 3, 6, 5), (4, 3, 3, 3), (1, 1), (1, 1)),
@@ -320,12 +329,20 @@ KERNEL_CASES = [
     ((6, 4, 5, 5), (2, 4, 1, 1), (1, 1), (0, 0)),
     ((3, 2, 4, 4), (5, 2, 4, 4), (1, 1), (0, 0)),
     ((5, 1, 6, 6), (2, 1, 2, 2), (3, 3), (2, 1)),
+    # stride 1, for the ways the kernel rows add up
+    ((4, 3, 5, 6), (3, 3, 3, 3), (1, 1), (0, 1)),  # fewer output rows than input rows
+    ((3, 2, 4, 4), (2, 2, 3, 3), (1, 1), (2, 2)),  # more
+    ((2, 2, 2, 3), (3, 2, 5, 5), (1, 1), (2, 2)),  # kernel rows that miss the image
+    ((2, 2, 1, 4), (2, 2, 7, 3), (1, 1), (3, 1)),  # ... by more than a channel's rows
+    ((3, 4, 5, 5), (6, 4, 1, 1), (1, 1), (1, 0)),  # one kernel row, padded
+    ((2, 3, 6, 4), (4, 3, 5, 1), (1, 1), (2, 0)),  # a tall kernel
+    ((2, 3, 4, 6), (4, 3, 1, 3), (1, 1), (0, 1)),  # a wide one
 ]
 
 
 @pytest.mark.parametrize('x_shape, w_shape, stride, pad', KERNEL_CASES)
 def test_conv2d_array_and_its_filter_gradient_match_the_references(
-    x_shape, w_shape, stride, pad, block_bytes
+    x_shape, w_shape, stride, pad, block_bytes, layout
 ):
     rng = np.random.default_rng(0)
     x, W, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
@@ -351,7 +368,9 @@ DECONV_KERNEL_CASES = [
 
 
 @pytest.mark.parametrize('x_shape, w_shape, stride, pad, outsize', DECONV_KERNEL_CASES)
-def test_deconv2d_array_matches_the_reference(x_shape, w_shape, stride, pad, outsize, block_bytes):
+def test_deconv2d_array_matches_the_reference(
+    x_shape, w_shape, stride, pad, outsize, block_bytes, layout
+):
     rng = np.random.default_rng(1)
     x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
     if outsize is None:  # the smallest size that fits
@@ -404,7 +423,7 @@ def test_a_large_batch_never_holds_all_its_columns():
         assert peak < 2 * x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak  # output(s) + blocks
 
 
-def test_the_kernels_agree_with_pytorch_in_float32(block_bytes):
+def test_the_kernels_agree_with_pytorch_in_float32(block_bytes, layout):
     torch = pytest.importorskip('torch')
     tf = torch.nn.functional
     rng = np.random.default_rng(3)
@@ -432,6 +451,10 @@ GRADS_CASES = [
     ((5, 2, 5, 4), (8, 2, 3, 3), (1, 0)),
     ((5, 3, 5, 6), (3, 3, 2, 3), (0, 2)),
     ((6, 2, 4, 4), (2, 2, 1, 1), (0, 0)),
+    ((2, 2, 2, 3), (3, 2, 5, 5), (2, 2)),  # kernel rows that miss the image
+    ((2, 2, 1, 4), (2, 2, 7, 3), (3, 1)),  # ... by more than a channel's rows
+    ((2, 3, 6, 4), (4, 3, 5, 1), (2, 0)),
+    ((3, 1, 5, 5), (7, 1, 3, 3), (1, 1)),  # many more filters than channels
 ]
 
 
