@@ -33,6 +33,7 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+import statistics
 import time
 
 import numpy as np
@@ -46,7 +47,9 @@ from benchmarks.common import (
     format_spread,
     load_torch,
     make_target,
+    minor_page_faults,
     report_table,
+    settle_allocator,
     spread,
     time_steps,
     torch_case_main,
@@ -245,6 +248,7 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None, names=
     log = log or (lambda msg: None)
     torch = torch or (load_torch() if use_torch else None)
     peak = gemm_peak()
+    settle_allocator()
     result = {
         'config': {'repeat': repeat, 'steps': steps, 'shapes': SHAPES, 'lr': LR},
         'environment': environment(torch),
@@ -261,8 +265,17 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None, names=
             sides['torch'] = (tnet.step, tnet.tensors(batches))
         for step, data in sides.values():  # untimed warm-up
             time_steps(step, data, 1)
+        faults = {side: [] for side in sides}
+
+        def timed(side, step, data):
+            before = minor_page_faults()
+            seconds = time_steps(step, data, steps)
+            if before is not None:
+                faults[side].append((minor_page_faults() - before) / steps)
+            return seconds
+
         times = alternate(
-            {side: (lambda s=s: time_steps(*s, steps)) for side, s in sides.items()},
+            {side: (lambda side=side, s=s: timed(side, *s)) for side, s in sides.items()},
             repeat,
             log,
             f'{name}: ',
@@ -274,6 +287,10 @@ def run(repeat=REPEAT, steps=STEPS, use_torch=True, log=None, torch=None, names=
             'dtypes': dtypes,
             'dezero': spread(times['dezero']),
             'torch': spread(times['torch']) if torch is not None else None,
+            'page_faults_per_step': {
+                side: statistics.median(counts) if counts else None
+                for side, counts in faults.items()
+            },
         }
         for side in ('dezero', 'torch'):
             if case[side] is not None:
@@ -333,6 +350,12 @@ def report_case(result):
                 f'    {name}: dezero / torch {case["ratio_dezero_torch"]:.2f}x; '
                 f'{case["flops"] / 1e9:.2f} GFLOP a step; losses agree within '
                 f'{case["relative_difference"]:.1e} (relative) after 3 steps'
+            )
+        counts = {k: v for k, v in case['page_faults_per_step'].items() if v is not None}
+        if counts:
+            lines.append(
+                f'    {name}: page faults per step (median): '
+                + ', '.join(f'{side} {count:,.0f}' for side, count in counts.items())
             )
     return lines
 

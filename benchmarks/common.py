@@ -228,6 +228,26 @@ def training_step(model, optimizer, x, t):
     return loss
 
 
+def minor_page_faults():
+    """The minor page faults this process has taken so far (a fresh page of memory
+    touched for the first time, about 2 µs each on a virtual machine), or None where
+    the ``resource`` module is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def settle_allocator(nbytes=30 << 20):
+    """Free one ``nbytes`` block, as a program that has loaded its data has done.  The
+    C library's allocator (glibc) then keeps freed blocks up to that size for reuse
+    instead of returning them to the system, so a step's large arrays stop costing
+    fresh pages (page faults), whichever cases ran earlier in the process."""
+    block = np.empty(nbytes, dtype=np.uint8)
+    del block
+
+
 def time_steps(step, batches, steps):
     """Seconds per call of ``step(x, t)`` over ``steps`` calls cycling through
     ``batches``, after a ``gc.collect()``."""

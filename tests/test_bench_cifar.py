@@ -42,7 +42,13 @@ def test_run_tiny_configuration_without_torch(bench):
     assert case['torch'] is None and case['dezero']['median_s'] > 0
     assert 0 < case['dezero_peak_fraction'] < 2 and result['gemm_peak_gflops'] > 0
     json.dumps(result)
-    assert 'bottleneck: float32 only' in bench.report(result)
+    table = bench.report(result)
+    assert 'bottleneck: float32 only' in table
+    faults = case['page_faults_per_step']
+    assert set(faults) == {'dezero'}
+    if faults['dezero'] is not None:  # counted where the resource module exists
+        assert faults['dezero'] >= 0
+        assert 'bottleneck: page faults per step (median): dezero' in table
 
 
 def test_same_training_as_pytorch(bench):
