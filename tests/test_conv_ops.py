@@ -337,6 +337,7 @@ KERNEL_CASES = [
     ((3, 4, 5, 5), (6, 4, 1, 1), (1, 1), (1, 0)),  # one kernel row, padded
     ((2, 3, 6, 4), (4, 3, 5, 1), (1, 1), (2, 0)),  # a tall kernel
     ((2, 3, 4, 6), (4, 3, 1, 3), (1, 1), (0, 1)),  # a wide one
+    ((2, 2, 3, 3), (2, 2, 1, 9), (1, 1), (0, 4)),  # kernel columns that miss the image
 ]
 
 
