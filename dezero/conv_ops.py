@@ -20,34 +20,37 @@ that writes them and the product that reads them.  One column buffer is reused b
 every block; it is the only large temporary, and it is freed when the call returns.
 On a GPU the whole batch is one block: there the cost is in launching kernels.
 
-Two layouts of the columns serve different cases.
+Two layouts of the columns serve different cases; :func:`conv2d_array` and
+:func:`conv2d_grad_w_array` pick one.
 
 *Windows* (any stride): every window is a column, as above.  Per block, the kernel
 copies the block into a zero-bordered buffer when there is padding, then:
 
-- :func:`conv2d_array` copies the block's columns, shape (B, C*KH*KW, OH*OW), and
-  multiplies each image's columns, writing the product straight into the output.
-- :func:`conv2d_grad_w_array` copies a block's columns as one (C*KH*KW, B*OH*OW)
-  matrix and the block's ``gy`` as one (OC, B*OH*OW) matrix, so that the block is
-  one product with a long inner dimension.
+- the convolution copies the block's columns, shape (B, C*KH*KW, OH*OW), and
+  multiplies each image's columns, writing the product straight into the output;
+- the filter gradient (at strides above 1) copies a block's columns as one
+  (C*KH*KW, B*OH*OW) matrix and the block's ``gy`` as one (OC, B*OH*OW) matrix, so
+  that the block is one product with a long inner dimension;
 - :func:`deconv2d_array` (the gradient of a convolution with respect to its input)
   multiplies ``W.T @ x[n]`` into a block of columns and adds each window back onto
   the output (col2im).
 
 *Kernel rows* (stride 1): only the KW horizontal shifts of each image row are copied,
 ``rows[(c, j), (r, q)] = x[c, r, q + j - pw]``, a (C*KW, H*OW) matrix per image, a
-third of the windows' columns for 3x3 kernels.  The KH kernel rows are stacked in the
-filters instead: ``z = W'.reshape(KH*OC, C*KW) @ rows`` holds, for every kernel row
-i, that row's contribution at every input row, and output row r adds up the
-contributions of kernel row i at input row ``r + i - ph``.  In the flattened (H*OW)
-axis a shift by whole rows is a shift by a multiple of OW, so each kernel row is
-added as one contiguous slice (:func:`_add_kernel_rows`).  The product is KH times
-taller and its inner dimension KH times shorter than with windows; the library runs
-these shapes faster (for 32 channels, a (96, 96) by (96, N) product runs at about 1.4
-times the speed of a (32, 288) by (288, N) one), and there are two thirds fewer
-copies, against one pass that adds the kernel rows together.  That pays unless the
-output has many more channels than the input, when the stacked products are mostly
-to be added back (:func:`stacks_kernel_rows`).
+third of the windows' columns for 3x3 kernels.  The KH kernel rows go into the filters
+instead: W as a (KH*OC, C*KW) matrix, row (i, o) and column (c, j) holding W[o, c, i,
+j], times ``rows`` gives for every kernel row i its contribution at every input row,
+and output row r adds up the contributions of kernel row i at input row ``r + i -
+ph``.  In the flattened (H*OW) axis a shift by whole rows is a shift by a multiple of
+OW, so each kernel row is added as one contiguous slice (:func:`_add_kernel_rows`).
+The product is KH times taller and its inner dimension KH times shorter than with
+windows; the library runs these shapes faster (for 32 channels, a (96, 96) by (96, N)
+product runs at about 1.4 times the speed of a (32, 288) by (288, N) one), and there
+are two thirds fewer copies, against one pass that adds the kernel rows together.
+That pays unless the output has many more channels than the input, when the stacked
+products are mostly to be added back (:func:`stacks_kernel_rows`).  The filter
+gradient at stride 1 always takes this layout: gy shifted by each kernel row, stacked,
+times the kernel rows of x.
 
 With stride 1 a transposed convolution is also a convolution, of its input padded by
 KH-1-ph (KW-1-pw) with the filters flipped in both spatial axes and their two channel
