@@ -105,15 +105,20 @@ class _Windows:
         # multiplying by a 0/1 mask is exact for finite values only (0 * inf is nan)
         finite = bool(xp.isfinite(values).all())
 
-        def routed(hit, v):
-            return v * hit if finite else xp.where(hit, v, 0)
+        def route(hit, out):
+            """Write into ``out`` the values whose window's maximum is where ``hit``
+            is True, and zeros elsewhere."""
+            if finite:
+                xp.multiply(values, hit, out=out)
+            else:
+                out[...] = xp.where(hit, values, 0)
 
         if self.stride == self.kernel and self.pad == (0, 0):
             # the windows tile the image's top-left (OH*KH, OW*KW) corner, which is
             # then an (N, C, OH, KH, OW, KW) array: write each offset's slice of it
             tiles = xp.empty((n, c, oh, kh, ow, kw), dtype=values.dtype)
             for k in range(kh * kw):
-                tiles[:, :, :, k // kw, :, k % kw] = routed(offsets == k, values)
+                route(offsets == k, tiles[:, :, :, k // kw, :, k % kw])
             tiles = tiles.reshape(n, c, oh * kh, ow * kw)
             if tiles.shape == tuple(x_shape):
                 return tiles
@@ -122,7 +127,7 @@ class _Windows:
             return img
         col = xp.empty((n, c, kh, kw, oh, ow), dtype=values.dtype)
         for k in range(kh * kw):
-            col[:, :, k // kw, k % kw] = routed(offsets == k, values)
+            route(offsets == k, col[:, :, k // kw, k % kw])
         return self.add_back(col, x_shape)
 
     def gather(self, x, offsets):
