@@ -194,6 +194,89 @@ class DataLoader:
                 f'array ({e}); every item must have the same shape'
             ) from None
 
+    # ---- where the loader stands ------------------------------------------------------
+    def state_dict(self):
+        """Where the loader stands, to continue from later (a Checkpoint keeps it): a
+        dict of its number of samples ``size``, the batches of this epoch already
+        given ``iteration``, the sample order ``index`` (a copy) and ``generator``,
+        the state of its own generator (``seed=``), or None when it draws from
+        ``np.random``, whose state is the program's."""
+        return {
+            'size': int(self.data_size),
+            'iteration': int(self.iteration),
+            'index': np.asarray(self.index).copy(),
+            'generator': self._random.bit_generator.state if self._own_generator() else None,
+        }
+
+    def load_state_dict(self, state):
+        """Continue from ``state`` (from :meth:`state_dict` of this loader, or of one
+        over as many samples with a generator of its own exactly when this one has
+        one): the next batch is the one that came next then, and so are the orders
+        of later epochs.  A state that does not fit raises ValueError saying what,
+        and nothing changes."""
+        self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
+
+    def _own_generator(self):
+        """Whether the loader shuffles with a generator of its own (``seed=``)."""
+        return self._random is not np.random
+
+    def _prepare_load(self, state, owner, source):
+        """Check ``state`` against this loader; return a function of no arguments that
+        loads it (``source`` names where the state came from in errors)."""
+        if not isinstance(state, dict) or set(state) != {'size', 'iteration', 'index', 'generator'}:
+            raise ValueError(
+                f'{owner}: {source} is not the state of a DataLoader (expected the '
+                f'keys size, iteration, index and generator)'
+            )
+        size, iteration, generator = state['size'], state['iteration'], state['generator']
+        if size != self.data_size:
+            raise ValueError(
+                f'{owner}: {source} is of a loader of {size!r} samples; this one has '
+                f'{self.data_size}'
+            )
+        index = np.asarray(state['index'])
+        if (
+            index.shape != (size,)
+            or index.dtype.kind not in 'iu'
+            or not np.array_equal(np.sort(index), np.arange(size))
+        ):
+            raise ValueError(
+                f'{owner}: {source} holds a sample order that is not an order of '
+                f'{size} samples (shape {index.shape}, dtype {index.dtype})'
+            )
+        if (
+            isinstance(iteration, bool)
+            or not isinstance(iteration, (int, np.integer))
+            or not 0 <= iteration <= self.max_iter
+        ):
+            raise ValueError(
+                f'{owner}: {source} holds iteration={iteration!r}; expected an int from 0 '
+                f'to {self.max_iter}, the batches of an epoch'
+            )
+        own = self._own_generator()
+        if (generator is not None) != own:
+            raise ValueError(
+                f'{owner}: {source} is of a loader that '
+                f'{"has its own generator (seed=)" if generator is not None else "draws from np.random"}'
+                f'; this one {"has its own" if own else "draws from np.random"}'
+            )
+        if own:
+            try:  # a trial on a scratch generator of the same kind
+                type(self._random.bit_generator)().state = generator
+            except (TypeError, ValueError, KeyError) as e:
+                raise ValueError(
+                    f"{owner}: {source} holds a state of the loader's generator that "
+                    f'does not fit it ({e})'
+                ) from None
+
+        def load():
+            self.index = index.copy()
+            self.iteration = int(iteration)
+            if own:
+                self._random.bit_generator.state = generator
+
+        return load
+
     def to_cpu(self):
         """Yield NumPy batches from now on."""
         self.gpu = False

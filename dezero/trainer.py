@@ -807,18 +807,13 @@ def _prepare_callbacks(callbacks, saved, owner, path):
 
 
 def _loader_state(loader):
-    """``(meta, index)`` of a :class:`DataLoader`: its size, position, whether it
-    shuffles and its own generator's state (None when it draws from ``np.random``),
-    and the sample order of its next epoch; ``(None, None)`` for other loaders."""
+    """``(meta, index)`` of a :class:`DataLoader` for a checkpoint: its
+    :meth:`~DataLoader.state_dict` without the sample order, and the order (stored as
+    an array of its own); ``(None, None)`` for other loaders."""
     if not isinstance(loader, DataLoader):
         return None, None
-    own = loader._random is not np.random
-    meta = {
-        'size': int(loader.data_size),
-        'iteration': int(loader.iteration),
-        'generator': loader._random.bit_generator.state if own else None,
-    }
-    return meta, np.asarray(loader.index).copy()
+    state = loader.state_dict()
+    return state, state.pop('index')
 
 
 def _prepare_loader(loader, meta, index, name, owner, path):
@@ -836,34 +831,7 @@ def _prepare_loader(loader, meta, index, name, owner, path):
             f'{owner}: {path} holds no state for a DataLoader as the {name} loader; '
             f'give the loaders of the run that saved it'
         )
-    if meta.get('size') != loader.data_size or index.shape != (loader.data_size,):
-        raise ValueError(
-            f'{owner}: {path} was saved with a {name} loader of {meta["size"]} samples; '
-            f'this one has {loader.data_size}'
-        )
-    own = loader._random is not np.random
-    if (meta.get('generator') is not None) != own:
-        raise ValueError(
-            f'{owner}: {path} was saved with a {name} loader that '
-            f'{"has its own generator (seed=)" if not own else "draws from np.random"}'
-            f'; this one {"has its own" if own else "draws from np.random"}'
-        )
-    if own:
-        try:  # a trial on a scratch generator of the same kind
-            type(loader._random.bit_generator)().state = meta['generator']
-        except (TypeError, ValueError, KeyError) as e:
-            raise ValueError(
-                f"{owner}: {path} holds a state of the {name} loader's generator that "
-                f'does not fit it ({e})'
-            ) from None
-
-    def load():
-        loader.index = index.copy()
-        loader.iteration = meta['iteration']
-        if own:
-            loader._random.bit_generator.state = meta['generator']
-
-    return load
+    return loader._prepare_load({**meta, 'index': index}, owner, f'the {name} loader in {path}')
 
 
 # --------------------------------------------------------------------------------------

@@ -260,3 +260,80 @@ def test_seq_loader_checks_batch_size_under_its_own_name():
         ValueError, match='SeqDataLoader: batch_size must be a positive integer, got 0'
     ):
         SeqDataLoader(Numbered(8), 0)
+
+
+# ---- where a loader stands: state_dict / load_state_dict -----------------------------------
+def batches_from(loader, count):
+    """The labels of the next ``count`` batches, across epoch ends."""
+    out = []
+    while len(out) < count:
+        try:
+            out.append(next(loader)[1].tolist())
+        except StopIteration:
+            pass
+    return out
+
+
+@pytest.mark.parametrize('seed', [0, None])
+def test_a_loaded_state_gives_the_batches_that_came_next(seed):
+    np.random.seed(5)
+    loader = DataLoader(Numbered(10), batch_size=3, seed=seed)
+    batches_from(loader, 2)  # into the first epoch
+    state = loader.state_dict()
+    random_state = np.random.get_state()
+    expected = batches_from(loader, 9)  # the rest of this epoch and two more
+    other = DataLoader(Numbered(10), batch_size=3, seed=None if seed is None else 99)
+    other.load_state_dict(state)
+    np.random.set_state(random_state)  # a loader without seed draws from np.random
+    assert batches_from(other, 9) == expected
+
+
+def test_the_state_is_a_copy_in_plain_values():
+    loader = DataLoader(Numbered(6), batch_size=4, seed=1)
+    state = loader.state_dict()
+    assert set(state) == {'size', 'iteration', 'index', 'generator'}
+    assert state['size'] == 6 and state['iteration'] == 0 and type(state['iteration']) is int
+    kept = state['index'].copy()
+    epoch(loader)
+    epoch(loader)
+    np.testing.assert_array_equal(state['index'], kept)
+    assert DataLoader(Numbered(6), batch_size=4).state_dict()['generator'] is None
+
+
+def state_with(**changes):
+    state = DataLoader(Numbered(6), batch_size=4, seed=1).state_dict()
+    state.update(changes)
+    return state
+
+
+@pytest.mark.parametrize(
+    'state, words',
+    [
+        ([1, 2], 'is not the state of a DataLoader'),
+        ({'size': 6}, 'is not the state of a DataLoader'),
+        (state_with(size=7), 'is of a loader of 7 samples; this one has 6'),
+        (state_with(index=np.arange(5)), 'not an order of 6 samples'),
+        (state_with(index=np.array([0, 1, 2, 3, 4, 4])), 'not an order of 6 samples'),
+        (state_with(index=np.arange(6.0)), 'not an order of 6 samples'),
+        (state_with(iteration=3), r'iteration=3; expected an int from 0 to 2'),
+        (state_with(iteration=-1), 'iteration=-1'),
+        (state_with(iteration=True), 'iteration=True'),
+        (state_with(generator=None), 'draws from np.random; this one has its own'),
+        (state_with(generator={'bit_generator': 'MT19937'}), "the loader's generator"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
+    loader = DataLoader(Numbered(6), batch_size=4, seed=2)
+    next(loader)
+    before = loader.state_dict()
+    with pytest.raises(ValueError, match='DataLoader.load_state_dict: the state .*' + words):
+        loader.load_state_dict(state)
+    after = loader.state_dict()
+    np.testing.assert_array_equal(after.pop('index'), before.pop('index'))
+    assert after == before
+
+
+def test_a_seeded_state_does_not_load_into_a_loader_without_seed():
+    state = DataLoader(Numbered(6), batch_size=4, seed=1).state_dict()
+    with pytest.raises(ValueError, match='has its own generator .seed=.; this one draws'):
+        DataLoader(Numbered(6), batch_size=4).load_state_dict(state)
