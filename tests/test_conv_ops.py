@@ -398,6 +398,9 @@ def test_the_kernels_keep_float32_and_take_an_empty_batch():
             np.ones((0, 3, 5, 5), np.float32), W, None, stride, (1, 1), (5, 5)
         )
         assert back.shape == (0, 2, 5, 5) and back.dtype == np.float32
+    gx, gW = conv_ops.conv2d_grads_array(x, W, y, (1, 1))
+    assert gx.shape == x.shape and gx.dtype == gW.dtype == np.float32
+    np.testing.assert_array_equal(gW, np.zeros((3, 2, 3, 3)))
 
 
 def test_a_large_batch_never_holds_all_its_columns():
