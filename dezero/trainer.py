@@ -543,11 +543,7 @@ class BestWeights(_Watching):
         self.restore = restore
 
     def on_train_begin(self, trainer):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if _writes(trainer) and not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f'BestWeights: the folder {folder} for {self.path} does not exist'
-            )
+        _check_folder('BestWeights', self.path, trainer)
         self._monitor.reset()
 
     def state_dict(self):
@@ -580,6 +576,14 @@ def _writes(trainer):
     in a data-parallel run, where rank 0 alone does."""
     comm = getattr(trainer, 'comm', None)
     return comm is None or comm.rank == 0
+
+
+def _check_folder(owner, path, trainer):
+    """FileNotFoundError naming ``owner`` unless the folder of the file ``path`` exists,
+    where this process writes the files of ``trainer`` (see :func:`_writes`)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if _writes(trainer) and not os.path.isdir(folder):
+        raise FileNotFoundError(f'{owner}: the folder {folder} for {path} does not exist')
 
 
 # --------------------------------------------------------------------------------------
@@ -628,11 +632,7 @@ class Checkpoint:
         self.resumed_epoch = None
 
     def on_train_begin(self, trainer):
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if _writes(trainer) and not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f'Checkpoint: the folder {folder} for {self.path} does not exist'
-            )
+        _check_folder('Checkpoint', self.path, trainer)
         self.resumed_epoch = None
         exists = os.path.exists(self.path)
         comm = getattr(trainer, 'comm', None)
