@@ -304,6 +304,15 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     return _grad_w_by_windows(x, gy, kernel, stride, pad)
 
 
+def _slices(a, block):
+    """Yield ``(start, stop, a[start:stop])`` for consecutive blocks of ``block`` items
+    of the first axis of ``a``: the blocks of a kernel that needs no copy."""
+    n = len(a)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        yield start, stop, a[start:stop]
+
+
 # ---- windows ---------------------------------------------------------------------------
 def _window_blocks(x, kernel, stride, pad, out, block):
     """Yield ``(start, stop, windows)`` for consecutive blocks of ``block`` images of
@@ -315,9 +324,7 @@ def _window_blocks(x, kernel, stride, pad, out, block):
     n, c, h, w = x.shape
     ph, pw = pad
     if not (ph or pw):
-        windows = window_view(x, kernel, stride, out)
-        for start in range(0, n, block):
-            yield start, min(n, start + block), windows[start : start + block]
+        yield from _slices(window_view(x, kernel, stride, out), block)
         return
     buffer = xp.zeros((min(block, n), c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
     inside = buffer[:, :, ph : ph + h, pw : pw + w]
@@ -401,9 +408,7 @@ def _row_blocks(x, kw, pw, out_w, block):
     xp = cuda.get_array_module(x)
     n, c, h, w = x.shape
     if kw == 1 and pw == 0:
-        flat = x.reshape(n, c, h * w)
-        for start in range(0, n, block):
-            yield start, min(n, start + block), flat[start : start + block]
+        yield from _slices(x.reshape(n, c, h * w), block)
         return
     buffer = xp.zeros((min(block, n), c, kw, h, out_w), dtype=x.dtype)
     shifts = [(j,) + _inside(j - pw, 1, out_w, w) for j in range(kw)]
@@ -427,8 +432,7 @@ def _row_shift_blocks(a, offsets, out_rows, block):
     n, c, h, w = a.shape
     flat = a.reshape(n, c, h * w)
     if list(offsets) == [0] and out_rows == h:
-        for start in range(0, n, block):
-            yield start, min(n, start + block), flat[start : start + block]
+        yield from _slices(flat, block)
         return
     buffer = xp.zeros((min(block, n), len(offsets), c, out_rows * w), dtype=a.dtype)
     spans = [(i,) + _inside(d, 1, out_rows, h) for i, d in enumerate(offsets)]
