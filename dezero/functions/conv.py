@@ -5,7 +5,7 @@ All in NCHW layout.  ``conv2d`` multiplies the windows of its input by the filte
 input, and both get the filter gradient from :class:`Conv2DGradW`, whose own gradient
 is again a conv2d and a deconv2d, so every function here is differentiable to any
 order.  When a stride-1 conv2d needs both gradients, :class:`Conv2DGrads` usually
-computes the two together, from one set of columns.  The array
+computes the two together, from one set of kernel rows of gy.  The array
 kernels, and how they lay the work out as matrix products, are in
 :mod:`dezero.conv_ops`.
 
@@ -174,7 +174,7 @@ class Conv2d(Function):
 class Conv2DGrads(Function):
     """(gx, gW) = both gradients of the stride-1 ``conv`` (a Conv2d call) of x and W
     for the output gradient gy: Deconv2d(gy, W) and Conv2DGradW(x, gy), from one set
-    of columns of gy (see :func:`dezero.conv_ops.conv2d_grads_array`).  Conv2d's
+    of kernel rows of gy (see :func:`dezero.conv_ops.conv2d_grads_array`).  Conv2d's
     backward takes it when both are wanted and
     :func:`~dezero.conv_ops.gradients_together` holds.
     Derivative, for ggx and ggW: Deconv2d(gy, ggW) to x, Conv2DGradW(ggx, gy) to W,
