@@ -35,7 +35,13 @@ from dezero.core import (
     test_mode,
 )
 from dezero.functions.connection import embed_id, fitting_linear
-from dezero.serialization import assign_weights, named_params, planned_weights, read_npz, write_npz
+from dezero.serialization import (
+    assign_weights,
+    planned_weights,
+    read_npz,
+    weight_arrays,
+    write_npz,
+)
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
 _CONTAINERS = (list, tuple, dict)
@@ -278,11 +284,7 @@ class Layer:
         file at ``path`` is left untouched.  GPU arrays are copied to the CPU: the file
         holds NumPy arrays whatever the device.
         """
-        arrays = {
-            name: cuda.as_numpy(param.data)
-            for name, param in named_params(self, 'save_weights')
-            if param.data is not None
-        }
+        arrays = weight_arrays(self, 'save_weights')
         with atomic_open(path, 'wb') as f:
             write_npz(f, arrays)
 

@@ -78,6 +78,17 @@ def named_params(model, owner):
     return pairs
 
 
+def weight_arrays(model, owner):
+    """``{parameter path: NumPy array}`` of the parameters of ``model`` that have data
+    (a lazy layer never called has none), as a weights file holds them: GPU arrays are
+    copied to the CPU, NumPy ones are the parameters' own."""
+    return {
+        name: cuda.as_numpy(param.data)
+        for name, param in named_params(model, owner)
+        if param.data is not None
+    }
+
+
 def planned_weights(model, stored, owner, path):
     """``[(param, array)]``: what each parameter of ``model`` is to receive from
     ``stored`` (parameter path -> array, read from the file ``path``), checked before

@@ -49,11 +49,11 @@ from dezero.serialization import (
     assign_weights,
     join_state,
     json_array,
-    named_params,
     planned_weights,
     read_json,
     read_npz,
     split_state,
+    weight_arrays,
     write_npz,
 )
 
@@ -655,11 +655,7 @@ class Checkpoint:
                 f'{owner}: a Checkpoint saves from inside Trainer.fit; pass it to '
                 f'fit(..., callbacks=[checkpoint])'
             )
-        arrays = {
-            'model/' + path: cuda.as_numpy(p.data)
-            for path, p in named_params(trainer.model, owner)
-            if p.data is not None
-        }
+        arrays = {'model/' + path: a for path, a in weight_arrays(trainer.model, owner).items()}
         optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
         kind, keys, pos, has_gauss, cached = np.random.get_state()
