@@ -427,6 +427,19 @@ def test_a_large_batch_never_holds_all_its_columns():
         assert peak < 2 * x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak  # output(s) + blocks
 
 
+def test_column_buffers_space_their_rows_a_cache_line_apart():
+    """Rows of a 32x32 image are 4 KiB long; the buffers the products read start each
+    row ROW_PADDING bytes further on, and hold the same numbers as unpadded ones."""
+    x = np.arange(2 * 3 * 32 * 32, dtype=np.float32).reshape(2, 3, 32, 32)
+    ((_, _, rows),) = conv_ops._row_blocks(x, 3, 1, 32, 2)
+    assert rows.shape == (2, 9, 1024)
+    assert rows.strides[1] == 1024 * 4 + conv_ops.ROW_PADDING
+    np.testing.assert_array_equal(rows[:, 1::3], x.reshape(2, 3, 1024))  # the unshifted rows
+    ((_, _, shifted),) = conv_ops._row_shift_blocks(x, [-1, 0, 1], 32, 2)
+    assert shifted.strides[1] == 1024 * 4 + conv_ops.ROW_PADDING
+    np.testing.assert_array_equal(shifted[:, 3:6], x.reshape(2, 3, 1024))
+
+
 def test_the_kernels_agree_with_pytorch_in_float32(block_bytes, layout):
     torch = pytest.importorskip('torch')
     tf = torch.nn.functional
