@@ -478,7 +478,8 @@ def _add_kernel_rows(z, y, ph):
     When the output has as many rows as the input (pad (KH-1)/2), each image's
     (OC, H*OW) contribution is added as one flat slice shifted by (i - ph)*OW; the
     rows a shift would carry into the neighbouring channel are the ones that land
-    outside the output, so they are zeroed first."""
+    outside the output, so they are zeroed first.  The centre row and the first
+    shifted one are added in one pass that writes y."""
     m, oc, oh, ow = y.shape
     kh, h = z.shape[1], z.shape[3]
     if oh != h:  # the general case: row ranges
@@ -489,8 +490,8 @@ def _add_kernel_rows(z, y, ph):
                 y[:, :, r0:r1] += z[:, i, :, first : first + r1 - r0]
         return
     size = oc * h * ow
-    flat_y = y.reshape(m, size)
-    flat_y[...] = z[:, ph].reshape(m, size)
+    centre = z[:, ph].reshape(m, size)
+    shifted = []  # (shift in the flat axis, kernel row's contribution), centre row aside
     for i in range(kh):
         d = i - ph
         if d == 0 or abs(d) >= h:
@@ -498,10 +499,30 @@ def _add_kernel_rows(z, y, ph):
         zi = z[:, i]
         if d < 0:
             zi[:, :, h + d :] = 0  # would land below the last output row
-            flat_y[:, -d * ow :] += zi.reshape(m, size)[:, : size + d * ow]
         else:
             zi[:, :, :d] = 0  # would land above the first output row
-            flat_y[:, : size - d * ow] += zi.reshape(m, size)[:, d * ow :]
+        shifted.append((d * ow, zi.reshape(m, size)))
+    flat_y = y.reshape(m, size)
+    if not shifted:
+        flat_y[...] = centre
+        return
+    # the centre row and the first shifted one in one pass, then the others added
+    shift, first = shifted[0]
+    target, source = _shifted_slices(size, shift)
+    rest = slice(size - shift, size) if shift > 0 else slice(0, -shift)
+    cuda.get_array_module(y).add(centre[:, target], first[:, source], out=flat_y[:, target])
+    flat_y[:, rest] = centre[:, rest]
+    for shift, zi in shifted[1:]:
+        target, source = _shifted_slices(size, shift)
+        flat_y[:, target] += zi[:, source]
+
+
+def _shifted_slices(size, shift):
+    """The slices ``(target, source)`` of an axis of length ``size`` for ``y[p] +=
+    z[p + shift]`` over every p where both lie inside."""
+    if shift > 0:
+        return slice(0, size - shift), slice(shift, size)
+    return slice(-shift, size), slice(0, size + shift)
 
 
 def _stacked_product(weights, rows, y, ph, scratch):
