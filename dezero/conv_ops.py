@@ -319,7 +319,7 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     """The gradient of :func:`conv2d_array` with respect to W, for the output gradient
     gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
     padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW)."""
-    if tuple(stride) == (1, 1):
+    if tuple(stride) == (1, 1) and stacks_kernel_rows((gy.shape[1], x.shape[1]) + tuple(kernel)):
         return _grad_w_by_rows(x, gy, kernel, pad)
     return _grad_w_by_windows(x, gy, kernel, stride, pad)
 
@@ -375,29 +375,32 @@ def _conv2d_by_windows(x, W, stride, pad):
 
 def _grad_w_by_windows(x, gy, kernel, stride, pad):
     """:func:`conv2d_grad_w_array` as one product per block of its windows, laid side
-    by side, with the block's gy."""
+    by side, with the block's gy.  When an image has fewer window columns than gy has
+    channels (the first layer of an image network), a block is one image, whose gy is
+    already a matrix: the larger of the two copies is not made."""
     xp = cuda.get_array_module(x)
     n, c = x.shape[:2]
     oc, oh, ow = gy.shape[1:]
     kh, kw = kernel
     k, p = c * kh * kw, oh * ow
     block = _block_size(xp, n, k * p * x.itemsize)
+    if k < oc and xp is np:
+        block = 1
     dtype = np.result_type(x.dtype, gy.dtype)
-    # flat buffers, so that a smaller last block is still one contiguous matrix
-    cols = xp.empty(k * min(block, n) * p, dtype=x.dtype)
-    gys = xp.empty(oc * min(block, n) * p, dtype=gy.dtype)
+    cols = _matrices(xp, (k, min(block, n) * p), x.dtype)
+    gys = _matrices(xp, (oc, min(block, n) * p), gy.dtype) if block > 1 else None
     gw_t = xp.zeros((k, oc), dtype=dtype)
     part = xp.empty((k, oc), dtype=dtype)
     for start, stop, view in _window_blocks(x, kernel, stride, pad, (oh, ow), block):
         m = stop - start
-        block_cols = cols[: k * m * p].reshape(c, kh, kw, m, oh, ow)
-        xp.copyto(block_cols, view.transpose(1, 2, 3, 0, 4, 5))
+        block_cols = cols[:, : m * p]
+        xp.copyto(block_cols.reshape(c, kh, kw, m, oh, ow), view.transpose(1, 2, 3, 0, 4, 5))
         if m == 1:  # one image's gy is already an (OC, OH*OW) matrix
             block_gy = gy[start].reshape(oc, p)
         else:
-            block_gy = gys[: oc * m * p].reshape(oc, m, oh, ow)
-            xp.copyto(block_gy, gy[start:stop].transpose(1, 0, 2, 3))
-        product = block_cols.reshape(k, m * p), block_gy.reshape(oc, m * p).T
+            block_gy = gys[:, : m * p]
+            xp.copyto(block_gy.reshape(oc, m, oh, ow), gy[start:stop].transpose(1, 0, 2, 3))
+        product = block_cols, block_gy.T
         if start == 0:
             xp.matmul(*product, out=gw_t)
         else:
