@@ -55,8 +55,8 @@ product runs at about 1.4 times the speed of a (32, 288) by (288, N) one), and t
 are two thirds fewer copies, against one pass that adds the kernel rows together.
 That pays unless the output has many more channels than the input, when the stacked
 products are mostly to be added back (:func:`stacks_kernel_rows`).  The filter
-gradient at stride 1 always takes this layout: gy shifted by each kernel row, stacked,
-times the kernel rows of x.
+gradient at stride 1 takes this layout on the same rule: gy shifted by each kernel
+row, stacked, times the kernel rows of x.
 
 With stride 1 a transposed convolution is also a convolution, of its input padded by
 KH-1-ph (KW-1-pw) with the filters flipped in both spatial axes and their two channel
@@ -413,7 +413,7 @@ def _grad_w_by_windows(x, gy, kernel, stride, pad):
 def stacks_kernel_rows(w_shape):
     """Whether a stride-1 convolution with filters of shape ``w_shape`` (OC, C, KH, KW)
     stacks its kernel rows (see the module's docstring) rather than taking every
-    window as a column: unless the output has more than twice the input's channels,
+    window as a column, for its output and for its filter gradient: unless the output has more than twice the input's channels,
     or the stacked product has fewer than 16 rows (both measured: then the rows to
     add back, or a product too short for the library's kernels, cost more than the
     copies saved)."""
