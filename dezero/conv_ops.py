@@ -427,7 +427,12 @@ def _row_blocks(x, kw, pw, out_w, block):
     shifts of every image row, ``rows[b, c*KW + j, r*OW + q] = x[start + b, c, r,
     q + j - pw]`` (zero outside the image).  They are copied into one buffer whose
     zero border (the same for every block) is written once; with KW = 1 and no
-    padding, the block of x is its own rows."""
+    padding, the block of x is its own rows.
+
+    When the rows are as long as the image's (OW = W), a shift is one flat copy per
+    channel, whose first or last columns wrap round onto the neighbouring row and are
+    zeroed after: much faster than a copy per image row, which for a 16x16 image
+    moves 64 bytes at a time."""
     xp = cuda.get_array_module(x)
     n, c, h, w = x.shape
     if kw == 1 and pw == 0:
@@ -436,12 +441,22 @@ def _row_blocks(x, kw, pw, out_w, block):
     buffer = _matrices(xp, (min(block, n), c, kw, h * out_w), x.dtype)
     buffer[...] = 0
     images = buffer.reshape(buffer.shape[:3] + (h, out_w))
+    flat = x.reshape(n, c, h * w)
     shifts = [(j,) + _inside(j - pw, 1, out_w, w) for j in range(kw)]
     for start in range(0, n, block):
         m = min(n, start + block) - start
         for j, q0, q1, first in shifts:
-            if q0 < q1:
+            if q0 >= q1:
+                continue
+            if out_w != w:
                 images[:m, :, j, :, q0:q1] = x[start : start + m, :, :, first : first + q1 - q0]
+                continue
+            size = h * w - q0 - (w - q1)
+            buffer[:m, :, j, q0 : q0 + size] = flat[start : start + m, :, first : first + size]
+            if q0 > 0:
+                images[:m, :, j, :, :q0] = 0
+            if q1 < w:
+                images[:m, :, j, :, q1:] = 0
         yield start, start + m, buffer[:m].reshape(m, c * kw, h * out_w)
 
 
