@@ -330,9 +330,12 @@ def targets(result):
 def report_case(result):
     """Table lines: time per step of each side, median [min .. max], the ratio and
     the fraction of the matrix-product peak."""
+    env = result['environment']
+    blas = env['blas_threads'] or 'BLAS default threads'
+    if env.get('blas_core'):
+        blas += f', OpenBLAS {env["blas_core"]} kernels'
     lines = [
-        f'    float32 matrix product 1024x1024 ({result["environment"]["blas_threads"] or "BLAS default threads"}): '
-        f'{result["gemm_peak_gflops"]:.1f} GFLOP/s',
+        f'    float32 matrix product 1024x1024 ({blas}): {result["gemm_peak_gflops"]:.1f} GFLOP/s',
         f'    {"network":<12}{"side":<8}{"ms per step, median [min .. max]":>36}'
         f'{"GFLOP/s":>10}{"of peak":>9}',
     ]

@@ -175,6 +175,7 @@ def environment(torch=None, autograd=None):
         'system': platform.system(),
         'cpus': os.cpu_count(),
         'blas_threads': blas_threads(),
+        'blas_core': blas_core(),
     }
 
 
@@ -185,6 +186,37 @@ def blas_threads():
     for name in ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS'):
         if os.environ.get(name):
             return f'{name}={os.environ[name]}'
+    return None
+
+
+def blas_core():
+    """The processor kernels NumPy's OpenBLAS picked on this machine (such as
+    'SkylakeX' or 'Haswell'; the environment variable OPENBLAS_CORETYPE overrides the
+    choice), or None where it cannot be told: another BLAS, or no ``/proc/self/maps``
+    to find the loaded library in.  The same machine can run products at quite
+    different speeds with different kernels, so a run records which it used."""
+    import ctypes
+
+    try:
+        with open('/proc/self/maps') as maps:
+            paths = {line.split()[-1] for line in maps if 'openblas' in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in (
+            'scipy_openblas_get_corename64_',
+            'scipy_openblas_get_corename',
+            'openblas_get_corename64_',
+            'openblas_get_corename',
+        ):
+            function = getattr(library, name, None)
+            if function is not None:
+                function.restype = ctypes.c_char_p
+                return function().decode()
     return None
 
 

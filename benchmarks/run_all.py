@@ -291,6 +291,7 @@ def header(profile, baselines):
         f'Python {env["python"]}, NumPy {env["numpy"]}; {env["cpus"]} CPUs, '
         f'{env["machine"]} {env["system"]})\n'
         f"NumPy's BLAS threads: {env['blas_threads'] or 'library default'}"
+        f'{"; OpenBLAS kernels: " + env["blas_core"] if env["blas_core"] else ""}'
         f'; baselines: PyTorch {baselines["torch"]}; HIPS autograd '
         f'{baselines["autograd"]}\n'
     )

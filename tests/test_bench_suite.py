@@ -141,3 +141,28 @@ def test_with_the_baselines_their_targets_are_measured():
     assert all(t['status'] in ('PASS', 'FAIL') for t in result['targets'])
     assert result['cases']['chain']['result']['torch'] is not None
     assert (result['cases']['tree']['result']['autograd'] is not None) == (autograd is not None)
+
+
+def test_a_run_records_which_blas_kernels_it_used():
+    """OPENBLAS_CORETYPE picks OpenBLAS's kernels; the environment of a run says which
+    ones ran, so that figures from one machine can be read against each other."""
+    import os
+    import platform
+
+    def core(**env):
+        done = subprocess.run(
+            [sys.executable, '-c', 'from benchmarks.common import blas_core; print(blas_core())'],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    if core() == 'None' or platform.machine() not in ('x86_64', 'AMD64'):
+        pytest.skip("NumPy's BLAS here is not an x86-64 OpenBLAS that names its kernels")
+    assert core(OPENBLAS_CORETYPE='Haswell') == 'Haswell'
+    header = run_all.header('quick', {'torch': None, 'autograd': None})
+    assert header.count('OpenBLAS kernels: ') == 1
