@@ -24,7 +24,9 @@ The rows of a column buffer are one cache line longer than the data they hold
 (:func:`_matrices`).  A row of a 32x32 image is 4 KiB of float32 numbers, and
 addresses 4 KiB apart share the same few sets of the processor's caches: the library
 reading down such a column evicts what it has just read, and its products ran at
-about 75% of their speed on padded rows.
+about 75% of their speed on padded rows.  A bias rides in the products too: the
+filter matrix gets one more column, holding it, and the columns one more row, of ones
+(:func:`_with_bias`), so that no pass of its own over the output adds it.
 
 Two layouts of the columns serve different cases; :func:`conv2d_array` and
 :func:`conv2d_grad_w_array` pick one.
@@ -309,10 +311,22 @@ def conv2d_array(x, W, b, stride, pad):
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * padded x[n, c,
     p*sh + i, q*sw + j]``, shape (N, OC, OH, OW)."""
     if tuple(stride) == (1, 1) and stacks_kernel_rows(W.shape):
-        y = _conv2d_by_rows(x, W, pad)
-    else:
-        y = _conv2d_by_windows(x, W, stride, pad)
-    return y if b is None else _add_bias(y, b)
+        return _conv2d_by_rows(x, W, b, pad)
+    return _conv2d_by_windows(x, W, b, stride, pad)
+
+
+def _with_bias(weights, b, rows, x_dtype):
+    """The filter matrix ``weights`` (M, K) with one more column, holding b at
+    ``rows`` (a slice) and zeros elsewhere: times columns with one more row, of ones,
+    the product has b added to those rows, with no pass of its own over the output.
+    None when there is no bias, or when x, W and b are not all of one dtype (then the
+    bias is added after, with NumPy's promotion)."""
+    if b is None or not (b.dtype == weights.dtype == x_dtype):
+        return None
+    xp = cuda.get_array_module(weights)
+    column = xp.zeros((weights.shape[0], 1), dtype=weights.dtype)
+    column[rows, 0] = b
+    return xp.concatenate([weights, column], axis=1)
 
 
 def conv2d_grad_w_array(x, gy, kernel, stride, pad):
@@ -355,8 +369,9 @@ def _window_blocks(x, kernel, stride, pad, out, block):
         yield start, stop, windows[: stop - start]
 
 
-def _conv2d_by_windows(x, W, stride, pad):
-    """:func:`conv2d_array` without the bias, one product per image of its windows."""
+def _conv2d_by_windows(x, W, b, stride, pad):
+    """:func:`conv2d_array`, one product per image of its windows (and of a row of
+    ones, for the bias: see :func:`_with_bias`)."""
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
     n = x.shape[0]
@@ -364,13 +379,20 @@ def _conv2d_by_windows(x, W, stride, pad):
     k, p = c * kh * kw, out[0] * out[1]
     block = _block_size(xp, n, k * p * x.itemsize)
     weights = W.reshape(oc, k)
+    with_bias = _with_bias(weights, b, slice(None), x.dtype)
+    folded = with_bias is not None
+    if folded:
+        weights = with_bias
     y = xp.empty((n, oc, p), dtype=np.result_type(x.dtype, W.dtype))
-    cols = _matrices(xp, (block, k, p), x.dtype)
+    cols = _matrices(xp, (block, k + folded, p), x.dtype)
+    if folded:
+        cols[:, k] = 1
     for start, stop, view in _window_blocks(x, (kh, kw), stride, pad, out, block):
         block_cols = cols[: stop - start]
-        xp.copyto(block_cols.reshape(view.shape), view)
+        xp.copyto(block_cols[:, :k].reshape(view.shape), view)
         xp.matmul(weights, block_cols, out=y[start:stop])
-    return y.reshape(n, oc, out[0], out[1])
+    y = y.reshape(n, oc, out[0], out[1])
+    return y if b is None or folded else _add_bias(y, b)
 
 
 def _grad_w_by_windows(x, gy, kernel, stride, pad):
@@ -421,13 +443,14 @@ def stacks_kernel_rows(w_shape):
     return oc <= 2 * c and kh * oc >= 16
 
 
-def _row_blocks(x, kw, pw, out_w, block):
+def _row_blocks(x, kw, pw, out_w, block, ones=False):
     """Yield ``(start, stop, rows)`` for consecutive blocks of ``block`` images of x
     (N, C, H, W): ``rows`` has shape (B, C*KW, H*OW) and holds the KW horizontal
     shifts of every image row, ``rows[b, c*KW + j, r*OW + q] = x[start + b, c, r,
-    q + j - pw]`` (zero outside the image).  They are copied into one buffer whose
-    zero border (the same for every block) is written once; with KW = 1 and no
-    padding, the block of x is its own rows.
+    q + j - pw]`` (zero outside the image); with ``ones``, one more row of ones below
+    them (for a bias: see :func:`_with_bias`).  They are copied into one buffer whose
+    zero border (the same for every block) is written once; with KW = 1, no padding
+    and no row of ones, the block of x is its own rows.
 
     When the rows are as long as the image's (OW = W), a shift is one flat copy per
     channel, whose first or last columns wrap round onto the neighbouring row and are
@@ -435,11 +458,14 @@ def _row_blocks(x, kw, pw, out_w, block):
     moves 64 bytes at a time."""
     xp = cuda.get_array_module(x)
     n, c, h, w = x.shape
-    if kw == 1 and pw == 0:
+    if kw == 1 and pw == 0 and not ones:
         yield from _slices(x.reshape(n, c, h * w), block)
         return
-    buffer = _matrices(xp, (min(block, n), c, kw, h * out_w), x.dtype)
-    buffer[...] = 0
+    matrices = _matrices(xp, (min(block, n), c * kw + ones, h * out_w), x.dtype)
+    matrices[...] = 0
+    if ones:
+        matrices[:, -1] = 1
+    buffer = matrices[:, : c * kw].reshape(min(block, n), c, kw, h * out_w)
     images = buffer.reshape(buffer.shape[:3] + (h, out_w))
     flat = x.reshape(n, c, h * w)
     shifts = [(j,) + _inside(j - pw, 1, out_w, w) for j in range(kw)]
@@ -457,7 +483,7 @@ def _row_blocks(x, kw, pw, out_w, block):
                 images[:m, :, j, :, :q0] = 0
             if q1 < w:
                 images[:m, :, j, :, q1:] = 0
-        yield start, start + m, buffer[:m].reshape(m, c * kw, h * out_w)
+        yield start, start + m, matrices[:m]
 
 
 def _row_shift_blocks(a, offsets, out_rows, block):
@@ -565,8 +591,10 @@ def _stacked_filters(W):
     return W.transpose(2, 0, 1, 3).reshape(kh * oc, c * kw)
 
 
-def _conv2d_by_rows(x, W, pad):
-    """:func:`conv2d_array` without the bias, at stride 1, in the kernel-rows layout."""
+def _conv2d_by_rows(x, W, b, pad):
+    """:func:`conv2d_array` at stride 1, in the kernel-rows layout.  The bias rides in
+    the product (:func:`_with_bias`) with a kernel row that reaches every output row,
+    once each, unless there is none or x is its own rows."""
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
     n, _, h, w = x.shape
@@ -574,11 +602,18 @@ def _conv2d_by_rows(x, W, pad):
     dtype = np.result_type(x.dtype, W.dtype)
     block = _block_size(xp, n, c * kw * h * ow * x.itemsize)
     weights = _stacked_filters(W)
+    whole = [i for i in range(kh) if _inside(i - pad[0], 1, oh, h)[:2] == (0, oh)]
+    with_bias = None
+    if whole and not (kw == 1 and pad[1] == 0):
+        with_bias = _with_bias(weights, b, slice(whole[0] * oc, (whole[0] + 1) * oc), x.dtype)
+    folded = with_bias is not None
+    if folded:
+        weights = with_bias
     y = xp.empty((n, oc, oh, ow), dtype=dtype)
     scratch = xp.empty((min(block, n), kh * oc, h * ow), dtype=dtype)
-    for start, stop, rows in _row_blocks(x, kw, pad[1], ow, block):
+    for start, stop, rows in _row_blocks(x, kw, pad[1], ow, block, ones=folded):
         _stacked_product(weights, rows, y[start:stop], pad[0], scratch)
-    return y
+    return y if b is None or folded else _add_bias(y, b)
 
 
 def _grad_w_by_rows(x, gy, kernel, pad):

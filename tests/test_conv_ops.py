@@ -427,6 +427,31 @@ def test_a_large_batch_never_holds_all_its_columns():
         assert peak < 2 * x.nbytes + 3 * conv_ops.BLOCK_BYTES, peak  # output(s) + blocks
 
 
+@pytest.mark.parametrize(
+    'w_shape, pad',
+    [((4, 3, 3, 3), (1, 1)), ((4, 3, 1, 1), (0, 0)), ((4, 3, 3, 3), (2, 2))],
+    ids=['bias in the product', 'x its own rows', 'no kernel row reaches every row'],
+)
+def test_the_bias_keeps_its_dtype_or_promotes_as_numpy_does(w_shape, pad, layout):
+    """A bias of the inputs' dtype is folded into the product (float32 stays float32);
+    one of another dtype is added after, with NumPy's promotion."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 3, 5, 6)).astype(np.float32)
+    W = rng.normal(size=w_shape).astype(np.float32)
+    b = rng.normal(size=w_shape[0])
+    expected = reference_conv(x.astype(float), W.astype(float), (1, 1), pad)
+    expected += b.reshape(1, -1, 1, 1)
+    y32 = conv_ops.conv2d_array(x, W, b.astype(np.float32), (1, 1), pad)
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(y32, expected, rtol=1e-5, atol=1e-5)
+    y64 = conv_ops.conv2d_array(x, W, b, (1, 1), pad)
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y64, expected, rtol=1e-5, atol=1e-5)
+    (_, _, rows), *_ = conv_ops._row_blocks(x, 3, 1, 6, 3, ones=True)
+    assert rows.shape == (3, 10, 30)
+    np.testing.assert_array_equal(rows[:, -1], 1)
+
+
 def test_column_buffers_space_their_rows_a_cache_line_apart():
     """Rows of a 32x32 image are 4 KiB long; the buffers the products read start each
     row ROW_PADDING bytes further on, and hold the same numbers as unpadded ones."""
