@@ -435,10 +435,10 @@ def _grad_w_by_windows(x, gy, kernel, stride, pad):
 def stacks_kernel_rows(w_shape):
     """Whether a stride-1 convolution with filters of shape ``w_shape`` (OC, C, KH, KW)
     stacks its kernel rows (see the module's docstring) rather than taking every
-    window as a column, for its output and for its filter gradient: unless the output has more than twice the input's channels,
-    or the stacked product has fewer than 16 rows (both measured: then the rows to
-    add back, or a product too short for the library's kernels, cost more than the
-    copies saved)."""
+    window as a column, for its output and for its filter gradient: unless the output
+    has more than twice the input's channels, or the stacked product has fewer than 16
+    rows (both measured: then the rows to add back, or a product too short for the
+    library's kernels, cost more than the copies saved)."""
     oc, c, kh, kw = w_shape
     return oc <= 2 * c and kh * oc >= 16
 
