@@ -316,17 +316,18 @@ def conv2d_array(x, W, b, stride, pad):
 
 
 def _with_bias(weights, b, rows, x_dtype):
-    """The filter matrix ``weights`` (M, K) with one more column, holding b at
-    ``rows`` (a slice) and zeros elsewhere: times columns with one more row, of ones,
-    the product has b added to those rows, with no pass of its own over the output.
-    None when there is no bias, or when x, W and b are not all of one dtype (then the
-    bias is added after, with NumPy's promotion)."""
-    if b is None or not (b.dtype == weights.dtype == x_dtype):
-        return None
+    """``(filters, True)``: the filter matrix ``weights`` (M, K) with one more column,
+    holding b at ``rows`` (a slice) and zeros elsewhere; times columns with one more
+    row, of ones, the product has b added to those rows, with no pass of its own over
+    the output.  ``(weights, False)`` when there is no bias, no ``rows`` for it
+    (None), or x, W and b are not all of one dtype: then the bias is added after,
+    with NumPy's promotion."""
+    if b is None or rows is None or not (b.dtype == weights.dtype == x_dtype):
+        return weights, False
     xp = cuda.get_array_module(weights)
     column = xp.zeros((weights.shape[0], 1), dtype=weights.dtype)
     column[rows, 0] = b
-    return xp.concatenate([weights, column], axis=1)
+    return xp.concatenate([weights, column], axis=1), True
 
 
 def conv2d_grad_w_array(x, gy, kernel, stride, pad):
@@ -378,11 +379,7 @@ def _conv2d_by_windows(x, W, b, stride, pad):
     out = _output_size(x.shape, W.shape, stride, pad)
     k, p = c * kh * kw, out[0] * out[1]
     block = _block_size(xp, n, k * p * x.itemsize)
-    weights = W.reshape(oc, k)
-    with_bias = _with_bias(weights, b, slice(None), x.dtype)
-    folded = with_bias is not None
-    if folded:
-        weights = with_bias
+    weights, folded = _with_bias(W.reshape(oc, k), b, slice(None), x.dtype)
     y = xp.empty((n, oc, p), dtype=np.result_type(x.dtype, W.dtype))
     cols = _matrices(xp, (block, k + folded, p), x.dtype)
     if folded:
@@ -553,7 +550,7 @@ def _add_kernel_rows(z, y, ph):
     # the centre row and the first shifted one in one pass, then the others added
     shift, first = shifted[0]
     target, source = _shifted_slices(size, shift)
-    rest = slice(size - shift, size) if shift > 0 else slice(0, -shift)
+    rest = slice(target.stop, size) if target.start == 0 else slice(0, target.start)
     cuda.get_array_module(y).add(centre[:, target], first[:, source], out=flat_y[:, target])
     flat_y[:, rest] = centre[:, rest]
     for shift, zi in shifted[1:]:
@@ -563,10 +560,9 @@ def _add_kernel_rows(z, y, ph):
 
 def _shifted_slices(size, shift):
     """The slices ``(target, source)`` of an axis of length ``size`` for ``y[p] +=
-    z[p + shift]`` over every p where both lie inside."""
-    if shift > 0:
-        return slice(0, size - shift), slice(shift, size)
-    return slice(-shift, size), slice(0, size + shift)
+    z[p + shift]`` over every p where both lie inside (see :func:`_inside`)."""
+    p0, p1, first = _inside(shift, 1, size, size)
+    return slice(p0, p1), slice(first, first + p1 - p0)
 
 
 def _stacked_product(weights, rows, y, ph, scratch):
@@ -601,14 +597,11 @@ def _conv2d_by_rows(x, W, b, pad):
     oh, ow = _output_size(x.shape, W.shape, (1, 1), pad)
     dtype = np.result_type(x.dtype, W.dtype)
     block = _block_size(xp, n, c * kw * h * ow * x.itemsize)
-    weights = _stacked_filters(W)
     whole = [i for i in range(kh) if _inside(i - pad[0], 1, oh, h)[:2] == (0, oh)]
-    with_bias = None
+    bias_rows = None  # x as its own rows (KW = 1, no padding) has no row of ones
     if whole and not (kw == 1 and pad[1] == 0):
-        with_bias = _with_bias(weights, b, slice(whole[0] * oc, (whole[0] + 1) * oc), x.dtype)
-    folded = with_bias is not None
-    if folded:
-        weights = with_bias
+        bias_rows = slice(whole[0] * oc, (whole[0] + 1) * oc)
+    weights, folded = _with_bias(_stacked_filters(W), b, bias_rows, x.dtype)
     y = xp.empty((n, oc, oh, ow), dtype=dtype)
     scratch = xp.empty((min(block, n), kh * oc, h * ow), dtype=dtype)
     for start, stop, rows in _row_blocks(x, kw, pad[1], ow, block, ones=folded):
