@@ -313,6 +313,14 @@ def block_bytes(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=[1, 1 << 40], ids=['zero rows between channels', 'none'])
+def gaps(request, monkeypatch):
+    """Runs a test with the stacked products of the kernel-rows layout spaced by zero
+    rows (whatever their length) and packed together."""
+    monkeypatch.setattr(conv_ops, 'ALIASED_ROW_BYTES', request.param)
+    return request.param
+
+
 @pytest.fixture(params=['kernel rows', 'windows'])
 def layout(request, monkeypatch):
     """Runs a test with the stride-1 convolutions in each layout, whichever the rule
@@ -343,7 +351,7 @@ KERNEL_CASES = [
 
 @pytest.mark.parametrize('x_shape, w_shape, stride, pad', KERNEL_CASES)
 def test_conv2d_array_and_its_filter_gradient_match_the_references(
-    x_shape, w_shape, stride, pad, block_bytes, layout
+    x_shape, w_shape, stride, pad, block_bytes, layout, gaps
 ):
     rng = np.random.default_rng(0)
     x, W, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
@@ -370,7 +378,7 @@ DECONV_KERNEL_CASES = [
 
 @pytest.mark.parametrize('x_shape, w_shape, stride, pad, outsize', DECONV_KERNEL_CASES)
 def test_deconv2d_array_matches_the_reference(
-    x_shape, w_shape, stride, pad, outsize, block_bytes, layout
+    x_shape, w_shape, stride, pad, outsize, block_bytes, layout, gaps
 ):
     rng = np.random.default_rng(1)
     x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
@@ -465,7 +473,26 @@ def test_column_buffers_space_their_rows_a_cache_line_apart():
     np.testing.assert_array_equal(shifted[:, 3:6], x.reshape(2, 3, 1024))
 
 
-def test_the_kernels_agree_with_pytorch_in_float32(block_bytes, layout):
+def test_stacked_products_of_4_kib_rows_are_spaced_by_zero_rows():
+    """The products of a 32x32 float32 image are 4 KiB rows: they are written one
+    image row (plus the pad) further apart, and the rows between stay zero, so that
+    a shifted read of one channel's rows finds zeros, not the next channel's."""
+    z = conv_ops._stacked_scratch(np, 2, 3, 4, 32, (32, 32), 1, np.float32)
+    products = z.products(2)
+    assert products.shape == (2, 12, 1024)
+    assert products.strides[1] == 33 * 32 * 4
+    products[...] = 1
+    below = z.kernel_row(2, 0, -1)  # every row read one image row earlier
+    np.testing.assert_array_equal(below[:, :, :32], 0)
+    np.testing.assert_array_equal(below[:, :, 32:], 1)
+    above = z.kernel_row(2, 2, 1)
+    np.testing.assert_array_equal(above[:, :, -32:], 0)
+    np.testing.assert_array_equal(above[:, :, :-32], 1)
+    unaliased = conv_ops._stacked_scratch(np, 2, 3, 4, 16, (16, 16), 1, np.float32)
+    assert unaliased.products(2).strides[1] == 16 * 16 * 4  # 1 KiB rows: packed
+
+
+def test_the_kernels_agree_with_pytorch_in_float32(block_bytes, layout, gaps):
     torch = pytest.importorskip('torch')
     tf = torch.nn.functional
     rng = np.random.default_rng(3)
@@ -502,7 +529,7 @@ GRADS_CASES = [
 
 @pytest.mark.parametrize('x_shape, w_shape, pad', GRADS_CASES)
 def test_both_gradients_from_one_set_of_columns_match_the_references(
-    x_shape, w_shape, pad, block_bytes
+    x_shape, w_shape, pad, block_bytes, gaps
 ):
     assert conv_ops.gradients_together(w_shape, (1, 1), pad)
     rng = np.random.default_rng(4)
