@@ -100,6 +100,18 @@ def test_relu_and_leaky_relu_match_reference(sample):
     np.testing.assert_array_equal(F.leaky_relu(x, 0.3).data, np.where(x > 0, x, 0.3 * x))
 
 
+@pytest.mark.parametrize('shape', [(7,), (2, 7), (2, 1, 7)])
+@pytest.mark.parametrize('dtype', [np.float32, np.float64, np.int32])
+def test_relu_keeps_nan_infinities_and_the_dtype_whatever_the_shape(shape, dtype):
+    values = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1.5, 2.5]
+    if np.dtype(dtype).kind == 'i':
+        values = [-3, -1, 0, 1, 2, 5, -7]
+    x = np.broadcast_to(np.array(values, dtype=dtype), shape).copy()
+    y = F.relu(x).data
+    assert y.dtype == dtype and y.shape == shape
+    np.testing.assert_array_equal(y, np.maximum(x, 0))  # nan where x is nan
+
+
 # ---- gradients -------------------------------------------------------------------------
 ELEMENTWISE = {
     'sigmoid': (F.sigmoid, 'real'),
