@@ -6,6 +6,7 @@ import pytest
 from dezero.functions.rowwise import (
     BLAS_ROW_SUM,
     SHORT_ROW,
+    channel_sums,
     column_sums,
     max_keepdims,
     sum_keepdims,
@@ -40,6 +41,26 @@ def test_max_and_sums_equal_numpy(shape, dtype, axis):
     got, want = column_sums(x), _numpy_sum(x, 0)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    'shape', [(4, 3, 5, 6), (1, 2, 1, 1), (0, 3, 2, 2), (2, 0, 2, 2), (2, 3, 0, 4)]
+)
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+def test_channel_sums_equal_numpy(shape, dtype):
+    x = (np.random.default_rng(1).standard_normal(shape) * 10).astype(dtype)
+    got, want = channel_sums(x), _numpy_sum(x, (0, 2, 3))
+    assert got.shape == want.shape == (shape[1],) and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+    strided = np.repeat(x, 2, axis=3)[..., ::2]  # the same numbers, not contiguous
+    np.testing.assert_allclose(channel_sums(strided), want, rtol=1e-3, atol=1e-4)
+
+
+def test_channel_sums_keep_non_finite_values():
+    x = np.ones((2, 4, 3, 3), np.float32)
+    x[0, 1, 0, 0], x[1, 2, 2, 1], x[1, 3, 0, 0], x[0, 3, 1, 1] = np.nan, np.inf, np.inf, -np.inf
+    with np.errstate(invalid='ignore'):
+        np.testing.assert_array_equal(channel_sums(x), x.sum(axis=(0, 2, 3)))
 
 
 def test_non_contiguous_and_non_finite_values():
