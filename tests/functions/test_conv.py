@@ -621,12 +621,15 @@ def fused_calls(monkeypatch):
     return calls
 
 
+@pytest.mark.parametrize('bias', [False, True])
 @pytest.mark.parametrize('x_shape, w_shape, pad', FUSED_CASES)
-def test_both_gradients_at_once_equal_each_taken_alone(x_shape, w_shape, pad, sample, fused_calls):
-    x0, W0 = sample(x_shape), sample(w_shape)
+def test_both_gradients_at_once_equal_each_taken_alone(
+    x_shape, w_shape, pad, bias, sample, fused_calls
+):
+    x0, W0, b0 = sample(x_shape), sample(w_shape), sample(w_shape[:1])
     gy = sample(F.conv2d(x0, W0, pad=pad).shape)
-    x, W = Variable(x0), Variable(W0)
-    y = F.conv2d(x, W, pad=pad)
+    x, W, b = Variable(x0), Variable(W0), Variable(b0) if bias else None
+    y = F.conv2d(x, W, b, pad=pad)
     y.grad = Variable(gy)
     y.backward()
     assert len(fused_calls) == 1
@@ -639,39 +642,45 @@ def test_both_gradients_at_once_equal_each_taken_alone(x_shape, w_shape, pad, sa
     assert len(fused_calls) == 1
     np.testing.assert_allclose(x.grad.data, alone[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(W.grad.data, alone[1], rtol=1e-12, atol=1e-12)
+    if bias:  # the bias's gradient, carried in the filter gradient's product or not
+        np.testing.assert_allclose(b.grad.data, gy.sum(axis=(0, 2, 3)), rtol=1e-12)
+        assert b.grad.shape == b0.shape and b.grad.data.flags.c_contiguous
 
 
 @pytest.mark.parametrize('x_shape, w_shape, pad', FUSED_CASES)
 def test_both_gradients_at_once_differentiate_in_x_W_and_gy(
     x_shape, w_shape, pad, sample, fused_calls
 ):
-    """s = sum((a * gx)**2) + sum(b * gW), with gx and gW from one recorded backward,
-    differentiated in x, W and the seed gy: backprop against central differences."""
-    x0, W0 = sample(x_shape), sample(w_shape)
+    """s = sum((a * gx)**2) + sum(b * gW) + sum((c * gb)**2), with gx, gW and the bias's
+    gb from one recorded backward, differentiated in x, W, the bias and the seed gy:
+    backprop against central differences."""
+    x0, W0, bias0 = sample(x_shape), sample(w_shape), sample(w_shape[:1])
     gy0 = sample(F.conv2d(x0, W0, pad=pad).shape)
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    c = rng.standard_normal(w_shape[:1])
 
-    def s(x_data, W_data, gy_data, keep=False):
-        x, W, gy = Variable(x_data.copy()), Variable(W_data.copy()), Variable(gy_data.copy())
-        y = F.conv2d(x, W, pad=pad)
+    def s(x_data, W_data, bias_data, gy_data, keep=False):
+        x, W = Variable(x_data.copy()), Variable(W_data.copy())
+        bias, gy = Variable(bias_data.copy()), Variable(gy_data.copy())
+        y = F.conv2d(x, W, bias, pad=pad)
         y.grad = gy
         y.backward(create_graph=True)
-        result = F.sum(F.square(x.grad * a)) + F.sum(W.grad * b)
-        x.cleargrad()
-        W.cleargrad()
-        return (result, (x, W, gy)) if keep else float(result.data)
+        result = F.sum(F.square(x.grad * a)) + F.sum(W.grad * b) + F.sum(F.square(bias.grad * c))
+        for v in (x, W, bias):
+            v.cleargrad()
+        return (result, (x, W, bias, gy)) if keep else float(result.data)
 
-    result, variables = s(x0, W0, gy0, keep=True)
+    result, (x, W, bias, gy) = s(x0, W0, bias0, gy0, keep=True)
     assert fused_calls  # the recorded pass went through Conv2DGrads
     result.backward()
-    numeric = [
-        numerical_grad(lambda v: s(v, W0, gy0), x0.copy()),
-        numerical_grad(lambda v: s(x0, v, gy0), W0.copy()),
-        numerical_grad(lambda v: s(x0, W0, v), gy0.copy()),
-    ]
-    for v, expected in zip(variables, numeric):
-        np.testing.assert_allclose(v.grad.data, expected, rtol=1e-5, atol=1e-6)
+    assert bias.grad is None or not np.any(bias.grad.data)  # y is linear in the bias
+    for v, numeric in [
+        (x, numerical_grad(lambda v: s(v, W0, bias0, gy0), x0.copy())),
+        (W, numerical_grad(lambda v: s(x0, v, bias0, gy0), W0.copy())),
+        (gy, numerical_grad(lambda v: s(x0, W0, bias0, v), gy0.copy())),
+    ]:
+        np.testing.assert_allclose(v.grad.data, numeric, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
