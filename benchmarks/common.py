@@ -228,6 +228,21 @@ def format_value(value):
     return str(value)
 
 
+def format_measured(target):
+    """A target's measured value as :func:`format_value` writes it, with as many more
+    decimals as it takes not to look equal to the limit it missed or met: 1.2046
+    against a limit of 1.2 reads 1.205, not 1.20."""
+    value, limit = target['value'], target.get('limit')
+    text = format_value(value)
+    if not isinstance(value, float) or not isinstance(limit, (int, float)) or value == limit:
+        return text
+    digits = 2
+    while text == f'{limit:.{digits}f}' and digits < 6:
+        digits += 1
+        text = f'{value:.{digits}f}'
+    return text
+
+
 def target_line(target):
     """``PASS: name (measured value)``, ``FAIL: ...`` or ``SKIP: name (why)`` for one
     entry of ``result['targets']``."""
@@ -235,7 +250,7 @@ def target_line(target):
         return f'SKIP: {target["name"]} ({target.get("why_skipped") or "not measured"})'
     return (
         f'{"PASS" if target["passed"] else "FAIL"}: {target["name"]} '
-        f'(measured {format_value(target["value"])})'
+        f'(measured {format_measured(target)})'
     )
 
 

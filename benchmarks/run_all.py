@@ -56,7 +56,7 @@ from benchmarks import (
 )
 from benchmarks.common import (
     environment,
-    format_value,
+    format_measured,
     freeze_gc,
     load_autograd,
     load_torch,
@@ -307,7 +307,7 @@ def summary(result):
         f'    {"result":<8} {"target":<{width}}  measured',
     ]
     for t in result['targets']:
-        measured = format_value(t['value']) if t['passed'] is not None else f'({t["why_skipped"]})'
+        measured = format_measured(t) if t['passed'] is not None else f'({t["why_skipped"]})'
         lines.append(f'    {t["status"]:<8} {t["name"]:<{width}}  {measured}')
     return '\n'.join(lines)
 

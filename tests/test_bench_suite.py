@@ -14,7 +14,7 @@ from bench_support import frozen_gc  # noqa: F401  (autouse: main() freezes it t
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from benchmarks import run_all  # noqa: E402
+from benchmarks import common, run_all  # noqa: E402
 
 #: how many targets each case reports, measured or skipped
 TARGETS_PER_CASE = {'chain': 1, 'tree': 2, 'mlp': 5, 'cnn': 3, 'cifar': 4, 'higher': 3, 'memory': 3}
@@ -166,3 +166,21 @@ def test_a_run_records_which_blas_kernels_it_used():
     assert core(OPENBLAS_CORETYPE='Haswell') == 'Haswell'
     header = run_all.header('quick', {'torch': None, 'autograd': None})
     assert header.count('OpenBLAS kernels: ') == 1
+
+
+@pytest.mark.parametrize(
+    'value, limit, passed, shown',
+    [
+        (1.2046, 1.2, False, 'FAIL: r (measured 1.205)'),  # not "1.20", the limit itself
+        (1.1996, 1.2, True, 'PASS: r (measured 1.1996)'),
+        (1.17, 1.2, True, 'PASS: r (measured 1.17)'),
+        (1.2, 1.2, True, 'PASS: r (measured 1.20)'),
+        (0.004, 1.2, True, 'PASS: r (measured 4.00e-03)'),
+    ],
+)
+def test_a_measured_value_never_reads_as_its_limit_when_it_missed_or_met_it(
+    value, limit, passed, shown
+):
+    target = common.make_target('r', value, limit)
+    assert target['passed'] is passed
+    assert common.target_line(target) == shown
