@@ -702,17 +702,20 @@ def gradients_together(w_shape, stride, pad):
     return tuple(stride) == (1, 1) and pad[0] < kh and pad[1] < kw
 
 
-def conv2d_grads_array(x, W, gy, pad):
+def conv2d_grads_array(x, W, gy, pad, bias=False):
     """Both gradients of the stride-1 convolution of x (N, C, H, W) with W (OC, C,
     KH, KW) for the output gradient gy (N, OC, OH, OW): ``(gx, gW)``, equal to
-    ``deconv2d_array(gy, W, ...)`` and ``conv2d_grad_w_array(x, gy, ...)``; pad must
-    be below the kernel (see :func:`gradients_together`).
+    ``deconv2d_array(gy, W, ...)`` and ``conv2d_grad_w_array(x, gy, ...)``; with
+    ``bias``, ``(gx, gW, gb)``, gb the gradient of a bias, gy summed over N, OH and
+    OW.  pad must be below the kernel (see :func:`gradients_together`).
 
     One set of kernel rows of gy serves both.  gx is the convolution of gy, padded by
     (KH-1-ph, KW-1-pw), with the flipped filters.  Row (o, j) of gy's rows at output
     row r holds gy[o, r, q + j - (KW-1-pw)], so ``gW[o, c, i, KW-1-j]`` is that row
     times x at input row ``r + i - ph``: the rows times x shifted by each kernel row,
-    flipped back.  The kernel rows of x are never made."""
+    flipped back.  The kernel rows of x are never made.  gb is summed block by block
+    from gy's rows while they are in the cache: row (o, KW-1-pw) is gy unshifted, and
+    holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy."""
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
     n, _, h, w = x.shape
@@ -724,14 +727,21 @@ def conv2d_grads_array(x, W, gy, pad):
     gx = xp.empty((n, c, h, w), dtype=dtype)
     scratch = _stacked_scratch(xp, min(block, n), kh, c, oh, (h, w), flip_pad[0], dtype)
     total = xp.zeros((oc * kw, kh * c), dtype=np.result_type(x.dtype, gy.dtype))
+    from_rows = bias and 2 * pad[1] < kw
+    gb = xp.zeros(oc, dtype=gy.dtype) if from_rows else None
+    ones = xp.ones(oh * w, dtype=gy.dtype) if from_rows else None
     shifts = [i - pad[0] for i in range(kh)]
     for (start, stop, rows), (_, _, shifted) in zip(
         _row_blocks(gy, kw, flip_pad[1], w, block), _row_shift_blocks(x, shifts, oh, block)
     ):
         _stacked_product(weights, rows, gx[start:stop], flip_pad[0], scratch)
         total += xp.matmul(rows, shifted.transpose(0, 2, 1)).sum(axis=0)
-    gW = total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1)
-    return gx, xp.ascontiguousarray(gW)
+        if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
+            gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
+    gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
+    if not bias:
+        return gx, gW
+    return gx, gW, gb if from_rows else gy.sum(axis=(0, 2, 3))
 
 
 # ---- transposed convolution ---------------------------------------------------------------

@@ -541,3 +541,20 @@ def test_both_gradients_from_one_set_of_columns_match_the_references(
     expected_gW = reference_grad_w(x, gy, w_shape[2:], (1, 1), pad)
     np.testing.assert_allclose(gW, expected_gW, rtol=1e-12, atol=1e-12)
     assert gx.flags.c_contiguous and gW.flags.c_contiguous
+    gx_too, gW_too, gb = conv_ops.conv2d_grads_array(x, W, gy, pad, bias=True)
+    np.testing.assert_array_equal(gx_too, gx)
+    np.testing.assert_array_equal(gW_too, gW)
+    np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
+    assert gb.shape == (w_shape[0],) and gb.flags.c_contiguous
+
+
+@pytest.mark.parametrize('x_dtype, gy_dtype', [(np.float32, np.float32), (np.float64, np.float32)])
+@pytest.mark.parametrize('pad', [(1, 1), (1, 2)], ids=['from the rows', 'summed from gy'])
+def test_the_bias_gradient_keeps_the_dtype_of_gy(x_dtype, gy_dtype, pad):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 2, 5, 6)).astype(x_dtype)
+    W = rng.normal(size=(4, 2, 3, 3)).astype(x_dtype)
+    gy = rng.normal(size=reference_conv(x, W, (1, 1), pad).shape).astype(gy_dtype)
+    _, _, gb = conv_ops.conv2d_grads_array(x, W, gy, pad, bias=True)
+    assert gb.dtype == gy_dtype
+    np.testing.assert_allclose(gb, gy.astype(float).sum(axis=(0, 2, 3)), rtol=1e-5)

@@ -31,7 +31,7 @@ from dezero.conv_ops import (
     gradients_together,
 )
 from dezero.core import Function
-from dezero.functions.array import as_input
+from dezero.functions.array import as_input, broadcast_to, reshape
 from dezero.functions.reduction import Sum
 from dezero.functions.rowwise import channel_sums
 
@@ -172,12 +172,11 @@ class Conv2d(Function):
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
         if needs_input_grad[0] and needs_input_grad[1] and self._together(W.shape):
-            gx, gW = Conv2DGrads(self)(x, W, gy)
-        else:
-            gx = (
-                Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None
-            )
-            gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
+            bias = len(needs_input_grad) == 3 and needs_input_grad[2]
+            gx, gW, *gb = Conv2DGrads(self, bias)(x, W, gy)  # gb too, when wanted
+            return (gx, gW, gb[0] if gb else None)[: len(needs_input_grad)]
+        gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None
+        gW = Conv2DGradW(self)(x, gy) if needs_input_grad[1] else None
         return (gx, gW, _bias_gradient(gy, needs_input_grad))[: len(needs_input_grad)]
 
     def _together(self, w_shape):
@@ -189,22 +188,25 @@ class Conv2d(Function):
 class Conv2DGrads(Function):
     """(gx, gW) = both gradients of the stride-1 ``conv`` (a Conv2d call) of x and W
     for the output gradient gy: Deconv2d(gy, W) and Conv2DGradW(x, gy), from one set
-    of kernel rows of gy (see :func:`dezero.conv_ops.conv2d_grads_array`).  Conv2d's
-    backward takes it when both are wanted and
+    of kernel rows of gy (see :func:`dezero.conv_ops.conv2d_grads_array`); with
+    ``bias``, (gx, gW, gb), gb the bias's gradient, gy summed over N, H and W, taken
+    from the same rows.  Conv2d's backward takes it when gx and gW are both wanted and
     :func:`~dezero.conv_ops.gradients_together` holds.
-    Derivative, for ggx and ggW: Deconv2d(gy, ggW) to x, Conv2DGradW(ggx, gy) to W,
-    Conv2d(ggx, W) + Conv2d(x, ggW) to gy (those of its two parts)."""
+    Derivative, for ggx, ggW (and ggb): Deconv2d(gy, ggW) to x, Conv2DGradW(ggx, gy)
+    to W, Conv2d(ggx, W) + Conv2d(x, ggW) (+ ggb broadcast) to gy (those of its
+    parts)."""
 
     retain_inputs = (0, 1, 2)
     retain_outputs = ()
 
-    def __init__(self, conv):
+    def __init__(self, conv, bias=False):
         self.conv = conv
+        self.bias = bias
 
     def forward(self, x, W, gy):
-        return conv2d_grads_array(x, W, gy, self.conv.pad)
+        return conv2d_grads_array(x, W, gy, self.conv.pad, self.bias)
 
-    def backward(self, ggx, ggW, *, needs_input_grad):
+    def backward(self, ggx, ggW, ggb=None, *, needs_input_grad):
         x, W, gy = self.retained_inputs()
         stride, pad = self.conv.stride, self.conv.pad
         gx = gW = ggy = None
@@ -216,6 +218,9 @@ class Conv2DGrads(Function):
             if needs_input_grad[2]:
                 from_gx = Conv2d(stride, pad)(ggx, W)
                 ggy = from_gx if ggy is None else ggy + from_gx
+        if ggb is not None and needs_input_grad[2]:
+            from_gb = broadcast_to(reshape(ggb, (1, -1, 1, 1)), gy.shape)
+            ggy = from_gb if ggy is None else ggy + from_gb
         return gx, gW, ggy
 
 
