@@ -523,9 +523,10 @@ class _StackedProducts:
     layout: per image KH*OC rows (kernel row i, channel o) of H*OW numbers, each
     followed by ``gap`` image rows of zeros, with as many zeros before the first.
     The products never write the gaps, so they stay zero: a row read up to ``gap``
-    image rows before its start or past its end reads zeros, not its neighbour.
-    The gaps also keep the rows from starting a multiple of 4 KiB apart (see the
-    module's docstring)."""
+    image rows before its start or past its end reads zeros, not its neighbour.  (The
+    sum of the kernel rows writes into the centre kernel row's gaps, which no such
+    read reaches.)  The gaps also keep the rows from starting a multiple of 4 KiB
+    apart (see the module's docstring)."""
 
     def __init__(self, xp, block, kh, oc, h, ow, gap, dtype):
         self.kh, self.oc, self.h, self.ow, self.gap = kh, oc, h, ow, gap
@@ -550,6 +551,13 @@ class _StackedProducts:
         ``[b, o, r*OW + q]`` holds the product at row (i, o), input row r + shift."""
         return self._rows(m, i * self.oc * self.length + shift * self.ow, self.oc)
 
+    def flat_kernel_row(self, m, i, shift):
+        """:meth:`kernel_row` with each image's OC rows and the gaps after them as one
+        flat row: shape (m, OC*L), L the distance from one row to the next."""
+        start = self.lead + i * self.oc * self.length + shift * self.ow
+        whole = self.flat[start : start + m * self.kh * self.oc * self.length]
+        return whole.reshape(m, -1)[:, : self.oc * self.length]
+
 
 def _add_kernel_rows(z, y, ph):
     """Add up the kernel rows' contributions into y (B, OC, OH, OW): ``y[b, o, r] =
@@ -557,9 +565,11 @@ def _add_kernel_rows(z, y, ph):
     input rows (a :class:`_StackedProducts`; rows outside them count as zero).
 
     When the output has as many rows as the input (pad (KH-1)/2), kernel row i's
-    contribution is its products shifted by d = i - ph image rows: a view of z when
-    there are zero rows between the channels' rows, else one flat slice per image
-    (:func:`_add_flat_slices`)."""
+    contribution is its products shifted by d = i - ph image rows.  With zero rows
+    between the channels' rows, each image's rows of a kernel row, gaps and all, are
+    one flat row: the shifted rows are added into the centre kernel row's in place,
+    a long contiguous pass each, and its rows copied out into y.  Without, each image
+    is one flat slice (:func:`_add_flat_slices`)."""
     m, oc, oh, ow = y.shape
     kh, h = z.kh, z.h
     if oh != h:  # the general case: row ranges
@@ -574,15 +584,10 @@ def _add_kernel_rows(z, y, ph):
     if not z.gap:
         _add_flat_slices(z.products(m).reshape(m, kh, oc, h, ow), y, ph, shifts)
         return
-    flat_y = y.reshape(m, oc, h * ow)
-    centre = z.kernel_row(m, ph, 0)
-    if not shifts:
-        flat_y[...] = centre
-        return
-    xp = cuda.get_array_module(y)
-    xp.add(centre, z.kernel_row(m, ph + shifts[0], shifts[0]), out=flat_y)
-    for d in shifts[1:]:
-        flat_y += z.kernel_row(m, ph + d, d)
+    centre = z.flat_kernel_row(m, ph, 0)
+    for d in shifts:  # in place, gaps and all: the centre row's gaps are never read
+        centre += z.flat_kernel_row(m, ph + d, d)
+    y.reshape(m, oc, h * ow)[...] = z.kernel_row(m, ph, 0)
 
 
 def _add_flat_slices(products, y, ph, shifts):
