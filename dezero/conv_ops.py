@@ -535,12 +535,18 @@ class _StackedProducts:
         # one image more than the block: room for the shifted rows of the last one
         self.flat = xp.zeros(self.lead + (block + 1) * kh * oc * self.length, dtype=dtype)
 
+    def _images(self, m, offset):
+        """Each of m images' stretch of the buffer (its KH*OC rows and their gaps),
+        starting ``offset`` numbers after its own: shape (m, KH*OC*L), L the distance
+        from one row to the next."""
+        start = self.lead + offset
+        return self.flat[start : start + m * self.kh * self.oc * self.length].reshape(m, -1)
+
     def _rows(self, m, offset, count):
         """The first ``count`` rows of each of m images, every one starting
         ``offset`` numbers after its own: shape (m, count, H*OW)."""
-        start = self.lead + offset
-        whole = self.flat[start : start + m * self.kh * self.oc * self.length]
-        return whole.reshape(m, self.kh * self.oc, self.length)[:, :count, : self.h * self.ow]
+        rows = self._images(m, offset).reshape(m, self.kh * self.oc, self.length)
+        return rows[:, :count, : self.h * self.ow]
 
     def products(self, m):
         """Where the products of m images go: shape (m, KH*OC, H*OW)."""
@@ -553,10 +559,9 @@ class _StackedProducts:
 
     def flat_kernel_row(self, m, i, shift):
         """:meth:`kernel_row` with each image's OC rows and the gaps after them as one
-        flat row: shape (m, OC*L), L the distance from one row to the next."""
-        start = self.lead + i * self.oc * self.length + shift * self.ow
-        whole = self.flat[start : start + m * self.kh * self.oc * self.length]
-        return whole.reshape(m, -1)[:, : self.oc * self.length]
+        flat row: shape (m, OC*L)."""
+        run = self.oc * self.length  # one kernel row's rows and gaps, in each image
+        return self._images(m, i * run + shift * self.ow)[:, :run]
 
 
 def _add_kernel_rows(z, y, ph):
