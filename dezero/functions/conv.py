@@ -139,10 +139,15 @@ class ChannelSums(Sum):
         return channel_sums(x)
 
 
+def _wants_bias_gradient(needs_input_grad):
+    """Whether a convolution has a bias (a third input) whose gradient is wanted."""
+    return len(needs_input_grad) == 3 and needs_input_grad[2]
+
+
 def _bias_gradient(gy, needs_input_grad):
     """The gradient of the bias b (OC,) of a convolution, gy summed over N, H and W;
     None when the function has no bias or its gradient is not wanted."""
-    if len(needs_input_grad) < 3 or not needs_input_grad[2]:
+    if not _wants_bias_gradient(needs_input_grad):
         return None
     return ChannelSums()(gy)
 
@@ -172,7 +177,7 @@ class Conv2d(Function):
     def backward(self, gy, *, needs_input_grad):
         x, W = self.retained_inputs()[:2]
         if needs_input_grad[0] and needs_input_grad[1] and self._together(W.shape):
-            bias = len(needs_input_grad) == 3 and needs_input_grad[2]
+            bias = _wants_bias_gradient(needs_input_grad)
             gx, gW, *gb = Conv2DGrads(self, bias)(x, W, gy)  # gb too, when wanted
             return (gx, gW, gb[0] if gb else None)[: len(needs_input_grad)]
         gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, W) if needs_input_grad[0] else None

@@ -14,8 +14,8 @@ each row is a separate short loop.  Here the same results come by other routes:
 These routes are taken for NumPy float32 and float64 arrays of two dimensions (four
 for :func:`channel_sums`, a batch of images); for everything else (other dtypes, CuPy
 arrays, other shapes) the functions fall back to NumPy's (or CuPy's) own reductions,
-float16 summed in float32 (see :func:`~dezero.array_ops.sum_array`).  They are plain array helpers: they record
-nothing and are not differentiated.
+float16 summed in float32 (see :func:`~dezero.array_ops.sum_array`).  They are plain
+array helpers: they record nothing and are not differentiated.
 """
 
 import functools
