@@ -29,7 +29,6 @@ PASS/FAIL lines are informational: the exit status is 0 unless ``--check`` is gi
 import argparse
 import gc
 import os
-import statistics
 import sys
 import time
 
@@ -49,6 +48,7 @@ from benchmarks.common import (
     load_torch,
     log,
     make_target,
+    paired_ratio_median,
     repeat_count,
     rotated,
     spread,
@@ -245,12 +245,8 @@ def run_chain(sizes=(CHAIN_OPS,), repeat=REPEAT, torch=None, autograd=None, log=
             entry[f'ratio_dezero_{base}'] = (
                 entry['dezero']['median_s'] / entry[base]['median_s'] if entry[base] else None
             )
-        # Each dezero run against the baseline run next to it: less sensitive to slow
-        # phases of a shared machine than the ratio of the medians (the target's).
         entry['paired_ratio_median'] = (
-            statistics.median(a / b for a, b in zip(times['dezero'][n], times['torch'][n]))
-            if 'torch' in times
-            else None
+            paired_ratio_median(times['dezero'][n], times['torch'][n]) if 'torch' in times else None
         )
         per_size[str(n)] = entry
     return {'ops': sizes[-1], **per_size[str(sizes[-1])], 'sizes': per_size}

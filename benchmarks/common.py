@@ -117,6 +117,13 @@ def alternate(sides, repeat, log=None, label=''):
     return times
 
 
+def paired_ratio_median(times, baseline):
+    """The median over the runs of ``times[i] / baseline[i]``: each run against the
+    baseline run taken next to it.  A slow phase of a shared machine then slows both
+    sides of a pair, so this is steadier than the ratio of the two medians."""
+    return statistics.median(a / b for a, b in zip(times, baseline))
+
+
 def spread(times):
     """Median, min and max of a list of seconds (with the list itself)."""
     return {

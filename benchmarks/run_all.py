@@ -82,7 +82,7 @@ PROFILES = {
         'cnn_steps': 10,
         'cnn_repeat': 9,
         'cifar_steps': 3,
-        'cifar_repeat': 7,
+        'cifar_repeat': 15,
         'higher_steps': 10,
         'higher_repeat': 9,
         'memory': (20, 512, 512),

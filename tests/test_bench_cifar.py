@@ -2,6 +2,7 @@
 and the same training as PyTorch when PyTorch is installed."""
 
 import json
+import statistics
 
 import numpy as np
 import pytest
@@ -40,6 +41,7 @@ def test_run_tiny_configuration_without_torch(bench):
     result = bench.run(repeat=1, steps=1, use_torch=False, names=('bottleneck',))
     case = result['cases']['bottleneck']
     assert case['torch'] is None and case['dezero']['median_s'] > 0
+    assert case['ratio_dezero_torch'] is None and case['paired_ratio_median'] is None
     assert 0 < case['dezero_peak_fraction'] < 2 and result['gemm_peak_gflops'] > 0
     json.dumps(result)
     table = bench.report(result)
@@ -56,3 +58,14 @@ def test_same_training_as_pytorch(bench):
     for name in ('cifar', 'bottleneck'):
         difference, dtypes = bench.check_same_training(torch, name, steps=2)
         assert difference < 1e-4 and dtypes == ['float32']
+
+
+def test_each_block_is_also_paired_with_the_pytorch_block_next_to_it(bench):
+    torch = pytest.importorskip('torch')
+    result = bench.run(repeat=3, steps=1, torch=torch, names=('bottleneck',))
+    case = result['cases']['bottleneck']
+    ours, theirs = case['dezero']['times_s'], case['torch']['times_s']
+    assert len(ours) == len(theirs) == 3
+    expected = statistics.median(a / b for a, b in zip(ours, theirs))
+    assert case['paired_ratio_median'] == pytest.approx(expected)
+    assert f"paired blocks' ratios dezero / torch {expected:.2f}x" in bench.report(result)
