@@ -526,14 +526,16 @@ class _StackedProducts:
     image rows before its start or past its end reads zeros, not its neighbour.  (The
     sum of the kernel rows writes into the centre kernel row's gaps, which no such
     read reaches.)  The gaps also keep the rows from starting a multiple of 4 KiB
-    apart (see the module's docstring)."""
+    apart (see the module's docstring).  Without gaps every number read is written
+    by the products first, so the buffer is not zeroed."""
 
     def __init__(self, xp, block, kh, oc, h, ow, gap, dtype):
         self.kh, self.oc, self.h, self.ow, self.gap = kh, oc, h, ow, gap
         self.length = (h + gap) * ow  # from the start of one row to the next
         self.lead = gap * ow
-        # one image more than the block: room for the shifted rows of the last one
-        self.flat = xp.zeros(self.lead + (block + 1) * kh * oc * self.length, dtype=dtype)
+        # with gaps, one image more than the block: room for the last one's shifted rows
+        size = self.lead + (block + bool(gap)) * kh * oc * self.length
+        self.flat = (xp.zeros if gap else xp.empty)(size, dtype=dtype)
 
     def _images(self, m, offset):
         """Each of m images' stretch of the buffer (its KH*OC rows and their gaps),
@@ -651,7 +653,11 @@ def _stacked_scratch(xp, block, kh, oc, h, out_shape, ph, dtype):
     """The :class:`_StackedProducts` for :func:`_stacked_product` of blocks of
     ``block`` images over H input rows into outputs of shape (OH, OW): with ph zero
     rows between the channels' rows when OH = H and the rows (H*OW numbers) are a
-    multiple of :data:`ALIASED_ROW_BYTES` long (see :func:`_add_kernel_rows`)."""
+    multiple of :data:`ALIASED_ROW_BYTES` long (see :func:`_add_kernel_rows`).  None
+    with one kernel row and no padding, when the products are written straight into
+    the output."""
+    if kh == 1 and ph == 0:
+        return None
     oh, ow = out_shape
     aliased = xp is np and (h * ow * np.dtype(dtype).itemsize) % ALIASED_ROW_BYTES == 0
     return _StackedProducts(xp, block, kh, oc, h, ow, ph if oh == h and aliased else 0, dtype)
