@@ -78,6 +78,7 @@ import numbers
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import channel_sums
 
 
 def pair(x):
@@ -757,7 +758,7 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
     if not bias:
         return gx, gW
-    return gx, gW, gb if from_rows else gy.sum(axis=(0, 2, 3))
+    return gx, gW, gb if from_rows else channel_sums(gy)
 
 
 # ---- transposed convolution ---------------------------------------------------------------

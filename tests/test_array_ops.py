@@ -1,10 +1,19 @@
-"""Array helpers of dezero.array_ops (re-exported from dezero.utils)."""
+"""Array helpers of dezero.array_ops (some re-exported from dezero.utils); the quick
+row and column reductions give NumPy's results, whatever the route."""
 
 import numpy as np
 import pytest
 
 import dezero.functions as F
 from dezero import Variable
+from dezero.array_ops import (
+    BLAS_ROW_SUM,
+    SHORT_ROW,
+    channel_sums,
+    column_sums,
+    max_keepdims,
+    sum_keepdims,
+)
 from dezero.utils import max_backward_shape
 
 
@@ -42,3 +51,83 @@ def test_max_backward_shape_lets_the_gradient_of_max_broadcast_back(axis):
 def test_max_backward_shape_refuses_bad_axes(axis):
     with pytest.raises(ValueError, match='axis'):
         max_backward_shape(np.zeros((2, 3, 4)), axis)
+
+
+def _numpy_sum(x, axis, keepdims=False):
+    """NumPy's sum, with float16 accumulated in float32 and rounded once, as here."""
+    if x.dtype == np.float16:
+        return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32).astype(np.float16)
+    return x.sum(axis=axis, keepdims=keepdims)
+
+
+SHAPES = [(100, 10), (3, 1), (1, 7), (0, 4), (5, 0), (8, SHORT_ROW + 1), (4, BLAS_ROW_SUM + 1)]
+
+
+@pytest.mark.parametrize('shape', SHAPES)
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+@pytest.mark.parametrize('axis', [1, -1, (1,), 0, -2, (0,), (0, 1), None])
+def test_max_and_sums_equal_numpy(shape, dtype, axis):
+    x = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    try:
+        want = x.max(axis=axis, keepdims=True)
+    except ValueError:  # the maximum of nothing: refused both ways
+        with pytest.raises(ValueError):
+            max_keepdims(x, axis)
+    else:
+        np.testing.assert_array_equal(max_keepdims(x, axis), want)
+    got, want = sum_keepdims(x, axis), _numpy_sum(x, axis, keepdims=True)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+    got, want = column_sums(x), _numpy_sum(x, 0)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    'shape', [(4, 3, 5, 6), (1, 2, 1, 1), (0, 3, 2, 2), (2, 0, 2, 2), (2, 3, 0, 4)]
+)
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+def test_channel_sums_equal_numpy(shape, dtype):
+    x = (np.random.default_rng(1).standard_normal(shape) * 10).astype(dtype)
+    got, want = channel_sums(x), _numpy_sum(x, (0, 2, 3))
+    assert got.shape == want.shape == (shape[1],) and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-3 if dtype == np.float16 else 1e-5, atol=1e-4)
+    strided = np.repeat(x, 2, axis=3)[..., ::2]  # the same numbers, not contiguous
+    np.testing.assert_allclose(channel_sums(strided), want, rtol=1e-3, atol=1e-4)
+
+
+def test_channel_sums_keep_non_finite_values():
+    x = np.ones((2, 4, 3, 3), np.float32)
+    x[0, 1, 0, 0], x[1, 2, 2, 1], x[1, 3, 0, 0], x[0, 3, 1, 1] = np.nan, np.inf, np.inf, -np.inf
+    with np.errstate(invalid='ignore'):
+        np.testing.assert_array_equal(channel_sums(x), x.sum(axis=(0, 2, 3)))
+
+
+def test_non_contiguous_and_non_finite_values():
+    x = np.arange(60, dtype=np.float32).reshape(6, 10)[::2, ::3]  # a strided view
+    np.testing.assert_array_equal(max_keepdims(x, 1), x.max(axis=1, keepdims=True))
+    np.testing.assert_array_equal(sum_keepdims(x, 1), x.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(column_sums(x.T), x.T.sum(axis=0))
+    y = np.array([[1.0, np.nan, 2.0], [np.inf, 0.0, 1.0], [-np.inf, -np.inf, 3.0]], np.float32)
+    with np.errstate(invalid='ignore'):  # inf - inf is nan on every route
+        np.testing.assert_array_equal(max_keepdims(y, 1), y.max(axis=1, keepdims=True))
+        np.testing.assert_array_equal(sum_keepdims(y, 1), y.sum(axis=1, keepdims=True))
+        np.testing.assert_array_equal(column_sums(y), y.sum(axis=0))
+
+
+def test_results_are_fresh_arrays():
+    # the vector of ones behind the sums is shared: results must never be views of it
+    x = np.ones((3, 2), np.float32)
+    a, b = column_sums(x), column_sums(x)
+    a += 1
+    np.testing.assert_array_equal(b, [3.0, 3.0])
+    np.testing.assert_array_equal(column_sums(x), [3.0, 3.0])
+
+
+def test_float16_sums_are_accumulated_in_float32():
+    # NumPy adds float16 along a strided axis one value at a time, in float16, and
+    # stops growing at 2048 (2048 + 1 rounds to 2048)
+    x = np.ones((10_000, 2), np.float16)
+    for got in (sum_keepdims(x, 0), column_sums(x), sum_keepdims(x.T, 1)):
+        assert got.dtype == np.float16
+        np.testing.assert_array_equal(got, np.full(got.shape, 10_000.0))

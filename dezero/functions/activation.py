@@ -12,11 +12,10 @@ graph; relu and leaky_relu use :class:`~dezero.functions.math.PiecewiseLinearGra
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, normalize_axis
+from dezero.array_ops import FLOAT16, max_keepdims, normalize_axis, sum_keepdims
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel, exp
-from dezero.functions.rowwise import max_keepdims, sum_keepdims
 
 
 def check_axis(name, axis, ndim):

@@ -16,6 +16,7 @@ asks for: none for an input given as a plain array, and no filter gradient when 
 the input's gradient is wanted.
 """
 
+from dezero.array_ops import channel_sums
 from dezero.conv_ops import (
     check_pair,
     col2im_array,
@@ -33,7 +34,6 @@ from dezero.conv_ops import (
 from dezero.core import Function
 from dezero.functions.array import as_input, broadcast_to, reshape
 from dezero.functions.reduction import Sum
-from dezero.functions.rowwise import channel_sums
 
 __all__ = [
     'im2col',
@@ -128,7 +128,7 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
 class ChannelSums(Sum):
     """y = x (N, C, H, W) summed over N, H and W, a convolution's bias gradient (a
     :class:`~dezero.functions.reduction.Sum`, quicker on NumPy arrays: see
-    :func:`~dezero.functions.rowwise.channel_sums`).  Derivative: gy broadcast back to
+    :func:`~dezero.array_ops.channel_sums`).  Derivative: gy broadcast back to
     x's shape."""
 
     def __init__(self):

@@ -20,10 +20,9 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, array_of
+from dezero.array_ops import FLOAT16, array_of, sum_keepdims
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
-from dezero.functions.rowwise import sum_keepdims
 from dezero.functions.array import as_input, reshape
 from dezero.functions.math import clip
 
