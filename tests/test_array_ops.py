@@ -131,3 +131,22 @@ def test_float16_sums_are_accumulated_in_float32():
     for got in (sum_keepdims(x, 0), column_sums(x), sum_keepdims(x.T, 1)):
         assert got.dtype == np.float16
         np.testing.assert_array_equal(got, np.full(got.shape, 10_000.0))
+
+
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+def test_zero_where_selects_rather_than_multiplies(dtype):
+    from dezero.array_ops import zero_where
+
+    values = [1.0, -np.inf, np.inf, np.nan, -0.0, 2.5] if dtype != np.int64 else [1, -3, 4, 7, 0, 2]
+    a = np.array(values, dtype)
+    mask = np.array([False, True, True, True, False, False])
+    got = zero_where(mask, a)
+    want = np.array([values[0], 0, 0, 0, values[4], values[5]], dtype)
+    assert got.dtype == a.dtype and not np.shares_memory(got, a)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(a, np.array(values, dtype))  # a is left alone
+    # a strided view, a 0-d array, and a mask that broadcasts all give the same answer
+    strided = np.repeat(a, 2)[::2]
+    np.testing.assert_array_equal(zero_where(mask, strided), want)
+    np.testing.assert_array_equal(zero_where(np.array(True), a[0]), np.zeros((), dtype))
+    np.testing.assert_array_equal(zero_where(np.array([True]), a), np.zeros(6, dtype))

@@ -12,7 +12,7 @@ graph; relu and leaky_relu use :class:`~dezero.functions.math.PiecewiseLinearGra
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, max_keepdims, normalize_axis, sum_keepdims
+from dezero.array_ops import FLOAT16, max_keepdims, normalize_axis, sum_keepdims, zero_where
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel, exp
@@ -138,13 +138,15 @@ def sigmoid(x):
 
 # ---- relu ------------------------------------------------------------------------------
 def _relu_times_slope(y, gy):
-    """gy where relu's output y is positive (exactly where its input is), else 0."""
-    return gy * (y > 0)
+    """gy, with 0 where relu's output y is at most 0 (exactly where its input is),
+    whatever gy holds there."""
+    return zero_where(y <= 0, gy)
 
 
 class ReLU(Function):
-    """y = max(x, 0). Derivative: 1 where x > 0, else 0 (read from y: y > 0 exactly
-    where x > 0)."""
+    """y = max(x, 0). Derivative: 0 where x <= 0, else 1, so that a NaN input passes
+    its gradient on, as in PyTorch (read from y: y <= 0 exactly where x <= 0, and y is
+    NaN where x is)."""
 
     retain_inputs = ()
     retain_outputs = (0,)
@@ -163,8 +165,9 @@ class ReLU(Function):
 
 
 def relu(x):
-    """Rectified linear unit max(x, 0), elementwise. Derivative: 1 for x > 0, else 0
-    (0 at x = 0)."""
+    """Rectified linear unit max(x, 0), elementwise (NaN stays NaN). Derivative: 0 for
+    x <= 0 (0 at x = 0, and 0 there even for an infinite or NaN incoming gradient),
+    else 1."""
     return ReLU()(x)
 
 

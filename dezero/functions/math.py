@@ -15,7 +15,7 @@ approximations, over a large array in blocks that stay in the processor's cache
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16
+from dezero.array_ops import FLOAT16, zero_where
 from dezero.core import Function
 
 
@@ -358,7 +358,8 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """y = x limited to [x_min, x_max]. Derivative: 1 inside the range, 0 outside."""
+    """y = x limited to [x_min, x_max]. Derivative: 1 inside the range (bounds
+    included), 0 outside it and at NaN."""
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -375,10 +376,10 @@ class Clip(Function):
         return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
     def _times_slope(self, x, gy):
-        """gy where x is inside the range, 0 where it is clipped, on arrays."""
+        """gy where x is inside the range, 0 where it is clipped (or NaN), whatever gy
+        holds there, on arrays."""
         # inside the range means left unchanged by clipping (a bound may be None)
-        inside = x == self.forward(x)
-        return gy * inside.astype(gy.dtype)
+        return zero_where(x != self.forward(x), gy)
 
 
 def sin(x):
@@ -428,7 +429,8 @@ def square(x):
 
 def clip(x, x_min, x_max):
     """Limit ``x`` to [x_min, x_max]; either bound may be None (no limit on that side).
-    Derivative: 1 where x is inside, 0 where clipped.
+    Derivative: 1 where x is inside (bounds included), 0 where clipped or NaN (0 there
+    even for an infinite or NaN incoming gradient).
 
     NumPy scalar bounds count as Python numbers, so that a float32 ``x`` stays float32."""
     x_min, x_max = (b.item() if isinstance(b, np.generic) else b for b in (x_min, x_max))

@@ -129,16 +129,18 @@ class Maximum(Function):
         x0, x1 = self.retained_inputs()
         a0, a1 = array_of(x0), array_of(x1)
         xp = cuda.get_array_module(a0)
+        zero = xp.zeros((), gy.dtype)
         tie = a0 == a1
+        halves = xp.where(tie, 0.5, 1.0).astype(gy.dtype, copy=False) if tie.any() else None
         grads = []
         for x, lost, needed in zip((x0, x1), self._losers(a0, a1), needs_input_grad):
             if not needed:
                 grads.append(None)
                 continue
-            # the share of gy this input gets: 1, 1/2 at a tie, 0 where it lost; a
-            # constant (its derivative is 0 wherever there is no tie)
-            share = xp.where(tie, 0.5, xp.where(lost, 0.0, 1.0)).astype(gy.dtype, copy=False)
-            grads.append(_sum_to(gy * share, x.shape))
+            # gy, chosen away where this input lost (0 there even for an infinite gy),
+            # and halved at a tie: constants, whose derivative is 0 off the ties
+            g = Where(lost)(zero, gy)
+            grads.append(_sum_to(g if halves is None else g * halves, x.shape))
         return tuple(grads)
 
 

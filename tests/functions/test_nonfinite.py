@@ -1,8 +1,10 @@
 """logsumexp, softmax, log_softmax and softmax_cross_entropy on rows holding infinities,
 nan or values near the largest of their dtype: the values and gradients PyTorch gives,
-computed without a RuntimeWarning.
+computed without a RuntimeWarning.  Likewise the gradients of the piecewise functions
+that switch an input off (relu, clip, maximum, minimum) for inputs holding infinities
+and nan and for infinite or nan incoming gradients: an input that is off gets 0.
 
-One table holds the expected answers, written by hand.  dezero is checked against it
+Tables hold the expected answers, written by hand.  dezero is checked against it
 without PyTorch; where PyTorch is installed, PyTorch is checked against it too, so that
 the table is known to be PyTorch's."""
 
@@ -183,3 +185,56 @@ def test_a_row_of_infinities_leaves_the_other_rows_alone():
         np.testing.assert_allclose(F.logsumexp(x, axis=1).data, [-INF, np.log(3.0), INF])
         np.testing.assert_allclose(F.softmax(x).data[1], [1 / 3, 2 / 3])
         np.testing.assert_allclose(F.log_softmax(x).data[1], np.log([1 / 3, 2 / 3]))
+
+
+# ---- piecewise functions: an input that is off gets 0, whatever the incoming gradient --
+#: the inputs, and which of them pass their gradient on (1), half of it (0.5) or none
+X = [-2.0, -0.0, 0.0, 1.5, INF, -INF, NAN, 3.0]
+X1 = [1.0, 0.0, -1.0, 2.0, 5.0, 1.0, 1.0, NAN]
+PASSED = {
+    # relu: x <= 0 is off; nan passes, as in PyTorch
+    'relu': ((X,), [[0, 0, 0, 1, 1, 0, 1, 1]]),
+    # clip to [-1, 2]: the bounds included, nan and clipped values off
+    'clip': ((X,), [[0, 1, 1, 1, 0, 0, 0, 0]]),
+    # maximum / minimum of X and X1: the loser gets 0, a tie halves, nan passes to both
+    'maximum': ((X, X1), [[0, 0.5, 1, 0, 1, 0, 1, 1], [1, 0.5, 0, 1, 0, 1, 1, 1]]),
+    'minimum': ((X, X1), [[1, 0.5, 0, 1, 0, 1, 1, 1], [0, 0.5, 1, 0, 1, 0, 1, 1]]),
+}
+PIECEWISE = {
+    'relu': (lambda x: F.relu(x), lambda torch, x: torch.relu(x)),
+    'clip': (lambda x: F.clip(x, -1.0, 2.0), lambda torch, x: torch.clamp(x, -1.0, 2.0)),
+    'maximum': (F.maximum, lambda torch, a, b: torch.maximum(a, b)),
+    'minimum': (F.minimum, lambda torch, a, b: torch.minimum(a, b)),
+}
+SEEDS = [1.0, INF, -INF, NAN]
+
+
+def _expected(name, seed):
+    """The gradients of each input for the incoming gradient ``seed`` everywhere."""
+    return [[seed * share if share else 0.0 for share in shares] for shares in PASSED[name][1]]
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+@pytest.mark.parametrize('seed', SEEDS)
+@pytest.mark.parametrize('name', PIECEWISE)
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_an_input_that_is_off_gets_no_gradient(dtype, name, seed, create_graph):
+    inputs = [Variable(np.array(x, dtype)) for x in PASSED[name][0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = PIECEWISE[name][0](*inputs)
+        y.grad = Variable(np.full(y.shape, seed, dtype))
+        y.backward(create_graph=create_graph)
+    for x, expected in zip(inputs, _expected(name, seed)):
+        _assert_close(x.grad.data, expected, dtype)
+
+
+@pytest.mark.parametrize('seed', SEEDS)
+@pytest.mark.parametrize('name', PIECEWISE)
+def test_the_piecewise_table_holds_pytorchs_gradients(name, seed):
+    torch = pytest.importorskip('torch')
+    inputs = [torch.tensor(x, requires_grad=True) for x in PASSED[name][0]]
+    y = PIECEWISE[name][1](torch, *inputs)
+    y.backward(torch.full(y.shape, seed, dtype=y.dtype))
+    for x, expected in zip(inputs, _expected(name, seed)):
+        _assert_close(x.grad.numpy(), expected, np.float32)
