@@ -71,6 +71,20 @@ axes swapped; :func:`deconv2d_array` takes that when its columns are no larger (
 of a stride-1 convolution from one set of kernel rows of gy: the input gradient as
 that flipped convolution, and the filter gradient as the same rows times x shifted by
 each kernel row.
+
+Infinities and NaN
+------------------
+A convolution has no term for a kernel tap that falls in the padding: the padding is
+not a value that is multiplied, it is a sum that leaves the term out (so do
+PyTorch's float32 kernels on the CPU).  The layouts above do multiply zeros, the
+padding of x and the borders of gy's shifted rows: the same for finite numbers, but
+NaN for an infinite or NaN one (0 * inf).  So where such a product can meet one, the
+kernels take the taps one by one instead, each on the slices that lie inside the
+image (:func:`_conv2d_by_taps`, :func:`_grad_w_by_taps`), or add windows back
+(:func:`_deconv2d_by_adding`), which multiplies no padding either: the output and
+the input gradient when the filters are not all finite (zeros of x or gy meet them),
+the filter gradient when it comes out with an infinity or NaN (zeros met x or gy; a
+filter gradient that is finite was exact).
 """
 
 import numbers
@@ -319,6 +333,9 @@ def conv2d_array(x, W, b, stride, pad):
     for ``stride`` and ``pad`` pairs already checked against the shapes:
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * padded x[n, c,
     p*sh + i, q*sw + j]``, shape (N, OC, OH, OW)."""
+    if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
+        y = _conv2d_by_taps(x, W, stride, pad)
+        return y if b is None else _add_bias(y, b)
     if tuple(stride) == (1, 1) and stacks_kernel_rows(W.shape):
         return _conv2d_by_rows(x, W, b, pad)
     return _conv2d_by_windows(x, W, b, stride, pad)
@@ -344,8 +361,11 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
     padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW)."""
     if tuple(stride) == (1, 1) and stacks_kernel_rows((gy.shape[1], x.shape[1]) + tuple(kernel)):
-        return _grad_w_by_rows(x, gy, kernel, pad)
-    return _grad_w_by_windows(x, gy, kernel, stride, pad)
+        gW = _grad_w_by_rows(x, gy, kernel, pad)
+    else:
+        gW = _grad_w_by_windows(x, gy, kernel, stride, pad)
+    # see "Infinities and NaN" in the module's docstring
+    return gW if _all_finite(gW) else _grad_w_by_taps(x, gy, kernel, stride, pad)
 
 
 def _slices(a, block):
@@ -737,6 +757,10 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     oc, c, kh, kw = W.shape
     n, _, h, w = x.shape
     oh = gy.shape[2]
+    if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
+        gx = _deconv2d_by_adding(gy, W, None, (1, 1), pad, (h, w))
+        gW = conv2d_grad_w_array(x, gy, (kh, kw), (1, 1), pad)
+        return (gx, gW, channel_sums(gy)) if bias else (gx, gW)
     flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
     dtype = np.result_type(gy.dtype, W.dtype)
     block = _block_size(xp, n, oc * kw * oh * w * gy.itemsize)
@@ -756,9 +780,62 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
         if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
             gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
+    if not _all_finite(gW):
+        gW = _grad_w_by_taps(x, gy, (kh, kw), (1, 1), pad)
     if not bias:
         return gx, gW
     return gx, gW, gb if from_rows else channel_sums(gy)
+
+
+# ---- kernel taps (for infinities and NaN) -----------------------------------------------
+def _all_finite(a):
+    """Whether every number of the array ``a`` is finite."""
+    return bool(cuda.get_array_module(a).isfinite(a).all())
+
+
+def _taps(x_shape, kernel, stride, pad, out):
+    """Yield ``(i, j, at_out, at_x)`` for every kernel tap (i, j) of a convolution of
+    an input of shape ``x_shape`` (N, C, H, W) into outputs (OH, OW) = ``out`` that
+    reads inside the image somewhere: ``at_out`` indexes the outputs whose tap reads
+    inside the image, ``at_x`` the pixels they read (strided slices of the last two
+    axes)."""
+    axes = []
+    for k, s, p, o, size in zip(kernel, stride, pad, out, x_shape[2:]):
+        spans = []
+        for i in range(k):
+            q0, q1, first = _inside(i - p, s, o, size)
+            if q0 < q1:
+                spans.append((i, slice(q0, q1), slice(first, first + s * (q1 - q0 - 1) + 1, s)))
+        axes.append(spans)
+    every = slice(None)
+    for i, rows_out, rows_x in axes[0]:
+        for j, cols_out, cols_x in axes[1]:
+            yield i, j, (every, every, rows_out, cols_out), (every, every, rows_x, cols_x)
+
+
+def _conv2d_by_taps(x, W, stride, pad):
+    """:func:`conv2d_array` without its bias, one kernel tap at a time: tap (i, j)
+    adds ``W[:, :, i, j]`` times the pixels it reads inside the image to the outputs
+    that read them, and nothing is multiplied by padding."""
+    xp = cuda.get_array_module(x)
+    out = _output_size(x.shape, W.shape, stride, pad)
+    y = xp.zeros((x.shape[0], W.shape[0]) + out, dtype=np.result_type(x.dtype, W.dtype))
+    for i, j, at_out, at_x in _taps(x.shape, W.shape[2:], stride, pad, out):
+        # (OC, C) times (N, C, P, Q) over C, as (OC, N, P, Q)
+        y[at_out] += xp.tensordot(W[:, :, i, j], x[at_x], axes=(1, 1)).transpose(1, 0, 2, 3)
+    return y
+
+
+def _grad_w_by_taps(x, gy, kernel, stride, pad):
+    """:func:`conv2d_grad_w_array` one kernel tap at a time: ``gW[:, :, i, j]`` sums
+    gy at the outputs whose tap (i, j) reads inside the image times the pixels read,
+    over the batch and those outputs; nothing is multiplied by padding."""
+    xp = cuda.get_array_module(x)
+    dtype = np.result_type(x.dtype, gy.dtype)
+    gW = xp.zeros((gy.shape[1], x.shape[1]) + tuple(kernel), dtype=dtype)
+    for i, j, at_out, at_x in _taps(x.shape, kernel, stride, pad, gy.shape[2:]):
+        gW[:, :, i, j] = xp.tensordot(gy[at_out], x[at_x], axes=([0, 2, 3], [0, 2, 3]))
+    return gW
 
 
 # ---- transposed convolution ---------------------------------------------------------------
@@ -783,15 +860,27 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     (OC,) or None, of output size ``outsize`` (OH, OW), for pairs already checked: each
     input pixel adds ``x[n, c, p, q] * W[c]`` onto the output window at
     (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW)."""
+    c, oc, kh, kw = W.shape
+    h, w = x.shape[2:]
+    gathering = transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (
+        h + kh - 1 - 2 * pad[0],
+        w + kw - 1 - 2 * pad[1],
+    )
+    # the gathering multiplies the filters by padding (see "Infinities and NaN" in the
+    # module's docstring); adding windows back multiplies none
+    if gathering and _all_finite(W):
+        flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
+        return conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
+    return _deconv2d_by_adding(x, W, b, stride, pad, outsize)
+
+
+def _deconv2d_by_adding(x, W, b, stride, pad, outsize):
+    """:func:`deconv2d_array` by adding windows back: per block of images, the
+    product ``W.T @ x[n]`` gives every input pixel's window of the output, and
+    :func:`add_windows` adds the parts that land inside the output onto it."""
     xp = cuda.get_array_module(x)
     c, oc, kh, kw = W.shape
     n, _, h, w = x.shape
-    if transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (
-        h + kh - 1 - 2 * pad[0],
-        w + kw - 1 - 2 * pad[1],
-    ):
-        flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
-        return conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
     k = oc * kh * kw
     dtype = np.result_type(x.dtype, W.dtype)
     block = _block_size(xp, n, k * h * w * dtype.itemsize)

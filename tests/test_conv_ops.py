@@ -558,3 +558,88 @@ def test_the_bias_gradient_keeps_the_dtype_of_gy(x_dtype, gy_dtype, pad):
     _, _, gb = conv_ops.conv2d_grads_array(x, W, gy, pad, bias=True)
     assert gb.dtype == gy_dtype
     np.testing.assert_allclose(gb, gy.astype(float).sum(axis=(0, 2, 3)), rtol=1e-5)
+
+
+# ---- infinities and NaN: no product with padding -------------------------------------------
+def _tap_reads(x_shape, w_shape, stride, pad):
+    """Yield (n, o, p, q, c, i, j, r, s) for every term of a convolution: output
+    (n, o, p, q) reads x[n, c, r, s] through the tap W[o, c, i, j]; taps that fall in
+    the padding are no terms at all."""
+    n, c, h, w = x_shape
+    oc, _, kh, kw = w_shape
+    (sh, sw), (ph, pw) = stride, pad
+    oh, ow = get_conv_outsize(h, kh, sh, ph), get_conv_outsize(w, kw, sw, pw)
+    for b, o, p, q, ch, i, j in np.ndindex(n, oc, oh, ow, c, kh, kw):
+        r, s = p * sh + i - ph, q * sw + j - pw
+        if 0 <= r < h and 0 <= s < w:
+            yield b, o, p, q, ch, i, j, r, s
+
+
+def loop_conv_and_gradients(x, W, gy, stride, pad):
+    """y, gx and gW of a convolution, term by term in Python floats."""
+    y, gx, gW = np.zeros(gy.shape), np.zeros(x.shape), np.zeros(W.shape)
+    for n, o, p, q, c, i, j, r, s in _tap_reads(x.shape, W.shape, stride, pad):
+        y[n, o, p, q] += float(W[o, c, i, j]) * float(x[n, c, r, s])
+        gx[n, c, r, s] += float(W[o, c, i, j]) * float(gy[n, o, p, q])
+        gW[o, c, i, j] += float(gy[n, o, p, q]) * float(x[n, c, r, s])
+    return y, gx, gW
+
+
+# (x shape, W shape, stride, pad): both layouts, and the gradients taken together
+HOSTILE_CASES = [
+    ((2, 2, 4, 5), (3, 2, 3, 3), (1, 1), (1, 1)),
+    ((2, 3, 4, 4), (2, 3, 3, 3), (1, 1), (0, 0)),
+    ((2, 2, 5, 5), (3, 2, 3, 3), (2, 2), (1, 1)),
+    ((1, 2, 3, 4), (2, 2, 3, 3), (1, 1), (2, 2)),
+    ((2, 1, 4, 4), (4, 1, 3, 3), (1, 1), (1, 1)),
+]
+
+
+@pytest.mark.parametrize('value', [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize('where', ['x', 'W', 'gy'])
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', HOSTILE_CASES)
+def test_an_infinity_or_nan_never_meets_the_padding(
+    x_shape, w_shape, stride, pad, where, value, layout, gaps
+):
+    rng = np.random.default_rng(8)
+    x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    y_shape = reference_conv(x, W, stride, pad).shape
+    gy = rng.normal(size=y_shape)
+    # at a corner and on an edge, where the layouts multiply zeros of padding
+    bad = {'x': x, 'W': W, 'gy': gy}[where]
+    bad[0, 0, 0, 0] = value
+    bad[-1, -1, -1, 1] = value
+    with np.errstate(invalid='ignore'):
+        want_y, want_gx, want_gW = loop_conv_and_gradients(x, W, gy, stride, pad)
+        y = conv_ops.conv2d_array(x, W, None, stride, pad)
+        gW = conv_ops.conv2d_grad_w_array(x, gy, w_shape[2:], stride, pad)
+        gx = conv_ops.deconv2d_array(gy, W, None, stride, pad, x_shape[2:])
+        both = conv_ops.conv2d_grads_array(x, W, gy, pad) if stride == (1, 1) else (gx, gW)
+    for got, want in [
+        (y, want_y),
+        (gx, want_gx),
+        (gW, want_gW),
+        (both[0], want_gx),
+        (both[1], want_gW),
+    ]:
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize('where', ['x', 'W', 'gy'])
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', HOSTILE_CASES[:3])
+def test_the_term_by_term_reference_is_pytorchs_in_float32(x_shape, w_shape, stride, pad, where):
+    # PyTorch's float32 kernels (oneDNN) leave the padding out; its float64 ones on the
+    # CPU multiply it, as these layouts would without the taps
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(9)
+    x, W = rng.normal(size=x_shape).astype(np.float32), rng.normal(size=w_shape).astype(np.float32)
+    gy = rng.normal(size=reference_conv(x, W, stride, pad).shape).astype(np.float32)
+    bad = {'x': x, 'W': W, 'gy': gy}[where]
+    bad[0, 0, 0, 0], bad[-1, -1, -1, 1] = np.inf, np.nan
+    tx, tW = torch.tensor(x, requires_grad=True), torch.tensor(W, requires_grad=True)
+    ty = torch.nn.functional.conv2d(tx, tW, stride=stride, padding=pad)
+    ty.backward(torch.tensor(gy))
+    with np.errstate(invalid='ignore'):
+        want = loop_conv_and_gradients(x, W, gy, stride, pad)
+    for got, expected in zip((ty.detach(), tx.grad, tW.grad), want):
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
