@@ -84,7 +84,9 @@ image (:func:`_conv2d_by_taps`, :func:`_grad_w_by_taps`), or add windows back
 (:func:`_deconv2d_by_adding`), which multiplies no padding either: the output and
 the input gradient when the filters are not all finite (zeros of x or gy meet them),
 the filter gradient when it comes out with an infinity or NaN (zeros met x or gy; a
-filter gradient that is finite was exact).
+filter gradient that is finite was exact).  Both tries of the filter gradient run
+without NumPy's warnings of invalid or overflowing operations: the first try's are not
+about the result, and NumPy can report them late, from a later product.
 """
 
 import numbers
@@ -360,12 +362,14 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     """The gradient of :func:`conv2d_array` with respect to W, for the output gradient
     gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
     padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW)."""
-    if tuple(stride) == (1, 1) and stacks_kernel_rows((gy.shape[1], x.shape[1]) + tuple(kernel)):
-        gW = _grad_w_by_rows(x, gy, kernel, pad)
-    else:
-        gW = _grad_w_by_windows(x, gy, kernel, stride, pad)
-    # see "Infinities and NaN" in the module's docstring
-    return gW if _all_finite(gW) else _grad_w_by_taps(x, gy, kernel, stride, pad)
+    w_shape = (gy.shape[1], x.shape[1]) + tuple(kernel)
+    by_rows = tuple(stride) == (1, 1) and stacks_kernel_rows(w_shape)
+    with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
+        if by_rows:
+            gW = _grad_w_by_rows(x, gy, kernel, pad)
+        else:
+            gW = _grad_w_by_windows(x, gy, kernel, stride, pad)
+        return gW if _all_finite(gW) else _grad_w_by_taps(x, gy, kernel, stride, pad)
 
 
 def _slices(a, block):
@@ -776,12 +780,14 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
         _row_blocks(gy, kw, flip_pad[1], w, block), _row_shift_blocks(x, shifts, oh, block)
     ):
         _stacked_product(weights, rows, gx[start:stop], flip_pad[0], scratch)
-        total += xp.matmul(rows, shifted.transpose(0, 2, 1)).sum(axis=0)
+        with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
+            total += xp.matmul(rows, shifted.transpose(0, 2, 1)).sum(axis=0)
         if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
             gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
     if not _all_finite(gW):
-        gW = _grad_w_by_taps(x, gy, (kh, kw), (1, 1), pad)
+        with np.errstate(invalid='ignore', over='ignore'):
+            gW = _grad_w_by_taps(x, gy, (kh, kw), (1, 1), pad)
     if not bias:
         return gx, gW
     return gx, gW, gb if from_rows else channel_sums(gy)

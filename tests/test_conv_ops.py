@@ -643,3 +643,24 @@ def test_the_term_by_term_reference_is_pytorchs_in_float32(x_shape, w_shape, str
         want = loop_conv_and_gradients(x, W, gy, stride, pad)
     for got, expected in zip((ty.detach(), tx.grad, tW.grad), want):
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('stride', [(1, 1), (2, 2)])
+def test_an_infinity_that_meets_no_other_warns_of_nothing(stride, layout):
+    # every term holding the infinity is +inf, so the filter gradient is inf there and
+    # finite elsewhere, with no invalid operation, though the padding met it
+    import warnings
+
+    rng = np.random.default_rng(10)
+    x = rng.uniform(1, 2, size=(2, 2, 5, 5))
+    W = rng.normal(size=(3, 2, 3, 3))
+    gy = rng.uniform(1, 2, size=reference_conv(x, W, stride, (1, 1)).shape)
+    gy[0, 1, 0, 0] = np.inf
+    want = loop_conv_and_gradients(x, W, gy, stride, (1, 1))[2]
+    assert np.isinf(want).any() and not np.isnan(want).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        gW = conv_ops.conv2d_grad_w_array(x, gy, (3, 3), stride, (1, 1))
+        if stride == (1, 1):
+            np.testing.assert_array_equal(conv_ops.conv2d_grads_array(x, W, gy, (1, 1))[1], gW)
+    np.testing.assert_allclose(gW, want, rtol=1e-12)
