@@ -369,7 +369,7 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
             gW = _grad_w_by_rows(x, gy, kernel, pad)
         else:
             gW = _grad_w_by_windows(x, gy, kernel, stride, pad)
-        return gW if _all_finite(gW) else _grad_w_by_taps(x, gy, kernel, stride, pad)
+    return _exact_grad_w(gW, x, gy, kernel, stride, pad)
 
 
 def _slices(a, block):
@@ -785,9 +785,7 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
         if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
             gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
-    if not _all_finite(gW):
-        with np.errstate(invalid='ignore', over='ignore'):
-            gW = _grad_w_by_taps(x, gy, (kh, kw), (1, 1), pad)
+    gW = _exact_grad_w(gW, x, gy, (kh, kw), (1, 1), pad)
     if not bias:
         return gx, gW
     return gx, gW, gb if from_rows else channel_sums(gy)
@@ -830,6 +828,17 @@ def _conv2d_by_taps(x, W, stride, pad):
         # (OC, C) times (N, C, P, Q) over C, as (OC, N, P, Q)
         y[at_out] += xp.tensordot(W[:, :, i, j], x[at_x], axes=(1, 1)).transpose(1, 0, 2, 3)
     return y
+
+
+def _exact_grad_w(gW, x, gy, kernel, stride, pad):
+    """The filter gradient gW of x and gy from the fast layouts when it is finite
+    (then it was exact), else taken again tap by tap (:func:`_grad_w_by_taps`), without
+    NumPy's floating-point warnings (see "Infinities and NaN" in the module's
+    docstring)."""
+    if _all_finite(gW):
+        return gW
+    with np.errstate(invalid='ignore', over='ignore'):
+        return _grad_w_by_taps(x, gy, kernel, stride, pad)
 
 
 def _grad_w_by_taps(x, gy, kernel, stride, pad):

@@ -13,6 +13,7 @@ from dezero.array_ops import (
     column_sums,
     max_keepdims,
     sum_keepdims,
+    zero_where,
 )
 from dezero.utils import max_backward_shape
 
@@ -135,8 +136,6 @@ def test_float16_sums_are_accumulated_in_float32():
 
 @pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
 def test_zero_where_selects_rather_than_multiplies(dtype):
-    from dezero.array_ops import zero_where
-
     values = [1.0, -np.inf, np.inf, np.nan, -0.0, 2.5] if dtype != np.int64 else [1, -3, 4, 7, 0, 2]
     a = np.array(values, dtype)
     mask = np.array([False, True, True, True, False, False])

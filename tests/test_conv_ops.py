@@ -1,5 +1,7 @@
 """Array helpers of convolution: pair, output sizes, im2col_array and col2im_array."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -649,8 +651,6 @@ def test_the_term_by_term_reference_is_pytorchs_in_float32(x_shape, w_shape, str
 def test_an_infinity_that_meets_no_other_warns_of_nothing(stride, layout):
     # every term holding the infinity is +inf, so the filter gradient is inf there and
     # finite elsewhere, with no invalid operation, though the padding met it
-    import warnings
-
     rng = np.random.default_rng(10)
     x = rng.uniform(1, 2, size=(2, 2, 5, 5))
     W = rng.normal(size=(3, 2, 3, 3))

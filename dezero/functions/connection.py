@@ -4,9 +4,9 @@
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import column_sums
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import as_input, get_item
-from dezero.array_ops import column_sums
 
 
 class Linear(Function):
