@@ -20,7 +20,8 @@ may be shared between variables or be read-only broadcast views.
 
 Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
 is created as zeros like ``param.data`` (same shape, dtype and array module) on the
-parameter's first update, and dropped when the parameter is garbage collected.
+parameter's first update (AdamW also counts each parameter's steps), and dropped when
+the parameter is garbage collected.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -78,6 +79,12 @@ def _non_negative(owner, name, value):
     return _real(owner, name, value, lambda v: v >= 0, 'non-negative (>= 0)')
 
 
+def _learning_rate(owner, name, value):
+    """A learning rate: finite and >= 0 (0 leaves the parameters where they are, as
+    at the start of a warm-up or the end of a schedule that anneals to 0)."""
+    return _real(owner, name, value, lambda v: v >= 0, 'non-negative (>= 0)')
+
+
 def _fraction(owner, name, value):
     return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
 
@@ -126,6 +133,7 @@ class Optimizer:
     _params_seen = None  # the last list of a layer's parameters checked, and the result
     _params_checked = None
     _counters = ()  # integer attributes that update() counts (Adam's t), saved with the state
+    _step_counts = ()  # per-parameter step counts kept in the state as ints (AdamW's step)
     _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
 
     def __new__(cls, *args, **kwargs):
@@ -160,6 +168,11 @@ class Optimizer:
         if not callable(f):
             raise TypeError(
                 f'{type(self).__name__}.add_hook: a hook must be callable, got {type(f).__name__}'
+            )
+        if isinstance(f, type):  # WeightDecay rather than WeightDecay(1e-4)
+            raise TypeError(
+                f'{type(self).__name__}.add_hook: got the class {f.__name__}; give a hook '
+                f'made from it, e.g. {f.__name__}(...)'
             )
         self.hooks.append(f)
 
@@ -201,7 +214,7 @@ class Optimizer:
         AdamW; empty for the others); and ``'state'``, mapping the path of each
         parameter that has state, as the target's ``named_params()`` gives it
         (``'l0/W'``, the keys of ``save_weights``), to ``{name: array}`` (NumPy
-        copies).
+        copies; AdamW's per-parameter step count ``'step'`` as a 0-d int array).
 
         The target must have ``named_params()`` (a Layer or Model): state is keyed by
         where a parameter sits in the model, so that it can be loaded into another
@@ -215,8 +228,7 @@ class Optimizer:
             entry = self._states.get(id(param))
             if entry is None or entry[0]() is not param or param.data is None:
                 continue
-            first = next(iter(entry[1].values()))
-            if first.shape != param.data.shape or first.dtype != param.data.dtype:
+            if not self._fits(entry[1], param.data):
                 continue  # left from before the parameter changed: the next step drops it
             state[path] = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
         return {
@@ -345,12 +357,22 @@ class Optimizer:
             if not arrays:
                 raise ValueError(f'{owner}: {source} holds no arrays for {path!r}')
             for name, array in arrays.items():
-                if array.dtype.kind != 'f' or array.shape != data.shape:
+                if name in self._step_counts:
+                    if array.shape != () or array.dtype.kind not in 'iu' or array < 0:
+                        raise ValueError(
+                            f'{owner}: {source} holds the step count {name!r} = {array!r} '
+                            f'for the parameter {path!r}; expected an int >= 0'
+                        )
+                elif array.dtype.kind != 'f' or array.shape != data.shape:
                     raise ValueError(
                         f'{owner}: the parameter {path!r} has shape {data.shape} but '
                         f'{source} holds {name!r} state of shape {array.shape} and dtype '
                         f'{array.dtype} for it'
                     )
+            for name in self._step_counts:
+                if name not in arrays:  # a file from before steps were counted per
+                    # parameter, when every parameter counted every update() call
+                    arrays = {**arrays, name: np.asarray(values.get(self._counters[0], 0))}
             loads.append((param, data.dtype, arrays))
 
         def load():
@@ -360,7 +382,11 @@ class Optimizer:
                 on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
                 move = cuda.as_cupy if on_gpu else np.asarray
                 self._keep_state(
-                    param, {n: move(a.astype(dtype, copy=True)) for n, a in arrays.items()}
+                    param,
+                    {
+                        n: int(a) if n in self._step_counts else move(a.astype(dtype, copy=True))
+                        for n, a in arrays.items()
+                    },
                 )
 
         return load
@@ -377,18 +403,41 @@ class Optimizer:
 
     def _check_params(self, params):
         """Raise unless every parameter of ``params`` that has a gradient can be
-        updated: one quick test each, and :meth:`_check_fit` for the error."""
+        updated: one quick test each, and :meth:`_check_fit` for the error.  A
+        gradient assigned as an array (``param.grad = array``, which backward also
+        takes) is wrapped in a Variable here."""
         for param in params:
             grad = param.grad
-            if grad is not None:
-                data = param.data
-                if data is None or data.dtype.kind != 'f' or data.shape != grad.data.shape:
-                    self._check_fit(param)
+            if grad is None:
+                continue
+            if not isinstance(grad, Variable):
+                param.grad = grad = self._gradient_variable(param, grad)
+            data, g = param.data, grad.data
+            if (
+                data is None
+                or g is None
+                or data.dtype.kind != 'f'
+                or g.dtype.kind not in 'fiu'
+                or data.shape != g.shape
+                or not _writeable(data)
+            ):
+                self._check_fit(param)
+
+    def _gradient_variable(self, param, grad):
+        """A gradient given as an array (NumPy or CuPy) or a number, as a Variable."""
+        if isinstance(grad, numbers.Number) or cuda.is_array(grad):
+            return Variable(as_array(grad))
+        raise TypeError(
+            f'{type(self).__name__}.update: the gradient of the parameter '
+            f'{self._describe(param)} is a {type(grad).__name__}; expected a Variable '
+            f'or an array'
+        )
 
     def _check_fit(self, param):
         """Raise unless ``param`` (which has a gradient) can be updated: it must hold
-        floating-point data, and its gradient must have the data's shape (NumPy would
-        broadcast a smaller one into the update)."""
+        floating-point data that can be written in place, and its gradient real
+        numbers of the data's shape (NumPy would broadcast a smaller one into the
+        update)."""
         data, grad = param.data, param.grad.data
         owner = type(self).__name__
         if data is None:
@@ -401,6 +450,17 @@ class Optimizer:
                 f'{owner}.update: the parameter {self._describe(param)} has dtype '
                 f'{data.dtype}; parameters must be floating point to take gradient steps '
                 f'(e.g. Parameter(np.array(..., dtype=np.float32)))'
+            )
+        if not _writeable(data):
+            raise ValueError(
+                f'{owner}.update: the data of the parameter {self._describe(param)} is '
+                f'read-only (a broadcast view?); updates write it in place: give the '
+                f'parameter an array of its own (param.data = param.data.copy())'
+            )
+        if grad is not None and grad.dtype.kind not in 'fiu':
+            raise TypeError(
+                f'{owner}.update: the gradient of the parameter {self._describe(param)} '
+                f'has dtype {grad.dtype}; expected real numbers'
             )
         if grad is None or grad.shape != data.shape:
             got = 'no data' if grad is None else f'shape {grad.shape}'
@@ -458,11 +518,11 @@ class Optimizer:
         xp = cuda.get_array_module(param.data)
         if entry is not None and entry[0]() is param:
             state = entry[1]
-            first = next(iter(state.values()))
-            if first.shape == param.data.shape and first.dtype == param.data.dtype:
-                if type(first) is not type(param.data):  # the parameter moved device
+            if self._fits(state, param.data):
+                arrays = [n for n in state if n not in self._step_counts]
+                if type(state[arrays[0]]) is not type(param.data):  # the parameter moved device
                     move = cuda.as_numpy if type(param.data) is np.ndarray else cuda.as_cupy
-                    for n in state:
+                    for n in arrays:
                         state[n] = move(state[n])
                 for n in names:  # an option turned on later (RMSprop's momentum, say)
                     if n not in state:
@@ -471,6 +531,15 @@ class Optimizer:
         state = {n: xp.zeros_like(param.data) for n in names}
         self._keep_state(param, state)
         return tuple(state[n] for n in names)
+
+    def _fits(self, state, data):
+        """Whether the state arrays of a parameter (its step counts aside) are still
+        those of its ``data``: same shape and dtype."""
+        return all(
+            a.shape == data.shape and a.dtype == data.dtype
+            for n, a in state.items()
+            if n not in self._step_counts
+        )
 
     def _keep_state(self, param, state):
         """Record ``state`` (a dict of arrays) as the state of ``param``, for as long as
@@ -484,10 +553,10 @@ class Optimizer:
         states[key] = (weakref.ref(param, forget), state)
 
 
-def _learning_rate(owner, name, value):
-    """A learning rate as a float: finite and >= 0 (0 is reached by schedules that
-    anneal to 0, though no optimizer is made with it)."""
-    return _real(owner, name, value, lambda v: v >= 0, 'non-negative (>= 0)')
+def _writeable(array):
+    """Whether ``array`` can be written in place (CuPy arrays always can)."""
+    flags = getattr(array, 'flags', None)
+    return getattr(flags, 'writeable', True)
 
 
 # --------------------------------------------------------------------------------------
@@ -521,7 +590,7 @@ def _check_keywords(cls, kwargs):
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * g."""
 
-    lr = _Hyperparameter(_positive)
+    lr = _Hyperparameter(_learning_rate)
 
     def __init__(self, lr=0.01):
         super().__init__()
@@ -532,9 +601,15 @@ class SGD(Optimizer):
 
 
 class MomentumSGD(Optimizer):
-    """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0)."""
+    """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0).
 
-    lr = _Hyperparameter(_positive)
+    The velocity holds the past steps with the learning rates they were taken with,
+    so a new lr (a schedule) acts on the new gradients only.  PyTorch's
+    ``torch.optim.SGD(momentum=...)`` keeps v = momentum * v + g and takes p -= lr * v,
+    which scales the past steps by the new lr too; with a constant lr the two are
+    the same."""
+
+    lr = _Hyperparameter(_learning_rate)
     momentum = _Hyperparameter(_fraction)
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -552,7 +627,7 @@ class MomentumSGD(Optimizer):
 class AdaGrad(Optimizer):
     """AdaGrad: h += g * g; p -= lr * g / (sqrt(h) + eps) (h starts at 0)."""
 
-    lr = _Hyperparameter(_positive)
+    lr = _Hyperparameter(_learning_rate)
     eps = _Hyperparameter(_positive)
 
     def __init__(self, lr=0.001, eps=1e-8):
@@ -609,7 +684,9 @@ class AdaDelta(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction.  With t the number of update() calls so far:
+    """Adam with bias correction, as in DeZero.  With t the number of update() calls
+    so far (also those in which a parameter had no gradient; :class:`AdamW` counts
+    each parameter's own steps, as PyTorch does):
     m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g * g;
     step_size = alpha * sqrt(1 - beta2**t) / (1 - beta1**t);
     p -= step_size * m / (sqrt(v) + eps).
@@ -619,7 +696,7 @@ class Adam(Optimizer):
     both; ``optimizer.lr`` reads and assigns ``alpha``.
     """
 
-    alpha = _Hyperparameter(_positive)
+    alpha = _Hyperparameter(_learning_rate)
     beta1 = _Hyperparameter(_fraction)
     beta2 = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
@@ -649,7 +726,7 @@ class Adam(Optimizer):
 
     @lr.setter
     def lr(self, value):
-        self.__dict__['alpha'] = _positive('Adam', 'lr', value)
+        self.__dict__['alpha'] = _learning_rate('Adam', 'lr', value)
 
     @property
     def step_size(self):
@@ -674,23 +751,28 @@ class Adam(Optimizer):
 
 class AdamW(Optimizer):
     """Adam with decoupled weight decay, the update of PyTorch's ``torch.optim.AdamW``
-    (without amsgrad).  With t the number of update() calls so far:
+    (without amsgrad).  With t the number of steps this parameter has taken, this one
+    included (``state_of(param)['step']``):
     p -= lr * weight_decay * p;  m = beta1 * m + (1 - beta1) * g;
     v = beta2 * v + (1 - beta2) * g * g;
     p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps).
     Unlike Adam's, eps is added to the bias-corrected sqrt(v), and the weight decay
-    shrinks the parameter directly instead of entering the gradient.
+    shrinks the parameter directly instead of entering the gradient.  A parameter
+    that had no gradient in some updates (frozen for a while, or made later) has its
+    own, smaller t, whose bias correction fits its moments; ``optimizer.t`` counts
+    the update() calls.
 
     ``betas`` is the pair (beta1, beta2), each in [0, 1); ``optimizer.betas`` reads and
     assigns both, ``beta1`` and ``beta2`` each.
     """
 
-    lr = _Hyperparameter(_positive)
+    lr = _Hyperparameter(_learning_rate)
     beta1 = _Hyperparameter(_fraction)
     beta2 = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
     weight_decay = _Hyperparameter(_non_negative)
     _counters = ('t',)
+    _step_counts = ('step',)
 
     def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__()
@@ -721,6 +803,8 @@ class AdamW(Optimizer):
 
     def update_one(self, param):
         m, v = self._state(param, 'm', 'v')
+        state = self.state_of(param)
+        t = state['step'] = state.get('step', 0) + 1
         g = param.grad.data
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
         if self.weight_decay != 0:
@@ -730,9 +814,9 @@ class AdamW(Optimizer):
         v *= beta2
         v += (1 - beta2) * g * g
         xp = cuda.get_array_module(v)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2**self.t)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2**t)
         denom += self.eps
-        param.data -= lr / (1 - beta1**self.t) * m / denom
+        param.data -= lr / (1 - beta1**t) * m / denom
 
 
 class RMSprop(Optimizer):
@@ -743,7 +827,7 @@ class RMSprop(Optimizer):
     p -= lr * b, else p -= lr * g / d  (s, a and b start at 0).
     """
 
-    lr = _Hyperparameter(_positive)
+    lr = _Hyperparameter(_learning_rate)
     alpha = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
     weight_decay = _Hyperparameter(_non_negative)
@@ -807,8 +891,10 @@ class WeightDecay:
 
 class ClipGrad:
     """Gradient clipping by global norm: if the L2 norm of all the gradients together
-    exceeds ``max_norm``, every gradient is scaled by max_norm / (norm + 1e-6)
-    (new gradient Variables)."""
+    exceeds ``max_norm``, every gradient is scaled by max_norm / (norm + 1e-6) (new
+    gradient Variables).  A NaN or infinite gradient makes the norm NaN or infinite,
+    and then every scaled gradient NaN, or 0 (NaN where it was infinite), as in
+    PyTorch's ``clip_grad_norm_``: the step shows the problem rather than hiding it."""
 
     def __init__(self, max_norm):
         self.max_norm = _positive('ClipGrad', 'max_norm', max_norm)
@@ -819,10 +905,11 @@ class ClipGrad:
             g = p.grad.data
             total += float((g * g).sum())
         norm = math.sqrt(total)
-        if norm > self.max_norm:
+        if not norm <= self.max_norm:  # NaN too
             scale = self.max_norm / (norm + 1e-6)
-            for p in params:
-                p.grad = Variable(as_array(p.grad.data * scale))
+            with np.errstate(invalid='ignore'):  # inf * 0
+                for p in params:
+                    p.grad = Variable(as_array(p.grad.data * scale))
 
 
 class FreezeParam:

@@ -5,6 +5,7 @@ import gc
 import os
 import math
 import re
+import warnings
 import weakref
 
 import numpy as np
@@ -84,7 +85,6 @@ def test_defaults_are_the_book_values():
 @pytest.mark.parametrize(
     'make_bad, name, value',
     [
-        (lambda: SGD(lr=0), 'SGD', '0'),
         (lambda: SGD(lr=-0.1), 'SGD', '-0.1'),
         (lambda: SGD(lr=float('nan')), 'SGD', 'nan'),
         (lambda: MomentumSGD(lr=float('inf')), 'MomentumSGD', 'inf'),
@@ -94,7 +94,7 @@ def test_defaults_are_the_book_values():
         (lambda: AdaGrad(eps=0.0), 'AdaGrad', '0.0'),
         (lambda: AdaDelta(rho=1.5), 'AdaDelta', '1.5'),
         (lambda: AdaDelta(eps=-1e-6), 'AdaDelta', '-1e-06'),
-        (lambda: Adam(alpha=0), 'Adam', '0'),
+        (lambda: Adam(alpha=-1e-3), 'Adam', '-0.001'),
         (lambda: Adam(beta1=1), 'Adam', '1'),
         (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
         (lambda: Adam(eps=0), 'Adam', '0'),
@@ -139,7 +139,7 @@ def test_adam_takes_lr_or_alpha_for_the_same_learning_rate():
         Adam(alpha=0.1, lr=0.2)
     with pytest.raises(TypeError, match='both'):
         Adam(0.1, lr=0.2)
-    with pytest.raises(ValueError, match=r'Adam: lr must be positive \(> 0\), got -1'):
+    with pytest.raises(ValueError, match=r'Adam: lr must be non-negative \(>= 0\), got -1'):
         Adam(lr=-1)
 
 
@@ -173,7 +173,7 @@ def test_lr_is_readable_and_assignable_and_used_by_the_next_step(name):
 @pytest.mark.parametrize(
     'name, attribute, bad, error',
     [
-        ('SGD', 'lr', 0.0, ValueError),
+        ('SGD', 'lr', -0.5, ValueError),
         ('SGD', 'lr', '0.1', TypeError),
         ('Adam', 'lr', -1.0, ValueError),
         ('Adam', 'alpha', float('nan'), ValueError),
@@ -408,8 +408,9 @@ def test_float32_stays_float32_in_place_and_state(name):
         assert p.grad.dtype == np.float32
     assert p.data is alias and p.data.dtype == np.float32
     assert not np.array_equal(alias, np.array([1.0, -2.0, 3.0], np.float32))
-    for array in opt.state_of(p).values():
-        assert array.dtype == np.float32 and array.shape == (3,)
+    for name, array in opt.state_of(p).items():
+        if name != 'step':  # AdamW's count of the parameter's steps, an int
+            assert array.dtype == np.float32 and array.shape == (3,)
 
 
 def test_float32_numpy_scalar_hyperparameters_do_not_upcast():
@@ -597,6 +598,88 @@ def test_a_gradient_without_data_is_refused(name):
         make(name).setup(Target(p)).update()
 
 
+@pytest.mark.parametrize('name', ALL)
+def test_a_gradient_set_as_an_array_is_used_as_backward_would(name):
+    ours, reference = param([1.0, -2.0]), param([1.0, -2.0])
+    opt_ours, opt_reference = make(name).setup(Target(ours)), make(name).setup(Target(reference))
+    for g in ([0.5, 1.0], [-1.0, 0.25]):
+        ours.grad = np.array(g)
+        set_grad(reference, g)
+        opt_ours.update()
+        opt_reference.update()
+        assert isinstance(ours.grad, Variable)
+        np.testing.assert_array_equal(ours.data, reference.data)
+
+
+def a_good_and_a_bad_parameter(bad_grad=None, bad_data=None):
+    good, bad = Parameter(np.ones(2), name='good'), Parameter(np.ones(2), name='bad')
+    set_grad(good, [1.0, 1.0])
+    if bad_data is not None:
+        bad.data = bad_data
+    bad.grad = Variable(np.ones(2)) if bad_grad is None else bad_grad
+    return good, bad
+
+
+@pytest.mark.parametrize('name', ALL)
+@pytest.mark.parametrize(
+    'make_bad, error, message',
+    [
+        (
+            lambda: a_good_and_a_bad_parameter(bad_grad=np.array([1 + 1j, 2])),
+            TypeError,
+            r"the gradient of the parameter 'bad' \(shape \(2,\)\) has dtype complex128; "
+            r'expected real numbers',
+        ),
+        (
+            lambda: a_good_and_a_bad_parameter(bad_grad=Variable(None)),
+            ValueError,
+            r"the gradient of the parameter 'bad' \(shape \(2,\)\) has no data",
+        ),
+        (
+            lambda: a_good_and_a_bad_parameter(bad_grad=[1.0, 2.0]),
+            TypeError,
+            r"the gradient of the parameter 'bad' \(shape \(2,\)\) is a list; expected a "
+            r'Variable or an array',
+        ),
+        (
+            lambda: a_good_and_a_bad_parameter(bad_data=np.broadcast_to(np.ones(1), (2,))),
+            ValueError,
+            r"the data of the parameter 'bad' \(shape \(2,\)\) is read-only.*copy\(\)",
+        ),
+    ],
+)
+def test_a_bad_gradient_or_read_only_data_is_refused_before_anything_changes(
+    name, make_bad, error, message
+):
+    good, bad = make_bad()
+    opt = make(name).setup(Target(good, bad))
+    counters = {n: getattr(opt, n) for n in opt._counters}
+    with pytest.raises(error, match=rf'{name}.update: {message}'):
+        opt.update()
+    np.testing.assert_array_equal(good.data, [1.0, 1.0])
+    assert opt.state_of(good) == {}
+    assert {n: getattr(opt, n) for n in opt._counters} == counters
+
+
+def test_add_hook_refuses_a_hook_class():
+    with pytest.raises(
+        TypeError, match=r'SGD.add_hook: got the class WeightDecay; .*WeightDecay\('
+    ):
+        SGD().add_hook(WeightDecay)
+
+
+@pytest.mark.parametrize('name', [n for n in ALL if n != 'AdaDelta'])
+def test_a_learning_rate_of_zero_is_taken_and_leaves_the_parameters(name):
+    p = param([1.0, -2.0])
+    opt = make(name).setup(Target(p))
+    opt.lr = 0
+    opt.lr = opt.lr  # as a schedule that reached 0 may do
+    set_grad(p, [0.5, 1.0])
+    opt.update()  # AdamW's weight decay is scaled by the learning rate too
+    np.testing.assert_array_equal(p.data, [1.0, -2.0])
+    assert type(opt)(**({'alpha': 0} if name == 'Adam' else {'lr': 0})).lr == 0
+
+
 # --------------------------------------------------------------------------------------
 # Hooks
 # --------------------------------------------------------------------------------------
@@ -698,6 +781,25 @@ def test_hook_order_changes_the_result(hooks, expected_grad):
     opt.update()
     np.testing.assert_allclose(p.grad.data, expected_grad, rtol=1e-15)
     np.testing.assert_allclose(p.data, np.array([3.0, 4.0]) - expected_grad, rtol=1e-15)
+
+
+def test_clip_grad_makes_a_nan_norm_show_in_every_gradient():
+    a, b = param([0.0, 0.0]), param([0.0])
+    set_grad(a, [np.nan, 1.0])
+    set_grad(b, [2.0])
+    ClipGrad(1.0)([a, b])
+    assert np.isnan(a.grad.data).all() and np.isnan(b.grad.data).all()
+
+
+def test_clip_grad_with_an_infinite_gradient_gives_zeros_and_nan_without_warnings():
+    a, b = param([0.0, 0.0]), param([0.0])
+    set_grad(a, [np.inf, 1.0])
+    set_grad(b, [2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ClipGrad(1.0)([a, b])
+    np.testing.assert_array_equal(a.grad.data, [np.nan, 0.0])
+    np.testing.assert_array_equal(b.grad.data, [0.0])
 
 
 # --------------------------------------------------------------------------------------
@@ -873,14 +975,14 @@ def test_adamw_and_rmsprop_defaults_are_pytorch_values():
 @pytest.mark.parametrize(
     'make_bad, error, message',
     [
-        (lambda: AdamW(lr=0), ValueError, 'AdamW: lr must be positive (> 0), got 0'),
+        (lambda: AdamW(lr=-1), ValueError, 'AdamW: lr must be non-negative (>= 0), got -1'),
         (lambda: AdamW(betas=(1.0, 0.9)), ValueError, 'AdamW: beta1 must be in [0, 1), got 1.0'),
         (lambda: AdamW(betas=(0.9, -0.1)), ValueError, 'AdamW: beta2 must be in [0, 1), got -0.1'),
         (lambda: AdamW(betas=0.9), TypeError, 'AdamW: betas must be a pair (beta1, beta2)'),
         (lambda: AdamW(betas=(0.9,)), TypeError, 'AdamW: betas must be a pair'),
         (lambda: AdamW(weight_decay=-1), ValueError, 'AdamW: weight_decay must be non-negative'),
         (lambda: AdamW(eps=0.0), ValueError, 'AdamW: eps must be positive (> 0), got 0.0'),
-        (lambda: RMSprop(lr=-0.1), ValueError, 'RMSprop: lr must be positive (> 0), got -0.1'),
+        (lambda: RMSprop(lr=-0.1), ValueError, 'RMSprop: lr must be non-negative (>= 0), got -0.1'),
         (lambda: RMSprop(alpha=1.0), ValueError, 'RMSprop: alpha must be in [0, 1), got 1.0'),
         (lambda: RMSprop(momentum=1.5), ValueError, 'RMSprop: momentum must be in [0, 1)'),
         (lambda: RMSprop(weight_decay=float('nan')), ValueError, 'RMSprop: weight_decay'),
@@ -965,6 +1067,33 @@ def test_adamw_and_rmsprop_follow_torch_optim(case, dtype, rtol):
         for p, t in zip(params, tensors):
             assert p.data.dtype == dtype
             np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=rtol, atol=rtol * 1e-2)
+
+
+@pytest.mark.parametrize('dtype, rtol', [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_adamw_counts_the_steps_of_each_parameter_as_pytorch_does(dtype, rtol):
+    # b has no gradient in the first five updates (frozen, say): its first step must
+    # be corrected as a first step, not as a sixth
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(3)
+    starts = [rng.normal(size=(4,)).astype(dtype), rng.normal(size=(2, 3)).astype(dtype)]
+    params = [Parameter(a.copy()) for a in starts]
+    tensors = [torch.tensor(a.copy(), requires_grad=True) for a in starts]
+    opt = AdamW(lr=0.1, weight_decay=0.05).setup(Target(*params))
+    topt = torch.optim.AdamW(tensors, lr=0.1, weight_decay=0.05)
+    for step in range(9):
+        for i, (p, t) in enumerate(zip(params, tensors)):
+            if i == 1 and step < 5:
+                p.grad, t.grad = None, None
+                continue
+            g = rng.normal(size=p.shape).astype(dtype)
+            p.grad = Variable(g)
+            t.grad = torch.tensor(g.copy())
+        opt.update()
+        topt.step()
+        for p, t in zip(params, tensors):
+            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=rtol, atol=rtol * 1e-2)
+    assert opt.t == 9
+    assert [opt.state_of(p)['step'] for p in params] == [9, 4]
 
 
 # --------------------------------------------------------------------------------------
@@ -1101,7 +1230,7 @@ def snapshot(opt, model):
     return (
         opt.state_dict()['hyperparameters'],
         getattr(opt, 't', None),
-        [{k: v.copy() for k, v in opt.state_of(p).items()} for p in model.params()],
+        [{k: np.copy(v) for k, v in opt.state_of(p).items()} for p in model.params()],
     )
 
 
@@ -1198,3 +1327,43 @@ def test_a_failed_save_leaves_the_previous_file(tmp_path, monkeypatch):
         opt.save(tmp_path / 'opt.npz')
     assert (tmp_path / 'opt.npz').read_bytes() == before
     assert os.listdir(tmp_path) == ['opt.npz']
+
+
+def test_adamw_keeps_each_parameters_step_count_in_its_saved_state(tmp_path):
+    model, x, t = mlp_problem()
+    opt = AdamW(lr=0.01).setup(model)
+    opt.add_hook(FreezeParam(model.l1))
+    train_steps(model, opt, x, t, 2)
+    opt.hooks.clear()
+    train_steps(model, opt, x, t, 3)
+    state = opt.state_dict()['state']
+    assert int(state['l0/W']['step']) == 5 and int(state['l1/W']['step']) == 3
+    opt.save(tmp_path / 'opt.npz')
+    again = AdamW(lr=0.01).setup(model)
+    again.load(tmp_path / 'opt.npz')
+    assert again.state_of(model.l1.W)['step'] == 3 and again.t == 5
+
+
+def test_adamw_state_without_step_counts_takes_the_update_count():
+    # the state of a file written when every parameter counted every update() call
+    model, x, t = mlp_problem()
+    opt = AdamW(lr=0.01).setup(model)
+    train_steps(model, opt, x, t, 4)
+    state = opt.state_dict()
+    for arrays in state['state'].values():
+        del arrays['step']
+    again = AdamW(lr=0.01).setup(model)
+    again.load_state_dict(state)
+    assert all(again.state_of(p)['step'] == 4 for p in model.params())
+
+
+def test_adamw_refuses_a_bad_step_count_and_changes_nothing():
+    model, x, t = mlp_problem()
+    opt = AdamW(lr=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    state['state']['l0/W']['step'] = np.array(-1)
+    before = opt.state_of(model.l0.W)['step']
+    with pytest.raises(ValueError, match=r"AdamW.load_state_dict: .*step count 'step'.*'l0/W'"):
+        opt.load_state_dict(state)
+    assert opt.state_of(model.l0.W)['step'] == before
