@@ -34,8 +34,8 @@ def _check_batch_size(owner, batch_size):
     return int(batch_size)
 
 
-def _array_pair(dataset):
-    """``(x, t)`` if ``dataset`` is a pair of arrays (t may be None), else None."""
+def _array_pair(owner, dataset):
+    """``(x, t)`` if ``dataset`` is a tuple of arrays (t may be None), else None."""
     if not (
         isinstance(dataset, tuple) and len(dataset) == 2 and isinstance(dataset[0], np.ndarray)
     ):
@@ -43,21 +43,53 @@ def _array_pair(dataset):
     x, t = dataset
     if x.ndim == 0:
         raise ValueError(
-            'DataLoader: the inputs x of an (x, t) pair must have at least '
-            'one dimension (one row per sample), got a 0-d array'
+            f'{owner}: the inputs x of an (x, t) pair must have at least '
+            f'one dimension (one row per sample), got a 0-d array'
         )
     if t is not None:
         if not isinstance(t, np.ndarray):
             raise TypeError(
-                f'DataLoader: the labels t of an (x, t) pair must be a NumPy '
+                f'{owner}: the labels t of an (x, t) pair must be a NumPy '
                 f'array or None, got {type(t).__name__}'
             )
         if t.ndim == 0 or len(t) != len(x):
+            rows_t = f'{len(t)} of t' if t.ndim else 'a 0-d t'
             raise ValueError(
-                f'DataLoader: x and t must have the same first length, got '
-                f'shapes {x.shape} and {t.shape}'
+                f'{owner}: x and t must have the same first length (one row per '
+                f'sample), got {len(x)} rows of x and {rows_t} (shapes {x.shape} '
+                f'and {t.shape})'
             )
     return x, t
+
+
+def _describe(value):
+    """A value's type and its shape or length, for errors."""
+    if hasattr(value, 'shape') and hasattr(value, 'dtype'):  # NumPy or CuPy arrays, scalars
+        return f'{type(value).__name__} of shape {value.shape}'
+    if isinstance(value, (list, tuple)):
+        return f'{type(value).__name__} of length {len(value)}'
+    return type(value).__name__
+
+
+def _pair_hint(dataset):
+    """How to pass the arrays that a ``dataset`` whose items are not pairs probably
+    holds, or '' when it does not look like such arrays."""
+    if isinstance(dataset, np.ndarray):
+        return (
+            f'. The dataset is one array of shape {dataset.shape}: pass the tuple '
+            f'(x, None) for inputs without labels, or a tuple (x, t) of arrays'
+        )
+    if (
+        isinstance(dataset, (list, tuple))
+        and len(dataset) == 2
+        and all(isinstance(v, (list, tuple)) or np.ndim(v) > 0 for v in dataset)
+    ):
+        return (
+            f'. The dataset is a {type(dataset).__name__} of two sequences of lengths '
+            f'{len(dataset[0])} and {len(dataset[1])}: to use them as inputs x and '
+            f'labels t, one row per sample, pass them as a tuple (x, t) of NumPy arrays'
+        )
+    return ''
 
 
 def _check_shard(owner, shard):
@@ -80,13 +112,17 @@ class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``: each ``for`` pass is one
     epoch and yields ``(x, t)`` NumPy arrays, the last batch holding what is left.
 
-    ``dataset`` is a :class:`dezero.datasets.Dataset` (or any sequence of ``(x, t)``
-    items; ``t`` is None for a dataset without labels) whose items are stacked, or a
-    pair ``(x, t)`` of arrays with one row per sample, which is sliced directly.  Dtypes
-    are kept.  With ``shuffle`` every epoch takes a new random permutation, drawn from
-    the global ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed``,
-    from the loader's own generator.  ``gpu=True`` moves batches with
-    ``dezero.cuda.as_cupy``.  A ``for`` loop left early starts a new epoch next time.
+    ``dataset`` is a :class:`dezero.datasets.Dataset` (or any sequence whose items are
+    pairs ``(x, t)``, tuples or lists; ``t`` is None for an item without a label) whose
+    items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
+    (``t`` may be None), which is sliced directly; a list is always a sequence of
+    items.  An item that is not a pair (a bare array, a row of an array, a sequence of
+    another length) raises TypeError naming its index, type and shape: at once for a
+    list, tuple or array, else on the first batch that takes it.  Dtypes are kept.  With ``shuffle`` every
+    epoch takes a new random permutation, drawn from the global ``np.random`` (so
+    ``np.random.seed`` reproduces it) or, with ``seed``, from the loader's own
+    generator.  ``gpu=True`` moves batches with ``dezero.cuda.as_cupy``.  A ``for``
+    loop left early starts a new epoch next time.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -101,8 +137,10 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
-        self._arrays = _array_pair(dataset)
+        self._arrays = _array_pair(type(self).__name__, dataset)
         self.dataset = dataset
+        if self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset):
+            self._item(0)  # a container: indexing it has no side effects, so fail early
         self.batch_size = _check_batch_size(type(self).__name__, batch_size)
         self.shuffle = shuffle
         self.gpu = gpu
@@ -166,7 +204,7 @@ class DataLoader:
             x, t = self._arrays
             x, t = x[index], None if t is None else t[index]
         else:
-            items = [self.dataset[i] for i in (index.tolist() or [0])]
+            items = [self._item(i) for i in (index.tolist() or [0])]
             x = self._stack([item[0] for item in items], 'inputs')
             labels = [item[1] for item in items]
             n_none = sum(label is None for label in labels)
@@ -183,6 +221,17 @@ class DataLoader:
             x = cuda.as_cupy(x)
             t = None if t is None else cuda.as_cupy(t)
         return x, t
+
+    def _item(self, i):
+        """Item ``i`` of the dataset, checked to be a pair ``(x, t)``."""
+        item = self.dataset[i]
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise TypeError(
+                f'{type(self).__name__}: item {i} of the dataset ({_describe(item)}) is '
+                f'not a pair: expected (x, t), with t None for an item without a label'
+                f'{_pair_hint(self.dataset)}'
+            )
+        return item
 
     @staticmethod
     def _stack(values, what):

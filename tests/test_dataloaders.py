@@ -144,6 +144,96 @@ def test_bad_array_pairs(pair, error, pattern):
         DataLoader(pair, 2)
 
 
+def test_a_pair_of_different_lengths_names_both():
+    with pytest.raises(ValueError, match=r'got 100 rows of x and 90 of t \(shapes \(100, 1\)'):
+        DataLoader((np.zeros((100, 1)), np.zeros((90, 1))), 10)
+    with pytest.raises(ValueError, match=r'got 3 rows of x and a 0-d t'):
+        DataLoader((np.zeros((3, 2)), np.array(1)), 2)
+
+
+X100 = np.linspace(0, 1, 100, dtype=np.float32)[:, None]
+
+
+@pytest.mark.parametrize(
+    'dataset, item, hint',
+    [
+        # a list is a sequence of items, not an (x, t) pair: say to pass a tuple
+        (
+            [X100, 2 * X100],
+            r'ndarray of shape \(100, 1\)',
+            'a list of two sequences of lengths 100 and 100',
+        ),
+        ([X100, X100[:, 0]], r'ndarray of shape \(100, 1\)', 'lengths 100 and 100'),
+        ([X100, X100[:90]], r'ndarray of shape \(100, 1\)', 'lengths 100 and 90'),
+        ((X100.tolist(), X100.tolist()), 'list of length 100', 'a tuple of two sequences'),
+    ],
+)
+def test_two_arrays_in_a_list_or_two_lists_are_refused_with_the_fix(dataset, item, hint):
+    with pytest.raises(
+        TypeError,
+        match=f'DataLoader: item 0 of the dataset .{item}. is not a pair.*{hint}'
+        r'.*pass them as a tuple \(x, t\) of NumPy arrays',
+    ):
+        DataLoader(dataset, 10)
+
+
+def test_one_array_as_dataset_is_refused_not_split_into_columns():
+    with pytest.raises(
+        TypeError,
+        match=r'item 0 of the dataset \(ndarray of shape \(5,\)\) is not a pair.*one array of '
+        r'shape \(100, 5\): pass the tuple \(x, None\)',
+    ):
+        DataLoader(np.random.randn(100, 5), 10)
+    with pytest.raises(TypeError, match=r'SeqDataLoader: item 0 .*shape \(10, 2\)'):
+        SeqDataLoader(np.zeros((10, 2)), 2)
+
+
+@pytest.mark.parametrize(
+    'item, words',
+    [
+        ([np.zeros(2), 1, 2], 'list of length 3'),
+        ((np.zeros(2), 1, 2), 'tuple of length 3'),
+        (np.zeros(2), r'ndarray of shape \(2,\)'),
+        (np.float32(1), r'float32 of shape \(\)'),
+        (None, 'NoneType'),
+    ],
+)
+def test_an_item_that_is_not_a_tuple_of_two_is_refused_by_index(item, words):
+    items = [(np.zeros(2), 0)] * 3 + [item]
+    loader = DataLoader(items, 2, shuffle=False)
+    next(loader)  # items 0 and 1
+    with pytest.raises(TypeError, match=rf'DataLoader: item 3 of the dataset \({words}\)'):
+        next(loader)
+
+
+def test_a_dataset_giving_bare_inputs_fails_on_the_first_batch_not_before():
+    class BareInputs(Dataset):
+        calls = 0
+
+        def prepare(self):
+            self.data = np.arange(12, dtype=np.float32).reshape(4, 3)
+
+        def __getitem__(self, index):
+            type(self).calls += 1
+            return self.data[index]  # x alone: not a pair
+
+    loader = DataLoader(BareInputs(), 2, shuffle=False)
+    assert BareInputs.calls == 0  # items may draw random numbers: none taken early
+    with pytest.raises(TypeError, match=r'item 0 of the dataset \(ndarray of shape \(3,\)\)'):
+        next(loader)
+
+
+def test_lists_of_pairs_and_tuples_of_pairs_still_work():
+    items = [(np.full(2, i, np.float32), i) for i in range(5)]
+    as_lists = [[x, t] for x, t in items]  # items as in the book, indexed [0] and [1]
+    for dataset in (items, tuple(items), items[:2], tuple(items[:2]), as_lists):
+        batches = epoch(DataLoader(dataset, 2, shuffle=False))
+        assert order(batches) == list(range(len(dataset)))
+        np.testing.assert_array_equal(batches[0][0][:, 0], batches[0][1])
+    xb, tb = next(iter(DataLoader([(np.zeros(2), None)] * 3, 3)))
+    assert tb is None and xb.shape == (3, 2)
+
+
 @pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4', None])
 def test_batch_size_must_be_a_positive_integer(batch_size):
     with pytest.raises(
