@@ -57,6 +57,9 @@ class _Settings(threading.local):
     # ``(backward_order, layer_path)`` they record while marking is on (see mark_origin)
     origin = None
 
+    def __init__(self):
+        self.caller = object()  # this thread, as it claims a function object (__call__)
+
 
 _settings = _Settings()
 _SWITCHES = ('enable_backprop', 'train', 'detect_anomaly')
@@ -217,6 +220,7 @@ class Variable:
         '_index',
         '_hooks',
         '_stand_in',
+        '_view_of',
         '__weakref__',
     )
     # NumPy leaves binary operators with a Variable to the Variable, so that
@@ -243,6 +247,7 @@ class Variable:
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything
+        self._view_of = None  # the input whose data this data views (see _note_view)
 
     # ---- the data, and when it changed -----------------------------------------------
     # Assigning ``data`` (``v.data = a``, and ``v.data -= a``, which assigns the updated
@@ -477,7 +482,7 @@ def _fresh_variable(array, requires_grad):
     v = _new_variable(Variable)
     v._data = array
     v._changed_at = 0
-    v.name = v.grad = v.creator = v._hooks = v._stand_in = None
+    v.name = v.grad = v.creator = v._hooks = v._stand_in = v._view_of = None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
     return v
@@ -874,25 +879,36 @@ class Function:
         settings = _settings
         if settings.arrays_only:  # inside a first-order backward
             return self._call_on_arrays(inputs)
-        f = self if self.inputs is None else copy.copy(self)
-        inputs = list(inputs)
-        xs = []
-        for x in inputs:
-            if not isinstance(x, Variable):  # an array or a number among them
-                self._wrap_constants(inputs)
-                xs = [x._data for x in inputs]
-                break
-            xs.append(x._data)
+        # The first call runs on this object, claimed in one step (another thread that
+        # calls it at the same time finds the claim, this thread's token, and copies
+        # it); the claim is dropped unless the call is recorded.
+        caller = settings.caller
+        mine = self.inputs is None and self.__dict__.setdefault('inputs', caller) is caller
+        f = self if mine else copy.copy(self)
         try:
-            ys = f.forward(*xs)
-        except (ValueError, TypeError, IndexError) as e:
-            mixed = _device_mix_error(f, xs)
-            if mixed is not None:
-                raise mixed from e
-            _describe_error(e, f, xs)
-            raise
-        except AttributeError as e:
-            _refuse_missing_data(f, xs, e)
+            inputs = list(inputs)
+            xs = []
+            for x in inputs:
+                if not isinstance(x, Variable):  # an array or a number among them
+                    self._wrap_constants(inputs)
+                    xs = [x._data for x in inputs]
+                    break
+                xs.append(x._data)
+            try:
+                ys = f.forward(*xs)
+            except (ValueError, TypeError, IndexError) as e:
+                mixed = _device_mix_error(f, xs)
+                if mixed is not None:
+                    raise mixed from e
+                _refuse_missing_data(f, xs, e)
+                _describe_error(e, f, xs)
+                raise
+            except AttributeError as e:
+                _refuse_missing_data(f, xs, e)
+                raise
+        except BaseException:
+            if mine:
+                del self.__dict__['inputs']
             raise
         recording = settings.enable_backprop
         if type(ys) is not tuple:
@@ -904,6 +920,8 @@ class Function:
                 if origin is not None:
                     f._origin = origin
         else:
+            if mine:
+                del self.__dict__['inputs']
             outputs = [_wrap(y) for y in ys]
         if settings.detect_anomaly:
             _anomaly.check_forward(f, xs, [y._data for y in outputs])
@@ -957,6 +975,7 @@ class Function:
         generation = 0
         requires_grad = False
         keep = self.retain_inputs
+        given = inputs  # the input Variables themselves, before any stand-in
         i = -1
         for x in inputs:
             i += 1
@@ -968,6 +987,8 @@ class Function:
             if creator is not None and keep is not True and i not in keep:
                 kept_out = creator.retain_outputs  # does x's creator read x?
                 if kept_out is not True and x._index not in kept_out:
+                    if given is inputs:
+                        given = list(inputs)
                     inputs[i] = _stand_in(x)
         self.generation = generation
         self.inputs = inputs
@@ -979,7 +1000,9 @@ class Function:
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
             v._data = y
             v._changed_at = 0
-            v.name = v.grad = v._hooks = v._stand_in = None
+            v.name = v.grad = v._hooks = v._stand_in = v._view_of = None
+            if y.base is not None:  # a view, perhaps of an input's data (reshape, x[1:])
+                _note_view(v, y.base, given)
             v.creator = self
             v.generation = generation + 1
             v.requires_grad = requires_grad
@@ -1178,15 +1201,12 @@ class _ReversePass:
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
         hooked_leaves = []
-        clock = _data_clock  # a function recorded since then reads no changed data
         for generation in range(schedule._top - 1, -1, -1):  # newest first
             functions = waiting.pop(generation, None)
             if functions is None:
                 continue
             schedule._top = generation  # what is added from now on is older
             for f in functions:
-                if f._recorded_at != clock:  # data was assigned since f's forward
-                    _check_unchanged(f)
                 refs = f.outputs
                 slots = pending.pop(f, None)
                 inputs = f.inputs
@@ -1200,6 +1220,8 @@ class _ReversePass:
                             gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
                     if f._book_style and not recording and gy is not None:
                         gy = self._variable(gy)
+                    if f._recorded_at != _data_clock:  # data assigned since f's forward
+                        _check_unchanged(f)  # (a hook of y's included)
                     if f._told_needs:
                         gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
                     else:
@@ -1214,6 +1236,8 @@ class _ReversePass:
                         needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
                     if f._book_style and not recording:
                         gys = tuple([None if g is None else self._variable(g) for g in gys])
+                    if f._recorded_at != _data_clock:
+                        _check_unchanged(f)
                     gxs = self._call_backward(f, gys, needs)
                 if type(gxs) is not tuple:
                     gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
@@ -1346,19 +1370,65 @@ class _ReversePass:
 _requires_grad = operator.attrgetter('requires_grad')
 
 
+def _note_view(v, base, inputs):
+    """Note in the new output ``v`` which of the function's ``inputs`` its data is a
+    view of (``base`` is that data's ``.base``): changing that input's data in place
+    (``x.data -= ...``) changes the view's values too.  A view of a view notes the
+    variable first viewed, as the views between are often temporaries."""
+    for x in inputs:
+        data = x._data
+        if data is not None and (base is data or base is data.base):
+            first = x._view_of
+            v._view_of = first if first is not None and first() is not None else weakref.ref(x)
+            return
+
+
+def _changed(v, since):
+    """The variable whose data change after the clock read ``since`` makes the data
+    of ``v`` new: ``v`` itself when its data was assigned, the variable it is a view
+    of when that one's data was changed in place (its array still the one viewed);
+    else None."""
+    if v._changed_at > since:
+        return v
+    if v._view_of is None:
+        return None
+    x = v._view_of()
+    if x is None or x._changed_at <= since or x._data is None:
+        return None  # gone (nothing can change its data any more) or unchanged
+    base = v._data.base
+    return x if base is x._data or base is x._data.base else None
+
+
 def _check_unchanged(f):
-    """Raise if ``f.backward`` would read an input or output whose data was assigned
-    after ``f`` was recorded: its gradient would be computed from the new value."""
+    """Raise if ``f.backward`` would read an input or output whose data was changed
+    after ``f`` was recorded (see :func:`_changed`): its gradient would be computed
+    from the new value."""
     since = f._recorded_at
     keep = f.retain_inputs
     for i, x in enumerate(f.inputs):
-        if type(x) is not _StandIn and x._changed_at > since and (keep is True or i in keep):
-            _changed_error(f, x, f'input {i}')
+        if type(x) is not _StandIn and (keep is True or i in keep):
+            _refuse_changed(f, x, _changed(x, since), f'input {i}')
     keep = f.retain_outputs
     for i, ref in enumerate(f.outputs):
         y = ref()
-        if y is not None and y._changed_at > since and (keep is True or i in keep):
-            _changed_error(f, y, f'output {i}')
+        if y is not None and (keep is True or i in keep):
+            _refuse_changed(f, y, _changed(y, since), f'output {i}')
+
+
+def _refuse_changed(f, v, changed, which):
+    """Raise for ``v``, ``which`` input or output of ``f``, when ``changed`` (the
+    variable whose data changed, from :func:`_changed`) is not None."""
+    if changed is None:
+        return
+    if changed is v:
+        _changed_error(f, v, which)
+    raise RuntimeError(
+        f'backward: the variable {_describe(v)}, {which} of {type(f).__name__}, is a '
+        f'view of the data of the variable {_describe(changed)}, which was changed in '
+        f"place (v.data -= ..., or an optimizer's update) after the forward pass used "
+        f'it, so its gradient would be computed from the new values; run the forward '
+        f'pass again after changing data, or update after backward()'
+    )
 
 
 def _changed_error(f, v, which):

@@ -21,14 +21,16 @@ def _operand(other, like):
     """
     kind = type(other)
     if kind is float or kind is int:
-        dtype = like.data.dtype
-        if dtype.kind == 'f':  # the common case: a float array and a number
-            return dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
+        data = like._data
+        if data is not None and data.dtype.kind == 'f':  # a float array and a number
+            return data.dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
     elif isinstance(other, Variable) or isinstance(other, cuda.array_types):
         return other
     if isinstance(other, np.generic):
         other = other.item()
     if isinstance(other, (int, float, complex)):
+        if like._data is None:  # the Function called next says that it holds no data
+            return np.asarray(other)
         xp = cuda.get_array_module(like.data)
         return xp.asarray(other, dtype=np.result_type(like.dtype, other))
     if isinstance(other, _StandIn):  # a backward reading what it did not declare

@@ -164,6 +164,51 @@ def test_an_optimizer_update_between_forward_and_backward_is_refused():
         loss.backward()
 
 
+@pytest.mark.parametrize(
+    'view',
+    [
+        lambda w: w[0:2],
+        lambda w: w.reshape(2, 2),
+        lambda w: w.reshape(2, 2).T[1:],  # a view of a view of temporaries
+        lambda w: F.broadcast_to(w.reshape(1, 4), (3, 4)),
+        lambda w: F.expand_dims(w, 0),
+    ],
+)
+def test_data_changed_in_place_under_a_view_that_backward_reads_is_refused(view):
+    w = Variable(np.array([1.0, 2.0, 3.0, 4.0]), name='w')
+    v = view(w)
+    y = F.sum(v * v)  # Mul reads the view, whose memory is w's
+    w.data -= 1  # as an optimizer's update does
+    with pytest.raises(RuntimeError, match=r"input 0 of Mul, is a view of the data of.*'w'"):
+        y.backward()
+
+
+def test_a_transposed_weight_updated_before_backward_is_refused():
+    W = Variable(np.arange(12.0).reshape(3, 4), name='W')
+    h = Variable(np.ones((2, 4)))
+    loss = F.sum(F.matmul(h, W.T) ** 2)
+    W.data -= 0.5
+    with pytest.raises(RuntimeError, match=r"view of the data of the variable 'W'"):
+        loss.backward()
+
+
+def test_data_replaced_under_a_view_leaves_the_view_right():
+    w = Variable(np.array([1.0, 2.0, 3.0, 4.0]))
+    v = w[0:2]
+    y = F.sum(v * v)
+    w.data = w.data - 10  # a new array: the view still holds the values it was used with
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, [2.0, 4.0, 0.0, 0.0])
+
+
+def test_data_changed_by_a_hook_during_backward_is_refused():
+    x = Variable(np.array([0.0, 1.0]), name='x')
+    y = F.sin(x)
+    y.register_hook(lambda g: setattr(x, 'data', np.array([3.0, 3.0])))
+    with pytest.raises(RuntimeError, match=r"'x' .*input 0 of Sin"):
+        F.sum(y * 2).backward()
+
+
 def test_the_usual_training_loop_and_data_assignments_before_forward_are_fine():
     x = Variable(np.array(2.0))
     for _ in range(3):  # the book's gradient descent (steps 28-29)
@@ -356,6 +401,20 @@ def test_a_grad_set_to_an_array_is_accumulated_into_a_variable():
 def test_a_function_called_on_a_variable_without_data_names_itself():
     with pytest.raises(ValueError, match='GetItem: input 0 is a Variable holding no data'):
         Variable(None)[0]
+
+
+@pytest.mark.parametrize(
+    'use, name',
+    [
+        (lambda v: v * 2, 'MulConstant'),
+        (lambda v: 2 - v, 'SubFromConstant'),
+        (lambda v: v**2, 'Pow'),
+        (lambda v: v / np.float32(2), 'DivConstant'),
+    ],
+)
+def test_an_operator_on_a_variable_without_data_names_the_function(use, name):
+    with pytest.raises(ValueError, match=f'{name}: input 0 is a Variable holding no data'):
+        use(Variable(None))
 
 
 def test_data_assigned_later_must_hold_numbers_and_bool_data_makes_a_constant():

@@ -141,3 +141,32 @@ def test_transforms_in_two_threads_at_once():
     t = np.tanh(x)
     np.testing.assert_allclose(threaded[0][-1], -2 * t * (1 - t**2), rtol=1e-12)
     np.testing.assert_allclose(threaded[1][-1], 6 * x, rtol=1e-12)
+
+
+def test_one_function_object_called_by_two_threads_at_once_records_each_call():
+    # the first thread is inside forward, on the object itself, when the second calls
+    # it: the second must run on a copy, not record over the first's inputs
+    inside, go_on = threading.Event(), threading.Event()
+
+    class Square(dezero.Function):  # as in the book: backward reads self.inputs
+        def forward(self, x):
+            if x[0] == 1.0:
+                inside.set()
+                go_on.wait(10)
+            return x**2
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return 2 * x * gy
+
+    f = Square()
+    x1, x2 = Variable(np.array([1.0])), Variable(np.array([2.0]))
+    first = threading.Thread(target=lambda: F.sum(f(x1)).backward())
+    first.start()
+    assert inside.wait(10)
+    y2 = f(x2)
+    go_on.set()
+    first.join(10)
+    F.sum(y2).backward()
+    assert x1.grad.data[0] == 2.0 and x2.grad.data[0] == 4.0
+
