@@ -229,6 +229,26 @@ def test_attention_agrees_with_torch_in_values_and_gradients(kind, embed_size, n
     np.testing.assert_allclose(mha.out.b.grad.data, t_mha.out_proj.bias.grad.numpy(), **close)
 
 
+@pytest.mark.parametrize('kwargs', [{}, {'is_causal': True}])
+def test_attention_on_an_empty_sequence_agrees_with_torch(kwargs):
+    # length 0: an empty output, and zero gradients to the weights
+    torch = pytest.importorskip('torch')
+    torch.manual_seed(0)
+    t_mha, mha = torch_attention_and_copy(torch, 4, 2)
+    x = np.zeros((2, 0, 4))
+    tx = torch.tensor(x, requires_grad=True)
+    t_y, _ = t_mha(tx, tx, tx, need_weights=False)
+    t_y.sum().backward()
+    vx = Variable(x)
+    y = mha(vx, **kwargs)
+    F.sum(y).backward()
+    assert y.shape == tuple(t_y.shape) == (2, 0, 4)
+    assert vx.grad.shape == (2, 0, 4)
+    for name in ('query', 'key', 'value'):
+        np.testing.assert_array_equal(getattr(mha, name).W.grad.data, np.zeros((4, 4)))
+    np.testing.assert_array_equal(mha.out.b.grad.data, t_mha.out_proj.bias.grad.numpy())
+
+
 def test_causal_attention_does_not_look_ahead():
     """Changing the last position changes only the last output; without the causal
     mask every output changes."""

@@ -206,6 +206,8 @@ def leaky_relu(x, slope=0.2):
 def softmax_array(x, axis):
     """exp(x) / sum(exp(x), axis) of the array ``x``, stably, as a fresh array (float16
     computed in float32, as its row sums may exceed float16's range)."""
+    if x.size == 0:  # nothing to normalise, and an empty slice has no maximum
+        return quiet_exp(x)  # an empty array of the float dtype softmax gives
     if x.dtype is FLOAT16:
         return _to_float16(softmax_array(x.astype(np.float32), axis))
     e = quiet_exp(shifted_by_max(x, axis))

@@ -96,8 +96,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False, scale=None
     point, added to the scores as it is (cast to their dtype; a Variable gets its
     gradient).  ``is_causal=True`` lets query i attend to keys j <= i only (the top-left
     triangle, also when L != S); it excludes ``mask``.  A query that may attend to no key
-    (a row of scores all -inf) gets zeros, and zero gradients, as from PyTorch's math
-    backend, rather than nan.
+    (a row of scores all -inf, or no keys at all, S = 0) gets zeros, and zero gradients,
+    as from PyTorch's math backend, rather than nan.
 
     The derivatives are those of its parts: matmul, softmax (and where, for the rows
     that attend to nothing)."""

@@ -5,12 +5,13 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import array_of
 from dezero.core import Variable
+from dezero.functions.loss import check_class_labels
 
 
 def accuracy(y, t):
     """The fraction of rows of the scores ``y`` (N, C) whose largest entry (argmax over
-    axis 1) is at the integer label ``t[i]`` (t of shape (N,)).  Returns a 0-d Variable
-    with no creator: accuracy has no useful derivative."""
+    axis 1) is at the integer label ``t[i]`` (t of shape (N,), labels in [0, C)).
+    Returns a 0-d Variable with no creator: accuracy has no useful derivative."""
     y, t = array_of(y), array_of(t)
     for name, a in (('y', y), ('t', t)):
         if not isinstance(a, cuda.array_types):
@@ -34,6 +35,7 @@ def accuracy(y, t):
         raise ValueError(f'accuracy: t must hold integer class labels, got dtype {t.dtype}')
     if y.shape[0] == 0:
         raise ValueError(f'accuracy: y is an empty batch (shape {y.shape})')
+    check_class_labels('accuracy', t, y.shape[1], 'y')
     hits = y.argmax(axis=1) == t
     dtype = y.dtype if y.dtype.kind == 'f' else np.float64
     xp = cuda.get_array_module(y)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, array_of, sum_keepdims
+from dezero.array_ops import FLOAT16, array_of, sum_keepdims, zero_where
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
 from dezero.functions.array import as_input, reshape
@@ -83,8 +83,9 @@ def _check_same_elements(name, shape0, shape1, names=('x', 't')):
 
 
 def _float_target(t, x):
-    """Real-valued targets in x's dtype (so that float32 stays float32)."""
-    return t if t.dtype == x.dtype else t.astype(x.dtype)
+    """A copy of the targets ``t`` in x's dtype: float32 stays float32, and changing t
+    in place after the call cannot change the gradient that backward computes from it."""
+    return t.astype(x.dtype)
 
 
 # ---- mean squared error ------------------------------------------------------------------
@@ -134,15 +135,22 @@ def mean_squared_error(x0, x1):
 
 
 def _same_float_dtype(x0, x1):
-    """x0 and x1, a plain floating-point array among them (a target) converted to the
-    floating dtype of the other, a Variable: float64 targets keep a float32 model's
-    loss and gradients float32."""
-    if x0.dtype.kind == 'f' and x1.dtype.kind == 'f':
-        if isinstance(x0, Variable) and not isinstance(x1, Variable):
-            return x0, _float_target(x1, x0)
-        if isinstance(x1, Variable) and not isinstance(x0, Variable):
-            return _float_target(x0, x1), x1
+    """x0 and x1, a target among them converted to the floating dtype of the other: a
+    plain array of integers or bools beside floating-point values, or a plain
+    floating-point array beside a floating-point Variable.  Integer, bool and float64
+    targets thus keep a float32 model's loss and gradients float32."""
+    if _is_target_of(x1, x0):
+        return x0, _float_target(x1, x0)
+    if _is_target_of(x0, x1):
+        return _float_target(x0, x1), x1
     return x0, x1
+
+
+def _is_target_of(t, x):
+    """Whether ``t`` is a plain array to convert to the floating dtype of ``x``."""
+    if isinstance(t, Variable) or x.dtype.kind != 'f':
+        return False
+    return t.dtype.kind in 'iub' or (t.dtype.kind == 'f' and isinstance(x, Variable))
 
 
 def _paired(name, x0, x1):
@@ -245,24 +253,30 @@ class SoftmaxCrossEntropyGrad(Function):
 
 
 def _class_labels(name, x, t):
-    """The labels ``t`` for the logits ``x`` (N, C) as an integer array of shape (N,),
-    after checking that they fit x."""
+    """A copy of the labels ``t`` for the logits ``x`` (N, C), an integer array of shape
+    (N,), after checking that they fit x.  Backward reads the copy: labels changed in
+    place after the call do not change the gradient."""
     if (
         type(t) is np.ndarray
         and t.dtype.kind in 'iu'
         and t.shape == x.shape[:1]
         and x.ndim == 2
         and t.size
+        and x.shape[1]
         and type(x.data if isinstance(x, Variable) else x) is np.ndarray
         and x.dtype.kind == 'f'
     ):  # the usual case, quickly: NumPy's indexing in forward refuses labels >= C
         if t.dtype.kind == 'u' or np.minimum.reduce(t) >= 0:
-            return t
+            return t.copy()
     t = _target(name, t)
     if x.ndim != 2:
         raise ValueError(f'{name}: x must be 2-D logits (N, C), got shape {x.shape}')
     n, c = x.shape
     _batch_size(name, x)
+    if c == 0:
+        raise ValueError(
+            f'{name}: x of shape {x.shape} has no classes; expected logits (N, C) with C >= 1'
+        )
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
     if _without_ones(t.shape) != _without_ones((n,)):
@@ -272,16 +286,22 @@ def _class_labels(name, x, t):
         )
     if t.dtype.kind not in 'iu':
         raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
-    if int(t.min()) < 0 or int(t.max()) >= c:
-        raise _label_out_of_range(name, t, c)
-    return t.reshape(n)
+    check_class_labels(name, t, c)
+    return t.reshape(n).copy()
 
 
-def _label_out_of_range(name, t, c):
+def check_class_labels(name, t, classes, x_name='x'):
+    """ValueError naming the function ``name`` unless each integer label in ``t`` lies
+    in [0, classes), the classes of its input ``x_name``."""
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= classes):
+        raise _label_out_of_range(name, t, classes, x_name)
+
+
+def _label_out_of_range(name, t, c, x_name='x'):
     """The ValueError for labels ``t`` of which one is outside [0, c)."""
     low, high = int(t.min()), int(t.max())
     bad = low if low < 0 else high
-    error = ValueError(f'{name}: label {bad} is outside [0, {c}) for x with {c} classes')
+    error = ValueError(f'{name}: label {bad} is outside [0, {c}) for {x_name} with {c} classes')
     error._dezero_described = True  # it names the function: not prefixed again
     return error
 
@@ -297,7 +317,7 @@ def softmax_cross_entropy(x, t):
 
 # ---- sigmoid cross entropy ---------------------------------------------------------------
 class SigmoidCrossEntropy(Function):
-    """y = sum(max(x, 0) - x t + log(1 + exp(-|x|))) / len(x), which equals
+    """y = sum((1 - t) softplus(x) + t softplus(-x)) / len(x), which equals
     -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
     Derivative: (sigmoid(x) - t) * gy / len(x)."""
 
@@ -309,10 +329,16 @@ class SigmoidCrossEntropy(Function):
 
     def forward(self, x):
         xp = cuda.get_array_module(x)
+        t = self.t
         with np.errstate(under='ignore'):
-            softplus = xp.log1p(xp.exp(-xp.abs(x)))
-        loss = xp.maximum(x, 0) - x * self.t + softplus
-        return _batch_mean(loss, len(x), x.dtype)
+            log_term = xp.log1p(xp.exp(-xp.abs(x)))
+        # softplus(x) = max(x, 0) + log_term and softplus(-x) = max(-x, 0) + log_term,
+        # so the loss is c x + log_term with c = 1 - t where x >= 0 and -t where x < 0.
+        # Where c is exactly 0 that term is 0, also for x = ±inf (not inf * 0 = nan).
+        c = (x >= 0) - t
+        with np.errstate(invalid='ignore'):
+            linear = zero_where(c == 0, c * x)
+        return _batch_mean(linear + log_term, len(x), x.dtype)
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
@@ -320,11 +346,12 @@ class SigmoidCrossEntropy(Function):
 
 
 def _probability_target(name, t, x, x_name='x'):
-    """Targets ``t`` in [0, 1] in x's dtype and shape (see the module's rule on shapes)."""
+    """A copy of the targets ``t``, checked to lie in [0, 1], in x's dtype and shape (see
+    the module's rule on shapes)."""
     t = _float_target(_target(name, t), x)
     _check_same_elements(name, x.shape, t.shape, (x_name, 't'))
     t = t.reshape(x.shape)
-    if t.size and (t.min() < 0 or t.max() > 1):
+    if t.size and not (0 <= t.min() and t.max() <= 1):  # nan fails too
         raise ValueError(
             f'{name}: targets t must lie in [0, 1], got values from {t.min()} to {t.max()}'
         )
@@ -335,7 +362,8 @@ def sigmoid_cross_entropy(x, t):
     """Binary cross entropy of the logits x against targets t in [0, 1] (the shape of x,
     or one that differs from it only in axes of size 1, as (N,) for x of shape (N, 1)),
     summed and divided by len(x); computed stably as
-    max(x, 0) - x t + log(1 + exp(-|x|)). Derivative: (sigmoid(x) - t) / len(x)."""
+    (1 - t) softplus(x) + t softplus(-x), exactly also for infinite x (loss(inf, 1) = 0,
+    loss(inf, 0) = inf).  Derivative: (sigmoid(x) - t) / len(x)."""
     name = 'sigmoid_cross_entropy'
     x = as_input(x)
     _batch_size(name, x)

@@ -87,6 +87,16 @@ def test_softmax_matches_reference_over_axes(axis, sample):
     np.testing.assert_allclose(F.log_softmax(x, axis).data, np.log(ref), rtol=1e-13, atol=1e-14)
 
 
+@pytest.mark.parametrize('dtype', [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize('shape, axis', [((2, 0), 1), ((2, 0), -1), ((0, 3), 1), ((2, 3, 0), 2)])
+def test_softmax_over_an_empty_axis_is_empty(shape, axis, dtype):
+    x = Variable(np.zeros(shape, dtype))
+    y = F.softmax(x, axis)
+    assert y.shape == shape and y.dtype == dtype
+    F.sum(y).backward(create_graph=True)
+    assert x.grad.shape == shape and x.grad.dtype == dtype
+
+
 def test_sigmoid_matches_reference_and_keeps_small_tail_accurate(sample):
     x = sample((3, 4))
     np.testing.assert_allclose(F.sigmoid(x).data, 1 / (1 + np.exp(-x)), rtol=1e-14)

@@ -124,6 +124,28 @@ def test_a_query_that_may_attend_to_nothing_gets_zeros_and_zero_gradients(mask):
     np.testing.assert_allclose(v.grad.data, alone[2].grad.data, rtol=1e-15)
 
 
+@pytest.mark.parametrize(
+    'kwargs', [{}, {'is_causal': True}, {'mask': np.ones((3, 0), bool)}, {'mask': np.ones((3, 0))}]
+)
+def test_no_keys_give_zeros_and_zero_gradients(kwargs):
+    # S = 0: every query attends to nothing, as in PyTorch (zeros of shape (..., L, Dv))
+    q, k, v = (
+        Variable(np.ones((2, 3, 4))),
+        Variable(np.ones((2, 0, 4))),
+        Variable(np.ones((2, 0, 5))),
+    )
+    with np.errstate(all='raise'):
+        y = sdpa(q, k, v, **kwargs)
+        F.sum(y * y + y).backward(create_graph=True)
+    np.testing.assert_array_equal(y.data, np.zeros((2, 3, 5)))
+    np.testing.assert_array_equal(q.grad.data, np.zeros((2, 3, 4)))
+    assert k.grad.shape == (2, 0, 4) and v.grad.shape == (2, 0, 5)
+    gq = q.grad
+    q.cleargrad()
+    F.sum(gq * gq).backward()
+    np.testing.assert_array_equal(q.grad.data, np.zeros((2, 3, 4)))
+
+
 # ---- gradients ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     'shapes, kwargs',
@@ -191,6 +213,7 @@ TORCH_CASES = {
     'causal': ([(2, 4, 3), (2, 4, 3), (2, 4, 2)], {'is_causal': True}, {'is_causal': True}),
     'causal-L-ne-S': ([(5, 3), (3, 3), (3, 2)], {'is_causal': True}, {'is_causal': True}),
     'scale': ([(3, 4), (5, 4), (5, 2)], {'scale': 0.25}, {'scale': 0.25}),
+    'no-keys': ([(2, 3, 4), (2, 0, 4), (2, 0, 3)], {}, {}),
 }
 BOOL_MASK = np.array(
     [

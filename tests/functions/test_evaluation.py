@@ -41,6 +41,9 @@ def test_keeps_float32_scores_float32():
         (Y, T.reshape(3, 1), r't has shape \(3, 1\), expected \(3,\)'),
         (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
         (np.zeros((0, 2)), np.zeros(0, dtype=int), r'y is an empty batch \(shape \(0, 2\)\)'),
+        (Y, np.array([1, 2, 0]), r'label 2 is outside \[0, 2\) for y with 2 classes'),
+        (Y, np.array([1, -1, 0]), r'label -1 is outside \[0, 2\) for y with 2 classes'),
+        (Y, np.array([1, 0, 255], np.uint8), r'label 255 is outside \[0, 2\)'),
     ],
 )
 def test_bad_shapes_are_refused(y, t, message):

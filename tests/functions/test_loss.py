@@ -497,3 +497,111 @@ def test_a_float64_target_keeps_a_float32_mean_squared_error_float32():
     assert loss.dtype == np.float32 and x.grad.dtype == np.float32
     loss = F.mean_squared_error(np.zeros((4, 3)), x)  # the target first
     assert loss.dtype == np.float32
+
+
+# ---- integer targets, targets changed after the call -------------------------------------
+@pytest.mark.parametrize('target', [np.array([1, 2]), np.array([True, False])], ids=['int', 'bool'])
+def test_an_integer_or_bool_target_keeps_a_float32_mean_squared_error_float32(target):
+    x = Variable(np.array([0.5, 1.0], np.float32))
+    for loss in (F.mean_squared_error(x, target), F.mean_squared_error(target, x)):
+        assert loss.dtype == np.float32
+        assert loss.data == pytest.approx(np.sum((x.data - target) ** 2) / 2)
+        x.cleargrad()
+        loss.backward()
+        assert x.grad.dtype == np.float32
+
+
+def _change(t):
+    t[...] = t[::-1].copy()  # in place: the targets in the opposite order
+
+
+@pytest.mark.parametrize(
+    'f, x, t',
+    [
+        (F.softmax_cross_entropy, [[0.0, 1.0], [2.0, 0.5]], [0, 1]),
+        (F.softmax_cross_entropy, [[0.0, 1.0], [2.0, 0.5]], [[0], [1]]),
+        (F.sigmoid_cross_entropy, [0.5, -1.0], [0.0, 1.0]),
+        (F.sigmoid_cross_entropy, [0.5, -1.0], [0, 1]),
+        (F.binary_cross_entropy, [0.25, 0.5], [0.0, 1.0]),
+        (F.mean_squared_error, [0.25, 0.5], [0.0, 1.0]),
+        (F.mean_squared_error, [0.25, 0.5], [0, 1]),
+        (lambda x, t: F.mean_squared_error(t, x), [0.25, 0.5], [0.0, 1.0]),
+    ],
+    ids=[
+        'softmax',
+        'softmax-column',
+        'sigmoid',
+        'sigmoid-int',
+        'binary',
+        'mse',
+        'mse-int',
+        'mse-target-first',
+    ],
+)
+def test_targets_changed_in_place_after_the_call_do_not_change_the_gradient(f, x, t):
+    expected = _loss_and_grad(f, x, np.array(t))[1]
+    v, t = Variable(np.array(x)), np.array(t)
+    loss = f(v, t)
+    _change(t)
+    loss.backward()
+    np.testing.assert_array_equal(v.grad.data, expected)
+    # and in a recorded backward
+    v.cleargrad()
+    loss = f(v, t)
+    _change(t)
+    loss.backward(create_graph=True)
+    np.testing.assert_array_equal(v.grad.data, _loss_and_grad(f, x, t[::-1].copy())[1])
+
+
+# ---- non-finite values ----------------------------------------------------------------------
+@pytest.mark.parametrize('dtype', [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize(
+    'x, t, loss, grad',
+    [
+        (np.inf, 0.0, np.inf, 1.0),
+        (-np.inf, 0.0, 0.0, 0.0),
+        (np.inf, 1.0, 0.0, 0.0),
+        (-np.inf, 1.0, np.inf, -1.0),
+        (np.inf, 0.5, np.inf, 0.5),
+        (-np.inf, 0.5, np.inf, -0.5),
+    ],
+)
+def test_sigmoid_cross_entropy_of_infinite_logits_is_exact(x, t, loss, grad, dtype):
+    v = Variable(np.array([x], dtype))
+    with np.errstate(all='raise'):
+        y = F.sigmoid_cross_entropy(v, np.array([t]))
+        y.backward()
+    assert y.dtype == dtype and y.data == loss
+    assert v.grad.data[0] == grad
+
+
+def test_sigmoid_cross_entropy_with_one_infinite_logit_among_finite_ones():
+    x = np.array([[np.inf, 0.0], [np.log(3.0), -np.inf]])
+    t = np.array([[1, 1], [0, 0]])
+    y, gx = _loss_and_grad(F.sigmoid_cross_entropy, x, t)
+    assert y.data == pytest.approx((np.log(2.0) + np.log(4.0)) / 2, rel=1e-14)
+    np.testing.assert_allclose(gx, [[0.0, -0.25], [0.375, 0.0]], rtol=1e-14)
+
+
+def test_sigmoid_cross_entropy_soft_target_gradients(sample, check_grads):
+    t = np.array([[1.0, 0.0, 0.3], [0.0, 0.7, 1.0]])
+    check_grads(lambda x: F.sigmoid_cross_entropy(x, t), sample((2, 3)))
+
+
+@pytest.mark.parametrize(
+    'f, x', [(F.sigmoid_cross_entropy, [0.5, 0.5]), (F.binary_cross_entropy, [0.5, 0.5])]
+)
+def test_nan_targets_are_refused(f, x):
+    name = f.__name__
+    for t in ([np.nan, 1.0], [0.0, np.nan], [np.nan, np.nan]):
+        with pytest.raises(ValueError, match=rf'^{name}: targets t must lie in \[0, 1\]'):
+            f(np.array(x), np.array(t))
+
+
+# ---- no classes -------------------------------------------------------------------------------
+@pytest.mark.parametrize('t', [np.array([0, 0]), np.array([], int).reshape(2, 0)])
+def test_softmax_cross_entropy_refuses_logits_with_no_classes(t):
+    with pytest.raises(
+        ValueError, match=r'^softmax_cross_entropy: x of shape \(2, 0\) has no classes'
+    ):
+        F.softmax_cross_entropy(Variable(np.zeros((2, 0), np.float32)), t)
