@@ -541,3 +541,33 @@ def test_the_registry_checks_catch_a_broken_gelu_derivative(monkeypatch):
     for c in cases:
         with pytest.raises(AssertionError, match='second order'):
             check_case(c)
+
+
+@pytest.mark.parametrize(
+    'values, dtype',
+    [([0, 1, 3, 200, 255], np.uint8), ([-128, -100, 0, 100, 127], np.int8)],
+)
+@pytest.mark.parametrize(
+    'apply',
+    [F.sigmoid, lambda x: F.softmax(x, axis=0), lambda x: F.log_softmax(x, axis=0)],
+)
+def test_integer_data_is_taken_in_float64_without_wrapping_round(values, dtype, apply):
+    # -(-128) does not fit int8, and x - max(x) of uint8 wraps round
+    x = Variable(np.array(values, dtype))
+    expected = apply(Variable(np.array(values, np.float64)))
+    y = apply(x)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, expected.data, rtol=1e-15)
+    F.sum(y * np.arange(5.0)).backward()
+    x64 = Variable(np.array(values, np.float64))
+    F.sum(apply(x64) * np.arange(5.0)).backward()
+    np.testing.assert_allclose(x.grad.data, x64.grad.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64])
+def test_log_softmax_over_an_empty_axis_gives_an_empty_result(dtype):
+    x = Variable(np.ones((2, 0), dtype))
+    y = F.log_softmax(x, axis=1)
+    assert y.shape == (2, 0) and y.dtype == dtype
+    F.sum(y).backward()
+    assert x.grad.shape == (2, 0) and x.grad.dtype == dtype
