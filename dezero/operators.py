@@ -74,17 +74,17 @@ def _pow(self, other):
 
 
 def _reshape(self, *shape):
-    """x.reshape(2, 3) or x.reshape((2, 3))."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+    """x.reshape(2, 3), x.reshape((2, 3)) or x.reshape(np.array([2, 3]))."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = shape[0]
     return array.reshape(self, tuple(shape))
 
 
 def _transpose(self, *axes):
-    """x.transpose(), x.transpose(1, 0, 2) or x.transpose((1, 0, 2))."""
+    """x.transpose(), x.transpose(1, 0, 2), x.transpose((1, 0, 2)) or with an array."""
     if not axes:
         axes = None
-    elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+    elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
         axes = axes[0]
     return array.transpose(self, axes)
 

@@ -8,6 +8,8 @@ reads the values of its inputs or outputs in backward: they keep only shapes and
 dtypes.
 """
 
+import math
+import operator
 import warnings
 
 import numpy as np
@@ -27,6 +29,21 @@ def as_input(x):
     return as_variable(x)
 
 
+def _as_shape(name, shape):
+    """``shape`` (an int, a sequence of ints or an integer array, as NumPy takes) as a
+    tuple of ints; TypeError naming the function ``name`` for anything else."""
+    try:
+        return (operator.index(shape),)
+    except TypeError:
+        pass
+    try:
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(
+            f'{name}: shape must be an int, a sequence of ints or an integer array, got {shape!r}'
+        ) from None
+
+
 # ---- reshape ---------------------------------------------------------------------------
 class Reshape(Function):
     """y = x viewed with another shape; the gradient is gy reshaped back to x's shape."""
@@ -35,7 +52,7 @@ class Reshape(Function):
     retain_outputs = ()
 
     def __init__(self, shape):
-        self.shape = tuple(shape)
+        self.shape = _as_shape('Reshape', shape)
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -52,8 +69,9 @@ class Reshape(Function):
 
 
 def reshape(x, shape):
-    """Return ``x`` with a new ``shape`` (same size). Derivative: reshape gy back."""
-    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    """Return ``x`` with a new ``shape`` (same size; an int, a sequence of ints or an
+    integer array, one size may be -1). Derivative: reshape gy back."""
+    shape = _as_shape('reshape', shape)
     x = as_input(x)
     if x.shape == shape:
         return as_variable(x)
@@ -61,23 +79,30 @@ def reshape(x, shape):
 
 
 def flatten(x):
-    """Reshape ``x`` to (batch, -1): keep the first axis, flatten the rest."""
+    """Reshape ``x`` to (batch, rest): keep the first axis, flatten the others into one
+    (of size 1 when there are none). Derivative: reshape gy back."""
     x = as_input(x)
-    return reshape(x, (x.shape[0], -1))
+    if x.ndim == 0:
+        raise ValueError(
+            'flatten: expected x with a first (batch) axis, got a 0-d array of shape ()'
+        )
+    # the size of the rest, not -1, which cannot be resolved when the batch is empty
+    return reshape(x, (x.shape[0], math.prod(x.shape[1:])))
 
 
 def expand_dims(x, axis):
-    """Insert an axis of size 1 at position ``axis``. Derivative: remove it again."""
+    """Insert axes of size 1 at the positions ``axis`` (an int or a tuple of ints,
+    counted in the result, as in NumPy). Derivative: remove them again."""
     x = as_input(x)
-    shape = list(x.shape)
-    ndim = x.ndim + 1
-    if not -ndim <= axis < ndim:
-        raise ValueError(
-            f'expand_dims: axis {axis} is out of range for a result with '
-            f'{ndim} dimensions (input shape {x.shape})'
-        )
-    shape.insert(axis % ndim, 1)
-    return reshape(x, tuple(shape))
+    if axis is None:  # which normalize_axis would read as all axes
+        raise TypeError('expand_dims: axis must be an int or a tuple of ints, got None')
+    ndim = x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
+    try:
+        axes = normalize_axis(axis, ndim)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f'expand_dims: {e} (the result of adding axes to shape {x.shape})') from None
+    sizes = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(sizes) for i in range(ndim)))
 
 
 def squeeze(x, axis=None):
@@ -86,7 +111,10 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
-        axes = normalize_axis(axis, x.ndim)
+        try:
+            axes = normalize_axis(axis, x.ndim)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f'squeeze: {e} (shape {x.shape})') from None
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(
@@ -107,8 +135,10 @@ class Transpose(Function):
         self.axes = None if axes is None else tuple(int(a) for a in axes)
 
     def forward(self, x):
-        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) != list(
-            range(x.ndim)
+        n = x.ndim
+        if self.axes is not None and (
+            not all(-n <= a < n for a in self.axes)
+            or sorted(a % n for a in self.axes) != list(range(n))
         ):
             raise ValueError(
                 f'axes {self.axes} are not a permutation of the '
@@ -141,7 +171,7 @@ class GetItem(Function):
     retain_outputs = ()
 
     def __init__(self, slices):
-        self.slices = slices
+        self.slices = _own_index(slices)
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -179,6 +209,22 @@ def _scatter_add(values, slices, shape):
     return out
 
 
+def _own_index(index):
+    """``index`` as GetItem keeps it until backward: integer and boolean arrays (also
+    inside a tuple) are copied, so that changing the caller's afterwards changes
+    nothing; lists become such arrays (an empty list an empty integer array, as in
+    NumPy); a Variable gives its data, as an index has no gradient.  Ints, slices, None
+    and Ellipsis are kept as they are."""
+    if isinstance(index, tuple):
+        return tuple(_own_index(part) for part in index)
+    if isinstance(index, Variable):
+        index = index.data
+    if isinstance(index, list):
+        index = np.array(index)
+        return index.astype(np.intp) if index.size == 0 else index
+    return index.copy() if cuda.is_array(index) else index
+
+
 def _is_basic_index(index):
     """True for ints, slices, None and Ellipsis (alone or in a tuple): an index that
     selects every position at most once, unlike integer arrays that may repeat."""
@@ -190,9 +236,11 @@ def _is_basic_index(index):
 
 def get_item(x, slices):
     """Index ``x`` like a NumPy array (ints, slices, integer arrays, masks).
-    Derivative: gy is added back at the selected positions, repeats accumulating."""
-    if isinstance(slices, list):
-        slices = np.asarray(slices)
+    Derivative: gy is added back at the selected positions, repeats accumulating.
+
+    Index arrays, lists and Variables (whose data is used: the index is not
+    differentiated) are copied, so that changing them afterwards does not change the
+    gradient."""
     return GetItem(slices)(x)
 
 
@@ -204,7 +252,7 @@ class BroadcastTo(Function):
     retain_outputs = ()
 
     def __init__(self, shape):
-        self.shape = tuple(shape)
+        self.shape = _as_shape('BroadcastTo', shape)
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -221,9 +269,10 @@ class BroadcastTo(Function):
 
 
 def broadcast_to(x, shape):
-    """Broadcast ``x`` to ``shape`` as NumPy does. Derivative: sum gy back to x's shape."""
+    """Broadcast ``x`` to ``shape`` (an int or a sequence of ints) as NumPy does.
+    Derivative: sum gy back to x's shape."""
     x = as_input(x)
-    shape = tuple(shape)
+    shape = _as_shape('broadcast_to', shape)
     if x.shape == shape:
         return as_variable(x)
     return BroadcastTo(shape)(x)
@@ -236,7 +285,7 @@ class SumTo(Function):
     retain_outputs = ()
 
     def __init__(self, shape):
-        self.shape = tuple(shape)
+        self.shape = _as_shape('SumTo', shape)
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -249,11 +298,10 @@ class SumTo(Function):
 
 
 def _broadcasts(shape, target):
-    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's rule)."""
-    try:
-        return np.broadcast_shapes(shape, target) == tuple(target)
-    except ValueError:
-        return False
+    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's rule: aligned
+    from the right, each axis of ``shape`` is 1 or equal to ``target``'s)."""
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(n == 1 or n == m for n, m in zip(shape, target[lead:]))
 
 
 def _sum_to_as_the_book(x, shape):
@@ -281,13 +329,13 @@ def _sum_to_as_the_book(x, shape):
 
 
 def sum_to(x, shape):
-    """Sum ``x`` down to ``shape`` (the reverse of broadcasting).
-    Derivative: broadcast gy back to x's shape.
+    """Sum ``x`` down to ``shape`` (an int or a sequence of ints), the reverse of
+    broadcasting.  Derivative: broadcast gy back to x's shape.
 
     A ``shape`` that x does not broadcast from gets the book's answer with a warning
     (see :func:`_sum_to_as_the_book`)."""
     x = as_input(x)
-    shape = tuple(shape)
+    shape = _as_shape('sum_to', shape)
     if x.shape == shape:
         return as_variable(x)
     return SumTo(shape)(x)
@@ -347,9 +395,16 @@ class Concat(Function):
         self.axis = axis
 
     def forward(self, *xs):
-        xp = cuda.get_array_module(xs[0])
-        self.sizes = [x.shape[self.axis] for x in xs]
-        return xp.concatenate(xs, axis=self.axis)
+        axis, ndim = self.axis, xs[0].ndim
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+            raise TypeError(f'axis must be an int, got {axis!r}')
+        if ndim == 0:
+            raise ValueError('0-d inputs have no axis to join along (stack makes one)')
+        if not -ndim <= axis < ndim:
+            raise ValueError(f'axis {axis} is out of range for inputs of {ndim} dimensions')
+        y = cuda.get_array_module(xs[0]).concatenate(xs, axis=axis)
+        self.sizes = [x.shape[axis] for x in xs]  # all of ndim dimensions, as y was made
+        return y
 
     def backward(self, gy, *, needs_input_grad):
         return tuple(

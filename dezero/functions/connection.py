@@ -1,6 +1,8 @@
 """Connections between layers: the affine map ``linear`` (x @ W + b) in one step, and
 ``embed_id``, the lookup of rows of an embedding matrix by integer ids."""
 
+import reprlib
+
 import numpy as np
 
 from dezero import cuda
@@ -98,7 +100,13 @@ def embed_id(x, W):
     """
     ids = x.data if isinstance(x, Variable) else x
     if isinstance(ids, (list, tuple, int, np.integer)) and not isinstance(ids, bool):
-        ids = np.asarray(ids)
+        try:
+            ids = np.asarray(ids)
+        except ValueError:  # a ragged nesting of lists
+            raise ValueError(
+                f'embed_id: x must be an array of integer ids (rows of equal length), '
+                f'got {reprlib.repr(ids)}'
+            ) from None
     if not isinstance(ids, cuda.array_types) or ids.dtype.kind not in 'iu':
         what = f'an array of dtype {ids.dtype}' if hasattr(ids, 'dtype') else type(ids).__name__
         raise TypeError(f'embed_id: x must hold integer ids, got {what}')

@@ -27,12 +27,16 @@ class MatMul(Function):
     retain_outputs = ()
 
     def forward(self, x0, x1):
-        if x0.ndim < 2 or x1.ndim < 2 or x0.shape[-1] != x1.shape[-2]:
+        if x0.ndim < 2 or x1.ndim < 2:
             raise ValueError(
-                f'shapes {x0.shape} and {x1.shape} are not aligned: the last '
-                f'axis of the first ({x0.shape[-1]}) must equal the '
-                f'second-to-last axis of the second '
-                f'({x1.shape[-2] if x1.ndim >= 2 else x1.shape[0]})'
+                f'expected inputs of two or more dimensions, got shapes {x0.shape} and '
+                f'{x1.shape} (F.matmul takes 1-D operands too)'
+            )
+        if x0.shape[-1] != x1.shape[-2]:
+            raise ValueError(
+                f'shapes {x0.shape} and {x1.shape} are not aligned: the last axis of the '
+                f'first ({x0.shape[-1]}) must equal the second-to-last axis of the second '
+                f'({x1.shape[-2]})'
             )
         return x0 @ x1
 

@@ -40,6 +40,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
+        normalize_axis(self.axis, x.ndim)  # an error naming the axis, not NumPy's bare one
         return sum_array(x, self.axis, self.keepdims)
 
     def backward(self, gy):
@@ -66,6 +67,7 @@ class Mean(Sum):
 
     def forward(self, x):
         self.x_shape = x.shape
+        normalize_axis(self.axis, x.ndim)
         if x.dtype is FLOAT16:  # the sum in float32: it may exceed float16's range
             y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32) * self.scale
             return y.astype(FLOAT16)
@@ -104,6 +106,7 @@ class Max(Function):
         self.keepdims = keepdims
 
     def forward(self, x):
+        normalize_axis(self.axis, x.ndim)  # an error naming the axis, not NumPy's bare one
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -117,6 +120,7 @@ class Min(Max):
     (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
 
     def forward(self, x):
+        normalize_axis(self.axis, x.ndim)
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
 

@@ -86,8 +86,9 @@ class Where(Function):
 def where(condition, x, y):
     """Elementwise choice: ``x`` where ``condition`` is True, ``y`` elsewhere, the three
     broadcast together as in NumPy and PyTorch.  ``condition`` is a bool array (or a
-    Variable holding one), never differentiated; a number for x or y takes the dtype of
-    the other.
+    Variable holding one), never differentiated and copied, so that changing it
+    afterwards does not change the gradient; a number for x or y takes the dtype of the
+    other.
     Derivative: gy where the condition holds to x, gy elsewhere to y, each summed over
     the axes it was broadcast along."""
     if isinstance(condition, Variable):
@@ -106,7 +107,8 @@ def where(condition, x, y):
         )
     x, y = _operands('where', x, y)
     _check_broadcast('where', condition.shape, x.shape, y.shape)
-    return Where(condition)(x, y)
+    # a copy: backward reads the condition, which the caller may change meanwhile
+    return Where(condition.copy())(x, y)
 
 
 # ---- maximum and minimum -------------------------------------------------------------------

@@ -54,12 +54,60 @@ UNARY = {
         (3, 4),
     ),
     'get_item': (lambda x: F.get_item(x, (slice(None), 1)), lambda a: a[:, 1], (3, 4)),
+    'x[[]]': (lambda x: x[[]], lambda a: a[np.array([], np.intp)], (3, 4)),
+    'x[Variable]': (
+        lambda x: x[Variable(np.array([0, 0, 2]))],
+        lambda a: a[np.array([0, 0, 2])],
+        (3, 4),
+    ),
+    'x[bool Variable]': (
+        lambda x: x[Variable(np.array([True, False, True]))],
+        lambda a: a[np.array([True, False, True])],
+        (3, 4),
+    ),
+    'x[0-d Variable]': (lambda x: x[Variable(np.array(1))], lambda a: a[1], (3, 4)),
+    'x[Variable, slice]': (
+        lambda x: x[Variable(np.array([2, 2])), 1:],
+        lambda a: a[np.array([2, 2]), 1:],
+        (3, 4),
+    ),
     'expand_dims 0': (lambda x: F.expand_dims(x, 0), lambda a: np.expand_dims(a, 0), (2, 3)),
     'expand_dims 1': (lambda x: F.expand_dims(x, 1), lambda a: np.expand_dims(a, 1), (2, 3)),
     'expand_dims -1': (lambda x: F.expand_dims(x, -1), lambda a: np.expand_dims(a, -1), (2, 3)),
+    'expand_dims (0, 1)': (
+        lambda x: F.expand_dims(x, (0, 1)),
+        lambda a: np.expand_dims(a, (0, 1)),
+        (2, 3),
+    ),
+    'expand_dims (-1, 1)': (
+        lambda x: F.expand_dims(x, (-1, 1)),
+        lambda a: np.expand_dims(a, (-1, 1)),
+        (2, 3),
+    ),
     'squeeze': (F.squeeze, np.squeeze, (1, 3, 1)),
     'squeeze axis': (lambda x: F.squeeze(x, 2), lambda a: a.squeeze(2), (1, 3, 1)),
     'flatten': (F.flatten, lambda a: a.reshape(2, 12), (2, 3, 4)),
+    'flatten 1-d': (F.flatten, lambda a: a.reshape(3, 1), (3,)),
+    'reshape int array': (
+        lambda x: F.reshape(x, np.array([3, 2])),
+        lambda a: a.reshape(3, 2),
+        (2, 3),
+    ),
+    'reshape method int array': (
+        lambda x: x.reshape(np.array([3, -1])),
+        lambda a: a.reshape(3, 2),
+        (2, 3),
+    ),
+    'transpose int array': (
+        lambda x: F.transpose(x, np.array([2, 0, 1])),
+        lambda a: a.transpose(2, 0, 1),
+        (2, 3, 4),
+    ),
+    'transpose method int array': (
+        lambda x: x.transpose(np.array([1, 0])),
+        lambda a: a.transpose(1, 0),
+        (2, 3),
+    ),
     'broadcast_to': (
         lambda x: F.broadcast_to(x, (2, 3, 4)),
         lambda a: np.broadcast_to(a, (2, 3, 4)),
@@ -72,7 +120,9 @@ UNARY = {
     ),
     'sum_to': (lambda x: F.sum_to(x, (3, 1)), lambda a: a.sum(axis=(0, 2))[:, None], (2, 3, 4)),
     'sum_to trailing': (lambda x: F.sum_to(x, (4,)), lambda a: a.sum(axis=(0, 1)), (2, 3, 4)),
+    'broadcast_to int': (lambda x: F.broadcast_to(x, 3), lambda a: np.broadcast_to(a, 3), (1,)),
     'sum_to scalar': (lambda x: F.sum_to(x, ()), np.sum, (2, 3)),
+    'sum_to int': (lambda x: F.sum_to(x, 3), lambda a: a.sum(axis=0), (2, 3)),
 }
 
 
@@ -135,6 +185,53 @@ def test_repeated_fancy_index_second_order():
     np.testing.assert_array_equal(x.grad.data, [12.0, 12.0, 0.0])
 
 
+@pytest.mark.parametrize(
+    'make_index, change',
+    [
+        (lambda: np.array([0, 0]), lambda i: i.__setitem__(slice(None), [1, 2])),
+        (lambda: np.array([True, False, False, False]), lambda i: i.fill(True)),
+        (lambda: (np.array([0, 0]),), lambda i: i[0].__setitem__(slice(None), [1, 2])),
+        (lambda: ([0, 0], Ellipsis), lambda i: i[0].__setitem__(slice(None), [1, 2])),
+        (lambda: Variable(np.array([0, 0])), lambda i: i.data.__setitem__(slice(None), [1, 2])),
+    ],
+    ids=['int array', 'mask', 'array in a tuple', 'list in a tuple', 'Variable'],
+)
+def test_an_index_changed_after_indexing_does_not_change_the_gradient(make_index, change):
+    x = Variable(np.arange(4.0))
+    index = make_index()
+    y = x[index]
+    expected = np.zeros(4)
+    np.add.at(expected, index.data if isinstance(index, Variable) else index, 1.0)
+    change(index)
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_an_index_variable_gets_no_gradient():
+    x, index = Variable(np.arange(4.0)), Variable(np.array([0, 0, 3]))
+    F.sum(x[index]).backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, 0.0, 1.0])
+    assert index.grad is None
+
+
+def test_an_empty_list_index_selects_nothing():
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    for y, shape in [(x[[]], (0, 3)), (x[[], 1], (0,)), (x[:, []], (2, 0))]:
+        assert y.shape == shape
+        y.backward()
+        np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
+        x.cleargrad()
+
+
+def test_flatten_of_an_empty_batch():
+    x = Variable(np.ones((0, 3, 2)))
+    y = F.flatten(x)
+    assert y.shape == (0, 6)
+    assert F.flatten(np.ones((0, 3))).shape == (0, 3)
+    F.sum(y).backward()
+    assert x.grad.shape == (0, 3, 2)
+
+
 # (function, NumPy reference, input shapes, axis)
 JOINS = [
     (F.concat, np.concatenate, [(2, 3), (1, 3), (4, 3)], 0),
@@ -172,14 +269,30 @@ def test_join_mixes_arrays_and_variables(f, assert_keeps_float32):
     [
         (lambda x: F.reshape(x, (4, 2)), ValueError, r'Reshape.*\(2, 3\).*\(4, 2\)'),
         (lambda x: F.transpose(x, (0, 0)), ValueError, r'Transpose.*\(0, 0\).*\(2, 3\)'),
+        (lambda x: x.transpose(0, 3), ValueError, r'Transpose.*\(0, 3\).*\(2, 3\)'),
+        (lambda x: x.transpose(0, -3), ValueError, r'Transpose.*\(0, -3\).*\(2, 3\)'),
+        (lambda x: x.transpose(2, 0), ValueError, r'Transpose.*\(2, 0\).*\(2, 3\)'),
         (lambda x: x.transpose(1, 0, 2), ValueError, r'Transpose.*\(1, 0, 2\).*\(2, 3\)'),
         (lambda x: x[5], IndexError, r'GetItem.*index 5.*\(2, 3\)'),
         (lambda x: x[[0, 3]], IndexError, r'GetItem.*index 3.*\(2, 3\)'),
         (lambda x: F.expand_dims(x, 4), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
+        (lambda x: F.expand_dims(x, (0, 4)), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
+        (lambda x: F.expand_dims(x, (1, -3)), ValueError, r'expand_dims: repeated axis'),
+        (lambda x: F.expand_dims(x, 1.0), TypeError, r'expand_dims: axis must be .* 1\.0'),
+        (lambda x: F.expand_dims(x, None), TypeError, r'expand_dims: axis must be .* None'),
         (lambda x: F.squeeze(x, 0), ValueError, r'squeeze.*axis 0.*\(2, 3\)'),
+        (lambda x: F.squeeze(x, 5), ValueError, r'squeeze: axis 5 .*\(2, 3\)'),
+        (lambda x: F.reshape(x, np.array([3.0, 2.0])), TypeError, r'reshape: shape .*3\., 2\.'),
+        (lambda x: F.broadcast_to(x, 'a'), TypeError, r"broadcast_to: shape .*'a'"),
+        (lambda x: F.flatten(x[0, 0]), ValueError, r'flatten: .*0-d.*\(\)'),
         (lambda x: F.broadcast_to(x, (3, 3)), ValueError, r'BroadcastTo.*\(2, 3\).*\(3, 3\)'),
         (lambda x: F.sum_to(x, (3, 2, 3)), ValueError, r'sum_to.*\(2, 3\).*\(3, 2, 3\)'),
         (lambda x: F.concat([x, np.ones((3, 2))]), ValueError, r'Concat.*\(2, 3\).*\(3, 2\)'),
+        (lambda x: F.concat([x, x], axis=2), ValueError, r'Concat: axis 2 .* 2 dimensions'),
+        (lambda x: F.concat([x, x], axis=-3), ValueError, r'Concat: axis -3 .* 2 dimensions'),
+        (lambda x: F.concat([x, x], axis=None), TypeError, r'Concat: axis must be an int.*None'),
+        (lambda x: F.concat([x[0, 0], x[0, 1]]), ValueError, r'Concat: 0-d inputs .*\(\)'),
+        (lambda x: F.concat([x, np.ones(3)], axis=1), ValueError, r'Concat.*\(2, 3\).*\(3,\)'),
         (lambda x: F.stack([x, np.ones((3, 2))]), ValueError, r'stack.*\(2, 3\).*\(3, 2\)'),
         (lambda x: F.concat([]), ValueError, 'concat: expected at least one input'),
         (lambda x: F.stack([]), ValueError, 'stack: expected at least one input'),
@@ -202,6 +315,22 @@ def test_sum_to_a_shape_that_does_not_broadcast_warns_and_sums_as_the_book():
     with pytest.warns(UserWarning, match=r'gives shape \(1, 4\)'):
         y = F.sum_to(x, (1, 2))
     np.testing.assert_array_equal(y.data, x.data.sum(axis=(0, 1))[None])
+
+
+@pytest.mark.parametrize(
+    'shape', [(), (4,), (1,), (3, 1), (3, 4), (1, 4), (1, 1, 1), (2, 1, 4), (2, 3, 4)], ids=str
+)
+def test_sum_to_every_shape_that_broadcasts_to_x(shape):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = Variable(a)
+    y = F.sum_to(x, shape)
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+    expected = a.sum(axis=axes, keepdims=True).reshape(shape)
+    assert y.shape == shape
+    np.testing.assert_array_equal(y.data, expected)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3, 4)))
 
 
 def test_float16_sum_to_and_the_gradient_of_broadcasting_are_exact():

@@ -233,3 +233,20 @@ def test_embed_id_keeps_float32(sample, assert_keeps_float32):
 def test_embed_id_refuses_bad_ids_and_weights(ids, w_shape, error, pattern):
     with pytest.raises(error, match='embed_id: .*' + pattern):
         embed_id(ids, np.zeros(w_shape))
+
+
+@pytest.mark.parametrize('ids', [[[1], [1, 2]], ((0, 1), (2,))], ids=['lists', 'tuples'])
+def test_embed_id_refuses_ragged_ids_naming_them(ids):
+    match = r'embed_id: x must be an array of integer ids .*, got ' + re.escape(repr(ids))
+    with pytest.raises(ValueError, match=match):
+        embed_id(ids, np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize('wrap', [np.asarray, Variable], ids=['array', 'Variable'])
+def test_embed_id_ids_changed_after_the_lookup_do_not_change_the_gradient(wrap):
+    w = Variable(E)
+    ids = np.array([0, 0])
+    y = embed_id(wrap(ids), w)
+    ids[:] = [1, 2]
+    F.sum(y).backward()
+    np.testing.assert_array_equal(w.grad.data, [[2.0] * 3, [0.0] * 3, [0.0] * 3, [0.0] * 3])

@@ -82,6 +82,17 @@ def test_mismatch_error_names_both_shapes(shapes):
         F.matmul(a, b)
 
 
+@pytest.mark.parametrize('shapes', [((4,), (4, 2)), ((2, 4), (4,)), ((3,), (3,))], ids=str)
+def test_the_class_refuses_1d_operands_saying_why(shapes):
+    # F.MatMul takes inputs of two or more dimensions; F.matmul handles 1-D ones
+    a, b = (Variable(np.ones(shape)) for shape in shapes)
+    match = r'MatMul: expected inputs of two or more dimensions, got shapes ' + re.escape(
+        f'{shapes[0]} and {shapes[1]}'
+    )
+    with pytest.raises(ValueError, match=match):
+        F.MatMul()(a, b)
+
+
 @pytest.mark.parametrize('shapes', [((2, 3), (3, 4)), ((5, 2, 3), (3, 4)), ((3,), (3,))], ids=str)
 def test_gradients_of_intermediate_inputs(shapes, sample, check_grads):
     # the inputs are made by a function and the output is used by one: the graph

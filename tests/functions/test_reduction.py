@@ -9,7 +9,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
-from dezero.functions.reduction import ExtremumGrad
+from dezero.functions.reduction import ExtremumGrad, Max, Mean, Min, Sum
 
 
 def np_logsumexp(a, axis=None, keepdims=False):
@@ -128,6 +128,17 @@ def test_bad_axis_names_function_and_axis(name, axis):
     match = rf'{REDUCTIONS[name][0].__name__}: (repeated )?axis'
     with pytest.raises(ValueError, match=match):
         REDUCTIONS[name][0](Variable(np.ones((2, 3))), axis=axis)
+
+
+@pytest.mark.parametrize(
+    'f',
+    [Sum(5, False), Mean(-3, False, 1), Max(5), Min((0, 2))],
+    ids=['Sum', 'Mean', 'Max', 'Min'],
+)
+def test_a_class_called_directly_names_itself_and_the_bad_axis(f):
+    match = rf'{type(f).__name__}: axis -?\d is out of range for an array with 2 dimensions'
+    with pytest.raises(ValueError, match=match):
+        f(Variable(np.ones((2, 3))))
 
 
 # ---- what backward keeps, and the gradient function of max and min ------------------------

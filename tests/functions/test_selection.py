@@ -39,6 +39,16 @@ def test_where_broadcasts_all_three():
     assert gy.shape == () and gy == 3.0
 
 
+@pytest.mark.parametrize('wrap', [np.asarray, Variable], ids=['array', 'Variable'])
+def test_where_condition_changed_after_the_call_does_not_change_the_gradient(wrap):
+    x = Variable(np.array([1.0, -1.0, 2.0]))
+    condition = x.data > 0
+    y = F.where(wrap(condition), x, 0.0)
+    condition[:] = False
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 1.0])
+
+
 def test_where_takes_a_variable_condition_and_numbers_of_the_other_dtype():
     x = Variable(np.array([1.0, -2.0, 3.0], np.float32))
     y = F.where(Variable(x.data > 0), x, 0.0)
