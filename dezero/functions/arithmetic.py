@@ -147,8 +147,9 @@ class PowVariable(Function):
         gx0 = gx1 = None
         if needs_input_grad[0]:
             # x1 x0 ** (x1 - 1) is 0 where x1 = 0, also at x0 = 0 (not 0 * inf): the
-            # exponent is nudged to 0 there
-            gx0 = gy * x1 * x0 ** (x1 - 1.0 + (a1 == 0))
+            # exponent is nudged to 0 where both are 0, and only there, so that the
+            # derivative of this gradient in x1 stays x0 ** (x1 - 1) (1 + x1 log(x0))
+            gx0 = gy * x1 * x0 ** (x1 - 1.0 + ((a0 == 0) & (a1 == 0)))
         if needs_input_grad[1]:
             # y log(x0) is 0 where x0 = 0 and x1 >= 0 (y is 0 or 1): log(1) is taken there
             gx1 = gy * y * log(x0 + ((a0 == 0) & (a1 >= 0)))
@@ -227,10 +228,11 @@ class DivFromConstant(_ConstantOp):
         return self.c / x
 
     # gy / x / x rather than gy / (x * x): x * x overflows for |x| beyond the square
-    # root of the largest float, where the gradient itself is tiny and finite
+    # root of the largest float, where the gradient itself is tiny and finite; negated
+    # last, as -c would wrap around for an unsigned integer c
     def backward(self, gy):
         (x,) = self.retained_inputs()
-        return self._to_input_shape(gy / x / x * -self.c)
+        return self._to_input_shape(-(gy / x / x * self.c))
 
 
 class PowFromConstant(_ConstantOp):
@@ -245,8 +247,9 @@ class PowFromConstant(_ConstantOp):
     def backward(self, gy):
         (y,) = self.retained_outputs()
         xp = cuda.get_array_module(self.c)
-        # 0 ** x is 0 for every x > 0: its derivative is 0 there, not 0 * log(0) = nan
-        log_c = xp.log(xp.where(self.c == 0, 1, self.c))
+        # 0 ** x is 0 for every x > 0: its derivative is 0 there, not 0 * log(0) = nan;
+        # the logarithm is taken in the gradient's dtype (NumPy's is float16 for uint8)
+        log_c = xp.log(xp.where(self.c == 0, 1, self.c).astype(gy.dtype, copy=False))
         return self._to_input_shape(gy * y * log_c)
 
 
@@ -309,6 +312,11 @@ def pow(x, c):
 
     A NumPy scalar exponent counts as a Python number, so that ``float32 ** np.float64(2)``
     stays float32."""
+    if not isinstance(c, (Variable, int, float, np.generic) + cuda.array_types):
+        raise TypeError(
+            f'pow: unsupported exponent of type {type(c).__name__}; expected a scalar, '
+            f'an array or a Variable'
+        )
     if isinstance(c, Variable):
         return PowVariable()(x, c)
     if isinstance(c, np.ndarray) and c.ndim > 0:

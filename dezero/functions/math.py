@@ -1,6 +1,9 @@
 """Elementwise mathematical functions: sin, cos, tan, tanh, exp, log, sqrt, abs, square,
 clip, erf.
 
+The floating-point functions (all but abs, square and clip) compute integer and bool
+data in float64 (:func:`as_floating`).
+
 Each backward is written with operations that work on arrays and on Variables alike
 (often reusing the forward output), so every function here is differentiable to any
 order where the math allows.  Where a derivative is worth one pass over the data instead
@@ -16,7 +19,18 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import FLOAT16, zero_where
-from dezero.core import Function
+from dezero.core import Function, Variable
+from dezero.functions.array import as_input, astype
+
+
+def as_floating(x):
+    """``x`` (an array or a Variable) with floating-point data: ``x`` itself unless it
+    holds integers or bools, which are converted to float64, NumPy's default float (the
+    one true division of integers gives).  The floating-point functions here compute on
+    it, so that exp of a uint8 12 is 162754.79..., where NumPy's float16 gives inf."""
+    if x.dtype.kind not in 'biu':
+        return x
+    return astype(x, np.float64) if isinstance(x, Variable) else x.astype(np.float64)
 
 
 class Sin(Function):
@@ -26,7 +40,7 @@ class Sin(Function):
     retain_outputs = ()
 
     def forward(self, x):
-        return cuda.get_array_module(x).sin(x)
+        return cuda.get_array_module(x).sin(as_floating(x))
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
@@ -40,7 +54,7 @@ class Cos(Function):
     retain_outputs = ()
 
     def forward(self, x):
-        return cuda.get_array_module(x).cos(x)
+        return cuda.get_array_module(x).cos(as_floating(x))
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
@@ -54,7 +68,7 @@ class Tan(Function):
     retain_outputs = (0,)
 
     def forward(self, x):
-        return cuda.get_array_module(x).tan(x)
+        return cuda.get_array_module(x).tan(as_floating(x))
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
@@ -68,7 +82,7 @@ class Tanh(Function):
     retain_outputs = (0,)
 
     def forward(self, x):
-        return cuda.get_array_module(x).tanh(x)
+        return cuda.get_array_module(x).tanh(as_floating(x))
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
@@ -106,7 +120,7 @@ class Exp(Function):
     retain_outputs = (0,)
 
     def forward(self, x):
-        return cuda.get_array_module(x).exp(x)
+        return cuda.get_array_module(x).exp(as_floating(x))
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
@@ -120,7 +134,7 @@ class Log(Function):
     retain_outputs = ()
 
     def forward(self, x):
-        return cuda.get_array_module(x).log(x)
+        return cuda.get_array_module(x).log(as_floating(x))
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
@@ -134,7 +148,7 @@ class Sqrt(Function):
     retain_outputs = (0,)
 
     def forward(self, x):
-        return cuda.get_array_module(x).sqrt(x)
+        return cuda.get_array_module(x).sqrt(as_floating(x))
 
     def backward(self, gy):
         (y,) = self.retained_outputs()
@@ -152,7 +166,7 @@ class Square(Function):
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
-        return gy * (2 * x)
+        return gy * (2 * as_floating(x))  # 2 * x would wrap around for integers
 
 
 # ---- the error function ------------------------------------------------------------------
@@ -308,6 +322,7 @@ class Erf(Function):
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
+        x = as_floating(x)  # -(x * x) would wrap around for integers
         # exp(-x**2) is 0 far out: quietly, also where x**2 overflows to inf
         with np.errstate(over='ignore', under='ignore'):
             return gy * (exp(-(x * x)) * TWO_OVER_SQRT_PI)
@@ -428,15 +443,51 @@ def square(x):
 
 
 def clip(x, x_min, x_max):
-    """Limit ``x`` to [x_min, x_max]; either bound may be None (no limit on that side).
+    """Limit ``x`` to [x_min, x_max]; each bound is None (no limit on that side), a
+    number, or an array that broadcasts to x's shape (a limit per element).
     Derivative: 1 where x is inside (bounds included), 0 where clipped or NaN (0 there
     even for an infinite or NaN incoming gradient).
 
-    NumPy scalar bounds count as Python numbers, so that a float32 ``x`` stays float32."""
-    x_min, x_max = (b.item() if isinstance(b, np.generic) else b for b in (x_min, x_max))
-    if x_min is not None and x_max is not None and x_min > x_max:
-        raise ValueError(f'clip: x_min ({x_min}) is greater than x_max ({x_max})')
+    NumPy scalar bounds count as Python numbers, and array bounds take x's floating
+    dtype, so that a float32 ``x`` stays float32."""
+    x = as_input(x)
+    x_min, x_max = _clip_bound(x_min, 'x_min', x), _clip_bound(x_max, 'x_max', x)
+    if x_min is not None and x_max is not None:
+        inverted = x_min > x_max
+        if np.any(inverted):
+            if np.ndim(inverted) == 0:
+                raise ValueError(f'clip: x_min ({x_min}) is greater than x_max ({x_max})')
+            raise ValueError(
+                f'clip: x_min is greater than x_max at {int(inverted.sum())} of '
+                f'{inverted.size} places (bounds of shapes {np.shape(x_min)} and '
+                f'{np.shape(x_max)}); expected x_min <= x_max everywhere'
+            )
     return Clip(x_min, x_max)(x)
+
+
+def _clip_bound(b, name, x):
+    """The bound ``b`` of :func:`clip` as :class:`Clip` takes it: None, a Python number,
+    or an array of x's dtype (if floating point) that broadcasts to x's shape; anything
+    else is refused naming clip."""
+    if isinstance(b, np.generic):
+        b = b.item()
+    if b is None or isinstance(b, (int, float)):
+        return b
+    if not cuda.is_array(b) or b.dtype.kind not in 'biuf':
+        got = f'{type(b).__name__} of dtype {b.dtype}' if cuda.is_array(b) else type(b).__name__
+        hint = '; a bound is a constant: pass its .data' if isinstance(b, Variable) else ''
+        raise TypeError(
+            f'clip: {name} must be None, a number or an array of numbers, got {got}{hint}'
+        )
+    try:
+        fits = np.broadcast_shapes(b.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f'clip: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'
+        )
+    return b.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else b
 
 
 def erf(x):

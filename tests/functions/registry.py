@@ -227,6 +227,13 @@ CASES = [
     case('clip', off_bounds(2, 4), x_min=-0.5, x_max=0.5),
     case('clip', off_bounds(2, 4), x_min=None, x_max=0.5, label='upper-only'),
     case('clip', off_bounds(2, 4), x_min=-0.5, x_max=None, label='lower-only'),
+    case(
+        'clip',
+        off_bounds(2, 4),
+        x_min=np.array([-0.5, -1.0, -0.5, 0.5]),
+        x_max=np.array([[0.5], [1.0]]),
+        label='array-bounds',
+    ),
     case('erf', uniform(-0.5, 0.5, 2, 3), label='small'),
     case('erf', uniform(-4.5, 4.5, 3, 4), label='wide'),
     # shapes and indexing

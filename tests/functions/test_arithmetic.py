@@ -221,6 +221,9 @@ def test_shape_mismatch_names_function_and_shapes(op, name):
         (lambda x: [1.0, 2.0] * x, 'list'),
         (lambda x: x ** 'a', 'str'),
         (lambda x: F.add(x, [1.0, 2.0]), 'list'),
+        (lambda x: x ** [1.0, 2.0], 'list'),
+        (lambda x: F.pow(x, [1.0, 2.0]), 'pow: .*list'),  # up front, as ** refuses it
+        (lambda x: F.pow(x, (1.0, 2.0)), 'pow: .*tuple'),
     ],
 )
 def test_bad_operand_types_are_refused(f, match):
@@ -303,3 +306,68 @@ def test_powers_of_zero_have_the_gradients_pytorch_gives():
     F.sum(a**b).backward()
     np.testing.assert_array_equal(a.grad.data, [0.0, 1.0, 0.0])
     np.testing.assert_array_equal(b.grad.data, [0.0, 0.0, 0.0])
+
+
+def test_pow_variable_mixed_second_derivatives_agree_at_exponent_0():
+    # both are x ** (c - 1) (1 + c log(x)), 1 / x at c = 0: the exponent of dy/dx must
+    # not be nudged there (only at x = 0, where x ** (c - 1) would be 0 * inf)
+    x, c = Variable(np.array([2.0, 0.5, 3.0])), Variable(np.array([0.0, 0.0, 1.5]))
+    expected = x.data ** (c.data - 1) * (1 + c.data * np.log(x.data))
+    (x**c).sum().backward(create_graph=True)
+    gx, gc = x.grad, c.grad
+    x.cleargrad()
+    c.cleargrad()
+    gx.sum().backward()
+    np.testing.assert_allclose(c.grad.data, expected, rtol=1e-15)  # d/dc of dy/dx
+    x.cleargrad()
+    gc.sum().backward()
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-15)  # d/dx of dy/dc
+
+
+# ---- integer data: float gradients, computed without wrapping around ---------------------
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda x: 2 / x,
+        lambda x: F.rdiv(x, 2),
+        lambda x: F.div(2, x),
+        lambda x: np.uint8(2) / x,
+        lambda x: np.array([2], np.uint8) / x,
+    ],
+    ids=['2/x', 'rdiv(x,2)', 'div(2,x)', 'uint8(2)/x', 'uint8 array/x'],
+)
+def test_reciprocal_of_unsigned_integers_has_negative_gradients(f):
+    x = Variable(np.array([1, 2], np.uint8))
+    F.sum(f(x)).backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [-2.0, -0.5])
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.int8, np.int16])
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda x, c: 3**x,
+        lambda x, c: c.data**x,
+        lambda x, c: x**c,
+        lambda x, c: x**x,
+    ],
+    ids=['3**x', 'array**x', 'x**Variable', 'x**x'],
+)
+def test_powers_of_integers_have_float64_gradients(f, dtype):
+    # the logarithms of integers taken in float64, not in NumPy's float16 (or float32)
+    x, c = Variable(np.array([1, 2, 3], dtype)), Variable(np.array([2, 1, 3], dtype))
+    exact_x, exact_c = Variable(np.array([1.0, 2.0, 3.0])), Variable(np.array([2.0, 1.0, 3.0]))
+    F.sum(f(x, c)).backward()
+    F.sum(f(exact_x, exact_c)).backward()
+    for v, exact in ((x, exact_x), (c, exact_c)):
+        if exact.grad is not None:
+            assert v.grad.dtype == np.float64
+            np.testing.assert_allclose(v.grad.data, exact.grad.data, rtol=1e-15)
+
+
+def test_powers_of_a_float32_variable_keep_float32_with_an_integer_base():
+    x = Variable(np.array([0.5, 2.0], np.float32))
+    F.sum(np.array([3, 5], np.uint8) ** x).backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.data, [3**0.5 * np.log(3), 25 * np.log(5)], rtol=1e-6)

@@ -124,6 +124,63 @@ def test_clip_refuses_inverted_bounds():
         F.clip(Variable(np.zeros(3)), 1, -1)
 
 
+@pytest.mark.parametrize(
+    'x_min, x_max',
+    [
+        (np.array([-1.0, 0.0, 0.5]), np.array([1.0, 0.0, 2.0])),  # one per column
+        (np.array([[-1.0], [0.5]]), 1.0),  # one per row, and a number
+        (None, np.array([0.0, 0.5, 2.0])),
+        (np.float32(-0.5), np.array([[1.0], [0.5]], np.float32)),
+    ],
+)
+def test_clip_with_array_bounds_agrees_with_pytorch(x_min, x_max):
+    # values at the bounds (the derivative is 1 there), beyond them and NaN (0 there)
+    torch = pytest.importorskip('torch')
+    data = np.array([[-2.0, 0.0, 0.5], [np.nan, 1.0, 3.0]])
+    x = Variable(data)
+    y = F.clip(x, x_min, x_max)
+    F.sum(y * np.arange(1.0, 7.0).reshape(2, 3)).backward()
+    t = torch.tensor(data, requires_grad=True)
+    t_min, t_max = (None if b is None else torch.as_tensor(np.float64(b)) for b in (x_min, x_max))
+    u = torch.clamp(t, t_min, t_max)
+    (u * torch.arange(1.0, 7.0, dtype=torch.float64).reshape(2, 3)).sum().backward()
+    np.testing.assert_array_equal(y.data, u.detach().numpy())
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
+def test_clip_array_bounds_take_the_dtype_of_x():
+    x = Variable(np.array([-2.0, 0.25, 2.0], np.float32))
+    y = F.clip(x, np.full(3, -1.0), np.ones(3))
+    y.backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [-1.0, 0.25, 1.0])
+
+
+def test_clip_refuses_bounds_inverted_anywhere():
+    with pytest.raises(ValueError, match=r'clip: x_min is greater than x_max at 1 of 3 places'):
+        F.clip(Variable(np.zeros(3)), np.zeros(3), np.array([1.0, -1.0, 0.0]))
+
+
+def test_clip_refuses_a_bound_that_does_not_broadcast_to_x():
+    with pytest.raises(ValueError, match=r'clip: x_max of shape \(2, 3\) .* shape \(3,\) of x'):
+        F.clip(Variable(np.zeros(3)), None, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(
+    'bound, name',
+    [
+        ('a', 'str'),
+        (np.str_('a'), 'str'),
+        ([0.0, 1.0, 2.0], 'list'),
+        (Variable(np.zeros(3)), r'Variable; a bound is a constant: pass its \.data'),
+        (np.array(['a', 'b', 'c']), 'ndarray of dtype <U1'),
+    ],
+)
+def test_clip_refuses_bounds_of_other_types_naming_clip(bound, name):
+    with pytest.raises(TypeError, match=rf'clip: x_min must be None, a number or an array.*{name}'):
+        F.clip(Variable(np.zeros(3)), bound, 5.0)
+
+
 @pytest.mark.parametrize('f', [F.sin, F.exp, F.log])
 def test_non_array_input_is_refused_naming_the_type(f):
     with pytest.raises(TypeError, match='list'):
@@ -314,3 +371,57 @@ def test_erf_agrees_with_pytorch(dtype):
 
     x = np.random.default_rng(4).uniform(-5, 5, (4, 50)).astype(dtype)
     assert_agree(F.erf, torch.special.erf, [x], second=True)
+
+
+# ---- integer and bool data ---------------------------------------------------------------
+FLOATING = ['sin', 'cos', 'tan', 'tanh', 'exp', 'log', 'sqrt', 'erf']
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.int8, np.int16, np.int32, np.int64])
+@pytest.mark.parametrize('name', FLOATING)
+def test_integers_are_computed_in_float64(name, dtype):
+    # as float64 data is, to the second derivative: NumPy gives float16 for 8-bit
+    # integers (exp of 100 is inf there), and squaring an int8 12 wraps around
+    f = UNARY[name][0]
+    x, exact = Variable(np.array([1, 2, 12, 100], dtype)), Variable(np.array([1.0, 2, 12, 100]))
+    results = []
+    for v in (x, exact):
+        y = f(v)
+        F.sum(y).backward(create_graph=True)
+        gx = v.grad
+        v.cleargrad()
+        F.sum(gx).backward()
+        results.append((y, gx, v.grad))
+    for got, expected in zip(*results):
+        assert got.dtype == np.float64
+        np.testing.assert_array_equal(got.data, expected.data)
+
+
+@pytest.mark.parametrize('name', FLOATING)
+def test_bools_are_computed_in_float64(name):
+    f = UNARY[name][0]
+    with np.errstate(divide='ignore'):  # log(0)
+        y, expected = f(np.array([True, False])), f(np.array([1.0, 0.0]))
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, expected.data)
+
+
+@pytest.mark.parametrize('name', FLOATING)
+def test_float16_is_kept(name, sample):
+    f, _, domain = UNARY[name]
+    x = Variable(sample((2, 3), domain, np.float16))
+    y = f(x)
+    y.backward()
+    assert y.dtype == np.float16 and x.grad.dtype == np.float16
+
+
+@pytest.mark.parametrize('dtype, value', [(np.int8, 100), (np.int8, -100), (np.uint8, 200)])
+def test_square_of_integers_has_the_exact_gradient(dtype, value):
+    x = Variable(np.array([value], dtype))
+    y = F.square(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert y.dtype == dtype  # the square itself is NumPy's, in the integer dtype
+    assert (gx.dtype, gx.data[0], x.grad.data[0]) == (np.float64, 2.0 * value, 2.0)
