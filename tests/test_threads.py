@@ -169,4 +169,3 @@ def test_one_function_object_called_by_two_threads_at_once_records_each_call():
     first.join(10)
     F.sum(y2).backward()
     assert x1.grad.data[0] == 2.0 and x2.grad.data[0] == 4.0
-
