@@ -7,6 +7,11 @@ complete new one; if writing fails or is interrupted, the temporary file is remo
 the previous file is left as it was.  Errors name the operation and the destination,
 never the temporary file.
 
+Writing through a symbolic link replaces the file it leads to and keeps the link.  A
+destination that a plain ``open(path, 'w')`` would not replace either is refused before
+anything is written: a folder, a special file (a device, a FIFO, a socket) and a file
+this process may not write to.
+
 A process killed in the middle of a write (``kill -9``, a crash) cannot remove its
 temporary file.  So each writer holds an exclusive ``flock`` on its temporary file until
 the rename, and every write first deletes the temporary files of the same destination
@@ -20,6 +25,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import sys
 
 try:
@@ -49,12 +55,16 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     data is flushed, synced to disk and moved to ``path``; on an exception (including
     KeyboardInterrupt) the temporary file is deleted, ``path`` is untouched and the
     exception propagates.  A new file gets the usual permissions (0o666 less the umask);
-    a replaced file keeps its own.
+    a replaced file keeps its own.  ``path`` is a str, bytes or path-like object; when
+    it is a symbolic link, the file the link leads to is the one replaced.  A hard link
+    to the old file keeps the old content, since the replace gives ``path`` a new file.
 
     When the file cannot be written (missing folder, no permission, disk full, ``path``
-    is a folder) the OSError raised is of the original type (FileNotFoundError,
-    PermissionError, ...) and its message names ``operation`` (by default the function
-    calling this one), ``path``, the reason and what to do.
+    is a folder, a special file such as a device or a FIFO, or a read-only file) the
+    OSError raised is of the original type (FileNotFoundError, PermissionError, ...;
+    plain OSError for a special file) and its message names ``operation`` (by default
+    the function calling this one), ``path``, the reason and what to do.  An empty
+    ``path`` raises ValueError.
 
     For example::
 
@@ -64,7 +74,17 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
     operation = operation or _caller()
-    return _atomic_open(os.fspath(path), _MODES[mode], operation, kwargs)
+    return _atomic_open(_text_path(path, operation), _MODES[mode], operation, kwargs)
+
+
+def check_writable(path, *, operation=None):
+    """Raise, without writing anything, the error that :func:`atomic_open` raises for
+    ``path`` before it writes: an empty path, a folder, a special file, a read-only
+    file, a file in place of a folder on the way.  For a caller that writes several
+    files and refuses before the first."""
+    operation = operation or _caller()
+    path = _text_path(path, operation)
+    _check_target(operation, path, _resolve(path))
 
 
 def atomic_write_bytes(path, data, *, operation=None):
@@ -79,6 +99,20 @@ def atomic_write_text(path, text, encoding='utf-8', *, operation=None):
         f.write(text)
 
 
+def _text_path(path, operation):
+    """``path`` (str, bytes or path-like) as a str, refusing ''."""
+    path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f'{operation}: the path is empty; give the path of a file')
+    return path
+
+
+def _resolve(path):
+    """The file that writing ``path`` replaces: the one a symbolic link leads to, else
+    ``path`` itself."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 def _caller():
     """The name of the function that called the caller of this one, for error messages
     ('atomic_open' for code outside a function)."""
@@ -88,12 +122,13 @@ def _caller():
 
 @contextlib.contextmanager
 def _atomic_open(path, xmode, operation, kwargs):
-    """The work of :func:`atomic_open`, whose arguments are checked."""
-    if os.path.isdir(path):  # refused before anything is written
-        raise _write_error(IsADirectoryError(errno.EISDIR, 'Is a directory'), operation, path)
-    _remove_stale_temps(path)
-    with _naming_errors(operation, path):
-        f, tmp = _create_temp(path, xmode, kwargs)
+    """The work of :func:`atomic_open`, whose arguments are checked; errors name
+    ``path``, and the file written is ``target``, where ``path`` leads."""
+    target = _resolve(path)
+    _check_target(operation, path, target)
+    _remove_stale_temps(target)
+    with _naming_errors(operation, path, target):
+        f, tmp = _create_temp(target, xmode, kwargs)
     _writing.add(tmp)
     try:
         with f:
@@ -102,23 +137,53 @@ def _atomic_open(path, xmode, operation, kwargs):
             except OSError as e:
                 if e.errno not in _WRITE_ERRNOS or e.filename not in (None, tmp):
                     raise  # not a failure to write this file
-                raise _write_error(e, operation, path) from None
-            with _naming_errors(operation, path):
+                raise _write_error(e, operation, path, target) from None
+            with _naming_errors(operation, path, target):
                 f.flush()
                 os.fsync(f.fileno())
                 with contextlib.suppress(FileNotFoundError):
-                    os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+                    os.chmod(tmp, os.stat(target).st_mode & 0o7777)
                 if fcntl:  # renamed while locked, so that no writer takes it for stale
-                    os.replace(tmp, path)
+                    os.replace(tmp, target)
         if not fcntl:  # Windows renames only closed files
-            with _naming_errors(operation, path):
-                os.replace(tmp, path)
+            with _naming_errors(operation, path, target):
+                os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     finally:
         _writing.discard(tmp)
+
+
+def _check_target(operation, path, target):
+    """Refuse, before anything is written, a ``target`` that a plain ``open(target,
+    'w')`` would not replace with a file either: a folder, a special file or a file
+    that this process may not write to.  A missing ``target`` is fine."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as e:  # a file in place of a folder on the way, a loop of links, ...
+        raise _write_error(e, operation, path, target) from None
+    if stat.S_ISDIR(mode):
+        raise _error(IsADirectoryError, errno.EISDIR, operation, path, 'it is a folder')
+    if not stat.S_ISREG(mode):
+        kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), 'a special file')
+        raise _error(OSError, None, operation, path, f'it is {kind}, not a regular file')
+    if not os.access(target, os.W_OK):
+        advice = 'make it writable or choose another path'
+        raise _error(
+            PermissionError, errno.EACCES, operation, path, 'the file is read-only', advice
+        )
+
+
+_SPECIAL_FILES = {
+    stat.S_IFCHR: 'a character device',
+    stat.S_IFBLK: 'a block device',
+    stat.S_IFIFO: 'a FIFO (named pipe)',
+    stat.S_IFSOCK: 'a socket',
+}
 
 
 def _create_temp(path, xmode, kwargs):
@@ -182,25 +247,31 @@ def _remove_stale_temps(path):
 
 
 @contextlib.contextmanager
-def _naming_errors(operation, path):
+def _naming_errors(operation, path, target):
     """Re-raise an OSError of the file operations in the block as :func:`_write_error`."""
     try:
         yield
     except OSError as e:
-        raise _write_error(e, operation, path) from None
+        raise _write_error(e, operation, path, target) from None
 
 
-def _write_error(e, operation, path):
-    """An OSError of the type of ``e`` saying that ``operation`` could not write ``path``,
-    why and what to do, without naming the temporary file."""
-    reason, advice = _explain(e, path)
+def _write_error(e, operation, path, target):
+    """An OSError of the type of ``e`` saying that ``operation`` could not write ``path``
+    (the file ``target``, where it leads), why and what to do, without naming the
+    temporary file."""
+    return _error(type(e), e.errno, operation, path, *_explain(e, target))
+
+
+def _error(kind, code, operation, path, reason, advice='give the path of a file'):
+    """The OSError ``kind`` with errno ``code`` saying that ``operation`` could not write
+    ``path``, why (``reason``) and what to do (``advice``)."""
     kept = (
         f'the file already at {path} is unchanged'
         if os.path.isfile(path)
         else 'nothing was written'
     )
-    error = type(e)(f'{operation}: cannot write {path}: {reason}; {advice} ({kept})')
-    error.errno = e.errno
+    error = kind(f'{operation}: cannot write {path}: {reason}; {advice} ({kept})')
+    error.errno = code
     return error
 
 

@@ -15,13 +15,14 @@ high-order derivative) can be drawn.
 - :func:`graph_stats` counts what a graph holds.
 """
 
+import os
 import pathlib
 from typing import NamedTuple
 
 import numpy as np
 
 from dezero import cuda
-from dezero.atomic import atomic_write_bytes, atomic_write_text
+from dezero.atomic import atomic_write_bytes, atomic_write_text, check_writable
 from dezero.core import Parameter, Variable, _node, _StandIn
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
@@ -321,12 +322,15 @@ def live_variable(x):
 def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     """Draw the graph behind ``output`` into ``to_file`` and return its path.
 
-    The picture's format is ``to_file``'s extension (``png``, ``svg``, ``pdf``, ...).
-    The DOT text is always written first, next to the picture with the suffix
-    ``.dot``; the picture is then rendered with Graphviz through the ``graphviz``
-    Python package.  Folders are created as needed and both files appear whole or not
-    at all.  Raises :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or
-    the ``graphviz`` Python package is missing (the ``.dot`` file is there all the same).
+    The picture's format is ``to_file``'s extension (``png``, ``svg``, ``pdf``, ...,
+    in any case).  The DOT text is always written first, next to the picture with the
+    suffix ``.dot`` (or to ``to_file`` itself when its extension is ``.dot``, spelt as
+    given); the picture is then rendered with Graphviz through the ``graphviz`` Python
+    package.  Folders are created as needed and both files appear whole or not at all;
+    a ``to_file`` that cannot be written (a folder, a file in place of a folder on the
+    way) is refused before anything is written.  Raises
+    :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or the ``graphviz``
+    Python package is missing (the ``.dot`` file is there all the same).
     """
     _check_output('plot_dot_graph', output)
     return _save(get_dot_graph(output, verbose), to_file, 'plot_dot_graph')
@@ -334,15 +338,25 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
 
 def _save(text, to_file, caller):
     """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``."""
-    to_file = pathlib.Path(to_file)
+    to_file = pathlib.Path(os.fsdecode(to_file))
     fmt = to_file.suffix[1:].lower()
     if not fmt:
         raise ValueError(
             f'{caller}: to_file {str(to_file)!r} has no extension to '
             f'name the picture format; use e.g. graph.png or graph.svg'
         )
-    to_file.parent.mkdir(parents=True, exist_ok=True)
-    dot_file = to_file.with_suffix('.dot')
+    # a to_file that cannot be written is refused before the DOT file is written
+    check_writable(to_file, operation=caller)
+    try:
+        to_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        error = type(e)(
+            f'{caller}: cannot create the folder {to_file.parent} for {to_file}: '
+            f'{e.strerror or e} (nothing was written)'
+        )
+        error.errno = e.errno
+        raise error from None
+    dot_file = to_file if fmt == 'dot' else to_file.with_suffix('.dot')
     atomic_write_text(dot_file, text, operation=caller)
     if fmt == 'dot':
         return to_file

@@ -8,9 +8,9 @@ not fit raises an error naming the file and leaves the model as it was.  Writing
 through :mod:`dezero.atomic`, so a file appears whole or not at all.
 """
 
+import errno
 import json
 import zipfile
-import zlib
 
 import numpy as np
 
@@ -31,29 +31,41 @@ def read_npz(path, owner):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
     A missing file raises FileNotFoundError, a folder IsADirectoryError, and a file
-    that is not an ``.npz`` archive of plain arrays ValueError; the messages start
-    with ``owner`` and name ``path``."""
+    that is not an ``.npz`` archive of plain arrays (or a damaged one) ValueError; the
+    messages start with ``owner`` and name ``path``.  Other errors of opening the file
+    (no permission, say) pass through as they are."""
     try:
-        loaded = np.load(path, allow_pickle=False)
+        f = open(path, 'rb')
     except FileNotFoundError:
         raise FileNotFoundError(f'{owner}: no such file: {path}') from None
     except IsADirectoryError:
         raise IsADirectoryError(
             f'{owner}: {path} is a folder; give the path of an .npz file'
         ) from None
-    except (ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(
-            f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})'
-        ) from None
-    if isinstance(loaded, np.ndarray):
+    with f:
+        try:
+            loaded = np.load(f, allow_pickle=False)
+            if isinstance(loaded, np.ndarray):
+                arrays = None
+            else:
+                with loaded:
+                    arrays = {name: loaded[name] for name in loaded.files}
+        except OSError as e:
+            # an errno is a real error of reading the file (EIO, say), except EINVAL:
+            # a seek before its start, to where a damaged header points
+            if e.errno not in (None, errno.EINVAL):
+                raise
+            raise _damaged(owner, path, e) from None
+        except Exception as e:  # the many errors of zipfile, its decompressors and NumPy
+            raise _damaged(owner, path, e) from None
+    if arrays is None:
         raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
-    try:
-        with loaded:
-            return {name: loaded[name] for name in loaded.files}
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(
-            f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})'
-        ) from None
+    return arrays
+
+
+def _damaged(owner, path, e):
+    """The ValueError saying that ``owner`` cannot read ``path`` as an archive, and why."""
+    return ValueError(f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})')
 
 
 def named_params(model, owner):

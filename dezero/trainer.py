@@ -72,6 +72,36 @@ def _value(v, what):
     return float(a.reshape(()))
 
 
+def _is_int(v, low=0):
+    """Whether ``v`` is an int (not a bool) >= ``low``, as a checkpoint must hold it."""
+    return not isinstance(v, bool) and isinstance(v, numbers.Integral) and v >= low
+
+
+def _is_number(v):
+    """Whether ``v`` is a real number (not a bool), as a checkpoint must hold it."""
+    return not isinstance(v, bool) and isinstance(v, numbers.Real)
+
+
+def _check_fields(values, fields, owner, source):
+    """ValueError naming ``source`` and the first entry of the dict ``values`` that is
+    not what ``fields`` (name -> (what it must be, test)) asks."""
+    for name, (expected, fits) in fields.items():
+        if not fits(values[name]):
+            raise ValueError(
+                f'{owner}: {source} holds {name}={values[name]!r}; expected {expected}'
+            )
+
+
+def _file_path(owner, path):
+    """``path`` (str, bytes or path-like) as a str, refusing other types and ''."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f'{owner}: path must be a file path, got {type(path).__name__}')
+    path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f'{owner}: the path is empty; give the path of a file')
+    return path
+
+
 class Trainer:
     """Trains ``model`` with ``optimizer``, minimising ``loss(y, t)``.
 
@@ -480,6 +510,33 @@ class _Watching:
     def best_epoch(self):
         return self._monitor.best_epoch
 
+    def _check_state(self, state, owner, source):
+        """ValueError unless ``state`` fits this callback as :meth:`state_dict` gives
+        it (``source`` names where the state came from in errors)."""
+        keys = list(self.state_dict())
+        if not isinstance(state, dict) or set(state) != set(keys):
+            raise ValueError(
+                f'{owner}: {source} is not the state of a {type(self).__name__} '
+                f'(expected the keys {", ".join(keys)})'
+            )
+        _check_fields(
+            state, {k: v for k, v in _CALLBACK_FIELDS.items() if k in state}, owner, source
+        )
+        if (state['best'] is None) != (state['best_epoch'] is None):
+            raise ValueError(
+                f'{owner}: {source} holds best={state["best"]!r} and best_epoch='
+                f'{state["best_epoch"]!r}; expected both None or neither'
+            )
+
+
+# What each entry of the state of EarlyStopping and BestWeights must be.
+_CALLBACK_FIELDS = {
+    'best': ('a number or None', lambda v: v is None or _is_number(v)),
+    'best_epoch': ('an int >= 1 or None', lambda v: v is None or _is_int(v, 1)),
+    'wait': ('an int >= 0', _is_int),
+    'stopped_epoch': ('an int >= 1 or None', lambda v: v is None or _is_int(v, 1)),
+}
+
 
 class EarlyStopping(_Watching):
     """Stop training when ``monitor`` (default ``'val_loss'``) has not improved by more
@@ -512,7 +569,9 @@ class EarlyStopping(_Watching):
         }
 
     def load_state_dict(self, state):
-        """Continue from ``state``, given by :meth:`state_dict`."""
+        """Continue from ``state``, given by :meth:`state_dict`.  A state that does not
+        fit raises ValueError saying what, and nothing changes."""
+        self._check_state(state, 'EarlyStopping.load_state_dict', 'the state')
         self._monitor.record(state['best_epoch'], state['best'])
         self.wait = state['wait']
         self.stopped_epoch = state['stopped_epoch']
@@ -538,7 +597,7 @@ class BestWeights(_Watching):
     reads the file and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
-        self.path = os.fspath(path)
+        self.path = _file_path('BestWeights', path)
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
         self.restore = restore
 
@@ -552,7 +611,9 @@ class BestWeights(_Watching):
         return {'best': self.best, 'best_epoch': self.best_epoch}
 
     def load_state_dict(self, state):
-        """Continue from ``state``, given by :meth:`state_dict`."""
+        """Continue from ``state``, given by :meth:`state_dict`.  A state that does not
+        fit raises ValueError saying what, and nothing changes."""
+        self._check_state(state, 'BestWeights.load_state_dict', 'the state')
         self._monitor.record(state['best_epoch'], state['best'])
 
     def on_epoch_end(self, trainer, epoch, logs):
@@ -626,9 +687,7 @@ class Checkpoint:
     """
 
     def __init__(self, path):
-        if not isinstance(path, (str, bytes, os.PathLike)):
-            raise TypeError(f'Checkpoint: path must be a file path, got {type(path).__name__}')
-        self.path = os.fspath(path)
+        self.path = _file_path('Checkpoint', path)
         self.resumed_epoch = None
 
     def on_train_begin(self, trainer):
@@ -703,6 +762,9 @@ class Checkpoint:
             callbacks, random, loaders = meta['callbacks'], meta['random'], meta['loaders']
         except KeyError as e:
             raise ValueError(f'{owner}: {path} lacks the entry {e} of a checkpoint') from None
+        for key in ('optimizer', 'loaders'):
+            if not isinstance(meta[key], dict):
+                raise ValueError(f'{owner}: {path} holds {key}={meta[key]!r}; expected a dict')
 
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
             raise ValueError(f'{owner}: {path} holds epoch={epoch!r}; expected an int >= 1')
@@ -720,6 +782,13 @@ class Checkpoint:
             )
         if any(not isinstance(v, list) or len(v) != epoch for v in history.values()):
             raise ValueError(f'{owner}: {path} holds a history that is not {epoch} epochs long')
+        for name, values in history.items():
+            for i, value in enumerate(values):
+                if not _is_number(value):
+                    raise ValueError(
+                        f'{owner}: {path} holds {value!r} as the {name} of epoch {i + 1} '
+                        f'in its history; expected a number'
+                    )
         weights = planned_weights(trainer.model, parts['model'], owner, path)
         planned = {id(param): array for param, array in weights}
         loads = [
@@ -742,19 +811,7 @@ class Checkpoint:
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             index = parts['loaders'].get(f'{name}/index')
             loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
-        try:
-            random_state = (
-                random['kind'],
-                parts['random']['keys'],
-                random['pos'],
-                random['has_gauss'],
-                random['cached_gaussian'],
-            )
-            np.random.RandomState().set_state(random_state)  # a trial on a scratch generator
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(
-                f'{owner}: {path} holds no valid NumPy random state ({type(e).__name__}: {e})'
-            ) from None
+        random_state = _random_state(random, parts['random'].get('keys'), owner, path)
         if not isinstance(stopped, bool):
             raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
 
@@ -771,6 +828,34 @@ class Checkpoint:
         np.random.set_state(random_state)
         trainer.epoch = run.done = epoch
         trainer.stop_training = stopped
+
+
+# What each field of NumPy's global random state (np.random.get_state()) must be.  NumPy
+# takes any number for the integers, and a position past the 624 keys crashes the
+# process at the next draw.
+_RANDOM_FIELDS = {
+    'kind': ("'MT19937'", lambda v: v == 'MT19937'),
+    'pos': ('an int from 0 to 624', lambda v: _is_int(v) and v <= 624),
+    'has_gauss': ('0 or 1', lambda v: _is_int(v) and v <= 1),
+    'cached_gaussian': ('a number', _is_number),
+}
+
+
+def _random_state(random, keys, owner, path):
+    """NumPy's global random state, as ``np.random.set_state`` takes it, from the
+    ``random`` entry of the checkpoint ``path`` and its array ``keys``, checked."""
+    if not isinstance(random, dict) or set(random) != set(_RANDOM_FIELDS):
+        raise ValueError(
+            f'{owner}: {path} holds no valid NumPy random state (expected the fields '
+            f'{", ".join(_RANDOM_FIELDS)})'
+        )
+    _check_fields(random, _RANDOM_FIELDS, owner, f'the random state in {path}')
+    if keys is None or keys.dtype != np.uint32 or keys.shape != (624,):
+        held = 'none' if keys is None else f'shape {keys.shape} and dtype {keys.dtype}'
+        raise ValueError(
+            f'{owner}: the random state in {path} holds keys of {held}; expected 624 uint32'
+        )
+    return (random['kind'], keys, random['pos'], random['has_gauss'], random['cached_gaussian'])
 
 
 def _stateful(run):
@@ -792,7 +877,9 @@ def _prepare_callbacks(callbacks, saved, owner, path):
             f'{mine} (give the callbacks of the run that saved it)'
         )
     for cb, (name, state) in zip(callbacks, saved):
-        if not isinstance(state, dict) or set(state) != set(cb.state_dict()):
+        if isinstance(cb, _Watching):
+            cb._check_state(state, owner, f'the {name} state in {path}')
+        elif not isinstance(state, dict) or set(state) != set(cb.state_dict()):
             raise ValueError(f'{owner}: {path} holds a state of {name} that does not fit it')
 
     def load():

@@ -1,6 +1,7 @@
 import errno
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import traceback
 
 import pytest
 
-from dezero.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from dezero.atomic import atomic_open, atomic_write_bytes, atomic_write_text, check_writable
 
 posix_only = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX permissions')
 
@@ -361,3 +362,148 @@ def test_stale_files_of_other_targets_and_other_names_are_left_alone(tmp_path):
     assert sorted(os.listdir(tmp_path)) == sorted(
         ['.other.npz.0123abcd.tmp', '.w.npz.backup.tmp', 'w.npz.tmp', 'w.npz']
     )
+
+
+# ---- what the destination is: links, special files, read-only files, odd paths ------------
+@posix_only
+def test_writing_through_a_symbolic_link_replaces_its_file_and_keeps_the_link(old_file):
+    link = old_file.parent / 'link.bin'
+    link.symlink_to(old_file.name)  # relative, as links often are
+    atomic_write_bytes(link, b'new')
+    assert link.is_symlink() and os.readlink(link) == old_file.name
+    assert old_file.read_bytes() == b'new'
+    assert sorted(os.listdir(old_file.parent)) == ['link.bin', old_file.name]
+
+
+@posix_only
+def test_a_link_to_a_link_in_another_folder_is_followed_to_the_end(tmp_path):
+    (tmp_path / 'real').mkdir()
+    target = tmp_path / 'real' / 'w.npz'
+    target.write_bytes(b'old')
+    (tmp_path / 'hop').symlink_to(target)
+    (tmp_path / 'link').symlink_to(tmp_path / 'hop')
+    atomic_write_bytes(tmp_path / 'link', b'new')
+    assert target.read_bytes() == b'new'
+    assert (tmp_path / 'link').is_symlink() and (tmp_path / 'hop').is_symlink()
+    assert os.listdir(tmp_path / 'real') == ['w.npz']
+
+
+@posix_only
+def test_a_dangling_link_gets_its_file_created_as_open_would(tmp_path):
+    (tmp_path / 'link').symlink_to('new.bin')
+    atomic_write_bytes(tmp_path / 'link', b'x')
+    assert (tmp_path / 'link').is_symlink() and (tmp_path / 'new.bin').read_bytes() == b'x'
+
+
+@posix_only
+def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
+    (tmp_path / 'link').symlink_to(tmp_path / 'gone' / 'w.npz')
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write_bytes(tmp_path / 'link', b'x', operation='save_weights')
+    message = str(info.value)
+    assert message.startswith(f'save_weights: cannot write {tmp_path / "link"}: ')
+    assert f'the folder {tmp_path / "gone"} does not exist' in message
+    assert (tmp_path / 'link').is_symlink() and os.listdir(tmp_path) == ['link']
+
+
+@posix_only
+def test_a_loop_of_links_is_refused_and_left_alone(tmp_path):
+    (tmp_path / 'a').symlink_to('b')
+    (tmp_path / 'b').symlink_to('a')
+    with pytest.raises(OSError, match=r'save_weights: cannot write .*a: ') as info:
+        atomic_write_bytes(tmp_path / 'a', b'x', operation='save_weights')
+    assert info.value.errno == errno.ELOOP
+    assert (tmp_path / 'a').is_symlink() and (tmp_path / 'b').is_symlink()
+    assert sorted(os.listdir(tmp_path)) == ['a', 'b']
+
+
+@posix_only
+def test_a_hard_link_keeps_the_old_content(old_file):
+    other = old_file.parent / 'other.bin'
+    os.link(old_file, other)
+    atomic_write_bytes(old_file, b'new')
+    assert old_file.read_bytes() == b'new' and other.read_bytes() == b'old content'
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+def test_a_fifo_is_refused_and_left_alone(tmp_path):
+    fifo = tmp_path / 'w.npz'
+    os.mkfifo(fifo)
+    with pytest.raises(OSError) as info:
+        atomic_write_bytes(fifo, b'x', operation='save_weights')
+    assert str(info.value) == (
+        f'save_weights: cannot write {fifo}: it is a FIFO (named pipe), not a regular '
+        f'file; give the path of a file (nothing was written)'
+    )
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ['w.npz']
+
+
+@pytest.mark.skipif(not hasattr(socket, 'AF_UNIX'), reason='needs Unix sockets')
+def test_a_socket_is_refused_and_left_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short relative name: socket paths have a length limit
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind('s')
+        with pytest.raises(OSError, match=r'^plot: cannot write s: it is a socket, not a'):
+            atomic_write_text('s', 'x', operation='plot')
+        assert stat.S_ISSOCK(os.lstat('s').st_mode) and os.listdir(tmp_path) == ['s']
+
+
+@posix_only
+@pytest.mark.skipif(
+    sys.platform != 'win32' and os.geteuid() == 0, reason='root writes to read-only files'
+)
+def test_a_read_only_file_is_refused_and_kept(old_file):
+    os.chmod(old_file, 0o444)
+    with pytest.raises(PermissionError) as info:
+        atomic_write_bytes(old_file, b'new', operation='save_weights')
+    assert str(info.value) == (
+        f'save_weights: cannot write {old_file}: the file is read-only; make it writable '
+        f'or choose another path (the file already at {old_file} is unchanged)'
+    )
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_a_file_the_process_may_not_write_is_refused_and_kept(old_file, monkeypatch):
+    # what os.access says for a read-only file to any user but root
+    monkeypatch.setattr(os, 'access', lambda path, mode: path != str(old_file))
+    with pytest.raises(PermissionError, match='the file is read-only') as info:
+        atomic_write_bytes(old_file, b'new', operation='save_weights')
+    assert info.value.errno == errno.EACCES
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def test_an_empty_path_is_refused_up_front(tmp_path, monkeypatch):
+    (tmp_path / 'cwd').mkdir()
+    monkeypatch.chdir(tmp_path / 'cwd')
+    for path in ('', b''):
+        with pytest.raises(ValueError, match='^save_weights: the path is empty; give the path'):
+            atomic_write_bytes(path, b'x', operation='save_weights')
+    assert os.listdir(tmp_path / 'cwd') == [] and os.listdir(tmp_path) == ['cwd']
+
+
+def test_a_bytes_path_is_written_and_named_as_text_in_errors(tmp_path):
+    atomic_write_bytes(os.fsencode(tmp_path / 'a.bin'), b'x')
+    assert (tmp_path / 'a.bin').read_bytes() == b'x'
+    missing = tmp_path / 'missing' / 'a.bin'
+    with pytest.raises(FileNotFoundError, match=f'^draw: cannot write {missing}: '):
+        atomic_write_text(os.fsencode(missing), 'x', operation='draw')
+
+
+def test_check_writable_refuses_what_atomic_open_refuses_and_writes_nothing(tmp_path):
+    check_writable(tmp_path / 'new.bin')  # a missing file is fine
+    (tmp_path / 'old.bin').write_bytes(b'old')
+    check_writable(os.fsencode(tmp_path / 'old.bin'))
+    (tmp_path / 'folder').mkdir()
+
+    def plot(path):
+        check_writable(path)
+
+    with pytest.raises(IsADirectoryError, match=r'^plot: cannot write .*folder: it is a folder'):
+        plot(tmp_path / 'folder')
+    with pytest.raises(NotADirectoryError, match=r'old\.bin is a file, not a folder'):
+        check_writable(tmp_path / 'old.bin' / 'x.png', operation='plot')
+    with pytest.raises(ValueError, match='^plot: the path is empty'):
+        check_writable('', operation='plot')
+    assert sorted(os.listdir(tmp_path)) == ['folder', 'old.bin']

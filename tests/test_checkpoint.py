@@ -393,6 +393,125 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_changes_nothing(tmp_path,
     assert path.read_bytes() == saved
 
 
+def edited(path, meta_edit=None, arrays_edit=None):
+    """Rewrite the checkpoint ``path`` after ``meta_edit(meta)`` changed its JSON text
+    and ``arrays_edit(arrays)`` its arrays, in place."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays['__checkpoint__']))
+    if meta_edit:
+        meta_edit(meta)
+    if arrays_edit:
+        arrays_edit(arrays)
+    arrays['__checkpoint__'] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    return path
+
+
+def set_entry(*keys, value):
+    """An edit of the checkpoint's JSON text: the entry at ``keys`` becomes ``value``."""
+
+    def edit(meta):
+        for key in keys[:-1]:
+            meta = meta[key]
+        meta[keys[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    'meta_edit, arrays_edit, message',
+    [
+        (
+            set_entry('history', 'loss', 1, value='abc'),
+            None,
+            r"c\.npz holds 'abc' as the loss of epoch 2 in its history; expected a number",
+        ),
+        (set_entry('history', 'acc', 0, value=None), None, r'holds None as the acc of epoch 1'),
+        (set_entry('history', 'lr', 0, value=True), None, r'holds True as the lr of epoch 1'),
+        (
+            set_entry('random', 'pos', value=3.5),
+            None,
+            r'the random state in .*c\.npz holds pos=3\.5; expected an int from 0 to 624',
+        ),
+        (set_entry('random', 'pos', value=625), None, r'holds pos=625; expected an int from 0'),
+        (set_entry('random', 'pos', value=-1), None, r'holds pos=-1; expected an int from 0'),
+        (set_entry('random', 'has_gauss', value=2), None, r'holds has_gauss=2; expected 0 or 1'),
+        (set_entry('random', 'cached_gaussian', value='x'), None, r"cached_gaussian='x'"),
+        (set_entry('random', 'kind', value='PCG64'), None, r"kind='PCG64'; expected 'MT19937'"),
+        (
+            lambda meta: meta['random'].pop('pos'),
+            None,
+            r'c\.npz holds no valid NumPy random state \(expected the fields kind, pos',
+        ),
+        (
+            None,
+            lambda arrays: arrays.update({'random/keys': arrays['random/keys'] / 2}),
+            r'the random state in .*c\.npz holds keys of shape \(624,\) and dtype float64',
+        ),
+        (set_entry('optimizer', value='x'), None, r"c\.npz holds optimizer='x'; expected a dict"),
+        (set_entry('loaders', value=None), None, r'c\.npz holds loaders=None; expected a dict'),
+        (
+            set_entry('callbacks', 0, 1, 'wait', value='x'),
+            None,
+            r"the EarlyStopping state in .*c\.npz holds wait='x'; expected an int >= 0",
+        ),
+        (
+            set_entry('callbacks', 0, 1, 'best_epoch', value=0),
+            None,
+            r'holds best_epoch=0; expected an int >= 1 or None',
+        ),
+        (set_entry('callbacks', 0, 1, 'best', value='x'), None, r"holds best='x'; expected a"),
+        (
+            set_entry('callbacks', 0, 1, 'best', value=None),
+            None,
+            r'holds best=None and best_epoch=2; expected both None or neither',
+        ),
+        (
+            set_entry('callbacks', 0, 1, 'stopped_epoch', value=1.5),
+            None,
+            r'holds stopped_epoch=1\.5; expected an int >= 1 or None',
+        ),
+    ],
+)
+def test_a_checkpoint_with_a_bad_value_is_refused_by_name_and_changes_nothing(
+    tmp_path, meta_edit, arrays_edit, message
+):
+    np.random.seed(0)
+    x, t = spiral_like()
+    trainer = adam_trainer()
+    trainer.fit(
+        DataLoader((x, t), 10),
+        2,
+        progress=False,
+        callbacks=[EarlyStopping('loss', patience=5), Checkpoint(tmp_path / 'c.npz')],
+        schedules=[StepLR(trainer.optimizer, 1, 0.5)],
+    )
+    path = edited(tmp_path / 'c.npz', meta_edit, arrays_edit)
+    saved = path.read_bytes()
+    trainer = started_trainer()
+    before = everything(trainer)
+    with pytest.raises(ValueError, match=f'^Checkpoint: .*{message}'):
+        trainer.fit(
+            DataLoader((x, t), 10),
+            4,
+            progress=False,
+            callbacks=[EarlyStopping('loss', patience=5), Checkpoint(path)],
+            schedules=[StepLR(trainer.optimizer, 1, 0.5)],
+        )
+    assert_unchanged(before, everything(trainer))
+    assert path.read_bytes() == saved
+
+
+def test_a_nan_in_the_history_is_a_number_and_resumes(tmp_path):
+    np.random.seed(0)
+    ckpt = Checkpoint(tmp_path / 'c.npz')
+    scale_trainer().fit(batches(), 2, progress=False, callbacks=[ckpt])
+    edited(tmp_path / 'c.npz', set_entry('history', 'loss', 0, value=float('nan')))
+    history = scale_trainer().fit(batches(), 3, progress=False, callbacks=[ckpt])
+    assert ckpt.resumed_epoch == 2 and np.isnan(history['loss'][0]) and len(history['loss']) == 3
+
+
 def test_an_unreadable_checkpoint_is_refused_by_name(tmp_path):
     (tmp_path / 'c.npz').write_bytes(b'garbage')
     trainer = started_trainer()
@@ -429,6 +548,9 @@ def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
 def test_checkpoint_arguments():
     with pytest.raises(TypeError, match='Checkpoint: path must be a file path, got int'):
         Checkpoint(3)
+    with pytest.raises(ValueError, match='^Checkpoint: the path is empty; give the path'):
+        Checkpoint('')
+    assert Checkpoint(b'c.npz').path == 'c.npz'
     trainer = scale_trainer()
     with pytest.raises(FileNotFoundError, match='Checkpoint: the folder .*nowhere'):
         trainer.fit(batches(), 1, progress=False, callbacks=[Checkpoint('/nowhere/c.npz')])

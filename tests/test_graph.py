@@ -309,6 +309,49 @@ def test_dot_suffix_writes_only_the_dot_file(tmp_path, monkeypatch):
     assert (tmp_path / 'g.dot').read_text() == get_dot_graph(add_graph())
 
 
+def test_an_upper_case_dot_suffix_writes_and_returns_that_file(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'graphviz', None)
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / 'G.DOT')
+    assert result == tmp_path / 'G.DOT'
+    assert result.read_text() == get_dot_graph(add_graph())
+    assert [p.name for p in tmp_path.iterdir()] == ['G.DOT']
+
+
+@needs_dot
+def test_an_upper_case_picture_suffix_is_kept(tmp_path):
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / 'G.PNG')
+    assert result == tmp_path / 'G.PNG' and result.read_bytes().startswith(PNG_MAGIC)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['G.PNG', 'G.dot']
+
+
+def test_a_bytes_path_is_taken(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'graphviz', None)
+    result = plot_dot_graph(add_graph(), to_file=bytes(tmp_path / 'g.dot'))
+    assert result == tmp_path / 'g.dot' and result.exists()
+
+
+@pytest.mark.parametrize('under', ['afile', 'afile/sub'])
+def test_a_file_in_place_of_a_folder_is_refused_by_name(tmp_path, under):
+    (tmp_path / 'afile').write_text('a file')
+    to_file = tmp_path / under / 'graph.png'
+    with pytest.raises(NotADirectoryError) as info:
+        plot_dot_graph(add_graph(), to_file=to_file)
+    assert str(info.value) == (
+        f'plot_dot_graph: cannot write {to_file}: {tmp_path / "afile"} is a file, not a '
+        f'folder; choose another path (nothing was written)'
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ['afile']
+    assert (tmp_path / 'afile').read_text() == 'a file'
+
+
+def test_a_folder_as_to_file_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / 'd.svg').mkdir()
+    with pytest.raises(IsADirectoryError, match=r'plot_dot_graph: cannot write .*d\.svg: it is a'):
+        plot_dot_graph(add_graph(), to_file=tmp_path / 'd.svg')
+    assert [p.name for p in tmp_path.iterdir()] == ['d.svg']  # no d.dot
+    assert list((tmp_path / 'd.svg').iterdir()) == []
+
+
 @pytest.mark.parametrize('name', ['graph', 'graph.nosuchformat'])
 def test_bad_picture_name_is_refused(tmp_path, name):
     pytest.importorskip('graphviz')

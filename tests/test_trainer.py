@@ -623,6 +623,41 @@ def test_early_stopping_bad_arguments(kwargs, match):
         EarlyStopping(**kwargs)
 
 
+def test_early_stopping_state_round_trips_and_a_bad_one_changes_nothing():
+    es = EarlyStopping('loss', patience=3)
+    state = {'best': 0.5, 'best_epoch': 2, 'wait': 1, 'stopped_epoch': None}
+    es.load_state_dict(state)
+    assert es.state_dict() == state
+    for change, message in [
+        ({'wait': 1.5}, r'holds wait=1\.5; expected an int >= 0'),
+        ({'wait': -1}, r'holds wait=-1; expected an int >= 0'),
+        ({'best_epoch': True}, r'holds best_epoch=True; expected an int >= 1 or None'),
+        ({'stopped_epoch': 'x'}, r"holds stopped_epoch='x'; expected an int >= 1 or None"),
+        ({'best': [1]}, r'holds best=\[1\]; expected a number or None'),
+        ({'best_epoch': None}, r'holds best=0\.5 and best_epoch=None; expected both None'),
+        ({'extra': 1}, r'is not the state of a EarlyStopping \(expected the keys best, best_'),
+    ]:
+        with pytest.raises(
+            ValueError, match=r'^EarlyStopping.load_state_dict: the state ' + message
+        ):
+            es.load_state_dict({**state, **change})
+        assert es.state_dict() == state
+
+
+def test_best_weights_state_is_checked(tmp_path):
+    bw = BestWeights(tmp_path / 'best.npz', monitor='loss')
+    bw.load_state_dict({'best': None, 'best_epoch': None})
+    with pytest.raises(ValueError, match=r'^BestWeights.load_state_dict: the state holds best='):
+        bw.load_state_dict({'best': 'low', 'best_epoch': 1})
+    assert (bw.best, bw.best_epoch) == (None, None)
+
+
+def test_best_weights_path_must_be_a_file_path(tmp_path):
+    with pytest.raises(ValueError, match='^BestWeights: the path is empty; give the path'):
+        BestWeights('')
+    assert BestWeights(os.fsencode(tmp_path / 'b.npz')).path == str(tmp_path / 'b.npz')
+
+
 def test_monitor_must_be_a_name():
     with pytest.raises(TypeError, match='monitor must be the name'):
         EarlyStopping(monitor=None)
