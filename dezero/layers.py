@@ -693,7 +693,8 @@ class Linear(Layer):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over axis 1 (see :func:`dezero.functions.batch_norm`).
+    """Batch normalisation over axis 1 of an input (N, C) or (N, C, H, W) (see
+    :func:`dezero.functions.batch_norm`).
 
     ``gamma`` (ones) and ``beta`` (zeros) are learnt; ``avg_mean`` (zeros) and
     ``avg_var`` (ones) are the running statistics, updated during training and used
@@ -719,9 +720,9 @@ class BatchNorm(Layer):
 
     def forward(self, x):
         x = as_variable(x)
-        if x.ndim < 2:
+        if x.ndim not in (2, 4):  # before any parameter is made for its channels
             raise ValueError(
-                f'BatchNorm: expected an input of shape (batch, channels, ...), got shape {x.shape}'
+                f'BatchNorm: expected an input of shape (N, C) or (N, C, H, W), got shape {x.shape}'
             )
         channels = x.shape[1]
         if Config.train and channels and x.size == channels:

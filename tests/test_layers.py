@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -653,6 +654,25 @@ def test_float64_model_round_trips(tmp_path):
         np.testing.assert_array_equal(p.data, q.data)
 
 
+def test_save_and_load_take_bytes_paths(saved, tmp_path):
+    model, _ = saved
+    path = os.fsencode(tmp_path / 'bytes.npz')
+    model.save_weights(path)
+    other = Two()
+    other.load_weights(path)
+    for p, q in zip(model.params(), other.params()):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_save_refuses_an_empty_path_and_writes_nothing(saved, tmp_path, monkeypatch):
+    model, _ = saved
+    (tmp_path / 'cwd').mkdir()
+    monkeypatch.chdir(tmp_path / 'cwd')
+    with pytest.raises(ValueError, match='^save_weights: the path is empty; give the path'):
+        model.save_weights('')
+    assert os.listdir(tmp_path / 'cwd') == [] and sorted(os.listdir(tmp_path)) == ['cwd', 'w.npz']
+
+
 def test_save_overwrites_an_older_file(saved):
     model, path = saved
     model.l0.b.data = model.l0.b.data + 1
@@ -779,6 +799,58 @@ def test_load_rejects_a_corrupted_entry(saved, tmp_path):
     expect_load_error(Two(), bad, ValueError, r'cannot read')
 
 
+def damaged(path, tmp_path, field, value):
+    """A copy of the archive ``path`` whose central directory gives every entry
+    ``value`` (2 bytes) for ``field``, or whose end record points its directory past
+    the end ('directory')."""
+    data = bytearray(path.read_bytes())
+    if field == 'directory':  # the directory's offset, 16 bytes into the end record
+        end = data.rindex(b'PK\x05\x06')
+        data[end + 16 : end + 20] = (len(data) + 1000).to_bytes(4, 'little')
+    else:
+        offset = {'version needed': 6, 'flags': 8, 'compression': 10}[field]
+        start = 0
+        while (start := data.find(b'PK\x01\x02', start) + 1) > 0:
+            data[start - 1 + offset : start + 1 + offset] = value.to_bytes(2, 'little')
+    bad = tmp_path / 'damaged.npz'
+    bad.write_bytes(data)
+    return bad
+
+
+@pytest.mark.parametrize(
+    'field, value, cause',
+    [
+        ('version needed', 173, 'NotImplementedError: zip file version 17.3'),
+        ('flags', 0x01, "RuntimeError: File 'l0/W.npy' is encrypted"),
+        ('flags', 0x41, 'NotImplementedError: strong encryption'),
+        ('compression', 99, 'NotImplementedError: That compression method is not supported'),
+        ('compression', 12, 'OSError: Invalid data stream'),  # bzip2 that is not
+        ('directory', None, 'OSError: [Errno 22] Invalid argument'),
+    ],
+)
+def test_load_rejects_a_damaged_archive_naming_the_file(saved, tmp_path, field, value, cause):
+    model, path = saved
+    bad = damaged(path, tmp_path, field, value)
+    other = Two()
+    snap = snapshot(other)
+    with pytest.raises(ValueError) as info:
+        other.load_weights(bad)
+    assert str(info.value).startswith(
+        f'load_weights: cannot read {bad} as an .npz archive ({cause}'
+    )
+    assert_unchanged(other, snap)
+
+
+def test_load_passes_errors_of_the_disk_through(saved, monkeypatch):
+    model, path = saved
+
+    def failing_open(self, name, *args, **kwargs):
+        raise OSError(5, 'Input/output error')
+
+    monkeypatch.setattr(zipfile.ZipFile, 'open', failing_open)
+    expect_load_error(Two(), path, OSError, r'^\[Errno 5\] Input/output error$')
+
+
 # --------------------------------------------------------------------------------------
 # BatchNorm
 # --------------------------------------------------------------------------------------
@@ -832,6 +904,20 @@ def test_batch_norm_rejects_other_channel_count():
         bn(batch((4, 5)))
     with pytest.raises(ValueError, match=r'BatchNorm: expected .*\(3,\)'):
         bn(np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize('shape', [(4, 3, 5), (4, 3, 2, 2, 2), (3,)])
+def test_batch_norm_refuses_other_ranks_before_making_its_parameters(shape):
+    bn = BatchNorm()
+    with pytest.raises(
+        ValueError,
+        match=r'BatchNorm: expected an input of shape \(N, C\) or \(N, C, H, W\), '
+        rf'got shape {re.escape(str(shape))}',
+    ):
+        bn(batch(shape))
+    assert all(p.data is None for p in bn.params())
+    y = bn(batch((4, 2)))  # a later call of the right rank decides the channels
+    assert y.shape == (4, 2) and bn.gamma.shape == (2,)
 
 
 def test_batch_norm_running_statistics_are_saved_and_loaded(tmp_path):
