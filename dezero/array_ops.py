@@ -179,8 +179,11 @@ def logsumexp(x, axis=1):
     Computed stably, shifted by the maximum of each slice where that maximum is finite,
     so that nothing overflows.  As in PyTorch, a slice of -inf gives -inf, one holding
     +inf gives +inf and one holding nan gives nan, all without a warning.  float16 is
-    summed in float32, whose range the sum of a long slice may need."""
+    summed in float32, whose range the sum of a long slice may need; integers in
+    float64 (x - m could wrap round)."""
     xp = cuda.get_array_module(x)
+    if x.dtype.kind != 'f':
+        x = x.astype(np.float64)
     if x.size == 0:  # the log of sums of nothing, -inf as in PyTorch (max would raise)
         dtype = x.dtype if x.dtype.kind == 'f' else np.float64
         return xp.full(x.sum(axis=axis, keepdims=True).shape, -np.inf, dtype)

@@ -930,16 +930,22 @@ class Deconv2d(_Conv):
 # --------------------------------------------------------------------------------------
 # Recurrent layers
 # --------------------------------------------------------------------------------------
-def _step_input(layer, x, state, dtype):
-    """``x`` checked as one time step, (batch, width) or (width,), whose batch fits
-    the layer's ``state`` (None before the first step), and converted to ``dtype``,
-    once for all the layers it feeds.  A plain array stays one."""
+def _step_input(layer, x, state, dtype, in_size):
+    """``x`` checked as one time step, (batch, width) or (width,), whose width is the
+    layer's ``in_size`` (None before it is known) and whose batch fits the layer's
+    ``state`` (None before the first step), and converted to ``dtype``, once for all
+    the layers it feeds.  A plain array stays one."""
     if not hasattr(x, 'ndim'):
         x = as_variable(x)
     if x.ndim not in (1, 2):
         raise ValueError(
             f'{layer}: expected one time step of shape (batch, width) or '
             f'(width,), got shape {x.shape}'
+        )
+    if in_size is not None and x.shape[-1] != in_size:
+        raise ValueError(
+            f'{layer}: the input has width {x.shape[-1]} (shape {x.shape}) but this layer '
+            f'takes in_size {in_size}'
         )
     if state is not None and state.shape[:-1] != x.shape[:-1]:
         raise ValueError(
@@ -981,7 +987,7 @@ class RNN(Layer):
         self.h = None
 
     def forward(self, x):
-        x = _step_input('RNN', x, self.h, _weight_dtype(self.x2h))
+        x = _step_input('RNN', x, self.h, _weight_dtype(self.x2h), self.x2h.in_size)
         if self.h is None:
             h_new = F.tanh(self.x2h(x))
         else:
@@ -1034,7 +1040,7 @@ class LSTM(Layer):
         self.c = None
 
     def forward(self, x):
-        x = _step_input('LSTM', x, self.h, _weight_dtype(self.x2f))
+        x = _step_input('LSTM', x, self.h, _weight_dtype(self.x2f), self.x2f.in_size)
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
         h = self.h
         if h is not None:
@@ -1089,7 +1095,7 @@ class GRU(Layer):
         self.h = None
 
     def forward(self, x):
-        x = _step_input('GRU', x, self.h, _weight_dtype(self.x2r))
+        x = _step_input('GRU', x, self.h, _weight_dtype(self.x2r), self.x2r.in_size)
         r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
         h = self.h
         if h is None:  # h = 0: of the h2* layers only h2n's bias is left

@@ -306,6 +306,12 @@ class Optimizer:
                 f'{owner}: {source} holds the state of a {state["optimizer"]} optimizer, '
                 f'not of a {mine}'
             )
+        for part in ('hyperparameters', 'counters', 'state'):
+            if not isinstance(state.get(part, {}), dict):
+                raise ValueError(
+                    f'{owner}: {source} holds {part} of type {type(state[part]).__name__}; '
+                    f'expected a dict'
+                )
         values = {}
         expected = self._hyperparameters()
         given = dict(state.get('hyperparameters', {}))
@@ -354,8 +360,14 @@ class Optimizer:
                     f'{owner}: the parameter {path!r} has no data yet (a layer never '
                     f'called); load the weights or run the model once before the state'
                 )
-            if not arrays:
+            if not isinstance(arrays, dict) or not arrays:
                 raise ValueError(f'{owner}: {source} holds no arrays for {path!r}')
+            for name, array in arrays.items():
+                if not isinstance(array, np.ndarray):
+                    raise ValueError(
+                        f'{owner}: {source} holds {name!r} state of type '
+                        f'{type(array).__name__} for {path!r}; expected a NumPy array'
+                    )
             for name, array in arrays.items():
                 if name in self._step_counts:
                     if array.shape != () or array.dtype.kind not in 'iu' or array < 0:

@@ -788,3 +788,16 @@ def test_embed_id_takes_integer_ids_as_they_are():
     np.testing.assert_array_equal(layer(np.array([4, 0], np.uint8)).data, layer.W.data[[4, 0]])
     with pytest.raises(TypeError, match='embed_id: x must hold integer ids'):
         layer(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize('layer', ['RNN', 'LSTM', 'GRU'])
+@pytest.mark.parametrize('given', [True, False])
+def test_a_recurrent_layer_names_itself_for_an_input_of_another_width(layer, given):
+    rnn = {'RNN': RNN, 'LSTM': LSTM, 'GRU': GRU}[layer](3, in_size=4 if given else None)
+    if not given:
+        rnn(np.ones((2, 4), np.float32))  # in_size inferred here
+        rnn.reset_state()
+    with pytest.raises(
+        ValueError, match=rf'{layer}: the input has width 5 \(shape \(2, 5\)\).*in_size 4'
+    ):
+        rnn(np.ones((2, 5), np.float32))

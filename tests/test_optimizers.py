@@ -1367,3 +1367,25 @@ def test_adamw_refuses_a_bad_step_count_and_changes_nothing():
     with pytest.raises(ValueError, match=r"AdamW.load_state_dict: .*step count 'step'.*'l0/W'"):
         opt.load_state_dict(state)
     assert opt.state_of(model.l0.W)['step'] == before
+
+
+@pytest.mark.parametrize(
+    'damage, message',
+    [
+        (lambda s: s.update(hyperparameters=[('lr', 0.1)]), 'hyperparameters of type list'),
+        (lambda s: s.update(counters=3), 'counters of type int'),
+        (lambda s: s.update(state=[]), 'state of type list'),
+        (lambda s: s['state'].update({'l0/W': [1.0]}), "no arrays for 'l0/W'"),
+        (lambda s: s['state']['l0/W'].update(m=[1.0]), "'m' state of type list"),
+    ],
+)
+def test_a_malformed_state_is_refused_by_name_and_changes_nothing(damage, message):
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    before = snapshot(opt, model)
+    damage(state)
+    with pytest.raises(ValueError, match=f'Adam.load_state_dict: the state .*{message}'):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)

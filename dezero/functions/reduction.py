@@ -221,7 +221,7 @@ class LogSumExp(Function):
         gy = reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         # quietly, as in PyTorch: where y is infinite x - y is nan (inf - inf) or -inf,
         # and a difference beyond the dtype's range is -inf, whose exp rounds to 0
-        with np.errstate(invalid='ignore', over='ignore'):
+        with np.errstate(invalid='ignore', over='ignore', under='ignore'):
             return gy * exp(x - y)
 
 

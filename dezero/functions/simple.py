@@ -22,7 +22,7 @@ from dezero.functions.array import get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
-from dezero.functions.loss import _paired, _without_ones
+from dezero.functions.loss import _paired, _without_ones, check_class_labels
 from dezero.functions.math import clip, exp, log
 from dezero.functions.reduction import sum
 
@@ -105,12 +105,7 @@ def _class_labels(name, t, n, classes):
             f'x ({n} rows): shape ({n},) or ({n}, 1)'
         )
     t = t.reshape(n)
-    low, high = int(t.min()), int(t.max())
-    if low < 0 or high >= classes:
-        bad = low if low < 0 else high
-        raise ValueError(
-            f'{name}: label {bad} is outside [0, {classes}) for x with {classes} classes'
-        )
+    check_class_labels(name, t, classes)
     return t
 
 

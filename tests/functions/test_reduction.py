@@ -294,3 +294,24 @@ def test_logsumexp_over_nothing_is_minus_infinity_as_in_pytorch():
     np.testing.assert_array_equal(y.data, [-np.inf, -np.inf])
     F.sum(y).backward()
     assert x.grad.shape == (2, 0)
+
+
+@pytest.mark.parametrize(
+    'values, dtype', [([[1, 3, 255]], np.uint8), ([[-128, -100, 100]], np.int8)]
+)
+def test_logsumexp_takes_integer_data_in_float64_without_wrapping_round(values, dtype):
+    x, x64 = Variable(np.array(values, dtype)), Variable(np.array(values, np.float64))
+    y, y64 = F.logsumexp(x, axis=1), F.logsumexp(x64, axis=1)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, y64.data, rtol=1e-15)
+    y.backward()
+    y64.backward()
+    np.testing.assert_allclose(x.grad.data, x64.grad.data, rtol=1e-15)
+
+
+def test_logsumexp_backward_underflows_quietly():
+    x = Variable(np.array([[-1000.0, 0.0]]))
+    with np.errstate(all='raise'):
+        y = F.logsumexp(x, axis=1)
+        y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0]])
