@@ -201,6 +201,13 @@ def logsumexp(x, axis=1):
     return y.astype(FLOAT16) if float16 else y
 
 
+def broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's rule: aligned
+    from the right, each axis of ``shape`` is 1 or equal to ``target``'s)."""
+    lead = len(target) - len(shape)
+    return lead >= 0 and all(n == 1 or n == m for n, m in zip(shape, target[lead:]))
+
+
 def array_equal(a, b):
     """True when ``a`` and ``b`` (arrays or Variables) have the same shape and values."""
     return bool(np.array_equal(_plain(a), _plain(b)))

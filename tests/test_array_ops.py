@@ -9,6 +9,7 @@ from dezero import Variable
 from dezero.array_ops import (
     BLAS_ROW_SUM,
     SHORT_ROW,
+    broadcasts_to,
     channel_sums,
     column_sums,
     max_keepdims,
@@ -149,3 +150,26 @@ def test_zero_where_selects_rather_than_multiplies(dtype):
     np.testing.assert_array_equal(zero_where(mask, strided), want)
     np.testing.assert_array_equal(zero_where(np.array(True), a[0]), np.zeros((), dtype))
     np.testing.assert_array_equal(zero_where(np.array([True]), a), np.zeros(6, dtype))
+
+
+@pytest.mark.parametrize(
+    'shape, target',
+    [
+        ((), (2, 3)),
+        ((3,), (2, 3)),
+        ((1, 3), (2, 3)),
+        ((2, 1), (2, 3)),
+        ((4,), (4,)),
+        ((5,), (2, 3)),
+        ((2,), (2, 3)),
+        ((2, 3, 1), (2, 3)),
+        ((3, 1), (2, 3)),
+        ((0,), (2, 3)),
+    ],
+)
+def test_broadcasts_to_follows_numpys_rule(shape, target):
+    try:
+        expected = np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        expected = False
+    assert broadcasts_to(shape, target) == expected

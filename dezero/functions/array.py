@@ -15,7 +15,13 @@ import warnings
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import normalize_axis, scatter_add, sum_array, sum_to as _sum_to_array
+from dezero.array_ops import (
+    broadcasts_to,
+    normalize_axis,
+    scatter_add,
+    sum_array,
+    sum_to as _sum_to_array,
+)
 from dezero.core import Function, Variable, as_variable
 
 
@@ -289,19 +295,12 @@ class SumTo(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        if not _broadcasts(self.shape, x.shape):
+        if not broadcasts_to(self.shape, x.shape):
             return _sum_to_as_the_book(x, self.shape)
         return _sum_to_array(x, self.shape)
 
     def backward(self, gy):
         return BroadcastTo(self.x_shape)(gy)
-
-
-def _broadcasts(shape, target):
-    """Whether an array of ``shape`` broadcasts to ``target`` (NumPy's rule: aligned
-    from the right, each axis of ``shape`` is 1 or equal to ``target``'s)."""
-    lead = len(target) - len(shape)
-    return lead >= 0 and all(n == 1 or n == m for n, m in zip(shape, target[lead:]))
 
 
 def _sum_to_as_the_book(x, shape):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import array_of
+from dezero.array_ops import array_of, broadcasts_to
 from dezero.core import Variable
 from dezero.functions.activation import softmax
 from dezero.functions.array import as_input, astype, transpose
@@ -64,11 +64,7 @@ def _bias(mask, is_causal, scores):
             f'{_NAME}: mask must be a bool or float array (or a Variable), got '
             f'{type(mask).__name__}'
         )
-    try:
-        fits = np.broadcast_shapes(m.shape, data.shape) == data.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(m.shape, data.shape):
         raise ValueError(
             f'{_NAME}: mask of shape {m.shape} does not broadcast to the shape of the '
             f'attention weights {data.shape} (..., L, S)'

@@ -18,7 +18,7 @@ approximations, over a large array in blocks that stay in the processor's cache
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, zero_where
+from dezero.array_ops import FLOAT16, broadcasts_to, zero_where
 from dezero.core import Function, Variable
 from dezero.functions.array import as_input, astype
 
@@ -479,11 +479,7 @@ def _clip_bound(b, name, x):
         raise TypeError(
             f'clip: {name} must be None, a number or an array of numbers, got {got}{hint}'
         )
-    try:
-        fits = np.broadcast_shapes(b.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(b.shape, x.shape):
         raise ValueError(
             f'clip: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'
         )
