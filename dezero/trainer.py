@@ -167,7 +167,9 @@ class Trainer:
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
         comm = self.comm
-        for x, t in loader:
+        _check_loader(loader, caller)
+        for batch in loader:
+            x, t = _batch(batch, caller)
             n = len(t)
             if comm is not None and n == 0:  # an empty share of a batch: no gradients
                 if train:
@@ -235,6 +237,7 @@ class Trainer:
                 f'Trainer.fit: got {len(checkpoints)} Checkpoint callbacks; give one '
                 f'(it saves the whole training state)'
             )
+        _check_distinct_files(callbacks)
         callbacks = [cb for cb in callbacks if not isinstance(cb, Checkpoint)]
         names = ['loss', *self.metrics]
         history = {name: [] for name in names}
@@ -406,6 +409,50 @@ def _check_target(model, target):
             f'({type(target).__name__}) that holds none of the parameters of '
             f'the model to train ({type(model).__name__})'
         )
+
+
+def _check_loader(loader, caller):
+    """Refuse, naming ``caller``, what is data rather than a loader of batches: a
+    dataset, or a pair of arrays."""
+    pair = isinstance(loader, tuple) and len(loader) == 2 and hasattr(loader[0], 'shape')
+    if pair or (hasattr(loader, '__getitem__') and hasattr(loader, 'prepare')):
+        what = 'a pair of arrays' if pair else f'the dataset {type(loader).__name__}'
+        raise TypeError(
+            f'{caller}: expected a loader of (x, t) batches, got {what}; wrap it in '
+            f'DataLoader(..., batch_size)'
+        )
+
+
+def _batch(batch, caller):
+    """A batch of a loader as ``(x, t)``, after checking that it is a pair whose labels
+    t have one row per sample."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2 and hasattr(batch[1], '__len__'):
+        return batch
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        got = f'labels t of type {type(batch[1]).__name__}'
+    else:
+        got = f'a {type(batch).__name__}' + (
+            f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''
+        )
+    raise TypeError(
+        f'{caller}: each batch of the loader must be a pair (x, t) with labels, one row '
+        f'per sample; got {got}'
+    )
+
+
+def _check_distinct_files(callbacks):
+    """Refuse two callbacks of ``fit`` that write the same file (a BestWeights and a
+    Checkpoint overwriting each other's file every epoch)."""
+    writers = {}
+    for cb in callbacks:
+        if isinstance(cb, (Checkpoint, BestWeights)):
+            key = os.path.realpath(cb.path)
+            other = writers.setdefault(key, cb)
+            if other is not cb:
+                raise ValueError(
+                    f'Trainer.fit: the {type(other).__name__} and the {type(cb).__name__} '
+                    f'both write {cb.path}; give each its own file'
+                )
 
 
 def _check_callbacks(callbacks):

@@ -939,3 +939,39 @@ def test_the_readme_resumable_example_records_the_rate_and_resumes(tmp_path, mon
     assert names['history'] == history
     for path, p in names['model'].named_params():
         np.testing.assert_array_equal(p.data, weights[path])
+
+
+def _small_trainer():
+    np.random.seed(0)
+    return Trainer(MLP((5, 3)), SGD(lr=0.1))
+
+
+@pytest.mark.parametrize(
+    'make_data, message',
+    [
+        (lambda x, t: __import__('dezero').datasets.Spiral(), 'got the dataset Spiral; wrap it'),
+        (lambda x, t: (x, t), 'got a pair of arrays; wrap it in DataLoader'),
+        (lambda x, t: [(x, None)], 'got labels t of type NoneType'),
+        (lambda x, t: [x], 'got a ndarray'),
+        (lambda x, t: [(x, t, t)], 'got a tuple of length 3'),
+    ],
+)
+def test_fit_names_data_that_is_not_a_loader_of_labelled_batches(make_data, message):
+    x, t = get_spiral()
+    with pytest.raises(TypeError, match=rf'Trainer.fit: .*{message}'):
+        _small_trainer().fit(make_data(x[:6], t[:6]), 1, progress=False)
+
+
+def test_fit_refuses_two_callbacks_writing_one_file_before_training(tmp_path):
+    from dezero.trainer import Checkpoint
+
+    trainer = _small_trainer()
+    x, t = get_spiral()
+    path = str(tmp_path / 'run.npz')
+    callbacks = [BestWeights(path, monitor='loss'), Checkpoint(path)]
+    with pytest.raises(
+        ValueError, match=r'the BestWeights and the Checkpoint both write .*run\.npz'
+    ):
+        trainer.fit(DataLoader((x, t), 30), 2, progress=False, callbacks=callbacks)
+    assert not os.path.exists(path)
+    assert trainer.epoch == 0  # refused before the first epoch
