@@ -521,6 +521,41 @@ def _number(x):
     return f'{x:.4g}' if isinstance(x, (float, np.floating)) else str(x)
 
 
+# ---- the book's building blocks (steps 25 and 26) ------------------------------------
+def _dot_id(x):
+    """The DOT id of the node of ``x`` in :func:`_dot_var` and :func:`_dot_func`: the
+    id of a leaf variable, or that of the function that made ``x`` and which of its
+    outputs ``x`` is (a stand-in and the variable it stands for are one node)."""
+    node = _node(x)
+    if isinstance(node, tuple):
+        return f'"{id(node[0])}:{node[1]}"'
+    return str(id(node))
+
+
+def _dot_var(v, verbose=False):
+    """The DOT line of the node of the variable ``v``, as the book writes it: labelled
+    with its name and, with ``verbose``, its shape and dtype (``'x: (2, 3) float64'``)."""
+    label = '' if v.name is None else str(v.name)
+    if verbose and v.data is not None:
+        label += (': ' if v.name is not None else '') + f'{v.shape} {v.dtype}'
+    return f'{_dot_id(v)} [label="{_escape(label)}", color=orange, style=filled]\n'
+
+
+def _dot_func(f):
+    """The DOT lines, as the book writes them, of the node of the function ``f`` and of
+    the edges from its inputs and to its outputs (those still alive); with
+    :func:`_dot_var` of each variable they make the graph's DOT text."""
+    name = id(f)
+    text = f'{name} [label="{type(f).__name__}", color=lightblue, style=filled, shape=box]\n'
+    for x in f.inputs:
+        text += f'{_dot_id(x)} -> {name}\n'
+    for ref in f.outputs:
+        y = ref()
+        if y is not None:
+            text += f'{name} -> {_dot_id(y)}\n'
+    return text
+
+
 def _escape(text):
     """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written."""
     text = text.replace('\\', '\\\\').replace('"', '\\"')

@@ -203,6 +203,14 @@ class Layer:
         """
         return self._walk([])
 
+    def _flatten_params(self, params_dict, parent_key=''):
+        """Put every Parameter of this layer and its sub-layers into the dict
+        ``params_dict`` under its path (:meth:`named_params`), after ``parent_key``
+        and a ``/`` when given: the book's step 53, on which its save_weights stands."""
+        prefix = f'{parent_key}/' if parent_key else ''
+        for path, param in self.named_params():
+            params_dict[prefix + path] = param
+
     def params(self):
         """Iterate over every Parameter of this layer and its sub-layers, each once, in
         the order of :meth:`named_params`."""

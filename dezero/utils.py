@@ -17,7 +17,15 @@ from dezero import download as _download
 from dezero.download import get_file, show_progress
 from dezero.core import Variable, as_variable  # noqa: F401  (the book's utils has them)
 from dezero.gradcheck import gradgrad_check, gradient_check, numerical_grad
-from dezero.graph import Graph, draw_graph, get_dot_graph, graph_stats, plot_dot_graph
+from dezero.graph import (  # noqa: F401  (_dot_var and _dot_func: the book's steps 25-26)
+    Graph,
+    _dot_func,
+    _dot_var,
+    draw_graph,
+    get_dot_graph,
+    graph_stats,
+    plot_dot_graph,
+)
 
 __all__ = [
     'array_allclose',

@@ -363,3 +363,47 @@ def test_bad_picture_name_is_refused(tmp_path, name):
 def test_utils_reexports():
     assert dezero.utils.get_dot_graph is get_dot_graph
     assert dezero.utils.plot_dot_graph is plot_dot_graph
+
+
+# ---- the book's _dot_var and _dot_func (steps 25 and 26) -------------------------------
+def test_dot_var_writes_the_books_line():
+    from dezero.utils import _dot_var
+
+    x = Variable(np.random.randn(2, 3))
+    x.name = 'x'
+    assert _dot_var(x) == f'{id(x)} [label="x", color=orange, style=filled]\n'
+    assert _dot_var(x, verbose=True) == (
+        f'{id(x)} [label="x: (2, 3) float64", color=orange, style=filled]\n'
+    )
+    assert '[label="(2, 3) float64"' in _dot_var(Variable(np.ones((2, 3))), verbose=True)
+    x.name = 'say "hi"'
+    assert r'label="say \"hi\""' in _dot_var(x)
+
+
+def test_dot_func_and_dot_var_make_one_graph_whatever_the_engine_keeps():
+    # the middle variable is kept by the graph as a stand-in (Add reads no inputs):
+    # the edges must still meet the node that _dot_var writes for it
+    from dezero.utils import _dot_func, _dot_var
+
+    x0, x1 = Variable(np.array(1.0)), Variable(np.array(1.0))
+    y = x0 + x1
+    z = y * 2
+    text = _dot_func(y.creator) + _dot_func(z.creator)
+    ids = {line.split(' [')[0] for line in (_dot_var(v) for v in (x0, x1, y, z))}
+    edges = [line.split(' -> ') for line in text.splitlines() if ' -> ' in line]
+    functions = {str(id(y.creator)), str(id(z.creator))}
+    assert len(edges) == 5
+    for a, b in edges:
+        assert {a, b} <= ids | functions and (a in functions) != (b in functions)
+    dot = shutil.which('dot')
+    if dot is not None:  # the whole text parses as DOT
+        import subprocess
+
+        body = ''.join(_dot_var(v) for v in (x0, x1, y, z)) + text
+        subprocess.run(
+            [dot, '-Tsvg'],
+            input='digraph g {\n' + body + '}',
+            text=True,
+            check=True,
+            capture_output=True,
+        )

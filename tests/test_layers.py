@@ -1335,3 +1335,17 @@ def test_an_input_of_width_zero_is_refused_by_a_new_linear():
 def test_load_weights_from_a_folder_names_load_weights(tmp_path):
     with pytest.raises(IsADirectoryError, match='load_weights: .* is a folder'):
         Linear(2, in_size=2).load_weights(tmp_path)
+
+
+def test_flatten_params_fills_a_dict_by_path_as_the_book_does():
+    layer = Layer()
+    inner = Layer()
+    inner.p1 = Parameter(np.array(1))
+    layer.l1 = inner
+    layer.p2 = Parameter(np.array(2))
+    params_dict = {}
+    layer._flatten_params(params_dict)
+    assert params_dict == {'l1/p1': inner.p1, 'p2': layer.p2}
+    more = {}
+    inner._flatten_params(more, 'outer')
+    assert list(more) == ['outer/p1'] and more['outer/p1'] is inner.p1

@@ -23,7 +23,7 @@ from dezero import cuda
 from dezero.array_ops import FLOAT16, array_of, sum_keepdims, zero_where
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
-from dezero.functions.array import as_input, reshape
+from dezero.functions.array import as_input, astype, reshape
 from dezero.functions.math import clip
 
 
@@ -185,6 +185,8 @@ class SoftmaxCrossEntropy(Function):
     def __call__(self, x, t):
         if not isinstance(x, Variable):
             x = as_input(x)
+        if x.dtype.kind in 'iu':  # integer logits, as the book allows: in float64
+            x = astype(x, np.float64)
         # an object already in a graph keeps its own labels: this call runs on a copy
         f = self
         if self.inputs is not None:
@@ -309,8 +311,9 @@ def _label_out_of_range(name, t, c, x_name='x'):
 def softmax_cross_entropy(x, t):
     """Cross entropy between softmax(x) and integer class labels: the mean over the
     batch of -log softmax(x)[i, t[i]], computed stably through log-sum-exp.
-    x: logits of shape (N, C); t: integers in [0, C) of shape (N,) (or (N, 1), any
-    shape of N elements that differs from (N,) only in axes of size 1).
+    x: logits of shape (N, C) (integers are taken in float64); t: integers in [0, C)
+    of shape (N,) (or (N, 1), any shape of N elements that differs from (N,) only in
+    axes of size 1).
     Derivative: (softmax(x) - onehot(t)) / N."""
     return SoftmaxCrossEntropy()(x, t)
 

@@ -475,9 +475,19 @@ def test_mean_squared_error_of_an_empty_batch_is_nan(shape):
     assert x0.grad.shape == shape and x0.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize('dtype', [np.int64, np.uint8, np.bool_])
-def test_softmax_cross_entropy_refuses_logits_that_are_not_floating_point(dtype):
-    x = Variable(np.array([[1, 0], [0, 1]], dtype=dtype))
+@pytest.mark.parametrize('dtype', [np.int64, np.int8, np.uint8])
+def test_softmax_cross_entropy_takes_integer_logits_in_float64_as_the_book_does(dtype):
+    x = Variable(np.array([[1, 0, 100], [0, 1, 3]], dtype=dtype))
+    x64 = Variable(x.data.astype(np.float64))
+    loss, loss64 = F.softmax_cross_entropy(x, [2, 0]), F.softmax_cross_entropy(x64, [2, 0])
+    assert loss.dtype == np.float64 and loss.data == loss64.data
+    loss.backward()
+    loss64.backward()
+    np.testing.assert_array_equal(x.grad.data, x64.grad.data)
+
+
+def test_softmax_cross_entropy_refuses_bool_logits():
+    x = Variable(np.array([[1, 0], [0, 1]], dtype=np.bool_))
     with pytest.raises(TypeError, match='softmax_cross_entropy: x must hold floating-point logits'):
         F.softmax_cross_entropy(x, np.array([0, 1]))
 
