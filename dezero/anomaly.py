@@ -158,10 +158,16 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
 
 def check_forward(func, xs, ys):
     """Raise :class:`AnomalyError` if an output array of ``func`` (inputs ``xs``) is not
-    finite.  Inside a backward pass the fault is that backward's, and is reported so."""
+    finite.  Infinities without NaN are let through when the function's own constant
+    operand (the ``c`` of ``x + c``) holds infinities: they were given, not produced
+    (an attention mask's -inf).  Inside a backward pass the fault is that backward's,
+    and is reported so."""
     for i, y in enumerate(ys):
         bad = _bad_values(y)
         if bad is None:
+            continue
+        constant = getattr(func, 'c', None)
+        if constant is not None and not _all_finite([constant]) and 'nan' not in bad:
             continue
         stack = _backward_stack()
         if stack:

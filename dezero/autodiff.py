@@ -155,9 +155,9 @@ def _inputs(name, args, indices, connected):
     xs = []
     for i in indices:
         data = _float_array(name, f'argument {i}', args[i])
-        if connected and isinstance(args[i], Variable):
+        if connected and isinstance(args[i], Variable) and args[i].requires_grad:
             x = _Identity()(args[i])
-        else:
+        else:  # (a Variable that takes no gradient, a constant, has nothing to link to)
             x = Variable(data)
         xs.append(x)
         args[i] = x

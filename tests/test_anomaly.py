@@ -242,3 +242,22 @@ def test_detection_keeps_no_extra_references_to_the_graph():
     del y
     assert ref() is None
     assert anomaly_module._backward_stack() == []
+
+
+@pytest.mark.parametrize('mask', ['causal', 'bool'])
+def test_a_masked_attention_is_not_an_anomaly(mask):
+    # the -inf of the mask is given to the scores, not produced by a fault
+    q = Variable(np.random.default_rng(0).normal(size=(1, 3, 4)))
+    with dezero.detect_anomaly():
+        if mask == 'causal':
+            y = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+        else:
+            y = F.scaled_dot_product_attention(q, q, q, mask=np.tril(np.ones((3, 3), bool)))
+        F.sum(y).backward()
+    assert np.isfinite(q.grad.data).all()
+
+
+def test_an_infinity_made_from_finite_values_is_still_an_anomaly():
+    with dezero.detect_anomaly():
+        with pytest.raises(dezero.anomaly.AnomalyError, match='Exp forward produced'):
+            F.exp(Variable(np.array([1000.0])))

@@ -407,3 +407,16 @@ def test_mismatched_tangents_and_cotangents_are_refused():
         jvp(squash, (x,), np.ones(3))
     with pytest.raises(ValueError, match='at least one argument'):
         vjp(squash)
+
+
+def test_a_variable_that_takes_no_gradient_still_gets_one_from_a_connected_transform():
+    # a value computed under no_grad() has requires_grad False: a transform whose
+    # result stays in a graph must still differentiate with respect to it
+    with dezero.no_grad():
+        c = Variable(np.array([1.0, 2.0])) * 2
+    g = grad(lambda a: F.sum(a**2), create_graph=True)(c)
+    np.testing.assert_array_equal(g.data, [4.0, 8.0])
+    outer = grad(lambda w: F.sum(w * grad(lambda a: F.sum(a**2))(c)))(np.ones(2))
+    np.testing.assert_array_equal(outer, [4.0, 8.0])
+    j = jacobian(lambda a: a**2, create_graph=True)(c)
+    np.testing.assert_array_equal(j.data, np.diag([4.0, 8.0]))
