@@ -26,8 +26,8 @@ from dezero.atomic import atomic_open
 _CHUNK = 1 << 16
 _MD5 = re.compile(r'[0-9a-fA-F]{32}')
 
-# path -> ((size, mtime_ns, inode), MD5) of the cached files hashed by this process, so
-# that a large file is hashed again only when it has been replaced or changed.
+# path -> (_stamp(path), MD5) of the cached files hashed by this process, so that a
+# large file is hashed again only when it has been replaced or changed.
 _hashed = {}
 
 
@@ -78,8 +78,9 @@ def get_file(
 ):
     """Return the local path of the file at ``url``, downloading it if not cached yet.
 
-    ``file_name`` is the name in the cache (default: the last part of the URL's path);
-    ``cache_dir`` the folder (default: :func:`downloads_dir`, created if needed).
+    ``file_name`` is the name in the cache (default: the last part of the URL's path),
+    a plain file name (not empty, no folder); ``cache_dir`` the folder (default:
+    :func:`downloads_dir`, created if needed); both may be given as str or bytes.
     A file already there is returned as it is, unless ``md5`` is given and the file's
     checksum differs: then it is downloaded again and replaced by the new download
     once that has been verified.  Otherwise the file is downloaded with urllib
@@ -96,6 +97,8 @@ def get_file(
     refuses the file; nothing is saved in either case: a damaged cached file stays as
     it was.
     """
+    if not isinstance(url, str):
+        raise TypeError(f"get_file: url must be a string such as 'https://...', got {url!r}")
     if file_name is None:
         url_path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
         file_name = posixpath.basename(url_path)
@@ -103,11 +106,15 @@ def get_file(
             raise ValueError(
                 f'get_file: cannot tell a file name from the URL {url!r}; pass file_name'
             )
-    if file_name in ('.', '..') or '/' in file_name or os.sep in file_name:
-        raise ValueError(f'get_file: file_name must be a plain file name, got {file_name!r}')
+    file_name = _as_str('file_name', file_name)
+    if file_name in ('', '.', '..') or '/' in file_name or os.sep in file_name:
+        raise ValueError(
+            f'get_file: file_name must be a plain file name (not empty, . or .., and '
+            f'with no folder in it), got {file_name!r}'
+        )
     if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
-    folder = os.fspath(cache_dir) if cache_dir is not None else downloads_dir()
+    folder = _as_str('cache_dir', cache_dir) if cache_dir is not None else downloads_dir()
     path = os.path.join(folder, file_name)
     if not os.path.exists(path):
         os.makedirs(folder, exist_ok=True)
@@ -135,6 +142,16 @@ def get_file(
     return path
 
 
+def _as_str(name, path):
+    """``path`` (a str, bytes or path object) as a str, or TypeError naming get_file."""
+    try:
+        return os.fsdecode(path)
+    except TypeError:
+        raise TypeError(
+            f'get_file: {name} must be a str, bytes or path object, got {path!r}'
+        ) from None
+
+
 def _file_md5(path):
     """The MD5 checksum (hex) of the file ``path``; taken from :data:`_hashed` while the
     file there has the :func:`_stamp` it had when hashed."""
@@ -156,10 +173,12 @@ def _remember(path, md5):
 
 
 def _stamp(path):
-    """What changes when the file ``path`` is replaced or written to: its size, time of
-    change and inode."""
+    """What changes when the file ``path`` is replaced or written to: its size, inode,
+    time of modification and time of change.  The time of change (``st_ctime_ns``) is
+    set by the system at every write, rename or ``os.utime``, so a file edited in place
+    whose time of modification was set back still gets a new stamp."""
     stat = os.stat(path)
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+    return stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _download(url, path, md5, validate, progress, timeout):

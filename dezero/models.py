@@ -129,6 +129,19 @@ def _pretrained_file(model, url, md5):
     return get_file(url, md5=md5, cache_dir=models_dir(), progress=True, validate=_check_npz_crcs)
 
 
+def _load_pretrained(model, name, path):
+    """Load the cached weights file ``path`` into ``model`` (named ``name``); a file
+    that cannot be loaded (damaged, or not this model's) raises ValueError naming the
+    model and the file and saying to delete it, so that it is downloaded again."""
+    try:
+        model.load_weights(path)
+    except ValueError as e:
+        raise ValueError(
+            f'{name}: the cached weights file {path} cannot be loaded ({e}); delete it '
+            f'and it will be downloaded again'
+        ) from None
+
+
 def _check_npz_crcs(path):
     """Raise ValueError unless ``path`` is a zip archive (an ``.npz`` file) whose
     members all match their stored CRC-32 checksums."""
@@ -220,7 +233,7 @@ class VGG16(Model):
         self.fc7 = Linear(4096, in_size=4096)
         self.fc8 = Linear(1000, in_size=4096)
         if path is not None:
-            self.load_weights(path)
+            _load_pretrained(self, 'VGG16', path)
 
     def forward(self, x):
         _check_images('VGG16', x)
@@ -508,7 +521,7 @@ class ResNet(Model):
         self.res5 = BuildingBlock(blocks[3], 1024, 512, 2048, 2)
         self.fc6 = Linear(1000, in_size=2048)
         if path is not None:
-            self.load_weights(path)
+            _load_pretrained(self, name, path)
 
     def forward(self, x):
         _check_images(type(self).__name__, x)
@@ -609,7 +622,7 @@ class SqueezeNet(Model):
             self.stages.append(stage)
         self.conv10 = Conv2d(1000, 1, in_channels=512)
         if path is not None:
-            self.load_weights(path)
+            _load_pretrained(self, 'SqueezeNet', path)
 
     def forward(self, x):
         _check_images('SqueezeNet', x)

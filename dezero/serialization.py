@@ -27,13 +27,20 @@ def write_npz(f, arrays):
                 np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
 
 
+# How a zip archive (b'PK\x05\x06' when empty) and an .npy file start.
+_NPY_MAGIC = b'\x93NUMPY'
+_NPZ_MAGICS = (b'PK\x03\x04', b'PK\x05\x06', _NPY_MAGIC)
+
+
 def read_npz(path, owner):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
     A missing file raises FileNotFoundError, a folder IsADirectoryError, and a file
     that is not an ``.npz`` archive of plain arrays (or a damaged one) ValueError; the
-    messages start with ``owner`` and name ``path``.  Other errors of opening the file
-    (no permission, say) pass through as they are."""
+    messages start with ``owner`` and name ``path``.  A file that starts neither as a
+    zip archive nor as an ``.npy`` array is refused without being parsed, so that NumPy
+    never takes it for a pickle.  Other errors of opening or reading the file (no
+    permission, say) pass through as they are."""
     try:
         f = open(path, 'rb')
     except FileNotFoundError:
@@ -43,6 +50,12 @@ def read_npz(path, owner):
             f'{owner}: {path} is a folder; give the path of an .npz file'
         ) from None
     with f:
+        if not f.read(len(_NPY_MAGIC)).startswith(_NPZ_MAGICS):
+            raise ValueError(
+                f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
+                f'archive (it does not start as a zip file)'
+            )
+        f.seek(0)
         try:
             loaded = np.load(f, allow_pickle=False)
             if isinstance(loaded, np.ndarray):

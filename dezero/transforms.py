@@ -57,6 +57,9 @@ class Normalize:
     def __init__(self, mean=0, std=1):
         self.mean = self._as_values('mean', mean)
         self.std = self._as_values('std', std)
+        for name, given, v in (('mean', mean, self.mean), ('std', std, self.std)):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f'Normalize: {name} must be finite (no NaN or inf), got {given!r}')
         if np.any(self.std == 0):
             raise ValueError(f'Normalize: std must not be zero, got {std!r}')
 
@@ -279,9 +282,39 @@ class CenterCrop:
         return f'CenterCrop(size={self.size})'
 
 
+# PIL modes whose bands are grey levels or red, green, blue (and alpha) values
+_COLOUR_MODES = ('1', 'L', 'I', 'F', 'RGB', 'RGBA')
+_ALPHA_MODES = ('LA', 'La', 'PA', 'RGBa')
+
+
+def _colour_image(img):
+    """``img`` in a mode whose bands are colours, as :class:`ToArray` describes."""
+    if img.mode in _COLOUR_MODES or img.mode.startswith('I;'):  # I;16 and kin: grey
+        return img
+    alpha = img.mode in _ALPHA_MODES or (
+        img.mode == 'P'
+        and ('transparency' in img.info or getattr(img.palette, 'mode', None) == 'RGBA')
+    )
+    mode = 'RGBA' if alpha else 'RGB'
+    try:
+        return img.convert(mode)
+    except ValueError as e:
+        raise ValueError(
+            f'ToArray: cannot convert a {img.mode} image to {mode} ({e}); convert it '
+            f'first with Convert()'
+        ) from None
+
+
 class ToArray:
-    """Turn a PIL image into an array (C, H, W) of ``dtype``: a colour image gives one
-    plane per channel (RGB: 3), a single-channel image (mode 'L') one plane.
+    """Turn a PIL image into an array (C, H, W) of ``dtype`` whose planes are colours:
+    one plane for a grey image (modes 'L', '1', 'I', 'I;16', 'F'), three for 'RGB',
+    four for 'RGBA'.
+
+    Images of other modes are converted first, so that a plane never holds palette
+    indices or other colour coordinates: to 'RGBA' if they have transparency ('LA',
+    'PA', and 'P' with a transparent colour or an RGBA palette), else to 'RGB' ('P',
+    'CMYK', 'YCbCr', 'LAB', 'HSV', 'RGBX').  The array thus always has 1, 3 or 4
+    planes, as :class:`ToPIL` takes.
 
     An array is taken to be (C, H, W) already and only converted to ``dtype``.
     """
@@ -294,7 +327,7 @@ class ToArray:
             return img.astype(self.dtype, copy=False)
         if not _is_pil_image(img):
             raise TypeError(f'ToArray: expected a PIL image or an array, got {_describe(img)}')
-        array = np.asarray(img)
+        array = np.asarray(_colour_image(img))
         array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
         return array.astype(self.dtype)
 

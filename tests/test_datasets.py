@@ -11,6 +11,7 @@ import pytest
 
 from dezero.datasets import MNIST, Dataset, FashionMNIST, SinCurve, Spiral, get_spiral
 from dezero.download import ChecksumError, DownloadError
+from dezero.transforms import Flatten
 
 import mnist_files
 from mnist_files import REAL_MNIST, TEST_FILES, TRAIN_FILES, idx_bytes, write_gz
@@ -86,6 +87,23 @@ def test_bad_transform_and_missing_data_and_length_mismatch():
 
     with pytest.raises(ValueError, match='3 data items but 2 labels'):
         Mismatch()
+
+
+@pytest.mark.parametrize('train', ['False', 'True', '', 0, 1, None, np.array([True])])
+def test_train_that_is_not_a_bool_is_refused(train):
+    with pytest.raises(TypeError, match=r'^Tiny: train must be True .* or False .*, got '):
+        Tiny(train=train)
+    with pytest.raises(TypeError, match='Spiral: train must be True'):
+        Spiral(train=train)
+    with pytest.raises(TypeError, match='SinCurve: train must be True'):
+        SinCurve(train=train)
+
+
+def test_train_may_be_a_numpy_bool_and_is_kept_as_a_bool():
+    for train in (np.bool_(True), np.bool_(False)):
+        ds = Tiny(train=train)
+        assert type(ds.train) is bool and ds.train == train
+    np.testing.assert_array_equal(Spiral(train=np.bool_(False)).data, get_spiral(False)[0])
 
 
 # ---- Spiral ----------------------------------------------------------------------------
@@ -349,6 +367,15 @@ def test_class_names():
         9: 'Ankle boot',
     }
     assert FashionMNIST.labels() is not FashionMNIST.labels()  # a fresh dict each time
+
+
+@pytest.mark.parametrize('cls', [MNIST, FashionMNIST])
+def test_mnist_refuses_a_train_that_is_not_a_bool(cls, test_only):
+    # 'False' would have been the training split, whose files are not there
+    with pytest.raises(TypeError, match=f"{cls.__name__}: train must be True .*, got 'False'"):
+        cls(train='False', root=test_only)
+    ds = cls(train=np.bool_(False), root=test_only, transform=Flatten())  # the book's usage
+    assert ds.train is False and ds[0][0].shape == (784,)
 
 
 def test_errors_name_the_dataset(test_only):

@@ -3,6 +3,7 @@ writes, and clear errors for files that are not caches (never unpickled)."""
 
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -62,6 +63,25 @@ def test_object_arrays_are_refused(home):
     with pytest.raises(TypeError, match='data must be an array'):
         save_cache_npz(None, np.zeros(2), URL)
     assert not (home / 'downloads' / 'archive.tar.gz.test.npz').exists()
+
+
+@pytest.mark.parametrize(
+    'data, label',
+    [
+        (np.zeros((3, 2)), np.zeros(2)),
+        (np.zeros(2), np.zeros((3, 1))),
+        (np.zeros(()), np.zeros(1)),
+        (np.zeros(1), np.zeros(())),
+    ],
+)
+def test_data_and_labels_of_different_lengths_are_refused(home, data, label):
+    with pytest.raises(
+        ValueError,
+        match=rf'save_cache_npz: data and label must hold one item per example, got data of '
+        rf'shape {re.escape(str(data.shape))} and label of shape {re.escape(str(label.shape))}',
+    ):
+        save_cache_npz(data, label, URL)
+    assert not (home / 'downloads').exists()
 
 
 def test_a_failed_write_leaves_nothing(monkeypatch, home):

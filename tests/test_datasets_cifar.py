@@ -130,6 +130,61 @@ def test_a_cache_of_the_wrong_shape_is_an_error(downloads):
         CIFAR10(train=False)
 
 
+@pytest.mark.parametrize(
+    'label, problem',
+    [
+        (np.array([0, 1, 2, 99]), 'the label 99, expected 0 to 9'),
+        (np.array([0, -1, 2, 3]), 'the label -1, expected 0 to 9'),
+        (np.array([0.0, 1.0, 2.0, 3.0]), 'labels of dtype float64, expected integers'),
+        (np.array([True, False, True, True]), 'labels of dtype bool, expected integers'),
+    ],
+)
+def test_a_cache_with_bad_labels_is_an_error(downloads, label, problem):
+    from dezero.datasets import save_cache_npz
+
+    path = save_cache_npz(random_images(4, seed=2), label, 'cifar-10-binary.tar.gz')
+    write_cifar10(downloads)  # the archive is there, but the cache is read first
+    with pytest.raises(ValueError) as info:
+        CIFAR10(train=False)
+    assert str(info.value) == (
+        f'CIFAR10: the cache {path} holds {problem}; delete it and it will be made again '
+        f'from the archive'
+    )
+    os.remove(path)
+    np.testing.assert_array_equal(CIFAR10(train=False).label, TEST_LABELS)
+
+
+def test_a_cache_with_one_label_too_many_is_an_error(downloads):
+    path = downloads / 'cifar-10-binary.tar.gz.test.npz'
+    downloads.mkdir(parents=True)
+    with open(path, 'wb') as f:  # as save_cache_npz now refuses to write it
+        np.savez(f, data=random_images(2, seed=2), label=np.array([1, 2, 3]))
+    with pytest.raises(ValueError, match=r'labels of shape \(3,\) for 2 images, expected \(2,\)'):
+        CIFAR10(train=False)
+
+
+def test_cifar100_cache_labels_are_checked_against_the_label_type(downloads):
+    from dezero.datasets import save_cache_npz
+
+    images = random_images(2, seed=2)
+    save_cache_npz(images, np.array([50, 99], np.int32), 'cifar-100-binary.tar.gz.fine')
+    save_cache_npz(images, np.array([5, 50], np.int32), 'cifar-100-binary.tar.gz.coarse')
+    ds = CIFAR100(train=False, label_type='fine')
+    assert ds.label.dtype == np.int64 and ds.label.tolist() == [50, 99]  # int32 cache: int64
+    with pytest.raises(ValueError, match='holds the label 50, expected 0 to 19'):
+        CIFAR100(train=False, label_type='coarse')
+
+
+def test_cifar_refuses_a_train_that_is_not_a_bool(downloads):
+    write_cifar10(downloads)
+    with pytest.raises(TypeError, match="CIFAR10: train must be True .*, got 'False'"):
+        CIFAR10(train='False')
+    with pytest.raises(TypeError, match='CIFAR100: train must be True .*, got 0'):
+        CIFAR100(train=0)
+    assert os.listdir(downloads) == ['cifar-10-binary.tar.gz']  # nothing decoded or cached
+    np.testing.assert_array_equal(CIFAR10(train=np.bool_(False)).label, TEST_LABELS)
+
+
 # ---- downloads -------------------------------------------------------------------------
 def test_offline_error_names_the_archive_and_the_folder(downloads):
     with pytest.raises(DownloadError) as info:

@@ -72,3 +72,10 @@ def test_unusable_text_is_a_clear_error(downloads, content, pattern):
     with pytest.raises(ValueError, match=pattern) as info:
         Shakespeare()
     assert str(downloads / 'shakespear.txt') in str(info.value)
+
+
+def test_train_must_be_a_bool_though_it_selects_nothing(downloads):
+    (downloads / 'shakespear.txt').write_text(TEXT, encoding='utf-8')
+    with pytest.raises(TypeError, match="Shakespeare: train must be True .*, got 'False'"):
+        Shakespeare(train='False')
+    assert len(Shakespear(train=True)) == len(Shakespeare(train=np.bool_(False))) == len(TEXT) - 1

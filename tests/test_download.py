@@ -7,6 +7,7 @@ fake ``urlopen``; any other URL is refused by the autouse fixture below.
 import hashlib
 import io
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -192,6 +193,43 @@ def test_bad_arguments(tmp_path, kwargs, pattern):
         get_file(cache_dir=tmp_path, **kwargs)
 
 
+@pytest.mark.parametrize('md5', [None, PAYLOAD_MD5])
+def test_an_empty_file_name_is_refused_even_with_the_cache_folder_there(source, tmp_path, md5):
+    _, url = source
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    with pytest.raises(ValueError, match=r"get_file: file_name must be a plain file name.*got ''"):
+        get_file(url, file_name='', md5=md5, cache_dir=cache)
+    with pytest.raises(ValueError, match=r"get_file: file_name must be a plain file name.*got ''"):
+        get_file(url, file_name=b'', md5=md5, cache_dir=tmp_path / 'new')
+    assert os.listdir(cache) == [] and not (tmp_path / 'new').exists()
+
+
+def test_file_name_and_cache_dir_may_be_bytes(source, tmp_path):
+    _, url = source
+    path = get_file(url, file_name=b'w.bin', cache_dir=os.fsencode(tmp_path / 'cache'))
+    assert path == str(tmp_path / 'cache' / 'w.bin')
+    assert (tmp_path / 'cache' / 'w.bin').read_bytes() == PAYLOAD
+    with pytest.raises(ValueError, match='plain file name'):
+        get_file(url, file_name=b'../w.bin', cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    'kwargs, pattern',
+    [
+        (dict(url=123), r"get_file: url must be a string such as 'https://\.\.\.', got 123"),
+        (dict(url=b'file:///a.txt'), "get_file: url must be a string.*got b'file:///a.txt'"),
+        (dict(file_name=1.5), 'get_file: file_name must be a str, bytes or path object, got 1.5'),
+        (dict(cache_dir=7), 'get_file: cache_dir must be a str, bytes or path object, got 7'),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_refused_by_name(source, tmp_path, kwargs, pattern):
+    _, url = source
+    with pytest.raises(TypeError, match=pattern):
+        get_file(**{'url': url, 'cache_dir': tmp_path / 'cache', **kwargs})
+    assert not (tmp_path / 'cache').exists()
+
+
 def test_utils_reexports_get_file():
     from dezero import utils
 
@@ -318,4 +356,24 @@ def test_cached_file_is_hashed_once_until_it_changes(source, tmp_path, monkeypat
     (cache / 'weights.npz').write_bytes(CORRUPT)  # a new file (size, time or inode differ)
     os.utime(cache / 'weights.npz', ns=(1, 1))
     assert get_file(url, md5=PAYLOAD_MD5, cache_dir=cache) == str(cache / 'weights.npz')
+    assert (cache / 'weights.npz').read_bytes() == PAYLOAD  # noticed and fetched again
+
+
+def test_a_file_edited_in_place_with_its_time_set_back_is_hashed_again(source, tmp_path):
+    _, url = source
+    cache = tmp_path / 'cache'
+    path = get_file(url, md5=PAYLOAD_MD5, cache_dir=cache)
+    before = os.stat(path)
+    time.sleep(0.05)  # past the granularity of the file system's clock
+    with open(path, 'r+b') as f:  # the same file, the same size
+        f.write(b'\xff')
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_ino, after.st_mtime_ns) == (
+        before.st_size,
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+    assert download._file_md5(path) == hashlib.md5(b'\xff' + PAYLOAD[1:]).hexdigest()
+    assert get_file(url, md5=PAYLOAD_MD5, cache_dir=cache) == path
     assert (cache / 'weights.npz').read_bytes() == PAYLOAD  # noticed and fetched again

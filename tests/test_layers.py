@@ -780,6 +780,32 @@ def test_load_rejects_files_that_are_not_weights(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    'content', [b'', b'garbage bytes', bytes(range(256)) * 4, b'\x80\x04\x95 a pickle?', b'PK']
+)
+def test_load_of_a_file_that_is_not_a_zip_says_so_without_pickle_advice(tmp_path, content):
+    bad = tmp_path / 'resnet50.npz'
+    bad.write_bytes(content)
+    model = Two()
+    snap = snapshot(model)
+    with pytest.raises(ValueError) as info:
+        model.load_weights(bad)
+    assert str(info.value) == (
+        f'load_weights: cannot read {bad} as an .npz archive: the file is not an .npz '
+        f'archive (it does not start as a zip file)'
+    )
+    assert 'pickle' not in str(info.value)
+    assert_unchanged(model, snap)
+
+
+def test_read_npz_reads_an_empty_archive(tmp_path):
+    from dezero.serialization import read_npz
+
+    np.savez(tmp_path / 'empty.npz')
+    assert (tmp_path / 'empty.npz').read_bytes().startswith(b'PK\x05\x06')
+    assert read_npz(tmp_path / 'empty.npz', 'owner') == {}
+
+
 def test_load_rejects_a_truncated_file(saved, tmp_path):
     model, path = saved
     data = path.read_bytes()

@@ -600,7 +600,39 @@ def test_pretrained_loads_the_cached_file(squeezenet_site, offline):
 def test_pretrained_refuses_a_cached_file_of_another_model(squeezenet_site):
     os.makedirs(os.path.dirname(squeezenet_site))
     Fire(64, 16, 64, 64).save_weights(squeezenet_site)
-    with pytest.raises(ValueError, match='load_weights: .*sq.npz has no entry'):
+    with pytest.raises(
+        ValueError,
+        match=r'SqueezeNet: the cached weights file .*sq\.npz cannot be loaded '
+        r'\(load_weights: .*sq.npz has no entry.*delete it and it will be downloaded again',
+    ):
+        SqueezeNet(pretrained=True)
+
+
+def test_a_damaged_cached_file_names_the_model_and_says_to_delete_it(offline):
+    path = os.path.join(models_dir(), 'resnet50.npz')
+    os.makedirs(models_dir())
+    with open(path, 'wb') as f:
+        f.write(b'garbage bytes where the weights were')
+    with pytest.raises(ValueError) as info:
+        ResNet50(pretrained=True)
+    message = str(info.value)
+    assert message.startswith(f'ResNet50: the cached weights file {path} cannot be loaded (')
+    assert 'is not an .npz archive (it does not start as a zip file)' in message
+    assert message.endswith('delete it and it will be downloaded again')
+    assert 'pickle' not in message
+    assert offline == []  # the cached file is not fetched again behind the user's back
+
+
+def test_a_truncated_cached_file_names_the_model_and_says_to_delete_it(squeezenet_site):
+    os.makedirs(os.path.dirname(squeezenet_site))
+    SqueezeNet().save_weights(squeezenet_site)
+    with open(squeezenet_site, 'rb+') as f:
+        f.truncate(os.path.getsize(squeezenet_site) // 2)
+    with pytest.raises(
+        ValueError,
+        match=rf'^SqueezeNet: the cached weights file {re.escape(squeezenet_site)} cannot be '
+        r'loaded \(load_weights: cannot read .*; delete it and it will be downloaded again$',
+    ):
         SqueezeNet(pretrained=True)
 
 

@@ -86,6 +86,11 @@ def test_normalize_per_channel_mismatch_is_clear():
         (dict(std=[1, 0, 1]), ValueError, 'std must not be zero'),
         (dict(mean=[[1, 2]]), ValueError, 'flat sequence'),
         (dict(mean='a'), TypeError, 'mean must be a number'),
+        (dict(std=float('nan')), ValueError, r'std must be finite \(no NaN or inf\), got nan'),
+        (dict(std=float('inf')), ValueError, 'std must be finite'),
+        (dict(std=[1, np.nan]), ValueError, 'std must be finite'),
+        (dict(mean=float('nan')), ValueError, 'mean must be finite'),
+        (dict(mean=[0, -np.inf, 0]), ValueError, 'mean must be finite'),
     ],
 )
 def test_normalize_refuses_bad_parameters(kwargs, error, pattern):
@@ -160,6 +165,62 @@ def test_to_array_gives_channels_first_in_the_chosen_dtype():
     assert ToArray(np.uint8)(img).dtype == np.uint8
     grey = ToArray()(img.convert('L'))
     assert grey.shape == (1, 3, 4)
+
+
+def test_to_array_gives_colours_of_a_palette_image_not_its_indices():
+    img = rgb_image(4, 3).quantize(colors=4)  # mode 'P': a palette of 4 colours
+    assert img.mode == 'P' and 'transparency' not in img.info
+    x = ToArray(np.uint8)(img)
+    assert x.shape == (3, 3, 4)
+    np.testing.assert_array_equal(x, np.asarray(img.convert('RGB')).transpose(2, 0, 1))
+    img.info['transparency'] = 0  # palette entry 0 is transparent: an alpha plane
+    x = ToArray(np.uint8)(img)
+    assert x.shape == (4, 3, 4)
+    np.testing.assert_array_equal(x[3], np.where(np.asarray(img) == 0, 0, 255))
+    rgba = np.asarray(rgb_image(3, 2).convert('RGBA')).copy()
+    rgba[..., 3] = [[0, 255, 128], [255, 0, 255]]
+    img = ToPIL()(rgba.transpose(2, 0, 1)).quantize(colors=4)  # an RGBA palette
+    assert img.mode == 'P' and img.palette.mode == 'RGBA' and 'transparency' not in img.info
+    x = ToArray(np.uint8)(img)
+    assert x.shape == (4, 2, 3)
+    np.testing.assert_array_equal(x, np.asarray(img.convert('RGBA')).transpose(2, 0, 1))
+
+
+@pytest.mark.parametrize(
+    'mode, channels', [('CMYK', 3), ('YCbCr', 3), ('LAB', 3), ('HSV', 3), ('LA', 4), ('PA', 4)]
+)
+def test_to_array_turns_other_modes_into_rgb_or_rgba(mode, channels):
+    img = rgb_image(4, 3)
+    other = img.convert('RGBA').convert(mode) if channels == 4 else img.convert(mode)
+    x = ToArray(np.uint8)(other)
+    want = other.convert('RGBA' if channels == 4 else 'RGB')
+    assert x.shape == (channels, 3, 4)
+    np.testing.assert_array_equal(x, np.asarray(want).transpose(2, 0, 1))
+    assert ToPIL()(x).mode == want.mode  # the array is an image ToPIL takes
+
+
+def test_to_array_keeps_grey_rgb_and_rgba_modes():
+    img = rgb_image(4, 3)
+    for mode, channels, dtype in [
+        ('1', 1, np.bool_),
+        ('L', 1, np.uint8),
+        ('I', 1, np.int32),
+        ('I;16', 1, np.uint16),
+        ('F', 1, np.float32),
+        ('RGB', 3, np.uint8),
+        ('RGBA', 4, np.uint8),
+    ]:
+        same = img.convert('L').convert(mode) if channels == 1 else img.convert(mode)
+        x = ToArray(dtype)(same)
+        assert x.shape == (channels, 3, 4), mode
+        want = np.asarray(same)
+        np.testing.assert_array_equal(x, want[None] if channels == 1 else want.transpose(2, 0, 1))
+
+
+def test_to_array_names_a_mode_it_cannot_convert():
+    Image = pytest.importorskip('PIL.Image')
+    with pytest.raises(ValueError, match=r'ToArray: cannot convert a La image to RGBA'):
+        ToArray()(Image.new('La', (2, 2)))
 
 
 def test_to_array_converts_arrays_and_refuses_other_things():

@@ -18,17 +18,23 @@ class Dataset:
     target_transform(label[i]))``, or ``(transform(data[i]), None)`` without labels.
 
     Subclasses fill ``self.data`` (and ``self.label``, if any) in ``prepare()``, which
-    the constructor calls; ``train`` selects the split.  The transforms default to the
-    identity.  Indexes are integers, negative ones counting from the end.
+    the constructor calls; ``train`` selects the split and must be True or False (a
+    NumPy bool too; a string such as 'False' is refused).  The transforms default to
+    the identity.  Indexes are integers, negative ones counting from the end.
     """
 
     def __init__(self, train=True, transform=None, target_transform=None):
+        if not isinstance(train, (bool, np.bool_)):
+            raise TypeError(
+                f'{type(self).__name__}: train must be True (the training split) or '
+                f'False (the test split), got {train!r}'
+            )
         for name, f in (('transform', transform), ('target_transform', target_transform)):
             if f is not None and not callable(f):
                 raise TypeError(
                     f'{type(self).__name__}: {name} must be callable or None, got {f!r}'
                 )
-        self.train = train
+        self.train = bool(train)
         self.transform = _identity if transform is None else transform
         self.target_transform = _identity if target_transform is None else target_transform
         self.data = None

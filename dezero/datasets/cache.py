@@ -56,7 +56,8 @@ def save_cache_npz(data, label, filename, train=False):
 
     The file is an uncompressed npz, so that loading it costs no more than reading it,
     and it is written atomically: it appears whole or not at all.  An existing cache is
-    left as it is.  Arrays of Python objects are refused (TypeError).
+    left as it is.  Arrays of Python objects are refused (TypeError), and so are
+    ``data`` and ``label`` of different lengths (ValueError): one label per item.
     """
     path = cache_path(filename, train)
     if os.path.exists(path):
@@ -67,6 +68,12 @@ def save_cache_npz(data, label, filename, train=False):
             raise TypeError(
                 f'save_cache_npz: {name} must be an array of numbers, got dtype {array.dtype}'
             )
+    lengths = [array.shape[0] if array.ndim else None for array in arrays.values()]
+    if None in lengths or lengths[0] != lengths[1]:
+        raise ValueError(
+            f'save_cache_npz: data and label must hold one item per example, got data of '
+            f'shape {arrays["data"].shape} and label of shape {arrays["label"].shape}'
+        )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_open(path, 'wb') as f:
         np.savez(f, **arrays)

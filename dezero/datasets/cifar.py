@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 
 from dezero.datasets.base import Dataset, fetch, show_images
-from dezero.datasets.cache import load_cache_npz, save_cache_npz
+from dezero.datasets.cache import cache_path, load_cache_npz, save_cache_npz
 from dezero.transforms import Compose, Normalize, ToFloat
 
 _PIXELS = 3 * 32 * 32
@@ -215,7 +215,7 @@ class CIFAR10(Dataset):
         transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
         target_transform=None,
     ):
-        super().__init__(bool(train), transform, target_transform)
+        super().__init__(train, transform, target_transform)
 
     def _label_column(self):
         """Which of a record's label bytes is the label, and how many classes it has."""
@@ -232,15 +232,17 @@ class CIFAR10(Dataset):
             path = fetch(owner, self.url, md5=self.md5, progress=True)
             data, label = self._read(path)
             save_cache_npz(data, label, self._cache_name(), self.train)
-        elif (
-            data.dtype != np.uint8 or data.shape[1:] != (3, 32, 32) or label.shape != data.shape[:1]
-        ):
-            raise ValueError(
-                f'{owner}: the cache of {self._cache_name()} holds data '
-                f'{data.dtype} {data.shape} and labels {label.shape}, expected '
-                f'uint8 (N, 3, 32, 32) and (N,); delete it and it will be made '
-                f'again'
-            )
+        else:
+            if data.dtype != np.uint8 or data.shape[1:] != (3, 32, 32):
+                problem = f'data {data.dtype} {data.shape}, expected uint8 (N, 3, 32, 32)'
+            else:
+                problem = _label_problem(label, len(data), self._label_column()[1])
+            if problem is not None:
+                raise ValueError(
+                    f'{owner}: the cache {cache_path(self._cache_name(), self.train)} '
+                    f'holds {problem}; delete it and it will be made again from the archive'
+                )
+            label = label.astype(np.int64, copy=False)
         self.data, self.label = data, label
 
     def _read(self, path):
@@ -261,10 +263,9 @@ class CIFAR10(Dataset):
         records = np.concatenate(records)
         column, classes = self._label_column()
         label = records[:, column].astype(np.int64)
-        if label.max() >= classes:
-            raise ValueError(
-                f'{owner}: {path} holds the label {label.max()}, expected 0 to {classes - 1}'
-            )
+        problem = _label_problem(label, len(records), classes)
+        if problem is not None:
+            raise ValueError(f'{owner}: {path} holds {problem}')
         data = np.ascontiguousarray(records[:, self.label_bytes :]).reshape(-1, 3, 32, 32)
         return data, label
 
@@ -319,6 +320,19 @@ class CIFAR100(CIFAR10):
             else _CIFAR100_COARSE
         )
         return dict(enumerate(names))
+
+
+def _label_problem(label, n, classes):
+    """What keeps ``label`` from being the labels of ``n`` images in ``classes`` classes
+    (one integer from 0 to classes - 1 per image), in a few words; None if nothing."""
+    if not np.issubdtype(label.dtype, np.integer):
+        return f'labels of dtype {label.dtype}, expected integers'
+    if label.shape != (n,):
+        return f'labels of shape {label.shape} for {n} images, expected ({n},): one per image'
+    if n and (label.min() < 0 or label.max() >= classes):
+        bad = label.min() if label.min() < 0 else label.max()
+        return f'the label {bad}, expected 0 to {classes - 1}'
+    return None
 
 
 def _check_label_type(owner, label_type):

@@ -77,7 +77,7 @@ class _IDXImages(Dataset):
             if root is None
             else os.fspath(root)
         )
-        super().__init__(bool(train), transform, target_transform)
+        super().__init__(train, transform, target_transform)
 
     def prepare(self):
         owner = type(self).__name__
