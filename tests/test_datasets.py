@@ -418,3 +418,27 @@ def test_real_mnist_test_split():
     assert ds.label[:5].tolist() == [7, 2, 1, 0, 4]
     x, t = ds[0]
     assert x.shape == (784,) and x.dtype == np.float32 and x.max() == 1.0 and t == 7
+
+
+def test_big_data_reads_each_sample_from_its_files(tmp_path):
+    from dezero.dataloaders import DataLoader
+    from dezero.datasets import BigData
+
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'label').mkdir()
+    for i in range(5):
+        np.save(tmp_path / 'data' / f'{i}.npy', np.full(3, i, np.float32))
+        np.save(tmp_path / 'label' / f'{i}.npy', np.array(i % 2))
+    data = BigData(tmp_path)
+    assert len(data) == 5
+    x, t = data[3]
+    np.testing.assert_array_equal(x, [3.0, 3.0, 3.0])
+    assert t == 1 and data[-1][1] == 0
+    x, t = next(iter(DataLoader(data, 5, shuffle=False)))
+    assert x.shape == (5, 3) and list(t) == [0, 1, 0, 1, 0]
+    with pytest.raises(IndexError, match='BigData: index 5 is out of range for 5 items'):
+        data[5]
+    with pytest.raises(FileNotFoundError, match='BigData: no folder'):
+        BigData(tmp_path / 'missing')
+    with pytest.raises(FileNotFoundError):
+        BigData(tmp_path, size=6)[5]

@@ -6,7 +6,8 @@ both filled by ``prepare()``; ``dataset[i]`` returns the i-th pair after the tra
 - generated on the spot: :class:`Spiral` (:func:`get_spiral`) and :class:`SinCurve`;
 - images: :class:`MNIST`, :class:`FashionMNIST`, :class:`CIFAR10`, :class:`CIFAR100`,
   and the class names of :class:`ImageNet`;
-- text: :class:`Shakespeare` (also spelled ``Shakespear``, as in the book).
+- text: :class:`Shakespeare` (also spelled ``Shakespear``, as in the book);
+- read from files one sample at a time: :class:`BigData`.
 
 Downloaded files are kept under ``dezero_home()`` (the environment variable
 ``DEZERO_HOME``, else ``~/.dezero``); :func:`load_cache_npz` and :func:`save_cache_npz`
@@ -16,6 +17,7 @@ keep decoded arrays beside them.
 from dezero.datasets.base import Dataset
 from dezero.datasets.cache import load_cache_npz, save_cache_npz
 from dezero.datasets.cifar import CIFAR10, CIFAR100
+from dezero.datasets.files import BigData
 from dezero.datasets.imagenet import ImageNet
 from dezero.datasets.mnist import MNIST, FashionMNIST
 from dezero.datasets.shakespeare import Shakespear, Shakespeare
@@ -37,6 +39,7 @@ __all__ = [
     'ImageNet',
     'Shakespear',
     'Shakespeare',
+    'BigData',
     'load_cache_npz',
     'save_cache_npz',
 ]

@@ -1,0 +1,45 @@
+"""A dataset too large for memory, read one sample at a time from files: the book's
+``BigData``."""
+
+import os
+
+import numpy as np
+
+from dezero.datasets.base import Dataset
+
+
+class BigData(Dataset):
+    """Sample ``i`` is read when it is asked for: its input from ``<root>/data/<i>.npy``
+    and its label from ``<root>/label/<i>.npy`` (both written with ``np.save``).
+
+    ``size`` is the number of samples; by default, the number of ``.npy`` files in
+    ``<root>/data``.  The split (``train``) is the caller's to choose, by ``root``.
+    A missing file raises FileNotFoundError naming it."""
+
+    def __init__(self, root='.', size=None, train=True, transform=None, target_transform=None):
+        self.root = os.fspath(root)
+        if size is None:
+            folder = os.path.join(self.root, 'data')
+            if not os.path.isdir(folder):
+                raise FileNotFoundError(
+                    f'BigData: no folder {folder}; save sample i as {folder}/<i>.npy '
+                    f'and its label as {os.path.join(self.root, "label")}/<i>.npy'
+                )
+            size = sum(name.endswith('.npy') for name in os.listdir(folder))
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+            raise ValueError(f'BigData: size must be an int >= 0, got {size!r}')
+        self.size = int(size)
+        super().__init__(train, transform, target_transform)
+
+    def __getitem__(self, index):
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f'BigData: index must be an integer, got {type(index).__name__}')
+        if not -self.size <= index < self.size:
+            raise IndexError(f'BigData: index {index} is out of range for {self.size} items')
+        index = int(index) % self.size
+        x = np.load(os.path.join(self.root, 'data', f'{index}.npy'), allow_pickle=False)
+        t = np.load(os.path.join(self.root, 'label', f'{index}.npy'), allow_pickle=False)
+        return self.transform(x), self.target_transform(t)
+
+    def __len__(self):
+        return self.size
