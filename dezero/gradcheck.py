@@ -14,7 +14,7 @@ instead, a stricter check of what the function does in that precision.
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Variable, as_variable
+from dezero.core import Variable, as_variable, backprop
 
 
 def _data(y):
@@ -79,16 +79,22 @@ def numerical_grad(f, x, *args, **kwargs):
     return _central_differences(f, x_data, isinstance(x, Variable), args, kwargs)
 
 
+def _grad_of(y, seed, x, create_graph=False):
+    """The gradient of ``y`` (seeded with the array ``seed``) with respect to ``x``
+    alone, by the engine's reverse pass, or None where none reaches x: no ``.grad`` is
+    set, so parameters that ``f`` uses are left as they were."""
+    return backprop([y], [Variable(seed)], create_graph=create_graph, targets=[x]).get(x)
+
+
 def _backprop_grad(f, x_data, args, kwargs):
-    """The gradient of sum(f(x)) with respect to x computed by backward() on a Variable
+    """The gradient of sum(f(x)) with respect to x computed by backprop on a Variable
     holding ``x_data``, as a NumPy array (x_data may be on the GPU)."""
     x = Variable(x_data)
     y = as_variable(f(x, *args, **kwargs))
-    y.grad = Variable(cuda.get_array_module(y.data).ones_like(y.data))
-    y.backward()
-    if x.grad is None:
+    gx = _grad_of(y, cuda.get_array_module(y.data).ones_like(y.data), x)
+    if gx is None:
         return np.zeros(x.shape, x.dtype)
-    return cuda.as_numpy(x.grad.data)
+    return cuda.as_numpy(gx.data if isinstance(gx, Variable) else gx)
 
 
 def _report(name, analytic, numeric, rtol, atol):
@@ -151,12 +157,9 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     def directional_grad(xv):
         xv = as_variable(xv)
         y = as_variable(f(xv, *args, **kwargs))
-        y.grad = Variable(u.copy())
-        y.backward(create_graph=True)
-        gx = xv.grad
+        gx = _grad_of(y, u.copy(), xv, create_graph=True)
         if gx is None:
             return Variable(xp.zeros((), dtype=x_data.dtype))
-        xv.cleargrad()
         return (gx * v).sum()
 
     numeric = _central_differences(directional_grad, x_data.copy(), False, (), {})
@@ -165,6 +168,6 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     if g.creator is None:  # the gradient does not depend on x at all
         analytic = xp.zeros_like(x_data)
     else:
-        g.backward()
-        analytic = xp.zeros_like(x_data) if xv.grad is None else xv.grad.data
+        gx = _grad_of(g, xp.ones_like(g.data), xv)
+        analytic = xp.zeros_like(x_data) if gx is None else _data(gx)
     return _report('gradgrad_check', analytic, numeric, rtol, atol)

@@ -482,7 +482,8 @@ def _variable_label(v, options):
     if options is True or options is False:  # the book's verbose flag alone
         options = _Options(options)
     name = options.names.get(id(v)) if isinstance(v, Parameter) else None
-    lines = [str(v.name if name is None else name)] if (name or v.name is not None) else []
+    text = str(v.name if name is None else name) if (name or v.name is not None) else ''
+    lines = [text] if text else []
     if options.verbose and v.data is not None:  # a stand-in knows its shape and dtype too
         lines.append(f'{v.shape} {v.dtype}')
     if options.values:
@@ -557,6 +558,7 @@ def _dot_func(f):
 
 
 def _escape(text):
-    """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written."""
-    text = text.replace('\\', '\\\\').replace('"', '\\"')
+    """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written
+    (a NUL character, which DOT cannot hold, as ``\\0``)."""
+    text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\0', '\\\\0')
     return text.replace('\r\n', '\n').replace('\r', '\n').replace('\n', '\\n')

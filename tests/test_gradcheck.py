@@ -229,3 +229,13 @@ def test_keyword_arguments_reach_the_function_checked():
     grad = numerical_grad(scaled, np.ones(3), eps=3.0)
     np.testing.assert_allclose(grad, [3.0, 3.0, 3.0])
     assert gradient_check(scaled, np.ones(3), eps=3.0)
+
+
+def test_the_checks_leave_the_gradients_of_parameters_that_f_uses_alone():
+    from dezero import Parameter
+
+    W = Parameter(np.array([2.0]))
+    W.grad = Variable(np.array([0.5]))  # a gradient of the training step under way
+    assert gradient_check(lambda z: z**2 * W, np.array([1.0, 2.0]))
+    assert gradgrad_check(lambda z: z**3 * W, np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(W.grad.data, [0.5])

@@ -407,3 +407,17 @@ def test_dot_func_and_dot_var_make_one_graph_whatever_the_engine_keeps():
             check=True,
             capture_output=True,
         )
+
+
+def test_a_nul_character_and_an_empty_name_still_make_valid_dot():
+    x = Variable(np.ones(2), name='a\x00b')
+    y = x * 2
+    y.name = ''
+    text = get_dot_graph(y, verbose=True)
+    assert '\x00' not in text and r'label="a\\0b\n(2,) float64"' in text
+    assert 'label="(2,) float64"' in text  # no blank line for the empty name
+    dot = shutil.which('dot')
+    if dot is not None:
+        import subprocess
+
+        subprocess.run([dot, '-Tsvg'], input=text, text=True, check=True, capture_output=True)
