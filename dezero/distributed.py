@@ -354,7 +354,9 @@ class DistributedOptimizer(Optimizer):
             _raise_everywhere(comm, problem, owner)
         if (everyone[:, :2] != everyone[0, :2]).any():
             signatures = comm.allgather(signature)
-            raise ValueError(f'{owner}: {_first_difference(signatures, params)}')
+            named = getattr(self.optimizer.target, 'named_params', None)
+            paths = {id(p): path for path, p in named()} if callable(named) else {}
+            raise ValueError(f'{owner}: {_first_difference(signatures, params, paths)}')
         if (everyone[:, 3] != everyone[0, 3]).any():
             raise ValueError(
                 f'{owner}: batch_size is given on ranks {np.flatnonzero(everyone[:, 3] == 0)}'
@@ -427,15 +429,16 @@ def _weights_crc(params):
     return crc
 
 
-def _first_difference(signatures, params):
-    """Words for the first parameter whose shape or dtype differs between processes."""
+def _first_difference(signatures, params, paths):
+    """Words for the first parameter whose shape or dtype differs between processes,
+    named by its path in the model (``paths``: id -> path) when it has one."""
     if len({len(s) for s in signatures}) > 1:
         counts = ', '.join(f'rank {r}: {len(s)}' for r, s in enumerate(signatures))
         return f'the processes have different numbers of parameters ({counts}); every process must build the same model'
     for i in range(len(signatures[0])):
         column = [s[i] for s in signatures]
         if len(set(column)) > 1:
-            name = getattr(params[i], 'name', None) or f'number {i}'
+            name = paths.get(id(params[i])) or getattr(params[i], 'name', None) or f'number {i}'
             shapes = ', '.join(
                 f'rank {r}: ' + ('no data' if c is None else f'{c[0]} {np.dtype(c[1])}')
                 for r, c in enumerate(column)

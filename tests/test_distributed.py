@@ -331,6 +331,7 @@ def test_different_models_raise_in_every_process_instead_of_hanging(ranks):
         assert 'l0/W' in report['broadcast_mismatch']
         assert 'DistributedOptimizer.update' in report['update_mismatch']
         assert 'rank 0: (5, 4) float32, rank 1: (5, 5) float32' in report['update_mismatch']
+        assert 'parameter l0/W differs' in report['update_mismatch']
         assert 'broadcast_parameters' in report['not_broadcast']
 
 
