@@ -57,10 +57,12 @@ class _Settings(threading.local):
     # ``(backward_order, layer_path)`` they record while marking is on (see mark_origin)
     origin = None
 
-    def __init__(self):
-        self.caller = object()  # this thread, as it claims a function object (__call__)
+    def __init__(self):  # run in each thread at its first use of dezero
+        global _threads
+        _threads += 1
 
 
+_threads = 0  # how many threads have used dezero (see Function.__call__)
 _settings = _Settings()
 _SWITCHES = ('enable_backprop', 'train', 'detect_anomaly')
 
@@ -475,6 +477,12 @@ class Parameter(Variable):
 
 _new_variable = object.__new__
 
+# Function objects whose first call is running, by id: the thread that claimed each
+# (see Function.__call__).
+_claims = {}
+_thread_id = threading.get_ident
+_lone_call = None
+
 
 def _fresh_variable(array, requires_grad):
     """A Variable of ``array``, made by no function: what ``Variable(array)`` makes,
@@ -879,11 +887,23 @@ class Function:
         settings = _settings
         if settings.arrays_only:  # inside a first-order backward
             return self._call_on_arrays(inputs)
-        # The first call runs on this object, claimed in one step (another thread that
-        # calls it at the same time finds the claim, this thread's token, and copies
-        # it); the claim is dropped unless the call is recorded.
-        caller = settings.caller
-        mine = self.inputs is None and self.__dict__.setdefault('inputs', caller) is caller
+        # The first call runs on this object.  Once several threads use dezero, it is
+        # claimed in one step, as another thread may call it at the same time (then
+        # that one runs on a copy), and checked again once claimed, in case a call
+        # finished recording on it meanwhile.  The lone thread before them notes the
+        # object it runs on in _lone_call, which a thread starting meanwhile respects.
+        global _lone_call
+        mine = lone = False
+        if self.inputs is None:
+            if _threads == 1:
+                mine = lone = True
+                _lone_call = self
+            else:
+                key, thread = id(self), _thread_id()
+                mine = _claims.setdefault(key, thread) == thread
+                if mine and (self.inputs is not None or _lone_call is self):
+                    _claims.pop(key, None)
+                    mine = False
         f = self if mine else copy.copy(self)
         try:
             inputs = list(inputs)
@@ -906,23 +926,20 @@ class Function:
             except AttributeError as e:
                 _refuse_missing_data(f, xs, e)
                 raise
-        except BaseException:
-            if mine:
-                del self.__dict__['inputs']
-            raise
-        recording = settings.enable_backprop
-        if type(ys) is not tuple:
-            ys = (ys,)
+            recording = settings.enable_backprop
+            if type(ys) is not tuple:
+                ys = (ys,)
+            outputs = f._record(inputs, ys) if recording else [_wrap(y) for y in ys]
+        finally:
+            if lone:
+                _lone_call = None
+            elif mine:
+                _claims.pop(key, None)
         if recording:
-            outputs = f._record(inputs, ys)
             if _marking:  # some thread marks where functions are made: see mark_origin
                 origin = settings.origin
                 if origin is not None:
                     f._origin = origin
-        else:
-            if mine:
-                del self.__dict__['inputs']
-            outputs = [_wrap(y) for y in ys]
         if settings.detect_anomaly:
             _anomaly.check_forward(f, xs, [y._data for y in outputs])
             if recording:
@@ -1201,6 +1218,7 @@ class _ReversePass:
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
         hooked_leaves = []
+        clock = _data_clock  # a function recorded at this tick reads no changed data
         for generation in range(schedule._top - 1, -1, -1):  # newest first
             functions = waiting.pop(generation, None)
             if functions is None:
@@ -1218,10 +1236,11 @@ class _ReversePass:
                             gy = self._zeros(y)
                         if y._hooks is not None:
                             gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+                            clock = _data_clock  # the hook may have assigned data
                     if f._book_style and not recording and gy is not None:
                         gy = self._variable(gy)
-                    if f._recorded_at != _data_clock:  # data assigned since f's forward
-                        _check_unchanged(f)  # (a hook of y's included)
+                    if f._recorded_at != clock:  # data assigned since f's forward
+                        _check_unchanged(f)
                     if f._told_needs:
                         gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
                     else:
@@ -1236,7 +1255,8 @@ class _ReversePass:
                         needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
                     if f._book_style and not recording:
                         gys = tuple([None if g is None else self._variable(g) for g in gys])
-                    if f._recorded_at != _data_clock:
+                    clock = _data_clock  # the outputs' hooks may have assigned data
+                    if f._recorded_at != clock:
                         _check_unchanged(f)
                     gxs = self._call_backward(f, gys, needs)
                 if type(gxs) is not tuple:

@@ -169,3 +169,55 @@ def test_one_function_object_called_by_two_threads_at_once_records_each_call():
     first.join(10)
     F.sum(y2).backward()
     assert x1.grad.data[0] == 2.0 and x2.grad.data[0] == 4.0
+
+
+def test_a_thread_starting_while_the_lone_thread_runs_a_first_call_uses_a_copy(tmp_path):
+    # In a fresh process only one thread has used dezero: its first call of a
+    # function object runs on the object without a claim.  A thread that starts and
+    # calls the same object meanwhile must still run on a copy.
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import threading
+        import numpy as np
+        import dezero
+        import dezero.functions as F
+        from dezero import Variable
+
+        class Square(dezero.Function):
+            def forward(self, x):
+                if x[0] == 1.0:  # the lone thread, inside its first call: another starts
+                    other = threading.Thread(target=second)
+                    other.start()
+                    other.join(10)
+                return x**2
+
+            def backward(self, gy):
+                (x,) = self.inputs
+                return 2 * x * gy
+
+        def second():
+            results.append(f(x2))
+
+        f, results = Square(), []
+        x1, x2 = Variable(np.array([1.0])), Variable(np.array([2.0]))
+        F.sum(f(x1)).backward()
+        F.sum(results[0]).backward()  # after the first call was recorded
+        print(x1.grad.data[0], x2.grad.data[0])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': str(pathlib.Path(dezero.__file__).parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ['2.0', '4.0']
