@@ -206,12 +206,16 @@ def _like(name, what, value, like):
 
 def _result(v, like, connected):
     """A gradient for ``like`` as the caller receives it: a Variable when connected,
-    else a fresh array (zeros where no gradient flowed)."""
+    else a fresh array of like's floating dtype (zeros where no gradient flowed)."""
     if v is None:
         v = _zeros_like(like)
     if connected:
         return v
-    return as_array(v.data if isinstance(v, Variable) else v).copy()
+    array = as_array(v.data if isinstance(v, Variable) else v)
+    dtype = like.data.dtype
+    if array.dtype != dtype and array.dtype.kind == dtype.kind == 'f':
+        return array.astype(dtype)  # float32 arguments get float32 gradients
+    return array.copy()
 
 
 def _call(name, f, args, kwargs, indices, connected):
@@ -346,9 +350,8 @@ def _jacobian_of(y, xs, connected):
         elif connected:
             jacobians.append(reshape(stack(row), shape))
         else:
-            jacobians.append(
-                xp.stack([g.data if isinstance(g, Variable) else g for g in row]).reshape(shape)
-            )
+            rows_of_x = [_result(g, x, False) for g in row]  # in x's floating dtype
+            jacobians.append(xp.stack(rows_of_x).reshape(shape))
     return jacobians
 
 

@@ -222,7 +222,7 @@ class Variable:
         '_index',
         '_hooks',
         '_stand_in',
-        '_view_of',
+        '_view_of',  # set only on a view of an input's data (see _note_view)
         '__weakref__',
     )
     # NumPy leaves binary operators with a Variable to the Variable, so that
@@ -249,7 +249,6 @@ class Variable:
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything
-        self._view_of = None  # the input whose data this data views (see _note_view)
 
     # ---- the data, and when it changed -----------------------------------------------
     # Assigning ``data`` (``v.data = a``, and ``v.data -= a``, which assigns the updated
@@ -490,7 +489,7 @@ def _fresh_variable(array, requires_grad):
     v = _new_variable(Variable)
     v._data = array
     v._changed_at = 0
-    v.name = v.grad = v.creator = v._hooks = v._stand_in = v._view_of = None
+    v.name = v.grad = v.creator = v._hooks = v._stand_in = None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
     return v
@@ -567,7 +566,9 @@ def _store_gradients(grads, recorded):
     stored before (``a + b`` gives both the same array) or that cannot be written (a
     broadcast view) is copied, so that changing one ``.grad`` in place (weight decay,
     clipping) changes no other.  Gradients are checked before any is stored: floating
-    point, and shaped as a ``.grad`` already there."""
+    point, and shaped as a ``.grad`` already there.  A gradient takes the floating
+    dtype of its variable's data, as in PyTorch: a float32 variable used with float64
+    values (which NumPy promotes to float64) still gets a float32 gradient."""
     stored = []
     for x, gx in grads.items():
         # (a stand-in here was cut by unchain() from a variable that is gone)
@@ -575,6 +576,9 @@ def _store_gradients(grads, recorded):
             array = gx._data if recorded else gx
             if x.grad is not None or array.dtype.kind != 'f':
                 _check_gradient(x, array)  # raises, unless complex or adding to a .grad
+            dtype, given = x._data.dtype, array.dtype
+            if given is not dtype and given != dtype and dtype.kind == given.kind == 'f':
+                gx = gx.astype(dtype)  # float32 data gets a float32 gradient (recorded too)
             stored.append((x, gx))
     owners = set()  # the ids of the arrays whose memory the stored gradients use
     for x, gx in stored:
@@ -1017,7 +1021,7 @@ class Function:
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
             v._data = y
             v._changed_at = 0
-            v.name = v.grad = v._hooks = v._stand_in = v._view_of = None
+            v.name = v.grad = v._hooks = v._stand_in = None
             if y.base is not None:  # a view, perhaps of an input's data (reshape, x[1:])
                 _note_view(v, y.base, given)
             v.creator = self
@@ -1398,7 +1402,7 @@ def _note_view(v, base, inputs):
     for x in inputs:
         data = x._data
         if data is not None and (base is data or base is data.base):
-            first = x._view_of
+            first = getattr(x, '_view_of', None)
             v._view_of = first if first is not None and first() is not None else weakref.ref(x)
             return
 
@@ -1410,9 +1414,10 @@ def _changed(v, since):
     else None."""
     if v._changed_at > since:
         return v
-    if v._view_of is None:
+    view = getattr(v, '_view_of', None)
+    if view is None:
         return None
-    x = v._view_of()
+    x = view()
     if x is None or x._changed_at <= since or x._data is None:
         return None  # gone (nothing can change its data any more) or unchanged
     base = v._data.base

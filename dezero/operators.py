@@ -111,7 +111,7 @@ def _rmatmul(self, other):
 
 def setup_variable():
     """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
-    ``reshape transpose T sum max min matmul dot`` to :class:`Variable`."""
+    ``reshape transpose T sum max min matmul dot astype`` to :class:`Variable`."""
     a = arithmetic
     Variable.__add__ = _operator(a.Add, a.AddConstant)
     Variable.__radd__ = _operator(a.Add, a.AddConstant, reflected=True)
@@ -135,3 +135,4 @@ def setup_variable():
     Variable.min = _min
     Variable.matmul = _matmul
     Variable.dot = _matmul
+    Variable.astype = array.astype

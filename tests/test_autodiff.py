@@ -420,3 +420,18 @@ def test_a_variable_that_takes_no_gradient_still_gets_one_from_a_connected_trans
     np.testing.assert_array_equal(outer, [4.0, 8.0])
     j = jacobian(lambda a: a**2, create_graph=True)(c)
     np.testing.assert_array_equal(j.data, np.diag([4.0, 8.0]))
+
+
+def test_a_float32_argument_gets_float32_derivatives_from_float64_arithmetic():
+    c = np.array([1.0, 2.0, 3.0])
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    g = grad(lambda a: F.sum(a * a * c))(x)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 2 * x * c)
+    j = jacobian(lambda a: a * c)(x)
+    assert j.dtype == np.float32
+    np.testing.assert_array_equal(j, np.diag(c))
+    assert hessian(lambda a: F.sum(a * a * c))(x).dtype == np.float32
+    _, pullback = vjp(lambda a: a * c, x)
+    (gx,) = pullback(np.ones(3))
+    assert gx.dtype == np.float32

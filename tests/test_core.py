@@ -662,3 +662,17 @@ def test_a_book_style_backward_reading_gy_data_gets_a_variable_as_in_the_book():
     F.sum(y * 3.0).backward()
     np.testing.assert_allclose(x.grad.data, [9.0, -12.0])
     assert isinstance(x.grad, Variable)
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_float32_variable_gets_a_float32_gradient_from_float64_arithmetic(create_graph):
+    # NumPy promotes x * c to float64; the gradient is cast back, as PyTorch does
+    x = Variable(np.array([1.0, 2.0, 3.0], np.float32))
+    y = F.sum(x * np.array([1.0, 2.0, 3.0]) + Variable(np.ones(3)))
+    assert y.dtype == np.float64
+    y.backward(create_graph=create_graph)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 3.0])
+    y.backward(create_graph=create_graph)  # accumulated, still float32
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
