@@ -75,10 +75,10 @@ each kernel row.
 Infinities and NaN
 ------------------
 A convolution has no term for a kernel tap that falls in the padding: the padding is
-not a value that is multiplied, it is a sum that leaves the term out (so do
-PyTorch's float32 kernels on the CPU).  The layouts above do multiply zeros, the
-padding of x and the borders of gy's shifted rows: the same for finite numbers, but
-NaN for an infinite or NaN one (0 * inf).  So where such a product can meet one, the
+not a value that is multiplied, it is a sum that leaves the term out.  The layouts
+above do multiply zeros, the padding of x and the borders of gy's shifted rows: the
+same for finite numbers, but NaN for an infinite or NaN one (0 * inf).  So where such
+a product can meet one, the
 kernels take the taps one by one instead, each on the slices that lie inside the
 image (:func:`_conv2d_by_taps`, :func:`_grad_w_by_taps`), or add windows back
 (:func:`_deconv2d_by_adding`), which multiplies no padding either: the output and

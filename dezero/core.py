@@ -32,6 +32,7 @@ import gc
 import importlib
 import inspect
 import itertools
+import numbers
 import operator
 import threading
 import weakref
@@ -410,8 +411,12 @@ class Variable:
         its dtype, or float64 for integer data.  Gradients accumulate into ``.grad`` of
         the leaves; those of intermediate variables are dropped unless ``retain_grad``
         is True, which keeps them for the intermediates still alive (a temporary the
-        caller never held is gone, and its gradient with it).  With ``create_graph=True`` the backward computation is itself
-        recorded, so the gradients can be differentiated again.
+        caller never held is gone, and its gradient with it).  With ``create_graph=True``
+        the backward computation is itself recorded, so the gradients can be
+        differentiated again; such a ``.grad`` is computed from the variable, so the two
+        refer to each other until ``cleargrad()`` (or the garbage collector) parts them.
+        Gradient hooks get a copy of the gradient; with ``retain_grad`` this variable's
+        ``.grad`` is the gradient the pass started from, not what its hooks made of it.
 
         Refused: a variable computed without a graph (under ``no_grad()``, or from
         constants only), bool data, and a backward that would read a value assigned
@@ -438,12 +443,22 @@ class Variable:
                     seed = _run_hooks(self, seed)
             self.grad = seed
             return
-        self.grad = None  # given back if retain_grad
-        if create_graph:  # the pass, and the recorded sums into .grad, are one backward
-            with mark_origin(backward_order=_order_of_pass([self])):
-                _store_gradients(_run_pass([self], [seed], retain_grad, True, None), True)
-        else:
-            _store_gradients(_run_pass([self], [seed], retain_grad, False, None), False)
+        given = self.grad
+        self.grad = None  # the seed again afterwards with retain_grad (see below)
+        try:
+            if create_graph:  # the pass, and the recorded sums into .grad, are one backward
+                with mark_origin(backward_order=_order_of_pass([self])):
+                    _store_gradients(_run_pass([self], [seed], retain_grad, True, None), True)
+            else:
+                _store_gradients(_run_pass([self], [seed], retain_grad, False, None), False)
+        except BaseException:
+            self.grad = given  # a failed pass leaves the seed set by hand in place
+            raise
+        if retain_grad and self._hooks is not None:  # the gradient the pass started
+            # from, not what the hooks made of it, which the next call would take as its
+            # seed and pass through them again (the book keeps the ones it started from)
+            start = seed._data if isinstance(seed, Variable) else seed
+            self.grad = _fresh_variable(start.copy(), True)
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -584,7 +599,7 @@ def _store_gradients(grads, recorded):
     for x, gx in stored:
         old = x.grad
         if old is not None:  # a new array, or a new recorded sum
-            x.grad = old + gx if recorded else _fresh_variable(old._data + gx, True)
+            x.grad = old + gx if recorded else _fresh_variable(as_array(old._data + gx), True)
             continue
         if not recorded and type(gx) is not np.ndarray:
             gx = as_array(gx)  # (a NumPy scalar becomes a 0-d array)
@@ -740,7 +755,22 @@ def _stand_in(x):
 # --------------------------------------------------------------------------------------
 def _run_hooks(v, grad):
     """Pass ``grad`` (a Variable) through the hooks of ``v`` in order; a result other
-    than None replaces it."""
+    than None replaces it.  The hooks get a copy of the gradient (one array may be the
+    gradient of several variables: ``a + b`` gives both the same) and run with
+    dezero's operations giving Variables, as outside a pass."""
+    settings = _settings
+    if grad.creator is None:  # (a recorded gradient is a new array of its own)
+        grad = _fresh_variable(grad._data.copy(), grad.requires_grad)
+    saved = settings.arrays_only
+    settings.arrays_only = False
+    try:
+        return _hooks_on(v, grad)
+    finally:
+        settings.arrays_only = saved
+
+
+def _hooks_on(v, grad):
+    """The work of :func:`_run_hooks`."""
     for fn in list(v._hooks.values()):
         new = fn(grad)
         if new is None:
@@ -814,6 +844,9 @@ def _describe_error(err, func, arrays):
     """Prefix an error raised in ``func.forward`` with the function's name and the
     shapes and dtypes of its inputs (once, however deeply the error travels)."""
     if getattr(err, '_dezero_described', False) or not err.args:
+        return
+    if str(err.args[0]).startswith(f'{type(func).__name__}: '):  # it names the function
+        err._dezero_described = True
         return
     shapes = ', '.join(
         f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a) for a in arrays
@@ -1017,7 +1050,7 @@ class Function:
         outputs, refs = [], []
         for y in arrays:
             if type(y) is not np.ndarray:
-                y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
+                y = self._output_array(y)
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
             v._data = y
             v._changed_at = 0
@@ -1032,6 +1065,17 @@ class Function:
             refs.append(weakref.ref(v))
         self.outputs = refs
         return outputs
+
+    def _output_array(self, y):
+        """What forward returned that is not a NumPy array, as an array: a NumPy
+        scalar (NumPy arithmetic on 0-d arrays gives them), a number or a CuPy array;
+        TypeError naming this function for anything else (None, a string)."""
+        if not (isinstance(y, (np.generic, numbers.Number)) or cuda.is_array(y)):
+            raise TypeError(
+                f'{type(self).__name__}.forward returned {type(y).__name__} {y!r:.40}; '
+                f'expected an array (or a tuple of arrays)'
+            )
+        return np.asarray(y) if isinstance(y, np.generic) else as_array(y)
 
     def forward(self, *xs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')

@@ -426,3 +426,38 @@ def test_data_assigned_later_must_hold_numbers_and_bool_data_makes_a_constant():
     y = F.sum(v * Variable(np.array([2.0, 3.0])))
     y.backward()
     assert v.grad is None
+
+
+def test_a_zero_dimensional_gradient_added_to_another_stays_an_array():
+    x = Variable(np.array(2.0))
+    y = x * x
+    y.backward()
+    y.backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.data == 8.0
+    x.grad.data[...] = 0  # writable
+    x.backward()  # a .grad that is an array is a valid seed
+
+
+def test_a_failed_backward_leaves_the_seed_set_by_hand():
+    class Broken(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            raise RuntimeError('broken backward')
+
+    y = Broken()(Variable(np.array([1.0, 2.0])))
+    y.grad = Variable(np.array([3.0, 4.0]))
+    with pytest.raises(RuntimeError, match='broken backward'):
+        y.backward()
+    np.testing.assert_array_equal(y.grad.data, [3.0, 4.0])
+
+
+@pytest.mark.parametrize('result, kind', [(None, 'NoneType'), ('abc', 'str')])
+def test_a_forward_returning_no_array_is_refused_by_name(result, kind):
+    class Odd(Function):
+        def forward(self, x):
+            return result
+
+    with pytest.raises(TypeError, match=f'Odd.forward returned {kind}.*expected an array'):
+        Odd()(Variable(np.ones(2)))

@@ -237,3 +237,44 @@ def test_graph_stats_shows_higher_order_derivatives_of_tanh_growing():
         assert higher.variables > lower.variables
         assert higher.nbytes > lower.nbytes
     assert stats[-1].functions > 500 * stats[0].functions  # it grows about 2.6x per order
+
+
+# ---- hooks in a first-order pass, on shared gradients, with retain_grad ------------------
+def test_a_hook_computes_with_variables_in_a_first_order_pass():
+    x = Variable(np.array([3.0, 4.0]))
+    y = x * 1.0
+    kinds = []
+
+    def clip_to_norm_one(g):
+        norm = F.sqrt(F.sum(g * g))
+        kinds.append(type(norm))
+        return g * (1.0 / float(norm.data))
+
+    y.register_hook(clip_to_norm_one)
+    F.sum(y).backward()
+    assert kinds == [Variable]
+    np.testing.assert_allclose(x.grad.data, [2**-0.5, 2**-0.5])
+
+
+def test_a_hook_changing_its_gradient_in_place_changes_no_other():
+    p, q = Variable(np.array([1.0, 2.0])), Variable(np.array([3.0, 4.0]))
+    y = p + q  # Add gives both inputs one array
+
+    def times_ten(g):
+        g.data *= 10
+
+    p.register_hook(times_ten)
+    y.grad = np.ones(2)
+    y.backward()
+    np.testing.assert_array_equal(p.grad.data, [10.0, 10.0])
+    np.testing.assert_array_equal(q.grad.data, [1.0, 1.0])
+
+
+def test_retain_grad_with_a_hook_on_the_output_gives_the_same_result_each_call():
+    x = Variable(np.array(1.0))
+    y = x * 3
+    y.register_hook(lambda g: g * 2)
+    for _ in range(3):
+        x.cleargrad()
+        y.backward(retain_grad=True)
+        assert x.grad.data == 6.0 and y.grad.data == 1.0

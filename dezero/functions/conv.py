@@ -172,6 +172,7 @@ class Conv2d(Function):
         return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
+        _check_conv('Conv2d', x.shape, W.shape, _shape(b), self.stride, self.pad)
         return conv2d_array(x, W, b, self.stride, self.pad)
 
     def backward(self, gy, *, needs_input_grad):
@@ -250,12 +251,9 @@ class Deconv2d(Function):
         return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
-        outsize = self.outsize
-        if outsize is None:
-            kernel, size = W.shape[2:], x.shape[2:]
-            outsize = tuple(
-                get_deconv_outsize(*args) for args in zip(size, kernel, self.stride, self.pad)
-            )
+        outsize = _check_deconv(
+            'Deconv2d', x.shape, W.shape, _shape(b), self.stride, self.pad, self.outsize
+        )[2]
         return deconv2d_array(x, W, b, self.stride, self.pad, outsize)
 
     def backward(self, gy, *, needs_input_grad):
@@ -296,21 +294,85 @@ class Conv2DGradW(Function):
         return gx, ggy
 
 
-def _check_bias(name, b, channels, w_shape):
-    b = as_input(b)
-    if b.shape != (channels,):
+def _check_bias(name, b_shape, channels, w_shape):
+    if b_shape is not None and tuple(b_shape) != (channels,):
         raise ValueError(
-            f'{name}: b of shape {b.shape} does not fit W of shape '
-            f'{w_shape}; expected b of shape ({channels},)'
+            f'{name}: b of shape {tuple(b_shape)} does not fit W of shape '
+            f'{tuple(w_shape)}; expected b of shape ({channels},)'
         )
-    return b
 
 
-def _check_4d(name, x, W, x_layout, w_layout):
-    if x.ndim != 4:
-        raise ValueError(f'{name}: x must be 4-D {x_layout}, got shape {x.shape}')
-    if W.ndim != 4:
-        raise ValueError(f'{name}: W must be 4-D {w_layout}, got shape {W.shape}')
+def _check_4d(name, x_shape, w_shape, x_layout, w_layout):
+    if len(x_shape) != 4:
+        raise ValueError(f'{name}: x must be 4-D {x_layout}, got shape {tuple(x_shape)}')
+    if len(w_shape) != 4:
+        raise ValueError(f'{name}: W must be 4-D {w_layout}, got shape {tuple(w_shape)}')
+
+
+def _check_conv(name, x_shape, w_shape, b_shape, stride, pad):
+    """Check the shapes of a convolution's x, W and b (None without a bias) and its
+    ``stride`` and ``pad``; return those two as pairs.  ValueError naming ``name``."""
+    _check_4d(name, x_shape, w_shape, '(N, C, H, W)', '(OC, C, KH, KW)')
+    if x_shape[1] != w_shape[1]:
+        raise ValueError(
+            f'{name}: x of shape {tuple(x_shape)} has {x_shape[1]} channels but W '
+            f'of shape {tuple(w_shape)} expects {w_shape[1]}'
+        )
+    _, stride, pad, _ = conv_geometry(name, x_shape, w_shape[2:], stride, pad)
+    _check_bias(name, b_shape, w_shape[0], w_shape)
+    return stride, pad
+
+
+def _check_deconv(name, x_shape, w_shape, b_shape, stride, pad, outsize):
+    """Check the shapes of a transposed convolution's x, W and b (None without a
+    bias), its ``stride``, ``pad`` and ``outsize`` (None: the smallest that fits);
+    return the three as pairs.  ValueError naming ``name``."""
+    _check_4d(name, x_shape, w_shape, '(N, C, H, W)', '(C, OC, KH, KW)')
+    if x_shape[1] != w_shape[0]:
+        raise ValueError(
+            f'{name}: x of shape {tuple(x_shape)} has {x_shape[1]} channels but '
+            f'W of shape {tuple(w_shape)} expects {w_shape[0]}'
+        )
+    n, _, h, w = x_shape
+    oc, kh, kw = w_shape[1:]
+    # validate stride and pad on a dummy geometry first (kernel 1 fits any image)
+    _, stride, pad, _ = conv_geometry(name, (n, oc, 1, 1), 1, stride, pad)
+    smallest = (
+        get_deconv_outsize(h, kh, stride[0], pad[0]),
+        get_deconv_outsize(w, kw, stride[1], pad[1]),
+    )
+    if outsize is None:
+        outsize = smallest
+        if outsize[0] < 1 or outsize[1] < 1:
+            raise ValueError(
+                f'{name}: the output size {outsize} for x of shape {tuple(x_shape)}, '
+                f'kernel {(kh, kw)}, stride {stride}, pad {pad} is not positive; use a '
+                f'smaller pad'
+            )
+    else:
+        try:
+            outsize = pair(outsize)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f'{name}: outsize must be an int or a pair of ints, got {outsize!r}'
+            ) from None
+        fits = all(
+            o >= 1 and o + 2 * p >= k and get_conv_outsize(o, k, s, p) == i
+            for o, k, s, p, i in zip(outsize, (kh, kw), stride, pad, (h, w))
+        )
+        if not fits:
+            largest = (smallest[0] + stride[0] - 1, smallest[1] + stride[1] - 1)
+            raise ValueError(
+                f'{name}: outsize {outsize} does not fit x of shape {tuple(x_shape)} '
+                f'with kernel {(kh, kw)}, stride {stride}, pad {pad}; expected from '
+                f'{smallest} to {largest}'
+            )
+    _check_bias(name, b_shape, oc, w_shape)
+    return stride, pad, outsize
+
+
+def _shape(b):
+    return None if b is None else b.shape
 
 
 def conv2d(x, W, b=None, stride=1, pad=0):
@@ -324,17 +386,9 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     to W, gy summed over N, OH, OW to b.  A plain array (x, W or b) is a constant: no
     one can ask for its gradient, so backward does not compute it."""
     x, W = as_input(x), as_input(W)
-    _check_4d('conv2d', x, W, '(N, C, H, W)', '(OC, C, KH, KW)')
-    if x.shape[1] != W.shape[1]:
-        raise ValueError(
-            f'conv2d: x of shape {x.shape} has {x.shape[1]} channels but W '
-            f'of shape {W.shape} expects {W.shape[1]}'
-        )
-    _, stride, pad, _ = conv_geometry('conv2d', x.shape, W.shape[2:], stride, pad)
-    inputs = (x, W)
-    if b is not None:
-        inputs += (_check_bias('conv2d', b, W.shape[0], W.shape),)
-    return Conv2d(stride, pad)(*inputs)
+    b = None if b is None else as_input(b)
+    stride, pad = _check_conv('conv2d', x.shape, W.shape, _shape(b), stride, pad)
+    return Conv2d(stride, pad)(x, W, b)
 
 
 def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
@@ -349,50 +403,8 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     W) to x, the correlation of gy with x to W, gy summed over N, OH, OW to b.  A plain
     array (x, W or b) is a constant and gets no gradient."""
     x, W = as_input(x), as_input(W)
-    _check_4d('deconv2d', x, W, '(N, C, H, W)', '(C, OC, KH, KW)')
-    if x.shape[1] != W.shape[0]:
-        raise ValueError(
-            f'deconv2d: x of shape {x.shape} has {x.shape[1]} channels but '
-            f'W of shape {W.shape} expects {W.shape[0]}'
-        )
-    n, _, h, w = x.shape
-    oc, kh, kw = W.shape[1:]
-    # validate stride and pad on a dummy geometry first (kernel 1 fits any image)
-    _, stride, pad, _ = conv_geometry('deconv2d', (n, oc, 1, 1), 1, stride, pad)
-    if outsize is None:
-        outsize = (
-            get_deconv_outsize(h, kh, stride[0], pad[0]),
-            get_deconv_outsize(w, kw, stride[1], pad[1]),
-        )
-        if outsize[0] < 1 or outsize[1] < 1:
-            raise ValueError(
-                f'deconv2d: the output size {outsize} for x of shape '
-                f'{x.shape}, kernel {(kh, kw)}, stride {stride}, pad {pad} '
-                f'is not positive; use a smaller pad'
-            )
-    else:
-        try:
-            outsize = pair(outsize)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f'deconv2d: outsize must be an int or a pair of ints, got {outsize!r}'
-            ) from None
-        fits = all(
-            o >= 1 and o + 2 * p >= k and get_conv_outsize(o, k, s, p) == i
-            for o, k, s, p, i in zip(outsize, (kh, kw), stride, pad, (h, w))
-        )
-        if not fits:
-            lo = (
-                get_deconv_outsize(h, kh, stride[0], pad[0]),
-                get_deconv_outsize(w, kw, stride[1], pad[1]),
-            )
-            hi = (lo[0] + stride[0] - 1, lo[1] + stride[1] - 1)
-            raise ValueError(
-                f'deconv2d: outsize {outsize} does not fit x of shape '
-                f'{x.shape} with kernel {(kh, kw)}, stride {stride}, pad '
-                f'{pad}; expected from {lo} to {hi}'
-            )
-    inputs = (x, W)
-    if b is not None:
-        inputs += (_check_bias('deconv2d', b, oc, W.shape),)
-    return Deconv2d(stride, pad, outsize)(*inputs)
+    b = None if b is None else as_input(b)
+    stride, pad, outsize = _check_deconv(
+        'deconv2d', x.shape, W.shape, _shape(b), stride, pad, outsize
+    )
+    return Deconv2d(stride, pad, outsize)(x, W, b)

@@ -75,9 +75,10 @@ class _Windows:
 
     def max_and_argmax(self, x, fill):
         """The maximum of each window of x (padded with ``fill``) and the offset
-        k = i*KW + j of the element that holds it: the first one on a tie, and in a
-        window holding NaN (whose maximum is NaN) its last NaN, as PyTorch picks.
-        Returns (maximum, offsets), the offsets small integers of shape (N, C, OH, OW)."""
+        k = i*KW + j of the element that holds it: the first one on a tie, never the
+        padding, and in a window holding NaN (whose maximum is NaN) its last NaN, as
+        PyTorch picks.  Returns (maximum, offsets), the offsets small integers of shape
+        (N, C, OH, OW)."""
         xp = cuda.get_array_module(x)
         v = self.view(x, fill)
         kh, kw = self.kernel
@@ -93,6 +94,12 @@ class _Windows:
         if nan is not None and nan.any():  # rare: find each such window's last NaN
             for k in range(size):
                 offsets[nan & xp.isnan(v[:, :, k // kw, k % kw])] = k
+        if self.pad != (0, 0):
+            low = y == fill  # rare: the padding may have won the tie (every x is -inf)
+            if low.any():
+                real = self.view(xp.ones((1, 1) + x.shape[2:], dtype=bool), False)
+                for k in range(size - 1, -1, -1):  # the first element that is not padding
+                    offsets[low & real[:, :, k // kw, k % kw]] = k
         return y, offsets
 
     def scatter(self, values, offsets, x_shape):
@@ -137,13 +144,16 @@ class _Windows:
         return xp.take_along_axis(col, offsets[:, :, None].astype(np.intp), axis=2)[:, :, 0]
 
     def average(self, x):
-        """The mean of each window of x, zero padding included."""
+        """The mean of each window of x, zero padding included: float16 summed in
+        float32 and integers in float64, whose sums would overflow their own dtype."""
         kh, kw = self.kernel
+        if x.dtype.kind != 'f':
+            x = x.astype(np.float64)
+        if x.dtype == np.float16:
+            return self.average(x.astype(np.float32)).astype(np.float16)
         y = self.fold(x, 'add')
-        if np.issubdtype(y.dtype, np.floating):
-            y *= 1.0 / (kh * kw)  # a Python float keeps float32
-            return y
-        return y / (kh * kw)
+        y *= 1.0 / (kh * kw)  # a Python float keeps float32
+        return y
 
     def spread_average(self, gy, x_shape):
         """An image of ``x_shape`` with gy / (KH*KW) added over every window (the

@@ -163,7 +163,9 @@ def pooling_simple(x, kernel_size, stride=1, pad=0):
 
     The padding comes from im2col and is zeros, which win a window whose values are
     all negative; :func:`~dezero.functions.pooling` pads with values that never win.
-    Without padding the two agree."""
+    Without padding the two give the same values; at a tie this one shares the
+    gradient between the tied elements (as ``max`` does), where ``pooling`` gives it
+    all to the first, as PyTorch does."""
     x = as_variable(x)
     kernel, stride, pad, (oh, ow) = conv_geometry(
         'pooling_simple', x.shape, kernel_size, stride, pad

@@ -11,7 +11,7 @@ import dezero.functions as F
 import dezero.functions.conv as conv_module
 from dezero import Variable, no_grad
 from dezero.autodiff import grad
-from dezero.functions.conv import Conv2d
+from dezero.functions.conv import Conv2d, Deconv2d
 from dezero.utils import numerical_grad
 
 
@@ -695,3 +695,24 @@ def test_otherwise_the_two_gradients_are_taken_apart(x_shape, w_shape, kwargs, s
     F.sum(F.conv2d(x, W, **kwargs)).backward()
     assert not fused_calls
     assert x.grad is not None and W.grad is not None
+
+
+# ---- the book's classes called directly check what the functions check ------------------
+@pytest.mark.parametrize(
+    'call, message',
+    [
+        (lambda x, W, Wd: Conv2d(0, 0)(x, W), r'Conv2d: stride must be at least 1'),
+        (lambda x, W, Wd: Conv2d(1, -1)(x, W), r'Conv2d: pad must not be negative'),
+        (lambda x, W, Wd: Conv2d(1, 0)(x[:, :, :2], W), r'Conv2d: kernel \(3, 3\) is larger'),
+        (lambda x, W, Wd: Conv2d(1, 0)(x, W[:, :2]), r'Conv2d: x of .* 3 channels but W'),
+        (lambda x, W, Wd: Conv2d(1, 0)(x[0], W), r'Conv2d: x must be 4-D'),
+        (lambda x, W, Wd: Conv2d(1, 0)(x, W, np.ones(1)), r'Conv2d: b of shape \(1,\)'),
+        (lambda x, W, Wd: Deconv2d(1, 0, (3, 3))(x, Wd), r'Deconv2d: outsize \(3, 3\) does not'),
+        (lambda x, W, Wd: Deconv2d(1, 0, (20, 20))(x, Wd), r'Deconv2d: outsize \(20, 20\)'),
+    ],
+)
+def test_the_function_classes_called_directly_refuse_what_does_not_fit(call, message):
+    x, W, Wd = np.ones((2, 3, 5, 6)), np.ones((4, 3, 3, 3)), np.ones((3, 4, 3, 3))
+    with pytest.raises(ValueError, match=message) as info:
+        call(x, W, Wd)
+    assert not str(info.value).startswith('Conv2d: Conv2d')  # named once

@@ -291,3 +291,26 @@ def test_max_pooling_refuses_a_pad_as_large_as_the_kernel():
     ):
         F.pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))
     F.average_pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))  # zeros: allowed there
+
+
+@pytest.mark.parametrize(
+    'x, args, expected',
+    [
+        # every real element is -inf: the padding, also -inf, must not win the tie
+        (np.full((1, 1, 1, 1), -np.inf), (2, 1, 1), [[[[4.0]]]]),
+        (np.array([[[[-np.inf, 1.0]]]]), ((1, 2), 1, (0, 1)), [[[[1.0, 2.0]]]]),
+        (np.full((1, 1, 1, 2), np.iinfo(np.int64).min), (2, 1, 1), [[[[4.0, 2.0]]]]),
+    ],
+)
+def test_max_pooling_gives_the_gradient_to_a_real_element_never_to_padding(x, args, expected):
+    # the expected values are PyTorch's max_pool2d gradients
+    v = Variable(x)
+    F.sum(F.pooling(v, *args)).backward()
+    np.testing.assert_array_equal(v.grad.data, expected)
+
+
+def test_average_pooling_sums_without_overflowing_the_inputs_dtype():
+    y = F.average_pooling(np.full((1, 1, 2, 2), 100, np.int8), 2)
+    assert y.dtype == np.float64 and y.data.item() == 100.0
+    y = F.average_pooling(np.full((1, 1, 2, 2), 60000, np.float16), 2)
+    assert y.dtype == np.float16 and y.data.item() == 60000.0
