@@ -81,8 +81,8 @@ def train_on_gpu(max_epoch, batch_size=100, hidden_size=100, limit=None):
 
 if not cuda.gpu_enable:
     print(
-        'GPU not available: dezero.cuda.gpu_enable is False (CuPy support is not '
-        'available in this version of dezero, or no CuPy/GPU on this machine).'
+        'GPU not available: dezero.cuda.gpu_enable is False (CuPy is not installed, '
+        'or no GPU can be used on this machine).'
     )
     print(
         'With a GPU this step would call model.to_gpu(), load MNIST batches with '
