@@ -16,6 +16,8 @@ asks for: none for an input given as a plain array, and no filter gradient when 
 the input's gradient is wanted.
 """
 
+import numpy as np
+
 from dezero.array_ops import channel_sums
 from dezero.conv_ops import (
     check_pair,
@@ -375,6 +377,17 @@ def _shape(b):
     return None if b is None else b.shape
 
 
+def _refuse_bool(name, *arrays):
+    """TypeError naming ``name`` for bool data, whose products NumPy takes as logical
+    ANDs and sums as ORs: no convolution, and no derivative."""
+    for what, a in zip(('x', 'W', 'b'), arrays):
+        if a is not None and a.dtype == np.bool_:
+            raise TypeError(
+                f'{name}: {what} holds bool data; convert it to a floating-point dtype, '
+                f'e.g. {what}.astype(np.float32)'
+            )
+
+
 def conv2d(x, W, b=None, stride=1, pad=0):
     """2-D convolution (cross-correlation, as in every deep-learning library) of the
     batch ``x`` (N, C, H, W) with the filters ``W`` (OC, C, KH, KW), plus the bias
@@ -387,6 +400,7 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     one can ask for its gradient, so backward does not compute it."""
     x, W = as_input(x), as_input(W)
     b = None if b is None else as_input(b)
+    _refuse_bool('conv2d', x, W, b)
     stride, pad = _check_conv('conv2d', x.shape, W.shape, _shape(b), stride, pad)
     return Conv2d(stride, pad)(x, W, b)
 
@@ -404,6 +418,7 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     array (x, W or b) is a constant and gets no gradient."""
     x, W = as_input(x), as_input(W)
     b = None if b is None else as_input(b)
+    _refuse_bool('deconv2d', x, W, b)
     stride, pad, outsize = _check_deconv(
         'deconv2d', x.shape, W.shape, _shape(b), stride, pad, outsize
     )

@@ -716,3 +716,12 @@ def test_the_function_classes_called_directly_refuse_what_does_not_fit(call, mes
     with pytest.raises(ValueError, match=message) as info:
         call(x, W, Wd)
     assert not str(info.value).startswith('Conv2d: Conv2d')  # named once
+
+
+@pytest.mark.parametrize('fn', ['conv2d', 'deconv2d'])
+@pytest.mark.parametrize('which', [0, 1])
+def test_bool_data_is_refused(fn, which):
+    arrays = [np.ones((1, 2, 4, 4)), np.ones((2, 2, 3, 3))]
+    arrays[which] = arrays[which].astype(bool)
+    with pytest.raises(TypeError, match=rf'{fn}: {"xW"[which]} holds bool data'):
+        getattr(F, fn)(*arrays)
