@@ -74,6 +74,11 @@ class MLP(Model):
 
     def __init__(self, fc_output_sizes, activation=F.sigmoid):
         super().__init__()
+        if isinstance(fc_output_sizes, (str, bytes)) or not hasattr(fc_output_sizes, '__iter__'):
+            raise TypeError(
+                f'MLP: fc_output_sizes must be a list or tuple of layer sizes, such as '
+                f'(100, 10), got {fc_output_sizes!r}'
+            )
         sizes = list(fc_output_sizes)
         if not sizes:
             raise ValueError('MLP: fc_output_sizes is empty; give at least one output size')

@@ -587,14 +587,15 @@ _CALLBACK_FIELDS = {
 
 class EarlyStopping(_Watching):
     """Stop training when ``monitor`` (default ``'val_loss'``) has not improved by more
-    than ``min_delta`` for ``patience`` epochs in a row.  ``mode``: 'min', 'max' or
+    than ``min_delta`` for ``patience`` epochs in a row (0 stops at the first such epoch,
+    as 1 does, as in Keras).  ``mode``: 'min', 'max' or
     'auto' (min for names with 'loss', max for names with 'acc').  ``stopped_epoch``
     tells when it stopped (None if it did not), ``best`` and ``best_epoch`` the best
     value seen."""
 
     def __init__(self, monitor='val_loss', patience=5, mode='auto', min_delta=0.0):
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 1:
-            raise ValueError(f'EarlyStopping: patience must be a positive int, got {patience!r}')
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) or patience < 0:
+            raise ValueError(f'EarlyStopping: patience must be an int >= 0, got {patience!r}')
         self._monitor = _Monitor('EarlyStopping', monitor, mode, min_delta)
         self.patience = int(patience)
         self.wait = 0

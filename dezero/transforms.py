@@ -28,6 +28,11 @@ class Compose:
     None) gives the identity."""
 
     def __init__(self, transforms=None):
+        if callable(transforms) and not isinstance(transforms, (list, tuple)):
+            raise TypeError(
+                f'Compose: expected a list of transforms, got one ({transforms!r}); '
+                f'pass [{type(transforms).__name__}(...)]'
+            )
         transforms = [] if transforms is None else list(transforms)
         for i, t in enumerate(transforms):
             if not callable(t):
@@ -235,6 +240,16 @@ class Resize:
     def __init__(self, size, mode=None):
         image = _pil('Resize')
         self.size = _size_pair('Resize', size)
+        filters = {int(f) for f in image.Resampling} if hasattr(image, 'Resampling') else None
+        if mode is not None and (
+            isinstance(mode, bool)
+            or not isinstance(mode, int)
+            or (filters is not None and int(mode) not in filters)
+        ):
+            raise ValueError(
+                f'Resize: mode must be a PIL resampling filter such as '
+                f'PIL.Image.BILINEAR, got {mode!r}'
+            )
         self.mode = image.BILINEAR if mode is None else mode
 
     def __call__(self, img):

@@ -221,3 +221,9 @@ def test_print_and_summary_of_an_mlp(capsys):
 def test_print_of_a_sequential_names_its_layers_by_position():
     model = Sequential(Linear(4), F.relu, Linear(2, in_size=4))
     assert str(model) == ('Sequential\n  l0: Linear(in=?, out=4)\n  l2: Linear(in=4, out=2)')
+
+
+@pytest.mark.parametrize('sizes', [5, '10'])
+def test_mlp_refuses_sizes_that_are_not_a_sequence(sizes):
+    with pytest.raises(TypeError, match='MLP: fc_output_sizes must be a list or tuple'):
+        MLP(sizes)

@@ -518,6 +518,12 @@ def test_early_stopping_waits_exactly_patience_epochs():
     assert (es.stopped_epoch, es.best, es.best_epoch, es.wait) == (5, 0.8, 2, 3)
 
 
+def test_early_stopping_with_patience_0_stops_at_the_first_epoch_without_improvement():
+    es = EarlyStopping(patience=0)  # as Keras allows, the same as 1
+    trainer, epochs = drive(es, [1.0, 0.9, 0.95, 0.5])
+    assert trainer.stop_training and epochs == 3 and es.stopped_epoch == 3
+
+
 def test_early_stopping_improvement_resets_the_wait():
     es = EarlyStopping(patience=2)
     trainer, epochs = drive(es, [1.0, 1.1, 0.9, 1.2, 0.8, 0.8, 0.8, 0.1])
@@ -609,9 +615,9 @@ def test_early_stopping_in_fit_with_a_scripted_metric():
 @pytest.mark.parametrize(
     'kwargs, match',
     [
-        ({'patience': 0}, 'patience must be a positive int'),
-        ({'patience': 1.5}, 'patience must be a positive int'),
-        ({'patience': True}, 'patience must be a positive int'),
+        ({'patience': -1}, 'patience must be an int >= 0'),
+        ({'patience': 1.5}, 'patience must be an int >= 0'),
+        ({'patience': True}, 'patience must be an int >= 0'),
         ({'min_delta': -0.1}, 'min_delta must be a finite number >= 0'),
         ({'min_delta': float('nan')}, 'min_delta must be a finite number >= 0'),
         ({'min_delta': '0.1'}, 'min_delta must be a finite number >= 0'),

@@ -412,3 +412,15 @@ def test_pil_available_without_importing_pil():
     assert result.returncode == 0, result.stderr
     installed = importlib.util.find_spec('PIL') is not None
     assert result.stdout.split() == [str(installed), 'False']
+
+
+def test_compose_given_one_transform_instead_of_a_list_says_so():
+    with pytest.raises(TypeError, match=r'Compose: expected a list of transforms, got one'):
+        Compose(Flatten())
+
+
+@pytest.mark.parametrize('mode', ['foo', 99, 1.5, True])
+def test_resize_refuses_a_mode_that_is_no_resampling_filter(mode):
+    pytest.importorskip('PIL')
+    with pytest.raises(ValueError, match='Resize: mode must be a PIL resampling filter'):
+        Resize(4, mode=mode)
