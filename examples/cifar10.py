@@ -243,10 +243,12 @@ def main(argv=None):
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bars, only lines')
     parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
     args = parser.parse_args(argv)
-    epochs = args.epochs or (2 if args.smoke else 10)
-    batch_size = args.batch_size or (20 if args.smoke else 100)
+    epochs = (2 if args.smoke else 10) if args.epochs is None else args.epochs
+    batch_size = (20 if args.smoke else 100) if args.batch_size is None else args.batch_size
     if epochs < 1 or batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
+    if not 0 < args.lr < float('inf'):
+        parser.error(f'--lr must be a positive number, got {args.lr}')
 
     train_set, test_set = load_data(args)
     print(f'training on {len(train_set)} images, evaluating on {len(test_set)}')

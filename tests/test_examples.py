@@ -329,6 +329,22 @@ def test_cifar10_reads_the_dataset_cache_from_data_dir(tmp_path):
     assert_pictures(out, [out_dir / 'cifar10_curves.png', out_dir / 'cifar10_mistakes.png'])
 
 
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--epochs', '0'], '--epochs and --batch-size must be 1 or more'),
+        (['--batch-size', '0'], '--epochs and --batch-size must be 1 or more'),
+        (['--lr', '-1'], '--lr must be a positive number'),
+        (['--lr', 'nan'], '--lr must be a positive number'),
+    ],
+)
+def test_cifar10_refuses_bad_arguments_before_loading_anything(args, message, capsys):
+    cifar10 = load_example('cifar10.py')
+    with pytest.raises(SystemExit) as exit_info:
+        cifar10.main(['--smoke', *args])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_cifar10_without_the_data_says_how_to_get_it(tmp_path, monkeypatch, capsys):
     import urllib.error
     import urllib.request
