@@ -1049,8 +1049,8 @@ class Function:
         self._recorded_at = _data_clock  # see Variable._set_data
         outputs, refs = [], []
         for y in arrays:
-            if type(y) is not np.ndarray:
-                y = self._output_array(y)
+            if type(y) is not np.ndarray:  # NumPy arithmetic on 0-d arrays gives scalars
+                y = np.asarray(y) if isinstance(y, np.generic) else self._output_array(y)
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
             v._data = y
             v._changed_at = 0
@@ -1067,15 +1067,15 @@ class Function:
         return outputs
 
     def _output_array(self, y):
-        """What forward returned that is not a NumPy array, as an array: a NumPy
-        scalar (NumPy arithmetic on 0-d arrays gives them), a number or a CuPy array;
-        TypeError naming this function for anything else (None, a string)."""
-        if not (isinstance(y, (np.generic, numbers.Number)) or cuda.is_array(y)):
+        """What forward returned that is neither a NumPy array nor a NumPy scalar, as
+        an array: a number or a CuPy array; TypeError naming this function for
+        anything else (None, a string)."""
+        if not (isinstance(y, numbers.Number) or cuda.is_array(y)):
             raise TypeError(
                 f'{type(self).__name__}.forward returned {type(y).__name__} {y!r:.40}; '
                 f'expected an array (or a tuple of arrays)'
             )
-        return np.asarray(y) if isinstance(y, np.generic) else as_array(y)
+        return as_array(y)
 
     def forward(self, *xs):
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
