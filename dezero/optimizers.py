@@ -368,7 +368,6 @@ class Optimizer:
                         f'{owner}: {source} holds {name!r} state of type '
                         f'{type(array).__name__} for {path!r}; expected a NumPy array'
                     )
-            for name, array in arrays.items():
                 if name in self._step_counts:
                     if array.shape != () or array.dtype.kind not in 'iu' or array < 0:
                         raise ValueError(
@@ -531,11 +530,13 @@ class Optimizer:
         if entry is not None and entry[0]() is param:
             state = entry[1]
             if self._fits(state, param.data):
-                arrays = [n for n in state if n not in self._step_counts]
-                if type(state[arrays[0]]) is not type(param.data):  # the parameter moved device
+                counts = self._step_counts
+                first = next(a for n, a in state.items() if n not in counts)
+                if type(first) is not type(param.data):  # the parameter moved device
                     move = cuda.as_numpy if type(param.data) is np.ndarray else cuda.as_cupy
-                    for n in arrays:
-                        state[n] = move(state[n])
+                    for n, a in state.items():
+                        if n not in counts:
+                            state[n] = move(a)
                 for n in names:  # an option turned on later (RMSprop's momentum, say)
                     if n not in state:
                         state[n] = xp.zeros_like(param.data)
