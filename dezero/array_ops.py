@@ -182,8 +182,7 @@ def logsumexp(x, axis=1):
     summed in float32, whose range the sum of a long slice may need; integers in
     float64 (x - m could wrap round)."""
     xp = cuda.get_array_module(x)
-    if x.dtype.kind != 'f':
-        x = x.astype(np.float64)
+    x = float_data(x)
     if x.size == 0:  # the log of sums of nothing, -inf as in PyTorch (max would raise)
         dtype = x.dtype if x.dtype.kind == 'f' else np.float64
         return xp.full(x.sum(axis=axis, keepdims=True).shape, -np.inf, dtype)
@@ -199,6 +198,14 @@ def logsumexp(x, axis=1):
         s = xp.exp(x - m).sum(axis=axis, keepdims=True, dtype=np.float32 if float16 else None)
         y = m + xp.log(s)
     return y.astype(FLOAT16) if float16 else y
+
+
+def float_data(x):
+    """The array ``x`` itself, unless it holds bools or integers: then ``x`` as float64,
+    NumPy's default float (the one true division of integers gives), for functions
+    that integers would get wrong (x - max(x) of uint8 wraps round, NumPy computes exp
+    of uint8 in float16)."""
+    return x.astype(np.float64) if x.dtype.kind in 'biu' else x
 
 
 def broadcasts_to(shape, target):

@@ -11,6 +11,7 @@ from dezero.array_ops import (
     SHORT_ROW,
     broadcasts_to,
     channel_sums,
+    float_data,
     column_sums,
     max_keepdims,
     sum_keepdims,
@@ -173,3 +174,15 @@ def test_broadcasts_to_follows_numpys_rule(shape, target):
     except ValueError:
         expected = False
     assert broadcasts_to(shape, target) == expected
+
+
+@pytest.mark.parametrize('dtype', [np.bool_, np.uint8, np.int64])
+def test_float_data_takes_bools_and_integers_to_float64(dtype):
+    x = np.array([0, 1], dtype)
+    assert float_data(x).dtype == np.float64 and float_data(x).tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.complex64])
+def test_float_data_leaves_floating_and_complex_data_as_it_is(dtype):
+    x = np.array([0, 1], dtype)
+    assert float_data(x) is x

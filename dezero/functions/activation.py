@@ -12,7 +12,14 @@ graph; relu and leaky_relu use :class:`~dezero.functions.math.PiecewiseLinearGra
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, max_keepdims, normalize_axis, sum_keepdims, zero_where
+from dezero.array_ops import (
+    FLOAT16,
+    float_data,
+    max_keepdims,
+    normalize_axis,
+    sum_keepdims,
+    zero_where,
+)
 from dezero.core import Function
 from dezero.functions.array import as_input
 from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel, exp
@@ -90,8 +97,7 @@ def sigmoid_array(x):
     tail keeps its relative accuracy.  In place on one fresh array: as fast as the
     plain formula."""
     xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
-    if x.dtype.kind != 'f':  # integers (or bools) as float64: -(-128) does not fit int8
-        x = x.astype(xp.float64)
+    x = float_data(x)  # -(-128) does not fit int8
     z = xp.empty(x.shape, x.dtype)
     xp.negative(x, out=z)
     xp.exp(z, out=z)
@@ -205,17 +211,11 @@ def leaky_relu(x, slope=0.2):
 
 
 # ---- softmax ---------------------------------------------------------------------------
-def _floating(x):
-    """The array ``x`` if it holds floating-point numbers, else ``x`` as float64: x - max
-    of integers could wrap round (1 - 3 in uint8 is 254)."""
-    return x if x.dtype.kind == 'f' else x.astype(np.float64)
-
-
 def softmax_array(x, axis):
     """exp(x) / sum(exp(x), axis) of the array ``x``, stably, as a fresh array (float16
     computed in float32, as its row sums may exceed float16's range; integers in
     float64)."""
-    x = _floating(x)
+    x = float_data(x)
     if x.size == 0:  # nothing to normalise, and an empty slice has no maximum
         return x.copy()
     if x.dtype is FLOAT16:
@@ -230,7 +230,7 @@ def log_softmax_array(x, axis):
     computed in float32).  Computed as (x - m) - log(sum(exp(x - m))) with m the max:
     x - logsumexp(x) would lose the small log term where x is large (1e8 + log 2 rounds
     to 1e8 in float32).  Integers are taken in float64."""
-    x = _floating(x)
+    x = float_data(x)
     if x.size == 0:  # an empty slice has no maximum
         return x.copy()
     if x.dtype is FLOAT16:

@@ -18,7 +18,7 @@ approximations, over a large array in blocks that stay in the processor's cache
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, broadcasts_to, zero_where
+from dezero.array_ops import FLOAT16, broadcasts_to, float_data, zero_where
 from dezero.core import Function, Variable
 from dezero.functions.array import as_input, astype
 
@@ -28,9 +28,9 @@ def as_floating(x):
     holds integers or bools, which are converted to float64, NumPy's default float (the
     one true division of integers gives).  The floating-point functions here compute on
     it, so that exp of a uint8 12 is 162754.79..., where NumPy's float16 gives inf."""
-    if x.dtype.kind not in 'biu':
-        return x
-    return astype(x, np.float64) if isinstance(x, Variable) else x.astype(np.float64)
+    if isinstance(x, Variable):
+        return astype(x, np.float64) if x.dtype.kind in 'biu' else x
+    return float_data(x)
 
 
 class Sin(Function):

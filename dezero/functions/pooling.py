@@ -12,6 +12,7 @@ runs the kernel on arrays, a recorded one (``create_graph``) records the functio
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import float_data
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function
 from dezero.functions.array import as_input
@@ -147,8 +148,7 @@ class _Windows:
         """The mean of each window of x, zero padding included: float16 summed in
         float32 and integers in float64, whose sums would overflow their own dtype."""
         kh, kw = self.kernel
-        if x.dtype.kind != 'f':
-            x = x.astype(np.float64)
+        x = float_data(x)
         if x.dtype == np.float16:
             return self.average(x.astype(np.float32)).astype(np.float16)
         y = self.fold(x, 'add')
