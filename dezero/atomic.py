@@ -74,7 +74,7 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
     operation = operation or _caller()
-    return _atomic_open(_text_path(path, operation), _MODES[mode], operation, kwargs)
+    return _atomic_open(file_path(path, operation), _MODES[mode], operation, kwargs)
 
 
 def check_writable(path, *, operation=None):
@@ -83,7 +83,7 @@ def check_writable(path, *, operation=None):
     file, a file in place of a folder on the way.  For a caller that writes several
     files and refuses before the first."""
     operation = operation or _caller()
-    path = _text_path(path, operation)
+    path = file_path(path, operation)
     _check_target(operation, path, _resolve(path))
 
 
@@ -99,8 +99,11 @@ def atomic_write_text(path, text, encoding='utf-8', *, operation=None):
         f.write(text)
 
 
-def _text_path(path, operation):
-    """``path`` (str, bytes or path-like) as a str, refusing ''."""
+def file_path(path, operation):
+    """``path`` (a str, bytes or path-like object) as a str; TypeError for anything
+    else and ValueError for an empty path, naming ``operation``."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f'{operation}: path must be a file path, got {type(path).__name__}')
     path = os.fsdecode(path)
     if not path:
         raise ValueError(f'{operation}: the path is empty; give the path of a file')

@@ -39,7 +39,7 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import cuda
-from dezero.atomic import atomic_open
+from dezero.atomic import atomic_open, file_path
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
@@ -90,16 +90,6 @@ def _check_fields(values, fields, owner, source):
             raise ValueError(
                 f'{owner}: {source} holds {name}={values[name]!r}; expected {expected}'
             )
-
-
-def _file_path(owner, path):
-    """``path`` (str, bytes or path-like) as a str, refusing other types and ''."""
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f'{owner}: path must be a file path, got {type(path).__name__}')
-    path = os.fsdecode(path)
-    if not path:
-        raise ValueError(f'{owner}: the path is empty; give the path of a file')
-    return path
 
 
 class Trainer:
@@ -645,7 +635,7 @@ class BestWeights(_Watching):
     reads the file and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
-        self.path = _file_path('BestWeights', path)
+        self.path = file_path(path, 'BestWeights')
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
         self.restore = restore
 
@@ -735,7 +725,7 @@ class Checkpoint:
     """
 
     def __init__(self, path):
-        self.path = _file_path('Checkpoint', path)
+        self.path = file_path(path, 'Checkpoint')
         self.resumed_epoch = None
 
     def on_train_begin(self, trainer):
