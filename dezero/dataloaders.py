@@ -118,11 +118,11 @@ class DataLoader:
     (``t`` may be None), which is sliced directly; a list is always a sequence of
     items.  An item that is not a pair (a bare array, a row of an array, a sequence of
     another length) raises TypeError naming its index, type and shape: at once for a
-    list, tuple or array, else on the first batch that takes it.  Dtypes are kept.  With ``shuffle`` every
-    epoch takes a new random permutation, drawn from the global ``np.random`` (so
-    ``np.random.seed`` reproduces it) or, with ``seed``, from the loader's own
-    generator.  ``gpu=True`` moves batches with ``dezero.cuda.as_cupy``.  A ``for``
-    loop left early starts a new epoch next time.
+    list, tuple or array, else on the first batch that takes it.  Dtypes are kept.
+    With ``shuffle`` every epoch takes a new random permutation, drawn from the global
+    ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed``, from the
+    loader's own generator.  ``gpu=True`` moves batches with ``dezero.cuda.as_cupy``.
+    A ``for`` loop left early starts a new epoch next time.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a

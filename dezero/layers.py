@@ -938,11 +938,13 @@ class Deconv2d(_Conv):
 # --------------------------------------------------------------------------------------
 # Recurrent layers
 # --------------------------------------------------------------------------------------
-def _step_input(layer, x, state, dtype, in_size):
+def _step_input(layer, x, state, first):
     """``x`` checked as one time step, (batch, width) or (width,), whose width is the
-    layer's ``in_size`` (None before it is known) and whose batch fits the layer's
-    ``state`` (None before the first step), and converted to ``dtype``, once for all
-    the layers it feeds.  A plain array stays one."""
+    input size of ``first``, the Linear layer it meets first (None before it is
+    known), and whose batch fits the layer's ``state`` (None before the first step);
+    converted to that Linear's dtype, once for all the layers it feeds.  A plain array
+    stays one."""
+    in_size = first.in_size
     if not hasattr(x, 'ndim'):
         x = as_variable(x)
     if x.ndim not in (1, 2):
@@ -961,7 +963,7 @@ def _step_input(layer, x, state, dtype, in_size):
             f'of shape {state.shape} kept from the previous step; call '
             f'reset_state() before changing the batch size'
         )
-    return _cast_input(layer, x, dtype)
+    return _cast_input(layer, x, _weight_dtype(first))
 
 
 class RNN(Layer):
@@ -995,7 +997,7 @@ class RNN(Layer):
         self.h = None
 
     def forward(self, x):
-        x = _step_input('RNN', x, self.h, _weight_dtype(self.x2h), self.x2h.in_size)
+        x = _step_input('RNN', x, self.h, self.x2h)
         if self.h is None:
             h_new = F.tanh(self.x2h(x))
         else:
@@ -1048,7 +1050,7 @@ class LSTM(Layer):
         self.c = None
 
     def forward(self, x):
-        x = _step_input('LSTM', x, self.h, _weight_dtype(self.x2f), self.x2f.in_size)
+        x = _step_input('LSTM', x, self.h, self.x2f)
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
         h = self.h
         if h is not None:
@@ -1103,7 +1105,7 @@ class GRU(Layer):
         self.h = None
 
     def forward(self, x):
-        x = _step_input('GRU', x, self.h, _weight_dtype(self.x2r), self.x2r.in_size)
+        x = _step_input('GRU', x, self.h, self.x2r)
         r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
         h = self.h
         if h is None:  # h = 0: of the h2* layers only h2n's bias is left
