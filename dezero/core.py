@@ -206,9 +206,10 @@ class Variable:
     ``Variable(data, name=None)`` accepts a NumPy (or CuPy) array or ``None``; anything
     else (a float, a list) raises TypeError: wrap it with ``np.array(...)``.
     ``requires_grad`` says whether gradients flow into it: True for the Variables you
-    make (but False for bool data, which has no derivative), False for constants (the
-    arrays a function wraps, the seeds of ``backward``, results computed under
-    ``no_grad()``), and for a function's output, whether any of its inputs requires
+    make and for results computed under ``no_grad()`` (which, as in the book, are
+    leaves of any graph that uses them later), but False for bool data, which has no
+    derivative; False for constants (the arrays a function wraps, the seeds of
+    ``backward``); and for a function's output, whether any of its inputs requires
     one.
     """
 
@@ -224,6 +225,7 @@ class Variable:
         '_hooks',
         '_stand_in',
         '_view_of',  # set only on a view of an input's data (see _note_view)
+        '_unrecorded',  # set only on a result computed under no_grad() (see _wrap)
         '__weakref__',
     )
     # NumPy leaves binary operators with a Variable to the Variable, so that
@@ -426,13 +428,20 @@ class Variable:
         data = self._data
         if data is None:
             raise ValueError('backward: this Variable holds no data (None)')
-        if not self.requires_grad:
+        unrecorded = getattr(self, '_unrecorded', False)
+        if unrecorded or not self.requires_grad:
             _seed(self, None, False)  # (which refuses bool data as such)
+            if unrecorded:
+                raise RuntimeError(
+                    f'backward: this Variable {_describe(self)} was computed under '
+                    f'no_grad(), so no graph leads back from it; compute it with '
+                    f'backprop enabled'
+                )
             raise RuntimeError(
                 f'backward: this Variable {_describe(self)} does not require a '
-                f'gradient: it was computed under no_grad(), or from constants only '
-                f'(arrays, bool data, arrays returned by a backward), so no graph leads '
-                f'back from it; compute it with backprop enabled from Variables'
+                f'gradient: it was computed from constants only (arrays, bool data, '
+                f'arrays returned by a backward), so no graph leads back from it; '
+                f'compute it from Variables'
             )
         seed = _seed(self, self.grad, create_graph)
         if not isinstance(seed, Variable) and (create_graph or self.creator is None):
@@ -841,18 +850,43 @@ def _device_mix_error(func, arrays):
 
 
 def _describe_error(err, func, arrays):
-    """Prefix an error raised in ``func.forward`` with the function's name and the
-    shapes and dtypes of its inputs (once, however deeply the error travels)."""
+    """The error raised in ``func.forward``, to raise again with the function's name
+    and the shapes and dtypes of its inputs before its message (once, however deeply
+    it travels): ``err`` itself with its message rewritten, or, where the message is
+    not the error's first argument (NumPy's AxisError and UFuncTypeError build theirs
+    from their attributes), a new error of the same kind, or of the built-in kind it
+    derives from, that carries the message."""
     if getattr(err, '_dezero_described', False) or not err.args:
-        return
-    if str(err.args[0]).startswith(f'{type(func).__name__}: '):  # it names the function
+        return err
+    message = str(err)
+    name = type(func).__name__
+    if message.startswith(f'{name}: '):  # it names the function already
         err._dezero_described = True
-        return
+        return err
     shapes = ', '.join(
         f'{tuple(a.shape)} {a.dtype}' if hasattr(a, 'shape') else repr(a) for a in arrays
     )
-    err.args = (f'{type(func).__name__}: {err.args[0]} (inputs: {shapes})',) + err.args[1:]
+    described = f'{name}: {message} (inputs: {shapes})'
+    if str(err.args[0]) == message:
+        err.args = (described,) + err.args[1:]
+    else:
+        err = _error_like(err, described)
     err._dezero_described = True
+    return err
+
+
+def _error_like(err, message):
+    """A new error of ``err``'s class holding ``message``, or of the first built-in
+    class among ValueError, IndexError and TypeError that ``err``'s derives from, where
+    its class cannot be made from a message alone."""
+    try:
+        new = type(err)(message)
+        if str(new) == message:
+            return new
+    except Exception:
+        pass
+    kind = next(k for k in type(err).__mro__ if k in (ValueError, IndexError, TypeError))
+    return kind(message)
 
 
 def _refuse_missing_data(func, arrays, err):
@@ -867,12 +901,16 @@ def _refuse_missing_data(func, arrays, err):
 
 
 def _wrap(y):
-    """An output array computed without recording as a Variable that no gradient
-    flows into, as no graph leads back from it (NumPy arithmetic on 0-d arrays gives
-    scalars, made arrays again here)."""
+    """An output array computed without recording (under ``no_grad()``) as a Variable
+    that no graph leads back from: a leaf, as in the book, which gets a gradient when
+    a graph recorded later uses it (``W = W - lr * W.grad`` under ``no_grad()`` makes a
+    new W to train), but ``backward()`` from it is refused (see ``_unrecorded``).
+    NumPy arithmetic on 0-d arrays gives scalars, made arrays again here."""
     if type(y) is not np.ndarray:
         y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
-    return _fresh_variable(y, False)
+    v = _fresh_variable(y, y.dtype.kind != 'b')
+    v._unrecorded = True
+    return v
 
 
 class Function:
@@ -958,8 +996,10 @@ class Function:
                 if mixed is not None:
                     raise mixed from e
                 _refuse_missing_data(f, xs, e)
-                _describe_error(e, f, xs)
-                raise
+                described = _describe_error(e, f, xs)
+                if described is e:
+                    raise
+                raise described from e
             except AttributeError as e:
                 _refuse_missing_data(f, xs, e)
                 raise
@@ -992,8 +1032,12 @@ class Function:
                 continue
             if type(x) is _StandIn:  # a backward reading an undeclared value
                 x._refuse()
+            if type(x) is np.ndarray:
+                _refuse_non_numbers(f'{type(self).__name__}: input {i}', x)
+                inputs[i] = _constant(x)
+                continue
             try:
-                inputs[i] = _constant(x if type(x) is np.ndarray else as_variable(x).data)
+                inputs[i] = _constant(as_variable(x).data)
             except TypeError as e:
                 raise TypeError(f'{type(self).__name__}: {e}') from None
 
@@ -1009,8 +1053,10 @@ class Function:
         try:
             ys = f.forward(*xs)
         except (ValueError, TypeError, IndexError) as e:
-            _describe_error(e, f, xs)
-            raise
+            described = _describe_error(e, f, xs)
+            if described is e:
+                raise
+            raise described from e
         if type(ys) is not np.ndarray:
             ys = (
                 [y if type(y) is np.ndarray else as_array(y) for y in ys]

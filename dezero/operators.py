@@ -24,7 +24,14 @@ def _operand(other, like):
         data = like._data
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
             return data.dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
-    elif isinstance(other, Variable) or isinstance(other, cuda.array_types):
+    elif isinstance(other, Variable):
+        return other
+    elif isinstance(other, cuda.array_types):
+        if other.dtype.kind not in 'biufc':
+            raise TypeError(
+                f'unsupported operand: a Variable and an array of dtype {other.dtype}; '
+                f'expected numbers (bool, integer, floating point or complex)'
+            )
         return other
     if isinstance(other, np.generic):
         other = other.item()

@@ -409,9 +409,10 @@ def test_mismatched_tangents_and_cotangents_are_refused():
         vjp(squash)
 
 
-def test_a_variable_that_takes_no_gradient_still_gets_one_from_a_connected_transform():
-    # a value computed under no_grad() has requires_grad False: a transform whose
-    # result stays in a graph must still differentiate with respect to it
+def test_a_variable_made_under_no_grad_gets_a_gradient_from_a_connected_transform():
+    # a value computed under no_grad() is a leaf no graph leads back from: a
+    # transform whose result stays in a graph must still differentiate with respect
+    # to it
     with dezero.no_grad():
         c = Variable(np.array([1.0, 2.0])) * 2
     g = grad(lambda a: F.sum(a**2), create_graph=True)(c)

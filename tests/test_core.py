@@ -399,6 +399,29 @@ def test_forward_errors_name_the_function_and_the_input_shapes():
         Variable(np.ones((2, 3))) + Variable(np.ones(4))
 
 
+def test_forward_errors_whose_message_numpy_builds_name_the_function_too():
+    # NumPy's AxisError and UFuncTypeError make their messages from their attributes,
+    # so the name must go into a new error of the same kind, not into args[0]
+    with pytest.raises(np.exceptions.AxisError) as info:
+        F.Softmax(3)(Variable(np.ones((3, 4))))  # the book's class, called directly
+    assert str(info.value).startswith('Softmax: axis 3 is out of bounds')
+    assert '(inputs: (3, 4) float64)' in str(info.value)
+
+    class Mismatch(ValueError):  # made from two values, as UFuncTypeError is
+        def __init__(self, got, wanted):
+            super().__init__(got, wanted)
+
+        def __str__(self):
+            return f'got {self.args[0]}, wanted {self.args[1]}'
+
+    class Picky(Function):
+        def forward(self, x):
+            raise Mismatch(1, 2)
+
+    with pytest.raises(ValueError, match=r'^Picky: got 1, wanted 2 \(inputs: \(3,\) float64\)'):
+        Picky()(Variable(np.ones(3)))
+
+
 def test_matmul_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r'\(2, 3\).*\(4, 5\)'):
         F.matmul(Variable(np.ones((2, 3))), Variable(np.ones((4, 5))))

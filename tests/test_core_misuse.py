@@ -243,6 +243,26 @@ def test_backward_of_a_result_computed_under_no_grad_raises():
     assert x.grad is None
 
 
+def test_a_result_computed_under_no_grad_is_a_leaf_that_a_later_graph_trains():
+    # the book's DeZero makes W a new leaf here, and its repository once updated
+    # parameters this way (step 42): the next pass must give the new W a gradient
+    x = Variable(np.array([[1.0], [2.0]]))
+    W = Variable(np.array([[0.0]]))
+    losses = []
+    for _ in range(3):
+        loss = F.sum((F.matmul(x, W) - 3 * x) ** 2)
+        losses.append(float(loss.data))
+        loss.backward()
+        with no_grad():
+            W = W - W.grad * 0.0625
+    # L = 5 (W - 3)^2, dL/dW = 10 (W - 3): W goes 0, 1.875, 2.578125 (exact in binary)
+    assert W.requires_grad and W.creator is None
+    assert losses == [45.0, 6.328125, 0.889892578125]
+    with no_grad():
+        mask = Variable(np.array([True, False]))[:1]
+    assert not mask.requires_grad  # bool data stays a constant
+
+
 def test_backward_of_a_result_of_constants_only_raises():
     with pytest.raises(RuntimeError, match='does not require a gradient'):
         F.sin(np.array(1.0)).backward()
@@ -396,6 +416,25 @@ def test_a_grad_set_to_an_array_is_accumulated_into_a_variable():
     F.sum(x * 3).backward()
     assert isinstance(x.grad, Variable)
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+
+
+@pytest.mark.parametrize(
+    'use, pattern',
+    [
+        (lambda v, s: F.where(np.array([True, False]), v, s), r'Where: input 1: .*numbers.*<U1'),
+        (lambda v, s: F.concat([v, s]), r'Concat: input 1: .*numbers.*<U1'),
+        (lambda v, s: F.stack([v, s]), r'stack: .*numbers.*<U1'),
+        (lambda v, s: F.matmul(v, s), r'matmul: .*numbers.*<U1'),
+        (lambda v, s: F.Add()(v, s), r'Add: input 1: .*numbers.*<U1'),
+        (lambda v, s: v + s, r'unsupported operand: .*<U1.*numbers'),
+        (lambda v, s: s * v, r'unsupported operand: .*<U1.*numbers'),
+        (lambda v, s: v - s.astype(object), r'unsupported operand: .*object.*numbers'),
+    ],
+)
+def test_arrays_that_hold_no_numbers_are_refused_as_inputs(use, pattern):
+    # as Variable(np.array(['a'])) is: a Variable of strings is no operand of autodiff
+    with pytest.raises(TypeError, match=pattern):
+        use(Variable(np.array([1.0, 2.0])), np.array(['a', 'b']))
 
 
 def test_a_function_called_on_a_variable_without_data_names_itself():

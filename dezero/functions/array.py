@@ -25,12 +25,18 @@ from dezero.array_ops import (
 from dezero.core import Function, Variable, as_variable
 
 
-def as_input(x):
+def as_input(x, name=None):
     """``x`` as the functions of this package take it: a Variable or an array as it is
     (so that arrays stay arrays inside a first-order backward pass), anything else
     through :func:`~dezero.core.as_variable` (a number becomes a Variable, a list is
-    refused)."""
-    if isinstance(x, Variable) or cuda.is_array(x):
+    refused).  With a function's ``name``, an array that holds no numbers (strings,
+    objects) is refused with a TypeError naming it, where the function would pass
+    it on to others before any of them refused it."""
+    if isinstance(x, Variable):
+        return x
+    if cuda.is_array(x):
+        if name is not None and x.dtype.kind not in 'biufc':
+            raise TypeError(f'{name}: expected arrays of numbers, got dtype {x.dtype}')
         return x
     return as_variable(x)
 
@@ -433,7 +439,7 @@ def concat(xs, axis=0):
 def stack(xs, axis=0):
     """Join ``xs`` (all of one shape) along a new ``axis``.
     Derivative: each input receives its own slice of gy."""
-    xs = [as_input(x) for x in xs]
+    xs = [as_input(x, 'stack') for x in xs]
     if not xs:
         raise ValueError('stack: expected at least one input, got an empty sequence')
     shapes = {x.shape for x in xs}

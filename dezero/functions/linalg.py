@@ -51,7 +51,7 @@ def matmul(x0, x1):
     """Matrix product ``x0 @ x1`` as in NumPy: 2-D, batched (N-D, leading axes
     broadcast), and 1-D operands treated as a row (left) or column (right) vector.
     Derivative: gy @ x1ᵀ and x0ᵀ @ gy."""
-    x0, x1 = as_input(x0), as_input(x1)
+    x0, x1 = as_input(x0, 'matmul'), as_input(x1, 'matmul')
     if x0.ndim == 0 or x1.ndim == 0:
         raise ValueError(
             f'matmul: operands must have at least one dimension, got shapes '
