@@ -26,7 +26,6 @@ from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
 from dezero.core import (
-    Config,
     Parameter,
     Variable,
     as_variable,
@@ -712,9 +711,12 @@ class BatchNorm(Layer):
     Parameters so that save/load_weights keep them; they never receive gradients, so
     optimizers leave them alone.
 
-    In training, each channel needs more than one value (a batch of two or more, or
-    images with more than one pixel): the statistics of a single value would normalise
-    it to zero, so such a batch raises ValueError.  Test mode takes a batch of one.
+    In training, a channel with a single value (a batch of one, of vectors or of 1x1
+    images) is normalised to 0 by its own statistics, so the output is ``beta`` and no
+    gradient reaches x; as in the book (whose GAN example sets its layers up with a
+    batch of one), it is computed, with :func:`~dezero.functions.batch_norm`'s
+    RuntimeWarning.  Test mode, which uses the running statistics, takes a batch of
+    one as it takes any other.
     """
 
     _statistics = ('avg_mean', 'avg_var')
@@ -733,13 +735,6 @@ class BatchNorm(Layer):
                 f'BatchNorm: expected an input of shape (N, C) or (N, C, H, W), got shape {x.shape}'
             )
         channels = x.shape[1]
-        if Config.train and channels and x.size == channels:
-            raise ValueError(
-                f'BatchNorm: expected more than 1 value per channel when training, got '
-                f'an input of shape {x.shape}; the batch statistics of one value would '
-                f'normalise it to 0: train on larger batches, or call it under '
-                f'dezero.test_mode() to use the running statistics'
-            )
         dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
         for param, fill in (
             (self.avg_mean, 0.0),

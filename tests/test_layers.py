@@ -3,6 +3,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 
 import numpy as np
@@ -490,17 +491,28 @@ def test_batch_norm_casts_its_input_to_the_dtype_of_its_parameters():
 # BatchNorm with one value per channel
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize('shape', [(1, 3), (1, 3, 1, 1)])
-def test_batch_norm_refuses_one_value_per_channel_in_training(shape):
+def test_batch_norm_takes_one_value_per_channel_in_training_as_the_book_does(shape):
+    # the book's GAN example sets its layers up with a batch of one: the values are
+    # normalised to 0, the output is beta, x gets no gradient, and the running
+    # statistics move as the book's do (the variance's unbiased factor m / (m - 1)
+    # taken as 1)
     bn = BatchNorm()
-    bn(batch((4, 3)))  # statistics exist
-    saved = [p.data.copy() for p in bn.params()]
-    pattern = rf'BatchNorm: expected more than 1 value per channel when training.*{shape}'
-    with pytest.raises(ValueError, match=pattern.replace('(', r'\(').replace(')', r'\)')):
-        bn(batch(shape))
-    for before, p in zip(saved, bn.params()):
-        np.testing.assert_array_equal(before, p.data)  # running statistics untouched
-    with pytest.raises(ValueError, match='more than 1 value per channel'):
-        BatchNorm()(batch(shape))  # a fresh layer too
+    x = Variable(batch(shape) + 1)
+    with pytest.warns(RuntimeWarning, match=r'batch_norm: one value per channel when training'):
+        y = bn(x)
+    np.testing.assert_array_equal(y.data, np.zeros(shape, np.float32))  # beta
+    F.sum(y * batch(shape, seed=2)).backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros(shape))
+    np.testing.assert_allclose(bn.avg_mean.data, 0.1 * x.data.reshape(3), rtol=1e-6)
+    np.testing.assert_allclose(bn.avg_var.data, np.full(3, 0.9), rtol=1e-6)
+
+
+def test_a_books_gan_generator_sets_up_with_a_batch_of_one():
+    gen = dezero.models.Sequential(Linear(8), BatchNorm(), Linear(4))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        out = gen(np.random.rand(1, 5))
+    assert out.shape == (1, 4) and np.all(np.isfinite(out.data))
 
 
 def test_batch_norm_on_a_batch_of_one_works_in_test_mode():

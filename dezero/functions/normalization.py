@@ -154,8 +154,8 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
         warnings.warn(
             f'batch_norm: one value per channel when training (x of shape {x.shape}): '
             f'the batch statistics of one value normalise it to 0, so the result is '
-            f'beta; use larger batches, or dezero.test_mode() for the running statistics '
-            f'(the BatchNorm layer refuses such a batch)',
+            f'beta and x gets no gradient; use larger batches, or dezero.test_mode() for '
+            f'the running statistics',
             RuntimeWarning,
             stacklevel=2,
         )
