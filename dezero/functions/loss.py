@@ -124,10 +124,13 @@ def _difference(x0, x1):
 
 
 def mean_squared_error(x0, x1):
-    """Sum of squared differences divided by the batch size len(x0) (the first axis).
+    """Sum of squared differences divided by the batch size (the length of the first
+    axis of the shape they are compared in).
     x0 and x1 have the same shape, or shapes that differ only in axes of size 1, as
     (N, 1) and (N,): the one with fewer axes (x1 if both have as many) is then reshaped
-    to the other's shape, so (1, 1) against (1,) compares one value with one.
+    to the other's shape, which gives the batch size, so (1, 1) against (1,) compares
+    one value with one, and (3,) against (1, 3) is one sample of three values, as the
+    book's function (which takes ``len`` of their difference) has it.
     An empty batch gives nan, as in PyTorch.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
     x0, x1 = _paired('mean_squared_error', *_same_float_dtype(as_input(x0), as_input(x1)))
