@@ -83,7 +83,11 @@ class LRSchedule:
         """Count one more step (an epoch, or an iteration) and set the learning rate
         of the optimizer for the next one."""
         self.last_epoch += 1
-        self._set(self._next(self.optimizer.lr))
+        try:
+            self._set(self._next(self.optimizer.lr))
+        except Exception:
+            self.last_epoch -= 1  # a step that set nothing is not counted
+            raise
 
     def get_last_lr(self):
         """The learning rate this schedule set last, a float (PyTorch gives a list, one
@@ -259,5 +263,7 @@ class LinearLR(LRSchedule):
         k = self.last_epoch
         if k > self.total_iters:
             return lr
+        if k == self.total_iters and self.end_factor == 0:
+            return 0.0  # the factor is 0, which rounding leaves a hair off, or below 0
         change = self.end_factor - self.start_factor
         return lr * (1.0 + change / (self.total_iters * self.start_factor + (k - 1) * change))

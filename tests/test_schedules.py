@@ -70,6 +70,27 @@ def test_linear_lr_can_decay_to_zero():
     assert lrs_of(opt, [schedule], 3) == pytest.approx([1.0, 0.5, 0.0, 0.0], abs=1e-16)
 
 
+@pytest.mark.parametrize('start_factor', [0.1, 0.2, 0.3, 1 / 3, 0.7])
+@pytest.mark.parametrize('total_iters', [3, 5, 7, 13])
+def test_linear_lr_reaches_exactly_zero_whatever_the_rounding(start_factor, total_iters):
+    # multiplying step by step left 0.1 * 0.2 a hair below 0 at the last step (which
+    # the optimizer refused, half-way through the schedule) or a hair above it
+    opt = sgd(0.1)
+    schedule = LinearLR(opt, start_factor=start_factor, end_factor=0.0, total_iters=total_iters)
+    lrs = lrs_of(opt, [schedule], total_iters + 2)
+    assert lrs[-3:] == [0.0, 0.0, 0.0]
+    assert all(a > b for a, b in zip(lrs[: total_iters], lrs[1 : total_iters + 1]))
+
+
+def test_a_step_the_optimizer_refuses_is_not_counted():
+    opt = sgd(0.1)
+    schedule = StepLR(opt, step_size=1, gamma=0.5)
+    opt._set_lr = lambda lr, name: (_ for _ in ()).throw(ValueError('refused'))
+    with pytest.raises(ValueError, match='refused'):
+        schedule.step()
+    assert schedule.last_epoch == 0
+
+
 def test_adam_schedules_its_alpha():
     opt = Adam(alpha=0.01).setup(MLP((3,)))
     StepLR(opt, step_size=1, gamma=0.5).step()
