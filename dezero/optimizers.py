@@ -916,6 +916,8 @@ class ClipGrad:
         total = 0.0
         for p in params:
             g = p.grad.data
+            if g.dtype.kind != 'f' or g.dtype.itemsize < 4:  # squares of float16 or
+                g = g.astype(np.float64)  # integers overflow (300**2 in float16)
             total += float((g * g).sum())
         norm = math.sqrt(total)
         if not norm <= self.max_norm:  # NaN too

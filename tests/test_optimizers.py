@@ -710,6 +710,21 @@ def test_clip_grad_scales_all_grads_by_the_global_norm():
     np.testing.assert_allclose(b.grad.data, [[0.0, -4.0 * scale]], rtol=1e-15)
 
 
+@pytest.mark.parametrize(
+    'dtype, values',
+    [(np.float16, [300.0, 400.0]), (np.int16, [300, 400]), (np.int8, [100, 100])],
+)
+def test_clip_grad_takes_the_norm_of_small_dtypes_without_overflow(dtype, values):
+    # 300**2 overflows float16 and wraps round in int16: the norm was inf (every
+    # gradient scaled to 0) or a math domain error
+    a = Parameter(np.zeros(2, dtype=np.float16 if dtype == np.float16 else np.float64))
+    a.grad = Variable(np.array(values, dtype=dtype))
+    ClipGrad(1.0)([a])
+    norm = np.hypot(*values)
+    expected = np.array(values) / (norm + 1e-6)
+    np.testing.assert_allclose(a.grad.data, expected, rtol=1e-3 if dtype == np.float16 else 1e-12)
+
+
 def test_clip_grad_leaves_grads_within_the_norm_alone():
     a, b = param([0.0, 0.0]), param([0.0])
     set_grad(a, [0.3, 0.0])
