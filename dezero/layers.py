@@ -592,11 +592,27 @@ def _check_pair(layer, what, value, minimum):
 
 
 def _check_dtype(layer, dtype):
-    """Return ``dtype`` as a NumPy dtype; raise unless it is a floating-point type."""
-    dtype = np.dtype(dtype)
+    """Return ``dtype`` as a NumPy dtype (None: the default, float32, as in PyTorch);
+    raise unless it is a floating-point type."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f'{layer}: dtype must be a floating-point type such as np.float32, got {dtype!r:.60}'
+        ) from None
     if dtype.kind != 'f':
         raise ValueError(f'{layer}: dtype must be a floating-point type, got {dtype}')
     return dtype
+
+
+def check_flag(owner, name, value):
+    """``value`` as a Python bool, after checking that it is True or False (a NumPy
+    bool too): a string such as 'False' would otherwise count as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f'{owner}: {name} must be True or False, got {value!r:.60}')
+    return bool(value)
 
 
 def _weight_dtype(layer):
@@ -645,6 +661,7 @@ class Linear(Layer):
         super().__init__()
         self.out_size = _check_size('Linear', 'out_size', out_size)
         self.dtype = _check_dtype('Linear', dtype)
+        nobias = check_flag('Linear', 'nobias', nobias)
         self.W = Parameter(None, name='W')
         if in_size is not None:
             self._init_W(_check_size('Linear', 'in_size', in_size))
@@ -833,6 +850,7 @@ class _Conv(Layer):
         self.stride = _check_pair(name, 'stride', stride, 1)
         self.pad = _check_pair(name, 'pad', pad, 0)
         self.dtype = _check_dtype(name, dtype)
+        nobias = check_flag(name, 'nobias', nobias)
         self.W = Parameter(None, name='W')
         if in_channels is not None:
             self._init_W(_check_size(name, 'in_channels', in_channels))

@@ -22,7 +22,7 @@ from dezero import cuda
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import draw_graph
-from dezero.layers import BatchNorm, Conv2d, Layer, Linear, watching_layers
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear, check_flag, watching_layers
 
 
 class Model(Layer):
@@ -54,6 +54,11 @@ class Sequential(Model):
             if not callable(layer):
                 raise TypeError(
                     f'Sequential: item {i} is a {type(layer).__name__}, not a layer or a function'
+                )
+            if isinstance(layer, type):
+                raise TypeError(
+                    f'Sequential: item {i} is the class {layer.__name__}, not a layer: '
+                    f'make one, as in {layer.__name__}(...)'
                 )
             if isinstance(layer, Layer):
                 setattr(self, f'l{i}', layer)
@@ -223,6 +228,7 @@ class VGG16(Model):
     def __init__(self, pretrained=False):
         super().__init__()
         # fetch the file first: no need to build 138M parameters to learn it is missing
+        pretrained = check_flag('VGG16', 'pretrained', pretrained)
         path = _pretrained_file('VGG16', self.WEIGHTS_URL, self.md5) if pretrained else None
         self.stages = []
         in_channels = 3
@@ -512,6 +518,7 @@ class ResNet(Model):
             )
         self.n_layers = int(n_layers)
         name = f'ResNet{self.n_layers}'
+        pretrained = check_flag(name, 'pretrained', pretrained)
         path = (
             _pretrained_file(name, self.WEIGHTS_URL.format(n_layers=self.n_layers), self.md5)
             if pretrained
@@ -613,6 +620,7 @@ class SqueezeNet(Model):
 
     def __init__(self, pretrained=False):
         super().__init__()
+        pretrained = check_flag('SqueezeNet', 'pretrained', pretrained)
         path = _pretrained_file('SqueezeNet', self.WEIGHTS_URL, self.md5) if pretrained else None
         self.conv1 = Conv2d(64, 3, stride=2, in_channels=3)
         self.stages = []

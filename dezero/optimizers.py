@@ -44,6 +44,7 @@ import numpy as np
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
+from dezero.layers import check_flag
 from dezero.serialization import (
     join_state,
     json_array,
@@ -87,13 +88,6 @@ def _learning_rate(owner, name, value):
 
 def _fraction(owner, name, value):
     return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
-
-
-def _flag(owner, name, value):
-    """``value`` as a Python bool, after checking that it is True or False."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f'{owner}: {name} must be True or False, got {value!r:.60}')
-    return bool(value)
 
 
 class _Hyperparameter:
@@ -845,7 +839,7 @@ class RMSprop(Optimizer):
     eps = _Hyperparameter(_positive)
     weight_decay = _Hyperparameter(_non_negative)
     momentum = _Hyperparameter(_fraction)
-    centered = _Hyperparameter(_flag)
+    centered = _Hyperparameter(check_flag)
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
         super().__init__()

@@ -345,6 +345,23 @@ def test_linear_rejects_bad_in_size_and_dtype():
     assert Linear(np.int64(2)).out_size == 2
 
 
+def test_layers_refuse_a_misspelt_dtype_by_name_and_take_none_as_the_default():
+    with pytest.raises(TypeError, match=r"Linear: dtype must be a floating-point type .*'flaot32'"):
+        Linear(2, dtype='flaot32')
+    with pytest.raises(TypeError, match=r'Conv2d: dtype'):
+        dezero.layers.Conv2d(2, 3, dtype='half precision')
+    assert Linear(2, dtype=None).dtype == np.float32  # as PyTorch's dtype=None
+
+
+@pytest.mark.parametrize('make', [Linear, lambda **k: dezero.layers.Conv2d(2, 3, **k)])
+def test_nobias_must_be_true_or_false(make):
+    # any truthy value used to drop the bias, the string 'False' included
+    with pytest.raises(TypeError, match=r"nobias must be True or False, got 'False'"):
+        make(2, nobias='False') if make is Linear else make(nobias='False')
+    layer = make(2, nobias=np.True_) if make is Linear else make(nobias=np.True_)
+    assert layer.b is None
+
+
 # --------------------------------------------------------------------------------------
 # Replacing a parameter: only by another Parameter
 # --------------------------------------------------------------------------------------

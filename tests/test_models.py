@@ -88,6 +88,11 @@ def test_sequential_rejects_non_callables():
         Sequential(F.relu, 3)
 
 
+def test_sequential_rejects_a_layer_class_naming_it():
+    with pytest.raises(TypeError, match=r'Sequential: item 0 is the class Linear, not a layer'):
+        Sequential(Linear, F.relu)
+
+
 def test_sequential_shares_a_repeated_layer():
     layer = Linear(2, in_size=2)
     model = Sequential(layer, F.sigmoid, layer)

@@ -539,6 +539,21 @@ def test_models_dir_follows_dezero_home(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
+    'make, name',
+    [
+        (lambda: VGG16(pretrained='no'), 'VGG16'),
+        (lambda: ResNet50(pretrained='no'), 'ResNet50'),
+        (lambda: ResNet(101, pretrained=1), 'ResNet101'),
+        (lambda: SqueezeNet(pretrained='False'), 'SqueezeNet'),
+    ],
+)
+def test_pretrained_must_be_true_or_false(make, name):
+    # a string such as 'no' counted as true, and downloaded the weights
+    with pytest.raises(TypeError, match=f'{name}: pretrained must be True or False'):
+        make()
+
+
+@pytest.mark.parametrize(
     'make, file_name',
     [
         (lambda: VGG16(pretrained=True), 'vgg16.npz'),

@@ -79,7 +79,7 @@ def test_linear_lr_reaches_exactly_zero_whatever_the_rounding(start_factor, tota
     schedule = LinearLR(opt, start_factor=start_factor, end_factor=0.0, total_iters=total_iters)
     lrs = lrs_of(opt, [schedule], total_iters + 2)
     assert lrs[-3:] == [0.0, 0.0, 0.0]
-    assert all(a > b for a, b in zip(lrs[: total_iters], lrs[1 : total_iters + 1]))
+    assert all(a > b for a, b in zip(lrs[:total_iters], lrs[1 : total_iters + 1]))
 
 
 def test_a_step_the_optimizer_refuses_is_not_counted():
