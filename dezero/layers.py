@@ -24,6 +24,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open
+from dezero.checks import check_flag
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
 from dezero.core import (
     Parameter,
@@ -605,14 +606,6 @@ def _check_dtype(layer, dtype):
     if dtype.kind != 'f':
         raise ValueError(f'{layer}: dtype must be a floating-point type, got {dtype}')
     return dtype
-
-
-def check_flag(owner, name, value):
-    """``value`` as a Python bool, after checking that it is True or False (a NumPy
-    bool too): a string such as 'False' would otherwise count as true."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f'{owner}: {name} must be True or False, got {value!r:.60}')
-    return bool(value)
 
 
 def _weight_dtype(layer):

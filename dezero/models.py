@@ -22,7 +22,8 @@ from dezero import cuda
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import draw_graph
-from dezero.layers import BatchNorm, Conv2d, Layer, Linear, check_flag, watching_layers
+from dezero.checks import check_flag
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear, watching_layers
 
 
 class Model(Layer):

@@ -44,7 +44,7 @@ import numpy as np
 from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
-from dezero.layers import check_flag
+from dezero.checks import check_flag
 from dezero.serialization import (
     join_state,
     json_array,
