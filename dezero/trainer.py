@@ -30,6 +30,7 @@ weights, steps learning-rate schedules (:mod:`dezero.schedules`) and, with a
 True
 """
 
+import collections.abc
 import math
 import numbers
 import os
@@ -39,7 +40,8 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import cuda
-from dezero.atomic import atomic_open, file_path
+from dezero.atomic import atomic_open, check_writable, file_path
+from dezero.checks import check_flag
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
@@ -118,6 +120,11 @@ class Trainer:
     def __init__(self, model, optimizer, loss=F.softmax_cross_entropy, metrics=None):
         if not callable(loss):
             raise TypeError(f'Trainer: loss must be a function f(y, t), got {type(loss).__name__}')
+        if metrics is not None and not isinstance(metrics, collections.abc.Mapping):
+            raise TypeError(
+                f'Trainer: metrics must be a dict of names and functions f(y, t), such as '
+                f"{{'acc': F.accuracy}}, got {type(metrics).__name__} {metrics!r:.60}"
+            )
         metrics = _default_metrics(loss) if metrics is None else dict(metrics)
         for name, f in metrics.items():
             if not isinstance(name, str):
@@ -219,6 +226,7 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
         epochs = int(epochs)
+        progress = check_flag('Trainer.fit', 'progress', progress)
         callbacks = _check_callbacks(callbacks)
         schedules = self._check_schedules(schedules)
         checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
@@ -513,6 +521,18 @@ class _Monitor:
         self.best = None
         self.best_epoch = None
 
+    def check_figures(self, trainer):
+        """ValueError, before the first epoch, when the monitored figure is a
+        validation figure of a fit given no val_loader (the check at the end of an
+        epoch would come only after training it)."""
+        run = getattr(trainer, '_run', None)
+        if run is not None and self.monitor.startswith('val_') and run.val_loader is None:
+            raise ValueError(
+                f'{self.owner}: it watches {self.monitor!r}, a validation figure, but '
+                f'fit was given no val_loader; pass val_loader=..., or watch one of '
+                f'{", ".join(run.history)}'
+            )
+
     def is_better(self, epoch, logs):
         """The value of ``logs[monitor]`` if it beats the best so far by more than
         ``min_delta`` (the first value always does, NaN never), else None."""
@@ -592,6 +612,7 @@ class EarlyStopping(_Watching):
         self.stopped_epoch = None
 
     def on_train_begin(self, trainer):
+        self._monitor.check_figures(trainer)
         self._monitor.reset()
         self.wait = 0
         self.stopped_epoch = None
@@ -637,10 +658,11 @@ class BestWeights(_Watching):
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
         self.path = file_path(path, 'BestWeights')
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
-        self.restore = restore
+        self.restore = check_flag('BestWeights', 'restore', restore)
 
     def on_train_begin(self, trainer):
         _check_folder('BestWeights', self.path, trainer)
+        self._monitor.check_figures(trainer)
         self._monitor.reset()
 
     def state_dict(self):
@@ -678,11 +700,18 @@ def _writes(trainer):
 
 
 def _check_folder(owner, path, trainer):
-    """FileNotFoundError naming ``owner`` unless the folder of the file ``path`` exists,
-    where this process writes the files of ``trainer`` (see :func:`_writes`)."""
+    """Where this process writes the files of ``trainer`` (see :func:`_writes`), refuse
+    before training what a save at the end of an epoch would refuse after it: a
+    missing folder (FileNotFoundError naming ``owner``), and a path that is a folder,
+    a special or read-only file, or lies below a file (see
+    :func:`~dezero.atomic.check_writable`)."""
+    if not _writes(trainer):
+        return
     folder = os.path.dirname(os.path.abspath(path))
-    if _writes(trainer) and not os.path.isdir(folder):
+    if not os.path.isdir(folder):
+        check_writable(path, operation=owner)  # a file on the way is named as such
         raise FileNotFoundError(f'{owner}: the folder {folder} for {path} does not exist')
+    check_writable(path, operation=owner)
 
 
 # --------------------------------------------------------------------------------------
@@ -783,6 +812,18 @@ class Checkpoint:
             write_npz(f, arrays)
 
     # ---- resuming ------------------------------------------------------------------
+    @staticmethod
+    def _exists(trainer):
+        """A function telling whether a file of the callbacks is there, as the process
+        that writes and reads them sees it (rank 0's answer, for every process)."""
+        comm = getattr(trainer, 'comm', None)
+
+        def exists(path):
+            found = os.path.isfile(path) if _writes(trainer) else None
+            return found if comm is None else comm.bcast(found, 0)
+
+        return exists
+
     def _restore(self, trainer):
         """Check the file against the trainer and the running fit, then load it all."""
         owner, path, run = 'Checkpoint', self.path, trainer._run
@@ -845,7 +886,9 @@ class Checkpoint:
         # the schedules first: they set the learning rate, which the optimizer's
         # hyperparameters then set again (to the same value)
         loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
-        loads.append(_prepare_callbacks(_stateful(run), callbacks, owner, path))
+        loads.append(
+            _prepare_callbacks(_stateful(run), callbacks, owner, path, self._exists(trainer))
+        )
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             index = parts['loaders'].get(f'{name}/index')
             loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
@@ -901,9 +944,10 @@ def _stateful(run):
     return [cb for cb in run.callbacks if callable(getattr(cb, 'state_dict', None))]
 
 
-def _prepare_callbacks(callbacks, saved, owner, path):
+def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
     """Check the saved ``[[class name, state], ...]`` against ``callbacks``; return a
-    function that loads them."""
+    function that loads them.  ``file_exists(path)`` tells whether a callback's file
+    is there, as the process that reads it sees it."""
     mine = [type(cb).__name__ for cb in callbacks]
     shaped = isinstance(saved, list) and all(
         isinstance(entry, list) and len(entry) == 2 for entry in saved
@@ -919,6 +963,17 @@ def _prepare_callbacks(callbacks, saved, owner, path):
             cb._check_state(state, owner, f'the {name} state in {path}')
         elif not isinstance(state, dict) or set(state) != set(cb.state_dict()):
             raise ValueError(f'{owner}: {path} holds a state of {name} that does not fit it')
+        if (
+            isinstance(cb, BestWeights)
+            and cb.restore
+            and state['best_epoch'] is not None
+            and not file_exists(cb.path)
+        ):
+            raise FileNotFoundError(
+                f'{owner}: {path} goes on from the best weights of epoch '
+                f'{state["best_epoch"]} in {cb.path}, which is gone (the run would '
+                f'end by loading it); put it back, or remove {path} to start afresh'
+            )
 
     def load():
         for cb, (_, state) in zip(callbacks, saved):

@@ -17,7 +17,7 @@ from dezero import DataLoader
 from dezero.models import MLP
 from dezero.optimizers import SGD, Adam
 from dezero.schedules import StepLR
-from dezero.trainer import Checkpoint, EarlyStopping, Trainer
+from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -257,6 +257,44 @@ def test_a_run_stopped_by_a_callback_stays_stopped(tmp_path):
     )
     assert again == history
     assert (stop2.stopped_epoch, stop2.best_epoch, stop2.wait) == (2, 1, 1)
+
+
+def test_resuming_without_the_best_weights_file_is_refused_before_training(tmp_path):
+    # the resumed run trained to its end and then failed to load the file, and every
+    # later resume failed the same way, as the checkpoint had moved on
+    np.random.seed(0)
+    best, ckpt = tmp_path / 'best.npz', tmp_path / 'c.npz'
+
+    class Interrupt(Exception):
+        pass
+
+    class StopAfter:
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                raise Interrupt
+
+    callbacks = [BestWeights(best, monitor='loss'), Checkpoint(ckpt)]
+    with pytest.raises(Interrupt):
+        scale_trainer().fit(batches(), 4, progress=False, callbacks=[*callbacks, StopAfter()])
+    saved = ckpt.read_bytes()
+    best.unlink()
+    trainer = scale_trainer()
+    with pytest.raises(FileNotFoundError, match=r'best weights of epoch \d in .*best.npz.*gone'):
+        trainer.fit(
+            batches(),
+            4,
+            progress=False,
+            callbacks=[BestWeights(best, monitor='loss'), Checkpoint(ckpt)],
+        )
+    assert trainer.epoch == 0 and ckpt.read_bytes() == saved
+    # with restore=False the run never reads the file, and goes on
+    history = scale_trainer().fit(
+        batches(),
+        4,
+        progress=False,
+        callbacks=[BestWeights(best, monitor='loss', restore=False), Checkpoint(ckpt)],
+    )
+    assert len(history['loss']) == 4
 
 
 def test_the_progress_bar_resumes_at_the_saved_epoch(tmp_path, capsys, monkeypatch):

@@ -591,10 +591,58 @@ def test_missing_monitor_names_the_available_keys():
     assert 'they have loss, acc' in message and 'val_loader' in message
 
 
-def test_missing_monitor_in_fit_without_validation():
+@pytest.mark.parametrize('callback', [EarlyStopping, lambda: BestWeights('best.npz')])
+def test_a_validation_monitor_without_a_val_loader_is_refused_before_training(
+    callback, tmp_path, monkeypatch
+):
+    # the figure was found missing only at the end of the first epoch, after training it
+    monkeypatch.chdir(tmp_path)
+    model = Scale()
+    before = [p.data.copy() for p in model.params()]
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(ValueError, match="watches 'val_loss'.*no val_loader.*one of loss"):
+        trainer.fit(BATCHES, 3, progress=False, callbacks=[callback()])
+    assert trainer.epoch == 0 and not os.listdir(tmp_path)
+    for old, p in zip(before, model.params()):
+        np.testing.assert_array_equal(old, p.data)
+
+
+@pytest.mark.parametrize(
+    'make, pattern',
+    [
+        (lambda d: BestWeights(str(d)), 'it is a folder'),
+        (lambda d: BestWeights(str(d / 'best.npz') + os.sep), 'names a folder'),
+    ],
+)
+def test_a_best_weights_path_that_is_no_file_is_refused_before_training(make, pattern, tmp_path):
+    model = Scale()
+    before = [p.data.copy() for p in model.params()]
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises((OSError, ValueError), match=pattern):
+        trainer.fit(BATCHES, 3, val_loader=BATCHES, progress=False, callbacks=[make(tmp_path)])
+    for old, p in zip(before, model.params()):
+        np.testing.assert_array_equal(old, p.data)
+
+
+@pytest.mark.parametrize('value', ['False', 'no', 0, None])
+def test_on_off_arguments_of_the_trainer_must_be_true_or_false(value, tmp_path):
+    # any truthy value counted as True: restore='False' restored the weights
+    with pytest.raises(TypeError, match='BestWeights: restore must be True or False'):
+        BestWeights(str(tmp_path / 'b.npz'), restore=value)
     trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
-    with pytest.raises(KeyError, match="no 'val_loss'.*they have loss"):
-        trainer.fit(BATCHES, 3, progress=False, callbacks=[EarlyStopping()])
+    with pytest.raises(TypeError, match='Trainer.fit: progress must be True or False'):
+        trainer.fit(BATCHES, 1, progress=value)
+
+
+def test_metrics_given_as_a_list_are_refused_naming_what_is_expected():
+    with pytest.raises(TypeError, match=r"Trainer: metrics must be a dict .*got list \['acc'\]"):
+        Trainer(Scale(), SGD(0.1), loss=mean_y, metrics=['acc'])
+
+
+def test_a_monitor_missing_from_the_logs_names_what_they_have():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(KeyError, match="no 'score'.*they have loss"):
+        trainer.fit(BATCHES, 3, progress=False, callbacks=[EarlyStopping('score', mode='max')])
 
 
 def test_early_stopping_in_fit_with_a_scripted_metric():
