@@ -101,12 +101,19 @@ def atomic_write_text(path, text, encoding='utf-8', *, operation=None):
 
 def file_path(path, operation):
     """``path`` (a str, bytes or path-like object) as a str; TypeError for anything
-    else and ValueError for an empty path, naming ``operation``."""
+    else and ValueError, naming ``operation``, for an empty path and for one that ends
+    with a separator (``'w.npz/'`` names a folder: the system's error would blame the
+    folder above it)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f'{operation}: path must be a file path, got {type(path).__name__}')
     path = os.fsdecode(path)
     if not path:
         raise ValueError(f'{operation}: the path is empty; give the path of a file')
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
+        raise ValueError(
+            f'{operation}: the path {path} ends with {path[-1]!r}, so it names a folder; '
+            f'give the path of a file'
+        )
     return path
 
 

@@ -483,6 +483,14 @@ def test_an_empty_path_is_refused_up_front(tmp_path, monkeypatch):
     assert os.listdir(tmp_path / 'cwd') == [] and os.listdir(tmp_path) == ['cwd']
 
 
+def test_a_path_ending_with_a_separator_is_refused_as_a_folder_name(tmp_path):
+    # the system's error blamed the folder above: 'tmp is a file, not a folder'
+    path = str(tmp_path / 'w.npz') + os.sep
+    with pytest.raises(ValueError, match=r"^save_weights: the path .*w\.npz/ ends with '/'"):
+        atomic_write_bytes(path, b'x', operation='save_weights')
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_bytes_path_is_written_and_named_as_text_in_errors(tmp_path):
     atomic_write_bytes(os.fsencode(tmp_path / 'a.bin'), b'x')
     assert (tmp_path / 'a.bin').read_bytes() == b'x'
