@@ -368,11 +368,15 @@ class Optimizer:
                             f'{owner}: {source} holds the step count {name!r} = {array!r} '
                             f'for the parameter {path!r}; expected an int >= 0'
                         )
-                elif array.dtype.kind != 'f' or array.shape != data.shape:
+                elif array.shape != data.shape:
                     raise ValueError(
                         f'{owner}: the parameter {path!r} has shape {data.shape} but '
-                        f'{source} holds {name!r} state of shape {array.shape} and dtype '
-                        f'{array.dtype} for it'
+                        f'{source} holds {name!r} state of shape {array.shape} for it'
+                    )
+                elif array.dtype.kind != 'f':
+                    raise ValueError(
+                        f'{owner}: {source} holds {name!r} state of dtype {array.dtype} '
+                        f'for the parameter {path!r}; expected floating point'
                     )
             for name in self._step_counts:
                 if name not in arrays:  # a file from before steps were counted per

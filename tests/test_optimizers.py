@@ -1290,6 +1290,23 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(make_other, me
     assert_same_snapshot(snapshot(opt2, other), before)
 
 
+def test_a_state_of_the_right_shape_but_an_integer_dtype_is_refused_for_its_dtype():
+    # the message said the shapes differed, and gave two equal shapes
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 1)
+    state = opt.state_dict()
+    state['state']['l0/W']['m'] = state['state']['l0/W']['m'].astype(np.int32)
+    before = snapshot(opt, model)
+    with pytest.raises(
+        ValueError,
+        match=r"Adam\.load_state_dict: the state holds 'm' state of dtype int32 for the "
+        r"parameter 'l0/W'; expected floating point",
+    ):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)
+
+
 def test_load_names_the_file_that_is_missing_or_unreadable(tmp_path):
     opt = Adam().setup(MLP((3,)))
     with pytest.raises(FileNotFoundError, match=r'Adam\.load: no such file: .*nothing\.npz'):
