@@ -141,6 +141,10 @@ class LRSchedule:
             raise FileNotFoundError(f'{owner}: no such file: {path}') from None
         except (ValueError, UnicodeDecodeError) as e:
             raise ValueError(f'{owner}: cannot read {path} as JSON ({e})') from None
+        except OSError as e:  # a folder, a file it may not read, ...
+            error = type(e)(f'{owner}: cannot read {path}: {e.strerror or e}')
+            error.errno = e.errno
+            raise error from None
         if not isinstance(state, dict) or state.pop('format', None) != _FORMAT:
             raise ValueError(f'{owner}: {path} is not a file of a {_FORMAT}')
         if state.pop('version', None) != 1:

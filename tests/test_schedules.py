@@ -1,5 +1,6 @@
 """Learning-rate schedules: hand-computed values, PyTorch's lr_scheduler, state, misuse."""
 
+import errno
 import json
 import math
 import os
@@ -251,6 +252,15 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         schedule.save(tmp_path / 's.json')
     assert (tmp_path / 's.json').read_text() == before
     assert os.listdir(tmp_path) == ['s.json']
+
+
+def test_loading_a_folder_names_the_schedule_and_the_path(tmp_path):
+    schedule = StepLR(sgd(0.1), step_size=2)
+    with pytest.raises(
+        IsADirectoryError, match=r'^StepLR\.load: cannot read .*: Is a directory'
+    ) as info:
+        schedule.load(tmp_path)
+    assert info.value.errno == errno.EISDIR and schedule.last_epoch == 0
 
 
 def test_an_annealed_lr_of_zero_is_saved_and_loaded_with_the_optimizer(tmp_path):
