@@ -66,11 +66,6 @@ def _operator(variable_function, constant_function, reflected=False):
     return method
 
 
-def _subtract_constant(c):
-    """x - c is computed as x + (-c), which is exact in floating point."""
-    return arithmetic.AddConstant(-c)
-
-
 def _pow(self, other):
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
@@ -122,7 +117,7 @@ def setup_variable():
     a = arithmetic
     Variable.__add__ = _operator(a.Add, a.AddConstant)
     Variable.__radd__ = _operator(a.Add, a.AddConstant, reflected=True)
-    Variable.__sub__ = _operator(a.Sub, _subtract_constant)
+    Variable.__sub__ = _operator(a.Sub, a.SubConstant)
     Variable.__rsub__ = _operator(a.Sub, a.SubFromConstant, reflected=True)
     Variable.__mul__ = _operator(a.Mul, a.MulConstant)
     Variable.__rmul__ = _operator(a.Mul, a.MulConstant, reflected=True)

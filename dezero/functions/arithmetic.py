@@ -185,6 +185,17 @@ class AddConstant(_ConstantOp):
         return self._to_input_shape(gy)
 
 
+class SubConstant(_ConstantOp):
+    """y = x - c. Derivative: gy."""
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x - self.c
+
+    def backward(self, gy):
+        return self._to_input_shape(gy)
+
+
 class SubFromConstant(_ConstantOp):
     """y = c - x. Derivative: -gy."""
 

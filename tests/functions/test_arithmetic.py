@@ -231,11 +231,25 @@ def test_bad_operand_types_are_refused(f, match):
         f(Variable(np.ones(2)))
 
 
+@pytest.mark.parametrize(
+    'c', [np.array([3, 4], np.uint8), np.array([True, False]), np.array([-128, 1], np.int8)]
+)
+def test_subtracting_an_unsigned_bool_or_int8_constant_is_exact(c):
+    # x - c was x + (-c): -3 wraps to 253 in uint8, -(-128) to -128 in int8, and NumPy
+    # refuses to negate bools
+    x = Variable(np.array([10.0, 20.0]))
+    y = x - c
+    np.testing.assert_array_equal(y.data, x.data - c)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(F.sub(x, c).data, x.data - c)
+
+
 # ---- a Variable and a constant (scalar or array) ----------------------------------------
 CONSTANT_OPS = {
     'x + c': (lambda x, c: x + c, arithmetic.AddConstant),
     'c + x': (lambda x, c: c + x, arithmetic.AddConstant),
-    'x - c': (lambda x, c: x - c, arithmetic.AddConstant),
+    'x - c': (lambda x, c: x - c, arithmetic.SubConstant),
     'c - x': (lambda x, c: c - x, arithmetic.SubFromConstant),
     'x * c': (lambda x, c: x * c, arithmetic.MulConstant),
     'c * x': (lambda x, c: c * x, arithmetic.MulConstant),
