@@ -119,6 +119,12 @@ def _values(a):
     return a if hasattr(a, 'dtype') else None
 
 
+def _has_infinity(a):
+    """Whether the array (or Variable) ``a`` holds an infinity."""
+    bad = _bad_values(_values(a))
+    return bad is not None and 'inf' in bad
+
+
 def _all_finite(items):
     return all(_bad_values(_values(a)) is None for a in items)
 
@@ -158,17 +164,21 @@ def _raise(func, phase, what, inputs, site, extra='', grads=None):
 
 def check_forward(func, xs, ys):
     """Raise :class:`AnomalyError` if an output array of ``func`` (inputs ``xs``) is not
-    finite.  Infinities without NaN are let through when the function's own constant
-    operand (the ``c`` of ``x + c``) holds infinities: they were given, not produced
-    (an attention mask's -inf).  Inside a backward pass the fault is that backward's,
-    and is reported so."""
+    finite.  Infinities without NaN are let through when an input or the function's
+    own constant operand (the ``c`` of ``x + c``) holds infinities: they may have been
+    given, not produced (an attention mask's -inf, and every function it passes
+    through, such as ``where`` or a reshape).  So an overflow in an array that holds an
+    infinity already goes unreported; NaN never does.  Inside a backward pass the
+    fault is that backward's, and is reported so."""
     for i, y in enumerate(ys):
         bad = _bad_values(y)
         if bad is None:
             continue
-        constant = getattr(func, 'c', None)
-        if constant is not None and not _all_finite([constant]) and 'nan' not in bad:
-            continue
+        if 'nan' not in bad:
+            constant = getattr(func, 'c', None)
+            given = list(xs) if constant is None else [*xs, constant]
+            if any(_has_infinity(a) for a in given):
+                continue
         stack = _backward_stack()
         if stack:
             outer, gys = stack[-1]

@@ -87,7 +87,7 @@ def test_forward_with_nan_input_blames_the_first_function_and_says_so():
 def test_complex_and_float16_outputs_are_checked():
     with detect_anomaly():
         with pytest.raises(AnomalyError, match='Mul forward'):
-            Variable(np.array([1 + 1j])) * Variable(np.array([np.inf + 0j]))
+            Variable(np.array([1e300 + 1j])) * Variable(np.array([1e300 + 0j]))  # overflows
         with pytest.raises(AnomalyError, match=r'inf \(1 of 1 values\)'):
             Variable(np.array([60000.0], dtype=np.float16)) * 2.0
 
@@ -255,6 +255,22 @@ def test_a_masked_attention_is_not_an_anomaly(mask):
             y = F.scaled_dot_product_attention(q, q, q, mask=np.tril(np.ones((3, 3), bool)))
         F.sum(y).backward()
     assert np.isfinite(q.grad.data).all()
+
+
+def test_infinities_passed_on_by_later_functions_are_not_an_anomaly():
+    # a row that attends to nothing, and -inf put in by where(): the functions after
+    # the one given the -inf (where, reshape, ...) only pass it on
+    q = Variable(np.random.default_rng(0).normal(size=(1, 2, 4)))
+    dead_row = np.array([[True, False], [False, False]])
+    with dezero.detect_anomaly():
+        y = F.scaled_dot_product_attention(q, q, q, mask=dead_row)
+        F.sum(y).backward()
+        masked = F.where(np.array([True, False]), Variable(np.ones(2)), np.full(2, -np.inf))
+        assert F.reshape(masked, (2, 1)).data[1, 0] == -np.inf
+    assert np.isfinite(y.data).all() and np.isfinite(q.grad.data).all()
+    with dezero.detect_anomaly():  # NaN is reported even when an input holds -inf
+        with pytest.raises(dezero.anomaly.AnomalyError, match='Add forward produced nan'):
+            Variable(np.array([np.inf, 1.0])) + Variable(np.array([-np.inf, 1.0]))
 
 
 def test_an_infinity_made_from_finite_values_is_still_an_anomaly():
