@@ -322,6 +322,18 @@ def test_download_with_wrong_checksum_keeps_nothing(cls, md5, monkeypatch, tmp_p
             idx_bytes(2051, (3, 28, 28), IMAGES.tobytes()[:-5]),
             'holds 2347 bytes of images but its header announces 3 x 28 x 28 = 2352',
         ),
+        (
+            TEST_FILES[0],  # 2**64 bytes, which an int64 product makes 0
+            idx_bytes(2051, (2**31, 2**31, 4), b''),
+            'holds 0 bytes of images but its header announces '
+            '2147483648 x 2147483648 x 4 = 18446744073709551616',
+        ),
+        (
+            TEST_FILES[0],
+            idx_bytes(2051, (2**32 - 1,) * 3, IMAGES.tobytes()),
+            'holds 2352 bytes of images but its header announces 4294967295 x '
+            '4294967295 x 4294967295 = 79228162458924105385300197375$',
+        ),
         (TEST_FILES[1], b'\x00\x00', 'too short'),
         (
             TEST_FILES[0],
@@ -350,6 +362,37 @@ def test_non_gzip_or_truncated_file(cls, test_only, content):
     with pytest.raises(ValueError, match='not a complete gzip file') as info:
         cls(train=False, root=test_only)
     assert TEST_FILES[0] in str(info.value)
+
+
+@both
+def test_a_folder_in_place_of_a_file_is_named(cls, test_only):
+    path = test_only / TEST_FILES[1]
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(
+        IsADirectoryError, match=f'^{cls.__name__}: .* is a folder, expected'
+    ) as info:
+        cls(train=False, root=test_only)
+    assert str(path) in str(info.value)
+
+
+def test_shakespeare_file_that_is_a_folder_is_named(tmp_path):
+    from dezero.datasets import Shakespeare
+
+    path = tmp_path / 'home' / 'downloads' / Shakespeare.file_name
+    path.mkdir(parents=True)
+    with pytest.raises(IsADirectoryError, match='^Shakespeare: .* is a folder, expected a file'):
+        Shakespeare()
+
+
+def test_fetch_checking_the_md5_of_a_folder_names_it(tmp_path):
+    from dezero.datasets.base import fetch
+
+    path = tmp_path / 'home' / 'downloads' / 'data.bin'
+    path.mkdir(parents=True)
+    url = (tmp_path / 'no-mirror' / 'data.bin').as_uri()
+    with pytest.raises(IsADirectoryError, match='^Owner: .*data.bin is a folder, expected a file'):
+        fetch('Owner', url, md5='0' * 32)
 
 
 def test_class_names():
@@ -407,6 +450,16 @@ def test_mnist_show_draws_a_grey_grid_of_random_images(cls, monkeypatch, test_on
     np.testing.assert_array_equal(grid[:, 28:56], IMAGES[picks[1]])
 
 
+@both
+def test_show_on_an_empty_dataset_says_so(cls, tmp_path):
+    folder = tmp_path / 'empty'
+    write_split(folder, images=np.zeros((0, 28, 28), np.uint8), labels=np.zeros(0, np.uint8))
+    ds = cls(train=False, root=folder)
+    assert len(ds) == 0
+    with pytest.raises(ValueError, match=f'{cls.__name__}.show: the dataset holds no images'):
+        ds.show()
+
+
 # ---- the real test split, when this checkout has it -----------------------------------
 @pytest.mark.skipif(
     not mnist_files.has_real_mnist(), reason='the real MNIST test split is not available here'
@@ -442,3 +495,53 @@ def test_big_data_reads_each_sample_from_its_files(tmp_path):
         BigData(tmp_path / 'missing')
     with pytest.raises(FileNotFoundError):
         BigData(tmp_path, size=6)[5]
+
+
+def big_data_folder(folder, n=4):
+    """A BigData folder of ``n`` samples: data i is [i, i, i], label i % 2."""
+    (folder / 'data').mkdir(parents=True)
+    (folder / 'label').mkdir()
+    for i in range(n):
+        np.save(folder / 'data' / f'{i}.npy', np.full(3, i, np.float32))
+        np.save(folder / 'label' / f'{i}.npy', np.array(i % 2))
+    return folder
+
+
+@pytest.mark.parametrize(
+    'damage, cause',
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:-4]), ValueError),  # cut short
+        (lambda p: p.write_bytes(b''), EOFError),
+        (lambda p: np.save(p, np.array([{'a': 1}], dtype=object)), ValueError),  # pickled
+    ],
+)
+@pytest.mark.parametrize('folder', ['data', 'label'])
+def test_big_data_names_a_damaged_file_and_its_sample(tmp_path, damage, cause, folder):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    path = tmp_path / folder / '2.npy'
+    damage(path)
+    with pytest.raises(ValueError, match='^BigData: the file .* of sample 2 is damaged') as info:
+        data[-2]
+    assert str(path) in str(info.value)
+    assert isinstance(info.value.__cause__, cause)
+    assert data[1][1] == 1  # the other samples still load
+
+
+def test_big_data_refuses_an_npz_archive_in_place_of_an_npy_file(tmp_path):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    with open(tmp_path / 'data' / '0.npy', 'wb') as f:
+        np.savez(f, x=np.zeros(3))
+    with pytest.raises(ValueError, match='BigData: the file .*0.npy of sample 0 is an .npz'):
+        data[0]
+
+
+@pytest.mark.parametrize('root', [None, 3])
+def test_big_data_root_must_be_a_path(root):
+    from dezero.datasets import BigData
+
+    with pytest.raises(TypeError, match=f'BigData: root must be the path of a folder .*got {root}'):
+        BigData(root)

@@ -76,11 +76,12 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     ``md5``, ``validate`` and ``progress`` are those of :func:`dezero.download.get_file`.
     When the download fails the DownloadError (a ChecksumError stays one) names
     ``owner``, the file, the URL and the folder to put the file into by hand (a good
-    copy, when the file there is damaged).
+    copy, when the file there is damaged).  A folder in the file's place raises
+    IsADirectoryError naming ``owner`` and the folder.
     """
     folder = downloads_dir()
     try:
-        return get_file(
+        path = get_file(
             url,
             file_name=file_name,
             md5=md5,
@@ -88,6 +89,8 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
             validate=validate,
             progress=progress,
         )
+    except IsADirectoryError as e:  # found while checking its MD5
+        raise IsADirectoryError(f'{owner}: {e.filename} is a folder, expected a file') from None
     except DownloadError as e:
         # get_file fails with the file there only when that file failed its checksum
         if os.path.exists(os.path.join(folder, e.file_name)):
@@ -102,6 +105,9 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
             folder=folder,
             reason=e.reason,
         ) from e
+    if os.path.isdir(path):
+        raise IsADirectoryError(f'{owner}: {path} is a folder, expected a file')
+    return path
 
 
 def show_images(owner, images, row, col):
@@ -110,6 +116,8 @@ def show_images(owner, images, row, col):
     for name, n in (('row', row), ('col', col)):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f'{owner}.show: {name} must be a positive integer, got {n!r}')
+    if len(images) == 0:
+        raise ValueError(f'{owner}.show: the dataset holds no images to show')
     try:
         import matplotlib.pyplot as plt
     except ImportError:

@@ -14,10 +14,17 @@ class BigData(Dataset):
 
     ``size`` is the number of samples; by default, the number of ``.npy`` files in
     ``<root>/data``.  The split (``train``) is the caller's to choose, by ``root``.
-    A missing file raises FileNotFoundError naming it."""
+    A missing file raises FileNotFoundError naming it, and a damaged one (cut short,
+    empty, not one array of numbers) ValueError naming it and the sample."""
 
     def __init__(self, root='.', size=None, train=True, transform=None, target_transform=None):
-        self.root = os.fspath(root)
+        try:
+            self.root = os.fspath(root)
+        except TypeError:
+            raise TypeError(
+                f'BigData: root must be the path of a folder (a str, bytes or path '
+                f'object), got {root!r:.60}'
+            ) from None
         if size is None:
             folder = os.path.join(self.root, 'data')
             if not os.path.isdir(folder):
@@ -37,9 +44,27 @@ class BigData(Dataset):
         if not -self.size <= index < self.size:
             raise IndexError(f'BigData: index {index} is out of range for {self.size} items')
         index = int(index) % self.size
-        x = np.load(os.path.join(self.root, 'data', f'{index}.npy'), allow_pickle=False)
-        t = np.load(os.path.join(self.root, 'label', f'{index}.npy'), allow_pickle=False)
+        x = self._load('data', index)
+        t = self._load('label', index)
         return self.transform(x), self.target_transform(t)
+
+    def _load(self, folder, index):
+        """The array in ``<root>/<folder>/<index>.npy``."""
+        path = os.path.join(self.root, folder, f'{index}.npy')
+        try:
+            array = np.load(path, allow_pickle=False)  # never unpickle Python objects
+        except (ValueError, EOFError) as e:
+            raise ValueError(
+                f'BigData: the file {path} of sample {index} is damaged ({e}); '
+                f'save it again with np.save'
+            ) from e
+        if not isinstance(array, np.ndarray):  # an .npz archive
+            array.close()
+            raise ValueError(
+                f'BigData: the file {path} of sample {index} is an .npz archive, '
+                f'expected one array saved with np.save'
+            )
+        return array
 
     def __len__(self):
         return self.size

@@ -2,6 +2,7 @@
 IDX files in which both are published."""
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -21,8 +22,12 @@ def _read_idx(owner, path, magic, what):
     ``magic`` is the expected magic number (2051 for images, 2049 for labels); the
     number of dimensions is its last byte.  A file that is not gzip, has another magic
     number, or whose size does not match its header raises ValueError naming ``owner``
-    (the dataset) and the file.
+    (the dataset) and the file; a folder in its place raises IsADirectoryError.
     """
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f'{owner}: {path} is a folder, expected the gzip-compressed IDX {what} file'
+        )
     try:
         with gzip.open(path, 'rb') as f:
             raw = f.read()
@@ -41,7 +46,7 @@ def _read_idx(owner, path, magic, what):
         raise ValueError(
             f'{owner}: {path} is not an IDX {what} file: magic number {found}, expected {magic}'
         )
-    size = int(np.prod(dims))
+    size = math.prod(dims)  # exact; np.prod would wrap round in int64 on a damaged header
     if len(raw) - header != size:
         raise ValueError(
             f'{owner}: {path} holds {len(raw) - header} bytes of {what} but '
