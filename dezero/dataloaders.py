@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from dezero import cuda
+from dezero.checks import check_flag
 
 #: Whether Pillow (the package PIL) is installed, for the image transforms.  Found
 #: without importing it, so that ``import dezero`` does not pay for loading Pillow.
@@ -32,6 +33,17 @@ def _check_batch_size(owner, batch_size):
     ):
         raise ValueError(f'{owner}: batch_size must be a positive integer, got {batch_size!r}')
     return int(batch_size)
+
+
+def _check_seed(owner, seed):
+    """``seed`` (None or an int >= 0) as a Python int or None."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f'{owner}: seed must be None or an int >= 0, got {seed!r:.60}')
+    if seed < 0:
+        raise ValueError(f'{owner}: seed must be None or an int >= 0, got {seed!r}')
+    return int(seed)
 
 
 def _array_pair(owner, dataset):
@@ -120,9 +132,10 @@ class DataLoader:
     another length) raises TypeError naming its index, type and shape: at once for a
     list, tuple or array, else on the first batch that takes it.  Dtypes are kept.
     With ``shuffle`` every epoch takes a new random permutation, drawn from the global
-    ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed``, from the
-    loader's own generator.  ``gpu=True`` moves batches with ``dezero.cuda.as_cupy``.
-    A ``for`` loop left early starts a new epoch next time.
+    ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
+    from the loader's own generator.  ``gpu=True`` moves batches with
+    ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  A ``for`` loop
+    left early starts a new epoch next time.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -137,22 +150,32 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
-        self._arrays = _array_pair(type(self).__name__, dataset)
+        owner = type(self).__name__
+        self._arrays = _array_pair(owner, dataset)
+        if self._arrays is None and not (
+            hasattr(dataset, '__len__') and hasattr(dataset, '__getitem__')
+        ):
+            raise TypeError(
+                f'{owner}: dataset must have a length and items by index (a Dataset, '
+                f'a list of (x, t) pairs or a tuple (x, t) of arrays), got '
+                f'{type(dataset).__name__} (make a list of its items first)'
+            )
         self.dataset = dataset
         if self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset):
             self._item(0)  # a container: indexing it has no side effects, so fail early
-        self.batch_size = _check_batch_size(type(self).__name__, batch_size)
-        self.shuffle = shuffle
-        self.gpu = gpu
+        self.batch_size = _check_batch_size(owner, batch_size)
+        self.shuffle = check_flag(owner, 'shuffle', shuffle)
+        self.gpu = check_flag(owner, 'gpu', gpu)
+        seed = _check_seed(owner, seed)
         self.data_size = len(dataset) if self._arrays is None else len(self._arrays[0])
         self.max_iter = math.ceil(self.data_size / self.batch_size)
         self.shard = None
         if shard is not None:
-            self.shard = _check_shard(type(self).__name__, shard)
-            if seed is None and shuffle:
+            self.shard = _check_shard(owner, shard)
+            if seed is None and self.shuffle:
                 if not hasattr(shard, 'bcast'):
                     raise ValueError(
-                        f'{type(self).__name__}: shard={shard!r} with shuffle needs a seed, '
+                        f'{owner}: shard={shard!r} with shuffle needs a seed, '
                         f'so that every process draws the same order (or pass the '
                         f'communicator from dezero.distributed.init())'
                     )

@@ -29,12 +29,18 @@ class Compose:
 
     def __init__(self, transforms=None):
         if callable(transforms) and not isinstance(transforms, (list, tuple)):
+            name = (transforms if isinstance(transforms, type) else type(transforms)).__name__
             raise TypeError(
                 f'Compose: expected a list of transforms, got one ({transforms!r}); '
-                f'pass [{type(transforms).__name__}(...)]'
+                f'pass [{name}(...)]'
             )
         transforms = [] if transforms is None else list(transforms)
         for i, t in enumerate(transforms):
+            if isinstance(t, type):
+                raise TypeError(
+                    f'Compose: item {i} is the class {t.__name__}, not a transform: '
+                    f'make one, as in {t.__name__}(...)'
+                )
             if not callable(t):
                 raise TypeError(
                     f'Compose: item {i} is not callable: {t!r}; expected '
@@ -71,11 +77,16 @@ class Normalize:
     @staticmethod
     def _as_values(name, value):
         try:
-            v = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
+            v = np.array(value)
+            # None, text and bools would otherwise pass for NaN or numbers
+            numbers = value is not None and v.dtype.kind in 'iufO'
+            v = v.astype(np.float64) if numbers else None
+        except (TypeError, ValueError):  # a ragged sequence, objects that are no numbers
+            v = None
+        if v is None:
             raise TypeError(
-                f'Normalize: {name} must be a number or a sequence of numbers, got {value!r}'
-            ) from None
+                f'Normalize: {name} must be a number or a sequence of numbers, got {value!r:.60}'
+            )
         if v.ndim > 1 or v.size == 0:
             raise ValueError(
                 f'Normalize: {name} must be a number or a non-empty flat '
@@ -117,16 +128,54 @@ class Flatten:
         return 'Flatten()'
 
 
+def _dtype(owner, dtype):
+    """``dtype`` as a NumPy dtype, or TypeError naming ``owner``."""
+    if dtype is not None:  # np.dtype(None) would quietly be float64
+        try:
+            return np.dtype(dtype)
+        except TypeError:
+            pass
+    raise TypeError(f'{owner}: dtype must be a NumPy dtype such as np.float32, got {dtype!r:.60}')
+
+
 class AsType:
-    """Convert an array (or a NumPy scalar) to ``dtype``."""
+    """Convert an array (or a NumPy scalar) to ``dtype``.
+
+    Converting to an integer dtype truncates floats toward 0 and raises ValueError for
+    NaN, infinity and values outside the dtype's range, which NumPy would turn into
+    arbitrary integers.  None is refused (TypeError).
+    """
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
+        self.dtype = _dtype(type(self).__name__, dtype)
 
     def __call__(self, x):
-        if isinstance(x, (np.ndarray, np.generic)):
-            return x.astype(self.dtype)
-        return np.asarray(x, dtype=self.dtype)
+        if x is None:
+            raise TypeError(f'{type(self).__name__}: expected an array or a number, got None')
+        if not isinstance(x, (np.ndarray, np.generic)):
+            x = np.asarray(x)
+        if self.dtype.kind in 'iu' and x.dtype.kind in 'iuf':
+            self._check_range(x)
+        return x.astype(self.dtype)
+
+    def _check_range(self, x):
+        """Raise ValueError if a value of ``x`` has no integer of ``self.dtype``."""
+        info = np.iinfo(self.dtype)
+        if x.size == 0 or np.can_cast(x.dtype, self.dtype):
+            return
+        if x.dtype.kind == 'f':
+            # at least float64, in which the bounds (powers of two) are exact
+            t = np.trunc(x.astype(np.promote_types(x.dtype, np.float64)))
+            bad = ~np.isfinite(t) | (t < info.min) | (t >= float(info.max) + 1)
+            value = np.asarray(x)[bad].flat[0] if np.any(bad) else None
+        else:  # integers, compared as Python ints: exact whatever the two types
+            low, high = int(np.min(x)), int(np.max(x))
+            value = low if low < info.min else high if high > info.max else None
+        if value is not None:
+            raise ValueError(
+                f'{type(self).__name__}: cannot convert {value} to {self.dtype.name}, '
+                f'which holds whole numbers from {info.min} to {info.max}'
+            )
 
     def __repr__(self):
         return f'{type(self).__name__}(dtype={self.dtype.name})'
@@ -142,7 +191,8 @@ class ToFloat(AsType):
 
 
 class ToInt(AsType):
-    """Convert to an integer dtype (int64 by default); floats are truncated toward 0."""
+    """Convert to an integer dtype (int64 by default); floats are truncated toward 0,
+    and NaN, infinity and values out of the dtype's range refused (ValueError)."""
 
     def __init__(self, dtype=np.int64):
         super().__init__(dtype)
@@ -335,7 +385,7 @@ class ToArray:
     """
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
+        self.dtype = _dtype('ToArray', dtype)
 
     def __call__(self, img):
         if isinstance(img, np.ndarray):

@@ -1,6 +1,8 @@
 """DataLoader and SeqDataLoader: coverage of every sample, batch shapes and dtypes,
 epochs and resets, reproducible shuffling, (x, t) array pairs, and errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -240,6 +242,46 @@ def test_batch_size_must_be_a_positive_integer(batch_size):
         ValueError, match=f'batch_size must be a positive integer, got {batch_size!r}'
     ):
         DataLoader(Numbered(), batch_size)
+
+
+@pytest.mark.parametrize('name', ['shuffle', 'gpu'])
+@pytest.mark.parametrize('value', ['False', 'no', 0, None])
+def test_on_off_arguments_must_be_true_or_false(name, value):
+    # the string 'False' would shuffle, 'no' would move batches to the GPU
+    with pytest.raises(TypeError, match=f'DataLoader: {name} must be True or False, got'):
+        DataLoader(Numbered(), 2, **{name: value})
+
+
+def test_seq_loader_checks_gpu_under_its_own_name():
+    with pytest.raises(TypeError, match="SeqDataLoader: gpu must be True or False, got 'no'"):
+        SeqDataLoader(Numbered(8), 2, gpu='no')
+    assert DataLoader(Numbered(), 2, shuffle=np.bool_(False), gpu=np.bool_(False)).shuffle is False
+
+
+@pytest.mark.parametrize(
+    'seed, error',
+    [(-1, ValueError), ('a', TypeError), (True, TypeError), (1.5, TypeError), ([1, 2], TypeError)],
+)
+def test_seed_must_be_none_or_a_non_negative_int(seed, error):
+    with pytest.raises(
+        error, match=re.escape(f'DataLoader: seed must be None or an int >= 0, got {seed!r}')
+    ):
+        DataLoader(Numbered(), 2, seed=seed)
+
+
+def test_numpy_integer_seed_is_the_same_as_the_int():
+    orders = [order(epoch(DataLoader(Numbered(20), 3, seed=s))) for s in (7, np.int64(7), 0)]
+    assert orders[0] == orders[1] != orders[2]
+
+
+def test_a_dataset_without_length_or_indexing_is_refused():
+    items = ((np.zeros(2), i) for i in range(3))
+    with pytest.raises(
+        TypeError, match='DataLoader: dataset must have a length and items by index.*got generator'
+    ):
+        DataLoader(items, 3)
+    with pytest.raises(TypeError, match='got set'):
+        DataLoader({1, 2}, 1)
 
 
 def test_numpy_integer_batch_size_is_fine():

@@ -3,6 +3,7 @@ image transforms on real Pillow images, and without Pillow."""
 
 import importlib.util
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,16 @@ def test_empty_compose_is_identity(empty):
 def test_compose_refuses_non_callables():
     with pytest.raises(TypeError, match='item 1 is not callable'):
         Compose([Flatten(), 3])
+
+
+def test_compose_refuses_a_class_instead_of_a_transform():
+    with pytest.raises(
+        TypeError,
+        match=r'Compose: item 1 is the class Flatten, not a transform: make one, as in Flatten\(',
+    ):
+        Compose([ToFloat(), Flatten])
+    with pytest.raises(TypeError, match=r'pass \[Flatten\(\.\.\.\)\]'):
+        Compose(Flatten)
 
 
 def test_normalize_scalar_exact_values():
@@ -86,6 +97,11 @@ def test_normalize_per_channel_mismatch_is_clear():
         (dict(std=[1, 0, 1]), ValueError, 'std must not be zero'),
         (dict(mean=[[1, 2]]), ValueError, 'flat sequence'),
         (dict(mean='a'), TypeError, 'mean must be a number'),
+        (dict(mean=None), TypeError, 'Normalize: mean must be a number .*got None'),
+        (dict(std=None), TypeError, 'Normalize: std must be a number .*got None'),
+        (dict(std='2'), TypeError, "Normalize: std must be a number .*got '2'"),
+        (dict(mean=['0', '1']), TypeError, 'Normalize: mean must be a number'),
+        (dict(std=True), TypeError, 'Normalize: std must be a number'),
         (dict(std=float('nan')), ValueError, r'std must be finite \(no NaN or inf\), got nan'),
         (dict(std=float('inf')), ValueError, 'std must be finite'),
         (dict(std=[1, np.nan]), ValueError, 'std must be finite'),
@@ -134,6 +150,53 @@ def test_tofloat_and_toint_refuse_the_wrong_kind_of_dtype():
         ToFloat(np.int32)
     with pytest.raises(ValueError, match='ToInt.*integer.*float32'):
         ToInt(np.float32)
+
+
+@pytest.mark.parametrize(
+    'dtype, x, value',
+    [
+        (np.int64, np.array([1.0, np.nan, 1e30]), 'nan'),
+        (np.int64, np.array([np.inf]), 'inf'),
+        (np.int64, np.array([1e30]), '1e+30'),
+        (np.int64, np.array([2.0**63]), '9.223372036854776e+18'),  # just past the top
+        (np.int8, np.array([200, 300]), '300'),  # would wrap round to [-56, 44]
+        (np.int8, [1, 300], '300'),
+        (np.uint8, np.array([-1.0]), '-1.0'),
+        (np.uint8, np.array([3, -2], dtype=np.int16), '-2'),
+        (np.int64, np.array([2**64 - 1], dtype=np.uint64), '18446744073709551615'),
+        (np.int32, np.float64('nan'), 'nan'),
+    ],
+)
+def test_toint_refuses_values_without_an_integer_of_the_dtype(dtype, x, value):
+    name = np.dtype(dtype).name
+    with pytest.raises(ValueError, match=f'ToInt: cannot convert {re.escape(value)} to {name}'):
+        ToInt(dtype)(x)
+    with pytest.raises(ValueError, match=f'AsType: cannot convert .* to {name}'):
+        AsType(dtype)(x)
+
+
+def test_toint_keeps_values_at_the_edges_of_the_range():
+    np.testing.assert_array_equal(ToInt(np.int8)(np.array([-128.9, 127.9])), [-128, 127])
+    np.testing.assert_array_equal(ToInt(np.uint8)(np.array([-0.5, 255])), [0, 255])
+    assert ToInt()(np.array([-(2.0**63)]))[0] == -(2**63)
+    assert ToInt(np.int8)(np.zeros(0)).dtype == np.int8
+    np.testing.assert_array_equal(ToInt(np.int8)(np.array([1, -3], dtype=np.int64)), [1, -3])
+
+
+@pytest.mark.parametrize('transform', [AsType(), ToFloat(), ToInt()])
+def test_array_transforms_refuse_none(transform):
+    name = type(transform).__name__
+    with pytest.raises(TypeError, match=f'{name}: expected an array or a number, got None'):
+        transform(None)
+
+
+@pytest.mark.parametrize('cls', [AsType, ToFloat, ToInt, ToArray])
+@pytest.mark.parametrize('dtype', ['foo', None, 3.5])
+def test_a_dtype_that_is_no_dtype_is_refused(cls, dtype):
+    with pytest.raises(
+        TypeError, match=f'{cls.__name__}: dtype must be a NumPy dtype such as np.float32, got'
+    ):
+        cls(dtype)
 
 
 def test_mnist_style_pipeline_and_reprs():
