@@ -395,11 +395,19 @@ class Variable:
         None (a Variable or an array of the same shape), that replaces the gradient,
         e.g. to clip it.  Hooks run in the order they were registered.  Returns a
         handle whose ``remove()`` unregisters the hook.
+
+        The graph holds a function's outputs weakly, so that intermediate results
+        nobody holds are freed; the creator of a variable with a hook holds it, so that
+        the hook runs even when the caller has dropped the variable (as in ``a = x *
+        2; a.register_hook(fn); return F.exp(a)``).
         """
         if not callable(fn):
             raise TypeError(f'register_hook: expected a callable fn(grad), got {type(fn).__name__}')
         if self._hooks is None:
             self._hooks = {}
+            creator = self.creator
+            if creator is not None and type(creator.outputs[self._index]) is not _Held:
+                creator.outputs[self._index] = _Held(self)
         handle = HookHandle(self)
         self._hooks[handle.key] = fn
         return handle
@@ -768,8 +776,10 @@ def _run_hooks(v, grad):
     gradient of several variables: ``a + b`` gives both the same) and run with
     dezero's operations giving Variables, as outside a pass."""
     settings = _settings
-    if grad.creator is None:  # (a recorded gradient is a new array of its own)
+    if grad.creator is None:
         grad = _fresh_variable(grad._data.copy(), grad.requires_grad)
+    else:  # recorded (create_graph): a recorded copy, through which the graph goes on
+        grad = _Copy()(grad)
     saved = settings.arrays_only
     settings.arrays_only = False
     try:
@@ -804,6 +814,20 @@ def _hooks_on(v, grad):
             )
         grad = new
     return grad
+
+
+class _Held:
+    """A strong reference in a function's ``outputs``, where a weak one usually is (same
+    call: ``ref()`` gives the variable): how the creator of a variable with hooks keeps
+    it, so that its hooks still run when the caller has dropped it."""
+
+    __slots__ = ('variable',)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __call__(self):
+        return self.variable
 
 
 class HookHandle:

@@ -270,6 +270,33 @@ def test_a_hook_changing_its_gradient_in_place_changes_no_other():
     np.testing.assert_array_equal(q.grad.data, [1.0, 1.0])
 
 
+def test_a_hook_changing_a_recorded_gradient_in_place_changes_no_other():
+    # with create_graph the hook got the very Variable Add passes to both inputs
+    x, y = Variable(np.array([1.0, 2.0])), Variable(np.array([3.0, 4.0]))
+    x.register_hook(lambda g: g.data.__imul__(0))
+    F.sum((x + y) * np.array([5.0, 6.0])).backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(y.grad.data, [5.0, 6.0])
+
+
+def test_a_hook_on_an_intermediate_the_caller_dropped_still_runs():
+    # the graph holds outputs weakly: the hooked variable died with the function's
+    # frame, and its hook with it
+    def forward(x):
+        a = x * 2.0
+        a.register_hook(lambda g: g * 0)
+        return F.sum(F.exp(a))
+
+    x = Variable(np.array([1.0, 2.0]))
+    loss = forward(x)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    creator = weakref.ref(loss.creator)
+    del loss
+    gc.collect()
+    assert creator() is None  # the graph still goes once nothing holds it
+
+
 def test_retain_grad_with_a_hook_on_the_output_gives_the_same_result_each_call():
     x = Variable(np.array(1.0))
     y = x * 3
