@@ -31,7 +31,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.core import Function, Variable, as_array, backprop, using_config
-from dezero.functions.array import reshape, stack
+from dezero.functions.array import astype, reshape, stack
 from dezero.functions.reduction import sum as _sum
 
 
@@ -205,14 +205,17 @@ def _like(name, what, value, like):
 
 
 def _result(v, like, connected):
-    """A gradient for ``like`` as the caller receives it: a Variable when connected,
-    else a fresh array of like's floating dtype (zeros where no gradient flowed)."""
+    """A gradient for ``like`` as the caller receives it, in like's floating dtype (a
+    float32 argument gets float32 derivatives): a Variable when connected (cast by a
+    recorded ``astype``), else a fresh array (zeros where no gradient flowed)."""
     if v is None:
         v = _zeros_like(like)
+    dtype = like.data.dtype
     if connected:
+        if v.dtype != dtype and v.dtype.kind == dtype.kind == 'f':
+            return astype(v, dtype)
         return v
     array = as_array(v.data if isinstance(v, Variable) else v)
-    dtype = like.data.dtype
     if array.dtype != dtype and array.dtype.kind == dtype.kind == 'f':
         return array.astype(dtype)  # float32 arguments get float32 gradients
     return array.copy()
@@ -347,8 +350,8 @@ def _jacobian_of(y, xs, connected):
         if not row:  # y has no elements
             j = Variable(xp.zeros(shape, dtype=x.dtype))
             jacobians.append(j if connected else j.data)
-        elif connected:
-            jacobians.append(reshape(stack(row), shape))
+        elif connected:  # in x's floating dtype too
+            jacobians.append(reshape(stack([_result(g, x, True) for g in row]), shape))
         else:
             rows_of_x = [_result(g, x, False) for g in row]  # in x's floating dtype
             jacobians.append(xp.stack(rows_of_x).reshape(shape))

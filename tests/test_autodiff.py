@@ -432,6 +432,12 @@ def test_a_float32_argument_gets_float32_derivatives_from_float64_arithmetic():
     j = jacobian(lambda a: a * c)(x)
     assert j.dtype == np.float32
     np.testing.assert_array_equal(j, np.diag(c))
+    # and so with create_graph, whose results are Variables (they were float64)
+    g = grad(lambda a: F.sum(a * a * c), create_graph=True)(x)
+    assert g.dtype == np.float32 and g.creator is not None
+    j = jacobian(lambda a: a * c, create_graph=True)(x)
+    assert j.dtype == np.float32
+    np.testing.assert_array_equal(j.data, np.diag(c))
     assert hessian(lambda a: F.sum(a * a * c))(x).dtype == np.float32
     _, pullback = vjp(lambda a: a * c, x)
     (gx,) = pullback(np.ones(3))
