@@ -338,6 +338,11 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
 
 def _save(text, to_file, caller):
     """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``."""
+    if not isinstance(to_file, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f'{caller}: to_file must be the path of a file such as graph.png, got '
+            f'{type(to_file).__name__}'
+        )
     to_file = pathlib.Path(os.fsdecode(to_file))
     fmt = to_file.suffix[1:].lower()
     if not fmt:
@@ -345,6 +350,7 @@ def _save(text, to_file, caller):
             f'{caller}: to_file {str(to_file)!r} has no extension to '
             f'name the picture format; use e.g. graph.png or graph.svg'
         )
+    _check_format(fmt, caller, to_file)  # before a .dot file is written for nothing
     # a to_file that cannot be written is refused before the DOT file is written
     check_writable(to_file, operation=caller)
     try:
@@ -375,11 +381,7 @@ def _render(text, fmt, caller, to_file):
             f'{caller}: the graphviz Python package is not installed, so {what}; '
             f'install it with `pip install graphviz`.{kept}'
         ) from e
-    if fmt not in graphviz.FORMATS:
-        raise ValueError(
-            f'{caller}: Graphviz cannot render the format {fmt!r}'
-            f'{f" (from {to_file})" if to_file else ""}; use e.g. png, svg or pdf.{kept}'
-        )
+    _check_format(fmt, caller, to_file, kept)
     try:
         return graphviz.Source(text).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:
@@ -389,6 +391,20 @@ def _render(text, fmt, caller, to_file):
             f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
             f'is on the PATH.{kept}'
         ) from e
+
+
+def _check_format(fmt, caller, to_file, kept=''):
+    """ValueError naming ``caller`` unless Graphviz renders ``fmt`` (or it is 'dot');
+    nothing to check when the graphviz package is missing (:func:`_render` says so)."""
+    try:
+        import graphviz
+    except ImportError:
+        return
+    if fmt != 'dot' and fmt not in graphviz.FORMATS:
+        raise ValueError(
+            f'{caller}: Graphviz cannot render the format {fmt!r}'
+            f'{f" (from {to_file})" if to_file else ""}; use e.g. png, svg or pdf.{kept}'
+        )
 
 
 def functions_behind(output):
@@ -559,6 +575,9 @@ def _dot_func(f):
 
 def _escape(text):
     """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written
-    (a NUL character, which DOT cannot hold, as ``\\0``)."""
+    (a NUL character, which DOT cannot hold, as ``\\0``, and a lone surrogate, which
+    UTF-8 cannot, as its ``\\udcff`` escape: file names that are not UTF-8 decode to
+    those)."""
+    text = text.encode('utf-8', 'backslashreplace').decode('utf-8')
     text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\0', '\\\\0')
     return text.replace('\r\n', '\n').replace('\r', '\n').replace('\n', '\\n')

@@ -360,6 +360,27 @@ def test_bad_picture_name_is_refused(tmp_path, name):
     assert not (tmp_path / name).exists()
 
 
+def test_an_unknown_format_is_refused_before_the_dot_file_is_written(tmp_path):
+    # the .dot file was written (over an existing one) before the format was refused
+    pytest.importorskip('graphviz')
+    (tmp_path / 'g.dot').write_text('kept')
+    with pytest.raises(ValueError, match="plot_dot_graph: Graphviz cannot render the format 'xyz'"):
+        plot_dot_graph(add_graph(), to_file=tmp_path / 'g.xyz')
+    assert (tmp_path / 'g.dot').read_text() == 'kept'
+    with pytest.raises(TypeError, match='plot_dot_graph: to_file must be the path of a file'):
+        plot_dot_graph(add_graph(), to_file=None)
+
+
+def test_a_name_with_a_lone_surrogate_is_drawn_escaped(tmp_path):
+    # os.fsdecode gives such names for file names that are not UTF-8; UTF-8 cannot
+    # hold them, and plot_dot_graph raised UnicodeEncodeError
+    pytest.importorskip('graphviz')
+    y = add_graph()
+    y.name = 'run\udcff'
+    assert 'run\\\\udcff' in get_dot_graph(y)
+    assert plot_dot_graph(y, to_file=tmp_path / 'g.dot').read_text(encoding='utf-8')
+
+
 def test_utils_reexports():
     assert dezero.utils.get_dot_graph is get_dot_graph
     assert dezero.utils.plot_dot_graph is plot_dot_graph
