@@ -35,6 +35,10 @@ def _check_batch_size(owner, batch_size):
     return int(batch_size)
 
 
+#: The settings a loader's state records, which a loader continuing from it must share.
+_SETTINGS = {'batch_size', 'shuffle'}
+
+
 def _check_seed(owner, seed):
     """``seed`` (None or an int >= 0) as a Python int or None."""
     if seed is None:
@@ -269,12 +273,14 @@ class DataLoader:
     # ---- where the loader stands ------------------------------------------------------
     def state_dict(self):
         """Where the loader stands, to continue from later (a Checkpoint keeps it): a
-        dict of its number of samples ``size``, the batches of this epoch already
-        given ``iteration``, the sample order ``index`` (a copy) and ``generator``,
-        the state of its own generator (``seed=``), or None when it draws from
-        ``np.random``, whose state is the program's."""
+        dict of its number of samples ``size``, its ``batch_size`` and ``shuffle``, the
+        batches of this epoch already given ``iteration``, the sample order ``index``
+        (a copy) and ``generator``, the state of its own generator (``seed=``), or None
+        when it draws from ``np.random``, whose state is the program's."""
         return {
             'size': int(self.data_size),
+            'batch_size': int(self.batch_size),
+            'shuffle': bool(self.shuffle),
             'iteration': int(self.iteration),
             'index': np.asarray(self.index).copy(),
             'generator': self._random.bit_generator.state if self._own_generator() else None,
@@ -282,10 +288,12 @@ class DataLoader:
 
     def load_state_dict(self, state):
         """Continue from ``state`` (from :meth:`state_dict` of this loader, or of one
-        over as many samples with a generator of its own exactly when this one has
-        one): the next batch is the one that came next then, and so are the orders
-        of later epochs.  A state that does not fit raises ValueError saying what,
-        and nothing changes."""
+        over as many samples, in batches of the same size, shuffling or not as this
+        one, with a generator of its own exactly when this one has one): the next
+        batch is the one that came next then, and so are the orders of later epochs.
+        A state that does not fit raises ValueError saying what, and nothing changes.
+        (A state saved before ``batch_size`` and ``shuffle`` were kept is checked
+        without them.)"""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
     def _own_generator(self):
@@ -295,10 +303,11 @@ class DataLoader:
     def _prepare_load(self, state, owner, source):
         """Check ``state`` against this loader; return a function of no arguments that
         loads it (``source`` names where the state came from in errors)."""
-        if not isinstance(state, dict) or set(state) != {'size', 'iteration', 'index', 'generator'}:
+        keys = {'size', 'iteration', 'index', 'generator'}
+        if not isinstance(state, dict) or set(state) not in (keys, keys | _SETTINGS):
             raise ValueError(
                 f'{owner}: {source} is not the state of a DataLoader (expected the '
-                f'keys size, iteration, index and generator)'
+                f'keys size, batch_size, shuffle, iteration, index and generator)'
             )
         size, iteration, generator = state['size'], state['iteration'], state['generator']
         if size != self.data_size:
@@ -306,6 +315,15 @@ class DataLoader:
                 f'{owner}: {source} is of a loader of {size!r} samples; this one has '
                 f'{self.data_size}'
             )
+        for name in _SETTINGS & set(state):  # a run resumed goes on as it started
+            if state[name] != getattr(self, name) or type(state[name]) is not type(
+                getattr(self, name)
+            ):
+                raise ValueError(
+                    f'{owner}: {source} is of a loader with {name}={state[name]!r}; this '
+                    f'one has {name}={getattr(self, name)!r} (give the loader of the run '
+                    f'that saved it)'
+                )
         index = np.asarray(state['index'])
         if (
             index.shape != (size,)

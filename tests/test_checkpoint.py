@@ -393,6 +393,11 @@ def started_trainer(sizes=(5, 3)):
         ({'loader': 12}, r'Checkpoint: the train loader in .*c\.npz is of a loader of 40 samples'),
         ({'loader': 'list'}, r'Checkpoint: .*c\.npz was saved with a DataLoader as the train'),
         (
+            {'loader': 'batch 7'},
+            r'Checkpoint: the train loader in .*c\.npz is of a loader with batch_size=10; '
+            r'this one has batch_size=7',
+        ),
+        (
             {'loader': 'seeded'},
             r'Checkpoint: the train loader in .*c\.npz is of a loader that draws',
         ),
@@ -413,6 +418,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_changes_nothing(tmp_path,
         12: DataLoader((x[:12], t[:12]), 10),
         'list': [(x, t)],
         'seeded': DataLoader((x, t), 10, seed=0),
+        'batch 7': DataLoader((x, t), 7),
     }[change.get('loader')]
     schedules = [StepLR(trainer.optimizer, 1, change.get('gamma', 0.5))]
     schedules = schedules[: change.get('schedules', 1)]

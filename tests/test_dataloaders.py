@@ -423,8 +423,9 @@ def test_a_loaded_state_gives_the_batches_that_came_next(seed):
 def test_the_state_is_a_copy_in_plain_values():
     loader = DataLoader(Numbered(6), batch_size=4, seed=1)
     state = loader.state_dict()
-    assert set(state) == {'size', 'iteration', 'index', 'generator'}
+    assert set(state) == {'size', 'batch_size', 'shuffle', 'iteration', 'index', 'generator'}
     assert state['size'] == 6 and state['iteration'] == 0 and type(state['iteration']) is int
+    assert (state['batch_size'], state['shuffle']) == (4, True)
     kept = state['index'].copy()
     epoch(loader)
     epoch(loader)
@@ -452,6 +453,9 @@ def state_with(**changes):
         (state_with(iteration=True), 'iteration=True'),
         (state_with(generator=None), 'draws from np.random; this one has its own'),
         (state_with(generator={'bit_generator': 'MT19937'}), "the loader's generator"),
+        (state_with(batch_size=3), r'loader with batch_size=3; this one has batch_size=4'),
+        (state_with(shuffle=False), 'loader with shuffle=False; this one has shuffle=True'),
+        (state_with(shuffle=1), 'loader with shuffle=1; this one has shuffle=True'),
     ],
 )
 def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
@@ -463,6 +467,14 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
     after = loader.state_dict()
     np.testing.assert_array_equal(after.pop('index'), before.pop('index'))
     assert after == before
+
+
+def test_a_state_saved_before_batch_size_and_shuffle_were_kept_still_loads():
+    state = DataLoader(Numbered(6), batch_size=4, seed=1).state_dict()
+    del state['batch_size'], state['shuffle']
+    loader = DataLoader(Numbered(6), batch_size=4, seed=1)
+    loader.load_state_dict(state)
+    np.testing.assert_array_equal(loader.index, state['index'])
 
 
 def test_a_seeded_state_does_not_load_into_a_loader_without_seed():
