@@ -6,9 +6,10 @@ the gradient itself, so that second derivatives are checked against first ones.
 
 The checks run the function under test in float64 by default: ``x`` (float32 and
 integer arrays included) is converted before anything is evaluated, so a function is
-judged by its formula rather than by float32 rounding, which a step of 1e-4 would
-amplify far beyond any sensible tolerance.  ``dtype=None`` keeps the dtype of ``x``
-instead, a stricter check of what the function does in that precision.
+judged by its formula rather than by float32 rounding, which the differences
+amplify.  ``dtype=None`` keeps the dtype of ``x`` instead, a stricter check of what
+the function does in that precision; the differences then take a step that fits it
+(see :func:`_central_differences`).
 """
 
 import numpy as np
@@ -52,18 +53,32 @@ def _checked_input(name, x, dtype):
 def _central_differences(f, x_data, as_var, args, kwargs):
     """The gradient of sum(f(x)) by central differences, probing the floating-point
     array ``x_data`` in its own dtype (in place; each element is restored).  ``f``
-    receives a Variable holding ``x_data`` when ``as_var``, else the array itself."""
+    receives a Variable holding ``x_data`` when ``as_var``, else the array itself.
+
+    In float64 each element moves by ±:data:`EPS`.  A narrower dtype cannot hold such a
+    step (1 + 1e-4 is 1 in float16, and in float32 the step's rounding swamps it), so
+    there the step is the cube root of the dtype's resolution (about 5e-3 in float32,
+    0.1 in float16), times |x| when that is above 1, and the difference is divided by
+    the two points as stored."""
     probe = Variable(x_data) if as_var else x_data
     grad = np.zeros(x_data.shape, np.float64)
     flat = x_data.reshape(-1)
+    dtype = flat.dtype
+    narrow = dtype.itemsize < 8
     for i in range(flat.size):
         original = flat[i].copy()  # CuPy gives a 0-d view, NumPy a scalar
-        flat[i] = original + EPS
+        if narrow:
+            step = float(np.finfo(dtype).eps) ** (1 / 3) * max(1.0, abs(float(original)))
+            up, down = dtype.type(float(original) + step), dtype.type(float(original) - step)
+            width = float(up) - float(down)
+        else:
+            up, down, width = original + EPS, original - EPS, 2 * EPS
+        flat[i] = up
         y_plus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
-        flat[i] = original - EPS
+        flat[i] = down
         y_minus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
         flat[i] = original
-        grad.reshape(-1)[i] = float(y_plus - y_minus) / (2 * EPS)
+        grad.reshape(-1)[i] = float(y_plus - y_minus) / width
     return grad
 
 

@@ -110,8 +110,8 @@ def cube(v):
     return v**3
 
 
-#: float32 values in the hundreds: a probe of ±1e-4 moves v**2 by less than the float32
-#: spacing there, so differences taken in float32 are off by percents.
+#: float32 values in the hundreds: a probe of ±1e-4 would move v**2 by less than the
+#: float32 spacing there, so differences taken in float32 with it were off by percents.
 BIG32 = np.array([[312.5, -271.25, 198.75], [-450.5, 233.0, 389.25]], np.float32)
 
 
@@ -123,15 +123,29 @@ def test_float32_input_is_checked_in_float64(check, f, capsys):
 
 
 @pytest.mark.parametrize('check, f', [(gradient_check, square), (gradgrad_check, cube)])
-def test_dtype_none_checks_in_the_dtype_of_x(check, f, capsys):
-    assert check(f, BIG32, dtype=None) is False  # float32 rounding shows
-    assert 'worst mismatch' in capsys.readouterr().out
-    assert check(f, BIG32, dtype=np.float32) is False
+def test_dtype_none_probes_with_a_step_that_fits_the_dtype(check, f, capsys):
+    # the cube root of float32's resolution, times |x|: a function right in float32
+    # passes, where a step of 1e-4 drowned in its rounding and nothing could pass
+    assert check(f, BIG32, dtype=None) is True
+    assert check(f, BIG32, dtype=np.float32) is True
     assert check(f, BIG32.astype(np.float64), dtype=None) is True
+    assert capsys.readouterr().out == ''
 
 
-def test_dtype_none_with_tolerances_for_float32():
-    assert gradient_check(square, BIG32, dtype=None, rtol=0.2) is True
+def test_dtype_none_shows_the_rounding_of_a_function_in_float32(capsys):
+    def rounding(v):  # 1e4 + v keeps v to about 1e-3 in float32
+        return (v + 1e4) - 1e4
+
+    x = np.array([0.1, 0.2, 0.3], np.float32)
+    assert gradient_check(rounding, x, dtype=None) is False
+    assert 'worst mismatch' in capsys.readouterr().out
+    assert gradient_check(rounding, x) is True  # in float64
+
+
+def test_dtype_none_in_float16_can_pass():
+    # 1 + 1e-4 is 1 in float16: the numerical gradient was 0, whatever the tolerance
+    x = np.array([1.0, -2.0, 3.0], np.float16)
+    assert gradient_check(lambda v: v * 3.0, x, dtype=None, rtol=1e-2, atol=1e-2) is True
 
 
 @pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
