@@ -616,7 +616,13 @@ def _store_gradients(grads, recorded):
     for x, gx in stored:
         old = x.grad
         if old is not None:  # a new array, or a new recorded sum
-            x.grad = old + gx if recorded else _fresh_variable(as_array(old._data + gx), True)
+            if recorded:
+                x.grad = old + gx
+            elif old.creator is not None:  # a recorded .grad keeps its graph, as in PyTorch
+                with using_config('enable_backprop', True):
+                    x.grad = old + gx
+            else:
+                x.grad = _fresh_variable(as_array(old._data + gx), True)
             continue
         if not recorded and type(gx) is not np.ndarray:
             gx = as_array(gx)  # (a NumPy scalar becomes a 0-d array)

@@ -439,6 +439,20 @@ def test_second_derivative_of_x4():
     assert float(x.grad.data) == 48.0
 
 
+def test_a_plain_pass_adds_to_a_recorded_grad_without_dropping_its_graph():
+    # the sum was a fresh Variable: x.grad's graph was gone, and differentiating it
+    # again silently gave nothing
+    x = var(3.0)
+    y = x**3
+    y.backward(create_graph=True)
+    y.backward()
+    assert float(x.grad.data) == 54.0 and x.grad.creator is not None
+    g = x.grad
+    x.cleargrad()
+    g.backward()
+    assert float(x.grad.data) == 18.0  # d(3x^2)/dx: the plain pass's 27 is a constant
+
+
 def test_first_four_derivatives_of_sin():
     values = np.linspace(-3, 3, 7)
     x = Variable(values.copy())
