@@ -867,11 +867,15 @@ class HookHandle:
 # ======================================================================================
 def _device_mix_error(func, arrays):
     """A TypeError for ``func`` called on both CPU (NumPy) and GPU (CuPy) arrays,
-    naming the device of each input; None when the arrays are all on one device."""
-    devices = {i: cuda.device_name(a) for i, a in enumerate(arrays) if cuda.is_array(a)}
+    naming the device of each input, and of the constant ``c`` it holds (``x + c``);
+    None when the arrays are all on one device."""
+    devices = {f'input {i}': cuda.device_name(a) for i, a in enumerate(arrays) if cuda.is_array(a)}
+    constant = getattr(func, 'c', None)
+    if constant is not None and cuda.is_array(constant) and getattr(constant, 'ndim', 0):
+        devices['its constant'] = cuda.device_name(constant)
     if len(set(devices.values())) < 2:
         return None
-    where = ', '.join(f'input {i} on the {d}' for i, d in devices.items())
+    where = ', '.join(f'{what} on the {d}' for what, d in devices.items())
     return TypeError(
         f'{type(func).__name__}: mixes CPU and GPU arrays ({where}); move them to one '
         f'device first: .to_gpu() on the Variables or layers on the CPU, or .to_cpu() '

@@ -187,6 +187,23 @@ def test_mixing_cpu_and_gpu_arrays_is_refused_clearly(xp_device, gpu_first):
     assert 'to_gpu()' in message or 'to_cpu()' in message
 
 
+@pytest.mark.parametrize(
+    'use, name',
+    [
+        (lambda gpu, cpu: gpu + cpu, 'AddConstant'),
+        (lambda gpu, cpu: gpu * cpu, 'MulConstant'),
+        (lambda gpu, cpu: cpu - gpu, 'SubFromConstant'),
+        (lambda gpu, cpu: gpu / cpu, 'DivConstant'),
+    ],
+)
+def test_a_constant_on_the_other_device_is_refused_clearly(xp_device, use, name):
+    # the constant of x + c is no input: the device check did not see it
+    dev = xp_device
+    gpu, cpu = Variable(dev.put(np.ones((2, 3)))), np.ones((2, 3))
+    with pytest.raises(TypeError, match=f'{name}: mixes CPU and GPU arrays.*its constant on the CPU'):
+        use(gpu, cpu)
+
+
 @pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER[:8]], ids=lambda c: c.id)
 def test_gradient_check_on_device(c, xp_device):
     dev = xp_device
