@@ -18,6 +18,16 @@ mpi4py is imported by :func:`init` only, so importing this module costs nothing.
 run of several processes :func:`init` also makes an uncaught exception abort every
 process (``MPI_Abort``), as ``python -m mpi4py`` does, so that an error on one process
 ends the job instead of leaving the others waiting in a collective operation.
+``sys.exit()`` is no uncaught exception: a process that leaves early that way leaves
+the others waiting.  Raise an exception instead, or run the script with ``python -m
+mpi4py script.py``, which aborts the job on that too.
+
+A model's BatchNorm layers keep running statistics that each process's forward pass
+moves on its own share: :class:`DistributedOptimizer` averages them at every update
+(weighted as the gradients are), so every process evaluates and saves the same ones.
+The average of the means is that of the whole batch; the average of the variances
+leaves out how the shares' means differ, as PyTorch's data-parallel BatchNorm does
+without its synchronised variant.
 """
 
 import os
@@ -28,6 +38,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.core import Variable
+from dezero.layers import Layer, running_statistics
 from dezero.optimizers import Optimizer
 from dezero.serialization import named_params
 
@@ -154,10 +165,19 @@ def _communicator(comm, owner):
     """``comm``, or the run's communicator from :func:`init` when None."""
     if comm is None:
         return init()
-    if not all(hasattr(comm, name) for name in ('rank', 'size', 'allgather', 'bcast')):
+    needed = (
+        'rank',
+        'size',
+        'allgather',
+        'bcast',
+        'allgather_array',
+        'allreduce_sum',
+        'bcast_array',
+    )
+    if not all(hasattr(comm, name) for name in needed):
         raise TypeError(
             f'{owner}: comm must be a communicator from dezero.distributed.init(), got '
-            f'{type(comm).__name__}'
+            f'{type(comm).__name__} (an mpi4py communicator is wrapped by init())'
         )
     return comm
 
@@ -188,8 +208,13 @@ def broadcast_parameters(model, root=0, comm=None):
     paths; otherwise every process raises ValueError naming the first difference."""
     owner = 'broadcast_parameters'
     comm = _communicator(comm, owner)
-    if isinstance(root, bool) or not isinstance(root, int) or not 0 <= root < comm.size:
+    if (
+        isinstance(root, bool)
+        or not isinstance(root, (int, np.integer))
+        or not 0 <= root < comm.size
+    ):
         raise ValueError(f'{owner}: root must be a rank in 0..{comm.size - 1}, got {root!r}')
+    root = int(root)
     pairs = named_params(model, owner)
     layout = [
         (path, None if p.data is None else (tuple(p.data.shape), p.data.dtype.str))
@@ -296,8 +321,11 @@ class DistributedOptimizer(Optimizer):
     _counters = property(lambda self: self.optimizer._counters)
 
     def setup(self, target):
-        """Set up the wrapped optimizer on ``target``; returns this wrapper."""
+        """Set up the wrapped optimizer on ``target``; returns this wrapper.  The
+        processes check their weights agree again at the next update."""
         self.optimizer.setup(target)
+        self._signature = None
+        self._weights_checked = False
         return self
 
     def update(self, batch_size=None):
@@ -338,7 +366,10 @@ class DistributedOptimizer(Optimizer):
             self.optimizer._check_params(params)
         except (TypeError, ValueError) as e:
             problem = e
-        weights_crc = 0 if self._weights_checked else _weights_crc(params)
+        statistics = self._statistics()
+        weights_crc = 0
+        if not self._weights_checked:  # the running statistics differ after a forward pass
+            weights_crc = _weights_crc([p for p in params if id(p) not in statistics])
         mine = np.array(
             [
                 self._signature_crc,
@@ -375,33 +406,53 @@ class DistributedOptimizer(Optimizer):
         with_data = [p for p in params if p.data is not None]
         if not with_data:
             return
-        dtype = np.result_type(*(p.data.dtype for p in with_data))
+        # float32 at least: float16 overflows when multiplied by a share's size
+        dtype = np.result_type(np.float32, *(p.data.dtype for p in with_data))
         sizes = [0 if p.data is None else p.data.size for p in params]
         total = sum(sizes)
-        buffer = np.zeros(total + len(params) + 1, dtype)
+        kept = [p for p in params if id(p) in statistics and p.data is not None]
+        kept_total = sum(p.data.size for p in kept)
+        buffer = np.zeros(total + kept_total + len(params) + 1, dtype)
         offset = 0
         for i, (p, size) in enumerate(zip(params, sizes)):
             if p.grad is not None:
                 buffer[offset : offset + size] = cuda.as_numpy(p.grad.data).reshape(-1)
-                buffer[total + i] = 1
+                buffer[total + kept_total + i] = 1
             offset += size
+        for p in kept:  # the running statistics, averaged as the gradients are
+            buffer[offset : offset + p.data.size] = cuda.as_numpy(p.data).reshape(-1)
+            offset += p.data.size
         weight = 1 if batch_size is None else batch_size
         if weight != 1:
-            buffer[:total] *= weight
+            buffer[: total + kept_total] *= weight
         buffer[-1] = weight
         comm.allreduce_sum(buffer)
         count = buffer[-1]
         if count > 0:
-            buffer[:total] /= count
+            buffer[: total + kept_total] /= count
         offset = 0
         for i, (p, size) in enumerate(zip(params, sizes)):
-            if buffer[total + i] == 0 or count == 0:
+            if buffer[total + kept_total + i] == 0 or count == 0:
                 p.grad = None
             else:
                 g = buffer[offset : offset + size].reshape(p.data.shape)
                 g = g.astype(p.data.dtype, copy=False)
                 p.grad = Variable(cuda.as_cupy(g) if cuda.is_gpu_array(p.data) else g)
             offset += size
+        if count > 0:
+            for p in kept:
+                average = buffer[offset : offset + p.data.size].reshape(p.data.shape)
+                p.data[...] = cuda.as_cupy(average) if cuda.is_gpu_array(p.data) else average
+                offset += p.data.size
+
+    def _statistics(self):
+        """The ids of the target's running statistics (BatchNorm's), which each
+        process's forward pass moves on its own share: left out of the check that the
+        weights agree, and averaged at every update."""
+        target = self.optimizer.target
+        if not isinstance(target, Layer):
+            return set()
+        return {id(p) for p in running_statistics(target)}
 
 
 def _delegate(name):
@@ -455,6 +506,13 @@ def reduce_totals(totals, count, comm):
     times the batch size) and ``count`` (samples), as ``(totals, count)``: what makes
     an epoch's averages those of the whole data, each process weighted by its number
     of samples."""
+    if not isinstance(totals, dict):
+        raise TypeError(
+            f'reduce_totals: totals must be a dict of sums, got {type(totals).__name__}'
+        )
+    comm = _communicator(comm, 'reduce_totals') if comm is not None else None
+    if comm is None:
+        raise TypeError('reduce_totals: comm must be a communicator from dezero.distributed.init()')
     names = list(totals)
     buffer = np.array([*(totals[n] for n in names), count], np.float64)
     comm.allreduce_sum(buffer)

@@ -21,7 +21,9 @@ import pytest
 import dezero.functions as F
 from dezero import distributed
 from dezero.dataloaders import DataLoader
-from dezero.models import MLP
+from dezero.core import Parameter, Variable
+from dezero.layers import BatchNorm, Layer, Linear
+from dezero.models import MLP, Sequential
 from dezero.optimizers import SGD, Adam, AdamW, ClipGrad, MomentumSGD, WeightDecay
 from dezero.schedules import StepLR
 from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
@@ -220,6 +222,47 @@ def _check_mismatches(comm, report):
         report['not_broadcast'] = str(e)
 
 
+def _check_resume_with_dropout(comm, report, out):
+    """A run with dropout on unequal shares, stopped after epoch 2 and resumed, against
+    the same run never stopped: each process's random state must come back."""
+    x, t = data()
+
+    def run(path, epochs):
+        np.random.seed(11)
+        model = Sequential(Linear(8), F.relu, F.dropout, Linear(N_OUT))
+        model(x[:1])
+        distributed.broadcast_parameters(model)
+        trainer = Trainer(model, distributed.DistributedOptimizer(Adam(alpha=0.01)))
+        loader = DataLoader((x, t), 9, seed=2, shard=comm)  # shares of 4 and 5
+        trainer.fit(loader, epochs, progress=False, callbacks=[Checkpoint(path)])
+        return model
+
+    straight = run(out / 'straight.npz', 4)
+    run(out / 'resumed.npz', 2)
+    resumed = run(out / 'resumed.npz', 4)
+    report['dropout_resume'] = max(
+        float(np.abs(a - b).max()) for a, b in zip(weights(straight), weights(resumed))
+    )
+
+
+def _check_batch_norm(comm, report):
+    """A model with BatchNorm: each process's forward moves the running statistics on
+    its own share; they are averaged at every update, and left out of the check that
+    the weights agree."""
+    x, t = data()
+    np.random.seed(200 + comm.rank)
+    model = Sequential(Linear(6), BatchNorm(), F.relu, Linear(N_OUT))
+    model(x[:4])  # every process: lazy weights and statistics of its own
+    distributed.broadcast_parameters(model)
+    start = weights(model)
+    optimizer = distributed.DistributedOptimizer(SGD(lr=0.1)).setup(model)
+    _train(model, optimizer, DataLoader((x, t), 8, seed=3, shard=comm), 3)
+    bn = model.l1
+    report['bn_stats'] = [bn.avg_mean.data.tolist(), bn.avg_var.data.tolist()]
+    report['bn_weights'] = [w.ravel()[:4].tolist() for w in weights(model)]
+    report['bn_moved'] = max(float(np.abs(a - b).max()) for a, b in zip(weights(model), start))
+
+
 def worker(out):
     """The body of the mpiexec job: run every check, write ``rank<r>.json``."""
     out = pathlib.Path(out)
@@ -230,6 +273,8 @@ def worker(out):
     _check_sharding(comm, report)
     _check_trainer(comm, report, out)
     _check_mismatches(comm, report)
+    _check_batch_norm(comm, report)
+    _check_resume_with_dropout(comm, report, out)
     (out / f'rank{comm.rank}.json').write_text(json.dumps(report))
 
 
@@ -277,6 +322,23 @@ def test_two_processes_on_half_batches_end_as_one_on_whole_batches(ranks, name):
         assert report[f'same_{name}'] < 1e-5, report[f'same_{name}']
     assert ranks[0][f'weights_{name}'] == ranks[1][f'weights_{name}']  # bit for bit
     assert ranks[0]['lr_adam'] == pytest.approx(0.01 * 0.5**2)  # the schedule stepped twice
+
+
+@needs_mpi
+def test_a_model_with_batch_norm_trains_with_its_statistics_averaged(ranks):
+    # the weights check counted the running statistics, which each process's forward
+    # had moved: every model with BatchNorm was refused at its first update
+    for report in ranks:
+        assert report['bn_moved'] > 1e-3
+    assert ranks[0]['bn_stats'] == ranks[1]['bn_stats']  # averaged: equal everywhere
+    assert ranks[0]['bn_weights'] == ranks[1]['bn_weights']
+
+
+@needs_mpi
+def test_a_resumed_run_with_dropout_on_unequal_shares_is_the_run_never_stopped(ranks):
+    # only rank 0's random state was saved, and restored in every process
+    for report in ranks:
+        assert report['dropout_resume'] == 0.0
 
 
 @needs_mpi
@@ -534,3 +596,35 @@ def test_gpu_gradients_are_reduced_on_the_host_and_come_back_to_the_device(monke
         assert isinstance(p.grad.data, fake.ndarray) and isinstance(p.data, fake.ndarray)
         np.testing.assert_allclose(fake.asnumpy(p.grad.data), g, rtol=1e-6)  # twin average
         np.testing.assert_allclose(fake.asnumpy(p.data), w - 0.1 * g, rtol=1e-5, atol=1e-7)
+
+
+def test_float16_gradients_are_averaged_without_overflow():
+    # the buffer took the parameters' float16: 100 times a share of 1000 is inf there
+    p = Parameter(np.zeros(3, np.float16))
+    p.grad = Variable(np.full(3, 100.0, np.float16))
+    layer = Layer()
+    layer.p = p
+    optimizer = distributed.DistributedOptimizer(SGD(lr=0.001), comm=TwinComm()).setup(layer)
+    optimizer.update(batch_size=1000)
+    np.testing.assert_allclose(p.data, np.full(3, -0.1), rtol=1e-3)
+
+
+def test_an_mpi4py_communicator_is_refused_until_init_wraps_it():
+    class Intracomm:  # what mpi4py's COMM_WORLD offers: no array collectives of dezero
+        rank, size = 0, 2
+
+        def allgather(self, obj):
+            return [obj, obj]
+
+        def bcast(self, obj, root=0):
+            return obj
+
+    for use in (
+        lambda c: distributed.broadcast_parameters(MLP((3,)), comm=c),
+        lambda c: distributed.DistributedOptimizer(SGD(), comm=c),
+    ):
+        with pytest.raises(TypeError, match=r'comm must be a communicator .*Intracomm.*init\(\)'):
+            use(Intracomm())
+    model = MLP((3,))
+    model(np.ones((1, 2), np.float32))
+    distributed.broadcast_parameters(model, root=np.int64(0))  # a NumPy int is a rank too
