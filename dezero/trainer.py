@@ -750,7 +750,9 @@ class Checkpoint:
 
     In a data-parallel run (:mod:`dezero.distributed`) rank 0 writes the file and
     decides whether to resume; every process then reads it, so it must be where all
-    of them see it (one machine, or a shared file system).
+    of them see it (one machine, or a shared file system).  The file holds every
+    process's NumPy random state (their dropout draws differ with their shares), and
+    each goes on with its own; it resumes with as many processes as saved it.
     """
 
     def __init__(self, path):
@@ -769,11 +771,17 @@ class Checkpoint:
             self.resumed_epoch = trainer._run.done
 
     def on_epoch_end(self, trainer, epoch, logs):
+        comm = getattr(trainer, 'comm', None)
+        states = [np.random.get_state()]
+        if comm is not None and comm.size > 1:  # each process's draws (dropout) its own
+            states = comm.allgather(states[0])
         if _writes(trainer):
-            self._save(trainer)
+            self._save(trainer, states)
 
     # ---- saving --------------------------------------------------------------------
-    def _save(self, trainer):
+    def _save(self, trainer, states=None):
+        """Write the file; ``states``: NumPy's random state of every process, by rank
+        (this one's when None)."""
         run = trainer._run
         owner = 'Checkpoint'
         if run is None:
@@ -784,8 +792,18 @@ class Checkpoint:
         arrays = {'model/' + path: a for path, a in weight_arrays(trainer.model, owner).items()}
         optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
-        kind, keys, pos, has_gauss, cached = np.random.get_state()
-        arrays['random/keys'] = keys
+        states = states or [np.random.get_state()]
+        randoms = []
+        for rank, (kind, keys, pos, has_gauss, cached) in enumerate(states):
+            arrays['random/keys' if rank == 0 else f'random/keys{rank}'] = keys
+            randoms.append(
+                {
+                    'kind': kind,
+                    'pos': int(pos),
+                    'has_gauss': int(has_gauss),
+                    'cached_gaussian': float(cached),
+                }
+            )
         loaders = {}
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             loaders[name], index = _loader_state(loader)
@@ -799,14 +817,11 @@ class Checkpoint:
             'optimizer': optimizer_meta,
             'schedules': [s.state_dict() for s in run.schedules],
             'callbacks': [[type(cb).__name__, cb.state_dict()] for cb in _stateful(run)],
-            'random': {
-                'kind': kind,
-                'pos': int(pos),
-                'has_gauss': int(has_gauss),
-                'cached_gaussian': float(cached),
-            },
+            'random': randoms[0],
             'loaders': loaders,
         }
+        if len(randoms) > 1:  # the other processes of a data-parallel run, rank 1 on
+            meta['random_of_ranks'] = randoms[1:]
         arrays['__checkpoint__'] = json_array(meta)
         with atomic_open(self.path, 'wb', operation=owner) as f:
             write_npz(f, arrays)
@@ -893,6 +908,17 @@ class Checkpoint:
             index = parts['loaders'].get(f'{name}/index')
             loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
         random_state = _random_state(random, parts['random'].get('keys'), owner, path)
+        comm = getattr(trainer, 'comm', None)
+        others = meta.get('random_of_ranks')
+        if comm is not None and isinstance(others, list):  # every process sees the file
+            if len(others) != comm.size - 1:
+                raise ValueError(
+                    f'{owner}: {path} was saved by {len(others) + 1} processes; this run '
+                    f'has {comm.size} (each process goes on with its own random state)'
+                )
+            if comm.rank > 0:
+                keys = parts['random'].get(f'keys{comm.rank}')
+                random_state = _random_state(others[comm.rank - 1], keys, owner, path)
         if not isinstance(stopped, bool):
             raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
 
