@@ -26,8 +26,8 @@ A model's BatchNorm layers keep running statistics that each process's forward p
 moves on its own share: :class:`DistributedOptimizer` averages them at every update
 (weighted as the gradients are), so every process evaluates and saves the same ones.
 The average of the means is that of the whole batch; the average of the variances
-leaves out how the shares' means differ, as PyTorch's data-parallel BatchNorm does
-without its synchronised variant.
+leaves out how the shares' means differ.  (PyTorch's DistributedDataParallel gives
+every process rank 0's statistics instead.)
 """
 
 import os

@@ -200,7 +200,9 @@ def test_a_constant_on_the_other_device_is_refused_clearly(xp_device, use, name)
     # the constant of x + c is no input: the device check did not see it
     dev = xp_device
     gpu, cpu = Variable(dev.put(np.ones((2, 3)))), np.ones((2, 3))
-    with pytest.raises(TypeError, match=f'{name}: mixes CPU and GPU arrays.*its constant on the CPU'):
+    with pytest.raises(
+        TypeError, match=f'{name}: mixes CPU and GPU arrays.*its constant on the CPU'
+    ):
         use(gpu, cpu)
 
 
