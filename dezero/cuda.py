@@ -103,11 +103,24 @@ def device_name(x):
     return 'GPU' if is_gpu_array(x) else 'CPU'
 
 
+def _array_of(x, who):
+    """The array of ``x``: its data for a Variable (anything with ``creator`` and
+    ``data``), ``x`` itself otherwise; TypeError naming ``who`` for None."""
+    if x is None:
+        raise TypeError(f'{who}: expected an array, a number or a Variable, got None')
+    if hasattr(x, 'creator') and hasattr(x, 'data'):  # a Variable (not imported here)
+        x = x.data
+        if x is None:
+            raise TypeError(f'{who}: the Variable holds no data (None)')
+    return x
+
+
 def as_numpy(x):
     """``x`` as a NumPy array: a CuPy array is copied to the CPU, a scalar becomes a
-    0-d array, a NumPy array is returned as it is."""
+    0-d array, a NumPy array is returned as it is (for a Variable, its data)."""
     if isinstance(x, np.ndarray):
         return x
+    x = _array_of(x, 'as_numpy')
     if is_gpu_array(x):
         return x.get()
     return np.asarray(x)
@@ -123,11 +136,13 @@ def require_gpu(who):
 
 
 def as_cupy(x):
-    """``x`` as a CuPy array on the current GPU (a CuPy array is returned as it is).
+    """``x`` as a CuPy array on the current GPU (a CuPy array is returned as it is; for
+    a Variable, its data).
 
     Raises RuntimeError saying how to install CuPy when it is missing, or why no GPU
     can be used."""
     cupy = require_gpu('as_cupy')
     if isinstance(x, cupy.ndarray):
         return x
-    return cupy.asarray(x)
+    x = _array_of(x, 'as_cupy')
+    return x if isinstance(x, cupy.ndarray) else cupy.asarray(x)

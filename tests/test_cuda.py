@@ -75,6 +75,18 @@ def test_as_numpy_keeps_numpy_arrays_and_wraps_scalars():
     assert isinstance(s, np.ndarray) and s.shape == () and s == 2.5
 
 
+def test_as_numpy_takes_a_variables_data_and_refuses_none():
+    # None became an object array, which nothing downstream could use
+    v = Variable(np.arange(3.0))
+    assert cuda.as_numpy(v) is v.data
+    with pytest.raises(
+        TypeError, match='as_numpy: expected an array, a number or a Variable, got None'
+    ):
+        cuda.as_numpy(None)
+    with pytest.raises(TypeError, match='as_numpy: the Variable holds no data'):
+        cuda.as_numpy(Variable(None))
+
+
 def test_without_cupy_the_gpu_is_off_and_every_move_says_how_to_install(no_cupy):
     assert cuda.gpu_enable is False
     hint = r'CuPy is not installed .*pip install cupy-cuda12x'

@@ -206,6 +206,14 @@ def test_a_constant_on_the_other_device_is_refused_clearly(xp_device, use, name)
         use(gpu, cpu)
 
 
+def test_as_cupy_of_a_variable_on_either_device_gives_its_data_on_the_gpu(xp_device):
+    # a Variable already on the GPU was refused with advice to copy it to the CPU
+    dev = xp_device
+    gpu = Variable(dev.put(np.ones(3)))
+    assert cuda.as_cupy(gpu) is gpu.data
+    assert dev.is_device(cuda.as_cupy(Variable(np.ones(3))))
+
+
 @pytest.mark.parametrize('c', [c for c in CASES if c.id in SECOND_ORDER[:8]], ids=lambda c: c.id)
 def test_gradient_check_on_device(c, xp_device):
     dev = xp_device
