@@ -6,8 +6,9 @@ seen so far. We feed a noisy sine (``dezero.datasets.SinCurve``) one value at a 
 train the model to predict the next value. The graph grows with every step, so after
 every 30 steps we backpropagate through those 30 and cut the graph behind us with
 ``loss.unchain_backward()`` (truncated backpropagation through time); the hidden state
-itself is kept. Look at the average loss per epoch falling (with the odd spike: the
-training of a recurrent network is not always smooth), then at the prediction of
+itself is kept. Look at the average loss per epoch: it falls a hundredfold after the
+first epoch and then stays low, with the odd spike (the training of a recurrent
+network is not always smooth); then at the prediction of
 a cosine, which the model has never seen, compared with the true next values, and at
 the picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 2 epochs are run instead of 100 (each one printed).
@@ -79,7 +80,7 @@ for epoch in range(max_epoch):
             sum_loss += float(loss.data)
             loss = 0
 
-    if (epoch + 1) % print_every == 0:
+    if epoch == 0 or (epoch + 1) % print_every == 0:  # the first epoch, then every tenth
         print(f'epoch {epoch + 1}: loss {sum_loss / count:.6f}')
 
 # --- Predict a cosine, one value at a time ---------------------------------------------
