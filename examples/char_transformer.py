@@ -54,6 +54,7 @@ from dezero.optimizers import AdamW, ClipGrad
 from dezero.schedules import CosineAnnealingLR, LinearLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -152,8 +153,9 @@ def read_text(args):
     path = args.text or os.path.join(downloads_dir(), Shakespeare.file_name)
     name = os.path.basename(sys.argv[0])
     if not os.path.isfile(path):
+        problem = 'is a folder' if os.path.isdir(path) else 'does not exist'
         print(
-            f'{name}: no text to train on: {path} does not exist. Give a UTF-8 text file '
+            f'{name}: no text to train on: {path} {problem}. Give a UTF-8 text file '
             f'with --text FILE, download Tiny Shakespeare with '
             f'dezero.datasets.Shakespeare(), or run with --smoke',
             file=sys.stderr,
@@ -275,11 +277,13 @@ def main(argv=None):
     parser.add_argument('--embed', type=int, default=None, help='default: 128 (--smoke: 32)')
     parser.add_argument('--heads', type=int, default=None, help='default: 4 (--smoke: 2)')
     parser.add_argument('--layers', type=int, default=None, help='default: 4 (--smoke: 2)')
-    parser.add_argument('--lr', type=float, default=3e-3, help='peak learning rate (3e-3)')
+    parser.add_argument('--lr', type=positive_float, default=3e-3, help='peak learning rate (3e-3)')
     parser.add_argument('--warmup', type=int, default=None, help='default: 100 (--smoke: 20)')
     parser.add_argument('--every', type=int, default=None, help='report every N iterations')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+    )
     args = parser.parse_args(argv)
     small = args.smoke
     defaults = dict(

@@ -41,6 +41,7 @@ from dezero.datasets import CIFAR10, Dataset
 from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 #: The class names in label order: 'airplane', 'automobile', ..., 'truck'.
@@ -227,6 +228,7 @@ def main(argv=None):
     )
     parser.add_argument(
         '--data-dir',
+        type=folder_path,
         default=None,
         help='used as DEZERO_HOME: the archive is looked for, and downloaded, in '
         'DIR/downloads (default: $DEZERO_HOME/downloads, ~/.dezero/downloads)',
@@ -238,17 +240,19 @@ def main(argv=None):
     )
     parser.add_argument('--epochs', type=int, default=None, help='default: 10 (--smoke: 2)')
     parser.add_argument('--batch-size', type=int, default=None, help='default: 100 (--smoke: 20)')
-    parser.add_argument('--lr', type=float, default=0.01, help='SGD learning rate (default: 0.01)')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.01, help='SGD learning rate (default: 0.01)'
+    )
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bars, only lines')
-    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+    )
     args = parser.parse_args(argv)
     epochs = (2 if args.smoke else 10) if args.epochs is None else args.epochs
     batch_size = (20 if args.smoke else 100) if args.batch_size is None else args.batch_size
     if epochs < 1 or batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
-    if not 0 < args.lr < float('inf'):
-        parser.error(f'--lr must be a positive number, got {args.lr}')
 
     train_set, test_set = load_data(args)
     print(f'training on {len(train_set)} images, evaluating on {len(test_set)}')

@@ -53,6 +53,7 @@ import dezero.functions as F
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path
 from plotting import pyplot
 from vgg16_features import (
     add_model_options,
@@ -230,7 +231,9 @@ def main(argv=None):
         help='explain class K (0..999) instead of the top class',
     )
     add_model_options(parser)
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
     args = parser.parse_args(argv)
     if args.image is None and not args.smoke:
         parser.error('give the image to explain with --image PATH (or --smoke)')

@@ -30,6 +30,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import finite_float, folder_path, positive_float, random_seed
 from plotting import pyplot
 
 CLASSIC_START = (-1.2, 1.0)
@@ -128,7 +129,7 @@ def main(argv=None):
     )
     parser.add_argument(
         '--start',
-        type=float,
+        type=finite_float,
         nargs=2,
         default=CLASSIC_START,
         metavar=('X', 'Y'),
@@ -140,16 +141,19 @@ def main(argv=None):
         help='start from a random point of [-2, 2] x [-1, 3] drawn with --seed instead',
     )
     parser.add_argument(
-        '--seed', type=int, default=0, help='random seed for --random-start (default: 0)'
+        '--seed', type=random_seed, default=0, help='random seed for --random-start (default: 0)'
     )
     parser.add_argument(
         '--lr',
-        type=float,
+        type=positive_float,
         default=0.001,
         help='learning rate of gradient descent (default: 0.001; above about 0.002 it diverges)',
     )
     parser.add_argument(
-        '--tol', type=float, default=1e-6, help='stop when |grad f| is at most this (default: 1e-6)'
+        '--tol',
+        type=positive_float,
+        default=1e-6,
+        help='stop when |grad f| is at most this (default: 1e-6)',
     )
     parser.add_argument(
         '--max-iter', type=int, default=50, help='Newton iterations at most (default: 50)'
@@ -160,7 +164,9 @@ def main(argv=None):
         default=50000,
         help='gradient descent iterations at most (default: 50000)',
     )
-    parser.add_argument('--out', default='out', help='folder for the contour plot (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the contour plot (default: out)'
+    )
     parser.add_argument(
         '--smoke',
         action='store_true',
@@ -172,8 +178,6 @@ def main(argv=None):
     for name in ('max_iter', 'gd_max_iter'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
-    if args.tol <= 0 or args.lr <= 0:
-        parser.error('--tol and --lr must be positive')
     start = np.array(args.start)
     if args.random_start:
         rng = np.random.default_rng(args.seed)

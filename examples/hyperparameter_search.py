@@ -47,6 +47,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 LR_RANGE = (1e-4, 1e-1)
@@ -231,7 +232,7 @@ def main(argv=None):
     )
     parser.add_argument(
         '--lr-range',
-        type=float,
+        type=positive_float,
         nargs=2,
         default=LR_RANGE,
         metavar=('LOW', 'HIGH'),
@@ -239,7 +240,7 @@ def main(argv=None):
     )
     parser.add_argument(
         '--wd-range',
-        type=float,
+        type=positive_float,
         nargs=2,
         default=WD_RANGE,
         metavar=('LOW', 'HIGH'),
@@ -254,21 +255,29 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=5, help='per trial (default: 5)')
     parser.add_argument('--hidden', type=int, default=100, help='hidden units (default: 100)')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the picture (default: out)')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the picture (default: out)'
+    )
     args = parser.parse_args(argv)
     for name in ('trials', 'grid_size', 'epochs', 'hidden', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     for name in ('lr_range', 'wd_range'):
         low, high = getattr(args, name)
-        if not 0 < low < high:
-            parser.error(f'--{name.replace("_", "-")} needs 0 < LOW < HIGH, got {low} {high}')
+        if not low < high:  # both positive and finite: see positive_float
+            parser.error(f'--{name.replace("_", "-")} needs LOW < HIGH, got {low} {high}')
     if not 0 < args.val_fraction < 1:
         parser.error(f'--val-fraction must be between 0 and 1, got {args.val_fraction}')
 
     train_data, test_data = load_or_generate(args)
-    fit_data, val_data = split_validation(*train_data, args.val_fraction)
+    try:
+        fit_data, val_data = split_validation(*train_data, args.val_fraction)
+    except ValueError:
+        parser.error(
+            f'--val-fraction {args.val_fraction} of {len(train_data[1])} training images '
+            'leaves none to train on'
+        )
     print(
         f'training on {len(fit_data[1])} images, validating on {len(val_data[1])}; '
         f'{len(test_data[1])} test images kept for the end'

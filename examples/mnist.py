@@ -33,6 +33,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 OPTIMIZERS = {
@@ -114,18 +115,20 @@ def main(argv=None):
     )
     parser.add_argument(
         '--lr',
-        type=float,
+        type=positive_float,
         default=None,
         help='learning rate (default: per optimizer, '
         + ', '.join(f'{k} {v[1]}' for k, v in OPTIMIZERS.items())
         + ')',
     )
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
         '--gpu', action='store_true', help='train on the GPU (needs CuPy and a CUDA device)'
     )
-    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:
         parser.error('--epochs, --batch-size and --hidden must be 1 or more')

@@ -31,6 +31,7 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
@@ -110,9 +111,13 @@ def main(argv=None):
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=3, help='default: 3')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--lr', type=float, default=0.001, help='Adam alpha (default: 0.001)')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the outputs (default: out)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.001, help='Adam alpha (default: 0.001)'
+    )
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')

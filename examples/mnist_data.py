@@ -7,12 +7,14 @@ import sys
 import numpy as np
 
 from dezero.datasets import MNIST
+from options import folder_path
 
 
 def add_data_options(parser):
     """Add ``--data-dir``, ``--holdout`` and ``--smoke`` to an example's parser."""
     parser.add_argument(
         '--data-dir',
+        type=folder_path,
         default=None,
         help='folder holding the MNIST .gz files (default: '
         '$DEZERO_HOME/datasets/mnist, downloaded when missing)',

@@ -31,6 +31,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 
 
 def train(train_data, test_data, comm, epochs=5, hidden=100, lr=0.001, batch_size=100, seed=0):
@@ -58,12 +59,16 @@ def main(argv=None):
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=5, help='default: 5')
     parser.add_argument('--hidden', type=int, default=100, help='hidden units (default: 100)')
-    parser.add_argument('--lr', type=float, default=0.001, help='Adam learning rate (0.001)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.001, help='Adam learning rate (0.001)'
+    )
     parser.add_argument(
         '--batch-size', type=int, default=100, help='whole batch, all processes (default: 100)'
     )
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the weights (default: out)')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the weights (default: out)'
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.hidden < 1:
         parser.error('--epochs, --batch-size and --hidden must be 1 or more')

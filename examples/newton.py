@@ -32,6 +32,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import finite_float, folder_path, positive_float, random_seed
 from plotting import pyplot
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
@@ -65,6 +66,9 @@ def newton(x0, tol, max_iter, trace=False):
             print(f"  newton {i:3d}: f''(x) = 0 at x = {float(x.data)}; cannot step")
             return path, False
         step = g / h
+        if not np.isfinite(step):  # x so large that x**4 or its derivatives overflow
+            print(f"  newton {i:3d}: f'(x) / f''(x) overflows at x = {float(x.data)}; cannot step")
+            return path, False
         x.data = x.data - step
         path.append(float(x.data))
         if trace:
@@ -105,12 +109,18 @@ def save_picture(newton_path, gd_path, lr, path):
     newton_path, gd_path = np.array(newton_path), np.array(gd_path)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
 
-    finite = np.concatenate([newton_path, gd_path])
-    finite = finite[np.isfinite(finite) & (np.abs(finite) < 10)]
-    low, high = min(-2.0, finite.min() - 0.2), max(2.0, finite.max() + 0.2)
+    near = np.concatenate([newton_path, gd_path])
+    near = near[np.isfinite(near) & (np.abs(near) < 10)]  # far-off iterates stay off the chart
+    low, high = -2.0, 2.0
+    if len(near):
+        low, high = min(low, near.min() - 0.2), max(high, near.max() + 0.2)
     xs = np.linspace(low, high, 400)
     left.plot(xs, f(xs), color='gray', lw=1, label='f(x) = x⁴ − 2x²')
-    shown = gd_path[np.isfinite(gd_path) & (gd_path >= low) & (gd_path <= high)]
+
+    def in_view(p):
+        return p[(p >= low) & (p <= high)]  # NaN and far-off points are left out
+
+    shown = in_view(gd_path)
     left.plot(
         shown,
         f(shown),
@@ -119,16 +129,17 @@ def save_picture(newton_path, gd_path, lr, path):
         ms=4,
         label=f'gradient descent, lr {lr} ({len(gd_path) - 1} steps)',
     )
+    shown = in_view(newton_path)
     left.plot(
-        newton_path,
-        f(newton_path),
+        shown,
+        f(shown),
         'o-',
         color='tab:red',
         ms=5,
         lw=1,
         label=f'Newton ({len(newton_path) - 1} steps)',
     )
-    left.set_ylim(-1.5, max(3.0, f(newton_path[0]) + 1.0))
+    left.set_ylim(-1.5, max(3.0, f(np.clip(newton_path[0], low, high)) + 1.0))
     left.set_xlabel('x')
     left.set_title('the iterates on f', fontsize=10)
     left.legend(fontsize=8, loc='upper center')
@@ -167,21 +178,26 @@ def main(argv=None):
         'by double backprop) and with gradient descent, compare the number '
         'of iterations, and draw both.'
     )
-    parser.add_argument('--x0', type=float, default=2.0, help='starting point (default: 2.0)')
+    parser.add_argument(
+        '--x0', type=finite_float, default=2.0, help='starting point (default: 2.0)'
+    )
     parser.add_argument(
         '--random-start',
         action='store_true',
         help='start from a random point of [-2, 2] drawn with --seed instead of --x0',
     )
     parser.add_argument(
-        '--seed', type=int, default=0, help='random seed for --random-start (default: 0)'
+        '--seed', type=random_seed, default=0, help='random seed for --random-start (default: 0)'
     )
     parser.add_argument(
-        '--lr', type=float, default=0.01, help='learning rate of gradient descent (default: 0.01)'
+        '--lr',
+        type=positive_float,
+        default=0.01,
+        help='learning rate of gradient descent (default: 0.01)',
     )
     parser.add_argument(
         '--tol',
-        type=float,
+        type=positive_float,
         default=1e-10,
         help='stop when a step is smaller than this (default: 1e-10)',
     )
@@ -191,7 +207,9 @@ def main(argv=None):
         default=10000,
         help='give up after this many iterations (default: 10000)',
     )
-    parser.add_argument('--out', default='out', help='folder for the picture (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the picture (default: out)'
+    )
     parser.add_argument(
         '--smoke',
         action='store_true',
@@ -201,8 +219,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.max_iter < 1:
         parser.error('--max-iter must be 1 or more')
-    if args.tol <= 0 or args.lr <= 0:
-        parser.error('--tol and --lr must be positive')
     x0 = args.x0
     if args.random_start:
         x0 = float(np.random.default_rng(args.seed).uniform(-2.0, 2.0))

@@ -53,6 +53,7 @@ from dezero import DataLoader, Model, Trainer, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, non_negative_float, positive_float, random_seed
 from plotting import pyplot
 
 TRAIN_IMAGES = 300
@@ -201,7 +202,7 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=None, help='default: 200 (20 with --smoke)')
     parser.add_argument(
         '--weight-decay',
-        type=float,
+        type=non_negative_float,
         default=None,
         metavar='RATE',
         help='train one setting with this WeightDecay rate (in the '
@@ -224,10 +225,14 @@ def main(argv=None):
         '(the default when neither --weight-decay nor --dropout '
         'is given)',
     )
-    parser.add_argument('--lr', type=float, default=0.01, help='SGD learning rate (default: 0.01)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.01, help='SGD learning rate (default: 0.01)'
+    )
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the figure (default: out)')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the figure (default: out)'
+    )
     parser.add_argument(
         '--quiet', action='store_true', help='no progress lines while training, only the results'
     )
@@ -236,8 +241,6 @@ def main(argv=None):
         args.epochs = 20 if args.smoke else 200
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
-    if args.weight_decay is not None and not args.weight_decay >= 0:
-        parser.error(f'--weight-decay must be 0 or more, got {args.weight_decay:g}')
     if args.dropout is not None and not 0 <= args.dropout < 1:
         parser.error(f'--dropout must be in [0, 1), got {args.dropout:g}')
 

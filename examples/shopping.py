@@ -42,6 +42,9 @@ from dezero import Variable
 from dezero.atomic import atomic_write_bytes, atomic_write_text
 from dezero.graph import functions_behind, live_variable
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, random_seed
+
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
 
@@ -187,9 +190,14 @@ def main(argv=None):
     )
     parser.add_argument('--orange-num', type=float, default=3.0, help='default: 3')
     parser.add_argument('--tax', type=float, default=1.1, help='tax factor (default: 1.1)')
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
     parser.add_argument(
-        '--seed', type=int, default=0, help='accepted like in every example; nothing here is random'
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
+    parser.add_argument(
+        '--seed',
+        type=random_seed,
+        default=0,
+        help='accepted like in every example; nothing here is random',
     )
     parser.add_argument(
         '--smoke',

@@ -36,6 +36,7 @@ from dezero.datasets import SinCurve
 from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -122,9 +123,13 @@ def main(argv=None):
     parser.add_argument(
         '--bptt', type=int, default=30, help='time steps per backward pass (default: 30)'
     )
-    parser.add_argument('--lr', type=float, default=0.001, help='Adam alpha (default: 0.001)')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the plot (default: out)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.001, help='Adam alpha (default: 0.001)'
+    )
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the plot (default: out)'
+    )
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bar, only lines')
     parser.add_argument(
         '--smoke',

@@ -39,6 +39,7 @@ from dezero.datasets import get_spiral
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
@@ -115,9 +116,13 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=300, help='default: 300')
     parser.add_argument('--batch-size', type=int, default=30, help='default: 30')
     parser.add_argument('--hidden', type=int, default=10, help='hidden units (default: 10)')
-    parser.add_argument('--lr', type=float, default=1.0, help='learning rate (default: 1.0)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=1.0, help='learning rate (default: 1.0)'
+    )
+    parser.add_argument('--seed', type=random_seed, default=0, help='random seed (default: 0)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
     parser.add_argument(
         '--smoke', action='store_true', help='a quick run of 30 epochs instead of --epochs'
     )

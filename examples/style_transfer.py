@@ -62,6 +62,7 @@ from dezero import Layer, Parameter, optimizers
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from options import folder_path, non_negative_float, positive_float
 from plotting import pyplot
 from vgg16_features import (
     CONV_NAMES,
@@ -250,27 +251,27 @@ def main(argv=None):
     )
     parser.add_argument(
         '--lr',
-        type=float,
+        type=positive_float,
         default=10.0,
         help='Adam step size on the 0..255 pixel scale (default: 10)',
     )
     parser.add_argument(
         '--content-weight',
-        type=float,
+        type=non_negative_float,
         default=5.0,
         metavar='W',
         help='weight of the content loss (default: 5)',
     )
     parser.add_argument(
         '--style-weight',
-        type=float,
+        type=non_negative_float,
         default=100.0,
         metavar='W',
         help='weight of the style loss (default: 100)',
     )
     parser.add_argument(
         '--tv-weight',
-        type=float,
+        type=non_negative_float,
         default=1e-3,
         metavar='W',
         help='weight of the total variation (default: 0.001)',
@@ -283,7 +284,9 @@ def main(argv=None):
         help='print the losses every N iterations (default: 10, or 1 with --smoke)',
     )
     add_model_options(parser)
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
     args = parser.parse_args(argv)
     if not args.smoke and (args.content is None or args.style is None):
         parser.error('give the images with --content PATH --style PATH (or --smoke)')
@@ -298,11 +301,6 @@ def main(argv=None):
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     if args.size < MIN_SIDE:
         parser.error(f'--size must be {MIN_SIDE} or more, got {args.size}')
-    if not args.lr > 0:
-        parser.error(f'--lr must be positive, got {args.lr}')
-    for name in ('content_weight', 'style_weight', 'tv_weight'):
-        if not getattr(args, name) >= 0:
-            parser.error(f'--{name.replace("_", "-")} must be 0 or more')
 
     if args.smoke:
         photo = generated_photo(args.size, args.size, seed=args.seed)
@@ -348,11 +346,14 @@ def main(argv=None):
         args.tv_weight,
         on_step=report,
     )
-    print(
-        f'loss {history["loss"][0]:.4e} at the first iteration, '
-        f'{history["loss"][-1]:.4e} at the last '
-        f'({history["loss"][0] / history["loss"][-1]:.1f}x lower)'
-    )
+    first, last = history['loss'][0], history['loss'][-1]
+    if last > 0:
+        change = f' ({first / last:.1f}x lower)'
+    elif first == 0:  # only the content loss counts, and the image starts as the content
+        change = ' (0 from the start: nothing to lower)'
+    else:
+        change = ''
+    print(f'loss {first:.4e} at the first iteration, {last:.4e} at the last{change}')
 
     plt = pyplot('pictures')
     if plt is None:

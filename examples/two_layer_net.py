@@ -41,6 +41,7 @@ from dezero.trainer import plot_history
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -176,7 +177,9 @@ def main(argv=None):
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
     parser.add_argument('--hidden', type=int, default=50, help='hidden units (default: 50)')
-    parser.add_argument('--lr', type=float, default=0.1, help='SGD learning rate (default: 0.1)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=0.1, help='SGD learning rate (default: 0.1)'
+    )
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument(
         '--check-images', type=int, default=3, help='images in the gradient check (default: 3)'
@@ -190,12 +193,14 @@ def main(argv=None):
     )
     parser.add_argument(
         '--tolerance',
-        type=float,
+        type=positive_float,
         default=1e-6,
         help='largest relative difference accepted in the gradient check (default: 1e-6)',
     )
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
     args = parser.parse_args(argv)
     for name in ('epochs', 'hidden', 'batch_size', 'check_images'):
         if getattr(args, name) < 1:

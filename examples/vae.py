@@ -46,6 +46,7 @@ from dezero import DataLoader, Model, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
+from options import folder_path, positive_float, random_seed
 from plotting import pyplot, save_samples, tile  # noqa: F401  (shared)
 
 
@@ -228,17 +229,19 @@ def main(argv=None):
         default=256,
         help='units of the encoder and decoder layers (default: 256)',
     )
-    parser.add_argument('--lr', type=float, default=1e-3, help='Adam alpha (default: 1e-3)')
-    parser.add_argument('--seed', type=int, default=0, help='default: 0')
-    parser.add_argument('--out', default='out', help='folder for the pictures (default: out)')
+    parser.add_argument(
+        '--lr', type=positive_float, default=1e-3, help='Adam alpha (default: 1e-3)'
+    )
+    parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
+    parser.add_argument(
+        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+    )
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 5 if args.smoke else 30
     for name in ('epochs', 'batch_size', 'latent', 'hidden'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
-    if not args.lr > 0:
-        parser.error(f'--lr must be positive, got {args.lr}')
 
     (x, _), (x_test, t_test) = load_or_generate(args)
     print(f'training on {len(x)} images, {len(x_test)} held out')

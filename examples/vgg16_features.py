@@ -12,6 +12,7 @@ import numpy as np
 import dezero.functions as F
 import dezero.layers as L
 from dezero.models import VGG16, Model, models_dir
+from options import random_seed
 
 #: VGG16's convolutions stage by stage; a 2x2 pooling of stride 2 ends every stage.
 STAGES = (
@@ -98,7 +99,7 @@ def add_model_options(parser):
     )
     parser.add_argument(
         '--seed',
-        type=int,
+        type=random_seed,
         default=0,
         help='seed of the random weights and generated images (default: 0)',
     )

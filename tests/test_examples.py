@@ -1,5 +1,6 @@
 """The examples run as a user runs them, and the README's Quick start matches CI."""
 
+import argparse
 import concurrent.futures
 import os
 import re
@@ -334,8 +335,9 @@ def test_cifar10_reads_the_dataset_cache_from_data_dir(tmp_path):
     [
         (['--epochs', '0'], '--epochs and --batch-size must be 1 or more'),
         (['--batch-size', '0'], '--epochs and --batch-size must be 1 or more'),
-        (['--lr', '-1'], '--lr must be a positive number'),
-        (['--lr', 'nan'], '--lr must be a positive number'),
+        (['--lr', '-1'], 'argument --lr: must be a positive number, got -1'),
+        (['--lr', 'nan'], 'argument --lr: must be a positive number, got nan'),
+        (['--lr', 'inf'], 'argument --lr: must be a positive number, got inf'),
     ],
 )
 def test_cifar10_refuses_bad_arguments_before_loading_anything(args, message, capsys):
@@ -449,7 +451,7 @@ SMOKE = {
     ),
 }
 #: Modules the examples share, which are not examples themselves.
-HELPERS = {'plotting.py', 'mnist_data.py', 'vgg16_features.py'}
+HELPERS = {'plotting.py', 'mnist_data.py', 'vgg16_features.py', 'options.py'}
 
 
 def test_every_example_has_a_smoke_check():
@@ -484,6 +486,96 @@ def test_example_smoke_run_prints_its_figure_and_saves_its_pictures(name, smoke_
 def test_examples_have_help(name, tmp_path):
     out = run_example(name, '--help', cwd=tmp_path)
     assert out.startswith('usage:')
+
+
+# ---- every example, with bad options -------------------------------------------------
+def refused(name, args, capsys):
+    """Run example ``name`` in this process with ``args``; check that argparse refused
+    them before any work (exit status 2) and return what it wrote on stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(name).main(args)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+#: The examples with a --seed option (tanh.py draws no random numbers) and with --lr.
+SEEDED = sorted(set(SMOKE) - {'tanh.py'})
+WITH_LR = sorted(set(SMOKE) - {'tanh.py', 'shopping.py', 'grad_cam.py', 'hyperparameter_search.py'})
+
+
+@pytest.mark.parametrize('name', sorted(SMOKE))
+@pytest.mark.parametrize('bad', ['a file', 'an empty string', 'below a file'])
+def test_every_example_refuses_an_out_that_cannot_be_a_folder(name, bad, tmp_path, capsys):
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('not a folder')
+    out = {'a file': str(notes), 'an empty string': '', 'below a file': str(notes / 'out')}[bad]
+    err = refused(name, ['--smoke', '--out', out], capsys)
+    assert 'argument --out: ' in err, err
+    assert 'not a folder' in err or 'empty string' in err, err
+
+
+@pytest.mark.parametrize('name', SEEDED)
+@pytest.mark.parametrize('seed', ['-1', str(2**32)])
+def test_every_seed_is_one_numpy_takes(name, seed, capsys):
+    err = refused(name, ['--smoke', '--seed', seed], capsys)
+    assert f'argument --seed: must be from 0 to {2**32 - 1}, got {seed}' in err, err
+
+
+@pytest.mark.parametrize('name', WITH_LR)
+@pytest.mark.parametrize('lr', ['0', '-0.1', 'nan', 'inf'])
+def test_every_learning_rate_is_positive_and_finite(name, lr, capsys):
+    err = refused(name, ['--smoke', '--lr', lr], capsys)
+    assert f'argument --lr: must be a positive number, got {lr}' in err, err
+
+
+def test_the_shared_option_types_accept_what_they_should(tmp_path):
+    options = load_example('options.py')
+    new = tmp_path / 'not' / 'yet' / 'there'
+    assert options.folder_path(str(new)) == str(new) and not new.exists()  # made later
+    assert options.folder_path(str(tmp_path)) == str(tmp_path)
+    assert options.random_seed('0') == 0 and options.random_seed(str(2**32 - 1)) == 2**32 - 1
+    assert options.positive_float('1e-300') == 1e-300
+    assert options.non_negative_float('0') == 0.0 and options.finite_float('-1e300') == -1e300
+    for check, value in [
+        (options.positive_float, 'ten'),
+        (options.non_negative_float, '-1e-9'),
+        (options.finite_float, '-inf'),
+        (options.random_seed, '1.5'),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            check(value)
+
+
+@pytest.mark.parametrize(
+    'name, args, message',
+    [
+        (
+            'mnist.py',
+            ['--data-dir', 'FILE'],
+            'argument --data-dir: FILE exists and is not a folder',
+        ),
+        ('cifar10.py', ['--data-dir', 'FILE/x'], 'argument --data-dir: cannot make FILE/x'),
+        ('newton.py', ['--x0', 'inf'], 'argument --x0: must be a finite number, got inf'),
+        ('newton.py', ['--x0', 'nan'], 'argument --x0: must be a finite number, got nan'),
+        ('newton.py', ['--tol', 'nan'], 'argument --tol: must be a positive number, got nan'),
+        ('hessian_newton.py', ['--start', '0', 'nan'], 'argument --start: must be a finite'),
+        ('hessian_newton.py', ['--tol', 'nan'], 'argument --tol: must be a positive number'),
+        ('tanh.py', ['--order', '9'], '--order must be from 0 to 8, got 9'),
+    ],
+)
+def test_bad_values_are_refused_while_parsing(name, args, message, tmp_path, capsys):
+    (tmp_path / 'FILE').write_text('not a folder')
+    args = [a.replace('FILE', str(tmp_path / 'FILE')) for a in args]
+    message = message.replace('FILE', str(tmp_path / 'FILE'))
+    assert message in refused(name, args, capsys)
+
+
+def test_newton_from_where_the_step_overflows_stops_at_once(tmp_path):
+    out = run_example('newton.py', '--x0', '1e200', '--out', str(tmp_path), cwd=tmp_path)
+    assert "newton   1: f'(x) / f''(x) overflows at x = 1e+200; cannot step" in out
+    assert re.search(r'^newton: 0 iterations, .*\(did not converge\)$', out, re.M), out
+    assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
+    assert_pictures(out, [tmp_path / 'newton.png'])
 
 
 # ---- README and CI ---------------------------------------------------------------------
@@ -563,6 +655,14 @@ def test_char_transformer_without_a_text_says_what_to_do(tmp_path, monkeypatch, 
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert 'shakespear.txt does not exist' in err and '--text FILE' in err and '--smoke' in err
+
+
+def test_char_transformer_says_when_the_text_is_a_folder(tmp_path, capsys):
+    example = load_example('char_transformer.py')
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(['--text', str(tmp_path), '--out', str(tmp_path / 'out')])
+    assert exit_info.value.code == 1
+    assert f'no text to train on: {tmp_path} is a folder' in capsys.readouterr().err
 
 
 def test_char_transformer_sees_only_the_past():

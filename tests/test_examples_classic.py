@@ -197,6 +197,32 @@ def test_two_layer_net_fails_when_backprop_is_wrong(tmp_path, monkeypatch, capsy
     assert 'epoch' not in captured.out and not (tmp_path / 'out').exists()
 
 
+@pytest.mark.parametrize(
+    'script, args, message',
+    [
+        ('two_layer_net.py', ['--tolerance', 'nan'], 'argument --tolerance: must be a positive'),
+        ('two_layer_net.py', ['--tolerance', '-1'], 'argument --tolerance: must be a positive'),
+        ('two_layer_net.py', ['--tolerance', '0'], 'argument --tolerance: must be a positive'),
+        (
+            'overfitting.py',
+            ['--weight-decay', 'inf'],
+            'argument --weight-decay: must be a finite number of 0 or more, got inf',
+        ),
+        (
+            'overfitting.py',
+            ['--weight-decay', '-1'],
+            'argument --weight-decay: must be a finite number of 0 or more, got -1',
+        ),
+        ('overfitting.py', ['--dropout', 'nan'], '--dropout must be in [0, 1), got nan'),
+    ],
+)
+def test_bad_options_are_refused(script, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(script).main(['--smoke', *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 # ---- examples/overfitting.py -----------------------------------------------------------
 def test_overfitting_network_has_its_own_layer_and_functions_per_hidden_layer():
     ovf = load_example('overfitting.py')

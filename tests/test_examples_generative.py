@@ -166,6 +166,25 @@ def test_split_validation_keeps_the_last_fifth(hps):
             hps.split_validation(x, t, bad)
 
 
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--lr-range', '1e-3', 'inf'], 'argument --lr-range: must be a positive number, got inf'),
+        (['--lr-range', 'nan', '1e-3'], 'argument --lr-range: must be a positive number, got nan'),
+        (['--wd-range', '0', '1e-2'], 'argument --wd-range: must be a positive number, got 0'),
+        (['--wd-range', '1e-2', '1e-3'], '--wd-range needs LOW < HIGH, got 0.01 0.001'),
+        (['--val-fraction', '1'], '--val-fraction must be between 0 and 1, got 1.0'),
+        # known only once the data is loaded: 500 generated images, all kept back
+        (['--val-fraction', '0.999'], '--val-fraction 0.999 of 500 training images leaves none'),
+    ],
+)
+def test_search_refuses_bad_ranges_and_fractions(hps, args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        hps.main(['--smoke', '--out', str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_search_ranks_a_working_learning_rate_above_a_hopeless_one(hps):
     x, t = load_example('mnist_data.py').synthetic_digits(300, seed=5)
     results = hps.search(

@@ -129,6 +129,13 @@ def test_style_transfer_script_lowers_the_loss_and_saves_the_result(tmp_path):
     )
 
 
+def test_style_transfer_with_only_the_content_loss_has_nothing_to_lower(tmp_path, style, capsys):
+    args = ['--smoke', '--iters', '2', '--style-weight', '0', '--tv-weight', '0']
+    assert style.main([*args, '--out', str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert 'at the last (0 from the start: nothing to lower)' in out, out
+
+
 @pytest.mark.parametrize(
     'script, args',
     [
@@ -182,7 +189,18 @@ def test_grad_cam_names_an_unreadable_image_and_a_missing_pillow(
         ('style_transfer.py', ['--content', 'a.jpg'], '--content PATH --style PATH'),
         ('style_transfer.py', ['--smoke', '--size', '8'], '--size must be 16 or more, got 8'),
         ('style_transfer.py', ['--smoke', '--iters', '0'], '--iters must be 1 or more'),
-        ('style_transfer.py', ['--smoke', '--lr', '0'], '--lr must be positive'),
+        ('style_transfer.py', ['--smoke', '--lr', '0'], 'argument --lr: must be a positive'),
+        ('style_transfer.py', ['--smoke', '--lr', 'inf'], 'argument --lr: must be a positive'),
+        (
+            'style_transfer.py',
+            ['--smoke', '--style-weight', 'nan'],
+            'argument --style-weight: must be a finite number of 0 or more, got nan',
+        ),
+        (
+            'style_transfer.py',
+            ['--smoke', '--tv-weight', 'inf'],
+            'argument --tv-weight: must be a finite number of 0 or more, got inf',
+        ),
     ],
 )
 def test_bad_options_are_refused(script, args, message, capsys):
