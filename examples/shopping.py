@@ -43,7 +43,7 @@ from dezero.atomic import atomic_write_bytes, atomic_write_text
 from dezero.graph import functions_behind, live_variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, random_seed
+from options import finite_float, folder_path, random_seed
 
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
@@ -182,14 +182,14 @@ def main(argv=None):
         'edges (shopping.dot, and shopping.png with Graphviz).'
     )
     parser.add_argument(
-        '--apple', type=float, default=100.0, help='price of an apple (default: 100)'
+        '--apple', type=finite_float, default=100.0, help='price of an apple (default: 100)'
     )
-    parser.add_argument('--apple-num', type=float, default=2.0, help='default: 2')
+    parser.add_argument('--apple-num', type=finite_float, default=2.0, help='default: 2')
     parser.add_argument(
-        '--orange', type=float, default=150.0, help='price of an orange (default: 150)'
+        '--orange', type=finite_float, default=150.0, help='price of an orange (default: 150)'
     )
-    parser.add_argument('--orange-num', type=float, default=3.0, help='default: 3')
-    parser.add_argument('--tax', type=float, default=1.1, help='tax factor (default: 1.1)')
+    parser.add_argument('--orange-num', type=finite_float, default=3.0, help='default: 3')
+    parser.add_argument('--tax', type=finite_float, default=1.1, help='tax factor (default: 1.1)')
     parser.add_argument(
         '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
     )

@@ -561,6 +561,8 @@ def test_the_shared_option_types_accept_what_they_should(tmp_path):
         ('hessian_newton.py', ['--start', '0', 'nan'], 'argument --start: must be a finite'),
         ('hessian_newton.py', ['--tol', 'nan'], 'argument --tol: must be a positive number'),
         ('tanh.py', ['--order', '9'], '--order must be from 0 to 8, got 9'),
+        ('shopping.py', ['--apple', 'nan'], 'argument --apple: must be a finite number, got nan'),
+        ('shopping.py', ['--tax', 'inf'], 'argument --tax: must be a finite number, got inf'),
     ],
 )
 def test_bad_values_are_refused_while_parsing(name, args, message, tmp_path, capsys):
