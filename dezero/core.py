@@ -1440,11 +1440,15 @@ class _ReversePass:
         """Add ``gx`` to the gradient of ``x`` (a leaf, or an output of some function,
         scheduling that function); True when it is the first gradient ``x`` gets."""
         creator = x.creator
-        if creator is None or (self.plan is not None and self.plan.is_target(x)):
-            key = _node(x)  # a target made by a function stops here
+        plan = self.plan
+        if creator is None or (plan is not None and plan.is_target(x)):
+            key = _node(x)
             old = self.leaves.get(key)
             self.leaves[key] = gx if old is None else old + gx
-            return old is None
+            # a target made by a function stops here, unless another target lies
+            # behind it: then its creator runs too, so that gradient is the whole one
+            if creator is None or not any(plan.leads_to_target(v) for v in creator.inputs):
+                return old is None
         slots = self.pending.get(creator)
         if slots is None:
             slots = self.pending[creator] = [None] * len(creator.outputs)
@@ -1673,7 +1677,11 @@ class _Plan:
             f = x.creator
             if key in self._targets:
                 leads[key] = True
-            elif f is None or x.generation <= self._oldest:  # too old to depend on one
+                stack.pop()  # and on below it: another target may lie behind this one
+                if f is not None and x.generation > self._oldest:
+                    stack.extend(v for v in f.inputs if _node(v) not in leads)
+                continue
+            if f is None or x.generation <= self._oldest:  # too old to depend on one
                 leads[key] = False
             else:
                 waiting = [v for v in f.inputs if _node(v) not in leads]

@@ -453,6 +453,24 @@ def test_a_plain_pass_adds_to_a_recorded_grad_without_dropping_its_graph():
     assert float(x.grad.data) == 18.0  # d(3x^2)/dx: the plain pass's 27 is a constant
 
 
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_backprop_to_targets_one_behind_another_gives_whole_derivatives(create_graph):
+    # with a and x both targets, the pass stopped at a: dy/dx came out as the partial
+    # derivative with a held fixed, as if x reached y only directly
+    from dezero.core import backprop
+
+    x = var(3.0)
+    a = x * 2
+    y = a * x  # 2x^2: dy/da = x = 3, dy/dx = a + 2x = 12
+    grads = backprop([y], [Variable(np.array(1.0))], create_graph=create_graph, targets=[a, x])
+    value = (lambda g: g.data) if create_graph else (lambda g: g)
+    assert float(value(grads[a])) == 3.0 and float(value(grads[x])) == 12.0
+    b = a * a + 1  # through a alone: dy/da = 2a = 12, dy/dx = 8x = 24
+    grads = backprop([b], [Variable(np.array(1.0))], create_graph=create_graph, targets=[a, x])
+    assert float(value(grads[a])) == 12.0 and float(value(grads[x])) == 24.0
+    assert x.grad is None and a.grad is None  # nothing stored
+
+
 def test_first_four_derivatives_of_sin():
     values = np.linspace(-3, 3, 7)
     x = Variable(values.copy())
