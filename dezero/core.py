@@ -397,17 +397,19 @@ class Variable:
         handle whose ``remove()`` unregisters the hook.
 
         The graph holds a function's outputs weakly, so that intermediate results
-        nobody holds are freed; the creator of a variable with a hook holds it, so that
-        the hook runs even when the caller has dropped the variable (as in ``a = x *
-        2; a.register_hook(fn); return F.exp(a)``).
+        nobody holds are freed; the creator of a variable keeps its hooks too, so that
+        they run even when the caller has dropped the variable (as in ``a = x * 2;
+        a.register_hook(fn); return F.exp(a)``).
         """
         if not callable(fn):
             raise TypeError(f'register_hook: expected a callable fn(grad), got {type(fn).__name__}')
         if self._hooks is None:
             self._hooks = {}
             creator = self.creator
-            if creator is not None and type(creator.outputs[self._index]) is not _Held:
-                creator.outputs[self._index] = _Held(self)
+            if creator is not None:  # the same dict: the hooks, not the variable
+                if creator._output_hooks is None:
+                    creator._output_hooks = {}
+                creator._output_hooks[self._index] = self._hooks
         handle = HookHandle(self)
         self._hooks[handle.key] = fn
         return handle
@@ -457,7 +459,7 @@ class Variable:
         if self.creator is None:  # d(self)/d(self) is the seed
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
-                    seed = _run_hooks(self, seed)
+                    seed = _run_hooks(self._hooks, self.shape, seed)
             self.grad = seed
             return
         given = self.grad
@@ -776,9 +778,9 @@ def _stand_in(x):
 # --------------------------------------------------------------------------------------
 # Gradient hooks
 # --------------------------------------------------------------------------------------
-def _run_hooks(v, grad):
-    """Pass ``grad`` (a Variable) through the hooks of ``v`` in order; a result other
-    than None replaces it.  The hooks get a copy of the gradient (one array may be the
+def _run_hooks(hooks, shape, grad):
+    """Pass ``grad`` (a Variable) through ``hooks`` (those of a variable of ``shape``:
+    ``{key: fn}``) in order; a result other than None replaces it.  The hooks get a copy of the gradient (one array may be the
     gradient of several variables: ``a + b`` gives both the same) and run with
     dezero's operations giving Variables, as outside a pass."""
     settings = _settings
@@ -789,14 +791,14 @@ def _run_hooks(v, grad):
     saved = settings.arrays_only
     settings.arrays_only = False
     try:
-        return _hooks_on(v, grad)
+        return _hooks_on(hooks, shape, grad)
     finally:
         settings.arrays_only = saved
 
 
-def _hooks_on(v, grad):
+def _hooks_on(hooks, shape, grad):
     """The work of :func:`_run_hooks`."""
-    for fn in list(v._hooks.values()):
+    for fn in list(hooks.values()):
         new = fn(grad)
         if new is None:
             continue
@@ -808,10 +810,10 @@ def _hooks_on(v, grad):
                     f'gradient hook {fn!r} returned {type(new).__name__}; '
                     f'expected None, a Variable or an array'
                 ) from None
-        if new.shape != v.shape:
+        if new.shape != shape:
             raise ValueError(
                 f'gradient hook {fn!r} returned a gradient of shape '
-                f'{new.shape} for a variable of shape {v.shape}'
+                f'{new.shape} for a variable of shape {shape}'
             )
         if new.dtype.kind not in 'fc':
             raise TypeError(
@@ -820,20 +822,6 @@ def _hooks_on(v, grad):
             )
         grad = new
     return grad
-
-
-class _Held:
-    """A strong reference in a function's ``outputs``, where a weak one usually is (same
-    call: ``ref()`` gives the variable): how the creator of a variable with hooks keeps
-    it, so that its hooks still run when the caller has dropped it."""
-
-    __slots__ = ('variable',)
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    def __call__(self):
-        return self.variable
 
 
 class HookHandle:
@@ -889,7 +877,8 @@ def _describe_error(err, func, arrays):
     it travels): ``err`` itself with its message rewritten, or, where the message is
     not the error's first argument (NumPy's AxisError and UFuncTypeError build theirs
     from their attributes), a new error of the same kind, or of the built-in kind it
-    derives from, that carries the message."""
+    derives from, that carries the message.  An error class of another package keeps
+    its class and attributes, with the function's name in a note (Python 3.11 on)."""
     if getattr(err, '_dezero_described', False) or not err.args:
         return err
     message = str(err)
@@ -903,8 +892,10 @@ def _describe_error(err, func, arrays):
     described = f'{name}: {message} (inputs: {shapes})'
     if str(err.args[0]) == message:
         err.args = (described,) + err.args[1:]
-    else:
+    elif type(err).__module__.startswith('numpy'):
         err = _error_like(err, described)
+    elif hasattr(err, 'add_note'):  # an error class of someone's own keeps its class
+        err.add_note(f'raised in {name}.forward (inputs: {shapes})')
     err._dezero_described = True
     return err
 
@@ -980,6 +971,7 @@ class Function:
     _origin = (0, None)  # where it was made, when marking was on (see mark_origin)
     _recorded_at = 0  # the data clock when it was recorded (see Variable._set_data)
     _created_at = None  # the user's source line, recorded under detect_anomaly()
+    _output_hooks = None  # {output index: its hooks} once an output has hooks
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
 
@@ -1363,8 +1355,13 @@ class _ReversePass:
                         if gy is None:
                             gy = self._zeros(y)
                         if y._hooks is not None:
-                            gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+                            gy = self._as_gradient(
+                                _run_hooks(y._hooks, y.shape, self._variable(gy))
+                            )
                             clock = _data_clock  # the hook may have assigned data
+                    elif f._output_hooks is not None and gy is not None:
+                        gy = self._dropped_hooks(f, 0, gy)
+                        clock = _data_clock
                     if f._book_style and not recording and gy is not None:
                         gy = self._variable(gy)
                     if f._recorded_at != clock:  # data assigned since f's forward
@@ -1431,7 +1428,7 @@ class _ReversePass:
                     old = slots[index]
                     slots[index] = gx if old is None else old + gx
         for x in hooked_leaves:  # hooks see this pass's sum
-            gx = _run_hooks(x, self._variable(self.leaves[x]))
+            gx = _run_hooks(x._hooks, x.shape, self._variable(self.leaves[x]))
             self.leaves[x] = self._as_gradient(gx)
         return self._result()
 
@@ -1469,18 +1466,28 @@ class _ReversePass:
         for ref, gy in zip(f.outputs, slots):
             y = ref()
             if y is None:  # gone, perhaps standing in the graph: as summed
+                if f._output_hooks is not None and gy is not None:
+                    gy = self._dropped_hooks(f, len(gys), gy)
                 gys.append(gy)
                 continue
             if gy is None:
                 gy = self._zeros(y)
             if y._hooks is not None:
-                gy = self._as_gradient(_run_hooks(y, self._variable(gy)))
+                gy = self._as_gradient(_run_hooks(y._hooks, y.shape, self._variable(gy)))
             if self.retain_grad:  # a copy: backward may pass gy on to an input
                 _store_gradients(
                     {y: _Copy()(gy) if self.create_graph else gy.copy()}, self.create_graph
                 )
             gys.append(gy)
         return gys
+
+    def _dropped_hooks(self, f, i, gy):
+        """``gy`` passed through the hooks of f's output ``i``, a variable the caller
+        has dropped (its creator keeps them)."""
+        hooks = f._output_hooks.get(i)
+        if not hooks:
+            return gy
+        return self._as_gradient(_run_hooks(hooks, gy.shape, self._variable(gy)))
 
     # ---- running backward ------------------------------------------------------------
     def _call_backward(self, f, gys, needs):

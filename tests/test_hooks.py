@@ -291,10 +291,31 @@ def test_a_hook_on_an_intermediate_the_caller_dropped_still_runs():
     loss = forward(x)
     loss.backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
-    creator = weakref.ref(loss.creator)
-    del loss
-    gc.collect()
-    assert creator() is None  # the graph still goes once nothing holds it
+    # the creator keeps the hooks, not the variable: no cycle, so the graph goes as
+    # soon as nothing holds it, without the collector
+    creator = weakref.ref(loss.creator.inputs[0].creator)
+    gc.disable()
+    try:
+        del loss
+        assert creator() is None
+    finally:
+        gc.enable()
+
+
+def test_a_graph_with_a_hooked_variable_is_freed_without_the_collector():
+    x = Variable(np.ones(3))
+    a = x * 2.0
+    handle = a.register_hook(lambda g: g * 3)
+    y = F.sum(F.exp(a))
+    y.backward()
+    refs = [weakref.ref(a), weakref.ref(a.creator)]
+    gc.disable()
+    try:
+        del a, y, handle
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()
+    np.testing.assert_allclose(x.grad.data, 6 * np.exp(2.0) * np.ones(3))
 
 
 def test_retain_grad_with_a_hook_on_the_output_gives_the_same_result_each_call():
