@@ -39,10 +39,22 @@ def _check_batch_size(owner, batch_size):
 _SETTINGS = {'batch_size', 'shuffle'}
 
 
+def _same_setting(value, mine, kind):
+    """Whether a saved setting ``value`` is ``mine``, a bool or an int by ``kind``
+    (NumPy's bools and integers too; an int is no bool, nor a bool an int)."""
+    is_bool = isinstance(value, (bool, np.bool_))
+    if kind is bool:
+        return is_bool and bool(value) == mine
+    return not is_bool and isinstance(value, (int, np.integer)) and int(value) == mine
+
+
 def _check_seed(owner, seed):
-    """``seed`` (None or an int >= 0) as a Python int or None."""
-    if seed is None:
-        return None
+    """``seed`` (None, an int >= 0, or what ``np.random.default_rng`` takes besides: a
+    SeedSequence, a BitGenerator or a Generator) as a Python int, or as it is."""
+    if seed is None or isinstance(
+        seed, (np.random.SeedSequence, np.random.BitGenerator, np.random.Generator)
+    ):
+        return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f'{owner}: seed must be None or an int >= 0, got {seed!r:.60}')
     if seed < 0:
@@ -316,9 +328,8 @@ class DataLoader:
                 f'{self.data_size}'
             )
         for name in _SETTINGS & set(state):  # a run resumed goes on as it started
-            if state[name] != getattr(self, name) or type(state[name]) is not type(
-                getattr(self, name)
-            ):
+            value, kind = state[name], bool if name == 'shuffle' else int
+            if not _same_setting(value, getattr(self, name), kind):
                 raise ValueError(
                     f'{owner}: {source} is of a loader with {name}={state[name]!r}; this '
                     f'one has {name}={getattr(self, name)!r} (give the loader of the run '

@@ -56,7 +56,7 @@ class Sequential(Model):
                 raise TypeError(
                     f'Sequential: item {i} is a {type(layer).__name__}, not a layer or a function'
                 )
-            if isinstance(layer, type):
+            if isinstance(layer, type) and issubclass(layer, Layer):  # Linear, not Linear()
                 raise TypeError(
                     f'Sequential: item {i} is the class {layer.__name__}, not a layer: '
                     f'make one, as in {layer.__name__}(...)'

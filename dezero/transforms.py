@@ -36,7 +36,7 @@ class Compose:
             )
         transforms = [] if transforms is None else list(transforms)
         for i, t in enumerate(transforms):
-            if isinstance(t, type):
+            if isinstance(t, type) and t.__module__ == __name__:  # Flatten, not Flatten()
                 raise TypeError(
                     f'Compose: item {i} is the class {t.__name__}, not a transform: '
                     f'make one, as in {t.__name__}(...)'

@@ -274,6 +274,20 @@ def test_numpy_integer_seed_is_the_same_as_the_int():
     assert orders[0] == orders[1] != orders[2]
 
 
+def test_a_seed_sequence_or_generator_is_a_seed_too():
+    # what np.random.default_rng takes, as the loader passes it on
+    by_int = order(epoch(DataLoader(Numbered(20), 3, seed=7)))
+    for seed in (np.random.SeedSequence(7), np.random.default_rng(7), np.random.PCG64(7)):
+        assert order(epoch(DataLoader(Numbered(20), 3, seed=seed))) == by_int
+
+
+def test_a_state_with_numpy_scalars_for_its_settings_loads():
+    loader = DataLoader(Numbered(6), batch_size=4, seed=1)
+    state = loader.state_dict()
+    state.update(batch_size=np.int64(4), shuffle=np.True_)
+    loader.load_state_dict(state)
+
+
 def test_a_dataset_without_length_or_indexing_is_refused():
     items = ((np.zeros(2), i) for i in range(3))
     with pytest.raises(

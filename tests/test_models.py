@@ -91,6 +91,7 @@ def test_sequential_rejects_non_callables():
 def test_sequential_rejects_a_layer_class_naming_it():
     with pytest.raises(TypeError, match=r'Sequential: item 0 is the class Linear, not a layer'):
         Sequential(Linear, F.relu)
+    assert Sequential(np.float32)(np.array([1, 2])).dtype == np.float32  # a callable class
 
 
 def test_sequential_shares_a_repeated_layer():

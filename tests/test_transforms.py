@@ -52,6 +52,8 @@ def test_compose_refuses_a_class_instead_of_a_transform():
         Compose([ToFloat(), Flatten])
     with pytest.raises(TypeError, match=r'pass \[Flatten\(\.\.\.\)\]'):
         Compose(Flatten)
+    # a class that is itself a conversion, such as np.float32, is a transform
+    assert Compose([np.float32])(np.array([1, 2])).dtype == np.float32
 
 
 def test_normalize_scalar_exact_values():
