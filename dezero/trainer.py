@@ -707,11 +707,10 @@ def _check_folder(owner, path, trainer):
     :func:`~dezero.atomic.check_writable`)."""
     if not _writes(trainer):
         return
+    check_writable(path, operation=owner)  # (a missing folder passes: said below)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        check_writable(path, operation=owner)  # a file on the way is named as such
         raise FileNotFoundError(f'{owner}: the folder {folder} for {path} does not exist')
-    check_writable(path, operation=owner)
 
 
 # --------------------------------------------------------------------------------------
@@ -779,9 +778,8 @@ class Checkpoint:
             self._save(trainer, states)
 
     # ---- saving --------------------------------------------------------------------
-    def _save(self, trainer, states=None):
-        """Write the file; ``states``: NumPy's random state of every process, by rank
-        (this one's when None)."""
+    def _save(self, trainer, states):
+        """Write the file; ``states``: NumPy's random state of every process, by rank."""
         run = trainer._run
         owner = 'Checkpoint'
         if run is None:
@@ -792,7 +790,6 @@ class Checkpoint:
         arrays = {'model/' + path: a for path, a in weight_arrays(trainer.model, owner).items()}
         optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
-        states = states or [np.random.get_state()]
         randoms = []
         for rank, (kind, keys, pos, has_gauss, cached) in enumerate(states):
             arrays['random/keys' if rank == 0 else f'random/keys{rank}'] = keys
