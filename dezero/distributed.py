@@ -286,7 +286,9 @@ class DistributedOptimizer(Optimizer):
     in every process instead of hanging or training diverging copies.
     """
 
-    _own = frozenset({'optimizer', 'comm', '_signature', '_signature_crc', '_weights_checked'})
+    _own = frozenset(
+        {'optimizer', 'comm', '_signature', '_signature_crc', '_weights_checked', '_found'}
+    )
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -302,6 +304,7 @@ class DistributedOptimizer(Optimizer):
         self._signature = None
         self._signature_crc = 0
         self._weights_checked = False
+        self._found = (None, set())  # (the parameter list, its running statistics' ids)
 
     def __getattr__(self, name):  # everything not the wrapper's own: the wrapped optimizer's
         if name in DistributedOptimizer._own:
@@ -366,7 +369,7 @@ class DistributedOptimizer(Optimizer):
             self.optimizer._check_params(params)
         except (TypeError, ValueError) as e:
             problem = e
-        statistics = self._statistics()
+        statistics = self._statistics(params)
         weights_crc = 0
         if not self._weights_checked:  # the running statistics differ after a forward pass
             weights_crc = _weights_crc([p for p in params if id(p) not in statistics])
@@ -445,14 +448,19 @@ class DistributedOptimizer(Optimizer):
                 p.data[...] = cuda.as_cupy(average) if cuda.is_gpu_array(p.data) else average
                 offset += p.data.size
 
-    def _statistics(self):
+    def _statistics(self, params):
         """The ids of the target's running statistics (BatchNorm's), which each
         process's forward pass moves on its own share: left out of the check that the
-        weights agree, and averaged at every update."""
-        target = self.optimizer.target
-        if not isinstance(target, Layer):
-            return set()
-        return {id(p) for p in running_statistics(target)}
+        weights agree, and averaged at every update.  Looked up again only when the
+        target gives another list of parameters (``params``, the wrapped optimizer's)."""
+        found, ids = self._found
+        if found is not params:
+            target = self.optimizer.target
+            ids = (
+                {id(p) for p in running_statistics(target)} if isinstance(target, Layer) else set()
+            )
+            self._found = (params, ids)
+        return ids
 
 
 def _delegate(name):
@@ -510,9 +518,9 @@ def reduce_totals(totals, count, comm):
         raise TypeError(
             f'reduce_totals: totals must be a dict of sums, got {type(totals).__name__}'
         )
-    comm = _communicator(comm, 'reduce_totals') if comm is not None else None
-    if comm is None:
+    if comm is None:  # (the callers have theirs; None is no default here)
         raise TypeError('reduce_totals: comm must be a communicator from dezero.distributed.init()')
+    comm = _communicator(comm, 'reduce_totals')
     names = list(totals)
     buffer = np.array([*(totals[n] for n in names), count], np.float64)
     comm.allreduce_sum(buffer)

@@ -505,15 +505,14 @@ def _tree(root, list_params):
 def running_statistics(layer):
     """The Parameters of ``layer`` and its sub-layers that hold running statistics
     (BatchNorm's ``avg_mean`` and ``avg_var``): no gradient reaches them; the forward
-    pass of training updates them."""
-    layers = [layer] + [obj for _, obj in layer._walk([], layers=True) if isinstance(obj, Layer)]
-    found = []
-    for owner in layers:
-        for name in owner._statistics:
-            param = owner.__dict__.get(name)
-            if isinstance(param, Parameter) and all(param is not p for p in found):
-                found.append(param)
-    return found
+    pass of training updates them.  (What :meth:`Layer.summary` counts apart.)"""
+    return [
+        param
+        for _, _, owner, own in _tree(layer, False)
+        if owner is not None
+        for name, param in own
+        if name in owner._statistics
+    ]
 
 
 def _summary_text(layer, shapes):
