@@ -169,6 +169,19 @@ def as_variable(obj):
     )
 
 
+def plain_array(data, where):
+    """The NumPy array subclass ``data`` (``np.matrix``, ``np.memmap``...) as a plain
+    ndarray over the same memory: a matrix's ``*`` is a matrix product, and its
+    reductions keep two axes, so dezero computes on plain arrays only.  A masked array
+    is refused with a TypeError naming ``where``: its mask cannot be kept."""
+    if isinstance(data, np.ma.MaskedArray):
+        raise TypeError(
+            f'{where}: got a masked array, whose mask dezero cannot keep; pass '
+            f'a.filled(value) (the masked entries replaced), or a.data to ignore the mask'
+        )
+    return np.asarray(data)
+
+
 def _checked_data(data):
     """What ``Variable.data = data`` stores for something other than a NumPy array of
     real numbers: a 0-d array for a NumPy scalar (``x.data = x.data - 1`` on 0-d data
@@ -177,6 +190,8 @@ def _checked_data(data):
         data = np.asarray(data)
     if data is None:
         return data
+    if isinstance(data, np.ndarray) and type(data) is not np.ndarray:
+        data = plain_array(data, 'Variable.data')
     if cuda.is_array(data):
         _refuse_non_numbers('Variable.data', data)
         return data
@@ -239,6 +254,8 @@ class Variable:
                 f'Variable: data must be a NumPy (or CuPy) array or None, got '
                 f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
             )
+        if isinstance(data, np.ndarray) and type(data) is not np.ndarray:
+            data = plain_array(data, 'Variable')
         self._data = data
         self._changed_at = 0
         self.name = name
@@ -267,6 +284,9 @@ class Variable:
                 self.requires_grad = False  # a constant now, as bool Variables are
         _data_clock += 1
         self._changed_at = _data_clock
+        viewed = getattr(self, '_view_of', None)
+        if viewed is not None:  # a view's data written in place changes what it views
+            _note_change_through_view(viewed(), data, _data_clock)
         self._data = data
 
     data = property(
@@ -284,7 +304,24 @@ class Variable:
     dtype = property(operator.attrgetter('_data.dtype'), doc='The dtype of the data.')
 
     def __len__(self):
-        return len(self._data)
+        """The length of the first axis, as ``len(array)``; TypeError for 0-d data."""
+        data = self._data
+        if data is None or data.ndim == 0:
+            raise TypeError(f'len() of a Variable of {_describe(self)[1:-1]}: it has no axis')
+        return len(data)
+
+    def __iter__(self):
+        """Iterate over the first axis: ``v[0]``, ``v[1]``, ... (each one a Variable
+        of the graph, as indexing gives); TypeError for 0-d data, as NumPy raises."""
+        if self._data is None or self._data.ndim == 0:
+            raise TypeError(f'iteration over a Variable of {_describe(self)[1:-1]}: it has no axis')
+        return (self[i] for i in range(len(self._data)))
+
+    def __bool__(self):
+        """The truth of the single element, as ``bool(array)``; ValueError for data of
+        another size, whose truth is ambiguous (use ``.any()`` or ``.all()`` of the
+        data)."""
+        return bool(self._single_element('bool()', ValueError))
 
     def __repr__(self):
         if self._data is None:
@@ -534,6 +571,15 @@ def _constant(array):
     return _fresh_variable(array, False)
 
 
+# Why a complex gradient is refused: the derivatives here are those of real functions
+# (a product's backward does not conjugate), which complex numbers would get wrong.
+_REAL_ONLY = (
+    'dezero differentiates real-valued functions only: its derivatives follow the '
+    'rules of real calculus, which give complex numbers wrong gradients (compute '
+    'with the real and imaginary parts as real Variables)'
+)
+
+
 def _describe(v):
     """How errors name a variable: its name, if any, with its shape and dtype."""
     data = v._data
@@ -558,9 +604,13 @@ def _seed(y, given, recorded):
             f'derivative (NumPy computes logically on bools); compute with floating '
             f'point data, e.g. x.astype(np.float32)'
         )
+    if kind == 'c':
+        raise TypeError(
+            f'backward: this Variable {_describe(y)} holds complex numbers; {_REAL_ONLY}'
+        )
     if given is None:
         xp = np if type(data) is np.ndarray else cuda.get_array_module(data)
-        seed = xp.empty(data.shape, data.dtype if kind in 'fc' else np.float64)
+        seed = xp.empty(data.shape, data.dtype if kind == 'f' else np.float64)
         seed.fill(1)
         return seed
     g = given._data if isinstance(given, Variable) else given
@@ -581,14 +631,14 @@ def _seed(y, given, recorded):
             f'Variable {_describe(y)} needs one of its own shape; set .grad to an '
             f'array of shape {tuple(data.shape)}, or to None to start from ones'
         )
-    if g.dtype.kind not in 'fc':
+    if g.dtype.kind != 'f':
         raise TypeError(
             f'backward: the gradient set in .grad is {g.dtype}; a gradient must be '
-            f'floating point (this Variable is {_describe(y)})'
+            f'real floating point (this Variable is {_describe(y)})'
         )
     if recorded and isinstance(given, Variable) and g.dtype == data.dtype:
         return given
-    return g.astype(data.dtype if kind in 'fc' else g.dtype)  # (a copy)
+    return g.astype(data.dtype if kind == 'f' else g.dtype)  # (a copy)
 
 
 def _store_gradients(grads, recorded):
@@ -609,7 +659,7 @@ def _store_gradients(grads, recorded):
         if x.requires_grad and type(x) is not _StandIn:
             array = gx._data if recorded else gx
             if x.grad is not None or array.dtype.kind != 'f':
-                _check_gradient(x, array)  # raises, unless complex or adding to a .grad
+                _check_gradient(x, array)  # raises, unless adding to a .grad
             dtype, given = x._data.dtype, array.dtype
             if given is not dtype and given != dtype and dtype.kind == given.kind == 'f':
                 gx = gx.astype(dtype)  # float32 data gets a float32 gradient (recorded too)
@@ -646,11 +696,18 @@ def _store_gradients(grads, recorded):
 def _check_gradient(x, g):
     """Refuse the gradient array ``g`` computed for the variable ``x``, and what
     ``x.grad`` holds already, unless they can be stored (see _store_gradients)."""
-    if g.dtype.kind not in 'fc':
+    kind = g.dtype.kind
+    if kind == 'c':
         raise TypeError(
             f'backward: the gradient computed for the variable {_describe(x)} is '
-            f'{g.dtype}; gradients must be floating point (a backward returned an '
-            f'integer or bool array)'
+            f'{g.dtype}; {_REAL_ONLY}'
+        )
+    if kind != 'f':
+        what = {'b': 'a bool array', 'i': 'an integer array', 'u': 'an integer array'}
+        raise TypeError(
+            f'backward: the gradient computed for the variable {_describe(x)} is '
+            f'{g.dtype}; gradients must be floating point (a backward returned '
+            f'{what.get(kind, "an array that does not hold numbers")})'
         )
     data = x._data
     if data is not None and data.dtype.kind == 'b':
@@ -815,10 +872,10 @@ def _hooks_on(hooks, shape, grad):
                 f'gradient hook {fn!r} returned a gradient of shape '
                 f'{new.shape} for a variable of shape {shape}'
             )
-        if new.dtype.kind not in 'fc':
+        if new.dtype.kind != 'f':
             raise TypeError(
                 f'gradient hook {fn!r} returned a gradient of dtype {new.dtype}; '
-                f'gradients must be floating point'
+                f'gradients must be real floating point'
             )
         grad = new
     return grad
@@ -916,7 +973,11 @@ def _error_like(err, message):
 
 def _refuse_missing_data(func, arrays, err):
     """Raise a ValueError naming ``func`` and the input that holds no data (None), if
-    one does: what ``forward`` tripped over with ``err``."""
+    one does and ``err`` is about None (an operation on ``NoneType``): what forward
+    tripped over.  (A function may take None on purpose, as the book's ``Linear`` does
+    for a missing bias; its other errors pass on as they are.)"""
+    if 'NoneType' not in str(err):
+        return
     for i, a in enumerate(arrays):
         if a is None:
             raise ValueError(
@@ -1017,7 +1078,7 @@ class Function:
                 xs.append(x._data)
             try:
                 ys = f.forward(*xs)
-            except (ValueError, TypeError, IndexError) as e:
+            except (ValueError, TypeError, IndexError, OverflowError) as e:
                 mixed = _device_mix_error(f, xs)
                 if mixed is not None:
                     raise mixed from e
@@ -1052,12 +1113,25 @@ class Function:
     def _wrap_constants(self, inputs):
         """Replace, in the list ``inputs``, each array or number by a constant Variable
         (the caller cannot see its gradient, so none is computed); TypeError naming this
-        function for what cannot be one."""
+        function for what cannot be one.  An array that the graph keeps for backward
+        (a recorded call with an input that needs a gradient, and the array one that
+        backward reads) is copied, so that the caller changing theirs afterwards does
+        not change the gradient."""
+        if _settings.enable_backprop and any(
+            isinstance(x, Variable) and x.requires_grad for x in inputs
+        ):
+            keep = self.retain_inputs
+            for i, x in enumerate(inputs):
+                if isinstance(x, cuda.array_types) and (keep is True or i in keep):
+                    inputs[i] = x.copy()
         for i, x in enumerate(inputs):
             if isinstance(x, Variable):
                 continue
             if type(x) is _StandIn:  # a backward reading an undeclared value
                 x._refuse()
+            if x is None:  # as in the book, whose linear passes a missing bias as None
+                inputs[i] = _constant(None)
+                continue
             if type(x) is np.ndarray:
                 _refuse_non_numbers(f'{type(self).__name__}: input {i}', x)
                 inputs[i] = _constant(x)
@@ -1078,7 +1152,7 @@ class Function:
         f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
             ys = f.forward(*xs)
-        except (ValueError, TypeError, IndexError) as e:
+        except (ValueError, TypeError, IndexError, OverflowError) as e:
             described = _describe_error(e, f, xs)
             if described is e:
                 raise
@@ -1362,11 +1436,12 @@ class _ReversePass:
                     elif f._output_hooks is not None and gy is not None:
                         gy = self._dropped_hooks(f, 0, gy)
                         clock = _data_clock
-                    if f._book_style and not recording and gy is not None:
-                        gy = self._variable(gy)
                     if f._recorded_at != clock:  # data assigned since f's forward
                         _check_unchanged(f)
-                    if f._told_needs:
+                    if f._book_style and not recording:
+                        gy = None if gy is None else self._variable(gy)
+                        gxs = _backward_on_variables(f, (gy,), tuple(map(_requires_grad, inputs)))
+                    elif f._told_needs:
                         gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
                     else:
                         gxs = f.backward(gy)
@@ -1387,7 +1462,7 @@ class _ReversePass:
                 if type(gxs) is not tuple:
                     gxs = tuple(gxs) if isinstance(gxs, list) else (gxs,)
                 if len(gxs) != len(inputs):
-                    _wrong_count(f, gxs)
+                    gxs = _fewer_gradients(f, gxs)
                 for x, gx in zip(inputs, gxs):
                     if gx is None or not x.requires_grad:
                         continue
@@ -1494,7 +1569,12 @@ class _ReversePass:
         """``f.backward`` on ``gys``, told ``needs`` if it asks, under the checks of
         detect_anomaly if they are on."""
         with _anomaly.running_backward(f, gys) if self.check else contextlib.nullcontext():
-            gxs = f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
+            if f._book_style and not self.create_graph:
+                gxs = _backward_on_variables(f, gys, needs)
+            else:
+                gxs = (
+                    f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
+                )
         if self.check:
             _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
         return gxs
@@ -1540,6 +1620,17 @@ def _note_view(v, base, inputs):
             first = getattr(x, '_view_of', None)
             v._view_of = first if first is not None and first() is not None else weakref.ref(x)
             return
+
+
+def _note_change_through_view(x, data, clock):
+    """Note, at the tick ``clock``, that the data of the variable ``x`` changed, when
+    ``data``, assigned to a view of x (``v = x.reshape(...); v.data -= 1``), still
+    shares x's memory: the change was made in place, so x's values changed too."""
+    if x is None or x._data is None or data is None:
+        return
+    owner = x._data if x._data.base is None else x._data.base
+    if data is owner or data.base is owner:
+        x._changed_at = clock
 
 
 def _changed(v, since):
@@ -1594,16 +1685,37 @@ def _refuse_changed(f, v, changed, which):
 def _changed_error(f, v, which):
     raise RuntimeError(
         f'backward: the data of the variable {_describe(v)}, {which} of '
-        f'{type(f).__name__}, was assigned (v.data = ..., v.data -= ..., or an '
-        f"optimizer's update) after the forward pass used it, so its gradient would "
+        f'{type(f).__name__}, was assigned (v.data = ..., v.data -= ..., an '
+        f"optimizer's update, or one of those on a view of it) after the forward pass used it, so its gradient would "
         f'be computed from the new values; run the forward pass again after changing '
         f'data, or update after backward()'
     )
 
 
-def _wrong_count(f, gxs):
+def _backward_on_variables(f, gys, needs):
+    """``f.backward(*gys)`` (told ``needs`` if it asks) for a function written as in
+    the book, in a first-order pass: the operations it calls give Variables, recording
+    nothing, as in the book, since such a backward may read ``.data`` of what they
+    return or update a Variable in place (``gx *= w``)."""
+    settings = _settings
+    settings.arrays_only = False
+    try:
+        return f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
+    finally:
+        settings.arrays_only = True
+
+
+def _fewer_gradients(f, gxs):
+    """The gradients ``gxs`` that ``f.backward`` returned, fewer than its inputs, with
+    None for the inputs left out, when none of those needs a gradient: the book's
+    softmax cross entropy returns one for its input and none for its labels.  Raises
+    ValueError for more gradients than inputs, or fewer where one is needed."""
+    inputs = f.inputs
+    missing = inputs[len(gxs) :]
+    if len(gxs) < len(inputs) and not any(x.requires_grad for x in missing):
+        return gxs + (None,) * len(missing)
     raise ValueError(
-        f'{type(f).__name__}.backward returned {len(gxs)} gradients for {len(f.inputs)} inputs'
+        f'{type(f).__name__}.backward returned {len(gxs)} gradients for {len(inputs)} inputs'
     )
 
 

@@ -7,7 +7,7 @@
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Variable, _StandIn
+from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
 
 
@@ -23,7 +23,10 @@ def _operand(other, like):
     if kind is float or kind is int:
         data = like._data
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
-            return data.dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
+            try:
+                return data.dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
+            except OverflowError:  # an int beyond any float: 10**400
+                _too_large(other, data.dtype)
     elif isinstance(other, Variable):
         return other
     elif isinstance(other, cuda.array_types):
@@ -32,14 +35,21 @@ def _operand(other, like):
                 f'unsupported operand: a Variable and an array of dtype {other.dtype}; '
                 f'expected numbers (bool, integer, floating point or complex)'
             )
-        return other
+        if type(other) is not np.ndarray and isinstance(other, np.ndarray):
+            other = plain_array(other, 'unsupported operand')
+        if other.ndim:
+            return other
+        other = other[()]  # a 0-d array counts as a scalar, as in PyTorch (and NumPy 1)
     if isinstance(other, np.generic):
         other = other.item()
     if isinstance(other, (int, float, complex)):
         if like._data is None:  # the Function called next says that it holds no data
             return np.asarray(other)
         xp = cuda.get_array_module(like.data)
-        return xp.asarray(other, dtype=np.result_type(like.dtype, other))
+        try:
+            return xp.asarray(other, dtype=np.result_type(like.dtype, other))
+        except OverflowError:
+            _too_large(other, like.dtype)
     if isinstance(other, _StandIn):  # a backward reading what it did not declare
         other._refuse()
     raise TypeError(
@@ -47,6 +57,21 @@ def _operand(other, like):
         f'{type(other).__name__}; expected a Variable, an array or a scalar '
         f'(wrap lists with np.array(...))'
     )
+
+
+def _too_large(number, dtype):
+    """Refuse the Python ``number`` as an operand of a Variable of ``dtype``."""
+    raise OverflowError(
+        f'unsupported operand: the number {_short(number)} does not fit the dtype {dtype} of '
+        f'the Variable it is combined with, nor any dtype NumPy would promote it to; '
+        f'use a smaller number, or convert the Variable to a dtype that holds it'
+    ) from None
+
+
+def _short(number):
+    """A Python number as at most about 20 characters of text."""
+    text = str(number)
+    return text if len(text) <= 20 else f'{text[:8]}...({len(text)} digits)'
 
 
 def _operator(variable_function, constant_function, reflected=False):
@@ -91,15 +116,29 @@ def _transpose(self, *axes):
     return array.transpose(self, axes)
 
 
-def _sum(self, axis=None, keepdims=False):
+def _no_numpy_extras(name, dtype, out):
+    """Refuse the arguments that ``np.sum(v)`` and friends pass on to ``v.sum`` but
+    that a Variable's reduction has no use for (they are None when not given)."""
+    if dtype is not None or out is not None:
+        what = 'dtype' if dtype is not None else 'out'
+        raise TypeError(
+            f'Variable.{name}: {what}= is not supported; the result is a new Variable '
+            f"of the data's dtype (cast with .astype(...) before or after)"
+        )
+
+
+def _sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
+    _no_numpy_extras('sum', dtype, out)
     return reduction.sum(self, axis, keepdims)
 
 
-def _max(self, axis=None, keepdims=False):
+def _max(self, axis=None, keepdims=False, *, out=None):
+    _no_numpy_extras('max', None, out)
     return reduction.max(self, axis, keepdims)
 
 
-def _min(self, axis=None, keepdims=False):
+def _min(self, axis=None, keepdims=False, *, out=None):
+    _no_numpy_extras('min', None, out)
     return reduction.min(self, axis, keepdims)
 
 

@@ -500,3 +500,249 @@ def test_a_forward_returning_no_array_is_refused_by_name(result, kind):
 
     with pytest.raises(TypeError, match=f'Odd.forward returned {kind}.*expected an array'):
         Odd()(Variable(np.ones(2)))
+
+
+# ---- complex numbers ---------------------------------------------------------------------
+def test_a_gradient_through_complex_numbers_is_refused_rather_than_given_the_wrong_sign():
+    # |x * 1j| is |x|, whose derivative at 2 is +1; real calculus would give -1
+    x = Variable(np.array([2.0]))
+    y = F.abs(x * 1j).sum()
+    with pytest.raises(TypeError, match=r'complex128; dezero differentiates real-valued'):
+        y.backward()
+    assert x.grad is None
+
+
+def test_a_hook_or_backward_returning_complex_numbers_is_refused():
+    x = Variable(np.array([2.0]))
+    x.register_hook(lambda g: g.data.astype(complex))
+    with pytest.raises(TypeError, match='complex128; gradients must be real floating point'):
+        (x * 2).sum().backward()
+
+    class Complex(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return np.array([1 + 1j])
+
+    x = Variable(np.array([2.0]))
+    with pytest.raises(TypeError, match='complex128; dezero differentiates real-valued'):
+        Complex()(x).backward()
+    with pytest.raises(TypeError, match='holds complex numbers'):
+        Variable(np.array([1 + 1j])).backward()
+
+
+# ---- subclasses of ndarray ---------------------------------------------------------------------
+@pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, for np.matrix
+def test_a_numpy_matrix_is_computed_on_as_a_plain_array():
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    y = Variable(m) * Variable(m)  # elementwise, not a matrix product
+    assert type(y.data) is np.ndarray
+    np.testing.assert_array_equal(y.data, [[1.0, 4.0], [9.0, 16.0]])
+    z = Variable(np.array([[1.0, 2.0], [3.0, 4.0]])) * m
+    np.testing.assert_array_equal(z.data, [[1.0, 4.0], [9.0, 16.0]])
+    assert F.reshape(Variable(m), (4,)).shape == (4,)
+    v = Variable(np.zeros(2))
+    v.data = np.matrix([[5.0, 6.0]])
+    assert type(v.data) is np.ndarray
+
+
+def test_a_masked_array_is_refused_since_its_mask_would_be_lost():
+    a = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    with pytest.raises(TypeError, match=r'Variable: got a masked array.*a\.filled'):
+        Variable(a)
+    with pytest.raises(TypeError, match='masked array'):
+        Variable(np.ones(3)) * a
+    np.testing.assert_array_equal(F.mean(Variable(a.filled(2.0))).data, 2.0)
+
+
+# ---- data changed through a view ------------------------------------------------------------
+def test_changing_a_view_in_place_changes_what_it_views_and_is_caught():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    v = x.reshape(3, 1)  # a view of x's data
+    y = (x * x).sum()
+    v.data -= 5  # changes x's values too
+    with pytest.raises(RuntimeError, match=r'one of those on a view of it'):
+        y.backward()
+
+
+def test_changing_one_view_in_place_is_caught_in_a_sibling_view():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    first, second = x[0:2], x[1:3]
+    y = (second * second).sum()
+    first.data -= 10  # x[1] is in both
+    with pytest.raises(RuntimeError, match='is a view of the data of the variable'):
+        y.backward()
+
+
+def test_giving_a_view_new_data_leaves_what_it_viewed_alone():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    v = x.reshape(3, 1)
+    y = (x * x).sum()
+    v.data = v.data - 5  # a new array: x is unchanged
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
+# ---- a Variable as a Python sequence and truth value ---------------------------------------
+def test_a_0d_variable_has_no_length_and_cannot_be_iterated():
+    x = Variable(np.array(3.0))
+    with pytest.raises(TypeError, match=r'len\(\) of a Variable of shape \(\)'):
+        len(x)
+    with pytest.raises(TypeError, match='iteration over a Variable of shape'):
+        list(x)
+    with pytest.raises(TypeError, match='iteration over'):
+        sum(x)
+    assert [float(v.data) for v in Variable(np.array([1.0, 2.0]))] == [1.0, 2.0]
+
+
+def test_the_truth_of_a_variable_is_that_of_its_single_element():
+    assert bool(Variable(np.array(1.0))) is True
+    assert bool(Variable(np.array([[0.0]]))) is False
+    with pytest.raises(ValueError, match=r'bool\(\): only a Variable of one element'):
+        bool(Variable(np.array([1.0, 2.0])))
+
+
+def test_numpy_reductions_of_a_variable_give_variables():
+    x = Variable(np.array([1.0, 5.0, 2.0]))
+    assert isinstance(np.sum(x), Variable) and float(np.sum(x).data) == 8.0
+    assert float(np.max(x).data) == 5.0 and float(np.min(x).data) == 1.0
+    with pytest.raises(TypeError, match=r'Variable.sum: out= is not supported'):
+        np.sum(x, out=np.zeros(()))
+    with pytest.raises(TypeError, match=r'Variable.sum: dtype= is not supported'):
+        x.sum(dtype=np.float32)
+
+
+# ---- operands ---------------------------------------------------------------------------------
+@pytest.mark.parametrize('make', [lambda: np.array(2.0), lambda: np.float64(2.0), lambda: 2.0])
+def test_a_0d_operand_keeps_the_variables_dtype_as_a_scalar_does(make):
+    x = Variable(np.ones(2, np.float32))
+    for y in (x + make(), make() * x, x - make(), make() / x):
+        assert y.dtype == np.float32
+    assert (x * np.array([2.0])).dtype == np.float64  # a 1-element array promotes
+
+
+def test_a_number_too_large_for_the_variable_is_refused_naming_it():
+    with pytest.raises(OverflowError, match=r'the number 300 does not fit the dtype int8'):
+        Variable(np.array([1], np.int8)) + 300
+    with pytest.raises(OverflowError, match=r'10000000\.\.\.\(401 digits\).*float64'):
+        Variable(np.array([1.0])) * 10**400
+    with pytest.raises(OverflowError, match=r'^Pow: .*out of bounds for uint8'):
+        Variable(np.array([1, 2], np.uint8)) ** -1
+
+
+def test_arrays_a_backward_reads_are_copied_so_changing_them_later_changes_nothing():
+    x = Variable(np.array([1.0, 5.0]))
+    W = np.array([[2.0], [3.0]])
+    y = F.matmul(x.reshape(1, 2), W)
+    W[:] = 0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 3.0])
+
+    for op, expected in ((lambda x, c: x / c, [0.5, 0.25]), (lambda x, c: x * c, [2.0, 4.0])):
+        x, c = Variable(np.array([1.0, 5.0])), np.array([2.0, 4.0])
+        y = op(x, c)
+        c[:] = 1
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.data, expected)
+
+    batch, W = np.ones((1, 2)), Variable(np.ones((2, 1)))
+    y = F.linear(batch, W)
+    batch[:] = 5
+    y.sum().backward()
+    np.testing.assert_array_equal(W.grad.data, [[1.0], [1.0]])
+
+
+# ---- functions written as in the book -----------------------------------------------------------
+def test_a_book_style_backward_gets_variables_from_the_functions_it_calls():
+    class MyTanh(Function):
+        def forward(self, x):
+            return np.tanh(x)
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            y = F.tanh(x)  # a Variable, as in the book, so .data is its array
+            return gy * (1 - y.data**2)
+
+    class Scale(Function):
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, gy):
+            x, w = self.inputs
+            gx = gy * 1.0
+            gx *= w  # a Variable updated in place, as the book's code may
+            return gx, gy * x
+
+    x = Variable(np.array([0.5, 1.0]))
+    MyTanh()(x).backward()
+    np.testing.assert_allclose(x.grad.data, 1 - np.tanh([0.5, 1.0]) ** 2)
+    x, w = Variable(np.array([2.0])), Variable(np.array([3.0]))
+    Scale()(x, w).backward()
+    assert (x.grad.data.item(), w.grad.data.item()) == (3.0, 2.0)
+
+
+class _BookSoftmaxCrossEntropy(Function):
+    """The book's softmax cross entropy, whose backward returns one gradient for its
+    two inputs (the labels get none)."""
+
+    def forward(self, x, t):
+        n = x.shape[0]
+        log_p = x - dezero.utils.logsumexp(x, axis=1)
+        return -log_p[np.arange(n), t.ravel()].sum() / np.float64(n)
+
+    def backward(self, gy):
+        x, t = self.inputs
+        n, classes = x.shape
+        gy *= 1 / n
+        y = F.softmax(x)
+        t_onehot = np.eye(classes, dtype=t.dtype)[t.data]
+        return (y - t_onehot) * gy
+
+
+def test_a_backward_may_leave_out_the_gradients_of_inputs_that_need_none_as_the_books():
+    x = Variable(np.array([[1.0, 2.0, 0.5], [0.0, 1.0, 3.0]]))
+    t = np.array([1, 2])
+    _BookSoftmaxCrossEntropy()(x, t).backward()
+    expected = (F.softmax(x).data - np.eye(3)[t]) / 2
+    np.testing.assert_allclose(x.grad.data, expected)
+
+
+def test_a_backward_leaving_out_a_gradient_that_is_needed_is_refused():
+    class Half(Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, gy):
+            return (gy,)
+
+    a, b = Variable(np.array([1.0])), Variable(np.array([2.0]))
+    with pytest.raises(ValueError, match=r'Half.backward returned 1 gradients for 2 inputs'):
+        Half()(a, b).backward()
+
+
+def test_none_passes_to_a_book_style_forward_as_the_books_linear_passes_a_missing_bias():
+    class BookLinear(Function):
+        def forward(self, x, W, b):
+            y = x.dot(W)
+            if b is not None:
+                y += b
+            return y
+
+        def backward(self, gy):
+            x, W, b = self.inputs
+            gb = None if b.data is None else dezero.utils.sum_to(gy, b.shape)
+            return F.matmul(gy, W.T), F.matmul(x.T, gy), gb
+
+    x, W = Variable(np.ones((2, 3))), Variable(np.ones((3, 4)))
+    y = BookLinear()(x, W, None)
+    y.backward()
+    assert y.shape == (2, 4) and x.grad.shape == (2, 3) and W.grad.shape == (3, 4)
+
+
+def test_an_error_that_is_not_about_a_missing_value_is_not_blamed_on_it():
+    x, W = Variable(np.ones((3, 4))), Variable(np.ones((3, 5)))
+    with pytest.raises(ValueError, match=r'^Linear: matmul: .*mismatch'):
+        F.Linear()(x, W, Variable(None))
+    with pytest.raises(ValueError, match='Add: input 1 is a Variable holding no data'):
+        F.add(Variable(np.ones(2)), Variable(None))

@@ -9,7 +9,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import array_of
-from dezero.core import Function, Variable, as_variable
+from dezero.core import Config, Function, Variable, as_variable
 from dezero.functions.array import sum_to
 from dezero.functions.math import log
 
@@ -121,11 +121,12 @@ class Pow(Function):
 
     def backward(self, gy):
         c = self.c
-        if c == 0:
-            return gy * 0
-        if c == 1:
-            return gy
         (x,) = self.retained_inputs()
+        # Computed from x even where the exponent makes it a constant (as the book's
+        # and PyTorch's are), so that the book's loop of ever higher derivatives of a
+        # polynomial goes on with zeros rather than stopping at a constant.
+        if c == 0:  # 0 (not 0 * x ** -1, which is nan at x = 0); x ** 0 is 1 for every x
+            return x**0 * gy * 0
         # a float exponent keeps integer x from integer powers, which overflow
         return (x ** (c - 1.0)) * c * gy
 
@@ -161,12 +162,17 @@ class PowVariable(Function):
 # a second input, so backward computes one gradient, not two (one of them thrown away).
 class _ConstantOp(Function):
     """Base of ``x op c`` with a constant array ``c`` (broadcasting); the gradient is
-    summed back to x's shape (saved by ``forward``) when broadcasting widened it."""
+    summed back to x's shape (saved by ``forward``) when broadcasting widened it.
+    Where backward reads c (``reads_c``), a recorded call keeps a copy of an array c,
+    so that the caller changing theirs afterwards does not change the gradient."""
 
     retain_inputs = ()
     retain_outputs = ()
+    reads_c = False
 
     def __init__(self, c):
+        if self.reads_c and Config.enable_backprop and getattr(c, 'ndim', 0):
+            c = c.copy()
         self.c = c
 
     def _to_input_shape(self, gx):
@@ -210,6 +216,8 @@ class SubFromConstant(_ConstantOp):
 class MulConstant(_ConstantOp):
     """y = x * c. Derivative: gy * c."""
 
+    reads_c = True
+
     def forward(self, x):
         self.x_shape = x.shape
         return x * self.c
@@ -221,6 +229,8 @@ class MulConstant(_ConstantOp):
 class DivConstant(_ConstantOp):
     """y = x / c. Derivative: gy / c."""
 
+    reads_c = True
+
     def forward(self, x):
         self.x_shape = x.shape
         return x / self.c
@@ -231,6 +241,8 @@ class DivConstant(_ConstantOp):
 
 class DivFromConstant(_ConstantOp):
     """y = c / x. Derivative: -gy * c / x**2."""
+
+    reads_c = True
 
     retain_inputs = (0,)
 
@@ -248,6 +260,8 @@ class DivFromConstant(_ConstantOp):
 
 class PowFromConstant(_ConstantOp):
     """y = c ** x. Derivative: gy * y * log(c)."""
+
+    reads_c = True
 
     retain_outputs = (0,)
 

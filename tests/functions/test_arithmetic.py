@@ -385,3 +385,21 @@ def test_powers_of_a_float32_variable_keep_float32_with_an_integer_base():
     F.sum(np.array([3, 5], np.uint8) ** x).backward()
     assert x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.data, [3**0.5 * np.log(3), 25 * np.log(5)], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    'power, expected', [(2, [4.0, 2.0, 0.0, 0.0]), (3, [12.0, 12.0, 6.0, 0.0, 0.0])]
+)
+def test_the_books_loop_of_higher_derivatives_of_a_power_goes_on_with_zeros(power, expected):
+    # steps 33-35 of the book: differentiate x.grad again and again; the derivative of
+    # a constant derivative is 0, still computed from x (as in the book and PyTorch)
+    x = Variable(np.array(2.0))
+    y = x**power
+    y.backward(create_graph=True)
+    found = [x.grad.data.item()]
+    for _ in range(len(expected) - 1):
+        gx = x.grad
+        x.cleargrad()
+        gx.backward(create_graph=True)
+        found.append(x.grad.data.item())
+    assert found == expected
