@@ -1,10 +1,21 @@
 """The simple core: the framework of the tutorial's first stages, on one page.
 
-Everything here works as in :mod:`dezero.core`, with one difference: a gradient is a
-plain NumPy array, not a Variable, so it cannot be differentiated again (there is no
-``create_graph``).  The module imports nothing but NumPy and the standard library, and
-reads from top to bottom: configuration, Variable and its backward pass, Function, then
-the arithmetic that :func:`setup_variable` attaches to Variable's operators.
+What is here works as in :mod:`dezero.core`, refusals included, with these
+differences:
+
+- a gradient is a plain NumPy array, not a Variable, so it cannot be differentiated
+  again (there is no ``create_graph``);
+- ``backward()`` refuses a function when any of its inputs or outputs had its ``data``
+  assigned after the forward pass (``x.data -= ...``), whether or not its backward
+  reads that value; the full core checks only the values a backward declares it reads,
+  and also notices a change made through a view (reshape, slicing) of that data;
+- a refused pass leaves ``.grad`` of the variable it started from cleared (the full
+  core gives back a seed set there by hand), and the gradients stored before the
+  error in place.
+
+The module imports nothing but NumPy and the standard library, and reads from top to
+bottom: configuration, Variable and its backward pass, Function, then the arithmetic
+that :func:`setup_variable` attaches to Variable's operators.
 
 The book's steps 28 and 29 switch to it with
 
@@ -34,17 +45,25 @@ class _Settings(threading.local):
 
 
 _settings = _Settings()
+_SWITCHES = ('enable_backprop',)
+
+
+def _unknown_setting(name):
+    """The message for a setting ``name`` that Config does not have."""
+    return f'Config has no setting {name!r}; expected {" or ".join(_SWITCHES)}'
 
 
 class _PerThreadSettings(type):
     """Makes ``Config.name`` read and assign the calling thread's setting."""
 
     def __getattr__(cls, name):
+        if name not in _SWITCHES:
+            raise AttributeError(_unknown_setting(name))
         return getattr(_settings, name)
 
     def __setattr__(cls, name, value):
-        if not hasattr(_Settings, name):
-            raise AttributeError(f'Config has no setting {name!r}; expected enable_backprop')
+        if name not in _SWITCHES:
+            raise AttributeError(_unknown_setting(name))
         setattr(_settings, name, value)
 
 
@@ -57,10 +76,8 @@ class Config(metaclass=_PerThreadSettings):
 @contextlib.contextmanager
 def using_config(name, value):
     """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
-    if not hasattr(_Settings, name):
-        raise AttributeError(
-            f'using_config: Config has no setting {name!r}; expected enable_backprop'
-        )
+    if name not in _SWITCHES:
+        raise AttributeError('using_config: ' + _unknown_setting(name))
     old = getattr(Config, name)
     setattr(Config, name, value)
     try:
@@ -81,8 +98,12 @@ class Variable:
     """A box for a NumPy array ``data``; after :meth:`backward`, ``grad`` holds the
     gradient, an array shaped like ``data``.
 
-    ``Variable(data, name=None)`` takes a NumPy array or None; anything else (a float,
-    a list) raises TypeError: wrap it with ``np.array(...)``.
+    ``Variable(data, name=None)`` takes a NumPy array of numbers or None; anything else
+    (a float, a list, an array of strings) raises TypeError: wrap numbers with
+    ``np.array(...)``.  ``requires_grad`` says whether gradients flow into it: True for
+    the Variables you make and for results computed under ``no_grad()`` (leaves of any
+    graph that uses them later), False for bool data, which has no derivative, for the
+    arrays and numbers a function wraps, and for results computed from those only.
     """
 
     # NumPy leaves binary operators with a Variable to the Variable, so that
@@ -91,17 +112,34 @@ class Variable:
     __array_ufunc__ = None
 
     def __init__(self, data, name=None):
-        if data is not None and not isinstance(data, np.ndarray):
-            raise TypeError(
-                f'Variable: data must be a NumPy array or None, got '
-                f'{type(data).__name__} ({data!r:.60}); wrap it with '
-                f'np.array(...)'
-            )
-        self.data = data
+        _check_data('Variable', data)
+        self._data = data
+        self._version = 0  # how many times data has been assigned (see the setter)
         self.name = name
         self.grad = None
         self.creator = None
         self.generation = 0
+        self.requires_grad = data is None or data.dtype.kind != 'b'
+        self._computed_under_no_grad = False
+
+    @property
+    def data(self):
+        """The array this Variable holds, or None."""
+        return self._data
+
+    # Every assignment (``v.data = a``, and ``v.data -= a``, which assigns the updated
+    # array back, as the book's gradient descent does) counts one more version.  Each
+    # function notes the versions of its inputs when it runs forward, and backward
+    # refuses to compute a gradient from values assigned since.
+    @data.setter
+    def data(self, data):
+        if isinstance(data, np.generic):  # ``x.data - 1`` on 0-d data gives a scalar
+            data = np.asarray(data)
+        _check_data('Variable.data', data)
+        if data is not None and data.dtype.kind == 'b':
+            self.requires_grad = False  # bool data has no derivative
+        self._data = data
+        self._version += 1
 
     @property
     def shape(self):
@@ -140,18 +178,19 @@ class Variable:
     def backward(self, retain_grad=False):
         """Compute the gradient of this variable with respect to every variable behind it.
 
-        The seed is ``grad`` if set, else ones shaped like ``data`` (float64 ones for
+        The seed is ``grad`` if set (a floating-point array of this variable's shape,
+        copied and cast to its dtype), else ones shaped like ``data`` (float64 ones for
         integer data, whose gradients are not integers).  Each function runs once,
         newest generation first, after the gradients flowing into its outputs have been
         summed.  The leaves add theirs to ``grad`` (hence :meth:`cleargrad` between
         passes); the other variables keep theirs only with ``retain_grad=True``.
+
+        Refused: a variable without data, with bool or complex data, computed under
+        ``no_grad()`` or from constants only (no graph leads back from it), and a pass
+        through a function whose input or output data was assigned after its forward.
         """
-        if self.data is None:
-            raise ValueError('backward: this Variable holds no data (None)')
-        seed = self.grad
-        if seed is None:
-            dtype = self.dtype if np.issubdtype(self.dtype, np.inexact) else np.float64
-            seed = np.ones_like(self.data, dtype=dtype)
+        _check_can_backprop(self)
+        seed = _seed(self)
         if self.creator is None:  # a leaf: d(self)/d(self) is the seed
             self.grad = seed
             return
@@ -163,15 +202,18 @@ class Variable:
         grads = {self: seed}
         waiting = {self.creator.generation: [self.creator]}  # generation -> functions
         added = {self.creator}
-        handed_out = {id(seed): seed}  # id -> the seed and every array given to a .grad
+        handed_out = {}  # id -> every array given to a .grad in this pass
 
         def give(x, g):
             """Add this pass's gradient ``g`` to ``x.grad``, copying it if another
             variable holds that very array (Add hands ``gy`` to both inputs)."""
+            g = as_array(g)  # (sums of 0-d arrays are NumPy scalars)
+            if x.dtype.kind == 'f' and g.dtype != x.dtype:
+                g = g.astype(x.dtype)  # float32 data gets float32 gradients
             if x.grad is not None:
+                _check_addable(x, g)
                 x.grad = as_array(x.grad + g)
             else:
-                g = as_array(g)
                 x.grad = g.copy() if id(g) in handed_out else g
             handed_out[id(x.grad)] = x.grad
 
@@ -179,6 +221,7 @@ class Variable:
         # sweep down the generations runs every function once: linear in the graph.
         for generation in range(self.creator.generation, -1, -1):
             for f in waiting.pop(generation, ()):
+                _check_unchanged(f)
                 gys = []
                 for y in [ref() for ref in f.outputs]:
                     if y is None:  # an output freed unused: no gradient
@@ -186,7 +229,7 @@ class Variable:
                         continue
                     gy = grads.pop(y, None)
                     if gy is None:  # an output that is alive but unused
-                        gy = np.zeros_like(y.data)
+                        gy = np.zeros(y.shape, _gradient_dtype(y))
                     if retain_grad:
                         give(y, gy)
                     else:
@@ -201,15 +244,9 @@ class Variable:
                         f'gradients for {len(f.inputs)} inputs'
                     )
                 for x, gx in zip(f.inputs, gxs):
-                    if gx is None:  # the function says: no gradient here
+                    if gx is None or not x.requires_grad:  # no gradient here
                         continue
-                    gx = as_array(gx)
-                    if not isinstance(gx, np.ndarray) or gx.shape != x.shape:
-                        raise ValueError(
-                            f'{type(f).__name__}.backward returned {_describe(gx)} as '
-                            f'the gradient of an input of shape {x.shape}; expected an '
-                            f'array of that shape'
-                        )
+                    gx = _checked_gradient(f, x, gx)
                     if x in grads:
                         grads[x] = grads[x] + gx
                         continue
@@ -222,11 +259,144 @@ class Variable:
             give(x, g)
 
 
-def _describe(value):
-    """``value`` in a few words for an error message."""
-    if isinstance(value, np.ndarray):
-        return f'a gradient of shape {value.shape}'
-    return f'an object of type {type(value).__name__}'
+def _check_data(where, data):
+    """TypeError naming ``where`` unless ``data`` is None or a NumPy array of numbers."""
+    if data is None:
+        return
+    if not isinstance(data, np.ndarray):
+        raise TypeError(
+            f'{where}: data must be a NumPy array or None, got '
+            f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
+        )
+    if data.dtype.kind not in 'biufc':
+        raise TypeError(
+            f'{where}: data must hold numbers (bool, integer, floating point or '
+            f'complex), got dtype {data.dtype}'
+        )
+
+
+def _about(v):
+    """How errors name the Variable ``v``: its name, if any, its shape and dtype."""
+    what = 'no data' if v.data is None else f'shape {v.shape}, {v.dtype}'
+    return f'{v.name!r} ({what})' if v.name else f'({what})'
+
+
+def _check_can_backprop(y):
+    """Refuse ``y.backward()`` when no gradient can be computed from ``y``."""
+    if y.data is None:
+        raise ValueError('backward: this Variable holds no data (None)')
+    if y.dtype.kind in 'bc':
+        why = (
+            'bool data has no derivative'
+            if y.dtype.kind == 'b'
+            else 'its derivatives follow real calculus, which is wrong for complex numbers'
+        )
+        raise TypeError(
+            f'backward: this Variable {_about(y)} holds {y.dtype} data, which the simple '
+            f'core cannot differentiate ({why}); compute with floating point data, '
+            f'e.g. x.astype(np.float64)'
+        )
+    if y._computed_under_no_grad:
+        raise RuntimeError(
+            f'backward: this Variable {_about(y)} was computed under no_grad(), so no '
+            f'graph leads back from it; compute it with backprop enabled'
+        )
+    if not y.requires_grad:
+        raise RuntimeError(
+            f'backward: this Variable {_about(y)} does not require a gradient: it was '
+            f'computed from constants only (arrays, numbers, bool data), so no graph '
+            f'leads back from it; compute it from Variables'
+        )
+
+
+def _seed(y):
+    """The gradient a backward pass from ``y`` starts with, an array of its own:
+    ``y.grad`` if set, checked, copied and cast to y's dtype (if floating point), else
+    ones of y's shape and dtype (float64 for integer data)."""
+    given = y.grad
+    if given is None:
+        return np.ones(y.shape, _gradient_dtype(y))
+    if not isinstance(given, np.ndarray):
+        raise TypeError(
+            f'backward: the gradient set in .grad to start from is a '
+            f'{type(given).__name__}; expected an array of shape {y.shape}'
+        )
+    if given.shape != y.shape:
+        raise ValueError(
+            f'backward: the gradient set in .grad has shape {given.shape}, but this '
+            f'Variable {_about(y)} needs one of its own shape; set .grad to an array '
+            f'of shape {y.shape}, or to None to start from ones'
+        )
+    if given.dtype.kind != 'f':
+        raise TypeError(
+            f'backward: the gradient set in .grad is {given.dtype}; a gradient must be '
+            f'real floating point (this Variable is {_about(y)})'
+        )
+    return given.astype(y.dtype if y.dtype.kind == 'f' else given.dtype)  # (a copy)
+
+
+def _gradient_dtype(v):
+    """The dtype of v's gradients: v's own if floating point, else float64."""
+    return v.dtype if v.dtype.kind == 'f' else np.float64
+
+
+def _check_unchanged(f):
+    """Refuse to run ``f.backward`` when the data of an input or an output of ``f`` was
+    assigned after ``f``'s forward pass: the gradient would come from the new values."""
+    for i, (x, version) in enumerate(zip(f.inputs, f._input_versions)):
+        if x._version != version:
+            _refuse_changed(f, x, f'input {i}')
+    for i, ref in enumerate(f.outputs):
+        y = ref()
+        if y is not None and y._version != 0:  # outputs are made at version 0
+            _refuse_changed(f, y, f'output {i}')
+
+
+def _refuse_changed(f, v, which):
+    raise RuntimeError(
+        f'backward: the data of the variable {_about(v)}, {which} of '
+        f'{type(f).__name__}, was assigned (v.data = ..., v.data -= ...) after the '
+        f'forward pass used it, so its gradient would be computed from the new values; '
+        f'run the forward pass again after changing data, or update after backward()'
+    )
+
+
+def _checked_gradient(f, x, gx):
+    """The gradient ``gx`` that ``f.backward`` returned for its input ``x``, as an
+    array; an error naming ``f`` unless it is a floating-point array of x's shape."""
+    gx = as_array(gx)
+    if not isinstance(gx, np.ndarray) or gx.shape != x.shape:
+        what = (
+            f'a gradient of shape {gx.shape}'
+            if isinstance(gx, np.ndarray)
+            else f'an object of type {type(gx).__name__}'
+        )
+        raise ValueError(
+            f'{type(f).__name__}.backward returned {what} as the gradient of an input '
+            f'of shape {x.shape}; expected an array of that shape'
+        )
+    if gx.dtype.kind != 'f':
+        raise TypeError(
+            f'{type(f).__name__}.backward returned a gradient of dtype {gx.dtype} for '
+            f'the variable {_about(x)}; gradients must be real floating point'
+        )
+    return gx
+
+
+def _check_addable(x, g):
+    """Refuse to add the new gradient ``g`` to ``x.grad`` unless that is an array of
+    g's shape."""
+    old = x.grad
+    if not isinstance(old, np.ndarray) or old.shape != g.shape:
+        what = (
+            f'of shape {old.shape}'
+            if isinstance(old, np.ndarray)
+            else f'set to a {type(old).__name__}'
+        )
+        raise ValueError(
+            f'backward: the variable {_about(x)} has .grad {what}, which its new '
+            f'gradient of shape {g.shape} cannot be added to; call cleargrad() first'
+        )
 
 
 def as_array(x):
@@ -249,30 +419,41 @@ def as_variable(obj):
 class Function:
     """Base of the differentiable operations.
 
-    Subclasses define ``forward(*arrays)`` (arrays in, an array or a tuple of arrays
-    out) and ``backward(*grads)``: in, one array per output (None for an output freed
-    unused); out, one array per input, shaped like that input (or None: no gradient).
+    Subclasses define ``forward(*arrays)`` (arrays in, an array of numbers or a tuple
+    of them out) and ``backward(*grads)``: in, one array per output (None for an output
+    freed unused); out, one floating-point array per input, shaped like that input (or
+    None: no gradient).  Anything else they return is refused, naming the function.
     Calling the function on Variables, arrays or numbers returns a Variable, or a list
-    of them when ``forward`` returns several arrays.  A function object called a second
-    time runs on a copy of itself, so that each call keeps its own inputs for backward.
+    of them when ``forward`` returns several arrays.  The arrays and numbers are
+    constants: no gradient flows into them, and a result computed from constants only
+    is not recorded.  A function object called a second time runs on a copy of itself,
+    so that each call keeps its own inputs for backward.
     """
 
     inputs = None
+    _input_versions = None  # the versions of the inputs' data when forward read it
     outputs = None
     generation = 0
 
     def __call__(self, *inputs):
         f = self if self.inputs is None else copy.copy(self)
-        inputs = [as_variable(x) for x in inputs]
+        inputs = [x if isinstance(x, Variable) else _constant(x) for x in inputs]
         ys = f.forward(*[x.data for x in inputs])
         if not isinstance(ys, tuple):
             ys = (ys,)
-        outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:
+        outputs = [Variable(_output_array(f, y)) for y in ys]
+        if not Config.enable_backprop:
+            for y in outputs:  # leaves of any graph that uses them later
+                y._computed_under_no_grad = True
+        elif not any(x.requires_grad for x in inputs):
+            for y in outputs:  # from constants only: no gradient can flow back
+                y.requires_grad = False
+        else:
             f.generation = max([x.generation for x in inputs], default=0)
             for y in outputs:
                 y.set_creator(f)
             f.inputs = inputs
+            f._input_versions = [x._version for x in inputs]  # see _check_unchanged
             f.outputs = [weakref.ref(y) for y in outputs]  # outputs keep f, not back
         return outputs if len(outputs) > 1 else outputs[0]
 
@@ -281,6 +462,26 @@ class Function:
 
     def backward(self, *gys):
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
+
+
+def _constant(value):
+    """An array or a number given to a function, as a Variable that no gradient flows
+    into (the caller cannot see it)."""
+    v = as_variable(value)
+    v.requires_grad = False
+    return v
+
+
+def _output_array(f, y):
+    """What ``f.forward`` returned, as an array (a number becomes a 0-d array);
+    TypeError naming ``f`` for anything that is not numbers."""
+    y = as_array(y)
+    if not isinstance(y, np.ndarray) or y.dtype.kind not in 'biufc':
+        raise TypeError(
+            f'{type(f).__name__}.forward returned {type(y).__name__} {y!r:.40}; '
+            f'expected an array of numbers (or a tuple of them)'
+        )
+    return y
 
 
 # --------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ class _Pick(Function):
         return x[self.index]
 
     def backward(self, gy):
-        gx = np.zeros_like(self.inputs[0].data)
+        gx = np.zeros(self.inputs[0].shape, gy.dtype)  # (float even for integer data)
         gx[self.index] = gy
         return gx
 
@@ -557,3 +557,202 @@ def test_config_is_per_thread():
     assert seen == {'backprop': True, 'creator': True}
     assert Config.enable_backprop is True
     assert div(var(1.0), 2.0).creator is not None
+
+
+# ---- the refusals of dezero.core ---------------------------------------------------------
+def test_config_refuses_reading_an_unknown_setting():
+    with pytest.raises(
+        AttributeError, match="^Config has no setting 'foo'; expected enable_backprop$"
+    ):
+        Config.foo
+
+
+def test_assigning_an_input_after_forward_refuses_backward():
+    x = var([1.0, 2.0])
+    y = x * x
+    x.data -= 1
+    with pytest.raises(
+        RuntimeError, match=r'\(shape \(2,\), float64\), input 0 of Mul, was assigned'
+    ):
+        y.backward()
+    assert x.grad is None
+
+
+def test_assigning_an_output_after_forward_refuses_backward():
+    x = var(2.0)
+    y = x * 3.0
+    y.name = 'y'
+    y.data = np.array(7.0)
+    with pytest.raises(
+        RuntimeError, match=r"'y' \(shape \(\), float64\), output 0 of Mul, was assigned"
+    ):
+        y.backward()
+
+
+def test_updating_after_backward_and_recomputing_is_accepted():
+    x = var(2.0)
+    y = x * x
+    y.backward()
+    x.data -= 0.5 * x.grad  # the book's update: 2 - 0.5 * 4 = 0
+    x.cleargrad()
+    y = x * x + x
+    y.backward()
+    assert float(x.data) == 0.0 and float(x.grad) == 1.0
+
+
+def test_backward_from_a_no_grad_result_is_refused_but_it_is_a_leaf_later():
+    with no_grad():
+        x = var(2.0)
+        y = x * x
+    with pytest.raises(
+        RuntimeError, match=r'\(shape \(\), float64\) was computed under no_grad\(\)'
+    ):
+        y.backward()
+    assert x.grad is None
+    z = y * 3.0  # recorded: y is a leaf of this graph
+    z.backward()
+    assert float(y.grad) == 3.0
+
+
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: add(np.array(1.0), 2.0),
+        lambda: Mul()(np.array([1.0, 2.0]), np.array(3.0)),
+        lambda: Variable(np.array([True, False])) * 2.0,
+    ],
+)
+def test_backward_from_constants_only_is_refused(make):
+    y = make()
+    assert y.creator is None and y.requires_grad is False
+    with pytest.raises(RuntimeError, match='does not require a gradient.*constants only'):
+        y.backward()
+
+
+def test_no_gradient_flows_into_bool_variables():
+    mask = Variable(np.array([True, False]))
+    x = var([3.0, 4.0])
+    _sum_all(x * mask).backward()
+    assert mask.grad is None
+    assert np.array_equal(x.grad, [1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    'data, dtype',
+    [(np.array([True]), 'bool'), (np.array([1j]), 'complex128')],
+)
+def test_backward_from_bool_or_complex_data_is_refused(data, dtype):
+    with pytest.raises(
+        TypeError, match=f'holds {dtype} data, which the simple core cannot differentiate'
+    ):
+        Variable(data).backward()
+
+
+@pytest.mark.parametrize(
+    'seed, error, message',
+    [
+        (
+            np.ones((2, 3)),
+            ValueError,
+            r'\.grad has shape \(2, 3\), but this Variable \(shape \(3,\)',
+        ),
+        (1.0, TypeError, r'\.grad to start from is a float; expected an array of shape \(3,\)'),
+        (
+            np.ones(3, dtype=int),
+            TypeError,
+            r'\.grad is int64; a gradient must be real floating point',
+        ),
+    ],
+)
+def test_a_wrong_seed_is_refused(seed, error, message):
+    x = var([1.0, 2.0, 3.0])
+    y = x * 2.0
+    y.grad = seed
+    with pytest.raises(error, match=message):
+        y.backward()
+    assert x.grad is None
+
+
+def test_a_seed_is_cast_to_the_variables_dtype():
+    x = var(2.0, np.float32)
+    y = x * 3.0
+    y.grad = np.array(1.0)  # float64
+    y.backward()
+    assert x.grad.dtype == np.float32 and float(x.grad) == 3.0
+
+
+@pytest.mark.parametrize('bad', [np.array(['a']), np.array([None, 1.0], dtype=object)])
+def test_variable_refuses_arrays_of_non_numbers(bad):
+    with pytest.raises(TypeError, match=f'Variable: data must hold numbers.*got dtype {bad.dtype}'):
+        Variable(bad)
+    with pytest.raises(TypeError, match='Variable.data: data must hold numbers'):
+        var(1.0).data = bad
+
+
+def test_assigning_data_is_checked_and_a_numpy_scalar_becomes_an_array():
+    x = var(2.0)
+    with pytest.raises(
+        TypeError, match=r'Variable\.data: data must be a NumPy array or None, got float'
+    ):
+        x.data = 5.0
+    x.data = x.data - np.float64(1.0)  # a NumPy scalar
+    assert type(x.data) is np.ndarray and float(x.data) == 1.0
+
+
+def test_a_backward_returning_an_integer_gradient_is_named():
+    with pytest.raises(TypeError, match=r'Wrong\.backward returned a gradient of dtype int64'):
+        _sum_all(Wrong((np.ones(2, int), np.ones(2)))(var([1.0, 2.0]), var([3.0, 4.0]))).backward()
+
+
+class Returns(Function):
+    def __init__(self, result):
+        self.result = result
+
+    def forward(self, x):
+        return self.result
+
+
+@pytest.mark.parametrize('result, name', [(None, 'NoneType'), ('abc', 'ndarray'), ([1.0], 'list')])
+def test_a_forward_returning_no_array_of_numbers_is_named(result, name):
+    with pytest.raises(
+        TypeError, match=f'Returns.forward returned {name}.*expected an array of numbers'
+    ):
+        Returns(result)(var(1.0))
+
+
+@pytest.mark.parametrize(
+    'grad, message',
+    [
+        (np.ones(3), r'has \.grad of shape \(3,\), which its new gradient of shape \(2, 3\)'),
+        (1.0, r'has \.grad set to a float'),
+    ],
+)
+def test_adding_to_a_grad_of_another_shape_or_type_is_refused(grad, message):
+    x = var(np.ones((2, 3)))
+    x.grad = grad
+    with pytest.raises(ValueError, match=message):
+        (x * 2.0).backward()
+
+
+class Promote(Function):
+    """y = 2x computed in float64 whatever x's dtype; its backward gives float64."""
+
+    def forward(self, x):
+        return x.astype(np.float64) * 2
+
+    def backward(self, gy):
+        return gy * 2
+
+
+def test_float32_data_gets_float32_gradients_from_a_float64_backward():
+    x = var([1.0, 2.0], np.float32)
+    _sum_all(Promote()(x)).backward()
+    assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [2.0, 2.0])
+
+
+def test_an_unused_output_of_integer_data_gets_float_zeros():
+    x = Variable(np.array([1, 2]))
+    first, second = Split()(x)
+    _sum_all(first).backward()
+    assert first.creator.seen[1].dtype == np.float64
+    assert x.grad.dtype == np.float64 and np.array_equal(x.grad, [1.0, 1.0])
