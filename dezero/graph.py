@@ -17,6 +17,7 @@ high-order derivative) can be drawn.
 
 import os
 import pathlib
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -28,11 +29,21 @@ from dezero.core import Parameter, Variable, _node, _StandIn
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
 _FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
 # the functions made by the n-th recorded backward pass (n = 1, 2, ...), and their
-# output variables: one colour per order, the last one repeating
+# output variables: one colour per order, the last one for that order and all above it
 _BACKWARD_COLORS = ['palegreen', 'plum', 'khaki', 'lightpink', 'aquamarine']
 _BACKWARD_VARIABLE_COLORS = ['#e6f9e6', '#f6e6f6', '#fbf7dc', '#fdebee', '#e3fbf5']
 # arrays with at most this many elements are shown whole in a node
 _SMALL_ARRAY = 8
+# Longer names, and longer labels, are cut short with an ellipsis that says how many
+# characters were left out: such labels are no use in a picture, and Graphviz refuses
+# quoted strings of more than 16,384 bytes (an escaped character takes up to 7).  Names
+# are cut first, so that the shape and values after them still show.
+_LONGEST_NAME = 1000
+_LONGEST_LABEL = 2000
+# characters that the SVG picture (XML) cannot hold or that would not show: control
+# characters other than tab and line breaks, lone surrogates (file names that are not
+# UTF-8 decode to those), and the noncharacters U+FFFE and U+FFFF
+_UNPRINTABLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -60,7 +71,7 @@ class Graph:
 
     def pipe(self, format='svg'):
         """The picture as bytes in ``format`` (``'svg'``, ``'png'``, ``'pdf'``, ...),
-        rendered by Graphviz."""
+        rendered by Graphviz; the errors are those of :func:`plot_dot_graph`."""
         return _render(self.source, format, 'Graph.pipe', None)
 
     def save(self, path):
@@ -70,9 +81,10 @@ class Graph:
 
     def _repr_svg_(self):
         try:
-            return self.pipe('svg').decode('utf-8')
+            picture = _render(self.source, 'svg', 'Graph._repr_svg_ (the inline SVG picture)', None)
         except GraphvizNotFoundError:
             return None  # Jupyter then shows repr()
+        return picture.decode('utf-8')
 
 
 def draw_graph(
@@ -92,8 +104,9 @@ def draw_graph(
       call made it when the graph was made by ``model.plot(x)``; otherwise to the layer
       of the parameters it reads (operations reading none are drawn outside the boxes).
     - Functions made by a backward pass with ``create_graph=True`` are coloured by the
-      order of that pass (1 for the first derivative, 2 for a backward of that, ...),
-      with a legend, so the graph of ``x.grad`` shows how the derivative was built.
+      order of that pass (1 for the first derivative, 2 for a backward of that, ...;
+      the orders from 5 up share one colour), with a legend, so the graph of
+      ``x.grad`` shows how the derivative was built.
     - ``max_depth``: draw only the functions at most this many steps behind
       ``output``; the variables they read from functions left out have a dashed border.
     """
@@ -290,19 +303,29 @@ def _clustered(lines, layer_of):
 
 def _colour(palette, order):
     """The colour of the functions (or variables) made by the backward pass of
-    ``order`` (1, 2, ...): the palette's colours in turn, the last ones repeating."""
-    return palette[(order - 1) % len(palette)]
+    ``order`` (1, 2, ...): the palette's colours in turn, its last one for that order
+    and every order above it."""
+    return palette[_colour_index(order)]
+
+
+def _colour_index(order):
+    """Where the colour of the backward pass of ``order`` is in the palettes."""
+    return min(order, len(_BACKWARD_COLORS)) - 1
 
 
 def _legend(orders):
-    """A box that names the colours: the forward pass, and each backward order drawn."""
+    """A box that names the colours: the forward pass, and each backward order drawn
+    (the orders that share the palette's last colour as one entry)."""
     lines = ['subgraph cluster_legend {', '  label="legend"; style=rounded; color=gray70']
     lines.append('  legend0 [label="forward", shape=box, color=lightblue, style=filled]')
-    for n in sorted(orders):
+    shown = sorted({_colour_index(n) + 1 for n in orders})  # the first order of each colour
+    for n in shown:
         colour = _colour(_BACKWARD_COLORS, n)
         what = 'backward' if n == 1 else f'backward of order {n}'
+        if n == len(_BACKWARD_COLORS):
+            what += ' and above'
         lines.append(f'  legend{n} [label="{what}", shape=box, color={colour}, style=filled]')
-    keys = ['legend0'] + [f'legend{n}' for n in sorted(orders)]
+    keys = ['legend0'] + [f'legend{n}' for n in shown]
     lines.append('  ' + ' -> '.join(keys) + ' [style=invis]')
     lines.append('}')
     return lines
@@ -330,7 +353,8 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     a ``to_file`` that cannot be written (a folder, a file in place of a folder on the
     way) is refused before anything is written.  Raises
     :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or the ``graphviz``
-    Python package is missing (the ``.dot`` file is there all the same).
+    Python package is missing, and RuntimeError, with what Graphviz said, when it fails
+    to render (the ``.dot`` file is there all the same).
     """
     _check_output('plot_dot_graph', output)
     return _save(get_dot_graph(output, verbose), to_file, 'plot_dot_graph')
@@ -391,6 +415,21 @@ def _render(text, fmt, caller, to_file):
             f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
             f'is on the PATH.{kept}'
         ) from e
+    except (graphviz.CalledProcessError, OSError) as e:  # dot failed, or broke the pipe
+        raise RuntimeError(
+            f'{caller}: Graphviz failed to render the graph as {fmt}, so {what}: '
+            f'{_failure(e)}.{kept}'
+        ) from e
+
+
+def _failure(error):
+    """What Graphviz said when it failed (its error output), or else what ``error`` says."""
+    said = getattr(error, 'stderr', None)
+    if isinstance(said, bytes):
+        said = said.decode('utf-8', 'replace')
+    if said and said.strip():
+        return said.strip()
+    return str(error)
 
 
 def _check_format(fmt, caller, to_file, kept=''):
@@ -499,6 +538,7 @@ def _variable_label(v, options):
         options = _Options(options)
     name = options.names.get(id(v)) if isinstance(v, Parameter) else None
     text = str(v.name if name is None else name) if (name or v.name is not None) else ''
+    text = _shortened(text, _LONGEST_NAME)
     lines = [text] if text else []
     if options.verbose and v.data is not None:  # a stand-in knows its shape and dtype too
         lines.append(f'{v.shape} {v.dtype}')
@@ -529,9 +569,24 @@ def _array_text(a):
     if nans == a.size:
         return f'{a.shape} all nan'
     with np.errstate(all='ignore'):
-        low, mean, high = np.nanmin(values), np.nanmean(values), np.nanmax(values)
+        low, high = np.nanmin(values), np.nanmax(values)
+        mean = _mean(values)
     text = f'{a.shape} min {_number(low)} mean {_number(mean)} max {_number(high)}'
     return text + (f' ({nans} nan)' if nans else '')
+
+
+def _mean(values):
+    """The mean of the ``values`` that are not nan, summed in float64 at least (a
+    float16 sum overflows past 65504).  When even that sum overflows though every value
+    is finite (float64 near its largest), the values are divided by the largest of
+    them in magnitude first, and the mean multiplied by it after."""
+    wide = np.result_type(values.dtype, np.float64)
+    mean = np.nanmean(values, dtype=wide)
+    if not np.isfinite(mean):
+        largest = np.nanmax(np.abs(values))
+        if np.isfinite(largest):  # an infinite or nan mean of finite values: overflow
+            mean = np.nanmean(values / largest, dtype=wide) * largest
+    return mean
 
 
 def _number(x):
@@ -552,7 +607,7 @@ def _dot_id(x):
 def _dot_var(v, verbose=False):
     """The DOT line of the node of the variable ``v``, as the book writes it: labelled
     with its name and, with ``verbose``, its shape and dtype (``'x: (2, 3) float64'``)."""
-    label = '' if v.name is None else str(v.name)
+    label = '' if v.name is None else _shortened(str(v.name), _LONGEST_NAME)
     if verbose and v.data is not None:
         label += (': ' if v.name is not None else '') + f'{v.shape} {v.dtype}'
     return f'{_dot_id(v)} [label="{_escape(label)}", color=orange, style=filled]\n'
@@ -574,10 +629,28 @@ def _dot_func(f):
 
 
 def _escape(text):
-    """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written
-    (a NUL character, which DOT cannot hold, as ``\\0``, and a lone surrogate, which
-    UTF-8 cannot, as its ``\\udcff`` escape: file names that are not UTF-8 decode to
-    those)."""
-    text = text.encode('utf-8', 'backslashreplace').decode('utf-8')
-    text = text.replace('\\', '\\\\').replace('"', '\\"').replace('\0', '\\\\0')
+    """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written,
+    tabs and line breaks included.  Characters that DOT, UTF-8 or the SVG picture cannot
+    hold, or that would not show (see ``_UNPRINTABLE``), are drawn as Python writes them
+    in a string: a NUL as ``\\0``, ESC as ``\\x1b``, a lone surrogate as ``\\udcff``,
+    U+FFFE as ``\\ufffe``.  Text longer than 2,000 characters is cut short (see
+    :func:`_shortened`), so that Graphviz takes the label."""
+    text = _UNPRINTABLE.sub(_python_escape, _shortened(text, _LONGEST_LABEL))
+    text = text.replace('\\', '\\\\').replace('"', '\\"')
     return text.replace('\r\n', '\n').replace('\r', '\n').replace('\n', '\\n')
+
+
+def _python_escape(match):
+    """The character of a regular-expression ``match`` as Python escapes it in a string
+    (``\\x1b``; NUL as ``\\0``)."""
+    character = match.group()
+    return '\\0' if character == '\0' else ascii(character)[1:-1]
+
+
+def _shortened(text, longest):
+    """``text`` if it has at most ``longest`` characters, else its first ``longest``
+    followed by an ellipsis and the number of characters left out."""
+    left_out = len(text) - longest
+    if left_out <= 0:
+        return text
+    return f'{text[:longest]}… ({left_out:,} more character{"s" if left_out > 1 else ""})'

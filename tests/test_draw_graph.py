@@ -3,6 +3,7 @@
 import re
 import shutil
 import threading
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -340,3 +341,152 @@ def test_deep_graph_with_values_does_not_recurse():
 def test_draw_graph_is_reexported():
     assert dezero.utils.draw_graph is draw_graph
     assert dezero.utils.Graph is Graph
+
+
+# ---- statistics, colours, names and errors of the renderer ------------------------------
+def test_float16_statistics_are_summed_in_float64():
+    # a float16 sum overflows past 65504: the mean was shown as inf
+    a = np.random.default_rng(0).uniform(50, 150, (32, 64)).astype(np.float16)
+    source = draw_graph(Variable(a, name='a'), show_values=True).source
+    assert node_with(source, 'a')[0] == 'a\ndata (32, 64) min 50.03 mean 99.77 max 150'
+    thousands = Variable(np.full(100, 1000, np.float16), name='t')
+    source = draw_graph(thousands, show_values=True).source
+    assert node_with(source, 't')[0] == 't\ndata (100,) min 1000 mean 1000 max 1000'
+
+
+@pytest.mark.parametrize(
+    'values, shown',
+    [
+        (np.full(10, 1e308), 'min 1e+308 mean 1e+308 max 1e+308'),
+        ([1.7e308] * 5 + [-1.7e308] * 4, 'min -1.7e+308 mean 1.889e+307 max 1.7e+308'),
+        ([1e308] * 10 + [np.nan], 'min 1e+308 mean 1e+308 max 1e+308 (1 nan)'),
+    ],
+)
+def test_the_mean_of_float64_near_its_largest_does_not_overflow(values, shown):
+    v = Variable(np.array(values, dtype=np.float64), name='v')
+    source = draw_graph(v, show_values=True).source
+    assert node_with(source, 'v')[0] == f'v\ndata ({len(values)},) {shown}'
+
+
+@pytest.mark.parametrize(
+    'values, shown',
+    [
+        (np.array([np.inf, -np.inf] + [1.0] * 8), '(10,) min -inf mean nan max inf'),
+        (np.array([np.inf] + [1.0] * 8), '(9,) min 1 mean inf max inf'),
+        (np.arange(10), '(10,) min 0 mean 4.5 max 9'),
+        (np.arange(10, dtype=np.uint8), '(10,) min 0 mean 4.5 max 9'),
+        (np.ones(10, dtype=bool), '(10,) bool'),
+        (np.ones((0, 3)), '[]'),
+        (np.full(3, np.float16(60000)), '[6.e+04 6.e+04 6.e+04]'),
+    ],
+)
+def test_statistics_of_other_arrays_stay_as_they_were(values, shown):
+    source = draw_graph(Variable(values, name='v'), show_values=True).source
+    assert node_with(source, 'v')[0] == f'v\ndata {shown}'
+
+
+def derivatives_of_tanh(n):
+    """x, and the first n derivatives of tanh at x, each made by the backward pass of
+    the one before."""
+    x = Variable(np.array(1.0), name='x')
+    y, grads = F.tanh(x), []
+    for _ in range(n):
+        x.cleargrad()
+        y.backward(create_graph=True)
+        y = x.grad
+        grads.append(y)
+    return x, grads
+
+
+def test_backward_orders_beyond_the_palette_share_its_last_colour_in_the_legend():
+    _, grads = derivatives_of_tanh(7)
+    total = grads[0]
+    for g in grads[1:]:
+        total = total + g  # a graph with the functions of every order from 0 to 7
+    source = draw_graph(total).source
+    colour_of = {}  # node id -> its colour
+    for node, (_, attrs) in declarations(source).items():
+        colour_of[node] = re.search(r'\bcolor=(\w+)', attrs)[1]
+    legend = {
+        label: colour_of[node]
+        for node, (label, _) in declarations(source).items()
+        if node.startswith('legend')
+    }
+    assert legend == {
+        'forward': 'lightblue',
+        'backward': 'palegreen',
+        'backward of order 2': 'plum',
+        'backward of order 3': 'khaki',
+        'backward of order 4': 'lightpink',
+        'backward of order 5 and above': 'aquamarine',
+    }
+    # each function has the colour of its order, orders 6 and 7 that of order 5
+    functions = dezero.graph.functions_behind(total)
+    assert {f.backward_order for f in functions} == set(range(8))
+    palette = list(legend.values())
+    expected = Counter(palette[min(f.backward_order, 5)] for f in functions)
+    drawn = Counter(colour for node, colour in colour_of.items() if node.startswith('f'))
+    assert drawn == expected
+
+
+@needs_dot
+def test_inline_svg_of_names_with_control_characters_is_well_formed_xml():
+    import xml.dom.minidom
+
+    for name in ('esc\x1bz', '\x01', '\ufffe', '\uffff'):
+        svg = draw_graph(F.exp(Variable(np.ones(2), name=name)))._repr_svg_()
+        xml.dom.minidom.parseString(svg.encode('utf-8'))  # ExpatError before
+        assert f'>{ascii(name)[1:-1]}</text>' in svg
+
+
+@needs_dot
+@pytest.mark.parametrize('length', [20_000, 300_000])
+def test_inline_svg_and_save_of_a_very_long_name(tmp_path, length):
+    g = draw_graph(F.exp(Variable(np.ones(2), name='a' * length)))
+    assert f'>{"a" * 1000}… ({length - 1000:,} more characters)</text>' in g._repr_svg_()
+    assert g.save(tmp_path / 'long.png').read_bytes().startswith(b'\x89PNG')
+
+
+def test_a_very_long_layer_name_is_cut_short_in_its_box():
+    model = Model()
+    setattr(model, 'l' * 3000, L.Linear(2))
+    layer = getattr(model, 'l' * 3000)
+    y = layer(np.ones((1, 3), np.float32))
+    source = draw_graph(y, model=model).source
+    assert list(clusters(source)) == ['l' * 2000 + '… (1,000 more characters)']
+    # the paths of W and b, 3,002 characters each
+    assert labels(source).count('l' * 1000 + '… (2,002 more characters)') == 2
+    if shutil.which('dot') is not None:
+        assert b'<svg' in Graph(source).pipe('svg')
+
+
+@needs_dot
+def test_graphviz_failing_is_reported_by_the_graph_that_asked():
+    g = Graph('digraph g { a -> }')  # DOT that Graphviz refuses
+    with pytest.raises(
+        RuntimeError,
+        match='Graph.pipe: Graphviz failed to render the graph as '
+        'svg, so nothing was rendered: .*syntax error',
+    ) as info:
+        g.pipe('svg')
+    assert not isinstance(info.value, GraphvizNotFoundError)
+    with pytest.raises(
+        RuntimeError, match=r'Graph._repr_svg_ \(the inline SVG picture\): Graphviz failed'
+    ):
+        g._repr_svg_()
+
+
+@needs_dot
+def test_graphviz_failing_is_reported_by_save(tmp_path):
+    g = Graph('digraph g { a -> }')
+    to_file = tmp_path / 'g.pdf'
+    with pytest.raises(RuntimeError) as info:
+        g.save(to_file)
+    assert not isinstance(info.value, GraphvizNotFoundError)
+    message = str(info.value)
+    assert message.startswith(
+        f'Graph.save: Graphviz failed to render the graph as pdf, so {to_file} was not rendered: '
+    )
+    assert 'syntax error' in message
+    assert message.endswith(f'The DOT text was still written to {tmp_path / "g.dot"}.')
+    assert (tmp_path / 'g.dot').read_text() == g.source and not to_file.exists()

@@ -1,3 +1,4 @@
+import os
 import re
 import shutil
 import sys
@@ -442,3 +443,124 @@ def test_a_nul_character_and_an_empty_name_still_make_valid_dot():
         import subprocess
 
         subprocess.run([dot, '-Tsvg'], input=text, text=True, check=True, capture_output=True)
+
+
+# ---- names that Graphviz or the SVG picture could not take -----------------------------
+def svg_of(dot_text):
+    """The SVG that Graphviz's dot program makes of ``dot_text``, checked to be
+    well-formed XML."""
+    import subprocess
+    import xml.dom.minidom
+
+    svg = subprocess.run(
+        [shutil.which('dot'), '-Tsvg'], input=dot_text.encode(), check=True, capture_output=True
+    ).stdout.decode('utf-8')
+    xml.dom.minidom.parseString(svg.encode('utf-8'))  # ExpatError if not well-formed
+    return svg
+
+
+@pytest.mark.parametrize(
+    'name, label, shown',
+    [
+        ('esc\x1bz', r'esc\\x1bz', r'esc\x1bz'),
+        ('\x01', r'\\x01', r'\x01'),
+        ('form\x0cfeed', r'form\\x0cfeed', r'form\x0cfeed'),
+        ('del\x7f next\x85', r'del\\x7f next\\x85', r'del\x7f next\x85'),
+        ('\ufffe and \uffff', r'\\ufffe and \\uffff', r'\ufffe and \uffff'),
+        ('a\x00b', r'a\\0b', r'a\0b'),
+        ('run\udcff', r'run\\udcff', r'run\udcff'),
+        ('tab\there', 'tab\there', None),  # a tab and a line break keep their meaning
+        ('two\nlines', r'two\nlines', None),
+    ],
+)
+def test_characters_xml_cannot_hold_are_drawn_as_python_escapes(name, label, shown):
+    text = get_dot_graph(F.sin(named(1.0, name)), verbose=False)
+    assert f'[label="{label}"' in text
+    parse(text)
+    if shutil.which('dot') is not None:
+        svg = svg_of(text)
+        assert shown is None or f'>{shown}</text>' in svg
+
+
+@pytest.mark.parametrize('length', [20_000, 300_000])
+def test_a_very_long_name_is_cut_short_with_an_ellipsis(tmp_path, length):
+    # Graphviz refuses quoted strings over 16,384 bytes: plot_dot_graph raised
+    # CalledProcessError, and BrokenPipeError for the longest
+    x = Variable(np.ones(2), name='a' * length)
+    text = get_dot_graph(F.exp(x))
+    label = f'{"a" * 1000}… ({length - 1000:,} more characters)\\n(2,) float64'
+    assert f'[label="{label}"' in text
+    if shutil.which('dot') is not None:
+        path = plot_dot_graph(F.exp(x), to_file=tmp_path / 'long.png')
+        assert path.read_bytes().startswith(PNG_MAGIC)
+        assert (tmp_path / 'long.dot').read_text(encoding='utf-8') == text
+
+
+def test_a_name_is_cut_only_past_a_thousand_characters():
+    def label(name):
+        return get_dot_graph(named(1.0, name), verbose=False).split('"')[1]
+
+    assert label('b' * 1000) == 'b' * 1000
+    assert label('b' * 1001) == 'b' * 1000 + '… (1 more character)'
+    assert label('b' * 1002) == 'b' * 1000 + '… (2 more characters)'
+
+
+@pytest.mark.parametrize('character', ['\ufffe', '\udcff', '"', '\x01'])
+def test_a_long_name_of_characters_escaped_longest_still_renders(tmp_path, character):
+    x = Variable(np.ones(2), name=character * 20_000)
+    text = get_dot_graph(F.exp(x))
+    assert '… (19,000 more characters)' in text
+    if shutil.which('dot') is not None:
+        svg_of(text)
+
+
+def test_the_books_dot_var_cuts_a_long_name_short_too():
+    from dezero.utils import _dot_var
+
+    x = Variable(np.ones(2), name='b' * 5000)
+    line = _dot_var(x, verbose=True)
+    assert f'[label="{"b" * 1000}… (4,000 more characters): (2,) float64"' in line
+    if shutil.which('dot') is not None:
+        svg_of('digraph g {\n' + line + '}')
+
+
+# ---- Graphviz failing ------------------------------------------------------------------
+def fake_dot(tmp_path, monkeypatch, script):
+    """Put a `dot` program that runs the shell ``script`` first on the PATH."""
+    if sys.platform == 'win32':
+        pytest.skip('the fake dot program is a shell script')
+    pytest.importorskip('graphviz')
+    folder = tmp_path / 'fake'
+    folder.mkdir()
+    dot = folder / 'dot'
+    dot.write_text('#!/bin/sh\n' + script + '\n')
+    dot.chmod(0o755)
+    monkeypatch.setenv('PATH', str(folder) + os.pathsep + os.environ.get('PATH', ''))
+
+
+def test_graphviz_failing_is_reported_by_plot_dot_graph(tmp_path, monkeypatch):
+    fake_dot(tmp_path, monkeypatch, 'cat > /dev/null; echo "Error: out of paper" >&2; exit 1')
+    to_file = tmp_path / 'g.png'
+    with pytest.raises(RuntimeError) as info:
+        plot_dot_graph(add_graph(), to_file=to_file)
+    assert not isinstance(info.value, GraphvizNotFoundError)
+    assert str(info.value) == (
+        f'plot_dot_graph: Graphviz failed to render the graph as png, so {to_file} was not '
+        f'rendered: Error: out of paper. The DOT text was still written to '
+        f'{tmp_path / "g.dot"}.'
+    )
+    assert (tmp_path / 'g.dot').read_text() == get_dot_graph(add_graph())
+    assert not to_file.exists()
+
+
+def test_graphviz_closing_the_pipe_is_reported_by_plot_dot_graph(tmp_path, monkeypatch):
+    # dot leaves without reading the DOT text, far longer than a pipe holds
+    fake_dot(tmp_path, monkeypatch, 'exit 1')
+    y = named(0.0, 'x')
+    for _ in range(5000):
+        y = y + 1.0
+    with pytest.raises(RuntimeError, match='plot_dot_graph: Graphviz failed to render') as info:
+        plot_dot_graph(y, to_file=tmp_path / 'g.svg')
+    assert not isinstance(info.value, GraphvizNotFoundError)
+    assert isinstance(info.value.__cause__, BrokenPipeError) and 'Broken pipe' in str(info.value)
+    assert not (tmp_path / 'g.svg').exists()
