@@ -21,7 +21,8 @@ may be shared between variables or be read-only broadcast views.
 Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
 is created as zeros like ``param.data`` (same shape, dtype and array module) on the
 parameter's first update (AdamW also counts each parameter's steps), and dropped when
-the parameter is garbage collected.
+the parameter is garbage collected.  Each optimizer names the arrays it keeps
+(``_state_names``: Adam's ``m`` and ``v``), so that a loaded state can be checked.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -128,6 +129,8 @@ class Optimizer:
     _params_checked = None
     _counters = ()  # integer attributes that update() counts (Adam's t), saved with the state
     _step_counts = ()  # per-parameter step counts kept in the state as ints (AdamW's step)
+    _state_names = ()  # the arrays update_one keeps for each parameter (Adam: 'm', 'v')
+    _non_negative_state = ()  # those of them never below 0 (averages of squares: Adam's v)
     _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
 
     def __new__(cls, *args, **kwargs):
@@ -217,6 +220,8 @@ class Optimizer:
 
     def _state_dict(self, owner):
         """:meth:`state_dict`, naming ``owner`` in errors."""
+        hyperparameters = {name: getattr(self, name) for name in self._hyperparameters()}
+        required, _ = self._expected_state(hyperparameters)
         state = {}
         for path, param in self._named_params(owner):
             entry = self._states.get(id(param))
@@ -224,10 +229,14 @@ class Optimizer:
                 continue
             if not self._fits(entry[1], param.data):
                 continue  # left from before the parameter changed: the next step drops it
-            state[path] = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
+            arrays = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
+            for name in required:  # an option turned on since the last step (RMSprop's
+                if name not in arrays:  # momentum): its buffer starts at 0 at the next one
+                    arrays[name] = np.zeros(param.data.shape, param.data.dtype)
+            state[path] = arrays
         return {
             'optimizer': type(self).__name__,
-            'hyperparameters': {name: getattr(self, name) for name in self._hyperparameters()},
+            'hyperparameters': hyperparameters,
             'counters': {name: int(getattr(self, name)) for name in self._counters},
             'state': state,
         }
@@ -238,8 +247,10 @@ class Optimizer:
         hyperparameters, the counters and the state of every parameter are replaced
         (a parameter absent from ``state`` has no state, as before its first step).
 
-        Everything is checked first (the class, the names, the parameter paths and
-        shapes); on a mismatch ValueError says what differs and the optimizer is left
+        Everything is checked first (the class, the hyperparameters, the parameter
+        paths, the names of each parameter's state arrays, which must be those this
+        optimizer keeps, their shapes and dtypes, and that averages of squares are not
+        negative); on a mismatch ValueError says what differs and the optimizer is left
         as it was.  The arrays are copied, cast to each parameter's dtype and put on
         its device."""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
@@ -259,7 +270,7 @@ class Optimizer:
     def load(self, path):
         """Continue from the state in the file at ``path`` written by :meth:`save`, as
         :meth:`load_state_dict` does; errors name ``path``, and if anything does not
-        match (the class, a parameter path or shape) nothing changes."""
+        match (the class, a parameter path, a state name or shape) nothing changes."""
         owner = f'{type(self).__name__}.load'
         path = os.fspath(path)
         arrays = read_npz(path, owner)
@@ -356,6 +367,7 @@ class Optimizer:
                 )
             if not isinstance(arrays, dict) or not arrays:
                 raise ValueError(f'{owner}: {source} holds no arrays for {path!r}')
+            self._check_state_names(arrays, values, path, owner, source)
             for name, array in arrays.items():
                 if not isinstance(array, np.ndarray):
                     raise ValueError(
@@ -378,6 +390,12 @@ class Optimizer:
                         f'{owner}: {source} holds {name!r} state of dtype {array.dtype} '
                         f'for the parameter {path!r}; expected floating point'
                     )
+                elif name in self._non_negative_state and (array < 0).any():
+                    raise ValueError(
+                        f'{owner}: {source} holds {name!r} state with the negative value '
+                        f'{array[array < 0].min()} for the parameter {path!r}; it is an '
+                        f'average of squares, never below 0'
+                    )
             for name in self._step_counts:
                 if name not in arrays:  # a file from before steps were counted per
                     # parameter, when every parameter counted every update() call
@@ -399,6 +417,34 @@ class Optimizer:
                 )
 
         return load
+
+    def _expected_state(self, hyperparameters):
+        """``(required, optional)``: the names of the state arrays that a parameter
+        with state must have under ``hyperparameters`` (name -> value, as
+        :meth:`state_dict` holds them), and those it may have besides; the step
+        counts (``_step_counts``) aside."""
+        return self._state_names, ()
+
+    def _check_state_names(self, arrays, hyperparameters, path, owner, source):
+        """ValueError naming ``source`` and the parameter ``path`` unless the names of
+        its state ``arrays`` are those :meth:`_expected_state` gives: a missing moment
+        would start again at 0, and an unknown array would be kept for nothing."""
+        required, optional = self._expected_state(hyperparameters)
+        missing = [name for name in required if name not in arrays]
+        allowed = (*required, *optional, *self._step_counts)
+        unknown = [name for name in arrays if name not in allowed]
+        if missing or unknown:
+            problems = []
+            if missing:
+                problems.append('missing ' + ', '.join(map(repr, missing)))
+            if unknown:
+                problems.append('unknown ' + ', '.join(map(repr, unknown)))
+            keeps = ', '.join(map(repr, required)) or 'none'
+            raise ValueError(
+                f'{owner}: {source} holds the state arrays {", ".join(map(repr, arrays))} '
+                f'for the parameter {path!r} ({"; ".join(problems)}); '
+                f'{type(self).__name__} keeps {keeps}'
+            )
 
     def _set_lr(self, value, owner):
         """Set the learning rate to ``value`` (>= 0: a schedule may reach 0), checked
@@ -622,6 +668,7 @@ class MomentumSGD(Optimizer):
 
     lr = _Hyperparameter(_learning_rate)
     momentum = _Hyperparameter(_fraction)
+    _state_names = ('v',)
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__()
@@ -640,6 +687,8 @@ class AdaGrad(Optimizer):
 
     lr = _Hyperparameter(_learning_rate)
     eps = _Hyperparameter(_positive)
+    _state_names = ('h',)
+    _non_negative_state = ('h',)
 
     def __init__(self, lr=0.001, eps=1e-8):
         super().__init__()
@@ -649,6 +698,8 @@ class AdaGrad(Optimizer):
     def update_one(self, param):
         (h,) = self._state(param, 'h')
         g = param.grad.data
+        if g.dtype.kind != 'f':  # integers: g * g in their own dtype would wrap round
+            g = g.astype(h.dtype)
         h += g * g
         xp = cuda.get_array_module(h)
         param.data -= self.lr * g / (xp.sqrt(h) + self.eps)
@@ -662,6 +713,8 @@ class AdaDelta(Optimizer):
     rho = _Hyperparameter(_fraction)
     eps = _Hyperparameter(_positive)
     _lr_attribute = None
+    _state_names = ('msg', 'msdx')
+    _non_negative_state = ('msg', 'msdx')
 
     def __init__(self, rho=0.95, eps=1e-6):
         super().__init__()
@@ -713,6 +766,8 @@ class Adam(Optimizer):
     eps = _Hyperparameter(_positive)
     _counters = ('t',)
     _lr_attribute = 'alpha'
+    _state_names = ('m', 'v')
+    _non_negative_state = ('v',)
 
     def __init__(self, alpha=None, beta1=0.9, beta2=0.999, eps=1e-8, *, lr=None):
         super().__init__()
@@ -784,6 +839,8 @@ class AdamW(Optimizer):
     weight_decay = _Hyperparameter(_non_negative)
     _counters = ('t',)
     _step_counts = ('step',)
+    _state_names = ('m', 'v')
+    _non_negative_state = ('v',)
 
     def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__()
@@ -844,6 +901,8 @@ class RMSprop(Optimizer):
     weight_decay = _Hyperparameter(_non_negative)
     momentum = _Hyperparameter(_fraction)
     centered = _Hyperparameter(check_flag)
+    _state_names = ('square_avg', 'momentum_buffer', 'grad_avg')
+    _non_negative_state = ('square_avg',)
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
         super().__init__()
@@ -854,12 +913,25 @@ class RMSprop(Optimizer):
         self.momentum = momentum
         self.centered = centered
 
-    def update_one(self, param):
+    @staticmethod
+    def _buffers(momentum, centered):
+        """The state arrays a step keeps with these options: s, then b with momentum,
+        then a when centered."""
         names = ['square_avg']
-        if self.momentum > 0:
+        if momentum > 0:
             names.append('momentum_buffer')
-        if self.centered:
+        if centered:
             names.append('grad_avg')
+        return tuple(names)
+
+    def _expected_state(self, hyperparameters):
+        """The buffers of the options on; those of an option turned off after it was
+        used may stay (the option turned on again goes on with them)."""
+        required = self._buffers(hyperparameters['momentum'], hyperparameters['centered'])
+        return required, tuple(n for n in self._state_names if n not in required)
+
+    def update_one(self, param):
+        names = self._buffers(self.momentum, self.centered)
         state = dict(zip(names, self._state(param, *names)))
         g = param.grad.data
         if self.weight_decay != 0:

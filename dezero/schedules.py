@@ -25,7 +25,9 @@ hand-written loop, counting ``step_size``, ``T_max`` and ``total_iters`` in iter
 [0.1, 0.1, 0.05, 0.05, 0.025]
 
 ``state_dict()``/``load_state_dict()`` and ``save(path)``/``load(path)`` (a JSON
-file, written atomically) keep the step count and the learning rate, to resume.
+file, written atomically) keep the step count and the learning rates, to resume:
+loading gives the optimizer back the learning rate it had when the state was saved,
+so schedules combined on one optimizer may be loaded in any order.
 Optimizers without a learning rate (AdaDelta) cannot be scheduled.
 """
 
@@ -107,20 +109,26 @@ class LRSchedule:
     # ---- state -----------------------------------------------------------------------
     def state_dict(self):
         """The state to resume from, a dict of plain values: the class name, the
-        settings, ``last_epoch``, ``base_lr`` and ``last_lr``."""
+        settings, ``last_epoch``, ``base_lr``, ``last_lr`` (the learning rate this
+        schedule set last) and ``optimizer_lr``, the optimizer's learning rate now
+        (another schedule on the optimizer may have changed it since)."""
         return {
             'schedule': type(self).__name__,
             'settings': {name: getattr(self, name) for name in self._settings},
             'last_epoch': self.last_epoch,
             'base_lr': self.base_lr,
             'last_lr': self._last_lr,
+            'optimizer_lr': self.optimizer.lr,
         }
 
     def load_state_dict(self, state):
-        """Continue from ``state`` (from :meth:`state_dict`): the step count and base
-        learning rate are restored and the optimizer gets the last learning rate
-        back.  The class and the settings must be this schedule's; otherwise
-        ValueError says what differs, and nothing changes."""
+        """Continue from ``state`` (from :meth:`state_dict`): the step count, the base
+        learning rate and the last learning rate are restored, and the optimizer gets
+        back the learning rate it had when the state was saved (``optimizer_lr``; in a
+        state without it, from before it was kept, ``last_lr``), whatever the order
+        in which the schedules of one optimizer are loaded.  The class and the
+        settings must be this schedule's; otherwise ValueError says what differs, and
+        nothing changes."""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
     def save(self, path):
@@ -175,11 +183,13 @@ class LRSchedule:
                 f'{owner}: {source} was saved by a {mine} with {saved}; this one has {own}'
             )
         last_epoch, base_lr, last_lr = state['last_epoch'], state['base_lr'], state['last_lr']
+        optimizer_lr = state.get('optimizer_lr', last_lr)
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
             raise ValueError(
                 f'{owner}: {source} holds last_epoch={last_epoch!r}; expected an int >= 0'
             )
-        for name, value in (('base_lr', base_lr), ('last_lr', last_lr)):
+        rates = (('base_lr', base_lr), ('last_lr', last_lr), ('optimizer_lr', optimizer_lr))
+        for name, value in rates:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, (int, float))
@@ -192,7 +202,8 @@ class LRSchedule:
         def load():
             self.last_epoch = last_epoch
             self.base_lr = float(base_lr)
-            self._set(last_lr)
+            self.optimizer._set_lr(optimizer_lr, mine)
+            self._last_lr = float(last_lr)
 
         return load
 

@@ -45,6 +45,7 @@ from dezero.checks import check_flag
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
+from dezero.functions.loss import _check_same_elements
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
@@ -97,8 +98,9 @@ def _check_fields(values, fields, owner, source):
 class Trainer:
     """Trains ``model`` with ``optimizer``, minimising ``loss(y, t)``.
 
-    ``metrics`` maps names to functions ``f(y, t)`` computed on every batch; ``{}`` for
-    none.  By default it depends on the loss: ``{'acc': F.accuracy}`` for
+    ``metrics`` maps names to functions ``f(y, t)`` computed on every batch, before
+    the update it makes (a metric that fails leaves the weights as they were); ``{}``
+    for none.  By default it depends on the loss: ``{'acc': F.accuracy}`` for
     ``F.softmax_cross_entropy``; for ``F.sigmoid_cross_entropy`` (logits) and
     ``F.binary_cross_entropy`` (probabilities), ``'acc'`` is the fraction of outputs on
     the side of the decision threshold (logit 0, probability 0.5) that their target is
@@ -175,6 +177,11 @@ class Trainer:
                 continue
             y = self.model(x)
             loss = self.loss(y, t)
+            # the figures before the update: a metric that fails leaves the weights alone
+            totals['loss'] += _value(loss, 'the loss') * n
+            with no_grad():  # metrics are never differentiated
+                for name, f in self.metrics.items():
+                    totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             if train:
                 self.model.cleargrads()
                 loss.backward()
@@ -182,10 +189,6 @@ class Trainer:
                     self.optimizer.update()
                 else:
                     self.optimizer.update(batch_size=n)
-            totals['loss'] += _value(loss, 'the loss') * n
-            with no_grad():  # metrics are never differentiated
-                for name, f in self.metrics.items():
-                    totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             count += n
         if comm is not None:
             totals, count = reduce_totals(totals, count, comm)
@@ -377,14 +380,12 @@ def _default_metrics(loss):
 
 def _binary_accuracy(who, y, t, threshold):
     """The fraction of the entries of ``y`` that lie above ``threshold`` exactly where
-    the target ``t`` (same shape, values in [0, 1]) is at least 0.5."""
+    the target ``t`` (values in [0, 1]) is at least 0.5.  As in the losses, ``t`` has
+    the shape of ``y`` or one that differs from it only in axes of size 1 ((N,) for
+    outputs (N, 1)), and is compared element by element, never broadcast."""
     y, t = (a.data if isinstance(a, Variable) else a for a in (y, t))
-    if y.shape != t.shape:
-        raise ValueError(
-            f'{who}: the outputs have shape {y.shape} but the targets '
-            f'{t.shape}; expected the same shape'
-        )
-    return float(((y > threshold) == (t >= 0.5)).mean())
+    _check_same_elements(who, y.shape, t.shape, ('the outputs', 'the targets'))
+    return float(((y > threshold) == (t.reshape(y.shape) >= 0.5)).mean())
 
 
 def _logit_accuracy(y, t):

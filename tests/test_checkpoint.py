@@ -494,6 +494,23 @@ def set_entry(*keys, value):
             r'the random state in .*c\.npz holds keys of shape \(624,\) and dtype float64',
         ),
         (set_entry('optimizer', value='x'), None, r"c\.npz holds optimizer='x'; expected a dict"),
+        (
+            None,
+            lambda arrays: arrays.pop('optimizer/l1/W/v'),
+            r"c\.npz holds the state arrays 'm' for the parameter 'l1/W' \(missing 'v'\); "
+            r"Adam keeps 'm', 'v'",
+        ),
+        (
+            None,
+            lambda arrays: arrays.update({'optimizer/l1/b/bogus': arrays['optimizer/l1/b/m']}),
+            r"c\.npz holds the state arrays 'm', 'v', 'bogus' for the parameter 'l1/b' "
+            r"\(unknown 'bogus'\)",
+        ),
+        (
+            None,
+            lambda arrays: arrays.update({'optimizer/l1/b/v': -arrays['optimizer/l1/b/v'] - 1}),
+            r"c\.npz holds 'v' state with the negative value .* for the parameter 'l1/b'",
+        ),
         (set_entry('loaders', value=None), None, r'c\.npz holds loaders=None; expected a dict'),
         (
             set_entry('callbacks', 0, 1, 'wait', value='x'),

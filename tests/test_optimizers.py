@@ -271,6 +271,42 @@ def test_adagrad_two_steps():
     np.testing.assert_allclose(p.data, [0.82, 1.04], rtol=1e-8)
 
 
+def test_adagrad_squares_integer_gradients_without_wrapping_round():
+    # 100 * 100 in int8 is 16: the step was 0.1 * 100 / 4 = 2.5, not 0.1 * 100 / 100
+    p = Parameter(np.zeros(1, np.float32))
+    p.grad = np.array([100], np.int8)
+    opt = AdaGrad(lr=0.1).setup(Target(p))
+    opt.update()
+    assert opt.state_of(p)['h'][0] == 10000.0
+    np.testing.assert_allclose(p.data, [-0.1], rtol=1e-6)
+
+
+@pytest.mark.parametrize('name', ALL)
+@pytest.mark.parametrize('dtype', [np.int8, np.uint8, np.int16])
+def test_integer_gradients_step_as_the_same_float_gradients(name, dtype):
+    values = [100, 3, 0] if dtype == np.uint8 else [100, -3, 0]
+    steps = []
+    for grad_dtype in (dtype, np.float64):
+        p = param([0.5, -0.5, 2.0])
+        opt = make(name).setup(Target(p))
+        for _ in range(2):
+            p.grad = Variable(np.array(values, dtype=grad_dtype))
+            opt.update()
+        steps.append(p.data.copy())
+    np.testing.assert_array_equal(steps[0], steps[1])
+
+
+@pytest.mark.parametrize('hook', [WeightDecay(0.1), ClipGrad(1.0)])
+def test_hooks_take_integer_gradients_without_wrapping_round(hook):
+    p = param([1.0, 2.0])
+    p.grad = Variable(np.array([100, 100], np.int8))
+    q = param([1.0, 2.0])
+    q.grad = Variable(np.array([100.0, 100.0]))
+    hook([p])
+    hook([q])
+    np.testing.assert_array_equal(p.grad.data, q.grad.data)
+
+
 def test_adadelta_two_steps():
     eps = 2.0 / 3.0
     p = param([1.0, 1.0])
@@ -1421,3 +1457,180 @@ def test_a_malformed_state_is_refused_by_name_and_changes_nothing(damage, messag
     with pytest.raises(ValueError, match=f'Adam.load_state_dict: the state .*{message}'):
         opt.load_state_dict(state)
     assert_same_snapshot(snapshot(opt, model), before)
+
+
+# --------------------------------------------------------------------------------------
+# The names of the state arrays and their values are checked before loading
+# --------------------------------------------------------------------------------------
+KEPT = {
+    'SGD': [],
+    'MomentumSGD': ['v'],
+    'AdaGrad': ['h'],
+    'AdaDelta': ['msg', 'msdx'],
+    'Adam': ['m', 'v'],
+    'AdamW': ['m', 'v', 'step'],
+    'RMSprop': ['square_avg', 'momentum_buffer', 'grad_avg'],  # momentum and centered
+}
+
+
+@pytest.mark.parametrize('name', list(SAVABLE))
+def test_each_optimizer_saves_the_state_arrays_it_keeps(name):
+    model, x, t = mlp_problem()
+    opt = SAVABLE[name]().setup(model)
+    train_steps(model, opt, x, t, 1)
+    state = opt.state_dict()['state']
+    assert all(list(arrays) == KEPT[name] for arrays in state.values())
+    assert len(state) == (0 if name == 'SGD' else 4)
+
+
+@pytest.mark.parametrize('name', [n for n in SAVABLE if KEPT[n]])
+def test_a_state_with_a_renamed_array_is_refused_by_name_and_changes_nothing(name):
+    model, x, t = mlp_problem()
+    opt = SAVABLE[name]().setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    dropped = KEPT[name][-1] if name != 'AdamW' else 'v'
+    arrays = state['state']['l1/W']
+    arrays['old_' + dropped] = arrays.pop(dropped)  # renamed: one missing, one unknown
+    before = snapshot(opt, model)
+    kept = ', '.join(repr(n) for n in KEPT[name] if n != 'step')
+    with pytest.raises(
+        ValueError,
+        match=f'{name}.load_state_dict: the state holds the state arrays .* for the '
+        f"parameter 'l1/W' \\(missing '{dropped}'; unknown 'old_{dropped}'\\); "
+        f'{name} keeps {re.escape(kept)}$',
+    ):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)
+
+
+@pytest.mark.parametrize('name', list(SAVABLE))
+def test_a_state_with_an_unknown_array_is_refused_by_name_and_changes_nothing(name):
+    model, x, t = mlp_problem()
+    opt = SAVABLE[name]().setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    state['state'].setdefault('l0/b', {})['bogus'] = np.zeros(6, np.float32)
+    before = snapshot(opt, model)
+    with pytest.raises(
+        ValueError,
+        match=f"{name}.load_state_dict: the state holds the state arrays .*'bogus' for the "
+        f"parameter 'l0/b' \\(unknown 'bogus'\\)",
+    ):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)
+
+
+def test_the_first_repro_missing_v_and_an_unknown_entry_name_both():
+    model = MLP((3, 2))
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    opt = Adam(0.01).setup(model)
+    train_steps(model, opt, x, np.array([0, 1, 0, 1, 1]), 3)
+    state = opt.state_dict()
+    del state['state']['l0/W']['v']
+    state['state']['l0/b']['bogus'] = np.zeros(3, np.float32)
+    fresh = Adam(0.01).setup(model)
+    with pytest.raises(ValueError, match=r"'l0/W' \(missing 'v'\); Adam keeps 'm', 'v'"):
+        fresh.load_state_dict(state)
+    assert fresh.t == 0 and all(fresh.state_of(p) == {} for p in model.params())
+    del state['state']['l0/W']
+    with pytest.raises(ValueError, match=r"'l0/b' \(unknown 'bogus'\)"):
+        fresh.load_state_dict(state)
+
+
+def test_a_file_missing_an_array_is_refused_naming_the_file(tmp_path):
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 3)
+    opt.save(tmp_path / 'opt.npz')
+    with np.load(tmp_path / 'opt.npz', allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files if k != 'l0/W/v'}
+    np.savez(tmp_path / 'opt.npz', **arrays)
+    before = snapshot(opt, model)
+    with pytest.raises(
+        ValueError,
+        match=r"Adam\.load: .*opt\.npz holds the state arrays 'm' for the parameter 'l0/W' "
+        r"\(missing 'v'\); Adam keeps 'm', 'v'",
+    ):
+        opt.load(tmp_path / 'opt.npz')
+    assert_same_snapshot(snapshot(opt, model), before)
+
+
+def test_parameters_without_state_are_still_taken():
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    opt.add_hook(FreezeParam(model.l1))  # l1 never updated: it has no state
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    assert sorted(state['state']) == ['l0/W', 'l0/b']
+    again = Adam().setup(model)
+    again.load_state_dict(state)
+    assert again.state_of(model.l1.W) == {} and list(again.state_of(model.l0.W)) == ['m', 'v']
+
+
+@pytest.mark.parametrize(
+    'make_opt, name',
+    [
+        (lambda: Adam(alpha=0.01), 'v'),
+        (lambda: AdamW(lr=0.01), 'v'),
+        (lambda: AdaGrad(lr=0.1), 'h'),
+        (lambda: AdaDelta(rho=0.9), 'msg'),
+        (lambda: AdaDelta(rho=0.9), 'msdx'),
+        (lambda: RMSprop(lr=0.01), 'square_avg'),
+    ],
+)
+def test_a_negative_average_of_squares_is_refused_and_changes_nothing(make_opt, name):
+    model, x, t = mlp_problem()
+    opt = make_opt().setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    state['state']['l0/b'][name][2] = -0.5
+    before = snapshot(opt, model)
+    with pytest.raises(
+        ValueError,
+        match=f"load_state_dict: the state holds '{name}' state with the negative value -0.5 "
+        f"for the parameter 'l0/b'; it is an average of squares, never below 0",
+    ):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)
+    state['state']['l0/b'][name][2] = 0.0  # zero is a possible average of squares
+    opt.load_state_dict(state)
+
+
+def test_rmsprop_keeps_the_buffers_of_the_options_on():
+    model, x, t = mlp_problem()
+    opt = RMSprop(lr=0.01, centered=True).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    assert list(state['state']['l0/W']) == ['square_avg', 'grad_avg']
+    del state['state']['l0/W']['grad_avg']
+    with pytest.raises(ValueError, match=r"'l0/W' \(missing 'grad_avg'\); RMSprop keeps "):
+        opt.load_state_dict(state)
+    state = opt.state_dict()
+    state['hyperparameters']['momentum'] = 0.5  # a buffer for momentum is needed now
+    with pytest.raises(ValueError, match=r"\(missing 'momentum_buffer'\); RMSprop keeps "):
+        opt.load_state_dict(state)
+    for arrays in state['state'].values():
+        arrays['momentum_buffer'] = np.zeros_like(arrays['square_avg'])
+    opt.load_state_dict(state)
+    assert opt.momentum == 0.5 and list(opt.state_of(model.l0.W))[-1] == 'momentum_buffer'
+
+
+def test_rmsprop_state_of_options_turned_on_or_off_round_trips():
+    model, x, t = mlp_problem()
+    opt = RMSprop(lr=0.01, momentum=0.5).setup(model)
+    train_steps(model, opt, x, t, 2)
+    opt.momentum = 0  # the buffer stays, unused; it is used again if momentum comes back
+    opt.centered = True  # the average of g starts at 0 at the next step
+    state = opt.state_dict()
+    assert list(state['state']['l0/W']) == ['square_avg', 'momentum_buffer', 'grad_avg']
+    np.testing.assert_array_equal(state['state']['l0/W']['grad_avg'], 0.0)
+    other, _, _ = mlp_problem()
+    for (_, p), (_, q) in zip(model.named_params(), other.named_params()):
+        q.data[...] = p.data
+    again = RMSprop().setup(other)
+    again.load_state_dict(state)
+    train_steps(model, opt, x, t, 2)
+    train_steps(other, again, x, t, 2)
+    for p, q in zip(model.params(), other.params()):
+        np.testing.assert_array_equal(p.data, q.data)

@@ -215,10 +215,64 @@ def test_state_dict_round_trip():
         'last_epoch': 1,
         'base_lr': 0.1,
         'last_lr': 0.05,
+        'optimizer_lr': 0.05,
     }
     schedule.step()
     schedule.load_state_dict(state)
     assert (schedule.last_epoch, opt.lr, schedule.get_last_lr()) == (1, 0.05, 0.05)
+
+
+def chained(lr=0.1):
+    opt = sgd(lr)
+    return opt, [LinearLR(opt, 0.1, 1.0, 4), CosineAnnealingLR(opt, 20)]
+
+
+@pytest.mark.parametrize('order', [(0, 1), (1, 0)], ids=['in-order', 'reversed'])
+def test_chained_schedules_load_in_any_order_to_the_saved_learning_rate(order, tmp_path):
+    opt, schedules = chained()
+    lrs_of(opt, schedules, 10)
+    assert opt.lr == pytest.approx(0.05, rel=1e-14)
+    saved_lr = opt.lr
+    states = [s.state_dict() for s in schedules]
+    schedules[1].save(tmp_path / 'cosine.json')
+    later = lrs_of(opt, schedules, 6)
+    for load in ('load_state_dict', 'load'):
+        opt2, schedules2 = chained()
+        for i in order:
+            if load == 'load' and i == 1:
+                schedules2[i].load(tmp_path / 'cosine.json')
+            else:
+                schedules2[i].load_state_dict(states[i])
+        assert opt2.lr == saved_lr  # not the 0.0578 that LinearLR itself set last
+        assert schedules2[0].get_last_lr() == states[0]['last_lr'] != saved_lr
+        assert schedules2[1].get_last_lr() == saved_lr
+        assert lrs_of(opt2, schedules2, 6) == later  # exactly
+
+
+def test_a_state_without_the_optimizer_lr_loads_its_last_lr_as_before():
+    opt, schedules = chained()
+    lrs_of(opt, schedules, 3)
+    state = schedules[0].state_dict()
+    del state['optimizer_lr']  # a state saved before the optimizer's lr was kept
+    opt2, schedules2 = chained()
+    schedules2[0].load_state_dict(state)
+    assert opt2.lr == state['last_lr'] == schedules2[0].get_last_lr()
+    assert schedules2[0].last_epoch == 3
+
+
+@pytest.mark.parametrize('value', [-0.1, math.inf, '0.1', True])
+def test_a_bad_optimizer_lr_is_refused_and_changes_nothing(value):
+    opt = sgd(0.1)
+    schedule = StepLR(opt, 1, 0.5)
+    state = schedule.state_dict()
+    state['optimizer_lr'] = value
+    schedule.step()
+    with pytest.raises(
+        ValueError,
+        match=r'StepLR\.load_state_dict: the state holds optimizer_lr=.*; expected a number >= 0',
+    ):
+        schedule.load_state_dict(state)
+    assert (schedule.last_epoch, opt.lr) == (1, 0.05)
 
 
 def test_a_state_of_another_schedule_is_refused_and_changes_nothing(tmp_path):

@@ -268,8 +268,58 @@ def test_binary_losses_report_the_fraction_on_the_right_side(loss, output, thres
     t = np.array([[1.0], [1.0], [0.0], [0.0]])
     acc = Trainer(Scale(), SGD(0.1), loss=loss).metrics['acc']
     assert acc(output(Variable(y)), t) == 0.5  # rows 0 and 3 are right
-    with pytest.raises(ValueError, match=r'shape \(4, 1\) but the targets \(4,\)'):
-        acc(output(Variable(y)), t[:, 0])
+
+
+@pytest.mark.parametrize(
+    'loss, output', [(F.sigmoid_cross_entropy, lambda h: h), (F.binary_cross_entropy, F.sigmoid)]
+)
+def test_binary_accuracy_takes_the_target_shapes_the_loss_takes(loss, output):
+    # outputs (N, 1) against targets (N,), as the loss compares them: element by element
+    y = Variable(np.array([[2.0], [-1.0], [0.5], [-3.0]]))
+    t = np.array([1.0, 1.0, 0.0, 0.0])
+    acc = Trainer(Scale(), SGD(0.1), loss=loss).metrics['acc']
+    loss(output(y), t)  # the loss takes these shapes; so does its accuracy
+    assert acc(output(y), t) == 0.5
+    assert acc(output(y), Variable(t.reshape(1, 4))) == 0.5
+    assert acc(output(Variable(y.data[:, 0])), t.reshape(4, 1)) == 0.5
+    with pytest.raises(
+        ValueError,
+        match=r'the outputs of shape \(4, 1\) and the targets of shape \(2, 2\) must have '
+        r'the same shape or differ only in axes of size 1',
+    ):
+        acc(output(y), t.reshape(2, 2))
+
+
+def test_fit_with_targets_of_shape_n_against_outputs_n_1():
+    x = np.array([[1.0], [-2.0], [3.0], [-0.5]])
+    t = np.array([1.0, 0.0, 0.0, 0.0])  # (N,) targets for the outputs (N, 1) of Scale
+    trainer = Trainer(Scale(), SGD(0.1), loss=F.sigmoid_cross_entropy)
+    history = trainer.fit([(x, t)], 1, progress=False)
+    assert history['acc'] == [0.75]  # w = 1 before the update: only x = 3 is wrong
+
+
+def test_a_failing_metric_fails_before_the_first_update_changes_the_weights():
+    def failing(y, t):
+        raise ValueError('this metric cannot be computed')
+
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={'bad': failing})
+    with pytest.raises(ValueError, match='this metric cannot be computed'):
+        trainer.fit(BATCHES, 1, progress=False)
+    assert model.w.data == 1.0 and model.w.grad is None
+    with pytest.raises(ValueError, match=r"the metric 'bad' must give one number per batch"):
+        Trainer(model, SGD(0.1), loss=mean_y, metrics={'bad': lambda y, t: y}).fit(
+            BATCHES, 1, progress=False
+        )
+    assert model.w.data == 1.0
+
+
+def test_the_training_metrics_are_those_of_the_weights_before_each_update():
+    # w = 1: batch 1 max 3, w -> 0.8; batch 2 max 10 * 0.8 = 8: (3*3 + 1*8) / 4 = 4.25
+    history = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'max': max_y}).fit(
+        BATCHES, 1, progress=False
+    )
+    assert history['max'] == [4.25]
 
 
 def test_fit_trains_a_binary_classifier_with_sigmoid_cross_entropy():

@@ -5,12 +5,14 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import array_of
 from dezero.core import Variable
-from dezero.functions.loss import check_class_labels
+from dezero.functions.loss import _without_ones, check_class_labels
 
 
 def accuracy(y, t):
     """The fraction of rows of the scores ``y`` (N, C) whose largest entry (argmax over
-    axis 1) is at the integer label ``t[i]`` (t of shape (N,), labels in [0, C)).
+    axis 1) is at the integer label of that row in ``t`` (labels in [0, C), of shape
+    (N,) or (N, 1): any shape of N elements that differs from (N,) only in axes of
+    size 1, as the losses take).
     Returns a 0-d Variable with no creator: accuracy has no useful derivative."""
     y, t = array_of(y), array_of(t)
     for name, a in (('y', y), ('t', t)):
@@ -26,17 +28,18 @@ def accuracy(y, t):
         )
     if y.ndim != 2:
         raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
-    if t.shape != (y.shape[0],):
+    n = y.shape[0]
+    if _without_ones(t.shape) != _without_ones((n,)):
         raise ValueError(
-            f'accuracy: t has shape {t.shape}, expected ({y.shape[0]},): one '
+            f'accuracy: t has shape {t.shape}, expected ({n},) or ({n}, 1): one '
             f'label per row of y (shape {y.shape})'
         )
     if t.dtype.kind not in 'iu':
         raise ValueError(f'accuracy: t must hold integer class labels, got dtype {t.dtype}')
-    if y.shape[0] == 0:
+    if n == 0:
         raise ValueError(f'accuracy: y is an empty batch (shape {y.shape})')
     check_class_labels('accuracy', t, y.shape[1], 'y')
-    hits = y.argmax(axis=1) == t
+    hits = y.argmax(axis=1) == t.reshape(n)
     dtype = y.dtype if y.dtype.kind == 'f' else np.float64
     xp = cuda.get_array_module(y)
     return Variable(xp.asarray(hits.mean(), dtype=dtype))

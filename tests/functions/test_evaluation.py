@@ -28,6 +28,17 @@ def test_variables_in_no_graph_out():
     assert acc.data == pytest.approx(2 / 3)
 
 
+def test_labels_that_differ_from_n_only_in_axes_of_size_1_are_taken():
+    # the book's accuracy reshapes its prediction to t.shape, so (N, 1) labels work
+    scores = np.array([[0.1, 0.9], [0.8, 0.2]])
+    assert F.accuracy(scores, np.array([[1], [0]])).data == 1.0
+    assert F.accuracy(scores, np.array([[0, 0]])).data == 0.5
+    assert F.accuracy(Y, Variable(T.reshape(3, 1, 1))).data == pytest.approx(2 / 3, rel=1e-15)
+    assert F.accuracy(Y[:1], np.array(1)).data == 1.0  # one row: any shape of one element
+    with pytest.raises(ValueError, match=r'accuracy: label 2 is outside \[0, 2\)'):
+        F.accuracy(scores, np.array([[1], [2]]))
+
+
 def test_keeps_float32_scores_float32():
     assert F.accuracy(Y.astype(np.float32), T).dtype == np.float32
     assert F.accuracy(np.array([[1, 2], [3, 1]]), np.array([1, 1])).data == 0.5
@@ -38,7 +49,8 @@ def test_keeps_float32_scores_float32():
     [
         (np.zeros(3), T, r'y must be 2-D scores \(N, C\), got shape \(3,\)'),
         (Y, np.array([1, 0]), r't has shape \(2,\), expected \(3,\)'),
-        (Y, T.reshape(3, 1), r't has shape \(3, 1\), expected \(3,\)'),
+        (Y, np.zeros((3, 2), int), r't has shape \(3, 2\), expected \(3,\) or \(3, 1\)'),
+        (Y, np.zeros((3, 1, 3), int), r't has shape \(3, 1, 3\), expected \(3,\) or \(3, 1\)'),
         (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
         (np.zeros((0, 2)), np.zeros(0, dtype=int), r'y is an empty batch \(shape \(0, 2\)\)'),
         (Y, np.array([1, 2, 0]), r'label 2 is outside \[0, 2\) for y with 2 classes'),
