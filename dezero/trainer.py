@@ -908,11 +908,13 @@ class Checkpoint:
         random_state = _random_state(random, parts['random'].get('keys'), owner, path)
         comm = getattr(trainer, 'comm', None)
         others = meta.get('random_of_ranks')
-        if comm is not None and isinstance(others, list):  # every process sees the file
-            if len(others) != comm.size - 1:
+        if comm is not None:  # every process sees the file
+            saved_by = len(others) + 1 if isinstance(others, list) else 1
+            if saved_by != comm.size:
                 raise ValueError(
-                    f'{owner}: {path} was saved by {len(others) + 1} processes; this run '
-                    f'has {comm.size} (each process goes on with its own random state)'
+                    f'{owner}: {path} was saved by {saved_by} process'
+                    f'{"es" if saved_by > 1 else ""}; this run has {comm.size} (each '
+                    f'process goes on with its own random state)'
                 )
             if comm.rank > 0:
                 keys = parts['random'].get(f'keys{comm.rank}')
@@ -1053,11 +1055,26 @@ def plot_history(history, to_file, title=None):
             f'plot_history: history must be the dict returned by '
             f'Trainer.fit, got {type(history).__name__}'
         )
+    for name, values in history.items():
+        if (
+            not isinstance(name, str)
+            or isinstance(values, (str, bytes))
+            or not hasattr(values, '__len__')
+        ):
+            raise TypeError(
+                f'plot_history: history must map names to lists of numbers, one per '
+                f'epoch, as Trainer.fit returns; got {name!r}: {values!r:.60}'
+            )
+    if not isinstance(to_file, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f'plot_history: to_file must be a path (str, bytes or os.PathLike), got '
+            f'{type(to_file).__name__}'
+        )
     names = [k for k in history if not k.startswith('val_')]
     if not names or not any(len(history[k]) for k in names):
         raise ValueError('plot_history: the history is empty (no training epochs)')
     fig = Figure(figsize=(4.5 * len(names), 3.6))
-    fmt = (os.path.splitext(os.fspath(to_file))[1].lstrip('.') or 'png').lower()
+    fmt = (os.path.splitext(os.fsdecode(to_file))[1].lstrip('.') or 'png').lower()
     if fmt not in fig.canvas.get_supported_filetypes():
         raise ValueError(
             f'plot_history: cannot write {fmt!r} pictures; use one of '

@@ -245,6 +245,33 @@ def _check_resume_with_dropout(comm, report, out):
     )
 
 
+def _check_resume_of_one_process(comm, report, out):
+    """A checkpoint saved by one process, resumed by two: refused (both would go on
+    with the one random state the file holds)."""
+    x, t = data()
+    path = out / 'one_process.npz'
+    if comm.rank == 0:
+        model = Sequential(Linear(N_OUT))
+        Trainer(model, SGD(lr=0.1)).fit(
+            DataLoader((x, t), 8, seed=1), 1, progress=False, callbacks=[Checkpoint(path)]
+        )
+    comm.allgather(None)  # the file is there before either process reads it
+    model = Sequential(Linear(N_OUT))
+    model(x[:1])
+    distributed.broadcast_parameters(model)
+    trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1)))
+    try:
+        trainer.fit(
+            DataLoader((x, t), 8, seed=1, shard=comm),
+            2,
+            progress=False,
+            callbacks=[Checkpoint(path)],
+        )
+        report['one_process_resume'] = 'accepted'
+    except ValueError as e:
+        report['one_process_resume'] = str(e)
+
+
 def _check_batch_norm(comm, report):
     """A model with BatchNorm: each process's forward moves the running statistics on
     its own share; they are averaged at every update, and left out of the check that
@@ -275,6 +302,7 @@ def worker(out):
     _check_mismatches(comm, report)
     _check_batch_norm(comm, report)
     _check_resume_with_dropout(comm, report, out)
+    _check_resume_of_one_process(comm, report, out)
     (out / f'rank{comm.rank}.json').write_text(json.dumps(report))
 
 
@@ -332,6 +360,15 @@ def test_a_model_with_batch_norm_trains_with_its_statistics_averaged(ranks):
         assert report['bn_moved'] > 1e-3
     assert ranks[0]['bn_stats'] == ranks[1]['bn_stats']  # averaged: equal everywhere
     assert ranks[0]['bn_weights'] == ranks[1]['bn_weights']
+
+
+@needs_mpi
+def test_a_checkpoint_of_one_process_is_refused_by_two(ranks):
+    for report in ranks:
+        assert (
+            'one_process.npz was saved by 1 process; this run has 2'
+            in (report['one_process_resume'])
+        )
 
 
 @needs_mpi

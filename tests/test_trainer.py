@@ -982,7 +982,20 @@ def test_plot_history_bad_arguments(tmp_path):
         plot_history([1.0, 0.5], tmp_path / 'h.png')
     with pytest.raises(ValueError, match="cannot write 'xyz' pictures"):
         plot_history(HISTORY, tmp_path / 'h.xyz')
+    with pytest.raises(
+        TypeError, match=r"plot_history: history must map names to lists .*'loss': 1\.0"
+    ):
+        plot_history({'loss': 1.0}, tmp_path / 'h.png')
+    with pytest.raises(TypeError, match='plot_history: to_file must be a path .* got NoneType'):
+        plot_history(HISTORY, None)
     assert os.listdir(tmp_path) == []
+
+
+def test_plot_history_takes_a_bytes_path_as_plot_dot_graph_does(tmp_path):
+    pytest.importorskip('matplotlib')
+    path = os.fsencode(tmp_path / 'h.png')
+    assert plot_history(HISTORY, path) == path
+    assert (tmp_path / 'h.png').read_bytes()[:4] == b'\x89PNG'
 
 
 def test_plot_history_is_atomic(tmp_path, monkeypatch):
