@@ -37,7 +37,7 @@ def _operand(other, like):
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
             other = plain_array(other, 'unsupported operand')
-        if other.ndim:
+        if other.ndim or type(other) is not np.ndarray:
             return other
         other = other[()]  # a 0-d array counts as a scalar, as in PyTorch (and NumPy 1)
     if isinstance(other, np.generic):
