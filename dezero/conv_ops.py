@@ -87,6 +87,17 @@ the filter gradient when it comes out with an infinity or NaN (zeros met x or gy
 filter gradient that is finite was exact).  Both tries of the filter gradient run
 without NumPy's warnings of invalid or overflowing operations: the first try's are not
 about the result, and NumPy can report them late, from a later product.
+
+Integers and empty axes
+-----------------------
+NumPy sums integers in their own dtype, where they wrap round (int8: 100 + 100 is
+-56).  So when the two arrays a kernel multiplies both hold integers (or bools), it
+takes them as float64, as :func:`dezero.array_ops.float_data` does, and so does
+col2im, which adds integers up; the result is float64, exact for small integers.
+Float data, and integers beside float data (NumPy promotes those to the float), are
+not copied.  The batch and channel axes may be empty: a sum over no terms is zero,
+so a convolution over no input channels is its bias; an image of height or width 0
+is refused, as PyTorch does.
 """
 
 import numbers
@@ -94,7 +105,7 @@ import numbers
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import channel_sums
+from dezero.array_ops import channel_sums, float_data
 
 
 def pair(x):
@@ -132,13 +143,15 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
     """Check the arguments of a windowed operation on an NCHW batch of shape
     ``img_shape``; return ``(kh, kw), (sh, sw), (ph, pw), (oh, ow)`` as pairs of ints.
 
-    Raises ValueError, naming ``name``, for a shape that is not 4-D, a kernel or stride
-    under 1, a negative pad, or a kernel larger than the padded image."""
+    Raises ValueError, naming ``name``, for a shape that is not 4-D, an image of height
+    or width 0 (N and C may be 0), a kernel or stride under 1, a negative pad, or a
+    kernel larger than the padded image."""
     if len(img_shape) != 4:
         raise ValueError(f'{name}: expected a 4-D (N, C, H, W) input, got shape {tuple(img_shape)}')
     kh, kw = check_pair(name, 'kernel_size', kernel_size)
     sh, sw = check_pair(name, 'stride', stride)
     ph, pw = check_pair(name, 'pad', pad)
+    check_image_size(name, img_shape)
     if kh < 1 or kw < 1:
         raise ValueError(f'{name}: kernel_size must be at least 1, got {(kh, kw)}')
     if sh < 1 or sw < 1:
@@ -155,6 +168,16 @@ def conv_geometry(name, img_shape, kernel_size, stride, pad):
     oh = get_conv_outsize(h, kh, sh, ph)
     ow = get_conv_outsize(w, kw, sw, pw)
     return (kh, kw), (sh, sw), (ph, pw), (oh, ow)
+
+
+def check_image_size(name, img_shape):
+    """ValueError naming ``name`` when the NCHW shape ``img_shape`` has an image of
+    height or width 0: the batch and the channels may be empty, the image may not."""
+    if img_shape[2] < 1 or img_shape[3] < 1:
+        raise ValueError(
+            f'{name}: the input of shape {tuple(img_shape)} has an image of height or '
+            f'width 0; only the batch (N) and channel (C) axes may be 0'
+        )
 
 
 def check_pair(name, arg, value):
@@ -217,8 +240,9 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     image positions it was taken from (overlaps add up) and return an image of shape
     ``img_shape`` (N, C, H, W); the padding is cut off.
 
-    ``col`` has shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with ``to_matrix``.
-    The scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
+    ``col`` has shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with ``to_matrix``;
+    integers (and bools) are added up in float64, where they do not wrap round.  The
+    scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
     slice), never over pixels."""
     kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride, pad)
     n, c, h, w = img_shape
@@ -236,7 +260,7 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
             f'col2im: col of shape {col.shape} does not fit image shape '
             f'{tuple(img_shape)}; expected {full}'
         )
-    return add_windows(col, img_shape, stride, pad)
+    return add_windows(float_data(col), img_shape, stride, pad)
 
 
 def add_windows(col, img_shape, stride, pad, out=None):
@@ -321,6 +345,15 @@ def _add_bias(y, b):
     return y + b
 
 
+def _float_if_integers(a, b):
+    """The arrays ``a`` and ``b`` that a kernel multiplies, as they are, or both as
+    float64 when both hold integers (or bools), whose sums would wrap round in their
+    own dtype (see "Integers and empty axes" in the module's docstring)."""
+    if a.dtype.kind in 'biu' and b.dtype.kind in 'biu':
+        return float_data(a), float_data(b)
+    return a, b
+
+
 def _output_size(x_shape, w_shape, stride, pad):
     """(OH, OW) of the convolution of an input of shape ``x_shape`` with filters of
     shape ``w_shape`` (OC, C, KH, KW)."""
@@ -334,7 +367,9 @@ def conv2d_array(x, W, b, stride, pad):
     """The convolution of x (N, C, H, W) with W (OC, C, KH, KW) plus b (OC,) or None,
     for ``stride`` and ``pad`` pairs already checked against the shapes:
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * padded x[n, c,
-    p*sh + i, q*sw + j]``, shape (N, OC, OH, OW)."""
+    p*sh + i, q*sw + j]``, shape (N, OC, OH, OW); float64 when x and W both hold
+    integers."""
+    x, W = _float_if_integers(x, W)
     if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
         y = _conv2d_by_taps(x, W, stride, pad)
         return y if b is None else _add_bias(y, b)
@@ -361,7 +396,9 @@ def _with_bias(weights, b, rows, x_dtype):
 def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     """The gradient of :func:`conv2d_array` with respect to W, for the output gradient
     gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
-    padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW)."""
+    padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW); float64 when x and gy
+    both hold integers."""
+    x, gy = _float_if_integers(x, gy)
     w_shape = (gy.shape[1], x.shape[1]) + tuple(kernel)
     by_rows = tuple(stride) == (1, 1) and stacks_kernel_rows(w_shape)
     with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
@@ -666,8 +703,7 @@ def _stacked_product(weights, rows, y, ph, scratch):
     one kernel row and no padding the product is y."""
     xp = cuda.get_array_module(y)
     m, oc, oh, ow = y.shape
-    kh = weights.shape[0] // oc
-    if kh == 1 and ph == 0:
+    if scratch is None:  # one kernel row and no padding (see _stacked_scratch)
         xp.matmul(weights, rows, out=y.reshape(m, oc, oh * ow))
         return
     xp.matmul(weights, rows, out=scratch.products(m))
@@ -756,7 +792,9 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     times x at input row ``r + i - ph``: the rows times x shifted by each kernel row,
     flipped back.  The kernel rows of x are never made.  gb is summed block by block
     from gy's rows while they are in the cache: row (o, KW-1-pw) is gy unshifted, and
-    holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy."""
+    holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy.  An
+    integer gy is taken as float64 (it multiplies both x and W)."""
+    gy = float_data(gy)
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
     n, _, h, w = x.shape
@@ -874,7 +912,9 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     """The transposed convolution of x (N, C, H, W) with W (C, OC, KH, KW) plus b
     (OC,) or None, of output size ``outsize`` (OH, OW), for pairs already checked: each
     input pixel adds ``x[n, c, p, q] * W[c]`` onto the output window at
-    (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW)."""
+    (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW); float64
+    when x and W both hold integers."""
+    x, W = _float_if_integers(x, W)
     c, oc, kh, kw = W.shape
     h, w = x.shape[2:]
     gathering = transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (

@@ -54,7 +54,7 @@ from dezero.optimizers import AdamW, ClipGrad
 from dezero.schedules import CosineAnnealingLR, LinearLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -282,7 +282,7 @@ def main(argv=None):
     parser.add_argument('--every', type=int, default=None, help='report every N iterations')
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parser.parse_args(argv)
     small = args.smoke

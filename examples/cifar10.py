@@ -41,7 +41,7 @@ from dezero.datasets import CIFAR10, Dataset
 from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, positive_float, random_seed
+from options import folder_path, output_folder, positive_float, random_seed
 from plotting import pyplot
 
 #: The class names in label order: 'airplane', 'automobile', ..., 'truck'.
@@ -246,7 +246,7 @@ def main(argv=None):
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bars, only lines')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parser.parse_args(argv)
     epochs = (2 if args.smoke else 10) if args.epochs is None else args.epochs

@@ -53,7 +53,7 @@ import dezero.functions as F
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path
+from options import output_folder
 from plotting import pyplot
 from vgg16_features import (
     add_model_options,
@@ -232,7 +232,7 @@ def main(argv=None):
     )
     add_model_options(parser)
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parser.parse_args(argv)
     if args.image is None and not args.smoke:

@@ -30,7 +30,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, folder_path, positive_float, random_seed
+from options import finite_float, output_folder, positive_float, random_seed
 from plotting import pyplot
 
 CLASSIC_START = (-1.2, 1.0)
@@ -165,7 +165,10 @@ def main(argv=None):
         help='gradient descent iterations at most (default: 50000)',
     )
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the contour plot (default: out)'
+        '--out',
+        type=output_folder,
+        default='out',
+        help='folder for the contour plot (default: out)',
     )
     parser.add_argument(
         '--smoke',

@@ -47,7 +47,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 LR_RANGE = (1e-4, 1e-1)
@@ -257,7 +257,7 @@ def main(argv=None):
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the picture (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the picture (default: out)'
     )
     args = parser.parse_args(argv)
     for name in ('trials', 'grid_size', 'epochs', 'hidden', 'batch_size'):

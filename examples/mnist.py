@@ -33,7 +33,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 OPTIMIZERS = {
@@ -127,7 +127,7 @@ def main(argv=None):
         '--gpu', action='store_true', help='train on the GPU (needs CuPy and a CUDA device)'
     )
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:

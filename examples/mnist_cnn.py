@@ -31,7 +31,7 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
@@ -116,7 +116,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the outputs (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:

@@ -31,7 +31,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 
 
 def train(train_data, test_data, comm, epochs=5, hidden=100, lr=0.001, batch_size=100, seed=0):
@@ -67,7 +67,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the weights (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the weights (default: out)'
     )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.hidden < 1:

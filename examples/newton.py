@@ -32,7 +32,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, folder_path, positive_float, random_seed
+from options import finite_float, output_folder, positive_float, random_seed
 from plotting import pyplot
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
@@ -208,7 +208,7 @@ def main(argv=None):
         help='give up after this many iterations (default: 10000)',
     )
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the picture (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the picture (default: out)'
     )
     parser.add_argument(
         '--smoke',

@@ -53,7 +53,7 @@ from dezero import DataLoader, Model, Trainer, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, non_negative_float, positive_float, random_seed
+from options import non_negative_float, output_folder, positive_float, random_seed
 from plotting import pyplot
 
 TRAIN_IMAGES = 300
@@ -231,7 +231,7 @@ def main(argv=None):
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the figure (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the figure (default: out)'
     )
     parser.add_argument(
         '--quiet', action='store_true', help='no progress lines while training, only the results'

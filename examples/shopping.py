@@ -43,7 +43,7 @@ from dezero.atomic import atomic_write_bytes, atomic_write_text
 from dezero.graph import functions_behind, live_variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, folder_path, random_seed
+from options import finite_float, output_folder, random_seed
 
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
@@ -191,7 +191,7 @@ def main(argv=None):
     parser.add_argument('--orange-num', type=finite_float, default=3.0, help='default: 3')
     parser.add_argument('--tax', type=finite_float, default=1.1, help='tax factor (default: 1.1)')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     parser.add_argument(
         '--seed',

@@ -36,7 +36,7 @@ from dezero.datasets import SinCurve
 from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -128,7 +128,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the plot (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the plot (default: out)'
     )
     parser.add_argument('--no-bar', action='store_true', help='no tqdm bar, only lines')
     parser.add_argument(

@@ -39,7 +39,7 @@ from dezero.datasets import get_spiral
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
@@ -49,10 +49,11 @@ def train(epochs=300, batch_size=30, hidden=10, lr=1.0, seed=0, progress=True):
     """Train ``MLP((hidden, 3))`` on the spiral with a :class:`dezero.Trainer`; return
     the model and the per-epoch history ``{'loss': [...], 'acc': [...]}`` (averages
     over each epoch's batches)."""
-    np.random.seed(seed)  # weights and shuffling
+    data = get_spiral(train=True)  # seeds NumPy's generator, as the book's does
+    np.random.seed(seed)  # after it: the weights and the shuffling
     model = MLP((hidden, 3))
     trainer = Trainer(model, optimizers.SGD(lr))
-    loader = DataLoader(get_spiral(train=True), batch_size, shuffle=True)
+    loader = DataLoader(data, batch_size, shuffle=True)
     return model, trainer.fit(loader, epochs, progress=progress)
 
 
@@ -121,7 +122,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='random seed (default: 0)')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     parser.add_argument(
         '--smoke', action='store_true', help='a quick run of 30 epochs instead of --epochs'

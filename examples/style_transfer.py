@@ -62,7 +62,7 @@ from dezero import Layer, Parameter, optimizers
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, non_negative_float, positive_float
+from options import non_negative_float, output_folder, positive_float
 from plotting import pyplot
 from vgg16_features import (
     CONV_NAMES,
@@ -285,7 +285,7 @@ def main(argv=None):
     )
     add_model_options(parser)
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parser.parse_args(argv)
     if not args.smoke and (args.content is None or args.style is None):

@@ -40,7 +40,7 @@ from dezero.graph import GraphvizNotFoundError, functions_behind
 from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path
+from options import output_folder
 from plotting import pyplot
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
@@ -144,7 +144,10 @@ def main(argv=None):
         help=f'which derivative to compute, 0 to {MAX_ORDER} (default: 6)',
     )
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the output files (default: out)'
+        '--out',
+        type=output_folder,
+        default='out',
+        help='folder for the output files (default: out)',
     )
     parser.add_argument(
         '--verbose-graph',

@@ -41,7 +41,7 @@ from dezero.trainer import plot_history
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot
 
 
@@ -199,7 +199,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parser.parse_args(argv)
     for name in ('epochs', 'hidden', 'batch_size', 'check_images'):

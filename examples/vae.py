@@ -46,7 +46,7 @@ from dezero import DataLoader, Model, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import folder_path, positive_float, random_seed
+from options import output_folder, positive_float, random_seed
 from plotting import pyplot, save_samples, tile  # noqa: F401  (shared)
 
 
@@ -234,7 +234,7 @@ def main(argv=None):
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
-        '--out', type=folder_path, default='out', help='folder for the pictures (default: out)'
+        '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parser.parse_args(argv)
     if args.epochs is None:

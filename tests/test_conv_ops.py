@@ -413,6 +413,67 @@ def test_the_kernels_keep_float32_and_take_an_empty_batch():
     np.testing.assert_array_equal(gW, np.zeros((3, 2, 3, 3)))
 
 
+@pytest.mark.parametrize('c, oc', [(0, 3), (2, 0), (0, 0)])
+def test_the_kernels_take_no_input_or_no_output_channels(c, oc, layout, gaps):
+    """A sum over no channels is zero: y is the bias, and the gradients are zeros."""
+    x = np.ones((2, c, 5, 5))
+    W = np.ones((oc, c, 3, 3))
+    b = np.arange(1.0, oc + 1)
+    for stride in ((1, 1), (2, 2)):
+        y = conv_ops.conv2d_array(x, W, b, stride, (1, 1))
+        np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, -1, 1, 1), y.shape))
+        gy = np.ones(y.shape)
+        gW = conv_ops.conv2d_grad_w_array(x, gy, (3, 3), stride, (1, 1))
+        np.testing.assert_array_equal(gW, np.zeros(W.shape))
+        gx = conv_ops.deconv2d_array(gy, W, None, stride, (1, 1), (5, 5))
+        np.testing.assert_array_equal(gx, np.zeros(x.shape))
+    gy = np.ones((2, oc, 5, 5))  # stride 1
+    gx, gW, gb = conv_ops.conv2d_grads_array(x, W, gy, (1, 1), bias=True)
+    np.testing.assert_array_equal(gx, np.zeros(x.shape))
+    np.testing.assert_array_equal(gW, np.zeros(W.shape))
+    np.testing.assert_array_equal(gb, np.full(oc, 50.0))
+
+
+@pytest.mark.parametrize('dtype', [np.int8, np.uint8])
+@pytest.mark.parametrize('stride', [(1, 1), (2, 2)])
+def test_integer_kernels_sum_in_float64(dtype, stride, layout):
+    """Sums of up to 8*3*3 products of 4 to 9 (int8 and uint8 wrap round past 127 and
+    255)."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(2, 4, (2, 8, 5, 5)).astype(dtype)
+    W = rng.integers(2, 4, (8, 8, 3, 3)).astype(dtype)
+    xf, Wf = x.astype(float), W.astype(float)
+    y = conv_ops.conv2d_array(x, W, None, stride, (1, 1))
+    assert y.dtype == np.float64 and y.max() > 255
+    np.testing.assert_array_equal(y, reference_conv(xf, Wf, stride, (1, 1)))
+    gy = rng.integers(2, 4, y.shape).astype(dtype)
+    gW = conv_ops.conv2d_grad_w_array(x, gy, (3, 3), stride, (1, 1))
+    assert gW.dtype == np.float64
+    np.testing.assert_array_equal(
+        gW, reference_grad_w(xf, gy.astype(float), (3, 3), stride, (1, 1))
+    )
+    back = conv_ops.deconv2d_array(gy, W, None, stride, (1, 1), (5, 5))
+    assert back.dtype == np.float64
+    np.testing.assert_array_equal(
+        back, reference_deconv(gy.astype(float), Wf, stride, (1, 1), (5, 5))
+    )
+    if stride == (1, 1):
+        gx, gW_too = conv_ops.conv2d_grads_array(x, W, gy, (1, 1))
+        np.testing.assert_array_equal(gx, back)
+        np.testing.assert_array_equal(gW_too, gW)
+    col = im2col_array(x, 3, 1, 1, to_matrix=False)
+    assert col2im_array(col, x.shape, 3, 1, 1, to_matrix=False).dtype == np.float64
+
+
+def test_float_data_and_integers_beside_it_are_not_copied():
+    x8 = np.ones((1, 2, 4, 4), np.uint8)
+    x32, W32 = x8.astype(np.float32), np.ones((3, 2, 3, 3), np.float32)
+    for a, b in [(x32, W32), (x8, W32), (x32, W32.astype(np.int8))]:
+        same = conv_ops._float_if_integers(a, b)
+        assert same[0] is a and same[1] is b
+    assert conv_ops.conv2d_array(x8, W32, None, (1, 1), (1, 1)).dtype == np.float32
+
+
 def test_a_large_batch_never_holds_all_its_columns():
     """The columns of all 64 images would take 9 times the input (18 MiB); a block
     takes about BLOCK_BYTES."""

@@ -503,15 +503,36 @@ SEEDED = sorted(set(SMOKE) - {'tanh.py'})
 WITH_LR = sorted(set(SMOKE) - {'tanh.py', 'shopping.py', 'grad_cam.py', 'hyperparameter_search.py'})
 
 
+#: /proc takes no new folders, even from root (CI runs as root, which may write
+#: into any folder: permissions alone cannot be tested there)
+NO_NEW_FOLDERS = '/proc'
+
+
 @pytest.mark.parametrize('name', sorted(SMOKE))
-@pytest.mark.parametrize('bad', ['a file', 'an empty string', 'below a file'])
-def test_every_example_refuses_an_out_that_cannot_be_a_folder(name, bad, tmp_path, capsys):
+@pytest.mark.parametrize(
+    'bad, message',
+    [
+        ('a file', '{out} exists and is not a folder'),
+        ('an empty string', 'expected a folder, got an empty string'),
+        ('below a file', 'cannot make {out}: {notes} is not a folder'),
+        ('below /proc', 'cannot make {out}: '),
+        ('/proc', 'cannot write into {out}: '),
+    ],
+)
+def test_every_example_refuses_an_out_that_cannot_be_a_folder(name, bad, message, tmp_path, capsys):
+    if 'proc' in bad and not os.path.isdir(NO_NEW_FOLDERS):
+        pytest.skip('no /proc on this system')
     notes = tmp_path / 'notes.txt'
     notes.write_text('not a folder')
-    out = {'a file': str(notes), 'an empty string': '', 'below a file': str(notes / 'out')}[bad]
+    out = {
+        'a file': str(notes),
+        'an empty string': '',
+        'below a file': str(notes / 'out'),
+        'below /proc': f'{NO_NEW_FOLDERS}/dezero-out/sub',
+        '/proc': NO_NEW_FOLDERS,
+    }[bad]
     err = refused(name, ['--smoke', '--out', out], capsys)
-    assert 'argument --out: ' in err, err
-    assert 'not a folder' in err or 'empty string' in err, err
+    assert 'argument --out: ' + message.format(out=out, notes=notes) in err, err
 
 
 @pytest.mark.parametrize('name', SEEDED)
@@ -531,8 +552,10 @@ def test_every_learning_rate_is_positive_and_finite(name, lr, capsys):
 def test_the_shared_option_types_accept_what_they_should(tmp_path):
     options = load_example('options.py')
     new = tmp_path / 'not' / 'yet' / 'there'
-    assert options.folder_path(str(new)) == str(new) and not new.exists()  # made later
-    assert options.folder_path(str(tmp_path)) == str(tmp_path)
+    for folder_type in (options.folder_path, options.output_folder):
+        assert folder_type(str(new)) == str(new)  # made to find out, then removed
+        assert folder_type(str(tmp_path)) == str(tmp_path)
+        assert list(tmp_path.iterdir()) == []
     assert options.random_seed('0') == 0 and options.random_seed(str(2**32 - 1)) == 2**32 - 1
     assert options.positive_float('1e-300') == 1e-300
     assert options.non_negative_float('0') == 0.0 and options.finite_float('-1e300') == -1e300
@@ -544,6 +567,34 @@ def test_the_shared_option_types_accept_what_they_should(tmp_path):
     ]:
         with pytest.raises(argparse.ArgumentTypeError):
             check(value)
+
+
+def test_a_folder_that_cannot_be_made_is_refused_and_nothing_is_left(tmp_path):
+    """The first two folders are made; the last, whose name is too long for any file
+    system, is not: the error says why, and the two made are removed again."""
+    options = load_example('options.py')
+    out = str(tmp_path / 'a' / 'b' / ('x' * 300))
+    with pytest.raises(argparse.ArgumentTypeError, match=f'^cannot make {out}: File name too long'):
+        options.output_folder(out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_without_write_permission_is_refused(tmp_path, monkeypatch):
+    """What a user who is not root meets (the errors of the OS, simulated)."""
+    options = load_example('options.py')
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr(options.os, 'makedirs', denied)
+    monkeypatch.setattr(options.tempfile, 'mkdtemp', denied)
+    with pytest.raises(argparse.ArgumentTypeError, match=r'cannot make \S+/out: Permission denied'):
+        options.folder_path(str(tmp_path / 'out'))
+    assert options.folder_path(str(tmp_path)) == str(tmp_path)  # data may be read only
+    with pytest.raises(
+        argparse.ArgumentTypeError, match=r'^cannot write into \S+: Permission denied'
+    ):
+        options.output_folder(str(tmp_path))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import numpy as np
 
 from dezero.array_ops import channel_sums
 from dezero.conv_ops import (
+    check_image_size,
     check_pair,
     col2im_array,
     conv2d_array,
@@ -108,7 +109,8 @@ def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
 
 def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
     """The adjoint of :func:`im2col`: add the columns ``x`` back onto an image of shape
-    ``input_shape`` (N, C, H, W).  Derivative: :func:`im2col` of gy."""
+    ``input_shape`` (N, C, H, W); integers are added up in float64, where they do not
+    wrap round.  Derivative: :func:`im2col` of gy."""
     x = as_input(x)
     input_shape = tuple(input_shape)
     kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size, stride, pad)
@@ -335,6 +337,7 @@ def _check_deconv(name, x_shape, w_shape, b_shape, stride, pad, outsize):
             f'{name}: x of shape {tuple(x_shape)} has {x_shape[1]} channels but '
             f'W of shape {tuple(w_shape)} expects {w_shape[0]}'
         )
+    check_image_size(name, x_shape)
     n, _, h, w = x_shape
     oc, kh, kw = w_shape[1:]
     # validate stride and pad on a dummy geometry first (kernel 1 fits any image)
@@ -397,7 +400,11 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * x[n, c, p*sh + i - ph,
     q*sw + j - pw]``.  Derivative: deconv2d(gy, W) to x, the correlation of x with gy
     to W, gy summed over N, OH, OW to b.  A plain array (x, W or b) is a constant: no
-    one can ask for its gradient, so backward does not compute it."""
+    one can ask for its gradient, so backward does not compute it.
+
+    When x and W both hold integers, the products are summed in float64 (in their own
+    dtype they would wrap round) and y is float64.  N, C and OC may be 0 (with C = 0,
+    y is b broadcast: a sum over no channels is zero); H and W may not."""
     x, W = as_input(x), as_input(W)
     b = None if b is None else as_input(b)
     _refuse_bool('conv2d', x, W, b)
@@ -415,7 +422,10 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
     ``get_deconv_outsize(H, KH, sh, ph)`` = sh*(H - 1) + KH - 2*ph per axis and may be
     any size whose convolution gives back H (up to sh - 1 more).  Derivative: conv2d(gy,
     W) to x, the correlation of gy with x to W, gy summed over N, OH, OW to b.  A plain
-    array (x, W or b) is a constant and gets no gradient."""
+    array (x, W or b) is a constant and gets no gradient.
+
+    When x and W both hold integers, the sums are taken in float64 (in their own dtype
+    they would wrap round) and y is float64.  N, C and OC may be 0; H and W may not."""
     x, W = as_input(x), as_input(W)
     b = None if b is None else as_input(b)
     _refuse_bool('deconv2d', x, W, b)

@@ -106,7 +106,8 @@ class _Windows:
     def scatter(self, values, offsets, x_shape):
         """An image of ``x_shape`` holding zeros plus each of ``values`` (N, C, OH,
         OW) added at the element its window's offset points at (overlapping windows
-        add up)."""
+        add up; integers in float64, where their sums do not wrap round)."""
+        values = float_data(values)
         xp = cuda.get_array_module(values)
         n, c = values.shape[:2]
         (kh, kw), (oh, ow) = self.kernel, self.out
@@ -231,8 +232,8 @@ def _recorded_argmax(name, pooling):
 
 class Pooling2DGrad(Function):
     """gx = gy scattered to the recorded argmax of each window of the max pooling
-    ``pooling`` (adding where windows overlap).  Linear in gy; derivative: the gather
-    Pooling2DWithIndexes of ggx."""
+    ``pooling`` (adding where windows overlap; an integer gy in float64).  Linear in
+    gy; derivative: the gather Pooling2DWithIndexes of ggx."""
 
     retain_inputs = ()
     retain_outputs = ()

@@ -725,3 +725,107 @@ def test_bool_data_is_refused(fn, which):
     arrays[which] = arrays[which].astype(bool)
     with pytest.raises(TypeError, match=rf'{fn}: {"xW"[which]} holds bool data'):
         getattr(F, fn)(*arrays)
+
+
+# ---- empty axes: N, C and OC may be 0, H and W may not -----------------------------------
+EMPTY_AXES = [(n, c, oc) for n in (0, 2) for c in (0, 2) for oc in (0, 3) if 0 in (n, c, oc)]
+
+
+@pytest.mark.parametrize('fn', ['conv2d', 'deconv2d'])
+@pytest.mark.parametrize('n, c, oc', EMPTY_AXES)
+@pytest.mark.parametrize('stride, pad', [(1, 0), (1, 1), (2, 0), (2, 1)])
+def test_empty_batch_and_channel_axes_give_exact_values_and_derivatives(fn, n, c, oc, stride, pad):
+    """y is b broadcast (a sum over no terms is zero).  For s = sum(y**2): the bias's
+    gradient is 2*M*b (M = N*OH*OW outputs per channel), the others are zeros; for
+    t = sum(gx**2) + sum(gW**2) + sum(gb**2), differentiated again, it is 8*M**2*b."""
+    w_shape = (oc, c, 3, 3) if fn == 'conv2d' else (c, oc, 3, 3)
+    x, W = Variable(np.ones((n, c, 5, 5))), Variable(np.ones(w_shape))
+    b = Variable(np.arange(1.0, oc + 1))
+    y = getattr(F, fn)(x, W, b, stride=stride, pad=pad)
+    assert y.shape[:2] == (n, oc)
+    np.testing.assert_array_equal(y.data, np.broadcast_to(b.data.reshape(1, -1, 1, 1), y.shape))
+    m = n * y.shape[2] * y.shape[3]
+    F.sum(y * y).backward(create_graph=True)
+    grads = [v.grad for v in (x, W, b)]
+    for v, g in zip((x, W), grads):
+        assert g.shape == v.shape and g.dtype == np.float64
+        np.testing.assert_array_equal(g.data, np.zeros(v.shape))
+    np.testing.assert_array_equal(b.grad.data, 2 * m * b.data)
+    for v in (x, W, b):
+        v.cleargrad()
+    sum(F.sum(g * g) for g in grads).backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros(x.shape))
+    np.testing.assert_array_equal(W.grad.data, np.zeros(W.shape))
+    np.testing.assert_array_equal(b.grad.data, 8 * m * m * b.data)
+
+
+def test_no_input_channels_at_stride_1_backpropagates():
+    x, W = Variable(np.ones((1, 0, 5, 5))), Variable(np.ones((3, 0, 3, 3)))
+    F.sum(F.conv2d(x, W, None, 1, 1)).backward()
+    assert x.grad.shape == (1, 0, 5, 5) and W.grad.shape == (3, 0, 3, 3)
+
+
+@pytest.mark.parametrize(
+    'call, name',
+    [
+        (lambda: F.conv2d(np.ones((1, 1, 0, 3)), np.ones((2, 1, 2, 2)), pad=1), 'conv2d'),
+        (lambda: F.deconv2d(np.ones((1, 1, 0, 2)), np.ones((1, 2, 3, 3))), 'deconv2d'),
+        (lambda: F.deconv2d(np.ones((1, 1, 2, 0)), np.ones((1, 2, 3, 3))), 'deconv2d'),
+        (lambda: Deconv2d()(np.ones((1, 1, 0, 2)), np.ones((1, 2, 3, 3))), 'Deconv2d'),
+        (lambda: F.im2col(np.ones((1, 1, 0, 3)), 1, pad=1), 'im2col'),
+    ],
+)
+def test_an_image_of_height_or_width_0_is_refused(call, name):
+    with pytest.raises(
+        ValueError, match=rf'^{name}: the input of shape \(1, 1, [02], [023]\) has an image of '
+    ):
+        call()
+
+
+# ---- integers: summed in float64, where they do not wrap round ---------------------------
+@pytest.mark.parametrize('dtype', [np.int8, np.uint8, np.int16])
+@pytest.mark.parametrize('stride, pad', [(1, 1), (2, 1), (1, 0)])
+def test_integer_data_is_convolved_in_float64(dtype, stride, pad):
+    """An output away from the border adds 72 products of 4 to 9: past int8 and uint8."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 4, (2, 8, 5, 5)).astype(dtype)
+    W = rng.integers(2, 4, (8, 8, 3, 3)).astype(dtype)
+    b = rng.integers(0, 4, 8).astype(dtype)
+    xf, Wf, bf = x.astype(np.float64), W.astype(np.float64), b.astype(np.float64)
+    y = F.conv2d(x, W, b, stride, pad)
+    assert y.dtype == np.float64 and y.data.max() > 255
+    np.testing.assert_array_equal(y.data, naive_conv2d(xf, Wf, bf, (stride,) * 2, (pad,) * 2))
+    y = F.deconv2d(x, W, b, stride, pad)
+    outsize = y.shape[2:]
+    assert y.dtype == np.float64 and y.data.max() > 127
+    np.testing.assert_array_equal(
+        y.data, naive_deconv2d(xf, Wf, bf, (stride,) * 2, (pad,) * 2, outsize)
+    )
+
+
+def test_integer_convolution_agrees_with_pytorch_in_float64():
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, (2, 8, 9, 9)).astype(np.int8)
+    W = rng.integers(0, 4, (8, 8, 3, 3)).astype(np.int8)
+    tx, tW = torch.tensor(x.astype(np.float64)), torch.tensor(W.astype(np.float64))
+    for stride in (1, 2):
+        expected = torch.nn.functional.conv2d(tx, tW, None, stride, 1).numpy()
+        np.testing.assert_array_equal(F.conv2d(x, W, None, stride, 1).data, expected)
+        expected = torch.nn.functional.conv_transpose2d(tx, tW, None, stride, 1).numpy()
+        np.testing.assert_array_equal(F.deconv2d(x, W, None, stride, 1).data, expected)
+
+
+def test_integers_beside_float32_stay_float32():
+    x = np.full((1, 2, 4, 4), 200, np.uint8)
+    W = np.ones((3, 2, 3, 3), np.float32)
+    assert F.conv2d(x, W, pad=1).dtype == np.float32
+    assert F.deconv2d(x, W.transpose(1, 0, 2, 3).copy(), pad=1).dtype == np.float32
+
+
+def test_col2im_adds_integers_in_float64():
+    col = np.full((1, 1, 3, 3, 2, 2), 100, np.int8)  # the centre 2x2 pixels get 4 windows
+    img = F.col2im(col, (1, 1, 4, 4), 3, 1, 0, to_matrix=False)
+    assert img.dtype == np.float64
+    edge, middle = [100, 200, 200, 100], [200, 400, 400, 200]
+    np.testing.assert_array_equal(img.data, [[[edge, middle, middle, edge]]])

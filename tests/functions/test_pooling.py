@@ -1,6 +1,7 @@
 """pooling (max) and average_pooling: values against naive loops, gradients of first and
 second order, ties, padding, dtypes and errors."""
 
+import re
 import weakref
 
 import numpy as np
@@ -314,3 +315,48 @@ def test_average_pooling_sums_without_overflowing_the_inputs_dtype():
     assert y.dtype == np.float64 and y.data.item() == 100.0
     y = F.average_pooling(np.full((1, 1, 2, 2), 60000, np.float16), 2)
     assert y.dtype == np.float16 and y.data.item() == 60000.0
+
+
+# ---- empty axes: N and C may be 0, H and W may not ---------------------------------------
+@pytest.mark.parametrize('fn', [F.pooling, F.average_pooling])
+@pytest.mark.parametrize('shape', [(0, 2, 5, 5), (2, 0, 5, 5), (0, 0, 5, 5)])
+@pytest.mark.parametrize('stride, pad', [(1, 0), (1, 1), (2, 0), (2, 1)])
+def test_an_empty_batch_or_no_channels_give_empty_outputs_and_gradients(fn, shape, stride, pad):
+    x = Variable(np.ones(shape))
+    y = fn(x, 3, stride, pad)
+    out = (5 + 2 * pad - 3) // stride + 1
+    assert y.shape == shape[:2] + (out, out)
+    F.sum(y * y).backward(create_graph=True)
+    gx = x.grad
+    assert gx.shape == shape and gx.dtype == np.float64
+    x.cleargrad()
+    F.sum(gx * gx).backward()
+    assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize('fn', [F.pooling, F.average_pooling])
+@pytest.mark.parametrize('shape', [(1, 1, 0, 2), (1, 1, 2, 0)])
+def test_an_image_of_height_or_width_0_is_refused(fn, shape):
+    """Padded, it would have windows of padding alone: -inf for max pooling."""
+    name = 'pooling' if fn is F.pooling else 'average_pooling'
+    with pytest.raises(
+        ValueError,
+        match=rf'^{name}: the input of shape {re.escape(str(shape))} has an image of height ',
+    ):
+        fn(np.ones(shape), 2, 1, 1)
+
+
+def test_the_max_pooling_gradient_adds_integers_in_float64():
+    """Every 3x3 window of the 4x4 image has its maximum at (1, 1): four windows send
+    100 there, 400 in all, past int8."""
+    from dezero.functions.pooling import Pooling, Pooling2DGrad
+
+    pooling = Pooling(3, 1)
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 1, 1] = 1
+    pooling(x)
+    gx = Pooling2DGrad(pooling)(np.full((1, 1, 2, 2), 100, np.int8))
+    expected = np.zeros((1, 1, 4, 4))
+    expected[0, 0, 1, 1] = 400
+    assert gx.dtype == np.float64
+    np.testing.assert_array_equal(gx.data, expected)
