@@ -125,6 +125,27 @@ def _has_infinity(a):
     return bad is not None and 'inf' in bad
 
 
+def _made_infinity(func, given, y):
+    """Whether ``func``, computing each output element from the elements of its
+    ``given`` arrays at the same position (``Function.elementwise``), made an infinity
+    of ``y`` where none of them (broadcast to y's shape) holds one: ``exp(x + mask)``
+    overflowing where the mask is 0.  False for other functions, whose outputs do not
+    follow their inputs position by position."""
+    if not getattr(func, 'elementwise', False):
+        return False
+    xp = cuda.get_array_module(y)
+    passed = xp.zeros(y.shape, dtype=bool)
+    for a in given:
+        values = _values(a)
+        if getattr(values, 'dtype', None) is None or values.dtype.kind not in 'fc':
+            continue  # no infinity to pass on
+        try:
+            passed |= xp.broadcast_to(xp.isinf(values), y.shape)
+        except ValueError:  # not of y's shape after all: nothing can be told
+            return False
+    return bool((xp.isinf(y) & ~passed).any())
+
+
 def _all_finite(items):
     return all(_bad_values(_values(a)) is None for a in items)
 
@@ -167,9 +188,11 @@ def check_forward(func, xs, ys):
     finite.  Infinities without NaN are let through when an input or the function's
     own constant operand (the ``c`` of ``x + c``) holds infinities: they may have been
     given, not produced (an attention mask's -inf, and every function it passes
-    through, such as ``where`` or a reshape).  So an overflow in an array that holds an
-    infinity already goes unreported; NaN never does.  Inside a backward pass the
-    fault is that backward's, and is reported so."""
+    through, such as ``where`` or a reshape).  An elementwise function
+    (``Function.elementwise``) is still reported when it makes an infinity where its
+    inputs hold none (``exp(x + mask)`` overflowing); for the others, an overflow in an
+    array that holds an infinity already goes unreported.  NaN always is.  Inside a
+    backward pass the fault is that backward's, and is reported so."""
     for i, y in enumerate(ys):
         bad = _bad_values(y)
         if bad is None:
@@ -177,7 +200,7 @@ def check_forward(func, xs, ys):
         if 'nan' not in bad:
             constant = getattr(func, 'c', None)
             given = list(xs) if constant is None else [*xs, constant]
-            if any(_has_infinity(a) for a in given):
+            if any(_has_infinity(a) for a in given) and not _made_infinity(func, given, y):
                 continue
         stack = _backward_stack()
         if stack:

@@ -22,6 +22,7 @@ Live writers of the same destination, in this process or others, are left alone.
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import secrets
@@ -198,9 +199,10 @@ _SPECIAL_FILES = {
 
 def _create_temp(path, xmode, kwargs):
     """Create, open and lock a new hidden file beside ``path``; return it and its name."""
-    folder, name = os.path.split(os.path.abspath(path))
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = _temp_prefix(path)
     for _ in range(100):
-        tmp = os.path.join(folder, f'.{name}.{secrets.token_hex(4)}.tmp')
+        tmp = os.path.join(folder, f'{prefix}{secrets.token_hex(4)}.tmp')
         try:
             f = open(tmp, xmode, **kwargs)
         except FileExistsError:
@@ -215,9 +217,42 @@ def _create_temp(path, xmode, kwargs):
     raise FileExistsError(errno.EEXIST, f'no free name for a temporary file in {folder}')
 
 
+#: the bytes a temporary file's name adds to its prefix: 8 hex digits and '.tmp'
+_TEMP_SUFFIX_BYTES = 12
+#: the bytes that stand for the cut end of a long name: '~' and 8 hex digits
+_HASH_BYTES = 9
+
+
+def _temp_prefix(path):
+    """The start of the names of the temporary files of ``path``: '.', the file's name
+    and '.'; a random part and '.tmp' follow.  A name too long for that within the file
+    system's limit on names (255 bytes on most) is cut, and ends with '~' and 8 hex
+    digits of a hash of the whole name instead, so that files whose names differ only
+    after the cut still have temporary files of their own."""
+    folder, name = os.path.split(os.path.abspath(path))
+    room = _name_max(folder) - _TEMP_SUFFIX_BYTES - 2  # the two dots
+    if len(os.fsencode(name)) <= room:
+        return f'.{name}.'
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
+    cut = name
+    while cut and len(os.fsencode(cut)) > room - _HASH_BYTES:  # whole characters only
+        cut = cut[:-1]
+    return f'.{cut}~{digest}.'
+
+
+def _name_max(folder):
+    """The longest file name, in bytes, that the file system of ``folder`` allows (255
+    where it does not say, or the folder does not exist)."""
+    try:
+        limit = os.pathconf(folder, 'PC_NAME_MAX')
+    except (AttributeError, ValueError, OSError):  # Windows has no pathconf
+        return 255
+    return limit if limit > 0 else 255  # -1: no limit it could tell
+
+
 def _temp_names(path):
     """The pattern of the names of the temporary files of ``path``."""
-    return re.compile(re.escape(f'.{os.path.basename(path)}.') + r'[0-9a-f]{8}\.tmp')
+    return re.compile(re.escape(_temp_prefix(path)) + r'[0-9a-f]{8}\.tmp')
 
 
 def _lock(f):

@@ -300,12 +300,18 @@ def grad(f, argnums=0, create_graph=False):
     ``grad(grad(f))(x)`` is f''(x) for a scalar x.
     """
     name = _name('grad', f)
+    transformed = _grad(name, f, argnums, create_graph)
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def _grad(name, f, argnums, create_graph):
+    """The function behind :func:`grad`, whose errors name ``name``."""
     both = _value_and_grad(name, f, argnums, create_graph)
 
     def transformed(*args, **kwargs):
         return both(*args, **kwargs)[1]
 
-    transformed.__name__ = transformed.__qualname__ = name
     return transformed
 
 
@@ -319,6 +325,13 @@ def jacobian(f, argnums=0, create_graph=False):
     (over the outputs) of those.  Arrays, or Variables with ``create_graph=True``.
     """
     name = _name('jacobian', f)
+    transformed = _jacobian(name, f, argnums, create_graph)
+    transformed.__name__ = transformed.__qualname__ = name
+    return transformed
+
+
+def _jacobian(name, f, argnums, create_graph):
+    """The function behind :func:`jacobian`, whose errors name ``name``."""
     _check_callable(name, f)
     argnums, single = _check_argnums(name, argnums)
 
@@ -330,7 +343,6 @@ def jacobian(f, argnums=0, create_graph=False):
             jacobians = [_jacobian_of(y, xs, connected) for y in ys]
         return _pack([_pack(j, not single) for j in jacobians], several)
 
-    transformed.__name__ = transformed.__qualname__ = name
     return transformed
 
 
@@ -364,12 +376,13 @@ def hessian(f, argnums=0, create_graph=False):
 
     With a tuple of argument numbers the result is a tuple of tuples ``H[i][j]`` of
     shape ``x_i.shape + x_j.shape`` (the second derivatives by arguments i and j).
-    Arrays, or Variables with ``create_graph=True``.
+    Arrays, or Variables with ``create_graph=True``.  Its errors name ``hessian(f)``,
+    not the transforms it is made of.
     """
     name = _name('hessian', f)
     _check_callable(name, f)
     _check_argnums(name, argnums)
-    transformed = jacobian(grad(f, argnums), argnums, create_graph)
+    transformed = _jacobian(name, _grad(name, f, argnums, False), argnums, create_graph)
     transformed.__name__ = transformed.__qualname__ = name
     return transformed
 
@@ -411,7 +424,7 @@ def hvp(f, x, v, create_graph=False):
         for i, (xi, vi) in enumerate(zip(xs, vs))
     ]
     argnums = tuple(range(len(xs)))
-    gradient = grad(f, argnums)
+    gradient = _grad(name, f, argnums, False)  # its errors name hvp(f) too
 
     def directional(*xs_in):
         gs = gradient(*xs_in)
@@ -420,8 +433,7 @@ def hvp(f, x, v, create_graph=False):
             total = total + _sum(g * vi)
         return total
 
-    directional.__name__ = name
-    result = grad(directional, argnums, create_graph)(*xs)
+    result = _grad(name, directional, argnums, create_graph)(*xs)
     return result if several else result[0]
 
 

@@ -1035,6 +1035,10 @@ class Function:
     _output_hooks = None  # {output index: its hooks} once an output has hooks
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
+    # Whether each output element is computed from the input elements at its position
+    # (after broadcasting) alone: detect_anomaly then tells an infinity made from one
+    # passed on (see dezero.anomaly.check_forward).
+    elementwise = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

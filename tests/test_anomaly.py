@@ -277,3 +277,18 @@ def test_an_infinity_made_from_finite_values_is_still_an_anomaly():
     with dezero.detect_anomaly():
         with pytest.raises(dezero.anomaly.AnomalyError, match='Exp forward produced'):
             F.exp(Variable(np.array([1000.0])))
+
+
+def test_an_overflow_beside_a_given_infinity_is_still_reported_by_an_elementwise_function():
+    mask = np.array([0.0, -np.inf, 0.0])  # an attention mask's -inf, given
+    with detect_anomaly():
+        F.exp(Variable(np.array([1.0, 2.0, 3.0])) + mask)  # exp(-inf) = 0: passed on
+        with pytest.raises(AnomalyError, match=r'Exp forward produced inf \(1 of 3 values\)'):
+            F.exp(Variable(np.array([800.0, 1.0, 2.0])) + mask)  # exp(800): made here
+
+
+def test_an_infinity_spread_by_a_function_that_is_not_elementwise_is_let_through():
+    x = Variable(np.array([[np.inf, 1.0], [1.0, 1.0]]))
+    with detect_anomaly():  # matmul spreads x's infinity to another position
+        y = F.matmul(x, Variable(np.ones((2, 2))))
+    assert np.isinf(y.data[0]).all()

@@ -364,6 +364,68 @@ def test_stale_files_of_other_targets_and_other_names_are_left_alone(tmp_path):
     )
 
 
+# ---- names up to the file system's limit ---------------------------------------------------
+# 255 bytes: the longest file name most file systems allow; the temporary file's name was
+# the name and 14 bytes more, too long from 242 bytes on
+LONG_NAMES = ['w' * 251 + '.npz', 'w' * 238 + '.npz', 'é' * 125 + '.npz', 'w' * 237 + '.npz']
+
+
+def _temp_file_while_writing(path):
+    """The name of the temporary file of a save of ``path``, seen while it is written."""
+    there = set(os.listdir(path.parent)) | {path.name}
+    with atomic_open(path) as f:
+        f.write(b'new')
+        (name,) = set(os.listdir(path.parent)) - there
+    return name
+
+
+@pytest.mark.parametrize('name', LONG_NAMES, ids=lambda n: f'{len(n.encode())} bytes')
+def test_a_name_of_up_to_255_bytes_is_written(tmp_path, name):
+    path = tmp_path / name
+    atomic_write_bytes(path, b'data')
+    assert path.read_bytes() == b'data'
+    atomic_write_text(path, 'text')  # replacing it too
+    assert path.read_text() == 'text'
+    assert os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize('name', LONG_NAMES, ids=lambda n: f'{len(n.encode())} bytes')
+def test_the_temporary_file_of_a_long_name_is_hidden_and_recognisable(tmp_path, name):
+    temp = _temp_file_while_writing(tmp_path / name)
+    assert len(os.fsencode(temp)) <= 255
+    assert temp.startswith('.' + name[:100]) and temp.endswith('.tmp')
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_the_temporary_file_of_a_short_name_keeps_the_whole_name(tmp_path):
+    # 241 bytes: the longest name whose temporary file's name stays within 255 bytes
+    name = 'w' * 237 + '.npz'
+    temp = _temp_file_while_writing(tmp_path / name)
+    assert temp.startswith(f'.{name}.') and len(temp) == 255
+
+
+@posix_only
+@pytest.mark.parametrize('name', ['w.npz', 'w' * 251 + '.npz', 'é' * 125 + '.npz'])
+def test_stale_temporary_files_of_long_and_short_names_are_removed(tmp_path, name):
+    path = tmp_path / name
+    temp = _temp_file_while_writing(path)
+    stale = temp[:-12] + '0123abcd.tmp'  # as a killed writer leaves it: unlocked
+    (tmp_path / stale).write_bytes(b'dead writer')
+    atomic_write_bytes(path, b'x')
+    assert os.listdir(tmp_path) == [name]
+
+
+@posix_only
+def test_long_names_that_differ_after_the_cut_keep_their_temporary_files_apart(tmp_path):
+    a, b = tmp_path / ('w' * 250 + 'a.npz'), tmp_path / ('w' * 250 + 'b.npz')
+    temp_of_b = _temp_file_while_writing(b)
+    assert _temp_file_while_writing(a)[:-12] != temp_of_b[:-12]
+    stale_of_b = temp_of_b[:-12] + '0123abcd.tmp'
+    (tmp_path / stale_of_b).write_bytes(b'dead writer')
+    atomic_write_bytes(a, b'x')  # removes the stale files of a only
+    assert sorted(os.listdir(tmp_path)) == sorted([a.name, b.name, stale_of_b])
+
+
 # ---- what the destination is: links, special files, read-only files, odd paths ------------
 @posix_only
 def test_writing_through_a_symbolic_link_replaces_its_file_and_keeps_the_link(old_file):

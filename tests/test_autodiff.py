@@ -382,6 +382,26 @@ def test_bad_inputs_and_outputs_are_refused():
         grad(3)
 
 
+@pytest.mark.parametrize(
+    'call, error, message',
+    [
+        (lambda: hessian(rosen2, argnums=2)(1.0, 1.0), ValueError, 'asks for argument 2'),
+        (lambda: hessian(rosen2, argnums=(0, -2))(1.0, 1.0), ValueError, 'names an argument'),
+        (lambda: hessian(rosen)(np.array([1, 2])), TypeError, 'argument 0 has dtype int64'),
+        (lambda: hessian(rosen)([1.0, 2.0]), TypeError, 'argument 0 is of type list'),
+        (lambda: hessian(F.tanh)(np.ones(3)), ValueError, r'must return a scalar .*\(3,\)'),
+        (lambda: hessian(lambda x: (x, x))(1.0), ValueError, 'must return a scalar'),
+        (lambda: hessian(lambda x: 'oops')(1.0), TypeError, 'returned an object of type str'),
+        (lambda: hvp(F.tanh, np.ones(3), np.ones(3)), ValueError, 'must return a scalar'),
+        (lambda: hvp(lambda x: 'oops', 1.0, 1.0), TypeError, 'returned an object of type'),
+    ],
+)
+def test_errors_of_hessian_and_hvp_name_them_not_what_they_are_made_of(call, error, message):
+    # they named jacobian(grad(f)) or grad(f)
+    with pytest.raises(error, match=rf'^(hessian|hvp)\((rosen2?|tanh|<lambda>)\): .*{message}'):
+        call()
+
+
 def test_mismatched_tangents_and_cotangents_are_refused():
     x = np.ones(3)
     with pytest.raises(

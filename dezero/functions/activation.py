@@ -22,7 +22,7 @@ from dezero.array_ops import (
 )
 from dezero.core import Function
 from dezero.functions.array import as_input
-from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel, exp
+from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel
 
 
 def check_axis(name, axis, ndim):
@@ -76,6 +76,8 @@ class QuietExp(Function):
     """y = exp(x), where results too small for the dtype become 0 without a warning.
     Derivative: y."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -108,6 +110,8 @@ def sigmoid_array(x):
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)). Derivative: y (1 - y) (computed by :class:`SigmoidGrad`)."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -122,6 +126,8 @@ class Sigmoid(Function):
 class SigmoidGrad(Function):
     """gx = gy * y * (1 - y): the gradient of sigmoid given its output y and the
     gradient gy.  Derivatives: g gy (1 - 2y) to y, and SigmoidGrad(y, g) to gy."""
+
+    elementwise = True
 
     retain_inputs = (0, 1)
     retain_outputs = ()
@@ -156,6 +162,8 @@ class ReLU(Function):
     its gradient on, as in PyTorch (read from y: y <= 0 exactly where x <= 0, and y is
     NaN where x is)."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -181,6 +189,8 @@ def relu(x):
 
 class LeakyReLU(Function):
     """y = x for x > 0, slope * x otherwise. Derivative: 1 or slope."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -354,11 +364,11 @@ _SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi), the normal density at 0
 _TANH_SCALE = 0.7978845608028654  # sqrt(2 / pi)
 _TANH_CUBIC = 0.044715
-#: gelu's slope and curvature are computed on x clipped to ±9.5 (and the tanh of the
-#: approximation too), so that nothing overflows or underflows: beyond it the slope
-#: is within 1e-18 of 0 or 1 (Φ(9.5) rounds to 1, Φ(-9.5) to 0, |x φ(x)| < 1e-18, and
-#: tanh of the approximation's argument rounds to ±1)
-_REACH = 9.5
+#: x is clipped to ±40 before it is squared or cubed, so that no power of it overflows;
+#: the clip changes no value: from |x| = 38.6 on, the normal density exp(-x**2 / 2) has
+#: underflowed to 0 even in float64 (and tanh(u) is ±1, exp(-2|u|) is 0), so that
+#: gelu's slope is exactly 0 or 1 there and its curvature exactly 0
+_REACH = 40.0
 
 
 def _times_x(xp, out, x, tmp):
@@ -376,8 +386,12 @@ def _gelu_erf_kernel(xp, out, x, s, t, u, v, w):
     _times_x(xp, out, x, w)
 
 
+@np.errstate(under='ignore')
 def _gelu_erf_slope_kernel(xp, out, x, gy, c, z, s, t, u, v):
-    """out = gy (Φ(x) + x φ(x)), the normal CDF Φ and density φ, on x clipped to ±9.5."""
+    """out = gy (Φ(x) + x φ(x)), the normal CDF Φ and density φ (x clipped to ±40).
+    φ(x) = exp(-x**2 / 2) / sqrt(2 pi) is computed as it stands: far out it underflows
+    to 0 (quietly), and x φ(x) keeps its relative accuracy down to there.  Φ(x) =
+    (1 + erf(x / sqrt 2)) / 2 is accurate to about 1e-16 absolute, as in PyTorch."""
     xp.clip(x, -_REACH, _REACH, out=c)
     xp.multiply(c, _SQRT_HALF, out=z)
     erf_kernel(xp, out, z, s, t, u, v)
@@ -394,7 +408,7 @@ def _gelu_erf_slope_kernel(xp, out, x, gy, c, z, s, t, u, v):
 
 def _gelu_tanh_argument(xp, x, out):
     """out = u = sqrt(2/pi) (x + 0.044715 x**3), the argument of the tanh
-    approximation (for x clipped to ±9.5)."""
+    approximation (for x clipped to ±40)."""
     xp.multiply(x, x, out=out)
     out *= _TANH_CUBIC
     out += 1.0
@@ -412,27 +426,37 @@ def _gelu_tanh_kernel(xp, out, x, w):
     _times_x(xp, out, x, w)
 
 
+def _logistic(xp, z, out):
+    """out = 1 / (1 + exp(-z)), where exp(-z) may overflow to inf (giving 0) or
+    underflow to 0 (giving 1), both exact (the caller tells NumPy not to warn)."""
+    xp.negative(z, out=out)
+    xp.exp(out, out=out)
+    out += 1.0
+    return xp.divide(1.0, out, out=out)
+
+
+@np.errstate(over='ignore', under='ignore')
 def _gelu_tanh_slope_kernel(xp, out, x, gy, c, w, z):
     """out = gy ((1 + T) / 2 + x (1 - T**2) u' / 2) with T = tanh(u) and
-    u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2), on x clipped to ±9.5: computed as
+    u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2) (x clipped to ±40): computed as
     gy p (1 + 2 x q u') with p = (1 + T) / 2 = 1 / (1 + exp(-2u)) and q = 1 - p =
     1 / (1 + exp(2u)), which keep their relative accuracy where T is near ±1 (1 - T**2
-    = 4 p q; from T itself it would be lost to rounding)."""
+    = 4 p q; from T itself it would be lost to rounding), down to where they
+    underflow to 0."""
     xp.clip(x, -_REACH, _REACH, out=c)
-    xp.multiply(c, c, out=z)
-    z *= 3.0 * _TANH_CUBIC
-    z += 1.0
-    z *= 2.0 * _TANH_SCALE  # 2 u'
     _gelu_tanh_argument(xp, c, w)
-    w *= 2.0
-    xp.exp(w, out=w)  # exp(2u), at most exp(77): no overflow
-    xp.add(w, 1.0, out=out)
-    xp.divide(1.0, out, out=out)  # q
-    w *= out  # p = exp(2u) q
-    z *= c
-    z *= out
-    z += 1.0
-    xp.multiply(w, z, out=out)
+    w *= 2.0  # 2u
+    _logistic(xp, w, z)  # p
+    xp.negative(w, out=w)
+    _logistic(xp, w, w)  # q
+    xp.multiply(c, c, out=out)
+    out *= 3.0 * _TANH_CUBIC
+    out += 1.0
+    out *= 2.0 * _TANH_SCALE  # 2 u'
+    out *= c
+    out *= w
+    out += 1.0
+    out *= z
     out *= gy
 
 
@@ -448,11 +472,12 @@ def _gelu_curvature(x, approximate):
     tanh approximation (1 - T**2) (u' + x u'' / 2 - x T u'**2), with T, u and u' as in
     :func:`gelu` and u'' = 6 * 0.044715 sqrt(2/pi) x, written with p = sigmoid(2u)
     and q = sigmoid(-2u) (T = p - q, 1 - T**2 = 4 p q) as the slope is.  On x clipped
-    as the slopes are."""
+    to ±40 as the slopes are (which changes no value), with exponentials that
+    underflow to 0 quietly."""
     c = clip(x, -_REACH, _REACH)
     c2 = c * c
     if approximate == 'none':
-        return exp(c2 * -0.5) * (2.0 - c2) * _INV_SQRT_2PI
+        return QuietExp()(c2 * -0.5) * (2.0 - c2) * _INV_SQRT_2PI
     du = (c2 * (3.0 * _TANH_CUBIC) + 1.0) * _TANH_SCALE
     u2 = (c2 * _TANH_CUBIC + 1.0) * c * (2.0 * _TANH_SCALE)
     p, q = sigmoid(u2), sigmoid(-u2)
@@ -462,6 +487,8 @@ def _gelu_curvature(x, approximate):
 class GELU(Function):
     """y = gelu(x) in the variant ``approximate`` (see :func:`gelu`); its derivative is
     computed by :class:`GELUGrad`."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -482,6 +509,8 @@ class GELUGrad(Function):
     """gx = gy * gelu'(x): the gradient of gelu given x and the gradient gy, in one
     pass over the data (in blocks, as gelu itself).  Derivatives: g gy gelu''(x) to x,
     and GELUGrad(x, g) to gy."""
+
+    elementwise = True
 
     retain_inputs = (0, 1)
     retain_outputs = ()

@@ -33,6 +33,8 @@ def _unbroadcast(gx0, gx1, x0_shape, x1_shape):
 class Add(Function):
     """y = x0 + x1. Derivative: gy to both inputs."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -47,6 +49,8 @@ class Add(Function):
 class Sub(Function):
     """y = x0 - x1. Derivative: gy to x0, -gy to x1."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -60,6 +64,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = x0 * x1. Derivative: gy * x1 to x0, gy * x0 to x1."""
+
+    elementwise = True
 
     retain_inputs = (0, 1)
     retain_outputs = ()
@@ -80,6 +86,8 @@ class Mul(Function):
 class Div(Function):
     """y = x0 / x1. Derivative: gy / x1 to x0, -gy * x0 / x1**2 to x1."""
 
+    elementwise = True
+
     retain_inputs = (0, 1)
     retain_outputs = ()
 
@@ -97,6 +105,8 @@ class Div(Function):
 class Neg(Function):
     """y = -x. Derivative: -gy."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = ()
 
@@ -109,6 +119,8 @@ class Neg(Function):
 
 class Pow(Function):
     """y = x ** c for a constant exponent c. Derivative: c * x ** (c - 1) * gy."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -134,6 +146,8 @@ class Pow(Function):
 class PowVariable(Function):
     """y = x0 ** x1 with both sides Variables.
     Derivative: gy * x1 * x0 ** (x1 - 1) to x0, gy * y * log(x0) to x1."""
+
+    elementwise = True
 
     retain_inputs = (0, 1)
     retain_outputs = (0,)
@@ -165,6 +179,8 @@ class _ConstantOp(Function):
     summed back to x's shape (saved by ``forward``) when broadcasting widened it.
     Where backward reads c (``reads_c``), a recorded call keeps a copy of an array c,
     so that the caller changing theirs afterwards does not change the gradient."""
+
+    elementwise = True
 
     retain_inputs = ()
     retain_outputs = ()

@@ -144,18 +144,11 @@ class Transpose(Function):
     retain_outputs = ()
 
     def __init__(self, axes=None):
-        self.axes = None if axes is None else tuple(int(a) for a in axes)
+        self.axes = _as_axes_tuple(axes)
 
     def forward(self, x):
-        n = x.ndim
-        if self.axes is not None and (
-            not all(-n <= a < n for a in self.axes)
-            or sorted(a % n for a in self.axes) != list(range(n))
-        ):
-            raise ValueError(
-                f'axes {self.axes} are not a permutation of the '
-                f'{x.ndim} axes of an array of shape {x.shape}'
-            )
+        if self.axes is not None:
+            _check_permutation(self.axes, x.shape)
         return x.transpose(self.axes)
 
     def backward(self, gy):
@@ -169,10 +162,50 @@ class Transpose(Function):
         return tuple(int(i) for i in np.argsort([a % n for a in self.axes]))
 
 
+def _as_axes_tuple(axes):
+    """``axes`` as NumPy's transpose takes them (None, an int, a sequence or an array)
+    as None or a tuple, its entries as given: :func:`_check_permutation` checks them."""
+    if axes is None:
+        return None
+    if cuda.is_array(axes):
+        return tuple(axes.tolist())
+    return tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
+
+
+def _check_permutation(axes, shape):
+    """Check that the tuple ``axes`` is a permutation of the axes of an array of
+    ``shape``: ints (NumPy's too, not bools), each axis once, counted from the end when
+    negative; a TypeError or ValueError saying what is wrong."""
+    n = len(shape)
+    try:
+        normalize_axis(axes, n)
+    except TypeError:
+        raise TypeError(
+            f'axes must be None or a sequence of ints, one for each axis of x, got {axes!r}'
+        ) from None
+    except ValueError:
+        pass
+    else:
+        if len(axes) == n:
+            return
+    expected = f'each of 0..{n - 1} (or -{n}..-1) once' if n else 'no axes'
+    raise ValueError(
+        f'axes {axes} are not a permutation of the {n} axes of an array of shape {shape}: '
+        f'expected {expected}'
+    )
+
+
 def transpose(x, axes=None):
-    """Permute the axes of ``x`` (reverse them when ``axes`` is None).
-    Derivative: the inverse permutation of gy."""
-    return Transpose(axes)(x)
+    """Permute the axes of ``x`` by ``axes`` (a sequence of ints, as NumPy takes them),
+    or reverse them when ``axes`` is None.  Derivative: the inverse permutation of gy."""
+    x = as_input(x)
+    f = Transpose(axes)
+    if f.axes is not None:
+        try:
+            _check_permutation(f.axes, x.shape)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f'transpose: {e}') from None
+    return f(x)
 
 
 # ---- indexing --------------------------------------------------------------------------

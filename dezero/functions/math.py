@@ -36,6 +36,8 @@ def as_floating(x):
 class Sin(Function):
     """y = sin(x). Derivative: cos(x)."""
 
+    elementwise = True
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -49,6 +51,8 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos(x). Derivative: -sin(x)."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -64,6 +68,8 @@ class Cos(Function):
 class Tan(Function):
     """y = tan(x). Derivative: 1 + tan(x)**2."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -77,6 +83,8 @@ class Tan(Function):
 
 class Tanh(Function):
     """y = tanh(x). Derivative: 1 - y**2 (computed by :class:`TanhGrad`)."""
+
+    elementwise = True
 
     retain_inputs = ()
     retain_outputs = (0,)
@@ -94,6 +102,8 @@ class TanhGrad(Function):
     gy, in one pass over the data, and as one node rather than three, so that every
     further derivative of tanh records fewer operations.
     Derivatives: -2 y gy g to y, and TanhGrad(y, g) to gy."""
+
+    elementwise = True
 
     retain_inputs = (0, 1)
     retain_outputs = ()
@@ -116,6 +126,8 @@ class TanhGrad(Function):
 class Exp(Function):
     """y = exp(x). Derivative: y."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -129,6 +141,8 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x) (natural). Derivative: 1 / x."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -144,6 +158,8 @@ class Log(Function):
 class Sqrt(Function):
     """y = sqrt(x). Derivative: 1 / (2 y)."""
 
+    elementwise = True
+
     retain_inputs = ()
     retain_outputs = (0,)
 
@@ -157,6 +173,8 @@ class Sqrt(Function):
 
 class Square(Function):
     """y = x**2. Derivative: 2x."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -314,6 +332,8 @@ TWO_OVER_SQRT_PI = 1.1283791670955126
 class Erf(Function):
     """y = erf(x). Derivative: 2 / sqrt(pi) * exp(-x**2)."""
 
+    elementwise = True
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -336,6 +356,8 @@ class PiecewiseLinearGrad(Function):
     product.  The slope is constant on each piece, so the derivative in x is 0 (also
     taken as 0 at the kinks: None is returned) and the one in gy is the same product,
     ``PiecewiseLinearGrad(times_slope)(x, g)``."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
@@ -361,6 +383,8 @@ def _times_sign(x, gy):
 class Abs(Function):
     """y = |x|. Derivative: sign(x) (0 at x = 0)."""
 
+    elementwise = True
+
     retain_inputs = (0,)
     retain_outputs = ()
 
@@ -374,14 +398,19 @@ class Abs(Function):
 
 class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range (bounds
-    included), 0 outside it and at NaN."""
+    included), 0 outside it and at NaN.
+
+    Backward reads the bounds again: an array bound is kept as a copy of its own, so
+    that changing the caller's array afterwards does not change the gradient."""
+
+    elementwise = True
 
     retain_inputs = (0,)
     retain_outputs = ()
 
     def __init__(self, x_min, x_max):
-        self.x_min = x_min
-        self.x_max = x_max
+        self.x_min = x_min.copy() if cuda.is_array(x_min) else x_min
+        self.x_max = x_max.copy() if cuda.is_array(x_max) else x_max
 
     def forward(self, x):
         return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)
@@ -449,7 +478,8 @@ def clip(x, x_min, x_max):
     even for an infinite or NaN incoming gradient).
 
     NumPy scalar bounds count as Python numbers, and array bounds take x's floating
-    dtype, so that a float32 ``x`` stays float32."""
+    dtype, so that a float32 ``x`` stays float32.  Array bounds are copied: changing
+    them afterwards does not change the gradient."""
     x = as_input(x)
     x_min, x_max = _clip_bound(x_min, 'x_min', x), _clip_bound(x_max, 'x_max', x)
     if x_min is not None and x_max is not None:

@@ -14,12 +14,15 @@ from dezero.array_ops import (
     reshape_sum_backward,
     sum_array,
 )
+from dezero.checks import check_flag
 from dezero.core import Function
 from dezero.functions.array import as_input, broadcast_to
 from dezero.functions.math import exp
 
 
 def _check_axis(name, axis, ndim):
+    """``axis`` of the reduction ``name`` over an ``ndim``-dimensional input as a sorted
+    tuple of non-negative axes (None: all); TypeError or ValueError naming ``name``."""
     if isinstance(axis, list):  # NumPy's reductions refuse them too
         raise TypeError(f'{name}: axis must be None, an int or a tuple of ints, got list {axis}')
     try:
@@ -49,10 +52,12 @@ class Sum(Function):
 
 
 def sum(x, axis=None, keepdims=False):
-    """Sum of the elements of ``x`` over ``axis`` (None: all; int or tuple).
+    """Sum of the elements of ``x`` over ``axis`` (None: all; int or tuple), keeping
+    the summed axes with size 1 when ``keepdims`` (True or False) is True.
     Derivative: gy broadcast back to x's shape."""
     x = as_input(x)
     _check_axis('sum', axis, x.ndim)
+    keepdims = check_flag('sum', 'keepdims', keepdims)
     return Sum(axis, keepdims)(x)
 
 
@@ -81,9 +86,11 @@ class Mean(Sum):
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean of ``x`` over ``axis`` (nan over no elements; integers give
-    float64). Derivative: gy / n broadcast back, for the n elements averaged."""
+    float64), keeping the reduced axes with size 1 when ``keepdims`` (True or False) is
+    True.  Derivative: gy / n broadcast back, for the n elements averaged."""
     x = as_input(x)
     axes = _check_axis('mean', axis, x.ndim)
+    keepdims = check_flag('mean', 'keepdims', keepdims)
     n = 1
     for a in axes:
         n *= x.shape[a]
@@ -181,16 +188,20 @@ class ExtremumWeight(Function):
 
 
 def max(x, axis=None, keepdims=False):
-    """Maximum of ``x`` over ``axis``. Derivative: gy at the argmax (ties share it)."""
+    """Maximum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
+    ``keepdims`` (True or False) is True. Derivative: gy at the argmax (ties share it)."""
     x = as_input(x)
     _check_axis('max', axis, x.ndim)
+    keepdims = check_flag('max', 'keepdims', keepdims)
     return Max(axis, keepdims)(x)
 
 
 def min(x, axis=None, keepdims=False):
-    """Minimum of ``x`` over ``axis``. Derivative: gy at the argmin (ties share it)."""
+    """Minimum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
+    ``keepdims`` (True or False) is True. Derivative: gy at the argmin (ties share it)."""
     x = as_input(x)
     _check_axis('min', axis, x.ndim)
+    keepdims = check_flag('min', 'keepdims', keepdims)
     return Min(axis, keepdims)(x)
 
 
@@ -227,9 +238,11 @@ class LogSumExp(Function):
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over ``axis``, without overflow for large x; as in PyTorch, -inf
-    where every x is -inf and inf where one is +inf.
+    where every x is -inf and inf where one is +inf.  ``keepdims`` (True or False)
+    keeps the reduced axes with size 1.
     Derivative: gy * exp(x - y), the softmax of x over the same axes (nan where y is
     infinite and x equals it, as PyTorch gives)."""
     x = as_input(x)
     _check_axis('logsumexp', axis, x.ndim)
+    keepdims = check_flag('logsumexp', 'keepdims', keepdims)
     return LogSumExp(axis, keepdims)(x)

@@ -476,6 +476,98 @@ def test_gelu_at_infinities_gives_the_limits_without_warnings(f, dtype):
     np.testing.assert_allclose(x.grad.data, [0, 0, np.nan, 0, 0, 0, 0], atol=1e-18)
 
 
+#: from -60 to 60 in steps of 0.5, and where the normal density is subnormal in float64
+GELU_TAIL_GRID = np.concatenate([np.linspace(-60, 60, 241), [-38.5, -38.0, 38.0, 38.5]])
+
+
+def _gelu_slope_and_curvature(x, approximate):
+    """gelu'(x) and gelu''(x) of the array ``x`` by dezero, quietly (NumPy is set to
+    raise on overflow, division by zero and invalid operations)."""
+    xv = Variable(x)
+    with np.errstate(over='raise', divide='raise', invalid='raise'):
+        F.gelu(xv, approximate).backward(create_graph=True)
+        gx = xv.grad
+        xv.cleargrad()
+        gx.sum().backward()
+    return gx.data, xv.grad.data
+
+
+def _tanh_gelu_slope_and_curvature_in_the_tails(x):
+    """The slope and curvature of the tanh approximation at the float64 array ``x``,
+    written with p = 1 / (1 + exp(-2u)) and q = 1 / (1 + exp(2u)) (1 - T**2 = 4 p q,
+    1 + T = 2 p), which keep their relative accuracy where tanh(u) rounds to ±1."""
+    c, k = SQRT_2_OVER_PI, 0.044715
+    u = c * (x + k * x**3)
+    du, d2u = c * (1 + 3 * k * x**2), 6 * c * k * x
+    with np.errstate(over='ignore'):
+        p, q = 1 / (1 + np.exp(-2 * u)), 1 / (1 + np.exp(2 * u))
+    return p * (1 + 2 * x * q * du), 4 * p * q * (du + x * d2u / 2 - x * (p - q) * du**2)
+
+
+def test_gelu_slope_and_curvature_match_pytorch_far_into_the_tails():
+    # exact gelu in float64: every value to its last digits, subnormals included; the
+    # slope far left is x φ(x), decaying to 0 (not a constant -9.574e-20 beyond -9.5)
+    pytest.importorskip('torch')
+    import torch
+
+    t = torch.tensor(GELU_TAIL_GRID, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.gelu(t).sum(), t, create_graph=True)
+    (tgg,) = torch.autograd.grad(tg.sum(), t)
+    gx, ggx = _gelu_slope_and_curvature(GELU_TAIL_GRID, 'none')
+    np.testing.assert_allclose(gx, tg.detach().numpy(), rtol=1e-13, atol=1e-320)
+    np.testing.assert_allclose(ggx, tgg.numpy(), rtol=1e-13, atol=1e-320)
+    x = np.array([-10.0, -15.0, -40.0])
+    np.testing.assert_allclose(
+        _gelu_slope_and_curvature(x, 'none')[0], [-7.69459863e-22, -8.29606432e-49, 0.0], rtol=1e-8
+    )
+
+
+def test_tanh_gelu_slope_and_curvature_keep_their_accuracy_far_into_the_tails():
+    # PyTorch's 1 + tanh(u) rounds to 0 below x = -8; p = 1 / (1 + exp(-2u)) does not
+    gx, ggx = _gelu_slope_and_curvature(GELU_TAIL_GRID, 'tanh')
+    slope, curvature = _tanh_gelu_slope_and_curvature_in_the_tails(GELU_TAIL_GRID)
+    np.testing.assert_allclose(gx, slope, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(ggx, curvature, rtol=1e-12, atol=1e-300)
+    (at_minus_20,) = gx[GELU_TAIL_GRID == -20.0]
+    assert at_minus_20 == pytest.approx(-2.9424328724945e-259, rel=1e-12)
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_gelu_slope_and_curvature_agree_with_pytorch_in_float32_from_minus_60_to_60(approximate):
+    pytest.importorskip('torch')
+    import torch
+
+    from oracle import assert_agree
+
+    x = np.linspace(-60, 60, 481).astype(np.float32).reshape(13, 37)
+    assert_agree(
+        lambda v: F.gelu(v, approximate=approximate),
+        lambda t: torch.nn.functional.gelu(t, approximate=approximate),
+        [x],
+        second=True,
+    )
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_gelu_slope_and_curvature_vanish_in_the_float32_tails(approximate):
+    # the normal density exp(-x**2 / 2) is 0 in float32 beyond |x| = 14.4, and
+    # exp(-2|u|) of the tanh approximation beyond |x| = 10.5
+    x = np.array([-60.0, -40.0, -20.0, -15.0, 15.0, 20.0, 40.0, 60.0], np.float32)
+    gx, ggx = _gelu_slope_and_curvature(x, approximate)
+    np.testing.assert_array_equal(gx, [0, 0, 0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(ggx, np.zeros(8))
+    assert gx.dtype == ggx.dtype == np.float32
+
+
+def test_gelu_slope_and_curvature_in_the_float32_tail_left_of_minus_9():
+    # there Φ(x) is lost in 1 + erf(x / sqrt 2) (as in PyTorch), and the slope is x φ(x)
+    x = np.array([-12.0, -11.0, -10.0, -9.0])
+    pdf = np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
+    gx, ggx = _gelu_slope_and_curvature(x.astype(np.float32), 'none')
+    np.testing.assert_allclose(gx, x * pdf, rtol=2e-5)
+    np.testing.assert_allclose(ggx, pdf * (2 - x**2), rtol=2e-5)
+
+
 def test_gelu_float16_and_integers():
     y = F.gelu(np.array([-1.0, 0.5, 2.0], np.float16))
     assert y.dtype == np.float16

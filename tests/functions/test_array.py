@@ -268,11 +268,11 @@ def test_join_mixes_arrays_and_variables(f, assert_keeps_float32):
     'f, error, match',
     [
         (lambda x: F.reshape(x, (4, 2)), ValueError, r'Reshape.*\(2, 3\).*\(4, 2\)'),
-        (lambda x: F.transpose(x, (0, 0)), ValueError, r'Transpose.*\(0, 0\).*\(2, 3\)'),
-        (lambda x: x.transpose(0, 3), ValueError, r'Transpose.*\(0, 3\).*\(2, 3\)'),
-        (lambda x: x.transpose(0, -3), ValueError, r'Transpose.*\(0, -3\).*\(2, 3\)'),
-        (lambda x: x.transpose(2, 0), ValueError, r'Transpose.*\(2, 0\).*\(2, 3\)'),
-        (lambda x: x.transpose(1, 0, 2), ValueError, r'Transpose.*\(1, 0, 2\).*\(2, 3\)'),
+        (lambda x: F.transpose(x, (0, 0)), ValueError, r'transpose: axes \(0, 0\).*\(2, 3\)'),
+        (lambda x: x.transpose(0, 3), ValueError, r'transpose: axes \(0, 3\).*\(2, 3\)'),
+        (lambda x: x.transpose(0, -3), ValueError, r'transpose: axes \(0, -3\).*\(2, 3\)'),
+        (lambda x: x.transpose(2, 0), ValueError, r'transpose: axes \(2, 0\).*\(2, 3\)'),
+        (lambda x: x.transpose(1, 0, 2), ValueError, r'transpose: axes \(1, 0, 2\).*\(2, 3\)'),
         (lambda x: x[5], IndexError, r'GetItem.*index 5.*\(2, 3\)'),
         (lambda x: x[[0, 3]], IndexError, r'GetItem.*index 3.*\(2, 3\)'),
         (lambda x: F.expand_dims(x, 4), ValueError, r'expand_dims.*axis 4.*\(2, 3\)'),
@@ -301,6 +301,75 @@ def test_join_mixes_arrays_and_variables(f, assert_keeps_float32):
 def test_bad_input_errors_name_function_and_shapes(f, error, match):
     with pytest.raises(error, match=match):
         f(Variable(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize(
+    'f, shown',
+    [
+        (lambda x: F.transpose(x, (0.5, 1)), r'\(0\.5, 1\)'),
+        (lambda x: F.transpose(x, [1.0, 0.0]), r'\(1\.0, 0\.0\)'),
+        (lambda x: F.transpose(x, np.array([1.0, 0.0])), r'\(1\.0, 0\.0\)'),
+        (lambda x: F.transpose(x, (True, False)), r'\(True, False\)'),
+        (lambda x: F.transpose(x, (np.True_, np.False_)), r'\(np\.True_, np\.False_\)'),
+        (lambda x: F.transpose(x, '10'), r"\('10',\)"),
+        (lambda x: x.transpose('1', '0'), r"\('1', '0'\)"),
+        (lambda x: x.transpose(1.0, 0), r'\(1\.0, 0\)'),
+    ],
+)
+def test_transpose_refuses_axes_that_are_not_ints(f, shown):
+    # they were truncated by int(): (0.5, 1) gave shape (2, 3), ('1', '0') gave (3, 2)
+    with pytest.raises(
+        TypeError, match=rf'^transpose: axes must be None or a sequence of ints, .*got {shown}$'
+    ):
+        f(Variable(np.ones((2, 3))))
+
+
+def test_transpose_names_itself_for_an_int_that_is_not_a_permutation():
+    # NumPy takes one int as the axes of a 1-d array; for two axes it is too few
+    with pytest.raises(
+        ValueError,
+        match=r'^transpose: axes \(1,\) are not a permutation of the 2 axes of an array of '
+        r'shape \(2, 3\): expected each of 0\.\.1 \(or -2\.\.-1\) once$',
+    ):
+        F.transpose(Variable(np.ones((2, 3))), 1)
+    with pytest.raises(ValueError, match=r'^transpose: .*\(2,\) .* shape \(\): expected no axes$'):
+        F.transpose(np.float64(1.0), (2,))
+
+
+def test_the_transpose_class_called_directly_names_itself():
+    from dezero.functions.array import Transpose
+
+    with pytest.raises(TypeError, match=r'^Transpose: axes must be .*got \(0\.5, 1\)'):
+        Transpose((0.5, 1))(Variable(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize(
+    'f',
+    [
+        lambda x: F.transpose(x, [2, 0, 1]),
+        lambda x: F.transpose(x, (np.int64(2), np.int32(0), 1)),
+        lambda x: F.transpose(x, np.array([2, 0, 1], np.int32)),
+        lambda x: F.transpose(x, (-1, 0, -2)),
+        lambda x: x.transpose(2, 0, 1),
+        lambda x: x.transpose(np.int8(2), 0, 1),
+        lambda x: x.transpose([2, 0, 1]),
+        lambda x: x.transpose((2, 0, 1)),
+    ],
+)
+def test_transpose_takes_the_axes_numpy_takes(f):
+    x = Variable(np.arange(24.0).reshape(2, 3, 4))
+    y = f(x)
+    np.testing.assert_array_equal(y.data, x.data.transpose(2, 0, 1))
+    (y * np.arange(24.0).reshape(4, 2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.arange(24.0).reshape(4, 2, 3).transpose(1, 2, 0))
+
+
+def test_transpose_of_a_1d_array_takes_one_int_and_none_reverses():
+    x = Variable(np.arange(3.0))
+    np.testing.assert_array_equal(F.transpose(x, 0).data, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(x.transpose(0).data, [0.0, 1.0, 2.0])
+    m = Variable(np.arange(6.0).reshape(2, 3))
+    assert F.transpose(m, None).shape == m.transpose().shape == m.transpose(None).shape == (3, 2)
 
 
 def test_sum_to_a_shape_that_does_not_broadcast_warns_and_sums_as_the_book():

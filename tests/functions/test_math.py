@@ -156,6 +156,29 @@ def test_clip_array_bounds_take_the_dtype_of_x():
     np.testing.assert_array_equal(y.data, [-1.0, 0.25, 1.0])
 
 
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_clip_bounds_changed_after_the_call_do_not_change_the_gradient(create_graph):
+    # backward reads the bounds again: they were read from the caller's arrays
+    x = Variable(np.array([1.0, 5.0, 3.0]))
+    lo, hi = np.array([2.0, 2.0, 2.0]), np.array([4.0, 4.0, 4.0])
+    y = F.clip(x, lo, hi)
+    lo[:] = 0.0
+    hi[:] = 10.0
+    y.backward(create_graph=create_graph)
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
+
+
+def test_the_clip_class_keeps_its_own_copy_of_array_bounds():
+    from dezero.functions.math import Clip
+
+    lo = np.array([2.0, 2.0])
+    x = Variable(np.array([1.0, 5.0]))
+    y = Clip(lo, 10.0)(x)
+    lo[:] = 0.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0])
+
+
 def test_clip_refuses_bounds_inverted_anywhere():
     with pytest.raises(ValueError, match=r'clip: x_min is greater than x_max at 1 of 3 places'):
         F.clip(Variable(np.zeros(3)), np.zeros(3), np.array([1.0, -1.0, 0.0]))

@@ -315,3 +315,30 @@ def test_logsumexp_backward_underflows_quietly():
         y = F.logsumexp(x, axis=1)
         y.backward()
     np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0]])
+
+
+@pytest.mark.parametrize('keepdims', ['False', 'no', 1, 0, None])
+@pytest.mark.parametrize('f', [F.sum, F.mean, F.average, F.max, F.min, F.logsumexp])
+def test_keepdims_that_is_not_true_or_false_is_refused_by_name(f, keepdims):
+    # 'no' was read as True by logsumexp, 'False' made NumPy fail naming nothing
+    name = 'mean' if f is F.average else f.__name__
+    with pytest.raises(
+        TypeError, match=rf'^{name}: keepdims must be True or False, got {keepdims!r}$'
+    ):
+        f(Variable(np.ones((2, 3))), axis=1, keepdims=keepdims)
+
+
+@pytest.mark.parametrize('method', ['sum', 'max', 'min'])
+def test_the_variable_reductions_refuse_a_keepdims_string(method):
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(
+        TypeError, match=rf"^{method}: keepdims must be True or False, got 'False'$"
+    ):
+        getattr(x, method)(axis=1, keepdims='False')
+
+
+@pytest.mark.parametrize('f', [F.sum, F.mean, F.max, F.min, F.logsumexp])
+def test_keepdims_takes_numpy_bools(f):
+    x = Variable(np.ones((2, 3)))
+    assert f(x, axis=1, keepdims=np.True_).shape == (2, 1)
+    assert f(x, axis=1, keepdims=np.False_).shape == (2,)

@@ -137,6 +137,20 @@ def test_maximum_and_minimum_gradients_first_and_second_order(f, shapes, sample,
     check_grads(f, a, b)
 
 
+@pytest.mark.parametrize('f, grad', [(F.maximum, [0.0, 1.0]), (F.minimum, [1.0, 0.0])])
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_constant_array_changed_after_the_call_does_not_change_the_gradient(
+    f, grad, create_graph
+):
+    # backward compares x with the constant again
+    x = Variable(np.array([1.0, 5.0]))
+    c = np.array([2.0, 2.0])
+    y = f(x, c)
+    c[:] = 10.0 if f is F.maximum else 0.0
+    y.sum().backward(create_graph=create_graph)
+    np.testing.assert_array_equal(x.grad.data, grad)
+
+
 def test_maximum_with_zero_is_relu_and_keeps_float32(sample, assert_keeps_float32):
     x = Variable(sample((2, 3), 'nonzero', np.float32))
     y = F.maximum(x, 0.0)
