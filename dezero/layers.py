@@ -37,6 +37,7 @@ from dezero.core import (
 from dezero.functions.connection import embed_id, fitting_linear
 from dezero.serialization import (
     assign_weights,
+    npz_path,
     planned_weights,
     read_npz,
     weight_arrays,
@@ -119,9 +120,15 @@ class Layer:
     ``del`` the attribute to remove the parameter).
 
     Calling the layer returns ``forward(*inputs, **options)`` (keyword arguments are
-    settings, such as MultiHeadAttention's ``is_causal``) and, as in DeZero, keeps weak
-    references to the positional inputs and the outputs of that call in ``inputs`` and
-    ``outputs`` (``layer.outputs[0]()`` is the last output while it is alive).
+    settings, such as MultiHeadAttention's ``is_causal``), a tuple of one output
+    unwrapped to that output as in DeZero, and keeps weak references to the positional
+    inputs and the outputs of that call in ``inputs`` and ``outputs``
+    (``layer.outputs[0]()`` is the last output while it is alive; a tuple returned by
+    forward gives one reference per item).
+
+    ``_params`` is the book's record of the names of the attributes that hold a
+    Parameter or a Layer, for code that walks a layer the book's way (``for name in
+    self._params: obj = self.__dict__[name]``).
     """
 
     # Names of the Parameters that are not learnt but kept and saved (running
@@ -168,17 +175,17 @@ class Layer:
             outputs = self._watched_forward(inputs, options)
         else:
             outputs = self.forward(*inputs, **options)
+        ys = outputs if isinstance(outputs, tuple) else (outputs,)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
         if 'outputs' not in names and 'inputs' not in names:
-            ys = outputs if type(outputs) is tuple else (outputs,)
             try:  # Variables and arrays, the usual case
                 state['inputs'] = list(map(weakref.ref, inputs))
                 state['outputs'] = list(map(weakref.ref, ys))
             except TypeError:  # a number or a tuple among them
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
-        return outputs
+        return ys[0] if len(ys) == 1 else outputs
 
     def _watched_forward(self, inputs, options):
         """forward, telling what watches the calls (see :class:`_Watch`)."""
@@ -194,6 +201,53 @@ class Layer:
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
 
     # ---- parameters ------------------------------------------------------------------
+    @property
+    def _params(self):
+        """The names of the attributes holding a Parameter or a Layer, in definition
+        order, as a read-only set-like view (``in``, iteration, ``len``, ``&``, ``|``,
+        ``-``); lists, tuples and dicts of them are left out, as the book's set of
+        names has no place for them."""
+        values = self.__dict__
+        members = (Parameter, Layer)
+        return dict.fromkeys(
+            name for name in values.get('_names', ()) if isinstance(values.get(name), members)
+        ).keys()
+
+    def param_specs(self):
+        """What this layer knows, before its first call, of the Parameters that call
+        creates: ``{attribute name: (shape, dtype)}``.
+
+        ``shape`` is a tuple of ints and of names of the lengths the first call decides
+        (``('in', 4)``: any input width, 4 outputs); a name stands for the same length
+        wherever it appears in this layer's shapes.  ``dtype`` is the dtype the
+        parameter will have, or None for any floating-point one.  :meth:`load_weights`
+        checks the file's arrays for such parameters against this before changing
+        anything, and casts them to ``dtype``; a parameter not listed here takes the
+        file's array as it is.  The base class knows nothing (``{}``); the layers that
+        create their parameters lazily override it, and so may yours."""
+        return {}
+
+    def _lazy_specs(self):
+        """``{id(parameter): (layer, shape, dtype)}``, from :meth:`param_specs`, for
+        the parameters of this layer and its sub-layers that have no data yet."""
+        specs = {}
+        layers = [self] + [obj for _, obj in self._walk([], layers=True) if isinstance(obj, Layer)]
+        for layer in layers:
+            for name, (shape, dtype) in layer.param_specs().items():
+                param = layer.__dict__.get(name)
+                if not isinstance(param, Parameter):
+                    raise TypeError(
+                        f'{type(layer).__name__}.param_specs: describes {name!r}, which '
+                        f'is not a Parameter attribute of the layer'
+                    )
+                if param.data is None:
+                    specs[id(param)] = (
+                        layer,
+                        tuple(shape),
+                        None if dtype is None else np.dtype(dtype),
+                    )
+        return specs
+
     def named_params(self):
         """Yield ``(path, parameter)`` for every Parameter of this layer and its
         sub-layers, depth first in definition order; the path joins the attribute
@@ -284,30 +338,39 @@ class Layer:
 
     # ---- files -----------------------------------------------------------------------
     def save_weights(self, path):
-        """Write the initialised parameters to the ``.npz`` file at exactly ``path``.
+        """Write the initialised parameters to an ``.npz`` file: ``path``, with
+        ``.npz`` added when it does not end so, as ``np.savez`` does (``'my_mlp'``
+        writes ``my_mlp.npz``).
 
         Keys are the parameter paths of :meth:`named_params` (``'l0/W'``).  Parameters
         that have no data yet (a lazy layer never called) are left out.  The file
         appears whole or not at all: if writing fails or is interrupted, a previous
-        file at ``path`` is left untouched.  GPU arrays are copied to the CPU: the file
-        holds NumPy arrays whatever the device.
+        file of that name is left untouched.  GPU arrays are copied to the CPU: the
+        file holds NumPy arrays whatever the device.
         """
+        path = npz_path(path, 'save_weights')
         arrays = weight_arrays(self, 'save_weights')
-        with atomic_open(path, 'wb') as f:
+        with atomic_open(path, 'wb', operation='save_weights') as f:
             write_npz(f, arrays)
 
     def load_weights(self, path):
-        """Set the parameters from an ``.npz`` file written by :meth:`save_weights`.
+        """Set the parameters from the ``.npz`` file at exactly ``path``, written by
+        :meth:`save_weights` (which adds ``.npz`` to a path without it: load
+        ``'my_mlp.npz'``).
 
         Every key and shape is checked before anything is assigned: a parameter missing
         from the file, a key the model has no parameter for, or a shape that differs
         raises ValueError, as does a file that is not a readable ``.npz`` archive (a
-        missing file raises FileNotFoundError); the model is then left exactly as it
-        was.  Initialised parameters keep their dtype (the values are cast); a
-        parameter with no data yet takes the file's array, and one with no data that
-        the file lacks stays without data.  The parameters receive copies independent
-        of the file and of each other, on the device each parameter is on (the CPU
-        for a parameter with no data yet).
+        missing file raises FileNotFoundError, which asks whether ``path + '.npz'`` was
+        meant when that file exists); the model is then left exactly as it was.
+        Initialised parameters keep their dtype (the values are cast).  A parameter
+        with no data yet (a lazy layer never called) takes the file's array once it fits
+        what its layer knows of it (:meth:`param_specs`: Linear's W must have
+        ``out_size`` columns, say), cast to the layer's dtype; one with no data that the
+        file lacks stays without data.  A value too large for the parameter's dtype
+        (1e39 for float32) raises ValueError rather than becoming infinite.  The
+        parameters receive copies independent of the file and of each other, on the
+        device each parameter is on (the CPU for a parameter with no data yet).
         """
         assign_weights(planned_weights(self, read_npz(path, 'load_weights'), 'load_weights', path))
 
@@ -681,6 +744,10 @@ class Linear(Layer):
     def hyperparameters(self):
         return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
 
+    def param_specs(self):
+        """W is (in, out_size) of ``dtype``, ``in`` being the input width."""
+        return {'W': (('in', self.out_size), self.dtype)}
+
     def _init_W(self, in_size, x=None):
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
@@ -779,6 +846,10 @@ class BatchNorm(Layer):
     def hyperparameters(self):
         return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
 
+    def param_specs(self):
+        """All four are (channels,), of one floating-point dtype or another."""
+        return {name: (('channels',), None) for name in ('avg_mean', 'avg_var', 'gamma', 'beta')}
+
 
 class LayerNorm(Layer):
     """Layer normalisation over the last axis (see :func:`dezero.functions.layer_norm`):
@@ -808,6 +879,10 @@ class LayerNorm(Layer):
         if self.eps != 1e-5:
             settings['eps'] = self.eps
         return _settings(settings, dtype=self.dtype)
+
+    def param_specs(self):
+        """gamma and beta are (size,) of ``dtype``, size being the input's last axis."""
+        return {'gamma': (('size',), self.dtype), 'beta': (('size',), self.dtype)}
 
     def forward(self, x):
         if not hasattr(x, 'ndim'):
@@ -878,6 +953,10 @@ class _Conv(Layer):
         if self.pad != (0, 0):
             settings['pad'] = _square(self.pad)
         return _settings(settings, self.b is None, self.dtype)
+
+    def param_specs(self):
+        """W is ``_W_shape('in')`` of ``dtype``, ``in`` being the input's channels."""
+        return {'W': (self._W_shape('in'), self.dtype)}
 
     def _W_shape(self, in_channels):
         raise NotImplementedError

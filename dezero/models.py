@@ -9,7 +9,11 @@ The published image classifiers (1000 ImageNet classes, float32): :class:`VGG16`
 :class:`BuildingBlock` stages of :class:`BottleneckA` and :class:`BottleneckB` blocks)
 and :class:`SqueezeNet` (v1.1, built of :class:`Fire` modules).  Each creates all its
 parameters at once, with the layer names of DeZero's published weight files, which
-``pretrained=True`` downloads into :func:`models_dir` and loads.
+``pretrained=True`` downloads into :func:`models_dir` and loads.  Their URLs are the
+book's ``WEIGHTS_PATH`` class attributes (``ResNet.WEIGHTS_PATH.format(50)``), which
+the models read, so a mirror is set there; ``WEIGHTS_URL``, made from it, is the same
+URL under this project's former name (ResNet's is filled in with
+``.format(n_layers=50)``).
 """
 
 import os
@@ -212,13 +216,14 @@ class VGG16(Model):
 
     The layers are named as in DeZero (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``,
     ``fc8``), and every parameter exists once the model is created (float32).  With
-    ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_URL` (about
+    ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_PATH` (about
     550 MB) are loaded from ``models_dir()`` (``$DEZERO_HOME/models``), downloading
     them there first if needed; offline, a :class:`dezero.download.DownloadError`
     names the file and the folder to put it in.
     """
 
-    WEIGHTS_URL = _WEIGHTS_SITE + 'vgg16.npz'
+    WEIGHTS_PATH = _WEIGHTS_SITE + 'vgg16.npz'
+    WEIGHTS_URL = WEIGHTS_PATH
     # The file's MD5 checksum is not published and could not be computed here (no
     # network); until it is set, a download is checked by the CRC-32 of every array in
     # the archive, and load_weights then checks every key and shape.
@@ -230,7 +235,7 @@ class VGG16(Model):
         super().__init__()
         # fetch the file first: no need to build 138M parameters to learn it is missing
         pretrained = check_flag('VGG16', 'pretrained', pretrained)
-        path = _pretrained_file('VGG16', self.WEIGHTS_URL, self.md5) if pretrained else None
+        path = _pretrained_file('VGG16', self.WEIGHTS_PATH, self.md5) if pretrained else None
         self.stages = []
         in_channels = 3
         for s, widths in enumerate(self._STAGES, 1):
@@ -475,8 +480,8 @@ class BuildingBlock(Layer):
 
 
 class ResNet(Model):
-    """ResNet with ``n_layers`` = 50, 101 or 152 layers (He et al. 2015, "Deep Residual
-    Learning for Image Recognition", table 1).
+    """ResNet with ``n_layers`` = 50, 101 or 152 (the default, as in DeZero) layers
+    (He et al. 2015, "Deep Residual Learning for Image Recognition", table 1).
 
     conv1 (7x7, stride 2, pad 3, 64 channels) + batch norm + ReLU and a 3x3 max pooling
     of stride 2 (pad 1: 224x224 images give the paper's 56x56 maps); then the stages
@@ -493,20 +498,21 @@ class ResNet(Model):
     ResNet-50 has 25,557,096 learnt parameters (W, b, gamma, beta): the 25,557,032 of
     torchvision's ResNet-50 plus those 64 biases.  Every parameter, including the batch
     norms' running statistics, exists once the model is created (float32).
-    With ``pretrained=True`` DeZero's published weights (:attr:`WEIGHTS_URL` with the
-    number of layers filled in) are loaded from ``models_dir()``, downloaded there
-    first if needed; offline, a DownloadError names the file and the folder to put it
-    in.
+    With ``pretrained=True`` DeZero's published weights (:attr:`WEIGHTS_PATH` with the
+    number of layers filled in: ``WEIGHTS_PATH.format(50)``) are loaded from
+    ``models_dir()``, downloaded there first if needed; offline, a DownloadError names
+    the file and the folder to put it in.
     """
 
-    WEIGHTS_URL = _WEIGHTS_SITE + 'resnet{n_layers}.npz'
+    WEIGHTS_PATH = _WEIGHTS_SITE + 'resnet{}.npz'
+    WEIGHTS_URL = WEIGHTS_PATH.replace('{}', '{n_layers}')  # .format(n_layers=50)
     # The files' MD5 checksums are not published and could not be computed here (no
     # network); as for VGG16, the CRC-32s inside the archive and load_weights check
     # them meanwhile.
     md5 = None
     BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
-    def __init__(self, n_layers, pretrained=False):
+    def __init__(self, n_layers=152, pretrained=False):
         super().__init__()
         if (
             isinstance(n_layers, bool)
@@ -521,7 +527,7 @@ class ResNet(Model):
         name = f'ResNet{self.n_layers}'
         pretrained = check_flag(name, 'pretrained', pretrained)
         path = (
-            _pretrained_file(name, self.WEIGHTS_URL.format(n_layers=self.n_layers), self.md5)
+            _pretrained_file(name, self.WEIGHTS_PATH.format(self.n_layers), self.md5)
             if pretrained
             else None
         )
@@ -605,11 +611,12 @@ class SqueezeNet(Model):
     published (any size from 32x32 works); output: class scores (N, 1000).
 
     Every parameter exists once the model is created (float32).  DeZero publishes no
-    weights for SqueezeNet: ``pretrained=True`` raises ValueError (:attr:`WEIGHTS_URL`
+    weights for SqueezeNet: ``pretrained=True`` raises ValueError (:attr:`WEIGHTS_PATH`
     is None).
     """
 
-    WEIGHTS_URL = None
+    WEIGHTS_PATH = None
+    WEIGHTS_URL = WEIGHTS_PATH
     md5 = None
     # (in_channels, squeeze, expand) of each fire module, stage by stage; each stage
     # begins with a max pooling
@@ -622,7 +629,7 @@ class SqueezeNet(Model):
     def __init__(self, pretrained=False):
         super().__init__()
         pretrained = check_flag('SqueezeNet', 'pretrained', pretrained)
-        path = _pretrained_file('SqueezeNet', self.WEIGHTS_URL, self.md5) if pretrained else None
+        path = _pretrained_file('SqueezeNet', self.WEIGHTS_PATH, self.md5) if pretrained else None
         self.conv1 = Conv2d(64, 3, stride=2, in_channels=3)
         self.stages = []
         number = 2

@@ -10,11 +10,22 @@ through :mod:`dezero.atomic`, so a file appears whole or not at all.
 
 import errno
 import json
+import os
 import zipfile
 
 import numpy as np
 
 from dezero import cuda
+from dezero.atomic import file_path
+
+
+def npz_path(path, owner):
+    """``path`` (a str, bytes or path-like object) as a str that ends with ``.npz``:
+    the path itself when it ends so, else the path with ``.npz`` added, the file that
+    ``np.savez`` and :meth:`~dezero.layers.Layer.save_weights` write.  An empty path,
+    or one that names a folder (``'w/'``), raises ValueError naming ``owner``."""
+    path = file_path(path, owner)
+    return path if path.endswith('.npz') else path + '.npz'
 
 
 def write_npz(f, arrays):
@@ -35,16 +46,17 @@ _NPZ_MAGICS = (b'PK\x03\x04', b'PK\x05\x06', _NPY_MAGIC)
 def read_npz(path, owner):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
-    A missing file raises FileNotFoundError, a folder IsADirectoryError, and a file
-    that is not an ``.npz`` archive of plain arrays (or a damaged one) ValueError; the
-    messages start with ``owner`` and name ``path``.  A file that starts neither as a
+    A missing file raises FileNotFoundError (asking whether ``path`` + ``.npz`` was
+    meant, when that file exists), a folder IsADirectoryError, and a file that is not
+    an ``.npz`` archive of plain arrays (or a damaged one) ValueError; the messages
+    start with ``owner`` and name ``path``.  A file that starts neither as a
     zip archive nor as an ``.npy`` array is refused without being parsed, so that NumPy
     never takes it for a pickle.  Other errors of opening or reading the file (no
     permission, say) pass through as they are."""
     try:
         f = open(path, 'rb')
     except FileNotFoundError:
-        raise FileNotFoundError(f'{owner}: no such file: {path}') from None
+        raise FileNotFoundError(f'{owner}: no such file: {path}{_npz_hint(path)}') from None
     except IsADirectoryError:
         raise IsADirectoryError(
             f'{owner}: {path} is a folder; give the path of an .npz file'
@@ -74,6 +86,17 @@ def read_npz(path, owner):
     if arrays is None:
         raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
     return arrays
+
+
+def _npz_hint(path):
+    """``'; did you mean <path>.npz? ...'`` when ``path`` lacks the ``.npz`` that
+    save_weights adds and ``<path>.npz`` is a file; else ``''``."""
+    text = os.fsdecode(path)
+    if text.endswith('.npz') or not os.path.isfile(text + '.npz'):
+        return ''
+    return (
+        f'; did you mean {text}.npz? (save_weights, like np.savez, adds .npz to a path without it)'
+    )
 
 
 def _damaged(owner, path, e):
@@ -121,13 +144,24 @@ def planned_weights(model, stored, owner, path):
 
     A parameter the file lacks, an array the model has no parameter for, a shape that
     differs or an array that is not of real numbers raises ValueError.  Initialised
-    parameters get copies cast to their dtype; a parameter with no data yet (a lazy
-    layer never called) takes a copy of the file's array, and one the file lacks stays
-    without data."""
+    parameters get copies cast to their dtype.  A parameter with no data yet (a lazy
+    layer never called) that its layer describes in
+    :meth:`~dezero.layers.Layer.param_specs` gets a copy cast to the dtype planned
+    for it, once the shape fits the plan (the lengths named alike in one layer equal);
+    such a layer's described parameters come from the file all together or not at
+    all.  Any other parameter with no data takes a copy of the file's array.  A
+    parameter with no data that the file lacks stays without data.  A cast that would
+    turn a finite value into infinity (1e39 into float32) raises ValueError."""
     stored = dict(stored)
+    specs = lazy_specs(model)
+    lengths = {}  # (id(layer), length name) -> (length, the path of the array that set it)
+    loaded, left = {}, {}  # id(layer) -> the paths of its described parameters
     planned = []
     for name, param in named_params(model, owner):
         array = stored.pop(name, None)
+        spec = specs.get(id(param))
+        if spec is not None:
+            (left if array is None else loaded).setdefault(id(spec[0]), []).append(name)
         if array is None:
             if param.data is None:
                 continue
@@ -140,21 +174,98 @@ def planned_weights(model, stored, owner, path):
                 f'{owner}: the entry for the parameter {name!r} in {path} has dtype '
                 f'{array.dtype}; expected real numbers'
             )
-        if param.data is None:
+        if param.data is not None:
+            if array.shape != param.data.shape:
+                raise ValueError(
+                    f'{owner}: the parameter {name!r} has shape {param.data.shape} but '
+                    f'{path} holds shape {array.shape} for it; it was saved for another model'
+                )
+            dtype = param.data.dtype
+        elif spec is not None:
+            layer, shape, dtype = spec
+            _check_planned_shape(array, shape, lengths, layer, name, owner, path)
+            if dtype is None:  # any floating-point dtype: integers become float32
+                dtype = array.dtype if array.dtype.kind == 'f' else np.dtype(np.float32)
+        else:
             planned.append((param, array.copy()))
             continue
-        if array.shape != param.data.shape:
-            raise ValueError(
-                f'{owner}: the parameter {name!r} has shape {param.data.shape} but {path} '
-                f'holds shape {array.shape} for it; it was saved for another model'
-            )
-        planned.append((param, array.astype(param.data.dtype)))
+        planned.append((param, _cast(array, dtype, name, owner, path)))
     if stored:
         raise ValueError(
             f'{owner}: {path} has entries for which the model has no parameter: '
             f'{", ".join(repr(k) for k in stored)}; it was saved for another model'
         )
+    for layer_id, names in loaded.items():
+        if layer_id in left:
+            raise ValueError(
+                f'{owner}: {path} holds {", ".join(map(repr, names))} but not '
+                f'{", ".join(map(repr, left[layer_id]))}; the parameters of a layer not '
+                f'called yet are created together, so the file must hold all or none'
+            )
     return planned
+
+
+def lazy_specs(model):
+    """``{id(parameter): (layer, shape, dtype)}`` for the parameters of ``model``
+    that have no data yet and that their layer describes in its ``param_specs()``
+    (see :meth:`dezero.layers.Layer.param_specs`); empty for a model without
+    ``_lazy_specs()``."""
+    collect = getattr(model, '_lazy_specs', None)
+    return {} if collect is None else collect()
+
+
+def _shape_text(shape):
+    """A planned shape as shown in messages: ``(in, 4)``, ``(channels,)``."""
+    items = [str(n) for n in shape]
+    return f'({items[0]},)' if len(items) == 1 else f'({", ".join(items)})'
+
+
+def _check_planned_shape(array, shape, lengths, layer, name, owner, path):
+    """Raise ValueError unless ``array`` (for the parameter ``name``) has the planned
+    ``shape``: its ints as they are, its names (``'in'``) any positive length, the same
+    for every array of ``layer`` that names it (``lengths`` records them)."""
+    if array.ndim != len(shape):
+        _refuse_shape(array, shape, name, owner, path)
+    for want, got in zip(shape, array.shape):
+        if not isinstance(want, str):
+            if want != got:
+                _refuse_shape(array, shape, name, owner, path)
+            continue
+        if got < 1:
+            _refuse_shape(array, shape, name, owner, path, f' with {want} at least 1,')
+        length, first = lengths.setdefault((id(layer), want), (got, name))
+        if length != got:
+            _refuse_shape(
+                array, shape, name, owner, path, f' with {want} = {length} as in {first!r},'
+            )
+
+
+def _refuse_shape(array, shape, name, owner, path, why=''):
+    """Raise the ValueError saying that ``array`` does not have the planned ``shape``
+    (``why``: what else it breaks, if anything)."""
+    raise ValueError(
+        f'{owner}: the parameter {name!r} (not created yet) expects shape '
+        f'{_shape_text(shape)}{why} but {path} holds shape {array.shape} for it; it was '
+        f'saved for another model'
+    )
+
+
+def _cast(array, dtype, name, owner, path):
+    """A copy of ``array`` (the file's entry for the parameter ``name``) in ``dtype``;
+    ValueError when the cast would turn a finite value into infinity, as 1e39 becomes in
+    float32."""
+    with np.errstate(over='ignore'):
+        cast = array.astype(dtype)
+    if cast.dtype.kind == 'f' and array.dtype != cast.dtype and np.isinf(cast).any():
+        overflow = np.isinf(cast) & np.isfinite(array)
+        if overflow.any():
+            raise ValueError(
+                f'{owner}: the entry for the parameter {name!r} in {path} holds '
+                f'{np.count_nonzero(overflow)} value(s) too large for {cast.dtype} (up to '
+                f'{np.abs(array[overflow]).max():g}): cast to {cast.dtype} they would '
+                f'become infinite'
+            )
+    return cast
 
 
 def assign_weights(planned, new_on_gpu=False):

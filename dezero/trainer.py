@@ -52,6 +52,7 @@ from dezero.serialization import (
     assign_weights,
     join_state,
     json_array,
+    npz_path,
     planned_weights,
     read_json,
     read_npz,
@@ -650,14 +651,15 @@ class EarlyStopping(_Watching):
 
 class BestWeights(_Watching):
     """Keep the weights of the epoch with the best ``monitor`` (default ``'val_loss'``)
-    in the ``.npz`` file ``path``, saved atomically each time the figure improves by
+    in the ``.npz`` file ``path`` (``.npz`` added when it lacks it, as
+    :meth:`~dezero.layers.Layer.save_weights` adds it), saved atomically each time the figure improves by
     more than ``min_delta`` (a crash mid-save leaves the previous best intact, and the
     best is recorded only once saved).  With ``restore`` (default) the model gets those
     weights back when training ends.  In a data-parallel run rank 0 alone writes and
     reads the file and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
-        self.path = file_path(path, 'BestWeights')
+        self.path = npz_path(path, 'BestWeights')  # the file save_weights writes
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
         self.restore = check_flag('BestWeights', 'restore', restore)
 

@@ -32,8 +32,10 @@ batch_size = 30
 hidden_size = 10
 lr = 1.0
 
-np.random.seed(0)  # the weights and the shuffling
 x, t = get_spiral(train=True)  # x: (300, 2) float32, t: (300,) class labels
+# get_spiral seeds NumPy's generator itself, as the book's does; seeding after it
+# picks the initial weights and the shuffling
+np.random.seed(0)
 print('data:', x.shape, 'labels:', t.shape, 'classes:', np.unique(t))
 
 model = MLP((hidden_size, 3))

@@ -41,9 +41,9 @@ max_epoch = 3 if QUICK else 300
 print_every = 1 if QUICK else 30
 batch_size = 30
 
-np.random.seed(0)
 train_set = Spiral(train=True)
 test_set = Spiral(train=False)
+np.random.seed(0)  # after the data, which seeds NumPy's generator as in the book
 train_loader = DataLoader(train_set, batch_size)  # shuffled each epoch
 test_loader = DataLoader(test_set, batch_size, shuffle=False)  # order does not matter
 print('batches per epoch:', len(train_loader))

@@ -28,8 +28,8 @@ QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
 max_epoch = 3 if QUICK else 20
 
 # --- 1. Train briefly ----------------------------------------------------------------
-np.random.seed(0)
 train_set = Spiral(train=True)
+np.random.seed(0)  # after the data, which seeds NumPy's generator as in the book
 loader = DataLoader(train_set, batch_size=30)
 model = MLP((10, 3))
 optimizer = optimizers.SGD(1.0).setup(model)

@@ -202,6 +202,26 @@ def test_call_returns_what_forward_returns():
         Layer()(1)
 
 
+def test_call_unwraps_a_tuple_of_one_output_as_the_book_does():
+    class One(Layer):
+        def forward(self, x):
+            return (x * 2,)
+
+    class Three(Layer):
+        def forward(self, x):
+            return x, x + 1, x + 2
+
+    layer = One()
+    x = Variable(np.array([1.0, 2.0]))
+    y = layer(x)
+    assert isinstance(y, Variable) and y.data.tolist() == [2.0, 4.0]
+    assert len(layer.outputs) == 1 and layer.outputs[0]() is y
+    three = Three()
+    ys = three(x)
+    assert type(ys) is tuple and [v.data.tolist() for v in ys] == [[1, 2], [2, 3], [3, 4]]
+    assert [ref() for ref in three.outputs] == list(ys)
+
+
 def test_call_passes_keyword_arguments_to_forward():
     class Scale(Layer):
         def forward(self, x, factor=1.0):
@@ -592,12 +612,12 @@ def saved(tmp_path):
     return model, path
 
 
-def test_save_writes_slash_keys_in_order_at_the_exact_path(tmp_path):
+def test_save_writes_slash_keys_in_order_adding_npz_as_numpy_does(tmp_path):
     model = Two()
-    path = tmp_path / 'weights'  # no .npz suffix: np.savez would add one
+    path = tmp_path / 'weights'  # no .npz suffix: added, as np.savez and the book do
     model.save_weights(str(path))
-    assert os.listdir(tmp_path) == ['weights']
-    with np.load(path) as f:
+    assert os.listdir(tmp_path) == ['weights.npz']
+    with np.load(tmp_path / 'weights.npz') as f:
         assert f.files == ['l0/W', 'l0/b', 'l1/W', 'l1/b']
         for name, p in model.named_params():
             np.testing.assert_array_equal(f[name], p.data)
@@ -1390,6 +1410,61 @@ def test_an_input_of_width_zero_is_refused_by_a_new_linear():
 def test_load_weights_from_a_folder_names_load_weights(tmp_path):
     with pytest.raises(IsADirectoryError, match='load_weights: .* is a folder'):
         Linear(2, in_size=2).load_weights(tmp_path)
+
+
+def test_params_names_the_parameter_and_layer_attributes_as_the_book_does():
+    class Net(Layer):
+        def __init__(self):
+            super().__init__()
+            self.l1 = Linear(2, in_size=3)
+            self.scale = param(2.0)
+            self.blocks = [Linear(1, in_size=2)]  # a list: not in the book's _params
+            self.rate = 0.5
+            self.l2 = Linear(1, in_size=2)
+
+    net = Net()
+    assert list(net._params) == ['l1', 'scale', 'l2']
+    assert 'l1' in net._params and 'blocks' not in net._params and len(net._params) == 3
+    assert net._params - {'scale'} == {'l1', 'l2'}
+    assert list(net.l1._params) == ['W', 'b'] and list(Linear(2, nobias=True)._params) == ['W']
+    del net.scale
+    net.l1 = 'replaced'
+    assert list(net._params) == ['l2']
+    with pytest.raises(AttributeError):
+        net._params = set()
+
+
+def test_book_style_params_and_flatten_params_read_params():
+    class BookLayer(Layer):
+        # steps 45 and 53 of the book, written on top of _params
+        def params(self):
+            for name in self._params:
+                obj = self.__dict__[name]
+                if isinstance(obj, Layer):
+                    yield from obj.params()
+                else:
+                    yield obj
+
+        def _flatten_params(self, params_dict, parent_key=''):
+            for name in self._params:
+                obj = self.__dict__[name]
+                key = parent_key + '/' + name if parent_key else name
+                if isinstance(obj, Layer):
+                    obj._flatten_params(params_dict, key)
+                else:
+                    params_dict[key] = obj
+
+    net = BookLayer()
+    net.l1 = Linear(2, in_size=3)
+    net.p = param(1.0)
+    inner = BookLayer()
+    inner.q = param(2.0)
+    net.inner = inner
+    assert list(net.params()) == [net.l1.W, net.l1.b, net.p, inner.q]
+    params_dict = {}
+    net._flatten_params(params_dict)
+    assert list(params_dict) == ['l1/W', 'l1/b', 'p', 'inner/q']
+    assert params_dict['inner/q'] is inner.q
 
 
 def test_flatten_params_fills_a_dict_by_path_as_the_book_does():

@@ -561,6 +561,7 @@ def test_pretrained_must_be_true_or_false(make, name):
         (lambda: ResNet101(pretrained=True), 'resnet101.npz'),
         (lambda: ResNet152(pretrained=True), 'resnet152.npz'),
         (lambda: ResNet(101, pretrained=True), 'resnet101.npz'),
+        (lambda: ResNet(pretrained=True), 'resnet152.npz'),
     ],
 )
 def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offline, tmp_path):
@@ -572,6 +573,38 @@ def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offli
     assert info.value.folder == folder and info.value.file_name == file_name
     assert offline == [SITE + file_name]  # the documented URL, once
     assert os.listdir(folder) == []  # nothing half-written
+
+
+def test_resnet_has_152_layers_by_default_as_in_the_book(monkeypatch):
+    monkeypatch.setattr(ResNet, 'BLOCKS', {152: (1, 1, 1, 1)})  # quick to build
+    model = ResNet()
+    assert model.n_layers == 152 and len(model.res3.blocks) == 1
+
+
+def test_weights_path_is_the_books_and_weights_url_follows_it():
+    assert VGG16.WEIGHTS_PATH == SITE + 'vgg16.npz' == VGG16.WEIGHTS_URL
+    assert ResNet.WEIGHTS_PATH == SITE + 'resnet{}.npz'
+    assert ResNet.WEIGHTS_PATH.format(50) == SITE + 'resnet50.npz'
+    assert ResNet50.WEIGHTS_PATH is ResNet.WEIGHTS_PATH
+    assert ResNet.WEIGHTS_URL.format(n_layers=101) == SITE + 'resnet101.npz'
+    assert SqueezeNet.WEIGHTS_PATH is None and SqueezeNet.WEIGHTS_URL is None
+
+
+@pytest.mark.parametrize(
+    'cls, make, file_name',
+    [
+        (VGG16, lambda: VGG16(pretrained=True), 'vgg16.npz'),
+        (ResNet, lambda: ResNet50(pretrained=True), 'resnet50.npz'),
+    ],
+)
+def test_the_models_fetch_their_weights_from_weights_path(
+    monkeypatch, offline, cls, make, file_name
+):
+    mirror = 'https://mirror.invalid/models/'
+    monkeypatch.setattr(cls, 'WEIGHTS_PATH', cls.WEIGHTS_PATH.replace(SITE, mirror))
+    with pytest.raises(DownloadError):
+        make()
+    assert offline == [mirror + file_name]
 
 
 def test_md5_is_unknown_for_now():
@@ -590,7 +623,7 @@ def test_squeezenet_has_no_published_weights(offline):
 def squeezenet_site(monkeypatch):
     """Give SqueezeNet a (never reached) weights URL, so that it loads its weights the
     way VGG16 and ResNet do; return the path the cached file must have."""
-    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_URL', 'https://example.invalid/sq.npz')
+    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_PATH', 'https://example.invalid/sq.npz')
     return os.path.join(models_dir(), 'sq.npz')
 
 
@@ -657,7 +690,7 @@ def local_site(monkeypatch, tmp_path):
     return the path of the file served there."""
     served = tmp_path / 'site' / 'squeeze.npz'
     served.parent.mkdir()
-    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_URL', served.as_uri())
+    monkeypatch.setattr(SqueezeNet, 'WEIGHTS_PATH', served.as_uri())
     monkeypatch.setattr(urllib.request, 'urlopen', REAL_URLOPEN)
     return served
 

@@ -657,10 +657,15 @@ def test_a_validation_monitor_without_a_val_loader_is_refused_before_training(
         np.testing.assert_array_equal(old, p.data)
 
 
+def _best_weights_where_a_folder_is(folder):
+    (folder / 'best.npz').mkdir()
+    return BestWeights(str(folder / 'best.npz'))
+
+
 @pytest.mark.parametrize(
     'make, pattern',
     [
-        (lambda d: BestWeights(str(d)), 'it is a folder'),
+        (_best_weights_where_a_folder_is, 'it is a folder'),
         (lambda d: BestWeights(str(d / 'best.npz') + os.sep), 'names a folder'),
     ],
 )
@@ -672,6 +677,11 @@ def test_a_best_weights_path_that_is_no_file_is_refused_before_training(make, pa
         trainer.fit(BATCHES, 3, val_loader=BATCHES, progress=False, callbacks=[make(tmp_path)])
     for old, p in zip(before, model.params()):
         np.testing.assert_array_equal(old, p.data)
+
+
+def test_best_weights_adds_npz_to_its_path_as_save_weights_does(tmp_path):
+    assert BestWeights(str(tmp_path / 'best')).path == str(tmp_path / 'best.npz')
+    assert BestWeights(str(tmp_path / 'best.npz')).path == str(tmp_path / 'best.npz')
 
 
 @pytest.mark.parametrize('value', ['False', 'no', 0, None])

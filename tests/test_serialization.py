@@ -1,0 +1,259 @@
+"""dezero.serialization through save_weights and load_weights: the ``.npz`` added to a
+path without it, what a lazy layer's parameters may take from a file, and casts that
+would overflow."""
+
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import dezero.layers as L
+from dezero import Parameter
+from dezero.models import Sequential
+from dezero.serialization import npz_path, planned_weights
+
+
+def snapshot(layer):
+    return [(p, p.data) for p in layer.params()]
+
+
+def expect_refused(model, path, pattern):
+    """load_weights(path) raises ValueError matching ``pattern`` and changes nothing."""
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=pattern):
+        model.load_weights(path)
+    assert all(p.data is data for p, data in before)
+
+
+# --------------------------------------------------------------------------------------
+# save_weights adds .npz as np.savez does; load_weights reads the exact path
+# --------------------------------------------------------------------------------------
+def test_save_weights_adds_npz_as_the_book_and_numpy_do(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = L.Linear(2, in_size=3)
+    model.save_weights('my_mlp')  # the book's step 53
+    assert os.listdir(tmp_path) == ['my_mlp.npz']
+    other = L.Linear(2, in_size=3)
+    other.load_weights('my_mlp.npz')
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+
+
+@pytest.mark.parametrize(
+    'given, written',
+    [('w', 'w.npz'), ('w.npz', 'w.npz'), ('w.NPZ', 'w.NPZ.npz'), ('w.npz.bak', 'w.npz.bak.npz')],
+)
+def test_save_weights_names_the_file_as_np_savez_does(tmp_path, given, written):
+    L.Linear(2, in_size=2).save_weights(tmp_path / given)
+    np.savez(str(tmp_path / ('np_' + given)))  # what NumPy writes for the same name
+    assert sorted(os.listdir(tmp_path)) == sorted([written, 'np_' + written])
+
+
+def test_npz_path_takes_bytes_and_path_objects_and_refuses_folders(tmp_path):
+    assert npz_path(os.fsencode(tmp_path / 'w'), 'save_weights') == str(tmp_path / 'w.npz')
+    assert npz_path(tmp_path / 'w.npz', 'save_weights') == str(tmp_path / 'w.npz')
+    with pytest.raises(ValueError, match=r"^save_weights: the path .*w/ ends with '/'"):
+        npz_path(str(tmp_path / 'w') + '/', 'save_weights')
+    with pytest.raises(ValueError, match='^save_weights: the path is empty'):
+        L.Linear(2, in_size=2).save_weights('')
+
+
+def test_load_weights_keeps_the_exact_path_and_suggests_the_npz_file(tmp_path):
+    L.Linear(2, in_size=3).save_weights(tmp_path / 'my_mlp')
+    missing = tmp_path / 'my_mlp'
+    with pytest.raises(FileNotFoundError) as info:
+        L.Linear(2, in_size=3).load_weights(missing)
+    assert str(info.value) == (
+        f'load_weights: no such file: {missing}; did you mean {missing}.npz? '
+        f'(save_weights, like np.savez, adds .npz to a path without it)'
+    )
+    with pytest.raises(FileNotFoundError, match=r'no such file: .*other$'):
+        L.Linear(2, in_size=3).load_weights(tmp_path / 'other')
+
+
+# --------------------------------------------------------------------------------------
+# Lazy layers: what the file's arrays must be
+# --------------------------------------------------------------------------------------
+def test_a_lazy_conv2d_refuses_another_kernel_size(tmp_path):
+    a = Sequential(L.Conv2d(8, 3))
+    a(np.ones((1, 2, 9, 9), np.float32))
+    a.save_weights(tmp_path / 'c3.npz')
+    b = Sequential(L.Conv2d(8, 5))
+    expect_refused(
+        b,
+        tmp_path / 'c3.npz',
+        r"^load_weights: the parameter 'l0/W' \(not created yet\) expects shape "
+        r'\(8, in, 5, 5\) but .*c3\.npz holds shape \(8, 2, 3, 3\) for it',
+    )
+    c = Sequential(L.Conv2d(8, 3))
+    c.load_weights(tmp_path / 'c3.npz')
+    assert c.l0.in_channels == 2
+    x = np.random.default_rng(0).standard_normal((1, 2, 9, 9)).astype(np.float32)
+    np.testing.assert_array_equal(c(x).data, a(x).data)
+
+
+def test_a_lazy_deconv2d_keeps_the_input_channels_first(tmp_path):
+    np.savez(tmp_path / 'd.npz', W=np.ones((5, 8, 3, 3), np.float32), b=np.zeros(8, np.float32))
+    d = L.Deconv2d(8, 3)
+    d.load_weights(tmp_path / 'd.npz')
+    assert d.in_channels == 5
+    expect_refused(
+        L.Deconv2d(4, 3),
+        tmp_path / 'd.npz',
+        r"'W' \(not created yet\) expects shape \(in, 4, 3, 3\) but .* holds shape \(5, 8, 3, 3\)",
+    )
+
+
+@pytest.mark.parametrize(
+    'shape, expected',
+    [((3, 5), r'\(in, 4\)'), ((4,), r'\(in, 4\)'), ((0, 4), r'\(in, 4\) with in at least 1,')],
+)
+def test_a_lazy_linear_refuses_another_output_size_or_rank(tmp_path, shape, expected):
+    np.savez(tmp_path / 'w.npz', **{'l0/W': np.ones(shape, np.float32)})
+    expect_refused(
+        Sequential(L.Linear(4, nobias=True)),
+        tmp_path / 'w.npz',
+        rf"'l0/W' \(not created yet\) expects shape {expected} but .* holds shape "
+        rf'{re.escape(str(shape))}',
+    )
+
+
+def test_a_lazy_linear_casts_integers_to_its_dtype(tmp_path):
+    np.savez(tmp_path / 'i.npz', **{'l0/W': np.ones((3, 4), np.int32)})
+    model = Sequential(L.Linear(4, nobias=True))
+    model.load_weights(tmp_path / 'i.npz')
+    assert model.l0.W.data.dtype == np.float32
+    y = model(np.full((1, 3), 0.9, np.float32))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, np.full((1, 4), np.float32(0.9) * 3, np.float32))
+    double = L.Linear(4, nobias=True, dtype=np.float64)
+    np.savez(tmp_path / 'f32.npz', W=np.ones((3, 4), np.float32))
+    double.load_weights(tmp_path / 'f32.npz')
+    assert double.W.data.dtype == np.float64
+
+
+def test_a_lazy_layer_norm_needs_equal_gamma_and_beta_together(tmp_path):
+    np.savez(tmp_path / 'ln.npz', gamma=np.full(3, 2.0), beta=np.zeros(4))
+    expect_refused(
+        L.LayerNorm(),
+        tmp_path / 'ln.npz',
+        r"'beta' \(not created yet\) expects shape \(size,\) with size = 3 as in 'gamma', "
+        r'but .*ln\.npz holds shape \(4,\)',
+    )
+    np.savez(tmp_path / 'half.npz', gamma=np.full(3, 2.0))
+    expect_refused(
+        L.LayerNorm(), tmp_path / 'half.npz', r"half\.npz holds 'gamma' but not 'beta'; the param"
+    )
+    np.savez(tmp_path / 'ok.npz', gamma=np.full(3, 2.0), beta=np.zeros(3))
+    ln = L.LayerNorm()
+    ln.load_weights(tmp_path / 'ok.npz')
+    assert ln.gamma.data.dtype == np.float32 and ln.gamma.data.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_lazy_batch_norm_needs_four_equal_floating_arrays(tmp_path):
+    names = ('avg_mean', 'avg_var', 'gamma', 'beta')
+    np.savez(tmp_path / 'bn.npz', **{n: np.ones(3 if n != 'avg_var' else 2) for n in names})
+    expect_refused(
+        L.BatchNorm(),
+        tmp_path / 'bn.npz',
+        r"'avg_var' \(not created yet\) expects shape \(channels,\) with channels = 3 as in "
+        r"'avg_mean', but .* holds shape \(2,\)",
+    )
+    np.savez(tmp_path / 'f64.npz', **{n: np.ones(3) for n in names})
+    bn = L.BatchNorm()
+    bn.load_weights(tmp_path / 'f64.npz')
+    assert [p.data.dtype for p in bn.params()] == [np.float64] * 4
+    np.savez(tmp_path / 'int.npz', **{n: np.ones(3, np.int64) for n in names})
+    bn = L.BatchNorm()
+    bn.load_weights(tmp_path / 'int.npz')
+    assert [p.data.dtype for p in bn.params()] == [np.float32] * 4
+
+
+def test_lazy_lengths_need_not_agree_across_layers(tmp_path):
+    np.savez(
+        tmp_path / 'w.npz',
+        **{'l0/W': np.ones((3, 4), np.float32), 'l1/W': np.ones((4, 2), np.float32)},
+    )
+    model = Sequential(L.Linear(4, nobias=True), L.Linear(2, nobias=True))
+    model.load_weights(tmp_path / 'w.npz')
+    assert (model.l0.in_size, model.l1.in_size) == (3, 4)
+
+
+def test_a_users_lazy_layer_without_specs_takes_the_files_array(tmp_path):
+    class Lazy(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(None)
+
+    np.savez(tmp_path / 'w.npz', w=np.arange(3, dtype=np.int16))
+    layer = Lazy()
+    layer.load_weights(tmp_path / 'w.npz')
+    assert layer.w.data.dtype == np.int16 and layer.w.data.tolist() == [0, 1, 2]
+
+
+def test_a_users_lazy_layer_may_describe_its_parameters(tmp_path):
+    class Square(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(None)
+
+        def param_specs(self):
+            return {'w': (('n', 'n'), np.float64)}
+
+    np.savez(tmp_path / 'bad.npz', w=np.ones((2, 3), np.float32))
+    expect_refused(Square(), tmp_path / 'bad.npz', r"'w' .* expects shape \(n, n\) with n = 2")
+    np.savez(tmp_path / 'ok.npz', w=np.ones((2, 2), np.float32))
+    layer = Square()
+    layer.load_weights(tmp_path / 'ok.npz')
+    assert layer.w.data.dtype == np.float64
+
+
+def test_param_specs_must_name_parameters(tmp_path):
+    class Wrong(L.Layer):
+        def param_specs(self):
+            return {'w': (('n',), None)}
+
+    np.savez(tmp_path / 'e.npz')
+    with pytest.raises(TypeError, match=r"Wrong\.param_specs: describes 'w', which is not"):
+        Wrong().load_weights(tmp_path / 'e.npz')
+
+
+def test_a_checkpoint_resume_goes_through_the_same_checks():
+    model = Sequential(L.Conv2d(8, 5))
+    stored = {'l0/W': np.ones((8, 2, 3, 3), np.float32), 'l0/b': np.zeros(8, np.float32)}
+    with pytest.raises(ValueError, match=r"^Checkpoint: the parameter 'l0/W' .*run\.npz holds"):
+        planned_weights(model, stored, 'Checkpoint', 'run.npz')
+
+
+# --------------------------------------------------------------------------------------
+# Casts that would overflow
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('lazy', [False, True])
+def test_values_too_large_for_the_dtype_are_refused_without_a_warning(tmp_path, lazy):
+    W = np.ones((3, 2))
+    W[1, 0] = 1e39
+    W[2, 1] = -4e38
+    np.savez(tmp_path / 'big.npz', **{'l0/W': W, 'l0/b': np.zeros(2)})
+    model = Sequential(L.Linear(2, in_size=None if lazy else 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        expect_refused(
+            model,
+            tmp_path / 'big.npz',
+            r"^load_weights: the entry for the parameter 'l0/W' in .*big\.npz holds 2 "
+            r'value\(s\) too large for float32 \(up to 1e\+39\): cast to float32 they would '
+            r'become infinite$',
+        )
+
+
+def test_infinities_in_the_file_and_large_integers_that_fit_are_kept(tmp_path):
+    W = np.array([[np.inf, -np.inf], [3e38, 1.0]])
+    np.savez(tmp_path / 'inf.npz', W=W, b=np.array([2**40, -(2**40)], np.int64))
+    layer = L.Linear(2, in_size=2)
+    layer.load_weights(tmp_path / 'inf.npz')
+    np.testing.assert_array_equal(layer.W.data, W.astype(np.float32))
+    assert layer.b.data.tolist() == [2.0**40, -(2.0**40)]
+    half = L.Linear(2, in_size=2, dtype=np.float16)
+    np.savez(tmp_path / 'big_int.npz', W=np.ones((2, 2)), b=np.array([70000, 1]))
+    expect_refused(half, tmp_path / 'big_int.npz', r"'b' .*1 value\(s\) too large for float16")
