@@ -460,7 +460,8 @@ class Optimizer:
         """Raise unless every parameter of ``params`` that has a gradient can be
         updated: one quick test each, and :meth:`_check_fit` for the error.  A
         gradient assigned as an array (``param.grad = array``, which backward also
-        takes) is wrapped in a Variable here."""
+        takes) is wrapped in a Variable here, and one of another dtype than its
+        parameter's (float16 or integers for float32 data) is cast to the parameter's."""
         for param in params:
             grad = param.grad
             if grad is None:
@@ -477,6 +478,10 @@ class Optimizer:
                 or not _writeable(data)
             ):
                 self._check_fit(param)
+            if g.dtype != data.dtype:
+                # the step is taken in the data's dtype: the squares of a float16 or
+                # integer gradient would overflow or wrap round in its own
+                param.grad = Variable(g.astype(data.dtype))
 
     def _gradient_variable(self, param, grad):
         """A gradient given as an array (NumPy or CuPy) or a number, as a Variable."""
@@ -698,8 +703,6 @@ class AdaGrad(Optimizer):
     def update_one(self, param):
         (h,) = self._state(param, 'h')
         g = param.grad.data
-        if g.dtype.kind != 'f':  # integers: g * g in their own dtype would wrap round
-            g = g.astype(h.dtype)
         h += g * g
         xp = cuda.get_array_module(h)
         param.data -= self.lr * g / (xp.sqrt(h) + self.eps)

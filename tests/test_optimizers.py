@@ -296,6 +296,22 @@ def test_integer_gradients_step_as_the_same_float_gradients(name, dtype):
     np.testing.assert_array_equal(steps[0], steps[1])
 
 
+@pytest.mark.parametrize('name', ALL)
+def test_float16_gradients_step_as_in_the_parameters_dtype(name):
+    # (1 - beta2) * g * g in float16 overflowed to inf for g = 60000: Adam did not move
+    steps = []
+    for grad_dtype in (np.float16, np.float32):
+        p = Parameter(np.array([0.5, -0.5], np.float32))
+        opt = make(name).setup(Target(p))
+        for _ in range(2):
+            p.grad = Variable(np.array([60000.0, -3.0], dtype=grad_dtype))
+            opt.update()
+        assert p.grad.dtype == np.float32
+        steps.append(p.data.copy())
+    np.testing.assert_array_equal(steps[0], steps[1])
+    assert np.isfinite(steps[0]).all()
+
+
 @pytest.mark.parametrize('hook', [WeightDecay(0.1), ClipGrad(1.0)])
 def test_hooks_take_integer_gradients_without_wrapping_round(hook):
     p = param([1.0, 2.0])
