@@ -149,11 +149,13 @@ def conv2d_simple(x, W, b=None, stride=1, pad=0):
     matrix product with the flattened filters turns into the output pixels."""
     x, W = as_variable(x), as_variable(W)
     _check_conv_inputs(x, W)
+    if x.dtype.kind in 'iu' and W.dtype.kind in 'iu':  # summed in float64, as conv2d does
+        x = x.astype(np.float64)
     n = x.shape[0]
-    oc, _, kh, kw = W.shape
+    oc, c, kh, kw = W.shape
     _, stride, pad, (oh, ow) = conv_geometry('conv2d_simple', x.shape, (kh, kw), stride, pad)
     col = im2col(x, (kh, kw), stride, pad, to_matrix=True)  # (N*OH*OW, C*KH*KW)
-    t = linear(col, W.reshape(oc, -1).transpose(), b)  # (N*OH*OW, OC)
+    t = linear(col, W.reshape(oc, c * kh * kw).transpose(), b)  # (N*OH*OW, OC)
     return t.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
 
 

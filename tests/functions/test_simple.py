@@ -278,3 +278,23 @@ def test_mean_squared_error_simple_reshapes_a_column_against_a_vector():
     assert float(y.data) == (0 + 4 + 4) / 3
     y = F.mean_squared_error_simple(np.array([1.0, 0.0, 2.0]), np.array([[1.0], [2.0], [4.0]]))
     assert float(y.data) == 8 / 3
+
+
+def test_conv2d_simple_sums_integers_in_float64_as_conv2d_does():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, (2, 8, 9, 9)).astype(np.int8)
+    W = rng.integers(0, 4, (8, 8, 3, 3)).astype(np.int8)
+    y = F.conv2d_simple(x, W, None, 1, 1)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, F.conv2d(x, W, None, 1, 1).data)
+    assert y.data.max() > 127  # sums that int8 would have wrapped round
+
+
+def test_conv2d_simple_takes_filters_with_no_output_channels():
+    x = Variable(np.ones((1, 2, 5, 5)))
+    W = Variable(np.ones((0, 2, 3, 3)))
+    y = F.conv2d_simple(x, W, None, 1, 1)
+    assert y.shape == (1, 0, 5, 5)
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros((1, 2, 5, 5)))
+    assert W.grad.shape == (0, 2, 3, 3)
