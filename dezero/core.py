@@ -254,7 +254,7 @@ class Variable:
                 f'Variable: data must be a NumPy (or CuPy) array or None, got '
                 f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
             )
-        if isinstance(data, np.ndarray) and type(data) is not np.ndarray:
+        if type(data) is not np.ndarray and isinstance(data, np.ndarray):
             data = plain_array(data, 'Variable')
         self._data = data
         self._changed_at = 0

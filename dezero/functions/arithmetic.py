@@ -187,7 +187,7 @@ class _ConstantOp(Function):
     reads_c = False
 
     def __init__(self, c):
-        if self.reads_c and Config.enable_backprop and getattr(c, 'ndim', 0):
+        if self.reads_c and getattr(c, 'ndim', 0) and Config.enable_backprop:
             c = c.copy()
         self.c = c
 
