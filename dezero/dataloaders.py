@@ -120,6 +120,28 @@ def _pair_hint(dataset):
     return ''
 
 
+def _check_not_columns(owner, dataset):
+    """Refuse a tuple of two lists or tuples that reads both as a pair ``(x, t)`` of
+    inputs and labels of two samples and as two items ``(x, t)``: that happens when the
+    first holds two values, and it is taken for items only when both start with an
+    array input, as the items of a Dataset do."""
+    if not (
+        isinstance(dataset, tuple)
+        and len(dataset) == 2
+        and all(isinstance(v, (list, tuple)) for v in dataset)
+        and len(dataset[0]) == 2
+    ):
+        return
+    if all(len(item) == 2 and isinstance(item[0], np.ndarray) for item in dataset):
+        return  # two items (x, t) with array inputs
+    raise TypeError(
+        f'{owner}: the dataset is a tuple of two sequences of lengths {len(dataset[0])} '
+        f'and {len(dataset[1])}, which could be inputs x and labels t or two items '
+        f'(x, t): to use them as inputs x and labels t, one row per sample, pass them as '
+        f'a tuple (x, t) of NumPy arrays; to give two items, put them in a list'
+    )
+
+
 def _check_shard(owner, shard):
     """``(rank, size)`` of a communicator or a pair, checked."""
     pair = (shard.rank, shard.size) if hasattr(shard, 'rank') else shard
@@ -144,14 +166,18 @@ class DataLoader:
     pairs ``(x, t)``, tuples or lists; ``t`` is None for an item without a label) whose
     items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
     (``t`` may be None), which is sliced directly; a list is always a sequence of
-    items.  An item that is not a pair (a bare array, a row of an array, a sequence of
-    another length) raises TypeError naming its index, type and shape: at once for a
-    list, tuple or array, else on the first batch that takes it.  Dtypes are kept.
+    items.  A tuple of two lists or tuples, the first of two values, reads both as
+    inputs and labels of two samples and as two items: it is refused (TypeError) unless
+    both are items whose input is a NumPy array.  An item that is not a pair (a bare
+    array, a row of an array, a sequence of another length) raises TypeError naming
+    its index, type and shape: at once for a list, tuple or array, else on the first
+    batch that takes it.  Dtypes are kept.
     With ``shuffle`` every epoch takes a new random permutation, drawn from the global
     ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
     from the loader's own generator.  ``gpu=True`` moves batches with
     ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  A ``for`` loop
-    left early starts a new epoch next time.
+    left early starts a new epoch next time; after :meth:`load_state_dict`, the first
+    ``for`` loop goes on from the loaded position instead.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -165,6 +191,8 @@ class DataLoader:
     ``seed`` to shuffle.
     """
 
+    _resumed = False  # whether the next ``for`` loop goes on from a loaded position
+
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
         self._arrays = _array_pair(owner, dataset)
@@ -176,6 +204,8 @@ class DataLoader:
                 f'a list of (x, t) pairs or a tuple (x, t) of arrays), got '
                 f'{type(dataset).__name__} (make a list of its items first)'
             )
+        if self._arrays is None:
+            _check_not_columns(owner, dataset)
         self.dataset = dataset
         if self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset):
             self._item(0)  # a container: indexing it has no side effects, so fail early
@@ -202,6 +232,7 @@ class DataLoader:
     def reset(self):
         """Start a new epoch: back to the first batch, with a new order if shuffling."""
         self.iteration = 0
+        self._resumed = False
         if self.shuffle:
             self.index = self._random.permutation(self.data_size)
         else:
@@ -212,7 +243,12 @@ class DataLoader:
         return self.max_iter
 
     def __iter__(self):
-        if self.iteration > 0:  # the previous loop stopped in the middle
+        """The loader itself, at the start of an epoch: a loop left early is not
+        continued, but the first loop after :meth:`load_state_dict` goes on from the
+        loaded position."""
+        resumed, self._resumed = self._resumed, False
+        finished = self.iteration >= self.max_iter
+        if self.iteration > 0 and (finished or not resumed):
             self.reset()
         return self
 
@@ -303,6 +339,8 @@ class DataLoader:
         over as many samples, in batches of the same size, shuffling or not as this
         one, with a generator of its own exactly when this one has one): the next
         batch is the one that came next then, and so are the orders of later epochs.
+        That holds for ``next(loader)`` and for the next ``for`` loop alike, which
+        finishes the loaded epoch (and later loops start new ones).
         A state that does not fit raises ValueError saying what, and nothing changes.
         (A state saved before ``batch_size`` and ``shuffle`` were kept is checked
         without them.)"""
@@ -373,6 +411,7 @@ class DataLoader:
         def load():
             self.index = index.copy()
             self.iteration = int(iteration)
+            self._resumed = True  # the next ``for`` loop goes on from here
             if own:
                 self._random.bit_generator.state = generator
 
@@ -390,12 +429,14 @@ class DataLoader:
 class SeqDataLoader(DataLoader):
     """Batches for truncated backprop through time over one long series.
 
-    The series is cut into ``batch_size`` consecutive segments of
-    ``len(dataset) // batch_size`` items (a remainder at the end is left out); batch k
-    holds item k of every segment, so row r of successive batches walks segment r in
-    time order.  An epoch has as many batches as a segment has items.  Never shuffled.
-    For example, items 0..10 with ``batch_size=3`` make the segments 0-2, 3-5 and 6-8
-    (9 and 10 are left out) and the batches hold items [0, 3, 6], [1, 4, 7], [2, 5, 8].
+    As in the book: with N items and ``jump = N // batch_size``, row r of batch k is
+    item ``(r * jump + k) % N``, and an epoch has ``ceil(N / batch_size)`` batches.  So
+    row r walks the series in time order from item ``r * jump``.  When N is not a
+    multiple of ``batch_size``, the last batch takes each row one item past its
+    ``jump`` items: the first item of the next row's stretch, or for the last row the
+    first item left over (the other items left over are never used).  Never shuffled.
+    For example, items 0..10 with ``batch_size=3`` (jump 3) give 4 batches holding
+    items [0, 3, 6], [1, 4, 7], [2, 5, 8] and [3, 6, 9].
 
     ``dataset`` is a dataset or an ``(x, t)`` pair of arrays, as for
     :class:`DataLoader`; with a series whose label is its next value, a recurrent model
@@ -410,7 +451,7 @@ class SeqDataLoader(DataLoader):
                 f'SeqDataLoader: batch_size {self.batch_size} is larger than '
                 f'the {self.data_size} items of the dataset'
             )
-        self.max_iter = self.jump
 
     def _batch_index(self, i):
-        return np.arange(self.batch_size) * self.jump + i
+        """The items of batch ``i``: row r holds item ``(r * jump + i) % data_size``."""
+        return (np.arange(self.batch_size) * self.jump + i) % self.data_size

@@ -12,6 +12,7 @@ anew at each access so that it follows ``DEZERO_HOME``.
 :func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
 
+import errno
 import hashlib
 import http.client
 import os
@@ -95,7 +96,8 @@ def get_file(
     hand (and the damaged cached file and its checksum, if there is one).  Raises
     :class:`ChecksumError` (a DownloadError) when the checksum differs or ``validate``
     refuses the file; nothing is saved in either case: a damaged cached file stays as
-    it was.
+    it was.  Raises IsADirectoryError naming the path when a folder stands where the
+    file belongs.
     """
     if not isinstance(url, str):
         raise TypeError(f"get_file: url must be a string such as 'https://...', got {url!r}")
@@ -116,6 +118,7 @@ def get_file(
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
     folder = _as_str('cache_dir', cache_dir) if cache_dir is not None else downloads_dir()
     path = os.path.join(folder, file_name)
+    _check_not_a_folder(path)
     if not os.path.exists(path):
         os.makedirs(folder, exist_ok=True)
         _remember(path, _download(url, path, md5, validate, progress, timeout))
@@ -140,6 +143,30 @@ def get_file(
         ) from e
     _remember(path, digest)
     return path
+
+
+class _FolderInTheWay(IsADirectoryError):
+    """A folder stands where a file belongs: an IsADirectoryError whose ``filename``
+    is that path and whose text is ``message`` alone (an OSError with a filename would
+    print itself as ``[Errno 21] None: 'path'``)."""
+
+    def __init__(self, message, path):
+        super().__init__(message)
+        self.errno, self.filename = errno.EISDIR, path
+
+    def __str__(self):
+        return self.args[0]
+
+
+def _check_not_a_folder(path):
+    """Raise IsADirectoryError naming get_file and ``path`` if a folder stands where
+    the cached file belongs."""
+    if os.path.isdir(path):
+        raise _FolderInTheWay(
+            f'get_file: {path} is a folder, where the downloaded file belongs; remove '
+            f'the folder, or pass another file_name or cache_dir',
+            path,
+        )
 
 
 def _as_str(name, path):

@@ -1236,9 +1236,9 @@ class MultiHeadAttention(Layer):
     bias, in ``dtype``, to which the input is converted.  PyTorch's packed
     ``in_proj_weight`` is ``[query.W.T; key.W.T; value.W.T]``.
 
-    :meth:`forward` takes ``is_causal=True`` to let each position attend only to
-    itself and the positions before it, or ``mask``: a bool array, True where a
-    query position may attend to a key position (the opposite of PyTorch's bool
+    :meth:`forward` takes ``is_causal=True`` (True or False only) to let each position
+    attend only to itself and the positions before it, or ``mask``: a bool array, True
+    where a query position may attend to a key position (the opposite of PyTorch's bool
     ``attn_mask``), of shape (length, length) or any shape that broadcasts to
     (batch, num_heads, length, length), such as (batch, 1, 1, length) for padding.
     """
@@ -1264,6 +1264,7 @@ class MultiHeadAttention(Layer):
 
     def forward(self, x, is_causal=False, mask=None):
         """Self-attention of ``x`` (batch, length, embed_size); see the class."""
+        is_causal = check_flag('MultiHeadAttention', 'is_causal', is_causal)
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
         E, heads = self.embed_size, self.num_heads

@@ -143,7 +143,7 @@ class AsType:
 
     Converting to an integer dtype truncates floats toward 0 and raises ValueError for
     NaN, infinity and values outside the dtype's range, which NumPy would turn into
-    arbitrary integers.  None is refused (TypeError).
+    arbitrary integers, and TypeError for complex data.  None is refused (TypeError).
     """
 
     def __init__(self, dtype=np.float32):
@@ -154,8 +154,15 @@ class AsType:
             raise TypeError(f'{type(self).__name__}: expected an array or a number, got None')
         if not isinstance(x, (np.ndarray, np.generic)):
             x = np.asarray(x)
-        if self.dtype.kind in 'iu' and x.dtype.kind in 'iuf':
-            self._check_range(x)
+        if self.dtype.kind in 'iu':
+            if x.dtype.kind == 'c':
+                raise TypeError(
+                    f'{type(self).__name__}: cannot convert complex data ({x.dtype.name}) '
+                    f'to {self.dtype.name}: a complex number has no integer value; take '
+                    f'its .real (or abs) first'
+                )
+            if x.dtype.kind in 'iuf':
+                self._check_range(x)
         return x.astype(self.dtype)
 
     def _check_range(self, x):
@@ -192,7 +199,8 @@ class ToFloat(AsType):
 
 class ToInt(AsType):
     """Convert to an integer dtype (int64 by default); floats are truncated toward 0,
-    and NaN, infinity and values out of the dtype's range refused (ValueError)."""
+    and NaN, infinity and values out of the dtype's range refused (ValueError), as is
+    complex data (TypeError)."""
 
     def __init__(self, dtype=np.int64):
         super().__init__(dtype)

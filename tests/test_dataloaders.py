@@ -179,6 +179,36 @@ def test_two_arrays_in_a_list_or_two_lists_are_refused_with_the_fix(dataset, ite
         DataLoader(dataset, 10)
 
 
+@pytest.mark.parametrize(
+    'dataset',
+    [
+        ([[1, 2], [3, 4]], [[0, 1], [1, 0]]),  # x and t of two samples, as lists
+        ([1, 2], [0, 1]),
+        (((1, 2), (3, 4)), ((0, 1), (1, 0))),
+        ([np.zeros(2), np.ones(2)], [0, 1]),  # inputs as arrays, labels as ints
+        ([[1, 2], [3, 4]], [0, 1, 2]),
+    ],
+)
+def test_a_tuple_of_two_lists_of_two_rows_is_refused_as_ambiguous(dataset):
+    with pytest.raises(
+        TypeError,
+        match=r'DataLoader: the dataset is a tuple of two sequences of lengths 2 and \d, which '
+        r'could be inputs x and labels t or two items.*pass them as a tuple \(x, t\) of '
+        r'NumPy arrays; to give two items, put them in a list',
+    ):
+        DataLoader(dataset, 2, shuffle=False)
+
+
+def test_two_items_with_array_inputs_in_a_tuple_or_any_two_in_a_list_still_work():
+    x0, x1 = np.zeros(2, np.float32), np.ones(2, np.float32)
+    for dataset in (((x0, 0), (x1, 1)), ([x0, 0], [x1, 1]), ((x0, None), (x1, None))):
+        xb, tb = next(DataLoader(dataset, 2, shuffle=False))
+        assert xb.tolist() == [[0, 0], [1, 1]]
+        assert tb is None if dataset[0][1] is None else tb.tolist() == [0, 1]
+    xb, tb = next(DataLoader([[1, 2], [3, 4]], 2, shuffle=False))  # a list: two items
+    assert xb.tolist() == [1, 3] and tb.tolist() == [2, 4]
+
+
 def test_one_array_as_dataset_is_refused_not_split_into_columns():
     with pytest.raises(
         TypeError,
@@ -341,19 +371,30 @@ def test_spiral_batches():
 
 
 # ---- SeqDataLoader ---------------------------------------------------------------------
-def test_seq_loader_walks_segments_in_time_order():
-    loader = SeqDataLoader(Numbered(11), batch_size=3)  # segments 0-2, 3-5, 6-8; 9, 10 left
-    assert len(loader) == 3
+def book_seq_batches(n, batch_size):
+    """The items of the book's SeqDataLoader batches: ceil(n / batch_size) of them, row
+    i of batch k being item (i * jump + k) % n with jump = n // batch_size."""
+    jump = n // batch_size
+    return [[(i * jump + k) % n for i in range(batch_size)] for k in range(-(-n // batch_size))]
+
+
+def test_seq_loader_walks_the_rows_in_time_order_as_the_book():
+    loader = SeqDataLoader(Numbered(11), batch_size=3)  # jump 3: rows from 0, 3 and 6
+    assert len(loader) == 4  # ceil(11 / 3)
     batches = epoch(loader)
-    assert [t.tolist() for _, t in batches] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert [t.tolist() for _, t in batches] == [[0, 3, 6], [1, 4, 7], [2, 5, 8], [3, 6, 9]]
     assert batches[0][0].tolist() == [[0, 0], [3, -3], [6, -6]]
-    assert [t.tolist() for _, t in epoch(loader)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    assert [t.tolist() for _, t in epoch(loader)] == [[0, 3, 6], [1, 4, 7], [2, 5, 8], [3, 6, 9]]
 
 
-def test_seq_loader_on_sin_curve():
+def test_seq_loader_on_sin_curve_gives_the_books_34_batches():
     ds = SinCurve()
     batches = epoch(SeqDataLoader(ds, 30))
-    assert len(batches) == 33  # 999 // 30
+    assert len(batches) == 34  # ceil(999 / 30), as in the book
+    assert [t.tolist() for t in (batches[0][1], batches[-1][1])] == [
+        ds.label[[33 * r for r in range(30)]].tolist(),
+        ds.label[[33 * (r + 1) for r in range(30)]].tolist(),  # one past each row's 33
+    ]
     x, t = batches[0]
     assert x.shape == (30, 1) and x.dtype == np.float32
     np.testing.assert_array_equal(batches[1][0], t)  # next step's input = this label
@@ -377,14 +418,29 @@ def test_seq_loader_on_an_array_pair_gives_the_batches_by_hand():
     assert tb is None and xb[:, 0].tolist() == series[:-1].tolist()
 
 
-@pytest.mark.parametrize('n, batch_size', [(20, 4), (23, 4), (7, 7), (7, 1), (50, 6)])
-def test_seq_loader_row_r_walks_segment_r_in_time_order(n, batch_size):
+@pytest.mark.parametrize('n, batch_size', [(20, 4), (23, 4), (7, 7), (7, 1), (50, 6), (11, 5)])
+def test_seq_loader_gives_the_books_batches_row_r_from_item_r_times_jump(n, batch_size):
     loader = SeqDataLoader(Numbered(n), batch_size)
-    jump = n // batch_size
-    rows = np.stack([t for _, t in epoch(loader)], axis=1)  # (batch_size, steps)
-    assert rows.shape == (batch_size, jump) == (batch_size, len(loader))
+    batches = [t.tolist() for _, t in epoch(loader)]
+    assert batches == book_seq_batches(n, batch_size)
+    jump, steps = n // batch_size, -(-n // batch_size)  # ceil(n / batch_size) steps
+    rows = np.array(batches).T  # (batch_size, steps)
+    assert rows.shape == (batch_size, steps) == (batch_size, len(loader))
     for r in range(batch_size):
-        assert rows[r].tolist() == list(range(r * jump, (r + 1) * jump))
+        assert rows[r].tolist() == list(range(r * jump, r * jump + steps))
+
+
+def test_seq_loader_23_items_in_batches_of_4_by_hand():
+    # jump 5, ceil(23 / 4) = 6 batches: the last one is items 5, 10, 15 and 20
+    loader = SeqDataLoader(Numbered(23), 4)
+    assert [t.tolist() for _, t in epoch(loader)] == [
+        [0, 5, 10, 15],
+        [1, 6, 11, 16],
+        [2, 7, 12, 17],
+        [3, 8, 13, 18],
+        [4, 9, 14, 19],
+        [5, 10, 15, 20],
+    ]
 
 
 def test_seq_loader_is_never_shuffled_and_restarts_each_epoch():
@@ -432,6 +488,52 @@ def test_a_loaded_state_gives_the_batches_that_came_next(seed):
     other.load_state_dict(state)
     np.random.set_state(random_state)  # a loader without seed draws from np.random
     assert batches_from(other, 9) == expected
+
+
+def test_a_for_loop_after_loading_a_state_finishes_the_loaded_epoch():
+    x, t = np.arange(10.0)[:, None], np.arange(10)
+    loader = DataLoader((x, t), 3, seed=5)
+    next(loader)
+    state = loader.state_dict()
+    rest = [next(loader)[1].tolist() for _ in range(3)]
+    assert rest == [[3, 2, 4], [0, 9, 5], [8]]
+    following = order(epoch(loader))  # the epoch after
+    other = DataLoader((x, t), 3, seed=5)
+    other.load_state_dict(state)
+    assert [t.tolist() for _, t in other] == rest
+    assert order(epoch(other)) == following  # later loops start new epochs
+
+
+def test_after_loading_a_loop_left_early_still_restarts():
+    loader = DataLoader(Numbered(10), 3, shuffle=False)
+    next(loader)
+    state = loader.state_dict()
+    loader.load_state_dict(state)
+    next(loader)  # batch 1: the loop below still goes on from batch 2
+    for _, t in loader:
+        assert t.tolist() == [6, 7, 8]
+        break
+    assert order(epoch(loader)) == list(range(10))  # left early: a whole epoch again
+
+
+def test_a_state_saved_after_the_last_batch_loads_into_a_new_epoch():
+    a = DataLoader(Numbered(7), 3, seed=1)
+    batches_from(a, 3)  # the whole first epoch, StopIteration not yet met
+    state = a.state_dict()
+    assert state['iteration'] == 3
+    b = DataLoader(Numbered(7), 3, seed=1)
+    b.load_state_dict(state)
+    assert order(epoch(b)) == order(epoch(a))  # the same next epoch, not an empty one
+
+
+def test_a_seq_loader_resumed_in_a_for_loop_goes_on():
+    loader = SeqDataLoader(Numbered(8), 2)
+    next(loader)
+    state = loader.state_dict()
+    other = SeqDataLoader(Numbered(8), 2)
+    other.load_state_dict(state)
+    assert [t.tolist() for _, t in other] == [[1, 5], [2, 6], [3, 7]]
+    assert [t.tolist() for _, t in other] == [[0, 4], [1, 5], [2, 6], [3, 7]]
 
 
 def test_the_state_is_a_copy_in_plain_values():

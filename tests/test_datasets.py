@@ -3,6 +3,7 @@ IDX files that the tests write; one optional test reads the real MNIST test spli
 it is present)."""
 
 import hashlib
+import inspect
 import os
 import urllib.request
 
@@ -157,6 +158,17 @@ def test_spiral_seeds_the_global_random_generator_as_the_book_does(train, seed):
         np.testing.assert_array_equal(np.random.randn(4), expected)
 
 
+@pytest.mark.parametrize('train', ['False', 'True', 0, None, np.array([True])])
+def test_get_spiral_train_must_be_true_or_false(train):
+    # 'False' would have given the training split
+    with pytest.raises(TypeError, match='get_spiral: train must be True or False, got'):
+        get_spiral(train=train)
+
+
+def test_get_spiral_takes_a_numpy_bool():
+    np.testing.assert_array_equal(get_spiral(np.False_)[0], get_spiral(False)[0])
+
+
 def test_spiral_makes_what_follows_it_reproducible_whatever_came_before():
     draws = []
     for earlier in (1, 2):
@@ -237,6 +249,23 @@ def test_mnist_default_transform_gives_784_floats_in_unit_range(cls, test_only):
     np.testing.assert_array_equal(x, IMAGES[2].ravel().astype(np.float32) / np.float32(255))
     assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.99
     assert t == 9
+
+
+@both
+def test_each_dataset_gets_its_own_default_transform(cls, tmp_path):
+    write_split(tmp_path, train=True)
+    write_split(tmp_path, train=False)
+    train, test = cls(train=True, root=tmp_path), cls(train=False, root=tmp_path)
+    assert train.transform is not test.transform
+    assert train.transform.transforms is not test.transform.transforms
+    train.transform.transforms.append(lambda x: x * 0)
+    assert len(test.transform.transforms) == 3 and test[0][0].max() > 0.5
+    assert cls(train=False, root=tmp_path)[0][0].max() > 0.5  # a later dataset too
+    assert train[0][0].max() == 0
+    default = inspect.signature(cls).parameters['transform'].default
+    assert len(default.transforms) == 3  # the default of the signature is untouched
+    shared = Flatten()
+    assert cls(train=False, root=tmp_path, transform=shared).transform is shared  # as given
 
 
 @both

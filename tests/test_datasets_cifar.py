@@ -2,6 +2,7 @@
 tests into DEZERO_HOME (a temporary folder) or served from file:// URLs."""
 
 import hashlib
+import inspect
 import os
 import pickle
 
@@ -94,6 +95,19 @@ def test_default_transform_gives_float32_in_minus_one_to_one(downloads):
     assert x.shape == (3, 32, 32) and x.dtype == np.float32
     np.testing.assert_array_equal(x[0, 0, :3], np.float32([-1.0, 1.0, -0.6]))
     assert x.min() == -1.0 and x.max() == 1.0 and t == 3
+
+
+@pytest.mark.parametrize('cls', [CIFAR10, CIFAR100])
+def test_each_dataset_gets_its_own_default_transform(downloads, cls):
+    write_cifar10(downloads)
+    write_cifar100(downloads)
+    train, test = cls(train=True), cls(train=False)
+    assert train.transform is not test.transform
+    train.transform.transforms.append(lambda x: x * 0)
+    assert len(test.transform.transforms) == 2 and test[0][0].any()
+    assert cls(train=False)[0][0].any() and not train[0][0].any()
+    default = inspect.signature(cls).parameters['transform'].default
+    assert len(default.transforms) == 2  # the default of the signature is untouched
 
 
 def test_labels():

@@ -377,3 +377,20 @@ def test_a_file_edited_in_place_with_its_time_set_back_is_hashed_again(source, t
     assert download._file_md5(path) == hashlib.md5(b'\xff' + PAYLOAD[1:]).hexdigest()
     assert get_file(url, md5=PAYLOAD_MD5, cache_dir=cache) == path
     assert (cache / 'weights.npz').read_bytes() == PAYLOAD  # noticed and fetched again
+
+
+@pytest.mark.parametrize('md5', [None, PAYLOAD_MD5])
+def test_a_folder_where_the_cached_file_belongs_is_named_with_the_fix(source, tmp_path, md5):
+    _, url = source
+    folder = tmp_path / 'cache' / 'weights.npz'
+    folder.mkdir(parents=True)
+    with pytest.raises(IsADirectoryError) as info:
+        get_file(url, md5=md5, cache_dir=tmp_path / 'cache')
+    assert str(info.value) == (
+        f'get_file: {folder} is a folder, where the downloaded file belongs; remove the '
+        f'folder, or pass another file_name or cache_dir'
+    )
+    assert info.value.filename == str(folder) and folder.is_dir()
+    assert get_file(url, file_name='w.npz', md5=md5, cache_dir=tmp_path / 'cache') == str(
+        tmp_path / 'cache' / 'w.npz'
+    )

@@ -322,6 +322,13 @@ def test_attention_errors_name_the_layer_and_what_was_expected():
         mha(x, is_causal=True, mask=np.ones((3, 3), bool))
 
 
+@pytest.mark.parametrize('flag', ['False', 1, None, np.array([True, False])])
+def test_multi_head_attention_is_causal_must_be_true_or_false(flag):
+    mha = MultiHeadAttention(4, 2)
+    with pytest.raises(TypeError, match='MultiHeadAttention: is_causal must be True or False'):
+        mha(np.zeros((2, 3, 4), np.float32), is_causal=flag)
+
+
 def re_shape(shape):
     return str(shape).replace('(', r'\(').replace(')', r'\)')
 

@@ -177,6 +177,27 @@ def test_toint_refuses_values_without_an_integer_of_the_dtype(dtype, x, value):
         AsType(dtype)(x)
 
 
+@pytest.mark.parametrize(
+    'dtype, x',
+    [
+        (np.int64, np.array([complex(np.nan, 0)])),  # was INT_MIN
+        (np.uint8, np.array([300 + 0j])),  # was 44
+        (np.int8, np.array([1 + 0j])),  # even a whole real part: no integer value
+        (np.int32, np.complex64(2)),
+        (np.int64, [1j]),
+    ],
+)
+def test_toint_refuses_complex_data(dtype, x):
+    name = np.dtype(dtype).name
+    for transform in (ToInt(dtype), AsType(dtype)):
+        with pytest.raises(
+            TypeError,
+            match=f'{type(transform).__name__}: cannot convert complex data '
+            rf'\(complex\d+\) to {name}: a complex number has no integer value',
+        ):
+            transform(x)
+
+
 def test_toint_keeps_values_at_the_edges_of_the_range():
     np.testing.assert_array_equal(ToInt(np.int8)(np.array([-128.9, 127.9])), [-128, 127])
     np.testing.assert_array_equal(ToInt(np.uint8)(np.array([-0.5, 255])), [0, 255])

@@ -7,6 +7,7 @@ the other, each row by row.  A record is 1 + 3072 bytes in CIFAR-10 and 2 + 3072
 unlike the archives of the Python version, so a tampered archive cannot run code.
 """
 
+import copy
 import gzip
 import posixpath
 import tarfile
@@ -19,6 +20,10 @@ from dezero.datasets.cache import cache_path, load_cache_npz, save_cache_npz
 from dezero.transforms import Compose, Normalize, ToFloat
 
 _PIXELS = 3 * 32 * 32
+
+#: The default transform of the signatures, as in the book; a dataset given it keeps a
+#: copy of its own, so that changing one dataset's transform changes no other's.
+_DEFAULT_TRANSFORM = Compose([ToFloat(), Normalize(mean=127.5, std=127.5)])
 
 _CIFAR10_LABELS = (
     'airplane',
@@ -194,7 +199,8 @@ class CIFAR10(Dataset):
 
     ``data`` is uint8 (N, 3, 32, 32), RGB planes, and ``label`` int64 (N,).  The
     default transform makes an image float32 with values in [-1, 1] (``(x - 127.5) /
-    127.5``).  The data come from the binary version of the archive,
+    127.5``); every dataset gets its own copy of it, so changing ``train.transform``
+    leaves ``test.transform`` as it was.  The data come from the binary version of the archive,
     ``cifar-10-binary.tar.gz`` (checked by its published MD5), downloaded once into
     ``downloads_dir()`` (``dezero_home()/downloads``); offline, put it there by hand: the
     error names the file and the folder.  The decoded arrays are then kept beside it
@@ -212,9 +218,11 @@ class CIFAR10(Dataset):
     def __init__(
         self,
         train=True,
-        transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
+        transform=_DEFAULT_TRANSFORM,
         target_transform=None,
     ):
+        if transform is _DEFAULT_TRANSFORM:
+            transform = copy.deepcopy(transform)
         super().__init__(train, transform, target_transform)
 
     def _label_column(self):
@@ -297,7 +305,7 @@ class CIFAR100(CIFAR10):
     def __init__(
         self,
         train=True,
-        transform=Compose([ToFloat(), Normalize(mean=127.5, std=127.5)]),
+        transform=_DEFAULT_TRANSFORM,
         target_transform=None,
         label_type='fine',
     ):

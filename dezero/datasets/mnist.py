@@ -1,6 +1,7 @@
 """MNIST (handwritten digits) and Fashion-MNIST (pictures of clothes), read from the
 IDX files in which both are published."""
 
+import copy
 import gzip
 import math
 import os
@@ -14,6 +15,10 @@ from dezero.download import DownloadError, dezero_home, get_file
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers: unsigned bytes, 3 or 1 dims
+
+#: The default transform of the signature, as in the book; a dataset given it keeps a
+#: copy of its own, so that changing one dataset's transform changes no other's.
+_DEFAULT_TRANSFORM = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
 
 
 def _read_idx(owner, path, magic, what):
@@ -73,10 +78,12 @@ class _IDXImages(Dataset):
     def __init__(
         self,
         train=True,
-        transform=Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)]),
+        transform=_DEFAULT_TRANSFORM,
         target_transform=None,
         root=None,
     ):
+        if transform is _DEFAULT_TRANSFORM:
+            transform = copy.deepcopy(transform)
         self.root = (
             os.path.join(dezero_home(), 'datasets', self.folder)
             if root is None
@@ -143,7 +150,9 @@ class MNIST(_IDXImages):
     grey pixels, labels 0 to 9 (``labels()`` names them '0' to '9').
 
     ``data`` is uint8 (N, 1, 28, 28) and ``label`` int64 (N,).  The default transform
-    turns an image into a (784,) float32 vector with values in [0, 1].  The two IDX
+    turns an image into a (784,) float32 vector with values in [0, 1]; every dataset
+    gets its own copy of it, so changing ``train.transform`` leaves ``test.transform``
+    as it was.  The two IDX
     gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
     by default ``dezero_home()/datasets/mnist``; missing ones are downloaded there first
     from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:

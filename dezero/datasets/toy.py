@@ -3,6 +3,7 @@
 
 import numpy as np
 
+from dezero.checks import check_flag
 from dezero.datasets.base import Dataset
 
 
@@ -18,8 +19,9 @@ def get_spiral(train=True):
     same state as the book's function does.  The book's scripts (steps 48 to 50) rely
     on that: they create their model and shuffle their batches after this call, and so
     give the same losses at every run.  Call ``np.random.seed`` after it for other
-    random numbers.
+    random numbers.  ``train`` is True or False (a string such as 'False' is refused).
     """
+    train = check_flag('get_spiral', 'train', train)
     np.random.seed(1984 if train else 2020)
     num_class, num_data = 3, 100
     rate = np.arange(num_data) / num_data

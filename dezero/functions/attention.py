@@ -7,6 +7,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import array_of, broadcasts_to
+from dezero.checks import check_flag
 from dezero.core import Variable
 from dezero.functions.activation import softmax
 from dezero.functions.array import as_input, astype, transpose
@@ -91,12 +92,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False, scale=None
     True where query i may attend to key j (the bias is -inf where False), or floating
     point, added to the scores as it is (cast to their dtype; a Variable gets its
     gradient).  ``is_causal=True`` lets query i attend to keys j <= i only (the top-left
-    triangle, also when L != S); it excludes ``mask``.  A query that may attend to no key
-    (a row of scores all -inf, or no keys at all, S = 0) gets zeros, and zero gradients,
-    as from PyTorch's math backend, rather than nan.
+    triangle, also when L != S); it excludes ``mask``, and is True or False (a string
+    such as 'False' is refused, TypeError).  A query that may attend to no key (a row
+    of scores all -inf, or no keys at all, S = 0) gets zeros, and zero gradients, as
+    from PyTorch's math backend, rather than nan.
 
     The derivatives are those of its parts: matmul, softmax (and where, for the rows
     that attend to nothing)."""
+    is_causal = check_flag(_NAME, 'is_causal', is_causal)
     q, k, v = as_input(q), as_input(k), as_input(v)
     _check_shapes(q, k, v)
     if is_causal and mask is not None:

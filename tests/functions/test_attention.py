@@ -297,6 +297,23 @@ def test_bad_masks_are_refused():
         sdpa(q, k, v, scale='0.5')
 
 
+@pytest.mark.parametrize('flag', ['False', 'True', 1, None, np.array([True, False])])
+def test_is_causal_must_be_true_or_false(flag):
+    q = np.ones((3, 2))
+    with pytest.raises(
+        TypeError, match='scaled_dot_product_attention: is_causal must be True or False, got'
+    ):
+        sdpa(q, q, q, is_causal=flag)
+
+
+def test_is_causal_takes_a_numpy_bool():
+    q = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(
+        sdpa(q, q, q, is_causal=np.False_).data, sdpa(q, q, q, is_causal=False).data
+    )
+    np.testing.assert_array_equal(sdpa(q, q, q, is_causal=np.True_).data[0], q[0])
+
+
 def test_the_registry_checks_catch_a_broken_softmax_derivative_in_attention(monkeypatch):
     from registry import CASES
     from test_gradient_registry import check_case
