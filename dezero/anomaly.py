@@ -125,14 +125,15 @@ def _has_infinity(a):
     return bad is not None and 'inf' in bad
 
 
-def _made_infinity(func, given, y):
-    """Whether ``func``, computing each output element from the elements of its
-    ``given`` arrays at the same position (``Function.elementwise``), made an infinity
-    of ``y`` where none of them (broadcast to y's shape) holds one: ``exp(x + mask)``
-    overflowing where the mask is 0.  False for other functions, whose outputs do not
-    follow their inputs position by position."""
+def _made_infinities(func, given, y):
+    """For ``func`` computing each output element from the elements of its ``given``
+    arrays at the same position (``Function.elementwise``): a description of the
+    infinities of ``y`` it made where none of them (broadcast to y's shape) holds one
+    (``exp(x + mask)`` overflowing where the mask is 0), or None when it made none.
+    None for other functions, whose outputs do not follow their inputs position by
+    position."""
     if not getattr(func, 'elementwise', False):
-        return False
+        return None
     xp = cuda.get_array_module(y)
     passed = xp.zeros(y.shape, dtype=bool)
     for a in given:
@@ -142,8 +143,16 @@ def _made_infinity(func, given, y):
         try:
             passed |= xp.broadcast_to(xp.isinf(values), y.shape)
         except ValueError:  # not of y's shape after all: nothing can be told
-            return False
-    return bool((xp.isinf(y) & ~passed).any())
+            return None
+    made = xp.isinf(y) & ~passed
+    count = int(made.sum())
+    if count == 0:
+        return None
+    first = tuple(int(i) for i in xp.argwhere(made)[0])
+    return (
+        f'inf ({count} of {y.size} values made where its inputs are finite, the first '
+        f'at index {first})'
+    )
 
 
 def _all_finite(items):
@@ -200,8 +209,11 @@ def check_forward(func, xs, ys):
         if 'nan' not in bad:
             constant = getattr(func, 'c', None)
             given = list(xs) if constant is None else [*xs, constant]
-            if any(_has_infinity(a) for a in given) and not _made_infinity(func, given, y):
-                continue
+            if any(_has_infinity(a) for a in given):
+                made = _made_infinities(func, given, y)
+                if made is None:
+                    continue
+                bad = made
         stack = _backward_stack()
         if stack:
             outer, gys = stack[-1]

@@ -11,3 +11,28 @@ def check_flag(owner, name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f'{owner}: {name} must be True or False, got {value!r:.60}')
     return bool(value)
+
+
+def same_elements(shape0, shape1):
+    """Whether arrays of the shapes ``shape0`` and ``shape1`` hold the same elements
+    in the same order: the shapes are equal or differ only in axes of size 1, as
+    (N, 1) and (N,) do."""
+    shape0, shape1 = tuple(shape0), tuple(shape1)
+    return shape0 == shape1 or _without_ones(shape0) == _without_ones(shape1)
+
+
+def check_same_elements(owner, shape0, shape1, names=('x', 't')):
+    """Refuse, naming ``owner`` and the two arrays ``names``, two shapes that do not
+    hold the same elements (:func:`same_elements`): such arrays are compared element
+    by element, never broadcast against each other."""
+    if not same_elements(shape0, shape1):
+        raise ValueError(
+            f'{owner}: {names[0]} of shape {tuple(shape0)} and {names[1]} of '
+            f'shape {tuple(shape1)} must have the same shape or differ only '
+            f'in axes of size 1, such as (N, 1) and (N,); they are not '
+            f'broadcast against each other'
+        )
+
+
+def _without_ones(shape):
+    return tuple(n for n in shape if n != 1)

@@ -249,13 +249,14 @@ class Variable:
     __array_ufunc__ = None
 
     def __init__(self, data, name=None):
-        if data is not None and not isinstance(data, cuda.array_types) and not cuda.is_array(data):
-            raise TypeError(
-                f'Variable: data must be a NumPy (or CuPy) array or None, got '
-                f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
-            )
-        if type(data) is not np.ndarray and isinstance(data, np.ndarray):
-            data = plain_array(data, 'Variable')
+        if type(data) is not np.ndarray and data is not None:
+            if isinstance(data, np.ndarray):  # np.matrix, np.memmap...
+                data = plain_array(data, 'Variable')
+            elif not isinstance(data, cuda.array_types) and not cuda.is_array(data):
+                raise TypeError(
+                    f'Variable: data must be a NumPy (or CuPy) array or None, got '
+                    f'{type(data).__name__} ({data!r:.60}); wrap it with np.array(...)'
+                )
         self._data = data
         self._changed_at = 0
         self.name = name
@@ -284,9 +285,10 @@ class Variable:
                 self.requires_grad = False  # a constant now, as bool Variables are
         _data_clock += 1
         self._changed_at = _data_clock
-        viewed = getattr(self, '_view_of', None)
-        if viewed is not None:  # a view's data written in place changes what it views
-            _note_change_through_view(viewed(), data, _data_clock)
+        if data is not None and data.base is not None:  # a view, perhaps written through
+            viewed = getattr(self, '_view_of', None)  # (set on views a function made)
+            if viewed is not None:  # a view's data written in place changes what it views
+                _note_change_through_view(viewed(), data, _data_clock)
         self._data = data
 
     data = property(
@@ -972,18 +974,40 @@ def _error_like(err, message):
 
 
 def _refuse_missing_data(func, arrays, err):
-    """Raise a ValueError naming ``func`` and the input that holds no data (None), if
-    one does and ``err`` is about None (an operation on ``NoneType``): what forward
-    tripped over.  (A function may take None on purpose, as the book's ``Linear`` does
-    for a missing bias; its other errors pass on as they are.)"""
-    if 'NoneType' not in str(err):
+    """Raise a ValueError naming ``func`` and the input that is None or holds no data,
+    if one does: what forward tripped over with ``err``.  An input a function may take
+    as None on purpose (a ``forward`` parameter defaulting to None, as a missing bias;
+    any input of a function written as in the book, whose ``Linear`` takes one so) is
+    blamed only for an error about None itself (an operation on ``NoneType``)."""
+    about_none = 'NoneType' in str(err)
+    if func._book_style and not about_none:
         return
     for i, a in enumerate(arrays):
-        if a is None:
+        if a is None and (about_none or not _takes_none(func, i)):
             raise ValueError(
-                f'{type(func).__name__}: input {i} is a Variable holding no data (None); '
-                f"give it data first (a layer's parameters get theirs on its first call)"
+                f'{type(func).__name__}: input {i} is None, or a Variable holding no '
+                f"data; give it data first (a layer's parameters get theirs on its "
+                f'first call)'
             ) from err
+
+
+def _takes_none(func, i):
+    """Whether the parameter of ``func.forward`` for input ``i`` defaults to None."""
+    try:
+        parameters = list(inspect.signature(func.forward).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return i < len(parameters) and parameters[i].default is None
+
+
+def kept_for_backward(value):
+    """``value``, a constant that a function keeps for its backward (the ``c`` of
+    ``x * c``, clip's bounds), as the function keeps it: a copy of an array while a
+    graph is recorded, so that the caller changing theirs afterwards changes no
+    gradient; numbers, 0-d arrays and anything under ``no_grad()`` as they are."""
+    if getattr(value, 'ndim', 0) and _settings.enable_backprop:
+        return value.copy()
+    return value
 
 
 def _wrap(y):

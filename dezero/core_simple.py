@@ -11,7 +11,12 @@ differences:
   and also notices a change made through a view (reshape, slicing) of that data;
 - a refused pass leaves ``.grad`` of the variable it started from cleared (the full
   core gives back a seed set there by hand), and the gradients stored before the
-  error in place.
+  error in place;
+- a Variable is a box and not a sequence: ``len()`` is its data's (raw errors for 0-d
+  data), ``bool()`` is ``len() > 0`` as in the book (the full core's is that of a
+  single element), and a backward must return a gradient for every input (the full
+  core takes fewer when the rest need none, as the book's softmax cross entropy
+  returns).
 
 The module imports nothing but NumPy and the standard library, and reads from top to
 bottom: configuration, Variable and its backward pass, Function, then the arithmetic
@@ -112,7 +117,7 @@ class Variable:
     __array_ufunc__ = None
 
     def __init__(self, data, name=None):
-        _check_data('Variable', data)
+        data = _checked_data('Variable', data)
         self._data = data
         self._version = 0  # how many times data has been assigned (see the setter)
         self.name = name
@@ -135,7 +140,7 @@ class Variable:
     def data(self, data):
         if isinstance(data, np.generic):  # ``x.data - 1`` on 0-d data gives a scalar
             data = np.asarray(data)
-        _check_data('Variable.data', data)
+        data = _checked_data('Variable.data', data)
         if data is not None and data.dtype.kind == 'b':
             self.requires_grad = False  # bool data has no derivative
         self._data = data
@@ -259,10 +264,19 @@ class Variable:
             give(x, g)
 
 
-def _check_data(where, data):
-    """TypeError naming ``where`` unless ``data`` is None or a NumPy array of numbers."""
+def _checked_data(where, data):
+    """``data`` as a Variable holds it: None, or a plain NumPy array of numbers (a
+    subclass such as ``np.matrix``, whose ``*`` is a matrix product, is viewed as a
+    plain array; a masked array, whose mask would be lost, is refused).  TypeError
+    naming ``where`` for anything else."""
     if data is None:
-        return
+        return data
+    if isinstance(data, np.ma.MaskedArray):
+        raise TypeError(
+            f'{where}: got a masked array, whose mask would be lost; pass a.filled(value)'
+        )
+    if isinstance(data, np.ndarray):
+        data = np.asarray(data)
     if not isinstance(data, np.ndarray):
         raise TypeError(
             f'{where}: data must be a NumPy array or None, got '
@@ -273,6 +287,7 @@ def _check_data(where, data):
             f'{where}: data must hold numbers (bool, integer, floating point or '
             f'complex), got dtype {data.dtype}'
         )
+    return data
 
 
 def _about(v):

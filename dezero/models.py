@@ -11,9 +11,7 @@ and :class:`SqueezeNet` (v1.1, built of :class:`Fire` modules).  Each creates al
 parameters at once, with the layer names of DeZero's published weight files, which
 ``pretrained=True`` downloads into :func:`models_dir` and loads.  Their URLs are the
 book's ``WEIGHTS_PATH`` class attributes (``ResNet.WEIGHTS_PATH.format(50)``), which
-the models read, so a mirror is set there; ``WEIGHTS_URL``, made from it, is the same
-URL under this project's former name (ResNet's is filled in with
-``.format(n_layers=50)``).
+the models read: a mirror is set there.
 """
 
 import os
@@ -223,7 +221,6 @@ class VGG16(Model):
     """
 
     WEIGHTS_PATH = _WEIGHTS_SITE + 'vgg16.npz'
-    WEIGHTS_URL = WEIGHTS_PATH
     # The file's MD5 checksum is not published and could not be computed here (no
     # network); until it is set, a download is checked by the CRC-32 of every array in
     # the archive, and load_weights then checks every key and shape.
@@ -505,7 +502,6 @@ class ResNet(Model):
     """
 
     WEIGHTS_PATH = _WEIGHTS_SITE + 'resnet{}.npz'
-    WEIGHTS_URL = WEIGHTS_PATH.replace('{}', '{n_layers}')  # .format(n_layers=50)
     # The files' MD5 checksums are not published and could not be computed here (no
     # network); as for VGG16, the CRC-32s inside the archive and load_weights check
     # them meanwhile.
@@ -616,7 +612,6 @@ class SqueezeNet(Model):
     """
 
     WEIGHTS_PATH = None
-    WEIGHTS_URL = WEIGHTS_PATH
     md5 = None
     # (in_channels, squeeze, expand) of each fire module, stage by stage; each stage
     # begins with a max pooling

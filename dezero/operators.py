@@ -37,9 +37,11 @@ def _operand(other, like):
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
             other = plain_array(other, 'unsupported operand')
-        if other.ndim or type(other) is not np.ndarray:
+        if other.ndim or type(other) is not np.ndarray or other.dtype.kind != 'f':
             return other
-        other = other[()]  # a 0-d array counts as a scalar, as in PyTorch (and NumPy 1)
+        # a 0-d float array counts as a float scalar, as in PyTorch (and NumPy 1):
+        # float32_variable * np.array(2.0) stays float32
+        other = other[()]
     if isinstance(other, np.generic):
         other = other.item()
     if isinstance(other, (int, float, complex)):

@@ -22,7 +22,8 @@ Per-parameter state (velocity, moment estimates...) belongs to the parameter obj
 is created as zeros like ``param.data`` (same shape, dtype and array module) on the
 parameter's first update (AdamW also counts each parameter's steps), and dropped when
 the parameter is garbage collected.  Each optimizer names the arrays it keeps
-(``_state_names``: Adam's ``m`` and ``v``), so that a loaded state can be checked.
+(``_state_names``: Adam's ``m`` and ``v``), so that a loaded state can be checked; the
+names of one that does not say (a subclass of one's own) are not checked.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -129,7 +130,9 @@ class Optimizer:
     _params_checked = None
     _counters = ()  # integer attributes that update() counts (Adam's t), saved with the state
     _step_counts = ()  # per-parameter step counts kept in the state as ints (AdamW's step)
-    _state_names = ()  # the arrays update_one keeps for each parameter (Adam: 'm', 'v')
+    # the arrays update_one keeps for each parameter (Adam: 'm', 'v'); None for an
+    # optimizer that does not say (one of the user's own), whose names are not checked
+    _state_names = None
     _non_negative_state = ()  # those of them never below 0 (averages of squares: Adam's v)
     _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
 
@@ -422,13 +425,15 @@ class Optimizer:
         """``(required, optional)``: the names of the state arrays that a parameter
         with state must have under ``hyperparameters`` (name -> value, as
         :meth:`state_dict` holds them), and those it may have besides; the step
-        counts (``_step_counts``) aside."""
-        return self._state_names, ()
+        counts (``_step_counts``) aside.  None said: nothing is required."""
+        return self._state_names or (), ()
 
     def _check_state_names(self, arrays, hyperparameters, path, owner, source):
         """ValueError naming ``source`` and the parameter ``path`` unless the names of
         its state ``arrays`` are those :meth:`_expected_state` gives: a missing moment
         would start again at 0, and an unknown array would be kept for nothing."""
+        if self._state_names is None:
+            return
         required, optional = self._expected_state(hyperparameters)
         missing = [name for name in required if name not in arrays]
         allowed = (*required, *optional, *self._step_counts)
@@ -653,6 +658,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * g."""
 
     lr = _Hyperparameter(_learning_rate)
+    _state_names = ()  # none
 
     def __init__(self, lr=0.01):
         super().__init__()

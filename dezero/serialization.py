@@ -94,9 +94,7 @@ def _npz_hint(path):
     text = os.fsdecode(path)
     if text.endswith('.npz') or not os.path.isfile(text + '.npz'):
         return ''
-    return (
-        f'; did you mean {text}.npz? (save_weights, like np.savez, adds .npz to a path without it)'
-    )
+    return f'; did you mean {text}.npz? (np.savez and save_weights add .npz to a path without it)'
 
 
 def _damaged(owner, path, e):

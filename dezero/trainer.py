@@ -41,11 +41,10 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open, check_writable, file_path
-from dezero.checks import check_flag
+from dezero.checks import check_flag, check_same_elements
 from dezero.core import Variable, no_grad, test_mode
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
-from dezero.functions.loss import _check_same_elements
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
@@ -385,7 +384,7 @@ def _binary_accuracy(who, y, t, threshold):
     the shape of ``y`` or one that differs from it only in axes of size 1 ((N,) for
     outputs (N, 1)), and is compared element by element, never broadcast."""
     y, t = (a.data if isinstance(a, Variable) else a for a in (y, t))
-    _check_same_elements(who, y.shape, t.shape, ('the outputs', 'the targets'))
+    check_same_elements(who, y.shape, t.shape, ('the outputs', 'the targets'))
     return float(((y > threshold) == (t.reshape(y.shape) >= 0.5)).mean())
 
 

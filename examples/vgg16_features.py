@@ -24,7 +24,7 @@ STAGES = (
 )
 CONV_NAMES = tuple(name for stage in STAGES for name in stage)
 #: The name of the pretrained weights file in ``dezero.models.models_dir()``.
-WEIGHTS_FILE = posixpath.basename(VGG16.WEIGHTS_URL)
+WEIGHTS_FILE = posixpath.basename(VGG16.WEIGHTS_PATH)
 
 
 def fail(message):
@@ -126,14 +126,15 @@ def load_model(args):
         print(f'loading the pretrained VGG16 weights from {path}')
     else:
         print(
-            f'{path} is missing: downloading it from {VGG16.WEIGHTS_URL} (about 550 MB)', flush=True
+            f'{path} is missing: downloading it from {VGG16.WEIGHTS_PATH} (about 550 MB)',
+            flush=True,
         )
     try:
         return VGG16(pretrained=True)
     except (OSError, ValueError) as e:
         fail(
             f'{e}\nThe pretrained weights are the file {WEIGHTS_FILE} (about 550 MB, '
-            f'from {VGG16.WEIGHTS_URL}) in the folder {models_dir()} (set DEZERO_HOME '
+            f'from {VGG16.WEIGHTS_PATH}) in the folder {models_dir()} (set DEZERO_HOME '
             f'to use another folder); without them, run with --random-weights to see '
             f'the method work on an untrained network'
         )

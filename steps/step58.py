@@ -79,14 +79,14 @@ else:
 
 # --- 3. The pretrained weights: on this computer or not? -------------------------------
 folder = models_dir()  # $DEZERO_HOME/models
-file_name = VGG16.WEIGHTS_URL.rsplit('/', 1)[-1]
+file_name = VGG16.WEIGHTS_PATH.rsplit('/', 1)[-1]
 weights_path = os.path.join(folder, file_name)
 have_weights = os.path.exists(weights_path)
 if have_weights:
     print('pretrained weights found:', weights_path)
 else:
     print(f'pretrained weights: {file_name} is not in {folder}')
-    print(f'  to use them, download {VGG16.WEIGHTS_URL} (about 550 MB)')
+    print(f'  to use them, download {VGG16.WEIGHTS_PATH} (about 550 MB)')
     print(f'  into {folder}, or call VGG16(pretrained=True) with a network connection')
 
 # --- 4. The real model (skipped in quick mode) -----------------------------------------

@@ -280,11 +280,12 @@ def test_an_infinity_made_from_finite_values_is_still_an_anomaly():
 
 
 def test_an_overflow_beside_a_given_infinity_is_still_reported_by_an_elementwise_function():
-    mask = np.array([0.0, -np.inf, 0.0])  # an attention mask's -inf, given
+    mask = np.array([0.0, -np.inf, np.inf, np.inf])  # infinities given, as in a mask
     with detect_anomaly():
-        F.exp(Variable(np.array([1.0, 2.0, 3.0])) + mask)  # exp(-inf) = 0: passed on
-        with pytest.raises(AnomalyError, match=r'Exp forward produced inf \(1 of 3 values\)'):
-            F.exp(Variable(np.array([800.0, 1.0, 2.0])) + mask)  # exp(800): made here
+        F.exp(Variable(np.array([1.0, 2.0, 3.0, 4.0])) + mask)  # all passed on
+        made = r'inf \(1 of 4 values made where its inputs are finite, the first at index \(0,\)\)'
+        with pytest.raises(AnomalyError, match=r'Exp forward produced ' + made):
+            F.exp(Variable(np.array([800.0, 1.0, 2.0, 3.0])) + mask)  # exp(800): made here
 
 
 def test_an_infinity_spread_by_a_function_that_is_not_elementwise_is_let_through():

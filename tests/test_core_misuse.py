@@ -438,7 +438,7 @@ def test_arrays_that_hold_no_numbers_are_refused_as_inputs(use, pattern):
 
 
 def test_a_function_called_on_a_variable_without_data_names_itself():
-    with pytest.raises(ValueError, match='GetItem: input 0 is a Variable holding no data'):
+    with pytest.raises(ValueError, match='GetItem: input 0 is None, or a Variable holding no data'):
         Variable(None)[0]
 
 
@@ -452,7 +452,7 @@ def test_a_function_called_on_a_variable_without_data_names_itself():
     ],
 )
 def test_an_operator_on_a_variable_without_data_names_the_function(use, name):
-    with pytest.raises(ValueError, match=f'{name}: input 0 is a Variable holding no data'):
+    with pytest.raises(ValueError, match=f'{name}: input 0 is None, or a Variable holding no data'):
         use(Variable(None))
 
 
@@ -615,11 +615,16 @@ def test_numpy_reductions_of_a_variable_give_variables():
 
 # ---- operands ---------------------------------------------------------------------------------
 @pytest.mark.parametrize('make', [lambda: np.array(2.0), lambda: np.float64(2.0), lambda: 2.0])
-def test_a_0d_operand_keeps_the_variables_dtype_as_a_scalar_does(make):
+def test_a_0d_float_operand_keeps_the_variables_dtype_as_a_scalar_does(make):
     x = Variable(np.ones(2, np.float32))
     for y in (x + make(), make() * x, x - make(), make() / x):
         assert y.dtype == np.float32
     assert (x * np.array([2.0])).dtype == np.float64  # a 1-element array promotes
+
+
+def test_a_0d_integer_operand_is_an_array_as_numpy_takes_it():
+    y = Variable(np.array([1, 2], np.uint8)) * np.array(300)
+    np.testing.assert_array_equal(y.data, [300, 600])
 
 
 def test_a_number_too_large_for_the_variable_is_refused_naming_it():
@@ -645,6 +650,18 @@ def test_arrays_a_backward_reads_are_copied_so_changing_them_later_changes_nothi
         c[:] = 1
         y.sum().backward()
         np.testing.assert_array_equal(x.grad.data, expected)
+
+    x, c = Variable(np.array([1.0, 2.0])), np.array([3.0, 0.5])
+    y = x**c  # an array exponent: a constant, copied
+    c[:] = 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 0.5 * 2.0**-0.5])
+
+    X, v = Variable(np.ones((2, 2))), np.array([1.0, 2.0])
+    y = F.matmul(X, v)  # a 1-D array operand
+    v[:] = 0
+    y.sum().backward()
+    np.testing.assert_array_equal(X.grad.data, [[1.0, 2.0], [1.0, 2.0]])
 
     batch, W = np.ones((1, 2)), Variable(np.ones((2, 1)))
     y = F.linear(batch, W)
@@ -744,5 +761,5 @@ def test_an_error_that_is_not_about_a_missing_value_is_not_blamed_on_it():
     x, W = Variable(np.ones((3, 4))), Variable(np.ones((3, 5)))
     with pytest.raises(ValueError, match=r'^Linear: matmul: .*mismatch'):
         F.Linear()(x, W, Variable(None))
-    with pytest.raises(ValueError, match='Add: input 1 is a Variable holding no data'):
+    with pytest.raises(ValueError, match='Add: input 1 is None, or a Variable holding no data'):
         F.add(Variable(np.ones(2)), Variable(None))

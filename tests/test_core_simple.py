@@ -756,3 +756,14 @@ def test_an_unused_output_of_integer_data_gets_float_zeros():
     _sum_all(first).backward()
     assert first.creator.seen[1].dtype == np.float64
     assert x.grad.dtype == np.float64 and np.array_equal(x.grad, [1.0, 1.0])
+
+
+@pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, for np.matrix
+def test_a_numpy_matrix_is_computed_on_as_a_plain_array():
+    x = Variable(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+    y = x * x  # elementwise, not a matrix product
+    y.backward()
+    assert type(x.data) is np.ndarray
+    np.testing.assert_array_equal(x.grad, [[2.0, 4.0], [6.0, 8.0]])
+    with pytest.raises(TypeError, match='masked array'):
+        Variable(np.ma.masked_array([1.0, 2.0], mask=[0, 1]))

@@ -156,7 +156,8 @@ def test_without_the_weights_offline_the_scripts_say_what_is_missing(
     assert f'{folder}/vgg16.npz is missing: downloading it' in out
     assert 'no network in this test' in err
     assert (
-        f'the file vgg16.npz (about 550 MB, from {VGG16.WEIGHTS_URL}) in the folder {folder}' in err
+        f'the file vgg16.npz (about 550 MB, from {VGG16.WEIGHTS_PATH}) in the folder {folder}'
+        in err
     )
     assert '--random-weights' in err
     assert not (tmp_path / 'out').exists()

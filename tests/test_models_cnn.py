@@ -581,13 +581,12 @@ def test_resnet_has_152_layers_by_default_as_in_the_book(monkeypatch):
     assert model.n_layers == 152 and len(model.res3.blocks) == 1
 
 
-def test_weights_path_is_the_books_and_weights_url_follows_it():
-    assert VGG16.WEIGHTS_PATH == SITE + 'vgg16.npz' == VGG16.WEIGHTS_URL
+def test_weights_path_is_the_books():
+    assert VGG16.WEIGHTS_PATH == SITE + 'vgg16.npz'
     assert ResNet.WEIGHTS_PATH == SITE + 'resnet{}.npz'
     assert ResNet.WEIGHTS_PATH.format(50) == SITE + 'resnet50.npz'
     assert ResNet50.WEIGHTS_PATH is ResNet.WEIGHTS_PATH
-    assert ResNet.WEIGHTS_URL.format(n_layers=101) == SITE + 'resnet101.npz'
-    assert SqueezeNet.WEIGHTS_PATH is None and SqueezeNet.WEIGHTS_URL is None
+    assert SqueezeNet.WEIGHTS_PATH is None
 
 
 @pytest.mark.parametrize(

@@ -1650,3 +1650,40 @@ def test_rmsprop_state_of_options_turned_on_or_off_round_trips():
     train_steps(other, again, x, t, 2)
     for p, q in zip(model.params(), other.params()):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+def _one_parameter_layer(values):
+    from dezero.layers import Layer
+
+    layer = Layer()
+    layer.p = param(values)
+    return layer
+
+
+def test_an_optimizer_of_ones_own_that_keeps_state_reloads_its_state():
+    class MyMomentum(Optimizer):
+        def update_one(self, param):
+            (v,) = self._state(param, 'v')
+            v *= 0.9
+            v -= 0.1 * param.grad.data
+            param.data += v
+
+    layer = _one_parameter_layer([1.0, 2.0])
+    opt = MyMomentum().setup(layer)
+    layer.p.grad = Variable(np.array([1.0, 1.0]))
+    opt.update()
+    again = MyMomentum().setup(layer)
+    again.load_state_dict(opt.state_dict())
+    np.testing.assert_array_equal(again.state_of(layer.p)['v'], [-0.1, -0.1])
+
+
+def test_sgd_keeps_no_state_and_refuses_a_state_that_has_some():
+    layer = _one_parameter_layer([1.0])
+    layer.p.grad = Variable(np.array([1.0]))
+    momentum = MomentumSGD().setup(layer)
+    momentum.update()
+    state = momentum.state_dict()
+    state['optimizer'] = 'SGD'
+    state['hyperparameters'] = {'lr': 0.01}
+    with pytest.raises(ValueError, match=r"unknown 'v'.*SGD keeps none"):
+        SGD().setup(layer).load_state_dict(state)

@@ -66,7 +66,7 @@ def test_load_weights_keeps_the_exact_path_and_suggests_the_npz_file(tmp_path):
         L.Linear(2, in_size=3).load_weights(missing)
     assert str(info.value) == (
         f'load_weights: no such file: {missing}; did you mean {missing}.npz? '
-        f'(save_weights, like np.savez, adds .npz to a path without it)'
+        f'(np.savez and save_weights add .npz to a path without it)'
     )
     with pytest.raises(FileNotFoundError, match=r'no such file: .*other$'):
         L.Linear(2, in_size=3).load_weights(tmp_path / 'other')

@@ -481,7 +481,9 @@ def _gelu_curvature(x, approximate):
     du = (c2 * (3.0 * _TANH_CUBIC) + 1.0) * _TANH_SCALE
     u2 = (c2 * _TANH_CUBIC + 1.0) * c * (2.0 * _TANH_SCALE)
     p, q = sigmoid(u2), sigmoid(-u2)
-    return p * q * 4.0 * (du + c2 * (3.0 * _TANH_CUBIC * _TANH_SCALE) - c * (p - q) * du * du)
+    pq4 = p * q * 4.0  # 1 - T**2, 0 far out: multiplied in first, so that no product
+    # overflows float16 there (x du**2 does: 0 * inf would be nan)
+    return pq4 * (du + c2 * (3.0 * _TANH_CUBIC * _TANH_SCALE)) - pq4 * c * (p - q) * du * du
 
 
 class GELU(Function):

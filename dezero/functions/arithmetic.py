@@ -9,7 +9,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import array_of
-from dezero.core import Config, Function, Variable, as_variable
+from dezero.core import Function, Variable, as_variable, kept_for_backward
 from dezero.functions.array import sum_to
 from dezero.functions.math import log
 
@@ -187,9 +187,7 @@ class _ConstantOp(Function):
     reads_c = False
 
     def __init__(self, c):
-        if self.reads_c and getattr(c, 'ndim', 0) and Config.enable_backprop:
-            c = c.copy()
-        self.c = c
+        self.c = kept_for_backward(c) if self.reads_c else c
 
     def _to_input_shape(self, gx):
         """``gx`` summed down to the shape of x."""
@@ -360,8 +358,8 @@ def pow(x, c):
         )
     if isinstance(c, Variable):
         return PowVariable()(x, c)
-    if isinstance(c, np.ndarray) and c.ndim > 0:
-        return PowVariable()(x, as_variable(c))
+    if isinstance(c, np.ndarray) and c.ndim > 0:  # a constant input: no gradient, copied
+        return PowVariable()(x, c)
     if isinstance(c, np.generic):
         c = c.item()
     return Pow(c)(x)

@@ -5,7 +5,8 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import array_of
 from dezero.core import Variable
-from dezero.functions.loss import _without_ones, check_class_labels
+from dezero.checks import same_elements
+from dezero.functions.loss import check_class_labels
 
 
 def accuracy(y, t):
@@ -29,7 +30,7 @@ def accuracy(y, t):
     if y.ndim != 2:
         raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
     n = y.shape[0]
-    if _without_ones(t.shape) != _without_ones((n,)):
+    if not same_elements(t.shape, (n,)):
         raise ValueError(
             f'accuracy: t has shape {t.shape}, expected ({n},) or ({n}, 1): one '
             f'label per row of y (shape {y.shape})'

@@ -59,8 +59,9 @@ def matmul(x0, x1):
         )
     if x0.ndim >= 2 and x1.ndim >= 2:
         return MatMul()(x0, x1)
-    a = reshape(x0, (1,) + x0.shape) if x0.ndim == 1 else x0
-    b = reshape(x1, x1.shape + (1,)) if x1.ndim == 1 else x1
+    # (an array stays an array, which MatMul then copies as a constant it reads)
+    a = x0.reshape((1,) + x0.shape) if x0.ndim == 1 else x0
+    b = x1.reshape(x1.shape + (1,)) if x1.ndim == 1 else x1
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(
             f'matmul: shapes {x0.shape} and {x1.shape} are not aligned '

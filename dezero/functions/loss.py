@@ -21,6 +21,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import FLOAT16, array_of, sum_keepdims, zero_where
+from dezero.checks import check_same_elements, same_elements
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
 from dezero.functions.array import as_input, astype, reshape
@@ -64,22 +65,6 @@ def _batch_size(name, x, empty=False):
             f'{name}: expected a non-empty batch (first axis), got x of shape {x.shape}'
         )
     return len(x)
-
-
-def _without_ones(shape):
-    return tuple(n for n in shape if n != 1)
-
-
-def _check_same_elements(name, shape0, shape1, names=('x', 't')):
-    """Refuse two shapes unless they are equal or differ only in axes of size 1 (then
-    they hold the same elements in the same order, as (N, 1) and (N,) do)."""
-    if tuple(shape0) != tuple(shape1) and _without_ones(shape0) != _without_ones(shape1):
-        raise ValueError(
-            f'{name}: {names[0]} of shape {tuple(shape0)} and {names[1]} of '
-            f'shape {tuple(shape1)} must have the same shape or differ only '
-            f'in axes of size 1, such as (N, 1) and (N,); they are not '
-            f'broadcast against each other'
-        )
 
 
 def _float_target(t, x):
@@ -160,7 +145,7 @@ def _paired(name, x0, x1):
     """The two inputs of a mean squared error with one shape: equal shapes, or shapes
     that differ only in axes of size 1, where the one with fewer axes (x1 if both have
     as many) is reshaped to the other's; checked to hold a batch (a first axis)."""
-    _check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
+    check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
     if x0.shape != x1.shape:
         if x0.ndim < x1.ndim:
             x0 = reshape(x0, x1.shape)
@@ -284,7 +269,7 @@ def _class_labels(name, x, t):
         )
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
-    if _without_ones(t.shape) != _without_ones((n,)):
+    if not same_elements(t.shape, (n,)):
         raise ValueError(
             f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
             f'one integer label per row of x (shape {x.shape})'
@@ -355,7 +340,7 @@ def _probability_target(name, t, x, x_name='x'):
     """A copy of the targets ``t``, checked to lie in [0, 1], in x's dtype and shape (see
     the module's rule on shapes)."""
     t = _float_target(_target(name, t), x)
-    _check_same_elements(name, x.shape, t.shape, (x_name, 't'))
+    check_same_elements(name, x.shape, t.shape, (x_name, 't'))
     t = t.reshape(x.shape)
     if t.size and not (0 <= t.min() and t.max() <= 1):  # nan fails too
         raise ValueError(

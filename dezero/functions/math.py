@@ -19,7 +19,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import FLOAT16, broadcasts_to, float_data, zero_where
-from dezero.core import Function, Variable
+from dezero.core import Function, Variable, kept_for_backward
 from dezero.functions.array import as_input, astype
 
 
@@ -400,8 +400,9 @@ class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range (bounds
     included), 0 outside it and at NaN.
 
-    Backward reads the bounds again: an array bound is kept as a copy of its own, so
-    that changing the caller's array afterwards does not change the gradient."""
+    Backward reads the bounds again: an array bound is kept as a copy of its own
+    (:func:`~dezero.core.kept_for_backward`), so that changing the caller's array
+    afterwards does not change the gradient."""
 
     elementwise = True
 
@@ -409,8 +410,8 @@ class Clip(Function):
     retain_outputs = ()
 
     def __init__(self, x_min, x_max):
-        self.x_min = x_min.copy() if cuda.is_array(x_min) else x_min
-        self.x_max = x_max.copy() if cuda.is_array(x_max) else x_max
+        self.x_min = kept_for_backward(x_min)
+        self.x_max = kept_for_backward(x_max)
 
     def forward(self, x):
         return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)

@@ -22,7 +22,8 @@ from dezero.functions.array import get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
-from dezero.functions.loss import _paired, _without_ones, check_class_labels
+from dezero.checks import same_elements
+from dezero.functions.loss import _paired, check_class_labels
 from dezero.functions.math import clip, exp, log
 from dezero.functions.reduction import sum
 
@@ -99,7 +100,7 @@ def _class_labels(name, t, n, classes):
     if not isinstance(t, cuda.array_types) or t.dtype.kind not in 'iu':
         what = f'dtype {t.dtype}' if hasattr(t, 'dtype') else type(t).__name__
         raise TypeError(f'{name}: t must hold integer class labels, got {what}')
-    if _without_ones(t.shape) != _without_ones((n,)):
+    if not same_elements(t.shape, (n,)):
         raise ValueError(
             f'{name}: t of shape {t.shape} must hold one label per row of '
             f'x ({n} rows): shape ({n},) or ({n}, 1)'

@@ -663,3 +663,20 @@ def test_log_softmax_over_an_empty_axis_gives_an_empty_result(dtype):
     assert y.shape == (2, 0) and y.dtype == dtype
     F.sum(y).backward()
     assert x.grad.shape == (2, 0) and x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_gelu_curvature_in_float16_is_finite_far_out(approximate):
+    # x (1 - T**2) u'**2 overflowed float16 at |x| >= 22.5 and times 0 gave nan
+    x = Variable(np.array([-30.0, -22.5, -3.0, 0.0, 3.0, 22.5, 30.0], np.float16))
+    F.gelu(x, approximate=approximate).sum().backward(create_graph=True)
+    slope = x.grad
+    x.cleargrad()
+    slope.sum().backward()
+    curvature = x.grad.data
+    assert curvature.dtype == np.float16
+    np.testing.assert_array_equal(curvature[[0, 1, 5, 6]], 0.0)
+    np.testing.assert_allclose(
+        curvature[[2, 4]], -0.0318 if approximate == 'tanh' else -0.0310, atol=2e-4
+    )
+    np.testing.assert_allclose(curvature[3], 0.798, atol=1e-3)
