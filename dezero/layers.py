@@ -213,6 +213,18 @@ class Layer:
             name for name in values.get('_names', ()) if isinstance(values.get(name), members)
         ).keys()
 
+    @_params.setter
+    def _params(self, names):
+        """``self._params = set()``, as the book's ``Layer.__init__`` writes, is taken
+        and changes nothing: the layer keeps the names itself.  Other values are
+        refused, as they could only disagree with the attributes."""
+        if names:
+            raise AttributeError(
+                f'{type(self).__name__}: _params lists the names of the Parameter and '
+                f'Layer attributes, which the layer keeps itself; assign the attributes '
+                f'instead (only an empty set may be assigned, as the book does)'
+            )
+
     def param_specs(self):
         """What this layer knows, before its first call, of the Parameters that call
         creates: ``{attribute name: (shape, dtype)}``.

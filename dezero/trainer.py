@@ -18,9 +18,9 @@ weights, steps learning-rate schedules (:mod:`dezero.schedules`) and, with a
 >>> from dezero import DataLoader, optimizers
 >>> from dezero.datasets import Spiral
 >>> from dezero.models import MLP
->>> np.random.seed(0)
 >>> train_loader = DataLoader(Spiral(train=True), batch_size=30)
 >>> test_loader = DataLoader(Spiral(train=False), batch_size=30, shuffle=False)
+>>> np.random.seed(0)  # after the data, which seeds NumPy's generator as in the book
 >>> trainer = Trainer(MLP((10, 3)), optimizers.SGD(lr=1.0))
 >>> history = trainer.fit(train_loader, epochs=5, val_loader=test_loader, progress=False,
 ...                       callbacks=[EarlyStopping('val_loss', patience=3)])

@@ -1430,8 +1430,8 @@ def test_params_names_the_parameter_and_layer_attributes_as_the_book_does():
     del net.scale
     net.l1 = 'replaced'
     assert list(net._params) == ['l2']
-    with pytest.raises(AttributeError):
-        net._params = set()
+    with pytest.raises(AttributeError, match='assign the attributes instead'):
+        net._params = {'l3'}
 
 
 def test_book_style_params_and_flatten_params_read_params():
@@ -1479,3 +1479,16 @@ def test_flatten_params_fills_a_dict_by_path_as_the_book_does():
     more = {}
     inner._flatten_params(more, 'outer')
     assert list(more) == ['outer/p1'] and more['outer/p1'] is inner.p1
+
+
+def test_params_may_be_set_to_an_empty_set_as_the_books_layer_does():
+    class BookStyle(Layer):
+        def __init__(self):
+            super().__init__()
+            self._params = set()  # the book's Layer.__init__ writes this
+            self.W = Parameter(np.ones(2))
+
+    layer = BookStyle()
+    assert list(layer._params) == ['W']
+    with pytest.raises(AttributeError, match='only an empty set may be assigned'):
+        layer._params = {'V'}
