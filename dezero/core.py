@@ -1641,10 +1641,16 @@ def _note_view(v, base, inputs):
     """Note in the new output ``v`` which of the function's ``inputs`` its data is a
     view of (``base`` is that data's ``.base``): changing that input's data in place
     (``x.data -= ...``) changes the view's values too.  A view of a view notes the
-    variable first viewed, as the views between are often temporaries."""
+    variable first viewed, as the views between are often temporaries.  A view of a
+    constant (an array the caller gave, ``F.transpose(W)``) is copied instead: no
+    Variable notes the changes the caller may make to their array, and a later
+    function may keep the view for its backward."""
     for x in inputs:
         data = x._data
         if data is not None and (base is data or base is data.base):
+            if x.creator is None and not x.requires_grad:
+                v._data = v._data.copy()
+                return
             first = getattr(x, '_view_of', None)
             v._view_of = first if first is not None and first() is not None else weakref.ref(x)
             return

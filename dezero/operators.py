@@ -94,6 +94,8 @@ def _operator(variable_function, constant_function, reflected=False):
 
 
 def _pow(self, other):
+    if type(other) is np.ndarray and other.ndim == 0 and other.dtype.kind == 'f':
+        other = other[()]  # a 0-d float array counts as a float scalar, as in _operand
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
     raise TypeError(

@@ -763,3 +763,30 @@ def test_an_error_that_is_not_about_a_missing_value_is_not_blamed_on_it():
         F.Linear()(x, W, Variable(None))
     with pytest.raises(ValueError, match='Add: input 1 is None, or a Variable holding no data'):
         F.add(Variable(np.ones(2)), Variable(None))
+
+
+def test_a_view_of_an_array_given_to_a_function_is_copied_before_another_reads_it():
+    x = Variable(np.array([[1.0, 2.0, 3.0]]))
+    W = np.arange(1.0, 7.0).reshape(2, 3)
+    y = F.matmul(x, F.transpose(W))  # the transpose is a view of W
+    W[...] = 100
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[5.0, 7.0, 9.0]])
+
+    x = Variable(np.array([[1.0, 2.0, 3.0]]))
+    W = np.arange(1.0, 7.0).reshape(3, 2)
+    y = F.linear_simple(x, W)
+    W[...] = 100
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[3.0, 7.0, 11.0]])
+
+
+def test_arithmetic_of_arrays_only_is_a_constant():
+    with pytest.raises(RuntimeError, match='computed from constants only'):
+        F.add(np.array(1.0), np.array(2.0)).backward()
+    assert F.add(np.ones(2, np.float32), 2.5).dtype == np.float32
+
+
+def test_a_0d_float_exponent_keeps_the_variables_dtype():
+    x = Variable(np.array([1.0, 2.0], np.float32))
+    assert (x ** np.array(2.0)).dtype == np.float32

@@ -295,9 +295,12 @@ class PowFromConstant(_ConstantOp):
 def _variables(x0, x1):
     """The operands of a binary function, x0 made a Variable unless x1 is one: the
     operator of the Variable then treats a number as a constant of its dtype, so that
-    ``add(float32_variable, 2.5)`` stays float32, as ``float32_variable + 2.5`` does."""
+    ``add(float32_variable, 2.5)`` stays float32, as ``float32_variable + 2.5`` does.
+    Made so, x0 is a constant, as the arrays a function wraps are: a result of
+    constants only has no gradient to compute."""
     if not isinstance(x0, Variable) and not isinstance(x1, Variable):
         x0 = as_variable(x0)
+        x0.requires_grad = False  # a constant: no one can ask for its gradient
     return x0, x1
 
 

@@ -39,7 +39,7 @@ class Sum(Function):
 
     def __init__(self, axis, keepdims):
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -110,7 +110,7 @@ class Max(Function):
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
 
     def forward(self, x):
         normalize_axis(self.axis, x.ndim)  # an error naming the axis, not NumPy's bare one
@@ -152,7 +152,7 @@ class ExtremumGrad(Function):
 
     def __init__(self, axis, keepdims):
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
 
     def forward(self, x, y, gy):
         weight = _extremum_weight(x, y, self.axis, self.keepdims, gy.dtype)
@@ -177,7 +177,7 @@ class ExtremumWeight(Function):
 
     def __init__(self, axis, keepdims, dtype):
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
         self.dtype = dtype
 
     def forward(self, x, y):
@@ -215,7 +215,7 @@ class LogSumExp(Function):
 
     def __init__(self, axis, keepdims):
         self.axis = axis
-        self.keepdims = keepdims
+        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
 
     def forward(self, x):
         self.x_shape = x.shape

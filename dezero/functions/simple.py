@@ -18,7 +18,7 @@ from dezero import cuda
 from dezero.conv_ops import conv_geometry
 from dezero.core import Variable, as_variable
 from dezero.functions.activation import check_axis, softmax
-from dezero.functions.array import get_item
+from dezero.functions.array import as_input, get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
@@ -44,7 +44,8 @@ def linear_simple(x, W, b=None):
     Neither the add's backward nor the matmul's reads the product x @ W, so the graph
     keeps only its shape and dtype, and its data is freed as soon as nothing else holds
     it: the book sets ``t.data = None`` for that by hand."""
-    x, W = as_variable(x), as_variable(W)
+    # arrays stay arrays: constants, which matmul copies when it keeps them for backward
+    x, W = as_input(x, 'linear_simple'), as_input(W, 'linear_simple')
     t = matmul(x, W)
     if b is None:
         return t
@@ -148,7 +149,7 @@ def conv2d_simple(x, W, b=None, stride=1, pad=0):
     KH, KW), b (OC,) or None) as a chain of im2col, reshape, transpose, linear,
     reshape and transpose: the windows of x become the rows of a matrix, which one
     matrix product with the flattened filters turns into the output pixels."""
-    x, W = as_variable(x), as_variable(W)
+    x, W = as_input(x, 'conv2d_simple'), as_input(W, 'conv2d_simple')
     _check_conv_inputs(x, W)
     if x.dtype.kind in 'iu' and W.dtype.kind in 'iu':  # summed in float64, as conv2d does
         x = x.astype(np.float64)

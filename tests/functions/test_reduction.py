@@ -342,3 +342,11 @@ def test_keepdims_takes_numpy_bools(f):
     x = Variable(np.ones((2, 3)))
     assert f(x, axis=1, keepdims=np.True_).shape == (2, 1)
     assert f(x, axis=1, keepdims=np.False_).shape == (2,)
+
+
+@pytest.mark.parametrize('cls', [F.Sum, F.Max, F.Min])
+def test_the_books_reduction_classes_check_keepdims_too(cls):
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(TypeError, match=f'{cls.__name__}: keepdims must be True or False'):
+        cls(0, 1)(x)
+    assert cls(0, True)(x).shape == (1, 3)
