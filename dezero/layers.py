@@ -87,6 +87,41 @@ def watching_layers(model):
         _watch.active, _watch.paths = saved
 
 
+@contextlib.contextmanager
+def keeping_state(model):
+    """Inside the block, calls of ``model`` may change the state that its layers keep
+    from one call to the next; on leaving it, that state is put back.  The layers
+    concerned are those with ``reset_state()`` (RNN, LSTM, GRU, and models that have
+    one), ``model`` included; their state is what the calls left in their attributes
+    as Variables or arrays (or tuples of them), such as ``h`` and ``c``: each such
+    attribute gets its value of the start back, or is removed if it had none.
+    Parameters and settings that the calls create (lazy layers) stay."""
+    layers = [model] + [obj for _, obj in model._walk([], layers=True) if isinstance(obj, Layer)]
+    stateful = [layer for layer in layers if callable(getattr(layer, 'reset_state', None))]
+    saved = [(layer, dict(layer.__dict__)) for layer in stateful]
+    try:
+        yield
+    finally:
+        for layer, before in saved:
+            values = layer.__dict__
+            names = values.get('_names', ())
+            for name, value in list(values.items()):
+                if name in names or value is before.get(name) or not _is_state(value):
+                    continue
+                if name in before:
+                    values[name] = before[name]
+                else:
+                    del values[name]
+
+
+def _is_state(value):
+    """Whether ``value`` can be the state a layer keeps between calls: a Variable, an
+    array (NumPy or CuPy), or a tuple of them."""
+    if isinstance(value, tuple):
+        return bool(value) and all(_is_state(v) for v in value)
+    return isinstance(value, Variable) or (hasattr(value, 'shape') and hasattr(value, 'dtype'))
+
+
 def _structure_changed():
     global _structure_changes
     _structure_changes += 1
@@ -407,12 +442,22 @@ class Layer:
 
         Given ``inputs``, the layer is called once on them, under ``no_grad()`` and
         ``test_mode()``, to record the output shapes; that call also creates lazy
-        parameters, drawing their initial values from NumPy's random generator.
+        parameters, drawing their initial values from NumPy's random generator.  The
+        state that layers keep from one call to the next (the hidden state of RNN,
+        LSTM and GRU: every layer with ``reset_state()``) is put back as it was
+        before that call, so the next call goes on as if summary had not run.
         Without inputs the table has no shapes, and the counts of layers whose
         parameters are not created yet are ``?``.  Running statistics (BatchNorm's
         ``avg_mean`` and ``avg_var``) are not learnt: they are counted apart.
-        ``file``: where to print, standard output by default.
+        ``file``: where to print (an object with ``write()``, such as an open text
+        file), standard output by default.
         """
+        if file is not None and not callable(getattr(file, 'write', None)):
+            raise TypeError(
+                f'{type(self).__name__}.summary: file must be an object with write(), '
+                f'such as an open text file or sys.stdout, got {type(file).__name__} '
+                f'{file!r:.60}; for a path, use open(path, "w")'
+            )
         shapes = None
         if inputs:
             if _watch.shapes is not None:
@@ -424,7 +469,7 @@ class Layer:
             _watch.active, _watch.shapes = True, {}
             shapes = _watch.shapes
             try:
-                with no_grad(), test_mode():
+                with no_grad(), test_mode(), keeping_state(self):
                     self(*inputs)
             finally:
                 _watch.active, _watch.shapes = saved, None
@@ -733,10 +778,14 @@ class Linear(Layer):
     ``(N, width)``; a single sample of shape ``(width,)`` works too).  It is drawn from
     a normal distribution with standard deviation ``sqrt(1 / in_size)`` using NumPy's
     global random generator (so ``np.random.seed`` makes it reproducible) and cast to
-    ``dtype``.  ``b`` is ``zeros(out_size)`` of ``dtype``, or absent when ``nobias``.
+    ``dtype``.  ``b`` is ``zeros(out_size)`` of ``dtype``, or None when ``nobias``;
+    ``del layer.b`` removes the bias, after which the layer is one without bias (b is
+    None, ``nobias=True`` in its description, and no ``b`` in its saved weights).
     The input is converted to W's dtype (integer, bool and float64 data give a
     float32 layer float32 results).
     """
+
+    b = None  # what b reads after ``del layer.b``: no bias
 
     def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):
         super().__init__()
@@ -925,6 +974,7 @@ class _Conv(Layer):
     which function computes the layer (``_apply``)."""
 
     _in_axis = None
+    b = None  # what b reads after ``del layer.b``: no bias
 
     def __init__(
         self,
@@ -1010,8 +1060,8 @@ class Conv2d(_Conv):
     created on the first call from ``x.shape[1]``.  It is drawn from a normal
     distribution with standard deviation ``sqrt(2 / (C * KH * KW))`` (He scaling, suited
     to ReLU networks) using NumPy's global random generator, so ``np.random.seed``
-    reproduces it, and cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
-    when ``nobias``.  The input is converted to W's dtype.
+    reproduces it, and cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or None
+    when ``nobias`` or after ``del layer.b``.  The input is converted to W's dtype.
     """
 
     _in_axis = 1
@@ -1032,8 +1082,8 @@ class Deconv2d(_Conv):
     (C, out_channels, KH, KW), created on the first call from ``x.shape[1]`` when
     ``in_channels`` is None, with standard deviation ``sqrt(2 / (C * KH * KW))`` (the
     He scaling of Conv2d, C being this layer's input channels) from NumPy's global
-    random generator, cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or absent
-    when ``nobias``.  The input is converted to W's dtype.
+    random generator, cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or None
+    when ``nobias`` or after ``del layer.b``.  The input is converted to W's dtype.
     """
 
     _in_axis = 0
@@ -1220,7 +1270,9 @@ class GRU(Layer):
         h = self.h
         if h is None:  # h = 0: of the h2* layers only h2n's bias is left
             r, z = F.sigmoid(r), F.sigmoid(z)
-            h_new = (1 - z) * F.tanh(n + r * self.h2n.b)
+            if self.h2n.b is not None:  # (None after del gru.h2n.b)
+                n = n + r * self.h2n.b
+            h_new = (1 - z) * F.tanh(n)
         else:
             r, z = F.sigmoid(r + self.h2r(h)), F.sigmoid(z + self.h2z(h))
             n = F.tanh(n + r * self.h2n(h))

@@ -25,7 +25,7 @@ from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import draw_graph
 from dezero.checks import check_flag
-from dezero.layers import BatchNorm, Conv2d, Layer, Linear, watching_layers
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear, keeping_state, watching_layers
 
 
 class Model(Layer):
@@ -37,8 +37,12 @@ class Model(Layer):
         grouped in boxes by the layer whose call made them, and the parameters named as
         in ``params()`` (``l0/W``); see :func:`dezero.graph.draw_graph`.  The DOT text
         is always written next to the picture (``model.dot``); drawing the picture needs
-        Graphviz, and raises :class:`dezero.graph.GraphvizNotFoundError` without it."""
-        with watching_layers(self):
+        Graphviz, and raises :class:`dezero.graph.GraphvizNotFoundError` without it.
+
+        The state that layers keep from one call to the next (the hidden state of RNN,
+        LSTM and GRU: every layer with ``reset_state()``) is put back as it was before
+        this forward pass, so the next call goes on as if plot had not run."""
+        with watching_layers(self), keeping_state(self):
             y = self.forward(*inputs)
         return draw_graph(y, verbose=True, model=self).save(to_file)
 

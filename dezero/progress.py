@@ -4,7 +4,7 @@ otherwise.  For example::
     with EpochProgress(300, every=30) as progress:
         for epoch in range(300):
             ...
-            progress.update(loss=avg_loss, acc=avg_acc)
+            progress.update(loss=avg_loss, acc=avg_acc)  # or update({'loss': ...})
 
 A line ``epoch 30/300  loss 0.8123  acc 0.5467`` is printed every ``every`` epochs and
 after the last one.  With tqdm there is also a bar (on stderr) showing the latest
@@ -50,11 +50,17 @@ class EpochProgress:
             raise ImportError('EpochProgress: bar=True needs tqdm (pip install tqdm)')
         self._bar = tqdm(total=epochs, desc=desc, unit='epoch') if tqdm else None
 
-    def update(self, **metrics):
-        """Record the end of one epoch with its metrics (name=value, shown with 4
-        decimals)."""
+    def update(self, figures=None, /, **metrics):
+        """Record the end of one epoch with its metrics, shown with 4 decimals: a dict
+        ``figures`` of names and values, or ``name=value`` arguments, or both.  Any
+        name works, ``self`` and ``figures`` included (the dict takes every name)."""
+        if figures is not None and not isinstance(figures, dict):
+            raise TypeError(
+                f'EpochProgress.update: figures must be a dict of names and values, got '
+                f'{type(figures).__name__} {figures!r:.60}'
+            )
         self.epoch += 1
-        text = format_metrics(metrics)
+        text = format_metrics({**(figures or {}), **metrics})
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
             self._bar.update(1)

@@ -42,7 +42,7 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open, check_writable, file_path
 from dezero.checks import check_flag, check_same_elements
-from dezero.core import Variable, no_grad, test_mode
+from dezero.core import Variable, no_grad, test_mode, using_config
 from dezero.dataloaders import DataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
 from dezero.progress import EpochProgress, format_metrics
@@ -166,6 +166,7 @@ class Trainer:
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
         comm = self.comm
+        run = self._run if train else None
         _check_loader(loader, caller)
         for batch in loader:
             x, t = _batch(batch, caller)
@@ -177,6 +178,8 @@ class Trainer:
                 continue
             y = self.model(x)
             loss = self.loss(y, t)
+            if train:
+                _check_loss_is_variable(loss, caller)
             # the figures before the update: a metric that fails leaves the weights alone
             totals['loss'] += _value(loss, 'the loss') * n
             with no_grad():  # metrics are never differentiated
@@ -185,6 +188,9 @@ class Trainer:
             if train:
                 self.model.cleargrads()
                 loss.backward()
+                if run is not None and not run.gradients_checked:  # the first backward
+                    _check_gradients_reached(self.model, caller)
+                    run.gradients_checked = True
                 if comm is None:
                     self.optimizer.update()
                 else:
@@ -209,6 +215,14 @@ class Trainer:
         history: a dict of per-epoch lists, ``loss`` and each metric for the training
         passes and, with ``val_loader``, ``val_loss`` and ``val_<metric>``.
 
+        The training batches run in training mode with the graph recorded
+        (``Config.train`` and ``Config.enable_backprop`` True, even when fit is called
+        inside ``test_mode()`` or ``no_grad()``), as :meth:`evaluate` runs the
+        validation batches in test mode.  The loss must be a Variable computed from the
+        outputs: after the first backward of a fit, a loss whose gradient reached none
+        of the model's parameters is refused before any update (some parameters without
+        a gradient, frozen or unused, are fine).
+
         ``progress``: True for a tqdm bar when tqdm is installed and a line every tenth
         of the run (and one for the epoch where a callback stopped it), False for
         silence.  ``callbacks``: a list of objects with any of the methods
@@ -225,11 +239,18 @@ class Trainer:
         the end of every epoch, after the other callbacks and the schedules; when its
         file exists, fit first restores that state and goes on from the epoch after
         the saved one, returning the history of all the epochs.
+
+        What would fail only after an epoch is refused before the first one: loaders
+        that are no loaders of batches, callback or schedule classes given for
+        instances, and a callback watching a figure the history will not have.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
         epochs = int(epochs)
         progress = check_flag('Trainer.fit', 'progress', progress)
+        _check_loader(train_loader, 'Trainer.fit', 'train_loader')
+        if val_loader is not None:
+            _check_loader(val_loader, 'Trainer.fit', 'val_loader')
         callbacks = _check_callbacks(callbacks)
         schedules = self._check_schedules(schedules)
         checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
@@ -278,7 +299,8 @@ class Trainer:
                     break
                 self.epoch = epoch
                 lr = self.optimizer.lr if run.schedules else None
-                logs = self._run_epoch(run.train_loader, train=True, caller='Trainer.fit')
+                with using_config('train', True), using_config('enable_backprop', True):
+                    logs = self._run_epoch(run.train_loader, train=True, caller='Trainer.fit')
                 if run.val_loader is not None:
                     logs.update({'val_' + k: v for k, v in self.evaluate(run.val_loader).items()})
                 if run.schedules:
@@ -286,7 +308,7 @@ class Trainer:
                 for name, value in logs.items():
                     run.history[name].append(value)
                 if progress_bar is not None:
-                    progress_bar.update(**{k: v for k, v in logs.items() if k != 'lr'})
+                    progress_bar.update({k: v for k, v in logs.items() if k != 'lr'})
                 self._call(callbacks[:n_before_schedules], 'on_epoch_end', epoch, logs)
                 if comm is not None:  # every process stops when one does
                     self.stop_training = any(comm.allgather(bool(self.stop_training)))
@@ -322,6 +344,7 @@ class Trainer:
                 f'{type(schedules).__name__}'
             ) from None
         for i, schedule in enumerate(schedules):
+            _refuse_class(schedule, 'schedule')
             if not isinstance(schedule, LRSchedule):
                 raise TypeError(
                     f'Trainer.fit: schedules must be learning-rate schedules '
@@ -364,6 +387,7 @@ class _Run:
         self.train_loader = train_loader
         self.val_loader = val_loader
         self.done = 0  # the epochs done before this fit (by a run that it resumes)
+        self.gradients_checked = False  # whether the first backward reached the model
 
 
 def _default_metrics(loss):
@@ -410,15 +434,58 @@ def _check_target(model, target):
         )
 
 
-def _check_loader(loader, caller):
-    """Refuse, naming ``caller``, what is data rather than a loader of batches: a
-    dataset, or a pair of arrays."""
+def _check_loader(loader, caller, name='the loader'):
+    """Refuse, naming ``caller`` and the argument ``name``, what is no loader of
+    batches: data (a dataset, or a pair of arrays) and what cannot be iterated."""
     pair = isinstance(loader, tuple) and len(loader) == 2 and hasattr(loader[0], 'shape')
     if pair or (hasattr(loader, '__getitem__') and hasattr(loader, 'prepare')):
         what = 'a pair of arrays' if pair else f'the dataset {type(loader).__name__}'
         raise TypeError(
-            f'{caller}: expected a loader of (x, t) batches, got {what}; wrap it in '
-            f'DataLoader(..., batch_size)'
+            f'{caller}: {name} must be a loader of (x, t) batches, got {what}; wrap it '
+            f'in DataLoader(..., batch_size)'
+        )
+    if not isinstance(loader, collections.abc.Iterable) and not hasattr(loader, '__getitem__'):
+        raise TypeError(
+            f'{caller}: {name} must be a loader of (x, t) batches (a DataLoader, or a '
+            f'list of (x, t) pairs), got {type(loader).__name__} {loader!r:.60}'
+        )
+
+
+def _check_loss_is_variable(loss, caller):
+    """TypeError, naming ``caller``, unless the loss is a Variable (a number or an
+    array has no graph for backward to go through)."""
+    if not isinstance(loss, Variable):
+        raise TypeError(
+            f'{caller}: the loss must be a Variable computed from the outputs y (as '
+            f'F.softmax_cross_entropy(y, t) gives), so that backward reaches the '
+            f'parameters; loss(y, t) returned {type(loss).__name__} {loss!r:.60}'
+        )
+
+
+def _check_gradients_reached(model, caller):
+    """ValueError, naming ``caller``, when no parameter of ``model`` has a gradient
+    after the backward of the loss: the loss does not depend on them (it was computed
+    from ``y.data``, or wrapped in a new Variable), and training would change nothing.
+    Some parameters without a gradient (frozen or unused ones) are fine."""
+    params = list(model.params())
+    if any(p.grad is not None for p in params):
+        return
+    raise ValueError(
+        f'{caller}: the loss does not depend on the parameters of the model '
+        f'{type(model).__name__}: after its backward none of its {len(params)} '
+        f'parameters has a gradient, so training would change nothing.  Compute the '
+        f'loss with dezero functions of the outputs y (not of y.data, and not wrapped '
+        f'in a new Variable)'
+    )
+
+
+def _refuse_class(obj, kind):
+    """TypeError when ``obj`` is a class (``EarlyStopping``) where fit expects an
+    instance of it (``EarlyStopping(...)``)."""
+    if isinstance(obj, type):
+        raise TypeError(
+            f'Trainer.fit: got the class {obj.__name__}, not an instance: make one, '
+            f'e.g. {obj.__name__}(...), and pass it as the {kind}'
         )
 
 
@@ -456,6 +523,7 @@ def _check_distinct_files(callbacks):
 
 def _check_callbacks(callbacks):
     """``callbacks`` as a list, each one having at least one of the hook methods."""
+    _refuse_class(callbacks, 'callback')
     if any(hasattr(callbacks, hook) for hook in _HOOKS):
         raise TypeError(
             f'Trainer.fit: callbacks must be a list of callbacks, got a '
@@ -468,6 +536,7 @@ def _check_callbacks(callbacks):
             f'Trainer.fit: callbacks must be a list of callbacks, got {type(callbacks).__name__}'
         ) from None
     for cb in callbacks:
+        _refuse_class(cb, 'callback')
         if isinstance(cb, LRSchedule):
             raise TypeError(
                 f'Trainer.fit: the {type(cb).__name__} is a learning-rate schedule, not '
@@ -523,16 +592,25 @@ class _Monitor:
         self.best_epoch = None
 
     def check_figures(self, trainer):
-        """ValueError, before the first epoch, when the monitored figure is a
-        validation figure of a fit given no val_loader (the check at the end of an
-        epoch would come only after training it)."""
+        """ValueError, before the first epoch of a fit, when the monitored figure is
+        not one the history will have (the check at the end of an epoch would come
+        only after training it): the history's figures are known before training."""
         run = getattr(trainer, '_run', None)
-        if run is not None and self.monitor.startswith('val_') and run.val_loader is None:
+        if run is None or self.monitor in run.history:
+            return
+        figures = ', '.join(run.history)
+        if self.monitor.startswith('val_') and run.val_loader is None:
             raise ValueError(
                 f'{self.owner}: it watches {self.monitor!r}, a validation figure, but '
                 f'fit was given no val_loader; pass val_loader=..., or watch one of '
-                f'{", ".join(run.history)}'
+                f'{figures}'
             )
+        raise ValueError(
+            f'{self.owner}: it watches {self.monitor!r}, which this fit does not '
+            f'record; its history will have {figures} (the loss, the metrics of '
+            f"Trainer(metrics=...), their 'val_' figures with a val_loader, and 'lr' "
+            f'with schedules)'
+        )
 
     def is_better(self, epoch, logs):
         """The value of ``logs[monitor]`` if it beats the best so far by more than
@@ -746,8 +824,15 @@ class Checkpoint:
     Resuming checks everything first: a file that does not fit (another model, a
     parameter of another shape, another optimizer, other schedules, metrics or
     loaders, more epochs than asked for) raises ValueError naming the file and what
-    differs, and nothing changes.  ``resumed_epoch`` is the epoch the last fit resumed
-    from, None when it started afresh.
+    differs, and nothing changes.  A callback with ``state_dict()`` needs
+    ``load_state_dict(state)``, and its state must be what JSON holds (dicts with
+    string keys, lists, strings, numbers, booleans and None; NumPy scalars are
+    converted): both are checked before training, the state again at each save.  On
+    resuming, the callbacks load their state before anything else is, so one whose
+    ``load_state_dict`` raises leaves the model, the optimizer, the schedules, the
+    loaders, the random state and the other callbacks as they were; the error is
+    re-raised as ValueError naming the callback and the file.  ``resumed_epoch`` is
+    the epoch the last fit resumed from, None when it started afresh.
 
     In a data-parallel run (:mod:`dezero.distributed`) rank 0 writes the file and
     decides whether to resume; every process then reads it, so it must be where all
@@ -761,7 +846,13 @@ class Checkpoint:
         self.resumed_epoch = None
 
     def on_train_begin(self, trainer):
+        if getattr(trainer, '_run', None) is None:
+            raise RuntimeError(
+                'Checkpoint: a Checkpoint works from inside Trainer.fit; pass it to '
+                'fit(..., callbacks=[checkpoint])'
+            )
         _check_folder('Checkpoint', self.path, trainer)
+        _check_stateful_callbacks(trainer._run, 'Checkpoint', self.path)
         self.resumed_epoch = None
         exists = os.path.exists(self.path)
         comm = getattr(trainer, 'comm', None)
@@ -815,7 +906,10 @@ class Checkpoint:
             'history': run.history,
             'optimizer': optimizer_meta,
             'schedules': [s.state_dict() for s in run.schedules],
-            'callbacks': [[type(cb).__name__, cb.state_dict()] for cb in _stateful(run)],
+            'callbacks': [
+                [type(cb).__name__, _json_state(cb, cb.state_dict(), owner, self.path)]
+                for cb in _stateful(run)
+            ],
             'random': randoms[0],
             'loaders': loaders,
         }
@@ -900,8 +994,8 @@ class Checkpoint:
         # the schedules first: they set the learning rate, which the optimizer's
         # hyperparameters then set again (to the same value)
         loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
-        loads.append(
-            _prepare_callbacks(_stateful(run), callbacks, owner, path, self._exists(trainer))
+        load_callbacks = _prepare_callbacks(
+            _stateful(run), callbacks, owner, path, self._exists(trainer)
         )
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             index = parts['loaders'].get(f'{name}/index')
@@ -923,8 +1017,11 @@ class Checkpoint:
         if not isinstance(stopped, bool):
             raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
 
-        # everything fits: load it.  A parameter without data yet (a lazy layer) goes
-        # where the model runs: the GPU if its other parameters or the batches are there
+        # everything fits: load it.  The callbacks first, as they alone may refuse
+        # (their load_state_dict is theirs); all the rest was checked above.  A
+        # parameter without data yet (a lazy layer) goes where the model runs: the GPU
+        # if its other parameters or the batches are there
+        load_callbacks()
         gpu = getattr(run.train_loader, 'gpu', False) is True or any(
             p.data is not None and cuda.is_gpu_array(p.data) for p in trainer.model.params()
         )
@@ -1003,10 +1100,85 @@ def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
             )
 
     def load():
-        for cb, (_, state) in zip(callbacks, saved):
-            cb.load_state_dict(state)
+        # a callback that refuses its state leaves the callbacks before it as they were
+        before = [cb.state_dict() for cb in callbacks]
+        for i, (cb, (name, state)) in enumerate(zip(callbacks, saved)):
+            try:
+                cb.load_state_dict(state)
+            except Exception as e:
+                for loaded, old_state in zip(callbacks[:i], before):
+                    loaded.load_state_dict(old_state)
+                raise ValueError(
+                    f'{owner}: the callback {name} refused its state in {path}, so '
+                    f'nothing was resumed: {type(e).__name__}: {e}'
+                ) from e
 
     return load
+
+
+def _check_stateful_callbacks(run, owner, path):
+    """Before training, refuse the callbacks whose state a Checkpoint at ``path``
+    could save but not give back: those with ``state_dict()`` but no
+    ``load_state_dict(state)`` (TypeError), and those whose state, read now, JSON
+    cannot hold (ValueError, see :func:`_json_state`).  A state that cannot be read
+    before training is checked at each save."""
+    for cb in _stateful(run):
+        name = type(cb).__name__
+        if not callable(getattr(cb, 'load_state_dict', None)):
+            raise TypeError(
+                f'{owner}: the callback {name} has state_dict() but no '
+                f'load_state_dict(state), so {path} could save its state but never '
+                f'give it back; give it load_state_dict, or remove its state_dict'
+            )
+        try:
+            state = cb.state_dict()
+        except Exception:  # not readable before training: checked when saved
+            continue
+        _json_state(cb, state, owner, path)
+
+
+def _json_state(cb, state, owner, path):
+    """The ``state_dict()`` of the callback ``cb`` as the JSON text of the checkpoint
+    ``path`` holds it: a dict with string keys, of None, booleans, numbers, strings,
+    lists (tuples become lists) and such dicts.  NumPy scalars become Python numbers;
+    anything else raises ValueError naming the callback and the key."""
+    name = type(cb).__name__
+    if not isinstance(state, dict):
+        raise ValueError(
+            f'{owner}: the state_dict() of the callback {name} is a '
+            f'{type(state).__name__}; {path} keeps a dict of names and values'
+        )
+    return _json_value(state, name, '', owner, path)
+
+
+def _json_value(value, name, key, owner, path):
+    """``value``, found at ``key`` (such as ``['n']``) in the state of the callback
+    ``name``, as JSON holds it (see :func:`_json_state`)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v, name, f'{key}[{i}]', owner, path) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        plain = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(
+                    f'{owner}: the state of the callback {name} has the key {k!r} at '
+                    f'{key or "its top"}; {path} keeps string keys only (JSON)'
+                )
+            plain[k] = _json_value(v, name, f'{key}[{k!r}]', owner, path)
+        return plain
+    raise ValueError(
+        f'{owner}: the state of the callback {name} holds a {type(value).__name__} at '
+        f'{key}; {path} keeps None, booleans, numbers, strings, lists and dicts '
+        f'(JSON): convert it (array.tolist(), float(x))'
+    )
 
 
 def _loader_state(loader):

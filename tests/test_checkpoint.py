@@ -617,3 +617,185 @@ def test_checkpoint_arguments():
         trainer.fit(batches(), 1, progress=False, callbacks=[Checkpoint('/nowhere/c.npz')])
     with pytest.raises(ValueError, match='got 2 Checkpoint callbacks; give one'):
         trainer.fit(batches(), 1, progress=False, callbacks=[Checkpoint('a'), Checkpoint('b')])
+
+
+# --------------------------------------------------------------------------------------
+# The state of callbacks of one's own
+# --------------------------------------------------------------------------------------
+class NumpyCounter:
+    """Counts the epochs in a NumPy integer."""
+
+    def __init__(self):
+        self.n = np.int64(0)
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.n += 1
+
+    def state_dict(self):
+        return {'n': self.n, 'mean': np.float32(0.5), 'flags': (np.bool_(True),)}
+
+    def load_state_dict(self, state):
+        self.n, self.loaded = state['n'], state
+
+
+def test_numpy_scalars_in_a_callback_state_are_saved_as_numbers_and_resume(tmp_path):
+    # the save after epoch 1 failed: "Object of type int64 is not JSON serializable"
+    np.random.seed(0)
+    path = tmp_path / 'c.npz'
+    scale_trainer().fit(batches(), 2, progress=False, callbacks=[NumpyCounter(), Checkpoint(path)])
+    saved = {'n': 2, 'mean': 0.5, 'flags': [True]}
+    assert checkpoint_meta(path)['callbacks'] == [['NumpyCounter', saved]]
+    counter = NumpyCounter()
+    scale_trainer().fit(batches(), 3, progress=False, callbacks=[counter, Checkpoint(path)])
+    assert counter.loaded == saved and counter.n == 3
+
+
+class Holding:
+    """A callback whose state holds ``value``; from epoch ``change_at`` on, ``later``."""
+
+    def __init__(self, value, later=None, change_at=None):
+        self.value, self.later, self.change_at = value, later, change_at
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch == self.change_at:
+            self.value = self.later
+
+    def state_dict(self):
+        return {'kept': {'value': self.value}}
+
+    def load_state_dict(self, state):
+        pass
+
+
+@pytest.mark.parametrize(
+    'value, message',
+    [
+        (np.zeros(2), r"holds a ndarray at \['kept'\]\['value'\]; .*c\.npz keeps None, booleans"),
+        ({1: 2.0}, r"has the key 1 at \['kept'\]\['value'\]; .*c\.npz keeps string keys only"),
+        ([0, 1j], r"holds a complex at \['kept'\]\['value'\]\[1\]"),
+    ],
+)
+def test_a_callback_state_json_cannot_hold_is_refused_before_training(tmp_path, value, message):
+    trainer = started_trainer()
+    before = everything(trainer)
+    x, t = spiral_like()
+    with pytest.raises(
+        ValueError, match=rf'^Checkpoint: the state of the callback Holding {message}'
+    ):
+        trainer.fit(
+            DataLoader((x, t), 10),
+            3,
+            progress=False,
+            callbacks=[Holding(value), Checkpoint(tmp_path / 'c.npz')],
+        )
+    assert_unchanged(before, everything(trainer))
+    assert not os.listdir(tmp_path)
+
+
+def test_a_callback_state_json_cannot_hold_later_is_refused_at_the_save_writing_nothing(tmp_path):
+    np.random.seed(0)
+    holding = Holding(1.0, later=np.arange(3), change_at=2)
+    with pytest.raises(ValueError, match=r"Holding holds a ndarray at \['kept'\]\['value'\]"):
+        scale_trainer().fit(
+            batches(), 3, progress=False, callbacks=[holding, Checkpoint(tmp_path / 'c.npz')]
+        )
+    assert checkpoint_meta(tmp_path / 'c.npz')['epoch'] == 1  # that of the last save
+    assert checkpoint_meta(tmp_path / 'c.npz')['callbacks'] == [
+        ['Holding', {'kept': {'value': 1.0}}]
+    ]
+    assert os.listdir(tmp_path) == ['c.npz']
+
+
+def stateful_callback(loads, refuses=False):
+    """A callback named Kept with state_dict, and load_state_dict when ``loads`` (which
+    refuses every state when ``refuses``)."""
+
+    class Kept:
+        def on_epoch_end(self, trainer, epoch, logs):
+            pass
+
+        def state_dict(self):
+            return {'k': 1}
+
+    if loads:
+
+        def load_state_dict(self, state):
+            if refuses:
+                raise ValueError('Kept: this state is not mine')
+
+        Kept.load_state_dict = load_state_dict
+    return Kept()
+
+
+def test_a_callback_with_state_but_no_load_state_dict_is_refused_before_anything(tmp_path):
+    # resuming raised a bare AttributeError naming nothing; a first run saved a state
+    # that no resume could take back
+    path = tmp_path / 'c.npz'
+    message = (
+        r'^Checkpoint: the callback Kept has state_dict\(\) but no load_state_dict\(state\), '
+        r'so .*c\.npz could save its state but never give it back'
+    )
+    trainer = started_trainer()
+    x, t = spiral_like()
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(
+            DataLoader((x, t), 10),
+            2,
+            progress=False,
+            callbacks=[stateful_callback(False), Checkpoint(path)],
+        )
+    assert not os.listdir(tmp_path)
+    np.random.seed(0)
+    adam_trainer().fit(
+        DataLoader((x, t), 10),
+        2,
+        progress=False,
+        callbacks=[stateful_callback(True), Checkpoint(path)],
+    )
+    saved = path.read_bytes()
+    trainer = started_trainer()
+    before = everything(trainer)
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(
+            DataLoader((x, t), 10),
+            4,
+            progress=False,
+            callbacks=[stateful_callback(False), Checkpoint(path)],
+        )
+    assert_unchanged(before, everything(trainer))
+    assert path.read_bytes() == saved
+
+
+def test_a_callback_refusing_its_state_leaves_everything_as_it_was(tmp_path):
+    # the weights, the optimizer and the schedules had been loaded before the
+    # callbacks, and stayed changed
+    path = tmp_path / 'c.npz'
+    x, t = spiral_like()
+
+    def fit(trainer, epochs, kept, stopping=None, loader=None):
+        return trainer.fit(
+            loader or DataLoader((x, t), 10),
+            epochs,
+            progress=False,
+            callbacks=[stopping or EarlyStopping('loss'), kept, Checkpoint(path)],
+            schedules=[StepLR(trainer.optimizer, 1, 0.5)],
+        )
+
+    np.random.seed(0)
+    fit(adam_trainer(), 2, stateful_callback(True))
+    saved = path.read_bytes()
+    trainer = started_trainer()
+    loader = DataLoader((x, t), 10)
+    index = loader.index.copy()
+    stopping = EarlyStopping('loss')
+    before = everything(trainer)
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: the callback Kept refused its state in .*c\.npz, so nothing '
+        r'was resumed: ValueError: Kept: this state is not mine',
+    ):
+        fit(trainer, 4, stateful_callback(True, refuses=True), stopping, loader)
+    assert_unchanged(before, everything(trainer))
+    np.testing.assert_array_equal(loader.index, index)
+    assert (stopping.best, stopping.best_epoch, stopping.wait) == (None, None, 0)
+    assert path.read_bytes() == saved

@@ -1492,3 +1492,39 @@ def test_params_may_be_set_to_an_empty_set_as_the_books_layer_does():
     assert list(layer._params) == ['W']
     with pytest.raises(AttributeError, match='only an empty set may be assigned'):
         layer._params = {'V'}
+
+
+def test_summary_refuses_a_file_without_write_before_running_the_forward_pass(capsys):
+    # a path given as file failed with AttributeError after the forward pass
+    layer = Linear(3)
+    with pytest.raises(
+        TypeError,
+        match=r"Linear\.summary: file must be an object with write\(\), .*got str 'out\.txt'",
+    ):
+        layer.summary(np.ones((1, 2), np.float32), file='out.txt')
+    assert layer.W.data is None  # checked first: the forward pass did not run
+    assert capsys.readouterr().out == ''
+
+
+def test_a_deleted_bias_is_no_bias(tmp_path):
+    # the refusal of lin.b = None advises del lin.b, after which forward and repr
+    # raised AttributeError
+    np.random.seed(0)
+    layer = Linear(3, in_size=2)
+    layer.b.data[...] = 7.0
+    del layer.b
+    x = np.array([[1.0, 2.0]], np.float32)
+    assert layer.b is None and names(layer) == ['W']
+    np.testing.assert_array_equal(layer(x).data, x @ layer.W.data)
+    assert repr(layer) == 'Linear(in=2, out=3, nobias=True)'
+    layer.save_weights(tmp_path / 'w.npz')
+    with np.load(tmp_path / 'w.npz') as f:
+        assert f.files == ['W']
+    other = Linear(3, in_size=2)
+    del other.b
+    other.load_weights(tmp_path / 'w.npz')
+    np.testing.assert_array_equal(other(x).data, layer(x).data)
+    with pytest.raises(ValueError, match="no entry for the parameter 'b'"):
+        Linear(3, in_size=2).load_weights(tmp_path / 'w.npz')
+    layer.b = Parameter(np.ones(3, np.float32))  # a bias again
+    np.testing.assert_array_equal(layer(x).data, x @ layer.W.data + 1)

@@ -801,3 +801,63 @@ def test_a_recurrent_layer_names_itself_for_an_input_of_another_width(layer, giv
         ValueError, match=rf'{layer}: the input has width 5 \(shape \(2, 5\)\).*in_size 4'
     ):
         rnn(np.ones((2, 5), np.float32))
+
+
+@pytest.mark.parametrize('cls, func', [(Conv2d, 'conv2d'), (Deconv2d, 'deconv2d')])
+def test_a_deleted_conv_bias_is_no_bias(cls, func):
+    # forward and repr raised AttributeError after del layer.b
+    np.random.seed(3)
+    layer = cls(2, 3, pad=1, in_channels=3)
+    layer.b.data[...] = 5.0
+    del layer.b
+    x = np.random.randn(1, 3, 4, 4).astype(np.float32)
+    expected = getattr(F, func)(x, layer.W.data, pad=1).data
+    np.testing.assert_array_equal(layer(x).data, expected)
+    assert layer.b is None and names(layer) == ['W']
+    assert repr(layer) == f'{cls.__name__}(in=3, out=2, kernel=3, pad=1, nobias=True)'
+
+
+def test_a_gru_whose_h2n_bias_is_deleted_steps_as_with_a_zero_bias():
+    np.random.seed(4)
+    x = np.random.randn(2, 3).astype(np.float32)
+    zero, deleted = GRU(4, in_size=3), GRU(4, in_size=3)
+    for a, b in zip(zero.params(), deleted.params()):
+        b.data[...] = a.data
+    zero.h2n.b.data[...] = 0
+    del deleted.h2n.b
+    for _ in range(2):  # the first step (no h) and the next
+        np.testing.assert_allclose(deleted(x).data, zero(x).data, rtol=1e-6)
+
+
+class Recurrent(Layer):
+    def __init__(self, cls):
+        super().__init__()
+        self.rnn = cls(4)
+        self.fc = Linear(1)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x))
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_summary_leaves_the_recurrent_state_as_it_found_it(cls):
+    # summary(x[:5]) left a state of batch 5: the next call of batch 2 raised, and one
+    # of batch 5 went on from the summary's step
+    import io
+
+    np.random.seed(5)
+    x = np.random.randn(5, 3).astype(np.float32)
+    net = Recurrent(cls)
+    net.summary(x, file=io.StringIO())
+    assert net.rnn.h is None and getattr(net.rnn, 'c', None) is None
+    first = net(x[:2]).data
+    net.rnn.reset_state()
+    np.testing.assert_array_equal(first, net(x[:2]).data)
+    # in the middle of a sequence: the state of the sequence is kept
+    expected = net(x[:2] * 2).data
+    net.rnn.reset_state()
+    net(x[:2])
+    h = net.rnn.h
+    net.summary(x[:2] * 3, file=io.StringIO())  # a step of this batch
+    assert net.rnn.h is h
+    np.testing.assert_array_equal(net(x[:2] * 2).data, expected)

@@ -233,3 +233,31 @@ def test_print_of_a_sequential_names_its_layers_by_position():
 def test_mlp_refuses_sizes_that_are_not_a_sequence(sizes):
     with pytest.raises(TypeError, match='MLP: fc_output_sizes must be a list or tuple'):
         MLP(sizes)
+
+
+class RecurrentNet(Model):
+    def __init__(self):
+        super().__init__()
+        from dezero.layers import LSTM
+
+        self.rnn = LSTM(4)
+        self.fc = Linear(1)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x))
+
+
+def test_plot_leaves_the_recurrent_state_as_it_found_it(tmp_path):
+    # plot(x[:5]) left a state of batch 5: the next call of batch 2 raised
+    np.random.seed(0)
+    x = np.random.randn(5, 3).astype(np.float32)
+    net = RecurrentNet()
+    try:
+        net.plot(x, to_file=str(tmp_path / 'net.png'))
+    except GraphvizNotFoundError:
+        pass  # the forward pass ran all the same
+    assert (tmp_path / 'net.dot').exists()
+    assert net.rnn.h is None and net.rnn.c is None
+    first = net(x[:2]).data
+    net.rnn.reset_state()
+    np.testing.assert_array_equal(first, net(x[:2]).data)

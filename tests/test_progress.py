@@ -51,3 +51,24 @@ def test_bar_writes_the_lines_too():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match='EpochProgress'):
         EpochProgress(bar=False, **kwargs)
+
+
+def test_any_metric_name_works_as_a_dict_or_as_names():
+    # update(**logs) with a metric named 'self' raised TypeError (self given twice)
+    out = io.StringIO()
+    with EpochProgress(3, every=1, bar=False, file=out) as progress:
+        progress.update({'self': 0.5, 'figures': 0.25})
+        progress.update(self=0.75, figures=1.0)
+        progress.update({'loss': 0.125}, acc=0.5)
+    assert out.getvalue().splitlines() == [
+        'epoch 1/3  self 0.5000  figures 0.2500',
+        'epoch 2/3  self 0.7500  figures 1.0000',
+        'epoch 3/3  loss 0.1250  acc 0.5000',
+    ]
+
+
+def test_figures_that_are_not_a_dict_are_refused():
+    with EpochProgress(2, bar=False, file=io.StringIO()) as progress:
+        with pytest.raises(TypeError, match=r'EpochProgress\.update: figures must be a dict'):
+            progress.update([('loss', 0.5)])
+        assert progress.epoch == 0

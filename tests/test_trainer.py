@@ -699,10 +699,59 @@ def test_metrics_given_as_a_list_are_refused_naming_what_is_expected():
         Trainer(Scale(), SGD(0.1), loss=mean_y, metrics=['acc'])
 
 
-def test_a_monitor_missing_from_the_logs_names_what_they_have():
-    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
-    with pytest.raises(KeyError, match="no 'score'.*they have loss"):
+def test_a_monitor_missing_from_the_history_is_refused_before_training():
+    # found only at the end of epoch 1 (a KeyError after training it)
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(ValueError, match="EarlyStopping: it watches 'score', which this fit"):
         trainer.fit(BATCHES, 3, progress=False, callbacks=[EarlyStopping('score', mode='max')])
+    assert model.w.data == 1.0 and trainer.epoch == 0
+
+
+@pytest.mark.parametrize(
+    'make, fit_args, metrics, listed',
+    [
+        (
+            lambda: EarlyStopping('val_accuracy'),
+            {'val_loader': BATCHES},
+            {'max': max_y},
+            'loss, max, val_loss, val_max',
+        ),
+        (lambda: EarlyStopping('acc'), {}, {}, 'loss'),
+        (lambda: EarlyStopping('acc'), {'val_loader': BATCHES}, {}, 'loss, val_loss'),
+        (lambda: BestWeights('b.npz', monitor='val_acc'), {'val_loader': BATCHES}, {}, 'loss'),
+        (lambda: BestWeights('b.npz', monitor='lr', mode='min'), {}, {'max': max_y}, 'loss, max'),
+    ],
+)
+def test_a_monitor_the_history_will_not_have_is_refused_listing_its_figures(
+    make, fit_args, metrics, listed, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    model = Scale()
+    callback = make()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics=metrics)
+    with pytest.raises(ValueError) as info:
+        trainer.fit(BATCHES, 3, progress=False, callbacks=[callback], **fit_args)
+    message = str(info.value)
+    owner = type(callback).__name__
+    assert message.startswith(f'{owner}: it watches {callback._monitor.monitor!r}, which this fit')
+    assert f'its history will have {listed}' in message
+    assert model.w.data == 1.0 and trainer.epoch == 0 and not os.listdir(tmp_path)
+
+
+def test_the_lr_and_validation_figures_can_be_watched():
+    trainer = Trainer(Scale(), SGD(0.01), loss=mean_y, metrics={'max': max_y})
+    watch = [EarlyStopping('lr', mode='max', patience=1), EarlyStopping('val_max', mode='max')]
+    history = trainer.fit(
+        BATCHES,
+        3,
+        val_loader=BATCHES,
+        progress=False,
+        callbacks=watch,
+        schedules=[StepLR(trainer.optimizer, 1, 0.5)],
+    )
+    assert history['lr'] == [0.01, 0.005]  # the lr falls: stopped after epoch 2
+    assert watch[0].stopped_epoch == 2
 
 
 def test_early_stopping_in_fit_with_a_scripted_metric():
@@ -1102,3 +1151,162 @@ def test_fit_refuses_two_callbacks_writing_one_file_before_training(tmp_path):
         trainer.fit(DataLoader((x, t), 30), 2, progress=False, callbacks=callbacks)
     assert not os.path.exists(path)
     assert trainer.epoch == 0  # refused before the first epoch
+
+
+# --------------------------------------------------------------------------------------
+# Trainer: mistakes refused before training
+# --------------------------------------------------------------------------------------
+def detached_mean_y(y, t):
+    """mean_y computed on the values: a new Variable, outside the graph."""
+    return Variable(np.array(mean_y(y, t).data))
+
+
+def test_a_loss_that_does_not_reach_the_parameters_is_refused_before_any_update():
+    # fit trained nothing: the history flat, the weights unchanged, no error
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=detached_mean_y, metrics={})
+    with pytest.raises(
+        ValueError,
+        match=r'Trainer\.fit: the loss does not depend on the parameters of the model '
+        r'Scale: after its backward none of its 1 parameters has a gradient',
+    ):
+        trainer.fit(BATCHES, 3, progress=False)
+    assert model.w.data == 1.0
+    with pytest.raises(ValueError, match='the loss does not depend on the parameters'):
+        Trainer(Scale(), SGD(0.1), loss=lambda y, t: Variable(np.array(1.0)), metrics={}).fit(
+            BATCHES, 1, progress=False
+        )
+
+
+class ScaleAndUnused(Scale):
+    def __init__(self):
+        super().__init__()
+        self.unused = Parameter(np.array(5.0))
+
+
+def test_parameters_without_a_gradient_are_fine_when_others_have_one():
+    from dezero.optimizers import FreezeParam
+
+    model = ScaleAndUnused()
+    history = Trainer(model, SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 2, progress=False)
+    assert history['loss'] == pytest.approx([3.5, -1.3], rel=1e-12)  # as Scale alone
+    assert model.unused.data == 5.0 and model.unused.grad is None
+    frozen = ScaleAndUnused()
+    opt = SGD(0.1).setup(frozen)
+    opt.add_hook(FreezeParam(frozen.w))
+    Trainer(frozen, opt, loss=mean_y, metrics={}).fit(BATCHES, 1, progress=False)
+    assert frozen.w.data == 1.0  # frozen by the hook, after the gradients were seen
+
+
+@pytest.mark.parametrize(
+    'loss',
+    [
+        lambda y, t: float(mean_y(y, t).data),
+        lambda y, t: np.float64(mean_y(y, t).data),
+        lambda y, t: mean_y(y, t).data,
+    ],
+)
+def test_a_loss_that_is_a_number_or_an_array_is_refused_naming_the_trainer(loss):
+    model = Scale()
+    with pytest.raises(
+        TypeError,
+        match=r'Trainer\.fit: the loss must be a Variable computed from the outputs y .*'
+        r'returned (float|float64|ndarray)',
+    ):
+        Trainer(model, SGD(0.1), loss=loss, metrics={}).fit(BATCHES, 1, progress=False)
+    assert model.w.data == 1.0
+
+
+@pytest.mark.parametrize(
+    'val_loader, message',
+    [
+        (
+            (np.array([1.0, 2.0]), np.zeros(2, dtype=np.int64)),
+            r'Trainer\.fit: val_loader must be a loader of \(x, t\) batches, got a pair of '
+            r'arrays; wrap it in DataLoader',
+        ),
+        (5, r'Trainer\.fit: val_loader must be a loader of \(x, t\) batches .*got int 5'),
+    ],
+)
+def test_a_val_loader_that_is_no_loader_is_refused_before_training(val_loader, message):
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(BATCHES, 2, val_loader=val_loader, progress=False)
+    assert model.w.data == 1.0 and trainer.epoch == 0
+    with pytest.raises(TypeError, match=r'Trainer\.fit: train_loader must be a loader .*int'):
+        trainer.fit(3, 1, progress=False)
+
+
+class Counter:
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+
+@pytest.mark.parametrize('cls', [EarlyStopping, BestWeights, Counter, 'Checkpoint'])
+def test_a_callback_class_is_refused_asking_for_an_instance(cls):
+    if cls == 'Checkpoint':
+        from dezero.trainer import Checkpoint as cls
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    name = cls.__name__
+    message = rf'Trainer\.fit: got the class {name}, not an instance: make one, e\.g\. {name}\('
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(BATCHES, 2, progress=False, callbacks=[cls])
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(BATCHES, 2, progress=False, callbacks=cls)
+    assert model.w.data == 1.0
+
+
+def test_a_schedule_class_is_refused_asking_for_an_instance():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(TypeError, match=r'got the class StepLR, not an instance: make one'):
+        trainer.fit(BATCHES, 2, progress=False, schedules=[StepLR])
+
+
+class NormScale(Model):
+    """BatchNorm, then times w."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = layers.BatchNorm()
+        self.w = Parameter(np.array(1.0))
+
+    def forward(self, x):
+        return self.bn(x) * self.w
+
+
+def test_fit_trains_in_training_mode_inside_test_mode_and_no_grad():
+    # under test_mode() BatchNorm's running statistics never moved; under no_grad()
+    # nothing trained
+    from dezero import no_grad, test_mode
+
+    seen = []
+
+    def loss(y, t):
+        seen.append((Config.train, Config.enable_backprop))
+        return mean_y(y, t)
+
+    model = NormScale()
+    x = np.array([[1.0], [2.0], [3.0], [6.0]])
+    with test_mode(), no_grad():
+        history = Trainer(model, SGD(0.1), loss=loss, metrics={}).fit(
+            [(x, np.zeros(4))], 1, val_loader=[(x, np.zeros(4))], progress=False
+        )
+        assert (Config.train, Config.enable_backprop) == (False, False)  # given back
+    assert seen == [(True, True), (False, False)]  # the training batch, then validation
+    # the batch mean is 3: the running mean moves from 0 to 0.1 * 3 by decay 0.9
+    np.testing.assert_allclose(model.bn.avg_mean.data, [0.3], rtol=1e-12)
+    # the training output is normalised: its mean is 0, and so is the gradient of w
+    assert history['loss'] == [pytest.approx(0.0, abs=1e-12)]
+
+
+def test_a_metric_named_self_reaches_the_progress_lines(capsys, monkeypatch):
+    # the progress bar got 'self' twice: update(**logs)
+    monkeypatch.setattr(dezero.progress, '_tqdm', lambda: None)
+    history = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'self': max_y}).fit(
+        BATCHES, 2, progress=True
+    )
+    assert history['self'] == pytest.approx([4.25, -1.15], rel=1e-12)
+    lines = capsys.readouterr().out.split('\n')
+    assert lines[0] == 'epoch 1/2  loss 3.5000  self 4.2500'
