@@ -187,7 +187,9 @@ class _ConstantOp(Function):
     reads_c = False
 
     def __init__(self, c):
-        self.c = kept_for_backward(c) if self.reads_c else c
+        if self.reads_c and not isinstance(c, np.generic):  # (the usual c, a scalar, as is)
+            c = kept_for_backward(c)
+        self.c = c
 
     def _to_input_shape(self, gx):
         """``gx`` summed down to the shape of x."""
