@@ -39,9 +39,11 @@ class Model(Layer):
         is always written next to the picture (``model.dot``); drawing the picture needs
         Graphviz, and raises :class:`dezero.graph.GraphvizNotFoundError` without it.
 
-        The state that layers keep from one call to the next (the hidden state of RNN,
-        LSTM and GRU: every layer with ``reset_state()``) is put back as it was before
-        this forward pass, so the next call goes on as if plot had not run."""
+        The forward pass is that of training (the graph drawn is the one training
+        records).  The state that layers keep from one call to the next (the hidden
+        state of RNN, LSTM and GRU: every layer with ``reset_state()``) is put back as
+        it was before it; BatchNorm's running statistics move, and dropout draws from
+        NumPy's random generator, as in any training call."""
         with watching_layers(self), keeping_state(self):
             y = self.forward(*inputs)
         return draw_graph(y, verbose=True, model=self).save(to_file)

@@ -31,6 +31,7 @@ True
 """
 
 import collections.abc
+import copy
 import math
 import numbers
 import os
@@ -188,9 +189,8 @@ class Trainer:
             if train:
                 self.model.cleargrads()
                 loss.backward()
-                if run is not None and not run.gradients_checked:  # the first backward
-                    _check_gradients_reached(self.model, caller)
-                    run.gradients_checked = True
+                if run is not None and not run.gradients_reached:  # in the first epoch
+                    run.gradients_reached = _gradients_reached(self.optimizer)
                 if comm is None:
                     self.optimizer.update()
                 else:
@@ -200,6 +200,9 @@ class Trainer:
             totals, count = reduce_totals(totals, count, comm)
         if count == 0:
             raise ValueError(f'{caller}: the loader gave no samples')
+        if run is not None and not run.gradients_checked:  # the first epoch of a fit
+            _check_gradients_reached(run.gradients_reached, self.model, comm, caller)
+            run.gradients_checked = True
         return {name: total / count for name, total in totals.items()}
 
     def evaluate(self, loader):
@@ -387,7 +390,8 @@ class _Run:
         self.train_loader = train_loader
         self.val_loader = val_loader
         self.done = 0  # the epochs done before this fit (by a run that it resumes)
-        self.gradients_checked = False  # whether the first backward reached the model
+        self.gradients_reached = False  # whether a backward of this fit reached a parameter
+        self.gradients_checked = False  # whether that was checked (after the first epoch)
 
 
 def _default_metrics(loss):
@@ -436,10 +440,20 @@ def _check_target(model, target):
 
 def _check_loader(loader, caller, name='the loader'):
     """Refuse, naming ``caller`` and the argument ``name``, what is no loader of
-    batches: data (a dataset, or a pair of arrays) and what cannot be iterated."""
-    pair = isinstance(loader, tuple) and len(loader) == 2 and hasattr(loader[0], 'shape')
+    batches: data (a dataset, an array, a dict, or a pair of arrays or lists rather
+    than a list of (x, t) pairs) and what cannot be iterated."""
+    if isinstance(loader, (dict,) + cuda.array_types):
+        raise TypeError(
+            f'{caller}: {name} must be a loader of (x, t) batches, got '
+            f'{type(loader).__name__}; wrap the data in DataLoader((x, t), batch_size)'
+        )
+    pair = (
+        isinstance(loader, tuple)
+        and len(loader) == 2
+        and (hasattr(loader[0], 'shape') or not _is_pair(loader[0]))
+    )
     if pair or (hasattr(loader, '__getitem__') and hasattr(loader, 'prepare')):
-        what = 'a pair of arrays' if pair else f'the dataset {type(loader).__name__}'
+        what = 'a pair (x, t) of all the data' if pair else f'the dataset {type(loader).__name__}'
         raise TypeError(
             f'{caller}: {name} must be a loader of (x, t) batches, got {what}; wrap it '
             f'in DataLoader(..., batch_size)'
@@ -449,6 +463,11 @@ def _check_loader(loader, caller, name='the loader'):
             f'{caller}: {name} must be a loader of (x, t) batches (a DataLoader, or a '
             f'list of (x, t) pairs), got {type(loader).__name__} {loader!r:.60}'
         )
+
+
+def _is_pair(item):
+    """Whether ``item`` is an (x, t) pair, as a batch of a loader is."""
+    return isinstance(item, (tuple, list)) and len(item) == 2
 
 
 def _check_loss_is_variable(loss, caller):
@@ -462,20 +481,28 @@ def _check_loss_is_variable(loss, caller):
         )
 
 
-def _check_gradients_reached(model, caller):
-    """ValueError, naming ``caller``, when no parameter of ``model`` has a gradient
-    after the backward of the loss: the loss does not depend on them (it was computed
-    from ``y.data``, or wrapped in a new Variable), and training would change nothing.
-    Some parameters without a gradient (frozen or unused ones) are fine."""
-    params = list(model.params())
-    if any(p.grad is not None for p in params):
+def _gradients_reached(optimizer):
+    """Whether a parameter that ``optimizer`` trains has a gradient."""
+    return any(p.grad is not None for p in optimizer.target.params())
+
+
+def _check_gradients_reached(reached, model, comm, caller):
+    """ValueError, naming ``caller``, at the end of the first epoch of a fit in which
+    no backward ``reached`` a parameter the optimizer trains (in any process of a
+    data-parallel run, which all decide alike): the loss does not depend on them (it
+    was computed from ``y.data``, or wrapped in a new Variable), and training changed
+    nothing.  A batch whose loss reaches none (all its labels masked out), and some
+    parameters without a gradient (frozen or unused ones), are fine."""
+    if comm is not None:
+        reached = any(comm.allgather(bool(reached)))
+    if reached:
         return
     raise ValueError(
-        f'{caller}: the loss does not depend on the parameters of the model '
-        f'{type(model).__name__}: after its backward none of its {len(params)} '
-        f'parameters has a gradient, so training would change nothing.  Compute the '
-        f'loss with dezero functions of the outputs y (not of y.data, and not wrapped '
-        f'in a new Variable)'
+        f'{caller}: the loss does not depend on the parameters the optimizer trains '
+        f'(of the model {type(model).__name__}): after the first epoch none of them '
+        f'has had a gradient, so training changed nothing.  Compute the loss with '
+        f'dezero functions of the outputs y (not of y.data, and not wrapped in a new '
+        f'Variable)'
     )
 
 
@@ -591,10 +618,12 @@ class _Monitor:
         self.best = None
         self.best_epoch = None
 
-    def check_figures(self, trainer):
+    def check_figures(self, trainer, callback):
         """ValueError, before the first epoch of a fit, when the monitored figure is
         not one the history will have (the check at the end of an epoch would come
-        only after training it): the history's figures are known before training."""
+        only after training it): a validation figure without a val_loader, or a
+        figure that is neither in the history nor can be added to the epoch's figures
+        by a callback of one's own called before ``callback`` (the one watching)."""
         run = getattr(trainer, '_run', None)
         if run is None or self.monitor in run.history:
             return
@@ -605,6 +634,10 @@ class _Monitor:
                 f'fit was given no val_loader; pass val_loader=..., or watch one of '
                 f'{figures}'
             )
+        callbacks = list(run.callbacks)
+        before = callbacks[: callbacks.index(callback)] if callback in callbacks else callbacks
+        if any(not type(cb).__module__.startswith('dezero.') for cb in before):
+            return  # one of them may add the figure to the logs: checked at the epoch's end
         raise ValueError(
             f'{self.owner}: it watches {self.monitor!r}, which this fit does not '
             f'record; its history will have {figures} (the loss, the metrics of '
@@ -691,7 +724,7 @@ class EarlyStopping(_Watching):
         self.stopped_epoch = None
 
     def on_train_begin(self, trainer):
-        self._monitor.check_figures(trainer)
+        self._monitor.check_figures(trainer, self)
         self._monitor.reset()
         self.wait = 0
         self.stopped_epoch = None
@@ -742,7 +775,7 @@ class BestWeights(_Watching):
 
     def on_train_begin(self, trainer):
         _check_folder('BestWeights', self.path, trainer)
-        self._monitor.check_figures(trainer)
+        self._monitor.check_figures(trainer, self)
         self._monitor.reset()
 
     def state_dict(self):
@@ -1101,7 +1134,7 @@ def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
 
     def load():
         # a callback that refuses its state leaves the callbacks before it as they were
-        before = [cb.state_dict() for cb in callbacks]
+        before = [copy.deepcopy(cb.state_dict()) for cb in callbacks]  # not live lists
         for i, (cb, (name, state)) in enumerate(zip(callbacks, saved)):
             try:
                 cb.load_state_dict(state)

@@ -1126,7 +1126,7 @@ def _small_trainer():
     'make_data, message',
     [
         (lambda x, t: __import__('dezero').datasets.Spiral(), 'got the dataset Spiral; wrap it'),
-        (lambda x, t: (x, t), 'got a pair of arrays; wrap it in DataLoader'),
+        (lambda x, t: (x, t), r'got a pair \(x, t\) of all the data; wrap it in DataLoader'),
         (lambda x, t: [(x, None)], 'got labels t of type NoneType'),
         (lambda x, t: [x], 'got a ndarray'),
         (lambda x, t: [(x, t, t)], 'got a tuple of length 3'),
@@ -1161,21 +1161,45 @@ def detached_mean_y(y, t):
     return Variable(np.array(mean_y(y, t).data))
 
 
-def test_a_loss_that_does_not_reach_the_parameters_is_refused_before_any_update():
+def test_a_loss_that_does_not_reach_the_parameters_is_refused_after_the_first_epoch():
     # fit trained nothing: the history flat, the weights unchanged, no error
     model = Scale()
     trainer = Trainer(model, SGD(0.1), loss=detached_mean_y, metrics={})
     with pytest.raises(
         ValueError,
-        match=r'Trainer\.fit: the loss does not depend on the parameters of the model '
-        r'Scale: after its backward none of its 1 parameters has a gradient',
+        match=r'Trainer\.fit: the loss does not depend on the parameters the optimizer '
+        r'trains \(of the model Scale\): after the first epoch none of them',
     ):
         trainer.fit(BATCHES, 3, progress=False)
-    assert model.w.data == 1.0
+    assert model.w.data == 1.0 and trainer.epoch == 1
     with pytest.raises(ValueError, match='the loss does not depend on the parameters'):
         Trainer(Scale(), SGD(0.1), loss=lambda y, t: Variable(np.array(1.0)), metrics={}).fit(
             BATCHES, 1, progress=False
         )
+
+
+def test_a_batch_whose_loss_reaches_no_parameter_is_fine_when_others_do():
+    # a batch with all its labels masked out: its loss is a constant
+    calls = []
+
+    def sometimes_constant(y, t):
+        calls.append(1)
+        return Variable(np.array(0.0)) if len(calls) == 1 else mean_y(y, t)
+
+    model = Scale()
+    Trainer(model, SGD(0.1), loss=sometimes_constant, metrics={}).fit(BATCHES, 1, progress=False)
+    assert model.w.data != 1.0
+
+
+def test_the_gradient_check_looks_at_what_the_optimizer_trains():
+    body = Scale()
+
+    class Holder(Model):  # owns no parameter: the optimizer trains another layer's
+        def forward(self, x):
+            return body(x)
+
+    Trainer(Holder(), SGD(0.1).setup(body), loss=mean_y, metrics={}).fit(BATCHES, 1, progress=False)
+    assert body.w.data != 1.0
 
 
 class ScaleAndUnused(Scale):
@@ -1222,8 +1246,8 @@ def test_a_loss_that_is_a_number_or_an_array_is_refused_naming_the_trainer(loss)
     [
         (
             (np.array([1.0, 2.0]), np.zeros(2, dtype=np.int64)),
-            r'Trainer\.fit: val_loader must be a loader of \(x, t\) batches, got a pair of '
-            r'arrays; wrap it in DataLoader',
+            r'Trainer\.fit: val_loader must be a loader of \(x, t\) batches, got a pair '
+            r'\(x, t\) of all the data; wrap it in DataLoader',
         ),
         (5, r'Trainer\.fit: val_loader must be a loader of \(x, t\) batches .*got int 5'),
     ],
@@ -1310,3 +1334,35 @@ def test_a_metric_named_self_reaches_the_progress_lines(capsys, monkeypatch):
     assert history['self'] == pytest.approx([4.25, -1.15], rel=1e-12)
     lines = capsys.readouterr().out.split('\n')
     assert lines[0] == 'epoch 1/2  loss 3.5000  self 4.2500'
+
+
+def test_a_figure_a_callback_of_ones_own_adds_may_be_watched():
+    class Score:
+        def on_epoch_end(self, trainer, epoch, logs):
+            logs['score'] = float(epoch % 3)
+
+    stopper = EarlyStopping('score', patience=1, mode='max')
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    trainer.fit(BATCHES, 6, progress=False, callbacks=[Score(), stopper])
+    assert stopper.stopped_epoch == 3  # scores 1, 2, 0: no gain at epoch 3, patience 1
+    with pytest.raises(ValueError, match="EarlyStopping: it watches 'score', which this fit"):
+        Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(
+            BATCHES, 6, progress=False, callbacks=[EarlyStopping('score', mode='max'), Score()]
+        )
+
+
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda x, t: x,
+        lambda x, t: {'x': x, 't': t},
+        lambda x, t: (x.tolist(), t.tolist()),
+    ],
+)
+def test_a_val_loader_of_whole_data_is_refused_before_training(make):
+    x, t = np.ones((4, 1)), np.ones(4)
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(TypeError, match='Trainer.fit: val_loader must be a loader of'):
+        trainer.fit(BATCHES, 2, val_loader=make(x, t), progress=False)
+    assert trainer.epoch == 0 and model.w.data == 1.0

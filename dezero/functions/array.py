@@ -85,8 +85,8 @@ def reshape(x, shape):
     integer array, one size may be -1). Derivative: reshape gy back."""
     shape = _as_shape('reshape', shape)
     x = as_input(x)
-    if x.shape == shape:
-        return as_variable(x)
+    if x.shape == shape and isinstance(x, Variable):  # (an array goes through the
+        return x  # function, which copies it if a graph keeps it for backward)
     return Reshape(shape)(x)
 
 
@@ -318,8 +318,8 @@ def broadcast_to(x, shape):
     Derivative: sum gy back to x's shape."""
     x = as_input(x)
     shape = _as_shape('broadcast_to', shape)
-    if x.shape == shape:
-        return as_variable(x)
+    if x.shape == shape and isinstance(x, Variable):  # (an array: as in reshape)
+        return x
     return BroadcastTo(shape)(x)
 
 
@@ -374,8 +374,8 @@ def sum_to(x, shape):
     (see :func:`_sum_to_as_the_book`)."""
     x = as_input(x)
     shape = _as_shape('sum_to', shape)
-    if x.shape == shape:
-        return as_variable(x)
+    if x.shape == shape and isinstance(x, Variable):  # (an array: as in reshape)
+        return x
     return SumTo(shape)(x)
 
 
