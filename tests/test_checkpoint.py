@@ -799,3 +799,50 @@ def test_a_callback_refusing_its_state_leaves_everything_as_it_was(tmp_path):
     np.testing.assert_array_equal(loader.index, index)
     assert (stopping.best, stopping.best_epoch, stopping.wait) == (None, None, 0)
     assert path.read_bytes() == saved
+
+
+def test_a_refused_resume_gives_back_a_state_loaded_in_place(tmp_path):
+    # the rollback took the callback's own list as the old state, and loaded it onto
+    # itself after it had been overwritten in place
+    class Losses:
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.seen.append(logs['loss'])
+
+        def state_dict(self):
+            return {'seen': self.seen}
+
+        def load_state_dict(self, state):
+            self.seen[:] = state['seen']
+
+    class Picky:
+        def __init__(self, refuses=False):
+            self.refuses = refuses
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            pass
+
+        def state_dict(self):
+            return {'n': 1}
+
+        def load_state_dict(self, state):
+            if self.refuses:
+                raise ValueError('Picky: not mine')
+
+    path = tmp_path / 'c.npz'
+    x, t = spiral_like()
+    adam_trainer().fit(
+        DataLoader((x, t), 10), 2, progress=False, callbacks=[Losses(), Picky(), Checkpoint(path)]
+    )
+    losses = Losses()
+    losses.seen.append('mine before')
+    with pytest.raises(ValueError, match='the callback Picky refused its state'):
+        started_trainer().fit(
+            DataLoader((x, t), 10),
+            4,
+            progress=False,
+            callbacks=[losses, Picky(refuses=True), Checkpoint(path)],
+        )
+    assert losses.seen == ['mine before']

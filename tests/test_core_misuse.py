@@ -790,3 +790,21 @@ def test_arithmetic_of_arrays_only_is_a_constant():
 def test_a_0d_float_exponent_keeps_the_variables_dtype():
     x = Variable(np.array([1.0, 2.0], np.float32))
     assert (x ** np.array(2.0)).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    'same_shape',
+    [
+        lambda W: F.reshape(W, (1, 3)),
+        lambda W: F.broadcast_to(W, (1, 3)),
+        lambda W: F.sum_to(W, (1, 3)),
+        lambda W: F.flatten(W),
+    ],
+)
+def test_an_array_given_to_a_function_with_nothing_to_do_is_copied_too(same_shape):
+    x = Variable(np.ones((1, 3)))
+    W = np.arange(3.0).reshape(1, 3)
+    y = x * same_shape(W)
+    W[...] = 100.0
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 2.0]])
