@@ -15,9 +15,11 @@ high-order derivative) can be drawn.
 - :func:`graph_stats` counts what a graph holds.
 """
 
+import importlib.util
 import os
 import pathlib
 import re
+import shutil
 from typing import NamedTuple
 
 import numpy as np
@@ -67,6 +69,9 @@ class Graph:
 
     def __repr__(self):
         lines = self.source.count('\n')
+        missing = _graphviz_missing()
+        if missing is not None:  # (what Jupyter shows when it gets no picture)
+            return f'<dezero Graph: {lines} lines of DOT in .source; no picture: {missing}>'
         return f'<dezero Graph: {lines} lines of DOT; .source, .save(path), or show it in Jupyter>'
 
     def pipe(self, format='svg'):
@@ -392,6 +397,16 @@ def _save(text, to_file, caller):
         return to_file
     atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
     return to_file
+
+
+def _graphviz_missing():
+    """What of Graphviz is missing to draw pictures, as a hint to install it; None
+    when the graphviz package and its ``dot`` program are both there."""
+    if importlib.util.find_spec('graphviz') is None:
+        return 'the graphviz Python package is not installed (pip install graphviz)'
+    if shutil.which('dot') is None:
+        return 'the `dot` program of Graphviz is not on the PATH (install Graphviz)'
+    return None
 
 
 def _render(text, fmt, caller, to_file):

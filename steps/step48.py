@@ -5,7 +5,9 @@ the task is to tell which arm a point belongs to. We train ``MLP((10, 3))`` with
 softmax cross entropy and SGD (learning rate 1.0), writing the mini-batch loop by hand:
 every epoch shuffles the indexes and walks through them 30 at a time.
 Look at the average loss per epoch, printed every 30 epochs, falling from about 1.1
-towards 0.1, and at the decision-boundary picture saved into the current directory.
+towards 0.1, at the training accuracy at the end (``F.accuracy``, the fraction of
+points whose highest score is the right class, which step 50 looks at more closely),
+and at the decision-boundary picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run (each one printed).
 """
 

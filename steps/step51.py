@@ -33,12 +33,21 @@ batch_size = 100
 hidden_size = 100
 
 # --- 1. The data ---------------------------------------------------------------------
-try:
-    train_set = MNIST(train=True)
-    test_set = MNIST(train=False)
-except OSError as e:  # not on disk and no download possible
-    print(f'step51: {e}', file=sys.stderr)
+splits, missing = {}, []
+for train in (True, False):  # both, so that one run names every file that is missing
+    try:
+        splits[train] = MNIST(train=train)
+    except OSError as e:  # not on disk and no download possible
+        missing.append(str(e))
+if missing:
+    for message in missing:
+        print(f'step51: {message}', file=sys.stderr)
+    print(
+        'step51: (this step reads the folder of $DEZERO_HOME; set it to use another)',
+        file=sys.stderr,
+    )
     sys.exit(1)
+train_set, test_set = splits[True], splits[False]
 
 if QUICK:
     # Keep only the first few hundred items: a Dataset reads from .data and .label.

@@ -102,7 +102,10 @@ def test_without_dot_inline_display_falls_back_and_save_says_why(tmp_path, monke
     empty.mkdir()
     monkeypatch.setenv('PATH', str(empty))
     g = draw_graph(F.exp(Variable(np.array(1.0))))
-    assert g._repr_svg_() is None  # Jupyter then shows repr()
+    assert g._repr_svg_() is None  # Jupyter then shows repr(), which says why
+    assert repr(g).endswith(
+        'no picture: the `dot` program of Graphviz is not on the PATH (install Graphviz)>'
+    )
     with pytest.raises(GraphvizNotFoundError, match='Graph.save: the `dot` program'):
         g.save(tmp_path / 'g.png')
     assert (tmp_path / 'g.dot').read_text() == g.source
