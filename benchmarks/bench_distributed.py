@@ -32,6 +32,8 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+from benchmarks.common import json_path, write_json  # noqa: E402  (after the path)
+
 HIDDEN, BATCH, SAMPLES = 1000, 100, 6000
 REPEAT, QUICK_REPEAT = 5, 2
 PROCESSES = (1, 2)
@@ -185,7 +187,7 @@ def main(argv=None):
     p.add_argument('--batch', type=int, default=BATCH, help=f'whole batch (default {BATCH})')
     p.add_argument('--samples', type=int, default=None, help=f'per epoch (default {SAMPLES})')
     p.add_argument('--processes', type=int, nargs='+', default=list(PROCESSES))
-    p.add_argument('--json', default=None, help='write the result to this file')
+    p.add_argument('--json', default=None, type=json_path, help='write the result to this file')
     args = p.parse_args(argv)
     repeat = args.repeat or (QUICK_REPEAT if args.quick else REPEAT)
     samples = args.samples or (2000 if args.quick else SAMPLES)
@@ -196,7 +198,7 @@ def main(argv=None):
     result = run(args.processes, args.hidden, args.batch, samples, repeat, log)
     print(report(result))
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     return 0
 
 

@@ -57,6 +57,7 @@ from dezero.models import MLP
 from benchmarks.common import (
     environment,
     finish,
+    json_path,
     make_target,
     report_table,
 )
@@ -204,7 +205,7 @@ def main(argv=None):
     p.add_argument(
         '--quick', action='store_true', help='accepted for symmetry: the run takes a second anyway'
     )
-    p.add_argument('--json', metavar='PATH', help='also write the results as JSON')
+    p.add_argument('--json', metavar='PATH', type=json_path, help='also write the results as JSON')
     p.add_argument(
         '--check', action='store_true', help='exit with status 1 when a target is missed'
     )

@@ -2,6 +2,7 @@
 optional baselines, the alternating timer, the targets and the end of a run (table,
 optional JSON, exit status)."""
 
+import argparse
 import gc
 import importlib.metadata
 import json
@@ -14,6 +15,25 @@ import time
 import numpy as np
 
 import dezero
+from dezero.atomic import atomic_write_text, check_writable
+
+
+def json_path(value):
+    """The argparse type of ``--json``: a path a JSON file can be written to (in a
+    folder that exists, and not itself a folder), checked before anything runs."""
+    try:
+        check_writable(value, operation='--json')
+    except (OSError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    folder = os.path.dirname(os.path.abspath(value))
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f'the folder {folder} does not exist; create it first')
+    return value
+
+
+def write_json(path, result):
+    """Write ``result`` to ``path`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(result, indent=2) + '\n', operation='--json')
 
 
 def add_standard_options(parser, repeat, quick_repeat, quick_help):
@@ -25,7 +45,9 @@ def add_standard_options(parser, repeat, quick_repeat, quick_help):
         help=f'runs per measurement (default {repeat}; {quick_repeat} with --quick)',
     )
     parser.add_argument('--quick', action='store_true', help=quick_help)
-    parser.add_argument('--json', metavar='PATH', help='also write the results as JSON')
+    parser.add_argument(
+        '--json', metavar='PATH', type=json_path, help='also write the results as JSON'
+    )
     parser.add_argument(
         '--check', action='store_true', help='exit with status 1 when a target is missed'
     )
@@ -48,9 +70,7 @@ def finish(result, table, args):
     the exit status: 1 when ``--check`` is given and a target was missed, else 0."""
     print(table)
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-            f.write('\n')
+        write_json(args.json, result)
     if args.check and any(t['passed'] is False for t in result['targets']):
         return 1
     return 0

@@ -36,7 +36,6 @@ for _name in ('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS'):
     os.environ.setdefault(_name, '1')
 
 import argparse
-import json
 import math
 import shutil
 import sys
@@ -58,12 +57,14 @@ from benchmarks.common import (
     environment,
     format_measured,
     freeze_gc,
+    json_path,
     load_autograd,
     load_torch,
     log,
     make_target,
     package_version,
     target_line,
+    write_json,
 )
 
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'out')
@@ -413,7 +414,7 @@ def main(argv=None):
         action='store_true',
         help='smoke test: tiny sizes, one run each (numbers meaningless)',
     )
-    p.add_argument('--json', metavar='PATH', help='also write every result as JSON')
+    p.add_argument('--json', metavar='PATH', type=json_path, help='also write every result as JSON')
     p.add_argument(
         '--check', action='store_true', help='exit with status 1 when a target is missed'
     )
@@ -463,9 +464,7 @@ def main(argv=None):
         log('no plot to copy (it needs matplotlib and the chain or tree case)')
     result['plot'] = path
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-            f.write('\n')
+        write_json(args.json, result)
     if args.check and any(t['status'] == 'FAIL' for t in result['targets']):
         return 1
     return 0

@@ -184,3 +184,16 @@ def test_a_measured_value_never_reads_as_its_limit_when_it_missed_or_met_it(
     target = common.make_target('r', value, limit)
     assert target['passed'] is passed
     assert common.target_line(target) == shown
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_anything_runs(tmp_path):
+    script = ROOT / 'benchmarks' / 'bench_cifar.py'
+    done = subprocess.run(
+        [sys.executable, str(script), '--json', str(tmp_path / 'missing' / 'x.json')],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert 'argument --json: the folder' in done.stderr and 'does not exist' in done.stderr
+    assert 'repeat 1/' not in done.stderr  # refused before any measurement
