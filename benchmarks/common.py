@@ -19,8 +19,11 @@ from dezero.atomic import atomic_write_text, check_writable
 
 
 def json_path(value):
-    """The argparse type of ``--json``: a path a JSON file can be written to (in a
-    folder that exists, and not itself a folder), checked before anything runs."""
+    """The argparse type of ``--json``: a path a JSON file can be written to, checked
+    before anything runs: a file (new or not) in a folder that exists, or a stream
+    such as ``/dev/stdout``."""
+    if _is_stream(value):
+        return value
     try:
         check_writable(value, operation='--json')
     except (OSError, ValueError) as e:
@@ -31,9 +34,21 @@ def json_path(value):
     return value
 
 
+def _is_stream(path):
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device,
+    a pipe, ``/dev/stdout``): written to as it is, not replaced."""
+    return os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path)
+
+
 def write_json(path, result):
-    """Write ``result`` to ``path`` as indented JSON, atomically."""
-    atomic_write_text(path, json.dumps(result, indent=2) + '\n', operation='--json')
+    """Write ``result`` to ``path`` as indented JSON: atomically to a file, straight
+    into a stream (``/dev/stdout``)."""
+    text = json.dumps(result, indent=2) + '\n'
+    if _is_stream(path):
+        with open(path, 'w') as f:
+            f.write(text)
+        return
+    atomic_write_text(path, text, operation='--json')
 
 
 def add_standard_options(parser, repeat, quick_repeat, quick_help):

@@ -616,6 +616,8 @@ def _seed(y, given, recorded):
         seed.fill(1)
         return seed
     g = given._data if isinstance(given, Variable) else given
+    if type(g) is not np.ndarray and isinstance(g, np.ndarray):  # np.matrix: as a plain array
+        g = plain_array(g, f'backward: the gradient set in .grad of {_describe(y)}')
     if not (isinstance(g, cuda.array_types) or cuda.is_array(g)):
         raise TypeError(
             f'backward: the gradient set in .grad to start from is a '
@@ -729,12 +731,34 @@ def _check_gradient(x, g):
                 f'{type(old).__name__}; expected None, a Variable or an array'
             )
         x.grad = old = _fresh_variable(old, True)
+    _check_given_grad(x, old)
     if old.shape != g.shape:
         raise ValueError(
             f'backward: the variable {_describe(x)} has .grad of shape '
             f'{tuple(old.shape)}, which its new gradient of shape {tuple(g.shape)} '
             f'cannot be added to; call cleargrad() (or cleargrads()) first'
         )
+
+
+def _check_given_grad(x, grad):
+    """Check the ``.grad`` Variable ``grad`` that the caller set on ``x`` before a pass
+    adds to it, as a gradient computed is checked: real floating point (and given the
+    floating dtype of x's data), a plain array (an ``np.matrix`` is viewed as one, a
+    masked array refused)."""
+    data = grad._data
+    if type(data) is not np.ndarray and isinstance(data, np.ndarray):
+        grad._data = data = plain_array(data, f'backward: .grad of the variable {_describe(x)}')
+    kind = data.dtype.kind
+    if kind == 'c':
+        raise TypeError(f'backward: the variable {_describe(x)} has a complex .grad; {_REAL_ONLY}')
+    if kind != 'f':
+        raise TypeError(
+            f'backward: the variable {_describe(x)} has .grad of dtype {data.dtype}; '
+            f'gradients must be floating point (set it to None, or to floats)'
+        )
+    own = x._data.dtype if x._data is not None else None
+    if own is not None and own.kind == 'f' and data.dtype != own and grad.creator is None:
+        grad._data = data.astype(own)  # as a gradient takes its variable's floating dtype
 
 
 class _NotKept:
@@ -1004,10 +1028,23 @@ def kept_for_backward(value):
     """``value``, a constant that a function keeps for its backward (the ``c`` of
     ``x * c``, clip's bounds), as the function keeps it: a copy of an array while a
     graph is recorded, so that the caller changing theirs afterwards changes no
-    gradient; numbers, 0-d arrays and anything under ``no_grad()`` as they are."""
-    if getattr(value, 'ndim', 0) and _settings.enable_backprop:
+    gradient; numbers (NumPy scalars included) and anything under ``no_grad()`` as
+    they are."""
+    if _settings.enable_backprop and cuda.is_array(value):
         return value.copy()
     return value
+
+
+def _wrap_all(ys, inputs):
+    """The arrays ``ys`` a function computed without recording, as :func:`_wrap` makes
+    them; a view of an input Variable's data (``x.reshape`` under ``no_grad()``) notes
+    it, as a recorded one does, so that changing the view in place is seen."""
+    outputs = [_wrap(y) for y in ys]
+    for v in outputs:
+        base = v._data.base
+        if base is not None:
+            _note_view(v, base, [x for x in inputs if x.requires_grad])
+    return outputs
 
 
 def _wrap(y):
@@ -1121,7 +1158,7 @@ class Function:
             recording = settings.enable_backprop
             if type(ys) is not tuple:
                 ys = (ys,)
-            outputs = f._record(inputs, ys) if recording else [_wrap(y) for y in ys]
+            outputs = f._record(inputs, ys) if recording else _wrap_all(ys, inputs)
         finally:
             if lone:
                 _lone_call = None
@@ -1427,6 +1464,8 @@ class _ReversePass:
         for y, gy in zip(outputs, seeds):
             if type(gy) is not np.ndarray or self.create_graph:
                 gy = self._as_gradient(gy)
+            if (gy._data if isinstance(gy, Variable) else gy).dtype.kind == 'c':
+                raise TypeError(f'backward: the output {_describe(y)} is complex; {_REAL_ONLY}')
             if plan is not None:
                 plan.visit(y)
             self._add(y, gy)
@@ -1631,7 +1670,14 @@ class _ReversePass:
         leaves = self.leaves
         if self.plan is None:
             return leaves
-        return {t: leaves[_node(t)] for t in self.plan.targets if _node(t) in leaves}
+        found = {t: leaves[_node(t)] for t in self.plan.targets if _node(t) in leaves}
+        for t, g in found.items():  # (stored gradients are checked as they are stored)
+            if (g._data if isinstance(g, Variable) else g).dtype.kind == 'c':
+                raise TypeError(
+                    f'backward: the gradient computed for the variable {_describe(t)} is '
+                    f'complex; {_REAL_ONLY}'
+                )
+        return found
 
 
 _requires_grad = operator.attrgetter('requires_grad')

@@ -123,8 +123,9 @@ def _pair_hint(dataset):
 def _check_not_columns(owner, dataset):
     """Refuse a tuple of two lists or tuples that reads both as a pair ``(x, t)`` of
     inputs and labels of two samples and as two items ``(x, t)``: that happens when the
-    first holds two values, and it is taken for items only when both start with an
-    array input, as the items of a Dataset do."""
+    first holds two values.  It is taken for items when both start with an array
+    input and are tuples ``(x, t)``, as the items of a Dataset are, or end with a
+    label that is no array (``[x0, 0]``); two lists of arrays only are refused."""
     if not (
         isinstance(dataset, tuple)
         and len(dataset) == 2
@@ -132,7 +133,12 @@ def _check_not_columns(owner, dataset):
         and len(dataset[0]) == 2
     ):
         return
-    if all(len(item) == 2 and isinstance(item[0], np.ndarray) for item in dataset):
+    if all(
+        len(item) == 2
+        and isinstance(item[0], np.ndarray)
+        and (isinstance(item, tuple) or not isinstance(item[1], np.ndarray))
+        for item in dataset
+    ):
         return  # two items (x, t) with array inputs
     raise TypeError(
         f'{owner}: the dataset is a tuple of two sequences of lengths {len(dataset[0])} '

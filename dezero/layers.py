@@ -16,7 +16,9 @@ first call, from the shape of the input.
 """
 
 import contextlib
+import os
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -418,7 +420,11 @@ class Layer:
         (1e39 for float32) raises ValueError rather than becoming infinite.  The
         parameters receive copies independent of the file and of each other, on the
         device each parameter is on (the CPU for a parameter with no data yet).
+        When ``path`` lacks ``.npz`` and both it and ``path + '.npz'`` are files, the
+        exact path is read with a warning naming the other, which ``save_weights(path)``
+        writes.
         """
+        _warn_of_npz_beside(path)
         assign_weights(planned_weights(self, read_npz(path, 'load_weights'), 'load_weights', path))
 
     # ---- description -----------------------------------------------------------------
@@ -584,6 +590,22 @@ def _title(layer):
         f'{name}={"?" if value is None else value}' for name, value in settings.items()
     )
     return f'{type(layer).__name__}({text})'
+
+
+def _warn_of_npz_beside(path):
+    """Warn when ``path`` lacks ``.npz`` but ``path + '.npz'``, the file
+    ``save_weights(path)`` writes, is there beside it: the file read may be an older
+    one."""
+    try:
+        text = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return  # read_npz names what it cannot take
+    if not text.endswith('.npz') and os.path.isfile(text) and os.path.isfile(text + '.npz'):
+        warnings.warn(
+            f'load_weights: reading {text}, but {text}.npz is there too, and '
+            f'save_weights({text!r}) writes that one; pass the path with .npz to read it',
+            stacklevel=3,
+        )
 
 
 def _tree(root, list_params):

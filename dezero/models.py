@@ -46,6 +46,8 @@ class Model(Layer):
         NumPy's random generator, as in any training call."""
         with watching_layers(self), keeping_state(self):
             y = self.forward(*inputs)
+            if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
+                y = y[0]
         return draw_graph(y, verbose=True, model=self).save(to_file)
 
 

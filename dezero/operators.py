@@ -120,9 +120,15 @@ def _transpose(self, *axes):
     return array.transpose(self, axes)
 
 
-def _no_numpy_extras(name, dtype, out):
+def _no_numpy_extras(name, dtype, out, others):
     """Refuse the arguments that ``np.sum(v)`` and friends pass on to ``v.sum`` but
-    that a Variable's reduction has no use for (they are None when not given)."""
+    that a Variable's reduction has no use for (dtype and out are None when not given;
+    ``others``: NumPy's where=, initial=...)."""
+    if others:
+        raise TypeError(
+            f'Variable.{name}: {", ".join(f"{k}=" for k in others)} is not supported; '
+            f'compute it on the data (np.{name}(v.data, ...)) or with dezero functions'
+        )
     if dtype is not None or out is not None:
         what = 'dtype' if dtype is not None else 'out'
         raise TypeError(
@@ -131,18 +137,18 @@ def _no_numpy_extras(name, dtype, out):
         )
 
 
-def _sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
-    _no_numpy_extras('sum', dtype, out)
+def _sum(self, axis=None, keepdims=False, *, dtype=None, out=None, **others):
+    _no_numpy_extras('sum', dtype, out, others)
     return reduction.sum(self, axis, keepdims)
 
 
-def _max(self, axis=None, keepdims=False, *, out=None):
-    _no_numpy_extras('max', None, out)
+def _max(self, axis=None, keepdims=False, *, out=None, **others):
+    _no_numpy_extras('max', None, out, others)
     return reduction.max(self, axis, keepdims)
 
 
-def _min(self, axis=None, keepdims=False, *, out=None):
-    _no_numpy_extras('min', None, out)
+def _min(self, axis=None, keepdims=False, *, out=None, **others):
+    _no_numpy_extras('min', None, out, others)
     return reduction.min(self, axis, keepdims)
 
 

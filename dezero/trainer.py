@@ -222,9 +222,10 @@ class Trainer:
         (``Config.train`` and ``Config.enable_backprop`` True, even when fit is called
         inside ``test_mode()`` or ``no_grad()``), as :meth:`evaluate` runs the
         validation batches in test mode.  The loss must be a Variable computed from the
-        outputs: after the first backward of a fit, a loss whose gradient reached none
-        of the model's parameters is refused before any update (some parameters without
-        a gradient, frozen or unused, are fine).
+        outputs: a fit whose first epoch brought no gradient to any parameter the
+        optimizer trains (so that nothing was updated) stops there with an error; a
+        batch whose loss reaches none (its labels all masked out), and parameters
+        without a gradient (frozen or unused), are fine.
 
         ``progress``: True for a tqdm bar when tqdm is installed and a line every tenth
         of the run (and one for the epoch where a callback stopped it), False for
@@ -462,6 +463,12 @@ def _check_loader(loader, caller, name='the loader'):
         raise TypeError(
             f'{caller}: {name} must be a loader of (x, t) batches (a DataLoader, or a '
             f'list of (x, t) pairs), got {type(loader).__name__} {loader!r:.60}'
+        )
+    if isinstance(loader, list) and loader and cuda.is_array(loader[0]):  # [X, T]
+        raise TypeError(
+            f'{caller}: {name} must be a loader of (x, t) batches, but its first item '
+            f'is not an (x, t) pair: got a {type(loader[0]).__name__}; wrap the data in '
+            f'DataLoader((x, t), batch_size)'
         )
 
 

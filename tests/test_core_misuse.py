@@ -808,3 +808,63 @@ def test_an_array_given_to_a_function_with_nothing_to_do_is_copied_too(same_shap
     W[...] = 100.0
     F.sum(y).backward()
     np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 2.0]])
+
+
+def test_gradients_through_complex_numbers_are_refused_by_the_transforms_too():
+    with pytest.raises(TypeError, match='dezero differentiates real-valued functions only'):
+        dezero.grad(lambda z: F.abs(z * (1 + 1j)).sum())(np.array([1.0, -2.0]))
+    with pytest.raises(TypeError, match='the output .* is complex'):
+        dezero.grad(lambda z: (z * 1j).sum())(np.array([1.0]))
+
+
+def test_a_view_made_under_no_grad_is_noted_too():
+    x = Variable(np.array([1.0, 2.0, 3.0, 4.0]))
+    with no_grad():
+        v = x.reshape(2, 2)
+    y = (x**2).sum()
+    v.data -= 5
+    with pytest.raises(RuntimeError, match='was assigned'):
+        y.backward()
+
+
+def test_0d_array_constants_are_copied_too():
+    c = np.array(2)
+    x = Variable(np.array([1.0, 2.0]))
+    y = (x * c).sum()
+    c[...] = 100
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    low = np.array(2.5)
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = F.clip(x, low, 10.0).sum()
+    low[...] = 100
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, for np.matrix
+def test_a_grad_set_before_backward_is_checked_as_a_computed_one():
+    x = Variable(np.ones((2, 2)))
+    x.grad = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    (x * 2).sum().backward()
+    assert type(x.grad.data) is np.ndarray
+    np.testing.assert_array_equal(x.grad.data, [[3.0, 4.0], [5.0, 6.0]])
+    for given, message in (
+        (np.ma.masked_array([1.0, 2.0], mask=[0, 1]), 'masked array'),
+        (np.array([1 + 1j, 2]), 'complex .grad'),
+        (np.array(['a', 'b']), 'gradients must be floating point'),
+    ):
+        x = Variable(np.ones(2))
+        x.grad = given
+        with pytest.raises(TypeError, match=message):
+            (x * 2).sum().backward()
+    x = Variable(np.ones(2, np.float32))
+    x.grad = np.ones(2)
+    (x * 2).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_numpy_reductions_name_the_arguments_a_variable_does_not_take():
+    v = Variable(np.ones(3))
+    with pytest.raises(TypeError, match='Variable.sum: where= is not supported'):
+        np.sum(v, where=np.array([True, False, True]))

@@ -597,3 +597,9 @@ def test_a_seeded_state_does_not_load_into_a_loader_without_seed():
     state = DataLoader(Numbered(6), batch_size=4, seed=1).state_dict()
     with pytest.raises(ValueError, match='has its own generator .seed=.; this one draws'):
         DataLoader(Numbered(6), batch_size=4).load_state_dict(state)
+
+
+def test_a_tuple_of_two_lists_of_arrays_only_is_refused_as_ambiguous():
+    a0, a1 = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    with pytest.raises(TypeError, match='which could be inputs x and labels t or two items'):
+        DataLoader(([a0, a1], [a0, a1]), 2, shuffle=False)

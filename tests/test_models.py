@@ -31,6 +31,18 @@ class Affine(Model):
         return F.relu(self.fc(x))
 
 
+def test_plot_takes_a_forward_returning_a_tuple_of_one_as_calling_the_model_does(tmp_path):
+    class One(Affine):
+        def forward(self, x):
+            return (F.relu(self.fc(x)),)
+
+    try:
+        One().plot(np.ones((4, 3), np.float32), to_file=str(tmp_path / 'one.png'))
+    except GraphvizNotFoundError:
+        pass
+    assert 'ReLU' in (tmp_path / 'one.dot').read_text()
+
+
 def test_plot_writes_the_dot_file_with_shapes(tmp_path):
     target = tmp_path / 'out' / 'model.png'
     try:

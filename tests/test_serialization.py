@@ -257,3 +257,14 @@ def test_infinities_in_the_file_and_large_integers_that_fit_are_kept(tmp_path):
     half = L.Linear(2, in_size=2, dtype=np.float16)
     np.savez(tmp_path / 'big_int.npz', W=np.ones((2, 2)), b=np.array([70000, 1]))
     expect_refused(half, tmp_path / 'big_int.npz', r"'b' .*1 value\(s\) too large for float16")
+
+
+def test_loading_a_path_without_npz_warns_when_save_weights_wrote_the_npz_beside_it(tmp_path):
+    old = tmp_path / 'weights.bin'
+    L.Linear(2, in_size=3).save_weights(tmp_path / 'weights.bin.npz')
+    old.write_bytes((tmp_path / 'weights.bin.npz').read_bytes())  # an older file, same name
+    L.Linear(2, in_size=3).save_weights(old)  # writes weights.bin.npz
+    with pytest.warns(
+        UserWarning, match=r'reading .*weights\.bin, but .*weights\.bin\.npz is there'
+    ):
+        L.Linear(2, in_size=3).load_weights(old)

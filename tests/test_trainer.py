@@ -1366,3 +1366,11 @@ def test_a_val_loader_of_whole_data_is_refused_before_training(make):
     with pytest.raises(TypeError, match='Trainer.fit: val_loader must be a loader of'):
         trainer.fit(BATCHES, 2, val_loader=make(x, t), progress=False)
     assert trainer.epoch == 0 and model.w.data == 1.0
+
+
+def test_a_val_loader_that_is_a_list_of_two_arrays_is_refused_before_training():
+    x, t = np.ones((4, 1)), np.ones(4)
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(TypeError, match=r'val_loader must be a loader .*got a ndarray'):
+        trainer.fit(BATCHES, 2, val_loader=[x, t], progress=False)
+    assert trainer.epoch == 0

@@ -21,7 +21,7 @@ from dezero.array_ops import (
     zero_where,
 )
 from dezero.core import Function
-from dezero.functions.array import as_input
+from dezero.functions.array import as_input, astype
 from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel
 
 
@@ -473,7 +473,10 @@ def _gelu_curvature(x, approximate):
     :func:`gelu` and u'' = 6 * 0.044715 sqrt(2/pi) x, written with p = sigmoid(2u)
     and q = sigmoid(-2u) (T = p - q, 1 - T**2 = 4 p q) as the slope is.  On x clipped
     to ±40 as the slopes are (which changes no value), with exponentials that
-    underflow to 0 quietly."""
+    underflow to 0 quietly.  float16 is computed in float32: there p q rounds to 0
+    from |x| = 4.2 on, far before the curvature does."""
+    if x.dtype == np.float16:
+        return astype(_gelu_curvature(astype(x, np.float32), approximate), np.float16)
     c = clip(x, -_REACH, _REACH)
     c2 = c * c
     if approximate == 'none':

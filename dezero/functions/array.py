@@ -336,7 +336,8 @@ class SumTo(Function):
         self.x_shape = x.shape
         if not broadcasts_to(self.shape, x.shape):
             return _sum_to_as_the_book(x, self.shape)
-        return _sum_to_array(x, self.shape)
+        y = _sum_to_array(x, self.shape)
+        return x.view() if y is x else y  # a view, which the graph notes, not x itself
 
     def backward(self, gy):
         return BroadcastTo(self.x_shape)(gy)
@@ -401,8 +402,8 @@ class AsType(Function):
 
 
 def astype(x, dtype):
-    """Return ``x`` converted to the floating-point ``dtype`` (``x`` itself, as a
-    Variable, when it has that dtype already).
+    """Return ``x`` converted to the floating-point ``dtype`` (``x`` itself when it is a
+    Variable of that dtype already).
     Derivative: gy converted back to x's dtype; an integer x receives gy as it is, in
     ``dtype``, never an integer gradient."""
     x = as_input(x)
@@ -412,8 +413,8 @@ def astype(x, dtype):
             f'astype: dtype must be a floating-point type, got {dtype} (a cast to it '
             f'would have no gradient); convert the array itself, x.data.astype(...)'
         )
-    if x.dtype == dtype:
-        return as_variable(x)
+    if x.dtype == dtype and isinstance(x, Variable):
+        return x  # (an array goes through the function, which copies it)
     if x.dtype.kind not in 'biuf':
         raise TypeError(
             f'astype: expected x of a real dtype (bool, integer or floating-point), got '

@@ -680,3 +680,13 @@ def test_gelu_curvature_in_float16_is_finite_far_out(approximate):
         curvature[[2, 4]], -0.0318 if approximate == 'tanh' else -0.0310, atol=2e-4
     )
     np.testing.assert_allclose(curvature[3], 0.798, atol=1e-3)
+
+
+def test_tanh_gelu_curvature_in_float16_does_not_flush_to_zero_from_4_on():
+    # 1 - T**2 rounded to 0 in float16 for 4.2 <= |x| <= 6, where the curvature is not
+    x = Variable(np.array([-4.094, 4.5], np.float16))
+    F.gelu(x, approximate='tanh').sum().backward(create_graph=True)
+    slope = x.grad
+    x.cleargrad()
+    slope.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [-1.006e-3, -1.572e-4], rtol=2e-2)
