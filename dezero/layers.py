@@ -554,12 +554,18 @@ def _refuse_replacing(layer, name, held, value):
     given = 'None' if value is None else f'a {type(value).__name__}'
     if hasattr(value, 'shape') and hasattr(value, 'dtype'):
         given += f' of shape {value.shape} and dtype {value.dtype}'
+    # a layer of dezero's works without a parameter only where its class says so (a
+    # class attribute None, as Linear's b); a layer of one's own knows its forward
+    optional = getattr(type(layer), name, 0) is None
+    if optional or not type(layer).__module__.startswith('dezero.'):
+        removal = f'to remove it, use del layer.{name}'
+    else:
+        removal = f'{type(layer).__name__} needs it, so it cannot be removed'
     raise TypeError(
         f'{label}: the attribute {name!r} holds a Parameter ({shape}); assigning '
         f'{given} to it would remove it from params(), so that no optimizer trains it '
         f'and save_weights skips it.  To change its values, assign to {name}.data '
-        f'(layer.{name}.data = array); to replace it, assign a Parameter; to remove it, '
-        f'use del layer.{name}'
+        f'(layer.{name}.data = array); to replace it, assign a Parameter; {removal}'
     )
 
 

@@ -400,7 +400,7 @@ def test_replacing_a_parameter_by_something_else_is_refused(value, given):
     W = layer.W
     with pytest.raises(TypeError, match=rf"Linear: .*'W'.*{given}.*\.data.*Parameter") as info:
         layer.W = value
-    assert 'del ' in str(info.value)
+    assert 'Linear needs it, so it cannot be removed' in str(info.value)  # (not del)
     assert layer.W is W and names(layer) == ['W', 'b']  # nothing changed
     assert list(layer.params()) == [W, layer.b]
 
@@ -1528,3 +1528,25 @@ def test_a_deleted_bias_is_no_bias(tmp_path):
         Linear(3, in_size=2).load_weights(tmp_path / 'w.npz')
     layer.b = Parameter(np.ones(3, np.float32))  # a bias again
     np.testing.assert_array_equal(layer(x).data, x @ layer.W.data + 1)
+
+
+def test_the_refusal_of_none_advises_del_only_where_the_layer_works_without_it():
+    from dezero.layers import BatchNorm
+
+    norm = BatchNorm()
+    norm(np.ones((2, 2), np.float32))
+    with pytest.raises(TypeError, match='BatchNorm needs it, so it cannot be removed'):
+        norm.beta = None
+    linear = Linear(3, in_size=2)
+    with pytest.raises(TypeError, match=r'to remove it, use del layer\.b$'):
+        linear.b = None
+    with pytest.raises(TypeError, match='Linear needs it, so it cannot be removed'):
+        linear.W = None
+
+    class Own(Layer):
+        def __init__(self):
+            super().__init__()
+            self.p = Parameter(np.ones(1))
+
+    with pytest.raises(TypeError, match=r'to remove it, use del layer\.p$'):
+        Own().p = None
