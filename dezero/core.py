@@ -983,6 +983,10 @@ def _describe_error(err, func, arrays):
     return err
 
 
+# The errors of a forward (NumPy's mostly) that are raised again naming the function.
+_FORWARD_ERRORS = (ValueError, TypeError, IndexError, OverflowError)
+
+
 def _error_like(err, message):
     """A new error of ``err``'s class holding ``message``, or of the first built-in
     class among ValueError, IndexError and TypeError that ``err``'s derives from, where
@@ -1143,7 +1147,7 @@ class Function:
                 xs.append(x._data)
             try:
                 ys = f.forward(*xs)
-            except (ValueError, TypeError, IndexError, OverflowError) as e:
+            except _FORWARD_ERRORS as e:
                 mixed = _device_mix_error(f, xs)
                 if mixed is not None:
                     raise mixed from e
@@ -1217,7 +1221,7 @@ class Function:
         f = self if self.inputs is None else copy.copy(self)  # keep a node's state
         try:
             ys = f.forward(*xs)
-        except (ValueError, TypeError, IndexError, OverflowError) as e:
+        except _FORWARD_ERRORS as e:
             described = _describe_error(e, f, xs)
             if described is e:
                 raise

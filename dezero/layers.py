@@ -39,6 +39,7 @@ from dezero.core import (
 from dezero.functions.connection import embed_id, fitting_linear
 from dezero.serialization import (
     assign_weights,
+    npz_beside,
     npz_path,
     planned_weights,
     read_npz,
@@ -98,7 +99,7 @@ def keeping_state(model):
     as Variables or arrays (or tuples of them), such as ``h`` and ``c``: each such
     attribute gets its value of the start back, or is removed if it had none.
     Parameters and settings that the calls create (lazy layers) stay."""
-    layers = [model] + [obj for _, obj in model._walk([], layers=True) if isinstance(obj, Layer)]
+    layers = [model] + [layer for _, layer in model._named_sublayers()]
     stateful = [layer for layer in layers if callable(getattr(layer, 'reset_state', None))]
     saved = [(layer, dict(layer.__dict__)) for layer in stateful]
     try:
@@ -280,7 +281,7 @@ class Layer:
         """``{id(parameter): (layer, shape, dtype)}``, from :meth:`param_specs`, for
         the parameters of this layer and its sub-layers that have no data yet."""
         specs = {}
-        layers = [self] + [obj for _, obj in self._walk([], layers=True) if isinstance(obj, Layer)]
+        layers = [self] + [layer for _, layer in self._named_sublayers()]
         for layer in layers:
             for name, (shape, dtype) in layer.param_specs().items():
                 param = layer.__dict__.get(name)
@@ -350,6 +351,13 @@ class Layer:
                 yield path, obj
             else:
                 stack.pop()
+
+    def _named_sublayers(self):
+        """Yield ``(path, layer)`` for every layer inside this one, each once, under
+        its first path (``l0``, ``blocks/0``), depth first."""
+        for path, obj in self._walk([], layers=True):
+            if isinstance(obj, Layer):
+                yield path, obj
 
     def _members(self, prefix, containers):
         """``(prefix + path, value)`` for the Parameters and Layers this layer holds
@@ -539,7 +547,7 @@ def _same_items(snapshot):
 def _layer_paths(root):
     """{id(layer): its name} for every layer inside ``root``, named as in ``params()``
     (``l0``, ``blocks/0``), each once, under its first name."""
-    return {id(obj): path for path, obj in root._walk([], layers=True) if isinstance(obj, Layer)}
+    return {id(layer): path for path, layer in root._named_sublayers()}
 
 
 def _refuse_replacing(layer, name, held, value):
@@ -603,12 +611,13 @@ def _warn_of_npz_beside(path):
     ``save_weights(path)`` writes, is there beside it: the file read may be an older
     one."""
     try:
-        text = os.fsdecode(os.fspath(path))
+        beside = npz_beside(path)
     except TypeError:
         return  # read_npz names what it cannot take
-    if not text.endswith('.npz') and os.path.isfile(text) and os.path.isfile(text + '.npz'):
+    text = os.fsdecode(os.fspath(path))
+    if beside is not None and os.path.isfile(text):
         warnings.warn(
-            f'load_weights: reading {text}, but {text}.npz is there too, and '
+            f'load_weights: reading {text}, but {beside} is there too, and '
             f'save_weights({text!r}) writes that one; pass the path with .npz to read it',
             stacklevel=3,
         )

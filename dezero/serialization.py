@@ -88,13 +88,23 @@ def read_npz(path, owner):
     return arrays
 
 
+def npz_beside(path):
+    """``path + '.npz'``, the file that ``np.savez`` and ``save_weights`` write for
+    ``path``, when ``path`` (a str, bytes or path-like object) lacks ``.npz`` and that
+    file exists; else None."""
+    text = os.fsdecode(os.fspath(path))
+    if text.endswith('.npz') or not os.path.isfile(text + '.npz'):
+        return None
+    return text + '.npz'
+
+
 def _npz_hint(path):
     """``'; did you mean <path>.npz? ...'`` when ``path`` lacks the ``.npz`` that
     save_weights adds and ``<path>.npz`` is a file; else ``''``."""
-    text = os.fsdecode(path)
-    if text.endswith('.npz') or not os.path.isfile(text + '.npz'):
+    beside = npz_beside(path)
+    if beside is None:
         return ''
-    return f'; did you mean {text}.npz? (np.savez and save_weights add .npz to a path without it)'
+    return f'; did you mean {beside}? (np.savez and save_weights add .npz to a path without it)'
 
 
 def _damaged(owner, path, e):

@@ -526,9 +526,9 @@ def _refuse_class(obj, kind):
 def _batch(batch, caller):
     """A batch of a loader as ``(x, t)``, after checking that it is a pair whose labels
     t have one row per sample."""
-    if isinstance(batch, (tuple, list)) and len(batch) == 2 and hasattr(batch[1], '__len__'):
+    if _is_pair(batch) and hasattr(batch[1], '__len__'):
         return batch
-    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+    if _is_pair(batch):
         got = f'labels t of type {type(batch[1]).__name__}'
     else:
         got = f'a {type(batch).__name__}' + (
