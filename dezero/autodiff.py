@@ -11,7 +11,8 @@ even on Parameters that ``f`` uses, and no graph is left behind.  They also work
 
 Results are arrays, unless
 
-- ``create_graph=True`` is given: they are then Variables whose graph leads back to the
+- ``create_graph=True`` is given (True or False; anything else, such as the string
+  'False', raises TypeError): they are then Variables whose graph leads back to the
   caller's Variables (for example to put a gradient penalty into a loss), or
 - the transform is called while another transform evaluates its function, as in
   ``grad(grad(f))`` or ``hessian``: the inner one returns Variables so that the outer
@@ -30,6 +31,7 @@ import threading
 import numpy as np
 
 from dezero import cuda
+from dezero.checks import check_flag
 from dezero.core import Function, Variable, as_array, backprop, using_config
 from dezero.functions.array import astype, reshape, stack
 from dezero.functions.reduction import sum as _sum
@@ -60,7 +62,7 @@ def _evaluating():
 
 def _connected(create_graph):
     """True when the results must be Variables recorded in a graph."""
-    return bool(create_graph) or _nesting.depth > 0
+    return create_graph or _nesting.depth > 0
 
 
 class _Identity(Function):
@@ -286,6 +288,7 @@ def value_and_grad(f, argnums=0, create_graph=False):
     or Variables with ``create_graph=True`` (see the module's docstring).
     """
     name = _name('value_and_grad', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     transformed = _value_and_grad(name, f, argnums, create_graph)
     transformed.__name__ = transformed.__qualname__ = name
     return transformed
@@ -300,6 +303,7 @@ def grad(f, argnums=0, create_graph=False):
     ``grad(grad(f))(x)`` is f''(x) for a scalar x.
     """
     name = _name('grad', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     transformed = _grad(name, f, argnums, create_graph)
     transformed.__name__ = transformed.__qualname__ = name
     return transformed
@@ -325,6 +329,7 @@ def jacobian(f, argnums=0, create_graph=False):
     (over the outputs) of those.  Arrays, or Variables with ``create_graph=True``.
     """
     name = _name('jacobian', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     transformed = _jacobian(name, f, argnums, create_graph)
     transformed.__name__ = transformed.__qualname__ = name
     return transformed
@@ -380,6 +385,7 @@ def hessian(f, argnums=0, create_graph=False):
     not the transforms it is made of.
     """
     name = _name('hessian', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     _check_callable(name, f)
     _check_argnums(name, argnums)
     transformed = _jacobian(name, _grad(name, f, argnums, False), argnums, create_graph)
@@ -405,6 +411,7 @@ def hvp(f, x, v, create_graph=False):
     Arrays, or Variables with ``create_graph=True``.
     """
     name = _name('hvp', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     _check_callable(name, f)
     xs, several = _several(name, 'x', x)
     vs, several_v = _several(name, 'v', v)
@@ -446,6 +453,7 @@ def vjp(f, *xs, create_graph=False):
     ``create_graph=True``.
     """
     name = _name('vjp', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     _check_callable(name, f)
     if not xs:
         raise ValueError(f'{name}: expected at least one argument to differentiate with respect to')
@@ -479,6 +487,7 @@ def jvp(f, xs, vs, create_graph=False):
     Arrays, or Variables with ``create_graph=True``.
     """
     name = _name('jvp', f)
+    create_graph = check_flag(name, 'create_graph', create_graph)
     _check_callable(name, f)
     xs, several_x = _several(name, 'xs', xs)
     vs, several_v = _several(name, 'vs', vs)

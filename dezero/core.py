@@ -34,13 +34,16 @@ import inspect
 import itertools
 import numbers
 import operator
+import sys
 import threading
+import time
 import weakref
 
 import numpy as np
 
 from dezero import anomaly as _anomaly
 from dezero import cuda
+from dezero.checks import check_flag
 
 
 # ======================================================================================
@@ -54,6 +57,9 @@ class _Settings(threading.local):
     train = True  # layers such as dropout behave as in training
     detect_anomaly = False  # check every value for NaN and infinity
     arrays_only = False  # inside a first-order backward: functions give arrays
+    # inside the gradient checks: layers keep a wider floating input (float64 for a
+    # float32 layer) instead of converting it to their dtype (see dezero.gradcheck)
+    wide_inputs = False
     # Where new functions are being made, for pictures of the graph (dezero.graph): the
     # ``(backward_order, layer_path)`` they record while marking is on (see mark_origin)
     origin = None
@@ -83,11 +89,12 @@ class _PerThread(type):
             raise AttributeError(
                 f'Config has no setting {name!r}; expected one of {", ".join(_SWITCHES)}'
             )
-        setattr(_settings, name, value)
+        setattr(_settings, name, check_flag('Config', name, value))
 
 
 class Config(metaclass=_PerThread):
-    """The switches, read and assigned as ``Config.enable_backprop = False``.
+    """The switches, read and assigned as ``Config.enable_backprop = False``; each is
+    True or False (a string such as 'False' is refused with a TypeError).
 
     ``enable_backprop``: record the graph while computing (off under :func:`no_grad`).
     ``train``: training behaviour of layers such as dropout (off under :func:`test_mode`).
@@ -99,18 +106,33 @@ class Config(metaclass=_PerThread):
 
 @contextlib.contextmanager
 def using_config(name, value):
-    """Set ``Config.<name>`` to ``value`` inside a ``with`` block (in this thread),
-    restoring it after."""
+    """Set ``Config.<name>`` to ``value`` (True or False) inside a ``with`` block (in
+    this thread), restoring it after."""
     if name not in _SWITCHES:
         raise AttributeError(
             f'using_config: Config has no setting {name!r}; expected one of {", ".join(_SWITCHES)}'
         )
+    value = check_flag('using_config', name, value)
     old = getattr(_settings, name)
     setattr(_settings, name, value)
     try:
         yield
     finally:
         setattr(_settings, name, old)
+
+
+@contextlib.contextmanager
+def keeping_wide_inputs():
+    """Inside a ``with`` block (in this thread), layers compute a floating-point input
+    wider than their parameters (float64 given to a float32 layer) in its own dtype
+    rather than converting it to theirs: the gradient checks judge a layer by its
+    formula in float64, not by float32 rounding."""
+    old = _settings.wide_inputs
+    _settings.wide_inputs = True
+    try:
+        yield
+    finally:
+        _settings.wide_inputs = old
 
 
 def no_grad():
@@ -133,9 +155,10 @@ def detect_anomaly(enabled=True):
     function, its input shapes and dtypes, ``forward`` or ``backward``, and that source
     line.  Integer arrays are not checked.  Run both the forward pass and ``backward()``
     inside the block to get the source line for backward faults.  Slow; off by default,
-    and free when off.  ``detect_anomaly(False)`` switches it off inside a block.
+    and free when off.  ``detect_anomaly(False)`` switches it off inside a block;
+    ``enabled`` must be True or False.
     """
-    return using_config('detect_anomaly', bool(enabled))
+    return using_config('detect_anomaly', check_flag('detect_anomaly', 'enabled', enabled))
 
 
 # ======================================================================================
@@ -309,14 +332,14 @@ class Variable:
         """The length of the first axis, as ``len(array)``; TypeError for 0-d data."""
         data = self._data
         if data is None or data.ndim == 0:
-            raise TypeError(f'len() of a Variable of {_describe(self)[1:-1]}: it has no axis')
+            raise TypeError(f'len() of {_no_axis(self)}')
         return len(data)
 
     def __iter__(self):
         """Iterate over the first axis: ``v[0]``, ``v[1]``, ... (each one a Variable
         of the graph, as indexing gives); TypeError for 0-d data, as NumPy raises."""
         if self._data is None or self._data.ndim == 0:
-            raise TypeError(f'iteration over a Variable of {_describe(self)[1:-1]}: it has no axis')
+            raise TypeError(f'iteration over {_no_axis(self)}')
         return (self[i] for i in range(len(self._data)))
 
     def __bool__(self):
@@ -364,7 +387,8 @@ class Variable:
         refused (copy it with ``to_cpu()`` first), as is a Variable without data.
 
         Arithmetic is not affected: ``ndarray + v`` still calls the Variable's operator
-        (``__array_ufunc__ = None``), and NumPy ufuncs refuse Variables."""
+        (``__array_ufunc__ = None``), and NumPy ufuncs (``np.exp(v)``) refuse
+        Variables, as most other NumPy functions do (see :meth:`__array_function__`)."""
         data = self._data
         if data is None:
             raise ValueError('np.asarray: this Variable holds no data (None)')
@@ -383,6 +407,20 @@ class Variable:
                 )
             return data.astype(dtype)
         return data.copy() if copy else data
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions given a Variable (``np.dot(x, W)``).  A NumPy function
+        computes on the data and records no graph, so its result would silently carry
+        no gradient: it raises a TypeError naming the function and what to use
+        instead.  Two kinds still work as NumPy has them work: those that NumPy
+        carries out by the Variable's own method (``np.sum``, ``np.max``, ``np.min``,
+        ``np.transpose``), which give Variables of the graph, and those that only
+        inspect or compare the data (``np.shape``, ``np.ndim``, ``np.size``,
+        ``np.allclose``, ``np.isclose``, ``np.array_equal``, ``np.array_equiv``).
+        ``np.asarray(v)`` gives the data (see :meth:`__array__`)."""
+        if func in _NUMPY_ALLOWED:
+            return func._implementation(*args, **kwargs)
+        raise TypeError(_numpy_refusal(func))
 
     # ---- graph -----------------------------------------------------------------------
     def set_creator(self, func):
@@ -460,20 +498,32 @@ class Variable:
         shape, floating point, on its device; cast to its dtype), else ones of this
         variable's shape (the derivative of a scalar loss with respect to itself), in
         its dtype, or float64 for integer data.  Gradients accumulate into ``.grad`` of
-        the leaves; those of intermediate variables are dropped unless ``retain_grad``
-        is True, which keeps them for the intermediates still alive (a temporary the
-        caller never held is gone, and its gradient with it).  With ``create_graph=True``
-        the backward computation is itself recorded, so the gradients can be
-        differentiated again; such a ``.grad`` is computed from the variable, so the two
-        refer to each other until ``cleargrad()`` (or the garbage collector) parts them.
-        Gradient hooks get a copy of the gradient; with ``retain_grad`` this variable's
+        the leaves.  Those of intermediate variables (the outputs of the functions the
+        pass runs) are dropped unless ``retain_grad`` is True: without it, as in the
+        book, each such intermediate still alive ends with ``.grad`` None, even one
+        that an earlier ``retain_grad`` pass gave a gradient.  With it, each gets this
+        pass's gradient added to its ``.grad``, accumulating over ``retain_grad``
+        passes as a leaf's does (as in the book); a temporary the caller never held is
+        gone, and its gradient with it.  Either way the gradients passed on to the
+        variables behind are this pass's alone, never one kept in ``.grad``.
+
+        With ``create_graph=True`` the backward computation is itself recorded, so the
+        gradients can be differentiated again; such a ``.grad`` is computed from the
+        variable, so the two refer to each other until ``cleargrad()`` (or the garbage
+        collector) parts them.  Gradient hooks get a copy of the gradient; with ``retain_grad`` this variable's
         ``.grad`` is the gradient the pass started from, not what its hooks made of it.
+
+        ``retain_grad`` and ``create_graph`` must be True or False: a seed is never an
+        argument (``y.backward(seed)`` raises TypeError; set ``y.grad = Variable(seed)``
+        first).
 
         Refused: a variable computed without a graph (under ``no_grad()``, or from
         constants only), bool data, and a backward that would read a value assigned
         (``v.data = ...``, ``v.data -= ...``, an optimizer's update) after the forward
         pass used it.
         """
+        if retain_grad is not False or create_graph is not False:  # (else nothing to check)
+            retain_grad, create_graph = _backward_flags(retain_grad, create_graph)
         data = self._data
         if data is None:
             raise ValueError('backward: this Variable holds no data (None)')
@@ -506,9 +556,11 @@ class Variable:
         try:
             if create_graph:  # the pass, and the recorded sums into .grad, are one backward
                 with mark_origin(backward_order=_order_of_pass([self])):
-                    _store_gradients(_run_pass([self], [seed], retain_grad, True, None), True)
+                    grads = _run_pass([self], [seed], retain_grad, True, None, clear=True)
+                    _store_gradients(grads, True)
             else:
-                _store_gradients(_run_pass([self], [seed], retain_grad, False, None), False)
+                grads = _run_pass([self], [seed], retain_grad, False, None, clear=True)
+                _store_gradients(grads, False)
         except BaseException:
             self.grad = given  # a failed pass leaves the seed set by hand in place
             raise
@@ -517,6 +569,16 @@ class Variable:
             # seed and pass through them again (the book keeps the ones it started from)
             start = seed._data if isinstance(seed, Variable) else seed
             self.grad = _fresh_variable(start.copy(), True)
+
+    # ---- copies ----------------------------------------------------------------------
+    def __reduce_ex__(self, protocol):
+        """How ``copy.deepcopy(v)``, ``copy.copy(v)`` and ``pickle`` copy a Variable:
+        as a leaf of the same class (a Parameter stays one) with the data, the name,
+        the gradient and ``requires_grad``, and none of the graph behind it, which
+        holds functions and weak references (a deep copy copies the arrays too)."""
+        state = getattr(self, '__dict__', None)  # (attributes of a subclass's own)
+        args = (type(self), self._data, self.name, self.grad, self.requires_grad)
+        return _copied_leaf, args, state or None
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -539,6 +601,43 @@ class Variable:
             self.data = moved
         if self.grad is not None:
             self.grad.to_gpu()
+
+
+# The NumPy functions that take Variables (see Variable.__array_function__): those
+# that call the Variable's method of the same name, and those that only read the data.
+_NUMPY_ALLOWED = frozenset(
+    [np.sum, np.max, np.amax, np.min, np.amin, np.transpose]
+    + [np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.array_equiv]
+)
+# NumPy functions whose dezero function has another name; the others go by their own
+_DEZERO_NAMES = {
+    'dot': 'matmul',
+    'vdot': 'matmul',
+    'inner': 'matmul',
+    'outer': 'matmul',
+    'tensordot': 'matmul',
+    'einsum': 'matmul',
+    'concatenate': 'concat',
+    'amax': 'max',
+    'amin': 'min',
+}
+
+
+def _numpy_refusal(func):
+    """The message of the TypeError for the NumPy function ``func`` given a Variable,
+    naming the dezero function to use where there is one."""
+    name = getattr(func, '__name__', repr(func))
+    where = f'{getattr(func, "__module__", None) or "numpy"}.{name}'
+    functions = sys.modules.get('dezero.functions')  # (loaded by ``import dezero``)
+    equivalent = _DEZERO_NAMES.get(name, name)
+    if functions is not None and inspect.isfunction(getattr(functions, equivalent, None)):
+        instead = f'the dezero.functions equivalent (F.{equivalent})'
+    else:
+        instead = 'dezero.functions (which record the graph)'
+    return (
+        f"{where}: NumPy functions do not record dezero's graph, so the result would "
+        f'carry no gradient; use {instead}, or pass v.data for a plain array'
+    )
 
 
 class Parameter(Variable):
@@ -568,6 +667,19 @@ def _fresh_variable(array, requires_grad):
     return v
 
 
+def _copied_leaf(cls, data, name, grad, requires_grad):
+    """A Variable of class ``cls`` made by no function: what a copy of a Variable is
+    (see Variable.__reduce_ex__)."""
+    v = _new_variable(cls)
+    v._data = data
+    v._changed_at = 0
+    v.name, v.grad = name, grad
+    v.creator = v._hooks = v._stand_in = None
+    v.generation = v._index = 0
+    v.requires_grad = requires_grad
+    return v
+
+
 def _constant(array):
     """A Variable that no gradient flows into (a seed, a wrapped array)."""
     return _fresh_variable(array, False)
@@ -587,6 +699,32 @@ def _describe(v):
     data = v._data
     what = 'no data' if data is None else f'shape {tuple(data.shape)}, {data.dtype}'
     return f'{v.name!r} ({what})' if v.name else f'({what})'
+
+
+def _backward_flags(retain_grad, create_graph):
+    """The arguments of ``Variable.backward`` as Python bools, after checking them;
+    an array or a Variable given as ``retain_grad`` is a seed passed as in PyTorch
+    (``y.backward(seed)``), which dezero takes from ``y.grad`` instead."""
+    seed_like = isinstance(retain_grad, (Variable, np.generic)) or cuda.is_array(retain_grad)
+    if seed_like and not isinstance(retain_grad, np.bool_):
+        raise TypeError(
+            f'backward: retain_grad must be True or False, got '
+            f'{type(retain_grad).__name__} {retain_grad!r:.60}; to start from a gradient '
+            f'other than ones, set it before the call: y.grad = Variable(seed); '
+            f'y.backward()'
+        )
+    return (
+        check_flag('backward', 'retain_grad', retain_grad),
+        check_flag('backward', 'create_graph', create_graph),
+    )
+
+
+def _no_axis(v):
+    """The Variable ``v``, which holds no data or 0-d data, named as having no axis."""
+    which = f'the Variable {v.name!r}' if v.name else 'a Variable'
+    if v._data is None:
+        return f'{which} that holds no data (None): it has no axis'
+    return f'{which} of shape (), {v._data.dtype}: it has no axis'
 
 
 def _seed(y, given, recorded):
@@ -645,7 +783,36 @@ def _seed(y, given, recorded):
     return g.astype(data.dtype if kind == 'f' else g.dtype)  # (a copy)
 
 
+# Adding a gradient to a ``.grad`` reads it, adds and writes the sum back: threads whose
+# graphs share a leaf (a Parameter trained Hogwild-style) would lose each other's
+# additions, so they take turns with _gradient_lock.  The lock is skipped while one
+# thread uses dezero (see Function.__call__).  That thread sets _lone_store, then reads
+# _threads again, and stores without the lock only if it is still alone; a thread that
+# starts using dezero counts itself in _threads first, and waits, holding the lock,
+# until _lone_store is clear.  So the two never store at the same time.
+_gradient_lock = threading.Lock()
+_lone_store = False
+
+
 def _store_gradients(grads, recorded):
+    """Add each gradient of a pass to its variable's ``.grad`` (see _add_to_grads),
+    one thread at a time."""
+    global _lone_store
+    if _threads == 1:
+        _lone_store = True
+        try:
+            if _threads == 1:  # still alone: no other thread stores meanwhile
+                _add_to_grads(grads, recorded)
+                return
+        finally:
+            _lone_store = False
+    with _gradient_lock:
+        while _lone_store:  # the lone thread's last store without the lock
+            time.sleep(0)
+        _add_to_grads(grads, recorded)
+
+
+def _add_to_grads(grads, recorded):
     """Add each gradient of a pass ({variable: gradient}: arrays, or Variables when
     ``recorded``) to the variable's ``.grad``, a Variable.  A recorded sum is itself
     recorded, so that it can be differentiated too.
@@ -656,7 +823,8 @@ def _store_gradients(grads, recorded):
     clipping) changes no other.  Gradients are checked before any is stored: floating
     point, and shaped as a ``.grad`` already there.  A gradient takes the floating
     dtype of its variable's data, as in PyTorch: a float32 variable used with float64
-    values (which NumPy promotes to float64) still gets a float32 gradient."""
+    values (which NumPy promotes to float64) still gets a float32 gradient.  Integer
+    data gets float64 gradients, whatever the dtype of the values it was used with."""
     stored = []
     for x, gx in grads.items():
         # (a stand-in here was cut by unchain() from a variable that is gone)
@@ -665,8 +833,10 @@ def _store_gradients(grads, recorded):
             if x.grad is not None or array.dtype.kind != 'f':
                 _check_gradient(x, array)  # raises, unless adding to a .grad
             dtype, given = x._data.dtype, array.dtype
-            if given is not dtype and given != dtype and dtype.kind == given.kind == 'f':
-                gx = gx.astype(dtype)  # float32 data gets a float32 gradient (recorded too)
+            if given is not dtype and given != dtype:
+                wanted = _gradient_dtype(dtype)
+                if wanted is not None and given != wanted:
+                    gx = gx.astype(wanted)  # float32 data: float32 gradient (recorded too)
             stored.append((x, gx))
     owners = set()  # the ids of the arrays whose memory the stored gradients use
     for x, gx in stored:
@@ -695,6 +865,18 @@ def _store_gradients(grads, recorded):
         else:
             owners.add(owner)
         x.grad = gx if recorded else _fresh_variable(gx, True)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _gradient_dtype(dtype):
+    """The dtype of the gradients of data of ``dtype``: a floating dtype itself, float64
+    for integer data; None for other data (whose gradients are refused elsewhere)."""
+    kind = dtype.kind
+    if kind == 'f':
+        return dtype
+    return _FLOAT64 if kind in 'iu' else None
 
 
 def _check_gradient(x, g):
@@ -743,8 +925,8 @@ def _check_gradient(x, g):
 def _check_given_grad(x, grad):
     """Check the ``.grad`` Variable ``grad`` that the caller set on ``x`` before a pass
     adds to it, as a gradient computed is checked: real floating point (and given the
-    floating dtype of x's data), a plain array (an ``np.matrix`` is viewed as one, a
-    masked array refused)."""
+    dtype of x's gradients, see _gradient_dtype), a plain array (an ``np.matrix`` is
+    viewed as one, a masked array refused)."""
     data = grad._data
     if type(data) is not np.ndarray and isinstance(data, np.ndarray):
         grad._data = data = plain_array(data, f'backward: .grad of the variable {_describe(x)}')
@@ -756,9 +938,9 @@ def _check_given_grad(x, grad):
             f'backward: the variable {_describe(x)} has .grad of dtype {data.dtype}; '
             f'gradients must be floating point (set it to None, or to floats)'
         )
-    own = x._data.dtype if x._data is not None else None
-    if own is not None and own.kind == 'f' and data.dtype != own and grad.creator is None:
-        grad._data = data.astype(own)  # as a gradient takes its variable's floating dtype
+    own = None if x._data is None else _gradient_dtype(x._data.dtype)
+    if own is not None and data.dtype != own and grad.creator is None:
+        grad._data = data.astype(own)
 
 
 class _NotKept:
@@ -1370,19 +1552,26 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
     function) whose ``requires_grad`` is set; with ``targets`` (a list of Variables,
     leaves or not) it holds those of them that are reached, and only the functions
     between ``outputs`` and ``targets`` run.  Nothing is stored in ``.grad`` except,
-    with ``retain_grad``, the gradients of the intermediate variables still alive.
+    with ``retain_grad``, the gradients of the intermediate variables still alive
+    (added to their ``.grad``); no ``.grad`` is cleared.
 
     The gradients are arrays, or Variables recorded in the graph with ``create_graph``.
+    ``retain_grad`` and ``create_graph`` are True or False.
     """
+    if retain_grad is not False or create_graph is not False:
+        retain_grad = check_flag('backprop', 'retain_grad', retain_grad)
+        create_graph = check_flag('backprop', 'create_graph', create_graph)
     if create_graph:  # the functions it makes are marked as made by a backward pass
         with mark_origin(backward_order=_order_of_pass(outputs)):
             return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
     return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
 
 
-def _run_pass(outputs, seeds, retain_grad, create_graph, targets):
+def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False):
     """backprop, with the switches of a pass set: recording only with create_graph,
-    and functions called on arrays returning arrays without it."""
+    and functions called on arrays returning arrays without it.  With ``clear`` (the
+    pass of ``Variable.backward``) and without ``retain_grad``, the outputs of every
+    function the pass runs are left with ``.grad`` None, as in the book."""
     settings = _settings
     saved = settings.enable_backprop, settings.arrays_only
     settings.enable_backprop, settings.arrays_only = create_graph, not create_graph
@@ -1394,7 +1583,7 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets):
     if collecting:
         gc.disable()
     try:
-        return _ReversePass(retain_grad, create_graph, targets).run(outputs, seeds)
+        return _ReversePass(retain_grad, create_graph, targets, clear).run(outputs, seeds)
     finally:
         settings.enable_backprop, settings.arrays_only = saved
         if collecting:
@@ -1451,11 +1640,17 @@ class _ReversePass:
     used only by functions of newer generations, which run first (:class:`_Schedule`),
     so when f's turn comes its gradients are complete; they are taken out and freed as
     soon as f has used them.  Gradients of leaves are summed in ``leaves``.
+
+    The outputs of a function the pass runs are intermediate variables: with
+    ``retain_grad`` their gradients are added to their ``.grad``; with ``clear`` (and
+    without ``retain_grad``) their ``.grad`` is set to None, so that none kept by an
+    earlier pass outlives this one (see :meth:`_forget_grad`).
     """
 
-    def __init__(self, retain_grad, create_graph, targets):
+    def __init__(self, retain_grad, create_graph, targets, clear=False):
         self.retain_grad = retain_grad
         self.create_graph = create_graph
+        self.clear = clear and not retain_grad
         self.check = _settings.detect_anomaly
         self.pending = {}
         self.leaves = {}
@@ -1482,6 +1677,7 @@ class _ReversePass:
         pending, leaves = self.pending, self.leaves
         recording = self.create_graph
         plain = plan is None and not self.check and not self.retain_grad
+        clear = self.clear
         hooked_leaves = []
         clock = _data_clock  # a function recorded at this tick reads no changed data
         for generation in range(schedule._top - 1, -1, -1):  # newest first
@@ -1497,6 +1693,8 @@ class _ReversePass:
                     gy = None if slots is None else slots[0]
                     y = refs[0]()
                     if y is not None:
+                        if y.grad is not None and clear:
+                            self._forget_grad(f, y)
                         if gy is None:
                             gy = self._zeros(y)
                         if y._hooks is not None:
@@ -1541,7 +1739,10 @@ class _ReversePass:
                         continue  # a gradient the pass was not asked for
                     if type(gx) is not np.ndarray or recording:
                         gx = self._as_gradient(gx)  # a Variable when recording, else an array
-                    if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
+                    try:
+                        if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
+                            _wrong_shape(f, gx, x)
+                    except AttributeError:  # x.data = None after the forward pass
                         _wrong_shape(f, gx, x)
                     creator = x.creator
                     if creator is None and plan is None and type(x) is not _StandIn:
@@ -1624,8 +1825,20 @@ class _ReversePass:
                 _store_gradients(
                     {y: _Copy()(gy) if self.create_graph else gy.copy()}, self.create_graph
                 )
+            elif self.clear and y.grad is not None:
+                self._forget_grad(f, y)
             gys.append(gy)
         return gys
+
+    @staticmethod
+    def _forget_grad(f, y):
+        """Set ``.grad`` of ``y``, an output of the function ``f`` that the pass runs,
+        to None: a gradient kept there by an earlier ``retain_grad`` pass (or set by
+        hand) is not this pass's.  An output that has become a leaf since (``unchain()``,
+        or ``set_creator`` of another function) keeps its ``.grad``, where leaves sum
+        their gradients."""
+        if y.creator is f:
+            y.grad = None
 
     def _dropped_hooks(self, f, i, gy):
         """``gy`` passed through the hooks of f's output ``i``, a variable the caller
@@ -1804,9 +2017,30 @@ def _fewer_gradients(f, gxs):
 
 
 def _wrong_shape(f, gx, x):
+    """Raise for the gradient ``gx`` that ``f.backward`` returned for its input ``x``
+    and that does not fit x's data: because that data was set to None or to an array
+    of another shape after the forward pass used it, or else because the backward is
+    wrong."""
+    name = type(f).__name__
+    if type(x) is not _StandIn:
+        which = next(i for i, v in enumerate(f.inputs) if v is x)
+        about = f'the variable {_describe(x)}, input {which} of {name},'
+        if x._data is None:
+            raise RuntimeError(
+                f'backward: the data of {about} was set to None after the forward pass '
+                f'used it, so its gradient (of shape {tuple(gx.shape)}) has no data to '
+                f'go with; keep the data until backward() has run, or run the forward '
+                f'pass again'
+            )
+        if x._changed_at > f._recorded_at:
+            raise RuntimeError(
+                f'backward: the data of {about} was assigned an array of shape '
+                f'{tuple(x._data.shape)} after the forward pass used one of shape '
+                f'{tuple(gx.shape)}; run the forward pass again after changing data, '
+                f'or change it after backward()'
+            )
     raise ValueError(
-        f'{type(f).__name__}.backward returned a gradient of shape '
-        f'{gx.shape} for an input of shape {x.shape}'
+        f'{name}.backward returned a gradient of shape {gx.shape} for an input of shape {x.shape}'
     )
 
 

@@ -13,6 +13,9 @@ high-order derivative) can be drawn.
   colour the functions made by backward passes (after ``backward(create_graph=True)``),
   and stop at a depth, for huge graphs.
 - :func:`graph_stats` counts what a graph holds.
+
+:func:`plot_dot_graph`, ``Graph.save`` and ``Model.plot`` return the picture's path as a
+:class:`PicturePath`, which Jupyter shows as the picture.
 """
 
 import importlib.util
@@ -26,6 +29,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.atomic import atomic_write_bytes, atomic_write_text, check_writable
+from dezero.checks import check_flag
 from dezero.core import Parameter, Variable, _node, _StandIn
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
@@ -46,6 +50,47 @@ _LONGEST_LABEL = 2000
 # characters other than tab and line breaks, lone surrogates (file names that are not
 # UTF-8 decode to those), and the noncharacters U+FFFE and U+FFFF
 _UNPRINTABLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
+
+
+# The concrete path class of this system (PosixPath or WindowsPath): before Python 3.12,
+# pathlib.Path itself cannot be subclassed, as it picks one of the two when called.
+_SystemPath = type(pathlib.Path())
+
+
+class PicturePath(_SystemPath):
+    """The path of a picture written by :func:`plot_dot_graph` (and ``Graph.save``,
+    ``Model.plot``): a :class:`pathlib.Path` in every way, which Jupyter also shows as
+    the picture when it is the last expression of a cell, as the book's
+    ``plot_dot_graph`` does.  Jupyter asks for the picture with the methods below,
+    which read the file at that moment; no IPython is needed to make one.  PNG, SVG
+    and JPEG files are shown; a path of another format (pdf, dot), or of a file that
+    is gone, is shown as the path."""
+
+    __slots__ = ()
+
+    def _repr_png_(self):
+        """The bytes of a ``.png`` file, for Jupyter; None for other files."""
+        return self._picture(('png',))
+
+    def _repr_jpeg_(self):
+        """The bytes of a ``.jpg`` or ``.jpeg`` file, for Jupyter; None for other
+        files."""
+        return self._picture(('jpg', 'jpeg'))
+
+    def _repr_svg_(self):
+        """The text of an ``.svg`` file, for Jupyter; None for other files."""
+        picture = self._picture(('svg',))
+        return None if picture is None else picture.decode('utf-8')
+
+    def _picture(self, formats):
+        """The file's bytes if its extension (in any case) is one of ``formats`` and
+        it exists; else None."""
+        if self.suffix[1:].lower() not in formats:
+            return None
+        try:
+            return self.read_bytes()
+        except FileNotFoundError:
+            return None
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -116,6 +161,9 @@ def draw_graph(
       ``output``; the variables they read from functions left out have a dashed border.
     """
     _check_output('draw_graph', output)
+    verbose = check_flag('draw_graph', 'verbose', verbose)
+    show_values = check_flag('draw_graph', 'show_values', show_values)
+    show_grads = check_flag('draw_graph', 'show_grads', show_grads)
     if max_depth is not None and (
         isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1
     ):
@@ -135,15 +183,15 @@ def draw_graph(
 def get_dot_graph(output, verbose=True):
     """Return the DOT text of the graph that computed the Variable ``output``.
 
-    Each variable becomes an ellipse labelled with its name; with ``verbose`` the label
-    also shows the shape and dtype (``x\\n(2, 3) float64``, or just ``(2, 3) float64``
-    for an unnamed variable).  Each function becomes a box labelled with its class name,
-    and appears once however many of its outputs are used.  Nodes are numbered in a
-    fixed order (functions by generation, then in the order they were found), so the
-    same graph always gives the same text.
+    Each variable becomes an ellipse labelled with its name; with ``verbose`` (True or
+    False) the label also shows the shape and dtype (``x\\n(2, 3) float64``, or just
+    ``(2, 3) float64`` for an unnamed variable).  Each function becomes a box labelled
+    with its class name, and appears once however many of its outputs are used.  Nodes
+    are numbered in a fixed order (functions by generation, then in the order they were
+    found), so the same graph always gives the same text.
     """
     _check_output('get_dot_graph', output)
-    return _dot_text(output, _Options(verbose))
+    return _dot_text(output, _Options(check_flag('get_dot_graph', 'verbose', verbose)))
 
 
 def _check_output(caller, output):
@@ -348,7 +396,9 @@ def live_variable(x):
 
 
 def plot_dot_graph(output, verbose=True, to_file='graph.png'):
-    """Draw the graph behind ``output`` into ``to_file`` and return its path.
+    """Draw the graph behind ``output`` into ``to_file`` and return its path, a
+    :class:`PicturePath`: a ``pathlib.Path`` that Jupyter shows as the picture (as the
+    last expression of a cell) when it is a PNG, SVG or JPEG file.
 
     The picture's format is ``to_file``'s extension (``png``, ``svg``, ``pdf``, ...,
     in any case).  The DOT text is always written first, next to the picture with the
@@ -362,11 +412,13 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     to render (the ``.dot`` file is there all the same).
     """
     _check_output('plot_dot_graph', output)
+    verbose = check_flag('plot_dot_graph', 'verbose', verbose)
     return _save(get_dot_graph(output, verbose), to_file, 'plot_dot_graph')
 
 
 def _save(text, to_file, caller):
-    """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``."""
+    """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``;
+    return to_file as a :class:`PicturePath`."""
     if not isinstance(to_file, (str, bytes, os.PathLike)):
         raise TypeError(
             f'{caller}: to_file must be the path of a file such as graph.png, got '
@@ -393,10 +445,9 @@ def _save(text, to_file, caller):
         raise error from None
     dot_file = to_file if fmt == 'dot' else to_file.with_suffix('.dot')
     atomic_write_text(dot_file, text, operation=caller)
-    if fmt == 'dot':
-        return to_file
-    atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
-    return to_file
+    if fmt != 'dot':
+        atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
+    return PicturePath(to_file)
 
 
 def _graphviz_missing():

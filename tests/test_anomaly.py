@@ -293,3 +293,12 @@ def test_an_infinity_spread_by_a_function_that_is_not_elementwise_is_let_through
     with detect_anomaly():  # matmul spreads x's infinity to another position
         y = F.matmul(x, Variable(np.ones((2, 2))))
     assert np.isinf(y.data[0]).all()
+
+
+@pytest.mark.parametrize('enabled', ['False', 0, None])
+def test_detect_anomaly_takes_true_or_false_only(enabled):
+    with pytest.raises(TypeError, match='detect_anomaly: enabled must be True or False, got'):
+        detect_anomaly(enabled)
+    assert Config.detect_anomaly is False
+    with detect_anomaly(np.True_):
+        assert Config.detect_anomaly is True

@@ -462,3 +462,30 @@ def test_a_float32_argument_gets_float32_derivatives_from_float64_arithmetic():
     _, pullback = vjp(lambda a: a * c, x)
     (gx,) = pullback(np.ones(3))
     assert gx.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    'call, name',
+    [
+        (lambda f, flag: grad(f, create_graph=flag), 'grad'),
+        (lambda f, flag: value_and_grad(f, create_graph=flag), 'value_and_grad'),
+        (lambda f, flag: jacobian(f, create_graph=flag), 'jacobian'),
+        (lambda f, flag: hessian(f, create_graph=flag), 'hessian'),
+        (lambda f, flag: hvp(f, np.ones(2), np.ones(2), create_graph=flag), 'hvp'),
+        (lambda f, flag: vjp(f, np.ones(2), create_graph=flag), 'vjp'),
+        (lambda f, flag: jvp(f, np.ones(2), np.ones(2), create_graph=flag), 'jvp'),
+    ],
+)
+def test_create_graph_of_every_transform_is_true_or_false(call, name):
+    def f(x):
+        return F.sum(x**3)
+
+    with pytest.raises(
+        TypeError, match=rf"{name}\(f\): create_graph must be True or False, got 'False'"
+    ):
+        call(f, 'False')
+    result = call(f, np.False_)  # a NumPy bool is a bool: arrays, not Variables
+    if name == 'vjp':
+        result = result[1](np.array(1.0))
+    parts = result if isinstance(result, tuple) else (result,)
+    assert not any(isinstance(p, Variable) for p in parts)

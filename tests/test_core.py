@@ -313,6 +313,89 @@ def test_retain_grad():
     assert float(a.grad.data) == 3.0 and float(y.grad.data) == 1.0
 
 
+# An intermediate's .grad kept by a retain_grad pass does not outlive the next pass
+# through it: without retain_grad the book sets .grad of every output of each function
+# it runs to None; with retain_grad it adds the new gradient (and so does dezero).
+@pytest.mark.parametrize('create_graph', [False, True])
+@pytest.mark.parametrize('anomaly', [False, True])  # (the pass's general path)
+def test_a_later_pass_without_retain_grad_clears_a_kept_intermediate_gradient(
+    create_graph, anomaly
+):
+    with dezero.detect_anomaly(anomaly):
+        x = var(2.0)
+        a = x**2
+        (a * 3.0).backward(retain_grad=True)
+        assert float(a.grad.data) == 3.0
+        x.cleargrad()
+        (a * 5.0).backward(create_graph=create_graph)
+    assert a.grad is None
+    assert float(x.grad.data) == 20.0  # 5 * 2x: the kept 3 takes no part
+
+
+def test_retain_grad_twice_accumulates_in_the_intermediate_as_in_the_book():
+    x = var(2.0)
+    a = x**2
+    (a * 3.0).backward(retain_grad=True)
+    x.cleargrad()
+    (a * 5.0).backward(retain_grad=True)
+    assert float(a.grad.data) == 8.0  # 3 + 5
+    assert float(x.grad.data) == 20.0  # this pass's 5 * 2x only
+    (a * 7.0).backward()
+    assert a.grad is None
+
+
+def test_the_output_a_pass_started_from_loses_its_kept_gradient_in_a_later_pass():
+    x = var(2.0)
+    y = x * 3.0
+    y.backward(retain_grad=True)
+    assert float(y.grad.data) == 1.0
+    (y * 2.0).backward()
+    assert y.grad is None
+    assert float(x.grad.data) == 3.0 + 6.0
+
+
+class _TwiceThrice(Function):
+    """Two outputs, 2x and 3x, as in the book (retaining everything)."""
+
+    def forward(self, x):
+        return x * 2.0, x * 3.0
+
+    def backward(self, gp, gq):
+        return gp * 2.0 + gq * 3.0
+
+
+def test_a_later_pass_clears_every_kept_output_of_a_function_it_runs():
+    x = var(1.0)
+    p, q = _TwiceThrice()(x)
+    (p + q).backward(retain_grad=True)
+    assert float(p.grad.data) == 1.0 and float(q.grad.data) == 1.0
+    x.cleargrad()
+    (p * 5.0).backward()  # runs _TwiceThrice, through p only
+    assert p.grad is None and q.grad is None
+    assert float(x.grad.data) == 10.0
+
+
+def test_an_output_unchained_into_a_leaf_keeps_its_gradient_in_a_later_pass():
+    x = var(1.0)
+    p, q = _TwiceThrice()(x)
+    p.unchain()  # a leaf now, summing its gradients over passes
+    (p * 4.0).backward()
+    assert float(p.grad.data) == 4.0
+    (q * 5.0 + p).backward()  # runs _TwiceThrice, whose output p is no longer
+    assert float(p.grad.data) == 5.0 and float(x.grad.data) == 15.0
+
+
+def test_backprop_leaves_kept_gradients_alone():
+    from dezero.core import backprop
+
+    x = var(2.0)
+    a = x**2
+    (a * 3.0).backward(retain_grad=True)
+    grads = backprop([a * 5.0], [np.array(1.0)])
+    assert float(a.grad.data) == 3.0  # nothing stored, nothing cleared
+    assert float(grads[x]) == 20.0
+
+
 def test_no_grad_records_nothing_and_restores():
     x = var(2.0)
     with dezero.no_grad():
@@ -332,6 +415,20 @@ def test_using_config_restores_after_an_error_and_rejects_unknown_names():
     with pytest.raises(AttributeError, match='enable_backprp'):
         with dezero.using_config('enable_backprp', False):
             pass
+
+
+@pytest.mark.parametrize('name', ['enable_backprop', 'train', 'detect_anomaly'])
+def test_the_switches_are_true_or_false_and_a_string_is_refused(name):
+    with pytest.raises(TypeError, match=f"using_config: {name} must be True or False, got 'False'"):
+        with dezero.using_config(name, 'False'):
+            pass
+    with pytest.raises(TypeError, match=f'Config: {name} must be True or False, got 0'):
+        setattr(Config, name, 0)
+    assert Config.enable_backprop is True and Config.train is True
+    assert Config.detect_anomaly is False
+    with dezero.using_config(name, np.False_):  # a NumPy bool is a bool
+        assert getattr(Config, name) is False
+    assert getattr(Config, name) is (name != 'detect_anomaly')
 
 
 def test_unchain_and_unchain_backward():

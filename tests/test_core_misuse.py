@@ -868,3 +868,130 @@ def test_numpy_reductions_name_the_arguments_a_variable_does_not_take():
     v = Variable(np.ones(3))
     with pytest.raises(TypeError, match='Variable.sum: where= is not supported'):
         np.sum(v, where=np.array([True, False, True]))
+
+
+# ---- the arguments of backward ----------------------------------------------------------------
+@pytest.mark.parametrize('name', ['retain_grad', 'create_graph'])
+@pytest.mark.parametrize('value', ['False', 0, None, 1.0])
+def test_the_flags_of_backward_must_be_true_or_false(name, value):
+    x = Variable(np.array(3.0))
+    y = x * x
+    with pytest.raises(TypeError, match=f'backward: {name} must be True or False, got'):
+        y.backward(**{name: value})
+    assert x.grad is None  # nothing was computed
+
+
+def test_numpy_bools_are_flags_of_backward_too():
+    x = Variable(np.array(3.0))
+    y = x * x
+    y.backward(retain_grad=np.True_, create_graph=np.False_)
+    assert float(x.grad.data) == 6.0 and float(y.grad.data) == 1.0
+
+
+@pytest.mark.parametrize(
+    'seed',
+    [np.array(2.0), Variable(np.array(2.0)), np.float64(2.0)],
+    ids=['array', 'variable', 'numpy-scalar'],
+)
+def test_a_seed_given_to_backward_as_in_pytorch_is_refused_saying_how_to_set_it(seed):
+    x = Variable(np.array(3.0))
+    y = x * x
+    with pytest.raises(
+        TypeError, match=r'backward: retain_grad must be True or False.*y\.grad = Variable\(seed\)'
+    ):
+        y.backward(seed)
+    assert x.grad is None
+    y.grad = Variable(np.array(2.0))  # the way it is said
+    y.backward()
+    assert float(x.grad.data) == 12.0
+
+
+# ---- data set to None or reshaped between forward and backward -----------------------------------
+def test_data_set_to_none_after_the_forward_pass_is_named():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    y = (x * 3).sum()
+    x.data = None
+    with pytest.raises(
+        RuntimeError,
+        match=r"the data of the variable 'x' \(no data\), input 0 of MulConstant, was set "
+        r'to None after the forward pass',
+    ):
+        y.backward()
+
+
+def test_data_given_another_shape_after_the_forward_pass_is_blamed_on_the_variable():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    y = (x + 1).sum()
+    x.data = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(
+        RuntimeError,
+        match=r"the data of the variable 'x' \(shape \(3,\), float64\), input 0 of "
+        r'AddConstant, was assigned an array of shape \(3,\) after the forward pass used '
+        r'one of shape \(2,\)',
+    ):
+        y.backward()
+
+
+def test_a_backward_returning_the_wrong_shape_is_still_blamed_on_the_backward():
+    class Wrong(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return gy[:1]
+
+    x = Variable(np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r'Wrong.backward returned a gradient of shape \(1,\)'):
+        Wrong()(x).backward()
+
+
+# ---- integer data gets float64 gradients ------------------------------------------------------
+@pytest.mark.parametrize(
+    'f, x_dtype',
+    [
+        (lambda x: x * np.array([0.1], np.float16), np.int8),
+        (lambda x: x / Variable(np.array([2.0], np.float32)), np.uint8),
+        (lambda x: x * Variable(np.array([0.5], np.float32)), np.int64),
+    ],
+    ids=['int8-times-float16', 'uint8-over-float32-variable', 'int64-times-float32-variable'],
+)
+def test_integer_data_gets_float64_gradients_whatever_it_was_used_with(f, x_dtype):
+    x = Variable(np.array([3], x_dtype))
+    y = f(x)
+    y.backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.data, [float(y.data[0]) / 3], rtol=1e-3)
+
+
+def test_a_recorded_gradient_of_integer_data_is_float64_too():
+    x = Variable(np.array([3], np.int8))
+    y = (x * np.array([0.5], np.float32)) ** 2  # y = x^2 / 4: y' = x / 2, y'' = 1 / 2
+    y.backward(create_graph=True)
+    assert x.grad.dtype == np.float64 and x.grad.data.tolist() == [1.5]
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.dtype == np.float64 and x.grad.data.tolist() == [0.5]
+
+
+def test_a_grad_set_by_hand_on_integer_data_is_added_to_as_float64():
+    x = Variable(np.array([3], np.int8))
+    x.grad = Variable(np.array([1.0], np.float32))
+    (x * np.array([2.0], np.float16)).backward()
+    assert x.grad.dtype == np.float64 and x.grad.data.tolist() == [3.0]
+
+
+# ---- a Variable without data as a sequence --------------------------------------------------
+def test_a_variable_without_data_has_no_length_and_says_so_plainly():
+    W = L.Linear(3).W  # no data until the layer's first call
+    message = r"the Variable 'W' that holds no data \(None\): it has no axis"
+    with pytest.raises(TypeError, match=r'len\(\) of ' + message):
+        len(W)
+    with pytest.raises(TypeError, match='iteration over ' + message):
+        list(W)
+    with pytest.raises(TypeError, match='iteration over ' + message):
+        F.concat(W)
+    with pytest.raises(TypeError, match='iteration over ' + message):
+        F.stack(W)
+    with pytest.raises(TypeError, match=r"len\(\) of the Variable 's' of shape \(\), float64"):
+        len(Variable(np.array(1.0), name='s'))

@@ -12,7 +12,7 @@ import dezero
 import dezero.functions as F
 import dezero.layers as L
 from dezero import Function, Variable
-from dezero.graph import Graph, GraphvizNotFoundError, draw_graph, get_dot_graph
+from dezero.graph import Graph, GraphvizNotFoundError, PicturePath, draw_graph, get_dot_graph
 from dezero.models import MLP, Model
 
 needs_dot = pytest.mark.skipif(
@@ -80,7 +80,7 @@ def test_plain_forward_graph_is_the_books_picture():
     assert isinstance(g, Graph)
     assert g.source == get_dot_graph(y, verbose=False) == str(g)
     assert draw_graph(y, verbose=True).source == get_dot_graph(y, verbose=True)
-    assert 'Graph' in repr(g) and 'save' in repr(g)
+    assert 'Graph' in repr(g) and '.source' in repr(g)  # (with or without Graphviz)
 
 
 @needs_dot
@@ -260,6 +260,17 @@ def test_model_plot_png(tmp_path):
     path = model.plot(x, to_file=tmp_path / 'model.png')
     assert path.read_bytes().startswith(b'\x89PNG')
     assert 'cluster' in (tmp_path / 'model.dot').read_text()
+
+
+@needs_dot
+def test_model_plot_and_graph_save_return_a_path_jupyter_shows_as_the_picture(tmp_path):
+    model, x, _ = mlp_loss()
+    path = model.plot(x, to_file=tmp_path / 'model.png')  # (the book returns an Image)
+    assert isinstance(path, PicturePath) and path == tmp_path / 'model.png'
+    assert path._repr_png_() == (tmp_path / 'model.png').read_bytes()
+    saved = draw_graph(model(x)).save(tmp_path / 'g.svg')
+    assert isinstance(saved, PicturePath) and saved == tmp_path / 'g.svg'
+    assert saved._repr_svg_() == (tmp_path / 'g.svg').read_text(encoding='utf-8')
 
 
 # ---- higher order ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import os
+import pathlib
 import re
 import shutil
 import sys
@@ -10,7 +11,7 @@ import pytest
 import dezero
 import dezero.functions as F
 from dezero import Function, Variable
-from dezero.graph import GraphvizNotFoundError, get_dot_graph, plot_dot_graph
+from dezero.graph import GraphvizNotFoundError, PicturePath, get_dot_graph, plot_dot_graph
 
 needs_dot = pytest.mark.skipif(
     shutil.which('dot') is None, reason="Graphviz's dot program is not installed"
@@ -268,6 +269,58 @@ def test_plot_svg_of_higher_order_graph(tmp_path):
     svg = to_file.read_bytes()
     assert b'<svg' in svg and b'>x<' in svg
     assert (tmp_path / 'grad.dot').read_text() == get_dot_graph(x.grad, verbose=False)
+
+
+# The book's plot_dot_graph returns an IPython Image, so that a graph plotted as the
+# last line of a Jupyter cell shows inline; dezero's returns a path that Jupyter shows.
+@needs_dot
+def test_plot_png_returns_a_path_that_jupyter_shows_as_the_picture(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'IPython', None)  # no IPython needed
+    to_file = tmp_path / 'graph.png'
+    result = plot_dot_graph(add_graph(), to_file=str(to_file))
+    assert isinstance(result, pathlib.Path) and isinstance(result, PicturePath)
+    assert result == to_file and hash(result) == hash(to_file)
+    assert str(result) == str(to_file) and os.fspath(result) == str(to_file)
+    png = result._repr_png_()
+    assert png == to_file.read_bytes() and png.startswith(PNG_MAGIC)
+    assert result._repr_svg_() is None and result._repr_jpeg_() is None
+
+
+@needs_dot
+@pytest.mark.parametrize('name', ['graph.svg', 'G.SVG'])
+def test_plot_svg_returns_a_path_that_jupyter_shows_as_svg_text(tmp_path, name):
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / name)
+    svg = result._repr_svg_()
+    assert svg == (tmp_path / name).read_text(encoding='utf-8') and '<svg' in svg
+    assert result._repr_png_() is None and result._repr_jpeg_() is None
+
+
+@needs_dot
+@pytest.mark.parametrize('name', ['graph.jpg', 'graph.jpeg'])
+def test_plot_jpeg_returns_a_path_that_jupyter_shows_as_jpeg(tmp_path, name):
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / name)
+    jpeg = result._repr_jpeg_()
+    assert jpeg == (tmp_path / name).read_bytes() and jpeg.startswith(b'\xff\xd8')
+    assert result._repr_png_() is None and result._repr_svg_() is None
+
+
+def test_a_dot_file_path_shows_as_a_path_only(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'graphviz', None)
+    result = plot_dot_graph(add_graph(), to_file=tmp_path / 'g.dot')
+    assert isinstance(result, PicturePath) and result == tmp_path / 'g.dot'
+    assert (result._repr_png_(), result._repr_svg_(), result._repr_jpeg_()) == (None,) * 3
+
+
+def test_a_picture_path_reads_its_file_when_shown(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, 'IPython', None)
+    png = PicturePath(tmp_path / 'a.PNG')
+    assert png._repr_png_() is None  # no file (yet): Jupyter shows the path
+    png.write_bytes(PNG_MAGIC + b'rest')
+    assert png._repr_png_() == PNG_MAGIC + b'rest'
+    pdf = PicturePath(tmp_path / 'a.pdf')
+    pdf.write_bytes(b'%PDF-1.4')
+    assert (pdf._repr_png_(), pdf._repr_svg_(), pdf._repr_jpeg_()) == (None,) * 3
+    assert isinstance(png.with_suffix('.svg'), pathlib.Path)
 
 
 def test_missing_dot_program_raises_clear_error(tmp_path, monkeypatch):
@@ -564,3 +617,19 @@ def test_graphviz_closing_the_pipe_is_reported_by_plot_dot_graph(tmp_path, monke
     assert not isinstance(info.value, GraphvizNotFoundError)
     assert isinstance(info.value.__cause__, BrokenPipeError) and 'Broken pipe' in str(info.value)
     assert not (tmp_path / 'g.svg').exists()
+
+
+# ---- flags ------------------------------------------------------------------------------
+def test_verbose_is_true_or_false(tmp_path):
+    y = add_graph()
+    with pytest.raises(
+        TypeError, match="get_dot_graph: verbose must be True or False, got 'False'"
+    ):
+        get_dot_graph(y, verbose='False')
+    with pytest.raises(TypeError, match="plot_dot_graph: verbose must be True or False, got 'no'"):
+        plot_dot_graph(y, verbose='no', to_file=str(tmp_path / 'g.dot'))
+    assert not (tmp_path / 'g.dot').exists()
+    assert get_dot_graph(y, verbose=np.False_) == get_dot_graph(y, verbose=False)
+    for flag in ('verbose', 'show_values', 'show_grads'):
+        with pytest.raises(TypeError, match=f'draw_graph: {flag} must be True or False, got 1'):
+            dezero.graph.draw_graph(y, **{flag: 1})

@@ -221,3 +221,17 @@ def test_a_thread_starting_while_the_lone_thread_runs_a_first_call_uses_a_copy(t
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['2.0', '4.0']
+
+
+def test_threads_adding_gradients_to_a_shared_parameter_lose_none():
+    # Hogwild-style training: every thread's backward adds to the .grad of the same
+    # Parameter; reading, adding and writing it back must not interleave
+    W = dezero.Parameter(np.zeros(1000))
+    steps = 2000
+
+    def backward_many(i):
+        for _ in range(steps):
+            (W * 1.0).sum().backward()
+
+    run_in_threads(backward_many, 4)
+    np.testing.assert_array_equal(W.grad.data, np.full(1000, 4.0 * steps))
