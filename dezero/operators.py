@@ -7,6 +7,7 @@
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import number_overflow
 from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
 
@@ -14,10 +15,11 @@ from dezero.functions import arithmetic, array, linalg, reduction
 def _operand(other, like):
     """The other side of a binary operator, ready for a Function.
 
-    Variables and arrays pass unchanged. A Python or NumPy scalar becomes a NumPy
-    scalar or 0-d array of the dtype the result would have if the scalar were weakly
-    typed, so that
-    ``float32_variable * 2.0`` stays float32 (while ``int_variable * 0.5`` is float).
+    Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
+    scalar it holds (see :func:`_counts_as_scalar`). A Python or NumPy scalar becomes a
+    NumPy scalar or 0-d array of the dtype the result would have if the scalar were
+    weakly typed, so that ``float32_variable * 2.0`` stays float32 (while
+    ``int_variable * 0.5`` is float).
     """
     kind = type(other)
     if kind is float or kind is int:
@@ -37,10 +39,8 @@ def _operand(other, like):
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
             other = plain_array(other, 'unsupported operand')
-        if other.ndim or type(other) is not np.ndarray or other.dtype.kind != 'f':
+        if other.ndim or type(other) is not np.ndarray or not _counts_as_scalar(other, like):
             return other
-        # a 0-d float array counts as a float scalar, as in PyTorch (and NumPy 1):
-        # float32_variable * np.array(2.0) stays float32
         other = other[()]
     if isinstance(other, np.generic):
         other = other.item()
@@ -61,19 +61,26 @@ def _operand(other, like):
     )
 
 
+def _counts_as_scalar(array, like):
+    """Whether the 0-d NumPy ``array``, the other side of an operator on the Variable
+    ``like``, counts as the scalar it holds, as a 0-d tensor does in PyTorch: a float
+    array always (``float32_variable * np.array(2.0)`` stays float32), an integer or
+    bool array beside floating-point or complex data, whose dtype it then leaves alone
+    (``float32_variable * np.array(2)`` stays float32).  Beside integer data it stays
+    an array, promoted as NumPy promotes it (``uint8_variable * np.array(300)`` holds
+    300, not a refused overflow)."""
+    kind = array.dtype.kind
+    if kind == 'f':
+        return True
+    data = like._data
+    return kind in 'biu' and data is not None and data.dtype.kind in 'fc'
+
+
 def _too_large(number, dtype):
     """Refuse the Python ``number`` as an operand of a Variable of ``dtype``."""
-    raise OverflowError(
-        f'unsupported operand: the number {_short(number)} does not fit the dtype {dtype} of '
-        f'the Variable it is combined with, nor any dtype NumPy would promote it to; '
-        f'use a smaller number, or convert the Variable to a dtype that holds it'
+    raise number_overflow(
+        'unsupported operand', number, dtype, 'the Variable it is combined with'
     ) from None
-
-
-def _short(number):
-    """A Python number as at most about 20 characters of text."""
-    text = str(number)
-    return text if len(text) <= 20 else f'{text[:8]}...({len(text)} digits)'
 
 
 def _operator(variable_function, constant_function, reflected=False):
@@ -94,8 +101,8 @@ def _operator(variable_function, constant_function, reflected=False):
 
 
 def _pow(self, other):
-    if type(other) is np.ndarray and other.ndim == 0 and other.dtype.kind == 'f':
-        other = other[()]  # a 0-d float array counts as a float scalar, as in _operand
+    if type(other) is np.ndarray and other.ndim == 0 and _counts_as_scalar(other, self):
+        other = other[()]  # a 0-d array that counts as a scalar, as in _operand
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
     raise TypeError(
@@ -162,7 +169,8 @@ def _rmatmul(self, other):
 
 def setup_variable():
     """Attach the operators ``+ - * / ** @``, unary ``-``, indexing and the methods
-    ``reshape transpose T sum max min matmul dot astype`` to :class:`Variable`."""
+    ``reshape transpose T sum max min matmul dot astype`` to :class:`Variable` (and
+    ``matmaul``, the book's misspelt name for ``matmul``)."""
     a = arithmetic
     Variable.__add__ = _operator(a.Add, a.AddConstant)
     Variable.__radd__ = _operator(a.Add, a.AddConstant, reflected=True)
@@ -185,5 +193,6 @@ def setup_variable():
     Variable.max = _max
     Variable.min = _min
     Variable.matmul = _matmul
+    Variable.matmaul = _matmul  # the book's spelling, which its setup_variable also sets
     Variable.dot = _matmul
     Variable.astype = array.astype

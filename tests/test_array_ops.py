@@ -1,6 +1,8 @@
 """Array helpers of dezero.array_ops (some re-exported from dezero.utils); the quick
 row and column reductions give NumPy's results, whatever the route."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -8,13 +10,17 @@ import dezero.functions as F
 from dezero import Variable
 from dezero.array_ops import (
     BLAS_ROW_SUM,
+    PAIRWISE_ROWS,
     SHORT_ROW,
+    WIDE_ROW,
     broadcasts_to,
     channel_sums,
     float_data,
     column_sums,
     max_keepdims,
+    sum_array,
     sum_keepdims,
+    sum_to,
     zero_where,
 )
 from dezero.utils import max_backward_shape
@@ -186,3 +192,63 @@ def test_float_data_takes_bools_and_integers_to_float64(dtype):
 def test_float_data_leaves_floating_and_complex_data_as_it_is(dtype):
     x = np.array([0, 1], dtype)
     assert float_data(x) is x
+
+
+# ---- sums along leading axes ------------------------------------------------------------------
+@pytest.mark.parametrize('width', [2, WIDE_ROW])  # rows halved, or summed in blocks first
+def test_sums_over_many_rows_lose_no_small_terms(width):
+    # NumPy adds row after row along a leading axis: 2**24 + 1 rounds to 2**24 in
+    # float32, and every 1 after the first row was lost (an error of 1023)
+    x = np.ones((1024, width), np.float32)
+    x[0] = 2**24
+    exact = 2**24 + 1023
+    for got in (sum_array(x, 0), sum_array(x, (0,), keepdims=True)[0], sum_to(x, (width,))):
+        assert got.dtype == np.float32
+        assert np.abs(got - exact).max() <= PAIRWISE_ROWS
+
+
+@pytest.mark.parametrize('shape', [(200_000, 2), (4000, 250), (3000, WIDE_ROW + 44)])
+def test_float32_sums_along_a_leading_axis_are_as_accurate_as_pytorchs(shape):
+    # NumPy's row-by-row sums were off by 6e-6, 2e-6 and 5e-6 of the value
+    a = np.random.default_rng(0).random(shape).astype(np.float32)
+    exact = a.astype(np.float64).sum(axis=0)
+    for got in (
+        sum_array(a, 0),
+        F.sum(Variable(a), axis=0).data,
+        F.mean(Variable(a), 0).data * len(a),
+    ):
+        assert got.dtype == np.float32
+        assert np.abs(got - exact).max() / exact.max() < 3e-7
+
+
+@pytest.mark.parametrize(
+    'shape',
+    [(PAIRWISE_ROWS + 1, 3), (300, 2, 5), (257, WIDE_ROW), (130, 4, 3), (3, 300, 2), (300, 0)],
+)
+@pytest.mark.parametrize('dtype', [np.float16, np.float32])
+def test_sums_over_every_set_of_axes_equal_numpy(shape, dtype):
+    x = np.random.default_rng(2).standard_normal(shape).astype(dtype)
+    axes = [None] + [
+        a for r in range(1, x.ndim + 1) for a in itertools.combinations(range(x.ndim), r)
+    ]
+    for axis in axes + [(-1, 0)]:
+        for keepdims in (False, True):
+            got, want = sum_array(x, axis, keepdims), _numpy_sum(x, axis, keepdims)
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_allclose(
+                got, want, rtol=2e-3 if dtype == np.float16 else 1e-5, atol=1e-2
+            )
+    strided = np.repeat(x, 2, axis=0)[::2]  # not contiguous: NumPy's own sum
+    np.testing.assert_array_equal(sum_array(strided, 0), _numpy_sum(x, 0))
+
+
+def test_reshape_sum_backward_keeps_the_books_shapes():
+    from dezero.utils import reshape_sum_backward
+
+    gy = np.ones((3,))
+    assert reshape_sum_backward(gy, (2, 3, 4), (0, 2), False).shape == (1, 3, 1)
+    assert reshape_sum_backward(gy, (2, 3, 4), -3, False).shape == (1, 3)
+    assert reshape_sum_backward(np.ones((1, 3, 1)), (2, 3, 4), (0, 2), True).shape == (1, 3, 1)
+    # a sum of every element: the book returns gy unchanged
+    assert reshape_sum_backward(np.ones(()), (2, 3, 4), None, False).shape == ()
+    assert reshape_sum_backward(np.ones((4,)), (4,), None, False).shape == (4,)

@@ -100,3 +100,28 @@ def test_names_the_books_modules_import_are_found_there_too():
     assert dezero.datasets.get_file is download.get_file
     assert dezero.datasets.cache_dir == download.cache_dir
     assert dezero.core.array_types == cuda.array_types
+
+
+def test_import_dezero_alone_gives_the_books_submodules():
+    # The book's package imports functions_conv (and the others) in its __init__, so
+    # `import dezero` alone lets code reach dezero.functions_conv.conv2d.
+    names = ['functions_conv', 'functions', 'layers', 'models', 'optimizers', 'utils']
+    code = 'import dezero; print([hasattr(dezero, n) for n in %r])' % (names,)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str([True] * len(names))
+
+
+def test_the_books_argument_and_method_names_work():
+    # F.matmul(x, W=...), F.BatchNorm(mean=..., var=...) and Variable.matmaul are the
+    # book's names.
+    x = Variable(np.array([[1.0, 2.0]]))
+    w = np.array([[3.0], [4.0]])
+    assert F.matmul(x, W=w).data.tolist() == [[11.0]]
+    assert x.matmaul(w).data.tolist() == [[11.0]]
+    mean, var = np.zeros(2), np.ones(2)
+    f = F.BatchNorm(mean=mean, var=var, decay=0.9, eps=2e-5)
+    assert f.avg_mean is mean and f.avg_var is var
+    with dezero.test_mode():
+        y = f(np.array([[1.0, 2.0]]), np.ones(2), np.zeros(2))
+    np.testing.assert_allclose(y.data, [[1.0, 2.0]], rtol=1e-4)

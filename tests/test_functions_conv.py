@@ -3,6 +3,7 @@ functions: every name it gives, the same objects as dezero.functions's, and the 
 functions with the book's signatures."""
 
 import numpy as np
+import pytest
 
 import dezero.functions as F
 import dezero.functions_conv as FC
@@ -51,3 +52,14 @@ def test_array_functions_with_the_books_positional_arguments():
     img_back = FC.col2im_array(col, img.shape, 2, 1, 0)
     np.testing.assert_array_equal(img_back[0, 0], [[0, 2, 2], [6, 16, 10], [6, 14, 8]])
     np.testing.assert_array_equal(FC.col2im_array(tensor, img.shape, 2, 1, 0, False), img_back)
+
+
+def test_to_matrix_of_im2col_and_col2im_is_true_or_false():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    with pytest.raises(TypeError, match="im2col: to_matrix must be True or False, got 'False'"):
+        F.im2col(x, 3, to_matrix='False')
+    col = F.im2col(x, 3, to_matrix=np.False_)  # a NumPy bool is a bool
+    assert col.shape == (1, 1, 3, 3, 2, 2)
+    with pytest.raises(TypeError, match="col2im: to_matrix must be True or False, got 'False'"):
+        F.col2im(col, x.shape, 3, to_matrix='False')
+    assert F.col2im(col, x.shape, 3, to_matrix=False).shape == x.shape

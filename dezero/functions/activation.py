@@ -17,6 +17,7 @@ from dezero.array_ops import (
     float_data,
     max_keepdims,
     normalize_axis,
+    refuse_complex,
     sum_keepdims,
     zero_where,
 )
@@ -25,14 +26,21 @@ from dezero.functions.array import as_input, astype
 from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel
 
 
-def check_axis(name, axis, ndim):
-    """Validate ``axis`` (an int or a tuple of ints) for an ``ndim``-dimensional input
-    of the function ``name``; return it as a sorted tuple of non-negative axes."""
+def check_axis_type(name, axis):
+    """``axis`` of the function ``name`` after checking that it is an int or a
+    non-empty tuple of ints (not None, a bool or a list)."""
     parts = axis if isinstance(axis, tuple) else (axis,)
     if not parts or not all(
         isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in parts
     ):
         raise TypeError(f'{name}: axis must be an int or a non-empty tuple of ints, got {axis!r}')
+    return axis
+
+
+def check_axis(name, axis, ndim):
+    """Validate ``axis`` (an int or a tuple of ints) for an ``ndim``-dimensional input
+    of the function ``name``; return it as a sorted tuple of non-negative axes."""
+    check_axis_type(name, axis)
     try:
         return normalize_axis(axis, ndim)
     except ValueError as e:
@@ -168,6 +176,7 @@ class ReLU(Function):
     retain_outputs = (0,)
 
     def forward(self, x):
+        refuse_complex(type(self).__name__, x)
         xp = cuda.get_array_module(x)
         if xp is np and x.ndim > 1:
             # NumPy's maximum against a scalar takes a loop about twice as slow as
@@ -199,6 +208,7 @@ class LeakyReLU(Function):
         self.slope = slope
 
     def forward(self, x):
+        refuse_complex(type(self).__name__, x)
         return cuda.get_array_module(x).where(x > 0, x, x * self.slope)
 
     def backward(self, gy):
@@ -250,14 +260,15 @@ def log_softmax_array(x, axis):
 
 
 class Softmax(Function):
-    """y = exp(x) / sum(exp(x), axis). Derivative: y * gy - y * sum(y * gy, axis)
+    """y = exp(x) / sum(exp(x), axis) (``axis`` an int or a tuple of ints, checked as
+    :func:`softmax` checks it). Derivative: y * gy - y * sum(y * gy, axis)
     (computed by :class:`SoftmaxGrad`)."""
 
     retain_inputs = ()
     retain_outputs = (0,)
 
     def __init__(self, axis=1):
-        self.axis = axis
+        self.axis = check_axis_type(type(self).__name__, axis)
 
     def forward(self, x):
         return softmax_array(x, self.axis)
@@ -298,19 +309,20 @@ def softmax(x, axis=1):
     """Softmax over ``axis`` (an int or a tuple of ints): exp(x) normalised to sum to 1,
     computed stably (nan for a slice holding +inf or nan, or all -inf, as in PyTorch).
     Derivative: y * gy - y * sum(y * gy, axis)."""
-    x = as_input(x)
+    x = as_input(x, 'softmax')
     return Softmax(check_axis('softmax', axis, x.ndim))(x)
 
 
 class LogSoftmax(Function):
-    """y = x - log(sum(exp(x), axis)). Derivative: gy - exp(y) * sum(gy, axis)
+    """y = x - log(sum(exp(x), axis)) (``axis`` an int or a tuple of ints, checked as
+    :func:`log_softmax` checks it). Derivative: gy - exp(y) * sum(gy, axis)
     (computed by :class:`LogSoftmaxGrad`)."""
 
     retain_inputs = ()
     retain_outputs = (0,)
 
     def __init__(self, axis=1):
-        self.axis = axis
+        self.axis = check_axis_type(type(self).__name__, axis)
 
     def forward(self, x):
         return log_softmax_array(x, self.axis)
@@ -353,7 +365,7 @@ def log_softmax(x, axis=1):
     """Logarithm of :func:`softmax` over ``axis``, computed stably as
     (x - max) - log(sum(exp(x - max))) (nan where softmax is nan).
     Derivative: gy - softmax(x) * sum(gy, axis)."""
-    x = as_input(x)
+    x = as_input(x, 'log_softmax')
     return LogSoftmax(check_axis('log_softmax', axis, x.ndim))(x)
 
 
@@ -502,6 +514,7 @@ class GELU(Function):
         self.approximate = approximate
 
     def forward(self, x):
+        refuse_complex(type(self).__name__, x)
         kernel, scratch, _, _ = _GELU_KERNELS[self.approximate]
         return blockwise(kernel, scratch, x)
 

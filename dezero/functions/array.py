@@ -25,20 +25,37 @@ from dezero.array_ops import (
 from dezero.core import Function, Variable, as_variable
 
 
-def as_input(x, name=None):
-    """``x`` as the functions of this package take it: a Variable or an array as it is
-    (so that arrays stay arrays inside a first-order backward pass), anything else
-    through :func:`~dezero.core.as_variable` (a number becomes a Variable, a list is
-    refused).  With a function's ``name``, an array that holds no numbers (strings,
-    objects) is refused with a TypeError naming it, where the function would pass
-    it on to others before any of them refused it."""
+def as_input(x, name, index=0, numbers_only=False):
+    """``x``, argument ``index`` of the function ``name``, as the functions of this
+    package take it: a Variable or an array as it is (so that arrays stay arrays inside
+    a first-order backward pass), anything else through
+    :func:`~dezero.core.as_variable` (a number becomes a Variable, a list is refused).
+
+    A Variable holding no data is refused (see :func:`refuse_missing_data`) before the
+    function reads its shape.  With ``numbers_only``, an array that holds no numbers
+    (strings, objects) is refused with a TypeError naming the function, where the
+    function would pass it on to others before any of them refused it."""
     if isinstance(x, Variable):
+        if x._data is None:
+            refuse_missing_data(name, x, index)
         return x
     if cuda.is_array(x):
-        if name is not None and x.dtype.kind not in 'biufc':
+        if numbers_only and x.dtype.kind not in 'biufc':
             raise TypeError(f'{name}: expected arrays of numbers, got dtype {x.dtype}')
         return x
     return as_variable(x)
+
+
+def refuse_missing_data(name, x, index=0):
+    """Raise a ValueError naming the function ``name`` when ``x``, its argument
+    ``index``, is a Variable holding no data (as a lazy layer's parameter before the
+    layer's first call), in the words the engine uses for a Function's input; a
+    function that reads its inputs' shapes first would fail on None instead."""
+    if isinstance(x, Variable) and x._data is None:
+        raise ValueError(
+            f'{name}: input {index} is None, or a Variable holding no data; give it data '
+            f"first (a layer's parameters get theirs on its first call)"
+        )
 
 
 def _as_shape(name, shape):
@@ -84,7 +101,7 @@ def reshape(x, shape):
     """Return ``x`` with a new ``shape`` (same size; an int, a sequence of ints or an
     integer array, one size may be -1). Derivative: reshape gy back."""
     shape = _as_shape('reshape', shape)
-    x = as_input(x)
+    x = as_input(x, 'reshape')
     if x.shape == shape and isinstance(x, Variable):  # (an array goes through the
         return x  # function, which copies it if a graph keeps it for backward)
     return Reshape(shape)(x)
@@ -93,7 +110,7 @@ def reshape(x, shape):
 def flatten(x):
     """Reshape ``x`` to (batch, rest): keep the first axis, flatten the others into one
     (of size 1 when there are none). Derivative: reshape gy back."""
-    x = as_input(x)
+    x = as_input(x, 'flatten')
     if x.ndim == 0:
         raise ValueError(
             'flatten: expected x with a first (batch) axis, got a 0-d array of shape ()'
@@ -105,7 +122,7 @@ def flatten(x):
 def expand_dims(x, axis):
     """Insert axes of size 1 at the positions ``axis`` (an int or a tuple of ints,
     counted in the result, as in NumPy). Derivative: remove them again."""
-    x = as_input(x)
+    x = as_input(x, 'expand_dims')
     if axis is None:  # which normalize_axis would read as all axes
         raise TypeError('expand_dims: axis must be an int or a tuple of ints, got None')
     ndim = x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
@@ -119,7 +136,7 @@ def expand_dims(x, axis):
 
 def squeeze(x, axis=None):
     """Remove axes of size 1 (all of them, or those in ``axis``). Derivative: reshape back."""
-    x = as_input(x)
+    x = as_input(x, 'squeeze')
     if axis is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
@@ -198,7 +215,7 @@ def _check_permutation(axes, shape):
 def transpose(x, axes=None):
     """Permute the axes of ``x`` by ``axes`` (a sequence of ints, as NumPy takes them),
     or reverse them when ``axes`` is None.  Derivative: the inverse permutation of gy."""
-    x = as_input(x)
+    x = as_input(x, 'transpose')
     f = Transpose(axes)
     if f.axes is not None:
         try:
@@ -258,11 +275,17 @@ def _own_index(index):
     """``index`` as GetItem keeps it until backward: integer and boolean arrays (also
     inside a tuple) are copied, so that changing the caller's afterwards changes
     nothing; lists become such arrays (an empty list an empty integer array, as in
-    NumPy); a Variable gives its data, as an index has no gradient.  Ints, slices, None
-    and Ellipsis are kept as they are."""
+    NumPy); a Variable gives its data, as an index has no gradient (one holding no
+    data is refused: NumPy would read None as a new axis).  Ints, slices, None and
+    Ellipsis are kept as they are."""
     if isinstance(index, tuple):
         return tuple(_own_index(part) for part in index)
     if isinstance(index, Variable):
+        if index.data is None:
+            raise ValueError(
+                'GetItem: the index is a Variable holding no data, which would be read '
+                'as None (a new axis); give it data first'
+            )
         index = index.data
     if isinstance(index, list):
         index = np.array(index)
@@ -316,7 +339,7 @@ class BroadcastTo(Function):
 def broadcast_to(x, shape):
     """Broadcast ``x`` to ``shape`` (an int or a sequence of ints) as NumPy does.
     Derivative: sum gy back to x's shape."""
-    x = as_input(x)
+    x = as_input(x, 'broadcast_to')
     shape = _as_shape('broadcast_to', shape)
     if x.shape == shape and isinstance(x, Variable):  # (an array: as in reshape)
         return x
@@ -373,7 +396,7 @@ def sum_to(x, shape):
 
     A ``shape`` that x does not broadcast from gets the book's answer with a warning
     (see :func:`_sum_to_as_the_book`)."""
-    x = as_input(x)
+    x = as_input(x, 'sum_to')
     shape = _as_shape('sum_to', shape)
     if x.shape == shape and isinstance(x, Variable):  # (an array: as in reshape)
         return x
@@ -404,9 +427,9 @@ class AsType(Function):
 def astype(x, dtype):
     """Return ``x`` converted to the floating-point ``dtype`` (``x`` itself when it is a
     Variable of that dtype already).
-    Derivative: gy converted back to x's dtype; an integer x receives gy as it is, in
-    ``dtype``, never an integer gradient."""
-    x = as_input(x)
+    Derivative: gy converted back to x's dtype; an integer x receives gy in float64,
+    the dtype of every integer Variable's gradient, never an integer gradient."""
+    x = as_input(x, 'astype')
     dtype = np.dtype(dtype)
     if dtype.kind != 'f':
         raise TypeError(
@@ -473,7 +496,7 @@ def concat(xs, axis=0):
 def stack(xs, axis=0):
     """Join ``xs`` (all of one shape) along a new ``axis``.
     Derivative: each input receives its own slice of gy."""
-    xs = [as_input(x, 'stack') for x in xs]
+    xs = [as_input(x, 'stack', i, numbers_only=True) for i, x in enumerate(xs)]
     if not xs:
         raise ValueError('stack: expected at least one input, got an empty sequence')
     shapes = {x.shape for x in xs}

@@ -10,7 +10,7 @@ from dezero.array_ops import array_of, broadcasts_to
 from dezero.checks import check_flag
 from dezero.core import Variable
 from dezero.functions.activation import softmax
-from dezero.functions.array import as_input, astype, transpose
+from dezero.functions.array import as_input, astype, refuse_missing_data, transpose
 from dezero.functions.linalg import matmul
 from dezero.functions.selection import where
 
@@ -100,7 +100,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False, scale=None
     The derivatives are those of its parts: matmul, softmax (and where, for the rows
     that attend to nothing)."""
     is_causal = check_flag(_NAME, 'is_causal', is_causal)
-    q, k, v = as_input(q), as_input(k), as_input(v)
+    q, k, v = (as_input(a, _NAME, i) for i, a in enumerate((q, k, v)))
+    refuse_missing_data(_NAME, mask, 3)
     _check_shapes(q, k, v)
     if is_causal and mask is not None:
         raise ValueError(f'{_NAME}: give either mask or is_causal=True, not both')

@@ -55,7 +55,7 @@ def linear(x, W, b=None):
 
     An operand given as a plain array rather than a Variable is a constant: no one can
     ask for its gradient, so backward does not compute it."""
-    x, W = as_input(x), as_input(W)
+    x, W = as_input(x, 'linear'), as_input(W, 'linear', 1)
     if W.ndim != 2:
         raise ValueError(f'linear: W must be 2-D (in, out), got shape {W.shape}')
     if x.ndim not in (1, 2) or x.shape[-1] != W.shape[0]:
@@ -65,7 +65,7 @@ def linear(x, W, b=None):
             f'({W.shape[0]},)'
         )
     if b is not None:
-        b = as_input(b)
+        b = as_input(b, 'linear', 2)
         if b.shape != (W.shape[1],):
             raise ValueError(
                 f'linear: b of shape {b.shape} does not fit W of shape '
@@ -110,7 +110,7 @@ def embed_id(x, W):
     if not isinstance(ids, cuda.array_types) or ids.dtype.kind not in 'iu':
         what = f'an array of dtype {ids.dtype}' if hasattr(ids, 'dtype') else type(ids).__name__
         raise TypeError(f'embed_id: x must hold integer ids, got {what}')
-    W = as_variable(W)
+    W = as_variable(as_input(W, 'embed_id', 1))
     if W.ndim != 2:
         raise ValueError(f'embed_id: W must be 2-D (vocab, dim), got shape {W.shape}')
     if cuda.is_gpu_array(W.data) and not cuda.is_gpu_array(ids):

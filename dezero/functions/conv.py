@@ -19,6 +19,7 @@ the input's gradient is wanted.
 import numpy as np
 
 from dezero.array_ops import channel_sums
+from dezero.checks import check_flag
 from dezero.conv_ops import (
     check_image_size,
     check_pair,
@@ -101,17 +102,21 @@ class Col2im(Function):
 def im2col(x, kernel_size, stride=1, pad=0, to_matrix=True):
     """The kernel-sized windows of the image batch ``x`` (N, C, H, W), zero-padded by
     ``pad``, as columns: shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with
-    ``to_matrix``.  Derivative: :func:`col2im` of gy (overlapping windows add up)."""
-    x = as_input(x)
+    ``to_matrix`` (True or False).  Derivative: :func:`col2im` of gy (overlapping
+    windows add up)."""
+    to_matrix = check_flag('im2col', 'to_matrix', to_matrix)
+    x = as_input(x, 'im2col')
     kernel, stride, pad, _ = conv_geometry('im2col', x.shape, kernel_size, stride, pad)
-    return Im2col(kernel, stride, pad, bool(to_matrix))(x)
+    return Im2col(kernel, stride, pad, to_matrix)(x)
 
 
 def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
     """The adjoint of :func:`im2col`: add the columns ``x`` back onto an image of shape
     ``input_shape`` (N, C, H, W); integers are added up in float64, where they do not
-    wrap round.  Derivative: :func:`im2col` of gy."""
-    x = as_input(x)
+    wrap round.  ``to_matrix`` (True or False) says which of im2col's two shapes ``x``
+    has.  Derivative: :func:`im2col` of gy."""
+    to_matrix = check_flag('col2im', 'to_matrix', to_matrix)
+    x = as_input(x, 'col2im')
     input_shape = tuple(input_shape)
     kernel, stride, pad, (oh, ow) = conv_geometry('col2im', input_shape, kernel_size, stride, pad)
     n, c = input_shape[:2]
@@ -123,7 +128,7 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
             f'{input_shape} with kernel {kernel}, stride {stride}, pad '
             f'{pad}; expected shape {expected}'
         )
-    return Col2im(input_shape, kernel, stride, pad, bool(to_matrix))(x)
+    return Col2im(input_shape, kernel, stride, pad, to_matrix)(x)
 
 
 # --------------------------------------------------------------------------------------
@@ -405,8 +410,8 @@ def conv2d(x, W, b=None, stride=1, pad=0):
     When x and W both hold integers, the products are summed in float64 (in their own
     dtype they would wrap round) and y is float64.  N, C and OC may be 0 (with C = 0,
     y is b broadcast: a sum over no channels is zero); H and W may not."""
-    x, W = as_input(x), as_input(W)
-    b = None if b is None else as_input(b)
+    x, W = as_input(x, 'conv2d'), as_input(W, 'conv2d', 1)
+    b = None if b is None else as_input(b, 'conv2d', 2)
     _refuse_bool('conv2d', x, W, b)
     stride, pad = _check_conv('conv2d', x.shape, W.shape, _shape(b), stride, pad)
     return Conv2d(stride, pad)(x, W, b)
@@ -426,8 +431,8 @@ def deconv2d(x, W, b=None, stride=1, pad=0, outsize=None):
 
     When x and W both hold integers, the sums are taken in float64 (in their own dtype
     they would wrap round) and y is float64.  N, C and OC may be 0; H and W may not."""
-    x, W = as_input(x), as_input(W)
-    b = None if b is None else as_input(b)
+    x, W = as_input(x, 'deconv2d'), as_input(W, 'deconv2d', 1)
+    b = None if b is None else as_input(b, 'deconv2d', 2)
     _refuse_bool('deconv2d', x, W, b)
     stride, pad, outsize = _check_deconv(
         'deconv2d', x.shape, W.shape, _shape(b), stride, pad, outsize

@@ -47,31 +47,32 @@ class MatMul(Function):
         return gx0, gx1
 
 
-def matmul(x0, x1):
-    """Matrix product ``x0 @ x1`` as in NumPy: 2-D, batched (N-D, leading axes
+def matmul(x, W):
+    """Matrix product ``x @ W`` as in NumPy: 2-D, batched (N-D, leading axes
     broadcast), and 1-D operands treated as a row (left) or column (right) vector.
-    Derivative: gy @ x1ᵀ and x0ᵀ @ gy."""
-    x0, x1 = as_input(x0, 'matmul'), as_input(x1, 'matmul')
-    if x0.ndim == 0 or x1.ndim == 0:
+    The arguments keep the book's names (``matmul(x, W=w)`` works as in the book).
+    Derivative: gy @ Wᵀ to x and xᵀ @ gy to W."""
+    x = as_input(x, 'matmul', 0, numbers_only=True)
+    W = as_input(W, 'matmul', 1, numbers_only=True)
+    if x.ndim == 0 or W.ndim == 0:
         raise ValueError(
-            f'matmul: operands must have at least one dimension, got shapes '
-            f'{x0.shape} and {x1.shape}'
+            f'matmul: operands must have at least one dimension, got shapes {x.shape} and {W.shape}'
         )
-    if x0.ndim >= 2 and x1.ndim >= 2:
-        return MatMul()(x0, x1)
+    if x.ndim >= 2 and W.ndim >= 2:
+        return MatMul()(x, W)
     # (an array stays an array, which MatMul then copies as a constant it reads)
-    a = x0.reshape((1,) + x0.shape) if x0.ndim == 1 else x0
-    b = x1.reshape(x1.shape + (1,)) if x1.ndim == 1 else x1
+    a = x.reshape((1,) + x.shape) if x.ndim == 1 else x
+    b = W.reshape(W.shape + (1,)) if W.ndim == 1 else W
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(
-            f'matmul: shapes {x0.shape} and {x1.shape} are not aligned '
-            f'({x0.shape[-1]} != {x1.shape[0] if x1.ndim == 1 else x1.shape[-2]})'
+            f'matmul: shapes {x.shape} and {W.shape} are not aligned '
+            f'({x.shape[-1]} != {W.shape[0] if W.ndim == 1 else W.shape[-2]})'
         )
     y = MatMul()(a, b)
     shape = y.shape
-    if x0.ndim == 1:
+    if x.ndim == 1:
         shape = shape[:-2] + shape[-1:]
-    if x1.ndim == 1:
+    if W.ndim == 1:
         shape = shape[:-1]
     return reshape(y, shape)
 

@@ -118,7 +118,9 @@ def mean_squared_error(x0, x1):
     book's function (which takes ``len`` of their difference) has it.
     An empty batch gives nan, as in PyTorch.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
-    x0, x1 = _paired('mean_squared_error', *_same_float_dtype(as_input(x0), as_input(x1)))
+    name = 'mean_squared_error'
+    x0, x1 = as_input(x0, name), as_input(x1, name, 1)
+    x0, x1 = _paired(name, *_same_float_dtype(x0, x1))
     return MeanSquaredError()(x0, x1)
 
 
@@ -171,8 +173,7 @@ class SoftmaxCrossEntropy(Function):
     t = None
 
     def __call__(self, x, t):
-        if not isinstance(x, Variable):
-            x = as_input(x)
+        x = as_input(x, 'softmax_cross_entropy')
         if x.dtype.kind in 'iu':  # integer logits, as the book allows: in float64
             x = astype(x, np.float64)
         # an object already in a graph keeps its own labels: this call runs on a copy
@@ -356,7 +357,7 @@ def sigmoid_cross_entropy(x, t):
     (1 - t) softplus(x) + t softplus(-x), exactly also for infinite x (loss(inf, 1) = 0,
     loss(inf, 0) = inf).  Derivative: (sigmoid(x) - t) / len(x)."""
     name = 'sigmoid_cross_entropy'
-    x = as_input(x)
+    x = as_input(x, name)
     _batch_size(name, x)
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
@@ -405,7 +406,7 @@ def binary_cross_entropy(p, t, eps=None):
     p = 0 or 1 gives a finite loss; eps defaults to 1e-15 for float64 and 1e-7 for
     float32. Derivative: (p - t) / (p (1 - p)) / len(p), 0 where p was clipped."""
     name = 'binary_cross_entropy'
-    p = as_input(p)
+    p = as_input(p, name)
     _batch_size(name, p)
     if p.dtype.kind != 'f':
         raise TypeError(f'{name}: p must hold floating-point probabilities, got dtype {p.dtype}')

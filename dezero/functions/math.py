@@ -18,7 +18,7 @@ approximations, over a large array in blocks that stay in the processor's cache
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, broadcasts_to, float_data, zero_where
+from dezero.array_ops import FLOAT16, broadcasts_to, float_data, refuse_complex, zero_where
 from dezero.core import Function, Variable, kept_for_backward
 from dezero.functions.array import as_input, astype
 
@@ -338,6 +338,7 @@ class Erf(Function):
     retain_outputs = ()
 
     def forward(self, x):
+        refuse_complex(type(self).__name__, x)
         return erf_array(x)
 
     def backward(self, gy):
@@ -376,12 +377,14 @@ class PiecewiseLinearGrad(Function):
 
 
 def _times_sign(x, gy):
-    """gy * sign(x) on arrays: the gradient of |x|."""
-    return gy * cuda.get_array_module(x).sign(x)
+    """gy * sign(x) on arrays: the gradient of |x|, with the sign of NaN taken as 0,
+    as PyTorch takes it (NumPy's is NaN)."""
+    xp = cuda.get_array_module(x)
+    return gy * xp.nan_to_num(xp.sign(x), nan=0.0)
 
 
 class Abs(Function):
-    """y = |x|. Derivative: sign(x) (0 at x = 0)."""
+    """y = |x|. Derivative: sign(x) (0 at x = 0 and at NaN)."""
 
     elementwise = True
 
@@ -400,9 +403,10 @@ class Clip(Function):
     """y = x limited to [x_min, x_max]. Derivative: 1 inside the range (bounds
     included), 0 outside it and at NaN.
 
-    Backward reads the bounds again: an array bound is kept as a copy of its own
-    (:func:`~dezero.core.kept_for_backward`), so that changing the caller's array
-    afterwards does not change the gradient."""
+    The bounds are checked as :func:`clip` checks them (when the object is made, and
+    against x when it is called).  Backward reads them again: an array bound is kept
+    as a copy of its own (:func:`~dezero.core.kept_for_backward`), so that changing
+    the caller's array afterwards does not change the gradient."""
 
     elementwise = True
 
@@ -410,21 +414,30 @@ class Clip(Function):
     retain_outputs = ()
 
     def __init__(self, x_min, x_max):
+        x_min, x_max = _clip_bounds(type(self).__name__, x_min, x_max)
         self.x_min = kept_for_backward(x_min)
         self.x_max = kept_for_backward(x_max)
 
     def forward(self, x):
-        return cuda.get_array_module(x).clip(x, self.x_min, self.x_max)
+        refuse_complex(type(self).__name__, x)
+        return self._clipped(x)
 
     def backward(self, gy):
         (x,) = self.retained_inputs()
         return PiecewiseLinearGrad(self._times_slope)(x, gy)
 
+    def _clipped(self, x):
+        """The array ``x`` clipped, each bound fitted to x (see :func:`_fitted_bound`)."""
+        name = type(self).__name__
+        x_min = _fitted_bound(name, self.x_min, 'x_min', x)
+        x_max = _fitted_bound(name, self.x_max, 'x_max', x)
+        return cuda.get_array_module(x).clip(x, x_min, x_max)
+
     def _times_slope(self, x, gy):
         """gy where x is inside the range, 0 where it is clipped (or NaN), whatever gy
         holds there, on arrays."""
         # inside the range means left unchanged by clipping (a bound may be None)
-        return zero_where(x != self.forward(x), gy)
+        return zero_where(x != self._clipped(x), gy)
 
 
 def sin(x):
@@ -463,7 +476,7 @@ def sqrt(x):
 
 
 def abs(x):
-    """Elementwise absolute value. Derivative: sign(x), taken as 0 at 0."""
+    """Elementwise absolute value. Derivative: sign(x), taken as 0 at 0 and at NaN."""
     return Abs()(x)
 
 
@@ -481,25 +494,34 @@ def clip(x, x_min, x_max):
     NumPy scalar bounds count as Python numbers, and array bounds take x's floating
     dtype, so that a float32 ``x`` stays float32.  Array bounds are copied: changing
     them afterwards does not change the gradient."""
-    x = as_input(x)
-    x_min, x_max = _clip_bound(x_min, 'x_min', x), _clip_bound(x_max, 'x_max', x)
+    x = as_input(x, 'clip')
+    x_min, x_max = _clip_bounds('clip', x_min, x_max)
+    x_min = _fitted_bound('clip', x_min, 'x_min', x)
+    x_max = _fitted_bound('clip', x_max, 'x_max', x)
+    return Clip(x_min, x_max)(x)
+
+
+def _clip_bounds(owner, x_min, x_max):
+    """The bounds of a clip (``owner``: clip or Clip, which the errors name) as it keeps
+    them: each None, a Python number (NumPy scalars become one) or an array of real
+    numbers; x_min no greater than x_max wherever both are given."""
+    x_min, x_max = _clip_bound(owner, x_min, 'x_min'), _clip_bound(owner, x_max, 'x_max')
     if x_min is not None and x_max is not None:
         inverted = x_min > x_max
         if np.any(inverted):
             if np.ndim(inverted) == 0:
-                raise ValueError(f'clip: x_min ({x_min}) is greater than x_max ({x_max})')
+                raise ValueError(f'{owner}: x_min ({x_min}) is greater than x_max ({x_max})')
             raise ValueError(
-                f'clip: x_min is greater than x_max at {int(inverted.sum())} of '
+                f'{owner}: x_min is greater than x_max at {int(inverted.sum())} of '
                 f'{inverted.size} places (bounds of shapes {np.shape(x_min)} and '
                 f'{np.shape(x_max)}); expected x_min <= x_max everywhere'
             )
-    return Clip(x_min, x_max)(x)
+    return x_min, x_max
 
 
-def _clip_bound(b, name, x):
-    """The bound ``b`` of :func:`clip` as :class:`Clip` takes it: None, a Python number,
-    or an array of x's dtype (if floating point) that broadcasts to x's shape; anything
-    else is refused naming clip."""
+def _clip_bound(owner, b, name):
+    """The bound ``b`` (named ``name``) of a clip: None, a Python number, or an array
+    of bools, integers or floats; anything else is refused naming ``owner``."""
     if isinstance(b, np.generic):
         b = b.item()
     if b is None or isinstance(b, (int, float)):
@@ -508,11 +530,20 @@ def _clip_bound(b, name, x):
         got = f'{type(b).__name__} of dtype {b.dtype}' if cuda.is_array(b) else type(b).__name__
         hint = '; a bound is a constant: pass its .data' if isinstance(b, Variable) else ''
         raise TypeError(
-            f'clip: {name} must be None, a number or an array of numbers, got {got}{hint}'
+            f'{owner}: {name} must be None, a number or an array of numbers, got {got}{hint}'
         )
+    return b
+
+
+def _fitted_bound(owner, b, name, x):
+    """The checked bound ``b`` of a clip of ``x`` (an array or a Variable): an array
+    bound must broadcast to x's shape (the result has x's shape) and takes x's dtype
+    when that is floating point, so that a float32 x stays float32."""
+    if not cuda.is_array(b):
+        return b
     if not broadcasts_to(b.shape, x.shape):
         raise ValueError(
-            f'clip: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'
+            f'{owner}: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'
         )
     return b.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else b
 

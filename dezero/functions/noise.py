@@ -41,6 +41,7 @@ def dropout(x, dropout_ratio=0.5):
     ratio = float(ratio)
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f'dropout: dropout_ratio must be in [0, 1), got {ratio}')
+    x = as_input(x, 'dropout')
     if not Config.train:
         return as_variable(x)
-    return Dropout(ratio)(as_input(x))
+    return Dropout(ratio)(x)

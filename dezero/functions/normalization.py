@@ -16,7 +16,8 @@ class BatchNorm(Function):
 
     In training, mean and var are the batch statistics (the biased variance) and the
     running statistics ``running_mean`` / ``running_var`` are updated in place; in test
-    mode the running statistics are used and left alone.
+    mode the running statistics are used and left alone.  The arguments and the
+    inputs are checked as :func:`batch_norm` checks them.
     Derivative: with xhat the normalised x, gamma * gy / std to x in test mode, and
     gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training (the means over
     the statistics' axes); sum(gy * xhat) to gamma, sum(gy) to beta.
@@ -29,13 +30,29 @@ class BatchNorm(Function):
     retain_inputs = (0, 1)
     retain_outputs = ()
 
-    def __init__(self, running_mean, running_var, decay, eps):
-        self.running_mean = running_mean
-        self.running_var = running_var
-        self.decay = decay
-        self.eps = eps
+    def __init__(self, mean, var, decay, eps):
+        # (the book's argument names; the arrays are kept as running_mean/running_var,
+        # which avg_mean/avg_var, the book's attribute names, also give)
+        name = type(self).__name__
+        self.running_mean = _statistic(name, 'mean', mean)
+        self.running_var = _statistic(name, 'var', var)
+        self.decay, self.eps = _decay_and_eps(name, decay, eps)
+
+    @property
+    def avg_mean(self):
+        """The running mean, under the book's name."""
+        return self.running_mean
+
+    @property
+    def avg_var(self):
+        """The running variance, under the book's name."""
+        return self.running_var
 
     def forward(self, x, gamma, beta):
+        name = type(self).__name__
+        _check_inputs(name, x.shape, gamma.shape, beta.shape)
+        _statistic(name, 'mean', self.running_mean, x.shape[1])
+        _statistic(name, 'var', self.running_var, x.shape[1])
         self.train = Config.train
         self.axes = (0,) if x.ndim == 2 else (0, 2, 3)
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
@@ -96,22 +113,58 @@ class BatchNorm(Function):
         return gx, ggamma, gbeta
 
 
-def _statistic(name, a, channels):
-    """A running statistic: a float array of shape (channels,), updated in place."""
+def _statistic(owner, name, a, channels=None):
+    """A running statistic of a batch normalisation (``owner``, which errors name): a
+    float array (a Variable's data), updated in place; of shape (channels,) when
+    ``channels`` is given."""
     if isinstance(a, Variable):
         a = a.data
+    expected = 'a float array' if channels is None else f'a float array of shape ({channels},)'
     if not isinstance(a, cuda.array_types) or a.dtype.kind != 'f':
         raise TypeError(
-            f'batch_norm: {name} must be a float array of shape '
-            f'({channels},) (it is updated in place), got '
+            f'{owner}: {name} must be {expected} (it is updated in place), got '
             f'{getattr(a, "dtype", type(a).__name__)}'
         )
-    if a.shape != (channels,):
+    if channels is not None and a.shape != (channels,):
         raise ValueError(
-            f'batch_norm: {name} has shape {a.shape}, expected '
+            f'{owner}: {name} has shape {a.shape}, expected '
             f'({channels},) (one value per channel of x)'
         )
     return a
+
+
+def _decay_and_eps(owner, decay, eps):
+    """``decay`` (in [0, 1]) and ``eps`` (positive and finite) of a batch
+    normalisation as Python floats, checked; errors name ``owner``."""
+    values = []
+    for name, value in (('decay', decay), ('eps', eps)):
+        if isinstance(value, np.generic):
+            value = value.item()
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise TypeError(f'{owner}: {name} must be a real number, got {value!r:.60}')
+        values.append(float(value))
+    decay, eps = values
+    if not 0 <= decay <= 1:  # nan fails too
+        raise ValueError(f'{owner}: decay must be in [0, 1], got {decay}')
+    if not 0 < eps < np.inf:
+        raise ValueError(f'{owner}: eps must be positive and finite, got {eps}')
+    return decay, eps
+
+
+def _check_inputs(owner, x_shape, gamma_shape, beta_shape):
+    """Check the shapes of a batch normalisation's x ((N, C) or (N, C, H, W)), gamma
+    and beta ((C,) each); ValueError naming ``owner``."""
+    if len(x_shape) not in (2, 4):
+        raise ValueError(
+            f'{owner}: x must be 2-D (N, C) or 4-D (N, C, H, W), got shape {tuple(x_shape)}'
+        )
+    channels = x_shape[1]
+    for name, shape in (('gamma', gamma_shape), ('beta', beta_shape)):
+        if tuple(shape) != (channels,):
+            raise ValueError(
+                f'{owner}: {name} has shape {tuple(shape)}, expected '
+                f'({channels},) for x of shape {tuple(x_shape)}'
+            )
 
 
 def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
@@ -128,24 +181,13 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
     mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
     """
-    x, gamma, beta = as_input(x), as_input(gamma), as_input(beta)
-    if x.ndim not in (2, 4):
-        raise ValueError(
-            f'batch_norm: x must be 2-D (N, C) or 4-D (N, C, H, W), got shape {x.shape}'
-        )
+    name = 'batch_norm'
+    x, gamma, beta = (as_input(a, name, i) for i, a in enumerate((x, gamma, beta)))
+    _check_inputs(name, x.shape, gamma.shape, beta.shape)
     channels = x.shape[1]
-    for name, p in (('gamma', gamma), ('beta', beta)):
-        if p.shape != (channels,):
-            raise ValueError(
-                f'batch_norm: {name} has shape {p.shape}, expected '
-                f'({channels},) for x of shape {x.shape}'
-            )
-    mean = _statistic('mean', mean, channels)
-    var = _statistic('var', var, channels)
-    if not 0 <= decay <= 1:
-        raise ValueError(f'batch_norm: decay must be in [0, 1], got {decay}')
-    if not eps > 0:
-        raise ValueError(f'batch_norm: eps must be positive, got {eps}')
+    mean = _statistic(name, 'mean', mean, channels)
+    var = _statistic(name, 'var', var, channels)
+    decay, eps = _decay_and_eps(name, decay, eps)
     if Config.train and x.size == 0:
         raise ValueError(
             f'batch_norm: cannot compute batch statistics of an empty batch (x of shape {x.shape})'
@@ -159,7 +201,7 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
             RuntimeWarning,
             stacklevel=2,
         )
-    return BatchNorm(mean, var, float(decay), float(eps))(x, gamma, beta)
+    return BatchNorm(mean, var, decay, eps)(x, gamma, beta)
 
 
 def batch_nrom(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
@@ -234,7 +276,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     Derivative: to gamma sum(gy * xhat), to beta sum(gy) (both over every axis but the
     last), to x (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps) with g = gamma *
     gy (the means over the last axis)."""
-    x, gamma, beta = as_input(x), as_input(gamma), as_input(beta)
+    x, gamma, beta = (as_input(a, 'layer_norm', i) for i, a in enumerate((x, gamma, beta)))
     if x.ndim == 0:
         raise ValueError(
             'layer_norm: x must have at least one axis (it is normalised over its last), '

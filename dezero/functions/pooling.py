@@ -171,21 +171,17 @@ class _Windows:
 # Max pooling
 # --------------------------------------------------------------------------------------
 def _windows(name, x_shape, kernel_size, stride, pad):
-    """The checked geometry of a pooling of an input of shape ``x_shape``."""
+    """The checked geometry of a pooling (``name``, which errors name) of an input of
+    shape ``x_shape``.  The padding must leave every window a real element, so pad is
+    smaller than the kernel: a window of padding alone would have no maximum to send
+    gy to, and its average would be a made-up 0."""
     kernel, stride, pad, out = conv_geometry(name, x_shape, kernel_size, stride, pad)
-    return _Windows(kernel, stride, pad, out)
-
-
-def _max_pooling_windows(name, x_shape, kernel_size, stride, pad):
-    """The geometry of a max pooling, whose padding must leave every window a real
-    element (a window of padding alone would have no maximum to send gy to)."""
-    windows = _windows(name, x_shape, kernel_size, stride, pad)
-    if windows.pad[0] >= windows.kernel[0] or windows.pad[1] >= windows.kernel[1]:
+    if pad[0] >= kernel[0] or pad[1] >= kernel[1]:
         raise ValueError(
-            f'{name}: pad {windows.pad} must be smaller than the kernel '
-            f'{windows.kernel}, else a window may hold padding only'
+            f'{name}: pad {pad} must be smaller than the kernel {kernel}, else a '
+            f'window may hold padding only'
         )
-    return windows
+    return _Windows(kernel, stride, pad, out)
 
 
 class Pooling(Function):
@@ -202,9 +198,7 @@ class Pooling(Function):
         self.pad = pad
 
     def forward(self, x):
-        self.windows = _max_pooling_windows(
-            'pooling', x.shape, self.kernel_size, self.stride, self.pad
-        )
+        self.windows = _windows('pooling', x.shape, self.kernel_size, self.stride, self.pad)
         fill = _lowest(x.dtype)
         if not Config.enable_backprop:  # no graph: the argmax is never needed
             self.offsets = None
@@ -320,10 +314,10 @@ def pooling(x, kernel_size, stride=1, pad=0):
     could hold padding only).  Kernel, stride and pad are ints or (height, width)
     pairs; the output has shape (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy goes to the maximum of each window (to the first one on a tie)."""
-    x = as_input(x)  # an array stays one: a constant, given no gradient
+    x = as_input(x, 'pooling')  # an array stays one: a constant, given no gradient
     # checked here as well as in forward, so that an error names pooling without the
     # prefix 'Pooling:' and the input shapes that an error raised in forward gets
-    _max_pooling_windows('pooling', x.shape, kernel_size, stride, pad)
+    _windows('pooling', x.shape, kernel_size, stride, pad)
     return Pooling(kernel_size, stride, pad)(x)
 
 
@@ -333,9 +327,10 @@ max_pooling = pooling
 def average_pooling(x, kernel_size, stride=1, pad=0):
     """Average pooling of the batch ``x`` (N, C, H, W): the mean of each window of size
     ``kernel_size`` taken every ``stride`` pixels, over the input zero-padded by
-    ``pad`` (padding counts: every window divides by KH*KW).  The output has shape
+    ``pad`` (padding counts: every window divides by KH*KW; pad must be smaller than
+    the kernel, so that no window holds padding only).  The output has shape
     (N, C, OH, OW) with OH = (H + 2*ph - KH) // sh + 1.
     Derivative: gy / (KH*KW) to every element of its window (overlaps add up)."""
-    x = as_input(x)
+    x = as_input(x, 'average_pooling')
     _windows('average_pooling', x.shape, kernel_size, stride, pad)  # as in pooling
     return AveragePooling(kernel_size, stride, pad)(x)

@@ -8,11 +8,11 @@ import math
 import numpy as np
 
 from dezero.array_ops import (
-    FLOAT16,
     logsumexp as _logsumexp_array,
     normalize_axis,
     reshape_sum_backward,
     sum_array,
+    wide_sum,
 )
 from dezero.checks import check_flag
 from dezero.core import Function
@@ -55,7 +55,7 @@ def sum(x, axis=None, keepdims=False):
     """Sum of the elements of ``x`` over ``axis`` (None: all; int or tuple), keeping
     the summed axes with size 1 when ``keepdims`` (True or False) is True.
     Derivative: gy broadcast back to x's shape."""
-    x = as_input(x)
+    x = as_input(x, 'sum')
     _check_axis('sum', axis, x.ndim)
     keepdims = check_flag('sum', 'keepdims', keepdims)
     return Sum(axis, keepdims)(x)
@@ -73,10 +73,8 @@ class Mean(Sum):
     def forward(self, x):
         self.x_shape = x.shape
         normalize_axis(self.axis, x.ndim)
-        if x.dtype is FLOAT16:  # the sum in float32: it may exceed float16's range
-            y = x.sum(axis=self.axis, keepdims=self.keepdims, dtype=np.float32) * self.scale
-            return y.astype(FLOAT16)
-        y = x.sum(axis=self.axis, keepdims=self.keepdims) * self.scale
+        # summed as Sum sums (float16 in float32: the sum may exceed float16's range)
+        y = wide_sum(x, self.axis, self.keepdims) * self.scale
         # NumPy 1 makes a float32 scalar times a Python float a float64
         return y.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else y
 
@@ -88,7 +86,7 @@ def mean(x, axis=None, keepdims=False):
     """Arithmetic mean of ``x`` over ``axis`` (nan over no elements; integers give
     float64), keeping the reduced axes with size 1 when ``keepdims`` (True or False) is
     True.  Derivative: gy / n broadcast back, for the n elements averaged."""
-    x = as_input(x)
+    x = as_input(x, 'mean')
     axes = _check_axis('mean', axis, x.ndim)
     keepdims = check_flag('mean', 'keepdims', keepdims)
     n = 1
@@ -190,7 +188,7 @@ class ExtremumWeight(Function):
 def max(x, axis=None, keepdims=False):
     """Maximum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
     ``keepdims`` (True or False) is True. Derivative: gy at the argmax (ties share it)."""
-    x = as_input(x)
+    x = as_input(x, 'max')
     _check_axis('max', axis, x.ndim)
     keepdims = check_flag('max', 'keepdims', keepdims)
     return Max(axis, keepdims)(x)
@@ -199,7 +197,7 @@ def max(x, axis=None, keepdims=False):
 def min(x, axis=None, keepdims=False):
     """Minimum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
     ``keepdims`` (True or False) is True. Derivative: gy at the argmin (ties share it)."""
-    x = as_input(x)
+    x = as_input(x, 'min')
     _check_axis('min', axis, x.ndim)
     keepdims = check_flag('min', 'keepdims', keepdims)
     return Min(axis, keepdims)(x)
@@ -242,7 +240,7 @@ def logsumexp(x, axis=None, keepdims=False):
     keeps the reduced axes with size 1.
     Derivative: gy * exp(x - y), the softmax of x over the same axes (nan where y is
     infinite and x equals it, as PyTorch gives)."""
-    x = as_input(x)
+    x = as_input(x, 'logsumexp')
     _check_axis('logsumexp', axis, x.ndim)
     keepdims = check_flag('logsumexp', 'keepdims', keepdims)
     return LogSumExp(axis, keepdims)(x)

@@ -10,9 +10,9 @@ the same way.
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import array_of
+from dezero.array_ops import array_of, number_overflow
 from dezero.core import Function, Variable
-from dezero.functions.array import as_input, sum_to
+from dezero.functions.array import as_input, refuse_missing_data, sum_to
 
 
 def _sum_to(g, shape):
@@ -20,34 +20,41 @@ def _sum_to(g, shape):
     return g if g.shape == shape else sum_to(g, shape)
 
 
-def _operands(name, a, b):
-    """``a`` and ``b`` as inputs of a binary function ``name``: Variables and arrays as
-    they are; a Python or NumPy number becomes an array of the dtype of the other side
+def _operands(name, a, b, first=0):
+    """``a`` and ``b`` as inputs of a binary function ``name``, its arguments ``first``
+    and ``first + 1``: Variables and arrays as they are (a Variable holding no data is
+    refused); a Python or NumPy number becomes an array of the dtype of the other side
     (on its device) where that is a float array, so that ``maximum(x, 0.0)`` keeps x's
     float32, as PyTorch's does."""
 
     def is_number(v):
         return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
 
-    for v in (a, b):
+    for i, v in enumerate((a, b), first):
         if not (is_number(v) or isinstance(v, Variable) or cuda.is_array(v)):
             raise TypeError(
                 f'{name}: expected Variables, arrays or numbers, got {type(v).__name__} '
                 f'(wrap lists with np.array(...))'
             )
+        refuse_missing_data(name, v, i)
     if is_number(a) and not is_number(b):
-        a = _number_like(a, b)
+        a = _number_like(name, a, b)
     elif is_number(b) and not is_number(a):
-        b = _number_like(b, a)
-    return as_input(a), as_input(b)
+        b = _number_like(name, b, a)
+    return as_input(a, name, first), as_input(b, name, first + 1)
 
 
-def _number_like(number, other):
-    """The number as a 0-d array of ``other``'s float dtype (float64 otherwise)."""
+def _number_like(name, number, other):
+    """The number as a 0-d array of ``other``'s float dtype, or else of the dtype NumPy
+    gives an integer array and a Python number (OverflowError naming the function
+    ``name`` when that dtype cannot hold the number, as the operators say)."""
     data = array_of(other)
     xp = cuda.get_array_module(data)
-    dtype = data.dtype if data.dtype.kind == 'f' else np.result_type(data.dtype, number)
-    return xp.asarray(number, dtype=dtype)
+    try:
+        dtype = data.dtype if data.dtype.kind == 'f' else np.result_type(data.dtype, number)
+        return xp.asarray(number, dtype=dtype)
+    except OverflowError:
+        raise number_overflow(name, number, data.dtype, 'the other input') from None
 
 
 def _check_broadcast(name, *shapes):
@@ -105,7 +112,7 @@ def where(condition, x, y):
             f'where: condition must have dtype bool, got {condition.dtype} (compare to '
             f'make one, e.g. x > 0)'
         )
-    x, y = _operands('where', x, y)
+    x, y = _operands('where', x, y, first=1)  # x and y follow the condition
     _check_broadcast('where', condition.shape, x.shape, y.shape)
     # a copy: backward reads the condition, which the caller may change meanwhile
     return Where(condition.copy())(x, y)

@@ -24,7 +24,7 @@ from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
 from dezero.checks import same_elements
 from dezero.functions.loss import _paired, check_class_labels
-from dezero.functions.math import clip, exp, log
+from dezero.functions.math import as_floating, clip, exp, log
 from dezero.functions.reduction import sum
 
 __all__ = [
@@ -38,6 +38,14 @@ __all__ = [
 ]
 
 
+def _float_variable(x, name):
+    """``x``, the input of the function ``name``, as a Variable of floating-point data:
+    integers and bools in float64, as the fused functions compute them (-x and
+    x - max(x) would wrap round in uint8).  A Variable holding no data is refused,
+    naming the function."""
+    return as_floating(as_variable(as_input(x, name)))
+
+
 def linear_simple(x, W, b=None):
     """x @ W + b (``b`` may be None) as two nodes, a matmul and an add.
 
@@ -45,7 +53,8 @@ def linear_simple(x, W, b=None):
     keeps only its shape and dtype, and its data is freed as soon as nothing else holds
     it: the book sets ``t.data = None`` for that by hand."""
     # arrays stay arrays: constants, which matmul copies when it keeps them for backward
-    x, W = as_input(x, 'linear_simple'), as_input(W, 'linear_simple')
+    x = as_input(x, 'linear_simple', 0, numbers_only=True)
+    W = as_input(W, 'linear_simple', 1, numbers_only=True)
     t = matmul(x, W)
     if b is None:
         return t
@@ -58,10 +67,9 @@ def sigmoid_simple(x):
     The clip holds -x to at most floor(log(largest float)) (88 in float32, 709 in
     float64), so that exp(-x) stays finite: an infinite one would give a NaN gradient.
     The sigmoid of those x is below 1e-38 and its derivative no larger, so the clip
-    changes neither noticeably."""
-    x = as_variable(x)
-    dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float64)
-    limit = math.floor(math.log(float(np.finfo(dtype).max)))
+    changes neither noticeably.  Integers are computed in float64."""
+    x = _float_variable(x, 'sigmoid_simple')
+    limit = math.floor(math.log(float(np.finfo(x.dtype).max)))
     return 1 / (1 + exp(clip(-x, None, limit)))
 
 
@@ -70,8 +78,9 @@ def softmax_simple(x, axis=1):
     tuple of ints).
 
     x is first shifted by its maximum over ``axis``, taken as a constant: the result
-    and its gradient are the same for any shift, and exp can no longer overflow."""
-    x = as_variable(x)
+    and its gradient are the same for any shift, and exp can no longer overflow.
+    Integers are computed in float64."""
+    x = _float_variable(x, 'softmax_simple')
     axis = check_axis('softmax_simple', axis, x.ndim)
     y = exp(x - x.data.max(axis=axis, keepdims=True))
     return y / sum(y, axis=axis, keepdims=True)
@@ -84,8 +93,13 @@ def mean_squared_error_simple(x0, x1):
     size), or shapes that differ only in axes of size 1, as (N, 1) and (N,): then, as
     :func:`~dezero.functions.mean_squared_error` does, the one with fewer axes (x1 if
     both have as many) is reshaped to the other's shape rather than broadcast, which
-    would compare every element of one with every element of the other."""
-    x0, x1 = _paired('mean_squared_error_simple', as_variable(x0), as_variable(x1))
+    would compare every element of one with every element of the other.  When both
+    hold integers, the difference is taken in float64 (it would wrap round)."""
+    name = 'mean_squared_error_simple'
+    x0, x1 = as_variable(as_input(x0, name)), as_variable(as_input(x1, name, 1))
+    if x0.dtype.kind in 'biu' and x1.dtype.kind in 'biu':
+        x0 = as_floating(x0)
+    x0, x1 = _paired(name, x0, x1)
     diff = x0 - x1
     return sum(diff**2) / len(diff)
 
@@ -120,7 +134,7 @@ def softmax_cross_entropy_simple(x, t):
     probability underflows to 0 costs log(1e-15) = -34.5 (with gradient 0 to the
     softmax) instead of infinity."""
     name = 'softmax_cross_entropy_simple'
-    x = as_variable(x)
+    x = as_variable(as_input(x, name))
     if x.ndim != 2 or len(x) == 0:
         raise ValueError(f'{name}: x must be 2-D logits (N, C) with N > 0, got shape {x.shape}')
     n, classes = x.shape
@@ -149,7 +163,8 @@ def conv2d_simple(x, W, b=None, stride=1, pad=0):
     KH, KW), b (OC,) or None) as a chain of im2col, reshape, transpose, linear,
     reshape and transpose: the windows of x become the rows of a matrix, which one
     matrix product with the flattened filters turns into the output pixels."""
-    x, W = as_input(x, 'conv2d_simple'), as_input(W, 'conv2d_simple')
+    x = as_input(x, 'conv2d_simple', 0, numbers_only=True)
+    W = as_input(W, 'conv2d_simple', 1, numbers_only=True)
     _check_conv_inputs(x, W)
     if x.dtype.kind in 'iu' and W.dtype.kind in 'iu':  # summed in float64, as conv2d does
         x = x.astype(np.float64)
@@ -170,7 +185,7 @@ def pooling_simple(x, kernel_size, stride=1, pad=0):
     Without padding the two give the same values; at a tie this one shares the
     gradient between the tied elements (as ``max`` does), where ``pooling`` gives it
     all to the first, as PyTorch does."""
-    x = as_variable(x)
+    x = as_variable(as_input(x, 'pooling_simple'))
     kernel, stride, pad, (oh, ow) = conv_geometry(
         'pooling_simple', x.shape, kernel_size, stride, pad
     )

@@ -690,3 +690,39 @@ def test_tanh_gelu_curvature_in_float16_does_not_flush_to_zero_from_4_on():
     x.cleargrad()
     slope.sum().backward()
     np.testing.assert_allclose(x.grad.data, [-1.006e-3, -1.572e-4], rtol=2e-2)
+
+
+# ---- what the function forms check, their classes check too --------------------------------
+@pytest.mark.parametrize(
+    'make, name, axis',
+    [
+        (lambda: F.LogSoftmax(None), 'LogSoftmax', 'None'),
+        (lambda: F.Softmax(True), 'Softmax', 'True'),
+        (lambda: F.Softmax([0, 1]), 'Softmax', r'\[0, 1\]'),
+        (lambda: F.LogSoftmax(()), 'LogSoftmax', r'\(\)'),
+    ],
+)
+def test_the_softmax_classes_check_the_axis_as_the_functions_do(make, name, axis):
+    # LogSoftmax(None) normalised over all elements, which log_softmax(axis=None) refuses
+    with pytest.raises(
+        TypeError, match=rf'{name}: axis must be an int or a non-empty tuple of ints, got {axis}'
+    ):
+        make()
+
+
+# ---- complex numbers -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'f, name',
+    [
+        (F.gelu, 'GELU'),
+        (lambda x: F.gelu(x, approximate='tanh'), 'GELU'),
+        (F.relu, 'ReLU'),
+        (F.leaky_relu, 'LeakyReLU'),
+        (lambda x: F.ReLU()(x), 'ReLU'),
+    ],
+)
+def test_complex_data_is_refused_by_functions_of_the_real_line(f, name):
+    # gelu dropped the imaginary part (with only NumPy's ComplexWarning), relu compared
+    # complex numbers and passed them through
+    with pytest.raises(TypeError, match=rf'{name}: expected real numbers .*got complex128'):
+        f(np.array([0.5 + 2j, -1.0]))

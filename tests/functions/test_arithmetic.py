@@ -403,3 +403,24 @@ def test_the_books_loop_of_higher_derivatives_of_a_power_goes_on_with_zeros(powe
         gx.backward(create_graph=True)
         found.append(x.grad.data.item())
     assert found == expected
+
+
+# ---- 0-d arrays as operands ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'other', [np.array(2), np.array(2, np.uint8), np.array(True), np.array(2.0)], ids=str
+)
+def test_a_0d_integer_or_bool_array_beside_floats_counts_as_a_scalar(other):
+    # as a 0-d tensor in PyTorch: float32 * np.array(2) was float64
+    x = Variable(np.array([1.0, 3.0], np.float32))
+    for y in (x * other, other * x, x + other, other - x, x / other, other / x, x**other):
+        assert y.dtype == np.float32
+    y = x * np.array(2)
+    y.backward()
+    np.testing.assert_array_equal(y.data, [2.0, 6.0])
+    assert x.grad.dtype == np.float32
+
+
+def test_a_0d_integer_array_beside_integers_is_promoted_as_numpy_promotes_it():
+    y = Variable(np.array([1, 2], np.uint8)) * np.array(300)
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y.data, [300, 600])

@@ -1,12 +1,14 @@
 """Array functions: reshape transpose get_item expand_dims squeeze flatten broadcast_to
 sum_to concat stack."""
 
+import re
 import weakref
 
 import numpy as np
 import pytest
 
 import dezero.functions as F
+import dezero.layers as L
 from dezero import Variable
 from dezero.functions.array import Concat
 
@@ -510,7 +512,7 @@ def test_astype_gives_integer_inputs_a_floating_gradient(dtype):
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y.data, [1.0, 0.0, 1.0])
     (y * np.array([2.0, 3.0, 4.0], np.float32)).sum().backward()
-    assert x.grad.dtype == np.float32
+    assert x.grad.dtype == np.float64  # integer data gets float64 gradients
     np.testing.assert_array_equal(x.grad.data, [2.0, 3.0, 4.0])
 
 
@@ -570,3 +572,26 @@ def test_astype_refuses_a_dtype_that_is_not_floating(dtype):
 def test_astype_refuses_an_input_that_is_not_real():
     with pytest.raises(TypeError, match='astype: .*complex128'):
         F.astype(Variable(np.ones(2, np.complex128)), np.float32)
+
+
+# ---- inputs holding no data -----------------------------------------------------------------
+def test_a_lazy_layers_parameter_is_refused_as_the_engine_refuses_it():
+    W = L.Linear(3).W  # no data before the layer's first call
+    message = "input 0 is None, or a Variable holding no data; give it data first (a layer's"
+    for call, name in [
+        (lambda: F.reshape(W, (3,)), 'reshape'),
+        (lambda: F.transpose(W, (1, 0)), 'transpose'),
+        (lambda: F.flatten(W), 'flatten'),
+        (lambda: F.sum_to(W, (1,)), 'sum_to'),
+        (lambda: F.astype(W, np.float64), 'astype'),
+        (lambda: F.exp(W), 'Exp'),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(f'{name}: {message}')):
+            call()
+
+
+def test_an_index_variable_holding_no_data_is_refused_rather_than_read_as_a_new_axis():
+    x = Variable(np.ones((2, 3)))
+    for index in (Variable(None), (0, Variable(None))):
+        with pytest.raises(ValueError, match='GetItem: the index is a Variable holding no data'):
+            x[index]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import dezero.functions as F
+import dezero.layers as L
 from dezero import Variable
 from dezero.core import backprop
 from dezero.functions.connection import Linear, embed_id
@@ -250,3 +251,14 @@ def test_embed_id_ids_changed_after_the_lookup_do_not_change_the_gradient(wrap):
     ids[:] = [1, 2]
     F.sum(y).backward()
     np.testing.assert_array_equal(w.grad.data, [[2.0] * 3, [0.0] * 3, [0.0] * 3, [0.0] * 3])
+
+
+def test_linear_refuses_a_lazy_layers_parameter_naming_its_position():
+    layer = L.Linear(3)  # W holds no data before the first call
+    message = 'input {} is None, or a Variable holding no data; give it data first'
+    with pytest.raises(ValueError, match=re.escape('linear: ' + message.format(1))):
+        F.linear(np.ones((2, 4)), layer.W)
+    with pytest.raises(ValueError, match=re.escape('linear: ' + message.format(2))):
+        F.linear(np.ones((2, 4)), np.ones((4, 3)), Variable(None))
+    with pytest.raises(ValueError, match=re.escape('embed_id: ' + message.format(1))):
+        F.embed_id(np.array([0, 1]), layer.W)

@@ -64,6 +64,21 @@ def test_derivatives_to_second_order(c):
     check_case(c)
 
 
+@pytest.mark.parametrize('c', CASES, ids=lambda c: c.id)
+def test_an_input_holding_no_data_is_refused_naming_the_function(c):
+    # as a lazy layer's parameter is before the layer's first call (L.Linear(3).W): a
+    # function that reads its inputs' shapes first refuses it as the engine does, rather
+    # than failing on None ('NoneType' object has no attribute 'shape')
+    inputs = [Variable(x) for x in c.draw()]
+    for i in range(len(inputs)):
+        given = inputs[:i] + [Variable(None)] + inputs[i + 1 :]
+        with pytest.raises(
+            ValueError,
+            match=r'^\w+: input \d is None, or a Variable holding no data; give it data first',
+        ):
+            c.function()(*given)
+
+
 def _public_names():
     """The public functions of dezero.functions: every public callable it exposes (the
     names in ``__all__`` and any other), submodules and classes aside.

@@ -448,3 +448,71 @@ def test_square_of_integers_has_the_exact_gradient(dtype, value):
     gx.backward()
     assert y.dtype == dtype  # the square itself is NumPy's, in the integer dtype
     assert (gx.dtype, gx.data[0], x.grad.data[0]) == (np.float64, 2.0 * value, 2.0)
+
+
+# ---- what the function forms check, their classes check too --------------------------------
+@pytest.mark.parametrize(
+    'make, error, words',
+    [
+        (
+            lambda: F.Clip(1.0, 0.0),
+            ValueError,
+            r'Clip: x_min \(1\.0\) is greater than x_max \(0\.0\)',
+        ),
+        (
+            lambda: F.Clip([0, 0, 0], 1.0),
+            TypeError,
+            'Clip: x_min must be None, a number or an array.*list',
+        ),
+        (
+            lambda: F.Clip(np.zeros(2), np.array([1.0, -1.0])),
+            ValueError,
+            'Clip: x_min is greater than x_max at 1 of 2 places',
+        ),
+    ],
+)
+def test_the_clip_class_checks_its_bounds_as_clip_does(make, error, words):
+    with pytest.raises(error, match=words):
+        make()
+
+
+def test_the_clip_class_fits_array_bounds_to_x_as_clip_does():
+    x = Variable(np.array([-2.0, 0.5, 2.0], np.float32))
+    y = F.Clip(np.zeros(3), 1.0)(x)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [0.0, 0.5, 1.0])
+    with pytest.raises(
+        ValueError, match=r'Clip: x_min of shape \(2, 1\) does not broadcast to .*\(3,\)'
+    ):
+        F.Clip(np.zeros((2, 1)), 2.5)(Variable(np.array([1.0, 2.0, 3.0])))
+
+
+# ---- complex numbers -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'f, name',
+    [
+        (F.erf, 'Erf'),
+        (lambda x: F.clip(x, 0.0, 1.0), 'Clip'),
+        (lambda x: F.Clip(0.0, 1.0)(x), 'Clip'),
+    ],
+)
+def test_complex_data_is_refused_by_functions_of_the_real_line(f, name):
+    # erf dropped the imaginary part (with only NumPy's ComplexWarning), clip compared
+    # complex numbers
+    with pytest.raises(TypeError, match=rf'{name}: expected real numbers .*got complex128'):
+        f(np.array([0.5 + 2j]))
+
+
+# ---- abs at NaN ----------------------------------------------------------------------------
+def test_the_gradient_of_abs_at_nan_is_zero_as_in_pytorch():
+    x = Variable(np.array([np.nan, 1.0, -2.0, 0.0]))
+    F.sum(F.abs(x)).backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, -1.0, 0.0])
+    # recorded, and differentiated again in the incoming gradient: sign(x) summed
+    x, s = Variable(np.array([np.nan, 1.0, 2.0])), Variable(np.array(3.0))
+    F.sum(F.abs(x) * s).backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data, [0.0, 3.0, 3.0])
+    gx = x.grad
+    s.cleargrad()
+    F.sum(gx).backward()
+    assert s.grad.data == 2.0

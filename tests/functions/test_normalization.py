@@ -294,6 +294,39 @@ def test_bad_arguments_are_refused():
         F.batch_norm(x, g, b, np.zeros(3), np.ones(3), eps=0.0)
 
 
+@pytest.mark.parametrize(
+    'decay, eps, error, words',
+    [
+        (float('nan'), 2e-5, ValueError, r'decay must be in \[0, 1\], got nan'),
+        (5, 2e-5, ValueError, r'decay must be in \[0, 1\], got 5\.0'),
+        (0.9, -1, ValueError, r'eps must be positive and finite, got -1\.0'),
+        (0.9, float('inf'), ValueError, r'eps must be positive and finite, got inf'),
+        (0.9, 'small', TypeError, r"eps must be a real number, got 'small'"),
+    ],
+)
+def test_the_batch_norm_class_checks_decay_and_eps_as_batch_norm_does(decay, eps, error, words):
+    # BatchNorm(mean, var, nan, eps) wrote nan into the caller's running mean
+    x, g, b = np.array([[1.0, 2.0, 3.0], [3.0, 6.0, 7.0]]), np.ones(3), np.zeros(3)
+    mean, var = np.zeros(3), np.ones(3)
+    with pytest.raises(error, match='BatchNorm: ' + words):
+        F.BatchNorm(mean, var, decay, eps)(x, g, b)
+    with pytest.raises(error, match='batch_norm: ' + words):
+        F.batch_norm(x, g, b, mean, var, decay, eps)
+    np.testing.assert_array_equal(mean, np.zeros(3))
+
+
+def test_the_batch_norm_class_checks_shapes_and_statistics_as_batch_norm_does():
+    x, g, b = np.zeros((2, 3)), np.ones(3), np.zeros(3)
+    with pytest.raises(TypeError, match='BatchNorm: mean must be a float array'):
+        F.BatchNorm(np.zeros(3, int), np.ones(3), 0.9, 2e-5)
+    with pytest.raises(ValueError, match=r'BatchNorm: var has shape \(4,\), expected \(3,\)'):
+        F.BatchNorm(np.zeros(3), np.ones(4), 0.9, 2e-5)(x, g, b)
+    with pytest.raises(ValueError, match=r'BatchNorm: gamma has shape \(2,\), expected \(3,\)'):
+        F.BatchNorm(np.zeros(3), np.ones(3), 0.9, 2e-5)(x, np.ones(2), b)
+    with pytest.raises(ValueError, match=r'BatchNorm: x must be 2-D \(N, C\) or 4-D'):
+        F.BatchNorm(np.zeros(3), np.ones(3), 0.9, 2e-5)(np.zeros((2, 3, 4)), g, b)
+
+
 def test_the_books_spelling_batch_nrom_is_batch_norm():
     x = np.array([[1.0, 2.0], [3.0, 6.0]])
     stats = [(np.zeros(2), np.ones(2)) for _ in range(2)]

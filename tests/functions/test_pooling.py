@@ -284,14 +284,26 @@ def test_bad_geometry_is_refused(fn, name, shape, kwargs, error, words):
         fn(np.zeros(shape), **kwargs)
 
 
-def test_max_pooling_refuses_a_pad_as_large_as_the_kernel():
+@pytest.mark.parametrize(
+    'pool, name',
+    [
+        (F.pooling, 'pooling'),
+        (F.average_pooling, 'average_pooling'),
+        (lambda x, *args: F.Pooling(*args)(x), 'pooling'),
+        (lambda x, *args: F.AveragePooling(*args)(x), 'average_pooling'),
+    ],
+)
+def test_pooling_refuses_a_pad_as_large_as_the_kernel(pool, name):
+    # a window of padding alone has no maximum, and its average would be a made-up 0
     with pytest.raises(
         ValueError,
-        match=r'pooling: pad \(1, 2\) must be smaller than the '
-        r'kernel \(2, 2\)',
+        match=rf'{name}: pad \(1, 2\) must be smaller than the kernel \(2, 2\), else a '
+        r'window may hold padding only',
     ):
-        F.pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))
-    F.average_pooling(np.zeros((1, 1, 4, 4)), 2, pad=(1, 2))  # zeros: allowed there
+        pool(np.ones((1, 1, 4, 4)), 2, 1, (1, 2))
+    with pytest.raises(ValueError, match=rf'{name}: pad \(3, 3\) must be smaller'):
+        pool(np.ones((1, 1, 4, 4)), 2, 1, 3)
+    assert pool(np.ones((1, 1, 4, 4)), 2, 1, 1).shape == (1, 1, 5, 5)  # pad < kernel
 
 
 @pytest.mark.parametrize(

@@ -223,3 +223,32 @@ def test_the_registry_checks_catch_broken_selection_derivatives(monkeypatch):
     monkeypatch.setattr(selection.Where, 'backward', everywhere)
     with pytest.raises(AssertionError, match='first order'):
         check_case(case('where-broadcast'))
+
+
+INT8 = Variable(np.array([1, 2], np.int8))
+BOTH = np.array([True, False])
+
+
+@pytest.mark.parametrize(
+    'call, name, number, dtype',
+    [
+        (lambda: F.maximum(INT8, 300), 'maximum', '300', 'int8'),
+        (lambda: F.minimum(np.ones(2, np.int16), 10**6), 'minimum', '1000000', 'int16'),
+        (lambda: F.maximum(np.ones(2, np.uint8), -1), 'maximum', '-1', 'uint8'),
+        (lambda: F.minimum(-1, Variable(np.ones(2, np.uint8))), 'minimum', '-1', 'uint8'),
+        (lambda: F.where(BOTH, Variable(np.ones(2, np.uint8)), -5), 'where', '-5', 'uint8'),
+        (lambda: F.maximum(np.ones(2, np.int64), 2**70), 'maximum', r'11805916\.\.\.', 'int64'),
+        (lambda: F.minimum(np.ones(2), 10**400), 'minimum', r'10000000\.\.\.', 'float64'),
+    ],
+)
+def test_a_number_the_other_side_cannot_hold_is_refused_as_the_operators_refuse_it(
+    call, name, number, dtype
+):
+    # NumPy's own error ('Python integer 300 out of bounds for int8') named neither the
+    # function nor the number's role
+    with pytest.raises(
+        OverflowError,
+        match=rf'^{name}: the number {number}.* does not fit the dtype {dtype} of the other '
+        r'input, nor any dtype NumPy would promote it to',
+    ):
+        call()

@@ -298,3 +298,27 @@ def test_conv2d_simple_takes_filters_with_no_output_channels():
     F.sum(y).backward()
     np.testing.assert_array_equal(x.grad.data, np.zeros((1, 2, 5, 5)))
     assert W.grad.shape == (0, 2, 3, 3)
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.int8, np.int64, np.bool_])
+def test_sigmoid_and_softmax_simple_compute_integers_in_float64(dtype):
+    # -x and x - max(x) wrap round in uint8: sigmoid_simple(3) was 1.3e-110
+    x = np.array([[1, 0]], dtype)
+    y = F.sigmoid_simple(x)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, F.sigmoid(x).data, rtol=1e-15)
+    np.testing.assert_allclose(F.sigmoid_simple(np.array([3], np.uint8)).data, [0.9525741268224334])
+    y = F.softmax_simple(x)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.data, F.softmax(x).data, rtol=1e-15)
+    np.testing.assert_allclose(
+        F.softmax_simple(np.array([[1, 2]], np.uint8)).data,
+        [[0.2689414213699951, 0.7310585786300049]],
+    )
+
+
+def test_mean_squared_error_simple_takes_integer_differences_in_float64():
+    # 0 - 1 in uint8 is 255
+    x0, x1 = np.array([0, 2], np.uint8), np.array([1, 0], np.uint8)
+    y = F.mean_squared_error_simple(x0, x1)
+    assert y.dtype == np.float64 and y.data == 2.5 == F.mean_squared_error(x0, x1).data
