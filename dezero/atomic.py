@@ -18,6 +18,10 @@ the rename, and every write first deletes the temporary files of the same destin
 that no one holds: those of writers that died (the kernel drops a dead process's locks).
 Live writers of the same destination, in this process or others, are left alone.  Where
 ``flock`` is missing (Windows) nothing is cleaned up.
+
+The paths given to writers and readers are checked here as well (:func:`file_path`),
+and :func:`readable_path` refuses, before anything is opened, a path that a reader
+could not take whole: a folder or a special file.
 """
 
 import contextlib
@@ -102,20 +106,68 @@ def atomic_write_text(path, text, encoding='utf-8', *, operation=None):
 
 def file_path(path, operation):
     """``path`` (a str, bytes or path-like object) as a str; TypeError for anything
-    else and ValueError, naming ``operation``, for an empty path and for one that ends
-    with a separator (``'w.npz/'`` names a folder: the system's error would blame the
-    folder above it)."""
+    else (an int would be taken for an open file's descriptor) and ValueError, naming
+    ``operation``, for an empty path, for one holding a null character and for one
+    that ends with a separator (``'w.npz/'`` names a folder: the system's error would
+    blame the folder above it)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(f'{operation}: path must be a file path, got {type(path).__name__}')
     path = os.fsdecode(path)
     if not path:
         raise ValueError(f'{operation}: the path is empty; give the path of a file')
+    if '\0' in path:
+        raise ValueError(
+            f'{operation}: the path {path!r} holds a null character (\\0), which no file '
+            f'name may hold; give the path of a file'
+        )
     if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
         raise ValueError(
             f'{operation}: the path {path} ends with {path[-1]!r}, so it names a folder; '
             f'give the path of a file'
         )
     return path
+
+
+def readable_path(path, operation, missing=''):
+    """``path`` (see :func:`file_path`) as a str, after checking with ``os.stat``,
+    without opening it, that it is a regular file (or a link to one) that reading can
+    take whole.  Messages start with ``operation`` and name ``path``: a missing file
+    raises FileNotFoundError (its message ends with ``missing``, a hint), a folder
+    IsADirectoryError and a special file OSError (opening a FIFO to read it waits for a
+    writer, forever if none comes); other errors of ``os.stat`` (no permission to
+    enter a folder on the way, say) keep their type."""
+    path = file_path(path, operation)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise _read_error(
+            FileNotFoundError, errno.ENOENT, f'{operation}: no such file: {path}{missing}'
+        ) from None
+    except OSError as e:  # a file in place of a folder on the way, a loop of links, ...
+        reason = e.strerror or str(e)
+        raise _read_error(type(e), e.errno, f'{operation}: cannot read {path}: {reason}') from None
+    if stat.S_ISDIR(mode):
+        raise _read_error(
+            IsADirectoryError,
+            errno.EISDIR,
+            f'{operation}: {path} is a folder; give the path of a file',
+        )
+    if not stat.S_ISREG(mode):
+        kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), 'a special file')
+        raise _read_error(
+            OSError,
+            None,
+            f'{operation}: cannot read {path}: it is {kind}, not a regular file; give the '
+            f'path of a file',
+        )
+    return path
+
+
+def _read_error(kind, code, message):
+    """The OSError ``kind`` with errno ``code`` and ``message``."""
+    error = kind(message)
+    error.errno = code
+    return error
 
 
 def _resolve(path):

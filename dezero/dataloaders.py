@@ -12,6 +12,7 @@
 epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through time.
 """
 
+import collections.abc
 import importlib.util
 import math
 
@@ -172,7 +173,8 @@ class DataLoader:
     pairs ``(x, t)``, tuples or lists; ``t`` is None for an item without a label) whose
     items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
     (``t`` may be None), which is sliced directly; a list is always a sequence of
-    items.  A tuple of two lists or tuples, the first of two values, reads both as
+    items, and a dict (any mapping, whose items are taken by key) is refused
+    (TypeError).  A tuple of two lists or tuples, the first of two values, reads both as
     inputs and labels of two samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
@@ -202,6 +204,13 @@ class DataLoader:
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
         self._arrays = _array_pair(owner, dataset)
+        if self._arrays is None and isinstance(dataset, collections.abc.Mapping):
+            raise TypeError(
+                f'{owner}: dataset must have items by position 0, 1, ..., len - 1 (a '
+                f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got a '
+                f'{type(dataset).__name__}, whose items are taken by key; pass '
+                f'list(d.values()) if its values are the (x, t) pairs'
+            )
         if self._arrays is None and not (
             hasattr(dataset, '__len__') and hasattr(dataset, '__getitem__')
         ):
@@ -408,7 +417,8 @@ class DataLoader:
         if own:
             try:  # a trial on a scratch generator of the same kind
                 type(self._random.bit_generator)().state = generator
-            except (TypeError, ValueError, KeyError) as e:
+            except (TypeError, ValueError, KeyError, OverflowError) as e:
+                # OverflowError: an int outside the generator's range (-5 for a uint64)
                 raise ValueError(
                     f"{owner}: {source} holds a state of the loader's generator that "
                     f'does not fit it ({e})'

@@ -34,9 +34,8 @@ Optimizers without a learning rate (AdaDelta) cannot be scheduled.
 import json
 import math
 import numbers
-import os
 
-from dezero.atomic import atomic_write_text
+from dezero.atomic import atomic_write_text, readable_path
 from dezero.optimizers import Optimizer, _real
 
 _FORMAT = 'dezero learning-rate schedule'
@@ -139,17 +138,20 @@ class LRSchedule:
 
     def load(self, path):
         """Continue from the file at ``path`` written by :meth:`save`, as
-        :meth:`load_state_dict` does; errors name ``path``."""
+        :meth:`load_state_dict` does; errors name ``path``.  ``path`` is a str, bytes
+        or path-like object naming a regular file (a FIFO is refused before it is
+        opened, see :func:`~dezero.atomic.readable_path`); a file that is not JSON,
+        or nests too deeply to decode, raises ValueError."""
         owner = f'{type(self).__name__}.load'
-        path = os.fspath(path)
+        path = readable_path(path, owner)
         try:
             with open(path, encoding='utf-8') as f:
                 state = json.load(f)
         except FileNotFoundError:
             raise FileNotFoundError(f'{owner}: no such file: {path}') from None
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: lists nested too deep
             raise ValueError(f'{owner}: cannot read {path} as JSON ({e})') from None
-        except OSError as e:  # a folder, a file it may not read, ...
+        except OSError as e:  # a file it may not read, ...
             error = type(e)(f'{owner}: cannot read {path}: {e.strerror or e}')
             error.errno = e.errno
             raise error from None
@@ -176,36 +178,55 @@ class LRSchedule:
                 f'{owner}: {source} holds the state of a {state["schedule"]}, not a {mine}'
             )
         settings = {name: getattr(self, name) for name in self._settings}
+        if not isinstance(state['settings'], dict):
+            raise ValueError(
+                f'{owner}: {source} holds settings={state["settings"]!r:.60}; expected a '
+                f'dict of the settings of a {mine} ({", ".join(settings)})'
+            )
         if state['settings'] != settings:
-            saved = ', '.join(f'{k}={v!r}' for k, v in dict(state['settings']).items())
+            saved = ', '.join(f'{k}={v!r}' for k, v in state['settings'].items())
             own = ', '.join(f'{k}={v!r}' for k, v in settings.items())
             raise ValueError(
                 f'{owner}: {source} was saved by a {mine} with {saved}; this one has {own}'
             )
-        last_epoch, base_lr, last_lr = state['last_epoch'], state['base_lr'], state['last_lr']
-        optimizer_lr = state.get('optimizer_lr', last_lr)
+        last_epoch = state['last_epoch']
         if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
             raise ValueError(
                 f'{owner}: {source} holds last_epoch={last_epoch!r}; expected an int >= 0'
             )
-        rates = (('base_lr', base_lr), ('last_lr', last_lr), ('optimizer_lr', optimizer_lr))
-        for name, value in rates:
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 <= value < math.inf
-            ):
-                raise ValueError(
-                    f'{owner}: {source} holds {name}={value!r}; expected a number >= 0'
-                )
+        base_lr, last_lr = (
+            _saved_rate(state, name, owner, source) for name in ('base_lr', 'last_lr')
+        )
+        # a state saved before the optimizer's learning rate was kept has last_lr only
+        optimizer_lr = _saved_rate(
+            state, 'optimizer_lr' if 'optimizer_lr' in state else 'last_lr', owner, source
+        )
 
         def load():
             self.last_epoch = last_epoch
-            self.base_lr = float(base_lr)
+            self.base_lr = base_lr
             self.optimizer._set_lr(optimizer_lr, mine)
-            self._last_lr = float(last_lr)
+            self._last_lr = last_lr
 
         return load
+
+
+def _saved_rate(state, name, owner, source):
+    """The learning rate ``state[name]`` as a float, after checking that it is a
+    number >= 0 that a float holds: an int too large for one (10**400) is refused, not
+    turned into infinity or an OverflowError later."""
+    value = state[name]
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            rate = float(value)
+        except OverflowError:  # an int beyond the largest float
+            rate = math.inf
+        if 0 <= rate < math.inf:
+            return rate
+    raise ValueError(
+        f'{owner}: {source} holds {name}={value!r}; expected a number >= 0 that a '
+        f'float holds (finite)'
+    )
 
 
 class StepLR(LRSchedule):

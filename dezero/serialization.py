@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 
 from dezero import cuda
-from dezero.atomic import file_path
+from dezero.atomic import file_path, readable_path
 
 
 def npz_path(path, owner):
@@ -46,22 +46,18 @@ _NPZ_MAGICS = (b'PK\x03\x04', b'PK\x05\x06', _NPY_MAGIC)
 def read_npz(path, owner):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
-    A missing file raises FileNotFoundError (asking whether ``path`` + ``.npz`` was
-    meant, when that file exists), a folder IsADirectoryError, and a file that is not
-    an ``.npz`` archive of plain arrays (or a damaged one) ValueError; the messages
-    start with ``owner`` and name ``path``.  A file that starts neither as a
-    zip archive nor as an ``.npy`` array is refused without being parsed, so that NumPy
-    never takes it for a pickle.  Other errors of opening or reading the file (no
-    permission, say) pass through as they are."""
-    try:
-        f = open(path, 'rb')
-    except FileNotFoundError:
-        raise FileNotFoundError(f'{owner}: no such file: {path}{_npz_hint(path)}') from None
-    except IsADirectoryError:
-        raise IsADirectoryError(
-            f'{owner}: {path} is a folder; give the path of an .npz file'
-        ) from None
-    with f:
+    ``path`` is a str, bytes or path-like object, never an int (which ``open`` would
+    take for a file descriptor).  A missing file raises FileNotFoundError (asking
+    whether ``path`` + ``.npz`` was meant, when that file exists), a folder
+    IsADirectoryError, a special file such as a FIFO OSError, before it is opened (see
+    :func:`~dezero.atomic.readable_path`), and a file that is not an ``.npz`` archive
+    of plain arrays (or a damaged one) ValueError; the messages start with ``owner``
+    and name ``path``.  A file that starts neither as a zip archive nor as an ``.npy``
+    array is refused without being parsed, so that NumPy never takes it for a pickle.
+    Other errors of opening or reading the file (no permission, say) pass through as
+    they are."""
+    path = file_path(path, owner)
+    with open(readable_path(path, owner, _npz_hint(path)), 'rb') as f:
         if not f.read(len(_NPY_MAGIC)).startswith(_NPZ_MAGICS):
             raise ValueError(
                 f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
@@ -159,7 +155,13 @@ def planned_weights(model, stored, owner, path):
     such a layer's described parameters come from the file all together or not at
     all.  Any other parameter with no data takes a copy of the file's array.  A
     parameter with no data that the file lacks stays without data.  A cast that would
-    turn a finite value into infinity (1e39 into float32) raises ValueError."""
+    turn a finite value into infinity (1e39 into float32) raises ValueError.
+
+    Last, a model with ``_fit_planned`` (a Layer) lets each of its layers check, and
+    perhaps cast, the arrays of its own parameters (see
+    :meth:`~dezero.layers.Layer._fit_loaded`: a BatchNorm refuses a negative or NaN
+    ``avg_var``), so that every reader of weights (``load_weights``, a Trainer's
+    Checkpoint) applies the same checks."""
     stored = dict(stored)
     specs = lazy_specs(model)
     lengths = {}  # (id(layer), length name) -> (length, the path of the array that set it)
@@ -210,7 +212,8 @@ def planned_weights(model, stored, owner, path):
                 f'{", ".join(map(repr, left[layer_id]))}; the parameters of a layer not '
                 f'called yet are created together, so the file must hold all or none'
             )
-    return planned
+    fit = getattr(model, '_fit_planned', None)
+    return planned if fit is None else fit(planned, owner, path)
 
 
 def lazy_specs(model):
@@ -293,7 +296,8 @@ def json_array(value):
 def read_json(arrays, key, expected, owner, source):
     """Take the JSON text ``arrays[key]`` out of ``arrays`` and return it decoded,
     after checking that its ``format`` and ``version`` are those of ``expected`` (a
-    dict of the two), which are left out of the result."""
+    dict of the two), which are left out of the result.  Text that is not JSON, or
+    is nested too deeply to decode, raises ValueError naming ``owner`` and ``source``."""
     array = arrays.pop(key, None)
     if array is None or array.dtype.kind != 'U' or array.shape != ():
         raise ValueError(
@@ -301,7 +305,7 @@ def read_json(arrays, key, expected, owner, source):
         )
     try:
         value = json.loads(str(array))
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: lists nested too deep
         raise ValueError(f'{owner}: cannot read the {key!r} entry of {source} ({e})') from None
     if not isinstance(value, dict) or value.get('format') != expected['format']:
         raise ValueError(f'{owner}: {source} is not a file of {expected["format"]}')

@@ -82,8 +82,16 @@ def _is_int(v, low=0):
 
 
 def _is_number(v):
-    """Whether ``v`` is a real number (not a bool), as a checkpoint must hold it."""
-    return not isinstance(v, bool) and isinstance(v, numbers.Real)
+    """Whether ``v`` is a real number (not a bool) that a float holds, as a checkpoint
+    must hold it: NaN and infinities are (a loss may diverge), an int too large for a
+    float (10**400, valid JSON) is not."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return False
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
 
 
 def _check_fields(values, fields, owner, source):
@@ -107,10 +115,12 @@ class Trainer:
     the side of the decision threshold (logit 0, probability 0.5) that their target is
     on; other losses, such as ``F.mean_squared_error``, get no metric, as accuracy
     means nothing for them.  'loss' and names starting with 'val_' are reserved for
-    the history.  The optimizer is set up on the model if it has no
-    target yet.  Loaders are :class:`dezero.DataLoader` objects or any iterable of
-    ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and metrics are taken
-    to be batch means, so an epoch's figure is their average weighted by batch size.
+    the history.  ``optimizer`` is an optimizer instance, such as
+    ``optimizers.SGD(lr=0.01)`` (TypeError for None or a class), set up on the model
+    if it has no target yet.  Loaders are :class:`dezero.DataLoader` objects or any
+    iterable of ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and
+    metrics are taken to be batch means, so an epoch's figure is their average weighted
+    by batch size.
 
     With a :class:`dezero.distributed.DistributedOptimizer` the trainer runs in every
     process of a data-parallel run: each gradient average is weighted by the processes'
@@ -141,6 +151,7 @@ class Trainer:
                 raise TypeError(
                     f'Trainer: metric {name!r} must be a function f(y, t), got {type(f).__name__}'
                 )
+        _check_optimizer(optimizer)
         if getattr(optimizer, 'target', None) is None:
             optimizer.setup(model)
         elif optimizer.target is not model:
@@ -513,6 +524,26 @@ def _check_gradients_reached(reached, model, comm, caller):
     )
 
 
+def _check_optimizer(optimizer):
+    """TypeError unless ``optimizer`` is an optimizer instance, one with ``setup`` and
+    ``update`` methods (such as ``optimizers.SGD(lr=0.01)``), not None nor a class."""
+    if isinstance(optimizer, type):
+        got = (
+            f'the class {optimizer.__name__}, not an instance: make one, e.g. '
+            f'{optimizer.__name__}(...), and pass it'
+        )
+    elif callable(getattr(optimizer, 'setup', None)) and callable(
+        getattr(optimizer, 'update', None)
+    ):
+        return
+    else:
+        got = f'{type(optimizer).__name__} {optimizer!r:.60}'
+    raise TypeError(
+        f'Trainer: optimizer must be an optimizer instance such as '
+        f'optimizers.SGD(lr=0.01); got {got}'
+    )
+
+
 def _refuse_class(obj, kind):
     """TypeError when ``obj`` is a class (``EarlyStopping``) where fit expects an
     instance of it (``EarlyStopping(...)``)."""
@@ -707,7 +738,7 @@ class _Watching:
 
 # What each entry of the state of EarlyStopping and BestWeights must be.
 _CALLBACK_FIELDS = {
-    'best': ('a number or None', lambda v: v is None or _is_number(v)),
+    'best': ('a number that a float holds, or None', lambda v: v is None or _is_number(v)),
     'best_epoch': ('an int >= 1 or None', lambda v: v is None or _is_int(v, 1)),
     'wait': ('an int >= 0', _is_int),
     'stopped_epoch': ('an int >= 1 or None', lambda v: v is None or _is_int(v, 1)),
@@ -1014,7 +1045,7 @@ class Checkpoint:
                 if not _is_number(value):
                     raise ValueError(
                         f'{owner}: {path} holds {value!r} as the {name} of epoch {i + 1} '
-                        f'in its history; expected a number'
+                        f'in its history; expected a number that a float holds'
                     )
         weights = planned_weights(trainer.model, parts['model'], owner, path)
         planned = {id(param): array for param, array in weights}
@@ -1082,7 +1113,7 @@ _RANDOM_FIELDS = {
     'kind': ("'MT19937'", lambda v: v == 'MT19937'),
     'pos': ('an int from 0 to 624', lambda v: _is_int(v) and v <= 624),
     'has_gauss': ('0 or 1', lambda v: _is_int(v) and v <= 1),
-    'cached_gaussian': ('a number', _is_number),
+    'cached_gaussian': ('a number that a float holds', _is_number),
 }
 
 

@@ -9,8 +9,16 @@ import time
 import traceback
 
 import pytest
+from fifo_files import refusal, waiting_fifo
 
-from dezero.atomic import atomic_open, atomic_write_bytes, atomic_write_text, check_writable
+from dezero.atomic import (
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_writable,
+    file_path,
+    readable_path,
+)
 
 posix_only = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX permissions')
 
@@ -577,3 +585,58 @@ def test_check_writable_refuses_what_atomic_open_refuses_and_writes_nothing(tmp_
     with pytest.raises(ValueError, match='^plot: the path is empty'):
         check_writable('', operation='plot')
     assert sorted(os.listdir(tmp_path)) == ['folder', 'old.bin']
+
+
+# --------------------------------------------------------------------------------------
+# Paths: what file_path takes, and what readable_path refuses before anything is opened
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('path', ['a\0b', b'a\0b'])
+def test_a_path_with_a_null_character_is_refused_by_name(tmp_path, path):
+    with pytest.raises(ValueError) as info:
+        atomic_write_bytes(path, b'x', operation='save_weights')
+    assert str(info.value) == (
+        "save_weights: the path 'a\\x00b' holds a null character (\\0), which no file "
+        'name may hold; give the path of a file'
+    )
+    with pytest.raises(ValueError, match=r'^load_weights: the path .* holds a null character'):
+        file_path(path, 'load_weights')
+
+
+@pytest.mark.parametrize('path, kind', [(2, 'int'), (None, 'NoneType'), (1.5, 'float')])
+def test_a_path_that_is_no_path_is_refused_by_name(path, kind):
+    # an int would be taken by open() for a file descriptor, and closed after reading
+    with pytest.raises(TypeError, match=f'^load_weights: path must be a file path, got {kind}$'):
+        readable_path(path, 'load_weights')
+
+
+def test_readable_path_gives_the_path_of_a_regular_file_or_a_link_to_one(tmp_path):
+    (tmp_path / 'w.npz').write_bytes(b'x')
+    os.symlink(tmp_path / 'w.npz', tmp_path / 'link.npz')
+    assert readable_path(os.fsencode(tmp_path / 'w.npz'), 'load') == str(tmp_path / 'w.npz')
+    assert readable_path(tmp_path / 'link.npz', 'load') == str(tmp_path / 'link.npz')
+
+
+def test_readable_path_refuses_what_a_reader_cannot_take_whole(tmp_path):
+    (tmp_path / 'folder').mkdir()
+    (tmp_path / 'file').write_bytes(b'x')
+    with pytest.raises(FileNotFoundError) as info:
+        readable_path(tmp_path / 'none.npz', 'load_weights', '; did you mean x?')
+    assert str(info.value) == f'load_weights: no such file: {tmp_path}/none.npz; did you mean x?'
+    assert info.value.errno == errno.ENOENT
+    with pytest.raises(IsADirectoryError) as info:
+        readable_path(tmp_path / 'folder', 'load_weights')
+    assert (
+        str(info.value) == f'load_weights: {tmp_path}/folder is a folder; give the path of a file'
+    )
+    with pytest.raises(NotADirectoryError, match=r'^load_weights: cannot read .*file/x: Not a'):
+        readable_path(tmp_path / 'file' / 'x', 'load_weights')
+    with pytest.raises(OSError, match=r'^load_weights: cannot read /dev/null: it is a character '):
+        readable_path('/dev/null', 'load_weights')
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+def test_readable_path_refuses_a_fifo_without_reading_it(tmp_path):
+    fifo = tmp_path / 'w.npz'
+    with waiting_fifo(fifo), pytest.raises(OSError) as info:
+        readable_path(fifo, 'load_weights')
+    assert str(info.value) == refusal(fifo, 'load_weights')

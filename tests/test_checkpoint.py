@@ -11,7 +11,9 @@ import sys
 import numpy as np
 import pytest
 
+import dezero
 import dezero.functions as F
+import dezero.layers
 import dezero.trainer
 from dezero import DataLoader
 from dezero.models import MLP
@@ -31,7 +33,9 @@ import json, os, signal, sys
 
 import numpy as np
 
+import dezero
 import dezero.functions as F
+import dezero.layers
 import dezero.layers as L
 from dezero import DataLoader, Model
 from dezero.optimizers import AdamW
@@ -482,6 +486,36 @@ def set_entry(*keys, value):
         (set_entry('random', 'pos', value=-1), None, r'holds pos=-1; expected an int from 0'),
         (set_entry('random', 'has_gauss', value=2), None, r'holds has_gauss=2; expected 0 or 1'),
         (set_entry('random', 'cached_gaussian', value='x'), None, r"cached_gaussian='x'"),
+        # ints too large for a float, which JSON holds: an OverflowError once all the
+        # rest was loaded
+        (
+            set_entry('random', 'cached_gaussian', value=10**400),
+            None,
+            r'the random state in .*c\.npz holds cached_gaussian=10{400}; expected a number '
+            r'that a float holds$',
+        ),
+        (
+            set_entry('history', 'loss', 0, value=10**400),
+            None,
+            r'c\.npz holds 10{400} as the loss of epoch 1 in its history; expected a number '
+            r'that a float holds$',
+        ),
+        (
+            set_entry('schedules', 0, 'base_lr', value=10**400),
+            None,
+            r'c\.npz holds base_lr=10{400}; expected a number >= 0 that a float holds',
+        ),
+        (set_entry('schedules', 0, 'last_lr', value=10**400), None, r'holds last_lr=10{400};'),
+        (
+            set_entry('schedules', 0, 'settings', value=[1, 2]),
+            None,
+            r'c\.npz holds settings=\[1, 2\]; expected a dict of the settings of a StepLR',
+        ),
+        (
+            set_entry('callbacks', 0, 1, 'best', value=10**400),
+            None,
+            r'holds best=10{400}; expected a number that a float holds, or None',
+        ),
         (set_entry('random', 'kind', value='PCG64'), None, r"kind='PCG64'; expected 'MT19937'"),
         (
             lambda meta: meta['random'].pop('pos'),
@@ -562,6 +596,58 @@ def test_a_checkpoint_with_a_bad_value_is_refused_by_name_and_changes_nothing(
         )
     assert_unchanged(before, everything(trainer))
     assert path.read_bytes() == saved
+
+
+@pytest.mark.parametrize('value', [-5, 2**200])
+def test_a_bad_state_of_a_loaders_generator_is_refused_by_name_and_changes_nothing(tmp_path, value):
+    np.random.seed(0)
+    x, t = spiral_like()
+    trainer = adam_trainer()
+    trainer.fit(
+        DataLoader((x, t), 10, seed=1),
+        2,
+        progress=False,
+        callbacks=[Checkpoint(tmp_path / 'c.npz')],
+    )
+    path = edited(
+        tmp_path / 'c.npz',
+        set_entry('loaders', 'train', 'generator', 'state', 'state', value=value),
+    )
+    trainer = started_trainer()
+    before = everything(trainer)
+    loader = DataLoader((x, t), 10, seed=1)
+    with pytest.raises(
+        ValueError,
+        match=r"^Checkpoint: the train loader in .*c\.npz holds a state of the loader's "
+        r'generator that does not fit it',
+    ):
+        trainer.fit(loader, 4, progress=False, callbacks=[Checkpoint(path)])
+    assert_unchanged(before, everything(trainer))
+    assert not loader._resumed and loader.iteration == 0
+
+
+def test_a_checkpoint_nested_too_deeply_is_refused_by_name(tmp_path):
+    np.random.seed(0)
+    x, t = spiral_like()
+    trainer = adam_trainer()
+    trainer.fit(
+        DataLoader((x, t), 10), 2, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')]
+    )
+    with np.load(tmp_path / 'c.npz', allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays['__checkpoint__'] = np.array('[' * 200000 + ']' * 200000)
+    np.savez(tmp_path / 'c.npz', **arrays)
+    trainer = started_trainer()
+    before = everything(trainer)
+    with pytest.raises(
+        ValueError,
+        match=r"^Checkpoint: cannot read the '__checkpoint__' entry of .*c\.npz \(maximum "
+        r'recursion',
+    ):
+        trainer.fit(
+            DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')]
+        )
+    assert_unchanged(before, everything(trainer))
 
 
 def test_a_nan_in_the_history_is_a_number_and_resumes(tmp_path):
@@ -846,3 +932,67 @@ def test_a_refused_resume_gives_back_a_state_loaded_in_place(tmp_path):
             callbacks=[losses, Picky(refuses=True), Checkpoint(path)],
         )
     assert losses.seen == ['mine before']
+
+
+# --------------------------------------------------------------------------------------
+# The checks of the layers themselves (BatchNorm's running variance)
+# --------------------------------------------------------------------------------------
+class NormNet(dezero.Model):
+    def __init__(self):
+        super().__init__()
+        self.l0 = dezero.layers.Linear(4)
+        self.bn = dezero.layers.BatchNorm()
+        self.l1 = dezero.layers.Linear(3)
+
+    def forward(self, x):
+        return self.l1(F.relu(self.bn(self.l0(x))))
+
+
+def norm_checkpoint(tmp_path, arrays_edit):
+    """A checkpoint of NormNet after 2 epochs, its arrays edited by ``arrays_edit``."""
+    np.random.seed(0)
+    x, t = spiral_like()
+    trainer = Trainer(NormNet(), Adam(alpha=0.01))
+    trainer.fit(
+        DataLoader((x, t), 10), 2, progress=False, callbacks=[Checkpoint(tmp_path / 'c.npz')]
+    )
+    return edited(tmp_path / 'c.npz', arrays_edit=arrays_edit)
+
+
+def test_a_checkpoint_with_a_negative_running_variance_is_refused_by_name(tmp_path):
+    # load_weights refused it, but Checkpoint loaded it, and test mode gave NaN
+    def negative(arrays):
+        arrays['model/bn/avg_var'] = arrays['model/bn/avg_var'].copy()
+        arrays['model/bn/avg_var'][1] = -0.5
+
+    path = norm_checkpoint(tmp_path, negative)
+    saved = path.read_bytes()
+    np.random.seed(1)
+    x, t = spiral_like()
+    trainer = Trainer(NormNet(), Adam(alpha=0.01))
+    trainer.fit(DataLoader((x, t), 10), 1, progress=False)
+    before = everything(trainer)
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: .*c\.npz holds 1 negative or NaN value\(s\), such as -0\.5, for '
+        r"the parameter 'bn/avg_var', the running variance of a BatchNorm",
+    ):
+        trainer.fit(DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(path)])
+    assert_unchanged(before, everything(trainer))
+    assert path.read_bytes() == saved
+
+
+def test_a_lazy_batch_norm_resumes_with_its_four_arrays_in_gammas_dtype(tmp_path):
+    # Checkpoint gave a BatchNorm not called yet avg_mean in float64 beside a float32 gamma
+    def float64_statistics(arrays):
+        for name in ('avg_mean', 'avg_var'):
+            arrays[f'model/bn/{name}'] = arrays[f'model/bn/{name}'].astype(np.float64)
+
+    path = norm_checkpoint(tmp_path, float64_statistics)
+    x, t = spiral_like()
+    trainer = Trainer(NormNet(), Adam(alpha=0.01))
+    trainer.fit(DataLoader((x, t), 10), 2, progress=False, callbacks=[Checkpoint(path)])
+    bn = trainer.model.bn
+    assert [p.data.dtype for p in (bn.avg_mean, bn.avg_var, bn.gamma, bn.beta)] == [np.float32] * 4
+    with np.load(path) as f:
+        np.testing.assert_array_equal(bn.avg_var.data, f['model/bn/avg_var'].astype(np.float32))

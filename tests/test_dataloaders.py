@@ -328,6 +328,17 @@ def test_a_dataset_without_length_or_indexing_is_refused():
         DataLoader({1, 2}, 1)
 
 
+@pytest.mark.parametrize('dataset', [{'a': 1}, {0: (np.zeros(2), 0), 1: (np.ones(2), 1)}])
+def test_a_dict_is_refused_as_it_takes_items_by_key(dataset):
+    with pytest.raises(TypeError) as info:
+        DataLoader(dataset, 2)
+    assert str(info.value) == (
+        'DataLoader: dataset must have items by position 0, 1, ..., len - 1 (a Dataset, a '
+        'list of (x, t) pairs or a tuple (x, t) of arrays), got a dict, whose items are '
+        'taken by key; pass list(d.values()) if its values are the (x, t) pairs'
+    )
+
+
 def test_numpy_integer_batch_size_is_fine():
     assert len(DataLoader(Numbered(10), np.int64(5))) == 2
 
@@ -396,7 +407,7 @@ def test_seq_loader_on_sin_curve_gives_the_books_34_batches():
         ds.label[[33 * (r + 1) for r in range(30)]].tolist(),  # one past each row's 33
     ]
     x, t = batches[0]
-    assert x.shape == (30, 1) and x.dtype == np.float32
+    assert x.shape == (30, 1) and x.dtype == np.float64
     np.testing.assert_array_equal(batches[1][0], t)  # next step's input = this label
 
 
@@ -555,6 +566,13 @@ def state_with(**changes):
     return state
 
 
+def generator_state_with(value):
+    """A state whose generator (PCG64) holds ``value`` as its 128-bit state."""
+    state = state_with()
+    state['generator']['state']['state'] = value
+    return state
+
+
 @pytest.mark.parametrize(
     'state, words',
     [
@@ -569,6 +587,8 @@ def state_with(**changes):
         (state_with(iteration=True), 'iteration=True'),
         (state_with(generator=None), 'draws from np.random; this one has its own'),
         (state_with(generator={'bit_generator': 'MT19937'}), "the loader's generator"),
+        (generator_state_with(-5), "a state of the loader's generator that does not fit it"),
+        (generator_state_with(2**200), "a state of the loader's generator that does not fit"),
         (state_with(batch_size=3), r'loader with batch_size=3; this one has batch_size=4'),
         (state_with(shuffle=False), 'loader with shuffle=False; this one has shuffle=True'),
         (state_with(shuffle=1), 'loader with shuffle=1; this one has shuffle=True'),
@@ -583,6 +603,7 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
     after = loader.state_dict()
     np.testing.assert_array_equal(after.pop('index'), before.pop('index'))
     assert after == before
+    assert not loader._resumed  # the next loop starts a new epoch, as before
 
 
 def test_a_state_saved_before_batch_size_and_shuffle_were_kept_still_loads():

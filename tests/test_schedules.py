@@ -1,12 +1,15 @@
 """Learning-rate schedules: hand-computed values, PyTorch's lr_scheduler, state, misuse."""
 
+import contextlib
 import errno
 import json
 import math
 import os
+import signal
 
 import numpy as np
 import pytest
+from fifo_files import refusal, waiting_fifo
 
 from dezero import Parameter, Variable
 from dezero.models import MLP
@@ -311,10 +314,108 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_loading_a_folder_names_the_schedule_and_the_path(tmp_path):
     schedule = StepLR(sgd(0.1), step_size=2)
     with pytest.raises(
-        IsADirectoryError, match=r'^StepLR\.load: cannot read .*: Is a directory'
+        IsADirectoryError, match=r'^StepLR\.load: .* is a folder; give the path of a file$'
     ) as info:
         schedule.load(tmp_path)
     assert info.value.errno == errno.EISDIR and schedule.last_epoch == 0
+
+
+@pytest.mark.parametrize('path, kind', [(1, 'int'), (None, 'NoneType')])
+def test_load_refuses_what_is_no_path_by_name(path, kind):
+    # open() takes an int for a descriptor: 1 would read from standard output, then close it
+    schedule = StepLR(sgd(0.1), step_size=2)
+    with pytest.raises(TypeError, match=f'^StepLR\\.load: path must be a file path, got {kind}$'):
+        schedule.load(path)
+    with pytest.raises(ValueError, match=r"^StepLR\.load: the path 'a\\x00b' holds a null"):
+        schedule.load('a\0b')
+
+
+@contextlib.contextmanager
+def failing_after(seconds):
+    """Raise TimeoutError in the block after ``seconds``, rather than wait forever."""
+
+    def fail(signum, frame):
+        raise TimeoutError(f'still waiting after {seconds} s')
+
+    previous = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+@pytest.mark.skipif(not hasattr(signal, 'SIGALRM'), reason='needs SIGALRM')
+def test_load_refuses_a_fifo_without_reading_it(tmp_path):
+    fifo = tmp_path / 's.json'
+    schedule = StepLR(sgd(0.1), step_size=2)
+    with waiting_fifo(fifo), pytest.raises(OSError) as info, failing_after(5):
+        schedule.load(fifo)  # (reading it would wait for the writer to close)
+    assert str(info.value) == refusal(fifo, 'StepLR.load')
+
+
+def test_json_nested_too_deeply_is_refused_by_name(tmp_path):
+    schedule = StepLR(sgd(0.1), step_size=2)
+    (tmp_path / 'deep.json').write_text('[' * 200000 + ']' * 200000)
+    with pytest.raises(
+        ValueError, match=r'^StepLR\.load: cannot read .*deep\.json as JSON \(maximum recursion'
+    ):
+        schedule.load(tmp_path / 'deep.json')
+    assert schedule.last_epoch == 0
+
+
+def saved_state(edit):
+    """The state of a StepLR(step_size=2, gamma=0.1) after 4 steps, with ``edit`` made."""
+    schedule = StepLR(sgd(0.1), step_size=2)
+    for _ in range(4):
+        schedule.step()
+    state = schedule.state_dict()
+    edit(state)
+    return state
+
+
+@pytest.mark.parametrize(
+    'edit, message',
+    [
+        (
+            lambda state: state.update(settings=None),
+            r'holds settings=None; expected a dict of the settings of a StepLR '
+            r'\(step_size, gamma\)$',
+        ),
+        (lambda state: state.update(settings='abc'), r"holds settings='abc'; expected a dict"),
+        (lambda state: state.update(settings=[1, 2]), r'holds settings=\[1, 2\]; expected a'),
+        (
+            lambda state: state.update(base_lr=10**400),
+            r'holds base_lr=10{400}; expected a number >= 0 that a float holds \(finite\)$',
+        ),
+        (lambda state: state.update(last_lr=10**400), r'holds last_lr=10{400}; expected a'),
+        (lambda state: state.update(optimizer_lr=10**400), r'holds optimizer_lr=10{400}; '),
+        (  # a state saved before the optimizer's lr was kept
+            lambda state: (state.pop('optimizer_lr'), state.update(last_lr=10**400)),
+            r'holds last_lr=10{400}; ',
+        ),
+    ],
+)
+def test_a_bad_state_is_refused_by_name_and_changes_nothing(tmp_path, edit, message):
+    state = saved_state(edit)
+    opt = sgd(0.1)
+    schedule = StepLR(opt, step_size=2)
+    schedule.step()
+    with pytest.raises(ValueError, match=r'^StepLR\.load_state_dict: the state ' + message):
+        schedule.load_state_dict(state)
+    (tmp_path / 's.json').write_text(
+        json.dumps({'format': 'dezero learning-rate schedule', 'version': 1, **state})
+    )
+    with pytest.raises(ValueError, match=r'^StepLR\.load: .*s\.json ' + message):
+        schedule.load(tmp_path / 's.json')
+    assert (schedule.last_epoch, schedule.base_lr, schedule.get_last_lr(), opt.lr) == (
+        1,
+        0.1,
+        0.1,
+        0.1,
+    )
 
 
 def test_an_annealed_lr_of_zero_is_saved_and_loaded_with_the_optimizer(tmp_path):

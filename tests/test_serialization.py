@@ -8,11 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
+from fifo_files import refusal, waiting_fifo
 
 import dezero.layers as L
 from dezero import Parameter
 from dezero.models import Sequential
-from dezero.serialization import npz_path, planned_weights
+from dezero.optimizers import SGD
+from dezero.serialization import npz_path, planned_weights, read_json, read_npz
 
 
 def snapshot(layer):
@@ -70,6 +72,72 @@ def test_load_weights_keeps_the_exact_path_and_suggests_the_npz_file(tmp_path):
     )
     with pytest.raises(FileNotFoundError, match=r'no such file: .*other$'):
         L.Linear(2, in_size=3).load_weights(tmp_path / 'other')
+
+
+# --------------------------------------------------------------------------------------
+# Paths that name no file to read
+# --------------------------------------------------------------------------------------
+def test_load_weights_refuses_an_int_and_leaves_that_file_descriptor_open(tmp_path):
+    L.Linear(2, in_size=3).save_weights(tmp_path / 'w.npz')
+    with open(tmp_path / 'w.npz', 'rb') as f:
+        model = L.Linear(2, in_size=3)
+        # open() takes an int for a descriptor, which it would read, then close
+        with pytest.raises(TypeError, match='^load_weights: path must be a file path, got int$'):
+            model.load_weights(f.fileno())
+        assert f.read(2) == b'PK'  # the descriptor is open, and at the file's start
+
+
+@pytest.mark.parametrize('path, kind', [(None, 'NoneType'), (2, 'int'), (['w.npz'], 'list')])
+def test_read_npz_refuses_what_is_no_path_by_name(path, kind):
+    with pytest.raises(TypeError, match=f'^Adam.load: path must be a file path, got {kind}$'):
+        read_npz(path, 'Adam.load')
+
+
+def test_a_path_with_a_null_character_is_refused_by_the_function_given_it(tmp_path):
+    model = L.Linear(2, in_size=3)
+    for method in (model.save_weights, model.load_weights):
+        with pytest.raises(
+            ValueError, match=rf"^{method.__name__}: the path 'a\\x00b' holds a null"
+        ):
+            method('a\0b')
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+def test_load_weights_refuses_a_fifo_without_reading_it(tmp_path):
+    fifo = tmp_path / 'ff.npz'
+    with waiting_fifo(fifo), pytest.raises(OSError) as info:
+        L.Linear(2, in_size=3).load_weights(fifo)
+    assert str(info.value) == refusal(fifo, 'load_weights')
+
+
+def test_load_weights_refuses_a_device_and_a_folder_by_name(tmp_path):
+    model = L.Linear(2, in_size=3)
+    with pytest.raises(
+        OSError, match='^load_weights: cannot read /dev/null: it is a character device'
+    ):
+        model.load_weights('/dev/null')
+    with pytest.raises(IsADirectoryError, match=f'^load_weights: {tmp_path} is a folder; give'):
+        model.load_weights(tmp_path)
+
+
+def test_json_nested_too_deeply_is_refused_by_name(tmp_path):
+    opt = SGD(0.1).setup(L.Linear(2, in_size=3))
+    opt.save(tmp_path / 'o.npz')
+    with np.load(tmp_path / 'o.npz') as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays['__optimizer__'] = np.array('[' * 200000 + ']' * 200000)
+    np.savez(tmp_path / 'deep.npz', **arrays)
+    with pytest.raises(
+        ValueError,
+        match=r"^SGD\.load: cannot read the '__optimizer__' entry of .*deep\.npz \(maximum "
+        r'recursion depth exceeded',
+    ):
+        opt.load(tmp_path / 'deep.npz')
+    text = {'__optimizer__': np.array('[' * 200000 + ']' * 200000)}
+    with pytest.raises(
+        ValueError, match=r"^Adam\.load: cannot read the '__optimizer__' entry of f"
+    ):
+        read_json(text, '__optimizer__', {'format': 'x', 'version': 1}, 'Adam.load', 'f')
 
 
 # --------------------------------------------------------------------------------------
@@ -224,6 +292,27 @@ def test_a_checkpoint_resume_goes_through_the_same_checks():
     stored = {'l0/W': np.ones((8, 2, 3, 3), np.float32), 'l0/b': np.zeros(8, np.float32)}
     with pytest.raises(ValueError, match=r"^Checkpoint: the parameter 'l0/W' .*run\.npz holds"):
         planned_weights(model, stored, 'Checkpoint', 'run.npz')
+
+
+def test_planned_weights_lets_the_layers_check_and_cast_their_arrays():
+    # only load_weights asked the layers: a Checkpoint resume skipped BatchNorm's checks
+    model = Sequential(L.BatchNorm())
+    stored = {
+        'l0/avg_mean': np.zeros(2),  # float64
+        'l0/avg_var': np.array([1.0, np.nan]),
+        'l0/gamma': np.ones(2, np.float32),
+        'l0/beta': np.zeros(2, np.float32),
+    }
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: run\.npz holds 1 negative or NaN value\(s\), such as nan, for '
+        r"the parameter 'l0/avg_var', the running variance of a BatchNorm",
+    ):
+        planned_weights(model, stored, 'Checkpoint', 'run.npz')
+    stored['l0/avg_var'] = np.array([1.0, 2.0])
+    planned = planned_weights(model, stored, 'Checkpoint', 'run.npz')
+    assert [array.dtype for _, array in planned] == [np.float32] * 4  # gamma's
+    assert model.l0.gamma.data is None  # only planned
 
 
 # --------------------------------------------------------------------------------------

@@ -699,6 +699,26 @@ def test_metrics_given_as_a_list_are_refused_naming_what_is_expected():
         Trainer(Scale(), SGD(0.1), loss=mean_y, metrics=['acc'])
 
 
+@pytest.mark.parametrize(
+    'optimizer, got',
+    [
+        (None, 'NoneType None'),
+        (SGD, r'the class SGD, not an instance: make one, e\.g\. SGD\(\.\.\.\), and pass it'),
+        (Adam, 'the class Adam, not an instance'),
+        ('sgd', "str 'sgd'"),
+    ],
+)
+def test_an_optimizer_that_is_no_instance_is_refused_naming_what_is_expected(optimizer, got):
+    # None gave "'NoneType' object has no attribute 'setup'", the class SGD "setup()
+    # missing 1 required positional argument"
+    message = (
+        r'^Trainer: optimizer must be an optimizer instance such as '
+        rf'optimizers\.SGD\(lr=0\.01\); got {got}'
+    )
+    with pytest.raises(TypeError, match=message):
+        Trainer(Scale(), optimizer, loss=mean_y, metrics={})
+
+
 def test_a_monitor_missing_from_the_history_is_refused_before_training():
     # found only at the end of epoch 1 (a KeyError after training it)
     model = Scale()
@@ -796,7 +816,7 @@ def test_early_stopping_state_round_trips_and_a_bad_one_changes_nothing():
         ({'wait': -1}, r'holds wait=-1; expected an int >= 0'),
         ({'best_epoch': True}, r'holds best_epoch=True; expected an int >= 1 or None'),
         ({'stopped_epoch': 'x'}, r"holds stopped_epoch='x'; expected an int >= 1 or None"),
-        ({'best': [1]}, r'holds best=\[1\]; expected a number or None'),
+        ({'best': [1]}, r'holds best=\[1\]; expected a number that a float holds, or None'),
         ({'best_epoch': None}, r'holds best=0\.5 and best_epoch=None; expected both None'),
         ({'extra': 1}, r'is not the state of a EarlyStopping \(expected the keys best, best_'),
     ]:
