@@ -7,15 +7,23 @@ the gradient itself, so that second derivatives are checked against first ones.
 The checks run the function under test in float64 by default: ``x`` (float32 and
 integer arrays included) is converted before anything is evaluated, so a function is
 judged by its formula rather than by float32 rounding, which the differences
-amplify.  ``dtype=None`` keeps the dtype of ``x`` instead, a stricter check of what
+amplify; a float32 layer then computes the float64 input in float64 as well, rather
+than converting it to float32 (see :func:`dezero.core.keeping_wide_inputs`).  ``dtype=None`` keeps the dtype of ``x`` instead, a stricter check of what
 the function does in that precision; the differences then take a step that fits it
 (see :func:`_central_differences`).
+
+All three refuse, with an error naming the check and the argument, an ``f`` that is not
+callable, an ``x`` that holds no real numbers (None, text, objects, complex numbers)
+and a tolerance that is negative, NaN or no number.
 """
+
+import contextlib
+import numbers
 
 import numpy as np
 
 from dezero import cuda
-from dezero.core import Variable, as_variable, backprop
+from dezero.core import Variable, as_variable, backprop, keeping_wide_inputs
 
 
 def _data(y):
@@ -29,11 +37,64 @@ def _data(y):
 EPS = 1e-4
 
 
+#: The kinds of NumPy dtypes whose values can be probed: bool, int, unsigned, float.
+_REAL_KINDS = 'biuf'
+
+
+def _real_data(name, x):
+    """The array of ``x`` (an array, a number, a sequence of numbers or a Variable);
+    TypeError naming the check ``name`` when it holds no real numbers."""
+    if isinstance(x, Variable):
+        data = x.data
+    elif cuda.is_array(x):
+        data = x
+    else:
+        try:
+            data = np.asarray(x)
+        except ValueError:  # a ragged sequence
+            data = None
+    if data is None or data.dtype.kind not in _REAL_KINDS:
+        raise TypeError(
+            f'{name}: x must be an array, a number or a Variable holding real numbers '
+            f'(bool, int or float), got {_describe(x)}'
+        )
+    return data
+
+
+def _describe(x):
+    """What ``x`` is, for error messages."""
+    if isinstance(x, Variable):
+        return 'a Variable holding None' if x.data is None else f'a Variable of {x.dtype}'
+    if cuda.is_array(x):
+        return f'an array of {x.dtype}'
+    return 'None' if x is None else f'{type(x).__name__} {x!r:.60}'
+
+
+def _check_function(name, f):
+    """TypeError naming the check ``name`` unless ``f`` is callable."""
+    if not callable(f):
+        raise TypeError(
+            f'{name}: f must be a function of x (a callable), got {type(f).__name__} {f!r:.60}'
+        )
+
+
+def _check_tolerances(name, rtol, atol):
+    """TypeError or ValueError naming the check ``name`` unless ``rtol`` and ``atol``
+    are real numbers of 0 or more: a negative or NaN tolerance would fail every
+    gradient, a correct one included."""
+    for arg, value in (('rtol', rtol), ('atol', atol)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f'{name}: {arg} must be a number of 0 or more, got {value!r:.60}')
+        if not value >= 0:  # NaN fails this as well
+            raise ValueError(f'{name}: {arg} must be a number of 0 or more, got {value!r}')
+
+
 def _checked_input(name, x, dtype):
     """A fresh C-contiguous copy of the data of ``x`` (array or Variable, CPU or GPU)
     in ``dtype``; ``dtype=None`` keeps its own dtype, which must then be floating point.
-    C order lets the probes write through a flat view."""
-    data = _data(x)
+    C order lets the probes write through a flat view.  TypeError naming the check
+    ``name`` for an ``x`` that holds no real numbers."""
+    data = _real_data(name, x)
     if dtype is None:
         if not np.issubdtype(data.dtype, np.floating):
             raise TypeError(
@@ -90,6 +151,7 @@ def numerical_grad(f, x, *args, **kwargs):
     arrays included), a Variable when x is one, else an array.  x may be on the CPU or
     the GPU (then ``f`` runs on the GPU) and is never modified.
     """
+    _check_function('numerical_grad', f)
     x_data = _checked_input('numerical_grad', x, np.float64)
     return _central_differences(f, x_data, isinstance(x, Variable), args, kwargs)
 
@@ -143,10 +205,21 @@ def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, dtype=np.float64, **kwargs
     is never modified.  ``args`` and the other keywords are passed to f as they are
     (a keyword of f named ``dtype`` must be bound beforehand, e.g. with a lambda).
     """
+    _check_function('gradient_check', f)
+    _check_tolerances('gradient_check', rtol, atol)
     x_data = _checked_input('gradient_check', x, dtype)
-    numeric = _central_differences(f, x_data.copy(), isinstance(x, Variable), args, kwargs)
-    analytic = _backprop_grad(f, x_data, args, kwargs)
+    with _in_the_checks_dtype(dtype):
+        numeric = _central_differences(f, x_data.copy(), isinstance(x, Variable), args, kwargs)
+        analytic = _backprop_grad(f, x_data, args, kwargs)
     return _report('gradient_check', analytic, numeric, rtol, atol)
+
+
+def _in_the_checks_dtype(dtype):
+    """Where a check evaluates ``f``: with a ``dtype`` given (float64 by default),
+    layers compute the wider input in its dtype rather than converting it to theirs
+    (a float32 layer would round x + h to float32, and the differences would measure
+    that rounding); with None, as they always do."""
+    return contextlib.nullcontext() if dtype is None else keeping_wide_inputs()
 
 
 def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, **kwargs):
@@ -162,8 +235,17 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     or the GPU; ``u`` and ``v`` are drawn with NumPy (the same for either device, given
     ``seed``) and moved to the device of ``x``.
     """
+    _check_function('gradgrad_check', f)
+    _check_tolerances('gradgrad_check', rtol, atol)
     rng = np.random.default_rng(seed)
     x_data = _checked_input('gradgrad_check', x, dtype)
+    with _in_the_checks_dtype(dtype):
+        analytic, numeric = _second_derivatives(f, x_data, rng, args, kwargs)
+    return _report('gradgrad_check', analytic, numeric, rtol, atol)
+
+
+def _second_derivatives(f, x_data, rng, args, kwargs):
+    """The backprop and numerical derivatives of gradgrad_check's g at ``x_data``."""
     xp = cuda.get_array_module(x_data)
     y0 = _data(f(Variable(x_data.copy()), *args, **kwargs))
     u = xp.asarray(rng.standard_normal(y0.shape).astype(y0.dtype))
@@ -185,4 +267,4 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     else:
         gx = _grad_of(g, xp.ones_like(g.data), xv)
         analytic = xp.zeros_like(x_data) if gx is None else _data(gx)
-    return _report('gradgrad_check', analytic, numeric, rtol, atol)
+    return analytic, numeric

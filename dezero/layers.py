@@ -15,7 +15,9 @@ MultiHeadAttention, whose sizes are given, they can create their weights lazily,
 first call, from the shape of the input.
 """
 
+import collections.abc
 import contextlib
+import math
 import os
 import threading
 import warnings
@@ -28,6 +30,7 @@ from dezero import cuda
 from dezero.atomic import atomic_open
 from dezero.checks import check_flag
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
+from dezero.core import _settings as _thread_settings
 from dezero.core import (
     Parameter,
     Variable,
@@ -38,6 +41,7 @@ from dezero.core import (
 )
 from dezero.functions.connection import embed_id, fitting_linear
 from dezero.serialization import (
+    _cast,
     assign_weights,
     npz_beside,
     npz_path,
@@ -166,7 +170,8 @@ class Layer:
 
     ``_params`` is the book's record of the names of the attributes that hold a
     Parameter or a Layer, for code that walks a layer the book's way (``for name in
-    self._params: obj = self.__dict__[name]``).
+    self._params: obj = self.__dict__[name]``) or registers names the book's way
+    (``self._params.add(name)``; see :class:`_ParamNames`).
     """
 
     # Names of the Parameters that are not learnt but kept and saved (running
@@ -205,8 +210,18 @@ class Layer:
         super().__delattr__(name)
 
     def __getstate__(self):
-        # the weak references of the last call cannot be pickled, and are not needed
-        return {k: v for k, v in self.__dict__.items() if k not in ('inputs', 'outputs')}
+        """What pickling and ``copy.deepcopy`` keep of the layer: every attribute but
+        the weak references of the last call (``inputs``, ``outputs``), which cannot be
+        pickled and are not needed.  A Variable that a call left in an attribute, alone
+        or in a tuple (the hidden state ``h`` and cell ``c`` of RNN, LSTM and GRU), is
+        kept as a new Variable of its data and name, without the graph that computed
+        it: the copy goes on with the sequence from the same state, but its backward
+        stops there, and the copy does not hold (nor recurse through) that graph."""
+        return {
+            name: _without_history(value)
+            for name, value in self.__dict__.items()
+            if name not in ('inputs', 'outputs')
+        }
 
     def __call__(self, *inputs, **options):
         if _watch.active:  # summary() or a model's plot() is watching
@@ -242,61 +257,92 @@ class Layer:
     @property
     def _params(self):
         """The names of the attributes holding a Parameter or a Layer, in definition
-        order, as a read-only set-like view (``in``, iteration, ``len``, ``&``, ``|``,
-        ``-``); lists, tuples and dicts of them are left out, as the book's set of
-        names has no place for them."""
-        values = self.__dict__
-        members = (Parameter, Layer)
-        return dict.fromkeys(
-            name for name in values.get('_names', ()) if isinstance(values.get(name), members)
-        ).keys()
+        order, as a live set (see :class:`_ParamNames`): ``in``, iteration, ``len``,
+        ``&``, ``|``, ``-``, and ``add``/``discard``/``remove`` to register and
+        unregister names the book's way; lists, tuples and dicts of them are left out,
+        as the book's set of names has no place for them."""
+        return _ParamNames(self)
 
     @_params.setter
     def _params(self, names):
         """``self._params = set()``, as the book's ``Layer.__init__`` writes, is taken
-        and changes nothing: the layer keeps the names itself.  Other values are
+        and changes nothing: the layer keeps the names itself; so is the layer's own
+        ``_params`` (what ``self._params |= {...}`` assigns back).  Other values are
         refused, as they could only disagree with the attributes."""
+        if isinstance(names, _ParamNames) and names.layer is self:
+            return
         if names:
             raise AttributeError(
                 f'{type(self).__name__}: _params lists the names of the Parameter and '
                 f'Layer attributes, which the layer keeps itself; assign the attributes '
-                f'instead (only an empty set may be assigned, as the book does)'
+                f'instead, or use _params.add(name) and _params.discard(name) (only an '
+                f'empty set may be assigned, as the book does)'
             )
 
     def param_specs(self):
         """What this layer knows, before its first call, of the Parameters that call
-        creates: ``{attribute name: (shape, dtype)}``.
+        creates: ``{name: (shape, dtype)}``, ``name`` being the attribute that holds
+        the parameter, or a path of attributes through sub-layers (``'x2f/W'``).
 
         ``shape`` is a tuple of ints and of names of the lengths the first call decides
         (``('in', 4)``: any input width, 4 outputs); a name stands for the same length
-        wherever it appears in this layer's shapes.  ``dtype`` is the dtype the
-        parameter will have, or None for any floating-point one.  :meth:`load_weights`
-        checks the file's arrays for such parameters against this before changing
-        anything, and casts them to ``dtype``; a parameter not listed here takes the
-        file's array as it is.  The base class knows nothing (``{}``); the layers that
-        create their parameters lazily override it, and so may yours."""
+        wherever it appears in this layer's shapes (LSTM thus makes the input widths
+        of its four ``x2*`` layers one).  ``dtype`` is the dtype the parameter will
+        have, or None for any floating-point one.  :meth:`load_weights` checks the
+        file's arrays for such parameters against this before changing anything, and
+        casts them to ``dtype``; a parameter not listed here takes the file's array as
+        it is.  A parameter described by a layer and by a layer inside it follows the
+        outer one.  The base class knows nothing (``{}``); the layers that create
+        their parameters lazily override it, and so may yours."""
         return {}
 
     def _lazy_specs(self):
         """``{id(parameter): (layer, shape, dtype)}``, from :meth:`param_specs`, for
-        the parameters of this layer and its sub-layers that have no data yet."""
+        the parameters of this layer and its sub-layers that have no data yet; the
+        outermost layer that describes a parameter gives its entry."""
         specs = {}
         layers = [self] + [layer for _, layer in self._named_sublayers()]
-        for layer in layers:
+        for layer in layers:  # each before the layers inside it
             for name, (shape, dtype) in layer.param_specs().items():
-                param = layer.__dict__.get(name)
-                if not isinstance(param, Parameter):
-                    raise TypeError(
-                        f'{type(layer).__name__}.param_specs: describes {name!r}, which '
-                        f'is not a Parameter attribute of the layer'
-                    )
-                if param.data is None:
+                param = _described_param(layer, name)
+                if param.data is None and id(param) not in specs:
                     specs[id(param)] = (
                         layer,
                         tuple(shape),
                         None if dtype is None else np.dtype(dtype),
                     )
         return specs
+
+    def _fit_planned(self, planned, owner, path):
+        """``planned`` (``[(parameter, array)]``: what loading the file ``path`` is to
+        give the parameters of this layer and its sub-layers) after each layer has
+        checked, and perhaps cast, the arrays of its own Parameters
+        (:meth:`_fit_loaded`); errors name ``owner`` and ``path``.
+        :func:`~dezero.serialization.planned_weights` calls it last."""
+        index = {id(param): i for i, (param, _) in enumerate(planned)}
+        planned = list(planned)
+        layers = [('', self)] + [(p + '/', layer) for p, layer in self._named_sublayers()]
+        for prefix, layer in layers:
+            if type(layer)._fit_loaded is Layer._fit_loaded:
+                continue  # the usual case: a layer that takes any values
+            own = {
+                name: param
+                for name, param in layer._members('', [])
+                if isinstance(param, Parameter) and id(param) in index
+            }
+            arrays = {name: planned[index[id(param)]][1] for name, param in own.items()}
+            for name, array in layer._fit_loaded(arrays, prefix, owner, path).items():
+                planned[index[id(own[name])]] = (own[name], array)
+        return planned
+
+    def _fit_loaded(self, arrays, prefix, owner, path):
+        """The arrays that this layer's own Parameters are to receive from the file
+        ``path``: ``arrays`` maps their names to what :meth:`load_weights` planned
+        (already of the parameters' shapes, and cast to their dtypes); the result maps
+        the same names to the arrays to assign.  A layer that cannot compute with
+        some values raises ValueError naming ``owner``, ``path`` and the parameter
+        (``prefix`` + its name).  The base class takes any values as they are."""
+        return arrays
 
     def named_params(self):
         """Yield ``(path, parameter)`` for every Parameter of this layer and its
@@ -364,11 +410,16 @@ class Layer:
         directly, in definition order; the lists and dicts looked into are appended to
         ``containers``."""
         values = self.__dict__
-        members = [(name, values[name]) for name in values.get('_names', ())]
+        try:
+            members = [(name, values[name]) for name in values.get('_names', ())]
+        except KeyError as e:  # a name added to _params before its attribute was set
+            raise _unset_member(self, e.args[0], 'is not set') from None
         attributes = None  # ids of the objects held by attributes
         found = []
         for name, value in members:
             if not isinstance(value, _CONTAINERS):
+                if not isinstance(value, _MEMBERS):  # only through _params.add
+                    raise _unset_member(self, name, _holding(value))
                 found.append((prefix + name, value))
                 continue
             if attributes is None:
@@ -425,9 +476,12 @@ class Layer:
         what its layer knows of it (:meth:`param_specs`: Linear's W must have
         ``out_size`` columns, say), cast to the layer's dtype; one with no data that the
         file lacks stays without data.  A value too large for the parameter's dtype
-        (1e39 for float32) raises ValueError rather than becoming infinite.  The
-        parameters receive copies independent of the file and of each other, on the
-        device each parameter is on (the CPU for a parameter with no data yet).
+        (1e39 for float32) raises ValueError rather than becoming infinite, and so do
+        values a layer cannot compute with (a negative or NaN ``avg_var`` of a
+        BatchNorm, whose four arrays a BatchNorm not called yet takes in gamma's
+        dtype).  The parameters receive copies independent of the file and of each
+        other, on the device each parameter is on (the CPU for a parameter with no
+        data yet).
         When ``path`` lacks ``.npz`` and both it and ``path + '.npz'`` are files, the
         exact path is read with a warning naming the other, which ``save_weights(path)``
         writes.
@@ -460,8 +514,9 @@ class Layer:
         state that layers keep from one call to the next (the hidden state of RNN,
         LSTM and GRU: every layer with ``reset_state()``) is put back as it was
         before that call, so the next call goes on as if summary had not run.
-        Without inputs the table has no shapes, and the counts of layers whose
-        parameters are not created yet are ``?``.  Running statistics (BatchNorm's
+        Without inputs the table has no shapes.  The counts of layers whose
+        parameters are not created yet are ``?`` (with inputs too, for the layers
+        that call does not reach and for RNN's ``h2h``, made on the second step).  Running statistics (BatchNorm's
         ``avg_mean`` and ``avg_var``) are not learnt: they are counted apart.
         ``file``: where to print (an object with ``write()``, such as an open text
         file), standard output by default.
@@ -488,6 +543,97 @@ class Layer:
             finally:
                 _watch.active, _watch.shapes = saved, None
         print(_summary_text(self, shapes), file=file)
+
+
+# What a layer's attributes register as its members, besides containers of them.
+_MEMBERS = (Parameter, Layer)
+
+
+class _ParamNames(collections.abc.MutableSet):
+    """``layer._params``: the names of the attributes of ``layer`` that hold a
+    Parameter or a Layer, in definition order, read from the layer each time (a view,
+    not a copy).
+
+    ``add(name)`` registers the attribute ``name``, as the book's
+    ``Layer.__setattr__`` does (``self._params.add(name)``), for a layer that sets it
+    past ``Layer.__setattr__`` (with ``object.__setattr__``).  The attribute must hold
+    a Parameter or a Layer, or, as in the book's ``__setattr__``, which adds the name
+    before setting it, be about to: a name not set yet (or holding None) is
+    registered, and must hold a Parameter or a Layer by the time the parameters are
+    read (``params()`` raises otherwise).  Any other value raises TypeError.
+    ``discard(name)`` and ``remove(name)`` unregister it: the attribute stays, but it
+    is no longer part of the layer (``params()``, ``save_weights``) until it is
+    assigned again.  ``&``, ``|`` and ``-`` give plain sets."""
+
+    __slots__ = ('layer',)
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    @classmethod
+    def _from_iterable(cls, names):
+        return set(names)
+
+    def __contains__(self, name):
+        values = self.layer.__dict__
+        return name in values.get('_names', ()) and isinstance(values.get(name), _MEMBERS)
+
+    def __iter__(self):
+        values = self.layer.__dict__
+        names = [n for n in values.get('_names', ()) if isinstance(values.get(n), _MEMBERS)]
+        return iter(names)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __repr__(self):
+        return f'{type(self.layer).__name__}._params({list(self)!r})'
+
+    def add(self, name):
+        """Register the attribute ``name`` as a member of the layer (see the class)."""
+        layer = self.layer
+        if not isinstance(name, str):
+            raise TypeError(
+                f'{type(layer).__name__}._params.add: expected the name of an attribute '
+                f'(a str), got {type(name).__name__} {name!r:.40}'
+            )
+        values = layer.__dict__
+        value = values.get(name)
+        if not isinstance(value, _MEMBERS) and value is not None:
+            raise TypeError(
+                f'{type(layer).__name__}._params.add: the attribute {name!r} '
+                f'{_holding(value)}; only an attribute holding a Parameter or a Layer can '
+                f'be part of the layer'
+            )
+        names = values.setdefault('_names', {})
+        if name not in names:
+            names[name] = None
+            _structure_changed()
+
+    def discard(self, name):
+        """Unregister the attribute ``name`` if it is registered (see the class)."""
+        values = self.layer.__dict__
+        names = values.get('_names', {})
+        # a registered list, tuple or dict is not in this set: it stays registered
+        if name in names and not isinstance(values.get(name), _CONTAINERS):
+            del names[name]
+            _structure_changed()
+
+
+def _holding(value):
+    """``'holds None'``, ``'holds float 0.5'``: what an attribute holds, for messages."""
+    return 'holds None' if value is None else f'holds {type(value).__name__} {value!r:.40}'
+
+
+def _unset_member(layer, name, what):
+    """The error for the name ``name``, added to ``layer._params``, whose attribute
+    ``what`` (is not set, holds None, ...) instead of holding a Parameter or a Layer."""
+    kind = AttributeError if what == 'is not set' else TypeError
+    return kind(
+        f'{type(layer).__name__}: {name!r} was added to _params, but the attribute '
+        f'{what}; set it to a Parameter or a Layer, or take the name out with '
+        f'_params.discard({name!r})'
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -575,6 +721,32 @@ def _refuse_replacing(layer, name, held, value):
         f'and save_weights skips it.  To change its values, assign to {name}.data '
         f'(layer.{name}.data = array); to replace it, assign a Parameter; {removal}'
     )
+
+
+def _described_param(layer, name):
+    """The Parameter that ``layer``'s :meth:`~Layer.param_specs` names ``name``: an
+    attribute of the layer, or a path of attributes through its sub-layers
+    (``'x2f/W'``); TypeError when there is none."""
+    obj = layer
+    for part in name.split('/'):
+        obj = obj.__dict__.get(part) if isinstance(obj, Layer) else None
+    if not isinstance(obj, Parameter):
+        raise TypeError(
+            f'{type(layer).__name__}.param_specs: describes {name!r}, which is not a '
+            f'Parameter attribute of the layer (nor a path such as "x2f/W" to one of a '
+            f'sub-layer)'
+        )
+    return obj
+
+
+def _without_history(value):
+    """``value``, except that a Variable computed by a function (not a Parameter)
+    becomes a new Variable of the same data and name, made by none; in a tuple too."""
+    if type(value) is tuple:
+        return tuple(_without_history(v) for v in value)
+    if isinstance(value, Variable) and value.creator is not None:
+        return Variable(value.data, name=value.name)
+    return value
 
 
 def _weak(obj):
@@ -706,10 +878,15 @@ def _summary_text(layer, shapes):
     rule = '-' * len(lines[0])
     lines[1:1] = [rule]
     lines.append(rule)
-    if missing:
+    if missing and shapes is None:
         lines.append(
             f'Trainable parameters: at least {learnt:,} ({missing} Parameters are '
             f'created on the first call: summary(x) counts them)'
+        )
+    elif missing:  # layers not called, or RNN's h2h, made on the second step
+        lines.append(
+            f'Trainable parameters: at least {learnt:,} ({missing} Parameters are '
+            f'created on a later call, such as the second step of an RNN)'
         )
     else:
         lines.append(f'Trainable parameters: {learnt:,}')
@@ -740,26 +917,55 @@ def _square(hw):
     return hw[0] if hw[0] == hw[1] else hw
 
 
+# The longest axis, and the most bytes, that a NumPy array can have.
+_MAX_LENGTH = int(np.iinfo(np.intp).max)
+
+
 def _check_size(layer, what, value):
-    """Return ``value`` as an int; raise unless it is a positive integer."""
+    """Return ``value`` as an int; raise unless it is a positive integer that a NumPy
+    array axis can have (at most 2**63 - 1 on 64-bit machines)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(
             f'{layer}: {what} must be a positive integer, got {type(value).__name__} {value!r}'
         )
     if value < 1:
         raise ValueError(f'{layer}: {what} must be a positive integer, got {value!r}')
+    if value > _MAX_LENGTH:
+        raise ValueError(
+            f'{layer}: {what} must be a positive integer of at most {_MAX_LENGTH} (the '
+            f'longest axis of a NumPy array), got {value!r}'
+        )
     return int(value)
 
 
 def _check_pair(layer, what, value, minimum):
     """Return ``value`` (an int, or a pair of ints for height and width) as a pair of
-    ints; raise unless both are integers of at least ``minimum``."""
+    ints; raise unless both are integers of at least ``minimum`` and at most the
+    longest axis of a NumPy array."""
     hw = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in hw):
         raise TypeError(f'{layer}: {what} must be an integer or a pair of integers, got {value!r}')
     if min(hw) < minimum:
         raise ValueError(f'{layer}: {what} must be at least {minimum}, got {value!r}')
+    if max(hw) > _MAX_LENGTH:
+        raise ValueError(
+            f'{layer}: {what} must be at most {_MAX_LENGTH} (the longest axis of a NumPy '
+            f'array), got {value!r}'
+        )
     return int(hw[0]), int(hw[1])
+
+
+def _check_room(layer, name, shape, dtype):
+    """Raise ValueError, naming ``layer`` and its parameter ``name``, unless a NumPy
+    array of ``shape`` and ``dtype`` can exist: at most 2**63 - 1 bytes (NumPy's own
+    error names neither the layer nor the sizes)."""
+    size = math.prod(shape) * np.dtype(dtype).itemsize
+    if size > _MAX_LENGTH:
+        raise ValueError(
+            f'{layer}: {name} would have shape {tuple(shape)}, {size:.3g} bytes in '
+            f'{np.dtype(dtype)}, but a NumPy array holds at most {_MAX_LENGTH:.3g} bytes; '
+            f'choose smaller sizes'
+        )
 
 
 def _check_dtype(layer, dtype):
@@ -787,10 +993,13 @@ def _weight_dtype(layer):
 
 def _cast_input(layer, x, dtype):
     """``x`` converted to the layer's ``dtype``, as Keras does, so that integer, bool
-    or float64 data give a float32 layer float32 activations and gradients.  A plain
-    array stays a plain array (a constant); a Variable goes through
-    :func:`~dezero.functions.astype`, which gives its gradient back in its own dtype.
-    ``x`` itself when it has that dtype already."""
+    or float64 data give a float32 layer float32 activations and parameter gradients.
+    A plain array stays a plain array (a constant); a Variable goes through
+    :func:`~dezero.functions.astype`, which gives its gradient back in its own dtype
+    (float64 for integer or bool data, which never get integer gradients).  ``x``
+    itself when it has that dtype already, and, inside the gradient checks
+    (:func:`dezero.core.keeping_wide_inputs`), when it is floating point and wider:
+    the layer then computes in x's dtype, as NumPy promotes."""
     if x.dtype == dtype:
         return x
     if x.dtype.kind not in 'biuf':
@@ -798,6 +1007,8 @@ def _cast_input(layer, x, dtype):
             f'{layer}: expected an input of real numbers (bool, integer or floating '
             f'point), got dtype {x.dtype} (shape {x.shape})'
         )
+    if _thread_settings.wide_inputs and x.dtype.kind == 'f' and x.dtype.itemsize > dtype.itemsize:
+        return x
     if isinstance(x, Variable):
         return F.astype(x, dtype)
     return x.astype(dtype)
@@ -832,6 +1043,8 @@ class Linear(Layer):
         self.W = Parameter(None, name='W')
         if in_size is not None:
             self._init_W(_check_size('Linear', 'in_size', in_size))
+        if not nobias:
+            _check_room('Linear', 'b', (self.out_size,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_size, self.dtype), name='b')
 
     @property
@@ -847,6 +1060,7 @@ class Linear(Layer):
         return {'W': (('in', self.out_size), self.dtype)}
 
     def _init_W(self, in_size, x=None):
+        _check_room('Linear', 'W', (in_size, self.out_size), np.float64)  # drawn in float64
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
         self.W.data = _on_device_of(W.astype(self.dtype), x)
@@ -945,8 +1159,35 @@ class BatchNorm(Layer):
         return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
 
     def param_specs(self):
-        """All four are (channels,), of one floating-point dtype or another."""
+        """All four are (channels,), of a floating-point dtype: loaded, they all take
+        gamma's."""
         return {name: (('channels',), None) for name in ('avg_mean', 'avg_var', 'gamma', 'beta')}
+
+    def _fit_loaded(self, arrays, prefix, owner, path):
+        """The four arrays loaded into a BatchNorm not called yet are cast to gamma's
+        dtype, as those of one already called are cast to its parameters' (which
+        share one), so that the output keeps the input's dtype; and ``avg_var``, a
+        variance, must not be negative or NaN, which test mode would turn into NaN
+        outputs."""
+        gamma = arrays.get('gamma')
+        if gamma is not None and self.gamma.data is None:
+            arrays = {
+                name: array
+                if array.dtype == gamma.dtype
+                else _cast(array, gamma.dtype, prefix + name, owner, path)
+                for name, array in arrays.items()
+            }
+        var = arrays.get('avg_var')
+        if var is not None:
+            bad = ~(var >= 0)  # NaN too
+            if bad.any():
+                raise ValueError(
+                    f'{owner}: {path} holds {np.count_nonzero(bad)} negative or NaN '
+                    f'value(s), such as {var[bad][0]}, for the parameter '
+                    f'{prefix + "avg_var"!r}, the running variance of a BatchNorm, which '
+                    f'is 0 or more (test mode would give NaN outputs)'
+                )
+        return arrays
 
 
 class LayerNorm(Layer):
@@ -1034,6 +1275,8 @@ class _Conv(Layer):
         self.W = Parameter(None, name='W')
         if in_channels is not None:
             self._init_W(_check_size(name, 'in_channels', in_channels))
+        if not nobias:
+            _check_room(name, 'b', (self.out_channels,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype), name='b')
 
     @property
@@ -1062,8 +1305,10 @@ class _Conv(Layer):
 
     def _init_W(self, in_channels, x=None):
         # He scaling: variance 2 / fan_in keeps the activations' scale through ReLUs
+        shape = self._W_shape(in_channels)
+        _check_room(type(self).__name__, 'W', shape, np.float64)  # drawn in float64
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
-        W = np.random.randn(*self._W_shape(in_channels)) * (2.0 / fan_in) ** 0.5
+        W = np.random.randn(*shape) * (2.0 / fan_in) ** 0.5
         self.W.data = _on_device_of(W.astype(self.dtype), x)
 
     def forward(self, x):
@@ -1169,25 +1414,37 @@ class RNN(Layer):
     which it also keeps for the next call; the first step, or the first after
     :meth:`reset_state`, has no previous state: ``h = tanh(x2h(x))``.
 
-    ``x2h`` is a :class:`Linear` layer with bias (its input size inferred on the first
-    call when ``in_size`` is None) and ``h2h`` one of (hidden_size, hidden_size) without
-    bias; both use ``dtype``, to which the input is converted.  The graph through the
-    kept states grows with every step:
-    for truncated backprop, call ``unchain_backward()`` on the loss after its backward.
+    ``x2h`` is a :class:`Linear` layer with bias and ``h2h`` one of (hidden_size,
+    hidden_size) without bias; both use ``dtype``, to which the input is converted.
+    Their weights are drawn from NumPy's random generator in the book's order: given
+    ``in_size``, x2h's W then h2h's W when the layer is made; without it, x2h's W on
+    the first call (its input size inferred from the input) and h2h's W on the first
+    call that has a previous state, usually the second, so that seeded code written
+    for the book draws the same numbers.  The graph through the kept states grows
+    with every step: for truncated backprop, call ``unchain_backward()`` on the loss
+    after its backward.
     """
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
         super().__init__()
-        self.hidden_size = _check_size('RNN', 'hidden_size', hidden_size)
+        H = self.hidden_size = _check_size('RNN', 'hidden_size', hidden_size)
         if in_size is not None:
             in_size = _check_size('RNN', 'in_size', in_size)
         dtype = _check_dtype('RNN', dtype)
-        self.x2h = Linear(self.hidden_size, in_size=in_size, dtype=dtype)
-        self.h2h = Linear(self.hidden_size, in_size=self.hidden_size, nobias=True, dtype=dtype)
+        self.x2h = Linear(H, in_size=in_size, dtype=dtype)
+        # the book's h2h takes in_size, which is wrong for in_size != hidden_size; it
+        # is lazy exactly when x2h is, which sets the order of the random draws
+        self.h2h = Linear(H, in_size=None if in_size is None else H, nobias=True, dtype=dtype)
         self.h = None
 
     def hyperparameters(self):
         return _settings({'in': self.x2h.in_size, 'hidden': self.hidden_size}, dtype=self.x2h.dtype)
+
+    def param_specs(self):
+        """h2h's W is (hidden_size, hidden_size) of the layer's dtype (x2h describes its
+        own W); loaded apart from x2h's, which a file saved after one step holds alone."""
+        H = self.hidden_size
+        return {'h2h/W': ((H, H), self.h2h.dtype)}
 
     def reset_state(self):
         """Forget the hidden state: the next call starts a new sequence."""
@@ -1240,6 +1497,11 @@ class LSTM(Layer):
 
     def hyperparameters(self):
         return _settings({'in': self.x2f.in_size, 'hidden': self.hidden_size}, dtype=self.x2f.dtype)
+
+    def param_specs(self):
+        """The W of x2f, x2i, x2o and x2u are (in, hidden_size) with one input width."""
+        shape = ('in', self.hidden_size)
+        return {f'{name}/W': (shape, self.x2f.dtype) for name in ('x2f', 'x2i', 'x2o', 'x2u')}
 
     def reset_state(self):
         """Forget the hidden state and the cell: the next call starts a new sequence."""
@@ -1296,6 +1558,11 @@ class GRU(Layer):
 
     def hyperparameters(self):
         return _settings({'in': self.x2r.in_size, 'hidden': self.hidden_size}, dtype=self.x2r.dtype)
+
+    def param_specs(self):
+        """The W of x2r, x2z and x2n are (in, hidden_size) with one input width."""
+        shape = ('in', self.hidden_size)
+        return {f'{name}/W': (shape, self.x2r.dtype) for name in ('x2r', 'x2z', 'x2n')}
 
     def reset_state(self):
         """Forget the hidden state: the next call starts a new sequence."""
@@ -1433,6 +1700,7 @@ class EmbedID(Layer):
         in_size = _check_size('EmbedID', 'in_size', in_size)
         out_size = _check_size('EmbedID', 'out_size', out_size)
         dtype = _check_dtype('EmbedID', dtype)
+        _check_room('EmbedID', 'W', (in_size, out_size), np.float64)  # drawn in float64
         self.W = Parameter(np.random.randn(in_size, out_size).astype(dtype), name='W')
 
     def hyperparameters(self):

@@ -25,7 +25,15 @@ from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import draw_graph
 from dezero.checks import check_flag
-from dezero.layers import BatchNorm, Conv2d, Layer, Linear, keeping_state, watching_layers
+from dezero.layers import (
+    BatchNorm,
+    Conv2d,
+    Layer,
+    Linear,
+    _check_size,
+    keeping_state,
+    watching_layers,
+)
 
 
 class Model(Layer):
@@ -90,14 +98,7 @@ class MLP(Model):
 
     def __init__(self, fc_output_sizes, activation=F.sigmoid):
         super().__init__()
-        if isinstance(fc_output_sizes, (str, bytes)) or not hasattr(fc_output_sizes, '__iter__'):
-            raise TypeError(
-                f'MLP: fc_output_sizes must be a list or tuple of layer sizes, such as '
-                f'(100, 10), got {fc_output_sizes!r}'
-            )
-        sizes = list(fc_output_sizes)
-        if not sizes:
-            raise ValueError('MLP: fc_output_sizes is empty; give at least one output size')
+        sizes = _layer_sizes(fc_output_sizes)
         if not callable(activation):
             raise TypeError(f'MLP: activation must be a function, got {type(activation).__name__}')
         self.activation = activation
@@ -114,6 +115,23 @@ class MLP(Model):
         for layer in self.layers[:-1]:
             x = self.activation(layer(x))
         return self.layers[-1](x)
+
+
+def _layer_sizes(fc_output_sizes):
+    """``fc_output_sizes`` of :class:`MLP` as a list of ints, after checking that it is a
+    non-empty iterable (a list, a tuple, a 1-d array...) of positive integers."""
+    try:
+        sizes = None if isinstance(fc_output_sizes, (str, bytes)) else list(fc_output_sizes)
+    except TypeError:  # not iterable: a number, a 0-d array
+        sizes = None
+    if sizes is None:
+        raise TypeError(
+            f'MLP: fc_output_sizes must be a list or tuple of layer sizes, such as '
+            f'(100, 10), got {type(fc_output_sizes).__name__} {fc_output_sizes!r:.60}'
+        )
+    if not sizes:
+        raise ValueError('MLP: fc_output_sizes is empty; give at least one output size')
+    return [_check_size('MLP', f'fc_output_sizes[{i}]', size) for i, size in enumerate(sizes)]
 
 
 # --------------------------------------------------------------------------------------
@@ -281,8 +299,12 @@ class VGG16(Model):
         ``image`` is a PIL image (of any mode; it is converted to RGB) or an array of
         shape (height, width, 3) holding RGB values on the 0-255 scale (uint8 or
         float).  It is resized to ``size`` = (width, height), Pillow's order, with
-        Pillow's bilinear filter; an array that has that size already needs no Pillow,
-        one of another size needs it (ImportError otherwise).  Then the channels are
+        Pillow's default filter, as in DeZero (``image.resize(size)``: bicubic for RGB
+        images in current Pillow; an array is resized channel by channel as 32-bit
+        float images, without rounding); ``size`` None (or another false value, such
+        as ``()``) keeps the image's size, as DeZero's ``if size:`` does.  An array
+        that needs no resizing needs no Pillow, one of another size needs it
+        (ImportError otherwise).  Then the channels are
         reversed (RGB to BGR), the ImageNet mean (B, G, R) = (103.939, 116.779, 123.68)
         is subtracted and the axes become (channels, height, width).  Add the batch
         axis with ``x[np.newaxis]``.
@@ -294,10 +316,17 @@ class VGG16(Model):
         dtype = np.dtype(dtype)
         if dtype.kind != 'f':
             raise ValueError(f'VGG16.preprocess: dtype must be a floating-point type, got {dtype}')
-        width, height = _image_size(size)
-        array = _rgb_array(image, (width, height), dtype)
+        array = _rgb_array(image, None if _keeps_size(size) else _image_size(size), dtype)
         array = array[:, :, ::-1] - np.asarray(VGG16.MEAN_BGR, dtype)
         return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _keeps_size(size):
+    """Whether ``size`` asks preprocess to keep the image's size: None or another
+    false value (``0``, ``()``, ``[]``), as DeZero's ``if size:`` reads it."""
+    if size is None:
+        return True
+    return isinstance(size, (tuple, list, str, int, float, np.integer, np.floating)) and not size
 
 
 def _image_size(size):
@@ -315,8 +344,8 @@ def _image_size(size):
 
 def _rgb_array(image, size, dtype):
     """``image`` (a PIL image or an array (H, W, 3)) as an array (height, width, 3) of
-    ``dtype``, resized to ``size`` = (width, height) with Pillow when needed."""
-    width, height = size
+    ``dtype``, resized to ``size`` = (width, height) with Pillow's default filter when
+    needed; ``size`` None keeps the image's size."""
     if cuda.is_gpu_array(image):
         raise TypeError(
             'VGG16.preprocess: the image is a GPU (CuPy) array; it works on '
@@ -330,8 +359,9 @@ def _rgb_array(image, size, dtype):
                 f'(height, width, 3) with numbers, got shape {image.shape} '
                 f'of dtype {image.dtype}'
             )
-        if image.shape[:2] == (height, width):
+        if size is None or image.shape[:2] == (size[1], size[0]):
             return image.astype(dtype)
+        width, height = size
         try:
             from PIL import Image
         except ImportError:
@@ -342,9 +372,7 @@ def _rgb_array(image, size, dtype):
             ) from None
         # one 32-bit float image (Pillow's mode 'F') per channel: no rounding to uint8
         channels = [
-            Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32)).resize(
-                size, Image.BILINEAR
-            )
+            Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32)).resize(size)
             for c in range(3)
         ]
         return np.stack([np.asarray(c) for c in channels], axis=2).astype(dtype)
@@ -358,8 +386,8 @@ def _rgb_array(image, size, dtype):
             f'(height, width, 3), got {type(image).__name__}'
         )
     image = image.convert('RGB')
-    if image.size != size:
-        image = image.resize(size, Image.BILINEAR)
+    if size is not None and image.size != size:
+        image = image.resize(size)  # Pillow's default filter, as DeZero's preprocess
     return np.asarray(image).astype(dtype)
 
 

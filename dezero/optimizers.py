@@ -15,15 +15,20 @@ naming the optimizer and the parameter, before any parameter changes.
 
 Updates work on the raw arrays, in place on ``param.data`` (an alias of the array sees
 them), are never recorded in a graph, and keep the parameter's dtype: a float32 model
-stays float32, state included.  Gradient arrays are only read, never written, since they
-may be shared between variables or be read-only broadcast views.
+stays float32, state included.  The one exception: AdaGrad, Adam, AdamW and RMSprop keep
+the state of a float16 parameter in float32 and compute its step there, rounding only
+the new value to float16, since float16 holds neither their eps (1e-8 is 0 there) nor
+small squares (0.001 ** 2 underflows), which made 0 / 0 = NaN.  Gradient arrays are only
+read, never written, since they may be shared between variables or be read-only
+broadcast views.
 
 Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
-is created as zeros like ``param.data`` (same shape, dtype and array module) on the
-parameter's first update (AdamW also counts each parameter's steps), and dropped when
-the parameter is garbage collected.  Each optimizer names the arrays it keeps
-(``_state_names``: Adam's ``m`` and ``v``), so that a loaded state can be checked; the
-names of one that does not say (a subclass of one's own) are not checked.
+is created as zeros of ``param.data``'s shape and array module, in its dtype (float32
+for float16 in the four optimizers above), on the parameter's first update (AdamW also
+counts each parameter's steps), and dropped when the parameter is garbage collected.
+Each optimizer names the arrays it keeps (``_state_names``: Adam's ``m`` and ``v``), so
+that a loaded state can be checked; the names of one that does not say (a subclass of
+one's own) are not checked.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -38,16 +43,16 @@ that training resumes exactly.
 import inspect
 import math
 import numbers
-import os
 import weakref
 
 import numpy as np
 
 from dezero import cuda
-from dezero.atomic import atomic_open
+from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
 from dezero.checks import check_flag
 from dezero.serialization import (
+    _cast,
     join_state,
     json_array,
     named_params,
@@ -61,14 +66,25 @@ from dezero.serialization import (
 # --------------------------------------------------------------------------------------
 # Hyperparameter checks
 # --------------------------------------------------------------------------------------
+# The bound on a loaded step count (Adam's t, AdamW's step): every count below it is a
+# float exactly; a larger one (10**400, say) would overflow beta ** t at the first update.
+_MAX_STEPS = 2**53
+
+
 def _real(owner, name, value, valid, expected):
     """``value`` as a Python float (so it cannot upcast float32 arrays), after checking
-    that it is a finite real number for which ``valid`` holds."""
+    that it is a finite real number (one a float holds: not 10**400) for which
+    ``valid`` holds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f'{owner}: {name} must be a real number, got {type(value).__name__} {value!r:.60}'
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int (or Fraction) beyond a float's range, such as 10**400
+        raise ValueError(
+            f'{owner}: {name} must be {expected} and within the range of a float, got {value!r}'
+        ) from None
     if not (math.isfinite(number) and valid(number)):
         raise ValueError(f'{owner}: {name} must be {expected}, got {value!r}')
     return number
@@ -134,6 +150,7 @@ class Optimizer:
     # optimizer that does not say (one of the user's own), whose names are not checked
     _state_names = None
     _non_negative_state = ()  # those of them never below 0 (averages of squares: Adam's v)
+    _float32_for_float16 = False  # True: a float16 parameter's state and step are float32
     _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
 
     def __new__(cls, *args, **kwargs):
@@ -199,6 +216,15 @@ class Optimizer:
         """Update ``param.data`` in place from ``param.grad``."""
         raise NotImplementedError(f'{type(self).__name__} does not define update_one()')
 
+    def state_dtype(self, dtype):
+        """The dtype of the state kept for a parameter of ``dtype``, in which its step
+        is computed: ``dtype`` itself, except float32 for float16 in AdaGrad, Adam,
+        AdamW and RMSprop (and their subclasses)."""
+        dtype = np.dtype(dtype)
+        if self._float32_for_float16 and dtype == np.float16:
+            return np.dtype(np.float32)
+        return dtype
+
     def state_of(self, param):
         """The state this optimizer keeps for ``param``: a dict of arrays, empty if none."""
         entry = self._states.get(id(param))
@@ -235,7 +261,7 @@ class Optimizer:
             arrays = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
             for name in required:  # an option turned on since the last step (RMSprop's
                 if name not in arrays:  # momentum): its buffer starts at 0 at the next one
-                    arrays[name] = np.zeros(param.data.shape, param.data.dtype)
+                    arrays[name] = np.zeros(param.data.shape, self.state_dtype(param.data.dtype))
             state[path] = arrays
         return {
             'optimizer': type(self).__name__,
@@ -250,12 +276,16 @@ class Optimizer:
         hyperparameters, the counters and the state of every parameter are replaced
         (a parameter absent from ``state`` has no state, as before its first step).
 
-        Everything is checked first (the class, the hyperparameters, the parameter
-        paths, the names of each parameter's state arrays, which must be those this
-        optimizer keeps, their shapes and dtypes, and that averages of squares are not
-        negative); on a mismatch ValueError says what differs and the optimizer is left
-        as it was.  The arrays are copied, cast to each parameter's dtype and put on
-        its device."""
+        Everything is checked first (the class, the hyperparameters, the step counts,
+        ints from 0 to 2**53 - 1, the parameter paths, the names of each parameter's state arrays, which must be those this
+        optimizer keeps, their shapes and dtypes, and their values: finite, as
+        training with finite gradients leaves them, except that averages of squares,
+        never negative, may be +inf, the square of a huge gradient); on a mismatch
+        ValueError says what differs and the optimizer is left as it was.  The arrays
+        are copied, cast to the dtype of each parameter's state (:meth:`state_dtype`:
+        float32 for a float16 parameter of Adam, say; a file holding another float
+        dtype is cast too) and put on its device; a value too large for that dtype
+        (1e39 for float32) raises ValueError rather than becoming infinite."""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
     def save(self, path):
@@ -275,7 +305,7 @@ class Optimizer:
         :meth:`load_state_dict` does; errors name ``path``, and if anything does not
         match (the class, a parameter path, a state name or shape) nothing changes."""
         owner = f'{type(self).__name__}.load'
-        path = os.fspath(path)
+        path = file_path(path, owner)  # TypeError naming owner for None or an int
         arrays = read_npz(path, owner)
         meta = read_json(arrays, '__optimizer__', _OPTIMIZER_FORMAT, owner, path)
         self._prepare_load(join_state(meta, arrays, owner, path), owner, path)()
@@ -346,9 +376,14 @@ class Optimizer:
                 f'{mine} has {sorted(self._counters)}'
             )
         for name, count in counters.items():
-            if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            if (
+                isinstance(count, bool)
+                or not isinstance(count, numbers.Integral)
+                or not 0 <= count < _MAX_STEPS
+            ):
                 raise ValueError(
-                    f'{owner}: {source} holds the counter {name}={count!r}; expected an int >= 0'
+                    f'{owner}: {source} holds the counter {name}={count!r}; expected an '
+                    f'int >= 0 and below 2**53'
                 )
             values[name] = int(count)
         planned = planned or {}
@@ -378,10 +413,14 @@ class Optimizer:
                         f'{type(array).__name__} for {path!r}; expected a NumPy array'
                     )
                 if name in self._step_counts:
-                    if array.shape != () or array.dtype.kind not in 'iu' or array < 0:
+                    if (
+                        array.shape != ()
+                        or array.dtype.kind not in 'iu'
+                        or not 0 <= int(array) < _MAX_STEPS
+                    ):
                         raise ValueError(
                             f'{owner}: {source} holds the step count {name!r} = {array!r} '
-                            f'for the parameter {path!r}; expected an int >= 0'
+                            f'for the parameter {path!r}; expected an int >= 0 and below 2**53'
                         )
                 elif array.shape != data.shape:
                     raise ValueError(
@@ -393,33 +432,57 @@ class Optimizer:
                         f'{owner}: {source} holds {name!r} state of dtype {array.dtype} '
                         f'for the parameter {path!r}; expected floating point'
                     )
-                elif name in self._non_negative_state and (array < 0).any():
-                    raise ValueError(
-                        f'{owner}: {source} holds {name!r} state with the negative value '
-                        f'{array[array < 0].min()} for the parameter {path!r}; it is an '
-                        f'average of squares, never below 0'
-                    )
+                else:
+                    self._check_state_values(array, name, path, owner, source)
+            dtype = self.state_dtype(data.dtype)
+            arrays = {  # copies in the state's dtype, checked not to overflow there
+                name: array
+                if name in self._step_counts
+                else _cast(array, dtype, f'{path}/{name}', owner, source)
+                for name, array in arrays.items()
+            }
             for name in self._step_counts:
                 if name not in arrays:  # a file from before steps were counted per
                     # parameter, when every parameter counted every update() call
-                    arrays = {**arrays, name: np.asarray(values.get(self._counters[0], 0))}
-            loads.append((param, data.dtype, arrays))
+                    arrays[name] = np.asarray(values.get(self._counters[0], 0))
+            loads.append((param, arrays))
 
         def load():
             self.__dict__.update(values)
             self._states.clear()
-            for param, dtype, arrays in loads:  # the state goes where the parameter is now
+            for param, arrays in loads:  # the state goes where the parameter is now
                 on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
                 move = cuda.as_cupy if on_gpu else np.asarray
                 self._keep_state(
                     param,
-                    {
-                        n: int(a) if n in self._step_counts else move(a.astype(dtype, copy=True))
-                        for n, a in arrays.items()
-                    },
+                    {n: int(a) if n in self._step_counts else move(a) for n, a in arrays.items()},
                 )
 
         return load
+
+    def _check_state_values(self, array, name, path, owner, source):
+        """ValueError naming ``source``, the state array ``name`` and the parameter
+        ``path`` unless ``array`` holds values that training with finite gradients
+        leaves there: finite ones, except in an average (or sum) of squares
+        (``_non_negative_state``: Adam's v), which is 0 or more and may be +inf, the
+        square of a finite gradient above 1.8e19 in float32.  (NaN is never left
+        there: it would only come from a NaN or infinite gradient or weight.)"""
+        if name in self._non_negative_state:
+            if (array < 0).any():
+                raise ValueError(
+                    f'{owner}: {source} holds {name!r} state with the negative value '
+                    f'{array[array < 0].min()} for the parameter {path!r}; it is an '
+                    f'average of squares, never below 0'
+                )
+            bad, kind = np.isnan(array), 'NaN'
+        else:
+            bad, kind = ~np.isfinite(array), 'NaN or infinite'
+        if bad.any():
+            raise ValueError(
+                f'{owner}: {source} holds {name!r} state with {np.count_nonzero(bad)} '
+                f'{kind} value(s) for the parameter {path!r}; training with finite '
+                f'gradients never leaves them there'
+            )
 
     def _expected_state(self, hyperparameters):
         """``(required, optional)``: the names of the state arrays that a parameter
@@ -466,7 +529,8 @@ class Optimizer:
         updated: one quick test each, and :meth:`_check_fit` for the error.  A
         gradient assigned as an array (``param.grad = array``, which backward also
         takes) is wrapped in a Variable here, and one of another dtype than its
-        parameter's (float16 or integers for float32 data) is cast to the parameter's."""
+        parameter's (float16 or integers for float32 data) is cast to the parameter's,
+        or to its state's (:meth:`state_dtype`), which it may have already."""
         for param in params:
             grad = param.grad
             if grad is None:
@@ -483,10 +547,11 @@ class Optimizer:
                 or not _writeable(data)
             ):
                 self._check_fit(param)
-            if g.dtype != data.dtype:
-                # the step is taken in the data's dtype: the squares of a float16 or
-                # integer gradient would overflow or wrap round in its own
-                param.grad = Variable(g.astype(data.dtype))
+            if g.dtype != data.dtype and g.dtype != self.state_dtype(data.dtype):
+                # the step is taken in the state's dtype: the squares of a float16 or
+                # integer gradient would overflow or wrap round in its own, and a
+                # float32 one for float16 data in Adam stays float32, as its state
+                param.grad = Variable(g.astype(self.state_dtype(data.dtype)))
 
     def _gradient_variable(self, param, grad):
         """A gradient given as an array (NumPy or CuPy) or a number, as a Variable."""
@@ -575,12 +640,14 @@ class Optimizer:
         return params
 
     def _state(self, param, *names):
-        """The state arrays ``names`` of ``param``, as a tuple; created as zeros like
-        ``param.data`` on first use, and again if ``param.data`` changed shape or dtype
-        (the parameter was replaced, so its old statistics no longer apply); moved
-        with the parameter when it went to the other device (``to_gpu``/``to_cpu``)."""
+        """The state arrays ``names`` of ``param``, as a tuple; created as zeros of the
+        shape of ``param.data``, in :meth:`state_dtype`, on first use, and again if
+        ``param.data`` changed shape or dtype (the parameter was replaced, so its old
+        statistics no longer apply); moved with the parameter when it went to the
+        other device (``to_gpu``/``to_cpu``)."""
         entry = self._states.get(id(param))
         xp = cuda.get_array_module(param.data)
+        dtype = self.state_dtype(param.data.dtype)
         if entry is not None and entry[0]() is param:
             state = entry[1]
             if self._fits(state, param.data):
@@ -593,17 +660,18 @@ class Optimizer:
                             state[n] = move(a)
                 for n in names:  # an option turned on later (RMSprop's momentum, say)
                     if n not in state:
-                        state[n] = xp.zeros_like(param.data)
+                        state[n] = xp.zeros_like(param.data, dtype=dtype)
                 return tuple(state[n] for n in names)
-        state = {n: xp.zeros_like(param.data) for n in names}
+        state = {n: xp.zeros_like(param.data, dtype=dtype) for n in names}
         self._keep_state(param, state)
         return tuple(state[n] for n in names)
 
     def _fits(self, state, data):
         """Whether the state arrays of a parameter (its step counts aside) are still
-        those of its ``data``: same shape and dtype."""
+        those of its ``data``: its shape, and the dtype :meth:`state_dtype` gives."""
+        dtype = self.state_dtype(data.dtype)
         return all(
-            a.shape == data.shape and a.dtype == data.dtype
+            a.shape == data.shape and a.dtype == dtype
             for n, a in state.items()
             if n not in self._step_counts
         )
@@ -618,6 +686,12 @@ class Optimizer:
             states.pop(key, None)
 
         states[key] = (weakref.ref(param, forget), state)
+
+
+def _in_dtype(array, dtype):
+    """``array`` itself when it has ``dtype``, else a copy cast to it (a float16
+    gradient or parameter in the float32 of its state)."""
+    return array if array.dtype == dtype else array.astype(dtype)
 
 
 def _writeable(array):
@@ -700,6 +774,7 @@ class AdaGrad(Optimizer):
     eps = _Hyperparameter(_positive)
     _state_names = ('h',)
     _non_negative_state = ('h',)
+    _float32_for_float16 = True
 
     def __init__(self, lr=0.001, eps=1e-8):
         super().__init__()
@@ -708,7 +783,7 @@ class AdaGrad(Optimizer):
 
     def update_one(self, param):
         (h,) = self._state(param, 'h')
-        g = param.grad.data
+        g = _in_dtype(param.grad.data, h.dtype)
         h += g * g
         xp = cuda.get_array_module(h)
         param.data -= self.lr * g / (xp.sqrt(h) + self.eps)
@@ -777,6 +852,7 @@ class Adam(Optimizer):
     _lr_attribute = 'alpha'
     _state_names = ('m', 'v')
     _non_negative_state = ('v',)
+    _float32_for_float16 = True
 
     def __init__(self, alpha=None, beta1=0.9, beta2=0.999, eps=1e-8, *, lr=None):
         super().__init__()
@@ -815,7 +891,7 @@ class Adam(Optimizer):
 
     def update_one(self, param):
         m, v = self._state(param, 'm', 'v')
-        g = param.grad.data
+        g = _in_dtype(param.grad.data, m.dtype)
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
@@ -850,6 +926,7 @@ class AdamW(Optimizer):
     _step_counts = ('step',)
     _state_names = ('m', 'v')
     _non_negative_state = ('v',)
+    _float32_for_float16 = True
 
     def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
         super().__init__()
@@ -882,10 +959,10 @@ class AdamW(Optimizer):
         m, v = self._state(param, 'm', 'v')
         state = self.state_of(param)
         t = state['step'] = state.get('step', 0) + 1
-        g = param.grad.data
+        g = _in_dtype(param.grad.data, m.dtype)
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
-        if self.weight_decay != 0:
-            param.data *= 1 - lr * self.weight_decay
+        if self.weight_decay != 0:  # the factor in m's dtype: float32 for float16 data
+            param.data *= m.dtype.type(1 - lr * self.weight_decay)
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
@@ -899,9 +976,11 @@ class AdamW(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop, the update of PyTorch's ``torch.optim.RMSprop``:
     g = g + weight_decay * p;  s = alpha * s + (1 - alpha) * g * g;
-    with ``centered``, a = alpha * a + (1 - alpha) * g and d = sqrt(s - a * a) + eps,
-    else d = sqrt(s) + eps;  with ``momentum`` > 0, b = momentum * b + g / d and
-    p -= lr * b, else p -= lr * g / d  (s, a and b start at 0).
+    with ``centered``, a = alpha * a + (1 - alpha) * g and
+    d = sqrt(max(s - a * a, 0)) + eps, else d = sqrt(s) + eps;  with ``momentum`` > 0,
+    b = momentum * b + g / d and p -= lr * b, else p -= lr * g / d  (s, a and b start
+    at 0).  The max(..., 0) keeps the variance that rounding makes slightly negative
+    (after many equal gradients) from giving NaN; PyTorch's gives NaN there.
     """
 
     lr = _Hyperparameter(_learning_rate)
@@ -912,6 +991,7 @@ class RMSprop(Optimizer):
     centered = _Hyperparameter(check_flag)
     _state_names = ('square_avg', 'momentum_buffer', 'grad_avg')
     _non_negative_state = ('square_avg',)
+    _float32_for_float16 = True
 
     def __init__(self, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
         super().__init__()
@@ -942,11 +1022,11 @@ class RMSprop(Optimizer):
     def update_one(self, param):
         names = self._buffers(self.momentum, self.centered)
         state = dict(zip(names, self._state(param, *names)))
-        g = param.grad.data
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * param.data  # a new array: the gradient is only read
-        alpha = self.alpha
         s = state['square_avg']
+        g = _in_dtype(param.grad.data, s.dtype)
+        if self.weight_decay != 0:  # a new array: the gradient is only read
+            g = g + self.weight_decay * _in_dtype(param.data, s.dtype)
+        alpha = self.alpha
         s *= alpha
         s += (1 - alpha) * g * g
         xp = cuda.get_array_module(s)
@@ -954,7 +1034,9 @@ class RMSprop(Optimizer):
             a = state['grad_avg']
             a *= alpha
             a += (1 - alpha) * g
-            d = xp.sqrt(s - a * a)
+            # the variance s - a * a, which rounding can make slightly negative (after
+            # many equal gradients), taken as 0 there rather than giving sqrt's NaN
+            d = xp.sqrt(xp.maximum(s - a * a, 0))
         else:
             d = xp.sqrt(s)
         d += self.eps
@@ -965,6 +1047,28 @@ class RMSprop(Optimizer):
             param.data -= self.lr * b
         else:
             param.data -= self.lr * (g / d)
+
+
+class RMSProp(RMSprop):
+    """RMSProp as the book's DeZero defines it: ms = rho * ms + (1 - rho) * g * g;
+    p -= lr * g / (sqrt(ms) + eps)  (ms starts at 0).
+
+    It is :class:`RMSprop` with ``alpha`` = ``rho`` and neither weight decay nor
+    momentum nor centering; ``optimizer.rho`` reads and assigns ``alpha``, and the
+    average ms is kept (and saved) as ``square_avg``.
+    """
+
+    def __init__(self, lr=0.001, rho=0.9, eps=1e-8):
+        super().__init__(lr=lr, alpha=_fraction('RMSProp', 'rho', rho), eps=eps)
+
+    @property
+    def rho(self):
+        """The decay rate of the average of squares: the same value as ``alpha``."""
+        return self.alpha
+
+    @rho.setter
+    def rho(self, value):
+        self.__dict__['alpha'] = _fraction('RMSProp', 'rho', value)
 
 
 # --------------------------------------------------------------------------------------
@@ -984,26 +1088,46 @@ class WeightDecay:
 class ClipGrad:
     """Gradient clipping by global norm: if the L2 norm of all the gradients together
     exceeds ``max_norm``, every gradient is scaled by max_norm / (norm + 1e-6) (new
-    gradient Variables).  A NaN or infinite gradient makes the norm NaN or infinite,
-    and then every scaled gradient NaN, or 0 (NaN where it was infinite), as in
-    PyTorch's ``clip_grad_norm_``: the step shows the problem rather than hiding it."""
+    gradient Variables).  The norm is computed without overflow, however large the
+    finite gradients (their squares are summed in float64).  A NaN or infinite gradient
+    makes the norm NaN or infinite, and then every scaled gradient NaN, or 0 (NaN where
+    it was infinite), as in PyTorch's ``clip_grad_norm_``: the step shows the problem
+    rather than hiding it."""
 
     def __init__(self, max_norm):
         self.max_norm = _positive('ClipGrad', 'max_norm', max_norm)
 
     def __call__(self, params):
-        total = 0.0
-        for p in params:
-            g = p.grad.data
-            if g.dtype.kind != 'f' or g.dtype.itemsize < 4:  # squares of float16 or
-                g = g.astype(np.float64)  # integers overflow (300**2 in float16)
-            total += float((g * g).sum())
-        norm = math.sqrt(total)
+        norm = _global_norm([p.grad.data for p in params])
         if not norm <= self.max_norm:  # NaN too
             scale = self.max_norm / (norm + 1e-6)
             with np.errstate(invalid='ignore'):  # inf * 0
                 for p in params:
                     p.grad = Variable(as_array(p.grad.data * scale))
+
+
+def _global_norm(arrays):
+    """The L2 norm of all the ``arrays`` together, sqrt(sum of every value squared), as
+    a Python float.  The squares are summed in float64, where those of float16, float32
+    and integer values cannot overflow (3e19 ** 2 is infinite in float32); when even
+    float64 overflows (values above 1e154), each value is first divided by the largest
+    magnitude, and the norm is that magnitude times the root of the sum.  A NaN makes
+    the norm NaN; an infinite value (and no NaN) makes it infinite."""
+    total = 0.0
+    with np.errstate(over='ignore'):  # an overflow is dealt with below
+        for a in arrays:
+            a = a.astype(np.float64)
+            total += float((a * a).sum())
+    if not math.isinf(total):
+        return math.sqrt(total)  # NaN too
+    largest = max((float(abs(a).max()) for a in arrays if a.size), default=0.0)
+    if not math.isfinite(largest):
+        return largest  # an infinite value
+    total = 0.0
+    for a in arrays:
+        a = a.astype(np.float64) / largest
+        total += float((a * a).sum())
+    return largest * math.sqrt(total)
 
 
 class FreezeParam:

@@ -1016,6 +1016,113 @@ def test_batch_norm_running_statistics_are_saved_and_loaded(tmp_path):
     np.testing.assert_array_equal(bn.avg_mean.data, before)
 
 
+def _batch_norm_file(path, dtypes=('float32',) * 4, avg_var=(1.0, 4.0), prefix=''):
+    """An .npz of a BatchNorm of two channels (avg_mean, avg_var, gamma, beta in
+    ``dtypes``), its parameters' paths after ``prefix``."""
+    values = {'avg_mean': [0.5, -0.5], 'avg_var': avg_var, 'gamma': [2.0, 1.0], 'beta': [0.0, 1.0]}
+    np.savez(
+        path,
+        **{prefix + n: np.array(v, dtype) for (n, v), dtype in zip(values.items(), dtypes)},
+    )
+    return path
+
+
+@pytest.mark.parametrize('built', [False, True])
+@pytest.mark.parametrize('bad', [-1.0, np.nan])
+def test_batch_norm_refuses_a_negative_or_nan_running_variance(tmp_path, built, bad):
+    # test mode divided by sqrt(avg_var + eps): NaN outputs
+    model = dezero.models.Sequential(Linear(2, in_size=2), BatchNorm())
+    if built:
+        model(np.ones((3, 2), np.float32))
+    before = snapshot(model)
+    np.savez(tmp_path / 'lin.npz', **{'l0/W': model.l0.W.data, 'l0/b': model.l0.b.data})
+    path = _batch_norm_file(tmp_path / 'bn.npz', avg_var=(1.0, bad), prefix='l1/')
+    with np.load(tmp_path / 'lin.npz') as lin, np.load(path) as bn:
+        np.savez(tmp_path / 'all.npz', **dict(lin), **dict(bn))
+    with pytest.raises(
+        ValueError,
+        match=rf'^load_weights: .*all\.npz holds 1 negative or NaN value\(s\), such as '
+        rf"{bad}, for the parameter 'l1/avg_var', the running variance of a BatchNorm, "
+        r'which is 0 or more \(test mode would give NaN outputs\)$',
+    ):
+        model.load_weights(tmp_path / 'all.npz')
+    assert_unchanged(model, before)
+    _batch_norm_file(tmp_path / 'zero.npz', avg_var=(0.0, np.inf))  # 0 and inf are variances
+    BatchNorm().load_weights(tmp_path / 'zero.npz')
+
+
+@pytest.mark.parametrize(
+    'dtypes, expected, y',
+    [
+        (('float64', 'float16', 'float32', 'float64'), np.float32, [1.0, 1.75]),
+        (('float32', 'float32', 'float64', 'float16'), np.float64, [1.0, 1.75]),
+        # integers (the means 0.5 and -0.5 become 0): gamma float32, as the others
+        (('int64', 'int64', 'int64', 'float64'), np.float32, [2.0, 1.5]),
+    ],
+)
+def test_a_lazy_batch_norm_loads_its_four_arrays_in_gammas_dtype(tmp_path, dtypes, expected, y):
+    # each kept its own dtype: float64 statistics made a float32 input's output float64
+    bn = BatchNorm()
+    bn.load_weights(_batch_norm_file(tmp_path / 'bn.npz', dtypes))
+    assert [p.data.dtype for p in bn.params()] == [np.dtype(expected)] * 4
+    np.testing.assert_array_equal(bn.avg_var.data, [1.0, 4.0])
+    with dezero.test_mode():
+        out = bn(np.ones((1, 2), expected))  # gamma * (1 - mean) / sqrt(var) + beta
+    assert out.dtype == expected
+    np.testing.assert_allclose(out.data, [y], rtol=1e-4)
+
+
+def test_a_lazy_batch_norm_refuses_statistics_too_large_for_gammas_dtype(tmp_path):
+    path = _batch_norm_file(tmp_path / 'bn.npz', ('float64', 'float64', 'float16', 'float16'))
+    np.savez(
+        path,
+        avg_mean=np.array([0.0, 1e6]),
+        avg_var=np.ones(2),
+        gamma=np.ones(2, np.float16),
+        beta=np.zeros(2, np.float16),
+    )
+    bn = BatchNorm()
+    with pytest.raises(
+        ValueError,
+        match=r"^load_weights: the entry for the parameter 'avg_mean' in .*bn\.npz holds 1 "
+        r'value\(s\) too large for float16 \(up to 1e\+06\): cast to float16 they would '
+        r'become infinite$',
+    ):
+        bn.load_weights(path)
+    assert all(p.data is None for p in bn.params())
+
+
+def test_param_specs_may_name_the_parameters_of_sub_layers(tmp_path):
+    class Pair(Layer):
+        def __init__(self):
+            super().__init__()
+            self.a = Linear(2)
+            self.b = Linear(2)
+
+        def param_specs(self):
+            return {'a/W': (('in', 2), np.float32), 'b/W': (('in', 2), np.float32)}
+
+    pair = {'a/W': np.ones((3, 2)), 'a/b': np.zeros(2), 'b/W': np.ones((3, 2)), 'b/b': np.zeros(2)}
+    np.savez(tmp_path / 'ok.npz', **pair)
+    loaded = Pair()
+    loaded.load_weights(tmp_path / 'ok.npz')
+    assert loaded.a.in_size == loaded.b.in_size == 3 and loaded.a.W.dtype == np.float32
+    np.savez(tmp_path / 'w.npz', **{**pair, 'b/W': np.ones((4, 2))})
+    with pytest.raises(
+        ValueError,
+        match=r"^load_weights: the parameter 'b/W' \(not created yet\) expects shape "
+        r"\(in, 2\) with in = 3 as in 'a/W', but .*w\.npz holds shape \(4, 2\)",
+    ):
+        Pair().load_weights(tmp_path / 'w.npz')
+
+    class Wrong(Pair):
+        def param_specs(self):
+            return {'a/V': (('in', 2), None)}
+
+    with pytest.raises(TypeError, match=r"^Wrong\.param_specs: describes 'a/V', which is not a"):
+        Wrong().load_weights(tmp_path / 'w.npz')
+
+
 def test_batch_norm_gradient_check():
     bn = BatchNorm()
     x = batch((6, 3), dtype=np.float64)
@@ -1492,6 +1599,96 @@ def test_params_may_be_set_to_an_empty_set_as_the_books_layer_does():
     assert list(layer._params) == ['W']
     with pytest.raises(AttributeError, match='only an empty set may be assigned'):
         layer._params = {'V'}
+
+
+def test_a_subclass_that_registers_names_the_books_way_works():
+    # _params was a dict_keys: self._params.add(name) raised AttributeError
+    class BookWay(Layer):
+        def __setattr__(self, name, value):  # the book's Layer.__setattr__
+            if isinstance(value, (Parameter, Layer)):
+                self._params.add(name)  # before the attribute is set, as the book does
+            super().__setattr__(name, value)
+
+    class Net(BookWay):
+        def __init__(self):
+            super().__init__()
+            self.l1 = Linear(2, in_size=3)
+            self.scale = param(2.0)
+            self.head = None  # set later
+            self.head = Linear(1, in_size=2)
+
+    net = Net()
+    assert list(net._params) == ['l1', 'scale', 'head']
+    assert list(net.params()) == [net.l1.W, net.l1.b, net.scale, net.head.W, net.head.b]
+
+
+def test_params_add_registers_an_attribute_set_past_setattr():
+    class Manual(Layer):
+        def __init__(self):
+            super().__init__()
+            object.__setattr__(self, 'w', param([1.0, 2.0]))
+            object.__setattr__(self, 'inner', Linear(1, in_size=2))
+            self._params.add('inner')
+            self._params.add('w')
+
+    layer = Manual()
+    assert list(layer._params) == ['inner', 'w']
+    assert list(layer.params()) == [layer.inner.W, layer.inner.b, layer.w]
+    assert [name for name, _ in layer.named_params()] == ['inner/W', 'inner/b', 'w']
+    layer._params.add('w')  # twice: no change
+    assert len(layer._params) == 2
+
+
+def test_params_discard_and_remove_unregister_in_place():
+    net = Two()
+    names = net._params
+    names.discard('l0')
+    assert list(net._params) == ['l1'] and list(names) == ['l1']  # a live view
+    assert list(net.params()) == [net.l1.W, net.l1.b]
+    assert net.l0.W.data is not None  # the attribute stays
+    names.discard('nothing')  # as a set's discard
+    with pytest.raises(KeyError):
+        names.remove('l0')
+    names.remove('l1')
+    assert list(net._params) == [] and list(net.params()) == []
+    net._params |= {'l1', 'l0'}  # add both back; assigning its own _params is taken
+    assert sorted(net._params) == ['l0', 'l1'] and len(list(net.params())) == 4
+    net._params -= {'l1'}
+    assert list(net._params) == ['l0']
+    net._params = set()  # the book's Layer.__init__ writes this: changes nothing
+    assert list(net._params) == ['l0']
+    assert net._params & {'l0', 'x'} == {'l0'} and type(net._params | {'x'}) is set
+    assert repr(net._params) == "Two._params(['l0'])"
+
+
+def test_params_add_refuses_what_cannot_be_part_of_the_layer():
+    layer = Layer()
+    layer.rate = 0.5
+    with pytest.raises(
+        TypeError,
+        match=r"^Layer\._params\.add: the attribute 'rate' holds float 0\.5; only an "
+        r'attribute holding a Parameter or a Layer',
+    ):
+        layer._params.add('rate')
+    with pytest.raises(TypeError, match=r'_params\.add: expected the name of an attribute'):
+        layer._params.add(3)
+    layer._params.add('w')  # not set yet: the book adds the name first
+    with pytest.raises(
+        AttributeError,
+        match=r"^Layer: 'w' was added to _params, but the attribute is not set; set it to a "
+        r"Parameter or a Layer, or take the name out with _params\.discard\('w'\)",
+    ):
+        list(layer.params())
+    object.__setattr__(layer, 'w', 'oops')
+    with pytest.raises(TypeError, match=r"'w' was added to _params, but the attribute holds str"):
+        list(layer.params())
+    object.__setattr__(layer, 'w', param(1.0))
+    assert list(layer.params()) == [layer.w]
+    layer.w = param(3.0)
+    assert list(layer._params) == ['w'] and list(layer.params()) == [layer.w]
+    layer._params.add('v')
+    layer._params.discard('v')  # a name added but never set can be taken out
+    assert list(layer.params()) == [layer.w]
 
 
 def test_summary_refuses_a_file_without_write_before_running_the_forward_pass(capsys):

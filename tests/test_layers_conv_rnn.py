@@ -272,14 +272,91 @@ def test_conv_batch_norm_deconv_block_trains_in_float32():
 def test_rnn_parameters_are_lazy_and_in_order():
     rnn = RNN(4)
     assert names(rnn) == ['x2h/W', 'x2h/b', 'h2h/W']
-    assert rnn.x2h.W.data is None and rnn.h2h.W.shape == (4, 4) and rnn.h is None
+    assert rnn.x2h.W.data is None and rnn.h2h.W.data is None and rnn.h is None
     h = rnn(np.zeros((5, 3), np.float32))
     assert h.shape == (5, 4) and h.dtype == np.float32
-    assert rnn.x2h.W.shape == (3, 4)
-    assert all(p.dtype == np.float32 for p in rnn.params())
+    assert rnn.x2h.W.shape == (3, 4) and rnn.h2h.W.data is None  # the first step needs no h2h
     assert rnn.h is h
-    assert RNN(2, in_size=7).x2h.W.shape == (7, 2)
+    rnn(np.zeros((5, 3), np.float32))
+    assert rnn.h2h.W.shape == (4, 4)
+    assert all(p.dtype == np.float32 for p in rnn.params())
+    given = RNN(2, in_size=7)
+    assert given.x2h.W.shape == (7, 2) and given.h2h.W.shape == (2, 2)
     assert all(p.dtype == np.float64 for p in RNN(2, 3, dtype=np.float64).params())
+
+
+@pytest.mark.parametrize('in_size', [None, 1])
+def test_rnn_draws_its_weights_in_the_books_order(in_size):
+    # dezero drew h2h's W when the layer was made, the book's RNN (steps 59 and 60) on
+    # the second step: seeded book code got other weights (x2h.W [1.8676, -0.9773]
+    # instead of [1.7641, 0.4002])
+    np.random.seed(0)
+    draws = np.random.randn(1, 2), np.random.randn(2, 2)  # x2h.W, then h2h.W
+    x2h_W = draws[0].astype(np.float32)  # in_size 1: scale sqrt(1 / 1)
+    h2h_W = (draws[1] * np.sqrt(1 / 2)).astype(np.float32)  # hidden_size 2
+    np.testing.assert_allclose(x2h_W, [[1.7640524, 0.4001572]], rtol=1e-6)
+    np.random.seed(0)
+    rnn = RNN(2, in_size=in_size)
+    x = np.ones((1, 1), np.float32)
+    h1 = rnn(x)
+    h2 = rnn(x)
+    np.testing.assert_allclose(rnn.x2h.W.data, x2h_W, rtol=1e-6)
+    np.testing.assert_allclose(rnn.h2h.W.data, h2h_W, rtol=1e-6)
+    expected = np.tanh(x @ x2h_W)
+    np.testing.assert_allclose(h1.data, expected, rtol=1e-6)
+    np.testing.assert_allclose(h2.data, np.tanh(x @ x2h_W + expected @ h2h_W), rtol=1e-6)
+
+
+def test_rnn_draws_h2h_after_the_layers_its_first_step_feeds():
+    # the book's SimpleRNN (step 59): x2h.W, then fc.W, on the first call; h2h.W on the
+    # second
+    np.random.seed(0)
+    rnn, fc = RNN(3), Linear(1)
+    x = np.ones((1, 1), np.float32)
+    fc(rnn(x))
+    fc(rnn(x))
+    np.random.seed(0)
+    x2h_W, fc_W, h2h_W = np.random.randn(1, 3), np.random.randn(3, 1), np.random.randn(3, 3)
+    np.testing.assert_allclose(rnn.x2h.W.data, x2h_W, rtol=1e-6)
+    np.testing.assert_allclose(fc.W.data, fc_W * np.sqrt(1 / 3), rtol=1e-6)
+    np.testing.assert_allclose(rnn.h2h.W.data, h2h_W * np.sqrt(1 / 3), rtol=1e-6)
+
+
+def test_a_lazy_rnn_describes_loads_and_summarises_its_h2h(tmp_path):
+    import io
+
+    rnn = RNN(3)
+    assert rnn.param_specs() == {'h2h/W': ((3, 3), np.float32)}
+    text = io.StringIO()
+    rnn.summary(np.ones((2, 5), np.float32), file=text)
+    assert '  h2h: Linear(in=?, out=3, nobias=True)  not called             ?' in text.getvalue()
+    assert text.getvalue().endswith(
+        'Trainable parameters: at least 18 (1 Parameters are created on a later call, such '
+        'as the second step of an RNN)\n'
+    )
+    # a file with h2h's W: taken by a lazy RNN, cast to its dtype, of (hidden, hidden) only
+    arrays = {'x2h/W': np.ones((5, 3)), 'x2h/b': np.zeros(3), 'h2h/W': np.full((3, 3), 0.5)}
+    np.savez(tmp_path / 'all.npz', **arrays)
+    lazy = RNN(3)
+    lazy.load_weights(tmp_path / 'all.npz')
+    assert lazy.h2h.W.data.dtype == np.float32
+    np.testing.assert_array_equal(lazy.h2h.W.data, np.full((3, 3), 0.5, np.float32))
+    np.savez(tmp_path / 'wide.npz', **{**arrays, 'h2h/W': np.ones((5, 3))})
+    with pytest.raises(
+        ValueError,
+        match=r"^load_weights: the parameter 'h2h/W' \(not created yet\) expects shape "
+        r'\(3, 3\) but .*wide\.npz holds shape \(5, 3\)',
+    ):
+        RNN(3).load_weights(tmp_path / 'wide.npz')
+    # a file saved after one step has no h2h/W: the loaded RNN draws it on its second step
+    del arrays['h2h/W']
+    np.savez(tmp_path / 'first.npz', **arrays)
+    lazy = RNN(3)
+    lazy.load_weights(tmp_path / 'first.npz')
+    assert lazy.h2h.W.data is None
+    lazy(np.ones((2, 5), np.float32))
+    lazy(np.ones((2, 5), np.float32))
+    assert lazy.h2h.W.shape == (3, 3)
 
 
 def test_rnn_steps_by_hand_and_reset_state():
@@ -411,6 +488,7 @@ def test_recurrent_layers_round_trip_through_a_file(tmp_path):
     for cls in (RNN, LSTM, GRU):
         layer = cls(4)
         layer(x)
+        layer(x)  # RNN's h2h is made on the second step
         path = tmp_path / f'{cls.__name__}.npz'
         layer.save_weights(path)
         other = cls(4)
@@ -757,7 +835,9 @@ def test_conv_casts_its_input_to_float32(cls, dtype):
     assert y.dtype == np.float32
     F.sum(y * y).backward()
     assert layer.W.dtype == layer.W.grad.dtype == layer.b.grad.dtype == np.float32
-    assert x.grad.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    # float64 data gets its gradient back in float64, and so does integer data, whose
+    # gradients are float64 (never integer); the layer itself stays float32
+    assert x.grad.dtype == np.float64
     expected = layer(x.data.astype(np.float32)).data
     np.testing.assert_array_equal(y.data, expected)
 
@@ -779,7 +859,9 @@ def test_recurrent_layers_cast_their_input_to_float32(cls, dtype):
     h = layer(x)
     assert h.dtype == np.float32
     F.sum(h).backward()
-    assert x.grad.dtype == (np.float64 if dtype == np.float64 else np.float32)
+    # float64 data gets its gradient back in float64, and so does integer data, whose
+    # gradients are float64 (never integer); the layer itself stays float32
+    assert x.grad.dtype == np.float64
     assert all(p.dtype == p.grad.dtype == np.float32 for p in layer.params())
 
 
@@ -861,3 +943,137 @@ def test_summary_leaves_the_recurrent_state_as_it_found_it(cls):
     net.summary(x[:2] * 3, file=io.StringIO())  # a step of this batch
     assert net.rnn.h is h
     np.testing.assert_array_equal(net(x[:2] * 2).data, expected)
+
+
+# --------------------------------------------------------------------------------------
+# Sizes no NumPy array can have
+# --------------------------------------------------------------------------------------
+BIG = 10**20  # more than the longest axis of a NumPy array, 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    'make, pattern',
+    [
+        (
+            lambda: Linear(BIG),
+            f'Linear: out_size must be a positive integer of at most {2**63 - 1}',
+        ),
+        (lambda: Linear(2, in_size=BIG), 'Linear: in_size must be a positive integer of at most'),
+        (lambda: Conv2d(2, BIG), f'Conv2d: kernel_size must be at most {2**63 - 1}'),
+        (lambda: Deconv2d(2, 3, pad=(0, BIG)), 'Deconv2d: pad must be at most'),
+        (lambda: EmbedID(BIG, 2), 'EmbedID: in_size must be a positive integer of at most'),
+        (lambda: RNN(BIG), 'RNN: hidden_size must be a positive integer of at most'),
+    ],
+)
+def test_sizes_longer_than_an_array_axis_are_refused_by_name(make, pattern):
+    # NumPy said only "Maximum allowed dimension exceeded"
+    with pytest.raises(ValueError, match=f'^{pattern}.*the longest axis of a NumPy array.*{BIG}'):
+        make()
+
+
+@pytest.mark.parametrize(
+    'make, pattern',
+    [
+        (
+            lambda: Linear(10**10, in_size=10**10),
+            r'Linear: W would have shape \(10000000000, 10000000000\), 8e\+20 bytes in float64',
+        ),
+        (
+            lambda: Linear(2**62),
+            r'Linear: b would have shape \(4611686018427387904,\), 1\.84e\+19 ',
+        ),
+        (
+            lambda: Deconv2d(2, 10**9)(np.zeros((1, 1, 3, 3), np.float32)),
+            r'Deconv2d: W would have shape \(1, 2, 1000000000, 1000000000\), 1\.6e\+19 bytes',
+        ),
+        (
+            lambda: EmbedID(10**10, 10**9),
+            r'EmbedID: W would have shape \(10000000000, 1000000000\)',
+        ),
+    ],
+)
+def test_parameters_larger_than_an_array_can_be_are_refused_by_name(make, pattern):
+    # NumPy said only "array is too big; `arr.size * arr.dtype.itemsize` is larger than
+    # the maximum possible size"
+    with pytest.raises(ValueError, match=f'^{pattern}.*a NumPy array holds at most 9.22e\\+18'):
+        make()
+
+
+# --------------------------------------------------------------------------------------
+# Loading a lazy LSTM or GRU: one input width
+# --------------------------------------------------------------------------------------
+def _recurrent_file(path, layer, widths, hidden=4):
+    """The weights file of ``layer`` (LSTM or GRU) whose x2* layers take ``widths``."""
+    arrays = {}
+    inputs = [n for n in layer._names if n.startswith('x2')]
+    for name, width in zip(inputs, widths):
+        arrays[f'{name}/W'] = np.ones((width, hidden), np.float32)
+        arrays[f'{name}/b'] = np.zeros(hidden, np.float32)
+    for name in layer._names:
+        if name.startswith('h2'):
+            arrays[f'{name}/W'] = np.ones((hidden, hidden), np.float32)
+            if getattr(layer, name).b is not None:
+                arrays[f'{name}/b'] = np.zeros(hidden, np.float32)
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize('cls, widths', [(LSTM, (3, 5, 3, 3)), (GRU, (3, 3, 5))])
+def test_a_lazy_recurrent_layer_refuses_input_layers_of_different_widths(cls, widths, tmp_path):
+    # each x2* took its own width: accepted, and the layer could never be called
+    layer = cls(4)
+    bad = widths.index(5)
+    other = [n for n in layer._names if n.startswith('x2')][bad]
+    path = _recurrent_file(tmp_path / 'w.npz', layer, widths)
+    with pytest.raises(
+        ValueError,
+        match=rf"^load_weights: the parameter '{other}/W' \(not created yet\) expects shape "
+        rf"\(in, 4\) with in = 3 as in 'x2\w/W', but .*w\.npz holds shape \(5, 4\) for it",
+    ):
+        layer.load_weights(path)
+    assert all(getattr(layer, n).W.data is None for n in layer._names if n.startswith('x2'))
+    good = cls(4)
+    good.load_weights(_recurrent_file(tmp_path / 'ok.npz', good, (3,) * len(widths)))
+    assert good(np.ones((2, 3), np.float32)).shape == (2, 4)
+
+
+# --------------------------------------------------------------------------------------
+# Pickling and copying a recurrent layer in the middle of a sequence
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_recurrent_layer_pickled_mid_sequence_goes_on_from_its_state(cls):
+    import pickle
+
+    np.random.seed(0)
+    layer = cls(3)
+    xs = np.random.randn(8, 2, 4).astype(np.float32)
+    for x in xs[:5]:
+        layer(x)
+    kept = layer.__getstate__()  # what pickle and deepcopy take: the state's data alone
+    for name in ('h', 'c') if cls is LSTM else ('h',):
+        assert kept[name].creator is None and kept[name].data is getattr(layer, name).data
+    copy = pickle.loads(pickle.dumps(layer))  # the state's graph held weak references
+    assert copy.h.creator is None and layer.h.creator is not None
+    np.testing.assert_array_equal(copy.h.data, layer.h.data)
+    for x in xs[5:]:
+        np.testing.assert_array_equal(copy(x).data, layer(x).data)
+    F.sum(copy.h).backward()  # through the copy's own steps, back to the pickled state
+    assert next(copy.params()).grad is not None
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM])
+def test_a_recurrent_layer_deep_copied_after_many_steps_has_no_history(cls):
+    import copy
+
+    np.random.seed(0)
+    layer = cls(3)
+    x = np.ones((1, 2), np.float32)
+    for _ in range(200):  # copying the graph of every step recursed too deep
+        layer(x)
+    twin = copy.deepcopy(layer)
+    for name in ('h', 'c') if cls is LSTM else ('h',):
+        mine, its = getattr(twin, name), getattr(layer, name)
+        assert mine.creator is None and mine.data is not its.data
+        np.testing.assert_array_equal(mine.data, its.data)
+    assert not any(p.data is q.data for p, q in zip(twin.params(), layer.params()))
+    np.testing.assert_array_equal(twin(x).data, layer(x).data)

@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 
 import numpy as np
@@ -163,10 +164,37 @@ def test_mlp_default_activation_is_sigmoid():
 def test_mlp_rejects_bad_arguments():
     with pytest.raises(ValueError, match='MLP: fc_output_sizes is empty'):
         MLP([])
-    with pytest.raises(ValueError, match='out_size must be a positive integer, got 0'):
+    with pytest.raises(
+        ValueError, match=r'^MLP: fc_output_sizes\[1\] must be a positive integer, got 0$'
+    ):
         MLP([3, 0])
     with pytest.raises(TypeError, match='MLP: activation must be a function'):
         MLP([3], activation='relu')
+
+
+@pytest.mark.parametrize(
+    'sizes, shown',
+    [(np.array(3), 'ndarray array(3)'), (3, 'int 3'), ('10', "str '10'"), (None, 'NoneType None')],
+)
+def test_mlp_refuses_sizes_that_are_not_a_sequence_by_name(sizes, shown):
+    # a 0-d array has __iter__ but cannot be iterated: "iteration over a 0-d array"
+    with pytest.raises(
+        TypeError,
+        match=r'^MLP: fc_output_sizes must be a list or tuple of layer sizes, such as '
+        rf'\(100, 10\), got {re.escape(shown)}$',
+    ):
+        MLP(sizes)
+
+
+def test_mlp_takes_any_iterable_of_sizes_and_names_a_bad_one():
+    for sizes in ([3, 2], np.array([3, 2]), range(3, 1, -1), (n for n in (3, 2))):
+        assert [layer.out_size for layer in MLP(sizes).layers] == [3, 2]
+    with pytest.raises(
+        ValueError, match=r'^MLP: fc_output_sizes\[1\] must be a positive integer of at most'
+    ):
+        MLP([3, 10**20])
+    with pytest.raises(TypeError, match=r'^MLP: fc_output_sizes\[0\] must be a positive integer'):
+        MLP([3.0])
 
 
 def test_mlp_is_reproducible_with_a_seed():

@@ -491,6 +491,41 @@ def test_preprocess_without_pillow(monkeypatch):
         VGG16.preprocess('cat.jpg')
 
 
+def test_preprocess_resizes_with_pillows_default_filter_as_the_book_does():
+    # the book calls image.resize(size) (bicubic for RGB images); dezero used bilinear
+    Image = pytest.importorskip('PIL.Image')
+    image = Image.fromarray(rgb(37, 53, seed=1))
+    book = np.asarray(image.resize((32, 40)), np.float32)
+    x = VGG16.preprocess(image, size=(32, 40))
+    np.testing.assert_array_equal(x, expected(book))
+    bilinear = np.asarray(image.resize((32, 40), Image.BILINEAR), np.float32)
+    assert not np.array_equal(book, bilinear)  # so the filter is the one checked
+
+
+def test_preprocess_resizes_arrays_with_pillows_default_filter():
+    Image = pytest.importorskip('PIL.Image')
+    a = rgb(9, 7, seed=2).astype(np.float32)
+    channels = [np.asarray(Image.fromarray(a[:, :, c]).resize((4, 6))) for c in range(3)]
+    x = VGG16.preprocess(a, size=(4, 6))
+    np.testing.assert_allclose(x, expected(np.stack(channels, axis=2)), rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize('size', [None, (), 0])
+def test_preprocess_keeps_the_size_for_a_false_size_as_the_book_does(size):
+    # the book skips the resize when size is false (if size:); dezero refused None
+    Image = pytest.importorskip('PIL.Image')
+    a = rgb(37, 53, seed=3)
+    np.testing.assert_array_equal(VGG16.preprocess(Image.fromarray(a), size=size), expected(a))
+    np.testing.assert_array_equal(VGG16.preprocess(a, size=size), expected(a))
+
+
+def test_preprocess_keeps_the_size_of_an_array_without_pillow(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'PIL', None)  # import PIL now fails
+    monkeypatch.setitem(sys.modules, 'PIL.Image', None)
+    a = rgb(5, 9)
+    np.testing.assert_array_equal(VGG16.preprocess(a, size=None), expected(a))
+
+
 @pytest.mark.parametrize(
     'bad',
     [np.zeros((4, 4)), np.zeros((4, 4, 4)), np.zeros((4, 4, 3), bool), np.zeros((1, 4, 4, 3))],
@@ -505,7 +540,7 @@ def test_preprocess_refuses_arrays_that_are_not_rgb_images(bad):
 def test_preprocess_refuses_bad_arguments():
     with pytest.raises(TypeError, match='got list'):
         VGG16.preprocess([[[0, 0, 0]]])
-    for size in [224, (224,), (0, 224), (224.0, 224)]:
+    for size in [224, (224,), (0, 224), (224.0, 224), True, 'big', (224, None)]:
         with pytest.raises(ValueError, match=r'size must be \(width, height\)'):
             VGG16.preprocess(rgb(2, 2), size=size)
     with pytest.raises(ValueError, match='dtype must be a floating-point type, got int32'):

@@ -2,11 +2,13 @@
 and training a small model."""
 
 import gc
+import json
 import os
 import math
 import re
 import warnings
 import weakref
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -98,6 +100,8 @@ def test_defaults_are_the_book_values():
         (lambda: Adam(beta1=1), 'Adam', '1'),
         (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
         (lambda: Adam(eps=0), 'Adam', '0'),
+        (lambda: Adam(alpha=10**400), 'Adam', 'within the range of a float'),  # OverflowError
+        (lambda: SGD(lr=Fraction(10**400)), 'SGD', 'within the range of a float'),
         (lambda: WeightDecay(-0.1), 'WeightDecay', '-0.1'),
         (lambda: ClipGrad(0.0), 'ClipGrad', '0.0'),
     ],
@@ -1687,3 +1691,370 @@ def test_sgd_keeps_no_state_and_refuses_a_state_that_has_some():
     state['hyperparameters'] = {'lr': 0.01}
     with pytest.raises(ValueError, match=r"unknown 'v'.*SGD keeps none"):
         SGD().setup(layer).load_state_dict(state)
+
+
+# --------------------------------------------------------------------------------------
+# float16 parameters: AdaGrad, Adam, AdamW and RMSprop keep float32 state
+# --------------------------------------------------------------------------------------
+WIDENED = {
+    'AdaGrad': lambda: AdaGrad(),
+    'Adam': lambda: Adam(),
+    'AdamW': lambda: AdamW(weight_decay=0),
+    'RMSprop': lambda: RMSprop(lr=0.001, momentum=0.5, centered=True),
+}
+
+
+@pytest.mark.parametrize('name', sorted(WIDENED))
+def test_float16_parameters_step_as_float32_ones_rounded(name):
+    # eps = 1e-8 is 0 in float16 and 0.001 ** 2 * (1 - beta2) underflows: the zero
+    # gradients gave 0 / 0 = NaN, the small ones -inf
+    start = np.array([[0.5, -0.5], [1.0, 2.0]], np.float16)
+    grads = [[[1e-3, -2e-3], [0.0, 0.0]], [[2e-3, 1e-3], [0.0, 0.0]]]
+    half = Parameter(start.copy())
+    single = Parameter(start.astype(np.float32))
+    for p in (half, single):
+        opt = WIDENED[name]().setup(Target(p))
+        for g in grads:
+            p.grad = Variable(np.array(g, p.data.dtype))
+            opt.update()
+        arrays = [a for n, a in opt.state_of(p).items() if n != 'step']  # AdamW's count
+        assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+    assert half.data.dtype == np.float16
+    np.testing.assert_array_equal(half.data[1], start[1])  # no gradient, no change
+    assert (half.data[0] != start[0]).all()
+    np.testing.assert_array_equal(half.data, single.data.astype(np.float16))
+
+
+@pytest.mark.parametrize('grad_dtype', [np.float32, np.float64, np.int32])
+def test_a_gradient_beyond_float16_for_a_float16_parameter_steps_in_float32(grad_dtype):
+    # the gradient was cast to the parameter's float16 first: 70000 became inf, and
+    # Adam's step inf / inf = NaN
+    p = Parameter(np.array([1.0, 1.0], np.float16))
+    opt = Adam(alpha=0.25).setup(Target(p))
+    p.grad = Variable(np.array([70000, -3], grad_dtype))
+    opt.update()
+    assert p.grad.dtype == np.float32
+    np.testing.assert_array_equal(p.data, np.array([0.75, 1.25], np.float16))
+
+
+def test_the_embedding_of_the_report_keeps_its_unused_rows_in_float16():
+    np.random.seed(0)
+    emb = L.EmbedID(3, 2, dtype=np.float16)
+    rows = emb.W.data.copy()
+    opt = Adam().setup(emb)
+    F.sum(emb(np.array([0]))).backward()
+    opt.update()
+    np.testing.assert_array_equal(emb.W.data[1:], rows[1:])
+    np.testing.assert_array_equal(
+        emb.W.data[0], (rows[0].astype(np.float32) - 0.001).astype(np.float16)
+    )
+
+
+@pytest.mark.parametrize('name', ['MomentumSGD', 'AdaDelta'])
+def test_the_other_optimizers_keep_float16_state_for_float16_parameters(name):
+    p = Parameter(np.array([0.5, -0.5], np.float16))
+    opt = make(name).setup(Target(p))
+    set_grad(p, [1.0, -1.0])
+    opt.update()
+    assert {a.dtype for a in opt.state_of(p).values()} == {np.dtype(np.float16)}
+    assert opt.state_dtype(np.float16) == np.float16
+
+
+def test_float32_state_of_a_float16_parameter_is_saved_and_loaded(tmp_path):
+    def run(save_between):
+        np.random.seed(0)
+        layer = L.Linear(2, in_size=3, dtype=np.float16)
+        opt = Adam(alpha=0.01).setup(layer)
+        for step in range(3):
+            if step == 2 and save_between:
+                opt.save(tmp_path / 'adam.npz')
+                opt = Adam().setup(layer)
+                opt.load(tmp_path / 'adam.npz')
+                assert opt.state_of(layer.W)['v'].dtype == np.float32
+            layer.cleargrads()
+            F.sum(layer(np.arange(3, dtype=np.float16)[None] * (step + 1)) ** 2).backward()
+            opt.update()
+        return layer.W.data, opt.state_dict()['state']['W']
+
+    saved, saved_state = run(True)
+    straight, straight_state = run(False)
+    np.testing.assert_array_equal(saved, straight)
+    for name in ('m', 'v'):
+        assert saved_state[name].dtype == np.float32
+        np.testing.assert_array_equal(saved_state[name], straight_state[name])
+
+
+def test_float16_state_of_an_older_file_is_loaded_as_float32():
+    layer = L.Linear(2, in_size=1, nobias=True, dtype=np.float16)
+    opt = Adam().setup(layer)
+    half = np.array([[0.25, 1e-3]], np.float16)
+    state = {
+        'optimizer': 'Adam',
+        'hyperparameters': {'alpha': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-8},
+        'counters': {'t': 1},
+        'state': {'W': {'m': half, 'v': half * half}},
+    }
+    opt.load_state_dict(state)
+    m, v = opt.state_of(layer.W)['m'], opt.state_of(layer.W)['v']
+    assert m.dtype == v.dtype == np.float32
+    np.testing.assert_array_equal(m, half.astype(np.float32))
+    layer.W.grad = Variable(np.zeros((1, 2), np.float16))
+    opt.update()  # the loaded moments are used, not dropped as not fitting
+    np.testing.assert_array_equal(opt.state_of(layer.W)['m'], half.astype(np.float32) * 0.9)
+
+
+# --------------------------------------------------------------------------------------
+# ClipGrad: the norm of large finite gradients
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'dtype, scale', [(np.float32, 1e19), (np.float64, 1e200), (np.float32, 1.0)]
+)
+def test_clip_grad_norm_of_gradients_whose_squares_overflow(dtype, scale):
+    # (3e19) ** 2 is inf in float32: the norm was inf and every gradient became 0
+    p = Parameter(np.array([1.0, 1.0], dtype))
+    p.grad = Variable(np.array([3.0, 4.0], dtype) * scale)
+    ClipGrad(scale)([p])
+    np.testing.assert_allclose(p.grad.data / scale, [0.6, 0.8], rtol=1e-6)
+    assert p.grad.dtype == dtype
+
+
+def test_clip_grad_norm_over_several_parameters_is_exact():
+    a = Parameter(np.zeros(2, np.float32))
+    b = Parameter(np.zeros(1, np.float64))
+    a.grad = Variable(np.array([3e30, 4e30], np.float32))
+    b.grad = Variable(np.array([12e30]))
+    ClipGrad(1.3)([a, b])  # norm 13e30
+    np.testing.assert_allclose(a.grad.data, [0.3, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(b.grad.data, [1.2], rtol=1e-6)
+    c = Parameter(np.zeros(2))
+    c.grad = Variable(np.array([1e300, np.inf]))
+    ClipGrad(1.0)([c])
+    assert c.grad.data[0] == 0 and np.isnan(c.grad.data[1])  # inf norm, as before
+
+
+# --------------------------------------------------------------------------------------
+# Loaded state: values that do not fit the dtype, NaN and infinity
+# --------------------------------------------------------------------------------------
+def _stepped(opt, dtype=np.float32):
+    np.random.seed(0)
+    model = MLP((3, 2))
+    opt.setup(model)
+    F.sum(model(np.ones((1, 2), dtype))).backward()
+    opt.update()
+    return model
+
+
+def test_state_too_large_for_the_parameters_dtype_is_refused():
+    opt = MomentumSGD()
+    _stepped(opt)
+    state = opt.state_dict()
+    before = state['state']['l0/W']['v'].copy()
+    state['state']['l0/W']['v'] = np.full((2, 3), 1e39)
+    with pytest.raises(
+        ValueError,
+        match=r"^MomentumSGD.load_state_dict: the entry for the parameter 'l0/W/v' in the "
+        r'state holds 6 value\(s\) too large for float32 \(up to 1e\+39\): cast to float32 '
+        r'they would become infinite$',
+    ):
+        opt.load_state_dict(state)
+    np.testing.assert_array_equal(opt.state_of(opt.target.l0.W)['v'], before)
+
+
+@pytest.mark.parametrize(
+    'name, entry, value',
+    [
+        ('MomentumSGD', 'v', np.nan),
+        ('MomentumSGD', 'v', -np.inf),
+        ('Adam', 'm', np.inf),
+        ('Adam', 'v', np.nan),
+        ('AdaGrad', 'h', np.nan),
+        ('RMSprop', 'momentum_buffer', np.nan),
+    ],
+)
+def test_nan_or_infinite_state_is_refused_by_name(name, entry, value, tmp_path):
+    opt = make(name)
+    model = _stepped(opt)
+    state = opt.state_dict()
+    state['state']['l1/b'][entry][1] = value
+    kind = 'NaN' if entry in ('v', 'h') and name != 'MomentumSGD' else 'NaN or infinite'
+    message = (
+        f"holds '{entry}' state with 1 {kind} value\\(s\\) for the parameter 'l1/b'; "
+        f'training with finite gradients never leaves them there'
+    )
+    with pytest.raises(ValueError, match=f'^{name}.load_state_dict: the state {message}$'):
+        opt.load_state_dict(state)
+    opt.load_state_dict(opt.state_dict())  # a saved file holding the same is refused too
+    opt.save(tmp_path / 'o.npz')
+    with np.load(tmp_path / 'o.npz') as f:
+        arrays = dict(f)
+    arrays[f'l1/b/{entry}'][1] = value
+    np.savez(tmp_path / 'bad.npz', **arrays)
+    with pytest.raises(ValueError, match=f'bad.npz {message}$'):
+        make(name).setup(model).load(tmp_path / 'bad.npz')
+
+
+def test_an_infinite_average_of_squares_from_a_finite_gradient_is_loaded_back():
+    # (1 - beta2) * g * g overflows float32 for g = 1e30: training leaves v = inf, and
+    # what it saves must load
+    p = L.Linear(1, in_size=1, nobias=True)
+    opt = Adam().setup(p)
+    p.W.grad = Variable(np.array([[1e30]], np.float32))
+    with np.errstate(over='ignore'):
+        opt.update()
+    state = opt.state_dict()
+    assert np.isinf(state['state']['W']['v']).all() and np.isfinite(state['state']['W']['m']).all()
+    again = Adam().setup(p)
+    again.load_state_dict(state)
+    assert np.isinf(again.state_of(p.W)['v']).all()
+
+
+def test_centered_rmsprop_takes_a_variance_rounded_below_zero_as_zero():
+    # constant gradients: s - a * a is 0 in theory, -5.6e-17 after 54 steps; its sqrt
+    # was NaN, and the parameter and momentum buffer NaN for good
+    p = param([1.0])
+    opt = RMSprop(lr=1e-10, alpha=0.5, momentum=0.5, centered=True).setup(Target(p))
+    for _ in range(60):
+        set_grad(p, [0.7])
+        opt.update()
+    assert np.isfinite(p.data).all()
+    assert all(np.isfinite(a).all() for a in opt.state_of(p).values())
+
+
+# --------------------------------------------------------------------------------------
+# RMSProp: the book's
+# --------------------------------------------------------------------------------------
+def test_rmsprop_of_the_book_three_steps_by_hand():
+    from dezero.optimizers import RMSProp
+
+    # ms = rho * ms + (1 - rho) * g * g;  p -= lr * g / (sqrt(ms) + eps)
+    # g = 4: ms = 4, step 0.3 * 4 / 3 = 0.4;  g = 2: ms = 3 + 1 = 4, step 0.2;
+    # g = -2: ms = 4, step -0.2.  The second value has g = 0 throughout.
+    p = param([1.0, 5.0])
+    opt = RMSProp(lr=0.3, rho=0.75, eps=1.0).setup(Target(p))
+    for g, expected in (([4.0, 0.0], 0.6), ([2.0, 0.0], 0.4), ([-2.0, 0.0], 0.6)):
+        set_grad(p, g)
+        opt.update()
+        np.testing.assert_allclose(p.data, [expected, 5.0], rtol=1e-15)
+        np.testing.assert_allclose(opt.state_of(p)['square_avg'], [4.0, 0.0], rtol=1e-15)
+
+
+def test_rmsprop_of_the_book_arguments_and_state():
+    from dezero.optimizers import RMSProp
+
+    opt = RMSProp()
+    assert (opt.lr, opt.rho, opt.eps) == (0.001, 0.9, 1e-8)
+    assert isinstance(opt, RMSprop) and opt.alpha == 0.9
+    assert (opt.weight_decay, opt.momentum, opt.centered) == (0, 0, False)
+    assert RMSProp(0.1, 0.5, 1e-6).rho == 0.5
+    opt.rho = 0.5
+    assert opt.alpha == 0.5
+    with pytest.raises(ValueError, match=r'^RMSProp: rho must be in \[0, 1\), got 1.0$'):
+        RMSProp(rho=1.0)
+    with pytest.raises(ValueError, match=r'^RMSProp: rho must be in \[0, 1\), got -0.5$'):
+        opt.rho = -0.5
+    with pytest.raises(
+        TypeError, match=r"^RMSProp: unknown argument 'alpha'; RMSProp takes lr, rho, eps$"
+    ):
+        RMSProp(alpha=0.9)
+    layer = _one_parameter_layer([1.0, 2.0])
+    opt = RMSProp(lr=0.1).setup(layer)
+    layer.p.grad = Variable(np.array([1.0, -1.0]))
+    opt.update()
+    state = opt.state_dict()
+    assert state['optimizer'] == 'RMSProp'
+    again = RMSProp().setup(layer)
+    again.load_state_dict(state)
+    assert (again.lr, again.rho) == (0.1, 0.9)
+    np.testing.assert_allclose(again.state_of(layer.p)['square_avg'], [0.1, 0.1], rtol=1e-15)
+    with pytest.raises(
+        ValueError, match='holds the state of a RMSProp optimizer, not of a RMSprop'
+    ):
+        RMSprop().setup(layer).load_state_dict(state)
+
+
+# --------------------------------------------------------------------------------------
+# Paths and numbers that a state file cannot hold
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('path', [None, 3, 2.5])
+def test_load_names_itself_for_a_path_that_is_not_a_path(path):
+    # os.fspath raised "expected str, bytes or os.PathLike object, not NoneType"
+    opt = Adam().setup(MLP((3,)))
+    with pytest.raises(
+        TypeError, match=rf'^Adam\.load: path must be a file path, got {type(path).__name__}$'
+    ):
+        opt.load(path)
+
+
+def rewritten_state_file(path, edit):
+    """Rewrite the optimizer file ``path`` after ``edit(meta)`` changed its JSON text."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays['__optimizer__']))
+    edit(meta)
+    arrays['__optimizer__'] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    'edit, message',
+    [
+        # float(10**400) raised a raw OverflowError
+        (
+            lambda meta: meta['hyperparameters'].update(alpha=10**400),
+            r'holds a bad value: Adam: alpha must be non-negative \(>= 0\) and '
+            r'within the range of a float, got 10{400}$',
+        ),
+        (
+            lambda meta: meta['hyperparameters'].update(eps=-(10**400)),
+            r'holds a bad value: Adam: eps must be positive \(> 0\) and within the range of '
+            r'a float, got -10{400}$',
+        ),
+        # accepted, and 0.999 ** t overflowed at the first update
+        (
+            lambda meta: meta['counters'].update(t=10**400),
+            r'holds the counter t=10{400}; expected an int >= 0 and below 2\*\*53$',
+        ),
+        (lambda meta: meta['counters'].update(t=2**53), r'holds the counter t=9007199254740992;'),
+    ],
+)
+def test_a_state_file_with_numbers_beyond_a_float_is_refused_by_name(tmp_path, edit, message):
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    opt.save(tmp_path / 'opt.npz')
+    path = rewritten_state_file(tmp_path / 'opt.npz', edit)
+    before = snapshot(opt, model)
+    with pytest.raises(ValueError, match=rf'^Adam\.load: .*opt\.npz {message}'):
+        opt.load(path)
+    assert_same_snapshot(snapshot(opt, model), before)
+    train_steps(model, opt, x, t, 1)  # and the optimizer goes on
+
+
+def test_the_largest_step_count_loads_and_steps():
+    model, x, t = mlp_problem()
+    opt = Adam(alpha=0.01).setup(model)
+    train_steps(model, opt, x, t, 1)
+    state = opt.state_dict()
+    state['counters']['t'] = 2**53 - 1
+    opt.load_state_dict(state)
+    assert opt.t == 2**53 - 1
+    train_steps(model, opt, x, t, 1)
+    assert all(np.isfinite(p.data).all() for p in model.params())
+
+
+def test_adamw_refuses_a_step_count_of_2_to_the_53_and_changes_nothing():
+    model, x, t = mlp_problem()
+    opt = AdamW(lr=0.01).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    state['state']['l0/W']['step'] = np.array(2**53)
+    before = snapshot(opt, model)
+    with pytest.raises(
+        ValueError,
+        match=r"^AdamW\.load_state_dict: the state holds the step count 'step' = "
+        r"array\(9007199254740992\) for the parameter 'l0/W'; expected an int >= 0 and "
+        r'below 2\*\*53$',
+    ):
+        opt.load_state_dict(state)
+    assert_same_snapshot(snapshot(opt, model), before)
