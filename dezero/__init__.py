@@ -22,7 +22,7 @@ from dezero.core import (
     using_config,
 )
 from dezero import autodiff, cuda, dataloaders, datasets, functions, layers, models
-from dezero import optimizers, trainer, transforms, utils
+from dezero import functions_conv, optimizers, trainer, transforms, utils
 from dezero.autodiff import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from dezero.dataloaders import DataLoader, SeqDataLoader
 from dezero.datasets import Dataset
@@ -62,6 +62,7 @@ __all__ = [
     'SeqDataLoader',
     'cuda',
     'functions',
+    'functions_conv',
     'utils',
     'layers',
     'models',

@@ -8,7 +8,9 @@ nothing behind.  With a checksum, a file found in the cache is verified too (onc
 process while it stays the same file) and fetched again when it does not match.  The
 cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when ``DEZERO_HOME`` is not
 set) unless a folder is given; the module attribute ``cache_dir`` names it, worked out
-anew at each access so that it follows ``DEZERO_HOME``.
+anew at each access so that it follows ``DEZERO_HOME``.  A file missing there but found
+where the book's DeZero keeps its downloads (``$DEZERO_HOME`` itself) is taken from
+there, after its checksum is verified when one is given.
 :func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
 
@@ -82,6 +84,9 @@ def get_file(
     ``file_name`` is the name in the cache (default: the last part of the URL's path),
     a plain file name (not empty, no folder); ``cache_dir`` the folder (default:
     :func:`downloads_dir`, created if needed); both may be given as str or bytes.
+    A file missing there but found, under the same name, in the folder where the book's
+    DeZero keeps its downloads (:func:`dezero_home` itself) is returned from there when
+    ``md5`` is not given or matches it.
     A file already there is returned as it is, unless ``md5`` is given and the file's
     checksum differs: then it is downloaded again and replaced by the new download
     once that has been verified.  Otherwise the file is downloaded with urllib
@@ -120,6 +125,9 @@ def get_file(
     path = os.path.join(folder, file_name)
     _check_not_a_folder(path)
     if not os.path.exists(path):
+        earlier = _in_books_cache(file_name, md5)
+        if earlier is not None:
+            return earlier
         os.makedirs(folder, exist_ok=True)
         _remember(path, _download(url, path, md5, validate, progress, timeout))
         return path
@@ -142,6 +150,19 @@ def get_file(
             reason=f'{damage}; {again} failed: {e.reason}',
         ) from e
     _remember(path, digest)
+    return path
+
+
+def _in_books_cache(file_name, md5):
+    """The path of ``file_name`` in the folder where the book's DeZero keeps its
+    downloads (:func:`dezero_home` itself, ``~/.dezero``), when a file of that name is
+    there and, if ``md5`` is given, has that checksum; else None.  So files the book's
+    package fetched (the MNIST archives, ``vgg16.npz``) are not fetched again."""
+    path = os.path.join(dezero_home(), file_name)
+    if not os.path.isfile(path):
+        return None
+    if md5 is not None and _file_md5(path) != md5.lower():
+        return None
     return path
 
 

@@ -394,3 +394,25 @@ def test_a_folder_where_the_cached_file_belongs_is_named_with_the_fix(source, tm
     assert get_file(url, file_name='w.npz', md5=md5, cache_dir=tmp_path / 'cache') == str(
         tmp_path / 'cache' / 'w.npz'
     )
+
+
+def test_a_file_the_books_dezero_fetched_is_used_where_it_lies(tmp_path):
+    # The book's get_file keeps downloads in ~/.dezero itself: such a file is not
+    # fetched again (the URL here could not be reached at all).
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'vgg16.npz').write_bytes(PAYLOAD)
+    url = 'https://example.invalid/vgg16.npz'
+    assert get_file(url) == str(home / 'vgg16.npz')
+    assert get_file(url, md5=PAYLOAD_MD5, cache_dir=tmp_path / 'models') == str(home / 'vgg16.npz')
+    assert not (tmp_path / 'models').exists()  # nothing fetched, no folder made
+
+
+def test_a_file_in_the_books_folder_with_another_checksum_is_not_used(source, tmp_path):
+    _, url = source  # .../weights.npz
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'weights.npz').write_bytes(b'something else')
+    path = get_file(url, md5=PAYLOAD_MD5)
+    assert path == os.path.join(str(home), 'downloads', 'weights.npz')
+    assert (home / 'weights.npz').read_bytes() == b'something else'  # left alone

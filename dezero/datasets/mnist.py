@@ -116,10 +116,13 @@ class _IDXImages(Dataset):
 
     def _fetch(self, names):
         """The paths of the files ``names`` in ``self.root``, downloading missing ones."""
-        missing = [n for n in names if not os.path.exists(os.path.join(self.root, n))]
+        paths = {n: os.path.join(self.root, n) for n in names}
+        missing = [n for n in names if not os.path.exists(paths[n])]
         for i, name in enumerate(missing):
-            try:
-                get_file(self.mirror + name, md5=self.md5.get(name), cache_dir=self.root)
+            try:  # (a file the book's DeZero fetched is read where it lies)
+                paths[name] = get_file(
+                    self.mirror + name, md5=self.md5.get(name), cache_dir=self.root
+                )
             except DownloadError as e:  # ChecksumError stays a ChecksumError
                 raise type(e)(
                     f'{type(self).__name__}: the file(s) {", ".join(missing[i:])} of the '
@@ -132,7 +135,7 @@ class _IDXImages(Dataset):
                     folder=self.root,
                     reason=e.reason,
                 ) from e
-        return [os.path.join(self.root, n) for n in names]
+        return [paths[n] for n in names]
 
     @classmethod
     def labels(cls):
@@ -154,8 +157,9 @@ class MNIST(_IDXImages):
     gets its own copy of it, so changing ``train.transform`` leaves ``test.transform``
     as it was.  The two IDX
     gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
-    by default ``dezero_home()/datasets/mnist``; missing ones are downloaded there first
-    from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:
+    by default ``dezero_home()/datasets/mnist``; missing ones are read where the book's
+    DeZero keeps them (``dezero_home()`` itself) when their MD5 is right, else
+    downloaded into ``root`` first from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:
     the error names them and the folder.  Either split loads without the other's files.
     """
 

@@ -45,18 +45,18 @@ class Spiral(Dataset):
 class SinCurve(Dataset):
     """A sine series for sequence models: 1000 points over one period [0, 2 pi].
 
-    Train: sin(x) plus uniform noise in [-0.05, 0.05] (seeded, the same every time);
-    test: cos(x), without noise.  Each item is one value, shape (1,), and its label the
-    next value of the series: ``data`` and ``label`` are (999, 1).  The values are
-    float32 (the book used float64) so that a float32 model stays float32.
+    Train: sin(x) plus uniform noise in [-0.05, 0.05]; test: cos(x), without noise.
+    Each item is one value, shape (1,), and its label the next value of the series:
+    ``data`` and ``label`` are float64 arrays of shape (999, 1).  As in the book, the
+    noise comes from NumPy's global random generator, 1000 numbers for either split
+    (so ``np.random.seed`` before it makes the series reproducible, and what is drawn
+    after it is the same as with the book's class).  A float32 model still computes in
+    float32: layers convert their input to their own dtype.
     """
 
     def prepare(self):
         x = np.linspace(0, 2 * np.pi, 1000)
-        if self.train:
-            noise = np.random.RandomState(1984).uniform(-0.05, 0.05, size=x.shape)
-            y = np.sin(x) + noise
-        else:
-            y = np.cos(x)
-        y = y.astype(np.float32)[:, None]
+        noise = np.random.uniform(-0.05, 0.05, size=x.shape)  # drawn for both splits
+        y = np.sin(x) + noise if self.train else np.cos(x)
+        y = y[:, None]
         self.data, self.label = y[:-1], y[1:]
