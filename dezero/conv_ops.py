@@ -129,13 +129,41 @@ def pair(x):
 
 def get_conv_outsize(input_size, kernel_size, stride, pad):
     """The output length of a convolution along one axis:
-    ``(input_size + 2*pad - kernel_size) // stride + 1``."""
+    ``(input_size + 2*pad - kernel_size) // stride + 1``.
+
+    The four are ints: TypeError for anything else, ValueError for a negative size,
+    kernel or pad, a stride under 1 and a kernel longer than the padded input (where
+    no window fits)."""
+    for arg, value, least in (
+        ('input_size', input_size, 0),
+        ('kernel_size', kernel_size, 0),
+        ('stride', stride, 1),
+        ('pad', pad, 0),
+    ):
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+            raise TypeError(f'get_conv_outsize: {arg} must be an int, got {value!r:.60}')
+        if value < least:
+            raise ValueError(f'get_conv_outsize: {arg} must be at least {least}, got {value}')
+    if kernel_size > input_size + 2 * pad:
+        raise ValueError(
+            f'get_conv_outsize: kernel_size {kernel_size} is longer than the padded input, '
+            f'input_size + 2*pad = {input_size + 2 * pad}: no window fits'
+        )
     return (input_size + 2 * pad - kernel_size) // stride + 1
 
 
 def get_deconv_outsize(size, k, s, p):
     """The output length of a transposed convolution along one axis (the smallest input
-    length whose convolution has length ``size``): ``s*(size - 1) + k - 2*p``."""
+    length whose convolution has length ``size``): ``s*(size - 1) + k - 2*p``, which is
+    below 1 when the pad ``p`` leaves nothing.
+
+    The four are ints: TypeError for anything else, ValueError for a negative size,
+    kernel ``k`` or pad ``p`` and a stride ``s`` under 1."""
+    for arg, value, least in (('size', size, 0), ('k', k, 0), ('s', s, 1), ('p', p, 0)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+            raise TypeError(f'get_deconv_outsize: {arg} must be an int, got {value!r:.60}')
+        if value < least:
+            raise ValueError(f'get_deconv_outsize: {arg} must be at least {least}, got {value}')
     return s * (size - 1) + k - 2 * p
 
 

@@ -8,6 +8,10 @@ work on PIL images, which need Pillow (``pip install pillow``); CenterCrop, ToAr
 RandomHorizontalFlip take arrays (C, H, W) as well.  This module imports Pillow only
 when a transform needs it.  No transform modifies its input.
 
+Every transform refuses what holds no numbers (None, text, an array of strings or of
+other objects) with a TypeError that names the transform and what it got; an array of
+Python objects that are all numbers is taken as the NumPy array of those numbers.
+
 >>> import numpy as np
 
 >>> f = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
@@ -16,11 +20,71 @@ array([0. , 0.2, 1. , 0.4], dtype=float32)
 """
 
 import importlib
+import numbers
 import sys
 
 import numpy as np
 
 from dezero.conv_ops import pair  # noqa: F401  (the book's transforms module has it)
+
+
+#: The kinds of NumPy dtypes that hold numbers: bool, int, unsigned, float, complex.
+_NUMBER_KINDS = 'biufc'
+
+
+def _numbers(owner, x):
+    """``x`` (an array, a NumPy scalar, a number or a nested sequence of numbers) as a
+    NumPy array or scalar of numbers; an object array whose items are all numbers
+    becomes the array NumPy makes of them.  TypeError naming ``owner`` and what it got
+    for anything else: None, text, an array of strings or of other objects."""
+    if x is None:
+        raise TypeError(f'{owner}: expected an array or a number, got None')
+    array = x if isinstance(x, (np.ndarray, np.generic)) else _as_array(owner, x)
+    if array.dtype.kind == 'O':
+        array = _object_numbers(owner, array)
+    if array.dtype.kind not in _NUMBER_KINDS:
+        raise TypeError(f'{owner}: expected numbers, got {_what(x)}, which holds no numbers')
+    return array
+
+
+def _as_array(owner, x):
+    """``np.asarray(x)``; TypeError naming ``owner`` where NumPy cannot make one array
+    of ``x`` (a ragged sequence)."""
+    try:
+        return np.asarray(x)
+    except ValueError:
+        raise TypeError(
+            f'{owner}: expected numbers, got {_what(x)}, which is no array '
+            f'(rows of different lengths?)'
+        ) from None
+
+
+def _object_numbers(owner, array):
+    """The object array ``array`` as an array of numbers, when all its items are
+    numbers NumPy has a dtype for; TypeError naming ``owner`` and the first item that
+    is not one."""
+    for index, item in np.ndenumerate(array):
+        if not isinstance(item, (numbers.Number, np.bool_)):
+            where = f' at index {index}' if array.ndim else ''
+            raise TypeError(
+                f'{owner}: expected numbers, got an object array holding '
+                f'{item!r:.60} ({type(item).__name__}){where}, which is no number'
+            )
+    converted = np.array(array.tolist())
+    if converted.dtype.kind not in _NUMBER_KINDS:  # ints beyond 64 bits, Decimals, ...
+        raise TypeError(
+            f'{owner}: the object array holds numbers that no NumPy number type holds '
+            f'(Python ints beyond 64 bits, Decimals, Fractions); convert them first'
+        )
+    return converted
+
+
+def _what(x):
+    """What ``x`` is, for error messages: an array's dtype and shape, else the type and
+    the start of the value."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return f'an array of dtype {x.dtype} and shape {x.shape}'
+    return f'{type(x).__name__} {x!r:.60}'
 
 
 class Compose:
@@ -108,7 +172,7 @@ class Normalize:
         return v.reshape((v.size,) + (1,) * (x.ndim - 1))
 
     def __call__(self, x):
-        x = np.asarray(x)
+        x = np.asarray(_numbers('Normalize', x))
         dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
         mean = self._broadcast('mean', self.mean, x, dtype)
         std = self._broadcast('std', self.std, x, dtype)
@@ -122,7 +186,7 @@ class Flatten:
     """Flatten an array into one dimension (a copy, in C order): (1, 28, 28) -> (784,)."""
 
     def __call__(self, x):
-        return np.asarray(x).flatten()
+        return np.asarray(_numbers('Flatten', x)).flatten()
 
     def __repr__(self):
         return 'Flatten()'
@@ -143,17 +207,16 @@ class AsType:
 
     Converting to an integer dtype truncates floats toward 0 and raises ValueError for
     NaN, infinity and values outside the dtype's range, which NumPy would turn into
-    arbitrary integers, and TypeError for complex data.  None is refused (TypeError).
+    arbitrary integers, and TypeError for complex data.  What holds no numbers (None,
+    text, objects) is refused with TypeError: NumPy would read the string '7' as 7 and
+    turn None into NaN.
     """
 
     def __init__(self, dtype=np.float32):
         self.dtype = _dtype(type(self).__name__, dtype)
 
     def __call__(self, x):
-        if x is None:
-            raise TypeError(f'{type(self).__name__}: expected an array or a number, got None')
-        if not isinstance(x, (np.ndarray, np.generic)):
-            x = np.asarray(x)
+        x = _numbers(type(self).__name__, x)
         if self.dtype.kind in 'iu':
             if x.dtype.kind == 'c':
                 raise TypeError(
@@ -334,6 +397,7 @@ class CenterCrop:
         if _is_pil_image(img):
             width, height = img.size
         elif isinstance(img, np.ndarray) and img.ndim >= 2:
+            img = _numbers('CenterCrop', img)
             height, width = img.shape[-2:]
         else:
             raise TypeError(
@@ -397,7 +461,7 @@ class ToArray:
 
     def __call__(self, img):
         if isinstance(img, np.ndarray):
-            return img.astype(self.dtype, copy=False)
+            return _numbers('ToArray', img).astype(self.dtype, copy=False)
         if not _is_pil_image(img):
             raise TypeError(f'ToArray: expected a PIL image or an array, got {_describe(img)}')
         array = np.asarray(_colour_image(img))
@@ -463,6 +527,8 @@ class RandomHorizontalFlip:
                 f'RandomHorizontalFlip: expected a PIL image or an array '
                 f'(C, H, W), got {_describe(img)}'
             )
+        if not is_pil:
+            img = _numbers('RandomHorizontalFlip', img)
         if np.random.rand() >= self.p:
             return img
         if is_pil:

@@ -1,16 +1,23 @@
 """Utilities: gradient checks, array helpers and computation-graph output.
 
 Everything here is re-exported from the module that owns it, so that
-``dezero.utils.gradient_check`` and friends keep the book's import paths.
+``dezero.utils.gradient_check`` and friends keep the book's import paths.  The two
+array helpers a user calls by hand, :func:`sum_to` and :func:`logsumexp`, check their
+arguments here first and then run the library's own (``dezero.array_ops``): they take
+a list or a number as the array NumPy makes of it, and refuse what holds no numbers
+with an error that names them.
 """
 
+import numbers
+
+import numpy as np
+
+from dezero import array_ops, cuda
 from dezero.array_ops import (
     array_allclose,
     array_equal,
-    logsumexp,
     max_backward_shape,
     reshape_sum_backward,
-    sum_to,
 )
 from dezero.conv_ops import col2im_array, get_conv_outsize, get_deconv_outsize, im2col_array, pair
 from dezero import download as _download
@@ -50,6 +57,104 @@ __all__ = [
     'col2im_array',
     'show_progress',
 ]
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape``, undoing NumPy broadcasting: the leading axes that
+    broadcasting added are summed away, and the axes where ``shape`` has size 1 are
+    summed with keepdims.  ``sum_to(np.ones((2, 3)), (1, 3))`` is ``[[2., 2., 2.]]``.
+
+    ``x`` is an array (NumPy or CuPy), a Variable (summed with ``F.sum``), a number
+    or a sequence of numbers; ``shape`` a tuple (or list) of sizes, or one int.
+    TypeError for an ``x`` that holds no numbers or a ``shape`` that is no shape,
+    ValueError for a shape that ``x`` does not broadcast from."""
+    if not isinstance(x, Variable):
+        x = _numeric_array('sum_to', x, 'biufc')
+    return array_ops.sum_to(x, _shape('sum_to', shape))
+
+
+def logsumexp(x, axis=1):
+    """``log(sum(exp(x), axis))`` of the array ``x`` with keepdims, computed stably
+    (see :func:`dezero.array_ops.logsumexp`).  The book's default ``axis=1`` reduces
+    each row of a 2-D array; ``axis`` may also be None (every axis), a negative int or
+    a tuple of ints.  ``logsumexp(np.log([[1., 3.]]))`` is ``[[log 4]]``.
+
+    ``x`` is an array of real numbers (NumPy or CuPy), a number or a sequence of
+    numbers; for a Variable, whose gradient you want, use ``F.logsumexp``.  TypeError
+    for an ``x`` that holds no real numbers and for an axis that is no int, ValueError
+    for an axis that ``x`` does not have."""
+    if isinstance(x, Variable):
+        raise TypeError(
+            'logsumexp: x is a Variable; dezero.utils.logsumexp works on arrays: use '
+            'F.logsumexp(x, axis) for a Variable, or logsumexp(x.data, axis)'
+        )
+    x = _numeric_array('logsumexp', x, 'biuf')
+    return array_ops.logsumexp(x, _axes('logsumexp', axis, x))
+
+
+def _numeric_array(name, x, kinds):
+    """``x`` as an array (a NumPy or CuPy array as it is) whose dtype is of one of
+    ``kinds`` (letters of NumPy's ``dtype.kind``); TypeError naming ``name`` else."""
+    if cuda.is_array(x):
+        array = x
+    else:
+        try:
+            array = np.asarray(x)
+        except ValueError:  # a ragged sequence
+            array = None
+    if array is None or array.dtype.kind not in kinds:
+        what = 'real numbers' if 'c' not in kinds else 'numbers'
+        raise TypeError(f'{name}: x must be an array of {what}, got {_describe(x, array)}')
+    return array
+
+
+def _describe(x, array):
+    """What ``x`` (made into ``array``, or None where it could not be) is, for error
+    messages."""
+    if x is None:
+        return 'None'
+    if cuda.is_array(x):
+        return f'an array of dtype {x.dtype} and shape {x.shape}'
+    got = f'{type(x).__name__} {x!r:.60}'
+    return got if array is None else f'{got} (dtype {array.dtype})'
+
+
+def _shape(name, shape):
+    """``shape`` (a sequence of sizes, or one int) as a tuple of ints; TypeError naming
+    ``name`` for anything else."""
+    if _is_int(shape):
+        return (int(shape),)
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(_is_int(n) and n >= 0 for n in sizes):
+        raise TypeError(
+            f'{name}: shape must be a tuple of sizes (ints of 0 or more), got {shape!r:.60}'
+        )
+    return tuple(int(n) for n in sizes)
+
+
+def _axes(name, axis, x):
+    """``axis`` (None, an int or a sequence of ints) as None or a tuple of axes of the
+    array ``x``; TypeError or ValueError naming ``name``, the axis and
+    the number of dimensions of ``x``."""
+    if axis is None:
+        return None
+    try:
+        return array_ops.normalize_axis(axis, x.ndim)
+    except TypeError as e:
+        raise TypeError(f'{name}: {e}') from None
+    except ValueError as e:
+        hint = ''
+        if axis == 1 and x.ndim == 1:
+            hint = '; the default axis=1 reduces the rows of a 2-D array: pass axis=0 or None'
+        raise ValueError(f'{name}: {e} (x has shape {x.shape}){hint}') from None
+
+
+def _is_int(n):
+    """Whether ``n`` is an int (a Python or NumPy integer, not a bool)."""
+    return isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_))
 
 
 def __getattr__(name):

@@ -48,6 +48,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 import dezero.functions as F
 import dezero.layers as L
 from dezero import Model, Parameter, no_grad, test_mode
+from dezero.atomic import atomic_write_text
 from dezero.datasets import Shakespeare
 from dezero.download import downloads_dir
 from dezero.optimizers import AdamW, ClipGrad
@@ -55,7 +56,7 @@ from dezero.schedules import CosineAnnealingLR, LinearLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 
 # ---- the model ---------------------------------------------------------------------------
@@ -235,12 +236,12 @@ def train(model, text, args, log=print):
 
 
 def save_outputs(model, text, history, args, rng):
-    """The loss curves, a longer sample and the weights, in ``args.out``."""
+    """The loss curves, a longer sample and the weights, in ``args.out``, each file
+    written whole or not at all."""
     os.makedirs(args.out, exist_ok=True)
     paths = []
     sample_path = os.path.join(args.out, 'char_transformer_sample.txt')
-    with open(sample_path, 'w', encoding='utf-8') as f:
-        f.write(sample(model, text, 1000, args.block, rng))
+    atomic_write_text(sample_path, sample(model, text, 1000, args.block, rng))
     paths.append(sample_path)
     weights = os.path.join(args.out, 'char_transformer.npz')
     model.save_weights(weights)
@@ -257,8 +258,7 @@ def save_outputs(model, text, history, args, rng):
         ax.legend()
         fig.tight_layout()
         curve = os.path.join(args.out, 'char_transformer_loss.png')
-        fig.savefig(curve, dpi=100)
-        plt.close(fig)
+        save_figure(fig, curve, dpi=100)
         paths.append(curve)
     return paths
 

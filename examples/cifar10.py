@@ -42,7 +42,7 @@ from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import folder_path, output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 #: The class names in label order: 'airplane', 'automobile', ..., 'truck'.
 CLASSES = tuple(CIFAR10.labels().values())
@@ -201,8 +201,7 @@ def save_pictures(history, test_set, predicted, out, n_wrong=24):
         ax.legend()
     fig.suptitle('CIFAR-10 CNN')
     fig.tight_layout()
-    fig.savefig(paths[0], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[0], dpi=100)
 
     wrong = np.flatnonzero(predicted != test_set.label)[:n_wrong]
     cols = 6
@@ -216,8 +215,7 @@ def save_pictures(history, test_set, predicted, out, n_wrong=24):
             ax.set_title(f'{true}\nas {pred}', fontsize=8)
     fig.suptitle(f'misclassified test images ({len(wrong)} shown): true class, predicted')
     fig.tight_layout()
-    fig.savefig(paths[1], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[1], dpi=100)
     return paths
 
 

@@ -49,7 +49,7 @@ import dezero.layers as L
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot, save_samples, tile  # noqa: F401  (shared)
+from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
 
 class Generator(Model):
@@ -174,8 +174,7 @@ def save_losses(plt, history, path):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def main(argv=None):

@@ -54,7 +54,7 @@ from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import output_folder
-from plotting import pyplot
+from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
     add_model_options,
     class_scores,
@@ -195,7 +195,7 @@ def class_name(labels, index):
     return f'{index}' if labels is None else f'{index} {labels[index]}'
 
 
-def save_figure(plt, image, heat, path, title):
+def save_explanation(plt, image, heat, path, title):
     """Save the image, the heat map and their overlay side by side, drawn with
     ``plt`` (matplotlib.pyplot)."""
     colors = plt.get_cmap('jet')(heat)[:, :, :3]
@@ -211,8 +211,7 @@ def save_figure(plt, image, heat, path, title):
         ax.axis('off')
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def main(argv=None):
@@ -279,10 +278,10 @@ def main(argv=None):
     title = f'Grad-CAM of class {class_name(labels, k)} (probability {probabilities[k]:.3f})'
     if not pretrained:
         title += '\nwith random weights: a check of the method, not a result'
-    save_figure(plt, image, heat, path, title)
+    save_explanation(plt, image, heat, path, title)
     print(f'saved {path}')
     path = os.path.join(args.out, 'grad_cam_overlay.png')
-    plt.imsave(path, overlay(image, plt.get_cmap('jet')(heat)[:, :, :3]))
+    save_image(overlay(image, plt.get_cmap('jet')(heat)[:, :, :3]), path)
     print(f'saved {path}')
     return 0
 

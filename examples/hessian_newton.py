@@ -31,7 +31,7 @@ from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import finite_float, output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 CLASSIC_START = (-1.2, 1.0)
 
@@ -112,8 +112,7 @@ def save_picture(newton_path, gd_path, path):
     ax.set_title('Rosenbrock: Newton (dezero.hessian) and gradient descent', fontsize=10)
     ax.legend(loc='lower left', fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return True
 
 

@@ -48,7 +48,7 @@ from dezero.models import MLP
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 LR_RANGE = (1e-4, 1e-1)
 WD_RANGE = (1e-5, 1e-2)
@@ -211,8 +211,7 @@ def save_map(results, path, grid):
     ax.set_ylabel('weight decay (L2)')
     fig.colorbar(image, ax=ax, label='validation accuracy')
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
     return True
 
 

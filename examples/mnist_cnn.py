@@ -32,7 +32,7 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
@@ -84,8 +84,7 @@ def save_pictures(model, history, out):
     ax.set_title('MNIST CNN')
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(paths[0], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[0], dpi=100)
 
     filters = model.conv1.W.data[:, 0]  # (16, 3, 3): one input channel
     cols = 8
@@ -98,8 +97,7 @@ def save_pictures(model, history, out):
             ax.set_title(str(i), fontsize=8)
     fig.suptitle('first-layer filters (3x3)')
     fig.tight_layout()
-    fig.savefig(paths[1], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[1], dpi=100)
     return paths
 
 

@@ -33,7 +33,7 @@ from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import finite_float, output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
 
@@ -160,8 +160,7 @@ def save_picture(newton_path, gd_path, lr, path):
     right.set_title('distance to the stationary point', fontsize=10)
     right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return True
 
 

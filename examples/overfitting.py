@@ -54,7 +54,7 @@ from dezero import DataLoader, Model, Trainer, optimizers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import non_negative_float, output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 TRAIN_IMAGES = 300
 DEFAULT_WEIGHT_DECAY = 0.1
@@ -162,7 +162,7 @@ def train(
     return {'train_acc': train_acc.acc, 'test_acc': history['val_acc'], 'model': model}
 
 
-def save_figure(runs, path):
+def save_curves(runs, path):
     """One panel per setting (``runs``: name -> result of :func:`train`) with its
     training and test accuracy per epoch; False without matplotlib."""
     plt = pyplot('figure')
@@ -187,8 +187,7 @@ def save_figure(runs, path):
     axes[0][0].legend(loc='lower right')
     fig.suptitle(f'{TRAIN_IMAGES} training images, 6 x 100 ReLU layers', fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
     return True
 
 
@@ -289,7 +288,7 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, 'overfitting.png')
-    if save_figure(runs, path):
+    if save_curves(runs, path):
         print(f'saved {path}')
     return 0
 

@@ -1,7 +1,14 @@
-"""What the examples share for their pictures: matplotlib when it is installed, and
-grids of digit images."""
+"""What the examples share for their pictures: matplotlib when it is installed, grids
+of digit images, and saving a figure or an image so that the file is written whole or
+not at all (an interrupted save leaves the previous picture as it was; see
+:mod:`dezero.atomic`).  Every example saves its pictures with :func:`save_figure` or
+:func:`save_image`, never with ``savefig`` or ``imsave`` on a path."""
+
+import os
 
 import numpy as np
+
+from dezero.atomic import atomic_open
 
 
 def pyplot(what='pictures'):
@@ -42,5 +49,33 @@ def save_samples(plt, images, path, title):
     ax.set_title(title, fontsize=10)
     ax.axis('off')
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    save_figure(fig, path, dpi=80)
+
+
+def save_figure(fig, path, dpi=100):
+    """Write the matplotlib figure ``fig`` to ``path``, in the format its extension
+    names (PNG without one), whole or not at all, and close the figure (also when the
+    save fails, whose error propagates)."""
+    import matplotlib.pyplot as plt  # loaded already: fig was drawn with it
+
+    try:
+        with atomic_open(path, 'wb') as f:
+            fig.savefig(f, format=_image_format(path), dpi=dpi)
+    finally:
+        plt.close(fig)
+
+
+def save_image(image, path):
+    """Write ``image``, an array (H, W, 3) of RGB values (uint8, or floats in [0, 1]),
+    pixel for pixel to ``path``, in the format its extension names (PNG without one),
+    whole or not at all."""
+    from matplotlib import image as mpimg
+
+    with atomic_open(path, 'wb') as f:
+        mpimg.imsave(f, image, format=_image_format(path))
+
+
+def _image_format(path):
+    """The picture format that the extension of ``path`` names: 'png' for 'a.PNG',
+    and for a path without an extension."""
+    return os.path.splitext(os.fsdecode(path))[1].lstrip('.').lower() or 'png'

@@ -37,7 +37,7 @@ from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 
 class SinLSTM(Model):
@@ -108,8 +108,7 @@ def save_plot(inputs, predictions, path):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return True
 
 

@@ -40,7 +40,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
 
@@ -91,8 +91,7 @@ def save_pictures(model, history, out):
     ax.set_title('spiral: training loss')
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(paths[0], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[0], dpi=100)
 
     x, t = get_spiral(train=True)
     xx, yy, classes = predict_grid(model)
@@ -104,8 +103,7 @@ def save_pictures(model, history, out):
     ax.set_aspect('equal')
     ax.legend(loc='upper right')
     fig.tight_layout()
-    fig.savefig(paths[1], dpi=100)
-    plt.close(fig)
+    save_figure(fig, paths[1], dpi=100)
     return paths
 
 

@@ -63,7 +63,7 @@ from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import non_negative_float, output_folder, positive_float
-from plotting import pyplot
+from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
     CONV_NAMES,
     add_model_options,
@@ -198,8 +198,7 @@ def save_comparison(plt, images, path, title):
         ax.axis('off')
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def save_losses(plt, history, path, title):
@@ -223,8 +222,7 @@ def save_losses(plt, history, path, title):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def main(argv=None):
@@ -373,7 +371,7 @@ def main(argv=None):
     )
     print(f'saved {path}')
     path = os.path.join(args.out, 'style_transfer_result.png')
-    plt.imsave(path, to_rgb(result))
+    save_image(to_rgb(result), path)
     print(f'saved {path}')
     path = os.path.join(args.out, 'style_transfer_loss.png')
     save_losses(plt, history, path, 'Style transfer losses' + note)

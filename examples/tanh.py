@@ -41,7 +41,7 @@ from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import output_folder
-from plotting import pyplot
+from plotting import pyplot, save_figure
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
 MAX_PLOTTED_ORDER = 4
@@ -126,8 +126,7 @@ def plot_derivatives(order, path_png):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path_png, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path_png, dpi=100)
     print(f'saved {path_png}')
 
 

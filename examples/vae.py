@@ -47,7 +47,7 @@ from dezero import DataLoader, Model, optimizers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import output_folder, positive_float, random_seed
-from plotting import pyplot, save_samples, tile  # noqa: F401  (shared)
+from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
 
 class VAE(Model):
@@ -180,8 +180,7 @@ def save_reconstructions(plt, originals, reconstructions, path, cols=12):
     ax.set_title('held-out digits (odd rows) and their reconstructions (even rows)', fontsize=10)
     ax.axis('off')
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save_figure(fig, path, dpi=90)
 
 
 def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
@@ -207,8 +206,7 @@ def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
     right.set_ylabel('z2')
     right.set_title('what the decoder draws over the same plane', fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
+    save_figure(fig, path, dpi=72)
 
 
 def main(argv=None):

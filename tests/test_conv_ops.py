@@ -76,6 +76,48 @@ def test_deconv_outsize_inverts_the_conv_outsize(size, k, s, p, expected):
     assert get_conv_outsize(out, k, s, p) == size
 
 
+@pytest.mark.parametrize(
+    'args, error, words',
+    [
+        ((4, 3, 0, 0), ValueError, 'stride must be at least 1, got 0'),
+        ((4, 3, -1, 0), ValueError, 'stride must be at least 1, got -1'),
+        ((-4, 3, 1, 0), ValueError, 'input_size must be at least 0, got -4'),
+        ((4, -3, 1, 0), ValueError, 'kernel_size must be at least 0, got -3'),
+        ((4, 3, 1, -1), ValueError, 'pad must be at least 0, got -1'),
+        ((2, 5, 1, 1), ValueError, r'kernel_size 5 is longer than the padded input, .* = 4'),
+        ((4.0, 3, 1, 0), TypeError, 'input_size must be an int, got 4.0'),
+        ((4, 3, None, 0), TypeError, 'stride must be an int, got None'),
+        ((4, 3, 1, True), TypeError, 'pad must be an int, got True'),
+    ],
+)
+def test_conv_outsize_refuses_what_no_convolution_has(args, error, words):
+    with pytest.raises(error, match='get_conv_outsize: ' + words):
+        get_conv_outsize(*args)
+
+
+@pytest.mark.parametrize(
+    'args, error, words',
+    [
+        ((3, 3, 0, 0), ValueError, 's must be at least 1, got 0'),
+        ((-1, 3, 1, 0), ValueError, 'size must be at least 0, got -1'),
+        ((3, -3, 1, 0), ValueError, 'k must be at least 0, got -3'),
+        ((3, 3, 1, -2), ValueError, 'p must be at least 0, got -2'),
+        ((3, '3', 1, 0), TypeError, "k must be an int, got '3'"),
+    ],
+)
+def test_deconv_outsize_refuses_what_no_convolution_has(args, error, words):
+    with pytest.raises(error, match='get_deconv_outsize: ' + words):
+        get_deconv_outsize(*args)
+
+
+def test_outsizes_take_numpy_ints_and_the_edge_cases_the_book_allows():
+    assert get_conv_outsize(np.int64(5), np.int32(3), np.int8(2), np.int16(0)) == 2
+    assert get_conv_outsize(2, 4, 1, 1) == 1  # the kernel just fits the padded input
+    assert get_conv_outsize(0, 1, 1, 1) == 2  # an empty input, padded
+    assert get_deconv_outsize(1, 1, 1, 1) == -1  # the pad leaves nothing: deconv2d says so
+    assert get_deconv_outsize(np.int64(2), 3, 2, 0) == 5
+
+
 def test_utils_reexports_the_helpers():
     assert dezero.utils.pair is pair
     assert dezero.utils.get_conv_outsize is get_conv_outsize

@@ -222,6 +222,65 @@ def test_a_dtype_that_is_no_dtype_is_refused(cls, dtype):
         cls(dtype)
 
 
+ARRAY_TRANSFORMS = [Normalize(0, 1), Flatten(), AsType(), ToFloat(), ToInt()]
+
+
+@pytest.mark.parametrize('transform', [Normalize(0, 1), Flatten()])
+def test_normalize_and_flatten_refuse_none(transform):
+    name = type(transform).__name__
+    with pytest.raises(TypeError, match=f'{name}: expected an array or a number, got None'):
+        transform(None)
+
+
+@pytest.mark.parametrize('transform', ARRAY_TRANSFORMS, ids=repr)
+@pytest.mark.parametrize(
+    'x, got',
+    [
+        ('abc', r"got str 'abc', which holds no numbers"),
+        (['1', '2'], r"got list \['1', '2'\], which holds no numbers"),
+        (np.array([b'7']), r'got an array of dtype \|S1 and shape \(1,\), which holds no numbers'),
+        (
+            np.array([1, None], object),
+            r'got an object array holding None \(NoneType\) at index \(1,\)',
+        ),
+        (
+            np.array([[1.5, 'a']], object),
+            r"holding 'a' \(str\) at index \(0, 1\), which is no number",
+        ),
+        ([[1, 2], [3]], r'got list \[\[1, 2\], \[3\]\], which is no array'),
+        (np.array([2**70], object), r'holds numbers that no NumPy number type holds'),
+    ],
+    ids=['str', 'list of str', 'bytes array', 'None item', 'str item', 'ragged', 'big int'],
+)
+def test_array_transforms_refuse_what_holds_no_numbers(transform, x, got):
+    name = type(transform).__name__
+    with pytest.raises(TypeError, match=f'{name}: .*{got}'):
+        transform(x)
+
+
+def test_array_transforms_take_an_object_array_of_numbers_as_those_numbers():
+    x = np.array([[1, 2.5], [True, -4]], object)
+    np.testing.assert_array_equal(Normalize(1, 2)(x), [[0.0, 0.75], [0.0, -2.5]])
+    assert Normalize(1, 2)(x).dtype == np.float64
+    assert Flatten()(x).tolist() == [1.0, 2.5, 1.0, -4.0] and Flatten()(x).dtype == np.float64
+    assert ToInt()(np.array([3, 2.9, -1.5], object)).tolist() == [3, 2, -1]
+    with pytest.raises(ValueError, match='ToInt: cannot convert nan to int64'):
+        ToInt()(np.array([1, float('nan')], object))  # the range check applies as well
+
+
+@pytest.mark.parametrize(
+    'transform',
+    [ToArray(), CenterCrop(1), RandomHorizontalFlip(1.0)],
+    ids=['ToArray', 'CenterCrop', 'RandomHorizontalFlip'],
+)
+def test_array_inputs_of_image_transforms_must_hold_numbers(transform):
+    name = type(transform).__name__
+    with pytest.raises(TypeError, match=f'{name}: expected numbers, got an array of dtype <U1'):
+        transform(np.array([['a', 'b']]))
+    with pytest.raises(TypeError, match=f'{name}: .*holding None'):
+        transform(np.array([[0.5, None]], object))
+
+
 def test_mnist_style_pipeline_and_reprs():
     f = Compose([Flatten(), ToFloat(), Normalize(0.0, 255.0)])
     y = f(np.array([[[0, 51], [255, 102]]], dtype=np.uint8))

@@ -1,0 +1,257 @@
+"""The examples write their files whole or not at all: every picture goes through
+``plotting.save_figure`` or ``plotting.save_image`` (which write through
+``dezero.atomic.atomic_open``), every other file through ``dezero.atomic``, so a save
+that fails midway leaves the previous file as it was and no temporary file behind."""
+
+import argparse
+import os
+import re
+
+import numpy as np
+import pytest
+
+from example_runner import EXAMPLES, load_example
+
+pytest.importorskip('matplotlib')
+
+OLD = b'the picture of the previous run'
+PARTIAL = b'\x89PNG\r\n\x1a\n half a picture'
+
+
+class Interrupted(Exception):
+    """What the broken writers raise, half-way through their file."""
+
+
+def write_half_then_fail(target):
+    """Write :data:`PARTIAL` to ``target`` (a path, as ``savefig(path)`` takes, or an
+    open file) and raise :class:`Interrupted`, as a save cut short does."""
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, 'wb') as f:
+            f.write(PARTIAL)
+    else:
+        target.write(PARTIAL)
+    raise Interrupted('the disk went away')
+
+
+@pytest.fixture
+def broken_savefig(monkeypatch):
+    """Every matplotlib figure's savefig writes half a picture, then fails."""
+    from matplotlib.figure import Figure
+
+    monkeypatch.setattr(
+        Figure, 'savefig', lambda self, fname, **kwargs: write_half_then_fail(fname)
+    )
+
+
+def old_files(folder, *names):
+    """Put :data:`OLD` into the files ``names`` in ``folder``; return their paths."""
+    paths = [os.path.join(folder, name) for name in names]
+    for path in paths:
+        with open(path, 'wb') as f:
+            f.write(OLD)
+    return paths
+
+
+def assert_untouched(folder, paths):
+    """The files ``paths`` still hold :data:`OLD`, and ``folder`` holds nothing else."""
+    for path in paths:
+        with open(path, 'rb') as f:
+            assert f.read() == OLD, path
+    assert sorted(os.listdir(folder)) == sorted(os.path.basename(p) for p in paths)
+
+
+# ---- the helpers ---------------------------------------------------------------------
+def test_save_figure_writes_the_format_of_the_extension_and_closes_the_figure(tmp_path):
+    plotting = load_example('plotting.py')
+    plt = plotting.pyplot()
+    for name, start in (
+        ('a.png', b'\x89PNG'),
+        ('b.PNG', b'\x89PNG'),
+        ('c', b'\x89PNG'),
+        ('d.svg', b'<?xml'),
+    ):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        plotting.save_figure(fig, tmp_path / name, dpi=20)
+        assert (tmp_path / name).read_bytes().startswith(start), name
+        assert not plt.fignum_exists(fig.number)
+    assert sorted(os.listdir(tmp_path)) == ['a.png', 'b.PNG', 'c', 'd.svg']
+
+
+def test_save_figure_failing_midway_leaves_the_old_file_and_closes_the_figure(
+    tmp_path, broken_savefig
+):
+    plotting = load_example('plotting.py')
+    plt = plotting.pyplot()
+    paths = old_files(tmp_path, 'picture.png')
+    fig, _ = plt.subplots()
+    with pytest.raises(Interrupted):
+        plotting.save_figure(fig, paths[0])
+    assert_untouched(tmp_path, paths)
+    assert not plt.fignum_exists(fig.number)
+
+
+def test_save_image_writes_the_pixels(tmp_path):
+    from matplotlib import image as mpimg
+
+    plotting = load_example('plotting.py')
+    pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10
+    plotting.save_image(pixels, tmp_path / 'p.png')
+    back = mpimg.imread(tmp_path / 'p.png')  # RGBA floats in [0, 1]
+    np.testing.assert_array_equal(np.rint(back[..., :3] * 255).astype(np.uint8), pixels)
+    assert os.listdir(tmp_path) == ['p.png']
+
+
+def test_save_image_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
+    from matplotlib import image as mpimg
+
+    plotting = load_example('plotting.py')
+    monkeypatch.setattr(mpimg, 'imsave', lambda fname, arr, **kwargs: write_half_then_fail(fname))
+    paths = old_files(tmp_path, 'overlay.png')
+    with pytest.raises(Interrupted):
+        plotting.save_image(np.zeros((2, 2, 3)), paths[0])
+    assert_untouched(tmp_path, paths)
+
+
+# ---- every example uses them ---------------------------------------------------------
+#: What writes a file by its path, and so would leave half a file in place of the old.
+DIRECT_WRITES = re.compile(
+    r"\.savefig\(|\bimsave\(|\bopen\([^)]*['\"][wax]b?t?\+?['\"]|np\.save(z|txt)?\(|"
+    r'\.write_(text|bytes)\(|\.tofile\('
+)
+
+
+def test_no_example_writes_a_file_but_through_the_atomic_helpers():
+    offenders = []
+    for path in sorted(EXAMPLES.glob('*.py')):
+        if path.name == 'plotting.py':  # the helpers themselves, writing to atomic files
+            continue
+        for number, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1):
+            if DIRECT_WRITES.search(line):
+                offenders.append(f'{path.name}:{number}: {line.strip()}')
+    assert offenders == []
+
+
+def test_the_helpers_write_only_to_atomic_files():
+    source = (EXAMPLES / 'plotting.py').read_text(encoding='utf-8')
+    assert source.count('savefig(') == source.count('fig.savefig(f, ') == 1
+    assert source.count('imsave(') == source.count('mpimg.imsave(f, ') == 1
+    assert source.count('with atomic_open(path, ') == 2
+
+
+# ---- the examples' own save functions, with savefig failing midway ---------------------
+def spiral_pictures(out):
+    spiral = load_example('spiral.py')
+    model, history = spiral.train(epochs=1, progress=False)
+    spiral.save_pictures(model, history, out)
+
+
+def mnist_plot(out):
+    history = {'loss': [1.0, 0.5], 'acc': [0.5, 0.7], 'val_acc': [0.4, 0.6]}
+    load_example('mnist.py').save_plot(history, os.path.join(out, 'mnist_accuracy.png'))
+
+
+def tanh_plot(out):
+    load_example('tanh.py').plot_derivatives(2, os.path.join(out, 'tanh.png'))
+
+
+def newton_picture(out):
+    newton = load_example('newton.py')
+    newton.save_picture([1.5, 1.1, 1.0], [1.5, 1.2, 1.05], 0.05, os.path.join(out, 'newton.png'))
+
+
+def hessian_newton_picture(out):
+    path = np.array([[-1.0, 1.0], [0.5, 0.5], [1.0, 1.0]])
+    load_example('hessian_newton.py').save_picture(
+        path, path, os.path.join(out, 'hessian_newton.png')
+    )
+
+
+def sin_lstm_plot(out):
+    x = np.cos(np.linspace(0, 3, 20))
+    load_example('sin_lstm.py').save_plot(x, x, os.path.join(out, 'sin_lstm.png'))
+
+
+def gan_losses(out):
+    gan = load_example('gan.py')
+    history = {'d_loss': [1.4, 1.3], 'g_loss': [0.7, 0.8]}
+    gan.save_losses(gan.pyplot(), history, os.path.join(out, 'gan_losses.png'))
+
+
+def samples(out):
+    plotting = load_example('plotting.py')
+    images = np.zeros((8, 784))
+    plotting.save_samples(plotting.pyplot(), images, os.path.join(out, 'gan_epoch01.png'), 't')
+
+
+def vae_reconstructions(out):
+    vae = load_example('vae.py')
+    x = np.zeros((12, 784))
+    vae.save_reconstructions(vae.pyplot(), x, x, os.path.join(out, 'vae_reconstructions.png'))
+
+
+def style_transfer_losses(out):
+    style_transfer = load_example('style_transfer.py')
+    history = {name: [3.0, 2.0] for name in ('loss', 'style', 'content', 'tv')}
+    path = os.path.join(out, 'style_transfer_loss.png')
+    style_transfer.save_losses(style_transfer.pyplot(), history, path, 't')
+
+
+def grad_cam_explanation(out):
+    grad_cam = load_example('grad_cam.py')
+    image, heat = np.zeros((4, 4, 3), np.uint8), np.linspace(0, 1, 16).reshape(4, 4)
+    path = os.path.join(out, 'grad_cam.png')
+    grad_cam.save_explanation(grad_cam.pyplot(), image, heat, path, 't')
+
+
+def overfitting_curves(out):
+    run = {'train_acc': [0.5, 0.9], 'test_acc': [0.4, 0.6]}
+    path = os.path.join(out, 'overfitting.png')
+    load_example('overfitting.py').save_curves({'plain': run, 'dropout': run}, path)
+
+
+SAVES = {
+    'spiral': (spiral_pictures, ['spiral_loss.png', 'spiral_boundary.png']),
+    'mnist': (mnist_plot, ['mnist_accuracy.png']),
+    'tanh': (tanh_plot, ['tanh.png']),
+    'newton': (newton_picture, ['newton.png']),
+    'hessian_newton': (hessian_newton_picture, ['hessian_newton.png']),
+    'sin_lstm': (sin_lstm_plot, ['sin_lstm.png']),
+    'gan': (gan_losses, ['gan_losses.png']),
+    'save_samples': (samples, ['gan_epoch01.png']),
+    'vae': (vae_reconstructions, ['vae_reconstructions.png']),
+    'style_transfer': (style_transfer_losses, ['style_transfer_loss.png']),
+    'grad_cam': (grad_cam_explanation, ['grad_cam.png']),
+    'overfitting': (overfitting_curves, ['overfitting.png']),
+}
+
+
+@pytest.mark.parametrize('name', SAVES)
+def test_an_example_whose_save_fails_midway_keeps_the_old_picture(name, tmp_path, broken_savefig):
+    save, names = SAVES[name]
+    paths = old_files(tmp_path, *names)
+    with pytest.raises(Interrupted):
+        save(str(tmp_path))
+    assert_untouched(tmp_path, paths)
+
+
+@pytest.mark.parametrize('name', ['mnist', 'tanh', 'save_samples', 'grad_cam'])
+def test_an_example_save_that_succeeds_replaces_the_old_picture(name, tmp_path):
+    save, names = SAVES[name]
+    paths = old_files(tmp_path, *names)
+    save(str(tmp_path))
+    for path in paths:
+        with open(path, 'rb') as f:
+            assert f.read().startswith(b'\x89PNG'), path
+    assert sorted(os.listdir(tmp_path)) == sorted(names)
+
+
+def test_char_transformer_sample_that_fails_midway_keeps_the_old_text(tmp_path, monkeypatch):
+    char_transformer = load_example('char_transformer.py')
+    # a lone surrogate has no UTF-8 encoding: the write fails after the file was opened
+    monkeypatch.setattr(char_transformer, 'sample', lambda *args: 'To be, or not\ud800')
+    paths = old_files(tmp_path, 'char_transformer_sample.txt')
+    args = argparse.Namespace(out=str(tmp_path), block=8)
+    with pytest.raises(UnicodeEncodeError):
+        char_transformer.save_outputs(None, None, {}, args, np.random.default_rng(0))
+    assert_untouched(tmp_path, paths)
