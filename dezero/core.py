@@ -174,10 +174,11 @@ def as_array(x, array_module=np):
     return array_module.asarray(x)
 
 
-def as_variable(obj):
+def as_variable(obj, owner='as_variable'):
     """Return ``obj`` as a Variable: Variables pass through, arrays and scalars are wrapped.
 
-    Lists and other objects are refused with a TypeError, as a list has no single dtype.
+    Lists and other objects are refused with a TypeError, as a list has no single dtype;
+    its message starts with ``owner`` (the function that was given ``obj``).
     """
     if isinstance(obj, Variable):
         return obj
@@ -186,7 +187,7 @@ def as_variable(obj):
     if isinstance(obj, (int, float, complex, np.generic)) and not isinstance(obj, bool):
         return Variable(np.asarray(obj))
     raise TypeError(
-        f'as_variable: cannot use an object of type {type(obj).__name__} as a '
+        f'{owner}: cannot use an object of type {type(obj).__name__} as a '
         f'Variable; expected a Variable, a NumPy array or a scalar '
         f'(wrap lists with np.array(...))'
     )
@@ -416,10 +417,15 @@ class Variable:
         carries out by the Variable's own method (``np.sum``, ``np.max``, ``np.min``,
         ``np.transpose``), which give Variables of the graph, and those that only
         inspect or compare the data (``np.shape``, ``np.ndim``, ``np.size``,
-        ``np.allclose``, ``np.isclose``, ``np.array_equal``, ``np.array_equiv``).
-        ``np.asarray(v)`` gives the data (see :meth:`__array__`)."""
-        if func in _NUMPY_ALLOWED:
+        ``np.allclose``, ``np.isclose``, ``np.array_equal``, ``np.array_equiv``) or
+        give positions, counts or truth values, which have no gradient (``np.argmax``,
+        ``np.argmin``, ``np.argsort``, ``np.nonzero``, ``np.flatnonzero``,
+        ``np.count_nonzero``, ``np.any``, ``np.all``).  ``np.asarray(v)`` gives the
+        data (see :meth:`__array__`)."""
+        if func in _NUMPY_METHODS:
             return func._implementation(*args, **kwargs)
+        if func in _NUMPY_ON_DATA:
+            return func(*_data_of(args), **{k: _data_of(v) for k, v in kwargs.items()})
         raise TypeError(_numpy_refusal(func))
 
     # ---- graph -----------------------------------------------------------------------
@@ -604,11 +610,25 @@ class Variable:
 
 
 # The NumPy functions that take Variables (see Variable.__array_function__): those
-# that call the Variable's method of the same name, and those that only read the data.
-_NUMPY_ALLOWED = frozenset(
-    [np.sum, np.max, np.amax, np.min, np.amin, np.transpose]
-    + [np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.array_equiv]
+# that call the Variable's method of the same name, those that only read the data, and
+# those whose results are positions, counts or truth values, which have no gradient.
+_NUMPY_METHODS = frozenset([np.sum, np.max, np.amax, np.min, np.amin, np.transpose])
+_NUMPY_ON_DATA = frozenset(
+    [np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.array_equiv]
+    + [np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.count_nonzero]
+    + [np.any, np.all]
 )
+
+
+def _data_of(value):
+    """A Variable's data (a list or tuple of them item by item); anything else as it is."""
+    if isinstance(value, Variable):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_data_of(v) for v in value)
+    return value
+
+
 # NumPy functions whose dezero function has another name; the others go by their own
 _DEZERO_NAMES = {
     'dot': 'matmul',

@@ -101,3 +101,16 @@ def test_ufuncs_are_still_refused_and_operators_still_give_variables(v):
         np.exp(v)
     y = np.ones(3) * v
     assert isinstance(y, Variable) and y.creator is not None
+
+
+def test_numpy_functions_giving_positions_counts_or_truth_values_take_variables():
+    # their results have no gradient, so nothing is lost by computing on the data
+    v = Variable(np.array([[1.0, 3.0], [2.0, 0.0]]))
+    assert np.argmax(v, axis=1).tolist() == [1, 0]
+    assert np.argmin(v) == 3
+    assert np.argsort(v).tolist() == [[0, 1], [1, 0]]
+    assert [a.tolist() for a in np.nonzero(v)] == [[0, 0, 1], [0, 1, 0]]
+    assert np.flatnonzero(v).tolist() == [0, 1, 2]
+    assert np.count_nonzero(v) == 3
+    assert np.any(v) and not np.all(v)
+    assert np.allclose(v, [[1, 3], [2, 0]]) and np.array_equal([v, v], [v.data, v.data])

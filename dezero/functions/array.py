@@ -43,7 +43,7 @@ def as_input(x, name, index=0, numbers_only=False):
         if numbers_only and x.dtype.kind not in 'biufc':
             raise TypeError(f'{name}: expected arrays of numbers, got dtype {x.dtype}')
         return x
-    return as_variable(x)
+    return as_variable(x, f'{name} (input {index})')
 
 
 def refuse_missing_data(name, x, index=0):

@@ -595,3 +595,16 @@ def test_an_index_variable_holding_no_data_is_refused_rather_than_read_as_a_new_
     for index in (Variable(None), (0, Variable(None))):
         with pytest.raises(ValueError, match='GetItem: the index is a Variable holding no data'):
             x[index]
+
+
+@pytest.mark.parametrize(
+    'call, name',
+    [
+        (lambda: F.sum([1.0]), r'sum \(input 0\)'),
+        (lambda: F.softmax([[1.0]]), r'softmax \(input 0\)'),
+        (lambda: Variable(np.ones((1, 1))) @ [[1.0]], r'matmul \(input 1\)'),
+    ],
+)
+def test_a_list_given_to_a_function_is_refused_naming_the_function(call, name):
+    with pytest.raises(TypeError, match=rf'^{name}: cannot use an object of type list'):
+        call()
