@@ -316,6 +316,24 @@ def number_overflow(where, number, dtype, holder):
     )
 
 
+def float_number(number, dtype, where, holder):
+    """The Python ``number`` (an int or a float) as a NumPy scalar of the floating
+    ``dtype``, as it is combined with an array of that dtype; OverflowError
+    (:func:`number_overflow`, naming ``where`` and ``holder``) when a finite number
+    would become infinite there (70000.0 in float16, 1e39 in float32), where NumPy
+    would make it infinite with a warning.  Infinities and NaN stay what they are."""
+    if -65504.0 <= number <= 65504.0:  # (float16's largest: every float dtype holds it)
+        return dtype.type(number)
+    try:
+        with np.errstate(over='ignore'):
+            value = dtype.type(number)
+    except OverflowError:  # an int beyond any float: 10**400
+        raise number_overflow(where, number, dtype, holder) from None
+    if math.isinf(value) and not math.isinf(number):
+        raise number_overflow(where, number, dtype, holder)
+    return value
+
+
 def _short(number):
     """A Python number as at most about 20 characters of text."""
     text = str(number)

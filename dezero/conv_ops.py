@@ -106,6 +106,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import channel_sums, float_data
+from dezero.checks import check_flag
 
 
 def pair(x):
@@ -255,6 +256,7 @@ def im2col_array(img, kernel_size, stride, pad, to_matrix=True):
 
     ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width) pairs.  Built
     from a strided view in one copy, without a loop over pixels."""
+    to_matrix = check_flag('im2col', 'to_matrix', to_matrix)
     kernel, stride, pad, out = conv_geometry('im2col', img.shape, kernel_size, stride, pad)
     view = window_view(pad_image(img, pad), kernel, stride, out)
     if to_matrix:
@@ -272,6 +274,7 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     integers (and bools) are added up in float64, where they do not wrap round.  The
     scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
     slice), never over pixels."""
+    to_matrix = check_flag('col2im', 'to_matrix', to_matrix)
     kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride, pad)
     n, c, h, w = img_shape
     (kh, kw), (oh, ow) = kernel, out

@@ -418,9 +418,10 @@ class Variable:
         ``np.transpose``), which give Variables of the graph, and those that only
         inspect or compare the data (``np.shape``, ``np.ndim``, ``np.size``,
         ``np.allclose``, ``np.isclose``, ``np.array_equal``, ``np.array_equiv``) or
-        give positions, counts or truth values, which have no gradient (``np.argmax``,
-        ``np.argmin``, ``np.argsort``, ``np.nonzero``, ``np.flatnonzero``,
-        ``np.count_nonzero``, ``np.any``, ``np.all``).  ``np.asarray(v)`` gives the
+        give positions, counts, dtypes or truth values, which have no gradient
+        (``np.argmax``, ``np.argsort``, ``np.nonzero``, ``np.count_nonzero``,
+        ``np.any``, ``np.result_type``, ``np.iscomplexobj``, ``np.shares_memory``,
+        ``np.array2string`` and the like; ``np.testing``'s assertions work so).  ``np.asarray(v)`` gives the
         data (see :meth:`__array__`)."""
         if func in _NUMPY_METHODS:
             return func._implementation(*args, **kwargs)
@@ -582,9 +583,17 @@ class Variable:
         as a leaf of the same class (a Parameter stays one) with the data, the name,
         the gradient and ``requires_grad``, and none of the graph behind it, which
         holds functions and weak references (a deep copy copies the arrays too)."""
-        state = getattr(self, '__dict__', None)  # (attributes of a subclass's own)
+        own = getattr(self, '__dict__', None) or None  # a subclass's own attributes
+        slots = {}  # and the slots subclasses add
+        for cls in type(self).__mro__:
+            if cls is Variable:
+                break
+            names = cls.__dict__.get('__slots__', ())
+            for slot in (names,) if isinstance(names, str) else names:
+                if slot not in ('__dict__', '__weakref__') and hasattr(self, slot):
+                    slots[slot] = getattr(self, slot)
         args = (type(self), self._data, self.name, self.grad, self.requires_grad)
-        return _copied_leaf, args, state or None
+        return _copied_leaf, args, (own, slots) if slots else own
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -616,7 +625,9 @@ _NUMPY_METHODS = frozenset([np.sum, np.max, np.amax, np.min, np.amin, np.transpo
 _NUMPY_ON_DATA = frozenset(
     [np.shape, np.ndim, np.size, np.allclose, np.isclose, np.array_equal, np.array_equiv]
     + [np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.count_nonzero]
-    + [np.any, np.all]
+    + [np.any, np.all, np.result_type, np.can_cast, np.min_scalar_type]
+    + [np.iscomplexobj, np.isrealobj, np.iscomplex, np.isreal]
+    + [np.shares_memory, np.may_share_memory, np.array_repr, np.array_str, np.array2string]
 )
 
 

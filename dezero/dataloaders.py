@@ -165,6 +165,16 @@ def _check_shard(owner, shard):
     return int(pair[0]), int(pair[1])
 
 
+def _keyed_by_position(mapping):
+    """Whether the keys of ``mapping`` are exactly the positions 0, 1, ..., len - 1
+    (ints), so that its items can be taken by position as a sequence's are."""
+    n = len(mapping)
+    keys = mapping.keys()
+    return all(isinstance(k, int) and not isinstance(k, bool) for k in keys) and set(keys) == set(
+        range(n)
+    )
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``: each ``for`` pass is one
     epoch and yields ``(x, t)`` NumPy arrays, the last batch holding what is left.
@@ -174,7 +184,7 @@ class DataLoader:
     items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
     (``t`` may be None), which is sliced directly; a list is always a sequence of
     items, and a dict (any mapping, whose items are taken by key) is refused
-    (TypeError).  A tuple of two lists or tuples, the first of two values, reads both as
+    (TypeError) unless its keys are the positions 0, 1, ..., len - 1.  A tuple of two lists or tuples, the first of two values, reads both as
     inputs and labels of two samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
@@ -204,7 +214,11 @@ class DataLoader:
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
         self._arrays = _array_pair(owner, dataset)
-        if self._arrays is None and isinstance(dataset, collections.abc.Mapping):
+        if (
+            self._arrays is None
+            and isinstance(dataset, collections.abc.Mapping)
+            and not _keyed_by_position(dataset)
+        ):
             raise TypeError(
                 f'{owner}: dataset must have items by position 0, 1, ..., len - 1 (a '
                 f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got a '

@@ -10,7 +10,8 @@ cache is ``$DEZERO_HOME/downloads`` (``~/.dezero/downloads`` when ``DEZERO_HOME`
 set) unless a folder is given; the module attribute ``cache_dir`` names it, worked out
 anew at each access so that it follows ``DEZERO_HOME``.  A file missing there but found
 where the book's DeZero keeps its downloads (``$DEZERO_HOME`` itself) is taken from
-there, after its checksum is verified when one is given.
+there when its checksum is given and verified, or, without a checksum, when no folder
+was given.
 :func:`show_progress` draws a progress bar for ``urllib.request.urlretrieve``.
 """
 
@@ -25,6 +26,7 @@ import urllib.parse
 import urllib.request
 
 from dezero.atomic import atomic_open
+from dezero.checks import check_flag
 
 _CHUNK = 1 << 16
 _MD5 = re.compile(r'[0-9a-fA-F]{32}')
@@ -86,7 +88,8 @@ def get_file(
     :func:`downloads_dir`, created if needed); both may be given as str or bytes.
     A file missing there but found, under the same name, in the folder where the book's
     DeZero keeps its downloads (:func:`dezero_home` itself) is returned from there when
-    ``md5`` is not given or matches it.
+    ``md5`` is given and matches it, or, for the default folder only, when no ``md5``
+    is given (a folder given by the caller is never overruled by a mere name).
     A file already there is returned as it is, unless ``md5`` is given and the file's
     checksum differs: then it is downloaded again and replaced by the new download
     once that has been verified.  Otherwise the file is downloaded with urllib
@@ -104,6 +107,7 @@ def get_file(
     it was.  Raises IsADirectoryError naming the path when a folder stands where the
     file belongs.
     """
+    progress = check_flag('get_file', 'progress', progress)
     if not isinstance(url, str):
         raise TypeError(f"get_file: url must be a string such as 'https://...', got {url!r}")
     if file_name is None:
@@ -125,7 +129,7 @@ def get_file(
     path = os.path.join(folder, file_name)
     _check_not_a_folder(path)
     if not os.path.exists(path):
-        earlier = _in_books_cache(file_name, md5)
+        earlier = _in_books_cache(file_name, md5) if cache_dir is None or md5 else None
         if earlier is not None:
             return earlier
         os.makedirs(folder, exist_ok=True)

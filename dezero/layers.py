@@ -563,7 +563,9 @@ class _ParamNames(collections.abc.MutableSet):
     read (``params()`` raises otherwise).  Any other value raises TypeError.
     ``discard(name)`` and ``remove(name)`` unregister it: the attribute stays, but it
     is no longer part of the layer (``params()``, ``save_weights``) until it is
-    assigned again.  ``&``, ``|`` and ``-`` give plain sets."""
+    assigned again.  ``&``, ``|``, ``-``, ``copy()``, ``union()`` and the other
+    methods of a set that make a new one give plain sets, and so do ``copy.copy`` and
+    ``copy.deepcopy``: a snapshot of the names, as a copy of the book's set is."""
 
     __slots__ = ('layer',)
 
@@ -609,6 +611,39 @@ class _ParamNames(collections.abc.MutableSet):
         if name not in names:
             names[name] = None
             _structure_changed()
+
+    def copy(self):
+        """The names as a plain set (a snapshot, not a view)."""
+        return set(self)
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        return set(self)
+
+    def union(self, *others):
+        return set(self).union(*others)
+
+    def intersection(self, *others):
+        return set(self).intersection(*others)
+
+    def difference(self, *others):
+        return set(self).difference(*others)
+
+    def symmetric_difference(self, other):
+        return set(self).symmetric_difference(other)
+
+    def issubset(self, other):
+        return set(self).issubset(other)
+
+    def issuperset(self, other):
+        return set(self).issuperset(other)
+
+    def update(self, *others):
+        """Register every name of ``others`` (see :meth:`add`)."""
+        for names in others:
+            for name in names:
+                self.add(name)
 
     def discard(self, name):
         """Unregister the attribute ``name`` if it is registered (see the class)."""

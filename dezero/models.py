@@ -15,6 +15,8 @@ the models read: a mirror is set there.
 """
 
 import os
+import posixpath
+import urllib.parse
 import zipfile
 
 import numpy as np
@@ -146,9 +148,24 @@ def models_dir():
     return os.path.join(dezero_home(), 'models')
 
 
+def cached_weights(url):
+    """The local path of the weights file published at ``url`` when it is on this
+    computer, else None: in :func:`models_dir`, or where the book's DeZero downloaded
+    it (:func:`~dezero.download.dezero_home` itself), the two places
+    ``pretrained=True`` reads it from before downloading it."""
+    file_name = posixpath.basename(urllib.parse.urlsplit(url).path)
+    for folder in (models_dir(), dezero_home()):
+        path = os.path.join(folder, file_name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def _pretrained_file(model, url, md5):
     """The local path of the weights file at ``url`` for the model named ``model``,
-    downloaded into :func:`models_dir` unless it is there already.
+    downloaded into :func:`models_dir` unless it is there already or where the book's
+    DeZero put it (see :func:`cached_weights`; with no checksum known, a file there
+    is taken as it is).
 
     A download is kept only if its MD5 matches ``md5`` (when one is known) and every
     array in the ``.npz`` archive matches the CRC-32 checksum stored beside it, so a
@@ -165,6 +182,8 @@ def _pretrained_file(model, url, md5):
             f'create it with pretrained=False and train it, or load your '
             f'own weights with load_weights(path)'
         )
+    if md5 is None and cached_weights(url) is not None:
+        return cached_weights(url)
     return get_file(url, md5=md5, cache_dir=models_dir(), progress=True, validate=_check_npz_crcs)
 
 

@@ -7,7 +7,7 @@
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import number_overflow
+from dezero.array_ops import float_number, number_overflow
 from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
 
@@ -25,10 +25,8 @@ def _operand(other, like):
     if kind is float or kind is int:
         data = like._data
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
-            try:
-                return data.dtype.type(other)  # a NumPy scalar of that dtype: cheaper than asarray
-            except OverflowError:  # an int beyond any float: 10**400
-                _too_large(other, data.dtype)
+            # a NumPy scalar of that dtype (cheaper than asarray), refused if it overflows
+            return float_number(other, data.dtype, _OPERAND, _HOLDER)
     elif isinstance(other, Variable):
         return other
     elif isinstance(other, cuda.array_types):
@@ -48,8 +46,11 @@ def _operand(other, like):
         if like._data is None:  # the Function called next says that it holds no data
             return np.asarray(other)
         xp = cuda.get_array_module(like.data)
+        dtype = np.result_type(like.dtype, other)
+        if dtype.kind == 'f' and not isinstance(other, complex):
+            return xp.asarray(float_number(other, dtype, _OPERAND, _HOLDER))
         try:
-            return xp.asarray(other, dtype=np.result_type(like.dtype, other))
+            return xp.asarray(other, dtype=dtype)
         except OverflowError:
             _too_large(other, like.dtype)
     if isinstance(other, _StandIn):  # a backward reading what it did not declare
@@ -76,11 +77,13 @@ def _counts_as_scalar(array, like):
     return kind in 'biu' and data is not None and data.dtype.kind in 'fc'
 
 
+# how the errors of a number that does not fit the Variable's dtype start and say "it"
+_OPERAND, _HOLDER = 'unsupported operand', 'the Variable it is combined with'
+
+
 def _too_large(number, dtype):
     """Refuse the Python ``number`` as an operand of a Variable of ``dtype``."""
-    raise number_overflow(
-        'unsupported operand', number, dtype, 'the Variable it is combined with'
-    ) from None
+    raise number_overflow(_OPERAND, number, dtype, _HOLDER) from None
 
 
 def _operator(variable_function, constant_function, reflected=False):

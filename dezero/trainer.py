@@ -257,7 +257,8 @@ class Trainer:
 
         What would fail only after an epoch is refused before the first one: loaders
         that are no loaders of batches, callback or schedule classes given for
-        instances, and a callback watching a figure the history will not have.
+        instances, a callback watching a figure the history will not have, and a
+        train_loader sharded among several processes without a DistributedOptimizer.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
@@ -266,6 +267,7 @@ class Trainer:
         _check_loader(train_loader, 'Trainer.fit', 'train_loader')
         if val_loader is not None:
             _check_loader(val_loader, 'Trainer.fit', 'val_loader')
+        self._check_shards(train_loader)
         callbacks = _check_callbacks(callbacks)
         schedules = self._check_schedules(schedules)
         checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
@@ -292,6 +294,21 @@ class Trainer:
         finally:
             self._run = None
         return history
+
+    def _check_shards(self, train_loader):
+        """Refuse a training loader that gives each of several processes its own share
+        of every batch (``DataLoader(..., shard=comm)``) with an optimizer that does not
+        average the processes' gradients: each process would train a model of its own,
+        and their weights drift apart without an error."""
+        shard = getattr(train_loader, 'shard', None)
+        if shard is None or shard[1] <= 1 or isinstance(self.optimizer, DistributedOptimizer):
+            return
+        raise ValueError(
+            f'Trainer.fit: the train_loader shares each batch out among {shard[1]} '
+            f'processes, but the optimizer {type(self.optimizer).__name__} does not '
+            f'average their gradients, so each process would train a model of its own; '
+            f'wrap it: Trainer(model, DistributedOptimizer(optimizer, comm))'
+        )
 
     def _epochs(self, epochs, progress, callbacks, n_before_schedules):
         """The epochs of :meth:`fit` after the ``run.done`` done already (by the run
@@ -474,6 +491,10 @@ def _check_loader(loader, caller, name='the loader'):
         raise TypeError(
             f'{caller}: {name} must be a loader of (x, t) batches (a DataLoader, or a '
             f'list of (x, t) pairs), got {type(loader).__name__} {loader!r:.60}'
+        )
+    if isinstance(loader, collections.abc.Sized) and len(loader) == 0:
+        raise ValueError(
+            f'{caller}: {name} gives no batches (its length is 0); give it data, or leave it out'
         )
     if isinstance(loader, list) and loader and cuda.is_array(loader[0]):  # [X, T]
         raise TypeError(

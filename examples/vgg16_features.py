@@ -11,7 +11,7 @@ import numpy as np
 
 import dezero.functions as F
 import dezero.layers as L
-from dezero.models import VGG16, Model, models_dir
+from dezero.models import VGG16, Model, cached_weights, models_dir
 from options import random_seed
 
 #: VGG16's convolutions stage by stage; a 2x2 pooling of stride 2 ends every stage.
@@ -121,10 +121,11 @@ def load_model(args):
             'method at work, not what a trained network sees'
         )
         return VGG16()
-    path = os.path.join(models_dir(), WEIGHTS_FILE)
-    if os.path.exists(path):
+    path = cached_weights(VGG16.WEIGHTS_PATH)
+    if path is not None:
         print(f'loading the pretrained VGG16 weights from {path}')
     else:
+        path = os.path.join(models_dir(), WEIGHTS_FILE)
         print(
             f'{path} is missing: downloading it from {VGG16.WEIGHTS_PATH} (about 550 MB)',
             flush=True,

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import numpy as np
 
 import dezero
-from dezero.models import VGG16, models_dir
+from dezero.models import VGG16, cached_weights, models_dir
 from dezero.utils import get_conv_outsize
 
 QUICK = os.environ.get('DEZERO_STEPS_QUICK') == '1'
@@ -80,8 +80,8 @@ else:
 # --- 3. The pretrained weights: on this computer or not? -------------------------------
 folder = models_dir()  # $DEZERO_HOME/models
 file_name = VGG16.WEIGHTS_PATH.rsplit('/', 1)[-1]
-weights_path = os.path.join(folder, file_name)
-have_weights = os.path.exists(weights_path)
+weights_path = cached_weights(VGG16.WEIGHTS_PATH)  # there, or where the book's DeZero put it
+have_weights = weights_path is not None
 if have_weights:
     print('pretrained weights found:', weights_path)
 else:

@@ -995,3 +995,21 @@ def test_a_variable_without_data_has_no_length_and_says_so_plainly():
         F.stack(W)
     with pytest.raises(TypeError, match=r"len\(\) of the Variable 's' of shape \(\), float64"):
         len(Variable(np.array(1.0), name='s'))
+
+
+@pytest.mark.parametrize(
+    'dtype, number',
+    [(np.float16, 70000.0), (np.float16, -1e8), (np.float32, 1e39), (np.float16, 10**6)],
+)
+def test_a_number_that_would_become_infinite_in_the_variables_dtype_is_refused(dtype, number):
+    # NumPy would make it infinite with a warning: v / 70000.0 gave 0 and a gradient 0
+    v = Variable(np.array([1.0, 2.0], dtype))
+    for op in (
+        lambda: v / number,
+        lambda: v * number,
+        lambda: number - v,
+        lambda: v + np.array(number),
+    ):
+        with pytest.raises(OverflowError, match=f'does not fit the dtype {np.dtype(dtype)}'):
+            op()
+    assert (v * 65504.0).dtype == dtype and np.isnan((v * np.nan).data).all()

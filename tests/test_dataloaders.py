@@ -328,7 +328,9 @@ def test_a_dataset_without_length_or_indexing_is_refused():
         DataLoader({1, 2}, 1)
 
 
-@pytest.mark.parametrize('dataset', [{'a': 1}, {0: (np.zeros(2), 0), 1: (np.ones(2), 1)}])
+@pytest.mark.parametrize(
+    'dataset', [{'a': 1}, {1: (np.zeros(2), 0), 2: (np.ones(2), 1)}, {True: 1}]
+)
 def test_a_dict_is_refused_as_it_takes_items_by_key(dataset):
     with pytest.raises(TypeError) as info:
         DataLoader(dataset, 2)
@@ -337,6 +339,14 @@ def test_a_dict_is_refused_as_it_takes_items_by_key(dataset):
         'list of (x, t) pairs or a tuple (x, t) of arrays), got a dict, whose items are '
         'taken by key; pass list(d.values()) if its values are the (x, t) pairs'
     )
+
+
+def test_a_dict_keyed_by_the_positions_is_taken_as_a_sequence():
+    # as the book's DataLoader takes it: dataset[i] for i in 0..len-1
+    d = {i: (np.full(2, float(i), np.float32), i % 2) for i in range(6)}
+    batches = list(DataLoader(d, 4, shuffle=False))
+    assert [t.tolist() for _, t in batches] == [[0, 1, 0, 1], [0, 1]]
+    np.testing.assert_array_equal(batches[1][0], [[4, 4], [5, 5]])
 
 
 def test_numpy_integer_batch_size_is_fine():

@@ -416,3 +416,19 @@ def test_a_file_in_the_books_folder_with_another_checksum_is_not_used(source, tm
     path = get_file(url, md5=PAYLOAD_MD5)
     assert path == os.path.join(str(home), 'downloads', 'weights.npz')
     assert (home / 'weights.npz').read_bytes() == b'something else'  # left alone
+
+
+def test_get_file_takes_progress_as_true_or_false_only(source):
+    _, url = source
+    with pytest.raises(TypeError, match="^get_file: progress must be True or False, got 'False'"):
+        get_file(url, progress='False')
+
+
+def test_a_folder_given_without_a_checksum_is_never_overruled_by_the_books_file(source, tmp_path):
+    _, url = source  # .../weights.npz
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'weights.npz').write_bytes(b'another URL kept under this name')
+    path = get_file(url, cache_dir=tmp_path / 'mine')
+    assert path == str(tmp_path / 'mine' / 'weights.npz')
+    assert (tmp_path / 'mine' / 'weights.npz').read_bytes() == PAYLOAD

@@ -63,3 +63,17 @@ def test_to_matrix_of_im2col_and_col2im_is_true_or_false():
     with pytest.raises(TypeError, match="col2im: to_matrix must be True or False, got 'False'"):
         F.col2im(col, x.shape, 3, to_matrix='False')
     assert F.col2im(col, x.shape, 3, to_matrix=False).shape == x.shape
+
+
+def test_to_matrix_of_the_books_array_functions_and_classes_is_true_or_false():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    col = F.im2col_array(x, 2, 1, 0, to_matrix=False)
+    for call, name in [
+        (lambda: F.im2col_array(x, 2, 1, 0, to_matrix='False'), 'im2col'),
+        (lambda: F.col2im_array(col, x.shape, 2, 1, 0, to_matrix='False'), 'col2im'),
+        (lambda: F.Im2col(2, 1, 0, 'False'), 'Im2col'),
+        (lambda: F.Col2im(x.shape, 2, 1, 0, 'False'), 'Col2im'),
+    ]:
+        with pytest.raises(TypeError, match=f'^{name}: to_matrix must be True or False'):
+            call()
+    assert F.Im2col(2, 1, 0, np.True_)(x).shape == (9, 4)

@@ -32,6 +32,7 @@ from dezero.models import (
     ResNet101,
     ResNet152,
     SqueezeNet,
+    cached_weights,
     models_dir,
 )
 
@@ -571,6 +572,17 @@ def test_models_dir_follows_dezero_home(monkeypatch, tmp_path):
     assert models_dir() == os.path.join(str(tmp_path / 'home'), 'models')
     monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'elsewhere'))
     assert models_dir() == os.path.join(str(tmp_path / 'elsewhere'), 'models')
+
+
+def test_cached_weights_finds_a_file_in_models_dir_or_where_the_book_put_it(tmp_path):
+    home = tmp_path / 'home'  # DEZERO_HOME, as the fixture sets it
+    assert cached_weights(VGG16.WEIGHTS_PATH) is None
+    home.mkdir()
+    (home / 'vgg16.npz').write_bytes(b'the book kept it here')
+    assert cached_weights(VGG16.WEIGHTS_PATH) == str(home / 'vgg16.npz')
+    (home / 'models').mkdir()
+    (home / 'models' / 'vgg16.npz').write_bytes(b'ours')
+    assert cached_weights(VGG16.WEIGHTS_PATH) == str(home / 'models' / 'vgg16.npz')
 
 
 @pytest.mark.parametrize(

@@ -147,10 +147,12 @@ def test_bad_callbacks():
 
 def test_empty_loader_is_refused():
     trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
-    with pytest.raises(ValueError, match=r'Trainer\.fit: the loader gave no samples'):
+    with pytest.raises(ValueError, match=r'Trainer\.fit: train_loader gives no batches'):
         trainer.fit([], 1, progress=False)
-    with pytest.raises(ValueError, match=r'Trainer\.evaluate: the loader gave no samples'):
+    with pytest.raises(ValueError, match=r'Trainer\.evaluate: the loader gives no batches'):
         trainer.evaluate([])
+    with pytest.raises(ValueError, match=r'Trainer\.fit: the loader gave no samples'):
+        trainer.fit(iter([]), 1, progress=False)  # (an iterator: no length to tell)
 
 
 def test_a_loss_that_is_not_one_number_is_refused():
@@ -1394,3 +1396,32 @@ def test_a_val_loader_that_is_a_list_of_two_arrays_is_refused_before_training():
     with pytest.raises(TypeError, match=r'val_loader must be a loader .*got a ndarray'):
         trainer.fit(BATCHES, 2, val_loader=[x, t], progress=False)
     assert trainer.epoch == 0
+
+
+def test_a_sharded_train_loader_needs_an_optimizer_that_averages_the_gradients():
+    # each process would otherwise train a model of its own, drifting apart silently
+    x, t = np.random.randn(8, 2).astype(np.float32), np.arange(8) % 2
+    model = MLP((4, 2))
+    model(x)
+    before = [p.data.copy() for p in model.params()]
+    with pytest.raises(
+        ValueError, match='shares each batch out among 2 processes.*DistributedOptimizer'
+    ):
+        Trainer(model, SGD(0.1)).fit(DataLoader((x, t), 4, seed=0, shard=(0, 2)), 1, progress=False)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))
+    history = Trainer(model, SGD(0.1)).fit(
+        DataLoader((x, t), 4, seed=0, shard=(0, 1)), 1, progress=False
+    )
+    assert len(history['loss']) == 1  # one process: nothing to average
+
+
+@pytest.mark.parametrize('which', ['train_loader', 'val_loader'])
+def test_an_empty_loader_is_refused_before_the_first_epoch(which):
+    x, t = np.random.randn(8, 2).astype(np.float32), np.arange(8) % 2
+    model = MLP((4, 2))
+    model(x)
+    before = [p.data.copy() for p in model.params()]
+    loaders = {'train_loader': DataLoader((x, t), 4), 'val_loader': None, which: []}
+    with pytest.raises(ValueError, match=f'Trainer.fit: {which} gives no batches'):
+        Trainer(model, SGD(0.1)).fit(epochs=2, progress=False, **loaders)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))

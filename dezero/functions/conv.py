@@ -66,7 +66,7 @@ class Im2col(Function):
         self.kernel_size = kernel_size
         self.stride = stride
         self.pad = pad
-        self.to_matrix = to_matrix
+        self.to_matrix = check_flag('Im2col', 'to_matrix', to_matrix)
 
     def forward(self, x):
         self.input_shape = x.shape
@@ -88,7 +88,7 @@ class Col2im(Function):
         self.kernel_size = kernel_size
         self.stride = stride
         self.pad = pad
-        self.to_matrix = to_matrix
+        self.to_matrix = check_flag('Col2im', 'to_matrix', to_matrix)
 
     def forward(self, x):
         return col2im_array(

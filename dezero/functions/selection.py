@@ -10,7 +10,7 @@ the same way.
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import array_of, number_overflow
+from dezero.array_ops import array_of, float_number, number_overflow
 from dezero.core import Function, Variable
 from dezero.functions.array import as_input, refuse_missing_data, sum_to
 
@@ -50,9 +50,10 @@ def _number_like(name, number, other):
     ``name`` when that dtype cannot hold the number, as the operators say)."""
     data = array_of(other)
     xp = cuda.get_array_module(data)
+    if data.dtype.kind == 'f' and not isinstance(number, complex):
+        return xp.asarray(float_number(number, data.dtype, name, 'the other input'))
     try:
-        dtype = data.dtype if data.dtype.kind == 'f' else np.result_type(data.dtype, number)
-        return xp.asarray(number, dtype=dtype)
+        return xp.asarray(number, dtype=np.result_type(data.dtype, number))
     except OverflowError:
         raise number_overflow(name, number, data.dtype, 'the other input') from None
 

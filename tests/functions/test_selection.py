@@ -252,3 +252,14 @@ def test_a_number_the_other_side_cannot_hold_is_refused_as_the_operators_refuse_
         r'input, nor any dtype NumPy would promote it to',
     ):
         call()
+
+
+@pytest.mark.parametrize(
+    'call', [lambda v: F.maximum(v, 70000.0), lambda v: F.where(np.array([True, False]), v, -1e6)]
+)
+def test_a_number_a_float_dtype_cannot_hold_is_refused_not_made_infinite(call):
+    v = Variable(np.array([1.0, 2.0], np.float16))
+    with pytest.raises(OverflowError, match='does not fit the dtype float16'):
+        call(v)
+    assert F.maximum(v, 65504.0).data.tolist() == [65504.0, 65504.0]
+    assert np.isinf(F.maximum(v, np.inf).data).all()  # an infinity given stays one
