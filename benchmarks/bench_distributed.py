@@ -32,9 +32,14 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from benchmarks.common import json_path, write_json  # noqa: E402  (after the path)
+from benchmarks.common import (  # noqa: E402  (after the path)
+    json_path,
+    positive_int,
+    repeat_count,
+    write_json,
+)
 
-HIDDEN, BATCH, SAMPLES = 1000, 100, 6000
+HIDDEN, BATCH, SAMPLES, QUICK_SAMPLES = 1000, 100, 6000, 2000
 REPEAT, QUICK_REPEAT = 5, 2
 PROCESSES = (1, 2)
 
@@ -181,16 +186,29 @@ def main(argv=None):
         worker(int(hidden), int(batch), int(samples), int(repeat), out)
         return 0
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--quick', action='store_true', help='2 timed epochs of 2000 samples')
-    p.add_argument('--repeat', type=int, default=None, help=f'timed epochs (default {REPEAT})')
-    p.add_argument('--hidden', type=int, default=HIDDEN, help=f'default {HIDDEN}')
-    p.add_argument('--batch', type=int, default=BATCH, help=f'whole batch (default {BATCH})')
-    p.add_argument('--samples', type=int, default=None, help=f'per epoch (default {SAMPLES})')
-    p.add_argument('--processes', type=int, nargs='+', default=list(PROCESSES))
+    p.add_argument(
+        '--quick',
+        action='store_true',
+        help=f'{QUICK_REPEAT} timed epochs of {QUICK_SAMPLES} samples',
+    )
+    p.add_argument(
+        '--repeat', type=int, default=None, help=f'timed epochs, 1 or more (default {REPEAT})'
+    )
+    p.add_argument('--hidden', type=positive_int, default=HIDDEN, help=f'default {HIDDEN}')
+    p.add_argument(
+        '--batch', type=positive_int, default=BATCH, help=f'whole batch (default {BATCH})'
+    )
+    p.add_argument(
+        '--samples', type=positive_int, default=None, help=f'per epoch (default {SAMPLES})'
+    )
+    p.add_argument('--processes', type=positive_int, nargs='+', default=list(PROCESSES))
     p.add_argument('--json', default=None, type=json_path, help='write the result to this file')
     args = p.parse_args(argv)
-    repeat = args.repeat or (QUICK_REPEAT if args.quick else REPEAT)
-    samples = args.samples or (2000 if args.quick else SAMPLES)
+    repeat = repeat_count(p, args, REPEAT, QUICK_REPEAT)
+    if args.samples is not None:
+        samples = args.samples
+    else:
+        samples = QUICK_SAMPLES if args.quick else SAMPLES
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)

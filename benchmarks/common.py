@@ -34,6 +34,19 @@ def json_path(value):
     return value
 
 
+def positive_int(value):
+    """The argparse type of a count or a size that must be at least 1 (``--hidden``,
+    ``--batch``, ``--processes``): a whole number of 1 or more, refused while the
+    options are read."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a whole number, got {value!r}') from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f'must be a whole number of 1 or more, got {value}')
+    return number
+
+
 def _is_stream(path):
     """Whether ``path`` exists and is neither a regular file nor a folder (a device,
     a pipe, ``/dev/stdout``): written to as it is, not replaced."""

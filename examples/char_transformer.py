@@ -55,8 +55,20 @@ from dezero.optimizers import AdamW, ClipGrad
 from dezero.schedules import CosineAnnealingLR, LinearLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
+
+#: The files saved into --out: a longer sample, the weights and the loss curves.
+SAMPLE_FILE = 'char_transformer_sample.txt'
+WEIGHTS_FILE = 'char_transformer.npz'
+CURVE_FILE = 'char_transformer_loss.png'
 
 
 # ---- the model ---------------------------------------------------------------------------
@@ -240,10 +252,10 @@ def save_outputs(model, text, history, args, rng):
     written whole or not at all."""
     os.makedirs(args.out, exist_ok=True)
     paths = []
-    sample_path = os.path.join(args.out, 'char_transformer_sample.txt')
+    sample_path = os.path.join(args.out, SAMPLE_FILE)
     atomic_write_text(sample_path, sample(model, text, 1000, args.block, rng))
     paths.append(sample_path)
-    weights = os.path.join(args.out, 'char_transformer.npz')
+    weights = os.path.join(args.out, WEIGHTS_FILE)
     model.save_weights(weights)
     paths.append(weights)
     plt = pyplot('loss curve')
@@ -257,7 +269,7 @@ def save_outputs(model, text, history, args, rng):
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        curve = os.path.join(args.out, 'char_transformer_loss.png')
+        curve = os.path.join(args.out, CURVE_FILE)
         save_figure(fig, curve, dpi=100)
         paths.append(curve)
     return paths
@@ -274,7 +286,7 @@ def main(argv=None):
     parser.add_argument('--iters', type=int, default=None, help='default: 2000 (--smoke: 150)')
     parser.add_argument('--batch', type=int, default=None, help='default: 32 (--smoke: 16)')
     parser.add_argument('--block', type=int, default=None, help='context length (default: 64)')
-    parser.add_argument('--embed', type=int, default=None, help='default: 128 (--smoke: 32)')
+    parser.add_argument('--embed', type=model_size, default=None, help='default: 128 (--smoke: 32)')
     parser.add_argument('--heads', type=int, default=None, help='default: 4 (--smoke: 2)')
     parser.add_argument('--layers', type=int, default=None, help='default: 4 (--smoke: 2)')
     parser.add_argument('--lr', type=positive_float, default=3e-3, help='peak learning rate (3e-3)')
@@ -303,6 +315,9 @@ def main(argv=None):
             parser.error(f'--{key} must be 1 or more')
     if args.embed % args.heads:
         parser.error(f'--embed ({args.embed}) must be a multiple of --heads ({args.heads})')
+    check_output_files(
+        parser, [os.path.join(args.out, name) for name in (SAMPLE_FILE, WEIGHTS_FILE, CURVE_FILE)]
+    )
 
     raw, source = read_text(args)
     text = Text(raw)
@@ -313,9 +328,10 @@ def main(argv=None):
         f'(a uniform guess has loss {math.log(len(text.chars)):.3f})'
     )
     np.random.seed(args.seed)  # the initial weights
-    model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
-    start = time.perf_counter()
-    history = train(model, text, args)
+    with out_of_memory_exits(args, 'embed', 'layers', 'block', 'batch'):
+        model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
+        start = time.perf_counter()
+        history = train(model, text, args)
     print(
         f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
         f'training loss {history["loss"][-1]:.3f}, held-out loss {history["val_loss"][-1]:.3f}'

@@ -41,8 +41,11 @@ from dezero.datasets import CIFAR10, Dataset
 from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import folder_path, output_folder, positive_float, random_seed
+from options import check_output_files, folder_path, output_folder, positive_float, random_seed
 from plotting import pyplot, save_figure
+
+#: The pictures saved into --out: the curves and a grid of misclassified test images.
+PICTURES = ('cifar10_curves.png', 'cifar10_mistakes.png')
 
 #: The class names in label order: 'airplane', 'automobile', ..., 'truck'.
 CLASSES = tuple(CIFAR10.labels().values())
@@ -188,7 +191,7 @@ def save_pictures(history, test_set, predicted, out, n_wrong=24):
     plt = pyplot('pictures')
     if plt is None:
         return []
-    paths = [os.path.join(out, 'cifar10_curves.png'), os.path.join(out, 'cifar10_mistakes.png')]
+    paths = [os.path.join(out, name) for name in PICTURES]
     epochs = np.arange(1, len(history['loss']) + 1)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, name in zip(axes, ('loss', 'acc')):
@@ -251,6 +254,7 @@ def main(argv=None):
     batch_size = (20 if args.smoke else 100) if args.batch_size is None else args.batch_size
     if epochs < 1 or batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
+    check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
 
     train_set, test_set = load_data(args)
     print(f'training on {len(train_set)} images, evaluating on {len(test_set)}')

@@ -48,7 +48,14 @@ import dezero.layers as L
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
 
@@ -177,6 +184,11 @@ def save_losses(plt, history, path):
     save_figure(fig, path, dpi=90)
 
 
+def sample_path(out, epoch):
+    """Where the grid of samples after ``epoch`` is saved, in the folder ``out``."""
+    return os.path.join(out, f'gan_epoch{epoch:02d}.png')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a small MLP GAN on MNIST; print D and G losses per epoch and '
@@ -186,10 +198,10 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=None, help='default: 25, or 3 with --smoke')
     parser.add_argument('--batch-size', type=int, default=64, help='default: 64')
     parser.add_argument(
-        '--latent', type=int, default=64, help='size of the noise vector (default: 64)'
+        '--latent', type=model_size, default=64, help='size of the noise vector (default: 64)'
     )
     parser.add_argument(
-        '--hidden', type=int, default=256, help='units per hidden layer (default: 256)'
+        '--hidden', type=model_size, default=256, help='units per hidden layer (default: 256)'
     )
     parser.add_argument(
         '--lr',
@@ -204,14 +216,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 3 if args.smoke else 25
-    for name in ('epochs', 'batch_size', 'latent', 'hidden'):
+    for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_output_files(
+        parser,
+        [sample_path(args.out, epoch) for epoch in range(1, args.epochs + 1)]
+        + [os.path.join(args.out, 'gan_losses.png')],
+    )
 
     (x, _), _ = load_or_generate(args)
     print(f'training on {len(x)} images')
     os.makedirs(args.out, exist_ok=True)
-    z_fixed = np.random.default_rng(args.seed).standard_normal((64, args.latent)).astype(np.float32)
+    with out_of_memory_exits(args, 'latent'):  # the noise of the 64 samples drawn each epoch
+        noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
+        z_fixed = noise.astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
 
@@ -222,22 +241,23 @@ def main(argv=None):
             f'D(x) {f["d_real"]:.3f}  D(G(z)) {f["d_fake"]:.3f}',
             flush=True,
         )
-        path = os.path.join(args.out, f'gan_epoch{epoch:02d}.png')
+        path = sample_path(args.out, epoch)
         if plt is not None:
             save_samples(plt, sample(G, z_fixed), path, f'GAN samples after epoch {epoch}')
             print(f'saved {path}')
 
     start = time.perf_counter()
-    _, _, history = train(
-        x,
-        args.epochs,
-        args.batch_size,
-        args.latent,
-        args.hidden,
-        args.lr,
-        seed=args.seed,
-        on_epoch=report,
-    )
+    with out_of_memory_exits(args, 'latent', 'hidden'):
+        _, _, history = train(
+            x,
+            args.epochs,
+            args.batch_size,
+            args.latent,
+            args.hidden,
+            args.lr,
+            seed=args.seed,
+            on_epoch=report,
+        )
     print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
     path = os.path.join(args.out, 'gan_losses.png')
     if plt is not None:

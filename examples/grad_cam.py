@@ -53,7 +53,7 @@ import dezero.functions as F
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import output_folder
+from options import check_output_files, output_folder
 from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
     add_model_options,
@@ -238,6 +238,9 @@ def main(argv=None):
         parser.error('give the image to explain with --image PATH (or --smoke)')
     if args.class_index is not None and not 0 <= args.class_index < 1000:
         parser.error(f'--class-index must be in 0..999, got {args.class_index}')
+    explanation_path = os.path.join(args.out, 'grad_cam.png')
+    overlay_path = os.path.join(args.out, 'grad_cam_overlay.png')
+    check_output_files(parser, [explanation_path, overlay_path])
 
     if args.smoke:
         image = generated_photo(INPUT_SIZE, INPUT_SIZE, seed=args.seed)
@@ -274,15 +277,13 @@ def main(argv=None):
     if plt is None:
         return 0
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, 'grad_cam.png')
     title = f'Grad-CAM of class {class_name(labels, k)} (probability {probabilities[k]:.3f})'
     if not pretrained:
         title += '\nwith random weights: a check of the method, not a result'
-    save_explanation(plt, image, heat, path, title)
-    print(f'saved {path}')
-    path = os.path.join(args.out, 'grad_cam_overlay.png')
-    save_image(overlay(image, plt.get_cmap('jet')(heat)[:, :, :3]), path)
-    print(f'saved {path}')
+    save_explanation(plt, image, heat, explanation_path, title)
+    print(f'saved {explanation_path}')
+    save_image(overlay(image, plt.get_cmap('jet')(heat)[:, :, :3]), overlay_path)
+    print(f'saved {overlay_path}')
     return 0
 
 

@@ -30,7 +30,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, output_folder, positive_float, random_seed
+from options import check_output_files, finite_float, output_folder, positive_float, random_seed
 from plotting import pyplot, save_figure
 
 CLASSIC_START = (-1.2, 1.0)
@@ -160,8 +160,8 @@ def main(argv=None):
     parser.add_argument(
         '--gd-max-iter',
         type=int,
-        default=50000,
-        help='gradient descent iterations at most (default: 50000)',
+        default=None,
+        help='gradient descent iterations at most (default: 50000, --smoke: 2000)',
     )
     parser.add_argument(
         '--out',
@@ -172,14 +172,17 @@ def main(argv=None):
     parser.add_argument(
         '--smoke',
         action='store_true',
-        help='a quick run: gradient descent stops after 2000 iterations',
+        help='a quick run: gradient descent stops after 2000 iterations, unless '
+        '--gd-max-iter says otherwise',
     )
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.gd_max_iter = min(args.gd_max_iter, 2000)
+    if args.gd_max_iter is None:
+        args.gd_max_iter = 2000 if args.smoke else 50000
     for name in ('max_iter', 'gd_max_iter'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    picture = os.path.join(args.out, 'hessian_newton.png')
+    check_output_files(parser, [picture])
     start = np.array(args.start)
     if args.random_start:
         rng = np.random.default_rng(args.seed)
@@ -204,7 +207,6 @@ def main(argv=None):
     )
 
     os.makedirs(args.out, exist_ok=True)
-    picture = os.path.join(args.out, 'hessian_newton.png')
     if save_picture(newton_path, gd_path, picture):
         print(f'saved {picture}')
     return 0

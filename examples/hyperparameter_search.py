@@ -47,7 +47,14 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
 
 LR_RANGE = (1e-4, 1e-1)
@@ -252,14 +259,16 @@ def main(argv=None):
         help='share of the training part kept for validation (default: 0.2, the last 20%%)',
     )
     parser.add_argument('--epochs', type=int, default=5, help='per trial (default: 5)')
-    parser.add_argument('--hidden', type=int, default=100, help='hidden units (default: 100)')
+    parser.add_argument(
+        '--hidden', type=model_size, default=100, help='hidden units (default: 100)'
+    )
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the picture (default: out)'
     )
     args = parser.parse_args(argv)
-    for name in ('trials', 'grid_size', 'epochs', 'hidden', 'batch_size'):
+    for name in ('trials', 'grid_size', 'epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     for name in ('lr_range', 'wd_range'):
@@ -268,6 +277,9 @@ def main(argv=None):
             parser.error(f'--{name.replace("_", "-")} needs LOW < HIGH, got {low} {high}')
     if not 0 < args.val_fraction < 1:
         parser.error(f'--val-fraction must be between 0 and 1, got {args.val_fraction}')
+    kind = 'grid' if args.grid else 'random'
+    map_path = os.path.join(args.out, f'hyperparameter_search_{kind}.png')
+    check_output_files(parser, [map_path])
 
     train_data, test_data = load_or_generate(args)
     try:
@@ -289,7 +301,8 @@ def main(argv=None):
     hyper = dict(epochs=args.epochs, hidden=args.hidden, batch_size=args.batch_size, seed=args.seed)
 
     start = time.perf_counter()
-    results = search(settings, fit_data, val_data, **hyper)
+    with out_of_memory_exits(args, 'hidden'):
+        results = search(settings, fit_data, val_data, **hyper)
     print(
         f'{"grid" if args.grid else "random"} search: {len(results)} trials of '
         f'{args.epochs} epochs in {time.perf_counter() - start:.1f} s'
@@ -301,16 +314,15 @@ def main(argv=None):
         f'(validation accuracy {best["val_acc"]:.4f})'
     )
 
-    test_scores = final_test(best, train_data, test_data, **hyper)
+    with out_of_memory_exits(args, 'hidden'):
+        test_scores = final_test(best, train_data, test_data, **hyper)
     print(
         f'test accuracy of the best setting, retrained on all {len(train_data[1])} '
         f'training images: {test_scores["acc"]:.4f}'
     )
 
-    kind = 'grid' if args.grid else 'random'
-    path = os.path.join(args.out, f'hyperparameter_search_{kind}.png')
-    if save_map(results, path, args.grid):
-        print(f'saved {path}')
+    if save_map(results, map_path, args.grid):
+        print(f'saved {map_path}')
     return 0
 
 

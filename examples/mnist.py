@@ -33,7 +33,14 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
 
 OPTIMIZERS = {
@@ -104,7 +111,11 @@ def main(argv=None):
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
     parser.add_argument(
-        '--hidden', type=int, nargs='+', default=[100], help='hidden layer sizes (default: 100)'
+        '--hidden',
+        type=model_size,
+        nargs='+',
+        default=[100],
+        help='hidden layer sizes (default: 100)',
     )
     parser.add_argument(
         '--activation', choices=sorted(ACTIVATIONS), default='relu', help='default: relu'
@@ -129,8 +140,11 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or min(args.hidden) < 1:
-        parser.error('--epochs, --batch-size and --hidden must be 1 or more')
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error('--epochs and --batch-size must be 1 or more')
+    weights = os.path.join(args.out, 'mnist_mlp.npz')
+    plot = os.path.join(args.out, 'mnist_accuracy.png')
+    check_output_files(parser, [weights, plot])
 
     train_data, test_data = load_or_generate(args)
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
@@ -138,18 +152,19 @@ def main(argv=None):
 
     start = time.perf_counter()
     try:
-        model, history = train(
-            train_data,
-            test_data,
-            args.epochs,
-            tuple(args.hidden),
-            args.optimizer,
-            args.lr,
-            args.batch_size,
-            args.activation,
-            args.seed,
-            gpu=args.gpu,
-        )
+        with out_of_memory_exits(args, 'hidden'):
+            model, history = train(
+                train_data,
+                test_data,
+                args.epochs,
+                tuple(args.hidden),
+                args.optimizer,
+                args.lr,
+                args.batch_size,
+                args.activation,
+                args.seed,
+                gpu=args.gpu,
+            )
     except RuntimeError as e:
         if not args.gpu:
             raise
@@ -158,10 +173,8 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
 
-    weights = os.path.join(args.out, 'mnist_mlp.npz')
     model.save_weights(weights)
     print(f'saved {weights}')
-    plot = os.path.join(args.out, 'mnist_accuracy.png')
     if save_plot(history, plot):
         print(f'saved {plot}')
     return 0

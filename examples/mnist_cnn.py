@@ -31,8 +31,11 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import check_output_files, output_folder, positive_float, random_seed
 from plotting import pyplot, save_figure
+
+#: The pictures saved into --out: the accuracy per epoch and the first layer's filters.
+PICTURES = ('mnist_cnn_accuracy.png', 'mnist_cnn_filters.png')
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
@@ -73,10 +76,7 @@ def save_pictures(model, history, out):
     plt = pyplot('pictures')
     if plt is None:
         return []
-    paths = [
-        os.path.join(out, 'mnist_cnn_accuracy.png'),
-        os.path.join(out, 'mnist_cnn_filters.png'),
-    ]
+    paths = [os.path.join(out, name) for name in PICTURES]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.arange(1, len(history['val_acc']) + 1), history['val_acc'], marker='o')
     ax.set_xlabel('epoch')
@@ -119,6 +119,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
+    check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
     train_data, test_data = load_or_generate(args, IMAGE_TRANSFORM, flat=False)
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)

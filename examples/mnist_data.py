@@ -75,8 +75,9 @@ def synthetic_digits(n, seed=0, flat=True):
 
 def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     """The data an example asked for: generated digits with ``--smoke``, else MNIST
-    (see :func:`load_data`).  Prints the error and exits with status 1 when the files
-    are missing and cannot be downloaded."""
+    (see :func:`load_data`).  Prints the error in one line and exits with status 1
+    when the files are missing and cannot be downloaded (OSError), or are damaged: a
+    truncated or corrupt file (ValueError, whose message names the file)."""
     if args.smoke:
         return (
             synthetic_digits(smoke_sizes[0], seed=1, flat=flat),
@@ -84,6 +85,6 @@ def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
         )
     try:
         return load_data(args.data_dir, args.holdout, transform)
-    except OSError as e:
+    except (OSError, ValueError) as e:
         print(f'{os.path.basename(sys.argv[0])}: {e}', file=sys.stderr)
         raise SystemExit(1) from None

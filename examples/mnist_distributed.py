@@ -31,7 +31,14 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 
 
 def train(train_data, test_data, comm, epochs=5, hidden=100, lr=0.001, batch_size=100, seed=0):
@@ -52,13 +59,24 @@ def train(train_data, test_data, comm, epochs=5, hidden=100, lr=0.001, batch_siz
     return model, history
 
 
+def share_of_batch(batch_size, processes):
+    """How many images of a batch of ``batch_size`` each of ``processes`` processes
+    gets, as text: ``'50'`` for 100 on 2, ``'1 or 2'`` for 3 on 2, ``'0 or 1'`` for 1
+    on 2 (the DataLoader cuts every batch into ``processes`` contiguous parts whose
+    sizes differ by one image at most)."""
+    fewest, left_over = divmod(batch_size, processes)
+    return f'{fewest} or {fewest + 1}' if left_over else f'{fewest}'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train an MLP on MNIST on several processes (mpiexec -n N ...).'
     )
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=5, help='default: 5')
-    parser.add_argument('--hidden', type=int, default=100, help='hidden units (default: 100)')
+    parser.add_argument(
+        '--hidden', type=model_size, default=100, help='hidden units (default: 100)'
+    )
     parser.add_argument(
         '--lr', type=positive_float, default=0.001, help='Adam learning rate (0.001)'
     )
@@ -70,8 +88,10 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the weights (default: out)'
     )
     args = parser.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1 or args.hidden < 1:
-        parser.error('--epochs, --batch-size and --hidden must be 1 or more')
+    if args.epochs < 1 or args.batch_size < 1:
+        parser.error('--epochs and --batch-size must be 1 or more')
+    weights = os.path.join(args.out, 'mnist_distributed_mlp.npz')
+    check_output_files(parser, [weights])
 
     comm = distributed.init()
     root = comm.rank == 0
@@ -79,17 +99,25 @@ def main(argv=None):
     if root:
         print(
             f'{comm.size} process(es): training on {len(train_data[1])} images, '
-            f'{args.batch_size // comm.size} per process per batch of {args.batch_size}'
+            f'{share_of_batch(args.batch_size, comm.size)} per process per batch of '
+            f'{args.batch_size}'
         )
     start = time.perf_counter()
-    model, history = train(
-        train_data, test_data, comm, args.epochs, args.hidden, args.lr, args.batch_size, args.seed
-    )
+    with out_of_memory_exits(args, 'hidden'):
+        model, history = train(
+            train_data,
+            test_data,
+            comm,
+            args.epochs,
+            args.hidden,
+            args.lr,
+            args.batch_size,
+            args.seed,
+        )
     seconds = time.perf_counter() - start
     if root:
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
         os.makedirs(args.out, exist_ok=True)
-        weights = os.path.join(args.out, 'mnist_distributed_mlp.npz')
         model.save_weights(weights)
         print(f'saved {weights}')
     return 0

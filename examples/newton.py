@@ -32,7 +32,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, output_folder, positive_float, random_seed
+from options import check_output_files, finite_float, output_folder, positive_float, random_seed
 from plotting import pyplot, save_figure
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
@@ -218,6 +218,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.max_iter < 1:
         parser.error('--max-iter must be 1 or more')
+    picture = os.path.join(args.out, 'newton.png')
+    check_output_files(parser, [picture])
     x0 = args.x0
     if args.random_start:
         x0 = float(np.random.default_rng(args.seed).uniform(-2.0, 2.0))
@@ -235,7 +237,6 @@ def main(argv=None):
     )
 
     os.makedirs(args.out, exist_ok=True)
-    picture = os.path.join(args.out, 'newton.png')
     if save_picture(newton_path, gd_path, args.lr, picture):
         print(f'saved {picture}')
     return 0

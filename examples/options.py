@@ -1,20 +1,35 @@
 """What the examples share for their command lines: argparse types that refuse a bad
 value while the options are read, before any work, so that the error names the option
 (``error: argument --lr: must be a positive number, got nan``) and the script exits with
-status 2.
+status 2; the check of the files a script will write into ``--out``, also before any
+work; and a one-line exit, naming the sizes asked for, when they do not fit into memory.
 
     parser.add_argument('--lr', type=positive_float, default=0.01)
     parser.add_argument('--seed', type=random_seed, default=0)
+    parser.add_argument('--hidden', type=model_size, default=100)
     parser.add_argument('--out', type=output_folder, default='out')
+    args = parser.parse_args(argv)
+    check_output_files(parser, [os.path.join(args.out, 'loss.png')])
+    with out_of_memory_exits(args, 'hidden'):
+        ...  # build the model and train it
 """
 
 import argparse
+import contextlib
 import math
 import os
+import sys
 import tempfile
+
+from dezero.atomic import check_writable
 
 #: NumPy's random seeds are 32-bit: 0 to 2**32 - 1.
 SEED_LIMIT = 2**32
+
+#: The largest size :func:`model_size` accepts.  A layer of 10**8 units on MNIST's 784
+#: inputs already needs 300 GB; much larger sizes ask for arrays over NumPy's limit of
+#: 2**63 bytes, which it refuses with errors other than MemoryError.
+MAX_SIZE = 10**8
 
 
 def _float(value):
@@ -51,15 +66,33 @@ def non_negative_float(value):
     return number
 
 
+def _int(value):
+    """``value`` as an int, or an argparse error saying it is not a whole number."""
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a whole number, got {value!r}') from None
+
+
 def random_seed(value):
     """An argparse type: a random seed, an integer from 0 to 2**32 - 1 (what
     ``np.random.seed`` accepts)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected a whole number, got {value!r}') from None
+    number = _int(value)
     if not 0 <= number < SEED_LIMIT:
         raise argparse.ArgumentTypeError(f'must be from 0 to {SEED_LIMIT - 1}, got {value}')
+    return number
+
+
+def model_size(value):
+    """An argparse type for a size of a network or of its data (the units of a layer,
+    the length of a code, the pixels of an image's side): a whole number from 1 to
+    ``MAX_SIZE``.  A size that passes and still does not fit into memory is reported
+    by :func:`out_of_memory_exits`."""
+    number = _int(value)
+    if not 1 <= number <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(
+            f'must be a whole number from 1 to {MAX_SIZE}, got {value}'
+        )
     return number
 
 
@@ -119,3 +152,40 @@ def output_folder(value):
                 f'cannot write into {value}: {error.strerror}'
             ) from None
     return value
+
+
+def check_output_files(parser, paths):
+    """Refuse through ``parser.error`` (exit status 2), before any work, when one of
+    the files ``paths`` that a script will write (into its ``--out``) could not be
+    written: a folder or a special file of that name, a read-only file (see
+    :func:`dezero.atomic.check_writable`).  Call it right after the options are read,
+    with the path of every file the run will save."""
+    for path in paths:
+        try:
+            check_writable(path, operation='--out')
+        except (OSError, ValueError) as error:
+            parser.error(str(error))
+
+
+@contextlib.contextmanager
+def out_of_memory_exits(args, *names):
+    """Run the ``with`` block; when an array in it does not fit into memory
+    (``MemoryError``), end the script with exit status 1 and one line on stderr that
+    names the size options ``names`` (attributes of ``args``: ``'batch_size'`` is
+    ``--batch-size``) with their values, instead of a traceback."""
+    try:
+        yield
+    except MemoryError as error:
+        sizes = ', '.join(_option_text(args, name) for name in names)
+        raise SystemExit(
+            f'{os.path.basename(sys.argv[0])}: not enough memory for {sizes}: {error}; '
+            f'give smaller sizes'
+        ) from None
+
+
+def _option_text(args, name):
+    """``--batch-size 100`` for the attribute ``batch_size`` of ``args`` (a list of
+    values, such as ``--hidden 100 50``, is written out)."""
+    value = getattr(args, name)
+    shown = ' '.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return f'--{name.replace("_", "-")} {shown}'

@@ -53,7 +53,13 @@ from dezero import DataLoader, Model, Trainer, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import non_negative_float, output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    non_negative_float,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
 
 TRAIN_IMAGES = 300
@@ -242,6 +248,8 @@ def main(argv=None):
         parser.error('--epochs and --batch-size must be 1 or more')
     if args.dropout is not None and not 0 <= args.dropout < 1:
         parser.error(f'--dropout must be in [0, 1), got {args.dropout:g}')
+    figure_path = os.path.join(args.out, 'overfitting.png')
+    check_output_files(parser, [figure_path])
 
     if args.compare or (args.weight_decay is None and args.dropout is None):
         wd = DEFAULT_WEIGHT_DECAY if args.weight_decay is None else args.weight_decay
@@ -287,9 +295,8 @@ def main(argv=None):
         print(f'{name:{width}s}  {train_acc:9.4f}  {test_acc:8.4f}  {train_acc - test_acc:.4f}')
 
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, 'overfitting.png')
-    if save_curves(runs, path):
-        print(f'saved {path}')
+    if save_curves(runs, figure_path):
+        print(f'saved {figure_path}')
     return 0
 
 

@@ -43,7 +43,7 @@ from dezero.atomic import atomic_write_bytes, atomic_write_text
 from dezero.graph import functions_behind, live_variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import finite_float, output_folder, random_seed
+from options import check_output_files, finite_float, output_folder, random_seed
 
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
@@ -205,6 +205,9 @@ def main(argv=None):
         help='accepted like in every example; this one is instant anyway',
     )
     args = parser.parse_args(argv)
+    dot_path = os.path.join(args.out, 'shopping.dot')
+    png_path = os.path.join(args.out, 'shopping.png')
+    check_output_files(parser, [dot_path, png_path])
 
     price, v = shopping(args.apple, args.apple_num, args.orange, args.orange_num, args.tax)
     print(f'price = {number(price.data)}')
@@ -216,10 +219,8 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     text = value_graph_dot(price)
-    dot_path = os.path.join(args.out, 'shopping.dot')
     atomic_write_text(dot_path, text)
     print(f'saved {dot_path}')
-    png_path = os.path.join(args.out, 'shopping.png')
     why_not = render_png(text, png_path)
     if why_not is None:
         print(f'saved {png_path}')

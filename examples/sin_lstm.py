@@ -36,7 +36,14 @@ from dezero.datasets import SinCurve
 from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
 
 
@@ -117,13 +124,18 @@ def main(argv=None):
         description='Train an LSTM on a noisy sine with truncated BPTT, then predict a '
         'cosine; save the plot.'
     )
-    parser.add_argument('--epochs', type=int, default=100, help='default: 100')
-    parser.add_argument('--hidden', type=int, default=100, help='LSTM units (default: 100)')
+    parser.add_argument('--epochs', type=int, default=None, help='default: 100 (--smoke: 10)')
+    parser.add_argument(
+        '--hidden', type=model_size, default=None, help='LSTM units (default: 100, --smoke: 20)'
+    )
     parser.add_argument(
         '--bptt', type=int, default=30, help='time steps per backward pass (default: 30)'
     )
     parser.add_argument(
-        '--lr', type=positive_float, default=0.001, help='Adam alpha (default: 0.001)'
+        '--lr',
+        type=positive_float,
+        default=None,
+        help='Adam alpha (default: 0.001, --smoke: 0.01)',
     )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
@@ -133,35 +145,40 @@ def main(argv=None):
     parser.add_argument(
         '--smoke',
         action='store_true',
-        help='a seconds-long run: 10 epochs of a 20-unit LSTM, Adam 0.01',
+        help='a seconds-long run: 10 epochs of a 20-unit LSTM, Adam 0.01 (unless '
+        '--epochs, --hidden or --lr say otherwise)',
     )
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.epochs, args.hidden, args.lr = 10, 20, 0.01
-    if min(args.epochs, args.hidden, args.bptt) < 1:
-        parser.error('--epochs, --hidden and --bptt must be 1 or more')
+    smoke_or_default = {'epochs': (10, 100), 'hidden': (20, 100), 'lr': (0.01, 0.001)}
+    for name, (smoke, default) in smoke_or_default.items():
+        if getattr(args, name) is None:
+            setattr(args, name, smoke if args.smoke else default)
+    if min(args.epochs, args.bptt) < 1:
+        parser.error('--epochs and --bptt must be 1 or more')
+    plot_path = os.path.join(args.out, 'sin_lstm.png')
+    check_output_files(parser, [plot_path])
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
-    model, history = train(
-        args.epochs,
-        args.hidden,
-        bptt=args.bptt,
-        lr=args.lr,
-        seed=args.seed,
-        progress_bar=False if args.no_bar else None,
-    )
-    print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
-    print(
-        f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
-        f'({history[0] / history[-1]:.1f}x lower)'
-    )
-    inputs, predictions = predict_cosine(model)
+    with out_of_memory_exits(args, 'hidden'):
+        model, history = train(
+            args.epochs,
+            args.hidden,
+            bptt=args.bptt,
+            lr=args.lr,
+            seed=args.seed,
+            progress_bar=False if args.no_bar else None,
+        )
+        print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+        print(
+            f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
+            f'({history[0] / history[-1]:.1f}x lower)'
+        )
+        inputs, predictions = predict_cosine(model)
     mse = float(np.mean((predictions[:-1] - inputs[1:]) ** 2))
     print(f'cosine: mean squared error of the next-value prediction {mse:.6f}')
-    path = os.path.join(args.out, 'sin_lstm.png')
-    if save_plot(inputs, predictions, path):
-        print(f'saved {path}')
+    if save_plot(inputs, predictions, plot_path):
+        print(f'saved {plot_path}')
     return 0
 
 

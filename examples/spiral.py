@@ -39,10 +39,19 @@ from dezero.datasets import get_spiral
 from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
+#: The pictures saved into --out: the loss curve and the decision boundary.
+PICTURES = ('spiral_loss.png', 'spiral_boundary.png')
 
 
 def train(epochs=300, batch_size=30, hidden=10, lr=1.0, seed=0, progress=True):
@@ -82,7 +91,7 @@ def save_pictures(model, history, out):
     plt = pyplot('pictures')
     if plt is None:
         return []
-    paths = [os.path.join(out, 'spiral_loss.png'), os.path.join(out, 'spiral_boundary.png')]
+    paths = [os.path.join(out, name) for name in PICTURES]
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.arange(1, len(history['loss']) + 1), history['loss'])
@@ -112,9 +121,9 @@ def main(argv=None):
         description='Train MLP((10, 3)) on the spiral data with SGD and save the loss '
         'curve and the decision boundary as PNG files.'
     )
-    parser.add_argument('--epochs', type=int, default=300, help='default: 300')
+    parser.add_argument('--epochs', type=int, default=None, help='default: 300 (--smoke: 30)')
     parser.add_argument('--batch-size', type=int, default=30, help='default: 30')
-    parser.add_argument('--hidden', type=int, default=10, help='hidden units (default: 10)')
+    parser.add_argument('--hidden', type=model_size, default=10, help='hidden units (default: 10)')
     parser.add_argument(
         '--lr', type=positive_float, default=1.0, help='learning rate (default: 1.0)'
     )
@@ -123,24 +132,26 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     parser.add_argument(
-        '--smoke', action='store_true', help='a quick run of 30 epochs instead of --epochs'
+        '--smoke', action='store_true', help='a quick run: 30 epochs unless --epochs is given'
     )
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.epochs = 30
-    for name in ('epochs', 'batch_size', 'hidden'):
+    if args.epochs is None:
+        args.epochs = 30 if args.smoke else 300
+    for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
     os.makedirs(args.out, exist_ok=True)
 
-    start = time.perf_counter()
-    model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed)
-    seconds = time.perf_counter() - start
-    loss, acc = evaluate(model)
-    print(f'trained {args.epochs} epochs in {seconds:.1f} s')
-    print(f'final loss {loss:.4f}  accuracy {acc:.4f}')
-    for path in save_pictures(model, history, args.out):
-        print(f'saved {path}')
+    with out_of_memory_exits(args, 'hidden'):  # the pictures need (90000, hidden) too
+        start = time.perf_counter()
+        model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed)
+        seconds = time.perf_counter() - start
+        loss, acc = evaluate(model)
+        print(f'trained {args.epochs} epochs in {seconds:.1f} s')
+        print(f'final loss {loss:.4f}  accuracy {acc:.4f}')
+        for path in save_pictures(model, history, args.out):
+            print(f'saved {path}')
     return 0
 
 

@@ -62,7 +62,14 @@ from dezero import Layer, Parameter, optimizers
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import non_negative_float, output_folder, positive_float
+from options import (
+    check_output_files,
+    model_size,
+    non_negative_float,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+)
 from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
     CONV_NAMES,
@@ -225,6 +232,30 @@ def save_losses(plt, history, path, title):
     save_figure(fig, path, dpi=90)
 
 
+def input_images(parser, args):
+    """The content and the style image, ``{'content': ..., 'style': ...}``, each
+    scaled to ``--size`` pixels on its longer side and preprocessed for VGG16 (a batch
+    of one): generated images with ``--smoke``, else the files given.  An image whose
+    shorter side would be under ``MIN_SIDE`` pixels is refused through
+    ``parser.error``."""
+    if args.smoke:
+        photo = generated_photo(args.size, args.size, seed=args.seed)
+        painting = generated_pattern(args.size, args.size)
+    else:
+        photo, painting = read_image(args.content), read_image(args.style)
+    images = {}
+    for what, rgb in (('content', photo), ('style', painting)):
+        width, height = fit_size(rgb.shape[0], rgb.shape[1], args.size)
+        if min(width, height) < MIN_SIDE:
+            parser.error(
+                f'the {what} image, {rgb.shape[1]}x{rgb.shape[0]}, scaled to '
+                f'{width}x{height} by --size {args.size}, has a side under '
+                f'{MIN_SIDE} pixels; give a larger --size'
+            )
+        images[what] = VGG16.preprocess(rgb, size=(width, height))[np.newaxis]
+    return images
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Repaint the content image in the style of the style image with '
@@ -242,7 +273,7 @@ def main(argv=None):
     )
     parser.add_argument(
         '--size',
-        type=int,
+        type=model_size,
         default=None,
         metavar='S',
         help='pixels on the longer side of both images (default: 224, or 48 with --smoke)',
@@ -299,23 +330,16 @@ def main(argv=None):
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     if args.size < MIN_SIDE:
         parser.error(f'--size must be {MIN_SIDE} or more, got {args.size}')
+    paths = {
+        'comparison': os.path.join(args.out, 'style_transfer.png'),
+        'result': os.path.join(args.out, 'style_transfer_result.png'),
+        'losses': os.path.join(args.out, 'style_transfer_loss.png'),
+    }
+    check_output_files(parser, paths.values())
 
-    if args.smoke:
-        photo = generated_photo(args.size, args.size, seed=args.seed)
-        painting = generated_pattern(args.size, args.size)
-    else:
-        photo, painting = read_image(args.content), read_image(args.style)
-    images = {}
-    for what, rgb in (('content', photo), ('style', painting)):
-        width, height = fit_size(rgb.shape[0], rgb.shape[1], args.size)
-        if min(width, height) < MIN_SIDE:
-            parser.error(
-                f'the {what} image, {rgb.shape[1]}x{rgb.shape[0]}, scaled to '
-                f'{width}x{height} by --size {args.size}, has a side under '
-                f'{MIN_SIDE} pixels; give a larger --size'
-            )
-        images[what] = VGG16.preprocess(rgb, size=(width, height))[np.newaxis]
-    model = load_model(args)
+    with out_of_memory_exits(args, 'size'):
+        images = input_images(parser, args)
+        model = load_model(args)
     pretrained = not (args.smoke or args.random_weights)
     _, _, height, width = images['content'].shape
     print(f'{args.iters} iterations at {width}x{height} (width x height)')
@@ -333,17 +357,18 @@ def main(argv=None):
                 flush=True,
             )
 
-    result, history = transfer(
-        model,
-        images['content'],
-        images['style'],
-        args.iters,
-        args.lr,
-        args.content_weight,
-        args.style_weight,
-        args.tv_weight,
-        on_step=report,
-    )
+    with out_of_memory_exits(args, 'size'):
+        result, history = transfer(
+            model,
+            images['content'],
+            images['style'],
+            args.iters,
+            args.lr,
+            args.content_weight,
+            args.style_weight,
+            args.tv_weight,
+            on_step=report,
+        )
     first, last = history['loss'][0], history['loss'][-1]
     if last > 0:
         change = f' ({first / last:.1f}x lower)'
@@ -358,7 +383,6 @@ def main(argv=None):
         return 0
     os.makedirs(args.out, exist_ok=True)
     note = '' if pretrained else '\nwith random weights: a check of the method, not a result'
-    path = os.path.join(args.out, 'style_transfer.png')
     save_comparison(
         plt,
         {
@@ -366,16 +390,14 @@ def main(argv=None):
             'style': to_rgb(images['style']),
             f'result after {args.iters} iterations': to_rgb(result),
         },
-        path,
+        paths['comparison'],
         'Neural style transfer on VGG16' + note,
     )
-    print(f'saved {path}')
-    path = os.path.join(args.out, 'style_transfer_result.png')
-    save_image(to_rgb(result), path)
-    print(f'saved {path}')
-    path = os.path.join(args.out, 'style_transfer_loss.png')
-    save_losses(plt, history, path, 'Style transfer losses' + note)
-    print(f'saved {path}')
+    print(f'saved {paths["comparison"]}')
+    save_image(to_rgb(result), paths['result'])
+    print(f'saved {paths["result"]}')
+    save_losses(plt, history, paths['losses'], 'Style transfer losses' + note)
+    print(f'saved {paths["losses"]}')
     return 0
 
 

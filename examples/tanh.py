@@ -40,7 +40,7 @@ from dezero.graph import GraphvizNotFoundError, functions_behind
 from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import output_folder
+from options import check_output_files, output_folder
 from plotting import pyplot, save_figure
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
@@ -139,8 +139,8 @@ def main(argv=None):
     parser.add_argument(
         '--order',
         type=int,
-        default=6,
-        help=f'which derivative to compute, 0 to {MAX_ORDER} (default: 6)',
+        default=None,
+        help=f'which derivative to compute, 0 to {MAX_ORDER} (default: 6, --smoke: 3)',
     )
     parser.add_argument(
         '--out',
@@ -156,13 +156,17 @@ def main(argv=None):
     parser.add_argument(
         '--smoke',
         action='store_true',
-        help='a quick run: the 3rd derivative instead of the --order one',
+        help='a quick run: the 3rd derivative, unless --order says otherwise',
     )
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.order = 3
+    if args.order is None:
+        args.order = 3 if args.smoke else 6
     if not 0 <= args.order <= MAX_ORDER:
         parser.error(f'--order must be from 0 to {MAX_ORDER}, got {args.order}')
+    graph_png = os.path.join(args.out, f'tanh_order{args.order}.png')
+    plot_png = os.path.join(args.out, 'tanh_derivatives.png')
+    graph_dot = os.path.splitext(graph_png)[0] + '.dot'  # what write_graph writes beside
+    check_output_files(parser, [graph_dot, graph_png, plot_png])
     os.makedirs(args.out, exist_ok=True)
 
     ys = derivatives(POINTS, args.order)
@@ -178,10 +182,8 @@ def main(argv=None):
     n_funcs, n_vars = graph_size(gx)
     print(f'graph of the order-{args.order} derivative: {n_funcs} functions, {n_vars} variables')
 
-    write_graph(
-        gx, os.path.join(args.out, f'tanh_order{args.order}.png'), verbose=args.verbose_graph
-    )
-    plot_derivatives(args.order, os.path.join(args.out, 'tanh_derivatives.png'))
+    write_graph(gx, graph_png, verbose=args.verbose_graph)
+    plot_derivatives(args.order, plot_png)
     return 0
 
 

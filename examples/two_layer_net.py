@@ -41,7 +41,14 @@ from dezero.trainer import plot_history
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot
 
 
@@ -176,7 +183,7 @@ def main(argv=None):
     )
     add_data_options(parser)
     parser.add_argument('--epochs', type=int, default=10, help='default: 10')
-    parser.add_argument('--hidden', type=int, default=50, help='hidden units (default: 50)')
+    parser.add_argument('--hidden', type=model_size, default=50, help='hidden units (default: 50)')
     parser.add_argument(
         '--lr', type=positive_float, default=0.1, help='SGD learning rate (default: 0.1)'
     )
@@ -202,22 +209,25 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parser.parse_args(argv)
-    for name in ('epochs', 'hidden', 'batch_size', 'check_images'):
+    for name in ('epochs', 'batch_size', 'check_images'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     if args.check_entries is not None and args.check_entries < 1:
         parser.error('--check-entries must be 1 or more')
     if args.check_entries is None and args.smoke:
         args.check_entries = 100
+    plot_path = os.path.join(args.out, 'two_layer_net.png')
+    check_output_files(parser, [plot_path])
 
     train_data, test_data = load_or_generate(args)
     print(f'training on {len(train_data[1])} images, testing on {len(test_data[1])}')
 
     start = time.perf_counter()
     n = args.check_images
-    report = gradient_check(
-        args.hidden, train_data[0][:n], train_data[1][:n], args.check_entries, args.seed
-    )
+    with out_of_memory_exits(args, 'hidden'):
+        report = gradient_check(
+            args.hidden, train_data[0][:n], train_data[1][:n], args.check_entries, args.seed
+        )
     worst = max(rel for _, rel, _ in report.values())
     print(
         f'largest relative difference {worst:.2e} '
@@ -228,9 +238,10 @@ def main(argv=None):
         return 1
 
     start = time.perf_counter()
-    model, history = train(
-        train_data, test_data, args.epochs, args.hidden, args.lr, args.batch_size, args.seed
-    )
+    with out_of_memory_exits(args, 'hidden'):
+        model, history = train(
+            train_data, test_data, args.epochs, args.hidden, args.lr, args.batch_size, args.seed
+        )
     print(
         f'trained in {time.perf_counter() - start:.1f} s; final train accuracy '
         f'{history["acc"][-1]:.4f}, test accuracy {history["val_acc"][-1]:.4f}'
@@ -242,7 +253,7 @@ def main(argv=None):
             f'784-{args.hidden}-10 sigmoid network, SGD lr {args.lr:g} '
             f'(validation = the test images)'
         )
-        path = plot_history(history, os.path.join(args.out, 'two_layer_net.png'), title)
+        path = plot_history(history, plot_path, title)
         print(f'saved {path}')
     return 0
 

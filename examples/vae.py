@@ -46,7 +46,14 @@ from dezero import DataLoader, Model, optimizers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    model_size,
+    out_of_memory_exits,
+    output_folder,
+    positive_float,
+    random_seed,
+)
 from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
 
@@ -209,6 +216,11 @@ def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
     save_figure(fig, path, dpi=72)
 
 
+def sample_path(out, epoch):
+    """Where the grid of samples after ``epoch`` is saved, in the folder ``out``."""
+    return os.path.join(out, f'vae_epoch{epoch:02d}.png')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a small MLP variational autoencoder on MNIST; print the '
@@ -219,11 +231,14 @@ def main(argv=None):
     parser.add_argument('--epochs', type=int, default=None, help='default: 30, or 5 with --smoke')
     parser.add_argument('--batch-size', type=int, default=100, help='default: 100')
     parser.add_argument(
-        '--latent', type=int, default=2, help='size of the latent code (default: 2, drawn as a map)'
+        '--latent',
+        type=model_size,
+        default=2,
+        help='size of the latent code (default: 2, drawn as a map)',
     )
     parser.add_argument(
         '--hidden',
-        type=int,
+        type=model_size,
         default=256,
         help='units of the encoder and decoder layers (default: 256)',
     )
@@ -237,14 +252,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.epochs is None:
         args.epochs = 5 if args.smoke else 30
-    for name in ('epochs', 'batch_size', 'latent', 'hidden'):
+    for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    reconstructions_path = os.path.join(args.out, 'vae_reconstructions.png')
+    latent_map_path = os.path.join(args.out, 'vae_latent.png')  # with a 2-d code only
+    check_output_files(
+        parser,
+        [sample_path(args.out, epoch) for epoch in range(1, args.epochs + 1)]
+        + [reconstructions_path]
+        + ([latent_map_path] if args.latent == 2 else []),
+    )
 
     (x, _), (x_test, t_test) = load_or_generate(args)
     print(f'training on {len(x)} images, {len(x_test)} held out')
     os.makedirs(args.out, exist_ok=True)
-    z_prior = np.random.default_rng(args.seed).standard_normal((64, args.latent)).astype(np.float32)
+    with out_of_memory_exits(args, 'latent'):  # the codes of the 64 samples drawn each epoch
+        noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
+        z_prior = noise.astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
 
@@ -255,38 +280,37 @@ def main(argv=None):
             flush=True,
         )
         if plt is not None:
-            path = os.path.join(args.out, f'vae_epoch{epoch:02d}.png')
+            path = sample_path(args.out, epoch)
             save_samples(
                 plt, decode_images(model, z_prior), path, f'VAE: prior samples after epoch {epoch}'
             )
             print(f'saved {path}')
 
     start = time.perf_counter()
-    model, _ = train(
-        x,
-        args.epochs,
-        args.batch_size,
-        args.latent,
-        args.hidden,
-        args.lr,
-        args.seed,
-        on_epoch=report,
-    )
-    print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
-    held_out = evaluate(model, x_test)
+    with out_of_memory_exits(args, 'latent', 'hidden'):
+        model, _ = train(
+            x,
+            args.epochs,
+            args.batch_size,
+            args.latent,
+            args.hidden,
+            args.lr,
+            args.seed,
+            on_epoch=report,
+        )
+        print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+        held_out = evaluate(model, x_test)
     print(
         f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '
         f'KL {held_out["kl"]:.2f}'
     )
     if plt is None:
         return 0
-    path = os.path.join(args.out, 'vae_reconstructions.png')
-    save_reconstructions(plt, x_test[:24], reconstruct(model, x_test[:24]), path)
-    print(f'saved {path}')
+    save_reconstructions(plt, x_test[:24], reconstruct(model, x_test[:24]), reconstructions_path)
+    print(f'saved {reconstructions_path}')
     if args.latent == 2:
-        path = os.path.join(args.out, 'vae_latent.png')
-        save_latent_map(plt, model, x_test, t_test, path)
-        print(f'saved {path}')
+        save_latent_map(plt, model, x_test, t_test, latent_map_path)
+        print(f'saved {latent_map_path}')
     return 0
 
 

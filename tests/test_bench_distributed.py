@@ -34,3 +34,55 @@ def test_tiny_run_on_one_and_two_processes(bench, tmp_path, capsys):
     assert one['speedup'] == 1.0 and two['speedup'] > 0
     out = capsys.readouterr().out
     assert 'processes' in out and 'allreduce ms' in out
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--processes', '0'], 'argument --processes: must be a whole number of 1 or more, got 0'),
+        (
+            ['--processes', '1', '-2'],
+            'argument --processes: must be a whole number of 1 or more, got -2',
+        ),
+        (['--repeat', '0'], '--repeat must be at least 1'),
+        (['--repeat', '-1'], '--repeat must be at least 1'),
+        (['--samples', '0'], 'argument --samples: must be a whole number of 1 or more, got 0'),
+        (['--samples', '-5'], 'argument --samples: must be a whole number of 1 or more, got -5'),
+        (['--batch', '0'], 'argument --batch: must be a whole number of 1 or more, got 0'),
+        (['--hidden', '0'], 'argument --hidden: must be a whole number of 1 or more, got 0'),
+        (['--hidden', '1.5'], "argument --hidden: expected a whole number, got '1.5'"),
+    ],
+)
+def test_bad_numbers_are_refused_before_anything_runs(bench, monkeypatch, capsys, args, message):
+    def no_run(*args, **kwargs):
+        raise AssertionError('run() was called')
+
+    monkeypatch.setattr(bench, 'run', no_run)
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(args)
+    assert exit_info.value.code == 2
+    assert f'error: {message}' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    'args, expected',
+    [
+        ([], {'samples': 6000, 'repeat': 5}),
+        (['--quick'], {'samples': 2000, 'repeat': 2}),
+        (['--quick', '--samples', '7', '--repeat', '1'], {'samples': 7, 'repeat': 1}),
+        (['--processes', '3', '1', '--hidden', '4', '--batch', '2'], {'processes': [3, 1]}),
+    ],
+)
+def test_the_numbers_given_are_the_numbers_run(bench, monkeypatch, capsys, args, expected):
+    """Explicit values reach run() as given; the defaults only fill in the rest."""
+    calls = []
+
+    def recorded_run(processes, hidden, batch, samples, repeat, log):
+        config = {'hidden': hidden, 'batch': batch, 'samples': samples, 'repeat': repeat}
+        calls.append({'processes': processes, **config})
+        return {'config': config, 'cpus': 1, 'skipped': 'not run here', 'cases': {}}
+
+    monkeypatch.setattr(bench, 'run', recorded_run)
+    assert bench.main(args) == 0
+    (call,) = calls
+    assert {key: call[key] for key in expected} == expected

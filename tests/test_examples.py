@@ -131,6 +131,46 @@ def test_mnist_script_refuses_a_bad_holdout(tmp_path):
     assert '--holdout must be between 1 and 19, got 20' in result.stderr
 
 
+def damage(path, how):
+    """Spoil the gzip file ``path``: replace it with text, or cut it in half."""
+    data = path.read_bytes()
+    path.write_bytes(b'garbage\n' if how == 'garbage' else data[: len(data) // 2])
+
+
+@pytest.mark.parametrize('how', ['garbage', 'truncated'])
+def test_damaged_mnist_files_end_the_run_with_one_line(how, tmp_path, capsys):
+    """A corrupt or truncated file: dezero's ValueError, which names the file, is
+    printed as one line and the script exits with status 1 (like a missing file)."""
+    mnist_data = load_example('mnist_data.py')
+    mnist_files.write_split(tmp_path, *mnist_files.block_digits(20), train=False)
+    images = tmp_path / mnist_files.TEST_FILES[0]
+    damage(images, how)
+    args = argparse.Namespace(smoke=False, data_dir=str(tmp_path), holdout=10)
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_data.load_or_generate(args)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert f'{images} is not a complete gzip file' in err and 'delete it and try again' in err
+    assert err.count('\n') == 1, err
+
+
+def test_mnist_script_with_a_corrupt_file_says_which_without_a_traceback(tmp_path):
+    mnist_files.write_split(tmp_path / 'bad', *mnist_files.block_digits(20), train=False)
+    images = tmp_path / 'bad' / mnist_files.TEST_FILES[0]
+    damage(images, 'garbage')
+    args = ['--data-dir', str(tmp_path / 'bad'), '--holdout', '10', '--out', str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / 'mnist.py'), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f'mnist.py: MNIST: {images} is not a complete gzip file')
+    assert 'Traceback' not in result.stderr and result.stderr.count('\n') == 1
+
+
 def test_mnist_gpu_without_cupy_says_how_to_install_it(tmp_path):
     from dezero import cuda
 
@@ -629,6 +669,276 @@ def test_newton_from_where_the_step_overflows_stops_at_once(tmp_path):
     assert re.search(r'^newton: 0 iterations, .*\(did not converge\)$', out, re.M), out
     assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
     assert_pictures(out, [tmp_path / 'newton.png'])
+
+
+#: For every example: a file it saves into --out with --smoke (the last one where it
+#: saves several), checked before any work.
+OUTPUT_FILES = {
+    'newton.py': 'newton.png',
+    'hessian_newton.py': 'hessian_newton.png',
+    'tanh.py': 'tanh_order3.dot',
+    'spiral.py': 'spiral_boundary.png',
+    'mnist.py': 'mnist_mlp.npz',
+    'mnist_distributed.py': 'mnist_distributed_mlp.npz',
+    'mnist_cnn.py': 'mnist_cnn_filters.png',
+    'cifar10.py': 'cifar10_mistakes.png',
+    'sin_lstm.py': 'sin_lstm.png',
+    'shopping.py': 'shopping.png',
+    'two_layer_net.py': 'two_layer_net.png',
+    'overfitting.py': 'overfitting.png',
+    'char_transformer.py': 'char_transformer.npz',
+    'hyperparameter_search.py': 'hyperparameter_search_random.png',
+    'gan.py': 'gan_epoch03.png',
+    'vae.py': 'vae_latent.png',
+    'grad_cam.py': 'grad_cam_overlay.png',
+    'style_transfer.py': 'style_transfer_loss.png',
+}
+
+
+def test_every_example_has_an_output_file_to_check():
+    assert set(OUTPUT_FILES) == set(SMOKE)
+
+
+@pytest.mark.parametrize('name', sorted(OUTPUT_FILES))
+def test_an_output_file_taken_by_a_folder_is_refused_before_the_work(name, tmp_path, capsys):
+    taken = tmp_path / OUTPUT_FILES[name]
+    taken.mkdir()
+    err = refused(name, ['--smoke', '--out', str(tmp_path)], capsys)
+    assert f'error: --out: cannot write {taken}: it is a folder' in err, err
+    assert [p.name for p in tmp_path.iterdir()] == [taken.name]  # nothing was written
+
+
+def test_the_shared_output_check_names_the_file(tmp_path, capsys):
+    options = load_example('options.py')
+    parser = argparse.ArgumentParser(prog='example.py')
+    (tmp_path / 'b.png').mkdir()
+    options.check_output_files(parser, [tmp_path / 'a.png'])  # a new file: fine
+    with pytest.raises(SystemExit) as exit_info:
+        options.check_output_files(parser, [tmp_path / 'a.png', tmp_path / 'b.png'])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f'example.py: error: --out: cannot write {tmp_path / "b.png"}: it is a folder; '
+        'give the path of a file (nothing was written)\n'
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / 'b.png']
+
+
+# ---- sizes that do not fit into memory ------------------------------------------------
+def test_model_sizes_are_whole_numbers_up_to_a_limit():
+    options = load_example('options.py')
+    assert options.model_size('1') == 1 and options.model_size('100000000') == 10**8
+    for value, message in [
+        ('0', 'must be a whole number from 1 to 100000000, got 0'),
+        ('100000001', 'must be a whole number from 1 to 100000000, got 100000001'),
+        ('1.5', "expected a whole number, got '1.5'"),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(message)):
+            options.model_size(value)
+
+
+def test_out_of_memory_ends_the_script_with_one_line_naming_the_sizes(monkeypatch):
+    options = load_example('options.py')
+    monkeypatch.setattr(sys, 'argv', ['example.py'])
+    args = argparse.Namespace(hidden=[100, 50], batch_size=30)
+    with pytest.raises(SystemExit) as exit_info:
+        with options.out_of_memory_exits(args, 'hidden', 'batch_size'):
+            raise MemoryError('Unable to allocate 9 GiB')
+    assert exit_info.value.code == (
+        'example.py: not enough memory for --hidden 100 50, --batch-size 30: '
+        'Unable to allocate 9 GiB; give smaller sizes'
+    )
+    with pytest.raises(ValueError, match='not about memory'):  # other errors pass through
+        with options.out_of_memory_exits(args, 'hidden'):
+            raise ValueError('not about memory')
+
+
+#: Sizes too large for a process that may use 1 GiB of memory, and the option the
+#: message names first.
+TOO_LARGE = [
+    ('spiral.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('mnist.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('mnist_distributed.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('two_layer_net.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('hyperparameter_search.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('sin_lstm.py', ['--hidden', '100000000'], '--hidden 100000000'),
+    ('gan.py', ['--latent', '100000000'], '--latent 100000000'),
+    ('gan.py', ['--hidden', '100000000'], '--latent 64, --hidden 100000000'),
+    ('vae.py', ['--hidden', '100000000'], '--latent 2, --hidden 100000000'),
+    ('char_transformer.py', ['--embed', '100000000', '--heads', '1'], '--embed 100000000'),
+    ('style_transfer.py', ['--size', '100000'], '--size 100000'),
+]
+
+
+def one_gibibyte_of_memory():
+    """Run in the child before the example starts: 1 GiB of address space at most."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.skipif(not has_module('resource'), reason='needs resource.setrlimit (POSIX)')
+@pytest.mark.parametrize('name, args, sizes', TOO_LARGE)
+def test_a_size_too_large_for_memory_ends_with_one_line(name, args, sizes, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), '--smoke', *args, '--out', str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ONE_THREAD,
+        preexec_fn=one_gibibyte_of_memory,
+    )
+    assert result.returncode == 1, result.stderr
+    assert 'Traceback' not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'{name}: not enough memory for {sizes}'), last
+    assert 'Unable to allocate' in last and last.endswith('; give smaller sizes'), last
+
+
+@pytest.mark.parametrize(
+    'name, args',
+    [
+        ('spiral.py', ['--hidden', '100000000000']),
+        ('mnist.py', ['--hidden', '100', '100000000000']),
+        ('gan.py', ['--latent', '100000000000']),
+        ('vae.py', ['--hidden', '0']),
+        ('char_transformer.py', ['--embed', '100000000000']),
+        ('style_transfer.py', ['--size', '100000000000']),
+        ('mnist_distributed.py', ['--hidden', '-1']),
+    ],
+)
+def test_sizes_beyond_any_memory_are_refused_while_parsing(name, args, capsys):
+    err = refused(name, ['--smoke', *args], capsys)
+    option, value = args[0], args[-1]
+    assert f'argument {option}: must be a whole number from 1 to 100000000, got {value}' in err
+
+
+# ---- --smoke keeps the values given ---------------------------------------------------
+@pytest.mark.parametrize(
+    'name, args, message',
+    [
+        ('spiral.py', ['--epochs', '-5'], '--epochs must be 1 or more'),
+        ('spiral.py', ['--epochs', '0'], '--epochs must be 1 or more'),
+        ('sin_lstm.py', ['--epochs', '-5'], '--epochs and --bptt must be 1 or more'),
+        ('sin_lstm.py', ['--hidden', '0'], 'argument --hidden: must be a whole number from 1'),
+        ('sin_lstm.py', ['--lr', '-1'], 'argument --lr: must be a positive number, got -1'),
+        ('tanh.py', ['--order', '9'], '--order must be from 0 to 8, got 9'),
+        ('tanh.py', ['--order', '-1'], '--order must be from 0 to 8, got -1'),
+        ('hessian_newton.py', ['--gd-max-iter', '0'], '--gd-max-iter must be 1 or more'),
+    ],
+)
+def test_smoke_runs_refuse_bad_values_they_used_to_replace(name, args, message, tmp_path, capsys):
+    err = refused(name, ['--smoke', *args, '--out', str(tmp_path)], capsys)
+    assert message in err, err
+
+
+class Stop(Exception):
+    """Raised in place of an example's work, once its arguments are recorded."""
+
+
+def arguments_of_the_work(name, function, args, monkeypatch):
+    """Run example ``name`` with ``args`` up to its call of ``function`` (which does
+    not run); return that call's positional and keyword arguments."""
+    example = load_example(name)
+    calls = []
+
+    def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        raise Stop
+
+    monkeypatch.setattr(example, function, record)
+    with pytest.raises(Stop):
+        example.main(args)
+    return calls[0]
+
+
+def test_spiral_smoke_run_keeps_the_epochs_given(tmp_path, monkeypatch):
+    out = ['--out', str(tmp_path)]
+    args, _ = arguments_of_the_work('spiral.py', 'train', ['--smoke', *out], monkeypatch)
+    assert args == (30, 30, 10, 1.0, 0)  # epochs, batch size, hidden, lr, seed
+    args, _ = arguments_of_the_work('spiral.py', 'train', [*out], monkeypatch)
+    assert args[0] == 300
+    given = ['--smoke', '--epochs', '2', '--hidden', '4', *out]
+    args, _ = arguments_of_the_work('spiral.py', 'train', given, monkeypatch)
+    assert args == (2, 30, 4, 1.0, 0)
+
+
+def test_sin_lstm_smoke_run_keeps_the_values_given(tmp_path, monkeypatch):
+    out = ['--out', str(tmp_path)]
+    args, kwargs = arguments_of_the_work('sin_lstm.py', 'train', ['--smoke', *out], monkeypatch)
+    assert args == (10, 20) and kwargs['lr'] == 0.01  # epochs, hidden
+    args, kwargs = arguments_of_the_work('sin_lstm.py', 'train', out, monkeypatch)
+    assert args == (100, 100) and kwargs['lr'] == 0.001
+    given = ['--smoke', '--epochs', '3', '--hidden', '5', '--lr', '0.5', *out]
+    args, kwargs = arguments_of_the_work('sin_lstm.py', 'train', given, monkeypatch)
+    assert args == (3, 5) and kwargs['lr'] == 0.5
+
+
+def test_hessian_newton_smoke_run_keeps_the_iterations_given(tmp_path, monkeypatch):
+    out = ['--out', str(tmp_path)]
+    for args, expected in [
+        (['--smoke'], 2000),
+        ([], 50000),
+        (['--smoke', '--gd-max-iter', '7'], 7),
+    ]:
+        given, _ = arguments_of_the_work(
+            'hessian_newton.py', 'gradient_descent', [*args, *out], monkeypatch
+        )
+        assert given[3] == expected  # start, lr, tol, max_iter
+
+
+def test_tanh_smoke_run_keeps_the_order_given(tmp_path, capsys):
+    tanh = load_example('tanh.py')
+    assert tanh.main(['--smoke', '--order', '1', '--out', str(tmp_path)]) == 0
+    assert 'order-1 derivative of tanh' in capsys.readouterr().out
+    assert (tmp_path / 'tanh_order1.dot').exists()
+
+
+# ---- examples/mnist_distributed.py ----------------------------------------------------
+@pytest.mark.parametrize(
+    'batch_size, processes, share',
+    [(100, 2, '50'), (7, 1, '7'), (3, 2, '1 or 2'), (1, 2, '0 or 1'), (10, 4, '2 or 3')],
+)
+def test_distributed_share_of_a_batch(batch_size, processes, share):
+    example = load_example('mnist_distributed.py')
+    assert example.share_of_batch(batch_size, processes) == share
+
+
+def mpiexec_beside_python():
+    """The mpiexec installed beside this interpreter (mpi4py's), else one on the PATH."""
+    if not has_module('mpi4py'):
+        return None
+    beside = os.path.join(os.path.dirname(sys.executable), 'mpiexec')
+    return beside if os.path.exists(beside) else shutil.which('mpiexec')
+
+
+@pytest.mark.skipif(mpiexec_beside_python() is None, reason='needs mpi4py and its mpiexec')
+def test_distributed_run_prints_the_real_shares_of_a_batch(tmp_path):
+    result = subprocess.run(
+        [
+            mpiexec_beside_python(),
+            '-n',
+            '2',
+            sys.executable,
+            str(EXAMPLES / 'mnist_distributed.py'),
+            '--smoke',
+            '--epochs',
+            '1',
+            '--batch-size',
+            '3',
+            '--out',
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ONE_THREAD,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '2 process(es): training on 500 images, 1 or 2 per process per batch of 3' in (
+        result.stdout
+    )
 
 
 # ---- README and CI ---------------------------------------------------------------------
