@@ -316,6 +316,21 @@ def number_overflow(where, number, dtype, holder):
     )
 
 
+def attempted_array(x):
+    """``x`` as the array a function that takes numbers would compute on: a
+    Variable's data, a NumPy or CuPy array as it is, anything else through
+    ``np.asarray``; None for a ragged sequence (and for a Variable holding none).  The
+    caller checks the dtype and names itself in the error."""
+    if isinstance(x, Variable):
+        return x.data
+    if cuda.is_array(x):
+        return x
+    try:
+        return np.asarray(x)
+    except ValueError:  # a ragged sequence
+        return None
+
+
 def float_number(number, dtype, where, holder):
     """The Python ``number`` (an int or a float) as a NumPy scalar of the floating
     ``dtype``, as it is combined with an array of that dtype; OverflowError

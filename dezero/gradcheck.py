@@ -23,6 +23,7 @@ import numbers
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import attempted_array
 from dezero.core import Variable, as_variable, backprop, keeping_wide_inputs
 
 
@@ -44,15 +45,7 @@ _REAL_KINDS = 'biuf'
 def _real_data(name, x):
     """The array of ``x`` (an array, a number, a sequence of numbers or a Variable);
     TypeError naming the check ``name`` when it holds no real numbers."""
-    if isinstance(x, Variable):
-        data = x.data
-    elif cuda.is_array(x):
-        data = x
-    else:
-        try:
-            data = np.asarray(x)
-        except ValueError:  # a ragged sequence
-            data = None
+    data = attempted_array(x)
     if data is None or data.dtype.kind not in _REAL_KINDS:
         raise TypeError(
             f'{name}: x must be an array, a number or a Variable holding real numbers '

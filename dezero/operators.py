@@ -25,7 +25,10 @@ def _operand(other, like):
     if kind is float or kind is int:
         data = like._data
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
-            # a NumPy scalar of that dtype (cheaper than asarray), refused if it overflows
+            # a NumPy scalar of that dtype (cheaper than asarray); a number beyond
+            # float16's largest is checked for overflow (see float_number)
+            if -65504.0 <= other <= 65504.0:
+                return data.dtype.type(other)
             return float_number(other, data.dtype, _OPERAND, _HOLDER)
     elif isinstance(other, Variable):
         return other

@@ -95,13 +95,7 @@ def logsumexp(x, axis=1):
 def _numeric_array(name, x, kinds):
     """``x`` as an array (a NumPy or CuPy array as it is) whose dtype is of one of
     ``kinds`` (letters of NumPy's ``dtype.kind``); TypeError naming ``name`` else."""
-    if cuda.is_array(x):
-        array = x
-    else:
-        try:
-            array = np.asarray(x)
-        except ValueError:  # a ragged sequence
-            array = None
+    array = array_ops.attempted_array(x)
     if array is None or array.dtype.kind not in kinds:
         what = 'real numbers' if 'c' not in kinds else 'numbers'
         raise TypeError(f'{name}: x must be an array of {what}, got {_describe(x, array)}')
