@@ -421,7 +421,10 @@ class Variable:
         give positions, counts, dtypes or truth values, which have no gradient
         (``np.argmax``, ``np.argsort``, ``np.nonzero``, ``np.count_nonzero``,
         ``np.any``, ``np.result_type``, ``np.iscomplexobj``, ``np.shares_memory``,
-        ``np.array2string`` and the like; ``np.testing``'s assertions work so).  ``np.asarray(v)`` gives the
+        ``np.array2string`` and the like; ``np.testing.assert_allclose`` and
+        ``assert_array_equal`` work so).  A library that calls other NumPy functions
+        on what it is given (``plt.bar``) needs ``v.data``, as PyTorch's need
+        ``t.detach()``.  ``np.asarray(v)`` gives the
         data (see :meth:`__array__`)."""
         if func in _NUMPY_METHODS:
             return func._implementation(*args, **kwargs)
@@ -632,9 +635,12 @@ _NUMPY_ON_DATA = frozenset(
 
 
 def _data_of(value):
-    """A Variable's data (a list or tuple of them item by item); anything else as it is."""
+    """A Variable's data (a list or tuple of them item by item); anything else as it is.
+    A Variable holding no data is refused, as ``np.asarray`` refuses it."""
     if isinstance(value, Variable):
-        return value.data
+        if value._data is None:
+            raise ValueError('np.asarray: this Variable holds no data (None)')
+        return value._data
     if isinstance(value, (list, tuple)):
         return type(value)(_data_of(v) for v in value)
     return value
@@ -667,7 +673,8 @@ def _numpy_refusal(func):
         instead = 'dezero.functions (which record the graph)'
     return (
         f"{where}: NumPy functions do not record dezero's graph, so the result would "
-        f'carry no gradient; use {instead}, or pass v.data for a plain array'
+        f'carry no gradient; use {instead}, or pass v.data for a plain array (as '
+        f'for a library that calls NumPy, such as plt.bar(x.data, y.data))'
     )
 
 

@@ -15,6 +15,7 @@ epoch; :class:`SeqDataLoader` keeps time order, for truncated backprop through t
 import collections.abc
 import importlib.util
 import math
+import numbers
 
 import numpy as np
 
@@ -167,12 +168,12 @@ def _check_shard(owner, shard):
 
 def _keyed_by_position(mapping):
     """Whether the keys of ``mapping`` are exactly the positions 0, 1, ..., len - 1
-    (ints), so that its items can be taken by position as a sequence's are."""
-    n = len(mapping)
-    keys = mapping.keys()
-    return all(isinstance(k, int) and not isinstance(k, bool) for k in keys) and set(keys) == set(
-        range(n)
-    )
+    (Python or NumPy ints), so that its items can be taken by position as a
+    sequence's are."""
+    keys = list(mapping.keys())
+    if not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in keys):
+        return False
+    return {int(k) for k in keys} == set(range(len(mapping)))
 
 
 class DataLoader:

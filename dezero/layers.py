@@ -608,9 +608,8 @@ class _ParamNames(collections.abc.MutableSet):
                 f'be part of the layer'
             )
         names = values.setdefault('_names', {})
-        if name not in names:
-            names[name] = None
-            _structure_changed()
+        names.setdefault(name, None)
+        _structure_changed()  # (a name registered already may hold a new value)
 
     def copy(self):
         """The names as a plain set (a snapshot, not a view)."""

@@ -300,8 +300,10 @@ class Trainer:
         of every batch (``DataLoader(..., shard=comm)``) with an optimizer that does not
         average the processes' gradients: each process would train a model of its own,
         and their weights drift apart without an error."""
-        shard = getattr(train_loader, 'shard', None)
-        if shard is None or shard[1] <= 1 or isinstance(self.optimizer, DistributedOptimizer):
+        shard = getattr(train_loader, 'shard', None)  # (rank, size) for a DataLoader
+        if not isinstance(train_loader, DataLoader) or shard is None:
+            return
+        if shard[1] <= 1 or isinstance(self.optimizer, DistributedOptimizer):
             return
         raise ValueError(
             f'Trainer.fit: the train_loader shares each batch out among {shard[1]} '
@@ -492,7 +494,7 @@ def _check_loader(loader, caller, name='the loader'):
             f'{caller}: {name} must be a loader of (x, t) batches (a DataLoader, or a '
             f'list of (x, t) pairs), got {type(loader).__name__} {loader!r:.60}'
         )
-    if isinstance(loader, collections.abc.Sized) and len(loader) == 0:
+    if isinstance(loader, collections.abc.Sized) and _known_length(loader) == 0:
         raise ValueError(
             f'{caller}: {name} gives no batches (its length is 0); give it data, or leave it out'
         )
@@ -502,6 +504,15 @@ def _check_loader(loader, caller, name='the loader'):
             f'is not an (x, t) pair: got a {type(loader[0]).__name__}; wrap the data in '
             f'DataLoader((x, t), batch_size)'
         )
+
+
+def _known_length(loader):
+    """``len(loader)``, or None when the loader cannot tell it (its ``__len__``
+    raises TypeError, as some iterables' do)."""
+    try:
+        return len(loader)
+    except TypeError:
+        return None
 
 
 def _is_pair(item):

@@ -284,8 +284,10 @@ def main(argv=None):
     )
     parser.add_argument('--smoke', action='store_true', help='a seconds-long run on generated text')
     parser.add_argument('--iters', type=int, default=None, help='default: 2000 (--smoke: 150)')
-    parser.add_argument('--batch', type=int, default=None, help='default: 32 (--smoke: 16)')
-    parser.add_argument('--block', type=int, default=None, help='context length (default: 64)')
+    parser.add_argument('--batch', type=model_size, default=None, help='default: 32 (--smoke: 16)')
+    parser.add_argument(
+        '--block', type=model_size, default=None, help='context length (default: 64)'
+    )
     parser.add_argument('--embed', type=model_size, default=None, help='default: 128 (--smoke: 32)')
     parser.add_argument('--heads', type=int, default=None, help='default: 4 (--smoke: 2)')
     parser.add_argument('--layers', type=int, default=None, help='default: 4 (--smoke: 2)')

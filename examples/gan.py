@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    checked_epochs,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -221,7 +222,7 @@ def main(argv=None):
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     check_output_files(
         parser,
-        [sample_path(args.out, epoch) for epoch in range(1, args.epochs + 1)]
+        [sample_path(args.out, epoch) for epoch in checked_epochs(args.epochs)]
         + [os.path.join(args.out, 'gan_losses.png')],
     )
 

@@ -167,6 +167,13 @@ def check_output_files(parser, paths):
             parser.error(str(error))
 
 
+def checked_epochs(epochs, first=50):
+    """The epochs whose per-epoch files :func:`check_output_files` checks before a
+    run of ``epochs`` epochs: the first ``first`` and the last (checking a path per
+    epoch of a very long run would itself take long)."""
+    return sorted(set(range(1, min(epochs, first) + 1)) | {epochs})
+
+
 @contextlib.contextmanager
 def out_of_memory_exits(args, *names):
     """Run the ``with`` block; when an array in it does not fit into memory

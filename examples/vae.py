@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    checked_epochs,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -259,7 +260,7 @@ def main(argv=None):
     latent_map_path = os.path.join(args.out, 'vae_latent.png')  # with a 2-d code only
     check_output_files(
         parser,
-        [sample_path(args.out, epoch) for epoch in range(1, args.epochs + 1)]
+        [sample_path(args.out, epoch) for epoch in checked_epochs(args.epochs)]
         + [reconstructions_path]
         + ([latent_map_path] if args.latent == 2 else []),
     )

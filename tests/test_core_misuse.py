@@ -1014,3 +1014,12 @@ def test_a_number_that_would_become_infinite_in_the_variables_dtype_is_refused(d
             op()
     assert (Variable(np.array([1.0, 0.5], dtype)) * 65504.0).dtype == dtype  # the largest
     assert np.isnan((v * np.nan).data).all()
+
+
+def test_an_exponent_that_would_become_infinite_in_float16_is_refused():
+    # NumPy made 70001 infinite in float16: (-1) ** 70001 gave +1 and the gradient nan
+    x = Variable(np.array([-1.0, 2.0], np.float16))
+    for exponent in (70001, 70001.0, np.float64(7e4), np.array(7e4)):
+        with pytest.raises(OverflowError, match=r'^pow: the number 700\d+(\.0)? does not fit'):
+            x**exponent
+    assert (x**3).data.tolist() == [-1.0, 8.0]

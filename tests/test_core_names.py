@@ -125,3 +125,12 @@ def test_the_books_argument_and_method_names_work():
     with dezero.test_mode():
         y = f(np.array([[1.0, 2.0]]), np.ones(2), np.zeros(2))
     np.testing.assert_allclose(y.data, [[1.0, 2.0]], rtol=1e-4)
+
+
+def test_the_books_batch_norm_attributes_can_be_updated_in_place():
+    # the book's forward does self.avg_mean *= self.decay
+    f = F.BatchNorm(np.zeros(3), np.ones(3), 0.9, 2e-5)
+    f.avg_mean *= 0.5
+    f.avg_mean += 1.0
+    f.avg_var = np.full(3, 4.0)
+    assert f.running_mean.tolist() == [1.0, 1.0, 1.0] and f.running_var.tolist() == [4.0] * 3

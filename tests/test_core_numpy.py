@@ -41,7 +41,8 @@ def test_numpy_functions_that_would_drop_the_graph_are_refused_by_name(v, call, 
     with pytest.raises(
         TypeError,
         match=rf"^numpy\.{name}: NumPy functions do not record dezero's graph, so the result "
-        rf'would carry no gradient; use .*{instead}.*, or pass v\.data for a plain array$',
+        rf'would carry no gradient; use .*{instead}.*, or pass v\.data for a plain array '
+        rf'\(as for a library that calls NumPy, such as plt\.bar\(x\.data, y\.data\)\)$',
     ):
         call(v)
 
@@ -114,3 +115,11 @@ def test_numpy_functions_giving_positions_counts_or_truth_values_take_variables(
     assert np.count_nonzero(v) == 3
     assert np.any(v) and not np.all(v)
     assert np.allclose(v, [[1, 3], [2, 0]]) and np.array_equal([v, v], [v.data, v.data])
+
+
+def test_numpy_functions_refuse_a_variable_holding_no_data():
+    # a lazy layer's parameter: np.size gave 1 and np.shape () for it
+    w = Parameter(None, name='W')
+    for call in (np.size, np.shape, np.count_nonzero, np.any):
+        with pytest.raises(ValueError, match='this Variable holds no data'):
+            call(w)

@@ -634,3 +634,8 @@ def test_a_tuple_of_two_lists_of_arrays_only_is_refused_as_ambiguous():
     a0, a1 = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
     with pytest.raises(TypeError, match='which could be inputs x and labels t or two items'):
         DataLoader(([a0, a1], [a0, a1]), 2, shuffle=False)
+
+
+def test_a_dict_keyed_by_numpy_ints_for_the_positions_is_taken_too():
+    d = {np.int64(i): (np.full(2, float(i)), i) for i in range(3)}
+    assert [t.tolist() for _, t in DataLoader(d, 2, shuffle=False)] == [[0, 1], [2]]

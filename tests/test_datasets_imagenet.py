@@ -52,6 +52,15 @@ def test_labels_from_the_file_in_the_cache(downloads):
     assert labels[np.argmax(np.eye(1000)[999])] == NAMES[999]  # as the book indexes it
 
 
+def test_labels_from_the_file_the_books_dezero_fetched(tmp_path):
+    # the book's get_file keeps it in ~/.dezero itself (here DEZERO_HOME)
+    home = tmp_path / 'home'
+    home.mkdir(exist_ok=True)
+    (home / FILE_NAME).write_text(label_text(), encoding='utf-8')
+    assert ImageNet.labels() == NAMES
+    assert not (home / 'downloads' / FILE_NAME).exists()  # read where it lies
+
+
 def test_labels_are_downloaded_once(monkeypatch, tmp_path, downloads):
     source = tmp_path / 'mirror' / FILE_NAME
     source.parent.mkdir()

@@ -805,6 +805,8 @@ def test_a_size_too_large_for_memory_ends_with_one_line(name, args, sizes, tmp_p
         ('char_transformer.py', ['--embed', '100000000000']),
         ('style_transfer.py', ['--size', '100000000000']),
         ('mnist_distributed.py', ['--hidden', '-1']),
+        ('char_transformer.py', ['--batch', '10000000000000000000']),
+        ('char_transformer.py', ['--block', '0']),
     ],
 )
 def test_sizes_beyond_any_memory_are_refused_while_parsing(name, args, capsys):
@@ -1042,3 +1044,11 @@ def test_char_transformer_sees_only_the_past():
     np.testing.assert_array_equal(before[:, :5], after[:, :5])
     assert not np.allclose(before[:, 5:], after[:, 5:])
     assert before.dtype == np.float32
+
+
+def test_long_runs_check_the_first_and_the_last_epochs_files_only():
+    # checking a path per epoch of --epochs 3000000 took longer than the check is worth
+    from options import checked_epochs
+
+    assert checked_epochs(3) == [1, 2, 3]
+    assert checked_epochs(3_000_000) == list(range(1, 51)) + [3_000_000]

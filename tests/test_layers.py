@@ -1747,3 +1747,14 @@ def test_the_refusal_of_none_advises_del_only_where_the_layer_works_without_it()
 
     with pytest.raises(TypeError, match=r'to remove it, use del layer\.p$'):
         Own().p = None
+
+
+def test_params_add_of_a_name_set_again_past_setattr_updates_the_parameters():
+    # the optimizer (params()) and save_weights (named_params()) must see the same W
+    layer = Linear(2, in_size=3)
+    list(layer.params())  # (the list of parameters is cached)
+    new_w = Parameter(np.zeros((3, 2), np.float32), name='W')
+    object.__setattr__(layer, 'W', new_w)
+    layer._params.add('W')
+    assert [p is new_w for p in layer.params()] == [True, False]
+    assert [p is new_w for _, p in layer.named_params()] == [True, False]

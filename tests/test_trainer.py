@@ -1425,3 +1425,22 @@ def test_an_empty_loader_is_refused_before_the_first_epoch(which):
     with pytest.raises(ValueError, match=f'Trainer.fit: {which} gives no batches'):
         Trainer(model, SGD(0.1)).fit(epochs=2, progress=False, **loaders)
     assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))
+
+
+def test_loaders_that_cannot_tell_their_length_or_hold_another_shard_train_as_before():
+    x, t = np.random.randn(6, 2).astype(np.float32), np.arange(6) % 2
+
+    class Unsized:
+        def __len__(self):
+            raise TypeError('length not known')
+
+        def __iter__(self):
+            return iter([(x, t)])
+
+    class WithShard(list):
+        def shard(self, n):  # a method of that name, not a DataLoader's (rank, size)
+            pass
+
+    for loader in (Unsized(), WithShard([(x, t)])):
+        history = Trainer(MLP((4, 2)), SGD(0.1)).fit(loader, 1, progress=False)
+        assert len(history['loss']) == 1

@@ -71,7 +71,8 @@ class Dataset:
 
 def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     """The path of ``file_name`` (default: the last part of ``url``) in
-    :func:`dezero.download.downloads_dir`, downloaded from ``url`` first if it is not there.
+    :func:`dezero.download.downloads_dir`, downloaded from ``url`` first if it is not there
+    (nor where the book's DeZero keeps its downloads: see :func:`~dezero.download.get_file`).
 
     ``md5``, ``validate`` and ``progress`` are those of :func:`dezero.download.get_file`.
     When the download fails the DownloadError (a ChecksumError stays one) names
@@ -85,7 +86,7 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
             url,
             file_name=file_name,
             md5=md5,
-            cache_dir=folder,
+            cache_dir=None,  # the default folder: a file the book's DeZero fetched counts
             validate=validate,
             progress=progress,
         )

@@ -40,13 +40,21 @@ class BatchNorm(Function):
 
     @property
     def avg_mean(self):
-        """The running mean, under the book's name."""
+        """The running mean, under the book's name (``self.avg_mean *= decay`` works)."""
         return self.running_mean
+
+    @avg_mean.setter
+    def avg_mean(self, value):
+        self.running_mean = value
 
     @property
     def avg_var(self):
         """The running variance, under the book's name."""
         return self.running_var
+
+    @avg_var.setter
+    def avg_var(self, value):
+        self.running_var = value
 
     def forward(self, x, gamma, beta):
         name = type(self).__name__
