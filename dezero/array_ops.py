@@ -331,13 +331,18 @@ def attempted_array(x):
         return None
 
 
+#: float16's largest value, which every floating dtype holds: a number within it needs
+#: no check of overflow (see :func:`float_number`)
+FLOAT16_MAX = 65504.0
+
+
 def float_number(number, dtype, where, holder):
     """The Python ``number`` (an int or a float) as a NumPy scalar of the floating
     ``dtype``, as it is combined with an array of that dtype; OverflowError
     (:func:`number_overflow`, naming ``where`` and ``holder``) when a finite number
     would become infinite there (70000.0 in float16, 1e39 in float32), where NumPy
     would make it infinite with a warning.  Infinities and NaN stay what they are."""
-    if -65504.0 <= number <= 65504.0:  # (float16's largest: every float dtype holds it)
+    if -FLOAT16_MAX <= number <= FLOAT16_MAX:
         return dtype.type(number)
     try:
         with np.errstate(over='ignore'):

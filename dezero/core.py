@@ -635,12 +635,11 @@ _NUMPY_ON_DATA = frozenset(
 
 
 def _data_of(value):
-    """A Variable's data (a list or tuple of them item by item); anything else as it is.
-    A Variable holding no data is refused, as ``np.asarray`` refuses it."""
+    """A Variable's data as ``np.asarray`` gives it (see Variable.__array__, which
+    refuses a Variable holding none), a list or tuple of them item by item; anything
+    else as it is."""
     if isinstance(value, Variable):
-        if value._data is None:
-            raise ValueError('np.asarray: this Variable holds no data (None)')
-        return value._data
+        return value.__array__()
     if isinstance(value, (list, tuple)):
         return type(value)(_data_of(v) for v in value)
     return value
@@ -1221,6 +1220,16 @@ def _error_like(err, message):
     return kind(message)
 
 
+def missing_data_error(name, index):
+    """The ValueError for input ``index`` of the function ``name`` being None or a
+    Variable that holds no data (a lazy layer's parameter before the layer's first
+    call)."""
+    return ValueError(
+        f'{name}: input {index} is None, or a Variable holding no data; give it data '
+        f"first (a layer's parameters get theirs on its first call)"
+    )
+
+
 def _refuse_missing_data(func, arrays, err):
     """Raise a ValueError naming ``func`` and the input that is None or holds no data,
     if one does: what forward tripped over with ``err``.  An input a function may take
@@ -1232,11 +1241,7 @@ def _refuse_missing_data(func, arrays, err):
         return
     for i, a in enumerate(arrays):
         if a is None and (about_none or not _takes_none(func, i)):
-            raise ValueError(
-                f'{type(func).__name__}: input {i} is None, or a Variable holding no '
-                f"data; give it data first (a layer's parameters get theirs on its "
-                f'first call)'
-            ) from err
+            raise missing_data_error(type(func).__name__, i) from err
 
 
 def _takes_none(func, i):

@@ -7,7 +7,7 @@
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import float_number, number_overflow
+from dezero.array_ops import FLOAT16_MAX, float_number, number_overflow
 from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
 
@@ -27,7 +27,7 @@ def _operand(other, like):
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
             # a NumPy scalar of that dtype (cheaper than asarray); a number beyond
             # float16's largest is checked for overflow (see float_number)
-            if -65504.0 <= other <= 65504.0:
+            if -FLOAT16_MAX <= other <= FLOAT16_MAX:
                 return data.dtype.type(other)
             return float_number(other, data.dtype, _OPERAND, _HOLDER)
     elif isinstance(other, Variable):

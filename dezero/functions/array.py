@@ -22,7 +22,7 @@ from dezero.array_ops import (
     sum_array,
     sum_to as _sum_to_array,
 )
-from dezero.core import Function, Variable, as_variable
+from dezero.core import Function, Variable, as_variable, missing_data_error
 
 
 def as_input(x, name, index=0, numbers_only=False):
@@ -52,10 +52,7 @@ def refuse_missing_data(name, x, index=0):
     layer's first call), in the words the engine uses for a Function's input; a
     function that reads its inputs' shapes first would fail on None instead."""
     if isinstance(x, Variable) and x._data is None:
-        raise ValueError(
-            f'{name}: input {index} is None, or a Variable holding no data; give it data '
-            f"first (a layer's parameters get theirs on its first call)"
-        )
+        raise missing_data_error(name, index)
 
 
 def _as_shape(name, shape):
