@@ -520,8 +520,8 @@ class Variable:
         With ``create_graph=True`` the backward computation is itself recorded, so the
         gradients can be differentiated again; such a ``.grad`` is computed from the
         variable, so the two refer to each other until ``cleargrad()`` (or the garbage
-        collector) parts them.  Gradient hooks get a copy of the gradient; with ``retain_grad`` this variable's
-        ``.grad`` is the gradient the pass started from, not what its hooks made of it.
+        collector) parts them.  Gradient hooks get a copy of the gradient; with
+        ``retain_grad`` this variable's ``.grad`` is the gradient the pass started from, not what its hooks made of it.
 
         ``retain_grad`` and ``create_graph`` must be True or False: a seed is never an
         argument (``y.backward(seed)`` raises TypeError; set ``y.grad = Variable(seed)``
@@ -1082,8 +1082,8 @@ def _stand_in(x):
 # --------------------------------------------------------------------------------------
 def _run_hooks(hooks, shape, grad):
     """Pass ``grad`` (a Variable) through ``hooks`` (those of a variable of ``shape``:
-    ``{key: fn}``) in order; a result other than None replaces it.  The hooks get a copy of the gradient (one array may be the
-    gradient of several variables: ``a + b`` gives both the same) and run with
+    ``{key: fn}``) in order; a result other than None replaces it.  The hooks get a
+    copy of the gradient (one array may be the gradient of several variables: ``a + b`` gives both the same) and run with
     dezero's operations giving Variables, as outside a pass."""
     settings = _settings
     if grad.creator is None:
@@ -2026,7 +2026,8 @@ def _changed_error(f, v, which):
     raise RuntimeError(
         f'backward: the data of the variable {_describe(v)}, {which} of '
         f'{type(f).__name__}, was assigned (v.data = ..., v.data -= ..., an '
-        f"optimizer's update, or one of those on a view of it) after the forward pass used it, so its gradient would "
+        f"optimizer's update, or one of those on a view of it) after the forward pass "
+        f'used it, so its gradient would '
         f'be computed from the new values; run the forward pass again after changing '
         f'data, or update after backward()'
     )

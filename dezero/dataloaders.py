@@ -185,8 +185,8 @@ class DataLoader:
     items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
     (``t`` may be None), which is sliced directly; a list is always a sequence of
     items, and a dict (any mapping, whose items are taken by key) is refused
-    (TypeError) unless its keys are the positions 0, 1, ..., len - 1.  A tuple of two lists or tuples, the first of two values, reads both as
-    inputs and labels of two samples and as two items: it is refused (TypeError) unless
+    (TypeError) unless its keys are the positions 0, 1, ..., len - 1.  A tuple of two
+    lists or tuples, the first of two values, reads both as inputs and labels of two samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
     its index, type and shape: at once for a list, tuple or array, else on the first
