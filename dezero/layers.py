@@ -121,6 +121,26 @@ def keeping_state(model):
                     del values[name]
 
 
+@contextlib.contextmanager
+def keeping_statistics(model):
+    """Inside the block, training calls of ``model`` may move the running statistics
+    of its layers (BatchNorm's ``avg_mean`` and ``avg_var``: see
+    :func:`running_statistics`); on leaving it, each one that held values holds them
+    again, in the same array.  Statistics that the calls create (a lazy BatchNorm's
+    first call) stay."""
+    saved = [
+        (param, param.data, param.data.copy())
+        for param in running_statistics(model)
+        if param.data is not None
+    ]
+    try:
+        yield
+    finally:
+        for param, array, values in saved:
+            array[...] = values
+            param.data = array
+
+
 def _is_state(value):
     """Whether ``value`` can be the state a layer keeps between calls: a Variable, an
     array (NumPy or CuPy), or a tuple of them."""

@@ -34,6 +34,7 @@ from dezero.layers import (
     Linear,
     _check_size,
     keeping_state,
+    keeping_statistics,
     watching_layers,
 )
 
@@ -50,14 +51,18 @@ class Model(Layer):
         Graphviz, and raises :class:`dezero.graph.GraphvizNotFoundError` without it.
 
         The forward pass is that of training (the graph drawn is the one training
-        records).  The state that layers keep from one call to the next (the hidden
-        state of RNN, LSTM and GRU: every layer with ``reset_state()``) is put back as
-        it was before it; BatchNorm's running statistics move, and dropout draws from
-        NumPy's random generator, as in any training call."""
-        with watching_layers(self), keeping_state(self):
-            y = self.forward(*inputs)
-            if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
-                y = y[0]
+        records), and drawing leaves the model as it was: the state that layers keep
+        from one call to the next (the hidden state of RNN, LSTM and GRU: every layer
+        with ``reset_state()``) and BatchNorm's running statistics are put back, and so
+        is NumPy's random generator, from which dropout draws."""
+        random_state = np.random.get_state()
+        try:
+            with watching_layers(self), keeping_state(self), keeping_statistics(self):
+                y = self.forward(*inputs)
+                if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
+                    y = y[0]
+        finally:
+            np.random.set_state(random_state)
         return draw_graph(y, verbose=True, model=self).save(to_file)
 
 

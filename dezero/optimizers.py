@@ -169,6 +169,26 @@ class Optimizer:
             value = spec.check(type(self).__name__, name, value)
         super().__setattr__(name, value)
 
+    def __getstate__(self):
+        """The attributes that copy, deepcopy and pickle carry, with the state of each
+        parameter as a (parameter, arrays) pair: the state is kept by ``id`` with
+        weak references, which pickle cannot carry and a copy must key anew, by the
+        copied parameters (those of the copied model, when both are copied together,
+        as in ``copy.deepcopy((model, optimizer))``)."""
+        attributes = dict(self.__dict__)
+        attributes['_states'] = [
+            (ref(), state) for ref, state in self._states.values() if ref() is not None
+        ]
+        return attributes
+
+    def __setstate__(self, attributes):
+        attributes = dict(attributes)
+        kept = attributes.pop('_states', [])
+        self.__dict__.update(attributes)  # checked when they were set
+        self._states = {}
+        for param, state in kept:
+            self._keep_state(param, state)
+
     def setup(self, target):
         """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
         if not callable(getattr(target, 'params', None)):

@@ -301,3 +301,40 @@ def test_plot_leaves_the_recurrent_state_as_it_found_it(tmp_path):
     first = net(x[:2]).data
     net.rnn.reset_state()
     np.testing.assert_array_equal(first, net(x[:2]).data)
+
+
+class NormalisedNet(Model):
+    def __init__(self):
+        super().__init__()
+        from dezero.layers import BatchNorm
+
+        self.fc = Linear(4)
+        self.norm = BatchNorm()
+
+    def forward(self, x):
+        return F.dropout(self.norm(self.fc(x)), 0.5)
+
+
+def test_plot_leaves_batch_norm_statistics_and_the_random_generator_as_it_found_them(
+    tmp_path,
+):
+    # plot ran a training forward pass: the running statistics moved and dropout
+    # drew from NumPy's generator, so drawing a model changed how it went on
+    np.random.seed(0)
+    x = np.random.randn(6, 3).astype(np.float32)
+    net = NormalisedNet()
+    net(x)  # the statistics exist and have moved once
+    mean, var = net.norm.avg_mean.data, net.norm.avg_var.data
+    saved = mean.copy(), var.copy()
+    draws = np.random.get_state()
+    try:
+        net.plot(x * 10 + 3, to_file=str(tmp_path / 'net.png'))
+    except GraphvizNotFoundError:
+        pass  # the forward pass ran all the same
+    assert (tmp_path / 'net.dot').exists()
+    assert net.norm.avg_mean.data is mean and net.norm.avg_var.data is var
+    np.testing.assert_array_equal(mean, saved[0])
+    np.testing.assert_array_equal(var, saved[1])
+    expected = np.random.rand(3)
+    np.random.set_state(draws)
+    np.testing.assert_array_equal(np.random.rand(3), expected)

@@ -1,9 +1,11 @@
 """Optimizers and gradient hooks: hand-computed steps, state handling, dtypes, hooks,
 and training a small model."""
 
+import copy
 import gc
 import json
 import os
+import pickle
 import math
 import re
 import warnings
@@ -1268,6 +1270,40 @@ def test_loading_replaces_the_whole_state(tmp_path):
     train_steps(model, opt, x, t, 2)
     opt.load(tmp_path / 'fresh.npz')
     assert opt.t == 0 and all(opt.state_of(p) == {} for p in model.params())
+
+
+def _copied_by(how, model, opt):
+    if how == 'deepcopy of both':
+        return copy.deepcopy((model, opt))
+    if how == 'pickle of both':
+        return pickle.loads(pickle.dumps((model, opt)))
+    opt2 = copy.deepcopy(opt)  # its target, the model, is copied with it
+    return opt2.target, opt2
+
+
+@pytest.mark.parametrize('how', ['deepcopy of both', 'pickle of both', 'deepcopy of the optimizer'])
+@pytest.mark.parametrize('name', sorted(SAVABLE))
+def test_a_copied_optimizer_goes_on_as_the_original_with_its_own_state(name, how):
+    # the state was kept by id: a deepcopy kept none for the copied parameters (Adam
+    # restarted its moments silently) and pickle raised on the weak references
+    model, x, t = mlp_problem()
+    opt = SAVABLE[name]()
+    opt.setup(model)
+    train_steps(model, opt, x, t, 2)
+    model2, opt2 = _copied_by(how, model, opt)
+    assert opt2.target is model2
+    for p, p2 in zip(model.params(), model2.params()):
+        assert opt2.state_of(p2).keys() == opt.state_of(p).keys()
+        assert opt2.state_of(p) == {}  # the copy keeps none for the original's
+    before = {path: dict(opt.state_of(p)) for path, p in model.named_params()}
+    before = {path: {k: np.copy(a) for k, a in s.items()} for path, s in before.items()}
+    train_steps(model2, opt2, x, t, 2)
+    for path, p in model.named_params():  # the original is untouched by the copy's steps
+        for k, a in opt.state_of(p).items():
+            np.testing.assert_array_equal(a, before[path][k])
+    train_steps(model, opt, x, t, 2)
+    for p, p2 in zip(model.params(), model2.params()):
+        np.testing.assert_array_equal(p2.data, p.data)
 
 
 class TwoLayers(Model):
