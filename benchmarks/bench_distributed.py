@@ -168,7 +168,8 @@ def report(result):
     if result['skipped']:
         return '\n'.join(lines + [f'nothing timed: {result["skipped"]}'])
     lines.append(
-        f'{"processes":>10}{"epoch s":>10}{"speed-up":>10}{"step ms":>10}{"allreduce ms":>14}{"share":>8}'
+        f'{"processes":>10}{"epoch s":>10}{"speed-up":>10}{"step ms":>10}'
+        f'{"allreduce ms":>14}{"share":>8}'
     )
     for n, case in result['cases'].items():
         speedup = f'{case["speedup"]:.2f}x' if case['speedup'] else '-'

@@ -521,7 +521,8 @@ class Variable:
         gradients can be differentiated again; such a ``.grad`` is computed from the
         variable, so the two refer to each other until ``cleargrad()`` (or the garbage
         collector) parts them.  Gradient hooks get a copy of the gradient; with
-        ``retain_grad`` this variable's ``.grad`` is the gradient the pass started from, not what its hooks made of it.
+        ``retain_grad`` this variable's ``.grad`` is the gradient the pass started from,
+        not what its hooks made of it.
 
         ``retain_grad`` and ``create_graph`` must be True or False: a seed is never an
         argument (``y.backward(seed)`` raises TypeError; set ``y.grad = Variable(seed)``
@@ -1083,8 +1084,9 @@ def _stand_in(x):
 def _run_hooks(hooks, shape, grad):
     """Pass ``grad`` (a Variable) through ``hooks`` (those of a variable of ``shape``:
     ``{key: fn}``) in order; a result other than None replaces it.  The hooks get a
-    copy of the gradient (one array may be the gradient of several variables: ``a + b`` gives both the same) and run with
-    dezero's operations giving Variables, as outside a pass."""
+    copy of the gradient (one array may be the gradient of several variables:
+    ``a + b`` gives both the same) and run with dezero's operations giving Variables,
+    as outside a pass."""
     settings = _settings
     if grad.creator is None:
         grad = _fresh_variable(grad._data.copy(), grad.requires_grad)

@@ -186,7 +186,8 @@ class DataLoader:
     (``t`` may be None), which is sliced directly; a list is always a sequence of
     items, and a dict (any mapping, whose items are taken by key) is refused
     (TypeError) unless its keys are the positions 0, 1, ..., len - 1.  A tuple of two
-    lists or tuples, the first of two values, reads both as inputs and labels of two samples and as two items: it is refused (TypeError) unless
+    lists or tuples, the first of two values, reads both as inputs and labels of two
+    samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
     its index, type and shape: at once for a list, tuple or array, else on the first
@@ -424,11 +425,11 @@ class DataLoader:
             )
         own = self._own_generator()
         if (generator is not None) != own:
-            raise ValueError(
-                f'{owner}: {source} is of a loader that '
-                f'{"has its own generator (seed=)" if generator is not None else "draws from np.random"}'
-                f'; this one {"has its own" if own else "draws from np.random"}'
+            theirs = (
+                'has its own generator (seed=)' if generator is not None else 'draws from np.random'
             )
+            mine = 'has its own' if own else 'draws from np.random'
+            raise ValueError(f'{owner}: {source} is of a loader that {theirs}; this one {mine}')
         if own:
             try:  # a trial on a scratch generator of the same kind
                 type(self._random.bit_generator)().state = generator

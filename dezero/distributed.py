@@ -493,7 +493,10 @@ def _first_difference(signatures, params, paths):
     named by its path in the model (``paths``: id -> path) when it has one."""
     if len({len(s) for s in signatures}) > 1:
         counts = ', '.join(f'rank {r}: {len(s)}' for r, s in enumerate(signatures))
-        return f'the processes have different numbers of parameters ({counts}); every process must build the same model'
+        return (
+            f'the processes have different numbers of parameters ({counts}); every '
+            f'process must build the same model'
+        )
     for i in range(len(signatures[0])):
         column = [s[i] for s in signatures]
         if len(set(column)) > 1:

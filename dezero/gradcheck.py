@@ -9,7 +9,8 @@ integer arrays included) is converted before anything is evaluated, so a functio
 judged by its formula rather than by float32 rounding, which the differences
 amplify; a float32 layer then computes the float64 input in float64 as well, rather
 than converting it to float32 (see :func:`dezero.core.keeping_wide_inputs`).
-``dtype=None`` keeps the dtype of ``x`` instead, a stricter check of what the function does in that precision; the differences then take a step that fits it
+``dtype=None`` keeps the dtype of ``x`` instead, a stricter check of what the function
+does in that precision; the differences then take a step that fits it
 (see :func:`_central_differences`).
 
 All three refuse, with an error naming the check and the argument, an ``f`` that is not

@@ -537,7 +537,8 @@ class Layer:
         Without inputs the table has no shapes.  The counts of layers whose
         parameters are not created yet are ``?`` (with inputs too, for the layers
         that call does not reach and for RNN's ``h2h``, made on the second step).
-        Running statistics (BatchNorm's ``avg_mean`` and ``avg_var``) are not learnt: they are counted apart.
+        Running statistics (BatchNorm's ``avg_mean`` and ``avg_var``) are not learnt:
+        they are counted apart.
         ``file``: where to print (an object with ``write()``, such as an open text
         file), standard output by default.
         """

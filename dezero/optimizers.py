@@ -298,7 +298,8 @@ class Optimizer:
 
         Everything is checked first (the class, the hyperparameters, the step counts,
         ints from 0 to 2**53 - 1, the parameter paths, the names of each parameter's
-        state arrays, which must be those this optimizer keeps, their shapes and dtypes, and their values: finite, as
+        state arrays, which must be those this optimizer keeps, their shapes and dtypes,
+        and their values: finite, as
         training with finite gradients leaves them, except that averages of squares,
         never negative, may be +inf, the square of a huge gradient); on a mismatch
         ValueError says what differs and the optimizer is left as it was.  The arrays

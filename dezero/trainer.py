@@ -833,7 +833,8 @@ class BestWeights(_Watching):
     """Keep the weights of the epoch with the best ``monitor`` (default ``'val_loss'``)
     in the ``.npz`` file ``path`` (``.npz`` added when it lacks it, as
     :meth:`~dezero.layers.Layer.save_weights` adds it), saved atomically each time the
-    figure improves by more than ``min_delta`` (a crash mid-save leaves the previous best intact, and the
+    figure improves by more than ``min_delta`` (a crash mid-save leaves the previous
+    best intact, and the
     best is recorded only once saved).  With ``restore`` (default) the model gets those
     weights back when training ends.  In a data-parallel run rank 0 alone writes and
     reads the file and sends the weights to the other processes."""

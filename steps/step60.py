@@ -6,7 +6,8 @@ shows, which lets information and gradients survive many more steps. And
 ``SeqDataLoader`` makes mini-batches out of one long series: it cuts the series into
 30 consecutive pieces and each batch holds the next value of every piece, so row r of
 successive batches walks piece r in time order and the state of each row stays
-meaningful (the last batch takes each row one value past its piece, as in the book). Training uses truncated backpropagation every 30 steps, as before.
+meaningful (the last batch takes each row one value past its piece, as in the book).
+Training uses truncated backpropagation every 30 steps, as before.
 Look at how a batch is laid out, at the average loss per epoch falling, at the cosine
 predicted one value at a time, and at the picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run instead of 100 (each one printed).

@@ -159,7 +159,8 @@ class MNIST(_IDXImages):
     gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
     by default ``dezero_home()/datasets/mnist``; missing ones are read where the book's
     DeZero keeps them (``dezero_home()`` itself) when their MD5 is right, else
-    downloaded into ``root`` first from ``MNIST.mirror`` and verified by MD5.  Offline, put the files there by hand:
+    downloaded into ``root`` first from ``MNIST.mirror`` and verified by MD5.  Offline,
+    put the files there by hand:
     the error names them and the folder.  Either split loads without the other's files.
     """
 
