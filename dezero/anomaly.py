@@ -47,6 +47,9 @@ class AnomalyError(FloatingPointError):
         self.inputs = inputs
         self.source = source
 
+    def __reduce__(self):  # for pickle and copy, which would call __init__(message) alone
+        return type(self), (self.args[0], self.function, self.phase, self.inputs, self.source)
+
 
 # --------------------------------------------------------------------------------------
 # Where a function was created

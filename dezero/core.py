@@ -1291,6 +1291,10 @@ def _wrap(y):
     return v
 
 
+#: what recording a call sets on a Function: its links into the graph
+_CALL_LINKS = frozenset(('inputs', 'outputs', 'generation', '_recorded_at', '_output_hooks'))
+
+
 class Function:
     """Base of every differentiable operation.
 
@@ -1340,6 +1344,21 @@ class Function:
         # arrays in a first-order pass; one written as in the book gets Variables, as
         # its backward may read gy.data.
         cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
+
+    def __copy__(self):
+        """A shallow copy, links into the graph included: what a later call of a
+        function object that is already in a graph runs on (see ``__call__``)."""
+        copied = object.__new__(type(self))
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def __getstate__(self):
+        """What ``copy.deepcopy`` and pickle keep of a function object (a model may
+        hold one, ``self.act = F.Sigmoid()``): its settings, without the links of
+        its last call into a graph (its inputs, its outputs, which are weak
+        references that pickle cannot carry, and its generation).  The copy is a
+        function not called yet."""
+        return {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
 
     def __call__(self, *inputs):
         settings = _settings

@@ -377,6 +377,20 @@ class DataLoader:
         without them.)"""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
+    def __getstate__(self):
+        """What pickle and copy keep of the loader: its attributes, with None for the
+        module ``np.random`` (where a loader made without ``seed=`` draws), which
+        pickle cannot carry; the copy draws from NumPy's global generator too."""
+        state = dict(self.__dict__)
+        if not self._own_generator():
+            state['_random'] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._random is None:
+            self._random = np.random
+
     def _own_generator(self):
         """Whether the loader shuffles with a generator of its own (``seed=``)."""
         return self._random is not np.random

@@ -448,6 +448,14 @@ class DistributedOptimizer(Optimizer):
                 p.data[...] = cuda.as_cupy(average) if cuda.is_gpu_array(p.data) else average
                 offset += p.data.size
 
+    def __getstate__(self):
+        """As an optimizer's (see :meth:`dezero.optimizers.Optimizer.__getstate__`),
+        without the running statistics found in the target, which are known by
+        ``id``: a copy finds its own."""
+        attributes = super().__getstate__()
+        attributes['_found'] = (None, set())
+        return attributes
+
     def _statistics(self, params):
         """The ids of the target's running statistics (BatchNorm's), which each
         process's forward pass moves on its own share: left out of the check that the

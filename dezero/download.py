@@ -182,6 +182,9 @@ class _FolderInTheWay(IsADirectoryError):
     def __str__(self):
         return self.args[0]
 
+    def __reduce__(self):  # for pickle and copy, which would call __init__(message) alone
+        return type(self), (self.args[0], self.filename)
+
 
 def _check_not_a_folder(path):
     """Raise IsADirectoryError naming get_file and ``path`` if a folder stands where

@@ -230,18 +230,25 @@ class Layer:
         super().__delattr__(name)
 
     def __getstate__(self):
-        """What pickling and ``copy.deepcopy`` keep of the layer: every attribute but
-        the weak references of the last call (``inputs``, ``outputs``), which cannot be
-        pickled and are not needed.  A Variable that a call left in an attribute, alone
-        or in a tuple (the hidden state ``h`` and cell ``c`` of RNN, LSTM and GRU), is
-        kept as a new Variable of its data and name, without the graph that computed
-        it: the copy goes on with the sequence from the same state, but its backward
-        stops there, and the copy does not hold (nor recurse through) that graph."""
-        return {
-            name: _without_history(value)
-            for name, value in self.__dict__.items()
-            if name not in ('inputs', 'outputs')
+        """What pickling, ``copy.copy`` and ``copy.deepcopy`` keep of the layer: every
+        attribute but the weak references of the last call (``inputs``, ``outputs``,
+        unless those names are members), which cannot be pickled and are not needed,
+        and the list :meth:`params` keeps, which is valid in this process only; the
+        record of member names is the copy's own.  A Variable that a call left in an
+        attribute, alone or in a tuple (the hidden state ``h`` and cell ``c`` of RNN,
+        LSTM and GRU), is kept as a new Variable of its data and name, without the
+        graph that computed it: the copy goes on with the sequence from the same
+        state, but its backward stops there, and the copy does not hold (nor recurse
+        through) that graph."""
+        values = self.__dict__
+        names = values.get('_names', {})
+        left_out = {'_params_cache'} | ({'inputs', 'outputs'} - set(names))
+        state = {
+            name: _without_history(value) for name, value in values.items() if name not in left_out
         }
+        if '_names' in state:
+            state['_names'] = dict(names)
+        return state
 
     def __call__(self, *inputs, **options):
         if _watch.active:  # summary() or a model's plot() is watching

@@ -3,15 +3,20 @@ gradient of a Variable as a leaf (no graph behind it, however long its history),
 its class (a Parameter stays one), and still copy layers and models whole."""
 
 import copy
+import multiprocessing
 import pickle
 
 import numpy as np
 import pytest
 
+import dezero
 import dezero.functions as F
 import dezero.layers as L
-from dezero import Parameter, Variable
-from dezero.models import MLP
+from dezero import DataLoader, Parameter, Variable
+from dezero.anomaly import AnomalyError
+from dezero.download import _FolderInTheWay
+from dezero.models import MLP, Model
+from dezero.optimizers import SGD
 
 
 def long_history(n=100):
@@ -98,3 +103,133 @@ def test_attributes_of_a_subclass_of_its_own_are_copied():
     v.tag = 'mine'
     c = copy.deepcopy(v)
     assert type(c) is Tagged and c.tag == 'mine'
+
+
+class TwoPart(Model):
+    def __init__(self):
+        super().__init__()
+        self.body = L.Linear(4)
+        self.head = L.Linear(3)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def _head_change_after_a_step(model, opt):
+    """How far one SGD step moves the head's weights."""
+    x = np.ones((2, 2), np.float32)
+    model(x)
+    before = model.head.W.data.copy()
+    loss = F.sum(model(x) ** 2)
+    model.cleargrads()
+    loss.backward()
+    opt.update()
+    return float(np.abs(model.head.W.data - before).max())
+
+
+@pytest.mark.skipif('fork' not in multiprocessing.get_all_start_methods(), reason='needs fork')
+def test_a_model_sent_to_a_forked_worker_after_a_change_trains_its_new_parameters():
+    # the list params() keeps was sent along and, in a process forked before the
+    # change, looked current: the optimizer stepped the old head, the new one never
+    model = TwoPart()
+    opt = SGD(lr=0.1).setup(model)
+    _head_change_after_a_step(model, opt)  # params() listed and kept
+    with multiprocessing.get_context('fork').Pool(1) as pool:
+        model.head = L.Linear(5, in_size=4)
+        moved = pool.apply(_head_change_after_a_step, (model, opt))
+    assert moved > 0
+    assert moved == _head_change_after_a_step(model, opt)
+
+
+class Named(Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = L.Linear(8)
+        self.outputs = L.Linear(2)  # a member named as the last call's references
+
+    def forward(self, x):
+        return self.outputs(F.relu(self.hidden(x)))
+
+
+@pytest.mark.parametrize('copier', [copy.copy, copy.deepcopy, pickled])
+def test_members_named_inputs_or_outputs_are_copied(copier):
+    model = Named()
+    x = np.ones((1, 3), np.float32)
+    y = model(x)
+    twin = copier(model)
+    assert [n for n, _ in twin.named_params()] == [n for n, _ in model.named_params()]
+    np.testing.assert_array_equal(twin(x).data, y.data)
+
+
+def test_a_shallow_copy_of_a_model_has_its_own_record_of_members():
+    # the copy shared the record: a member added to the copy broke the original
+    model = MLP((4, 2))
+    model(np.ones((1, 3), np.float32))
+    names = [n for n, _ in model.named_params()]
+    twin = copy.copy(model)
+    twin.extra = L.Linear(3)
+    del twin.l0
+    assert [n for n, _ in model.named_params()] == names
+    twin_names = [n for n, _ in twin.named_params()]
+    assert 'l0/W' not in twin_names and twin_names[-2:] == ['extra/W', 'extra/b']
+
+
+class WithFunction(Model):
+    def __init__(self):
+        super().__init__()
+        self.fc = L.Linear(3)
+        self.act = F.Sigmoid()  # a function object kept by the model, as the book allows
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+
+
+@pytest.mark.parametrize('copier', [copy.deepcopy, pickled])
+def test_a_model_holding_a_function_object_that_was_called_copies(copier):
+    # pickle raised on the weak references to the function's last outputs
+    model = WithFunction()
+    x = np.ones((2, 2), np.float32)
+    y = model(x)
+    twin = copier(model)
+    assert twin.act.inputs is None and twin.act.outputs is None
+    np.testing.assert_array_equal(twin(x).data, y.data)
+    assert model.act.outputs[0]() is y  # the original keeps its links
+
+
+def test_a_shallow_copy_of_a_called_function_keeps_its_links():
+    x = Variable(np.array([0.5]))
+    y = F.sin(x)
+    f = copy.copy(y.creator)
+    assert f.inputs == y.creator.inputs and f.outputs[0]() is y
+
+
+@pytest.mark.parametrize('copier', [copy.deepcopy, pickled])
+def test_a_loader_without_a_seed_copies_and_draws_from_numpy_as_the_original(copier):
+    # it kept the module np.random, which neither deepcopy nor pickle can carry
+    loader = DataLoader((np.arange(20.0).reshape(10, 2), np.arange(10)), 3)
+    next(iter(loader))
+    twin = copier(loader)
+    np.random.seed(3)
+    ours = [t.tolist() for _, t in loader]
+    np.random.seed(3)
+    assert [t.tolist() for _, t in twin] == ours
+
+
+def test_errors_with_details_of_their_own_survive_pickle_and_copy():
+    # a worker's AnomalyError broke a process pool: it could not be unpickled
+    with dezero.detect_anomaly(), np.errstate(divide='ignore'):
+        with pytest.raises(AnomalyError) as info:
+            F.log(Variable(np.array([0.0])))
+    error = info.value
+    for copier in (copy.deepcopy, pickled):
+        again = copier(error)
+        assert type(again) is AnomalyError and str(again) == str(error)
+        assert (again.function, again.phase, again.inputs, again.source) == (
+            error.function,
+            error.phase,
+            error.inputs,
+            error.source,
+        )
+    in_the_way = _FolderInTheWay('get_file: a folder stands at /x', '/x')
+    again = pickled(in_the_way)
+    assert str(again) == str(in_the_way) and again.filename == '/x'

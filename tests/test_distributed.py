@@ -6,11 +6,13 @@ writes what it saw to ``OUT_DIR/rank<r>.json`` and the tests compare the two.  T
 skipped when mpi4py or its ``mpiexec`` is missing.  The rest runs in one process."""
 
 import contextlib
+import copy
 import importlib.util
 import io
 import json
 import os
 import pathlib
+import pickle
 import shutil
 import subprocess
 import sys
@@ -272,6 +274,10 @@ def _check_resume_of_one_process(comm, report, out):
         report['one_process_resume'] = str(e)
 
 
+def _pickled(obj):
+    return pickle.loads(pickle.dumps(obj))
+
+
 def _check_batch_norm(comm, report):
     """A model with BatchNorm: each process's forward moves the running statistics on
     its own share; they are averaged at every update, and left out of the check that
@@ -288,6 +294,12 @@ def _check_batch_norm(comm, report):
     report['bn_stats'] = [bn.avg_mean.data.tolist(), bn.avg_var.data.tolist()]
     report['bn_weights'] = [w.ravel()[:4].tolist() for w in weights(model)]
     report['bn_moved'] = max(float(np.abs(a - b).max()) for a, b in zip(weights(model), start))
+    # a copy of both goes on averaging the copy's own statistics (it looked up the
+    # original's by id), and pickled ones too
+    for how, copier in (('deepcopy', copy.deepcopy), ('pickle', _pickled)):
+        twin, twin_optimizer = copier((model, optimizer))
+        _train(twin, twin_optimizer, DataLoader((x, t), 8, seed=4, shard=comm), 2)
+        report[f'bn_stats_{how}'] = twin.l1.avg_mean.data.tolist()
 
 
 def worker(out):
@@ -359,6 +371,9 @@ def test_a_model_with_batch_norm_trains_with_its_statistics_averaged(ranks):
     for report in ranks:
         assert report['bn_moved'] > 1e-3
     assert ranks[0]['bn_stats'] == ranks[1]['bn_stats']  # averaged: equal everywhere
+    for how in ('deepcopy', 'pickle'):
+        assert ranks[0][f'bn_stats_{how}'] == ranks[1][f'bn_stats_{how}'], how
+        assert ranks[0][f'bn_stats_{how}'] != ranks[0]['bn_stats']  # trained on
     assert ranks[0]['bn_weights'] == ranks[1]['bn_weights']
 
 
