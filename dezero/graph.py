@@ -6,7 +6,8 @@ recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
 high-order derivative) can be drawn.
 
 - :func:`get_dot_graph` and :func:`plot_dot_graph` draw what the book draws: names,
-  and with ``verbose`` shapes and dtypes.
+  and with ``verbose`` shapes and dtypes.  They also draw the graphs of the simple
+  core's Variables (:mod:`dezero.core_simple`), as the book's step 26 does.
 - :func:`draw_graph` returns a :class:`Graph` that Jupyter shows inline and that can be
   saved in any format Graphviz knows.  It can also show each variable's value and
   gradient, name a model's parameters (``l0/W``) and group its operations by layer,
@@ -27,8 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dezero import cuda
-from dezero.atomic import atomic_write_bytes, atomic_write_text, check_writable
+from dezero import core_simple, cuda
+from dezero.atomic import atomic_write_bytes, atomic_write_text, check_writable, file_path
 from dezero.checks import check_flag
 from dezero.core import Parameter, Variable, _node, _StandIn
 
@@ -161,6 +162,12 @@ def draw_graph(
       ``output``; the variables they read from functions left out have a dashed border.
     """
     _check_output('draw_graph', output)
+    if isinstance(output, core_simple.Variable):
+        raise TypeError(
+            'draw_graph: output is a dezero.core_simple.Variable, which draw_graph does '
+            'not draw (its values, gradients, layers and backward passes are those of '
+            'dezero.Variable); draw it with get_dot_graph or plot_dot_graph'
+        )
     verbose = check_flag('draw_graph', 'verbose', verbose)
     show_values = check_flag('draw_graph', 'show_values', show_values)
     show_grads = check_flag('draw_graph', 'show_grads', show_grads)
@@ -181,7 +188,8 @@ def draw_graph(
 
 
 def get_dot_graph(output, verbose=True):
-    """Return the DOT text of the graph that computed the Variable ``output``.
+    """Return the DOT text of the graph that computed the Variable ``output`` (a
+    ``dezero.Variable``, or a Variable of the simple core, ``dezero.core_simple``).
 
     Each variable becomes an ellipse labelled with its name; with ``verbose`` (True or
     False) the label also shows the shape and dtype (``x\\n(2, 3) float64``, or just
@@ -195,11 +203,22 @@ def get_dot_graph(output, verbose=True):
 
 
 def _check_output(caller, output):
-    if not isinstance(output, (Variable, _StandIn)):
+    """TypeError naming ``caller`` unless ``output`` is a Variable (of dezero, or of
+    its simple core), or what the graph holds in place of one."""
+    if not isinstance(output, (Variable, _StandIn, core_simple.Variable)):
         raise TypeError(
             f'{caller}: output must be a Variable (the result whose graph is drawn), '
-            f'got {type(output).__name__}'
+            f'got {_type_name(output)}'
         )
+
+
+def _type_name(value):
+    """The name of value's type, with its module unless it is built in: a Variable of
+    another module (a class of the tutorial's first steps) is told from dezero's."""
+    kind = type(value)
+    if kind.__module__ == 'builtins':
+        return kind.__qualname__
+    return f'{kind.__module__}.{kind.__qualname__}'
 
 
 class _Options(NamedTuple):
@@ -214,9 +233,9 @@ class _Options(NamedTuple):
 
 def _dot_text(output, options):
     """The DOT text of the graph behind ``output``, drawn as ``options`` say."""
-    # function, or variable's node (core._node: a stand-in and the variable it stands
-    # for are one node) -> DOT node id
+    # id(function), or the key of a variable's node (see _node_key) -> DOT node id
     nodes = {}
+    held = []  # the objects whose ids are keys of nodes, kept alive while drawing
     lines = []
     layer_of = {}  # DOT node id -> the layer path it is drawn in (clusters only)
     orders = set()  # the backward orders drawn
@@ -228,7 +247,7 @@ def _dot_text(output, options):
         return nodes[key]
 
     def variable(v, cut=False):
-        key = _node(v)
+        key = _node_key(v, held)
         if key in nodes:
             return nodes[key]
         maker = v.creator
@@ -254,12 +273,12 @@ def _dot_text(output, options):
 
     functions, cut = _functions_within(output, options.max_depth)
     for f in functions:
-        ins = [variable(x, cut=x.creator is not None and x.creator in cut) for x in f.inputs]
+        ins = [variable(x, cut=x.creator is not None and id(x.creator) in cut) for x in f.inputs]
         style = _FUNCTION_STYLE
         if options.colour_backward and f.backward_order:
             orders.add(f.backward_order)
             style = f'shape=box, color={_colour(_BACKWARD_COLORS, f.backward_order)}, style=filled'
-        name = node(f, 'f', type(f).__name__, style)
+        name = node(id(f), 'f', type(f).__name__, style)
         if options.clusters:
             layer_of[name] = _layer_of(f, options.names)
         lines.extend((None, f'{x} -> {name}') for x in ins)
@@ -270,9 +289,9 @@ def _dot_text(output, options):
     variable(output)  # a variable with no creator is a graph of one node
     for f in functions:  # to each output still alive or read by a function
         lines.extend(
-            (None, f'{nodes[f]} -> {nodes[(f, i)]}')
+            (None, f'{nodes[id(f)]} -> {nodes[(id(f), i)]}')
             for i in range(len(f.outputs))
-            if (f, i) in nodes
+            if (id(f), i) in nodes
         )
     if options.clusters:
         lines = _clustered(lines, layer_of)
@@ -282,23 +301,25 @@ def _dot_text(output, options):
 
 
 def _functions_within(output, max_depth):
-    """The functions to draw (see :func:`functions_behind`) and the set of those left
-    out because they are more than ``max_depth`` steps behind ``output``."""
+    """The functions to draw (see :func:`functions_behind`) and the ids of those left
+    out because they are more than ``max_depth`` steps behind ``output``.  Functions
+    are told apart by identity (two equal by value are two nodes), and those left out
+    stay alive while drawing, as the inputs of the functions drawn hold them."""
     if max_depth is None:
         return functions_behind(output), set()
-    depth = {}
+    depth = {}  # id(function) -> how many steps it is behind output
     frontier = [output.creator] if output.creator is not None else []
     level = 1
     while frontier and level <= max_depth:
         following = []
         for f in frontier:
-            if f not in depth:
-                depth[f] = level
+            if id(f) not in depth:
+                depth[id(f)] = level
                 following.extend(x.creator for x in f.inputs if x.creator is not None)
         frontier, level = following, level + 1
-    kept = [f for f in functions_behind(output) if f in depth]
-    cut = {x.creator for f in kept for x in f.inputs if x.creator is not None} - depth.keys()
-    return kept, cut
+    kept = [f for f in functions_behind(output) if id(f) in depth]
+    cut = {id(x.creator) for f in kept for x in f.inputs if x.creator is not None}
+    return kept, cut - depth.keys()
 
 
 def _layer_of(f, names):
@@ -395,8 +416,39 @@ def live_variable(x):
     return x.creator.outputs[x._index]()
 
 
+def _graph_node(x):
+    """The graph node of the variable ``x``: ``x`` itself for a leaf, else its
+    creator and which output of it ``x`` is (``core._node``: a stand-in and the
+    variable it stands for are one node).  A variable of ``dezero.core_simple``, which
+    has no stand-ins and does not note which output it is, is found among its
+    creator's outputs."""
+    if isinstance(x, (Variable, _StandIn)):
+        return _node(x)
+    creator = x.creator
+    if creator is None:
+        return x
+    index = next(i for i, ref in enumerate(creator.outputs) if ref() is x)
+    return creator, index
+
+
+def _node_key(x, held):
+    """A key for the graph node of the variable ``x`` (see :func:`_graph_node`) made of
+    ids, so that nodes are told apart by identity: two functions (or variables) equal
+    by value (a dataclass) are two nodes.  The object whose id is in the key is
+    appended to ``held``, which the caller keeps while it uses the key, so that no
+    other object can be given that id meanwhile."""
+    node = _graph_node(x)
+    if isinstance(node, tuple):
+        creator, index = node
+        held.append(creator)
+        return id(creator), index
+    held.append(node)
+    return id(node)
+
+
 def plot_dot_graph(output, verbose=True, to_file='graph.png'):
-    """Draw the graph behind ``output`` into ``to_file`` and return its path, a
+    """Draw the graph behind ``output`` (as :func:`get_dot_graph`, a Variable of dezero
+    or of its simple core) into ``to_file`` and return its path, a
     :class:`PicturePath`: a ``pathlib.Path`` that Jupyter shows as the picture (as the
     last expression of a cell) when it is a PNG, SVG or JPEG file.
 
@@ -405,8 +457,8 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     suffix ``.dot`` (or to ``to_file`` itself when its extension is ``.dot``, spelt as
     given); the picture is then rendered with Graphviz through the ``graphviz`` Python
     package.  Folders are created as needed and both files appear whole or not at all;
-    a ``to_file`` that cannot be written (a folder, a file in place of a folder on the
-    way) is refused before anything is written.  Raises
+    a ``to_file`` that cannot be written (a folder, a path ending with ``/``, a file in
+    place of a folder on the way) is refused before anything is written.  Raises
     :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or the ``graphviz``
     Python package is missing, and RuntimeError, with what Graphviz said, when it fails
     to render (the ``.dot`` file is there all the same).
@@ -419,21 +471,7 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
 def _save(text, to_file, caller):
     """Write the DOT ``text`` beside ``to_file`` and its picture to ``to_file``;
     return to_file as a :class:`PicturePath`."""
-    if not isinstance(to_file, (str, bytes, os.PathLike)):
-        raise TypeError(
-            f'{caller}: to_file must be the path of a file such as graph.png, got '
-            f'{type(to_file).__name__}'
-        )
-    to_file = pathlib.Path(os.fsdecode(to_file))
-    fmt = to_file.suffix[1:].lower()
-    if not fmt:
-        raise ValueError(
-            f'{caller}: to_file {str(to_file)!r} has no extension to '
-            f'name the picture format; use e.g. graph.png or graph.svg'
-        )
-    _check_format(fmt, caller, to_file)  # before a .dot file is written for nothing
-    # a to_file that cannot be written is refused before the DOT file is written
-    check_writable(to_file, operation=caller)
+    to_file, fmt = _picture_path(to_file, caller)
     try:
         to_file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -448,6 +486,36 @@ def _save(text, to_file, caller):
     if fmt != 'dot':
         atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
     return PicturePath(to_file)
+
+
+def _picture_path(to_file, caller):
+    """``to_file`` as a :class:`pathlib.Path` and the picture format its extension
+    names, once checked as :func:`plot_dot_graph` needs, without writing anything: a
+    path of a file (the refusals of ``dezero.atomic.file_path``: empty, a null
+    character, a trailing separator), with an extension that Graphviz renders, that
+    can be written.  The errors name ``caller`` and the path as given."""
+    if not isinstance(to_file, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f'{caller}: to_file must be the path of a file such as graph.png, got '
+            f'{type(to_file).__name__}'
+        )
+    given = os.fsdecode(to_file)
+    if not given:  # (which pathlib would take for the folder '.')
+        raise ValueError(
+            f"{caller}: to_file is '', an empty path; give the path of a file such as graph.png"
+        )
+    file_path(given, caller)  # checked as given: pathlib drops a trailing '/'
+    to_file = pathlib.Path(given)
+    fmt = to_file.suffix[1:].lower()
+    if not fmt:
+        raise ValueError(
+            f'{caller}: to_file {given!r} has no extension to name the picture format; '
+            f'use e.g. graph.png or graph.svg'
+        )
+    _check_format(fmt, caller, to_file)  # before a .dot file is written for nothing
+    # a to_file that cannot be written is refused before the DOT file is written
+    check_writable(to_file, operation=caller)
+    return to_file, fmt
 
 
 def _graphviz_missing():
@@ -563,10 +631,11 @@ def graph_stats(output):
     gradient.  Returns a :class:`GraphStats` named tuple.
     """
     functions = functions_behind(output)
-    variables = {_node(output): output}
+    held = []  # the objects whose ids are keys of variables, kept alive while counting
+    variables = {_node_key(output, held): output}
     for f in functions:
         for x in f.inputs:
-            variables.setdefault(_node(x), x)
+            variables.setdefault(_node_key(x, held), x)
     owners = {}  # id(array owning some memory) -> that array
 
     def add(a):  # the bytes of a's memory, or 0 if counted already
@@ -664,7 +733,7 @@ def _dot_id(x):
     """The DOT id of the node of ``x`` in :func:`_dot_var` and :func:`_dot_func`: the
     id of a leaf variable, or that of the function that made ``x`` and which of its
     outputs ``x`` is (a stand-in and the variable it stands for are one node)."""
-    node = _node(x)
+    node = _graph_node(x)
     if isinstance(node, tuple):
         return f'"{id(node[0])}:{node[1]}"'
     return str(id(node))
@@ -672,7 +741,12 @@ def _dot_id(x):
 
 def _dot_var(v, verbose=False):
     """The DOT line of the node of the variable ``v``, as the book writes it: labelled
-    with its name and, with ``verbose``, its shape and dtype (``'x: (2, 3) float64'``)."""
+    with its name and, with ``verbose``, its shape and dtype (``'x: (2, 3) float64'``).
+    For a stand-in (an item of ``f.inputs``), the name is that of the variable it
+    stands for, as it is now, while that variable is alive."""
+    alive = live_variable(v)
+    if alive is not None:
+        v = alive
     label = '' if v.name is None else _shortened(str(v.name), _LONGEST_NAME)
     if verbose and v.data is not None:
         label += (': ' if v.name is not None else '') + f'{v.shape} {v.dtype}'
@@ -684,7 +758,8 @@ def _dot_func(f):
     the edges from its inputs and to its outputs (those still alive); with
     :func:`_dot_var` of each variable they make the graph's DOT text."""
     name = id(f)
-    text = f'{name} [label="{type(f).__name__}", color=lightblue, style=filled, shape=box]\n'
+    label = _escape(type(f).__name__)
+    text = f'{name} [label="{label}", color=lightblue, style=filled, shape=box]\n'
     for x in f.inputs:
         text += f'{_dot_id(x)} -> {name}\n'
     for ref in f.outputs:
@@ -696,12 +771,16 @@ def _dot_func(f):
 
 def _escape(text):
     """Escape ``text`` for a DOT double-quoted label, so any name is drawn as written,
-    tabs and line breaks included.  Characters that DOT, UTF-8 or the SVG picture cannot
-    hold, or that would not show (see ``_UNPRINTABLE``), are drawn as Python writes them
-    in a string: a NUL as ``\\0``, ESC as ``\\x1b``, a lone surrogate as ``\\udcff``,
-    U+FFFE as ``\\ufffe``.  Text longer than 2,000 characters is cut short (see
-    :func:`_shortened`), so that Graphviz takes the label."""
+    tabs, line breaks and what reads as an HTML entity (``&lt;``) included.
+    Characters that DOT, UTF-8 or the SVG picture cannot hold, or that would not show
+    (see ``_UNPRINTABLE``), are drawn as Python writes them in a string: a NUL as
+    ``\\0``, ESC as ``\\x1b``, a lone surrogate as ``\\udcff``, U+FFFE as ``\\ufffe``.
+    Text longer than 2,000 characters is cut short (see :func:`_shortened`), so that
+    Graphviz takes the label."""
     text = _UNPRINTABLE.sub(_python_escape, _shortened(text, _LONGEST_LABEL))
+    # Graphviz reads HTML entities in labels (&amp; &lt; &#92;): a name holding one
+    # would be drawn decoded, unless its & is itself written as one
+    text = text.replace('&', '&amp;')
     text = text.replace('\\', '\\\\').replace('"', '\\"')
     return text.replace('\r\n', '\n').replace('\r', '\n').replace('\n', '\\n')
 

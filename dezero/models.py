@@ -25,7 +25,7 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
-from dezero.graph import draw_graph
+from dezero.graph import _picture_path, _save, draw_graph
 from dezero.checks import check_flag
 from dezero.layers import (
     BatchNorm,
@@ -54,7 +54,13 @@ class Model(Layer):
         records), and drawing leaves the model as it was: the state that layers keep
         from one call to the next (the hidden state of RNN, LSTM and GRU: every layer
         with ``reset_state()``) and BatchNorm's running statistics are put back, and so
-        is NumPy's random generator, from which dropout draws."""
+        is NumPy's random generator, from which dropout draws.
+
+        ``to_file`` is checked (a path of a file, in a format Graphviz renders, that can
+        be written) before the forward pass, so that a bad one changes nothing.  A
+        forward returning several outputs is refused: draw the graph of one of them with
+        :func:`dezero.graph.draw_graph` or :func:`dezero.graph.plot_dot_graph`."""
+        _picture_path(to_file, 'Model.plot')  # refused before any lazy parameter is made
         random_state = np.random.get_state()
         try:
             with watching_layers(self), keeping_state(self), keeping_statistics(self):
@@ -63,7 +69,14 @@ class Model(Layer):
                     y = y[0]
         finally:
             np.random.set_state(random_state)
-        return draw_graph(y, verbose=True, model=self).save(to_file)
+        if isinstance(y, (tuple, list)):
+            raise TypeError(
+                f'Model.plot: it draws the graph of one output, but forward returned a '
+                f'{type(y).__name__} of {len(y)}; draw one of them with '
+                f'dezero.graph.draw_graph(y[0], model=model).save(path) or '
+                f'dezero.utils.plot_dot_graph(y[0], to_file=path)'
+            )
+        return _save(draw_graph(y, verbose=True, model=self).source, to_file, 'Model.plot')
 
 
 class Sequential(Model):

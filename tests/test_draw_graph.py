@@ -504,3 +504,54 @@ def test_graphviz_failing_is_reported_by_save(tmp_path):
     assert 'syntax error' in message
     assert message.endswith(f'The DOT text was still written to {tmp_path / "g.dot"}.')
     assert (tmp_path / 'g.dot').read_text() == g.source and not to_file.exists()
+
+
+# ---- nodes are told apart by identity --------------------------------------------------
+def test_depth_limit_tells_functions_equal_by_value_apart():
+    # both Scale(2.0) counted as one step behind y: the one left out was drawn too
+    import dataclasses
+
+    @dataclasses.dataclass(unsafe_hash=True)
+    class Scale(Function):
+        c: float
+
+        def forward(self, x):
+            return x * self.c
+
+        def backward(self, gy):
+            return gy * self.c
+
+    y = Scale(2.0)(Scale(2.0)(Variable(np.array(1.0), name='x')))
+    y.name = 'y'
+    assert labels(draw_graph(y, max_depth=1).source) == ['...', 'Scale', 'y']
+    assert labels(draw_graph(y, max_depth=2).source) == ['x', 'Scale', '', 'Scale', 'y']
+
+
+# ---- layer names are drawn as written ---------------------------------------------------
+def test_layer_names_holding_html_entities_are_escaped_in_their_box():
+    model = Model()
+    setattr(model, 'R&amp;D', L.Linear(2))
+    y = getattr(model, 'R&amp;D')(np.ones((1, 3), np.float32))
+    source = draw_graph(y, model=model).source
+    assert list(clusters(source)) == ['R&amp;amp;D']
+    assert 'R&amp;amp;D/W' in labels(source)
+    if shutil.which('dot') is not None:  # and Graphviz draws them as written
+        import xml.dom.minidom
+
+        svg = xml.dom.minidom.parseString(Graph(source).pipe('svg'))
+        texts = [t.firstChild.data for t in svg.getElementsByTagName('text') if t.firstChild]
+        assert {'R&amp;D', 'R&amp;D/W', 'R&amp;D/b'} <= set(texts)
+
+
+# ---- the simple core --------------------------------------------------------------------
+def test_draw_graph_refuses_a_simple_core_variable_and_says_what_draws_it():
+    from dezero import core_simple
+
+    x = core_simple.Variable(np.array(1.0))
+    with pytest.raises(TypeError) as info:
+        draw_graph(x)
+    assert str(info.value) == (
+        'draw_graph: output is a dezero.core_simple.Variable, which draw_graph does not '
+        'draw (its values, gradients, layers and backward passes are those of '
+        'dezero.Variable); draw it with get_dot_graph or plot_dot_graph'
+    )

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import pathlib
 import re
@@ -633,3 +634,203 @@ def test_verbose_is_true_or_false(tmp_path):
     for flag in ('verbose', 'show_values', 'show_grads'):
         with pytest.raises(TypeError, match=f'draw_graph: {flag} must be True or False, got 1'):
             dezero.graph.draw_graph(y, **{flag: 1})
+
+
+# ---- nodes are told apart by identity --------------------------------------------------
+@dataclasses.dataclass(unsafe_hash=True)
+class Scale(Function):
+    """A function equal to any other Scale of the same factor (a dataclass)."""
+
+    c: float
+
+    def forward(self, x):
+        return x * self.c
+
+    def backward(self, gy):
+        return gy * self.c
+
+
+@dataclasses.dataclass
+class Shift(Function):
+    """A dataclass function without a hash (eq=True sets __hash__ to None)."""
+
+    c: float
+
+    def forward(self, x):
+        return x + self.c
+
+    def backward(self, gy):
+        return gy
+
+
+CHAIN_OF_TWO = """digraph g {{
+  v0 [label="x", shape=ellipse, color=orange, style=filled]
+  f1 [label="{f}", shape=box, color=lightblue, style=filled]
+  v0 -> f1
+  v2 [label="", shape=ellipse, color=orange, style=filled]
+  f3 [label="{f}", shape=box, color=lightblue, style=filled]
+  v2 -> f3
+  v4 [label="y", shape=ellipse, color=orange, style=filled]
+  f1 -> v2
+  f3 -> v4
+}}
+"""
+
+
+@pytest.mark.parametrize('make', [Scale, Shift])
+def test_functions_equal_by_value_are_two_nodes(make):
+    # the two Scale(2.0) were one node: a cycle, and y's name lost
+    assert make(2.0) == make(2.0)
+    y = make(2.0)(make(2.0)(named(1.0, 'x')))
+    y.name = 'y'
+    assert get_dot_graph(y, verbose=False) == CHAIN_OF_TWO.format(f=make.__name__)
+    assert tuple(dezero.graph.graph_stats(y)) == (2, 3, 3 * 8, 0)
+
+
+# ---- names are drawn as written ---------------------------------------------------------
+def svg_texts(dot_text):
+    """The texts of the SVG picture that Graphviz makes of ``dot_text``, as read by an
+    XML parser."""
+    import xml.dom.minidom
+
+    svg = xml.dom.minidom.parseString(svg_of(dot_text).encode('utf-8'))
+    return [t.firstChild.data for t in svg.getElementsByTagName('text') if t.firstChild]
+
+
+def test_what_reads_as_an_html_entity_is_escaped():
+    name = 'R&amp;D &lt;b&gt; &#92; AT&T'
+    text = get_dot_graph(F.exp(named(1.0, name)), verbose=False)
+    assert '[label="R&amp;amp;D &amp;lt;b&amp;gt; &amp;#92; AT&amp;T"' in text
+
+
+@needs_dot
+def test_names_holding_html_entities_render_as_written():
+    # Graphviz drew 'R&amp;D &lt;b&gt;' as 'R&D <b>'
+    name = 'R&amp;D &lt;b&gt; &#92; AT&T'
+    assert name in svg_texts(get_dot_graph(F.exp(named(1.0, name)), verbose=False))
+
+
+# ---- the book's _dot_var and _dot_func, continued ---------------------------------------
+def test_dot_func_escapes_the_class_name():
+    from dezero.utils import _dot_func
+
+    kind = type('E"]; pwn [label="x', (Function,), {'forward': lambda self, x: x})
+    f = kind()(named(1.0, 'x')).creator
+    assert _dot_func(f).splitlines()[0] == (
+        f'{id(f)} [label="E\\"]; pwn [label=\\"x", color=lightblue, style=filled, shape=box]'
+    )
+
+
+def test_dot_var_of_a_stand_in_shows_the_variable_as_it_is_now():
+    # Add keeps stand-ins of its inputs, made when a had no name yet
+    from dezero.utils import _dot_var
+
+    x, y = named(2.0, 'x'), named(3.0, 'y')
+    a = x * y
+    z = a + x
+    a.name = 'a'
+    stand_in = z.creator.inputs[0]
+    node = f'"{id(a.creator)}:0"'
+    assert _dot_var(stand_in, verbose=True) == (
+        f'{node} [label="a: () float64", color=orange, style=filled]\n'
+    )
+    del a  # gone: the stand-in knows its shape, and the name it had when made
+    assert _dot_var(stand_in, verbose=True) == (
+        f'{node} [label="() float64", color=orange, style=filled]\n'
+    )
+
+
+# ---- the simple core's Variables (the book's step 26 draws them) -----------------------
+@pytest.fixture
+def simple():
+    """dezero.core_simple with its operators set up, as the book's steps 28 and 29 use it."""
+    from dezero import core_simple
+
+    core_simple.setup_variable()
+    return core_simple
+
+
+def test_graphs_of_simple_core_variables_are_drawn_as_dezeros(simple, tmp_path):
+    def z_of(Var):
+        x, y = Var(np.array(1.0), name='x'), Var(np.array(2.0), name='y')
+        z = x * y + x
+        z.name = 'z'
+        return z
+
+    expected = get_dot_graph(z_of(Variable))
+    z = z_of(simple.Variable)
+    assert get_dot_graph(z) == expected
+    assert plot_dot_graph(z, to_file=tmp_path / 'z.dot').read_text() == expected
+
+
+def test_simple_core_outputs_of_one_function_are_told_apart(simple):
+    class Two(simple.Function):
+        def forward(self, x):
+            return x, 2 * x
+
+    x = simple.Variable(np.array(1.0), name='x')
+    p, q = Two()(x)
+    p.name, q.name = 'p', 'q'
+    r = q * q
+    r.name = 'r'
+    assert labelled_edges(get_dot_graph(r, verbose=False)) == Counter(
+        {('x', 'Two'): 1, ('Two', 'p'): 1, ('Two', 'q'): 1, ('q', 'Mul'): 2, ('Mul', 'r'): 1}
+    )
+
+
+def test_the_books_step_26_loop_draws_simple_core_variables(simple):
+    # _dot_var raised AttributeError ('_index') for a variable made by a function
+    from dezero.utils import _dot_func, _dot_var
+
+    x, y = simple.Variable(np.array(1.0), name='x'), simple.Variable(np.array(2.0), name='y')
+    a = x * y
+    z = a + x
+    text = _dot_func(a.creator) + _dot_func(z.creator)
+    lines = {_dot_var(v, verbose=True) for v in (x, y, a, z)}
+    assert f'{id(x)} [label="x: () float64", color=orange, style=filled]\n' in lines
+    nodes = {line.split(' [')[0] for line in lines} | {str(id(a.creator)), str(id(z.creator))}
+    edges = [line.split(' -> ') for line in text.splitlines() if ' -> ' in line]
+    assert len(edges) == 6 and all(src in nodes and dst in nodes for src, dst in edges)
+
+
+def test_a_variable_of_another_module_is_named_with_its_module():
+    class Variable:  # as the tutorial's first steps define one
+        pass
+
+    with pytest.raises(TypeError) as info:
+        get_dot_graph(Variable())
+    assert str(info.value) == (
+        'get_dot_graph: output must be a Variable (the result whose graph is drawn), got '
+        f'{__name__}.test_a_variable_of_another_module_is_named_with_its_module.<locals>.'
+        'Variable'
+    )
+
+
+# ---- to_file is checked as given ---------------------------------------------------------
+@pytest.mark.parametrize('save', ['plot_dot_graph', 'Graph.save'])
+def test_a_to_file_ending_with_a_slash_is_refused_as_a_folder(tmp_path, save):
+    # pathlib turned 'pic.png/' into 'pic.png', and the picture was written there
+    to_file = str(tmp_path / 'pic.png') + '/'
+    with pytest.raises(ValueError) as info:
+        if save == 'plot_dot_graph':
+            plot_dot_graph(add_graph(), to_file=to_file)
+        else:
+            dezero.graph.draw_graph(add_graph()).save(to_file)
+    assert str(info.value) == (
+        f"{save}: the path {to_file} ends with '/', so it names a folder; give the path of a file"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('to_file', ['', b''])
+def test_an_empty_to_file_is_named_as_given(tmp_path, monkeypatch, to_file):
+    # it was named '.', the folder pathlib takes it for
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as info:
+        plot_dot_graph(add_graph(), to_file=to_file)
+    assert str(info.value) == (
+        "plot_dot_graph: to_file is '', an empty path; give the path of a file such as graph.png"
+    )
+    with pytest.raises(ValueError, match="^Graph.save: to_file is '', an empty path"):
+        dezero.graph.draw_graph(add_graph()).save(to_file)
+    assert list(tmp_path.iterdir()) == []

@@ -75,6 +75,58 @@ def test_plot_default_file_name(tmp_path, monkeypatch):
     assert (tmp_path / 'model.dot').exists()
 
 
+class TwoHeads(Model):
+    def __init__(self):
+        super().__init__()
+        self.fc = Linear(2)  # W is made by the first forward pass
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y, F.relu(y)
+
+
+def test_plot_of_a_forward_with_several_outputs_says_how_to_draw_one(tmp_path):
+    with pytest.raises(TypeError) as info:
+        TwoHeads().plot(np.ones((1, 3)), to_file=tmp_path / 'model.png')
+    assert str(info.value) == (
+        'Model.plot: it draws the graph of one output, but forward returned a tuple of 2; '
+        'draw one of them with dezero.graph.draw_graph(y[0], model=model).save(path) or '
+        'dezero.utils.plot_dot_graph(y[0], to_file=path)'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    'name, error, message',
+    [
+        ('model.png/', ValueError, r"^Model\.plot: the path .*model\.png/ ends with '/'"),
+        ('model', ValueError, r"^Model\.plot: to_file '.*model' has no extension"),
+        ('folder.png', IsADirectoryError, r'^Model\.plot: cannot write .*folder\.png: it is a'),
+        ('model.xyz', ValueError, r"^Model\.plot: Graphviz cannot render the format 'xyz'"),
+    ],
+)
+def test_plot_checks_to_file_before_the_forward_pass(tmp_path, name, error, message):
+    # the forward pass ran first: a bad to_file was refused after W was made
+    if name == 'model.xyz':
+        pytest.importorskip('graphviz')
+    (tmp_path / 'folder.png').mkdir()
+    model = TwoHeads()
+    with pytest.raises(error, match=message):
+        model.plot(np.ones((1, 3)), to_file=f'{tmp_path}{os.sep}{name}')
+    assert model.fc.W.data is None
+    assert [p.name for p in tmp_path.iterdir()] == ['folder.png']
+
+
+def test_plot_errors_of_the_picture_name_model_plot(tmp_path, monkeypatch):
+    pytest.importorskip('graphviz')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    monkeypatch.setenv('PATH', str(empty))
+    with pytest.raises(GraphvizNotFoundError, match='^Model.plot: the `dot` program'):
+        Affine().plot(np.ones((1, 3)), to_file=tmp_path / 'model.png')
+    assert (tmp_path / 'model.dot').exists() and not (tmp_path / 'model.png').exists()
+
+
 # --------------------------------------------------------------------------------------
 # Sequential
 # --------------------------------------------------------------------------------------
