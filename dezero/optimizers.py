@@ -1107,9 +1107,10 @@ class WeightDecay:
 
 
 class ClipGrad:
-    """Gradient clipping by global norm: if the L2 norm of all the gradients together
-    exceeds ``max_norm``, every gradient is scaled by max_norm / (norm + 1e-6) (new
-    gradient Variables).  The norm is computed without overflow, however large the
+    """Gradient clipping by global norm: every gradient is scaled by max_norm / (norm +
+    1e-6) when that is below 1 (new gradient Variables), norm being the L2 norm of all
+    the gradients together, as in the book and PyTorch's ``clip_grad_norm_``; so a norm
+    just under ``max_norm`` is scaled too.  The norm is computed without overflow, however large the
     finite gradients (their squares are summed in float64).  A NaN or infinite gradient
     makes the norm NaN or infinite, and then every scaled gradient NaN, or 0 (NaN where
     it was infinite), as in PyTorch's ``clip_grad_norm_``: the step shows the problem
@@ -1120,8 +1121,8 @@ class ClipGrad:
 
     def __call__(self, params):
         norm = _global_norm([p.grad.data for p in params])
-        if not norm <= self.max_norm:  # NaN too
-            scale = self.max_norm / (norm + 1e-6)
+        scale = self.max_norm / (norm + 1e-6)
+        if not scale >= 1:  # NaN too
             with np.errstate(invalid='ignore'):  # inf * 0
                 for p in params:
                     p.grad = Variable(as_array(p.grad.data * scale))

@@ -267,6 +267,13 @@ class Trainer:
         _check_loader(train_loader, 'Trainer.fit', 'train_loader')
         if val_loader is not None:
             _check_loader(val_loader, 'Trainer.fit', 'val_loader')
+        for name, loader in (('train_loader', train_loader), ('val_loader', val_loader)):
+            if epochs > 1 and _read_once(loader):
+                raise TypeError(
+                    f'Trainer.fit: {name} is a {type(loader).__name__}, an iterator that '
+                    f'gives its batches once, but fit runs {epochs} epochs; give a list of '
+                    f'(x, t) pairs or a DataLoader, which start again every epoch'
+                )
         self._check_shards(train_loader)
         callbacks = _check_callbacks(callbacks)
         schedules = self._check_schedules(schedules)
@@ -506,6 +513,15 @@ def _check_loader(loader, caller, name='the loader'):
         )
 
 
+def _read_once(loader):
+    """Whether ``loader`` is an iterator that cannot start again (a generator, what
+    ``iter(list)`` gives): unlike a DataLoader, which is its own iterator too, it has
+    no ``reset()``."""
+    return isinstance(loader, collections.abc.Iterator) and not callable(
+        getattr(loader, 'reset', None)
+    )
+
+
 def _known_length(loader):
     """``len(loader)``, or None when the loader cannot tell it (its ``__len__``
     raises TypeError, as some iterables' do)."""
@@ -589,9 +605,11 @@ def _refuse_class(obj, kind):
 def _batch(batch, caller):
     """A batch of a loader as ``(x, t)``, after checking that it is a pair whose labels
     t have one row per sample."""
-    if _is_pair(batch) and hasattr(batch[1], '__len__'):
+    if _is_pair(batch) and hasattr(batch[1], '__len__') and getattr(batch[1], 'ndim', 1) != 0:
         return batch
-    if _is_pair(batch):
+    if _is_pair(batch) and getattr(batch[1], 'ndim', None) == 0:
+        got = 'labels t of shape () (one label, not a row of labels)'
+    elif _is_pair(batch):
         got = f'labels t of type {type(batch[1]).__name__}'
     else:
         got = f'a {type(batch).__name__}' + (

@@ -786,11 +786,22 @@ def test_clip_grad_takes_the_norm_of_small_dtypes_without_overflow(dtype, values
 def test_clip_grad_leaves_grads_within_the_norm_alone():
     a, b = param([0.0, 0.0]), param([0.0])
     set_grad(a, [0.3, 0.0])
-    set_grad(b, [0.4])  # global norm 0.5 <= 0.5
+    set_grad(b, [0.39])  # global norm 0.4924: 0.5 / (norm + 1e-6) >= 1
     ga, gb = a.grad, b.grad
     ClipGrad(0.5)([a, b])
     assert a.grad is ga and b.grad is gb
     np.testing.assert_array_equal(a.grad.data, [0.3, 0.0])
+
+
+@pytest.mark.parametrize('values, max_norm', [([0.6, 0.8], 1.0), ([6e-7, 8e-7], 1e-6)])
+def test_clip_grad_scales_a_norm_at_max_norm_as_the_book_and_pytorch_do(values, max_norm):
+    # only a norm above max_norm was scaled: at max_norm 1e-6 the gradient was left
+    # twice as large as the book's and clip_grad_norm_'s
+    a = param([0.0, 0.0])
+    set_grad(a, values)
+    ClipGrad(max_norm)([a])
+    expected = np.array(values) * (max_norm / (max_norm + 1e-6))
+    np.testing.assert_allclose(a.grad.data, expected, rtol=1e-15)
 
 
 def test_clip_grad_in_an_optimizer():
@@ -841,8 +852,8 @@ def test_hooks_run_in_order_on_the_parameters_that_still_have_a_grad():
     [
         # decay first: [3, 4] + [3, 4] = [6, 8], norm 10 > 5 -> scaled to about [3, 4]
         ([WeightDecay(1.0), ClipGrad(5.0)], [6.0 * 5 / (10 + 1e-6), 8.0 * 5 / (10 + 1e-6)]),
-        # clip first: norm 5 is not above 5 -> unchanged; then decay: [6, 8]
-        ([ClipGrad(5.0), WeightDecay(1.0)], [6.0, 8.0]),
+        # clip first: norm 5 -> scaled by 5 / (5 + 1e-6), about [3, 4]; then decay adds [3, 4]
+        ([ClipGrad(5.0), WeightDecay(1.0)], [3.0 * 5 / (5 + 1e-6) + 3, 4.0 * 5 / (5 + 1e-6) + 4]),
     ],
 )
 def test_hook_order_changes_the_result(hooks, expected_grad):

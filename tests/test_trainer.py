@@ -1444,3 +1444,30 @@ def test_loaders_that_cannot_tell_their_length_or_hold_another_shard_train_as_be
     for loader in (Unsized(), WithShard([(x, t)])):
         history = Trainer(MLP((4, 2)), SGD(0.1)).fit(loader, 1, progress=False)
         assert len(history['loss']) == 1
+
+
+@pytest.mark.parametrize('which', ['train_loader', 'val_loader'])
+def test_an_iterator_read_once_is_refused_for_several_epochs_before_the_first(which):
+    # a generator trained its first epoch, then fit said it "gave no samples"
+    x, t = np.random.randn(8, 2).astype(np.float32), np.arange(8) % 2
+    model = MLP((4, 2))
+    model(x)
+    before = [p.data.copy() for p in model.params()]
+    once = (batch for batch in [(x[:4], t[:4]), (x[4:], t[4:])])
+    loaders = {'train_loader': DataLoader((x, t), 4), 'val_loader': None, which: once}
+    with pytest.raises(TypeError, match=f'Trainer.fit: {which} is a generator, an iterator'):
+        Trainer(model, SGD(0.1)).fit(epochs=2, progress=False, **loaders)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))
+    one_epoch = Trainer(model, SGD(0.1)).fit(iter([(x, t)]), 1, progress=False)
+    assert len(one_epoch['loss']) == 1  # one epoch reads it once: fine
+
+
+def test_labels_of_shape_0d_are_refused_by_name():
+    # len() of unsized object, from inside the Trainer
+    x = np.random.randn(1, 3).astype(np.float32)
+    trainer = Trainer(MLP((3,)), SGD(0.1))
+    message = r'Trainer.fit: each batch .* labels t of shape \(\) \(one label'
+    with pytest.raises(TypeError, match=message):
+        trainer.fit([(x, np.array(1))], 1, progress=False)
+    with pytest.raises(TypeError, match=message.replace('fit', 'evaluate')):
+        trainer.evaluate([(x, np.array(1))])

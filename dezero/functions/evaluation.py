@@ -14,7 +14,9 @@ def accuracy(y, t):
     axis 1) is at the integer label of that row in ``t`` (labels in [0, C), of shape
     (N,) or (N, 1): any shape of N elements that differs from (N,) only in axes of
     size 1, as the losses take).
-    Returns a 0-d Variable with no creator: accuracy has no useful derivative."""
+    Returns a 0-d float64 Variable with no creator, as the book's does (the fraction
+    of hits to float64's precision, whatever y's dtype): accuracy has no useful
+    derivative."""
     y, t = array_of(y), array_of(t)
     for name, a in (('y', y), ('t', t)):
         if not isinstance(a, cuda.array_types):
@@ -41,6 +43,5 @@ def accuracy(y, t):
         raise ValueError(f'accuracy: y is an empty batch (shape {y.shape})')
     check_class_labels('accuracy', t, y.shape[1], 'y')
     hits = y.argmax(axis=1) == t.reshape(n)
-    dtype = y.dtype if y.dtype.kind == 'f' else np.float64
     xp = cuda.get_array_module(y)
-    return Variable(xp.asarray(hits.mean(), dtype=dtype))
+    return Variable(xp.asarray(hits.mean(), dtype=np.float64))
