@@ -40,6 +40,7 @@ state, hyperparameters and step count, keyed by the parameters' paths in the mod
 that training resumes exactly.
 """
 
+import collections.abc
 import inspect
 import math
 import numbers
@@ -749,6 +750,77 @@ def _check_keywords(cls, kwargs):
 # --------------------------------------------------------------------------------------
 # The optimizers
 # --------------------------------------------------------------------------------------
+class _BookStateView(collections.abc.MutableMapping):
+    """The book's dict of one state array per parameter, keyed by ``id(param)``
+    (Adam's ``ms``: the first moments), as a view of the optimizer's own state, so
+    that a subclass whose ``update_one`` is copied from the book runs: ``key not in
+    self.ms``, ``self.ms[key] = xp.zeros_like(param.data)`` and ``m = self.ms[key]``
+    read and write the state that :meth:`Optimizer.state_dict`, ``save`` and copies
+    keep."""
+
+    def __init__(self, optimizer, name, attribute):
+        self._optimizer = optimizer
+        self._name = name
+        self._attribute = attribute  # ms, as the book names it
+
+    def _state(self, key):
+        """The state dict of the live parameter whose id is ``key``, or None."""
+        entry = self._optimizer._states.get(key)
+        if entry is None or entry[0]() is None:
+            return None
+        return entry[1]
+
+    def __getitem__(self, key):
+        state = self._state(key)
+        if state is None or self._name not in state:
+            raise KeyError(key)
+        return state[self._name]
+
+    def __setitem__(self, key, array):
+        state = self._state(key)
+        if state is None:
+            optimizer = self._optimizer
+            target = optimizer.target
+            param = next((p for p in target.params() if id(p) == key), None) if target else None
+            if param is None:
+                raise KeyError(
+                    f'{type(optimizer).__name__}.{self._attribute}: {key!r} is not the id of a '
+                    f'parameter of the target; key the state by id(param)'
+                )
+            state = {}
+            optimizer._keep_state(param, state)
+        state[self._name] = array
+
+    def __delitem__(self, key):
+        state = self._state(key)
+        if state is None or self._name not in state:
+            raise KeyError(key)
+        del state[self._name]
+
+    def __iter__(self):
+        return iter([key for key in list(self._optimizer._states) if self._state(key)])
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+class _BookState:
+    """A class attribute giving each optimizer its :class:`_BookStateView` of the
+    state array ``name`` (``ms = _BookState('m')``)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.attribute = None
+
+    def __set_name__(self, owner, attribute):
+        self.attribute = attribute
+
+    def __get__(self, optimizer, owner=None):
+        if optimizer is None:
+            return self
+        return _BookStateView(optimizer, self.name, self.attribute)
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent: p -= lr * g."""
 
@@ -775,6 +847,7 @@ class MomentumSGD(Optimizer):
     lr = _Hyperparameter(_learning_rate)
     momentum = _Hyperparameter(_fraction)
     _state_names = ('v',)
+    vs = _BookState('v')  # the book's velocities by id(param)
 
     def __init__(self, lr=0.01, momentum=0.9):
         super().__init__()
@@ -794,6 +867,7 @@ class AdaGrad(Optimizer):
     lr = _Hyperparameter(_learning_rate)
     eps = _Hyperparameter(_positive)
     _state_names = ('h',)
+    hs = _BookState('h')  # the book's sums of squares by id(param)
     _non_negative_state = ('h',)
     _float32_for_float16 = True
 
@@ -819,6 +893,8 @@ class AdaDelta(Optimizer):
     eps = _Hyperparameter(_positive)
     _lr_attribute = None
     _state_names = ('msg', 'msdx')
+    msg = _BookState('msg')  # the book's dicts by id(param)
+    msdx = _BookState('msdx')
     _non_negative_state = ('msg', 'msdx')
 
     def __init__(self, rho=0.95, eps=1e-6):
@@ -872,6 +948,8 @@ class Adam(Optimizer):
     _counters = ('t',)
     _lr_attribute = 'alpha'
     _state_names = ('m', 'v')
+    ms = _BookState('m')  # the book's moments by id(param)
+    vs = _BookState('v')
     _non_negative_state = ('v',)
     _float32_for_float16 = True
 

@@ -2105,3 +2105,104 @@ def test_adamw_refuses_a_step_count_of_2_to_the_53_and_changes_nothing():
     ):
         opt.load_state_dict(state)
     assert_same_snapshot(snapshot(opt, model), before)
+
+
+# ---- subclasses written as in the book: state in dicts keyed by id(param) ------------
+class BookMomentumSGD(MomentumSGD):
+    def update_one(self, param):
+        key = id(param)
+        if key not in self.vs:
+            self.vs[key] = np.zeros_like(param.data)
+        v = self.vs[key]
+        v *= self.momentum
+        v -= self.lr * param.grad.data
+        param.data += v
+
+
+class BookAdaGrad(AdaGrad):
+    def update_one(self, param):
+        key = id(param)
+        if key not in self.hs:
+            self.hs[key] = np.zeros_like(param.data)
+        h, grad = self.hs[key], param.grad.data
+        h += grad * grad
+        param.data -= self.lr * grad / (np.sqrt(h) + self.eps)
+
+
+class BookAdaDelta(AdaDelta):
+    def update_one(self, param):
+        key = id(param)
+        if key not in self.msg:
+            self.msg[key] = np.zeros_like(param.data)
+            self.msdx[key] = np.zeros_like(param.data)
+        msg, msdx, grad, rho, eps = (
+            self.msg[key],
+            self.msdx[key],
+            param.grad.data,
+            self.rho,
+            self.eps,
+        )
+        msg *= rho
+        msg += (1 - rho) * grad * grad
+        dx = np.sqrt((msdx + eps) / (msg + eps)) * grad
+        msdx *= rho
+        msdx += (1 - rho) * dx * dx
+        param.data -= dx
+
+
+class BookAdam(Adam):
+    def update_one(self, param):  # the book's, with its lr read as step_size
+        key = id(param)
+        if key not in self.ms:
+            self.ms[key] = np.zeros_like(param.data)
+            self.vs[key] = np.zeros_like(param.data)
+        m, v, grad = self.ms[key], self.vs[key], param.grad.data
+        m += (1 - self.beta1) * (grad - m)
+        v += (1 - self.beta2) * (grad * grad - v)
+        param.data -= self.step_size * m / (np.sqrt(v) + self.eps)
+
+
+@pytest.mark.parametrize(
+    'book, ours',
+    [
+        (BookMomentumSGD, MomentumSGD),
+        (BookAdaGrad, AdaGrad),
+        (BookAdaDelta, AdaDelta),
+        (BookAdam, Adam),
+    ],
+)
+def test_a_subclass_with_the_books_update_one_trains_as_the_optimizer_and_keeps_its_state(
+    book, ours
+):
+    # the book's dicts (Adam's ms and vs...) were gone: AttributeError at the first step
+    results = []
+    for cls in (ours, book):
+        model, x, t = (
+            mlp_problem()
+        )  # float32 weights: the two orders of Adam's sums differ by rounding
+        opt = cls().setup(model)
+        train_steps(model, opt, x, t, 4)
+        results.append((model, opt))
+    (model, opt), (book_model, book_opt) = results
+    for p, q in zip(model.params(), book_model.params()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-6, atol=1e-9)
+    state, book_state = opt.state_dict(), book_opt.state_dict()
+    assert book_state['state'].keys() == state['state'].keys()
+    for path, arrays in state['state'].items():
+        for name, array in arrays.items():
+            np.testing.assert_allclose(book_state['state'][path][name], array, rtol=1e-6, atol=1e-9)
+    first = next(book_model.params())
+    views = {
+        name: getattr(book_opt, name)
+        for name in ('vs', 'hs', 'msg', 'msdx', 'ms')
+        if hasattr(book_opt, name)
+    }
+    for view in views.values():
+        assert id(first) in view and len(view) == len(list(book_model.params()))
+
+
+def test_the_books_state_dicts_refuse_a_key_that_is_no_parameters_id():
+    model, x, t = mlp_problem()
+    opt = Adam().setup(model)
+    with pytest.raises(KeyError, match=r'Adam.ms: 12 is not the id of a parameter of the target'):
+        opt.ms[12] = np.zeros(3)
