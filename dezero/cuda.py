@@ -54,6 +54,10 @@ def _load_cupy():
 def __getattr__(name):
     if name == 'gpu_enable':
         return _load_cupy() is not None
+    if name == 'Variable':  # the book's cuda module imports it (here late: core imports cuda)
+        from dezero.core import Variable
+
+        return Variable
     if name == 'cupy':  # the book's scripts write dezero.cuda.cupy for the module
         cupy = _load_cupy()
         if cupy is None:

@@ -22,7 +22,8 @@ import zipfile
 import numpy as np
 
 import dezero.functions as F
-from dezero import cuda
+import dezero.layers as L  # noqa: F401  (the book's models module imports it, and utils)
+from dezero import cuda, utils  # noqa: F401
 from dezero.core import no_grad, test_mode
 from dezero.download import dezero_home, get_file
 from dezero.graph import _picture_path, _save, draw_graph

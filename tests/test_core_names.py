@@ -100,6 +100,11 @@ def test_names_the_books_modules_import_are_found_there_too():
     assert dezero.datasets.get_file is download.get_file
     assert dezero.datasets.cache_dir == download.cache_dir
     assert dezero.core.array_types == cuda.array_types
+    import dezero.models
+
+    assert cuda.Variable is dezero.Variable  # from dezero.cuda import Variable
+    assert F.utils is dezero.utils and F.cuda is cuda
+    assert dezero.models.L is dezero.layers and dezero.models.utils is dezero.utils
 
 
 def test_import_dezero_alone_gives_the_books_submodules():

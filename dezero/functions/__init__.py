@@ -33,6 +33,7 @@ keepdims)(x)``, ``F.Conv2d(stride, pad)(x, W, b)``, ...), each taking the book's
 constructor arguments.
 """
 
+from dezero import cuda, utils  # noqa: F401  (the book's functions module imports both)
 from dezero.conv_ops import col2im_array, im2col_array
 
 # The book's module also offers these, which it imports from the core.
