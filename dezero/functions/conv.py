@@ -277,21 +277,26 @@ class Conv2DGradW(Function):
     gW[o, c, i, j] = sum over n and pixels of gy[n, o] * window (c, i, j) of x.
     It is bilinear; derivative: Deconv2d(gy, ggW) to x and Conv2d(x, ggW) to gy.
 
-    ``conv`` is the Conv2d (or Deconv2d) call whose filter gradient this is: its
-    stride, its pad and the kernel size of its W are used."""
+    ``conv`` (or ``conv2d``, the book's name for it) is the convolution call whose
+    filter gradient this is: a Conv2d or Deconv2d, or any other called Function that
+    keeps, as the book's convolution does, its W as ``inputs[1]`` and its ``stride``
+    and ``pad``.  Its stride, its pad and the kernel size of its W are used."""
 
     retain_inputs = (0, 1)
     retain_outputs = ()
 
-    def __init__(self, conv):
-        if not isinstance(conv, (Conv2d, Deconv2d)) or conv.inputs is None:
+    def __init__(self, conv=None, *, conv2d=None):
+        if conv is not None and conv2d is not None:
             raise TypeError(
-                f'Conv2DGradW: expected a Conv2d or Deconv2d that has been '
-                f'called (its W gives the kernel size), got {conv!r}'
+                "Conv2DGradW: got both conv and conv2d (the book's name for it); give one"
             )
-        self.kernel = tuple(conv.inputs[1].shape[2:])
-        self.stride = conv.stride
-        self.pad = conv.pad
+        if conv is None and conv2d is None:
+            raise TypeError(
+                'Conv2DGradW: missing the convolution call; give conv (or conv2d, the '
+                "book's name for it)"
+            )
+        conv = conv2d if conv is None else conv
+        self.kernel, self.stride, self.pad = _filter_geometry(conv)
 
     def forward(self, x, gy):
         return conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
@@ -301,6 +306,41 @@ class Conv2DGradW(Function):
         gx = Deconv2d(self.stride, self.pad, x.shape[2:])(gy, ggW) if needs_input_grad[0] else None
         ggy = Conv2d(self.stride, self.pad)(x, ggW) if needs_input_grad[1] else None
         return gx, ggy
+
+
+def _filter_geometry(conv):
+    """The kernel size, stride and pad (pairs) of ``conv``, the convolution call whose
+    filter gradient Conv2DGradW takes: a Conv2d or Deconv2d, or another called Function
+    with its W as ``inputs[1]`` and ``stride`` and ``pad`` attributes (ints or pairs).
+    TypeError naming what it lacks, ValueError for values that do not fit."""
+    if isinstance(conv, (Conv2d, Deconv2d)) and conv.inputs is not None:
+        return tuple(conv.inputs[1].shape[2:]), conv.stride, conv.pad  # checked by its call
+    inputs = getattr(conv, 'inputs', None)
+    missing = [name for name in ('stride', 'pad') if getattr(conv, name, None) is None]
+    if inputs is None:
+        missing.insert(0, 'inputs (it has not been called)')
+    elif len(inputs) < 2 or getattr(inputs[1], 'shape', None) is None:
+        missing.insert(0, 'inputs[1] (the W of its call)')
+    if missing:
+        raise TypeError(
+            f'Conv2DGradW: expected a Conv2d or Deconv2d that has been called, or another '
+            f'called convolution with its W as inputs[1], a stride and a pad; '
+            f'{type(conv).__name__} lacks {", ".join(missing)}'
+        )
+    w_shape = tuple(inputs[1].shape)
+    if len(w_shape) != 4:
+        raise ValueError(
+            f'Conv2DGradW: the W of {type(conv).__name__} (its inputs[1]) must be 4-D, '
+            f'got shape {w_shape}'
+        )
+    stride = check_pair('Conv2DGradW', 'stride', conv.stride)
+    pad = check_pair('Conv2DGradW', 'pad', conv.pad)
+    if min(stride) < 1 or min(pad) < 0:
+        raise ValueError(
+            f'Conv2DGradW: {type(conv).__name__} has stride {stride} and pad {pad}; '
+            f'expected a stride of at least 1 and a pad of at least 0'
+        )
+    return w_shape[2:], stride, pad
 
 
 def _check_bias(name, b_shape, channels, w_shape):

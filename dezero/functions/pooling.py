@@ -187,7 +187,10 @@ def _windows(name, x_shape, kernel_size, stride, pad):
 class Pooling(Function):
     """y = the maximum of each window of x (padding never wins); ``kernel_size``,
     ``stride`` and ``pad`` are ints or (height, width) pairs.
-    Derivative: gy to the first position of each window that holds the maximum."""
+    Derivative: gy to the first position of each window that holds the maximum.
+
+    After a call that records a graph, ``indexes`` (the book's name) holds the offset
+    i*KW + j of that position in each window, an (N, C, OH, OW) array."""
 
     retain_inputs = ()
     retain_outputs = ()
@@ -210,11 +213,37 @@ class Pooling(Function):
     def backward(self, gy):
         return Pooling2DGrad(self)(gy)
 
+    @property
+    def indexes(self):
+        """The argmax offsets of the last recorded call (see the class docstring)."""
+        if getattr(self, 'offsets', None) is None:
+            raise AttributeError(
+                'Pooling.indexes: this Pooling has not run forward while recording a '
+                "graph, so it did not keep where each window's maximum is"
+            )
+        return self.offsets
+
+
+def _given_once(name, pooling, mpool2d):
+    """The max pooling call given to ``name`` as ``pooling`` or as ``mpool2d`` (the
+    book's name for it); TypeError when both or neither are given."""
+    if pooling is not None and mpool2d is not None:
+        raise TypeError(f"{name}: got both pooling and mpool2d (the book's name for it); give one")
+    if pooling is None and mpool2d is None:
+        raise TypeError(
+            f"{name}: missing the max pooling call; give pooling (or mpool2d, the book's "
+            f'name for it)'
+        )
+    return mpool2d if pooling is None else pooling
+
 
 def _recorded_argmax(name, pooling):
     """The geometry, the argmax offsets and the input shape of the max pooling
-    ``pooling`` (a :class:`Pooling` call, or a Pooling2DGrad or Pooling2DWithIndexes
-    made from one), for the function ``name`` that moves values to or from them."""
+    ``pooling`` (a :class:`Pooling` call, a Pooling2DGrad or Pooling2DWithIndexes made
+    from one, or a max pooling written as in the book: see :func:`_book_argmax`), for
+    the function ``name`` that moves values to or from them."""
+    if not isinstance(pooling, (Pooling, Pooling2DGrad, Pooling2DWithIndexes)):
+        return _book_argmax(name, pooling)
     if getattr(pooling, 'offsets', None) is None:
         raise TypeError(
             f'{name}: expected a Pooling that has run forward while '
@@ -224,15 +253,67 @@ def _recorded_argmax(name, pooling):
     return pooling.windows, pooling.offsets, pooling.x_shape
 
 
+def _book_argmax(name, pooling):
+    """The geometry, the argmax offsets and the input shape of ``pooling``, a called
+    max pooling written as in the book: a Function with ``kernel_size``, ``stride``,
+    ``pad``, its input x as ``inputs[0]``, and ``indexes``, the offset i*KW + j of
+    the maximum in each window of x zero-padded.  An offset may point at the padding:
+    a gradient sent there is dropped and a value read there is 0, as in the book.
+    TypeError naming what ``pooling`` lacks, ValueError for indexes that do not fit."""
+    what = type(pooling).__name__
+    missing = [
+        a for a in ('kernel_size', 'stride', 'pad', 'indexes') if getattr(pooling, a, None) is None
+    ]
+    inputs = getattr(pooling, 'inputs', None)
+    if inputs is None:
+        missing.append('inputs (it has not been called)')
+    elif len(inputs) < 1 or getattr(inputs[0], 'shape', None) is None:
+        missing.append('inputs[0] (the x of its call)')
+    if missing:
+        raise TypeError(
+            f'{name}: expected a Pooling that has run forward while recording a graph, '
+            f'or another called max pooling with kernel_size, stride, pad, indexes and '
+            f'its x as inputs[0]; {what} lacks {", ".join(missing)}'
+        )
+    x_shape = tuple(inputs[0].shape)
+    kernel, stride, pad, out = conv_geometry(
+        name, x_shape, pooling.kernel_size, pooling.stride, pooling.pad
+    )
+    indexes = pooling.indexes
+    shape = getattr(indexes, 'shape', None)
+    kind = getattr(getattr(indexes, 'dtype', None), 'kind', None)
+    if shape != x_shape[:2] + out or kind not in ('i', 'u'):
+        raise ValueError(
+            f'{name}: the indexes of {what} must be an integer array of shape '
+            f'{x_shape[:2] + out}, one offset per window of its input of shape '
+            f'{x_shape}; got {type(indexes).__name__} of shape {shape}'
+        )
+    size = kernel[0] * kernel[1]
+    if indexes.size and (indexes.min() < 0 or indexes.max() >= size):
+        raise ValueError(
+            f'{name}: the indexes of {what} must be offsets i*KW + j in a {kernel} '
+            f'window, from 0 to {size - 1}; got values from {indexes.min()} to '
+            f'{indexes.max()}'
+        )
+    return _Windows(kernel, stride, pad, out), indexes, x_shape
+
+
 class Pooling2DGrad(Function):
     """gx = gy scattered to the recorded argmax of each window of the max pooling
     ``pooling`` (adding where windows overlap; an integer gy in float64).  Linear in
-    gy; derivative: the gather Pooling2DWithIndexes of ggx."""
+    gy; derivative: the gather Pooling2DWithIndexes of ggx.
+
+    ``pooling`` (or ``mpool2d``, the book's name for it) is a called Pooling, or
+    another called max pooling Function written as in the book: with ``kernel_size``,
+    ``stride``, ``pad``, its x as ``inputs[0]`` and ``indexes``, the offset i*KW + j
+    of each window's maximum, which may point at the zero padding (a gradient sent
+    there is dropped)."""
 
     retain_inputs = ()
     retain_outputs = ()
 
-    def __init__(self, pooling):
+    def __init__(self, pooling=None, *, mpool2d=None):
+        pooling = _given_once('Pooling2DGrad', pooling, mpool2d)
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
 
     def forward(self, gy):
@@ -245,12 +326,13 @@ class Pooling2DGrad(Function):
 class Pooling2DWithIndexes(Function):
     """y = x read at the recorded argmax of each window of the max pooling ``pooling``
     (the adjoint of Pooling2DGrad).  Linear in x; derivative: the scatter Pooling2DGrad
-    of gy."""
+    of gy.  ``pooling`` (or ``mpool2d``) is given as to :class:`Pooling2DGrad`."""
 
     retain_inputs = ()
     retain_outputs = ()
 
-    def __init__(self, pooling):
+    def __init__(self, pooling=None, *, mpool2d=None):
+        pooling = _given_once('Pooling2DWithIndexes', pooling, mpool2d)
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DWithIndexes', pooling)
 
     def forward(self, x):

@@ -1,13 +1,14 @@
 """The Function classes of dezero.functions called as the book calls them: the book's
 constructor arguments, in its order, then the inputs.  Exact values on small inputs and
 gradients of first and second order; the classes that take another function object
-(Conv2DGradW, Pooling2DGrad, Pooling2DWithIndexes) and their errors."""
+(Conv2DGradW, Pooling2DGrad, Pooling2DWithIndexes), given dezero's own or one written
+as in the book, and their errors."""
 
 import numpy as np
 import pytest
 
 import dezero.functions as F
-from dezero import Variable, no_grad
+from dezero import Function, Variable, no_grad
 from dezero.conv_ops import im2col_array
 
 X = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]])
@@ -185,6 +186,102 @@ def test_conv2d_grad_w_needs_a_called_conv():
         F.Conv2DGradW(F.Sin())
 
 
+class BookStyleConv(Function):
+    """A convolution written by a user as the book's chapter 57 teaches: it keeps its
+    inputs and its stride and pad (ints, unchecked), and its backward hands itself to
+    Conv2DGradW."""
+
+    def __init__(self, stride, pad):
+        self.stride = stride
+        self.pad = pad
+
+    def forward(self, x, W, b):
+        windows = im2col_array(x, W.shape[2:], self.stride, self.pad, to_matrix=False)
+        return np.einsum('nckhpq,ockh->nopq', windows, W) + b.reshape(1, -1, 1, 1)
+
+    def backward(self, gy):
+        x, W, _ = self.inputs
+        gx = F.deconv2d(gy, W, None, self.stride, self.pad, outsize=x.shape[2:])
+        gW = F.Conv2DGradW(self)(x, gy)
+        return gx, gW, F.sum(gy, axis=(0, 2, 3))
+
+
+# x = 0..8 in a 3x3 image, W 2x2, stride 2, pad 1; the values are the book's DeZero's
+CONV_X = np.arange(9.0).reshape(1, 1, 3, 3)
+CONV_W = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+CONV_GY = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+CONV_GW = [[[[16.0, 29.0], [30.0, 54.0]]]]
+
+
+def test_conv2d_grad_w_takes_a_convolution_written_as_in_the_book():
+    x, W, b = Variable(CONV_X), Variable(CONV_W), Variable(np.array([0.5]))
+    y = BookStyleConv(2, 1)(x, W, b)
+    np.testing.assert_array_equal(y.data, [[[[0.5, 11.5], [30.5, 67.5]]]])
+    y.grad = Variable(CONV_GY)
+    y.backward()
+    np.testing.assert_array_equal(W.grad.data, CONV_GW)
+    np.testing.assert_array_equal(
+        x.grad.data, [[[[4.0, 6.0, 8.0], [6.0, 4.0, 8.0], [12.0, 12.0, 16.0]]]]
+    )
+    np.testing.assert_array_equal(b.grad.data, [10.0])
+
+
+def test_a_convolution_written_as_in_the_book_has_all_derivatives(sample, check_grads):
+    x, W, b = sample((2, 2, 5, 4)), sample((3, 2, 3, 2)), sample((3,))
+    check_grads(lambda x, W, b: BookStyleConv((2, 1), (1, 0))(x, W, b), x, W, b)
+
+
+@pytest.mark.parametrize('book_style', [False, True])
+def test_conv2d_grad_w_takes_the_books_keyword(book_style):
+    conv = BookStyleConv(2, 1) if book_style else F.Conv2d(2, 1)
+    conv(Variable(CONV_X), Variable(CONV_W), Variable(np.zeros(1)))
+    np.testing.assert_array_equal(F.Conv2DGradW(conv2d=conv)(CONV_X, CONV_GY).data, CONV_GW)
+    np.testing.assert_array_equal(F.Conv2DGradW(conv=conv)(CONV_X, CONV_GY).data, CONV_GW)
+
+
+def test_conv2d_grad_w_takes_one_name_for_the_convolution():
+    conv = F.Conv2d(2, 1)
+    conv(Variable(CONV_X), Variable(CONV_W))
+    with pytest.raises(TypeError, match=r"^Conv2DGradW: got both conv and conv2d \(the book's"):
+        F.Conv2DGradW(conv, conv2d=conv)
+    with pytest.raises(TypeError, match=r'^Conv2DGradW: missing the convolution call; give conv'):
+        F.Conv2DGradW()
+
+
+@pytest.mark.parametrize(
+    'make, lacks',
+    [
+        (lambda: BookStyleConv(1, 0), r'BookStyleConv lacks inputs \(it has not been called\)$'),
+        (lambda: F.Sin(), r'Sin lacks inputs \(it has not been called\), stride, pad$'),
+        (lambda: _called(F.Sin()), r'Sin lacks inputs\[1\] \(the W of its call\), stride, pad$'),
+        (lambda: _called(F.Linear()), r'Linear lacks stride, pad$'),
+    ],
+)
+def test_conv2d_grad_w_names_what_the_object_lacks(make, lacks):
+    with pytest.raises(TypeError, match=r'^Conv2DGradW: expected a Conv2d or Deconv2d .*' + lacks):
+        F.Conv2DGradW(make())
+
+
+def _called(f):
+    """The function object ``f`` after a call on small inputs that fit it."""
+    inputs = (X,) if isinstance(f, F.Sin) else (X, W, B)
+    f(*[Variable(x) for x in inputs])
+    return f
+
+
+def test_conv2d_grad_w_checks_the_values_a_book_style_object_gives():
+    conv = BookStyleConv(1, 0)
+    conv(Variable(CONV_X), Variable(CONV_W), Variable(np.zeros(1)))
+    conv.stride = 0
+    with pytest.raises(
+        ValueError, match=r'^Conv2DGradW: BookStyleConv has stride \(0, 0\) and pad \(0, 0\)'
+    ):
+        F.Conv2DGradW(conv)
+    conv.stride = 'x'
+    with pytest.raises(TypeError, match=r"^Conv2DGradW: stride must be an int or a pair .* 'x'"):
+        F.Conv2DGradW(conv)
+
+
 def test_conv_objects_name_a_bad_stride():
     with pytest.raises(
         TypeError,
@@ -266,6 +363,145 @@ def test_pooling_grad_needs_a_recorded_pooling():
         pool(IMAGE)
     with pytest.raises(TypeError, match='Pooling2DWithIndexes: expected a Pooling'):
         F.Pooling2DWithIndexes(pool)
+
+
+class BookStylePooling(Function):
+    """A max pooling written by a user as the book's chapter 57 teaches: the windows of
+    x zero-padded, the offset of each maximum kept as ``indexes`` (so a window whose
+    elements are all negative picks the padding), and a backward that hands itself to
+    Pooling2DGrad."""
+
+    def __init__(self, kernel_size, stride=1, pad=0):
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
+
+    def forward(self, x):
+        windows = im2col_array(x, self.kernel_size, self.stride, self.pad, to_matrix=False)
+        n, c, kh, kw, oh, ow = windows.shape
+        windows = windows.reshape(n, c, kh * kw, oh, ow)
+        self.indexes = windows.argmax(axis=2)
+        return windows.max(axis=2)
+
+    def backward(self, gy):
+        return F.Pooling2DGrad(self)(gy)
+
+
+# 2x2 windows every 2 pixels over this image padded by 1: the top-left window holds
+# three zeros of padding and -1, so the padding wins it (offset 0).  The values are
+# the book's DeZero's.
+SIGNED = np.array([[[[-1.0, 2.0, -3.0], [4.0, -5.0, -6.0], [-7.0, -8.0, 9.0]]]])
+
+
+def test_pooling_grad_takes_a_max_pooling_written_as_in_the_book():
+    x = Variable(SIGNED)
+    y = BookStylePooling(2, 2, 1)(x)
+    np.testing.assert_array_equal(y.data, [[[[0.0, 2.0], [4.0, 9.0]]]])
+    np.testing.assert_array_equal(y.creator.indexes, [[[[0, 2], [1, 3]]]])
+    y.grad = Variable(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    y.backward()
+    # the 10 sent to the padding is dropped
+    np.testing.assert_array_equal(
+        x.grad.data, [[[[0.0, 20.0, 0.0], [30.0, 0.0, 0.0], [0.0, 0.0, 40.0]]]]
+    )
+
+
+def test_pooling_with_indexes_takes_a_max_pooling_written_as_in_the_book():
+    pool = BookStylePooling(2, 2, 1)
+    pool(Variable(SIGNED))
+    other = np.arange(9.0).reshape(1, 1, 3, 3)
+    # the top-left window reads the padding: 0
+    expected = [[[[0.0, 1.0], [3.0, 8.0]]]]
+    np.testing.assert_array_equal(F.Pooling2DWithIndexes(pool)(other).data, expected)
+    np.testing.assert_array_equal(F.Pooling2DWithIndexes(mpool2d=pool)(other).data, expected)
+    # and it is the gradient of the scatter
+    g = Variable(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]))
+    scatter = F.Pooling2DGrad(mpool2d=pool)(g)
+    np.testing.assert_array_equal(
+        scatter.data, [[[[0.0, 2.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]]
+    )
+    scatter.grad = Variable(other)
+    scatter.backward()
+    np.testing.assert_array_equal(g.grad.data, expected)
+
+
+def test_a_max_pooling_written_as_in_the_book_has_all_derivatives(sample, check_grads):
+    x = sample((2, 2, 5, 6), 'distinct')
+    check_grads(lambda x: BookStylePooling((3, 2), (2, 1), 1)(x), x)
+
+
+def test_pooling_object_keeps_the_indexes_under_the_books_name():
+    pool = F.Pooling(2, 2)
+    with pytest.raises(AttributeError, match=r'^Pooling.indexes: this Pooling has not run'):
+        pool.indexes
+    pool(Variable(IMAGE))
+    np.testing.assert_array_equal(pool.indexes, [[[[1, 2], [1, 0]]]])
+    unrecorded = F.Pooling(2, 2)
+    with no_grad():
+        unrecorded(IMAGE)
+    assert not hasattr(unrecorded, 'indexes')
+
+
+@pytest.mark.parametrize('cls', [F.Pooling2DGrad, F.Pooling2DWithIndexes])
+def test_pooling_grad_objects_take_one_name_for_the_pooling(cls):
+    pool = F.Pooling(2, 2)
+    pool(Variable(IMAGE))
+    name = cls.__name__
+    with pytest.raises(TypeError, match=rf"^{name}: got both pooling and mpool2d \(the book's"):
+        cls(pool, mpool2d=pool)
+    with pytest.raises(TypeError, match=rf'^{name}: missing the max pooling call; give pooling'):
+        cls()
+
+
+def _called_average_pooling():
+    pool = F.AveragePooling(2)
+    pool(Variable(IMAGE))
+    return pool
+
+
+@pytest.mark.parametrize('cls', [F.Pooling2DGrad, F.Pooling2DWithIndexes])
+@pytest.mark.parametrize(
+    'make, lacks',
+    [
+        (
+            lambda: BookStylePooling(2),
+            r'BookStylePooling lacks indexes, inputs \(it has not been called\)$',
+        ),
+        (_called_average_pooling, r'AveragePooling lacks indexes$'),
+        (
+            lambda: F.Sin(),
+            r'Sin lacks kernel_size, stride, pad, indexes, inputs \(it has not been called\)$',
+        ),
+    ],
+)
+def test_pooling_grad_objects_name_what_the_object_lacks(cls, make, lacks):
+    with pytest.raises(
+        TypeError,
+        match=rf'^{cls.__name__}: expected a Pooling that has run forward .*' + lacks,
+    ):
+        cls(make())
+
+
+@pytest.mark.parametrize(
+    'indexes, words',
+    [
+        (np.zeros((1, 1, 2, 3), np.int64), r'must be an integer array of shape \(1, 1, 2, 2\)'),
+        (np.zeros((1, 1, 2, 2)), r'must be an integer array .* got ndarray of shape'),
+        (
+            np.full((1, 1, 2, 2), 4),
+            r'must be offsets .* \(2, 2\) window, from 0 to 3; got .* 4 to 4',
+        ),
+        (np.full((1, 1, 2, 2), -1), r'must be offsets .* from 0 to 3; got values from -1 to -1'),
+    ],
+)
+def test_pooling_grad_checks_the_indexes_of_a_book_style_object(indexes, words):
+    pool = BookStylePooling(2, 2, 1)
+    pool(Variable(SIGNED))
+    pool.indexes = indexes
+    with pytest.raises(
+        ValueError, match=r'^Pooling2DGrad: the indexes of BookStylePooling ' + words
+    ):
+        F.Pooling2DGrad(pool)
 
 
 def test_pooling_object_names_a_bad_pad():
