@@ -5,6 +5,11 @@ data flows: input variable -> function -> output variable.  The graph is walked 
 recursion, so graphs of any depth (a chain of 100,000 operations, the graph of a
 high-order derivative) can be drawn.
 
+Constants are drawn as the book draws them.  dezero records ``x * 2`` as
+``MulConstant``, which holds 2 and has x as its only input, where the book records
+``Mul(x, 2)`` with 2 wrapped in a Variable; the drawings show that variable (see
+:func:`get_dot_graph`), so that a picture has the nodes of the book's.
+
 - :func:`get_dot_graph` and :func:`plot_dot_graph` draw what the book draws: names,
   and with ``verbose`` shapes and dtypes.  They also draw the graphs of the simple
   core's Variables (:mod:`dezero.core_simple`), as the book's step 26 does.
@@ -32,6 +37,12 @@ from dezero import core_simple, cuda
 from dezero.atomic import atomic_write_bytes, atomic_write_text, check_writable, file_path
 from dezero.checks import check_flag
 from dezero.core import Parameter, Variable, _node, _StandIn
+from dezero.functions.arithmetic import (
+    DivFromConstant,
+    PowFromConstant,
+    SubFromConstant,
+    _ConstantOp,
+)
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
 _FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
@@ -51,6 +62,10 @@ _LONGEST_LABEL = 2000
 # characters other than tab and line breaks, lone surrogates (file names that are not
 # UTF-8 decode to those), and the noncharacters U+FFFE and U+FFFF
 _UNPRINTABLE = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
+# the functions of a Variable and a constant whose constant is the left operand (c - x):
+# the book records Sub(c, x), Div(c, x); for c ** x, which the book has not, as
+# PowVariable(c, x) records a Variable c
+_CONSTANT_FIRST = (SubFromConstant, DivFromConstant, PowFromConstant)
 
 
 # The concrete path class of this system (PosixPath or WindowsPath): before Python 3.12,
@@ -149,6 +164,10 @@ def draw_graph(
       reads) shows as ``not kept``; gradients are there after ``backward()`` for the
       leaves, and for the other variables with ``backward(retain_grad=True)``.
     - ``verbose``: the shape and dtype of each variable, as :func:`get_dot_graph`.
+    - The constant of ``x * 2`` and friends is drawn as :func:`get_dot_graph` draws it,
+      as an unnamed variable; with ``show_values`` it shows its value, with
+      ``show_grads`` ``grad None`` (no gradient is computed for it).  It is drawn in
+      the layer box and the colour of the function that holds it.
     - ``model``: a Layer or Model whose parameters are named as in its ``params()``
       (``l0/W``) and whose operations are grouped in boxes, one per layer (a Graphviz
       cluster labelled with the layer's name).  An operation belongs to the layer whose
@@ -194,9 +213,14 @@ def get_dot_graph(output, verbose=True):
     Each variable becomes an ellipse labelled with its name; with ``verbose`` (True or
     False) the label also shows the shape and dtype (``x\\n(2, 3) float64``, or just
     ``(2, 3) float64`` for an unnamed variable).  Each function becomes a box labelled
-    with its class name, and appears once however many of its outputs are used.  Nodes
-    are numbered in a fixed order (functions by generation, then in the order they were
-    found), so the same graph always gives the same text.
+    with its class name, and appears once however many of its outputs are used.  The
+    constant of a function of a Variable and a constant (the 2 of ``x * 2``, held by
+    ``MulConstant``) is drawn as the book draws it: an unnamed variable (``() float64``
+    with ``verbose``: the shape and dtype of the constant as the function holds it) with
+    an edge into the function, first for ``2 - x`` and ``2 / x``, second otherwise;
+    one node per function.  Nodes are numbered in a fixed order (functions by
+    generation, then in the order they were found), so the same graph always gives the
+    same text.
     """
     _check_output('get_dot_graph', output)
     return _dot_text(output, _Options(check_flag('get_dot_graph', 'verbose', verbose)))
@@ -250,7 +274,8 @@ def _dot_text(output, options):
         key = _node_key(v, held)
         if key in nodes:
             return nodes[key]
-        maker = v.creator
+        # a constant goes with the function that holds it: its layer, its colour
+        maker = v.function if isinstance(v, _Constant) else v.creator
         fill = None  # the default orange, or the colour of the backward pass that made it
         if maker is not None and options.colour_backward and maker.backward_order:
             fill = _colour(_BACKWARD_VARIABLE_COLORS, maker.backward_order)
@@ -273,7 +298,7 @@ def _dot_text(output, options):
 
     functions, cut = _functions_within(output, options.max_depth)
     for f in functions:
-        ins = [variable(x, cut=x.creator is not None and id(x.creator) in cut) for x in f.inputs]
+        ins = [variable(x, cut=x.creator is not None and id(x.creator) in cut) for x in operands(f)]
         style = _FUNCTION_STYLE
         if options.colour_backward and f.backward_order:
             orders.add(f.backward_order)
@@ -298,6 +323,38 @@ def _dot_text(output, options):
     if orders:
         lines += [(None, line) for line in _legend(orders)]
     return 'digraph g {\n' + ''.join(f'  {text}\n' for _, text in lines) + '}\n'
+
+
+class _Constant:
+    """The constant operand of a function of a Variable and a constant (``x * 2``
+    records ``MulConstant``, which holds 2 in ``c``), drawn as the variable the book
+    records in its place (``Mul(x, 2)`` wraps 2 in a Variable): an unnamed leaf whose
+    data is the constant as an array (a Python number as ``np.asarray`` makes it, as
+    the book's ``as_array``), without a gradient.  ``function`` is the function that
+    holds it; each function's constant is a node of its own."""
+
+    name = None
+    grad = None
+    creator = None
+
+    def __init__(self, function):
+        c = function.c
+        self.function = function
+        self.data = c if isinstance(c, cuda.array_types) else np.asarray(c)
+        self.shape, self.dtype = self.data.shape, self.data.dtype
+
+
+def operands(f):
+    """The operands of the function ``f`` in the order the book records them, as the
+    drawings show them: its inputs, and for a function of a Variable and a constant
+    (a ``_ConstantOp``, such as ``x * 2``) the constant too, as an unnamed leaf
+    holding it as an array: first for ``c - x``, ``c / x`` and ``c ** x``, second
+    otherwise (``x * c``, and ``c * x``, which the book records as ``Mul(x, c)`` too)."""
+    if not isinstance(f, _ConstantOp):
+        return list(f.inputs)
+    if isinstance(f, _CONSTANT_FIRST):
+        return [_Constant(f), *f.inputs]
+    return [*f.inputs, _Constant(f)]
 
 
 def _functions_within(output, max_depth):
@@ -605,7 +662,7 @@ class GraphStats(NamedTuple):
     """What the graph behind a Variable holds (see :func:`graph_stats`)."""
 
     functions: int  # function nodes
-    variables: int  # Variables held by the graph: the output and every input
+    variables: int  # Variables held by the graph: the output and every input (no constants)
     nbytes: int  # bytes of array memory they keep alive (each buffer once)
     grad_nbytes: int  # bytes of their ``.grad`` arrays not already counted in nbytes
 
@@ -622,7 +679,9 @@ def graph_stats(output):
 
     The variables are ``output`` and every input of every function behind it (the
     graph holds inputs, or stand-ins without data for those no backward reads;
-    outputs only weakly).  ``nbytes`` is the memory of
+    outputs only weakly).  The constant of ``x * 2`` and friends, which the drawings
+    show as a variable, is not one: the function holds it, and an array constant
+    counts in ``nbytes`` as the function's.  ``nbytes`` is the memory of
     their ``data`` arrays plus the arrays the functions keep from their forward pass
     (masks, saved shapes' index arrays, ...), each buffer counted once: views (a
     reshape, a broadcast) count as the array they view, whole.  ``grad_nbytes`` is
@@ -732,7 +791,10 @@ def _number(x):
 def _dot_id(x):
     """The DOT id of the node of ``x`` in :func:`_dot_var` and :func:`_dot_func`: the
     id of a leaf variable, or that of the function that made ``x`` and which of its
-    outputs ``x`` is (a stand-in and the variable it stands for are one node)."""
+    outputs ``x`` is (a stand-in and the variable it stands for are one node), or for
+    the constant of a function, that function's id and ``c``."""
+    if isinstance(x, _Constant):
+        return f'"{id(x.function)}:c"'
     node = _graph_node(x)
     if isinstance(node, tuple):
         return f'"{id(node[0])}:{node[1]}"'
@@ -753,14 +815,22 @@ def _dot_var(v, verbose=False):
     return f'{_dot_id(v)} [label="{_escape(label)}", color=orange, style=filled]\n'
 
 
-def _dot_func(f):
+def _dot_func(f, verbose=False):
     """The DOT lines, as the book writes them, of the node of the function ``f`` and of
     the edges from its inputs and to its outputs (those still alive); with
-    :func:`_dot_var` of each variable they make the graph's DOT text."""
+    :func:`_dot_var` of each variable they make the graph's DOT text.
+
+    The constant of a function of a Variable and a constant (the 2 of ``x * 2``, which
+    ``MulConstant`` holds instead of an input) is drawn as the book draws it, as a
+    variable with an edge into ``f`` where the book has it among the inputs (first for
+    ``2 - x`` and ``2 / x``); its node, which no item of ``f.inputs`` gives, is
+    declared here, as :func:`_dot_var` with ``verbose`` declares an unnamed variable."""
     name = id(f)
     label = _escape(type(f).__name__)
     text = f'{name} [label="{label}", color=lightblue, style=filled, shape=box]\n'
-    for x in f.inputs:
+    for x in operands(f):
+        if isinstance(x, _Constant):
+            text += _dot_var(x, verbose)
         text += f'{_dot_id(x)} -> {name}\n'
     for ref in f.outputs:
         y = ref()

@@ -36,7 +36,7 @@ except ImportError:  # run from a checkout without installing: use the repo root
 
 import dezero.functions as F
 from dezero import Variable
-from dezero.graph import GraphvizNotFoundError, functions_behind
+from dezero.graph import GraphvizNotFoundError, functions_behind, operands
 from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,13 +87,17 @@ def closed_form(x, order):
 
 
 def graph_size(output):
-    """The number of function nodes and of variables in the graph behind ``output``."""
+    """The number of function nodes and of variables in the graph behind ``output``,
+    as the drawing shows them: a constant operand (the 1 of 1 - y * y) is a variable,
+    as in the book."""
     functions = functions_behind(output)
     variables = {id(output)}
+    constants = 0
     for f in functions:
         variables.update(id(x) for x in f.inputs)
         variables.update(id(ref()) for ref in f.outputs if ref() is not None)
-    return len(functions), len(variables)
+        constants += len(operands(f)) - len(f.inputs)
+    return len(functions), len(variables) + constants
 
 
 def write_graph(output, path_png, verbose):

@@ -20,9 +20,9 @@ derivative.
 The picture of the book, the graph of the 2nd derivative with the book's Tanh (9
 functions), is saved as tanh.dot and tanh.png; the same derivative with F.tanh (5
 functions) as tanh_fused.dot and tanh_fused.png (the PNGs need Graphviz's `dot` program
-and are skipped without it).  One detail differs from the book's figure: the book makes
-the constant 1 of 1 - y * y a variable that feeds a Sub box, while dezero keeps it inside
-a SubFromConstant box, so each such subtraction shows one variable fewer.  The graph of
+and are skipped without it).  One detail differs from the book's figure: the constant 1
+of 1 - y * y feeds a box labelled SubFromConstant, where the book's says Sub (dezero keeps
+the number inside the function; the picture draws it as the book's variable).  The graph of
 the 6th derivative with the book's Tanh (339 functions), which takes Graphviz several
 seconds to lay out, is saved as tanh_order6.dot only.
 """

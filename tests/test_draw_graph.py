@@ -243,7 +243,8 @@ def test_model_plot_groups_what_each_layer_call_made(tmp_path):
     nodes = declarations(source)
     for i in (0, 1):
         inside = sorted(nodes[n][0].split('\n')[0] for n in groups[f'blocks/{i}'])
-        assert inside == ['(4, 3) float32', '(4, 3) float32', 'AddConstant', 'ReLU']
+        # the constant 1.0 of `+ 1.0` goes with its AddConstant
+        assert inside == ['() float32', '(4, 3) float32', '(4, 3) float32', 'AddConstant', 'ReLU']
         fc = sorted(nodes[n][0].split('\n')[0] for n in groups[f'blocks/{i}/fc'])
         assert fc == ['(4, 3) float32', 'Linear', f'blocks/{i}/fc/W', f'blocks/{i}/fc/b']
     assert node_with(source, 'Tanh')[0] == 'Tanh'
@@ -555,3 +556,85 @@ def test_draw_graph_refuses_a_simple_core_variable_and_says_what_draws_it():
         'draw (its values, gradients, layers and backward passes are those of '
         'dezero.Variable); draw it with get_dot_graph or plot_dot_graph'
     )
+
+
+# ---- constants: drawn as the variables the book records ---------------------------------
+_EDGE = re.compile(r'^\s*(\w+) -> (\w+)$')
+
+
+def operands(source, function):
+    """The (label, attributes) of the nodes with an edge into the one function labelled
+    ``function``, in the order of the edges (the order of the operands)."""
+    nodes = declarations(source)
+    (f,) = [node for node, (label, _) in nodes.items() if label == function]
+    edges = [_EDGE.match(line) for line in source.splitlines()]
+    return [nodes[m[1]] for m in edges if m and m[2] == f]
+
+
+def test_a_constant_shows_its_value_and_no_gradient():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    y = F.sum(3.0 - x)
+    y.backward()
+    source = draw_graph(y, show_values=True, show_grads=True, verbose=True).source
+    labels_in = [label for label, _ in operands(source, 'SubFromConstant')]
+    assert labels_in == [
+        '() float64\ndata 3\ngrad None',
+        'x\n(2,) float64\ndata [1. 2.]\ngrad [-1. -1.]',
+    ]
+    assert draw_graph(y).source == draw_graph(y).source
+
+
+def test_a_constant_made_by_a_backward_pass_is_coloured_as_that_pass_variables():
+    x = Variable(np.array(2.0), name='x')
+    (x**3).backward(create_graph=True)  # Pow's backward: x ** 2.0 * 3 * gy
+    source = draw_graph(x.grad).source
+    (x_squared, (label, attributes)) = operands(source, 'MulConstant')
+    assert label == '' and 'fillcolor="#e6f9e6"' in attributes
+    assert 'fillcolor' not in node_with(source, 'x')[1]
+
+
+class Scaled(L.Layer):
+    def __init__(self):
+        super().__init__()
+        self.W = dezero.Parameter(np.ones((3, 2), np.float32), name='W')
+
+    def forward(self, x):
+        return F.matmul(x, self.W * 2.0)  # MulConstant reads W: it is drawn in W's layer
+
+
+class ScaledNet(Model):
+    def __init__(self):
+        super().__init__()
+        self.l0 = Scaled()
+
+    def forward(self, x):
+        return self.l0(x)
+
+
+def test_a_constant_goes_in_the_box_of_the_layer_of_its_function():
+    net = ScaledNet()
+    source = draw_graph(net(np.ones((1, 3), np.float32)), model=net, verbose=True).source
+    groups, nodes = clusters(source), declarations(source)
+    inside = sorted(nodes[n][0].split('\n')[0] for n in groups['l0'])
+    assert inside == ['() float32', '(3, 2) float32', 'MulConstant', 'l0/W']
+
+
+def test_depth_limit_draws_the_constants_of_the_functions_it_draws():
+    x = Variable(np.array(1.0), name='x')
+    y = x
+    for _ in range(50):
+        y = y * 2.0
+    found = labels(draw_graph(y, max_depth=3).source)
+    assert found.count('MulConstant') == 3
+    assert sorted(found) == [
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '...',
+        'MulConstant',
+        'MulConstant',
+        'MulConstant',
+    ]

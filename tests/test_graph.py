@@ -241,10 +241,10 @@ def test_long_chain_does_not_recurse():
         text = get_dot_graph(y, verbose=False)
     finally:
         sys.setrecursionlimit(limit)
-    # a scalar operand is a constant of the function, not a node of its own
-    assert shapes(text) == Counter({'box': n, 'ellipse': n + 1})
+    # each AddConstant has its constant 1.0 drawn as a node of its own, as in the book
+    assert shapes(text) == Counter({'box': n, 'ellipse': 2 * n + 1})
     nodes, edges = parse(text)
-    assert len(edges) == 2 * n
+    assert len(edges) == 3 * n
     assert next(iter(nodes.values())) == ('x', 'ellipse')
 
 
@@ -466,9 +466,10 @@ def test_dot_func_and_dot_var_make_one_graph_whatever_the_engine_keeps():
     z = y * 2
     text = _dot_func(y.creator) + _dot_func(z.creator)
     ids = {line.split(' [')[0] for line in (_dot_var(v) for v in (x0, x1, y, z))}
+    ids.add(f'"{id(z.creator)}:c"')  # the constant 2, which _dot_func declares
     edges = [line.split(' -> ') for line in text.splitlines() if ' -> ' in line]
     functions = {str(id(y.creator)), str(id(z.creator))}
-    assert len(edges) == 5
+    assert len(edges) == 6
     for a, b in edges:
         assert {a, b} <= ids | functions and (a in functions) != (b in functions)
     dot = shutil.which('dot')
@@ -834,3 +835,151 @@ def test_an_empty_to_file_is_named_as_given(tmp_path, monkeypatch, to_file):
     with pytest.raises(ValueError, match="^Graph.save: to_file is '', an empty path"):
         dezero.graph.draw_graph(add_graph()).save(to_file)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- constants: drawn as the variables the book records ---------------------------------
+# dezero records x * 2 as MulConstant, holding 2, with x its only input; the book records
+# Mul(x, 2), with 2 wrapped in a Variable, and draws it as an unnamed ellipse
+X_TIMES_2_PLUS_1 = """digraph g {
+  v0 [label="x\\n() float64", shape=ellipse, color=orange, style=filled]
+  v1 [label="() float64", shape=ellipse, color=orange, style=filled]
+  f2 [label="MulConstant", shape=box, color=lightblue, style=filled]
+  v0 -> f2
+  v1 -> f2
+  v3 [label="() float64", shape=ellipse, color=orange, style=filled]
+  v4 [label="() float64", shape=ellipse, color=orange, style=filled]
+  f5 [label="AddConstant", shape=box, color=lightblue, style=filled]
+  v3 -> f5
+  v4 -> f5
+  v6 [label="y\\n() float64", shape=ellipse, color=orange, style=filled]
+  f2 -> v3
+  f5 -> v6
+}
+"""
+
+
+def test_the_constants_of_x_times_2_plus_1_are_drawn_as_the_books_variables():
+    x = named(1.0, 'x')
+    y = x * 2 + 1
+    y.name = 'y'
+    assert get_dot_graph(y) == X_TIMES_2_PLUS_1
+    assert get_dot_graph(y) == X_TIMES_2_PLUS_1  # drawn twice, the same text
+
+
+def operand_labels(text, function):
+    """The labels of the nodes with an edge into the one function labelled
+    ``function``, in the order of the edges (the order of the operands)."""
+    nodes, edges = parse(text)
+    (f,) = [node for node, (label, _) in nodes.items() if label == function]
+    return [nodes[a][0] for a, b in edges if b == f]
+
+
+# the expression, the function dezero records, the labels of its operands in the order
+# of the book's inputs ('' for the constant)
+CONSTANT_OPERANDS = [
+    (lambda x: x + 2, 'AddConstant', ['x', '']),
+    (lambda x: 2 + x, 'AddConstant', ['x', '']),  # the book's radd is add(x, 2)
+    (lambda x: x - 2, 'SubConstant', ['x', '']),
+    (lambda x: 2 - x, 'SubFromConstant', ['', 'x']),  # the book's Sub(2, x)
+    (lambda x: x * 2, 'MulConstant', ['x', '']),
+    (lambda x: 2 * x, 'MulConstant', ['x', '']),
+    (lambda x: x / 2, 'DivConstant', ['x', '']),
+    (lambda x: 2 / x, 'DivFromConstant', ['', 'x']),  # the book's Div(2, x)
+    (lambda x: 2**x, 'PowFromConstant', ['', 'x']),  # as PowVariable(2, x) would be
+    (lambda x: x**2, 'Pow', ['x']),  # the exponent stays inside Pow, as in the book
+]
+
+
+@pytest.mark.parametrize(
+    'make, function, operands',
+    CONSTANT_OPERANDS,
+    ids=['x+2', '2+x', 'x-2', '2-x', 'x*2', '2*x', 'x/2', '2/x', '2**x', 'x**2'],
+)
+def test_a_constant_operand_is_drawn_where_the_book_has_it(make, function, operands):
+    y = make(named(3.0, 'x'))
+    assert type(y.creator).__name__ == function
+    text = get_dot_graph(y, verbose=False)
+    assert operand_labels(text, function) == operands
+    assert shapes(text) == Counter({'box': 1, 'ellipse': len(operands) + 1})
+
+
+def test_every_function_of_a_variable_and_a_constant_draws_its_constant():
+    from dezero.functions.arithmetic import _ConstantOp
+
+    with_constant = {function for _, function, operands in CONSTANT_OPERANDS if '' in operands}
+    assert {kind.__name__ for kind in _ConstantOp.__subclasses__()} == with_constant
+
+
+@pytest.mark.parametrize(
+    'data, make, label',
+    [
+        (np.array(1), lambda x: x * 3, '() int64'),  # as the book's as_array(3)
+        (np.array(1.0), lambda x: x * 2.0, '() float64'),
+        (np.array(1.0), lambda x: x + np.array([1, 2]), '(2,) int64'),
+        (np.array(1.0), lambda x: np.ones((2, 3), np.float32) - x, '(2, 3) float32'),
+        # the constant dezero multiplies by: 3 as a float32, which keeps the result float32
+        (np.array(1.0, np.float32), lambda x: x * 3, '() float32'),
+    ],
+)
+def test_a_constant_is_labelled_with_its_shape_and_dtype(data, make, label):
+    y = make(Variable(data, name='x'))
+    operands = operand_labels(get_dot_graph(y), type(y.creator).__name__)
+    assert [text for text in operands if not text.startswith('x')] == [label]
+
+
+def test_a_constant_used_by_two_functions_is_two_nodes():
+    x = named([1.0, 2.0], 'x')
+    c = np.array([3.0, 4.0])
+    y = x * c + x * c
+    text = get_dot_graph(y, verbose=False)
+    assert shapes(text) == Counter({'box': 3, 'ellipse': 6})  # x, two c, two products, y
+    assert labelled_edges(text)[('', 'MulConstant')] == 2
+
+
+def goldstein(x, y):
+    return (1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2)) * (
+        30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)
+    )
+
+
+def test_the_goldstein_price_graph_has_the_nodes_of_the_books_picture():
+    # step 26: the book's picture has 38 functions, 57 variables (17 constants), 108 edges
+    x, y = named(1.0, 'x'), named(1.0, 'y')
+    z = goldstein(x, y)
+    z.name = 'z'
+    text = get_dot_graph(z, verbose=False)
+    assert shapes(text) == Counter({'box': 38, 'ellipse': 57})
+    nodes, edges = parse(text)
+    made = {b for a, b in edges if nodes[a][1] == 'box'}
+    leaves = sorted(nodes[n][0] for n in nodes if nodes[n][1] == 'ellipse' and n not in made)
+    assert leaves == [''] * 17 + ['x', 'y']
+    assert len(edges) == 108
+    assert text == get_dot_graph(z, verbose=False)
+
+
+def test_dot_func_declares_and_links_the_constant_where_the_book_has_it():
+    from dezero.utils import _dot_func
+
+    x = named(1.0, 'x')
+    y = 2 - x
+    f = y.creator
+    c = f'"{id(f)}:c"'
+    assert _dot_func(f, verbose=True) == (
+        f'{id(f)} [label="SubFromConstant", color=lightblue, style=filled, shape=box]\n'
+        f'{c} [label="() float64", color=orange, style=filled]\n'
+        f'{c} -> {id(f)}\n'
+        f'{id(x)} -> {id(f)}\n'
+        f'{id(f)} -> "{id(f)}:0"\n'
+    )
+    assert _dot_func(f) == _dot_func(f, verbose=True).replace('() float64', '')
+    g = (x * 2).creator
+    edges = [line for line in _dot_func(g).splitlines() if line.endswith(f' -> {id(g)}')]
+    assert edges == [f'{id(x)} -> {id(g)}', f'"{id(g)}:c" -> {id(g)}']
+
+
+def test_graph_stats_counts_a_constant_as_memory_of_its_function_not_as_a_variable():
+    x = named(np.ones(3), 'x')
+    y = x * np.arange(3.0)
+    assert shapes(get_dot_graph(y)) == Counter({'box': 1, 'ellipse': 3})
+    # the variables x and y, and the bytes of x, y and MulConstant's copy of the constant
+    assert tuple(dezero.graph.graph_stats(y)) == (1, 2, 3 * 24, 0)

@@ -33,7 +33,7 @@ keepdims)(x)``, ``F.Conv2d(stride, pad)(x, W, b)``, ...), each taking the book's
 constructor arguments.
 """
 
-from dezero import cuda, utils  # noqa: F401  (the book's functions module imports both)
+from dezero import cuda  # noqa: F401  (the book's functions module imports it, and utils)
 from dezero.conv_ops import col2im_array, im2col_array
 
 # The book's module also offers these, which it imports from the core.
@@ -269,3 +269,13 @@ __all__ = [
     'Pooling2DWithIndexes',
     'AveragePooling',
 ]
+
+
+def __getattr__(name):
+    # dezero.functions.utils, as in the book, looked up late: dezero.utils draws graphs,
+    # whose code reads these functions' classes
+    if name == 'utils':
+        import dezero.utils
+
+        return dezero.utils
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
