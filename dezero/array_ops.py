@@ -15,22 +15,28 @@ of a batch's gradients) get the same results by other routes:
   contiguous loops, and the same values, exactly);
 - sums over rows or columns are a product with a vector of ones, which BLAS computes
   in a fraction of the time (the summation order differs from NumPy's only in the
-  last bits).
+  last bits); a float32 column of more than :data:`PAIRWISE_ROWS` rows is summed as
+  products over blocks of that many rows, the blocks' sums then pairwise (see below).
 
 These routes are taken for NumPy float32 and float64 arrays of two dimensions (four
 for :func:`channel_sums`, a batch of images); for everything else (other dtypes, CuPy
-arrays, other shapes) the functions fall back to NumPy's (or CuPy's) own reductions,
-float16 summed in float32 (see :func:`sum_array`).
+arrays, other shapes) the functions fall back to :func:`sum_array` and NumPy's (or
+CuPy's) own maxima, float16 summed in float32.
 
-Sums along leading axes
------------------------
-NumPy sums the contiguous last axis of an array pairwise (the rounding error grows
-with the logarithm of the count), but along any other axis it adds one row at a time,
-and the error grows with the count of rows: the float32 sum of a million rows is off
-by about 1e-5 of its value.  :func:`sum_array` therefore sums float16 and float32
-arrays over more than :data:`PAIRWISE_ROWS` leading rows (a batch of gradients summed
-to a bias's shape) pairwise itself (see :func:`_pairwise_row_sums`), which is as
-accurate as PyTorch's sums (about 1e-7).
+Long sums
+---------
+NumPy sums pairwise (the rounding error grows with the logarithm of the count) only
+the values its innermost loop runs over: those innermost in memory.  Along any other
+axis, and along every axis of a slice, a transpose or a broadcast array, it adds one
+row at a time, and the error grows with the count of rows: the float32 sum of a
+million rows is off by about 1e-2 of its value when they are all equal.
+:func:`sum_array` therefore sums float16 and float32 arrays so that no more than
+:data:`PAIRWISE_ROWS` values are ever added one after another into a sum, whatever
+the layout: the axes NumPy sums pairwise in one call, then each other summed axis in
+turn, a long one pairwise (see :func:`_pairwise_row_sums`).  That is as accurate as
+PyTorch's sums: about 1e-7 of the value, up to about 1e-6 when the values are all
+equal (the worst case for additions one after another), at any length.  CuPy arrays
+are summed by CuPy.
 """
 
 import functools
@@ -41,9 +47,16 @@ import numpy as np
 from dezero import cuda
 from dezero.core import Variable
 
-#: float16, which is summed in float32 (builtin dtypes are singletons: ``x.dtype is
-#: FLOAT16`` is a quick test)
+#: float16 in the machine's byte order, the dtype float16 results are rounded to; test
+#: a dtype with :func:`is_float16`, which knows float16 of the other byte order too
 FLOAT16 = np.dtype(np.float16)
+
+
+def is_float16(dtype):
+    """Whether ``dtype`` is float16, in either byte order: a big-endian ``'>f2'`` (as
+    read from a file) neither is nor equals ``np.float16`` on a little-endian machine,
+    but needs the same care (sums in float32, functions computed in float32)."""
+    return dtype.kind == 'f' and dtype.itemsize == 2
 
 
 def array_of(x):
@@ -56,72 +69,161 @@ def sum_array(x, axis=None, keepdims=False):
     that a float16 array is summed in float32 and rounded to float16 once, at the end
     (float16 partial sums overflow past 65504 and, added one at a time along an axis,
     stop growing at 2048: 2048 + 1 rounds to 2048), and that float16 and float32 are
-    summed over many leading rows pairwise (see the module docstring).  A Variable is
-    summed by ``F.sum``, which does the same."""
+    summed pairwise wherever NumPy would add many values one after another (see the
+    module docstring).  A Variable is summed by ``F.sum``, which does the same."""
     if isinstance(x, Variable):
         return x.sum(axis=axis, keepdims=keepdims)
     y = wide_sum(x, axis, keepdims)
-    return y.astype(FLOAT16) if x.dtype is FLOAT16 else y
+    return y.astype(FLOAT16) if is_float16(x.dtype) else y
 
 
 def wide_sum(x, axis=None, keepdims=False):
     """The sum of the array ``x`` over ``axis`` as :func:`sum_array` computes it, but a
     float16 sum left in float32 (for a caller that divides it before rounding: a mean
     whose sum exceeds float16's range)."""
-    if x.dtype not in _SUMMED_IN_FLOAT32:
+    dtype = x.dtype
+    if dtype.kind != 'f' or dtype.itemsize > 4:
         return x.sum(axis=axis, keepdims=keepdims)
-    # at most prod(shape[:-1]) leading rows: all the axes of a contiguous array, which
-    # NumPy sums pairwise itself, are left to NumPy
-    if type(x) is np.ndarray and math.prod(x.shape[:-1]) > PAIRWISE_ROWS and x.flags.c_contiguous:
+    if type(x) is np.ndarray and _worth_a_closer_look(x, axis):
+        if not dtype.isnative:  # NumPy would sum it through buffers of 8192 values
+            x = x.astype(dtype.newbyteorder('='))
         axes = normalize_axis(axis, x.ndim)
-        lead = 0  # how many of the summed axes are the leading axes 0, 1, ...
-        while lead < len(axes) and axes[lead] == lead:
-            lead += 1
-        if lead < x.ndim and math.prod(x.shape[:lead]) > PAIRWISE_ROWS:
-            return _sum_leading_rows(x, axes, lead, keepdims)
-    return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32 if x.dtype is FLOAT16 else None)
+        count = _count(x, axes)
+        if count > PAIRWISE_ROWS:
+            inner = _innermost_summed_axes(x, axes)
+            if count > PAIRWISE_ROWS * _count(x, inner):
+                return _sum_axis_by_axis(x, axes, inner, keepdims)
+    return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32)
 
 
-def _sum_leading_rows(x, axes, lead, keepdims):
-    """The float32 sum of the C-contiguous NumPy array ``x`` over ``axes`` (a sorted
-    tuple), whose first ``lead`` axes are the leading ones: the later axes by NumPy,
-    then the rows that the leading axes make, pairwise."""
-    rows = math.prod(x.shape[:lead])
-    later = axes[lead:]
-    y = x.sum(axis=later, keepdims=True, dtype=np.float32) if later else x
-    sums = _pairwise_row_sums(y.reshape(rows, y.size // rows), np.float32)
-    if keepdims:
-        return sums.reshape((1,) * lead + y.shape[lead:])
-    return sums.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+def _worth_a_closer_look(x, axis):
+    """False when NumPy's sum of the NumPy array ``x`` over ``axis`` surely adds no
+    more than :data:`PAIRWISE_ROWS` values one after another (quick tests only): few
+    values; a contiguous array summed whole (pairwise); a C-contiguous array of at
+    most PAIRWISE_ROWS rows of its last axis (which is summed pairwise or kept, the
+    rows added one at a time), and the same for a Fortran-ordered array and its first
+    axis."""
+    if x.size <= PAIRWISE_ROWS:
+        return False
+    if not x.dtype.isnative:
+        return True
+    if x.flags.c_contiguous:
+        return axis is not None and x.size > PAIRWISE_ROWS * x.shape[-1]
+    if x.flags.f_contiguous:
+        return axis is not None and x.size > PAIRWISE_ROWS * x.shape[0]
+    return True
 
 
-#: leading rows beyond which float16 and float32 sums are taken pairwise
+#: the most values a float16 or float32 sum adds one after another
 PAIRWISE_ROWS = 128
-#: rows of at least this many elements are summed in blocks of PAIRWISE_ROWS by NumPy
-#: first (one pass over memory), shorter ones halved directly
+#: rows of at least this many elements are summed in blocks of NUMPY_BLOCK_ROWS rows by
+#: NumPy first (one pass over memory), shorter ones halved directly (unless BLAS can
+#: sum them in blocks)
 WIDE_ROW = 256
-#: the dtypes summed pairwise, in float32 (builtin dtypes compare by identity)
-_SUMMED_IN_FLOAT32 = (FLOAT16, np.dtype(np.float32))
+#: the rows of a block that NumPy sums (see :func:`_pairwise_row_sums`)
+NUMPY_BLOCK_ROWS = 32
+#: float32 rows of at least this many elements are summed in blocks of PAIRWISE_ROWS
+#: rows by BLAS first, when BLAS can multiply them; shorter ones are halved directly
+BLAS_BLOCK_ROW = 8
 
 
-def _pairwise_row_sums(x, dtype):
-    """The sum over the rows of the 2-D array ``x`` (its columns' sums) in ``dtype``,
-    by pairwise summation: the rows are halved again and again, the lower half added to
-    the upper in place, so that each sum is a balanced tree of additions and its
-    rounding error grows with the logarithm of the rows, not their count.
+def _count(x, axes):
+    """How many elements of ``x`` lie along ``axes``: the count summed into each sum."""
+    return math.prod(x.shape[a] for a in axes)
 
-    Long rows are first summed in blocks of :data:`PAIRWISE_ROWS` by NumPy (whose
-    one pass over the rows costs less than halving the whole array), the blocks' sums
-    then pairwise."""
-    n, width = x.shape
-    if width >= WIDE_ROW and n > 2 * PAIRWISE_ROWS:
-        whole = n - n % PAIRWISE_ROWS
-        blocks = x[:whole].reshape(-1, PAIRWISE_ROWS, width).sum(axis=1, dtype=dtype)
-        return _pairwise_row_sums(blocks, dtype) + x[whole:].sum(axis=0, dtype=dtype)
+
+def _innermost_summed_axes(x, axes):
+    """The axes among ``axes`` (summed) that NumPy sums pairwise in one call: when the
+    NumPy array ``x`` is contiguous in some order of its axes (C order, Fortran order,
+    any transpose of them), its innermost loop runs over the run of summed axes
+    innermost in memory, pairwise, and only its outer loops add one row at a time.
+    An empty tuple when the innermost axis is kept, or ``x`` is not contiguous (a
+    slice, a broadcast array)."""
+    if x.flags.c_contiguous:
+        outermost_first = range(x.ndim)
+    else:
+        outermost_first = sorted(range(x.ndim), key=lambda a: x.strides[a], reverse=True)
+        if not x.transpose(outermost_first).flags.c_contiguous:
+            return ()
+    inner = []
+    for a in reversed(outermost_first):
+        if x.shape[a] == 1:  # NumPy skips axes of one element
+            continue
+        if a not in axes:
+            break
+        inner.append(a)
+    return tuple(inner)
+
+
+def _sum_axis_by_axis(x, axes, inner, keepdims):
+    """The float32 sum of the NumPy array ``x`` over ``axes`` (a sorted tuple), no more
+    than :data:`PAIRWISE_ROWS` values added one after another: first the axes
+    ``inner``, which NumPy sums pairwise, then each other summed axis in turn, the
+    innermost in memory first (so that the first pass reads x in order): by NumPy
+    when it is at most PAIRWISE_ROWS long, else pairwise."""
+    y = x.sum(axis=inner, keepdims=True, dtype=np.float32) if inner else x
+    for a in sorted(set(axes) - set(inner), key=lambda a: abs(x.strides[a])):
+        if y.shape[a] <= PAIRWISE_ROWS:
+            y = y.sum(axis=a, keepdims=True, dtype=np.float32)
+        else:
+            y = np.expand_dims(_pairwise_row_sums(np.moveaxis(y, a, 0)), a)
+    if keepdims:
+        return y
+    return y.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def _pairwise_row_sums(x):
+    """The float32 sum over the first axis of the float16 or float32 NumPy array ``x``
+    (of any strides), its rows added pairwise (see :func:`_halved_sums`).
+
+    Where that is quicker, the rows are first summed in blocks (one pass over memory,
+    rather than the halvings' two), the blocks' sums then halved: a float32 matrix
+    that BLAS can multiply, of rows of at least :data:`BLAS_BLOCK_ROW` values, in
+    blocks of :data:`PAIRWISE_ROWS` rows by products with a vector of ones; other
+    arrays of rows of at least :data:`WIDE_ROW` values in blocks of
+    :data:`NUMPY_BLOCK_ROWS` rows by NumPy, which adds them one after another (a
+    broadcast array's equal values are the worst case for that, and short blocks keep
+    its error small)."""
+    n = len(x)
+    width = x.size // n if n else 0
+    by_blas = width >= BLAS_BLOCK_ROW and _blas_blocks(x)
+    if not by_blas and width < WIDE_ROW:
+        return _halved_sums(x)
+    rows = PAIRWISE_ROWS if by_blas else NUMPY_BLOCK_ROWS
+    whole = n - n % rows
+    blocks = x[:whole].reshape((-1, rows) + x.shape[1:])  # a view
+    if by_blas:
+        ones = _ones(rows, x.dtype)
+        return _halved_sums(ones @ blocks) + _ones(n - whole, x.dtype) @ x[whole:]
+    block_sums = blocks.sum(axis=1, dtype=np.float32)
+    return _halved_sums(block_sums) + x[whole:].sum(axis=0, dtype=np.float32)
+
+
+def _blas_blocks(x):
+    """Whether ``x`` is a float32 matrix whose blocks of rows BLAS can multiply: its
+    rows, or its columns, contiguous (a slice of columns or a transpose, but not a
+    reversed or broadcast array, which NumPy would multiply slowly, by loops of its
+    own)."""
+    if not _blas_matrix(x) or x.dtype.itemsize != 4:
+        return False
+    row_step, column_step = x.strides
+    rows, columns = x.shape
+    size = x.itemsize
+    return (column_step == size and row_step >= size * columns) or (
+        row_step == size and column_step >= size * rows
+    )
+
+
+def _halved_sums(x):
+    """The float32 sum over the first axis of the NumPy array ``x`` by pairwise
+    summation: the rows are halved again and again, the lower half added to the upper
+    in place, so that each sum is a balanced tree of additions and its rounding error
+    grows with the logarithm of the rows, not their count."""
+    n = len(x)
     if n <= 8:
-        return x.sum(axis=0, dtype=dtype)
+        return x.sum(axis=0, dtype=np.float32)
     half = n // 2
-    y = np.add(x[:half], x[half : 2 * half], dtype=dtype)
+    y = np.add(x[:half], x[half : 2 * half], dtype=np.float32)
     if n % 2:  # an odd row left over
         y[0] += x[-1]
     n = half
@@ -224,6 +326,10 @@ def scatter_add(target, indices, values):
     """Add ``values`` into the array ``target`` at ``indices`` in place, a position
     selected several times receiving every addition (NumPy's ``np.add.at``).
 
+    A float16 ``target`` accumulates in float32 and is rounded once, at the end:
+    added one at a time in float16, the additions at one position would stop growing
+    at 2048 (2048 + 1 rounds to 2048) and overflow past 65504.
+
     On the GPU this is ``cupy.add.at`` where CuPy has it (v13 on) and
     ``cupyx.scatter_add`` on older CuPy, which lacks ``add.at``."""
     xp = cuda.get_array_module(target)
@@ -232,7 +338,12 @@ def scatter_add(target, indices, values):
         import cupyx
 
         add_at = cupyx.scatter_add
-    add_at(target, indices, values)
+    if is_float16(target.dtype):
+        wide = target.astype(np.float32)
+        add_at(wide, indices, xp.asarray(values, dtype=np.float32))
+        target[...] = wide
+    else:
+        add_at(target, indices, values)
 
 
 #: the signed integer type of each float type's size, for selections on the bits
@@ -275,7 +386,7 @@ def logsumexp(x, axis=1):
     finite = xp.isfinite(m)
     if not finite.all():
         m = xp.where(finite, m, 0)
-    float16 = x.dtype is FLOAT16
+    float16 = is_float16(x.dtype)
     # x - m overflows to -inf for slices spanning more than the dtype's range, exp(x)
     # to inf where a slice holds +inf, and log(0) is -inf for a slice of -inf: each the
     # value wanted (underflow in exp is harmless too)
@@ -352,6 +463,32 @@ def float_number(number, dtype, where, holder):
     if math.isinf(value) and not math.isinf(number):
         raise number_overflow(where, number, dtype, holder)
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def cast_can_overflow(source, target):
+    """Whether converting values of the dtype ``source`` to the floating dtype
+    ``target`` can turn a finite value infinite: ``source`` a wider float (float64 to
+    float32 or float16, float32 to float16), or integers beyond target's range (int32
+    and wider, uint16 and wider, to float16)."""
+    if source.kind == 'f':
+        return source.itemsize > target.itemsize
+    if source.kind in 'iu':
+        return np.iinfo(source).max > float(np.finfo(target).max)
+    return False
+
+
+def first_overflow(x, y):
+    """The first value of the array ``x`` that is finite but infinite in ``y``, x
+    converted to a narrower dtype, as a Python number; None when there is none (an
+    input already infinite or NaN stays what it was)."""
+    xp = cuda.get_array_module(y)
+    if xp.isfinite(y).all():
+        return None
+    overflowed = xp.isinf(y) & xp.isfinite(x)
+    if not overflowed.any():
+        return None
+    return x[overflowed][0].item()
 
 
 def _short(number):
@@ -436,19 +573,28 @@ def sum_keepdims(x, axis):
 
 def column_sums(x):
     """``x.sum(axis=0)`` for ``x``, an array or a Variable: for a batch of gradients
-    (N, C), the sum over the batch, as a bias's gradient is."""
+    (N, C), the sum over the batch, as a bias's gradient is.  A float32 batch of more
+    than :data:`PAIRWISE_ROWS` rows is summed pairwise (:func:`_pairwise_row_sums`:
+    products over blocks of that many rows, then the blocks' sums halved)."""
     if _blas_matrix(x):
-        return _ones(x.shape[0], x.dtype) @ x
+        if len(x) <= PAIRWISE_ROWS or x.dtype.itemsize == 8:
+            return _ones(x.shape[0], x.dtype) @ x
+        return _pairwise_row_sums(x)
     return sum_array(x, 0)
 
 
 def channel_sums(x):
     """``x.sum(axis=(0, 2, 3))`` for the array ``x``: for a batch of image gradients
     (N, C, H, W), each channel's sum over the batch and the image, as a convolution's
-    bias gradient is.  Each image's channels are summed by one product with ones, then
-    the (N, C) sums by :func:`column_sums` (about 3 times as fast as NumPy's sum)."""
+    bias gradient is.  Each image's channels are summed by one product with ones (by
+    :func:`wide_sum` when they are longer than :data:`BLAS_ROW_SUM`), then the (N, C)
+    sums by :func:`column_sums` (about 3 times as fast as NumPy's sum)."""
     if type(x) is np.ndarray and x.ndim == 4 and x.dtype in _BLAS_DTYPES:
         n, c, h, w = x.shape
-        per_image = x.reshape(n * c, h * w) @ _ones(h * w, x.dtype)
+        rows = x.reshape(n * c, h * w)
+        if h * w <= BLAS_ROW_SUM:
+            per_image = rows @ _ones(h * w, x.dtype)
+        else:
+            per_image = wide_sum(rows, 1)
         return column_sums(per_image.reshape(n, c))
     return sum_array(x, (0, 2, 3))

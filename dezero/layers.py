@@ -27,6 +27,7 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import cuda
+from dezero.array_ops import array_of, cast_can_overflow, first_overflow
 from dezero.atomic import atomic_open
 from dezero.checks import check_flag
 from dezero.conv_ops import pair  # noqa: F401  (the book's layers module has it)
@@ -1061,7 +1062,12 @@ def _cast_input(layer, x, dtype):
     (float64 for integer or bool data, which never get integer gradients).  ``x``
     itself when it has that dtype already, and, inside the gradient checks
     (:func:`dezero.core.keeping_wide_inputs`), when it is floating point and wider:
-    the layer then computes in x's dtype, as NumPy promotes."""
+    the layer then computes in x's dtype, as NumPy promotes.
+
+    An input with a finite value that ``dtype`` cannot hold (70000.0 in float16, 1e39
+    in float32), which the conversion would make infinite, is refused with an
+    OverflowError naming ``layer``; the check is made only for conversions that can
+    overflow (to a narrower float; large integers to float16)."""
     if x.dtype == dtype:
         return x
     if x.dtype.kind not in 'biuf':
@@ -1071,9 +1077,18 @@ def _cast_input(layer, x, dtype):
         )
     if _thread_settings.wide_inputs and x.dtype.kind == 'f' and x.dtype.itemsize > dtype.itemsize:
         return x
-    if isinstance(x, Variable):
-        return F.astype(x, dtype)
-    return x.astype(dtype)
+    if not cast_can_overflow(x.dtype, dtype):
+        return F.astype(x, dtype) if isinstance(x, Variable) else x.astype(dtype)
+    with np.errstate(over='ignore'):  # a value that overflows is refused below
+        y = F.astype(x, dtype) if isinstance(x, Variable) else x.astype(dtype)
+    value = first_overflow(array_of(x), array_of(y))
+    if value is not None:
+        raise OverflowError(
+            f"{layer}: the input holds {value!r}, which does not fit the layer's dtype "
+            f'{dtype} (largest {np.finfo(dtype).max}) and would become infinite; scale '
+            f'the input down, or make the layer with a wider dtype'
+        )
+    return y
 
 
 # the input types the layers' quick checks know (a CuPy array takes the longer way)

@@ -14,13 +14,18 @@ from dezero.array_ops import (
     SHORT_ROW,
     WIDE_ROW,
     broadcasts_to,
+    cast_can_overflow,
     channel_sums,
+    first_overflow,
     float_data,
     column_sums,
+    is_float16,
     max_keepdims,
+    scatter_add,
     sum_array,
     sum_keepdims,
     sum_to,
+    wide_sum,
     zero_where,
 )
 from dezero.utils import max_backward_shape
@@ -238,8 +243,13 @@ def test_sums_over_every_set_of_axes_equal_numpy(shape, dtype):
             np.testing.assert_allclose(
                 got, want, rtol=2e-3 if dtype == np.float16 else 1e-5, atol=1e-2
             )
-    strided = np.repeat(x, 2, axis=0)[::2]  # not contiguous: NumPy's own sum
-    np.testing.assert_array_equal(sum_array(strided, 0), _numpy_sum(x, 0))
+    strided = np.repeat(x, 2, axis=0)[::2]  # not contiguous: summed as carefully
+    np.testing.assert_allclose(
+        sum_array(strided, 0),
+        sum_array(x, 0),
+        rtol=1e-3 if dtype == np.float16 else 1e-5,
+        atol=1e-4,
+    )
 
 
 def test_reshape_sum_backward_keeps_the_books_shapes():
@@ -252,3 +262,139 @@ def test_reshape_sum_backward_keeps_the_books_shapes():
     # a sum of every element: the book returns gy unchanged
     assert reshape_sum_backward(np.ones(()), (2, 3, 4), None, False).shape == ()
     assert reshape_sum_backward(np.ones((4,)), (4,), None, False).shape == (4,)
+
+
+# ---- long sums in any layout ----------------------------------------------------------------
+# NumPy sums pairwise only along the axis innermost in memory; along others, and along every
+# axis of a slice, a transpose or a broadcast array, it adds one row at a time: the float32
+# sum of 300,000 rows of 0.1 (equal values, the worst case) was off by 3e-3 of its value.
+LONG = 300_000
+
+
+def _tenths(shape, dtype=np.float32):
+    return np.full(shape, 0.1, dtype)
+
+
+LAYOUTS = {
+    'contiguous': lambda: _tenths((LONG, 2)),
+    'column slice': lambda: _tenths((LONG, 3))[:, :2],
+    'row slice': lambda: _tenths((2 * LONG, 2))[::2],
+    'transpose': lambda: _tenths((2, LONG)).T,
+    'reversed': lambda: _tenths((LONG, 2))[::-1],
+    'broadcast': lambda: np.broadcast_to(np.float32(0.1), (LONG, 2)),
+    'big-endian': lambda: _tenths((LONG, 2), '>f4'),
+}
+
+
+def _assert_sums_of_tenths(got, rows):
+    exact = rows * float(np.float32(0.1))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize('layout', LAYOUTS)
+def test_float32_column_sums_are_pairwise_in_any_layout(layout):
+    x = LAYOUTS[layout]()
+    for got in (
+        sum_array(x, 0),
+        sum_array(x, (0,), keepdims=True)[0],
+        wide_sum(x, 0),
+        sum_to(x, (2,)),
+        column_sums(x),
+        sum_keepdims(x, 0)[0],
+        sum_keepdims(x.T, 1)[:, 0],
+        F.sum(Variable(x), axis=0).data,
+    ):
+        _assert_sums_of_tenths(got, LONG)
+    np.testing.assert_allclose(F.mean(Variable(x), axis=0).data, np.float32(0.1), rtol=2e-6)
+
+
+@pytest.mark.parametrize(
+    'shape, axis, make',
+    [
+        ((4, LONG // 4, 3), 1, lambda a: a),  # a middle axis
+        ((3, LONG // 2, 2), (0, 1), lambda a: a),  # two leading axes
+        ((LONG // 8, 2, 8), (0, 2), lambda a: a),  # a leading and the last axis
+        ((LONG // 8, 2, 8), (0, 2), lambda a: a[:, :, ::2]),  # the same, strided
+        ((2, LONG // 4, 3), 0, lambda a: a.transpose(1, 0, 2)),  # a transposed middle axis
+        ((LONG // 25, 2, 10, 10), (0, 2, 3), lambda a: a[:, :, 1:, 1:]),  # windows of images
+    ],
+)
+def test_float32_sums_over_long_axes_are_pairwise_in_any_layout(shape, axis, make):
+    x = make(_tenths(shape))
+    want = np.full(np.sum(np.zeros(x.shape), axis=axis).shape, np.nan)
+    rows = x.size // want.size
+    got = sum_array(x, axis)
+    assert got.shape == want.shape
+    _assert_sums_of_tenths(got, rows)
+
+
+def test_channel_sums_over_many_images_are_pairwise():
+    # the (N, C) sums of each image's channels over N = 20,000 images, and images of more
+    # than BLAS_ROW_SUM pixels
+    _assert_sums_of_tenths(channel_sums(_tenths((20_000, 2, 4, 4))), 20_000 * 16)
+    _assert_sums_of_tenths(channel_sums(_tenths((2, 2, 400, 400))), 2 * 160_000)
+
+
+def test_long_sums_keep_values_that_are_not_finite():
+    x = np.ones((1000, 3), np.float32)
+    x[10, 0], x[500, 1], x[999, 2], x[0, 2] = np.nan, np.inf, np.inf, -np.inf
+    with np.errstate(invalid='ignore'):
+        for got in (sum_array(x, 0), column_sums(x), sum_array(x[::-1], 0), sum_array(x.T, 1)):
+            np.testing.assert_array_equal(got, [np.nan, np.inf, np.nan])
+
+
+# ---- float16 in either byte order ------------------------------------------------------------
+def test_is_float16_knows_both_byte_orders():
+    assert is_float16(np.dtype('<f2')) and is_float16(np.dtype('>f2'))
+    assert not any(is_float16(np.dtype(t)) for t in ('f4', '>f4', 'f8', 'i2', 'u2', 'c8'))
+
+
+def test_big_endian_float16_is_summed_in_float32():
+    # 4096 ones added one at a time in float16 stopped at 2048
+    x = np.ones((4096, 2), '>f2')
+    got = sum_array(x, 0)
+    assert is_float16(got.dtype)
+    np.testing.assert_array_equal(got, [4096.0, 4096.0])
+    np.testing.assert_array_equal(sum_to(x, (1, 2)), [[4096.0, 4096.0]])
+    np.testing.assert_array_equal(wide_sum(np.full(8, 10_000, '>f2')), 80_000.0)
+
+
+def test_scatter_add_accumulates_float16_in_float32():
+    # 50,000 additions of 0.1 at one position: in float16 they stopped growing at 256
+    for dtype in ('<f2', '>f2'):
+        target = np.zeros(2, dtype)
+        scatter_add(target, np.zeros(50_000, np.int64), np.full(50_000, 0.1, np.float16))
+        assert target.dtype == np.dtype(dtype)
+        assert abs(float(target[0]) - 50_000 * float(np.float16(0.1))) <= 8  # 2 float16 steps
+        assert target[1] == 0
+
+
+# ---- casts that overflow ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'source, target, overflows',
+    [
+        ('f8', 'f4', True),
+        ('f8', 'f2', True),
+        ('f4', 'f2', True),
+        ('>f4', 'f2', True),
+        ('f4', 'f8', False),
+        ('f2', 'f4', False),
+        ('i4', 'f2', True),
+        ('u2', 'f2', True),
+        ('i2', 'f2', False),
+        ('u1', 'f2', False),
+        ('i8', 'f4', False),
+        ('?', 'f2', False),
+    ],
+)
+def test_cast_can_overflow(source, target, overflows):
+    assert cast_can_overflow(np.dtype(source), np.dtype(target)) is overflows
+
+
+def test_first_overflow_names_the_first_finite_value_made_infinite():
+    x = np.array([1.0, np.inf, -np.nan, -7e4, 8e4])
+    with np.errstate(over='ignore'):
+        y = x.astype(np.float16)
+    assert first_overflow(x, y) == -70_000.0
+    assert first_overflow(x[:3], y[:3]) is None  # already infinite or nan: not an overflow

@@ -512,6 +512,56 @@ def test_float32_input_to_a_float32_layer_is_not_cast(monkeypatch):
     assert len(calls) == 1  # the float64 input, once, at the first layer
 
 
+def _float32_batch_norm():
+    norm = BatchNorm()
+    norm(np.ones((2, 3), np.float32))  # its parameters take the dtype of the first input
+    return norm
+
+
+@pytest.mark.parametrize(
+    'make, x, words',
+    [
+        (
+            lambda: Linear(2, dtype=np.float16),
+            np.array([[70000.0, 1.0]]),
+            r'Linear: .*70000\.0.*float16',
+        ),
+        (lambda: Linear(2), Variable(np.array([[1.0, -1e39]])), r'Linear: .*-1e\+39.*float32'),
+        (
+            lambda: Linear(2, dtype=np.float16),
+            np.array([[1, 100_000]], np.int32),
+            r'Linear: .*100000.*float16',
+        ),
+        (
+            lambda: dezero.layers.LayerNorm(dtype=np.float16),
+            np.full((2, 4), 1e6),
+            r'LayerNorm: .*1000000\.0.*float16',
+        ),
+        (_float32_batch_norm, np.full((2, 3), 1e300), r'BatchNorm: .*1e\+300.*float32'),
+    ],
+)
+def test_layers_refuse_an_input_that_their_dtype_cannot_hold(make, x, words):
+    # the cast made it infinite, and the layer returned -inf and nan with only NumPy's
+    # warning about a cast
+    layer = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # and no warning from NumPy's cast
+        with pytest.raises(OverflowError, match=words):
+            layer(x)
+
+
+def test_layers_pass_infinite_and_nan_inputs_and_values_that_fit():
+    layer = Linear(2, in_size=2, dtype=np.float16)
+    with np.errstate(invalid='ignore'):
+        y = layer(np.array([[np.inf, 1.0], [np.nan, 0.0]]))
+    assert y.dtype == np.float16 and not np.isfinite(y.data).any()
+    layer.W.data = np.ones((2, 2), np.float16)
+    y = layer(np.array([[65504.0, -65519.0]]))  # -65519 rounds to -65504
+    np.testing.assert_array_equal(y.data, [[0.0, 0.0]])
+    y = Linear(2, in_size=2)(np.array([[1e38, np.nan]]))  # float64 that float32 holds
+    assert y.dtype == np.float32
+
+
 def test_batch_norm_casts_its_input_to_the_dtype_of_its_parameters():
     bn = BatchNorm()
     y = bn(np.arange(6).reshape(2, 3))  # integer input: float32 parameters

@@ -178,11 +178,13 @@ class Transpose(Function):
 
 def _as_axes_tuple(axes):
     """``axes`` as NumPy's transpose takes them (None, an int, a sequence or an array)
-    as None or a tuple, its entries as given: :func:`_check_permutation` checks them."""
+    as None or a tuple, its entries as given: :func:`_check_permutation` checks them.
+    A 0-d array is one entry, as an int is (NumPy transposes a 1-d array by
+    ``np.array(0)``)."""
     if axes is None:
         return None
     if cuda.is_array(axes):
-        return tuple(axes.tolist())
+        return (axes.item(),) if axes.ndim == 0 else tuple(axes.tolist())
     return tuple(axes) if isinstance(axes, (tuple, list)) else (axes,)
 
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, array_of, sum_keepdims, zero_where
+from dezero.array_ops import FLOAT16, array_of, is_float16, sum_keepdims, zero_where
 from dezero.checks import check_same_elements, same_elements
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
@@ -50,9 +50,9 @@ def _batch_mean(loss, n, dtype):
     """sum(loss) / n as a 0-d array of ``dtype`` (nan for an empty batch, n = 0; n < 0
     gives the mean of -loss).  float16 is summed in float32, and the mean rounded to
     float16 without a warning (±inf beyond its range)."""
-    total = loss.sum(dtype=np.float32) if loss.dtype is FLOAT16 else loss.sum()
+    total = loss.sum(dtype=np.float32) if is_float16(loss.dtype) else loss.sum()
     mean = total / n if n else math.nan
-    if dtype is FLOAT16:
+    if is_float16(dtype):
         with np.errstate(over='ignore'):
             return _scalar(mean, dtype)
     return _scalar(mean, dtype)
@@ -89,7 +89,7 @@ class MeanSquaredError(Function):
             )
         diff = _difference(x0, x1)
         dtype = diff.dtype
-        if dtype is FLOAT16:  # squared in float32: float16 overflows past 256²
+        if is_float16(dtype):  # squared in float32: float16 overflows past 256²
             diff = diff.astype(np.float32)
         return _batch_mean(diff * diff, len(x0), dtype)
 
@@ -187,7 +187,8 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, x):
         xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
         dtype = x.dtype
-        if dtype is FLOAT16:  # in float32: row sums and the loss's sum may need its range
+        float16 = is_float16(dtype)
+        if float16:  # in float32: row sums and the loss's sum may need its range
             x = x.astype(np.float32)
         n = len(x)
         shifted = shifted_by_max(x, 1)
@@ -200,7 +201,7 @@ class SoftmaxCrossEntropy(Function):
             raise _label_out_of_range('softmax_cross_entropy', self.t, x.shape[1]) from None
         picked -= xp.log(total[:, 0])
         e /= total
-        self.p = e if dtype is not FLOAT16 else e.astype(FLOAT16)
+        self.p = e.astype(FLOAT16) if float16 else e
         return _batch_mean(picked, -n, dtype)
 
     def backward(self, gy):

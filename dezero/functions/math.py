@@ -18,7 +18,14 @@ approximations, over a large array in blocks that stay in the processor's cache
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, broadcasts_to, float_data, refuse_complex, zero_where
+from dezero.array_ops import (
+    FLOAT16,
+    broadcasts_to,
+    float_data,
+    is_float16,
+    refuse_complex,
+    zero_where,
+)
 from dezero.core import Function, Variable, kept_for_backward
 from dezero.functions.array import as_input, astype
 
@@ -306,7 +313,8 @@ def blockwise(kernel, scratch, *arrays):
     dtype = np.result_type(*(a.dtype for a in arrays))
     if dtype.kind != 'f':
         dtype = np.dtype(np.float64)
-    work = np.dtype(np.float32) if dtype is FLOAT16 else dtype
+    float16 = is_float16(dtype)  # either byte order
+    work = np.dtype(np.float32) if float16 else dtype
     flat = [a.astype(work, copy=False).reshape(-1) for a in arrays]
     size = x.size
     step = max(1, BLOCK_BYTES // work.itemsize if xp is np else size)
@@ -316,7 +324,7 @@ def blockwise(kernel, scratch, *arrays):
         j = min(i + step, size)
         kernel(xp, out[i:j], *(a[i:j] for a in flat), *(b[: j - i] for b in buffers))
     out = out.reshape(x.shape)
-    return out.astype(FLOAT16) if dtype is FLOAT16 else out
+    return out.astype(FLOAT16) if float16 else out
 
 
 def erf_array(x):

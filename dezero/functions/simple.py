@@ -15,10 +15,11 @@ import math
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import is_float16
 from dezero.conv_ops import conv_geometry
 from dezero.core import Variable, as_variable
 from dezero.functions.activation import check_axis, softmax
-from dezero.functions.array import as_input, get_item
+from dezero.functions.array import as_input, astype, get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
@@ -79,11 +80,17 @@ def softmax_simple(x, axis=1):
 
     x is first shifted by its maximum over ``axis``, taken as a constant: the result
     and its gradient are the same for any shift, and exp can no longer overflow.
-    Integers are computed in float64."""
+    Integers are computed in float64; float16 in float32 (a sum of more than 65504
+    terms of 1 overflows float16), the result rounded to float16, as
+    :func:`~dezero.functions.softmax` does."""
     x = _float_variable(x, 'softmax_simple')
     axis = check_axis('softmax_simple', axis, x.ndim)
+    dtype = x.dtype
+    if is_float16(dtype):
+        x = astype(x, np.float32)
     y = exp(x - x.data.max(axis=axis, keepdims=True))
-    return y / sum(y, axis=axis, keepdims=True)
+    y = y / sum(y, axis=axis, keepdims=True)
+    return astype(y, dtype) if is_float16(dtype) else y
 
 
 def mean_squared_error_simple(x0, x1):
@@ -94,13 +101,18 @@ def mean_squared_error_simple(x0, x1):
     :func:`~dezero.functions.mean_squared_error` does, the one with fewer axes (x1 if
     both have as many) is reshaped to the other's shape rather than broadcast, which
     would compare every element of one with every element of the other.  When both
-    hold integers, the difference is taken in float64 (it would wrap round)."""
+    hold integers, the difference is taken in float64 (it would wrap round).  A
+    float16 difference is squared, summed and divided in float32 and the mean rounded
+    to float16, as :func:`~dezero.functions.mean_squared_error` does: in float16 a
+    square overflows past 256², and a batch of more than 65504 has no float16 length."""
     name = 'mean_squared_error_simple'
     x0, x1 = as_variable(as_input(x0, name)), as_variable(as_input(x1, name, 1))
     if x0.dtype.kind in 'biu' and x1.dtype.kind in 'biu':
         x0 = as_floating(x0)
     x0, x1 = _paired(name, x0, x1)
     diff = x0 - x1
+    if is_float16(diff.dtype):
+        return astype(sum(astype(diff, np.float32) ** 2) / len(diff), diff.dtype)
     return sum(diff**2) / len(diff)
 
 
@@ -131,8 +143,10 @@ def softmax_cross_entropy_simple(x, t):
     div.
 
     The probabilities are clipped to [1e-15, 1] before the log, so a row whose label's
-    probability underflows to 0 costs log(1e-15) = -34.5 (with gradient 0 to the
-    softmax) instead of infinity."""
+    probability underflows to 0 costs -log(1e-15) = 34.5 (with gradient 0 to the
+    softmax) instead of infinity.  float16 logits are computed in float32 (float16
+    has no 1e-15, and no count of more than 65504 rows) and the loss rounded to
+    float16."""
     name = 'softmax_cross_entropy_simple'
     x = as_variable(as_input(x, name))
     if x.ndim != 2 or len(x) == 0:
@@ -141,9 +155,13 @@ def softmax_cross_entropy_simple(x, t):
     t = _class_labels(name, t, n, classes)
     if cuda.is_gpu_array(x.data) and not cuda.is_gpu_array(t):
         t = cuda.as_cupy(t)  # labels given on the CPU for logits on a GPU
+    dtype = x.dtype
+    if is_float16(dtype):
+        x = astype(x, np.float32)
     p = clip(softmax(x), 1e-15, 1.0)
     log_p = get_item(log(p), (cuda.get_array_module(t).arange(n), t))
-    return -1 * sum(log_p) / n
+    y = -1 * sum(log_p) / n
+    return astype(y, dtype) if is_float16(dtype) else y
 
 
 def _check_conv_inputs(x, W):

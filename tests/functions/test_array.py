@@ -608,3 +608,43 @@ def test_an_index_variable_holding_no_data_is_refused_rather_than_read_as_a_new_
 def test_a_list_given_to_a_function_is_refused_naming_the_function(call, name):
     with pytest.raises(TypeError, match=rf'^{name}: cannot use an object of type list'):
         call()
+
+
+# ---- transpose by a 0-d array ------------------------------------------------------------------
+def test_transpose_takes_a_0d_integer_array_as_one_axis():
+    # as an int, and as np.transpose(np.arange(3), np.array(0)) does
+    x = Variable(np.arange(3.0))
+    for y in (F.transpose(x, np.array(0)), x.transpose(np.array(0)), F.Transpose(np.array(-1))(x)):
+        np.testing.assert_array_equal(y.data, [0.0, 1.0, 2.0])
+    x = Variable(np.ones((2, 3)))
+    for call in (
+        lambda: F.transpose(x, np.array(1)),
+        lambda: x.transpose(np.array(1)),
+        lambda: F.transpose(x, 1),
+    ):
+        with pytest.raises(ValueError, match=r'transpose: axes \(1,\) are not a permutation'):
+            call()
+    with pytest.raises(ValueError, match=r'Transpose: axes \(1,\) are not a permutation'):
+        F.Transpose(np.array(1))(x)
+    with pytest.raises(TypeError, match=r'transpose: axes must be .* got \(1\.0,\)'):
+        F.transpose(x, np.array(1.0))
+
+
+# ---- long gradients and float16 ------------------------------------------------------------------
+def test_broadcast_to_gradient_over_a_million_rows_is_accurate():
+    # the gradient of the mean, a broadcast array of equal values, was summed row after
+    # row: 1% off
+    b = Variable(np.zeros(2, np.float32))
+    F.mean(F.broadcast_to(b, (10**6, 2))).backward()
+    assert b.grad.dtype == np.float32
+    np.testing.assert_allclose(b.grad.data, [0.5, 0.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize('dtype', ['<f2', '>f2'])
+def test_float16_gradient_of_repeated_indices_accumulates_in_float32(dtype):
+    # 50,000 gradients of 0.1 into one element: in float16 they stopped growing at 256
+    x = Variable(np.zeros(2, dtype))
+    F.sum(x[np.zeros(50_000, np.int64)] * np.float16(0.1)).backward()
+    assert x.grad.dtype == np.dtype(dtype)
+    assert abs(float(x.grad.data[0]) - 50_000 * float(np.float16(0.1))) <= 8
+    assert x.grad.data[1] == 0

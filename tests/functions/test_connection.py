@@ -262,3 +262,26 @@ def test_linear_refuses_a_lazy_layers_parameter_naming_its_position():
         F.linear(np.ones((2, 4)), np.ones((4, 3)), Variable(None))
     with pytest.raises(ValueError, match=re.escape('embed_id: ' + message.format(1))):
         F.embed_id(np.array([0, 1]), layer.W)
+
+
+# ---- long batches and float16 ------------------------------------------------------------------
+def test_linear_bias_gradient_over_a_million_rows_is_accurate():
+    # the bias's gradient, a sum over the batch, was one BLAS product adding row after
+    # row: 0.5045 for the mean over a million rows (PyTorch: 0.5000001)
+    W, b = Variable(np.zeros((3, 2), np.float32)), Variable(np.zeros(2, np.float32))
+    F.mean(F.linear(np.zeros((10**6, 3), np.float32), W, b)).backward()
+    assert b.grad.dtype == np.float32
+    np.testing.assert_allclose(b.grad.data, [0.5, 0.5], rtol=1e-6)
+    layer = L.Linear(2)
+    F.mean(layer(np.zeros((10**6, 3), np.float32))).backward()
+    np.testing.assert_allclose(layer.b.grad.data, [0.5, 0.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize('dtype', ['<f2', '>f2'])
+def test_embed_id_float16_gradient_accumulates_in_float32(dtype):
+    # 50,000 rows of 0.1 added into one row of W: in float16 they stopped at 256
+    W = Variable(np.zeros((2, 2), dtype))
+    F.sum(embed_id(np.zeros(50_000, np.int64), W) * np.float16(0.1)).backward()
+    assert W.grad.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(W.grad.data[0], 50_000 * float(np.float16(0.1)), atol=8)
+    assert not W.grad.data[1].any()

@@ -407,59 +407,71 @@ def test_binary_cross_entropy_refuses_bad_input():
 
 # ---- float16: losses summed in float32 ----------------------------------------------------
 # The sum of 70,000 float16 losses exceeds float16's largest value, 65504, though their
-# mean does not.
+# mean does not.  Each test runs on float16 in both byte orders: big-endian float16 (read
+# from a file) is not np.float16, and was computed in float16.
 N16 = 70_000
+FLOAT16_ORDERS = pytest.mark.parametrize('dtype', ['<f2', '>f2'])
 
 
-def _float16_loss_and_grad(f, x, *args):
-    x = Variable(np.asarray(x, np.float16))
+def _float16_loss_and_grad(f, x, *args, dtype=np.float16):
+    x = Variable(np.asarray(x, dtype))
     y = f(x, *args)
     y.backward()
-    assert y.dtype == np.float16 and x.grad.dtype == np.float16
+    assert y.dtype.kind == 'f' and y.dtype.itemsize == 2 and x.grad.dtype == x.dtype
     return float(y.data), x.grad.data.astype(np.float64)
 
 
-def test_float16_mean_squared_error_of_many_values():
+@FLOAT16_ORDERS
+def test_float16_mean_squared_error_of_many_values(dtype):
     y, gx = _float16_loss_and_grad(
-        F.mean_squared_error, np.full(N16, 2.0), np.zeros(N16, np.float16)
+        F.mean_squared_error, np.full(N16, 2.0), np.zeros(N16, dtype), dtype=dtype
     )
     assert y == 4.0
     np.testing.assert_allclose(gx, 4.0 / N16, rtol=1e-2)  # 2 * 2 / N, near float16's least
 
 
-def test_float16_mean_squared_error_squares_beyond_the_range():
+@FLOAT16_ORDERS
+def test_float16_mean_squared_error_squares_beyond_the_range(dtype):
     # 300² overflows float16, 300² / 1000 does not
     x0 = np.zeros(1000)
     x0[0] = 300.0
-    y, gx = _float16_loss_and_grad(F.mean_squared_error, x0, np.zeros(1000, np.float16))
+    y, gx = _float16_loss_and_grad(F.mean_squared_error, x0, np.zeros(1000, dtype), dtype=dtype)
     assert y == 90.0
     assert gx[0] == pytest.approx(0.6, rel=1e-3) and not gx[1:].any()
 
 
-def test_float16_softmax_cross_entropy_of_many_rows():
+@FLOAT16_ORDERS
+def test_float16_softmax_cross_entropy_of_many_rows(dtype):
     y, gx = _float16_loss_and_grad(
-        F.softmax_cross_entropy, np.zeros((N16, 10)), np.zeros(N16, np.int64)
+        F.softmax_cross_entropy, np.zeros((N16, 10)), np.zeros(N16, np.int64), dtype=dtype
     )
     assert y == pytest.approx(np.log(10.0), rel=1e-3)
     np.testing.assert_allclose(gx[0], [-0.9 / N16] + [0.1 / N16] * 9, rtol=1e-2)
 
 
-def test_float16_softmax_cross_entropy_of_many_classes():
+@FLOAT16_ORDERS
+def test_float16_softmax_cross_entropy_of_many_classes(dtype):
     # the softmax's row sum, 100,000, exceeds float16's range; log(100,000) does not
     y, gx = _float16_loss_and_grad(
-        F.softmax_cross_entropy, np.zeros((2, 100_000)), np.array([0, 1])
+        F.softmax_cross_entropy, np.zeros((2, 100_000)), np.array([0, 1]), dtype=dtype
     )
     assert y == pytest.approx(np.log(100_000), rel=1e-3)
     np.testing.assert_allclose(gx[0, 1:], 1e-5 / 2, rtol=1e-2)
 
 
-def test_float16_sigmoid_cross_entropy_of_many_values():
-    y, gx = _float16_loss_and_grad(F.sigmoid_cross_entropy, np.full(N16, -3.0), np.ones(N16))
+@FLOAT16_ORDERS
+def test_float16_sigmoid_cross_entropy_of_many_values(dtype):
+    y, gx = _float16_loss_and_grad(
+        F.sigmoid_cross_entropy, np.full(N16, -3.0), np.ones(N16), dtype=dtype
+    )
     assert y == pytest.approx(np.log1p(np.exp(3.0)), rel=1e-3)
 
 
-def test_float16_binary_cross_entropy_of_many_values():
-    y, gx = _float16_loss_and_grad(F.binary_cross_entropy, np.full(N16, 0.1), np.ones(N16))
+@FLOAT16_ORDERS
+def test_float16_binary_cross_entropy_of_many_values(dtype):
+    y, gx = _float16_loss_and_grad(
+        F.binary_cross_entropy, np.full(N16, 0.1), np.ones(N16), dtype=dtype
+    )
     assert y == pytest.approx(-np.log(0.1), rel=1e-3)
 
 

@@ -350,3 +350,26 @@ def test_the_books_reduction_classes_check_keepdims_too(cls):
     with pytest.raises(TypeError, match=f'{cls.__name__}: keepdims must be True or False'):
         cls(0, 1)(x)
     assert cls(0, True)(x).shape == (1, 3)
+
+
+# ---- long float32 sums in any layout, and float16 in either byte order -------------------------
+def test_float32_mean_of_a_slice_over_a_million_rows_is_accurate():
+    # the rows of a slice were added one at a time: 0.10096 for a mean of 0.1
+    x = np.full((10**6, 3), 0.1, np.float32)[:, :2]
+    for data in (x, x.T.T, np.broadcast_to(np.float32(0.1), (10**6, 2))):
+        y = F.mean(Variable(data), axis=0)
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y.data, np.float32(0.1), rtol=1e-6)
+        np.testing.assert_allclose(F.sum(data, axis=0).data, 10**6 * 0.1, rtol=1e-6)
+
+
+@pytest.mark.parametrize('dtype', ['<f2', '>f2'])
+def test_float16_sums_and_means_in_either_byte_order(dtype):
+    # big-endian float16 (read from a file) was summed in float16: 2048 and inf
+    x = Variable(np.ones((4096, 2), dtype))
+    y = F.sum(x, axis=0)
+    assert y.dtype.kind == 'f' and y.dtype.itemsize == 2
+    np.testing.assert_array_equal(y.data, [4096.0, 4096.0])
+    y = F.mean(np.full(8, 10_000, dtype))
+    assert y.dtype.itemsize == 2 and y.data == 10_000.0
+    np.testing.assert_array_equal(F.sum(np.ones(4096, dtype)).data, 4096.0)

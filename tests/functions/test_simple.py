@@ -322,3 +322,58 @@ def test_mean_squared_error_simple_takes_integer_differences_in_float64():
     x0, x1 = np.array([0, 2], np.uint8), np.array([1, 0], np.uint8)
     y = F.mean_squared_error_simple(x0, x1)
     assert y.dtype == np.float64 and y.data == 2.5 == F.mean_squared_error(x0, x1).data
+
+
+# ---- float16, in either byte order ------------------------------------------------------------
+FLOAT16_ORDERS = pytest.mark.parametrize('dtype', ['<f2', '>f2'])
+
+
+def _is_float16(dtype):
+    return dtype.kind == 'f' and dtype.itemsize == 2
+
+
+@FLOAT16_ORDERS
+def test_softmax_cross_entropy_simple_float16_clips_as_its_docstring_says(dtype):
+    # 1e-15 is 0 in float16: the loss was inf and its gradient nan
+    x = Variable(np.array([[-20.0, 0.0], [-200.0, 0.0]], dtype))
+    loss = F.softmax_cross_entropy_simple(x, np.array([0, 0]))
+    loss.backward()
+    assert _is_float16(loss.dtype) and x.grad.dtype == x.dtype
+    # row 0: -log(softmax) = 20.0; row 1: its probability underflows, clipped to 1e-15
+    assert float(loss.data) == pytest.approx((20.0 - np.log(1e-15)) / 2, rel=1e-3)
+    np.testing.assert_array_equal(x.grad.data, [[-0.5, 0.5], [0.0, 0.0]])
+
+
+@FLOAT16_ORDERS
+def test_simple_losses_of_more_rows_than_float16_counts(dtype):
+    # len(x) = 70,000 does not fit float16: an OverflowError about an "operand" was raised
+    n = 70_000
+    x = Variable(np.full(n, 2.0, dtype))
+    y = F.mean_squared_error_simple(x, np.zeros(n, dtype))
+    y.backward()
+    assert _is_float16(y.dtype) and x.grad.dtype == x.dtype
+    assert float(y.data) == 4.0
+    np.testing.assert_allclose(x.grad.data.astype(np.float64), 4.0 / n, rtol=1e-2)
+    x = Variable(np.zeros((n, 2), dtype))
+    y = F.softmax_cross_entropy_simple(x, np.zeros(n, np.int64))
+    y.backward()
+    assert _is_float16(y.dtype) and float(y.data) == pytest.approx(np.log(2.0), rel=1e-3)
+    np.testing.assert_allclose(x.grad.data[0].astype(np.float64), [-0.5 / n, 0.5 / n], rtol=1e-2)
+
+
+@FLOAT16_ORDERS
+def test_mean_squared_error_simple_float16_squares_beyond_the_range(dtype):
+    # 300² overflows float16, the mean 300² / 1000 does not (it was inf)
+    x0 = np.zeros(1000, dtype)
+    x0[0] = 300.0
+    y = F.mean_squared_error_simple(x0, np.zeros(1000, dtype))
+    assert float(y.data) == 90.0 == float(F.mean_squared_error(x0, np.zeros(1000, dtype)).data)
+
+
+def test_softmax_simple_float16_sums_in_float32():
+    # the sum of 100,000 terms of 1 overflows float16: every probability was 0
+    x = Variable(np.zeros((1, 100_000), np.float16))
+    y = F.softmax_simple(x)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, F.softmax(x).data)
+    np.testing.assert_allclose(y.data.astype(np.float64), 1e-5, rtol=1e-2)
