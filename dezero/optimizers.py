@@ -49,6 +49,7 @@ import weakref
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import is_float16
 from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
 from dezero.checks import check_flag
@@ -242,7 +243,7 @@ class Optimizer:
         is computed: ``dtype`` itself, except float32 for float16 in AdaGrad, Adam,
         AdamW and RMSprop (and their subclasses)."""
         dtype = np.dtype(dtype)
-        if self._float32_for_float16 and dtype == np.float16:
+        if self._float32_for_float16 and is_float16(dtype):  # either byte order
             return np.dtype(np.float32)
         return dtype
 

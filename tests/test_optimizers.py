@@ -2206,3 +2206,9 @@ def test_the_books_state_dicts_refuse_a_key_that_is_no_parameters_id():
     opt = Adam().setup(model)
     with pytest.raises(KeyError, match=r'Adam.ms: 12 is not the id of a parameter of the target'):
         opt.ms[12] = np.zeros(3)
+
+
+def test_float16_of_either_byte_order_keeps_float32_state():
+    assert Adam().state_dtype(np.dtype('>f2')) == np.float32
+    assert Adam().state_dtype(np.float16) == np.float32
+    assert SGD().state_dtype(np.dtype('>f2')) == np.dtype('>f2')

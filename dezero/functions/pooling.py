@@ -12,7 +12,7 @@ runs the kernel on arrays, a recorded one (``create_graph``) records the functio
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import float_data
+from dezero.array_ops import float_data, is_float16
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function
 from dezero.functions.array import as_input
@@ -150,7 +150,7 @@ class _Windows:
         float32 and integers in float64, whose sums would overflow their own dtype."""
         kh, kw = self.kernel
         x = float_data(x)
-        if x.dtype == np.float16:
+        if is_float16(x.dtype):  # either byte order
             return self.average(x.astype(np.float32)).astype(np.float16)
         y = self.fold(x, 'add')
         y *= 1.0 / (kh * kw)  # a Python float keeps float32

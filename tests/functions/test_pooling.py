@@ -372,3 +372,10 @@ def test_the_max_pooling_gradient_adds_integers_in_float64():
     expected[0, 0, 1, 1] = 400
     assert gx.dtype == np.float64
     np.testing.assert_array_equal(gx.data, expected)
+
+
+def test_average_pooling_of_big_endian_float16_sums_in_float32():
+    # '>f2' is float16 too: its window sums overflowed to inf in float16
+    x = np.full((1, 1, 4, 4), 30000, dtype='>f2')
+    y = F.average_pooling(x, 2, 2).data
+    np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 30000, dtype=np.float16))
