@@ -958,11 +958,17 @@ def _summary_text(layer, shapes):
     return '\n'.join(lines)
 
 
+def _in_module(array, xp):
+    """The new NumPy ``array`` as an array of the module ``xp``: moved to the GPU when
+    ``xp`` is CuPy.  Weights are drawn with NumPy's seeded random generator on either
+    device, so a run on the GPU starts from the CPU run's weights."""
+    return array if xp is np else cuda.as_cupy(array)
+
+
 def _on_device_of(array, x):
-    """The new NumPy ``array`` on the device of the input ``x`` (a Variable or an array):
-    moved to the GPU when ``x`` is there.  Weights are drawn with NumPy's seeded random
-    generator on either device, so a run on the GPU starts from the CPU run's weights."""
-    return array if cuda.get_array_module(x) is np else cuda.as_cupy(array)
+    """The new NumPy ``array`` on the device of the input ``x`` (a Variable or an
+    array)."""
+    return _in_module(array, cuda.get_array_module(x))
 
 
 def _settings(settings, nobias=False, dtype=np.float32):
@@ -1091,6 +1097,47 @@ def _cast_input(layer, x, dtype):
     return y
 
 
+def _known_size(layer, what):
+    """The layer's ``what`` (``'in_size'`` or ``'in_channels'``), which ``_init_W``
+    needs; raise while the first call has not told it yet."""
+    size = getattr(layer, what)
+    if size is None:
+        raise ValueError(
+            f'{type(layer).__name__}._init_W: {what} is not known yet (None); give '
+            f'{what} when making the layer, or call the layer on an input first'
+        )
+    return size
+
+
+def _create_W(layer, size, xp, shape):
+    """W of ``shape`` for ``layer``, an input of ``size`` (width or channels) and the
+    array module ``xp``, made the book's way: the layer's ``_init_W(xp)``, its own or
+    a subclass's, reads the size from ``in_size`` / ``in_channels`` (which give
+    ``size`` while it runs) and assigns ``W.data``.  What it assigns must have
+    ``shape`` and hold real numbers; it is cast to the layer's dtype."""
+    layer._size_being_created = size
+    try:
+        layer._init_W(xp)
+    finally:
+        del layer._size_being_created
+    W = layer.W.data
+    where = f'{type(layer).__name__}._init_W'
+    if W is None:
+        raise ValueError(f'{where} left W.data None; it must assign an array of shape {shape}')
+    if W.shape != shape:
+        raise ValueError(
+            f'{where} assigned W.data of shape {W.shape}; expected shape {shape} for '
+            f'the input size {size}'
+        )
+    if W.dtype.kind not in 'iuf':
+        raise TypeError(
+            f'{where} assigned W.data of dtype {W.dtype}; expected real numbers '
+            f'(the layer computes in {layer.dtype})'
+        )
+    if W.dtype != layer.dtype:
+        layer.W.data = W.astype(layer.dtype)
+
+
 # the input types the layers' quick checks know (a CuPy array takes the longer way)
 _ARRAY_OR_VARIABLE = (np.ndarray, Variable, Parameter)
 
@@ -1100,17 +1147,16 @@ class Linear(Layer):
 
     ``W`` has shape ``(in_size, out_size)``; when ``in_size`` is None it is created on
     the first call from the input's width (``x.shape[1]`` for a batch of shape
-    ``(N, width)``; a single sample of shape ``(width,)`` works too).  It is drawn from
-    a normal distribution with standard deviation ``sqrt(1 / in_size)`` using NumPy's
-    global random generator (so ``np.random.seed`` makes it reproducible) and cast to
-    ``dtype``.  ``b`` is ``zeros(out_size)`` of ``dtype``, or None when ``nobias``;
-    ``del layer.b`` removes the bias, after which the layer is one without bias (b is
-    None, ``nobias=True`` in its description, and no ``b`` in its saved weights).
-    The input is converted to W's dtype (integer, bool and float64 data give a
-    float32 layer float32 results).
+    ``(N, width)``; a single sample of shape ``(width,)`` works too), by
+    :meth:`_init_W`, which a subclass may override as in the book.  ``b`` is
+    ``zeros(out_size)`` of ``dtype``, or None when ``nobias``; ``del layer.b`` removes
+    the bias, after which the layer is one without bias (b is None, ``nobias=True`` in
+    its description, and no ``b`` in its saved weights).  The input is converted to W's
+    dtype (integer, bool and float64 data give a float32 layer float32 results).
     """
 
     b = None  # what b reads after ``del layer.b``: no bias
+    _size_being_created = None  # the input width while _init_W creates W (see in_size)
 
     def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):
         super().__init__()
@@ -1119,15 +1165,18 @@ class Linear(Layer):
         nobias = check_flag('Linear', 'nobias', nobias)
         self.W = Parameter(None, name='W')
         if in_size is not None:
-            self._init_W(_check_size('Linear', 'in_size', in_size))
+            in_size = _check_size('Linear', 'in_size', in_size)
+            _create_W(self, in_size, np, (in_size, self.out_size))
         if not nobias:
             _check_room('Linear', 'b', (self.out_size,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_size, self.dtype), name='b')
 
     @property
     def in_size(self):
-        """The input width: W's first dimension, or None before W is created."""
-        return None if self.W.data is None else self.W.data.shape[0]
+        """The input width: W's first dimension; before W exists, the width it is
+        being created for while :meth:`_init_W` runs, and None otherwise."""
+        W = self.W.data
+        return self._size_being_created if W is None else W.shape[0]
 
     def hyperparameters(self):
         return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
@@ -1136,11 +1185,22 @@ class Linear(Layer):
         """W is (in, out_size) of ``dtype``, ``in`` being the input width."""
         return {'W': (('in', self.out_size), self.dtype)}
 
-    def _init_W(self, in_size, x=None):
+    def _init_W(self, xp=np):
+        """Assign ``W.data``: an array (in_size, out_size) of ``dtype`` in the module
+        ``xp`` (NumPy, or CuPy for the GPU), drawn from a normal distribution with
+        standard deviation ``sqrt(1 / in_size)`` by NumPy's global random generator on
+        either device (so ``np.random.seed`` reproduces it).
+
+        As in the book, the layer calls it when it is made with ``in_size``, and
+        otherwise on its first call, with the input's module; a subclass may override
+        it to create W another way, reading ``self.in_size``, ``self.out_size`` and
+        ``self.dtype``; the layer then checks the shape of the W it assigns and casts
+        it to ``dtype``.  Called again, it draws a new W."""
+        in_size = _known_size(self, 'in_size')
         _check_room('Linear', 'W', (in_size, self.out_size), np.float64)  # drawn in float64
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
-        self.W.data = _on_device_of(W.astype(self.dtype), x)
+        self.W.data = _in_module(W.astype(self.dtype), xp)
 
     def forward(self, x):
         # a plain array x stays one: a constant, whose gradient is never computed
@@ -1163,7 +1223,8 @@ class Linear(Layer):
             )
         width = x.shape[-1]
         if W is None:
-            self._init_W(_check_size('Linear', 'the input width', width), x)
+            width = _check_size('Linear', 'the input width', width)
+            _create_W(self, width, cuda.get_array_module(x), (width, self.out_size))
             W = self.W.data
         elif width != W.shape[0]:
             raise ValueError(
@@ -1184,9 +1245,9 @@ class BatchNorm(Layer):
 
     ``gamma`` (ones) and ``beta`` (zeros) are learnt; ``avg_mean`` (zeros) and
     ``avg_var`` (ones) are the running statistics, updated during training and used
-    under :func:`dezero.test_mode`.  All four are created on the first call with the
-    input's channel count ``x.shape[1]`` and dtype (float32 for integer or bool input);
-    later inputs are converted to gamma's dtype.  The running statistics are
+    under :func:`dezero.test_mode`.  All four are created on the first call by
+    :meth:`_init_params` (which a subclass may override as in the book); later inputs
+    are converted to gamma's dtype.  The running statistics are
     Parameters so that save/load_weights keep them; they never receive gradients, so
     optimizers leave them alone.
 
@@ -1214,16 +1275,17 @@ class BatchNorm(Layer):
                 f'BatchNorm: expected an input of shape (N, C) or (N, C, H, W), got shape {x.shape}'
             )
         channels = x.shape[1]
-        dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
-        for param, fill in (
-            (self.avg_mean, 0.0),
-            (self.avg_var, 1.0),
-            (self.gamma, 1.0),
-            (self.beta, 0.0),
-        ):
+        params = (self.avg_mean, self.avg_var, self.gamma, self.beta)
+        if any(param.data is None for param in params):
+            self._init_params(x)
+        for param in params:
             if param.data is None:
-                param.data = cuda.get_array_module(x).full(channels, fill, dtype)
-            elif param.data.shape != (channels,):
+                raise ValueError(
+                    f'{type(self).__name__}._init_params left {param.name} without data; '
+                    f'it must assign an array of shape ({channels},) to each of avg_mean, '
+                    f'avg_var, gamma and beta that has none'
+                )
+            if param.data.shape != (channels,):
                 raise ValueError(
                     f'BatchNorm: the input has {channels} channels (shape '
                     f'{x.shape}) but {param.name} has shape '
@@ -1231,6 +1293,23 @@ class BatchNorm(Layer):
                 )
         x = _cast_input('BatchNorm', x, self.gamma.data.dtype)
         return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data)
+
+    def _init_params(self, x):
+        """Give each of ``avg_mean``, ``avg_var``, ``gamma`` and ``beta`` that has no data
+        yet an array of the channel count ``x.shape[1]``, in x's dtype (float32 for
+        integer or bool input) and on x's device: zeros, ones, ones and zeros.  As in
+        the book, the first call calls it with its input."""
+        channels = x.shape[1]
+        dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
+        xp = cuda.get_array_module(x)
+        for param, fill in (
+            (self.avg_mean, 0.0),
+            (self.avg_var, 1.0),
+            (self.gamma, 1.0),
+            (self.beta, 0.0),
+        ):
+            if param.data is None:
+                param.data = xp.full(channels, fill, dtype)
 
     def hyperparameters(self):
         return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
@@ -1330,6 +1409,7 @@ class _Conv(Layer):
 
     _in_axis = None
     b = None  # what b reads after ``del layer.b``: no bias
+    _size_being_created = None  # the input channels while _init_W creates W
 
     def __init__(
         self,
@@ -1351,15 +1431,18 @@ class _Conv(Layer):
         nobias = check_flag(name, 'nobias', nobias)
         self.W = Parameter(None, name='W')
         if in_channels is not None:
-            self._init_W(_check_size(name, 'in_channels', in_channels))
+            in_channels = _check_size(name, 'in_channels', in_channels)
+            _create_W(self, in_channels, np, self._W_shape(in_channels))
         if not nobias:
             _check_room(name, 'b', (self.out_channels,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype), name='b')
 
     @property
     def in_channels(self):
-        """The input's channel count, read from W; None before W is created."""
-        return None if self.W.data is None else self.W.data.shape[self._in_axis]
+        """The input's channel count, read from W; before W exists, the count it is
+        being created for while :meth:`_init_W` runs, and None otherwise."""
+        W = self.W.data
+        return self._size_being_created if W is None else W.shape[self._in_axis]
 
     def hyperparameters(self):
         settings = {
@@ -1380,13 +1463,25 @@ class _Conv(Layer):
     def _W_shape(self, in_channels):
         raise NotImplementedError
 
-    def _init_W(self, in_channels, x=None):
-        # He scaling: variance 2 / fan_in keeps the activations' scale through ReLUs
+    def _init_W(self, xp=np):
+        """Assign ``W.data``: an array of ``_W_shape(in_channels)`` and ``dtype`` in the
+        module ``xp`` (NumPy, or CuPy for the GPU), drawn from a normal distribution
+        with standard deviation ``sqrt(2 / (in_channels * KH * KW))`` (He scaling,
+        which keeps the activations' scale through ReLUs) by NumPy's global random
+        generator on either device (so ``np.random.seed`` reproduces it).
+
+        As in the book, the layer calls it when it is made with ``in_channels``, and
+        otherwise on its first call, with the input's module; a subclass may override
+        it to create W another way, reading ``self.in_channels``,
+        ``self.out_channels``, ``self.kernel_size`` (a pair) and ``self.dtype``; the
+        layer then checks the shape of the W it assigns and casts it to ``dtype``.
+        Called again, it draws a new W."""
+        in_channels = _known_size(self, 'in_channels')
         shape = self._W_shape(in_channels)
         _check_room(type(self).__name__, 'W', shape, np.float64)  # drawn in float64
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         W = np.random.randn(*shape) * (2.0 / fan_in) ** 0.5
-        self.W.data = _on_device_of(W.astype(self.dtype), x)
+        self.W.data = _in_module(W.astype(self.dtype), xp)
 
     def forward(self, x):
         # x stays as given: the convolution skips the gradient of a plain array
@@ -1400,7 +1495,8 @@ class _Conv(Layer):
             )
         channels = x.shape[1]
         if self.W.data is None:
-            self._init_W(_check_size(name, 'the input channels', channels), x)
+            channels = _check_size(name, 'the input channels', channels)
+            _create_W(self, channels, cuda.get_array_module(x), self._W_shape(channels))
         elif channels != self.in_channels:
             raise ValueError(
                 f'{name}: the input has {channels} channels (shape '
@@ -1416,11 +1512,11 @@ class Conv2d(_Conv):
 
     ``kernel_size``, ``stride`` and ``pad`` are an int or a pair (height, width).
     ``W`` has shape (out_channels, C, KH, KW); when ``in_channels`` is None it is
-    created on the first call from ``x.shape[1]``.  It is drawn from a normal
-    distribution with standard deviation ``sqrt(2 / (C * KH * KW))`` (He scaling, suited
-    to ReLU networks) using NumPy's global random generator, so ``np.random.seed``
-    reproduces it, and cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or None
-    when ``nobias`` or after ``del layer.b``.  The input is converted to W's dtype.
+    created on the first call from ``x.shape[1]``, by :meth:`_init_W` (which a subclass
+    may override as in the book): drawn with standard deviation
+    ``sqrt(2 / (C * KH * KW))`` (He scaling, suited to ReLU networks), in ``dtype``.
+    ``b`` is ``zeros(out_channels)``, or None when ``nobias`` or after ``del layer.b``.
+    The input is converted to W's dtype.
     """
 
     _in_axis = 1
@@ -1439,9 +1535,8 @@ class Deconv2d(_Conv):
 
     The arguments are those of :class:`Conv2d`.  ``W`` has shape
     (C, out_channels, KH, KW), created on the first call from ``x.shape[1]`` when
-    ``in_channels`` is None, with standard deviation ``sqrt(2 / (C * KH * KW))`` (the
-    He scaling of Conv2d, C being this layer's input channels) from NumPy's global
-    random generator, cast to ``dtype``.  ``b`` is ``zeros(out_channels)``, or None
+    ``in_channels`` is None, by :meth:`_init_W` as in Conv2d (the same He scaling, C
+    being this layer's input channels).  ``b`` is ``zeros(out_channels)``, or None
     when ``nobias`` or after ``del layer.b``.  The input is converted to W's dtype.
     """
 

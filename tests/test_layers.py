@@ -383,6 +383,160 @@ def test_nobias_must_be_true_or_false(make):
 
 
 # --------------------------------------------------------------------------------------
+# _init_W: the book's hook for creating W
+# --------------------------------------------------------------------------------------
+# W of Linear(3, in_size=4) after np.random.seed(0), as drawn before _init_W took the
+# book's signature: seeded code must keep getting these weights.
+SEED_0_W = np.array(
+    [
+        [0.8820262, 0.2000786, 0.489369],
+        [1.1204466, 0.933779, -0.48863894],
+        [0.47504422, -0.0756786, -0.051609427],
+        [0.20529926, 0.07202178, 0.72713673],
+    ],
+    np.float32,
+)
+
+
+class RampLinear(Linear):
+    """The book's way to choose the initial weights: override ``_init_W(self, xp)``,
+    read the sizes and dtype from the layer, and assign ``self.W.data``."""
+
+    def _init_W(self, xp=np):
+        in_size, out_size = self.in_size, self.out_size
+        self.seen = (in_size, xp)
+        self.W.data = (xp.arange(in_size * out_size).reshape(in_size, out_size) / 10).astype(
+            self.dtype
+        )
+
+
+RAMP_3_2 = np.array([[0.0, 0.1], [0.2, 0.3], [0.4, 0.5]], np.float32)
+
+
+@pytest.mark.parametrize('eager', [False, True])
+def test_a_books_linear_subclass_creates_its_own_W(eager):
+    state = np.random.get_state()[1].copy()
+    layer = RampLinear(2, in_size=3 if eager else None)
+    assert (layer.W.data is not None) == eager
+    y = layer(np.ones((1, 3), np.float32))
+    assert layer.seen == (3, np) and layer.in_size == 3
+    np.testing.assert_array_equal(layer.W.data, RAMP_3_2)
+    np.testing.assert_allclose(y.data, [[0.6, 0.9]], rtol=1e-6)
+    # only the subclass's _init_W ran: nothing was drawn from the random generator
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize('eager', [False, True])
+def test_a_books_linear_subclass_trains_from_its_own_W(eager):
+    layer = RampLinear(2, in_size=3 if eager else None)
+    optimizer = dezero.optimizers.SGD(lr=0.1).setup(layer)
+    x = np.array([[1.0, 2.0, 3.0]], np.float32)
+    F.sum(layer(x)).backward()  # dloss/dW = x.T @ ones((1, 2))
+    optimizer.update()
+    np.testing.assert_allclose(layer.W.data, RAMP_3_2 - 0.1 * np.repeat(x.T, 2, axis=1))
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((16, 3)).astype(np.float32)
+    ts = xs @ np.array([[1.0, -1.0], [0.5, 2.0], [-2.0, 0.0]], np.float32)
+    losses = []
+    for _ in range(30):
+        layer.cleargrads()
+        loss = F.mean_squared_error(layer(xs), ts)
+        loss.backward()
+        optimizer.update()
+        losses.append(float(loss.data))
+    assert losses[-1] < losses[0] / 10
+
+
+def test_a_subclass_may_change_the_default_W_through_super():
+    class HalfLinear(Linear):
+        def _init_W(self, xp=np):
+            super()._init_W(xp)
+            self.W.data = self.W.data * 0.5
+
+    np.random.seed(0)
+    np.testing.assert_array_equal(HalfLinear(3, in_size=4).W.data, SEED_0_W * 0.5)
+
+
+def test_linear_seeded_weights_are_those_drawn_before_eagerly_and_lazily():
+    np.random.seed(0)
+    np.testing.assert_array_equal(Linear(3, in_size=4).W.data, SEED_0_W)
+    np.random.seed(0)
+    layer = Linear(3)
+    layer(np.ones((2, 4), np.float32))
+    np.testing.assert_array_equal(layer.W.data, SEED_0_W)
+
+
+def test_init_W_called_on_a_layer_of_known_size_draws_W_again():
+    eager = Linear(3, in_size=4)
+    lazy = Linear(3)
+    lazy(np.ones((1, 4)))
+    for layer in (eager, lazy):
+        np.random.seed(0)
+        layer._init_W()  # as the book allows
+        np.testing.assert_array_equal(layer.W.data, SEED_0_W)
+        assert layer.W.dtype == np.float32 and layer.in_size == 4
+
+
+def test_init_W_before_the_input_size_is_known_says_so():
+    layer = Linear(3)
+    with pytest.raises(ValueError, match=r'^Linear\._init_W: in_size is not known yet \(None\)'):
+        layer._init_W()
+    assert layer.W.data is None
+
+
+def assigning(value):
+    """A Linear class whose _init_W assigns ``value`` to W.data (None: assigns nothing)."""
+
+    class Assigning(Linear):
+        def _init_W(self, xp=np):
+            if value is not None:
+                self.W.data = value
+
+    return Assigning
+
+
+def test_an_init_W_that_leaves_no_W_or_a_wrong_one_is_refused():
+    with pytest.raises(ValueError, match=r'^Assigning\._init_W left W\.data None; .*\(4, 3\)'):
+        assigning(None)(3, in_size=4)
+    with pytest.raises(
+        ValueError,
+        match=r'^Assigning\._init_W assigned W\.data of shape \(3, 4\); expected shape '
+        r'\(4, 3\) for the input size 4',
+    ):
+        assigning(np.zeros((3, 4), np.float32))(3)(np.ones((2, 4), np.float32))
+    with pytest.raises(TypeError, match=r'^Assigning\._init_W assigned W\.data of dtype complex64'):
+        assigning(np.zeros((4, 3), np.complex64))(3, in_size=4)
+
+
+def test_an_init_W_of_another_dtype_gives_a_W_of_the_layers_dtype():
+    class Float64Linear(Linear):
+        def _init_W(self, xp=np):  # the book's code often forgets the dtype
+            self.W.data = xp.ones((self.in_size, self.out_size))
+
+    for dtype in (np.float32, np.float16):
+        layer = Float64Linear(2, dtype=dtype)
+        y = layer(np.ones((1, 3), np.float32))
+        assert layer.W.dtype == dtype and y.dtype == dtype
+        np.testing.assert_array_equal(y.data, [[3.0, 3.0]])
+
+
+def test_a_failing_init_W_leaves_the_layer_without_W_and_in_size():
+    class Failing(Linear):
+        def _init_W(self, xp=np):
+            if self.fail:
+                raise RuntimeError('no weights today')
+            super()._init_W(xp)
+
+    layer = Failing(2)
+    layer.fail = True
+    with pytest.raises(RuntimeError, match='no weights today'):
+        layer(np.ones((1, 3)))
+    assert layer.W.data is None and layer.in_size is None
+    layer.fail = False
+    assert layer(np.ones((1, 5))).shape == (1, 2) and layer.in_size == 5
+
+
+# --------------------------------------------------------------------------------------
 # Replacing a parameter: only by another Parameter
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
@@ -994,6 +1148,46 @@ def test_batch_norm_creates_its_parameters_lazily():
         assert p.shape == (3,) and p.dtype == np.float32
     np.testing.assert_array_equal(bn.gamma.data, np.ones(3))
     np.testing.assert_array_equal(bn.beta.data, np.zeros(3))
+
+
+class HalfGammaBatchNorm(BatchNorm):
+    """The book's BatchNorm._init_params, with gamma 0.5 instead of 1."""
+
+    calls = 0
+
+    def _init_params(self, x):
+        HalfGammaBatchNorm.calls += 1
+        xp = dezero.cuda.get_array_module(x)
+        D = x.shape[1]
+        if self.avg_mean.data is None:
+            self.avg_mean.data = xp.zeros(D, dtype=x.dtype)
+        if self.avg_var.data is None:
+            self.avg_var.data = xp.ones(D, dtype=x.dtype)
+        if self.gamma.data is None:
+            self.gamma.data = xp.full(D, 0.5, dtype=x.dtype)
+        if self.beta.data is None:
+            self.beta.data = xp.zeros(D, dtype=x.dtype)
+
+
+def test_a_books_batch_norm_subclass_creates_its_own_parameters_on_the_first_call():
+    HalfGammaBatchNorm.calls = 0
+    bn = HalfGammaBatchNorm()
+    x = np.array([[0.0, 1.0], [2.0, 5.0]], np.float32)  # means 1, 3; variances 1, 4
+    y = bn(x)
+    np.testing.assert_array_equal(bn.gamma.data, [0.5, 0.5])
+    np.testing.assert_allclose(y.data, [[-0.5, -0.5], [0.5, 0.5]], rtol=1e-4)
+    bn(x)
+    assert HalfGammaBatchNorm.calls == 1
+
+
+def test_an_init_params_that_leaves_a_parameter_without_data_is_refused():
+    class NoBeta(BatchNorm):
+        def _init_params(self, x):
+            super()._init_params(x)
+            self.beta.data = None
+
+    with pytest.raises(ValueError, match=r'^NoBeta\._init_params left beta without data; .*\(3,\)'):
+        NoBeta()(batch())
 
 
 def test_batch_norm_normalises_and_updates_running_statistics():

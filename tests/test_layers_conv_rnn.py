@@ -3,6 +3,8 @@ RNN, LSTM and GRU, and EmbedID.  Values by hand (NumPy), gradients against centr
 differences, lazy initialisation, state handling, errors, and small training runs; the
 GRU also against torch.nn.GRUCell with the same weights."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from dezero import Variable
 from dezero.dataloaders import SeqDataLoader
 from dezero.layers import GRU, LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
 from dezero.optimizers import Adam
-from dezero.utils import gradgrad_check, gradient_check
+from dezero.utils import gradgrad_check, gradient_check, pair
 
 
 def names(layer):
@@ -264,6 +266,138 @@ def test_conv_batch_norm_deconv_block_trains_in_float32():
         losses.append(float(loss.data))
     assert all(p.dtype == np.float32 for p in block.params())
     assert losses[-1] < losses[0] / 2, losses
+
+
+# --------------------------------------------------------------------------------------
+# _init_W: the book's hook for creating W
+# --------------------------------------------------------------------------------------
+def ramp(shape, xp, dtype):
+    return (xp.arange(int(np.prod(shape))).reshape(shape) / 100).astype(dtype)
+
+
+class RampConv2d(Conv2d):
+    """The book's way to choose the initial weights: override ``_init_W(self, xp)``,
+    read the sizes and dtype from the layer, and assign ``self.W.data``."""
+
+    def _init_W(self, xp=np):
+        C, OC = self.in_channels, self.out_channels
+        KH, KW = pair(self.kernel_size)
+        self.seen = (C, xp)
+        self.W.data = ramp((OC, C, KH, KW), xp, self.dtype)
+
+
+class RampDeconv2d(Deconv2d):
+    def _init_W(self, xp=np):
+        C, OC = self.in_channels, self.out_channels
+        KH, KW = pair(self.kernel_size)
+        self.seen = (C, xp)
+        self.W.data = ramp((C, OC, KH, KW), xp, self.dtype)
+
+
+RAMPS = [(RampConv2d, F.conv2d, (4, 2, 3, 3)), (RampDeconv2d, F.deconv2d, (2, 4, 3, 3))]
+
+
+@pytest.mark.parametrize('eager', [False, True])
+@pytest.mark.parametrize('cls, func, w_shape', RAMPS)
+def test_a_books_conv_subclass_creates_its_own_W(cls, func, w_shape, eager):
+    state = np.random.get_state()[1].copy()
+    layer = cls(4, 3, pad=1, in_channels=2 if eager else None)
+    assert (layer.W.data is not None) == eager
+    x = np.arange(2 * 2 * 4 * 4, dtype=np.float32).reshape(2, 2, 4, 4) / 10
+    y = layer(x)
+    assert layer.seen == (2, np) and layer.in_channels == 2
+    np.testing.assert_array_equal(layer.W.data, ramp(w_shape, np, np.float32))
+    np.testing.assert_array_equal(y.data, func(x, layer.W.data, layer.b.data, 1, 1).data)
+    # only the subclass's _init_W ran: nothing was drawn from the random generator
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize('eager', [False, True])
+@pytest.mark.parametrize('cls, func, w_shape', RAMPS)
+def test_a_books_conv_subclass_trains_from_its_own_W(cls, func, w_shape, eager):
+    layer = cls(4, 3, pad=1, in_channels=2 if eager else None)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 2, 5, 5)).astype(np.float32)
+    t = func(x, rng.standard_normal(w_shape).astype(np.float32) / 5, None, 1, 1).data
+    optimizer = Adam(0.05).setup(layer)
+    losses = []
+    for _ in range(30):
+        loss = F.mean_squared_error(layer(x), t)
+        layer.cleargrads()
+        loss.backward()
+        optimizer.update()
+        losses.append(float(loss.data))
+        if len(losses) == 1:  # the first loss is that of the subclass's W
+            y0 = func(x, ramp(w_shape, np, np.float32), None, 1, 1).data
+            np.testing.assert_allclose(losses[0], np.sum((y0 - t) ** 2) / len(t), rtol=1e-5)
+    assert losses[-1] < losses[0] / 10, losses
+
+
+@pytest.mark.parametrize('cls, w_shape', [(Conv2d, (8, 3, 3, 2)), (Deconv2d, (3, 8, 3, 2))])
+def test_conv_seeded_weights_are_the_same_eagerly_and_lazily(cls, w_shape):
+    np.random.seed(7)
+    expected = (np.random.randn(*w_shape) * np.sqrt(2 / (3 * 3 * 2))).astype(np.float32)
+    np.random.seed(7)
+    np.testing.assert_array_equal(cls(8, (3, 2), in_channels=3).W.data, expected)
+    layer = cls(8, (3, 2))
+    layer(np.zeros((1, 3, 4, 4), np.float32))
+    np.random.seed(7)
+    layer._init_W()  # as the book allows: a new W for the known channels
+    np.testing.assert_array_equal(layer.W.data, expected)
+
+
+@pytest.mark.parametrize('cls', [Conv2d, Deconv2d])
+def test_conv_init_W_before_the_channels_are_known_says_so(cls):
+    layer = cls(8, 3)
+    with pytest.raises(
+        ValueError, match=rf'^{cls.__name__}\._init_W: in_channels is not known yet \(None\)'
+    ):
+        layer._init_W()
+    assert layer.W.data is None
+
+
+@pytest.mark.parametrize(
+    'cls, w_shape', [(Conv2d, r'\(8, 2, 3, 3\)'), (Deconv2d, r'\(2, 8, 3, 3\)')]
+)
+def test_a_conv_init_W_that_gives_a_W_of_another_shape_is_refused(cls, w_shape):
+    class Bad(cls):
+        def _init_W(self, xp=np):  # (8, 3, 3, 3) whatever the input's channels
+            self.W.data = xp.zeros((8, 3, 3, 3), self.dtype)
+
+    with pytest.raises(
+        ValueError,
+        match=rf'^Bad\._init_W assigned W\.data of shape \(8, 3, 3, 3\); expected shape '
+        rf'{w_shape} for the input size 2',
+    ):
+        Bad(8, 3)(np.ones((1, 2, 4, 4), np.float32))
+
+
+@pytest.mark.parametrize(
+    'cls, args, x_shape',
+    [(Linear, (3,), (2, 4)), (Conv2d, (3, 2), (1, 4, 3, 3)), (Deconv2d, (3, 2), (1, 4, 3, 3))],
+)
+def test_init_W_gets_the_module_of_the_first_input(cls, args, x_shape, monkeypatch):
+    # a GPU input: the NumPy-backed stand-in for CuPy (tests/gpu/fake_cupy.py)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / 'gpu'))
+    import fake_cupy
+
+    cp = fake_cupy.install(monkeypatch)
+    seen = []
+
+    class Recording(cls):
+        def _init_W(self, xp=np):
+            seen.append(xp)
+            super()._init_W(xp)
+
+    np.random.seed(0)
+    cpu = cls(*args)
+    cpu(np.ones(x_shape, np.float32))
+    np.random.seed(0)
+    gpu = Recording(*args)
+    gpu.to_gpu()  # moves b; W, not made yet, is made on the device of the first input
+    y = gpu(cp.ones(x_shape, np.float32))
+    assert seen == [cp] and isinstance(gpu.W.data, cp.ndarray) and isinstance(y.data, cp.ndarray)
+    np.testing.assert_array_equal(gpu.W.data.get(), cpu.W.data)  # drawn by NumPy, seeded
 
 
 # --------------------------------------------------------------------------------------
