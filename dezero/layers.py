@@ -1109,6 +1109,20 @@ def _known_size(layer, what):
     return size
 
 
+def _assign_size(layer, what, value, held):
+    """``layer.in_size = n`` (or ``in_channels``), as the book's ``forward`` writes it
+    before calling ``_init_W(xp)``: before W exists, the size that ``_init_W`` then
+    creates W for; once W exists (``held``, the size it has), only that same size."""
+    size = _check_size(type(layer).__name__, what, value)
+    if held is None:
+        layer._size_being_created = size
+    elif size != held:
+        raise ValueError(
+            f'{type(layer).__name__}: {what} cannot become {size}: W exists, made for '
+            f'{held}; make a new layer for another input size'
+        )
+
+
 def _create_W(layer, size, xp, shape):
     """W of ``shape`` for ``layer``, an input of ``size`` (width or channels) and the
     array module ``xp``, made the book's way: the layer's ``_init_W(xp)``, its own or
@@ -1174,9 +1188,16 @@ class Linear(Layer):
     @property
     def in_size(self):
         """The input width: W's first dimension; before W exists, the width it is
-        being created for while :meth:`_init_W` runs, and None otherwise."""
+        being created for (while :meth:`_init_W` runs, or as assigned: see the
+        setter), and None otherwise."""
         W = self.W.data
         return self._size_being_created if W is None else W.shape[0]
+
+    @in_size.setter
+    def in_size(self, value):
+        # the book's forward assigns it before calling _init_W(xp)
+        W = self.W.data
+        _assign_size(self, 'in_size', value, None if W is None else W.shape[0])
 
     def hyperparameters(self):
         return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
@@ -1440,9 +1461,16 @@ class _Conv(Layer):
     @property
     def in_channels(self):
         """The input's channel count, read from W; before W exists, the count it is
-        being created for while :meth:`_init_W` runs, and None otherwise."""
+        being created for (while :meth:`_init_W` runs, or as assigned: see the
+        setter), and None otherwise."""
         W = self.W.data
         return self._size_being_created if W is None else W.shape[self._in_axis]
+
+    @in_channels.setter
+    def in_channels(self, value):
+        # the book's forward assigns it before calling _init_W(xp)
+        W = self.W.data
+        _assign_size(self, 'in_channels', value, None if W is None else W.shape[self._in_axis])
 
     def hyperparameters(self):
         settings = {

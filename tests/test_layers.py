@@ -11,7 +11,7 @@ import pytest
 
 import dezero
 import dezero.functions as F
-from dezero import Parameter, Variable
+from dezero import Parameter, Variable, cuda
 from dezero.layers import BatchNorm, Layer, Linear
 from dezero.utils import gradient_check
 
@@ -2002,3 +2002,24 @@ def test_params_add_of_a_name_set_again_past_setattr_updates_the_parameters():
     layer._params.add('W')
     assert [p is new_w for p in layer.params()] == [True, False]
     assert [p is new_w for _, p in layer.named_params()] == [True, False]
+
+
+class BooksForwardLinear(Linear):
+    def forward(self, x):  # the book's Linear.forward
+        if self.W.data is None:
+            self.in_size = x.shape[1]
+            self._init_W(cuda.get_array_module(x))
+        return F.linear(x, self.W, self.b)
+
+
+def test_a_subclass_with_the_books_forward_sets_in_size_and_draws_the_same_W():
+    # in_size was a read-only property: assigning it raised AttributeError
+    x = np.ones((2, 4), np.float32)
+    np.random.seed(0)
+    ours = BooksForwardLinear(3)(x).data
+    np.random.seed(0)
+    np.testing.assert_array_equal(ours, Linear(3)(x).data)
+    layer = Linear(3, in_size=4)
+    layer.in_size = 4  # the size it has: fine
+    with pytest.raises(ValueError, match=r'Linear: in_size cannot become 5: W exists, made for 4'):
+        layer.in_size = 5

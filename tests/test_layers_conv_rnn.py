@@ -10,7 +10,7 @@ import pytest
 
 import dezero
 import dezero.functions as F
-from dezero import Variable
+from dezero import Variable, cuda
 from dezero.dataloaders import SeqDataLoader
 from dezero.layers import GRU, LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
 from dezero.optimizers import Adam
@@ -1211,3 +1211,19 @@ def test_a_recurrent_layer_deep_copied_after_many_steps_has_no_history(cls):
         np.testing.assert_array_equal(mine.data, its.data)
     assert not any(p.data is q.data for p, q in zip(twin.params(), layer.params()))
     np.testing.assert_array_equal(twin(x).data, layer(x).data)
+
+
+class BooksForwardConv(Conv2d):
+    def forward(self, x):  # the book's Conv2d.forward
+        if self.W.data is None:
+            self.in_channels = x.shape[1]
+            self._init_W(cuda.get_array_module(x))
+        return F.conv2d(x, self.W, self.b, self.stride, self.pad)
+
+
+def test_a_conv_subclass_with_the_books_forward_sets_in_channels_and_draws_the_same_W():
+    x = np.ones((1, 2, 4, 4), np.float32)
+    np.random.seed(0)
+    ours = BooksForwardConv(3, 3, pad=1)(x).data
+    np.random.seed(0)
+    np.testing.assert_array_equal(ours, Conv2d(3, 3, pad=1)(x).data)
