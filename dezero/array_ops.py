@@ -96,6 +96,27 @@ def wide_sum(x, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims, dtype=np.float32)
 
 
+def mean_beyond_the_sum(mean, x, n, axis=None, keepdims=False):
+    """``mean``, the sum of the array ``x`` over ``axis`` (by :func:`wide_sum`) divided
+    by ``n`` (the count summed; negative for minus the mean), taken again as the sum
+    of x / n where the sum was infinite or nan: the float32 sum of two values of 3e38
+    overflows, their mean does not.  An infinity or a nan in x gives an infinity or a
+    nan again (a mean that is not finite costs a second sum).  NumPy's warning of the
+    first sum's overflow shows all the same.
+
+    Only a mean that is one number (0-d: over every axis, without keepdims) of a NumPy
+    float32 or float64 array is checked, at the cost of one ``math.isfinite``; an
+    array of means is returned as it is, since testing each of its values would cost
+    about a quarter of the mean of a small array.  A float16 sum, taken in float32,
+    does not overflow; the mean of nothing (n = 0) is nan."""
+    if type(x) is not np.ndarray or mean.ndim or x.dtype.kind != 'f' or not n:
+        return mean
+    if math.isfinite(mean) or x.dtype.itemsize < 4:
+        return mean
+    with np.errstate(over='ignore', invalid='ignore'):
+        return wide_sum(x / n, axis, keepdims)
+
+
 def _worth_a_closer_look(x, axis):
     """False when NumPy's sum of the NumPy array ``x`` over ``axis`` surely adds no
     more than :data:`PAIRWISE_ROWS` values one after another (quick tests only): few
@@ -449,12 +470,25 @@ FLOAT16_MAX = 65504.0
 
 def float_number(number, dtype, where, holder):
     """The Python ``number`` (an int or a float) as a NumPy scalar of the floating
-    ``dtype``, as it is combined with an array of that dtype; OverflowError
-    (:func:`number_overflow`, naming ``where`` and ``holder``) when a finite number
-    would become infinite there (70000.0 in float16, 1e39 in float32), where NumPy
-    would make it infinite with a warning.  Infinities and NaN stay what they are."""
+    ``dtype``, as it is combined with an array of that dtype.  A number the dtype
+    cannot hold is refused rather than changed (as NumPy would change it, with a
+    warning or silently), naming ``where`` (the function or operator) and ``holder``
+    (its words for the array):
+
+    - OverflowError (:func:`number_overflow`) when a finite number would become
+      infinite (70000.0 in float16, 1e39 in float32);
+    - OverflowError (:func:`number_underflow`) when a number other than 0 would become
+      0 (1e-8 in float16, 1e-50 in float32): ``x / 1e-8`` would divide by zero.
+
+    A number that becomes subnormal but not 0 is kept, rounded to the dtype's
+    subnormal spacing (1e-6 is 1.01e-6 in float16), as PyTorch keeps it.  Infinities
+    and NaN stay what they are.  The test of underflow is one truth test of the
+    converted number (and of the number, when that comes out 0)."""
     if -FLOAT16_MAX <= number <= FLOAT16_MAX:
-        return dtype.type(number)
+        value = dtype.type(number)
+        if value or not number:
+            return value
+        raise number_underflow(where, number, dtype, holder)
     try:
         with np.errstate(over='ignore'):
             value = dtype.type(number)
@@ -463,6 +497,21 @@ def float_number(number, dtype, where, holder):
     if math.isinf(value) and not math.isinf(number):
         raise number_overflow(where, number, dtype, holder)
     return value
+
+
+def number_underflow(where, number, dtype, holder):
+    """The OverflowError for the Python ``number``, not 0, that the floating ``dtype``
+    of ``holder`` (the caller's words for the array it is combined with) would turn
+    into 0: ``where`` names the function or operator.  An OverflowError, as for a
+    number too large, so that one ``except`` catches every number a dtype cannot
+    hold."""
+    smallest = float(np.finfo(dtype).smallest_subnormal)
+    wider = 'float32' if dtype.itemsize < 4 else 'float64'
+    return OverflowError(
+        f'{where}: the number {_short(number)} is too small for the dtype {dtype} of '
+        f'{holder}: it would become 0 (the smallest positive {dtype} is {smallest:.3g}); '
+        f'use a larger number, or convert {holder} to a wider dtype ({wider})'
+    )
 
 
 @functools.lru_cache(maxsize=64)

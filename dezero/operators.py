@@ -19,16 +19,20 @@ def _operand(other, like):
     scalar it holds (see :func:`_counts_as_scalar`). A Python or NumPy scalar becomes a
     NumPy scalar or 0-d array of the dtype the result would have if the scalar were
     weakly typed, so that ``float32_variable * 2.0`` stays float32 (while
-    ``int_variable * 0.5`` is float).
+    ``int_variable * 0.5`` is float); OverflowError if that dtype cannot hold it, as
+    infinite (``float16_variable * 1e5``) or as 0 (``float16_variable / 1e-8``).
     """
     kind = type(other)
     if kind is float or kind is int:
         data = like._data
         if data is not None and data.dtype.kind == 'f':  # a float array and a number
             # a NumPy scalar of that dtype (cheaper than asarray); a number beyond
-            # float16's largest is checked for overflow (see float_number)
+            # float16's largest, or one made 0, goes to float_number, which refuses
+            # it if the dtype cannot hold it
             if -FLOAT16_MAX <= other <= FLOAT16_MAX:
-                return data.dtype.type(other)
+                value = data.dtype.type(other)
+                if value or not other:
+                    return value
             return float_number(other, data.dtype, _OPERAND, _HOLDER)
     elif isinstance(other, Variable):
         return other

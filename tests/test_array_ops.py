@@ -18,6 +18,7 @@ from dezero.array_ops import (
     channel_sums,
     first_overflow,
     float_data,
+    float_number,
     column_sums,
     is_float16,
     max_keepdims,
@@ -398,3 +399,55 @@ def test_first_overflow_names_the_first_finite_value_made_infinite():
         y = x.astype(np.float16)
     assert first_overflow(x, y) == -70_000.0
     assert first_overflow(x[:3], y[:3]) is None  # already infinite or nan: not an overflow
+
+
+# ---- a number beside a float array -----------------------------------------------------------
+@pytest.mark.parametrize(
+    'dtype, number, value',
+    [
+        ('float16', 0.5, 0.5),
+        ('float16', -0.0, -0.0),
+        ('float16', 1e-7, 2**-23),  # subnormal: kept, rounded to float16's spacing
+        ('float16', 3e-8, 2**-24),  # just above half the smallest: rounds up to it
+        ('float32', 1e-45, 2**-149),
+        ('float64', 5e-324, 5e-324),
+        ('float16', np.inf, np.inf),
+    ],
+)
+def test_float_number_keeps_what_the_dtype_holds(dtype, number, value):
+    got = float_number(number, np.dtype(dtype), 'maximum', 'the other input')
+    assert got.dtype == np.dtype(dtype) and got == value
+    assert np.signbit(got) == np.signbit(value)
+
+
+@pytest.mark.parametrize(
+    'dtype, number', [('float16', 1e-8), ('float16', -2.98e-8), ('>f2', 1e-9), ('float32', 1e-46)]
+)
+def test_float_number_refuses_a_number_made_0(dtype, number):
+    with pytest.raises(
+        OverflowError,
+        match=rf'^maximum: the number {number} is too small for the dtype {np.dtype(dtype)} '
+        rf'of the other input: it would become 0 \(the smallest positive',
+    ):
+        float_number(number, np.dtype(dtype), 'maximum', 'the other input')
+
+
+@pytest.mark.parametrize(
+    'call, name',
+    [
+        (lambda v: F.maximum(v, 1e-8), 'maximum'),
+        (lambda v: F.minimum(-1e-9, v), 'minimum'),
+        (lambda v: F.where(np.array([True, False]), v, 1e-8), 'where'),
+    ],
+)
+def test_the_selections_refuse_a_number_made_0_as_the_operators_do(call, name):
+    # F.maximum(float16, 1e-8) compared with 0 instead of 1e-8
+    v = Variable(np.array([-1.0, 2.0], np.float16))
+    with pytest.raises(
+        OverflowError,
+        match=rf'^{name}: the number -?1e-0\d is too small for the dtype float16 of the other '
+        r'input: it would become 0 \(the smallest positive float16 is 5.96e-08\); use a '
+        r'larger number, or convert the other input to a wider dtype \(float32\)$',
+    ):
+        call(v)
+    assert F.maximum(v, 1e-7).data.tolist() == [2**-23, 2.0]  # subnormal, kept

@@ -1016,6 +1016,55 @@ def test_a_number_that_would_become_infinite_in_the_variables_dtype_is_refused(d
     assert np.isnan((v * np.nan).data).all()
 
 
+@pytest.mark.parametrize(
+    'dtype, number, smallest, wider',
+    [
+        (np.float16, 1e-8, '5.96e-08', 'float32'),
+        (np.float16, -2.98e-8, '5.96e-08', 'float32'),  # just below half the smallest
+        (np.float32, 1e-50, '1.4e-45', 'float64'),
+        (np.float32, 7e-46, '1.4e-45', 'float64'),  # just below half the smallest
+    ],
+)
+def test_a_number_that_would_become_0_in_the_variables_dtype_is_refused(
+    dtype, number, smallest, wider
+):
+    # NumPy made it 0 quietly: float16 [1e-4, 0, 6e4] / 1e-8 gave [inf, nan, inf] with
+    # warnings (PyTorch: [1e4, 0, inf]), and * 1e-8 gave zeros and a gradient of zeros
+    v = Variable(np.array([1e-4, 0.0, 6e4], dtype))
+    message = (
+        rf'^unsupported operand: the number {number!r} is too small for the dtype '
+        rf'{np.dtype(dtype)} of the Variable it is combined with: it would become 0 '
+        rf'\(the smallest positive {np.dtype(dtype)} is {smallest}\); use a larger number, '
+        rf'or convert the Variable it is combined with to a wider dtype \({wider}\)$'
+    )
+    for op in (
+        lambda: v / number,
+        lambda: v * number,
+        lambda: number - v,
+        lambda: number / v,
+        lambda: v + np.float64(number),
+        lambda: v * np.array(number),
+    ):
+        with pytest.raises(OverflowError, match=message):
+            op()
+
+
+def test_a_number_that_becomes_subnormal_but_not_0_is_kept():
+    v = Variable(np.array([1.0, -2.0], np.float16))
+    # 1e-7 is subnormal in float16: it becomes 2**-23 (1.19e-7), kept, not refused
+    np.testing.assert_array_equal((v * 1e-7).data, [2**-23, -(2**-22)])
+    # just above half the smallest subnormal, 2**-25: rounds up to it, 5.96e-8
+    np.testing.assert_array_equal((v * (2**-25 * 1.0001)).data, [2**-24, -(2**-23)])
+    assert (v * 0.0).data.tolist() == [0.0, -0.0] and (v - -0.0).data.tolist() == [1.0, -2.0]
+    w = Variable(np.array([1.0], np.float32))
+    assert (w * 2**-149).data[0] == 2**-149  # float32's smallest
+    # no float64 number underflows float64: Python's floats are float64
+    assert (Variable(np.array([1.0])) * 5e-324).data[0] == 5e-324
+    # a wider Variable takes the number: PyTorch's [1e4, 0, inf], without the inf
+    x = Variable(np.array([1e-4, 0.0, 6e4], np.float16)).astype(np.float32)
+    np.testing.assert_allclose((x / 1e-8).data, [1e4, 0.0, 6e12], rtol=1e-3)
+
+
 def test_an_exponent_that_would_become_infinite_in_float16_is_refused():
     # NumPy made 70001 infinite in float16: (-1) ** 70001 gave +1 and the gradient nan
     x = Variable(np.array([-1.0, 2.0], np.float16))

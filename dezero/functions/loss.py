@@ -20,7 +20,14 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, array_of, is_float16, sum_keepdims, zero_where
+from dezero.array_ops import (
+    FLOAT16,
+    array_of,
+    is_float16,
+    mean_beyond_the_sum,
+    sum_keepdims,
+    zero_where,
+)
 from dezero.checks import check_same_elements, same_elements
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
@@ -49,9 +56,11 @@ def _target(name, t):
 def _batch_mean(loss, n, dtype):
     """sum(loss) / n as a 0-d array of ``dtype`` (nan for an empty batch, n = 0; n < 0
     gives the mean of -loss).  float16 is summed in float32, and the mean rounded to
-    float16 without a warning (±inf beyond its range)."""
+    float16 without a warning (±inf beyond its range); a float32 or float64 sum beyond
+    the range is taken again as the sum of loss / n (see :func:`mean_beyond_the_sum`),
+    so that a mean within it is kept."""
     total = loss.sum(dtype=np.float32) if is_float16(loss.dtype) else loss.sum()
-    mean = total / n if n else math.nan
+    mean = mean_beyond_the_sum(total / n, loss, n) if n else math.nan
     if is_float16(dtype):
         with np.errstate(over='ignore'):
             return _scalar(mean, dtype)

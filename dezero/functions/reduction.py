@@ -7,8 +7,11 @@ import math
 
 import numpy as np
 
+from dezero import cuda
 from dezero.array_ops import (
+    array_of,
     logsumexp as _logsumexp_array,
+    mean_beyond_the_sum,
     normalize_axis,
     reshape_sum_backward,
     sum_array,
@@ -18,6 +21,7 @@ from dezero.checks import check_flag
 from dezero.core import Function
 from dezero.functions.array import as_input, broadcast_to
 from dezero.functions.math import exp
+from dezero.functions.selection import Where
 
 
 def _check_axis(name, axis, ndim):
@@ -67,14 +71,17 @@ class Mean(Sum):
 
     def __init__(self, axis, keepdims, n):
         super().__init__(axis, keepdims)
+        self.n = n
         # the mean of nothing is nan, as in NumPy (quietly: 0 * nan raises no flag)
         self.scale = 1.0 / n if n else math.nan
 
     def forward(self, x):
         self.x_shape = x.shape
         normalize_axis(self.axis, x.ndim)
-        # summed as Sum sums (float16 in float32: the sum may exceed float16's range)
+        # summed as Sum sums (float16 in float32: the sum may exceed float16's range);
+        # a sum beyond the range of float32 or float64 is taken again, as one of x / n
         y = wide_sum(x, self.axis, self.keepdims) * self.scale
+        y = mean_beyond_the_sum(y, x, self.n, self.axis, self.keepdims)
         # NumPy 1 makes a float32 scalar times a Python float a float64
         return y.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else y
 
@@ -85,7 +92,11 @@ class Mean(Sum):
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean of ``x`` over ``axis`` (nan over no elements; integers give
     float64), keeping the reduced axes with size 1 when ``keepdims`` (True or False) is
-    True.  Derivative: gy / n broadcast back, for the n elements averaged."""
+    True.  A float32 or float64 mean of every element (a 0-d result) within range is
+    finite even where the sum is not (the mean of two float32 values of 3e38 is 3e38;
+    PyTorch gives inf); a mean over some axes is the sum divided, inf there.  float16
+    is summed in float32.  Derivative: gy / n broadcast back, for the n elements
+    averaged."""
     x = as_input(x, 'mean')
     axes = _check_axis('mean', axis, x.ndim)
     keepdims = check_flag('mean', 'keepdims', keepdims)
@@ -100,8 +111,13 @@ average = mean
 
 # ---- max and min -----------------------------------------------------------------------
 class Max(Function):
-    """y = max of x over ``axis``. Derivative: gy to the positions holding the maximum
-    (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
+    """y = max of x over ``axis``.  Derivative: gy to the positions holding the
+    maximum, shared equally between ties, and exactly 0 elsewhere (a selection, not a
+    product with 0, so an infinite or nan gy gives 0 to the others, as PyTorch's max
+    does).  In a slice holding NaN the maximum is NaN, and its NaNs are the positions
+    holding it (one NaN gets all of gy, as in PyTorch; several share it, as ties do).
+    The positions are constant away from ties, so the derivative of every order is gy
+    routed the same way (:func:`_extremum_positions`)."""
 
     retain_inputs = (0,)
     retain_outputs = (0,)
@@ -117,77 +133,46 @@ class Max(Function):
     def backward(self, gy):
         (x,) = self.retained_inputs()
         (y,) = self.retained_outputs()
-        return ExtremumGrad(self.axis, self.keepdims)(x, y, gy)
+        x, y = array_of(x), array_of(y)
+        at, share = _extremum_positions(x, y, self.axis, self.keepdims)
+        gy = reshape_sum_backward(gy, x.shape, self.axis, self.keepdims)
+        if share is not None:
+            gy = gy * share.astype(gy.dtype)
+        zero = cuda.get_array_module(x).zeros((), gy.dtype)
+        return Where(at)(gy, zero)
 
 
 class Min(Max):
-    """y = min of x over ``axis``. Derivative: gy to the positions holding the minimum
-    (shared equally between ties), 0 elsewhere (computed by :class:`ExtremumGrad`)."""
+    """y = min of x over ``axis``.  Derivative: as :class:`Max`'s, at the positions
+    holding the minimum (NaN in a slice holding NaN)."""
 
     def forward(self, x):
         normalize_axis(self.axis, x.ndim)
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
 
-def _extremum_weight(x, y, axis, keepdims, dtype):
-    """The share of the gradient each element of the array ``x`` gets from ``y``, its
-    max or min over ``axis``: 1 / count at the positions holding the extremum (count
-    of them), 0 elsewhere; a fresh array of ``dtype``."""
+def _extremum_positions(x, y, axis, keepdims):
+    """Where the array ``x`` holds ``y``, its max or min over ``axis``, and each
+    position's share of the gradient: a bool array of x's shape, and None when every
+    slice holds its extremum once, else 1 / count for the count in each slice (an
+    array of y's shape with the reduced axes kept, float64).  In a slice whose extremum
+    is NaN (NumPy's max and min give NaN where a slice holds one) the NaNs hold it."""
     y = reshape_sum_backward(y, x.shape, axis, keepdims)
-    mask = x == y
-    count = mask.sum(axis=axis, keepdims=True)
-    return (mask / count).astype(dtype, copy=False)
-
-
-class ExtremumGrad(Function):
-    """gx = gy * weight: the gradient of the max or min y of x over ``axis``, gy sent
-    to the positions of x that hold y, shared equally between ties.  The weight is
-    constant where x has no ties, so the derivative in x and y is 0 (None is returned);
-    the one in gy is sum(g * weight, axis) (:class:`ExtremumWeight` gives the weight)."""
-
-    retain_inputs = (0, 1)
-    retain_outputs = ()
-
-    def __init__(self, axis, keepdims):
-        self.axis = axis
-        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
-
-    def forward(self, x, y, gy):
-        weight = _extremum_weight(x, y, self.axis, self.keepdims, gy.dtype)
-        weight *= reshape_sum_backward(gy, x.shape, self.axis, self.keepdims)
-        return weight
-
-    def backward(self, g, *, needs_input_grad):
-        if not needs_input_grad[2]:
-            return None, None, None
-        x, y, _ = self.retained_inputs()
-        weight = ExtremumWeight(self.axis, self.keepdims, g.dtype)(x, y)
-        return None, None, (g * weight).sum(axis=self.axis, keepdims=self.keepdims)
-
-
-class ExtremumWeight(Function):
-    """The weight of :class:`ExtremumGrad` as a function of x and y: 1 / count where x
-    holds its extremum y over ``axis``, 0 elsewhere, in ``dtype``.  Constant where x has
-    no ties, so it has no gradient."""
-
-    retain_inputs = ()
-    retain_outputs = ()
-
-    def __init__(self, axis, keepdims, dtype):
-        self.axis = axis
-        self.keepdims = check_flag(type(self).__name__, 'keepdims', keepdims)
-        self.dtype = dtype
-
-    def forward(self, x, y):
-        return _extremum_weight(x, y, self.axis, self.keepdims, self.dtype)
-
-    def backward(self, g):
-        return None, None
+    xp = cuda.get_array_module(x)
+    at = x == y
+    if x.dtype.kind == 'f':
+        nan = xp.isnan(y)
+        if nan.any():
+            at |= xp.isnan(x) & nan
+    if int(xp.count_nonzero(at)) == y.size:  # one position in each slice: no ties
+        return at, None
+    return at, 1.0 / at.sum(axis=axis, keepdims=True)
 
 
 def max(x, axis=None, keepdims=False):
-    """Maximum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
-    ``keepdims`` (True or False) is True. Derivative: gy at the argmax (ties share it)."""
+    """Maximum of ``x`` over ``axis`` (NaN for a slice holding NaN), keeping the reduced
+    axes with size 1 when ``keepdims`` (True or False) is True.  Derivative: gy at the
+    argmax (ties share it; in a slice holding NaN, its NaNs), 0 elsewhere."""
     x = as_input(x, 'max')
     _check_axis('max', axis, x.ndim)
     keepdims = check_flag('max', 'keepdims', keepdims)
@@ -195,8 +180,9 @@ def max(x, axis=None, keepdims=False):
 
 
 def min(x, axis=None, keepdims=False):
-    """Minimum of ``x`` over ``axis``, keeping the reduced axes with size 1 when
-    ``keepdims`` (True or False) is True. Derivative: gy at the argmin (ties share it)."""
+    """Minimum of ``x`` over ``axis`` (NaN for a slice holding NaN), keeping the reduced
+    axes with size 1 when ``keepdims`` (True or False) is True.  Derivative: gy at the
+    argmin (ties share it; in a slice holding NaN, its NaNs), 0 elsewhere."""
     x = as_input(x, 'min')
     _check_axis('min', axis, x.ndim)
     keepdims = check_flag('min', 'keepdims', keepdims)

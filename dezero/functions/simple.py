@@ -67,11 +67,18 @@ def sigmoid_simple(x):
 
     The clip holds -x to at most floor(log(largest float)) (88 in float32, 709 in
     float64), so that exp(-x) stays finite: an infinite one would give a NaN gradient.
-    The sigmoid of those x is below 1e-38 and its derivative no larger, so the clip
-    changes neither noticeably.  Integers are computed in float64."""
+    The sigmoid of those x is below exp(-88) = 6e-39 (exp(-709) = 1e-308 in float64)
+    and its derivative no larger, so the clip changes neither noticeably.  Integers
+    are computed in float64; float16 in float32 (float16's limit would be 11, and
+    every x below -11 would give 1.7e-5), the result rounded to float16, as
+    :func:`~dezero.functions.sigmoid` does."""
     x = _float_variable(x, 'sigmoid_simple')
+    dtype = x.dtype
+    if is_float16(dtype):
+        x = astype(x, np.float32)
     limit = math.floor(math.log(float(np.finfo(x.dtype).max)))
-    return 1 / (1 + exp(clip(-x, None, limit)))
+    y = 1 / (1 + exp(clip(-x, None, limit)))
+    return astype(y, dtype) if is_float16(dtype) else y
 
 
 def softmax_simple(x, axis=1):

@@ -627,3 +627,19 @@ def test_softmax_cross_entropy_refuses_logits_with_no_classes(t):
         ValueError, match=r'^softmax_cross_entropy: x of shape \(2, 0\) has no classes'
     ):
         F.softmax_cross_entropy(Variable(np.zeros((2, 0), np.float32)), t)
+
+
+# ---- a batch whose sum overflows, whose mean does not -----------------------------------------
+@pytest.mark.parametrize('dtype, big', [(np.float32, 3e38), (np.float64, 1.7e308)])
+def test_a_batch_mean_within_range_is_kept_where_the_sum_overflows(dtype, big):
+    # the sum 2 * 3e38 overflows float32, and the loss was inf (PyTorch's is inf too)
+    x = Variable(np.full((2, 1), big, dtype))
+    with np.errstate(over='ignore'):  # NumPy's warning of the first sum
+        y = F.sigmoid_cross_entropy(x, np.zeros((2, 1), np.int64))
+    assert y.dtype == dtype and float(y.data) == float(dtype(big))
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.5], [0.5]])  # sigmoid(x) / 2
+    x = Variable(np.array([[big, -big], [big, np.inf]], dtype))
+    with np.errstate(over='ignore'):  # an infinite loss stays infinite
+        y = F.sigmoid_cross_entropy(x, np.zeros((2, 2), np.int64))
+    assert float(y.data) == np.inf

@@ -1,5 +1,5 @@
 """Reductions: sum, mean/average, max, min, logsumexp over axes, with keepdims, and the
-gradient function of max and min, ExtremumGrad."""
+gradient of max and min as a function of the gradient arriving."""
 
 import warnings
 import weakref
@@ -9,7 +9,7 @@ import pytest
 
 import dezero.functions as F
 from dezero import Variable
-from dezero.functions.reduction import ExtremumGrad, Max, Mean, Min, Sum
+from dezero.functions.reduction import Max, Mean, Min, Sum
 
 
 def np_logsumexp(a, axis=None, keepdims=False):
@@ -175,26 +175,87 @@ def test_an_input_backward_does_not_read_is_freed(name, keeps_input):
     np.testing.assert_array_equal(x.grad.data, expected.grad.data)
 
 
+def _extremum_gradient(f, x, gy, axis=None, keepdims=False):
+    """The gradient that ``f`` (F.max or F.min) of the Variable ``x`` over ``axis``
+    sends back to x from the gradient ``gy`` of its result, recorded as a graph."""
+    x.cleargrad()
+    y = f(x, axis=axis, keepdims=keepdims)
+    y.grad = gy
+    y.backward(create_graph=True)
+    return x.grad
+
+
+@pytest.mark.parametrize('f', [F.max, F.min])
 @pytest.mark.parametrize('axis, keepdims', [(None, False), (1, False), ((0, 2), True)], ids=str)
-def test_extremum_grad_in_the_gradient(axis, keepdims, sample, check_grads):
-    # linear in gy; constant in x and y away from ties (there they get no gradient)
-    x = sample((2, 3, 2), 'distinct')
-    y = np.asarray(x.max(axis=axis, keepdims=keepdims))
-    xv, yv = Variable(x), Variable(y)
-    check_grads(lambda gy: ExtremumGrad(axis, keepdims)(xv, yv, gy), sample(y.shape))
+def test_the_extremum_gradient_in_the_gradient_arriving(f, axis, keepdims, sample, check_grads):
+    # linear in gy; constant in x away from ties (x gets no gradient through it)
+    x = Variable(sample((2, 3, 2), 'distinct'))
+    y_shape = f(x, axis=axis, keepdims=keepdims).shape
+    check_grads(lambda gy: _extremum_gradient(f, x, gy, axis, keepdims), sample(y_shape))
 
 
-def test_extremum_grad_shares_ties_and_computes_only_the_gradient_asked_for():
+def test_the_gradient_of_the_gradient_of_a_tie_is_shared_too():
     x = Variable(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]))
-    y = Variable(np.array([3.0, 2.0]))
     gy = Variable(np.array([4.0, 5.0]))
-    f = ExtremumGrad(1, False)
-    np.testing.assert_array_equal(f(x, y, gy).data, [[0.0, 2.0, 2.0], [5.0, 0.0, 0.0]])
-    g = Variable(np.array([[1.0, 2.0, 6.0], [7.0, 8.0, 9.0]]))
-    gx, g_y, g_gy = f.backward(g, needs_input_grad=(True, True, True))
-    assert gx is None and g_y is None
-    np.testing.assert_array_equal(g_gy.data, [4.0, 7.0])  # (2 + 6) / 2 and 7
-    assert f.backward(g, needs_input_grad=(True, True, False)) == (None, None, None)
+    gx = _extremum_gradient(F.max, x, gy, axis=1)
+    np.testing.assert_array_equal(gx.data, [[0.0, 2.0, 2.0], [5.0, 0.0, 0.0]])
+    x.cleargrad()
+    (gx * np.array([[1.0, 2.0, 6.0], [7.0, 8.0, 9.0]])).sum().backward()
+    np.testing.assert_array_equal(gy.grad.data, [4.0, 7.0])  # (2 + 6) / 2 and 7
+    assert x.grad is None  # the positions are constant: no gradient in x
+
+
+@pytest.mark.parametrize(
+    'f, x, axis, gx',
+    [
+        (F.max, [np.nan, 1.0, 2.0], None, [1.0, 0.0, 0.0]),
+        (F.min, [1.0, np.nan, -2.0], None, [0.0, 1.0, 0.0]),
+        (F.max, [1.0, np.nan, np.nan], None, [0.0, 0.5, 0.5]),  # NaNs share, as ties do
+        (F.max, [[np.nan, 1.0, 2.0], [3.0, 1.0, 2.0]], 1, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]),
+        (F.max, [[np.nan, 1.0, 2.0], [3.0, 1.0, 2.0]], None, [[1.0, 0.0, 0.0], [0.0] * 3]),
+        (F.min, [[np.nan, 1.0], [1.0, 1.0]], 0, [[1.0, 0.5], [0.0, 0.5]]),
+    ],
+)
+def test_in_a_slice_holding_nan_the_gradient_goes_to_the_nan(f, x, axis, gx):
+    # the maximum of such a slice is NaN; x == y held nowhere, and 0 / 0 gave every
+    # element a NaN gradient (torch.max gives the NaN element the gradient)
+    x = Variable(np.array(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = f(x, axis=axis)
+        y.backward()
+    np.testing.assert_array_equal(x.grad.data, gx)
+
+
+@pytest.mark.parametrize('gy', [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize(
+    'f, x, gx_where_held',
+    [
+        (F.max, [1.0, 2.0, 3.0], [0.0, 0.0, 1.0]),
+        (F.min, [1.0, 2.0, 3.0], [1.0, 0.0, 0.0]),
+        (F.max, [3.0, 2.0, 3.0], [0.5, 0.0, 0.5]),
+        (F.max, [np.nan, 2.0, 3.0], [1.0, 0.0, 0.0]),
+    ],
+)
+def test_the_elements_not_holding_the_extremum_get_0_for_any_gradient(f, x, gx_where_held, gy):
+    # a selection, not a product with 0: inf * 0 gave NaN to the others, as for relu
+    x = Variable(np.array(x))
+    y = f(x)
+    y.grad = Variable(np.array(gy))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y.backward()
+    expected = [share * gy if share else 0.0 for share in gx_where_held]
+    np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_float16_extremum_gradients_stay_float16_with_ties_and_nan():
+    x = Variable(np.array([[2.0, 2.0, 1.0], [np.nan, 0.0, 1.0]], np.float16))
+    y = F.max(x, axis=1)
+    y.grad = Variable(np.array([np.inf, 3.0], np.float16))
+    y.backward()
+    assert x.grad.dtype == np.float16
+    np.testing.assert_array_equal(x.grad.data, [[np.inf, np.inf, 0.0], [3.0, 0.0, 0.0]])
 
 
 @pytest.mark.parametrize('name', ['max', 'min', 'logsumexp'])
@@ -207,6 +268,40 @@ def test_float32_second_order_stays_float32(name, sample):
     x.cleargrad()
     (gx * gx).sum().backward()
     assert gx.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# ---- a sum beyond the range, a mean within it --------------------------------------------------
+@pytest.mark.parametrize('dtype, big', [(np.float32, 3e38), (np.float64, 1.7e308)])
+def test_a_mean_of_every_element_within_range_is_kept_where_the_sum_overflows(dtype, big):
+    # the sum overflows, and the mean was inf (PyTorch's mean is inf too)
+    for shape, axis in [((2,), None), ((2, 4), None), ((4, 2), (0, 1))]:  # x / n exact
+        x = Variable(np.full(shape, big, dtype))
+        with np.errstate(over='ignore'):  # NumPy's warning of the first sum
+            y = F.mean(x, axis=axis)
+        assert y.dtype == dtype and y.data == dtype(big)
+        y.backward()
+        np.testing.assert_array_equal(x.grad.data, np.full(shape, 1 / np.prod(shape), dtype))
+    x = np.array([big, big, -big], dtype)
+    with np.errstate(over='ignore'):
+        assert F.mean(x).data == pytest.approx(big / 3, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    'x, mean',
+    [([3e38, np.inf], np.inf), ([-np.inf, 3e38, 3e38], -np.inf), ([np.inf, -np.inf], np.nan)],
+)
+def test_a_mean_of_infinities_stays_infinite_or_nan(x, mean):
+    with np.errstate(over='ignore', invalid='ignore'):
+        y = F.mean(np.array(x, np.float32))
+    np.testing.assert_array_equal(y.data, mean)
+
+
+def test_a_mean_over_some_axes_is_the_sum_divided():
+    # an array of means is not checked (a test of each would cost a quarter of a small
+    # mean): a float32 sum beyond the range gives inf, as in NumPy and PyTorch
+    with np.errstate(over='ignore'):
+        y = F.mean(np.full((2, 2), 3e38, np.float32), axis=1)
+    np.testing.assert_array_equal(y.data, [np.inf, np.inf])
 
 
 # ---- float16: sums accumulate in float32 -------------------------------------------------

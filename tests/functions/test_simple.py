@@ -4,6 +4,7 @@ exact values on small inputs, the same values as the fused functions, graphs mad
 the primitives, finite results at extreme inputs, float32 and errors.  Their gradients
 of first and second order are checked by the registry."""
 
+import math
 import warnings
 
 import numpy as np
@@ -330,6 +331,32 @@ FLOAT16_ORDERS = pytest.mark.parametrize('dtype', ['<f2', '>f2'])
 
 def _is_float16(dtype):
     return dtype.kind == 'f' and dtype.itemsize == 2
+
+
+@FLOAT16_ORDERS
+def test_sigmoid_simple_float16_is_computed_in_float32(dtype):
+    # float16's clip at floor(log(65504)) = 11 gave every x below -11 the sigmoid 1.67e-5
+    xs = [-11.0, -12.0, -16.0, -20.0, 0.0, 3.0, 12.0]
+    x = Variable(np.array(xs, dtype))
+    y = F.sigmoid_simple(x)
+    F.sum(y).backward()
+    assert _is_float16(y.dtype) and y.dtype == x.grad.dtype == x.dtype
+    true = [1 / (1 + math.exp(-v)) for v in xs]  # rounded once, to float16
+    np.testing.assert_array_equal(y.data, np.array(true).astype(np.float16))
+    np.testing.assert_array_equal(y.data[1:3], [np.float16(6.139e-6), np.float16(1.192e-7)])
+    np.testing.assert_array_equal(
+        x.grad.data, np.array([p * (1 - p) for p in true]).astype(np.float16)
+    )
+
+
+@pytest.mark.parametrize('dtype, limit', [(np.float32, 88), (np.float64, 709)])
+def test_sigmoid_simple_float32_and_float64_clip_at_the_log_of_the_largest(dtype, limit):
+    x = np.array([-1e4, -limit - 0.5, -limit + 0.5, -12.0, 0.0, 0.75, 40.0], dtype)
+    one = dtype(1)
+    expected = one / (one + np.exp(np.minimum(-x, dtype(limit))))
+    y = F.sigmoid_simple(Variable(x))
+    assert y.dtype == dtype
+    np.testing.assert_array_equal(y.data, expected)
 
 
 @FLOAT16_ORDERS
