@@ -23,7 +23,16 @@ from dezero.array_ops import (
 )
 from dezero.core import Function
 from dezero.functions.array import as_input, astype
-from dezero.functions.math import PiecewiseLinearGrad, blockwise, clip, erf_kernel
+from dezero.functions.math import (
+    _ERF_P,
+    _ERF_Q,
+    _ERFC_R,
+    _ERFC_S,
+    PiecewiseLinearGrad,
+    _polynomial,
+    blockwise,
+    clip,
+)
 
 
 def check_axis_type(name, axis):
@@ -104,10 +113,13 @@ def sigmoid_array(x):
 
     For very negative x, exp(-x) overflows to inf and 1 / (1 + inf) is exactly the 0
     the true value rounds to (NumPy is told not to warn about it); short of that the
-    tail keeps its relative accuracy.  In place on one fresh array: as fast as the
-    plain formula."""
+    tail keeps its relative accuracy.  float16 is computed in float32 and rounded once:
+    in float16, exp(-x) would overflow from x = -11.1 on, where sigmoid is still 1.5e-5.
+    In place on one fresh array: as fast as the plain formula."""
     xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
     x = float_data(x)  # -(-128) does not fit int8
+    if x.dtype is FLOAT16:
+        return sigmoid_array(x.astype(np.float32)).astype(FLOAT16)
     z = xp.empty(x.shape, x.dtype)
     xp.negative(x, out=z)
     xp.exp(z, out=z)
@@ -373,6 +385,7 @@ def log_softmax(x, axis=1):
 #: the variants of gelu: x Φ(x) with the normal CDF Φ, or the tanh approximation of it
 GELU_APPROXIMATIONS = ('none', 'tanh')
 _SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
+_SQRT_2 = 1.4142135623730951
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi), the normal density at 0
 _TANH_SCALE = 0.7978845608028654  # sqrt(2 / pi)
 _TANH_CUBIC = 0.044715
@@ -389,32 +402,154 @@ def _times_x(xp, out, x, tmp):
     out *= tmp
 
 
-def _gelu_erf_kernel(xp, out, x, s, t, u, v, w):
-    """out = x Φ(x) = x (1 + erf(x / sqrt 2)) / 2 (see :func:`blockwise`)."""
-    xp.multiply(x, _SQRT_HALF, out=w)
-    erf_kernel(xp, out, w, s, t, u, v)
-    out += 1.0
-    out *= 0.5
-    _times_x(xp, out, x, w)
+# Φ(x) = (1 + erf(x / sqrt 2)) / 2 cancels for x < 0 (1 + erf rounds to 0 from x = -8.3
+# in float64, -5.5 in float32), so gelu takes Φ from its tail Φ(-a) = erfc(a / sqrt 2) / 2
+# at a = |x| (Φ(x) = 1 - Φ(-a) for x > 0), by the approximations of erf and erfc of
+# dezero.functions.math, their coefficients rescaled for a = sqrt(2) z:
+#   Φ(-a) = exp(-a²/2) R(a) / S(a)    for a in [1/sqrt 2, 4 sqrt 2], and in float32 for
+#                                     every a (there R / S holds to float32's rounding);
+#   Φ(-a) = 1/2 - a A(a²) / B(a²)     for a < 1/sqrt 2 in float64;
+#   Φ(-a) = exp(-a²/2) (1/sqrt(pi) - y N(y) / D(y)) / (sqrt(2) a), y = 2 / a², for
+#                                     a > 4 sqrt 2 in float64: Cody's third
+#                                     approximation, of erfc(z) exp(z²) z for z >= 4.
+#: exp(-64), which the tail approximations carry (their R and the a φ(a) beside it), so
+#: that the factor exp(64 - h**2 / 2) of exp(-a**2 / 2) is normal wherever the result is
+_TAIL_SCALE = 1.603810890548638e-28
+_CDF_R = tuple(c * 2.0 ** (i / 2) * 0.5 * _TAIL_SCALE for i, c in enumerate(_ERFC_R))
+_CDF_S = tuple(c * 2.0 ** (i / 2) for i, c in enumerate(_ERFC_S))
+_CDF_A = tuple(c * 2.0**i * (0.5 * _SQRT_HALF) for i, c in enumerate(_ERF_P))
+_CDF_B = tuple(c * 2.0**i for i, c in enumerate(_ERF_Q))
+_FAR_N = (
+    1.63153871373020978e-2,
+    3.05326634961232344e-1,
+    3.60344899949804439e-1,
+    1.25781726111229246e-1,
+    1.60837851487422766e-2,
+    6.58749161529837803e-4,
+)
+_FAR_D = (
+    1.0,
+    2.56852019228982242e00,
+    1.87295284992346725e00,
+    5.27905102951428412e-1,
+    6.05183413124413191e-2,
+    2.33520497626869185e-3,
+)
+_FAR = 4.0 * _SQRT_2
+_INV_SQRT_PI = 0.5641895835477563  # 1 / sqrt(pi)
+
+
+def _split_exp_minus_half_square(xp, a, near, far, t):
+    """exp(64 - a**2 / 2) for ``a`` in [0, 40] as the product of two factors, to a few
+    units in the last place: ``near`` = exp((h - a) (a + h) / 2), between 0.7 and 1.4,
+    and ``far`` = exp(64 - h**2 / 2), with h = a rounded to a multiple of 1/64, whose
+    square is exact (``t``: scratch).  Rounding a**2 / 2 (up to 800) instead would cost
+    up to 400 units of the exponential's.  ``far`` is multiplied in last: where the
+    result is subnormal it is rounded once, there (e**64 keeps ``far`` normal down to
+    there)."""
+    xp.multiply(a, 64.0, out=t)  # 64 a, exactly
+    xp.rint(t, out=far)  # 64 h, an integer up to 2560
+    xp.subtract(far, t, out=near)  # 64 (h - a), exactly
+    t += far  # 64 (a + h)
+    near *= t
+    near *= 1.0 / 8192  # (h - a) (a + h) / 2 (64**2 * 2 = 8192)
+    xp.exp(near, out=near)
+    xp.multiply(far, far, out=far)  # (64 h)**2, exactly
+    xp.subtract(64.0 * 8192, far, out=far)
+    far *= 1.0 / 8192  # 64 - h**2 / 2, exactly
+    xp.exp(far, out=far)
+
+
+def _far_tail_ratio(xp, a):
+    """Φ(-a) exp(a**2 / 2 - 64) of the float64 array ``a`` (from 4 sqrt 2 to 40), by
+    Cody's third approximation."""
+    y = 2.0 / (a * a)
+    ratio = _polynomial(xp, y, _FAR_N, xp.empty_like(y))
+    ratio /= _polynomial(xp, y, _FAR_D, xp.empty_like(y))
+    ratio *= y
+    return (_INV_SQRT_PI - ratio) / (a * (_SQRT_2 / _TAIL_SCALE))
+
+
+def _tail_ratio(xp, a, out, t):
+    """out = Φ(-a) exp(a**2 / 2 - 64) for ``a`` (1-D) in [0, 40] (``t``: scratch): R(a) /
+    S(a), and in float64 Cody's third approximation where a > 4 sqrt 2 (for a below
+    1/sqrt 2, where R / S is not meant for float64, see :func:`_central_tail`)."""
+    _polynomial(xp, a, _CDF_R, out)
+    out /= _polynomial(xp, a, _CDF_S, t)
+    if out.dtype == np.float64:
+        far = xp.flatnonzero(a > _FAR)
+        if far.size:
+            out[far] = _far_tail_ratio(xp, a[far])
+    return out
+
+
+def _central_tail(xp, a, out, s, t, u):
+    """out = Φ(-s) = 1/2 - s A(s**2) / B(s**2) with s = min(a, 1/sqrt 2) (``s`` is
+    set, ``t`` and ``u`` are scratch)."""
+    xp.clip(a, 0.0, _SQRT_HALF, out=s)
+    xp.multiply(s, s, out=t)
+    _polynomial(xp, t, _CDF_A, out)
+    out /= _polynomial(xp, t, _CDF_B, u)
+    out *= s
+    xp.subtract(0.5, out, out=out)
+    return out
+
+
+def _blend_central(xp, out, central, s, mask):
+    """out = ``central`` where s < 1/sqrt 2 (s as :func:`_central_tail` sets it), else
+    ``out`` as it is, with arithmetic (both finite or NaN; ``central`` and ``mask``
+    are overwritten)."""
+    xp.less(s, _SQRT_HALF, out=mask)
+    central -= out
+    central *= mask
+    out += central
 
 
 @np.errstate(under='ignore')
-def _gelu_erf_slope_kernel(xp, out, x, gy, c, z, s, t, u, v):
-    """out = gy (Φ(x) + x φ(x)), the normal CDF Φ and density φ (x clipped to ±40).
-    φ(x) = exp(-x**2 / 2) / sqrt(2 pi) is computed as it stands: far out it underflows
-    to 0 (quietly), and x φ(x) keeps its relative accuracy down to there.  Φ(x) =
-    (1 + erf(x / sqrt 2)) / 2 is accurate to about 1e-16 absolute, as in PyTorch."""
-    xp.clip(x, -_REACH, _REACH, out=c)
-    xp.multiply(c, _SQRT_HALF, out=z)
-    erf_kernel(xp, out, z, s, t, u, v)
-    out += 1.0
-    out *= 0.5  # Φ(x)
-    xp.multiply(c, c, out=z)
-    z *= -0.5
-    xp.exp(z, out=z)
-    z *= c
-    z *= _INV_SQRT_2PI  # x φ(x)
-    out += z
+def _gelu_erf_kernel(xp, out, x, a, near, far, p, t):
+    """out = x Φ(x) (see :func:`blockwise`) = max(x, 0) - a Φ(-a) with a = |x| (clipped
+    to 40: Φ(-a) is 0 from 38.5 on, also in float64).  Exponentials that underflow
+    give 0 quietly."""
+    xp.abs(x, out=a)
+    xp.clip(a, 0.0, _REACH, out=a)  # (NaN stays NaN)
+    _split_exp_minus_half_square(xp, a, near, far, p)
+    _tail_ratio(xp, a, p, t)
+    p *= a
+    p *= near
+    p *= far  # a Φ(-a): the exp(-64) of R times the exp(64) of far
+    if p.dtype == np.float64:
+        _central_tail(xp, a, out, near, far, t)
+        out *= near
+        _blend_central(xp, p, out, near, far)
+    xp.clip(x, 0.0, np.inf, out=out)
+    out -= p
+
+
+@np.errstate(under='ignore')
+def _gelu_erf_slope_kernel(xp, out, x, gy, a, near, far, p, t, u):
+    """out = gy (Φ(x) + x φ(x)) with the normal density φ(x) = exp(-x**2 / 2) /
+    sqrt(2 pi): m + (1 - 2m) (Φ(-a) - a φ(a)) with a = |x| (clipped to 40, where both
+    are 0), m = 1 for x > 0 and 0 otherwise."""
+    xp.abs(x, out=a)
+    xp.clip(a, 0.0, _REACH, out=a)
+    _split_exp_minus_half_square(xp, a, near, far, p)
+    _tail_ratio(xp, a, p, t)
+    xp.multiply(a, _INV_SQRT_2PI * _TAIL_SCALE, out=t)
+    p -= t
+    p *= near
+    p *= far  # Φ(-a) - a φ(a)
+    if p.dtype == np.float64:
+        near *= far
+        near *= a
+        near *= _INV_SQRT_2PI * _TAIL_SCALE  # a φ(a)
+        _central_tail(xp, a, out, far, t, u)
+        out -= near
+        _blend_central(xp, p, out, far, t)
+    xp.greater(x, 0.0, out=a)  # m
+    xp.multiply(a, -2.0, out=t)
+    t += 1.0
+    p *= t
+    xp.add(p, a, out=out)
     out *= gy
 
 
@@ -553,7 +688,9 @@ def gelu(x, approximate='none'):
     Φ the standard normal CDF (``approximate='none'``), or its approximation
     x (1 + T) / 2 with T = tanh(u), u = sqrt(2/pi) (x + 0.044715 x**3)
     (``approximate='tanh'``), as in PyTorch.  At -inf it gives the limit 0 (PyTorch
-    gives nan).
+    gives nan).  The exact gelu and its slope keep their relative accuracy (a few units
+    in the last place) also in the left tail, where 1 + erf(x / sqrt 2) would cancel:
+    Φ(x) is taken from erfc(-x / sqrt 2) / 2.
     Derivative: Φ(x) + x φ(x), φ the standard normal density; for 'tanh',
     (1 + T) / 2 + x (1 - T**2) u' / 2 with u' = sqrt(2/pi) (1 + 3 * 0.044715 x**2)."""
     if not isinstance(approximate, str) or approximate not in GELU_APPROXIMATIONS:

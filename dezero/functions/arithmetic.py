@@ -266,12 +266,16 @@ class DivFromConstant(_ConstantOp):
         self.x_shape = x.shape
         return self.c / x
 
-    # gy / x / x rather than gy / (x * x): x * x overflows for |x| beyond the square
-    # root of the largest float, where the gradient itself is tiny and finite; negated
-    # last, as -c would wrap around for an unsigned integer c
+    # (gy / x) * (-c / x), as Div computes it: the second factor is minus forward's
+    # result, in range wherever that is, so that neither x * x (for |x| beyond the
+    # square root of the largest float) nor gy / x / x (for c and x both tiny, as in
+    # 1e-30 / x at x = 1e-30) overflows on the way to a finite gradient.  c is negated
+    # in the gradient's dtype: -c would wrap around for an unsigned integer c
     def backward(self, gy):
         (x,) = self.retained_inputs()
-        return self._to_input_shape(-(gy / x / x * self.c))
+        c = self.c
+        minus_c = -(c.astype(gy.dtype, copy=False) if hasattr(c, 'astype') else c)
+        return self._to_input_shape((gy / x) * (minus_c / x))
 
 
 class PowFromConstant(_ConstantOp):

@@ -7,8 +7,111 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import FLOAT16, sum_array
 from dezero.core import Config, Function, Variable
-from dezero.functions.array import as_input, sum_to
+from dezero.functions.array import as_input, astype, sum_to
 from dezero.functions.reduction import mean as _mean
+
+
+# ---- statistics that do not overflow -----------------------------------------------------
+def _statistics(x, axes, eps):
+    """(xhat, mean, var, inv_std, exponent) of the float array ``x`` over ``axes``
+    (kept, as the statistics are): its mean, biased variance var, inv_std =
+    1 / sqrt(var + eps) and xhat = (x - mean) * inv_std.
+
+    ``exponent`` is None, unless the squares of the deviations overflowed (from
+    |x - mean| = 1.8e19 on in float32, 1.3e154 in float64) in some slice: then every
+    such slice is computed again on x scaled by 2**-k, k (an int array, 0 for the other
+    slices) the exponent of its largest |x|, which changes no xhat (eps taken as
+    eps 2**-2k) and is exact (a power of two).  var is then the scaled variance, the
+    true one var 2**2k (it may exceed the dtype's range, its inv_std does not)."""
+    xp = cuda.get_array_module(x)
+    with np.errstate(over='ignore'):  # an overflow is made good below
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+    if x.size and not xp.isfinite(var).all():  # overflowed, or x holds inf or nan
+        k = _overflow_exponents(x, axes, var)
+        if k is not None:
+            return _scaled_statistics(x, axes, eps, k)
+    inv_std = 1.0 / xp.sqrt(var + eps)
+    xc *= inv_std
+    return xc, mean, var, inv_std, None
+
+
+def _overflow_exponents(x, axes, var):
+    """The exponents k (an int array of var's shape) of the largest |x| of the slices
+    whose variance ``var`` is not finite although their x is, 0 for the other slices;
+    None where there is no such slice (x holds inf or nan)."""
+    xp = cuda.get_array_module(x)
+    largest = xp.abs(x).max(axis=axes, keepdims=True)
+    overflowed = ~xp.isfinite(var) & xp.isfinite(largest)
+    if not overflowed.any():
+        return None
+    _, k = xp.frexp(largest)  # largest = f 2**k with f in [0.5, 1): below 2**k
+    return xp.where(overflowed, k, 0)
+
+
+def _scaled_statistics(x, axes, eps, k):
+    """:func:`_statistics` of ``x`` with each slice scaled by 2**-k (its deviations
+    are then below 2 in magnitude where k is that of its largest |x|)."""
+    xp = cuda.get_array_module(x)
+    with np.errstate(under='ignore'):  # (|x| far below the largest may round to 0)
+        xs = xp.ldexp(x, -k)
+        mean = xs.mean(axis=axes, keepdims=True)
+        xc = xs - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + _scaled_eps(xp, eps, k, x.dtype))
+        xc *= inv_std
+        return xc, xp.ldexp(mean, k), var, xp.ldexp(inv_std, -k), k
+
+
+def _scaled_eps(xp, eps, exponent, dtype):
+    """eps 2**-2k for the exponents k of :func:`_statistics`, an array of ``dtype``."""
+    with np.errstate(under='ignore'):
+        return xp.ldexp(xp.asarray(eps, dtype), -2 * exponent)
+
+
+def _recomputed_statistics(x, mean_of, eps, exponent):
+    """(xhat, inv_std) of :func:`_statistics` computed from ``x`` (a Variable, or an
+    array) with the operations of dezero, so that a recorded backward sees how they
+    depend on x; ``mean_of`` takes the mean over the normalised axes, keeping them, and
+    ``exponent`` is the one forward gave (the slices it scaled are scaled again).
+    float16 is computed in float32, as in forward: the squares of its deviations
+    overflow float16 from 256 on."""
+    if x.dtype == FLOAT16:
+        return tuple(
+            astype(a, FLOAT16)
+            for a in _recomputed_statistics(astype(x, np.float32), mean_of, eps, exponent)
+        )
+    if exponent is not None:
+        xp = cuda.get_array_module(exponent)
+        down = xp.ldexp(xp.ones(exponent.shape, x.dtype), -exponent)  # 2**-k, exact
+        x = x * down
+        eps = _scaled_eps(xp, eps, exponent, x.dtype)
+    xc = x - mean_of(x)
+    inv_std = (mean_of(xc * xc) + eps) ** -0.5
+    xhat = xc * inv_std
+    return (xhat, inv_std) if exponent is None else (xhat, inv_std * down)
+
+
+def _unscaled(factor, var, k, dtype):
+    """factor * var * 4**k in ``dtype``, for the variances ``var`` of channels that
+    :func:`_statistics` scaled by 2**-k (k = 0: not scaled); where that exceeds the
+    range of ``dtype`` it is inf, with a RuntimeWarning."""
+    xp = cuda.get_array_module(var)
+    with np.errstate(over='ignore'):  # (said below)
+        term = xp.ldexp(factor * var.astype(dtype), 2 * k)
+    overflowed = xp.isinf(term) & (k != 0)
+    if overflowed.any():
+        # the largest such variance, var 4**k, as a power of ten
+        power = xp.log10(var[overflowed].astype(np.float64)) + 2 * k[overflowed] * 0.30103
+        warnings.warn(
+            f'batch_norm: a batch variance of about 1e{float(power.max()):.0f} exceeds '
+            f'the range of the running variance, {dtype}; it becomes inf there (keep '
+            f'the running statistics in float64)',
+            RuntimeWarning,
+            stacklevel=6,  # the caller of batch_norm
+        )
+    return term
 
 
 class BatchNorm(Function):
@@ -65,16 +168,13 @@ class BatchNorm(Function):
         self.axes = (0,) if x.ndim == 2 else (0, 2, 3)
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         xp = cuda.get_array_module(x)
+        self.exponent = None
         if self.train:
             # float16 statistics in float32: squares of deviations beyond 256 overflow
             # float16, and its sums over a big batch lose the small terms
             xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
-            mean = xs.mean(axis=self.axes, keepdims=True)
-            xc = xs - mean
-            var = (xc * xc).mean(axis=self.axes, keepdims=True)
-            inv_std = 1.0 / xp.sqrt(var + self.eps)
+            xhat, mean, var, inv_std, self.exponent = _statistics(xs, self.axes, self.eps)
             self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
-            xhat = xc * inv_std
             if xs is not x:
                 xhat, inv_std = xhat.astype(FLOAT16), inv_std.astype(FLOAT16)
         else:
@@ -87,11 +187,20 @@ class BatchNorm(Function):
         return xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
 
     def _update_running(self, mean, var, m):
+        """Move the running statistics towards the batch's ``mean`` and ``var`` (of
+        ``m`` values per channel; var scaled by 2**-2k where forward scaled x, the
+        unbiased term then computed in the running variance's dtype and scaled back,
+        so that it is finite wherever that dtype holds it)."""
         d = self.decay
         self.running_mean *= d
         self.running_mean += (1 - d) * mean
         self.running_var *= d
-        self.running_var += ((1 - d) * m / max(m - 1, 1)) * var
+        unbias = (1 - d) * m / max(m - 1, 1)
+        if self.exponent is None:
+            self.running_var += unbias * var
+        else:
+            k = self.exponent.reshape(-1)
+            self.running_var += _unscaled(unbias, var, k, self.running_var.dtype)
 
     def backward(self, gy, *, needs_input_grad):
         x, gamma, _ = self.retained_inputs()
@@ -101,10 +210,9 @@ class BatchNorm(Function):
             xhat, inv_std = self.xhat, self.inv_std
         elif self.train:
             scale = 1.0 / m
-            xc = x - x.sum(axis=axes, keepdims=True) * scale
-            var = (xc * xc).sum(axis=axes, keepdims=True) * scale
-            inv_std = (var + self.eps) ** -0.5
-            xhat = xc * inv_std
+            xhat, inv_std = _recomputed_statistics(
+                x, lambda a: a.sum(axis=axes, keepdims=True) * scale, self.eps, self.exponent
+            )
         else:  # the running statistics are constants
             inv_std = self.inv_std
             xhat = (x - self.mean) * inv_std
@@ -184,7 +292,9 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     mean = decay * mean + (1 - decay) * batch_mean and
     var = decay * var + (1 - decay) * batch_var * m / (m - 1), m values per channel.
     In test mode they are used instead, unchanged.  The result is
-    gamma * (x - mean) / sqrt(var + eps) + beta.  Training on one value per channel
+    gamma * (x - mean) / sqrt(var + eps) + beta, right also where the squares of the
+    deviations x - mean overflow the dtype (from 1.8e19 on in float32): such channels
+    are computed on x scaled by a power of two.  Training on one value per channel
     (a batch (1, C)) gives beta, with a RuntimeWarning; test mode takes such a batch.
     Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
     mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
@@ -245,14 +355,9 @@ class LayerNorm(Function):
         self.eps = eps
 
     def forward(self, x, gamma, beta):
-        xp = cuda.get_array_module(x)
         # float16 statistics in float32, as in batch_norm
         xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
-        mu = xs.mean(axis=-1, keepdims=True)
-        xhat = xs - mu
-        var = (xhat * xhat).mean(axis=-1, keepdims=True)
-        inv_std = 1.0 / xp.sqrt(var + self.eps)
-        xhat *= inv_std
+        xhat, mu, _, inv_std, self.exponent = _statistics(xs, -1, self.eps)
         if xs is not x:
             xhat, mu, inv_std = (a.astype(FLOAT16) for a in (xhat, mu, inv_std))
         self.mean, self.inv_std = mu, inv_std
@@ -260,12 +365,12 @@ class LayerNorm(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x, gamma, _ = self.retained_inputs()
-        if isinstance(x, Variable):
-            xc = x - _row_mean(x)
-            inv_std = (_row_mean(xc * xc) + self.eps) ** -0.5
+        if isinstance(x, Variable) or self.exponent is not None:
+            # (from x scaled as forward scaled it: x - mean may overflow there)
+            xhat, inv_std = _recomputed_statistics(x, _row_mean, self.eps, self.exponent)
         else:
-            xc, inv_std = x - self.mean, self.inv_std
-        xhat = xc * inv_std
+            xhat = (x - self.mean) * self.inv_std
+            inv_std = self.inv_std
         ggamma = _sum_to(gy * xhat, gamma.shape) if needs_input_grad[1] else None
         gbeta = _sum_to(gy, gamma.shape) if needs_input_grad[2] else None
         if not needs_input_grad[0]:
@@ -280,7 +385,9 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     ``normalized_shape=x.shape[-1:]``: each row (the last axis) is normalised with its
     own mean and biased variance, xhat = (x - mean) / sqrt(var + eps), then scaled and
     shifted, gamma * xhat + beta, with gamma and beta of shape (x.shape[-1],).  The same
-    in training and in test mode; there are no running statistics.
+    in training and in test mode; there are no running statistics.  Rows whose squared
+    deviations overflow the dtype (from 1.8e19 on in float32) are computed on x scaled
+    by a power of two, so that they too are normalised right.
     Derivative: to gamma sum(gy * xhat), to beta sum(gy) (both over every axis but the
     last), to x (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps) with g = gamma *
     gy (the means over the last axis)."""

@@ -104,6 +104,20 @@ def test_sigmoid_matches_reference_and_keeps_small_tail_accurate(sample):
     assert F.sigmoid(np.array(-40.0)).data == pytest.approx(np.exp(-40.0), rel=1e-12)
 
 
+def test_float16_sigmoid_keeps_its_tail_from_minus_11_to_minus_17():
+    # exp(-x) overflows float16 from x = -11.1 on; sigmoid there (1.5e-5 down to 6e-8)
+    # and its slope are still float16 numbers: the values rounded once from float64,
+    # the slopes y (1 - y) to float16's precision (from y rounded to float16)
+    x = np.array([-11.5, -12.0, -14.0, -16.0, -17.0, 2.0], np.float16)
+    exact = np.array([1 / (1 + math.exp(-float(v))) for v in x])
+    xv = Variable(x)
+    y = F.sigmoid(xv)
+    y.backward()
+    assert y.dtype == xv.grad.dtype == np.float16
+    np.testing.assert_array_equal(y.data, exact.astype(np.float16))
+    np.testing.assert_allclose(xv.grad.data, exact * (1 - exact), rtol=2**-10, atol=2**-25)
+
+
 def test_relu_and_leaky_relu_match_reference(sample):
     x = sample((4, 5), 'nonzero')
     np.testing.assert_array_equal(F.relu(x).data, np.maximum(x, 0))
@@ -504,22 +518,96 @@ def _tanh_gelu_slope_and_curvature_in_the_tails(x):
     return p * (1 + 2 * x * q * du), 4 * p * q * (du + x * d2u / 2 - x * (p - q) * du**2)
 
 
-def test_gelu_slope_and_curvature_match_pytorch_far_into_the_tails():
-    # exact gelu in float64: every value to its last digits, subnormals included; the
-    # slope far left is x φ(x), decaying to 0 (not a constant -9.574e-20 beyond -9.5)
+def test_gelu_curvature_matches_pytorch_far_into_the_tails():
+    # exact gelu in float64: every value to its last digits, subnormals included
     pytest.importorskip('torch')
     import torch
 
     t = torch.tensor(GELU_TAIL_GRID, requires_grad=True)
     (tg,) = torch.autograd.grad(torch.nn.functional.gelu(t).sum(), t, create_graph=True)
     (tgg,) = torch.autograd.grad(tg.sum(), t)
-    gx, ggx = _gelu_slope_and_curvature(GELU_TAIL_GRID, 'none')
-    np.testing.assert_allclose(gx, tg.detach().numpy(), rtol=1e-13, atol=1e-320)
+    _, ggx = _gelu_slope_and_curvature(GELU_TAIL_GRID, 'none')
     np.testing.assert_allclose(ggx, tgg.numpy(), rtol=1e-13, atol=1e-320)
-    x = np.array([-10.0, -15.0, -40.0])
-    np.testing.assert_allclose(
-        _gelu_slope_and_curvature(x, 'none')[0], [-7.69459863e-22, -8.29606432e-49, 0.0], rtol=1e-8
-    )
+
+
+#: x, gelu(x) = x Φ(x) and gelu'(x) = Φ(x) + x φ(x), to 17 digits (by mpmath, with 50)
+GELU_BY_MPMATH = np.array(
+    [
+        (-38, -1.096462776826138e-314, -4.1665545692687845e-313),
+        (-30, -1.4720141781444561e-196, -4.4160316907084944e-195),
+        (-20, -5.5072482372124674e-88, -1.1014360483133464e-86),
+        (-10, -7.6198530241605261e-23, -7.6184000964648141e-22),
+        (-9, -1.0157295653584566e-18, -9.1389373739066393e-18),
+        (-8, -4.9767684594174273e-15, -3.979607261086796e-14),
+        (-6, -5.9195258702261888e-9, -3.5468709453902015e-8),
+        (-5, -1.4332578593959696e-6, -7.1469460017922946e-6),
+        (-3, -4.0496940948902836e-3, -1.1945647204183927e-2),
+        (-0.75, -1.6997051428265115e-1, 7.7427826076489563e-4),
+        (-0.5, -1.5426876936299345e-1, 1.3250487534383716e-1),
+        (0.25, 1.4967658142073093e-1, 6.9537335488363603e-1),
+        (3, 2.9959503059051097, 1.0119456472041839),
+        (6, 5.9999999940804741, 1.0000000354687095),
+    ]
+)
+
+
+@pytest.mark.parametrize('dtype, rtol', [(np.float64, 4e-15), (np.float32, 5e-7)])
+def test_gelu_and_its_slope_keep_their_relative_accuracy_in_the_left_tail(dtype, rtol):
+    # Φ(x) = (1 + erf(x / sqrt 2)) / 2 would round to 0 from x = -8.3 in float64 and
+    # -5.5 in float32 (and lose digits well before): gelu(x) = x Φ(x) and Φ(x) + x φ(x)
+    # are taken from the tail erfc(-x / sqrt 2) / 2 instead
+    x, value, slope = GELU_BY_MPMATH.T
+    normal = np.abs(value) >= np.finfo(dtype).tiny  # (beyond: subnormal or 0 in float32)
+    xv = Variable(x[normal].astype(dtype))
+    y = F.gelu(xv)
+    y.backward()
+    np.testing.assert_allclose(y.data, value[normal], rtol=rtol, atol=0)
+    # (not next to the slope's root at -0.7518, where Φ(x) and x φ(x) cancel)
+    away = np.abs(x[normal] + 0.7518) > 0.1
+    np.testing.assert_allclose(xv.grad.data[away], slope[normal][away], rtol=rtol, atol=0)
+    # a subnormal result to a unit or two of the smallest
+    x = Variable(np.array([-38.0]))
+    F.gelu(x).backward()
+    assert abs(x.grad.data[0] - GELU_BY_MPMATH[0, 2]) <= 2 * 5e-324
+
+
+def _errors(got, expected, scale, unit):
+    """|got - expected| in units of ``unit`` (an array of the dtype of ``got``) times
+    |scale|, the smallest subnormal of that dtype if larger."""
+    floor = np.finfo(got.dtype).smallest_subnormal
+    return np.abs(got - expected) / np.maximum(unit * np.abs(scale), floor)
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32, np.float16])
+def test_gelu_and_its_slope_to_a_few_units_in_the_last_place(dtype):
+    mpmath = pytest.importorskip('mpmath')
+    rng = np.random.default_rng(8)
+    x = np.concatenate([rng.uniform(-40, 40, 600), rng.uniform(-8, 3, 600)]).astype(dtype)
+    with mpmath.workdps(40):
+        exact = np.array(
+            [
+                (m * mpmath.ncdf(m), mpmath.ncdf(m), m * mpmath.npdf(m))
+                for m in map(mpmath.mpf, x.tolist())
+            ],
+            dtype=np.float64,
+        )
+    value, cdf, x_pdf = exact.T
+    slope = cdf + x_pdf
+    xv = Variable(x)
+    y = F.gelu(xv)
+    y.backward()
+    # the slope Φ + x φ loses its relative accuracy next to its root -0.7518, where the
+    # two terms cancel: there it is accurate to a few units of |Φ| + |x φ|
+    no_cancelling = (x <= -2) | (x >= 0)
+    if dtype == np.float16:  # computed in float32 and rounded once: to half a unit
+        assert (np.abs(y.data - value) <= 0.51 * np.spacing(value.astype(dtype))).all()
+        in_ulps = np.abs(xv.grad.data - slope) / np.spacing(slope.astype(dtype))
+        assert in_ulps[no_cancelling].max() <= 0.51
+        return
+    eps = np.finfo(dtype).eps
+    assert _errors(y.data, value, value, eps).max() <= 6
+    assert _errors(xv.grad.data, slope, np.abs(cdf) + np.abs(x_pdf), eps).max() <= 6
+    assert _errors(xv.grad.data, slope, slope, eps)[no_cancelling].max() <= 6
 
 
 def test_tanh_gelu_slope_and_curvature_keep_their_accuracy_far_into_the_tails():
@@ -560,11 +648,12 @@ def test_gelu_slope_and_curvature_vanish_in_the_float32_tails(approximate):
 
 
 def test_gelu_slope_and_curvature_in_the_float32_tail_left_of_minus_9():
-    # there Φ(x) is lost in 1 + erf(x / sqrt 2) (as in PyTorch), and the slope is x φ(x)
+    # there 1 + erf(x / sqrt 2) has long rounded to 0, Φ(x) + x φ(x) has not (by mpmath)
     x = np.array([-12.0, -11.0, -10.0, -9.0])
+    slope = [-2.557895662e-31, -2.311594583e-26, -7.618400096e-22, -9.138937374e-18]
     pdf = np.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
     gx, ggx = _gelu_slope_and_curvature(x.astype(np.float32), 'none')
-    np.testing.assert_allclose(gx, x * pdf, rtol=2e-5)
+    np.testing.assert_allclose(gx, slope, rtol=2e-6)
     np.testing.assert_allclose(ggx, pdf * (2 - x**2), rtol=2e-5)
 
 

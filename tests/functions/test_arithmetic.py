@@ -311,6 +311,30 @@ def test_reciprocal_gradient_is_finite_where_x_squared_overflows():
     np.testing.assert_array_equal(x.grad.data, [-0.0, -0.0, -0.25])
 
 
+@pytest.mark.filterwarnings('error')  # gy / x / x would overflow, with a warning
+@pytest.mark.parametrize('dtype, tiny', [(np.float32, 1e-30), (np.float64, 1e-200)])
+def test_gradient_of_a_tiny_constant_over_a_tiny_variable_is_finite(dtype, tiny):
+    # -c / x**2 with c and x both tiny is about -1 / tiny, far inside the range
+    c = dtype(tiny)
+    x = Variable(np.array([tiny, 2 * tiny, -4 * tiny], dtype))
+    F.sum(c / x).backward()
+    assert x.grad.dtype == dtype
+    x64, c64 = x.data.astype(np.float64), float(c)
+    np.testing.assert_allclose(x.grad.data, -(c64 / x64) / x64, rtol=1e-6)
+
+
+def test_constant_over_variable_second_derivative_by_hand():
+    # y = c / x: y' = -c / x**2, y'' = 2 c / x**3, also for an unsigned array c
+    for c in (3.0, np.array([3, 3], np.uint8)):
+        x = Variable(np.array([0.5, -2.0]))
+        F.sum(c / x).backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        F.sum(gx).backward()
+        np.testing.assert_array_equal(gx.data, [-12.0, -0.75])
+        np.testing.assert_array_equal(x.grad.data, [48.0, -0.75])
+
+
 def test_powers_of_zero_have_the_gradients_pytorch_gives():
     x = Variable(np.array([0.5, 1.0, 2.0]))
     F.sum(0.0**x).backward()  # 0 ** x is 0 for x > 0
@@ -424,3 +448,12 @@ def test_a_0d_integer_array_beside_integers_is_promoted_as_numpy_promotes_it():
     y = Variable(np.array([1, 2], np.uint8)) * np.array(300)
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y.data, [300, 600])
+
+
+# ---- a bias added to a long batch ----------------------------------------------------------------
+def test_gradient_of_a_bias_added_to_a_million_rows_is_accurate():
+    # b's gradient sums a broadcast array of a million equal values: it was 1% off
+    b = Variable(np.zeros(2, np.float32))
+    F.mean(Variable(np.zeros((10**6, 2), np.float32)) + b).backward()
+    assert b.grad.dtype == np.float32
+    np.testing.assert_allclose(b.grad.data, [0.5, 0.5], rtol=1e-6)

@@ -495,3 +495,126 @@ def test_the_registry_checks_catch_a_broken_layer_norm_derivative(monkeypatch):
     monkeypatch.setattr(normalization, 'Variable', type(None))
     with pytest.raises(AssertionError, match='second order'):
         check_case(c)
+
+
+# ---- deviations whose squares overflow ---------------------------------------------------
+def _value_slope_and_curvature(f, x, dtype):
+    """f(x), the gradient of sum(w f(x)) and the gradient of sum(u g) in x (g that
+    gradient), for fixed weights w and u, on x of ``dtype``, quietly (warnings raise)."""
+    rng = np.random.default_rng(3)
+    w, u = (rng.uniform(-1, 1, x.shape).astype(dtype) for _ in range(2))
+    xv = Variable(x.astype(dtype))
+    y = f(xv)
+    F.sum(y * w).backward(create_graph=True)
+    g = xv.grad
+    xv.cleargrad()
+    F.sum(g * u).backward()
+    return y.data, g.data, xv.grad.data
+
+
+def _assert_like_float32_rounding(f, x, axes):
+    """f on float32 x is finite and agrees with f on that x in float64 (value, slope
+    and curvature) to its rounding: 1e-6 (the curvature 1e-5) of the largest of each
+    slice normalised over ``axes``, or a few subnormal steps (curvatures of 1e-41)."""
+    ours = _value_slope_and_curvature(f, x, np.float32)
+    exact = _value_slope_and_curvature(f, x.astype(np.float32).astype(np.float64), np.float64)
+    subnormal_steps = 8 * np.finfo(np.float32).smallest_subnormal
+    for what, rtol, a, b in zip(('value', 'slope', 'curvature'), (1e-6, 1e-6, 1e-5), ours, exact):
+        assert a.dtype == np.float32 and np.isfinite(a).all(), what
+        largest = np.abs(b).max(axis=axes, keepdims=True)
+        tolerance = np.maximum(rtol * largest, subnormal_steps)
+        assert np.all(np.abs(a - b) <= tolerance), f'{what}: {a} against {b}'
+
+
+def _layer_norm_of(x):
+    n = x.shape[-1]
+    return F.layer_norm(x, np.linspace(0.5, 2, n).astype(x.dtype), np.full(n, 0.25, x.dtype))
+
+
+def _batch_norm_of(x):
+    c = x.shape[1]
+    ones = np.ones(c, x.dtype)
+    # running statistics in float64: a float32 variance of 1e40 is inf, with a warning
+    return F.batch_norm(x, ones * 1.5, ones * 0.25, np.zeros(c), np.ones(c))
+
+
+@pytest.mark.filterwarnings('error')  # the overflow is made good, without a warning
+def test_layer_norm_of_deviations_whose_squares_overflow_float32():
+    # |x - mean| = 1e20: its square overflows float32, std and xhat do not
+    x = np.array([[2e20, 0.0, 1e20]], np.float32)
+    y = F.layer_norm(x, np.ones(3, np.float32), np.zeros(3, np.float32))
+    r = np.sqrt(1.5)  # xhat of [1, -1, 0]: (x - mean) / std with std = 1e20 sqrt(2/3)
+    np.testing.assert_allclose(y.data, [[r, -r, 0.0]], rtol=1e-6)
+    rows = np.array(
+        [
+            [2e20, -3e19, 1e20, 5e19],
+            [1.0, 2.0, 3.0, 5.0],  # an ordinary row beside them
+            [3e38, 3e38, -3e38, 1e38],  # x - mean overflows too
+        ]
+    )
+    _assert_like_float32_rounding(_layer_norm_of, rows[:2], -1)
+    y, slope, _ = _value_slope_and_curvature(_layer_norm_of, rows, np.float32)
+    np.testing.assert_array_equal(y[1], _layer_norm_of(rows[1:2].astype(np.float32)).data[0])
+    # the last row: the same function of x / 2**120 (the slopes 2**120 times as large)
+    rows[2] /= 2.0**120
+    exact = _value_slope_and_curvature(_layer_norm_of, rows, np.float64)
+    np.testing.assert_allclose(y[2], exact[0][2], rtol=1e-6)
+    np.testing.assert_allclose(slope[2], exact[1][2] / 2.0**120, rtol=1e-5)
+
+
+@pytest.mark.filterwarnings('error')
+def test_layer_norm_of_deviations_whose_squares_overflow_float64():
+    x = np.array([[2e160, 0.0, 1e160, -5e159]])
+    y, slope, curvature = _value_slope_and_curvature(_layer_norm_of, x, np.float64)
+    # the same function of x / 2**500 (eps is negligible beside its variance, 1e19)
+    scaled = _value_slope_and_curvature(_layer_norm_of, x / 2.0**500, np.float64)
+    np.testing.assert_allclose(y, scaled[0], rtol=1e-14)
+    np.testing.assert_allclose(slope, scaled[1] / 2.0**500, rtol=1e-14)
+    np.testing.assert_allclose(curvature, scaled[2] / 2.0**1000, rtol=1e-13)
+
+
+@pytest.mark.filterwarnings('error')
+@pytest.mark.parametrize(
+    'x',
+    [
+        np.array([[2e20, 1.0], [0.0, 2.0], [1e20, 4.0]]),
+        np.random.default_rng(4).standard_normal((3, 2, 2, 2))
+        * np.array([1e20, 1.0]).reshape(1, 2, 1, 1),
+    ],
+    ids=['2-D', '4-D'],
+)
+def test_batch_norm_of_deviations_whose_squares_overflow_float32(x):
+    _assert_like_float32_rounding(_batch_norm_of, x, (0, 2, 3) if x.ndim == 4 else 0)
+
+
+def test_batch_norm_running_variance_beyond_the_squares_range():
+    # batch variance 1.25e38 (m / (m - 1) = 4/3): finite, where the squares are not
+    x = np.array([[2e19], [0.0], [1e19], [-1e19]])
+    for stat_dtype in (np.float32, np.float64):
+        mean, var = np.zeros(1, stat_dtype), np.ones(1, stat_dtype)
+        F.batch_norm(
+            x.astype(np.float32), np.ones(1, np.float32), np.zeros(1, np.float32), mean, var
+        )
+        np.testing.assert_allclose(mean, [0.1 * x.mean()], rtol=1e-6)
+        np.testing.assert_allclose(var, [0.9 + 0.1 * x.var() * 4 / 3], rtol=1e-6)
+    # a variance of 9e76 is finite in float64 statistics; in float32 ones it is inf
+    x = np.array([[3e38], [-3e38]], np.float32)
+    mean, var = np.zeros(1), np.ones(1)
+    F.batch_norm(x, np.ones(1, np.float32), np.zeros(1, np.float32), mean, var)
+    np.testing.assert_allclose([mean[0], var[0]], [0.0, 0.9 + 0.1 * 9e76 * 2], rtol=1e-6)
+    mean, var = np.zeros(1, np.float32), np.ones(1, np.float32)
+    with pytest.warns(RuntimeWarning, match='batch_norm: a batch variance of about 1e77 .*float32'):
+        F.batch_norm(x, np.ones(1, np.float32), np.zeros(1, np.float32), mean, var)
+    assert var[0] == np.inf
+
+
+@pytest.mark.parametrize('f', [_layer_norm_of, _batch_norm_of], ids=['layer_norm', 'batch_norm'])
+def test_float16_second_order_with_deviations_beyond_256(f):
+    # a recorded backward computes the statistics again, in float32 as forward does
+    x = np.array([[600.0, 0.0, 300.0, 100.0]])
+    x = x if f is _layer_norm_of else x.T
+    ours = _value_slope_and_curvature(f, x, np.float16)
+    exact = _value_slope_and_curvature(f, x, np.float64)
+    for a, b in zip(ours, exact):  # (curvatures of 1e-6 are float16 subnormals)
+        assert a.dtype == np.float16
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=max(1e-3 * np.abs(b).max(), 2**-22))
