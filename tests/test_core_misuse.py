@@ -1072,3 +1072,11 @@ def test_an_exponent_that_would_become_infinite_in_float16_is_refused():
         with pytest.raises(OverflowError, match=r'^pow: the number 700\d+(\.0)? does not fit'):
             x**exponent
     assert (x**3).data.tolist() == [-1.0, 8.0]
+
+
+def test_an_exponent_that_would_become_0_in_float16_is_refused():
+    # 1e-8 became 0 in float16: x ** 1e-8 was 1 with gradient 0 (PyTorch: 1e-8 * x**-1)
+    x = Variable(np.array([1e-4, 2.0], np.float16))
+    with pytest.raises(OverflowError, match=r'^pow: the number 1e-08 is too small for the dtype'):
+        x**1e-8
+    assert (x**1e-7).data.tolist() == [1.0, 1.0]  # subnormal, not 0: kept

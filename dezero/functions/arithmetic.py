@@ -8,7 +8,7 @@ the number inside the function, so that only x is an input.
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16_MAX, array_of, float_number
+from dezero.array_ops import array_of, float_number
 from dezero.core import Function, Variable, as_variable, kept_for_backward
 from dezero.functions.array import sum_to
 from dezero.functions.math import log
@@ -371,8 +371,8 @@ def pow(x, c):
         return PowVariable()(x, c)
     if isinstance(c, np.generic):
         c = c.item()
-    if not isinstance(c, complex) and not -FLOAT16_MAX <= c <= FLOAT16_MAX:
-        data = array_of(x)  # (refused if x's dtype cannot hold c: see float_number)
+    if not isinstance(c, complex):
+        data = array_of(x)  # refused if x's dtype cannot hold c: see float_number
         if data is not None and data.dtype.kind == 'f':
             float_number(c, data.dtype, 'pow', 'x')
     return Pow(c)(x)
