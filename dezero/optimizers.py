@@ -757,7 +757,14 @@ class _BookStateView(collections.abc.MutableMapping):
     that a subclass whose ``update_one`` is copied from the book runs: ``key not in
     self.ms``, ``self.ms[key] = xp.zeros_like(param.data)`` and ``m = self.ms[key]``
     read and write the state that :meth:`Optimizer.state_dict`, ``save`` and copies
-    keep."""
+    keep.
+
+    The keys are the ids of the live parameters that hold this array.  A value
+    written must be an array (NumPy or CuPy, on the parameter's device) of the
+    parameter's shape; what is stored, and read back, is a writable array in the
+    dtype of the parameter's state (:meth:`Optimizer.state_dtype`: float32 for a
+    float16 parameter of Adam), the value itself when it is one already, else a
+    copy.  Anything else is refused before the state changes."""
 
     def __init__(self, optimizer, name, attribute):
         self._optimizer = optimizer
@@ -766,7 +773,7 @@ class _BookStateView(collections.abc.MutableMapping):
 
     def _state(self, key):
         """The state dict of the live parameter whose id is ``key``, or None."""
-        entry = self._optimizer._states.get(key)
+        entry = getattr(self._optimizer, '_states', {}).get(key)
         if entry is None or entry[0]() is None:
             return None
         return entry[1]
@@ -778,36 +785,130 @@ class _BookStateView(collections.abc.MutableMapping):
         return state[self._name]
 
     def __setitem__(self, key, array):
-        state = self._state(key)
-        if state is None:
-            optimizer = self._optimizer
-            target = optimizer.target
-            param = next((p for p in target.params() if id(p) == key), None) if target else None
-            if param is None:
-                raise KeyError(
-                    f'{type(optimizer).__name__}.{self._attribute}: {key!r} is not the id of a '
-                    f'parameter of the target; key the state by id(param)'
-                )
-            state = {}
-            optimizer._keep_state(param, state)
-        state[self._name] = array
+        self._store(*self._prepare(key, array))
 
     def __delitem__(self, key):
         state = self._state(key)
         if state is None or self._name not in state:
             raise KeyError(key)
         del state[self._name]
+        if not state:  # no array left: the parameter has no state, as before its first step
+            del self._optimizer._states[key]
 
     def __iter__(self):
-        return iter([key for key in list(self._optimizer._states) if self._state(key)])
+        keys = list(getattr(self._optimizer, '_states', {}))
+        return iter([key for key in keys if self._name in (self._state(key) or ())])
 
     def __len__(self):
         return sum(1 for _ in self)
 
+    def _replace(self, mapping):
+        """Make ``mapping`` (id(param) -> array) this array of every parameter (what
+        assigning ``self.ms = mapping`` does): the values are checked as
+        :meth:`__setitem__` checks them, all before anything changes; the parameters
+        that ``mapping`` leaves out lose this array."""
+        if not isinstance(mapping, collections.abc.Mapping):
+            raise TypeError(
+                f'{self._owner()}: expected a dict of state arrays keyed by id(param) '
+                f'(the book assigns {{}}), got {type(mapping).__name__} {mapping!r:.60}'
+            )
+        prepared = [self._prepare(key, array) for key, array in list(mapping.items())]
+        self.clear()
+        for param, array in prepared:
+            self._store(param, array)
+
+    def _owner(self):
+        """The view as errors name it: ``Adam.ms``."""
+        return f'{type(self._optimizer).__name__}.{self._attribute}'
+
+    def _param(self, key):
+        """The live parameter whose id is ``key``: one with state, or one of the
+        target's; KeyError otherwise."""
+        entry = getattr(self._optimizer, '_states', {}).get(key)
+        param = entry[0]() if entry is not None else None
+        target = getattr(self._optimizer, 'target', None)
+        if param is None and target is not None:
+            param = next((p for p in target.params() if id(p) == key), None)
+        if param is None:
+            raise KeyError(
+                f'{self._owner()}: {key!r} is not the id of a parameter of the target; '
+                f'key the state by id(param)'
+            )
+        return param
+
+    def _prepare(self, key, array):
+        """``(param, stored)``: the parameter whose id is ``key`` and ``array`` as its
+        state keeps it (see the class); TypeError or ValueError naming the view and
+        the parameter when ``array`` does not fit it."""
+        param = self._param(key)
+        problem = self._problem(param.data, array)
+        if problem is not None:
+            error, text = problem
+            raise error(
+                f'{self._owner()}[id(param)] for the parameter '
+                f'{self._optimizer._describe(param)}: {text}'
+            )
+        dtype = self._optimizer.state_dtype(param.data.dtype)
+        if array.dtype == dtype and _writeable(array):
+            return param, array
+        return param, self._cast(array, dtype, param)
+
+    @staticmethod
+    def _problem(data, array):
+        """``(error class, text)`` saying why ``array`` cannot be state of a parameter
+        holding ``data``, or None when it can."""
+        if data is None:
+            return ValueError, 'the parameter has no data yet, so it can have no state'
+        if not cuda.is_array(array):
+            return TypeError, (
+                f'expected an array of shape {data.shape} (xp.zeros_like(param.data)), '
+                f'got {type(array).__name__} {array!r:.60}'
+            )
+        if cuda.device_name(array) != cuda.device_name(data) or (
+            cuda.is_gpu_array(data) and array.device != data.device
+        ):
+            return ValueError, (
+                f'the array is on the {cuda.device_name(array)} but the parameter is on '
+                f'the {cuda.device_name(data)} (make it with xp.zeros_like(param.data))'
+            )
+        if array.dtype.kind not in 'fiu':
+            return TypeError, f'expected real numbers, got an array of dtype {array.dtype}'
+        if array.shape != data.shape:
+            return ValueError, (
+                f'expected an array of the shape of the parameter, {data.shape}, '
+                f'got shape {array.shape}'
+            )
+        return None
+
+    def _cast(self, array, dtype, param):
+        """A writable copy of ``array`` (the state of ``param``) in ``dtype``;
+        ValueError when the cast would make a finite value infinite (1e39 in
+        float32)."""
+        with np.errstate(over='ignore'):
+            cast = array.astype(dtype)
+        xp = cuda.get_array_module(cast)
+        if bool((xp.isinf(cast) & xp.isfinite(array)).any()):
+            raise ValueError(
+                f'{self._owner()}[id(param)] for the parameter '
+                f'{self._optimizer._describe(param)}: the array holds values too large '
+                f'for the dtype of the state, {dtype}: they would become infinite'
+            )
+        return cast
+
+    def _store(self, param, array):
+        """Keep ``array`` as this array of ``param``'s state."""
+        state = self._optimizer.state_of(param)
+        if not state:
+            state = {}
+            self._optimizer._keep_state(param, state)
+        state[self._name] = array
+
 
 class _BookState:
     """A class attribute giving each optimizer its :class:`_BookStateView` of the
-    state array ``name`` (``ms = _BookState('m')``)."""
+    state array ``name`` (``ms = _BookState('m')``).  Assigning a dict to it, as the
+    book's ``__init__`` does (``self.ms = {}``), sets that array of every parameter
+    from the dict through the view (``{}`` drops it); anything else is refused."""
 
     def __init__(self, name):
         self.name = name
@@ -820,6 +921,9 @@ class _BookState:
         if optimizer is None:
             return self
         return _BookStateView(optimizer, self.name, self.attribute)
+
+    def __set__(self, optimizer, mapping):
+        self.__get__(optimizer)._replace(mapping)
 
 
 class SGD(Optimizer):

@@ -2212,3 +2212,276 @@ def test_float16_of_either_byte_order_keeps_float32_state():
     assert Adam().state_dtype(np.dtype('>f2')) == np.float32
     assert Adam().state_dtype(np.float16) == np.float32
     assert SGD().state_dtype(np.dtype('>f2')) == np.dtype('>f2')
+
+
+def linear_with_state(opt, dtype=np.float32):
+    """A Linear layer (W of shape (2, 3), b of shape (3,)) after one step of ``opt``."""
+    np.random.seed(0)
+    layer = L.Linear(3, in_size=2, dtype=dtype)
+    opt.setup(layer)
+    layer.cleargrads()
+    F.sum(layer(np.array([[1.0, -2.0]], dtype)) ** 2).backward()
+    opt.update()
+    return layer
+
+
+def held_state(opt, layer):
+    """Each parameter's state as (name, the array object, a copy of its values)."""
+    return [sorted((n, a, a.copy()) for n, a in opt.state_of(p).items()) for p in layer.params()]
+
+
+def assert_state_held(opt, layer, before):
+    after = held_state(opt, layer)
+    assert [[n for n, _, _ in s] for s in after] == [[n for n, _, _ in s] for s in before]
+    for s, t in zip(after, before):
+        for (_, a, _), (_, b, values) in zip(s, t):
+            assert a is b
+            np.testing.assert_array_equal(a, values)
+
+
+def test_the_books_state_dicts_hold_only_the_parameters_that_have_their_array():
+    # the views listed every parameter with any state: after del, the key was still
+    # listed and dict(view) raised KeyError
+    opt = Adam()
+    layer = linear_with_state(opt)
+    W, b = layer.W, layer.b
+    del opt.ms[id(W)]
+    assert id(W) not in opt.ms and id(W) not in list(opt.ms)
+    assert dict(opt.ms) == {id(b): opt.state_of(b)['m']} and len(opt.ms) == 1
+    assert set(opt.vs) == {id(W), id(b)} and len(opt.vs) == 2
+    assert opt.state_of(W).keys() == {'v'}
+    opt.ms.clear()
+    assert dict(opt.ms) == {} and len(opt.ms) == 0 and len(opt.vs) == 2
+    for key in opt.vs:  # deleting while iterating, as over a list of the keys
+        del opt.vs[key]
+    assert len(opt.vs) == 0
+    # no array left: no state, as before the first step (not zeros for m and v)
+    assert opt.state_of(W) == {} and opt.state_dict()['state'] == {}
+    with pytest.raises(KeyError):
+        del opt.vs[id(W)]
+
+
+def test_the_books_state_dicts_of_adadelta_count_their_own_array():
+    layer = L.Linear(3, in_size=2)
+    opt = AdaDelta().setup(layer)
+    opt.msg[id(layer.W)] = np.zeros((2, 3), np.float32)
+    assert len(opt.msg) == 1 and list(opt.msg) == [id(layer.W)]
+    assert len(opt.msdx) == 0 and list(opt.msdx) == [] and dict(opt.msdx) == {}
+    assert id(layer.W) not in opt.msdx
+
+
+class BookInitMomentumSGD(BookMomentumSGD):
+    def __init__(self, lr=0.01, momentum=0.9):  # the book's
+        super().__init__()
+        self.lr = lr
+        self.momentum = momentum
+        self.vs = {}
+
+
+class BookInitAdam(BookAdam):
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):  # the book's
+        super().__init__()
+        self.t = 0
+        self.alpha = alpha
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.ms = {}
+        self.vs = {}
+
+
+@pytest.mark.parametrize('book, ours', [(BookInitMomentumSGD, MomentumSGD), (BookInitAdam, Adam)])
+def test_a_subclass_with_the_books_init_keeps_its_state_in_the_optimizer(book, ours):
+    # self.vs = {} replaced the view by a plain dict: nothing saved, copies lost it
+    results = []
+    for cls in (ours, book):
+        model, x, t = mlp_problem()
+        opt = cls().setup(model)
+        train_steps(model, opt, x, t, 3)
+        results.append((model, opt))
+    (model, opt), (book_model, book_opt) = results
+    assert 'vs' not in vars(book_opt) and 'ms' not in vars(book_opt)
+    state, book_state = opt.state_dict()['state'], book_opt.state_dict()['state']
+    assert book_state.keys() == state.keys() == {'l0/W', 'l0/b', 'l1/W', 'l1/b'}
+    for path, arrays in state.items():
+        assert book_state[path].keys() == arrays.keys()
+        for name, array in arrays.items():
+            np.testing.assert_allclose(book_state[path][name], array, rtol=1e-5, atol=1e-8)
+    copied_model, copied_opt = copy.deepcopy((book_model, book_opt))
+    assert len(copied_opt.vs) == 4 and id(next(copied_model.params())) in copied_opt.vs
+    train_steps(book_model, book_opt, x, t, 2)
+    train_steps(copied_model, copied_opt, x, t, 2)
+    for p, q in zip(book_model.params(), copied_model.params()):
+        np.testing.assert_array_equal(q.data, p.data)
+
+
+def test_assigning_a_dict_to_the_books_state_dict_sets_the_state_through_it():
+    opt = MomentumSGD()
+    layer = linear_with_state(opt)
+    W, b = layer.W, layer.b
+    v = np.full((2, 3), 0.5, np.float32)
+    opt.vs = {id(W): v}
+    assert opt.vs[id(W)] is v and opt.state_of(W) == {'v': v} and opt.state_of(b) == {}
+    opt.vs = opt.vs  # the view itself: nothing changes
+    assert dict(opt.vs) == {id(W): v}
+    opt.vs = {}
+    assert len(opt.vs) == 0 and opt.state_dict()['state'] == {}
+
+
+@pytest.mark.parametrize(
+    'value, message',
+    [
+        (None, r'got NoneType None'),
+        ([np.zeros((2, 3))], r'got list \[array'),
+        (np.zeros((2, 3)), r'got ndarray array'),
+    ],
+)
+def test_the_books_state_dict_refuses_to_be_replaced_by_anything_but_a_dict(value, message):
+    opt = MomentumSGD()
+    layer = linear_with_state(opt)
+    before = held_state(opt, layer)
+    with pytest.raises(
+        TypeError,
+        match=r'^MomentumSGD\.vs: expected a dict of state arrays keyed by id\(param\) '
+        r'\(the book assigns \{\}\), ' + message,
+    ):
+        opt.vs = value
+    assert_state_held(opt, layer, before)
+
+
+W_IN_ADAM_MS = r"^Adam\.ms\[id\(param\)\] for the parameter 'W' \(shape \(2, 3\)\): "
+
+
+@pytest.mark.parametrize(
+    'value, error, message',
+    [
+        (
+            np.full(5, 7.0),
+            ValueError,
+            r'expected an array of the shape of the parameter, \(2, 3\), got shape \(5,\)$',
+        ),
+        (
+            np.zeros((3, 2), np.float32),
+            ValueError,
+            r'expected an array of the shape of the parameter, \(2, 3\), got shape \(3, 2\)$',
+        ),
+        (
+            None,
+            TypeError,
+            r'expected an array of shape \(2, 3\) \(xp\.zeros_like\(param\.data\)\), '
+            r'got NoneType None$',
+        ),
+        (
+            [[0.0] * 3] * 2,
+            TypeError,
+            r'expected an array of shape \(2, 3\) .*got list \[\[0\.0, 0\.0, 0\.0\]',
+        ),
+        (np.zeros((2, 3), bool), TypeError, r'expected real numbers, got an array of dtype bool$'),
+        (
+            np.full((2, 3), 1e39),
+            ValueError,
+            r'the array holds values too large for the dtype of the state, float32: they '
+            r'would become infinite$',
+        ),
+    ],
+)
+def test_a_write_that_is_no_state_of_the_parameter_is_refused_and_changes_nothing(
+    value, error, message
+):
+    # a wrong shape was kept, then left out of state_dict() and reset by update();
+    # None made save() fail with AttributeError
+    opt = Adam()
+    layer = linear_with_state(opt)
+    before = held_state(opt, layer)
+    with pytest.raises(error, match=W_IN_ADAM_MS + message):
+        opt.ms[id(layer.W)] = value
+    assert_state_held(opt, layer, before)
+    with pytest.raises(error, match=W_IN_ADAM_MS + message):  # within a dict, the same
+        opt.ms = {id(layer.b): np.zeros(3, np.float32), id(layer.W): value}
+    assert_state_held(opt, layer, before)
+    assert opt.state_dict()['state'].keys() == {'W', 'b'}
+
+
+def test_a_write_for_a_parameter_without_data_is_refused_by_name():
+    layer = L.Linear(3)  # W is made at the first call
+    opt = Adam().setup(layer)
+    with pytest.raises(
+        ValueError,
+        match=r"^Adam\.ms\[id\(param\)\] for the parameter 'W': the parameter has no data "
+        r'yet, so it can have no state$',
+    ):
+        opt.ms[id(layer.W)] = np.zeros(3)
+    assert len(opt.ms) == 0
+
+
+def test_the_books_state_dict_keeps_a_writable_array_of_the_state_dtype():
+    # a read-only broadcast array was kept, and update() failed: "output array is read-only"
+    opt = Adam()
+    layer = linear_with_state(opt)
+    W = layer.W
+    opt.ms[id(W)] = np.broadcast_to(np.float32(0.5), (2, 3))
+    m = opt.ms[id(W)]
+    assert m.flags.writeable and m.dtype == np.float32 and opt.ms[id(W)] is m
+    np.testing.assert_array_equal(m, np.full((2, 3), 0.5, np.float32))
+    opt.vs[id(W)] = np.ones((2, 3))  # float64 for float32 data: a float32 copy
+    assert opt.vs[id(W)].dtype == np.float32 and opt.state_of(W)['v'] is opt.vs[id(W)]
+    own = np.zeros((2, 3), np.float32)
+    opt.ms[id(W)] = own  # already fit: kept as it is, for the book to update in place
+    assert opt.ms[id(W)] is own
+    opt.ms[id(W)] = np.broadcast_to(np.float32(0.5), (2, 3))
+    layer.cleargrads()
+    W.grad = Variable(np.full((2, 3), 1.0, np.float32))
+    before = W.data.copy()
+    opt.update()  # m = 0.9 * 0.5 + 0.1 * 1, v = 0.999 + 0.001: step_size * 0.55 / 1
+    np.testing.assert_allclose(opt.ms[id(W)], np.full((2, 3), 0.55), rtol=1e-6)
+    np.testing.assert_allclose(before - W.data, np.full((2, 3), opt.step_size * 0.55), atol=1e-7)
+
+
+def test_state_written_through_the_books_dicts_is_saved_and_loaded(tmp_path):
+    opt = MomentumSGD()
+    layer = linear_with_state(opt)
+    opt.vs[id(layer.W)] = np.arange(6, dtype=np.float64).reshape(2, 3)
+    opt.save(tmp_path / 'opt.npz')
+    other = MomentumSGD().setup(layer)
+    other.load(tmp_path / 'opt.npz')
+    np.testing.assert_array_equal(
+        other.vs[id(layer.W)], np.arange(6, dtype=np.float32).reshape(2, 3)
+    )
+    assert other.vs[id(layer.W)].dtype == np.float32
+    np.testing.assert_array_equal(other.vs[id(layer.b)], opt.vs[id(layer.b)])
+
+
+def test_the_books_adam_trains_float16_parameters_and_saves_their_float32_state(tmp_path):
+    # the book's float16 zeros were kept: state_dict() left them out, as not float32,
+    # and the zero gradients of W's first row gave 0 / (0 + 0) = NaN in float16
+    def run(cls, reload_at=None):
+        np.random.seed(0)
+        layer = L.Linear(2, in_size=3, dtype=np.float16)
+        opt = cls(alpha=0.01).setup(layer)
+        for step in range(4):
+            if step == reload_at:
+                opt.save(tmp_path / 'book.npz')
+                opt = cls().setup(layer)
+                opt.load(tmp_path / 'book.npz')
+            layer.cleargrads()
+            x = np.array([[0.0, 1.0, 2.0]], np.float16) * (step + 1)
+            F.sum(layer(x) ** 2).backward()
+            opt.update()
+        return layer, opt
+
+    layer, opt = run(Adam)
+    book_layer, book_opt = run(BookAdam)
+    for p, q in zip(layer.params(), book_layer.params()):
+        assert q.data.dtype == np.float16 and np.isfinite(q.data).all()
+        np.testing.assert_allclose(q.data, p.data, rtol=2e-3)
+    state = book_opt.state_dict()['state']
+    assert state.keys() == {'W', 'b'}
+    for path, arrays in state.items():
+        assert arrays.keys() == {'m', 'v'}
+        for name, array in arrays.items():
+            assert array.dtype == np.float32
+            # from float16 weights that rounded apart by a unit in the last place
+            np.testing.assert_allclose(array, opt.state_dict()['state'][path][name], rtol=1e-3)
+    reloaded_layer, reloaded_opt = run(BookAdam, reload_at=2)
+    for p, q in zip(book_layer.params(), reloaded_layer.params()):
+        np.testing.assert_array_equal(q.data, p.data)
