@@ -47,8 +47,11 @@ class AnomalyError(FloatingPointError):
         self.inputs = inputs
         self.source = source
 
-    def __reduce__(self):  # for pickle and copy, which would call __init__(message) alone
-        return type(self), (self.args[0], self.function, self.phase, self.inputs, self.source)
+    def __reduce__(self):
+        # for pickle and copy, which would call __init__(message) alone; the state,
+        # the instance's __dict__, carries __notes__ and any attribute set since
+        args = (self.args[0], self.function, self.phase, self.inputs, self.source)
+        return type(self), args, self.__dict__
 
 
 # --------------------------------------------------------------------------------------

@@ -1354,10 +1354,14 @@ class Function:
 
     def __getstate__(self):
         """What ``copy.deepcopy`` and pickle keep of a function object (a model may
-        hold one, ``self.act = F.Sigmoid()``): its settings, without the links of
-        its last call into a graph (its inputs, its outputs, which are weak
-        references that pickle cannot carry, and its generation).  The copy is a
-        function not called yet."""
+        hold one, ``self.act = F.Sigmoid()``): every attribute of its own, that is
+        its settings and whatever its last forward stored on it (a Pooling's argmax
+        offsets, geometry and input shape, for one), except the links of that call
+        into a graph: its inputs, its outputs (weak references, which pickle cannot
+        carry), its generation, the data clock of its recording and the hooks on
+        its outputs.  The copy is in no graph (its inputs are None, so its next call
+        runs on it), but it is not a function never called: what forward stored is
+        kept."""
         return {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
 
     def __call__(self, *inputs):

@@ -182,8 +182,10 @@ class _FolderInTheWay(IsADirectoryError):
     def __str__(self):
         return self.args[0]
 
-    def __reduce__(self):  # for pickle and copy, which would call __init__(message) alone
-        return type(self), (self.args[0], self.filename)
+    def __reduce__(self):
+        # for pickle and copy, which would call __init__(message) alone; the state,
+        # the instance's __dict__, carries __notes__ and any attribute set since
+        return type(self), (self.args[0], self.filename), self.__dict__
 
 
 def _check_not_a_folder(path):

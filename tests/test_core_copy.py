@@ -233,3 +233,31 @@ def test_errors_with_details_of_their_own_survive_pickle_and_copy():
     in_the_way = _FolderInTheWay('get_file: a folder stands at /x', '/x')
     again = pickled(in_the_way)
     assert str(again) == str(in_the_way) and again.filename == '/x'
+
+
+@pytest.mark.parametrize('copier', [copy.copy, copy.deepcopy, pickled])
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: AnomalyError('Log produced -inf', 'Log', 'forward', [((1,), 'float64')], None),
+        lambda: _FolderInTheWay('get_file: a folder stands at /x', '/x'),
+    ],
+    ids=['AnomalyError', '_FolderInTheWay'],
+)
+def test_errors_keep_their_notes_and_attributes_added_later_through_pickle_and_copy(make, copier):
+    error = make()
+    error.add_note('while loading batch 3')
+    error.retries = 2
+    again = copier(error)
+    assert type(again) is type(error) and str(again) == str(error)
+    assert again.__notes__ == ['while loading batch 3'] and again.retries == 2
+
+
+@pytest.mark.parametrize('copier', [copy.deepcopy, pickled])
+def test_a_copy_of_a_called_function_keeps_what_forward_stored_but_no_links(copier):
+    pool = F.Pooling(2, 2)
+    pool(Variable(np.array([[[[1.0, 9.0], [3.0, 4.0]]]])))
+    twin = copier(pool)
+    assert twin.inputs is None and twin.outputs is None and twin.generation == 0
+    np.testing.assert_array_equal(twin.indexes, [[[[1]]]])  # what forward stored
+    np.testing.assert_array_equal(twin(np.ones((1, 1, 2, 2))).data, [[[[1.0]]]])

@@ -134,6 +134,24 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
 # --------------------------------------------------------------------------------------
 # conv2d / deconv2d and the filter gradient
 # --------------------------------------------------------------------------------------
+def _given_once(name, what, own, book):
+    """The function object given to ``name`` (a gradient Function made from the call
+    it differentiates) under one of two keyword arguments: ``own`` and ``book``, each
+    a pair (the argument's name, the value given), ``book`` under the book's name.
+    ``what`` describes the object for the error.  TypeError when both or neither are
+    given."""
+    (own_name, own_value), (book_name, book_value) = own, book
+    if own_value is not None and book_value is not None:
+        raise TypeError(
+            f"{name}: got both {own_name} and {book_name} (the book's name for it); give one"
+        )
+    if own_value is None and book_value is None:
+        raise TypeError(
+            f"{name}: missing {what}; give {own_name} (or {book_name}, the book's name for it)"
+        )
+    return book_value if own_value is None else own_value
+
+
 class ChannelSums(Sum):
     """y = x (N, C, H, W) summed over N, H and W, a convolution's bias gradient (a
     :class:`~dezero.functions.reduction.Sum`, quicker on NumPy arrays: see
@@ -280,26 +298,50 @@ class Conv2DGradW(Function):
     ``conv`` (or ``conv2d``, the book's name for it) is the convolution call whose
     filter gradient this is: a Conv2d or Deconv2d, or any other called Function that
     keeps, as the book's convolution does, its W as ``inputs[1]`` and its ``stride``
-    and ``pad``.  Its stride, its pad and the kernel size of its W are used."""
+    and ``pad``.  Its stride, its pad and the shape of its W are used: x must have
+    the C channels of W, and gy the shape (N, OC, OH, OW) that the convolution gives
+    x, so that gW has the shape of W (ValueError otherwise)."""
 
     retain_inputs = (0, 1)
     retain_outputs = ()
 
     def __init__(self, conv=None, *, conv2d=None):
-        if conv is not None and conv2d is not None:
-            raise TypeError(
-                "Conv2DGradW: got both conv and conv2d (the book's name for it); give one"
-            )
-        if conv is None and conv2d is None:
-            raise TypeError(
-                'Conv2DGradW: missing the convolution call; give conv (or conv2d, the '
-                "book's name for it)"
-            )
-        conv = conv2d if conv is None else conv
-        self.kernel, self.stride, self.pad = _filter_geometry(conv)
+        conv = _given_once(
+            'Conv2DGradW', 'the convolution call', ('conv', conv), ('conv2d', conv2d)
+        )
+        self.w_shape, self.stride, self.pad = _filter_geometry(conv)
+        self.kernel = self.w_shape[2:]
 
     def forward(self, x, gy):
+        self._check_shapes(x.shape, gy.shape)
         return conv2d_grad_w_array(x, gy, self.kernel, self.stride, self.pad)
+
+    def _check_shapes(self, x_shape, gy_shape):
+        """ValueError unless x and gy are an input and an output gradient of a
+        convolution with the filter shape, stride and pad of the recorded call: x
+        (N, C, H, W) with the C of W, gy (N, OC, OH, OW) with the OC of W and the
+        output size that H and W give (so gW has the shape of W)."""
+        oc, c, kh, kw = self.w_shape
+        if len(x_shape) != 4 or x_shape[1] != c:
+            raise ValueError(
+                f'Conv2DGradW: x of shape {tuple(x_shape)} does not fit the filter of '
+                f'shape {self.w_shape}; expected x of shape (N, {c}, H, W)'
+            )
+        n, _, h, w = x_shape
+        (sh, sw), (ph, pw) = self.stride, self.pad
+        expected = (n, oc, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
+        if expected[2] < 1 or expected[3] < 1:
+            raise ValueError(
+                f'Conv2DGradW: x of shape {tuple(x_shape)} is smaller than the kernel '
+                f'{self.kernel} with pad {self.pad}; expected H + 2*{ph} >= {kh} and '
+                f'W + 2*{pw} >= {kw}'
+            )
+        if tuple(gy_shape) != expected:
+            raise ValueError(
+                f'Conv2DGradW: gy of shape {tuple(gy_shape)} does not fit x of shape '
+                f'{tuple(x_shape)} and the filter of shape {self.w_shape} with stride '
+                f'{self.stride} and pad {self.pad}; expected gy of shape {expected}'
+            )
 
     def backward(self, ggW, *, needs_input_grad):
         x, gy = self.retained_inputs()
@@ -309,12 +351,12 @@ class Conv2DGradW(Function):
 
 
 def _filter_geometry(conv):
-    """The kernel size, stride and pad (pairs) of ``conv``, the convolution call whose
+    """The shape of W (a 4-tuple), the stride and the pad (pairs) of ``conv``, the convolution call whose
     filter gradient Conv2DGradW takes: a Conv2d or Deconv2d, or another called Function
     with its W as ``inputs[1]`` and ``stride`` and ``pad`` attributes (ints or pairs).
     TypeError naming what it lacks, ValueError for values that do not fit."""
     if isinstance(conv, (Conv2d, Deconv2d)) and conv.inputs is not None:
-        return tuple(conv.inputs[1].shape[2:]), conv.stride, conv.pad  # checked by its call
+        return tuple(conv.inputs[1].shape), conv.stride, conv.pad  # checked by its call
     inputs = getattr(conv, 'inputs', None)
     missing = [name for name in ('stride', 'pad') if getattr(conv, name, None) is None]
     if inputs is None:
@@ -340,7 +382,7 @@ def _filter_geometry(conv):
             f'Conv2DGradW: {type(conv).__name__} has stride {stride} and pad {pad}; '
             f'expected a stride of at least 1 and a pad of at least 0'
         )
-    return w_shape[2:], stride, pad
+    return w_shape, stride, pad
 
 
 def _check_bias(name, b_shape, channels, w_shape):

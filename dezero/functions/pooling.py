@@ -16,6 +16,7 @@ from dezero.array_ops import float_data, is_float16
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function
 from dezero.functions.array import as_input
+from dezero.functions.conv import _given_once
 
 __all__ = [
     'pooling',
@@ -190,10 +191,14 @@ class Pooling(Function):
     Derivative: gy to the first position of each window that holds the maximum.
 
     After a call that records a graph, ``indexes`` (the book's name) holds the offset
-    i*KW + j of that position in each window, an (N, C, OH, OW) array."""
+    i*KW + j of that position in each window, an (N, C, OH, OW) array.  A subclass
+    whose forward is the book's assigns ``indexes`` itself (offsets in the windows of
+    x zero-padded, so they may point at the padding); its gradient functions then use
+    those, as the book's do (see :func:`_book_argmax`)."""
 
     retain_inputs = ()
     retain_outputs = ()
+    _assigned_indexes = None  # the indexes a forward written as in the book assigned
 
     def __init__(self, kernel_size, stride=1, pad=0):
         self.kernel_size = kernel_size
@@ -201,6 +206,7 @@ class Pooling(Function):
         self.pad = pad
 
     def forward(self, x):
+        self._assigned_indexes = None  # this call finds its own offsets
         self.windows = _windows('pooling', x.shape, self.kernel_size, self.stride, self.pad)
         fill = _lowest(x.dtype)
         if not Config.enable_backprop:  # no graph: the argmax is never needed
@@ -215,7 +221,10 @@ class Pooling(Function):
 
     @property
     def indexes(self):
-        """The argmax offsets of the last recorded call (see the class docstring)."""
+        """The argmax offsets of the last recorded call, or those assigned since (see
+        the class docstring)."""
+        if self._assigned_indexes is not None:
+            return self._assigned_indexes
         if getattr(self, 'offsets', None) is None:
             raise AttributeError(
                 'Pooling.indexes: this Pooling has not run forward while recording a '
@@ -223,27 +232,24 @@ class Pooling(Function):
             )
         return self.offsets
 
-
-def _given_once(name, pooling, mpool2d):
-    """The max pooling call given to ``name`` as ``pooling`` or as ``mpool2d`` (the
-    book's name for it); TypeError when both or neither are given."""
-    if pooling is not None and mpool2d is not None:
-        raise TypeError(f"{name}: got both pooling and mpool2d (the book's name for it); give one")
-    if pooling is None and mpool2d is None:
-        raise TypeError(
-            f"{name}: missing the max pooling call; give pooling (or mpool2d, the book's "
-            f'name for it)'
-        )
-    return mpool2d if pooling is None else pooling
+    @indexes.setter
+    def indexes(self, value):
+        """Keep ``value`` as the offsets of the maxima in the zero-padded windows, as
+        the book's forward does, in place of any this Pooling's forward found."""
+        self._assigned_indexes = value
+        self.offsets = None
 
 
 def _recorded_argmax(name, pooling):
     """The geometry, the argmax offsets and the input shape of the max pooling
     ``pooling`` (a :class:`Pooling` call, a Pooling2DGrad or Pooling2DWithIndexes made
-    from one, or a max pooling written as in the book: see :func:`_book_argmax`), for
-    the function ``name`` that moves values to or from them."""
+    from one, or a max pooling written as in the book, a Pooling subclass whose forward
+    assigned ``indexes`` included: see :func:`_book_argmax`), for the function
+    ``name`` that moves values to or from them."""
     if not isinstance(pooling, (Pooling, Pooling2DGrad, Pooling2DWithIndexes)):
         return _book_argmax(name, pooling)
+    if isinstance(pooling, Pooling) and pooling._assigned_indexes is not None:
+        return _book_argmax(name, pooling)  # a forward written as in the book
     if getattr(pooling, 'offsets', None) is None:
         raise TypeError(
             f'{name}: expected a Pooling that has run forward while '
@@ -281,12 +287,12 @@ def _book_argmax(name, pooling):
     )
     indexes = pooling.indexes
     shape = getattr(indexes, 'shape', None)
-    kind = getattr(getattr(indexes, 'dtype', None), 'kind', None)
-    if shape != x_shape[:2] + out or kind not in ('i', 'u'):
+    dtype = getattr(indexes, 'dtype', None)
+    if shape != x_shape[:2] + out or getattr(dtype, 'kind', None) not in ('i', 'u'):
         raise ValueError(
             f'{name}: the indexes of {what} must be an integer array of shape '
             f'{x_shape[:2] + out}, one offset per window of its input of shape '
-            f'{x_shape}; got {type(indexes).__name__} of shape {shape}'
+            f'{x_shape}; got {_describe(indexes)}'
         )
     size = kernel[0] * kernel[1]
     if indexes.size and (indexes.min() < 0 or indexes.max() >= size):
@@ -298,6 +304,27 @@ def _book_argmax(name, pooling):
     return _Windows(kernel, stride, pad, out), indexes, x_shape
 
 
+def _describe(a):
+    """The type of ``a``, with its dtype and shape when it has them, for an error."""
+    what = type(a).__name__
+    if getattr(a, 'dtype', None) is None or getattr(a, 'shape', None) is None:
+        return what
+    return f'{what} of dtype {a.dtype} and shape {tuple(a.shape)}'
+
+
+def _refuse_misfit(name, arg, shape, expected, windows, x_shape):
+    """ValueError naming the gradient function ``name`` when its input ``arg`` has a
+    ``shape`` other than the ``expected`` one that the max pooling of an input of
+    shape ``x_shape`` with the geometry ``windows`` implies."""
+    if shape != expected:
+        raise ValueError(
+            f'{name}: {arg} of shape {tuple(shape)} does not fit the max pooling of an '
+            f'input of shape {tuple(x_shape)} with kernel {windows.kernel}, stride '
+            f'{windows.stride} and pad {windows.pad}; expected {arg} of shape '
+            f'{tuple(expected)}'
+        )
+
+
 class Pooling2DGrad(Function):
     """gx = gy scattered to the recorded argmax of each window of the max pooling
     ``pooling`` (adding where windows overlap; an integer gy in float64).  Linear in
@@ -307,16 +334,22 @@ class Pooling2DGrad(Function):
     another called max pooling Function written as in the book: with ``kernel_size``,
     ``stride``, ``pad``, its x as ``inputs[0]`` and ``indexes``, the offset i*KW + j
     of each window's maximum, which may point at the zero padding (a gradient sent
-    there is dropped)."""
+    there is dropped).  gy must have the shape (N, C, OH, OW) of that call's output
+    (ValueError otherwise)."""
 
     retain_inputs = ()
     retain_outputs = ()
 
     def __init__(self, pooling=None, *, mpool2d=None):
-        pooling = _given_once('Pooling2DGrad', pooling, mpool2d)
+        pooling = _given_once(
+            'Pooling2DGrad', 'the max pooling call', ('pooling', pooling), ('mpool2d', mpool2d)
+        )
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
 
     def forward(self, gy):
+        _refuse_misfit(
+            'Pooling2DGrad', 'gy', gy.shape, self.offsets.shape, self.windows, self.x_shape
+        )
         return self.windows.scatter(gy, self.offsets, self.x_shape)
 
     def backward(self, ggx):
@@ -326,16 +359,25 @@ class Pooling2DGrad(Function):
 class Pooling2DWithIndexes(Function):
     """y = x read at the recorded argmax of each window of the max pooling ``pooling``
     (the adjoint of Pooling2DGrad).  Linear in x; derivative: the scatter Pooling2DGrad
-    of gy.  ``pooling`` (or ``mpool2d``) is given as to :class:`Pooling2DGrad`."""
+    of gy.  ``pooling`` (or ``mpool2d``) is given as to :class:`Pooling2DGrad`; x must
+    have the shape of that call's input (ValueError otherwise)."""
 
     retain_inputs = ()
     retain_outputs = ()
 
     def __init__(self, pooling=None, *, mpool2d=None):
-        pooling = _given_once('Pooling2DWithIndexes', pooling, mpool2d)
+        pooling = _given_once(
+            'Pooling2DWithIndexes',
+            'the max pooling call',
+            ('pooling', pooling),
+            ('mpool2d', mpool2d),
+        )
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DWithIndexes', pooling)
 
     def forward(self, x):
+        _refuse_misfit(
+            'Pooling2DWithIndexes', 'x', x.shape, self.x_shape, self.windows, self.x_shape
+        )
         return self.windows.gather(x, self.offsets)
 
     def backward(self, gy):

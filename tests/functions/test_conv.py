@@ -718,6 +718,78 @@ def test_the_function_classes_called_directly_refuse_what_does_not_fit(call, mes
     assert not str(info.value).startswith('Conv2d: Conv2d')  # named once
 
 
+# x (2, 3, 5, 5) and W (4, 3, 3, 3) with pad 1 give y (2, 4, 5, 5)
+@pytest.mark.parametrize(
+    'x_shape, gy_shape, message',
+    [
+        (
+            (2, 3, 5, 5),
+            (3, 4, 7, 7),
+            r'gy of shape \(3, 4, 7, 7\) does not fit x of shape \(2, 3, 5, 5\) and the '
+            r'filter of shape \(4, 3, 3, 3\) with stride \(1, 1\) and pad \(1, 1\); '
+            r'expected gy of shape \(2, 4, 5, 5\)$',
+        ),
+        (
+            (2, 3, 5, 5),
+            (2, 2, 5, 5),
+            r'gy of shape \(2, 2, 5, 5\) .* expected gy of shape \(2, 4, 5, 5\)$',
+        ),
+        (
+            (2, 3, 5, 5),
+            (2, 4, 5),
+            r'gy of shape \(2, 4, 5\) .* expected gy of shape \(2, 4, 5, 5\)$',
+        ),
+        (
+            (2, 2, 5, 5),
+            (2, 4, 5, 5),
+            r'x of shape \(2, 2, 5, 5\) does not fit the filter of shape \(4, 3, 3, 3\); '
+            r'expected x of shape \(N, 3, H, W\)$',
+        ),
+        ((2, 3, 5), (2, 4, 5, 5), r'x of shape \(2, 3, 5\) does not fit the filter'),
+        (
+            (2, 3, 0, 5),
+            (2, 4, 0, 5),
+            r'x of shape \(2, 3, 0, 5\) is smaller than the kernel \(3, 3\) with pad '
+            r'\(1, 1\); expected H \+ 2\*1 >= 3 and W \+ 2\*1 >= 3$',
+        ),
+    ],
+)
+def test_conv2d_grad_w_refuses_x_and_gy_that_its_convolution_does_not_make(
+    x_shape, gy_shape, message
+):
+    x = Variable(np.ones((2, 3, 5, 5)))
+    y = F.conv2d(x, Variable(np.ones((4, 3, 3, 3))), pad=1)
+    with pytest.raises(ValueError, match=r'^Conv2DGradW: ' + message):
+        F.Conv2DGradW(y.creator)(np.ones(x_shape), np.ones(gy_shape))
+
+
+def test_conv2d_grad_w_takes_any_batch_that_fits_the_filter():
+    """The filter gradient of another input (3 images of 4x3) for the same filter
+    (OC 1, C 1, 2x2), stride 2 and pad 1: gy (3, 1, 3, 2)."""
+    y = F.conv2d(Variable(np.ones((1, 1, 6, 6))), Variable(np.ones((1, 1, 2, 2))), None, 2, 1)
+    x = np.arange(36.0).reshape(3, 1, 4, 3)
+    gy = np.ones((3, 1, 3, 2))
+    gW = F.Conv2DGradW(y.creator)(x, gy)
+    # gW[i, j] = the sum of x padded by 1 at rows i, i+2, i+4 and columns j, j+2
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = [[padded[:, 0, i : i + 5 : 2, j : j + 3 : 2].sum() for j in (0, 1)] for i in (0, 1)]
+    np.testing.assert_array_equal(gW.data, [[expected]])
+
+
+def test_the_filter_gradient_of_a_deconvolution_checks_shapes_too():
+    # deconv2d of x (1, 2, 3, 3) by W (2, 4, 3, 3), stride 2: y (1, 4, 7, 7); its filter
+    # gradient correlates gy, shaped like y, with x
+    x = Variable(np.ones((1, 2, 3, 3)))
+    y = F.deconv2d(x, Variable(np.ones((2, 4, 3, 3))), stride=2)
+    assert F.Conv2DGradW(y.creator)(np.ones((1, 4, 7, 7)), x.data).shape == (2, 4, 3, 3)
+    with pytest.raises(
+        ValueError,
+        match=r'^Conv2DGradW: gy of shape \(1, 2, 4, 4\) does not fit x of shape '
+        r'\(1, 4, 7, 7\) .* expected gy of shape \(1, 2, 3, 3\)$',
+    ):
+        F.Conv2DGradW(y.creator)(np.ones((1, 4, 7, 7)), np.ones((1, 2, 4, 4)))
+
+
 @pytest.mark.parametrize('fn', ['conv2d', 'deconv2d'])
 @pytest.mark.parametrize('which', [0, 1])
 def test_bool_data_is_refused(fn, which):

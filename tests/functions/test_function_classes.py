@@ -4,6 +4,8 @@ gradients of first and second order; the classes that take another function obje
 (Conv2DGradW, Pooling2DGrad, Pooling2DWithIndexes), given dezero's own or one written
 as in the book, and their errors."""
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -425,9 +427,98 @@ def test_pooling_with_indexes_takes_a_max_pooling_written_as_in_the_book():
     np.testing.assert_array_equal(g.grad.data, expected)
 
 
-def test_a_max_pooling_written_as_in_the_book_has_all_derivatives(sample, check_grads):
+class BookForwardPooling(F.Pooling):
+    """A subclass of F.Pooling whose forward is the book's (that of BookStylePooling):
+    it assigns ``indexes``, the offsets in the zero-padded windows, and inherits
+    Pooling's constructor and backward."""
+
+    forward = BookStylePooling.forward
+
+
+@pytest.mark.parametrize('cls', [BookStylePooling, BookForwardPooling])
+def test_a_max_pooling_written_as_in_the_book_has_all_derivatives(cls, sample, check_grads):
     x = sample((2, 2, 5, 6), 'distinct')
-    check_grads(lambda x: BookStylePooling((3, 2), (2, 1), 1)(x), x)
+    check_grads(lambda x: cls((3, 2), (2, 1), 1)(x), x)
+
+
+# 3x3 windows every 2 pixels, padded by 1: in channel 0 the 9 at (1, 1) wins every
+# window (the first of two 9s in the last one); in channel 1, all negative, the padding
+# wins the three windows that hold some.  The expected values are the book's DeZero's.
+TWO_CHANNELS = np.array(
+    [
+        [
+            [
+                [3.0, -1.0, 4.0, 1.0],
+                [-5.0, 9.0, 2.0, -6.0],
+                [5.0, 3.0, -5.0, 8.0],
+                [-9.0, 7.0, 9.0, -3.0],
+            ],
+            [
+                [-2.0, -7.0, -1.0, -8.0],
+                [-2.0, -8.0, -4.0, -5.0],
+                [-9.0, -4.0, -5.0, -2.0],
+                [-3.0, -6.0, -10.0, -1.0],
+            ],
+        ]
+    ]
+)
+BOOK_INDEXES = [[[[8, 6], [2, 0]], [[0, 0], [0, 8]]]]
+BOOK_GX = np.zeros((1, 2, 4, 4))
+BOOK_GX[0, 0, 1, 1] = 1.0 + 2.0 + 3.0 + 4.0
+BOOK_GX[0, 1, 3, 3] = 8.0  # the only window of channel 1 that the padding does not win
+# TWO_CHANNELS-shaped values, and what the gather reads of them at BOOK_INDEXES
+OTHER = np.arange(0.0, 320.0, 10.0).reshape(1, 2, 4, 4)
+BOOK_GATHER = [[[[50.0, 50.0], [50.0, 50.0]], [[0.0, 0.0], [0.0, 310.0]]]]
+
+
+def test_a_pooling_subclass_with_the_books_forward_gets_the_books_gradients():
+    x = Variable(TWO_CHANNELS)
+    pool = BookForwardPooling(3, 2, 1)
+    y = pool(x)
+    np.testing.assert_array_equal(y.data, [[[[9.0, 9.0], [9.0, 9.0]], [[0.0, 0.0], [0.0, -1.0]]]])
+    np.testing.assert_array_equal(pool.indexes, BOOK_INDEXES)
+    gy = Variable(np.arange(1.0, 9.0).reshape(1, 2, 2, 2))
+    y.grad = gy
+    y.backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data, BOOK_GX)
+    # second order: the gradient of sum(gx * OTHER) with respect to gy is the gather
+    F.sum(x.grad * OTHER).backward()
+    np.testing.assert_array_equal(gy.grad.data, BOOK_GATHER)
+    np.testing.assert_array_equal(F.Pooling2DWithIndexes(pool)(OTHER).data, BOOK_GATHER)
+    np.testing.assert_array_equal(F.Pooling2DGrad(mpool2d=pool)(gy.data).data, BOOK_GX)
+
+
+@pytest.mark.parametrize('cls', [BookStylePooling, BookForwardPooling])
+def test_the_gradients_of_a_max_pooling_written_as_in_the_book_check_shapes(cls):
+    y = cls(3, 2, 1)(Variable(TWO_CHANNELS))  # y (1, 2, 2, 2)
+    with pytest.raises(
+        ValueError,
+        match=r'^Pooling2DGrad: gy of shape \(1, 2, 3, 3\) does not fit the max pooling of '
+        r'an input of shape \(1, 2, 4, 4\) with kernel \(3, 3\), stride \(2, 2\) and pad '
+        r'\(1, 1\); expected gy of shape \(1, 2, 2, 2\)$',
+    ):
+        F.Pooling2DGrad(y.creator)(np.ones((1, 2, 3, 3)))
+    with pytest.raises(
+        ValueError,
+        match=r'^Pooling2DWithIndexes: x of shape \(1, 2, 5, 5\) .* expected x of shape '
+        r'\(1, 2, 4, 4\)$',
+    ):
+        F.Pooling2DWithIndexes(y.creator)(np.ones((1, 2, 5, 5)))
+
+
+def test_indexes_assigned_to_a_pooling_replace_the_offsets_its_forward_found():
+    pool = F.Pooling(3, 2, 1)
+    pool(Variable(TWO_CHANNELS))
+    # its own forward never lets the padding win
+    np.testing.assert_array_equal(pool.indexes, [[[[8, 6], [2, 0]], [[4, 4], [1, 8]]]])
+    pool.indexes = np.array(BOOK_INDEXES)
+    np.testing.assert_array_equal(pool.indexes, BOOK_INDEXES)
+    gy = np.arange(1.0, 9.0).reshape(1, 2, 2, 2)
+    np.testing.assert_array_equal(F.Pooling2DGrad(pool)(gy).data, BOOK_GX)
+    # a new call (on a copy of pool, which holds the assigned ones) finds its own again
+    y = pool(Variable(TWO_CHANNELS))
+    np.testing.assert_array_equal(y.creator.indexes, [[[[8, 6], [2, 0]], [[4, 4], [1, 8]]]])
+    np.testing.assert_array_equal(pool.indexes, BOOK_INDEXES)
 
 
 def test_pooling_object_keeps_the_indexes_under_the_books_name():
@@ -451,6 +542,20 @@ def test_pooling_grad_objects_take_one_name_for_the_pooling(cls):
         cls(pool, mpool2d=pool)
     with pytest.raises(TypeError, match=rf'^{name}: missing the max pooling call; give pooling'):
         cls()
+
+
+def test_conv2d_grad_w_and_the_pooling_grads_share_the_check_of_their_argument():
+    # the package exports the function pooling under the module's name
+    conv = importlib.import_module('dezero.functions.conv')
+    pooling = importlib.import_module('dezero.functions.pooling')
+    assert pooling._given_once is conv._given_once
+    with pytest.raises(
+        TypeError, match=r"^G: got both a and b \(the book's name for it\); give one$"
+    ):
+        conv._given_once('G', 'the call', ('a', 1), ('b', 2))
+    with pytest.raises(TypeError, match=r"^G: missing the call; give a \(or b, the book's name"):
+        conv._given_once('G', 'the call', ('a', None), ('b', None))
+    assert conv._given_once('G', 'the call', ('a', None), ('b', 2)) == 2
 
 
 def _called_average_pooling():
@@ -486,7 +591,15 @@ def test_pooling_grad_objects_name_what_the_object_lacks(cls, make, lacks):
     'indexes, words',
     [
         (np.zeros((1, 1, 2, 3), np.int64), r'must be an integer array of shape \(1, 1, 2, 2\)'),
-        (np.zeros((1, 1, 2, 2)), r'must be an integer array .* got ndarray of shape'),
+        (
+            np.zeros((1, 1, 2, 2)),
+            r'must be an integer array .* got ndarray of dtype float64 and shape \(1, 1, 2, 2\)$',
+        ),
+        (
+            np.zeros((1, 1, 2, 2), np.float32)[:, :, :1],
+            r'must be an integer array .* got ndarray of dtype float32 and shape \(1, 1, 1, 2\)$',
+        ),
+        ([[[[0, 0], [0, 0]]]], r'must be an integer array .* got list$'),
         (
             np.full((1, 1, 2, 2), 4),
             r'must be offsets .* \(2, 2\) window, from 0 to 3; got .* 4 to 4',

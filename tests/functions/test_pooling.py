@@ -374,6 +374,36 @@ def test_the_max_pooling_gradient_adds_integers_in_float64():
     np.testing.assert_array_equal(gx.data, expected)
 
 
+@pytest.mark.parametrize(
+    'cls, shape, arg, expected',
+    [
+        (F.Pooling2DGrad, (2, 3, 1, 1), 'gy', (2, 3, 2, 2)),
+        (F.Pooling2DGrad, (2, 3, 2, 3), 'gy', (2, 3, 2, 2)),
+        (F.Pooling2DGrad, (3, 2, 2, 2), 'gy', (2, 3, 2, 2)),
+        (F.Pooling2DGrad, (2, 3, 2), 'gy', (2, 3, 2, 2)),
+        (F.Pooling2DWithIndexes, (2, 3, 9, 9), 'x', (2, 3, 5, 5)),
+        (F.Pooling2DWithIndexes, (2, 3, 4, 4), 'x', (2, 3, 5, 5)),
+        (F.Pooling2DWithIndexes, (1, 3, 5, 5), 'x', (2, 3, 5, 5)),
+    ],
+)
+def test_the_max_pooling_gradients_refuse_a_shape_their_pooling_does_not_imply(
+    cls, shape, arg, expected
+):
+    """Pooling x (2, 3, 5, 5) by 2x2 windows every 2 pixels gives y (2, 3, 2, 2): the
+    scatter takes a gy of y's shape, the gather an input of x's."""
+    p = F.pooling(Variable(np.ones((2, 3, 5, 5))), 2, 2)
+    with pytest.raises(
+        ValueError,
+        match=rf'^{cls.__name__}: {arg} of shape {re.escape(str(shape))} does not fit the '
+        r'max pooling of an input of shape \(2, 3, 5, 5\) with kernel \(2, 2\), stride '
+        rf'\(2, 2\) and pad \(0, 0\); expected {arg} of shape {re.escape(str(expected))}$',
+    ):
+        cls(p.creator)(np.ones(shape))
+    assert cls(p.creator)(np.ones(expected)).shape == (
+        (2, 3, 5, 5) if arg == 'gy' else (2, 3, 2, 2)
+    )
+
+
 def test_average_pooling_of_big_endian_float16_sums_in_float32():
     # '>f2' is float16 too: its window sums overflowed to inf in float16
     x = np.full((1, 1, 4, 4), 30000, dtype='>f2')
