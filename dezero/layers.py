@@ -128,18 +128,26 @@ def keeping_statistics(model):
     of its layers (BatchNorm's ``avg_mean`` and ``avg_var``: see
     :func:`running_statistics`); on leaving it, each one that held values holds them
     again, in the same array.  Statistics that the calls create (a lazy BatchNorm's
-    first call) stay."""
+    first call) stay, holding the values a new layer gives them (its ``_statistics``:
+    BatchNorm's zeros and ones), as though no call had moved them."""
+    statistics = _owned_statistics(model)
     saved = [
         (param, param.data, param.data.copy())
-        for param in running_statistics(model)
+        for _, _, param in statistics
         if param.data is not None
     ]
+    missing = [(owner, name, param) for owner, name, param in statistics if param.data is None]
     try:
         yield
     finally:
         for param, array, values in saved:
             array[...] = values
             param.data = array
+        for owner, name, param in missing:
+            array = param.data
+            if array is not None:  # created by the calls
+                array[...] = owner._statistics[name]
+                param.data = array  # (noted as a change, as above)
 
 
 def _is_state(value):
@@ -195,9 +203,10 @@ class Layer:
     (``self._params.add(name)``; see :class:`_ParamNames`).
     """
 
-    # Names of the Parameters that are not learnt but kept and saved (running
-    # statistics); summary counts them apart.
-    _statistics = ()
+    # The Parameters that are not learnt but kept and saved (running statistics),
+    # {name: the value each of its entries has in a new layer}; summary counts them
+    # apart, and Model.plot gives those its pass created their new layer's values.
+    _statistics = {}
 
     def __init__(self):
         self.__dict__.setdefault('_names', {})
@@ -898,8 +907,14 @@ def running_statistics(layer):
     """The Parameters of ``layer`` and its sub-layers that hold running statistics
     (BatchNorm's ``avg_mean`` and ``avg_var``): no gradient reaches them; the forward
     pass of training updates them.  (What :meth:`Layer.summary` counts apart.)"""
+    return [param for _, _, param in _owned_statistics(layer)]
+
+
+def _owned_statistics(layer):
+    """The running statistics of ``layer`` and its sub-layers as ``(owner, name,
+    param)``: the layer that holds each, under the name ``name``."""
     return [
-        param
+        (owner, name, param)
         for _, _, owner, own in _tree(layer, False)
         if owner is not None
         for name, param in own
@@ -1109,13 +1124,47 @@ def _known_size(layer, what):
     return size
 
 
-def _assign_size(layer, what, value, held):
-    """``layer.in_size = n`` (or ``in_channels``), as the book's ``forward`` writes it
-    before calling ``_init_W(xp)``: before W exists, the size that ``_init_W`` then
-    creates W for; once W exists (``held``, the size it has), only that same size."""
-    size = _check_size(type(layer).__name__, what, value)
+class _SizesBeingCreated(threading.local):
+    """The input sizes that this thread is creating W for: ``sizes`` is
+    {id(layer): size} while :func:`_create_W` runs the layer's ``_init_W``.  Kept per
+    thread, so that threads making a layer's first call together each read their own
+    input's size."""
+
+    def __init__(self):
+        self.sizes = {}
+
+
+_being_created = _SizesBeingCreated()
+
+
+def _input_size(layer):
+    """What ``in_size`` (Linear) and ``in_channels`` (the convolutions) read: the size
+    that this thread is creating W for (while :func:`_create_W` runs); else W's
+    length along ``layer._in_axis``; before W exists, the size assigned to the
+    attribute (see :func:`_assign_size`), or else None (not known yet)."""
+    size = _being_created.sizes.get(id(layer))
+    if size is not None:
+        return size
+    W = getattr(layer, 'W', None)
+    if W is not None and W.data is not None:
+        return W.data.shape[layer._in_axis]
+    return layer.__dict__.get('_size_assigned')
+
+
+def _assign_size(layer, what, value):
+    """``layer.in_size = n`` (or ``in_channels``), as the book writes it: its
+    ``__init__`` before W exists (n may be None: not known), its ``forward`` before
+    calling ``_init_W(xp)``.  Before W exists, the layer keeps n for ``_init_W`` to
+    read; its first call creates W for the input's size all the same, and forgets n.
+    Once W exists, only the size W has is taken."""
+    W = getattr(layer, 'W', None)
+    held = None if W is None or W.data is None else W.data.shape[layer._in_axis]
+    size = None if value is None else _check_size(type(layer).__name__, what, value)
     if held is None:
-        layer._size_being_created = size
+        if size is None:
+            layer.__dict__.pop('_size_assigned', None)
+        else:
+            layer.__dict__['_size_assigned'] = size
     elif size != held:
         raise ValueError(
             f'{type(layer).__name__}: {what} cannot become {size}: W exists, made for '
@@ -1127,13 +1176,36 @@ def _create_W(layer, size, xp, shape):
     """W of ``shape`` for ``layer``, an input of ``size`` (width or channels) and the
     array module ``xp``, made the book's way: the layer's ``_init_W(xp)``, its own or
     a subclass's, reads the size from ``in_size`` / ``in_channels`` (which give
-    ``size`` while it runs) and assigns ``W.data``.  What it assigns must have
-    ``shape`` and hold real numbers; it is cast to the layer's dtype."""
-    layer._size_being_created = size
+    ``size`` while it runs, in this thread) and assigns ``W.data``.  What it assigns
+    must have ``shape`` and hold real numbers; it is cast to the layer's dtype.  If
+    ``_init_W`` raises, or what it assigned is refused, W is left as it was (no
+    data) before the error goes on; once W is made, a size assigned to
+    ``in_size`` / ``in_channels`` beforehand is forgotten."""
+    W = layer.W
+    data, requires_grad = W.data, W.requires_grad
+    sizes = _being_created.sizes
+    sizes[id(layer)] = size
     try:
         layer._init_W(xp)
+        _check_created_W(layer, size, shape)
+    except BaseException:
+        W.data, W.requires_grad = data, requires_grad
+        raise
     finally:
-        del layer._size_being_created
+        sizes.pop(id(layer), None)
+    _forget_assigned_size(layer)
+
+
+def _forget_assigned_size(layer):
+    """Drop the size assigned to ``in_size`` / ``in_channels`` before W existed (see
+    :func:`_assign_size`), once W is made: W's shape tells it from then on, and
+    nothing stale stays in the layer (nor in its pickles)."""
+    layer.__dict__.pop('_size_assigned', None)
+
+
+def _check_created_W(layer, size, shape):
+    """Check the ``W.data`` that ``layer._init_W`` assigned for an input of ``size``
+    (see :func:`_create_W`), and cast it to the layer's dtype."""
     W = layer.W.data
     where = f'{type(layer).__name__}._init_W'
     if W is None:
@@ -1170,7 +1242,7 @@ class Linear(Layer):
     """
 
     b = None  # what b reads after ``del layer.b``: no bias
-    _size_being_created = None  # the input width while _init_W creates W (see in_size)
+    _in_axis = 0  # W's axis of the input width
 
     def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):
         super().__init__()
@@ -1188,16 +1260,13 @@ class Linear(Layer):
     @property
     def in_size(self):
         """The input width: W's first dimension; before W exists, the width it is
-        being created for (while :meth:`_init_W` runs, or as assigned: see the
-        setter), and None otherwise."""
-        W = self.W.data
-        return self._size_being_created if W is None else W.shape[0]
+        being created for (while :meth:`_init_W` runs), or as assigned (the book's
+        ``self.in_size = in_size``: see :func:`_assign_size`), and None otherwise."""
+        return _input_size(self)
 
     @in_size.setter
     def in_size(self, value):
-        # the book's forward assigns it before calling _init_W(xp)
-        W = self.W.data
-        _assign_size(self, 'in_size', value, None if W is None else W.shape[0])
+        _assign_size(self, 'in_size', value)
 
     def hyperparameters(self):
         return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
@@ -1222,6 +1291,7 @@ class Linear(Layer):
         scale = (1.0 / in_size) ** 0.5
         W = np.random.randn(in_size, self.out_size) * scale
         self.W.data = _in_module(W.astype(self.dtype), xp)
+        _forget_assigned_size(self)
 
     def forward(self, x):
         # a plain array x stays one: a constant, whose gradient is never computed
@@ -1280,7 +1350,7 @@ class BatchNorm(Layer):
     one as it takes any other.
     """
 
-    _statistics = ('avg_mean', 'avg_var')
+    _statistics = {'avg_mean': 0.0, 'avg_var': 1.0}
 
     def __init__(self):
         super().__init__()
@@ -1323,12 +1393,9 @@ class BatchNorm(Layer):
         channels = x.shape[1]
         dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
         xp = cuda.get_array_module(x)
-        for param, fill in (
-            (self.avg_mean, 0.0),
-            (self.avg_var, 1.0),
-            (self.gamma, 1.0),
-            (self.beta, 0.0),
-        ):
+        fills = {**self._statistics, 'gamma': 1.0, 'beta': 0.0}
+        for name, fill in fills.items():
+            param = getattr(self, name)
             if param.data is None:
                 param.data = xp.full(channels, fill, dtype)
 
@@ -1430,7 +1497,6 @@ class _Conv(Layer):
 
     _in_axis = None
     b = None  # what b reads after ``del layer.b``: no bias
-    _size_being_created = None  # the input channels while _init_W creates W
 
     def __init__(
         self,
@@ -1461,16 +1527,14 @@ class _Conv(Layer):
     @property
     def in_channels(self):
         """The input's channel count, read from W; before W exists, the count it is
-        being created for (while :meth:`_init_W` runs, or as assigned: see the
-        setter), and None otherwise."""
-        W = self.W.data
-        return self._size_being_created if W is None else W.shape[self._in_axis]
+        being created for (while :meth:`_init_W` runs), or as assigned (the book's
+        ``self.in_channels = in_channels``: see :func:`_assign_size`), and None
+        otherwise."""
+        return _input_size(self)
 
     @in_channels.setter
     def in_channels(self, value):
-        # the book's forward assigns it before calling _init_W(xp)
-        W = self.W.data
-        _assign_size(self, 'in_channels', value, None if W is None else W.shape[self._in_axis])
+        _assign_size(self, 'in_channels', value)
 
     def hyperparameters(self):
         settings = {
@@ -1510,6 +1574,7 @@ class _Conv(Layer):
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         W = np.random.randn(*shape) * (2.0 / fan_in) ** 0.5
         self.W.data = _in_module(W.astype(self.dtype), xp)
+        _forget_assigned_size(self)
 
     def forward(self, x):
         # x stays as given: the convolution skips the gradient of a plain array

@@ -55,7 +55,11 @@ class Model(Layer):
         records), and drawing leaves the model as it was: the state that layers keep
         from one call to the next (the hidden state of RNN, LSTM and GRU: every layer
         with ``reset_state()``) and BatchNorm's running statistics are put back, and so
-        is NumPy's random generator, from which dropout draws.
+        is NumPy's random generator, from which dropout draws.  A model not called yet
+        has its parameters created by this pass, as by a first call, and keeps them;
+        running statistics created then hold a new layer's values (BatchNorm's zeros
+        and ones), and the draws of the pass stand: the generator is not put back, so
+        that the program's next draws do not repeat the numbers of the new weights.
 
         ``to_file`` is checked (a path of a file, in a format Graphviz renders, that can
         be written) before the forward pass, so that a bad one changes nothing.  A
@@ -63,13 +67,17 @@ class Model(Layer):
         :func:`dezero.graph.draw_graph` or :func:`dezero.graph.plot_dot_graph`."""
         _picture_path(to_file, 'Model.plot')  # refused before any lazy parameter is made
         random_state = np.random.get_state()
+        made = {id(param) for param in self.params() if param.data is not None}
         try:
             with watching_layers(self), keeping_state(self), keeping_statistics(self):
                 y = self.forward(*inputs)
                 if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
                     y = y[0]
         finally:
-            np.random.set_state(random_state)
+            # put back unless the pass created parameters: their weights were drawn from
+            # the generator, and putting it back would make the program draw them again
+            if all(param.data is None or id(param) in made for param in self.params()):
+                np.random.set_state(random_state)
         if isinstance(y, (tuple, list)):
             raise TypeError(
                 f'Model.plot: it draws the graph of one output, but forward returned a '

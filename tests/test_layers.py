@@ -536,6 +536,41 @@ def test_a_failing_init_W_leaves_the_layer_without_W_and_in_size():
     assert layer(np.ones((1, 5))).shape == (1, 2) and layer.in_size == 5
 
 
+class HalfDone(Linear):
+    """A Linear class whose _init_W assigns W, then fails."""
+
+    def _init_W(self, xp=np):
+        super()._init_W(xp)
+        raise RuntimeError('no weights today')
+
+
+@pytest.mark.parametrize(
+    'cls, error, message',
+    [
+        (assigning(np.full((3, 4), 2.0, np.float32)), ValueError, r'of shape \(3, 4\); expected'),
+        (assigning(np.ones((4, 4), bool)), TypeError, r'of dtype bool; expected real numbers'),
+        (HalfDone, RuntimeError, 'no weights today'),
+    ],
+)
+def test_a_W_that_init_W_assigned_before_failing_is_not_left_on_the_layer(cls, error, message):
+    # the refused W stayed: the next call took it for the layer's weights
+    layer = cls(4, nobias=True)
+    with pytest.raises(error, match=message):
+        layer(np.ones((1, 4), np.float32))
+    assert layer.W.data is None and layer.in_size is None
+    assert layer.W.requires_grad  # (a bool W had made it a constant)
+
+
+def test_a_W_refused_on_the_first_call_is_made_again_on_the_next():
+    layer = assigning(np.full((3, 4), 2.0, np.float32))(4, nobias=True)
+    with pytest.raises(ValueError, match=r'expected shape \(4, 4\) for the input size 4'):
+        layer(np.ones((1, 4), np.float32))
+    # the (3, 4) W assigned for width 4 was kept, and a width-4 call raised again
+    with pytest.raises(ValueError, match=r'expected shape \(4, 4\) for the input size 4'):
+        layer(np.ones((1, 4), np.float32))
+    np.testing.assert_array_equal(layer(np.ones((1, 3), np.float32)).data, [[6.0] * 4])
+
+
 # --------------------------------------------------------------------------------------
 # Replacing a parameter: only by another Parameter
 # --------------------------------------------------------------------------------------
@@ -2023,3 +2058,70 @@ def test_a_subclass_with_the_books_forward_sets_in_size_and_draws_the_same_W():
     layer.in_size = 4  # the size it has: fine
     with pytest.raises(ValueError, match=r'Linear: in_size cannot become 5: W exists, made for 4'):
         layer.in_size = 5
+
+
+class BooksInitLinear(Linear):
+    def __init__(self, out_size, nobias=False, dtype=np.float32, in_size=None):  # the book's
+        Layer.__init__(self)
+        self.in_size = in_size
+        self.out_size = out_size
+        self.dtype = dtype
+        self.W = Parameter(None, name='W')
+        if self.in_size is not None:
+            self._init_W()
+        if nobias:
+            self.b = None
+        else:
+            self.b = Parameter(np.zeros(out_size, dtype=dtype), name='b')
+
+
+def test_a_subclass_with_the_books_init_sets_in_size_before_W_exists():
+    # assigning in_size read W (AttributeError before W existed), and None was refused
+    np.random.seed(0)
+    given = BooksInitLinear(3, in_size=5)
+    np.random.seed(0)
+    np.testing.assert_array_equal(given.W.data, Linear(3, in_size=5).W.data)
+    x = np.ones((2, 4), np.float32)
+    lazy = BooksInitLinear(3)
+    assert lazy.in_size is None
+    np.random.seed(0)
+    y = lazy(x).data
+    np.random.seed(0)
+    np.testing.assert_array_equal(y, Linear(3)(x).data)
+    assert lazy.in_size == 4
+
+
+def same_attributes_as_a_plain_call(layer, x):
+    """Whether ``layer``, called on ``x``, holds the attributes (and pickles the state)
+    of a Linear(3) called on x: no size assigned before W existed stays behind."""
+    plain = Linear(3)
+    plain(x)
+    return set(vars(layer)) == set(vars(plain)) and set(layer.__getstate__()) == set(
+        plain.__getstate__()
+    )
+
+
+def test_a_size_assigned_before_W_exists_is_read_by_init_W_then_forgotten():
+    x = np.ones((2, 4), np.float32)
+    layer = Linear(3)
+    layer.in_size = 7
+    assert layer.in_size == 7 and layer.W.data is None
+    layer.in_size = None  # not known after all
+    assert layer.in_size is None
+    layer.in_size = 5
+    layer._init_W()  # called directly, as the book's code does: W for the size assigned
+    assert layer.W.shape == (5, 3) and layer.in_size == 5
+    # the first call makes W for its input, as the book's forward does, and forgets 7
+    layer = Linear(3)
+    layer.in_size = 7
+    assert layer(x).shape == (2, 3) and layer.in_size == 4
+    assert same_attributes_as_a_plain_call(layer, x)
+    layer = BooksForwardLinear(3)
+    layer(x)
+    assert same_attributes_as_a_plain_call(layer, x)
+    with pytest.raises(
+        ValueError, match=r'^Linear: in_size cannot become None: W exists, made for 4'
+    ):
+        Linear(3, in_size=4).in_size = None
+    with pytest.raises(TypeError, match=r'^Linear: in_size must be a positive integer, got str'):
+        Linear(3).in_size = '4'

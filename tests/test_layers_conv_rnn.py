@@ -364,12 +364,15 @@ def test_a_conv_init_W_that_gives_a_W_of_another_shape_is_refused(cls, w_shape):
         def _init_W(self, xp=np):  # (8, 3, 3, 3) whatever the input's channels
             self.W.data = xp.zeros((8, 3, 3, 3), self.dtype)
 
+    layer = Bad(8, 3)
     with pytest.raises(
         ValueError,
         match=rf'^Bad\._init_W assigned W\.data of shape \(8, 3, 3, 3\); expected shape '
         rf'{w_shape} for the input size 2',
     ):
-        Bad(8, 3)(np.ones((1, 2, 4, 4), np.float32))
+        layer(np.ones((1, 2, 4, 4), np.float32))
+    # the refused W is not left behind (the next call took it for the layer's weights)
+    assert layer.W.data is None and layer.in_channels is None
 
 
 @pytest.mark.parametrize(
@@ -1227,3 +1230,69 @@ def test_a_conv_subclass_with_the_books_forward_sets_in_channels_and_draws_the_s
     ours = BooksForwardConv(3, 3, pad=1)(x).data
     np.random.seed(0)
     np.testing.assert_array_equal(ours, Conv2d(3, 3, pad=1)(x).data)
+
+
+class BooksInitConv(Conv2d):
+    def __init__(  # the book's Conv2d.__init__
+        self,
+        out_channels,
+        kernel_size,
+        stride=1,
+        pad=0,
+        nobias=False,
+        dtype=np.float32,
+        in_channels=None,
+    ):
+        Layer.__init__(self)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.pad = pad
+        self.dtype = dtype
+        self.W = dezero.Parameter(None, name='W')
+        if in_channels is not None:
+            self._init_W()
+        if nobias:
+            self.b = None
+        else:
+            self.b = dezero.Parameter(np.zeros(out_channels, dtype=dtype), name='b')
+
+
+def test_a_conv_subclass_with_the_books_init_sets_in_channels_before_W_exists():
+    # assigning in_channels read W (AttributeError before W existed); None was refused
+    np.random.seed(0)
+    given = BooksInitConv(3, (3, 3), in_channels=2)
+    np.random.seed(0)
+    np.testing.assert_array_equal(given.W.data, Conv2d(3, 3, in_channels=2).W.data)
+    x = np.ones((1, 2, 4, 4), np.float32)
+    lazy = BooksInitConv(3, (3, 3), pad=(1, 1))
+    assert lazy.in_channels is None
+    np.random.seed(0)
+    y = lazy(x).data
+    np.random.seed(0)
+    np.testing.assert_array_equal(y, Conv2d(3, 3, pad=1)(x).data)
+    assert lazy.in_channels == 2
+
+
+@pytest.mark.parametrize('cls, w_shape', [(Conv2d, (3, 5, 1, 1)), (Deconv2d, (5, 3, 1, 1))])
+def test_conv_channels_assigned_before_W_exists_are_read_by_init_W_then_forgotten(cls, w_shape):
+    layer = cls(3, 1)
+    layer.in_channels = 7
+    assert layer.in_channels == 7 and layer.W.data is None
+    layer.in_channels = None  # not known after all
+    assert layer.in_channels is None
+    layer.in_channels = 5
+    layer._init_W()  # called directly, as the book's code does: W for the count assigned
+    assert layer.W.shape == w_shape and layer.in_channels == 5
+    x = np.ones((1, 2, 2, 2), np.float32)
+    layer, plain = cls(3, 1), cls(3, 1)
+    layer.in_channels = 7
+    assert layer(x).shape == (1, 3, 2, 2) and layer.in_channels == 2  # the input's, as the book
+    plain(x)
+    assert set(vars(layer)) == set(vars(plain))  # nothing of the 7 stays behind
+    assert set(layer.__getstate__()) == set(plain.__getstate__())
+    with pytest.raises(
+        ValueError, match=rf'^{cls.__name__}: in_channels cannot become None: W exists, made for 2'
+    ):
+        layer.in_channels = None

@@ -390,3 +390,32 @@ def test_plot_leaves_batch_norm_statistics_and_the_random_generator_as_it_found_
     expected = np.random.rand(3)
     np.random.set_state(draws)
     np.testing.assert_array_equal(np.random.rand(3), expected)
+
+
+def test_plot_of_a_model_not_called_yet_lets_the_draws_of_its_new_weights_stand(tmp_path):
+    # the generator was put back after plot had drawn the new weights from it: the
+    # next model made drew the same numbers, and got the same weights
+    x = np.ones((2, 3), np.float32)
+    np.random.seed(0)
+    first, second = MLP((4, 2)), MLP((4, 2))
+    first(x)
+    second(x)  # what a program that does not draw gets
+    np.random.seed(0)
+    plotted = MLP((4, 2))
+    plotted.plot(x, to_file=tmp_path / 'mlp.dot')
+    after = MLP((4, 2))
+    after(x)
+    for mine, expected in zip(
+        [*plotted.params(), *after.params()], [*first.params(), *second.params()]
+    ):
+        np.testing.assert_array_equal(mine.data, expected.data)
+
+
+def test_plot_gives_batch_norm_statistics_it_created_the_values_of_a_new_layer(tmp_path):
+    # a lazy BatchNorm kept the statistics that the drawing pass had moved
+    np.random.seed(0)
+    net = NormalisedNet()
+    net.plot(np.random.randn(6, 3).astype(np.float32) * 10 + 3, to_file=tmp_path / 'net.dot')
+    np.testing.assert_array_equal(net.norm.avg_mean.data, np.zeros(4, np.float32))
+    np.testing.assert_array_equal(net.norm.avg_var.data, np.ones(4, np.float32))
+    assert net.norm.avg_mean.dtype == net.norm.avg_var.dtype == np.float32

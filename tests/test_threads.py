@@ -2,6 +2,7 @@
 the transforms belongs to the thread that sets it, so threads training their own
 models do not disturb each other."""
 
+import sys
 import threading
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 import dezero
 import dezero.functions as F
 from dezero import Config, Variable, no_grad, optimizers
+from dezero.layers import Conv2d, Linear
 from dezero.models import MLP
 
 
@@ -235,3 +237,61 @@ def test_threads_adding_gradients_to_a_shared_parameter_lose_none():
 
     run_in_threads(backward_many, 4)
     np.testing.assert_array_equal(W.grad.data, np.full(1000, 4.0 * steps))
+
+
+def test_a_thread_creating_a_lazy_w_while_another_creates_it_too_finishes():
+    # the input size being created was an attribute of the layer that each thread set
+    # and deleted: the thread left second found it deleted (AttributeError)
+    inside, go_on = threading.Event(), threading.Event()
+
+    class WaitingLinear(Linear):
+        def _init_W(self, xp=np):
+            if threading.current_thread() is not threading.main_thread():
+                inside.set()
+                go_on.wait(10)
+            super()._init_W(xp)
+
+    layer, x, errors = WaitingLinear(3), np.ones((2, 4), np.float32), []
+
+    def first_call():
+        try:
+            layer(x)
+        except BaseException as e:  # reported in the main thread
+            errors.append(e)
+
+    other = threading.Thread(target=first_call)
+    other.start()
+    assert inside.wait(10)
+    assert layer(x).shape == (2, 3)  # created here while the other thread is inside _init_W
+    go_on.set()
+    other.join(10)
+    assert errors == []
+    assert layer.W.shape == (4, 3) and '_size_assigned' not in vars(layer)
+
+
+def test_threads_making_the_first_calls_of_lazy_layers_together_all_succeed():
+    # each thread calls each layer at the same moment (a barrier per layer), switching
+    # threads as often as Python can: with the size being created kept on the layer,
+    # about one layer in ten failed
+    x, images = np.ones((2, 4), np.float32), np.ones((1, 2, 2, 2), np.float32)
+    calls = [(Linear(3), x) for _ in range(100)] + [(Conv2d(3, 1), images) for _ in range(50)]
+    together = threading.Barrier(4, timeout=10)
+
+    def call_each(i):
+        failures = []
+        for layer, inputs in calls:
+            together.wait()
+            try:
+                layer(inputs)
+            except Exception as e:  # reported below, without leaving the barrier
+                failures.append(f'{type(layer).__name__}: {type(e).__name__}: {e}')
+        return failures
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        failures = run_in_threads(call_each, 4)
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == [[]] * 4
+    assert [layer.W.shape[:2] for layer, _ in calls] == [(4, 3)] * 100 + [(3, 2)] * 50
