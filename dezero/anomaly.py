@@ -58,8 +58,20 @@ class AnomalyError(FloatingPointError):
 # Where a function was created
 # --------------------------------------------------------------------------------------
 def _in_dezero(frame):
+    """Whether the stack ``frame`` runs code of the dezero package."""
     name = frame.f_globals.get('__name__', '')
     return name == 'dezero' or name.startswith('dezero.')
+
+
+def user_stacklevel():
+    """The ``stacklevel`` of ``warnings.warn``, called in the function that calls this
+    one, that names the user's line: the innermost caller outside the dezero package,
+    however many frames of dezero lie between (F.batch_norm called directly, or
+    through L.BatchNorm, a Model, a Trainer)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and _in_dezero(frame):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def user_site():

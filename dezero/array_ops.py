@@ -104,14 +104,20 @@ def mean_beyond_the_sum(mean, x, n, axis=None, keepdims=False):
     nan again (a mean that is not finite costs a second sum).  NumPy's warning of the
     first sum's overflow shows all the same.
 
-    Only a mean that is one number (0-d: over every axis, without keepdims) of a NumPy
-    float32 or float64 array is checked, at the cost of one ``math.isfinite``; an
-    array of means is returned as it is, since testing each of its values would cost
-    about a quarter of the mean of a small array.  A float16 sum, taken in float32,
-    does not overflow; the mean of nothing (n = 0) is nan."""
-    if type(x) is not np.ndarray or mean.ndim or x.dtype.kind != 'f' or not n:
+    Only a mean that is one number (0-d: over every axis, without keepdims) of a
+    float32 or float64 array, NumPy's or CuPy's, is checked, at the cost of one test
+    of that number (for CuPy, reading it back from the device); an array of means is
+    returned as it is, since testing each of its values would cost about a quarter of
+    the mean of a small array.  A float16 sum, taken in float32, does not overflow;
+    the mean of nothing (n = 0) is nan."""
+    if mean.ndim or x.dtype.kind != 'f' or x.dtype.itemsize < 4 or not n:
         return mean
-    if math.isfinite(mean) or x.dtype.itemsize < 4:
+    xp = cuda.get_array_module(x)
+    if xp is np:
+        finite = math.isfinite(mean)  # several times as quick as np.isfinite
+    else:
+        finite = bool(xp.isfinite(mean))  # read back from the device
+    if finite:
         return mean
     with np.errstate(over='ignore', invalid='ignore'):
         return wide_sum(x / n, axis, keepdims)

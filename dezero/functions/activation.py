@@ -15,6 +15,7 @@ from dezero import cuda
 from dezero.array_ops import (
     FLOAT16,
     float_data,
+    is_float16,
     max_keepdims,
     normalize_axis,
     refuse_complex,
@@ -24,14 +25,11 @@ from dezero.array_ops import (
 from dezero.core import Function
 from dezero.functions.array import as_input, astype
 from dezero.functions.math import (
-    _ERF_P,
-    _ERF_Q,
-    _ERFC_R,
-    _ERFC_S,
     PiecewiseLinearGrad,
-    _polynomial,
     blockwise,
     clip,
+    erf_central_kernel,
+    erfcx_kernel,
 )
 
 
@@ -118,7 +116,7 @@ def sigmoid_array(x):
     In place on one fresh array: as fast as the plain formula."""
     xp = np if type(x) is np.ndarray else cuda.get_array_module(x)
     x = float_data(x)  # -(-128) does not fit int8
-    if x.dtype is FLOAT16:
+    if is_float16(x.dtype):
         return sigmoid_array(x.astype(np.float32)).astype(FLOAT16)
     z = xp.empty(x.shape, x.dtype)
     xp.negative(x, out=z)
@@ -250,7 +248,7 @@ def softmax_array(x, axis):
     x = float_data(x)
     if x.size == 0:  # nothing to normalise, and an empty slice has no maximum
         return x.copy()
-    if x.dtype is FLOAT16:
+    if is_float16(x.dtype):
         return _to_float16(softmax_array(x.astype(np.float32), axis))
     e = quiet_exp(shifted_by_max(x, axis))
     e /= sum_keepdims(e, axis)
@@ -265,7 +263,7 @@ def log_softmax_array(x, axis):
     x = float_data(x)
     if x.size == 0:  # an empty slice has no maximum
         return x.copy()
-    if x.dtype is FLOAT16:
+    if is_float16(x.dtype):
         return _to_float16(log_softmax_array(x.astype(np.float32), axis))
     y = shifted_by_max(x, axis)
     return y - cuda.get_array_module(y).log(sum_keepdims(quiet_exp(y), axis))
@@ -356,7 +354,7 @@ class LogSoftmaxGrad(Function):
         self.axis = axis
 
     def forward(self, y, gy):
-        if gy.dtype is FLOAT16:  # in float32: the sum of gy may exceed float16's range
+        if is_float16(gy.dtype):  # in float32: the sum of gy may exceed float16's range
             return _to_float16(self.forward(y.astype(np.float32), gy.astype(np.float32)))
         gx = quiet_exp(y) * -sum_keepdims(gy, self.axis)
         gx += gy
@@ -385,7 +383,6 @@ def log_softmax(x, axis=1):
 #: the variants of gelu: x Φ(x) with the normal CDF Φ, or the tanh approximation of it
 GELU_APPROXIMATIONS = ('none', 'tanh')
 _SQRT_HALF = 0.7071067811865476  # 1 / sqrt(2)
-_SQRT_2 = 1.4142135623730951
 _INV_SQRT_2PI = 0.3989422804014327  # 1 / sqrt(2 pi), the normal density at 0
 _TANH_SCALE = 0.7978845608028654  # sqrt(2 / pi)
 _TANH_CUBIC = 0.044715
@@ -403,40 +400,14 @@ def _times_x(xp, out, x, tmp):
 
 
 # Φ(x) = (1 + erf(x / sqrt 2)) / 2 cancels for x < 0 (1 + erf rounds to 0 from x = -8.3
-# in float64, -5.5 in float32), so gelu takes Φ from its tail Φ(-a) = erfc(a / sqrt 2) / 2
-# at a = |x| (Φ(x) = 1 - Φ(-a) for x > 0), by the approximations of erf and erfc of
-# dezero.functions.math, their coefficients rescaled for a = sqrt(2) z:
-#   Φ(-a) = exp(-a²/2) R(a) / S(a)    for a in [1/sqrt 2, 4 sqrt 2], and in float32 for
-#                                     every a (there R / S holds to float32's rounding);
-#   Φ(-a) = 1/2 - a A(a²) / B(a²)     for a < 1/sqrt 2 in float64;
-#   Φ(-a) = exp(-a²/2) (1/sqrt(pi) - y N(y) / D(y)) / (sqrt(2) a), y = 2 / a², for
-#                                     a > 4 sqrt 2 in float64: Cody's third
-#                                     approximation, of erfc(z) exp(z²) z for z >= 4.
-#: exp(-64), which the tail approximations carry (their R and the a φ(a) beside it), so
-#: that the factor exp(64 - h**2 / 2) of exp(-a**2 / 2) is normal wherever the result is
+# in float64, -5.5 in float32), so the exact gelu takes Φ from its tail at a = |x|
+# (Φ(x) = 1 - Φ(-a) for x > 0), by the kernels of erf of dezero.functions.math, which
+# take z = a / sqrt 2 from a itself:
+#   Φ(-a) = erfc(z) / 2 = erfcx(z) exp(-a²/2) / 2, exp(-a²/2) split in two factors;
+#   Φ(-a) = 1/2 - erf(z) / 2 for a < 1/sqrt 2 in float64, where erfcx is not meant for it.
+#: exp(-64), which the tail carries (with the a φ(a) beside it), so that the factor
+#: exp(64 - h**2 / 2) of exp(-a**2 / 2) is normal wherever the result is
 _TAIL_SCALE = 1.603810890548638e-28
-_CDF_R = tuple(c * 2.0 ** (i / 2) * 0.5 * _TAIL_SCALE for i, c in enumerate(_ERFC_R))
-_CDF_S = tuple(c * 2.0 ** (i / 2) for i, c in enumerate(_ERFC_S))
-_CDF_A = tuple(c * 2.0**i * (0.5 * _SQRT_HALF) for i, c in enumerate(_ERF_P))
-_CDF_B = tuple(c * 2.0**i for i, c in enumerate(_ERF_Q))
-_FAR_N = (
-    1.63153871373020978e-2,
-    3.05326634961232344e-1,
-    3.60344899949804439e-1,
-    1.25781726111229246e-1,
-    1.60837851487422766e-2,
-    6.58749161529837803e-4,
-)
-_FAR_D = (
-    1.0,
-    2.56852019228982242e00,
-    1.87295284992346725e00,
-    5.27905102951428412e-1,
-    6.05183413124413191e-2,
-    2.33520497626869185e-3,
-)
-_FAR = 4.0 * _SQRT_2
-_INV_SQRT_PI = 0.5641895835477563  # 1 / sqrt(pi)
 
 
 def _split_exp_minus_half_square(xp, a, near, far, t):
@@ -460,38 +431,21 @@ def _split_exp_minus_half_square(xp, a, near, far, t):
     xp.exp(far, out=far)
 
 
-def _far_tail_ratio(xp, a):
-    """Φ(-a) exp(a**2 / 2 - 64) of the float64 array ``a`` (from 4 sqrt 2 to 40), by
-    Cody's third approximation."""
-    y = 2.0 / (a * a)
-    ratio = _polynomial(xp, y, _FAR_N, xp.empty_like(y))
-    ratio /= _polynomial(xp, y, _FAR_D, xp.empty_like(y))
-    ratio *= y
-    return (_INV_SQRT_PI - ratio) / (a * (_SQRT_2 / _TAIL_SCALE))
-
-
-def _tail_ratio(xp, a, out, t):
-    """out = Φ(-a) exp(a**2 / 2 - 64) for ``a`` (1-D) in [0, 40] (``t``: scratch): R(a) /
-    S(a), and in float64 Cody's third approximation where a > 4 sqrt 2 (for a below
-    1/sqrt 2, where R / S is not meant for float64, see :func:`_central_tail`)."""
-    _polynomial(xp, a, _CDF_R, out)
-    out /= _polynomial(xp, a, _CDF_S, t)
-    if out.dtype == np.float64:
-        far = xp.flatnonzero(a > _FAR)
-        if far.size:
-            out[far] = _far_tail_ratio(xp, a[far])
-    return out
+def _normal_tail(xp, a, tail, near, far, t):
+    """tail = Φ(-a) exp(a**2 / 2 - 64) = erfcx(a / sqrt 2) e**-64 / 2, and near, far
+    with near * far = exp(64 - a**2 / 2) (:func:`_split_exp_minus_half_square`), for
+    ``a`` in [0, 40] (``t``: scratch); in float64 the tail is meant from a = 1/sqrt 2
+    on (see :func:`_central_tail`)."""
+    erfcx_kernel(xp, tail, a, t, scale_squared=0.5, factor=0.5 * _TAIL_SCALE)
+    _split_exp_minus_half_square(xp, a, near, far, t)
 
 
 def _central_tail(xp, a, out, s, t, u):
-    """out = Φ(-s) = 1/2 - s A(s**2) / B(s**2) with s = min(a, 1/sqrt 2) (``s`` is
+    """out = Φ(-s) = 1/2 - erf(s / sqrt 2) / 2 with s = min(a, 1/sqrt 2) (``s`` is
     set, ``t`` and ``u`` are scratch)."""
     xp.clip(a, 0.0, _SQRT_HALF, out=s)
-    xp.multiply(s, s, out=t)
-    _polynomial(xp, t, _CDF_A, out)
-    out /= _polynomial(xp, t, _CDF_B, u)
-    out *= s
-    xp.subtract(0.5, out, out=out)
+    erf_central_kernel(xp, out, s, t, u, scale_squared=0.5, factor=-0.5)
+    out += 0.5
     return out
 
 
@@ -512,11 +466,10 @@ def _gelu_erf_kernel(xp, out, x, a, near, far, p, t):
     give 0 quietly."""
     xp.abs(x, out=a)
     xp.clip(a, 0.0, _REACH, out=a)  # (NaN stays NaN)
-    _split_exp_minus_half_square(xp, a, near, far, p)
-    _tail_ratio(xp, a, p, t)
+    _normal_tail(xp, a, p, near, far, t)
     p *= a
     p *= near
-    p *= far  # a Φ(-a): the exp(-64) of R times the exp(64) of far
+    p *= far  # a Φ(-a): the exp(-64) of the tail times the exp(64) of far
     if p.dtype == np.float64:
         _central_tail(xp, a, out, near, far, t)
         out *= near
@@ -532,8 +485,7 @@ def _gelu_erf_slope_kernel(xp, out, x, gy, a, near, far, p, t, u):
     are 0), m = 1 for x > 0 and 0 otherwise."""
     xp.abs(x, out=a)
     xp.clip(a, 0.0, _REACH, out=a)
-    _split_exp_minus_half_square(xp, a, near, far, p)
-    _tail_ratio(xp, a, p, t)
+    _normal_tail(xp, a, p, near, far, t)
     xp.multiply(a, _INV_SQRT_2PI * _TAIL_SCALE, out=t)
     p -= t
     p *= near
@@ -622,8 +574,8 @@ def _gelu_curvature(x, approximate):
     to ±40 as the slopes are (which changes no value), with exponentials that
     underflow to 0 quietly.  float16 is computed in float32: there p q rounds to 0
     from |x| = 4.2 on, far before the curvature does."""
-    if x.dtype == np.float16:
-        return astype(_gelu_curvature(astype(x, np.float32), approximate), np.float16)
+    if is_float16(x.dtype):
+        return astype(_gelu_curvature(astype(x, np.float32), approximate), FLOAT16)
     c = clip(x, -_REACH, _REACH)
     c2 = c * c
     if approximate == 'none':

@@ -11,9 +11,12 @@ of several, it is a function of its own: :class:`TanhGrad`, and
 :class:`PiecewiseLinearGrad`, which abs and clip share with relu and leaky_relu.
 
 NumPy has no error function, so :func:`erf_array` computes one from rational
-approximations, over a large array in blocks that stay in the processor's cache
-(:func:`blockwise`); gelu uses both.
+approximations (:func:`erf_central_kernel` near 0, :func:`erfcx_kernel` for erfc
+beyond), over a large array in blocks that stay in the processor's cache
+(:func:`blockwise`); gelu takes the normal CDF from the same two kernels, in blocks too.
 """
+
+import functools
 
 import numpy as np
 
@@ -22,6 +25,7 @@ from dezero.array_ops import (
     FLOAT16,
     broadcasts_to,
     float_data,
+    float_number,
     is_float16,
     refuse_complex,
     zero_where,
@@ -198,10 +202,13 @@ class Square(Function):
 # W. J. Cody's rational Chebyshev approximations ("Rational Chebyshev approximations for
 # the error function", Math. Comp. 23 (1969)), his tables for about 18 significant
 # digits, highest power first:
-#   erf(x)  = x P(x²) / Q(x²)          for |x| <= 1/2,
-#   erfc(x) = exp(-x²) R(x) / S(x)     for 1/2 <= x <= 4.
-# The second stays accurate well past 4, up to 6, beyond which erf is ±1 in float64:
-# there erfc < 2e-8, and erf = 1 - erfc needs only its leading digits.
+#   erf(x)  = x P(x²) / Q(x²)                           for |x| <= 1/2,
+#   erfc(x) = exp(-x²) R(x) / S(x)                      for 1/2 <= x <= 4,
+#   erfc(x) = exp(-x²) (1/sqrt(pi) - y N(y) / D(y)) / x  for x >= 4, with y = 1 / x².
+# erf takes R / S up to 6, beyond which erf is ±1 in float64 (from 4 on, erfc < 2e-8, and
+# erf = 1 - erfc needs only its leading digits).  In float32 R / S keeps its relative
+# accuracy far past 4, into the tail that gelu needs; in float64 the third formula
+# takes over from 4 there.
 _ERF_P = (
     1.85777706184603153e-1,
     3.16112374387056560e00,
@@ -238,8 +245,25 @@ _ERFC_S = (
     3.43936767414372164e03,
     1.23033935480374942e03,
 )
-#: R scaled by -2 (exactly, a power of two): the kernel wants -2 erfc
-_ERFC_R_TIMES_MINUS_2 = tuple(-2.0 * c for c in _ERFC_R)
+_ERFC_N = (
+    1.63153871373020978e-2,
+    3.05326634961232344e-1,
+    3.60344899949804439e-1,
+    1.25781726111229246e-1,
+    1.60837851487422766e-2,
+    6.58749161529837803e-4,
+)
+_ERFC_D = (
+    1.0,
+    2.56852019228982242e00,
+    1.87295284992346725e00,
+    5.27905102951428412e-1,
+    6.05183413124413191e-2,
+    2.33520497626869185e-3,
+)
+#: where the far-tail formula of erfc takes over from R / S in float64
+_ERFC_FAR = 4.0
+_INV_SQRT_PI = 0.5641895835477563  # 1 / sqrt(pi)
 #: bytes of one block of a NumPy array in :func:`blockwise`: a block and the few
 #: temporaries of a kernel stay in the processor's cache between its passes
 BLOCK_BYTES = 1 << 18
@@ -260,34 +284,87 @@ def _polynomial(xp, z, coefficients, out):
     return out
 
 
-def _minus_twice_erfc(xp, s, out, tmp):
-    """``out`` = -2 erfc(s) for ``s`` in [1/2, 6] (``s`` is kept, ``tmp`` is scratch)."""
-    _polynomial(xp, s, _ERFC_R_TIMES_MINUS_2, out)
-    out /= _polynomial(xp, s, _ERFC_S, tmp)
-    xp.multiply(s, s, out=tmp)
-    xp.negative(tmp, out=tmp)
-    xp.exp(tmp, out=tmp)
-    out *= tmp
+@functools.lru_cache(maxsize=32)
+def _rescaled(coefficients, scale_squared, per_power, times=1.0):
+    """The ``coefficients`` (highest power first) of a polynomial p(w), rewritten for
+    w = k u with k = scale_squared**per_power (per_power: 1/2 for a polynomial in
+    z = scale t, 1 for one in z**2): those of p(k u) / k**degree in u, times
+    ``times``, the i-th coefficient times k**-i.  Two polynomials of one degree
+    rescaled alike keep their ratio, and a leading 1 stays 1.  The powers k**-i are
+    taken from scale_squared, as powers of 2 and of sqrt(2) for 1/2, each rounded
+    once (powers of 1/sqrt(2) rounded would drift by units in the last place)."""
+    return tuple(c * scale_squared ** (-i * per_power) * times for i, c in enumerate(coefficients))
+
+
+def erf_central_kernel(xp, out, t, u, v, scale_squared=1.0, factor=1.0):
+    """``out`` = factor * erf(z) = factor z P(z**2) / Q(z**2) with z =
+    sqrt(scale_squared) * t, for a 1-D float array ``t`` with |z| <= 1/2, to a few
+    units in the last place (``u`` and ``v`` are scratch of its length; ``t`` is
+    kept).  The scale (positive) and ``factor`` are folded into the coefficients
+    (:func:`_rescaled`), so that they cost no rounding (see :func:`erfcx_kernel`)."""
+    p = _rescaled(_ERF_P, scale_squared, 1, factor * scale_squared**0.5)
+    q = _rescaled(_ERF_Q, scale_squared, 1)
+    xp.multiply(t, t, out=u)
+    _polynomial(xp, u, p, out)
+    out /= _polynomial(xp, u, q, v)
+    out *= t
     return out
+
+
+def erfcx_kernel(xp, out, t, u, scale_squared=1.0, factor=1.0, far=True):
+    """``out`` = factor * erfcx(z) with z = sqrt(scale_squared) * t, erfcx(z) =
+    erfc(z) exp(z**2) the complementary error function without its Gaussian factor,
+    for a 1-D float array ``t`` >= 0 (``u`` is scratch of its length; ``t`` is kept):
+    R(z) / S(z), and in float64 beyond z = 4 the far-tail formula (see
+    the comment above) unless ``far`` is False.  The scale (positive) and ``factor``
+    (not 0) are folded into the coefficients (:func:`_rescaled`), so that they cost no
+    rounding: gelu takes its normal tail Φ(-a) = erfcx(a / sqrt 2) exp(-a**2 / 2) / 2
+    from a itself (scale_squared = 1/2), and erf its -2 erfc(x) with factor = -2.
+
+    erfc(z) is then erfcx(z) exp(-z**2) with its relative accuracy (a few units in the
+    last place) wherever that product is not subnormal, also far in the tail, where
+    1 - erf(z) has rounded to 0.  In float32 that holds from z = 0 on; in float64 from
+    z = 1/2 on (below, take 1 - erf(z) from :func:`erf_central_kernel`), and with
+    ``far`` False up to z = 4 (beyond, R / S keeps the leading digits, all that
+    1 - erfc(z) needs there).  NaN stays NaN."""
+    _polynomial(xp, t, _rescaled(_ERFC_R, scale_squared, 0.5, factor), out)
+    out /= _polynomial(xp, t, _rescaled(_ERFC_S, scale_squared, 0.5), u)
+    if far and out.dtype == np.float64:
+        beyond = xp.flatnonzero(t > _ERFC_FAR * scale_squared**-0.5)  # z > 4
+        if beyond.size:
+            out[beyond] = _erfcx_far(xp, t[beyond], scale_squared, factor)
+    return out
+
+
+def _erfcx_far(xp, t, scale_squared, factor):
+    """factor * erfcx(z), z = sqrt(scale_squared) * t, of the float64 array ``t`` (z
+    beyond 4) by the far-tail formula, as a fresh array."""
+    y = (1.0 / scale_squared) / (t * t)  # 1 / z**2
+    ratio = _polynomial(xp, y, _ERFC_N, xp.empty_like(y))
+    ratio /= _polynomial(xp, y, _ERFC_D, xp.empty_like(y))
+    ratio *= y
+    return (_INV_SQRT_PI - ratio) / (t * (scale_squared**0.5 / factor))
 
 
 def erf_kernel(xp, out, x, s, t, u, v):
     """``out`` = erf(``x``), 1-D float arrays of one length and dtype (``s``, ``t``,
     ``u``, ``v`` are scratch of that length).
 
-    Without a branch: erf(s) on s = clip(x, -1/2, 1/2) by the first formula, and
-    sign(x) (1 - erfc(|x|)) with erfc from the second on clip(|x|, 1/2, 6), blended as
-    (1 - m) first + m second with m = 1 where |x| > 1/2, else 0: exactly one of the
-    two, so erf is exactly ±1 far out.  NaN stays NaN, ±inf gives ±1, and nothing
-    overflows or underflows."""
+    Without a branch: erf(s) on s = clip(x, -1/2, 1/2) (:func:`erf_central_kernel`),
+    and sign(x) (1 - erfc(|x|)) with erfc from :func:`erfcx_kernel` on
+    clip(|x|, 1/2, 6), blended as (1 - m) first + m second with m = 1 where
+    |x| > 1/2, else 0: exactly one of the two, so erf is exactly ±1 far out (there
+    erfc(6) = 2e-17 is below half a unit of 1 in float64).  NaN stays NaN, ±inf
+    gives ±1, and nothing overflows or underflows."""
     xp.clip(x, -0.5, 0.5, out=s)
-    xp.multiply(s, s, out=t)
-    _polynomial(xp, t, _ERF_P, out)
-    out /= _polynomial(xp, t, _ERF_Q, u)
-    out *= s
+    erf_central_kernel(xp, out, s, t, u)
     xp.abs(x, out=t)
     xp.clip(t, 0.5, 6.0, out=t)
-    _minus_twice_erfc(xp, t, u, v)
+    erfcx_kernel(xp, u, t, v, factor=-2.0, far=False)  # (1 - erfc needs R / S alone)
+    xp.multiply(t, t, out=v)
+    xp.negative(v, out=v)
+    xp.exp(v, out=v)
+    u *= v  # -2 erfc(t)
     u += 2.0
     u *= s  # 2 s (1 - erfc(|x|)): sign(x) (1 - erfc(|x|)) where |x| >= 1/2
     xp.greater(t, 0.5, out=v)  # m
@@ -499,9 +576,11 @@ def clip(x, x_min, x_max):
     Derivative: 1 where x is inside (bounds included), 0 where clipped or NaN (0 there
     even for an infinite or NaN incoming gradient).
 
-    NumPy scalar bounds count as Python numbers, and array bounds take x's floating
-    dtype, so that a float32 ``x`` stays float32.  Array bounds are copied: changing
-    them afterwards does not change the gradient."""
+    NumPy scalar bounds count as Python numbers.  Bounds take x's floating dtype, so
+    that a float32 ``x`` stays float32; a number that dtype cannot hold (one that
+    would become 0 or inf, as 1e-8 or 70000 would in float16) is refused with an
+    OverflowError, as :func:`~dezero.functions.maximum` refuses it.  Array bounds
+    are copied: changing them afterwards does not change the gradient."""
     x = as_input(x, 'clip')
     x_min, x_max = _clip_bounds('clip', x_min, x_max)
     x_min = _fitted_bound('clip', x_min, 'x_min', x)
@@ -544,11 +623,16 @@ def _clip_bound(owner, b, name):
 
 
 def _fitted_bound(owner, b, name, x):
-    """The checked bound ``b`` of a clip of ``x`` (an array or a Variable): an array
-    bound must broadcast to x's shape (the result has x's shape) and takes x's dtype
-    when that is floating point, so that a float32 x stays float32."""
-    if not cuda.is_array(b):
+    """The checked bound ``b`` of a clip of ``x`` (an array or a Variable), in x's
+    dtype when that is floating point, so that a float32 x stays float32: a number is
+    refused when that dtype cannot hold it (OverflowError from
+    :func:`~dezero.array_ops.float_number`: 1e-8 or 70000 for float16), as the other
+    functions refuse it; an array bound must broadcast to x's shape (the result has
+    x's shape)."""
+    if b is None:
         return b
+    if not cuda.is_array(b):
+        return float_number(b, x.dtype, f'{owner}: {name}', 'x') if x.dtype.kind == 'f' else b
     if not broadcasts_to(b.shape, x.shape):
         raise ValueError(
             f'{owner}: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'

@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, sum_array
+from dezero.anomaly import user_stacklevel
+from dezero.array_ops import FLOAT16, is_float16, sum_array
 from dezero.core import Config, Function, Variable
 from dezero.functions.array import as_input, astype, sum_to
 from dezero.functions.reduction import mean as _mean
@@ -77,7 +78,7 @@ def _recomputed_statistics(x, mean_of, eps, exponent):
     ``exponent`` is the one forward gave (the slices it scaled are scaled again).
     float16 is computed in float32, as in forward: the squares of its deviations
     overflow float16 from 256 on."""
-    if x.dtype == FLOAT16:
+    if is_float16(x.dtype):
         return tuple(
             astype(a, FLOAT16)
             for a in _recomputed_statistics(astype(x, np.float32), mean_of, eps, exponent)
@@ -107,9 +108,10 @@ def _unscaled(factor, var, k, dtype):
         warnings.warn(
             f'batch_norm: a batch variance of about 1e{float(power.max()):.0f} exceeds '
             f'the range of the running variance, {dtype}; it becomes inf there (keep '
-            f'the running statistics in float64)',
+            f'the running statistics in float64: for an L.BatchNorm, assign float64 '
+            f'arrays to its avg_mean.data and avg_var.data)',
             RuntimeWarning,
-            stacklevel=6,  # the caller of batch_norm
+            stacklevel=user_stacklevel(),
         )
     return term
 
@@ -169,19 +171,20 @@ class BatchNorm(Function):
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         xp = cuda.get_array_module(x)
         self.exponent = None
+        # float16 in float32: squares of deviations beyond 256 overflow float16, its
+        # sums over a big batch lose the small terms, and a small eps (1e-8) is 0 in it
+        xs = x.astype(np.float32) if is_float16(x.dtype) else x
         if self.train:
-            # float16 statistics in float32: squares of deviations beyond 256 overflow
-            # float16, and its sums over a big batch lose the small terms
-            xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
             xhat, mean, var, inv_std, self.exponent = _statistics(xs, self.axes, self.eps)
             self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
-            if xs is not x:
-                xhat, inv_std = xhat.astype(FLOAT16), inv_std.astype(FLOAT16)
         else:
-            mean = self.running_mean.reshape(self.shape).astype(x.dtype)
-            inv_std = 1.0 / xp.sqrt(self.running_var.reshape(self.shape).astype(x.dtype) + self.eps)
-            xhat = (x - mean) * inv_std
-            self.mean = mean
+            mean = self.running_mean.reshape(self.shape).astype(xs.dtype)
+            var = self.running_var.reshape(self.shape).astype(xs.dtype)
+            inv_std = 1.0 / xp.sqrt(var + self.eps)
+            xhat = (xs - mean) * inv_std
+            self.mean = mean.astype(x.dtype, copy=False)  # a recorded backward takes x - mean
+        if xs is not x:
+            xhat, inv_std = xhat.astype(FLOAT16), inv_std.astype(FLOAT16)
         self.xhat = xhat
         self.inv_std = inv_std
         return xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
@@ -317,7 +320,7 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
             f'beta and x gets no gradient; use larger batches, or dezero.test_mode() for '
             f'the running statistics',
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return BatchNorm(mean, var, decay, eps)(x, gamma, beta)
 
@@ -356,7 +359,7 @@ class LayerNorm(Function):
 
     def forward(self, x, gamma, beta):
         # float16 statistics in float32, as in batch_norm
-        xs = x.astype(np.float32) if x.dtype is FLOAT16 else x
+        xs = x.astype(np.float32) if is_float16(x.dtype) else x
         xhat, mu, _, inv_std, self.exponent = _statistics(xs, -1, self.eps)
         if xs is not x:
             xhat, mu, inv_std = (a.astype(FLOAT16) for a in (xhat, mu, inv_std))

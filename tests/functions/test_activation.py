@@ -815,3 +815,54 @@ def test_complex_data_is_refused_by_functions_of_the_real_line(f, name):
     # complex numbers and passed them through
     with pytest.raises(TypeError, match=rf'{name}: expected real numbers .*got complex128'):
         f(np.array([0.5 + 2j, -1.0]))
+
+
+# ---- float16 in the other byte order ---------------------------------------------------------
+#: float16 not in the machine's byte order (as read from a file written elsewhere):
+#: neither ``is`` nor ``==`` np.float16, but needing the same float32 safeguards
+OTHER_FLOAT16 = np.dtype(np.float16).newbyteorder('S')
+
+
+def test_sigmoid_of_float16_in_the_other_byte_order_keeps_its_tail():
+    # computed in float16, exp(-x) overflowed and sigmoid gave [0, 0]
+    x = np.array([-12.0, -15.0], OTHER_FLOAT16)
+    y = F.sigmoid(Variable(x))
+    assert y.dtype == np.float16
+    exact = np.array([1 / (1 + math.exp(12.0)), 1 / (1 + math.exp(15.0))])
+    np.testing.assert_array_equal(y.data, exact.astype(np.float16))  # [6.14e-6, 3.0e-7]
+    np.testing.assert_array_equal(y.data, F.sigmoid(x.astype(np.float16)).data)
+
+
+def test_softmax_of_float16_in_the_other_byte_order_over_a_long_row():
+    # the row sum of 70,000 exceeded float16's range: softmax summed to 0
+    x = np.zeros((1, 70_000), OTHER_FLOAT16)
+    y = F.softmax(x)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, np.full((1, 70_000), 1 / 70_000, np.float16))
+    np.testing.assert_allclose(y.data.astype(np.float64).sum(), 1.0, rtol=2e-3)
+
+
+def test_log_softmax_grad_of_float16_in_the_other_byte_order_sums_in_float32():
+    # gx = gy - softmax * sum(gy): a sum of 70,000 overflowed float16, giving nan
+    x = Variable(np.zeros((1, 70_000), OTHER_FLOAT16))
+    y = F.log_softmax(x)
+    np.testing.assert_allclose(y.data, -math.log(70_000), rtol=1e-3)
+    y.backward()
+    assert x.grad.dtype.itemsize == 2  # float16 (gradients take x's byte order)
+    np.testing.assert_allclose(x.grad.data, 0.0, atol=1e-3)  # 1 - 70,000 / 70,000
+
+
+@pytest.mark.parametrize('approximate', ['none', 'tanh'])
+def test_gelu_curvature_of_float16_in_the_other_byte_order_as_of_native_float16(approximate):
+    # computed in float16, x (1 - T**2) u'**2 overflowed and times 0 gave nan
+    values = [-30.0, -22.5, -4.094, 0.0, 4.5, 22.5, 30.0]
+    curvatures = []
+    for dtype in (np.float16, OTHER_FLOAT16):
+        x = Variable(np.array(values, dtype))
+        F.gelu(x, approximate=approximate).sum().backward(create_graph=True)
+        slope = x.grad
+        x.cleargrad()
+        slope.sum().backward()
+        curvatures.append(x.grad.data)
+    assert np.isfinite(curvatures[1]).all()
+    np.testing.assert_array_equal(curvatures[1], curvatures[0])

@@ -1,6 +1,7 @@
 """Elementwise math: sin cos tan tanh exp log sqrt abs square clip erf, and the gradient
 functions TanhGrad and PiecewiseLinearGrad; the accuracy of erf against math.erf and
-PyTorch, in float64, float32 and float16, across the blocks of a large array."""
+PyTorch, in float64, float32 and float16, across the blocks of a large array, and of the
+kernels of erf and erfc that gelu shares; the mean of a device array beyond its sum."""
 
 import math
 import weakref
@@ -529,3 +530,132 @@ def test_erf_and_gelu_of_big_endian_float16_are_computed_in_float32():
         assert got.dtype.kind == 'f' and got.dtype.itemsize == 2
         np.testing.assert_array_equal(got, want)
         assert not np.isnan(got).any()
+
+
+# ---- clip: numbers the dtype of x cannot hold ------------------------------------------------
+@pytest.mark.parametrize(
+    'dtype, x_min, x_max, name, words',
+    [
+        (np.float16, 1e-8, 1.0, 'x_min', r'the number 1e-08 is too small for the dtype float16'),
+        (np.float16, 0.0, 70000.0, 'x_max', r'the number 70000.0 does not fit the dtype float16'),
+        (np.float32, -1e39, None, 'x_min', r'the number -1e\+39 does not fit the dtype float32'),
+    ],
+)
+def test_clip_refuses_a_number_bound_the_dtype_of_x_cannot_hold(dtype, x_min, x_max, name, words):
+    # 1e-8 became 0 in float16 (a following log gave -inf), 70000 inf with a
+    # RuntimeWarning; maximum(x, 1e-8) refuses such a number, and clip does alike
+    from dezero.functions.math import Clip
+
+    x = Variable(np.array([0.0, 0.5], dtype))
+    with pytest.raises(OverflowError, match=rf'^clip: {name}: {words} of x'):
+        F.clip(x, x_min, x_max)
+    with pytest.raises(OverflowError, match=rf'^Clip: {name}: {words} of x'):
+        Clip(x_min, x_max)(x)
+
+
+def test_clip_keeps_number_bounds_the_dtype_of_x_holds():
+    x = Variable(np.array([0.0, 0.5, 3.0], np.float16))
+    y = F.clip(x, 1e-6, np.float64(2.0))  # 1e-6: a float16 subnormal, kept (rounded)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, np.array([1e-6, 0.5, 2.0], np.float16))
+    assert y.data[0] > 0
+    # infinite bounds stay infinite, and wider dtypes take what float16 cannot
+    np.testing.assert_array_equal(F.clip(x, -np.inf, np.inf).data, x.data)
+    np.testing.assert_array_equal(
+        F.clip(np.array([0.0, 1.0], np.float32), 1e-8, 70000.0).data,
+        np.array([1e-8, 1.0], np.float32),
+    )
+
+
+# ---- the kernels of erf and erfc, which gelu shares -----------------------------------------
+def _kernel(kernel, t, scratch, **options):
+    """``kernel`` applied to the 1-D array ``t`` with fresh scratch arrays."""
+    out = np.empty_like(t)
+    kernel(np, out, t, *(np.empty_like(t) for _ in range(scratch)), **options)
+    return out
+
+
+@pytest.mark.parametrize(
+    'scale_squared, factor', [(1.0, 1.0), (0.5, 1.0), (0.5, 0.5 * math.exp(-64)), (1.0, -2.0)]
+)
+def test_erfcx_kernel_keeps_its_relative_accuracy_far_into_the_tail(scale_squared, factor):
+    mpmath = pytest.importorskip('mpmath')
+    from dezero.functions.math import erfcx_kernel
+
+    z = np.concatenate([np.linspace(0.5, 28.0, 1101), [3.99, 4.0, 4.01, 6.0, 27.5]])
+    t = z / math.sqrt(scale_squared)
+    with mpmath.workdps(40):
+        exact = np.array(
+            [
+                float(factor * mpmath.erfc(m) * mpmath.exp(m * m))
+                for m in map(mpmath.mpf, z.tolist())
+            ]
+        )
+    got = _kernel(erfcx_kernel, t, 1, scale_squared=scale_squared, factor=factor)
+    # (t rounded: the argument error of half a unit adds about half a unit)
+    np.testing.assert_allclose(got, exact, rtol=4 * np.finfo(np.float64).eps, atol=0)
+    # float32: R / S alone, from 0 on
+    z32 = np.linspace(0.0, 28.0, 1121).astype(np.float32)
+    with mpmath.workdps(40):
+        exact = np.array(
+            [
+                float(factor * mpmath.erfc(m) * mpmath.exp(m * m))
+                for m in map(mpmath.mpf, z32.tolist())
+            ]
+        )
+    got = _kernel(
+        erfcx_kernel,
+        (z32 / np.float32(math.sqrt(scale_squared))),
+        1,
+        scale_squared=scale_squared,
+        factor=factor,
+    )
+    np.testing.assert_allclose(got, exact, rtol=4 * np.finfo(np.float32).eps, atol=0)
+
+
+def test_erf_central_kernel_with_its_argument_scaled():
+    from dezero.functions.math import erf_central_kernel
+
+    t = np.linspace(-0.7071, 0.7071, 1001)
+    got = _kernel(erf_central_kernel, t, 2, scale_squared=0.5, factor=-0.5)
+    exact = np.array([-0.5 * math.erf(v / math.sqrt(2)) for v in t])
+    np.testing.assert_allclose(got, exact, rtol=3 * np.finfo(np.float64).eps, atol=1e-300)
+    np.testing.assert_allclose(
+        _kernel(erf_central_kernel, t / 2, 2), erf_reference(t / 2), rtol=7e-16, atol=1e-300
+    )
+
+
+def test_gelu_takes_its_normal_tail_from_the_kernels_of_erf():
+    # one approximation of the normal tail, in dezero.functions.math: the exact gelu is
+    # x (1 - Φ(-x)) with Φ(-a) = erfcx(a / sqrt 2) exp(-a**2 / 2) / 2
+    from dezero.functions import activation
+    from dezero.functions.math import erfcx_kernel
+
+    assert not [name for name in vars(activation) if name.startswith(('_ERF', '_CDF', '_FAR'))]
+    a = np.array([1.0, 3.0, 8.0, 20.0])
+    tail = _kernel(erfcx_kernel, a, 1, scale_squared=0.5, factor=0.5) * np.exp(-a * a / 2)
+    np.testing.assert_allclose(F.gelu(-a).data, -a * tail, rtol=1e-14)
+
+
+# ---- the mean of a device array ------------------------------------------------------------
+def test_the_mean_of_a_device_array_within_range_is_finite_where_its_sum_is_not(monkeypatch):
+    # F.mean's promise held on NumPy only: CuPy's mean of [3e38, 3e38] stayed inf (here
+    # the NumPy-backed stand-in for CuPy of tests/gpu/fake_cupy.py)
+    from pathlib import Path
+
+    from dezero import cuda
+    from dezero.array_ops import mean_beyond_the_sum
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / 'gpu'))
+    import fake_cupy
+
+    cp = fake_cupy.install(monkeypatch)
+    x = cp.asarray(np.array([3e38, 3e38], np.float32))
+    with np.errstate(over='ignore'):
+        y = F.mean(Variable(x))
+        again = mean_beyond_the_sum(x.sum() / 2, x, 2)
+    assert isinstance(y.data, cp.ndarray) and isinstance(again, cp.ndarray)
+    assert y.dtype == np.float32
+    assert cuda.as_numpy(y.data) == np.float32(3e38) == cuda.as_numpy(again)
+    with np.errstate(over='ignore', invalid='ignore'):
+        assert np.isnan(cuda.as_numpy(F.mean(cp.asarray(np.array([np.inf, -np.inf]))).data))

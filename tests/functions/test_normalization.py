@@ -618,3 +618,105 @@ def test_float16_second_order_with_deviations_beyond_256(f):
     for a, b in zip(ours, exact):  # (curvatures of 1e-6 are float16 subnormals)
         assert a.dtype == np.float16
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=max(1e-3 * np.abs(b).max(), 2**-22))
+
+
+# ---- float16 in the other byte order -------------------------------------------------------
+#: float16 not in the machine's byte order (as read from a file written elsewhere)
+OTHER_FLOAT16 = np.dtype(np.float16).newbyteorder('S')
+#: (x - mean) / sqrt(var + eps) of [1024, 1025, 1026, 1028] (mean 1025.75, var 2.1875),
+#: rounded to float16; computed in float16, x - mean lost its quarters
+ROW = [1024.0, 1025.0, 1026.0, 1028.0]
+ROW_NORMALISED = [-1.184, -0.5073, 0.1691, 1.521]
+
+
+def test_layer_norm_of_float16_in_the_other_byte_order_takes_statistics_in_float32():
+    x = np.array([ROW], OTHER_FLOAT16)
+    ones, zeros = np.ones(4, OTHER_FLOAT16), np.zeros(4, OTHER_FLOAT16)
+    y = F.layer_norm(x, ones, zeros)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, np.array([ROW_NORMALISED], np.float16))
+
+
+def test_batch_norm_of_float16_in_the_other_byte_order_takes_statistics_in_float32():
+    x = np.array([ROW], OTHER_FLOAT16).T  # one channel, four values
+    ones, zeros = np.ones(1, OTHER_FLOAT16), np.zeros(1, OTHER_FLOAT16)
+    y = F.batch_norm(x, ones, zeros, np.zeros(1, np.float32), np.ones(1, np.float32))
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, np.array([ROW_NORMALISED], np.float16).T)
+
+
+@pytest.mark.parametrize('f', [_layer_norm_of, _batch_norm_of], ids=['layer_norm', 'batch_norm'])
+def test_float16_in_the_other_byte_order_second_order_as_native_float16(f):
+    # a recorded backward computes the statistics again, in float32 for either order
+    x = np.array([ROW])
+    x = x if f is _layer_norm_of else x.T
+    native = _value_slope_and_curvature(f, x, np.float16)
+    other = _value_slope_and_curvature(f, x, OTHER_FLOAT16)
+    for a, b in zip(other, native):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---- float16 in test mode ----------------------------------------------------------------
+@pytest.mark.parametrize('dtype', [np.float16, OTHER_FLOAT16])
+def test_float16_batch_norm_in_test_mode_adds_eps_in_float32(dtype):
+    # eps = 1e-8 is 0 in float16: a zero running variance gave 0 / 0 = nan (PyTorch: 0)
+    x = np.array([[1.0], [1.0]], dtype)
+    one, zero = np.ones(1, dtype), np.zeros(1, dtype)
+    with dezero.test_mode():
+        y = F.batch_norm(x, one, zero, one.copy(), zero.copy(), eps=1e-8)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, [[0.0], [0.0]])
+    # and (x - mean) / sqrt(var + eps) is rounded once: 1 / sqrt(1e-4 + 1e-8) = 99.99995
+    x = Variable(np.array([[1.0], [1.01]], dtype))
+    with dezero.test_mode():
+        y = F.batch_norm(x, one, zero, np.ones(1), np.full(1, 1e-4), eps=1e-8)
+        y.backward()
+    expected = (np.array([[1.0], [1.01]], np.float16).astype(np.float64) - 1) / np.sqrt(1e-4 + 1e-8)
+    np.testing.assert_array_equal(y.data, expected.astype(np.float16))
+    np.testing.assert_array_equal(
+        x.grad.data, np.full((2, 1), 1 / np.sqrt(1e-4 + 1e-8), np.float16)
+    )
+
+
+# ---- warnings name the user's line ---------------------------------------------------------
+def _warning_sites(call):
+    with pytest.warns(RuntimeWarning) as caught:
+        call()
+    return [(w.filename, str(w.message)[:40]) for w in caught]
+
+
+def test_running_variance_overflow_warning_names_the_users_line_through_the_layer():
+    import dezero.layers as L
+
+    x = np.array([[3e38], [-3e38]], np.float32)
+    bn = L.BatchNorm()
+    bn(np.ones((2, 1), np.float32))  # the parameters, in float32
+
+    class Net(dezero.Model):
+        def __init__(self):
+            super().__init__()
+            self.bn = bn
+
+        def forward(self, x):
+            return self.bn(x)
+
+    for call in (
+        lambda: F.batch_norm(
+            x,
+            np.ones(1, np.float32),
+            np.zeros(1, np.float32),
+            np.zeros(1, np.float32),
+            np.ones(1, np.float32),
+        ),
+        lambda: bn(x),
+        lambda: Net()(x),
+    ):
+        sites = _warning_sites(call)
+        assert sites == [(__file__, 'batch_norm: a batch variance of about 1e')]
+
+
+def test_one_value_per_channel_warning_names_the_users_line_through_the_layer():
+    import dezero.layers as L
+
+    sites = _warning_sites(lambda: L.BatchNorm()(np.ones((1, 3), np.float32)))
+    assert sites == [(__file__, 'batch_norm: one value per channel when t')]
