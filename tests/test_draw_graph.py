@@ -12,6 +12,7 @@ import dezero
 import dezero.functions as F
 import dezero.layers as L
 from dezero import Function, Variable
+from test_graph import Scale  # a function equal to any other of the same factor
 from dezero.graph import Graph, GraphvizNotFoundError, PicturePath, draw_graph, get_dot_graph
 from dezero.models import MLP, Model
 
@@ -510,18 +511,6 @@ def test_graphviz_failing_is_reported_by_save(tmp_path):
 # ---- nodes are told apart by identity --------------------------------------------------
 def test_depth_limit_tells_functions_equal_by_value_apart():
     # both Scale(2.0) counted as one step behind y: the one left out was drawn too
-    import dataclasses
-
-    @dataclasses.dataclass(unsafe_hash=True)
-    class Scale(Function):
-        c: float
-
-        def forward(self, x):
-            return x * self.c
-
-        def backward(self, gy):
-            return gy * self.c
-
     y = Scale(2.0)(Scale(2.0)(Variable(np.array(1.0), name='x')))
     y.name = 'y'
     assert labels(draw_graph(y, max_depth=1).source) == ['...', 'Scale', 'y']
