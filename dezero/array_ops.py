@@ -105,19 +105,14 @@ def mean_beyond_the_sum(mean, x, n, axis=None, keepdims=False):
     first sum's overflow shows all the same.
 
     Only a mean that is one number (0-d: over every axis, without keepdims) of a
-    float32 or float64 array, NumPy's or CuPy's, is checked, at the cost of one test
-    of that number (for CuPy, reading it back from the device); an array of means is
-    returned as it is, since testing each of its values would cost about a quarter of
-    the mean of a small array.  A float16 sum, taken in float32, does not overflow;
-    the mean of nothing (n = 0) is nan."""
-    if mean.ndim or x.dtype.kind != 'f' or x.dtype.itemsize < 4 or not n:
+    float32 or float64 NumPy array is checked, at the cost of one test of that number;
+    an array of means is returned as it is, since testing each of its values would
+    cost about a quarter of the mean of a small array, and so is a CuPy mean, whose
+    test would wait for the device at every mean (a loss's at every step).  A float16
+    sum, taken in float32, does not overflow; the mean of nothing (n = 0) is nan."""
+    if mean.ndim or type(x) is not np.ndarray or x.dtype.kind != 'f' or x.dtype.itemsize < 4:
         return mean
-    xp = cuda.get_array_module(x)
-    if xp is np:
-        finite = math.isfinite(mean)  # several times as quick as np.isfinite
-    else:
-        finite = bool(xp.isfinite(mean))  # read back from the device
-    if finite:
+    if not n or math.isfinite(mean):  # several times as quick as np.isfinite
         return mean
     with np.errstate(over='ignore', invalid='ignore'):
         return wide_sum(x / n, axis, keepdims)

@@ -36,3 +36,21 @@ def check_same_elements(owner, shape0, shape1, names=('x', 't')):
 
 def _without_ones(shape):
     return tuple(n for n in shape if n != 1)
+
+
+def given_once(name, what, own, book):
+    """The function object given to ``name`` (a gradient Function made from the call
+    it differentiates) under one of two keyword arguments: ``own`` and ``book``, each
+    a pair (the argument's name, the value given), ``book`` under the book's name.
+    ``what`` describes the object for the error.  TypeError when both or neither are
+    given."""
+    (own_name, own_value), (book_name, book_value) = own, book
+    if own_value is not None and book_value is not None:
+        raise TypeError(
+            f"{name}: got both {own_name} and {book_name} (the book's name for it); give one"
+        )
+    if own_value is None and book_value is None:
+        raise TypeError(
+            f"{name}: missing {what}; give {own_name} (or {book_name}, the book's name for it)"
+        )
+    return book_value if own_value is None else own_value

@@ -1178,22 +1178,39 @@ def _create_W(layer, size, xp, shape):
     a subclass's, reads the size from ``in_size`` / ``in_channels`` (which give
     ``size`` while it runs, in this thread) and assigns ``W.data``.  What it assigns
     must have ``shape`` and hold real numbers; it is cast to the layer's dtype.  If
-    ``_init_W`` raises, or what it assigned is refused, W is left as it was (no
-    data) before the error goes on; once W is made, a size assigned to
-    ``in_size`` / ``in_channels`` beforehand is forgotten."""
-    W = layer.W
-    data, requires_grad = W.data, W.requires_grad
-    sizes = _being_created.sizes
-    sizes[id(layer)] = size
-    try:
-        layer._init_W(xp)
-        _check_created_W(layer, size, shape)
-    except BaseException:
-        W.data, W.requires_grad = data, requires_grad
-        raise
-    finally:
-        sizes.pop(id(layer), None)
-    _forget_assigned_size(layer)
+    ``_init_W`` raises, or what it assigned is refused, W is left as it was (the same
+    Parameter, no data) before the error goes on; once W is made, a size assigned to
+    ``in_size`` / ``in_channels`` beforehand is forgotten.
+
+    Threads making a layer's first calls at once make one W: the first creates it,
+    under a lock, and the others find it made (refused if for another input size)."""
+    with _creating_W:
+        if layer.W.data is not None:  # made by another thread meanwhile
+            if layer.W.data.shape != shape:
+                raise ValueError(
+                    f'{type(layer).__name__}: another thread made W of shape '
+                    f'{layer.W.data.shape} for its first call; this input needs {shape}'
+                )
+            return
+        W = layer.W
+        data, requires_grad = W.data, W.requires_grad
+        sizes = _being_created.sizes
+        sizes[id(layer)] = size
+        try:
+            layer._init_W(xp)
+            _check_created_W(layer, size, shape)
+        except BaseException:
+            if layer.__dict__.get('W') is not W:  # _init_W replaced the Parameter
+                layer.W = W
+            W.data, W.requires_grad = data, requires_grad
+            raise
+        finally:
+            sizes.pop(id(layer), None)
+        _forget_assigned_size(layer)
+
+
+#: held while a W is made (see _create_W)
+_creating_W = threading.RLock()
 
 
 def _forget_assigned_size(layer):

@@ -2125,3 +2125,16 @@ def test_a_size_assigned_before_W_exists_is_read_by_init_W_then_forgotten():
         Linear(3, in_size=4).in_size = None
     with pytest.raises(TypeError, match=r'^Linear: in_size must be a positive integer, got str'):
         Linear(3).in_size = '4'
+
+
+def test_an_init_W_that_replaces_the_parameter_and_is_refused_leaves_the_first_one():
+    # only the data of the first Parameter was put back: the refused one stayed
+    class Replacing(Linear):
+        def _init_W(self, xp=np):
+            self.W = Parameter(np.zeros((self.in_size + 1, self.out_size), np.float32))
+
+    layer = Replacing(3)
+    first = layer.W
+    with pytest.raises(ValueError, match=r'Replacing._init_W assigned W.data of shape \(5, 3\)'):
+        layer(np.ones((2, 4), np.float32))
+    assert layer.W is first and layer.W.data is None

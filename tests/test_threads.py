@@ -239,33 +239,41 @@ def test_threads_adding_gradients_to_a_shared_parameter_lose_none():
     np.testing.assert_array_equal(W.grad.data, np.full(1000, 4.0 * steps))
 
 
-def test_a_thread_creating_a_lazy_w_while_another_creates_it_too_finishes():
-    # the input size being created was an attribute of the layer that each thread set
-    # and deleted: the thread left second found it deleted (AttributeError)
+def test_threads_making_a_lazy_layers_first_call_at_once_make_one_W():
+    # each thread drew a W of its own and the last one stayed: the first thread's output
+    # was computed with a W thrown away, and its backward refused the changed data
     inside, go_on = threading.Event(), threading.Event()
+    made = []
 
     class WaitingLinear(Linear):
         def _init_W(self, xp=np):
-            if threading.current_thread() is not threading.main_thread():
-                inside.set()
-                go_on.wait(10)
+            made.append(threading.current_thread().name)
+            inside.set()
+            go_on.wait(10)
             super()._init_W(xp)
 
-    layer, x, errors = WaitingLinear(3), np.ones((2, 4), np.float32), []
+    layer, x, outputs, errors = WaitingLinear(3), np.ones((2, 4), np.float32), {}, []
 
     def first_call():
         try:
-            layer(x)
+            y = layer(x)
+            outputs[threading.current_thread().name] = y.data
+            F.sum(y).backward()
         except BaseException as e:  # reported in the main thread
             errors.append(e)
 
-    other = threading.Thread(target=first_call)
-    other.start()
+    first = threading.Thread(target=first_call, name='first')
+    first.start()
     assert inside.wait(10)
-    assert layer(x).shape == (2, 3)  # created here while the other thread is inside _init_W
+    second = threading.Thread(target=first_call, name='second')
+    second.start()
+    second.join(0.05)
+    assert second.is_alive() and 'second' not in outputs  # waiting for the W being made
     go_on.set()
-    other.join(10)
-    assert errors == []
+    first.join(10)
+    second.join(10)
+    assert errors == [] and made == ['first']
+    np.testing.assert_array_equal(outputs['first'], outputs['second'])
     assert layer.W.shape == (4, 3) and '_size_assigned' not in vars(layer)
 
 

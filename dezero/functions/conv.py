@@ -19,7 +19,7 @@ the input's gradient is wanted.
 import numpy as np
 
 from dezero.array_ops import channel_sums
-from dezero.checks import check_flag
+from dezero.checks import check_flag, given_once
 from dezero.conv_ops import (
     check_image_size,
     check_pair,
@@ -134,24 +134,6 @@ def col2im(x, input_shape, kernel_size, stride=1, pad=0, to_matrix=True):
 # --------------------------------------------------------------------------------------
 # conv2d / deconv2d and the filter gradient
 # --------------------------------------------------------------------------------------
-def _given_once(name, what, own, book):
-    """The function object given to ``name`` (a gradient Function made from the call
-    it differentiates) under one of two keyword arguments: ``own`` and ``book``, each
-    a pair (the argument's name, the value given), ``book`` under the book's name.
-    ``what`` describes the object for the error.  TypeError when both or neither are
-    given."""
-    (own_name, own_value), (book_name, book_value) = own, book
-    if own_value is not None and book_value is not None:
-        raise TypeError(
-            f"{name}: got both {own_name} and {book_name} (the book's name for it); give one"
-        )
-    if own_value is None and book_value is None:
-        raise TypeError(
-            f"{name}: missing {what}; give {own_name} (or {book_name}, the book's name for it)"
-        )
-    return book_value if own_value is None else own_value
-
-
 class ChannelSums(Sum):
     """y = x (N, C, H, W) summed over N, H and W, a convolution's bias gradient (a
     :class:`~dezero.functions.reduction.Sum`, quicker on NumPy arrays: see
@@ -306,9 +288,7 @@ class Conv2DGradW(Function):
     retain_outputs = ()
 
     def __init__(self, conv=None, *, conv2d=None):
-        conv = _given_once(
-            'Conv2DGradW', 'the convolution call', ('conv', conv), ('conv2d', conv2d)
-        )
+        conv = given_once('Conv2DGradW', 'the convolution call', ('conv', conv), ('conv2d', conv2d))
         self.w_shape, self.stride, self.pad = _filter_geometry(conv)
         self.kernel = self.w_shape[2:]
 

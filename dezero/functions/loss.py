@@ -23,6 +23,7 @@ from dezero import cuda
 from dezero.array_ops import (
     FLOAT16,
     array_of,
+    float_number,
     is_float16,
     mean_beyond_the_sum,
     sum_keepdims,
@@ -430,4 +431,5 @@ def binary_cross_entropy(p, t, eps=None):
         eps = _EPS.get(p.dtype.itemsize, 1e-15)
     if not 0 < eps < 0.5:
         raise ValueError(f'{name}: eps must be in (0, 0.5), got {eps}')
+    float_number(float(eps), p.dtype, name, 'p')  # refused if p's dtype makes it 0
     return BinaryCrossEntropy(_probability_target(name, t, p, 'p'), float(eps))(p)

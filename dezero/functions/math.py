@@ -24,6 +24,7 @@ from dezero import cuda
 from dezero.array_ops import (
     FLOAT16,
     broadcasts_to,
+    cast_can_overflow,
     float_data,
     float_number,
     is_float16,
@@ -627,8 +628,8 @@ def _fitted_bound(owner, b, name, x):
     dtype when that is floating point, so that a float32 x stays float32: a number is
     refused when that dtype cannot hold it (OverflowError from
     :func:`~dezero.array_ops.float_number`: 1e-8 or 70000 for float16), as the other
-    functions refuse it; an array bound must broadcast to x's shape (the result has
-    x's shape)."""
+    functions refuse it, and so is an array bound holding such a value; an array bound
+    must broadcast to x's shape (the result has x's shape)."""
     if b is None:
         return b
     if not cuda.is_array(b):
@@ -637,7 +638,17 @@ def _fitted_bound(owner, b, name, x):
         raise ValueError(
             f'{owner}: {name} of shape {b.shape} does not broadcast to the shape {x.shape} of x'
         )
-    return b.astype(x.dtype, copy=False) if x.dtype.kind == 'f' else b
+    if x.dtype.kind != 'f':
+        return b
+    if not cast_can_overflow(b.dtype, x.dtype):
+        return b.astype(x.dtype, copy=False)
+    with np.errstate(over='ignore', under='ignore'):
+        fitted = b.astype(x.dtype)
+    xp = cuda.get_array_module(b)
+    lost = (xp.isinf(fitted) & xp.isfinite(b)) | ((fitted == 0) & (b != 0))
+    if lost.any():  # as float_number refuses such a number
+        float_number(b[lost].ravel()[0].item(), x.dtype, f'{owner}: {name}', 'x')
+    return fitted
 
 
 def erf(x):

@@ -13,10 +13,10 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import float_data, is_float16
+from dezero.checks import given_once
 from dezero.conv_ops import add_windows, conv_geometry, pad_image, window_view
 from dezero.core import Config, Function
 from dezero.functions.array import as_input
-from dezero.functions.conv import _given_once
 
 __all__ = [
     'pooling',
@@ -341,7 +341,7 @@ class Pooling2DGrad(Function):
     retain_outputs = ()
 
     def __init__(self, pooling=None, *, mpool2d=None):
-        pooling = _given_once(
+        pooling = given_once(
             'Pooling2DGrad', 'the max pooling call', ('pooling', pooling), ('mpool2d', mpool2d)
         )
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
@@ -366,7 +366,7 @@ class Pooling2DWithIndexes(Function):
     retain_outputs = ()
 
     def __init__(self, pooling=None, *, mpool2d=None):
-        pooling = _given_once(
+        pooling = given_once(
             'Pooling2DWithIndexes',
             'the max pooling call',
             ('pooling', pooling),

@@ -92,9 +92,9 @@ class Mean(Sum):
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean of ``x`` over ``axis`` (nan over no elements; integers give
     float64), keeping the reduced axes with size 1 when ``keepdims`` (True or False) is
-    True.  A float32 or float64 mean of every element (a 0-d result) within range is
-    finite even where the sum is not (the mean of two float32 values of 3e38 is 3e38;
-    PyTorch gives inf); a mean over some axes is the sum divided, inf there.  float16
+    True.  A float32 or float64 mean of every element (a 0-d result, on the CPU) within
+    range is finite even where the sum is not (the mean of two float32 values of 3e38
+    is 3e38; PyTorch gives inf); a mean over some axes is the sum divided, inf there.  float16
     is summed in float32.  Derivative: gy / n broadcast back, for the n elements
     averaged."""
     x = as_input(x, 'mean')

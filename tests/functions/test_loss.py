@@ -643,3 +643,11 @@ def test_a_batch_mean_within_range_is_kept_where_the_sum_overflows(dtype, big):
     with np.errstate(over='ignore'):  # an infinite loss stays infinite
         y = F.sigmoid_cross_entropy(x, np.zeros((2, 2), np.int64))
     assert float(y.data) == np.inf
+
+
+@pytest.mark.parametrize('dtype, eps', [(np.float16, 1e-8), (np.float32, 1e-46)])
+def test_binary_cross_entropy_refuses_an_eps_its_dtype_makes_0_before_the_forward(dtype, eps):
+    # the forward clipped with eps made 0 quietly, then the backward's clip refused it
+    p = Variable(np.array([0.2, 0.7], dtype))
+    with pytest.raises(OverflowError, match=r'binary_cross_entropy: the number .* too small'):
+        F.binary_cross_entropy(p, np.array([0.0, 1.0], dtype), eps=eps)
