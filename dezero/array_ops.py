@@ -528,17 +528,31 @@ def cast_can_overflow(source, target):
     return False
 
 
-def first_overflow(x, y):
-    """The first value of the array ``x`` that is finite but infinite in ``y``, x
-    converted to a narrower dtype, as a Python number; None when there is none (an
-    input already infinite or NaN stays what it was)."""
+def overflowed(x, y):
+    """Where the array ``x`` is finite but ``y``, x converted to another dtype, is
+    infinite (1e39 in float32), as a bool array; None when nowhere (an input already
+    infinite or NaN stays what it was)."""
     xp = cuda.get_array_module(y)
-    if xp.isfinite(y).all():
+    if y.dtype.kind != 'f' or xp.isfinite(y).all():
         return None
-    overflowed = xp.isinf(y) & xp.isfinite(x)
-    if not overflowed.any():
-        return None
-    return x[overflowed][0].item()
+    where = xp.isinf(y) & xp.isfinite(x)
+    return where if where.any() else None
+
+
+def first_overflow(x, y):
+    """The first value of the array ``x`` that is finite but infinite in ``y`` (see
+    :func:`overflowed`), as a Python number; None when there is none."""
+    where = overflowed(x, y)
+    return None if where is None else x[where][0].item()
+
+
+def cast_with_overflow(array, dtype):
+    """A copy of ``array`` in ``dtype`` and where the cast made finite values infinite
+    (:func:`overflowed`: None when nowhere), for a caller that refuses such a cast,
+    naming what it casts."""
+    with np.errstate(over='ignore'):
+        cast = array.astype(dtype)
+    return cast, overflowed(array, cast)
 
 
 def _short(number):

@@ -49,7 +49,7 @@ import weakref
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import is_float16
+from dezero.array_ops import cast_with_overflow, is_float16
 from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
 from dezero.checks import check_flag
@@ -884,10 +884,8 @@ class _BookStateView(collections.abc.MutableMapping):
         """A writable copy of ``array`` (the state of ``param``) in ``dtype``;
         ValueError when the cast would make a finite value infinite (1e39 in
         float32)."""
-        with np.errstate(over='ignore'):
-            cast = array.astype(dtype)
-        xp = cuda.get_array_module(cast)
-        if bool((xp.isinf(cast) & xp.isfinite(array)).any()):
+        cast, overflow = cast_with_overflow(array, dtype)
+        if overflow is not None:
             raise ValueError(
                 f'{self._owner()}[id(param)] for the parameter '
                 f'{self._optimizer._describe(param)}: the array holds values too large '

@@ -16,6 +16,7 @@ import zipfile
 import numpy as np
 
 from dezero import cuda
+from dezero.array_ops import cast_with_overflow
 from dezero.atomic import file_path, readable_path
 
 
@@ -265,17 +266,14 @@ def _cast(array, dtype, name, owner, path):
     """A copy of ``array`` (the file's entry for the parameter ``name``) in ``dtype``;
     ValueError when the cast would turn a finite value into infinity, as 1e39 becomes in
     float32."""
-    with np.errstate(over='ignore'):
-        cast = array.astype(dtype)
-    if cast.dtype.kind == 'f' and array.dtype != cast.dtype and np.isinf(cast).any():
-        overflow = np.isinf(cast) & np.isfinite(array)
-        if overflow.any():
-            raise ValueError(
-                f'{owner}: the entry for the parameter {name!r} in {path} holds '
-                f'{np.count_nonzero(overflow)} value(s) too large for {cast.dtype} (up to '
-                f'{np.abs(array[overflow]).max():g}): cast to {cast.dtype} they would '
-                f'become infinite'
-            )
+    cast, overflow = cast_with_overflow(array, dtype)
+    if overflow is not None:
+        raise ValueError(
+            f'{owner}: the entry for the parameter {name!r} in {path} holds '
+            f'{np.count_nonzero(overflow)} value(s) too large for {cast.dtype} (up to '
+            f'{np.abs(array[overflow]).max():g}): cast to {cast.dtype} they would '
+            f'become infinite'
+        )
     return cast
 
 
