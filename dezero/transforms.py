@@ -36,9 +36,16 @@ def _numbers(owner, x):
     """``x`` (an array, a NumPy scalar, a number or a nested sequence of numbers) as a
     NumPy array or scalar of numbers; an object array whose items are all numbers
     becomes the array NumPy makes of them.  TypeError naming ``owner`` and what it got
-    for anything else: None, text, an array of strings or of other objects."""
+    for anything else: None, text, an array of strings or of other objects, and a PIL
+    image, whose array NumPy lays out (H, W, C) where these transforms expect (C, H,
+    W)."""
     if x is None:
         raise TypeError(f'{owner}: expected an array or a number, got None')
+    if _is_pil_image(x):
+        raise TypeError(
+            f'{owner}: expected an array, got a PIL image; turn it into an array (C, H, '
+            f'W) with ToArray() first'
+        )
     array = x if isinstance(x, (np.ndarray, np.generic)) else _as_array(owner, x)
     if array.dtype.kind == 'O':
         array = _object_numbers(owner, array)
@@ -125,7 +132,9 @@ class Normalize:
     """``(x - mean) / std``.
 
     ``mean`` and ``std`` are scalars, or sequences with one value per channel that apply
-    along the first axis of the input (C of a C,H,W image).  Floating-point input keeps
+    along the first axis of the input (C of a C,H,W image), also as arrays of shape
+    (C, 1, 1), as the book takes them.  Where a value does not fit the input's dtype
+    (a mean of 1e5 for float16), the result is computed in float64 and rounded to it.  Floating-point input keeps
     its dtype; integer input becomes float64 as in NumPy (use ToFloat first for float32).
     """
 
@@ -151,12 +160,12 @@ class Normalize:
             raise TypeError(
                 f'Normalize: {name} must be a number or a sequence of numbers, got {value!r:.60}'
             )
-        if v.ndim > 1 or v.size == 0:
+        if v.size == 0 or v.size != (v.shape[0] if v.ndim else 1):  # not (C,) nor (C, 1, 1)
             raise ValueError(
                 f'Normalize: {name} must be a number or a non-empty flat '
                 f'sequence (one value per channel), got shape {v.shape}'
             )
-        return v.reshape(()) if v.size == 1 else v
+        return v.reshape(()) if v.size == 1 else v.reshape(-1)
 
     def _broadcast(self, name, v, x, dtype):
         """``v`` cast to ``dtype``, shaped to apply along the first axis of ``x``."""
@@ -173,10 +182,22 @@ class Normalize:
 
     def __call__(self, x):
         x = np.asarray(_numbers('Normalize', x))
-        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-        mean = self._broadcast('mean', self.mean, x, dtype)
-        std = self._broadcast('std', self.std, x, dtype)
-        return (x - mean) / std
+        dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+        work = dtype if self._fit(dtype) else np.dtype(np.float64)  # where the values fit
+        mean = self._broadcast('mean', self.mean, x, work)
+        std = self._broadcast('std', self.std, x, work)
+        y = (x.astype(work, copy=False) - mean) / std
+        return y if work == dtype else y.astype(dtype)  # rounded once
+
+    def _fit(self, dtype):
+        """Whether every mean and std keeps its value's order in ``dtype``: none
+        becomes infinite, and no std becomes 0 or subnormal."""
+        info = np.finfo(dtype)
+        return bool(
+            np.all(np.abs(self.mean) <= info.max)
+            and np.all(np.abs(self.std) <= info.max)
+            and np.all(np.abs(self.std) >= info.tiny)
+        )
 
     def __repr__(self):
         return f'Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})'
@@ -363,15 +384,15 @@ class Resize:
         self.size = _size_pair('Resize', size)
         filters = {int(f) for f in image.Resampling} if hasattr(image, 'Resampling') else None
         if mode is not None and (
-            isinstance(mode, bool)
-            or not isinstance(mode, int)
+            isinstance(mode, (bool, np.bool_))
+            or not isinstance(mode, numbers.Integral)
             or (filters is not None and int(mode) not in filters)
         ):
             raise ValueError(
                 f'Resize: mode must be a PIL resampling filter such as '
                 f'PIL.Image.BILINEAR, got {mode!r}'
             )
-        self.mode = image.BILINEAR if mode is None else mode
+        self.mode = image.BILINEAR if mode is None else int(mode)
 
     def __call__(self, img):
         _check_pil_image('Resize', img, '; turn an array (C, H, W) into one with ToPIL()')

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+import dezero.transforms as T
 from dezero.transforms import (
     AsType,
     CenterCrop,
@@ -569,3 +570,44 @@ def test_resize_refuses_a_mode_that_is_no_resampling_filter(mode):
     pytest.importorskip('PIL')
     with pytest.raises(ValueError, match='Resize: mode must be a PIL resampling filter'):
         Resize(4, mode=mode)
+
+
+def test_normalize_takes_per_channel_values_of_shape_c_1_1_as_the_book_does():
+    # refused: only flat sequences were taken (a mean from x.mean(axis=(1, 2), keepdims=True))
+    mean = np.array([0.1, 0.2, 0.3]).reshape(3, 1, 1)
+    y = T.Normalize(mean, 2.0)(np.zeros((3, 5, 7), np.float32))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y[:, 0, 0], [-0.05, -0.1, -0.15], rtol=1e-6)
+    with pytest.raises(ValueError, match=r'one value per channel\), got shape \(1, 3\)'):
+        T.Normalize(np.ones((1, 3)))
+
+
+@pytest.mark.parametrize(
+    'mean, std, x, expected',
+    [
+        (1e5, 1e5, np.array([0.0, 3e4], np.float16), [-1.0, -0.7]),
+        (1e39, 1e39, np.array([0.0], np.float32), [-1.0]),
+        (0.0, 1e-8, np.array([6e-8], np.float16), [5.96]),
+    ],
+)
+def test_normalize_with_values_its_input_dtype_cannot_hold_computes_where_they_fit(
+    mean, std, x, expected
+):
+    # the mean and std were cast to x's dtype: inf, or a std of 0, gave nan and inf
+    y = T.Normalize(mean, std)(x)
+    assert y.dtype == x.dtype
+    np.testing.assert_allclose(y.astype(np.float64), expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize('name', ['ToFloat', 'AsType', 'Flatten', 'Normalize'])
+def test_array_transforms_refuse_a_pil_image_and_point_to_to_array(name):
+    # np.asarray lays a PIL image out (H, W, C): a per-channel Normalize normalised rows
+    Image = pytest.importorskip('PIL.Image')
+    image = Image.fromarray(np.full((3, 5, 3), 100, np.uint8))
+    with pytest.raises(TypeError, match=rf'^{name}: expected an array, got a PIL image; .*ToArray'):
+        getattr(T, name)()(image)
+
+
+def test_resize_takes_a_numpy_integer_filter():
+    pytest.importorskip('PIL')
+    assert T.Resize(4, np.int64(0)).mode == 0
