@@ -673,7 +673,7 @@ class Optimizer:
         dtype = self.state_dtype(param.data.dtype)
         if entry is not None and entry[0]() is param:
             state = entry[1]
-            if self._fits(state, param.data):
+            if self._fits(state, param.data, dtype):
                 counts = self._step_counts
                 first = next(a for n, a in state.items() if n not in counts)
                 if type(first) is not type(param.data):  # the parameter moved device
@@ -689,10 +689,11 @@ class Optimizer:
         self._keep_state(param, state)
         return tuple(state[n] for n in names)
 
-    def _fits(self, state, data):
+    def _fits(self, state, data, dtype=None):
         """Whether the state arrays of a parameter (its step counts aside) are still
-        those of its ``data``: its shape, and the dtype :meth:`state_dtype` gives."""
-        dtype = self.state_dtype(data.dtype)
+        those of its ``data``: its shape, and ``dtype``, by default the one
+        :meth:`state_dtype` gives."""
+        dtype = self.state_dtype(data.dtype) if dtype is None else dtype
         return all(
             a.shape == data.shape and a.dtype == dtype
             for n, a in state.items()
@@ -709,12 +710,6 @@ class Optimizer:
             states.pop(key, None)
 
         states[key] = (weakref.ref(param, forget), state)
-
-
-def _in_dtype(array, dtype):
-    """``array`` itself when it has ``dtype``, else a copy cast to it (a float16
-    gradient or parameter in the float32 of its state)."""
-    return array if array.dtype == dtype else array.astype(dtype)
 
 
 def _writeable(array):
@@ -981,7 +976,7 @@ class AdaGrad(Optimizer):
 
     def update_one(self, param):
         (h,) = self._state(param, 'h')
-        g = _in_dtype(param.grad.data, h.dtype)
+        g = param.grad.data.astype(h.dtype, copy=False)
         h += g * g
         xp = cuda.get_array_module(h)
         param.data -= self.lr * g / (xp.sqrt(h) + self.eps)
@@ -1093,7 +1088,7 @@ class Adam(Optimizer):
 
     def update_one(self, param):
         m, v = self._state(param, 'm', 'v')
-        g = _in_dtype(param.grad.data, m.dtype)
+        g = param.grad.data.astype(m.dtype, copy=False)
         m *= self.beta1
         m += (1 - self.beta1) * g
         v *= self.beta2
@@ -1161,7 +1156,7 @@ class AdamW(Optimizer):
         m, v = self._state(param, 'm', 'v')
         state = self.state_of(param)
         t = state['step'] = state.get('step', 0) + 1
-        g = _in_dtype(param.grad.data, m.dtype)
+        g = param.grad.data.astype(m.dtype, copy=False)
         lr, beta1, beta2 = self.lr, self.beta1, self.beta2
         if self.weight_decay != 0:  # the factor in m's dtype: float32 for float16 data
             param.data *= m.dtype.type(1 - lr * self.weight_decay)
@@ -1225,9 +1220,9 @@ class RMSprop(Optimizer):
         names = self._buffers(self.momentum, self.centered)
         state = dict(zip(names, self._state(param, *names)))
         s = state['square_avg']
-        g = _in_dtype(param.grad.data, s.dtype)
+        g = param.grad.data.astype(s.dtype, copy=False)
         if self.weight_decay != 0:  # a new array: the gradient is only read
-            g = g + self.weight_decay * _in_dtype(param.data, s.dtype)
+            g = g + self.weight_decay * param.data.astype(s.dtype, copy=False)
         alpha = self.alpha
         s *= alpha
         s += (1 - alpha) * g * g
@@ -1319,7 +1314,7 @@ def _global_norm(arrays):
     total = 0.0
     with np.errstate(over='ignore'):  # an overflow is dealt with below
         for a in arrays:
-            a = a.astype(np.float64)
+            a = a.astype(np.float64, copy=False)  # (a * a is a new array)
             total += float((a * a).sum())
     if not math.isinf(total):
         return math.sqrt(total)  # NaN too
