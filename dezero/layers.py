@@ -1384,15 +1384,16 @@ class BatchNorm(Layer):
             )
         channels = x.shape[1]
         params = (self.avg_mean, self.avg_var, self.gamma, self.beta)
-        if any(param.data is None for param in params):
+        if any(param.data is None for param in params):  # the first call
             self._init_params(x)
+            for param in params:
+                if param.data is None:
+                    raise ValueError(
+                        f'{type(self).__name__}._init_params left {param.name} without '
+                        f'data; it must assign an array of shape ({channels},) to each '
+                        f'of avg_mean, avg_var, gamma and beta that has none'
+                    )
         for param in params:
-            if param.data is None:
-                raise ValueError(
-                    f'{type(self).__name__}._init_params left {param.name} without data; '
-                    f'it must assign an array of shape ({channels},) to each of avg_mean, '
-                    f'avg_var, gamma and beta that has none'
-                )
             if param.data.shape != (channels,):
                 raise ValueError(
                     f'BatchNorm: the input has {channels} channels (shape '
@@ -1607,7 +1608,7 @@ class _Conv(Layer):
         if self.W.data is None:
             channels = _check_size(name, 'the input channels', channels)
             _create_W(self, channels, cuda.get_array_module(x), self._W_shape(channels))
-        elif channels != self.in_channels:
+        elif channels != self.W.data.shape[self._in_axis]:  # (in_channels, read directly)
             raise ValueError(
                 f'{name}: the input has {channels} channels (shape '
                 f'{x.shape}) but this layer expects {self.in_channels} '
