@@ -209,8 +209,10 @@ def _pretrained_file(model, url, md5):
             f'create it with pretrained=False and train it, or load your '
             f'own weights with load_weights(path)'
         )
-    if md5 is None and cached_weights(url) is not None:
-        return cached_weights(url)
+    if md5 is None:
+        cached = cached_weights(url)
+        if cached is not None:
+            return cached
     return get_file(url, md5=md5, cache_dir=models_dir(), progress=True, validate=_check_npz_crcs)
 
 
