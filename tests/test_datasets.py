@@ -5,6 +5,7 @@ it is present)."""
 import hashlib
 import inspect
 import os
+import sys
 import urllib.request
 
 import numpy as np
@@ -178,6 +179,33 @@ def test_spiral_makes_what_follows_it_reproducible_whatever_came_before():
         draws.append((x, np.random.permutation(300)))
     np.testing.assert_array_equal(draws[0][0], draws[1][0])
     np.testing.assert_array_equal(draws[0][1], draws[1][1])
+
+
+def test_get_spiral_gives_the_same_points_while_another_thread_draws_random_numbers():
+    # the book's function seeds NumPy's global generator and draws from it: a draw of
+    # another thread between the seed and the last draw changed the points
+    import threading
+
+    expected = get_spiral()
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            np.random.rand()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    other = threading.Thread(target=draw)
+    other.start()
+    try:
+        results = [get_spiral() for _ in range(50)]
+    finally:
+        stop.set()
+        other.join(10)
+        sys.setswitchinterval(interval)
+    for x, t in results:
+        np.testing.assert_array_equal(x, expected[0])
+        np.testing.assert_array_equal(t, expected[1])
 
 
 def test_spiral_dataset_wraps_get_spiral():

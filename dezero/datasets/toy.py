@@ -20,17 +20,22 @@ def get_spiral(train=True):
     on that: they create their model and shuffle their batches after this call, and so
     give the same losses at every run.  Call ``np.random.seed`` after it for other
     random numbers.  ``train`` is True or False (a string such as 'False' is refused).
+
+    The numbers are drawn from a generator of the call's own, seeded alike, whose
+    state is then given to the global one: the points stay the same while other
+    threads draw from NumPy's global generator.
     """
     train = check_flag('get_spiral', 'train', train)
-    np.random.seed(1984 if train else 2020)
+    rng = np.random.RandomState(1984 if train else 2020)
     num_class, num_data = 3, 100
     rate = np.arange(num_data) / num_data
-    noise = np.random.randn(num_class, num_data)  # drawn arm by arm, point by point
+    noise = rng.randn(num_class, num_data)  # drawn arm by arm, point by point
     theta = 4.0 * np.arange(num_class)[:, None] + 4.0 * rate + 0.2 * noise
     x = np.stack([rate * np.sin(theta), rate * np.cos(theta)], axis=-1)
     x = x.reshape(num_class * num_data, 2).astype(np.float32)
     t = np.repeat(np.arange(num_class, dtype=np.int64), num_data)
-    order = np.random.permutation(num_class * num_data)
+    order = rng.permutation(num_class * num_data)
+    np.random.set_state(rng.get_state())
     return x[order], t[order]
 
 
