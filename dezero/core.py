@@ -1372,14 +1372,19 @@ class Function:
         # claimed in one step, as another thread may call it at the same time (then
         # that one runs on a copy), and checked again once claimed, in case a call
         # finished recording on it meanwhile.  The lone thread before them notes the
-        # object it runs on in _lone_call, which a thread starting meanwhile respects.
+        # object it runs on in _lone_call, which a thread starting meanwhile respects,
+        # and then reads _threads again: a thread that started before the note was made
+        # may not have seen it, so then this one claims the object as the others do.
         global _lone_call
         mine = lone = False
         if self.inputs is None:
             if _threads == 1:
-                mine = lone = True
                 _lone_call = self
-            else:
+                if _threads == 1:
+                    mine = lone = True
+                else:
+                    _lone_call = None
+            if not lone:
                 key, thread = id(self), _thread_id()
                 mine = _claims.setdefault(key, thread) == thread
                 if mine and (self.inputs is not None or _lone_call is self):

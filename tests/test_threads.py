@@ -6,6 +6,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 import dezero
 import dezero.functions as F
@@ -223,6 +224,88 @@ def test_a_thread_starting_while_the_lone_thread_runs_a_first_call_uses_a_copy(t
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ['2.0', '4.0']
+
+
+@pytest.mark.parametrize(
+    'paused_before',
+    [
+        ('if _threads == 1:', 0),
+        ('_lone_call = self', 0),
+        ('if _threads == 1:', 1),
+        ('mine = lone = True', 0),
+        ('if not lone:', 0),
+    ],
+)
+def test_a_thread_starting_at_any_point_of_the_lone_threads_claim_uses_a_copy(
+    tmp_path, paused_before
+):
+    # The lone thread is stopped (by a trace function) just before one line of the
+    # code that picks the object a first call runs on, while a second thread starts
+    # and makes a whole call of the same object; the two calls must not both record
+    # on it (the second caller's inputs would then be linked to the first's output).
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import inspect, sys, threading
+        import numpy as np
+        import dezero.core as core
+        from dezero import Variable
+        from dezero.functions.math import Exp
+
+        marker, occurrence = sys.argv[1], int(sys.argv[2])
+        lines, first = inspect.getsourcelines(core.Function.__call__)
+        found = [first + i for i, text in enumerate(lines) if text.strip() == marker]
+        stop_line = found[occurrence]
+        reached, resume = threading.Event(), threading.Event()
+
+        def in_call(frame, event, arg):
+            if event == 'line' and frame.f_lineno == stop_line:
+                sys.settrace(None)
+                frame.f_trace = None
+                reached.set()
+                resume.wait(10)
+                return None
+            return in_call
+
+        sys.settrace(lambda frame, event, arg: in_call if frame.f_code is core.Function.__call__.__code__ else None)
+
+        f = Exp()
+        xa, xb = Variable(np.array([1.0])), Variable(np.array([2.0]))
+        results = []
+
+        def second():
+            reached.wait(10)
+            results.append(f(xb))
+            resume.set()
+
+        other = threading.Thread(target=second)
+        other.start()
+        ya = f(xa)
+        other.join(10)
+        sys.settrace(None)
+        (yb,) = results
+        yb.backward()
+        ya.backward()
+        print(ya.creator is yb.creator, reached.is_set(), xa.grad.data[0], xb.grad.data[0])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', script, paused_before[0], str(paused_before[1])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, 'PYTHONPATH': str(pathlib.Path(dezero.__file__).parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    same, reached, ga, gb = done.stdout.split()
+    assert (same, reached) == ('False', 'True')
+    np.testing.assert_allclose([float(ga), float(gb)], [np.e, np.e**2])
 
 
 def test_threads_adding_gradients_to_a_shared_parameter_lose_none():
