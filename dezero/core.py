@@ -1292,15 +1292,18 @@ def _wrap(y):
 
 
 #: what recording a call sets on a Function: its links into the graph
-_CALL_LINKS = frozenset(('inputs', 'outputs', 'generation', '_recorded_at', '_output_hooks'))
+_CALL_LINKS = frozenset(
+    ('inputs', 'outputs', 'generation', '_recorded_at', '_output_hooks', '_output_shapes')
+)
 
 
 class Function:
     """Base of every differentiable operation.
 
     A subclass defines ``forward(*arrays)`` (arrays in, an array or a tuple of arrays
-    out) and ``backward(*grads)``: one gradient per output in (None for an output that
-    is gone), one per input out (None where there is none), each shaped like its input.
+    out) and ``backward(*grads)``: one gradient per output in (zeros for an output that
+    got none, alive or gone), one per input out (None where there is none), each shaped
+    like its input.
     ``backward`` states the derivative once, with Variable operations, so that it runs
     both in a first-order pass (on arrays) and in a recorded one (on Variables, for
     higher derivatives).  It reads the values it needs through
@@ -1527,6 +1530,12 @@ class Function:
             v.name = v.grad = v._hooks = v._stand_in = None
             if y.base is not None:  # a view, perhaps of an input's data (reshape, x[1:])
                 _note_view(v, y.base, given)
+            elif self._book_style:  # which may return an input's array itself
+                for x in given:
+                    if y is x._data:  # made a view, so that changes through it are seen
+                        v._data = y = y.view()
+                        _note_view(v, y.base, given)
+                        break
             v.creator = self
             v.generation = generation + 1
             v.requires_grad = requires_grad
@@ -1534,6 +1543,10 @@ class Function:
             outputs.append(v)
             refs.append(weakref.ref(v))
         self.outputs = refs
+        if len(outputs) > 1:  # backward gets zeros for an output the caller dropped
+            self._output_shapes = [
+                (cuda.get_array_module(v._data), v._data.shape, v._data.dtype) for v in outputs
+            ]
         return outputs
 
     def _output_array(self, y):
@@ -1598,6 +1611,47 @@ class Function:
         if _settings.arrays_only:
             return [y._data for y in ys]
         return ys
+
+
+class _Untraceable(Function):
+    """The gradient an array-returning ``backward`` of the function ``source`` gave
+    in a recorded pass, as the output of a function of the Variables it may depend
+    on (the source's inputs and output gradients): a value, but no derivative.
+    Differentiating through it raises, naming the source, where taking the array as a
+    constant would give a derivative of 0 (a Hessian, a ``jvp``)."""
+
+    retain_inputs = ()
+    retain_outputs = ()
+
+    def __init__(self, source, array):
+        self.source_name = type(source).__name__
+        self.array = array
+
+    def forward(self, *xs):
+        return self.array
+
+    def backward(self, gy):
+        name = self.source_name
+        raise TypeError(
+            f'{name}.backward returned an array, not a Variable, in a pass recorded for '
+            f'higher derivatives (backward(create_graph=True), a grad of a grad, jvp, '
+            f'hessian): the derivative of that gradient is unknown.  Write '
+            f'{name}.backward with Variables and dezero functions (gy * 2 * x, not '
+            f'gy.data * 2 * x.data) to differentiate it again, and return None for an '
+            f'input that gets no gradient'
+        )
+
+
+def _gradient_of_arrays(f, g, inputs, gys):
+    """The gradient ``g``, an array (or number) that ``f.backward`` returned in a
+    recorded pass, as a Variable: a constant when nothing it could depend on is
+    differentiated, else an output of :class:`_Untraceable`.  (Not a constant when it
+    is zero: a gradient can be zero at one point and have a derivative there.)"""
+    g = as_array(g)
+    sources = [v for v in (*inputs, *gys) if isinstance(v, Variable) and v.requires_grad]
+    if not sources:
+        return _constant(g)
+    return _Untraceable(f, g)(*sources)
 
 
 class _Copy(Function):
@@ -1787,6 +1841,7 @@ class _ReversePass:
                         gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
                     else:
                         gxs = f.backward(gy)
+                    gys = (gy,)
                 else:
                     gys = self._output_grads(f, slots)
                     if plan is not None:
@@ -1810,8 +1865,10 @@ class _ReversePass:
                         continue
                     if plan is not None and not plan.leads_to_target(x):
                         continue  # a gradient the pass was not asked for
-                    if type(gx) is not np.ndarray or recording:
-                        gx = self._as_gradient(gx)  # a Variable when recording, else an array
+                    if recording and not isinstance(gx, Variable):
+                        gx = _gradient_of_arrays(f, gx, inputs, gys)
+                    elif type(gx) is not np.ndarray:
+                        gx = self._as_gradient(gx)  # an array
                     try:
                         if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
                             _wrong_shape(f, gx, x)
@@ -1886,7 +1943,9 @@ class _ReversePass:
         for ref, gy in zip(f.outputs, slots):
             y = ref()
             if y is None:  # gone, perhaps standing in the graph: as summed
-                if f._output_hooks is not None and gy is not None:
+                if gy is None:  # gone unused: zeros, as for an output alive and unused
+                    gy = self._zeros_like(f._output_shapes[len(gys)])
+                elif f._output_hooks is not None:
                     gy = self._dropped_hooks(f, len(gys), gy)
                 gys.append(gy)
                 continue
@@ -1953,6 +2012,13 @@ class _ReversePass:
 
     def _zeros(self, y):
         zeros = cuda.get_array_module(y._data).zeros(y.shape, y.dtype)
+        return _constant(zeros) if self.create_graph else zeros
+
+    def _zeros_like(self, output):
+        """Zeros for an output of a function that is gone; ``output`` is what
+        ``_record`` noted of it: ``(array module, shape, dtype)``."""
+        xp, shape, dtype = output
+        zeros = xp.zeros(shape, dtype)
         return _constant(zeros) if self.create_graph else zeros
 
     def _result(self):

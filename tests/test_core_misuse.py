@@ -330,13 +330,80 @@ def test_arrays_a_backward_returns_become_variables(create_graph):
     assert x.grad.data == 12.0
 
 
+_UNKNOWN_DERIVATIVE = r'_Cube.backward returned an array, not a Variable, .* derivative'
+
+
 def test_differentiating_such_a_gradient_again_says_why_it_cannot():
     x = Variable(np.array(2.0))
     _Cube()(x).backward(create_graph=True)
     gx = x.grad
     x.cleargrad()
-    with pytest.raises(RuntimeError, match='does not require a gradient'):
+    with pytest.raises(TypeError, match=_UNKNOWN_DERIVATIVE):
         gx.backward()
+
+
+def test_such_a_gradient_beside_recorded_ones_is_not_differentiated_as_a_constant():
+    # d/dx (x**3 + x**2) = 3x**2 + 2x; its derivative is 6x + 2 = 14 at 2: taking the
+    # cube's array gradient as a constant gave 2
+    x = Variable(np.array(2.0))
+    (_Cube()(x) + x**2).backward(create_graph=True)
+    gx = x.grad
+    assert gx.data == 16.0
+    x.cleargrad()
+    with pytest.raises(TypeError, match=_UNKNOWN_DERIVATIVE):
+        gx.backward()
+
+
+@pytest.mark.parametrize('transform', ['hessian', 'jvp', 'grad_of_grad', 'hvp'])
+def test_derivative_transforms_refuse_such_a_gradient_rather_than_giving_zeros(transform):
+    from dezero import autodiff
+
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=_UNKNOWN_DERIVATIVE):
+        if transform == 'hessian':
+            autodiff.hessian(lambda a: F.sum(_Cube()(a)))(x)
+        elif transform == 'jvp':
+            autodiff.jvp(lambda a: _Cube()(a), x, np.ones(2))
+        elif transform == 'hvp':
+            autodiff.hvp(lambda a: F.sum(_Cube()(a)), x, np.ones(2))
+        else:
+            autodiff.grad(autodiff.grad(lambda a: _Cube()(a)))(np.array(2.0))
+
+
+# ---- functions of several outputs, and of their input's own array -----------------------
+class _Split(Function):
+    def forward(self, x):
+        return x * 2, x * 3
+
+    def backward(self, g0, g1):
+        return g0 * 2 + g1 * 3
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_an_output_the_caller_dropped_gets_a_zero_gradient(create_graph):
+    x = Variable(np.array([1.0, 2.0]))
+    a = _Split()(x)[0]  # the second output is gone at once
+    F.sum(a * a).backward(create_graph=create_graph)
+    np.testing.assert_array_equal(x.grad.data, [8.0, 16.0])  # d/dx 4x**2
+
+
+def test_a_forward_returning_its_input_array_sees_changes_made_through_it():
+    class Same(Function):
+        def forward(self, x):
+            return x
+
+        def backward(self, gy):
+            return gy
+
+    x = Variable(np.array([1.0, 2.0]))
+    y = Same()(x)
+    z = F.sum(x * x)
+    y.data += 1  # changes x's values, which the product's backward reads
+    with pytest.raises(RuntimeError, match='assigned .* after the forward pass'):
+        z.backward()
+    x = Variable(np.array([1.0, 2.0]))
+    F.sum(Same()(x) * x).backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
 
 
 # ---- gradients of their own ---------------------------------------------------------
