@@ -257,12 +257,20 @@ def im2col_array(img, kernel_size, stride, pad, to_matrix=True):
     ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width) pairs.  Built
     from a strided view in one copy, without a loop over pixels."""
     to_matrix = check_flag('im2col', 'to_matrix', to_matrix)
+    _check_array('im2col_array', 'img', img)
     kernel, stride, pad, out = conv_geometry('im2col', img.shape, kernel_size, stride, pad)
     view = window_view(pad_image(img, pad), kernel, stride, out)
     if to_matrix:
         n, c, kh, kw, oh, ow = view.shape
         return view.transpose(0, 4, 5, 1, 2, 3).reshape(n * oh * ow, c * kh * kw)
     return view.copy()
+
+
+def _check_array(name, what, a):
+    """TypeError naming the function ``name`` and its argument ``what`` unless ``a``
+    is a NumPy or CuPy array."""
+    if not cuda.is_array(a):
+        raise TypeError(f'{name}: {what} must be a NumPy or CuPy array, got {type(a).__name__}')
 
 
 def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
@@ -275,6 +283,7 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
     slice), never over pixels."""
     to_matrix = check_flag('col2im', 'to_matrix', to_matrix)
+    _check_array('col2im_array', 'col', col)
     kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride, pad)
     n, c, h, w = img_shape
     (kh, kw), (oh, ow) = kernel, out

@@ -28,11 +28,14 @@ pil_available = importlib.util.find_spec('PIL') is not None
 
 
 def _check_batch_size(owner, batch_size):
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size <= 0
-    ):
+    """``batch_size`` as a Python int: TypeError unless it is an int (a NumPy integer
+    too, not a bool), ValueError unless it is 1 or more."""
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(
+            f'{owner}: batch_size must be a positive integer, got '
+            f'{type(batch_size).__name__} {batch_size!r:.60}'
+        )
+    if batch_size <= 0:
         raise ValueError(f'{owner}: batch_size must be a positive integer, got {batch_size!r}')
     return int(batch_size)
 
@@ -185,7 +188,8 @@ class DataLoader:
     items are stacked, or a tuple ``(x, t)`` of NumPy arrays with one row per sample
     (``t`` may be None), which is sliced directly; a list is always a sequence of
     items, and a dict (any mapping, whose items are taken by key) is refused
-    (TypeError) unless its keys are the positions 0, 1, ..., len - 1.  A tuple of two
+    (TypeError) unless its keys are the positions 0, 1, ..., len - 1 (an empty dict
+    too).  An empty list or Dataset gives no batches, as in the book.  A tuple of two
     lists or tuples, the first of two values, reads both as inputs and labels of two
     samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
@@ -219,12 +223,13 @@ class DataLoader:
         if (
             self._arrays is None
             and isinstance(dataset, collections.abc.Mapping)
-            and not _keyed_by_position(dataset)
+            and not (dataset and _keyed_by_position(dataset))  # ({} holds no positions)
         ):
+            what = 'a' if dataset else 'an empty'
             raise TypeError(
                 f'{owner}: dataset must have items by position 0, 1, ..., len - 1 (a '
-                f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got a '
-                f'{type(dataset).__name__}, whose items are taken by key; pass '
+                f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got '
+                f'{what} {type(dataset).__name__}, whose items are taken by key; pass '
                 f'list(d.values()) if its values are the (x, t) pairs'
             )
         if self._arrays is None and not (

@@ -687,8 +687,14 @@ def graph_stats(output):
     reshape, a broadcast) count as the array they view, whole.  ``grad_nbytes`` is
     the memory of the variables' gradients beyond that.  Handy to watch higher-order
     derivatives grow: each ``backward(create_graph=True)`` adds a graph for the
-    gradient.  Returns a :class:`GraphStats` named tuple.
+    gradient.  Returns a :class:`GraphStats` named tuple; TypeError for anything that
+    is no Variable.
     """
+    if not isinstance(output, (Variable, core_simple.Variable)):
+        raise TypeError(
+            f'graph_stats: output must be a Variable (the result whose graph is '
+            f'counted), got {type(output).__name__}'
+        )
     functions = functions_behind(output)
     held = []  # the objects whose ids are keys of variables, kept alive while counting
     variables = {_node_key(output, held): output}

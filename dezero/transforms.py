@@ -342,17 +342,34 @@ def _size_pair(owner, size):
     return int(width), int(height)
 
 
+def _known_mode(mode):
+    """Whether Pillow knows the image mode named ``mode``."""
+    try:
+        _pil('Convert', 'ImageMode').getmode(mode)
+    except KeyError:
+        return False
+    return True
+
+
 class Convert:
     """Convert a PIL image to the PIL mode ``mode`` ('RGB', 'L', 'RGBA', ...).
 
     ``mode='BGR'`` gives an RGB-mode image whose red and blue channels are swapped, the
-    channel order of models trained with OpenCV (Caffe's VGG16, for one).
+    channel order of models trained with OpenCV (Caffe's VGG16, for one).  A mode that
+    Pillow does not know is refused (ValueError) when the transform is made; one that
+    it knows but cannot convert a given image to, when it is called.
     """
 
     def __init__(self, mode='RGB'):
-        _pil('Convert')
+        image = _pil('Convert')
         if not isinstance(mode, str):
             raise TypeError(f'Convert: mode must be a PIL mode name such as "RGB", got {mode!r}')
+        if mode != 'BGR' and not _known_mode(mode):
+            examples = ', '.join(sorted(getattr(image, 'MODES', ('L', 'RGB', 'RGBA'))))
+            raise ValueError(
+                f"Convert: mode must be a PIL image mode (such as {examples}) or 'BGR', "
+                f'got {mode!r:.60}'
+            )
         self.mode = mode
 
     def __call__(self, img):

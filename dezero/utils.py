@@ -1,11 +1,12 @@
 """Utilities: gradient checks, array helpers and computation-graph output.
 
 Everything here is re-exported from the module that owns it, so that
-``dezero.utils.gradient_check`` and friends keep the book's import paths.  The two
-array helpers a user calls by hand, :func:`sum_to` and :func:`logsumexp`, check their
-arguments here first and then run the library's own (``dezero.array_ops``): they take
-a list or a number as the array NumPy makes of it, and refuse what holds no numbers
-with an error that names them.
+``dezero.utils.gradient_check`` and friends keep the book's import paths.  The
+helpers a user calls by hand whose owners trust their arguments (:func:`sum_to`,
+:func:`logsumexp`, :func:`reshape_sum_backward`, :func:`max_backward_shape` of
+``dezero.array_ops``) check them here first, with errors that name the helper, and
+then run the owner's: ``sum_to`` and ``logsumexp`` take a list or a number as the
+array NumPy makes of it.
 """
 
 import numbers
@@ -13,12 +14,8 @@ import numbers
 import numpy as np
 
 from dezero import array_ops, cuda
-from dezero.array_ops import (
-    array_allclose,
-    array_equal,
-    max_backward_shape,
-    reshape_sum_backward,
-)
+from dezero.array_ops import array_allclose, array_equal
+from dezero.checks import check_flag
 from dezero.conv_ops import col2im_array, get_conv_outsize, get_deconv_outsize, im2col_array, pair
 from dezero import download as _download
 from dezero.download import get_file, show_progress
@@ -90,6 +87,53 @@ def logsumexp(x, axis=1):
         )
     x = _numeric_array('logsumexp', x, 'biuf')
     return array_ops.logsumexp(x, _axes('logsumexp', axis, x))
+
+
+def reshape_sum_backward(gy, x_shape, axis, keepdims):
+    """The gradient ``gy`` of a sum over ``axis`` of an array of shape ``x_shape``,
+    reshaped so that it broadcasts back to ``x_shape``: the summed axes are put back
+    with size 1 (nothing changes with ``keepdims`` or ``axis`` None, as in the book).
+    ``reshape_sum_backward(np.ones(3), (3, 4), 1, False)`` has shape (3, 1).
+
+    ``gy`` is an array or a Variable (the result is of the same kind), ``axis`` None,
+    an int or a sequence of ints, ``keepdims`` True or False.  TypeError or ValueError
+    naming the function for anything else, or an axis that ``x_shape`` does not have."""
+    name = 'reshape_sum_backward'
+    keepdims = check_flag(name, 'keepdims', keepdims)
+    _check_array_or_variable(name, 'gy', gy)
+    x_shape = _shape(name, x_shape)
+    _axes_of_shape(name, axis, x_shape)
+    return array_ops.reshape_sum_backward(gy, x_shape, axis, keepdims)
+
+
+def max_backward_shape(x, axis):
+    """The shape of ``x`` (an array or a Variable) with the axes that a max or min
+    over ``axis`` (None for all, an int or a sequence of ints) reduces set to 1: the
+    shape that the gradient of the reduction is reshaped to, so that it broadcasts
+    back to ``x``.  ``max_backward_shape(np.zeros((2, 3, 4)), (0, -1))`` is (1, 3, 1).
+    TypeError or ValueError naming the function for anything else."""
+    name = 'max_backward_shape'
+    _check_array_or_variable(name, 'x', x)
+    _axes_of_shape(name, axis, x.shape)
+    return array_ops.max_backward_shape(x, axis)
+
+
+def _check_array_or_variable(name, what, x):
+    """TypeError naming the function ``name`` and its argument ``what`` unless ``x``
+    is a Variable or an array (NumPy or CuPy)."""
+    if not (isinstance(x, Variable) or cuda.is_array(x)):
+        raise TypeError(f'{name}: {what} must be an array or a Variable, got {_describe(x, None)}')
+
+
+def _axes_of_shape(name, axis, shape):
+    """Check ``axis`` (None, an int or a sequence of ints) against an array of
+    ``shape``; TypeError or ValueError naming ``name``, the axis and the shape."""
+    try:
+        array_ops.normalize_axis(axis, len(shape))
+    except TypeError as e:
+        raise TypeError(f'{name}: {e}') from None
+    except ValueError as e:
+        raise ValueError(f'{name}: {e} (x has shape {tuple(shape)})') from None
 
 
 def _numeric_array(name, x, kinds):

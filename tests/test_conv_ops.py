@@ -767,3 +767,11 @@ def test_an_infinity_that_meets_no_other_warns_of_nothing(stride, layout):
         if stride == (1, 1):
             np.testing.assert_array_equal(conv_ops.conv2d_grads_array(x, W, gy, (1, 1))[1], gW)
     np.testing.assert_allclose(gW, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize('bad', [None, [[1.0, 2.0]], 3.0])
+def test_im2col_and_col2im_arrays_name_themselves_for_what_is_no_array(bad):
+    with pytest.raises(TypeError, match='im2col_array: img must be a NumPy or CuPy array'):
+        im2col_array(bad, 2, 1, 0)
+    with pytest.raises(TypeError, match='col2im_array: col must be a NumPy or CuPy array'):
+        col2im_array(bad, (1, 1, 3, 3), 2, 1, 0)

@@ -266,12 +266,36 @@ def test_lists_of_pairs_and_tuples_of_pairs_still_work():
     assert tb is None and xb.shape == (3, 2)
 
 
-@pytest.mark.parametrize('batch_size', [0, -1, 2.5, True, '4', None])
+@pytest.mark.parametrize('batch_size', [0, -1, np.int64(-2)])
 def test_batch_size_must_be_a_positive_integer(batch_size):
-    with pytest.raises(
-        ValueError, match=f'batch_size must be a positive integer, got {batch_size!r}'
-    ):
+    with pytest.raises(ValueError) as info:
         DataLoader(Numbered(), batch_size)
+    assert (
+        str(info.value) == f'DataLoader: batch_size must be a positive integer, got {batch_size!r}'
+    )
+
+
+@pytest.mark.parametrize('batch_size', [2.5, True, np.True_, '2', None, [2]])
+@pytest.mark.parametrize('loader', [DataLoader, SeqDataLoader])
+def test_a_batch_size_that_is_no_int_is_a_type_error(loader, batch_size):
+    with pytest.raises(TypeError) as info:
+        loader(Numbered(), batch_size)
+    assert str(info.value) == (
+        f'{loader.__name__}: batch_size must be a positive integer, got '
+        f'{type(batch_size).__name__} {batch_size!r}'
+    )
+
+
+def test_an_empty_dict_is_refused_but_an_empty_list_gives_no_batches_as_in_the_book():
+    with pytest.raises(TypeError) as info:
+        DataLoader({}, 3)
+    assert str(info.value) == (
+        'DataLoader: dataset must have items by position 0, 1, ..., len - 1 (a Dataset, a '
+        'list of (x, t) pairs or a tuple (x, t) of arrays), got an empty dict, whose items '
+        'are taken by key; pass list(d.values()) if its values are the (x, t) pairs'
+    )
+    loader = DataLoader([], 3)
+    assert len(loader) == 0 and list(loader) == []
 
 
 @pytest.mark.parametrize('name', ['shuffle', 'gpu'])

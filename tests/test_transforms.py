@@ -405,6 +405,23 @@ def test_to_pil_refuses_what_is_not_an_image(array, pattern):
         ToPIL()(array)
 
 
+@pytest.mark.parametrize('mode', ['XYZ', 'nonsense', 'bgr', ''])
+def test_convert_refuses_an_unknown_mode_when_made(mode):
+    Image = pytest.importorskip('PIL.Image')
+    with pytest.raises(ValueError) as info:
+        Convert(mode)
+    message = str(info.value)
+    assert message.startswith('Convert: mode must be a PIL image mode (such as ')
+    assert message.endswith(f") or 'BGR', got {mode!r}")
+    assert all(m in message for m in Image.MODES)
+
+
+@pytest.mark.parametrize('mode', ['1', 'L', 'LA', 'P', 'RGB', 'RGBA', 'CMYK', 'YCbCr', 'I', 'F'])
+def test_convert_takes_the_pil_modes(mode):
+    pytest.importorskip('PIL.Image')
+    assert Convert(mode)(rgb_image(3, 2)).mode == mode
+
+
 def test_convert_modes_and_bgr():
     img = rgb_image(3, 2)
     assert Convert('L')(img).mode == 'L'
@@ -412,8 +429,8 @@ def test_convert_modes_and_bgr():
     bgr = Convert('BGR')(img)
     assert bgr.mode == 'RGB'
     np.testing.assert_array_equal(np.asarray(bgr), np.asarray(img)[:, :, ::-1])
-    with pytest.raises(ValueError, match="Convert: cannot convert a RGB image to mode 'nonsense'"):
-        Convert('nonsense')(img)
+    with pytest.raises(ValueError, match="Convert: cannot convert a L image to mode 'La'"):
+        Convert('La')(img.convert('L'))  # a mode that PIL has, but not from L
     with pytest.raises(TypeError, match='Convert: expected a PIL image, got an array'):
         Convert()(np.zeros((3, 2, 2), np.uint8))
 

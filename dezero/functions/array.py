@@ -57,17 +57,49 @@ def refuse_missing_data(name, x, index=0):
 
 def _as_shape(name, shape):
     """``shape`` (an int, a sequence of ints or an integer array, as NumPy takes) as a
-    tuple of ints; TypeError naming the function ``name`` for anything else."""
+    tuple of ints; TypeError naming the function ``name`` for anything else, a bool
+    included (True is no size of 1)."""
     try:
-        return (operator.index(shape),)
+        return (_size(shape),)
     except TypeError:
         pass
     try:
-        return tuple(operator.index(n) for n in shape)
+        return tuple(_size(n) for n in shape)
     except TypeError:
         raise TypeError(
-            f'{name}: shape must be an int, a sequence of ints or an integer array, got {shape!r}'
+            f'{name}: shape must be an int, a sequence of ints or an integer array (bools '
+            f'are not sizes), got {shape!r}'
         ) from None
+
+
+def _size(n):
+    """``n`` as an int (a Python or NumPy integer); TypeError for anything else."""
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError('a bool is not a size')
+    return operator.index(n)
+
+
+def _is_int(a):
+    """Whether ``a`` is an int (a Python or NumPy integer, not a bool)."""
+    return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+
+
+def checked_axes(name, axis, shape):
+    """``axis`` of the function ``name`` over an input of ``shape`` as a sorted tuple
+    of non-negative axes (None: all of them).  It is None, an int or a tuple of ints,
+    as NumPy's reductions and squeeze take it (not a list); TypeError or ValueError
+    naming ``name``, the axis and the shape."""
+    if not (
+        axis is None or _is_int(axis) or (isinstance(axis, tuple) and all(_is_int(a) for a in axis))
+    ):
+        raise TypeError(
+            f'{name}: axis must be None, an int or a tuple of ints, got '
+            f'{type(axis).__name__} {axis!r}'
+        )
+    try:
+        return normalize_axis(axis, len(shape))
+    except ValueError as e:
+        raise ValueError(f'{name}: {e} (x has shape {tuple(shape)})') from None
 
 
 # ---- reshape ---------------------------------------------------------------------------
@@ -117,30 +149,33 @@ def flatten(x):
 
 
 def expand_dims(x, axis):
-    """Insert axes of size 1 at the positions ``axis`` (an int or a tuple of ints,
-    counted in the result, as in NumPy). Derivative: remove them again."""
+    """Insert axes of size 1 at the positions ``axis`` (an int or a tuple or list of
+    ints, counted in the result, as in NumPy). Derivative: remove them again."""
     x = as_input(x, 'expand_dims')
-    if axis is None:  # which normalize_axis would read as all axes
-        raise TypeError('expand_dims: axis must be an int or a tuple of ints, got None')
+    if not (_is_int(axis) or (isinstance(axis, (tuple, list)) and all(map(_is_int, axis)))):
+        raise TypeError(
+            f'expand_dims: axis must be an int or a tuple (or list) of ints, got '
+            f'{type(axis).__name__} {axis!r}'
+        )
     ndim = x.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
     try:
         axes = normalize_axis(axis, ndim)
-    except (ValueError, TypeError) as e:
-        raise type(e)(f'expand_dims: {e} (the result of adding axes to shape {x.shape})') from None
+    except ValueError as e:
+        raise ValueError(
+            f'expand_dims: {e} (the result of adding axes to shape {x.shape})'
+        ) from None
     sizes = iter(x.shape)
     return reshape(x, tuple(1 if i in axes else next(sizes) for i in range(ndim)))
 
 
 def squeeze(x, axis=None):
-    """Remove axes of size 1 (all of them, or those in ``axis``). Derivative: reshape back."""
+    """Remove axes of size 1: all of them, or those in ``axis`` (None, an int or a
+    tuple of ints, as NumPy takes). Derivative: reshape back."""
     x = as_input(x, 'squeeze')
     if axis is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
-        try:
-            axes = normalize_axis(axis, x.ndim)
-        except (ValueError, TypeError) as e:
-            raise type(e)(f'squeeze: {e} (shape {x.shape})') from None
+        axes = checked_axes('squeeze', axis, x.shape)
         for a in axes:
             if x.shape[a] != 1:
                 raise ValueError(
@@ -493,12 +528,21 @@ def concat(xs, axis=0):
 
 
 def stack(xs, axis=0):
-    """Join ``xs`` (all of one shape) along a new ``axis``.
-    Derivative: each input receives its own slice of gy."""
+    """Join ``xs`` (all of one shape) along a new ``axis``, an int counted in the
+    result, as in NumPy.  Derivative: each input receives its own slice of gy."""
     xs = [as_input(x, 'stack', i, numbers_only=True) for i, x in enumerate(xs)]
     if not xs:
         raise ValueError('stack: expected at least one input, got an empty sequence')
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
         raise ValueError(f'stack: all inputs must have the same shape, got {[x.shape for x in xs]}')
+    if not _is_int(axis):
+        raise TypeError(f'stack: axis must be an int, got {type(axis).__name__} {axis!r}')
+    ndim = xs[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f'stack: axis {axis} is out of range for stacking inputs of shape '
+            f'{xs[0].shape}: expected an int from {-ndim} to {ndim - 1}'
+        )
+    axis = int(axis)
     return concat([expand_dims(x, axis) for x in xs], axis=axis)

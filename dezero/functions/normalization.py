@@ -255,19 +255,22 @@ def _statistic(owner, name, a, channels=None):
 def _decay_and_eps(owner, decay, eps):
     """``decay`` (in [0, 1]) and ``eps`` (positive and finite) of a batch
     normalisation as Python floats, checked; errors name ``owner``."""
-    values = []
-    for name, value in (('decay', decay), ('eps', eps)):
-        if isinstance(value, np.generic):
-            value = value.item()
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise TypeError(f'{owner}: {name} must be a real number, got {value!r:.60}')
-        values.append(float(value))
-    decay, eps = values
+    decay, eps = _real_number(owner, 'decay', decay), _real_number(owner, 'eps', eps)
     if not 0 <= decay <= 1:  # nan fails too
         raise ValueError(f'{owner}: decay must be in [0, 1], got {decay}')
     if not 0 < eps < np.inf:
         raise ValueError(f'{owner}: eps must be positive and finite, got {eps}')
     return decay, eps
+
+
+def _real_number(owner, name, value):
+    """``value``, the argument ``name`` of ``owner``, as a Python float; TypeError
+    unless it is a real number (a Python or NumPy int or float, not a bool)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f'{owner}: {name} must be a real number, got {value!r:.60}')
+    return float(value)
 
 
 def _check_inputs(owner, x_shape, gamma_shape, beta_shape):
@@ -355,7 +358,7 @@ class LayerNorm(Function):
     retain_outputs = ()
 
     def __init__(self, eps):
-        self.eps = eps
+        self.eps = _layer_norm_eps(type(self).__name__, eps)
 
     def forward(self, x, gamma, beta):
         # float16 statistics in float32, as in batch_norm
@@ -407,8 +410,13 @@ def layer_norm(x, gamma, beta, eps=1e-5):
                 f'layer_norm: {name} has shape {p.shape}, expected ({features},) (one '
                 f'value per element of the last axis of x, of shape {x.shape})'
             )
-    if isinstance(eps, np.generic):
-        eps = eps.item()
-    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 <= eps < np.inf:
-        raise ValueError(f'layer_norm: eps must be a non-negative number, got {eps!r}')
-    return LayerNorm(float(eps))(x, gamma, beta)
+    return LayerNorm(_layer_norm_eps('layer_norm', eps))(x, gamma, beta)
+
+
+def _layer_norm_eps(owner, eps):
+    """``eps`` of a layer normalisation (0 or more and finite, as PyTorch takes it) as
+    a Python float, checked; errors name ``owner``."""
+    eps = _real_number(owner, 'eps', eps)
+    if not 0 <= eps < np.inf:  # nan fails too
+        raise ValueError(f'{owner}: eps must be a non-negative finite number, got {eps!r}')
+    return eps

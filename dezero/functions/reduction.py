@@ -19,20 +19,9 @@ from dezero.array_ops import (
 )
 from dezero.checks import check_flag
 from dezero.core import Function
-from dezero.functions.array import as_input, broadcast_to
+from dezero.functions.array import as_input, broadcast_to, checked_axes
 from dezero.functions.math import exp
 from dezero.functions.selection import Where
-
-
-def _check_axis(name, axis, ndim):
-    """``axis`` of the reduction ``name`` over an ``ndim``-dimensional input as a sorted
-    tuple of non-negative axes (None: all); TypeError or ValueError naming ``name``."""
-    if isinstance(axis, list):  # NumPy's reductions refuse them too
-        raise TypeError(f'{name}: axis must be None, an int or a tuple of ints, got list {axis}')
-    try:
-        return normalize_axis(axis, ndim)
-    except (ValueError, TypeError) as e:
-        raise type(e)(f'{name}: {e}') from None
 
 
 class Sum(Function):
@@ -60,7 +49,7 @@ def sum(x, axis=None, keepdims=False):
     the summed axes with size 1 when ``keepdims`` (True or False) is True.
     Derivative: gy broadcast back to x's shape."""
     x = as_input(x, 'sum')
-    _check_axis('sum', axis, x.ndim)
+    checked_axes('sum', axis, x.shape)
     keepdims = check_flag('sum', 'keepdims', keepdims)
     return Sum(axis, keepdims)(x)
 
@@ -98,7 +87,7 @@ def mean(x, axis=None, keepdims=False):
     is summed in float32.  Derivative: gy / n broadcast back, for the n elements
     averaged."""
     x = as_input(x, 'mean')
-    axes = _check_axis('mean', axis, x.ndim)
+    axes = checked_axes('mean', axis, x.shape)
     keepdims = check_flag('mean', 'keepdims', keepdims)
     n = 1
     for a in axes:
@@ -174,7 +163,7 @@ def max(x, axis=None, keepdims=False):
     axes with size 1 when ``keepdims`` (True or False) is True.  Derivative: gy at the
     argmax (ties share it; in a slice holding NaN, its NaNs), 0 elsewhere."""
     x = as_input(x, 'max')
-    _check_axis('max', axis, x.ndim)
+    checked_axes('max', axis, x.shape)
     keepdims = check_flag('max', 'keepdims', keepdims)
     return Max(axis, keepdims)(x)
 
@@ -184,7 +173,7 @@ def min(x, axis=None, keepdims=False):
     axes with size 1 when ``keepdims`` (True or False) is True.  Derivative: gy at the
     argmin (ties share it; in a slice holding NaN, its NaNs), 0 elsewhere."""
     x = as_input(x, 'min')
-    _check_axis('min', axis, x.ndim)
+    checked_axes('min', axis, x.shape)
     keepdims = check_flag('min', 'keepdims', keepdims)
     return Min(axis, keepdims)(x)
 
@@ -227,6 +216,6 @@ def logsumexp(x, axis=None, keepdims=False):
     Derivative: gy * exp(x - y), the softmax of x over the same axes (nan where y is
     infinite and x equals it, as PyTorch gives)."""
     x = as_input(x, 'logsumexp')
-    _check_axis('logsumexp', axis, x.ndim)
+    checked_axes('logsumexp', axis, x.shape)
     keepdims = check_flag('logsumexp', 'keepdims', keepdims)
     return LogSumExp(axis, keepdims)(x)

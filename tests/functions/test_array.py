@@ -648,3 +648,90 @@ def test_float16_gradient_of_repeated_indices_accumulates_in_float32(dtype):
     assert x.grad.dtype == np.dtype(dtype)
     assert abs(float(x.grad.data[0]) - 50_000 * float(np.float16(0.1))) <= 8
     assert x.grad.data[1] == 0
+
+
+# ---- arguments of the wrong kind are refused by name ---------------------------------------
+@pytest.mark.parametrize(
+    'call, name, got',
+    [
+        (lambda x: F.reshape(x, (True, 24)), 'reshape', '(True, 24)'),
+        (lambda x: F.reshape(x, True), 'reshape', 'True'),
+        (lambda x: F.reshape(x, (np.bool_(True), 24)), 'reshape', '(np.True_, 24)'),
+        (lambda x: x.reshape(True, 24), 'reshape', '(True, 24)'),
+        (lambda x: F.broadcast_to(x, (True, 2, 3, 4)), 'broadcast_to', '(True, 2, 3, 4)'),
+        (lambda x: F.sum_to(x, (True, 4)), 'sum_to', '(True, 4)'),
+        (lambda x: F.Reshape((False, 24)), 'Reshape', '(False, 24)'),
+    ],
+)
+def test_a_bool_is_no_size_in_a_shape(call, name, got):
+    with pytest.raises(TypeError) as info:
+        call(Variable(np.ones((2, 3, 4))))
+    assert str(info.value) == (
+        f'{name}: shape must be an int, a sequence of ints or an integer array (bools are '
+        f'not sizes), got {got}'
+    )
+
+
+def test_squeeze_takes_axes_as_the_reductions_do():
+    x = Variable(np.ones((1, 1, 3)))
+    assert F.squeeze(x, (0, 1)).shape == (3,)
+    assert F.squeeze(x, np.int64(0)).shape == (1, 3)
+    for axis in ([0, 1], 1.0, True, (0, 1.5)):
+        with pytest.raises(
+            TypeError, match=r'squeeze: axis must be None, an int or a tuple of ints, got'
+        ):
+            F.squeeze(x, axis)
+        with pytest.raises(TypeError, match=r'sum: axis must be None, an int or a tuple of ints'):
+            F.sum(x, axis)
+
+
+@pytest.mark.parametrize('axis', [2.0, None, 'a', (0, 1.0), True])
+def test_expand_dims_says_which_axes_it_takes(axis):
+    with pytest.raises(TypeError) as info:
+        F.expand_dims(Variable(np.ones((2, 3))), axis)
+    assert str(info.value) == (
+        f'expand_dims: axis must be an int or a tuple (or list) of ints, got '
+        f'{type(axis).__name__} {axis!r}'
+    )
+
+
+def test_expand_dims_takes_a_list_of_axes_as_numpy_does():
+    assert (
+        F.expand_dims(Variable(np.ones((2, 3))), [0, 3]).shape
+        == np.expand_dims(np.ones((2, 3)), [0, 3]).shape
+    )
+
+
+@pytest.mark.parametrize(
+    'axis, error, message',
+    [
+        ((0, 0), TypeError, 'stack: axis must be an int, got tuple (0, 0)'),
+        ([0, 1], TypeError, 'stack: axis must be an int, got list [0, 1]'),
+        (2.0, TypeError, 'stack: axis must be an int, got float 2.0'),
+        (None, TypeError, 'stack: axis must be an int, got NoneType None'),
+        (True, TypeError, 'stack: axis must be an int, got bool True'),
+        (
+            4,
+            ValueError,
+            'stack: axis 4 is out of range for stacking inputs of shape (2, 3): '
+            'expected an int from -3 to 2',
+        ),
+        (
+            -4,
+            ValueError,
+            'stack: axis -4 is out of range for stacking inputs of shape (2, 3): '
+            'expected an int from -3 to 2',
+        ),
+    ],
+)
+def test_stack_names_itself_and_its_axis(axis, error, message):
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(error) as info:
+        F.stack([x, x], axis=axis)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize('axis', [2, -1, np.int64(-3)])
+def test_stack_takes_every_axis_numpy_takes(axis):
+    a, b = np.ones((2, 3)), np.zeros((2, 3))
+    np.testing.assert_array_equal(F.stack([a, b], axis=axis).data, np.stack([a, b], axis=axis))

@@ -9,6 +9,7 @@ import pytest
 import dezero
 import dezero.functions as F
 from dezero import Variable
+from dezero.functions.normalization import LayerNorm
 
 EPS = 2e-5
 
@@ -469,12 +470,42 @@ def test_layer_norm_refuses_bad_shapes(x_shape, gamma_shape, beta_shape, message
         F.layer_norm(np.ones(x_shape), np.ones(gamma_shape), np.ones(beta_shape))
 
 
-@pytest.mark.parametrize('eps', [-1e-5, np.inf, np.nan, '1e-5', None, True])
-def test_layer_norm_refuses_a_bad_eps(eps):
+@pytest.mark.parametrize('eps', [-1e-5, np.inf, np.nan, np.float32(-1.0)])
+@pytest.mark.parametrize('f', [F.layer_norm, lambda x, g, b, eps: LayerNorm(eps)(x, g, b)])
+def test_layer_norm_refuses_an_eps_out_of_range(f, eps):
+    owner = 'layer_norm' if f is F.layer_norm else 'LayerNorm'
+    with pytest.raises(ValueError) as info:
+        f(np.ones((2, 3)), np.ones(3), np.zeros(3), eps=eps)
+    assert str(info.value) == (
+        f'{owner}: eps must be a non-negative finite number, got {float(eps)!r}'
+    )
+
+
+@pytest.mark.parametrize('eps', ['a', '1e-5', None, True, np.bool_(False), 1e-5j, [1e-5]])
+@pytest.mark.parametrize('f', [F.layer_norm, lambda x, g, b, eps: LayerNorm(eps)(x, g, b)])
+def test_layer_norm_refuses_an_eps_that_is_no_real_number_with_a_type_error(f, eps):
+    owner = 'layer_norm' if f is F.layer_norm else 'LayerNorm'
+    shown = eps.item() if isinstance(eps, np.generic) else eps
+    with pytest.raises(TypeError) as info:
+        f(np.ones((2, 3)), np.ones(3), np.zeros(3), eps=eps)
+    assert str(info.value) == f'{owner}: eps must be a real number, got {shown!r}'
+
+
+@pytest.mark.parametrize('eps', ['a', None, True, 1e-5j])
+def test_batch_norm_refuses_an_eps_that_is_no_real_number_with_a_type_error(eps):
+    x, g, b = np.ones((2, 3)), np.ones(3), np.zeros(3)
     with pytest.raises(
-        ValueError, match=re.escape(f'layer_norm: eps must be a non-negative number, got {eps!r}')
+        TypeError, match=re.escape(f'batch_norm: eps must be a real number, got {eps!r}')
     ):
-        F.layer_norm(np.ones((2, 3)), np.ones(3), np.zeros(3), eps=eps)
+        F.batch_norm(x, g, b, np.zeros(3), np.ones(3), eps=eps)
+
+
+def test_layer_norm_takes_numpy_numbers_and_zero_as_eps():
+    x, g, b = np.array([[1.0, 2.0, 3.0]]), np.ones(3), np.zeros(3)
+    expected = F.layer_norm(x, g, b, eps=0.5).data
+    np.testing.assert_array_equal(F.layer_norm(x, g, b, eps=np.float64(0.5)).data, expected)
+    np.testing.assert_array_equal(LayerNorm(0.5)(x, g, b).data, expected)
+    assert np.isfinite(F.layer_norm(x, g, b, eps=0).data).all()
 
 
 def test_the_registry_checks_catch_a_broken_layer_norm_derivative(monkeypatch):

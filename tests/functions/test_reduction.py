@@ -468,3 +468,18 @@ def test_float16_sums_and_means_in_either_byte_order(dtype):
     y = F.mean(np.full(8, 10_000, dtype))
     assert y.dtype.itemsize == 2 and y.data == 10_000.0
     np.testing.assert_array_equal(F.sum(np.ones(4096, dtype)).data, 4096.0)
+
+
+@pytest.mark.parametrize('f', [F.sum, F.mean, F.max, F.min, F.logsumexp])
+def test_axis_errors_say_what_the_reductions_take_and_the_shape(f):
+    x = Variable(np.ones((2, 3)))
+    with pytest.raises(TypeError) as info:
+        f(x, 1.0)
+    assert str(info.value) == (
+        f'{f.__name__}: axis must be None, an int or a tuple of ints, got float 1.0'
+    )
+    with pytest.raises(ValueError) as info:
+        f(x, 2)
+    assert str(info.value) == (
+        f'{f.__name__}: axis 2 is out of range for an array with 2 dimensions (x has shape (2, 3))'
+    )
