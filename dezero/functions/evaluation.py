@@ -5,15 +5,13 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import array_of
 from dezero.core import Variable
-from dezero.checks import same_elements
-from dezero.functions.loss import check_class_labels
+from dezero.functions.loss import check_class_labels, check_label_shape
 
 
 def accuracy(y, t):
     """The fraction of rows of the scores ``y`` (N, C) whose largest entry (argmax over
     axis 1) is at the integer label of that row in ``t`` (labels in [0, C), of shape
-    (N,) or (N, 1): any shape of N elements that differs from (N,) only in axes of
-    size 1, as the losses take).
+    (N,) or (N, 1), as softmax_cross_entropy takes: a row (1, N) is refused).
     Returns a 0-d float64 Variable with no creator, as the book's does (the fraction
     of hits to float64's precision, whatever y's dtype): accuracy has no useful
     derivative."""
@@ -32,11 +30,7 @@ def accuracy(y, t):
     if y.ndim != 2:
         raise ValueError(f'accuracy: y must be 2-D scores (N, C), got shape {y.shape}')
     n = y.shape[0]
-    if not same_elements(t.shape, (n,)):
-        raise ValueError(
-            f'accuracy: t has shape {t.shape}, expected ({n},) or ({n}, 1): one '
-            f'label per row of y (shape {y.shape})'
-        )
+    check_label_shape('accuracy', t, y.shape, 'y')
     if t.dtype.kind not in 'iu':
         raise ValueError(f'accuracy: t must hold integer class labels, got dtype {t.dtype}')
     if n == 0:

@@ -3,9 +3,11 @@ binary_cross_entropy.
 
 Each returns a 0-d Variable of the input's dtype, averaged over the batch (the first
 axis: divided by ``len(x)``); float16 losses are summed in float32, as their sum may
-exceed float16's range where their mean does not.  Targets are constants: only the
-prediction gets a gradient, and each backward is written with operations that run on
-arrays and on Variables alike, so that derivatives of any order follow.
+exceed float16's range where their mean does not.  A target given as a Variable gets
+a gradient too, as in PyTorch (it may be the output of another model); one given as an
+array is a constant, for which no gradient is computed.  Integer class labels get none.
+Each backward is written with operations that run on arrays and on Variables alike, so
+that derivatives of any order follow.
 
 Two arrays compared element by element must hold the same elements in the same order:
 their shapes are equal or differ only in axes of size 1, as predictions of shape (N, 1)
@@ -16,6 +18,7 @@ with every label.
 
 import copy
 import math
+import numbers
 
 import numpy as np
 
@@ -33,7 +36,7 @@ from dezero.checks import check_same_elements, same_elements
 from dezero.core import Function, Variable
 from dezero.functions.activation import quiet_exp, shifted_by_max, sigmoid, softmax
 from dezero.functions.array import as_input, astype, reshape
-from dezero.functions.math import clip
+from dezero.functions.math import clip, log
 
 
 def _scalar(value, dtype):
@@ -43,7 +46,8 @@ def _scalar(value, dtype):
 
 
 def _target(name, t):
-    """The target ``t`` as a plain array (a Variable's data, never differentiated)."""
+    """The target ``t`` as a plain array (a Variable's data: for integer labels, which
+    have no gradient)."""
     if isinstance(t, Variable):
         t = t.data
     if not isinstance(t, cuda.array_types):
@@ -122,10 +126,13 @@ def mean_squared_error(x0, x1):
     """Sum of squared differences divided by the batch size (the length of the first
     axis of the shape they are compared in).
     x0 and x1 have the same shape, or shapes that differ only in axes of size 1, as
-    (N, 1) and (N,): the one with fewer axes (x1 if both have as many) is then reshaped
-    to the other's shape, which gives the batch size, so (1, 1) against (1,) compares
-    one value with one, and (3,) against (1, 3) is one sample of three values, as the
-    book's function (which takes ``len`` of their difference) has it.
+    (N, 1) and (N,): the one with fewer axes is then reshaped to the other's shape,
+    which gives the batch size, so (1, 1) against (1,) compares one value with one, and
+    (3,) against (1, 3) is one sample of three values, as the book's function (which
+    takes ``len`` of their difference) has it.  Two shapes of as many axes must have
+    the same first axis, as (2, 1, 3) and (2, 3, 1) do: (1, 3) against (3, 1) is
+    refused, as either could give the batch size (1 or 3), and so the loss would depend
+    on the order of the arguments (the book broadcasts them to (3, 3)).
     An empty batch gives nan, as in PyTorch.
     Derivative: 2 (x0 - x1) / len(x0) to x0 and its negative to x1."""
     name = 'mean_squared_error'
@@ -155,10 +162,17 @@ def _is_target_of(t, x):
 
 def _paired(name, x0, x1):
     """The two inputs of a mean squared error with one shape: equal shapes, or shapes
-    that differ only in axes of size 1, where the one with fewer axes (x1 if both have
-    as many) is reshaped to the other's; checked to hold a batch (a first axis)."""
+    that differ only in axes of size 1, where the one with fewer axes is reshaped to the
+    other's (x1 to x0's if both have as many, which then have one batch size); checked
+    to hold a batch (a first axis)."""
     check_same_elements(name, x0.shape, x1.shape, ('x0', 'x1'))
     if x0.shape != x1.shape:
+        if x0.ndim == x1.ndim and x0.shape[0] != x1.shape[0]:
+            raise ValueError(
+                f'{name}: x0 of shape {x0.shape} and x1 of shape {x1.shape} have as many '
+                f'axes but different batch sizes ({x0.shape[0]} and {x1.shape[0]}), so '
+                f'the loss would depend on their order; reshape one to the shape of the other'
+            )
         if x0.ndim < x1.ndim:
             x0 = reshape(x0, x1.shape)
         else:
@@ -281,15 +295,24 @@ def _class_labels(name, x, t):
         )
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
-    if not same_elements(t.shape, (n,)):
-        raise ValueError(
-            f'{name}: t has shape {t.shape}, expected ({n},) or ({n}, 1): '
-            f'one integer label per row of x (shape {x.shape})'
-        )
+    check_label_shape(name, t, x.shape)
     if t.dtype.kind not in 'iu':
         raise ValueError(f'{name}: t must hold integer class labels, got dtype {t.dtype}')
     check_class_labels(name, t, c)
     return t.reshape(n).copy()
+
+
+def check_label_shape(name, t, x_shape, x_name='x'):
+    """ValueError naming the function ``name`` unless the labels ``t`` hold one label
+    per row of its input ``x_name`` of shape ``x_shape`` (N, C): t of shape (N,) or
+    (N, 1) (or (N, 1, 1)...), and one label of any shape when N = 1.  (1, N) is refused
+    for N > 1: its first axis says one row."""
+    n, shape = x_shape[0], t.shape
+    if not (same_elements(shape, (n,)) and (n == 1 or shape[:1] == (n,))):
+        raise ValueError(
+            f'{name}: t has shape {shape}, expected ({n},) or ({n}, 1): '
+            f'one integer label per row of {x_name} (shape {x_shape})'
+        )
 
 
 def check_class_labels(name, t, classes, x_name='x'):
@@ -312,27 +335,23 @@ def softmax_cross_entropy(x, t):
     """Cross entropy between softmax(x) and integer class labels: the mean over the
     batch of -log softmax(x)[i, t[i]], computed stably through log-sum-exp.
     x: logits of shape (N, C) (integers are taken in float64); t: integers in [0, C)
-    of shape (N,) (or (N, 1), any shape of N elements that differs from (N,) only in
-    axes of size 1).
+    of shape (N,) or (N, 1) (see :func:`check_label_shape`); they get no gradient.
     Derivative: (softmax(x) - onehot(t)) / N."""
     return SoftmaxCrossEntropy()(x, t)
 
 
 # ---- sigmoid cross entropy ---------------------------------------------------------------
 class SigmoidCrossEntropy(Function):
-    """y = sum((1 - t) softplus(x) + t softplus(-x)) / len(x), which equals
-    -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
-    Derivative: (sigmoid(x) - t) * gy / len(x)."""
+    """y = sum((1 - t) softplus(x) + t softplus(-x)) / len(x) for logits x and targets t
+    of one shape, which equals -sum(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) / len(x).
+    Derivatives: (sigmoid(x) - t) * gy / len(x) to x, -x * gy / len(x) to t."""
 
-    retain_inputs = (0,)
+    retain_inputs = (0, 1)
     retain_outputs = ()
 
-    def __init__(self, t):
-        self.t = t
-
-    def forward(self, x):
+    def forward(self, x, t):
+        _check_same_shape(self, x, t)
         xp = cuda.get_array_module(x)
-        t = self.t
         with np.errstate(under='ignore'):
             log_term = xp.log1p(xp.exp(-xp.abs(x)))
         # softplus(x) = max(x, 0) + log_term and softplus(-x) = max(-x, 0) + log_term,
@@ -343,22 +362,39 @@ class SigmoidCrossEntropy(Function):
             linear = zero_where(c == 0, c * x)
         return _batch_mean(linear + log_term, len(x), x.dtype)
 
-    def backward(self, gy):
-        (x,) = self.retained_inputs()
-        return (sigmoid(x) - self.t) * (gy * (1.0 / len(x)))
+    def backward(self, gy, *, needs_input_grad):
+        x, t = self.retained_inputs()
+        scale = gy * (1.0 / len(x))
+        gx = (sigmoid(x) - t) * scale if needs_input_grad[0] else None
+        gt = x * -scale if needs_input_grad[1] else None
+        return gx, gt
+
+
+def _check_same_shape(f, x, t, x_name='x'):
+    """ValueError naming the function ``f`` unless its inputs ``x_name`` and t (the
+    targets) have one shape."""
+    if x.shape != t.shape:
+        raise ValueError(
+            f'{type(f).__name__}: {x_name} of shape {x.shape} and t of shape {t.shape} differ'
+        )
 
 
 def _probability_target(name, t, x, x_name='x'):
-    """A copy of the targets ``t``, checked to lie in [0, 1], in x's dtype and shape (see
-    the module's rule on shapes)."""
-    t = _float_target(_target(name, t), x)
+    """The targets ``t`` in x's dtype and shape (see the module's rule on shapes),
+    checked to lie in [0, 1].  A Variable is converted by functions, so that it gets a
+    gradient; an array is not copied here, since the call that keeps it copies it."""
+    if isinstance(t, Variable):
+        t = astype(as_input(t, name, 1), x.dtype)
+        values = t.data
+    else:
+        t = values = _target(name, t).astype(x.dtype, copy=False)
     check_same_elements(name, x.shape, t.shape, (x_name, 't'))
-    t = t.reshape(x.shape)
-    if t.size and not (0 <= t.min() and t.max() <= 1):  # nan fails too
+    if values.size and not (0 <= values.min() and values.max() <= 1):  # nan fails too
         raise ValueError(
-            f'{name}: targets t must lie in [0, 1], got values from {t.min()} to {t.max()}'
+            f'{name}: targets t must lie in [0, 1], got values from {values.min()} to '
+            f'{values.max()}'
         )
-    return t
+    return reshape(t, x.shape) if isinstance(t, Variable) else t.reshape(x.shape)
 
 
 def sigmoid_cross_entropy(x, t):
@@ -366,13 +402,15 @@ def sigmoid_cross_entropy(x, t):
     or one that differs from it only in axes of size 1, as (N,) for x of shape (N, 1)),
     summed and divided by len(x); computed stably as
     (1 - t) softplus(x) + t softplus(-x), exactly also for infinite x (loss(inf, 1) = 0,
-    loss(inf, 0) = inf).  Derivative: (sigmoid(x) - t) / len(x)."""
+    loss(inf, 0) = inf).  t is taken in x's dtype.
+    Derivatives: (sigmoid(x) - t) / len(x) to x; -x / len(x) to t when t is a Variable
+    (an array t is a constant)."""
     name = 'sigmoid_cross_entropy'
     x = as_input(x, name)
     _batch_size(name, x)
     if x.dtype.kind != 'f':
         raise TypeError(f'{name}: x must hold floating-point logits, got dtype {x.dtype}')
-    return SigmoidCrossEntropy(_probability_target(name, t, x))(x)
+    return SigmoidCrossEntropy()(x, _probability_target(name, t, x))
 
 
 # ---- binary cross entropy ----------------------------------------------------------------
@@ -381,17 +419,19 @@ _EPS = {8: 1e-15, 4: 1e-7, 2: 1e-3}
 
 
 class BinaryCrossEntropy(Function):
-    """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) with p clipped to [eps, 1 - eps].
-    Derivative: (p - t) / (p (1 - p)) * gy / len(p) inside the clip range, 0 outside."""
+    """y = -sum(t log p + (1 - t) log(1 - p)) / len(p) for probabilities p and targets t
+    of one shape, with p clipped to [eps, 1 - eps].
+    Derivatives: (p - t) / (p (1 - p)) * gy / len(p) to p inside the clip range, 0
+    outside; (log(1 - p) - log(p)) * gy / len(p) to t, with p clipped."""
 
-    retain_inputs = (0,)
+    retain_inputs = (0, 1)
     retain_outputs = ()
 
-    def __init__(self, t, eps):
-        self.t = t
+    def __init__(self, eps):
         self.eps = eps
 
-    def forward(self, p):
+    def forward(self, p, t):
+        _check_same_shape(self, p, t, 'p')
         xp = cuda.get_array_module(p)
         eps = self.eps
         # the derivative of the clip, 1 inside [eps, 1 - eps] and 0 outside, as a
@@ -399,15 +439,21 @@ class BinaryCrossEntropy(Function):
         inside = (p >= eps) & (p <= 1 - eps)
         self.inside = None if inside.all() else inside.astype(p.dtype)
         p = xp.clip(p, eps, 1 - eps)
-        t = self.t
         loss = t * xp.log(p) + (1 - t) * xp.log1p(-p)
         return _batch_mean(loss, -len(p), p.dtype)
 
-    def backward(self, gy):
-        (p,) = self.retained_inputs()
+    def backward(self, gy, *, needs_input_grad):
+        p, t = self.retained_inputs()
         pc = clip(p, self.eps, 1 - self.eps)
-        gp = (pc - self.t) / (pc * (1 - pc)) * (gy * (1.0 / len(p)))
-        return gp if self.inside is None else gp * self.inside
+        scale = gy * (1.0 / len(p))
+        gp = gt = None
+        if needs_input_grad[0]:
+            gp = (pc - t) / (pc * (1 - pc)) * scale
+            if self.inside is not None:
+                gp = gp * self.inside
+        if needs_input_grad[1]:
+            gt = (log(1 - pc) - log(pc)) * scale
+        return gp, gt
 
 
 def binary_cross_entropy(p, t, eps=None):
@@ -415,7 +461,10 @@ def binary_cross_entropy(p, t, eps=None):
     one that differs from it only in axes of size 1, as (N,) for p of shape (N, 1)):
     -sum(t log p + (1 - t) log(1 - p)) / len(p).  p is clipped to [eps, 1 - eps] so that
     p = 0 or 1 gives a finite loss; eps defaults to 1e-15 for float64 and 1e-7 for
-    float32. Derivative: (p - t) / (p (1 - p)) / len(p), 0 where p was clipped."""
+    float32 (a real number in (0, 0.5) if given).  t is taken in p's dtype.
+    Derivatives: (p - t) / (p (1 - p)) / len(p) to p, 0 where p was clipped;
+    (log(1 - p) - log(p)) / len(p) to t, with p clipped, when t is a Variable (an array
+    t is a constant)."""
     name = 'binary_cross_entropy'
     p = as_input(p, name)
     _batch_size(name, p)
@@ -429,7 +478,11 @@ def binary_cross_entropy(p, t, eps=None):
         )
     if eps is None:
         eps = _EPS.get(p.dtype.itemsize, 1e-15)
+    elif not isinstance(eps, numbers.Real):
+        raise TypeError(
+            f'{name}: eps must be a number in (0, 0.5), got {eps!r:.40} ({type(eps).__name__})'
+        )
     if not 0 < eps < 0.5:
         raise ValueError(f'{name}: eps must be in (0, 0.5), got {eps}')
     float_number(float(eps), p.dtype, name, 'p')  # refused if p's dtype makes it 0
-    return BinaryCrossEntropy(_probability_target(name, t, p, 'p'), float(eps))(p)
+    return BinaryCrossEntropy(float(eps))(p, _probability_target(name, t, p, 'p'))

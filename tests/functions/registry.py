@@ -378,6 +378,25 @@ CASES = [
     case('sigmoid_cross_entropy', real(2, 3), t=_TARGETS),
     case('sigmoid_cross_entropy', real(3, 1), t=_TARGETS[0], label='column-vs-vector'),
     case('binary_cross_entropy', uniform(0.1, 0.9, 2, 3), t=_TARGETS),
+    # a target given as a Variable is differentiated too
+    case(
+        'sigmoid_cross_entropy',
+        real(2, 3),
+        uniform(0.1, 0.9, 2, 3),
+        label='variable-target',
+    ),
+    case(
+        'sigmoid_cross_entropy',
+        real(3, 1),
+        uniform(0.1, 0.9, 3),
+        label='column-vs-variable-vector',
+    ),
+    case(
+        'binary_cross_entropy',
+        uniform(0.1, 0.9, 2, 3),
+        uniform(0.1, 0.9, 2, 3),
+        label='variable-target',
+    ),
     case(
         'binary_cross_entropy',
         uniform(0.1, 0.9, 3, 1),

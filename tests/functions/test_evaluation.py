@@ -32,7 +32,6 @@ def test_labels_that_differ_from_n_only_in_axes_of_size_1_are_taken():
     # the book's accuracy reshapes its prediction to t.shape, so (N, 1) labels work
     scores = np.array([[0.1, 0.9], [0.8, 0.2]])
     assert F.accuracy(scores, np.array([[1], [0]])).data == 1.0
-    assert F.accuracy(scores, np.array([[0, 0]])).data == 0.5
     assert F.accuracy(Y, Variable(T.reshape(3, 1, 1))).data == pytest.approx(2 / 3, rel=1e-15)
     assert F.accuracy(Y[:1], np.array(1)).data == 1.0  # one row: any shape of one element
     with pytest.raises(ValueError, match=r'accuracy: label 2 is outside \[0, 2\)'):
@@ -56,6 +55,7 @@ def test_is_the_fraction_of_hits_in_float64_as_in_the_book_whatever_the_scores_d
         (Y, np.array([1, 0]), r't has shape \(2,\), expected \(3,\)'),
         (Y, np.zeros((3, 2), int), r't has shape \(3, 2\), expected \(3,\) or \(3, 1\)'),
         (Y, np.zeros((3, 1, 3), int), r't has shape \(3, 1, 3\), expected \(3,\) or \(3, 1\)'),
+        (Y, np.zeros((1, 3), int), r't has shape \(1, 3\), expected \(3,\) or \(3, 1\)'),
         (Y, T.astype(float), 't must hold integer class labels, got dtype float64'),
         (np.zeros((0, 2)), np.zeros(0, dtype=int), r'y is an empty batch \(shape \(0, 2\)\)'),
         (Y, np.array([1, 2, 0]), r'label 2 is outside \[0, 2\) for y with 2 classes'),
@@ -71,3 +71,12 @@ def test_bad_shapes_are_refused(y, t, message):
 def test_non_arrays_are_refused():
     with pytest.raises(TypeError, match='accuracy: t must be an array'):
         F.accuracy(Y, [1, 0, 0])
+
+
+def test_a_row_of_labels_is_refused_but_one_label_in_any_shape_is_taken():
+    # (1, N) holds N labels, but its first axis says one row: not (N,) or (N, 1)
+    scores = np.array([[0.1, 0.9], [0.8, 0.2]])
+    with pytest.raises(ValueError, match=r'^accuracy: t has shape \(1, 2\), expected \(2,\)'):
+        F.accuracy(scores, np.array([[1, 0]]))
+    for t in (np.array([[1]]), np.array([1]), np.array(1), np.array([[[1]]])):
+        assert F.accuracy(scores[:1], t).data == 1.0

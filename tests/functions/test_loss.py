@@ -71,13 +71,13 @@ def test_mse_keeps_float32(sample, assert_keeps_float32):
 
 
 @pytest.mark.parametrize(
-    'shape0, shape1', [((3, 1), (3,)), ((3,), (3, 1)), ((1, 1), (1,)), ((3, 1), (1, 3))]
+    'shape0, shape1', [((3, 1), (3,)), ((3,), (3, 1)), ((1, 1), (1,)), ((1, 3), (3,))]
 )
 def test_mse_pairs_elements_of_shapes_that_differ_in_axes_of_size_one(shape0, shape1):
     x0 = Variable(np.array([1.0, 2.0, 3.0])[: np.prod(shape0)].reshape(shape0))
     x1 = Variable(np.array([0.0, 4.0, 1.0])[: np.prod(shape1)].reshape(shape1))
     y = F.mean_squared_error(x0, x1)
-    n = max(len(x0), len(x1))  # the batch of the operand with more axes
+    n = len(x0 if x0.ndim >= x1.ndim else x1)  # the batch of the operand with more axes
     squares = np.array([1.0, 4.0, 4.0])[: x0.size]
     assert y.shape == () and y.data == squares.sum() / n
     y.backward()
@@ -177,7 +177,7 @@ def test_softmax_cross_entropy_keeps_float32(sample, assert_keeps_float32):
     't',
     [
         np.array([[2], [0], [1]]),
-        np.array([[2, 0, 1]]),
+        np.array([[[2]], [[0]], [[1]]]),
         Variable(np.array([[2], [0], [1]], np.int32)),
     ],
 )
@@ -246,6 +246,7 @@ def test_softmax_cross_entropy_grad_keeps_float32(sample, assert_keeps_float32):
     [
         (np.zeros((2, 3)), np.array([0.0, 1.0]), 'integer class labels, got dtype float64'),
         (np.zeros((2, 3)), np.array([[0, 1], [1, 0]]), r'expected \(2,\) or \(2, 1\)'),
+        (np.zeros((2, 3)), np.array([[0, 1]]), r't has shape \(1, 2\), expected \(2,\) or'),
         (np.zeros((2, 3)), np.array([0, 1, 2]), r't has shape \(3,\)'),
         (np.zeros((2, 3)), np.array([0, 3]), r'label 3 is outside \[0, 3\)'),
         (np.zeros((2, 3)), np.array([-1, 0]), r'label -1 is outside \[0, 3\)'),
@@ -651,3 +652,199 @@ def test_binary_cross_entropy_refuses_an_eps_its_dtype_makes_0_before_the_forwar
     p = Variable(np.array([0.2, 0.7], dtype))
     with pytest.raises(OverflowError, match=r'binary_cross_entropy: the number .* too small'):
         F.binary_cross_entropy(p, np.array([0.0, 1.0], dtype), eps=eps)
+
+
+# ---- targets given as Variables are differentiated -------------------------------------------
+def _spy_on_backward(y):
+    """The (needs_input_grad, target gradient) of each backward call of y's creator."""
+    node, calls = y.creator, []
+    backward = node.backward
+
+    def spy(gy, *, needs_input_grad):
+        grads = backward(gy, needs_input_grad=needs_input_grad)
+        calls.append((needs_input_grad, grads[1]))
+        return grads
+
+    node.backward = spy
+    return calls
+
+
+def test_sigmoid_cross_entropy_differentiates_a_target_made_by_a_function():
+    z = Variable(np.array([0.0, np.log(3.0)]))  # sigmoid: 0.5, 0.75
+    x = np.array([2.0, -1.0])
+    F.sigmoid_cross_entropy(x, F.sigmoid(z)).backward()
+    # d/dt = -x / N, times sigmoid'(z) = 0.25, 0.1875
+    np.testing.assert_allclose(z.grad.data, [-2.0 / 2 * 0.25, 1.0 / 2 * 0.1875], rtol=1e-15)
+
+
+def test_sigmoid_cross_entropy_gradient_of_a_variable_target_by_hand():
+    x = Variable(np.array([[0.0, np.log(3.0)], [np.log(3.0), -2.0]]))
+    t = Variable(np.array([[0.5, 1.0], [0.0, 0.25]]))
+    y = F.sigmoid_cross_entropy(x, t)
+    y.backward()
+    np.testing.assert_array_equal(t.grad.data, -x.data / 2)
+    p = 1 / (1 + np.exp(-x.data))
+    np.testing.assert_allclose(x.grad.data, (p - t.data) / 2, rtol=1e-14)
+
+
+@pytest.mark.parametrize('shape', [(4,), (2, 3)])
+def test_sigmoid_cross_entropy_gradients_in_both_inputs(shape, sample, check_grads):
+    t = sample(shape, 'narrow') * 0.4 + 0.5  # in [0.1, 0.9]
+    check_grads(F.sigmoid_cross_entropy, sample(shape), t)
+
+
+def test_sigmoid_cross_entropy_of_a_column_against_a_variable_vector_of_targets():
+    x = Variable(np.array([[1.0], [-3.0]]))
+    t = Variable(np.array([0.25, 1.0]))
+    F.sigmoid_cross_entropy(x, t).backward()
+    assert t.grad.shape == (2,)
+    np.testing.assert_array_equal(t.grad.data, [-0.5, 1.5])  # -x / 2
+
+
+def test_binary_cross_entropy_differentiates_a_target_made_by_a_function():
+    z = Variable(np.array([0.0, np.log(3.0)]))  # sigmoid: 0.5, 0.75
+    p = np.array([0.25, 0.5])
+    F.binary_cross_entropy(p, F.sigmoid(z)).backward()
+    # d/dt = (log(1 - p) - log(p)) / N, times sigmoid'(z) = 0.25, 0.1875
+    expected = [np.log(3.0) / 2 * 0.25, 0.0]
+    np.testing.assert_allclose(z.grad.data, expected, rtol=1e-15, atol=1e-300)
+
+
+def test_binary_cross_entropy_gradient_of_a_variable_target_clips_as_the_forward():
+    p = Variable(np.array([0.25, 0.0, 1.0, 0.5]))
+    t = Variable(np.array([0.5, 1.0, 0.0, 0.0]))
+    y = F.binary_cross_entropy(p, t)
+    y.backward()
+    low, high = 1e-15, 1 - 1e-15  # the clip bounds (1 - high is 1e-15 rounded)
+    logit = [np.log(0.25 / 0.75), np.log(low / (1 - low)), np.log(high / (1 - high)), 0.0]
+    np.testing.assert_allclose(t.grad.data, -np.array(logit) / 4, rtol=1e-14)
+    np.testing.assert_allclose(
+        p.grad.data, [(0.25 - 0.5) / 0.1875 / 4, 0.0, 0.0, 0.5 / 0.25 / 4], rtol=1e-14
+    )
+
+
+def test_binary_cross_entropy_gradients_in_both_inputs(sample, check_grads):
+    p = sample((2, 3), 'narrow') * 0.4 + 0.5  # in [0.1, 0.9]
+    t = sample((2, 3), 'narrow') * 0.4 + 0.5
+    check_grads(F.binary_cross_entropy, p, t)
+
+
+def test_the_mixed_second_derivative_of_each_loss_by_hand():
+    # d/dt of the gradient to x: -1 / N (sigmoid), -1 / (p (1 - p)) / N (binary)
+    for f, x, expected in (
+        (F.sigmoid_cross_entropy, [0.5, -1.0], [-0.5, -0.5]),
+        (F.binary_cross_entropy, [0.25, 0.5], [-1 / 0.1875 / 2, -2.0]),
+    ):
+        x, t = Variable(np.array(x)), Variable(np.array([0.0, 1.0]))
+        f(x, t).backward(create_graph=True)
+        gx = x.grad
+        t.cleargrad()
+        F.sum(gx).backward()
+        np.testing.assert_allclose(t.grad.data, expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+def test_a_target_given_as_an_array_gets_no_gradient_work(f):
+    x = Variable(np.array([0.25, 0.5]))
+    for create_graph in (False, True):
+        y = f(x, np.array([0.0, 1.0]))
+        calls = _spy_on_backward(y)
+        y.backward(create_graph=create_graph)
+        assert calls == [((True, False), None)]
+
+
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+def test_a_variable_target_keeps_float32(f, sample, assert_keeps_float32):
+    p = sample((2, 3), 'narrow') * 0.4 + 0.5
+    assert_keeps_float32(f, p, p[::-1].copy())
+
+
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+@pytest.mark.parametrize('dtype', [np.float16, np.float64])
+def test_a_variable_target_of_another_dtype_is_taken_in_x_dtype(f, dtype):
+    # as an array target is: the loss has the prediction's dtype, each gradient its input's
+    x = Variable(np.array([0.25, 0.5], np.float32))
+    t = Variable(np.array([0.0, 0.5], dtype))
+    y = f(x, t)
+    assert y.dtype == np.float32
+    y.backward()
+    assert x.grad.dtype == np.float32 and t.grad.dtype == dtype
+    expected = {
+        F.sigmoid_cross_entropy: [-0.125, -0.25],
+        F.binary_cross_entropy: [np.log(3.0) / 2, 0],
+    }
+    np.testing.assert_allclose(t.grad.data, expected[f], rtol=1e-3, atol=1e-7)
+
+
+@FLOAT16_ORDERS
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+def test_float16_variable_targets_of_many_values(f, dtype):
+    x = Variable(np.full(N16, 0.25, dtype))
+    t = Variable(np.full(N16, 0.5, dtype))
+    y = f(x, t)
+    y.backward()
+    assert y.dtype.itemsize == 2 and t.grad.dtype == t.dtype
+    expected = -0.25 if f is F.sigmoid_cross_entropy else np.log(3.0)
+    np.testing.assert_allclose(t.grad.data.astype(np.float64), expected / N16, rtol=1e-2)
+
+
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+def test_a_variable_target_outside_0_1_is_refused(f):
+    with pytest.raises(ValueError, match=rf'^{f.__name__}: targets t must lie in \[0, 1\]'):
+        f(np.array([0.5, 0.5]), Variable(np.array([0.5, 1.5])))
+
+
+@pytest.mark.parametrize('f', [F.sigmoid_cross_entropy, F.binary_cross_entropy])
+def test_a_variable_target_holding_no_data_is_refused(f):
+    with pytest.raises(ValueError, match=rf'^{f.__name__}: input 1 is None'):
+        f(np.array([0.5, 0.5]), Variable(None))
+
+
+# ---- binary cross entropy: eps ----------------------------------------------------------------
+@pytest.mark.parametrize('eps', ['a', '1e-7', [1e-7], np.array([1e-7])])
+def test_binary_cross_entropy_refuses_an_eps_that_is_not_a_number(eps):
+    with pytest.raises(
+        TypeError, match=r'^binary_cross_entropy: eps must be a number in \(0, 0.5\), got '
+    ):
+        F.binary_cross_entropy(np.full(2, 0.5), np.ones(2), eps=eps)
+
+
+@pytest.mark.parametrize('eps', [1e-3, np.float32(1e-3), np.float64(1e-3)])
+def test_binary_cross_entropy_takes_eps_as_any_real_number(eps):
+    y = F.binary_cross_entropy(np.array([0.0, 1.0]), np.array([1.0, 1.0]), eps=eps)
+    assert y.data == pytest.approx(-(np.log(1e-3) + np.log1p(-1e-3)) / 2, rel=1e-6)
+
+
+# ---- mean squared error: a result independent of the order of the arguments ------------------
+@pytest.mark.parametrize(
+    'shape0, shape1', [((1, 3), (3, 1)), ((1, 2, 1), (2, 1, 1)), ((1, 1, 4), (4, 1, 1))]
+)
+def test_mse_refuses_shapes_of_as_many_axes_with_different_batch_sizes(shape0, shape1):
+    # (1, 3) is one sample of three values, (3, 1) three samples of one: the loss was
+    # 3.0 one way round and 1.0 the other
+    a = np.arange(np.prod(shape0), dtype=float).reshape(shape0)
+    b = np.zeros(shape1)
+    for x0, x1 in ((a, b), (b, a)):
+        with pytest.raises(
+            ValueError,
+            match=rf'^mean_squared_error: x0 of shape {re.escape(str(x0.shape))} and x1 of '
+            rf'shape {re.escape(str(x1.shape))} have as many axes but different batch sizes',
+        ):
+            F.mean_squared_error(Variable(x0), x1)
+
+
+@pytest.mark.parametrize(
+    'shape0, shape1',
+    [((3,), (3,)), ((3, 1), (3,)), ((1, 3), (3,)), ((1, 1), (1,)), ((2, 1, 3), (2, 3, 1))],
+)
+def test_mse_does_not_depend_on_the_order_of_its_arguments(shape0, shape1):
+    a = np.array([1.0, 2.0, 3.0, -1.0, 0.5, 4.0])[: np.prod(shape0)].reshape(shape0)
+    b = np.array([0.0, 4.0, 1.0, 2.0, 2.0, 1.0])[: np.prod(shape1)].reshape(shape1)
+    assert F.mean_squared_error(a, b).data == F.mean_squared_error(b, a).data
+
+
+def test_mse_of_the_books_shapes():
+    # the book's steps 42-46 compare (100, 1) with (100, 1); step 59 (1, 1) with (1,)
+    y, t = np.random.default_rng(0).random((2, 100, 1))
+    assert F.mean_squared_error(y, t).data == pytest.approx(np.sum((y - t) ** 2) / 100)
+    assert F.mean_squared_error(np.array([[2.0]]), np.array([0.5])).data == 2.25
