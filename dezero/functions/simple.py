@@ -23,8 +23,7 @@ from dezero.functions.array import as_input, astype, get_item
 from dezero.functions.connection import linear
 from dezero.functions.conv import im2col
 from dezero.functions.linalg import matmul
-from dezero.checks import same_elements
-from dezero.functions.loss import _paired, check_class_labels
+from dezero.functions.loss import _paired, check_class_labels, check_label_shape
 from dezero.functions.math import as_floating, clip, exp, log
 from dezero.functions.reduction import sum
 
@@ -132,8 +131,8 @@ def mean_squared_error_simple(x0, x1):
 
 def _class_labels(name, t, n, classes):
     """The labels ``t`` (a Variable, an array or a list) as an integer array of shape
-    (n,) with values in [0, classes); a shape that differs from (n,) only in axes of
-    size 1, as (n, 1), is accepted too."""
+    (n,) with values in [0, classes), from labels of shape (n,) or (n, 1) (see
+    :func:`dezero.functions.loss.check_label_shape`)."""
     if isinstance(t, Variable):
         t = t.data
     if isinstance(t, (list, tuple)):
@@ -141,11 +140,7 @@ def _class_labels(name, t, n, classes):
     if not isinstance(t, cuda.array_types) or t.dtype.kind not in 'iu':
         what = f'dtype {t.dtype}' if hasattr(t, 'dtype') else type(t).__name__
         raise TypeError(f'{name}: t must hold integer class labels, got {what}')
-    if not same_elements(t.shape, (n,)):
-        raise ValueError(
-            f'{name}: t of shape {t.shape} must hold one label per row of '
-            f'x ({n} rows): shape ({n},) or ({n}, 1)'
-        )
+    check_label_shape(name, t, (n, classes))
     t = t.reshape(n)
     check_class_labels(name, t, classes)
     return t

@@ -231,12 +231,12 @@ def test_keeps_float32(name, assert_keeps_float32):
         (
             lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 1, 2])),
             ValueError,
-            r't of shape \(3,\) must hold one label per row of x \(2 rows\)',
+            r't has shape \(3,\), expected \(2,\) or \(2, 1\): one integer label per row of x',
         ),
         (
             lambda: F.softmax_cross_entropy_simple(np.ones((4, 3)), np.zeros((2, 2), int)),
             ValueError,
-            r't of shape \(2, 2\) must hold one label per row of x \(4 rows\)',
+            r't has shape \(2, 2\), expected \(4,\) or \(4, 1\): one integer label per row of x',
         ),
         (
             lambda: F.softmax_cross_entropy_simple(np.ones((2, 3)), np.array([0, 3])),
@@ -271,6 +271,13 @@ def test_labels_may_be_a_variable_or_a_column():
     expected = F.softmax_cross_entropy_simple(x, np.array([3, 0, 1])).data
     for t in (Variable(np.array([3, 0, 1])), np.array([[3], [0], [1]]), [3, 0, 1]):
         np.testing.assert_array_equal(F.softmax_cross_entropy_simple(x, t).data, expected)
+
+
+def test_labels_in_a_row_are_refused_as_softmax_cross_entropy_refuses_them():
+    # (1, N) says one row of labels, not one label per row
+    x = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r'softmax_cross_entropy_simple: t has shape \(1, 3\)'):
+        F.softmax_cross_entropy_simple(x, np.array([[3, 0, 1]]))
 
 
 def test_mean_squared_error_simple_reshapes_a_column_against_a_vector():
