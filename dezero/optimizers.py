@@ -28,7 +28,9 @@ for float16 in the four optimizers above), on the parameter's first update (Adam
 counts each parameter's steps), and dropped when the parameter is garbage collected.
 Each optimizer names the arrays it keeps (``_state_names``: Adam's ``m`` and ``v``), so
 that a loaded state can be checked; the names of one that does not say (a subclass of
-one's own) are not checked.
+one's own) are not checked.  A subclass of one's own written as in the book, which keeps
+its state in dicts keyed by ``id(param)`` (``self.vs = {}``) and in numbers
+(``self.momentum``, Adam's ``self.t``), has them saved, loaded and copied as well.
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -41,6 +43,7 @@ that training resumes exactly.
 """
 
 import collections.abc
+import copy
 import inspect
 import math
 import numbers
@@ -154,6 +157,12 @@ class Optimizer:
     _non_negative_state = ()  # those of them never below 0 (averages of squares: Adam's v)
     _float32_for_float16 = False  # True: a float16 parameter's state and step are float32
     _lr_attribute = 'lr'  # where the learning rate is kept (Adam: alpha); None: it has none
+    # the attributes that dezero keeps on every optimizer, never taken for a subclass's
+    # state: the base class's, and the learning rate from before the first schedule
+    # (initial_lr, set by dezero.schedules; the schedules' state holds it)
+    _base_attributes = frozenset(
+        {'target', 'hooks', '_states', '_params_seen', '_params_checked', 'initial_lr'}
+    )
 
     def __new__(cls, *args, **kwargs):
         if kwargs:
@@ -176,20 +185,39 @@ class Optimizer:
         parameter as a (parameter, arrays) pair: the state is kept by ``id`` with
         weak references, which pickle cannot carry and a copy must key anew, by the
         copied parameters (those of the copied model, when both are copied together,
-        as in ``copy.deepcopy((model, optimizer))``)."""
+        as in ``copy.deepcopy((model, optimizer))``).  A subclass's own dicts keyed by
+        ``id(param)`` (the book's ``self.vs``) are carried as (parameter, value) pairs
+        too; a key that is no parameter's id raises ValueError."""
         attributes = dict(self.__dict__)
         attributes['_states'] = [
             (ref(), state) for ref, state in self._states.values() if ref() is not None
         ]
+        # each as an emptied copy of the dict and its (parameter, value) pairs
+        params = _params_by_id(self.target)
+        by_param = {}
+        for name, value in self.__dict__.items():
+            if name not in self._base_attributes and _keyed_by_id(value, params):
+                owner = f'{type(self).__name__}.__getstate__ (copy or pickle)'
+                _check_keys(value, params, owner, f'{type(self).__name__}.{name}')
+                emptied = copy.copy(value)  # the same type (a defaultdict keeps its factory)
+                emptied.clear()
+                by_param[name] = (emptied, [(params[key], v) for key, v in value.items()])
+                del attributes[name]
+        if by_param:
+            attributes[_DICTS_BY_PARAM] = by_param
         return attributes
 
     def __setstate__(self, attributes):
         attributes = dict(attributes)
         kept = attributes.pop('_states', [])
+        by_param = attributes.pop(_DICTS_BY_PARAM, {})
         self.__dict__.update(attributes)  # checked when they were set
         self._states = {}
         for param, state in kept:
             self._keep_state(param, state)
+        for name, (emptied, pairs) in by_param.items():
+            emptied.update((id(param), value) for param, value in pairs)
+            self.__dict__[name] = emptied
 
     def setup(self, target):
         """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
@@ -266,31 +294,147 @@ class Optimizer:
 
         The target must have ``named_params()`` (a Layer or Model): state is keyed by
         where a parameter sits in the model, so that it can be loaded into another
-        process's copy of the model."""
+        process's copy of the model.
+
+        A subclass of one's own that keeps state in its attributes, as the book's
+        optimizers do, has it included: the numbers (``self.momentum``, ``self.t``)
+        among the hyperparameters, and each dict keyed by ``id(param)`` (``self.vs``,
+        empty or with a parameter's id as a key) by its name: ``'dicts'`` lists the
+        names, and each parameter's entry in ``'state'`` holds its array of each
+        (``{'vs': array}``).  State that could not be given back raises ValueError
+        naming the attribute, rather than being left out: an entry of such a dict that
+        is not an array of its parameter's shape and state dtype (:meth:`state_dtype`),
+        or whose key is no parameter's id, and any other attribute that holds arrays
+        (a list of them, say).  Attributes holding no array (strings, flags, tuples of
+        numbers) are settings that ``__init__`` gives again."""
         return self._state_dict(f'{type(self).__name__}.state_dict')
 
     def _state_dict(self, owner):
         """:meth:`state_dict`, naming ``owner`` in errors."""
-        hyperparameters = {name: getattr(self, name) for name in self._hyperparameters()}
+        hyperparameters = {
+            name: _plain_number(getattr(self, name)) for name in self._hyperparameters()
+        }
         required, _ = self._expected_state(hyperparameters)
+        named = self._named_params(owner)
+        own = self._own_dicts(named, hyperparameters, owner)
         state = {}
-        for path, param in self._named_params(owner):
+        for path, param in named:
+            arrays = {}
             entry = self._states.get(id(param))
-            if entry is None or entry[0]() is not param or param.data is None:
-                continue
-            if not self._fits(entry[1], param.data):
-                continue  # left from before the parameter changed: the next step drops it
-            arrays = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
-            for name in required:  # an option turned on since the last step (RMSprop's
-                if name not in arrays:  # momentum): its buffer starts at 0 at the next one
-                    arrays[name] = np.zeros(param.data.shape, self.state_dtype(param.data.dtype))
-            state[path] = arrays
-        return {
+            # state that no longer fits the parameter, left from before it changed, is
+            # not saved: the next step drops it
+            if (
+                entry is not None
+                and entry[0]() is param
+                and param.data is not None
+                and self._fits(entry[1], param.data)
+            ):
+                arrays = {name: cuda.as_numpy(a).copy() for name, a in entry[1].items()}
+                for name in required:  # an option turned on since the last step (RMSprop's
+                    if name not in arrays:  # momentum): its buffer starts at 0 at the next one
+                        arrays[name] = np.zeros(
+                            param.data.shape, self.state_dtype(param.data.dtype)
+                        )
+            for name, mapping in own.items():
+                if id(param) not in mapping:
+                    continue
+                if name in arrays:  # a subclass of one's own that calls _state too
+                    raise ValueError(
+                        f'{owner}: {type(self).__name__}.{name} is a dict keyed by '
+                        f'id(param), and the parameter {path!r} also has a state array '
+                        f'{name!r} that the optimizer keeps itself; the saved state would '
+                        f'hold both under one name: rename the attribute'
+                    )
+                arrays[name] = self._own_array(mapping[id(param)], name, path, param, owner)
+            if arrays:
+                state[path] = arrays
+        result = {
             'optimizer': type(self).__name__,
             'hyperparameters': hyperparameters,
             'counters': {name: int(getattr(self, name)) for name in self._counters},
-            'state': state,
         }
+        if own:
+            result['dicts'] = list(own)
+        result['state'] = state
+        return result
+
+    def _own_dicts(self, named, saved, owner):
+        """``{attribute name: dict}``: the attributes in which this optimizer keeps
+        state of its own by id(param), as the book's optimizers do (``self.vs = {}``
+        in ``__init__``, ``self.vs[id(param)] = ...`` in ``update_one``): dicts that
+        are empty or have a key that is the id of a parameter of ``named`` (the
+        target's ``(path, param)`` pairs).  ``saved``: the names saved as
+        hyperparameters.
+
+        ValueError naming ``owner`` and the attribute for state that a load could not
+        give back: such a dict with a key that is no parameter's id or with the name
+        of a state array the optimizer keeps itself, and any other attribute that
+        holds arrays (a list of them, an array, a dict keyed otherwise).  The
+        attributes that hold no array (strings, flags, tuples of numbers) are taken
+        for settings that ``__init__`` gives again."""
+        mine = type(self).__name__
+        params = {id(p): p for _, p in named}
+        own = {}
+        for name, value in self.__dict__.items():
+            if name in self._base_attributes or name in saved or name in self._counters:
+                continue
+            attribute = f'{mine}.{name}'
+            if isinstance(value, dict) and (not value or _keyed_by_id(value, params)):
+                _check_keys(value, params, owner, attribute)
+                if name in (self._state_names or ()) or name in self._step_counts:
+                    raise ValueError(
+                        f'{owner}: {attribute} is a dict keyed by id(param), and {name!r} '
+                        f'is also the name of a state array {mine} keeps itself; the '
+                        f'saved state would hold both under one name: rename the attribute'
+                    )
+                own[name] = value
+            elif _holds_array(value):
+                kind = (
+                    'a dict none of whose keys is the id of a parameter of the target'
+                    if isinstance(value, dict)
+                    else f'of type {type(value).__name__}'
+                )
+                raise ValueError(
+                    f'{owner}: {attribute} ({kind}) holds arrays that the saved state '
+                    f'cannot give back: an optimizer saves its own state from numbers and '
+                    f"from dicts keyed by id(param) with one array of the parameter's "
+                    f'shape each (self.vs[id(param)] = np.zeros_like(param.data)); keep '
+                    f'the state so'
+                )
+        return own
+
+    def _own_array(self, value, name, path, param, owner):
+        """A NumPy copy of ``value``, the entry for ``param`` (at ``path``) of the
+        dict ``name`` from :meth:`_own_dicts`; ValueError naming ``owner``, the dict
+        and the parameter unless it is an array that a load gives back as it is: of
+        the parameter's shape and its state's dtype (:meth:`state_dtype`)."""
+        data = param.data
+        if not cuda.is_array(value):
+            problem = (
+                f'of type {type(value).__name__}; only arrays can be saved from a dict keyed '
+                f'by id(param) (keep one such dict per array)'
+            )
+        elif data is None:
+            problem = 'an array, but the parameter has no data'
+        elif value.shape != data.shape:
+            problem = (
+                f'an array of shape {value.shape}; expected the shape of the parameter, '
+                f'{data.shape}'
+            )
+        elif value.dtype != self.state_dtype(data.dtype):
+            dtype = self.state_dtype(data.dtype)
+            problem = (
+                f'an array of dtype {value.dtype}, but a loaded state takes the dtype of '
+                f"the parameter's state, {dtype} ({type(self).__name__}.state_dtype), so "
+                f'it would not come back as it is; keep it in {dtype} '
+                f'(np.zeros_like(param.data))'
+            )
+        else:
+            return cuda.as_numpy(value).copy()
+        raise ValueError(
+            f'{owner}: {type(self).__name__}.{name}[id(param)] for the parameter '
+            f'{path!r} is {problem}'
+        )
 
     def load_state_dict(self, state):
         """Make this optimizer continue from ``state``, a dict from :meth:`state_dict` of
@@ -308,7 +452,10 @@ class Optimizer:
         are copied, cast to the dtype of each parameter's state (:meth:`state_dtype`:
         float32 for a float16 parameter of Adam, say; a file holding another float
         dtype is cast too) and put on its device; a value too large for that dtype
-        (1e39 for float32) raises ValueError rather than becoming infinite."""
+        (1e39 for float32) raises ValueError rather than becoming infinite.  The dicts
+        of a subclass of one's own keyed by ``id(param)`` (see :meth:`state_dict`)
+        must be those it has; they are filled anew, keyed by the ids of this
+        optimizer's parameters."""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
     def save(self, path):
@@ -335,16 +482,24 @@ class Optimizer:
 
     def _hyperparameters(self):
         """The names of the hyperparameters that the state includes: the checked ones
-        (``_Hyperparameter``) in definition order, and the learning rate."""
+        (``_Hyperparameter``) in definition order, then the other numbers among the
+        instance's attributes, the counters aside: those of an optimizer of one's own
+        (the book's ``self.lr`` and ``self.momentum``, or ``self.t`` of its Adam; not
+        a value that a property computes, as the ``lr`` of the book's Adam)."""
         names = []
         for klass in reversed(type(self).__mro__):
             for name, value in vars(klass).items():
                 if isinstance(value, _Hyperparameter) and name not in names:
                     names.append(name)
-        lr = self._lr_attribute
-        value = getattr(self, lr, None) if lr is not None else None
-        if lr not in names and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            names.append(lr)
+        for name, value in self.__dict__.items():
+            if (
+                name not in names
+                and name not in self._base_attributes
+                and name not in self._counters
+                and isinstance(value, numbers.Real)
+                and not isinstance(value, bool)
+            ):
+                names.append(name)
         return names
 
     def _named_params(self, owner):
@@ -388,8 +543,8 @@ class Optimizer:
                     values[name] = _learning_rate(mine, name, given[name])
                 elif isinstance(spec, _Hyperparameter):
                     values[name] = spec.check(mine, name, given[name])
-                else:
-                    values[name] = given[name]
+                else:  # a number of an optimizer of one's own
+                    values[name] = _own_number(self.__dict__.get(name), mine, name, given[name])
             except (TypeError, ValueError) as e:
                 raise ValueError(f'{owner}: {source} holds a bad value: {e}') from None
         counters = dict(state.get('counters', {}))
@@ -411,6 +566,7 @@ class Optimizer:
             values[name] = int(count)
         planned = planned or {}
         params = dict(self._named_params(owner))
+        own_names = self._own_dict_names(state, params, owner, source)
         loads = []
         for path, arrays in state['state'].items():
             param = params.get(path)
@@ -428,14 +584,16 @@ class Optimizer:
                 )
             if not isinstance(arrays, dict) or not arrays:
                 raise ValueError(f'{owner}: {source} holds no arrays for {path!r}')
-            self._check_state_names(arrays, values, path, owner, source)
+            kept = {n: a for n, a in arrays.items() if n not in own_names}  # in _states
+            if kept:
+                self._check_state_names(kept, values, path, owner, source)
             for name, array in arrays.items():
                 if not isinstance(array, np.ndarray):
                     raise ValueError(
                         f'{owner}: {source} holds {name!r} state of type '
                         f'{type(array).__name__} for {path!r}; expected a NumPy array'
                     )
-                if name in self._step_counts:
+                if name in self._step_counts and name in kept:
                     if (
                         array.shape != ()
                         or array.dtype.kind not in 'iu'
@@ -460,28 +618,63 @@ class Optimizer:
             dtype = self.state_dtype(data.dtype)
             arrays = {  # copies in the state's dtype, checked not to overflow there
                 name: array
-                if name in self._step_counts
+                if name in self._step_counts and name in kept
                 else _cast(array, dtype, f'{path}/{name}', owner, source)
                 for name, array in arrays.items()
             }
+            kept = {n: a for n, a in arrays.items() if n in kept}
             for name in self._step_counts:
-                if name not in arrays:  # a file from before steps were counted per
-                    # parameter, when every parameter counted every update() call
-                    arrays[name] = np.asarray(values.get(self._counters[0], 0))
-            loads.append((param, arrays))
+                if kept and name not in kept:  # a file from before steps were counted
+                    # per parameter, when every parameter counted every update() call
+                    kept[name] = np.asarray(values.get(self._counters[0], 0))
+            own = {n: a for n, a in arrays.items() if n in own_names}
+            loads.append((param, kept, own))
 
         def load():
             self.__dict__.update(values)
             self._states.clear()
-            for param, arrays in loads:  # the state goes where the parameter is now
+            for name in own_names:
+                self.__dict__[name].clear()
+            for param, kept, own in loads:  # the state goes where the parameter is now
                 on_gpu = param.data is not None and cuda.is_gpu_array(param.data)
                 move = cuda.as_cupy if on_gpu else np.asarray
-                self._keep_state(
-                    param,
-                    {n: int(a) if n in self._step_counts else move(a) for n, a in arrays.items()},
-                )
+                if kept:
+                    self._keep_state(
+                        param,
+                        {n: int(a) if n in self._step_counts else move(a) for n, a in kept.items()},
+                    )
+                for name, array in own.items():
+                    self.__dict__[name][id(param)] = move(array)
 
         return load
+
+    def _own_dict_names(self, state, params, owner, source):
+        """The names of the dicts by id(param) (see :meth:`_own_dicts`) whose arrays
+        ``state`` holds (its ``'dicts'``), after checking them against this optimizer,
+        given the target's ``params`` (path -> parameter): each must be a dict among
+        its attributes, and each of its dicts that is empty or keyed by the ids of
+        ``params`` must be among them (one keyed otherwise, left from another model,
+        may be, and is filled anew)."""
+        listed = state.get('dicts', [])
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise ValueError(
+                f'{owner}: {source} holds dicts={listed!r:.60}; expected a list of the '
+                f'names of attributes'
+            )
+        ids = {id(p): p for p in params.values()}
+        own = {n: v for n, v in self.__dict__.items() if n not in self._base_attributes}
+        mine = [
+            n for n, v in own.items() if isinstance(v, dict) and (not v or _keyed_by_id(v, ids))
+        ]
+        unknown = [n for n in listed if not isinstance(own.get(n), dict)]
+        if unknown or any(n not in listed for n in mine):
+            held = ', '.join(map(repr, listed))
+            held = f'the dicts by id(param) {held}' if listed else 'no dict by id(param)'
+            raise ValueError(
+                f'{owner}: {source} holds {held}; {type(self).__name__} keeps '
+                f'{", ".join(map(repr, mine)) or "none"}'
+            )
+        return listed
 
     def _check_state_values(self, array, name, path, owner, source):
         """ValueError naming ``source``, the state array ``name`` and the parameter
@@ -716,6 +909,78 @@ def _writeable(array):
     """Whether ``array`` can be written in place (CuPy arrays always can)."""
     flags = getattr(array, 'flags', None)
     return getattr(flags, 'writeable', True)
+
+
+# --------------------------------------------------------------------------------------
+# The state that an optimizer of one's own keeps in its attributes, as the book's do
+# --------------------------------------------------------------------------------------
+# The key under which __getstate__ carries such dicts keyed by id(param): not an
+# identifier, so that it is the name of no attribute.
+_DICTS_BY_PARAM = '<dicts by id(param)>'
+
+
+def _params_by_id(target):
+    """``{id(param): param}`` for the parameters of ``target`` (none without a target)."""
+    return {} if target is None else {id(p): p for p in target.params()}
+
+
+def _keyed_by_id(value, params):
+    """Whether ``value`` is a dict with a key that is the id of a parameter of
+    ``params`` (``{id: param}``): state that an optimizer keeps per parameter, as the
+    book's do (``self.vs[id(param)] = ...``)."""
+    return isinstance(value, dict) and any(key in params for key in value)
+
+
+def _check_keys(mapping, params, owner, attribute):
+    """ValueError naming ``owner`` and ``attribute`` unless every key of ``mapping``
+    (a dict keyed by id(param)) is the id of a parameter of ``params``."""
+    for key in mapping:
+        if key not in params:
+            raise ValueError(
+                f'{owner}: {attribute} is a dict keyed by id(param), but its key {key!r} '
+                f'is the id of no parameter of the target (of a parameter that no longer '
+                f'exists?), so its entry cannot follow a parameter: delete that entry'
+            )
+
+
+def _holds_array(value):
+    """Whether ``value`` is an array or a Variable, or a list, tuple, set or dict
+    holding one at any depth."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if cuda.is_array(item) or isinstance(item, Variable):
+            return True
+        if isinstance(item, (list, tuple, set, frozenset, dict)) and id(item) not in seen:
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _own_number(current, owner, name, value):
+    """``value``, loaded for the attribute ``name`` (a number of an optimizer of one's
+    own, now ``current``), checked to be a real number other than a bool: an int or
+    a float, or a NumPy scalar of the type of ``current`` when that is one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f'{owner}: {name} must be a real number, got {type(value).__name__} {value!r:.60}'
+        )
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if not isinstance(current, np.generic):
+        return value
+    try:
+        with np.errstate(over='ignore'):  # a float beyond the type's range: refused below
+            cast = current.dtype.type(value)
+    except OverflowError:  # an int beyond the type's range
+        cast = None
+    if cast is None or (isinstance(value, float) and math.isfinite(value) != np.isfinite(cast)):
+        raise ValueError(f'{owner}: {name} = {value!r} does not fit in {current.dtype}')
+    return cast
+
+
+def _plain_number(value):
+    """A number as JSON holds it: a NumPy scalar as the Python int or float it equals."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # --------------------------------------------------------------------------------------

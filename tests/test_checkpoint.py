@@ -7,6 +7,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ import dezero.layers
 import dezero.trainer
 from dezero import DataLoader
 from dezero.models import MLP
-from dezero.optimizers import SGD, Adam
+from dezero.optimizers import SGD, Adam, Optimizer
 from dezero.schedules import StepLR
 from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
 
@@ -672,6 +673,50 @@ def test_an_unreadable_checkpoint_is_refused_by_name(tmp_path):
     assert_unchanged(before, everything(trainer))
 
 
+def test_a_checkpoint_text_of_the_wrong_type_is_refused_as_such(tmp_path):
+    # it said "it has no '__checkpoint__' entry", which it has
+    path = saved_checkpoint(tmp_path)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays['__checkpoint__'] = np.frombuffer(b'abcd', np.uint8)
+    np.savez(path, **arrays)
+    trainer = started_trainer()
+    before = everything(trainer)
+    x, t = spiral_like()
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: .*c\.npz is not a file of dezero training checkpoint: its '
+        r"'__checkpoint__' entry is an array of dtype uint8 and shape \(4,\); expected JSON "
+        r'text in a 0-d string array$',
+    ):
+        trainer.fit(DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(path)])
+    assert_unchanged(before, everything(trainer))
+
+
+@pytest.mark.parametrize('name', ['__checkpoint__', '__checkpoint__.npy'])
+def test_a_checkpoint_entry_that_is_no_array_is_refused_by_name(tmp_path, name):
+    # np.load gave the raw bytes: AttributeError: 'bytes' object has no attribute 'dtype'
+    path = saved_checkpoint(tmp_path)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    text = str(arrays.pop('__checkpoint__'))
+    with zipfile.ZipFile(path, 'w') as archive:
+        for key, array in arrays.items():
+            with archive.open(key + '.npy', 'w') as entry:
+                np.save(entry, array)
+        archive.writestr(name, text)
+    trainer = started_trainer()
+    before = everything(trainer)
+    x, t = spiral_like()
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: cannot read .*c\.npz as an \.npz archive: its entry '
+        r"'__checkpoint__' is not an array in the \.npy format$",
+    ):
+        trainer.fit(DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(path)])
+    assert_unchanged(before, everything(trainer))
+
+
 def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     np.random.seed(0)
     trainer = scale_trainer()
@@ -996,3 +1041,39 @@ def test_a_lazy_batch_norm_resumes_with_its_four_arrays_in_gammas_dtype(tmp_path
     assert [p.data.dtype for p in (bn.avg_mean, bn.avg_var, bn.gamma, bn.beta)] == [np.float32] * 4
     with np.load(path) as f:
         np.testing.assert_array_equal(bn.avg_var.data, f['model/bn/avg_var'].astype(np.float32))
+
+
+class BookMomentumSGD(Optimizer):  # the book's step 46
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__()
+        self.lr = lr
+        self.momentum = momentum
+        self.vs = {}
+
+    def update_one(self, param):
+        v_key = id(param)
+        if v_key not in self.vs:
+            self.vs[v_key] = np.zeros_like(param.data)
+        v = self.vs[v_key]
+        v *= self.momentum
+        v -= self.lr * param.grad.data
+        param.data += v
+
+
+def test_an_optimizer_of_ones_own_as_in_the_book_resumes_bit_for_bit(tmp_path):
+    # its velocities and momentum were not in the checkpoint: the resumed run
+    # restarted them from 0 and the default, and silently went elsewhere
+    def run(epochs, path, momentum=0.5):
+        np.random.seed(0)
+        model = MLP((4, 3))
+        trainer = Trainer(model, BookMomentumSGD(0.05, momentum), F.mean_squared_error, {})
+        trainer.fit(batches(3), epochs, progress=False, callbacks=[Checkpoint(path)])
+        return trainer
+
+    whole = run(4, tmp_path / 'whole.npz')
+    run(2, tmp_path / 'cut.npz')
+    resumed = run(4, tmp_path / 'cut.npz', momentum=0.9)  # the file's 0.5 counts
+    assert resumed.optimizer.momentum == 0.5
+    assert sorted(resumed.optimizer.vs) == sorted(id(p) for p in resumed.model.params())
+    for (path, a), b in zip(params_of(whole).items(), params_of(resumed).values()):
+        np.testing.assert_array_equal(b, a, err_msg=path)

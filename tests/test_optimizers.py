@@ -33,6 +33,7 @@ from dezero.optimizers import (
     RMSprop,
     WeightDecay,
 )
+from dezero.schedules import StepLR
 
 
 class Target:
@@ -2485,3 +2486,395 @@ def test_the_books_adam_trains_float16_parameters_and_saves_their_float32_state(
     reloaded_layer, reloaded_opt = run(BookAdam, reload_at=2)
     for p, q in zip(book_layer.params(), reloaded_layer.params()):
         np.testing.assert_array_equal(q.data, p.data)
+
+
+# ---- subclasses of Optimizer written as in the book: state in plain dicts by id(param)
+class OwnMomentumSGD(Optimizer):  # the book's step 46
+    def __init__(self, lr=0.01, momentum=0.9):
+        super().__init__()
+        self.lr = lr
+        self.momentum = momentum
+        self.vs = {}
+
+    def update_one(self, param):
+        v_key = id(param)
+        if v_key not in self.vs:
+            self.vs[v_key] = np.zeros_like(param.data)
+        v = self.vs[v_key]
+        v *= self.momentum
+        v -= self.lr * param.grad.data
+        param.data += v
+
+
+class OwnAdam(Optimizer):  # the book's Adam, with its counter t and two dicts
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__()
+        self.t = 0
+        self.alpha = alpha
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.ms = {}
+        self.vs = {}
+
+    def update(self, *args, **kwargs):
+        self.t += 1
+        super().update(*args, **kwargs)
+
+    @property
+    def lr(self):
+        fix1 = 1.0 - math.pow(self.beta1, self.t)
+        fix2 = 1.0 - math.pow(self.beta2, self.t)
+        return self.alpha * math.sqrt(fix2) / fix1
+
+    def update_one(self, param):
+        key = id(param)
+        if key not in self.ms:
+            self.ms[key] = np.zeros_like(param.data)
+            self.vs[key] = np.zeros_like(param.data)
+        m, v = self.ms[key], self.vs[key]
+        beta1, beta2, eps = self.beta1, self.beta2, self.eps
+        grad = param.grad.data
+        m += (1 - beta1) * (grad - m)
+        v += (1 - beta2) * (grad * grad - v)
+        param.data -= self.lr * m / (np.sqrt(v) + eps)
+
+
+OWN = {
+    'OwnMomentumSGD': (lambda: OwnMomentumSGD(lr=0.1, momentum=0.5), lambda: OwnMomentumSGD()),
+    'OwnAdam': (lambda: OwnAdam(alpha=0.01, beta1=0.8), lambda: OwnAdam()),
+}
+
+
+@pytest.mark.parametrize('how', ['file', 'state_dict'])
+@pytest.mark.parametrize('name', sorted(OWN))
+def test_an_optimizer_of_ones_own_as_in_the_book_resumes_bit_for_bit(name, how, tmp_path):
+    # its dicts and its momentum (or Adam's t, beta1) were not saved: the resumed run
+    # restarted the velocities from 0 with the default momentum, without an error
+    make, make_fresh = OWN[name]
+    model, x, t = mlp_problem()
+    opt = make().setup(model)
+    train_steps(model, opt, x, t, 3)
+    model.save_weights(tmp_path / 'w.npz')
+    if how == 'file':
+        opt.save(tmp_path / 'opt.npz')
+    else:
+        state = opt.state_dict()
+    train_steps(model, opt, x, t, 4)
+    other, _, _ = mlp_problem(seed=1)  # a new process: other ids, other defaults
+    again = make_fresh().setup(other)
+    train_steps(other, again, x, t, 1)  # state of its own, which the load replaces
+    other.load_weights(tmp_path / 'w.npz')
+    if how == 'file':
+        again.load(tmp_path / 'opt.npz')
+    else:
+        again.load_state_dict(state)
+    assert sorted(again.vs) == sorted(id(p) for p in other.params())
+    train_steps(other, again, x, t, 4)
+    for (path, p), (path2, q) in zip(model.named_params(), other.named_params()):
+        assert path == path2
+        np.testing.assert_array_equal(q.data, p.data, err_msg=path)
+    assert again.state_dict()['hyperparameters'] == opt.state_dict()['hyperparameters']
+
+
+def test_the_books_momentum_sgd_saves_its_momentum_and_velocities_by_path(tmp_path):
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1, momentum=0.5).setup(model)
+    assert opt.state_dict()['dicts'] == ['vs'] and opt.state_dict()['state'] == {}
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    assert state['hyperparameters'] == {'lr': 0.1, 'momentum': 0.5}
+    assert state['counters'] == {} and state['dicts'] == ['vs']
+    assert list(state['state']) == ['l0/W', 'l0/b', 'l1/W', 'l1/b']
+    for path, p in model.named_params():
+        assert list(state['state'][path]) == ['vs']
+        np.testing.assert_array_equal(state['state'][path]['vs'], opt.vs[id(p)])
+        assert state['state'][path]['vs'] is not opt.vs[id(p)]
+    opt.save(tmp_path / 'opt.npz')
+    with np.load(tmp_path / 'opt.npz', allow_pickle=False) as f:
+        assert set(f.files) == {'__optimizer__', 'l0/W/vs', 'l0/b/vs', 'l1/W/vs', 'l1/b/vs'}
+        meta = json.loads(str(f['__optimizer__']))
+    assert meta['dicts'] == ['vs'] and meta['hyperparameters'] == state['hyperparameters']
+    book_adam = OwnAdam(alpha=0.01).setup(model)
+    train_steps(model, book_adam, x, t, 3)
+    state = book_adam.state_dict()  # its lr, a property, is no hyperparameter of its own
+    assert state['hyperparameters'] == {
+        't': 3,
+        'alpha': 0.01,
+        'beta1': 0.9,
+        'beta2': 0.999,
+        'eps': 1e-8,
+    }
+    assert state['dicts'] == ['ms', 'vs'] and state['state']['l1/b'].keys() == {'ms', 'vs'}
+    OwnAdam().setup(model).state_dict()  # before a step: t = 0 and lr divides by 0
+
+
+def test_the_built_in_optimizers_keep_their_state_format():
+    for name in ALL:
+        model, x, t = mlp_problem()
+        opt = make(name).setup(model)
+        opt.add_hook(WeightDecay(0.01))
+        train_steps(model, opt, x, t, 2)
+        state = opt.state_dict()
+        assert list(state) == ['optimizer', 'hyperparameters', 'counters', 'state']
+        names = set(opt._state_names) | set(opt._step_counts)
+        assert all(set(arrays) <= names for arrays in state['state'].values())
+
+
+@pytest.mark.parametrize('how', ['deepcopy of both', 'pickle of both', 'deepcopy of the optimizer'])
+@pytest.mark.parametrize('name', sorted(OWN))
+def test_a_copy_of_an_optimizer_of_ones_own_goes_on_as_the_original(name, how):
+    # the copied dicts kept the original parameters' ids: the copy restarted its
+    # velocities and moments from 0
+    model, x, t = mlp_problem()
+    opt = OWN[name][0]().setup(model)
+    train_steps(model, opt, x, t, 2)
+    model2, opt2 = _copied_by(how, model, opt)
+    assert opt2.target is model2 and type(opt2.vs) is dict
+    assert sorted(opt2.vs) == sorted(id(p) for p in model2.params())
+    for p, p2 in zip(model.params(), model2.params()):
+        np.testing.assert_array_equal(opt2.vs[id(p2)], opt.vs[id(p)])
+        assert opt2.vs[id(p2)] is not opt.vs[id(p)]
+    train_steps(model2, opt2, x, t, 3)
+    train_steps(model, opt, x, t, 3)
+    for p, p2 in zip(model.params(), model2.params()):
+        np.testing.assert_array_equal(p2.data, p.data)
+
+
+def test_a_default_dict_by_id_is_copied_and_loaded_as_one():
+    import collections
+
+    class DefaultMomentum(OwnMomentumSGD):
+        def __init__(self):
+            super().__init__(lr=0.1)
+            self.vs = collections.defaultdict(lambda: None)
+
+    model, x, t = mlp_problem()
+    opt = DefaultMomentum().setup(model)
+    opt.vs.update({id(p): np.zeros_like(p.data) for p in model.params()})
+    train_steps(model, opt, x, t, 2)
+    model2, opt2 = copy.deepcopy((model, opt))
+    assert type(opt2.vs) is collections.defaultdict and opt2.vs['missing'] is None
+    del opt2.vs['missing']
+    again = DefaultMomentum().setup(model2)
+    again.load_state_dict(opt.state_dict())
+    assert type(again.vs) is collections.defaultdict
+    for p, p2 in zip(model.params(), model2.params()):
+        np.testing.assert_array_equal(again.vs[id(p2)], opt.vs[id(p)])
+        np.testing.assert_array_equal(opt2.vs[id(p2)], opt.vs[id(p)])
+
+
+def test_hooks_and_the_base_attributes_are_no_state_of_ones_own(tmp_path):
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1).setup(model)
+    calls = []
+    opt.add_hook(WeightDecay(0.01))
+    opt.add_hook(ClipGrad(1.0))
+    opt.add_hook(lambda params: calls.append(len(params)))
+    opt.name = 'momentum'  # a setting, holding no array: taken as given by __init__
+    opt.sizes = (6, 3)
+    schedule = StepLR(opt, step_size=1, gamma=0.5)  # keeps opt.initial_lr
+    train_steps(model, opt, x, t, 2)
+    schedule.step()
+    state = opt.state_dict()
+    assert opt.initial_lr == 0.1
+    assert state['hyperparameters'] == {'lr': 0.05, 'momentum': 0.9}
+    assert state['dicts'] == ['vs'] and calls == [4, 4]
+    opt.save(tmp_path / 'opt.npz')
+    again = OwnMomentumSGD().setup(model)  # no hooks, no schedule
+    again.load(tmp_path / 'opt.npz')
+    assert again.hooks == [] and again.target is model and again.lr == 0.05
+
+
+def test_a_dict_by_id_left_from_another_model_is_filled_anew_by_a_load():
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1).setup(model)
+    train_steps(model, opt, x, t, 2)
+    state = opt.state_dict()
+    other, _, _ = mlp_problem(seed=1)
+    again = OwnMomentumSGD().setup(other)
+    train_steps(other, again, x, t, 1)
+    again.setup(model)  # its velocities are other's
+    again.load_state_dict(state)
+    assert sorted(again.vs) == sorted(id(p) for p in model.params())
+    for p in model.params():
+        np.testing.assert_array_equal(again.vs[id(p)], opt.vs[id(p)])
+
+
+class KeepsMore(OwnMomentumSGD):
+    """The book's momentum SGD and one more attribute, set by each case."""
+
+
+def _own_with(value_of):
+    model, x, t = mlp_problem()
+    opt = KeepsMore(lr=0.1).setup(model)
+    train_steps(model, opt, x, t, 1)
+    opt.extra = value_of(model, opt)
+    return model, opt
+
+
+@pytest.mark.parametrize(
+    'value_of, message',
+    [
+        (
+            lambda model, opt: [np.zeros(3)],
+            r'^KeepsMore\.save: KeepsMore\.extra \(of type list\) holds arrays that the saved '
+            r'state cannot give back: .*from dicts keyed by id\(param\) with one array',
+        ),
+        (
+            lambda model, opt: np.zeros(3),
+            r'^KeepsMore\.save: KeepsMore\.extra \(of type ndarray\) holds arrays',
+        ),
+        (
+            lambda model, opt: {0: np.zeros(3)},
+            r'^KeepsMore\.save: KeepsMore\.extra \(a dict none of whose keys is the id of '
+            r'a parameter of the target\) holds arrays',
+        ),
+        (
+            lambda model, opt: {id(p): {'m': np.zeros_like(p.data)} for p in model.params()},
+            r"^KeepsMore\.save: KeepsMore\.extra\[id\(param\)\] for the parameter 'l0/W' "
+            r'is of type dict; only arrays can be saved from a dict keyed by id\(param\)',
+        ),
+        (
+            lambda model, opt: {id(p): 0 for p in model.params()},
+            r"^KeepsMore\.save: KeepsMore\.extra\[id\(param\)\] for the parameter 'l0/W' "
+            r'is of type int; only arrays',
+        ),
+        (
+            lambda model, opt: {id(model.l0.b): np.zeros(2, np.float32)},
+            r"^KeepsMore\.save: KeepsMore\.extra\[id\(param\)\] for the parameter 'l0/b' "
+            r'is an array of shape \(2,\); expected the shape of the parameter, \(6,\)$',
+        ),
+        (
+            lambda model, opt: {id(model.l0.b): np.zeros(6, np.float64)},
+            r"^KeepsMore\.save: KeepsMore\.extra\[id\(param\)\] for the parameter 'l0/b' "
+            r'is an array of dtype float64, but a loaded state takes the dtype of the '
+            r"parameter's state, float32 .*; keep it in float32",
+        ),
+        (
+            lambda model, opt: {id(model.l0.b): np.zeros(6, np.float32), 12: np.zeros(6)},
+            r'^KeepsMore\.save: KeepsMore\.extra is a dict keyed by id\(param\), but its '
+            r'key 12 is the id of no parameter of the target',
+        ),
+    ],
+)
+def test_state_of_ones_own_that_a_load_could_not_give_back_is_refused_by_name(
+    value_of, message, tmp_path
+):
+    # such state was left out of the file without a word
+    model, opt = _own_with(value_of)
+    with pytest.raises(ValueError, match=message):
+        opt.save(tmp_path / 'opt.npz')
+    assert not os.path.exists(tmp_path / 'opt.npz')
+    with pytest.raises(ValueError, match=message.replace('save', 'state_dict', 1)):
+        opt.state_dict()
+
+
+def test_a_dict_by_id_with_the_name_of_a_kept_state_array_is_refused():
+    class Clash(MomentumSGD):
+        def __init__(self):
+            super().__init__()
+            self.__dict__['v'] = {}  # beside the state array 'v' that MomentumSGD keeps
+
+    model, x, t = mlp_problem()
+    opt = Clash().setup(model)
+    with pytest.raises(ValueError, match=r'^Clash\.state_dict: Clash\.v is a dict keyed by id'):
+        opt.state_dict()
+
+
+def test_a_copy_refuses_a_dict_by_id_with_a_key_of_no_parameter():
+    model, opt = _own_with(lambda model, opt: {id(model.l0.b): np.zeros(6), 12: np.zeros(6)})
+    with pytest.raises(ValueError, match=r'KeepsMore\.extra is a dict keyed by id\(param\), but'):
+        copy.deepcopy((model, opt))
+
+
+def _own_state():
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1, momentum=0.5).setup(model)
+    train_steps(model, opt, x, t, 2)
+    return model, opt, opt.state_dict()
+
+
+def _damaged_own_state(state, damage):
+    damage(state)
+    return state
+
+
+@pytest.mark.parametrize(
+    'damage, message',
+    [
+        (
+            lambda s: s['state']['l0/b'].update(vs=np.zeros(5, np.float32)),
+            r"the parameter 'l0/b' has shape \(6,\) but the state holds 'vs' state of "
+            r'shape \(5,\)',
+        ),
+        (
+            lambda s: s['state']['l0/b']['vs'].__setitem__(0, np.nan),
+            r"the state holds 'vs' state with 1 NaN or infinite value\(s\) for the "
+            r"parameter 'l0/b'",
+        ),
+        (
+            lambda s: s['state']['l0/b'].update(vs=np.full(6, 1e39)),
+            r"the entry for the parameter 'l0/b/vs' in the state holds 6 value\(s\) too "
+            r'large for float32',
+        ),
+        (
+            lambda s: s['state']['l0/b'].update(vs=np.zeros(6, np.int32)),
+            r"the state holds 'vs' state of dtype int32 for the parameter 'l0/b'; "
+            r'expected floating point',
+        ),
+        (
+            lambda s: s.pop('dicts'),  # as before such dicts were saved
+            r"the state holds no dict by id\(param\); OwnMomentumSGD keeps 'vs'$",
+        ),
+        (
+            lambda s: s['hyperparameters'].pop('momentum'),
+            r'the state has the hyperparameters lr; OwnMomentumSGD has lr, momentum$',
+        ),
+        (
+            lambda s: s['hyperparameters'].update(momentum='0.5'),
+            r'the state holds a bad value: OwnMomentumSGD: momentum must be a real number',
+        ),
+        (
+            lambda s: s.update(dicts='vs'),
+            r"the state holds dicts='vs'; expected a list of the names of attributes",
+        ),
+    ],
+)
+def test_a_state_of_ones_own_that_does_not_fit_is_refused_and_changes_nothing(damage, message):
+    model, opt, state = _own_state()
+    again = OwnMomentumSGD(lr=0.3).setup(model)
+    train_steps(model, again, *mlp_problem()[1:], 1)
+    before = {key: value.copy() for key, value in again.vs.items()}
+    with pytest.raises(ValueError, match=r'^OwnMomentumSGD\.load_state_dict: ' + message):
+        again.load_state_dict(_damaged_own_state(state, damage))
+    assert again.lr == 0.3 and again.momentum == 0.9 and again.vs.keys() == before.keys()
+    for key, value in before.items():
+        np.testing.assert_array_equal(again.vs[key], value)
+
+
+def test_a_numpy_scalar_of_ones_own_comes_back_as_one(tmp_path):
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1, momentum=np.float32(0.5)).setup(model)
+    train_steps(model, opt, x, t, 1)
+    opt.save(tmp_path / 'opt.npz')
+    again = OwnMomentumSGD(momentum=np.float32(0.9)).setup(model)
+    again.load(tmp_path / 'opt.npz')
+    assert type(again.momentum) is np.float32 and again.momentum == np.float32(0.5)
+
+
+def test_a_dict_by_id_with_the_name_of_an_array_kept_by_state_is_refused():
+    class Both(OwnMomentumSGD):
+        def update_one(self, param):
+            super().update_one(param)
+            self._state(param, 'vs')  # the optimizer's own state, under the same name
+
+    model, x, t = mlp_problem()
+    opt = Both().setup(model)
+    train_steps(model, opt, x, t, 1)
+    with pytest.raises(
+        ValueError,
+        match=r'^Both\.state_dict: Both\.vs is a dict keyed by id\(param\), and the '
+        r"parameter 'l0/W' also has a state array 'vs'",
+    ):
+        opt.state_dict()
