@@ -1,8 +1,9 @@
 """Numerical gradients and the checks that compare them with backprop.
 
 ``numerical_grad`` uses central differences, (f(x + h) - f(x - h)) / 2h per element;
-``gradient_check`` compares it with ``backward()``; ``gradgrad_check`` does the same for
-the gradient itself, so that second derivatives are checked against first ones.
+``gradient_check`` compares the gradient of <f(x), u> so computed, for random weights
+u, with the one ``backward()`` gives from u; ``gradgrad_check`` does the same for the
+gradient itself, so that second derivatives are checked against first ones.
 
 The checks run the function under test in float64 by default: ``x`` (float32 and
 integer arrays included) is converted before anything is evaluated, so a function is
@@ -105,10 +106,12 @@ def _checked_input(name, x, dtype):
     return data.astype(dtype, order='C')  # a copy, also when the dtype is the same
 
 
-def _central_differences(f, x_data, as_var, args, kwargs):
-    """The gradient of sum(f(x)) by central differences, probing the floating-point
-    array ``x_data`` in its own dtype (in place; each element is restored).  ``f``
-    receives a Variable holding ``x_data`` when ``as_var``, else the array itself.
+def _central_differences(values, count, x_data, as_var):
+    """The derivatives of the ``count`` numbers ``values(probe)`` returns (a sequence
+    of floats) with respect to the floating-point array ``x_data``, by central
+    differences, as a float64 array of shape ``(count,) + x_data.shape``.  ``x_data``
+    is probed in its own dtype (in place; each element is restored); ``probe`` is a
+    Variable holding it when ``as_var``, else the array itself.
 
     In float64 each element moves by ±:data:`EPS`.  A narrower dtype cannot hold such a
     step (1 + 1e-4 is 1 in float16, and in float32 the step's rounding swamps it), so
@@ -116,8 +119,8 @@ def _central_differences(f, x_data, as_var, args, kwargs):
     0.1 in float16), times |x| when that is above 1, and the difference is divided by
     the two points as stored."""
     probe = Variable(x_data) if as_var else x_data
-    grad = np.zeros(x_data.shape, np.float64)
     flat = x_data.reshape(-1)
+    grad = np.zeros((count, flat.size), np.float64)
     dtype = flat.dtype
     narrow = dtype.itemsize < 8
     for i in range(flat.size):
@@ -129,12 +132,12 @@ def _central_differences(f, x_data, as_var, args, kwargs):
         else:
             up, down, width = original + EPS, original - EPS, 2 * EPS
         flat[i] = up
-        y_plus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
+        plus = values(probe)
         flat[i] = down
-        y_minus = _data(f(probe, *args, **kwargs)).astype(np.float64).sum()
+        minus = values(probe)
         flat[i] = original
-        grad.reshape(-1)[i] = float(y_plus - y_minus) / width
-    return grad
+        grad[:, i] = [(p - m) / width for p, m in zip(plus, minus)]
+    return grad.reshape((count,) + x_data.shape)
 
 
 def numerical_grad(f, x, *args, **kwargs):
@@ -147,25 +150,84 @@ def numerical_grad(f, x, *args, **kwargs):
     """
     _check_function('numerical_grad', f)
     x_data = _checked_input('numerical_grad', x, np.float64)
-    return _central_differences(f, x_data, isinstance(x, Variable), args, kwargs)
+
+    def total(probe):
+        return (float(_data(f(probe, *args, **kwargs)).astype(np.float64).sum()),)
+
+    return _central_differences(total, 1, x_data, isinstance(x, Variable))[0]
 
 
-def _grad_of(y, seed, x, create_graph=False):
-    """The gradient of ``y`` (seeded with the array ``seed``) with respect to ``x``
-    alone, by the engine's reverse pass, or None where none reaches x: no ``.grad`` is
-    set, so parameters that ``f`` uses are left as they were."""
-    return backprop([y], [Variable(seed)], create_graph=create_graph, targets=[x]).get(x)
+def _outputs(name, y):
+    """The outputs of ``f``, given its result ``y``, as a list of Variables: ``y`` is
+    one Variable, array or number, or a tuple or list of them (as a Function of several
+    outputs returns them).  TypeError naming the check ``name`` otherwise."""
+    items = list(y) if isinstance(y, (tuple, list)) else [y]
+    try:
+        outputs = [as_variable(item) for item in items]
+    except TypeError:
+        outputs = []
+    if not outputs or any(v.data is None for v in outputs):
+        raise TypeError(
+            f'{name}: f must return a Variable or an array, or a tuple or list of them '
+            f'(one per output of a function of several outputs), got {_describe(y)}'
+        )
+    return outputs
 
 
-def _backprop_grad(f, x_data, args, kwargs):
-    """The gradient of sum(f(x)) with respect to x computed by backprop on a Variable
-    holding ``x_data``, as a NumPy array (x_data may be on the GPU)."""
+def _weights(rng, outputs):
+    """Random weights ``u``, one array per output, of its shape and device, in its
+    dtype (float64 for integer outputs).  Each is uniform in [0.5, 1.5] with a random
+    sign: a backward that ignores its incoming gradient, or uses it in the wrong order
+    or place, then gets the gradient of <f(x), u> wrong, where ones would hide that;
+    and no element of an output is weighed by a value near 0, which would leave it
+    unchecked."""
+    weights = []
+    for y in outputs:
+        data = y.data
+        dtype = data.dtype if data.dtype.kind == 'f' else np.float64
+        u = rng.uniform(0.5, 1.5, data.shape) * rng.choice([-1.0, 1.0], data.shape)
+        weights.append(cuda.get_array_module(data).asarray(u.astype(dtype)))
+    return weights
+
+
+def _inner(name, outputs, weights64):
+    """<outputs, weights> in float64 (``weights64``: the weights as float64 arrays):
+    the sum over the outputs of f of their elements times their weights.  ValueError
+    naming the check ``name`` when f's outputs have changed shape since the weights
+    were drawn."""
+    arrays = [_data(y) for y in outputs]
+    if [a.shape for a in arrays] != [u.shape for u in weights64]:
+        raise ValueError(
+            f'{name}: f gave outputs of shapes {[tuple(u.shape) for u in weights64]} at '
+            f'x but {[tuple(a.shape) for a in arrays]} near it; f must give outputs of '
+            f'the same shapes for every x'
+        )
+    return sum(float((a.astype(np.float64) * u).sum()) for a, u in zip(arrays, weights64))
+
+
+def _weighted_grad(outputs, weights, x, create_graph=False):
+    """The gradient of <outputs, weights> with respect to ``x`` alone, by the engine's
+    reverse pass seeded with copies of the weights, or None where none reaches x: no
+    ``.grad`` is set, so parameters that ``f`` uses are left as they were."""
+    seeds = [Variable(u.copy()) for u in weights]
+    return backprop(outputs, seeds, create_graph=create_graph, targets=[x]).get(x)
+
+
+def _first_derivatives(name, f, x_data, as_var, rng, args, kwargs):
+    """The backprop and numerical gradients of <f(x), u> at ``x_data`` for random ``u``
+    (see :func:`_weights`), as arrays (the backprop one on the device of x)."""
     x = Variable(x_data)
-    y = as_variable(f(x, *args, **kwargs))
-    gx = _grad_of(y, cuda.get_array_module(y.data).ones_like(y.data), x)
-    if gx is None:
-        return np.zeros(x.shape, x.dtype)
-    return cuda.as_numpy(gx.data if isinstance(gx, Variable) else gx)
+    outputs = _outputs(name, f(x, *args, **kwargs))
+    weights = _weights(rng, outputs)
+    gx = _weighted_grad(outputs, weights, x)
+    analytic = np.zeros(x.shape, x.dtype) if gx is None else _data(gx)
+    weights64 = [u.astype(np.float64) for u in weights]
+
+    def inner(probe):
+        return (_inner(name, _outputs(name, f(probe, *args, **kwargs)), weights64),)
+
+    numeric = _central_differences(inner, 1, x_data.copy(), as_var)[0]
+    return analytic, numeric
 
 
 def _report(name, analytic, numeric, rtol, atol):
@@ -189,8 +251,13 @@ def _report(name, analytic, numeric, rtol, atol):
 
 
 def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, dtype=np.float64, **kwargs):
-    """True when the backprop gradient of ``sum(f(x, *args, **kwargs))`` with respect
-    to ``x`` matches the numerical one; on a mismatch the worst element is printed.
+    """True when the backprop gradient of ``<f(x, *args, **kwargs), u>`` with respect
+    to ``x`` matches the numerical one, ``u`` being random weights of a fixed seed
+    (away from 0, of random signs), drawn by a generator of the check's own; on a
+    mismatch the worst element is printed.  Weighing f's outputs, rather than summing
+    them, checks how backward uses the gradient it is given, not only its value for
+    a gradient of ones.  ``f`` returns a Variable or an array, or a tuple or list of
+    them (a function of several outputs, each weighed).
 
     Both gradients are taken with ``f`` evaluated on a copy of x converted to ``dtype``
     (float64 by default, whatever the dtype of x, integers included); ``dtype=None``
@@ -202,9 +269,11 @@ def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, dtype=np.float64, **kwargs
     _check_function('gradient_check', f)
     _check_tolerances('gradient_check', rtol, atol)
     x_data = _checked_input('gradient_check', x, dtype)
+    rng = np.random.default_rng(0)
     with _in_the_checks_dtype(dtype):
-        numeric = _central_differences(f, x_data.copy(), isinstance(x, Variable), args, kwargs)
-        analytic = _backprop_grad(f, x_data, args, kwargs)
+        analytic, numeric = _first_derivatives(
+            'gradient_check', f, x_data, isinstance(x, Variable), rng, args, kwargs
+        )
     return _report('gradient_check', analytic, numeric, rtol, atol)
 
 
@@ -217,12 +286,16 @@ def _in_the_checks_dtype(dtype):
 
 
 def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, **kwargs):
-    """True when the second derivatives of ``f`` are right.
+    """True when the first and second derivatives of ``f`` are right.
 
-    With random ``u`` (shaped like f's output) and ``v`` (shaped like x), the scalar
-    g(x) = <∇ₓ <f(x), u>, v> is differentiated by backward (through the recorded
-    backward pass of f) and by central differences of the first-order gradient; the
-    two must agree. ``f`` must itself pass :func:`gradient_check`.
+    With random ``u`` (shaped like f's output) and ``v`` (shaped like x), drawn as in
+    :func:`gradient_check` by a generator of the check's own seeded with ``seed``, the
+    gradient ∇ₓ <f(x), u> is compared with central differences of <f(x), u> (the first
+    derivatives), and the scalar g(x) = <∇ₓ <f(x), u>, v> is differentiated by backward
+    (through the recorded backward pass of f) and by central differences of the
+    first-order gradient (the second derivatives); both pairs must agree.  A mismatch
+    prints its worst element, naming the order.  ``f`` returns what it returns for
+    :func:`gradient_check`.
 
     As in :func:`gradient_check`, ``f`` is evaluated on x converted to ``dtype``
     (float64 by default; None keeps the floating dtype of x).  ``x`` may be on the CPU
@@ -234,31 +307,36 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     rng = np.random.default_rng(seed)
     x_data = _checked_input('gradgrad_check', x, dtype)
     with _in_the_checks_dtype(dtype):
-        analytic, numeric = _second_derivatives(f, x_data, rng, args, kwargs)
-    return _report('gradgrad_check', analytic, numeric, rtol, atol)
+        first, second = _second_derivatives(f, x_data, rng, args, kwargs)
+    first_ok = _report('gradgrad_check (first derivatives)', *first, rtol, atol)
+    return _report('gradgrad_check', *second, rtol, atol) and first_ok
 
 
 def _second_derivatives(f, x_data, rng, args, kwargs):
-    """The backprop and numerical derivatives of gradgrad_check's g at ``x_data``."""
+    """The backprop and numerical derivatives, as two pairs of arrays, of
+    gradgrad_check's <f(x), u> (the first derivatives) and g (the second ones) at
+    ``x_data``.  One pass of central differences gives both numerical ones."""
+    name = 'gradgrad_check'
     xp = cuda.get_array_module(x_data)
-    y0 = _data(f(Variable(x_data.copy()), *args, **kwargs))
-    u = xp.asarray(rng.standard_normal(y0.shape).astype(y0.dtype))
-    v = xp.asarray(rng.standard_normal(x_data.shape).astype(x_data.dtype))
+    x = Variable(x_data)
+    outputs = _outputs(name, f(x, *args, **kwargs))
+    u = _weights(rng, outputs)
+    (v,) = _weights(rng, [x])
+    u64, v64 = [w.astype(np.float64) for w in u], v.astype(np.float64)
 
-    def directional_grad(xv):
-        xv = as_variable(xv)
-        y = as_variable(f(xv, *args, **kwargs))
-        gx = _grad_of(y, u.copy(), xv, create_graph=True)
-        if gx is None:
-            return Variable(xp.zeros((), dtype=x_data.dtype))
-        return (gx * v).sum()
+    def inner_and_g(probe):
+        """<f(x), u> and g(x) at the array ``probe``, g through the recorded gradient."""
+        xv = Variable(probe)
+        ys = _outputs(name, f(xv, *args, **kwargs))
+        gx = _weighted_grad(ys, u, xv, create_graph=True)
+        g = 0.0 if gx is None else float((_data(gx).astype(np.float64) * v64).sum())
+        return _inner(name, ys, u64), g
 
-    numeric = _central_differences(directional_grad, x_data.copy(), False, (), {})
-    xv = Variable(x_data)
-    g = directional_grad(xv)
-    if g.creator is None:  # the gradient does not depend on x at all
-        analytic = xp.zeros_like(x_data)
-    else:
-        gx = _grad_of(g, xp.ones_like(g.data), xv)
-        analytic = xp.zeros_like(x_data) if gx is None else _data(gx)
-    return analytic, numeric
+    numeric = _central_differences(inner_and_g, 2, x_data.copy(), False)
+    gx = _weighted_grad(outputs, u, x, create_graph=True)
+    if gx is None:  # no gradient reaches x: f does not depend on it
+        return (xp.zeros_like(x_data), numeric[0]), (xp.zeros_like(x_data), numeric[1])
+    g = (gx * v).sum()
+    ggx = None if g.creator is None else _weighted_grad([g], [xp.ones_like(g.data)], x)
+    second = xp.zeros_like(x_data) if ggx is None else _data(ggx)
+    return (_data(gx), numeric[0]), (second, numeric[1])

@@ -359,11 +359,12 @@ def pow(x, c):
     with a Variable c it is also differentiated in c: x ** c * log(x).
 
     A NumPy scalar exponent counts as a Python number, so that ``float32 ** np.float64(2)``
-    stays float32."""
+    stays float32.  A number x is a constant, as in the other functions: ``pow(1.5, 2)``
+    is a float64 Variable."""
     if not isinstance(c, (Variable, int, float, np.generic) + cuda.array_types):
         raise TypeError(
-            f'pow: unsupported exponent of type {type(c).__name__}; expected a scalar, '
-            f'an array or a Variable'
+            f'pow: unsupported exponent of type {type(c).__name__}; expected an int or a '
+            f'float, a NumPy scalar or array, or a Variable'
         )
     if isinstance(c, Variable):
         return PowVariable()(x, c)
@@ -371,8 +372,12 @@ def pow(x, c):
         return PowVariable()(x, c)
     if isinstance(c, np.generic):
         c = c.item()
-    if not isinstance(c, complex):
-        data = array_of(x)  # refused if x's dtype cannot hold c: see float_number
-        if data is not None and data.dtype.kind == 'f':
+    data = array_of(x)
+    if isinstance(data, (int, float)):  # the 0-d array the Function makes of it
+        data = np.asarray(data)
+    # refused if x's dtype cannot hold c (see float_number); a list, which has no
+    # dtype, is refused by the Function, as the other functions refuse it
+    if not isinstance(c, complex) and getattr(data, 'dtype', None) is not None:
+        if data.dtype.kind == 'f':
             float_number(c, data.dtype, 'pow', 'x')
     return Pow(c)(x)

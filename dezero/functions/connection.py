@@ -6,7 +6,7 @@ import reprlib
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import column_sums
+from dezero.array_ops import column_sums, float_data
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import as_input, get_item
 
@@ -30,6 +30,8 @@ class Linear(Function):
         return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
+        if x.dtype.kind in 'biu' and W.dtype.kind in 'biu':  # as in functions.linalg
+            x, W = float_data(x), float_data(W)
         y = x @ W
         if b is not None:
             if b.dtype == y.dtype or np.result_type(y.dtype, b.dtype) == y.dtype:
@@ -50,7 +52,8 @@ class Linear(Function):
 
 def linear(x, W, b=None):
     """The affine map ``x @ W + b`` (``b`` may be None) for a batch x of shape
-    (N, in) or a single sample of shape (in,), W of shape (in, out), b of shape (out,).
+    (N, in) or a single sample of shape (in,), W of shape (in, out), b of shape (out,);
+    x and W both of integers (or bools) give a float64 result.
     Derivative: gy @ Wᵀ to x, xᵀ @ gy to W, the sum of gy over the batch to b.
 
     An operand given as a plain array rather than a Variable is a constant: no one can

@@ -1,5 +1,12 @@
-"""Linear algebra: matrix products, plain (2-D) and batched (leading axes broadcast)."""
+"""Linear algebra: matrix products, plain (2-D) and batched (leading axes broadcast).
 
+Two integer (or bool) operands are multiplied in float64, as the convolutions do: in
+their own dtype the sums of products would wrap round (int8: 100 * 100 * 3 is 48), and
+a product of bools would be NumPy's logical one.  An integer beside a floating-point
+operand is promoted by NumPy's rules.
+"""
+
+from dezero.array_ops import float_data
 from dezero.core import Function
 from dezero.functions.array import as_input, reshape, sum_to
 
@@ -38,6 +45,8 @@ class MatMul(Function):
                 f'first ({x0.shape[-1]}) must equal the second-to-last axis of the second '
                 f'({x1.shape[-2]})'
             )
+        if x0.dtype.kind in 'biu' and x1.dtype.kind in 'biu':  # see the module docstring
+            return float_data(x0) @ float_data(x1)
         return x0 @ x1
 
     def backward(self, gy, *, needs_input_grad):
@@ -49,7 +58,8 @@ class MatMul(Function):
 
 def matmul(x, W):
     """Matrix product ``x @ W`` as in NumPy: 2-D, batched (N-D, leading axes
-    broadcast), and 1-D operands treated as a row (left) or column (right) vector.
+    broadcast), and 1-D operands treated as a row (left) or column (right) vector;
+    two integer (or bool) operands give a float64 product.
     The arguments keep the book's names (``matmul(x, W=w)`` works as in the book).
     Derivative: gy @ Wᵀ to x and xᵀ @ gy to W."""
     x = as_input(x, 'matmul', 0, numbers_only=True)

@@ -457,3 +457,47 @@ def test_gradient_of_a_bias_added_to_a_million_rows_is_accurate():
     F.mean(Variable(np.zeros((10**6, 2), np.float32)) + b).backward()
     assert b.grad.dtype == np.float32
     np.testing.assert_allclose(b.grad.data, [0.5, 0.5], rtol=1e-6)
+
+
+# ---- pow of a number ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    'x, c, expected, dtype',
+    [
+        (1.5, 2, 2.25, np.float64),
+        (3, 2, 9, np.int64),
+        (4, 0.5, 2.0, np.float64),
+        (np.float32(1.5), 2, 2.25, np.float32),
+        (np.float32(2.0), np.float64(0.5), np.sqrt(2.0), np.float32),
+    ],
+)
+def test_pow_takes_a_number_as_the_other_functions_do(x, c, expected, dtype):
+    # as F.exp(1.5), F.square(1.5) and F.mul(1.5, 2): a constant 0-d Variable, of the
+    # dtype NumPy gives the number
+    y = F.pow(x, c)
+    assert y.dtype == dtype and y.shape == () and not y.requires_grad
+    np.testing.assert_allclose(y.data, expected, rtol=1e-7)
+    assert F.square(x).dtype == F.pow(x, 2).dtype
+
+
+def test_pow_of_a_number_and_a_variable_exponent():
+    c = Variable(np.array([1.0, 2.0]))
+    y = F.pow(2.0, c)
+    np.testing.assert_allclose(y.data, [2.0, 4.0])
+    y.backward()
+    np.testing.assert_allclose(c.grad.data, np.array([2.0, 4.0]) * np.log(2.0))
+
+
+@pytest.mark.parametrize('f', [F.pow, lambda x, c: F.exp(x), lambda x, c: F.mul(x, c)])
+def test_pow_refuses_a_list_as_the_other_functions_do(f):
+    with pytest.raises(TypeError, match=r'(?i)(pow|exp|as_variable).*list.*np\.array'):
+        f([1.0, 2.0], 2)
+
+
+@pytest.mark.parametrize('c', [1j, 'a', None, [1.0]], ids=['complex', 'str', 'None', 'list'])
+def test_pow_says_which_exponents_it_takes(c):
+    with pytest.raises(
+        TypeError,
+        match=r'pow: unsupported exponent of type \w+; expected an int or a float, a NumPy '
+        r'scalar or array, or a Variable',
+    ):
+        F.pow(Variable(np.ones(2)), c)

@@ -285,3 +285,24 @@ def test_embed_id_float16_gradient_accumulates_in_float32(dtype):
     assert W.grad.dtype == np.dtype(dtype)
     np.testing.assert_allclose(W.grad.data[0], 50_000 * float(np.float16(0.1)), atol=8)
     assert not W.grad.data[1].any()
+
+
+@pytest.mark.parametrize('b_dtype', [np.int8, np.float32, np.float64])
+def test_integer_x_and_w_are_multiplied_in_float64(b_dtype):
+    # int8: 100 * 100 * 3 = 30000 wrapped round to 48 in the operands' own dtype
+    x = Variable(np.full((2, 3), 100, np.int8))
+    w = Variable(np.full((3, 2), 100, np.int8))
+    b = Variable(np.array([1, -1], b_dtype))
+    y = F.linear(x, w, b)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, [[30001.0, 29999.0]] * 2)
+    y.backward()
+    assert x.grad.dtype == w.grad.dtype == np.float64
+    np.testing.assert_array_equal(w.grad.data, np.full((3, 2), 200.0))
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
+
+
+def test_a_single_integer_sample_is_multiplied_in_float64():
+    y = F.linear(np.full(3, 100, np.int16), np.full((3, 2), 200, np.int16))
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, [60000.0, 60000.0])

@@ -126,3 +126,65 @@ def test_a_constant_operand_gets_no_gradient_computed():
     W = Variable(np.array([[3.0], [4.0]]))
     F.matmul(np.array([[1.0, 2.0]]), W).backward()
     np.testing.assert_array_equal(W.grad.data, [[1.0], [2.0]])
+
+
+# ---- integer operands --------------------------------------------------------------
+INTEGER_PRODUCTS = {
+    'matmul': F.matmul,
+    'dot': F.dot,
+    '@': operator.matmul,
+    'linear': F.linear,
+    'linear_simple': F.linear_simple,
+}
+
+
+@pytest.mark.parametrize('f', INTEGER_PRODUCTS.values(), ids=INTEGER_PRODUCTS)
+@pytest.mark.parametrize('dtype', [np.int8, np.uint8, np.int16, np.int64, np.bool_])
+def test_integer_products_are_computed_in_float64(f, dtype):
+    # int8: 100 * 100 * 3 = 30000 wrapped round to 48; bool: NumPy's logical product
+    value = 1 if dtype is np.bool_ else 100
+    a, b = np.full((2, 3), value, dtype), np.full((3, 2), value, dtype)
+    expected = np.full((2, 2), 3.0 * value * value)
+    pairs = [(Variable(a), b), (a, Variable(b))]
+    if f is not operator.matmul:  # (a @ b of two arrays is NumPy's)
+        pairs.append((a, b))
+    for left, right in pairs:
+        y = f(left, right)
+        assert y.dtype == np.float64
+        np.testing.assert_array_equal(y.data, expected)
+
+
+@pytest.mark.parametrize('f', INTEGER_PRODUCTS.values(), ids=INTEGER_PRODUCTS)
+def test_integer_products_have_float64_gradients(f):
+    a = Variable(np.full((2, 3), 100, np.int8))
+    b = Variable(np.full((3, 2), 100, np.int8))
+    y = f(a, b)
+    y.backward()
+    assert a.grad.dtype == b.grad.dtype == np.float64
+    np.testing.assert_array_equal(a.grad.data, np.full((2, 3), 200.0))  # ones @ bᵀ
+    np.testing.assert_array_equal(b.grad.data, np.full((3, 2), 200.0))  # aᵀ @ ones
+
+
+@pytest.mark.parametrize(
+    'shapes', [((5, 2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3), (3,)), ((3,), (3,))], ids=str
+)
+def test_batched_and_1d_integer_products_are_computed_in_float64(shapes):
+    a, b = (np.full(shape, 100, np.int8) for shape in shapes)
+    y = F.matmul(a, b)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y.data, a.astype(np.float64) @ b.astype(np.float64))
+
+
+@pytest.mark.parametrize(
+    'dtypes, expected',
+    [
+        ((np.int8, np.float32), np.float32),  # NumPy's promotion, kept
+        ((np.float32, np.int64), np.float64),
+        ((np.float32, np.float32), np.float32),
+        ((np.float16, np.uint8), np.float16),
+    ],
+)
+def test_integers_beside_floats_are_promoted_as_numpy_promotes_them(dtypes, expected):
+    a, b = np.ones((2, 3), dtypes[0]), np.ones((3, 2), dtypes[1])
+    assert F.matmul(a, Variable(b)).dtype == expected
+    assert F.linear(Variable(a), b).dtype == expected
