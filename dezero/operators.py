@@ -93,14 +93,23 @@ def _too_large(number, dtype):
     raise number_overflow(_OPERAND, number, dtype, _HOLDER) from None
 
 
-def _operator(variable_function, constant_function, reflected=False):
+def _operator(variable_function, constant_function, symbol, reflected=False):
     """An operator method. A Variable on the other side makes the Function class
     ``variable_function`` take both as inputs (in reflected order for ``__radd__`` and
     friends); a scalar or array becomes the constant of ``constant_function``, which
-    then has this Variable as its only input."""
+    then has this Variable as its only input.  An operand refused is refused naming
+    the operator ``symbol``."""
 
     def method(self, other):
-        other = _operand(other, self)
+        try:
+            other = _operand(other, self)
+        except (TypeError, ValueError, OverflowError) as e:
+            message = str(e)
+            if not message.startswith(_OPERAND):
+                raise
+            raise type(e)(f'{_OPERAND} for {symbol}{message[len(_OPERAND) :]}').with_traceback(
+                e.__traceback__
+            ) from None
         if isinstance(other, Variable):
             if reflected:
                 return variable_function()(other, self)
@@ -116,8 +125,8 @@ def _pow(self, other):
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
     raise TypeError(
-        f'unsupported exponent of type {type(other).__name__}; expected a '
-        f'scalar, an array or a Variable'
+        f'unsupported exponent for **: an object of type {type(other).__name__}; '
+        f'expected an int or a float, a NumPy scalar or array, or a Variable'
     )
 
 
@@ -182,16 +191,16 @@ def setup_variable():
     ``reshape transpose T sum max min matmul dot astype`` to :class:`Variable` (and
     ``matmaul``, the book's misspelt name for ``matmul``)."""
     a = arithmetic
-    Variable.__add__ = _operator(a.Add, a.AddConstant)
-    Variable.__radd__ = _operator(a.Add, a.AddConstant, reflected=True)
-    Variable.__sub__ = _operator(a.Sub, a.SubConstant)
-    Variable.__rsub__ = _operator(a.Sub, a.SubFromConstant, reflected=True)
-    Variable.__mul__ = _operator(a.Mul, a.MulConstant)
-    Variable.__rmul__ = _operator(a.Mul, a.MulConstant, reflected=True)
-    Variable.__truediv__ = _operator(a.Div, a.DivConstant)
-    Variable.__rtruediv__ = _operator(a.Div, a.DivFromConstant, reflected=True)
+    Variable.__add__ = _operator(a.Add, a.AddConstant, '+')
+    Variable.__radd__ = _operator(a.Add, a.AddConstant, '+', reflected=True)
+    Variable.__sub__ = _operator(a.Sub, a.SubConstant, '-')
+    Variable.__rsub__ = _operator(a.Sub, a.SubFromConstant, '-', reflected=True)
+    Variable.__mul__ = _operator(a.Mul, a.MulConstant, '*')
+    Variable.__rmul__ = _operator(a.Mul, a.MulConstant, '*', reflected=True)
+    Variable.__truediv__ = _operator(a.Div, a.DivConstant, '/')
+    Variable.__rtruediv__ = _operator(a.Div, a.DivFromConstant, '/', reflected=True)
     Variable.__pow__ = _pow
-    Variable.__rpow__ = _operator(a.PowVariable, a.PowFromConstant, reflected=True)
+    Variable.__rpow__ = _operator(a.PowVariable, a.PowFromConstant, '**', reflected=True)
     Variable.__neg__ = arithmetic.neg
     Variable.__matmul__ = _matmul
     Variable.__rmatmul__ = _rmatmul

@@ -493,9 +493,9 @@ def test_a_grad_set_to_an_array_is_accumulated_into_a_variable():
         (lambda v, s: F.stack([v, s]), r'stack: .*numbers.*<U1'),
         (lambda v, s: F.matmul(v, s), r'matmul: .*numbers.*<U1'),
         (lambda v, s: F.Add()(v, s), r'Add: input 1: .*numbers.*<U1'),
-        (lambda v, s: v + s, r'unsupported operand: .*<U1.*numbers'),
-        (lambda v, s: s * v, r'unsupported operand: .*<U1.*numbers'),
-        (lambda v, s: v - s.astype(object), r'unsupported operand: .*object.*numbers'),
+        (lambda v, s: v + s, r'unsupported operand for \+: .*<U1.*numbers'),
+        (lambda v, s: s * v, r'unsupported operand for \*: .*<U1.*numbers'),
+        (lambda v, s: v - s.astype(object), r'unsupported operand for -: .*object.*numbers'),
     ],
 )
 def test_arrays_that_hold_no_numbers_are_refused_as_inputs(use, pattern):
@@ -1099,7 +1099,7 @@ def test_a_number_that_would_become_0_in_the_variables_dtype_is_refused(
     # warnings (PyTorch: [1e4, 0, inf]), and * 1e-8 gave zeros and a gradient of zeros
     v = Variable(np.array([1e-4, 0.0, 6e4], dtype))
     message = (
-        rf'^unsupported operand: the number {number!r} is too small for the dtype '
+        rf'^unsupported operand for [-+*/]: the number {number!r} is too small for the dtype '
         rf'{np.dtype(dtype)} of the Variable it is combined with: it would become 0 '
         rf'\(the smallest positive {np.dtype(dtype)} is {smallest}\); use a larger number, '
         rf'or convert the Variable it is combined with to a wider dtype \({wider}\)$'
@@ -1147,3 +1147,25 @@ def test_an_exponent_that_would_become_0_in_float16_is_refused():
     with pytest.raises(OverflowError, match=r'^pow: the number 1e-08 is too small for the dtype'):
         x**1e-8
     assert (x**1e-7).data.tolist() == [1.0, 1.0]  # subnormal, not 0: kept
+
+
+@pytest.mark.parametrize(
+    'op, symbol',
+    [
+        (lambda v: v + None, r'\+'),
+        (lambda v: None - v, '-'),
+        (lambda v: v * [1.0], r'\*'),
+        (lambda v: 'a' / v, '/'),
+        (lambda v: None**v, r'\*\*'),
+    ],
+)
+def test_a_refused_operand_names_the_operator(op, symbol):
+    with pytest.raises(TypeError, match=rf'^unsupported operand for {symbol}: a Variable and'):
+        op(Variable(np.ones(2)))
+
+
+def test_a_refused_exponent_says_what_an_exponent_may_be():
+    with pytest.raises(
+        TypeError, match=r'exponent for \*\*: an object of type complex; expected an int or a float'
+    ):
+        Variable(np.ones(2)) ** 1j
