@@ -2,9 +2,10 @@
 
 Every writer here puts the content into a temporary file in the destination's folder,
 flushes it to disk and only then renames it over the destination with ``os.replace``
-(atomic on POSIX and Windows).  A reader therefore sees either the previous file or the
-complete new one; if writing fails or is interrupted, the temporary file is removed and
-the previous file is left as it was.  Errors name the operation and the destination,
+(atomic on POSIX and Windows), then syncs the folder, where the system allows, so that
+a save that returned survives a power loss.  A reader therefore sees either the
+previous file or the complete new one; if writing fails or is interrupted, the
+temporary file is removed and the previous file is left as it was.  Errors name the operation and the destination,
 never the temporary file.
 
 Writing through a symbolic link replaces the file it leads to and keeps the link.  A
@@ -27,6 +28,7 @@ could not take whole: a folder or a special file.
 import contextlib
 import errno
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -71,6 +73,11 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     the function calling this one), ``path``, the reason and what to do.  An empty
     ``path`` raises ValueError.
 
+    ``path`` may also be a :class:`GivenFile`, the caller's own binary file object
+    checked by :func:`writable_file`: the block then writes into that file directly,
+    which is not atomic (the caller's open file cannot be swapped for a new one), and
+    leaves it open.
+
     For example::
 
         with atomic_open('weights.npz') as f:
@@ -78,6 +85,8 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     """
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
+    if isinstance(path, GivenFile):
+        return contextlib.nullcontext(path.file)
     operation = operation or _caller()
     return _atomic_open(file_path(path, operation), _MODES[mode], operation, kwargs)
 
@@ -111,7 +120,8 @@ def file_path(path, operation):
     that ends with a separator (``'w.npz/'`` names a folder: the system's error would
     blame the folder above it)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f'{operation}: path must be a file path, got {type(path).__name__}')
+        given = path.file if isinstance(path, GivenFile) else path
+        raise TypeError(f'{operation}: path must be a file path, got {type(given).__name__}')
     path = os.fsdecode(path)
     if not path:
         raise ValueError(f'{operation}: the path is empty; give the path of a file')
@@ -126,6 +136,64 @@ def file_path(path, operation):
             f'give the path of a file'
         )
     return path
+
+
+class GivenFile:
+    """A binary file object that a caller gave in place of a path, checked by
+    :func:`writable_file`; :func:`atomic_open` writes into it directly."""
+
+    __slots__ = ('file',)
+
+    def __init__(self, file):
+        self.file = file
+
+
+def is_file_object(value):
+    """Whether ``value`` is an open file object (it has ``read`` or ``write``) rather
+    than a path."""
+    return not isinstance(value, (str, bytes, os.PathLike)) and (
+        hasattr(value, 'read') or hasattr(value, 'write')
+    )
+
+
+def writable_file(file, operation):
+    """The file object ``file`` wrapped as a :class:`GivenFile` for
+    :func:`atomic_open`, after checking that it is open, binary and writable; the
+    errors (ValueError for a closed file, TypeError otherwise) name ``operation``."""
+    _check_file_object(file, operation, 'writable', 'wb')
+    return GivenFile(file)
+
+
+def readable_file(file, operation):
+    """The file object ``file``, after checking that it is open, binary, readable and
+    seekable (reading a zip archive jumps about in it); the errors (ValueError for a
+    closed file, TypeError otherwise) name ``operation``."""
+    _check_file_object(file, operation, 'readable', 'rb')
+    if hasattr(file, 'seekable') and not file.seekable():
+        raise TypeError(
+            f'{operation}: the {type(file).__name__} file object cannot seek, which '
+            f'reading an .npz archive needs; read it whole into io.BytesIO(f.read()) first'
+        )
+    return file
+
+
+def _check_file_object(file, operation, able, mode):
+    """Refuse ``file`` unless it is an open binary file object that is ``able``
+    (``'readable'`` or ``'writable'``, as opened with ``mode``)."""
+    kind = type(file).__name__
+    if getattr(file, 'closed', False):
+        raise ValueError(f'{operation}: the {kind} file object is closed; give an open one')
+    # a text file, or a wrapper of one (tempfile's): text files have an encoding
+    if isinstance(file, io.TextIOBase) or getattr(file, 'encoding', None) is not None:
+        raise TypeError(
+            f'{operation}: the {kind} file object is open in text mode; an .npz archive '
+            f'is binary: open the file with {mode!r} (or use io.BytesIO)'
+        )
+    check = getattr(file, able, None)
+    if check is not None and not check():
+        raise TypeError(
+            f'{operation}: the {kind} file object is not {able}; open the file with {mode!r}'
+        )
 
 
 def readable_path(path, operation, missing=''):
@@ -211,12 +279,28 @@ def _atomic_open(path, xmode, operation, kwargs):
         if not fcntl:  # Windows renames only closed files
             with _naming_errors(operation, path, target):
                 os.replace(tmp, target)
+        _sync_folder(target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     finally:
         _writing.discard(tmp)
+
+
+def _sync_folder(path):
+    """Sync to disk the folder holding ``path``, so that a rename into it survives a
+    power loss; skipped quietly where a folder cannot be opened or synced (Windows,
+    some network file systems): the file is in place already."""
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _check_target(operation, path, target):

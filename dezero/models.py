@@ -14,6 +14,7 @@ book's ``WEIGHTS_PATH`` class attributes (``ResNet.WEIGHTS_PATH.format(50)``), w
 the models read: a mirror is set there.
 """
 
+import contextlib
 import os
 import posixpath
 import urllib.parse
@@ -25,7 +26,7 @@ import dezero.functions as F
 import dezero.layers as L  # noqa: F401  (the book's models module imports it, and utils)
 from dezero import cuda, utils  # noqa: F401
 from dezero.core import no_grad, test_mode
-from dezero.download import dezero_home, get_file
+from dezero.download import DownloadError, dezero_home, get_file
 from dezero.graph import _picture_path, _save, draw_graph
 from dezero.checks import check_flag
 from dezero.layers import (
@@ -199,9 +200,11 @@ def _pretrained_file(model, url, md5):
     truncated or damaged transfer never reaches the cache.
 
     Raises ValueError when ``url`` is None (no weights are published),
-    :class:`dezero.download.DownloadError` (an OSError naming the file and the folder
-    to put it in) when it is missing and cannot be downloaded, and its subclass
-    :class:`dezero.download.ChecksumError` when the download fails a check.
+    :class:`dezero.download.DownloadError` (an OSError whose message starts with
+    ``model`` and names the file, the URL and the folder to put it in by hand) when it
+    is missing and cannot be downloaded, and its subclass
+    :class:`dezero.download.ChecksumError` when the download fails a check.  A failed
+    download leaves no folder behind that it created.
     """
     if url is None:
         raise ValueError(
@@ -213,7 +216,44 @@ def _pretrained_file(model, url, md5):
         cached = cached_weights(url)
         if cached is not None:
             return cached
-    return get_file(url, md5=md5, cache_dir=models_dir(), progress=True, validate=_check_npz_crcs)
+    folder = models_dir()
+    made = _missing_folders(folder)
+    try:
+        return get_file(url, md5=md5, cache_dir=folder, progress=True, validate=_check_npz_crcs)
+    except DownloadError as e:
+        raise _download_failed(model, e, url, folder) from e
+    finally:
+        for created in made:  # deepest first; left empty only by a failed download
+            with contextlib.suppress(OSError):
+                os.rmdir(created)
+
+
+def _download_failed(model, e, url, folder):
+    """The DownloadError ``e`` of get_file (a ChecksumError stays one) told for the
+    model named ``model``: the file, the URL, the folder and what to do."""
+    if os.path.exists(os.path.join(folder, e.file_name)):  # a cached file failed its MD5
+        state, what = 'is damaged in', 'a good copy'
+    else:
+        state, what = 'is not in', 'it'
+    return type(e)(
+        f'{model}: the weights file {e.file_name} {state} {folder} and could not be '
+        f'downloaded from {url} ({e.reason or e}). Put {what} into that folder by hand, '
+        f'or create the model with pretrained=False',
+        url=url,
+        file_name=e.file_name,
+        folder=folder,
+        reason=e.reason,
+    )
+
+
+def _missing_folders(folder):
+    """The folders that ``os.makedirs(folder)`` would create, deepest first."""
+    missing = []
+    folder = os.path.abspath(folder)
+    while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return missing
 
 
 def _load_pretrained(model, name, path):
@@ -291,7 +331,7 @@ class VGG16(Model):
     ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_PATH` (about
     550 MB) are loaded from ``models_dir()`` (``$DEZERO_HOME/models``), downloading
     them there first if needed; offline, a :class:`dezero.download.DownloadError`
-    names the file and the folder to put it in.
+    starting ``VGG16:`` names the file, the URL and the folder to put it in.
     """
 
     WEIGHTS_PATH = _WEIGHTS_SITE + 'vgg16.npz'
@@ -349,13 +389,13 @@ class VGG16(Model):
         float).  It is resized to ``size`` = (width, height), Pillow's order, with
         Pillow's default filter, as in DeZero (``image.resize(size)``: bicubic for RGB
         images in current Pillow; an array is resized channel by channel as 32-bit
-        float images, without rounding); ``size`` None (or another false value, such
-        as ``()``) keeps the image's size, as DeZero's ``if size:`` does.  An array
-        that needs no resizing needs no Pillow, one of another size needs it
-        (ImportError otherwise).  Then the channels are
-        reversed (RGB to BGR), the ImageNet mean (B, G, R) = (103.939, 116.779, 123.68)
-        is subtracted and the axes become (channels, height, width).  Add the batch
-        axis with ``x[np.newaxis]``.
+        float images, without rounding); ``size`` None keeps the image's size (a size
+        of nothing, such as 0 or ``()``, is refused rather than read as None).  The
+        image must be at least 1x1 pixels.  An array that needs no resizing needs no
+        Pillow, one of another size needs it (ImportError otherwise).  Then the
+        channels are reversed (RGB to BGR), the ImageNet mean (B, G, R) = (103.939,
+        116.779, 123.68) is subtracted and the axes become (channels, height, width).
+        Add the batch axis with ``x[np.newaxis]``.
 
         It works on the CPU and returns a NumPy array whatever device the model is on
         (decoding and resizing are Pillow's, on the host); for a model moved with
@@ -364,17 +404,9 @@ class VGG16(Model):
         dtype = np.dtype(dtype)
         if dtype.kind != 'f':
             raise ValueError(f'VGG16.preprocess: dtype must be a floating-point type, got {dtype}')
-        array = _rgb_array(image, None if _keeps_size(size) else _image_size(size), dtype)
+        array = _rgb_array(image, None if size is None else _image_size(size), dtype)
         array = array[:, :, ::-1] - np.asarray(VGG16.MEAN_BGR, dtype)
         return np.ascontiguousarray(array.transpose(2, 0, 1))
-
-
-def _keeps_size(size):
-    """Whether ``size`` asks preprocess to keep the image's size: None or another
-    false value (``0``, ``()``, ``[]``), as DeZero's ``if size:`` reads it."""
-    if size is None:
-        return True
-    return isinstance(size, (tuple, list, str, int, float, np.integer, np.floating)) and not size
 
 
 def _image_size(size):
@@ -385,7 +417,8 @@ def _image_size(size):
         or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in size)
     ):
         raise ValueError(
-            f'VGG16.preprocess: size must be (width, height), two positive integers, got {size!r}'
+            f'VGG16.preprocess: size must be (width, height), two positive integers, or '
+            f'None to keep the size of the image; got {size!r}'
         )
     return int(size[0]), int(size[1])
 
@@ -407,6 +440,7 @@ def _rgb_array(image, size, dtype):
                 f'(height, width, 3) with numbers, got shape {image.shape} '
                 f'of dtype {image.dtype}'
             )
+        _check_not_empty(image.shape[1], image.shape[0])
         if size is None or image.shape[:2] == (size[1], size[0]):
             return image.astype(dtype)
         width, height = size
@@ -433,10 +467,20 @@ def _rgb_array(image, size, dtype):
             f'VGG16.preprocess: expected a PIL image or an array of shape '
             f'(height, width, 3), got {type(image).__name__}'
         )
+    _check_not_empty(*image.size)
     image = image.convert('RGB')
     if size is not None and image.size != size:
         image = image.resize(size)  # Pillow's default filter, as DeZero's preprocess
     return np.asarray(image).astype(dtype)
+
+
+def _check_not_empty(width, height):
+    """Refuse an image with no pixels, which resizing would fill with a constant."""
+    if width < 1 or height < 1:
+        raise ValueError(
+            f'VGG16.preprocess: the image has height {height} and width {width}; it must '
+            f'be at least 1 pixel high and wide'
+        )
 
 
 def _block_size(block, what, value):
@@ -581,8 +625,9 @@ class ResNet(Model):
     norms' running statistics, exists once the model is created (float32).
     With ``pretrained=True`` DeZero's published weights (:attr:`WEIGHTS_PATH` with the
     number of layers filled in: ``WEIGHTS_PATH.format(50)``) are loaded from
-    ``models_dir()``, downloaded there first if needed; offline, a DownloadError names
-    the file and the folder to put it in.
+    ``models_dir()``, downloaded there first if needed; offline, a DownloadError
+    starting with the model's name (``ResNet50:``) names the file, the URL and the
+    folder to put it in.
     """
 
     WEIGHTS_PATH = _WEIGHTS_SITE + 'resnet{}.npz'

@@ -17,14 +17,22 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import cast_with_overflow
-from dezero.atomic import file_path, readable_path
+from dezero.atomic import file_path, is_file_object, readable_file, readable_path, writable_file
 
 
 def npz_path(path, owner):
     """``path`` (a str, bytes or path-like object) as a str that ends with ``.npz``:
     the path itself when it ends so, else the path with ``.npz`` added, the file that
     ``np.savez`` and :meth:`~dezero.layers.Layer.save_weights` write.  An empty path,
-    or one that names a folder (``'w/'``), raises ValueError naming ``owner``."""
+    or one that names a folder (``'w/'``), raises ValueError naming ``owner``.
+
+    A binary file object open for writing (``io.BytesIO``, ``open(name, 'wb')``), which
+    ``np.savez`` takes too, comes back as a :class:`~dezero.atomic.GivenFile` that
+    :func:`~dezero.atomic.atomic_open` writes into directly: writing into the caller's
+    own file cannot be atomic.  A file object open in text mode, or not for writing,
+    raises TypeError naming ``owner``."""
+    if is_file_object(path):
+        return writable_file(path, owner)
     path = file_path(path, owner)
     return path if path.endswith('.npz') else path + '.npz'
 
@@ -53,36 +61,75 @@ def read_npz(path, owner):
     IsADirectoryError, a special file such as a FIFO OSError, before it is opened (see
     :func:`~dezero.atomic.readable_path`), and a file that is not an ``.npz`` archive
     of plain arrays (or a damaged one) ValueError; the messages start with ``owner``
-    and name ``path``.  A file that starts neither as a zip archive nor as an ``.npy``
-    array is refused without being parsed, so that NumPy never takes it for a pickle.
-    Other errors of opening or reading the file (no permission, say) pass through as
-    they are."""
+    and name ``path``.  An entry that is not an ``.npy`` array (which ``np.load``
+    would give as raw bytes) and two entries of one name are refused too, naming the
+    entry.  A file that starts neither as a zip archive nor as an ``.npy`` array is
+    refused without being parsed, so that NumPy never takes it for a pickle.  Other
+    errors of opening or reading the file (no permission, say) pass through as they
+    are.
+
+    ``path`` may also be a binary file object open for reading that can seek
+    (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive is read
+    from its current position, and the file is left open."""
+    if is_file_object(path):
+        return _read_arrays(readable_file(path, owner), owner, shown(path))
     path = file_path(path, owner)
     with open(readable_path(path, owner, _npz_hint(path)), 'rb') as f:
-        if not f.read(len(_NPY_MAGIC)).startswith(_NPZ_MAGICS):
-            raise ValueError(
-                f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
-                f'archive (it does not start as a zip file)'
-            )
-        f.seek(0)
-        try:
-            loaded = np.load(f, allow_pickle=False)
-            if isinstance(loaded, np.ndarray):
-                arrays = None
-            else:
-                with loaded:
-                    arrays = {name: loaded[name] for name in loaded.files}
-        except OSError as e:
-            # an errno is a real error of reading the file (EIO, say), except EINVAL:
-            # a seek before its start, to where a damaged header points
-            if e.errno not in (None, errno.EINVAL):
-                raise
-            raise _damaged(owner, path, e) from None
-        except Exception as e:  # the many errors of zipfile, its decompressors and NumPy
-            raise _damaged(owner, path, e) from None
-    if arrays is None:
+        return _read_arrays(f, owner, path)
+
+
+def _read_arrays(f, owner, path):
+    """The arrays of the ``.npz`` archive in the binary file ``f`` (read from its
+    current position), for :func:`read_npz`; ``path`` names it in errors."""
+    start = f.tell()
+    if not f.read(len(_NPY_MAGIC)).startswith(_NPZ_MAGICS):
+        raise ValueError(
+            f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
+            f'archive (it does not start as a zip file)'
+        )
+    f.seek(start)
+    try:
+        loaded = np.load(f, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            names = None
+        else:
+            with loaded:
+                names = loaded.files
+                arrays = {name: loaded[name] for name in names}
+    except OSError as e:
+        # an errno is a real error of reading the file (EIO, say), except EINVAL:
+        # a seek before its start, to where a damaged header points
+        if e.errno not in (None, errno.EINVAL):
+            raise
+        raise _damaged(owner, path, e) from None
+    except Exception as e:  # the many errors of zipfile, its decompressors and NumPy
+        raise _damaged(owner, path, e) from None
+    if names is None:
         raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
+    if len(arrays) != len(names):  # a zip archive may hold two entries of one name
+        repeated = next(name for name in names if names.count(name) > 1)
+        raise ValueError(
+            f'{owner}: cannot read {path} as an .npz archive: it holds the entry '
+            f'{repeated!r} more than once'
+        )
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):  # np.load gives such an entry's raw bytes
+            raise ValueError(
+                f'{owner}: cannot read {path} as an .npz archive: its entry {name!r} is '
+                f'not an array in the .npy format'
+            )
     return arrays
+
+
+def shown(path):
+    """``path`` as error messages name it: a file object by its file's name, or as
+    ``the BytesIO file object`` when it has none; a path as it is."""
+    if not is_file_object(path):
+        return path
+    name = getattr(path, 'name', None)
+    if isinstance(name, (str, bytes)):
+        return os.fsdecode(name)
+    return f'the {type(path).__name__} file object'
 
 
 def npz_beside(path):
@@ -163,7 +210,7 @@ def planned_weights(model, stored, owner, path):
     :meth:`~dezero.layers.Layer._fit_loaded`: a BatchNorm refuses a negative or NaN
     ``avg_var``), so that every reader of weights (``load_weights``, a Trainer's
     Checkpoint) applies the same checks."""
-    stored = dict(stored)
+    stored, path = dict(stored), shown(path)
     specs = lazy_specs(model)
     lengths = {}  # (id(layer), length name) -> (length, the path of the array that set it)
     loaded, left = {}, {}  # id(layer) -> the paths of its described parameters
@@ -297,9 +344,15 @@ def read_json(arrays, key, expected, owner, source):
     dict of the two), which are left out of the result.  Text that is not JSON, or
     is nested too deeply to decode, raises ValueError naming ``owner`` and ``source``."""
     array = arrays.pop(key, None)
-    if array is None or array.dtype.kind != 'U' or array.shape != ():
+    if array is None:
         raise ValueError(
             f'{owner}: {source} is not a file of {expected["format"]} (it has no {key!r} entry)'
+        )
+    if array.dtype.kind != 'U' or array.shape != ():
+        raise ValueError(
+            f'{owner}: {source} is not a file of {expected["format"]}: its {key!r} entry '
+            f'is an array of dtype {array.dtype} and shape {array.shape}; expected JSON '
+            f'text in a 0-d string array'
         )
     try:
         value = json.loads(str(array))

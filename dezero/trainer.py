@@ -858,7 +858,9 @@ class BestWeights(_Watching):
     reads the file and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
-        self.path = npz_path(path, 'BestWeights')  # the file save_weights writes
+        # the file save_weights writes: a path, not a file object, which the callback
+        # writes and reads again many times
+        self.path = npz_path(file_path(path, 'BestWeights'), 'BestWeights')
         self._monitor = _Monitor('BestWeights', monitor, mode, min_delta)
         self.restore = check_flag('BestWeights', 'restore', restore)
 

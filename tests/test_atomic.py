@@ -1,4 +1,5 @@
 import errno
+import io
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from dezero.atomic import (
     check_writable,
     file_path,
     readable_path,
+    writable_file,
 )
 
 posix_only = pytest.mark.skipif(sys.platform == 'win32', reason='POSIX permissions')
@@ -273,6 +275,83 @@ def test_disk_full_at_the_sync_keeps_old_file(old_file, monkeypatch):
     _no_temp_named(info.value)
     assert old_file.read_bytes() == b'old content'
     assert os.listdir(old_file.parent) == [old_file.name]
+
+
+def synced_files(monkeypatch):
+    """Make os.fsync record, then do, each sync: a list of (is a folder, inode)."""
+    synced, real_fsync = [], os.fsync
+
+    def fsync(fd):
+        status = os.fstat(fd)
+        synced.append((stat.S_ISDIR(status.st_mode), status.st_ino))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', fsync)
+    return synced
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='Windows cannot open a folder')
+@pytest.mark.parametrize('replacing', [False, True])
+def test_the_folder_is_synced_after_the_rename(tmp_path, monkeypatch, replacing):
+    # only the temporary file was synced: after a power loss the rename could be lost
+    path = tmp_path / 'w.bin'
+    if replacing:
+        path.write_bytes(b'old')
+    synced = synced_files(monkeypatch)
+    atomic_write_bytes(path, b'new')
+    assert synced == [(False, path.stat().st_ino), (True, tmp_path.stat().st_ino)]
+    assert path.read_bytes() == b'new'
+
+
+def test_a_folder_that_cannot_be_opened_or_synced_does_not_fail_the_save(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def no_folders(path, flags, *args, **kwargs):
+        if os.path.isdir(path):
+            raise PermissionError(errno.EACCES, 'Permission denied', path)  # as on Windows
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', no_folders)
+    atomic_write_bytes(tmp_path / 'a.bin', b'a')
+    assert (tmp_path / 'a.bin').read_bytes() == b'a'
+    monkeypatch.setattr(os, 'open', real_open)
+    real_fsync = os.fsync
+
+    def folders_refuse(fd):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, 'Invalid argument')  # some network file systems
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, 'fsync', folders_refuse)
+    atomic_write_bytes(tmp_path / 'b.bin', b'b')
+    assert (tmp_path / 'b.bin').read_bytes() == b'b'
+    assert sorted(os.listdir(tmp_path)) == ['a.bin', 'b.bin']
+
+
+def test_a_failed_save_syncs_no_folder(old_file, monkeypatch):
+    synced = synced_files(monkeypatch)
+    with pytest.raises(RuntimeError):
+        with atomic_open(old_file) as f:
+            f.write(b'new')
+            raise RuntimeError('stop')
+    assert synced == []
+
+
+def test_a_given_file_object_is_written_directly_and_left_open(tmp_path):
+    with open(tmp_path / 'mine.bin', 'wb') as f:
+        with atomic_open(writable_file(f, 'save_weights'), 'wb') as written:
+            assert written is f
+            written.write(b'data')
+        assert not f.closed
+    assert (tmp_path / 'mine.bin').read_bytes() == b'data'
+    assert os.listdir(tmp_path) == ['mine.bin']  # no temporary file
+
+
+def test_a_file_object_is_no_path(tmp_path):
+    with pytest.raises(TypeError, match='^save: path must be a file path, got BytesIO$'):
+        atomic_write_bytes(io.BytesIO(), b'x', operation='save')
+    with pytest.raises(TypeError, match='^save: path must be a file path, got BytesIO$'):
+        file_path(writable_file(io.BytesIO(), 'save'), 'save')
 
 
 def test_other_errors_of_the_block_pass_through_unchanged(old_file):

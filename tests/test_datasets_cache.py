@@ -1,9 +1,13 @@
 """load_cache_npz / save_cache_npz: file names and folder, exact round trips, atomic
 writes, and clear errors for files that are not caches (never unpickled)."""
 
+import errno
+import io
 import os
 import pickle
 import re
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -134,6 +138,60 @@ def test_files_that_are_not_caches_are_clear_errors(home, tmp_path, content):
         load_cache_npz(URL)
     assert str(path) in str(info.value) and 'delete it' in str(info.value)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    'entries, problem',
+    [
+        ({'data.npy': b'raw', 'label.npy': b'raw'}, "its entry 'data' is not an array"),
+        ({'data': b'raw', 'label': b'raw'}, "its entry 'data' is not an array"),
+        ({'data.npy': 'npy', 'label.npy': 'npy', 'data': 'npy'}, "the entry 'data' more than"),
+        ({'label.npy': 'npy'}, "holding the arrays data and label (it holds 'label')"),
+        ({}, 'holding the arrays data and label (it holds nothing)'),
+    ],
+)
+def test_a_cache_whose_entries_are_not_arrays_says_to_delete_it(home, entries, problem):
+    # np.load gave the raw bytes, and CIFAR10 failed with AttributeError: 'bytes' object
+    # has no attribute 'dtype'
+    path = home / 'downloads' / 'archive.tar.gz.test.npz'
+    path.parent.mkdir(parents=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # zipfile warns of a repeated name
+        with zipfile.ZipFile(path, 'w') as archive:
+            for name, content in entries.items():
+                if content == 'npy':
+                    buffer = io.BytesIO()
+                    np.save(buffer, np.zeros(2))
+                    content = buffer.getvalue()
+                archive.writestr(name, content)
+    with pytest.raises(ValueError) as info:
+        load_cache_npz(URL)
+    message = str(info.value)
+    assert message.startswith(f'load_cache_npz: {path}') or message.startswith(
+        f'load_cache_npz: cannot read {path}'
+    )
+    assert problem in message
+    assert message.endswith('delete it and it will be made again')
+
+
+def test_a_folder_in_place_of_the_cache_says_to_delete_it(home):
+    path = home / 'downloads' / 'archive.tar.gz.test.npz'
+    path.mkdir(parents=True)
+    with pytest.raises(ValueError, match=f'^load_cache_npz: {re.escape(str(path))} is a folder'):
+        load_cache_npz(URL)
+
+
+def test_a_cache_that_cannot_be_read_is_no_reason_to_delete_it(home, monkeypatch):
+    path = save_cache_npz(np.zeros(2), np.zeros(2), URL)
+    error = PermissionError(errno.EACCES, 'Permission denied', path)
+
+    def refused(path, owner):
+        raise error
+
+    monkeypatch.setattr(cache, 'read_npz', refused)
+    with pytest.raises(PermissionError) as info:
+        load_cache_npz(URL)
+    assert info.value is error
 
 
 def test_a_name_without_a_file_part_is_refused():

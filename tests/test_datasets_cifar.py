@@ -5,6 +5,7 @@ import hashlib
 import inspect
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -141,6 +142,22 @@ def test_a_cache_of_the_wrong_shape_is_an_error(downloads):
 
     save_cache_npz(np.zeros((2, 3, 16, 16), np.uint8), np.zeros(2), 'cifar-10-binary.tar.gz')
     with pytest.raises(ValueError, match=r'holds data uint8 \(2, 3, 16, 16\).*delete it'):
+        CIFAR10(train=False)
+
+
+def test_a_cache_holding_no_arrays_says_to_delete_it(downloads):
+    # CIFAR10 failed with AttributeError: 'bytes' object has no attribute 'dtype'
+    downloads.mkdir(parents=True)
+    path = downloads / 'cifar-10-binary.tar.gz.test.npz'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('data.npy', 'raw')
+        archive.writestr('label.npy', 'raw')
+    with pytest.raises(
+        ValueError,
+        match=r"^load_cache_npz: cannot read .*test\.npz as an \.npz archive: its entry 'data' "
+        r'is not an array in the \.npy format; so it is not a dataset cache: delete it and '
+        r'it will be made again$',
+    ):
         CIFAR10(train=False)
 
 

@@ -11,6 +11,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
+import zipfile
 
 import numpy as np
 import pytest
@@ -511,13 +512,42 @@ def test_preprocess_resizes_arrays_with_pillows_default_filter():
     np.testing.assert_allclose(x, expected(np.stack(channels, axis=2)), rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize('size', [None, (), 0])
-def test_preprocess_keeps_the_size_for_a_false_size_as_the_book_does(size):
-    # the book skips the resize when size is false (if size:); dezero refused None
+def test_preprocess_keeps_the_size_for_size_none():
     Image = pytest.importorskip('PIL.Image')
     a = rgb(37, 53, seed=3)
-    np.testing.assert_array_equal(VGG16.preprocess(Image.fromarray(a), size=size), expected(a))
-    np.testing.assert_array_equal(VGG16.preprocess(a, size=size), expected(a))
+    np.testing.assert_array_equal(VGG16.preprocess(Image.fromarray(a), size=None), expected(a))
+    np.testing.assert_array_equal(VGG16.preprocess(a, size=None), expected(a))
+
+
+@pytest.mark.parametrize('size', [0, (), [], False, (0, 0)])
+def test_preprocess_refuses_a_size_of_nothing(size):
+    # size=0 kept the image's size, as if it were None
+    with pytest.raises(
+        ValueError,
+        match=r'^VGG16\.preprocess: size must be \(width, height\), two positive integers, '
+        r'or None to keep the size of the image; got ',
+    ):
+        VGG16.preprocess(rgb(3, 4), size=size)
+
+
+@pytest.mark.parametrize('shape', [(0, 12, 3), (12, 0, 3), (0, 0, 3)])
+def test_preprocess_refuses_an_empty_image(shape):
+    # an empty array was resized into a (3, 224, 224) array of one constant
+    height, width = shape[:2]
+    message = (
+        f'VGG16.preprocess: the image has height {height} and width {width}; it must be '
+        f'at least 1 pixel high and wide'
+    )
+    for size in [(224, 224), None]:
+        with pytest.raises(ValueError) as info:
+            VGG16.preprocess(np.zeros(shape, np.uint8), size=size)
+        assert str(info.value) == message
+
+
+def test_preprocess_refuses_an_empty_pil_image():
+    Image = pytest.importorskip('PIL.Image')
+    with pytest.raises(ValueError, match='^VGG16.preprocess: the image has height 5 and width 0;'):
+        VGG16.preprocess(Image.new('RGB', (0, 5)))
 
 
 def test_preprocess_keeps_the_size_of_an_array_without_pillow(monkeypatch):
@@ -611,15 +641,37 @@ def test_pretrained_must_be_true_or_false(make, name):
         (lambda: ResNet(pretrained=True), 'resnet152.npz'),
     ],
 )
-def test_pretrained_offline_names_the_file_and_the_folder(make, file_name, offline, tmp_path):
+def test_pretrained_offline_names_the_model_the_file_and_the_folder(
+    make, file_name, offline, tmp_path
+):
     with pytest.raises(DownloadError) as info:
         make()
     folder = str(tmp_path / 'home' / 'models')
+    name = {'vgg16.npz': 'VGG16'}.get(file_name, file_name[:-4].replace('resnet', 'ResNet'))
     assert isinstance(info.value, OSError)
-    assert file_name in str(info.value) and folder in str(info.value)
+    # it began 'get_file: could not download ...', naming no model
+    assert str(info.value) == (
+        f'{name}: the weights file {file_name} is not in {folder} and could not be '
+        f'downloaded from {SITE + file_name} (no network in tests). Put it into that '
+        f'folder by hand, or create the model with pretrained=False'
+    )
     assert info.value.folder == folder and info.value.file_name == file_name
+    assert info.value.url == SITE + file_name
     assert offline == [SITE + file_name]  # the documented URL, once
-    assert os.listdir(folder) == []  # nothing half-written
+    # an empty DEZERO_HOME/models folder, and DEZERO_HOME itself, were left behind
+    assert not os.path.exists(tmp_path / 'home')
+
+
+def test_a_failed_download_keeps_the_folders_that_were_there(tmp_path):
+    (tmp_path / 'home').mkdir()
+    (tmp_path / 'home' / 'notes.txt').write_text('mine')
+    with pytest.raises(DownloadError, match='^VGG16: the weights file vgg16.npz is not in'):
+        VGG16(pretrained=True)
+    assert os.listdir(tmp_path / 'home') == ['notes.txt']
+    os.makedirs(models_dir())
+    with pytest.raises(DownloadError):
+        VGG16(pretrained=True)
+    assert os.listdir(models_dir()) == []
 
 
 def test_resnet_has_152_layers_by_default_as_in_the_book(monkeypatch):
@@ -730,6 +782,37 @@ def test_a_truncated_cached_file_names_the_model_and_says_to_delete_it(squeezene
         SqueezeNet(pretrained=True)
 
 
+@pytest.mark.parametrize('name', ['conv1/W', 'conv1/W.npy'])
+def test_a_cached_file_with_an_entry_that_is_no_array_says_to_delete_it(squeezenet_site, name):
+    # np.load gave the entry's raw bytes: AttributeError, without the advice
+    os.makedirs(os.path.dirname(squeezenet_site))
+    with zipfile.ZipFile(squeezenet_site, 'w') as archive:
+        archive.writestr(name, b'not an array')
+    with pytest.raises(
+        ValueError,
+        match=rf'^SqueezeNet: the cached weights file {re.escape(squeezenet_site)} cannot be '
+        rf"loaded \(load_weights: cannot read .*: its entry 'conv1/W' is not an array in the "
+        r'\.npy format\); delete it and it will be downloaded again$',
+    ):
+        SqueezeNet(pretrained=True)
+
+
+def test_a_cached_file_failing_its_md5_offline_names_the_model(monkeypatch, offline):
+    monkeypatch.setattr(VGG16, 'md5', '0' * 32)
+    os.makedirs(models_dir())
+    path = os.path.join(models_dir(), 'vgg16.npz')
+    with open(path, 'wb') as f:
+        f.write(b'damaged')
+    with pytest.raises(DownloadError) as info:
+        VGG16(pretrained=True)
+    message = str(info.value)
+    assert message.startswith(f'VGG16: the weights file vgg16.npz is damaged in {models_dir()}')
+    assert message.endswith(
+        'Put a good copy into that folder by hand, or create the model with pretrained=False'
+    )
+    assert os.listdir(models_dir()) == ['vgg16.npz']  # left as it was
+
+
 @pytest.fixture
 def local_site(monkeypatch, tmp_path):
     """Give SqueezeNet weights at a file:// URL (the only kind of URL opened here);
@@ -763,16 +846,16 @@ def test_pretrained_refuses_a_download_with_a_damaged_array(local_site):
     local_site.write_bytes(bytes(data))
     with pytest.raises(
         ChecksumError,
-        match=r"'fire2/squeeze/W\.npy' in it fails its "
-        r"CRC-32 check for 'squeeze\.npz'",
+        match=r'^SqueezeNet: the weights file squeeze\.npz is not in .* \(the downloaded file '
+        r"is not valid: the array 'fire2/squeeze/W\.npy' in it fails its CRC-32 check\)",
     ):
         SqueezeNet(pretrained=True)
-    assert os.listdir(models_dir()) == []  # the damaged file was not kept
+    assert not os.path.exists(models_dir())  # the damaged file was not kept
 
 
 @pytest.mark.parametrize('content', [b'', b'not a zip archive', b'PK\x03\x04trunc'])
 def test_pretrained_refuses_a_download_that_is_not_an_npz(local_site, content):
     local_site.write_bytes(content)
-    with pytest.raises(ChecksumError, match='not a readable .npz'):
+    with pytest.raises(ChecksumError, match='^SqueezeNet: .*not a readable .npz'):
         SqueezeNet(pretrained=True)
-    assert os.listdir(models_dir()) == []
+    assert not os.path.exists(models_dir())

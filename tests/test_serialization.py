@@ -2,9 +2,12 @@
 path without it, what a lazy layer's parameters may take from a file, and casts that
 would overflow."""
 
+import io
 import os
 import re
+import tempfile
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from fifo_files import refusal, waiting_fifo
 
 import dezero.layers as L
 from dezero import Parameter
+from dezero.atomic import check_writable
 from dezero.models import Sequential
 from dezero.optimizers import SGD
 from dezero.serialization import npz_path, planned_weights, read_json, read_npz
@@ -357,3 +361,244 @@ def test_loading_a_path_without_npz_warns_when_save_weights_wrote_the_npz_beside
         UserWarning, match=r'reading .*weights\.bin, but .*weights\.bin\.npz is there'
     ):
         L.Linear(2, in_size=3).load_weights(old)
+
+
+# --------------------------------------------------------------------------------------
+# Archive entries that are not arrays
+# --------------------------------------------------------------------------------------
+def hand_made_npz(path, entries):
+    """Write the zip archive ``path`` holding ``entries``, a list of (name, bytes) in
+    which names may repeat, as no np.savez would."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # zipfile warns of a repeated name
+        with zipfile.ZipFile(path, 'w') as archive:
+            for name, content in entries:
+                archive.writestr(name, content)
+    return path
+
+
+def npy_bytes(array):
+    f = io.BytesIO()
+    np.save(f, array)
+    return f.getvalue()
+
+
+@pytest.mark.parametrize(
+    'name, content',
+    [('b', b'garbage'), ('b.npy', b'garbage, not an .npy array'), ('b.npy', b'')],
+)
+def test_an_entry_that_is_not_an_array_is_refused_by_name(tmp_path, name, content):
+    # np.load gave the entry's raw bytes, and load_weights failed with AttributeError:
+    # 'bytes' object has no attribute 'dtype'
+    model = L.Linear(2, in_size=3)
+    W = npy_bytes(np.zeros((3, 2), np.float32))
+    path = hand_made_npz(tmp_path / 'w.npz', [('W.npy', W), (name, content)])
+    expect_refused(
+        model,
+        path,
+        rf'^load_weights: cannot read {re.escape(str(path))} as an \.npz archive: its entry '
+        r"'b' is not an array in the \.npy format$",
+    )
+    with pytest.raises(ValueError, match=r"^Adam\.load: .* its entry 'b' is not an array"):
+        read_npz(path, 'Adam.load')
+
+
+@pytest.mark.parametrize('second', ['W.npy', 'W'])
+def test_an_archive_holding_one_name_twice_is_refused(tmp_path, second):
+    # the last of the two was loaded, silently
+    model = L.Linear(2, in_size=3)
+    path = hand_made_npz(
+        tmp_path / 'w.npz',
+        [
+            ('W.npy', npy_bytes(np.zeros((3, 2), np.float32))),
+            ('b.npy', npy_bytes(np.zeros(2, np.float32))),
+            (second, npy_bytes(np.ones((3, 2), np.float32))),
+        ],
+    )
+    expect_refused(
+        model,
+        path,
+        rf'^load_weights: cannot read {re.escape(str(path))} as an \.npz archive: it holds '
+        r"the entry 'W' more than once$",
+    )
+
+
+@pytest.mark.parametrize(
+    'entry, described',
+    [
+        (np.frombuffer(b'abcd', np.uint8), r'dtype uint8 and shape \(4,\)'),
+        (np.array(['{}', '{}']), r'dtype <U2 and shape \(2,\)'),
+        (np.array(b'{}'), r'dtype \|S2 and shape \(\)'),
+    ],
+)
+def test_a_text_entry_of_the_wrong_type_is_told_apart_from_a_missing_one(
+    tmp_path, entry, described
+):
+    # it said "it has no '__optimizer__' entry", which it has
+    opt = SGD(0.1).setup(L.Linear(2, in_size=3))
+    opt.save(tmp_path / 'o.npz')
+    with np.load(tmp_path / 'o.npz') as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays['__optimizer__'] = entry
+    np.savez(tmp_path / 'bad.npz', **arrays)
+    with pytest.raises(
+        ValueError,
+        match=rf'^SGD\.load: .*bad\.npz is not a file of dezero optimizer state: its '
+        rf"'__optimizer__' entry is an array of {described}; expected JSON text in a 0-d "
+        r'string array$',
+    ):
+        opt.load(tmp_path / 'bad.npz')
+    del arrays['__optimizer__']
+    np.savez(tmp_path / 'none.npz', **arrays)
+    with pytest.raises(ValueError, match=r"\(it has no '__optimizer__' entry\)$"):
+        opt.load(tmp_path / 'none.npz')
+
+
+# --------------------------------------------------------------------------------------
+# File objects, which np.savez and np.load (and so the book) take as well as paths
+# --------------------------------------------------------------------------------------
+def test_save_and_load_weights_take_a_bytes_io_as_the_book_does():
+    # TypeError: save_weights: path must be a file path, got BytesIO
+    np.random.seed(0)
+    model = L.Linear(2, in_size=3)
+    f = io.BytesIO()
+    model.save_weights(f)
+    f.seek(0)
+    other = L.Linear(2, in_size=3)
+    other.load_weights(f)
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+    np.testing.assert_array_equal(other.b.data, model.b.data)
+    with np.load(io.BytesIO(f.getvalue())) as loaded:  # the content np.savez would write
+        assert sorted(loaded.files) == ['W', 'b']
+        np.testing.assert_array_equal(loaded['W'], model.W.data)
+
+
+def test_the_content_written_to_a_file_object_is_that_of_a_path(tmp_path):
+    model = L.Linear(2, in_size=3)
+    model.save_weights(tmp_path / 'w.npz')
+    with open(tmp_path / 'by_object', 'wb') as f:  # no .npz added: it is the caller's file
+        model.save_weights(f)
+        assert not f.closed  # left open, as np.savez leaves it
+    assert (tmp_path / 'by_object').read_bytes() == (tmp_path / 'w.npz').read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ['by_object', 'w.npz']
+    other = L.Linear(2, in_size=3)
+    with open(tmp_path / 'by_object', 'rb') as f:
+        other.load_weights(f)
+        assert not f.closed
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+
+
+def test_a_file_object_is_read_from_where_it_stands():
+    model = L.Linear(2, in_size=3)
+    f = io.BytesIO()
+    f.write(b'a header of the caller')
+    start = f.tell()
+    model.save_weights(f)
+    f.seek(start)
+    other = L.Linear(2, in_size=3)
+    other.load_weights(f)
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+
+
+def test_a_failed_load_from_a_file_object_changes_nothing_and_names_it(tmp_path):
+    model = L.Linear(2, in_size=3)
+    f = io.BytesIO()
+    L.Linear(4, in_size=3).save_weights(f)
+    f.seek(0)
+    expect_refused(
+        model,
+        f,
+        r"^load_weights: the parameter 'W' has shape \(3, 2\) but the BytesIO file object "
+        r'holds shape \(3, 4\) for it',
+    )
+    expect_refused(
+        model,
+        io.BytesIO(b'garbage'),
+        r'^load_weights: cannot read the BytesIO file object as an \.npz archive',
+    )
+    (tmp_path / 'bad.npz').write_bytes(b'PK\x03\x04 cut short')
+    with open(tmp_path / 'bad.npz', 'rb') as opened:
+        expect_refused(model, opened, rf'^load_weights: cannot read {re.escape(str(tmp_path))}')
+
+
+def test_file_objects_in_text_mode_or_the_wrong_direction_are_refused(tmp_path):
+    model = L.Linear(2, in_size=3)
+    with open(tmp_path / 'w.txt', 'w') as f:
+        with pytest.raises(
+            TypeError,
+            match=r'^save_weights: the TextIOWrapper file object is open in text mode; an '
+            r"\.npz archive is binary: open the file with 'wb' \(or use io\.BytesIO\)$",
+        ):
+            model.save_weights(f)
+    with open(tmp_path / 'w.txt') as f:
+        with pytest.raises(TypeError, match="^load_weights: .* text mode; .*with 'rb'"):
+            model.load_weights(f)
+    with pytest.raises(TypeError, match='^load_weights: .* text mode'):
+        model.load_weights(io.StringIO('text'))
+    with tempfile.NamedTemporaryFile('w+') as f:  # a wrapper of a text file
+        with pytest.raises(TypeError, match='^save_weights: .* text mode'):
+            model.save_weights(f)
+    with open(tmp_path / 'w.txt', 'rb') as f:
+        with pytest.raises(
+            TypeError,
+            match='^save_weights: the BufferedReader file object is not writable; open the '
+            "file with 'wb'$",
+        ):
+            model.save_weights(f)
+    with open(tmp_path / 'out', 'wb') as f:
+        with pytest.raises(TypeError, match='^load_weights: .* is not readable;'):
+            model.load_weights(f)
+    assert (tmp_path / 'out').read_bytes() == b'' and (tmp_path / 'w.txt').read_bytes() == b''
+
+
+def test_a_closed_or_unseekable_file_object_is_refused():
+    model = L.Linear(2, in_size=3)
+    f = io.BytesIO()
+    f.close()
+    for method in (model.save_weights, model.load_weights):
+        with pytest.raises(
+            ValueError,
+            match=f'^{method.__name__}: the BytesIO file object is closed; give an open one$',
+        ):
+            method(f)
+
+    class Stream(io.RawIOBase):  # a pipe or a socket, say
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return 0
+
+    with pytest.raises(TypeError, match=r'^load_weights: the Stream file object cannot seek'):
+        model.load_weights(Stream())
+
+
+def test_a_stream_that_cannot_seek_can_be_written():
+    class Sink(io.RawIOBase):
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            self.data += data
+            return len(data)
+
+    model = L.Linear(2, in_size=3)
+    sink = Sink()
+    model.save_weights(sink)
+    other = L.Linear(2, in_size=3)
+    other.load_weights(io.BytesIO(bytes(sink.data)))
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+
+
+def test_other_readers_and_writers_still_take_paths_only(tmp_path):
+    opt = SGD(0.1).setup(L.Linear(2, in_size=3))
+    with pytest.raises(TypeError, match='^SGD.load: path must be a file path, got BytesIO$'):
+        opt.load(io.BytesIO())
+    with pytest.raises(TypeError, match='^SGD.save: path must be a file path, got BytesIO$'):
+        opt.save(io.BytesIO())
+    assert npz_path(io.BytesIO(), 'save_weights').file is not None
+    with pytest.raises(TypeError, match='^BestWeights: path must be a file path, got BytesIO$'):
+        check_writable(npz_path(io.BytesIO(), 'BestWeights'), operation='BestWeights')

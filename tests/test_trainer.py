@@ -686,6 +686,13 @@ def test_best_weights_adds_npz_to_its_path_as_save_weights_does(tmp_path):
     assert BestWeights(str(tmp_path / 'best.npz')).path == str(tmp_path / 'best.npz')
 
 
+def test_best_weights_refuses_a_file_object_when_made():
+    import io
+
+    with pytest.raises(TypeError, match='BestWeights: path must be a file path, got BytesIO'):
+        BestWeights(io.BytesIO())
+
+
 @pytest.mark.parametrize('value', ['False', 'no', 0, None])
 def test_on_off_arguments_of_the_trainer_must_be_true_or_false(value, tmp_path):
     # any truthy value counted as True: restore='False' restored the weights

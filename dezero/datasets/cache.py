@@ -6,14 +6,15 @@ For the download ``name`` (a file name or its URL) the training split is kept as
 (:func:`dezero.download.downloads_dir`, ``dezero_home()/downloads``).
 """
 
+import errno
 import os
 import posixpath
-import zipfile
 
 import numpy as np
 
 from dezero.atomic import atomic_open
 from dezero.download import downloads_dir
+from dezero.serialization import read_npz
 
 
 def cache_path(filename, train=False):
@@ -30,24 +31,29 @@ def load_cache_npz(filename, train=False):
     """The arrays ``(data, label)`` that :func:`save_cache_npz` kept for ``filename``
     and the split, or ``(None, None)`` when there are none.
 
-    A file there that is not such a cache (not an npz, no ``data`` or ``label``, or
-    arrays of Python objects, which are never unpickled) raises ValueError naming it.
+    A file there that is not such a cache (not an npz, an entry that is not an array,
+    no ``data`` or ``label``, arrays of Python objects, which are never unpickled, or
+    a folder) raises ValueError naming it and saying to delete it; an error of reading
+    it (no permission, say) passes through.
     """
     path = cache_path(filename, train)
     if not os.path.exists(path):
         return None, None
     try:
-        loaded = np.load(path)  # allow_pickle=False: plain arrays only
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ValueError('it holds a single array, not an npz archive')
-        with loaded:
-            return loaded['data'], loaded['label']
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        arrays = read_npz(path, 'load_cache_npz')
+    except (OSError, ValueError) as e:
+        if isinstance(e, OSError) and e.errno not in (None, errno.EISDIR):
+            raise  # no permission to read it, say: deleting it would not help
         raise ValueError(
-            f'load_cache_npz: {path} is not a dataset cache holding the '
-            f'arrays data and label ({e}); delete it and it will be made '
-            f'again'
+            f'{e}; so it is not a dataset cache: delete it and it will be made again'
         ) from None
+    if 'data' not in arrays or 'label' not in arrays:
+        raise ValueError(
+            f'load_cache_npz: {path} is not a dataset cache holding the arrays data and '
+            f'label (it holds {", ".join(map(repr, arrays)) or "nothing"}); delete it and '
+            f'it will be made again'
+        )
+    return arrays['data'], arrays['label']
 
 
 def save_cache_npz(data, label, filename, train=False):
