@@ -12,13 +12,14 @@ Concrete layers: :class:`Linear` (fully connected), :class:`Conv2d` and
 a state from one call to the next, :class:`MultiHeadAttention` (self-attention), and
 :class:`EmbedID` (a table of vectors looked up by integer ids).  Except for EmbedID and
 MultiHeadAttention, whose sizes are given, they can create their weights lazily, on the
-first call, from the shape of the input.
+first call, from the shape of the input (a first call that raises creates none).
 """
 
 import collections.abc
 import contextlib
 import math
 import os
+import sys
 import threading
 import warnings
 import weakref
@@ -70,14 +71,26 @@ class _Watch(threading.local):
     :meth:`Layer.summary` runs its forward pass, ``shapes`` is {id(layer): output shape
     of its first call}; while :meth:`dezero.models.Model.plot` runs its own, ``paths``
     is {id(layer): its name in the model}, and the functions each layer call makes
-    record that name (for the picture's boxes).  ``active`` says whether either is on."""
+    record that name (for the picture's boxes).  ``created`` lists, oldest first, the
+    parameter creations (:class:`_Creation`) made by layer calls of this thread that
+    may not have ended yet, to be undone if those calls raise (see
+    :meth:`Layer._careful_forward`); None when there are none.  ``active`` says
+    whether any of the three is on: the one thing a layer call reads of them."""
 
     active = False
     shapes = None
     paths = None
+    created = None
 
 
 _watch = _Watch()
+
+
+def _recheck_watch():
+    """Set ``_watch.active`` after one of the things it stands for changed."""
+    _watch.active = (
+        _watch.shapes is not None or _watch.paths is not None or _watch.created is not None
+    )
 
 
 @contextlib.contextmanager
@@ -86,13 +99,14 @@ def watching_layers(model):
     thread) record the layer's name as in ``params()`` (``l0``, ``blocks/0``), and
     those made by ``model`` itself the name ``''``: :func:`dezero.graph.draw_graph`
     then groups them by layer."""
-    saved = _watch.active, _watch.paths
-    _watch.active, _watch.paths = True, _layer_paths(model)
+    saved = _watch.paths
+    _watch.paths, _watch.active = _layer_paths(model), True
     try:
         with mark_origin(layer_path=''):
             yield
     finally:
-        _watch.active, _watch.paths = saved
+        _watch.paths = saved
+        _recheck_watch()
 
 
 @contextlib.contextmanager
@@ -195,7 +209,11 @@ class Layer:
     unwrapped to that output as in DeZero, and keeps weak references to the positional
     inputs and the outputs of that call in ``inputs`` and ``outputs``
     (``layer.outputs[0]()`` is the last output while it is alive; a tuple returned by
-    forward gives one reference per item).
+    forward gives one reference per item).  A call that raises takes back the
+    parameters it created (the first call of a lazy layer, or of a model through its
+    lazy layers): they have no data again, the input sizes are unknown again, and
+    NumPy's random generator is put back where it was unless something drew from it
+    since the weights were drawn.
 
     ``_params`` is the book's record of the names of the attributes that hold a
     Parameter or a Layer, for code that walks a layer the book's way (``for name in
@@ -261,10 +279,15 @@ class Layer:
         return state
 
     def __call__(self, *inputs, **options):
-        if _watch.active:  # summary() or a model's plot() is watching
-            outputs = self._watched_forward(inputs, options)
+        if _watch.active:  # watched, or parameters made by a call that may still run
+            outputs = self._careful_forward(inputs, options)
         else:
-            outputs = self.forward(*inputs, **options)
+            try:
+                outputs = self.forward(*inputs, **options)
+            except BaseException:
+                if _watch.created is not None:  # parameters this call made (see below)
+                    _undo_created(0)
+                raise
         ys = outputs if isinstance(outputs, tuple) else (outputs,)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
@@ -276,6 +299,34 @@ class Layer:
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
         return ys[0] if len(ys) == 1 else outputs
+
+    def _careful_forward(self, inputs, options):
+        """forward, for the calls made while ``_watch.active``: a parameter creation
+        that this call makes, in its own layer or in a layer it calls, is undone if the
+        call raises, and kept once the outermost layer call (of this thread) ends well.
+
+        A layer's first call creates its lazy parameters (:func:`_creating`), which
+        turns ``_watch.active`` on: the calls that begin from then on come here, and
+        each undoes the creations made since it began if it raises.  The calls that
+        had begun before, on the quick way of ``__call__``, began with no creation
+        pending: one of them that raises undoes them all.  The outermost call of the
+        thread keeps them when it ends; if it took the quick way, the next layer call
+        of the thread does, finding no layer call below its own.  So a later step
+        costs nothing more, and a first call that raises leaves its layers as they
+        were."""
+        outermost = _is_outermost_call(sys._getframe(1))
+        if outermost and _watch.created is not None:
+            _keep_created()  # made by an earlier call, which ended well
+        mark = 0 if _watch.created is None else len(_watch.created)
+        try:
+            outputs = self._watched_forward(inputs, options)
+        except BaseException:
+            if _watch.created is not None:
+                _undo_created(mark)
+            raise
+        if outermost and _watch.created is not None:
+            _keep_created()
+        return outputs
 
     def _watched_forward(self, inputs, options):
         """forward, telling what watches the calls (see :class:`_Watch`)."""
@@ -491,7 +542,9 @@ class Layer:
         that have no data yet (a lazy layer never called) are left out.  The file
         appears whole or not at all: if writing fails or is interrupted, a previous
         file of that name is left untouched.  GPU arrays are copied to the CPU: the
-        file holds NumPy arrays whatever the device.
+        file holds NumPy arrays whatever the device.  ``path`` may also be a binary
+        file object open for writing (``io.BytesIO``), as ``np.savez`` takes: the
+        archive is written into it directly, which cannot be atomic.
         """
         path = npz_path(path, 'save_weights')
         arrays = weight_arrays(self, 'save_weights')
@@ -501,7 +554,8 @@ class Layer:
     def load_weights(self, path):
         """Set the parameters from the ``.npz`` file at exactly ``path``, written by
         :meth:`save_weights` (which adds ``.npz`` to a path without it: load
-        ``'my_mlp.npz'``).
+        ``'my_mlp.npz'``), or from a readable, seekable binary file object
+        (``io.BytesIO``), read from its current position, as ``np.load`` takes.
 
         Every key and shape is checked before anything is assigned: a parameter missing
         from the file, a key the model has no parameter for, or a shape that differs
@@ -572,19 +626,22 @@ class Layer:
                     f'{type(self).__name__}.summary: called while another '
                     f'summary runs its forward pass'
                 )
-            saved = _watch.active
-            _watch.active, _watch.shapes = True, {}
-            shapes = _watch.shapes
+            shapes = _watch.shapes = {}
+            _watch.active = True
             try:
                 with no_grad(), test_mode(), keeping_state(self):
                     self(*inputs)
             finally:
-                _watch.active, _watch.shapes = saved, None
+                _watch.shapes = None
+                _recheck_watch()
         print(_summary_text(self, shapes), file=file)
 
 
 # What a layer's attributes register as its members, besides containers of them.
 _MEMBERS = (Parameter, Layer)
+
+# The code of a layer call, as found in a thread's stack (see _is_outermost_call).
+_LAYER_CALL = Layer.__call__.__code__
 
 
 class _ParamNames(collections.abc.MutableSet):
@@ -1172,19 +1229,20 @@ def _assign_size(layer, what, value):
         )
 
 
-def _create_W(layer, size, xp, shape):
+def _create_W(layer, size, xp, shape, in_call=True):
     """W of ``shape`` for ``layer``, an input of ``size`` (width or channels) and the
     array module ``xp``, made the book's way: the layer's ``_init_W(xp)``, its own or
     a subclass's, reads the size from ``in_size`` / ``in_channels`` (which give
     ``size`` while it runs, in this thread) and assigns ``W.data``.  What it assigns
-    must have ``shape`` and hold real numbers; it is cast to the layer's dtype.  If
-    ``_init_W`` raises, or what it assigned is refused, W is left as it was (the same
-    Parameter, no data) before the error goes on; once W is made, a size assigned to
-    ``in_size`` / ``in_channels`` beforehand is forgotten.
+    must have ``shape`` and hold real numbers; it is cast to the layer's dtype.  Once
+    W is made, a size assigned to ``in_size`` / ``in_channels`` beforehand is
+    forgotten.  If ``_init_W`` raises, or what it assigned is refused, or (``in_call``:
+    made by a layer call) that call raises later, all this is undone (see
+    :func:`_creating`).
 
     Threads making a layer's first calls at once make one W: the first creates it,
     under a lock, and the others find it made (refused if for another input size)."""
-    with _creating_W:
+    with _creating(layer, ('W',), in_call):
         if layer.W.data is not None:  # made by another thread meanwhile
             if layer.W.data.shape != shape:
                 raise ValueError(
@@ -1192,25 +1250,151 @@ def _create_W(layer, size, xp, shape):
                     f'{layer.W.data.shape} for its first call; this input needs {shape}'
                 )
             return
-        W = layer.W
-        data, requires_grad = W.data, W.requires_grad
         sizes = _being_created.sizes
         sizes[id(layer)] = size
         try:
             layer._init_W(xp)
             _check_created_W(layer, size, shape)
-        except BaseException:
-            if layer.__dict__.get('W') is not W:  # _init_W replaced the Parameter
-                layer.W = W
-            W.data, W.requires_grad = data, requires_grad
-            raise
         finally:
             sizes.pop(id(layer), None)
         _forget_assigned_size(layer)
 
 
-#: held while a W is made (see _create_W)
+#: held while parameters are made (see _creating), and while their creation is undone
 _creating_W = threading.RLock()
+
+#: {id(layer): its _Creation} for the creations that layer calls may still undo
+_pending = weakref.WeakValueDictionary()
+
+
+@contextlib.contextmanager
+def _creating(layer, names, in_call=True):
+    """Run the block, which gives data to those of the Parameters ``names`` of
+    ``layer`` that have none, under the lock ``_creating_W``.  If the block raises, the
+    layer is put back as it was (:meth:`_Creation.undo`).  Otherwise, for a block run
+    by a layer call (``in_call``), the creation is recorded in this thread's
+    ``_watch.created``, so that the call, and the layer calls it is part of, undo it if
+    they raise (:meth:`Layer._careful_forward`).
+
+    When they all have data already, made meanwhile by another thread's first call,
+    that call no longer undoes them: this thread computes with them too.  (A thread
+    whose call begins once they are made uses them without coming here: should the
+    call that made them raise, they go all the same, and are made anew.)"""
+    with _creating_W:
+        params = [layer.__dict__.get(name) for name in names]
+        if all(isinstance(p, Parameter) and p.data is not None for p in params):
+            pending = _pending.get(id(layer))
+            if pending is not None:
+                pending.shared = True
+            yield
+            return
+        creation = _Creation(layer, names)
+        try:
+            yield
+        except BaseException:
+            creation.undo()
+            raise
+        if in_call:
+            creation.record()
+
+
+class _Creation:
+    """What creating parameters of ``layer`` changes, as it was before: the
+    Parameters ``names`` held (data, ``requires_grad``, gradient), the size assigned to
+    ``in_size`` / ``in_channels`` (see :func:`_assign_size`), and NumPy's global random
+    state, from which weights are drawn.  ``shared``: another thread computes with
+    the parameters made, which must then stay."""
+
+    def __init__(self, layer, names):
+        self.layer = layer
+        values = layer.__dict__
+        self.params = [
+            (name, p, p.data, p.requires_grad, p.grad)
+            for name, p in ((name, values.get(name)) for name in names)
+            if isinstance(p, Parameter)
+        ]
+        self.size = values.get('_size_assigned')
+        self.random = np.random.get_state()
+        self.drawn = None  # the random state right after the creation, once it ended
+        self.shared = False
+
+    def record(self):
+        """Add this creation, which succeeded, to the thread's ``_watch.created``."""
+        self.drawn = np.random.get_state()
+        if _watch.created is None:
+            _watch.created = []
+            _watch.active = True
+        _watch.created.append(self)
+        _pending[id(self.layer)] = self
+
+    def undo(self):
+        """Put the layer back as it was before the creation, unless ``shared``."""
+        if self.shared:
+            return
+        layer = self.layer
+        for name, param, data, requires_grad, grad in self.params:
+            if layer.__dict__.get(name) is not param:  # replaced (by _init_W, say)
+                setattr(layer, name, param)
+            if param.data is not data:
+                param.data = data
+            param.requires_grad, param.grad = requires_grad, grad
+        if self.size is None:
+            layer.__dict__.pop('_size_assigned', None)
+        else:
+            layer.__dict__['_size_assigned'] = self.size
+        # The generator goes back to its state before the draw only if it is still in
+        # the state right after it (a creation that failed: in its state now).  If
+        # anything drew since (another thread, or code later in the same call),
+        # putting it back would make those numbers come again: it is left as it is.
+        now = np.random.get_state()
+        if self.drawn is None or _same_state(now, self.drawn):
+            np.random.set_state(self.random)
+
+
+def _same_state(a, b):
+    """Whether two states of NumPy's random generator (tuples or dicts of numbers,
+    strings and arrays, as ``np.random.get_state()`` gives them) are equal."""
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict) and a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+        )
+    if isinstance(a, (tuple, list)):
+        return (
+            isinstance(b, (tuple, list))
+            and len(a) == len(b)
+            and all(_same_state(u, v) for u, v in zip(a, b))
+        )
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
+
+
+def _undo_created(mark):
+    """Undo the creations of this thread's ``_watch.created`` after the first
+    ``mark``, newest first: the layer call that made them raised."""
+    created = _watch.created
+    with _creating_W:
+        while len(created) > mark:
+            created.pop().undo()
+    if not created:
+        _keep_created()
+
+
+def _keep_created():
+    """Forget this thread's ``_watch.created``: the layer calls that made them ended."""
+    _watch.created = None
+    _recheck_watch()
+
+
+def _is_outermost_call(frame):
+    """Whether ``frame``, running ``Layer.__call__``, has no other layer call below it
+    in its thread's stack."""
+    frame = frame.f_back
+    while frame is not None:
+        if frame.f_code is _LAYER_CALL:
+            return False
+        frame = frame.f_back
+    return True
 
 
 def _forget_assigned_size(layer):
@@ -1269,7 +1453,7 @@ class Linear(Layer):
         self.W = Parameter(None, name='W')
         if in_size is not None:
             in_size = _check_size('Linear', 'in_size', in_size)
-            _create_W(self, in_size, np, (in_size, self.out_size))
+            _create_W(self, in_size, np, (in_size, self.out_size), in_call=False)
         if not nobias:
             _check_room('Linear', 'b', (self.out_size,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_size, self.dtype), name='b')
@@ -1332,6 +1516,7 @@ class Linear(Layer):
         width = x.shape[-1]
         if W is None:
             width = _check_size('Linear', 'the input width', width)
+            x = _cast_input('Linear', x, self.dtype)  # W's dtype: refused before W is made
             _create_W(self, width, cuda.get_array_module(x), (width, self.out_size))
             W = self.W.data
         elif width != W.shape[0]:
@@ -1385,14 +1570,15 @@ class BatchNorm(Layer):
         channels = x.shape[1]
         params = (self.avg_mean, self.avg_var, self.gamma, self.beta)
         if any(param.data is None for param in params):  # the first call
-            self._init_params(x)
-            for param in params:
-                if param.data is None:
-                    raise ValueError(
-                        f'{type(self).__name__}._init_params left {param.name} without '
-                        f'data; it must assign an array of shape ({channels},) to each '
-                        f'of avg_mean, avg_var, gamma and beta that has none'
-                    )
+            with _creating(self, ('avg_mean', 'avg_var', 'gamma', 'beta')):
+                self._init_params(x)
+                for param in params:
+                    if param.data is None:
+                        raise ValueError(
+                            f'{type(self).__name__}._init_params left {param.name} without '
+                            f'data; it must assign an array of shape ({channels},) to each '
+                            f'of avg_mean, avg_var, gamma and beta that has none'
+                        )
         for param in params:
             if param.data.shape != (channels,):
                 raise ValueError(
@@ -1493,8 +1679,11 @@ class LayerNorm(Layer):
         size = x.shape[-1]
         if self.gamma.data is None:
             size = _check_size('LayerNorm', "the size of the input's last axis", size)
-            for param, fill in ((self.gamma, 1.0), (self.beta, 0.0)):
-                param.data = _on_device_of(np.full(size, fill, self.dtype), x)
+            x = _cast_input('LayerNorm', x, self.dtype)  # refused before gamma is made
+            with _creating(self, ('gamma', 'beta')):
+                for param, fill in ((self.gamma, 1.0), (self.beta, 0.0)):
+                    if param.data is None:
+                        param.data = _on_device_of(np.full(size, fill, self.dtype), x)
         elif (size,) != self.gamma.data.shape or self.beta.data.shape != self.gamma.data.shape:
             raise ValueError(
                 f'LayerNorm: the input has {size} features in its last axis (shape '
@@ -1537,7 +1726,7 @@ class _Conv(Layer):
         self.W = Parameter(None, name='W')
         if in_channels is not None:
             in_channels = _check_size(name, 'in_channels', in_channels)
-            _create_W(self, in_channels, np, self._W_shape(in_channels))
+            _create_W(self, in_channels, np, self._W_shape(in_channels), in_call=False)
         if not nobias:
             _check_room(name, 'b', (self.out_channels,), self.dtype)
         self.b = None if nobias else Parameter(np.zeros(self.out_channels, self.dtype), name='b')
@@ -1607,6 +1796,7 @@ class _Conv(Layer):
         channels = x.shape[1]
         if self.W.data is None:
             channels = _check_size(name, 'the input channels', channels)
+            x = _cast_input(name, x, self.dtype)  # W's dtype: refused before W is made
             _create_W(self, channels, cuda.get_array_module(x), self._W_shape(channels))
         elif channels != self.W.data.shape[self._in_axis]:  # (in_channels, read directly)
             raise ValueError(

@@ -3,6 +3,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 import zipfile
 
@@ -12,7 +13,8 @@ import pytest
 import dezero
 import dezero.functions as F
 from dezero import Parameter, Variable, cuda
-from dezero.layers import BatchNorm, Layer, Linear
+import dezero.layers
+from dezero.layers import BatchNorm, Layer, LayerNorm, Linear
 from dezero.utils import gradient_check
 
 
@@ -569,6 +571,281 @@ def test_a_W_refused_on_the_first_call_is_made_again_on_the_next():
     with pytest.raises(ValueError, match=r'expected shape \(4, 4\) for the input size 4'):
         layer(np.ones((1, 4), np.float32))
     np.testing.assert_array_equal(layer(np.ones((1, 3), np.float32)).data, [[6.0] * 4])
+
+
+# --------------------------------------------------------------------------------------
+# A first call that raises leaves the layer as it was
+# --------------------------------------------------------------------------------------
+def random_state_now():
+    """NumPy's global random state as (key, position, cached gaussian), comparable."""
+    _, key, pos, has_gauss, gauss = np.random.get_state()
+    return key.tolist(), pos, has_gauss, gauss
+
+
+def input_sizes(layer):
+    """{path: (in_size, in_channels, size assigned the book's way)} of a layer's tree."""
+    layers = [('', layer)] + list(layer._named_sublayers())
+    return {
+        path: (
+            getattr(sub, 'in_size', None),
+            getattr(sub, 'in_channels', None),
+            vars(sub).get('_size_assigned'),
+        )
+        for path, sub in layers
+    }
+
+
+def assert_a_failed_first_call_changes_nothing(make, failing_call, x, seed=7):
+    """``failing_call(layer)``, which raises, on a new ``make()`` leaves it as it was:
+    the parameters without data still without, the input sizes unknown, NumPy's random
+    generator where it was; so that ``layer(x)`` then gives the output and the weights
+    that a new layer gives after the same seed.  Returns the layer."""
+    np.random.seed(seed)
+    fresh = make()
+    expected = fresh(x)
+    np.random.seed(seed)
+    layer = make()
+    missing = [name for name, p in layer.named_params() if p.data is None]
+    sizes, state = input_sizes(layer), random_state_now()
+    assert missing  # a lazy layer
+    failing_call(layer)
+    assert [name for name, p in layer.named_params() if p.data is None] == missing
+    assert input_sizes(layer) == sizes and random_state_now() == state
+    y = layer(x)
+    np.testing.assert_array_equal(y.data, expected.data)
+    assert y.dtype == expected.dtype
+    assert names(layer) == names(fresh)
+    for (name, p), (_, q) in zip(layer.named_params(), fresh.named_params()):
+        if q.data is None:  # made on a later call (RNN's h2h)
+            assert p.data is None, name
+            continue
+        assert p.data.dtype == q.data.dtype, name
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+    return layer
+
+
+def raising(error, match, *args):
+    """A failing call: ``layer(*args)`` must raise ``error`` matching ``match``."""
+
+    def call(layer):
+        with pytest.raises(error, match=match):
+            layer(*args)
+
+    return call
+
+
+def failing_in(target, name, *args):
+    """A failing call: ``layer(*args)`` with ``target.name`` (the function the layer
+    computes with, after creating its parameters) raising RuntimeError."""
+
+    def fail(*_, **__):
+        raise RuntimeError('failed after the parameters were made')
+
+    def call(layer):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(target, name, fail)
+            with pytest.raises(RuntimeError, match='after the parameters were made'):
+                layer(*args)
+
+    return call
+
+
+X = np.arange(10, dtype=np.float32).reshape(2, 5) / 10
+
+
+@pytest.mark.parametrize(
+    'make, failing_call',
+    [
+        # refused by the checks of the input, which now come before W is drawn
+        (lambda: Linear(3), raising(TypeError, 'real numbers', np.array([['a', 'b']]))),
+        (
+            lambda: Linear(3, dtype=np.float16),
+            raising(OverflowError, 'float16', np.array([[7e4, 1.0]])),
+        ),
+        (lambda: BatchNorm(), raising(ValueError, 'empty batch', np.zeros((0, 3)))),
+        (lambda: LayerNorm(), raising(TypeError, 'real numbers', np.array([['a']]))),
+        # failing after the parameters were made
+        (lambda: Linear(3), failing_in(dezero.layers, 'fitting_linear', X)),
+        (lambda: Linear(3, nobias=True), failing_in(dezero.layers, 'fitting_linear', X)),
+        (lambda: BatchNorm(), failing_in(F, 'batch_norm', X)),
+        (lambda: LayerNorm(), failing_in(F, 'layer_norm', X)),
+    ],
+    ids=[
+        'Linear-text',
+        'Linear-float16-overflow',
+        'BatchNorm-empty-batch',
+        'LayerNorm-text',
+        'Linear-after-W',
+        'Linear-nobias-after-W',
+        'BatchNorm-after-gamma',
+        'LayerNorm-after-gamma',
+    ],
+)
+def test_a_first_call_that_raises_leaves_a_lazy_layer_as_it_was(make, failing_call):
+    # W was drawn before the input was refused: the layer then refused every input of
+    # another width, and the draw moved NumPy's generator, so seeded runs changed
+    assert_a_failed_first_call_changes_nothing(make, failing_call, X)
+
+
+class FailingAfter(Linear):
+    """A Linear layer whose calls raise once their output is computed, while ``fail``."""
+
+    fail = False
+
+    def forward(self, x):
+        y = super().forward(x)
+        if self.fail:
+            raise RuntimeError('failed after the output')
+        return y
+
+
+def failing_second_layer(layer):
+    """A failing call of a Pair whose l1 is a FailingAfter."""
+    layer.l1.fail = True
+    with pytest.raises(RuntimeError, match='after the output'):
+        layer(X)
+    layer.l1.fail = False
+
+
+class Pair(Layer):
+    """Two lazy Linear layers, l0 then l1, with a ReLU between them, and perhaps a call
+    of ``between`` after the ReLU."""
+
+    def __init__(self, second=None, between=None):
+        super().__init__()
+        self.l0 = Linear(4)
+        self.l1 = Linear(2) if second is None else second
+        self.between = between
+
+    def forward(self, x):
+        h = F.relu(self.l0(x))
+        if self.between is not None:
+            self.between()
+        return self.l1(h)
+
+
+@pytest.mark.parametrize(
+    'make, failing_call, x',
+    [
+        # l0's call ended well, but the model's call raised: l0's W goes too
+        (lambda: Pair(), failing_in(F, 'relu', X), X),
+        (
+            lambda: Pair(Linear(2, dtype=np.float16)),
+            raising(OverflowError, 'float16', np.full((2, 5), 1e6, np.float32)),
+            X,
+        ),
+        (lambda: Pair(FailingAfter(2)), failing_second_layer, X),
+    ],
+    ids=['between-the-layers', 'second-layer-refuses', 'second-layer-fails-after-W'],
+)
+def test_a_models_first_call_that_raises_leaves_its_lazy_layers_as_they_were(make, failing_call, x):
+    layer = assert_a_failed_first_call_changes_nothing(make, failing_call, x)
+    assert layer.l0.W.shape == (5, 4) and layer.l1.W.shape == (4, 2)
+
+
+def test_numbers_drawn_after_a_layers_weights_are_not_drawn_again():
+    # putting the generator back to its state before W was drawn would make the
+    # numbers drawn since then (here later in the call; or by another thread) come again
+    states = []
+
+    def draw():
+        np.random.rand()
+        states.append(random_state_now())
+        raise RuntimeError('failed after a draw')
+
+    model = Pair(between=draw)
+    with pytest.raises(RuntimeError, match='after a draw'):
+        model(X)
+    assert model.l0.W.data is None and model.l0.in_size is None  # undone all the same
+    assert random_state_now() == states[0]
+
+
+def test_a_failed_call_inside_a_call_that_goes_on_undoes_its_own_W_only():
+    class Fallback(Layer):
+        def __init__(self):
+            super().__init__()
+            self.l0, self.l1 = Linear(3), FailingAfter(3)
+
+        def forward(self, x):
+            y = self.l0(x)
+            try:
+                return self.l1(x)
+            except RuntimeError:
+                return y
+
+    np.random.seed(0)
+    model = Fallback()
+    model.l1.fail = True
+    y = model(X)
+    assert model.l1.W.data is None and model.l1.in_size is None
+    model.l1.fail = False
+    z = model.l1(X)  # draws what it would have drawn first
+    np.random.seed(0)
+    first, second = Linear(3), Linear(3)
+    np.testing.assert_array_equal(y.data, first(X).data)
+    np.testing.assert_array_equal(z.data, second(X).data)
+    np.testing.assert_array_equal(model.l1.W.data, second.W.data)
+
+
+def test_a_first_call_after_another_takes_the_quick_way_again():
+    # the calls after a first call must not pay for what undoes a failed one
+    layer = Pair()
+    layer(X)
+    layer(X)
+    assert not dezero.layers._watch.active and dezero.layers._watch.created is None
+
+
+def test_a_W_another_thread_computed_with_stays_when_the_call_that_made_it_raises():
+    # the second thread waits for the W being made and computes with it: the first
+    # call's failure must not take it away (the second's next call would draw another)
+    inside, go_on, used = threading.Event(), threading.Event(), threading.Event()
+    second_began = threading.Event()
+
+    class WaitingLinear(Linear):
+        def _init_W(self, xp=np):
+            inside.set()
+            go_on.wait(10)
+            super()._init_W(xp)
+
+        def forward(self, x):
+            if threading.current_thread().name == 'second':
+                second_began.set()  # W is not made yet: it goes to wait for it
+            return super().forward(x)
+
+    class Outer(Layer):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            self.inner(x)
+            used.wait(10)
+            raise RuntimeError('failed after W was made')
+
+    layer, outputs, errors = WaitingLinear(3), {}, []
+
+    def first():
+        try:
+            Outer(layer)(X)
+        except RuntimeError as e:
+            errors.append(e)
+
+    def second():
+        outputs['second'] = layer(X).data  # waits for the W being made, and uses it
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second, name='second')]
+    threads[0].start()
+    assert inside.wait(10)
+    threads[1].start()
+    assert second_began.wait(10)
+    threads[1].join(0.05)
+    assert threads[1].is_alive()  # waiting for the W being made
+    go_on.set()
+    threads[1].join(10)
+    used.set()
+    threads[0].join(10)
+    assert len(errors) == 1 and layer.W.shape == (5, 3)
+    np.testing.assert_allclose(outputs['second'], X @ layer.W.data + layer.b.data, rtol=1e-6)
 
 
 # --------------------------------------------------------------------------------------
