@@ -288,6 +288,10 @@ class Layer:
                 if _watch.created is not None:  # parameters this call made (see below)
                     _undo_created(0)
                 raise
+            # made by this call or by the layers it called: kept once the outermost
+            # layer call ends, and the record of them (random states included) freed
+            if _watch.created is not None and _is_outermost_call(sys._getframe()):
+                _keep_created()
         ys = outputs if isinstance(outputs, tuple) else (outputs,)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get('_names', ())
@@ -310,13 +314,10 @@ class Layer:
         each undoes the creations made since it began if it raises.  The calls that
         had begun before, on the quick way of ``__call__``, began with no creation
         pending: one of them that raises undoes them all.  The outermost call of the
-        thread keeps them when it ends; if it took the quick way, the next layer call
-        of the thread does, finding no layer call below its own.  So a later step
-        costs nothing more, and a first call that raises leaves its layers as they
-        were."""
+        thread keeps them when it ends, whichever way it took, finding no layer call
+        below its own.  So a later step costs nothing more, and a first call that
+        raises leaves its layers as they were."""
         outermost = _is_outermost_call(sys._getframe(1))
-        if outermost and _watch.created is not None:
-            _keep_created()  # made by an earlier call, which ended well
         mark = 0 if _watch.created is None else len(_watch.created)
         try:
             outputs = self._watched_forward(inputs, options)
