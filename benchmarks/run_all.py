@@ -3,7 +3,7 @@ all targets.
 
 Run from the repository root:  ``python -m benchmarks [options]``, or from anywhere:
 ``python benchmarks/run_all.py [options]``.  Options: ``--quick`` (short version,
-about a minute), ``--json PATH``, ``--check`` (exit status 1 when a target is missed),
+about 20 s), ``--json PATH``, ``--check`` (exit status 1 when a target is missed),
 ``--only NAME [NAME ...]``, ``--no-torch``, ``--no-autograd``, ``--plot PATH`` (also
 copy the chain/tree plot there), ``--out DIR`` (where the plot goes; default
 ``benchmarks/out``) and ``--tiny`` (a smoke test for the tests: tiny sizes, one run,
@@ -407,7 +407,7 @@ def main(argv=None):
     size.add_argument(
         '--quick',
         action='store_true',
-        help='short version: fewer repeats, shorter chains (about a minute)',
+        help='short version: fewer repeats, shorter chains (about 20 s)',
     )
     size.add_argument(
         '--tiny',

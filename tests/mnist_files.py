@@ -2,6 +2,7 @@
 the real test split lives when a checkout has it beside it."""
 
 import gzip
+import hashlib
 import pathlib
 import struct
 import sys
@@ -35,13 +36,34 @@ def write_gz(path, content):
         f.write(content)
 
 
-def write_split(folder, images, labels, train=False):
-    """Write uint8 ``images`` (N, 28, 28) and ``labels`` (N,) as one MNIST split."""
+def write_split(folder, images, labels, train=False, md5sums=True):
+    """Write uint8 ``images`` (N, 28, 28) and ``labels`` (N,) as one MNIST split.
+
+    With ``md5sums`` their checksums are listed in the folder's MD5SUMS, which is how
+    MNIST and FashionMNIST are told to take files other than the published ones (they
+    refuse those as damaged or as another dataset's files otherwise)."""
+    folder = pathlib.Path(folder)
     image_name, label_name = TRAIN_FILES if train else TEST_FILES
     images = np.asarray(images, dtype=np.uint8)
     labels = np.asarray(labels, dtype=np.uint8)
-    write_gz(pathlib.Path(folder) / image_name, idx_bytes(2051, images.shape, images.tobytes()))
-    write_gz(pathlib.Path(folder) / label_name, idx_bytes(2049, labels.shape, labels.tobytes()))
+    write_gz(folder / image_name, idx_bytes(2051, images.shape, images.tobytes()))
+    write_gz(folder / label_name, idx_bytes(2049, labels.shape, labels.tobytes()))
+    if md5sums:
+        list_md5(folder, (image_name, label_name))
+
+
+def list_md5(folder, names):
+    """Add the files ``names`` of ``folder``, with their MD5 checksums, to the folder's
+    MD5SUMS (written as ``md5sum`` writes it), replacing their earlier lines."""
+    path = pathlib.Path(folder) / 'MD5SUMS'
+    sums = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            digest, name = line.split(maxsplit=1)
+            sums[name] = digest
+    for name in names:
+        sums[name] = hashlib.md5((pathlib.Path(folder) / name).read_bytes()).hexdigest()
+    path.write_text(''.join(f'{digest}  {name}\n' for name, digest in sums.items()))
 
 
 def block_digits(n, seed=0):

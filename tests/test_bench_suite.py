@@ -197,3 +197,15 @@ def test_a_json_path_that_cannot_be_written_is_refused_before_anything_runs(tmp_
     assert done.returncode == 2
     assert 'argument --json: the folder' in done.stderr and 'does not exist' in done.stderr
     assert 'repeat 1/' not in done.stderr  # refused before any measurement
+
+
+def test_help_and_readme_agree_on_the_quick_run_and_the_cases(capsys):
+    # README.md and docs/performance.md give the quick run as about 20 s
+    with pytest.raises(SystemExit):
+        run_all.main(['--help'])
+    help_text = ' '.join(capsys.readouterr().out.split())
+    assert 'shorter chains (about 20 s)' in help_text
+    assert 'about a minute' not in run_all.__doc__
+    readme = (ROOT / 'benchmarks' / 'README.md').read_text()
+    listed = readme.split('`--only NAME [NAME ...]` (cases `', 1)[1].split('`', 1)[0]
+    assert listed.split() == list(run_all.CASES)

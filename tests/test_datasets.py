@@ -261,8 +261,10 @@ IMAGES = (np.arange(3 * 28 * 28) * 7 % 256).astype(np.uint8).reshape(3, 28, 28)
 LABELS = np.array([3, 0, 9], dtype=np.uint8)
 
 
-def write_split(folder, train=False, images=IMAGES, labels=LABELS):
-    mnist_files.write_split(folder, images, labels, train=train)
+def write_split(folder, train=False, images=IMAGES, labels=LABELS, md5sums=True):
+    """One split of tiny files; with ``md5sums`` listed in the folder's MD5SUMS, so that
+    MNIST and FashionMNIST take them although they are not the published files."""
+    mnist_files.write_split(folder, images, labels, train=train, md5sums=md5sums)
 
 
 @pytest.fixture
@@ -365,7 +367,8 @@ def test_missing_train_files_offline_name_files_and_folder(cls, test_only):
     for name in TRAIN_FILES:
         assert name in message
     assert str(test_only) in message and 'by hand' in message
-    assert sorted(os.listdir(test_only)) == sorted(TEST_FILES)  # nothing half-written
+    # nothing half-written
+    assert sorted(os.listdir(test_only)) == sorted([*TEST_FILES, 'MD5SUMS'])
 
 
 @both
@@ -402,6 +405,81 @@ def test_download_with_wrong_checksum_keeps_nothing(cls, md5, monkeypatch, tmp_p
     with pytest.raises(ChecksumError, match=md5):
         cls(train=False, root=root)
     assert os.listdir(root) == []
+
+
+@pytest.mark.parametrize('cls, folder', [(MNIST, 'mnist'), (FashionMNIST, 'fashion-mnist')])
+def test_a_file_already_in_the_default_folder_is_verified(cls, folder, tmp_path):
+    # other content under the published name: refused, not read as the dataset
+    folder = tmp_path / 'home' / 'datasets' / folder
+    write_split(folder, train=False, md5sums=False)
+    with pytest.raises(ChecksumError) as info:
+        cls(train=False)
+    message = str(info.value)
+    path = folder / TEST_FILES[0]
+    digest = hashlib.md5(path.read_bytes()).hexdigest()
+    assert message.startswith(f'{cls.__name__}: {path} is not the file {TEST_FILES[0]} of ')
+    assert f'its MD5 is {digest}, expected {cls.md5[TEST_FILES[0]]}' in message
+    assert 'Delete it' in message and str(folder / 'MD5SUMS') in message
+    assert info.value.file_name == TEST_FILES[0] and info.value.folder == str(folder)
+
+
+def test_fashion_mnist_files_in_the_mnist_folder_are_refused(monkeypatch, tmp_path):
+    # the two datasets use the same file names: only the checksums tell them apart
+    fashion = tmp_path / 'home' / 'datasets' / 'fashion-mnist'
+    write_split(fashion, train=False, md5sums=False)
+    sums = {n: hashlib.md5((fashion / n).read_bytes()).hexdigest() for n in TEST_FILES}
+    monkeypatch.setattr(FashionMNIST, 'md5', sums)
+    np.testing.assert_array_equal(FashionMNIST(train=False).label, LABELS)
+    mnist = tmp_path / 'home' / 'datasets' / 'mnist'
+    mnist.mkdir()
+    for name in TEST_FILES:
+        (mnist / name).write_bytes((fashion / name).read_bytes())
+    with pytest.raises(ChecksumError, match='^MNIST: .*use the same file names'):
+        MNIST(train=False)
+
+
+@both
+def test_files_in_a_root_of_ones_own_are_verified_too(cls, tmp_path):
+    write_split(tmp_path, train=False, md5sums=False)
+    with pytest.raises(ChecksumError, match=f'^{cls.__name__}: .*{TEST_FILES[0]}'):
+        cls(train=False, root=tmp_path)
+
+
+@both
+def test_md5sums_lets_other_files_load_and_guards_them(cls, tmp_path):
+    write_split(tmp_path, train=False)  # MD5SUMS lists both files
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+    # an MD5SUMS as md5sum writes it in binary mode, with a comment, also works
+    sums = tmp_path / 'MD5SUMS'
+    lines = sums.read_text().splitlines()
+    sums.write_text('# my digits\n\n' + ''.join(line.replace('  ', ' *') + '\n' for line in lines))
+    assert len(cls(train=False, root=tmp_path)) == 3
+    # a file changed after it was listed: refused, naming the list
+    write_gz(tmp_path / TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 1, 1])))
+    with pytest.raises(ChecksumError) as info:
+        cls(train=False, root=tmp_path)
+    assert str(info.value).startswith(f'{cls.__name__}: {tmp_path / TEST_FILES[1]} does not ')
+    assert f'its checksum in {sums}' in str(info.value)
+
+
+@both
+def test_a_file_md5sums_does_not_list_keeps_the_published_checksum(cls, tmp_path):
+    write_split(tmp_path, train=False, md5sums=False)
+    mnist_files.list_md5(tmp_path, TEST_FILES[1:])  # the labels only
+    with pytest.raises(ChecksumError, match=f'{TEST_FILES[0]} is not the file'):
+        cls(train=False, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    'line', ['0123  t10k-images-idx3-ubyte.gz', 'f' * 32, f'{"g" * 32}  {TEST_FILES[0]}']
+)
+def test_a_malformed_md5sums_line_is_named(line, tmp_path):
+    write_split(tmp_path, train=False)
+    sums = tmp_path / 'MD5SUMS'
+    sums.write_text(sums.read_text() + line + '\n')
+    with pytest.raises(ValueError, match='^MNIST: line 3 of ') as info:
+        MNIST(train=False, root=tmp_path)
+    assert f'{sums} is not ' in str(info.value) and repr(line) in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -5,16 +5,22 @@ import copy
 import gzip
 import math
 import os
+import re
 import struct
 import zlib
 
 import numpy as np
 
 from dezero.datasets.base import Dataset, show_images
-from dezero.download import DownloadError, dezero_home, get_file
+from dezero.download import ChecksumError, DownloadError, _file_md5, dezero_home, get_file
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers: unsigned bytes, 3 or 1 dims
+
+#: The list, in a dataset's folder, of the checksums of files other than the published
+#: ones, as ``md5sum`` writes it: one ``<MD5>  <file name>`` line per file.
+_SUMS = 'MD5SUMS'
+_SUMS_LINE = re.compile(r'([0-9a-fA-F]{32}) [ *]?(\S.*)')
 
 #: The default transform of the signature, as in the book; a dataset given it keeps a
 #: copy of its own, so that changing one dataset's transform changes no other's.
@@ -60,11 +66,38 @@ def _read_idx(owner, path, magic, what):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+def _listed_md5(owner, folder):
+    """{file name: MD5} from the file MD5SUMS in ``folder``; {} when there is none.
+
+    Blank lines and lines starting with ``#`` are skipped; any other line that is not
+    ``<32 hex digits>  <file name>`` (a ``*`` may stand for the second space, as in
+    ``md5sum --binary``) raises ValueError naming ``owner``, the file and the line.
+    """
+    path = os.path.join(folder, _SUMS)
+    if not os.path.exists(path):
+        return {}
+    sums = {}
+    with open(path, encoding='utf-8') as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            match = _SUMS_LINE.fullmatch(line)
+            if match is None:
+                raise ValueError(
+                    f"{owner}: line {number} of {path} is not '<MD5, 32 hex digits>  "
+                    f"<file name>': {line!r:.100}"
+                )
+            sums[match[2]] = match[1].lower()
+    return sums
+
+
 class _IDXImages(Dataset):
     """What MNIST and FashionMNIST share: 28x28 grey images and labels, one pair of
-    IDX gzip files per split, fetched into ``root`` from ``mirror``.  Subclasses set
-    ``mirror``, ``md5`` ({file name: checksum}), ``folder`` (the default root under
-    ``dezero_home()/datasets``) and ``class_names``."""
+    IDX gzip files per split, fetched into ``root`` from ``mirror`` and verified
+    against ``md5`` or the folder's MD5SUMS.  Subclasses set ``mirror``, ``md5`` ({file
+    name: checksum}), ``folder`` (the default root under ``dezero_home()/datasets``)
+    and ``class_names``."""
 
     mirror = None
     folder = None
@@ -93,7 +126,10 @@ class _IDXImages(Dataset):
 
     def prepare(self):
         owner = type(self).__name__
-        image_path, label_path = self._fetch(self.files[self.train])
+        names = self.files[self.train]
+        listed = _listed_md5(owner, self.root)
+        expected = {n: listed.get(n, self.md5.get(n)) for n in names}
+        image_path, label_path = self._fetch(names, expected)
         images = _read_idx(owner, image_path, _IDX_IMAGES, 'images')
         labels = _read_idx(owner, label_path, _IDX_LABELS, 'labels')
         if images.shape[1:] != (28, 28):
@@ -111,18 +147,19 @@ class _IDXImages(Dataset):
             raise ValueError(
                 f'{owner}: {label_path} holds the label {labels.max()}, expected 0 to {last}'
             )
+        # after the checks of the content, whose messages say more about a damaged file
+        self._verify((image_path, label_path), expected, listed)
         self.data = images.reshape(-1, 1, 28, 28).copy()
         self.label = labels.astype(np.int64)
 
-    def _fetch(self, names):
-        """The paths of the files ``names`` in ``self.root``, downloading missing ones."""
+    def _fetch(self, names, expected):
+        """The paths of the files ``names`` in ``self.root``, downloading missing ones
+        and verifying them against ``expected`` ({name: MD5 or None})."""
         paths = {n: os.path.join(self.root, n) for n in names}
         missing = [n for n in names if not os.path.exists(paths[n])]
         for i, name in enumerate(missing):
             try:  # (a file the book's DeZero fetched is read where it lies)
-                paths[name] = get_file(
-                    self.mirror + name, md5=self.md5.get(name), cache_dir=self.root
-                )
+                paths[name] = get_file(self.mirror + name, md5=expected[name], cache_dir=self.root)
             except DownloadError as e:  # ChecksumError stays a ChecksumError
                 raise type(e)(
                     f'{type(self).__name__}: the file(s) {", ".join(missing[i:])} of the '
@@ -136,6 +173,43 @@ class _IDXImages(Dataset):
                     reason=e.reason,
                 ) from e
         return [paths[n] for n in names]
+
+    def _verify(self, paths, expected, listed):
+        """Raise ChecksumError when a file of ``paths`` has another MD5 than the one
+        ``expected`` gives for its name; ``listed`` names those taken from MD5SUMS."""
+        owner = type(self).__name__
+        for path in paths:
+            name = os.path.basename(path)
+            want = expected[name]
+            if want is None:
+                continue
+            found = _file_md5(path)  # hashed once per process while the file stays the same
+            if found == want.lower():
+                continue
+            folder = os.path.dirname(path)
+            sums = os.path.join(self.root, _SUMS)
+            if name in listed:
+                message = (
+                    f'{owner}: {path} does not match its checksum in {sums}: its MD5 is '
+                    f'{found}, expected {want}; it was changed or damaged since it was '
+                    f'listed. Put the listed file back, or update its line in {sums}'
+                )
+            else:
+                message = (
+                    f'{owner}: {path} is not the file {name} of {owner}: its MD5 is '
+                    f"{found}, expected {want}; it is damaged, or another dataset's file "
+                    f'(MNIST and Fashion-MNIST use the same file names). Delete it to have '
+                    f'it downloaded again, or put the right file into {folder}; to use '
+                    f'files of your own in this format, list their checksums in {sums} '
+                    f'(as `md5sum *.gz > {_SUMS}` writes them)'
+                )
+            raise ChecksumError(
+                message,
+                url=self.mirror + name,
+                file_name=name,
+                folder=folder,
+                reason=f'checksum mismatch: expected MD5 {want}, got {found}',
+            )
 
     @classmethod
     def labels(cls):
@@ -159,9 +233,19 @@ class MNIST(_IDXImages):
     gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
     by default ``dezero_home()/datasets/mnist``; missing ones are read where the book's
     DeZero keeps them (``dezero_home()`` itself) when their MD5 is right, else
-    downloaded into ``root`` first from ``MNIST.mirror`` and verified by MD5.  Offline,
-    put the files there by hand:
-    the error names them and the folder.  Either split loads without the other's files.
+    downloaded into ``root`` first from ``MNIST.mirror``.  Offline, put the files there
+    by hand: the error names them and the folder.  Either split loads without the
+    other's files.
+
+    Every file is verified against its published MD5 (``MNIST.md5``), whether it was
+    downloaded or found in ``root``: a file with another checksum, damaged or another
+    dataset's (Fashion-MNIST's files have the same names), raises ChecksumError naming
+    it, the folder and what to do.  To load files of your own in this format, list
+    their checksums in a file ``MD5SUMS`` in ``root``, one ``<MD5>  <file name>`` line
+    per file as ``md5sum *.gz > MD5SUMS`` writes them: a file listed there is verified
+    against its line instead.  Each load computes the MD5 of its two files, after
+    their content was read and checked: tens of milliseconds for the training split (a
+    file this process has hashed already is not hashed again while it stays the same).
     """
 
     mirror = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
@@ -180,9 +264,11 @@ class FashionMNIST(_IDXImages):
     images of 28x28 grey pixels in 10 classes, from 0 T-shirt/top to 9 Ankle boot
     (``labels()`` gives the names).
 
-    Stored, read and transformed as :class:`MNIST` is, with the same file names and
-    options; the files are kept in ``dezero_home()/datasets/fashion-mnist`` by default,
-    and missing ones are downloaded from ``FashionMNIST.mirror`` and verified by MD5.
+    Stored, read, verified and transformed as :class:`MNIST` is, with the same file
+    names and options; the files are kept in ``dezero_home()/datasets/fashion-mnist``
+    by default, and missing ones are downloaded from ``FashionMNIST.mirror``.  Files
+    already there are verified against ``FashionMNIST.md5`` too (or ``MD5SUMS``), so
+    MNIST's files are not taken for Fashion-MNIST's.
     """
 
     mirror = 'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/'
