@@ -11,16 +11,38 @@ A script written for one process needs four changes::
 
 and runs as ``mpiexec -n 4 python script.py``.  Run as ``python script.py`` it is one
 process and trains as before.  A :class:`~dezero.Trainer` given a DistributedOptimizer
-reduces its epoch figures over all processes, prints and writes files (BestWeights,
-Checkpoint) on rank 0 only, and keeps the processes agreeing on when to stop.
+does the rest: it reduces its epoch figures over all processes, prints and writes files
+(BestWeights, Checkpoint) on rank 0 only, and keeps the processes agreeing on when to
+stop.  A loop of one's own gives the size of its share to every update, since the
+shares of a batch may differ by one sample, or be empty (a batch smaller than the
+number of processes), and updates in every process for every batch::
+
+    for x, t in loader:
+        model.cleargrads()
+        if len(t):  # an empty share has no loss, and no gradients
+            F.softmax_cross_entropy(model(x), t).backward()
+        optimizer.update(batch_size=len(t))
+
+Every update is a collective operation: all the processes must call it the same number
+of times, so each must have the same number of batches (``shard=comm`` sees to it;
+data shared out by hand, as ``x[rank::size]``, may not: the Trainer refuses loaders
+of different lengths).  At every update the processes also compare their parameters'
+shapes and their optimizers (class, hyperparameters with the learning rate of the
+moment, step counts, hooks) and raise in every process when they differ; at the
+first update, their weights.
 
 mpi4py is imported by :func:`init` only, so importing this module costs nothing.  In a
 run of several processes :func:`init` also makes an uncaught exception abort every
 process (``MPI_Abort``), as ``python -m mpi4py`` does, so that an error on one process
 ends the job instead of leaving the others waiting in a collective operation.
 ``sys.exit()`` is no uncaught exception: a process that leaves early that way leaves
-the others waiting.  Raise an exception instead, or run the script with ``python -m
-mpi4py script.py``, which aborts the job on that too.
+the others waiting, unless the script's work runs inside :func:`abort_on_exit`, which
+aborts the job on a non-zero exit status (or the script runs as ``python -m mpi4py
+script.py``, which does the same).  Every process must call this module's functions in
+the same order: one that some processes skip (``broadcast_parameters`` on rank 0 only)
+meets another collective call of the others, and the job ends with the MPI library's
+own error text (MPICH: ``Fatal error in internal_Allgather_c: Message truncated``) or
+waits forever.
 
 A model's BatchNorm layers keep running statistics that each process's forward pass
 moves on its own share: :class:`DistributedOptimizer` averages them at every update
@@ -30,6 +52,8 @@ leaves out how the shares' means differ.  (PyTorch's DistributedDataParallel giv
 every process rank 0's statistics instead.)
 """
 
+import contextlib
+import numbers
 import os
 import sys
 import zlib
@@ -161,6 +185,39 @@ def _abort_on_uncaught_exceptions(comm):
     sys.excepthook = hook
 
 
+@contextlib.contextmanager
+def abort_on_exit():
+    """Run the ``with`` block (a script's work) so that a ``sys.exit()`` with a non-zero
+    status, or a ``SystemExit`` raised in it, ends every process of a run of several:
+    it prints its message, as Python would, and aborts the job (``MPI_Abort`` with that
+    status) instead of leaving the others waiting in a collective operation.  An exit
+    with status 0, and any exit of a program run alone, goes on as usual.  Uncaught
+    exceptions abort the job anyway (see :func:`init`)::
+
+        if __name__ == '__main__':
+            with distributed.abort_on_exit():
+                sys.exit(main())
+    """
+    try:
+        yield
+    except SystemExit as leaving:
+        code = leaving.code
+        if code is None or code == 0 or launched_size() <= 1:
+            raise
+        try:
+            world = init()  # (the exit may come before the script called it)
+        except RuntimeError:
+            raise leaving from None
+        if world.mpi_comm is None or world.size <= 1:
+            raise
+        if not isinstance(code, int):  # a message: Python prints it and exits with 1
+            print(code, file=sys.stderr)
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        world.mpi_comm.Abort(code)
+
+
 def _communicator(comm, owner):
     """``comm``, or the run's communicator from :func:`init` when None."""
     if comm is None:
@@ -281,13 +338,25 @@ class DistributedOptimizer(Optimizer):
     read and assign its own, hooks (``add_hook``) run on the averaged gradients,
     schedules, ``state_dict``/``save``/``load`` and checkpoints see it.  Before the
     reduction the processes compare (with one small allgather) their parameters'
-    shapes and dtypes and, at the first update, their weights: a difference raises
-    ValueError (shapes) or RuntimeError (weights: call :func:`broadcast_parameters`)
-    in every process instead of hanging or training diverging copies.
+    shapes and dtypes, their optimizers' settings (the class, the hyperparameters
+    with the learning rate as a schedule left it, the step counts such as Adam's
+    ``t``, the hooks with their settings) and, at the first update, their weights: a
+    difference raises ValueError (shapes, settings) or RuntimeError (weights: call
+    :func:`broadcast_parameters`) in every process, naming what differs, instead of
+    hanging or training diverging copies.
     """
 
     _own = frozenset(
-        {'optimizer', 'comm', '_signature', '_signature_crc', '_weights_checked', '_found'}
+        {
+            'optimizer',
+            'comm',
+            '_signature',
+            '_signature_crc',
+            '_settings',
+            '_settings_crc',
+            '_weights_checked',
+            '_found',
+        }
     )
 
     def __new__(cls, *args, **kwargs):
@@ -303,6 +372,8 @@ class DistributedOptimizer(Optimizer):
         self.comm = _communicator(comm, 'DistributedOptimizer')
         self._signature = None
         self._signature_crc = 0
+        self._settings = None
+        self._settings_crc = 0
         self._weights_checked = False
         self._found = (None, set())  # (the parameter list, its running statistics' ids)
 
@@ -339,7 +410,11 @@ class DistributedOptimizer(Optimizer):
         Given in every process, the average is weighted by it, which keeps the step
         that of one process on the whole batch when the shares differ in size (the
         Trainer passes it; 0 for a process whose share is empty, with no gradients).
-        Without it every process counts the same, which is right for equal shares."""
+        Without it every process counts the same, which is right for equal shares.
+
+        This is a collective operation: every process must call it, as many times as
+        the others (one update per batch, and the same number of batches in each
+        process), or the processes wait for each other forever."""
         owner = 'DistributedOptimizer.update'
         inner = self.optimizer
         if inner.target is None:
@@ -364,6 +439,10 @@ class DistributedOptimizer(Optimizer):
         if signature != self._signature:
             self._signature = signature
             self._signature_crc = zlib.crc32(repr(signature).encode())
+        settings = _settings(self.optimizer)
+        if settings != self._settings:
+            self._settings = settings
+            self._settings_crc = zlib.crc32(repr(settings).encode())
         problem = None
         try:
             self.optimizer._check_params(params)
@@ -380,6 +459,7 @@ class DistributedOptimizer(Optimizer):
                 weights_crc,
                 batch_size is None,
                 problem is not None,
+                self._settings_crc,
             ],
             np.int64,
         )
@@ -396,6 +476,8 @@ class DistributedOptimizer(Optimizer):
                 f'{owner}: batch_size is given on ranks {np.flatnonzero(everyone[:, 3] == 0)}'
                 f' only; give it in every process or in none'
             )
+        if (everyone[:, 5] != everyone[0, 5]).any():
+            raise ValueError(f'{owner}: {_settings_difference(comm.allgather(settings))}')
         if not self._weights_checked:
             if (everyone[:, 2] != everyone[0, 2]).any():
                 differ = np.flatnonzero(everyone[:, 2] != everyone[0, 2]).tolist()
@@ -485,6 +567,50 @@ def _delegate(name):
 for _name, _value in list(vars(Optimizer).items()):
     if callable(_value) and not _name.startswith('__') and _name not in vars(DistributedOptimizer):
         setattr(DistributedOptimizer, _name, _delegate(_name))
+
+
+def _settings(optimizer):
+    """What the processes' optimizers must agree on, as (name, value) pairs: the class,
+    the hyperparameters (the learning rate as it is now), the step counts, and each
+    hook's class (or function name) with its settings (WeightDecay's rate)."""
+    lr_name = optimizer._lr_attribute
+    pairs = [('the optimizer', type(optimizer).__qualname__)]
+    for name in (*optimizer._hyperparameters(), *optimizer._counters):
+        label = f'{name} (the learning rate)' if name == lr_name and name != 'lr' else name
+        pairs.append((label, _plain(getattr(optimizer, name, None))))
+    for i, hook in enumerate(optimizer.hooks):
+        kind = getattr(hook, '__qualname__', None) or type(hook).__qualname__
+        own = tuple((k, _plain(v)) for k, v in getattr(hook, '__dict__', {}).items())
+        pairs.append((f'hook {i}', (kind, *own) if own else kind))
+    return tuple(pairs)
+
+
+def _plain(value):
+    """``value`` when it is a number, a string or None, or a tuple or list of them (as
+    a tuple); else the name of its type (``'<Linear>'``): a layer or an array is not
+    compared, as its repr names its place in memory."""
+    if value is None or isinstance(value, (numbers.Number, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    return f'<{type(value).__name__}>'
+
+
+def _settings_difference(everyone):
+    """Words for the optimizer settings (from :func:`_settings`, one tuple per rank)
+    that differ between the processes, with each rank's value."""
+    tables = [dict(pairs) for pairs in everyone]
+    names = list(dict.fromkeys(name for table in tables for name in table))
+    differences = []
+    for name in names:
+        values = [repr(table[name]) if name in table else 'none' for table in tables]
+        if len(set(values)) > 1:
+            ranks = ', '.join(f'rank {r}: {v}' for r, v in enumerate(values))
+            differences.append(f'{name} ({ranks})')
+    return (
+        f"the processes' optimizers differ: {'; '.join(differences)}; every process must "
+        f'make the same optimizer, with the same hooks, and step the same schedules'
+    )
 
 
 def _weights_crc(params):

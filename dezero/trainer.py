@@ -258,7 +258,9 @@ class Trainer:
         What would fail only after an epoch is refused before the first one: loaders
         that are no loaders of batches, callback or schedule classes given for
         instances, a callback watching a figure the history will not have, and a
-        train_loader sharded among several processes without a DistributedOptimizer.
+        train_loader sharded among several processes without a DistributedOptimizer,
+        and, in a data-parallel run, training loaders whose numbers of batches differ
+        between the processes (which would wait for each other forever).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
@@ -275,6 +277,7 @@ class Trainer:
                     f'(x, t) pairs or a DataLoader, which start again every epoch'
                 )
         self._check_shards(train_loader)
+        self._check_batch_counts(train_loader)
         callbacks = _check_callbacks(callbacks)
         schedules = self._check_schedules(schedules)
         checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
@@ -317,6 +320,31 @@ class Trainer:
             f'processes, but the optimizer {type(self.optimizer).__name__} does not '
             f'average their gradients, so each process would train a model of its own; '
             f'wrap it: Trainer(model, DistributedOptimizer(optimizer, comm))'
+        )
+
+    def _check_batch_counts(self, train_loader):
+        """In a run of several processes, refuse training loaders that give the
+        processes different numbers of batches (compared with one allgather): each
+        batch ends in an update that waits for every process, so the process with
+        fewer batches would go on while the others waited for it forever.  Loaders
+        without a length are not compared."""
+        comm = self.comm
+        if comm is None or comm.size <= 1:
+            return
+        try:
+            mine = len(train_loader)
+        except TypeError:  # an iterable of batches without a length
+            mine = None
+        counts = comm.allgather(mine)
+        if None in counts or len(set(counts)) == 1:
+            return
+        listed = ', '.join(f'rank {r}: {n}' for r, n in enumerate(counts))
+        raise ValueError(
+            f'Trainer.fit: the processes have different numbers of training batches '
+            f'({listed}), but every batch ends in an update that all the processes make '
+            f'together; give every process the whole dataset and a '
+            f'DataLoader(..., shard=comm), which shares out every batch, or give each '
+            f"process a share that makes as many batches as the others'"
         )
 
     def _epochs(self, epochs, progress, callbacks, n_before_schedules):

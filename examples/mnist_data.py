@@ -1,17 +1,39 @@
 """What the MNIST examples share: loading the digits as arrays, the ``--holdout``
 split of the test set, and small generated digits for ``--smoke`` runs."""
 
+import argparse
 import os
 import sys
 
 import numpy as np
 
 from dezero.datasets import MNIST
+from dezero.download import DownloadError
 from options import folder_path
+
+#: The images of MNIST's test split, which ``--holdout`` divides.
+TEST_IMAGES = 10000
+
+
+def holdout_size(value):
+    """An argparse type for ``--holdout``: a whole number from 0 (no holdout: train on
+    the training split, evaluate on the test split) to ``TEST_IMAGES - 1``.  Files
+    with fewer test images (made by hand) are checked again once read."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a whole number, got {value!r}') from None
+    if not 0 <= number < TEST_IMAGES:
+        raise argparse.ArgumentTypeError(
+            f'must be from 1 to {TEST_IMAGES - 1} (or 0: no holdout), got {value}'
+        )
+    return number
 
 
 def add_data_options(parser):
-    """Add ``--data-dir``, ``--holdout`` and ``--smoke`` to an example's parser."""
+    """Add ``--data-dir``, ``--holdout`` and ``--smoke`` to an example's parser
+    (``--holdout`` and ``--smoke`` exclude each other: generated digits have no test
+    split to hold images out of)."""
     parser.add_argument(
         '--data-dir',
         type=folder_path,
@@ -19,13 +41,16 @@ def add_data_options(parser):
         help='folder holding the MNIST .gz files (default: '
         '$DEZERO_HOME/datasets/mnist, downloaded when missing)',
     )
-    parser.add_argument(
+    exclusive = parser.add_mutually_exclusive_group()
+    exclusive.add_argument(
         '--holdout',
-        type=int,
+        type=holdout_size,
         default=0,
-        help='use only the test split: train on its first 10000-N images, evaluate on the last N',
+        metavar='N',
+        help='use only the test split: train on its first 10000-N images, evaluate on '
+        'the last N (1 to 9999; default: 0, no holdout: the training and test splits)',
     )
-    parser.add_argument(
+    exclusive.add_argument(
         '--smoke',
         action='store_true',
         help='a seconds-long run on generated digits (no files needed)',
@@ -76,8 +101,9 @@ def synthetic_digits(n, seed=0, flat=True):
 def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     """The data an example asked for: generated digits with ``--smoke``, else MNIST
     (see :func:`load_data`).  Prints the error in one line and exits with status 1
-    when the files are missing and cannot be downloaded (OSError), or are damaged: a
-    truncated or corrupt file (ValueError, whose message names the file)."""
+    when the files are missing and cannot be downloaded (OSError, whose advice names
+    ``--data-dir``), or are damaged: a truncated or corrupt file (ValueError, whose
+    message names the file)."""
     if args.smoke:
         return (
             synthetic_digits(smoke_sizes[0], seed=1, flat=flat),
@@ -86,5 +112,8 @@ def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     try:
         return load_data(args.data_dir, args.holdout, transform)
     except (OSError, ValueError) as e:
-        print(f'{os.path.basename(sys.argv[0])}: {e}', file=sys.stderr)
+        message = str(e)
+        if isinstance(e, DownloadError):  # the library's advice, in this script's words
+            message = message.replace('pass root= a folder', 'pass --data-dir a folder')
+        print(f'{os.path.basename(sys.argv[0])}: {message}', file=sys.stderr)
         raise SystemExit(1) from None

@@ -10,7 +10,8 @@ the gradients are averaged over the processes before every Adam step, so the run
 trains as one process on whole batches would.  Rank 0 prints the progress and the
 final held-out accuracy and saves the weights into ``--out``.  Needs mpi4py and an
 MPI (``pip install -e '.[distributed]'``) for more than one process.  Data options as
-in ``mnist.py``; ``--smoke`` trains for seconds on generated digits.
+in ``mnist.py``; ``--smoke`` trains for seconds on generated digits.  A process that
+cannot load its data (or exits with any other error) ends the whole job.
 """
 
 import argparse
@@ -124,4 +125,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    with distributed.abort_on_exit():  # a process that exits with an error ends the job
+        sys.exit(main())

@@ -16,6 +16,8 @@ import pickle
 import shutil
 import subprocess
 import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -302,6 +304,101 @@ def _check_batch_norm(comm, report):
         report[f'bn_stats_{how}'] = twin.l1.avg_mean.data.tolist()
 
 
+def _check_optimizer_settings(comm, report):
+    """Optimizers that differ between the processes: an error in every process at the
+    update, naming what differs, instead of models that drift apart."""
+    x, t = data(8)
+    cases = {
+        'lr': lambda: SGD(lr=0.1 * (1 + comm.rank)),
+        'class': lambda: SGD(lr=0.1) if comm.rank == 0 else MomentumSGD(lr=0.1),
+        'beta1': lambda: Adam(alpha=0.01, beta1=0.9 if comm.rank == 0 else 0.8),
+        'hook': lambda: SGD(lr=0.1),
+        'hook_setting': lambda: SGD(lr=0.1),
+        'schedule': lambda: Adam(alpha=0.01),
+    }
+    for name, make in cases.items():
+        np.random.seed(0)
+        model = MLP((4, N_OUT))
+        model(x[:1])
+        optimizer = distributed.DistributedOptimizer(make()).setup(model)
+        if name == 'hook' and comm.rank == 0:
+            optimizer.add_hook(ClipGrad(1.0))
+        if name == 'hook_setting':
+            optimizer.add_hook(WeightDecay(1e-4 * (1 + comm.rank)))
+        schedule = StepLR(optimizer, step_size=1, gamma=0.5)
+        steps = 0
+        try:
+            for step in range(3):
+                model.cleargrads()
+                F.softmax_cross_entropy(model(x), t).backward()
+                optimizer.update()
+                steps += 1
+                if name == 'schedule' and comm.rank == 1:
+                    schedule.step()  # the learning rate changes on rank 1 only
+            report[f'settings_{name}'] = 'trained'
+        except ValueError as e:
+            report[f'settings_{name}'] = str(e)
+        report[f'settings_{name}_steps'] = steps
+
+
+def _check_unequal_batch_counts(comm, report):
+    """Data shared out by hand into shares of 5 and 4 samples, batches of 2: 3 batches
+    on rank 0, 2 on rank 1.  The Trainer refuses them in every process (rank 1 used to
+    go on to the epoch's figures while rank 0 waited in its third update).  Validation
+    shares of different numbers of batches are fine: evaluating has no update."""
+    x, t = data(9)
+    mine = (x[comm.rank :: comm.size], t[comm.rank :: comm.size])
+    np.random.seed(0)
+    model = MLP((4, N_OUT))
+    model(x[:1])
+    trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1)))
+    try:
+        trainer.fit(DataLoader(mine, 2, seed=0), 2, progress=False)
+        report['unequal_batches'] = 'trained'
+    except ValueError as e:
+        report['unequal_batches'] = str(e)
+    vx, vt = data(9, seed=4)
+    history = trainer.fit(
+        DataLoader((x, t), 4, seed=0, shard=comm),
+        1,
+        val_loader=DataLoader((vx[comm.rank :: 2], vt[comm.rank :: 2]), 2, shuffle=False),
+        progress=False,
+    )
+    whole = Trainer(model, SGD(lr=0.1)).evaluate(DataLoader((vx, vt), 9, shuffle=False))
+    report['unequal_val'] = [history['val_loss'][-1], whole['loss']]
+
+
+def recipe_loop():
+    """The loop of one's own in the module's docstring, as code."""
+    block = distributed.__doc__.split('::\n\n')[2].split('\n\n')[0]
+    assert block.lstrip().startswith('for x, t in loader:'), block
+    return compile(textwrap.dedent(block), 'the docstring of dezero.distributed', 'exec')
+
+
+def _check_recipe(comm, report):
+    """The docstring's loop, on shares of 3 and 4 and an empty one (15 samples in
+    batches of 7: 7, 7, 1), trains as one process on the whole batches."""
+    x, t = data(15)
+    np.random.seed(0)
+    model = MLP((5, N_OUT))
+    model(x[:1])
+    start = weights(model)
+    optimizer = distributed.DistributedOptimizer(MomentumSGD(lr=0.2)).setup(model)
+    loader = DataLoader((x, t), 7, seed=1, shard=comm)
+    for _ in range(2):
+        exec(recipe_loop(), {'F': F, 'loader': loader, 'model': model, 'optimizer': optimizer})
+    report['recipe_shares'] = [len(b) for _, b in loader]
+    reference = MLP((5, N_OUT))
+    reference(x[:1])
+    for p, w in zip(reference.params(), start):
+        p.data[...] = w
+    single = MomentumSGD(lr=0.2).setup(reference)
+    _train(reference, single, DataLoader((x, t), 7, seed=1), 6)
+    report['recipe_vs_single'] = max(
+        float(np.abs(a - b).max()) for a, b in zip(weights(model), weights(reference))
+    )
+
+
 def worker(out):
     """The body of the mpiexec job: run every check, write ``rank<r>.json``."""
     out = pathlib.Path(out)
@@ -315,6 +412,9 @@ def worker(out):
     _check_batch_norm(comm, report)
     _check_resume_with_dropout(comm, report, out)
     _check_resume_of_one_process(comm, report, out)
+    _check_optimizer_settings(comm, report)
+    _check_unequal_batch_counts(comm, report)
+    _check_recipe(comm, report)
     (out / f'rank{comm.rank}.json').write_text(json.dumps(report))
 
 
@@ -447,6 +547,95 @@ def test_different_models_raise_in_every_process_instead_of_hanging(ranks):
         assert 'rank 0: (5, 4) float32, rank 1: (5, 5) float32' in report['update_mismatch']
         assert 'parameter l0/W differs' in report['update_mismatch']
         assert 'broadcast_parameters' in report['not_broadcast']
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    'case, expected',
+    [
+        ('lr', 'lr (rank 0: 0.1, rank 1: 0.2)'),
+        ('class', "the optimizer (rank 0: 'SGD', rank 1: 'MomentumSGD'); momentum (rank 0: none"),
+        ('beta1', 'beta1 (rank 0: 0.9, rank 1: 0.8)'),
+        ('hook', "hook 0 (rank 0: ('ClipGrad', ('max_norm', 1.0)), rank 1: none)"),
+        ('hook_setting', "rank 0: ('WeightDecay', ('rate', 0.0001)), rank 1: ('WeightDecay'"),
+        ('schedule', 'alpha (the learning rate) (rank 0: 0.01, rank 1: 0.005)'),
+    ],
+)
+def test_optimizers_that_differ_between_processes_raise_in_every_process(ranks, case, expected):
+    # the weights were compared at the first update only, the optimizers never: ranks
+    # with different learning rates trained different models without an error
+    for report in ranks:
+        message = report[f'settings_{case}']
+        assert message.startswith("DistributedOptimizer.update: the processes' optimizers differ")
+        assert expected in message, message
+        assert report[f'settings_{case}_steps'] == (1 if case == 'schedule' else 0)
+    assert ranks[0][f'settings_{case}'] == ranks[1][f'settings_{case}']
+
+
+@needs_mpi
+def test_training_loaders_of_different_lengths_are_refused_in_every_process(ranks):
+    # rank 1, with 2 batches, went on to the epoch's figures while rank 0 waited in the
+    # update of its third batch: the job hung without a word
+    for report in ranks:
+        message = report['unequal_batches']
+        assert 'Trainer.fit: the processes have different numbers of training batches' in message
+        assert '(rank 0: 3, rank 1: 2)' in message and 'shard=comm' in message
+        validation, whole = report['unequal_val']  # 5 and 4 samples: 3 and 2 batches
+        assert validation == pytest.approx(whole, rel=1e-5)
+
+
+@needs_mpi
+def test_the_docstring_loop_trains_unequal_and_empty_shares_as_one_process(ranks):
+    # the recipe had no loop: one that called update() without batch_size weighted a
+    # share of 3 as one of 4, and an empty share crashed in its forward pass
+    assert ranks[0]['recipe_shares'] == [3, 3, 0] and ranks[1]['recipe_shares'] == [4, 4, 1]
+    for report in ranks:
+        assert report['recipe_vs_single'] < 1e-5
+
+
+EXITING = """
+import sys
+from dezero import distributed
+
+with distributed.abort_on_exit():
+    if sys.argv[1] == 'before-init':
+        sys.exit(2)  # an option refused, say, before the script called init()
+    comm = distributed.init()
+    if comm.rank == 1:
+        sys.exit('rank 1: no data')
+    comm.allgather(None)  # rank 0 waits for rank 1 here
+"""
+
+
+@needs_mpi
+@pytest.mark.parametrize('when, status', [('after-init', 1), ('before-init', 2)])
+def test_an_exit_with_an_error_in_one_process_ends_the_job(tmp_path, when, status):
+    # sys.exit() is no uncaught exception: the other process waited forever
+    script = tmp_path / 'exiting.py'
+    script.write_text(EXITING)
+    command = [mpiexec_command(), '-n', '1', sys.executable, str(script), 'after-init']
+    command += [':', '-n', '1', sys.executable, str(script), when]
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])
+    )
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert time.perf_counter() - start < 30
+    assert done.returncode == status, done.stdout + done.stderr
+    if when == 'after-init':
+        assert 'rank 1: no data' in done.stderr
+    assert 'MPI_Abort(MPI_COMM_WORLD, ' + str(status) + ')' in done.stderr + done.stdout
+
+
+def test_abort_on_exit_alone_lets_the_exit_go_on(monkeypatch):
+    for code in (0, None, 3, 'a message'):
+        with pytest.raises(SystemExit) as exit_info:
+            with distributed.abort_on_exit():
+                sys.exit(code)
+        assert exit_info.value.code == code
+    with pytest.raises(KeyError):  # other exceptions pass through
+        with distributed.abort_on_exit():
+            raise KeyError('x')
 
 
 # --------------------------------------------------------------------------------------
@@ -625,6 +814,28 @@ class TwinComm(distributed.Communicator):
 
     def allgather(self, obj):
         return [obj, obj]
+
+
+class SkewedComm(TwinComm):
+    """Rank 0 of two, whose twin has one batch more."""
+
+    def allgather(self, obj):
+        return [obj, obj + 1 if type(obj) is int else obj]
+
+
+def test_a_trainer_refuses_loaders_of_different_lengths_before_the_first_batch():
+    x, t = data(8)
+    model = MLP((4, N_OUT))
+    model(x[:1])
+    before = weights(model)
+    trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1), comm=SkewedComm()))
+    with pytest.raises(
+        ValueError, match=r'different numbers of training batches \(rank 0: 2, rank 1: 3\)'
+    ):
+        trainer.fit(DataLoader((x, t), 4, seed=0), 1, progress=False)
+    assert all((a == b).all() for a, b in zip(weights(model), before))
+    batches = iter([(x, t)])  # no length: nothing to compare
+    trainer.fit(batches, 1, progress=False)
 
 
 def test_gpu_gradients_are_reduced_on_the_host_and_come_back_to_the_device(monkeypatch):

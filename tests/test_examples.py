@@ -131,6 +131,62 @@ def test_mnist_script_refuses_a_bad_holdout(tmp_path):
     assert '--holdout must be between 1 and 19, got 20' in result.stderr
 
 
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--holdout', '10000'], 'argument --holdout: must be from 1 to 9999 (or 0: no holdout)'),
+        (['--holdout', '-1'], 'argument --holdout: must be from 1 to 9999 (or 0: no holdout)'),
+        (['--holdout', 'ten'], "argument --holdout: expected a whole number, got 'ten'"),
+        (
+            ['--smoke', '--holdout', '2000'],
+            'argument --holdout: not allowed with argument --smoke',
+        ),
+        (['--holdout', '20', '--smoke'], 'argument --smoke: not allowed with argument --holdout'),
+    ],
+)
+@pytest.mark.parametrize('name', ['mnist.py', 'mnist_distributed.py'])
+def test_a_bad_holdout_is_refused_before_any_work(
+    name, args, message, tmp_path, monkeypatch, capsys
+):
+    # --holdout was a plain int checked only once the test split was read (or
+    # downloaded), and --smoke ignored it
+    monkeypatch.setenv('DEZERO_HOME', str(tmp_path / 'home'))
+    err = refused(name, [*args, '--out', str(tmp_path / 'out')], capsys)
+    assert message in err, err
+    assert not (tmp_path / 'home').exists()  # nothing was read nor downloaded
+
+
+def test_holdout_0_is_no_holdout_as_the_help_says(tmp_path, monkeypatch, capsys):
+    args, _ = arguments_of_the_work(
+        'mnist.py', 'load_or_generate', ['--holdout', '0', '--out', str(tmp_path)], monkeypatch
+    )
+    assert args[0].holdout == 0 and not args[0].smoke
+    with pytest.raises(SystemExit):
+        load_example('mnist.py').main(['--help'])
+    assert '(1 to 9999; default: 0, no holdout' in ' '.join(capsys.readouterr().out.split())
+
+
+def test_mnist_files_offline_are_asked_for_by_the_option_not_by_the_library(
+    tmp_path, monkeypatch, capsys
+):
+    # the library's advice was "pass root= a folder that holds them"
+    import dezero.datasets.mnist
+    from dezero.download import DownloadError
+
+    def offline(url, **kwargs):
+        raise DownloadError(f'cannot reach {url}', url=url, reason='no network')
+
+    monkeypatch.setattr(dezero.datasets.mnist, 'get_file', offline)
+    mnist_data = load_example('mnist_data.py')
+    args = argparse.Namespace(smoke=False, data_dir=str(tmp_path), holdout=10)
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_data.load_or_generate(args)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert 'could not be downloaded' in err and f'not in {tmp_path}' in err
+    assert 'pass --data-dir a folder that holds them' in err and 'root=' not in err
+
+
 def damage(path, how):
     """Spoil the gzip file ``path``: replace it with text, or cut it in half."""
     data = path.read_bytes()
@@ -941,6 +997,28 @@ def test_distributed_run_prints_the_real_shares_of_a_batch(tmp_path):
     assert '2 process(es): training on 500 images, 1 or 2 per process per batch of 3' in (
         result.stdout
     )
+
+
+@pytest.mark.skipif(mpiexec_beside_python() is None, reason='needs mpi4py and its mpiexec')
+def test_distributed_run_ends_when_one_process_cannot_load_its_data(tmp_path):
+    # the process that could not read its data exited (SystemExit) and the other one
+    # waited for it in broadcast_parameters forever
+    mnist_files.write_split(tmp_path / 'bad', *mnist_files.block_digits(20), train=False)
+    damage(tmp_path / 'bad' / mnist_files.TEST_FILES[0], 'garbage')
+    script = str(EXAMPLES / 'mnist_distributed.py')
+    good = ['--smoke', '--epochs', '1', '--out', str(tmp_path / 'o1')]
+    bad = ['--data-dir', str(tmp_path / 'bad'), '--holdout', '10', '--out', str(tmp_path / 'o2')]
+    command = [mpiexec_beside_python(), '-n', '1', sys.executable, script, *good]
+    command += [':', '-n', '1', sys.executable, script, *bad]
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=60, env=ONE_THREAD
+    )
+    assert time.perf_counter() - start < 30
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'mnist_distributed.py: MNIST: ' in result.stderr
+    assert 'is not a complete gzip file' in result.stderr
+    assert not (tmp_path / 'o1' / 'mnist_distributed_mlp.npz').exists()
 
 
 # ---- README and CI ---------------------------------------------------------------------
