@@ -18,6 +18,7 @@ first call, from the shape of the input (a first call that raises creates none).
 import collections.abc
 import contextlib
 import math
+import operator
 import os
 import sys
 import threading
@@ -56,13 +57,15 @@ from dezero.serialization import (
 # Containers whose Parameters and Layers belong to the layer that holds them.
 _CONTAINERS = (list, tuple, dict)
 
-# Counts the assignments and deletions of registered attributes, in any layer.  A
-# layer keeps the list of its parameters (optimizers ask for it every step) while this
-# count stays the same and the lists and dicts that the list was read from still hold
-# the same items.  Plain lists and dicts cannot report their changes, and replacing
-# them by types that do would give the layer a copy, which code holding the original
-# would then change in vain; so params() compares them item by item instead, one
-# identity test per item.
+# The keys under which a layer keeps, in its ``__dict__``, the record of the names of
+# its members ({name: None}, a dict used as an ordered set) and the list params()
+# gives (a _KeptParams).  They are dezero's own: assigning them is refused.
+_NAMES = '_dezero_names'
+_KEPT = '_dezero_kept_params'
+_RESERVED = frozenset((_NAMES, _KEPT))
+
+# Counts the assignments and deletions of registered attributes, in any layer: a kept
+# list of parameters (see _KeptParams) is read again after any of them.
 _structure_changes = 0
 
 
@@ -126,7 +129,7 @@ def keeping_state(model):
     finally:
         for layer, before in saved:
             values = layer.__dict__
-            names = values.get('_names', ())
+            names = values.get(_NAMES) or ()
             for name, value in list(values.items()):
                 if name in names or value is before.get(name) or not _is_state(value):
                     continue
@@ -194,15 +197,23 @@ class Layer:
     nested containers included, belong to this layer under the paths ``name/index``
     and ``name/key`` (``self.blocks = [Linear(10), Linear(10)]`` holds ``blocks/0/W``,
     ``blocks/0/b``, ``blocks/1/W``...), in list order and dict insertion order, and
-    changes made to the container later (``self.blocks.append(...)``) are seen.  Other
-    items of a container, such as functions (``F.relu``) or numbers, are allowed and
-    are not part of the model.  An object held both by an attribute and by a container
-    of the same layer is named after the attribute, so ``self.layers = [self.l0,
-    self.l1]`` keeps the names ``l0`` and ``l1``.  Re-assigning a name keeps its place;
-    assigning anything else (or deleting the attribute) unregisters it, except that an
-    attribute holding a Parameter takes only another Parameter: assigning an array, a
-    Variable or None to it raises TypeError (change the values through ``.data``, or
-    ``del`` the attribute to remove the parameter).
+    changes made to the container later (``self.blocks.append(...)``) are seen, with
+    one exception: a list or dict that holds no Parameter, Layer, list or dict (a
+    vocabulary, a history of losses) is checked by its length alone, so that it costs
+    nothing however long it is; a Layer or Parameter put into it in place of another
+    item (``self.vocab[3] = layer``) is seen once its length changes or it is
+    assigned again.  Other items of a container, such as functions (``F.relu``) or
+    numbers, are allowed and are not part of the model.  An object held both by an
+    attribute and by a container of the same layer is named after the attribute, so
+    ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
+    Re-assigning a name keeps its place; assigning anything else (or deleting the
+    attribute) unregisters it, except that an attribute holding a Parameter takes only
+    another Parameter: assigning an array, a Variable or None to it raises TypeError
+    (change the values through ``.data``, or ``del`` the attribute to remove the
+    parameter).  An assignment that raises (a property without a setter) registers
+    nothing, and one that a property handles registers what its setter stores
+    (``self._W``), not the property's name.  The names ``_dezero_names`` and
+    ``_dezero_kept_params`` are the layer's own record and cannot be assigned.
 
     Calling the layer returns ``forward(*inputs, **options)`` (keyword arguments are
     settings, such as MultiHeadAttention's ``is_causal``), a tuple of one output
@@ -227,35 +238,41 @@ class Layer:
     _statistics = {}
 
     def __init__(self):
-        self.__dict__.setdefault('_names', {})
+        self.__dict__.setdefault(_NAMES, {})
 
     def __setattr__(self, name, value):
-        names = self.__dict__.setdefault('_names', {})  # ordered: a dict used as a set
+        values = self.__dict__
+        names = values.get(_NAMES)
+        if names is None:  # a subclass whose __init__ does not call Layer.__init__
+            names = values[_NAMES] = {}
+        if name in _RESERVED:
+            raise _reserved(self, name)
         if name in names and not isinstance(value, Parameter):
-            held = self.__dict__.get(name)
+            held = values.get(name)
             if isinstance(held, Parameter):
                 _refuse_replacing(self, name, held, value)
-        if _may_hold_members(value):
-            names.setdefault(name, None)
-            _structure_changed()
-        else:
-            if isinstance(value, (set, frozenset)) and any(
-                isinstance(v, (Parameter, Layer)) for v in value
-            ):
+        members = _may_hold_members(value)
+        if not members and isinstance(value, (set, frozenset)):
+            if any(isinstance(v, (Parameter, Layer)) for v in value):
                 raise TypeError(
                     f'{type(self).__name__}: the attribute {name!r} is a set '
                     f'holding layers or parameters; a set has no order, so '
                     f'its parameters could not be named or saved: use a list'
                 )
-            if name in names:
-                del names[name]
-                _structure_changed()
-        super().__setattr__(name, value)
+        super().__setattr__(name, value)  # first: an assignment that raises registers nothing
+        if members and values.get(name) is value:  # (a property stores it elsewhere)
+            names.setdefault(name, None)
+            _structure_changed()
+        elif name in names:
+            del names[name]
+            _structure_changed()
 
     def __delattr__(self, name):
-        if self.__dict__.get('_names', {}).pop(name, 0) is None:
-            _structure_changed()
+        if name in _RESERVED:
+            raise _reserved(self, name)
         super().__delattr__(name)
+        if self.__dict__.get(_NAMES, {}).pop(name, 0) is None:
+            _structure_changed()
 
     def __getstate__(self):
         """What pickling, ``copy.copy`` and ``copy.deepcopy`` keep of the layer: every
@@ -269,14 +286,24 @@ class Layer:
         state, but its backward stops there, and the copy does not hold (nor recurse
         through) that graph."""
         values = self.__dict__
-        names = values.get('_names', {})
-        left_out = {'_params_cache'} | ({'inputs', 'outputs'} - set(names))
+        names = values.get(_NAMES, {})
+        left_out = {_KEPT} | ({'inputs', 'outputs'} - set(names))
         state = {
             name: _without_history(value) for name, value in values.items() if name not in left_out
         }
-        if '_names' in state:
-            state['_names'] = dict(names)
+        if _NAMES in state:
+            state[_NAMES] = dict(names)
         return state
+
+    def __setstate__(self, state):
+        """Take the attributes ``state`` (from :meth:`__getstate__`).  A state that
+        holds the record of member names as ``_names``, as pickles of earlier
+        versions do, has it moved to its own name (and ``_params_cache`` dropped)."""
+        if _NAMES not in state and isinstance(state.get('_names'), dict):
+            state = dict(state)
+            state[_NAMES] = state.pop('_names')
+            state.pop('_params_cache', None)
+        self.__dict__.update(state)
 
     def __call__(self, *inputs, **options):
         if _watch.active:  # watched, or parameters made by a call that may still run
@@ -294,7 +321,7 @@ class Layer:
                 _keep_created()
         ys = outputs if isinstance(outputs, tuple) else (outputs,)
         state = self.__dict__  # not through __setattr__: these are not members
-        names = state.get('_names', ())
+        names = state.get(_NAMES) or ()
         if 'outputs' not in names and 'inputs' not in names:
             try:  # Variables and arrays, the usual case
                 state['inputs'] = list(map(weakref.ref, inputs))
@@ -416,7 +443,7 @@ class Layer:
                 continue  # the usual case: a layer that takes any values
             own = {
                 name: param
-                for name, param in layer._members('', [])
+                for name, param in layer._members('')
                 if isinstance(param, Parameter) and id(param) in index
             }
             arrays = {name: planned[index[id(param)]][1] for name, param in own.items()}
@@ -438,50 +465,84 @@ class Layer:
         sub-layers, depth first in definition order; the path joins the attribute
         names, list indices and dict keys with ``/`` (``'l0/W'``, ``'blocks/0/W'``).
         A parameter or layer reachable by several paths is visited once, under the
-        first path.
+        first path.  The layers whose class overrides :meth:`params` are looked into
+        all the same: this lists what the model holds (and saves), not what it trains.
         """
-        return self._walk([])
+        return self._walk()
+
+    def _param_paths(self):
+        """Yield ``(path, parameter)`` for every path by which this layer reaches a
+        Parameter, depth first in definition order: a parameter or layer that several
+        attributes hold (tied weights) comes once under each of their paths, as the
+        book's ``_flatten_params`` puts it, and so as weight files hold it.  A layer
+        met again inside itself (a cycle) is not entered again.  The first path of
+        each parameter is the one :meth:`named_params` gives."""
+        stack = [(self, iter(self._members('')))]
+        inside = {id(self)}  # the layers on the current path
+        while stack:
+            layer, members = stack[-1]
+            for path, obj in members:
+                if not isinstance(obj, Layer):
+                    yield path, obj
+                elif id(obj) not in inside:
+                    inside.add(id(obj))
+                    stack.append((obj, iter(obj._members(path + '/'))))
+                    break
+            else:
+                stack.pop()
+                inside.discard(id(layer))
 
     def _flatten_params(self, params_dict, parent_key=''):
         """Put every Parameter of this layer and its sub-layers into the dict
-        ``params_dict`` under its path (:meth:`named_params`), after ``parent_key``
-        and a ``/`` when given: the book's step 53, on which its save_weights stands."""
+        ``params_dict`` under each of its paths (a shared one under several; see
+        :meth:`_param_paths`), after ``parent_key`` and a ``/`` when given: the book's
+        step 53, on which its save_weights stands."""
         prefix = f'{parent_key}/' if parent_key else ''
-        for path, param in self.named_params():
+        for path, param in self._param_paths():
             params_dict[prefix + path] = param
 
     def params(self):
         """Iterate over every Parameter of this layer and its sub-layers, each once, in
-        the order of :meth:`named_params`."""
+        the order of :meth:`named_params`; except that a sub-layer whose class
+        overrides ``params()`` gives what its own ``params()`` yields, as in DeZero,
+        where that is how layers are frozen (``def params(self): return iter(())``
+        keeps an optimizer from changing them)."""
         return iter(self._param_list())
 
     def _param_list(self):
         """The list behind :meth:`params`: the same list object for as long as the
-        parameters stay the same, so that an optimizer can tell it has seen it."""
-        cached = self.__dict__.get('_params_cache')
-        if cached is None or cached[0] != _structure_changes or not _same_items(cached[1]):
-            containers = []
-            params = [param for _, param in self._walk(containers)]
-            cached = (_structure_changes, [(c, _items(c)) for c in containers], params)
-            self.__dict__['_params_cache'] = cached
-        return cached[2]
+        parameters stay the same (see :class:`_KeptParams`), so that an optimizer can
+        tell it has seen it.  A model holding layers that override ``params()`` gets
+        a new list each time, with what their ``params()`` yields then."""
+        values = self.__dict__
+        kept = values.get(_KEPT)
+        if kept is None or not kept.holds(values):
+            kept = _KeptParams()
+            kept.items = [obj for _, obj in self._walk(kept, calls_params=True)]
+            kept.calls = any(isinstance(obj, Layer) for obj in kept.items)
+            values[_KEPT] = kept
+        return _params_of(kept.items) if kept.calls else kept.items
 
-    def _walk(self, containers, layers=False):
+    def _walk(self, watch=None, layers=False, calls_params=False):
         """The traversal behind named_params and params: ``(path, parameter)`` pairs,
         and with ``layers`` the ``(path, layer)`` pairs of the sub-layers too, each
-        before its own members.  The lists and dicts looked into are appended to
-        ``containers``."""
+        before its own members.  With ``calls_params``, a sub-layer whose class
+        overrides params() is given as ``(path, layer)`` and not looked into.  What is
+        read is noted in ``watch`` (a :class:`_KeptParams`), when given."""
         seen = {id(self)}
-        stack = [iter(self._members('', containers))]
+        stack = [iter(self._members('', watch))]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
+                    if calls_params and type(obj).params is not Layer.params:
+                        yield path, obj
+                        continue
                     if layers:
                         yield path, obj
-                    stack.append(iter(obj._members(path + '/', containers)))
+                    stack.append(iter(obj._members(path + '/', watch)))
                     break
                 yield path, obj
             else:
@@ -490,19 +551,22 @@ class Layer:
     def _named_sublayers(self):
         """Yield ``(path, layer)`` for every layer inside this one, each once, under
         its first path (``l0``, ``blocks/0``), depth first."""
-        for path, obj in self._walk([], layers=True):
+        for path, obj in self._walk(layers=True):
             if isinstance(obj, Layer):
                 yield path, obj
 
-    def _members(self, prefix, containers):
+    def _members(self, prefix, watch=None):
         """``(prefix + path, value)`` for the Parameters and Layers this layer holds
-        directly, in definition order; the lists and dicts looked into are appended to
-        ``containers``."""
+        directly, in definition order; what is read is noted in ``watch`` (a
+        :class:`_KeptParams`), when given."""
         values = self.__dict__
+        names = values.get(_NAMES)
         try:
-            members = [(name, values[name]) for name in values.get('_names', ())]
+            members = [(name, values[name]) for name in names or ()]
         except KeyError as e:  # a name added to _params before its attribute was set
             raise _unset_member(self, e.args[0], 'is not set') from None
+        if watch is not None:
+            watch.layer(values, names, members)
         attributes = None  # ids of the objects held by attributes
         found = []
         for name, value in members:
@@ -513,24 +577,28 @@ class Layer:
                 continue
             if attributes is None:
                 attributes = {id(v) for _, v in members if not isinstance(v, _CONTAINERS)}
-            _unpack(self, prefix + name, value, attributes, found, containers, ())
+            _unpack(self, prefix + name, value, attributes, found, watch, ())
         return found
 
     def cleargrads(self):
-        """Forget the gradients of every parameter."""
-        for param in self._param_list():
+        """Forget the gradients of the parameters that :meth:`params` gives (those
+        of a layer that overrides it to be frozen are kept, as in DeZero)."""
+        params = self._param_list() if type(self).params is Layer.params else self.params()
+        for param in params:
             param.grad = None
 
     def to_cpu(self):
-        """Move every parameter (data and gradient) to the CPU as NumPy arrays."""
-        for param in self.params():
+        """Move every parameter (data and gradient) to the CPU as NumPy arrays, those
+        that :meth:`params` leaves out (a frozen layer's) included."""
+        for _, param in self.named_params():
             param.to_cpu()
 
     def to_gpu(self):
-        """Move every parameter (data and gradient) to the current GPU as CuPy arrays;
-        raises RuntimeError saying how to install CuPy when it is missing."""
+        """Move every parameter (data and gradient) to the current GPU as CuPy arrays,
+        those that :meth:`params` leaves out (a frozen layer's) included; raises
+        RuntimeError saying how to install CuPy when it is missing."""
         cuda.require_gpu(f'{type(self).__name__}.to_gpu')
-        for param in self.params():
+        for _, param in self.named_params():
             param.to_gpu()
 
     # ---- files -----------------------------------------------------------------------
@@ -539,10 +607,13 @@ class Layer:
         ``.npz`` added when it does not end so, as ``np.savez`` does (``'my_mlp'``
         writes ``my_mlp.npz``).
 
-        Keys are the parameter paths of :meth:`named_params` (``'l0/W'``).  Parameters
-        that have no data yet (a lazy layer never called) are left out.  The file
-        appears whole or not at all: if writing fails or is interrupted, a previous
-        file of that name is left untouched.  GPU arrays are copied to the CPU: the
+        Keys are the parameter paths of :meth:`named_params` (``'l0/W'``); a parameter
+        shared by several layers or attributes (tied weights: ``self.dec = self.enc``)
+        is written under each of its paths (``enc/W`` and ``dec/W``), as the book's
+        save_weights writes it, so that either package reads the other's file.
+        Parameters that have no data yet (a lazy layer never called) are left out.
+        The file appears whole or not at all: if writing fails or is interrupted, a
+        previous file of that name is left untouched.  GPU arrays are copied to the CPU: the
         file holds NumPy arrays whatever the device.  ``path`` may also be a binary
         file object open for writing (``io.BytesIO``), as ``np.savez`` takes: the
         archive is written into it directly, which cannot be atomic.
@@ -560,9 +631,11 @@ class Layer:
 
         Every key and shape is checked before anything is assigned: a parameter missing
         from the file, a key the model has no parameter for, or a shape that differs
-        raises ValueError, as does a file that is not a readable ``.npz`` archive (a
-        missing file raises FileNotFoundError, which asks whether ``path + '.npz'`` was
-        meant when that file exists); the model is then left exactly as it was.
+        raises ValueError, as do entries under two paths of one shared parameter that
+        hold different arrays (an entry under any one of its paths is enough), and a
+        file that is not a readable ``.npz`` archive (a missing file raises
+        FileNotFoundError, which asks whether ``path + '.npz'`` was meant when that
+        file exists); the model is then left exactly as it was.
         Initialised parameters keep their dtype (the values are cast).  A parameter
         with no data yet (a lazy layer never called) takes the file's array once it fits
         what its layer knows of it (:meth:`param_specs`: Linear's W must have
@@ -595,17 +668,19 @@ class Layer:
         named as in :meth:`named_params`, such as ``l0: Linear(in=2, out=10)``."""
         return '\n'.join('  ' * depth + text for depth, text, _, _ in _tree(self, True))
 
-    def summary(self, *inputs, file=None):
+    def summary(self, *inputs, file=None, **options):
         """Print the tree of ``print(layer)`` as a table with, for each layer, the
         output shape of its first call and the number of values in the Parameters it
         holds itself (its sub-layers have rows of their own), then the total.
 
-        Given ``inputs``, the layer is called once on them, under ``no_grad()`` and
-        ``test_mode()``, to record the output shapes; that call also creates lazy
-        parameters, drawing their initial values from NumPy's random generator.  The
-        state that layers keep from one call to the next (the hidden state of RNN,
-        LSTM and GRU: every layer with ``reset_state()``) is put back as it was
-        before that call, so the next call goes on as if summary had not run.
+        Given ``inputs``, the layer is called once on them (with ``options``, the
+        keyword arguments of forward, such as ``is_causal=True``; ``file`` is
+        summary's own), under ``no_grad()`` and ``test_mode()``, to record the output
+        shapes; that call also creates lazy parameters, drawing their initial values
+        from NumPy's random generator.  The state that layers keep from one call to
+        the next (the hidden state of RNN, LSTM and GRU: every layer with
+        ``reset_state()``) is put back as it was before that call, so the next call
+        goes on as if summary had not run.
         Without inputs the table has no shapes.  The counts of layers whose
         parameters are not created yet are ``?`` (with inputs too, for the layers
         that call does not reach and for RNN's ``h2h``, made on the second step).
@@ -620,6 +695,12 @@ class Layer:
                 f'such as an open text file or sys.stdout, got {type(file).__name__} '
                 f'{file!r:.60}; for a path, use open(path, "w")'
             )
+        if options and not inputs:
+            raise TypeError(
+                f'{type(self).__name__}.summary: keyword arguments for forward '
+                f'({", ".join(options)}) were given without inputs; summary calls '
+                f'forward only when given inputs'
+            )
         shapes = None
         if inputs:
             if _watch.shapes is not None:
@@ -631,7 +712,7 @@ class Layer:
             _watch.active = True
             try:
                 with no_grad(), test_mode(), keeping_state(self):
-                    self(*inputs)
+                    self(*inputs, **options)
             finally:
                 _watch.shapes = None
                 _recheck_watch()
@@ -652,11 +733,11 @@ class _ParamNames(collections.abc.MutableSet):
 
     ``add(name)`` registers the attribute ``name``, as the book's
     ``Layer.__setattr__`` does (``self._params.add(name)``), for a layer that sets it
-    past ``Layer.__setattr__`` (with ``object.__setattr__``).  The attribute must hold
-    a Parameter or a Layer, or, as in the book's ``__setattr__``, which adds the name
-    before setting it, be about to: a name not set yet (or holding None) is
-    registered, and must hold a Parameter or a Layer by the time the parameters are
-    read (``params()`` raises otherwise).  Any other value raises TypeError.
+    past ``Layer.__setattr__`` (with ``object.__setattr__``).  As the book's
+    ``__setattr__`` adds the name before setting the attribute, whatever the attribute
+    holds then (nothing, None, an array) is taken; it must hold a Parameter or a Layer
+    (or a list, tuple or dict of them) by the time the parameters are read
+    (``params()`` raises otherwise).
     ``discard(name)`` and ``remove(name)`` unregister it: the attribute stays, but it
     is no longer part of the layer (``params()``, ``save_weights``) until it is
     assigned again.  ``&``, ``|``, ``-``, ``copy()``, ``union()`` and the other
@@ -674,11 +755,11 @@ class _ParamNames(collections.abc.MutableSet):
 
     def __contains__(self, name):
         values = self.layer.__dict__
-        return name in values.get('_names', ()) and isinstance(values.get(name), _MEMBERS)
+        return name in (values.get(_NAMES) or ()) and isinstance(values.get(name), _MEMBERS)
 
     def __iter__(self):
         values = self.layer.__dict__
-        names = [n for n in values.get('_names', ()) if isinstance(values.get(n), _MEMBERS)]
+        names = [n for n in values.get(_NAMES) or () if isinstance(values.get(n), _MEMBERS)]
         return iter(names)
 
     def __len__(self):
@@ -695,16 +776,9 @@ class _ParamNames(collections.abc.MutableSet):
                 f'{type(layer).__name__}._params.add: expected the name of an attribute '
                 f'(a str), got {type(name).__name__} {name!r:.40}'
             )
-        values = layer.__dict__
-        value = values.get(name)
-        if not isinstance(value, _MEMBERS) and value is not None:
-            raise TypeError(
-                f'{type(layer).__name__}._params.add: the attribute {name!r} '
-                f'{_holding(value)}; only an attribute holding a Parameter or a Layer can '
-                f'be part of the layer'
-            )
-        names = values.setdefault('_names', {})
-        names.setdefault(name, None)
+        if name in _RESERVED:
+            raise _reserved(layer, name)
+        layer.__dict__.setdefault(_NAMES, {}).setdefault(name, None)
         _structure_changed()  # (a name registered already may hold a new value)
 
     def copy(self):
@@ -743,7 +817,7 @@ class _ParamNames(collections.abc.MutableSet):
     def discard(self, name):
         """Unregister the attribute ``name`` if it is registered (see the class)."""
         values = self.layer.__dict__
-        names = values.get('_names', {})
+        names = values.get(_NAMES) or {}
         # a registered list, tuple or dict is not in this set: it stays registered
         if name in names and not isinstance(values.get(name), _CONTAINERS):
             del names[name]
@@ -769,16 +843,20 @@ def _unset_member(layer, name, what):
 # --------------------------------------------------------------------------------------
 # Layer helpers: containers, weak references, descriptions
 # --------------------------------------------------------------------------------------
-def _unpack(layer, path, container, attributes, found, containers, open_ids):
+def _unpack(layer, path, container, attributes, found, watch, open_ids):
     """Append to ``found`` the ``(path/key, value)`` of the Parameters and Layers in
     ``container`` and in the containers nested in it, except those whose id is in
-    ``attributes`` (they are named after an attribute of ``layer``).  ``containers``
-    receives every list and dict looked into; ``open_ids`` holds the ids of the
-    containers being unpacked, so that one that holds itself is not entered again."""
+    ``attributes`` (they are named after an attribute of ``layer``).  The lists and
+    dicts looked into are noted in ``watch`` (a :class:`_KeptParams`), when given;
+    ``open_ids`` holds the ids of the containers being unpacked, so that one that
+    holds itself is not entered again."""
     if id(container) in open_ids:
         return
-    if not isinstance(container, tuple):
-        containers.append(container)
+    plain = _holds_nothing(container)
+    if watch is not None and not isinstance(container, tuple):
+        watch.container(container, plain)
+    if plain:
+        return
     open_ids += (id(container),)
     items = container.items() if isinstance(container, dict) else enumerate(container)
     for key, value in items:
@@ -786,9 +864,24 @@ def _unpack(layer, path, container, attributes, found, containers, open_ids):
             if id(value) not in attributes:
                 found.append((_item_path(layer, path, key), value))
         elif isinstance(value, _CONTAINERS):
-            _unpack(
-                layer, _item_path(layer, path, key), value, attributes, found, containers, open_ids
-            )
+            _unpack(layer, _item_path(layer, path, key), value, attributes, found, watch, open_ids)
+
+
+# What params() looks for, or into, among the items of a container (and in tuples).
+_LOOKED_AT = (Parameter, Layer, list, dict)
+
+
+def _holds_nothing(container):
+    """Whether ``container`` holds no Parameter, Layer, list or dict, directly or in
+    the tuples it holds: nothing that params() looks for or into.  The items are
+    looked over by type, in a loop that runs in C."""
+    items = container.values() if isinstance(container, dict) else container
+    kinds = set(map(type, items))
+    if any(issubclass(kind, _LOOKED_AT) for kind in kinds):
+        return False
+    if any(issubclass(kind, tuple) for kind in kinds):
+        return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
+    return True
 
 
 def _item_path(layer, path, key):
@@ -803,21 +896,114 @@ def _item_path(layer, path, key):
     return f'{path}/{key}'
 
 
-def _items(container):
-    return tuple(container.values()) if isinstance(container, dict) else tuple(container)
+class _KeptParams:
+    """The list that :meth:`Layer.params` gives, kept in the layer with what it was
+    read from, so that the next call can tell at little cost that it still holds.
+    ``items``: the Parameters, and, where ``calls``, the layers whose class overrides
+    params(), whose own params() is called each time (see :func:`_params_of`).
 
+    It holds while no registered attribute of any layer was assigned or deleted since
+    (``_structure_changes``), and each object it was read from holds what it held
+    then, one identity test each: every registered attribute of every layer met (so
+    that an attribute set past ``__setattr__`` is seen, and a ``__dict__`` updated
+    from another layer's brings no list of that layer) and every item of the lists
+    and dicts that held a Parameter, a Layer, a list or a dict, whose lengths are
+    unchanged too.  The lists and dicts that held none of these (a vocabulary, a
+    history of losses) are checked by their length alone, as the :class:`Layer`
+    docstring says: when it changed, they are looked over again (by
+    :func:`_holds_nothing`), and the list still holds if they still hold nothing.
 
-def _same_items(snapshot):
-    """Whether every container of ``snapshot`` (pairs of a container and the items it
-    held) still holds the very same items in the same order."""
-    for container, items in snapshot:
-        if len(container) != len(items):
+    The owner's own attributes (``own``) are compared with the ``__dict__`` that it
+    passes to :meth:`holds`: keeping its ``__dict__`` here would make a reference
+    cycle."""
+
+    def __init__(self):
+        self.changes = _structure_changes
+        self.own = None  # (names, values) of the registered attributes of the owner
+        self.places, self.keys, self.values = [], [], []  # places[i][keys[i]] is values[i]
+        self.sized, self.lengths = [], []  # the lists and dicts among places, their lengths
+        self.plain, self.plain_lengths = [], []  # the lists and dicts that held nothing
+        self.items, self.calls = [], False
+
+    def layer(self, values, names, members):
+        """Note a layer met: ``values`` its ``__dict__``, ``names`` its record of
+        member names, ``members`` its ``(name, value)`` pairs.  The first is the
+        owner."""
+        keys = (_NAMES, *(name for name, _ in members))
+        held = (names, *(value for _, value in members))
+        if self.own is None:
+            self.own = (keys, held)
+            return
+        self.places += [values] * len(keys)
+        self.keys += keys
+        self.values += held
+
+    def container(self, container, plain):
+        """Note a list or dict looked into; ``plain``: it holds nothing params()
+        looks for or into."""
+        if plain:
+            self.plain.append(container)
+            self.plain_lengths.append(len(container))
+            return
+        self.sized.append(container)
+        self.lengths.append(len(container))
+        self.places += [container] * len(container)
+        if isinstance(container, dict):
+            self.keys += container.keys()
+            self.values += container.values()
+        else:
+            self.keys += range(len(container))
+            self.values += container
+
+    def holds(self, own):
+        """Whether the list still holds for the layer whose ``__dict__`` is ``own``."""
+        if self.changes != _structure_changes:
             return False
-        current = container.values() if isinstance(container, dict) else container
-        for now, before in zip(current, items):
-            if now is not before:
+        names, held = self.own
+        if not all(map(operator.is_, map(own.get, names), held)):
+            return False
+        if self.sized and list(map(len, self.sized)) != self.lengths:
+            return False
+        if self.plain and list(map(len, self.plain)) != self.plain_lengths:
+            if not self._still_plain():
                 return False
-    return True
+        try:
+            now = map(operator.getitem, self.places, self.keys)
+            return all(map(operator.is_, now, self.values))
+        except (KeyError, IndexError):  # a dict key or a registered attribute is gone
+            return False
+
+    def _still_plain(self):
+        """Whether the lists and dicts that held nothing, some of which changed length,
+        still hold nothing; if so, their new lengths are noted."""
+        for i, container in enumerate(self.plain):
+            if len(container) != self.plain_lengths[i]:
+                if not _holds_nothing(container):
+                    return False
+                self.plain_lengths[i] = len(container)
+        return True
+
+
+def _params_of(items):
+    """The Parameters of ``items`` and those that ``params()`` of its layers yields,
+    each object once, in that order."""
+    params, seen = [], set()
+    for item in items:
+        for param in item.params() if isinstance(item, Layer) else (item,):
+            if id(param) not in seen:
+                seen.add(id(param))
+                params.append(param)
+    return params
+
+
+def _reserved(layer, name):
+    """The AttributeError for assigning or deleting ``name``, one of the names under
+    which ``layer`` keeps its own record."""
+    return AttributeError(
+        f"{type(layer).__name__}: {name!r} is dezero's own attribute (the layer's record "
+        f'of its parameters and sub-layers) and cannot be assigned or deleted; give '
+        f'yours another name'
+    )
 
 
 def _layer_paths(root):
@@ -940,7 +1126,7 @@ def _tree(root, list_params):
         own = []
         rows.append((depth, label + _title(layer), layer, own))
         show_params = list_params and not layer.hyperparameters()
-        for name, obj in layer._members('', []):
+        for name, obj in layer._members(''):
             kind = 'layer' if isinstance(obj, Layer) else 'parameter'
             if id(obj) in seen:
                 if kind == 'layer' or show_params:

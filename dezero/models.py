@@ -27,7 +27,7 @@ import dezero.layers as L  # noqa: F401  (the book's models module imports it, a
 from dezero import cuda, utils  # noqa: F401
 from dezero.core import no_grad, test_mode
 from dezero.download import DownloadError, dezero_home, get_file
-from dezero.graph import _picture_path, _save, draw_graph
+from dezero.graph import _check_output, _picture_path, _save, draw_graph
 from dezero.checks import check_flag
 from dezero.layers import (
     BatchNorm,
@@ -44,8 +44,10 @@ from dezero.layers import (
 class Model(Layer):
     """A Layer meant as a whole network; it can draw its computation graph."""
 
-    def plot(self, *inputs, to_file='model.png'):
-        """Run ``forward(*inputs)`` and draw the graph of its output into ``to_file``
+    def plot(self, *inputs, to_file='model.png', **options):
+        """Run ``forward(*inputs, **options)`` (``options``: the keyword arguments of
+        forward, such as ``is_causal=True``; ``to_file`` is plot's own) and draw the
+        graph of its output into ``to_file``
         (with shapes and dtypes), returning the picture's path.  The operations are
         grouped in boxes by the layer whose call made them, and the parameters named as
         in ``params()`` (``l0/W``); see :func:`dezero.graph.draw_graph`.  The DOT text
@@ -64,28 +66,31 @@ class Model(Layer):
 
         ``to_file`` is checked (a path of a file, in a format Graphviz renders, that can
         be written) before the forward pass, so that a bad one changes nothing.  A
-        forward returning several outputs is refused: draw the graph of one of them with
-        :func:`dezero.graph.draw_graph` or :func:`dezero.graph.plot_dot_graph`."""
+        forward returning several outputs (a tuple, list or dict) is refused: draw the
+        graph of one of them with :func:`dezero.graph.draw_graph` or
+        :func:`dezero.graph.plot_dot_graph`."""
         _picture_path(to_file, 'Model.plot')  # refused before any lazy parameter is made
         random_state = np.random.get_state()
-        made = {id(param) for param in self.params() if param.data is not None}
+        made = {id(param) for _, param in self.named_params() if param.data is not None}
         try:
             with watching_layers(self), keeping_state(self), keeping_statistics(self):
-                y = self.forward(*inputs)
+                y = self.forward(*inputs, **options)
                 if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
                     y = y[0]
         finally:
             # put back unless the pass created parameters: their weights were drawn from
             # the generator, and putting it back would make the program draw them again
-            if all(param.data is None or id(param) in made for param in self.params()):
+            if all(p.data is None or id(p) in made for _, p in self.named_params()):
                 np.random.set_state(random_state)
-        if isinstance(y, (tuple, list)):
+        if isinstance(y, (tuple, list, dict)):
+            first = f'[{next(iter(y))!r}]' if isinstance(y, dict) and y else '[0]'
             raise TypeError(
                 f'Model.plot: it draws the graph of one output, but forward returned a '
                 f'{type(y).__name__} of {len(y)}; draw one of them with '
-                f'dezero.graph.draw_graph(y[0], model=model).save(path) or '
-                f'dezero.utils.plot_dot_graph(y[0], to_file=path)'
+                f'dezero.graph.draw_graph(y{first}, model=model).save(path) or '
+                f'dezero.utils.plot_dot_graph(y{first}, to_file=path)'
             )
+        _check_output('Model.plot', y)
         return _save(draw_graph(y, verbose=True, model=self).source, to_file, 'Model.plot')
 
 

@@ -55,6 +55,7 @@ from dezero import cuda
 from dezero.array_ops import cast_with_overflow, is_float16
 from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
+from dezero.layers import Layer
 from dezero.checks import check_flag
 from dezero.serialization import (
     _cast,
@@ -831,11 +832,13 @@ class Optimizer:
 
     def _unique_params(self):
         """The target's parameters, each object once, in the order params() gives.  A
-        layer's list is checked once, and again only when the layer gives another."""
-        listing = getattr(self.target, '_param_list', None)
-        if listing is None:
-            return self._checked(self.target.params())
-        params = listing()
+        layer's list is checked once, and again only when the layer gives another;
+        a target whose class overrides params() (to freeze some layers, say) is
+        asked through its params()."""
+        target = self.target
+        if not isinstance(target, Layer) or type(target).params is not Layer.params:
+            return self._checked(target.params())
+        params = target._param_list()
         if params is not self._params_seen:
             self._params_checked = self._checked(params)
             self._params_seen = params

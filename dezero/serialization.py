@@ -166,27 +166,52 @@ def named_params(model, owner):
             f'{owner}: the arrays are keyed by parameter paths, so the model must have '
             f'named_params() (a Layer or Model); got {type(model).__name__}'
         )
-    pairs, seen = [], set()
-    for path, param in named():
-        if path in seen:
+    return _one_param_per_path(named(), owner)
+
+
+def param_paths(model, owner):
+    """``{id(parameter): (parameter, paths)}`` for the parameters of ``model``, in the
+    order of named_params(), ``paths`` being every path by which the model reaches the
+    parameter, its named_params() path first: a parameter shared by several layers or
+    attributes (tied weights) has several, as the book's weight files name it under
+    each (see :meth:`dezero.layers.Layer._param_paths`).  A model without
+    ``_param_paths()`` gives one path per parameter.  Two parameters with one path
+    are refused, as by :func:`named_params`."""
+    every = getattr(model, '_param_paths', None)
+    pairs = named_params(model, owner) if every is None else _one_param_per_path(every(), owner)
+    found = {}
+    for path, param in pairs:
+        entry = found.setdefault(id(param), (param, []))
+        if path not in entry[1]:
+            entry[1].append(path)
+    return found
+
+
+def _one_param_per_path(pairs, owner):
+    """``pairs`` ((path, Parameter)) as a list, refusing two parameters with one
+    path; a parameter met again under one of its paths is kept."""
+    checked, held = [], {}
+    for path, param in pairs:
+        if held.setdefault(path, param) is not param:
             raise ValueError(
                 f'{owner}: two parameters have the path {path!r}; rename the attribute '
                 f'or dict key that repeats it'
             )
-        seen.add(path)
-        pairs.append((path, param))
-    return pairs
+        checked.append((path, param))
+    return checked
 
 
 def weight_arrays(model, owner):
     """``{parameter path: NumPy array}`` of the parameters of ``model`` that have data
-    (a lazy layer never called has none), as a weights file holds them: GPU arrays are
-    copied to the CPU, NumPy ones are the parameters' own."""
-    return {
-        name: cuda.as_numpy(param.data)
-        for name, param in named_params(model, owner)
-        if param.data is not None
-    }
+    (a lazy layer never called has none), as a weights file holds them: a shared
+    parameter under each of its paths (:func:`param_paths`), as the book writes it; GPU
+    arrays are copied to the CPU, NumPy ones are the parameters' own."""
+    arrays = {}
+    for param, paths in param_paths(model, owner).values():
+        if param.data is not None:
+            array = cuda.as_numpy(param.data)
+            arrays.update((path, array) for path in paths)
+    return arrays
 
 
 def planned_weights(model, stored, owner, path):
@@ -194,8 +219,11 @@ def planned_weights(model, stored, owner, path):
     ``stored`` (parameter path -> array, read from the file ``path``), checked before
     anything changes.
 
-    A parameter the file lacks, an array the model has no parameter for, a shape that
-    differs or an array that is not of real numbers raises ValueError.  Initialised
+    A parameter shared by several layers or attributes may have an entry under any of
+    its paths (the book writes one under each, :func:`weight_arrays` too), which must
+    then hold equal arrays.  A parameter the file lacks, an array the model has no
+    parameter for, entries of one parameter that differ, a shape that differs or an
+    array that is not of real numbers raises ValueError.  Initialised
     parameters get copies cast to their dtype.  A parameter with no data yet (a lazy
     layer never called) that its layer describes in
     :meth:`~dezero.layers.Layer.param_specs` gets a copy cast to the dtype planned
@@ -215,8 +243,9 @@ def planned_weights(model, stored, owner, path):
     lengths = {}  # (id(layer), length name) -> (length, the path of the array that set it)
     loaded, left = {}, {}  # id(layer) -> the paths of its described parameters
     planned = []
-    for name, param in named_params(model, owner):
-        array = stored.pop(name, None)
+    for param, paths in param_paths(model, owner).values():
+        name = paths[0]
+        array = _entry(stored, paths, owner, path)
         spec = specs.get(id(param))
         if spec is not None:
             (left if array is None else loaded).setdefault(id(spec[0]), []).append(name)
@@ -262,6 +291,34 @@ def planned_weights(model, stored, owner, path):
             )
     fit = getattr(model, '_fit_planned', None)
     return planned if fit is None else fit(planned, owner, path)
+
+
+def _entry(stored, paths, owner, path):
+    """The array that ``stored`` (read from the file ``path``) holds for the parameter
+    reached by ``paths``, taken out of ``stored`` with its entries under the other
+    paths, which must hold an equal array (ValueError naming both); None if it has
+    none."""
+    found = [(key, stored.pop(key)) for key in paths if key in stored]
+    if not found:
+        return None
+    key, array = found[0]
+    for other, copy in found[1:]:
+        if not _equal_arrays(array, copy):
+            raise ValueError(
+                f'{owner}: {path} holds different arrays under {key!r} and {other!r}, '
+                f'which name one parameter of the model (shared by several layers or '
+                f'attributes); it was saved for another model, where they are two'
+            )
+    return array
+
+
+def _equal_arrays(a, b):
+    """Whether the arrays ``a`` and ``b`` hold the same real numbers, in one shape
+    (NaN equal to NaN)."""
+    if a.shape != b.shape or a.dtype.kind not in 'biuf' or b.dtype.kind not in 'biuf':
+        return False
+    nan = a.dtype.kind == 'f' or b.dtype.kind == 'f'
+    return bool(np.array_equal(a, b, equal_nan=nan))
 
 
 def lazy_specs(model):

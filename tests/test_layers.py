@@ -2217,15 +2217,19 @@ def test_params_discard_and_remove_unregister_in_place():
     assert repr(net._params) == "Two._params(['l0'])"
 
 
-def test_params_add_refuses_what_cannot_be_part_of_the_layer():
+def test_params_add_takes_any_value_and_params_refuses_what_cannot_be_part_of_the_layer():
+    # add refused a name whose attribute held a number or an array, which the book's
+    # __setattr__ adds before assigning the Parameter
     layer = Layer()
     layer.rate = 0.5
+    layer._params.add('rate')
     with pytest.raises(
         TypeError,
-        match=r"^Layer\._params\.add: the attribute 'rate' holds float 0\.5; only an "
-        r'attribute holding a Parameter or a Layer',
+        match=r"^Layer: 'rate' was added to _params, but the attribute holds float 0\.5; "
+        r'set it to a Parameter or a Layer',
     ):
-        layer._params.add('rate')
+        list(layer.params())
+    layer._params.discard('rate')
     with pytest.raises(TypeError, match=r'_params\.add: expected the name of an attribute'):
         layer._params.add(3)
     layer._params.add('w')  # not set yet: the book adds the name first
@@ -2415,3 +2419,286 @@ def test_an_init_W_that_replaces_the_parameter_and_is_refused_leaves_the_first_o
     with pytest.raises(ValueError, match=r'Replacing._init_W assigned W.data of shape \(5, 3\)'):
         layer(np.ones((2, 4), np.float32))
     assert layer.W is first and layer.W.data is None
+
+
+# --------------------------------------------------------------------------------------
+# params() overridden to freeze layers, as the book does
+# --------------------------------------------------------------------------------------
+class FrozenLinear(Linear):
+    def params(self):
+        return iter(())  # frozen: no trainable parameters
+
+
+class WithFrozen(Layer):
+    def __init__(self):
+        super().__init__()
+        self.body = FrozenLinear(3, in_size=2)
+        self.head = Linear(1, in_size=3)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def test_params_gives_what_the_params_of_a_sub_layer_that_overrides_it_yields():
+    # the parent walked the child's attributes, bypassing its params()
+    net = WithFrozen()
+    assert list(net.params()) == [net.head.W, net.head.b]
+    assert names(net) == ['body/W', 'body/b', 'head/W', 'head/b']  # what it holds (saves)
+
+    class Switchable(Linear):
+        frozen = True
+
+        def params(self):
+            return iter(()) if self.frozen else super().params()
+
+    net.body = Switchable(3, in_size=2)
+    assert list(net.params()) == [net.head.W, net.head.b]
+    Switchable.frozen = False  # read again at every call
+    assert list(net.params()) == [net.body.W, net.body.b, net.head.W, net.head.b]
+
+
+def test_params_of_an_override_come_once_and_in_place():
+    class HeadOnly(Layer):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def params(self):
+            yield self.inner.W
+            yield self.inner.W
+
+    outer = Layer()
+    outer.first = Linear(2, in_size=2)
+    outer.part = HeadOnly(outer.first)
+    outer.last = param(1.0)
+    assert list(outer.params()) == [outer.first.W, outer.first.b, outer.last]
+
+
+def test_cleargrads_leaves_the_gradients_of_frozen_layers_as_the_book_does():
+    # cleargrads cleared every parameter, whatever params() said
+    net = WithFrozen()
+    F.sum(net(np.ones((4, 2), np.float32))).backward()
+    net.cleargrads()
+    assert net.body.W.grad is not None and net.head.W.grad is None
+
+    class HeadOnly(WithFrozen):
+        def params(self):  # an override on the model itself
+            yield from self.head.params()
+
+    model = HeadOnly()
+    F.sum(model(np.ones((4, 2), np.float32))).backward()
+    model.cleargrads()
+    assert model.body.W.grad is not None and model.head.W.grad is None
+
+
+def test_to_cpu_moves_the_parameters_of_frozen_layers_too(monkeypatch):
+    moved = []
+    monkeypatch.setattr(Parameter, 'to_cpu', lambda self: moved.append(self), raising=False)
+    net = WithFrozen()
+    net.to_cpu()
+    assert moved == [net.body.W, net.body.b, net.head.W, net.head.b]
+
+
+# --------------------------------------------------------------------------------------
+# The kept list of parameters follows changes made past __setattr__
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('how', ['object.__setattr__', '__dict__'])
+def test_params_sees_a_parameter_replaced_past_setattr(how):
+    # params() kept giving the old W while named_params (save_weights) gave the new one
+    model = Layer()
+    model.inner = Linear(2, in_size=2)
+    for layer in (model.inner, model):
+        list(layer.params())  # (the list is kept)
+        new = Parameter(np.zeros((2, 2), np.float32))
+        if how == '__dict__':
+            layer.__dict__['W'] = new
+        else:
+            object.__setattr__(layer, 'W', new)
+        if layer is model:
+            layer._params.add('W')
+            assert list(model.params())[-1] is new
+        else:
+            assert list(model.params())[0] is new and list(layer.params())[0] is new
+        assert dict(layer.named_params())['W'] is new
+
+
+def test_a_dict_copied_from_another_layer_brings_no_list_of_that_layer():
+    # the kept list came along with the other layer's attributes, and params() gave
+    # the other layer's W
+    src, dst = Linear(2, in_size=2), Linear(2, in_size=2)
+    list(src.params())
+    own_w = dst.W
+    dst.__dict__.update({k: v for k, v in src.__dict__.items() if k != 'W'})
+    assert list(dst.params()) == [p for _, p in dst.named_params()] == [own_w, src.b]
+
+
+# --------------------------------------------------------------------------------------
+# The record of members is under names of its own
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('labels', [{}, ['cat', 'dog'], ('cat', 'dog'), 5])
+def test_attributes_named_names_or_params_cache_are_the_users_own(labels):
+    # self._names = {} emptied the record of members; ['cat', 'dog'] gave a misleading
+    # error, and _params_cache = 5 broke params()
+    class Labelled(Layer):
+        def __init__(self):
+            super().__init__()
+            if not isinstance(labels, tuple):
+                self.l0 = Linear(2, in_size=2)
+            self._names = labels
+            self._params_cache = labels
+            self.l1 = Linear(2, in_size=2)
+
+    layer = Labelled()
+    assert layer._names == labels and layer._params_cache == labels
+    assert len(list(layer.params())) == (2 if isinstance(labels, tuple) else 4)
+
+
+@pytest.mark.parametrize('name', ['_dezero_names', '_dezero_kept_params'])
+def test_the_names_of_the_record_of_members_are_refused(name):
+    layer = Linear(2, in_size=2)
+    pattern = rf"^Linear: '{name}' is dezero's own attribute .* give yours another name"
+    with pytest.raises(AttributeError, match=pattern):
+        setattr(layer, name, {})
+    with pytest.raises(AttributeError, match=pattern):
+        delattr(layer, name)
+    with pytest.raises(AttributeError, match=pattern):
+        layer._params.add(name)
+    assert names(layer) == ['W', 'b']
+
+
+def test_a_layer_pickled_with_the_record_under_its_former_name_loads():
+    layer = Linear(2, in_size=2)
+    state = layer.__getstate__()
+    state['_names'] = state.pop('_dezero_names')  # as an earlier dezero pickled it
+    state['_params_cache'] = None
+    other = Linear.__new__(Linear)
+    other.__setstate__(state)
+    assert names(other) == ['W', 'b'] and '_names' not in other.__dict__
+
+
+# --------------------------------------------------------------------------------------
+# Assignments that fail or that a property handles
+# --------------------------------------------------------------------------------------
+def test_an_assignment_that_raises_registers_nothing(tmp_path):
+    # the name was registered first: params(), repr and save_weights then raised
+    class ReadOnly(Layer):
+        @property
+        def W(self):
+            return 1
+
+    layer = ReadOnly()
+    layer.b = param(1.0)
+    with pytest.raises(AttributeError):
+        layer.W = param(2.0)
+    assert names(layer) == ['b'] and repr(layer) == 'ReadOnly\n  b: Parameter (1,) float64'
+    layer.save_weights(tmp_path / 'w.npz')
+
+
+def test_a_property_registers_what_its_setter_stores():
+    # both W and _W were registered, and every params() raised
+    class Wrapped(Layer):
+        def __init__(self):
+            super().__init__()
+            self.W = param(1.0, 2.0)
+
+        @property
+        def W(self):
+            return self._W
+
+        @W.setter
+        def W(self, value):
+            self._W = value
+
+    layer = Wrapped()
+    assert names(layer) == ['_W'] and list(layer.params()) == [layer.W]
+    layer.W = param(3.0)
+    assert list(layer.params()) == [layer.W] and layer.W.data[0] == 3.0
+
+
+def test_a_books_setattr_registers_a_name_that_held_an_array_or_a_number():
+    # _params.add refused a name whose attribute held an array or a number
+    class BookSet(Layer):
+        def __setattr__(self, name, value):
+            if isinstance(value, (Parameter, Layer)):
+                self._params.add(name)
+            super().__setattr__(name, value)
+
+    layer = BookSet()
+    layer.W = np.ones(2)
+    layer.W = param(1.0, 1.0)
+    layer.n = 3
+    layer.n = Linear(2, in_size=2)
+    assert names(layer) == ['W', 'n/W', 'n/b']
+
+
+# --------------------------------------------------------------------------------------
+# Containers of plain data cost nothing per step
+# --------------------------------------------------------------------------------------
+class CountingList(list):
+    """A list that counts the loops over its items."""
+
+    loops = 0
+
+    def __iter__(self):
+        CountingList.loops += 1
+        return super().__iter__()
+
+
+def test_params_does_not_look_over_a_list_of_plain_data_again():
+    # every params() compared each item of every registered list: a model holding a
+    # vocabulary of a million words was 300 times slower per step
+    model = Two()
+    model.vocab = CountingList(f'w{i}' for i in range(1000))
+    first = model._param_list()
+    CountingList.loops = 0
+    for _ in range(3):
+        assert model._param_list() is first
+    assert CountingList.loops == 0
+    model.vocab.append('more')  # looked over once, and the list still holds
+    assert model._param_list() is first and CountingList.loops == 1
+    model.vocab.append(Linear(2, in_size=2))
+    assert names(model)[-2:] == ['vocab/1001/W', 'vocab/1001/b']
+    assert list(model.params())[-1] is model.vocab[-1].b
+
+
+def test_plain_containers_that_come_to_hold_layers_are_seen():
+    model = Layer()
+    model.groups = [[], {}, (1, [])]
+    model.history = [0.5, 0.25]
+    model.counts = {'a': 1}
+    assert list(model.params()) == []
+    model.groups[0].append(Linear(2, in_size=2))
+    model.groups[1]['x'] = param(1.0)
+    model.groups[2][1].append(param(2.0))
+    model.history.append(param(3.0))
+    model.counts['b'] = param(4.0)
+    paths = 'groups/0/0/W groups/0/0/b groups/1/x groups/2/1/0 history/2 counts/b'
+    assert names(model) == paths.split()
+    assert [id(p) for p in model.params()] == [id(p) for _, p in model.named_params()]
+    # the rule's one hole: in place of an item of a list of plain data, same length
+    model.plain = [1, 2]
+    list(model.params())
+    model.plain[0] = param(5.0)
+    assert len(list(model.params())) == 6
+    model.plain = model.plain  # assigned again: seen
+    assert len(list(model.params())) == 7
+
+
+def test_summary_passes_keyword_arguments_to_forward(capsys):
+    # summary(*inputs) could not pass is_causal=True and the like
+    class Scaled(Layer):
+        def __init__(self):
+            super().__init__()
+            self.fc = Linear(2, in_size=3)
+
+        def forward(self, x, scale=1.0, file=None):
+            assert scale == 2.0 and file is None
+            return self.fc(x) * scale
+
+    layer = Scaled()
+    layer.summary(np.ones((4, 3), np.float32), scale=2.0)
+    assert '(4, 2)' in capsys.readouterr().out
+    with pytest.raises(
+        TypeError, match=r'Scaled\.summary: keyword arguments for forward \(scale\)'
+    ):
+        layer.summary(scale=2.0)

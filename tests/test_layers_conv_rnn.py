@@ -1148,11 +1148,11 @@ def test_parameters_larger_than_an_array_can_be_are_refused_by_name(make, patter
 def _recurrent_file(path, layer, widths, hidden=4):
     """The weights file of ``layer`` (LSTM or GRU) whose x2* layers take ``widths``."""
     arrays = {}
-    inputs = [n for n in layer._names if n.startswith('x2')]
+    inputs = [n for n in layer._params if n.startswith('x2')]
     for name, width in zip(inputs, widths):
         arrays[f'{name}/W'] = np.ones((width, hidden), np.float32)
         arrays[f'{name}/b'] = np.zeros(hidden, np.float32)
-    for name in layer._names:
+    for name in layer._params:
         if name.startswith('h2'):
             arrays[f'{name}/W'] = np.ones((hidden, hidden), np.float32)
             if getattr(layer, name).b is not None:
@@ -1166,7 +1166,7 @@ def test_a_lazy_recurrent_layer_refuses_input_layers_of_different_widths(cls, wi
     # each x2* took its own width: accepted, and the layer could never be called
     layer = cls(4)
     bad = widths.index(5)
-    other = [n for n in layer._names if n.startswith('x2')][bad]
+    other = [n for n in layer._params if n.startswith('x2')][bad]
     path = _recurrent_file(tmp_path / 'w.npz', layer, widths)
     with pytest.raises(
         ValueError,
@@ -1174,7 +1174,7 @@ def test_a_lazy_recurrent_layer_refuses_input_layers_of_different_widths(cls, wi
         rf"\(in, 4\) with in = 3 as in 'x2\w/W', but .*w\.npz holds shape \(5, 4\) for it",
     ):
         layer.load_weights(path)
-    assert all(getattr(layer, n).W.data is None for n in layer._names if n.startswith('x2'))
+    assert all(getattr(layer, n).W.data is None for n in layer._params if n.startswith('x2'))
     good = cls(4)
     good.load_weights(_recurrent_file(tmp_path / 'ok.npz', good, (3,) * len(widths)))
     assert good(np.ones((2, 3), np.float32)).shape == (2, 4)

@@ -96,6 +96,40 @@ def test_plot_of_a_forward_with_several_outputs_says_how_to_draw_one(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_plot_of_a_forward_returning_a_dict_or_no_variable_names_model_plot(tmp_path):
+    # the error named draw_graph, which the user did not call
+    class Named(Affine):
+        def forward(self, x):
+            return {'y': self.fc(x)}
+
+    with pytest.raises(TypeError) as info:
+        Named().plot(np.ones((1, 3)), to_file=tmp_path / 'model.png')
+    assert str(info.value) == (
+        'Model.plot: it draws the graph of one output, but forward returned a dict of 1; '
+        "draw one of them with dezero.graph.draw_graph(y['y'], model=model).save(path) or "
+        "dezero.utils.plot_dot_graph(y['y'], to_file=path)"
+    )
+
+    class Nothing(Affine):
+        def forward(self, x):
+            return None
+
+    with pytest.raises(TypeError, match=r'^Model\.plot: output must be a Variable .*got NoneType'):
+        Nothing().plot(np.ones((1, 3)), to_file=tmp_path / 'model.png')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_passes_keyword_arguments_to_forward(tmp_path):
+    # plot(*inputs) could not pass is_causal=True and the like
+    class Scaled(Affine):
+        def forward(self, x, scale=1.0):
+            assert scale == 3.0
+            return self.fc(x) * scale
+
+    Scaled().plot(np.ones((2, 3), np.float32), to_file=tmp_path / 'model.dot', scale=3.0)
+    assert 'Mul' in (tmp_path / 'model.dot').read_text()
+
+
 @pytest.mark.parametrize(
     'name, error, message',
     [

@@ -454,6 +454,58 @@ def test_setup_and_update_order_follows_params():
     assert len(seen) == 2 and seen[0] is b and seen[1] is a
 
 
+class FrozenLinear(L.Linear):
+    def params(self):
+        return iter(())  # frozen, as the book freezes a layer
+
+
+class WithFrozen(Model):
+    def __init__(self):
+        super().__init__()
+        self.body = FrozenLinear(3, in_size=2)
+        self.head = L.Linear(1, in_size=3)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+class HeadOnly(WithFrozen):
+    def __init__(self):
+        super().__init__()
+        self.body = L.Linear(3, in_size=2)
+
+    def params(self):  # only the head is trained
+        yield from self.head.params()
+
+
+@pytest.mark.parametrize('name', ALL)
+@pytest.mark.parametrize('make_model', [WithFrozen, HeadOnly])
+def test_layers_that_params_leaves_out_are_not_trained(name, make_model):
+    # the optimizer read the layers' attributes, bypassing the params() overrides
+    model = make_model()
+    body, head = model.body.W.data.copy(), model.head.W.data.copy()
+    opt = make(name).setup(model)
+    for _ in range(2):
+        model.cleargrads()
+        F.sum(model(np.ones((4, 2), np.float32))).backward()
+        opt.update()
+    np.testing.assert_array_equal(model.body.W.data, body)
+    assert not np.array_equal(model.head.W.data, head)
+
+
+def test_the_state_file_of_a_tied_model_has_one_entry_per_parameter(tmp_path):
+    model = Model()
+    model.enc = L.Linear(2, in_size=2)
+    model.dec = model.enc
+    opt = Adam().setup(model)
+    F.sum(model.dec(model.enc(np.ones((1, 2), np.float32)))).backward()
+    opt.update()
+    opt.save(tmp_path / 'opt.npz')
+    with np.load(tmp_path / 'opt.npz') as f:
+        assert sorted(f.files) == ['__optimizer__', 'enc/W/m', 'enc/W/v', 'enc/b/m', 'enc/b/v']
+    Adam().setup(model).load(tmp_path / 'opt.npz')
+
+
 @pytest.mark.parametrize('name', ALL)
 def test_float32_stays_float32_in_place_and_state(name):
     p = param([1.0, -2.0, 3.0], dtype=np.float32)

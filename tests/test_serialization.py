@@ -602,3 +602,86 @@ def test_other_readers_and_writers_still_take_paths_only(tmp_path):
     assert npz_path(io.BytesIO(), 'save_weights').file is not None
     with pytest.raises(TypeError, match='^BestWeights: path must be a file path, got BytesIO$'):
         check_writable(npz_path(io.BytesIO(), 'BestWeights'), operation='BestWeights')
+
+
+# --------------------------------------------------------------------------------------
+# Shared (tied) layers and parameters: an entry under every path, as the book writes
+# --------------------------------------------------------------------------------------
+class Tied(L.Layer):
+    def __init__(self):
+        super().__init__()
+        self.enc = L.Linear(2, in_size=2)
+        self.dec = self.enc  # tied
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+
+def test_a_shared_layer_is_saved_under_each_of_its_paths_as_the_book_does(tmp_path):
+    # it was saved under its first path only: the book's load_weights raised KeyError
+    model = Tied()
+    model.save_weights(tmp_path / 'w.npz')
+    with np.load(tmp_path / 'w.npz') as f:
+        assert sorted(f.files) == ['dec/W', 'dec/b', 'enc/W', 'enc/b']
+        np.testing.assert_array_equal(f['dec/W'], model.enc.W.data)
+    params = {}
+    model._flatten_params(params)  # the book's step 53: every path too
+    assert list(params) == ['enc/W', 'enc/b', 'dec/W', 'dec/b'] and params['dec/W'] is model.enc.W
+    assert [n for n, _ in model.named_params()] == ['enc/W', 'enc/b']  # once each
+
+
+@pytest.mark.parametrize(
+    'keys',
+    [
+        ['dec/W', 'dec/b', 'enc/W', 'enc/b'],  # as the book writes it
+        ['enc/W', 'enc/b'],  # as earlier dezero wrote it
+        ['dec/W', 'enc/b'],
+    ],
+)
+def test_a_shared_parameter_loads_from_an_entry_under_any_of_its_paths(tmp_path, keys):
+    # the book's file raised "entries for which the model has no parameter"
+    W, b = np.arange(4, dtype=np.float32).reshape(2, 2), np.ones(2, np.float32)
+    np.savez(tmp_path / 'w.npz', **{k: W if k.endswith('W') else b for k in keys})
+    model = Tied()
+    model.load_weights(tmp_path / 'w.npz')
+    np.testing.assert_array_equal(model.dec.W.data, W)
+    np.testing.assert_array_equal(model.enc.b.data, b)
+
+
+def test_entries_of_one_shared_parameter_must_hold_equal_arrays(tmp_path):
+    W = np.ones((2, 2), np.float32)
+    arrays = {'enc/W': W, 'enc/b': np.zeros(2, np.float32), 'dec/W': W + 1}
+    np.savez(tmp_path / 'w.npz', **arrays)
+    expect_refused(
+        Tied(),
+        tmp_path / 'w.npz',
+        r"^load_weights: .*w\.npz holds different arrays under 'enc/W' and 'dec/W', which "
+        r'name one parameter of the model',
+    )
+    arrays['dec/W'] = W.astype(np.float64)  # equal values: one parameter
+    np.savez(tmp_path / 'w.npz', **arrays)
+    Tied().load_weights(tmp_path / 'w.npz')
+
+
+def test_paths_through_cycles_and_shared_parts_are_each_saved_once(tmp_path):
+    a, b, shared = L.Layer(), L.Layer(), L.Linear(1, in_size=1)
+    a.p = Parameter(np.ones(1))
+    a.b = b
+    b.a = a  # a cycle: not followed again
+    b.q = Parameter(np.ones(1))
+    a.x = shared
+    b.y = [shared]
+    a.save_weights(tmp_path / 'w.npz')
+    with np.load(tmp_path / 'w.npz') as f:
+        assert sorted(f.files) == ['b/q', 'b/y/0/W', 'b/y/0/b', 'p', 'x/W', 'x/b']
+    a.load_weights(tmp_path / 'w.npz')
+    b.save_weights(tmp_path / 'b.npz')
+    with np.load(tmp_path / 'b.npz') as f:
+        assert sorted(f.files) == ['a/p', 'a/x/W', 'a/x/b', 'q', 'y/0/W', 'y/0/b']
+
+
+def test_a_path_of_a_shared_parameter_may_not_be_that_of_another(tmp_path):
+    model = Tied()
+    setattr(model, 'dec/W', Parameter(np.ones(1)))  # the path of the shared enc.W too
+    with pytest.raises(ValueError, match="two parameters have the path 'dec/W'"):
+        model.save_weights(tmp_path / 'w.npz')
