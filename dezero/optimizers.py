@@ -380,7 +380,7 @@ class Optimizer:
             if name in self._base_attributes or name in saved or name in self._counters:
                 continue
             attribute = f'{mine}.{name}'
-            if isinstance(value, dict) and (not value or _keyed_by_id(value, params)):
+            if _keyed_by_id(value, params):  # (an empty dict is a setting: it holds nothing)
                 _check_keys(value, params, owner, attribute)
                 if name in (self._state_names or ()) or name in self._step_counts:
                     raise ValueError(
@@ -653,9 +653,11 @@ class Optimizer:
         """The names of the dicts by id(param) (see :meth:`_own_dicts`) whose arrays
         ``state`` holds (its ``'dicts'``), after checking them against this optimizer,
         given the target's ``params`` (path -> parameter): each must be a dict among
-        its attributes, and each of its dicts that is empty or keyed by the ids of
-        ``params`` must be among them (one keyed otherwise, left from another model,
-        may be, and is filled anew)."""
+        its attributes (one keyed otherwise, left from another model, is filled anew).
+        Its dicts keyed by the ids of ``params`` that the state lists not are added:
+        the load empties them (a state saved before the first step holds none), unless
+        the state holds arrays of that name, which no dict would take.  An empty dict
+        is a setting, which a load leaves alone."""
         listed = state.get('dicts', [])
         if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
             raise ValueError(
@@ -664,18 +666,29 @@ class Optimizer:
             )
         ids = {id(p): p for p in params.values()}
         own = {n: v for n, v in self.__dict__.items() if n not in self._base_attributes}
-        mine = [
-            n for n, v in own.items() if isinstance(v, dict) and (not v or _keyed_by_id(v, ids))
-        ]
         unknown = [n for n in listed if not isinstance(own.get(n), dict)]
-        if unknown or any(n not in listed for n in mine):
+        if unknown:
+            held = ', '.join(map(repr, listed))
+            raise ValueError(
+                f'{owner}: {source} holds the dicts by id(param) {held}; '
+                f'{type(self).__name__} has no dict attribute {", ".join(map(repr, unknown))}'
+            )
+        mine = [n for n, v in own.items() if _keyed_by_id(v, ids)]
+        entries = state.get('state')
+        used = set()
+        for arrays in entries.values() if isinstance(entries, dict) else ():
+            if isinstance(arrays, dict):
+                used.update(arrays)
+        if any(n not in listed and n in used for n in mine):  # arrays under no dict
             held = ', '.join(map(repr, listed))
             held = f'the dicts by id(param) {held}' if listed else 'no dict by id(param)'
             raise ValueError(
                 f'{owner}: {source} holds {held}; {type(self).__name__} keeps '
-                f'{", ".join(map(repr, mine)) or "none"}'
+                f'{", ".join(map(repr, mine))}'
             )
-        return listed
+        # a dict by id(param) that the state holds nothing for (saved before the first
+        # step) is emptied by the load, as the optimizer's own state is
+        return listed + [n for n in mine if n not in listed]
 
     def _check_state_values(self, array, name, path, owner, source):
         """ValueError naming ``source``, the state array ``name`` and the parameter
