@@ -1332,6 +1332,7 @@ class Function:
     _recorded_at = 0  # the data clock when it was recorded (see Variable._set_data)
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _output_hooks = None  # {output index: its hooks} once an output has hooks
+    _output_shapes = ()  # (array module, shape, dtype) of each output, if several
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
     # Whether each output element is computed from the input elements at its position
@@ -1934,8 +1935,8 @@ class _ReversePass:
 
     def _output_grads(self, f, slots):
         """The summed gradients of f's outputs (``slots``, taken out of ``pending``):
-        zeros for an output that is alive but got none, None for one that is gone and
-        got none.  Hooks of the outputs still alive run here, and ``retain_grad``
+        zeros for an output that got none, alive or gone (its shape and dtype noted
+        when it was made).  Hooks of the outputs still alive run here, and ``retain_grad``
         stores their gradients."""
         if slots is None:
             slots = [None] * len(f.outputs)

@@ -198,11 +198,12 @@ class Layer:
     and ``name/key`` (``self.blocks = [Linear(10), Linear(10)]`` holds ``blocks/0/W``,
     ``blocks/0/b``, ``blocks/1/W``...), in list order and dict insertion order, and
     changes made to the container later (``self.blocks.append(...)``) are seen, with
-    one exception: a list or dict that holds no Parameter, Layer, list or dict (a
-    vocabulary, a history of losses) is checked by its length alone, so that it costs
-    nothing however long it is; a Layer or Parameter put into it in place of another
-    item (``self.vocab[3] = layer``) is seen once its length changes or it is
-    assigned again.  Other items of a container, such as functions (``F.relu``) or
+    one exception: a list or dict of more than 64 items that holds no Parameter,
+    Layer, list or dict (a vocabulary, a history of losses) is checked by its length
+    alone, so that it costs nothing however long it is; a Layer or Parameter put into
+    it in place of another item (``self.vocab[3] = layer``) is seen once its length
+    changes or it is assigned again.  (A shorter one, such as ``[None]`` waiting for
+    a layer, is watched item by item.)  Other items of a container, such as functions (``F.relu``) or
     numbers, are allowed and are not part of the model.  An object held both by an
     attribute and by a container of the same layer is named after the attribute, so
     ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
@@ -854,7 +855,9 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
         return
     plain = _holds_nothing(container)
     if watch is not None and not isinstance(container, tuple):
-        watch.container(container, plain)
+        # a short one is watched item by item all the same (a slot [None] filled
+        # with a layer later); only a long one is watched by its length
+        watch.container(container, plain and len(container) > _SHORT)
     if plain:
         return
     open_ids += (id(container),)
@@ -869,6 +872,10 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
 
 # What params() looks for, or into, among the items of a container (and in tuples).
 _LOOKED_AT = (Parameter, Layer, list, dict)
+
+# The length up to which a list or dict holding none of them is still watched item by
+# item (see _KeptParams); a longer one, a vocabulary say, by its length alone.
+_SHORT = 64
 
 
 def _holds_nothing(container):
@@ -907,9 +914,10 @@ class _KeptParams:
     then, one identity test each: every registered attribute of every layer met (so
     that an attribute set past ``__setattr__`` is seen, and a ``__dict__`` updated
     from another layer's brings no list of that layer) and every item of the lists
-    and dicts that held a Parameter, a Layer, a list or a dict, whose lengths are
-    unchanged too.  The lists and dicts that held none of these (a vocabulary, a
-    history of losses) are checked by their length alone, as the :class:`Layer`
+    and dicts that held a Parameter, a Layer, a list or a dict, or held none of these
+    but had at most ``_SHORT`` items, whose lengths (and the dicts' order of keys) are
+    unchanged too.  The longer lists and dicts that held none of these (a vocabulary,
+    a history of losses) are checked by their length alone, as the :class:`Layer`
     docstring says: when it changed, they are looked over again (by
     :func:`_holds_nothing`), and the list still holds if they still hold nothing.
 
@@ -922,6 +930,7 @@ class _KeptParams:
         self.own = None  # (names, values) of the registered attributes of the owner
         self.places, self.keys, self.values = [], [], []  # places[i][keys[i]] is values[i]
         self.sized, self.lengths = [], []  # the lists and dicts among places, their lengths
+        self.dicts, self.orders = [], []  # the dicts among them, their keys in order
         self.plain, self.plain_lengths = [], []  # the lists and dicts that held nothing
         self.items, self.calls = [], False
 
@@ -951,6 +960,8 @@ class _KeptParams:
         if isinstance(container, dict):
             self.keys += container.keys()
             self.values += container.values()
+            self.dicts.append(container)
+            self.orders.append(tuple(container))
         else:
             self.keys += range(len(container))
             self.values += container
@@ -963,6 +974,8 @@ class _KeptParams:
         if not all(map(operator.is_, map(own.get, names), held)):
             return False
         if self.sized and list(map(len, self.sized)) != self.lengths:
+            return False
+        if self.dicts and list(map(tuple, self.dicts)) != self.orders:  # reordered
             return False
         if self.plain and list(map(len, self.plain)) != self.plain_lengths:
             if not self._still_plain():

@@ -656,7 +656,7 @@ X = np.arange(10, dtype=np.float32).reshape(2, 5) / 10
 @pytest.mark.parametrize(
     'make, failing_call',
     [
-        # refused by the checks of the input, which now come before W is drawn
+        # refused by the checks of the input, made before W is drawn
         (lambda: Linear(3), raising(TypeError, 'real numbers', np.array([['a', 'b']]))),
         (
             lambda: Linear(3, dtype=np.float16),
@@ -2504,7 +2504,7 @@ def test_to_cpu_moves_the_parameters_of_frozen_layers_too(monkeypatch):
 # --------------------------------------------------------------------------------------
 @pytest.mark.parametrize('how', ['object.__setattr__', '__dict__'])
 def test_params_sees_a_parameter_replaced_past_setattr(how):
-    # params() kept giving the old W while named_params (save_weights) gave the new one
+    # params() must give the W that named_params (and so save_weights) gives
     model = Layer()
     model.inner = Linear(2, in_size=2)
     for layer in (model.inner, model):
@@ -2675,13 +2675,53 @@ def test_plain_containers_that_come_to_hold_layers_are_seen():
     paths = 'groups/0/0/W groups/0/0/b groups/1/x groups/2/1/0 history/2 counts/b'
     assert names(model) == paths.split()
     assert [id(p) for p in model.params()] == [id(p) for _, p in model.named_params()]
-    # the rule's one hole: in place of an item of a list of plain data, same length
-    model.plain = [1, 2]
+    # a short list of plain data is watched item by item: a slot filled in place
+    model.plain = [None, 2]
     list(model.params())
     model.plain[0] = param(5.0)
-    assert len(list(model.params())) == 6
-    model.plain = model.plain  # assigned again: seen
     assert len(list(model.params())) == 7
+    # the rule's one hole: in place of an item of a long list of plain data
+    model.vocab = [f'w{i}' for i in range(100)]
+    list(model.params())
+    model.vocab[0] = param(6.0)
+    assert len(list(model.params())) == 7
+    model.vocab = model.vocab  # assigned again: seen
+    assert len(list(model.params())) == 8
+
+
+def test_a_layer_put_into_a_slot_of_a_short_list_is_trained():
+    # a layer made earlier and put into [None] by forward was in named_params() but
+    # not in params(): the optimizer never updated it
+    from dezero.models import Model
+
+    class Net(Model):
+        def __init__(self, make):
+            super().__init__()
+            self.make = make
+            self.blocks = [None]
+
+        def forward(self, x):
+            if self.blocks[0] is None:
+                self.blocks[0] = self.make()
+            return self.blocks[0](x)
+
+    spare = [Linear(2, in_size=2)]
+    net = Net(spare.pop)
+    assert list(net.params()) == []
+    net(np.ones((1, 2), np.float32))
+    assert [id(p) for p in net.params()] == [id(p) for _, p in net.named_params()]
+    assert len(list(net.params())) == 2
+
+
+def test_params_follow_the_order_of_a_reordered_dict():
+    # a dict whose keys came back in another order kept giving the old order
+    model = Layer()
+    first, second = Linear(2, in_size=2), Linear(2, in_size=2)
+    model.d = {'a': first, 'b': second}
+    list(model.params())
+    model.d['a'] = model.d.pop('a')  # now b, a
+    assert [id(p) for p in model.params()] == [id(p) for _, p in model.named_params()]
+    assert next(iter(model.params())) is second.W
 
 
 def test_summary_passes_keyword_arguments_to_forward(capsys):

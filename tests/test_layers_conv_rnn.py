@@ -1321,7 +1321,7 @@ STEP = np.arange(10, dtype=np.float32).reshape(2, 5) / 10
             raising(ValueError, 'smaller pad', np.zeros((1, 2, 3, 3))),
             IMAGES,
         ),
-        # refused by the layer's own checks, which now come before W is drawn
+        # refused by the layer's own checks, made before W is drawn
         (
             lambda: Conv2d(4, 3),
             raising(TypeError, 'real numbers', np.full((1, 2, 4, 4), 'a')),
