@@ -57,6 +57,26 @@ class ChecksumError(DownloadError):
     one, or the ``validate`` function given to :func:`get_file` refused it."""
 
 
+def failed_for(owner, e, url, folder, what='the file', advice=''):
+    """The DownloadError ``e`` of :func:`get_file` (a ChecksumError stays one) told
+    for ``owner``, the dataset or model that asked for the file (``what``): whether it
+    is missing from ``folder`` or there but damaged (get_file fails with the file in
+    place only when it failed its checksum), the URL, the reason, and what to do, with
+    ``advice`` added."""
+    if os.path.exists(os.path.join(folder, e.file_name)):
+        state, fix = 'is damaged in', 'a good copy'
+    else:
+        state, fix = 'is not in', 'it'
+    return type(e)(
+        f'{owner}: {what} {e.file_name} {state} {folder} and could not be downloaded '
+        f'from {url} ({e.reason or e}). Put {fix} into that folder by hand{advice}',
+        url=url,
+        file_name=e.file_name,
+        folder=folder,
+        reason=e.reason,
+    )
+
+
 def dezero_home():
     """The folder where dezero keeps downloads and datasets: the environment variable
     ``DEZERO_HOME`` (read at each call), else ``~/.dezero``."""

@@ -26,7 +26,7 @@ import dezero.functions as F
 import dezero.layers as L  # noqa: F401  (the book's models module imports it, and utils)
 from dezero import cuda, utils  # noqa: F401
 from dezero.core import no_grad, test_mode
-from dezero.download import DownloadError, dezero_home, get_file
+from dezero.download import DownloadError, dezero_home, failed_for, get_file
 from dezero.graph import _check_output, _picture_path, _save, draw_graph
 from dezero.checks import check_flag
 from dezero.layers import (
@@ -226,29 +226,13 @@ def _pretrained_file(model, url, md5):
     try:
         return get_file(url, md5=md5, cache_dir=folder, progress=True, validate=_check_npz_crcs)
     except DownloadError as e:
-        raise _download_failed(model, e, url, folder) from e
+        raise failed_for(
+            model, e, url, folder, 'the weights file', ', or create the model with pretrained=False'
+        ) from e
     finally:
         for created in made:  # deepest first; left empty only by a failed download
             with contextlib.suppress(OSError):
                 os.rmdir(created)
-
-
-def _download_failed(model, e, url, folder):
-    """The DownloadError ``e`` of get_file (a ChecksumError stays one) told for the
-    model named ``model``: the file, the URL, the folder and what to do."""
-    if os.path.exists(os.path.join(folder, e.file_name)):  # a cached file failed its MD5
-        state, what = 'is damaged in', 'a good copy'
-    else:
-        state, what = 'is not in', 'it'
-    return type(e)(
-        f'{model}: the weights file {e.file_name} {state} {folder} and could not be '
-        f'downloaded from {url} ({e.reason or e}). Put {what} into that folder by hand, '
-        f'or create the model with pretrained=False',
-        url=url,
-        file_name=e.file_name,
-        folder=folder,
-        reason=e.reason,
-    )
 
 
 def _missing_folders(folder):

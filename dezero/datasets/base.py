@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from dezero.download import DownloadError, downloads_dir, get_file
+from dezero.download import DownloadError, downloads_dir, failed_for, get_file
 
 
 def _identity(x):
@@ -93,19 +93,7 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     except IsADirectoryError as e:  # found while checking its MD5
         raise IsADirectoryError(f'{owner}: {e.filename} is a folder, expected a file') from None
     except DownloadError as e:
-        # get_file fails with the file there only when that file failed its checksum
-        if os.path.exists(os.path.join(folder, e.file_name)):
-            state, what = 'is damaged in', 'a good copy'
-        else:
-            state, what = 'is not in', 'it'
-        raise type(e)(
-            f'{owner}: the file {e.file_name} {state} {folder} and could not be '
-            f'downloaded from {url} ({e.reason or e}). Put {what} into that folder by hand',
-            url=url,
-            file_name=e.file_name,
-            folder=folder,
-            reason=e.reason,
-        ) from e
+        raise failed_for(owner, e, url, folder) from e
     if os.path.isdir(path):
         raise IsADirectoryError(f'{owner}: {path} is a folder, expected a file')
     return path
