@@ -18,9 +18,10 @@ import dezero.layers
 import dezero.trainer
 from dezero import DataLoader
 from dezero.models import MLP
-from dezero.optimizers import SGD, Adam, Optimizer
+from dezero.optimizers import SGD, Adam
 from dezero.schedules import StepLR
 from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
+from test_optimizers import OwnMomentumSGD  # the book's step 46, on the base Optimizer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -1043,30 +1044,13 @@ def test_a_lazy_batch_norm_resumes_with_its_four_arrays_in_gammas_dtype(tmp_path
         np.testing.assert_array_equal(bn.avg_var.data, f['model/bn/avg_var'].astype(np.float32))
 
 
-class BookMomentumSGD(Optimizer):  # the book's step 46
-    def __init__(self, lr=0.01, momentum=0.9):
-        super().__init__()
-        self.lr = lr
-        self.momentum = momentum
-        self.vs = {}
-
-    def update_one(self, param):
-        v_key = id(param)
-        if v_key not in self.vs:
-            self.vs[v_key] = np.zeros_like(param.data)
-        v = self.vs[v_key]
-        v *= self.momentum
-        v -= self.lr * param.grad.data
-        param.data += v
-
-
 def test_an_optimizer_of_ones_own_as_in_the_book_resumes_bit_for_bit(tmp_path):
     # its velocities and momentum were not in the checkpoint: the resumed run
     # restarted them from 0 and the default, and silently went elsewhere
     def run(epochs, path, momentum=0.5):
         np.random.seed(0)
         model = MLP((4, 3))
-        trainer = Trainer(model, BookMomentumSGD(0.05, momentum), F.mean_squared_error, {})
+        trainer = Trainer(model, OwnMomentumSGD(0.05, momentum), F.mean_squared_error, {})
         trainer.fit(batches(3), epochs, progress=False, callbacks=[Checkpoint(path)])
         return trainer
 
