@@ -1842,7 +1842,9 @@ class _ReversePass:
                         gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
                     else:
                         gxs = f.backward(gy)
-                    gys = (gy,)
+                    # (kept only when recording: a reference would keep gy alive through
+                    # the next function's backward, one array more at the peak)
+                    gys = (gy,) if recording else None
                 else:
                     gys = self._output_grads(f, slots)
                     if plan is not None:

@@ -115,6 +115,26 @@ def test_intermediate_gradients_are_freed_during_backward():
     assert retained > 19 * nbytes
 
 
+@pytest.mark.parametrize('function', [Square, Double])
+def test_a_gradient_is_freed_once_the_next_function_has_used_it(function):
+    # at most the gradient coming in and the one going out are alive at once: a third
+    # array, the gradient of the function before, held through the next backward,
+    # raised the peak of every pass by one output's size
+    x = big()
+    y = x
+    for _ in range(20):
+        y = function()(y)
+    loss = F.sum(y)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.5 * np.full(BIG, 1.0).nbytes
+
+
 # --------------------------------------------------------------------------------------
 # Values the graph keeps
 # --------------------------------------------------------------------------------------
