@@ -42,16 +42,7 @@ def test_mse_value_and_gradients_by_hand():
 def test_mse_computes_no_gradient_for_a_target_given_as_an_array():
     x0 = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
     y = F.mean_squared_error(x0, np.zeros((2, 2)))
-    node = y.creator
-    calls = []
-    backward = node.backward
-
-    def spy(gy, *, needs_input_grad):
-        grads = backward(gy, needs_input_grad=needs_input_grad)
-        calls.append((needs_input_grad, grads[1]))
-        return grads
-
-    node.backward = spy
+    calls = _spy_on_backward(y)
     y.backward()
     assert calls == [((True, False), None)]
     np.testing.assert_array_equal(x0.grad.data, [[1.0, 2.0], [3.0, 4.0]])
