@@ -180,6 +180,13 @@ def _structure_changed():
     _structure_changes += 1
 
 
+def _overrides_params(layer):
+    """Whether ``layer``'s ``params()`` is not :meth:`Layer.params`: its class
+    overrides it, or a function was assigned to the layer's own ``params`` (the book
+    calls ``params()`` of each layer, so either way freezes a layer there)."""
+    return type(layer).params is not Layer.params or 'params' in layer.__dict__
+
+
 def _may_hold_members(value):
     """Whether ``value`` is a Parameter or a Layer, or a container that holds one or
     may come to hold one (lists and dicts can be filled later; a tuple only through
@@ -199,8 +206,8 @@ class Layer:
     ``blocks/0/b``, ``blocks/1/W``...), in list order and dict insertion order, and
     changes made to the container later (``self.blocks.append(...)``) are seen, with
     one exception: a list or dict of more than 64 items that holds no Parameter,
-    Layer, list or dict (a vocabulary, a history of losses) is checked by its length
-    alone, so that it costs nothing however long it is; a Layer or Parameter put into
+    Layer, list, dict or None (a vocabulary, a history of losses) is checked by its
+    length alone, so that it costs nothing however long it is; a Layer or Parameter put into
     it in place of another item (``self.vocab[3] = layer``) is seen once its length
     changes or it is assigned again.  (A shorter one, such as ``[None]`` waiting for
     a layer, is watched item by item.)  Other items of a container, such as functions (``F.relu``) or
@@ -267,12 +274,14 @@ class Layer:
         elif name in names:
             del names[name]
             _structure_changed()
+        elif name == 'params':  # params() overridden on this layer: see _overrides_params
+            _structure_changed()
 
     def __delattr__(self, name):
         if name in _RESERVED:
             raise _reserved(self, name)
         super().__delattr__(name)
-        if self.__dict__.get(_NAMES, {}).pop(name, 0) is None:
+        if self.__dict__.get(_NAMES, {}).pop(name, 0) is None or name == 'params':
             _structure_changed()
 
     def __getstate__(self):
@@ -538,7 +547,7 @@ class Layer:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
-                    if calls_params and type(obj).params is not Layer.params:
+                    if calls_params and _overrides_params(obj):
                         yield path, obj
                         continue
                     if layers:
@@ -584,7 +593,7 @@ class Layer:
     def cleargrads(self):
         """Forget the gradients of the parameters that :meth:`params` gives (those
         of a layer that overrides it to be frozen are kept, as in DeZero)."""
-        params = self._param_list() if type(self).params is Layer.params else self.params()
+        params = self.params() if _overrides_params(self) else self._param_list()
         for param in params:
             param.grad = None
 
@@ -856,8 +865,9 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
     plain = _holds_nothing(container)
     if watch is not None and not isinstance(container, tuple):
         # a short one is watched item by item all the same (a slot [None] filled
-        # with a layer later); only a long one is watched by its length
-        watch.container(container, plain and len(container) > _SHORT)
+        # with a layer later), and so is one holding None (slots waiting for layers);
+        # only a long one of other data is watched by its length
+        watch.container(container, plain and len(container) > _SHORT and not _holds_none(container))
     if plain:
         return
     open_ids += (id(container),)
@@ -889,6 +899,12 @@ def _holds_nothing(container):
     if any(issubclass(kind, tuple) for kind in kinds):
         return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
     return True
+
+
+def _holds_none(container):
+    """Whether the list or dict ``container`` holds None (compared by identity, in C)."""
+    items = container.values() if isinstance(container, dict) else container
+    return type(None) in set(map(type, items))
 
 
 def _item_path(layer, path, key):
@@ -1586,12 +1602,31 @@ def _keep_created():
     _recheck_watch()
 
 
+def as_one_call(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` (a model's forward, say) as one layer call: the
+    parameters that the layer calls inside it create are taken back if it raises, and
+    kept once it returns, as they are for ``layer(*args)``."""
+    try:
+        result = function(*args, **kwargs)
+    except BaseException:
+        if _watch.created is not None:
+            _undo_created(0)
+        raise
+    if _watch.created is not None and _is_outermost_call(sys._getframe()):
+        _keep_created()
+    return result
+
+
+# The code of the calls that scope parameter creations, as found in a thread's stack.
+_CALL_CODES = frozenset((_LAYER_CALL, as_one_call.__code__))
+
+
 def _is_outermost_call(frame):
-    """Whether ``frame``, running ``Layer.__call__``, has no other layer call below it
-    in its thread's stack."""
+    """Whether ``frame``, running ``Layer.__call__`` (or :func:`as_one_call`), has no
+    other such call below it in its thread's stack."""
     frame = frame.f_back
     while frame is not None:
-        if frame.f_code is _LAYER_CALL:
+        if frame.f_code in _CALL_CODES:
             return False
         frame = frame.f_back
     return True

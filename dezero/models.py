@@ -35,6 +35,7 @@ from dezero.layers import (
     Layer,
     Linear,
     _check_size,
+    as_one_call,
     keeping_state,
     keeping_statistics,
     watching_layers,
@@ -74,7 +75,9 @@ class Model(Layer):
         made = {id(param) for _, param in self.named_params() if param.data is not None}
         try:
             with watching_layers(self), keeping_state(self), keeping_statistics(self):
-                y = self.forward(*inputs, **options)
+                y = as_one_call(
+                    self.forward, *inputs, **options
+                )  # (created: taken back if it raises)
                 if isinstance(y, tuple) and len(y) == 1:  # unwrapped, as calling the model does
                     y = y[0]
         finally:

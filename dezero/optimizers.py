@@ -55,7 +55,7 @@ from dezero import cuda
 from dezero.array_ops import cast_with_overflow, is_float16
 from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
-from dezero.layers import Layer
+from dezero.layers import Layer, _overrides_params
 from dezero.checks import check_flag
 from dezero.serialization import (
     _cast,
@@ -849,7 +849,7 @@ class Optimizer:
         a target whose class overrides params() (to freeze some layers, say) is
         asked through its params()."""
         target = self.target
-        if not isinstance(target, Layer) or type(target).params is not Layer.params:
+        if not isinstance(target, Layer) or _overrides_params(target):
             return self._checked(target.params())
         params = target._param_list()
         if params is not self._params_seen:

@@ -2742,3 +2742,45 @@ def test_summary_passes_keyword_arguments_to_forward(capsys):
         TypeError, match=r'Scaled\.summary: keyword arguments for forward \(scale\)'
     ):
         layer.summary(scale=2.0)
+
+
+def test_a_layer_put_into_a_slot_of_a_long_list_of_placeholders_is_trained():
+    # a list of more than 64 items is watched by its length only, unless it holds
+    # None: slots waiting for layers, filled in place
+    from dezero.models import Model
+
+    made = [Linear(1, in_size=2) for _ in range(100)]  # made before: no new layer
+
+    class Heads(Model):
+        def __init__(self):
+            super().__init__()
+            self.heads = [None] * 100
+
+        def forward(self, x, i):
+            if self.heads[i] is None:
+                self.heads[i] = made[i]
+            return self.heads[i](x)
+
+    model = Heads()
+    assert list(model.params()) == []
+    model(np.ones((1, 2), np.float32), 70)
+    assert [id(p) for p in model.params()] == [id(made[70].W), id(made[70].b)]
+
+
+def test_params_assigned_to_a_layer_freeze_it_as_in_the_book():
+    # the book calls each layer's params(): a function assigned to a layer's own
+    # params leaves it out of training, as a class's override does
+    from dezero.optimizers import SGD
+
+    model = Layer()
+    model.l1, model.l2 = Linear(2, in_size=2), Linear(2, in_size=2)
+    optimizer = SGD(0.1).setup(model)
+    assert len(list(model.params())) == 4
+    model.l1.params = lambda: iter(())
+    assert [id(p) for p in model.params()] == [id(model.l2.W), id(model.l2.b)]
+    before = model.l1.W.data.copy()
+    F.sum(model.l2(model.l1(np.ones((1, 2), np.float32)))).backward()
+    optimizer.update()
+    np.testing.assert_array_equal(model.l1.W.data, before)
+    del model.l1.params
+    assert len(list(model.params())) == 4

@@ -453,3 +453,29 @@ def test_plot_gives_batch_norm_statistics_it_created_the_values_of_a_new_layer(t
     np.testing.assert_array_equal(net.norm.avg_mean.data, np.zeros(4, np.float32))
     np.testing.assert_array_equal(net.norm.avg_var.data, np.ones(4, np.float32))
     assert net.norm.avg_mean.dtype == net.norm.avg_var.dtype == np.float32
+
+
+def test_plot_of_a_lazy_model_whose_forward_raises_takes_back_what_it_created(tmp_path):
+    # plot ran forward outside any layer call: each layer kept the W it drew, from
+    # the bad input, and refused the right one afterwards
+    class Two(Model):
+        def __init__(self):
+            super().__init__()
+            self.l1, self.l2 = Linear(4), Linear(5)
+            self.fail = True
+
+        def forward(self, x):
+            y = self.l2(self.l1(x))
+            if self.fail:
+                raise RuntimeError('no')
+            return y
+
+    model = Two()
+    np.random.seed(3)
+    state = np.random.get_state()
+    with pytest.raises(RuntimeError, match='no'):
+        model.plot(np.ones((2, 7), np.float32), to_file=str(tmp_path / 'p.dot'))
+    assert model.l1.W.data is None and model.l2.W.data is None
+    assert np.array_equal(np.random.get_state()[1], state[1])
+    model.fail = False
+    assert model(np.ones((2, 3), np.float32)).shape == (2, 5)
