@@ -77,7 +77,7 @@ class _Watch(threading.local):
     record that name (for the picture's boxes).  ``created`` lists, oldest first, the
     parameter creations (:class:`_Creation`) made by layer calls of this thread that
     may not have ended yet, to be undone if those calls raise (see
-    :meth:`Layer._careful_forward`); None when there are none.  ``active`` says
+    :meth:`Layer.__call__`); None when there are none.  ``active`` says
     whether any of the three is on: the one thing a layer call reads of them."""
 
     active = False
@@ -316,19 +316,29 @@ class Layer:
         self.__dict__.update(state)
 
     def __call__(self, *inputs, **options):
+        # A layer's first call creates its lazy parameters (see _creating), which are
+        # listed in _watch.created and turn _watch.active on.  A call that raises takes
+        # back those created since it began (``mark``; a call begun with _watch.active
+        # off began with none pending), and the outermost layer call of the thread,
+        # finding no layer call below its own, keeps them when it ends well.  So a
+        # first call that raises leaves its layers as they were, and a later step
+        # costs nothing more.
+        mark, watched = 0, False
         if _watch.active:  # watched, or parameters made by a call that may still run
-            outputs = self._careful_forward(inputs, options)
-        else:
-            try:
+            if _watch.created is not None:
+                mark = len(_watch.created)
+            watched = _watch.paths is not None or _watch.shapes is not None
+        try:
+            if watched:
+                outputs = self._watched_forward(inputs, options)
+            else:
                 outputs = self.forward(*inputs, **options)
-            except BaseException:
-                if _watch.created is not None:  # parameters this call made (see below)
-                    _undo_created(0)
-                raise
-            # made by this call or by the layers it called: kept once the outermost
-            # layer call ends, and the record of them (random states included) freed
-            if _watch.created is not None and _is_outermost_call(sys._getframe()):
-                _keep_created()
+        except BaseException:
+            if _watch.created is not None:
+                _undo_created(mark)
+            raise
+        if _watch.created is not None and _is_outermost_call(sys._getframe()):
+            _keep_created()
         ys = outputs if isinstance(outputs, tuple) else (outputs,)
         state = self.__dict__  # not through __setattr__: these are not members
         names = state.get(_NAMES) or ()
@@ -340,31 +350,6 @@ class Layer:
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
         return ys[0] if len(ys) == 1 else outputs
-
-    def _careful_forward(self, inputs, options):
-        """forward, for the calls made while ``_watch.active``: a parameter creation
-        that this call makes, in its own layer or in a layer it calls, is undone if the
-        call raises, and kept once the outermost layer call (of this thread) ends well.
-
-        A layer's first call creates its lazy parameters (:func:`_creating`), which
-        turns ``_watch.active`` on: the calls that begin from then on come here, and
-        each undoes the creations made since it began if it raises.  The calls that
-        had begun before, on the quick way of ``__call__``, began with no creation
-        pending: one of them that raises undoes them all.  The outermost call of the
-        thread keeps them when it ends, whichever way it took, finding no layer call
-        below its own.  So a later step costs nothing more, and a first call that
-        raises leaves its layers as they were."""
-        outermost = _is_outermost_call(sys._getframe(1))
-        mark = 0 if _watch.created is None else len(_watch.created)
-        try:
-            outputs = self._watched_forward(inputs, options)
-        except BaseException:
-            if _watch.created is not None:
-                _undo_created(mark)
-            raise
-        if outermost and _watch.created is not None:
-            _keep_created()
-        return outputs
 
     def _watched_forward(self, inputs, options):
         """forward, telling what watches the calls (see :class:`_Watch`)."""
@@ -1490,7 +1475,7 @@ def _creating(layer, names, in_call=True):
     layer is put back as it was (:meth:`_Creation.undo`).  Otherwise, for a block run
     by a layer call (``in_call``), the creation is recorded in this thread's
     ``_watch.created``, so that the call, and the layer calls it is part of, undo it if
-    they raise (:meth:`Layer._careful_forward`).
+    they raise (:meth:`Layer.__call__`).
 
     When they all have data already, made meanwhile by another thread's first call,
     that call no longer undoes them: this thread computes with them too.  (A thread

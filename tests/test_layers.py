@@ -2784,3 +2784,22 @@ def test_params_assigned_to_a_layer_freeze_it_as_in_the_book():
     np.testing.assert_array_equal(model.l1.W.data, before)
     del model.l1.params
     assert len(list(model.params())) == 4
+
+
+def test_a_first_call_nests_as_deep_as_later_calls():
+    # the first call of a lazy model took two more frames per level (to take back
+    # what it creates if it raises), and ran out of stack at half the depth
+    class Node(Layer):
+        def __init__(self, child):
+            super().__init__()
+            self.fc = Linear(2)
+            self.child = child
+
+        def forward(self, x):
+            y = self.fc(x)
+            return y if self.child is None else self.child(y)
+
+    node = None
+    for _ in range(250):
+        node = Node(node)
+    assert node(np.ones((1, 2), np.float32)).shape == (1, 2)
