@@ -571,28 +571,52 @@ for _name, _value in list(vars(Optimizer).items()):
 
 def _settings(optimizer):
     """What the processes' optimizers must agree on, as (name, value) pairs: the class,
-    the hyperparameters (the learning rate as it is now), the step counts, and each
-    hook's class (or function name) with its settings (WeightDecay's rate)."""
+    the hyperparameters (the learning rate as it is now), the step counts, arrays kept
+    as attributes, and each hook's class (or function name) with its attributes
+    (WeightDecay's rate; see :func:`_attributes`)."""
     lr_name = optimizer._lr_attribute
     pairs = [('the optimizer', type(optimizer).__qualname__)]
     for name in (*optimizer._hyperparameters(), *optimizer._counters):
         label = f'{name} (the learning rate)' if name == lr_name and name != 'lr' else name
         pairs.append((label, _plain(getattr(optimizer, name, None))))
+    for name, value in vars(optimizer).items():  # arrays, as a book-style self.lr may be
+        if cuda.is_array(value) and name not in optimizer._hyperparameters():
+            pairs.append((name, _plain(value)))
     for i, hook in enumerate(optimizer.hooks):
         kind = getattr(hook, '__qualname__', None) or type(hook).__qualname__
-        own = tuple((k, _plain(v)) for k, v in getattr(hook, '__dict__', {}).items())
+        own = tuple((k, _plain(v)) for k, v in _attributes(hook).items())
         pairs.append((f'hook {i}', (kind, *own) if own else kind))
     return tuple(pairs)
 
 
+def _attributes(hook):
+    """The attributes of the hook object ``hook``: those of its ``__dict__`` and of
+    its class's ``__slots__``.  (What a function captures, in a closure or a
+    ``functools.partial``, is not among them: it may rightly differ between processes,
+    as a rank kept for logging does.)"""
+    values = dict(getattr(hook, '__dict__', {}))
+    for cls in type(hook).__mro__:
+        slots = cls.__dict__.get('__slots__', ())
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if slot not in ('__dict__', '__weakref__') and hasattr(hook, slot):
+                values[slot] = getattr(hook, slot)
+    return values
+
+
 def _plain(value):
     """``value`` when it is a number, a string or None, or a tuple or list of them (as
-    a tuple); else the name of its type (``'<Linear>'``): a layer or an array is not
+    a tuple); an array as its values (up to 64 of them) or as its dtype, shape and a
+    checksum of its bytes; else the name of its type (``'<Linear>'``): a layer is not
     compared, as its repr names its place in memory."""
     if value is None or isinstance(value, (numbers.Number, str)):
         return value
     if isinstance(value, (tuple, list)):
         return tuple(_plain(v) for v in value)
+    if cuda.is_array(value):
+        array = np.asarray(cuda.as_numpy(value))
+        if array.size <= 64:
+            return (str(array.dtype), array.shape, *array.ravel().tolist())
+        return (str(array.dtype), array.shape, zlib.crc32(np.ascontiguousarray(array).tobytes()))
     return f'<{type(value).__name__}>'
 
 

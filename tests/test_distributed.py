@@ -28,7 +28,7 @@ from dezero.dataloaders import DataLoader
 from dezero.core import Parameter, Variable
 from dezero.layers import BatchNorm, Layer, Linear
 from dezero.models import MLP, Sequential
-from dezero.optimizers import SGD, Adam, AdamW, ClipGrad, MomentumSGD, WeightDecay
+from dezero.optimizers import SGD, Adam, AdamW, ClipGrad, MomentumSGD, Optimizer, WeightDecay
 from dezero.schedules import StepLR
 from dezero.trainer import BestWeights, Checkpoint, EarlyStopping, Trainer
 
@@ -304,6 +304,41 @@ def _check_batch_norm(comm, report):
         report[f'bn_stats_{how}'] = twin.l1.avg_mean.data.tolist()
 
 
+class _SlottedScale:
+    """A hook scaling the gradients, its setting in a slot."""
+
+    __slots__ = ('rate',)
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, params):
+        for p in params:
+            p.grad.data *= self.rate
+
+
+class _ArrayScale:
+    """A hook scaling the gradients by the second of its array of rates."""
+
+    def __init__(self, rates):
+        self.rates = rates
+
+    def __call__(self, params):
+        for p in params:
+            p.grad.data *= self.rates[1]
+
+
+class _ArrayRateSGD(Optimizer):
+    """SGD written as in the book, with its learning rate held in a 0-d array."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.lr = lr
+
+    def update_one(self, param):
+        param.data -= self.lr * param.grad.data
+
+
 def _check_optimizer_settings(comm, report):
     """Optimizers that differ between the processes: an error in every process at the
     update, naming what differs, instead of models that drift apart."""
@@ -315,6 +350,9 @@ def _check_optimizer_settings(comm, report):
         'hook': lambda: SGD(lr=0.1),
         'hook_setting': lambda: SGD(lr=0.1),
         'schedule': lambda: Adam(alpha=0.01),
+        'slotted_hook': lambda: SGD(lr=0.1),
+        'array_hook': lambda: SGD(lr=0.1),
+        'array_lr': lambda: _ArrayRateSGD(np.array(0.1 * (1 + comm.rank))),
     }
     for name, make in cases.items():
         np.random.seed(0)
@@ -325,7 +363,11 @@ def _check_optimizer_settings(comm, report):
             optimizer.add_hook(ClipGrad(1.0))
         if name == 'hook_setting':
             optimizer.add_hook(WeightDecay(1e-4 * (1 + comm.rank)))
-        schedule = StepLR(optimizer, step_size=1, gamma=0.5)
+        if name == 'slotted_hook':
+            optimizer.add_hook(_SlottedScale(1.0 + comm.rank))
+        if name == 'array_hook':
+            optimizer.add_hook(_ArrayScale(np.array([1.0, 1.0 + comm.rank])))
+        schedule = StepLR(optimizer, step_size=1, gamma=0.5) if name == 'schedule' else None
         steps = 0
         try:
             for step in range(3):
@@ -559,6 +601,9 @@ def test_different_models_raise_in_every_process_instead_of_hanging(ranks):
         ('hook', "hook 0 (rank 0: ('ClipGrad', ('max_norm', 1.0)), rank 1: none)"),
         ('hook_setting', "rank 0: ('WeightDecay', ('rate', 0.0001)), rank 1: ('WeightDecay'"),
         ('schedule', 'alpha (the learning rate) (rank 0: 0.01, rank 1: 0.005)'),
+        ('slotted_hook', "rank 0: ('_SlottedScale', ('rate', 1.0)), rank 1: ('_SlottedScale'"),
+        ('array_hook', "('rates', ('float64', (2,), 1.0, 1.0))), rank 1: ('_ArrayScale'"),
+        ('array_lr', "lr (rank 0: ('float64', (), 0.1), rank 1: ('float64', (), 0.2))"),
     ],
 )
 def test_optimizers_that_differ_between_processes_raise_in_every_process(ranks, case, expected):
