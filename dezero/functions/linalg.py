@@ -2,7 +2,8 @@
 
 Two integer (or bool) operands are multiplied in float64, as the convolutions do: in
 their own dtype the sums of products would wrap round (int8: 100 * 100 * 3 is 48), and
-a product of bools would be NumPy's logical one.  An integer beside a floating-point
+a product of bools would be NumPy's logical one.  The result is exact while the sums
+and products stay within 2**53, float64's integers.  An integer beside a floating-point
 operand is promoted by NumPy's rules.
 """
 
