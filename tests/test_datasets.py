@@ -482,6 +482,86 @@ def test_a_malformed_md5sums_line_is_named(line, tmp_path):
     assert f'{sums} is not ' in str(info.value) and repr(line) in str(info.value)
 
 
+def md5sums_text(folder, name=lambda n: n):
+    """The MD5SUMS lines of the test split in ``folder``, each name passed to ``name``."""
+    return ''.join(
+        f'{hashlib.md5((folder / n).read_bytes()).hexdigest()}  {name(n)}\n' for n in TEST_FILES
+    )
+
+
+@both
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-16-le', 'utf-16-be', 'utf-8-sig'])
+def test_md5sums_with_a_byte_order_mark_is_read(cls, encoding, tmp_path):
+    # PowerShell 5's `md5sum *.gz > MD5SUMS` writes UTF-16 with a BOM; Notepad UTF-8 with one
+    write_split(tmp_path, train=False, md5sums=False)
+    text = md5sums_text(tmp_path)
+    bom = '' if encoding in ('utf-16', 'utf-8-sig') else '\ufeff'
+    (tmp_path / 'MD5SUMS').write_bytes((bom + text).encode(encoding))
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+
+
+@both
+@pytest.mark.parametrize(
+    'content',
+    [b'\x80\x81 not text\n', b'\xff\xfe odd\n', '0123'.encode('utf-16-le'), b'ab\x00cd\n'],
+)
+def test_md5sums_that_is_not_text_is_named(cls, content, tmp_path):
+    write_split(tmp_path, train=False)
+    sums = tmp_path / 'MD5SUMS'
+    sums.write_bytes(content)
+    with pytest.raises(ValueError, match=f'^{cls.__name__}: ') as info:
+        cls(train=False, root=tmp_path)
+    assert str(sums) in str(info.value) and 'UTF-8 or UTF-16' in str(info.value)
+
+
+@both
+def test_md5sums_that_is_a_folder_is_named(cls, tmp_path):
+    write_split(tmp_path, train=False, md5sums=False)
+    (tmp_path / 'MD5SUMS').mkdir()
+    with pytest.raises(IsADirectoryError, match=f'^{cls.__name__}: ') as info:
+        cls(train=False, root=tmp_path)
+    assert f'{tmp_path / "MD5SUMS"} is a folder' in str(info.value)
+
+
+@both
+def test_md5sums_names_starting_with_dot_slash_are_the_folders_files(cls, tmp_path):
+    # as `md5sum ./*.gz > MD5SUMS` writes them
+    write_split(tmp_path, train=False, md5sums=False)
+    sums = tmp_path / 'MD5SUMS'
+    sums.write_text(md5sums_text(tmp_path, lambda n: './' + n))
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+    sums.write_text(md5sums_text(tmp_path, lambda n: '././' + n).replace('  ', ' *'))
+    assert len(cls(train=False, root=tmp_path)) == 3
+    # and the files they list are verified against them
+    write_gz(tmp_path / TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 1, 1])))
+    with pytest.raises(ChecksumError, match=f'its checksum in {sums}'):
+        cls(train=False, root=tmp_path)
+
+
+@pytest.mark.parametrize('prefix', ['sub/', '../', '/abs/', './sub/', 'sub/./'])
+def test_md5sums_names_in_other_folders_are_refused(prefix, tmp_path):
+    write_split(tmp_path, train=False)
+    sums = tmp_path / 'MD5SUMS'
+    line = f'{"0" * 32}  {prefix}{TEST_FILES[0]}'
+    sums.write_text(sums.read_text() + line + '\n')
+    with pytest.raises(ValueError, match=f'^MNIST: line 3 of {sums} names ') as info:
+        MNIST(train=False, root=tmp_path)
+    assert repr(f'{prefix}{TEST_FILES[0]}') in str(info.value)
+    assert 'plain file names' in str(info.value)
+
+
+def test_md5sums_listing_a_file_twice_with_two_checksums_is_refused(tmp_path):
+    write_split(tmp_path, train=False)
+    sums = tmp_path / 'MD5SUMS'
+    first = sums.read_text()
+    sums.write_text(first + '# again\n' + first)  # the same checksums twice: fine
+    assert len(MNIST(train=False, root=tmp_path)) == 3
+    sums.write_text(f'{first}\n{"0" * 32}  ./{TEST_FILES[1]}\n')
+    with pytest.raises(ValueError, match=f'^MNIST: {sums} lists {TEST_FILES[1]} twice') as info:
+        MNIST(train=False, root=tmp_path)
+    assert 'lines 2 and 4' in str(info.value)
+
+
 @pytest.mark.parametrize(
     'name, content, pattern',
     [

@@ -1,6 +1,7 @@
 """MNIST (handwritten digits) and Fashion-MNIST (pictures of clothes), read from the
 IDX files in which both are published."""
 
+import codecs
 import copy
 import gzip
 import math
@@ -66,29 +67,74 @@ def _read_idx(owner, path, magic, what):
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
+def _sums_text(owner, path):
+    """The text of the MD5SUMS file ``path``: UTF-16 when it starts with a UTF-16 byte
+    order mark (as Windows PowerShell 5 writes ``md5sum *.gz > MD5SUMS``), else UTF-8,
+    with or without a BOM.  A folder raises IsADirectoryError, anything else that is not
+    such text ValueError, both naming ``owner`` and ``path``."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f'{owner}: {path} is a folder, expected a file of '
+            f"'<MD5>  <file name>' lines (as `md5sum *.gz > {_SUMS}` writes them)"
+        )
+    with open(path, 'rb') as f:
+        raw = f.read()
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    try:
+        text = raw.decode('utf-16' if utf16 else 'utf-8-sig')
+    except UnicodeDecodeError as e:
+        problem = f'it cannot be decoded ({e.reason} at byte {e.start})'
+    else:
+        if '\0' not in text:
+            return text
+        problem = 'it holds NUL characters'
+    raise ValueError(
+        f'{owner}: {path} is not a text file in UTF-8 or UTF-16 (with a byte order '
+        f"mark): {problem}; expected '<MD5>  <file name>' lines, as "
+        f'`md5sum *.gz > {_SUMS}` writes them'
+    )
+
+
 def _listed_md5(owner, folder):
     """{file name: MD5} from the file MD5SUMS in ``folder``; {} when there is none.
 
-    Blank lines and lines starting with ``#`` are skipped; any other line that is not
-    ``<32 hex digits>  <file name>`` (a ``*`` may stand for the second space, as in
-    ``md5sum --binary``) raises ValueError naming ``owner``, the file and the line.
+    The file is UTF-8 or UTF-16 with a byte order mark.  Blank lines and lines starting
+    with ``#`` are skipped; any other line must be ``<32 hex digits>  <file name>`` (a
+    ``*`` may stand for the second space, as in ``md5sum --binary``).  A name is a
+    plain file name in ``folder``, optionally after ``./`` (as ``md5sum ./*.gz``
+    writes it); a name in another folder (``sub/x.gz``, ``../x.gz``, an absolute path)
+    is refused, as is a file listed twice with two different checksums.  Errors are
+    ValueErrors naming ``owner``, the file and the line(s).
     """
     path = os.path.join(folder, _SUMS)
     if not os.path.exists(path):
         return {}
-    sums = {}
-    with open(path, encoding='utf-8') as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            match = _SUMS_LINE.fullmatch(line)
-            if match is None:
-                raise ValueError(
-                    f"{owner}: line {number} of {path} is not '<MD5, 32 hex digits>  "
-                    f"<file name>': {line!r:.100}"
-                )
-            sums[match[2]] = match[1].lower()
+    sums, lines = {}, {}
+    text = _sums_text(owner, path)
+    for number, line in enumerate(re.split(r'\r\n|\r|\n', text), 1):
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        match = _SUMS_LINE.fullmatch(line)
+        if match is None:
+            raise ValueError(
+                f"{owner}: line {number} of {path} is not '<MD5, 32 hex digits>  "
+                f"<file name>': {line!r:.100}"
+            )
+        digest, listed = match[1].lower(), match[2]
+        name = re.sub(r'^(\./)+', '', listed)
+        if '/' in name or os.sep in name:
+            raise ValueError(
+                f'{owner}: line {number} of {path} names {listed!r:.100}, a file in '
+                f'another folder; names must be plain file names in {folder} (or start '
+                f'with ./), as `md5sum *.gz > {_SUMS}` run there writes them'
+            )
+        if sums.get(name, digest) != digest:
+            raise ValueError(
+                f'{owner}: {path} lists {name} twice with different checksums, on '
+                f'lines {lines[name]} and {number}; keep one of them'
+            )
+        sums[name], lines[name] = digest, number
     return sums
 
 
@@ -242,8 +288,9 @@ class MNIST(_IDXImages):
     dataset's (Fashion-MNIST's files have the same names), raises ChecksumError naming
     it, the folder and what to do.  To load files of your own in this format, list
     their checksums in a file ``MD5SUMS`` in ``root``, one ``<MD5>  <file name>`` line
-    per file as ``md5sum *.gz > MD5SUMS`` writes them: a file listed there is verified
-    against its line instead.  Each load computes the MD5 of its two files, after
+    per file as ``md5sum *.gz > MD5SUMS`` writes them (UTF-8 or UTF-16 with a byte
+    order mark; a name is the file's name in ``root``, ``./`` before it allowed): a file
+    listed there is verified against its line instead.  Each load computes the MD5 of its two files, after
     their content was read and checked: tens of milliseconds for the training split (a
     file this process has hashed already is not hashed again while it stays the same).
     """
