@@ -76,7 +76,10 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     ``path`` may also be a :class:`GivenFile`, the caller's own binary file object
     checked by :func:`writable_file`: the block then writes into that file directly,
     which is not atomic (the caller's open file cannot be swapped for a new one), and
-    leaves it open.
+    leaves it open.  An OSError of the block that names no file (as those of writing
+    the file object do not: ``OSError: Negative seek in write mode``) is raised again,
+    of the same type and errno, with a message that names ``operation`` and the file
+    object.
 
     For example::
 
@@ -85,9 +88,9 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
     """
     if mode not in _MODES:
         raise ValueError(f'atomic_open: mode must be one of {", ".join(_MODES)}, got {mode!r}')
-    if isinstance(path, GivenFile):
-        return contextlib.nullcontext(path.file)
     operation = operation or _caller()
+    if isinstance(path, GivenFile):
+        return _write_given(path.file, operation)
     return _atomic_open(file_path(path, operation), _MODES[mode], operation, kwargs)
 
 
@@ -166,15 +169,51 @@ def writable_file(file, operation):
 
 def readable_file(file, operation):
     """The file object ``file``, after checking that it is open, binary, readable and
-    seekable (reading a zip archive jumps about in it); the errors (ValueError for a
-    closed file, TypeError otherwise) name ``operation``."""
+    seekable, with the methods that reading a zip archive, which jumps about in it,
+    calls: ``read``, ``seek``, ``tell`` and ``seekable``.  The errors (ValueError for
+    a closed file, TypeError otherwise) name ``operation`` and the missing methods."""
     _check_file_object(file, operation, 'readable', 'rb')
-    if hasattr(file, 'seekable') and not file.seekable():
+    missing = [f'{name}()' for name in _ZIP_READER_NEEDS if not callable(getattr(file, name, None))]
+    if missing:
+        listed = missing[0] if len(missing) == 1 else f'{", ".join(missing[:-1])} and {missing[-1]}'
+        raise TypeError(
+            f'{operation}: the {type(file).__name__} file object has no {listed}, which '
+            f'reading an .npz archive (a zip file) needs; read it whole into '
+            f'io.BytesIO(f.read()) first'
+        )
+    if not file.seekable():
         raise TypeError(
             f'{operation}: the {type(file).__name__} file object cannot seek, which '
             f'reading an .npz archive needs; read it whole into io.BytesIO(f.read()) first'
         )
     return file
+
+
+# The methods of a file object that zipfile calls when it reads an archive.
+_ZIP_READER_NEEDS = ('read', 'seek', 'tell', 'seekable')
+
+
+def file_object_name(file):
+    """The file object ``file`` as messages name it: by its file's name, or as ``the
+    BytesIO file object`` when it has none."""
+    name = getattr(file, 'name', None)
+    if isinstance(name, (str, bytes)):
+        return os.fsdecode(name)
+    return f'the {type(file).__name__} file object'
+
+
+@contextlib.contextmanager
+def _write_given(file, operation):
+    """The work of :func:`atomic_open` for the caller's file object ``file``."""
+    try:
+        yield file
+    except OSError as e:
+        if e.filename is not None:
+            raise  # an error of another file
+        reason = e.strerror or str(e)
+        raise _read_error(
+            type(e), e.errno, f'{operation}: cannot write to {file_object_name(file)}: {reason}'
+        ) from None
 
 
 def _check_file_object(file, operation, able, mode):

@@ -611,7 +611,8 @@ class Layer:
         previous file of that name is left untouched.  GPU arrays are copied to the CPU: the
         file holds NumPy arrays whatever the device.  ``path`` may also be a binary
         file object open for writing (``io.BytesIO``), as ``np.savez`` takes: the
-        archive is written into it directly, which cannot be atomic.
+        archive is written into it (directly into a BytesIO or a real file, in one
+        write into other streams), which cannot be atomic.
         """
         path = npz_path(path, 'save_weights')
         arrays = weight_arrays(self, 'save_weights')

@@ -9,6 +9,7 @@ through :mod:`dezero.atomic`, so a file appears whole or not at all.
 """
 
 import errno
+import io
 import json
 import os
 import zipfile
@@ -17,7 +18,14 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import cast_with_overflow
-from dezero.atomic import file_path, is_file_object, readable_file, readable_path, writable_file
+from dezero.atomic import (
+    file_object_name,
+    file_path,
+    is_file_object,
+    readable_file,
+    readable_path,
+    writable_file,
+)
 
 
 def npz_path(path, owner):
@@ -40,11 +48,43 @@ def npz_path(path, owner):
 def write_npz(f, arrays):
     """Write ``arrays`` (name -> array) to the open binary file ``f`` as an ``.npz``
     archive, the format of ``np.savez`` (done by hand so that any name is a valid key,
-    even ``file``)."""
+    even ``file``).
+
+    Writing a zip archive seeks back to fill in sizes, which a file on disk and an
+    ``io.BytesIO`` allow; into any other file object (a ``gzip.GzipFile``, which can
+    only seek forward, a pipe) the archive is built in memory first and then written
+    with one ``write``, so that a failure leaves no part of an archive there."""
+    if isinstance(f, _SEEKING_FILES) and f.seekable():
+        _write_zip(f, arrays)
+        return
+    buffer = io.BytesIO()
+    _write_zip(buffer, arrays)
+    with buffer.getbuffer() as data:
+        _write_all(f, data)
+
+
+# File objects whose seek(), when seekable() says so, goes anywhere, as zipfile expects.
+_SEEKING_FILES = (io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom)
+
+
+def _write_zip(f, arrays):
+    """The work of :func:`write_npz`, writing into ``f`` directly."""
     with zipfile.ZipFile(f, mode='w', compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in arrays.items():
             with archive.open(name + '.npy', mode='w', force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.asarray(array), allow_pickle=False)
+
+
+def _write_all(f, data):
+    """Write the bytes ``data`` (a memoryview) to ``f``, again while its ``write`` (a
+    raw stream's may) takes only part of them."""
+    while data:
+        written = f.write(data)
+        if not isinstance(written, int) or written >= len(data):
+            return  # None: a write that tells nothing of what it took took it all
+        if written <= 0:
+            raise OSError(errno.EIO, f'write() took none of the {len(data)} bytes left')
+        data = data[written:]
 
 
 # How a zip archive (b'PK\x05\x06' when empty) and an .npy file start.
@@ -70,7 +110,10 @@ def read_npz(path, owner):
 
     ``path`` may also be a binary file object open for reading that can seek
     (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive is read
-    from its current position, and the file is left open."""
+    from its current position, and the file is left open.  One that lacks a method
+    that reading a zip archive needs raises TypeError (see
+    :func:`~dezero.atomic.readable_file`), and one standing at its end (just written
+    into, not yet sought back) ValueError saying to call ``f.seek(0)`` first."""
     if is_file_object(path):
         return _read_arrays(readable_file(path, owner), owner, shown(path))
     path = file_path(path, owner)
@@ -82,7 +125,14 @@ def _read_arrays(f, owner, path):
     """The arrays of the ``.npz`` archive in the binary file ``f`` (read from its
     current position), for :func:`read_npz`; ``path`` names it in errors."""
     start = f.tell()
-    if not f.read(len(_NPY_MAGIC)).startswith(_NPZ_MAGICS):
+    head = f.read(len(_NPY_MAGIC))
+    if not head and start > 0:
+        raise ValueError(
+            f'{owner}: nothing is left to read from {path} at its current position (byte '
+            f'{start}, its end); if the archive was just written into it, call f.seek(0) '
+            f'(or seek to where the archive starts) first'
+        )
+    if not head.startswith(_NPZ_MAGICS):
         raise ValueError(
             f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
             f'archive (it does not start as a zip file)'
@@ -124,12 +174,7 @@ def _read_arrays(f, owner, path):
 def shown(path):
     """``path`` as error messages name it: a file object by its file's name, or as
     ``the BytesIO file object`` when it has none; a path as it is."""
-    if not is_file_object(path):
-        return path
-    name = getattr(path, 'name', None)
-    if isinstance(name, (str, bytes)):
-        return os.fsdecode(name)
-    return f'the {type(path).__name__} file object'
+    return file_object_name(path) if is_file_object(path) else path
 
 
 def npz_beside(path):
@@ -187,10 +232,19 @@ def param_paths(model, owner):
     return found
 
 
+#: The most paths a weights file may name per parameter: layers that hold links to
+#: each other (``self.prev``, ``self.next``) give every parameter a path through each
+#: link, as many as the layers or, through two attributes holding one layer at every
+#: level, twice as many at each level.
+MAX_PATHS_PER_PARAM = 64
+
+
 def _one_param_per_path(pairs, owner):
     """``pairs`` ((path, Parameter)) as a list, refusing two parameters with one
-    path; a parameter met again under one of its paths is kept."""
-    checked, held = [], {}
+    path, and more than :data:`MAX_PATHS_PER_PARAM` paths per parameter (counted as
+    they come, so that an exponential number of them is refused at once); a
+    parameter met again under one of its paths is kept."""
+    checked, held, params = [], {}, set()
     for path, param in pairs:
         if held.setdefault(path, param) is not param:
             raise ValueError(
@@ -198,6 +252,15 @@ def _one_param_per_path(pairs, owner):
                 f'or dict key that repeats it'
             )
         checked.append((path, param))
+        params.add(id(param))
+        if len(checked) > max(MAX_PATHS_PER_PARAM * len(params), 1000):
+            raise ValueError(
+                f'{owner}: the model reaches its parameters by more than '
+                f'{MAX_PATHS_PER_PARAM} paths each ({len(checked)} paths to '
+                f'{len(params)} parameters so far, {path!r} among them): its layers hold '
+                f'links to each other; hold such a link as weakref.ref(layer), which is '
+                f'not a member, so that each layer has few paths'
+            )
     return checked
 
 

@@ -2,6 +2,7 @@
 path without it, what a lazy layer's parameters may take from a file, and casts that
 would overflow."""
 
+import gzip
 import io
 import os
 import re
@@ -593,6 +594,103 @@ def test_a_stream_that_cannot_seek_can_be_written():
     np.testing.assert_array_equal(other.W.data, model.W.data)
 
 
+def test_a_file_object_left_at_its_end_asks_for_a_seek_first():
+    model = L.Linear(2, in_size=3)
+    f = io.BytesIO()
+    model.save_weights(f)  # f now stands at its end
+    end = f.tell()
+    expect_refused(
+        L.Linear(2, in_size=3),
+        f,
+        rf'^load_weights: nothing is left to read from the BytesIO file object at its '
+        rf'current position \(byte {end}, its end\); .*call f\.seek\(0\)',
+    )
+    assert f.tell() == end
+    f.seek(0)
+    L.Linear(2, in_size=3).load_weights(f)
+
+
+class Reader:
+    """A file-like object with only the methods given."""
+
+    def __init__(self, data, methods):
+        self._f = io.BytesIO(data)
+        for name in methods:
+            setattr(self, name, getattr(self._f, name))
+
+
+@pytest.mark.parametrize(
+    'methods, missing',
+    [
+        (('read', 'seek', 'seekable'), 'tell()'),
+        (('read', 'seek', 'tell'), 'seekable()'),
+        (('read',), 'seek(), tell() and seekable()'),
+    ],
+)
+def test_a_file_object_lacking_what_a_zip_reader_needs_is_refused_up_front(methods, missing):
+    f = io.BytesIO()
+    L.Linear(2, in_size=3).save_weights(f)
+    model = L.Linear(2, in_size=3)
+    before = snapshot(model)
+    with pytest.raises(
+        TypeError,
+        match=rf'^load_weights: the Reader file object has no {re.escape(missing)}, which '
+        rf'reading an \.npz archive \(a zip file\) needs; read it whole into '
+        rf'io\.BytesIO\(f\.read\(\)\) first$',
+    ):
+        model.load_weights(Reader(f.getvalue(), methods))
+    assert all(p.data is data for p, data in before)
+    complete = Reader(f.getvalue(), ('read', 'seek', 'tell', 'seekable'))
+    L.Linear(2, in_size=3).load_weights(complete)
+
+
+def test_save_weights_writes_into_a_file_object_that_cannot_seek_back():
+    model = L.Linear(2, in_size=3)
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode='wb') as g:  # OSError: Negative seek in write mode
+        model.save_weights(g)
+    other = L.Linear(2, in_size=3)
+    other.load_weights(io.BytesIO(gzip.decompress(raw.getvalue())))
+    np.testing.assert_array_equal(other.W.data, model.W.data)
+
+
+def test_a_file_object_gets_the_whole_archive_in_one_write_or_nothing():
+    class Failing(io.RawIOBase):
+        def __init__(self, fail):
+            self.fail, self.writes = fail, []
+
+        def writable(self):
+            return True
+
+        def write(self, data):
+            if self.fail:
+                raise OSError(28, 'No space left on device')
+            self.writes.append(bytes(data))
+            return len(data)
+
+    model = L.Linear(2, in_size=3)
+    ok = Failing(False)
+    model.save_weights(ok)
+    assert len(ok.writes) == 1
+    expected = io.BytesIO()
+    model.save_weights(expected)
+    assert ok.writes[0] == expected.getvalue()
+    with pytest.raises(OSError) as info:
+        model.save_weights(Failing(True))
+    assert info.value.errno == 28
+    assert str(info.value) == (
+        'save_weights: cannot write to the Failing file object: No space left on device'
+    )
+
+    class Trickle(Failing):  # a raw stream may take part of the bytes at a time
+        def write(self, data):
+            return super().write(bytes(data)[:100])
+
+    trickle = Trickle(False)
+    model.save_weights(trickle)
+    assert b''.join(trickle.writes) == expected.getvalue()
+
+
 def test_other_readers_and_writers_still_take_paths_only(tmp_path):
     opt = SGD(0.1).setup(L.Linear(2, in_size=3))
     with pytest.raises(TypeError, match='^SGD.load: path must be a file path, got BytesIO$'):
@@ -685,3 +783,29 @@ def test_a_path_of_a_shared_parameter_may_not_be_that_of_another(tmp_path):
     setattr(model, 'dec/W', Parameter(np.ones(1)))  # the path of the shared enc.W too
     with pytest.raises(ValueError, match="two parameters have the path 'dec/W'"):
         model.save_weights(tmp_path / 'w.npz')
+
+
+def test_a_model_whose_layers_link_to_each_other_at_every_level_is_refused_at_once():
+    # two attributes holding one layer at each of 20 levels give 2**20 paths to the
+    # last layer's parameters: writing them all took longer than any user would wait
+    import io
+    import time
+
+    from dezero.layers import Layer, Linear
+
+    class Level(Layer):
+        def __init__(self, depth):
+            super().__init__()
+            self.fc = Linear(1, in_size=1)
+            if depth:
+                self.x = Level(depth - 1)
+                self.y = self.x
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match='more than 64 paths each .* weakref.ref'):
+        Level(20).save_weights(io.BytesIO())
+    assert time.perf_counter() - start < 5
+    small, f = Level(3), io.BytesIO()  # a few paths are written, as the book writes them
+    small.save_weights(f)
+    f.seek(0)
+    Level(3).load_weights(f)
