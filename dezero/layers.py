@@ -848,12 +848,13 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
     holds itself is not entered again."""
     if id(container) in open_ids:
         return
-    plain = _holds_nothing(container)
+    kinds = _item_types(container)
+    plain = _holds_nothing(container, kinds)
     if watch is not None and not isinstance(container, tuple):
         # a short one is watched item by item all the same (a slot [None] filled
         # with a layer later), and so is one holding None (slots waiting for layers);
         # only a long one of other data is watched by its length
-        watch.container(container, plain and len(container) > _SHORT and not _holds_none(container))
+        watch.container(container, plain and len(container) > _SHORT and type(None) not in kinds)
     if plain:
         return
     open_ids += (id(container),)
@@ -874,23 +875,25 @@ _LOOKED_AT = (Parameter, Layer, list, dict)
 _SHORT = 64
 
 
-def _holds_nothing(container):
+def _item_types(container):
+    """The set of the types of the items of ``container`` (a dict's values), made in a
+    loop that runs in C."""
+    items = container.values() if isinstance(container, dict) else container
+    return set(map(type, items))
+
+
+def _holds_nothing(container, kinds=None):
     """Whether ``container`` holds no Parameter, Layer, list or dict, directly or in
     the tuples it holds: nothing that params() looks for or into.  The items are
-    looked over by type, in a loop that runs in C."""
-    items = container.values() if isinstance(container, dict) else container
-    kinds = set(map(type, items))
+    looked over by type (``kinds``, from :func:`_item_types`, when already made)."""
+    if kinds is None:
+        kinds = _item_types(container)
     if any(issubclass(kind, _LOOKED_AT) for kind in kinds):
         return False
     if any(issubclass(kind, tuple) for kind in kinds):
+        items = container.values() if isinstance(container, dict) else container
         return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
     return True
-
-
-def _holds_none(container):
-    """Whether the list or dict ``container`` holds None (compared by identity, in C)."""
-    items = container.values() if isinstance(container, dict) else container
-    return type(None) in set(map(type, items))
 
 
 def _item_path(layer, path, key):

@@ -115,7 +115,7 @@ def read_npz(path, owner):
     :func:`~dezero.atomic.readable_file`), and one standing at its end (just written
     into, not yet sought back) ValueError saying to call ``f.seek(0)`` first."""
     if is_file_object(path):
-        return _read_arrays(readable_file(path, owner), owner, shown(path))
+        return _read_arrays(readable_file(path, owner), owner, file_object_name(path))
     path = file_path(path, owner)
     with open(readable_path(path, owner, _npz_hint(path)), 'rb') as f:
         return _read_arrays(f, owner, path)

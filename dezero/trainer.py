@@ -331,11 +331,7 @@ class Trainer:
         comm = self.comm
         if comm is None or comm.size <= 1:
             return
-        try:
-            mine = len(train_loader)
-        except TypeError:  # an iterable of batches without a length
-            mine = None
-        counts = comm.allgather(mine)
+        counts = comm.allgather(_known_length(train_loader))
         if None in counts or len(set(counts)) == 1:
             return
         listed = ', '.join(f'rank {r}: {n}' for r, n in enumerate(counts))
