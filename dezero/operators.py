@@ -12,7 +12,7 @@ from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
 
 
-def _operand(other, like):
+def _operand(other, like, where):
     """The other side of a binary operator, ready for a Function.
 
     Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
@@ -21,6 +21,7 @@ def _operand(other, like):
     weakly typed, so that ``float32_variable * 2.0`` stays float32 (while
     ``int_variable * 0.5`` is float); OverflowError if that dtype cannot hold it, as
     infinite (``float16_variable * 1e5``) or as 0 (``float16_variable / 1e-8``).
+    Errors start with ``where`` (``unsupported operand for +``).
     """
     kind = type(other)
     if kind is float or kind is int:
@@ -33,17 +34,17 @@ def _operand(other, like):
                 value = data.dtype.type(other)
                 if value or not other:
                     return value
-            return float_number(other, data.dtype, _OPERAND, _HOLDER)
+            return float_number(other, data.dtype, where, _HOLDER)
     elif isinstance(other, Variable):
         return other
     elif isinstance(other, cuda.array_types):
         if other.dtype.kind not in 'biufc':
             raise TypeError(
-                f'unsupported operand: a Variable and an array of dtype {other.dtype}; '
+                f'{where}: a Variable and an array of dtype {other.dtype}; '
                 f'expected numbers (bool, integer, floating point or complex)'
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
-            other = plain_array(other, 'unsupported operand')
+            other = plain_array(other, where)
         if other.ndim or type(other) is not np.ndarray or not _counts_as_scalar(other, like):
             return other
         other = other[()]
@@ -55,15 +56,15 @@ def _operand(other, like):
         xp = cuda.get_array_module(like.data)
         dtype = np.result_type(like.dtype, other)
         if dtype.kind == 'f' and not isinstance(other, complex):
-            return xp.asarray(float_number(other, dtype, _OPERAND, _HOLDER))
+            return xp.asarray(float_number(other, dtype, where, _HOLDER))
         try:
             return xp.asarray(other, dtype=dtype)
         except OverflowError:
-            _too_large(other, like.dtype)
+            _too_large(other, like.dtype, where)
     if isinstance(other, _StandIn):  # a backward reading what it did not declare
         other._refuse()
     raise TypeError(
-        f'unsupported operand: a Variable and an object of type '
+        f'{where}: a Variable and an object of type '
         f'{type(other).__name__}; expected a Variable, an array or a scalar '
         f'(wrap lists with np.array(...))'
     )
@@ -88,9 +89,10 @@ def _counts_as_scalar(array, like):
 _OPERAND, _HOLDER = 'unsupported operand', 'the Variable it is combined with'
 
 
-def _too_large(number, dtype):
-    """Refuse the Python ``number`` as an operand of a Variable of ``dtype``."""
-    raise number_overflow(_OPERAND, number, dtype, _HOLDER) from None
+def _too_large(number, dtype, where):
+    """Refuse the Python ``number`` as an operand of a Variable of ``dtype``; the
+    error starts with ``where``."""
+    raise number_overflow(where, number, dtype, _HOLDER) from None
 
 
 def _operator(variable_function, constant_function, symbol, reflected=False):
@@ -100,16 +102,10 @@ def _operator(variable_function, constant_function, symbol, reflected=False):
     then has this Variable as its only input.  An operand refused is refused naming
     the operator ``symbol``."""
 
+    where = f'{_OPERAND} for {symbol}'  # how its errors start
+
     def method(self, other):
-        try:
-            other = _operand(other, self)
-        except (TypeError, ValueError, OverflowError) as e:
-            message = str(e)
-            if not message.startswith(_OPERAND):
-                raise
-            raise type(e)(f'{_OPERAND} for {symbol}{message[len(_OPERAND) :]}').with_traceback(
-                e.__traceback__
-            ) from None
+        other = _operand(other, self, where)
         if isinstance(other, Variable):
             if reflected:
                 return variable_function()(other, self)
