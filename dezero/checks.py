@@ -2,7 +2,14 @@
 optimizers, data loaders, the trainer): each returns the value in the form the caller
 keeps, or raises an error that names the caller, the argument and what it got."""
 
+import numbers
+
 import numpy as np
+
+
+def is_int(n):
+    """Whether ``n`` is an int: a Python or NumPy integer, not a bool."""
+    return isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_))
 
 
 def check_flag(owner, name, value):

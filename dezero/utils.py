@@ -9,13 +9,9 @@ then run the owner's: ``sum_to`` and ``logsumexp`` take a list or a number as th
 array NumPy makes of it.
 """
 
-import numbers
-
-import numpy as np
-
 from dezero import array_ops, cuda
 from dezero.array_ops import array_allclose, array_equal
-from dezero.checks import check_flag
+from dezero.checks import check_flag, is_int
 from dezero.conv_ops import col2im_array, get_conv_outsize, get_deconv_outsize, im2col_array, pair
 from dezero import download as _download
 from dezero.download import get_file, show_progress
@@ -125,15 +121,16 @@ def _check_array_or_variable(name, what, x):
         raise TypeError(f'{name}: {what} must be an array or a Variable, got {_describe(x, None)}')
 
 
-def _axes_of_shape(name, axis, shape):
-    """Check ``axis`` (None, an int or a sequence of ints) against an array of
-    ``shape``; TypeError or ValueError naming ``name``, the axis and the shape."""
+def _axes_of_shape(name, axis, shape, hint=''):
+    """``axis`` (None, an int or a sequence of ints) as the sorted tuple of the axes
+    of an array of ``shape`` it names; TypeError or ValueError naming ``name``, the
+    axis and the shape, with ``hint`` added to a ValueError."""
     try:
-        array_ops.normalize_axis(axis, len(shape))
+        return array_ops.normalize_axis(axis, len(shape))
     except TypeError as e:
         raise TypeError(f'{name}: {e}') from None
     except ValueError as e:
-        raise ValueError(f'{name}: {e} (x has shape {tuple(shape)})') from None
+        raise ValueError(f'{name}: {e} (x has shape {tuple(shape)}){hint}') from None
 
 
 def _numeric_array(name, x, kinds):
@@ -160,13 +157,13 @@ def _describe(x, array):
 def _shape(name, shape):
     """``shape`` (a sequence of sizes, or one int) as a tuple of ints; TypeError naming
     ``name`` for anything else."""
-    if _is_int(shape):
+    if is_int(shape):
         return (int(shape),)
     try:
         sizes = tuple(shape)
     except TypeError:
         sizes = None
-    if sizes is None or not all(_is_int(n) and n >= 0 for n in sizes):
+    if sizes is None or not all(is_int(n) and n >= 0 for n in sizes):
         raise TypeError(
             f'{name}: shape must be a tuple of sizes (ints of 0 or more), got {shape!r:.60}'
         )
@@ -179,20 +176,10 @@ def _axes(name, axis, x):
     the number of dimensions of ``x``."""
     if axis is None:
         return None
-    try:
-        return array_ops.normalize_axis(axis, x.ndim)
-    except TypeError as e:
-        raise TypeError(f'{name}: {e}') from None
-    except ValueError as e:
-        hint = ''
-        if axis == 1 and x.ndim == 1:
-            hint = '; the default axis=1 reduces the rows of a 2-D array: pass axis=0 or None'
-        raise ValueError(f'{name}: {e} (x has shape {x.shape}){hint}') from None
-
-
-def _is_int(n):
-    """Whether ``n`` is an int (a Python or NumPy integer, not a bool)."""
-    return isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_))
+    hint = ''
+    if x.ndim == 1 and is_int(axis) and axis == 1:
+        hint = '; the default axis=1 reduces the rows of a 2-D array: pass axis=0 or None'
+    return _axes_of_shape(name, axis, x.shape, hint)
 
 
 def __getattr__(name):

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from dezero import cuda
+from dezero.checks import is_int
 from dezero.array_ops import (
     broadcasts_to,
     normalize_axis,
@@ -79,18 +80,13 @@ def _size(n):
     return operator.index(n)
 
 
-def _is_int(a):
-    """Whether ``a`` is an int (a Python or NumPy integer, not a bool)."""
-    return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
-
-
 def checked_axes(name, axis, shape):
     """``axis`` of the function ``name`` over an input of ``shape`` as a sorted tuple
     of non-negative axes (None: all of them).  It is None, an int or a tuple of ints,
     as NumPy's reductions and squeeze take it (not a list); TypeError or ValueError
     naming ``name``, the axis and the shape."""
     if not (
-        axis is None or _is_int(axis) or (isinstance(axis, tuple) and all(_is_int(a) for a in axis))
+        axis is None or is_int(axis) or (isinstance(axis, tuple) and all(is_int(a) for a in axis))
     ):
         raise TypeError(
             f'{name}: axis must be None, an int or a tuple of ints, got '
@@ -152,7 +148,7 @@ def expand_dims(x, axis):
     """Insert axes of size 1 at the positions ``axis`` (an int or a tuple or list of
     ints, counted in the result, as in NumPy). Derivative: remove them again."""
     x = as_input(x, 'expand_dims')
-    if not (_is_int(axis) or (isinstance(axis, (tuple, list)) and all(map(_is_int, axis)))):
+    if not (is_int(axis) or (isinstance(axis, (tuple, list)) and all(map(is_int, axis)))):
         raise TypeError(
             f'expand_dims: axis must be an int or a tuple (or list) of ints, got '
             f'{type(axis).__name__} {axis!r}'
@@ -536,7 +532,7 @@ def stack(xs, axis=0):
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
         raise ValueError(f'stack: all inputs must have the same shape, got {[x.shape for x in xs]}')
-    if not _is_int(axis):
+    if not is_int(axis):
         raise TypeError(f'stack: axis must be an int, got {type(axis).__name__} {axis!r}')
     ndim = xs[0].ndim + 1
     if not -ndim <= axis < ndim:
