@@ -936,8 +936,14 @@ _DICTS_BY_PARAM = '<dicts by id(param)>'
 
 
 def _params_by_id(target):
-    """``{id(param): param}`` for the parameters of ``target`` (none without a target)."""
-    return {} if target is None else {id(p): p for p in target.params()}
+    """``{id(param): param}`` for every parameter of ``target`` (none without a
+    target), as :meth:`Optimizer.state_dict` names them: those of a layer frozen by its
+    ``params()`` too, whose state an optimizer may hold from before."""
+    if target is None:
+        return {}
+    named = getattr(target, 'named_params', None)
+    params = (p for _, p in named()) if named is not None else target.params()
+    return {id(p): p for p in params}
 
 
 def _keyed_by_id(value, params):

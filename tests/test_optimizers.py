@@ -2953,3 +2953,15 @@ def test_an_empty_dict_of_settings_is_no_state_and_survives_a_load():
     assert again.per_name == {'W': 0.5}
     state = again.state_dict()
     ScaledSGD().setup(model).load_state_dict(state)  # and the other way round
+
+
+def test_a_book_style_optimizer_is_copied_after_a_layer_it_trained_is_frozen():
+    # its dict by id(param) still holds the frozen layer's velocity: the copy took only
+    # the parameters params() gives, and refused that entry as no parameter's
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1).setup(model)
+    train_steps(model, opt, x, t, 1)
+    model.l0.params = lambda: iter(())
+    twin, twin_opt = copy.deepcopy((model, opt))
+    assert {id(p) for _, p in twin.named_params()} == set(twin_opt.vs)
+    np.testing.assert_array_equal(twin_opt.vs[id(twin.l0.W)], opt.vs[id(model.l0.W)])
