@@ -1407,10 +1407,15 @@ def _input_size(layer):
     size = _being_created.sizes.get(id(layer))
     if size is not None:
         return size
+    size = _size_of_W(layer)
+    return layer.__dict__.get('_size_assigned') if size is None else size
+
+
+def _size_of_W(layer):
+    """W's length along ``layer._in_axis`` (the input size it was made for), or None
+    before W exists."""
     W = getattr(layer, 'W', None)
-    if W is not None and W.data is not None:
-        return W.data.shape[layer._in_axis]
-    return layer.__dict__.get('_size_assigned')
+    return None if W is None or W.data is None else W.data.shape[layer._in_axis]
 
 
 def _assign_size(layer, what, value):
@@ -1419,8 +1424,7 @@ def _assign_size(layer, what, value):
     calling ``_init_W(xp)``.  Before W exists, the layer keeps n for ``_init_W`` to
     read; its first call creates W for the input's size all the same, and forgets n.
     Once W exists, only the size W has is taken."""
-    W = getattr(layer, 'W', None)
-    held = None if W is None or W.data is None else W.data.shape[layer._in_axis]
+    held = _size_of_W(layer)
     size = None if value is None else _check_size(type(layer).__name__, what, value)
     if held is None:
         if size is None:
