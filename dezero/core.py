@@ -1100,8 +1100,15 @@ def _run_hooks(hooks, shape, grad):
         settings.arrays_only = saved
 
 
+_HOOK_ADVICE = (
+    'Return a Variable computed with dezero functions (g * 2, not g.data * 2) to '
+    'differentiate through the hook'
+)
+
+
 def _hooks_on(hooks, shape, grad):
-    """The work of :func:`_run_hooks`."""
+    """The work of :func:`_run_hooks`.  In a recorded pass, a hook's array result
+    is a gradient without a derivative (see :class:`_Untraceable`)."""
     for fn in list(hooks.values()):
         new = fn(grad)
         if new is None:
@@ -1114,6 +1121,8 @@ def _hooks_on(hooks, shape, grad):
                     f'gradient hook {fn!r} returned {type(new).__name__}; '
                     f'expected None, a Variable or an array'
                 ) from None
+            if grad.requires_grad:  # a recorded pass: the array has no derivative
+                new = _Untraceable(f'gradient hook {fn!r}', _HOOK_ADVICE, new.data)(grad)
         if new.shape != shape:
             raise ValueError(
                 f'gradient hook {fn!r} returned a gradient of shape '
@@ -1615,31 +1624,27 @@ class Function:
 
 
 class _Untraceable(Function):
-    """The gradient an array-returning ``backward`` of the function ``source`` gave
-    in a recorded pass, as the output of a function of the Variables it may depend
-    on (the source's inputs and output gradients): a value, but no derivative.
-    Differentiating through it raises, naming the source, where taking the array as a
-    constant would give a derivative of 0 (a Hessian, a ``jvp``)."""
+    """A gradient that code outside the graph gave as an array in a recorded pass, as
+    the output of a function of the Variables it may depend on: a value, but no
+    derivative.  ``maker`` names that code (``'Sin.backward'``, a gradient hook) and
+    ``advice`` says how to write it instead.  Differentiating through it raises,
+    naming the maker, where taking the array as a constant would give a derivative
+    of 0 (a Hessian, a ``jvp``)."""
 
     retain_inputs = ()
     retain_outputs = ()
 
-    def __init__(self, source, array):
-        self.source_name = type(source).__name__
-        self.array = array
+    def __init__(self, maker, advice, array):
+        self.maker, self.advice, self.array = maker, advice, array
 
     def forward(self, *xs):
         return self.array
 
     def backward(self, gy):
-        name = self.source_name
         raise TypeError(
-            f'{name}.backward returned an array, not a Variable, in a pass recorded for '
+            f'{self.maker} returned an array, not a Variable, in a pass recorded for '
             f'higher derivatives (backward(create_graph=True), a grad of a grad, jvp, '
-            f'hessian): the derivative of that gradient is unknown.  Write '
-            f'{name}.backward with Variables and dezero functions (gy * 2 * x, not '
-            f'gy.data * 2 * x.data) to differentiate it again, and return None for an '
-            f'input that gets no gradient'
+            f'hessian): the derivative of that gradient is unknown.  {self.advice}'
         )
 
 
@@ -1652,7 +1657,13 @@ def _gradient_of_arrays(f, g, inputs, gys):
     sources = [v for v in (*inputs, *gys) if isinstance(v, Variable) and v.requires_grad]
     if not sources:
         return _constant(g)
-    return _Untraceable(f, g)(*sources)
+    name = type(f).__name__
+    advice = (
+        f'Write {name}.backward with Variables and dezero functions (gy * 2 * x, not '
+        f'gy.data * 2 * x.data) to differentiate it again, and return None for an '
+        f'input that gets no gradient'
+    )
+    return _Untraceable(f'{name}.backward', advice, g)(*sources)
 
 
 class _Copy(Function):

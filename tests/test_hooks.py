@@ -124,6 +124,40 @@ def test_replacement_is_differentiable_with_create_graph():
     assert x.grad.data == 24.0
 
 
+@pytest.mark.parametrize('where', ['intermediate', 'leaf'])
+def test_an_array_from_a_hook_in_a_recorded_pass_refuses_to_be_differentiated(where):
+    # d/dx of dy/dx for y = sin(x)**2 with a hook doubling dy/dh (h = sin x), or
+    # y = x**3 with a hook doubling dy/dx.  An array has no derivative: taken as a
+    # constant, the second derivative would silently lose the path through the hook.
+    x = Variable(np.array([0.7, -1.3]))
+    if where == 'intermediate':
+        h = F.sin(x)
+        h.register_hook(lambda g: g.data * 2)
+        y = h * h
+    else:
+        x.register_hook(lambda g: g.data * 2)
+        y = x**3
+    y.backward(create_graph=True)
+    gx = x.grad
+    expected = 4 * np.sin(x.data) * np.cos(x.data) if where == 'intermediate' else 6 * x.data**2
+    np.testing.assert_allclose(gx.data, expected)  # the first derivative is right
+    x.cleargrad()
+    with pytest.raises(TypeError, match=r'gradient hook .* returned an array, not a Variable'):
+        gx.backward()
+
+
+def test_a_variable_from_a_hook_in_a_recorded_pass_is_differentiated_through():
+    x = Variable(np.array([0.7, -1.3]))
+    h = F.sin(x)
+    h.register_hook(lambda g: g * 2)
+    (h * h).backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()  # gx = 4 h cos x; the hook doubles the path through h again, as in PyTorch
+    c, s = np.cos(x.data), np.sin(x.data)
+    np.testing.assert_allclose(x.grad.data, 2 * 4 * c * c - 4 * s * s)
+
+
 # ---- handles ---------------------------------------------------------------------------
 def test_handle_remove_stops_the_hook_and_is_idempotent():
     x = Variable(np.array(1.0))
