@@ -255,7 +255,7 @@ class Variable:
     __slots__ = (
         '_data',
         '_changed_at',
-        'name',
+        '_name',
         'grad',
         'creator',
         'generation',
@@ -283,7 +283,7 @@ class Variable:
                 )
         self._data = data
         self._changed_at = 0
-        self.name = name
+        self._name = name
         self.grad = None
         self.creator = None
         self.generation = 0
@@ -294,6 +294,21 @@ class Variable:
         self._index = 0  # which output of its creator it is
         self._hooks = None  # {key: fn} once a hook is registered
         self._stand_in = None  # what the graph holds in its place, if anything
+
+    # ---- the name ----------------------------------------------------------------------
+    @property
+    def name(self):
+        """The variable's name (any value; None for none), shown in pictures of the
+        graph and in error messages."""
+        return self._name
+
+    @name.setter
+    def name(self, name):
+        # A name given after the variable was used reaches the stand-in the graph holds
+        # in its place (see _StandIn), so that pictures drawn once it is gone show it.
+        self._name = name
+        if self._stand_in is not None:
+            self._stand_in.name = name
 
     # ---- the data, and when it changed -----------------------------------------------
     # Assigning ``data`` (``v.data = a``, and ``v.data -= a``, which assigns the updated
@@ -699,7 +714,7 @@ def _fresh_variable(array, requires_grad):
     v = _new_variable(Variable)
     v._data = array
     v._changed_at = 0
-    v.name = v.grad = v.creator = v._hooks = v._stand_in = None
+    v._name = v.grad = v.creator = v._hooks = v._stand_in = None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
     return v
@@ -711,7 +726,7 @@ def _copied_leaf(cls, data, name, grad, requires_grad):
     v = _new_variable(cls)
     v._data = data
     v._changed_at = 0
-    v.name, v.grad = name, grad
+    v._name, v.grad = name, grad
     v.creator = v._hooks = v._stand_in = None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
@@ -1047,6 +1062,8 @@ class _StandIn:
     def cut(self, variable):
         """Make this stand-in a leaf, as ``variable`` (the one it stands for) became:
         gradients reaching it are that variable's."""
+        if self.creator is not None:  # no longer an output of it in pictures
+            self.creator._stood_in &= ~(1 << self._index)
         self.creator = None
         self._leaf = weakref.ref(variable)
 
@@ -1066,7 +1083,8 @@ def _stand_in(x):
     s = x._stand_in
     if s is None:
         s = x._stand_in = _StandIn()
-        s.creator = x.creator
+        s.creator = creator = x.creator
+        creator._stood_in |= 1 << x._index  # for pictures drawn once x is gone
         s.generation = x.generation
         s.requires_grad = x.requires_grad
         s._index = x._index
@@ -1302,7 +1320,15 @@ def _wrap(y):
 
 #: what recording a call sets on a Function: its links into the graph
 _CALL_LINKS = frozenset(
-    ('inputs', 'outputs', 'generation', '_recorded_at', '_output_hooks', '_output_shapes')
+    (
+        'inputs',
+        'outputs',
+        'generation',
+        '_recorded_at',
+        '_output_hooks',
+        '_output_shapes',
+        '_stood_in',
+    )
 )
 
 
@@ -1342,6 +1368,7 @@ class Function:
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _output_hooks = None  # {output index: its hooks} once an output has hooks
     _output_shapes = ()  # (array module, shape, dtype) of each output, if several
+    _stood_in = 0  # bit i set once the graph holds a stand-in for output i
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
     # Whether each output element is computed from the input elements at its position
@@ -1537,7 +1564,7 @@ class Function:
             v = _new_variable(Variable)  # every attribute set once: what __init__ does
             v._data = y
             v._changed_at = 0
-            v.name = v.grad = v._hooks = v._stand_in = None
+            v._name = v.grad = v._hooks = v._stand_in = None
             if y.base is not None:  # a view, perhaps of an input's data (reshape, x[1:])
                 _note_view(v, y.base, given)
             elif self._book_style:  # which may return an input's array itself

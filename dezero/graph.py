@@ -137,8 +137,10 @@ class Graph:
 
     def pipe(self, format='svg'):
         """The picture as bytes in ``format`` (``'svg'``, ``'png'``, ``'pdf'``, ...),
-        rendered by Graphviz; the errors are those of :func:`plot_dot_graph`."""
-        return _render(self.source, format, 'Graph.pipe', None)
+        rendered by Graphviz, in any letter case as in a file's extension; the errors
+        are those of :func:`plot_dot_graph`."""
+        fmt = format.lower() if isinstance(format, str) else format
+        return _render(self.source, fmt, 'Graph.pipe', None)
 
     def save(self, path):
         """Write the picture to ``path`` and return its path; see :func:`plot_dot_graph`
@@ -598,7 +600,7 @@ def _render(text, fmt, caller, to_file):
         ) from e
     _check_format(fmt, caller, to_file, kept)
     try:
-        return graphviz.Source(text).pipe(format=fmt)
+        picture = graphviz.Source(text).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:
         raise GraphvizNotFoundError(
             f'{caller}: the `dot` program of Graphviz was not found, so {what}. '
@@ -611,6 +613,17 @@ def _render(text, fmt, caller, to_file):
             f'{caller}: Graphviz failed to render the graph as {fmt}, so {what}: '
             f'{_failure(e)}.{kept}'
         ) from e
+    if not picture and fmt not in _MAY_BE_EMPTY:  # a `dot` built without that format
+        raise RuntimeError(
+            f'{caller}: Graphviz wrote nothing for the format {fmt}, so {what} (this '
+            f'Graphviz may lack support for it; see its warnings above, or use png, svg '
+            f'or pdf).{kept}'
+        )
+    return picture
+
+
+#: formats whose output is empty for a graph without links (image maps)
+_MAY_BE_EMPTY = frozenset({'cmap', 'ismap'})
 
 
 def _failure(error):
@@ -823,8 +836,9 @@ def _dot_var(v, verbose=False):
 
 def _dot_func(f, verbose=False):
     """The DOT lines, as the book writes them, of the node of the function ``f`` and of
-    the edges from its inputs and to its outputs (those still alive); with
-    :func:`_dot_var` of each variable they make the graph's DOT text.
+    the edges from its inputs and to its outputs (those alive, or gone but standing
+    in the graph); with :func:`_dot_var` of each variable they make the graph's DOT
+    text.
 
     The constant of a function of a Variable and a constant (the 2 of ``x * 2``, which
     ``MulConstant`` holds instead of an input) is drawn as the book draws it, as a
@@ -838,10 +852,12 @@ def _dot_func(f, verbose=False):
         if isinstance(x, _Constant):
             text += _dot_var(x, verbose)
         text += f'{_dot_id(x)} -> {name}\n'
-    for ref in f.outputs:
+    for i, ref in enumerate(f.outputs):
         y = ref()
         if y is not None:
             text += f'{name} -> {_dot_id(y)}\n'
+        elif f._stood_in >> i & 1:  # gone, but the graph holds a stand-in for it
+            text += f'{name} -> "{name}:{i}"\n'
     return text
 
 

@@ -1,4 +1,5 @@
 import dataclasses
+import gc
 import os
 import pathlib
 import re
@@ -621,6 +622,27 @@ def test_graphviz_closing_the_pipe_is_reported_by_plot_dot_graph(tmp_path, monke
     assert not (tmp_path / 'g.svg').exists()
 
 
+def test_graphviz_writing_nothing_is_refused_and_the_old_picture_kept(tmp_path, monkeypatch):
+    # a dot built without some format exits 0 with nothing on its output
+    fake_dot(tmp_path, monkeypatch, 'cat > /dev/null; echo "Warning: no support" >&2; exit 0')
+    to_file = tmp_path / 'g.png'
+    to_file.write_bytes(b'the old picture')
+    with pytest.raises(
+        RuntimeError, match='plot_dot_graph: Graphviz wrote nothing for the format png'
+    ):
+        plot_dot_graph(add_graph(), to_file=to_file)
+    assert to_file.read_bytes() == b'the old picture'
+    with pytest.raises(RuntimeError, match='Graph.pipe: Graphviz wrote nothing for the format svg'):
+        dezero.graph.draw_graph(add_graph()).pipe('svg')
+
+
+@pytest.mark.skipif(shutil.which('dot') is None, reason='needs Graphviz')
+def test_graph_pipe_takes_a_format_in_any_letter_case():
+    pytest.importorskip('graphviz')
+    graph = dezero.graph.draw_graph(add_graph())
+    assert graph.pipe('SVG') == graph.pipe('svg')
+
+
 # ---- flags ------------------------------------------------------------------------------
 def test_verbose_is_true_or_false(tmp_path):
     y = add_graph()
@@ -735,10 +757,46 @@ def test_dot_var_of_a_stand_in_shows_the_variable_as_it_is_now():
     assert _dot_var(stand_in, verbose=True) == (
         f'{node} [label="a: () float64", color=orange, style=filled]\n'
     )
-    del a  # gone: the stand-in knows its shape, and the name it had when made
+    del a  # gone: the stand-in knows its shape, and the name given after it was used
     assert _dot_var(stand_in, verbose=True) == (
-        f'{node} [label="() float64", color=orange, style=filled]\n'
+        f'{node} [label="a: () float64", color=orange, style=filled]\n'
     )
+
+
+def test_a_name_given_after_use_shows_once_the_variable_is_gone():
+    x = named(1.0, 'x')
+    h = x + 1
+    h.name = 'old'
+    y = h * 2  # MulConstant reads no input: the graph holds a stand-in for h
+    h.name = 'new'
+    del h
+    gc.collect()
+    text = get_dot_graph(y)
+    assert r'label="new\n() float64"' in text and 'old' not in text
+
+
+def test_dot_func_draws_the_edge_to_an_output_that_is_gone_but_stands_in_the_graph():
+    # the book's step-26 loop over f.inputs, written with _dot_var and _dot_func: the
+    # middle variable x + 1 is gone, and its node must still get the edge from AddConstant
+    from dezero.utils import _dot_func, _dot_var
+
+    x = named(1.0, 'x')
+    y = (x + 1) * 2
+    text, functions = _dot_var(y), [y.creator]
+    while functions:
+        f = functions.pop()
+        text += _dot_func(f)
+        for v in f.inputs:
+            text += _dot_var(v)
+            if v.creator is not None:
+                functions.append(v.creator)
+    add = y.creator.inputs[0].creator
+    assert f'{id(add)} -> "{id(add)}:0"' in text.splitlines()
+    declared = {line.split(' [')[0] for line in text.splitlines() if ' [' in line}
+    edges = [line.split(' -> ') for line in text.splitlines() if ' -> ' in line]
+    # x and the constant 1 into AddConstant, on to x + 1, which goes with 2 into
+    # MulConstant, on to y
+    assert len(edges) == 6 and all(a in declared and b in declared for a, b in edges)
 
 
 # ---- the simple core's Variables (the book's step 26 draws them) -----------------------
