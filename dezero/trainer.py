@@ -53,6 +53,7 @@ from dezero.serialization import (
     join_state,
     json_array,
     npz_path,
+    param_paths,
     planned_weights,
     read_json,
     read_npz,
@@ -1060,6 +1061,7 @@ class Checkpoint:
             ],
             'random': randoms[0],
             'loaders': loaders,
+            'parameters': _parameter_names(trainer.model, owner),
         }
         if len(randoms) > 1:  # the other processes of a data-parallel run, rank 1 on
             meta['random_of_ranks'] = randoms[1:]
@@ -1125,6 +1127,7 @@ class Checkpoint:
                         f'in its history; expected a number that a float holds'
                     )
         weights = planned_weights(trainer.model, parts['model'], owner, path)
+        _check_parameter_names(meta.get('parameters'), trainer.model, owner, path)
         planned = {id(param): array for param, array in weights}
         loads = [
             trainer.optimizer._prepare_load(
@@ -1181,6 +1184,38 @@ class Checkpoint:
         np.random.set_state(random_state)
         trainer.epoch = run.done = epoch
         trainer.stop_training = stopped
+
+
+def _parameter_names(model, owner):
+    """The path of every parameter of ``model``, those without data too, in order."""
+    return [paths[0] for _, paths in param_paths(model, owner).values()]
+
+
+def _check_parameter_names(saved, model, owner, path):
+    """ValueError unless ``model`` has the parameters, by path, of the model that saved
+    the checkpoint ``path`` (``saved``; None in a file written before they were kept).
+    Its weights alone cannot tell: a layer added since, that has no weights yet (a
+    BatchNorm, a Linear without bias), has no entry to miss."""
+    if saved is None:
+        return
+    if not isinstance(saved, list) or not all(isinstance(name, str) for name in saved):
+        raise ValueError(
+            f'{owner}: {path} holds parameters={saved!r:.80}; expected a list of paths'
+        )
+    now = _parameter_names(model, owner)
+    if set(saved) != set(now):
+        added = sorted(set(now) - set(saved))
+        gone = sorted(set(saved) - set(now))
+        differences = [
+            f'{what}: {", ".join(map(repr, names[:5]))}{" ..." if len(names) > 5 else ""}'
+            for what, names in (('not in the saved model', added), ('not in this model', gone))
+            if names
+        ]
+        raise ValueError(
+            f'{owner}: {path} was saved for a model with other parameters '
+            f'({"; ".join(differences)}); resume with the model that saved it, or remove '
+            f'the file to start afresh'
+        )
 
 
 # What each field of NumPy's global random state (np.random.get_state()) must be.  NumPy

@@ -186,7 +186,9 @@ def test_a_run_that_exits_after_epoch_2_resumes_in_a_new_process_bit_for_bit(tmp
 # Resuming within one process
 # --------------------------------------------------------------------------------------
 def params_of(trainer):
-    return {path: p.data.copy() for path, p in trainer.model.named_params()}
+    return {
+        path: None if p.data is None else p.data.copy() for path, p in trainer.model.named_params()
+    }
 
 
 def test_resuming_restores_the_random_state_and_the_loaders(tmp_path):
@@ -441,6 +443,29 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_changes_nothing(tmp_path,
         )
     assert_unchanged(before, everything(trainer))
     assert path.read_bytes() == saved
+
+
+def test_a_model_with_a_layer_added_since_the_save_is_refused_though_it_has_no_weights(tmp_path):
+    # the new layer has no data yet, so no entry of the file is missing for it
+    path = saved_checkpoint(tmp_path)
+    trainer = started_trainer()
+    trainer.model.extra = dezero.layers.Linear(4, nobias=True)
+    x, t = spiral_like()
+    before = everything(trainer)
+    with pytest.raises(
+        ValueError,
+        match=r'Checkpoint: .*c\.npz was saved for a model with other parameters \(not in '
+        r"the saved model: 'extra/W'\)",
+    ):
+        trainer.fit(
+            DataLoader((x, t), 10),
+            4,
+            progress=False,
+            callbacks=[Checkpoint(path)],
+            schedules=[StepLR(trainer.optimizer, 1, 0.5)],
+        )
+    assert_unchanged(before, everything(trainer))
+    assert trainer.model.extra.W.data is None
 
 
 def edited(path, meta_edit=None, arrays_edit=None):
