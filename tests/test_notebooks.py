@@ -179,3 +179,17 @@ def test_cnn_notebook_uses_real_mnist_files_when_present(run_notebook, tmp_path)
         shutil.copy(mnist_files.REAL_MNIST / name, home / 'datasets' / 'mnist' / name)
     nb = run_notebook(path, dezero_home=home)
     assert 'real MNIST digits (test split only): ' in stream_text(nb)
+
+
+def test_cnn_notebook_generates_digits_when_the_mnist_files_cannot_be_read(run_notebook, tmp_path):
+    """Files that are there but damaged are reported, and the notebook still runs."""
+    path = NOTEBOOK_DIR / '04_cnn_mnist.ipynb'
+    if not path.exists():
+        pytest.skip(f'{path.name} is not there')
+    home = tmp_path / 'home_with_damaged_mnist'
+    (home / 'datasets' / 'mnist').mkdir(parents=True)
+    for name in mnist_files.TEST_FILES:
+        (home / 'datasets' / 'mnist' / name).write_bytes(b'not MNIST at all')
+    text = stream_text(run_notebook(path, dezero_home=home))
+    assert 'the MNIST files could not be read, so digits are generated instead: ' in text
+    assert 'generated digits: ' in text
