@@ -376,7 +376,11 @@ class DataLoader:
         one, with a generator of its own exactly when this one has one): the next
         batch is the one that came next then, and so are the orders of later epochs.
         That holds for ``next(loader)`` and for the next ``for`` loop alike, which
-        finishes the loaded epoch (and later loops start new ones).
+        finishes the loaded epoch (and later loops start new ones).  The loader cannot
+        tell a state saved inside a ``for`` loop from one saved after a loop left early
+        (``break``): it takes both for the first, so after such a break the loaded
+        loader's next loop finishes that epoch, where the loader that saved the state
+        would have started a new one.  Save inside the loop or at the end of an epoch.
         A state that does not fit raises ValueError saying what, and nothing changes.
         (A state saved before ``batch_size`` and ``shuffle`` were kept is checked
         without them.)"""

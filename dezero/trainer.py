@@ -981,7 +981,11 @@ class Checkpoint:
     ``load_state_dict`` raises leaves the model, the optimizer, the schedules, the
     loaders, the random state and the other callbacks as they were; the error is
     re-raised as ValueError naming the callback and the file.  ``resumed_epoch`` is
-    the epoch the last fit resumed from, None when it started afresh.
+    the epoch the last fit resumed from, None when it started afresh.  The
+    optimizer's hyperparameters (its learning rate among them) are part of the saved
+    state, as in PyTorch's ``load_state_dict``: a value changed in the script before
+    the run is started again gives way to the saved one.  Hooks such as WeightDecay
+    keep the script's settings; a schedule whose settings differ is refused.
 
     In a data-parallel run (:mod:`dezero.distributed`) rank 0 writes the file and
     decides whether to resume; every process then reads it, so it must be where all
