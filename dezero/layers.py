@@ -43,6 +43,7 @@ from dezero.core import (
     test_mode,
 )
 from dezero.functions.connection import embed_id, fitting_linear
+from dezero.functions.normalization import _decay_and_eps
 from dezero.serialization import (
     _cast,
     assign_weights,
@@ -1778,12 +1779,23 @@ class BatchNorm(Layer):
     batch of one), it is computed, with :func:`~dezero.functions.batch_norm`'s
     RuntimeWarning.  Test mode, which uses the running statistics, takes a batch of
     one as it takes any other.
+
+    The keyword arguments ``eps`` (added to the variance; positive and finite) and
+    ``decay`` (in [0, 1]) are those of :func:`~dezero.functions.batch_norm`; their
+    defaults are the book's.  In training the running statistics become
+    ``decay * running + (1 - decay) * batch``, so PyTorch's ``momentum`` m is
+    ``decay = 1 - m``: ``torch.nn.BatchNorm1d(C)`` and ``BatchNorm2d(C)``, with eps=1e-5
+    and momentum=0.1, compute as ``BatchNorm(eps=1e-5, decay=0.9)`` (the running
+    variance unbiased in both).  The running statistics are updated in place, so in
+    training ``avg_mean.data`` and ``avg_var.data`` must be writeable arrays.
     """
 
     _statistics = {'avg_mean': 0.0, 'avg_var': 1.0}
+    eps, decay = 2e-5, 0.9  # the book's, which F.batch_norm also takes by default
 
-    def __init__(self):
+    def __init__(self, *, eps=2e-5, decay=0.9):
         super().__init__()
+        self.decay, self.eps = _decay_and_eps('BatchNorm', decay, eps)
         self.avg_mean = Parameter(None, name='avg_mean')
         self.avg_var = Parameter(None, name='avg_var')
         self.gamma = Parameter(None, name='gamma')
@@ -1814,8 +1826,18 @@ class BatchNorm(Layer):
                     f'{x.shape}) but {param.name} has shape '
                     f'{param.data.shape}'
                 )
+        if _thread_settings.train:  # refused before either statistic moves
+            for param in params[:2]:
+                if isinstance(param.data, np.ndarray) and not param.data.flags.writeable:
+                    raise ValueError(
+                        f'BatchNorm: {param.name} is read-only; training updates it in '
+                        f'place, so {param.name}.data must be a writeable array (assign a '
+                        f'copy: layer.{param.name}.data = layer.{param.name}.data.copy())'
+                    )
         x = _cast_input('BatchNorm', x, self.gamma.data.dtype)
-        return F.batch_norm(x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data)
+        return F.batch_norm(
+            x, self.gamma, self.beta, self.avg_mean.data, self.avg_var.data, self.decay, self.eps
+        )
 
     def _init_params(self, x):
         """Give each of ``avg_mean``, ``avg_var``, ``gamma`` and ``beta`` that has no data
@@ -1832,7 +1854,12 @@ class BatchNorm(Layer):
                 param.data = xp.full(channels, fill, dtype)
 
     def hyperparameters(self):
-        return {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
+        settings = {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
+        if self.eps != BatchNorm.eps:
+            settings['eps'] = self.eps
+        if self.decay != BatchNorm.decay:
+            settings['decay'] = self.decay
+        return settings
 
     def param_specs(self):
         """All four are (channels,), of a floating-point dtype: loaded, they all take
@@ -2124,6 +2151,13 @@ class RNN(Layer):
     for the book draws the same numbers.  The graph through the kept states grows
     with every step: for truncated backprop, call ``unchain_backward()`` on the loss
     after its backward.
+
+    As in the book, the first step leaves h2h out, so a backward that reaches no
+    later step (a sequence of one step) leaves h2h's W without a gradient, and
+    optimizers skip it; PyTorch, starting from h = 0, gives it a gradient of zeros,
+    which momentum, Adam and weight decay still act on.  Where that matters, start
+    each sequence from a zero state instead of reset_state():
+    ``rnn.h = np.zeros((batch, hidden_size), dtype)``.
     """
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
@@ -2178,6 +2212,13 @@ class LSTM(Layer):
     is None), the ``h2*`` ones (hidden_size, hidden_size) without bias; all use
     ``dtype``, to which the input is converted.  Parameters come in the order x2f,
     x2i, x2o, x2u, h2f, h2i, h2o, h2u.
+
+    As the first step leaves the ``h2*`` layers out (the book's way), a backward that
+    reaches no later step (a sequence of one step) leaves their W without a gradient,
+    and optimizers skip them; PyTorch, starting from h = c = 0, gives them gradients
+    of zeros, which momentum, Adam and weight decay still act on.  Where that matters,
+    start each sequence from a zero state instead of reset_state(): ``lstm.h`` and
+    ``lstm.c`` each ``np.zeros((batch, hidden_size), dtype)``.
     """
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
@@ -2241,6 +2282,13 @@ class GRU(Layer):
     biases of ``x2r`` and ``x2z`` (PyTorch's b_ir + b_hr is ``x2r.b``), while ``h2n``
     keeps its bias, which the reset gate scales.  All use ``dtype``, to which the
     input is converted.  Parameters come in the order x2r, x2z, x2n, h2r, h2z, h2n.
+
+    As the first step leaves the W of the ``h2*`` layers out (the book's way), a
+    backward that reaches no later step (a sequence of one step) leaves them without
+    a gradient, and optimizers skip them; PyTorch, starting from h = 0, gives them
+    gradients of zeros, which momentum, Adam and weight decay still act on.  Where
+    that matters, start each sequence from a zero state instead of reset_state():
+    ``gru.h = np.zeros((batch, hidden_size), dtype)``.
     """
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
@@ -2310,6 +2358,10 @@ class MultiHeadAttention(Layer):
     where a query position may attend to a key position (the opposite of PyTorch's bool
     ``attn_mask``), of shape (length, length) or any shape that broadcasts to
     (batch, num_heads, length, length), such as (batch, 1, 1, length) for padding.
+    A 3-D mask is taken as (num_heads, length, length) by the broadcasting rules, as in
+    PyTorch's ``scaled_dot_product_attention`` (not as ``nn.MultiheadAttention``'s
+    (batch * num_heads, length, length)), so a mask per sample must be given as
+    (batch, 1, length, length).
     """
 
     def __init__(self, embed_size, num_heads, dtype=np.float32):
@@ -2364,7 +2416,8 @@ class MultiHeadAttention(Layer):
 
 def _check_attention_mask(mask, shape):
     """``mask`` (a bool array, True where a query may attend to a key) checked to
-    broadcast to the attention scores' ``shape`` (batch, heads, length, length)."""
+    broadcast to the attention scores' ``shape`` (batch, heads, length, length): its
+    axes, lined up with the last axes of ``shape``, are each 1 or the size there."""
     if isinstance(mask, Variable):
         mask = mask.data
     dtype = getattr(mask, 'dtype', None)
@@ -2374,13 +2427,17 @@ def _check_attention_mask(mask, shape):
             f'attend to a key), got {type(mask).__name__}'
             + ('' if dtype is None else f' of dtype {dtype}')
         )
-    try:
-        np.broadcast_shapes(mask.shape, shape)
-    except ValueError:
+    fits = mask.ndim <= len(shape) and all(
+        size in (1, full) for size, full in zip(mask.shape[::-1], shape[::-1])
+    )
+    if not fits:
         raise ValueError(
             f'MultiHeadAttention: the mask of shape {mask.shape} does not broadcast to '
-            f'the attention scores of shape {shape} (batch, heads, length, length)'
-        ) from None
+            f'the attention scores of shape {shape} (batch, heads, length, length); its '
+            f'axes line up with the last ones there, so give one mask for all as '
+            f'(length, length), one mask per sample as (batch, 1, length, length), or '
+            f'a padding mask as (batch, 1, 1, length)'
+        )
     return mask
 
 

@@ -2803,3 +2803,77 @@ def test_a_first_call_nests_as_deep_as_later_calls():
     for _ in range(250):
         node = Node(node)
     assert node(np.ones((1, 2), np.float32)).shape == (1, 2)
+
+
+@pytest.mark.parametrize('frozen', ['avg_mean', 'avg_var'])
+def test_batch_norm_refuses_a_read_only_running_statistic_before_changing_either(frozen):
+    # the layer's avg_mean moved before the read-only avg_var raised, on every retry
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    bn = BatchNorm()
+    bn(x)
+    getattr(bn, frozen).data = np.broadcast_to(getattr(bn, frozen).data.copy(), (3,))
+    before = [bn.avg_mean.data.copy(), bn.avg_var.data.copy()]
+    for _ in range(2):
+        with pytest.raises(
+            ValueError,
+            match=rf'BatchNorm: {frozen} is read-only; training updates it in place, so '
+            rf'{frozen}.data must be a writeable array',
+        ):
+            bn(x)
+    np.testing.assert_array_equal(bn.avg_mean.data, before[0])
+    np.testing.assert_array_equal(bn.avg_var.data, before[1])
+    with dezero.test_mode():  # read, not written
+        assert bn(x).shape == (4, 3)
+
+
+def test_batch_norm_takes_eps_and_decay_as_keywords():
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) ** 1.5
+    bn = BatchNorm(eps=1e-3, decay=0.5)
+    y = bn(x)
+    mean, var = np.zeros(3, np.float32), np.ones(3, np.float32)
+    expected = F.batch_norm(
+        x, np.ones(3, np.float32), np.zeros(3, np.float32), mean, var, 0.5, 1e-3
+    )
+    np.testing.assert_array_equal(y.data, expected.data)
+    np.testing.assert_array_equal(bn.avg_mean.data, mean)
+    np.testing.assert_array_equal(bn.avg_var.data, var)
+    assert repr(bn) == 'BatchNorm(channels=3, eps=0.001, decay=0.5)'
+    assert repr(BatchNorm()) == 'BatchNorm(channels=?)'
+    import copy
+
+    twin = copy.deepcopy(bn)
+    assert (twin.eps, twin.decay) == (1e-3, 0.5)
+
+
+@pytest.mark.parametrize(
+    'options, error, words',
+    [
+        ({'eps': 0.0}, ValueError, 'BatchNorm: eps must be positive and finite, got 0.0'),
+        ({'eps': float('inf')}, ValueError, 'BatchNorm: eps must be positive and finite'),
+        ({'eps': '1e-5'}, TypeError, 'BatchNorm: eps must be a real number'),
+        ({'decay': 1.5}, ValueError, r'BatchNorm: decay must be in \[0, 1\], got 1.5'),
+        ({'decay': float('nan')}, ValueError, r'BatchNorm: decay must be in \[0, 1\]'),
+        ({'decay': True}, TypeError, 'BatchNorm: decay must be a real number'),
+    ],
+)
+def test_batch_norm_refuses_bad_eps_and_decay(options, error, words):
+    with pytest.raises(error, match=words):
+        BatchNorm(**options)
+
+
+def test_batch_norm_takes_no_positional_arguments():
+    with pytest.raises(TypeError):
+        BatchNorm(1e-5)
+
+
+def test_batch_norm_with_pytorchs_eps_and_decay_matches_torch_batch_norm():
+    torch = pytest.importorskip('torch')
+    rng = np.random.default_rng(0)
+    t_bn = torch.nn.BatchNorm1d(3).double()  # eps=1e-5, momentum=0.1
+    bn = BatchNorm(eps=t_bn.eps, decay=1 - t_bn.momentum)
+    for _ in range(3):
+        x = rng.standard_normal((5, 3)) * 0.01
+        y = bn(x.astype(np.float64))
+        np.testing.assert_allclose(y.data, t_bn(torch.from_numpy(x)).detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(bn.avg_mean.data, t_bn.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(bn.avg_var.data, t_bn.running_var.numpy(), rtol=1e-12)

@@ -2,6 +2,8 @@
 torch.nn.MultiheadAttention holding the same weights, central differences, lazy sizes,
 float32 throughout, errors, and a small transformer-style block that learns."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -373,3 +375,32 @@ def test_attention_block_learns_a_causal_running_mean():
         losses.append(float(loss.data))
     assert all(p.dtype == np.float32 for p in model.params())
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) / 5, losses[::15]
+
+
+def test_multi_head_attention_refuses_a_mask_that_broadcasts_only_both_ways():
+    # a (batch, L, L) mask with one head broadcast with the scores (2, 1, 3, 3) to
+    # (2, 2, 3, 3), so it passed the layer's check and failed deep in the attention
+    mha = MultiHeadAttention(4, 1)
+    x = np.zeros((2, 3, 4), np.float32)
+    for shape in ((2, 3, 3), (1, 2, 2, 3, 3), (2, 2, 3, 3)):
+        with pytest.raises(
+            ValueError,
+            match=rf'MultiHeadAttention: the mask of shape {re.escape(str(shape))} does not '
+            r'broadcast to the attention scores of shape \(2, 1, 3, 3\) .*'
+            r'one mask per sample as \(batch, 1, length, length\)',
+        ):
+            mha(x, mask=np.ones(shape, bool))
+    assert mha(x, mask=np.ones((2, 1, 3, 3), bool)).shape == (2, 3, 4)
+
+
+def test_multi_head_attention_takes_a_three_dimensional_mask_as_heads_length_length():
+    # as the docstring says (and PyTorch's scaled_dot_product_attention does): the
+    # axes of the mask line up with the last axes of (batch, heads, L, L)
+    rng = np.random.default_rng(0)
+    mha = MultiHeadAttention(4, 2)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    mask = rng.random((2, 3, 3)) > 0.4
+    mask[..., 0] = True
+    y = mha(x, mask=mask).data
+    np.testing.assert_array_equal(y, mha(x, mask=mask[None]).data)
+    assert not np.allclose(y, mha(x, mask=mask[:, None]).data)

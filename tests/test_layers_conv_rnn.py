@@ -1374,3 +1374,27 @@ def test_a_second_rnn_step_that_raises_leaves_h2h_and_the_state_as_they_were():
     assert rnn.h2h.W.data is None and rnn.h is h and random_state_now() == state
     np.testing.assert_array_equal(rnn(STEP).data, expected.data)
     np.testing.assert_array_equal(rnn.h2h.W.data, fresh.h2h.W.data)
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_zero_state_gives_the_h2_weights_zero_gradients_on_the_first_step(cls):
+    # as the docstrings say: the first step after reset_state leaves the h2* weights
+    # without a gradient (optimizers then skip them); starting from a zero state, as
+    # PyTorch does, gives the same output and exact zero gradients instead
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
+    layer = cls(3, in_size=2)
+    y = layer(x)
+    y.backward()
+    h2 = [(name, p) for name, p in layer.named_params() if name.startswith('h2')]
+    assert all(p.grad is None for name, p in h2 if name.endswith('/W'))
+    layer.cleargrads()
+    layer.reset_state()
+    layer.h = np.zeros((4, 3), np.float32)
+    if cls is LSTM:
+        layer.c = np.zeros((4, 3), np.float32)
+    y0 = layer(x)
+    y0.backward()
+    np.testing.assert_allclose(y0.data, y.data, rtol=1e-6, atol=1e-7)
+    for name, p in h2:
+        if name.endswith('/W'):
+            np.testing.assert_array_equal(p.grad.data, np.zeros((3, 3), np.float32))

@@ -164,9 +164,13 @@ class BatchNorm(Function):
     def forward(self, x, gamma, beta):
         name = type(self).__name__
         _check_inputs(name, x.shape, gamma.shape, beta.shape)
-        _statistic(name, 'mean', self.running_mean, x.shape[1])
-        _statistic(name, 'var', self.running_var, x.shape[1])
         self.train = Config.train
+        if self.train and not x.size:
+            if x.shape[1]:
+                raise ValueError(_no_values_message(name, x.shape))
+            self.train = False  # no channels: nothing to normalise, no statistic to update
+        _statistic(name, 'mean', self.running_mean, x.shape[1], self.train)
+        _statistic(name, 'var', self.running_var, x.shape[1], self.train)
         self.axes = (0,) if x.ndim == 2 else (0, 2, 3)
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         xp = cuda.get_array_module(x)
@@ -208,7 +212,7 @@ class BatchNorm(Function):
     def backward(self, gy, *, needs_input_grad):
         x, gamma, _ = self.retained_inputs()
         axes = self.axes
-        m = x.size // x.shape[1]
+        m = x.size // x.shape[1] if self.train else None  # (training has channels)
         if not isinstance(x, Variable):
             xhat, inv_std = self.xhat, self.inv_std
         elif self.train:
@@ -232,12 +236,18 @@ class BatchNorm(Function):
         return gx, ggamma, gbeta
 
 
-def _statistic(owner, name, a, channels=None):
+def _statistic(owner, name, a, channels=None, written=False):
     """A running statistic of a batch normalisation (``owner``, which errors name): a
     float array (a Variable's data), updated in place; of shape (channels,) when
-    ``channels`` is given."""
+    ``channels`` is given, and writeable when it is to be ``written`` (in training),
+    so that a call refused leaves both statistics as they were."""
     if isinstance(a, Variable):
         a = a.data
+    if written and isinstance(a, np.ndarray) and not a.flags.writeable:  # (CuPy's always are)
+        raise ValueError(
+            f'{owner}: {name} is read-only; training updates it in place, so it must be '
+            f'a writeable array (such as {name}.copy()); test mode only reads it'
+        )
     expected = 'a float array' if channels is None else f'a float array of shape ({channels},)'
     if not isinstance(a, cuda.array_types) or a.dtype.kind != 'f':
         raise TypeError(
@@ -302,6 +312,10 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     deviations x - mean overflow the dtype (from 1.8e19 on in float32): such channels
     are computed on x scaled by a power of two.  Training on one value per channel
     (a batch (1, C)) gives beta, with a RuntimeWarning; test mode takes such a batch.
+    Training on no values per channel (no samples, or images of no positions) is
+    refused with a ValueError; an x with no channels gives an empty output.
+    ``mean`` and ``var`` must be writeable in training (ValueError before either
+    changes otherwise); test mode only reads them.
     Derivative: to gamma sum(gy * xhat), to beta sum(gy), to x gamma * gy / std in test
     mode and gamma / std * (gy - mean(gy) - xhat * mean(gy * xhat)) in training.
     """
@@ -309,14 +323,13 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
     x, gamma, beta = (as_input(a, name, i) for i, a in enumerate((x, gamma, beta)))
     _check_inputs(name, x.shape, gamma.shape, beta.shape)
     channels = x.shape[1]
-    mean = _statistic(name, 'mean', mean, channels)
-    var = _statistic(name, 'var', var, channels)
+    train = Config.train and x.size != 0  # (no channels: nothing to normalise or update)
+    mean = _statistic(name, 'mean', mean, channels, train)
+    var = _statistic(name, 'var', var, channels, train)
     decay, eps = _decay_and_eps(name, decay, eps)
-    if Config.train and x.size == 0:
-        raise ValueError(
-            f'batch_norm: cannot compute batch statistics of an empty batch (x of shape {x.shape})'
-        )
-    if Config.train and x.size == channels:  # the book's function gives beta then
+    if Config.train and not train and channels:
+        raise ValueError(_no_values_message(name, x.shape))
+    if train and x.size == channels:  # the book's function gives beta then
         warnings.warn(
             f'batch_norm: one value per channel when training (x of shape {x.shape}): '
             f'the batch statistics of one value normalise it to 0, so the result is '
@@ -326,6 +339,20 @@ def batch_norm(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):
             stacklevel=user_stacklevel(),
         )
     return BatchNorm(mean, var, decay, eps)(x, gamma, beta)
+
+
+def _no_values_message(owner, shape):
+    """Why ``owner`` cannot train on an x of ``shape`` that has channels but no values
+    in them: no samples, or no positions (an image of height or width 0)."""
+    if shape[0] == 0:
+        what = f' of an empty batch (x of shape {shape} has no samples)'
+    else:
+        what = f': x of shape {shape} has no positions (H * W = 0)'
+    return (
+        f'{owner}: cannot compute batch statistics{what}, so its channels have no '
+        f'values to take a mean and variance of; test mode (dezero.test_mode()) '
+        f'normalises with the running statistics instead'
+    )
 
 
 def batch_nrom(x, gamma, beta, mean, var, decay=0.9, eps=2e-5):

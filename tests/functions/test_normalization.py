@@ -2,6 +2,7 @@
 layer_norm: statistics of each row (the last axis), against PyTorch."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -751,3 +752,72 @@ def test_one_value_per_channel_warning_names_the_users_line_through_the_layer():
 
     sites = _warning_sites(lambda: L.BatchNorm()(np.ones((1, 3), np.float32)))
     assert sites == [(__file__, 'batch_norm: one value per channel when t')]
+
+
+# ---- running statistics that cannot be written -----------------------------------------
+@pytest.mark.parametrize('frozen', ['mean', 'var'])
+def test_a_read_only_running_statistic_is_refused_before_anything_changes(frozen):
+    # the mean was updated in place before the read-only var raised, so a failed call
+    # moved it, and every retry moved it again
+    x = np.arange(12.0).reshape(4, 3)
+    stats = {'mean': np.zeros(3), 'var': np.ones(3)}
+    stats[frozen].flags.writeable = False
+    for call, owner in (
+        (
+            lambda: F.batch_norm(x, np.ones(3), np.zeros(3), stats['mean'], stats['var']),
+            'batch_norm',
+        ),
+        (
+            lambda: F.BatchNorm(stats['mean'], stats['var'], 0.9, 2e-5)(x, np.ones(3), np.zeros(3)),
+            'BatchNorm',
+        ),
+    ):
+        with pytest.raises(
+            ValueError, match=rf'{owner}: {frozen} is read-only; training updates it in place'
+        ):
+            call()
+        np.testing.assert_array_equal(stats['mean'], np.zeros(3))
+        np.testing.assert_array_equal(stats['var'], np.ones(3))
+
+
+def test_read_only_running_statistics_serve_in_test_mode():
+    x = np.arange(12.0).reshape(4, 3)
+    mean, var = np.broadcast_to(1.0, (3,)), np.broadcast_to(4.0, (3,))
+    with dezero.test_mode():
+        y = F.batch_norm(x, np.ones(3), np.zeros(3), mean, var, eps=1e-300)
+    np.testing.assert_allclose(y.data, (x - 1.0) / 2.0)
+
+
+# ---- empty inputs -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    'shape, message',
+    [
+        ((0, 3), r' of an empty batch \(x of shape \(0, 3\) has no samples\)'),
+        ((0, 3, 2, 2), r' of an empty batch \(x of shape \(0, 3, 2, 2\) has no samples\)'),
+        ((2, 3, 0, 4), r': x of shape \(2, 3, 0, 4\) has no positions \(H \* W = 0\)'),
+        ((2, 3, 4, 0), r': x of shape \(2, 3, 4, 0\) has no positions \(H \* W = 0\)'),
+    ],
+)
+def test_training_on_no_values_per_channel_says_what_is_empty(shape, message):
+    c = shape[1]
+    stats = np.zeros(c), np.ones(c)
+    with pytest.raises(ValueError, match='batch_norm: cannot compute batch statistics' + message):
+        F.batch_norm(np.zeros(shape), np.ones(c), np.zeros(c), *stats)
+    with pytest.raises(ValueError, match='BatchNorm: cannot compute batch statistics' + message):
+        F.BatchNorm(*stats, 0.9, 2e-5)(np.zeros(shape), np.ones(c), np.zeros(c))
+    np.testing.assert_array_equal(stats, [np.zeros(c), np.ones(c)])
+
+
+@pytest.mark.parametrize('shape', [(2, 0), (0, 0), (2, 0, 3, 3)])
+@pytest.mark.parametrize('train', [True, False])
+def test_no_channels_leave_nothing_to_normalise(shape, train):
+    # (2, 0) was refused as "an empty batch", though it has two samples
+    x = Variable(np.zeros(shape, np.float32))
+    gamma, beta = Variable(np.ones(0, np.float32)), Variable(np.zeros(0, np.float32))
+    mean, var = np.zeros(0, np.float32), np.ones(0, np.float32)
+    with dezero.using_config('train', train), warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y = F.batch_norm(x, gamma, beta, mean, var)
+    assert y.shape == shape and y.dtype == np.float32
+    y.backward()
+    assert x.grad.shape == shape and gamma.grad.shape == (0,) and beta.grad.shape == (0,)
