@@ -103,7 +103,10 @@ def read_npz(path, owner):
     of plain arrays (or a damaged one) ValueError; the messages start with ``owner``
     and name ``path``.  An entry that is not an ``.npy`` array (which ``np.load``
     would give as raw bytes) and two entries of one name are refused too, naming the
-    entry.  A file that starts neither as a zip archive nor as an ``.npy`` array is
+    entry.  The entry that the book's ``save_weights`` writes for a parameter with no
+    data yet (a 0-d array holding None) is left out, as dezero's own files leave such a
+    parameter out; any other array of Python objects is refused, naming the entry, as
+    reading it would mean unpickling.  A file that starts neither as a zip archive nor as an ``.npy`` array is
     refused without being parsed, so that NumPy never takes it for a pickle.  Other
     errors of opening or reading the file (no permission, say) pass through as they
     are.
@@ -145,7 +148,14 @@ def _read_arrays(f, owner, path):
         else:
             with loaded:
                 names = loaded.files
-                arrays = {name: loaded[name] for name in names}
+                arrays, unset, objects = {}, 0, None
+                for name in names:
+                    if not _holds_objects(loaded, name):
+                        arrays[name] = loaded[name]
+                    elif _header(loaded, name)[0] == ():  # None, in the book's files
+                        unset += 1
+                    elif objects is None:
+                        objects = name
     except OSError as e:
         # an errno is a real error of reading the file (EIO, say), except EINVAL:
         # a seek before its start, to where a damaged header points
@@ -156,7 +166,12 @@ def _read_arrays(f, owner, path):
         raise _damaged(owner, path, e) from None
     if names is None:
         raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
-    if len(arrays) != len(names):  # a zip archive may hold two entries of one name
+    if objects is not None:
+        raise ValueError(
+            f'{owner}: cannot read the entry {objects!r} of {path}: it holds Python '
+            f'objects, which would have to be unpickled; expected an array of numbers'
+        )
+    if len(arrays) + unset != len(names):  # a zip archive may hold two entries of one name
         repeated = next(name for name in names if names.count(name) > 1)
         raise ValueError(
             f'{owner}: cannot read {path} as an .npz archive: it holds the entry '
@@ -169,6 +184,32 @@ def _read_arrays(f, owner, path):
                 f'not an array in the .npy format'
             )
     return arrays
+
+
+def _holds_objects(archive, name):
+    """Whether the entry ``name`` of the opened ``.npz`` ``archive`` (an ``NpzFile``)
+    is an array of Python objects, told from its ``.npy`` header alone.  The book's
+    ``save_weights`` writes one, a 0-d array holding None, for a parameter that has no
+    data yet: :func:`read_npz` leaves it out, as dezero's own files leave such a
+    parameter out; any other is refused, as reading it would mean unpickling."""
+    return _header(archive, name)[2] == np.dtype(object)
+
+
+def _header(archive, name):
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header of the entry
+    ``name``; ``((), False, None)`` for an entry that is no ``.npy`` array or has a
+    header of a later version (which NumPy reads as it reads any other)."""
+    member = name + '.npy' if name + '.npy' in archive.zip.namelist() else name
+    with archive.zip.open(member) as entry:
+        try:
+            version = np.lib.format.read_magic(entry)
+        except ValueError:  # not an .npy array: refused once read (see _read_arrays)
+            return (), False, None
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(entry)
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(entry)
+    return (), False, None
 
 
 def shown(path):

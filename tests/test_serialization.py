@@ -809,3 +809,30 @@ def test_a_model_whose_layers_link_to_each_other_at_every_level_is_refused_at_on
     small.save_weights(f)
     f.seek(0)
     Level(3).load_weights(f)
+
+
+# ---- the book's files: None for a parameter with no data yet ---------------------------
+def test_the_books_entry_for_a_parameter_without_data_leaves_it_without_data(tmp_path):
+    # the book's save_weights writes a 0-d object array holding None for such a
+    # parameter (here a Linear never called); it cannot be read without unpickling
+    path = tmp_path / 'book.npz'
+    np.savez(path, W=np.array(None, dtype=object), b=np.arange(3, dtype=np.float32))
+    layer = L.Linear(3)
+    layer.load_weights(str(path))
+    assert layer.W.data is None
+    np.testing.assert_array_equal(layer.b.data, [0.0, 1.0, 2.0])
+    layer(np.ones((2, 4), np.float32))  # W is made on the first call, as it would be
+    assert layer.W.data.shape == (4, 3)
+
+
+def test_an_entry_of_other_python_objects_is_refused_by_name(tmp_path):
+    path = tmp_path / 'objects.npz'
+    np.savez(path, W=np.array([1, 'x'], dtype=object), b=np.zeros(3, np.float32))
+    layer = L.Linear(3)
+    with pytest.raises(
+        ValueError,
+        match=r"load_weights: cannot read the entry 'W' of .*objects\.npz: it holds Python "
+        r'objects, which would have to be unpickled',
+    ):
+        layer.load_weights(str(path))
+    np.testing.assert_array_equal(layer.b.data, np.zeros(3))
