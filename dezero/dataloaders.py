@@ -200,8 +200,9 @@ class DataLoader:
     ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
     from the loader's own generator.  ``gpu=True`` moves batches with
     ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  A ``for`` loop
-    left early starts a new epoch next time; after :meth:`load_state_dict`, the first
-    ``for`` loop goes on from the loaded position instead.
+    left early starts a new epoch next time, as PyTorch's loaders do (the book's goes
+    on); a loop after batches taken with ``next(loader)``, as in the book, goes on
+    from the next batch, and so does the first loop after :meth:`load_state_dict`.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -215,7 +216,7 @@ class DataLoader:
     ``seed`` to shuffle.
     """
 
-    _resumed = False  # whether the next ``for`` loop goes on from a loaded position
+    _looped = False  # whether a ``for`` loop has taken this epoch's batches
 
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
@@ -268,7 +269,7 @@ class DataLoader:
     def reset(self):
         """Start a new epoch: back to the first batch, with a new order if shuffling."""
         self.iteration = 0
-        self._resumed = False
+        self._looped = False
         if self.shuffle:
             self.index = self._random.permutation(self.data_size)
         else:
@@ -279,13 +280,12 @@ class DataLoader:
         return self.max_iter
 
     def __iter__(self):
-        """The loader itself, at the start of an epoch: a loop left early is not
-        continued, but the first loop after :meth:`load_state_dict` goes on from the
-        loaded position."""
-        resumed, self._resumed = self._resumed, False
-        finished = self.iteration >= self.max_iter
-        if self.iteration > 0 and (finished or not resumed):
+        """The loader itself, at the start of an epoch when a ``for`` loop left this
+        one early; a loop goes on instead from the batches taken with ``next(loader)``
+        (as in the book) or from the position :meth:`load_state_dict` loaded."""
+        if self._looped or self.iteration >= self.max_iter:
             self.reset()
+        self._looped = True
         return self
 
     def __next__(self):
@@ -466,7 +466,7 @@ class DataLoader:
         def load():
             self.index = index.copy()
             self.iteration = int(iteration)
-            self._resumed = True  # the next ``for`` loop goes on from here
+            self._looped = False  # the next ``for`` loop goes on from here
             if own:
                 self._random.bit_generator.state = generator
 

@@ -100,6 +100,21 @@ def test_next_raises_stop_iteration_at_the_end_then_starts_a_new_epoch():
     assert next(loader)[1].tolist() == [0, 1]  # the next epoch
 
 
+def test_a_loop_after_batches_taken_with_next_goes_on_with_the_epoch_as_in_the_book():
+    # the book's loader continues; a new epoch would also draw one more permutation
+    # from np.random, changing every later draw of the script
+    np.random.seed(0)
+    loader = DataLoader(Numbered(10), 3)
+    first = next(loader)[1].tolist()
+    rest = [t.tolist() for _, t in loader]
+    after = np.random.rand()
+    np.random.seed(0)
+    order = np.random.permutation(10).tolist()
+    assert [first, *rest] == [order[0:3], order[3:6], order[6:9], order[9:]]
+    np.random.permutation(10)  # the next epoch's, drawn as this one ends (in the book too)
+    assert after == np.random.rand()
+
+
 def test_reset_and_a_loop_left_early_restart_the_epoch():
     loader = DataLoader(Numbered(10), 3, shuffle=False)
     next(loader)
@@ -637,7 +652,9 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
     after = loader.state_dict()
     np.testing.assert_array_equal(after.pop('index'), before.pop('index'))
     assert after == before
-    assert not loader._resumed  # the next loop starts a new epoch, as before
+    twin = DataLoader(Numbered(6), batch_size=4, seed=2)
+    next(twin)
+    assert [t.tolist() for _, t in loader] == [t.tolist() for _, t in twin]  # as before
 
 
 def test_a_state_saved_before_batch_size_and_shuffle_were_kept_still_loads():
