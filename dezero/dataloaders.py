@@ -396,6 +396,14 @@ class DataLoader:
         return state
 
     def __setstate__(self, state):
+        """Take the attributes ``state`` (from :meth:`__getstate__`); TypeError for a
+        loader pickled by the book's DeZero, which holds its dataset instead."""
+        if '_arrays' not in state:
+            raise TypeError(
+                f"{type(self).__name__}: this pickle holds a loader of the book's DeZero "
+                f'(or of another program), whose state this one does not take; make a '
+                f'new {type(self).__name__} of the dataset'
+            )
         self.__dict__.update(state)
         if self._random is None:
             self._random = np.random

@@ -309,11 +309,18 @@ class Layer:
     def __setstate__(self, state):
         """Take the attributes ``state`` (from :meth:`__getstate__`).  A state that
         holds the record of member names as ``_names``, as pickles of earlier
-        versions do, has it moved to its own name (and ``_params_cache`` dropped)."""
+        versions do, has it moved to its own name (and ``_params_cache`` dropped); one
+        of the book's DeZero (names in a set ``_params``) is refused with TypeError."""
         if _NAMES not in state and isinstance(state.get('_names'), dict):
             state = dict(state)
             state[_NAMES] = state.pop('_names')
             state.pop('_params_cache', None)
+        if _NAMES not in state and isinstance(state.get('_params'), (set, frozenset)):
+            raise TypeError(
+                f"{type(self).__name__}: this pickle holds a layer of the book's DeZero, "
+                f"whose state dezero's layers do not take; save its weights there with "
+                f'save_weights and load them into a dezero layer with load_weights'
+            )
         self.__dict__.update(state)
 
     def __call__(self, *inputs, **options):

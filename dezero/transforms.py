@@ -202,6 +202,11 @@ class Normalize:
     def __repr__(self):
         return f'Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})'
 
+    def __setstate__(self, state):
+        """Take a pickled ``mean`` and ``std`` through the checks of ``__init__``: the
+        book's Normalize, pickled, holds them as it was given them (numbers, lists)."""
+        self.__init__(state.get('mean', 0), state.get('std', 1))
+
 
 class Flatten:
     """Flatten an array into one dimension (a copy, in C order): (1, 28, 28) -> (784,)."""

@@ -680,3 +680,17 @@ def test_a_tuple_of_two_lists_of_arrays_only_is_refused_as_ambiguous():
 def test_a_dict_keyed_by_numpy_ints_for_the_positions_is_taken_too():
     d = {np.int64(i): (np.full(2, float(i)), i) for i in range(3)}
     assert [t.tolist() for _, t in DataLoader(d, 2, shuffle=False)] == [[0, 1], [2]]
+
+
+def test_a_loader_pickled_by_the_books_dezero_is_refused_by_name():
+    import copyreg
+    import pickle
+
+    class PickledAs:
+        def __reduce__(self):
+            state = {'dataset': [(np.zeros(2), 0)], 'batch_size': 1, 'shuffle': True}
+            state.update(data_size=1, max_iter=1, gpu=False, iteration=0, index=np.arange(1))
+            return copyreg._reconstructor, (DataLoader, object, None), state
+
+    with pytest.raises(TypeError, match=r"DataLoader: this pickle holds a loader of the book's"):
+        pickle.loads(pickle.dumps(PickledAs()))

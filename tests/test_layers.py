@@ -2877,3 +2877,18 @@ def test_batch_norm_with_pytorchs_eps_and_decay_matches_torch_batch_norm():
         np.testing.assert_allclose(y.data, t_bn(torch.from_numpy(x)).detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(bn.avg_mean.data, t_bn.running_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(bn.avg_var.data, t_bn.running_var.numpy(), rtol=1e-12)
+
+
+def test_a_layer_pickled_by_the_books_dezero_is_refused_by_name():
+    # the default reduction of an object of the book's Linear: its attributes, the
+    # names of its parameters in the set _params
+    import copyreg
+    import pickle
+
+    class PickledAs:
+        def __reduce__(self):
+            state = {'_params': {'W', 'b'}, 'in_size': None, 'out_size': 3, 'dtype': np.float32}
+            return copyreg._reconstructor, (Linear, object, None), state
+
+    with pytest.raises(TypeError, match=r"Linear: this pickle holds a layer of the book's DeZero"):
+        pickle.loads(pickle.dumps(PickledAs()))

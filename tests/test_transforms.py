@@ -1,8 +1,10 @@
 """Transforms: exact values, dtypes, per-channel normalisation, errors and reprs; the
 image transforms on real Pillow images, and without Pillow."""
 
+import copyreg
 import importlib.util
 import pathlib
+import pickle
 import re
 import subprocess
 import sys
@@ -628,3 +630,22 @@ def test_array_transforms_refuse_a_pil_image_and_point_to_to_array(name):
 def test_resize_takes_a_numpy_integer_filter():
     pytest.importorskip('PIL')
     assert T.Resize(4, np.int64(0)).mode == 0
+
+
+class _PickledAs:
+    """Pickles as an object of ``cls`` with the attributes ``state``, as the default
+    reduction pickles an object of another program's class of that name."""
+
+    def __init__(self, cls, state):
+        self.cls, self.state = cls, state
+
+    def __reduce__(self):
+        return copyreg._reconstructor, (self.cls, object, None), self.state
+
+
+def test_a_normalize_pickled_with_plain_numbers_is_checked_and_works():
+    # the book's Normalize keeps mean and std as it was given them
+    t = pickle.loads(pickle.dumps(_PickledAs(Normalize, {'mean': 0.0, 'std': 255.0})))
+    np.testing.assert_array_equal(t(np.array([255.0, 0.0])), [1.0, 0.0])
+    with pytest.raises(ValueError, match='Normalize: std must not be zero'):
+        pickle.loads(pickle.dumps(_PickledAs(Normalize, {'mean': 0.0, 'std': 0.0})))
