@@ -105,7 +105,7 @@ import numbers
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import channel_sums, float_data
+from dezero.array_ops import FLOAT16, channel_sums, float_data, is_float16
 from dezero.checks import check_flag
 
 
@@ -833,7 +833,10 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     flipped back.  The kernel rows of x are never made.  gb is summed block by block
     from gy's rows while they are in the cache: row (o, KW-1-pw) is gy unshifted, and
     holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy.  An
-    integer gy is taken as float64 (it multiplies both x and W)."""
+    integer gy is taken as float64 (it multiplies both x and W).  A float16 gy's
+    rows are multiplied and summed into gW and gb in float32, which are rounded once,
+    at the end: added block by block in float16, a sum stops growing (8192 + 4 is
+    8192)."""
     gy = float_data(gy)
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
@@ -849,20 +852,28 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     weights = _stacked_filters(_flipped_filters(W))
     gx = xp.empty((n, c, h, w), dtype=dtype)
     scratch = _stacked_scratch(xp, min(block, n), kh, c, oh, (h, w), flip_pad[0], dtype)
-    total = xp.zeros((oc * kw, kh * c), dtype=np.result_type(x.dtype, gy.dtype))
+    wide = is_float16(gy.dtype)
+    sums = np.float32 if wide else gy.dtype  # the dtype gy's rows are summed in
+    total = xp.zeros((oc * kw, kh * c), dtype=np.result_type(x.dtype, sums))
     from_rows = bias and 2 * pad[1] < kw
-    gb = xp.zeros(oc, dtype=gy.dtype) if from_rows else None
-    ones = xp.ones(oh * w, dtype=gy.dtype) if from_rows else None
+    gb = xp.zeros(oc, dtype=sums) if from_rows else None
+    ones = xp.ones(oh * w, dtype=sums) if from_rows else None
     shifts = [i - pad[0] for i in range(kh)]
     for (start, stop, rows), (_, _, shifted) in zip(
         _row_blocks(gy, kw, flip_pad[1], w, block), _row_shift_blocks(x, shifts, oh, block)
     ):
         _stacked_product(weights, rows, gx[start:stop], flip_pad[0], scratch)
+        if wide:
+            rows = rows.astype(np.float32)
         with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
             total += xp.matmul(rows, shifted.transpose(0, 2, 1)).sum(axis=0)
         if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
             gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
+    if wide:
+        gW = gW.astype(np.result_type(x.dtype, FLOAT16), copy=False)
+        if from_rows:
+            gb = gb.astype(FLOAT16)
     gW = _exact_grad_w(gW, x, gy, (kh, kw), (1, 1), pad)
     if not bias:
         return gx, gW

@@ -15,16 +15,17 @@ naming the optimizer and the parameter, before any parameter changes.
 
 Updates work on the raw arrays, in place on ``param.data`` (an alias of the array sees
 them), are never recorded in a graph, and keep the parameter's dtype: a float32 model
-stays float32, state included.  The one exception: AdaGrad, Adam, AdamW and RMSprop keep
-the state of a float16 parameter in float32 and compute its step there, rounding only
-the new value to float16, since float16 holds neither their eps (1e-8 is 0 there) nor
-small squares (0.001 ** 2 underflows), which made 0 / 0 = NaN.  Gradient arrays are only
-read, never written, since they may be shared between variables or be read-only
+stays float32, state included.  The one exception: AdaGrad, AdaDelta, Adam, AdamW and
+RMSprop keep the state of a float16 parameter in float32 and compute its step there,
+rounding only the new value to float16, since float16 holds neither their eps (1e-8 is
+0 there) nor small squares (0.001 ** 2 underflows), which made 0 / 0 = NaN (and made
+AdaDelta's ratio (msdx + eps) / (msg + eps) 0, which stopped it).  Gradient arrays are
+only read, never written, since they may be shared between variables or be read-only
 broadcast views.
 
 Per-parameter state (velocity, moment estimates...) belongs to the parameter object: it
 is created as zeros of ``param.data``'s shape and array module, in its dtype (float32
-for float16 in the four optimizers above), on the parameter's first update (AdamW also
+for float16 in the five optimizers above), on the parameter's first update (AdamW also
 counts each parameter's steps), and dropped when the parameter is garbage collected.
 Each optimizer names the arrays it keeps (``_state_names``: Adam's ``m`` and ``v``), so
 that a loaded state can be checked; the names of one that does not say (a subclass of
@@ -269,8 +270,8 @@ class Optimizer:
 
     def state_dtype(self, dtype):
         """The dtype of the state kept for a parameter of ``dtype``, in which its step
-        is computed: ``dtype`` itself, except float32 for float16 in AdaGrad, Adam,
-        AdamW and RMSprop (and their subclasses)."""
+        is computed: ``dtype`` itself, except float32 for float16 in AdaGrad, AdaDelta,
+        Adam, AdamW and RMSprop (and their subclasses)."""
         dtype = np.dtype(dtype)
         if self._float32_for_float16 and is_float16(dtype):  # either byte order
             return np.dtype(np.float32)
@@ -1281,6 +1282,9 @@ class AdaDelta(Optimizer):
     msg = _BookState('msg')  # the book's dicts by id(param)
     msdx = _BookState('msdx')
     _non_negative_state = ('msg', 'msdx')
+    # in float16, (msdx + eps) / (msg + eps) is 0 once msg is some 30 times msdx + eps
+    # (the ratio below 3e-8): a gradient of 200 made every later step 0
+    _float32_for_float16 = True
 
     def __init__(self, rho=0.95, eps=1e-6):
         super().__init__()
@@ -1302,7 +1306,7 @@ class AdaDelta(Optimizer):
 
     def update_one(self, param):
         msg, msdx = self._state(param, 'msg', 'msdx')
-        g = param.grad.data
+        g = param.grad.data.astype(msg.dtype, copy=False)
         rho, eps = self.rho, self.eps
         msg *= rho
         msg += (1 - rho) * g * g

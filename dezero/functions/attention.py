@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import array_of, broadcasts_to
+from dezero.array_ops import FLOAT16, array_of, broadcasts_to, is_float16
 from dezero.checks import check_flag
 from dezero.core import Variable
 from dezero.functions.activation import softmax
@@ -97,6 +97,10 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False, scale=None
     of scores all -inf, or no keys at all, S = 0) gets zeros, and zero gradients, as
     from PyTorch's math backend, rather than nan.
 
+    Float16 q, k and v are taken in float32 and the result rounded to float16 once
+    (their gradients too, through the casts): each float16 step between would round
+    again, an error of many of its units in results near 0.
+
     The derivatives are those of its parts: matmul, softmax (and where, for the rows
     that attend to nothing)."""
     is_causal = check_flag(_NAME, 'is_causal', is_causal)
@@ -111,7 +115,15 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal=False, scale=None
         scale = scale.item()
     if not isinstance(scale, (int, float)) or isinstance(scale, bool):
         raise TypeError(f'{_NAME}: scale must be a real number or None, got {scale!r}')
-    scores = matmul(q * float(scale), _keys_transposed(k))
+    if all(is_float16(a.dtype) for a in (q, k, v)):
+        q, k, v = (astype(a, np.float32) for a in (q, k, v))
+        return astype(_attention(q, k, v, mask, is_causal, float(scale)), FLOAT16)
+    return _attention(q, k, v, mask, is_causal, float(scale))
+
+
+def _attention(q, k, v, mask, is_causal, scale):
+    """:func:`scaled_dot_product_attention` of arguments it has checked."""
+    scores = matmul(q * scale, _keys_transposed(k))
     bias = _bias(mask, is_causal, scores)
     if bias is not None:
         scores = scores + bias

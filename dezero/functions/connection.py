@@ -1,14 +1,19 @@
 """Connections between layers: the affine map ``linear`` (x @ W + b) in one step, and
 ``embed_id``, the lookup of rows of an embedding matrix by integer ids."""
 
+import operator
 import reprlib
 
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import column_sums, float_data
+from dezero.array_ops import FLOAT16, column_sums, float_data
 from dezero.core import Function, Variable, as_variable
 from dezero.functions.array import as_input, get_item
+from dezero.functions.linalg import backward_product
+
+
+_matmul = operator.matmul
 
 
 class Linear(Function):
@@ -30,7 +35,14 @@ class Linear(Function):
         return super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
-        if x.dtype.kind in 'biu' and W.dtype.kind in 'biu':  # as in functions.linalg
+        # two float16 operands in float32, the product and the bias added to it, then
+        # rounded once (to float16, or to b's dtype where that is wider, as NumPy would
+        # promote): NumPy has no BLAS kernel for float16, and rounding the product
+        # before adding the bias rounds twice
+        half = x.dtype.char == 'e' and W.dtype.char == 'e'  # (either byte order)
+        if half:
+            x, W = x.astype(np.float32), W.astype(np.float32)
+        elif x.dtype.kind in 'biu' and W.dtype.kind in 'biu':  # as in functions.linalg
             x, W = float_data(x), float_data(W)
         y = x @ W
         if b is not None:
@@ -38,13 +50,16 @@ class Linear(Function):
                 y += b  # y is a fresh array: add in place
             else:
                 y = y + b
+        if half:
+            return y.astype(FLOAT16 if b is None else np.result_type(FLOAT16, b.dtype), copy=False)
         return y
 
     def backward(self, gy, *, needs_input_grad):
         inputs = self.retained_inputs()
         x, W = inputs[0], inputs[1]
-        gx = gy @ W.T if needs_input_grad[0] else None
-        gW = x.T @ gy if needs_input_grad[1] else None
+        product = backward_product if gy.dtype.char == 'e' else _matmul  # float16: in float32
+        gx = product(gy, W.T) if needs_input_grad[0] else None
+        gW = product(x.T, gy) if needs_input_grad[1] else None
         if len(needs_input_grad) == 2:
             return gx, gW
         return gx, gW, column_sums(gy) if needs_input_grad[2] else None

@@ -4,11 +4,14 @@ Two integer (or bool) operands are multiplied in float64, as the convolutions do
 their own dtype the sums of products would wrap round (int8: 100 * 100 * 3 is 48), and
 a product of bools would be NumPy's logical one.  The result is exact while the sums
 and products stay within 2**53, float64's integers.  An integer beside a floating-point
-operand is promoted by NumPy's rules.
+operand is promoted by NumPy's rules.  Two float16 operands are multiplied in float32
+(see :func:`matmul_array`).
 """
 
-from dezero.array_ops import float_data
-from dezero.core import Function
+import numpy as np
+
+from dezero.array_ops import FLOAT16, float_data, is_float16
+from dezero.core import Function, Variable
 from dezero.functions.array import as_input, reshape, sum_to
 
 
@@ -22,9 +25,34 @@ def _swap_last(x):
     return x.transpose(axes)
 
 
+def matmul_array(a, b):
+    """``a @ b`` for two arrays, except that two float16 operands are multiplied in
+    float32 and the product is rounded to float16 once: NumPy has no BLAS kernel for
+    float16, and its own float16 product (which sums in float32 too) is some hundred
+    times slower.  Other dtypes as NumPy multiplies them."""
+    if is_float16(a.dtype) and is_float16(b.dtype):
+        return (a.astype(np.float32) @ b.astype(np.float32)).astype(FLOAT16)
+    return a @ b
+
+
 def _sum_to(g, shape):
     """The gradient ``g`` summed down to ``shape`` over broadcast batch axes."""
     return g if g.shape == shape else sum_to(g, shape)
+
+
+def backward_product(a, b, shape=None):
+    """``a @ b`` as a backward computes it, summed down to ``shape`` (over broadcast
+    batch axes) where given: of Variables (a recorded backward) by :class:`MatMul`;
+    of two float16 arrays in float32, product and sum, rounded to float16 once; of
+    other arrays by NumPy."""
+    if isinstance(a, Variable):
+        y = a @ b
+    elif is_float16(a.dtype) and is_float16(b.dtype):
+        y = a.astype(np.float32) @ b.astype(np.float32)
+        return (y if shape is None else _sum_to(y, shape)).astype(FLOAT16)
+    else:
+        y = a @ b
+    return y if shape is None else _sum_to(y, shape)
 
 
 class MatMul(Function):
@@ -48,12 +76,12 @@ class MatMul(Function):
             )
         if x0.dtype.kind in 'biu' and x1.dtype.kind in 'biu':  # see the module docstring
             return float_data(x0) @ float_data(x1)
-        return x0 @ x1
+        return matmul_array(x0, x1)
 
     def backward(self, gy, *, needs_input_grad):
         x0, x1 = self.retained_inputs()
-        gx0 = _sum_to(gy @ _swap_last(x1), x0.shape) if needs_input_grad[0] else None
-        gx1 = _sum_to(_swap_last(x0) @ gy, x1.shape) if needs_input_grad[1] else None
+        gx0 = backward_product(gy, _swap_last(x1), x0.shape) if needs_input_grad[0] else None
+        gx1 = backward_product(_swap_last(x0), gy, x1.shape) if needs_input_grad[1] else None
         return gx0, gx1
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.anomaly import user_stacklevel
-from dezero.array_ops import FLOAT16, is_float16, sum_array
+from dezero.array_ops import FLOAT16, float_data, is_float16, sum_array
 from dezero.core import Config, Function, Variable
 from dezero.functions.array import as_input, astype, sum_to
 from dezero.functions.reduction import mean as _mean
@@ -76,13 +76,7 @@ def _recomputed_statistics(x, mean_of, eps, exponent):
     array) with the operations of dezero, so that a recorded backward sees how they
     depend on x; ``mean_of`` takes the mean over the normalised axes, keeping them, and
     ``exponent`` is the one forward gave (the slices it scaled are scaled again).
-    float16 is computed in float32, as in forward: the squares of its deviations
-    overflow float16 from 256 on."""
-    if is_float16(x.dtype):
-        return tuple(
-            astype(a, FLOAT16)
-            for a in _recomputed_statistics(astype(x, np.float32), mean_of, eps, exponent)
-        )
+    x is float32 or float64: backward takes float16 in float32 (:func:`_widened`)."""
     if exponent is not None:
         xp = cuda.get_array_module(exponent)
         down = xp.ldexp(xp.ones(exponent.shape, x.dtype), -exponent)  # 2**-k, exact
@@ -114,6 +108,32 @@ def _unscaled(factor, var, k, dtype):
             stacklevel=user_stacklevel(),
         )
     return term
+
+
+def _widened(arrays):
+    """The arrays (or Variables) ``arrays`` in float32 where they are float16, through
+    :func:`~dezero.functions.astype` (so that a recorded backward records the cast);
+    the others as they are.  The normalisations compute float16 in float32: the
+    squares of its deviations overflow float16 from 256 on, and each rounding to
+    float16 near a result of 0 is an error of many of its units there."""
+    return tuple(astype(a, np.float32) if is_float16(a.dtype) else a for a in arrays)
+
+
+def _rounded(grads, dtypes):
+    """``grads`` (None for a gradient not wanted) as they are where ``dtypes`` is None;
+    else, with ``dtypes`` those of the inputs, the float32 gradient of each float16
+    input rounded to float16, once."""
+    if dtypes is None:
+        return grads
+    return tuple(
+        astype(g, FLOAT16) if g is not None and is_float16(d) else g for g, d in zip(grads, dtypes)
+    )
+
+
+def _output_dtype(gamma, beta):
+    """The dtype of the normalisation of float16 x with ``gamma`` and ``beta``: float16,
+    unless they are wider (NumPy's promotion)."""
+    return np.result_type(FLOAT16, gamma.dtype, beta.dtype)
 
 
 class BatchNorm(Function):
@@ -175,9 +195,13 @@ class BatchNorm(Function):
         self.shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
         xp = cuda.get_array_module(x)
         self.exponent = None
-        # float16 in float32: squares of deviations beyond 256 overflow float16, its
-        # sums over a big batch lose the small terms, and a small eps (1e-8) is 0 in it
-        xs = x.astype(np.float32) if is_float16(x.dtype) else x
+        # float16 in float32 (to the result, rounded once): squares of deviations
+        # beyond 256 overflow float16, its sums over a big batch lose the small terms,
+        # and a small eps (1e-8) is 0 in it; integers and bools in float64, in test
+        # mode as in training (where NumPy takes their mean in float64)
+        half = is_float16(x.dtype)
+        self.rounded_to = (x.dtype, gamma.dtype, beta.dtype) if half else None
+        xs = x.astype(np.float32) if half else float_data(x)
         if self.train:
             xhat, mean, var, inv_std, self.exponent = _statistics(xs, self.axes, self.eps)
             self._update_running(mean.reshape(-1), var.reshape(-1), x.size // x.shape[1])
@@ -186,12 +210,11 @@ class BatchNorm(Function):
             var = self.running_var.reshape(self.shape).astype(xs.dtype)
             inv_std = 1.0 / xp.sqrt(var + self.eps)
             xhat = (xs - mean) * inv_std
-            self.mean = mean.astype(x.dtype, copy=False)  # a recorded backward takes x - mean
-        if xs is not x:
-            xhat, inv_std = xhat.astype(FLOAT16), inv_std.astype(FLOAT16)
+            self.mean = mean  # a recorded backward takes x - mean
         self.xhat = xhat
         self.inv_std = inv_std
-        return xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
+        y = xhat * gamma.reshape(self.shape) + beta.reshape(self.shape)
+        return y.astype(_output_dtype(gamma, beta), copy=False) if half else y
 
     def _update_running(self, mean, var, m):
         """Move the running statistics towards the batch's ``mean`` and ``var`` (of
@@ -211,6 +234,10 @@ class BatchNorm(Function):
 
     def backward(self, gy, *, needs_input_grad):
         x, gamma, _ = self.retained_inputs()
+        if self.rounded_to is not None:  # float16 in float32, as forward computes it
+            gy, gamma = _widened((gy, gamma))
+            if isinstance(x, Variable):  # (a first-order backward reads xhat instead)
+                (x,) = _widened((x,))
         axes = self.axes
         m = x.size // x.shape[1] if self.train else None  # (training has channels)
         if not isinstance(x, Variable):
@@ -226,14 +253,14 @@ class BatchNorm(Function):
         gbeta = sum_array(gy, axes)
         ggamma = sum_array(gy * xhat, axes)
         if not needs_input_grad[0]:
-            return None, ggamma, gbeta
+            return _rounded((None, ggamma, gbeta), self.rounded_to)
         if self.train:  # xhat depends on x through the batch statistics
             scale = 1.0 / m
             gy = (
                 gy - gbeta.reshape(self.shape) * scale - xhat * (ggamma.reshape(self.shape) * scale)
             )
         gx = gy * (gamma.reshape(self.shape) * inv_std)
-        return gx, ggamma, gbeta
+        return _rounded((gx, ggamma, gbeta), self.rounded_to)
 
 
 def _statistic(owner, name, a, channels=None, written=False):
@@ -388,17 +415,22 @@ class LayerNorm(Function):
         self.eps = _layer_norm_eps(type(self).__name__, eps)
 
     def forward(self, x, gamma, beta):
-        # float16 statistics in float32, as in batch_norm
-        xs = x.astype(np.float32) if is_float16(x.dtype) else x
-        xhat, mu, _, inv_std, self.exponent = _statistics(xs, -1, self.eps)
-        if xs is not x:
-            xhat, mu, inv_std = (a.astype(FLOAT16) for a in (xhat, mu, inv_std))
-        self.mean, self.inv_std = mu, inv_std
-        return xhat * gamma + beta
+        # float16 in float32 to the result, rounded once, as in batch_norm
+        half = is_float16(x.dtype)
+        self.rounded_to = (x.dtype, gamma.dtype, beta.dtype) if half else None
+        xs = x.astype(np.float32) if half else x
+        xhat, self.mean, _, self.inv_std, self.exponent = _statistics(xs, -1, self.eps)
+        y = xhat * gamma + beta
+        return y.astype(_output_dtype(gamma, beta), copy=False) if half else y
 
     def backward(self, gy, *, needs_input_grad):
         x, gamma, _ = self.retained_inputs()
-        if isinstance(x, Variable) or self.exponent is not None:
+        recompute = isinstance(x, Variable) or self.exponent is not None
+        if self.rounded_to is not None:  # float16 in float32, as forward computes it
+            gy, gamma = _widened((gy, gamma))
+            if recompute:  # (the first-order backward takes x - mean in float32 anyway)
+                (x,) = _widened((x,))
+        if recompute:
             # (from x scaled as forward scaled it: x - mean may overflow there)
             xhat, inv_std = _recomputed_statistics(x, _row_mean, self.eps, self.exponent)
         else:
@@ -407,10 +439,10 @@ class LayerNorm(Function):
         ggamma = _sum_to(gy * xhat, gamma.shape) if needs_input_grad[1] else None
         gbeta = _sum_to(gy, gamma.shape) if needs_input_grad[2] else None
         if not needs_input_grad[0]:
-            return None, ggamma, gbeta
+            return _rounded((None, ggamma, gbeta), self.rounded_to)
         g = gy * gamma
         g = g - _row_mean(g) - xhat * _row_mean(g * xhat)
-        return g * inv_std, ggamma, gbeta
+        return _rounded((g * inv_std, ggamma, gbeta), self.rounded_to)
 
 
 def layer_norm(x, gamma, beta, eps=1e-5):

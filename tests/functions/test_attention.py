@@ -327,3 +327,45 @@ def test_the_registry_checks_catch_a_broken_softmax_derivative_in_attention(monk
     c = next(c for c in CASES if c.id == 'scaled_dot_product_attention-plain')
     with pytest.raises(AssertionError, match='first order'):
         check_case(c)
+
+
+# ---- float16: one rounding to the result -------------------------------------------------------
+def _float16_ulps(a, b):
+    """The largest distance, in float16 units, between the float16 array ``a`` and the
+    array ``b`` rounded to float16."""
+    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
+    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
+    return int(np.abs(i - j).max())
+
+
+@pytest.mark.parametrize('mask', [None, 'bool', 'float'])
+def test_float16_attention_is_computed_in_float32_and_rounded_once(mask):
+    # each step rounded to float16 (the scaled q, the scores, the softmax, the
+    # product) gave errors of thousands of its units near 0
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3, 8, 16)).astype(np.float16) for _ in range(3)]
+    masks = {
+        'bool': rng.uniform(size=(8, 8)) < 0.8,
+        'float': rng.standard_normal((8, 8)).astype(np.float16),
+    }
+    gy = rng.standard_normal((2, 3, 8, 16)).astype(np.float16)
+    results = []
+    for dtype in (np.float16, np.float64):
+        xs = [Variable(a.astype(dtype)) for a in arrays]
+        m = masks.get(mask)
+        m = m.astype(dtype) if mask == 'float' else m
+        y = F.scaled_dot_product_attention(*xs, mask=m)
+        y.grad = Variable(gy.astype(dtype))
+        y.backward()
+        results.append([y.data] + [x.grad.data for x in xs])
+    for a, b in zip(*results):
+        assert a.dtype == np.float16
+        assert _float16_ulps(a, b) <= 1
+
+
+def test_float16_mask_variable_gets_a_float16_gradient():
+    rng = np.random.default_rng(1)
+    q, k, v = (Variable(rng.standard_normal((4, 8)).astype(np.float16)) for _ in range(3))
+    mask = Variable(np.zeros((4, 4), np.float16))
+    F.sum(F.scaled_dot_product_attention(q, k, v, mask=mask)).backward()
+    assert mask.grad.dtype == np.float16 and q.grad.dtype == np.float16

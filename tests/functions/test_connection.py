@@ -306,3 +306,53 @@ def test_a_single_integer_sample_is_multiplied_in_float64():
     y = F.linear(np.full(3, 100, np.int16), np.full((3, 2), 200, np.int16))
     assert y.dtype == np.float64
     np.testing.assert_array_equal(y.data, [60000.0, 60000.0])
+
+
+# ---- float16: the product and the bias in float32, rounded once --------------------------------
+def _float16_ulps(a, b):
+    """The largest distance, in float16 units, between the float16 array ``a`` and the
+    array ``b`` rounded to float16."""
+    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
+    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
+    return int(np.abs(i - j).max())
+
+
+def test_float16_linear_adds_the_bias_before_rounding():
+    # x @ W was rounded to float16, then x @ W + b again: hundreds of units near 0
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32)).astype(np.float16)
+    W = (rng.standard_normal((32, 16)) * 0.2).astype(np.float16)
+    b = rng.standard_normal(16).astype(np.float16)
+    y = F.linear(x, W, b)
+    assert y.dtype == np.float16
+    f32 = [a.astype(np.float32) for a in (x, W, b)]
+    np.testing.assert_array_equal(y.data, (f32[0] @ f32[1] + f32[2]).astype(np.float16))
+    exact = x.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
+    assert _float16_ulps(y.data, exact) <= 1
+
+
+def test_float16_linear_gradients_are_float32_products_rounded_once():
+    rng = np.random.default_rng(1)
+    x, W, b = (Variable(rng.standard_normal(s).astype(np.float16)) for s in ((8, 5), (5, 3), (3,)))
+    y = F.linear(x, W, b)
+    gy = rng.standard_normal((8, 3)).astype(np.float16)
+    y.grad = Variable(gy)
+    y.backward()
+    f32 = {n: a.data.astype(np.float32) for n, a in (('x', x), ('W', W))}
+    g32 = gy.astype(np.float32)
+    for a in (x, W, b):
+        assert a.grad.dtype == np.float16
+    np.testing.assert_array_equal(x.grad.data, (g32 @ f32['W'].T).astype(np.float16))
+    np.testing.assert_array_equal(W.grad.data, (f32['x'].T @ g32).astype(np.float16))
+    np.testing.assert_array_equal(b.grad.data, g32.sum(axis=0).astype(np.float16))
+
+
+@pytest.mark.parametrize(
+    'b_dtype, expected', [(np.float32, np.float32), (np.float64, np.float64), (None, np.float16)]
+)
+def test_float16_linear_with_a_wider_bias_or_none_keeps_numpys_result_dtype(b_dtype, expected):
+    x, W = np.full((2, 3), 0.5, np.float16), np.full((3, 2), 0.25, np.float16)
+    b = None if b_dtype is None else np.full(2, 1e-4, b_dtype)
+    y = F.linear(x, W, b)
+    assert y.dtype == expected
+    np.testing.assert_allclose(y.data, 0.375 + (0 if b is None else 1e-4), rtol=1e-6)

@@ -901,3 +901,33 @@ def test_col2im_adds_integers_in_float64():
     assert img.dtype == np.float64
     edge, middle = [100, 200, 200, 100], [200, 400, 400, 200]
     np.testing.assert_array_equal(img.data, [[[edge, middle, middle, edge]]])
+
+
+# ---- float16 gradients summed in float32 ---------------------------------------------------------
+@pytest.mark.parametrize(
+    'shape, kernel, pad', [((4096, 3, 2, 2), 1, 0), ((64, 3, 16, 16), 3, 1)], ids=['1x1', '3x3']
+)
+def test_float16_filter_and_bias_gradients_are_summed_in_float32(shape, kernel, pad):
+    # summed block by block in float16, they stopped growing: b.grad was 8192 for
+    # 16384 (8192 + 4 rounds to 8192), a corner of W.grad 14352 for 14400
+    results = []
+    for dtype in (np.float16, np.float64):
+        x = Variable(np.ones(shape, dtype))
+        W = Variable(np.ones((2, 3, kernel, kernel), dtype))
+        b = Variable(np.zeros(2, dtype))
+        y = F.conv2d(x, W, b, pad=pad)
+        y.grad = Variable(np.ones(y.shape, dtype))
+        y.backward()
+        results.append((W.grad.data, b.grad.data))
+    (gW, gb), (gW64, gb64) = results
+    assert gW.dtype == gb.dtype == np.float16
+    np.testing.assert_array_equal(gb, gb64.astype(np.float16))
+    np.testing.assert_array_equal(gW, gW64.astype(np.float16))
+
+
+def test_float32_filter_and_bias_gradients_stay_float32():
+    x = Variable(np.ones((4, 3, 5, 5), np.float32))
+    W, b = Variable(np.ones((2, 3, 3, 3), np.float32)), Variable(np.zeros(2, np.float32))
+    F.sum(F.conv2d(x, W, b, pad=1)).backward()
+    assert W.grad.dtype == b.grad.dtype == x.grad.dtype == np.float32
+    np.testing.assert_array_equal(b.grad.data, [100.0, 100.0])

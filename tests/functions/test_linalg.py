@@ -188,3 +188,33 @@ def test_integers_beside_floats_are_promoted_as_numpy_promotes_them(dtypes, expe
     a, b = np.ones((2, 3), dtypes[0]), np.ones((3, 2), dtypes[1])
     assert F.matmul(a, Variable(b)).dtype == expected
     assert F.linear(Variable(a), b).dtype == expected
+
+
+# ---- float16: multiplied in float32 -----------------------------------------------------------
+def test_float16_products_are_float32_products_rounded_once():
+    rng = np.random.default_rng(0)
+    a = Variable(rng.standard_normal((2, 6, 5)).astype(np.float16))
+    b = Variable(rng.standard_normal((5, 4)).astype(np.float16))
+    y = F.matmul(a, b)
+    gy = rng.standard_normal(y.shape).astype(np.float16)
+    y.grad = Variable(gy)
+    y.backward()
+    a32, b32, g32 = (c.astype(np.float32) for c in (a.data, b.data, gy))
+    assert y.dtype == a.grad.dtype == b.grad.dtype == np.float16
+    np.testing.assert_array_equal(y.data, (a32 @ b32).astype(np.float16))
+    np.testing.assert_array_equal(a.grad.data, (g32 @ b32.T).astype(np.float16))
+    np.testing.assert_array_equal(
+        b.grad.data, (a32.transpose(0, 2, 1) @ g32).sum(axis=0).astype(np.float16)
+    )
+
+
+def test_float16_second_order_products_stay_float16():
+    a = Variable(np.array([[1.0, 2.0], [3.0, 4.0]], np.float16))
+    b = Variable(np.array([[0.5, -1.0], [2.0, 0.25]], np.float16))
+    F.sum(F.matmul(a, b) ** 2).backward(create_graph=True)
+    ga = a.grad
+    a.cleargrad(), b.cleargrad()
+    F.sum(ga * ga).backward()
+    assert ga.dtype == a.grad.dtype == b.grad.dtype == np.float16
+    a64, b64 = a.data.astype(np.float64), b.data.astype(np.float64)
+    np.testing.assert_allclose(ga.data, 2 * (a64 @ b64) @ b64.T, rtol=1e-3)

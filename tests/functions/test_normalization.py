@@ -821,3 +821,112 @@ def test_no_channels_leave_nothing_to_normalise(shape, train):
     assert y.shape == shape and y.dtype == np.float32
     y.backward()
     assert x.grad.shape == shape and gamma.grad.shape == (0,) and beta.grad.shape == (0,)
+
+
+# ---- integer x in test mode ----------------------------------------------------------------
+BOOK_X = np.array([[3, -2, 1], [5, 7, -9]])
+BOOK_MEAN, BOOK_VAR = np.array([0.3, -0.2, 0.1]), np.array([0.8, 1.5, 1.2])
+
+
+@pytest.mark.parametrize('f', [F.batch_norm, F.batch_nrom])
+@pytest.mark.parametrize('dtype', [np.int64, np.int8, np.uint8, np.bool_])
+def test_integer_x_in_test_mode_is_normalised_in_float64(f, dtype):
+    # the running statistics were cast to x's integer dtype: [670.8, -2.0, 1.0] for
+    # [3.0187, -1.4697, 0.8216], and bool x failed on NumPy's bool subtraction
+    x = np.abs(BOOK_X) if dtype == np.uint8 else BOOK_X
+    x = x.astype(dtype)
+    xv = Variable(x)
+    mean, var = BOOK_MEAN.copy(), BOOK_VAR.copy()
+    with dezero.test_mode():
+        y = f(xv, np.ones(3), np.zeros(3), mean, var)
+    assert y.dtype == np.float64
+    ones, zeros = np.ones(3), np.zeros(3)
+    np.testing.assert_allclose(
+        y.data, _reference(x.astype(float), ones, zeros, BOOK_MEAN, BOOK_VAR)
+    )
+    if dtype == np.int64:
+        np.testing.assert_allclose(y.data[0], [3.0187, -1.4697, 0.8216], atol=1e-4)
+    np.testing.assert_array_equal(mean, BOOK_MEAN)  # test mode leaves them alone
+    if dtype != np.bool_:  # (bool data has no gradient)
+        y.backward()
+        assert xv.grad.dtype == np.float64
+        np.testing.assert_allclose(xv.grad.data, np.tile(1 / np.sqrt(BOOK_VAR + EPS), (2, 1)))
+
+
+def test_integer_x_in_test_mode_second_order_as_float64_x():
+    # a recorded backward takes x - mean with the running mean in float64 too
+    def slope_and_curvature(x):
+        xv = Variable(x)
+        gamma = Variable(np.array([1.0, 2.0, 0.5]))
+        with dezero.test_mode():
+            y = F.batch_norm(xv, gamma, np.zeros(3), BOOK_MEAN.copy(), BOOK_VAR.copy())
+        F.sum(y * y).backward(create_graph=True)
+        g = xv.grad
+        xv.cleargrad(), gamma.cleargrad()
+        F.sum(g * g).backward()
+        return g.data, gamma.grad.data
+
+    for a, b in zip(slope_and_curvature(BOOK_X), slope_and_curvature(BOOK_X.astype(float))):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+# ---- float16: one rounding to the result -------------------------------------------------------
+def _float16_ulps(a, b):
+    """The largest distance, in float16 units, between the float16 array ``a`` and the
+    array ``b`` rounded to float16."""
+    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
+    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
+    return int(np.abs(i - j).max())
+
+
+def test_float16_layer_norm_is_rounded_once():
+    # xhat, gamma * xhat and the sum were each rounded to float16: element 1 was
+    # 4.883e-4 for 2.098e-4 (PyTorch: 2.098e-4)
+    x = np.array([[1.3154296875, -0.04864501953125, -1.5341796875, -1.4521484375]], np.float16)
+    gamma = np.array([1.197265625, 0.6611328125, 0.703125, 1.0966796875], np.float16)
+    beta = np.array([0.35595703125, -0.6953125, 0.6650390625, -2.08203125], np.float16)
+    y = F.layer_norm(x, gamma, beta)
+    exact = F.layer_norm(*(a.astype(np.float64) for a in (x, gamma, beta)))
+    assert y.dtype == np.float16
+    assert y.data[0, 2] == np.float16(2.098e-4)
+    np.testing.assert_array_equal(y.data, exact.data.astype(np.float16))
+
+
+def _float16_and_exact(f, arrays):
+    """f of Variables of the float16 ``arrays`` and of their float64 values: the
+    outputs and the gradients of each for the same float16 output gradient."""
+    gy = np.random.default_rng(7).standard_normal(f(*arrays).shape).astype(np.float16)
+    results = []
+    for dtype in (np.float16, np.float64):
+        xs = [Variable(a.astype(dtype)) for a in arrays]
+        y = f(*xs)
+        y.grad = Variable(gy.astype(dtype))
+        y.backward()
+        results.append([y.data] + [x.grad.data for x in xs])
+    return results
+
+
+def test_float16_layer_norm_output_and_gradients_within_a_unit():
+    # computed in float16, errors near 0 were hundreds to thousands of its units
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float16) for s in ((16, 64), (64,), (64,))]
+    half, exact = _float16_and_exact(F.layer_norm, arrays)
+    for a, b in zip(half, exact):
+        assert a.dtype == np.float16
+        assert _float16_ulps(a, b) <= 1
+
+
+@pytest.mark.parametrize('train', [False, True], ids=['test', 'train'])
+def test_float16_batch_norm_output_and_gradients_within_a_unit(train):
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(s).astype(np.float16) for s in ((32, 8), (8,), (8,))]
+    mean, var = rng.standard_normal(8), rng.uniform(0.5, 2, 8)
+
+    def f(x, gamma, beta):
+        with dezero.using_config('train', train):
+            return F.batch_norm(x, gamma, beta, mean.astype(np.float32), var.astype(np.float32))
+
+    half, exact = _float16_and_exact(f, arrays)
+    for a, b in zip(half, exact):
+        assert a.dtype == np.float16
+        assert _float16_ulps(a, b) <= 1
