@@ -10,17 +10,19 @@ from dezero import cuda
 from dezero.array_ops import FLOAT16_MAX, float_number, number_overflow
 from dezero.core import Variable, _StandIn, plain_array
 from dezero.functions import arithmetic, array, linalg, reduction
+from dezero.functions.arithmetic import counts_as_scalar, zero_d_cast
 
 
 def _operand(other, like, where):
     """The other side of a binary operator, ready for a Function.
 
     Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
-    scalar it holds (see :func:`_counts_as_scalar`). A Python or NumPy scalar becomes a
-    NumPy scalar or 0-d array of the dtype the result would have if the scalar were
-    weakly typed, so that ``float32_variable * 2.0`` stays float32 (while
-    ``int_variable * 0.5`` is float); OverflowError if that dtype cannot hold it, as
-    infinite (``float16_variable * 1e5``) or as 0 (``float16_variable / 1e-8``).
+    scalar it holds (see :func:`~dezero.functions.arithmetic.counts_as_scalar`). A
+    Python or NumPy scalar becomes a NumPy scalar or 0-d array of the dtype the result
+    would have if the scalar were weakly typed, so that ``float32_variable * 2.0``
+    stays float32 (while ``int_variable * 0.5`` is float); OverflowError if that dtype
+    cannot hold it, as infinite (``float16_variable * 1e5``) or as 0
+    (``float16_variable / 1e-8``).
     Errors start with ``where`` (``unsupported operand for +``).
     """
     kind = type(other)
@@ -45,7 +47,7 @@ def _operand(other, like, where):
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
             other = plain_array(other, where)
-        if other.ndim or type(other) is not np.ndarray or not _counts_as_scalar(other, like):
+        if other.ndim or type(other) is not np.ndarray or not counts_as_scalar(other, like._data):
             return other
         other = other[()]
     if isinstance(other, np.generic):
@@ -70,21 +72,6 @@ def _operand(other, like, where):
     )
 
 
-def _counts_as_scalar(array, like):
-    """Whether the 0-d NumPy ``array``, the other side of an operator on the Variable
-    ``like``, counts as the scalar it holds, as a 0-d tensor does in PyTorch: a float
-    array always (``float32_variable * np.array(2.0)`` stays float32), an integer or
-    bool array beside floating-point or complex data, whose dtype it then leaves alone
-    (``float32_variable * np.array(2)`` stays float32).  Beside integer data it stays
-    an array, promoted as NumPy promotes it (``uint8_variable * np.array(300)`` holds
-    300, not a refused overflow)."""
-    kind = array.dtype.kind
-    if kind == 'f':
-        return True
-    data = like._data
-    return kind in 'biu' and data is not None and data.dtype.kind in 'fc'
-
-
 # how the errors of a number that does not fit the Variable's dtype start and say "it"
 _OPERAND, _HOLDER = 'unsupported operand', 'the Variable it is combined with'
 
@@ -98,26 +85,30 @@ def _too_large(number, dtype, where):
 def _operator(variable_function, constant_function, symbol, reflected=False):
     """An operator method. A Variable on the other side makes the Function class
     ``variable_function`` take both as inputs (in reflected order for ``__radd__`` and
-    friends); a scalar or array becomes the constant of ``constant_function``, which
-    then has this Variable as its only input.  An operand refused is refused naming
-    the operator ``symbol``."""
+    friends; a 0-d one beside floating data with dimensions takes that dtype, see
+    :func:`~dezero.functions.arithmetic.zero_d_cast`); a scalar or array becomes the
+    constant of ``constant_function``, which then has this Variable as its only
+    input.  An operand refused is refused naming the operator ``symbol``."""
 
     where = f'{_OPERAND} for {symbol}'  # how its errors start
 
     def method(self, other):
-        other = _operand(other, self, where)
-        if isinstance(other, Variable):
-            if reflected:
-                return variable_function()(other, self)
-            return variable_function()(self, other)
-        return constant_function(other)(self)
+        if type(other) is not Variable:  # a number, an array, a Parameter...
+            other = _operand(other, self, where)
+            if not isinstance(other, Variable):
+                return constant_function(other)(self)
+        a0, a1 = self._data, other._data
+        # one comparison: operands of one dtype (the same dtype object) go on as they are
+        if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:
+            self, other = zero_d_cast(self, other, where)
+        if reflected:
+            return variable_function()(other, self)
+        return variable_function()(self, other)
 
     return method
 
 
 def _pow(self, other):
-    if type(other) is np.ndarray and other.ndim == 0 and _counts_as_scalar(other, self):
-        other = other[()]  # a 0-d array that counts as a scalar, as in _operand
     if isinstance(other, (Variable, int, float, np.generic) + cuda.array_types):
         return arithmetic.pow(self, other)
     raise TypeError(

@@ -10,7 +10,7 @@ import numpy as np
 from dezero import cuda
 from dezero.array_ops import array_of, float_number
 from dezero.core import Function, Variable, as_variable, kept_for_backward
-from dezero.functions.array import sum_to
+from dezero.functions.array import astype, sum_to
 from dezero.functions.math import log
 
 
@@ -359,25 +359,79 @@ def pow(x, c):
     with a Variable c it is also differentiated in c: x ** c * log(x).
 
     A NumPy scalar exponent counts as a Python number, so that ``float32 ** np.float64(2)``
-    stays float32.  A number x is a constant, as in the other functions: ``pow(1.5, 2)``
-    is a float64 Variable."""
+    stays float32, and so does a 0-d array where it counts as one (see
+    :func:`counts_as_scalar`).  A number x is a constant, as in the other functions:
+    ``pow(1.5, 2)`` is a float64 Variable; with a Variable c, an x that is not a
+    Variable is taken as ``x ** c`` takes it (a number then has c's dtype)."""
     if not isinstance(c, (Variable, int, float, np.generic) + cuda.array_types):
         raise TypeError(
             f'pow: unsupported exponent of type {type(c).__name__}; expected an int or a '
             f'float, a NumPy scalar or array, or a Variable'
         )
     if isinstance(c, Variable):
+        if not isinstance(x, Variable):
+            return c.__rpow__(x)  # as ``x ** c``, the functions' way with a number
+        a0, a1 = x._data, c._data
+        if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:
+            x, c = zero_d_cast(x, c, 'pow')
         return PowVariable()(x, c)
     if isinstance(c, np.ndarray) and c.ndim > 0:  # a constant input: no gradient, copied
         return PowVariable()(x, c)
-    if isinstance(c, np.generic):
-        c = c.item()
     data = array_of(x)
     if isinstance(data, (int, float)):  # the 0-d array the Function makes of it
         data = np.asarray(data)
+    if type(c) is np.ndarray and counts_as_scalar(c, data):  # (0-d)
+        c = c[()]
+    if isinstance(c, np.generic):
+        c = c.item()
     # refused if x's dtype cannot hold c (see float_number); a list, which has no
     # dtype, is refused by the Function, as the other functions refuse it
     if not isinstance(c, complex) and getattr(data, 'dtype', None) is not None:
         if data.dtype.kind == 'f':
             float_number(c, data.dtype, 'pow', 'x')
     return Pow(c)(x)
+
+
+# ---- operands of different dtypes -------------------------------------------------------
+def counts_as_scalar(array, other):
+    """Whether the 0-d NumPy ``array``, an operand beside the array ``other`` (None, or
+    anything without a dtype, when there is none), counts as the scalar it holds, as a
+    0-d tensor does in PyTorch: a float array always (``float32_variable *
+    np.array(2.0)`` stays float32), an integer or bool array beside floating-point or
+    complex data, whose dtype it then leaves alone (``float32_variable * np.array(2)``
+    stays float32).  Beside integer data it stays an array, promoted as NumPy promotes
+    it (``uint8_variable * np.array(300)`` holds 300, not a refused overflow)."""
+    kind = array.dtype.kind
+    if kind == 'f':
+        return True
+    dtype = getattr(other, 'dtype', None)
+    return kind in 'biu' and dtype is not None and dtype.kind in 'fc'
+
+
+def zero_d_cast(x0, x1, where):
+    """The Variables ``x0`` and ``x1``, operands of dtypes that may differ, as a binary
+    function takes them: where one is 0-d and the other, with dimensions, is floating
+    point, the 0-d one holding floats or integers is cast to that dtype, as a 0-d
+    tensor is in PyTorch, so that a float64 scalar Parameter leaves float32 data
+    float32.  The cast is a function of the graph: the 0-d Variable's gradient comes
+    back in its own dtype (float64 for integers).  As for a 0-d array, a value that
+    dtype cannot hold is refused (OverflowError starting with ``where``, see
+    :func:`~dezero.array_ops.float_number`).  Other pairs are left to NumPy's
+    promotion."""
+    a0, a1 = x0._data, x1._data
+    if a0.ndim == 0 and a1.ndim:
+        return _cast_zero_d(x0, a1.dtype, where), x1
+    if a1.ndim == 0 and a0.ndim:
+        return x0, _cast_zero_d(x1, a0.dtype, where)
+    return x0, x1
+
+
+def _cast_zero_d(x, dtype, where):
+    """The 0-d Variable ``x`` cast to ``dtype``, that of the operand with dimensions
+    beside it, if that is floating and x holds other floats or integers (see
+    zero_d_cast); else x itself."""
+    own = x._data.dtype
+    if dtype.kind != 'f' or own.kind not in 'iuf' or own == dtype:
+        return x
+    float_number(x._data.item(), dtype, where, 'the Variable it is combined with')
+    return astype(x, dtype)

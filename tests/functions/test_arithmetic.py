@@ -501,3 +501,134 @@ def test_pow_says_which_exponents_it_takes(c):
         r'scalar or array, or a Variable',
     ):
         F.pow(Variable(np.ones(2)), c)
+
+
+# ---- a 0-d Variable beside floating data with dimensions --------------------------
+# (PyTorch's rule for a 0-d tensor: it leaves the dtype of a floating operand with
+# dimensions alone when it holds floats, integers or bools)
+ZERO_D_BINARY = {
+    '+': lambda x, s: x + s,
+    'r+': lambda x, s: s + x,
+    '-': lambda x, s: x - s,
+    'r-': lambda x, s: s - x,
+    '*': lambda x, s: x * s,
+    'r*': lambda x, s: s * x,
+    '/': lambda x, s: x / s,
+    'r/': lambda x, s: s / x,
+    '**': lambda x, s: x**s,
+    'r**': lambda x, s: s**x,
+    'F.add': F.add,
+    'F.sub': F.sub,
+    'F.mul': F.mul,
+    'F.div': F.div,
+    'F.rsub': F.rsub,
+    'F.rdiv': F.rdiv,
+    'F.pow': F.pow,
+    'F.pow(s,x)': lambda x, s: F.pow(s, x),
+}
+
+
+@pytest.mark.parametrize(
+    'x_dtype, s_dtype',
+    [
+        (np.float32, np.float64),
+        (np.float16, np.float32),
+        (np.float32, np.int64),
+        (np.float16, np.int64),
+    ],
+)
+@pytest.mark.parametrize('op', ZERO_D_BINARY.values(), ids=ZERO_D_BINARY)
+def test_a_0d_variable_keeps_the_dtype_of_floating_data(op, x_dtype, s_dtype):
+    x64 = np.array([0.5, 1.25, 2.0])
+    s64 = np.array(3.0 if s_dtype is np.float64 or s_dtype is np.float32 else 2.0)
+    x, s = Variable(x64.astype(x_dtype)), Variable(s64.astype(s_dtype))
+    y = op(x, s)
+    assert y.dtype == x_dtype
+    F.sum(y).backward()
+    assert x.grad.dtype == x_dtype
+    assert s.grad.dtype == (s_dtype if s_dtype is not np.int64 else np.float64)
+    # against the float64 computation
+    x_ref, s_ref = Variable(x64), Variable(s64)
+    y_ref = op(x_ref, s_ref)
+    F.sum(y_ref).backward()
+    rtol = 2e-3 if x_dtype is np.float16 else 1e-6
+    np.testing.assert_allclose(y.data, y_ref.data, rtol=rtol)
+    np.testing.assert_allclose(x.grad.data, x_ref.grad.data, rtol=rtol)
+    np.testing.assert_allclose(s.grad.data, s_ref.grad.data, rtol=rtol)
+
+
+def test_a_float64_scalar_parameter_keeps_a_float32_step_float32_to_second_order():
+    x64, s64 = np.array([0.5, 1.25, 2.0]), np.array(1.5)
+    x, s = Variable(x64.astype(np.float32)), Variable(s64)
+    x_ref, s_ref = Variable(x64), Variable(s64.copy())
+    ys = []
+    for xv, sv in ((x, s), (x_ref, s_ref)):
+        y = F.sum((xv * sv) ** 3 / (sv + 1.0) - sv * F.sin(xv))
+        y.backward(create_graph=True)
+        gs = sv.grad
+        sv.cleargrad()
+        xv.cleargrad()
+        gs.backward()
+        ys.append((y, gs))
+    assert ys[0][0].dtype == np.float32 and ys[0][1].dtype == np.float64
+    assert x.grad.dtype == np.float32 and s.grad.dtype == np.float64
+    np.testing.assert_allclose(ys[0][0].data, ys[1][0].data, rtol=1e-6)
+    np.testing.assert_allclose(ys[0][1].data, ys[1][1].data, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.data, x_ref.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(s.grad.data, s_ref.grad.data, rtol=1e-6)
+
+
+@pytest.mark.parametrize('x_dtype, s_dtype', [(np.int32, np.float32), (np.int8, np.float32)])
+def test_a_0d_float_variable_beside_integer_data_is_promoted_as_numpy_does(x_dtype, s_dtype):
+    x, s = Variable(np.array([1, 2, 3], x_dtype)), Variable(np.array(2.0, s_dtype))
+    for y in (x * s, s * x, x + s, x**s):
+        assert y.dtype == np.result_type(x_dtype, s_dtype)
+
+
+@pytest.mark.parametrize('op', ['+', '*', '**'])
+def test_a_0d_variable_of_the_same_dtype_or_two_with_dimensions_are_left_alone(op):
+    f = ZERO_D_BINARY[op]
+    a32, b64 = np.ones(3, np.float32), np.full(3, 2.0)
+    assert f(Variable(a32), Variable(b64)).dtype == np.float64  # NumPy's promotion
+    assert f(Variable(np.array(1.0)), Variable(np.array(2.0, np.float32))).dtype == np.float64
+    y = f(Variable(a32), Variable(np.array(2.0, np.float32)))
+    assert y.dtype == np.float32 and y.creator.inputs[1].creator is None  # no cast added
+
+
+def test_a_0d_variable_that_the_other_dtype_cannot_hold_is_refused():
+    x = Variable(np.ones(3, np.float16))
+    with pytest.raises(OverflowError, match=r'unsupported operand for \*: the number 100000\.0 '):
+        x * Variable(np.array(1e5, np.float32))
+    with pytest.raises(OverflowError, match=r'^pow: the number 100000\.0 '):
+        F.pow(x, Variable(np.array(1e5)))
+
+
+# ---- pow with a 0-d array exponent -------------------------------------------------
+@pytest.mark.parametrize('c', [np.array(2.0), np.array(2), np.array(2.0, np.float16)])
+@pytest.mark.parametrize('dtype', [np.float32, np.float16])
+def test_pow_takes_a_0d_array_exponent_as_the_other_functions_do(c, dtype):
+    x64 = np.array([0.5, 1.25, 2.0])
+    x = Variable(x64.astype(dtype))
+    y = F.pow(x, c)
+    assert y.dtype == dtype == (x**c).dtype == F.mul(x, c).dtype
+    y.backward()
+    assert x.grad.dtype == dtype
+    rtol = 2e-3 if dtype is np.float16 else 1e-6
+    np.testing.assert_allclose(y.data, x64**2, rtol=rtol)
+    np.testing.assert_allclose(x.grad.data, 2 * x64, rtol=rtol)
+
+
+def test_pow_refuses_a_0d_array_exponent_the_dtype_cannot_hold():
+    x = Variable(np.ones(3, np.float16))
+    with pytest.raises(
+        OverflowError, match=r'^pow: the number 100000\.0 does not fit the dtype float16'
+    ):
+        F.pow(x, np.array(1e5))
+
+
+def test_pow_of_a_number_or_0d_array_and_a_float32_exponent_is_float32_as_with_the_operator():
+    c = Variable(np.array([1.0, 2.0], np.float32))
+    for base in (2.0, np.array(2.0), np.float64(2.0)):
+        y = F.pow(base, c)
+        assert y.dtype == np.float32 == (base**c).dtype
+        np.testing.assert_allclose(y.data, [2.0, 4.0])
