@@ -614,6 +614,30 @@ class Variable:
         args = (type(self), self._data, self.name, self.grad, self.requires_grad)
         return _copied_leaf, args, (own, slots) if slots else own
 
+    def __setstate__(self, state):
+        """Take the state of a pickle: from :meth:`__reduce_ex__`, a subclass's own
+        attributes and slots; or, from a Variable (or Parameter) pickled by the book's
+        DeZero, whose default pickling gives its attributes, its ``data``, ``name`` and
+        ``grad``, taken as a leaf, as dezero's copies are."""
+        try:
+            self._data
+        except AttributeError:  # not made by _copied_leaf: the book's pickle
+            if not isinstance(state, dict) or 'data' not in state:
+                raise TypeError(
+                    f'{type(self).__name__}: cannot take the pickled state '
+                    f'{state!r:.80}; expected that of a Variable'
+                ) from None
+            Variable.__init__(self, state['data'], state.get('name'))
+            grad = state.get('grad')
+            if grad is not None:
+                self.grad = grad if isinstance(grad, Variable) else as_variable(grad)
+            return
+        own, slots = state if isinstance(state, tuple) else (state, None)
+        if own:
+            self.__dict__.update(own)
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
+
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
         """Move the data (and the gradient, if any) to the CPU as NumPy arrays; a

@@ -261,3 +261,25 @@ def test_a_copy_of_a_called_function_keeps_what_forward_stored_but_no_links(copi
     assert twin.inputs is None and twin.outputs is None and twin.generation == 0
     np.testing.assert_array_equal(twin.indexes, [[[[1]]]])  # what forward stored
     np.testing.assert_array_equal(twin(np.ones((1, 1, 2, 2))).data, [[[[1.0]]]])
+
+
+def test_a_variable_pickled_by_the_books_dezero_loads_as_a_leaf():
+    # the default pickling of the book's Variable and Parameter: their attributes
+    import copyreg
+
+    class PickledAs:
+        def __init__(self, cls, state):
+            self.cls, self.state = cls, state
+
+        def __reduce__(self):
+            return copyreg._reconstructor, (self.cls, object, None), self.state
+
+    grad = PickledAs(Variable, {'data': np.ones(2), 'name': None, 'grad': None})
+    state = {'data': np.arange(2.0), 'name': 'w', 'grad': grad, 'creator': None}
+    for cls in (Variable, Parameter):
+        v = pickle.loads(pickle.dumps(PickledAs(cls, dict(state, generation=0))))
+        assert type(v) is cls and v.name == 'w' and v.creator is None
+        np.testing.assert_array_equal(v.data, [0.0, 1.0])
+        np.testing.assert_array_equal(v.grad.data, [1.0, 1.0])
+        (v * v).backward()  # a leaf like any other
+        np.testing.assert_array_equal(v.grad.data, [1.0, 3.0])
