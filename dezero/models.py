@@ -64,6 +64,9 @@ class Model(Layer):
         running statistics created then hold a new layer's values (BatchNorm's zeros
         and ones), and the draws of the pass stand: the generator is not put back, so
         that the program's next draws do not repeat the numbers of the new weights.
+        Drawing runs the model, so it must not run while another thread trains or
+        draws the same model: that thread's changes to the layers' state would be
+        undone when the state is put back.
 
         ``to_file`` is checked (a path of a file, in a format Graphviz renders, that can
         be written) before the forward pass, so that a bad one changes nothing.  A
