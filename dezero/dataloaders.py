@@ -199,10 +199,11 @@ class DataLoader:
     With ``shuffle`` every epoch takes a new random permutation, drawn from the global
     ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
     from the loader's own generator.  ``gpu=True`` moves batches with
-    ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  A ``for`` loop
-    left early starts a new epoch next time, as PyTorch's loaders do (the book's goes
-    on); a loop after batches taken with ``next(loader)``, as in the book, goes on
-    from the next batch, and so does the first loop after :meth:`load_state_dict`.
+    ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  As in the
+    book, an epoch goes on until its last batch, whether its batches are taken by
+    ``for`` loops or by ``next(loader)``: a loop left early (``break``) is continued by
+    the next loop or call, and so is the position :meth:`load_state_dict` loads;
+    :meth:`reset` starts a new epoch at once.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -215,8 +216,6 @@ class DataLoader:
     ``seed`` is drawn by rank 0 and sent to the others; a ``(rank, size)`` pair needs
     ``seed`` to shuffle.
     """
-
-    _looped = False  # whether a ``for`` loop has taken this epoch's batches
 
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
@@ -269,7 +268,6 @@ class DataLoader:
     def reset(self):
         """Start a new epoch: back to the first batch, with a new order if shuffling."""
         self.iteration = 0
-        self._looped = False
         if self.shuffle:
             self.index = self._random.permutation(self.data_size)
         else:
@@ -280,12 +278,10 @@ class DataLoader:
         return self.max_iter
 
     def __iter__(self):
-        """The loader itself, at the start of an epoch when a ``for`` loop left this
-        one early; a loop goes on instead from the batches taken with ``next(loader)``
-        (as in the book) or from the position :meth:`load_state_dict` loaded."""
-        if self._looped or self.iteration >= self.max_iter:
+        """The loader itself, going on with the epoch, as in the book: from the batch
+        after the last one given, by a loop left early or by ``next(loader)``."""
+        if self.iteration >= self.max_iter:  # (a loaded state of an epoch at its end)
             self.reset()
-        self._looped = True
         return self
 
     def __next__(self):
@@ -376,11 +372,7 @@ class DataLoader:
         one, with a generator of its own exactly when this one has one): the next
         batch is the one that came next then, and so are the orders of later epochs.
         That holds for ``next(loader)`` and for the next ``for`` loop alike, which
-        finishes the loaded epoch (and later loops start new ones).  The loader cannot
-        tell a state saved inside a ``for`` loop from one saved after a loop left early
-        (``break``): it takes both for the first, so after such a break the loaded
-        loader's next loop finishes that epoch, where the loader that saved the state
-        would have started a new one.  Save inside the loop or at the end of an epoch.
+        finishes the loaded epoch (and later loops start new ones).
         A state that does not fit raises ValueError saying what, and nothing changes.
         (A state saved before ``batch_size`` and ``shuffle`` were kept is checked
         without them.)"""
@@ -474,7 +466,6 @@ class DataLoader:
         def load():
             self.index = index.copy()
             self.iteration = int(iteration)
-            self._looped = False  # the next ``for`` loop goes on from here
             if own:
                 self._random.bit_generator.state = generator
 

@@ -50,7 +50,7 @@ print('batch shapes: x', x0.shape, 't', t0.shape)
 print(f'  rows 0-2 of batch 0 are items {[0, jump, 2 * jump]}: x = {x0[:3, 0].round(4)}')
 print(f'  rows 0-2 of batch 1 are items {[1, jump + 1, 2 * jump + 1]}: x = {x1[:3, 0].round(4)}')
 print('  each label is the next input of its row:', bool(np.all(t0 == x1)))
-# (a new "for" loop over the loader starts again from batch 0)
+loader.reset()  # back to batch 0: as in the book, the next loop would go on from batch 2
 
 
 # --- 2. The model and the training loop --------------------------------------------------

@@ -115,15 +115,35 @@ def test_a_loop_after_batches_taken_with_next_goes_on_with_the_epoch_as_in_the_b
     assert after == np.random.rand()
 
 
-def test_reset_and_a_loop_left_early_restart_the_epoch():
+def test_reset_restarts_the_epoch_and_a_loop_left_early_is_continued_as_in_the_book():
     loader = DataLoader(Numbered(10), 3, shuffle=False)
     next(loader)
     next(loader)
     loader.reset()
     assert loader.iteration == 0 and next(loader)[1].tolist() == [0, 1, 2]
-    for _ in loader:  # leave after one batch
+    for _ in loader:  # leave after one batch, [3, 4, 5]
         break
-    assert order(epoch(loader)) == list(range(10))  # a whole epoch again
+    assert next(loader)[1].tolist() == [6, 7, 8]
+    for _ in loader:  # leave at once, after [9]
+        break
+    assert order(epoch(loader)) == list(range(10))  # then a whole epoch
+
+
+def test_a_state_saved_after_a_loop_left_early_resumes_as_the_loader_goes_on():
+    def run(resume):
+        loader, seen = DataLoader(Numbered(12), 3, seed=0), []
+        for e in range(3):
+            for i, (_, t) in enumerate(loader):
+                seen.append(t.tolist())
+                if i == 1:
+                    break
+            if resume and e == 0:
+                state = loader.state_dict()
+                loader = DataLoader(Numbered(12), 3, seed=0)
+                loader.load_state_dict(state)
+        return seen
+
+    assert run(resume=True) == run(resume=False)
 
 
 def test_array_pair_keeps_dtypes_and_allows_no_labels():
@@ -510,9 +530,10 @@ def test_seq_loader_is_never_shuffled_and_restarts_each_epoch():
     assert first == [[0, 4], [1, 5], [2, 6], [3, 7]]
     next(loader)
     next(loader)
-    for _ in loader:  # a loop starts anew
+    for _ in loader:  # a loop goes on, as in the book
         break
-    assert [t.tolist() for _, t in epoch(loader)] == first
+    assert [t.tolist() for _, t in epoch(loader)] == first[3:]
+    assert [t.tolist() for _, t in epoch(loader)] == first  # the next epoch: the same
     with pytest.raises(TypeError):
         SeqDataLoader(Numbered(8), 2, shuffle=True)
 
@@ -564,16 +585,17 @@ def test_a_for_loop_after_loading_a_state_finishes_the_loaded_epoch():
     assert order(epoch(other)) == following  # later loops start new epochs
 
 
-def test_after_loading_a_loop_left_early_still_restarts():
+def test_after_loading_a_loop_left_early_is_continued():
     loader = DataLoader(Numbered(10), 3, shuffle=False)
     next(loader)
     state = loader.state_dict()
     loader.load_state_dict(state)
-    next(loader)  # batch 1: the loop below still goes on from batch 2
+    next(loader)  # batch 1: the loop below goes on from batch 2
     for _, t in loader:
         assert t.tolist() == [6, 7, 8]
         break
-    assert order(epoch(loader)) == list(range(10))  # left early: a whole epoch again
+    assert order(epoch(loader)) == [9]  # left early: the rest of the epoch
+    assert order(epoch(loader)) == list(range(10))
 
 
 def test_a_state_saved_after_the_last_batch_loads_into_a_new_epoch():
