@@ -24,7 +24,9 @@ iterations), the held-out loss and the learning rate, and a sample the model wri
 from a newline.  At the end it saves the loss curves (``char_transformer_loss.png``),
 a longer sample (``char_transformer_sample.txt``) and the weights
 (``char_transformer.npz``) into ``--out``.  Losses are in nats per character: a model
-that guesses uniformly among V characters has log(V).
+that guesses uniformly among V characters has log(V).  A loss that is no longer a
+finite number (the usual sign of too large a ``--lr``) stops the training: the script
+says so and saves the loss curves only, as the weights are no longer numbers either.
 
 By default the text is the book's Tiny Shakespeare (``dezero.datasets.Shakespeare``)
 when its file is already in the downloads folder; ``--text FILE`` trains on any UTF-8
@@ -57,13 +59,20 @@ from dezero.schedules import CosineAnnealingLR, LinearLR
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
+    count_up_to,
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
+
+#: The most blocks and attention heads the options take: already far more than a run of
+#: this example on a CPU can train.
+MAX_LAYERS = MAX_HEADS = 1000
 
 #: The files saved into --out: a longer sample, the weights and the loss curves.
 SAMPLE_FILE = 'char_transformer_sample.txt'
@@ -211,23 +220,36 @@ def sample(model, text, length, block, rng, temperature=0.8, start='\n'):
     return text.decode(ids[1:])
 
 
-def train(model, text, args, log=print):
-    """Train ``model`` for ``args.iters`` iterations; return the history: lists of the
-    iteration, mean training loss, held-out loss and learning rate at each report."""
+def train(model, text, args, history, log=print):
+    """Train ``model`` for ``args.iters`` iterations, appending to the lists of
+    ``history`` (``iteration``, ``loss``, ``val_loss``, ``lr``) the iteration, the mean
+    training loss, the held-out loss and the learning rate of every report.  Training
+    stops at the first loss that is not a finite number (too large a learning rate
+    makes it overflow): the weights are then no longer finite either.  Returns None, or
+    a line that says where training diverged."""
     rng = np.random.default_rng(args.seed)
     optimizer = AdamW(lr=args.lr, betas=(0.9, 0.99), weight_decay=0.1).setup(model)
     optimizer.add_hook(ClipGrad(1.0))
     warmup = min(args.warmup, args.iters)
     schedule = LinearLR(optimizer, start_factor=1 / max(warmup, 1), total_iters=warmup)
-    history = {'iteration': [], 'loss': [], 'val_loss': [], 'lr': []}
-    recent, start = [], time.perf_counter()
+
+    def report(*figures):
+        for key, value in zip(history, figures):
+            history[key].append(float(value))
+
+    recent, start, lr = [], time.perf_counter(), optimizer.lr
     for it in range(1, args.iters + 1):
-        lr = optimizer.lr
         loss = loss_of(model, *text.windows(text.train, args.batch, args.block, rng))
+        value = float(loss.data)
+        if not math.isfinite(value):
+            if recent:  # the losses since the last report end the curve
+                report(it - 1, np.mean(recent), math.nan, lr)
+            return f'the training loss of iteration {it} is {value}'
+        lr = optimizer.lr
         model.cleargrads()
         loss.backward()
         optimizer.update()
-        recent.append(float(loss.data))
+        recent.append(value)
         schedule.step()
         if it == warmup:  # from the peak down to a tenth of it
             schedule = CosineAnnealingLR(
@@ -235,44 +257,50 @@ def train(model, text, args, log=print):
             )
         if it % args.every == 0 or it == args.iters:
             val = held_out_loss(model, text, args, rng)
-            for key, value in zip(history, (it, np.mean(recent), val, lr)):
-                history[key].append(float(value))
+            report(it, np.mean(recent), val if math.isfinite(val) else math.nan, lr)
             log(
                 f'iter {it:>5}/{args.iters}  loss {np.mean(recent):.3f}  held-out {val:.3f}  '
                 f'lr {lr:.2e}  {time.perf_counter() - start:6.1f} s'
             )
+            if not math.isfinite(val):
+                return f'the held-out loss after iteration {it} is {val}'
             recent = []
             if it % (args.every * 5) == 0 or it == args.iters:
                 log('  | ' + sample(model, text, 160, args.block, rng).replace('\n', '\n  | '))
-    return history
+    return None
 
 
 def save_outputs(model, text, history, args, rng):
-    """The loss curves, a longer sample and the weights, in ``args.out``, each file
-    written whole or not at all."""
+    """A longer sample, the weights and the loss curves, in ``args.out``, each file
+    written whole or not at all; returns their paths."""
     os.makedirs(args.out, exist_ok=True)
-    paths = []
     sample_path = os.path.join(args.out, SAMPLE_FILE)
     atomic_write_text(sample_path, sample(model, text, 1000, args.block, rng))
-    paths.append(sample_path)
     weights = os.path.join(args.out, WEIGHTS_FILE)
     model.save_weights(weights)
-    paths.append(weights)
+    curve = save_curve(text, history, args)
+    return [sample_path, weights] + ([curve] if curve else [])
+
+
+def save_curve(text, history, args):
+    """The training and held-out loss of every report, in ``args.out``; returns its
+    path, or None without matplotlib."""
     plt = pyplot('loss curve')
-    if plt is not None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(history['iteration'], history['loss'], marker='.', label='training')
-        ax.plot(history['iteration'], history['val_loss'], marker='.', label='held-out')
-        ax.axhline(math.log(len(text.chars)), color='grey', ls=':', label='uniform guess')
-        ax.set_xlabel('iteration')
-        ax.set_ylabel('loss (nats per character)')
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-        fig.tight_layout()
-        curve = os.path.join(args.out, CURVE_FILE)
-        save_figure(fig, curve, dpi=100)
-        paths.append(curve)
-    return paths
+    if plt is None:
+        return None
+    os.makedirs(args.out, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(history['iteration'], history['loss'], marker='.', label='training')
+    ax.plot(history['iteration'], history['val_loss'], marker='.', label='held-out')
+    ax.axhline(math.log(len(text.chars)), color='grey', ls=':', label='uniform guess')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('loss (nats per character)')
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    curve = os.path.join(args.out, CURVE_FILE)
+    save_figure(fig, curve, dpi=100)
+    return curve
 
 
 def main(argv=None):
@@ -286,19 +314,37 @@ def main(argv=None):
     parser.add_argument('--iters', type=int, default=None, help='default: 2000 (--smoke: 150)')
     parser.add_argument('--batch', type=model_size, default=None, help='default: 32 (--smoke: 16)')
     parser.add_argument(
-        '--block', type=model_size, default=None, help='context length (default: 64)'
+        '--block',
+        type=model_size,
+        default=None,
+        help='context length; default: 64 (--smoke: 32)',
     )
     parser.add_argument('--embed', type=model_size, default=None, help='default: 128 (--smoke: 32)')
-    parser.add_argument('--heads', type=int, default=None, help='default: 4 (--smoke: 2)')
-    parser.add_argument('--layers', type=int, default=None, help='default: 4 (--smoke: 2)')
+    parser.add_argument(
+        '--heads',
+        type=count_up_to(MAX_HEADS),
+        default=None,
+        help=f'attention heads, up to {MAX_HEADS}; default: 4 (--smoke: 2)',
+    )
+    parser.add_argument(
+        '--layers',
+        type=count_up_to(MAX_LAYERS),
+        default=None,
+        help=f'transformer blocks, up to {MAX_LAYERS}; default: 4 (--smoke: 2)',
+    )
     parser.add_argument('--lr', type=positive_float, default=3e-3, help='peak learning rate (3e-3)')
     parser.add_argument('--warmup', type=int, default=None, help='default: 100 (--smoke: 20)')
-    parser.add_argument('--every', type=int, default=None, help='report every N iterations')
+    parser.add_argument(
+        '--every',
+        type=int,
+        default=None,
+        help='report every N iterations; default: 100 (--smoke: 25)',
+    )
     parser.add_argument('--seed', type=random_seed, default=0, help='default: 0')
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['text'])
     small = args.smoke
     defaults = dict(
         iters=150 if small else 2000,
@@ -330,10 +376,20 @@ def main(argv=None):
         f'(a uniform guess has loss {math.log(len(text.chars)):.3f})'
     )
     np.random.seed(args.seed)  # the initial weights
+    history = {'iteration': [], 'loss': [], 'val_loss': [], 'lr': []}
     with out_of_memory_exits(args, 'embed', 'layers', 'block', 'batch'):
         model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
         start = time.perf_counter()
-        history = train(model, text, args)
+        diverged = train(model, text, args, history)
+    if diverged:
+        print(
+            f'training diverged: {diverged}; the learning rate --lr {args.lr:g} is likely '
+            f'too large (default: 3e-3); no sample written, no weights saved'
+        )
+        curve = save_curve(text, history, args)
+        if curve:
+            print(f'saved {curve}')
+        return 0
     print(
         f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
         f'training loss {history["loss"][-1]:.3f}, held-out loss {history["val_loss"][-1]:.3f}'
@@ -344,4 +400,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

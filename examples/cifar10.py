@@ -41,7 +41,15 @@ from dezero.datasets import CIFAR10, Dataset
 from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, folder_path, output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    folder_path,
+    output_folder,
+    parse_options,
+    positive_float,
+    random_seed,
+    run_main,
+)
 from plotting import pyplot, save_figure
 
 #: The pictures saved into --out: the curves and a grid of misclassified test images.
@@ -249,7 +257,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     epochs = (2 if args.smoke else 10) if args.epochs is None else args.epochs
     batch_size = (20 if args.smoke else 100) if args.batch_size is None else args.batch_size
     if epochs < 1 or batch_size < 1:
@@ -275,4 +283,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

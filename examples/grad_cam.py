@@ -53,7 +53,12 @@ import dezero.functions as F
 from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, output_folder
+from options import (
+    check_output_files,
+    output_folder,
+    parse_options,
+    run_main,
+)
 from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
     add_model_options,
@@ -233,7 +238,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['image'])
     if args.image is None and not args.smoke:
         parser.error('give the image to explain with --image PATH (or --smoke)')
     if args.class_index is not None and not 0 <= args.class_index < 1000:
@@ -288,4 +293,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

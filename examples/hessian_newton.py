@@ -30,7 +30,15 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, finite_float, output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    finite_float,
+    output_folder,
+    parse_options,
+    positive_float,
+    random_seed,
+    run_main,
+)
 from plotting import pyplot, save_figure
 
 CLASSIC_START = (-1.2, 1.0)
@@ -175,7 +183,7 @@ def main(argv=None):
         help='a quick run: gradient descent stops after 2000 iterations, unless '
         '--gd-max-iter says otherwise',
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     if args.gd_max_iter is None:
         args.gd_max_iter = 2000 if args.smoke else 50000
     for name in ('max_iter', 'gd_max_iter'):
@@ -213,4 +221,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

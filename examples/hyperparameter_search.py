@@ -49,16 +49,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    count_up_to,
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
 
 LR_RANGE = (1e-4, 1e-1)
 WD_RANGE = (1e-5, 1e-2)
+
+#: The most trials of a random search, and values per axis of a grid (MAX_GRID_SIZE**2
+#: trials): each trial trains a network, and this many already take hours.
+MAX_TRIALS = 10_000
+MAX_GRID_SIZE = 100
 
 
 # ---- the settings to try ------------------------------------------------------------
@@ -231,10 +239,16 @@ def main(argv=None):
     add_data_options(parser)
     parser.add_argument('--grid', action='store_true', help='grid search instead of random search')
     parser.add_argument(
-        '--trials', type=int, default=20, help='random search: settings to try (default: 20)'
+        '--trials',
+        type=count_up_to(MAX_TRIALS),
+        default=20,
+        help=f'random search: settings to try, up to {MAX_TRIALS} (default: 20)',
     )
     parser.add_argument(
-        '--grid-size', type=int, default=4, help='grid search: values per axis (default: 4)'
+        '--grid-size',
+        type=count_up_to(MAX_GRID_SIZE),
+        default=4,
+        help=f'grid search: values per axis, up to {MAX_GRID_SIZE} (default: 4)',
     )
     parser.add_argument(
         '--lr-range',
@@ -267,8 +281,8 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the picture (default: out)'
     )
-    args = parser.parse_args(argv)
-    for name in ('trials', 'grid_size', 'epochs', 'batch_size'):
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
+    for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     for name in ('lr_range', 'wd_range'):
@@ -293,7 +307,6 @@ def main(argv=None):
         f'training on {len(fit_data[1])} images, validating on {len(val_data[1])}; '
         f'{len(test_data[1])} test images kept for the end'
     )
-    os.makedirs(args.out, exist_ok=True)
     if args.grid:
         settings = grid_settings(args.grid_size, args.lr_range, args.wd_range)
     else:
@@ -321,10 +334,11 @@ def main(argv=None):
         f'training images: {test_scores["acc"]:.4f}'
     )
 
+    os.makedirs(args.out, exist_ok=True)
     if save_map(results, map_path, args.grid):
         print(f'saved {map_path}')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

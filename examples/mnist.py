@@ -38,8 +38,10 @@ from options import (
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
 
@@ -139,7 +141,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
     weights = os.path.join(args.out, 'mnist_mlp.npz')
@@ -151,25 +153,19 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
-    try:
-        with out_of_memory_exits(args, 'hidden'):
-            model, history = train(
-                train_data,
-                test_data,
-                args.epochs,
-                tuple(args.hidden),
-                args.optimizer,
-                args.lr,
-                args.batch_size,
-                args.activation,
-                args.seed,
-                gpu=args.gpu,
-            )
-    except RuntimeError as e:
-        if not args.gpu:
-            raise
-        print(f'mnist.py: --gpu: {e}', file=sys.stderr)
-        return 1
+    with out_of_memory_exits(args, 'hidden'):
+        model, history = train(
+            train_data,
+            test_data,
+            args.epochs,
+            tuple(args.hidden),
+            args.optimizer,
+            args.lr,
+            args.batch_size,
+            args.activation,
+            args.seed,
+            gpu=args.gpu,
+        )
     seconds = time.perf_counter() - start
     print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
 
@@ -181,4 +177,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -31,7 +31,14 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
-from options import check_output_files, output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    output_folder,
+    parse_options,
+    positive_float,
+    random_seed,
+    run_main,
+)
 from plotting import pyplot, save_figure
 
 #: The pictures saved into --out: the accuracy per epoch and the first layer's filters.
@@ -116,7 +123,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
@@ -135,4 +142,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -33,7 +33,12 @@ def holdout_size(value):
 def add_data_options(parser):
     """Add ``--data-dir``, ``--holdout`` and ``--smoke`` to an example's parser
     (``--holdout`` and ``--smoke`` exclude each other: generated digits have no test
-    split to hold images out of)."""
+    split to hold images out of).  ``--holdout`` is None when not given, which
+    :func:`load_data` takes as 0: argparse sees an exclusive option as given only when
+    its value is not its default (compared by identity), and would let ``--holdout 0
+    --smoke`` pass with a default of 0.  Read the options with
+    :func:`options.parse_options` and ``smoke_replaces=['data_dir']``, which refuses
+    ``--data-dir`` with ``--smoke``."""
     parser.add_argument(
         '--data-dir',
         type=folder_path,
@@ -45,7 +50,7 @@ def add_data_options(parser):
     exclusive.add_argument(
         '--holdout',
         type=holdout_size,
-        default=0,
+        default=None,
         metavar='N',
         help='use only the test split: train on its first 10000-N images, evaluate on '
         'the last N (1 to 9999; default: 0, no holdout: the training and test splits)',
@@ -68,7 +73,7 @@ def load_data(data_dir, holdout, transform=None):
     """(x_train, t_train), (x_test, t_test) as stacked arrays and int labels; images
     are flat float32 vectors in [0, 1] unless ``transform`` says otherwise.  With
     ``holdout`` the test split alone is divided: its first 10000 - holdout images for
-    training, the last ``holdout`` for evaluation."""
+    training, the last ``holdout`` for evaluation (0 or None: no holdout)."""
     kwargs = {'root': data_dir}
     if transform is not None:
         kwargs['transform'] = transform

@@ -37,8 +37,10 @@ from options import (
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 
 
@@ -88,7 +90,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the weights (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
     weights = os.path.join(args.out, 'mnist_distributed_mlp.npz')
@@ -126,4 +128,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     with distributed.abort_on_exit():  # a process that exits with an error ends the job
-        sys.exit(main())
+        sys.exit(run_main(main))

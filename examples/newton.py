@@ -32,7 +32,15 @@ except ImportError:  # run from a checkout without installing: use the repo root
 from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, finite_float, output_folder, positive_float, random_seed
+from options import (
+    check_output_files,
+    finite_float,
+    output_folder,
+    parse_options,
+    positive_float,
+    random_seed,
+    run_main,
+)
 from plotting import pyplot, save_figure
 
 STATIONARY_POINTS = (-1.0, 0.0, 1.0)
@@ -148,13 +156,16 @@ def save_picture(newton_path, gd_path, lr, path):
         ('Newton', newton_path, 'o-', 'tab:red'),
         (f'gradient descent, lr {lr}', gd_path, '-', 'tab:orange'),
     ):
-        target = nearest_stationary_point(p[-1])
+        reached = np.isfinite(p[-1])
+        target = nearest_stationary_point(p[-1]) if reached else 0.0
         error = np.abs(p - target)
         steps = np.arange(len(p))
-        keep = error > 0  # log scale: an exact hit is off the chart
-        right.semilogy(
-            steps[keep], error[keep], style, color=color, ms=4, label=f'{name} (to x = {target:g})'
-        )
+        # log scale: an exact hit is off the chart, and so are the errors of a run
+        # that diverged beyond 1e100: matplotlib's ticks overflow near the largest
+        # float, and it cannot place infinities and NaN at all
+        keep = (error > 0) & (error < 1e100)
+        label = f'{name} (to x = {target:g})' if reached else f'{name} (diverged: |x|)'
+        right.semilogy(steps[keep], error[keep], style, color=color, ms=4, label=label)
     right.set_xlabel('iteration')
     right.set_ylabel('|x − stationary point reached|')
     right.set_title('distance to the stationary point', fontsize=10)
@@ -215,7 +226,7 @@ def main(argv=None):
         help='accepted for uniformity with the other examples (this one '
         'takes about a second anyway)',
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     if args.max_iter < 1:
         parser.error('--max-iter must be 1 or more')
     picture = os.path.join(args.out, 'newton.png')
@@ -243,4 +254,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -1,26 +1,36 @@
 """What the examples share for their command lines: argparse types that refuse a bad
 value while the options are read, before any work, so that the error names the option
 (``error: argument --lr: must be a positive number, got nan``) and the script exits with
-status 2; the check of the files a script will write into ``--out``, also before any
-work; and a one-line exit, naming the sizes asked for, when they do not fit into memory.
+status 2; the checks made once the options are read (``--gpu`` without a usable GPU,
+an input file given with ``--smoke``); the check of the files a script will write into
+``--out``, also before any work; a one-line exit, naming the sizes asked for, when they
+do not fit into memory; and a one-line exit on Ctrl-C or SIGTERM.
 
     parser.add_argument('--lr', type=positive_float, default=0.01)
     parser.add_argument('--seed', type=random_seed, default=0)
     parser.add_argument('--hidden', type=model_size, default=100)
+    parser.add_argument('--layers', type=count_up_to(100), default=2)
     parser.add_argument('--out', type=output_folder, default='out')
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     check_output_files(parser, [os.path.join(args.out, 'loss.png')])
     with out_of_memory_exits(args, 'hidden'):
         ...  # build the model and train it
+
+    if __name__ == '__main__':
+        sys.exit(run_main(main))
 """
 
+import _thread
 import argparse
 import contextlib
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 
+from dezero import cuda
 from dezero.atomic import check_writable
 
 #: NumPy's random seeds are 32-bit: 0 to 2**32 - 1.
@@ -83,17 +93,33 @@ def random_seed(value):
     return number
 
 
+def _whole_number(value, limit):
+    """``value`` as an int from 1 to ``limit``, or an argparse error saying so."""
+    number = _int(value)
+    if not 1 <= number <= limit:
+        raise argparse.ArgumentTypeError(f'must be a whole number from 1 to {limit}, got {value}')
+    return number
+
+
 def model_size(value):
     """An argparse type for a size of a network or of its data (the units of a layer,
     the length of a code, the pixels of an image's side): a whole number from 1 to
     ``MAX_SIZE``.  A size that passes and still does not fit into memory is reported
     by :func:`out_of_memory_exits`."""
-    number = _int(value)
-    if not 1 <= number <= MAX_SIZE:
-        raise argparse.ArgumentTypeError(
-            f'must be a whole number from 1 to {MAX_SIZE}, got {value}'
-        )
-    return number
+    return _whole_number(value, MAX_SIZE)
+
+
+def count_up_to(limit):
+    """An argparse type for a count of things to build or to run, one after another
+    (layers, attention heads, trials): a whole number from 1 to ``limit``.  A count
+    of billions asks for no large array that :func:`out_of_memory_exits` could report:
+    the script would build or run one thing after another for days; the limit refuses
+    it while the options are read."""
+
+    def count(value):
+        return _whole_number(value, limit)
+
+    return count
 
 
 def folder_path(value):
@@ -154,6 +180,35 @@ def output_folder(value):
     return value
 
 
+def parse_options(parser, argv=None, smoke_replaces=()):
+    """Read the options ``argv`` (by default the command line's) with ``parser``, then
+    make the checks that need all of them, refusing through ``parser.error`` (exit
+    status 2) before any work:
+
+    * an option of ``smoke_replaces`` (attribute names: ``'data_dir'`` is
+      ``--data-dir``) given together with ``--smoke``, whose run uses generated data
+      in its place and would ignore it.  These options must default to None, so that
+      every value given is seen;
+    * ``--gpu``, where the parser has it, when no GPU can be used: the message says
+      why (CuPy missing, no CUDA device) and how to install CuPy.
+
+    Returns the namespace that ``parser.parse_args`` returns."""
+    args = parser.parse_args(argv)
+    if getattr(args, 'smoke', False):
+        for name in smoke_replaces:
+            if getattr(args, name) is not None:
+                parser.error(
+                    f'argument {_flag(name)}: not allowed with argument --smoke, which '
+                    'runs on generated data in its place'
+                )
+    if getattr(args, 'gpu', False):
+        try:
+            cuda.require_gpu('--gpu')
+        except RuntimeError as error:
+            parser.error(str(error))
+    return args
+
+
 def check_output_files(parser, paths):
     """Refuse through ``parser.error`` (exit status 2), before any work, when one of
     the files ``paths`` that a script will write (into its ``--out``) could not be
@@ -195,4 +250,67 @@ def _option_text(args, name):
     values, such as ``--hidden 100 50``, is written out)."""
     value = getattr(args, name)
     shown = ' '.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return f'--{name.replace("_", "-")} {shown}'
+    return f'{_flag(name)} {shown}'
+
+
+def _flag(name):
+    """The option of the attribute ``name``: ``--batch-size`` for ``batch_size``."""
+    return '--' + name.replace('_', '-')
+
+
+class Interrupted(KeyboardInterrupt):
+    """What Ctrl-C (SIGINT) and SIGTERM raise in a script run by :func:`run_main`: a
+    KeyboardInterrupt, so that both get its cleanups (``finally`` blocks, and
+    :func:`dezero.atomic.atomic_open` removing the temporary file of a save cut short);
+    ``signal`` is the number of the signal."""
+
+    def __init__(self, number):
+        super().__init__(f'signal {number}')
+        self.signal = number
+
+
+def run_main(main):
+    """Run ``main()``, an example's entry point, and return its exit status.  Ctrl-C
+    (SIGINT) and SIGTERM end it with one line on stderr, saying that the files saved so
+    far are whole, and the status a shell gives a process the signal ended: 130 and 143
+    (128 + the signal's number), without a traceback.  A signal the process was
+    started to ignore (SIGINT for a job started with ``&``) stays ignored.
+
+        if __name__ == '__main__':
+            sys.exit(run_main(main))
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)
+    sys.unraisablehook = _interrupt_again
+    try:
+        return main()
+    except KeyboardInterrupt as interruption:
+        number = getattr(interruption, 'signal', signal.SIGINT)
+        print(
+            f'{os.path.basename(sys.argv[0])}: interrupted ({signal.Signals(number).name}): '
+            'the pictures and files saved so far are complete; nothing is half-written',
+            file=sys.stderr,
+        )
+        return 128 + number
+
+
+def _interrupt(number, frame):
+    """The handler of SIGINT and SIGTERM under :func:`run_main`."""
+    raise Interrupted(number)
+
+
+def _interrupt_again(unraisable):
+    """``sys.unraisablehook`` under :func:`run_main`.  A signal's handler runs where
+    the main thread happens to be, which may be a weakref callback or a ``__del__``
+    method (the graphs of dezero have many); Python prints and ignores an exception
+    raised there, and the script would go on.  The signal is raised again a moment
+    later, from another thread, when the main thread has left this hook (a signal
+    raised here would run its handler here, where its exception is ignored too).
+    Other such exceptions are printed as usual."""
+    if isinstance(unraisable.exc_value, Interrupted):
+        again = threading.Timer(0.01, _thread.interrupt_main, [unraisable.exc_value.signal])
+        again.daemon = True
+        again.start()
+    else:
+        sys.__unraisablehook__(unraisable)

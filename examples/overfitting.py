@@ -57,8 +57,10 @@ from options import (
     check_output_files,
     non_negative_float,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
 
@@ -241,7 +243,7 @@ def main(argv=None):
     parser.add_argument(
         '--quiet', action='store_true', help='no progress lines while training, only the results'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs is None:
         args.epochs = 20 if args.smoke else 200
     if args.epochs < 1 or args.batch_size < 1:
@@ -301,4 +303,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -1,14 +1,16 @@
 """What the examples share for their pictures: matplotlib when it is installed, grids
 of digit images, and saving a figure or an image so that the file is written whole or
 not at all (an interrupted save leaves the previous picture as it was; see
-:mod:`dezero.atomic`).  Every example saves its pictures with :func:`save_figure` or
+:mod:`dezero.atomic`).  A picture is drawn into memory first, so that its file is open
+only for the moment its bytes take to be written.  Every example saves its pictures with :func:`save_figure` or
 :func:`save_image`, never with ``savefig`` or ``imsave`` on a path."""
 
+import io
 import os
 
 import numpy as np
 
-from dezero.atomic import atomic_open
+from dezero.atomic import atomic_write_bytes
 
 
 def pyplot(what='pictures'):
@@ -59,10 +61,11 @@ def save_figure(fig, path, dpi=100):
     import matplotlib.pyplot as plt  # loaded already: fig was drawn with it
 
     try:
-        with atomic_open(path, 'wb') as f:
-            fig.savefig(f, format=_image_format(path), dpi=dpi)
+        picture = io.BytesIO()
+        fig.savefig(picture, format=_image_format(path), dpi=dpi)
     finally:
         plt.close(fig)
+    atomic_write_bytes(path, picture.getvalue())
 
 
 def save_image(image, path):
@@ -71,8 +74,9 @@ def save_image(image, path):
     whole or not at all."""
     from matplotlib import image as mpimg
 
-    with atomic_open(path, 'wb') as f:
-        mpimg.imsave(f, image, format=_image_format(path))
+    picture = io.BytesIO()
+    mpimg.imsave(picture, image, format=_image_format(path))
+    atomic_write_bytes(path, picture.getvalue())
 
 
 def _image_format(path):

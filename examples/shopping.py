@@ -43,7 +43,14 @@ from dezero.atomic import atomic_write_bytes, atomic_write_text
 from dezero.graph import functions_behind, live_variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, finite_float, output_folder, random_seed
+from options import (
+    check_output_files,
+    finite_float,
+    output_folder,
+    parse_options,
+    random_seed,
+    run_main,
+)
 
 #: How the functions of the graph are drawn: the operator's symbol, else the class name.
 SYMBOLS = {'Add': '+', 'Sub': '-', 'Mul': '×', 'Div': '÷', 'Neg': '-'}
@@ -204,7 +211,7 @@ def main(argv=None):
         action='store_true',
         help='accepted like in every example; this one is instant anyway',
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     dot_path = os.path.join(args.out, 'shopping.dot')
     png_path = os.path.join(args.out, 'shopping.png')
     check_output_files(parser, [dot_path, png_path])
@@ -230,4 +237,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

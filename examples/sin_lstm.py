@@ -41,8 +41,10 @@ from options import (
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
 
@@ -148,7 +150,7 @@ def main(argv=None):
         help='a seconds-long run: 10 epochs of a 20-unit LSTM, Adam 0.01 (unless '
         '--epochs, --hidden or --lr say otherwise)',
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     smoke_or_default = {'epochs': (10, 100), 'hidden': (20, 100), 'lr': (0.01, 0.001)}
     for name, (smoke, default) in smoke_or_default.items():
         if getattr(args, name) is None:
@@ -183,4 +185,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -44,8 +44,10 @@ from options import (
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure
 
@@ -134,7 +136,7 @@ def main(argv=None):
     parser.add_argument(
         '--smoke', action='store_true', help='a quick run: 30 epochs unless --epochs is given'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     if args.epochs is None:
         args.epochs = 30 if args.smoke else 300
     for name in ('epochs', 'batch_size'):
@@ -156,4 +158,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -68,7 +68,9 @@ from options import (
     non_negative_float,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
+    run_main,
 )
 from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
@@ -316,7 +318,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['content', 'style'])
     if not args.smoke and (args.content is None or args.style is None):
         parser.error('give the images with --content PATH --style PATH (or --smoke)')
     if args.iters is None:
@@ -402,4 +404,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

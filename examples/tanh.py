@@ -40,7 +40,12 @@ from dezero.graph import GraphvizNotFoundError, functions_behind, operands
 from dezero.utils import plot_dot_graph
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from options import check_output_files, output_folder
+from options import (
+    check_output_files,
+    output_folder,
+    parse_options,
+    run_main,
+)
 from plotting import pyplot, save_figure
 
 POINTS = np.array([-2.0, -1.0, 0.0, 0.5, 1.0, 2.0])
@@ -162,7 +167,7 @@ def main(argv=None):
         action='store_true',
         help='a quick run: the 3rd derivative, unless --order says otherwise',
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv)
     if args.order is None:
         args.order = 3 if args.smoke else 6
     if not 0 <= args.order <= MAX_ORDER:
@@ -192,4 +197,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

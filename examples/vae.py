@@ -52,8 +52,10 @@ from options import (
     model_size,
     out_of_memory_exits,
     output_folder,
+    parse_options,
     positive_float,
     random_seed,
+    run_main,
 )
 from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
@@ -250,7 +252,7 @@ def main(argv=None):
     parser.add_argument(
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
-    args = parser.parse_args(argv)
+    args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs is None:
         args.epochs = 5 if args.smoke else 30
     for name in ('epochs', 'batch_size'):
@@ -316,4 +318,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))

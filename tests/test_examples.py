@@ -227,21 +227,24 @@ def test_mnist_script_with_a_corrupt_file_says_which_without_a_traceback(tmp_pat
     assert 'Traceback' not in result.stderr and result.stderr.count('\n') == 1
 
 
-def test_mnist_gpu_without_cupy_says_how_to_install_it(tmp_path):
+def test_mnist_gpu_without_cupy_says_how_to_install_it_before_any_work(tmp_path):
+    # the data was read and the model built before --gpu failed, with exit status 1
     from dezero import cuda
 
     if cuda.gpu_enable:
         pytest.skip('a GPU is usable here: tests/gpu runs the GPU paths')
+    out = tmp_path / 'out'
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / 'mnist.py'), '--smoke', '--gpu', '--out', str(tmp_path)],
+        [sys.executable, str(EXAMPLES / 'mnist.py'), '--smoke', '--gpu', '--out', str(out)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 1
-    assert 'mnist.py: --gpu: MLP.to_gpu: cannot move data to a GPU' in result.stderr
+    assert result.returncode == 2
+    assert 'mnist.py: error: --gpu: cannot move data to a GPU' in result.stderr
     assert 'pip install cupy' in result.stderr or 'no GPU can be used' in result.stderr
+    assert result.stdout == '' and not out.exists()
 
 
 @pytest.mark.skipif(
@@ -1130,3 +1133,101 @@ def test_long_runs_check_the_first_and_the_last_epochs_files_only():
 
     assert checked_epochs(3) == [1, 2, 3]
     assert checked_epochs(3_000_000) == list(range(1, 51)) + [3_000_000]
+
+
+# ---- runs that diverge ---------------------------------------------------------------
+@pytest.mark.parametrize('args', [['--lr', '0.5'], ['--x0', '1e11']])
+def test_newton_draws_its_picture_when_gradient_descent_diverges(args, tmp_path):
+    # the path of gradient descent held 7.8e278 and then -inf, and matplotlib's log
+    # scale overflowed in tight_layout: a traceback and no picture
+    out = run_example('newton.py', *args, '--out', str(tmp_path), cwd=tmp_path)
+    assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
+    assert_pictures(out, [tmp_path / 'newton.png'])
+
+
+def test_char_transformer_that_diverges_says_so_and_saves_its_loss_curve(tmp_path):
+    # the loss became NaN, and sampling failed: "Probabilities contain NaN"
+    out_dir = tmp_path / 'out'
+    args = ['--smoke', '--lr', '100', '--iters', '50', '--out', str(out_dir)]
+    out = run_example('char_transformer.py', *args, cwd=tmp_path)
+    lines = [line for line in out.splitlines() if 'diverged' in line]
+    assert len(lines) == 1 and lines[0].startswith('training diverged: the '), out
+    assert '--lr 100 is likely too large' in lines[0], out
+    assert_pictures(out, [out_dir / 'char_transformer_loss.png'])
+    assert not (out_dir / 'char_transformer_sample.txt').exists()
+    assert not (out_dir / 'char_transformer.npz').exists()  # no weights of NaN
+
+
+# ---- counts with an upper bound ----------------------------------------------------------
+@pytest.mark.parametrize('option, limit', [('--layers', 1000), ('--heads', 1000)])
+def test_char_transformer_counts_have_a_limit(option, limit, tmp_path, capsys):
+    # 99999999999 layers: the script built blocks for ever
+    out = tmp_path / 'out'
+    err = refused(
+        'char_transformer.py', ['--smoke', option, '99999999999', '--out', str(out)], capsys
+    )
+    assert f'argument {option}: must be a whole number from 1 to {limit}, got 99999999999' in err
+    assert not out.exists()
+
+
+def test_char_transformer_help_gives_the_smoke_defaults(capsys):
+    with pytest.raises(SystemExit):
+        load_example('char_transformer.py').main(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'context length; default: 64 (--smoke: 32)' in text
+    assert 'report every N iterations; default: 100 (--smoke: 25)' in text
+
+
+# ---- --gpu and --smoke checked with the other options ----------------------------------
+def test_gpu_that_cannot_be_used_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from dezero import cuda
+
+    def no_gpu(who):
+        raise RuntimeError(f'{who}: cannot move data to a GPU: no GPU in this test')
+
+    monkeypatch.setattr(cuda, 'require_gpu', no_gpu)  # also where a GPU is usable
+    mnist = load_example('mnist.py')
+    monkeypatch.setattr(mnist, 'load_or_generate', lambda *args: pytest.fail('data was read'))
+    with pytest.raises(SystemExit) as exit_info:
+        mnist.main(['--smoke', '--gpu', '--out', str(tmp_path / 'out')])
+    assert exit_info.value.code == 2
+    assert 'error: --gpu: cannot move data to a GPU: no GPU in this test' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
+
+
+MNIST_SCRIPTS = [
+    'mnist.py',
+    'mnist_cnn.py',
+    'mnist_distributed.py',
+    'two_layer_net.py',
+    'overfitting.py',
+    'hyperparameter_search.py',
+    'gan.py',
+    'vae.py',
+]
+
+
+@pytest.mark.parametrize('name', [*MNIST_SCRIPTS, 'cifar10.py'])
+def test_smoke_refuses_a_data_dir_it_would_ignore(name, tmp_path, capsys):
+    args = ['--smoke', '--data-dir', str(tmp_path), '--out', str(tmp_path / 'out')]
+    err = refused(name, args, capsys)
+    assert 'argument --data-dir: not allowed with argument --smoke' in err, err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_char_transformer_smoke_refuses_a_text_it_would_ignore(tmp_path, capsys):
+    (tmp_path / 'small.txt').write_text('a small text', encoding='utf-8')
+    args = ['--smoke', '--text', str(tmp_path / 'small.txt'), '--out', str(tmp_path / 'out')]
+    err = refused('char_transformer.py', args, capsys)
+    assert 'argument --text: not allowed with argument --smoke' in err, err
+
+
+@pytest.mark.parametrize('name', MNIST_SCRIPTS)
+@pytest.mark.parametrize('order', ['holdout first', 'smoke first'])
+def test_smoke_refuses_a_holdout_of_0(name, order, tmp_path, capsys):
+    # argparse compared the 0 given with the default 0 by identity, and let it pass
+    args = (
+        ['--holdout', '0', '--smoke'] if order == 'holdout first' else ['--smoke', '--holdout', '0']
+    )
+    err = refused(name, [*args, '--out', str(tmp_path)], capsys)
+    assert 'not allowed with argument' in err, err

@@ -6,11 +6,15 @@ that fails midway leaves the previous file as it was and no temporary file behin
 import argparse
 import os
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 
-from example_runner import EXAMPLES, load_example
+from example_runner import EXAMPLES, ONE_THREAD, load_example
 
 pytest.importorskip('matplotlib')
 
@@ -133,10 +137,12 @@ def test_no_example_writes_a_file_but_through_the_atomic_helpers():
 
 
 def test_the_helpers_write_only_to_atomic_files():
+    """They draw into memory, then write the bytes whole or not at all."""
     source = (EXAMPLES / 'plotting.py').read_text(encoding='utf-8')
-    assert source.count('savefig(') == source.count('fig.savefig(f, ') == 1
-    assert source.count('imsave(') == source.count('mpimg.imsave(f, ') == 1
-    assert source.count('with atomic_open(path, ') == 2
+    assert source.count('savefig(') == source.count('fig.savefig(picture, ') == 1
+    assert source.count('imsave(') == source.count('mpimg.imsave(picture, ') == 1
+    assert source.count('picture = io.BytesIO()') == 2
+    assert source.count('atomic_write_bytes(path, picture.getvalue())') == 2
 
 
 # ---- the examples' own save functions, with savefig failing midway ---------------------
@@ -255,3 +261,122 @@ def test_char_transformer_sample_that_fails_midway_keeps_the_old_text(tmp_path, 
     with pytest.raises(UnicodeEncodeError):
         char_transformer.save_outputs(None, None, {}, args, np.random.default_rng(0))
     assert_untouched(tmp_path, paths)
+
+
+# ---- interrupted runs ----------------------------------------------------------------
+def test_pictures_are_drawn_before_their_file_is_opened(tmp_path, monkeypatch):
+    # the figure was drawn into the temporary file: a SIGTERM while matplotlib drew
+    # (the most of a save's time) left it behind, empty and hidden
+    from matplotlib import image as mpimg
+    from matplotlib.figure import Figure
+
+    plotting = load_example('plotting.py')
+    seen = []
+
+    def recording(draw):
+        def draw_and_look(self_or_target, *args, **kwargs):
+            seen.append(sorted(os.listdir(tmp_path)))
+            return draw(self_or_target, *args, **kwargs)
+
+        return draw_and_look
+
+    monkeypatch.setattr(Figure, 'savefig', recording(Figure.savefig))
+    monkeypatch.setattr(mpimg, 'imsave', recording(mpimg.imsave))
+    fig, ax = plotting.pyplot().subplots()
+    ax.plot([0, 1], [1, 0])
+    plotting.save_figure(fig, tmp_path / 'figure.png', dpi=20)
+    plotting.save_image(np.zeros((2, 2, 3)), tmp_path / 'image.png')
+    assert seen[0] == [] and seen[-1] == ['figure.png'], seen  # imsave draws with savefig
+    assert all(set(names) <= {'figure.png'} for names in seen), seen  # no file was open
+    assert sorted(os.listdir(tmp_path)) == ['figure.png', 'image.png']
+
+
+SCRIPTS = sorted(
+    p.name
+    for p in EXAMPLES.glob('*.py')
+    if p.name not in {'plotting.py', 'mnist_data.py', 'vgg16_features.py', 'options.py'}
+)
+
+
+def test_every_example_reads_its_options_and_runs_through_the_shared_helpers():
+    for name in SCRIPTS:
+        source = (EXAMPLES / name).read_text(encoding='utf-8')
+        assert 'sys.exit(run_main(main))' in source, name
+        assert source.count('parse_options(parser, argv') == 1, name
+        assert 'parse_args(' not in source, name
+
+
+def start_example(name, *args, cwd):
+    """Start ``examples/<name>`` with unbuffered output; return the process."""
+    return subprocess.Popen(
+        [sys.executable, str(EXAMPLES / name), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(ONE_THREAD, PYTHONUNBUFFERED='1'),
+    )
+
+
+@pytest.mark.parametrize('number, status', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_example_ends_with_one_line_and_whole_files(number, status, tmp_path):
+    # SIGTERM ended the process at once, leaving a hidden temporary file of the
+    # picture being saved; Ctrl-C printed a traceback
+    out = tmp_path / 'out'
+    process = start_example(
+        'gan.py', '--smoke', '--epochs', '1000', '--out', str(out), cwd=tmp_path
+    )
+    try:
+        for line in process.stdout:  # run until the first pictures are saved
+            if line.startswith('saved ') and 'epoch02' in line:
+                break
+        process.send_signal(number)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == status, stderr
+    assert stderr.strip().splitlines() == [
+        f'gan.py: interrupted ({signal.Signals(number).name}): the pictures and files saved '
+        'so far are complete; nothing is half-written'
+    ], stderr
+    names = os.listdir(out)
+    assert 'gan_epoch01.png' in names and not [n for n in names if n.startswith('.')], names
+    for name in names:
+        assert (out / name).read_bytes().startswith(b'\x89PNG'), name
+
+
+def test_a_signal_whose_exception_python_ignores_is_raised_again(tmp_path):
+    """A signal's handler may run in a weakref callback (the graphs of dezero have
+    many), where Python prints the exception it raises and goes on: the script ran to
+    its end.  Here the callback itself raises the signal."""
+    script = tmp_path / 'callback.py'
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import signal, sys, time, weakref
+            sys.path[:0] = [{str(EXAMPLES)!r}, {str(EXAMPLES.parent)!r}]
+            from options import run_main
+
+            class Thing:
+                pass
+
+            def main():
+                thing = Thing()
+                ref = weakref.ref(thing, lambda r: signal.raise_signal(signal.SIGTERM))
+                del thing  # the callback runs, and the handler in it
+                for _ in range(500):
+                    time.sleep(0.01)
+                print('ran to the end')
+                return 0
+
+            sys.exit(run_main(main))
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 143, result.stdout + result.stderr
+    assert result.stdout == ''
+    assert result.stderr.startswith('callback.py: interrupted (SIGTERM): '), result.stderr
+    assert 'Traceback' not in result.stderr and 'ignored' not in result.stderr

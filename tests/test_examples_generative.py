@@ -388,3 +388,26 @@ def test_latent_grid_runs_from_top_left_to_bottom_right(vae):
         [0, -2],
         [2, -2],
     ]
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--trials', '99999999999'], 'argument --trials: must be a whole number from 1 to 10000'),
+        (['--trials', '0'], 'argument --trials: must be a whole number from 1 to 10000, got 0'),
+        (
+            ['--grid', '--grid-size', '99999999999'],
+            'argument --grid-size: must be a whole number from 1 to 100, got 99999999999',
+        ),
+    ],
+)
+def test_search_sizes_have_a_limit_checked_before_anything_is_made(
+    hps, args, message, tmp_path, capsys
+):
+    # the settings were drawn after --out was made, and asked for 745 GiB
+    out = tmp_path / 'out'
+    with pytest.raises(SystemExit) as exit_info:
+        hps.main(['--smoke', *args, '--out', str(out)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

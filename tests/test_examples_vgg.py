@@ -479,3 +479,21 @@ def test_transfer_moves_only_the_image_and_lowers_the_loss(style, vgg):
     for p, before in zip(model.params(), kept[1]):
         np.testing.assert_array_equal(p.data, before)
         assert p.grad is None
+
+
+@pytest.mark.parametrize(
+    'script, option',
+    [
+        ('grad_cam.py', '--image'),
+        ('style_transfer.py', '--content'),
+        ('style_transfer.py', '--style'),
+    ],
+)
+def test_smoke_refuses_an_image_it_would_ignore(script, option, tmp_path, capsys):
+    # --smoke ran on generated images, and the image given was silently left unread
+    args = ['--smoke', option, str(tmp_path / 'photo.png'), '--out', str(tmp_path / 'out')]
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(script).main(args)
+    assert exit_info.value.code == 2
+    assert f'argument {option}: not allowed with argument --smoke' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()
