@@ -616,9 +616,17 @@ class Variable:
 
     def __setstate__(self, state):
         """Take the state of a pickle: from :meth:`__reduce_ex__`, a subclass's own
-        attributes and slots; or, from a Variable (or Parameter) pickled by the book's
+        attributes and slots (and from pickles of earlier versions, every slot); or,
+        from a Variable (or Parameter) pickled by the book's
         DeZero, whose default pickling gives its attributes, its ``data``, ``name`` and
         ``grad``, taken as a leaf, as dezero's copies are."""
+        if isinstance(state, tuple):  # (attributes, slots): dezero's, this one or older
+            own, slots = state
+            if own:
+                self.__dict__.update(own)
+            for name, value in (slots or {}).items():  # (the name was a slot 'name')
+                setattr(self, '_name' if name == 'name' else name, value)
+            return
         try:
             self._data
         except AttributeError:  # not made by _copied_leaf: the book's pickle
@@ -632,11 +640,7 @@ class Variable:
             if grad is not None:
                 self.grad = grad if isinstance(grad, Variable) else as_variable(grad)
             return
-        own, slots = state if isinstance(state, tuple) else (state, None)
-        if own:
-            self.__dict__.update(own)
-        for name, value in (slots or {}).items():
-            setattr(self, name, value)
+        self.__dict__.update(state)  # a subclass's own attributes
 
     # ---- device ----------------------------------------------------------------------
     def to_cpu(self):
@@ -1414,6 +1418,7 @@ class Function:
         function object that is already in a graph runs on (see ``__call__``)."""
         copied = object.__new__(type(self))
         copied.__dict__.update(self.__dict__)
+        copied.__dict__.pop('_stood_in', None)  # the outputs of this call stand in nowhere
         return copied
 
     def __getstate__(self):

@@ -639,6 +639,11 @@ def _failure(error):
 def _check_format(fmt, caller, to_file, kept=''):
     """ValueError naming ``caller`` unless Graphviz renders ``fmt`` (or it is 'dot');
     nothing to check when the graphviz package is missing (:func:`_render` says so)."""
+    if not isinstance(fmt, str):
+        raise TypeError(
+            f'{caller}: the format must be a string such as png, svg or pdf, got '
+            f'{type(fmt).__name__} {fmt!r:.40}'
+        )
     try:
         import graphviz
     except ImportError:

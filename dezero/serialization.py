@@ -12,6 +12,7 @@ import errno
 import io
 import json
 import os
+import pickle
 import zipfile
 
 import numpy as np
@@ -152,7 +153,7 @@ def _read_arrays(f, owner, path):
                 for name in names:
                     if not _holds_objects(loaded, name):
                         arrays[name] = loaded[name]
-                    elif _header(loaded, name)[0] == ():  # None, in the book's files
+                    elif _holds_none(loaded, name):  # the book's parameter without data
                         unset += 1
                     elif objects is None:
                         objects = name
@@ -190,25 +191,66 @@ def _holds_objects(archive, name):
     """Whether the entry ``name`` of the opened ``.npz`` ``archive`` (an ``NpzFile``)
     is an array of Python objects, told from its ``.npy`` header alone.  The book's
     ``save_weights`` writes one, a 0-d array holding None, for a parameter that has no
-    data yet: :func:`read_npz` leaves it out, as dezero's own files leave such a
-    parameter out; any other is refused, as reading it would mean unpickling."""
-    return _header(archive, name)[2] == np.dtype(object)
+    data yet (see :func:`_holds_none`): :func:`read_npz` leaves it out, as dezero's
+    own files leave such a parameter out; any other is refused."""
+    with _entry_file(archive, name) as entry:
+        return _header(entry)[2] == np.dtype(object)
 
 
-def _header(archive, name):
-    """``(shape, fortran_order, dtype)`` from the ``.npy`` header of the entry
-    ``name``; ``((), False, None)`` for an entry that is no ``.npy`` array or has a
-    header of a later version (which NumPy reads as it reads any other)."""
-    member = name + '.npy' if name + '.npy' in archive.zip.namelist() else name
-    with archive.zip.open(member) as entry:
+def _holds_none(archive, name):
+    """Whether the entry ``name``, an array of Python objects, is a 0-d array holding
+    None.  Such an array is stored pickled; it is unpickled here by an unpickler that
+    makes nothing but NumPy arrays and dtypes (None is written inline), so that a
+    crafted file cannot run anything."""
+    with _entry_file(archive, name) as entry:
+        shape, _, dtype = _header(entry)
+        if shape != () or dtype != np.dtype(object):
+            return False
         try:
-            version = np.lib.format.read_magic(entry)
-        except ValueError:  # not an .npy array: refused once read (see _read_arrays)
-            return (), False, None
-        if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(entry)
-        if version == (2, 0):
-            return np.lib.format.read_array_header_2_0(entry)
+            array = _ArraysOnly(entry).load()
+        except Exception:  # not a pickle NumPy wrote, or one asking for other classes
+            return False
+    return isinstance(array, np.ndarray) and array.shape == () and array[()] is None
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler of NumPy arrays alone: the function that rebuilds an array (under
+    the module name of any NumPy version), the array and dtype classes."""
+
+    _allowed = {
+        ('numpy', 'ndarray'): np.ndarray,
+        ('numpy', 'dtype'): np.dtype,
+        ('numpy.core.multiarray', '_reconstruct'): np.ndarray.__reduce__(np.zeros(()))[0],
+        ('numpy._core.multiarray', '_reconstruct'): np.ndarray.__reduce__(np.zeros(()))[0],
+    }
+
+    def find_class(self, module, name):
+        found = self._allowed.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f'{module}.{name} is not a part of an array')
+        return found
+
+
+def _entry_file(archive, name):
+    """The open zip member of the entry ``name``, the one NumPy reads for it: a member
+    of that very name, else ``name + '.npy'``."""
+    names = archive.zip.namelist()
+    return archive.zip.open(name if name in names else name + '.npy')
+
+
+def _header(entry):
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the start of the
+    open file ``entry``, which is left just after it; ``((), False, None)`` for an
+    entry that is no ``.npy`` array or has a header of a later version (which NumPy
+    reads as it reads any other)."""
+    try:
+        version = np.lib.format.read_magic(entry)
+    except ValueError:  # not an .npy array: refused once read (see _read_arrays)
+        return (), False, None
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(entry)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(entry)
     return (), False, None
 
 

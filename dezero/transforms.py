@@ -139,13 +139,18 @@ class Normalize:
     """
 
     def __init__(self, mean=0, std=1):
-        self.mean = self._as_values('mean', mean)
-        self.std = self._as_values('std', std)
-        for name, given, v in (('mean', mean, self.mean), ('std', std, self.std)):
+        self.mean, self.std = self._checked(mean, std)
+
+    @classmethod
+    def _checked(cls, mean, std):
+        """``mean`` and ``std`` as float64 arrays, once checked."""
+        values = cls._as_values('mean', mean), cls._as_values('std', std)
+        for name, given, v in zip(('mean', 'std'), (mean, std), values):
             if not np.all(np.isfinite(v)):
                 raise ValueError(f'Normalize: {name} must be finite (no NaN or inf), got {given!r}')
-        if np.any(self.std == 0):
+        if np.any(values[1] == 0):
             raise ValueError(f'Normalize: std must not be zero, got {std!r}')
+        return values
 
     @staticmethod
     def _as_values(name, value):
@@ -203,9 +208,11 @@ class Normalize:
         return f'Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})'
 
     def __setstate__(self, state):
-        """Take a pickled ``mean`` and ``std`` through the checks of ``__init__``: the
-        book's Normalize, pickled, holds them as it was given them (numbers, lists)."""
-        self.__init__(state.get('mean', 0), state.get('std', 1))
+        """Take the pickled attributes ``state``, ``mean`` and ``std`` through the
+        checks of ``__init__``: the book's Normalize, pickled, holds them as it was
+        given them (numbers, lists).  A subclass's own attributes are kept as they are."""
+        self.__dict__.update(state)
+        self.mean, self.std = self._checked(state.get('mean', 0), state.get('std', 1))
 
 
 class Flatten:
@@ -275,6 +282,13 @@ class AsType:
 
     def __repr__(self):
         return f'{type(self).__name__}(dtype={self.dtype.name})'
+
+    def __setstate__(self, state):
+        """Take the pickled attributes ``state``, ``dtype`` through the check of
+        ``__init__``: the book's AsType (and ToFloat, ToInt), pickled, hold the type
+        they were given (``np.float32``) rather than a NumPy dtype."""
+        self.__dict__.update(state)
+        self.dtype = _dtype(type(self).__name__, state.get('dtype', np.float32))
 
 
 class ToFloat(AsType):
@@ -513,6 +527,8 @@ class ToArray:
 
     def __repr__(self):
         return f'ToArray(dtype={self.dtype.name})'
+
+    __setstate__ = AsType.__setstate__  # the book's holds the type it was given
 
 
 class ToPIL:

@@ -283,3 +283,22 @@ def test_a_variable_pickled_by_the_books_dezero_loads_as_a_leaf():
         np.testing.assert_array_equal(v.grad.data, [1.0, 1.0])
         (v * v).backward()  # a leaf like any other
         np.testing.assert_array_equal(v.grad.data, [1.0, 3.0])
+
+
+def test_a_variable_pickled_by_an_earlier_version_with_its_slots_loads():
+    # earlier versions pickled a Variable as its slots, the name in a slot 'name'
+    import copyreg
+
+    slots = {'_data': np.array([1.0, 2.0]), '_changed_at': 0, 'name': 'x', 'grad': None}
+    slots.update(creator=None, generation=0, requires_grad=True, _index=0)
+    slots.update(_hooks=None, _stand_in=None)
+
+    class PickledAs:
+        def __reduce__(self):
+            return copyreg._reconstructor, (Variable, object, None), (None, slots)
+
+    v = pickle.loads(pickle.dumps(PickledAs()))
+    assert v.name == 'x'
+    np.testing.assert_array_equal(v.data, [1.0, 2.0])
+    (v * v).backward()
+    np.testing.assert_array_equal(v.grad.data, [2.0, 4.0])

@@ -641,6 +641,10 @@ def test_graph_pipe_takes_a_format_in_any_letter_case():
     pytest.importorskip('graphviz')
     graph = dezero.graph.draw_graph(add_graph())
     assert graph.pipe('SVG') == graph.pipe('svg')
+    with pytest.raises(
+        TypeError, match=r"Graph.pipe: the format must be a string .*got list \['png'\]"
+    ):
+        graph.pipe(['png'])
 
 
 # ---- flags ------------------------------------------------------------------------------
@@ -1041,3 +1045,30 @@ def test_graph_stats_counts_a_constant_as_memory_of_its_function_not_as_a_variab
     assert shapes(get_dot_graph(y)) == Counter({'box': 1, 'ellipse': 3})
     # the variables x and y, and the bytes of x, y and MulConstant's copy of the constant
     assert tuple(dezero.graph.graph_stats(y)) == (1, 2, 3 * 24, 0)
+
+
+def test_a_second_call_of_a_function_object_draws_no_edge_to_an_output_never_stood_in():
+    # the second call runs on a copy of the function object, which must not carry the
+    # record of the stand-ins made for the first call's outputs
+    from dezero.utils import _dot_func
+
+    class Split2(dezero.Function):
+        retain_inputs = ()
+        retain_outputs = ()
+
+        def forward(self, x):
+            return x * 1, x * 2
+
+        def backward(self, ga, gb):
+            return ga + 2 * gb
+
+    x, w = named(1.0, 'x'), named(2.0, 'w')
+    f = Split2()
+    a, b = f(x)
+    t = b + w  # Add reads no inputs: a stand-in for b
+    del b
+    a2, b2 = f(x)
+    del b2  # gone, and stood in nowhere
+    copy_of_f = (a2 + w).creator.inputs[0].creator
+    assert copy_of_f is not f and t is not None
+    assert f'"{id(copy_of_f)}:1"' not in _dot_func(copy_of_f)

@@ -836,3 +836,28 @@ def test_an_entry_of_other_python_objects_is_refused_by_name(tmp_path):
     ):
         layer.load_weights(str(path))
     np.testing.assert_array_equal(layer.b.data, np.zeros(3))
+
+
+_CALLS = []
+
+
+def _called():
+    _CALLS.append(1)
+    return None
+
+
+class _RunsOnUnpickling:
+    def __reduce__(self):
+        return _called, ()
+
+
+@pytest.mark.parametrize('held', [{'a': 1}, _RunsOnUnpickling()], ids=['dict', 'a callable'])
+def test_a_0d_entry_of_another_object_is_refused_and_nothing_it_names_runs(tmp_path, held):
+    path = tmp_path / 'objects.npz'
+    np.savez(path, W=np.ones((2, 3), np.float32), b=np.array(held, dtype=object))
+    _CALLS.clear()
+    with pytest.raises(
+        ValueError, match=r"cannot read the entry 'b' of .*: it holds Python objects"
+    ):
+        read_npz(str(path), 'load_weights')
+    assert _CALLS == []

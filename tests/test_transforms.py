@@ -1,6 +1,7 @@
 """Transforms: exact values, dtypes, per-channel normalisation, errors and reprs; the
 image transforms on real Pillow images, and without Pillow."""
 
+import copy
 import copyreg
 import importlib.util
 import pathlib
@@ -649,3 +650,37 @@ def test_a_normalize_pickled_with_plain_numbers_is_checked_and_works():
     np.testing.assert_array_equal(t(np.array([255.0, 0.0])), [1.0, 0.0])
     with pytest.raises(ValueError, match='Normalize: std must not be zero'):
         pickle.loads(pickle.dumps(_PickledAs(Normalize, {'mean': 0.0, 'std': 0.0})))
+
+
+def test_a_copy_of_a_normalize_subclass_keeps_its_own_settings():
+    class Scaled(Normalize):
+        def __init__(self, mean, std, factor=2.0):
+            super().__init__(mean, std)
+            self.factor = factor
+
+    class Fixed(Normalize):
+        def __init__(self):
+            super().__init__(127.5, 127.5)
+
+    assert copy.deepcopy(Scaled(0.0, 1.0, factor=5.0)).factor == 5.0
+    assert copy.copy(Fixed()).mean == 127.5
+
+
+def test_the_books_pickled_transforms_that_hold_a_type_for_their_dtype_work():
+    # the book's AsType, ToFloat and ToInt keep the type they were given, np.float32
+    pipeline = pickle.loads(
+        pickle.dumps(
+            _PickledAs(
+                T.Compose,
+                {
+                    'transforms': [
+                        _PickledAs(T.Flatten, {}),
+                        _PickledAs(T.ToFloat, {'dtype': np.float32}),
+                        _PickledAs(Normalize, {'mean': 0.0, 'std': 255.0}),
+                    ]
+                },
+            )
+        )
+    )
+    y = pipeline(np.full((1, 2, 2), 255, np.uint8))
+    assert y.dtype == np.float32 and y.tolist() == [1.0, 1.0, 1.0, 1.0]
