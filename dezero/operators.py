@@ -7,100 +7,46 @@
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16_MAX, float_number, number_overflow
-from dezero.core import Variable, _StandIn, plain_array
+from dezero.core import Variable
 from dezero.functions import arithmetic, array, linalg, reduction
-from dezero.functions.arithmetic import counts_as_scalar, zero_d_cast
-
-
-def _operand(other, like, where):
-    """The other side of a binary operator, ready for a Function.
-
-    Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
-    scalar it holds (see :func:`~dezero.functions.arithmetic.counts_as_scalar`). A
-    Python or NumPy scalar becomes a NumPy scalar or 0-d array of the dtype the result
-    would have if the scalar were weakly typed, so that ``float32_variable * 2.0``
-    stays float32 (while ``int_variable * 0.5`` is float); OverflowError if that dtype
-    cannot hold it, as infinite (``float16_variable * 1e5``) or as 0
-    (``float16_variable / 1e-8``).
-    Errors start with ``where`` (``unsupported operand for +``).
-    """
-    kind = type(other)
-    if kind is float or kind is int:
-        data = like._data
-        if data is not None and data.dtype.kind == 'f':  # a float array and a number
-            # a NumPy scalar of that dtype (cheaper than asarray); a number beyond
-            # float16's largest, or one made 0, goes to float_number, which refuses
-            # it if the dtype cannot hold it
-            if -FLOAT16_MAX <= other <= FLOAT16_MAX:
-                value = data.dtype.type(other)
-                if value or not other:
-                    return value
-            return float_number(other, data.dtype, where, _HOLDER)
-    elif isinstance(other, Variable):
-        return other
-    elif isinstance(other, cuda.array_types):
-        if other.dtype.kind not in 'biufc':
-            raise TypeError(
-                f'{where}: a Variable and an array of dtype {other.dtype}; '
-                f'expected numbers (bool, integer, floating point or complex)'
-            )
-        if type(other) is not np.ndarray and isinstance(other, np.ndarray):
-            other = plain_array(other, where)
-        if other.ndim or type(other) is not np.ndarray or not counts_as_scalar(other, like._data):
-            return other
-        other = other[()]
-    if isinstance(other, np.generic):
-        other = other.item()
-    if isinstance(other, (int, float, complex)):
-        if like._data is None:  # the Function called next says that it holds no data
-            return np.asarray(other)
-        xp = cuda.get_array_module(like.data)
-        dtype = np.result_type(like.dtype, other)
-        if dtype.kind == 'f' and not isinstance(other, complex):
-            return xp.asarray(float_number(other, dtype, where, _HOLDER))
-        try:
-            return xp.asarray(other, dtype=dtype)
-        except OverflowError:
-            _too_large(other, like.dtype, where)
-    if isinstance(other, _StandIn):  # a backward reading what it did not declare
-        other._refuse()
-    raise TypeError(
-        f'{where}: a Variable and an object of type '
-        f'{type(other).__name__}; expected a Variable, an array or a scalar '
-        f'(wrap lists with np.array(...))'
-    )
-
-
-# how the errors of a number that does not fit the Variable's dtype start and say "it"
-_OPERAND, _HOLDER = 'unsupported operand', 'the Variable it is combined with'
-
-
-def _too_large(number, dtype, where):
-    """Refuse the Python ``number`` as an operand of a Variable of ``dtype``; the
-    error starts with ``where``."""
-    raise number_overflow(where, number, dtype, _HOLDER) from None
+from dezero.functions.arithmetic import (
+    constant_operand,
+    number_operand,
+    zero_d_cast,
+    zero_d_cast_to,
+)
 
 
 def _operator(variable_function, constant_function, symbol, reflected=False):
     """An operator method. A Variable on the other side makes the Function class
     ``variable_function`` take both as inputs (in reflected order for ``__radd__`` and
-    friends; a 0-d one beside floating data with dimensions takes that dtype, see
-    :func:`~dezero.functions.arithmetic.zero_d_cast`); a scalar or array becomes the
-    constant of ``constant_function``, which then has this Variable as its only
-    input.  An operand refused is refused naming the operator ``symbol``."""
+    friends); a scalar or array becomes the constant of ``constant_function``, which
+    then has this Variable as its only input (see
+    :func:`~dezero.functions.arithmetic.constant_operand`).  A 0-d Variable beside
+    floating data with dimensions, a Variable's or an array's, takes that dtype (see
+    :func:`~dezero.functions.arithmetic.zero_d_cast_to`).  An operand refused is refused
+    naming the operator ``symbol``."""
 
-    where = f'{_OPERAND} for {symbol}'  # how its errors start
+    where = f'unsupported operand for {symbol}'  # how its errors start
 
     def method(self, other):
-        if type(other) is not Variable:  # a number, an array, a Parameter...
-            other = _operand(other, self, where)
+        kind = type(other)
+        if kind is not Variable:  # a number, an array, a Parameter...
+            if kind is float or kind is int:  # the usual case, first
+                return constant_function(number_operand(other, self, where))(self)
+            other = constant_operand(other, self, where)
             if not isinstance(other, Variable):
+                # an array beside a 0-d self of another dtype, which may take the
+                # array's (zero_d_cast_to)
+                data = self._data
+                if data is not None and not data.ndim and other.ndim:
+                    if data.dtype is not other.dtype:
+                        self = zero_d_cast_to(self, other.dtype)
                 return constant_function(other)(self)
         a0, a1 = self._data, other._data
         # one comparison: operands of one dtype (the same dtype object) go on as they are
         if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:
-            self, other = zero_d_cast(self, other, where)
+            self, other = zero_d_cast(self, other)
         if reflected:
             return variable_function()(other, self)
         return variable_function()(self, other)

@@ -978,7 +978,7 @@ def test_every_function_of_a_variable_and_a_constant_draws_its_constant():
         (np.array(1), lambda x: x * 3, '() int64'),  # as the book's as_array(3)
         (np.array(1.0), lambda x: x * 2.0, '() float64'),
         (np.array(1.0), lambda x: x + np.array([1, 2]), '(2,) int64'),
-        (np.array(1.0), lambda x: np.ones((2, 3), np.float32) - x, '(2, 3) float32'),
+        (np.array(1.0, np.float32), lambda x: np.ones((2, 3), np.float32) - x, '(2, 3) float32'),
         # the constant dezero multiplies by: 3 as a float32, which keeps the result float32
         (np.array(1.0, np.float32), lambda x: x * 3, '() float32'),
     ],

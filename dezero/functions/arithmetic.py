@@ -5,11 +5,13 @@ to that input's own shape.  The functions of Variables with numbers (``x * 2.0``
 the number inside the function, so that only x is an input.
 """
 
+import math
+
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import array_of, float_number
-from dezero.core import Function, Variable, as_variable, kept_for_backward
+from dezero.array_ops import FLOAT16_MAX, array_of, float_number, number_overflow
+from dezero.core import Function, Variable, _StandIn, as_variable, kept_for_backward, plain_array
 from dezero.functions.array import astype, sum_to
 from dezero.functions.math import log
 
@@ -362,20 +364,30 @@ def pow(x, c):
     stays float32, and so does a 0-d array where it counts as one (see
     :func:`counts_as_scalar`).  A number x is a constant, as in the other functions:
     ``pow(1.5, 2)`` is a float64 Variable; with a Variable c, an x that is not a
-    Variable is taken as ``x ** c`` takes it (a number then has c's dtype)."""
+    Variable is taken as ``x ** c`` takes it (a number then has c's dtype).  A 0-d
+    Variable (or number x) beside floating data with dimensions takes that dtype, as in
+    the other functions (see :func:`zero_d_cast_to`).  Errors start with ``pow``."""
     if not isinstance(c, (Variable, int, float, np.generic) + cuda.array_types):
         raise TypeError(
             f'pow: unsupported exponent of type {type(c).__name__}; expected an int or a '
             f'float, a NumPy scalar or array, or a Variable'
         )
     if isinstance(c, Variable):
-        if not isinstance(x, Variable):
-            return c.__rpow__(x)  # as ``x ** c``, the functions' way with a number
+        if not isinstance(x, Variable):  # a constant base, as ``x ** c`` takes it
+            x = constant_operand(x, c, 'pow')
+            if x.ndim and c._data is not None:  # an array, whose dtype a 0-d c may take
+                c = zero_d_cast_to(c, x.dtype)
+            return PowFromConstant(x)(c)
         a0, a1 = x._data, c._data
         if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:
-            x, c = zero_d_cast(x, c, 'pow')
+            x, c = zero_d_cast(x, c)
         return PowVariable()(x, c)
     if isinstance(c, np.ndarray) and c.ndim > 0:  # a constant input: no gradient, copied
+        if not isinstance(x, Variable):  # a constant, as the other functions make it
+            x = as_variable(x, 'pow')
+            x.requires_grad = False
+        if x._data is not None:
+            x = zero_d_cast_to(x, c.dtype)
         return PowVariable()(x, c)
     data = array_of(x)
     if isinstance(data, (int, float)):  # the 0-d array the Function makes of it
@@ -408,30 +420,121 @@ def counts_as_scalar(array, other):
     return kind in 'biu' and dtype is not None and dtype.kind in 'fc'
 
 
-def zero_d_cast(x0, x1, where):
+def zero_d_cast(x0, x1):
     """The Variables ``x0`` and ``x1``, operands of dtypes that may differ, as a binary
     function takes them: where one is 0-d and the other, with dimensions, is floating
-    point, the 0-d one holding floats or integers is cast to that dtype, as a 0-d
-    tensor is in PyTorch, so that a float64 scalar Parameter leaves float32 data
-    float32.  The cast is a function of the graph: the 0-d Variable's gradient comes
-    back in its own dtype (float64 for integers).  As for a 0-d array, a value that
-    dtype cannot hold is refused (OverflowError starting with ``where``, see
-    :func:`~dezero.array_ops.float_number`).  Other pairs are left to NumPy's
-    promotion."""
+    point, the 0-d one is cast to that dtype (see :func:`zero_d_cast_to`).  Other pairs
+    are left to NumPy's promotion."""
     a0, a1 = x0._data, x1._data
-    if a0.ndim == 0 and a1.ndim:
-        return _cast_zero_d(x0, a1.dtype, where), x1
-    if a1.ndim == 0 and a0.ndim:
-        return x0, _cast_zero_d(x1, a0.dtype, where)
+    if a1.ndim:
+        return zero_d_cast_to(x0, a1.dtype), x1
+    if a0.ndim:
+        return x0, zero_d_cast_to(x1, a0.dtype)
     return x0, x1
 
 
-def _cast_zero_d(x, dtype, where):
-    """The 0-d Variable ``x`` cast to ``dtype``, that of the operand with dimensions
-    beside it, if that is floating and x holds other floats or integers (see
-    zero_d_cast); else x itself."""
-    own = x._data.dtype
-    if dtype.kind != 'f' or own.kind not in 'iuf' or own == dtype:
+def zero_d_cast_to(x, dtype):
+    """The Variable ``x``, holding data, as an operand beside a Variable or an array
+    of ``dtype`` with dimensions: cast to ``dtype`` where x is 0-d and holds floats or
+    integers of another dtype, ``dtype`` is floating point and holds x's value, as a
+    0-d tensor is in PyTorch (a float64 scalar Parameter leaves float32 data float32);
+    else x itself.  The cast is a function of the graph: x's gradient comes back in x's
+    own dtype (float64 for integers).  A value that ``dtype`` cannot hold, one that
+    would become infinite or one other than 0 that would become 0 (1e300 or 1e-50
+    beside float32, 1e-8 beside float16), is not cast: NumPy's promotion then computes
+    in the wider dtype."""
+    data = x._data
+    own = data.dtype
+    if data.ndim or own == dtype or dtype.kind != 'f' or own.kind not in 'iuf':
         return x
-    float_number(x._data.item(), dtype, where, 'the Variable it is combined with')
+    if not _holds(dtype, data.item()):
+        return x
     return astype(x, dtype)
+
+
+def _holds(dtype, number):
+    """Whether the floating ``dtype`` holds the Python ``number``: a finite number stays
+    finite and a number other than 0 stays other than 0 (a subnormal result holds)."""
+    try:
+        with np.errstate(over='ignore'):
+            value = dtype.type(number)
+    except OverflowError:  # an int beyond any float: 10**400
+        return False
+    return bool(value or not number) and (not math.isinf(value) or math.isinf(number))
+
+
+# ---- a constant beside a Variable -------------------------------------------------------
+#: how the errors of a number that does not fit a Variable's dtype name that Variable
+_HOLDER = 'the Variable it is combined with'
+
+
+def number_operand(number, like, where):
+    """The Python int or float ``number``, the other operand of the Variable ``like``,
+    as the constant of a Function: beside floating-point data a NumPy scalar of that
+    dtype (``float32_variable * 2.0`` stays float32), else a 0-d array of the dtype the
+    result would have if the number were weakly typed (``int_variable * 0.5`` is
+    float).  OverflowError, starting with ``where``, if that dtype cannot hold it (see
+    :func:`~dezero.array_ops.float_number`)."""
+    data = like._data
+    if data is not None and data.dtype.kind == 'f':  # a float array and a number
+        # a NumPy scalar of that dtype (cheaper than asarray); a number beyond float16's
+        # largest, or one made 0, goes to float_number, which refuses it if the dtype
+        # cannot hold it
+        if -FLOAT16_MAX <= number <= FLOAT16_MAX:
+            value = data.dtype.type(number)
+            if value or not number:
+                return value
+        return float_number(number, data.dtype, where, _HOLDER)
+    return _weak_number(number, like, where)
+
+
+def _weak_number(number, like, where):
+    """The Python int, float or complex ``number`` as a 0-d array of the dtype the
+    result with the Variable ``like`` would have if the number were weakly typed;
+    OverflowError starting with ``where`` if that dtype cannot hold it."""
+    if like._data is None:  # the Function called next says that it holds no data
+        return np.asarray(number)
+    xp = cuda.get_array_module(like.data)
+    dtype = np.result_type(like.dtype, number)
+    if dtype.kind == 'f' and not isinstance(number, complex):
+        return xp.asarray(float_number(number, dtype, where, _HOLDER))
+    try:
+        return xp.asarray(number, dtype=dtype)
+    except OverflowError:
+        raise number_overflow(where, number, like.dtype, _HOLDER) from None
+
+
+def constant_operand(other, like, where):
+    """``other``, the other operand of the Variable ``like`` in a binary function, ready
+    for a Function.
+
+    Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
+    scalar it holds (see :func:`counts_as_scalar`).  A Python or NumPy scalar is taken
+    as :func:`number_operand` takes it.  Errors start with ``where`` (``pow``, or
+    ``unsupported operand for +``)."""
+    if isinstance(other, Variable):
+        return other
+    if isinstance(other, cuda.array_types):
+        if other.dtype.kind not in 'biufc':
+            raise TypeError(
+                f'{where}: a Variable and an array of dtype {other.dtype}; '
+                f'expected numbers (bool, integer, floating point or complex)'
+            )
+        if type(other) is not np.ndarray and isinstance(other, np.ndarray):
+            other = plain_array(other, where)
+        if other.ndim or type(other) is not np.ndarray or not counts_as_scalar(other, like._data):
+            return other
+        other = other[()]
+    if isinstance(other, np.generic):
+        other = other.item()
+    if isinstance(other, (int, float)):
+        return number_operand(other, like, where)
+    if isinstance(other, complex):
+        return _weak_number(other, like, where)
+    if isinstance(other, _StandIn):  # a backward reading what it did not declare
+        other._refuse()
+    raise TypeError(
+        f'{where}: a Variable and an object of type '
+        f'{type(other).__name__}; expected a Variable, an array or a scalar '
+        f'(wrap lists with np.array(...))'
+    )
