@@ -10,6 +10,7 @@ import pytest
 import dezero.functions as F
 from dezero import Variable
 from dezero.functions import activation
+from float16_units import float16_ulps
 
 sdpa = F.scaled_dot_product_attention
 
@@ -330,14 +331,6 @@ def test_the_registry_checks_catch_a_broken_softmax_derivative_in_attention(monk
 
 
 # ---- float16: one rounding to the result -------------------------------------------------------
-def _float16_ulps(a, b):
-    """The largest distance, in float16 units, between the float16 array ``a`` and the
-    array ``b`` rounded to float16."""
-    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
-    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
-    return int(np.abs(i - j).max())
-
-
 @pytest.mark.parametrize('mask', [None, 'bool', 'float'])
 def test_float16_attention_is_computed_in_float32_and_rounded_once(mask):
     # each step rounded to float16 (the scaled q, the scores, the softmax, the
@@ -360,7 +353,7 @@ def test_float16_attention_is_computed_in_float32_and_rounded_once(mask):
         results.append([y.data] + [x.grad.data for x in xs])
     for a, b in zip(*results):
         assert a.dtype == np.float16
-        assert _float16_ulps(a, b) <= 1
+        assert float16_ulps(a, b) <= 1
 
 
 def test_float16_mask_variable_gets_a_float16_gradient():

@@ -11,6 +11,7 @@ from dezero import Variable
 from dezero.core import backprop
 from dezero.functions.connection import Linear, embed_id
 from dezero.graph import functions_behind
+from float16_units import float16_ulps
 
 X = np.array([[1.0, 2.0], [0.0, -1.0]])
 W = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
@@ -309,14 +310,6 @@ def test_a_single_integer_sample_is_multiplied_in_float64():
 
 
 # ---- float16: the product and the bias in float32, rounded once --------------------------------
-def _float16_ulps(a, b):
-    """The largest distance, in float16 units, between the float16 array ``a`` and the
-    array ``b`` rounded to float16."""
-    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
-    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
-    return int(np.abs(i - j).max())
-
-
 def test_float16_linear_adds_the_bias_before_rounding():
     # x @ W was rounded to float16, then x @ W + b again: hundreds of units near 0
     rng = np.random.default_rng(0)
@@ -328,7 +321,7 @@ def test_float16_linear_adds_the_bias_before_rounding():
     f32 = [a.astype(np.float32) for a in (x, W, b)]
     np.testing.assert_array_equal(y.data, (f32[0] @ f32[1] + f32[2]).astype(np.float16))
     exact = x.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
-    assert _float16_ulps(y.data, exact) <= 1
+    assert float16_ulps(y.data, exact) <= 1
 
 
 def test_float16_linear_gradients_are_float32_products_rounded_once():

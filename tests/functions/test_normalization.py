@@ -11,6 +11,7 @@ import dezero
 import dezero.functions as F
 from dezero import Variable
 from dezero.functions.normalization import LayerNorm
+from float16_units import float16_ulps
 
 EPS = 2e-5
 
@@ -871,14 +872,6 @@ def test_integer_x_in_test_mode_second_order_as_float64_x():
 
 
 # ---- float16: one rounding to the result -------------------------------------------------------
-def _float16_ulps(a, b):
-    """The largest distance, in float16 units, between the float16 array ``a`` and the
-    array ``b`` rounded to float16."""
-    i, j = (np.asarray(c, np.float16).view(np.int16).astype(np.int32) for c in (a, b))
-    i, j = (np.where(k < 0, -(k & 0x7FFF), k) for k in (i, j))
-    return int(np.abs(i - j).max())
-
-
 def test_float16_layer_norm_is_rounded_once():
     # xhat, gamma * xhat and the sum were each rounded to float16: element 1 was
     # 4.883e-4 for 2.098e-4 (PyTorch: 2.098e-4)
@@ -913,7 +906,7 @@ def test_float16_layer_norm_output_and_gradients_within_a_unit():
     half, exact = _float16_and_exact(F.layer_norm, arrays)
     for a, b in zip(half, exact):
         assert a.dtype == np.float16
-        assert _float16_ulps(a, b) <= 1
+        assert float16_ulps(a, b) <= 1
 
 
 @pytest.mark.parametrize('train', [False, True], ids=['test', 'train'])
@@ -929,4 +922,4 @@ def test_float16_batch_norm_output_and_gradients_within_a_unit(train):
     half, exact = _float16_and_exact(f, arrays)
     for a, b in zip(half, exact):
         assert a.dtype == np.float16
-        assert _float16_ulps(a, b) <= 1
+        assert float16_ulps(a, b) <= 1
