@@ -1112,7 +1112,8 @@ def _stand_in(x):
     if s is None:
         s = x._stand_in = _StandIn()
         s.creator = creator = x.creator
-        creator._stood_in |= 1 << x._index  # for pictures drawn once x is gone
+        if creator._output_shapes:  # one of several outputs: noted for pictures
+            creator._stood_in |= 1 << x._index
         s.generation = x.generation
         s.requires_grad = x.requires_grad
         s._index = x._index
@@ -1396,7 +1397,7 @@ class Function:
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _output_hooks = None  # {output index: its hooks} once an output has hooks
     _output_shapes = ()  # (array module, shape, dtype) of each output, if several
-    _stood_in = 0  # bit i set once the graph holds a stand-in for output i
+    _stood_in = 0  # of several outputs, bit i set once the graph holds a stand-in for i
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
     # Whether each output element is computed from the input elements at its position

@@ -861,7 +861,8 @@ def _dot_func(f, verbose=False):
         y = ref()
         if y is not None:
             text += f'{name} -> {_dot_id(y)}\n'
-        elif f._stood_in >> i & 1:  # gone, but the graph holds a stand-in for it
+        elif len(f.outputs) == 1 or f._stood_in >> i & 1:  # gone, standing in the graph
+            # (a function of one output that is gone is reached through its stand-in)
             text += f'{name} -> "{name}:{i}"\n'
     return text
 

@@ -1071,4 +1071,5 @@ def test_a_second_call_of_a_function_object_draws_no_edge_to_an_output_never_sto
     del b2  # gone, and stood in nowhere
     copy_of_f = (a2 + w).creator.inputs[0].creator
     assert copy_of_f is not f and t is not None
+    assert f'{id(f)} -> "{id(f)}:1"' in _dot_func(f).splitlines()  # b stands in t's graph
     assert f'"{id(copy_of_f)}:1"' not in _dot_func(copy_of_f)
