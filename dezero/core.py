@@ -1938,8 +1938,8 @@ class _ReversePass:
                         continue  # a gradient the pass was not asked for
                     if recording and not isinstance(gx, Variable):
                         gx = _gradient_of_arrays(f, gx, inputs, gys)
-                    elif type(gx) is not np.ndarray:
-                        gx = self._as_gradient(gx)  # an array
+                    elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
+                        gx = self._as_gradient(gx)  # an array (a NumPy scalar, of 0-d, is one)
                     try:
                         if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
                             _wrong_shape(f, gx, x)
