@@ -11,7 +11,12 @@ after the last one.  With tqdm there is also a bar (on stderr) showing the lates
 metrics, and the lines are printed above it.
 """
 
+import numbers
 import sys
+
+import numpy as np
+
+from dezero.checks import check_flag
 
 
 def _tqdm():
@@ -23,6 +28,19 @@ def _tqdm():
     return tqdm
 
 
+def _is_int(value, low):
+    """Whether ``value`` is an int (a NumPy integer too, not a bool) >= ``low``."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= low
+
+
+def _is_number(value):
+    """Whether ``value`` is a real number, or a 0-d NumPy array of one, which the
+    lines print."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in 'biuf'
+    return isinstance(value, numbers.Real)
+
+
 def format_metrics(metrics):
     """``{'loss': 0.81234, 'acc': 0.5}`` -> ``'loss 0.8123  acc 0.5000'``."""
     return '  '.join(f'{name} {value:.4f}' for name, value in metrics.items())
@@ -31,18 +49,21 @@ def format_metrics(metrics):
 class EpochProgress:
     """Reports the progress of ``epochs`` epochs, one :meth:`update` per epoch.
 
-    ``bar``: True for a tqdm bar, False for none, None (default) for a bar when tqdm is
-    installed.  ``every``: interval of the printed lines in epochs (default: about ten
-    lines in all).  ``file``: where the lines go (default ``sys.stdout``).
+    ``epochs``: an int >= 0 (a NumPy integer too, not a bool).  ``bar``: True for a
+    tqdm bar, False for none, None (default) for a bar when tqdm is installed.
+    ``every``: interval of the printed lines in epochs, an int >= 1 (default: about
+    ten lines in all).  ``file``: where the lines go (default ``sys.stdout``).
     """
 
     def __init__(self, epochs, every=None, bar=None, desc='train', file=None):
-        if not isinstance(epochs, int) or epochs < 0:
+        if not _is_int(epochs, 0):
             raise ValueError(f'EpochProgress: epochs must be an int >= 0, got {epochs!r}')
-        if every is not None and (not isinstance(every, int) or every < 1):
+        if every is not None and not _is_int(every, 1):
             raise ValueError(f'EpochProgress: every must be an int >= 1, got {every!r}')
-        self.epochs = epochs
-        self.every = every or max(1, epochs // 10)
+        if bar is not None:
+            bar = check_flag('EpochProgress', 'bar', bar)
+        self.epochs = int(epochs)
+        self.every = int(every) if every is not None else max(1, self.epochs // 10)
         self.epoch = 0
         self.file = file
         tqdm = _tqdm() if bar is not False else None
@@ -53,14 +74,24 @@ class EpochProgress:
     def update(self, figures=None, /, **metrics):
         """Record the end of one epoch with its metrics, shown with 4 decimals: a dict
         ``figures`` of names and values, or ``name=value`` arguments, or both.  Any
-        name works, ``self`` and ``figures`` included (the dict takes every name)."""
+        name works, ``self`` and ``figures`` included (the dict takes every name).  A
+        value that is not a number (a Variable, an array of several values, None, a
+        string) raises TypeError naming it, and no epoch is counted."""
         if figures is not None and not isinstance(figures, dict):
             raise TypeError(
                 f'EpochProgress.update: figures must be a dict of names and values, got '
                 f'{type(figures).__name__} {figures!r:.60}'
             )
+        figures = {**(figures or {}), **metrics}
+        for name, value in figures.items():
+            if not _is_number(value):
+                raise TypeError(
+                    f'EpochProgress.update: the figure {name!r} is a {type(value).__name__} '
+                    f'{value!r:.60}; expected a number (float(v), or v.item() for a '
+                    f'Variable or an array of one value)'
+                )
+        text = format_metrics(figures)
         self.epoch += 1
-        text = format_metrics({**(figures or {}), **metrics})
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
             self._bar.update(1)

@@ -32,6 +32,7 @@ True
 
 import collections.abc
 import copy
+import inspect
 import math
 import numbers
 import os
@@ -43,8 +44,8 @@ import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open, check_writable, file_path
 from dezero.checks import check_flag, check_same_elements
-from dezero.core import Variable, no_grad, test_mode, using_config
-from dezero.dataloaders import DataLoader
+from dezero.core import Function, Variable, no_grad, test_mode, using_config
+from dezero.dataloaders import DataLoader, SeqDataLoader
 from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
@@ -63,11 +64,20 @@ from dezero.serialization import (
 )
 
 _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
+# what x and t of a batch may be (CuPy arrays too, see cuda.is_array)
+_BATCH_TYPES = (np.ndarray, Variable, list, tuple)  # (lists of numbers, as NumPy takes)
+# the arguments the Trainer passes to each hook (after the trainer itself)
+_HOOK_ARGS = {'on_train_begin': (), 'on_epoch_end': ('epoch', 'logs'), 'on_train_end': ()}
 
 
 def _value(v, what):
     """A loss or metric (Variable, array or number, on either device) of one element as
     a Python float."""
+    if not isinstance(v, (Variable, numbers.Number, np.generic) + cuda.array_types):
+        raise TypeError(
+            f'Trainer: {what} must give one number per batch (a Variable, an array or a '
+            f'number), got {type(v).__name__} {v!r:.60}'
+        )
     a = cuda.as_numpy(v.data if isinstance(v, Variable) else v)
     if a.size != 1 or a.dtype.kind not in 'biuf':
         raise ValueError(
@@ -119,9 +129,18 @@ class Trainer:
     the history.  ``optimizer`` is an optimizer instance, such as
     ``optimizers.SGD(lr=0.01)`` (TypeError for None or a class), set up on the model
     if it has no target yet.  Loaders are :class:`dezero.DataLoader` objects or any
-    iterable of ``(x, t)`` batches; ``len(t)`` is the batch size, and the loss and
-    metrics are taken to be batch means, so an epoch's figure is their average weighted
-    by batch size.
+    iterable of ``(x, t)`` batches of NumPy (or CuPy) arrays (TypeError at a batch of
+    anything else, such as a torch tensor); ``len(t)`` is the batch size (empty batches
+    are skipped), and the loss and metrics are taken to be batch means, so an epoch's
+    figure is their average weighted by batch size.  Before each update the gradients
+    of the model are cleared, and those of the optimizer's target when it is another
+    (a bigger model holding ``model``).
+
+    Each batch is a step of its own: the Trainer has no per-batch hook, so truncated
+    backpropagation through time (a recurrent model fed by a
+    :class:`dezero.SeqDataLoader`, whose state carries the graph of the batches before)
+    needs a loop written by hand that calls ``loss.unchain_backward()`` after each
+    update, as the book's steps 59 and 60 do.
 
     With a :class:`dezero.distributed.DistributedOptimizer` the trainer runs in every
     process of a data-parallel run: each gradient average is weighted by the processes'
@@ -132,8 +151,14 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss=F.softmax_cross_entropy, metrics=None):
+        if isinstance(model, type):
+            raise TypeError(
+                f'Trainer: model must be a model instance, got the class {model.__name__}; '
+                f'make one, e.g. {model.__name__}(...), and pass it'
+            )
         if not callable(loss):
             raise TypeError(f'Trainer: loss must be a function f(y, t), got {type(loss).__name__}')
+        _refuse_function_class(loss, 'loss')
         if metrics is not None and not isinstance(metrics, collections.abc.Mapping):
             raise TypeError(
                 f'Trainer: metrics must be a dict of names and functions f(y, t), such as '
@@ -152,6 +177,7 @@ class Trainer:
                 raise TypeError(
                     f'Trainer: metric {name!r} must be a function f(y, t), got {type(f).__name__}'
                 )
+            _refuse_function_class(f, f'metric {name!r}')
         _check_optimizer(optimizer)
         if getattr(optimizer, 'target', None) is None:
             optimizer.setup(model)
@@ -174,24 +200,29 @@ class Trainer:
 
     # ---- one pass -------------------------------------------------------------------
     def _run_epoch(self, loader, train, caller):
-        """Average loss and metrics over one pass through ``loader`` (over all the
-        processes' passes in a data-parallel run)."""
+        """Average loss and metrics over one full pass through ``loader`` (over all the
+        processes' passes in a data-parallel run).  Empty batches are skipped."""
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
         comm = self.comm
         run = self._run if train else None
         _check_loader(loader, caller)
-        for batch in loader:
-            x, t = _batch(batch, caller)
+        if isinstance(loader, DataLoader) and loader.iteration != 0:
+            # part-way through an epoch (a loop left early, next(loader), an error):
+            # start a new one.  At 0 the order drawn for the epoch (which a resumed
+            # Checkpoint loads) is kept
+            loader.reset()
+        for i, batch in enumerate(loader):
+            x, t = _batch(batch, caller, i)
             n = len(t)
-            if comm is not None and n == 0:  # an empty share of a batch: no gradients
-                if train:
-                    self.model.cleargrads()
+            if n == 0:  # an empty batch, or an empty share of one: no figures
+                if comm is not None and train:  # every process takes part in the update
+                    self._cleargrads()
                     self.optimizer.update(batch_size=0)
                 continue
             y = self.model(x)
             loss = self.loss(y, t)
-            if train:
+            if train or loss is None:
                 _check_loss_is_variable(loss, caller)
             # the figures before the update: a metric that fails leaves the weights alone
             totals['loss'] += _value(loss, 'the loss') * n
@@ -199,8 +230,8 @@ class Trainer:
                 for name, f in self.metrics.items():
                     totals[name] += _value(f(y, t), f'the metric {name!r}') * n
             if train:
-                self.model.cleargrads()
-                loss.backward()
+                self._cleargrads()
+                _backward(loss, loader, i, caller)
                 if run is not None and not run.gradients_reached:  # in the first epoch
                     run.gradients_reached = _gradients_reached(self.optimizer)
                 if comm is None:
@@ -217,10 +248,28 @@ class Trainer:
             run.gradients_checked = True
         return {name: total / count for name, total in totals.items()}
 
+    def _cleargrads(self):
+        """Forget the gradients of the model and, when the optimizer trains another
+        (a bigger model holding this one), of the parameters it trains, whose old
+        gradients it would otherwise apply again at every update."""
+        self.model.cleargrads()
+        target = getattr(self.optimizer, 'target', None)
+        if target is not None and target is not self.model:
+            if callable(getattr(target, 'cleargrads', None)):
+                target.cleargrads()
+            else:
+                for param in target.params():
+                    param.grad = None
+
     def evaluate(self, loader):
         """The average loss and metrics over ``loader`` (a dict ``{'loss': ..,
         <metric>: ..}``), computed in test mode (dropout off, batch norm on running
-        statistics) without recording a graph; the parameters are not changed."""
+        statistics) without recording a graph; the parameters are not changed.
+
+        It is a full pass: a :class:`DataLoader` part-way through an epoch (after
+        ``next(loader)``, a loop left early or an error) starts a new one
+        (``loader.reset()``); one at the start of an epoch keeps the order drawn for
+        it."""
         with test_mode(), no_grad():
             return self._run_epoch(loader, train=False, caller='Trainer.evaluate')
 
@@ -239,15 +288,21 @@ class Trainer:
         batch whose loss reaches none (its labels all masked out), and parameters
         without a gradient (frozen or unused), are fine.
 
+        Every epoch is a full pass over ``train_loader``, and every validation a full
+        pass over ``val_loader``: a :class:`DataLoader` part-way through an epoch (after
+        ``next(loader)``, a loop left early, or an earlier fit stopped by an error)
+        starts a new one (``loader.reset()``).  One at the start of an epoch keeps the
+        sample order drawn for it, which a resumed :class:`Checkpoint` loads.
+
         ``progress``: True for a tqdm bar when tqdm is installed and a line every tenth
         of the run (and one for the epoch where a callback stopped it), False for
-        silence.  ``callbacks``: a list of objects with any of the methods
-        ``on_train_begin(trainer)``, ``on_epoch_end(trainer, epoch, logs)`` (``logs``:
-        this epoch's figures; set ``trainer.stop_training = True`` to stop) and
-        ``on_train_end(trainer)``, called in the order of the list.
+        silence.  ``callbacks``: a list (None for none) of distinct objects with any
+        of the methods ``on_train_begin(trainer)``, ``on_epoch_end(trainer, epoch,
+        logs)`` (``logs``: this epoch's figures; set ``trainer.stop_training = True``
+        to stop) and ``on_train_end(trainer)``, called in the order of the list.
 
-        ``schedules``: a list of learning-rate schedules (:mod:`dezero.schedules`) made
-        on this trainer's optimizer, each stepped once at the end of every epoch, after
+        ``schedules``: a list (None for none) of learning-rate schedules
+        (:mod:`dezero.schedules`) made on this trainer's optimizer, each stepped once at the end of every epoch, after
         the callbacks, in the order of the list.  With schedules the history (and the
         logs) also hold ``'lr'``: the learning rate each epoch trained with.
 
@@ -258,10 +313,12 @@ class Trainer:
 
         What would fail only after an epoch is refused before the first one: loaders
         that are no loaders of batches, callback or schedule classes given for
-        instances, a callback watching a figure the history will not have, and a
-        train_loader sharded among several processes without a DistributedOptimizer,
-        and, in a data-parallel run, training loaders whose numbers of batches differ
-        between the processes (which would wait for each other forever).
+        instances, a callback or schedule given twice, a callback whose methods cannot
+        take the arguments above, a callback watching a figure the history will not
+        have, a train_loader sharded among several processes without a
+        DistributedOptimizer, and, in a data-parallel run, training loaders whose
+        numbers of batches differ between the processes (which would wait for each
+        other forever).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
@@ -279,8 +336,8 @@ class Trainer:
                 )
         self._check_shards(train_loader)
         self._check_batch_counts(train_loader)
-        callbacks = _check_callbacks(callbacks)
-        schedules = self._check_schedules(schedules)
+        callbacks = _check_callbacks(() if callbacks is None else callbacks)
+        schedules = self._check_schedules(() if schedules is None else schedules)
         checkpoints = [cb for cb in callbacks if isinstance(cb, Checkpoint)]
         if len(checkpoints) > 1:
             raise ValueError(
@@ -490,6 +547,21 @@ def _probability_accuracy(p, t):
     return _binary_accuracy('the accuracy of binary_cross_entropy', p, t, 0.5)
 
 
+def _refuse_function_class(f, what):
+    """TypeError, naming ``what`` (the loss, a metric), when ``f`` is a class, such as
+    ``F.SoftmaxCrossEntropy``: calling it on ``(y, t)`` would make an instance, not
+    compute the figure."""
+    if not isinstance(f, type):
+        return
+    name = f.__name__
+    function = ''.join('_' + c.lower() if c.isupper() else c for c in name).lstrip('_')
+    if issubclass(f, Function) and callable(getattr(F, function, None)):
+        hint = f'pass the function F.{function} or an instance {name}()'
+    else:
+        hint = f'pass a function f(y, t) or an instance {name}(...)'
+    raise TypeError(f'Trainer: {what} must be a function f(y, t), got the class {name}; {hint}')
+
+
 def _check_target(model, target):
     """Refuse an optimizer set up on another model: it would train the wrong weights."""
     own = {id(p) for p in model.params()}
@@ -561,6 +633,24 @@ def _is_pair(item):
     return isinstance(item, (tuple, list)) and len(item) == 2
 
 
+def _backward(loss, loader, i, caller):
+    """``loss.backward()`` for the ``i``-th batch of ``loader``.  A recurrent model fed
+    by a SeqDataLoader keeps the graph of the batches before in its state, which the
+    Trainer never cuts: its RuntimeError then says to write the loop by hand."""
+    try:
+        loss.backward()
+    except RuntimeError as e:
+        if i == 0 or not isinstance(loader, SeqDataLoader):
+            raise
+        raise RuntimeError(
+            f'{caller}: backward failed at batch {i} of a SeqDataLoader: a recurrent '
+            f'model keeps the graph of the batches before in its state, and the Trainer '
+            f'has no step to cut it; truncated backpropagation through time needs a loop '
+            f'of its own that calls loss.unchain_backward() (see the Trainer docstring). '
+            f'{type(e).__name__}: {e}'
+        ) from e
+
+
 def _check_loss_is_variable(loss, caller):
     """TypeError, naming ``caller``, unless the loss is a Variable (a number or an
     array has no graph for backward to go through)."""
@@ -627,10 +717,18 @@ def _refuse_class(obj, kind):
         )
 
 
-def _batch(batch, caller):
-    """A batch of a loader as ``(x, t)``, after checking that it is a pair whose labels
-    t have one row per sample."""
+def _batch(batch, caller, i):
+    """The ``i``-th batch of a loader as ``(x, t)``, after checking that it is a pair
+    of arrays (or Variables) whose labels t have one row per sample."""
     if _is_pair(batch) and hasattr(batch[1], '__len__') and getattr(batch[1], 'ndim', 1) != 0:
+        for name, a in zip('xt', batch):
+            if not isinstance(a, _BATCH_TYPES) and not cuda.is_array(a):
+                raise TypeError(
+                    f'{caller}: batch {i} of the loader: {name} is a {type(a).__name__} '
+                    f'(from {type(a).__module__}); batches must be NumPy (or CuPy) arrays: '
+                    f'convert them (np.asarray(a), tensor.numpy()), or use a dezero '
+                    f'DataLoader'
+                )
         return batch
     if _is_pair(batch) and getattr(batch[1], 'ndim', None) == 0:
         got = 'labels t of shape () (one label, not a row of labels)'
@@ -662,7 +760,8 @@ def _check_distinct_files(callbacks):
 
 
 def _check_callbacks(callbacks):
-    """``callbacks`` as a list, each one having at least one of the hook methods."""
+    """``callbacks`` as a list of distinct callbacks, each one having at least one of
+    the hook methods, all of which take the arguments the Trainer passes."""
     _refuse_class(callbacks, 'callback')
     if any(hasattr(callbacks, hook) for hook in _HOOKS):
         raise TypeError(
@@ -675,7 +774,7 @@ def _check_callbacks(callbacks):
         raise TypeError(
             f'Trainer.fit: callbacks must be a list of callbacks, got {type(callbacks).__name__}'
         ) from None
-    for cb in callbacks:
+    for i, cb in enumerate(callbacks):
         _refuse_class(cb, 'callback')
         if isinstance(cb, LRSchedule):
             raise TypeError(
@@ -686,7 +785,34 @@ def _check_callbacks(callbacks):
             raise TypeError(
                 f'Trainer.fit: the callback {cb!r} has none of the methods {", ".join(_HOOKS)}'
             )
+        if any(cb is other for other in callbacks[:i]):
+            raise ValueError(
+                f'Trainer.fit: the same {type(cb).__name__} is given twice; it would be '
+                f'called twice per epoch'
+            )
+        _check_hook_arguments(cb)
     return callbacks
+
+
+def _check_hook_arguments(cb):
+    """TypeError naming the method when a hook of the callback ``cb`` cannot take the
+    arguments the Trainer passes it (a Keras-style ``on_epoch_end(epoch, logs)``)."""
+    for hook, args in _HOOK_ARGS.items():
+        method = getattr(cb, hook, None)
+        if not callable(method):
+            continue
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # some built-in callables tell nothing
+            continue
+        try:
+            signature.bind(None, *args)
+        except TypeError:
+            expected = ', '.join(('trainer', *args))
+            raise TypeError(
+                f'Trainer.fit: the callback {type(cb).__name__} has {hook}{signature}, '
+                f'but the Trainer calls {hook}({expected}); give it that signature'
+            ) from None
 
 
 # --------------------------------------------------------------------------------------

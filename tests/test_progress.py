@@ -3,8 +3,10 @@
 import io
 import re
 
+import numpy as np
 import pytest
 
+from dezero.core import Variable
 from dezero.progress import EpochProgress, format_metrics
 
 
@@ -71,4 +73,40 @@ def test_figures_that_are_not_a_dict_are_refused():
     with EpochProgress(2, bar=False, file=io.StringIO()) as progress:
         with pytest.raises(TypeError, match=r'EpochProgress\.update: figures must be a dict'):
             progress.update([('loss', 0.5)])
+        assert progress.epoch == 0
+
+
+def test_numpy_integers_are_taken_and_bools_refused():
+    progress = EpochProgress(np.int64(4), every=np.int32(2), bar=False, file=io.StringIO())
+    assert (progress.epochs, progress.every) == (4, 2)
+    assert type(progress.epochs) is int
+    for kwargs in ({'epochs': True}, {'epochs': 3, 'every': True}):
+        with pytest.raises(ValueError, match='EpochProgress'):
+            EpochProgress(bar=False, **kwargs)
+
+
+@pytest.mark.parametrize('bar', ['False', 0, 1])
+def test_bar_must_be_true_or_false(bar):
+    with pytest.raises(TypeError, match='EpochProgress: bar must be True or False'):
+        EpochProgress(3, bar=bar)
+
+
+@pytest.mark.parametrize('value', [None, 'high', [0.5]])
+def test_a_figure_that_is_no_number_is_refused_and_counts_no_epoch(value):
+    out = io.StringIO()
+    with EpochProgress(2, every=1, bar=False, file=out) as progress:
+        with pytest.raises(TypeError, match=r"EpochProgress\.update: the figure 'loss'"):
+            progress.update(loss=value)
+        with pytest.raises(TypeError, match=r"EpochProgress\.update: the figure 'acc'"):
+            progress.update({'acc': value})
+        assert progress.epoch == 0
+        progress.update(loss=0.5)
+    assert out.getvalue().splitlines() == ['epoch 1/2  loss 0.5000']
+
+
+def test_a_variable_figure_is_refused_naming_it():
+    # a Variable gave 'unsupported format string', after the epoch was counted
+    with EpochProgress(2, bar=False, file=io.StringIO()) as progress:
+        with pytest.raises(TypeError, match=r"update: the figure 'loss' is a Variable"):
+            progress.update(loss=Variable(np.array(0.5)))
         assert progress.epoch == 0

@@ -1478,3 +1478,177 @@ def test_labels_of_shape_0d_are_refused_by_name():
         trainer.fit([(x, np.array(1))], 1, progress=False)
     with pytest.raises(TypeError, match=message.replace('fit', 'evaluate')):
         trainer.evaluate([(x, np.array(1))])
+
+
+# --------------------------------------------------------------------------------------
+# Full passes, gradients of the optimizer's target, and arguments refused before training
+# --------------------------------------------------------------------------------------
+def count_batches():
+    """A metric counting the samples of the batches it sees, and the counts."""
+    seen = []
+
+    def metric(y, t):
+        seen.append(len(t))
+        return 0.0
+
+    return metric, seen
+
+
+@pytest.mark.parametrize('how', ['next', 'break', 'error'])
+def test_fit_and_evaluate_make_full_passes_over_a_loader_part_way_through(how):
+    x, t = np.arange(8, dtype=np.float64), np.zeros(8, dtype=np.int64)
+    loader = DataLoader((x, t), 2, shuffle=False)
+    if how == 'next':
+        next(iter(loader))
+    elif how == 'break':
+        for _ in loader:
+            break
+    else:
+        bad = Trainer(Scale(), SGD(0.1), loss=lambda y, t: 1 / 0, metrics={})
+        with pytest.raises(ZeroDivisionError):
+            bad.fit(loader, 1, progress=False)
+    assert loader.iteration == 1
+    metric, seen = count_batches()
+    trainer = Trainer(Scale(), SGD(0.0), loss=mean_y, metrics={'n': metric})
+    trainer.evaluate(loader)
+    assert seen == [2, 2, 2, 2]
+    next(iter(loader))
+    seen.clear()
+    trainer.fit(loader, 2, progress=False)
+    assert seen == [2] * 8  # each epoch a full pass
+
+
+def test_a_full_pass_does_not_redraw_a_loader_at_the_start_of_its_epoch():
+    x, t = np.arange(8, dtype=np.float64), np.zeros(8, dtype=np.int64)
+    loader = DataLoader((x, t), 2, seed=0)
+    order = loader.index.copy()
+    firsts = []
+    trainer = Trainer(Scale(), SGD(0.0), loss=mean_y, metrics={'x0': lambda y, t: 0.0})
+    trainer.model.forward = lambda x: firsts.append(x.copy()) or x * trainer.model.w
+    trainer.evaluate(loader)
+    assert np.array_equal(np.concatenate(firsts), order)  # the order already drawn
+
+
+class Pair(Model):
+    def __init__(self):
+        super().__init__()
+        self.a = Scale(1.0)
+        self.b = Scale(1.0)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_gradients_of_parameters_the_optimizer_trains_outside_the_model_are_cleared():
+    # the optimizer trains a bigger model; the trainer is given a part of it
+    whole = Pair()
+    opt = SGD(0.1).setup(whole)
+    whole.b.w.grad = Variable(np.array(5.0))  # an old gradient of a parameter outside
+    trainer = Trainer(whole.a, opt, loss=mean_y, metrics={})
+    trainer.fit([(np.array([1.0]), np.zeros(1, dtype=np.int64))], 3, progress=False)
+    assert whole.b.w.data == 1.0  # was 1 - 3 * 0.1 * 5: the old gradient applied each time
+    assert whole.a.w.data == pytest.approx(1.0 - 3 * 0.1)
+
+
+def test_the_same_callback_given_twice_is_refused_before_training():
+    model = Scale()
+    es = EarlyStopping('loss', patience=1)
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    with pytest.raises(
+        ValueError, match='Trainer.fit: the same EarlyStopping is given twice; it would'
+    ):
+        trainer.fit(BATCHES, 3, progress=False, callbacks=[es, es])
+    assert model.w.data == 1.0
+
+
+def test_empty_batches_are_skipped_in_fit_and_evaluate():
+    # they made the figures of the epoch NaN, as a data-parallel run never did
+    batches = [*BATCHES, (np.zeros(0), np.zeros(0))]
+    trainer = Trainer(Scale(), SGD(0.0), loss=F.mean_squared_error, metrics={})
+    expected = (1 + 4 + 9 + 100) / 4
+    assert trainer.evaluate(batches) == {'loss': pytest.approx(expected)}
+    assert trainer.fit(batches, 1, progress=False)['loss'] == [pytest.approx(expected)]
+
+
+def test_a_model_given_as_a_class_is_refused():
+    with pytest.raises(TypeError, match=r'Trainer: model must be a model instance.*class MLP'):
+        Trainer(MLP, SGD(0.1))
+
+
+def test_a_loss_or_metric_given_as_a_function_class_is_refused():
+    message = r'Trainer: loss .*class SoftmaxCrossEntropy.*F\.softmax_cross_entropy'
+    with pytest.raises(TypeError, match=message):
+        Trainer(Scale(), SGD(0.1), loss=F.SoftmaxCrossEntropy)
+    with pytest.raises(TypeError, match=r"Trainer: metric 'acc' .*class SoftmaxCrossEntropy"):
+        Trainer(Scale(), SGD(0.1), metrics={'acc': F.SoftmaxCrossEntropy})
+
+
+class KerasStyle:
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+def test_a_callback_whose_methods_take_other_arguments_is_refused_before_training():
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    message = r'Trainer\.fit: .*KerasStyle.*on_epoch_end.*on_epoch_end\(trainer, epoch, logs\)'
+    with pytest.raises(TypeError, match=message):
+        trainer.fit(BATCHES, 2, progress=False, callbacks=[KerasStyle()])
+    assert model.w.data == 1.0
+
+
+def test_none_callbacks_and_schedules_are_empty():
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={})
+    history = trainer.fit(BATCHES, 1, progress=False, callbacks=None, schedules=None)
+    assert list(history) == ['loss']
+
+
+def test_a_loss_or_metric_returning_none_in_evaluate_is_named():
+    trainer = Trainer(Scale(), SGD(0.1), loss=lambda y, t: None, metrics={})
+    with pytest.raises(TypeError, match=r'Trainer\.evaluate: the loss must be a Variable'):
+        trainer.evaluate(BATCHES)
+    trainer = Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'m': lambda y, t: None})
+    for run in (trainer.evaluate, lambda b: trainer.fit(b, 1, progress=False)):
+        with pytest.raises(TypeError, match=r"Trainer: the metric 'm' .*got NoneType"):
+            run(BATCHES)
+
+
+class FakeTensor:
+    """Not an array: as a tensor of another framework is."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __len__(self):
+        return len(self.a)
+
+
+def test_batches_that_are_not_arrays_are_refused_at_the_batch():
+    model = Scale()
+    trainer = Trainer(model, SGD(0.1), loss=mean_y, metrics={})
+    x, t = BATCHES[1]
+    message = r'Trainer.fit: batch 1 .*x is a FakeTensor.*NumPy'
+    with pytest.raises(TypeError, match=message):
+        trainer.fit([BATCHES[0], (FakeTensor(x), t)], 1, progress=False)
+    with pytest.raises(TypeError, match=r'Trainer.evaluate: batch 0 .*t is a FakeTensor'):
+        trainer.evaluate([(x, FakeTensor(t))])
+
+
+def test_truncated_backprop_through_time_is_pointed_to_a_loop_of_ones_own():
+    from dezero.dataloaders import SeqDataLoader
+
+    class Recurrent(Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = layers.RNN(3)
+            self.fc = layers.Linear(1)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x))
+
+    assert 'unchain_backward' in Trainer.__doc__
+    series = np.sin(np.linspace(0, 6, 21)).astype(np.float32).reshape(-1, 1)
+    loader = SeqDataLoader((series[:-1], series[1:]), 4)
+    trainer = Trainer(Recurrent(), SGD(0.01), loss=F.mean_squared_error)
+    with pytest.raises(RuntimeError, match='truncated backpropagation through time'):
+        trainer.fit(loader, 1, progress=False)
