@@ -134,14 +134,16 @@ def reshape(x, shape):
 
 def flatten(x):
     """Reshape ``x`` to (batch, rest): keep the first axis, flatten the others into one
-    (of size 1 when there are none). Derivative: reshape gy back."""
+    (of size 1 when there are none); a new Variable, also for an x that is already
+    (batch, rest), as in the book. Derivative: reshape gy back."""
     x = as_input(x, 'flatten')
     if x.ndim == 0:
         raise ValueError(
             'flatten: expected x with a first (batch) axis, got a 0-d array of shape ()'
         )
-    # the size of the rest, not -1, which cannot be resolved when the batch is empty
-    return reshape(x, (x.shape[0], math.prod(x.shape[1:])))
+    # the size of the rest, not -1, which cannot be resolved when the batch is empty;
+    # always a new Variable, as the book's (x of shape (N, M) too: not x itself)
+    return Reshape((x.shape[0], math.prod(x.shape[1:])))(x)
 
 
 def expand_dims(x, axis):

@@ -234,6 +234,21 @@ def test_flatten_of_an_empty_batch():
     assert x.grad.shape == (0, 3, 2)
 
 
+def test_flatten_of_a_two_dimensional_x_is_a_new_variable_as_in_the_book():
+    # the book's flatten reshapes to (N, -1), which records a Reshape for any x
+    x = Variable(np.array([[1.0], [2.0]]), name='x')
+    h = F.flatten(x)
+    assert h is not x and h.creator is not None
+    h.name = 'h'
+    assert x.name == 'x'
+    a = F.flatten(x)
+    c = F.exp(a)
+    d = c - a
+    c.unchain_backward()  # cuts the graph behind c, a's creator included
+    F.sum(d).backward()
+    assert x.grad is None
+
+
 # (function, NumPy reference, input shapes, axis)
 JOINS = [
     (F.concat, np.concatenate, [(2, 3), (1, 3), (4, 3)], 0),
