@@ -382,6 +382,17 @@ def pow(x, c):
         if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:
             x, c = zero_d_cast(x, c)
         return PowVariable()(x, c)
+    if cuda.is_gpu_array(c):  # a CuPy exponent: a constant input, 0-d ones too
+        data = array_of(x)
+        if c.ndim == 0 and counts_as_scalar(c, data) and getattr(data, 'dtype', None) is not None:
+            if data.dtype.kind == 'f':  # as a number: cast on the device (see zero_d_cast_to)
+                c = c.astype(data.dtype)
+        if not isinstance(x, Variable):
+            x = as_variable(x, 'pow')
+            x.requires_grad = False
+        if c.ndim and x._data is not None:
+            x = zero_d_cast_to(x, c.dtype)
+        return PowVariable()(x, c)
     if isinstance(c, np.ndarray) and c.ndim > 0:  # a constant input: no gradient, copied
         if not isinstance(x, Variable):  # a constant, as the other functions make it
             x = as_variable(x, 'pow')
@@ -406,7 +417,7 @@ def pow(x, c):
 
 # ---- operands of different dtypes -------------------------------------------------------
 def counts_as_scalar(array, other):
-    """Whether the 0-d NumPy ``array``, an operand beside the array ``other`` (None, or
+    """Whether the 0-d NumPy (or CuPy) ``array``, an operand beside the array ``other`` (None, or
     anything without a dtype, when there is none), counts as the scalar it holds, as a
     0-d tensor does in PyTorch: a float array always (``float32_variable *
     np.array(2.0)`` stays float32), an integer or bool array beside floating-point or
@@ -442,12 +453,13 @@ def zero_d_cast_to(x, dtype):
     own dtype (float64 for integers).  A value that ``dtype`` cannot hold, one that
     would become infinite or one other than 0 that would become 0 (1e300 or 1e-50
     beside float32, 1e-8 beside float16), is not cast: NumPy's promotion then computes
-    in the wider dtype."""
+    in the wider dtype.  On a GPU the value is not read (reading it would wait for the
+    device at every such operation): x is cast, as PyTorch casts."""
     data = x._data
     own = data.dtype
     if data.ndim or own == dtype or dtype.kind != 'f' or own.kind not in 'iuf':
         return x
-    if not _holds(dtype, data.item()):
+    if type(data) is np.ndarray and not _holds(dtype, data.item()):
         return x
     return astype(x, dtype)
 
@@ -522,8 +534,13 @@ def constant_operand(other, like, where):
             )
         if type(other) is not np.ndarray and isinstance(other, np.ndarray):
             other = plain_array(other, where)
-        if other.ndim or type(other) is not np.ndarray or not counts_as_scalar(other, like._data):
+        if other.ndim or not counts_as_scalar(other, like._data):
             return other
+        if type(other) is not np.ndarray:  # 0-d on a GPU: cast there, as a number is
+            data = like._data
+            return (
+                other.astype(data.dtype) if data is not None and data.dtype.kind == 'f' else other
+            )
         other = other[()]
     if isinstance(other, np.generic):
         other = other.item()

@@ -39,7 +39,8 @@ class Linear(Function):
         # rounded once (to float16, or to b's dtype where that is wider, as NumPy would
         # promote): NumPy has no BLAS kernel for float16, and rounding the product
         # before adding the bias rounds twice
-        half = x.dtype.char == 'e' and W.dtype.char == 'e'  # (either byte order)
+        # (either byte order; on a GPU cuBLAS sums float16 in float32 itself)
+        half = x.dtype.char == 'e' and W.dtype.char == 'e' and type(x) is np.ndarray
         if half:
             x, W = x.astype(np.float32), W.astype(np.float32)
         elif x.dtype.kind in 'biu' and W.dtype.kind in 'biu':  # as in functions.linalg

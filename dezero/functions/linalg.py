@@ -29,8 +29,9 @@ def matmul_array(a, b):
     """``a @ b`` for two arrays, except that two float16 operands are multiplied in
     float32 and the product is rounded to float16 once: NumPy has no BLAS kernel for
     float16, and its own float16 product (which sums in float32 too) is some hundred
-    times slower.  Other dtypes as NumPy multiplies them."""
-    if is_float16(a.dtype) and is_float16(b.dtype):
+    times slower.  Other dtypes as NumPy multiplies them, and CuPy arrays as CuPy does
+    (cuBLAS sums float16 products in float32, on the tensor cores)."""
+    if type(a) is np.ndarray and is_float16(a.dtype) and is_float16(b.dtype):
         return (a.astype(np.float32) @ b.astype(np.float32)).astype(FLOAT16)
     return a @ b
 
@@ -43,11 +44,11 @@ def _sum_to(g, shape):
 def backward_product(a, b, shape=None):
     """``a @ b`` as a backward computes it, summed down to ``shape`` (over broadcast
     batch axes) where given: of Variables (a recorded backward) by :class:`MatMul`;
-    of two float16 arrays in float32, product and sum, rounded to float16 once; of
-    other arrays by NumPy."""
+    of two float16 NumPy arrays in float32, product and sum, rounded to float16 once;
+    of other arrays by NumPy or CuPy."""
     if isinstance(a, Variable):
         y = a @ b
-    elif is_float16(a.dtype) and is_float16(b.dtype):
+    elif type(a) is np.ndarray and is_float16(a.dtype) and is_float16(b.dtype):
         y = a.astype(np.float32) @ b.astype(np.float32)
         return (y if shape is None else _sum_to(y, shape)).astype(FLOAT16)
     else:

@@ -8,7 +8,7 @@ import pytest
 
 import dezero
 import dezero.functions as F
-from dezero import Variable, cuda
+from dezero import Parameter, Variable, cuda
 import registry
 from registry import CASES
 
@@ -227,3 +227,45 @@ def test_gradient_check_on_device(c, xp_device):
         assert dezero.utils.gradient_check(g, inputs[i], rtol=c.rtol, atol=c.atol), (
             f'{c.id}: input {i}'
         )
+
+
+# ---- operands on the device: exponents, 0-d constants and scalar parameters -------------
+def test_pow_takes_an_exponent_on_the_device(xp_device):
+    dev = xp_device
+    x = Variable(dev.put(np.array([1.5, 2.0, 3.0], np.float32)))
+    for c in (np.array([2.0, 2.0, 2.0]), np.array(2.0)):
+        for y in (x ** dev.put(c), F.pow(x, dev.put(c))):
+            dev.assert_close(
+                y.data, np.array([1.5, 2.0, 3.0], np.float32) ** c.astype(y.dtype), 'pow'
+            )
+    assert (x ** dev.put(np.array(2.0))).dtype == np.float32  # a 0-d exponent, as a number
+
+
+def test_a_0d_constant_on_the_device_keeps_float32_as_on_the_cpu(xp_device):
+    dev = xp_device
+    x = Variable(dev.put(np.ones(3, np.float32)))
+    for c in (np.array(0.5), np.array(2)):
+        y = x * dev.put(c)
+        assert y.dtype == np.float32 and dev.is_device(y.data)
+
+
+def test_a_float64_scalar_parameter_keeps_a_float32_step_float32_on_the_device(xp_device):
+    dev = xp_device
+    s = Parameter(dev.put(np.array(2.0)))
+    x = Variable(dev.put(np.ones(3, np.float32)))
+    y = F.sum(s * x)
+    assert (s * x).dtype == np.float32
+    y.backward()
+    assert s.grad.dtype == np.float64 and float(cuda.as_numpy(s.grad.data)) == 3.0
+
+
+def test_float16_products_stay_float16_on_the_device(xp_device):
+    dev = xp_device
+    rng = np.random.default_rng(0)
+    x = Variable(dev.put(rng.standard_normal((4, 3)).astype(np.float16)))
+    W = Variable(dev.put(rng.standard_normal((3, 2)).astype(np.float16)))
+    for y in (F.linear(x, W), F.matmul(x, W)):
+        assert y.dtype == np.float16 and dev.is_device(y.data)
+        x.cleargrad(), W.cleargrad()
+        F.sum(y).backward()
+        assert x.grad.dtype == W.grad.dtype == np.float16 and dev.is_device(W.grad.data)
