@@ -29,7 +29,8 @@ data shared out by hand, as ``x[rank::size]``, may not: the Trainer refuses load
 of different lengths).  At every update the processes also compare their parameters'
 shapes and their optimizers (class, hyperparameters with the learning rate of the
 moment, step counts, hooks) and raise in every process when they differ; at the
-first update, their weights.
+first update, and again when parameters get data (a lazy layer first used later),
+their weights.
 
 mpi4py is imported by :func:`init` only, so importing this module costs nothing.  In a
 run of several processes :func:`init` also makes an uncaught exception abort every
@@ -340,7 +341,8 @@ class DistributedOptimizer(Optimizer):
     reduction the processes compare (with one small allgather) their parameters'
     shapes and dtypes, their optimizers' settings (the class, the hyperparameters
     with the learning rate as a schedule left it, the step counts such as Adam's
-    ``t``, the hooks with their settings) and, at the first update, their weights: a
+    ``t``, the hooks with their settings) and, at the first update and whenever
+    parameters get data (a lazy layer first used later), their weights: a
     difference raises ValueError (shapes, settings) or RuntimeError (weights: call
     :func:`broadcast_parameters`) in every process, naming what differs, instead of
     hanging or training diverging copies.
@@ -411,6 +413,8 @@ class DistributedOptimizer(Optimizer):
         that of one process on the whole batch when the shares differ in size (the
         Trainer passes it; 0 for a process whose share is empty, with no gradients).
         Without it every process counts the same, which is right for equal shares.
+        When the batch sizes add up to 0 (an empty batch everywhere) there is no step:
+        the wrapped optimizer does not update, as a Trainer skips an empty batch.
 
         This is a collective operation: every process must call it, as many times as
         the others (one update per batch, and the same number of batches in each
@@ -425,13 +429,17 @@ class DistributedOptimizer(Optimizer):
             raise TypeError(f'{owner}: batch_size must be an int, got {batch_size!r}')
         if batch_size is not None and batch_size < 0:
             raise ValueError(f'{owner}: batch_size must be >= 0, got {batch_size!r}')
+        count = batch_size
         if self.comm.size > 1:
-            self._average(inner._unique_params(), batch_size, owner)
+            count = self._average(inner._unique_params(), batch_size, owner)
+        if count == 0:  # no samples in any process: no step, as a Trainer skips one
+            return
         inner.update()
 
     def _average(self, params, batch_size, owner):
         """Replace the gradients of ``params`` by their (weighted) average over the
-        processes, after checking that the processes agree."""
+        processes, after checking that the processes agree; returns the sum of the
+        processes' batch sizes (None when they are not given or nothing is averaged)."""
         comm = self.comm
         signature = tuple(
             None if p.data is None else (p.data.shape, p.data.dtype.str) for p in params
@@ -450,7 +458,11 @@ class DistributedOptimizer(Optimizer):
             problem = e
         statistics = self._statistics(params)
         weights_crc = 0
-        if not self._weights_checked:  # the running statistics differ after a forward pass
+        # the weights are compared at the first update and again whenever parameters
+        # get data (a lazy layer first used later, initialised by each process alone)
+        checked = self._weights_checked
+        check_weights = isinstance(checked, bool) or checked != self._signature_crc
+        if check_weights:  # the running statistics differ after a forward pass
             weights_crc = _weights_crc([p for p in params if id(p) not in statistics])
         mine = np.array(
             [
@@ -478,19 +490,24 @@ class DistributedOptimizer(Optimizer):
             )
         if (everyone[:, 5] != everyone[0, 5]).any():
             raise ValueError(f'{owner}: {_settings_difference(comm.allgather(settings))}')
-        if not self._weights_checked:
+        if check_weights:
             if (everyone[:, 2] != everyone[0, 2]).any():
                 differ = np.flatnonzero(everyone[:, 2] != everyone[0, 2]).tolist()
+                when = (
+                    'first update'
+                    if checked is False
+                    else 'first update after new weights were created'
+                )
                 raise RuntimeError(
                     f"{owner}: the weights of ranks {differ} differ from rank 0's at the "
-                    f'first update; call dezero.distributed.broadcast_parameters(model) '
+                    f'{when}; call dezero.distributed.broadcast_parameters(model) '
                     f'(after a forward pass that creates lazy weights) before training'
                 )
-            self._weights_checked = True
+            self._weights_checked = self._signature_crc
 
         with_data = [p for p in params if p.data is not None]
         if not with_data:
-            return
+            return None
         # float32 at least: float16 overflows when multiplied by a share's size
         dtype = np.result_type(np.float32, *(p.data.dtype for p in with_data))
         sizes = [0 if p.data is None else p.data.size for p in params]
@@ -529,6 +546,7 @@ class DistributedOptimizer(Optimizer):
                 average = buffer[offset : offset + p.data.size].reshape(p.data.shape)
                 p.data[...] = cuda.as_cupy(average) if cuda.is_gpu_array(p.data) else average
                 offset += p.data.size
+        return None if batch_size is None else int(count)
 
     def __getstate__(self):
         """As an optimizer's (see :meth:`dezero.optimizers.Optimizer.__getstate__`),

@@ -755,7 +755,8 @@ def _variable_label(v, options):
     if options is True or options is False:  # the book's verbose flag alone
         options = _Options(options)
     name = options.names.get(id(v)) if isinstance(v, Parameter) else None
-    text = str(v.name if name is None else name) if (name or v.name is not None) else ''
+    own = v.name  # read once: another thread may rename the variable meanwhile
+    text = str(own if name is None else name) if (name or own is not None) else ''
     text = _shortened(text, _LONGEST_NAME)
     lines = [text] if text else []
     if options.verbose and v.data is not None:  # a stand-in knows its shape and dtype too
@@ -833,9 +834,10 @@ def _dot_var(v, verbose=False):
     alive = live_variable(v)
     if alive is not None:
         v = alive
-    label = '' if v.name is None else _shortened(str(v.name), _LONGEST_NAME)
+    name = v.name  # read once: another thread may rename the variable meanwhile
+    label = '' if name is None else _shortened(str(name), _LONGEST_NAME)
     if verbose and v.data is not None:
-        label += (': ' if v.name is not None else '') + f'{v.shape} {v.dtype}'
+        label += (': ' if name is not None else '') + f'{v.shape} {v.dtype}'
     return f'{_dot_id(v)} [label="{_escape(label)}", color=orange, style=filled]\n'
 
 

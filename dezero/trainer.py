@@ -37,6 +37,7 @@ import math
 import numbers
 import os
 import sys
+import zlib
 
 import numpy as np
 
@@ -46,7 +47,12 @@ from dezero.atomic import atomic_open, check_writable, file_path
 from dezero.checks import check_flag, check_same_elements
 from dezero.core import Function, Variable, no_grad, test_mode, using_config
 from dezero.dataloaders import DataLoader, SeqDataLoader
-from dezero.distributed import DistributedOptimizer, broadcast_parameters, reduce_totals
+from dezero.distributed import (
+    DistributedOptimizer,
+    _raise_everywhere,
+    broadcast_parameters,
+    reduce_totals,
+)
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
@@ -199,19 +205,20 @@ class Trainer:
         return optimizer.comm if isinstance(optimizer, DistributedOptimizer) else None
 
     # ---- one pass -------------------------------------------------------------------
-    def _run_epoch(self, loader, train, caller):
+    def _run_epoch(self, loader, train, caller, alone=False):
         """Average loss and metrics over one full pass through ``loader`` (over all the
-        processes' passes in a data-parallel run).  Empty batches are skipped."""
+        processes' passes in a data-parallel run, unless ``alone``: this process's
+        figures, with no communication).  Empty batches are skipped."""
         totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
         count = 0
-        comm = self.comm
+        comm = None if alone else self.comm
         run = self._run if train else None
         _check_loader(loader, caller)
-        if isinstance(loader, DataLoader) and loader.iteration != 0:
+        if isinstance(loader, DataLoader):
             # part-way through an epoch (a loop left early, next(loader), an error):
             # start a new one.  At 0 the order drawn for the epoch (which a resumed
             # Checkpoint loads) is kept
-            loader.reset()
+            _start_epoch(loader, comm, caller)
         for i, batch in enumerate(loader):
             x, t = _batch(batch, caller, i)
             n = len(t)
@@ -269,9 +276,21 @@ class Trainer:
         It is a full pass: a :class:`DataLoader` part-way through an epoch (after
         ``next(loader)``, a loop left early or an error) starts a new one
         (``loader.reset()``); one at the start of an epoch keeps the order drawn for
-        it."""
+        it.
+
+        In a data-parallel run a :class:`DataLoader` without ``shard`` gives this
+        process's figures on the data it holds (the whole data, say), with no
+        communication, so one process may evaluate alone.  Any other loader (one made
+        with ``shard=comm``, a list) is taken as this process's share: the figures are
+        those of all the processes' shares together, and the call is a collective one
+        that every process must make, or the others wait forever."""
+        return self._evaluate(loader, alone=isinstance(loader, DataLoader) and loader.shard is None)
+
+    def _evaluate(self, loader, alone=False):
+        """:meth:`evaluate`; ``alone``: this process's figures, with no communication
+        (fit's validation, made by every process, reduces them, shares by hand too)."""
         with test_mode(), no_grad():
-            return self._run_epoch(loader, train=False, caller='Trainer.evaluate')
+            return self._run_epoch(loader, train=False, caller='Trainer.evaluate', alone=alone)
 
     # ---- fit --------------------------------------------------------------------------
     def fit(self, train_loader, epochs, val_loader=None, progress=True, callbacks=(), schedules=()):
@@ -425,7 +444,7 @@ class Trainer:
                 with using_config('train', True), using_config('enable_backprop', True):
                     logs = self._run_epoch(run.train_loader, train=True, caller='Trainer.fit')
                 if run.val_loader is not None:
-                    logs.update({'val_' + k: v for k, v in self.evaluate(run.val_loader).items()})
+                    logs.update({'val_' + k: v for k, v in self._evaluate(run.val_loader).items()})
                 if run.schedules:
                     logs['lr'] = lr
                 for name, value in logs.items():
@@ -607,6 +626,39 @@ def _check_loader(loader, caller, name='the loader'):
             f'{caller}: {name} must be a loader of (x, t) batches, but its first item '
             f'is not an (x, t) pair: got a {type(loader[0]).__name__}; wrap the data in '
             f'DataLoader((x, t), batch_size)'
+        )
+
+
+def _start_epoch(loader, comm, caller):
+    """Reset the DataLoader ``loader`` when it is part-way through an epoch.  With a
+    loader sharded among several processes (``comm``) the processes decide together:
+    all reset when any is part-way (one peeked a batch with ``next(loader)``), so that
+    their generators stay in step; then they check that they share out the same
+    batches in the same order, and raise ValueError in every process when not."""
+    sharded = comm is not None and comm.size > 1 and loader.shard is not None
+    if not sharded:
+        if loader.iteration != 0:
+            loader.reset()
+        return
+    if any(comm.allgather(loader.iteration != 0)):
+        loader.reset()
+    mine = (loader.shard, zlib.crc32(np.ascontiguousarray(loader.index).tobytes()))
+    everyone = comm.allgather(mine)
+    shards = [shard for shard, _ in everyone]
+    expected = [(rank, comm.size) for rank in range(comm.size)]
+    if shards != expected:
+        raise ValueError(
+            f'{caller}: the processes shard their loader as {shards}, but a run of '
+            f'{comm.size} processes needs {expected} (rank r takes (r, {comm.size})); '
+            f'make it with DataLoader(..., shard=comm)'
+        )
+    if len({crc for _, crc in everyone}) > 1:
+        differ = [rank for rank, (_, crc) in enumerate(everyone) if crc != everyone[0][1]]
+        raise ValueError(
+            f'{caller}: the sample order of the sharded loader on ranks {differ} differs '
+            f"from rank 0's, so the processes' shares overlap and miss samples; give "
+            f'every process the same data and the same seed (or shard=comm without a '
+            f'seed, which rank 0 draws for all)'
         )
 
 
@@ -1213,7 +1265,27 @@ class Checkpoint:
         return exists
 
     def _restore(self, trainer):
-        """Check the file against the trainer and the running fit, then load it all."""
+        """Check the file against the trainer and the running fit, then load it all.
+        In a data-parallel run the processes agree on the outcome of the checks before
+        any loads: when one refuses the file, every one raises (the others naming the
+        rank that refused and why) instead of leaving it alone while they wait for it."""
+        comm = getattr(trainer, 'comm', None)
+        together = comm is not None and comm.size > 1
+        problem = load = None
+        try:
+            load = self._prepare_restore(trainer, together)
+        except Exception as e:
+            if not together:
+                raise
+            problem = e
+        if together:
+            _raise_everywhere(comm, problem, 'Checkpoint')
+        load()
+
+    def _prepare_restore(self, trainer, together):
+        """Check the file against the trainer and the running fit; return a function
+        that loads it all.  ``together``: in a run of several processes, where rank 0
+        alone answers whether a callback's file exists (no communication here)."""
         owner, path, run = 'Checkpoint', self.path, trainer._run
         arrays = read_npz(path, owner)
         meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
@@ -1275,9 +1347,14 @@ class Checkpoint:
         # the schedules first: they set the learning rate, which the optimizer's
         # hyperparameters then set again (to the same value)
         loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
-        load_callbacks = _prepare_callbacks(
-            _stateful(run), callbacks, owner, path, self._exists(trainer)
-        )
+        if together:  # rank 0 checks; the others learn of its refusal after the checks
+
+            def file_exists(name):
+                return os.path.isfile(name) if _writes(trainer) else True
+
+        else:
+            file_exists = self._exists(trainer)
+        load_callbacks = _prepare_callbacks(_stateful(run), callbacks, owner, path, file_exists)
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             index = parts['loaders'].get(f'{name}/index')
             loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
@@ -1298,22 +1375,25 @@ class Checkpoint:
         if not isinstance(stopped, bool):
             raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
 
-        # everything fits: load it.  The callbacks first, as they alone may refuse
-        # (their load_state_dict is theirs); all the rest was checked above.  A
-        # parameter without data yet (a lazy layer) goes where the model runs: the GPU
-        # if its other parameters or the batches are there
-        load_callbacks()
-        gpu = getattr(run.train_loader, 'gpu', False) is True or any(
-            p.data is not None and cuda.is_gpu_array(p.data) for p in trainer.model.params()
-        )
-        assign_weights(weights, new_on_gpu=gpu)
-        for load in loads:
-            load()
-        for name, values in history.items():
-            run.history[name][:] = [float(v) for v in values]
-        np.random.set_state(random_state)
-        trainer.epoch = run.done = epoch
-        trainer.stop_training = stopped
+        def load_all():
+            # everything fits: load it.  The callbacks first, as they alone may refuse
+            # (their load_state_dict is theirs); all the rest was checked above.  A
+            # parameter without data yet (a lazy layer) goes where the model runs: the
+            # GPU if its other parameters or the batches are there
+            load_callbacks()
+            gpu = getattr(run.train_loader, 'gpu', False) is True or any(
+                p.data is not None and cuda.is_gpu_array(p.data) for p in trainer.model.params()
+            )
+            assign_weights(weights, new_on_gpu=gpu)
+            for load in loads:
+                load()
+            for name, values in history.items():
+                run.history[name][:] = [float(v) for v in values]
+            np.random.set_state(random_state)
+            trainer.epoch = run.done = epoch
+            trainer.stop_training = stopped
+
+        return load_all
 
 
 def _parameter_names(model, owner):

@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -441,6 +442,122 @@ def _check_recipe(comm, report):
     )
 
 
+def _check_peeked_loader(comm, report):
+    """Rank 0 peeks a batch with next(loader) to create lazy weights: every process
+    resets its loader at the first epoch, so all keep one order (rank 0 alone used to
+    reset, drawing one permutation more, and the shares overlapped for the run)."""
+    x, t = data(20)
+    np.random.seed(0)
+    model = MLP((4, N_OUT))
+    loader = DataLoader((x, t), 5, seed=1, shard=comm)
+    if comm.rank == 0:
+        model(next(loader)[0])
+    distributed.broadcast_parameters(model)
+    seen = []
+    original = loader._batch_index
+
+    def spy(i):
+        index = original(i)
+        seen.extend(index.tolist())
+        return index
+
+    loader._batch_index = spy
+    Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1))).fit(loader, 2, progress=False)
+    report['peeked_seen'] = seen
+
+
+def _check_shard_mismatch(comm, report):
+    """Shards that are not (rank, size) of the run, or seeds that differ, raise in
+    every process instead of training on overlapping shares."""
+    x, t = data(20)
+    cases = {
+        'size4': dict(seed=0, shard=(comm.rank, 4)),
+        'rank0': dict(seed=0, shard=(0, 2)),
+        'seedrank': dict(seed=comm.rank, shard=comm),
+    }
+    for name, options in cases.items():
+        np.random.seed(0)
+        model = MLP((4, N_OUT))
+        model(x[:1])
+        trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1)))
+        try:
+            trainer.fit(DataLoader((x, t), 5, **options), 1, progress=False)
+            report[f'shard_{name}'] = 'trained'
+        except ValueError as e:
+            report[f'shard_{name}'] = str(e)
+
+
+def _check_empty_batch_everywhere(comm, report):
+    """An empty batch on every process makes no step (Adam's t stays), as the
+    Trainer of one process skips it."""
+    x, t = data(12)
+    batches = [(x[:6], t[:6]), (x[:0], t[:0]), (x[6:], t[6:])]
+    np.random.seed(0)
+    model = MLP((4, N_OUT))
+    model(x[:1])
+    optimizer = distributed.DistributedOptimizer(Adam(alpha=0.01))
+    Trainer(model, optimizer).fit(batches, 2, progress=False)
+    report['empty_everywhere_t'] = optimizer.optimizer.t
+
+
+def _check_lazy_layer_later(comm, report):
+    """A lazy layer first used after the first update gets each process's own random
+    weights: the weights are compared again then, and every process raises."""
+    np.random.seed(comm.rank)
+    body, head = Linear(4, in_size=3), Linear(2)
+    model = Sequential(body, head)
+    distributed.broadcast_parameters(model)
+    optimizer = distributed.DistributedOptimizer(SGD(lr=0.01)).setup(model)
+    x = np.ones((2, 3), np.float32)
+    try:
+        for step in range(4):
+            model.cleargrads()
+            (F.sum(body(x)) if step < 2 else F.sum(head(body(x)))).backward()
+            optimizer.update(batch_size=2)
+        report['lazy_later'] = 'trained'
+    except RuntimeError as e:
+        report['lazy_later'] = str(e)
+
+
+def _check_one_rank_refuses_checkpoint(comm, report, out):
+    """A checkpoint that only rank 1 refuses (its model has an extra layer) raises in
+    both processes instead of leaving rank 0 waiting."""
+    x, t = data(10)
+    path = out / 'refused.npz'
+
+    def run(epochs, extra):
+        np.random.seed(0)
+        layers = [Linear(4, in_size=N_IN), Linear(N_OUT, in_size=4)]
+        if extra:
+            layers.append(Linear(N_OUT, in_size=N_OUT))
+        model = Sequential(*layers)
+        trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1)))
+        loader = DataLoader((x, t), 5, seed=3, shard=comm)
+        trainer.fit(loader, epochs, progress=False, callbacks=[Checkpoint(path)])
+
+    run(1, False)
+    try:
+        run(2, comm.rank == 1)
+        report['one_refuses'] = 'trained'
+    except (ValueError, RuntimeError) as e:
+        report['one_refuses'] = f'{type(e).__name__}: {e}'
+
+
+def _check_evaluate_on_rank_0_alone(comm, report):
+    """Rank 0 evaluates a whole, unsharded test set by itself (it used to wait in the
+    reduction of the figures for the others)."""
+    x, t = data(10)
+    np.random.seed(0)
+    model = MLP((4, N_OUT))
+    model(x[:1])
+    trainer = Trainer(model, distributed.DistributedOptimizer(SGD(lr=0.1)))
+    if comm.rank == 0:
+        alone = trainer.evaluate(DataLoader((x, t), 4, shuffle=False))
+        whole = Trainer(model, SGD(lr=0.1)).evaluate(DataLoader((x, t), 10, shuffle=False))
+        report['eval_alone'] = [alone['loss'], whole['loss']]
+    comm.bcast(0)
+
+
 def worker(out):
     """The body of the mpiexec job: run every check, write ``rank<r>.json``."""
     out = pathlib.Path(out)
@@ -457,6 +574,12 @@ def worker(out):
     _check_optimizer_settings(comm, report)
     _check_unequal_batch_counts(comm, report)
     _check_recipe(comm, report)
+    _check_peeked_loader(comm, report)
+    _check_shard_mismatch(comm, report)
+    _check_empty_batch_everywhere(comm, report)
+    _check_lazy_layer_later(comm, report)
+    _check_one_rank_refuses_checkpoint(comm, report, out)
+    _check_evaluate_on_rank_0_alone(comm, report)
     (out / f'rank{comm.rank}.json').write_text(json.dumps(report))
 
 
@@ -487,7 +610,7 @@ def ranks(tmp_path_factory):
         [mpiexec_command(), '-n', '2', sys.executable, __file__, str(out)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         env=env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -936,3 +1059,65 @@ def test_an_mpi4py_communicator_is_refused_until_init_wraps_it():
     model = MLP((3,))
     model(np.ones((1, 2), np.float32))
     distributed.broadcast_parameters(model, root=np.int64(0))  # a NumPy int is a rank too
+
+
+@needs_mpi
+def test_a_batch_peeked_on_rank_0_leaves_the_processes_in_one_order(ranks):
+    # rank 0 alone reset its loader part-way, drew one permutation more, and the
+    # processes' shares overlapped: epochs repeated some samples and skipped others
+    first, second = ranks[0]['peeked_seen'], ranks[1]['peeked_seen']
+    assert len(first) == 16 and len(second) == 24  # batches of 5 shared out 2 + 3
+    for epoch in range(2):
+        share = first[epoch * 8 : epoch * 8 + 8] + second[epoch * 12 : epoch * 12 + 12]
+        assert sorted(share) == list(range(20)), epoch
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    'case, expected',
+    [
+        ('size4', r'shard their loader as \[\(0, 4\), \(1, 4\)\].*needs \[\(0, 2\), \(1, 2\)\]'),
+        ('rank0', r'shard their loader as \[\(0, 2\), \(0, 2\)\]'),
+        ('seedrank', r'sample order of the sharded loader on ranks \[1\] differs'),
+    ],
+)
+def test_shards_or_seeds_that_disagree_raise_in_every_process(ranks, case, expected):
+    for report in ranks:
+        assert re.search(expected, report[f'shard_{case}']), report[f'shard_{case}']
+
+
+@needs_mpi
+def test_an_empty_batch_on_every_process_makes_no_step(ranks):
+    for report in ranks:  # 2 epochs of 2 batches with samples: Adam's t was 6
+        assert report['empty_everywhere_t'] == 4
+
+
+@needs_mpi
+def test_a_lazy_layer_created_after_the_first_update_is_compared_too(ranks):
+    for report in ranks:
+        assert (
+            "differ from rank 0's at the first update after new weights" in (report['lazy_later'])
+        )
+
+
+@needs_mpi
+def test_a_checkpoint_one_process_refuses_raises_in_every_process(ranks):
+    assert ranks[1]['one_refuses'].startswith('ValueError: Checkpoint')
+    assert ranks[0]['one_refuses'].startswith('ValueError: Checkpoint: rank 1 failed: ')
+
+
+@needs_mpi
+def test_rank_0_evaluates_an_unsharded_loader_alone(ranks):
+    alone, whole = ranks[0]['eval_alone']
+    assert alone == pytest.approx(whole, rel=1e-6)
+
+
+def test_an_empty_batch_of_one_process_makes_no_step():
+    model = MLP((3,))
+    model(np.ones((1, 2), np.float32))
+    optimizer = distributed.DistributedOptimizer(Adam(alpha=0.01)).setup(model)
+    before = weights(model)
+    model.cleargrads()
+    optimizer.update(batch_size=0)
+    assert optimizer.optimizer.t == 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, weights(model)))

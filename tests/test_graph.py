@@ -1073,3 +1073,25 @@ def test_a_second_call_of_a_function_object_draws_no_edge_to_an_output_never_sto
     assert copy_of_f is not f and t is not None
     assert f'{id(f)} -> "{id(f)}:1"' in _dot_func(f).splitlines()  # b stands in t's graph
     assert f'"{id(copy_of_f)}:1"' not in _dot_func(copy_of_f)
+
+
+def test_a_name_set_to_none_meanwhile_never_labels_a_node_none():
+    # the label read v.name twice: another thread setting it to None in between made
+    # the node's label the text 'None'
+    from dezero.graph import _dot_var, _variable_label
+
+    class Renamed(Variable):
+        reads = 0
+
+        @property
+        def name(self):
+            Renamed.reads += 1
+            return 'x' if Renamed.reads % 2 else None
+
+        @name.setter
+        def name(self, value):
+            pass
+
+    for label in (lambda v: _dot_var(v, verbose=True), lambda v: _variable_label(v, True)):
+        Renamed.reads = 0
+        assert 'None' not in label(Renamed(np.ones(2)))
