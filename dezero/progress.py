@@ -34,11 +34,17 @@ def _is_int(value, low):
 
 
 def _is_number(value):
-    """Whether ``value`` is a real number, or a 0-d NumPy array of one, which the
-    lines print."""
+    """Whether ``value`` is a number the lines print with 4 decimals: a real number
+    (a NumPy bool too), or a 0-d NumPy array of one, that formats as a float does."""
     if isinstance(value, np.ndarray):
         return value.ndim == 0 and value.dtype.kind in 'biuf'
-    return isinstance(value, numbers.Real)
+    if not isinstance(value, (numbers.Real, np.bool_)):
+        return False
+    try:
+        format(value, '.4f')
+    except (TypeError, ValueError):  # a Real without a float's format (a Fraction)
+        return False
+    return True
 
 
 def format_metrics(metrics):

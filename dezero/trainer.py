@@ -136,7 +136,8 @@ class Trainer:
     ``optimizers.SGD(lr=0.01)`` (TypeError for None or a class), set up on the model
     if it has no target yet.  Loaders are :class:`dezero.DataLoader` objects or any
     iterable of ``(x, t)`` batches of NumPy (or CuPy) arrays (TypeError at a batch of
-    anything else, such as a torch tensor); ``len(t)`` is the batch size (empty batches
+    another library's arrays, such as torch tensors; an x the model takes, a dict of
+    inputs say, passes to it); ``len(t)`` is the batch size (empty batches
     are skipped), and the loss and metrics are taken to be batch means, so an epoch's
     figure is their average weighted by batch size.  Before each update the gradients
     of the model are cleared, and those of the optimizer's target when it is another
@@ -769,12 +770,19 @@ def _refuse_class(obj, kind):
         )
 
 
+def _is_foreign_tensor(a):
+    """Whether ``a`` is an array of another library (a torch tensor, say): one that
+    exchanges its data by DLPack but is neither a NumPy nor a CuPy array nor a
+    Variable.  Anything else (a dict of inputs, a list) is the model's to take."""
+    return not isinstance(a, _BATCH_TYPES) and hasattr(a, '__dlpack__') and not cuda.is_array(a)
+
+
 def _batch(batch, caller, i):
     """The ``i``-th batch of a loader as ``(x, t)``, after checking that it is a pair
     of arrays (or Variables) whose labels t have one row per sample."""
     if _is_pair(batch) and hasattr(batch[1], '__len__') and getattr(batch[1], 'ndim', 1) != 0:
         for name, a in zip('xt', batch):
-            if not isinstance(a, _BATCH_TYPES) and not cuda.is_array(a):
+            if _is_foreign_tensor(a):
                 raise TypeError(
                     f'{caller}: batch {i} of the loader: {name} is a {type(a).__name__} '
                     f'(from {type(a).__module__}); batches must be NumPy (or CuPy) arrays: '

@@ -110,3 +110,15 @@ def test_a_variable_figure_is_refused_naming_it():
         with pytest.raises(TypeError, match=r"update: the figure 'loss' is a Variable"):
             progress.update(loss=Variable(np.array(0.5)))
         assert progress.epoch == 0
+
+
+def test_numpy_bools_are_figures_and_a_number_without_a_floats_format_is_named():
+    import fractions
+
+    out = io.StringIO()
+    bar = EpochProgress(2, bar=False, file=out)
+    bar.update(acc=np.bool_(True))
+    assert 'acc 1.0000' in out.getvalue()
+    with pytest.raises(TypeError, match=r"EpochProgress.update: the figure 'r' is a Fraction"):
+        bar.update(r=fractions.Fraction(1, 3))
+    assert bar.epoch == 1

@@ -1614,13 +1614,16 @@ def test_a_loss_or_metric_returning_none_in_evaluate_is_named():
 
 
 class FakeTensor:
-    """Not an array: as a tensor of another framework is."""
+    """An array of another framework, as a torch tensor is: its data goes by DLPack."""
 
     def __init__(self, a):
         self.a = a
 
     def __len__(self):
         return len(self.a)
+
+    def __dlpack__(self, stream=None):
+        return self.a.__dlpack__()
 
 
 def test_batches_that_are_not_arrays_are_refused_at_the_batch():
@@ -1652,3 +1655,18 @@ def test_truncated_backprop_through_time_is_pointed_to_a_loop_of_ones_own():
     trainer = Trainer(Recurrent(), SGD(0.01), loss=F.mean_squared_error)
     with pytest.raises(RuntimeError, match='truncated backpropagation through time'):
         trainer.fit(loader, 1, progress=False)
+
+
+def test_a_batch_of_named_inputs_passes_to_the_model_that_takes_it():
+    class Named(Model):
+        def __init__(self):
+            super().__init__()
+            self.l = layers.Linear(2)
+
+        def forward(self, inputs):
+            return self.l(inputs['a'])
+
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    t = np.array([0, 1, 0, 1, 1])
+    history = Trainer(Named(), SGD(0.1)).fit([({'a': x}, t)], 1, progress=False)
+    assert len(history['loss']) == 1
