@@ -376,7 +376,7 @@ class DistributedOptimizer(Optimizer):
         self._signature_crc = 0
         self._settings = None
         self._settings_crc = 0
-        self._weights_checked = False
+        self._weights_checked = None  # the signature checksum the weights were compared at
         self._found = (None, set())  # (the parameter list, its running statistics' ids)
 
     def __getattr__(self, name):  # everything not the wrapper's own: the wrapped optimizer's
@@ -401,7 +401,7 @@ class DistributedOptimizer(Optimizer):
         processes check their weights agree again at the next update."""
         self.optimizer.setup(target)
         self._signature = None
-        self._weights_checked = False
+        self._weights_checked = None
         return self
 
     def update(self, batch_size=None):
@@ -461,7 +461,7 @@ class DistributedOptimizer(Optimizer):
         # the weights are compared at the first update and again whenever parameters
         # get data (a lazy layer first used later, initialised by each process alone)
         checked = self._weights_checked
-        check_weights = isinstance(checked, bool) or checked != self._signature_crc
+        check_weights = checked != self._signature_crc
         if check_weights:  # the running statistics differ after a forward pass
             weights_crc = _weights_crc([p for p in params if id(p) not in statistics])
         mine = np.array(
@@ -495,7 +495,7 @@ class DistributedOptimizer(Optimizer):
                 differ = np.flatnonzero(everyone[:, 2] != everyone[0, 2]).tolist()
                 when = (
                     'first update'
-                    if checked is False
+                    if not checked  # (None, or False from a pickle of an earlier version)
                     else 'first update after new weights were created'
                 )
                 raise RuntimeError(

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from dezero.checks import check_flag
+from dezero.checks import check_flag, is_int
 
 
 def _tqdm():
@@ -26,11 +26,6 @@ def _tqdm():
     except ImportError:
         return None
     return tqdm
-
-
-def _is_int(value, low):
-    """Whether ``value`` is an int (a NumPy integer too, not a bool) >= ``low``."""
-    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= low
 
 
 def _is_number(value):
@@ -62,9 +57,9 @@ class EpochProgress:
     """
 
     def __init__(self, epochs, every=None, bar=None, desc='train', file=None):
-        if not _is_int(epochs, 0):
+        if not (is_int(epochs) and epochs >= 0):
             raise ValueError(f'EpochProgress: epochs must be an int >= 0, got {epochs!r}')
-        if every is not None and not _is_int(every, 1):
+        if every is not None and not (is_int(every) and every >= 1):
             raise ValueError(f'EpochProgress: every must be an int >= 1, got {every!r}')
         if bar is not None:
             bar = check_flag('EpochProgress', 'bar', bar)

@@ -151,12 +151,15 @@ def _read_arrays(f, owner, path):
                 names = loaded.files
                 arrays, unset, objects = {}, 0, None
                 for name in names:
-                    if not _holds_objects(loaded, name):
+                    try:
                         arrays[name] = loaded[name]
-                    elif _holds_none(loaded, name):  # the book's parameter without data
-                        unset += 1
-                    elif objects is None:
-                        objects = name
+                    except ValueError:  # NumPy unpickles no array of objects
+                        if not _holds_objects(loaded, name):
+                            raise
+                        if _holds_none(loaded, name):  # the book's parameter without data
+                            unset += 1
+                        elif objects is None:
+                            objects = name
     except OSError as e:
         # an errno is a real error of reading the file (EIO, say), except EINVAL:
         # a seek before its start, to where a damaged header points

@@ -44,7 +44,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import cuda
 from dezero.atomic import atomic_open, check_writable, file_path
-from dezero.checks import check_flag, check_same_elements
+from dezero.checks import check_flag, check_same_elements, is_int
 from dezero.core import Function, Variable, no_grad, test_mode, using_config
 from dezero.dataloaders import DataLoader, SeqDataLoader
 from dezero.distributed import (
@@ -70,8 +70,6 @@ from dezero.serialization import (
 )
 
 _HOOKS = ('on_train_begin', 'on_epoch_end', 'on_train_end')
-# what x and t of a batch may be (CuPy arrays too, see cuda.is_array)
-_BATCH_TYPES = (np.ndarray, Variable, list, tuple)  # (lists of numbers, as NumPy takes)
 # the arguments the Trainer passes to each hook (after the trainer itself)
 _HOOK_ARGS = {'on_train_begin': (), 'on_epoch_end': ('epoch', 'logs'), 'on_train_end': ()}
 
@@ -95,7 +93,7 @@ def _value(v, what):
 
 def _is_int(v, low=0):
     """Whether ``v`` is an int (not a bool) >= ``low``, as a checkpoint must hold it."""
-    return not isinstance(v, bool) and isinstance(v, numbers.Integral) and v >= low
+    return is_int(v) and v >= low
 
 
 def _is_number(v):
@@ -774,7 +772,7 @@ def _is_foreign_tensor(a):
     """Whether ``a`` is an array of another library (a torch tensor, say): one that
     exchanges its data by DLPack but is neither a NumPy nor a CuPy array nor a
     Variable.  Anything else (a dict of inputs, a list) is the model's to take."""
-    return not isinstance(a, _BATCH_TYPES) and hasattr(a, '__dlpack__') and not cuda.is_array(a)
+    return hasattr(a, '__dlpack__') and not cuda.is_array(a)
 
 
 def _batch(batch, caller, i):
@@ -1262,13 +1260,13 @@ class Checkpoint:
     # ---- resuming ------------------------------------------------------------------
     @staticmethod
     def _exists(trainer):
-        """A function telling whether a file of the callbacks is there, as the process
-        that writes and reads them sees it (rank 0's answer, for every process)."""
-        comm = getattr(trainer, 'comm', None)
+        """A function telling whether a file of the callbacks is there, as rank 0, which
+        writes them, sees it; the other processes of a data-parallel run take it to be
+        there, with no communication: rank 0's refusal reaches them when the processes
+        agree on the outcome of the checks (see :meth:`_restore`)."""
 
         def exists(path):
-            found = os.path.isfile(path) if _writes(trainer) else None
-            return found if comm is None else comm.bcast(found, 0)
+            return os.path.isfile(path) if _writes(trainer) else True
 
         return exists
 
@@ -1281,7 +1279,7 @@ class Checkpoint:
         together = comm is not None and comm.size > 1
         problem = load = None
         try:
-            load = self._prepare_restore(trainer, together)
+            load = self._prepare_restore(trainer)
         except Exception as e:
             if not together:
                 raise
@@ -1290,10 +1288,9 @@ class Checkpoint:
             _raise_everywhere(comm, problem, 'Checkpoint')
         load()
 
-    def _prepare_restore(self, trainer, together):
-        """Check the file against the trainer and the running fit; return a function
-        that loads it all.  ``together``: in a run of several processes, where rank 0
-        alone answers whether a callback's file exists (no communication here)."""
+    def _prepare_restore(self, trainer):
+        """Check the file against the trainer and the running fit, with no
+        communication between processes; return a function that loads it all."""
         owner, path, run = 'Checkpoint', self.path, trainer._run
         arrays = read_npz(path, owner)
         meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
@@ -1355,14 +1352,9 @@ class Checkpoint:
         # the schedules first: they set the learning rate, which the optimizer's
         # hyperparameters then set again (to the same value)
         loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
-        if together:  # rank 0 checks; the others learn of its refusal after the checks
-
-            def file_exists(name):
-                return os.path.isfile(name) if _writes(trainer) else True
-
-        else:
-            file_exists = self._exists(trainer)
-        load_callbacks = _prepare_callbacks(_stateful(run), callbacks, owner, path, file_exists)
+        load_callbacks = _prepare_callbacks(
+            _stateful(run), callbacks, owner, path, self._exists(trainer)
+        )
         for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
             index = parts['loaders'].get(f'{name}/index')
             loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
@@ -1420,10 +1412,9 @@ def _check_parameter_names(saved, model, owner, path):
         raise ValueError(
             f'{owner}: {path} holds parameters={saved!r:.80}; expected a list of paths'
         )
-    now = _parameter_names(model, owner)
-    if set(saved) != set(now):
-        added = sorted(set(now) - set(saved))
-        gone = sorted(set(saved) - set(now))
+    saved, now = set(saved), set(_parameter_names(model, owner))
+    if saved != now:
+        added, gone = sorted(now - saved), sorted(saved - now)
         differences = [
             f'{what}: {", ".join(map(repr, names[:5]))}{" ..." if len(names) > 5 else ""}'
             for what, names in (('not in the saved model', added), ('not in this model', gone))
