@@ -803,3 +803,96 @@ def test_big_data_root_must_be_a_path(root):
 
     with pytest.raises(TypeError, match=f'BigData: root must be the path of a folder .*got {root}'):
         BigData(root)
+
+
+@pytest.mark.skipif(not hasattr(os, 'mkfifo'), reason='needs FIFOs')
+@pytest.mark.parametrize('folder', ['data', 'label'])
+def test_big_data_refuses_a_fifo_without_waiting_for_a_writer(tmp_path, folder):
+    import threading
+
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    fifo = tmp_path / folder / '3.npy'
+    fifo.unlink()
+    os.mkfifo(fifo)
+    outcome = []
+
+    def read():
+        try:
+            data[3]
+        except Exception as e:
+            outcome.append(e)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # opening the FIFO waits for a writer: be one, to free the thread
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=10)
+        pytest.fail('BigData waited for a writer of the FIFO instead of refusing it')
+    (error,) = outcome
+    assert isinstance(error, OSError)
+    assert str(error).startswith('BigData: ') and str(fifo) in str(error)
+    assert 'a FIFO (named pipe), not a regular file' in str(error)
+
+
+@pytest.mark.parametrize('folder', ['data', 'label'])
+def test_big_data_names_a_folder_in_place_of_a_file(tmp_path, folder):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    path = tmp_path / folder / '1.npy'
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(IsADirectoryError, match='^BigData: .* is a folder') as info:
+        data[1]
+    assert str(path) in str(info.value)
+
+
+def test_big_data_names_a_missing_file_and_its_sample(tmp_path):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    path = tmp_path / 'label' / '2.npy'
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match='^BigData: no such file: .*sample 2') as info:
+        data[2]
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    'array',
+    [
+        np.array([1 + 2j, 3j], np.complex64),
+        np.array(['2024-01-01'], 'datetime64[D]'),
+        np.array([1, 2], 'timedelta64[s]'),
+        np.zeros(2, dtype=[('x', np.float32), ('y', np.int64)]),
+        np.array(['ab', 'cd'], '<U2'),
+        np.array([b'ab'], 'S2'),
+    ],
+    ids=lambda a: str(a.dtype),
+)
+@pytest.mark.parametrize('folder', ['data', 'label'])
+def test_big_data_refuses_arrays_that_are_not_real_numbers(tmp_path, array, folder):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    path = tmp_path / folder / '2.npy'
+    np.save(path, array)
+    with pytest.raises(ValueError, match='^BigData: the file .* of sample 2 holds ') as info:
+        data[2]
+    message = str(info.value)
+    assert str(path) in message and str(array.dtype) in message
+    assert 'expected real numbers (bool, integer or floating point)' in message
+
+
+@pytest.mark.parametrize('dtype', [np.bool_, np.int8, np.uint16, np.float16, np.float64])
+def test_big_data_reads_bool_integer_and_floating_point_arrays(tmp_path, dtype):
+    from dezero.datasets import BigData
+
+    data = BigData(big_data_folder(tmp_path))
+    np.save(tmp_path / 'data' / '1.npy', np.ones(3, dtype))
+    x, t = data[1]
+    assert x.dtype == dtype and t == 1
+    np.testing.assert_array_equal(x, np.ones(3))

@@ -234,6 +234,8 @@ class CIFAR10(Dataset):
         return posixpath.basename(self.url)
 
     def prepare(self):
+        """Load the images and labels of the split from the cache, or else decode them
+        from the archive (downloaded if missing) and cache them."""
         owner = type(self).__name__
         data, label = load_cache_npz(self._cache_name(), self.train)
         if data is None:

@@ -5,7 +5,11 @@ import os
 
 import numpy as np
 
+from dezero.atomic import readable_path
 from dezero.datasets.base import Dataset
+
+# The dtype kinds of arrays of real numbers: bool, signed and unsigned integers, floats.
+_REAL_KINDS = frozenset('biuf')
 
 
 class BigData(Dataset):
@@ -14,8 +18,12 @@ class BigData(Dataset):
 
     ``size`` is the number of samples; by default, the number of ``.npy`` files in
     ``<root>/data``.  The split (``train``) is the caller's to choose, by ``root``.
-    A missing file raises FileNotFoundError naming it, and a damaged one (cut short,
-    empty, not one array of numbers) ValueError naming it and the sample."""
+    Errors name the file and the sample.  A missing file raises FileNotFoundError, a
+    folder IsADirectoryError and a special file (a FIFO, a device, a socket) OSError,
+    before it is opened.  A damaged file (cut short, empty, not one array of real
+    numbers) raises ValueError: the arrays must hold bool, integer or floating-point
+    numbers, what a network computes with; complex numbers, dates, strings, records and
+    Python objects are refused (the file is never unpickled)."""
 
     def __init__(self, root='.', size=None, train=True, transform=None, target_transform=None):
         try:
@@ -50,7 +58,11 @@ class BigData(Dataset):
 
     def _load(self, folder, index):
         """The array in ``<root>/<folder>/<index>.npy``."""
-        path = os.path.join(self.root, folder, f'{index}.npy')
+        path = readable_path(
+            os.path.join(self.root, folder, f'{index}.npy'),
+            'BigData',
+            f' (the {folder} of sample {index}); save it with np.save',
+        )
         try:
             array = np.load(path, allow_pickle=False)  # never unpickle Python objects
         except (ValueError, EOFError) as e:
@@ -63,6 +75,12 @@ class BigData(Dataset):
             raise ValueError(
                 f'BigData: the file {path} of sample {index} is an .npz archive, '
                 f'expected one array saved with np.save'
+            )
+        if array.dtype.kind not in _REAL_KINDS:
+            raise ValueError(
+                f'BigData: the file {path} of sample {index} holds a {array.dtype} array, '
+                f'expected real numbers (bool, integer or floating point); save it again '
+                f'with np.save'
             )
         return array
 

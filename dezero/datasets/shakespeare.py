@@ -35,6 +35,8 @@ class Shakespeare(Dataset):
     file_name = 'shakespear.txt'
 
     def prepare(self):
+        """Read the text (downloaded if missing), number its characters and turn it
+        into pairs of a character's id and the next one's."""
         owner = type(self).__name__
         path = fetch(owner, self.url, file_name=self.file_name, validate=_read_text)
         try:

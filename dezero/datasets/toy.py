@@ -44,6 +44,8 @@ class Spiral(Dataset):
     seeds NumPy's global random generator as in the book."""
 
     def prepare(self):
+        """Generate the 300 points and their classes of the split with
+        :func:`get_spiral`."""
         self.data, self.label = get_spiral(self.train)
 
 
@@ -60,6 +62,8 @@ class SinCurve(Dataset):
     """
 
     def prepare(self):
+        """Generate the series of the split (noisy sine or clean cosine) and pair each
+        value with the next one."""
         x = np.linspace(0, 2 * np.pi, 1000)
         noise = np.random.uniform(-0.05, 0.05, size=x.shape)  # drawn for both splits
         y = np.sin(x) + noise if self.train else np.cos(x)
