@@ -222,7 +222,17 @@ class Optimizer:
             self.__dict__[name] = emptied
 
     def setup(self, target):
-        """Use ``target`` (an object with a ``params()`` method); returns the optimizer."""
+        """Use ``target`` (an object with a ``params()`` method); returns the optimizer.
+
+        Calling it again with another target keeps, as the book's optimizers do,
+        everything the optimizer holds: the hyperparameters (the learning rate as a
+        schedule left it), the hooks, and the step count t of Adam and AdamW, which
+        goes on counting; so Adam's first steps on the new target are bias-corrected
+        as steps t + 1, t + 2, ... and come out smaller than a fresh start's.  The
+        state of each parameter (moments, velocities) belongs to the parameter: the
+        new target's parameters start from zeros, those shared with the old target
+        go on with theirs.  To start fresh, make a new optimizer.
+        """
         if not callable(getattr(target, 'params', None)):
             raise TypeError(
                 f'{type(self).__name__}.setup: the target must have a params() '
@@ -1218,6 +1228,7 @@ class SGD(Optimizer):
         self.lr = lr
 
     def update_one(self, param):
+        """Step ``param`` against its gradient g: p -= lr * g."""
         param.data -= self.lr * param.grad.data
 
 
@@ -1241,6 +1252,7 @@ class MomentumSGD(Optimizer):
         self.momentum = momentum
 
     def update_one(self, param):
+        """Step ``param`` by its velocity v: v = momentum * v - lr * g; p += v."""
         (v,) = self._state(param, 'v')
         v *= self.momentum
         v -= self.lr * param.grad.data
@@ -1263,6 +1275,8 @@ class AdaGrad(Optimizer):
         self.eps = eps
 
     def update_one(self, param):
+        """Step ``param`` by its gradient g scaled by the root of its sum of squares h:
+        h += g * g; p -= lr * g / (sqrt(h) + eps)."""
         (h,) = self._state(param, 'h')
         g = param.grad.data.astype(h.dtype, copy=False)
         h += g * g
@@ -1305,6 +1319,8 @@ class AdaDelta(Optimizer):
     )
 
     def update_one(self, param):
+        """Step ``param`` by dx = sqrt((msdx + eps) / (msg + eps)) * g, after updating
+        the average msg of g * g; then msdx averages dx * dx (rates rho, 1 - rho)."""
         msg, msdx = self._state(param, 'msg', 'msdx')
         g = param.grad.data.astype(msg.dtype, copy=False)
         rho, eps = self.rho, self.eps
@@ -1328,6 +1344,11 @@ class Adam(Optimizer):
 
     The learning rate ``alpha`` (default 0.001) may be given as ``lr`` instead, not as
     both; ``optimizer.lr`` reads and assigns ``alpha``.
+
+    The step count t belongs to the optimizer, not to the model: after
+    ``setup(other_model)`` it goes on counting (as in the book), so the first steps
+    on the other model are bias-corrected with a large t and are smaller than
+    alpha * sign(g).  To train another model from the start, make a new optimizer.
     """
 
     alpha = _Hyperparameter(_learning_rate)
@@ -1378,6 +1399,8 @@ class Adam(Optimizer):
         self.t += 1
 
     def update_one(self, param):
+        """Update the moments m, v of ``param`` and step it:
+        p -= step_size * m / (sqrt(v) + eps), with step_size bias-corrected for t."""
         m, v = self._state(param, 'm', 'v')
         g = param.grad.data.astype(m.dtype, copy=False)
         m *= self.beta1
@@ -1444,6 +1467,8 @@ class AdamW(Optimizer):
         self.t += 1
 
     def update_one(self, param):
+        """Shrink ``param`` by lr * weight_decay, update its moments m, v and step it:
+        p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)."""
         m, v = self._state(param, 'm', 'v')
         state = self.state_of(param)
         t = state['step'] = state.get('step', 0) + 1
@@ -1508,6 +1533,8 @@ class RMSprop(Optimizer):
         return required, tuple(n for n in self._state_names if n not in required)
 
     def update_one(self, param):
+        """Update the average of squares s of ``param`` (and a, b with the options on)
+        and step it: p -= lr * g / d, or p -= lr * b with momentum."""
         names = self._buffers(self.momentum, self.centered)
         state = dict(zip(names, self._state(param, *names)))
         s = state['square_avg']
@@ -1538,8 +1565,9 @@ class RMSprop(Optimizer):
 
 
 class RMSProp(RMSprop):
-    """RMSProp as the book's DeZero defines it: ms = rho * ms + (1 - rho) * g * g;
-    p -= lr * g / (sqrt(ms) + eps)  (ms starts at 0).
+    """RMSProp with the arguments lr, rho and eps, a dezero addition (the book's DeZero
+    has none): the update of Tieleman and Hinton's lecture,
+    ms = rho * ms + (1 - rho) * g * g;  p -= lr * g / (sqrt(ms) + eps)  (ms starts at 0).
 
     It is :class:`RMSprop` with ``alpha`` = ``rho`` and neither weight decay nor
     momentum nor centering; ``optimizer.rho`` reads and assigns ``alpha``, and the

@@ -36,7 +36,7 @@ import math
 import numbers
 
 from dezero.atomic import atomic_write_text, readable_path
-from dezero.optimizers import Optimizer, _real
+from dezero.optimizers import _MAX_STEPS, Optimizer, _real
 
 _FORMAT = 'dezero learning-rate schedule'
 
@@ -82,13 +82,40 @@ class LRSchedule:
 
     def step(self):
         """Count one more step (an epoch, or an iteration) and set the learning rate
-        of the optimizer for the next one."""
+        of the optimizer for the next one.
+
+        A step whose rule, applied to the optimizer's current learning rate, gives a
+        negative one (a CosineAnnealingLR's, when another schedule or an assignment
+        has taken the learning rate below its ``eta_min``) raises ValueError and
+        leaves this schedule and the optimizer as they were.  The other schedules of
+        the optimizer stepped before it in the same round are not undone: they have
+        counted their step and changed the learning rate."""
+        lr = self.optimizer.lr
         self.last_epoch += 1
         try:
-            self._set(self._next(self.optimizer.lr))
+            new = self._next(lr)
+            if isinstance(new, (int, float)) and new < 0:
+                raise ValueError(self._negative_rate(lr, new))
+            self._set(new)
         except Exception:
             self.last_epoch -= 1  # a step that set nothing is not counted
             raise
+
+    def _negative_rate(self, lr, new):
+        """The message for a step from ``lr`` whose rule gives ``new`` < 0 (which a
+        schedule alone never does: its rule keeps the learning rates it sets >= 0)."""
+        name = type(self).__name__
+        settings = ', '.join(f'{k}={getattr(self, k)!r}' for k in self._settings)
+        return (
+            f'{name}.step: step {self.last_epoch} of {name}({settings}) would set the '
+            f'learning rate to {new!r}, below 0: its rule, applied to the learning rate '
+            f'{lr!r} that another schedule on this optimizer (or an assignment to its '
+            f'lr) had set, gives a negative value.  The step is refused, and this '
+            f'schedule and the learning rate are left as they were.  Schedules on one '
+            f'optimizer each work from the learning rate the others set: give each '
+            f'schedule its own part of the run, or combine them so that none takes the '
+            f"learning rate out of another's range (below a CosineAnnealingLR's eta_min)"
+        )
 
     def get_last_lr(self):
         """The learning rate this schedule set last, a float (PyTorch gives a list, one
@@ -190,9 +217,19 @@ class LRSchedule:
                 f'{owner}: {source} was saved by a {mine} with {saved}; this one has {own}'
             )
         last_epoch = state['last_epoch']
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < 0:
+        if (
+            isinstance(last_epoch, bool)
+            or not isinstance(last_epoch, int)
+            or not 0 <= last_epoch < _MAX_STEPS
+        ):
+            # a float takes every count below 2**53 exactly; a larger one would
+            # overflow the rules' arithmetic at the next step
+            shown = repr(last_epoch)
+            if isinstance(last_epoch, int) and last_epoch.bit_length() > 64:
+                shown = f'an int of {last_epoch.bit_length()} bits'  # 10**400: not all digits
             raise ValueError(
-                f'{owner}: {source} holds last_epoch={last_epoch!r}; expected an int >= 0'
+                f'{owner}: {source} holds last_epoch={shown:.60} for the {mine}; expected '
+                f'an int >= 0 and below 2**53'
             )
         base_lr, last_lr = (
             _saved_rate(state, name, owner, source) for name in ('base_lr', 'last_lr')

@@ -2021,9 +2021,9 @@ def test_centered_rmsprop_takes_a_variance_rounded_below_zero_as_zero():
 
 
 # --------------------------------------------------------------------------------------
-# RMSProp: the book's
+# RMSProp: lr, rho, eps (a dezero addition; the book's DeZero has none)
 # --------------------------------------------------------------------------------------
-def test_rmsprop_of_the_book_three_steps_by_hand():
+def test_rmsprop_lr_rho_eps_three_steps_by_hand():
     from dezero.optimizers import RMSProp
 
     # ms = rho * ms + (1 - rho) * g * g;  p -= lr * g / (sqrt(ms) + eps)
@@ -2038,7 +2038,7 @@ def test_rmsprop_of_the_book_three_steps_by_hand():
         np.testing.assert_allclose(opt.state_of(p)['square_avg'], [4.0, 0.0], rtol=1e-15)
 
 
-def test_rmsprop_of_the_book_arguments_and_state():
+def test_rmsprop_lr_rho_eps_arguments_and_state():
     from dezero.optimizers import RMSProp
 
     opt = RMSProp()
@@ -3024,3 +3024,42 @@ def test_adadelta_of_float32_and_float64_parameters_keeps_their_dtype():
         p, opt = _adadelta_on_a_steep_bowl(dtype, steps=2)
         assert p.data.dtype == dtype
         assert {a.dtype for a in opt.state_of(p).values()} == {np.dtype(dtype)}
+
+
+def test_rmsprop_with_rho_is_not_said_to_be_the_books():
+    from dezero.optimizers import RMSProp
+
+    doc = RMSProp.__doc__
+    assert "the book's DeZero defines" not in doc
+    assert 'has none' in doc and 'ms = rho * ms + (1 - rho) * g * g' in doc
+
+
+# --------------------------------------------------------------------------------------
+# Documentation of the update rules and of setup
+# --------------------------------------------------------------------------------------
+def test_every_update_one_states_its_update():
+    classes = [
+        cls
+        for cls in vars(dezero.optimizers).values()
+        if isinstance(cls, type) and issubclass(cls, Optimizer) and 'update_one' in vars(cls)
+    ]
+    classes.remove(Optimizer)  # the base: its update_one raises
+    assert {SGD, MomentumSGD, AdaGrad, AdaDelta, Adam, AdamW, RMSprop} <= set(classes)
+    for cls in classes:
+        doc = vars(cls)['update_one'].__doc__
+        assert doc and ('=' in doc), cls.__name__
+
+
+def test_setup_on_another_model_keeps_adams_step_count_as_the_book_and_says_so():
+    first, second = param([1.0]), param([1.0])
+    opt = Adam(alpha=0.1).setup(Target(first))
+    for _ in range(3):
+        set_grad(first, [1.0])
+        opt.update()
+    opt.setup(Target(second))
+    set_grad(second, [1.0])
+    opt.update()
+    assert opt.t == 4  # the book's Adam keeps counting: the first step here is not alpha
+    assert abs(1.0 - second.data[0]) < 0.1 * 0.7
+    for doc in (Optimizer.setup.__doc__, Adam.__doc__):
+        assert 'new optimizer' in doc and ' t ' in doc

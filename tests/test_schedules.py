@@ -95,6 +95,51 @@ def test_a_step_the_optimizer_refuses_is_not_counted():
     assert schedule.last_epoch == 0
 
 
+def _warmup_cosine_and_steps():
+    """An Adam with a warm-up, a cosine annealing to 0.001 and a halving every 7 steps,
+    whose cosine rule is taken below 0 at step 23 by the halvings."""
+    opt = Adam(lr=0.1).setup(MLP((3, 2)))
+    schedules = [
+        LinearLR(opt, 0.2, 1.0, 5),
+        CosineAnnealingLR(opt, T_max=20, eta_min=0.001),
+        StepLR(opt, 7, 0.5),
+    ]
+    for _ in range(22):
+        for schedule in schedules:
+            schedule.step()
+    return opt, schedules
+
+
+def test_a_rule_taken_below_zero_by_another_schedule_is_refused_and_explained():
+    opt, (warmup, cosine, halving) = _warmup_cosine_and_steps()
+    warmup.step()
+    lr = opt.lr
+    before = (cosine.state_dict(), cosine.get_last_lr(), opt.lr, opt.alpha)
+    with pytest.raises(ValueError) as info:
+        cosine.step()
+    message = str(info.value)
+    assert message.startswith(
+        'CosineAnnealingLR.step: step 23 of CosineAnnealingLR(T_max=20, eta_min=0.001) '
+        'would set the learning rate to -0.00072'
+    )
+    assert f'applied to the learning rate {lr!r} that another schedule' in message
+    assert 'its own part of the run' in message
+    # the refused step left this schedule and the optimizer exactly as they were
+    assert (cosine.state_dict(), cosine.get_last_lr(), opt.lr, opt.alpha) == before
+    assert (warmup.last_epoch, cosine.last_epoch, halving.last_epoch) == (23, 22, 22)
+
+
+def test_a_rule_taken_below_zero_by_an_assignment_is_refused():
+    opt = sgd(0.1)
+    cosine = CosineAnnealingLR(opt, T_max=4, eta_min=0.05)
+    for _ in range(5):  # past the minimum: the rule rises again from eta_min
+        cosine.step()
+    opt.lr = 0.001  # below eta_min
+    with pytest.raises(ValueError, match=r'^CosineAnnealingLR\.step: step 6 of .* would set'):
+        cosine.step()
+    assert (cosine.last_epoch, opt.lr) == (5, 0.001)
+
+
 def test_adam_schedules_its_alpha():
     opt = Adam(alpha=0.01).setup(MLP((3,)))
     StepLR(opt, step_size=1, gamma=0.5).step()
@@ -392,6 +437,16 @@ def saved_state(edit):
         ),
         (lambda state: state.update(last_lr=10**400), r'holds last_lr=10{400}; expected a'),
         (lambda state: state.update(optimizer_lr=10**400), r'holds optimizer_lr=10{400}; '),
+        (
+            lambda state: state.update(last_epoch=10**400),
+            r'holds last_epoch=an int of 1329 bits for the StepLR; expected an int >= 0 '
+            r'and below 2\*\*53$',
+        ),
+        (
+            lambda state: state.update(last_epoch=2**53),
+            r'holds last_epoch=9007199254740992 for the StepLR; expected an int >= 0 ',
+        ),
+        (lambda state: state.update(last_epoch=-1), r'holds last_epoch=-1 for the StepLR; '),
         (  # a state saved before the optimizer's lr was kept
             lambda state: (state.pop('optimizer_lr'), state.update(last_lr=10**400)),
             r'holds last_lr=10{400}; ',
@@ -471,3 +526,13 @@ def test_bad_settings_are_refused_before_the_optimizer_changes(make_bad, message
 def test_the_base_class_needs_a_rule():
     with pytest.raises(NotImplementedError, match='LRSchedule does not define _next'):
         LRSchedule(sgd()).step()
+
+
+def test_the_largest_step_count_loaded_steps_on():
+    opt = sgd(0.1)
+    cosine = CosineAnnealingLR(opt, T_max=3)
+    state = cosine.state_dict()
+    state['last_epoch'] = 2**53 - 2  # an even number of periods: at the maximum again
+    cosine.load_state_dict(state)
+    cosine.step()
+    assert cosine.last_epoch == 2**53 - 1 and math.isfinite(opt.lr)
