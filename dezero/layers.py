@@ -229,11 +229,12 @@ class Layer:
     unwrapped to that output as in DeZero, and keeps weak references to the positional
     inputs and the outputs of that call in ``inputs`` and ``outputs``
     (``layer.outputs[0]()`` is the last output while it is alive; a tuple returned by
-    forward gives one reference per item).  A call that raises takes back the
-    parameters it created (the first call of a lazy layer, or of a model through its
-    lazy layers): they have no data again, the input sizes are unknown again, and
-    NumPy's random generator is put back where it was unless something drew from it
-    since the weights were drawn.
+    forward gives one reference per item).  A layer has no derivative of its own: its
+    forward is made of dezero functions, whose backward carries the gradients to its
+    inputs and Parameters.  A call that raises takes back the parameters it created
+    (the first call of a lazy layer, or of a model through its lazy layers): they have
+    no data again, the input sizes are unknown again, and NumPy's random generator is
+    put back where it was unless something drew from it since the weights were drawn.
 
     ``_params`` is the book's record of the names of the attributes that hold a
     Parameter or a Layer, for code that walks a layer the book's way (``for name in
@@ -370,6 +371,9 @@ class Layer:
         return outputs
 
     def forward(self, *inputs):
+        """The layer's computation, which each subclass defines: it takes the inputs
+        and keyword settings the call was given and returns the output (a Variable,
+        or a tuple of them).  The base class raises NotImplementedError."""
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
 
     # ---- parameters ------------------------------------------------------------------
@@ -1706,6 +1710,8 @@ class Linear(Layer):
         _assign_size(self, 'in_size', value)
 
     def hyperparameters(self):
+        """``in`` (None before W exists) and ``out``, then ``nobias`` and ``dtype`` where
+        they are not the usual (a bias, float32)."""
         return _settings({'in': self.in_size, 'out': self.out_size}, self.b is None, self.dtype)
 
     def param_specs(self):
@@ -1731,6 +1737,9 @@ class Linear(Layer):
         _forget_assigned_size(self)
 
     def forward(self, x):
+        """``x @ W + b`` (no b without bias): x of shape (N, in_size) gives (N, out_size),
+        a single sample (in_size,) gives (out_size,).  A lazy layer's first call creates
+        W for x's width; x is converted to W's dtype."""
         # a plain array x stays one: a constant, whose gradient is never computed
         W, b = self.W.data, self.b
         if (
@@ -1809,6 +1818,11 @@ class BatchNorm(Layer):
         self.beta = Parameter(None, name='beta')
 
     def forward(self, x):
+        """``gamma * (x - mean) / sqrt(var + eps) + beta`` per channel (axis 1) of x,
+        (N, C) or (N, C, H, W), of x's shape: in training mean and var are the batch's
+        and the running statistics move toward them; in test mode they are
+        ``avg_mean`` and ``avg_var``.  The first call creates the four parameters for
+        C channels; later inputs are converted to gamma's dtype."""
         x = as_variable(x)
         if x.ndim not in (2, 4):  # before any parameter is made for its channels
             raise ValueError(
@@ -1861,6 +1875,8 @@ class BatchNorm(Layer):
                 param.data = xp.full(channels, fill, dtype)
 
     def hyperparameters(self):
+        """``channels`` (None before the first call), then ``eps`` and ``decay`` where
+        they differ from the book's defaults."""
         settings = {'channels': None if self.gamma.data is None else self.gamma.data.shape[0]}
         if self.eps != BatchNorm.eps:
             settings['eps'] = self.eps
@@ -1923,6 +1939,8 @@ class LayerNorm(Layer):
         self.beta = Parameter(None, name='beta')
 
     def hyperparameters(self):
+        """``size``, the length of the input's last axis (None before the first call),
+        then ``eps`` where it is not 1e-5 and ``dtype`` where it is not float32."""
         size = None if self.gamma.data is None else self.gamma.data.shape[0]
         settings = {'size': size}
         if self.eps != 1e-5:
@@ -1934,6 +1952,9 @@ class LayerNorm(Layer):
         return {'gamma': (('size',), self.dtype), 'beta': (('size',), self.dtype)}
 
     def forward(self, x):
+        """``gamma * (x - mean) / sqrt(var + eps) + beta``, mean and (biased) var taken
+        over the last axis of x (..., size): an output of x's shape.  The first call
+        creates gamma and beta of that size; x is converted to their dtype."""
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
         if x.ndim == 0:
@@ -2006,6 +2027,10 @@ class _Conv(Layer):
         _assign_size(self, 'in_channels', value)
 
     def hyperparameters(self):
+        """``in`` (the input channels; None before W exists), ``out`` and ``kernel``,
+        then ``stride`` and ``pad`` where they are not 1 and 0, and ``nobias`` and
+        ``dtype`` where they are not the usual (a bias, float32); a (height, width)
+        pair of equal sizes shows as one number."""
         settings = {
             'in': self.in_channels,
             'out': self.out_channels,
@@ -2046,6 +2071,10 @@ class _Conv(Layer):
         _forget_assigned_size(self)
 
     def forward(self, x):
+        """The convolution (Conv2d) or transposed convolution (Deconv2d) of x, of shape
+        (N, C, H, W), with W, plus b: an output (N, out_channels, OH, OW).  A lazy
+        layer's first call creates W for C input channels; x is converted to W's
+        dtype."""
         # x stays as given: the convolution skips the gradient of a plain array
         if not hasattr(x, 'ndim'):
             x = as_variable(x)
@@ -2180,6 +2209,8 @@ class RNN(Layer):
         self.h = None
 
     def hyperparameters(self):
+        """``in`` (None before x2h's W exists) and ``hidden``, then ``dtype`` where it
+        is not float32."""
         return _settings({'in': self.x2h.in_size, 'hidden': self.hidden_size}, dtype=self.x2h.dtype)
 
     def param_specs(self):
@@ -2193,6 +2224,10 @@ class RNN(Layer):
         self.h = None
 
     def forward(self, x):
+        """One time step: the new hidden state ``tanh(x2h(x) + h2h(h))``, or
+        ``tanh(x2h(x))`` when there is no previous h, kept as ``h`` for the next call.
+        x of shape (batch, in_size) gives (batch, hidden_size); (in_size,) gives
+        (hidden_size,)."""
         x = _step_input('RNN', x, self.h, self.x2h)
         if self.h is None:
             h_new = F.tanh(self.x2h(x))
@@ -2245,6 +2280,8 @@ class LSTM(Layer):
         self.reset_state()
 
     def hyperparameters(self):
+        """``in`` (None before x2f's W exists) and ``hidden``, then ``dtype`` where it
+        is not float32."""
         return _settings({'in': self.x2f.in_size, 'hidden': self.hidden_size}, dtype=self.x2f.dtype)
 
     def param_specs(self):
@@ -2258,6 +2295,9 @@ class LSTM(Layer):
         self.c = None
 
     def forward(self, x):
+        """One time step by the equations of the class: the new hidden state h, kept
+        with the new cell c for the next call.  x of shape (batch, in_size) gives
+        (batch, hidden_size); (in_size,) gives (hidden_size,)."""
         x = _step_input('LSTM', x, self.h, self.x2f)
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
         h = self.h
@@ -2313,6 +2353,8 @@ class GRU(Layer):
         self.h = None
 
     def hyperparameters(self):
+        """``in`` (None before x2r's W exists) and ``hidden``, then ``dtype`` where it
+        is not float32."""
         return _settings({'in': self.x2r.in_size, 'hidden': self.hidden_size}, dtype=self.x2r.dtype)
 
     def param_specs(self):
@@ -2325,6 +2367,9 @@ class GRU(Layer):
         self.h = None
 
     def forward(self, x):
+        """One time step by the equations of the class: the new hidden state h, kept
+        for the next call.  x of shape (batch, in_size) gives (batch, hidden_size);
+        (in_size,) gives (hidden_size,)."""
         x = _step_input('GRU', x, self.h, self.x2r)
         r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
         h = self.h
@@ -2387,6 +2432,7 @@ class MultiHeadAttention(Layer):
         self.out = Linear(E, in_size=E, dtype=dtype)
 
     def hyperparameters(self):
+        """``embed`` and ``heads``, then ``dtype`` where it is not float32."""
         settings = {'embed': self.embed_size, 'heads': self.num_heads}
         return _settings(settings, dtype=_weight_dtype(self.query))
 
@@ -2469,8 +2515,12 @@ class EmbedID(Layer):
         self.W = Parameter(np.random.randn(in_size, out_size).astype(dtype), name='W')
 
     def hyperparameters(self):
+        """``in`` (the number of ids) and ``out`` (the length of a vector), then
+        ``dtype`` where it is not float32."""
         in_size, out_size = self.W.data.shape
         return _settings({'in': in_size, 'out': out_size}, dtype=self.W.data.dtype)
 
     def forward(self, x):
+        """``W[x]``: the rows of W picked by the integer ids x (of any shape), an output
+        of shape ``x.shape + (out_size,)``."""
         return embed_id(x, self.W)

@@ -125,6 +125,7 @@ class Sequential(Model):
         self.layers = list(layers)
 
     def forward(self, x):
+        """x passed through the items of ``layers`` in order: the last one's output."""
         for layer in self.layers:
             x = layer(x)
         return x
@@ -150,9 +151,14 @@ class MLP(Model):
             self.layers.append(layer)
 
     def hyperparameters(self):
+        """``activation``: the name of the activation function (the Linear layers show
+        their own sizes)."""
         return {'activation': getattr(self.activation, '__name__', type(self.activation).__name__)}
 
     def forward(self, x):
+        """The Linear layers in order with ``activation`` between them (for three,
+        ``l2(activation(l1(activation(l0(x)))))``): x of shape (N, D) gives
+        (N, fc_output_sizes[-1])."""
         for layer in self.layers[:-1]:
             x = self.activation(layer(x))
         return self.layers[-1](x)
@@ -359,6 +365,8 @@ class VGG16(Model):
             _load_pretrained(self, 'VGG16', path)
 
     def forward(self, x):
+        """The class scores (N, 1000) of the images x (N, 3, H, W), H and W from 224 to
+        255, through the layers of the class; dropout acts in training only."""
         _check_images('VGG16', x)
         if x.shape[2] // 32 != 7 or x.shape[3] // 32 != 7:
             raise ValueError(
@@ -535,6 +543,8 @@ class BottleneckA(Layer):
         self.conv4, self.bn4 = _conv_bn('BottleneckA', in_channels, out_channels, 1, stride, dtype)
 
     def forward(self, x):
+        """The block of the class: x of shape (N, in_channels, H, W) gives
+        (N, out_channels, ceil(H / stride), ceil(W / stride))."""
         h = F.relu(self.bn1(self.conv1(x)))
         h = F.relu(self.bn2(self.conv2(h)))
         h = self.bn3(self.conv3(h))
@@ -554,6 +564,7 @@ class BottleneckB(Layer):
         self.conv3, self.bn3 = _conv_bn('BottleneckB', mid_channels, in_channels, 1, 1, dtype)
 
     def forward(self, x):
+        """The block of the class: an output of x's shape (N, in_channels, H, W)."""
         h = F.relu(self.bn1(self.conv1(x)))
         h = F.relu(self.bn2(self.conv2(h)))
         h = self.bn3(self.conv3(h))
@@ -594,6 +605,8 @@ class BuildingBlock(Layer):
             self.blocks.append(block)
 
     def forward(self, x):
+        """x through ``a``, ``b1``, ``b2``, ... in order: (N, in_channels, H, W) gives
+        (N, out_channels, ceil(H / stride), ceil(W / stride))."""
         for block in self.blocks:
             x = block(x)
         return x
@@ -663,6 +676,8 @@ class ResNet(Model):
             _load_pretrained(self, name, path)
 
     def forward(self, x):
+        """The class scores (N, 1000) of the images x (N, 3, H, W) through the layers of
+        the class."""
         _check_images(type(self).__name__, x)
         x = F.relu(self.bn1(self.conv1(x)))
         x = F.pooling(x, 3, stride=2, pad=1)
@@ -714,6 +729,8 @@ class Fire(Layer):
         )
 
     def forward(self, x):
+        """The module of the class: x of shape (N, in_channels, H, W) gives
+        (N, expand1x1_channels + expand3x3_channels, H, W)."""
         s = F.relu(self.squeeze(x))
         return F.concat([F.relu(self.expand1x1(s)), F.relu(self.expand3x3(s))], axis=1)
 
@@ -765,6 +782,8 @@ class SqueezeNet(Model):
             _load_pretrained(self, 'SqueezeNet', path)
 
     def forward(self, x):
+        """The class scores (N, 1000) of the images x (N, 3, H, W) through the layers of
+        the class; dropout acts in training only."""
         _check_images('SqueezeNet', x)
         x = F.relu(self.conv1(x))
         for stage in self.stages:

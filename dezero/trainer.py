@@ -970,10 +970,12 @@ class _Watching:
 
     @property
     def best(self):
+        """The best value of the watched figure so far (None before the first epoch)."""
         return self._monitor.best
 
     @property
     def best_epoch(self):
+        """The epoch that gave ``best`` (None before the first epoch)."""
         return self._monitor.best_epoch
 
     def _check_state(self, state, owner, source):
@@ -1021,6 +1023,8 @@ class EarlyStopping(_Watching):
         self.stopped_epoch = None
 
     def on_train_begin(self, trainer):
+        """Check that the watched figure is one this fit records (ValueError if not),
+        and start afresh: no best value, no epoch waited, not stopped."""
         self._monitor.check_figures(trainer, self)
         self._monitor.reset()
         self.wait = 0
@@ -1045,6 +1049,11 @@ class EarlyStopping(_Watching):
         self.stopped_epoch = state['stopped_epoch']
 
     def on_epoch_end(self, trainer, epoch, logs):
+        """Record ``logs[monitor]`` as the best if it beats it by more than ``min_delta``
+        (the wait goes back to 0); otherwise, NaN included, count one more epoch
+        waited, and once ``patience`` epochs (at least one) are waited set
+        ``trainer.stop_training`` and ``stopped_epoch``.  KeyError when the logs have
+        no such figure."""
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
             self._monitor.record(epoch, value)
@@ -1074,6 +1083,8 @@ class BestWeights(_Watching):
         self.restore = check_flag('BestWeights', 'restore', restore)
 
     def on_train_begin(self, trainer):
+        """Check that ``path`` can be written (its folder exists) and that the watched
+        figure is one this fit records, and forget any best value."""
         _check_folder('BestWeights', self.path, trainer)
         self._monitor.check_figures(trainer, self)
         self._monitor.reset()
@@ -1090,6 +1101,9 @@ class BestWeights(_Watching):
         self._monitor.record(state['best_epoch'], state['best'])
 
     def on_epoch_end(self, trainer, epoch, logs):
+        """When ``logs[monitor]`` beats the best by more than ``min_delta``, save the
+        model's weights to ``path`` (rank 0 alone in a data-parallel run), then record
+        the value as the best.  KeyError when the logs have no such figure."""
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
             if _writes(trainer):
@@ -1097,6 +1111,9 @@ class BestWeights(_Watching):
             self._monitor.record(epoch, value)
 
     def on_train_end(self, trainer):
+        """With ``restore``, load the weights of the best epoch back into the model
+        (rank 0 reads the file and sends them to the other processes of a
+        data-parallel run); nothing when no epoch was recorded."""
         if self.restore and self.best_epoch is not None:
             if _writes(trainer):
                 trainer.model.load_weights(self.path)
@@ -1183,6 +1200,9 @@ class Checkpoint:
         self.resumed_epoch = None
 
     def on_train_begin(self, trainer):
+        """Check the folder of ``path`` and the state of the callbacks, then, when the
+        file exists (as rank 0 sees it), restore the training state from it and set
+        ``resumed_epoch``; RuntimeError when not called by :meth:`Trainer.fit`."""
         if getattr(trainer, '_run', None) is None:
             raise RuntimeError(
                 'Checkpoint: a Checkpoint works from inside Trainer.fit; pass it to '
@@ -1200,6 +1220,8 @@ class Checkpoint:
             self.resumed_epoch = trainer._run.done
 
     def on_epoch_end(self, trainer, epoch, logs):
+        """Save the whole training state to ``path`` (rank 0 writes it, with the random
+        state of every process)."""
         comm = getattr(trainer, 'comm', None)
         states = [np.random.get_state()]
         if comm is not None and comm.size > 1:  # each process's draws (dropout) its own

@@ -1,10 +1,15 @@
 """The code style the project keeps: ruff's lint rules and its formatter, as set in
-pyproject.toml, over the whole tree (the package, tests, examples, benchmarks, steps)."""
+pyproject.toml, over the whole tree (the package, tests, examples, benchmarks, steps),
+and a docstring on every public function, class and method of the modules listed in
+DOCUMENTED."""
 
+import importlib
+import inspect
 import pathlib
 import shutil
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -29,3 +34,77 @@ def test_ruff_finds_nothing_to_complain_about():
 def test_the_code_is_formatted_as_ruff_formats_it():
     result = ruff('format', '--check', '--no-cache', '.')
     assert result.returncode == 0, result.stdout + result.stderr + '\nrun `ruff format .` to fix'
+
+
+# The modules whose public functions, classes and methods all have a docstring.
+DOCUMENTED = ('dezero.layers', 'dezero.models', 'dezero.trainer')
+
+
+def _docstring(obj):
+    """The docstring ``obj`` has itself (a property's is its getter's), or ''."""
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    return (getattr(obj, '__doc__', None) or '').strip()
+
+
+def _undocumented(module, modules=DOCUMENTED):
+    """The public functions, classes and methods defined in ``module`` that have no
+    docstring, by their qualified names.  The methods of a public class are those it
+    defines and those it inherits from a class of ``modules`` (Conv2d's forward is
+    that of the private _Conv); methods are functions, static and class methods, and
+    properties."""
+    missing = set()
+    for name, obj in vars(module).items():
+        if name.startswith('_') or getattr(obj, '__module__', None) != module.__name__:
+            continue
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+            continue
+        if not _docstring(obj):
+            missing.add(f'{module.__name__}.{name}')
+        if not inspect.isclass(obj):
+            continue
+        for attr in dir(obj):
+            if attr.startswith('_'):
+                continue
+            owner = next(k for k in obj.__mro__ if attr in vars(k))
+            member = vars(owner)[attr]
+            methods = (staticmethod, classmethod, property, types.FunctionType)
+            if owner.__module__ in modules and isinstance(member, methods):
+                if not _docstring(member):
+                    missing.add(f'{owner.__module__}.{owner.__qualname__}.{attr}')
+    return sorted(missing)
+
+
+@pytest.mark.parametrize('name', DOCUMENTED)
+def test_every_public_function_class_and_method_has_a_docstring(name):
+    missing = _undocumented(importlib.import_module(name))
+    assert not missing, 'no docstring: ' + ', '.join(missing)
+
+
+def test_the_docstring_check_finds_what_lacks_one():
+    module = types.ModuleType('documented')
+    exec(
+        'class _Base:\n'
+        '    def shared(self): pass\n'
+        '    def _private(self): pass\n'
+        'class Layer(_Base):\n'
+        '    """A layer."""\n'
+        '    def forward(self, x): pass\n'
+        '    @property\n'
+        '    def size(self): return 1\n'
+        '    @staticmethod\n'
+        '    def make(): pass\n'
+        '    def described(self):\n'
+        '        """Described."""\n'
+        'def helper(): pass\n'
+        'class Plain: pass\n',
+        vars(module),
+    )
+    assert _undocumented(module, ('documented',)) == [
+        'documented.Layer.forward',
+        'documented.Layer.make',
+        'documented.Layer.size',
+        'documented.Plain',
+        'documented._Base.shared',
+        'documented.helper',
+    ]
