@@ -539,6 +539,12 @@ class Variable:
         ``retain_grad`` this variable's ``.grad`` is the gradient the pass started from,
         not what its hooks made of it.
 
+        A seed set as a Variable of this variable's dtype is, with ``create_graph=True``,
+        an input of the gradients' graph: they can be differentiated with respect to it.
+        No ``.grad`` is that Variable or shares its memory (one that would is a recorded
+        copy).  A seed of a wider dtype that the cast makes infinite (1e40 for float32
+        data) raises OverflowError.
+
         ``retain_grad`` and ``create_graph`` must be True or False: a seed is never an
         argument (``y.backward(seed)`` raises TypeError; set ``y.grad = Variable(seed)``
         first).
@@ -575,6 +581,9 @@ class Variable:
             if self._hooks is not None:
                 with using_config('enable_backprop', create_graph):
                     seed = _run_hooks(self._hooks, self.shape, seed)
+            elif seed is self.grad:  # the Variable set by hand (recorded): a copy, leading to it
+                with using_config('enable_backprop', True):
+                    seed = _Copy()(seed)
             self.grad = seed
             return
         given = self.grad
@@ -583,7 +592,7 @@ class Variable:
             if create_graph:  # the pass, and the recorded sums into .grad, are one backward
                 with mark_origin(backward_order=_order_of_pass([self])):
                     grads = _run_pass([self], [seed], retain_grad, True, None, clear=True)
-                    _store_gradients(grads, True)
+                    _store_gradients(grads, True, seed if seed is given else None)
             else:
                 grads = _run_pass([self], [seed], retain_grad, False, None, clear=True)
                 _store_gradients(grads, False)
@@ -814,9 +823,11 @@ def _seed(y, given, recorded):
     Ones when ``given`` is None, of y's dtype (float64 for integer data).  Otherwise
     ``given`` (a Variable or an array) must match y's shape and device and be floating
     point; it is copied, cast to y's dtype when that is floating point, so that no
-    gradient the pass stores shares memory with it.  A recorded pass (``recorded``)
-    keeps a given Variable of y's dtype as it is, so that the results can be
-    differentiated with respect to it.  Bool data has no derivative."""
+    gradient the pass stores shares memory with it; OverflowError if the cast to a
+    narrower dtype makes a value of it infinite.  A recorded pass (``recorded``) keeps
+    a given Variable of y's dtype as it is, so that the results can be differentiated
+    with respect to it (a ``.grad`` that would be it, or share its memory, gets a
+    recorded copy: see _add_to_grads).  Bool data has no derivative."""
     data = y._data
     kind = data.dtype.kind
     if kind == 'b':
@@ -861,7 +872,29 @@ def _seed(y, given, recorded):
         )
     if recorded and isinstance(given, Variable) and g.dtype == data.dtype:
         return given
+    if kind == 'f' and g.dtype.itemsize > data.dtype.itemsize:  # narrowing: may overflow
+        return _narrowed_seed(y, g)
     return g.astype(data.dtype if kind == 'f' else g.dtype)  # (a copy)
+
+
+def _narrowed_seed(y, g):
+    """The seed ``g`` cast to the narrower floating dtype of ``y``'s data (float64 to
+    float32); OverflowError if a finite value of it would become infinite there."""
+    dtype = y._data.dtype
+    with np.errstate(over='ignore'):
+        seed = g.astype(dtype)
+    xp = cuda.get_array_module(seed)
+    if not xp.isfinite(seed).all():  # inf or nan: made so by the cast, or given so?
+        lost = xp.isinf(seed) & xp.isfinite(g)
+        if lost.any():
+            value = g[lost].ravel()[0].item()
+            raise OverflowError(
+                f'backward: the gradient set in .grad holds {value!r}, which its dtype '
+                f'{g.dtype} holds but the dtype {dtype} of this Variable {_describe(y)} '
+                f'does not (it would become infinite); scale the seed down, or compute '
+                f'this Variable in {g.dtype}'
+            )
+    return seed
 
 
 # Adding a gradient to a ``.grad`` reads it, adds and writes the sum back: threads whose
@@ -875,7 +908,7 @@ _gradient_lock = threading.Lock()
 _lone_store = False
 
 
-def _store_gradients(grads, recorded):
+def _store_gradients(grads, recorded, seed=None):
     """Add each gradient of a pass to its variable's ``.grad`` (see _add_to_grads),
     one thread at a time."""
     global _lone_store
@@ -883,25 +916,27 @@ def _store_gradients(grads, recorded):
         _lone_store = True
         try:
             if _threads == 1:  # still alone: no other thread stores meanwhile
-                _add_to_grads(grads, recorded)
+                _add_to_grads(grads, recorded, seed)
                 return
         finally:
             _lone_store = False
     with _gradient_lock:
         while _lone_store:  # the lone thread's last store without the lock
             time.sleep(0)
-        _add_to_grads(grads, recorded)
+        _add_to_grads(grads, recorded, seed)
 
 
-def _add_to_grads(grads, recorded):
+def _add_to_grads(grads, recorded, seed=None):
     """Add each gradient of a pass ({variable: gradient}: arrays, or Variables when
     ``recorded``) to the variable's ``.grad``, a Variable.  A recorded sum is itself
     recorded, so that it can be differentiated too.
 
     Every ``.grad`` gets memory of its own: a gradient that shares its memory with one
-    stored before (``a + b`` gives both the same array) or that cannot be written (a
-    broadcast view) is copied, so that changing one ``.grad`` in place (weight decay,
-    clipping) changes no other.  Gradients are checked before any is stored: floating
+    stored before (``a + b`` gives both the same array), with ``seed`` (the Variable
+    set by hand that a recorded pass started from, passed on as it is by ``x + 0``) or
+    that cannot be written (a broadcast view) is copied, so that changing one ``.grad``
+    in place (weight decay, clipping) changes no other, nor the seed.  The recorded
+    copy leads back to the seed, which stays differentiated.  Gradients are checked before any is stored: floating
     point, and shaped as a ``.grad`` already there.  A gradient takes the floating
     dtype of its variable's data, as in PyTorch: a float32 variable used with float64
     values (which NumPy promotes to float64) still gets a float32 gradient.  Integer
@@ -920,6 +955,9 @@ def _add_to_grads(grads, recorded):
                     gx = gx.astype(wanted)  # float32 data: float32 gradient (recorded too)
             stored.append((x, gx))
     owners = set()  # the ids of the arrays whose memory the stored gradients use
+    if seed is not None:  # (and the seed's, which no .grad may use)
+        base = seed._data.base
+        owners.add(id(seed._data if base is None else base))
     for x, gx in stored:
         old = x.grad
         if old is not None:  # a new array, or a new recorded sum
@@ -1135,10 +1173,10 @@ def _run_hooks(hooks, shape, grad):
     ``a + b`` gives both the same) and run with dezero's operations giving Variables,
     as outside a pass."""
     settings = _settings
-    if grad.creator is None:
-        grad = _fresh_variable(grad._data.copy(), grad.requires_grad)
+    if grad.creator is None and not grad.requires_grad:
+        grad = _fresh_variable(grad._data.copy(), False)
     else:  # recorded (create_graph): a recorded copy, through which the graph goes on
-        grad = _Copy()(grad)
+        grad = _Copy()(grad)  # (to a seed set by hand too, a Variable made by no function)
     saved = settings.arrays_only
     settings.arrays_only = False
     try:
@@ -1197,6 +1235,8 @@ class HookHandle:
         self.key = next(HookHandle._keys)
 
     def remove(self):
+        """Unregister the hook; doing it again, or once the variable is gone, does
+        nothing."""
         v = self._variable()
         if v is not None and v._hooks is not None:
             v._hooks.pop(self.key, None)
@@ -1628,9 +1668,14 @@ class Function:
         return as_array(y)
 
     def forward(self, *xs):
+        """Compute the outputs from the input arrays ``xs`` (NumPy or CuPy): an array,
+        or a tuple of arrays.  Every subclass defines it."""
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
 
     def backward(self, *gys):
+        """Given one gradient per output (``gys``), return the gradient of each input:
+        one, or a tuple of them, each shaped as its input (None for no gradient).  Every
+        subclass that is differentiated defines it, with Variable operations."""
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
 
     @property

@@ -97,26 +97,39 @@ def _no_numpy_extras(name, dtype, out, others):
 
 
 def _sum(self, axis=None, keepdims=False, *, dtype=None, out=None, **others):
+    """The sum of the elements over ``axis`` (None: all), the summed axes kept as size 1
+    with ``keepdims``: :func:`dezero.functions.sum`."""
     _no_numpy_extras('sum', dtype, out, others)
     return reduction.sum(self, axis, keepdims)
 
 
 def _max(self, axis=None, keepdims=False, *, out=None, **others):
+    """The largest element over ``axis`` (None: all), with ``keepdims`` as for sum:
+    :func:`dezero.functions.max`."""
     _no_numpy_extras('max', None, out, others)
     return reduction.max(self, axis, keepdims)
 
 
 def _min(self, axis=None, keepdims=False, *, out=None, **others):
+    """The smallest element over ``axis`` (None: all), with ``keepdims`` as for sum:
+    :func:`dezero.functions.min`."""
     _no_numpy_extras('min', None, out, others)
     return reduction.min(self, axis, keepdims)
 
 
 def _matmul(self, other):
+    """The matrix product ``self @ other``: :func:`dezero.functions.matmul`."""
     return linalg.matmul(self, other)
 
 
 def _rmatmul(self, other):
+    """The matrix product ``other @ self``."""
     return linalg.matmul(other, self)
+
+
+def _reversed_axes(self):
+    """The Variable with its axes in reverse order, as ``x.transpose()``."""
+    return array.transpose(self)
 
 
 def setup_variable():
@@ -140,7 +153,7 @@ def setup_variable():
     Variable.__getitem__ = array.get_item
     Variable.reshape = _reshape
     Variable.transpose = _transpose
-    Variable.T = property(array.transpose)
+    Variable.T = property(_reversed_axes)
     Variable.sum = _sum
     Variable.max = _max
     Variable.min = _min

@@ -722,6 +722,44 @@ def test_a_seed_the_user_gives_is_differentiated():
     np.testing.assert_allclose(x.grad.data, [4.0, 6.0])  # d/dx = 2 seed
 
 
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda x: x + 0.0,  # passes the seed on as it is
+        lambda x: F.reshape(x, (2,)),  # passes on a view of it
+        lambda x: x,  # the leaf itself
+    ],
+    ids=['add', 'reshape', 'leaf'],
+)
+def test_a_recorded_pass_gives_no_grad_the_seed_variable_itself_and_still_differentiates_it(make):
+    x = Variable(np.array([[1.0, 2.0]]))
+    y = make(x)
+    seed = Variable(np.array([5.0, 6.0]).reshape(y.shape))
+    y.grad = seed
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx is not seed and not np.shares_memory(gx.data, seed.data)
+    gx.data *= 0  # a .grad of its own, as the first-order pass gives
+    np.testing.assert_array_equal(seed.data, np.array([5.0, 6.0]).reshape(y.shape))
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_array_equal(seed.grad.data, np.ones(y.shape))  # d sum(seed) / d seed
+
+
+def test_a_seed_variable_passed_through_a_hook_is_still_differentiated():
+    x = Variable(np.array([0.5, -1.0]))
+    y = x * x
+    y.register_hook(lambda g: g * 3.0)
+    seed = Variable(np.array([2.0, 3.0]))
+    y.grad = seed
+    y.backward(create_graph=True)
+    gx = x.grad  # 2 x (3 seed)
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_allclose(seed.grad.data, [3.0, -6.0])  # d/dseed = 6 x
+    np.testing.assert_allclose(x.grad.data, [12.0, 18.0])  # d/dx = 6 seed
+
+
 @pytest.mark.parametrize('create_graph', [False, True])
 def test_a_generation_changed_by_hand_is_an_error_not_a_missing_gradient(create_graph):
     x = Variable(np.array(2.0))

@@ -3,6 +3,8 @@ wrong result: integer and bool data, data changed between forward and backward,
 backward without a graph, bad seeds, backward returning arrays, and gradients that
 share memory."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -301,6 +303,32 @@ def test_a_seed_array_is_accepted_cast_to_the_outputs_dtype_and_not_shared():
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
     assert not np.shares_memory(x.grad.data, seed)
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_seed_that_becomes_infinite_in_the_outputs_dtype_is_refused(create_graph):
+    # NumPy made 1e40 infinite with a warning only: x.grad was [inf, 2]
+    x = Variable(np.array([1.0, 2.0], np.float32))
+    y = x * 2
+    seed = np.array([1.0, -1e40])
+    y.grad = seed
+    with pytest.raises(
+        OverflowError,
+        match=r'^backward: the gradient set in \.grad holds -1e\+40, which its dtype float64 '
+        r'holds but the dtype float32 of this Variable \(shape \(2,\), float32\) does not',
+    ):
+        y.backward(create_graph=create_graph)
+    assert y.grad is seed and x.grad is None  # the seed set by hand stays
+
+
+def test_a_seed_narrowed_to_the_outputs_dtype_keeps_its_infinities_and_nans():
+    x = Variable(np.array([1.0, 2.0, 3.0], np.float32))
+    y = x * 2
+    y.grad = Variable(np.array([np.inf, np.nan, 1e30]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        y.backward()
+    np.testing.assert_array_equal(x.grad.data, np.array([np.inf, np.nan, 2e30], np.float32))
 
 
 def test_a_seed_that_is_not_an_array_is_refused():
@@ -687,6 +715,30 @@ def test_a_0d_float_operand_keeps_the_variables_dtype_as_a_scalar_does(make):
     for y in (x + make(), make() * x, x - make(), make() / x):
         assert y.dtype == np.float32
     assert (x * np.array([2.0])).dtype == np.float64  # a 1-element array promotes
+
+
+@pytest.mark.parametrize(
+    'op',
+    [
+        lambda x: x * np.array(1e300),
+        lambda x: np.float64(-1e300) + x,
+        lambda x: x ** np.array(1e300),
+    ],
+)
+def test_a_numpy_float_too_large_for_the_variable_is_refused_saying_numpy_would_promote(op):
+    # the refusal said that no dtype NumPy would promote it to holds it: NumPy promotes to
+    # float64, which holds it
+    x = Variable(np.ones(2, np.float32))
+    with pytest.raises(
+        OverflowError,
+        match=r'^(unsupported operand for [*+]|pow): the number -?1e\+300 does not fit the dtype '
+        r'float32 of (the Variable it is combined with|x); a NumPy float64 scalar, or a 0-d '
+        r'array that counts as one, is taken as a Python number, in float32, where NumPy would '
+        r'promote the two to float64; use a smaller number, or convert .* to float64$',
+    ):
+        op(x)
+    with pytest.raises(OverflowError, match=r'nor any dtype NumPy would promote it to'):
+        x * 1e300  # a Python float: NumPy keeps float32 for it
 
 
 def test_a_0d_integer_operand_is_an_array_as_numpy_takes_it():

@@ -405,14 +405,18 @@ def pow(x, c):
         data = np.asarray(data)
     if type(c) is np.ndarray and counts_as_scalar(c, data):  # (0-d)
         c = c[()]
-    if isinstance(c, np.generic):
-        c = c.item()
+    number = c.item() if isinstance(c, np.generic) else c
     # refused if x's dtype cannot hold c (see float_number); a list, which has no
     # dtype, is refused by the Function, as the other functions refuse it
-    if not isinstance(c, complex) and getattr(data, 'dtype', None) is not None:
+    if not isinstance(number, complex) and getattr(data, 'dtype', None) is not None:
         if data.dtype.kind == 'f':
-            float_number(c, data.dtype, 'pow', 'x')
-    return Pow(c)(x)
+            try:
+                float_number(number, data.dtype, 'pow', 'x')
+            except OverflowError as error:
+                if c is number:  # a Python number: said rightly already
+                    raise
+                raise _numpy_number_refused(error, c, data.dtype, 'pow', 'x') from None
+    return Pow(number)(x)
 
 
 # ---- operands of different dtypes -------------------------------------------------------
@@ -516,6 +520,26 @@ def _weak_number(number, like, where):
         raise number_overflow(where, number, like.dtype, _HOLDER) from None
 
 
+def _numpy_number_refused(error, scalar, dtype, where, holder):
+    """The error to raise for the NumPy scalar ``scalar`` (perhaps what a 0-d array
+    held), which was taken as a Python number beside data of ``dtype`` (the words of
+    ``holder``) and refused with ``error``.  A number too small is refused as a Python
+    number is.  One too large is refused in words of its own: NumPy would compute it
+    in the dtype it promotes the two to (float64 for ``float32_data *
+    np.float64(1e300)``), which holds it, where dezero takes the number in ``dtype``
+    (see :func:`counts_as_scalar`)."""
+    number = scalar.item()
+    if abs(number) < 1:  # too small, not too large: said rightly already
+        return error
+    promoted = np.result_type(dtype, scalar.dtype)
+    return OverflowError(
+        f'{where}: the number {number!r} does not fit the dtype {dtype} of {holder}; a '
+        f'NumPy {scalar.dtype} scalar, or a 0-d array that counts as one, is taken as a '
+        f'Python number, in {dtype}, where NumPy would promote the two to {promoted}; '
+        f'use a smaller number, or convert {holder} to {promoted}'
+    )
+
+
 def constant_operand(other, like, where):
     """``other``, the other operand of the Variable ``like`` in a binary function, ready
     for a Function.
@@ -543,7 +567,13 @@ def constant_operand(other, like, where):
             )
         other = other[()]
     if isinstance(other, np.generic):
-        other = other.item()
+        value = other.item()
+        if isinstance(value, (int, float)):
+            try:
+                return number_operand(value, like, where)
+            except OverflowError as error:
+                raise _numpy_number_refused(error, other, like.dtype, where, _HOLDER) from None
+        other = value
     if isinstance(other, (int, float)):
         return number_operand(other, like, where)
     if isinstance(other, complex):
