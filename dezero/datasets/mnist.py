@@ -171,6 +171,9 @@ class _IDXImages(Dataset):
         super().__init__(train, transform, target_transform)
 
     def prepare(self):
+        """Read the split's two IDX files (found in ``root`` or the cache, or
+        downloaded, and checked against their MD5 sums) into ``data``, (N, 1, 28, 28)
+        bytes, and ``label``, (N,) integers."""
         owner = type(self).__name__
         names = self.files[self.train]
         listed = _listed_md5(owner, self.root)

@@ -25,17 +25,29 @@ def _statistics(x, axes, eps):
     eps 2**-2k) and is exact (a power of two).  var is then the scaled variance, the
     true one var 2**2k (it may exceed the dtype's range, its inv_std does not)."""
     xp = cuda.get_array_module(x)
+    if not x.size:  # (an empty last axis of layer_norm): no values, nothing to warn of
+        return _empty_statistics(x, axes)
     with np.errstate(over='ignore'):  # an overflow is made good below
         mean = x.mean(axis=axes, keepdims=True)
         xc = x - mean
         var = (xc * xc).mean(axis=axes, keepdims=True)
-    if x.size and not xp.isfinite(var).all():  # overflowed, or x holds inf or nan
+    if not xp.isfinite(var).all():  # overflowed, or x holds inf or nan
         k = _overflow_exponents(x, axes, var)
         if k is not None:
             return _scaled_statistics(x, axes, eps, k)
     inv_std = 1.0 / xp.sqrt(var + eps)
     xc *= inv_std
     return xc, mean, var, inv_std, None
+
+
+def _empty_statistics(x, axes):
+    """:func:`_statistics` of an ``x`` with no elements, without the warnings NumPy's
+    mean gives for an empty slice: xhat is empty, and mean, var and inv_std are nan (as
+    that mean is), of a float dtype and the shape of a reduction of x over ``axes``."""
+    xp = cuda.get_array_module(x)
+    dtype = x.dtype if x.dtype.kind == 'f' else np.float64
+    nan = xp.full(x.sum(axis=axes, keepdims=True).shape, np.nan, dtype)
+    return x - nan, nan, nan, nan, None
 
 
 def _overflow_exponents(x, axes, var):
@@ -99,14 +111,16 @@ def _unscaled(factor, var, k, dtype):
     if overflowed.any():
         # the largest such variance, var 4**k, as a power of ten
         power = xp.log10(var[overflowed].astype(np.float64)) + 2 * k[overflowed] * 0.30103
-        warnings.warn(
-            f'batch_norm: a batch variance of about 1e{float(power.max()):.0f} exceeds '
-            f'the range of the running variance, {dtype}; it becomes inf there (keep '
-            f'the running statistics in float64: for an L.BatchNorm, assign float64 '
-            f'arrays to its avg_mean.data and avg_var.data)',
-            RuntimeWarning,
-            stacklevel=user_stacklevel(),
-        )
+        message = f'batch_norm: a batch variance of about 1e{float(power.max()):.0f} exceeds'
+        if dtype.itemsize < 8:  # a float64 running variance holds more
+            message += (
+                f' the range of the running variance, {dtype}; it becomes inf there (keep '
+                f'the running statistics in float64: for an L.BatchNorm, assign float64 '
+                f'arrays to its avg_mean.data and avg_var.data)'
+            )
+        else:
+            message += f" {dtype}'s range, the running variance's dtype; it becomes inf there"
+        warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
     return term
 
 

@@ -86,16 +86,24 @@ def mean(x, axis=None, keepdims=False):
     is 3e38; PyTorch gives inf); a mean over some axes is the sum divided, inf there.  float16
     is summed in float32.  Derivative: gy / n broadcast back, for the n elements
     averaged."""
-    x = as_input(x, 'mean')
-    axes = checked_axes('mean', axis, x.shape)
-    keepdims = check_flag('mean', 'keepdims', keepdims)
+    return _mean('mean', x, axis, keepdims)
+
+
+def average(x, axis=None, keepdims=False):
+    """:func:`mean`, under the other name the book's DeZero gives it; errors name
+    ``average``."""
+    return _mean('average', x, axis, keepdims)
+
+
+def _mean(name, x, axis, keepdims):
+    """:func:`mean` of x, its arguments checked in the name of the function ``name``."""
+    x = as_input(x, name)
+    axes = checked_axes(name, axis, x.shape)
+    keepdims = check_flag(name, 'keepdims', keepdims)
     n = 1
     for a in axes:
         n *= x.shape[a]
     return Mean(axis, keepdims, n)(x)
-
-
-average = mean
 
 
 # ---- max and min -----------------------------------------------------------------------

@@ -100,3 +100,56 @@ def test_ratio_out_of_range_is_refused(ratio):
 def test_non_numeric_ratio_is_refused(ratio):
     with pytest.raises(TypeError, match='dropout: dropout_ratio must be a number'):
         F.dropout(np.ones(3), ratio)
+
+
+# ---- float16 -----------------------------------------------------------------------------
+@pytest.mark.parametrize('ratio', [0.5, 0.99999])
+def test_float16_drops_to_zero_and_scales_kept_values_rounded_once(ratio):
+    # a scale of 1e5 (ratio 0.99999) is inf in float16: 0 * inf gave nan, x * inf inf
+    x = Variable(np.random.default_rng(0).uniform(1e-3, 0.5, 400_000).astype(np.float16))
+    np.random.seed(1)
+    y = F.dropout(x, ratio)
+    np.random.seed(1)
+    keep = np.random.random_sample(x.shape) >= ratio  # the draw of the float64 path
+    assert y.dtype == np.float16 and 0 < keep.sum() < keep.size
+    scale = 1 / (1 - ratio)
+    expected = np.where(keep, x.data.astype(np.float64) * scale, 0).astype(np.float16)
+    np.testing.assert_array_equal(y.data, expected)
+    y.grad = Variable(np.full(x.shape, 0.25, np.float16))
+    y.backward()
+    assert x.grad.dtype == np.float16
+    once = np.float16(0.25 * scale)  # (0.25 * scale is exact in float64)
+    np.testing.assert_array_equal(x.grad.data, np.where(keep, once, 0))
+
+
+def test_float16_takes_the_same_mask_as_float64():
+    # and scales in float64, rounding to float16 once
+    x = np.random.default_rng(1).uniform(0.5, 1.0, (40, 50)).astype(np.float16)
+    np.random.seed(2)
+    wide = F.dropout(x.astype(np.float64), 0.3).data
+    np.random.seed(2)
+    half = F.dropout(x, 0.3).data
+    np.testing.assert_array_equal(half != 0, wide != 0)
+    np.testing.assert_array_equal(half, wide.astype(np.float16))
+
+
+@pytest.mark.filterwarnings('error')
+def test_float16_second_order_applies_the_mask_again():
+    x = Variable(np.full((1000, 1000), 0.25, np.float16))
+    np.random.seed(4)
+    y = F.dropout(x, 0.99999)  # a scale of 1e5, beyond float16's range
+    keep = y.data != 0
+    assert 0 < keep.sum() < keep.size
+    scale = 1 / (1 - 0.99999)  # 100000.0000008: 0.25 * scale rounds up to 25008
+    np.testing.assert_array_equal(y.data[keep], 25008.0)
+    gy = Variable(np.full(x.shape, 1e-3, np.float16))
+    y.grad = gy
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx.dtype == np.float16
+    once = (np.float64(np.float16(1e-3)) * scale).astype(np.float16)
+    np.testing.assert_array_equal(gx.data, np.where(keep, once, 0))
+    # gx is linear in gy: its gradient is the mask and scale applied again
+    F.sum(gx * np.float16(1e-4)).backward()
+    once = (np.float64(np.float16(1e-4)) * scale).astype(np.float16)
+    np.testing.assert_array_equal(gy.grad.data, np.where(keep, once, 0))

@@ -641,6 +641,19 @@ def test_batch_norm_running_variance_beyond_the_squares_range():
     assert var[0] == np.inf
 
 
+def test_batch_norm_running_variance_beyond_float64_says_so():
+    # a variance of 6.9e319 is beyond float64 itself: keeping the statistics in
+    # float64, as the warning for float32 statistics advises, cannot help
+    x = np.array([[1e160], [-1e160], [3e159]])
+    mean, var = np.zeros(1), np.ones(1)
+    with pytest.warns(RuntimeWarning) as caught:
+        F.batch_norm(x, np.ones(1), np.zeros(1), mean, var)
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith('batch_norm: a batch variance of about 1e320 exceeds ')
+    assert "float64's range" in message and 'in float64:' not in message
+    assert var[0] == np.inf
+
+
 @pytest.mark.parametrize('f', [_layer_norm_of, _batch_norm_of], ids=['layer_norm', 'batch_norm'])
 def test_float16_second_order_with_deviations_beyond_256(f):
     # a recorded backward computes the statistics again, in float32 as forward does
@@ -822,6 +835,22 @@ def test_no_channels_leave_nothing_to_normalise(shape, train):
     assert y.shape == shape and y.dtype == np.float32
     y.backward()
     assert x.grad.shape == shape and gamma.grad.shape == (0,) and beta.grad.shape == (0,)
+
+
+@pytest.mark.filterwarnings('error')  # NumPy's mean warned of each empty row
+@pytest.mark.parametrize('shape', [(3, 0), (0, 0), (0,), (2, 3, 0)])
+@pytest.mark.parametrize('dtype', [np.float16, np.float32, np.float64, np.int64])
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_layer_norm_of_an_empty_last_axis_is_empty_and_quiet(shape, dtype, create_graph):
+    x = Variable(np.zeros(shape, dtype))
+    floats = np.float64 if dtype == np.int64 else dtype
+    gamma, beta = Variable(np.ones(0, floats)), Variable(np.zeros(0, floats))
+    y = F.layer_norm(x, gamma, beta)
+    assert y.shape == shape and y.dtype == floats
+    y.backward(create_graph=create_graph)
+    assert gamma.grad.shape == (0,) and beta.grad.shape == (0,)
+    if dtype != np.int64:  # (integer x gets no gradient)
+        assert x.grad.shape == shape and x.grad.dtype == dtype
 
 
 # ---- integer x in test mode ----------------------------------------------------------------

@@ -416,9 +416,8 @@ def test_logsumexp_backward_underflows_quietly():
 @pytest.mark.parametrize('f', [F.sum, F.mean, F.average, F.max, F.min, F.logsumexp])
 def test_keepdims_that_is_not_true_or_false_is_refused_by_name(f, keepdims):
     # 'no' was read as True by logsumexp, 'False' made NumPy fail naming nothing
-    name = 'mean' if f is F.average else f.__name__
     with pytest.raises(
-        TypeError, match=rf'^{name}: keepdims must be True or False, got {keepdims!r}$'
+        TypeError, match=rf'^{f.__name__}: keepdims must be True or False, got {keepdims!r}$'
     ):
         f(Variable(np.ones((2, 3))), axis=1, keepdims=keepdims)
 
@@ -470,7 +469,7 @@ def test_float16_sums_and_means_in_either_byte_order(dtype):
     np.testing.assert_array_equal(F.sum(np.ones(4096, dtype)).data, 4096.0)
 
 
-@pytest.mark.parametrize('f', [F.sum, F.mean, F.max, F.min, F.logsumexp])
+@pytest.mark.parametrize('f', [F.sum, F.mean, F.average, F.max, F.min, F.logsumexp])
 def test_axis_errors_say_what_the_reductions_take_and_the_shape(f):
     x = Variable(np.ones((2, 3)))
     with pytest.raises(TypeError) as info:
@@ -483,3 +482,20 @@ def test_axis_errors_say_what_the_reductions_take_and_the_shape(f):
     assert str(info.value) == (
         f'{f.__name__}: axis 2 is out of range for an array with 2 dimensions (x has shape (2, 3))'
     )
+
+
+@pytest.mark.parametrize(
+    'call, error, message',
+    [
+        (lambda x: F.average(x, keepdims='False'), TypeError, ': keepdims must be True or'),
+        (lambda x: F.average(x, axis=1.0), TypeError, ': axis must be None, an int or'),
+        (lambda x: F.average(x, axis=2), ValueError, ': axis 2 is out of range'),
+        (lambda x: F.average(x, axis=(0, 0)), ValueError, r': repeated axis in \(0, 0\)'),
+        (lambda x: F.average(x.tolist()), TypeError, r' \(input 0\): cannot use an object'),
+    ],
+    ids=['keepdims', 'axis type', 'axis range', 'repeated axis', 'input'],
+)
+def test_average_errors_name_average(call, error, message):
+    # they named mean, under which average computed
+    with pytest.raises(error, match='^average' + message):
+        call(np.ones((2, 3)))
