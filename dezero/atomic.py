@@ -301,25 +301,29 @@ def _atomic_open(path, xmode, operation, kwargs):
         f, tmp = _create_temp(target, xmode, kwargs)
     _writing.add(tmp)
     try:
-        with f:
-            try:
-                yield f
-            except OSError as e:
-                if e.errno not in _WRITE_ERRNOS or e.filename not in (None, tmp):
-                    raise  # not a failure to write this file
-                raise _write_error(e, operation, path, target) from None
-            with _naming_errors(operation, path, target):
-                f.flush()
-                os.fsync(f.fileno())
-                with contextlib.suppress(FileNotFoundError):
-                    os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-                if fcntl:  # renamed while locked, so that no writer takes it for stale
-                    os.replace(tmp, target)
-        if not fcntl:  # Windows renames only closed files
-            with _naming_errors(operation, path, target):
+        try:
+            yield f
+        except OSError as e:
+            if e.errno not in _WRITE_ERRNOS or e.filename not in (None, tmp):
+                raise  # not a failure to write this file
+            raise _write_error(e, operation, path, target) from None
+        with _naming_errors(operation, path, target):
+            f.flush()
+            os.fsync(f.fileno())
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+            if fcntl:  # renamed while locked, so that no writer takes it for stale
+                os.replace(tmp, target)
+            f.close()
+            if not fcntl:  # Windows renames only closed files
                 os.replace(tmp, target)
         _sync_folder(target)
     except BaseException:
+        # Closing flushes what the buffer still holds, which fails again after a
+        # failed write; the error to raise is the first one, so this one is dropped
+        # (the descriptor is closed all the same).
+        with contextlib.suppress(Exception):
+            f.close()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
@@ -358,10 +362,22 @@ def _check_target(operation, path, target):
         kind = _SPECIAL_FILES.get(stat.S_IFMT(mode), 'a special file')
         raise _error(OSError, None, operation, path, f'it is {kind}, not a regular file')
     if not os.access(target, os.W_OK):
+        if _on_read_only_file_system(target):
+            read_only = OSError(errno.EROFS, os.strerror(errno.EROFS))
+            raise _write_error(read_only, operation, path, target)
         advice = 'make it writable or choose another path'
         raise _error(
             PermissionError, errno.EACCES, operation, path, 'the file is read-only', advice
         )
+
+
+def _on_read_only_file_system(path):
+    """Whether ``path`` is on a file system mounted read-only (False where the system
+    cannot tell: Windows has no ``os.statvfs``)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):
+        return False
 
 
 _SPECIAL_FILES = {

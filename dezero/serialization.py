@@ -13,9 +13,15 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import zipfile
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from dezero import cuda
 from dezero.array_ops import cast_with_overflow
@@ -38,10 +44,19 @@ def npz_path(path, owner):
     A binary file object open for writing (``io.BytesIO``, ``open(name, 'wb')``), which
     ``np.savez`` takes too, comes back as a :class:`~dezero.atomic.GivenFile` that
     :func:`~dezero.atomic.atomic_open` writes into directly: writing into the caller's
-    own file cannot be atomic.  A file object open in text mode, or not for writing,
-    raises TypeError naming ``owner``."""
+    own file cannot be atomic.  A file object open in text mode, not for writing, or in
+    append mode (``'ab'``, where no write can go back) raises TypeError naming
+    ``owner``."""
     if is_file_object(path):
-        return writable_file(path, owner)
+        given = writable_file(path, owner)
+        if _appends(path):
+            raise TypeError(
+                f'{owner}: {file_object_name(path)} is open in append mode, where every '
+                f'write goes to the end of the file, but writing an .npz archive (a zip '
+                f"file) goes back to fill in sizes; open the file with 'wb' (or write "
+                f'into io.BytesIO and append its bytes)'
+            )
+        return given
     path = file_path(path, owner)
     return path if path.endswith('.npz') else path + '.npz'
 
@@ -53,9 +68,10 @@ def write_npz(f, arrays):
 
     Writing a zip archive seeks back to fill in sizes, which a file on disk and an
     ``io.BytesIO`` allow; into any other file object (a ``gzip.GzipFile``, which can
-    only seek forward, a pipe) the archive is built in memory first and then written
-    with one ``write``, so that a failure leaves no part of an archive there."""
-    if isinstance(f, _SEEKING_FILES) and f.seekable():
+    only seek forward, a pipe, a file in append mode, whose writes all go to its end)
+    the archive is built in memory first and then written with one ``write``, so that
+    a failure leaves no part of an archive there."""
+    if isinstance(f, _SEEKING_FILES) and f.seekable() and not _appends(f):
         _write_zip(f, arrays)
         return
     buffer = io.BytesIO()
@@ -66,6 +82,20 @@ def write_npz(f, arrays):
 
 # File objects whose seek(), when seekable() says so, goes anywhere, as zipfile expects.
 _SEEKING_FILES = (io.BytesIO, io.FileIO, io.BufferedWriter, io.BufferedRandom)
+
+
+def _appends(f):
+    """Whether every write to the file object ``f`` goes to the end of its file,
+    wherever it seeks: a file opened in append mode (``'ab'``), or one whose
+    descriptor was opened so (``O_APPEND``, as the shell's ``>>`` opens standard
+    output)."""
+    mode = getattr(f, 'mode', None)
+    if isinstance(mode, str) and 'a' in mode:
+        return True
+    try:
+        return bool(fcntl.fcntl(f.fileno(), fcntl.F_GETFL) & os.O_APPEND)
+    except (AttributeError, TypeError, ValueError, OSError):  # no descriptor, or no fcntl
+        return False
 
 
 def _write_zip(f, arrays):
@@ -202,36 +232,51 @@ def _holds_objects(archive, name):
 
 def _holds_none(archive, name):
     """Whether the entry ``name``, an array of Python objects, is a 0-d array holding
-    None.  Such an array is stored pickled; it is unpickled here by an unpickler that
-    makes nothing but NumPy arrays and dtypes (None is written inline), so that a
-    crafted file cannot run anything."""
+    None, told from its bytes alone: after the ``.npy`` header they must be one of the
+    pickles NumPy writes for ``np.array(None, dtype=object)`` (see
+    :data:`_NONE_PICKLES`).  Nothing is unpickled: even a pickle of NumPy dtypes and
+    arrays alone can make NumPy take bytes of the file for pointers to objects."""
     with _entry_file(archive, name) as entry:
         shape, _, dtype = _header(entry)
         if shape != () or dtype != np.dtype(object):
             return False
-        try:
-            array = _ArraysOnly(entry).load()
-        except Exception:  # not a pickle NumPy wrote, or one asking for other classes
-            return False
-    return isinstance(array, np.ndarray) and array.shape == () and array[()] is None
+        pickled = entry.read(_PICKLE_LIMIT + 1)
+    return len(pickled) <= _PICKLE_LIMIT and _opcodes(pickled) in _NONE_PICKLES
 
 
-class _ArraysOnly(pickle.Unpickler):
-    """An unpickler of NumPy arrays alone: the function that rebuilds an array (under
-    the module name of any NumPy version), the array and dtype classes."""
+def _opcodes(pickled):
+    """The opcodes of the pickle ``pickled`` with their arguments, as a tuple of (name,
+    argument) pairs that ``pickletools.genops`` reads, running nothing; None when
+    ``pickled`` is not one whole pickle.  What differs between the pickles of one
+    object by NumPy 1 and 2 is made alike: the length of the frame (checked to hold
+    the rest), the module of ``_reconstruct`` (``numpy.core`` became ``numpy._core``)
+    and False and True, which older NumPy wrote as 0 and 1 in a dtype's arguments."""
+    ops, pos = [], -1
+    try:
+        for op, arg, pos in pickletools.genops(pickled):
+            name = op.name
+            if name == 'FRAME':  # the one frame holds the rest (after its 9 bytes)
+                arg = arg == len(pickled) - pos - 9
+            elif name in ('NEWFALSE', 'NEWTRUE'):
+                name, arg = 'BININT1', int(name == 'NEWTRUE')
+            elif isinstance(arg, str):
+                arg = arg.replace('numpy._core.multiarray', 'numpy.core.multiarray')
+            ops.append((name, arg))
+    except ValueError:  # not a pickle, or a damaged one
+        return None
+    return tuple(ops) if pos == len(pickled) - 1 else None  # STOP ends the entry
 
-    _allowed = {
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-        ('numpy.core.multiarray', '_reconstruct'): np.ndarray.__reduce__(np.zeros(()))[0],
-        ('numpy._core.multiarray', '_reconstruct'): np.ndarray.__reduce__(np.zeros(()))[0],
-    }
 
-    def find_class(self, module, name):
-        found = self._allowed.get((module, name))
-        if found is None:
-            raise pickle.UnpicklingError(f'{module}.{name} is not a part of an array')
-        return found
+#: The opcodes (see :func:`_opcodes`) of the pickles that NumPy writes for the book's
+#: entry of a parameter with no data, ``np.array(None, dtype=object)``, in every
+#: protocol from 2 on (NumPy has written 2, 3 and 4).
+_NONE_PICKLES = frozenset(
+    _opcodes(pickle.dumps(np.array(None, dtype=object), protocol=protocol))
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1)
+)
+
+#: The most bytes read of an entry that may be such a pickle (they take about 200).
+_PICKLE_LIMIT = 4096
 
 
 def _entry_file(archive, name):
@@ -318,8 +363,8 @@ def param_paths(model, owner):
     return found
 
 
-#: The most paths a weights file may name per parameter: layers that hold links to
-#: each other (``self.prev``, ``self.next``) give every parameter a path through each
+#: The most paths a weights file may name per parameter, on average: layers that hold
+#: links to each other (``self.prev``, ``self.next``) give every parameter a path through each
 #: link, as many as the layers or, through two attributes holding one layer at every
 #: level, twice as many at each level.
 MAX_PATHS_PER_PARAM = 64
@@ -327,9 +372,10 @@ MAX_PATHS_PER_PARAM = 64
 
 def _one_param_per_path(pairs, owner):
     """``pairs`` ((path, Parameter)) as a list, refusing two parameters with one
-    path, and more than :data:`MAX_PATHS_PER_PARAM` paths per parameter (counted as
-    they come, so that an exponential number of them is refused at once); a
-    parameter met again under one of its paths is kept."""
+    path, and more than :data:`MAX_PATHS_PER_PARAM` paths per parameter on average
+    (and more than 1,000 in all; counted as they come, so that an exponential number
+    of them is refused at once); a parameter met again under one of its paths is
+    kept."""
     checked, held, params = [], {}, set()
     for path, param in pairs:
         if held.setdefault(path, param) is not param:

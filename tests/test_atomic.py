@@ -12,6 +12,7 @@ import traceback
 import pytest
 from fifo_files import refusal, waiting_fifo
 
+import dezero.atomic
 from dezero.atomic import (
     atomic_open,
     atomic_write_bytes,
@@ -273,6 +274,95 @@ def test_disk_full_at_the_sync_keeps_old_file(old_file, monkeypatch):
     with pytest.raises(OSError, match='the disk holding .* is full') as info:
         atomic_write_bytes(old_file, b'new', operation='save_weights')
     _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+class _FullDisk(io.FileIO):
+    """A file on a disk with no space left: every write fails."""
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Make atomic_open write its temporary files on a full disk, through the buffers
+    that open() gives, which keep what could not be written."""
+
+    def opened(name, mode, encoding=None):
+        buffered = io.BufferedWriter(_FullDisk(name, mode.replace('b', '').replace('t', '')))
+        return buffered if 'b' in mode else io.TextIOWrapper(buffered, encoding=encoding)
+
+    monkeypatch.setattr(dezero.atomic, 'open', opened, raising=False)
+
+
+@pytest.mark.parametrize('mode', ['wb', 'w'])
+@pytest.mark.parametrize('raised', [KeyboardInterrupt(), ValueError('a bad value')])
+def test_the_error_of_the_block_is_raised_though_its_data_cannot_be_written(
+    old_file, full_disk, mode, raised
+):
+    # closing the file flushed its buffer, which failed, and that bare OSError (errno 28,
+    # no file named) took the place of the block's error
+    with pytest.raises(type(raised)) as info:
+        with atomic_open(old_file, mode) as f:
+            f.write(b'new' if mode == 'wb' else 'new')  # held in the buffer
+            raise raised
+    assert info.value is raised
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+@pytest.mark.parametrize('size', [3, 100_000], ids=['buffered', 'written'])
+@pytest.mark.parametrize('text', [False, True], ids=['bytes', 'text'])
+def test_a_full_disk_is_named_though_the_buffered_data_cannot_be_written(
+    old_file, full_disk, size, text
+):
+    with pytest.raises(OSError) as info:
+        if text:
+            atomic_write_text(old_file, 'x' * size, operation='save_weights')
+        else:
+            atomic_write_bytes(old_file, b'x' * size, operation='save_weights')
+    assert info.value.errno == errno.ENOSPC
+    assert str(info.value) == (
+        f'save_weights: cannot write {old_file}: the disk holding {old_file.parent} is '
+        f'full; free some space and try again (the file already at {old_file} is unchanged)'
+    )
+    _no_temp_named(info.value)
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+# Saves weights over the file given in a process whose files may not grow past 100 kB.
+_OVER_THE_SIZE_LIMIT = """
+import resource, signal, sys
+import numpy as np
+import dezero.layers as L
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+layer = L.Linear(300)
+layer(np.ones((1, 300), np.float32))  # 90,300 float32 weights
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, resource.RLIM_INFINITY))
+try:
+    layer.save_weights(sys.argv[1])
+except OSError as e:
+    print(e.errno, e)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, 'SIGXFSZ'), reason='no limit on the size of files')
+def test_a_file_over_the_size_limit_is_named_and_the_old_file_kept(tmp_path):
+    # the save raised a bare "OSError: [Errno 27] File too large", naming no file
+    old_file = tmp_path / 'w.npz'
+    old_file.write_bytes(b'old content')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([_ROOT, os.environ.get('PYTHONPATH', '')]))
+    args = [sys.executable, '-c', _OVER_THE_SIZE_LIMIT, str(old_file)]
+    child = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout == (
+        f'{errno.EFBIG} save_weights: cannot write {old_file}: the file is larger than the '
+        f'file system allows; choose another folder (the file already at {old_file} is '
+        f'unchanged)\n'
+    )
     assert old_file.read_bytes() == b'old content'
     assert os.listdir(old_file.parent) == [old_file.name]
 
@@ -619,6 +709,30 @@ def test_a_file_the_process_may_not_write_is_refused_and_kept(old_file, monkeypa
     with pytest.raises(PermissionError, match='the file is read-only') as info:
         atomic_write_bytes(old_file, b'new', operation='save_weights')
     assert info.value.errno == errno.EACCES
+    assert old_file.read_bytes() == b'old content'
+    assert os.listdir(old_file.parent) == [old_file.name]
+
+
+@pytest.mark.skipif(not hasattr(os, 'statvfs'), reason='no os.statvfs')
+def test_a_file_on_a_read_only_file_system_is_refused_as_such(old_file, monkeypatch):
+    # os.access fails there for every user: the message said the file was read-only
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    monkeypatch.setattr(os, 'access', lambda path, mode: path != str(old_file))
+    monkeypatch.setattr(os, 'statvfs', lambda path: ReadOnly)
+    for check in (atomic_write_bytes, check_writable):
+        with pytest.raises(OSError) as info:
+            if check is atomic_write_bytes:
+                atomic_write_bytes(old_file, b'new', operation='save_weights')
+            else:
+                check_writable(old_file, operation='save_weights')
+        assert type(info.value) is OSError and info.value.errno == errno.EROFS
+        assert str(info.value) == (
+            f'save_weights: cannot write {old_file}: the folder {old_file.parent} is on a '
+            f'read-only file system; choose another folder (the file already at '
+            f'{old_file} is unchanged)'
+        )
     assert old_file.read_bytes() == b'old content'
     assert os.listdir(old_file.parent) == [old_file.name]
 

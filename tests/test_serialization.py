@@ -5,7 +5,10 @@ would overflow."""
 import gzip
 import io
 import os
+import pickle
 import re
+import subprocess
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -19,7 +22,7 @@ from dezero import Parameter
 from dezero.atomic import check_writable
 from dezero.models import Sequential
 from dezero.optimizers import SGD
-from dezero.serialization import npz_path, planned_weights, read_json, read_npz
+from dezero.serialization import npz_path, planned_weights, read_json, read_npz, write_npz
 
 
 def snapshot(layer):
@@ -691,6 +694,30 @@ def test_a_file_object_gets_the_whole_archive_in_one_write_or_nothing():
     assert b''.join(trickle.writes) == expected.getvalue()
 
 
+def test_a_file_object_in_append_mode_is_refused_before_anything_is_written(tmp_path):
+    # every write of an 'ab' file goes to its end: the archive written was unreadable
+    model = L.Linear(2, in_size=3)
+    path = tmp_path / 'w.npz'
+    with open(path, 'ab') as f:
+        with pytest.raises(
+            TypeError,
+            match=f'^save_weights: {re.escape(str(path))} is open in append mode, .* an '
+            r".npz archive \(a zip file\) goes back to fill in sizes; open the file with 'wb'",
+        ):
+            model.save_weights(f)
+    assert path.read_bytes() == b''
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)  # as the shell's >> opens one
+    with open(descriptor, 'wb') as f, pytest.raises(TypeError, match='in append mode'):
+        model.save_weights(f)
+
+
+def test_write_npz_into_a_file_in_append_mode_writes_a_whole_archive(tmp_path):
+    path = tmp_path / 'w.npz'
+    with open(path, 'ab') as f:
+        write_npz(f, {'W': np.arange(6.0).reshape(2, 3), 'b': np.zeros(3)})
+    np.testing.assert_array_equal(read_npz(path, 'load')['W'], np.arange(6.0).reshape(2, 3))
+
+
 def test_other_readers_and_writers_still_take_paths_only(tmp_path):
     opt = SGD(0.1).setup(L.Linear(2, in_size=3))
     with pytest.raises(TypeError, match='^SGD.load: path must be a file path, got BytesIO$'):
@@ -823,6 +850,145 @@ def test_the_books_entry_for_a_parameter_without_data_leaves_it_without_data(tmp
     np.testing.assert_array_equal(layer.b.data, [0.0, 1.0, 2.0])
     layer(np.ones((2, 4), np.float32))  # W is made on the first call, as it would be
     assert layer.W.data.shape == (4, 3)
+
+
+def _npz_with_an_object_entry(path, pickled, header_version=(1, 0)):
+    """Write an .npz archive holding the 0-d array of objects ``pickled`` (the bytes
+    after its .npy header) as ``W`` and np.arange(3) as ``b``."""
+    header = io.BytesIO()
+    write = getattr(np.lib.format, f'write_array_header_{header_version[0]}_0')
+    write(header, {'descr': '|O', 'fortran_order': False, 'shape': ()})
+    numbers = io.BytesIO()
+    np.save(numbers, np.arange(3, dtype=np.float32))
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('W.npy', header.getvalue() + pickled)
+        archive.writestr('b.npy', numbers.getvalue())
+    return path
+
+
+# What np.savez wrote for np.array(None, dtype=object) under NumPy 1: pickle protocol 3,
+# and, in older NumPy, protocol 2 with the dtype's arguments False and True as 0 and 1.
+_NUMPY1_NONE = {
+    'protocol 3': (
+        b'\x80\x03cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00'
+        b'\x85q\x02C\x01bq\x03\x87q\x04Rq\x05(K\x01)cnumpy\ndtype\nq\x06X\x02\x00\x00\x00O8'
+        b'q\x07\x89\x88\x87q\x08Rq\t(K\x03X\x01\x00\x00\x00|q\nNNNJ\xff\xff\xff\xffJ\xff\xff'
+        b'\xff\xffK?tq\x0bb\x89]q\x0cNatq\rb.'
+    ),
+    'protocol 2': (
+        b'\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nq\x01K\x00'
+        b'\x85q\x02c_codecs\nencode\nq\x03X\x01\x00\x00\x00bq\x04X\x06\x00\x00\x00latin1'
+        b'q\x05\x86q\x06Rq\x07\x87q\x08Rq\t(K\x01)cnumpy\ndtype\nq\nX\x02\x00\x00\x00O8q\x0b'
+        b'K\x00K\x01\x87q\x0cRq\r(K\x03X\x01\x00\x00\x00|q\x0eNNNJ\xff\xff\xff\xffJ\xff\xff'
+        b'\xff\xffK?tq\x0fb\x89]q\x10Natq\x11b.'
+    ),
+}
+
+
+@pytest.mark.parametrize('written', sorted(_NUMPY1_NONE))
+@pytest.mark.parametrize('header_version', [(1, 0), (2, 0)])
+def test_the_books_entry_written_by_numpy_1_is_recognised(tmp_path, written, header_version):
+    pickled = _NUMPY1_NONE[written]
+    held = pickle.loads(pickled)  # the fixture is what it says it is
+    assert held.shape == () and held.dtype == object and held[()] is None
+    path = _npz_with_an_object_entry(tmp_path / 'book.npz', pickled, header_version)
+    layer = L.Linear(3)
+    layer.load_weights(path)
+    assert layer.W.data is None
+    np.testing.assert_array_equal(layer.b.data, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize('protocol', range(2, pickle.HIGHEST_PROTOCOL + 1))
+def test_the_books_entry_is_recognised_in_every_pickle_protocol(tmp_path, protocol):
+    pickled = pickle.dumps(np.array(None, dtype=object), protocol=protocol)
+    path = _npz_with_an_object_entry(tmp_path / 'book.npz', pickled)
+    assert list(read_npz(path, 'load_weights')) == ['b']
+
+
+def _pickled(value):
+    """The pickle opcodes of ``value``, without the protocol and the stop."""
+    return pickle.dumps(value, protocol=3)[2:-1]
+
+
+def _global(module, name):
+    return b'c' + f'{module}\n{name}\n'.encode()
+
+
+# A pickle of NumPy's own classes alone, shaped like the book's entry, whose dtype has
+# its object flags cleared: NumPy then takes the eight bytes b'AAAAAAAA' for a pointer
+# to a Python object, and the process crashes when the array is looked at.
+_CRAFTED = (
+    b'\x80\x03'
+    + _global('numpy.core.multiarray', '_reconstruct')
+    + _global('numpy', 'ndarray')
+    + _pickled((0,))
+    + _pickled(b'b')
+    + b'\x87R('  # TUPLE3, REDUCE, MARK
+    + _pickled(1)
+    + _pickled(())
+    + _global('numpy', 'dtype')
+    + _pickled(('O8', False, True))
+    + b'R'  # REDUCE
+    + _pickled((3, '|', None, None, None, 8, 8, 0))
+    + b'b'  # BUILD
+    + _pickled(False)
+    + _pickled(b'A' * 8)
+    + b'tb.'  # TUPLE, BUILD, STOP
+)
+
+# Loads the file given, printing the errors, in a child process: a crash is its end.
+_LOAD_IN_A_CHILD = """
+import sys
+import dezero.layers as L
+from dezero.optimizers import SGD
+for load in (L.Linear(3).load_weights, SGD().setup(L.Linear(3)).load):
+    try:
+        load(sys.argv[1])
+    except ValueError as e:
+        print(e)
+"""
+
+
+def test_a_crafted_pickle_of_numpy_classes_is_refused_without_being_unpickled(tmp_path):
+    # the entry was unpickled with NumPy's classes alone allowed: the process crashed
+    path = _npz_with_an_object_entry(tmp_path / 'crafted.npz', _CRAFTED)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get('PYTHONPATH', '')]))
+    child = subprocess.run(
+        [sys.executable, '-c', _LOAD_IN_A_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert child.returncode == 0, f'the loading process ended with {child.returncode}'
+    refusal = f"cannot read the entry 'W' of {path}: it holds Python objects, which would "
+    assert child.stdout.splitlines() == [
+        f'load_weights: {refusal}have to be unpickled; expected an array of numbers',
+        f'SGD.load: {refusal}have to be unpickled; expected an array of numbers',
+    ]
+
+
+_NONE_4 = pickle.dumps(np.array(None, dtype=object), protocol=4)
+
+
+@pytest.mark.parametrize(
+    'pickled',
+    [
+        _NUMPY1_NONE['protocol 3'] + b'.',  # more after the end
+        _NUMPY1_NONE['protocol 3'][:-2] + b'.',  # a step short
+        _NUMPY1_NONE['protocol 3'].replace(b'K?t', b'K\x00t'),  # object flags cleared
+        _NUMPY1_NONE['protocol 3'].replace(b'Na', b'K\x01a'),  # 1 in place of None
+        b'\x80\x03N.',  # None alone
+        b'',
+        _NONE_4[:3] + bytes([_NONE_4[3] + 1]) + _NONE_4[4:],  # a frame longer than the rest
+    ],
+    ids=['trailing', 'short', 'flags', 'one', 'bare None', 'empty', 'frame'],
+)
+def test_an_entry_like_the_books_but_not_it_is_refused(tmp_path, pickled):
+    path = _npz_with_an_object_entry(tmp_path / 'like.npz', pickled)
+    with pytest.raises(ValueError, match="cannot read the entry 'W' of .*: it holds Python"):
+        read_npz(path, 'load_weights')
 
 
 def test_an_entry_of_other_python_objects_is_refused_by_name(tmp_path):
