@@ -16,7 +16,10 @@ differences:
   data), ``bool()`` is ``len() > 0`` as in the book (the full core's is that of a
   single element), and a backward must return a gradient for every input (the full
   core takes fewer when the rest need none, as the book's softmax cross entropy
-  returns).
+  returns);
+- two Variables of different dtypes are promoted as NumPy promotes them: the full
+  core casts a 0-d one to the floating dtype of the other when it holds its value
+  (float32 data times a 0-d float64 Variable stays float32 there, is float64 here).
 
 The module imports nothing but NumPy and the standard library, and reads from top to
 bottom: configuration, Variable and its backward pass, Function, then the arithmetic
@@ -53,6 +56,15 @@ _settings = _Settings()
 _SWITCHES = ('enable_backprop',)
 
 
+def _flag(where, name, value):
+    """``value``, given for the switch ``name``, as a bool: TypeError naming ``where``
+    unless it is True or False (a NumPy bool too), as a string 'False' would count as
+    true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f'{where}: {name} must be True or False, got {value!r:.60}')
+    return bool(value)
+
+
 def _unknown_setting(name):
     """The message for a setting ``name`` that Config does not have."""
     return f'Config has no setting {name!r}; expected {" or ".join(_SWITCHES)}'
@@ -69,20 +81,22 @@ class _PerThreadSettings(type):
     def __setattr__(cls, name, value):
         if name not in _SWITCHES:
             raise AttributeError(_unknown_setting(name))
-        setattr(_settings, name, value)
+        setattr(_settings, name, _flag('Config', name, value))
 
 
 class Config(metaclass=_PerThreadSettings):
-    """Switches read as ``Config.enable_backprop`` (record the graph while computing;
-    off under :func:`no_grad`).  Each thread has its own values: a ``no_grad()`` block
-    in one thread leaves recording on in the others."""
+    """Switches, True or False, read as ``Config.enable_backprop`` (record the graph
+    while computing; off under :func:`no_grad`).  Each thread has its own values: a
+    ``no_grad()`` block in one thread leaves recording on in the others."""
 
 
 @contextlib.contextmanager
 def using_config(name, value):
-    """Set ``Config.<name>`` to ``value`` inside a ``with`` block, restoring it after."""
+    """Set ``Config.<name>`` to ``value`` (True or False) inside a ``with`` block,
+    restoring it after."""
     if name not in _SWITCHES:
         raise AttributeError('using_config: ' + _unknown_setting(name))
+    value = _flag('using_config', name, value)
     old = getattr(Config, name)
     setattr(Config, name, value)
     try:
@@ -192,8 +206,10 @@ class Variable:
 
         Refused: a variable without data, with bool or complex data, computed under
         ``no_grad()`` or from constants only (no graph leads back from it), and a pass
-        through a function whose input or output data was assigned after its forward.
+        through a function whose input or output data was assigned after its forward,
+        and a ``retain_grad`` other than True or False.
         """
+        retain_grad = _flag('backward', 'retain_grad', retain_grad)
         _check_can_backprop(self)
         seed = _seed(self)
         if self.creator is None:  # a leaf: d(self)/d(self) is the seed
@@ -502,15 +518,85 @@ def _output_array(f, y):
 # --------------------------------------------------------------------------------------
 # Arithmetic
 # --------------------------------------------------------------------------------------
-def _operand(c, other):
-    """The constant ``c`` of ``other + c`` (or ``*``, ``-``, ``/``) as an array.  A
-    number gets the dtype the result would have, so ``float32_variable * 2`` stays
-    float32 while ``int_variable * 0.5`` is float64; arrays and Variables pass."""
+def _operand(c, x, op):
+    """The other operand ``c`` of the Variable ``x`` in ``x op c`` or ``c op x``, as the
+    Function takes it.  A Variable or an array of numbers passes as it is.  A number
+    takes the dtype of its result with x's data (see :func:`_number`), and so do a
+    NumPy scalar, a 0-d array of floats, and a 0-d array of integers or bools beside
+    floating-point or complex data, which count as the number they hold:
+    ``float32_variable * np.array(2.0)`` stays float32, while ``int8_variable *
+    np.array(300)`` is promoted as NumPy promotes arrays.  Errors name the operator
+    ``op``."""
+    where = f'unsupported operand for {op}'
+    data = x.data if isinstance(x, Variable) else as_array(x)
+    dtype = getattr(data, 'dtype', None)  # None if x holds no data
+    if isinstance(c, np.ndarray) and c.ndim == 0 and dtype is not None:
+        if c.dtype.kind == 'f' or (c.dtype.kind in 'biu' and dtype.kind in 'fc'):
+            c = c[()]
     if isinstance(c, np.generic):
         c = c.item()
-    if isinstance(c, (int, float, complex)) and isinstance(other, (Variable, np.ndarray)):
-        return np.array(c, dtype=np.result_type(other.dtype, c))
-    return as_array(c)
+    if isinstance(c, (int, float, complex)):
+        return np.asarray(c) if dtype is None else _number(c, dtype, where)
+    if isinstance(c, Variable) or (isinstance(c, np.ndarray) and c.dtype.kind in 'biufc'):
+        return c
+    got = (
+        f'an array of dtype {c.dtype}'
+        if isinstance(c, np.ndarray)
+        else f'an object of type {type(c).__name__}'
+    )
+    raise TypeError(
+        f'{where}: a Variable and {got}; expected a Variable, an array of numbers or a '
+        f'number (wrap lists with np.array(...))'
+    )
+
+
+#: what the errors of :func:`_number` say of a number beyond a dtype's range
+_OUT_OF_RANGE = 'it is out of its range; use a smaller number'
+
+
+def _number(number, dtype, where):
+    """The Python ``number`` beside data of ``dtype``, as a NumPy number or 0-d array of
+    the dtype of their result, the number taking no part in choosing it, as NumPy
+    computes (``float32_variable * 2.0`` stays float32, ``int_variable * 0.5`` is
+    float64).  OverflowError naming ``where`` when that dtype cannot hold the number:
+    an integer out of its range, a finite number that would become infinite, or one
+    other than 0 that would become 0 (1e5 and 1e-8 in float16).  Infinities and NaN
+    stay what they are."""
+    if dtype.kind == 'f' and not isinstance(number, complex):  # the result has dtype
+        if _every_float_holds(number):
+            return dtype.type(number)
+        try:
+            with np.errstate(over='ignore'):
+                value = dtype.type(number)
+        except OverflowError:  # an integer beyond any float: 10**400
+            value = None
+        if value is None or (np.isinf(value) and not np.isinf(number)):
+            raise _unfit(where, number, dtype, _OUT_OF_RANGE)
+        if not value:
+            raise _unfit(where, number, dtype, 'it would become 0; use a larger number')
+        return value
+    try:
+        return np.array(number, np.result_type(dtype, number))
+    except OverflowError:  # an integer out of the range of integer data
+        raise _unfit(where, number, dtype, _OUT_OF_RANGE) from None
+
+
+def _every_float_holds(number):
+    """Whether the real ``number`` is one that no floating dtype makes infinite or 0:
+    0, or a magnitude from 1e-4 to 65504 (float16's largest)."""
+    return number == 0 or 1e-4 <= abs(number) <= 65504.0
+
+
+def _unfit(where, number, dtype, why):
+    """The OverflowError for a ``number`` that the ``dtype`` of a Variable's data cannot
+    hold, starting with ``where``, ``why`` saying what would become of it."""
+    text = repr(number)
+    if len(text) > 20:  # (an integer of hundreds of digits)
+        text = f'{text[:8]}...({len(text)} digits)'
+    return OverflowError(
+        f'{where}: the number {text} does not fit the dtype {dtype} of the Variable: '
+        f'{why}, or give the Variable data of a dtype that holds it'
+    )
 
 
 def _sum_to(g, shape):
@@ -535,7 +621,7 @@ class Add(Function):
 
 def add(x0, x1):
     """x0 + x1, recorded as :class:`Add`."""
-    return Add()(x0, _operand(x1, x0))
+    return Add()(x0, _operand(x1, x0, '+'))
 
 
 class Mul(Function):
@@ -551,7 +637,7 @@ class Mul(Function):
 
 def mul(x0, x1):
     """x0 * x1, recorded as :class:`Mul`."""
-    return Mul()(x0, _operand(x1, x0))
+    return Mul()(x0, _operand(x1, x0, '*'))
 
 
 class Neg(Function):
@@ -582,12 +668,12 @@ class Sub(Function):
 
 def sub(x0, x1):
     """x0 - x1, recorded as :class:`Sub`."""
-    return Sub()(x0, _operand(x1, x0))
+    return Sub()(x0, _operand(x1, x0, '-'))
 
 
 def rsub(x0, x1):
     """x1 - x0 (the reflected ``-`` of ``2 - x``), recorded as :class:`Sub`."""
-    return Sub()(_operand(x1, x0), x0)
+    return Sub()(_operand(x1, x0, '-'), x0)
 
 
 class Div(Function):
@@ -603,16 +689,16 @@ class Div(Function):
 
 def div(x0, x1):
     """x0 / x1, recorded as :class:`Div`."""
-    return Div()(x0, _operand(x1, x0))
+    return Div()(x0, _operand(x1, x0, '/'))
 
 
 def rdiv(x0, x1):
     """x1 / x0 (the reflected ``/`` of ``2 / x``), recorded as :class:`Div`."""
-    return Div()(_operand(x1, x0), x0)
+    return Div()(_operand(x1, x0, '/'), x0)
 
 
 class Pow(Function):
-    """y = x ** c for a constant number c.  Derivative: gy * c * x^(c-1)."""
+    """y = x ** c for a constant number c.  Derivative: gy * c * x^(c-1) (0 for c = 0)."""
 
     def __init__(self, c):
         if isinstance(c, np.generic):  # a NumPy number would turn float32 to float64
@@ -626,11 +712,25 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        return x**self.c
+        c = self.c
+        if x.dtype.kind == 'f' and not _every_float_holds(c):
+            _number(c, x.dtype, 'Pow')  # refused if x's dtype cannot hold c
+        try:
+            return x**c
+        except ValueError:  # NumPy refuses integers to negative integer powers
+            raise ValueError(
+                f'Pow: {x.dtype} data to the negative integer power {c}, which has no '
+                f'integer result; use a float exponent ({float(c)}) or float data'
+            ) from None
 
     def backward(self, gy):
+        c = self.c
+        if c == 0:  # x ** 0 is 1 for every x (c * x ** -1 would be nan at 0)
+            return np.zeros_like(gy)
         x = self.inputs[0].data
-        return self.c * x ** (self.c - 1) * gy
+        if x.dtype.kind != 'f':  # integers to an integer power wrap round (int8 100 ** 2)
+            x = x.astype(np.float64)
+        return c * x ** (c - 1) * gy
 
 
 def pow(x, c):

@@ -1,7 +1,9 @@
 """The simple core: Variable, Function, Config and backward with array gradients."""
 
 import ast
+import operator
 import pathlib
+import re
 import threading
 
 import numpy as np
@@ -163,8 +165,8 @@ def test_as_array_and_as_variable():
         as_variable([1, 2])
 
 
-def test_a_list_as_operand_gets_the_variable_error():
-    with pytest.raises(TypeError, match='list.*np.array'):
+def test_a_list_as_operand_is_refused_naming_the_operator():
+    with pytest.raises(TypeError, match=r'unsupported operand for \+: .* type list.*np.array'):
         var(1.0) + [1.0, 2.0]
 
 
@@ -767,3 +769,208 @@ def test_a_numpy_matrix_is_computed_on_as_a_plain_array():
     np.testing.assert_array_equal(x.grad, [[2.0, 4.0], [6.0, 8.0]])
     with pytest.raises(TypeError, match='masked array'):
         Variable(np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+
+
+# ---- exponents, numbers and switches as dezero.core takes them ---------------------------
+def full_core_grad(data, f):
+    """The gradient of sum(f(x)) at x = Variable(data) in the full core, as an array."""
+    x = dezero.Variable(data.copy())
+    y = f(x)
+    y.backward()
+    return x.grad.data
+
+
+@pytest.mark.parametrize(
+    'data',
+    [np.array([0.0, 2.0]), np.array([0.0, -3.0], np.float32), np.array([0, 3]), np.array([0])],
+)
+def test_the_power_zero_has_a_zero_gradient_everywhere(data):
+    x = Variable(data.copy())
+    y = x**0
+    assert np.array_equal(y.data, np.ones_like(data))
+    with np.errstate(all='raise'):  # no 0 * inf on the way
+        y.backward()
+    assert np.array_equal(x.grad, np.zeros(data.shape)) and x.grad.dtype.kind == 'f'
+    assert np.array_equal(x.grad, full_core_grad(data, lambda v: v**0))
+
+
+def test_integer_data_to_a_negative_integer_power_is_refused_naming_pow():
+    with pytest.raises(ValueError, match=r'Pow: int64 data to the negative integer power -2'):
+        Variable(np.array([3], np.int64)) ** -2
+    with pytest.raises(ValueError, match=r'Pow: int64 data .* float exponent \(-1\.0\)'):
+        pow(Variable(np.array([3], np.int64)), -1)
+    x = Variable(np.array([2]))
+    y = x**-1.0  # a float exponent, as the message says
+    y.backward()
+    assert np.array_equal(y.data, [0.5]) and np.array_equal(x.grad, [-0.25])
+
+
+@pytest.mark.parametrize('c', [2, 3, 0.5, -1.0, 1])
+@pytest.mark.parametrize('dtype', [np.int8, np.uint8, np.int64])
+def test_integer_data_gets_the_gradient_of_the_power_without_wrapping_round(dtype, c):
+    data = np.array([100, 2], dtype)
+    x = Variable(data.copy())
+    (x**c).backward()
+    expected = c * data.astype(np.float64) ** (c - 1)  # 200 and 30000 do not fit int8
+    assert x.grad.dtype == np.float64 and np.allclose(x.grad, expected)
+    assert np.allclose(x.grad, full_core_grad(data, lambda v: v**c))
+
+
+def _number_text(number):
+    return re.escape(repr(number.item() if isinstance(number, np.generic) else number))
+
+
+@pytest.mark.parametrize(
+    'dtype, number, why',
+    [
+        (np.float16, 1e5, 'is out of its range'),
+        (np.float16, 70000, 'is out of its range'),
+        (np.float16, 1e-8, 'would become 0'),
+        (np.float16, -1e-9, 'would become 0'),
+        (np.float32, np.float64(1e300), 'is out of its range'),
+        (np.float32, 1e-50, 'would become 0'),
+        (np.int8, 128, 'is out of its range'),
+        (np.uint8, -1, 'is out of its range'),
+        (np.uint8, 300, 'is out of its range'),
+        (np.int64, np.uint64(2**64 - 1), 'is out of its range'),
+    ],
+)
+@pytest.mark.parametrize(
+    'op, apply',
+    [
+        ('+', operator.add),
+        ('*', operator.mul),
+        ('-', lambda x, c: c - x),
+        ('/', lambda x, c: c / x),
+    ],
+)
+def test_a_number_the_variables_dtype_cannot_hold_is_refused_naming_the_operator(
+    dtype, number, why, op, apply
+):
+    x = Variable(np.array([1], dtype))
+    message = (
+        rf'^unsupported operand for {re.escape(op)}: the number {_number_text(number)} '
+        rf'does not fit the dtype {np.dtype(dtype)} of the Variable: it {why}'
+    )
+    with pytest.raises(OverflowError, match=message):
+        apply(x, number)
+    with pytest.raises(OverflowError):  # as the full core refuses it
+        apply(dezero.Variable(np.array([1], dtype)), number)
+
+
+def test_a_0d_array_the_dtype_cannot_hold_and_a_huge_integer_are_refused():
+    with pytest.raises(OverflowError, match=r'for \*: the number 1e\+300 .* float32'):
+        var([1.0], np.float32) * np.array(1e300)
+    with pytest.raises(OverflowError, match=r'for /: the number 10000000\.\.\.\(401 digits\)'):
+        var([1.0]) / 10**400
+    with pytest.raises(OverflowError, match=r'^Pow: the number 100000\.0 .* float16'):
+        var([1.0], np.float16) ** 1e5
+    with pytest.raises(OverflowError, match=r'^Pow: the number 1e-08 .* would become 0'):
+        var([0.0], np.float16) ** 1e-8  # (0 ** 0 would be 1, not 0)
+
+
+@pytest.mark.parametrize(
+    'dtype, number, expected',
+    [
+        (np.float16, 1e-6, np.float16(1e-6)),  # subnormal, not 0: kept
+        (np.float16, float('inf'), np.inf),
+        (np.float16, 65504, 65504.0),
+        (np.float32, 1e38, np.float32(1e38)),
+        (np.int8, 127, 127),
+        (np.uint8, 0.5, 0.5),  # a float number makes a float64 result
+    ],
+)
+def test_a_number_the_dtype_holds_is_taken(dtype, number, expected):
+    y = Variable(np.array([1], dtype)) * number
+    assert y.data[0] == expected
+    assert y.dtype == (dezero.Variable(np.array([1], dtype)) * number).dtype
+
+
+def test_nan_beside_float16_data_stays_nan():
+    y = var([1.0], np.float16) + float('nan')
+    assert y.dtype == np.float16 and np.isnan(y.data[0])
+
+
+@pytest.mark.parametrize('value', ['False', 0, 1, None, np.array(False), 'True'])
+def test_the_switches_take_true_or_false_only(value):
+    with pytest.raises(TypeError, match='^using_config: enable_backprop must be True or False'):
+        with using_config('enable_backprop', value):
+            pass
+    with pytest.raises(TypeError, match='^Config: enable_backprop must be True or False'):
+        Config.enable_backprop = value
+    assert Config.enable_backprop is True
+    x = var(3.0)
+    y = x * x * 2
+    with pytest.raises(TypeError, match='^backward: retain_grad must be True or False'):
+        y.backward(retain_grad=value)
+    assert x.grad is None
+
+
+def test_numpy_bools_are_taken_as_switches():
+    with using_config('enable_backprop', np.False_):
+        assert Config.enable_backprop is False
+        assert (var(1.0) * 2).creator is None
+    Config.enable_backprop = np.True_
+    assert Config.enable_backprop is True
+    x = var(3.0)
+    a = x * x
+    (a * 2).backward(retain_grad=np.True_)
+    assert float(a.grad) == 2.0 and float(x.grad) == 12.0
+
+
+@pytest.mark.parametrize(
+    'make, got',
+    [
+        (lambda x: None + x, 'an object of type NoneType'),
+        (lambda x: x - None, 'an object of type NoneType'),
+        (lambda x: None / x, 'an object of type NoneType'),
+        (lambda x: x * 'a', 'an object of type str'),
+        (lambda x: x + np.array(['a']), 'an array of dtype <U1'),
+    ],
+)
+def test_an_operand_that_is_no_number_is_refused_naming_the_operator(make, got):
+    with pytest.raises(TypeError, match=r'^unsupported operand for [-+*/]: a Variable and ' + got):
+        make(var([1.0]))
+
+
+@pytest.mark.parametrize(
+    'data, other',
+    [
+        (np.ones(2, np.float32), np.array(3.0)),  # a 0-d array counts as a number
+        (np.ones(2, np.float32), np.array(3)),
+        (np.ones(2, np.float32), np.array(True)),
+        (np.ones(2, np.float16), np.array(3.0, np.float32)),
+        (np.array(2.0, np.float32), np.array(3.0)),
+        (np.ones(2, np.complex64), np.array(3.0)),
+        (np.ones(2, np.float32), np.float64(3.0)),
+        (np.ones(2, np.int8), np.array(300)),  # beside integers, an array promoted by NumPy
+        (np.ones(2, np.uint8), np.array(3.5)),
+        (np.ones(2, np.float16), np.array([3.0, 4.0], np.float32)),  # not 0-d: promoted
+        (np.ones(2, np.float32), np.array(2j)),
+        (np.ones(2, np.float32), 2j),
+    ],
+)
+@pytest.mark.parametrize(
+    'apply',
+    [
+        operator.add,
+        operator.mul,
+        operator.sub,
+        operator.truediv,
+        lambda x, c: c - x,
+        lambda x, c: c / x,
+    ],
+)
+def test_a_variable_and_a_constant_give_the_dtype_and_values_of_the_full_core(data, other, apply):
+    y = apply(Variable(data.copy()), other)
+    expected = apply(dezero.Variable(data.copy()), other).data
+    assert y.dtype == expected.dtype
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6)
+
+
+def test_a_0d_float64_array_leaves_float32_data_and_gradients_float32():
+    x = var([1.0, 2.0], np.float32)
+    y = np.array(3.0) * x - np.array(0.5)
+    assert y.dtype == np.float32
+    _sum_all(y).backward()
+    assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [3.0, 3.0])
