@@ -162,18 +162,22 @@ class Variable:
 
     @property
     def shape(self):
+        """The shape of the data."""
         return self.data.shape
 
     @property
     def ndim(self):
+        """The number of axes of the data."""
         return self.data.ndim
 
     @property
     def size(self):
+        """The number of elements of the data."""
         return self.data.size
 
     @property
     def dtype(self):
+        """The dtype of the data."""
         return self.data.dtype
 
     def __len__(self):
@@ -489,9 +493,13 @@ class Function:
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs):
+        """Compute the output array(s) from the input arrays ``xs``; every subclass
+        defines it."""
         raise NotImplementedError(f'{type(self).__name__} does not define forward()')
 
     def backward(self, *gys):
+        """Given the gradient of each output (arrays), return the gradient of each
+        input; every subclass defines it."""
         raise NotImplementedError(f'{type(self).__name__} does not define backward()')
 
 
