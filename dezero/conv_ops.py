@@ -88,16 +88,31 @@ filter gradient that is finite was exact).  Both tries of the filter gradient ru
 without NumPy's warnings of invalid or overflowing operations: the first try's are not
 about the result, and NumPy can report them late, from a later product.
 
-Integers and empty axes
------------------------
+Integers, float16 and empty axes
+--------------------------------
 NumPy sums integers in their own dtype, where they wrap round (int8: 100 + 100 is
 -56).  So when the two arrays a kernel multiplies both hold integers (or bools), it
 takes them as float64, as :func:`dezero.array_ops.float_data` does, and so does
 col2im, which adds integers up; the result is float64, exact for small integers.
-Float data, and integers beside float data (NumPy promotes those to the float), are
-not copied.  The batch and channel axes may be empty: a sum over no terms is zero,
-so a convolution over no input channels is its bias; an image of height or width 0
-is refused, as PyTorch does.
+Integers beside float data (NumPy promotes those to the float) are not copied, nor
+is float32 or float64 data.
+
+NumPy adds float16 up in float16 too, where a sum stops growing (8192 + 4 is 8192)
+and a partial sum overflows where the whole does not (two kernel rows of 80000 and
+-80000 make inf - inf, NaN, not 0); nor does it give float16 products to the BLAS
+library.  So on the CPU every kernel, col2im included, takes a float16 array as
+float32 (:func:`_computing_dtype`), computes in float32 and rounds its result once, at
+the end (:func:`_rounded`): a float16 result is its float32 one rounded, ±inf beyond
+float16's range (NumPy warns of the overflow).  The results keep their dtypes,
+NumPy's promotion of the arrays as given (float16 beside float32 gives float32), and
+the rules for infinities and NaN above hold as they are: a float16 infinity is one
+in float32.  On a GPU float16 stays float16, its products accumulating in float32
+already; only :func:`conv2d_grads_array` sums its filter and bias gradients over the
+batch in float32 there.
+
+The batch and channel axes may be empty: a sum over no terms is zero, so a
+convolution over no input channels is its bias; an image of height or width 0 is
+refused, as PyTorch does.
 """
 
 import numbers
@@ -105,7 +120,7 @@ import numbers
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16, channel_sums, float_data, is_float16
+from dezero.array_ops import channel_sums, float_data, is_float16
 from dezero.checks import check_flag
 
 
@@ -306,8 +321,10 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
 def add_windows(col, img_shape, stride, pad, out=None):
     """col2im on a (N, C, KH, KW, OH, OW) array ``col`` (any strides, broadcast views
     included) for an image of shape ``img_shape`` and ``stride``, ``pad`` pairs whose
-    geometry has already been checked; returns a new C-contiguous image, or fills the
-    given array ``out`` of that shape and returns it.
+    geometry has already been checked; returns a new C-contiguous image of col's
+    dtype (float16 added up in float32 on the CPU, see :func:`_computing_dtype`), or
+    fills the given array ``out`` of that shape, adding up in its dtype, and returns
+    it.
 
     Adds straight into the unpadded image: for each kernel offset only the window
     positions that land inside the image are added, so no padded buffer is cut down."""
@@ -317,7 +334,7 @@ def add_windows(col, img_shape, stride, pad, out=None):
     sh, sw = stride
     ph, pw = pad
     if out is None:
-        img = xp.zeros((n, c, h, w), dtype=col.dtype)
+        img = xp.zeros((n, c, h, w), dtype=_computing_dtype(xp, col.dtype))
     else:
         img = out
         img[...] = 0
@@ -332,7 +349,7 @@ def add_windows(col, img_shape, stride, pad, out=None):
             img[:, :, r0 : r0 + sh * (y1 - y0) : sh, c0 : c0 + sw * (x1 - x0) : sw] += col[
                 :, :, i, j, y0:y1, x0:x1
             ]
-    return img
+    return img if out is not None else _rounded(img, col.dtype)
 
 
 def _inside(offset, stride, out, size):
@@ -385,13 +402,55 @@ def _add_bias(y, b):
     return y + b
 
 
-def _float_if_integers(a, b):
-    """The arrays ``a`` and ``b`` that a kernel multiplies, as they are, or both as
-    float64 when both hold integers (or bools), whose sums would wrap round in their
-    own dtype (see "Integers and empty axes" in the module's docstring)."""
+def _operands(a, b, c=None):
+    """``(a, b, c), dtype``: the arrays ``a`` and ``b`` that a kernel multiplies and
+    ``c`` that it adds (a bias, or None) as the kernel computes with them, and the
+    dtype to round its result to (:func:`_rounded`); see "Integers, float16 and empty
+    axes" in the module's docstring.  a and b are taken as float64 when both hold
+    integers (or bools).  When one of the arrays holds float16, they are taken as
+    :func:`_widened` gives them and dtype is NumPy's result type of the arrays as
+    given; otherwise nothing is copied and dtype is None."""
     if a.dtype.kind in 'biu' and b.dtype.kind in 'biu':
-        return float_data(a), float_data(b)
-    return a, b
+        a, b = float_data(a), float_data(b)
+    if not _any_float16(a, b, c):
+        return (a, b, c), None
+    dtype = np.result_type(a, b) if c is None else np.result_type(a, b, c)
+    return _widened(a, b, c), dtype
+
+
+def _any_float16(*arrays):
+    """Whether one of the arrays (None among them is no array) holds float16."""
+    for a in arrays:
+        if a is not None and is_float16(a.dtype):
+            return True
+    return False
+
+
+def _computing_dtype(xp, dtype):
+    """The dtype the kernels compute in for data of ``dtype`` in the array module
+    ``xp``: float32 for float16 on the CPU, where NumPy would add float16 up in float16
+    (see "Integers, float16 and empty axes" in the module's docstring); dtype itself
+    otherwise."""
+    return np.dtype(np.float32) if xp is np and is_float16(dtype) else dtype
+
+
+def _widened(*arrays):
+    """The arrays (of one array module; None stays None) in their
+    :func:`_computing_dtype`: float16 on the CPU as float32."""
+    xp = cuda.get_array_module(arrays[0])
+    return tuple(
+        a if a is None else a.astype(_computing_dtype(xp, a.dtype), copy=False) for a in arrays
+    )
+
+
+def _rounded(y, dtype):
+    """A kernel's result ``y``, computed in float32 for float16 data (:func:`_operands`),
+    rounded once to ``dtype`` when that is float16, the dtype of its result for the
+    arrays as given; y itself otherwise (a result beside float32 or float64 data has its
+    dtype already)."""
+    if dtype is None or not is_float16(dtype) or y.dtype == dtype:
+        return y
+    return y.astype(dtype)
 
 
 def _output_size(x_shape, w_shape, stride, pad):
@@ -409,13 +468,15 @@ def conv2d_array(x, W, b, stride, pad):
     ``y[n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] * padded x[n, c,
     p*sh + i, q*sw + j]``, shape (N, OC, OH, OW); float64 when x and W both hold
     integers."""
-    x, W = _float_if_integers(x, W)
+    (x, W, b), dtype = _operands(x, W, b)
     if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
         y = _conv2d_by_taps(x, W, stride, pad)
-        return y if b is None else _add_bias(y, b)
-    if tuple(stride) == (1, 1) and stacks_kernel_rows(W.shape):
-        return _conv2d_by_rows(x, W, b, pad)
-    return _conv2d_by_windows(x, W, b, stride, pad)
+        y = y if b is None else _add_bias(y, b)
+    elif tuple(stride) == (1, 1) and stacks_kernel_rows(W.shape):
+        y = _conv2d_by_rows(x, W, b, pad)
+    else:
+        y = _conv2d_by_windows(x, W, b, stride, pad)
+    return _rounded(y, dtype)
 
 
 def _with_bias(weights, b, rows, x_dtype):
@@ -438,7 +499,7 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     gy (N, OC, OH, OW): ``gW[o, c, i, j] = sum over n, p, q of gy[n, o, p, q] *
     padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW); float64 when x and gy
     both hold integers."""
-    x, gy = _float_if_integers(x, gy)
+    (x, gy, _), dtype = _operands(x, gy)
     w_shape = (gy.shape[1], x.shape[1]) + tuple(kernel)
     by_rows = tuple(stride) == (1, 1) and stacks_kernel_rows(w_shape)
     with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
@@ -446,7 +507,7 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
             gW = _grad_w_by_rows(x, gy, kernel, pad)
         else:
             gW = _grad_w_by_windows(x, gy, kernel, stride, pad)
-    return _exact_grad_w(gW, x, gy, kernel, stride, pad)
+    return _rounded(_exact_grad_w(gW, x, gy, kernel, stride, pad), dtype)
 
 
 def _slices(a, block):
@@ -833,19 +894,32 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     flipped back.  The kernel rows of x are never made.  gb is summed block by block
     from gy's rows while they are in the cache: row (o, KW-1-pw) is gy unshifted, and
     holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy.  An
-    integer gy is taken as float64 (it multiplies both x and W).  A float16 gy's
-    rows are multiplied and summed into gW and gb in float32, which are rounded once,
-    at the end: added block by block in float16, a sum stops growing (8192 + 4 is
-    8192)."""
+    integer gy is taken as float64 (it multiplies both x and W)."""
     gy = float_data(gy)
+    dtypes = None  # of gx, gW and gb, to round them to (see _operands)
+    if _any_float16(x, W, gy):
+        dtypes = np.result_type(gy, W), np.result_type(x, gy), np.result_type(gy)
+        x, W, gy = _widened(x, W, gy)
+    if _all_finite(W):
+        grads = _grads_by_rows(x, W, gy, pad, bias)
+    else:  # see "Infinities and NaN" in the module's docstring
+        kernel, out = W.shape[2:], x.shape[2:]
+        gx = _deconv2d_by_adding(gy, W, None, (1, 1), pad, out)
+        gW = conv2d_grad_w_array(x, gy, kernel, (1, 1), pad)
+        grads = (gx, gW, channel_sums(gy)) if bias else (gx, gW)
+    if dtypes is None:
+        return grads
+    return tuple(_rounded(g, dtype) for g, dtype in zip(grads, dtypes))
+
+
+def _grads_by_rows(x, W, gy, pad, bias):
+    """:func:`conv2d_grads_array` for finite filters W, from the kernel rows of gy.  A
+    float16 gy (only on a GPU: see the module's docstring) is summed into gW and gb
+    in float32, which the caller rounds."""
     xp = cuda.get_array_module(x)
     oc, c, kh, kw = W.shape
     n, _, h, w = x.shape
     oh = gy.shape[2]
-    if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
-        gx = _deconv2d_by_adding(gy, W, None, (1, 1), pad, (h, w))
-        gW = conv2d_grad_w_array(x, gy, (kh, kw), (1, 1), pad)
-        return (gx, gW, channel_sums(gy)) if bias else (gx, gW)
     flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
     dtype = np.result_type(gy.dtype, W.dtype)
     block = _block_size(xp, n, oc * kw * oh * w * gy.itemsize)
@@ -870,10 +944,6 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
         if from_rows:  # each image's unshifted rows of gy, summed by a product with ones
             gb += (rows[:, flip_pad[1] :: kw] @ ones).sum(axis=0)
     gW = xp.ascontiguousarray(total.reshape(oc, kw, kh, c)[:, ::-1].transpose(0, 3, 2, 1))
-    if wide:
-        gW = gW.astype(np.result_type(x.dtype, FLOAT16), copy=False)
-        if from_rows:
-            gb = gb.astype(FLOAT16)
     gW = _exact_grad_w(gW, x, gy, (kh, kw), (1, 1), pad)
     if not bias:
         return gx, gW
@@ -965,7 +1035,7 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     input pixel adds ``x[n, c, p, q] * W[c]`` onto the output window at
     (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW); float64
     when x and W both hold integers."""
-    x, W = _float_if_integers(x, W)
+    (x, W, b), dtype = _operands(x, W, b)
     c, oc, kh, kw = W.shape
     h, w = x.shape[2:]
     gathering = transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (
@@ -976,8 +1046,10 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     # module's docstring); adding windows back multiplies none
     if gathering and _all_finite(W):
         flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
-        return conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
-    return _deconv2d_by_adding(x, W, b, stride, pad, outsize)
+        y = conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
+    else:
+        y = _deconv2d_by_adding(x, W, b, stride, pad, outsize)
+    return _rounded(y, dtype)
 
 
 def _deconv2d_by_adding(x, W, b, stride, pad, outsize):

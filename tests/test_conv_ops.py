@@ -511,8 +511,8 @@ def test_float_data_and_integers_beside_it_are_not_copied():
     x8 = np.ones((1, 2, 4, 4), np.uint8)
     x32, W32 = x8.astype(np.float32), np.ones((3, 2, 3, 3), np.float32)
     for a, b in [(x32, W32), (x8, W32), (x32, W32.astype(np.int8))]:
-        same = conv_ops._float_if_integers(a, b)
-        assert same[0] is a and same[1] is b
+        (same_a, same_b, _), _ = conv_ops._operands(a, b)
+        assert same_a is a and same_b is b
     assert conv_ops.conv2d_array(x8, W32, None, (1, 1), (1, 1)).dtype == np.float32
 
 
@@ -775,3 +775,121 @@ def test_im2col_and_col2im_arrays_name_themselves_for_what_is_no_array(bad):
         im2col_array(bad, 2, 1, 0)
     with pytest.raises(TypeError, match='col2im_array: col must be a NumPy or CuPy array'):
         col2im_array(bad, (1, 1, 3, 3), 2, 1, 0)
+
+
+# ---- float16: computed in float32, rounded once ----------------------------------------------
+def test_float16_kernel_rows_add_up_in_float32(layout, gaps):
+    # each kernel row's sum, 80000 or -80000, was kept in float16, and inf - inf is NaN;
+    # PyTorch gives 0 too
+    x = np.ones((1, 8, 3, 1), np.float16)
+    W = np.zeros((8, 8, 2, 1), np.float16)
+    W[:, :, 0], W[:, :, 1] = 10000, -10000
+    y = conv_ops.conv2d_array(x, W, None, (1, 1), (0, 0))
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, np.zeros((1, 8, 2, 1)))
+    gy = np.ones(y.shape, np.float16)
+    with pytest.warns(RuntimeWarning, match='overflow'):  # -80000, 80000: beyond float16
+        gx = conv_ops.deconv2d_array(gy, W, None, (1, 1), (0, 0), (3, 1))
+    np.testing.assert_array_equal(gx, np.broadcast_to([[[np.inf], [0], [-np.inf]]], x.shape))
+    with pytest.warns(RuntimeWarning, match='overflow'):
+        gx_too, gW = conv_ops.conv2d_grads_array(x, W, gy, (0, 0))
+    np.testing.assert_array_equal(gx_too, gx)
+    np.testing.assert_array_equal(gW, np.full(W.shape, 2))
+
+
+@pytest.mark.parametrize('stride', [(1, 1), (2, 2)])
+def test_float16_filter_gradients_are_summed_in_float32(stride, layout, monkeypatch):
+    # one image a block: the first adds 2048 for each output, every other one 1 for each;
+    # the blocks' sums were added up in float16, where 32768 + 16 (8192 + 4) stays put
+    monkeypatch.setattr(conv_ops, 'BLOCK_BYTES', 1)
+    x = np.ones((64, 1, 4, 4), np.float16)
+    gy = np.ones((64, 1, 4 // stride[0], 4 // stride[1]), np.float16)
+    gy[0] = 2048
+    expected = reference_grad_w(x.astype(float), gy.astype(float), (1, 1), stride, (0, 0))
+    assert expected.item() in (32768 + 63 * 16, 8192 + 63 * 4)
+    gW = conv_ops.conv2d_grad_w_array(x, gy, (1, 1), stride, (0, 0))
+    assert gW.dtype == np.float16
+    np.testing.assert_array_equal(gW, expected.astype(np.float16))
+    if stride == (1, 1):
+        W = np.ones((1, 1, 1, 1), np.float16)
+        np.testing.assert_array_equal(conv_ops.conv2d_grads_array(x, W, gy, (0, 0))[1], gW)
+
+
+def every_kernel(x, W, b, gy, stride, pad):
+    """The results of every kernel for a convolution of x with W (and b) whose output
+    gradient is gy: y (with the first OC numbers of b as its bias), gW, gx (with the
+    first C as its bias), conv2d_grads_array's
+    (gx, gW, gb) where it applies, and col2im of x's windows."""
+    kernel = W.shape[2:]
+    results = [
+        conv_ops.conv2d_array(x, W, b[: W.shape[0]], stride, pad),
+        conv_ops.conv2d_grad_w_array(x, gy, kernel, stride, pad),
+        conv_ops.deconv2d_array(gy, W, b[: x.shape[1]], stride, pad, x.shape[2:]),
+    ]
+    if stride == (1, 1) and conv_ops.gradients_together(W.shape, stride, pad):
+        results += conv_ops.conv2d_grads_array(x, W, gy, pad, bias=True)
+    col = im2col_array(x, kernel, stride, pad, to_matrix=False)
+    return results + [col2im_array(col, x.shape, kernel, stride, pad, to_matrix=False)]
+
+
+def float16_operands(x_shape, w_shape, stride, pad, seed):
+    """x, W, b (as long as the larger channel axis) and gy of normal numbers, as
+    float16."""
+    rng = np.random.default_rng(seed)
+    y_shape = reference_conv(np.zeros(x_shape), np.zeros(w_shape), stride, pad).shape
+    shapes = x_shape, w_shape, (max(w_shape[:2]),), y_shape
+    return [rng.normal(size=shape).astype(np.float16) for shape in shapes]
+
+
+def assert_float32_results_rounded(x, W, b, gy, stride, pad):
+    """Every kernel gives for float16 data its float32 result rounded to float16."""
+    single = every_kernel(*(a.astype(np.float32) for a in (x, W, b, gy)), stride, pad)
+    half = every_kernel(x, W, b, gy, stride, pad)
+    for got, wanted in zip(half, single, strict=True):
+        assert got.dtype == np.float16
+        np.testing.assert_array_equal(got, wanted.astype(np.float16))
+
+
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', KERNEL_CASES)
+def test_float16_kernels_give_their_float32_results_rounded(
+    x_shape, w_shape, stride, pad, layout, gaps
+):
+    x, W, b, gy = float16_operands(x_shape, w_shape, stride, pad, 11)
+    assert_float32_results_rounded(x, W, b, gy, stride, pad)
+
+
+@pytest.mark.parametrize('where', ['x', 'W', 'gy'])
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', HOSTILE_CASES)
+def test_float16_infinities_and_nan_follow_the_float32_rules(
+    x_shape, w_shape, stride, pad, where, layout
+):
+    x, W, b, gy = float16_operands(x_shape, w_shape, stride, pad, 12)
+    bad = {'x': x, 'W': W, 'gy': gy}[where]
+    bad[0, 0, 0, 0], bad[-1, -1, -1, 1] = np.inf, np.nan
+    with np.errstate(invalid='ignore'):
+        assert_float32_results_rounded(x, W, b, gy, stride, pad)
+
+
+F16, F32 = np.float16, np.float32
+
+
+@pytest.mark.parametrize(
+    'x_dtype, w_dtype, b_dtype, gy_dtype',
+    [(F16, F32, F32, F16), (F32, F16, F16, F16), (F16, F16, F32, F16), (F16, F16, F16, F32)],
+)
+@pytest.mark.parametrize('stride', [(1, 1), (2, 2)])
+def test_float16_beside_float32_keeps_the_dtypes_numpy_promotes_to(
+    x_dtype, w_dtype, b_dtype, gy_dtype, stride, layout
+):
+    x, W, b, gy = float16_operands((3, 2, 5, 6), (4, 2, 3, 3), stride, (1, 1), 13)
+    x, W, b, gy = x.astype(x_dtype), W.astype(w_dtype), b.astype(b_dtype), gy.astype(gy_dtype)
+    results = every_kernel(x, W, b, gy, stride, (1, 1))
+    promoted = np.result_type
+    dtypes = [promoted(x, W, b), promoted(x, gy), promoted(gy, W, b)]  # y, gW, gx
+    if stride == (1, 1):
+        dtypes += [promoted(gy, W), promoted(x, gy), gy.dtype]
+    dtypes.append(x.dtype)
+    assert [r.dtype for r in results] == dtypes
+    single = every_kernel(*(a.astype(np.float32) for a in (x, W, b, gy)), stride, (1, 1))
+    for got, wanted in zip(results, single, strict=True):
+        np.testing.assert_array_equal(got, wanted.astype(got.dtype))

@@ -77,3 +77,32 @@ def test_to_matrix_of_the_books_array_functions_and_classes_is_true_or_false():
         with pytest.raises(TypeError, match=f'^{name}: to_matrix must be True or False'):
             call()
     assert F.Im2col(2, 1, 0, np.True_)(x).shape == (9, 4)
+
+
+# ---- float16 through the book's functions ---------------------------------------------------
+def test_conv2d_of_float16_gives_zero_where_its_kernel_rows_cancel():
+    # each kernel row adds up to 80000 or -80000, beyond float16: kept in float16 they
+    # made inf - inf, NaN; PyTorch gives 0
+    x = np.ones((1, 8, 3, 1), np.float16)
+    W = np.zeros((8, 8, 2, 1), np.float16)
+    W[:, :, 0], W[:, :, 1] = 10000, -10000
+    y = FC.conv2d(x, W)
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y.data, np.zeros((1, 8, 2, 1)))
+
+
+def test_the_float16_filter_gradient_alone_at_stride_2_is_summed_in_float32(monkeypatch):
+    # x is no Variable, so Conv2DGradW takes W's gradient alone; with one image a
+    # block, the blocks' sums were added up in float16, where 8192 + 4 is 8192
+    from dezero import Variable, conv_ops
+
+    monkeypatch.setattr(conv_ops, 'BLOCK_BYTES', 1)
+    x = np.ones((64, 1, 4, 4), np.float16)
+    W = Variable(np.ones((1, 1, 1, 1), np.float16))
+    y = FC.conv2d(x, W, stride=2)
+    gy = np.ones(y.shape, np.float16)
+    gy[0] = 2048  # the first image gives 4 * 2048, the 63 others 4 each
+    y.grad = Variable(gy)
+    y.backward()
+    assert W.grad.dtype == np.float16
+    assert W.grad.data.item() == np.float16(8192 + 63 * 4)  # 8448, not 8192
