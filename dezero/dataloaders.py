@@ -43,6 +43,10 @@ def _check_batch_size(owner, batch_size):
 #: The settings a loader's state records, which a loader continuing from it must share.
 _SETTINGS = {'batch_size', 'shuffle'}
 
+#: The kinds of loader a state names under ``'loader'``: each orders its batches its own
+#: way, so a state continues a loader of its kind only.
+_KINDS = ('DataLoader', 'SeqDataLoader')
+
 
 def _same_setting(value, mine, kind):
     """Whether a saved setting ``value`` is ``mine``, a bool or an int by ``kind``
@@ -217,6 +221,9 @@ class DataLoader:
     ``seed`` to shuffle.
     """
 
+    #: The kind of loader its state names: how it orders its batches.
+    _kind = 'DataLoader'
+
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
         self._arrays = _array_pair(owner, dataset)
@@ -353,11 +360,14 @@ class DataLoader:
     # ---- where the loader stands ------------------------------------------------------
     def state_dict(self):
         """Where the loader stands, to continue from later (a Checkpoint keeps it): a
-        dict of its number of samples ``size``, its ``batch_size`` and ``shuffle``, the
+        dict of the kind of loader ``loader`` (``'DataLoader'`` or ``'SeqDataLoader'``,
+        whose batches differ), its number of samples ``size``, its ``batch_size`` and
+        ``shuffle``, the
         batches of this epoch already given ``iteration``, the sample order ``index``
         (a copy) and ``generator``, the state of its own generator (``seed=``), or None
         when it draws from ``np.random``, whose state is the program's."""
         return {
+            'loader': self._kind,
             'size': int(self.data_size),
             'batch_size': int(self.batch_size),
             'shuffle': bool(self.shuffle),
@@ -368,14 +378,16 @@ class DataLoader:
 
     def load_state_dict(self, state):
         """Continue from ``state`` (from :meth:`state_dict` of this loader, or of one
-        over as many samples, in batches of the same size, shuffling or not as this
-        one, with a generator of its own exactly when this one has one): the next
+        of the same kind, DataLoader or SeqDataLoader, over as many samples, in batches
+        of the same size, shuffling or not as this one, with a generator of its own
+        exactly when this one has one): the next
         batch is the one that came next then, and so are the orders of later epochs.
         That holds for ``next(loader)`` and for the next ``for`` loop alike, which
         finishes the loaded epoch (and later loops start new ones).
         A state that does not fit raises ValueError saying what, and nothing changes.
         (A state saved before ``batch_size`` and ``shuffle`` were kept is checked
-        without them.)"""
+        without them, and one saved before the kind of loader was kept as of this
+        loader's kind.)"""
         self._prepare_load(state, f'{type(self).__name__}.load_state_dict', 'the state')()
 
     def __getstate__(self):
@@ -408,10 +420,14 @@ class DataLoader:
         """Check ``state`` against this loader; return a function of no arguments that
         loads it (``source`` names where the state came from in errors)."""
         keys = {'size', 'iteration', 'index', 'generator'}
-        if not isinstance(state, dict) or set(state) not in (keys, keys | _SETTINGS):
+        if not isinstance(state, dict) or set(state) not in (
+            keys,
+            keys | _SETTINGS,
+            keys | _SETTINGS | {'loader'},
+        ):
             raise ValueError(
                 f'{owner}: {source} is not the state of a DataLoader (expected the '
-                f'keys size, batch_size, shuffle, iteration, index and generator)'
+                f'keys loader, size, batch_size, shuffle, iteration, index and generator)'
             )
         size, iteration, generator = state['size'], state['iteration'], state['generator']
         if size != self.data_size:
@@ -419,14 +435,6 @@ class DataLoader:
                 f'{owner}: {source} is of a loader of {size!r} samples; this one has '
                 f'{self.data_size}'
             )
-        for name in _SETTINGS & set(state):  # a run resumed goes on as it started
-            value, kind = state[name], bool if name == 'shuffle' else int
-            if not _same_setting(value, getattr(self, name), kind):
-                raise ValueError(
-                    f'{owner}: {source} is of a loader with {name}={state[name]!r}; this '
-                    f'one has {name}={getattr(self, name)!r} (give the loader of the run '
-                    f'that saved it)'
-                )
         index = np.asarray(state['index'])
         if (
             index.shape != (size,)
@@ -437,6 +445,15 @@ class DataLoader:
                 f'{owner}: {source} holds a sample order that is not an order of '
                 f'{size} samples (shape {index.shape}, dtype {index.dtype})'
             )
+        self._check_kind(state, owner, source)
+        for name in _SETTINGS & set(state):  # a run resumed goes on as it started
+            value, kind = state[name], bool if name == 'shuffle' else int
+            if not _same_setting(value, getattr(self, name), kind):
+                raise ValueError(
+                    f'{owner}: {source} is of a loader with {name}={state[name]!r}; this '
+                    f'one has {name}={getattr(self, name)!r} (give the loader of the run '
+                    f'that saved it)'
+                )
         if (
             isinstance(iteration, bool)
             or not isinstance(iteration, (int, np.integer))
@@ -471,6 +488,28 @@ class DataLoader:
 
         return load
 
+    def _check_kind(self, state, owner, source):
+        """ValueError unless ``state`` (keys checked) comes from a loader of this one's
+        kind; a state saved before the kind was kept is taken as it is (the settings
+        checks refuse a shuffling loader's state in a SeqDataLoader)."""
+        theirs = state.get('loader', self._kind)
+        if not (isinstance(theirs, str) and theirs in _KINDS):
+            raise ValueError(
+                f'{owner}: {source} holds loader={theirs!r:.60}; expected '
+                f"'DataLoader' or 'SeqDataLoader'"
+            )
+        if theirs == self._kind:
+            return
+        mine = type(self).__name__
+        if mine != self._kind:
+            mine = f'{mine} (a {self._kind})'
+        raise ValueError(
+            f'{owner}: {source} is of a {theirs}, and this '
+            f'loader is a {mine}: the two give their batches in different orders, so the '
+            f'run would not go on as it started; give a {theirs} like the one of the run '
+            f'that saved it'
+        )
+
     def to_cpu(self):
         """Yield NumPy batches from now on."""
         self.gpu = False
@@ -496,6 +535,8 @@ class SeqDataLoader(DataLoader):
     :class:`DataLoader`; with a series whose label is its next value, a recurrent model
     keeps its state from one batch to the next, row by row.
     """
+
+    _kind = 'SeqDataLoader'
 
     def __init__(self, dataset, batch_size, gpu=False):
         super().__init__(dataset, batch_size, shuffle=False, gpu=gpu)

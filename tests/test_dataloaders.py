@@ -621,7 +621,15 @@ def test_a_seq_loader_resumed_in_a_for_loop_goes_on():
 def test_the_state_is_a_copy_in_plain_values():
     loader = DataLoader(Numbered(6), batch_size=4, seed=1)
     state = loader.state_dict()
-    assert set(state) == {'size', 'batch_size', 'shuffle', 'iteration', 'index', 'generator'}
+    assert set(state) == {
+        'size',
+        'batch_size',
+        'shuffle',
+        'iteration',
+        'index',
+        'generator',
+        'loader',
+    }
     assert state['size'] == 6 and state['iteration'] == 0 and type(state['iteration']) is int
     assert (state['batch_size'], state['shuffle']) == (4, True)
     kept = state['index'].copy()
@@ -681,7 +689,7 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, words):
 
 def test_a_state_saved_before_batch_size_and_shuffle_were_kept_still_loads():
     state = DataLoader(Numbered(6), batch_size=4, seed=1).state_dict()
-    del state['batch_size'], state['shuffle']
+    del state['loader'], state['batch_size'], state['shuffle']
     loader = DataLoader(Numbered(6), batch_size=4, seed=1)
     loader.load_state_dict(state)
     np.testing.assert_array_equal(loader.index, state['index'])
@@ -716,3 +724,94 @@ def test_a_loader_pickled_by_the_books_dezero_is_refused_by_name():
 
     with pytest.raises(TypeError, match=r"DataLoader: this pickle holds a loader of the book's"):
         pickle.loads(pickle.dumps(PickledAs()))
+
+
+# ---- the kind of loader a state comes from --------------------------------------------------
+def seq_state(n=11, batch_size=3, taken=2):
+    """The state of a SeqDataLoader over ``n`` items after ``taken`` batches."""
+    loader = SeqDataLoader(Numbered(n), batch_size)
+    batches_from(loader, taken)
+    return loader.state_dict()
+
+
+def test_the_state_records_the_kind_of_loader():
+    assert DataLoader(Numbered(6), 4).state_dict()['loader'] == 'DataLoader'
+    assert SeqDataLoader(Numbered(6), 2).state_dict()['loader'] == 'SeqDataLoader'
+
+
+def test_a_seq_loader_state_does_not_load_into_a_data_loader():
+    state = seq_state()  # next: items [2, 5, 8]; a DataLoader would give [6, 7, 8]
+    loader = DataLoader(Numbered(11), 3, shuffle=False)
+    with pytest.raises(
+        ValueError,
+        match=r'DataLoader.load_state_dict: the state is of a SeqDataLoader, and this '
+        r'loader is a DataLoader: .* give a SeqDataLoader',
+    ):
+        loader.load_state_dict(state)
+    assert loader.iteration == 0  # nothing changed
+
+
+def test_a_data_loader_state_does_not_load_into_a_seq_loader():
+    loader = DataLoader(Numbered(11), 3, shuffle=False)
+    batches_from(loader, 2)
+    seq = SeqDataLoader(Numbered(11), 3)
+    with pytest.raises(
+        ValueError,
+        match=r'SeqDataLoader.load_state_dict: the state is of a DataLoader, and this '
+        r'loader is a SeqDataLoader: .* give a DataLoader',
+    ):
+        seq.load_state_dict(loader.state_dict())
+    assert seq.iteration == 0
+
+
+def test_a_subclass_takes_the_state_of_the_kind_it_extends():
+    class Seq(SeqDataLoader):
+        pass
+
+    loader = Seq(Numbered(11), 3)
+    loader.load_state_dict(seq_state())
+    assert next(loader)[1].tolist() == [2, 5, 8]
+    with pytest.raises(ValueError, match=r'this loader is a Seq \(a SeqDataLoader\)'):
+        loader.load_state_dict(DataLoader(Numbered(11), 3, shuffle=False).state_dict())
+
+
+@pytest.mark.parametrize('make', [DataLoader, SeqDataLoader])
+def test_a_state_saved_without_the_kind_of_loader_still_loads_when_it_cannot_be_told(make):
+    state = seq_state()
+    del state['loader']
+    loader = make(Numbered(11), 3, **({'shuffle': False} if make is DataLoader else {}))
+    loader.load_state_dict(state)  # an unshuffled order: it may come from either kind
+    assert loader.iteration == 2
+    state = DataLoader(Numbered(11), 3, shuffle=False).state_dict()
+    del state['loader'], state['batch_size'], state['shuffle']
+    loader.load_state_dict(state)
+    assert loader.iteration == 0
+
+
+@pytest.mark.parametrize(
+    'settings', [{'seed': None}, {'shuffle': False, 'seed': 1}], ids=['shuffles', 'seeded']
+)
+def test_a_state_saved_without_the_kind_from_a_data_loader_of_its_own_is_still_refused(settings):
+    state = DataLoader(Numbered(11), 3, **settings).state_dict()
+    del state['loader']  # as saved before the kind was kept
+    loader = SeqDataLoader(Numbered(11), 3)
+    with pytest.raises(ValueError, match='shuffle=True|generator'):
+        loader.load_state_dict(state)
+    assert loader.iteration == 0
+
+
+@pytest.mark.parametrize('value', ['Loader', None, 3, ['DataLoader']])
+def test_a_state_naming_an_unknown_kind_of_loader_is_refused(value):
+    state = DataLoader(Numbered(6), 4).state_dict()
+    state['loader'] = value
+    with pytest.raises(
+        ValueError, match=r"holds loader=.*; expected 'DataLoader' or 'SeqDataLoader'"
+    ):
+        DataLoader(Numbered(6), 4).load_state_dict(state)
+
+
+def test_a_state_with_the_kind_but_not_the_settings_is_refused():
+    state = DataLoader(Numbered(6), 4).state_dict()
+    del state['batch_size']
+    with pytest.raises(ValueError, match='is not the state of a DataLoader'):
+        DataLoader(Numbered(6), 4).load_state_dict(state)
