@@ -175,6 +175,11 @@ def _outputs(name, result):
     ys = []
     for item in items:
         if isinstance(item, Variable):
+            if item.data is None:
+                raise TypeError(
+                    f'{name}: the function returned a Variable holding no data (None); '
+                    f'expected a Variable with an array (or a tuple of them)'
+                )
             ys.append(item)
         elif isinstance(item, cuda.array_types):
             ys.append(Variable(item))
@@ -449,8 +454,10 @@ def vjp(f, *xs, create_graph=False):
     ``u`` (of the output's shape; a tuple for a function returning a tuple) to the
     vector-Jacobian products ``u @ J`` with respect to each of ``xs`` (always a tuple).
 
-    The pullback may be called any number of times.  Arrays, or Variables with
-    ``create_graph=True``.
+    The pullback may be called any number of times.  It returns arrays, or Variables
+    with ``create_graph=True`` or when it is called while another transform evaluates
+    its function (wherever the pullback was made), so that the outer transform can
+    differentiate through it, with respect to ``u`` too.
     """
     name = _name('vjp', f)
     create_graph = check_flag(name, 'create_graph', create_graph)
@@ -458,7 +465,7 @@ def vjp(f, *xs, create_graph=False):
     if not xs:
         raise ValueError(f'{name}: expected at least one argument to differentiate with respect to')
     connected = _connected(create_graph)
-    with using_config('enable_backprop', True):
+    with using_config('enable_backprop', True):  # recorded, for any later pullback
         inputs, ys, several = _call(name, f, xs, {}, range(len(xs)), connected)
 
     def pullback(u):
@@ -470,8 +477,10 @@ def vjp(f, *xs, create_graph=False):
                 f'{len(us) if several_u else "one array"}'
             )
         gys = [_like(f'{name} pullback', 'u', ui, y) for ui, y in zip(us, ys)]
-        gxs = _gradients(ys, gys, inputs, connected)
-        return tuple(_result(g, x, connected) for g, x in zip(gxs, inputs))
+        now_connected = _connected(create_graph)  # where it is called, not made
+        with using_config('enable_backprop', True):
+            gxs = _gradients(ys, gys, inputs, now_connected)
+            return tuple(_result(g, x, now_connected) for g, x in zip(gxs, inputs))
 
     values = [y if connected else y.data.copy() for y in ys]
     return _pack(values, several), pullback

@@ -26,7 +26,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import attempted_array
-from dezero.core import Variable, as_variable, backprop, keeping_wide_inputs
+from dezero.core import Variable, as_variable, backprop, keeping_wide_inputs, using_config
 
 
 def _data(y):
@@ -145,16 +145,21 @@ def numerical_grad(f, x, *args, **kwargs):
     differences (each element of x moved by ±EPS in turn), as a float64 NumPy array.
 
     ``f`` is evaluated in float64: it receives a float64 copy of x (integer and float32
-    arrays included), a Variable when x is one, else an array.  x may be on the CPU or
-    the GPU (then ``f`` runs on the GPU) and is never modified.
+    arrays included), a Variable when x is one, else an array.  It returns a Variable,
+    an array or a number, or a tuple or list of them (whose sums are added); anything
+    else is refused with a TypeError.  x may be on the CPU or the GPU (then ``f`` runs
+    on the GPU) and is never modified; the gradient has the shape of x (a 0-d array
+    for a 0-d x).
     """
-    _check_function('numerical_grad', f)
-    x_data = _checked_input('numerical_grad', x, np.float64)
+    name = 'numerical_grad'
+    _check_function(name, f)
+    x_data = _checked_input(name, x, np.float64)
 
     def total(probe):
-        return (float(_data(f(probe, *args, **kwargs)).astype(np.float64).sum()),)
+        outputs = _outputs(name, f(probe, *args, **kwargs))
+        return (sum(float(y.data.astype(np.float64).sum()) for y in outputs),)
 
-    return _central_differences(total, 1, x_data, isinstance(x, Variable))[0]
+    return _central_differences(total, 1, x_data, isinstance(x, Variable))[0, ...]
 
 
 def _outputs(name, y):
@@ -190,19 +195,25 @@ def _weights(rng, outputs):
     return weights
 
 
-def _inner(name, outputs, weights64):
-    """<outputs, weights> in float64 (``weights64``: the weights as float64 arrays):
-    the sum over the outputs of f of their elements times their weights.  ValueError
-    naming the check ``name`` when f's outputs have changed shape since the weights
-    were drawn."""
+def _arrays(name, outputs, like):
+    """The arrays of ``outputs``, f's outputs near x, in float64.  ValueError naming
+    the check ``name`` unless they have the shapes of the arrays ``like`` (those of the
+    outputs at x)."""
     arrays = [_data(y) for y in outputs]
-    if [a.shape for a in arrays] != [u.shape for u in weights64]:
+    if [a.shape for a in arrays] != [u.shape for u in like]:
         raise ValueError(
-            f'{name}: f gave outputs of shapes {[tuple(u.shape) for u in weights64]} at '
+            f'{name}: f gave outputs of shapes {[tuple(u.shape) for u in like]} at '
             f'x but {[tuple(a.shape) for a in arrays]} near it; f must give outputs of '
             f'the same shapes for every x'
         )
-    return sum(float((a.astype(np.float64) * u).sum()) for a, u in zip(arrays, weights64))
+    return [a.astype(np.float64) for a in arrays]
+
+
+def _inner(name, outputs, weights64):
+    """<outputs, weights> in float64 (``weights64``: the weights as float64 arrays):
+    the sum over the outputs of f of their elements times their weights."""
+    arrays = _arrays(name, outputs, weights64)
+    return sum(float((a * u).sum()) for a, u in zip(arrays, weights64))
 
 
 def _weighted_grad(outputs, weights, x, create_graph=False):
@@ -215,12 +226,13 @@ def _weighted_grad(outputs, weights, x, create_graph=False):
 
 def _first_derivatives(name, f, x_data, as_var, rng, args, kwargs):
     """The backprop and numerical gradients of <f(x), u> at ``x_data`` for random ``u``
-    (see :func:`_weights`), as arrays (the backprop one on the device of x)."""
+    (see :func:`_weights`), as arrays (the backprop one on the device of x, None when
+    no gradient reaches x)."""
     x = Variable(x_data)
     outputs = _outputs(name, f(x, *args, **kwargs))
     weights = _weights(rng, outputs)
     gx = _weighted_grad(outputs, weights, x)
-    analytic = np.zeros(x.shape, x.dtype) if gx is None else _data(gx)
+    analytic = None if gx is None else _data(gx)
     weights64 = [u.astype(np.float64) for u in weights]
 
     def inner(probe):
@@ -231,6 +243,18 @@ def _first_derivatives(name, f, x_data, as_var, rng, args, kwargs):
 
 
 def _report(name, analytic, numeric, rtol, atol):
+    """True when the backprop derivatives ``analytic`` (None where no gradient
+    reached x) match the numerical ones; else False, with the worst mismatch printed."""
+    if analytic is None:
+        if np.allclose(numeric, 0, rtol=rtol, atol=atol):
+            return True  # f does not depend on x
+        print(
+            f"{name}: f's output is not connected to x in the graph: no gradient "
+            f'reached x, but the numerical one is not zero (up to '
+            f'{float(np.abs(numeric).max())!r}); does f compute with x.data or NumPy '
+            f'functions, or under no_grad()?'
+        )
+        return False
     analytic = cuda.as_numpy(analytic)
     if analytic.shape != numeric.shape:
         print(
@@ -265,12 +289,21 @@ def gradient_check(f, x, *args, rtol=1e-4, atol=1e-5, dtype=np.float64, **kwargs
     that fit its precision.  x itself (an array or a Variable, on the CPU or the GPU)
     is never modified.  ``args`` and the other keywords are passed to f as they are
     (a keyword of f named ``dtype`` must be bound beforehand, e.g. with a lambda).
+    Backprop is enabled while f runs, also under :func:`dezero.no_grad`.  When no
+    gradient reaches x (f computes with ``x.data``, say) but the numerical one is not
+    zero, the message says that f's output is not connected to x.
+
+    A layer whose parameters are made on its first call, in the dtype of that call's
+    input (``BatchNorm``), makes them in ``dtype`` if the check calls it first: a
+    fresh float32 BatchNorm checked in float64 stays float64.  Call such a layer once
+    on an input of its own dtype before checking it (Linear, Conv2d and LayerNorm take
+    their dtype from their ``dtype`` argument, and are not concerned).
     """
     _check_function('gradient_check', f)
     _check_tolerances('gradient_check', rtol, atol)
     x_data = _checked_input('gradient_check', x, dtype)
     rng = np.random.default_rng(0)
-    with _in_the_checks_dtype(dtype):
+    with using_config('enable_backprop', True), _in_the_checks_dtype(dtype):
         analytic, numeric = _first_derivatives(
             'gradient_check', f, x_data, isinstance(x, Variable), rng, args, kwargs
         )
@@ -291,37 +324,70 @@ def gradgrad_check(f, x, *args, rtol=1e-4, atol=1e-5, seed=0, dtype=np.float64, 
     With random ``u`` (shaped like f's output) and ``v`` (shaped like x), drawn as in
     :func:`gradient_check` by a generator of the check's own seeded with ``seed``, the
     gradient ∇ₓ <f(x), u> is compared with central differences of <f(x), u> (the first
-    derivatives), and the scalar g(x) = <∇ₓ <f(x), u>, v> is differentiated by backward
-    (through the recorded backward pass of f) and by central differences of the
-    first-order gradient (the second derivatives); both pairs must agree.  A mismatch
-    prints its worst element, naming the order.  ``f`` returns what it returns for
-    :func:`gradient_check`.
+    derivatives), and the scalar g = <∇ₓ <f(x), u>, v> is differentiated by backward
+    (through the recorded backward pass of f) with respect to x and to u.  By x it must
+    match central differences of the first-order gradient (the second derivatives); by
+    u it is J v, the derivative of f along v, and must match (f(x + h v) - f(x - h v)) / 2h
+    (this catches a backward whose result is right but whose recorded graph does not
+    lead back to the gradient it was given).  A mismatch prints its worst element,
+    naming the part.  ``f`` returns what it returns for :func:`gradient_check`.
 
     As in :func:`gradient_check`, ``f`` is evaluated on x converted to ``dtype``
-    (float64 by default; None keeps the floating dtype of x).  ``x`` may be on the CPU
-    or the GPU; ``u`` and ``v`` are drawn with NumPy (the same for either device, given
-    ``seed``) and moved to the device of ``x``.
+    (float64 by default; None keeps the floating dtype of x), with backprop enabled.
+    ``x`` may be on the CPU or the GPU; ``u`` and ``v`` are drawn with NumPy (the same
+    for either device, given ``seed``) and moved to the device of ``x``.
     """
-    _check_function('gradgrad_check', f)
-    _check_tolerances('gradgrad_check', rtol, atol)
+    name = 'gradgrad_check'
+    _check_function(name, f)
+    _check_tolerances(name, rtol, atol)
     rng = np.random.default_rng(seed)
-    x_data = _checked_input('gradgrad_check', x, dtype)
-    with _in_the_checks_dtype(dtype):
-        first, second = _second_derivatives(f, x_data, rng, args, kwargs)
-    first_ok = _report('gradgrad_check (first derivatives)', *first, rtol, atol)
-    return _report('gradgrad_check', *second, rtol, atol) and first_ok
+    x_data = _checked_input(name, x, dtype)
+    with using_config('enable_backprop', True), _in_the_checks_dtype(dtype):
+        first, second, by_weights = _second_derivatives(f, x_data, rng, args, kwargs)
+    first_ok = _report(f'{name} (first derivatives)', *first, rtol, atol)
+    if first[0] is None:  # no gradient reaches x: nothing more to differentiate
+        return first_ok
+    oks = [first_ok, _report(name, *second, rtol, atol)]
+    for k, pair in enumerate(by_weights):
+        part = f'by the weights of output {k}' if len(by_weights) > 1 else 'by the output weights'
+        oks.append(_report(f'{name} (derivatives {part})', *pair, rtol, atol))
+    return all(oks)
+
+
+def _along(x_data, v):
+    """Two points x ± h d in the dtype of ``x_data``, the direction d they lie along
+    as stored, (x₊ - x₋) / 2h, in that dtype, and h.  In float64 h is :data:`EPS` and
+    d is ``v`` (up to rounding); a narrower dtype takes the steps of
+    :func:`_central_differences`: h is the cube root of its resolution and d is ``v``
+    times max(1, |x|) element by element."""
+    xp, dtype = cuda.get_array_module(x_data), x_data.dtype
+    wide = x_data.astype(np.float64)
+    step = v.astype(np.float64)
+    if dtype.itemsize < 8:
+        h = float(np.finfo(dtype).eps) ** (1 / 3)
+        step = step * xp.maximum(1.0, abs(wide))
+    else:
+        h = EPS
+    step = h * step
+    # (asarray: arithmetic on 0-d arrays gives NumPy scalars)
+    up, down = xp.asarray(wide + step, dtype), xp.asarray(wide - step, dtype)
+    direction = (up.astype(np.float64) - down.astype(np.float64)) / (2 * h)
+    return up, down, xp.asarray(direction, dtype), h
 
 
 def _second_derivatives(f, x_data, rng, args, kwargs):
-    """The backprop and numerical derivatives, as two pairs of arrays, of
-    gradgrad_check's <f(x), u> (the first derivatives) and g (the second ones) at
-    ``x_data``.  One pass of central differences gives both numerical ones."""
+    """The backprop and numerical derivatives, as pairs of arrays, of gradgrad_check's
+    <f(x), u> (the first derivatives) and g by x (the second ones) at ``x_data``, and a
+    list of pairs, one per output of f, of g by u.  One pass of central differences
+    gives the numerical derivatives by x; the backprop ones are None when no gradient
+    reaches x."""
     name = 'gradgrad_check'
     xp = cuda.get_array_module(x_data)
     x = Variable(x_data)
     outputs = _outputs(name, f(x, *args, **kwargs))
     u = _weights(rng, outputs)
     (v,) = _weights(rng, [x])
+    up, down, v, h = _along(x_data, v)  # v made exactly the direction probed
     u64, v64 = [w.astype(np.float64) for w in u], v.astype(np.float64)
 
     def inner_and_g(probe):
@@ -333,10 +399,22 @@ def _second_derivatives(f, x_data, rng, args, kwargs):
         return _inner(name, ys, u64), g
 
     numeric = _central_differences(inner_and_g, 2, x_data.copy(), False)
-    gx = _weighted_grad(outputs, u, x, create_graph=True)
-    if gx is None:  # no gradient reaches x: f does not depend on it
-        return (xp.zeros_like(x_data), numeric[0]), (xp.zeros_like(x_data), numeric[1])
+    ups = _arrays(name, _outputs(name, f(Variable(up), *args, **kwargs)), u)
+    downs = _arrays(name, _outputs(name, f(Variable(down), *args, **kwargs)), u)
+    along = [cuda.as_numpy(a - b) / (2 * h) for a, b in zip(ups, downs)]  # J v
+
+    seeds = [Variable(w.copy()) for w in u]
+    gx = backprop(outputs, seeds, create_graph=True, targets=[x]).get(x)
+    if gx is None:
+        return (None, numeric[0]), (None, numeric[1]), [(None, a) for a in along]
     g = (gx * v).sum()
-    ggx = None if g.creator is None else _weighted_grad([g], [xp.ones_like(g.data)], x)
-    second = xp.zeros_like(x_data) if ggx is None else _data(ggx)
-    return (_data(gx), numeric[0]), (second, numeric[1])
+    grads = {}
+    if g.creator is not None:
+        grads = backprop([g], [xp.ones_like(g.data)], targets=[x, *seeds])
+    second = grads.get(x)
+    by_weights = [grads.get(s) for s in seeds]
+    return (
+        (_data(gx), numeric[0]),
+        (xp.zeros_like(x_data) if second is None else _data(second), numeric[1]),
+        [(xp.zeros_like(w) if b is None else _data(b), a) for w, b, a in zip(u, by_weights, along)],
+    )

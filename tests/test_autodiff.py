@@ -489,3 +489,66 @@ def test_create_graph_of_every_transform_is_true_or_false(call, name):
         result = result[1](np.array(1.0))
     parts = result if isinstance(result, tuple) else (result,)
     assert not any(isinstance(p, Variable) for p in parts)
+
+
+# ---- a pullback decides when it is called ---------------------------------------------
+def test_a_pullback_made_at_top_level_is_differentiable_inside_another_transform():
+    # it returned arrays there, so the outer transform took it for a constant: zeros
+    x0, u0 = np.array([0.3, -0.8]), np.array([1.0, 2.0])
+    _, pullback = vjp(F.sin, x0)
+    np.testing.assert_allclose(grad(lambda u: F.sum(pullback(u)[0]))(u0), np.cos(x0), rtol=1e-12)
+    np.testing.assert_allclose(jacobian(lambda u: pullback(u)[0])(u0), np.diag(np.cos(x0)))
+    (gx,) = pullback(u0)  # and at top level it still gives arrays
+    assert isinstance(gx, np.ndarray)
+    np.testing.assert_allclose(gx, u0 * np.cos(x0), rtol=1e-12)
+
+
+def test_a_pullback_made_inside_a_transform_gives_arrays_when_called_at_top_level():
+    kept = {}
+
+    def f(x):
+        _, kept['pullback'] = vjp(F.sin, x)
+        return F.sum(x**2)
+
+    grad(f)(np.array([0.5]))
+    (gx,) = kept['pullback'](np.ones(1))  # it gave a Variable
+    assert isinstance(gx, np.ndarray)
+    np.testing.assert_allclose(gx, np.cos([0.5]), rtol=1e-12)
+
+
+def test_a_pullback_works_under_no_grad():
+    with dezero.no_grad():
+        _, pullback = vjp(F.sin, np.array([0.3]))
+        (gx,) = pullback(np.array([2.0]))
+    np.testing.assert_allclose(gx, 2 * np.cos([0.3]), rtol=1e-12)
+    with dezero.no_grad():
+        _, pullback = vjp(F.sin, np.array([0.3]), create_graph=True)
+        u = Variable(np.array([2.0]))
+        (gx,) = pullback(u)
+    assert isinstance(gx, Variable) and gx.creator is not None
+    assert dezero.Config.enable_backprop is True
+
+
+# ---- a function that returns a Variable without data -----------------------------------
+@pytest.mark.parametrize(
+    'call, name',
+    [
+        (lambda f: grad(f)(np.ones(2)), 'grad'),
+        (lambda f: value_and_grad(f)(np.ones(2)), 'value_and_grad'),
+        (lambda f: jacobian(f)(np.ones(2)), 'jacobian'),
+        (lambda f: hessian(f)(np.ones(2)), 'hessian'),
+        (lambda f: hvp(f, np.ones(2), np.ones(2)), 'hvp'),
+        (lambda f: vjp(f, np.ones(2)), 'vjp'),
+        (lambda f: jvp(f, np.ones(2), np.ones(2)), 'jvp'),
+    ],
+)
+def test_a_function_returning_a_variable_without_data_is_refused(call, name):
+    def empty(x):
+        return Variable(None)
+
+    with pytest.raises(
+        TypeError, match=rf'^{name}\(empty\): the function returned a Variable holding no data'
+    ):
+        call(empty)
+    with pytest.raises(TypeError, match=rf'^{name}\(<lambda>\): the function returned a Variable'):
+        call(lambda x: (F.sum(x), Variable(None)))  # one of several outputs

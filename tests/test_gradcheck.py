@@ -627,3 +627,77 @@ def test_a_function_that_returns_no_variable_is_refused(check, result, got):
         match=f'{name}: f must return a Variable or an array, or a tuple or list of them .*{got}',
     ):
         check(lambda v: result, np.ones(2))
+
+
+# ---- the second derivatives by the output weights -------------------------------------
+class SineCutFromGy(Function):
+    """sin whose backward is right in value but takes gy's data: its recorded graph
+    does not lead back to gy, so the gradient's derivative by the weights is lost."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return Variable(gy.data.copy()) * F.cos(x)
+
+
+def test_gradgrad_check_catches_a_backward_cut_off_from_its_incoming_gradient(x, capsys):
+    f = lambda v: SineCutFromGy()(v)  # noqa: E731
+    assert gradient_check(f, x) is True  # right to first order
+    assert gradgrad_check(f, x) is False  # it passed
+    out = capsys.readouterr().out
+    assert 'gradgrad_check (derivatives by the output weights): worst mismatch' in out
+    assert gradgrad_check(lambda v: (F.sin(v), f(v)), x) is False
+    assert 'by the weights of output 1): worst mismatch' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float16])
+def test_gradgrad_check_by_the_output_weights_in_a_narrow_dtype(dtype):
+    # steps of the cube root of the dtype's resolution, times |x| (here 0.1 |x| in
+    # float16), and the direction taken as the probes are stored
+    x = np.array([1.5, -2.5, 3.0, 20.0], dtype)
+    rtol = 1e-3 if dtype == np.float32 else 3e-2
+    assert gradgrad_check(lambda v: v**3, x, dtype=None, rtol=rtol, atol=rtol)
+    f = lambda v: SineCutFromGy()(v) * 1.0  # noqa: E731
+    assert not gradgrad_check(f, x, dtype=None, rtol=rtol, atol=rtol)
+
+
+# ---- under no_grad() and for functions that leave the graph ------------------------------
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_the_checks_work_under_no_grad(check, x, capsys):
+    import dezero
+
+    with dezero.no_grad():
+        assert check(F.sin, x) is True  # backprop 0.0 against the numerical gradient
+        assert dezero.Config.enable_backprop is False
+    assert capsys.readouterr().out == ''
+
+
+@pytest.mark.parametrize('check', [gradient_check, gradgrad_check])
+def test_a_function_computed_outside_the_graph_is_named_as_such(check, x, capsys):
+    assert check(lambda v: Variable(np.sin(v.data)), x) is False
+    out = capsys.readouterr().out
+    assert "f's output is not connected to x in the graph" in out, out
+    assert 'backprop 0.0' not in out
+    assert check(lambda v: Variable(np.ones(3)), x) is True  # constant: nothing to reach
+
+
+# ---- numerical_grad: what f returns, and the shape of what it gives -----------------------
+@pytest.mark.parametrize(
+    'result, got',
+    [(None, 'got None'), ('abc', "got str 'abc'"), (Variable(None), 'a Variable holding None')],
+    ids=['None', 'str', 'empty Variable'],
+)
+def test_numerical_grad_refuses_a_function_that_returns_no_numbers(result, got):
+    # None gave [nan, nan]
+    with pytest.raises(TypeError, match=f'numerical_grad: f must return a Variable .*{got}'):
+        numerical_grad(lambda v: result, np.array([0.3, 0.5]))
+
+
+def test_numerical_grad_of_a_0d_input_is_a_0d_array():
+    grad = numerical_grad(lambda v: v**2, np.array(3.0))
+    assert isinstance(grad, np.ndarray) and grad.shape == ()  # was np.float64
+    assert grad == pytest.approx(6.0)
+    parts = numerical_grad(lambda v: (v**2, 3 * v), np.array([1.0, 2.0]))  # several summed
+    np.testing.assert_allclose(parts, [5.0, 7.0], rtol=1e-9)
