@@ -22,6 +22,7 @@ import operator
 import os
 import sys
 import threading
+import types
 import warnings
 import weakref
 
@@ -77,7 +78,8 @@ class _Watch(threading.local):
     is {id(layer): its name in the model}, and the functions each layer call makes
     record that name (for the picture's boxes).  ``created`` lists, oldest first, the
     parameter creations (:class:`_Creation`) made by layer calls of this thread that
-    may not have ended yet, to be undone if those calls raise (see
+    may not have ended yet, and the changes of state made since
+    (:class:`_StateChange`), to be undone if those calls raise (see
     :meth:`Layer.__call__`); None when there are none.  ``active`` says
     whether any of the three is on: the one thing a layer call reads of them."""
 
@@ -212,7 +214,14 @@ class Layer:
     it in place of another item (``self.vocab[3] = layer``) is seen once its length
     changes or it is assigned again.  (A shorter one, such as ``[None]`` waiting for
     a layer, is watched item by item.)  Other items of a container, such as functions (``F.relu``) or
-    numbers, are allowed and are not part of the model.  An object held both by an
+    numbers, are allowed and are not part of the model.  A container that params()
+    does not look into (a set, a deque, a dict view, a ``types.SimpleNamespace``, a
+    NumPy array of objects) holding a Layer or a Parameter is refused with TypeError,
+    as its members would be neither trained nor saved: when assigned to an
+    attribute, or, inside a list, tuple or dict, when the parameters are next walked
+    (``params()``, ``named_params()``, saving), so a set appended to a registered list
+    later is refused there too.  An iterator is not looked into (that would use it
+    up), nor a container held by an attribute that is no member, once assigned.  An object held both by an
     attribute and by a container of the same layer is named after the attribute, so
     ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
     Re-assigning a name keeps its place; assigning anything else (or deleting the
@@ -224,6 +233,10 @@ class Layer:
     (``self._W``), not the property's name.  The names ``_dezero_names`` and
     ``_dezero_kept_params`` are the layer's own record and cannot be assigned.
 
+    The attributes named in the class attribute ``_state_names`` (RNN's ``h``) hold
+    the state the layer keeps from one call to the next: never members, whatever
+    they hold, so a Parameter there is replaced freely (see :class:`RNN`).
+
     Calling the layer returns ``forward(*inputs, **options)`` (keyword arguments are
     settings, such as MultiHeadAttention's ``is_causal``), a tuple of one output
     unwrapped to that output as in DeZero, and keeps weak references to the positional
@@ -234,7 +247,12 @@ class Layer:
     inputs and Parameters.  A call that raises takes back the parameters it created
     (the first call of a lazy layer, or of a model through its lazy layers): they have
     no data again, the input sizes are unknown again, and NumPy's random generator is
-    put back where it was unless something drew from it since the weights were drawn.
+    put back where it was unless something drew from it since the weights were drawn;
+    the state attributes (``_state_names``) that the layer calls changed after the
+    first of those parameters was created get back their values of before (for a
+    first call, usually None), since that state was computed with the parameters
+    taken back.  State changed before any parameter was created stays, as after any
+    call that raises.
 
     ``_params`` is the book's record of the names of the attributes that hold a
     Parameter or a Layer, for code that walks a layer the book's way (``for name in
@@ -247,11 +265,18 @@ class Layer:
     # apart, and Model.plot gives those its pass created their new layer's values.
     _statistics = {}
 
+    # The attributes in which the layer keeps its state from one call to the next
+    # (RNN's h): never members, whatever they hold (see the class).
+    _state_names = ()
+
     def __init__(self):
         self.__dict__.setdefault(_NAMES, {})
 
     def __setattr__(self, name, value):
         values = self.__dict__
+        if name in type(self)._state_names:  # state, not a member: see _set_state
+            _set_state(self, name, value)
+            return
         names = values.get(_NAMES)
         if names is None:  # a subclass whose __init__ does not call Layer.__init__
             names = values[_NAMES] = {}
@@ -262,13 +287,8 @@ class Layer:
             if isinstance(held, Parameter):
                 _refuse_replacing(self, name, held, value)
         members = _may_hold_members(value)
-        if not members and isinstance(value, (set, frozenset)):
-            if any(isinstance(v, (Parameter, Layer)) for v in value):
-                raise TypeError(
-                    f'{type(self).__name__}: the attribute {name!r} is a set '
-                    f'holding layers or parameters; a set has no order, so '
-                    f'its parameters could not be named or saved: use a list'
-                )
+        if not members:
+            _refuse_hidden(self, name, value)
         super().__setattr__(name, value)  # first: an assignment that raises registers nothing
         if members and values.get(name) is value:  # (a property stores it elsewhere)
             names.setdefault(name, None)
@@ -276,7 +296,7 @@ class Layer:
         elif name in names:
             del names[name]
             _structure_changed()
-        elif name == 'params':  # params() overridden on this layer: see _overrides_params
+        elif name == 'params' or name == '__class__':  # see _overrides_params
             _structure_changed()
 
     def __delattr__(self, name):
@@ -544,6 +564,8 @@ class Layer:
                     continue
                 seen.add(id(obj))
                 if isinstance(obj, Layer):
+                    if watch is not None:
+                        watch.met(obj)
                     if calls_params and _overrides_params(obj):
                         yield path, obj
                         continue
@@ -693,7 +715,8 @@ class Layer:
         parameters are not created yet are ``?`` (with inputs too, for the layers
         that call does not reach and for RNN's ``h2h``, made on the second step).
         Running statistics (BatchNorm's ``avg_mean`` and ``avg_var``) are not learnt:
-        they are counted apart.
+        they are counted apart, and so are the parameters that :meth:`params` (what
+        optimizers train) leaves out, those of frozen layers, as "Frozen parameters".
         ``file``: where to print (an object with ``write()``, such as an open text
         file), standard output by default.
         """
@@ -870,6 +893,7 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
     if plain:
         return
     open_ids += (id(container),)
+    unwalked = any(map(_unwalked_kind, kinds))
     items = container.items() if isinstance(container, dict) else enumerate(container)
     for key, value in items:
         if isinstance(value, (Parameter, Layer)):
@@ -877,6 +901,8 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
                 found.append((_item_path(layer, path, key), value))
         elif isinstance(value, _CONTAINERS):
             _unpack(layer, _item_path(layer, path, key), value, attributes, found, watch, open_ids)
+        elif unwalked and _hides_member(value):
+            raise _hidden_error(layer, _item_path(layer, path, key), value)
 
 
 # What params() looks for, or into, among the items of a container (and in tuples).
@@ -896,16 +922,149 @@ def _item_types(container):
 
 def _holds_nothing(container, kinds=None):
     """Whether ``container`` holds no Parameter, Layer, list or dict, directly or in
-    the tuples it holds: nothing that params() looks for or into.  The items are
-    looked over by type (``kinds``, from :func:`_item_types`, when already made)."""
+    the tuples it holds: nothing that params() looks for or into; nor a container
+    that params() does not look into holding one of those, which params() refuses.
+    The items are looked over by type (``kinds``, from :func:`_item_types`, when
+    already made)."""
     if kinds is None:
         kinds = _item_types(container)
     if any(issubclass(kind, _LOOKED_AT) for kind in kinds):
         return False
+    items = container.values() if isinstance(container, dict) else container
+    if _any_hides_member(items, kinds):
+        return False  # for params() to refuse it (see _unpack)
     if any(issubclass(kind, tuple) for kind in kinds):
-        items = container.values() if isinstance(container, dict) else container
         return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
     return True
+
+
+# Containers that params() does not look into, and that a Layer or Parameter would
+# therefore be hidden in (neither trained nor saved): they are looked over, to refuse
+# such hiding (see _unwalked_items).  NumPy arrays only of dtype object.
+_UNWALKED = (
+    collections.abc.Set,
+    collections.abc.Mapping,
+    collections.abc.Sequence,
+    collections.abc.MappingView,
+    types.SimpleNamespace,
+    np.ndarray,
+)
+# ... except these: the containers params() looks into, text, and the weak
+# containers, which hold layers without owning them (a cache, say).
+_NOT_UNWALKED = (
+    *_CONTAINERS,
+    str,
+    bytes,
+    bytearray,
+    memoryview,
+    range,
+    weakref.WeakSet,
+    weakref.WeakKeyDictionary,
+    weakref.WeakValueDictionary,
+)
+
+# Types of attribute values that hold nothing, skipped at once (see _refuse_hidden).
+_ATOMS = frozenset((bool, int, float, complex, str, bytes, Variable, np.dtype))
+
+_OBJECT = np.dtype(object)
+_dtype_of = operator.attrgetter('dtype')
+
+
+def _unwalked_kind(kind):
+    """Whether values of the type ``kind`` are containers that params() does not look
+    into (see ``_UNWALKED``)."""
+    return issubclass(kind, _UNWALKED) and not issubclass(kind, _NOT_UNWALKED)
+
+
+def _unwalked_items(value):
+    """The items of ``value`` (a dict's or mapping's values, a namespace's attributes)
+    when it is a container that params() does not look into, such as a set, a deque,
+    a dict view, a ``types.SimpleNamespace`` or a NumPy array of objects; None for
+    anything else, iterators included (looking into one would use it up)."""
+    if isinstance(value, np.ndarray):
+        return value.ravel() if value.dtype == object else None
+    if isinstance(value, types.SimpleNamespace):
+        return vars(value).values()
+    if not _unwalked_kind(type(value)):
+        return None
+    return value.values() if isinstance(value, collections.abc.Mapping) else value
+
+
+def _holds_member(items, seen):
+    """Whether ``items`` holds a Parameter or a Layer, directly or inside containers of
+    any kind (lists or sets, deques...) at any depth; ``seen`` holds the ids of the
+    containers entered, so that one that holds itself is entered once.  The items
+    are first looked over by type, in C, so that a long container of numbers or
+    strings costs little."""
+    kinds = set(map(type, items))
+    if not any(issubclass(k, (*_MEMBERS, *_CONTAINERS)) or _unwalked_kind(k) for k in kinds):
+        return False
+    for item in items:
+        if isinstance(item, _MEMBERS):
+            return True
+        if id(item) in seen:
+            continue
+        if isinstance(item, _CONTAINERS):
+            inner = item.values() if isinstance(item, dict) else item
+        else:
+            inner = _unwalked_items(item)
+        if inner is not None:
+            seen.add(id(item))
+            if _holds_member(inner, seen):
+                return True
+    return False
+
+
+def _any_hides_member(items, kinds):
+    """Whether any of ``items``, whose types are ``kinds``, is a container that
+    params() does not look into holding a Parameter or a Layer.  Items of other types
+    cost nothing; a list of arrays alone (a history of them) has their dtypes read in
+    C, and is looked over item by item only if one holds objects."""
+    if not any(map(_unwalked_kind, kinds)):
+        return False
+    if kinds == {np.ndarray} and _OBJECT not in set(map(_dtype_of, items)):
+        return False
+    return any(map(_hides_member, items))
+
+
+def _hides_member(value):
+    """Whether ``value`` is a container that params() does not look into holding a
+    Parameter or a Layer (see :func:`_holds_member`)."""
+    items = _unwalked_items(value)
+    return items is not None and _holds_member(items, {id(value)})
+
+
+def _refuse_hidden(layer, path, value):
+    """Raise the TypeError of :func:`_hidden_error` when ``value``, held by ``layer``
+    at ``path`` where params() does not look for members (an attribute that is not
+    registered), is or holds in its tuples a container that params() does not look
+    into, holding a Parameter or a Layer."""
+    if value is None or type(value) in _ATOMS:
+        return
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _refuse_hidden(layer, f'{path}/{i}', item)
+    elif _hides_member(value):
+        raise _hidden_error(layer, path, value)
+
+
+def _hidden_error(layer, path, value):
+    """The TypeError for ``value``, a container that params() does not look into,
+    found at ``path`` of ``layer`` holding layers or parameters, which would silently
+    be neither trained nor saved."""
+    kind = type(value).__name__
+    kind_article = f'an {kind}' if kind[0] in 'aeiou' else f'a {kind}'
+    where = repr(path) if '/' in path else f'the attribute {path!r}'
+    if isinstance(value, collections.abc.Set):
+        why = 'a set has no order, so its parameters could not be named or saved: use a list'
+    else:
+        why = (
+            f'params() does not look into {kind_article}, so they would be neither trained '
+            f'nor saved: use a list, a tuple or a dict'
+        )
+    return TypeError(
+        f'{type(layer).__name__}: {where} is {kind_article} holding layers or parameters; {why}'
+    )
 
 
 def _item_path(layer, path, key):
@@ -937,6 +1096,10 @@ class _KeptParams:
     a history of losses) are checked by their length alone, as the :class:`Layer`
     docstring says: when it changed, they are looked over again (by
     :func:`_holds_nothing`), and the list still holds if they still hold nothing.
+    The classes of the sub-layers met must also have the same ``params``, so that
+    freezing layers by patching their class (``Encoder.params = lambda self:
+    iter(())``) is seen; giving a layer another class (``layer.__class__ = Frozen``)
+    counts as an assignment.
 
     The owner's own attributes (``own``) are compared with the ``__dict__`` that it
     passes to :meth:`holds`: keeping its ``__dict__`` here would make a reference
@@ -949,6 +1112,7 @@ class _KeptParams:
         self.sized, self.lengths = [], []  # the lists and dicts among places, their lengths
         self.dicts, self.orders = [], []  # the dicts among them, their keys in order
         self.plain, self.plain_lengths = [], []  # the lists and dicts that held nothing
+        self.classes, self.methods = [], []  # the classes of the sub-layers met, their params
         self.items, self.calls = [], False
 
     def layer(self, values, names, members):
@@ -963,6 +1127,15 @@ class _KeptParams:
         self.places += [values] * len(keys)
         self.keys += keys
         self.values += held
+
+    def met(self, layer):
+        """Note a sub-layer met: its class, and that class's ``params``, so that
+        whether such layers override params() (see :func:`_overrides_params`) is
+        decided again when a class is patched to freeze its layers."""
+        kind = type(layer)
+        if kind not in self.classes:
+            self.classes.append(kind)
+            self.methods.append(kind.params)
 
     def container(self, container, plain):
         """Note a list or dict looked into; ``plain``: it holds nothing params()
@@ -992,6 +1165,8 @@ class _KeptParams:
             return False
         if self.sized and list(map(len, self.sized)) != self.lengths:
             return False
+        if list(map(_class_params, self.classes)) != self.methods:  # a class patched
+            return False
         if self.dicts and list(map(tuple, self.dicts)) != self.orders:  # reordered
             return False
         if self.plain and list(map(len, self.plain)) != self.plain_lengths:
@@ -1014,6 +1189,10 @@ class _KeptParams:
         return True
 
 
+# A class's params, read in C (see _KeptParams.holds).
+_class_params = operator.attrgetter('params')
+
+
 def _params_of(items):
     """The Parameters of ``items`` and those that ``params()`` of its layers yields,
     each object once, in that order."""
@@ -1024,6 +1203,34 @@ def _params_of(items):
                 seen.add(id(param))
                 params.append(param)
     return params
+
+
+def _set_state(layer, name, value):
+    """``layer.name = value`` for one of the layer's ``_state_names``: a plain
+    attribute, never a member, so that a Parameter given as the state (a learnt
+    initial state, which the model holding it under another name trains) is replaced
+    by the next step like any other value.  While a call that created parameters may
+    still raise (this thread's ``_watch.created``: see :meth:`Layer.__call__`), the
+    value replaced is noted there, to be put back if that call raises: a state
+    computed with parameters that are taken back must not outlive them."""
+    created = _watch.created
+    if created is not None and name in layer.__dict__:
+        created.append(_StateChange(layer, name, layer.__dict__[name]))
+    object.__setattr__(layer, name, value)
+
+
+class _StateChange:
+    """The value that the state attribute ``name`` of ``layer`` held before a call
+    replaced it (see :func:`_set_state`)."""
+
+    __slots__ = ('layer', 'name', 'value')
+
+    def __init__(self, layer, name, value):
+        self.layer, self.name, self.value = layer, name, value
+
+    def undo(self):
+        """Put the value back (past ``__setattr__``, which would note it again)."""
+        object.__setattr__(self.layer, self.name, self.value)
 
 
 def _reserved(layer, name):
@@ -1201,7 +1408,8 @@ def _summary_text(layer, shapes):
     leave the output shapes out."""
     header = ('Layer', 'Output shape', 'Parameters')
     table = []
-    learnt = statistics = missing = 0
+    learnt = frozen = statistics = missing = 0
+    trained = {id(p) for p in layer.params()}  # what optimizers train
     for depth, text, obj, own in _tree(layer, False):
         if obj is None:
             table.append(('  ' * depth + text, '', ''))
@@ -1211,8 +1419,12 @@ def _summary_text(layer, shapes):
         if params:
             absent = sum(p.data is None for p in params)
             size = sum(p.data.size for p in params if p.data is not None)
+            left_out = sum(
+                p.data.size for p in params if p.data is not None and id(p) not in trained
+            )
             missing += absent
-            learnt += size
+            learnt += size - left_out
+            frozen += left_out
             count = '?' if absent else f'{size:,}'
         statistics += sum(
             p.data.size for name, p in own if name in obj._statistics and p.data is not None
@@ -1242,6 +1454,8 @@ def _summary_text(layer, shapes):
         )
     else:
         lines.append(f'Trainable parameters: {learnt:,}')
+    if frozen:
+        lines.append(f'Frozen parameters (left out of params()): {frozen:,}')
     if statistics:
         lines.append(f'Running statistics (not trained): {statistics:,}')
     return '\n'.join(lines)
@@ -1591,8 +1805,8 @@ def _same_state(a, b):
 
 
 def _undo_created(mark):
-    """Undo the creations of this thread's ``_watch.created`` after the first
-    ``mark``, newest first: the layer call that made them raised."""
+    """Undo the creations and changes of state of this thread's ``_watch.created``
+    after the first ``mark``, newest first: the layer call that made them raised."""
     created = _watch.created
     with _creating_W:
         while len(created) > mark:
@@ -2144,32 +2358,63 @@ class Deconv2d(_Conv):
 # --------------------------------------------------------------------------------------
 # Recurrent layers
 # --------------------------------------------------------------------------------------
-def _step_input(layer, x, state, first):
-    """``x`` checked as one time step, (batch, width) or (width,), whose width is the
-    input size of ``first``, the Linear layer it meets first (None before it is
-    known), and whose batch fits the layer's ``state`` (None before the first step);
-    converted to that Linear's dtype, once for all the layers it feeds.  A plain array
-    stays one."""
+def _step_input(layer, x, first):
+    """``x``, then the state of ``layer`` (each of its ``_state_names``), checked as
+    one time step: ``x`` of shape (batch, width) or (width,), whose width is the input
+    size of ``first``, the Linear layer it meets first (None before it is known); each
+    state None or of shape (batch, hidden_size), the batch being x's.  All are
+    converted to that Linear's dtype (see :func:`_cast_input`), so that a float64
+    state given to a float32 layer gives float32 results too.  A plain array stays
+    one."""
+    name = type(layer).__name__
     in_size = first.in_size
     if not hasattr(x, 'ndim'):
         x = as_variable(x)
     if x.ndim not in (1, 2):
         raise ValueError(
-            f'{layer}: expected one time step of shape (batch, width) or '
+            f'{name}: expected one time step of shape (batch, width) or '
             f'(width,), got shape {x.shape}'
         )
     if in_size is not None and x.shape[-1] != in_size:
         raise ValueError(
-            f'{layer}: the input has width {x.shape[-1]} (shape {x.shape}) but this layer '
+            f'{name}: the input has width {x.shape[-1]} (shape {x.shape}) but this layer '
             f'takes in_size {in_size}'
         )
-    if state is not None and state.shape[:-1] != x.shape[:-1]:
-        raise ValueError(
-            f'{layer}: the input of shape {x.shape} does not fit the state '
-            f'of shape {state.shape} kept from the previous step; call '
-            f'reset_state() before changing the batch size'
+    dtype = _weight_dtype(first)
+    steps = [_cast_input(name, x, dtype)]
+    for state_name in layer._state_names:
+        state = layer.__dict__.get(state_name)
+        if state is not None:
+            _check_state(layer, state_name, state, x.shape)
+            state = _cast_input(name, state, dtype)
+        steps.append(state)
+    return steps
+
+
+def _check_state(layer, name, state, x_shape):
+    """Raise unless ``state``, the attribute ``name`` of ``layer``, is a Variable or an
+    array of shape (batch, hidden_size) for the input of shape ``x_shape`` (its
+    batch being x's)."""
+    label = type(layer).__name__
+    shape = getattr(state, 'shape', None)
+    if shape is None or not hasattr(state, 'dtype'):
+        raise TypeError(
+            f'{label}: the state {name} must be None, a Variable or an array of shape '
+            f'(batch, hidden_size), got {type(state).__name__}'
         )
-    return _cast_input(layer, x, _weight_dtype(first))
+    if shape[:-1] != x_shape[:-1]:
+        raise ValueError(
+            f'{label}: the input of shape {x_shape} does not fit the state {name} of shape '
+            f'{shape} kept from the previous step; call reset_state() before changing '
+            f'the batch size'
+        )
+    expected = (*x_shape[:-1], layer.hidden_size)
+    if shape != expected:
+        raise ValueError(
+            f'{label}: the state {name} has shape {shape}, but this layer has '
+            f'hidden_size {layer.hidden_size}: expected shape {expected} for the input '
+            f'of shape {x_shape}'
+        )
 
 
 class RNN(Layer):
@@ -2194,7 +2439,16 @@ class RNN(Layer):
     which momentum, Adam and weight decay still act on.  Where that matters, start
     each sequence from a zero state instead of reset_state():
     ``rnn.h = np.zeros((batch, hidden_size), dtype)``.
+
+    The state ``h`` (LSTM's ``h`` and ``c``) may be set between calls: None, or a
+    Variable or an array of shape (batch, hidden_size), converted to the layer's dtype
+    for the step.  It is the layer's state, never one of its parameters: a Parameter
+    set there (a learnt initial state, ``rnn.h = model.h0``) is trained by the model
+    that holds it under another name, gets its gradient through the steps, and is
+    replaced by the next state as any value is.
     """
+
+    _state_names = ('h',)
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
         super().__init__()
@@ -2228,11 +2482,11 @@ class RNN(Layer):
         ``tanh(x2h(x))`` when there is no previous h, kept as ``h`` for the next call.
         x of shape (batch, in_size) gives (batch, hidden_size); (in_size,) gives
         (hidden_size,)."""
-        x = _step_input('RNN', x, self.h, self.x2h)
-        if self.h is None:
+        x, h = _step_input(self, x, self.x2h)
+        if h is None:
             h_new = F.tanh(self.x2h(x))
         else:
-            h_new = F.tanh(self.x2h(x) + self.h2h(self.h))
+            h_new = F.tanh(self.x2h(x) + self.h2h(h))
         self.h = h_new
         return h_new
 
@@ -2260,8 +2514,11 @@ class LSTM(Layer):
     and optimizers skip them; PyTorch, starting from h = c = 0, gives them gradients
     of zeros, which momentum, Adam and weight decay still act on.  Where that matters,
     start each sequence from a zero state instead of reset_state(): ``lstm.h`` and
-    ``lstm.c`` each ``np.zeros((batch, hidden_size), dtype)``.
+    ``lstm.c`` each ``np.zeros((batch, hidden_size), dtype)``.  Either may be set
+    without the other, as :class:`RNN`'s ``h`` is (a Parameter included).
     """
+
+    _state_names = ('h', 'c')
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
         super().__init__()
@@ -2298,14 +2555,13 @@ class LSTM(Layer):
         """One time step by the equations of the class: the new hidden state h, kept
         with the new cell c for the next call.  x of shape (batch, in_size) gives
         (batch, hidden_size); (in_size,) gives (hidden_size,)."""
-        x = _step_input('LSTM', x, self.h, self.x2f)
+        x, h, c = _step_input(self, x, self.x2f)
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
-        h = self.h
         if h is not None:
             f, i = f + self.h2f(h), i + self.h2i(h)
             o, u = o + self.h2o(h), u + self.h2u(h)
         f, i, o, u = F.sigmoid(f), F.sigmoid(i), F.sigmoid(o), F.tanh(u)
-        c_new = i * u if self.c is None else f * self.c + i * u
+        c_new = i * u if c is None else f * c + i * u
         h_new = o * F.tanh(c_new)
         self.h, self.c = h_new, c_new
         return h_new
@@ -2335,8 +2591,11 @@ class GRU(Layer):
     a gradient, and optimizers skip them; PyTorch, starting from h = 0, gives them
     gradients of zeros, which momentum, Adam and weight decay still act on.  Where
     that matters, start each sequence from a zero state instead of reset_state():
-    ``gru.h = np.zeros((batch, hidden_size), dtype)``.
+    ``gru.h = np.zeros((batch, hidden_size), dtype)``, as :class:`RNN`'s ``h`` is set
+    (a Parameter included).
     """
+
+    _state_names = ('h',)
 
     def __init__(self, hidden_size, in_size=None, dtype=np.float32):
         super().__init__()
@@ -2370,9 +2629,8 @@ class GRU(Layer):
         """One time step by the equations of the class: the new hidden state h, kept
         for the next call.  x of shape (batch, in_size) gives (batch, hidden_size);
         (in_size,) gives (hidden_size,)."""
-        x = _step_input('GRU', x, self.h, self.x2r)
+        x, h = _step_input(self, x, self.x2r)
         r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
-        h = self.h
         if h is None:  # h = 0: of the h2* layers only h2n's bias is left
             r, z = F.sigmoid(r), F.sigmoid(z)
             if self.h2n.b is not None:  # (None after del gru.h2n.b)

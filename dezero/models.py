@@ -104,8 +104,10 @@ class Sequential(Model):
     """Apply ``layers`` in order: ``Sequential(Linear(10), F.relu, Linear(1))(x)``.
 
     Each item is a Layer or any callable taking one input (such as ``F.relu``).
-    Layers are registered as ``l<i>``, ``i`` being their position in the sequence
-    (``l0`` and ``l2`` in the example), so their parameters are found and saved.
+    Every item is the attribute ``l<i>``, ``i`` being its position in the sequence,
+    as in the book (``seq.l1`` is ``F.relu`` in the example): the layers among them
+    are registered under those names (``l0`` and ``l2``), so their parameters are
+    found and saved as ``l0/W``...; the other items are plain attributes.
     """
 
     def __init__(self, *layers):
@@ -120,8 +122,7 @@ class Sequential(Model):
                     f'Sequential: item {i} is the class {layer.__name__}, not a layer: '
                     f'make one, as in {layer.__name__}(...)'
                 )
-            if isinstance(layer, Layer):
-                setattr(self, f'l{i}', layer)
+            setattr(self, f'l{i}', layer)
         self.layers = list(layers)
 
     def forward(self, x):

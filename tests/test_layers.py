@@ -1,9 +1,11 @@
+import collections
 import os
 import re
 import subprocess
 import sys
 import textwrap
 import threading
+import types
 import warnings
 import zipfile
 
@@ -1839,6 +1841,58 @@ def test_sets_of_layers_and_ambiguous_keys_are_refused():
         list(layer.params())
 
 
+@pytest.mark.parametrize(
+    'value, path, kind',
+    [
+        (lambda: [{Linear(2)}], 'group/0', 'set'),
+        (lambda: {'a': (1, frozenset([param(1.0)]))}, 'group/a/1', 'frozenset'),
+        (lambda: (frozenset([param(1.0)]),), 'group/0', 'frozenset'),
+        (lambda: collections.deque([Linear(2)]), 'group', 'deque'),
+        (lambda: [collections.deque([[Linear(2)]])], 'group/0', 'deque'),
+        (lambda: types.SimpleNamespace(a=Linear(2)), 'group', 'SimpleNamespace'),
+        (lambda: np.array([Linear(2)], dtype=object), 'group', 'ndarray'),
+        (lambda: {'a': Linear(2)}.values(), 'group', 'dict_values'),
+        (lambda: ({'a': Linear(2)}.keys(), [{Linear(2)}]), 'group/1/0', 'set'),
+    ],
+)
+def test_layers_in_containers_params_does_not_walk_are_refused(value, path, kind):
+    # they were silently never trained nor saved
+    layer = Layer()
+    with pytest.raises(
+        TypeError, match=rf'Layer: (the attribute )?{path!r} is an? {kind} holding layers or par'
+    ):
+        layer.group = value()
+        list(layer.params())  # a registered list, tuple or dict is looked into here
+
+
+def test_a_container_params_does_not_walk_is_refused_when_a_later_change_puts_it_in():
+    layer = Layer()
+    layer.blocks = []
+    layer.blocks.append({Linear(2)})  # a set put into a registered list afterwards
+    with pytest.raises(TypeError, match=r"Layer: 'blocks/0' is a set holding layers"):
+        list(layer.params())
+    layer.blocks[0] = [Linear(2, in_size=2)]
+    assert names(layer) == ['blocks/0/0/W', 'blocks/0/0/b']
+    long = list(range(100))  # watched by its length alone
+    layer.history = long
+    long.append(collections.deque([param(1.0)]))
+    with pytest.raises(TypeError, match=r"Layer: 'history/100' is a deque holding"):
+        list(layer.params())
+
+
+def test_containers_of_other_things_params_does_not_walk_stay_allowed():
+    layer = Layer()
+    layer.losses = collections.deque([0.5, 0.25], maxlen=10)
+    layer.table = np.array(['a', None], dtype=object)
+    layer.keys = {'a': 1}.keys()
+    layer.opts = types.SimpleNamespace(act=F.relu)
+    layer.blocks = [{'a', 'b'}, frozenset([1]), collections.deque([2.0])]
+    layer.pairs = ((1, {2.0}),)
+    layer.arrays = [np.zeros(3)] * 80 + [np.array([1, None], dtype=object)]
+    layer.steps = iter([Linear(2)])  # an iterator is not looked into (it would be used up)
+    assert names(layer) == []
+
+
 def test_containers_changed_after_assignment_are_seen():
     model = Stack()
     count = len(list(model.params()))
@@ -2039,6 +2093,30 @@ def test_summary_counts_parameters_and_records_output_shapes(capsys):
     assert all(np.array_equal(a, p.data) for a, p in zip(snap, model.params()))
     assert model.norm.avg_mean.data.tolist() == [0, 0]  # test mode: stats untouched
     assert dezero.Config.enable_backprop and dezero.Config.train
+
+
+def test_summary_counts_the_parameters_of_frozen_layers_apart(capsys):
+    # they were counted as trainable, though params() (what optimizers train) leaves
+    # them out
+    class Frozen(Linear):
+        def params(self):
+            return iter(())
+
+    model = Layer()
+    model.a = Linear(3, in_size=2)
+    model.b = model.a
+    model.f = Frozen(3, in_size=3)
+    model.norm = BatchNorm()
+    model.forward = lambda x: model.norm(model.f(model.a(x)))
+    model.summary(np.ones((2, 2), np.float32))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3:] == [
+        'Trainable parameters: 15',
+        'Frozen parameters (left out of params()): 12',
+        'Running statistics (not trained): 6',
+    ]
+    trained = sum(p.data.size for p in model.params())
+    assert trained == 15 + 6  # params() gives the running statistics too
 
 
 def test_summary_marks_layers_not_called_and_survives_a_failing_forward(capsys):
@@ -2783,6 +2861,41 @@ def test_params_assigned_to_a_layer_freeze_it_as_in_the_book():
     optimizer.update()
     np.testing.assert_array_equal(model.l1.W.data, before)
     del model.l1.params
+    assert len(list(model.params())) == 4
+
+
+def test_patching_a_layers_class_to_freeze_it_is_seen_by_params():
+    # the kept list of parameters decided once whether a layer overrides params():
+    # a class patched after the first step went on being trained
+    from dezero.optimizers import SGD
+
+    class Encoder(Linear):
+        pass
+
+    model = Layer()
+    model.enc, model.head = Encoder(3, in_size=2), Linear(1, in_size=3)
+    optimizer = SGD(0.1).setup(model)
+    x = np.ones((4, 2), np.float32)
+    F.sum(model.head(model.enc(x))).backward()
+    optimizer.update()
+    assert len(list(model.params())) == 4
+    Encoder.params = lambda self: iter(())  # freezes every Encoder from now on
+    assert [id(p) for p in model.params()] == [id(model.head.W), id(model.head.b)]
+    before = model.enc.W.data.copy()
+    model.cleargrads()
+    F.sum(model.head(model.enc(x))).backward()
+    optimizer.update()
+    np.testing.assert_array_equal(model.enc.W.data, before)
+    del Encoder.params
+    assert len(list(model.params())) == 4
+
+    class Frozen(Linear):
+        def params(self):
+            return iter(())
+
+    model.enc.__class__ = Frozen  # a layer's class changed in place
+    assert [id(p) for p in model.params()] == [id(model.head.W), id(model.head.b)]
+    model.enc.__class__ = Encoder
     assert len(list(model.params())) == 4
 
 

@@ -10,8 +10,9 @@ import pytest
 
 import dezero
 import dezero.functions as F
-from dezero import Variable, cuda
+from dezero import Parameter, Variable, cuda
 from dezero.dataloaders import SeqDataLoader
+from dezero.models import Model
 from dezero.layers import GRU, LSTM, RNN, BatchNorm, Conv2d, Deconv2d, EmbedID, Layer, Linear
 from dezero.optimizers import Adam
 from dezero.utils import gradgrad_check, gradient_check, pair
@@ -572,7 +573,7 @@ def test_a_new_batch_size_needs_reset_state(cls):
     with pytest.raises(
         ValueError,
         match=rf'{cls.__name__}: the input of shape \(5, 2\) '
-        rf'does not fit the state of shape \(4, 3\).*'
+        rf'does not fit the state h of shape \(4, 3\).*'
         r'reset_state\(\)',
     ):
         layer(np.zeros((5, 2), np.float32))
@@ -1398,3 +1399,185 @@ def test_a_zero_state_gives_the_h2_weights_zero_gradients_on_the_first_step(cls)
     for name, p in h2:
         if name.endswith('/W'):
             np.testing.assert_array_equal(p.grad.data, np.zeros((3, 3), np.float32))
+
+
+# --------------------------------------------------------------------------------------
+# The state: h (and LSTM's c)
+# --------------------------------------------------------------------------------------
+class WithInitialState(Model):
+    """A recurrent layer whose initial state is a Parameter of the model, learnt."""
+
+    def __init__(self, cls):
+        super().__init__()
+        self.rnn = cls(3, in_size=2)
+        self.h0 = Parameter(np.full((1, 3), 0.5, np.float32))
+        if cls is LSTM:
+            self.c0 = Parameter(np.full((1, 3), 0.25, np.float32))
+        self.fc = Linear(1, in_size=3)
+
+    def reset_state(self):
+        self.rnn.h = self.h0
+        if isinstance(self.rnn, LSTM):
+            self.rnn.c = self.c0
+
+    def forward(self, x):
+        return self.fc(self.rnn(x))
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_parameter_as_the_initial_state_is_learnt_by_the_model_that_holds_it(cls):
+    # the layer registered the Parameter assigned to h as its own, then refused to
+    # replace it with the next state (TypeError), and reset_state() too
+    from dezero.optimizers import SGD
+
+    np.random.seed(0)
+    model = WithInitialState(cls)
+    optimizer = SGD(0.1).setup(model)
+    model.reset_state()
+    states = ['h0', 'c0'] if cls is LSTM else ['h0']
+    assert names(model) == ['rnn/' + n for n in names(model.rnn)] + states + ['fc/W', 'fc/b']
+    assert names(model.rnn) == names(cls(3, in_size=2))
+    x = np.random.randn(2, 1, 2).astype(np.float32)
+    loss = F.sum(model(x[0]) + model(x[1]))
+    assert model.rnn.h is not model.h0
+    loss.backward()
+    before = [getattr(model, name).data.copy() for name in states]
+    optimizer.update()
+    for name, old in zip(states, before):
+        grad = getattr(model, name).grad
+        assert grad.shape == (1, 3) and np.all(grad.data != 0)
+        np.testing.assert_allclose(getattr(model, name).data, old - 0.1 * grad.data)
+    model.rnn.reset_state()
+    assert model.rnn.h is None and getattr(model.rnn, 'c', None) is None
+    model.reset_state()
+    model.rnn.h = np.zeros((1, 3), np.float32)  # replaced freely
+    del model.rnn.h
+    assert names(model) == ['rnn/' + n for n in names(model.rnn)] + states + ['fc/W', 'fc/b']
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_the_initial_state_gets_the_gradient_of_central_differences(cls):
+    np.random.seed(1)
+    layer = cls(3, in_size=2, dtype=np.float64)
+    x = np.random.randn(2, 2)
+    h0 = Parameter(np.random.randn(2, 3))
+    c0 = Parameter(np.random.randn(2, 3))
+
+    def loss():
+        layer.reset_state()
+        layer.h = h0
+        if cls is LSTM:
+            layer.c = c0
+        return F.sum(layer(x) * layer(x))
+
+    for state in [h0, c0] if cls is LSTM else [h0]:
+        state.cleargrad()
+        loss().backward()
+        numeric = np.zeros_like(state.data)
+        for i in np.ndindex(state.data.shape):
+            kept = state.data[i]
+            state.data[i] = kept + 1e-6
+            up = loss().data
+            state.data[i] = kept - 1e-6
+            down = loss().data
+            state.data[i] = kept
+            numeric[i] = (up - down) / 2e-6
+        np.testing.assert_allclose(state.grad.data, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_lstm_checks_its_cell_as_it_checks_its_hidden_state():
+    # a cell of shape (2, 1) was broadcast silently; one of (2, 4) failed in
+    # MulConstant, naming neither LSTM nor c
+    x = np.ones((2, 2), np.float32)
+    lstm = LSTM(3, in_size=2)
+    lstm.h, lstm.c = np.zeros((2, 3), np.float32), np.zeros((2, 1), np.float32)
+    with pytest.raises(ValueError, match=r'LSTM: the state c has shape \(2, 1\).*\(2, 3\)'):
+        lstm(x)
+    lstm.c = np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match=r'LSTM: the state c has shape \(2, 4\).*\(2, 3\)'):
+        lstm(x)
+    lstm.h, lstm.c = None, np.zeros((2, 4), np.float32)  # no h: (batch, hidden_size)
+    with pytest.raises(ValueError, match=r'LSTM: the state c has shape \(2, 4\).*\(2, 3\)'):
+        lstm(x)
+    lstm.c = np.zeros((5, 3), np.float32)
+    with pytest.raises(
+        ValueError, match=r'LSTM: the input of shape \(2, 2\) does not fit the state c'
+    ):
+        lstm(x)
+    lstm.c = [[0.0] * 3] * 2
+    with pytest.raises(TypeError, match=r'LSTM: the state c must be None, a Variable or an array'):
+        lstm(x)
+    lstm.c = np.zeros((2, 3), np.float32)  # a cell without h is fine
+    assert lstm(x).shape == (2, 3)
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_hidden_state_of_another_width_names_the_layer_and_h(cls):
+    layer = cls(3, in_size=2)
+    layer.h = np.zeros((2, 4), np.float32)
+    with pytest.raises(ValueError, match=rf'{cls.__name__}: the state h has shape \(2, 4\)'):
+        layer(np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_float64_state_is_converted_to_the_layers_dtype(cls):
+    # LSTM's c and GRU's h in float64 made the outputs float64 for good
+    x = np.ones((2, 2), np.float32)
+    layer = cls(3, in_size=2)
+    layer.h = np.zeros((2, 3))
+    if cls is LSTM:
+        layer.c = np.zeros((2, 3))
+    ys = [layer(x), layer(x)]
+    assert [y.dtype for y in ys] == [np.float32, np.float32]
+    assert all(s.dtype == np.float32 for s in (layer.h, getattr(layer, 'c', layer.h)))
+    h0 = Variable(np.ones((2, 3)))  # a Variable's gradient comes back in its dtype
+    layer.reset_state()
+    layer.h = h0
+    if cls is LSTM:
+        layer.c = Variable(np.ones((2, 3)))
+    F.sum(layer(x)).backward()
+    assert h0.grad.dtype == np.float64
+    assert all(p.grad is None or p.grad.dtype == np.float32 for p in layer.params())
+
+
+class Tagger(Model):
+    def __init__(self, cls):
+        super().__init__()
+        self.rnn, self.fc = cls(8), Linear(3)
+
+    def forward(self, x, t):
+        return F.softmax_cross_entropy(self.fc(self.rnn(x)), t)
+
+
+@pytest.mark.parametrize('cls', [RNN, LSTM, GRU])
+def test_a_models_failed_first_call_puts_the_recurrent_state_back(cls):
+    # the state h of the failed call, computed with the W taken back, stayed: every
+    # backward after the retry raised (W was assigned after the forward pass used it)
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    t = np.array([0, 1, 2, 0])
+    np.random.seed(0)
+    fresh = Tagger(cls)
+    expected = fresh(x, t)
+    expected.backward()
+    np.random.seed(0)
+    model = Tagger(cls)
+    with pytest.raises(ValueError, match='softmax_cross_entropy'):
+        model(x, t[:3])  # fails after the recurrent layer ran
+    assert model.rnn.h is None and getattr(model.rnn, 'c', None) is None
+    loss = model(x, t)
+    loss.backward()
+    np.testing.assert_array_equal(loss.data, expected.data)
+    for (name, p), (_, q) in zip(model.named_params(), fresh.named_params()):
+        if q.grad is not None:
+            np.testing.assert_array_equal(p.grad.data, q.grad.data, err_msg=name)
+
+
+def test_a_failed_first_call_gives_back_a_state_set_beforehand():
+    x, t = np.ones((2, 5), np.float32), np.array([0, 1, 2])
+    model = Tagger(LSTM)
+    h0, c0 = Variable(np.zeros((2, 8), np.float32)), Variable(np.ones((2, 8), np.float32))
+    model.rnn.h, model.rnn.c = h0, c0
+    with pytest.raises(ValueError, match='softmax_cross_entropy'):
+        model(x, t)
+    assert model.rnn.h is h0 and model.rnn.c is c0
+    assert model.rnn.x2f.W.data is None

@@ -199,6 +199,15 @@ def test_sequential_shares_a_repeated_layer():
     assert names(model) == ['l0/W', 'l0/b']
 
 
+def test_sequential_names_every_item_l_i_as_the_book_does():
+    # the book sets l<i> for every item: seq.l1 was an AttributeError for a function
+    seq = Sequential(Linear(2, in_size=3), F.relu, Linear(1, in_size=2))
+    assert seq.l1 is F.relu and seq.l0 is seq.layers[0] and seq.l2 is seq.layers[2]
+    assert names(seq) == ['l0/W', 'l0/b', 'l2/W', 'l2/b']
+    assert list(seq.params()) == [seq.l0.W, seq.l0.b, seq.l2.W, seq.l2.b]
+    assert seq(np.ones((4, 3), np.float32)).shape == (4, 1)
+
+
 def test_sequential_save_and_load(tmp_path):
     np.random.seed(0)
     model = Sequential(Linear(4), F.relu, Linear(2))
