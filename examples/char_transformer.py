@@ -26,7 +26,8 @@ a longer sample (``char_transformer_sample.txt``) and the weights
 (``char_transformer.npz``) into ``--out``.  Losses are in nats per character: a model
 that guesses uniformly among V characters has log(V).  A loss that is no longer a
 finite number (the usual sign of too large a ``--lr``) stops the training: the script
-says so and saves the loss curves only, as the weights are no longer numbers either.
+says so, saves the loss curves only, as the weights are no longer numbers either, and
+exits with status 1.
 
 By default the text is the book's Tiny Shakespeare (``dezero.datasets.Shakespeare``)
 when its file is already in the downloads folder; ``--text FILE`` trains on any UTF-8
@@ -67,6 +68,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -225,16 +227,18 @@ def train(model, text, args, history, log=print):
     ``history`` (``iteration``, ``loss``, ``val_loss``, ``lr``) the iteration, the mean
     training loss, the held-out loss and the learning rate of every report.  Training
     stops at the first loss that is not a finite number (too large a learning rate
-    makes it overflow): the weights are then no longer finite either.  Returns None, or
-    a line that says where training diverged."""
+    makes it overflow): the weights are then no longer finite either.  The last report
+    is that iteration's: a training loss that is not finite (and a held-out loss of
+    NaN, not measured), or a held-out loss that is not finite."""
     rng = np.random.default_rng(args.seed)
     optimizer = AdamW(lr=args.lr, betas=(0.9, 0.99), weight_decay=0.1).setup(model)
     optimizer.add_hook(ClipGrad(1.0))
     warmup = min(args.warmup, args.iters)
     schedule = LinearLR(optimizer, start_factor=1 / max(warmup, 1), total_iters=warmup)
 
-    def report(*figures):
-        for key, value in zip(history, figures):
+    def report(it, *figures):  # the loss, the held-out loss and the learning rate
+        history['iteration'].append(it)
+        for key, value in zip(('loss', 'val_loss', 'lr'), figures):
             history[key].append(float(value))
 
     recent, start, lr = [], time.perf_counter(), optimizer.lr
@@ -242,9 +246,8 @@ def train(model, text, args, history, log=print):
         loss = loss_of(model, *text.windows(text.train, args.batch, args.block, rng))
         value = float(loss.data)
         if not math.isfinite(value):
-            if recent:  # the losses since the last report end the curve
-                report(it - 1, np.mean(recent), math.nan, lr)
-            return f'the training loss of iteration {it} is {value}'
+            report(it, value, math.nan, lr)
+            return
         lr = optimizer.lr
         model.cleargrads()
         loss.backward()
@@ -263,11 +266,10 @@ def train(model, text, args, history, log=print):
                 f'lr {lr:.2e}  {time.perf_counter() - start:6.1f} s'
             )
             if not math.isfinite(val):
-                return f'the held-out loss after iteration {it} is {val}'
+                return
             recent = []
             if it % (args.every * 5) == 0 or it == args.iters:
                 log('  | ' + sample(model, text, 160, args.block, rng).replace('\n', '\n  | '))
-    return None
 
 
 def save_outputs(model, text, history, args, rng):
@@ -380,16 +382,15 @@ def main(argv=None):
     with out_of_memory_exits(args, 'embed', 'layers', 'block', 'batch'):
         model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
         start = time.perf_counter()
-        diverged = train(model, text, args, history)
-    if diverged:
-        print(
-            f'training diverged: {diverged}; the learning rate --lr {args.lr:g} is likely '
-            f'too large (default: 3e-3); no sample written, no weights saved'
-        )
+        train(model, text, args, history)
+    losses = {'loss': history['loss'], 'held-out loss': history['val_loss']}
+    skipped = 'no sample written, no weights saved: they are no longer numbers'
+    at = dict(unit='iteration', steps=history['iteration'])
+    if training_diverged(losses, args.lr, parser.get_default('lr'), **at, skipped=skipped):
         curve = save_curve(text, history, args)
         if curve:
             print(f'saved {curve}')
-        return 0
+        return 1
     print(
         f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
         f'training loss {history["loss"][-1]:.3f}, held-out loss {history["val_loss"][-1]:.3f}'

@@ -49,6 +49,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -195,7 +196,8 @@ def predict(model, dataset):
 
 def save_pictures(history, test_set, predicted, out, n_wrong=24):
     """The loss and accuracy curves, and the first ``n_wrong`` misclassified test
-    images with their true and predicted classes, as PNG files."""
+    images with their true and predicted classes, as PNG files (the curves only when
+    ``predicted`` is None)."""
     plt = pyplot('pictures')
     if plt is None:
         return []
@@ -213,6 +215,8 @@ def save_pictures(history, test_set, predicted, out, n_wrong=24):
     fig.suptitle('CIFAR-10 CNN')
     fig.tight_layout()
     save_figure(fig, paths[0], dpi=100)
+    if predicted is None:
+        return paths[:1]
 
     wrong = np.flatnonzero(predicted != test_set.label)[:n_wrong]
     cols = 6
@@ -271,6 +275,11 @@ def main(argv=None):
     model = CifarCNN(channels=(8, 16), hidden=64) if args.smoke else CifarCNN()
     start = time.perf_counter()
     history = train(model, train_set, test_set, epochs, batch_size, args.lr, not args.no_bar)
+    skipped = 'no picture of misclassified images: the weights are no longer numbers'
+    if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+        for path in save_pictures(history, test_set, None, args.out):
+            print(f'saved {path}')
+        return 1
     predicted = predict(model, test_set)
     accuracy = float((predicted == test_set.label).mean())
     print(

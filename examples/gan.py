@@ -58,6 +58,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
@@ -236,6 +237,7 @@ def main(argv=None):
         z_fixed = noise.astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
+    unsaved = []  # the epochs whose samples are not numbers: the weights overflowed
 
     def report(epoch, G, f):
         print(
@@ -245,8 +247,11 @@ def main(argv=None):
             flush=True,
         )
         path = sample_path(args.out, epoch)
-        if plt is not None:
-            save_samples(plt, sample(G, z_fixed), path, f'GAN samples after epoch {epoch}')
+        images = sample(G, z_fixed)
+        if not np.isfinite(images).all():
+            unsaved.append(epoch)
+        elif plt is not None:
+            save_samples(plt, images, path, f'GAN samples after epoch {epoch}')
             print(f'saved {path}')
 
     start = time.perf_counter()
@@ -262,11 +267,15 @@ def main(argv=None):
             on_epoch=report,
         )
     print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+    skipped = None
+    if unsaved:
+        skipped = f'no samples from epoch {unsaved[0]} on: the weights are no longer numbers'
+    diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
     path = os.path.join(args.out, 'gan_losses.png')
     if plt is not None:
         save_losses(plt, history, path)
         print(f'saved {path}')
-    return 0
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

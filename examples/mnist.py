@@ -42,6 +42,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -167,6 +168,12 @@ def main(argv=None):
             gpu=args.gpu,
         )
     seconds = time.perf_counter() - start
+    default_lr = OPTIMIZERS[args.optimizer][1]
+    skipped = 'no weights saved: they are no longer numbers'
+    if training_diverged(history, args.lr or default_lr, default_lr, skipped=skipped):
+        if save_plot(history, plot):
+            print(f'saved {plot}')
+        return 1
     print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
 
     model.save_weights(weights)

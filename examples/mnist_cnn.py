@@ -38,6 +38,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -79,7 +80,8 @@ def train(train_data, test_data, epochs=3, batch_size=100, lr=0.001, seed=0, pro
 
 
 def save_pictures(model, history, out):
-    """The accuracy per epoch and the first layer's filters, as PNG files."""
+    """The accuracy per epoch and the first layer's filters, as PNG files (the
+    accuracy only when ``model`` is None)."""
     plt = pyplot('pictures')
     if plt is None:
         return []
@@ -92,6 +94,8 @@ def save_pictures(model, history, out):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     save_figure(fig, paths[0], dpi=100)
+    if model is None:
+        return paths[:1]
 
     filters = model.conv1.W.data[:, 0]  # (16, 3, 3): one input channel
     cols = 8
@@ -132,6 +136,11 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr, args.seed)
+    skipped = 'no picture of the filters: the weights are no longer numbers'
+    if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+        for path in save_pictures(None, history, args.out):
+            print(f'saved {path}')
+        return 1
     print(
         f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
         f'{history["val_acc"][-1]:.4f}'

@@ -41,6 +41,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 
 
@@ -119,6 +120,9 @@ def main(argv=None):
         )
     seconds = time.perf_counter() - start
     if root:
+        skipped = 'no weights saved: they are no longer numbers'
+        if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+            return 1
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
         os.makedirs(args.out, exist_ok=True)
         model.save_weights(weights)

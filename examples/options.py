@@ -4,7 +4,8 @@ value while the options are read, before any work, so that the error names the o
 status 2; the checks made once the options are read (``--gpu`` without a usable GPU,
 an input file given with ``--smoke``); the check of the files a script will write into
 ``--out``, also before any work; a one-line exit, naming the sizes asked for, when they
-do not fit into memory; and a one-line exit on Ctrl-C or SIGTERM.
+do not fit into memory; the line that says where a training diverged; and a one-line
+exit on Ctrl-C or SIGTERM.
 
     parser.add_argument('--lr', type=positive_float, default=0.01)
     parser.add_argument('--seed', type=random_seed, default=0)
@@ -15,6 +16,9 @@ do not fit into memory; and a one-line exit on Ctrl-C or SIGTERM.
     check_output_files(parser, [os.path.join(args.out, 'loss.png')])
     with out_of_memory_exits(args, 'hidden'):
         ...  # build the model and train it
+    if training_diverged(history, args.lr, 0.01, skipped='no decision boundary drawn'):
+        ...  # save the loss curve
+        return 1
 
     if __name__ == '__main__':
         sys.exit(run_main(main))
@@ -256,6 +260,30 @@ def _option_text(args, name):
 def _flag(name):
     """The option of the attribute ``name``: ``--batch-size`` for ``batch_size``."""
     return '--' + name.replace('_', '-')
+
+
+def training_diverged(history, lr, default, unit='epoch', steps=None, skipped=None):
+    """Whether the figures recorded while training went non-finite: too large a
+    learning rate makes the losses overflow, and the weights become NaN with them.
+    ``history`` maps names to lists of numbers, the n-th of each list recorded at
+    ``unit`` n (epoch n, as in the history :meth:`dezero.Trainer.fit` returns), or at
+    ``unit`` ``steps[n - 1]`` when ``steps`` is given.  When one is not finite, print
+    one line on stderr: where the first one is, that the learning rate ``--lr lr`` is
+    likely too large, its ``default``, and ``skipped`` (what the script does not save
+    of a model whose weights are no longer numbers); then return True.  Otherwise
+    print nothing and return False."""
+    for i in range(max(map(len, history.values()), default=0)):
+        for name, values in history.items():
+            if i < len(values) and not math.isfinite(values[i]):
+                step = i + 1 if steps is None else steps[i]
+                print(
+                    f'{os.path.basename(sys.argv[0])}: training diverged at {unit} {step} '
+                    f'({name} {values[i]}); the learning rate --lr {lr:g} is likely too large '
+                    f'(default: {default:g})' + (f'; {skipped}' if skipped else ''),
+                    file=sys.stderr,
+                )
+                return True
+    return False
 
 
 class Interrupted(KeyboardInterrupt):

@@ -61,6 +61,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -147,8 +148,8 @@ def train(
 ):
     """Train a :class:`DeepNet` with SGD (and the WeightDecay hook when
     ``weight_decay`` > 0) on ``train_data``; return a dict with the per-epoch lists
-    ``train_acc`` (on the training images, test mode) and ``test_acc``, and the
-    ``model``.  ``progress``: print both accuracies ten times in the run.  The seed
+    ``train_acc`` (on the training images, test mode), ``test_acc``, ``loss`` (the
+    training loss) and ``test_loss``, and the ``model``.  ``progress``: print both accuracies ten times in the run.  The seed
     fixes the initial weights, so settings start alike."""
     np.random.seed(seed)
     model = DeepNet(in_size=train_data[0].shape[1], dropout=dropout)
@@ -167,7 +168,13 @@ def train(
         progress=False,
         callbacks=[train_acc],
     )
-    return {'train_acc': train_acc.acc, 'test_acc': history['val_acc'], 'model': model}
+    return {
+        'train_acc': train_acc.acc,
+        'test_acc': history['val_acc'],
+        'loss': history['loss'],
+        'test_loss': history['val_loss'],
+        'model': model,
+    }
 
 
 def save_curves(runs, path):
@@ -295,11 +302,17 @@ def main(argv=None):
     for name, run in runs.items():
         train_acc, test_acc = run['train_acc'][-1], run['test_acc'][-1]
         print(f'{name:{width}s}  {train_acc:9.4f}  {test_acc:8.4f}  {train_acc - test_acc:.4f}')
+    losses = {
+        f'{name}: {key.replace("_", " ")}': run[key]
+        for name, run in runs.items()
+        for key in ('loss', 'test_loss')
+    }
+    diverged = training_diverged(losses, args.lr, parser.get_default('lr'))
 
     os.makedirs(args.out, exist_ok=True)
     if save_curves(runs, figure_path):
         print(f'saved {figure_path}')
-    return 0
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

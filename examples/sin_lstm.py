@@ -45,6 +45,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -172,6 +173,10 @@ def main(argv=None):
             progress_bar=False if args.no_bar else None,
         )
         print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+        default_lr = smoke_or_default['lr'][0 if args.smoke else 1]
+        skipped = 'no plot of the cosine prediction: the weights are no longer numbers'
+        if training_diverged({'loss': history}, args.lr, default_lr, skipped=skipped):
+            return 1
         print(
             f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
             f'({history[0] / history[-1]:.1f}x lower)'

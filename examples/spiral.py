@@ -48,6 +48,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -88,8 +89,9 @@ def predict_grid(model, low=-1.0, high=1.0, steps=300):
 
 
 def save_pictures(model, history, out):
-    """Save the loss curve and the decision boundary as PNG files into ``out``;
-    return their paths (empty when matplotlib is not installed)."""
+    """Save the loss curve and the decision boundary as PNG files into ``out`` (the
+    loss curve only when ``model`` is None); return their paths (empty when
+    matplotlib is not installed)."""
     plt = pyplot('pictures')
     if plt is None:
         return []
@@ -103,6 +105,8 @@ def save_pictures(model, history, out):
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     save_figure(fig, paths[0], dpi=100)
+    if model is None:
+        return paths[:1]
 
     x, t = get_spiral(train=True)
     xx, yy, classes = predict_grid(model)
@@ -149,6 +153,11 @@ def main(argv=None):
         start = time.perf_counter()
         model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed)
         seconds = time.perf_counter() - start
+        skipped = 'no decision boundary drawn: the weights are no longer numbers'
+        if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+            for path in save_pictures(None, history, args.out):
+                print(f'saved {path}')
+            return 1
         loss, acc = evaluate(model)
         print(f'trained {args.epochs} epochs in {seconds:.1f} s')
         print(f'final loss {loss:.4f}  accuracy {acc:.4f}')

@@ -50,6 +50,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot
 
@@ -244,10 +245,12 @@ def main(argv=None):
         model, history = train(
             train_data, test_data, args.epochs, args.hidden, args.lr, args.batch_size, args.seed
         )
-    print(
-        f'trained in {time.perf_counter() - start:.1f} s; final train accuracy '
-        f'{history["acc"][-1]:.4f}, test accuracy {history["val_acc"][-1]:.4f}'
-    )
+    diverged = training_diverged(history, args.lr, parser.get_default('lr'))
+    if not diverged:
+        print(
+            f'trained in {time.perf_counter() - start:.1f} s; final train accuracy '
+            f'{history["acc"][-1]:.4f}, test accuracy {history["val_acc"][-1]:.4f}'
+        )
 
     os.makedirs(args.out, exist_ok=True)
     if pyplot('plot') is not None:
@@ -257,7 +260,7 @@ def main(argv=None):
         )
         path = plot_history(history, plot_path, title)
         print(f'saved {path}')
-    return 0
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

@@ -56,6 +56,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure, save_samples, tile  # noqa: F401  (shared)
 
@@ -275,6 +276,7 @@ def main(argv=None):
         z_prior = noise.astype(np.float32)
     width = len(str(args.epochs))
     plt = pyplot('pictures')
+    unsaved = []  # the epochs whose samples are not numbers: the weights overflowed
 
     def report(epoch, model, f):
         print(
@@ -282,16 +284,17 @@ def main(argv=None):
             f'reconstruction {f["rec"]:.2f}  KL {f["kl"]:.2f}',
             flush=True,
         )
-        if plt is not None:
+        images = decode_images(model, z_prior)
+        if not np.isfinite(images).all():
+            unsaved.append(epoch)
+        elif plt is not None:
             path = sample_path(args.out, epoch)
-            save_samples(
-                plt, decode_images(model, z_prior), path, f'VAE: prior samples after epoch {epoch}'
-            )
+            save_samples(plt, images, path, f'VAE: prior samples after epoch {epoch}')
             print(f'saved {path}')
 
     start = time.perf_counter()
     with out_of_memory_exits(args, 'latent', 'hidden'):
-        model, _ = train(
+        model, history = train(
             x,
             args.epochs,
             args.batch_size,
@@ -302,6 +305,11 @@ def main(argv=None):
             on_epoch=report,
         )
         print(f'trained {args.epochs} epochs in {time.perf_counter() - start:.1f} s')
+        skipped = 'no reconstructions, no latent map: the weights are no longer numbers'
+        if unsaved:
+            skipped = f'no samples from epoch {unsaved[0]} on, {skipped}'
+        if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+            return 1
         held_out = evaluate(model, x_test)
     print(
         f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '

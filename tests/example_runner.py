@@ -20,9 +20,10 @@ def has_module(name):
 ONE_THREAD = dict(os.environ, OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1')
 
 
-def run_example(name, *args, cwd, status=0, timeout=120, env=None):
+def run_example(name, *args, cwd, status=0, timeout=120, env=None, stderr=False):
     """Run ``examples/<name>`` with this interpreter from ``cwd`` (and ``env``, by
-    default this process's environment); check its exit status, return its stdout."""
+    default this process's environment); check its exit status, return its stdout (and
+    its stderr with ``stderr``: a pair)."""
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *args],
         cwd=cwd,
@@ -34,7 +35,7 @@ def run_example(name, *args, cwd, status=0, timeout=120, env=None):
     assert result.returncode == status, (
         f'{name} exited {result.returncode}:\n{result.stdout}\n{result.stderr}'
     )
-    return result.stdout
+    return (result.stdout, result.stderr) if stderr else result.stdout
 
 
 def load_example(name):

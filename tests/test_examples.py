@@ -1149,13 +1149,119 @@ def test_char_transformer_that_diverges_says_so_and_saves_its_loss_curve(tmp_pat
     # the loss became NaN, and sampling failed: "Probabilities contain NaN"
     out_dir = tmp_path / 'out'
     args = ['--smoke', '--lr', '100', '--iters', '50', '--out', str(out_dir)]
-    out = run_example('char_transformer.py', *args, cwd=tmp_path)
-    lines = [line for line in out.splitlines() if 'diverged' in line]
-    assert len(lines) == 1 and lines[0].startswith('training diverged: the '), out
-    assert '--lr 100 is likely too large' in lines[0], out
+    out, err = run_example('char_transformer.py', *args, cwd=tmp_path, status=1, stderr=True)
+    lines = [line for line in (out + err).splitlines() if 'diverged' in line]
+    assert len(lines) == 1, out + err
+    assert re.match(r'char_transformer\.py: training diverged at iteration \d+ \(', lines[0])
+    assert '--lr 100 is likely too large (default: 0.003); no sample written' in lines[0]
     assert_pictures(out, [out_dir / 'char_transformer_loss.png'])
     assert not (out_dir / 'char_transformer_sample.txt').exists()
     assert not (out_dir / 'char_transformer.npz').exists()  # no weights of NaN
+
+
+def test_training_diverged_names_the_first_figure_that_is_not_a_number(capsys):
+    options = load_example('options.py')
+    finite = {'loss': [2.0, 1.0], 'val_loss': [2.5, 1.5]}
+    assert not options.training_diverged(finite, 0.1, 0.01)
+    assert capsys.readouterr() == ('', '')
+    history = {'loss': [2.0, 1e30, np.nan], 'val_loss': [2.5, np.inf, np.nan]}
+    assert options.training_diverged(history, 1e30, 0.01, skipped='no boundary drawn')
+    out, err = capsys.readouterr()
+    assert out == '' and err.count('\n') == 1, err
+    assert err.endswith(
+        ': training diverged at epoch 2 (val_loss inf); the learning rate --lr 1e+30 is '
+        'likely too large (default: 0.01); no boundary drawn\n'
+    ), err
+    steps = dict(unit='iteration', steps=[25, 40])
+    assert options.training_diverged({'loss': [3.0, np.nan]}, 100, 3e-3, **steps)
+    assert ' at iteration 40 (loss nan); the learning rate --lr 100 is likely too large ' in (
+        capsys.readouterr().err
+    )
+
+
+#: For the examples whose training diverges: the options that make it diverge in a
+#: --smoke run, the learning rate's default there, the files a run that goes well saves
+#: and that one that diverges saves too (its curves), and those it leaves out (pictures
+#: and weights of a model whose weights are no longer numbers).
+DIVERGING = {
+    'spiral.py': (
+        ['--lr', '1e38', '--epochs', '2'],
+        '1',
+        ['spiral_loss.png'],
+        ['spiral_boundary.png'],
+    ),
+    'two_layer_net.py': (['--lr', '1e38', '--epochs', '1'], '0.1', ['two_layer_net.png'], []),
+    'overfitting.py': (['--lr', '1e30', '--epochs', '2'], '0.01', ['overfitting.png'], []),
+    'mnist.py': (
+        ['--lr', '1e30', '--epochs', '1'],
+        '0.001',
+        ['mnist_accuracy.png'],
+        ['mnist_mlp.npz'],
+    ),
+    'mnist_distributed.py': (
+        ['--lr', '1e38', '--epochs', '1'],
+        '0.001',
+        [],
+        ['mnist_distributed_mlp.npz'],
+    ),
+    'mnist_cnn.py': (
+        ['--lr', '1e30', '--epochs', '1'],
+        '0.001',
+        ['mnist_cnn_accuracy.png'],
+        ['mnist_cnn_filters.png'],
+    ),
+    'cifar10.py': (
+        ['--lr', '1e30', '--epochs', '1', '--no-bar'],
+        '0.01',
+        ['cifar10_curves.png'],
+        ['cifar10_mistakes.png'],
+    ),
+    'sin_lstm.py': (['--lr', '1e30', '--epochs', '2', '--no-bar'], '0.01', [], ['sin_lstm.png']),
+    'gan.py': (
+        ['--lr', '1e30', '--epochs', '2'],
+        '0.0002',
+        ['gan_losses.png'],
+        ['gan_epoch01.png', 'gan_epoch02.png'],
+    ),
+    'vae.py': (
+        ['--lr', '1e30', '--epochs', '2'],
+        '0.001',
+        [],
+        ['vae_epoch02.png', 'vae_reconstructions.png', 'vae_latent.png'],
+    ),
+}
+
+
+def test_every_example_with_a_learning_rate_is_run_until_it_diverges():
+    # char_transformer.py has a test of its own; gradient descent diverging is part of
+    # what newton.py and hessian_newton.py compare (they say "did not converge"); the
+    # steps of style_transfer.py are clipped to the pixels' range whatever --lr is
+    others = {'char_transformer.py', 'newton.py', 'hessian_newton.py', 'style_transfer.py'}
+    assert set(WITH_LR) == set(DIVERGING) | others
+
+
+@pytest.mark.parametrize('name', sorted(DIVERGING))
+def test_a_run_that_diverges_says_where_saves_its_curves_and_exits_with_1(name, tmp_path):
+    # the losses and the weights went NaN, the script went on to print and draw them
+    # (a decision boundary of NaN, samples of NaN, "mean squared error nan") and exited
+    # with status 0, as if all went well
+    args, default, saved, left_out = DIVERGING[name]
+    out_dir = tmp_path / 'out'
+    out, err = run_example(
+        name, '--smoke', *args, '--out', str(out_dir), cwd=tmp_path, status=1, stderr=True
+    )
+    lines = [line for line in (out + err).splitlines() if 'diverged' in line]
+    assert len(lines) == 1, out + err
+    lr = args[args.index('--lr') + 1].replace('e', 'e+')
+    assert re.match(
+        rf'{re.escape(name)}: training diverged at (epoch|iteration) \d+ \(.+ (nan|-?inf)\); '
+        rf'the learning rate --lr {re.escape(lr)} is likely too large '
+        rf'\(default: {re.escape(default)}\)',
+        lines[0],
+    ), lines[0]
+    assert_pictures(out, [out_dir / file for file in saved])
+    for file in left_out:
+        assert not (out_dir / file).exists(), file
 
 
 # ---- counts with an upper bound ----------------------------------------------------------
