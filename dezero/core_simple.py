@@ -578,7 +578,7 @@ def _number(number, dtype, where):
                 value = dtype.type(number)
         except OverflowError:  # an integer beyond any float: 10**400
             value = None
-        if value is None or (np.isinf(value) and not np.isinf(number)):
+        if value is None or (np.isinf(value) and abs(number) != float('inf')):
             raise _unfit(where, number, dtype, _OUT_OF_RANGE)
         if not value:
             raise _unfit(where, number, dtype, 'it would become 0; use a larger number')

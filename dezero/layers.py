@@ -221,7 +221,9 @@ class Layer:
     attribute, or, inside a list, tuple or dict, when the parameters are next walked
     (``params()``, ``named_params()``, saving), so a set appended to a registered list
     later is refused there too.  An iterator is not looked into (that would use it
-    up), nor a container held by an attribute that is no member, once assigned.  An object held both by an
+    up), nor a container class of the user's own (looking would run its code), nor a
+    container held by an attribute that is no member, once assigned.  An object held
+    both by an
     attribute and by a container of the same layer is named after the attribute, so
     ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
     Re-assigning a name keeps its place; assigning anything else (or deleting the
@@ -330,12 +332,17 @@ class Layer:
     def __setstate__(self, state):
         """Take the attributes ``state`` (from :meth:`__getstate__`).  A state that
         holds the record of member names as ``_names``, as pickles of earlier
-        versions do, has it moved to its own name (and ``_params_cache`` dropped); one
+        versions do, has it moved to its own name (and ``_params_cache`` dropped), and
+        loses the state names (``_state_names``) that earlier versions recorded; one
         of the book's DeZero (names in a set ``_params``) is refused with TypeError."""
         if _NAMES not in state and isinstance(state.get('_names'), dict):
             state = dict(state)
             state[_NAMES] = state.pop('_names')
             state.pop('_params_cache', None)
+        stale = [n for n in type(self)._state_names if n in state.get(_NAMES, ())]
+        if stale:  # a state (RNN's h) that earlier versions registered as a member
+            state = dict(state)
+            state[_NAMES] = {k: v for k, v in state[_NAMES].items() if k not in stale}
         if _NAMES not in state and isinstance(state.get('_params'), (set, frozenset)):
             raise TypeError(
                 f"{type(self).__name__}: this pickle holds a layer of the book's DeZero, "
@@ -940,27 +947,18 @@ def _holds_nothing(container, kinds=None):
 
 # Containers that params() does not look into, and that a Layer or Parameter would
 # therefore be hidden in (neither trained nor saved): they are looked over, to refuse
-# such hiding (see _unwalked_items).  NumPy arrays only of dtype object.
+# such hiding (see _unwalked_items).  Built-in ones only, whose looking over runs no
+# code of the user's (a Sequence of one's own may read files or never end), and NumPy
+# arrays only of dtype object.
 _UNWALKED = (
-    collections.abc.Set,
-    collections.abc.Mapping,
-    collections.abc.Sequence,
-    collections.abc.MappingView,
+    set,
+    frozenset,
+    collections.deque,
+    type({}.keys()),
+    type({}.values()),
+    type({}.items()),
     types.SimpleNamespace,
     np.ndarray,
-)
-# ... except these: the containers params() looks into, text, and the weak
-# containers, which hold layers without owning them (a cache, say).
-_NOT_UNWALKED = (
-    *_CONTAINERS,
-    str,
-    bytes,
-    bytearray,
-    memoryview,
-    range,
-    weakref.WeakSet,
-    weakref.WeakKeyDictionary,
-    weakref.WeakValueDictionary,
 )
 
 # Types of attribute values that hold nothing, skipped at once (see _refuse_hidden).
@@ -973,21 +971,20 @@ _dtype_of = operator.attrgetter('dtype')
 def _unwalked_kind(kind):
     """Whether values of the type ``kind`` are containers that params() does not look
     into (see ``_UNWALKED``)."""
-    return issubclass(kind, _UNWALKED) and not issubclass(kind, _NOT_UNWALKED)
+    return issubclass(kind, _UNWALKED)
 
 
 def _unwalked_items(value):
-    """The items of ``value`` (a dict's or mapping's values, a namespace's attributes)
-    when it is a container that params() does not look into, such as a set, a deque,
-    a dict view, a ``types.SimpleNamespace`` or a NumPy array of objects; None for
-    anything else, iterators included (looking into one would use it up)."""
+    """The items of ``value`` (a namespace's attributes) when it is a built-in
+    container that params() does not look into: a set, a deque, a dict view, a
+    ``types.SimpleNamespace`` or a NumPy array of objects; None for anything else,
+    iterators and containers of the user's own included (looking into one would use
+    it up, or run the user's code)."""
     if isinstance(value, np.ndarray):
         return value.ravel() if value.dtype == object else None
     if isinstance(value, types.SimpleNamespace):
         return vars(value).values()
-    if not _unwalked_kind(type(value)):
-        return None
-    return value.values() if isinstance(value, collections.abc.Mapping) else value
+    return value if _unwalked_kind(type(value)) else None
 
 
 def _holds_member(items, seen):
@@ -1563,7 +1560,7 @@ def _weight_dtype(layer):
     return layer.dtype if W is None else W.dtype
 
 
-def _cast_input(layer, x, dtype):
+def _cast_input(layer, x, dtype, what='the input'):
     """``x`` converted to the layer's ``dtype``, as Keras does, so that integer, bool
     or float64 data give a float32 layer float32 activations and parameter gradients.
     A plain array stays a plain array (a constant); a Variable goes through
@@ -1576,12 +1573,13 @@ def _cast_input(layer, x, dtype):
     An input with a finite value that ``dtype`` cannot hold (70000.0 in float16, 1e39
     in float32), which the conversion would make infinite, is refused with an
     OverflowError naming ``layer``; the check is made only for conversions that can
-    overflow (to a narrower float; large integers to float16)."""
+    overflow (to a narrower float; large integers to float16).  ``what`` names x in
+    the errors (a recurrent layer's state: ``the state h``)."""
     if x.dtype == dtype:
         return x
     if x.dtype.kind not in 'biuf':
         raise TypeError(
-            f'{layer}: expected an input of real numbers (bool, integer or floating '
+            f'{layer}: expected {what} to hold real numbers (bool, integer or floating '
             f'point), got dtype {x.dtype} (shape {x.shape})'
         )
     if _thread_settings.wide_inputs and x.dtype.kind == 'f' and x.dtype.itemsize > dtype.itemsize:
@@ -1593,9 +1591,9 @@ def _cast_input(layer, x, dtype):
     value = first_overflow(array_of(x), array_of(y))
     if value is not None:
         raise OverflowError(
-            f"{layer}: the input holds {value!r}, which does not fit the layer's dtype "
+            f"{layer}: {what} holds {value!r}, which does not fit the layer's dtype "
             f'{dtype} (largest {np.finfo(dtype).max}) and would become infinite; scale '
-            f'the input down, or make the layer with a wider dtype'
+            f'{what} down, or make the layer with a wider dtype'
         )
     return y
 
@@ -2386,7 +2384,7 @@ def _step_input(layer, x, first):
         state = layer.__dict__.get(state_name)
         if state is not None:
             _check_state(layer, state_name, state, x.shape)
-            state = _cast_input(name, state, dtype)
+            state = _cast_input(name, state, dtype, f'the state {state_name}')
         steps.append(state)
     return steps
 

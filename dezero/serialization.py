@@ -249,8 +249,9 @@ def _opcodes(pickled):
     argument) pairs that ``pickletools.genops`` reads, running nothing; None when
     ``pickled`` is not one whole pickle.  What differs between the pickles of one
     object by NumPy 1 and 2 is made alike: the length of the frame (checked to hold
-    the rest), the module of ``_reconstruct`` (``numpy.core`` became ``numpy._core``)
-    and False and True, which older NumPy wrote as 0 and 1 in a dtype's arguments."""
+    the rest), the module of ``_reconstruct`` (``numpy.core`` became ``numpy._core``),
+    False and True, which older NumPy wrote as 0 and 1 in a dtype's arguments, and the
+    object dtype's name, ``O4`` on a 32-bit NumPy and ``O8`` on a 64-bit one."""
     ops, pos = [], -1
     try:
         for op, arg, pos in pickletools.genops(pickled):
@@ -259,6 +260,8 @@ def _opcodes(pickled):
                 arg = arg == len(pickled) - pos - 9
             elif name in ('NEWFALSE', 'NEWTRUE'):
                 name, arg = 'BININT1', int(name == 'NEWTRUE')
+            elif arg == 'O4':  # the object dtype of a 32-bit NumPy (pointers of 4 bytes)
+                arg = 'O8'
             elif isinstance(arg, str):
                 arg = arg.replace('numpy._core.multiarray', 'numpy.core.multiarray')
             ops.append((name, arg))

@@ -974,3 +974,11 @@ def test_a_0d_float64_array_leaves_float32_data_and_gradients_float32():
     assert y.dtype == np.float32
     _sum_all(y).backward()
     assert x.grad.dtype == np.float32 and np.array_equal(x.grad, [3.0, 3.0])
+
+
+@pytest.mark.parametrize('dtype', [np.float16, np.float32])
+@pytest.mark.parametrize('operation', [operator.add, operator.pow])
+def test_an_integer_beyond_int64_and_the_dtype_is_refused_by_name(dtype, operation):
+    x = core_simple.Variable(np.array([1.0], dtype))
+    with pytest.raises(OverflowError, match=r'does not fit the dtype'):
+        operation(x, 2**200)

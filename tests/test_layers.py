@@ -3005,3 +3005,37 @@ def test_a_layer_pickled_by_the_books_dezero_is_refused_by_name():
 
     with pytest.raises(TypeError, match=r"Linear: this pickle holds a layer of the book's DeZero"):
         pickle.loads(pickle.dumps(PickledAs()))
+
+
+class _Endless(collections.abc.Sequence):
+    """A Sequence of the user's own whose indexing never raises IndexError (a ring):
+    iterating it would never end (here it stops, failing, after 100 items)."""
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, i):
+        if i >= 100:
+            raise AssertionError('the ring was iterated')
+        return [1, 2, 3][i % 3]
+
+
+class _Unconnected(collections.abc.Mapping):
+    """A Mapping of the user's own that cannot be iterated yet (a closed connection)."""
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, key):
+        raise RuntimeError('not connected')
+
+    def __iter__(self):
+        raise RuntimeError('not connected')
+
+
+@pytest.mark.parametrize('container', [_Endless, _Unconnected])
+def test_a_container_class_of_the_users_own_is_not_looked_into(container):
+    layer = Layer()
+    layer.data = container()  # runs none of its code (iterating _Endless never ends)
+    assert layer.data.__class__ is container
+    assert list(layer.params()) == []

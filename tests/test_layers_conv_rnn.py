@@ -1581,3 +1581,28 @@ def test_a_failed_first_call_gives_back_a_state_set_beforehand():
         model(x, t)
     assert model.rnn.h is h0 and model.rnn.c is c0
     assert model.rnn.x2f.W.data is None
+
+
+@pytest.mark.parametrize('make, name', [(RNN, 'h'), (LSTM, 'h'), (LSTM, 'c')])
+def test_a_state_that_does_not_fit_the_dtype_is_named_as_the_state(make, name):
+    layer = make(4, in_size=3, dtype=np.float16)
+    layer.reset_state()
+    setattr(layer, name, np.full((1, 4), 1e6))
+    with pytest.raises(OverflowError, match=rf'the state {name} holds 1000000\.0'):
+        layer(np.ones((1, 3), np.float32))
+
+
+def test_a_pickle_that_registered_the_state_as_a_member_steps_on():
+    import pickle
+
+    rnn = RNN(3, in_size=2)
+    rnn.h = Parameter(np.zeros((1, 3), np.float32))
+    state = rnn.__getstate__()
+    state['_dezero_names'] = dict(state['_dezero_names'], h=None)  # as earlier versions kept it
+    old = RNN.__new__(RNN)
+    old.__setstate__(state)
+    copy = pickle.loads(pickle.dumps(old))
+    copy(np.ones((1, 2), np.float32))
+    copy(np.ones((1, 2), np.float32))
+    paths = [path for path, _ in copy.named_params()]  # refused 'h' before
+    assert 'h' not in paths and len(paths) == len(list(copy.params())) == 3

@@ -898,6 +898,17 @@ def test_the_books_entry_written_by_numpy_1_is_recognised(tmp_path, written, hea
     np.testing.assert_array_equal(layer.b.data, [0.0, 1.0, 2.0])
 
 
+@pytest.mark.parametrize('written', sorted(_NUMPY1_NONE))
+def test_the_books_entry_written_by_a_32_bit_numpy_is_recognised(tmp_path, written):
+    # a 32-bit NumPy names the object dtype O4 (pointers of 4 bytes), as 64-bit NumPy reads it
+    pickled = _NUMPY1_NONE[written].replace(b'O8', b'O4')
+    assert pickle.loads(pickled)[()] is None
+    path = _npz_with_an_object_entry(tmp_path / 'book32.npz', pickled)
+    layer = L.Linear(3)
+    layer.load_weights(path)
+    assert layer.W.data is None
+
+
 @pytest.mark.parametrize('protocol', range(2, pickle.HIGHEST_PROTOCOL + 1))
 def test_the_books_entry_is_recognised_in_every_pickle_protocol(tmp_path, protocol):
     pickled = pickle.dumps(np.array(None, dtype=object), protocol=protocol)
