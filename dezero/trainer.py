@@ -1191,7 +1191,8 @@ class Checkpoint:
     In a data-parallel run (:mod:`dezero.distributed`) rank 0 writes the file and
     decides whether to resume; every process then reads it, so it must be where all
     of them see it (one machine, or a shared file system).  The file holds every
-    process's NumPy random state (their dropout draws differ with their shares), and
+    process's NumPy random state (their dropout draws differ with their shares) and
+    the state of its loaders (each may hold a share of its own, of its own size), and
     each goes on with its own; it resumes with as many processes as saved it.
     """
 
@@ -1221,17 +1222,20 @@ class Checkpoint:
 
     def on_epoch_end(self, trainer, epoch, logs):
         """Save the whole training state to ``path`` (rank 0 writes it, with the random
-        state of every process)."""
+        state and the loaders' states of every process)."""
         comm = getattr(trainer, 'comm', None)
-        states = [np.random.get_state()]
-        if comm is not None and comm.size > 1:  # each process's draws (dropout) its own
+        run = trainer._run
+        loaders = (run.train_loader, run.val_loader) if run is not None else (None, None)
+        states = [(np.random.get_state(), [_loader_state(loader) for loader in loaders])]
+        if comm is not None and comm.size > 1:  # each process's draws and shares its own
             states = comm.allgather(states[0])
         if _writes(trainer):
             self._save(trainer, states)
 
     # ---- saving --------------------------------------------------------------------
     def _save(self, trainer, states):
-        """Write the file; ``states``: NumPy's random state of every process, by rank."""
+        """Write the file; ``states``: by rank, NumPy's random state of every process
+        and the ``(meta, index)`` of its train and val loaders (see :func:`_loader_state`)."""
         run = trainer._run
         owner = 'Checkpoint'
         if run is None:
@@ -1242,9 +1246,11 @@ class Checkpoint:
         arrays = {'model/' + path: a for path, a in weight_arrays(trainer.model, owner).items()}
         optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
-        randoms = []
-        for rank, (kind, keys, pos, has_gauss, cached) in enumerate(states):
-            arrays['random/keys' if rank == 0 else f'random/keys{rank}'] = keys
+        randoms, loaders = [], []
+        for rank, (random, loader_states) in enumerate(states):
+            kind, keys, pos, has_gauss, cached = random
+            suffix = '' if rank == 0 else str(rank)
+            arrays[f'random/keys{suffix}'] = keys
             randoms.append(
                 {
                     'kind': kind,
@@ -1253,11 +1259,11 @@ class Checkpoint:
                     'cached_gaussian': float(cached),
                 }
             )
-        loaders = {}
-        for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
-            loaders[name], index = _loader_state(loader)
-            if index is not None:
-                arrays[f'loaders/{name}/index'] = index
+            loaders.append({})
+            for name, (meta, index) in zip(('train', 'val'), loader_states):
+                loaders[rank][name] = meta
+                if index is not None:
+                    arrays[f'loaders/{name}/index{suffix}'] = index
         meta = {
             **_CHECKPOINT_FORMAT,
             'epoch': trainer.epoch,
@@ -1270,11 +1276,12 @@ class Checkpoint:
                 for cb in _stateful(run)
             ],
             'random': randoms[0],
-            'loaders': loaders,
+            'loaders': loaders[0],
             'parameters': _parameter_names(trainer.model, owner),
         }
         if len(randoms) > 1:  # the other processes of a data-parallel run, rank 1 on
             meta['random_of_ranks'] = randoms[1:]
+            meta['loaders_of_ranks'] = loaders[1:]
         arrays['__checkpoint__'] = json_array(meta)
         with atomic_open(self.path, 'wb', operation=owner) as f:
             write_npz(f, arrays)
@@ -1377,12 +1384,10 @@ class Checkpoint:
         load_callbacks = _prepare_callbacks(
             _stateful(run), callbacks, owner, path, self._exists(trainer)
         )
-        for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
-            index = parts['loaders'].get(f'{name}/index')
-            loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
         random_state = _random_state(random, parts['random'].get('keys'), owner, path)
         comm = getattr(trainer, 'comm', None)
         others = meta.get('random_of_ranks')
+        suffix = ''  # of the arrays of this process's loaders: rank 0's unless its own
         if comm is not None:  # every process sees the file
             saved_by = len(others) + 1 if isinstance(others, list) else 1
             if saved_by != comm.size:
@@ -1394,6 +1399,24 @@ class Checkpoint:
             if comm.rank > 0:
                 keys = parts['random'].get(f'keys{comm.rank}')
                 random_state = _random_state(others[comm.rank - 1], keys, owner, path)
+                # a file saved before each process's loaders were kept: rank 0's for all
+                of_ranks = meta.get('loaders_of_ranks')
+                if of_ranks is not None:
+                    if not isinstance(of_ranks, list) or len(of_ranks) != len(others):
+                        raise ValueError(
+                            f'{owner}: {path} holds loaders_of_ranks={of_ranks!r:.80}; '
+                            f'expected a list of the loaders of the {len(others)} processes '
+                            f'after rank 0'
+                        )
+                    loaders, suffix = of_ranks[comm.rank - 1], str(comm.rank)
+                    if not isinstance(loaders, dict):
+                        raise ValueError(
+                            f'{owner}: {path} holds loaders={loaders!r:.80} for rank '
+                            f'{comm.rank}; expected a dict'
+                        )
+        for name, loader in (('train', run.train_loader), ('val', run.val_loader)):
+            index = parts['loaders'].get(f'{name}/index{suffix}')
+            loads.append(_prepare_loader(loader, loaders.get(name), index, name, owner, path))
         if not isinstance(stopped, bool):
             raise ValueError(f'{owner}: {path} holds stopped={stopped!r}; expected True or False')
 

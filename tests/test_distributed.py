@@ -277,6 +277,77 @@ def _check_resume_of_one_process(comm, report, out):
         report['one_process_resume'] = str(e)
 
 
+def _check_resume_of_own_shares(comm, report, out):
+    """Each process holds its own share of the data by hand, stopped after epoch 2 and
+    resumed to 3, against the same run never stopped: each process's loaders must
+    come back, not rank 0's.  ``'equal'``: shares of 20 shuffled by ``np.random``
+    (seeded apart); ``'unequal'``: shares of 21 and 20 with generators of their own,
+    and validation shares of 6 and 5."""
+    x, t = data(41)
+    v, vt = data(11, seed=1)
+    r, n = comm.rank, comm.size
+
+    def run(case, path, epochs):
+        np.random.seed(11)
+        model = Sequential(Linear(N_OUT))
+        model(x[:1])
+        distributed.broadcast_parameters(model)
+        np.random.seed(50 + r)  # each process shuffles its share its own way
+        trainer = Trainer(model, distributed.DistributedOptimizer(Adam(alpha=0.01)))
+        if case == 'equal':
+            loader, val_loader = DataLoader((x[r:40:n], t[r:40:n]), 4), None
+        else:
+            loader = DataLoader((x[r::n], t[r::n]), 7, seed=10 + r)
+            val_loader = DataLoader((v[r::n], vt[r::n]), 4, shuffle=False)
+        history = trainer.fit(
+            loader, epochs, val_loader=val_loader, progress=False, callbacks=[Checkpoint(path)]
+        )
+        return model, history
+
+    for case in ('equal', 'unequal'):
+        try:
+            straight, straight_history = run(case, out / f'own_{case}_straight.npz', 3)
+            run(case, out / f'own_{case}.npz', 2)
+            resumed, resumed_history = run(case, out / f'own_{case}.npz', 3)
+            same = all(np.array_equal(a, b) for a, b in zip(weights(straight), weights(resumed)))
+            report[f'own_shares_{case}'] = [same, straight_history == resumed_history]
+        except ValueError as e:
+            report[f'own_shares_{case}'] = str(e)
+
+
+def _check_resume_of_one_loader_state(comm, report, out):
+    """A checkpoint of two processes that holds one state per loader (as saved before
+    each process's were kept) resumes with it in every process: sharded loaders,
+    whose states are equal everywhere, go on as in the run never stopped."""
+    x, t = data()
+
+    def run(path, epochs):
+        np.random.seed(11)
+        model = Sequential(Linear(N_OUT))
+        model(x[:1])
+        distributed.broadcast_parameters(model)
+        trainer = Trainer(model, distributed.DistributedOptimizer(Adam(alpha=0.01)))
+        loader = DataLoader((x, t), 9, seed=2, shard=comm)
+        trainer.fit(loader, epochs, progress=False, callbacks=[Checkpoint(path)])
+        return model
+
+    path = out / 'one_loader_state.npz'
+    straight = run(out / 'one_loader_state_straight.npz', 3)
+    run(path, 2)
+    if comm.rank == 0:  # take out the loader states of rank 1
+        with np.load(path) as saved:
+            arrays = {k: v for k, v in saved.items() if not k.startswith('loaders/train/index1')}
+        meta = json.loads(str(arrays['__checkpoint__']))
+        assert meta.pop('loaders_of_ranks')
+        arrays['__checkpoint__'] = np.array(json.dumps(meta))
+        np.savez(path, **arrays)
+    comm.allgather(None)  # the file is rewritten before either process reads it
+    resumed = run(path, 3)
+    report['one_loader_state'] = all(
+        np.array_equal(a, b) for a, b in zip(weights(straight), weights(resumed))
+    )
+
+
 def _pickled(obj):
     return pickle.loads(pickle.dumps(obj))
 
@@ -571,6 +642,8 @@ def worker(out):
     _check_batch_norm(comm, report)
     _check_resume_with_dropout(comm, report, out)
     _check_resume_of_one_process(comm, report, out)
+    _check_resume_of_own_shares(comm, report, out)
+    _check_resume_of_one_loader_state(comm, report, out)
     _check_optimizer_settings(comm, report)
     _check_unequal_batch_counts(comm, report)
     _check_recipe(comm, report)
@@ -656,6 +729,21 @@ def test_a_resumed_run_with_dropout_on_unequal_shares_is_the_run_never_stopped(r
     # only rank 0's random state was saved, and restored in every process
     for report in ranks:
         assert report['dropout_resume'] == 0.0
+
+
+@needs_mpi
+@pytest.mark.parametrize('case', ['equal', 'unequal'])
+def test_a_resumed_run_on_shares_held_by_hand_is_the_run_never_stopped(ranks, case):
+    # only rank 0's loader states were saved and loaded by every process: rank 1 went
+    # on with rank 0's order and generator, and shares of 21 and 20 were refused
+    for report in ranks:
+        assert report[f'own_shares_{case}'] == [True, True]
+
+
+@needs_mpi
+def test_a_checkpoint_with_one_state_per_loader_resumes_every_process_with_it(ranks):
+    for report in ranks:
+        assert report['one_loader_state'] is True
 
 
 @needs_mpi
