@@ -80,13 +80,16 @@ class _Watch(threading.local):
     parameter creations (:class:`_Creation`) made by layer calls of this thread that
     may not have ended yet, and the changes of state made since
     (:class:`_StateChange`), to be undone if those calls raise (see
-    :meth:`Layer.__call__`); None when there are none.  ``active`` says
-    whether any of the three is on: the one thing a layer call reads of them."""
+    :meth:`Layer.__call__`); None when there are none.  ``noted`` holds the (layer id,
+    name) of the state attributes whose value before those calls is in ``created``:
+    only the oldest is noted, the one to put back.  ``active`` says whether any of the
+    three is on: the one thing a layer call reads of them."""
 
     active = False
     shapes = None
     paths = None
     created = None
+    noted = None
 
 
 _watch = _Watch()
@@ -557,14 +560,18 @@ class Layer:
             values[_KEPT] = kept
         return _params_of(kept.items) if kept.calls else kept.items
 
-    def _walk(self, watch=None, layers=False, calls_params=False):
+    def _walk(self, watch=None, layers=False, calls_params=False, hidden_checked=False):
         """The traversal behind named_params and params: ``(path, parameter)`` pairs,
         and with ``layers`` the ``(path, layer)`` pairs of the sub-layers too, each
         before its own members.  With ``calls_params``, a sub-layer whose class
         overrides params() is given as ``(path, layer)`` and not looked into.  What is
-        read is noted in ``watch`` (a :class:`_KeptParams`), when given."""
+        read is noted in ``watch`` (a :class:`_KeptParams`), when given.  Once walked
+        to the end, a layer or parameter hidden where params() does not look, and
+        not a member elsewhere, is refused (:func:`_check_hidden`; not when
+        ``hidden_checked``, the whole walk that check makes)."""
         seen = {id(self)}
-        stack = [iter(self._members('', watch))]
+        hidden = None if hidden_checked else []
+        stack = [iter(self._members('', watch, hidden))]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
@@ -578,11 +585,13 @@ class Layer:
                         continue
                     if layers:
                         yield path, obj
-                    stack.append(iter(obj._members(path + '/', watch)))
+                    stack.append(iter(obj._members(path + '/', watch, hidden)))
                     break
                 yield path, obj
             else:
                 stack.pop()
+        if hidden:
+            _check_hidden(self, hidden, seen)
 
     def _named_sublayers(self):
         """Yield ``(path, layer)`` for every layer inside this one, each once, under
@@ -591,10 +600,12 @@ class Layer:
             if isinstance(obj, Layer):
                 yield path, obj
 
-    def _members(self, prefix, watch=None):
+    def _members(self, prefix, watch=None, hidden=None):
         """``(prefix + path, value)`` for the Parameters and Layers this layer holds
         directly, in definition order; what is read is noted in ``watch`` (a
-        :class:`_KeptParams`), when given."""
+        :class:`_KeptParams`), when given, and the containers that params() does not
+        look into holding such members, and dict keys that are, in ``hidden`` (a
+        list of ``(layer, path, value)``), when given."""
         values = self.__dict__
         names = values.get(_NAMES)
         try:
@@ -613,7 +624,7 @@ class Layer:
                 continue
             if attributes is None:
                 attributes = {id(v) for _, v in members if not isinstance(v, _CONTAINERS)}
-            _unpack(self, prefix + name, value, attributes, found, watch, ())
+            _unpack(self, prefix + name, value, attributes, found, watch, (), hidden)
         return found
 
     def cleargrads(self):
@@ -881,13 +892,15 @@ def _unset_member(layer, name, what):
 # --------------------------------------------------------------------------------------
 # Layer helpers: containers, weak references, descriptions
 # --------------------------------------------------------------------------------------
-def _unpack(layer, path, container, attributes, found, watch, open_ids):
+def _unpack(layer, path, container, attributes, found, watch, open_ids, hidden=None):
     """Append to ``found`` the ``(path/key, value)`` of the Parameters and Layers in
     ``container`` and in the containers nested in it, except those whose id is in
     ``attributes`` (they are named after an attribute of ``layer``).  The lists and
     dicts looked into are noted in ``watch`` (a :class:`_KeptParams`), when given;
     ``open_ids`` holds the ids of the containers being unpacked, so that one that
-    holds itself is not entered again."""
+    holds itself is not entered again.  The containers params() does not look into
+    that hold a Parameter or a Layer, and the Parameters and Layers used as dict keys,
+    are appended to ``hidden`` as ``(layer, path, value)``, when given."""
     if id(container) in open_ids:
         return
     kinds = _item_types(container)
@@ -900,16 +913,20 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids):
     if plain:
         return
     open_ids += (id(container),)
-    unwalked = any(map(_unwalked_kind, kinds))
-    items = container.items() if isinstance(container, dict) else enumerate(container)
+    unwalked = hidden is not None and any(map(_unwalked_kind, kinds))
+    is_dict = isinstance(container, dict)
+    if is_dict and hidden is not None:
+        hidden.extend((layer, path, key) for key in container if isinstance(key, _MEMBERS))
+    items = container.items() if is_dict else enumerate(container)
     for key, value in items:
         if isinstance(value, (Parameter, Layer)):
             if id(value) not in attributes:
                 found.append((_item_path(layer, path, key), value))
         elif isinstance(value, _CONTAINERS):
-            _unpack(layer, _item_path(layer, path, key), value, attributes, found, watch, open_ids)
+            where = _item_path(layer, path, key)
+            _unpack(layer, where, value, attributes, found, watch, open_ids, hidden)
         elif unwalked and _hides_member(value):
-            raise _hidden_error(layer, _item_path(layer, path, key), value)
+            hidden.append((layer, _item_path(layer, path, key), value))
 
 
 # What params() looks for, or into, among the items of a container (and in tuples).
@@ -940,6 +957,10 @@ def _holds_nothing(container, kinds=None):
     items = container.values() if isinstance(container, dict) else container
     if _any_hides_member(items, kinds):
         return False  # for params() to refuse it (see _unpack)
+    if isinstance(container, dict) and any(
+        issubclass(k, _MEMBERS) for k in set(map(type, container))
+    ):
+        return False  # a layer as a key: the same
     if any(issubclass(kind, tuple) for kind in kinds):
         return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
     return True
@@ -1035,32 +1056,94 @@ def _refuse_hidden(layer, path, value):
     """Raise the TypeError of :func:`_hidden_error` when ``value``, held by ``layer``
     at ``path`` where params() does not look for members (an attribute that is not
     registered), is or holds in its tuples a container that params() does not look
-    into, holding a Parameter or a Layer."""
+    into, holding a Parameter or a Layer that is not a member of ``layer`` (one that
+    is, a deque of its own layers, say, is trained and saved as a member)."""
     if value is None or type(value) in _ATOMS:
         return
     if isinstance(value, tuple):
         for i, item in enumerate(value):
             _refuse_hidden(layer, f'{path}/{i}', item)
     elif _hides_member(value):
-        raise _hidden_error(layer, path, value)
+        held = {id(obj) for _, obj in layer._walk(layers=True)}
+        if any(id(obj) not in held for obj in _inner_members(value)):
+            raise _hidden_error(layer, path, value)
+
+
+def _inner_members(value):
+    """The Parameters and Layers inside ``value`` (a container, or a Parameter or
+    Layer used as a dict key), at any depth, through the containers params() looks
+    into and those it does not (see :func:`_unwalked_items`)."""
+    if isinstance(value, _MEMBERS):
+        return [value]
+    found, stack, entered = [], [value], set()
+    while stack:
+        container = stack.pop()
+        if id(container) in entered:
+            continue
+        entered.add(id(container))
+        if isinstance(container, _CONTAINERS):
+            items = container.values() if isinstance(container, dict) else container
+        else:
+            items = _unwalked_items(container)
+            if items is None:
+                continue
+        for item in items:
+            if isinstance(item, _MEMBERS):
+                found.append(item)
+            elif not isinstance(item, (str, bytes)) and (
+                isinstance(item, _CONTAINERS) or _unwalked_items(item) is not None
+            ):
+                stack.append(item)
+    return found
+
+
+def _check_hidden(root, hidden, seen):
+    """Raise the TypeError of :func:`_hidden_error` for the first of ``hidden`` (``(layer,
+    path, value)``: containers that params() does not look into, or layers and
+    parameters used as dict keys, met while walking ``root``) that holds a Parameter
+    or a Layer which the walk did not meet as a member (the ids in ``seen``): it would
+    be neither trained nor saved.  One met, a member elsewhere, is fine.  ``seen``
+    may lack the parameters of frozen layers (a walk for params()): those are looked
+    for in a whole walk of ``root`` before anything is refused."""
+    whole = None
+    for layer, path, value in hidden:
+        inside = _inner_members(value)
+        if all(id(obj) in seen for obj in inside):
+            continue
+        if whole is None:
+            whole = {id(obj) for _, obj in root._walk(layers=True, hidden_checked=True)}
+        if any(id(obj) not in whole for obj in inside):
+            raise _hidden_error(layer, path, value)
 
 
 def _hidden_error(layer, path, value):
     """The TypeError for ``value``, a container that params() does not look into,
     found at ``path`` of ``layer`` holding layers or parameters, which would silently
     be neither trained nor saved."""
-    kind = type(value).__name__
-    kind_article = f'an {kind}' if kind[0] in 'aeiou' else f'a {kind}'
     where = repr(path) if '/' in path else f'the attribute {path!r}'
-    if isinstance(value, collections.abc.Set):
+    if isinstance(value, _MEMBERS):
+        return TypeError(
+            f'{type(layer).__name__}: {where} is a dict with a {type(value).__name__} as '
+            f'a key, which no other attribute holds; params() looks at the values of a '
+            f'dict, not its keys, so it would be neither trained nor saved: make it a '
+            f'value, or a member of its own'
+        )
+    if isinstance(value, np.ndarray):
+        what = 'a NumPy array of objects'
+    elif isinstance(value, (set, frozenset)) and type(value) not in (set, frozenset):
+        what = f'a {type(value).__name__} (a set)'
+    else:
+        what = f'a {type(value).__name__}'
+    if isinstance(value, (set, frozenset)):
         why = 'a set has no order, so its parameters could not be named or saved: use a list'
     else:
         why = (
-            f'params() does not look into {kind_article}, so they would be neither trained '
-            f'nor saved: use a list, a tuple or a dict'
+            f'params() does not look into {what}, so they would be neither trained nor '
+            f'saved: use a list, a tuple or a dict, or make them members first'
         )
     return TypeError(
-        f'{type(layer).__name__}: {where} is {kind_article} holding layers or parameters; {why}'
+        f'{type(layer).__name__}: {where} is {what} holding layers or parameters that '
+        f'are not members of this layer; {why}'
     )
 
 
@@ -1209,11 +1292,23 @@ def _set_state(layer, name, value):
     by the next step like any other value.  While a call that created parameters may
     still raise (this thread's ``_watch.created``: see :meth:`Layer.__call__`), the
     value replaced is noted there, to be put back if that call raises: a state
-    computed with parameters that are taken back must not outlive them."""
+    computed with parameters that are taken back must not outlive them.  Only the
+    oldest such value of each attribute is noted (a time loop replaces h at every
+    step; the steps between are not kept alive), and an attribute that did not exist
+    is deleted again."""
     created = _watch.created
-    if created is not None and name in layer.__dict__:
-        created.append(_StateChange(layer, name, layer.__dict__[name]))
+    if created is not None:
+        noted = _watch.noted
+        if noted is None:
+            noted = _watch.noted = set()
+        key = (id(layer), name)  # (the change noted keeps the layer, and so its id)
+        if key not in noted:
+            noted.add(key)
+            created.append(_StateChange(layer, name, layer.__dict__.get(name, _ABSENT)))
     object.__setattr__(layer, name, value)
+
+
+_ABSENT = object()  # a state attribute that did not exist (see _set_state)
 
 
 class _StateChange:
@@ -1226,8 +1321,14 @@ class _StateChange:
         self.layer, self.name, self.value = layer, name, value
 
     def undo(self):
-        """Put the value back (past ``__setattr__``, which would note it again)."""
-        object.__setattr__(self.layer, self.name, self.value)
+        """Put the value back (past ``__setattr__``, which would note it again), or
+        delete the attribute if it did not exist; the next change is noted again."""
+        if self.value is _ABSENT:
+            self.layer.__dict__.pop(self.name, None)
+        else:
+            object.__setattr__(self.layer, self.name, self.value)
+        if _watch.noted is not None:
+            _watch.noted.discard((id(self.layer), self.name))
 
 
 def _reserved(layer, name):
@@ -1815,7 +1916,7 @@ def _undo_created(mark):
 
 def _keep_created():
     """Forget this thread's ``_watch.created``: the layer calls that made them ended."""
-    _watch.created = None
+    _watch.created = _watch.noted = None
     _recheck_watch()
 
 
@@ -2356,8 +2457,9 @@ class Deconv2d(_Conv):
 # --------------------------------------------------------------------------------------
 # Recurrent layers
 # --------------------------------------------------------------------------------------
-def _step_input(layer, x, first):
-    """``x``, then the state of ``layer`` (each of its ``_state_names``), checked as
+def _step_input(layer, x, first, names):
+    """``x``, then the state of ``layer`` (each of its attributes ``names``, h, and
+    LSTM's c: a subclass may keep more state of its own), checked as
     one time step: ``x`` of shape (batch, width) or (width,), whose width is the input
     size of ``first``, the Linear layer it meets first (None before it is known); each
     state None or of shape (batch, hidden_size), the batch being x's.  All are
@@ -2380,7 +2482,7 @@ def _step_input(layer, x, first):
         )
     dtype = _weight_dtype(first)
     steps = [_cast_input(name, x, dtype)]
-    for state_name in layer._state_names:
+    for state_name in names:
         state = layer.__dict__.get(state_name)
         if state is not None:
             _check_state(layer, state_name, state, x.shape)
@@ -2394,6 +2496,11 @@ def _check_state(layer, name, state, x_shape):
     array of shape (batch, hidden_size) for the input of shape ``x_shape`` (its
     batch being x's)."""
     label = type(layer).__name__
+    if isinstance(state, Variable) and state.data is None:
+        raise TypeError(
+            f'{label}: the state {name} is a {type(state).__name__} holding no data; '
+            f'expected None, or values of shape (batch, hidden_size)'
+        )
     shape = getattr(state, 'shape', None)
     if shape is None or not hasattr(state, 'dtype'):
         raise TypeError(
@@ -2403,8 +2510,9 @@ def _check_state(layer, name, state, x_shape):
     if shape[:-1] != x_shape[:-1]:
         raise ValueError(
             f'{label}: the input of shape {x_shape} does not fit the state {name} of shape '
-            f'{shape} kept from the previous step; call reset_state() before changing '
-            f'the batch size'
+            f'{shape}: a state kept from the previous step holds its batch, so call '
+            f'reset_state() before changing the batch size; a state set by hand must '
+            f'have the shape {(*x_shape[:-1], layer.hidden_size)}'
         )
     expected = (*x_shape[:-1], layer.hidden_size)
     if shape != expected:
@@ -2480,7 +2588,7 @@ class RNN(Layer):
         ``tanh(x2h(x))`` when there is no previous h, kept as ``h`` for the next call.
         x of shape (batch, in_size) gives (batch, hidden_size); (in_size,) gives
         (hidden_size,)."""
-        x, h = _step_input(self, x, self.x2h)
+        x, h = _step_input(self, x, self.x2h, ('h',))
         if h is None:
             h_new = F.tanh(self.x2h(x))
         else:
@@ -2553,7 +2661,7 @@ class LSTM(Layer):
         """One time step by the equations of the class: the new hidden state h, kept
         with the new cell c for the next call.  x of shape (batch, in_size) gives
         (batch, hidden_size); (in_size,) gives (hidden_size,)."""
-        x, h, c = _step_input(self, x, self.x2f)
+        x, h, c = _step_input(self, x, self.x2f, ('h', 'c'))
         f, i, o, u = self.x2f(x), self.x2i(x), self.x2o(x), self.x2u(x)
         if h is not None:
             f, i = f + self.h2f(h), i + self.h2i(h)
@@ -2627,7 +2735,7 @@ class GRU(Layer):
         """One time step by the equations of the class: the new hidden state h, kept
         for the next call.  x of shape (batch, in_size) gives (batch, hidden_size);
         (in_size,) gives (hidden_size,)."""
-        x, h = _step_input(self, x, self.x2r)
+        x, h = _step_input(self, x, self.x2r, ('h',))
         r, z, n = self.x2r(x), self.x2z(x), self.x2n(x)
         if h is None:  # h = 0: of the h2* layers only h2n's bias is left
             r, z = F.sigmoid(r), F.sigmoid(z)

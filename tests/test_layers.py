@@ -1850,7 +1850,7 @@ def test_sets_of_layers_and_ambiguous_keys_are_refused():
         (lambda: collections.deque([Linear(2)]), 'group', 'deque'),
         (lambda: [collections.deque([[Linear(2)]])], 'group/0', 'deque'),
         (lambda: types.SimpleNamespace(a=Linear(2)), 'group', 'SimpleNamespace'),
-        (lambda: np.array([Linear(2)], dtype=object), 'group', 'ndarray'),
+        (lambda: np.array([Linear(2)], dtype=object), 'group', 'NumPy array of objects'),
         (lambda: {'a': Linear(2)}.values(), 'group', 'dict_values'),
         (lambda: ({'a': Linear(2)}.keys(), [{Linear(2)}]), 'group/1/0', 'set'),
     ],
@@ -3039,3 +3039,29 @@ def test_a_container_class_of_the_users_own_is_not_looked_into(container):
     layer.data = container()  # runs none of its code (iterating _Endless never ends)
     assert layer.data.__class__ is container
     assert list(layer.params()) == []
+
+
+def test_a_layer_used_as_a_dict_key_and_held_nowhere_else_is_refused():
+    # params() reads a dict's values: a layer as a key was never trained nor saved
+    layer = Layer()
+    layer.route = {Linear(2, in_size=3): 'cat'}
+    with pytest.raises(TypeError, match=r"'route' is a dict with a Linear as a key"):
+        list(layer.params())
+    layer.head = head = Linear(2, in_size=3)
+    layer.route = {head: 'cat'}  # a member under its own name too: fine
+    assert names(layer) == ['head/W', 'head/b']
+
+
+def test_containers_of_members_held_elsewhere_stay_allowed():
+    layer = Layer()
+    layer.enc = Linear(3, in_size=2)
+    layer.blocks = {'a': Linear(2, in_size=2)}
+    layer.cfg = types.SimpleNamespace(enc=layer.enc)
+    layer.queue = collections.deque([layer.enc])
+    layer.view = layer.blocks.values()
+    layer.frozen = (1, frozenset(layer.enc.params()))
+    layer.table = np.array([layer.enc, None], dtype=object)
+    layer.steps = [collections.deque([layer.blocks['a']])]  # a registered list
+    assert names(layer) == ['enc/W', 'enc/b', 'blocks/a/W', 'blocks/a/b']
+    with pytest.raises(TypeError, match='not members of this layer'):
+        layer.other = collections.deque([Linear(2)])

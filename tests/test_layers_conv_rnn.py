@@ -1606,3 +1606,93 @@ def test_a_pickle_that_registered_the_state_as_a_member_steps_on():
     copy(np.ones((1, 2), np.float32))
     paths = [path for path, _ in copy.named_params()]  # refused 'h' before
     assert 'h' not in paths and len(paths) == len(list(copy.params())) == 3
+
+
+class _Averaging(LSTM):
+    """An LSTM that keeps one more state of its own: the sum of its outputs."""
+
+    _state_names = LSTM._state_names + ('total',)
+
+    def reset_state(self):
+        super().reset_state()
+        self.total = None
+
+    def forward(self, x):
+        h = super().forward(x)
+        self.total = h if self.total is None else self.total + h
+        return h
+
+
+def test_a_subclass_keeps_a_state_of_its_own_and_gets_it_back_after_a_failed_call():
+    layer = _Averaging(3)
+    layer.reset_state()
+    layer(np.ones((2, 2), np.float32))  # a state name of its own: forward still works
+    assert layer.total.shape == (2, 3)
+
+    class Failing(Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = _Averaging(3)
+            self.rnn.reset_state()
+
+        def forward(self, x):
+            self.rnn(x)
+            self.rnn(x)
+            raise RuntimeError('after the steps')
+
+    model = Failing()
+    with pytest.raises(RuntimeError, match='after the steps'):
+        model(np.ones((2, 2), np.float32))
+    assert model.rnn.h is None and model.rnn.c is None and model.rnn.total is None
+
+
+def test_a_state_that_did_not_exist_is_deleted_again_after_a_failed_call():
+    model = Tagger(RNN)
+    del model.rnn.h
+    with pytest.raises(ValueError, match='softmax_cross_entropy'):
+        model(np.ones((2, 5), np.float32), np.array([0, 1, 2]))
+    assert 'h' not in vars(model.rnn)
+
+
+def test_a_first_call_over_many_steps_keeps_only_the_first_state_to_put_back():
+    class Loop(Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = LSTM(4)
+
+        def forward(self, xs):
+            self.rnn.reset_state()
+            for x in xs:
+                h = self.rnn(x)
+            return h
+
+    from dezero.layers import _watch
+
+    seen = []
+
+    class Watching(LSTM):
+        def forward(self, x):
+            seen.append(len(_watch.created or ()))
+            return super().forward(x)
+
+    model = Loop()
+    model.rnn = Watching(4)
+    with dezero.no_grad():
+        model(np.ones((50, 2, 3), np.float32))
+    # the creations of the first two steps and one noted value per state attribute,
+    # however many steps the loop takes (two more per step before)
+    assert seen[10] == seen[-1]
+
+
+@pytest.mark.parametrize(
+    'state, message',
+    [
+        (Parameter(None), 'the state h is a Parameter holding no data'),
+        (np.zeros((1, 4), np.float32), r'a state set by hand must have the shape \(2, 4\)'),
+    ],
+)
+def test_a_state_set_by_hand_that_does_not_fit_says_what_it_must_be(state, message):
+    rnn = RNN(4, in_size=3)
+    rnn.h = state
+    with pytest.raises((TypeError, ValueError), match=message):
+        rnn(np.ones((2, 3), np.float32))
