@@ -219,8 +219,9 @@ class Layer:
     a layer, is watched item by item.)  Other items of a container, such as functions (``F.relu``) or
     numbers, are allowed and are not part of the model.  A container that params()
     does not look into (a set, a deque, a dict view, a ``types.SimpleNamespace``, a
-    NumPy array of objects) holding a Layer or a Parameter is refused with TypeError,
-    as its members would be neither trained nor saved: when assigned to an
+    NumPy array of objects) holding a Layer or a Parameter that is not a member
+    elsewhere, or such a Layer or Parameter used as a dict key, is refused with
+    TypeError, as it would be neither trained nor saved: when assigned to an
     attribute, or, inside a list, tuple or dict, when the parameters are next walked
     (``params()``, ``named_params()``, saving), so a set appended to a registered list
     later is refused there too.  An iterator is not looked into (that would use it
