@@ -22,7 +22,6 @@ import operator
 import os
 import sys
 import threading
-import types
 import warnings
 import weakref
 
@@ -80,9 +79,10 @@ class _Watch(threading.local):
     parameter creations (:class:`_Creation`) made by layer calls of this thread that
     may not have ended yet, and the changes of state made since
     (:class:`_StateChange`), to be undone if those calls raise (see
-    :meth:`Layer.__call__`); None when there are none.  ``noted`` holds the (layer id,
-    name) of the state attributes whose value before those calls is in ``created``:
-    only the oldest is noted, the one to put back.  ``active`` says whether any of the
+    :meth:`Layer.__call__`); None when there are none.  ``noted`` maps the (layer
+    id, name) of a state attribute to the index in ``created`` of the last note of
+    its value, and ``last_creation`` is the index of the last creation (see
+    :func:`_set_state`).  ``active`` says whether any of the
     three is on: the one thing a layer call reads of them."""
 
     active = False
@@ -90,6 +90,7 @@ class _Watch(threading.local):
     paths = None
     created = None
     noted = None
+    last_creation = -1
 
 
 _watch = _Watch()
@@ -216,18 +217,13 @@ class Layer:
     length alone, so that it costs nothing however long it is; a Layer or Parameter put into
     it in place of another item (``self.vocab[3] = layer``) is seen once its length
     changes or it is assigned again.  (A shorter one, such as ``[None]`` waiting for
-    a layer, is watched item by item.)  Other items of a container, such as functions (``F.relu``) or
-    numbers, are allowed and are not part of the model.  A container that params()
-    does not look into (a set, a deque, a dict view, a ``types.SimpleNamespace``, a
-    NumPy array of objects) holding a Layer or a Parameter that is not a member
-    elsewhere, or such a Layer or Parameter used as a dict key, is refused with
-    TypeError, as it would be neither trained nor saved: when assigned to an
-    attribute, or, inside a list, tuple or dict, when the parameters are next walked
-    (``params()``, ``named_params()``, saving), so a set appended to a registered list
-    later is refused there too.  An iterator is not looked into (that would use it
-    up), nor a container class of the user's own (looking would run its code), nor a
-    container held by an attribute that is no member, once assigned.  An object held
-    both by an
+    a layer, is watched item by item.)  Other items of a container, such as functions
+    (``F.relu``) or numbers, are allowed and are not part of the model.  Only lists,
+    tuples and dicts (their values) are looked into: a Layer or Parameter in a set, a
+    deque, a dict view, a ``types.SimpleNamespace`` or a NumPy array of objects, or
+    used as a dict key, is not a member (as in the book) and is neither trained nor
+    saved unless something else makes it one; a set of them assigned to an attribute
+    is refused with TypeError (a set has no order).  An object held both by an
     attribute and by a container of the same layer is named after the attribute, so
     ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
     Re-assigning a name keeps its place; assigning anything else (or deleting the
@@ -293,8 +289,13 @@ class Layer:
             if isinstance(held, Parameter):
                 _refuse_replacing(self, name, held, value)
         members = _may_hold_members(value)
-        if not members:
-            _refuse_hidden(self, name, value)
+        if not members and isinstance(value, (set, frozenset)):
+            if any(isinstance(v, (Parameter, Layer)) for v in value):
+                raise TypeError(
+                    f'{type(self).__name__}: the attribute {name!r} is a set '
+                    f'holding layers or parameters; a set has no order, so '
+                    f'its parameters could not be named or saved: use a list'
+                )
         super().__setattr__(name, value)  # first: an assignment that raises registers nothing
         if members and values.get(name) is value:  # (a property stores it elsewhere)
             names.setdefault(name, None)
@@ -561,18 +562,14 @@ class Layer:
             values[_KEPT] = kept
         return _params_of(kept.items) if kept.calls else kept.items
 
-    def _walk(self, watch=None, layers=False, calls_params=False, hidden_checked=False):
+    def _walk(self, watch=None, layers=False, calls_params=False):
         """The traversal behind named_params and params: ``(path, parameter)`` pairs,
         and with ``layers`` the ``(path, layer)`` pairs of the sub-layers too, each
         before its own members.  With ``calls_params``, a sub-layer whose class
         overrides params() is given as ``(path, layer)`` and not looked into.  What is
-        read is noted in ``watch`` (a :class:`_KeptParams`), when given.  Once walked
-        to the end, a layer or parameter hidden where params() does not look, and
-        not a member elsewhere, is refused (:func:`_check_hidden`; not when
-        ``hidden_checked``, the whole walk that check makes)."""
+        read is noted in ``watch`` (a :class:`_KeptParams`), when given."""
         seen = {id(self)}
-        hidden = None if hidden_checked else []
-        stack = [iter(self._members('', watch, hidden))]
+        stack = [iter(self._members('', watch))]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
@@ -586,13 +583,11 @@ class Layer:
                         continue
                     if layers:
                         yield path, obj
-                    stack.append(iter(obj._members(path + '/', watch, hidden)))
+                    stack.append(iter(obj._members(path + '/', watch)))
                     break
                 yield path, obj
             else:
                 stack.pop()
-        if hidden:
-            _check_hidden(self, hidden, seen)
 
     def _named_sublayers(self):
         """Yield ``(path, layer)`` for every layer inside this one, each once, under
@@ -601,12 +596,10 @@ class Layer:
             if isinstance(obj, Layer):
                 yield path, obj
 
-    def _members(self, prefix, watch=None, hidden=None):
+    def _members(self, prefix, watch=None):
         """``(prefix + path, value)`` for the Parameters and Layers this layer holds
         directly, in definition order; what is read is noted in ``watch`` (a
-        :class:`_KeptParams`), when given, and the containers that params() does not
-        look into holding such members, and dict keys that are, in ``hidden`` (a
-        list of ``(layer, path, value)``), when given."""
+        :class:`_KeptParams`), when given."""
         values = self.__dict__
         names = values.get(_NAMES)
         try:
@@ -625,7 +618,7 @@ class Layer:
                 continue
             if attributes is None:
                 attributes = {id(v) for _, v in members if not isinstance(v, _CONTAINERS)}
-            _unpack(self, prefix + name, value, attributes, found, watch, (), hidden)
+            _unpack(self, prefix + name, value, attributes, found, watch, ())
         return found
 
     def cleargrads(self):
@@ -893,15 +886,13 @@ def _unset_member(layer, name, what):
 # --------------------------------------------------------------------------------------
 # Layer helpers: containers, weak references, descriptions
 # --------------------------------------------------------------------------------------
-def _unpack(layer, path, container, attributes, found, watch, open_ids, hidden=None):
+def _unpack(layer, path, container, attributes, found, watch, open_ids):
     """Append to ``found`` the ``(path/key, value)`` of the Parameters and Layers in
     ``container`` and in the containers nested in it, except those whose id is in
     ``attributes`` (they are named after an attribute of ``layer``).  The lists and
     dicts looked into are noted in ``watch`` (a :class:`_KeptParams`), when given;
     ``open_ids`` holds the ids of the containers being unpacked, so that one that
-    holds itself is not entered again.  The containers params() does not look into
-    that hold a Parameter or a Layer, and the Parameters and Layers used as dict keys,
-    are appended to ``hidden`` as ``(layer, path, value)``, when given."""
+    holds itself is not entered again."""
     if id(container) in open_ids:
         return
     kinds = _item_types(container)
@@ -914,20 +905,13 @@ def _unpack(layer, path, container, attributes, found, watch, open_ids, hidden=N
     if plain:
         return
     open_ids += (id(container),)
-    unwalked = hidden is not None and any(map(_unwalked_kind, kinds))
-    is_dict = isinstance(container, dict)
-    if is_dict and hidden is not None:
-        hidden.extend((layer, path, key) for key in container if isinstance(key, _MEMBERS))
-    items = container.items() if is_dict else enumerate(container)
+    items = container.items() if isinstance(container, dict) else enumerate(container)
     for key, value in items:
         if isinstance(value, (Parameter, Layer)):
             if id(value) not in attributes:
                 found.append((_item_path(layer, path, key), value))
         elif isinstance(value, _CONTAINERS):
-            where = _item_path(layer, path, key)
-            _unpack(layer, where, value, attributes, found, watch, open_ids, hidden)
-        elif unwalked and _hides_member(value):
-            hidden.append((layer, _item_path(layer, path, key), value))
+            _unpack(layer, _item_path(layer, path, key), value, attributes, found, watch, open_ids)
 
 
 # What params() looks for, or into, among the items of a container (and in tuples).
@@ -947,205 +931,16 @@ def _item_types(container):
 
 def _holds_nothing(container, kinds=None):
     """Whether ``container`` holds no Parameter, Layer, list or dict, directly or in
-    the tuples it holds: nothing that params() looks for or into; nor a container
-    that params() does not look into holding one of those, which params() refuses.
-    The items are looked over by type (``kinds``, from :func:`_item_types`, when
-    already made)."""
+    the tuples it holds: nothing that params() looks for or into.  The items are
+    looked over by type (``kinds``, from :func:`_item_types`, when already made)."""
     if kinds is None:
         kinds = _item_types(container)
     if any(issubclass(kind, _LOOKED_AT) for kind in kinds):
         return False
-    items = container.values() if isinstance(container, dict) else container
-    if _any_hides_member(items, kinds):
-        return False  # for params() to refuse it (see _unpack)
-    if isinstance(container, dict) and any(
-        issubclass(k, _MEMBERS) for k in set(map(type, container))
-    ):
-        return False  # a layer as a key: the same
     if any(issubclass(kind, tuple) for kind in kinds):
+        items = container.values() if isinstance(container, dict) else container
         return all(_holds_nothing(item) for item in items if isinstance(item, tuple))
     return True
-
-
-# Containers that params() does not look into, and that a Layer or Parameter would
-# therefore be hidden in (neither trained nor saved): they are looked over, to refuse
-# such hiding (see _unwalked_items).  Built-in ones only, whose looking over runs no
-# code of the user's (a Sequence of one's own may read files or never end), and NumPy
-# arrays only of dtype object.
-_UNWALKED = (
-    set,
-    frozenset,
-    collections.deque,
-    type({}.keys()),
-    type({}.values()),
-    type({}.items()),
-    types.SimpleNamespace,
-    np.ndarray,
-)
-
-# Types of attribute values that hold nothing, skipped at once (see _refuse_hidden).
-_ATOMS = frozenset((bool, int, float, complex, str, bytes, Variable, np.dtype))
-
-_OBJECT = np.dtype(object)
-_dtype_of = operator.attrgetter('dtype')
-
-
-def _unwalked_kind(kind):
-    """Whether values of the type ``kind`` are containers that params() does not look
-    into (see ``_UNWALKED``)."""
-    return issubclass(kind, _UNWALKED)
-
-
-def _unwalked_items(value):
-    """The items of ``value`` (a namespace's attributes) when it is a built-in
-    container that params() does not look into: a set, a deque, a dict view, a
-    ``types.SimpleNamespace`` or a NumPy array of objects; None for anything else,
-    iterators and containers of the user's own included (looking into one would use
-    it up, or run the user's code)."""
-    if isinstance(value, np.ndarray):
-        return value.ravel() if value.dtype == object else None
-    if isinstance(value, types.SimpleNamespace):
-        return vars(value).values()
-    return value if _unwalked_kind(type(value)) else None
-
-
-def _holds_member(items, seen):
-    """Whether ``items`` holds a Parameter or a Layer, directly or inside containers of
-    any kind (lists or sets, deques...) at any depth; ``seen`` holds the ids of the
-    containers entered, so that one that holds itself is entered once.  The items
-    are first looked over by type, in C, so that a long container of numbers or
-    strings costs little."""
-    kinds = set(map(type, items))
-    if not any(issubclass(k, (*_MEMBERS, *_CONTAINERS)) or _unwalked_kind(k) for k in kinds):
-        return False
-    for item in items:
-        if isinstance(item, _MEMBERS):
-            return True
-        if id(item) in seen:
-            continue
-        if isinstance(item, _CONTAINERS):
-            inner = item.values() if isinstance(item, dict) else item
-        else:
-            inner = _unwalked_items(item)
-        if inner is not None:
-            seen.add(id(item))
-            if _holds_member(inner, seen):
-                return True
-    return False
-
-
-def _any_hides_member(items, kinds):
-    """Whether any of ``items``, whose types are ``kinds``, is a container that
-    params() does not look into holding a Parameter or a Layer.  Items of other types
-    cost nothing; a list of arrays alone (a history of them) has their dtypes read in
-    C, and is looked over item by item only if one holds objects."""
-    if not any(map(_unwalked_kind, kinds)):
-        return False
-    if kinds == {np.ndarray} and _OBJECT not in set(map(_dtype_of, items)):
-        return False
-    return any(map(_hides_member, items))
-
-
-def _hides_member(value):
-    """Whether ``value`` is a container that params() does not look into holding a
-    Parameter or a Layer (see :func:`_holds_member`)."""
-    items = _unwalked_items(value)
-    return items is not None and _holds_member(items, {id(value)})
-
-
-def _refuse_hidden(layer, path, value):
-    """Raise the TypeError of :func:`_hidden_error` when ``value``, held by ``layer``
-    at ``path`` where params() does not look for members (an attribute that is not
-    registered), is or holds in its tuples a container that params() does not look
-    into, holding a Parameter or a Layer that is not a member of ``layer`` (one that
-    is, a deque of its own layers, say, is trained and saved as a member)."""
-    if value is None or type(value) in _ATOMS:
-        return
-    if isinstance(value, tuple):
-        for i, item in enumerate(value):
-            _refuse_hidden(layer, f'{path}/{i}', item)
-    elif _hides_member(value):
-        held = {id(obj) for _, obj in layer._walk(layers=True)}
-        if any(id(obj) not in held for obj in _inner_members(value)):
-            raise _hidden_error(layer, path, value)
-
-
-def _inner_members(value):
-    """The Parameters and Layers inside ``value`` (a container, or a Parameter or
-    Layer used as a dict key), at any depth, through the containers params() looks
-    into and those it does not (see :func:`_unwalked_items`)."""
-    if isinstance(value, _MEMBERS):
-        return [value]
-    found, stack, entered = [], [value], set()
-    while stack:
-        container = stack.pop()
-        if id(container) in entered:
-            continue
-        entered.add(id(container))
-        if isinstance(container, _CONTAINERS):
-            items = container.values() if isinstance(container, dict) else container
-        else:
-            items = _unwalked_items(container)
-            if items is None:
-                continue
-        for item in items:
-            if isinstance(item, _MEMBERS):
-                found.append(item)
-            elif not isinstance(item, (str, bytes)) and (
-                isinstance(item, _CONTAINERS) or _unwalked_items(item) is not None
-            ):
-                stack.append(item)
-    return found
-
-
-def _check_hidden(root, hidden, seen):
-    """Raise the TypeError of :func:`_hidden_error` for the first of ``hidden`` (``(layer,
-    path, value)``: containers that params() does not look into, or layers and
-    parameters used as dict keys, met while walking ``root``) that holds a Parameter
-    or a Layer which the walk did not meet as a member (the ids in ``seen``): it would
-    be neither trained nor saved.  One met, a member elsewhere, is fine.  ``seen``
-    may lack the parameters of frozen layers (a walk for params()): those are looked
-    for in a whole walk of ``root`` before anything is refused."""
-    whole = None
-    for layer, path, value in hidden:
-        inside = _inner_members(value)
-        if all(id(obj) in seen for obj in inside):
-            continue
-        if whole is None:
-            whole = {id(obj) for _, obj in root._walk(layers=True, hidden_checked=True)}
-        if any(id(obj) not in whole for obj in inside):
-            raise _hidden_error(layer, path, value)
-
-
-def _hidden_error(layer, path, value):
-    """The TypeError for ``value``, a container that params() does not look into,
-    found at ``path`` of ``layer`` holding layers or parameters, which would silently
-    be neither trained nor saved."""
-    where = repr(path) if '/' in path else f'the attribute {path!r}'
-    if isinstance(value, _MEMBERS):
-        return TypeError(
-            f'{type(layer).__name__}: {where} is a dict with a {type(value).__name__} as '
-            f'a key, which no other attribute holds; params() looks at the values of a '
-            f'dict, not its keys, so it would be neither trained nor saved: make it a '
-            f'value, or a member of its own'
-        )
-    if isinstance(value, np.ndarray):
-        what = 'a NumPy array of objects'
-    elif isinstance(value, (set, frozenset)) and type(value) not in (set, frozenset):
-        what = f'a {type(value).__name__} (a set)'
-    else:
-        what = f'a {type(value).__name__}'
-    if isinstance(value, (set, frozenset)):
-        why = 'a set has no order, so its parameters could not be named or saved: use a list'
-    else:
-        why = (
-            f'params() does not look into {what}, so they would be neither trained nor '
-            f'saved: use a list, a tuple or a dict, or make them members first'
-        )
-    return TypeError(
-        f'{type(layer).__name__}: {where} is {what} holding layers or parameters that '
-        f'are not members of this layer; {why}'
-    )
 
 
 def _item_path(layer, path, key):
@@ -1293,18 +1088,20 @@ def _set_state(layer, name, value):
     by the next step like any other value.  While a call that created parameters may
     still raise (this thread's ``_watch.created``: see :meth:`Layer.__call__`), the
     value replaced is noted there, to be put back if that call raises: a state
-    computed with parameters that are taken back must not outlive them.  Only the
-    oldest such value of each attribute is noted (a time loop replaces h at every
-    step; the steps between are not kept alive), and an attribute that did not exist
-    is deleted again."""
+    computed with parameters that are taken back must not outlive them.  A value is
+    noted again only once parameters were created after its last note (a time loop
+    replaces h at every step, but creates its parameters in the first steps: the
+    states between are not kept alive), so that a call that raises, nested in one
+    that goes on, puts back what its own creations computed; an attribute that did
+    not exist is deleted again."""
     created = _watch.created
     if created is not None:
         noted = _watch.noted
         if noted is None:
-            noted = _watch.noted = set()
+            noted = _watch.noted = {}
         key = (id(layer), name)  # (the change noted keeps the layer, and so its id)
-        if key not in noted:
-            noted.add(key)
+        if noted.get(key, -1) < _watch.last_creation:
+            noted[key] = len(created)
             created.append(_StateChange(layer, name, layer.__dict__.get(name, _ABSENT)))
     object.__setattr__(layer, name, value)
 
@@ -1329,7 +1126,7 @@ class _StateChange:
         else:
             object.__setattr__(self.layer, self.name, self.value)
         if _watch.noted is not None:
-            _watch.noted.discard((id(self.layer), self.name))
+            _watch.noted.pop((id(self.layer), self.name), None)
 
 
 def _reserved(layer, name):
@@ -1859,6 +1656,7 @@ class _Creation:
         if _watch.created is None:
             _watch.created = []
             _watch.active = True
+        _watch.last_creation = len(_watch.created)
         _watch.created.append(self)
         _pending[id(self.layer)] = self
 
@@ -1918,6 +1716,7 @@ def _undo_created(mark):
 def _keep_created():
     """Forget this thread's ``_watch.created``: the layer calls that made them ended."""
     _watch.created = _watch.noted = None
+    _watch.last_creation = -1
     _recheck_watch()
 
 

@@ -1696,3 +1696,33 @@ def test_a_state_set_by_hand_that_does_not_fit_says_what_it_must_be(state, messa
     rnn.h = state
     with pytest.raises((TypeError, ValueError), match=message):
         rnn(np.ones((2, 3), np.float32))
+
+
+def test_a_failed_call_caught_inside_a_forward_puts_back_the_state_it_computed():
+    class Wrap(Layer):
+        def __init__(self, rnn):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            self.rnn(x)  # the second step: creates h2h, then the call raises
+            raise ValueError('inner')
+
+    class Outer(Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = RNN(3)
+            self.wrap = Wrap(self.rnn)
+
+        def forward(self, x):
+            h1 = self.rnn(x)
+            with pytest.raises(ValueError, match='inner'):
+                self.wrap(x)
+            assert self.rnn.h is h1  # the step of the taken-back h2h is undone
+            return self.rnn.h
+
+    model = Outer()
+    out = model(np.ones((1, 2), np.float32))
+    assert model.rnn.h2h.W.data is None
+    F.sum(out).backward()  # refused before: W was assigned after the forward used it
+    assert model.rnn.x2h.W.grad is not None
