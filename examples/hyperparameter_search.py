@@ -29,6 +29,7 @@ search (``hyperparameter_search_grid.png``).
 """
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -121,8 +122,10 @@ def search(
     settings, train_data, val_data, epochs=5, hidden=100, batch_size=100, seed=0, report=print
 ):
     """Train one model per setting on ``train_data`` and score it on ``val_data``.
-    Returns the results, best validation accuracy first (ties: lower validation loss):
-    dicts with the setting's ``lr`` and ``weight_decay`` and ``val_acc``, ``val_loss``."""
+    Returns the results, best validation accuracy first (ties: lower validation loss),
+    the trials that diverged (a validation loss that is no longer a number) last
+    whatever their accuracy: dicts with the setting's ``lr`` and ``weight_decay`` and
+    ``val_acc``, ``val_loss``."""
     results = []
     for i, setting in enumerate(settings, 1):
         trainer = train(setting, train_data, epochs, hidden, batch_size, seed)
@@ -134,7 +137,9 @@ def search(
                 f'lr {setting["lr"]:.2e}  weight decay {setting["weight_decay"]:.2e}  '
                 f'val acc {scores["acc"]:.4f}'
             )
-    return sorted(results, key=lambda r: (-r['val_acc'], r['val_loss']))
+    return sorted(
+        results, key=lambda r: (not math.isfinite(r['val_loss']), -r['val_acc'], r['val_loss'])
+    )
 
 
 def final_test(setting, train_data, test_data, epochs=5, hidden=100, batch_size=100, seed=0):
@@ -322,6 +327,15 @@ def main(argv=None):
     )
     print(format_table(results))
     best = results[0]
+    if not math.isfinite(best['val_loss']):  # the diverged trials come last
+        print(
+            f'{os.path.basename(sys.argv[0])}: every trial diverged (validation loss '
+            f'{best["val_loss"]}); the learning rates of --lr-range '
+            f'{args.lr_range[0]:g} {args.lr_range[1]:g} are likely too large '
+            f'(default: {LR_RANGE[0]:g} {LR_RANGE[1]:g}); no best setting, no test',
+            file=sys.stderr,
+        )
+        return 1
     print(
         f'best setting: lr {best["lr"]:.2e}  weight decay {best["weight_decay"]:.2e}  '
         f'(validation accuracy {best["val_acc"]:.4f})'

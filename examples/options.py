@@ -262,7 +262,16 @@ def _flag(name):
     return '--' + name.replace('_', '-')
 
 
-def training_diverged(history, lr, default, unit='epoch', steps=None, skipped=None):
+def training_diverged(
+    history,
+    lr,
+    default,
+    unit='epoch',
+    steps=None,
+    skipped=None,
+    option='--lr',
+    what='the learning rate',
+):
     """Whether the figures recorded while training went non-finite: too large a
     learning rate makes the losses overflow, and the weights become NaN with them.
     ``history`` maps names to lists of numbers, the n-th of each list recorded at
@@ -271,14 +280,16 @@ def training_diverged(history, lr, default, unit='epoch', steps=None, skipped=No
     one line on stderr: where the first one is, that the learning rate ``--lr lr`` is
     likely too large, its ``default``, and ``skipped`` (what the script does not save
     of a model whose weights are no longer numbers); then return True.  Otherwise
-    print nothing and return False."""
+    print nothing and return False.  Where another option than ``--lr`` is to blame
+    (a loss weight), ``option`` and ``what`` name it in place of the learning rate, and
+    ``lr`` and ``default`` are that option's value and default."""
     for i in range(max(map(len, history.values()), default=0)):
         for name, values in history.items():
             if i < len(values) and not math.isfinite(values[i]):
                 step = i + 1 if steps is None else steps[i]
                 print(
                     f'{os.path.basename(sys.argv[0])}: training diverged at {unit} {step} '
-                    f'({name} {values[i]}); the learning rate --lr {lr:g} is likely too large '
+                    f'({name} {values[i]}); {what} {option} {lr:g} is likely too large '
                     f'(default: {default:g})' + (f'; {skipped}' if skipped else ''),
                     file=sys.stderr,
                 )

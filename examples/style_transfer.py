@@ -71,6 +71,7 @@ from options import (
     parse_options,
     positive_float,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure, save_image
 from vgg16_features import (
@@ -90,6 +91,21 @@ CONTENT_LAYER = 'conv4_2'
 STYLE_LAYERS = ('conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1')
 #: The smallest side that leaves conv5_1 (after four 2x2 poolings) a map of 1x1.
 MIN_SIDE = 16
+#: The largest loss weight: the losses are float32, and a larger weight is no float32.
+MAX_WEIGHT = float(np.finfo(np.float32).max)
+#: The weighted losses, and the options of their weights.
+PARTS = {'content': '--content-weight', 'style': '--style-weight', 'tv': '--tv-weight'}
+
+
+def loss_weight(value):
+    """An argparse type for a loss weight: a number from 0 (the term turned off) to
+    ``MAX_WEIGHT``, the largest float32."""
+    number = non_negative_float(value)
+    if number > MAX_WEIGHT:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_WEIGHT:g} (the largest float32, the losses' dtype), got {value}"
+        )
+    return number
 
 
 def extract(model, x, names):
@@ -161,7 +177,9 @@ def transfer(
     from ``content``.  After step i, ``on_step(i, losses)`` is called, if given, with
     the weighted losses of the image that step started from (``content``, ``style``,
     ``tv`` and their sum ``loss``).  Returns the image (same shape and dtype as
-    ``content``) and the history: the per-iteration lists of those losses."""
+    ``content``) and the history: the per-iteration lists of those losses.  A loss
+    that is no longer a number (too large a weight overflows it) ends the steps early:
+    the image's pixels are no longer numbers either."""
     with dezero.no_grad():
         content_target = extract(model, content, [CONTENT_LAYER])[CONTENT_LAYER].data
         style_grams = {
@@ -193,6 +211,8 @@ def transfer(
             history[name].append(value)
         if on_step is not None:
             on_step(i, figures)
+        if not all(map(np.isfinite, figures.values())):
+            break
     model.cleargrads()
     return canvas.image.data, history
 
@@ -222,7 +242,7 @@ def save_losses(plt, history, path, title):
         ('loss', 'total', 'k:'),
     ):
         values = np.array(history[name])
-        drawable = values > 0  # the content loss is 0 at the start
+        drawable = np.isfinite(values) & (values > 0)  # the content loss is 0 at the start
         ax.plot(steps[drawable], values[drawable], line, label=label, linewidth=1.5)
     ax.set_yscale('log')
     ax.set_xlabel('iteration')
@@ -258,6 +278,17 @@ def input_images(parser, args):
     return images
 
 
+def blamed_part(history):
+    """The weighted loss whose weight is likely too large once the losses of
+    ``history`` are no longer numbers: the first one that overflowed, else the largest
+    one where their sum overflowed, or (all gone NaN at once) one iteration earlier."""
+    i = next(i for i, loss in enumerate(history['loss']) if not np.isfinite(loss))
+    at = {name: history[name][i] for name in PARTS}
+    if any(np.isnan(value) for value in at.values()) and i > 0:
+        at = {name: history[name][i - 1] for name in PARTS}
+    return max(PARTS, key=lambda name: -np.inf if np.isnan(at[name]) else at[name])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Repaint the content image in the style of the style image with '
@@ -288,21 +319,21 @@ def main(argv=None):
     )
     parser.add_argument(
         '--content-weight',
-        type=non_negative_float,
+        type=loss_weight,
         default=5.0,
         metavar='W',
         help='weight of the content loss (default: 5)',
     )
     parser.add_argument(
         '--style-weight',
-        type=non_negative_float,
+        type=loss_weight,
         default=100.0,
         metavar='W',
         help='weight of the style loss (default: 100)',
     )
     parser.add_argument(
         '--tv-weight',
-        type=non_negative_float,
+        type=loss_weight,
         default=1e-3,
         metavar='W',
         help='weight of the total variation (default: 0.001)',
@@ -371,6 +402,21 @@ def main(argv=None):
             args.tv_weight,
             on_step=report,
         )
+    if not np.isfinite(history['loss'][-1]):
+        name = blamed_part(history)
+        attribute = PARTS[name][2:].replace('-', '_')
+        value, default = getattr(args, attribute), parser.get_default(attribute)
+        what = {'tv': 'total variation'}.get(name, name)
+        blame = dict(option=PARTS[name], what=f'the {what} weight')
+        skipped = 'no result saved: its pixels are no longer numbers'
+        losses = {name: history[name] for name in (*PARTS, 'loss')}
+        training_diverged(losses, value, default, 'iteration', skipped=skipped, **blame)
+        plt = pyplot('pictures')
+        if plt is not None:
+            os.makedirs(args.out, exist_ok=True)
+            save_losses(plt, history, paths['losses'], 'Style transfer losses (diverged)')
+            print(f'saved {paths["losses"]}')
+        return 1
     first, last = history['loss'][0], history['loss'][-1]
     if last > 0:
         change = f' ({first / last:.1f}x lower)'

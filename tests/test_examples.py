@@ -1264,6 +1264,46 @@ def test_a_run_that_diverges_says_where_saves_its_curves_and_exits_with_1(name, 
         assert not (out_dir / file).exists(), file
 
 
+@pytest.mark.parametrize(
+    'option, value, default, part',
+    [('--style-weight', '1e37', '100', 'style'), ('--tv-weight', '1e38', '0.001', 'tv')],
+)
+def test_style_transfer_with_a_weight_that_overflows_blames_it_and_exits_with_1(
+    option, value, default, part, tmp_path
+):
+    # the loss went inf, then NaN; the script printed "loss inf ... nan", saved a
+    # picture of NaN pixels and exited with status 0
+    out_dir = tmp_path / 'out'
+    out, err = run_example(
+        'style_transfer.py',
+        *['--smoke', '--iters', '3', option, value, '--out', str(out_dir)],
+        cwd=tmp_path,
+        status=1,
+        stderr=True,
+    )
+    lines = [line for line in (out + err).splitlines() if 'diverged' in line]
+    assert len(lines) == 1, out + err
+    assert lines[0].startswith(
+        f'style_transfer.py: training diverged at iteration 1 ({part} inf); '
+    ), lines[0]
+    assert (
+        f'{option} {value.replace("e", "e+")} is likely too large (default: {default})'
+        in (lines[0])
+    )
+    assert 'at the last' not in out
+    assert_pictures(out, [out_dir / 'style_transfer_loss.png'])
+    for file in ('style_transfer.png', 'style_transfer_result.png'):
+        assert not (out_dir / file).exists(), file
+
+
+def test_style_transfer_refuses_a_weight_beyond_float32(tmp_path, capsys):
+    # 1e300 ended in an OverflowError traceback at the first iteration
+    args = ['--smoke', '--style-weight', '1e300', '--out', str(tmp_path / 'out')]
+    err = refused('style_transfer.py', args, capsys)
+    assert 'argument --style-weight: must be at most 3.40282e+38' in err, err
+    assert not (tmp_path / 'out').exists()
+
+
 # ---- counts with an upper bound ----------------------------------------------------------
 @pytest.mark.parametrize('option, limit', [('--layers', 1000), ('--heads', 1000)])
 def test_char_transformer_counts_have_a_limit(option, limit, tmp_path, capsys):

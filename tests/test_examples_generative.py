@@ -89,6 +89,42 @@ def test_grid_search_script_tries_every_pair(tmp_path):
     assert_pictures(out, [tmp_path / 'hyperparameter_search_grid.png'])
 
 
+def test_search_script_where_every_trial_diverged_says_so_and_exits_with_1(tmp_path):
+    # it reported the first of the NaN trials as the best setting and exited with 0
+    out, err = run_example(
+        'hyperparameter_search.py',
+        *['--smoke', '--lr-range', '1e30', '1e31', '--trials', '2', '--epochs', '1'],
+        *['--out', str(tmp_path / 'out')],
+        cwd=tmp_path,
+        status=1,
+        stderr=True,
+    )
+    assert 'best setting' not in out and 'test accuracy' not in out, out
+    lines = [line for line in err.splitlines() if 'diverged' in line]
+    assert lines == [
+        'hyperparameter_search.py: every trial diverged (validation loss nan); the learning '
+        'rates of --lr-range 1e+30 1e+31 are likely too large (default: 0.0001 0.1); '
+        'no best setting, no test'
+    ], err
+
+
+def test_search_ranks_a_diverged_trial_last_whatever_its_accuracy(hps, monkeypatch):
+    # a NaN trial with the highest accuracy (chance, on its constant guess) came first
+    scores = {1.0: {'acc': 0.5, 'loss': math.nan}, 0.1: {'acc': 0.3, 'loss': 1.5}}
+
+    class Trained:
+        def __init__(self, setting):
+            self.setting = setting
+
+        def evaluate(self, loader):
+            return scores[self.setting['lr']]
+
+    monkeypatch.setattr(hps, 'train', lambda setting, *args: Trained(setting))
+    settings = [{'lr': 1.0, 'weight_decay': 0.0}, {'lr': 0.1, 'weight_decay': 0.0}]
+    results = hps.search(settings, None, (np.zeros((2, 1)), np.zeros(2)), report=None)
+    assert [r['lr'] for r in results] == [0.1, 1.0]
+
+
 def test_search_uses_the_test_split_exactly_once_and_never_trains_on_it(
     hps, tmp_path, monkeypatch, capsys
 ):
