@@ -106,6 +106,13 @@ def _checked_input(name, x, dtype):
     return data.astype(dtype, order='C')  # a copy, also when the dtype is the same
 
 
+def _narrow_step(dtype):
+    """The step of central differences in a floating ``dtype`` narrower than float64,
+    before it is scaled by |x| above 1: the cube root of the dtype's resolution (see
+    :func:`_central_differences`)."""
+    return float(np.finfo(dtype).eps) ** (1 / 3)
+
+
 def _central_differences(values, count, x_data, as_var):
     """The derivatives of the ``count`` numbers ``values(probe)`` returns (a sequence
     of floats) with respect to the floating-point array ``x_data``, by central
@@ -126,7 +133,7 @@ def _central_differences(values, count, x_data, as_var):
     for i in range(flat.size):
         original = flat[i].copy()  # CuPy gives a 0-d view, NumPy a scalar
         if narrow:
-            step = float(np.finfo(dtype).eps) ** (1 / 3) * max(1.0, abs(float(original)))
+            step = _narrow_step(dtype) * max(1.0, abs(float(original)))
             up, down = dtype.type(float(original) + step), dtype.type(float(original) - step)
             width = float(up) - float(down)
         else:
@@ -364,7 +371,7 @@ def _along(x_data, v):
     wide = x_data.astype(np.float64)
     step = v.astype(np.float64)
     if dtype.itemsize < 8:
-        h = float(np.finfo(dtype).eps) ** (1 / 3)
+        h = _narrow_step(dtype)
         step = step * xp.maximum(1.0, abs(wide))
     else:
         h = EPS

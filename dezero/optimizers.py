@@ -78,6 +78,16 @@ from dezero.serialization import (
 _MAX_STEPS = 2**53
 
 
+def _is_step_count(count):
+    """Whether ``count``, a loaded step count, is an int (not a bool) from 0 to below
+    :data:`_MAX_STEPS`."""
+    return (
+        not isinstance(count, bool)
+        and isinstance(count, numbers.Integral)
+        and 0 <= count < _MAX_STEPS
+    )
+
+
 def _real(owner, name, value, valid, expected):
     """``value`` as a Python float (so it cannot upcast float32 arrays), after checking
     that it is a finite real number (one a float holds: not 10**400) for which
@@ -566,11 +576,7 @@ class Optimizer:
                 f'{mine} has {sorted(self._counters)}'
             )
         for name, count in counters.items():
-            if (
-                isinstance(count, bool)
-                or not isinstance(count, numbers.Integral)
-                or not 0 <= count < _MAX_STEPS
-            ):
+            if not _is_step_count(count):
                 raise ValueError(
                     f'{owner}: {source} holds the counter {name}={count!r}; expected an '
                     f'int >= 0 and below 2**53'

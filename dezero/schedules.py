@@ -36,7 +36,7 @@ import math
 import numbers
 
 from dezero.atomic import atomic_write_text, readable_path
-from dezero.optimizers import _MAX_STEPS, Optimizer, _real
+from dezero.optimizers import Optimizer, _is_step_count, _real
 
 _FORMAT = 'dezero learning-rate schedule'
 
@@ -217,11 +217,7 @@ class LRSchedule:
                 f'{owner}: {source} was saved by a {mine} with {saved}; this one has {own}'
             )
         last_epoch = state['last_epoch']
-        if (
-            isinstance(last_epoch, bool)
-            or not isinstance(last_epoch, int)
-            or not 0 <= last_epoch < _MAX_STEPS
-        ):
+        if not (isinstance(last_epoch, int) and _is_step_count(last_epoch)):
             # a float takes every count below 2**53 exactly; a larger one would
             # overflow the rules' arithmetic at the next step
             shown = repr(last_epoch)
