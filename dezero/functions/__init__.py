@@ -28,9 +28,10 @@ it, a derivative's array code is the ``forward`` of a gradient Function of its o
 - :mod:`.simple`: the book's compositions linear_simple, sigmoid_simple, softmax_simple,
   mean_squared_error_simple, softmax_cross_entropy_simple, conv2d_simple, pooling_simple
 
-The Function classes are exported under the book's names too (``F.Sum(axis,
+The book's Function classes are exported under its names too (``F.Sum(axis,
 keepdims)(x)``, ``F.Conv2d(stride, pad)(x, W, b)``, ...), each taking the book's
-constructor arguments.
+constructor arguments; those of the functions dezero adds are not (a result's
+``creator`` shows them).
 """
 
 from dezero import cuda  # noqa: F401  (the book's functions module imports it, and utils)
