@@ -28,13 +28,14 @@ def _operator(variable_function, constant_function, symbol, reflected=False):
     naming the operator ``symbol``."""
 
     where = f'unsupported operand for {symbol}'  # how its errors start
+    divides = symbol == '/'  # integers divided give float64 (see number_operand)
 
     def method(self, other):
         kind = type(other)
         if kind is not Variable:  # a number, an array, a Parameter...
             if kind is float or kind is int:  # the usual case, first
-                return constant_function(number_operand(other, self, where))(self)
-            other = constant_operand(other, self, where)
+                return constant_function(number_operand(other, self, where, divides))(self)
+            other = constant_operand(other, self, where, divides)
             if not isinstance(other, Variable):
                 # an array beside a 0-d self of another dtype, which may take the
                 # array's (zero_d_cast_to)
@@ -67,6 +68,8 @@ def _reshape(self, *shape):
     """x.reshape(2, 3), x.reshape((2, 3)) or x.reshape(np.array([2, 3]))."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
         shape = shape[0]
+        if isinstance(shape, np.ndarray) and shape.ndim == 0:  # one size, as a 0-d array
+            shape = (shape,)
     return array.reshape(self, tuple(shape))
 
 

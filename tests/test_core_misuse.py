@@ -755,6 +755,39 @@ def test_a_number_too_large_for_the_variable_is_refused_naming_it():
         Variable(np.array([1, 2], np.uint8)) ** -1
 
 
+@pytest.mark.parametrize(
+    'dtype, op, numpy_op',
+    [
+        (np.int16, lambda x: x / 32768, lambda a: a / 32768),
+        (np.int8, lambda x: x / 300, lambda a: a / 300),
+        (np.uint8, lambda x: x / -1, lambda a: a / -1),
+        (np.uint8, lambda x: x / 256.0, lambda a: a / 256.0),
+        (np.int8, lambda x: 300 / x, lambda a: 300 / a),
+        (np.int8, lambda x: F.div(x, 300), lambda a: a / 300),
+        (np.int8, lambda x: x / np.int64(300), lambda a: a / np.int64(300)),
+        (np.bool_, lambda x: x / 1000, lambda a: a / 1000),
+        (np.int8, lambda x: x / 3, lambda a: a / 3),
+    ],
+)
+def test_integers_divided_by_a_number_they_cannot_hold_give_numpys_float64_quotient(
+    dtype, op, numpy_op
+):
+    # the quotient of integers is float64: the number was refused for not fitting int8
+    a = np.array([1, 2, 0], dtype) if dtype is not np.bool_ else np.array([True, False])
+    if dtype is np.int8 and op(Variable(np.array([1], np.int8))).data[0] == 300:
+        a = np.array([1, 2, -3], dtype)  # 300 / x: no zero divisor
+    y = op(Variable(a))
+    expected = numpy_op(a)
+    assert y.dtype == expected.dtype == np.float64
+    np.testing.assert_array_equal(y.data, expected)
+
+
+def test_a_0d_array_is_a_shape_for_reshape_as_in_numpy():
+    x = Variable(np.arange(6.0))
+    assert x.reshape(np.array(6)).shape == (6,)
+    assert x.reshape(np.array([2, 3])).shape == (2, 3)
+
+
 def test_arrays_a_backward_reads_are_copied_so_changing_them_later_changes_nothing():
     x = Variable(np.array([1.0, 5.0]))
     W = np.array([[2.0], [3.0]])

@@ -484,14 +484,21 @@ def _holds(dtype, number):
 _HOLDER = 'the Variable it is combined with'
 
 
-def number_operand(number, like, where):
+def number_operand(number, like, where, true_division=False):
     """The Python int or float ``number``, the other operand of the Variable ``like``,
     as the constant of a Function: beside floating-point data a NumPy scalar of that
     dtype (``float32_variable * 2.0`` stays float32), else a 0-d array of the dtype the
     result would have if the number were weakly typed (``int_variable * 0.5`` is
     float).  OverflowError, starting with ``where``, if that dtype cannot hold it (see
-    :func:`~dezero.array_ops.float_number`)."""
+    :func:`~dezero.array_ops.float_number`).  With ``true_division`` (the operand of
+    ``/``) a number beside integer or bool data is taken as float64, the dtype of the
+    quotient, so that ``int8_variable / 300`` is a float64 quotient, as in NumPy, not
+    a number refused for not fitting int8."""
     data = like._data
+    if true_division and data is not None and data.dtype.kind in 'biu':
+        return cuda.get_array_module(data).asarray(
+            float_number(number, np.dtype(np.float64), where, _HOLDER)
+        )
     if data is not None and data.dtype.kind == 'f':  # a float array and a number
         # a NumPy scalar of that dtype (cheaper than asarray); a number beyond float16's
         # largest, or one made 0, goes to float_number, which refuses it if the dtype
@@ -540,14 +547,14 @@ def _numpy_number_refused(error, scalar, dtype, where, holder):
     )
 
 
-def constant_operand(other, like, where):
+def constant_operand(other, like, where, true_division=False):
     """``other``, the other operand of the Variable ``like`` in a binary function, ready
     for a Function.
 
     Variables and arrays pass unchanged, except a 0-d NumPy array that counts as the
     scalar it holds (see :func:`counts_as_scalar`).  A Python or NumPy scalar is taken
-    as :func:`number_operand` takes it.  Errors start with ``where`` (``pow``, or
-    ``unsupported operand for +``)."""
+    as :func:`number_operand` takes it (``true_division`` is passed on).  Errors
+    start with ``where`` (``pow``, or ``unsupported operand for +``)."""
     if isinstance(other, Variable):
         return other
     if isinstance(other, cuda.array_types):
@@ -570,12 +577,12 @@ def constant_operand(other, like, where):
         value = other.item()
         if isinstance(value, (int, float)):
             try:
-                return number_operand(value, like, where)
+                return number_operand(value, like, where, true_division)
             except OverflowError as error:
                 raise _numpy_number_refused(error, other, like.dtype, where, _HOLDER) from None
         other = value
     if isinstance(other, (int, float)):
-        return number_operand(other, like, where)
+        return number_operand(other, like, where, true_division)
     if isinstance(other, complex):
         return _weak_number(other, like, where)
     if isinstance(other, _StandIn):  # a backward reading what it did not declare
