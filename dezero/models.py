@@ -746,7 +746,7 @@ class SqueezeNet(Model):
     (in training only); conv10 (1x1 to 1000 classes) + ReLU; global average pooling.
     (The pooling rounds down where Caffe rounds up; on 224x224 images both give the
     same 55, 27 and 13 sized maps.)  Input: float32 images (N, 3, H, W), 224x224 as
-    published (any size from 32x32 works); output: class scores (N, 1000).
+    published (any size from 31x31 works); output: class scores (N, 1000).
 
     Every parameter exists once the model is created (float32).  DeZero publishes no
     weights for SqueezeNet: ``pretrained=True`` raises ValueError (:attr:`WEIGHTS_PATH`
@@ -755,6 +755,7 @@ class SqueezeNet(Model):
 
     WEIGHTS_PATH = None
     md5 = None
+    MIN_SIZE = 31  # the smallest height and width that leave the last pooling a window
     # (in_channels, squeeze, expand) of each fire module, stage by stage; each stage
     # begins with a max pooling
     _STAGES = (
@@ -786,6 +787,12 @@ class SqueezeNet(Model):
         """The class scores (N, 1000) of the images x (N, 3, H, W) through the layers of
         the class; dropout acts in training only."""
         _check_images('SqueezeNet', x)
+        if x.shape[2] < self.MIN_SIZE or x.shape[3] < self.MIN_SIZE:
+            raise ValueError(
+                f'SqueezeNet: images must be at least {self.MIN_SIZE}x{self.MIN_SIZE}, '
+                f'for the last pooling to have a 3x3 window; got images of shape '
+                f'{tuple(x.shape)}'
+            )
         x = F.relu(self.conv1(x))
         for stage in self.stages:
             x = F.pooling(x, 3, stride=2)

@@ -156,6 +156,18 @@ def test_squeezenet_trains_on_small_images():
     assert_trains(SqueezeNet(), image(2, 32))
 
 
+def test_squeezenet_refuses_images_too_small_for_its_last_pooling_naming_the_size():
+    model = SqueezeNet()
+    with dezero.test_mode(), no_grad():
+        assert model(image(1, 31)).shape == (1, 1000)
+        for shape in ((1, 3, 30, 30), (1, 3, 224, 17)):
+            x = np.zeros(shape, np.float32)
+            with pytest.raises(
+                ValueError, match=rf'^SqueezeNet: images must be at least 31x31.*{shape}'
+            ):
+                model(x)
+
+
 def test_squeezenet_on_224_images():
     model = SqueezeNet()
     with dezero.test_mode(), no_grad():
