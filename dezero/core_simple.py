@@ -533,8 +533,9 @@ def _operand(c, x, op):
     NumPy scalar, a 0-d array of floats, and a 0-d array of integers or bools beside
     floating-point or complex data, which count as the number they hold:
     ``float32_variable * np.array(2.0)`` stays float32, while ``int8_variable *
-    np.array(300)`` is promoted as NumPy promotes arrays.  Errors name the operator
-    ``op``."""
+    np.array(300)`` is promoted as NumPy promotes arrays.  A number dividing integer
+    data, or divided by it, is a float64 one: so is their quotient.  Errors name the
+    operator ``op``."""
     where = f'unsupported operand for {op}'
     data = x.data if isinstance(x, Variable) else as_array(x)
     dtype = getattr(data, 'dtype', None)  # None if x holds no data
@@ -544,7 +545,11 @@ def _operand(c, x, op):
     if isinstance(c, np.generic):
         c = c.item()
     if isinstance(c, (int, float, complex)):
-        return np.asarray(c) if dtype is None else _number(c, dtype, where)
+        if dtype is None:
+            return np.asarray(c)
+        if op == '/' and dtype.kind in 'biu' and not isinstance(c, complex):
+            dtype = np.dtype(np.float64)  # integers divided give float64, as in NumPy
+        return _number(c, dtype, where)
     if isinstance(c, Variable) or (isinstance(c, np.ndarray) and c.dtype.kind in 'biufc'):
         return c
     got = (
