@@ -5,6 +5,9 @@ From now on that code lives in the package `dezero` at the root of the repositor
 step only imports it. The computations below are the ones the miniature framework of
 step 22 could already do; look at the output to see that the package gives the same
 values and gradients, and at the line telling where `dezero` was imported from.
+One thing prints differently: a gradient shows as `variable(8.0)`, not `8.0`. The
+package keeps a gradient as a Variable, not as a bare array, so that it can itself be
+differentiated; step 30 explains why, and `x.grad.data` is the array.
 """
 
 import os, sys

@@ -7,7 +7,11 @@ shows, which lets information and gradients survive many more steps. And
 30 consecutive pieces and each batch holds the next value of every piece, so row r of
 successive batches walks piece r in time order and the state of each row stays
 meaningful (the last batch takes each row one value past its piece, as in the book).
-Training uses truncated backpropagation every 30 steps, as before.
+Training uses truncated backpropagation every 30 steps, as before, and once more at
+the end of the epoch for the steps left over. (The book's script takes the end of the
+epoch to be len(train_set), 999 steps, where an epoch of this loader is len(loader), 34
+batches: it never updates on the last 4 batches of an epoch, so its losses differ from
+these from the second epoch on.)
 Look at how a batch is laid out, at the average loss per epoch falling, at the cosine
 predicted one value at a time, and at the picture saved into the current directory.
 With DEZERO_STEPS_QUICK=1 only 3 epochs are run instead of 100 (each one printed).
