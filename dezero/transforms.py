@@ -235,6 +235,36 @@ def _dtype(owner, dtype):
     raise TypeError(f'{owner}: dtype must be a NumPy dtype such as np.float32, got {dtype!r:.60}')
 
 
+def _check_fits(owner, x, dtype):
+    """Refuse, naming ``owner``, what converting the numbers ``x`` to ``dtype`` would
+    turn into arbitrary integers: for an integer ``dtype``, complex data (TypeError) and
+    NaN, infinity and values outside its range once truncated toward 0 (ValueError).
+    Other dtypes take every value."""
+    if dtype.kind not in 'iu':
+        return
+    if x.dtype.kind == 'c':
+        raise TypeError(
+            f'{owner}: cannot convert complex data ({x.dtype.name}) to {dtype.name}: a '
+            f'complex number has no integer value; take its .real (or abs) first'
+        )
+    if x.size == 0 or np.can_cast(x.dtype, dtype):
+        return
+    info = np.iinfo(dtype)
+    if x.dtype.kind == 'f':
+        # at least float64, in which the bounds (powers of two) are exact
+        t = np.trunc(x.astype(np.promote_types(x.dtype, np.float64)))
+        bad = ~np.isfinite(t) | (t < info.min) | (t >= float(info.max) + 1)
+        value = np.asarray(x)[bad].flat[0] if np.any(bad) else None
+    else:  # integers and bools, compared as Python ints: exact whatever the two types
+        low, high = int(np.min(x)), int(np.max(x))
+        value = low if low < info.min else high if high > info.max else None
+    if value is not None:
+        raise ValueError(
+            f'{owner}: cannot convert {value} to {dtype.name}, which holds whole numbers '
+            f'from {info.min} to {info.max}'
+        )
+
+
 class AsType:
     """Convert an array (or a NumPy scalar) to ``dtype``.
 
@@ -250,35 +280,8 @@ class AsType:
 
     def __call__(self, x):
         x = _numbers(type(self).__name__, x)
-        if self.dtype.kind in 'iu':
-            if x.dtype.kind == 'c':
-                raise TypeError(
-                    f'{type(self).__name__}: cannot convert complex data ({x.dtype.name}) '
-                    f'to {self.dtype.name}: a complex number has no integer value; take '
-                    f'its .real (or abs) first'
-                )
-            if x.dtype.kind in 'iuf':
-                self._check_range(x)
+        _check_fits(type(self).__name__, x, self.dtype)
         return x.astype(self.dtype)
-
-    def _check_range(self, x):
-        """Raise ValueError if a value of ``x`` has no integer of ``self.dtype``."""
-        info = np.iinfo(self.dtype)
-        if x.size == 0 or np.can_cast(x.dtype, self.dtype):
-            return
-        if x.dtype.kind == 'f':
-            # at least float64, in which the bounds (powers of two) are exact
-            t = np.trunc(x.astype(np.promote_types(x.dtype, np.float64)))
-            bad = ~np.isfinite(t) | (t < info.min) | (t >= float(info.max) + 1)
-            value = np.asarray(x)[bad].flat[0] if np.any(bad) else None
-        else:  # integers, compared as Python ints: exact whatever the two types
-            low, high = int(np.min(x)), int(np.max(x))
-            value = low if low < info.min else high if high > info.max else None
-        if value is not None:
-            raise ValueError(
-                f'{type(self).__name__}: cannot convert {value} to {self.dtype.name}, '
-                f'which holds whole numbers from {info.min} to {info.max}'
-            )
 
     def __repr__(self):
         return f'{type(self).__name__}(dtype={self.dtype.name})'
@@ -510,7 +513,10 @@ class ToArray:
     'CMYK', 'YCbCr', 'LAB', 'HSV', 'RGBX').  The array thus always has 1, 3 or 4
     planes, as :class:`ToPIL` takes.
 
-    An array is taken to be (C, H, W) already and only converted to ``dtype``.
+    An array is taken to be (C, H, W) already and only converted to ``dtype``.  As
+    with :class:`AsType`, an integer ``dtype`` refuses values it has no integer for
+    (ValueError naming the value): a 16-bit grey level of 1000 for uint8, a negative,
+    NaN or too large value of a float image or array; floats are truncated toward 0.
     """
 
     def __init__(self, dtype=np.float32):
@@ -518,10 +524,13 @@ class ToArray:
 
     def __call__(self, img):
         if isinstance(img, np.ndarray):
-            return _numbers('ToArray', img).astype(self.dtype, copy=False)
+            array = _numbers('ToArray', img)
+            _check_fits('ToArray', array, self.dtype)
+            return array.astype(self.dtype, copy=False)
         if not _is_pil_image(img):
             raise TypeError(f'ToArray: expected a PIL image or an array, got {_describe(img)}')
         array = np.asarray(_colour_image(img))
+        _check_fits('ToArray', array, self.dtype)
         array = array[np.newaxis] if array.ndim == 2 else array.transpose(2, 0, 1)
         return array.astype(self.dtype)
 

@@ -382,6 +382,41 @@ def test_to_array_converts_arrays_and_refuses_other_things():
         ToArray()([[1, 2]])
 
 
+def test_to_array_refuses_grey_levels_an_integer_dtype_has_no_value_for():
+    Image = pytest.importorskip('PIL.Image')
+    img = Image.fromarray(np.array([[0, 255, 1000]], dtype=np.uint16))
+    assert img.mode == 'I;16'
+    with pytest.raises(
+        ValueError,
+        match=r'ToArray: cannot convert 1000 to uint8, which holds whole numbers from 0 to 255',
+    ):
+        ToArray(np.uint8)(img)
+    assert ToArray(np.int32)(img).tolist() == [[[0, 255, 1000]]]
+    assert ToArray()(img).tolist() == [[[0.0, 255.0, 1000.0]]]  # float targets take all
+
+
+@pytest.mark.parametrize('value', [-1.5, 300.0, np.nan, np.inf])
+@pytest.mark.parametrize('as_image', [True, False], ids=['image', 'array'])
+def test_to_array_refuses_floats_an_integer_dtype_has_no_value_for(value, as_image):
+    pixels = np.array([[0.5, value]], dtype=np.float32)
+    if as_image:
+        Image = pytest.importorskip('PIL.Image')
+        x = Image.fromarray(pixels)
+        assert x.mode == 'F'
+    else:
+        x = pixels[None]
+    with pytest.raises(ValueError, match=rf'ToArray: cannot convert {value} to uint8'):
+        ToArray(np.uint8)(x)
+    ok = ToArray(np.int16)(np.array([[[-1.5, 0.5, 300.0]]]))
+    assert ok.dtype == np.int16 and ok.tolist() == [[[-1, 0, 300]]]  # truncated toward 0
+    assert np.array_equal(ToArray()(x), x if not as_image else pixels[None], equal_nan=True)
+
+
+def test_to_array_refuses_complex_arrays_for_an_integer_dtype():
+    with pytest.raises(TypeError, match=r'ToArray: cannot convert complex data'):
+        ToArray(np.int64)(np.array([[[1 + 2j]]]))
+
+
 def test_to_pil_and_to_array_round_trip():
     img = rgb_image(5, 2)
     a = ToArray(np.uint8)(img)
