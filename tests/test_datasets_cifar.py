@@ -1,6 +1,7 @@
 """CIFAR10 and CIFAR100 on tiny archives in the published binary format, written by the
 tests into DEZERO_HOME (a temporary folder) or served from file:// URLs."""
 
+import errno
 import hashlib
 import inspect
 import os
@@ -10,6 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
+import dezero.datasets.cache as cache
 from dezero.datasets import CIFAR10, CIFAR100, load_cache_npz
 from dezero.download import ChecksumError, DownloadError
 
@@ -135,6 +137,55 @@ def test_decoded_split_is_cached_beside_the_archive(downloads):
     np.testing.assert_array_equal(data, TEST_IMAGES)
     archive.unlink()  # the cache alone is enough now
     np.testing.assert_array_equal(CIFAR10(train=False, transform=None).data, TEST_IMAGES)
+
+
+@pytest.mark.parametrize(
+    'error',
+    [
+        PermissionError(errno.EACCES, 'Permission denied'),
+        OSError(errno.ENOSPC, 'No space left on device'),
+    ],
+    ids=['read-only', 'full'],
+)
+@pytest.mark.parametrize('cls', [CIFAR10, CIFAR100])
+def test_a_cache_that_cannot_be_written_is_warned_of_and_the_data_used(
+    monkeypatch, downloads, cls, error
+):
+    write_cifar10(downloads)
+    images, _, fine = write_cifar100(downloads)
+
+    def cannot_write(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cache, 'atomic_open', cannot_write)
+    with pytest.warns(RuntimeWarning) as caught:
+        ds = cls(transform=None)
+    assert len(caught) == 1 and caught[0].filename == __file__  # the user's line
+    name = 'cifar-10-binary.tar.gz' if cls is CIFAR10 else 'cifar-100-binary.tar.gz.fine'
+    path = downloads / f'{name}.train.npz'
+    assert str(caught[0].message) == (
+        f'{cls.__name__}: cannot write the cache {path} ({error}); the data is used '
+        f'without a cache, and will be decoded from the archive again at the next load'
+    )
+    np.testing.assert_array_equal(ds.data, TRAIN_IMAGES if cls is CIFAR10 else images)
+    np.testing.assert_array_equal(ds.label, TRAIN_LABELS if cls is CIFAR10 else fine)
+    assert not path.exists()
+
+
+def test_a_file_where_the_download_folder_belongs_is_named(downloads):
+    downloads.parent.mkdir()
+    downloads.write_text('x')
+    with pytest.raises(NotADirectoryError) as info:
+        CIFAR10()
+    assert str(info.value) == (
+        f'CIFAR10: {downloads} is a file, where a folder was expected; remove the file, '
+        f'or set DEZERO_HOME to another folder'
+    )
+    # an archive where the book's DeZero keeps it is read, and only the cache is missed
+    write_cifar10(downloads.parent)
+    with pytest.warns(RuntimeWarning, match=r'CIFAR10: cannot write the cache .*save_cache_npz'):
+        ds = CIFAR10(train=False, transform=None)
+    np.testing.assert_array_equal(ds.data, TEST_IMAGES)
 
 
 def test_a_cache_of_the_wrong_shape_is_an_error(downloads):

@@ -11,10 +11,12 @@ import copy
 import gzip
 import posixpath
 import tarfile
+import warnings
 import zlib
 
 import numpy as np
 
+from dezero.anomaly import user_stacklevel
 from dezero.datasets.base import Dataset, fetch, show_images
 from dezero.datasets.cache import cache_path, load_cache_npz, save_cache_npz
 from dezero.transforms import Compose, Normalize, ToFloat
@@ -204,7 +206,9 @@ class CIFAR10(Dataset):
     ``cifar-10-binary.tar.gz`` (checked by its published MD5), downloaded once into
     ``downloads_dir()`` (``dezero_home()/downloads``); offline, put it there by hand: the
     error names the file and the folder.  The decoded arrays are then kept beside it
-    with :func:`save_cache_npz` and read from there on later loads.
+    with :func:`save_cache_npz` and read from there on later loads; where that cache
+    cannot be written (a read-only or full folder), a RuntimeWarning says so and the
+    decoded arrays are used all the same.
     """
 
     url = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz'
@@ -241,7 +245,17 @@ class CIFAR10(Dataset):
         if data is None:
             path = fetch(owner, self.url, md5=self.md5, progress=True)
             data, label = self._read(path)
-            save_cache_npz(data, label, self._cache_name(), self.train)
+            try:
+                save_cache_npz(data, label, self._cache_name(), self.train)
+            except OSError as e:  # a read-only or full folder: the arrays are good still
+                warnings.warn(
+                    f'{owner}: cannot write the cache '
+                    f'{cache_path(self._cache_name(), self.train)} ({e}); the data is used '
+                    f'without a cache, and will be decoded from the archive again at the '
+                    f'next load',
+                    RuntimeWarning,
+                    stacklevel=user_stacklevel(),
+                )
         else:
             if data.dtype != np.uint8 or data.shape[1:] != (3, 32, 32):
                 problem = f'data {data.dtype} {data.shape}, expected uint8 (N, 3, 32, 32)'
