@@ -125,7 +125,8 @@ def get_file(
     :class:`ChecksumError` (a DownloadError) when the checksum differs or ``validate``
     refuses the file; nothing is saved in either case: a damaged cached file stays as
     it was.  Raises IsADirectoryError naming the path when a folder stands where the
-    file belongs.
+    file belongs, and NotADirectoryError naming the file when a file stands where the
+    folder (or a folder above it, such as ``DEZERO_HOME``) belongs.
     """
     progress = check_flag('get_file', 'progress', progress)
     if not isinstance(url, str):
@@ -152,6 +153,12 @@ def get_file(
         earlier = _in_books_cache(file_name, md5) if cache_dir is None or md5 else None
         if earlier is not None:
             return earlier
+        advice = (
+            'pass another cache_dir'
+            if cache_dir is not None
+            else 'set DEZERO_HOME to another folder'
+        )
+        check_folder('get_file', folder, advice)
         os.makedirs(folder, exist_ok=True)
         _remember(path, _download(url, path, md5, validate, progress, timeout))
         return path
@@ -217,6 +224,39 @@ def _check_not_a_folder(path):
             f'the folder, or pass another file_name or cache_dir',
             path,
         )
+
+
+class _FileInTheWay(NotADirectoryError):
+    """A file stands where a folder belongs: a NotADirectoryError whose ``filename``
+    is that file's path and whose text is ``message`` alone."""
+
+    def __init__(self, message, path):
+        super().__init__(message)
+        self.errno, self.filename = errno.ENOTDIR, path
+
+    __str__ = _FolderInTheWay.__str__
+    __reduce__ = _FolderInTheWay.__reduce__
+
+
+def check_folder(owner, folder, advice):
+    """Raise NotADirectoryError if something other than a folder (a file, a broken
+    link) stands at ``folder`` or at a folder above it, where ``os.makedirs(folder)``
+    needs a folder; its message names ``owner`` (the function or dataset that wants the
+    folder), that path and ``folder``, and ends with ``advice`` (what else to pass).
+    Missing folders and errors of reading (no permission) are left to the caller."""
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        if os.path.lexists(path):
+            within = '' if path == os.path.abspath(folder) else f' (on the way to {folder})'
+            raise _FileInTheWay(
+                f'{owner}: {path} is a file, where a folder was expected{within}; remove '
+                f'the file, or {advice}',
+                path,
+            )
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
 
 
 def _as_str(name, path):

@@ -5,6 +5,7 @@ it is present)."""
 import hashlib
 import inspect
 import os
+import re
 import sys
 import urllib.request
 
@@ -89,6 +90,36 @@ def test_bad_transform_and_missing_data_and_length_mismatch():
 
     with pytest.raises(ValueError, match='3 data items but 2 labels'):
         Mismatch()
+
+
+def test_a_subclass_with_its_own_getitem_may_keep_labels_in_any_form():
+    from dezero.dataloaders import DataLoader
+
+    class MultiTask(Dataset):
+        def prepare(self):
+            self.data = np.arange(10.0).reshape(5, 2)
+            self.label = (np.arange(5), np.arange(5) % 2)  # two label arrays
+
+        def __getitem__(self, i):
+            return self.data[i], self.label[0][i] * 10 + self.label[1][i]
+
+    class Windows(Dataset):  # windows of a series, labelled with the value after each
+        def prepare(self):
+            self.data = np.arange(15)
+            self.label = np.sin(np.arange(20.0))  # the whole series
+
+        def __getitem__(self, i):
+            start = self.data[i]
+            return self.label[start : start + 4], self.label[start + 4]
+
+    tasks = MultiTask()
+    assert len(tasks) == 5
+    batches = [t.tolist() for _, t in DataLoader(tasks, 5, shuffle=False)]
+    assert batches == [[0, 11, 20, 31, 40]]
+    windows = Windows()
+    assert len(windows) == 15
+    x, t = next(DataLoader(windows, 3, shuffle=False))
+    assert x.shape == (3, 4) and t.tolist() == np.sin([4.0, 5.0, 6.0]).tolist()
 
 
 @pytest.mark.parametrize('train', ['False', 'True', '', 0, 1, None, np.array([True])])
@@ -795,6 +826,65 @@ def test_big_data_refuses_an_npz_archive_in_place_of_an_npy_file(tmp_path):
         np.savez(f, x=np.zeros(3))
     with pytest.raises(ValueError, match='BigData: the file .*0.npy of sample 0 is an .npz'):
         data[0]
+
+
+@both
+def test_mnist_root_may_be_a_str_bytes_or_path_object(cls, test_only):
+    for root in (str(test_only), os.fsencode(test_only), test_only):
+        ds = cls(train=False, root=root)
+        assert ds.root == str(test_only) and len(ds) == 3
+
+
+@both
+@pytest.mark.parametrize('root', [3, 2.5, ['a']])
+def test_mnist_root_of_another_type_is_refused_by_name(cls, root):
+    name = cls.__name__
+    pattern = rf'^{name}: root must be the path of a folder \(a str, bytes or path object\)'
+    with pytest.raises(TypeError, match=pattern + f', got {re.escape(repr(root))}$'):
+        cls(root=root)
+
+
+@both
+def test_a_file_given_as_root_is_named_with_the_fix(cls, tmp_path):
+    root = tmp_path / 'a-file'
+    root.write_text('x')
+    with pytest.raises(NotADirectoryError) as info:
+        cls(train=False, root=root)
+    assert str(info.value) == (
+        f'{cls.__name__}: {root} is a file, where a folder was expected; remove the '
+        f'file, or pass root= another folder'
+    )
+    assert info.value.filename == str(root) and root.read_text() == 'x'
+
+
+@both
+@pytest.mark.parametrize('where', ['datasets', ''])
+def test_a_file_where_the_default_root_or_dezero_home_belongs_is_named(cls, where, tmp_path):
+    home = tmp_path / 'home'
+    home.parent.mkdir(exist_ok=True)
+    if where:
+        home.mkdir()
+    blocking = home / where if where else home
+    blocking.write_text('x')
+    with pytest.raises(NotADirectoryError, match=f'^{cls.__name__}: ') as info:
+        cls(train=False)
+    root = home / 'datasets' / cls.folder
+    assert str(info.value) == (
+        f'{cls.__name__}: {blocking} is a file, where a folder was expected (on the way '
+        f'to {root}); remove the file, or set DEZERO_HOME to another folder, or pass '
+        f'root= another folder'
+    )
+
+
+def test_big_data_root_may_be_bytes(tmp_path):
+    from dezero.datasets import BigData
+
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'label').mkdir()
+    np.save(tmp_path / 'data' / '0.npy', np.ones(2))
+    np.save(tmp_path / 'label' / '0.npy', np.array(1))
+    data = BigData(os.fsencode(tmp_path))
+    assert data.root == str(tmp_path) and len(data) == 1 and data[0][1] == 1
 
 
 @pytest.mark.parametrize('root', [None, 3])

@@ -197,3 +197,15 @@ def test_a_cache_that_cannot_be_read_is_no_reason_to_delete_it(home, monkeypatch
 def test_a_name_without_a_file_part_is_refused():
     with pytest.raises(ValueError, match="cannot tell a file name from 'https://x.org/'"):
         load_cache_npz('https://x.org/')
+
+
+def test_a_file_where_the_download_folder_belongs_is_named(home):
+    home.mkdir()
+    (home / 'downloads').write_text('x')
+    with pytest.raises(NotADirectoryError) as info:
+        save_cache_npz(np.zeros((1, 2)), np.zeros(1), URL, train=True)
+    assert str(info.value) == (
+        f'save_cache_npz: {home / "downloads"} is a file, where a folder was expected; '
+        f'remove the file, or set DEZERO_HOME to another folder'
+    )
+    assert load_cache_npz(URL, train=True) == (None, None)

@@ -7,6 +7,7 @@ fake ``urlopen``; any other URL is refused by the autouse fixture below.
 import hashlib
 import io
 import os
+import pickle
 import time
 import urllib.error
 import urllib.request
@@ -432,3 +433,36 @@ def test_a_folder_given_without_a_checksum_is_never_overruled_by_the_books_file(
     path = get_file(url, cache_dir=tmp_path / 'mine')
     assert path == str(tmp_path / 'mine' / 'weights.npz')
     assert (tmp_path / 'mine' / 'weights.npz').read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize('below', ['', 'sub'])
+def test_a_file_where_the_cache_folder_belongs_is_named_with_the_fix(source, tmp_path, below):
+    _, url = source
+    blocking = tmp_path / 'a-file'
+    blocking.write_text('x')
+    folder = blocking / below if below else blocking
+    with pytest.raises(NotADirectoryError) as info:
+        get_file(url, cache_dir=folder)
+    on_the_way = f' (on the way to {folder})' if below else ''
+    assert str(info.value) == (
+        f'get_file: {blocking} is a file, where a folder was expected{on_the_way}; '
+        f'remove the file, or pass another cache_dir'
+    )
+    assert info.value.filename == str(blocking) and blocking.read_text() == 'x'
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is type(info.value) and str(again) == str(info.value)
+
+
+@pytest.mark.parametrize('blocking', ['home', 'home/downloads'])
+def test_a_file_where_dezero_home_or_its_downloads_belong_is_named(source, tmp_path, blocking):
+    _, url = source
+    if blocking != 'home':
+        (tmp_path / 'home').mkdir()
+    (tmp_path / blocking).write_text('x')
+    with pytest.raises(NotADirectoryError, match=r'^get_file: ') as info:
+        get_file(url)
+    on_the_way = '' if blocking.endswith('downloads') else f' (on the way to {download.cache_dir})'
+    assert str(info.value) == (
+        f'get_file: {tmp_path / blocking} is a file, where a folder was expected'
+        f'{on_the_way}; remove the file, or set DEZERO_HOME to another folder'
+    )

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from dezero.download import DownloadError, downloads_dir, failed_for, get_file
+from dezero.download import DownloadError, check_folder, downloads_dir, failed_for, get_file
 
 
 def _identity(x):
@@ -18,9 +18,12 @@ class Dataset:
     target_transform(label[i]))``, or ``(transform(data[i]), None)`` without labels.
 
     Subclasses fill ``self.data`` (and ``self.label``, if any) in ``prepare()``, which
-    the constructor calls; ``train`` selects the split and must be True or False (a
-    NumPy bool too; a string such as 'False' is refused).  The transforms default to
-    the identity.  Indexes are integers, negative ones counting from the end.
+    the constructor calls.  ``label`` must then hold one label per item of ``data``
+    (ValueError otherwise), unless the subclass defines its own ``__getitem__``, which
+    may keep its labels in any form (a tuple of label arrays, a whole series).
+    ``train`` selects the split and must be True or False (a NumPy bool too; a string
+    such as 'False' is refused).  The transforms default to the identity.  Indexes are
+    integers, negative ones counting from the end.
     """
 
     def __init__(self, train=True, transform=None, target_transform=None):
@@ -40,7 +43,14 @@ class Dataset:
         self.data = None
         self.label = None
         self.prepare()
-        if self.label is not None and self.data is not None and len(self.label) != len(self.data):
+        # One label per item only where this class's __getitem__ pairs data[i] with
+        # label[i]: a subclass with its own may keep its labels in another form.
+        if (
+            type(self).__getitem__ is Dataset.__getitem__
+            and self.label is not None
+            and self.data is not None
+            and len(self.label) != len(self.data)
+        ):
             raise ValueError(
                 f'{type(self).__name__}: {len(self.data)} data items but {len(self.label)} labels'
             )
@@ -69,6 +79,18 @@ class Dataset:
         return len(self.data)
 
 
+def folder_path(owner, root):
+    """``root``, the path of a dataset's folder given as a str, bytes or path object,
+    as a str; TypeError naming ``owner`` and ``root`` for anything else."""
+    try:
+        return os.fsdecode(root)
+    except TypeError:
+        raise TypeError(
+            f'{owner}: root must be the path of a folder (a str, bytes or path object), '
+            f'got {root!r:.60}'
+        ) from None
+
+
 def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     """The path of ``file_name`` (default: the last part of ``url``) in
     :func:`dezero.download.downloads_dir`, downloaded from ``url`` first if it is not there
@@ -78,7 +100,9 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
     When the download fails the DownloadError (a ChecksumError stays one) names
     ``owner``, the file, the URL and the folder to put the file into by hand (a good
     copy, when the file there is damaged).  A folder in the file's place raises
-    IsADirectoryError naming ``owner`` and the folder.
+    IsADirectoryError naming ``owner`` and the folder; a file in the place of the
+    download folder (or of ``DEZERO_HOME``) NotADirectoryError naming ``owner`` and the
+    file.
     """
     folder = downloads_dir()
     try:
@@ -92,6 +116,9 @@ def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
         )
     except IsADirectoryError as e:  # found while checking its MD5
         raise IsADirectoryError(f'{owner}: {e.filename} is a folder, expected a file') from None
+    except NotADirectoryError:  # a file where the download folder, or one above it, belongs
+        check_folder(owner, folder, 'set DEZERO_HOME to another folder')
+        raise
     except DownloadError as e:
         raise failed_for(owner, e, url, folder) from e
     if os.path.isdir(path):

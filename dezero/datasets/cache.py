@@ -13,7 +13,7 @@ import posixpath
 import numpy as np
 
 from dezero.atomic import atomic_open
-from dezero.download import downloads_dir
+from dezero.download import check_folder, downloads_dir
 from dezero.serialization import read_npz
 
 
@@ -80,7 +80,9 @@ def save_cache_npz(data, label, filename, train=False):
             f'save_cache_npz: data and label must hold one item per example, got data of '
             f'shape {arrays["data"].shape} and label of shape {arrays["label"].shape}'
         )
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    folder = os.path.dirname(path)
+    check_folder('save_cache_npz', folder, 'set DEZERO_HOME to another folder')
+    os.makedirs(folder, exist_ok=True)
     with atomic_open(path, 'wb') as f:
         np.savez(f, **arrays)
     return path

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from dezero.atomic import readable_path
-from dezero.datasets.base import Dataset
+from dezero.datasets.base import Dataset, folder_path
 
 # The dtype kinds of arrays of real numbers: bool, signed and unsigned integers, floats.
 _REAL_KINDS = frozenset('biuf')
@@ -26,13 +26,7 @@ class BigData(Dataset):
     Python objects are refused (the file is never unpickled)."""
 
     def __init__(self, root='.', size=None, train=True, transform=None, target_transform=None):
-        try:
-            self.root = os.fspath(root)
-        except TypeError:
-            raise TypeError(
-                f'BigData: root must be the path of a folder (a str, bytes or path '
-                f'object), got {root!r:.60}'
-            ) from None
+        self.root = folder_path('BigData', root)
         if size is None:
             folder = os.path.join(self.root, 'data')
             if not os.path.isdir(folder):

@@ -12,8 +12,15 @@ import zlib
 
 import numpy as np
 
-from dezero.datasets.base import Dataset, show_images
-from dezero.download import ChecksumError, DownloadError, _file_md5, dezero_home, get_file
+from dezero.datasets.base import Dataset, folder_path, show_images
+from dezero.download import (
+    ChecksumError,
+    DownloadError,
+    _file_md5,
+    check_folder,
+    dezero_home,
+    get_file,
+)
 from dezero.transforms import Compose, Flatten, Normalize, ToFloat
 
 _IDX_IMAGES, _IDX_LABELS = 2051, 2049  # magic numbers: unsigned bytes, 3 or 1 dims
@@ -163,12 +170,12 @@ class _IDXImages(Dataset):
     ):
         if transform is _DEFAULT_TRANSFORM:
             transform = copy.deepcopy(transform)
-        self.root = (
-            os.path.join(dezero_home(), 'datasets', self.folder)
-            if root is None
-            else os.fspath(root)
-        )
+        self.root = self._default_root() if root is None else folder_path(type(self).__name__, root)
         super().__init__(train, transform, target_transform)
+
+    def _default_root(self):
+        """The folder of the files when no ``root`` is given."""
+        return os.path.join(dezero_home(), 'datasets', self.folder)
 
     def prepare(self):
         """Read the split's two IDX files (found in ``root`` or the cache, or
@@ -209,6 +216,12 @@ class _IDXImages(Dataset):
         for i, name in enumerate(missing):
             try:  # (a file the book's DeZero fetched is read where it lies)
                 paths[name] = get_file(self.mirror + name, md5=expected[name], cache_dir=self.root)
+            except NotADirectoryError:  # a file where root, or a folder above it, belongs
+                advice = 'pass root= another folder'
+                if self.root == self._default_root():
+                    advice = f'set DEZERO_HOME to another folder, or {advice}'
+                check_folder(type(self).__name__, self.root, advice)
+                raise
             except DownloadError as e:  # ChecksumError stays a ChecksumError
                 raise type(e)(
                     f'{type(self).__name__}: the file(s) {", ".join(missing[i:])} of the '
@@ -278,13 +291,13 @@ class MNIST(_IDXImages):
     ``data`` is uint8 (N, 1, 28, 28) and ``label`` int64 (N,).  The default transform
     turns an image into a (784,) float32 vector with values in [0, 1]; every dataset
     gets its own copy of it, so changing ``train.transform`` leaves ``test.transform``
-    as it was.  The two IDX
-    gzip files of the chosen split (``train-*`` or ``t10k-*``) are read from ``root``,
-    by default ``dezero_home()/datasets/mnist``; missing ones are read where the book's
-    DeZero keeps them (``dezero_home()`` itself) when their MD5 is right, else
-    downloaded into ``root`` first from ``MNIST.mirror``.  Offline, put the files there
-    by hand: the error names them and the folder.  Either split loads without the
-    other's files.
+    as it was.  The two IDX gzip files of the chosen split (``train-*`` or ``t10k-*``)
+    are read from ``root`` (a str, bytes or path object; a file in its place raises
+    NotADirectoryError), by default ``dezero_home()/datasets/mnist``; missing ones are
+    read where the book's DeZero keeps them (``dezero_home()`` itself) when their MD5
+    is right, else downloaded into ``root`` first from ``MNIST.mirror``.  Offline, put
+    the files there by hand: the error names them and the folder.  Either split loads
+    without the other's files.
 
     Every file is verified against its published MD5 (``MNIST.md5``), whether it was
     downloaded or found in ``root``: a file with another checksum, damaged or another
