@@ -157,6 +157,11 @@ def _check_not_columns(owner, dataset):
     )
 
 
+def _is_pair(item):
+    """Whether a dataset's ``item`` is a pair ``(x, t)``: a tuple or list of two."""
+    return isinstance(item, (tuple, list)) and len(item) == 2
+
+
 def _check_shard(owner, shard):
     """``(rank, size)`` of a communicator or a pair, checked."""
     pair = (shard.rank, shard.size) if hasattr(shard, 'rank') else shard
@@ -198,8 +203,8 @@ class DataLoader:
     samples and as two items: it is refused (TypeError) unless
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
-    its index, type and shape: at once for a list, tuple or array, else on the first
-    batch that takes it.  Dtypes are kept.
+    its index, type and shape: when the loader is made for a list or tuple (every item
+    is checked) or an array, else on the first batch that takes it.  Dtypes are kept.
     With ``shuffle`` every epoch takes a new random permutation, drawn from the global
     ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
     from the loader's own generator.  ``gpu=True`` moves batches with
@@ -250,8 +255,17 @@ class DataLoader:
         if self._arrays is None:
             _check_not_columns(owner, dataset)
         self.dataset = dataset
-        if self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset):
-            self._item(0)  # a container: indexing it has no side effects, so fail early
+        # A container: indexing it has no side effects, so it fails early.  The items
+        # of a plain list or tuple are all checked; the rows of an array are all alike,
+        # and a subclass may make its items in __getitem__, so there the first one is.
+        if self._arrays is None and type(dataset) in (list, tuple):
+            bad = next((i for i, item in enumerate(dataset) if not _is_pair(item)), None)
+            if bad is not None:
+                self._item(bad)
+        elif (
+            self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset)
+        ):
+            self._item(0)
         self.batch_size = _check_batch_size(owner, batch_size)
         self.shuffle = check_flag(owner, 'shuffle', shuffle)
         self.gpu = check_flag(owner, 'gpu', gpu)
@@ -339,7 +353,7 @@ class DataLoader:
     def _item(self, i):
         """Item ``i`` of the dataset, checked to be a pair ``(x, t)``."""
         item = self.dataset[i]
-        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+        if not _is_pair(item):
             raise TypeError(
                 f'{type(self).__name__}: item {i} of the dataset ({_describe(item)}) is '
                 f'not a pair: expected (x, t), with t None for an item without a label'

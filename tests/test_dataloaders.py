@@ -267,10 +267,18 @@ def test_one_array_as_dataset_is_refused_not_split_into_columns():
 )
 def test_an_item_that_is_not_a_tuple_of_two_is_refused_by_index(item, words):
     items = [(np.zeros(2), 0)] * 3 + [item]
-    loader = DataLoader(items, 2, shuffle=False)
-    next(loader)  # items 0 and 1
-    with pytest.raises(TypeError, match=rf'DataLoader: item 3 of the dataset \({words}\)'):
-        next(loader)
+    for dataset in (items, tuple(items)):  # every item is checked when the loader is made
+        with pytest.raises(TypeError, match=rf'DataLoader: item 3 of the dataset \({words}\)'):
+            DataLoader(dataset, 2, shuffle=False)
+
+
+def test_the_first_item_that_is_not_a_pair_is_named_before_any_batch():
+    x0, x1 = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    with pytest.raises(TypeError, match=r'item 1 of the dataset \(ndarray of shape \(2,\)\)'):
+        DataLoader([(x0, 0), x1, x1], 1, shuffle=False)
+    # inputs as a list beside an array of labels: item 0, [x0, x1], reads as a pair
+    with pytest.raises(TypeError, match=r'item 1 of the dataset .*pass them as a tuple \(x, t\)'):
+        DataLoader(([x0, x1], np.array([0, 1])), 1, shuffle=False)
 
 
 def test_a_dataset_giving_bare_inputs_fails_on_the_first_batch_not_before():
