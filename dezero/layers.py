@@ -947,10 +947,11 @@ def _item_path(layer, path, key):
     """``path/key``, refusing keys that would make the path ambiguous."""
     key = str(key)
     if not key or '/' in key:
+        wrong = 'an empty key names nothing' if not key else 'it holds "/"'
         raise ValueError(
             f'{type(layer).__name__}: the key {key!r} in {path!r} cannot '
-            f'name a part of the model (paths join keys with "/"); use a '
-            f'key without "/"'
+            f'name a part of the model (paths join keys with "/", and {wrong}); use '
+            f'a key that is not empty and has no "/"'
         )
     return f'{path}/{key}'
 

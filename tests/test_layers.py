@@ -1837,7 +1837,10 @@ def test_sets_of_layers_and_ambiguous_keys_are_refused():
     assert names(layer) == [] and not hasattr(layer, 'group')
     layer.tags = {'a', 'b'}  # a set of other things is fine
     layer.heads = {'a/b': Linear(1, in_size=1)}
-    with pytest.raises(ValueError, match="the key 'a/b' in 'heads' cannot name"):
+    with pytest.raises(ValueError, match="the key 'a/b' in 'heads' cannot name.*it holds \"/\""):
+        list(layer.params())
+    layer.heads = {'': Linear(1, in_size=1)}
+    with pytest.raises(ValueError, match="the key '' in 'heads' .*an empty key names nothing"):
         list(layer.params())
 
 
