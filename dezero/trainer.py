@@ -31,6 +31,7 @@ True
 """
 
 import collections.abc
+import contextlib
 import copy
 import inspect
 import math
@@ -47,6 +48,8 @@ from dezero.atomic import atomic_open, check_writable, file_path
 from dezero.checks import check_flag, check_same_elements, is_int
 from dezero.core import Function, Variable, no_grad, test_mode, using_config
 from dezero.dataloaders import DataLoader, SeqDataLoader
+from dezero.datasets.base import Dataset
+from dezero.layers import Layer, keeping_statistics, running_statistics
 from dezero.distributed import (
     DistributedOptimizer,
     _raise_everywhere,
@@ -123,14 +126,18 @@ class Trainer:
     """Trains ``model`` with ``optimizer``, minimising ``loss(y, t)``.
 
     ``metrics`` maps names to functions ``f(y, t)`` computed on every batch, before
-    the update it makes (a metric that fails leaves the weights as they were); ``{}``
-    for none.  By default it depends on the loss: ``{'acc': F.accuracy}`` for
-    ``F.softmax_cross_entropy``; for ``F.sigmoid_cross_entropy`` (logits) and
-    ``F.binary_cross_entropy`` (probabilities), ``'acc'`` is the fraction of outputs on
-    the side of the decision threshold (logit 0, probability 0.5) that their target is
-    on; other losses, such as ``F.mean_squared_error``, get no metric, as accuracy
-    means nothing for them.  'loss' and names starting with 'val_' are reserved for
-    the history.  ``optimizer`` is an optimizer instance, such as
+    the update it makes, so that a loss or metric that fails leaves the weights as
+    they were; at the first batch of a fit, where one that does not fit the model's
+    outputs fails, the running statistics of BatchNorm layers are put back too (at a
+    later batch they have taken in that batch).  ``{}`` for none.  The loss and each
+    metric must take ``(y, t)``: a function whose signature cannot (``lambda y:``)
+    raises TypeError here.  By default the metrics depend on the loss:
+    ``{'acc': F.accuracy}`` for ``F.softmax_cross_entropy``; for
+    ``F.sigmoid_cross_entropy`` (logits) and ``F.binary_cross_entropy``
+    (probabilities), ``'acc'`` is the fraction of outputs on the side of the decision
+    threshold (logit 0, probability 0.5) that their target is on; other losses, such
+    as ``F.mean_squared_error``, get no metric, as accuracy means nothing for them.
+    'loss' and names starting with 'val_' are reserved for the history.  ``optimizer`` is an optimizer instance, such as
     ``optimizers.SGD(lr=0.01)`` (TypeError for None or a class), set up on the model
     if it has no target yet.  Loaders are :class:`dezero.DataLoader` objects or any
     iterable of ``(x, t)`` batches of NumPy (or CuPy) arrays (TypeError at a batch of
@@ -164,6 +171,7 @@ class Trainer:
         if not callable(loss):
             raise TypeError(f'Trainer: loss must be a function f(y, t), got {type(loss).__name__}')
         _refuse_function_class(loss, 'loss')
+        _check_figure_arguments(loss, 'the loss')
         if metrics is not None and not isinstance(metrics, collections.abc.Mapping):
             raise TypeError(
                 f'Trainer: metrics must be a dict of names and functions f(y, t), such as '
@@ -183,6 +191,7 @@ class Trainer:
                     f'Trainer: metric {name!r} must be a function f(y, t), got {type(f).__name__}'
                 )
             _refuse_function_class(f, f'metric {name!r}')
+            _check_figure_arguments(f, f'the metric {name!r}')
         _check_optimizer(optimizer)
         if getattr(optimizer, 'target', None) is None:
             optimizer.setup(model)
@@ -204,55 +213,104 @@ class Trainer:
         return optimizer.comm if isinstance(optimizer, DistributedOptimizer) else None
 
     # ---- one pass -------------------------------------------------------------------
-    def _run_epoch(self, loader, train, caller, alone=False):
+    def _run_epoch(self, loader, train, caller, name='the loader', alone=False):
         """Average loss and metrics over one full pass through ``loader`` (over all the
         processes' passes in a data-parallel run, unless ``alone``: this process's
-        figures, with no communication).  Empty batches are skipped."""
-        totals = {'loss': 0.0, **{name: 0.0 for name in self.metrics}}
+        figures, with no communication).  Empty batches are skipped.  Errors name
+        ``caller`` and ``name``, the argument that gave the loader; an error raised
+        by the model, the loss or a metric gets a note saying at which batch."""
+        totals = {'loss': 0.0, **{metric: 0.0 for metric in self.metrics}}
         count = 0
         comm = None if alone else self.comm
         run = self._run if train else None
-        _check_loader(loader, caller)
+        _check_loader(loader, caller, name)
         if isinstance(loader, DataLoader):
             # part-way through an epoch (a loop left early, next(loader), an error):
             # start a new one.  At 0 the order drawn for the epoch (which a resumed
             # Checkpoint loads) is kept
             _start_epoch(loader, comm, caller)
-        for i, batch in enumerate(loader):
-            x, t = _batch(batch, caller, i)
-            n = len(t)
-            if n == 0:  # an empty batch, or an empty share of one: no figures
-                if comm is not None and train:  # every process takes part in the update
-                    self._cleargrads()
-                    self.optimizer.update(batch_size=0)
-                continue
-            y = self.model(x)
-            loss = self.loss(y, t)
-            if train or loss is None:
-                _check_loss_is_variable(loss, caller)
-            # the figures before the update: a metric that fails leaves the weights alone
-            totals['loss'] += _value(loss, 'the loss') * n
-            with no_grad():  # metrics are never differentiated
-                for name, f in self.metrics.items():
-                    totals[name] += _value(f(y, t), f'the metric {name!r}') * n
-            if train:
-                self._cleargrads()
-                _backward(loss, loader, i, caller)
-                if run is not None and not run.gradients_reached:  # in the first epoch
-                    run.gradients_reached = _gradients_reached(self.optimizer)
-                if comm is None:
-                    self.optimizer.update()
+        at = 0  # the batch being taken from the loader or computed
+        try:
+            for i, batch in enumerate(loader):
+                at = i
+                x, t = _batch(batch, caller, i, name)
+                n = len(t)
+                if n == 0:  # an empty batch, or an empty share of one: no figures
+                    if comm is not None and train:  # every process takes part in the update
+                        self._cleargrads()
+                        self.optimizer.update(batch_size=0)
+                    at = i + 1
+                    continue
+                if run is not None and not run.stepped:
+                    loss = self._first_figures(x, t, n, totals, train, caller)
+                    run.stepped = True
                 else:
-                    self.optimizer.update(batch_size=n)
-            count += n
+                    loss = self._figures(x, t, n, totals, train, caller)
+                if train:
+                    self._cleargrads()
+                    _backward(loss, loader, i, caller)
+                    if run is not None and not run.gradients_reached:  # in the first epoch
+                        run.gradients_reached = _gradients_reached(self.optimizer)
+                    if comm is None:
+                        self.optimizer.update()
+                    else:
+                        self.optimizer.update(batch_size=n)
+                count += n
+                at = i + 1
+        except Exception as e:
+            if hasattr(e, 'add_note') and not str(e).startswith(f'{caller}:'):
+                where = ''
+                if caller == 'Trainer.fit':
+                    where = f' {"in" if train else "after"} epoch {self.epoch}'
+                e.add_note(f'{caller}: raised at batch {at} of {name}{where}')
+            raise
         if comm is not None:
             totals, count = reduce_totals(totals, count, comm)
         if count == 0:
-            raise ValueError(f'{caller}: the loader gave no samples')
+            raise ValueError(f'{caller}: {name} gave no samples')
         if run is not None and not run.gradients_checked:  # the first epoch of a fit
             _check_gradients_reached(run.gradients_reached, self.model, comm, caller)
             run.gradients_checked = True
-        return {name: total / count for name, total in totals.items()}
+        return {metric: total / count for metric, total in totals.items()}
+
+    def _figures(self, x, t, n, totals, train, caller):
+        """The forward pass of a batch ``(x, t)`` of ``n`` samples: add its loss and
+        metrics, times ``n``, to ``totals``, and return the loss.  They are computed
+        before the update, so that a loss or metric that fails leaves the weights
+        alone."""
+        y = self.model(x)
+        loss = self.loss(y, t)
+        if train or loss is None:
+            _check_loss_is_variable(loss, caller)
+        totals['loss'] += _value(loss, 'the loss') * n
+        with no_grad():  # metrics are never differentiated
+            for name, f in self.metrics.items():
+                totals[name] += _value(f(y, t), f'the metric {name!r}') * n
+        return loss
+
+    def _first_figures(self, x, t, n, totals, train, caller):
+        """:meth:`_figures` for the first batch of a fit, where a loss or metric that
+        does not fit the model's outputs fails: should it raise, the running
+        statistics (BatchNorm's) that the forward pass moved are put back as they
+        were (those it created hold a new layer's values), so that a failed fit
+        leaves the parameters as they were."""
+        target = getattr(self.optimizer, 'target', None)  # a head applied in the loss, say
+        models = [m for m in (self.model, target) if isinstance(m, Layer)]
+        if len(models) == 2 and models[0] is models[1]:
+            models.pop()
+        with contextlib.ExitStack() as stack:
+            for model in models:  # (they put the statistics back on leaving the block)
+                stack.enter_context(keeping_statistics(model))
+            loss = self._figures(x, t, n, totals, train, caller)
+            moved = [
+                (param, param.data.copy())
+                for model in models
+                for param in running_statistics(model)
+                if param.data is not None
+            ]
+        for param, array in moved:  # the step succeeded: they keep the batch's values
+            param.data[...] = array
+        return loss
 
     def _cleargrads(self):
         """Forget the gradients of the model and, when the optimizer trains another
@@ -283,13 +341,15 @@ class Trainer:
         with ``shard=comm``, a list) is taken as this process's share: the figures are
         those of all the processes' shares together, and the call is a collective one
         that every process must make, or the others wait forever."""
+        _check_labelled(loader, 'Trainer.evaluate', 'the loader')
         return self._evaluate(loader, alone=isinstance(loader, DataLoader) and loader.shard is None)
 
-    def _evaluate(self, loader, alone=False):
+    def _evaluate(self, loader, alone=False, caller='Trainer.evaluate', name='the loader'):
         """:meth:`evaluate`; ``alone``: this process's figures, with no communication
-        (fit's validation, made by every process, reduces them, shares by hand too)."""
+        (fit's validation, made by every process, reduces them, shares by hand too).
+        Errors name ``caller`` and the argument ``name`` that gave the loader."""
         with test_mode(), no_grad():
-            return self._run_epoch(loader, train=False, caller='Trainer.evaluate', alone=alone)
+            return self._run_epoch(loader, False, caller, name, alone)
 
     # ---- fit --------------------------------------------------------------------------
     def fit(self, train_loader, epochs, val_loader=None, progress=True, callbacks=(), schedules=()):
@@ -320,8 +380,8 @@ class Trainer:
         to stop) and ``on_train_end(trainer)``, called in the order of the list.
 
         ``schedules``: a list (None for none) of learning-rate schedules
-        (:mod:`dezero.schedules`) made on this trainer's optimizer, each stepped once at the end of every epoch, after
-        the callbacks, in the order of the list.  With schedules the history (and the
+        (:mod:`dezero.schedules`) made on this trainer's optimizer, each stepped once
+        at the end of every epoch, after the callbacks, in the order of the list.  With schedules the history (and the
         logs) also hold ``'lr'``: the learning rate each epoch trained with.
 
         A :class:`Checkpoint` among the callbacks saves the whole training state at
@@ -330,21 +390,27 @@ class Trainer:
         the saved one, returning the history of all the epochs.
 
         What would fail only after an epoch is refused before the first one: loaders
-        that are no loaders of batches, callback or schedule classes given for
-        instances, a callback or schedule given twice, a callback whose methods cannot
-        take the arguments above, a callback watching a figure the history will not
-        have, a train_loader sharded among several processes without a
-        DistributedOptimizer, and, in a data-parallel run, training loaders whose
-        numbers of batches differ between the processes (which would wait for each
-        other forever).
+        that are no loaders of batches or give none (a length of 0), a DataLoader
+        whose data have no labels, callback or schedule classes given for instances,
+        a callback or schedule given twice, a callback whose methods cannot take the
+        arguments above, a callback watching a figure the history will not have, a
+        train_loader sharded among several processes without a DistributedOptimizer,
+        and, in a data-parallel run, training loaders whose numbers of batches differ
+        between the processes (which would wait for each other forever).  The
+        val_loader is not read before training (a shuffling one would draw another
+        order): what only its batches show is found at the validation after the
+        first epoch, and the error names ``Trainer.fit`` and ``val_loader``, or gets
+        a note saying at which batch of it the model, the loss or a metric raised.
         """
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f'Trainer.fit: epochs must be a positive int, got {epochs!r}')
         epochs = int(epochs)
         progress = check_flag('Trainer.fit', 'progress', progress)
         _check_loader(train_loader, 'Trainer.fit', 'train_loader')
+        _check_labelled(train_loader, 'Trainer.fit', 'train_loader')
         if val_loader is not None:
             _check_loader(val_loader, 'Trainer.fit', 'val_loader')
+            _check_labelled(val_loader, 'Trainer.fit', 'val_loader')
         for name, loader in (('train_loader', train_loader), ('val_loader', val_loader)):
             if epochs > 1 and _read_once(loader):
                 raise TypeError(
@@ -441,9 +507,10 @@ class Trainer:
                 self.epoch = epoch
                 lr = self.optimizer.lr if run.schedules else None
                 with using_config('train', True), using_config('enable_backprop', True):
-                    logs = self._run_epoch(run.train_loader, train=True, caller='Trainer.fit')
+                    logs = self._run_epoch(run.train_loader, True, 'Trainer.fit', 'train_loader')
                 if run.val_loader is not None:
-                    logs.update({'val_' + k: v for k, v in self._evaluate(run.val_loader).items()})
+                    figures = self._evaluate(run.val_loader, False, 'Trainer.fit', 'val_loader')
+                    logs.update({'val_' + k: v for k, v in figures.items()})
                 if run.schedules:
                     logs['lr'] = lr
                 for name, value in logs.items():
@@ -530,6 +597,7 @@ class _Run:
         self.done = 0  # the epochs done before this fit (by a run that it resumes)
         self.gradients_reached = False  # whether a backward of this fit reached a parameter
         self.gradients_checked = False  # whether that was checked (after the first epoch)
+        self.stepped = False  # whether the forward pass of a training batch succeeded
 
 
 def _default_metrics(loss):
@@ -624,6 +692,37 @@ def _check_loader(loader, caller, name='the loader'):
         raise TypeError(
             f'{caller}: {name} must be a loader of (x, t) batches, but its first item '
             f'is not an (x, t) pair: got a {type(loader[0]).__name__}; wrap the data in '
+            f'DataLoader((x, t), batch_size)'
+        )
+
+
+def _check_labelled(loader, caller, name):
+    """TypeError, naming ``caller`` and the argument ``name``, when the DataLoader
+    ``loader`` can be seen without taking a batch to give batches without labels t,
+    which the loss needs: its dataset is ``(x, None)``, a list of pairs one of which
+    is ``(x, None)``, or a :class:`~dezero.datasets.Dataset` without labels (one
+    whose items its own ``__getitem__`` gives is not looked into).  Other loaders
+    are checked at each batch."""
+    if not isinstance(loader, DataLoader):
+        return
+    dataset = loader.dataset
+    if loader._arrays is not None:
+        missing = loader._arrays[1] is None
+        what = 'the pair (x, None)'
+    elif type(dataset) in (list, tuple):
+        missing = any(item[1] is None for item in dataset)
+        what = f'a {type(dataset).__name__} holding a pair (x, None)'
+    else:
+        missing = (
+            isinstance(dataset, Dataset)
+            and type(dataset).__getitem__ is Dataset.__getitem__
+            and dataset.label is None
+        )
+        what = f'{type(dataset).__name__}, whose label is None'
+    if missing:
+        raise TypeError(
+            f'{caller}: {name} gives batches without labels t (its dataset is {what}), '
+            f'but the loss and the metrics are computed as f(y, t); give it the labels, '
             f'DataLoader((x, t), batch_size)'
         )
 
@@ -775,14 +874,14 @@ def _is_foreign_tensor(a):
     return hasattr(a, '__dlpack__') and not cuda.is_array(a)
 
 
-def _batch(batch, caller, i):
-    """The ``i``-th batch of a loader as ``(x, t)``, after checking that it is a pair
-    of arrays (or Variables) whose labels t have one row per sample."""
+def _batch(batch, caller, i, name='the loader'):
+    """The ``i``-th batch of the loader ``name`` as ``(x, t)``, after checking that it
+    is a pair of arrays (or Variables) whose labels t have one row per sample."""
     if _is_pair(batch) and hasattr(batch[1], '__len__') and getattr(batch[1], 'ndim', 1) != 0:
-        for name, a in zip('xt', batch):
+        for part, a in zip('xt', batch):
             if _is_foreign_tensor(a):
                 raise TypeError(
-                    f'{caller}: batch {i} of the loader: {name} is a {type(a).__name__} '
+                    f'{caller}: batch {i} of {name}: {part} is a {type(a).__name__} '
                     f'(from {type(a).__module__}); batches must be NumPy (or CuPy) arrays: '
                     f'convert them (np.asarray(a), tensor.numpy()), or use a dezero '
                     f'DataLoader'
@@ -797,8 +896,8 @@ def _batch(batch, caller, i):
             f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''
         )
     raise TypeError(
-        f'{caller}: each batch of the loader must be a pair (x, t) with labels, one row '
-        f'per sample; got {got}'
+        f'{caller}: each batch of {name} must be a pair (x, t) with labels, one row '
+        f'per sample; got {got} at batch {i}'
     )
 
 
@@ -859,18 +958,41 @@ def _check_hook_arguments(cb):
         method = getattr(cb, hook, None)
         if not callable(method):
             continue
-        try:
-            signature = inspect.signature(method)
-        except (TypeError, ValueError):  # some built-in callables tell nothing
-            continue
-        try:
-            signature.bind(None, *args)
-        except TypeError:
+        signature = _refused_signature(method, (None, *args))
+        if signature is not None:
             expected = ', '.join(('trainer', *args))
             raise TypeError(
                 f'Trainer.fit: the callback {type(cb).__name__} has {hook}{signature}, '
                 f'but the Trainer calls {hook}({expected}); give it that signature'
-            ) from None
+            )
+
+
+def _refused_signature(f, args):
+    """The signature of the callable ``f`` when it cannot take the positional
+    arguments ``args``; None when it can, or when its signature cannot be read (some
+    built-in callables tell nothing: they are left to fail when called)."""
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(*args)
+    except TypeError:
+        return signature
+    return None
+
+
+def _check_figure_arguments(f, what):
+    """TypeError, naming ``what`` (``the loss``, ``the metric 'acc'``), when the
+    callable ``f`` cannot be called as ``f(y, t)``, as the Trainer calls the loss and
+    the metrics on every batch."""
+    signature = _refused_signature(f, (None, None))
+    if signature is not None:
+        shown = getattr(f, '__name__', type(f).__name__)
+        raise TypeError(
+            f'Trainer: {what} is called as f(y, t), with the outputs y and the labels t, '
+            f'but {shown}{signature} cannot take them; give it the parameters (y, t)'
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -978,15 +1100,28 @@ class _Watching:
         """The epoch that gave ``best`` (None before the first epoch)."""
         return self._monitor.best_epoch
 
+    def _settings(self):
+        """What the best value means, which a resumed state must have been saved with:
+        the watched figure, its direction ('min' or 'max', 'auto' resolved) and the
+        improvement that counts (``min_delta``)."""
+        monitor = self._monitor
+        return {'monitor': monitor.monitor, 'mode': monitor.mode, 'min_delta': monitor.min_delta}
+
     def _check_state(self, state, owner, source):
         """ValueError unless ``state`` fits this callback as :meth:`state_dict` gives
-        it (``source`` names where the state came from in errors)."""
+        it (``source`` names where the state came from in errors).  Its settings must
+        be this callback's: the best value of another figure, or of the same one
+        ranked otherwise, is no best value here.  A state without settings is taken
+        to have this callback's."""
         keys = list(self.state_dict())
-        if not isinstance(state, dict) or set(state) != set(keys):
+        unset = [key for key in keys if key != 'settings']
+        if not isinstance(state, dict) or set(state) not in (set(keys), set(unset)):
             raise ValueError(
                 f'{owner}: {source} is not the state of a {type(self).__name__} '
                 f'(expected the keys {", ".join(keys)})'
             )
+        if 'settings' in state:
+            self._check_settings(state['settings'], owner, source)
         _check_fields(
             state, {k: v for k, v in _CALLBACK_FIELDS.items() if k in state}, owner, source
         )
@@ -995,6 +1130,23 @@ class _Watching:
                 f'{owner}: {source} holds best={state["best"]!r} and best_epoch='
                 f'{state["best_epoch"]!r}; expected both None or neither'
             )
+
+    def _check_settings(self, saved, owner, source):
+        """ValueError naming the first setting in which ``saved`` (the settings of a
+        state from ``source``) differs from this callback's."""
+        mine, name = self._settings(), type(self).__name__
+        if not isinstance(saved, dict) or set(saved) != set(mine):
+            raise ValueError(
+                f'{owner}: {source} holds settings={saved!r:.80}; expected a dict of '
+                f'the settings of a {name} ({", ".join(mine)})'
+            )
+        for key, value in mine.items():
+            if saved[key] != value or type(saved[key]) is not type(value):
+                raise ValueError(
+                    f'{owner}: {source} was saved with {key}={saved[key]!r}; '
+                    f'this {name} has {key}={value!r} (give it the settings of the run '
+                    f'that saved the state)'
+                )
 
 
 # What each entry of the state of EarlyStopping and BestWeights must be.
@@ -1031,9 +1183,11 @@ class EarlyStopping(_Watching):
         self.stopped_epoch = None
 
     def state_dict(self):
-        """What a :class:`Checkpoint` keeps of this callback: the best value, its epoch,
-        the epochs waited since and the epoch where it stopped."""
+        """What a :class:`Checkpoint` keeps of this callback: its settings (monitor,
+        mode, min_delta), the best value, its epoch, the epochs waited since and the
+        epoch where it stopped."""
         return {
+            'settings': self._settings(),
             'best': self.best,
             'best_epoch': self.best_epoch,
             'wait': self.wait,
@@ -1042,7 +1196,9 @@ class EarlyStopping(_Watching):
 
     def load_state_dict(self, state):
         """Continue from ``state``, given by :meth:`state_dict`.  A state that does not
-        fit raises ValueError saying what, and nothing changes."""
+        fit, or was saved with other settings (another monitor, mode or min_delta),
+        raises ValueError saying what, and nothing changes; a state without settings
+        is taken to have this callback's."""
         self._check_state(state, 'EarlyStopping.load_state_dict', 'the state')
         self._monitor.record(state['best_epoch'], state['best'])
         self.wait = state['wait']
@@ -1072,8 +1228,11 @@ class BestWeights(_Watching):
     figure improves by more than ``min_delta`` (a crash mid-save leaves the previous
     best intact, and the
     best is recorded only once saved).  With ``restore`` (default) the model gets those
-    weights back when training ends.  In a data-parallel run rank 0 alone writes and
-    reads the file and sends the weights to the other processes."""
+    weights back when training ends.  When the optimizer trains a bigger model holding
+    the model (a head applied in the loss, say), the file keeps the weights of that
+    model, as its ``save_weights`` writes them, so that the parameters restored
+    belong together.  In a data-parallel run rank 0 alone writes and reads the file
+    and sends the weights to the other processes."""
 
     def __init__(self, path, monitor='val_loss', mode='auto', min_delta=0.0, restore=True):
         # the file save_weights writes: a path, not a file object, which the callback
@@ -1083,31 +1242,37 @@ class BestWeights(_Watching):
         self.restore = check_flag('BestWeights', 'restore', restore)
 
     def on_train_begin(self, trainer):
-        """Check that ``path`` can be written (its folder exists) and that the watched
+        """Check that ``path`` can be written (its folder exists), that the weights to
+        keep are those of one model (see :func:`_kept_model`) and that the watched
         figure is one this fit records, and forget any best value."""
         _check_folder('BestWeights', self.path, trainer)
+        _kept_model(trainer, 'BestWeights')
         self._monitor.check_figures(trainer, self)
         self._monitor.reset()
 
     def state_dict(self):
-        """What a :class:`Checkpoint` keeps of this callback: the best value and its
-        epoch (the weights are in the file ``path``)."""
-        return {'best': self.best, 'best_epoch': self.best_epoch}
+        """What a :class:`Checkpoint` keeps of this callback: its settings (monitor,
+        mode, min_delta), the best value and its epoch (the weights are in the file
+        ``path``)."""
+        return {'settings': self._settings(), 'best': self.best, 'best_epoch': self.best_epoch}
 
     def load_state_dict(self, state):
         """Continue from ``state``, given by :meth:`state_dict`.  A state that does not
-        fit raises ValueError saying what, and nothing changes."""
+        fit, or was saved with other settings (another monitor, mode or min_delta),
+        raises ValueError saying what, and nothing changes; a state without settings
+        is taken to have this callback's."""
         self._check_state(state, 'BestWeights.load_state_dict', 'the state')
         self._monitor.record(state['best_epoch'], state['best'])
 
     def on_epoch_end(self, trainer, epoch, logs):
         """When ``logs[monitor]`` beats the best by more than ``min_delta``, save the
-        model's weights to ``path`` (rank 0 alone in a data-parallel run), then record
-        the value as the best.  KeyError when the logs have no such figure."""
+        weights (the model's, or those of the bigger model the optimizer trains) to
+        ``path`` (rank 0 alone in a data-parallel run), then record the value as the
+        best.  KeyError when the logs have no such figure."""
         value = self._monitor.is_better(epoch, logs)
         if value is not None:
             if _writes(trainer):
-                trainer.model.save_weights(self.path)
+                _kept_model(trainer, 'BestWeights').save_weights(self.path)
             self._monitor.record(epoch, value)
 
     def on_train_end(self, trainer):
@@ -1115,11 +1280,36 @@ class BestWeights(_Watching):
         (rank 0 reads the file and sends them to the other processes of a
         data-parallel run); nothing when no epoch was recorded."""
         if self.restore and self.best_epoch is not None:
+            model = _kept_model(trainer, 'BestWeights')
             if _writes(trainer):
-                trainer.model.load_weights(self.path)
+                model.load_weights(self.path)
             comm = getattr(trainer, 'comm', None)
             if comm is not None:  # the others get rank 0's copy of the file's weights
-                broadcast_parameters(trainer.model, 0, comm)
+                broadcast_parameters(model, 0, comm)
+
+
+def _kept_model(trainer, owner):
+    """The model whose weights ``owner`` keeps: the optimizer's target when it trains
+    parameters besides the model's (a bigger model holding the model), the model
+    otherwise.  ValueError when that target lacks some of the model's parameters, as
+    no one model then holds all the parameters trained."""
+    others = _other_params(trainer, owner)
+    if not others:
+        return trainer.model
+    target = trainer.optimizer.target
+    held = param_paths(target, owner)
+    missing = [
+        paths[0] for key, (_, paths) in param_paths(trainer.model, owner).items() if key not in held
+    ]
+    if missing:
+        raise ValueError(
+            f'{owner}: the optimizer trains parameters besides the model '
+            f'({_listed([paths[0] for _, paths in others])}), but its target '
+            f"({type(target).__name__}) lacks some of the model's ({_listed(missing)}), "
+            f'so no one model holds the weights to keep; set the optimizer up on a model '
+            f'that holds the model'
+        )
+    return target
 
 
 def _writes(trainer):
@@ -1160,7 +1350,9 @@ class Checkpoint:
     The file is one archive, written atomically (a failed or interrupted save leaves
     the previous checkpoint), of plain arrays and one JSON text, no pickled objects:
     the weights (``'model/<path>'``, as :meth:`~dezero.layers.Layer.save_weights`
-    keys them), the optimizer's :meth:`~dezero.optimizers.Optimizer.state_dict`
+    keys them; when the optimizer trains a bigger model holding the model, a head
+    applied in the loss say, its other parameters too, as ``'target/<path>'`` by
+    their paths in that model), the optimizer's :meth:`~dezero.optimizers.Optimizer.state_dict`
     (``'optimizer/<path>/<name>'``, its hyperparameters and step count), the state of
     the schedules and of the callbacks that have ``state_dict()`` (EarlyStopping,
     BestWeights), the epoch, whether a callback stopped training, the history,
@@ -1244,6 +1436,10 @@ class Checkpoint:
                 f'fit(..., callbacks=[checkpoint])'
             )
         arrays = {'model/' + path: a for path, a in weight_arrays(trainer.model, owner).items()}
+        others = _other_params(trainer, owner)
+        for param, paths in others:
+            if param.data is not None:
+                arrays.update(('target/' + path, cuda.as_numpy(param.data)) for path in paths)
         optimizer_meta, optimizer_arrays = split_state(trainer.optimizer.state_dict())
         arrays.update({'optimizer/' + k: v for k, v in optimizer_arrays.items()})
         randoms, loaders = [], []
@@ -1279,6 +1475,8 @@ class Checkpoint:
             'loaders': loaders[0],
             'parameters': _parameter_names(trainer.model, owner),
         }
+        if others:  # (only then: the optimizer trains parameters besides the model's)
+            meta['target_parameters'] = [paths[0] for _, paths in others]
         if len(randoms) > 1:  # the other processes of a data-parallel run, rank 1 on
             meta['random_of_ranks'] = randoms[1:]
             meta['loaders_of_ranks'] = loaders[1:]
@@ -1323,7 +1521,7 @@ class Checkpoint:
         owner, path, run = 'Checkpoint', self.path, trainer._run
         arrays = read_npz(path, owner)
         meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
-        parts = {'model': {}, 'optimizer': {}, 'random': {}, 'loaders': {}}
+        parts = {'model': {}, 'target': {}, 'optimizer': {}, 'random': {}, 'loaders': {}}
         for key, array in arrays.items():
             part, _, rest = key.partition('/')
             if part not in parts or not rest:
@@ -1364,6 +1562,9 @@ class Checkpoint:
                     )
         weights = planned_weights(trainer.model, parts['model'], owner, path)
         _check_parameter_names(meta.get('parameters'), trainer.model, owner, path)
+        weights += _planned_other_weights(
+            trainer, weights, parts['target'], meta.get('target_parameters'), owner, path
+        )
         planned = {id(param): array for param, array in weights}
         loads = [
             trainer.optimizer._prepare_load(
@@ -1470,6 +1671,86 @@ def _check_parameter_names(saved, model, owner, path):
             f'({"; ".join(differences)}); resume with the model that saved it, or remove '
             f'the file to start afresh'
         )
+
+
+def _other_params(trainer, owner):
+    """``[(parameter, paths)]`` for the parameters that the optimizer of ``trainer``
+    trains besides those of the model: those of its target, a bigger model holding the
+    model (a head applied in the loss, say), that the model has not, each with its
+    paths in the target (see :func:`param_paths`); empty when the target is the model
+    or holds none but the model's."""
+    model = trainer.model
+    target = getattr(getattr(trainer, 'optimizer', None), 'target', None)
+    if target is None or target is model:
+        return []
+    own = param_paths(model, owner)
+    if not callable(getattr(target, 'named_params', None)) and all(
+        id(p) in own for p in target.params()
+    ):
+        return []
+    return [(p, paths) for key, (p, paths) in param_paths(target, owner).items() if key not in own]
+
+
+def _planned_other_weights(trainer, planned, stored, saved, owner, path):
+    """``[(param, array)]`` for the parameters that the optimizer trains besides the
+    model's (see :func:`_other_params`), from ``stored`` (their ``'target/'`` entries
+    in the checkpoint ``path``, by their paths in the target) and ``saved`` (the
+    paths listed there, None in a file saved without them), checked as
+    :func:`planned_weights` checks the model's; ``planned``: the model's, which the
+    target's layers check with them (a lazy layer's shapes)."""
+    others = _other_params(trainer, owner)
+    names = [paths[0] for _, paths in others]
+    if saved is None:
+        if others:
+            raise ValueError(
+                f'{owner}: {path} holds no weights for the parameters that the optimizer '
+                f'trains besides the model ({_listed(names)}), so they would start from '
+                f'their initial values; resume with the optimizer of the run that saved '
+                f'it, or remove the file to start afresh'
+            )
+        saved = []
+    if not isinstance(saved, list) or not all(isinstance(name, str) for name in saved):
+        raise ValueError(
+            f'{owner}: {path} holds target_parameters={saved!r:.80}; expected a list of paths'
+        )
+    if set(saved) != set(names):
+        raise ValueError(
+            f'{owner}: {path} was saved with an optimizer that trains '
+            f'{_listed(saved) if saved else "nothing"} besides the model; this one trains '
+            f'{_listed(names) if names else "nothing"} besides it (resume with the '
+            f'optimizer of the run that saved it, or remove the file to start afresh)'
+        )
+    if not others:
+        if stored:
+            raise ValueError(
+                f'{owner}: {path} holds unexpected entries '
+                f'{_listed(["target/" + key for key in stored])}'
+            )
+        return []
+    # the whole target is checked, the model's parameters with what they are to get
+    target = trainer.optimizer.target
+    arrays = {id(param): array for param, array in planned}
+    whole = {}
+    for key, (param, paths) in param_paths(target, owner).items():
+        if key in arrays:
+            whole[paths[0]] = arrays[key]
+    clash = [key for key in stored if key in whole]
+    if clash:
+        raise ValueError(
+            f'{owner}: {path} holds {_listed(["target/" + key for key in clash])}, '
+            f"parameters of the model, which the model's entries hold"
+        )
+    others = {id(param) for param, _ in others}
+    return [
+        (param, array)
+        for param, array in planned_weights(target, {**whole, **stored}, owner, path)
+        if id(param) in others
+    ]
+
+
+def _listed(names):
+    """Up to five ``names`` as the errors show them: ``'a', 'b' ...``."""
+    return ', '.join(map(repr, names[:5])) + (' ...' if len(names) > 5 else '')
 
 
 # What each field of NumPy's global random state (np.random.get_state()) must be.  NumPy

@@ -4,6 +4,7 @@ checkpoints that do not fit."""
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -225,6 +226,8 @@ def test_the_file_holds_plain_arrays_and_json(tmp_path):
     assert [c[0] for c in meta['callbacks']] == ['EarlyStopping', 'BestWeights']
     assert meta['loaders']['train']['generator'] is None
     assert meta['loaders']['val']['generator']['bit_generator'] == 'PCG64'
+    # an optimizer that trains the model alone: nothing else
+    assert 'target_parameters' not in meta and not any(k.startswith('target/') for k in files)
 
 
 def scale_trainer(lr=0.1):
@@ -1086,3 +1089,141 @@ def test_an_optimizer_of_ones_own_as_in_the_book_resumes_bit_for_bit(tmp_path):
     assert sorted(resumed.optimizer.vs) == sorted(id(p) for p in resumed.model.params())
     for (path, a), b in zip(params_of(whole).items(), params_of(resumed).values()):
         np.testing.assert_array_equal(b, a, err_msg=path)
+
+
+# --------------------------------------------------------------------------------------
+# The settings of the callbacks that watch a figure
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kind', [EarlyStopping, BestWeights])
+@pytest.mark.parametrize(
+    'given, message',
+    [
+        ({'monitor': 'acc'}, "monitor='loss'; this {} has monitor='acc'"),
+        ({'mode': 'max'}, "mode='min'; this {} has mode='max'"),
+        ({'min_delta': 0.5}, 'min_delta=0.0; this {} has min_delta=0.5'),
+    ],
+)
+def test_callbacks_resumed_with_other_settings_are_refused_and_change_nothing(
+    tmp_path, kind, given, message
+):
+    # a resumed EarlyStopping('acc') kept the best loss as its best accuracy, and a
+    # BestWeights the weights of that epoch
+    def make(**settings):
+        settings = {'monitor': 'loss', **settings}
+        if kind is BestWeights:
+            return BestWeights(tmp_path / 'best.npz', **settings)
+        return EarlyStopping(**settings)
+
+    x, t = spiral_like()
+    np.random.seed(0)
+    path = tmp_path / 'c.npz'
+    adam_trainer().fit(
+        DataLoader((x, t), 10), 1, progress=False, callbacks=[make(), Checkpoint(path)]
+    )
+    saved = path.read_bytes()
+    trainer = started_trainer()
+    callback = make(**given)
+    before = everything(trainer)
+    name = kind.__name__
+    with pytest.raises(
+        ValueError,
+        match=rf'^Checkpoint: the {name} state in .*c\.npz was saved with '
+        + re.escape(message.format(name)),
+    ):
+        trainer.fit(
+            DataLoader((x, t), 10), 3, progress=False, callbacks=[callback, Checkpoint(path)]
+        )
+    assert_unchanged(before, everything(trainer))
+    assert path.read_bytes() == saved
+    assert callback.best is None
+
+
+def test_a_checkpoint_saved_without_the_callbacks_settings_resumes_with_their_own(tmp_path):
+    run = in_process()['run']
+    whole, whole_history = run(str(tmp_path), 'whole', 4)
+    run(str(tmp_path), 'cut', 2)
+
+    def without_settings(meta):
+        for _, state in meta['callbacks']:
+            del state['settings']
+
+    edited(tmp_path / 'cut.ckpt.npz', without_settings)
+    resumed, history = run(str(tmp_path), 'cut', 4)
+    assert history == whole_history
+    states = [state for _, state in checkpoint_meta(tmp_path / 'cut.ckpt.npz')['callbacks']]
+    assert [state['settings']['monitor'] for state in states] == ['val_loss', 'val_loss']
+
+
+# --------------------------------------------------------------------------------------
+# An optimizer that trains a bigger model than the trainer's
+# --------------------------------------------------------------------------------------
+class Headed(dezero.Model):
+    """A body, the model given to the Trainer, and a head made at its first call that
+    the loss applies."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = MLP((5, 6))
+        self.head = dezero.layers.Linear(2)
+
+
+def headed_run(path, epochs, train_the_head=True):
+    np.random.seed(1)
+    whole = Headed()
+    optimizer = Adam(alpha=0.01).setup(whole if train_the_head else whole.body)
+
+    def loss(y, t):
+        return F.softmax_cross_entropy(whole.head(y), t)
+
+    x, t = spiral_like()
+    trainer = Trainer(whole.body, optimizer, loss=loss, metrics={})
+    history = trainer.fit(
+        DataLoader((x, t % 2), 10), epochs, progress=False, callbacks=[Checkpoint(path)]
+    )
+    return whole, history
+
+
+def test_a_bigger_model_that_the_optimizer_trains_resumes_bit_for_bit(tmp_path):
+    # the head started again from new weights (with the Adam moments of the old
+    # ones); a head not called yet was refused as having no data
+    whole, history = headed_run(tmp_path / 'whole.npz', 4)
+    headed_run(tmp_path / 'cut.npz', 2)
+    resumed, resumed_history = headed_run(tmp_path / 'cut.npz', 4)
+    assert resumed_history == history
+    for (path, a), (_, b) in zip(whole.named_params(), resumed.named_params()):
+        np.testing.assert_array_equal(b.data, a.data, err_msg=path)
+    with np.load(tmp_path / 'cut.npz') as f:
+        files = set(f.files)
+    assert {'model/l0/W', 'target/head/W', 'target/head/b', 'optimizer/head/W/m'} <= files
+    assert not any(key.startswith('target/body') for key in files)  # once, as model/
+    assert checkpoint_meta(tmp_path / 'cut.npz')['target_parameters'] == ['head/W', 'head/b']
+
+
+def test_a_checkpoint_without_the_weights_of_the_bigger_model_is_refused(tmp_path):
+    path = tmp_path / 'c.npz'
+    headed_run(path, 2)
+
+    def without_target(arrays):
+        for key in [key for key in arrays if key.startswith('target/')]:
+            del arrays[key]
+
+    edited(path, lambda meta: meta.pop('target_parameters'), without_target)
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: .*c\.npz holds no weights for the parameters that the optimizer '
+        r"trains besides the model \('head/W', 'head/b'\), so they would start from",
+    ):
+        headed_run(path, 4)
+
+
+def test_a_checkpoint_of_a_bigger_model_resumed_with_the_model_alone_is_refused(tmp_path):
+    path = tmp_path / 'c.npz'
+    headed_run(path, 2)
+    saved = path.read_bytes()
+    with pytest.raises(
+        ValueError,
+        match=r"^Checkpoint: .*c\.npz was saved with an optimizer that trains 'head/W', "
+        r"'head/b' besides the model; this one trains nothing besides it",
+    ):
+        headed_run(path, 4, train_the_head=False)
+    assert path.read_bytes() == saved

@@ -10,9 +10,9 @@ import pytest
 import dezero.functions as F
 import dezero.progress
 from dezero import layers
-from dezero.core import Config, Parameter, Variable
+from dezero.core import Config, Parameter, Variable, using_config
 from dezero.dataloaders import DataLoader
-from dezero.datasets import get_spiral
+from dezero.datasets import Dataset, get_spiral
 from dezero.models import MLP, Model
 from dezero.optimizers import SGD, Adam
 from dezero.schedules import CosineAnnealingLR, StepLR
@@ -151,7 +151,7 @@ def test_empty_loader_is_refused():
         trainer.fit([], 1, progress=False)
     with pytest.raises(ValueError, match=r'Trainer\.evaluate: the loader gives no batches'):
         trainer.evaluate([])
-    with pytest.raises(ValueError, match=r'Trainer\.fit: the loader gave no samples'):
+    with pytest.raises(ValueError, match=r'Trainer\.fit: train_loader gave no samples'):
         trainer.fit(iter([]), 1, progress=False)  # (an iterator: no length to tell)
 
 
@@ -314,6 +314,76 @@ def test_a_failing_metric_fails_before_the_first_update_changes_the_weights():
             BATCHES, 1, progress=False
         )
     assert model.w.data == 1.0
+
+
+def test_a_loss_or_metric_that_cannot_take_y_and_t_is_refused_when_made():
+    with pytest.raises(
+        TypeError,
+        match=r'^Trainer: the loss is called as f\(y, t\), with the outputs y and the '
+        r'labels t, but <lambda>\(y, t, z\) cannot take them; give it the parameters',
+    ):
+        Trainer(Scale(), SGD(0.1), loss=lambda y, t, z: y, metrics={})
+    with pytest.raises(
+        TypeError, match=r"^Trainer: the metric 'f' is called as f\(y, t\), .* <lambda>\(y\) "
+    ):
+        Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={'acc': F.accuracy, 'f': lambda y: 0})
+    # what takes (y, t) passes, and so does what tells no signature (max, a builtin)
+    metrics = {'acc': F.accuracy, 'max': max, 'any': lambda *args: 0, 'w': lambda y, t, w=1: 0}
+    assert Trainer(Scale(), SGD(0.1), loss=lambda y, t, w=1: y, metrics=metrics).metrics == metrics
+
+
+class LazyNorm(Model):
+    """A Linear and a BatchNorm, both made at the first call."""
+
+    def __init__(self):
+        super().__init__()
+        self.l = layers.Linear(3)
+        self.bn = layers.BatchNorm()
+
+    def forward(self, x):
+        return self.bn(self.l(x))
+
+
+def norm_batches():
+    x = np.random.RandomState(0).randn(8, 4).astype(np.float32)
+    return [(x, (x[:, 0] > 0).astype(np.int32))]
+
+
+def failing(y, t):
+    raise ValueError('this metric cannot be computed')
+
+
+def test_a_failing_metric_leaves_the_running_statistics_as_they_were():
+    model = LazyNorm()
+    with using_config('train', False):
+        model(norm_batches()[0][0])
+    model.bn.avg_mean.data[...] = 0.5
+    before = {path: p.data.copy() for path, p in model.named_params()}
+    with pytest.raises(ValueError, match='this metric cannot be computed'):
+        Trainer(model, SGD(0.1), metrics={'bad': failing}).fit(norm_batches(), 1, progress=False)
+    for path, p in model.named_params():
+        np.testing.assert_array_equal(p.data, before[path], err_msg=path)
+
+
+def test_running_statistics_made_by_a_failed_first_batch_hold_a_new_layers_values():
+    model = LazyNorm()
+    with pytest.raises(ValueError, match='this metric cannot be computed'):
+        Trainer(model, SGD(0.1), metrics={'bad': failing}).fit(norm_batches(), 1, progress=False)
+    np.testing.assert_array_equal(model.bn.avg_mean.data, np.zeros(3, np.float32))
+    np.testing.assert_array_equal(model.bn.avg_var.data, np.ones(3, np.float32))
+
+
+def test_the_first_batch_of_a_fit_moves_the_running_statistics_as_a_training_call_does():
+    trained, called = LazyNorm(), LazyNorm()
+    np.random.seed(0)  # the Linear layers draw their weights at the first call
+    Trainer(trained, SGD(0.1)).fit(norm_batches(), 1, progress=False)
+    np.random.seed(0)
+    with using_config('train', True):
+        called(norm_batches()[0][0])
+    for name in ('avg_mean', 'avg_var'):
+        moved = getattr(trained.bn, name).data
+        np.testing.assert_array_equal(moved, getattr(called.bn, name).data)
+    assert not np.array_equal(trained.bn.avg_mean.data, np.zeros(3))
 
 
 def test_the_training_metrics_are_those_of_the_weights_before_each_update():
@@ -817,7 +887,8 @@ def test_early_stopping_bad_arguments(kwargs, match):
 
 def test_early_stopping_state_round_trips_and_a_bad_one_changes_nothing():
     es = EarlyStopping('loss', patience=3)
-    state = {'best': 0.5, 'best_epoch': 2, 'wait': 1, 'stopped_epoch': None}
+    settings = {'monitor': 'loss', 'mode': 'min', 'min_delta': 0.0}
+    state = {'settings': settings, 'best': 0.5, 'best_epoch': 2, 'wait': 1, 'stopped_epoch': None}
     es.load_state_dict(state)
     assert es.state_dict() == state
     for change, message in [
@@ -827,7 +898,7 @@ def test_early_stopping_state_round_trips_and_a_bad_one_changes_nothing():
         ({'stopped_epoch': 'x'}, r"holds stopped_epoch='x'; expected an int >= 1 or None"),
         ({'best': [1]}, r'holds best=\[1\]; expected a number that a float holds, or None'),
         ({'best_epoch': None}, r'holds best=0\.5 and best_epoch=None; expected both None'),
-        ({'extra': 1}, r'is not the state of a EarlyStopping \(expected the keys best, best_'),
+        ({'extra': 1}, r'is not the state of a EarlyStopping \(expected the keys settings, '),
     ]:
         with pytest.raises(
             ValueError, match=r'^EarlyStopping.load_state_dict: the state ' + message
@@ -842,6 +913,48 @@ def test_best_weights_state_is_checked(tmp_path):
     with pytest.raises(ValueError, match=r'^BestWeights.load_state_dict: the state holds best='):
         bw.load_state_dict({'best': 'low', 'best_epoch': 1})
     assert (bw.best, bw.best_epoch) == (None, None)
+
+
+@pytest.mark.parametrize('kind', ['EarlyStopping', 'BestWeights'])
+@pytest.mark.parametrize(
+    'given, message',
+    [
+        ({'monitor': 'val_acc'}, "monitor='val_loss'; this {} has monitor='val_acc'"),
+        ({'mode': 'max'}, "mode='min'; this {} has mode='max'"),
+        ({'min_delta': 0.1}, 'min_delta=0.0; this {} has min_delta=0.1'),
+    ],
+)
+def test_a_state_saved_with_other_settings_is_refused_and_changes_nothing(
+    tmp_path, kind, given, message
+):
+    # the best value of another figure, or of the same one ranked otherwise, is none
+    def make(**settings):
+        if kind == 'EarlyStopping':
+            return EarlyStopping(**{'monitor': 'val_loss', **settings})
+        return BestWeights(tmp_path / 'best.npz', **{'monitor': 'val_loss', **settings})
+
+    state = {**make().state_dict(), 'best': 1.04, 'best_epoch': 1}
+    callback = make(**given)
+    before = callback.state_dict()
+    with pytest.raises(
+        ValueError,
+        match=f'^{kind}.load_state_dict: the state was saved with '
+        + re.escape(message.format(kind)),
+    ):
+        callback.load_state_dict(state)
+    assert callback.state_dict() == before
+    with pytest.raises(ValueError, match=r'holds settings=\[1\]; expected a dict of the settings'):
+        callback.load_state_dict({**state, 'settings': [1]})
+
+
+def test_a_state_saved_without_settings_is_taken_with_the_callbacks_own(tmp_path):
+    es = EarlyStopping('val_acc')
+    es.load_state_dict({'best': 0.9, 'best_epoch': 2, 'wait': 1, 'stopped_epoch': None})
+    assert (es.best, es.best_epoch, es.wait) == (0.9, 2, 1)
+    assert es.state_dict()['settings'] == {'monitor': 'val_acc', 'mode': 'max', 'min_delta': 0.0}
+    bw = BestWeights(tmp_path / 'best.npz', monitor='loss', min_delta=0.5)
+    bw.load_state_dict({'best': 0.25, 'best_epoch': 3})
+    assert (bw.best, bw.best_epoch) == (0.25, 3)
 
 
 def test_best_weights_path_must_be_a_file_path(tmp_path):
@@ -987,6 +1100,62 @@ def test_best_weights_with_only_nan_saves_and_restores_nothing(tmp_path):
 # --------------------------------------------------------------------------------------
 # Progress
 # --------------------------------------------------------------------------------------
+class Headed(Model):
+    """A body, the model given to the Trainer, and a head made at its first call that
+    the loss applies: the optimizer trains both."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = MLP((8, 6))
+        self.head = layers.Linear(2)
+
+
+def headed_trainer(whole):
+    opt = Adam(0.05).setup(whole)
+
+    def loss(y, t):
+        return F.softmax_cross_entropy(whole.head(y), t)
+
+    return Trainer(whole.body, opt, loss=loss, metrics={})
+
+
+def test_best_weights_keeps_the_weights_of_the_bigger_model_the_optimizer_trains(tmp_path):
+    rng = np.random.RandomState(0)
+    x, vx = rng.randn(40, 4).astype(np.float32), rng.randn(40, 4).astype(np.float32)
+    t, vt = (x[:, 0] > 0).astype(np.int32), (vx[:, 1] > 0).astype(np.int32)  # unrelated
+    np.random.seed(1)
+    whole = Headed()
+    trainer = headed_trainer(whole)
+    best = BestWeights(tmp_path / 'best.npz')
+    val_loader = DataLoader((vx, vt), 40, shuffle=False)
+    history = trainer.fit(
+        DataLoader((x, t), 8), 8, val_loader=val_loader, progress=False, callbacks=[best]
+    )
+    assert best.best_epoch < 8 and best.best == min(history['val_loss'])
+    # the body and the head restored are those of one epoch
+    assert trainer.evaluate(val_loader)['loss'] == best.best
+    with np.load(tmp_path / 'best.npz') as f:
+        assert sorted(f.files) == sorted(path for path, _ in whole.named_params())
+
+
+def test_best_weights_refuses_an_optimizer_training_a_part_of_the_model_and_more(tmp_path):
+    whole = Headed()
+
+    class Part(Model):  # the head and the first layer of the body only
+        def __init__(self):
+            super().__init__()
+            self.first = whole.body.l0
+            self.head = whole.head
+
+    trainer = Trainer(whole.body, Adam().setup(Part()), loss=mean_y, metrics={})
+    with pytest.raises(
+        ValueError,
+        match=r"^BestWeights: the optimizer trains parameters besides the model \('head/W', "
+        r"'head/b'\), but its target \(Part\) lacks some of the model's \('l1/W', 'l1/b'\)",
+    ):
+        trainer.fit(norm_batches(), 1, progress=False, callbacks=[BestWeights(tmp_path / 'b')])
+
+
 def test_progress_false_prints_nothing(capsys):
     Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 3, progress=False)
     assert capsys.readouterr() == ('', '')
@@ -1432,6 +1601,70 @@ def test_an_empty_loader_is_refused_before_the_first_epoch(which):
     with pytest.raises(ValueError, match=f'Trainer.fit: {which} gives no batches'):
         Trainer(model, SGD(0.1)).fit(epochs=2, progress=False, **loaders)
     assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))
+
+
+class Unlabelled(Dataset):
+    def __init__(self, x):
+        self.x = x
+        super().__init__()
+
+    def prepare(self):
+        self.data = self.x
+
+
+@pytest.mark.parametrize(
+    'make, what',
+    [
+        (lambda x, t: DataLoader((x, None), 4), r'the pair \(x, None\)'),
+        (
+            lambda x, t: DataLoader([(x[i], t[i]) for i in range(7)] + [(x[7], None)], 4),
+            r'a list holding a pair \(x, None\)',
+        ),
+        (lambda x, t: DataLoader(Unlabelled(x), 4), 'Unlabelled, whose label is None'),
+    ],
+)
+def test_a_val_loader_without_labels_is_refused_before_training(make, what):
+    # found before, at the end of the first epoch, as a loader of Trainer.evaluate's
+    x, t = np.random.randn(8, 2).astype(np.float32), np.arange(8) % 2
+    model = MLP((4, 2))
+    model(x)
+    before = [p.data.copy() for p in model.params()]
+    val_loader = make(x, t)
+    order, random = val_loader.index.copy(), np.random.get_state()[1].copy()
+    with pytest.raises(
+        TypeError,
+        match=r'^Trainer\.fit: val_loader gives batches without labels t \(its dataset '
+        f'is {what}',
+    ):
+        Trainer(model, SGD(0.1)).fit(
+            DataLoader((x, t), 4), 2, val_loader=val_loader, progress=False
+        )
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.params()))
+    np.testing.assert_array_equal(val_loader.index, order)  # not read: no order drawn
+    np.testing.assert_array_equal(np.random.get_state()[1], random)
+    with pytest.raises(TypeError, match=r'^Trainer\.evaluate: the loader gives batches without'):
+        Trainer(model, SGD(0.1)).evaluate(val_loader)
+
+
+def test_errors_of_the_validation_in_fit_name_fit_and_the_val_loader():
+    x, t = np.random.randn(8, 2).astype(np.float32), np.arange(8) % 2
+    trainer = Trainer(MLP((4, 2)), SGD(0.1))
+    train_loader = DataLoader((x, t), 4)
+    with pytest.raises(ValueError, match=r'^Trainer\.fit: val_loader gave no samples$'):
+        trainer.fit(train_loader, 1, val_loader=[(x[:0], t[:0])], progress=False)
+    with pytest.raises(
+        TypeError,
+        match=r'^Trainer\.fit: each batch of val_loader must be a pair \(x, t\) with labels, '
+        r'one row per sample; got labels t of type NoneType at batch 1$',
+    ):
+        trainer.fit(train_loader, 1, val_loader=[(x, t), (x, None)], progress=False)
+    # an error of the model gets a note saying where
+    with pytest.raises(ValueError, match=r'^Linear: the input has width 3') as info:
+        trainer.fit(train_loader, 1, val_loader=[(x, t), (np.ones((2, 3)), t[:2])], progress=False)
+    if hasattr(info.value, 'add_note'):
+        assert info.value.__notes__ == [
+            'Trainer.fit: raised at batch 1 of val_loader after epoch 1'
+        ]
 
 
 def test_loaders_that_cannot_tell_their_length_or_hold_another_shard_train_as_before():
