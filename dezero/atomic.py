@@ -10,8 +10,8 @@ never the temporary file.
 
 Writing through a symbolic link replaces the file it leads to and keeps the link.  A
 destination that a plain ``open(path, 'w')`` would not replace either is refused before
-anything is written: a folder, a special file (a device, a FIFO, a socket) and a file
-this process may not write to.
+anything is written: a folder, a special file (a device, a FIFO, a socket), a file
+this process may not write to, and a symbolic link into a folder that does not exist.
 
 A process killed in the middle of a write (``kill -9``, a crash) cannot remove its
 temporary file.  So each writer holds an exclusive ``flock`` on its temporary file until
@@ -97,8 +97,10 @@ def atomic_open(path, mode='wb', *, operation=None, **kwargs):
 def check_writable(path, *, operation=None):
     """Raise, without writing anything, the error that :func:`atomic_open` raises for
     ``path`` before it writes: an empty path, a folder, a special file, a read-only
-    file, a file in place of a folder on the way.  For a caller that writes several
-    files and refuses before the first."""
+    file, a file in place of a folder on the way, a symbolic link leading into a
+    folder that does not exist (the link is followed: ``os.path.realpath``).  A
+    missing folder of ``path`` itself passes (the caller may create it).  For a caller
+    that writes several files and refuses before the first."""
     operation = operation or _caller()
     path = file_path(path, operation)
     _check_target(operation, path, _resolve(path))
@@ -349,10 +351,22 @@ def _sync_folder(path):
 def _check_target(operation, path, target):
     """Refuse, before anything is written, a ``target`` that a plain ``open(target,
     'w')`` would not replace with a file either: a folder, a special file or a file
-    that this process may not write to.  A missing ``target`` is fine."""
+    that this process may not write to.  A missing ``target`` is fine, unless ``path``
+    is a symbolic link to it (``target`` is not ``path``) in a folder that does not
+    exist: no writer creates the folders a link leads into."""
     try:
         mode = os.stat(target).st_mode
     except FileNotFoundError:
+        folder = os.path.dirname(os.path.abspath(target))
+        if target != path and not os.path.isdir(folder):
+            raise _error(
+                FileNotFoundError,
+                errno.ENOENT,
+                operation,
+                path,
+                f'it is a symbolic link to {target}, and the folder {folder} does not exist',
+                'create that folder first or choose another path',
+            ) from None
         return
     except OSError as e:  # a file in place of a folder on the way, a loop of links, ...
         raise _write_error(e, operation, path, target) from None
@@ -516,6 +530,11 @@ def _explain(e, path):
     folder = os.path.dirname(os.path.abspath(path))
     code = e.errno
     if code == errno.ENOENT:
+        if os.path.isdir(folder):  # a folder that takes no new files (/proc)
+            return (
+                f'no file can be created in the folder {folder}: {e.strerror or e}',
+                'choose another folder',
+            )
         return f'the folder {folder} does not exist', 'create it first or choose another path'
     if code == errno.ENOTDIR:
         return f'{_blocking_file(folder)} is a file, not a folder', 'choose another path'

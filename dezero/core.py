@@ -590,8 +590,9 @@ class Variable:
         self.grad = None  # the seed again afterwards with retain_grad (see below)
         try:
             if create_graph:  # the pass, and the recorded sums into .grad, are one backward
-                with mark_origin(backward_order=_order_of_pass([self])):
-                    grads = _run_pass([self], [seed], retain_grad, True, None, clear=True)
+                order = _order_of_pass([self])
+                with mark_origin(backward_order=order):
+                    grads = _run_pass([self], [seed], retain_grad, True, None, True, order)
                     _store_gradients(grads, True, seed if seed is given else None)
             else:
                 grads = _run_pass([self], [seed], retain_grad, False, None, clear=True)
@@ -1680,9 +1681,12 @@ class Function:
 
     @property
     def backward_order(self):
-        """0 for a function made by the forward pass, n for one made by the n-th
-        recorded backward pass (``backward(create_graph=True)``) behind it."""
-        return self._origin[0]
+        """0 for a function made by the forward pass, n for one made by a recorded
+        backward pass (``backward(create_graph=True)``) of order n: one more than the
+        highest order among the functions that pass ran (1 for the first derivative,
+        2 for a backward through the graph of that, ...)."""
+        order = self._origin[0]
+        return order if type(order) is int else order.value
 
     @property
     def layer_path(self):
@@ -1803,16 +1807,18 @@ def backprop(outputs, seeds, *, retain_grad=False, create_graph=False, targets=N
         retain_grad = check_flag('backprop', 'retain_grad', retain_grad)
         create_graph = check_flag('backprop', 'create_graph', create_graph)
     if create_graph:  # the functions it makes are marked as made by a backward pass
-        with mark_origin(backward_order=_order_of_pass(outputs)):
-            return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
+        order = _order_of_pass(outputs)
+        with mark_origin(backward_order=order):
+            return _run_pass(outputs, seeds, retain_grad, True, targets, order=order)
     return _run_pass(outputs, seeds, retain_grad, create_graph, targets)
 
 
-def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False):
+def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False, order=None):
     """backprop, with the switches of a pass set: recording only with create_graph,
     and functions called on arrays returning arrays without it.  With ``clear`` (the
     pass of ``Variable.backward``) and without ``retain_grad``, the outputs of every
-    function the pass runs are left with ``.grad`` None, as in the book."""
+    function the pass runs are left with ``.grad`` None, as in the book.  ``order``,
+    for a recorded pass, is the :class:`_PassOrder` of the functions it makes."""
     settings = _settings
     saved = settings.enable_backprop, settings.arrays_only
     settings.enable_backprop, settings.arrays_only = create_graph, not create_graph
@@ -1824,7 +1830,7 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False):
     if collecting:
         gc.disable()
     try:
-        return _ReversePass(retain_grad, create_graph, targets, clear).run(outputs, seeds)
+        return _ReversePass(retain_grad, create_graph, targets, clear, order).run(outputs, seeds)
     finally:
         settings.enable_backprop, settings.arrays_only = saved
         if collecting:
@@ -1835,8 +1841,8 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False):
 # Pictures of a graph (dezero.graph) tell the functions made by a backward pass from the
 # forward ones, and group a model's functions by the layer that made them.  Each
 # function made while marking is on records that in ``_origin``: ``backward_order``
-# (1 for a function made by the first recorded backward pass, 2 by a backward of that,
-# ...) and ``layer_path``.  ``_marking`` counts the threads marking now; the everyday
+# (1 for a function made by the first recorded backward pass, 2 by a backward through
+# that one's functions, ...) and ``layer_path``.  ``_marking`` counts the threads marking now; the everyday
 # call pays only for reading it.
 _marking = 0
 _marking_lock = threading.Lock()
@@ -1846,7 +1852,8 @@ _marking_lock = threading.Lock()
 def mark_origin(backward_order=None, layer_path=None):
     """Inside the block, functions made in this thread record where they were made:
     ``backward_order`` (the order of the recorded backward pass making them, 0 for the
-    forward pass) and ``layer_path`` (the name of the layer whose call made them, as
+    forward pass: an int, or the pass's :class:`_PassOrder`, which the pass raises as
+    it runs) and ``layer_path`` (the name of the layer whose call made them, as
     in ``params()``); an argument left None keeps what an enclosing block set.  Read
     them as ``f.backward_order`` and ``f.layer_path``, for pictures of the graph."""
     global _marking
@@ -1868,9 +1875,32 @@ def mark_origin(backward_order=None, layer_path=None):
 
 
 def _order_of_pass(outputs):
-    """The ``backward_order`` of a recorded pass from ``outputs``: one more than that
-    of the functions that made them (0 for the forward pass)."""
-    return 1 + max((y.creator.backward_order for y in outputs if y.creator is not None), default=0)
+    """The :class:`_PassOrder` of a recorded pass from ``outputs``, starting at one
+    more than the order of the functions that made them (0 for the forward pass)."""
+    made = max((y.creator.backward_order for y in outputs if y.creator is not None), default=0)
+    return _PassOrder(made + 1)
+
+
+class _PassOrder:
+    """The ``backward_order`` of the functions a recorded pass makes, which they
+    share: one more than the highest order among the functions the pass runs.  The
+    pass raises it as it reaches each of them (:meth:`reach`), and the functions it
+    makes read it when asked, so that all of them have the pass's final order: a
+    pass from ``z = F.sum(x.grad * v)`` runs the first pass's functions behind the
+    forward ``Sum`` of z, and is of order 2."""
+
+    __slots__ = ('value',)
+
+    def __init__(self, value):
+        self.value = value
+
+    def reach(self, f):
+        """Take into account ``f``, a function the pass runs."""
+        made = f._origin[0]
+        if type(made) is not int:
+            made = made.value
+        if made >= self.value:
+            self.value = made + 1
 
 
 class _ReversePass:
@@ -1888,9 +1918,10 @@ class _ReversePass:
     earlier pass outlives this one (see :meth:`_forget_grad`).
     """
 
-    def __init__(self, retain_grad, create_graph, targets, clear=False):
+    def __init__(self, retain_grad, create_graph, targets, clear=False, order=None):
         self.retain_grad = retain_grad
         self.create_graph = create_graph
+        self.order = order  # the _PassOrder of a recorded pass, raised as it runs
         self.clear = clear and not retain_grad
         self.check = _settings.detect_anomaly
         self.pending = {}
@@ -1917,6 +1948,7 @@ class _ReversePass:
         waiting = schedule._waiting
         pending, leaves = self.pending, self.leaves
         recording = self.create_graph
+        order = self.order
         plain = plan is None and not self.check and not self.retain_grad
         clear = self.clear
         hooked_leaves = []
@@ -1957,7 +1989,11 @@ class _ReversePass:
                         gxs = f.backward(gy)
                     # (kept only when recording: a reference would keep gy alive through
                     # the next function's backward, one array more at the peak)
-                    gys = (gy,) if recording else None
+                    if recording:
+                        gys = (gy,)
+                        order.reach(f)
+                    else:
+                        gys = None
                 else:
                     gys = self._output_grads(f, slots)
                     if plan is not None:
@@ -1966,7 +2002,9 @@ class _ReversePass:
                             continue
                     else:
                         needs = tuple(map(_requires_grad, inputs)) if f._told_needs else None
-                    if f._book_style and not recording:
+                    if recording:
+                        order.reach(f)
+                    elif f._book_style:
                         gys = tuple([None if g is None else self._variable(g) for g in gys])
                     clock = _data_clock  # the outputs' hooks may have assigned data
                     if f._recorded_at != clock:

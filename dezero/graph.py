@@ -29,6 +29,8 @@ import os
 import pathlib
 import re
 import shutil
+import subprocess
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -58,6 +60,8 @@ _SMALL_ARRAY = 8
 # are cut first, so that the shape and values after them still show.
 _LONGEST_NAME = 1000
 _LONGEST_LABEL = 2000
+# clusters (layers) nested deeper than this are indented no further in the DOT text
+_DEEPEST_INDENT = 16
 # characters that the SVG picture (XML) cannot hold or that would not show: control
 # characters other than tab and line breaks, lone surrogates (file names that are not
 # UTF-8 decode to those), and the noncharacters U+FFFE and U+FFFF
@@ -176,9 +180,11 @@ def draw_graph(
       call made it when the graph was made by ``model.plot(x)``; otherwise to the layer
       of the parameters it reads (operations reading none are drawn outside the boxes).
     - Functions made by a backward pass with ``create_graph=True`` are coloured by the
-      order of that pass (1 for the first derivative, 2 for a backward of that, ...;
-      the orders from 5 up share one colour), with a legend, so the graph of
-      ``x.grad`` shows how the derivative was built.
+      order of that pass: one more than the highest order among the functions it ran
+      (1 for a first derivative, 2 for a pass through the graph of one, as the
+      backward of ``F.sum(x.grad * v)`` in a Hessian-vector product, ...; the orders
+      from 5 up share one colour), with a legend, so the graph of ``x.grad`` shows
+      how the derivative was built.
     - ``max_depth``: draw only the functions at most this many steps behind
       ``output``; the variables they read from functions left out have a dashed border.
     """
@@ -400,7 +406,10 @@ def _parameter_layer(v, names):
 def _clustered(lines, layer_of):
     """``lines`` (pairs of a node's id, or None for an edge, and the DOT text) with the
     declarations of nodes that belong to a layer moved into one cluster per layer,
-    nested as the layers are; edges stay outside."""
+    nested as the layers are; edges stay outside.  The clusters are written with an
+    explicit stack, so layers nested however deep are drawn; each is indented by its
+    depth, up to ``_DEEPEST_INDENT`` levels (deeper ones are not indented further,
+    which would make the text grow with the square of the depth)."""
     inside = {}  # layer path -> its node declarations
     outside = []
     for name, text in lines:
@@ -408,27 +417,30 @@ def _clustered(lines, layer_of):
         (inside.setdefault(path, []) if path else outside).append((name, text))
     paths = set(inside)
     for path in list(paths):  # every enclosing layer gets a cluster too
-        parts = path.split('/')
-        paths.update('/'.join(parts[:i]) for i in range(1, len(parts)))
+        parent = path.rpartition('/')[0]
+        while parent and parent not in paths:  # (those of a path met already are in)
+            paths.add(parent)
+            parent = parent.rpartition('/')[0]
     children = {}
     for path in sorted(paths):
-        children.setdefault(path.rpartition('/')[0] if '/' in path else '', []).append(path)
+        children.setdefault(path.rpartition('/')[0], []).append(path)
     numbers = {path: i for i, path in enumerate(sorted(paths))}
     declared = []
-
-    def emit(path, indent):
-        pad = '  ' * indent
+    # (path, depth) of a cluster to open, or (None, depth) to close one
+    stack = [(top, 0) for top in reversed(children.get('', []))]
+    while stack:
+        path, depth = stack.pop()
+        pad = '  ' * min(depth, _DEEPEST_INDENT)
+        if path is None:
+            declared.append((None, f'{pad}}}'))
+            continue
         declared.append((None, f'{pad}subgraph cluster_{numbers[path]} {{'))
         declared.append(
             (None, f'{pad}  label="{_escape(path)}"; style=rounded; color=gray50; fontcolor=gray30')
         )
         declared.extend((None, f'{pad}  {text}') for _, text in inside.get(path, []))
-        for child in children.get(path, []):
-            emit(child, indent + 1)
-        declared.append((None, f'{pad}}}'))
-
-    for top in children.get('', []):
-        emit(top, 0)
+        stack.append((None, depth))
+        stack.extend((child, depth + 1) for child in reversed(children.get(path, [])))
     nodes = [line for line in outside if line[0] is not None]
     edges = [line for line in outside if line[0] is None]
     return nodes + declared + edges
@@ -514,10 +526,14 @@ def plot_dot_graph(output, verbose=True, to_file='graph.png'):
     The picture's format is ``to_file``'s extension (``png``, ``svg``, ``pdf``, ...,
     in any case).  The DOT text is always written first, next to the picture with the
     suffix ``.dot`` (or to ``to_file`` itself when its extension is ``.dot``, spelt as
-    given); the picture is then rendered with Graphviz through the ``graphviz`` Python
-    package.  Folders are created as needed and both files appear whole or not at all;
-    a ``to_file`` that cannot be written (a folder, a path ending with ``/``, a file in
-    place of a folder on the way) is refused before anything is written.  Raises
+    given); the picture is then rendered by Graphviz's ``dot`` program (the ``graphviz``
+    Python package, which names the formats it renders, is needed too), which is
+    killed if the call is interrupted (Ctrl-C, a SIGTERM handler raising SystemExit).
+    A leading ``~`` stands for the home folder (``~/graph.png``), as in the book, whose
+    shell expands it.  Folders are created as needed and both files appear whole or
+    not at all; a ``to_file`` that cannot be written (a folder, a path ending with
+    ``/``, a file in place of a folder on the way, a symbolic link into a folder that
+    does not exist) is refused before anything is written.  Raises
     :class:`GraphvizNotFoundError` when Graphviz's ``dot`` program or the ``graphviz``
     Python package is missing, and RuntimeError, with what Graphviz said, when it fails
     to render (the ``.dot`` file is there all the same).
@@ -548,11 +564,12 @@ def _save(text, to_file, caller):
 
 
 def _picture_path(to_file, caller):
-    """``to_file`` as a :class:`pathlib.Path` and the picture format its extension
-    names, once checked as :func:`plot_dot_graph` needs, without writing anything: a
-    path of a file (the refusals of ``dezero.atomic.file_path``: empty, a null
-    character, a trailing separator), with an extension that Graphviz renders, that
-    can be written.  The errors name ``caller`` and the path as given."""
+    """``to_file`` as a :class:`pathlib.Path` (a leading ``~`` expanded to the home
+    folder) and the picture format its extension names, once checked as
+    :func:`plot_dot_graph` needs, without writing anything: a path of a file (the
+    refusals of ``dezero.atomic.file_path``: empty, a null character, a trailing
+    separator), with an extension that Graphviz renders, that can be written.  The
+    errors name ``caller`` and the path as given, or as expanded."""
     if not isinstance(to_file, (str, bytes, os.PathLike)):
         raise TypeError(
             f'{caller}: to_file must be the path of a file such as graph.png, got '
@@ -564,6 +581,8 @@ def _picture_path(to_file, caller):
             f"{caller}: to_file is '', an empty path; give the path of a file such as graph.png"
         )
     file_path(given, caller)  # checked as given: pathlib drops a trailing '/'
+    if given.startswith('~'):  # as the book's shell command expands it
+        given = os.path.expanduser(given)
     to_file = pathlib.Path(given)
     fmt = to_file.suffix[1:].lower()
     if not fmt:
@@ -591,8 +610,8 @@ def _render(text, fmt, caller, to_file):
     """The picture of the DOT ``text`` in format ``fmt``, as bytes."""
     what = f'{to_file} was not rendered' if to_file is not None else 'nothing was rendered'
     kept = f' The DOT text was still written to {to_file.with_suffix(".dot")}.' if to_file else ''
-    try:
-        import graphviz
+    try:  # the package names the formats Graphviz renders (see _check_format)
+        import graphviz  # noqa: F401
     except ImportError as e:
         raise GraphvizNotFoundError(
             f'{caller}: the graphviz Python package is not installed, so {what}; '
@@ -600,15 +619,15 @@ def _render(text, fmt, caller, to_file):
         ) from e
     _check_format(fmt, caller, to_file, kept)
     try:
-        picture = graphviz.Source(text).pipe(format=fmt)
-    except graphviz.ExecutableNotFound as e:
+        picture = _run_dot(text, fmt)
+    except FileNotFoundError as e:  # no `dot` program to run
         raise GraphvizNotFoundError(
             f'{caller}: the `dot` program of Graphviz was not found, so {what}. '
             f'Install Graphviz (e.g. `apt-get install graphviz`, '
             f'`brew install graphviz` or `conda install graphviz`) and make sure `dot` '
             f'is on the PATH.{kept}'
         ) from e
-    except (graphviz.CalledProcessError, OSError) as e:  # dot failed, or broke the pipe
+    except (subprocess.CalledProcessError, OSError) as e:  # dot failed, or could not start
         raise RuntimeError(
             f'{caller}: Graphviz failed to render the graph as {fmt}, so {what}: '
             f'{_failure(e)}.{kept}'
@@ -624,6 +643,35 @@ def _render(text, fmt, caller, to_file):
 
 #: formats whose output is empty for a graph without links (image maps)
 _MAY_BE_EMPTY = frozenset({'cmap', 'ismap'})
+
+
+def _run_dot(text, fmt):
+    """What Graphviz's ``dot`` program writes for the DOT ``text`` (sent as UTF-8) in
+    the format ``fmt``: the picture as bytes.  Its warnings are passed on to this
+    process's standard error.  Raises FileNotFoundError when there is no ``dot`` on
+    the PATH, and subprocess.CalledProcessError, with what ``dot`` said in
+    ``stderr``, when it fails.
+
+    Rendering a big graph can take minutes.  Whatever exception interrupts the wait
+    (KeyboardInterrupt, the SystemExit of a SIGTERM handler), ``dot`` is killed and
+    waited for before it propagates, so that no ``dot`` outlives the call."""
+    command = ['dot', '-Kdot', f'-T{fmt}']
+    data = text.encode('utf-8')
+    pipe = subprocess.PIPE
+    process = subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe)
+    with process:
+        try:
+            picture, said = process.communicate(data)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command, picture, said)
+    if said:
+        sys.stderr.write(said.decode('utf-8', 'replace'))
+        sys.stderr.flush()
+    return picture
 
 
 def _failure(error):
@@ -841,7 +889,7 @@ def _dot_var(v, verbose=False):
     return f'{_dot_id(v)} [label="{_escape(label)}", color=orange, style=filled]\n'
 
 
-def _dot_func(f, verbose=False):
+def _dot_func(f, verbose=True):
     """The DOT lines, as the book writes them, of the node of the function ``f`` and of
     the edges from its inputs and to its outputs (those alive, or gone but standing
     in the graph); with :func:`_dot_var` of each variable they make the graph's DOT
@@ -851,7 +899,11 @@ def _dot_func(f, verbose=False):
     ``MulConstant`` holds instead of an input) is drawn as the book draws it, as a
     variable with an edge into ``f`` where the book has it among the inputs (first for
     ``2 - x`` and ``2 / x``); its node, which no item of ``f.inputs`` gives, is
-    declared here, as :func:`_dot_var` with ``verbose`` declares an unnamed variable."""
+    declared here, as :func:`_dot_var` with ``verbose`` declares an unnamed variable:
+    labelled with the shape and dtype of the constant as ``f`` holds it (``() float64``),
+    or with nothing for ``verbose=False``.  The book's ``_dot_func(f)`` takes no
+    ``verbose``, and its ``get_dot_graph`` draws that variable with ``_dot_var(x,
+    verbose)``, True by default: so is ``verbose`` here."""
     name = id(f)
     label = _escape(type(f).__name__)
     text = f'{name} [label="{label}", color=lightblue, style=filled, shape=box]\n'
@@ -859,12 +911,14 @@ def _dot_func(f, verbose=False):
         if isinstance(x, _Constant):
             text += _dot_var(x, verbose)
         text += f'{_dot_id(x)} -> {name}\n'
+    stand_ins = not isinstance(f, core_simple.Function)  # (the simple core has none)
     for i, ref in enumerate(f.outputs):
         y = ref()
         if y is not None:
             text += f'{name} -> {_dot_id(y)}\n'
-        elif len(f.outputs) == 1 or f._stood_in >> i & 1:  # gone, standing in the graph
-            # (a function of one output that is gone is reached through its stand-in)
+        elif stand_ins and (len(f.outputs) == 1 or f._stood_in >> i & 1):
+            # gone, standing in the graph (a function of one output that is gone is
+            # reached through its stand-in); an output gone otherwise is not drawn
             text += f'{name} -> "{name}:{i}"\n'
     return text
 

@@ -1252,32 +1252,38 @@ def _tree(root, list_params):
     ``(name, parameter)`` pairs it holds itself.  Other rows (``layer`` None) tell
     that a layer or parameter is the one met earlier under another path, and, with
     ``list_params``, show the Parameters of the layers that have no settings (the
-    settings of the others imply their parameters)."""
+    settings of the others imply their parameters).  The walk keeps its own stack,
+    so layers nested however deep are described."""
     rows = []
     seen = {id(root): type(root).__name__}  # id -> the path it was met under
 
-    def visit(layer, depth, label, path):
+    def enter(layer, depth, label, path):  # the layer's row; its members still to walk
         own = []
         rows.append((depth, label + _title(layer), layer, own))
         show_params = list_params and not layer.hyperparameters()
-        for name, obj in layer._members(''):
+        return iter(layer._members('')), depth, path, own, show_params
+
+    stack = [enter(root, 0, '', '')]
+    while stack:
+        members, depth, path, own, show_params = stack[-1]
+        for name, obj in members:
             kind = 'layer' if isinstance(obj, Layer) else 'parameter'
             if id(obj) in seen:
                 if kind == 'layer' or show_params:
                     rows.append((depth + 1, f'{name}: the {kind} {seen[id(obj)]}', None, ()))
                 continue
             seen[id(obj)] = path + name
-            if kind == 'layer':
-                visit(obj, depth + 1, name + ': ', path + name + '/')
-                continue
+            if kind == 'layer':  # its rows come next, then this layer's other members
+                stack.append(enter(obj, depth + 1, name + ': ', path + name + '/'))
+                break
             own.append((name, obj))
             if show_params:
                 described = (
                     'not created yet' if obj.data is None else f'{obj.data.shape} {obj.data.dtype}'
                 )
                 rows.append((depth + 1, f'{name}: Parameter {described}', None, ()))
-
-    visit(root, 0, '', '')
+        else:  # every member walked
+            stack.pop()
     return rows
 
 

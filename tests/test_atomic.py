@@ -646,6 +646,44 @@ def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
 
 
 @posix_only
+def test_check_writable_refuses_a_link_into_a_missing_folder(tmp_path):
+    # the link's own folder exists, so a caller writing several files wrote the others
+    # before the write through the link failed
+    (tmp_path / 'link.png').symlink_to('nowhere/x.png')
+    with pytest.raises(FileNotFoundError) as info:
+        check_writable(tmp_path / 'link.png', operation='plot')
+    assert str(info.value) == (
+        f'plot: cannot write {tmp_path / "link.png"}: it is a symbolic link to '
+        f'{tmp_path / "nowhere" / "x.png"}, and the folder {tmp_path / "nowhere"} does not '
+        f'exist; create that folder first or choose another path (nothing was written)'
+    )
+    assert info.value.errno == errno.ENOENT
+    check_writable(tmp_path / 'missing' / 'x.png')  # a folder of the path itself may be made
+    (tmp_path / 'nowhere').mkdir()
+    check_writable(tmp_path / 'link.png')
+    assert sorted(os.listdir(tmp_path)) == ['link.png', 'nowhere']
+
+
+def test_a_folder_that_exists_but_takes_no_new_file_is_not_said_to_be_missing(
+    tmp_path, monkeypatch
+):
+    # creating a file in /proc fails with ENOENT: "the folder /proc does not exist"
+    def no_such_entry(path, *args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+    monkeypatch.setattr('builtins.open', no_such_entry)
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write_bytes(tmp_path / 'w.npz', b'x', operation='save_weights')
+    monkeypatch.undo()
+    assert str(info.value) == (
+        f'save_weights: cannot write {tmp_path / "w.npz"}: no file can be created in the '
+        f'folder {tmp_path}: No such file or directory; choose another folder (nothing was '
+        f'written)'
+    )
+    assert info.value.errno == errno.ENOENT and os.listdir(tmp_path) == []
+
+
+@posix_only
 def test_a_loop_of_links_is_refused_and_left_alone(tmp_path):
     (tmp_path / 'a').symlink_to('b')
     (tmp_path / 'b').symlink_to('a')

@@ -872,3 +872,29 @@ def test_a_float32_variable_gets_a_float32_gradient_from_float64_arithmetic(crea
     y.backward(create_graph=create_graph)  # accumulated, still float32
     assert x.grad.dtype == np.float32
     np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
+# ---- the order of a recorded backward pass ----------------------------------------------
+def test_the_order_of_a_pass_is_one_more_than_the_highest_order_it_runs():
+    # a pass from a forward function (the Sum of a Hessian-vector product) that runs
+    # the first pass's functions behind it took 1 + 0, the order of that Sum
+    x = Variable(np.array([1.0, 2.0]))
+    F.sum(F.sin(x) * x).backward(create_graph=True)
+    gx = x.grad
+    assert gx.creator.backward_order == 1
+    x.cleargrad()
+    F.sum(gx * np.array([1.0, 0.5])).backward(create_graph=True)
+    assert x.grad.creator.backward_order == 2
+    x.cleargrad()
+    gx.backward(create_graph=True)  # from the first pass's output itself: 2 as well
+    assert x.grad.creator.backward_order == 2
+
+
+def test_a_first_order_pass_and_a_pass_through_forward_functions_only_keep_their_orders():
+    x = Variable(np.array(1.0))
+    y = F.exp(F.sin(x))
+    y.backward()  # first order: marks nothing
+    assert y.creator.backward_order == 0
+    x.cleargrad()
+    y.backward(create_graph=True)
+    assert x.grad.creator.backward_order == 1

@@ -1,5 +1,6 @@
 """draw_graph: values, gradients, layers, backward passes and depth in the picture."""
 
+import pickle
 import re
 import shutil
 import threading
@@ -627,3 +628,81 @@ def test_depth_limit_draws_the_constants_of_the_functions_it_draws():
         'MulConstant',
         'MulConstant',
     ]
+
+
+# ---- the order of a backward pass: 1 + the highest order among the functions it runs -----
+def test_a_hessian_vector_product_draws_its_second_pass_as_order_2():
+    # the second pass starts at the forward Sum of z but runs the first pass's
+    # functions behind it: it was drawn as order 1, as if it were a first derivative
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    y = F.sum(F.sin(x) * x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    z = F.sum(gx * np.array([1.0, 0.5]))
+    assert z.creator.backward_order == 0
+    z.backward(create_graph=True)
+    first = {id(f) for f in dezero.graph.functions_behind(gx)}
+    made = [f for f in dezero.graph.functions_behind(x.grad) if id(f) not in first]
+    assert made and {f.backward_order for f in made} == {2}
+    source = draw_graph(x.grad).source
+    assert 'label="backward of order 2"' in source
+    assert 'label="backward"' in source  # the first pass's functions, which it reads
+
+
+def test_a_pass_of_backprop_with_targets_through_a_backward_graph_is_of_order_2():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    F.sum(F.exp(x) * x).backward(create_graph=True)
+    gx = x.grad
+    z = F.sum(gx * 3.0)
+    (g,) = dezero.core.backprop([z], [np.array(1.0)], create_graph=True, targets=[x]).values()
+    assert g.creator.backward_order == 2
+    # and the order of a function made by a pass is kept by its copies
+    assert pickle.loads(pickle.dumps(g.creator)).backward_order == 2
+
+
+# ---- models nested deep ----------------------------------------------------------------------
+class _Node(dezero.Layer):
+    """A Linear and, below it, the next node: layers nested as deep as the chain is long."""
+
+    def __init__(self, child):
+        super().__init__()
+        self.lin = L.Linear(2, in_size=2)
+        self.child = child
+
+
+class _Chain(Model):
+    def __init__(self, depth):
+        super().__init__()
+        node = None
+        for _ in range(depth):
+            node = _Node(node)
+        self.root = node
+
+    def forward(self, x):
+        node = self.root
+        while node is not None:
+            x = node.lin(x)
+            node = node.child
+        return x
+
+
+def test_a_model_of_layers_nested_a_thousand_deep_is_drawn_and_plotted(tmp_path):
+    # the clusters were written, and Model.plot's walk of the layers made, by recursion
+    model = _Chain(1000)
+    x = np.ones((1, 2))
+    source = draw_graph(model(x), model=model).source
+    deepest = 'root' + '/child' * 999
+    assert len(clusters(source)) == 2000  # every node and its lin
+    assert clusters(source)[dezero.graph._shortened(deepest + '/lin', 2000)]
+    indents = {len(line) - len(line.lstrip(' ')) for line in source.splitlines()}
+    assert max(indents) == 2 + 2 * (dezero.graph._DEEPEST_INDENT + 1)  # capped
+    plotted = model.plot(x, to_file=tmp_path / 'deep.dot').read_text()
+    assert plotted.count('subgraph cluster_') == 2000
+
+
+def test_indentation_of_clusters_of_an_ordinary_model_follows_their_depth():
+    model = _Chain(3)
+    source = draw_graph(model(np.ones((1, 2))), model=model).source
+    opening = [line for line in source.splitlines() if 'subgraph cluster_' in line]
+    assert [len(line) - len(line.lstrip(' ')) for line in opening] == [2, 4, 6, 8, 6, 4]

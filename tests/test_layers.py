@@ -3014,3 +3014,25 @@ def test_a_container_class_of_the_users_own_is_not_looked_into(container):
     layer.data = container()  # runs none of its code (iterating _Endless never ends)
     assert layer.data.__class__ is container
     assert list(layer.params()) == []
+
+
+# ---- layers nested deep ----------------------------------------------------------------------
+def test_layers_nested_a_thousand_deep_are_described_without_recursion():
+    # the walk of summary(), repr() and the running statistics (Model.plot) recursed
+    class Node(Layer):
+        def __init__(self, child):
+            super().__init__()
+            self.lin = Linear(2, in_size=2)
+            self.child = child
+
+    root = None
+    for _ in range(1200):
+        root = Node(root)
+    root.norm = BatchNorm()
+    found = dezero.layers.running_statistics(root)
+    assert [id(p) for p in found] == [id(root.norm.avg_mean), id(root.norm.avg_var)]
+    rows = dezero.layers._tree(root, False)
+    assert len(rows) == 2 * 1200 + 1  # each node and its Linear, and the BatchNorm
+    assert rows[-2][:2] == (1200, 'lin: Linear(in=2, out=2)')
+    assert rows[-1][:2] == (1, 'norm: BatchNorm(channels=?)')  # after all inside child
+    assert repr(root).splitlines()[2:4] == ['  child: Node', '    lin: Linear(in=2, out=2)']
