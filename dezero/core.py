@@ -1842,8 +1842,8 @@ def _run_pass(outputs, seeds, retain_grad, create_graph, targets, clear=False, o
 # forward ones, and group a model's functions by the layer that made them.  Each
 # function made while marking is on records that in ``_origin``: ``backward_order``
 # (1 for a function made by the first recorded backward pass, 2 by a backward through
-# that one's functions, ...) and ``layer_path``.  ``_marking`` counts the threads marking now; the everyday
-# call pays only for reading it.
+# that one's functions, ...) and ``layer_path``.  ``_marking`` counts the threads
+# marking now; the everyday call pays only for reading it.
 _marking = 0
 _marking_lock = threading.Lock()
 
