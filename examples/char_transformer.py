@@ -61,6 +61,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
     count_up_to,
+    exit_unless_memory_fits,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -69,6 +70,7 @@ from options import (
     random_seed,
     run_main,
     training_diverged,
+    training_memory,
 )
 from plotting import pyplot, save_figure
 
@@ -195,6 +197,19 @@ def read_text(args):
 
 
 # ---- training ----------------------------------------------------------------------------
+def memory_needed(args, vocab):
+    """A rough upper estimate of the bytes that training the model of the options
+    ``args`` on a text of ``vocab`` characters holds at once (see
+    ``options.training_memory``): per block the attention's four projections and the
+    MLP's two layers, 12 embed² weights; per position of a batch and block some 60
+    numbers per embedding unit, and the attention weights of every head over the
+    context, with their gradients."""
+    e, t = args.embed, args.block
+    parameters = args.layers * (12 * e * e + 13 * e) + (2 * vocab + t + 2) * e + vocab
+    per_position = args.layers * (60 * e + 4 * args.heads * t) + 3 * (vocab + e)
+    return training_memory(parameters, args.batch * t * per_position)
+
+
 def loss_of(model, x, t):
     return F.softmax_cross_entropy(model(x), t.reshape(-1))
 
@@ -366,7 +381,9 @@ def main(argv=None):
     if args.embed % args.heads:
         parser.error(f'--embed ({args.embed}) must be a multiple of --heads ({args.heads})')
     check_output_files(
-        parser, [os.path.join(args.out, name) for name in (SAMPLE_FILE, WEIGHTS_FILE, CURVE_FILE)]
+        parser,
+        [os.path.join(args.out, name) for name in (SAMPLE_FILE, WEIGHTS_FILE, CURVE_FILE)],
+        {'--text': args.text},
     )
 
     raw, source = read_text(args)
@@ -377,9 +394,11 @@ def main(argv=None):
         f'{source}: {len(raw):,} characters, {len(text.chars)} distinct '
         f'(a uniform guess has loss {math.log(len(text.chars)):.3f})'
     )
+    sizes = ('embed', 'layers', 'block', 'batch')
+    exit_unless_memory_fits(args, memory_needed(args, len(text.chars)), *sizes)
     np.random.seed(args.seed)  # the initial weights
     history = {'iteration': [], 'loss': [], 'val_loss': [], 'lr': []}
-    with out_of_memory_exits(args, 'embed', 'layers', 'block', 'batch'):
+    with out_of_memory_exits(args, *sizes):
         model = CharTransformer(len(text.chars), args.block, args.embed, args.heads, args.layers)
         start = time.perf_counter()
         train(model, text, args, history)

@@ -43,6 +43,8 @@ from dezero.progress import format_metrics
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
+    conv_numbers,
+    exit_unless_memory_fits,
     folder_path,
     output_folder,
     parse_options,
@@ -50,6 +52,7 @@ from options import (
     random_seed,
     run_main,
     training_diverged,
+    training_memory,
 )
 from plotting import pyplot, save_figure
 
@@ -171,6 +174,18 @@ def load_data(args):
         raise SystemExit(1) from None
 
 
+def memory_needed(channels, hidden, batch):
+    """A rough upper estimate of the bytes that training :class:`CifarCNN` of
+    ``channels`` and ``hidden`` units with momentum SGD on batches of ``batch`` images
+    holds at once (see ``options.training_memory``)."""
+    c1, c2 = channels
+    convolutions = [(3, c1, 32 * 32), (c1, c1, 32 * 32), (c1, c2, 16 * 16), (c2, c2, 16 * 16)]
+    parameters = sum(9 * c_in * c_out + c_out for c_in, c_out, _ in convolutions)
+    parameters += (8 * 8 * c2 + 1) * hidden + (hidden + 1) * 10
+    per_image = conv_numbers(convolutions) + 3 * (hidden + 10)
+    return training_memory(parameters, batch * per_image, optimizer_state=1)
+
+
 def train(model, train_set, test_set, epochs, batch_size, lr, bar=True):
     """Train ``model`` with momentum SGD through a :class:`dezero.Trainer`, evaluating
     on ``test_set`` after every epoch; return the history."""
@@ -263,16 +278,22 @@ def main(argv=None):
     )
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     epochs = (2 if args.smoke else 10) if args.epochs is None else args.epochs
-    batch_size = (20 if args.smoke else 100) if args.batch_size is None else args.batch_size
+    if args.batch_size is None:
+        args.batch_size = 20 if args.smoke else 100
+    batch_size = args.batch_size
     if epochs < 1 or batch_size < 1:
         parser.error('--epochs and --batch-size must be 1 or more')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
 
     train_set, test_set = load_data(args)
+    channels, hidden = ((8, 16), 64) if args.smoke else ((32, 64), 256)
+    # the held-out batches of 500 keep no graph: about half the numbers per image
+    batch = max(min(batch_size, len(train_set)), min(500, len(test_set)) // 2)
+    exit_unless_memory_fits(args, memory_needed(channels, hidden, batch), 'batch_size')
     print(f'training on {len(train_set)} images, evaluating on {len(test_set)}')
     os.makedirs(args.out, exist_ok=True)
     np.random.seed(args.seed)  # the weights and the batch order
-    model = CifarCNN(channels=(8, 16), hidden=64) if args.smoke else CifarCNN()
+    model = CifarCNN(channels, hidden)
     start = time.perf_counter()
     history = train(model, train_set, test_set, epochs, batch_size, args.lr, not args.no_bar)
     skipped = 'no picture of misclassified images: the weights are no longer numbers'

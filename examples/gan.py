@@ -24,9 +24,12 @@ G's loss ln 2 = 0.693; D's accuracy near 0.5 means a close game, near 1 that D w
 Each epoch prints D's and G's average loss, D's accuracy on the real and fake images of
 its step and the mean D(x) and D(G(z)), and saves an 8x8 grid of samples drawn from the
 same 64 noise vectors as ``gan_epoch01.png``, ``gan_epoch02.png``...; at the end it
-saves the loss curves as ``gan_losses.png``.  With ``--holdout N`` it trains on the
-training part (the first 10000-N test images).  On 8000 images an epoch takes about a
-second, and the samples look like digits after fifteen to twenty epochs.
+saves the loss curves as ``gan_losses.png``.  It first removes the pictures of these
+names that an earlier run left in ``--out`` (epochs this run may not reach, or the
+samples of a run that went well beside the curves of one that diverged), saying how
+many.  With ``--holdout N`` it trains on the training part (the first 10000-N test
+images).  On 8000 images an epoch takes about a second, and the samples look like
+digits after fifteen to twenty epochs.
 """
 
 import argparse
@@ -50,13 +53,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
-    checked_epochs,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
+    numbered_files,
     out_of_memory_exits,
     output_folder,
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -188,9 +194,25 @@ def save_losses(plt, history, path):
     save_figure(fig, path, dpi=90)
 
 
+#: The names of the pictures saved into --out: the samples after each epoch and the
+#: loss curves.
+SAMPLES_NAME = 'gan_epoch{:02d}.png'
+LOSSES_NAME = 'gan_losses.png'
+
+
 def sample_path(out, epoch):
     """Where the grid of samples after ``epoch`` is saved, in the folder ``out``."""
-    return os.path.join(out, f'gan_epoch{epoch:02d}.png')
+    return os.path.join(out, SAMPLES_NAME.format(epoch))
+
+
+def memory_needed(latent, hidden, batch):
+    """A rough upper estimate of the bytes that training G and D with Adam on
+    batches of ``batch`` images holds at once (see ``options.training_memory``): G
+    on a batch (or on the 64 fixed noise vectors), D on a batch of real and one of
+    fake images, and those noise vectors, drawn in float64 and kept in float32."""
+    generator = mlp_memory((latent, hidden, hidden, 784), max(batch, 64))
+    discriminator = mlp_memory((784, hidden, 1), 2 * batch)
+    return generator + discriminator + 64 * latent * (8 + 4)
 
 
 def main(argv=None):
@@ -223,15 +245,20 @@ def main(argv=None):
     for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
-    check_output_files(
-        parser,
-        [sample_path(args.out, epoch) for epoch in checked_epochs(args.epochs)]
-        + [os.path.join(args.out, 'gan_losses.png')],
-    )
+    losses_path = os.path.join(args.out, LOSSES_NAME)
+    earlier = numbered_files(args.out, SAMPLES_NAME)  # every epoch's, read at once
+    samples = [path for epoch, path in earlier.items() if epoch <= args.epochs]
+    check_output_files(parser, samples + [losses_path])
 
     (x, _), _ = load_or_generate(args)
+    needed = memory_needed(args.latent, args.hidden, min(args.batch_size, len(x)))
+    exit_unless_memory_fits(args, needed, 'latent', 'hidden')
     print(f'training on {len(x)} images')
     os.makedirs(args.out, exist_ok=True)
+    # an earlier run's pictures would lie mixed with this run's: the samples of
+    # epochs this run does not reach (or of a run that went well, beside the loss
+    # curves of one that diverged)
+    remove_stale_files([*earlier.values(), losses_path], args.out)
     with out_of_memory_exits(args, 'latent'):  # the noise of the 64 samples drawn each epoch
         noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
         z_fixed = noise.astype(np.float32)
@@ -271,10 +298,9 @@ def main(argv=None):
     if unsaved:
         skipped = f'no samples from epoch {unsaved[0]} on: the weights are no longer numbers'
     diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
-    path = os.path.join(args.out, 'gan_losses.png')
     if plt is not None:
-        save_losses(plt, history, path)
-        print(f'saved {path}')
+        save_losses(plt, history, losses_path)
+        print(f'saved {losses_path}')
     return 1 if diverged else 0
 
 

@@ -245,7 +245,7 @@ def main(argv=None):
         parser.error(f'--class-index must be in 0..999, got {args.class_index}')
     explanation_path = os.path.join(args.out, 'grad_cam.png')
     overlay_path = os.path.join(args.out, 'grad_cam_overlay.png')
-    check_output_files(parser, [explanation_path, overlay_path])
+    check_output_files(parser, [explanation_path, overlay_path], {'--image': args.image})
 
     if args.smoke:
         image = generated_photo(INPUT_SIZE, INPUT_SIZE, seed=args.seed)

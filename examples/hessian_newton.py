@@ -10,7 +10,10 @@ both ∇f and the Hessian H come from the function transforms:
 
 It gets there in a handful of steps, where gradient descent (x ← x − lr ∇f(x)) crawls
 along the valley for tens of thousands.  The script prints every Newton iterate, then
-both counts, and saves a contour plot with both paths into ``--out``.
+both counts, and saves a contour plot with both paths into ``--out``.  Too large a
+learning rate makes gradient descent diverge (above about 0.002 from the classic
+start): it stops at the first iterate that is no longer a number, the script says
+where, still draws the picture, and exits with status 1.
 
     python examples/hessian_newton.py [--start -1.2 1.0] [--lr 0.001] [--out out]
 """
@@ -38,10 +41,15 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
 CLASSIC_START = (-1.2, 1.0)
+#: The part of the plane the picture always shows, (x_low, y_low), (x_high, y_high),
+#: and how far out an iterate can lie and still widen it.
+VIEW = np.array([[-2.0, -1.0], [2.0, 3.0]])
+FAR = 10.0
 
 
 def rosenbrock(p):
@@ -52,36 +60,45 @@ def rosenbrock(p):
 
 def newton(start, tol, max_iter):
     """Newton's method from ``start`` until |∇f| <= ``tol``; returns the path (one
-    point per row, the start first) and whether it converged."""
+    point per row, the start first) and whether it converged.  It stops, saying so,
+    where the Hessian is singular or the step is no longer a number."""
     gradient, hess = grad(rosenbrock), hessian(rosenbrock)
     path = [np.array(start, dtype=np.float64)]
-    for _ in range(max_iter):
-        p = path[-1]
-        g = gradient(p)
-        if np.linalg.norm(g) <= tol:
-            return np.array(path), True
-        try:
-            step = np.linalg.solve(hess(p), g)
-        except np.linalg.LinAlgError:
-            print(f'  the Hessian at {p} is singular: cannot take a Newton step')
-            return np.array(path), False
-        path.append(p - step)
-    return np.array(path), np.linalg.norm(gradient(path[-1])) <= tol
+    with np.errstate(over='ignore', invalid='ignore'):  # overflows are looked for below
+        for _ in range(max_iter):
+            p = path[-1]
+            g = gradient(p)
+            if np.linalg.norm(g) <= tol:
+                return np.array(path), True
+            try:
+                step = np.linalg.solve(hess(p), g)
+            except np.linalg.LinAlgError:
+                print(f'  the Hessian at {p} is singular: cannot take a Newton step')
+                return np.array(path), False
+            if not np.isfinite(p - step).all():  # p so large that f's derivatives overflow
+                print(f'  the Newton step at {p} overflows: cannot take it')
+                return np.array(path), False
+            path.append(p - step)
+        return np.array(path), np.linalg.norm(gradient(path[-1])) <= tol
 
 
 def gradient_descent(start, lr, tol, max_iter):
-    """Gradient descent from ``start`` until |∇f| <= ``tol`` or ``max_iter`` steps;
-    returns the path and whether it converged."""
+    """Gradient descent from ``start`` until |∇f| <= ``tol`` or ``max_iter`` steps,
+    or until an iterate is no longer a number (too large a learning rate: the path
+    then ends with it); returns the path and whether it converged."""
     gradient = grad(rosenbrock)
     p = np.array(start, dtype=np.float64)
     path = [p]
-    for _ in range(max_iter):
-        g = gradient(p)
-        if np.linalg.norm(g) <= tol:
-            return np.array(path), True
-        p = p - lr * g
-        path.append(p)
-    return np.array(path), np.linalg.norm(gradient(p)) <= tol
+    with np.errstate(over='ignore', invalid='ignore'):  # overflows are looked for below
+        for _ in range(max_iter):
+            g = gradient(p)
+            if np.linalg.norm(g) <= tol:
+                return np.array(path), True
+            p = p - lr * g
+            path.append(p)
+            if not np.isfinite(p).all():
+                return np.array(path), False
+        return np.array(path), np.linalg.norm(gradient(p)) <= tol
 
 
 def save_picture(newton_path, gd_path, path):
@@ -89,25 +106,36 @@ def save_picture(newton_path, gd_path, path):
     plt = pyplot('contour plot')
     if plt is None:
         return False
-    points = np.concatenate([newton_path, gd_path, [[-2.0, -1.0], [2.0, 3.0]]])
+    points = np.concatenate([newton_path, gd_path, VIEW])
+    near = np.isfinite(points).all(axis=1) & (np.abs(points) <= FAR).all(axis=1)
+    points = points[near]  # far-off iterates (a diverging path) stay off the picture
     (x_low, y_low), (x_high, y_high) = points.min(axis=0) - 0.2, points.max(axis=0) + 0.2
+
+    def in_view(iterates):  # points outside, NaN among them, break the line there
+        shown = np.array(iterates, dtype=np.float64)
+        inside = (shown >= [x_low, y_low]) & (shown <= [x_high, y_high])
+        shown[~inside.all(axis=1)] = np.nan
+        return shown
+
     xx, yy = np.meshgrid(np.linspace(x_low, x_high, 300), np.linspace(y_low, y_high, 300))
     with dezero.no_grad():
         zz = rosenbrock(dezero.Variable(np.stack([xx, yy]))).data
     fig, ax = plt.subplots(figsize=(6, 5.5))
     ax.contour(xx, yy, np.log10(zz + 1e-3), levels=25, cmap='viridis', linewidths=0.8)
     every = max(1, len(gd_path) // 400)
+    diverged = '' if np.isfinite(gd_path[-1]).all() else ', diverged'
+    gd_shown, newton_shown = in_view(gd_path[::every]), in_view(newton_path)
     ax.plot(
-        gd_path[::every, 0],
-        gd_path[::every, 1],
+        gd_shown[:, 0],
+        gd_shown[:, 1],
         '-',
         color='tab:orange',
         lw=1.5,
-        label=f'gradient descent ({len(gd_path) - 1} steps)',
+        label=f'gradient descent ({len(gd_path) - 1} steps{diverged})',
     )
     ax.plot(
-        newton_path[:, 0],
-        newton_path[:, 1],
+        newton_shown[:, 0],
+        newton_shown[:, 1],
         'o-',
         color='tab:red',
         ms=4,
@@ -115,6 +143,8 @@ def save_picture(newton_path, gd_path, path):
         label=f'Newton ({len(newton_path) - 1} steps)',
     )
     ax.plot([1.0], [1.0], '*', color='black', ms=12, label='minimum (1, 1)')
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
     ax.set_xlabel('x')
     ax.set_ylabel('y')
     ax.set_title('Rosenbrock: Newton (dezero.hessian) and gradient descent', fontsize=10)
@@ -207,17 +237,21 @@ def main(argv=None):
         f'newton: {n_newton} iterations, x = {format_point(newton_path[-1])}'
         + ('' if newton_ok else ' (did not converge)')
     )
-    distance = np.linalg.norm(gd_path[-1] - 1.0)
-    print(
-        f'gradient descent (lr={args.lr}): {n_gd} iterations, '
-        f'x = {format_point(gd_path[-1])}'
-        + ('' if gd_ok else f' (did not converge: still {distance:.3g} from (1, 1))')
-    )
+    history = {'x': list(gd_path[:, 0]), 'y': list(gd_path[:, 1])}
+    at = dict(unit='iteration', steps=range(len(gd_path)), run='gradient descent')
+    diverged = training_diverged(history, args.lr, parser.get_default('lr'), **at)
+    if not diverged:
+        distance = np.linalg.norm(gd_path[-1] - 1.0)
+        print(
+            f'gradient descent (lr={args.lr}): {n_gd} iterations, '
+            f'x = {format_point(gd_path[-1])}'
+            + ('' if gd_ok else f' (did not converge: still {distance:.3g} from (1, 1))')
+        )
 
     os.makedirs(args.out, exist_ok=True)
     if save_picture(newton_path, gd_path, picture):
         print(f'saved {picture}')
-    return 0
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

@@ -51,6 +51,8 @@ from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
     count_up_to,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -301,6 +303,8 @@ def main(argv=None):
     check_output_files(parser, [map_path])
 
     train_data, test_data = load_or_generate(args)
+    batch = max(min(args.batch_size, len(train_data[1])), min(1000, len(test_data[1])))
+    exit_unless_memory_fits(args, mlp_memory((784, args.hidden, 10), batch), 'hidden')
     try:
         fit_data, val_data = split_validation(*train_data, args.val_fraction)
     except ValueError:

@@ -35,6 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -150,6 +152,8 @@ def main(argv=None):
     check_output_files(parser, [weights, plot])
 
     train_data, test_data = load_or_generate(args)
+    batch = max(min(args.batch_size, len(train_data[1])), min(1000, len(test_data[1])))
+    exit_unless_memory_fits(args, mlp_memory((784, *args.hidden, 10), batch), 'hidden')
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)
 

@@ -33,17 +33,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    conv_numbers,
+    exit_unless_memory_fits,
     output_folder,
     parse_options,
     positive_float,
     random_seed,
     run_main,
     training_diverged,
+    training_memory,
 )
 from plotting import pyplot, save_figure
 
 #: The pictures saved into --out: the accuracy per epoch and the first layer's filters.
 PICTURES = ('mnist_cnn_accuracy.png', 'mnist_cnn_filters.png')
+#: The channels of the two convolutions.
+CHANNELS = (16, 32)
 
 #: Images as (1, 28, 28) float32 in [0, 1]: the layout a convolution wants.
 IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize(0.0, 255.0)])
@@ -52,7 +57,7 @@ IMAGE_TRANSFORM = transforms.Compose([transforms.ToFloat(), transforms.Normalize
 class SmallCNN(Model):
     """conv(c1) - relu - pool - conv(c2) - relu - pool - linear(10)."""
 
-    def __init__(self, channels=(16, 32), n_classes=10):
+    def __init__(self, channels=CHANNELS, n_classes=10):
         super().__init__()
         self.conv1 = L.Conv2d(channels[0], kernel_size=3, pad=1)
         self.conv2 = L.Conv2d(channels[1], kernel_size=3, pad=1)
@@ -132,6 +137,13 @@ def main(argv=None):
         parser.error('--epochs and --batch-size must be 1 or more')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
     train_data, test_data = load_or_generate(args, IMAGE_TRANSFORM, flat=False)
+    # the held-out batches of 500 keep no graph: about half the numbers per image
+    batch = max(min(args.batch_size, len(train_data[1])), min(500, len(test_data[1])) // 2)
+    c1, c2 = CHANNELS
+    per_image = conv_numbers([(1, c1, 28 * 28), (c1, c2, 14 * 14)]) + 3 * 10
+    parameters = 9 * c1 + c1 + 9 * c1 * c2 + c2 + 7 * 7 * c2 * 10 + 10
+    needed = training_memory(parameters, batch * per_image)
+    exit_unless_memory_fits(args, needed, 'batch_size')
     print(f'training on {len(train_data[1])} images, evaluating on {len(test_data[1])}')
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()

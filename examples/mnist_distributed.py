@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -100,11 +102,17 @@ def main(argv=None):
     comm = distributed.init()
     root = comm.rank == 0
     train_data, test_data = load_or_generate(args)
+    images = len(train_data[1])
+    batch = min(args.batch_size, images)  # a DataLoader's batches hold the data at most
+    needed = mlp_memory((784, args.hidden, 10), max(batch, min(1000, len(test_data[1]))))
+    exit_unless_memory_fits(args, needed, 'hidden')
     if root:
+        capped = ''
+        if batch < args.batch_size:
+            capped = f' (--batch-size {args.batch_size} capped at the {images} images)'
         print(
-            f'{comm.size} process(es): training on {len(train_data[1])} images, '
-            f'{share_of_batch(args.batch_size, comm.size)} per process per batch of '
-            f'{args.batch_size}'
+            f'{comm.size} process(es): training on {images} images, '
+            f'{share_of_batch(batch, comm.size)} per process per batch of {batch}{capped}'
         )
     start = time.perf_counter()
     with out_of_memory_exits(args, 'hidden'):

@@ -40,6 +40,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    training_diverged,
 )
 from plotting import pyplot, save_figure
 
@@ -69,7 +70,8 @@ def newton(x0, tol, max_iter, trace=False):
     x = Variable(np.array(x0, dtype=np.float64))
     path = [float(x0)]
     for i in range(1, max_iter + 1):
-        g, h = first_and_second_derivative(x)
+        with np.errstate(over='ignore', invalid='ignore'):  # an overflow is said below
+            g, h = first_and_second_derivative(x)
         if h == 0.0:
             print(f"  newton {i:3d}: f''(x) = 0 at x = {float(x.data)}; cannot step")
             return path, False
@@ -92,8 +94,9 @@ def gradient_descent(x0, lr, tol, max_iter):
     path = [float(x0)]
     for _ in range(max_iter):
         x.cleargrad()
-        y = f(x)
-        y.backward()
+        with np.errstate(over='ignore', invalid='ignore'):  # divergence is said below
+            y = f(x)
+            y.backward()
         step = lr * float(x.grad.data)
         x.data = x.data - step
         path.append(float(x.data))
@@ -250,7 +253,9 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_picture(newton_path, gd_path, args.lr, picture):
         print(f'saved {picture}')
-    return 0
+    at = dict(unit='iteration', steps=range(len(gd_path)), run='gradient descent')
+    diverged = training_diverged({'x': gd_path}, args.lr, parser.get_default('lr'), **at)
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

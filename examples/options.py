@@ -4,8 +4,9 @@ value while the options are read, before any work, so that the error names the o
 status 2; the checks made once the options are read (``--gpu`` without a usable GPU,
 an input file given with ``--smoke``); the check of the files a script will write into
 ``--out``, also before any work; a one-line exit, naming the sizes asked for, when they
-do not fit into memory; the line that says where a training diverged; and a one-line
-exit on Ctrl-C or SIGTERM.
+do not fit into memory, estimated before the work and caught during it; the removal
+of the pictures an earlier run left; the line that says where a training diverged; and
+a one-line exit on Ctrl-C or SIGTERM and on a file that cannot be saved.
 
     parser.add_argument('--lr', type=positive_float, default=0.01)
     parser.add_argument('--seed', type=random_seed, default=0)
@@ -14,6 +15,7 @@ exit on Ctrl-C or SIGTERM.
     parser.add_argument('--out', type=output_folder, default='out')
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     check_output_files(parser, [os.path.join(args.out, 'loss.png')])
+    exit_unless_memory_fits(args, mlp_memory((784, args.hidden, 10), batch=100), 'hidden')
     with out_of_memory_exits(args, 'hidden'):
         ...  # build the model and train it
     if training_diverged(history, args.lr, 0.01, skipped='no decision boundary drawn'):
@@ -29,6 +31,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -213,24 +216,74 @@ def parse_options(parser, argv=None, smoke_replaces=()):
     return args
 
 
-def check_output_files(parser, paths):
+def check_output_files(parser, paths, inputs=None):
     """Refuse through ``parser.error`` (exit status 2), before any work, when one of
     the files ``paths`` that a script will write (into its ``--out``) could not be
     written: a folder or a special file of that name, a read-only file (see
-    :func:`dezero.atomic.check_writable`).  Call it right after the options are read,
-    with the path of every file the run will save."""
+    :func:`dezero.atomic.check_writable`), or a file the script reads: ``inputs`` maps
+    the options of its input files to the paths given (``{'--text': args.text}``;
+    None for one not given), and writing one of them would replace the input by the
+    output.  Call it right after the options are read, with the path of every file the
+    run will save."""
+    inputs = {option: path for option, path in (inputs or {}).items() if path is not None}
     for path in paths:
+        for option, given in inputs.items():
+            if same_file(path, given):
+                parser.error(
+                    f'--out: cannot write {path}: it is the file of {option} {given}, which '
+                    f'this run reads; give another --out (nothing was written)'
+                )
         try:
             check_writable(path, operation='--out')
         except (OSError, ValueError) as error:
             parser.error(str(error))
 
 
-def checked_epochs(epochs, first=50):
-    """The epochs whose per-epoch files :func:`check_output_files` checks before a
-    run of ``epochs`` epochs: the first ``first`` and the last (checking a path per
-    epoch of a very long run would itself take long)."""
-    return sorted(set(range(1, min(epochs, first) + 1)) | {epochs})
+def same_file(path, other):
+    """Whether the paths ``path`` and ``other`` lead to the same file: the same file
+    on disk where both exist (links included), else the same absolute path once
+    normalised."""
+    try:
+        return os.path.samefile(path, other)
+    except (OSError, ValueError):  # one of them is missing (or no path at all)
+        return os.path.normcase(os.path.realpath(path)) == os.path.normcase(os.path.realpath(other))
+
+
+def numbered_files(folder, template):
+    """``{number: path}`` of the entries of ``folder`` named ``template.format(number)``
+    for a number of 1 or more: with ``'gan_epoch{:02d}.png'``, gan_epoch01.png and
+    gan_epoch120.png, but not gan_epoch1.png nor gan_epoch00.png.  The folder is read
+    once, whatever the numbers a run could reach; a folder that does not exist holds
+    none."""
+    before, _, rest = template.partition('{')
+    after = rest.partition('}')[2]
+    pattern = re.compile(re.escape(before) + r'(\d+)' + re.escape(after))
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    found = {}
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and int(match[1]) >= 1 and template.format(int(match[1])) == name:
+            found[int(match[1])] = os.path.join(folder, name)
+    return dict(sorted(found.items()))
+
+
+def remove_stale_files(paths, folder):
+    """Remove those of the files ``paths`` (in ``folder``) that exist: the outputs an
+    earlier run of a script left, which this run replaces or does not write, and
+    which would otherwise lie mixed with its own.  Folders and special files are
+    left (the output check refuses those this run writes).  Prints how many were
+    removed, when any were."""
+    removed = 0
+    for path in paths:
+        if os.path.islink(path) or os.path.isfile(path):
+            os.remove(path)
+            removed += 1
+    if removed:
+        files = 'file' if removed == 1 else 'files'
+        print(f'removed {removed} {files} of an earlier run from {folder}')
 
 
 @contextlib.contextmanager
@@ -247,6 +300,82 @@ def out_of_memory_exits(args, *names):
             f'{os.path.basename(sys.argv[0])}: not enough memory for {sizes}: {error}; '
             f'give smaller sizes'
         ) from None
+
+
+def available_memory(meminfo='/proc/meminfo'):
+    """The bytes of memory this machine can give a process now: ``MemAvailable`` of
+    the file ``meminfo`` (Linux's), else the size of the physical memory
+    (``os.sysconf``); None where neither can be read."""
+    try:
+        with open(meminfo) as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024  # given in KiB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (AttributeError, ValueError, OSError):  # no sysconf, or not these names
+        return None
+
+
+def training_memory(parameters, activations, optimizer_state=2, itemsize=4):
+    """A rough upper estimate of the bytes a training run holds at once: the
+    ``parameters`` weights, each with its gradient and the ``optimizer_state`` numbers
+    its optimizer keeps (Adam 2, momentum SGD 1, SGD 0), and the ``activations``:
+    the numbers the forward and backward pass of one batch hold (see
+    :func:`mlp_memory` and :func:`conv_numbers`); ``itemsize`` bytes each (float32:
+    4)."""
+    return itemsize * (parameters * (2 + optimizer_state) + activations)
+
+
+def mlp_memory(sizes, batch, optimizer_state=2, itemsize=4):
+    """:func:`training_memory` of a stack of linear layers from ``sizes[0]`` inputs
+    through ``sizes[1:]`` units, run on ``batch`` examples at once: the weights and
+    biases of each layer, and three numbers per unit and example (a layer's output,
+    its activation and a gradient)."""
+    parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return training_memory(parameters, 3 * batch * sum(sizes), optimizer_state, itemsize)
+
+
+def conv_numbers(layers):
+    """The numbers that 3x3 convolutions hold per example while training:
+    ``layers`` lists ``(in_channels, out_channels, pixels)``; each holds its output,
+    its activation and a gradient, and one at a time holds its input unfolded into
+    columns (9 numbers per input channel and pixel) and their gradient."""
+    maps = sum(3 * c_out * pixels for _, c_out, pixels in layers)
+    return maps + max(18 * c_in * pixels for c_in, _, pixels in layers)
+
+
+def exit_unless_memory_fits(args, needed, *names):
+    """End the script with exit status 1 and one line on stderr, as
+    :func:`out_of_memory_exits` does, when ``needed`` bytes (an estimate of what the
+    run will hold, see :func:`training_memory`) are more than :func:`available_memory`:
+    the line names the size options ``names`` (attributes of ``args``) and both
+    amounts.  Call it once the sizes are known and before the work: an allocation
+    far beyond the memory may well succeed (the system promises more than it has)
+    and the kernel then kills the process, without a word, when it touches the
+    pages.  Nothing is checked where the available memory cannot be read."""
+    available = available_memory()
+    if available is not None and needed > available:
+        sizes = ', '.join(_option_text(args, name) for name in names)
+        raise SystemExit(
+            f'{os.path.basename(sys.argv[0])}: not enough memory for {sizes}: the run '
+            f'needs about {_bytes_text(needed)}, and {_bytes_text(available)} is '
+            f'available; give smaller sizes'
+        )
+
+
+def _bytes_text(count):
+    """``count`` bytes in the largest binary unit that keeps a number of 1 or more:
+    ``'1.5 GiB'``."""
+    units = ('bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB')
+    power = 0
+    while count >= 1024 ** (power + 1) and power < len(units) - 1:
+        power += 1
+    if power == 0:
+        return f'{count} bytes'
+    return f'{count / 1024**power:.1f} {units[power]}'
 
 
 def _option_text(args, name):
@@ -271,6 +400,7 @@ def training_diverged(
     skipped=None,
     option='--lr',
     what='the learning rate',
+    run='training',
 ):
     """Whether the figures recorded while training went non-finite: too large a
     learning rate makes the losses overflow, and the weights become NaN with them.
@@ -282,13 +412,14 @@ def training_diverged(
     of a model whose weights are no longer numbers); then return True.  Otherwise
     print nothing and return False.  Where another option than ``--lr`` is to blame
     (a loss weight), ``option`` and ``what`` name it in place of the learning rate, and
-    ``lr`` and ``default`` are that option's value and default."""
+    ``lr`` and ``default`` are that option's value and default; ``run`` names what
+    diverged (``'gradient descent'``) where it is not a training."""
     for i in range(max(map(len, history.values()), default=0)):
         for name, values in history.items():
             if i < len(values) and not math.isfinite(values[i]):
                 step = i + 1 if steps is None else steps[i]
                 print(
-                    f'{os.path.basename(sys.argv[0])}: training diverged at {unit} {step} '
+                    f'{os.path.basename(sys.argv[0])}: {run} diverged at {unit} {step} '
                     f'({name} {values[i]}); {what} {option} {lr:g} is likely too large '
                     f'(default: {default:g})' + (f'; {skipped}' if skipped else ''),
                     file=sys.stderr,
@@ -313,7 +444,10 @@ def run_main(main):
     (SIGINT) and SIGTERM end it with one line on stderr, saying that the files saved so
     far are whole, and the status a shell gives a process the signal ended: 130 and 143
     (128 + the signal's number), without a traceback.  A signal the process was
-    started to ignore (SIGINT for a job started with ``&``) stays ignored.
+    started to ignore (SIGINT for a job started with ``&``) stays ignored.  An OSError
+    that reaches it (a file that cannot be saved: a full disk, a folder put where a
+    picture goes during the run) ends it with the error's message, which names the
+    file, in one line on stderr, and status 1.
 
         if __name__ == '__main__':
             sys.exit(run_main(main))
@@ -324,6 +458,9 @@ def run_main(main):
     sys.unraisablehook = _interrupt_again
     try:
         return main()
+    except OSError as error:  # a file that could not be saved: a full disk, a folder
+        print(f'{os.path.basename(sys.argv[0])}: {error}', file=sys.stderr)
+        return 1
     except KeyboardInterrupt as interruption:
         number = getattr(interruption, 'signal', signal.SIGINT)
         print(

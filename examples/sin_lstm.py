@@ -38,6 +38,7 @@ from dezero.progress import EpochProgress
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -46,6 +47,7 @@ from options import (
     random_seed,
     run_main,
     training_diverged,
+    training_memory,
 )
 from plotting import pyplot, save_figure
 
@@ -160,6 +162,11 @@ def main(argv=None):
         parser.error('--epochs and --bptt must be 1 or more')
     plot_path = os.path.join(args.out, 'sin_lstm.png')
     check_output_files(parser, [plot_path])
+    # the 4 gates' weights, and the graph of --bptt steps (at most the steps of an
+    # epoch) of 30 sequences, some 30 numbers per unit, step and sequence
+    hidden, steps = args.hidden, min(args.bptt, len(SinCurve(train=True)) // 30)
+    needed = training_memory(4 * hidden * hidden + 9 * hidden + 1, 30 * steps * 30 * hidden)
+    exit_unless_memory_fits(args, needed, 'hidden')
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()

@@ -41,6 +41,8 @@ from dezero.models import MLP
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -53,6 +55,8 @@ from options import (
 from plotting import pyplot, save_figure
 
 CLASS_COLOURS = ('tab:blue', 'tab:orange', 'tab:green')
+#: The points per side of the grid the decision boundary is drawn on.
+GRID_STEPS = 300
 #: The pictures saved into --out: the loss curve and the decision boundary.
 PICTURES = ('spiral_loss.png', 'spiral_boundary.png')
 
@@ -77,7 +81,7 @@ def evaluate(model):
         return (float(F.softmax_cross_entropy(y, t).data), float(F.accuracy(y, t).data))
 
 
-def predict_grid(model, low=-1.0, high=1.0, steps=300):
+def predict_grid(model, low=-1.0, high=1.0, steps=GRID_STEPS):
     """The predicted class at every point of a ``steps`` x ``steps`` grid over the
     square [low, high]²; returns (xx, yy, classes) ready for a contour plot."""
     ticks = np.linspace(low, high, steps, dtype=np.float32)
@@ -114,6 +118,8 @@ def save_pictures(model, history, out):
     ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5, 2.5], colors=CLASS_COLOURS, alpha=0.25)
     for c, colour in enumerate(CLASS_COLOURS):
         ax.scatter(x[t == c, 0], x[t == c, 1], s=14, color=colour, label=f'class {c}')
+    ax.set_xlabel('x1')
+    ax.set_ylabel('x2')
     ax.set_title('spiral: decision boundary')
     ax.set_aspect('equal')
     ax.legend(loc='upper right')
@@ -147,6 +153,10 @@ def main(argv=None):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
+    # SGD on batches of at most the 300 points; the picture classifies the whole grid
+    # at once, the largest batch of all
+    needed = mlp_memory((2, args.hidden, 3), GRID_STEPS**2, optimizer_state=0)
+    exit_unless_memory_fits(args, needed, 'hidden')
     os.makedirs(args.out, exist_ok=True)
 
     with out_of_memory_exits(args, 'hidden'):  # the pictures need (90000, hidden) too

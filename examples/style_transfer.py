@@ -64,6 +64,7 @@ from dezero.models import VGG16
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
     model_size,
     non_negative_float,
     out_of_memory_exits,
@@ -82,6 +83,7 @@ from vgg16_features import (
     generated_pattern,
     generated_photo,
     load_model,
+    memory_needed,
     pixel_bounds,
     read_image,
     to_rgb,
@@ -368,7 +370,8 @@ def main(argv=None):
         'result': os.path.join(args.out, 'style_transfer_result.png'),
         'losses': os.path.join(args.out, 'style_transfer_loss.png'),
     }
-    check_output_files(parser, paths.values())
+    check_output_files(parser, paths.values(), {'--content': args.content, '--style': args.style})
+    exit_unless_memory_fits(args, memory_needed(args.size, args.smoke), 'size')
 
     with out_of_memory_exits(args, 'size'):
         images = input_images(parser, args)

@@ -43,6 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
     out_of_memory_exits,
     output_folder,
@@ -223,6 +225,11 @@ def main(argv=None):
     check_output_files(parser, [plot_path])
 
     train_data, test_data = load_or_generate(args)
+    sizes = (784, args.hidden, 10)
+    batch = max(min(args.batch_size, len(train_data[1])), min(1000, len(test_data[1])))
+    needed = mlp_memory(sizes, batch, optimizer_state=0)  # SGD keeps nothing
+    needed += mlp_memory(sizes, args.check_images, optimizer_state=0, itemsize=8)  # the check
+    exit_unless_memory_fits(args, needed, 'hidden')
     print(f'training on {len(train_data[1])} images, testing on {len(test_data[1])}')
 
     start = time.perf_counter()

@@ -24,7 +24,9 @@ of images decoded from the same 64 draws of the prior as ``vae_epoch01.png``,
 and saves ``vae_reconstructions.png`` (held-out originals above their reconstructions)
 and, for a 2-d latent space, ``vae_latent.png``: where the encoder puts the held-out
 digits, coloured by label, next to the images the decoder draws over that plane.
-``--latent 16`` gives sharper samples but no map.
+``--latent 16`` gives sharper samples but no map.  The script first removes the
+pictures of these names that an earlier run left in ``--out``, saying how many, so
+that the folder holds this run's pictures only.
 """
 
 import argparse
@@ -48,13 +50,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
     check_output_files,
-    checked_epochs,
+    exit_unless_memory_fits,
+    mlp_memory,
     model_size,
+    numbered_files,
     out_of_memory_exits,
     output_folder,
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -220,9 +225,26 @@ def save_latent_map(plt, model, x, t, path, steps=15, limit=2.5):
     save_figure(fig, path, dpi=72)
 
 
+#: The names of the pictures saved into --out: the samples after each epoch, the
+#: reconstructions and (with a 2-d latent space) the map of the latent space.
+SAMPLES_NAME = 'vae_epoch{:02d}.png'
+RECONSTRUCTIONS_NAME = 'vae_reconstructions.png'
+LATENT_MAP_NAME = 'vae_latent.png'
+
+
 def sample_path(out, epoch):
     """Where the grid of samples after ``epoch`` is saved, in the folder ``out``."""
-    return os.path.join(out, f'vae_epoch{epoch:02d}.png')
+    return os.path.join(out, SAMPLES_NAME.format(epoch))
+
+
+def memory_needed(latent, hidden, batch):
+    """A rough upper estimate of the bytes that training the VAE with Adam on
+    batches of ``batch`` images holds at once (see ``options.training_memory``): the
+    encoder, the decoder, and the 64 codes drawn from the prior, in float64 and kept
+    in float32."""
+    encoder = mlp_memory((784, hidden, 2 * latent), batch)
+    decoder = mlp_memory((latent, hidden, 784), batch)
+    return encoder + decoder + 64 * latent * (8 + 4)
 
 
 def main(argv=None):
@@ -259,18 +281,28 @@ def main(argv=None):
     for name in ('epochs', 'batch_size'):
         if getattr(args, name) < 1:
             parser.error(f'--{name.replace("_", "-")} must be 1 or more')
-    reconstructions_path = os.path.join(args.out, 'vae_reconstructions.png')
-    latent_map_path = os.path.join(args.out, 'vae_latent.png')  # with a 2-d code only
+    reconstructions_path = os.path.join(args.out, RECONSTRUCTIONS_NAME)
+    latent_map_path = os.path.join(args.out, LATENT_MAP_NAME)  # with a 2-d code only
+    earlier = numbered_files(args.out, SAMPLES_NAME)  # every epoch's, read at once
     check_output_files(
         parser,
-        [sample_path(args.out, epoch) for epoch in checked_epochs(args.epochs)]
+        [path for epoch, path in earlier.items() if epoch <= args.epochs]
         + [reconstructions_path]
         + ([latent_map_path] if args.latent == 2 else []),
     )
 
     (x, _), (x_test, t_test) = load_or_generate(args)
+    # the held-out images are encoded all at once for the latent map
+    batch = max(min(args.batch_size, len(x)), len(x_test))
+    exit_unless_memory_fits(
+        args, memory_needed(args.latent, args.hidden, batch), 'latent', 'hidden'
+    )
     print(f'training on {len(x)} images, {len(x_test)} held out')
     os.makedirs(args.out, exist_ok=True)
+    # an earlier run's pictures would lie mixed with this run's: the samples of
+    # epochs this run does not reach, a latent map this run does not draw (or the
+    # pictures of a run that went well, beside those of one that diverged)
+    remove_stale_files([*earlier.values(), reconstructions_path, latent_map_path], args.out)
     with out_of_memory_exits(args, 'latent'):  # the codes of the 64 samples drawn each epoch
         noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
         z_prior = noise.astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 import dezero.functions as F
 import dezero.layers as L
 from dezero.models import VGG16, Model, cached_weights, models_dir
-from options import random_seed
+from options import conv_numbers, random_seed, training_memory
 
 #: VGG16's convolutions stage by stage; a 2x2 pooling of stride 2 ends every stage.
 STAGES = (
@@ -23,6 +23,12 @@ STAGES = (
     ('conv5_1', 'conv5_2', 'conv5_3'),
 )
 CONV_NAMES = tuple(name for stage in STAGES for name in stage)
+#: The channels of the convolutions of each stage: VGG16's, and SmallVGG16's (a
+#: sixteenth of them).
+WIDTHS = (64, 128, 256, 512, 512)
+SMALL_WIDTHS = tuple(width // 16 for width in WIDTHS)
+#: VGG16's weights and biases, 138 million, 124 million of them in fc6, fc7 and fc8.
+VGG16_PARAMETERS = 138_357_544
 #: The name of the pretrained weights file in ``dezero.models.models_dir()``.
 WEIGHTS_FILE = posixpath.basename(VGG16.WEIGHTS_PATH)
 
@@ -44,7 +50,7 @@ class SmallVGG16(Model):
     def __init__(self):
         super().__init__()
         in_channels = 3
-        for names, width in zip(STAGES, (4, 8, 16, 32, 32)):
+        for names, width in zip(STAGES, SMALL_WIDTHS):
             for name in names:
                 setattr(self, name, L.Conv2d(width, 3, stride=1, pad=1, in_channels=in_channels))
                 in_channels = width
@@ -55,6 +61,24 @@ class SmallVGG16(Model):
     def forward(self, x):
         maps = dict(feature_maps(self, x))
         return class_scores(self, maps['conv5_3'])
+
+
+def memory_needed(side, smoke=False):
+    """A rough upper estimate of the bytes that backpropagating one image of at most
+    ``side`` x ``side`` pixels through VGG16's thirteen convolutions holds at once
+    (:class:`SmallVGG16`'s with ``smoke``): the weights with their gradients, and the
+    feature maps and unfolded inputs of every convolution (see
+    ``options.training_memory``)."""
+    layers, in_channels = [], 3
+    for s, (names, width) in enumerate(zip(STAGES, SMALL_WIDTHS if smoke else WIDTHS)):
+        pixels = (-(-side // 2**s)) ** 2  # each stage after the first halves the sides
+        for _ in names:
+            layers.append((in_channels, width, pixels))
+            in_channels = width
+    parameters = VGG16_PARAMETERS
+    if smoke:  # the convolutions, and fc7 and fc8 (fc6 is made for the input's size)
+        parameters = sum(9 * c_in * c_out + c_out for c_in, c_out, _ in layers) + 69_160
+    return training_memory(parameters, conv_numbers(layers), optimizer_state=0)
 
 
 def feature_maps(model, x, pooling=F.pooling):
@@ -133,8 +157,11 @@ def load_model(args):
     try:
         return VGG16(pretrained=True)
     except (OSError, ValueError) as e:
+        # the library's advice to create the model with pretrained=False is for
+        # code that calls it; a user of the script has --random-weights instead
+        message = str(e).replace(', or create the model with pretrained=False', '')
         fail(
-            f'{e}\nThe pretrained weights are the file {WEIGHTS_FILE} (about 550 MB, '
+            f'{message}\nThe pretrained weights are the file {WEIGHTS_FILE} (about 550 MB, '
             f'from {VGG16.WEIGHTS_PATH}) in the folder {models_dir()} (set DEZERO_HOME '
             f'to use another folder); without them, run with --random-weights to see '
             f'the method work on an untrained network'
@@ -142,18 +169,40 @@ def load_model(args):
 
 
 # ---- images --------------------------------------------------------------------------
+#: Pillow's modes of 16-bit greyscale pixels, read scaled to 8 bits.
+SIXTEEN_BIT_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N')
+#: Pillow's modes whose pixels have no one scale to 8 bits, refused.
+WIDE_MODES = {'I': '32-bit integers', 'F': 'floating-point numbers'}
+
+
 def read_image(path):
     """The image file at ``path`` as an RGB array (height, width, 3) of uint8, read
-    with Pillow.  Exits with a message naming the file when Pillow is not installed
-    or the file cannot be read as an image."""
+    with Pillow.  16-bit greyscale pixels are scaled to 8 bits (divided by 257 and
+    rounded: 65535 becomes 255), where Pillow's own conversion would clip every value
+    above 255.  Exits with a message naming the file when Pillow is not installed, the
+    file cannot be read as an image, it has more pixels than Pillow's limit against
+    decompression bombs, or its pixels are 32-bit integers or floating-point numbers
+    (Pillow's modes 'I' and 'F'), which have no one scale to 8 bits."""
     try:
         from PIL import Image
     except ImportError:
         fail(f'reading the image {path} needs Pillow, which is not installed (pip install pillow)')
     try:
         with Image.open(path) as image:
+            if image.mode in SIXTEEN_BIT_MODES:
+                grey = np.asarray(image).astype(np.uint32)
+                grey = ((grey + 128) // 257).astype(np.uint8)  # 0..65535 rounded to 0..255
+                return np.repeat(grey[:, :, np.newaxis], 3, axis=2)
+            if image.mode in WIDE_MODES:
+                fail(
+                    f'cannot read the image {path}: its pixels are {WIDE_MODES[image.mode]} '
+                    f"(Pillow's mode {image.mode}), which have no one scale to 8 bits; "
+                    f'save it with 8 or 16 bits per channel'
+                )
             return np.asarray(image.convert('RGB'))
-    except OSError as e:  # a missing file, or not an image Pillow can decode
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # a missing file, not an image Pillow can decode, or more pixels than
+        # Pillow's limit (the message gives both numbers)
         fail(f'cannot read the image {path}: {e}')
 
 

@@ -76,6 +76,19 @@ def test_spiral_decision_grid_covers_the_plane():
     assert set(np.unique(classes)) == {0, 1, 2}  # every arm owns a region
 
 
+@pytest.mark.skipif(not has_module('matplotlib'), reason='needs matplotlib')
+def test_spiral_decision_boundary_names_its_axes(tmp_path, monkeypatch):
+    # the decision boundary had no axis labels
+    spiral = load_example('spiral.py')
+    figures = []
+    monkeypatch.setattr(spiral, 'save_figure', lambda fig, path, dpi: figures.append(fig))
+    model, history = spiral.train(epochs=1, progress=False)
+    spiral.save_pictures(model, history, str(tmp_path))
+    boundary = figures[1].axes[0]
+    assert (boundary.get_xlabel(), boundary.get_ylabel()) == ('x1', 'x2')
+    assert boundary.get_title() == 'spiral: decision boundary'
+
+
 # ---- examples/mnist.py -----------------------------------------------------------------
 def test_mnist_script_learns_fake_digits_and_saves_weights(tmp_path):
     data_dir, out_dir = tmp_path / 'data', tmp_path / 'out'
@@ -723,7 +736,10 @@ def test_bad_values_are_refused_while_parsing(name, args, message, tmp_path, cap
 
 
 def test_newton_from_where_the_step_overflows_stops_at_once(tmp_path):
-    out = run_example('newton.py', '--x0', '1e200', '--out', str(tmp_path), cwd=tmp_path)
+    out, err = run_example(
+        'newton.py', '--x0', '1e200', '--out', str(tmp_path), cwd=tmp_path, status=1, stderr=True
+    )
+    assert err.startswith('newton.py: gradient descent diverged at iteration 1 ('), err
     assert "newton   1: f'(x) / f''(x) overflows at x = 1e+200; cannot step" in out
     assert re.search(r'^newton: 0 iterations, .*\(did not converge\)$', out, re.M), out
     assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
@@ -782,6 +798,47 @@ def test_the_shared_output_check_names_the_file(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == [tmp_path / 'b.png']
 
 
+def test_the_shared_output_check_refuses_an_output_that_is_an_input(tmp_path, capsys):
+    # char_transformer.py --text out/char_transformer_sample.txt --out out replaced the
+    # text it trained on by its sample
+    options = load_example('options.py')
+    parser = argparse.ArgumentParser(prog='example.py')
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    text = out_dir / 'sample.txt'
+    text.write_text('the text to train on')
+    link = tmp_path / 'link.txt'
+    link.symlink_to(text)
+    roundabout = str(out_dir / '..' / 'out' / 'sample.txt')
+    for given in (str(text), str(link), roundabout):
+        with pytest.raises(SystemExit) as exit_info:
+            options.check_output_files(
+                parser, [out_dir / 'a.png', text], {'--style': None, '--text': given}
+            )
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.endswith(
+            f'example.py: error: --out: cannot write {text}: it is the file of --text '
+            f'{given}, which this run reads; give another --out (nothing was written)\n'
+        )
+    assert text.read_text() == 'the text to train on'
+    new = out_dir / 'new.png'  # not there yet: compared by its path
+    options.check_output_files(parser, [new], {'--text': str(text)})
+    with pytest.raises(SystemExit):
+        options.check_output_files(parser, [new], {'--image': str(tmp_path / '.' / 'out/new.png')})
+    assert sorted(os.listdir(out_dir)) == ['sample.txt']
+
+
+def test_char_transformer_refuses_to_write_its_sample_over_its_text(tmp_path, capsys):
+    sample = tmp_path / 'char_transformer_sample.txt'
+    sample.write_text('the cat sees a red ball.\n' * 40)
+    tiny = ['--iters', '1', '--block', '8', '--embed', '8', '--heads', '1', '--layers', '1']
+    args = ['--text', str(sample), *tiny, '--batch', '2', '--out', str(tmp_path)]
+    err = refused('char_transformer.py', args, capsys)
+    assert f'--out: cannot write {sample}: it is the file of --text {sample}' in err, err
+    assert sample.read_text() == 'the cat sees a red ball.\n' * 40
+    assert sorted(os.listdir(tmp_path)) == ['char_transformer_sample.txt']
+
+
 # ---- sizes that do not fit into memory ------------------------------------------------
 def test_model_sizes_are_whole_numbers_up_to_a_limit():
     options = load_example('options.py')
@@ -809,6 +866,110 @@ def test_out_of_memory_ends_the_script_with_one_line_naming_the_sizes(monkeypatc
     with pytest.raises(ValueError, match='not about memory'):  # other errors pass through
         with options.out_of_memory_exits(args, 'hidden'):
             raise ValueError('not about memory')
+
+
+def test_available_memory_reads_meminfo_else_the_physical_memory(tmp_path, monkeypatch):
+    options = load_example('options.py')
+    meminfo = tmp_path / 'meminfo'
+    meminfo.write_text('MemTotal:  8000000 kB\nMemFree:  1000 kB\nMemAvailable:  2048 kB\n')
+    assert options.available_memory(str(meminfo)) == 2048 * 1024
+    physical = options.available_memory(str(tmp_path / 'missing'))
+    assert physical is None or physical > 2048 * 1024
+
+    def no_sysconf(name):
+        raise ValueError(f'unrecognized configuration name {name}')
+
+    monkeypatch.setattr(os, 'sysconf', no_sysconf)
+    assert options.available_memory(str(tmp_path / 'missing')) is None
+
+
+def test_the_memory_estimates_count_weights_state_and_activations():
+    options = load_example('options.py')
+    assert options.training_memory(10, 7, optimizer_state=2, itemsize=4) == 4 * (10 * 4 + 7)
+    # 2 -> 10 -> 3: 63 weights and biases; 3 numbers per unit (15) and example (5)
+    assert options.mlp_memory((2, 10, 3), 5, optimizer_state=0) == 4 * (63 * 2 + 3 * 5 * 15)
+    # every output three times; the larger unfolded input, with its gradient
+    assert options.conv_numbers([(1, 4, 100), (4, 8, 40)]) == (
+        3 * 4 * 100 + 3 * 8 * 40 + 18 * 4 * 40
+    )
+
+
+def test_a_run_estimated_beyond_the_memory_ends_with_one_line(monkeypatch):
+    options = load_example('options.py')
+    monkeypatch.setattr(sys, 'argv', ['example.py'])
+    monkeypatch.setattr(options, 'available_memory', lambda: 3 * 2**30)
+    args = argparse.Namespace(hidden=[100, 50], batch_size=30)
+    options.exit_unless_memory_fits(args, 3 * 2**30, 'hidden')  # fits, just
+    with pytest.raises(SystemExit) as exit_info:
+        options.exit_unless_memory_fits(args, 5 * 2**40, 'hidden', 'batch_size')
+    assert exit_info.value.code == (
+        'example.py: not enough memory for --hidden 100 50, --batch-size 30: the run needs '
+        'about 5.0 TiB, and 3.0 GiB is available; give smaller sizes'
+    )
+    monkeypatch.setattr(options, 'available_memory', lambda: None)
+    options.exit_unless_memory_fits(args, 5 * 2**40, 'hidden')  # unknown: not checked
+
+
+def test_spiral_with_a_layer_beyond_any_memory_is_refused_before_it_trains(tmp_path, monkeypatch):
+    # --hidden 100000000 ran for 88 s until the kernel killed it: status 137, no word
+    spiral = load_example('spiral.py')
+    import options
+
+    if options.available_memory() is None:
+        pytest.skip('the available memory cannot be read here')
+
+    def train(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(spiral, 'train', train)
+    monkeypatch.setattr(sys, 'argv', ['spiral.py'])
+    with pytest.raises(SystemExit) as exit_info:
+        spiral.main(['--hidden', '100000000', '--out', str(tmp_path / 'out')])
+    assert re.fullmatch(
+        r'spiral\.py: not enough memory for --hidden 100000000: the run needs about '
+        r'\d+\.\d TiB, and \d+\.\d [KMGT]iB is available; give smaller sizes',
+        exit_info.value.code,
+    ), exit_info.value.code
+    assert not (tmp_path / 'out').exists()
+
+
+#: For every example whose sizes can outgrow the memory: the sizes its estimate of
+#: the memory it needs names, with their --smoke values.
+MEMORY_CHECKED = {
+    'spiral.py': '--hidden 10',
+    'mnist.py': '--hidden 100',
+    'mnist_distributed.py': '--hidden 100',
+    'two_layer_net.py': '--hidden 50',
+    'hyperparameter_search.py': '--hidden 100',
+    'sin_lstm.py': '--hidden 20',
+    'mnist_cnn.py': '--batch-size 100',
+    'cifar10.py': '--batch-size 20',
+    'gan.py': '--latent 64, --hidden 256',
+    'vae.py': '--latent 2, --hidden 256',
+    'char_transformer.py': '--embed 32, --layers 2, --block 32, --batch 16',
+    'style_transfer.py': '--size 48',
+}
+
+
+@pytest.mark.parametrize('name', sorted(MEMORY_CHECKED))
+def test_a_run_larger_than_the_memory_is_refused_before_the_work(
+    name, tmp_path, monkeypatch, capsys
+):
+    example = load_example(name)
+    import options
+
+    monkeypatch.setattr(options, 'available_memory', lambda: 2**20)  # 1 MiB
+    monkeypatch.setattr(sys, 'argv', [name])
+    with pytest.raises(SystemExit) as exit_info:
+        example.main(['--smoke', '--out', str(tmp_path / 'out')])
+    message = exit_info.value.code
+    assert re.fullmatch(
+        rf'{re.escape(name)}: not enough memory for {MEMORY_CHECKED[name]}: the run needs '
+        r'about \d+\.\d [KMGT]iB, and 1\.0 MiB is available; give smaller sizes',
+        message,
+    ), message
+    assert 'trained' not in capsys.readouterr().out
+    assert not (tmp_path / 'out').exists()
 
 
 #: Sizes too large for a process that may use 1 GiB of memory, and the option the
@@ -851,7 +1012,7 @@ def test_a_size_too_large_for_memory_ends_with_one_line(name, args, sizes, tmp_p
     assert 'Traceback' not in result.stderr, result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f'{name}: not enough memory for {sizes}'), last
-    assert 'Unable to allocate' in last and last.endswith('; give smaller sizes'), last
+    assert last.endswith('; give smaller sizes'), last  # estimated, or MemoryError's
 
 
 @pytest.mark.parametrize(
@@ -1002,6 +1163,16 @@ def test_distributed_run_prints_the_real_shares_of_a_batch(tmp_path):
     )
 
 
+def test_distributed_run_says_when_the_batch_is_capped_at_the_data(tmp_path):
+    # "50000 per process per batch of 100000" when there were 500 images
+    args = ['--smoke', '--epochs', '1', '--batch-size', '100000', '--out', str(tmp_path)]
+    out = run_example('mnist_distributed.py', *args, cwd=tmp_path, env=ONE_THREAD)
+    assert (
+        '1 process(es): training on 500 images, 500 per process per batch of 500 '
+        '(--batch-size 100000 capped at the 500 images)'
+    ) in out, out
+
+
 @pytest.mark.skipif(mpiexec_beside_python() is None, reason='needs mpi4py and its mpiexec')
 def test_distributed_run_ends_when_one_process_cannot_load_its_data(tmp_path):
     # the process that could not read its data exited (SystemExit) and the other one
@@ -1127,12 +1298,30 @@ def test_char_transformer_sees_only_the_past():
     assert before.dtype == np.float32
 
 
-def test_long_runs_check_the_first_and_the_last_epochs_files_only():
-    # checking a path per epoch of --epochs 3000000 took longer than the check is worth
-    from options import checked_epochs
+def test_numbered_files_reads_a_folder_once_for_every_number(tmp_path):
+    # checking a path per epoch of --epochs 3000000 took longer than the check is
+    # worth, and checking the first 50 epochs only let a folder named for epoch 52 end
+    # a run with a traceback after 51 epochs
+    options = load_example('options.py')
+    names = ['gan_epoch01.png', 'gan_epoch120.png', 'gan_epoch7.png', 'gan_epoch00.png']
+    names += ['gan_epoch01.png.bak', 'xgan_epoch02.png', 'vae_epoch03.png']
+    for name in names:
+        (tmp_path / name).write_bytes(b'')
+    (tmp_path / 'gan_epoch3000000.png').mkdir()
+    assert options.numbered_files(tmp_path, 'gan_epoch{:02d}.png') == {
+        number: os.path.join(tmp_path, f'gan_epoch{number:02d}.png')
+        for number in (1, 120, 3_000_000)
+    }
+    assert options.numbered_files(tmp_path / 'missing', 'gan_epoch{:02d}.png') == {}
 
-    assert checked_epochs(3) == [1, 2, 3]
-    assert checked_epochs(3_000_000) == list(range(1, 51)) + [3_000_000]
+
+@pytest.mark.parametrize('name', ['gan.py', 'vae.py'])
+def test_every_epochs_picture_is_checked_before_the_work(name, tmp_path, capsys):
+    taken = tmp_path / f'{name[:-3]}_epoch52.png'
+    taken.mkdir()
+    err = refused(name, ['--smoke', '--epochs', '53', '--out', str(tmp_path)], capsys)
+    assert f'error: --out: cannot write {taken}: it is a folder' in err, err
+    assert os.listdir(tmp_path) == [taken.name]
 
 
 # ---- runs that diverge ---------------------------------------------------------------
@@ -1140,9 +1329,44 @@ def test_long_runs_check_the_first_and_the_last_epochs_files_only():
 def test_newton_draws_its_picture_when_gradient_descent_diverges(args, tmp_path):
     # the path of gradient descent held 7.8e278 and then -inf, and matplotlib's log
     # scale overflowed in tight_layout: a traceback and no picture
-    out = run_example('newton.py', *args, '--out', str(tmp_path), cwd=tmp_path)
+    out, err = run_example(
+        'newton.py', *args, '--out', str(tmp_path), cwd=tmp_path, status=1, stderr=True
+    )
     assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
+    assert re.fullmatch(
+        r'newton.py: gradient descent diverged at iteration \d+ \(x -?inf\); the learning '
+        r'rate --lr [\d.e+-]+ is likely too large \(default: 0\.01\)\n',
+        err,
+    ), err
     assert_pictures(out, [tmp_path / 'newton.png'])
+
+
+@pytest.mark.skipif(not has_module('matplotlib'), reason='needs matplotlib')
+def test_hessian_newton_picture_keeps_far_off_iterates_out_of_view(tmp_path, monkeypatch):
+    # the iterates of a diverging gradient descent (1e25, then NaN) set the axis
+    # limits: the picture showed neither the contours nor the Newton path
+    example = load_example('hessian_newton.py')
+    figures = []
+    monkeypatch.setattr(example, 'save_figure', lambda fig, path, dpi: figures.append(fig))
+    newton_path = np.array([[-1.2, 1.0], [-1.18, 1.38], [0.76, -3.18], [1.0, 1.0]])
+    gd_path = np.array([[-1.2, 1.0], [1.0, 1.9], [4.6, 0.0], [-3e12, 1e25], [np.nan, np.inf]])
+    assert example.save_picture(newton_path, gd_path, str(tmp_path / 'hessian_newton.png'))
+    ax = figures[0].axes[0]
+    assert ax.get_xlim() == pytest.approx((-2.2, 4.8))
+    assert ax.get_ylim() == pytest.approx((-3.38, 3.2))
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:2] == ['gradient descent (4 steps, diverged)', 'Newton (3 steps)']
+
+
+def test_hessian_newton_from_where_the_derivatives_overflow_stops_at_once(tmp_path):
+    # Newton's method stepped on NaN for all its 50 iterations, printing each
+    args = ['--smoke', '--start', '1e300', '1e300', '--out', str(tmp_path)]
+    out, err = run_example('hessian_newton.py', *args, cwd=tmp_path, status=1, stderr=True)
+    assert '  the Newton step at [1.e+300 1.e+300] overflows: cannot take it' in out, out
+    assert 'nan' not in out and 'Warning' not in err, out + err
+    assert re.search(r'^newton: 0 iterations, .*\(did not converge\)$', out, re.M), out
+    assert err.startswith('hessian_newton.py: gradient descent diverged at iteration 1 ('), err
+    assert_pictures(out, [tmp_path / 'hessian_newton.png'])
 
 
 def test_char_transformer_that_diverges_says_so_and_saves_its_loss_curve(tmp_path):
@@ -1229,22 +1453,24 @@ DIVERGING = {
         [],
         ['vae_epoch02.png', 'vae_reconstructions.png', 'vae_latent.png'],
     ),
+    'hessian_newton.py': (['--lr', '0.01'], '0.001', ['hessian_newton.png'], []),
 }
 
 
 def test_every_example_with_a_learning_rate_is_run_until_it_diverges():
     # char_transformer.py has a test of its own; gradient descent diverging is part of
-    # what newton.py and hessian_newton.py compare (they say "did not converge"); the
-    # steps of style_transfer.py are clipped to the pixels' range whatever --lr is
-    others = {'char_transformer.py', 'newton.py', 'hessian_newton.py', 'style_transfer.py'}
+    # what newton.py compares (it says "did not converge"); the steps of
+    # style_transfer.py are clipped to the pixels' range whatever --lr is
+    others = {'char_transformer.py', 'newton.py', 'style_transfer.py'}
     assert set(WITH_LR) == set(DIVERGING) | others
 
 
 @pytest.mark.parametrize('name', sorted(DIVERGING))
 def test_a_run_that_diverges_says_where_saves_its_curves_and_exits_with_1(name, tmp_path):
     # the losses and the weights went NaN, the script went on to print and draw them
-    # (a decision boundary of NaN, samples of NaN, "mean squared error nan") and exited
-    # with status 0, as if all went well
+    # (a decision boundary of NaN, samples of NaN, "mean squared error nan", gradient
+    # descent stepping on NaN to "x = (nan, nan)") and exited with status 0, as if all
+    # went well
     args, default, saved, left_out = DIVERGING[name]
     out_dir = tmp_path / 'out'
     out, err = run_example(
@@ -1254,7 +1480,8 @@ def test_a_run_that_diverges_says_where_saves_its_curves_and_exits_with_1(name, 
     assert len(lines) == 1, out + err
     lr = args[args.index('--lr') + 1].replace('e', 'e+')
     assert re.match(
-        rf'{re.escape(name)}: training diverged at (epoch|iteration) \d+ \(.+ (nan|-?inf)\); '
+        rf'{re.escape(name)}: (training|gradient descent) diverged at (epoch|iteration) \d+ '
+        rf'\(.+ (nan|-?inf)\); '
         rf'the learning rate --lr {re.escape(lr)} is likely too large '
         rf'\(default: {re.escape(default)}\)',
         lines[0],

@@ -4,6 +4,7 @@
 that fails midway leaves the previous file as it was and no temporary file behind."""
 
 import argparse
+import errno
 import os
 import re
 import signal
@@ -343,6 +344,40 @@ def test_an_interrupted_example_ends_with_one_line_and_whole_files(number, statu
     assert 'gan_epoch01.png' in names and not [n for n in names if n.startswith('.')], names
     for name in names:
         assert (out / name).read_bytes().startswith(b'\x89PNG'), name
+
+
+@pytest.fixture
+def run_main_here(monkeypatch):
+    """``options.run_main`` run in this process, as the script ``example.py``: the
+    signal handlers and the hook it installs are put back afterwards."""
+    options = load_example('options.py')
+    monkeypatch.setattr(sys, 'argv', ['example.py'])
+    monkeypatch.setattr(sys, 'unraisablehook', sys.unraisablehook)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield options.run_main
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+
+
+def test_a_file_that_cannot_be_saved_ends_the_run_with_one_line(tmp_path, run_main_here, capsys):
+    # an OSError while saving (a full disk, a folder made where a picture goes
+    # during the run) ended the script with a traceback
+    from dezero.atomic import atomic_write_bytes
+
+    taken = tmp_path / 'picture.png'
+    taken.mkdir()
+    assert run_main_here(lambda: atomic_write_bytes(str(taken), b'picture')) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('example.py: ') and err.count('\n') == 1, err
+    assert f'cannot write {taken}: it is a folder' in err, err
+
+    def disk_full():
+        raise OSError(errno.ENOSPC, 'No space left on device', str(tmp_path / 'a.png'))
+
+    assert run_main_here(disk_full) == 1
+    assert capsys.readouterr().err == (
+        f"example.py: [Errno 28] No space left on device: '{tmp_path / 'a.png'}'\n"
+    )
 
 
 def test_a_signal_whose_exception_python_ignores_is_raised_again(tmp_path):

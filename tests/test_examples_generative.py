@@ -2,6 +2,7 @@
 run with --smoke as a user runs them, and their helpers do what they say."""
 
 import math
+import os
 import re
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import dezero
 import dezero.trainer
 from dezero import Variable
-from example_runner import assert_pictures, load_example, run_example
+from example_runner import HAS_MATPLOTLIB, assert_pictures, load_example, run_example
 
 
 @pytest.fixture(scope='module')
@@ -267,6 +268,42 @@ def test_gan_script_prints_finite_losses_and_saves_samples(tmp_path):
     assert_pictures(
         out, [out_dir / f'gan_epoch0{i}.png' for i in (1, 2, 3)] + [out_dir / 'gan_losses.png']
     )
+
+
+def old_pictures(folder, *names):
+    """Make ``folder`` holding the files ``names``, as an earlier run left them."""
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes(b'a picture of an earlier run')
+
+
+def test_gan_removes_the_pictures_an_earlier_run_left(tmp_path):
+    # the samples of a run that went well lay beside the loss curves of one that
+    # diverged, and those of epoch 25 beside a run of 1 epoch
+    out_dir = tmp_path / 'out'
+    old_pictures(out_dir, 'gan_epoch01.png', 'gan_epoch25.png', 'gan_losses.png')
+    others = ['gan_epoch7.png', 'gan_epoch01.png.bak', 'notes.txt']  # not its names
+    for name in others:
+        (out_dir / name).write_text('kept')
+    (out_dir / 'gan_epoch30.png').mkdir()  # a folder: kept too
+    args = ['--smoke', '--epochs', '1', '--lr', '1e30', '--out', str(out_dir)]
+    out = run_example('gan.py', *args, cwd=tmp_path, status=1)
+    assert f'removed 3 files of an earlier run from {out_dir}\n' in out, out
+    written = ['gan_losses.png'] if HAS_MATPLOTLIB else []
+    assert sorted(os.listdir(out_dir)) == sorted(written + others + ['gan_epoch30.png'])
+    assert_pictures(out, [out_dir / name for name in written])
+
+
+def test_vae_removes_the_latent_map_of_an_earlier_run_it_does_not_draw(tmp_path):
+    # vae.py --latent 3 after a run with a 2-d code left the old vae_latent.png
+    out_dir = tmp_path / 'out'
+    old_pictures(out_dir, 'vae_epoch05.png', 'vae_latent.png', 'vae_reconstructions.png')
+    args = ['--smoke', '--epochs', '1', '--latent', '3', '--out', str(out_dir)]
+    out = run_example('vae.py', *args, cwd=tmp_path)
+    assert f'removed 3 files of an earlier run from {out_dir}\n' in out, out
+    written = ['vae_epoch01.png', 'vae_reconstructions.png'] if HAS_MATPLOTLIB else []
+    assert sorted(os.listdir(out_dir)) == written
+    assert_pictures(out, [out_dir / name for name in written])
 
 
 def params_of(model):

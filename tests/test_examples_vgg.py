@@ -10,6 +10,7 @@ VGG16 itself (138M parameters, seconds to create).
 import importlib
 import re
 import sys
+import warnings
 import urllib.error
 import urllib.request
 
@@ -160,6 +161,7 @@ def test_without_the_weights_offline_the_scripts_say_what_is_missing(
         in err
     )
     assert '--random-weights' in err
+    assert 'pretrained=False' not in err  # the library's advice, for code, not for a user
     assert not (tmp_path / 'out').exists()
 
 
@@ -180,6 +182,95 @@ def test_grad_cam_names_an_unreadable_image_and_a_missing_pillow(
     with pytest.raises(SystemExit):
         grad_cam.main(['--image', str(missing)])
     assert 'needs Pillow, which is not installed' in capsys.readouterr().err
+
+
+def test_read_image_scales_16_bit_pixels_to_8_bits(vgg, tmp_path):
+    # Pillow's convert('RGB') clipped every value above 255: an almost white picture
+    image_module = pytest.importorskip('PIL.Image')
+    ramp = np.linspace(0, 65535, 12 * 20).reshape(12, 20).astype(np.uint16)
+    ramp[0, :3] = [0, 128, 129]  # 129/257 is the first value rounded up to 1
+    for order in ('<u2', '>u2'):  # Pillow's modes I;16 and I;16B
+        path = tmp_path / 'grey16.png'
+        image_module.fromarray(ramp.astype(order)).save(path)
+        rgb = vgg.read_image(str(path))
+        assert rgb.dtype == np.uint8 and rgb.shape == (12, 20, 3)
+        expected = np.floor(ramp / 257 + 0.5).astype(np.uint8)
+        for channel in range(3):
+            np.testing.assert_array_equal(rgb[:, :, channel], expected)
+        assert list(rgb[0, :3, 0]) == [0, 0, 1] and rgb.max() == 255
+
+
+@pytest.mark.parametrize(
+    'dtype, mode, kind',
+    [(np.int32, 'I', '32-bit integers'), (np.float32, 'F', 'floating-point numbers')],
+)
+def test_read_image_refuses_pixels_without_a_scale_to_8_bits(
+    vgg, dtype, mode, kind, tmp_path, monkeypatch, capsys
+):
+    image_module = pytest.importorskip('PIL.Image')
+    path = tmp_path / 'wide.tif'
+    image_module.fromarray(np.arange(6, dtype=dtype).reshape(2, 3) * 100000).save(path)
+    monkeypatch.setattr(sys, 'argv', ['grad_cam.py'])
+    with pytest.raises(SystemExit) as exit_info:
+        vgg.read_image(str(path))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err == (
+        f"grad_cam.py: cannot read the image {path}: its pixels are {kind} (Pillow's mode "
+        f'{mode}), which have no one scale to 8 bits; save it with 8 or 16 bits per channel\n'
+    )
+
+
+@pytest.mark.parametrize('pixels, warnings_as_errors', [(400, False), (150, True)])
+def test_read_image_names_an_image_over_pillows_pixel_limit(
+    vgg, pixels, warnings_as_errors, tmp_path, monkeypatch, capsys
+):
+    # PIL.Image.DecompressionBombError ended the script with a traceback; Pillow
+    # refuses twice its limit, and warns above the limit (an error with -W error)
+    image_module = pytest.importorskip('PIL.Image')
+    path = tmp_path / 'bomb.png'
+    image_module.new('1', (pixels, 1)).save(path)
+    monkeypatch.setattr(image_module, 'MAX_IMAGE_PIXELS', 100)
+    monkeypatch.setattr(sys, 'argv', ['style_transfer.py'])
+    with warnings.catch_warnings():
+        if warnings_as_errors:
+            warnings.simplefilter('error', image_module.DecompressionBombWarning)
+        with pytest.raises(SystemExit) as exit_info:
+            vgg.read_image(str(path))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'style_transfer.py: cannot read the image {path}: ') and (
+        err.count('\n') == 1
+    ), err
+    limit = 100 if warnings_as_errors else 200
+    assert f'({pixels} pixels) exceeds limit of {limit} pixels' in err, err
+
+
+@pytest.mark.parametrize(
+    'script, option, output',
+    [
+        ('grad_cam.py', '--image', 'grad_cam_overlay.png'),
+        ('style_transfer.py', '--content', 'style_transfer_result.png'),
+        ('style_transfer.py', '--style', 'style_transfer.png'),
+    ],
+)
+def test_an_image_the_script_would_write_over_is_refused(
+    vgg, script, option, output, tmp_path, capsys
+):
+    # style_transfer.py --content out/style_transfer_result.png --out out replaced the
+    # photo by the result
+    image = write_png(vgg, tmp_path / output, 40, 60)
+    photo = write_png(vgg, tmp_path / 'photo.png', 40, 60)
+    images = {'--content': str(photo), '--style': str(photo)} if script != 'grad_cam.py' else {}
+    images[option] = str(image)
+    args = [*sum(images.items(), ()), '--random-weights', '--out', str(tmp_path)]
+    if script == 'style_transfer.py':
+        args += ['--iters', '1', '--size', '16']
+    with pytest.raises(SystemExit) as exit_info:
+        load_example(script).main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f'--out: cannot write {image}: it is the file of {option} {image}, which' in err, err
+    assert image.read_bytes() == write_png(vgg, tmp_path / 'again.png', 40, 60).read_bytes()
 
 
 @pytest.mark.parametrize(
