@@ -1028,7 +1028,9 @@ class _Monitor:
             or math.isinf(min_delta)
         ):
             raise ValueError(f'{owner}: min_delta must be a finite number >= 0, got {min_delta!r}')
-        self.owner, self.monitor, self.mode = owner, monitor, mode
+        # the text as a plain str (that of an enum member or a np.str_, whose str() may
+        # differ), as a saved state holds it
+        self.owner, self.monitor, self.mode = owner, str.__str__(monitor), str.__str__(mode)
         self.min_delta = float(min_delta)
         self.best = None
         self.best_epoch = None
@@ -1684,10 +1686,15 @@ def _other_params(trainer, owner):
     if target is None or target is model:
         return []
     own = param_paths(model, owner)
-    if not callable(getattr(target, 'named_params', None)) and all(
-        id(p) in own for p in target.params()
-    ):
-        return []
+    if not callable(getattr(target, 'named_params', None)):
+        if all(id(p) in own for p in target.params()):
+            return []
+        raise TypeError(
+            f"{owner}: the optimizer trains parameters besides the model's, and its "
+            f'target ({type(target).__name__}) has no named_params(), so they have no '
+            f'paths to be saved under; set the optimizer up on a Layer or Model that '
+            f'holds the model and the other layers'
+        )
     return [(p, paths) for key, (p, paths) in param_paths(target, owner).items() if key not in own]
 
 

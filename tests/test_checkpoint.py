@@ -1,6 +1,7 @@
 """Checkpoint: resumable training, across processes and within one; what the file holds;
 checkpoints that do not fit."""
 
+import enum
 import json
 import os
 import pathlib
@@ -1136,6 +1137,31 @@ def test_callbacks_resumed_with_other_settings_are_refused_and_change_nothing(
     assert_unchanged(before, everything(trainer))
     assert path.read_bytes() == saved
     assert callback.best is None
+
+
+@pytest.mark.parametrize('kind', [EarlyStopping, BestWeights])
+def test_callbacks_whose_settings_are_str_subclasses_resume(tmp_path, kind):
+    # the settings come back from the file as plain strs: an enum member or a np.str_
+    # was refused as another setting
+    class Figure(str, enum.Enum):
+        LOSS = 'loss'
+
+    def make(monitor):
+        settings = {'monitor': monitor, 'mode': np.str_('min')}
+        if kind is BestWeights:
+            return BestWeights(tmp_path / 'best.npz', **settings)
+        return EarlyStopping(**settings)
+
+    x, t = spiral_like()
+    path = tmp_path / 'c.npz'
+    for monitor, epochs in ((Figure.LOSS, 1), (np.str_('loss'), 2), (Figure.LOSS, 3)):
+        np.random.seed(0)
+        callback = make(monitor)
+        adam_trainer().fit(
+            DataLoader((x, t), 10), epochs, progress=False, callbacks=[callback, Checkpoint(path)]
+        )
+        assert callback.best_epoch is not None
+    assert checkpoint_meta(path)['epoch'] == 3
 
 
 def test_a_checkpoint_saved_without_the_callbacks_settings_resumes_with_their_own(tmp_path):

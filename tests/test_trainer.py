@@ -1156,6 +1156,23 @@ def test_best_weights_refuses_an_optimizer_training_a_part_of_the_model_and_more
         trainer.fit(norm_batches(), 1, progress=False, callbacks=[BestWeights(tmp_path / 'b')])
 
 
+def test_best_weights_refuses_a_bigger_target_without_paths_naming_it(tmp_path):
+    whole = Headed()
+
+    class Both:  # the book's optimizers need params() alone
+        def params(self):
+            yield from whole.body.params()
+            yield from whole.head.params()
+
+    trainer = Trainer(whole.body, Adam().setup(Both()), loss=mean_y, metrics={})
+    with pytest.raises(
+        TypeError,
+        match=r"^BestWeights: the optimizer trains parameters besides the model's, and its "
+        r'target \(Both\) has no named_params\(\)',
+    ):
+        trainer.fit(norm_batches(), 1, progress=False, callbacks=[BestWeights(tmp_path / 'b')])
+
+
 def test_progress_false_prints_nothing(capsys):
     Trainer(Scale(), SGD(0.1), loss=mean_y, metrics={}).fit(BATCHES, 3, progress=False)
     assert capsys.readouterr() == ('', '')
