@@ -443,7 +443,7 @@ def number_overflow(where, number, dtype, holder):
     for the array it is combined with), whose ``dtype`` cannot hold it: ``where``
     names the function or operator."""
     return OverflowError(
-        f'{where}: the number {_short(number)} does not fit the dtype {dtype} of '
+        f'{where}: the number {short_number(number)} does not fit the dtype {dtype} of '
         f'{holder}, nor any dtype NumPy would promote it to; use a smaller number, or '
         f'convert {holder} to a dtype that holds it'
     )
@@ -509,7 +509,7 @@ def number_underflow(where, number, dtype, holder):
     smallest = float(np.finfo(dtype).smallest_subnormal)
     wider = 'float32' if dtype.itemsize < 4 else 'float64'
     return OverflowError(
-        f'{where}: the number {_short(number)} is too small for the dtype {dtype} of '
+        f'{where}: the number {short_number(number)} is too small for the dtype {dtype} of '
         f'{holder}: it would become 0 (the smallest positive {dtype} is {smallest:.3g}); '
         f'use a larger number, or convert {holder} to a wider dtype ({wider})'
     )
@@ -555,7 +555,7 @@ def cast_with_overflow(array, dtype):
     return cast, overflowed(array, cast)
 
 
-def _short(number):
+def short_number(number):
     """A Python number as at most about 20 characters of text."""
     text = str(number)
     return text if len(text) <= 20 else f'{text[:8]}...({len(text)} digits)'

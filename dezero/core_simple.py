@@ -548,6 +548,13 @@ def _operand(c, x, op):
         if dtype is None:
             return np.asarray(c)
         if op == '/' and dtype.kind in 'biu' and not isinstance(c, complex):
+            if isinstance(c, int) and c.bit_length() > 1024:  # beyond every float
+                raise _unfit(
+                    where,
+                    c,
+                    dtype,
+                    'it is beyond float64, the dtype of the quotient; use a smaller number',
+                )
             dtype = np.dtype(np.float64)  # integers divided give float64, as in NumPy
         return _number(c, dtype, where)
     if isinstance(c, Variable) or (isinstance(c, np.ndarray) and c.dtype.kind in 'biufc'):

@@ -782,6 +782,16 @@ def test_integers_divided_by_a_number_they_cannot_hold_give_numpys_float64_quoti
     np.testing.assert_array_equal(y.data, expected)
 
 
+@pytest.mark.parametrize('op', [lambda x: x / 10**400, lambda x: 10**400 / x])
+def test_an_integer_quotient_by_a_number_beyond_float64_names_the_data_and_the_quotient(op):
+    with pytest.raises(
+        OverflowError,
+        match=r'^unsupported operand for /: the number 10000000\.\.\.\(401 digits\) is beyond '
+        r'float64, the dtype of a quotient of the int8 Variable, and no dtype holds it',
+    ):
+        op(Variable(np.array([1, 2], np.int8)))
+
+
 def test_a_0d_array_is_a_shape_for_reshape_as_in_numpy():
     x = Variable(np.arange(6.0))
     assert x.reshape(np.array(6)).shape == (6,)

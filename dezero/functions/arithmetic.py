@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import FLOAT16_MAX, array_of, float_number, number_overflow
+from dezero.array_ops import FLOAT16_MAX, array_of, float_number, number_overflow, short_number
 from dezero.core import Function, Variable, _StandIn, as_variable, kept_for_backward, plain_array
 from dezero.functions.array import astype, sum_to
 from dezero.functions.math import log
@@ -496,9 +496,15 @@ def number_operand(number, like, where, true_division=False):
     a number refused for not fitting int8."""
     data = like._data
     if true_division and data is not None and data.dtype.kind in 'biu':
-        return cuda.get_array_module(data).asarray(
-            float_number(number, np.dtype(np.float64), where, _HOLDER)
-        )
+        try:
+            number = float_number(number, np.dtype(np.float64), where, _HOLDER)
+        except OverflowError:
+            raise OverflowError(
+                f'{where}: the number {short_number(number)} is beyond float64, the dtype of '
+                f'a quotient of the {data.dtype} Variable, and no dtype holds it; use a '
+                f'smaller number'
+            ) from None
+        return cuda.get_array_module(data).asarray(number)
     if data is not None and data.dtype.kind == 'f':  # a float array and a number
         # a NumPy scalar of that dtype (cheaper than asarray); a number beyond float16's
         # largest, or one made 0, goes to float_number, which refuses it if the dtype
