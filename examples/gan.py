@@ -255,10 +255,7 @@ def main(argv=None):
     exit_unless_memory_fits(args, needed, 'latent', 'hidden')
     print(f'training on {len(x)} images')
     os.makedirs(args.out, exist_ok=True)
-    # an earlier run's pictures would lie mixed with this run's: the samples of
-    # epochs this run does not reach (or of a run that went well, beside the loss
-    # curves of one that diverged)
-    remove_stale_files([*earlier.values(), losses_path], args.out)
+    written = set()  # the pictures this run saves
     with out_of_memory_exits(args, 'latent'):  # the noise of the 64 samples drawn each epoch
         noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
         z_fixed = noise.astype(np.float32)
@@ -279,6 +276,7 @@ def main(argv=None):
             unsaved.append(epoch)
         elif plt is not None:
             save_samples(plt, images, path, f'GAN samples after epoch {epoch}')
+            written.add(path)
             print(f'saved {path}')
 
     start = time.perf_counter()
@@ -300,7 +298,12 @@ def main(argv=None):
     diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
     if plt is not None:
         save_losses(plt, history, losses_path)
+        written.add(losses_path)
         print(f'saved {losses_path}')
+    # an earlier run's pictures would lie mixed with this run's: the samples of
+    # epochs this run did not reach (or of a run that went well, beside the loss
+    # curves of one that diverged)
+    remove_stale_files([path for path in [*earlier.values(), losses_path] if path not in written])
     return 1 if diverged else 0
 
 

@@ -11,7 +11,7 @@ both ∇f and the Hessian H come from the function transforms:
 It gets there in a handful of steps, where gradient descent (x ← x − lr ∇f(x)) crawls
 along the valley for tens of thousands.  The script prints every Newton iterate, then
 both counts, and saves a contour plot with both paths into ``--out``.  Too large a
-learning rate makes gradient descent diverge (above about 0.002 from the classic
+learning rate makes gradient descent diverge (above about 0.006 from the classic
 start): it stops at the first iterate that is no longer a number, the script says
 where, still draws the picture, and exits with status 1.
 
@@ -184,7 +184,7 @@ def main(argv=None):
         '--lr',
         type=positive_float,
         default=0.001,
-        help='learning rate of gradient descent (default: 0.001; above about 0.002 it diverges)',
+        help='learning rate of gradient descent (default: 0.001; above about 0.006 it diverges)',
     )
     parser.add_argument(
         '--tol',
@@ -239,7 +239,18 @@ def main(argv=None):
     )
     history = {'x': list(gd_path[:, 0]), 'y': list(gd_path[:, 1])}
     at = dict(unit='iteration', steps=range(len(gd_path)), run='gradient descent')
-    diverged = training_diverged(history, args.lr, parser.get_default('lr'), **at)
+    with np.errstate(over='ignore', invalid='ignore'):
+        slope = grad(rosenbrock)(np.array(start, dtype=np.float64))
+    if not np.isfinite(slope).all():  # no learning rate helps: the start is too far out
+        print(
+            f'{os.path.basename(sys.argv[0])}: gradient descent cannot start: the '
+            f'gradient overflows at --start {start[0]:g} {start[1]:g}; give a start '
+            f'nearer (1, 1)',
+            file=sys.stderr,
+        )
+        diverged = True
+    else:
+        diverged = training_diverged(history, args.lr, parser.get_default('lr'), **at)
     if not diverged:
         distance = np.linalg.norm(gd_path[-1] - 1.0)
         print(

@@ -253,6 +253,15 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_picture(newton_path, gd_path, args.lr, picture):
         print(f'saved {picture}')
+    with np.errstate(over='ignore', invalid='ignore'):
+        slope = first_and_second_derivative(Variable(np.array(x0, dtype=np.float64)))[0]
+    if not np.isfinite(slope):  # no learning rate helps: the start is too far out
+        print(
+            f"{os.path.basename(sys.argv[0])}: gradient descent cannot start: f'(x) "
+            f'overflows at x = {x0:g}; give a smaller --x0',
+            file=sys.stderr,
+        )
+        return 1
     at = dict(unit='iteration', steps=range(len(gd_path)), run='gradient descent')
     diverged = training_diverged({'x': gd_path}, args.lr, parser.get_default('lr'), **at)
     return 1 if diverged else 0

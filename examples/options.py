@@ -270,19 +270,25 @@ def numbered_files(folder, template):
     return dict(sorted(found.items()))
 
 
-def remove_stale_files(paths, folder):
-    """Remove those of the files ``paths`` (in ``folder``) that exist: the outputs an
-    earlier run of a script left, which this run replaces or does not write, and
-    which would otherwise lie mixed with its own.  Folders and special files are
-    left (the output check refuses those this run writes).  Prints how many were
-    removed, when any were."""
+def remove_stale_files(paths):
+    """Remove those of the files ``paths`` that exist: outputs an earlier run of a
+    script left in its ``--out``, which this run did not write, and which would
+    otherwise lie mixed with its own.  Call it once the run has saved its own files,
+    so that an interrupted run leaves the earlier run's set whole.  Folders and special
+    files are left; a file that cannot be removed is named in a line of its own and
+    left too.  Prints how many were removed, when any were."""
     removed = 0
     for path in paths:
-        if os.path.islink(path) or os.path.isfile(path):
+        if not (os.path.islink(path) or os.path.isfile(path)):
+            continue
+        try:
             os.remove(path)
             removed += 1
+        except OSError as error:
+            print(f'left {path} of an earlier run: cannot remove it ({error.strerror})')
     if removed:
         files = 'file' if removed == 1 else 'files'
+        folder = os.path.dirname(paths[0]) or '.'
         print(f'removed {removed} {files} of an earlier run from {folder}')
 
 
@@ -341,10 +347,9 @@ def mlp_memory(sizes, batch, optimizer_state=2, itemsize=4):
 def conv_numbers(layers):
     """The numbers that 3x3 convolutions hold per example while training:
     ``layers`` lists ``(in_channels, out_channels, pixels)``; each holds its output,
-    its activation and a gradient, and one at a time holds its input unfolded into
-    columns (9 numbers per input channel and pixel) and their gradient."""
-    maps = sum(3 * c_out * pixels for _, c_out, pixels in layers)
-    return maps + max(18 * c_in * pixels for c_in, _, pixels in layers)
+    its activation and a gradient.  (dezero's convolutions lay their inputs out as
+    columns a block of about a MiB of images at a time, not a whole batch.)"""
+    return sum(3 * c_out * pixels for _, c_out, pixels in layers)
 
 
 def exit_unless_memory_fits(args, needed, *names):

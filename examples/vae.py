@@ -299,10 +299,7 @@ def main(argv=None):
     )
     print(f'training on {len(x)} images, {len(x_test)} held out')
     os.makedirs(args.out, exist_ok=True)
-    # an earlier run's pictures would lie mixed with this run's: the samples of
-    # epochs this run does not reach, a latent map this run does not draw (or the
-    # pictures of a run that went well, beside those of one that diverged)
-    remove_stale_files([*earlier.values(), reconstructions_path, latent_map_path], args.out)
+    written = set()  # the pictures this run saves
     with out_of_memory_exits(args, 'latent'):  # the codes of the 64 samples drawn each epoch
         noise = np.random.default_rng(args.seed).standard_normal((64, args.latent))
         z_prior = noise.astype(np.float32)
@@ -322,6 +319,7 @@ def main(argv=None):
         elif plt is not None:
             path = sample_path(args.out, epoch)
             save_samples(plt, images, path, f'VAE: prior samples after epoch {epoch}')
+            written.add(path)
             print(f'saved {path}')
 
     start = time.perf_counter()
@@ -340,21 +338,28 @@ def main(argv=None):
         skipped = 'no reconstructions, no latent map: the weights are no longer numbers'
         if unsaved:
             skipped = f'no samples from epoch {unsaved[0]} on, {skipped}'
-        if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
-            return 1
-        held_out = evaluate(model, x_test)
-    print(
-        f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '
-        f'KL {held_out["kl"]:.2f}'
-    )
-    if plt is None:
-        return 0
-    save_reconstructions(plt, x_test[:24], reconstruct(model, x_test[:24]), reconstructions_path)
-    print(f'saved {reconstructions_path}')
-    if args.latent == 2:
-        save_latent_map(plt, model, x_test, t_test, latent_map_path)
-        print(f'saved {latent_map_path}')
-    return 0
+        diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
+        held_out = None if diverged else evaluate(model, x_test)
+    if held_out is not None:
+        print(
+            f'held-out loss {held_out["loss"]:.2f}  reconstruction {held_out["rec"]:.2f}  '
+            f'KL {held_out["kl"]:.2f}'
+        )
+    if held_out is not None and plt is not None:
+        pairs = reconstruct(model, x_test[:24])
+        save_reconstructions(plt, x_test[:24], pairs, reconstructions_path)
+        written.add(reconstructions_path)
+        print(f'saved {reconstructions_path}')
+        if args.latent == 2:
+            save_latent_map(plt, model, x_test, t_test, latent_map_path)
+            written.add(latent_map_path)
+            print(f'saved {latent_map_path}')
+    # an earlier run's pictures would lie mixed with this run's: the samples of
+    # epochs this run did not reach, a latent map this run did not draw (or the
+    # pictures of a run that went well, beside those of one that diverged)
+    outputs = [*earlier.values(), reconstructions_path, latent_map_path]
+    remove_stale_files([path for path in outputs if path not in written])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

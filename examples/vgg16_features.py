@@ -172,7 +172,7 @@ def load_model(args):
 #: Pillow's modes of 16-bit greyscale pixels, read scaled to 8 bits.
 SIXTEEN_BIT_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N')
 #: Pillow's modes whose pixels have no one scale to 8 bits, refused.
-WIDE_MODES = {'I': '32-bit integers', 'F': 'floating-point numbers'}
+WIDE_MODES = {'I': '32-bit integers beyond 0..65535', 'F': 'floating-point numbers'}
 
 
 def read_image(path):
@@ -181,15 +181,22 @@ def read_image(path):
     rounded: 65535 becomes 255), where Pillow's own conversion would clip every value
     above 255.  Exits with a message naming the file when Pillow is not installed, the
     file cannot be read as an image, it has more pixels than Pillow's limit against
-    decompression bombs, or its pixels are 32-bit integers or floating-point numbers
-    (Pillow's modes 'I' and 'F'), which have no one scale to 8 bits."""
+    decompression bombs, or its pixels are 32-bit integers beyond 16 bits or
+    floating-point numbers (Pillow's modes 'I' and 'F'), which have no one scale to 8
+    bits; 32-bit integers within 16 bits are scaled as 16-bit ones (Pillow opens 16-bit
+    PGM files, and 16-bit PNG files before its version 10.3, in mode 'I')."""
     try:
         from PIL import Image
     except ImportError:
         fail(f'reading the image {path} needs Pillow, which is not installed (pip install pillow)')
     try:
         with Image.open(path) as image:
-            if image.mode in SIXTEEN_BIT_MODES:
+            wide = np.asarray(image) if image.mode == 'I' else None
+            if image.mode in SIXTEEN_BIT_MODES or (
+                # Pillow opens a 16-bit PGM, and before its version 10.3 a 16-bit PNG,
+                # in mode 'I': values within 16 bits are taken as such
+                wide is not None and wide.size and 0 <= wide.min() and wide.max() <= 65535
+            ):
                 grey = np.asarray(image).astype(np.uint32)
                 grey = ((grey + 128) // 257).astype(np.uint8)  # 0..65535 rounded to 0..255
                 return np.repeat(grey[:, :, np.newaxis], 3, axis=2)

@@ -200,9 +200,25 @@ def test_read_image_scales_16_bit_pixels_to_8_bits(vgg, tmp_path):
         assert list(rgb[0, :3, 0]) == [0, 0, 1] and rgb.max() == 255
 
 
+def test_read_image_scales_16_bit_pixels_pillow_opens_as_32_bit_ones(vgg, tmp_path):
+    # Pillow opens a 16-bit PGM (and, before its 10.3, a 16-bit PNG) in mode 'I': it
+    # was refused as 32-bit integers
+    image_module = pytest.importorskip('PIL.Image')
+    path = tmp_path / 'grey16.tif'  # 32-bit integers in the file, within 16 bits
+    image_module.fromarray(np.array([[0, 128, 129, 257, 32768, 65535]], np.int32)).save(path)
+    with image_module.open(path) as image:
+        assert image.mode == 'I'
+    rgb = vgg.read_image(str(path))
+    assert rgb.dtype == np.uint8 and rgb.shape == (1, 6, 3)
+    assert list(rgb[0, :, 0]) == [0, 0, 1, 1, 128, 255] and (rgb == rgb[:, :, :1]).all()
+
+
 @pytest.mark.parametrize(
     'dtype, mode, kind',
-    [(np.int32, 'I', '32-bit integers'), (np.float32, 'F', 'floating-point numbers')],
+    [
+        (np.int32, 'I', '32-bit integers beyond 0..65535'),
+        (np.float32, 'F', 'floating-point numbers'),
+    ],
 )
 def test_read_image_refuses_pixels_without_a_scale_to_8_bits(
     vgg, dtype, mode, kind, tmp_path, monkeypatch, capsys
