@@ -59,6 +59,7 @@ from dezero.schedules import CosineAnnealingLR, LinearLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     count_up_to,
     exit_unless_memory_fits,
@@ -376,8 +377,7 @@ def main(argv=None):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-        if getattr(args, key) < 1:
-            parser.error(f'--{key} must be 1 or more')
+    check_at_least_one(parser, args, *defaults)
     if args.embed % args.heads:
         parser.error(f'--embed ({args.embed}) must be a multiple of --heads ({args.heads})')
     check_output_files(

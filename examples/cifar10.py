@@ -42,6 +42,7 @@ from dezero.progress import format_metrics
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     conv_numbers,
     exit_unless_memory_fits,
@@ -281,8 +282,7 @@ def main(argv=None):
     if args.batch_size is None:
         args.batch_size = 20 if args.smoke else 100
     batch_size = args.batch_size
-    if epochs < 1 or batch_size < 1:
-        parser.error('--epochs and --batch-size must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
 
     train_set, test_set = load_data(args)

@@ -52,6 +52,7 @@ import dezero.layers as L
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     mlp_memory,
@@ -242,9 +243,7 @@ def main(argv=None):
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs is None:
         args.epochs = 3 if args.smoke else 25
-    for name in ('epochs', 'batch_size'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     losses_path = os.path.join(args.out, LOSSES_NAME)
     earlier = numbered_files(args.out, SAMPLES_NAME)  # every epoch's, read at once
     samples = [path for epoch, path in earlier.items() if epoch <= args.epochs]

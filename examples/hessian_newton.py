@@ -34,6 +34,7 @@ from dezero import grad, hessian
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     finite_float,
     output_folder,
@@ -216,9 +217,7 @@ def main(argv=None):
     args = parse_options(parser, argv)
     if args.gd_max_iter is None:
         args.gd_max_iter = 2000 if args.smoke else 50000
-    for name in ('max_iter', 'gd_max_iter'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'max_iter', 'gd_max_iter')
     picture = os.path.join(args.out, 'hessian_newton.png')
     check_output_files(parser, [picture])
     start = np.array(args.start)

@@ -49,6 +49,7 @@ from dezero.models import MLP
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     count_up_to,
     exit_unless_memory_fits,
@@ -289,9 +290,7 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the picture (default: out)'
     )
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
-    for name in ('epochs', 'batch_size'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     for name in ('lr_range', 'wd_range'):
         low, high = getattr(args, name)
         if not low < high:  # both positive and finite: see positive_float

@@ -32,6 +32,7 @@ from dezero import DataLoader, Model, Trainer, optimizers, transforms
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     conv_numbers,
     exit_unless_memory_fits,
@@ -133,8 +134,7 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the outputs (default: out)'
     )
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error('--epochs and --batch-size must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
     train_data, test_data = load_or_generate(args, IMAGE_TRANSFORM, flat=False)
     # the held-out batches of 500 keep no graph: about half the numbers per image

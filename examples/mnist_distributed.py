@@ -33,6 +33,7 @@ from dezero.models import MLP
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     mlp_memory,
@@ -94,8 +95,7 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the weights (default: out)'
     )
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error('--epochs and --batch-size must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     weights = os.path.join(args.out, 'mnist_distributed_mlp.npz')
     check_output_files(parser, [weights])
 

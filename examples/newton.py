@@ -33,6 +33,7 @@ from dezero import Variable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     finite_float,
     output_folder,
@@ -230,8 +231,7 @@ def main(argv=None):
         'takes about a second anyway)',
     )
     args = parse_options(parser, argv)
-    if args.max_iter < 1:
-        parser.error('--max-iter must be 1 or more')
+    check_at_least_one(parser, args, 'max_iter')
     picture = os.path.join(args.out, 'newton.png')
     check_output_files(parser, [picture])
     x0 = args.x0

@@ -216,6 +216,16 @@ def parse_options(parser, argv=None, smoke_replaces=()):
     return args
 
 
+def check_at_least_one(parser, args, *names):
+    """Refuse through ``parser.error`` (exit status 2) the first of the options
+    ``names`` (attributes of ``args``, such as ``'batch_size'``) below 1, naming it and
+    its value; an option left None passes."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'{_flag(name)} must be 1 or more, got {value}')
+
+
 def check_output_files(parser, paths, inputs=None):
     """Refuse through ``parser.error`` (exit status 2), before any work, when one of
     the files ``paths`` that a script will write (into its ``--out``) could not be

@@ -54,6 +54,7 @@ from dezero import DataLoader, Model, Trainer, optimizers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     non_negative_float,
     output_folder,
@@ -253,8 +254,7 @@ def main(argv=None):
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs is None:
         args.epochs = 20 if args.smoke else 200
-    if args.epochs < 1 or args.batch_size < 1:
-        parser.error('--epochs and --batch-size must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     if args.dropout is not None and not 0 <= args.dropout < 1:
         parser.error(f'--dropout must be in [0, 1), got {args.dropout:g}')
     figure_path = os.path.join(args.out, 'overfitting.png')

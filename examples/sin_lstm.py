@@ -37,6 +37,7 @@ from dezero.progress import EpochProgress
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     model_size,
@@ -158,8 +159,7 @@ def main(argv=None):
     for name, (smoke, default) in smoke_or_default.items():
         if getattr(args, name) is None:
             setattr(args, name, smoke if args.smoke else default)
-    if min(args.epochs, args.bptt) < 1:
-        parser.error('--epochs and --bptt must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'bptt')
     plot_path = os.path.join(args.out, 'sin_lstm.png')
     check_output_files(parser, [plot_path])
     # the 4 gates' weights, and the graph of --bptt steps (at most the steps of an

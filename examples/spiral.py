@@ -40,6 +40,7 @@ from dezero.models import MLP
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     mlp_memory,
@@ -149,9 +150,7 @@ def main(argv=None):
     args = parse_options(parser, argv)
     if args.epochs is None:
         args.epochs = 30 if args.smoke else 300
-    for name in ('epochs', 'batch_size'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     check_output_files(parser, [os.path.join(args.out, name) for name in PICTURES])
     # SGD on batches of at most the 300 points; the picture classifies the whole grid
     # at once, the largest batch of all

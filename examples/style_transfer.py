@@ -63,6 +63,7 @@ from dezero.models import VGG16
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     model_size,
@@ -360,9 +361,7 @@ def main(argv=None):
         args.size = 48 if args.smoke else 224
     if args.print_every is None:
         args.print_every = 1 if args.smoke else 10
-    for name in ('iters', 'print_every'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'iters', 'print_every')
     if args.size < MIN_SIDE:
         parser.error(f'--size must be {MIN_SIDE} or more, got {args.size}')
     paths = {

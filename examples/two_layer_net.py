@@ -42,6 +42,7 @@ from dezero.trainer import plot_history
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     mlp_memory,
@@ -214,11 +215,7 @@ def main(argv=None):
         '--out', type=output_folder, default='out', help='folder for the pictures (default: out)'
     )
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
-    for name in ('epochs', 'batch_size', 'check_images'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
-    if args.check_entries is not None and args.check_entries < 1:
-        parser.error('--check-entries must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size', 'check_images', 'check_entries')
     if args.check_entries is None and args.smoke:
         args.check_entries = 100
     plot_path = os.path.join(args.out, 'two_layer_net.png')

@@ -49,6 +49,7 @@ from dezero import DataLoader, Model, optimizers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_data import add_data_options, load_or_generate
 from options import (
+    check_at_least_one,
     check_output_files,
     exit_unless_memory_fits,
     mlp_memory,
@@ -278,9 +279,7 @@ def main(argv=None):
     args = parse_options(parser, argv, smoke_replaces=['data_dir'])
     if args.epochs is None:
         args.epochs = 5 if args.smoke else 30
-    for name in ('epochs', 'batch_size'):
-        if getattr(args, name) < 1:
-            parser.error(f'--{name.replace("_", "-")} must be 1 or more')
+    check_at_least_one(parser, args, 'epochs', 'batch_size')
     reconstructions_path = os.path.join(args.out, RECONSTRUCTIONS_NAME)
     latent_map_path = os.path.join(args.out, LATENT_MAP_NAME)  # with a 2-d code only
     earlier = numbered_files(args.out, SAMPLES_NAME)  # every epoch's, read at once

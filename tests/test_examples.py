@@ -445,8 +445,8 @@ def test_cifar10_reads_the_dataset_cache_from_data_dir(tmp_path):
 @pytest.mark.parametrize(
     'args, message',
     [
-        (['--epochs', '0'], '--epochs and --batch-size must be 1 or more'),
-        (['--batch-size', '0'], '--epochs and --batch-size must be 1 or more'),
+        (['--epochs', '0'], '--epochs must be 1 or more, got 0'),
+        (['--batch-size', '0'], '--batch-size must be 1 or more, got 0'),
         (['--lr', '-1'], 'argument --lr: must be a positive number, got -1'),
         (['--lr', 'nan'], 'argument --lr: must be a positive number, got nan'),
         (['--lr', 'inf'], 'argument --lr: must be a positive number, got inf'),
@@ -1047,14 +1047,20 @@ def test_sizes_beyond_any_memory_are_refused_while_parsing(name, args, capsys):
 @pytest.mark.parametrize(
     'name, args, message',
     [
-        ('spiral.py', ['--epochs', '-5'], '--epochs must be 1 or more'),
-        ('spiral.py', ['--epochs', '0'], '--epochs must be 1 or more'),
-        ('sin_lstm.py', ['--epochs', '-5'], '--epochs and --bptt must be 1 or more'),
+        ('spiral.py', ['--epochs', '-5'], '--epochs must be 1 or more, got -5'),
+        ('spiral.py', ['--epochs', '0'], '--epochs must be 1 or more, got 0'),
+        ('sin_lstm.py', ['--epochs', '-5'], '--epochs must be 1 or more, got -5'),
+        ('sin_lstm.py', ['--bptt', '0'], '--bptt must be 1 or more, got 0'),
+        (
+            'mnist.py',
+            ['--batch-size', '-1'],
+            'error: --batch-size must be 1 or more, got -1',
+        ),
         ('sin_lstm.py', ['--hidden', '0'], 'argument --hidden: must be a whole number from 1'),
         ('sin_lstm.py', ['--lr', '-1'], 'argument --lr: must be a positive number, got -1'),
         ('tanh.py', ['--order', '9'], '--order must be from 0 to 8, got 9'),
         ('tanh.py', ['--order', '-1'], '--order must be from 0 to 8, got -1'),
-        ('hessian_newton.py', ['--gd-max-iter', '0'], '--gd-max-iter must be 1 or more'),
+        ('hessian_newton.py', ['--gd-max-iter', '0'], '--gd-max-iter must be 1 or more, got 0'),
     ],
 )
 def test_smoke_runs_refuse_bad_values_they_used_to_replace(name, args, message, tmp_path, capsys):

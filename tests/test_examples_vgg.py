@@ -296,7 +296,7 @@ def test_an_image_the_script_would_write_over_is_refused(
         ('grad_cam.py', ['--smoke', '--class-index', '1000'], 'in 0..999, got 1000'),
         ('style_transfer.py', ['--content', 'a.jpg'], '--content PATH --style PATH'),
         ('style_transfer.py', ['--smoke', '--size', '8'], '--size must be 16 or more, got 8'),
-        ('style_transfer.py', ['--smoke', '--iters', '0'], '--iters must be 1 or more'),
+        ('style_transfer.py', ['--smoke', '--iters', '0'], '--iters must be 1 or more, got 0'),
         ('style_transfer.py', ['--smoke', '--lr', '0'], 'argument --lr: must be a positive'),
         ('style_transfer.py', ['--smoke', '--lr', 'inf'], 'argument --lr: must be a positive'),
         (
