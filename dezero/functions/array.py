@@ -269,10 +269,40 @@ class GetItem(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
+        if type(x) is not np.ndarray:  # CuPy wraps an index out of range round
+            _check_array_indexes(self.slices, x.shape)
         return x[self.slices]
 
     def backward(self, gy):
         return GetItemGrad(self.slices, self.x_shape)(gy)
+
+
+def _check_array_indexes(index, shape):
+    """IndexError, as NumPy raises it, when an integer array in ``index`` holds a
+    position outside its axis of an array of ``shape``: CuPy takes such a position
+    modulo the axis size instead, which would select (and give gradients to) other
+    elements.  One reading of the array's least and greatest values each."""
+    parts = index if isinstance(index, tuple) else (index,)
+    kinds = [p.dtype.kind if cuda.is_array(p) else None for p in parts]
+    taken = sum(
+        p.ndim if k == 'b' else 0 if p is None or p is Ellipsis else 1 for p, k in zip(parts, kinds)
+    )
+    axis = 0
+    for part, kind in zip(parts, kinds):
+        if part is Ellipsis:
+            axis += len(shape) - taken
+        elif kind == 'b':
+            axis += part.ndim
+        elif part is not None:
+            if kind in ('i', 'u') and part.size and axis < len(shape):
+                size = shape[axis]
+                for value in (int(part.min()), int(part.max())):
+                    if not -size <= value < size:
+                        raise IndexError(
+                            f'GetItem: index {value} is out of bounds for axis {axis} '
+                            f'with size {size}'
+                        )
+            axis += 1
 
 
 class GetItemGrad(Function):

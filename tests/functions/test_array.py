@@ -750,3 +750,43 @@ def test_stack_names_itself_and_its_axis(axis, error, message):
 def test_stack_takes_every_axis_numpy_takes(axis):
     a, b = np.ones((2, 3)), np.zeros((2, 3))
     np.testing.assert_array_equal(F.stack([a, b], axis=axis).data, np.stack([a, b], axis=axis))
+
+
+@pytest.mark.parametrize(
+    'index, shape, message',
+    [
+        (np.array([1, 3]), (3,), 'index 3 is out of bounds for axis 0 with size 3'),
+        (np.array([-4]), (3, 2), 'index -4 is out of bounds for axis 0 with size 3'),
+        ((Ellipsis, np.array([2])), (4, 2), 'index 2 is out of bounds for axis 1 with size 2'),
+        ((None, 0, np.array([5])), (3, 4), 'index 5 is out of bounds for axis 1 with size 4'),
+        (
+            (np.eye(2, 3, dtype=bool), np.array([0, 7])),
+            (2, 3, 5),
+            'index 7 is out of bounds for axis 2 with size 5',
+        ),
+    ],
+)
+def test_integer_array_indexes_out_of_range_are_refused_before_cupy_wraps_them(
+    index, shape, message
+):
+    # CuPy takes x[[1, 3]] of 3 elements as x[[1, 0]]: other values and gradients
+    from dezero.functions.array import _check_array_indexes
+
+    with pytest.raises(IndexError, match=rf'^GetItem: {message}$'):
+        _check_array_indexes(index, shape)
+    with pytest.raises(IndexError):
+        np.zeros(shape)[index]  # as NumPy refuses it
+
+
+def test_integer_array_indexes_within_range_pass_the_cupy_check():
+    from dezero.functions.array import _check_array_indexes
+
+    for index, shape in [
+        (np.array([0, 2, -3]), (3,)),
+        ((Ellipsis, np.array([1, -2])), (4, 2)),
+        ((slice(None), None, np.array([3])), (2, 4)),
+        (np.array([], int), (0,)),
+        ((np.eye(2, 3, dtype=bool), np.array([0, 4])), (2, 3, 5)),
+    ]:
+        _check_array_indexes(index, shape)
+        np.zeros(shape)[index]

@@ -269,3 +269,29 @@ def test_float16_products_stay_float16_on_the_device(xp_device):
         x.cleargrad(), W.cleargrad()
         F.sum(y).backward()
         assert x.grad.dtype == W.grad.dtype == np.float16 and dev.is_device(W.grad.data)
+
+
+def test_a_host_bool_mask_or_condition_goes_with_device_data(xp_device):
+    # CuPy refused them inside cupy.where with its own words: a mask made with np.tril
+    # (as MultiHeadAttention's errors advise) failed on a GPU model
+    dev = xp_device
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    mask = np.tril(np.ones((5, 5), bool))
+    on_device = F.scaled_dot_product_attention(
+        Variable(dev.put(q)), Variable(dev.put(q)), Variable(dev.put(q)), mask=mask
+    )
+    on_cpu = F.scaled_dot_product_attention(Variable(q), Variable(q), Variable(q), mask=mask)
+    assert dev.is_device(on_device.data)
+    np.testing.assert_allclose(cuda.as_numpy(on_device.data), on_cpu.data, rtol=1e-6)
+    condition = q > 0
+    chosen = F.where(condition, Variable(dev.put(q)), Variable(dev.put(-q)))
+    assert dev.is_device(chosen.data)
+    np.testing.assert_array_equal(cuda.as_numpy(chosen.data), np.abs(q))
+
+
+def test_an_integer_index_out_of_range_is_refused_on_the_device(xp_device):
+    # CuPy takes position 3 of 3 as position 0: other values, and gradients to them
+    x = Variable(xp_device.put(np.arange(3.0)))
+    with pytest.raises(IndexError, match=r'^GetItem: index 3 is out of bounds for axis 0'):
+        x[np.array([1, 3])]
