@@ -71,6 +71,8 @@ def _bias(mask, is_causal, scores):
             f'attention weights {data.shape} (..., L, S)'
         )
     if m.dtype == np.bool_:
+        if type(m) is np.ndarray and xp is not np:  # made with np.tril, for GPU data
+            m = xp.asarray(m)
         return xp.where(m, 0.0, -np.inf).astype(data.dtype)
     if m.dtype.kind != 'f':
         raise TypeError(
