@@ -1640,7 +1640,8 @@ def _global_norm(arrays):
     with np.errstate(over='ignore'):  # an overflow is dealt with below
         for a in arrays:
             a = a.astype(np.float64, copy=False)  # (a * a is a new array)
-            total += float((a * a).sum())
+            total = total + (a * a).sum()  # on the arrays' device: one reading, below
+        total = float(total)
     if not math.isinf(total):
         return math.sqrt(total)  # NaN too
     largest = max((float(abs(a).max()) for a in arrays if a.size), default=0.0)
