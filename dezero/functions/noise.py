@@ -46,7 +46,7 @@ def dropout(x, dropout_ratio=0.5):
     """Inverted dropout.  In training (``Config.train``) each element of x is zeroed
     with probability ``dropout_ratio`` and the rest are scaled by 1 / (1 - ratio), so
     the expectation is unchanged; the random draw uses ``np.random`` (seed it to
-    reproduce).  float16 is scaled in float64 and rounded to float16 once, as its own
+    reproduce), or on a GPU ``cupy.random`` (seeded with ``cupy.random.seed``).  float16 is scaled in float64 and rounded to float16 once, as its own
     range ends below the scale of a ratio from 0.99999 on.  In test mode x is returned
     unchanged, as a Variable.
     Derivative: the same mask times 1 / (1 - ratio)."""
