@@ -1670,11 +1670,17 @@ class FreezeParam:
                 )
         self.layers = layers
 
-    def __call__(self, params):
-        frozen = set()
+    @property
+    def freeze_params(self):
+        """The Parameters frozen now, as a list (the book's name): the given ones and
+        those the given layers hold."""
+        found = []
         for layer in self.layers:
-            members = [layer] if isinstance(layer, Variable) else layer.params()
-            frozen.update(id(p) for p in members)
+            found.extend([layer] if isinstance(layer, Variable) else layer.params())
+        return found
+
+    def __call__(self, params):
+        frozen = {id(p) for p in self.freeze_params}
         for p in params:
             if id(p) in frozen:
                 p.grad = None

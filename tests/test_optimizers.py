@@ -638,6 +638,13 @@ def test_add_hook_needs_a_callable():
         Adam().add_hook(3)
 
 
+def test_freeze_param_lists_its_parameters_as_the_books_freeze_params():
+    layer = L.Linear(3, in_size=2)
+    extra = Parameter(np.zeros(2))
+    frozen = FreezeParam(layer, extra).freeze_params
+    assert [id(p) for p in frozen] == [id(p) for p in [*layer.params(), extra]]
+
+
 def test_freeze_param_needs_layers_or_parameters():
     with pytest.raises(ValueError, match='FreezeParam'):
         FreezeParam()

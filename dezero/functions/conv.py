@@ -290,7 +290,7 @@ class Conv2DGradW(Function):
     def __init__(self, conv=None, *, conv2d=None):
         conv = given_once('Conv2DGradW', 'the convolution call', ('conv', conv), ('conv2d', conv2d))
         self.w_shape, self.stride, self.pad = _filter_geometry(conv)
-        self.kernel = self.w_shape[2:]
+        self.kernel = self.kernel_size = self.w_shape[2:]  # (kernel_size: the book's name)
 
     def forward(self, x, gy):
         self._check_shapes(x.shape, gy.shape)

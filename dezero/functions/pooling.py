@@ -259,6 +259,21 @@ def _recorded_argmax(name, pooling):
     return pooling.windows, pooling.offsets, pooling.x_shape
 
 
+def _book_attributes(f, pooling):
+    """Set on ``f`` (a Pooling2DGrad or Pooling2DWithIndexes) what the book's have,
+    for code that reads them: the max pooling call ``mpool2d``, its ``kernel_size``,
+    ``stride``, ``pad`` and ``indexes``, and the ``input_shape`` and ``dtype`` of its
+    input."""
+    f.mpool2d = pooling
+    f.kernel_size, f.stride, f.pad = pooling.kernel_size, pooling.stride, pooling.pad
+    f.indexes = pooling.indexes
+    f.input_shape = f.x_shape
+    if isinstance(pooling, (Pooling2DGrad, Pooling2DWithIndexes)):
+        f.dtype = pooling.dtype
+    else:
+        f.dtype = pooling.inputs[0].dtype
+
+
 def _book_argmax(name, pooling):
     """The geometry, the argmax offsets and the input shape of ``pooling``, a called
     max pooling written as in the book: a Function with ``kernel_size``, ``stride``,
@@ -345,6 +360,7 @@ class Pooling2DGrad(Function):
             'Pooling2DGrad', 'the max pooling call', ('pooling', pooling), ('mpool2d', mpool2d)
         )
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DGrad', pooling)
+        _book_attributes(self, pooling)
 
     def forward(self, gy):
         _refuse_misfit(
@@ -373,6 +389,8 @@ class Pooling2DWithIndexes(Function):
             ('mpool2d', mpool2d),
         )
         self.windows, self.offsets, self.x_shape = _recorded_argmax('Pooling2DWithIndexes', pooling)
+        _book_attributes(self, pooling)
+        self.input_shpae = self.input_shape  # as the book spells it in this class
 
     def forward(self, x):
         _refuse_misfit(
@@ -402,7 +420,7 @@ class AveragePooling(Function):
 
     def forward(self, x):
         self.windows = _windows('average_pooling', x.shape, self.kernel_size, self.stride, self.pad)
-        self.x_shape = x.shape
+        self.x_shape = self.input_shape = x.shape  # (the book's name)
         return self.windows.average(x)
 
     def backward(self, gy):

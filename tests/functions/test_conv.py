@@ -931,3 +931,9 @@ def test_float32_filter_and_bias_gradients_stay_float32():
     F.sum(F.conv2d(x, W, b, pad=1)).backward()
     assert W.grad.dtype == b.grad.dtype == x.grad.dtype == np.float32
     np.testing.assert_array_equal(b.grad.data, [100.0, 100.0])
+
+
+def test_the_filter_gradient_function_has_the_books_kernel_size():
+    x = Variable(np.ones((1, 2, 5, 5)))
+    y = F.conv2d(x, Variable(np.ones((3, 2, 3, 2))), pad=1)
+    assert F.Conv2DGradW(y.creator).kernel_size == (3, 2)  # AttributeError before

@@ -409,3 +409,23 @@ def test_average_pooling_of_big_endian_float16_sums_in_float32():
     x = np.full((1, 1, 4, 4), 30000, dtype='>f2')
     y = F.average_pooling(x, 2, 2).data
     np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 30000, dtype=np.float16))
+
+
+def test_the_gradient_functions_carry_the_attributes_the_books_set():
+    # code written for the book reads them (AttributeError before)
+    from dezero.functions_conv import AveragePooling, Pooling, Pooling2DGrad, Pooling2DWithIndexes
+
+    x = Variable(np.random.default_rng(0).standard_normal((1, 2, 5, 5)).astype(np.float32))
+    pooling = Pooling(2, 2)
+    pooling(x)
+    grad = Pooling2DGrad(pooling)
+    assert grad.mpool2d is pooling
+    assert (grad.kernel_size, grad.stride, grad.pad) == (2, 2, 0)
+    assert grad.input_shape == (1, 2, 5, 5) and grad.dtype == np.float32
+    np.testing.assert_array_equal(grad.indexes, pooling.indexes)
+    gather = Pooling2DWithIndexes(pooling)
+    assert gather.input_shpae == gather.input_shape == (1, 2, 5, 5)  # the book's spelling
+    assert (gather.kernel_size, gather.dtype) == (2, np.float32)
+    average = AveragePooling(2, 2)
+    average(x)
+    assert average.input_shape == (1, 2, 5, 5)
