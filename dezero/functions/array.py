@@ -281,28 +281,42 @@ def _check_array_indexes(index, shape):
     """IndexError, as NumPy raises it, when an integer array in ``index`` holds a
     position outside its axis of an array of ``shape``: CuPy takes such a position
     modulo the axis size instead, which would select (and give gradients to) other
-    elements.  One reading of the array's least and greatest values each."""
+    elements.  As in NumPy, a 0-d integer array is checked as an int is, and the
+    others only when the arrays of the index broadcast to some positions.  One reading
+    of each array's least and greatest values."""
     parts = index if isinstance(index, tuple) else (index,)
-    kinds = [p.dtype.kind if cuda.is_array(p) else None for p in parts]
-    taken = sum(
-        p.ndim if k == 'b' else 0 if p is None or p is Ellipsis else 1 for p, k in zip(parts, kinds)
-    )
+    masks = [
+        isinstance(p, (bool, np.bool_)) or (cuda.is_array(p) and p.dtype == bool) for p in parts
+    ]
+    arrays = [cuda.is_array(p) and p.dtype.kind in 'iu' for p in parts]
+    # how many axes of x each part takes: a bool mask its own ndim (0 for True), an
+    # int, a slice or an integer array one, None and Ellipsis none
+    spans = [
+        np.ndim(p) if mask else 0 if p is None or p is Ellipsis else 1
+        for p, mask in zip(parts, masks)
+    ]
+    positions = [p.shape for p, a in zip(parts, arrays) if a and p.ndim]
+    positions += [
+        (int(np.count_nonzero(p)) if np.ndim(p) else int(bool(p)),)
+        for p, m in zip(parts, masks)
+        if m
+    ]
+    try:
+        some = not positions or 0 not in np.broadcast_shapes(*positions)
+    except ValueError:  # they do not broadcast: indexing says so, after the 0-d ones
+        some = False
     axis = 0
-    for part, kind in zip(parts, kinds):
+    for part, span, is_array in zip(parts, spans, arrays):
         if part is Ellipsis:
-            axis += len(shape) - taken
-        elif kind == 'b':
-            axis += part.ndim
-        elif part is not None:
-            if kind in ('i', 'u') and part.size and axis < len(shape):
-                size = shape[axis]
-                for value in (int(part.min()), int(part.max())):
-                    if not -size <= value < size:
-                        raise IndexError(
-                            f'GetItem: index {value} is out of bounds for axis {axis} '
-                            f'with size {size}'
-                        )
-            axis += 1
+            axis += len(shape) - sum(spans)
+        elif is_array and (some or not part.ndim) and axis < len(shape):
+            size = shape[axis]
+            for value in (int(part.min()), int(part.max())):
+                if not -size <= value < size:
+                    raise IndexError(
+                        f'GetItem: index {value} is out of bounds for axis {axis} with size {size}'
+                    )
+        axis += span
 
 
 class GetItemGrad(Function):

@@ -764,6 +764,12 @@ def test_stack_takes_every_axis_numpy_takes(axis):
             (2, 3, 5),
             'index 7 is out of bounds for axis 2 with size 5',
         ),
+        ((np.True_, np.array([-5])), (4, 5), 'index -5 is out of bounds for axis 0 with size 4'),
+        (
+            (np.array([], int), np.array(9)),
+            (4, 5),
+            'index 9 is out of bounds for axis 1 with size 5',
+        ),
     ],
 )
 def test_integer_array_indexes_out_of_range_are_refused_before_cupy_wraps_them(
@@ -787,6 +793,8 @@ def test_integer_array_indexes_within_range_pass_the_cupy_check():
         ((slice(None), None, np.array([3])), (2, 4)),
         (np.array([], int), (0,)),
         ((np.eye(2, 3, dtype=bool), np.array([0, 4])), (2, 3, 5)),
+        ((True, np.array([4])), (5, 2)),  # a bool scalar takes no axis
+        ((np.array([7]), np.array([], int)), (5, 2)),  # no positions: nothing checked
     ]:
         _check_array_indexes(index, shape)
         np.zeros(shape)[index]
