@@ -1669,18 +1669,18 @@ class FreezeParam:
                     f'Parameters, got {type(layer).__name__}'
                 )
         self.layers = layers
-
-    @property
-    def freeze_params(self):
-        """The Parameters frozen now, as a list (the book's name): the given ones and
-        those the given layers hold."""
-        found = []
-        for layer in self.layers:
-            found.extend([layer] if isinstance(layer, Variable) else layer.params())
-        return found
+        # the book's list of the Parameters to freeze, which code may add to
+        self.freeze_params = [
+            p
+            for layer in layers
+            for p in ([layer] if isinstance(layer, Variable) else layer.params())
+        ]
 
     def __call__(self, params):
         frozen = {id(p) for p in self.freeze_params}
+        for layer in self.layers:  # and those the layers have made since
+            if not isinstance(layer, Variable):
+                frozen.update(id(p) for p in layer.params())
         for p in params:
             if id(p) in frozen:
                 p.grad = None

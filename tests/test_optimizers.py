@@ -641,8 +641,14 @@ def test_add_hook_needs_a_callable():
 def test_freeze_param_lists_its_parameters_as_the_books_freeze_params():
     layer = L.Linear(3, in_size=2)
     extra = Parameter(np.zeros(2))
-    frozen = FreezeParam(layer, extra).freeze_params
-    assert [id(p) for p in frozen] == [id(p) for p in [*layer.params(), extra]]
+    hook = FreezeParam(layer, extra)
+    assert [id(p) for p in hook.freeze_params] == [id(p) for p in [*layer.params(), extra]]
+    # the book's code may add to the list: those are frozen too
+    other = Parameter(np.ones(2))
+    other.grad = Variable(np.ones(2))
+    hook.freeze_params.append(other)
+    hook([other])
+    assert other.grad is None
 
 
 def test_freeze_param_needs_layers_or_parameters():
