@@ -548,7 +548,7 @@ def _operand(c, x, op):
         if dtype is None:
             return np.asarray(c)
         if op == '/' and dtype.kind in 'biu' and not isinstance(c, complex):
-            if isinstance(c, int) and c.bit_length() > 1024:  # beyond every float
+            if isinstance(c, int) and not _holds_as_float(c):
                 raise _unfit(
                     where,
                     c,
@@ -599,6 +599,16 @@ def _number(number, dtype, where):
         return np.array(number, np.result_type(dtype, number))
     except OverflowError:  # an integer out of the range of integer data
         raise _unfit(where, number, dtype, _OUT_OF_RANGE) from None
+
+
+def _holds_as_float(number):
+    """Whether the Python int ``number`` has a float64 value (it is not beyond the
+    largest float, rounded)."""
+    try:
+        float(number)
+    except OverflowError:
+        return False
+    return True
 
 
 def _every_float_holds(number):

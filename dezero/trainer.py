@@ -1030,7 +1030,8 @@ class _Monitor:
             raise ValueError(f'{owner}: min_delta must be a finite number >= 0, got {min_delta!r}')
         # the text as a plain str (that of an enum member or a np.str_, whose str() may
         # differ), as a saved state holds it
-        self.owner, self.monitor, self.mode = owner, str.__str__(monitor), str.__str__(mode)
+        self.owner, self.monitor = owner, str.__str__(monitor)
+        self.mode = 'min' if mode == 'min' else 'max'
         self.min_delta = float(min_delta)
         self.best = None
         self.best_epoch = None

@@ -872,6 +872,8 @@ def test_a_0d_array_the_dtype_cannot_hold_and_a_huge_integer_are_refused():
         var([1.0]) / 10**400
     with pytest.raises(OverflowError, match=r'dtype int8 of the Variable: it is beyond float64'):
         Variable(np.array([1], np.int8)) / 10**400  # whose quotient would be float64
+    with pytest.raises(OverflowError, match=r'dtype int32 of the Variable: it is beyond float64'):
+        Variable(np.array([1], np.int32)) / (2**1024 - 1)  # 1024 bits, beyond float64 too
     with pytest.raises(OverflowError, match=r'^Pow: the number 100000\.0 .* float16'):
         var([1.0], np.float16) ** 1e5
     with pytest.raises(OverflowError, match=r'^Pow: the number 1e-08 .* would become 0'):

@@ -115,8 +115,9 @@ def where(condition, x, y):
         )
     x, y = _operands('where', x, y, first=1)  # x and y follow the condition
     _check_broadcast('where', condition.shape, x.shape, y.shape)
-    data = next((v.data for v in (x, y) if isinstance(v, Variable) and v.data is not None), None)
-    if type(condition) is np.ndarray and data is not None and type(data) is not np.ndarray:
+    arrays = [v.data if isinstance(v, Variable) else v for v in (x, y)]
+    data = next((a for a in arrays if cuda.is_array(a) and type(a) is not np.ndarray), None)
+    if type(condition) is np.ndarray and data is not None:
         condition = cuda.get_array_module(data).asarray(condition)  # a constant: to the GPU
     # a copy: backward reads the condition, which the caller may change meanwhile
     return Where(condition.copy())(x, y)

@@ -288,6 +288,9 @@ def test_a_host_bool_mask_or_condition_goes_with_device_data(xp_device):
     chosen = F.where(condition, Variable(dev.put(q)), Variable(dev.put(-q)))
     assert dev.is_device(chosen.data)
     np.testing.assert_array_equal(cuda.as_numpy(chosen.data), np.abs(q))
+    chosen = F.where(condition, dev.put(q), 0.0)  # device arrays as constants
+    assert dev.is_device(chosen.data)
+    np.testing.assert_array_equal(cuda.as_numpy(chosen.data), np.maximum(q, 0))
 
 
 def test_an_integer_index_out_of_range_is_refused_on_the_device(xp_device):
