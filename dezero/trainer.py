@@ -1665,7 +1665,7 @@ def _check_parameter_names(saved, model, owner, path):
     if saved != now:
         added, gone = sorted(now - saved), sorted(saved - now)
         differences = [
-            f'{what}: {", ".join(map(repr, names[:5]))}{" ..." if len(names) > 5 else ""}'
+            f'{what}: {_listed(names)}'
             for what, names in (('not in the saved model', added), ('not in this model', gone))
             if names
         ]
