@@ -138,7 +138,7 @@ def get_file(
             raise ValueError(
                 f'get_file: cannot tell a file name from the URL {url!r}; pass file_name'
             )
-    file_name = _as_str('file_name', file_name)
+    file_name = path_text('get_file', 'file_name', file_name)
     if file_name in ('', '.', '..') or '/' in file_name or os.sep in file_name:
         raise ValueError(
             f'get_file: file_name must be a plain file name (not empty, . or .., and '
@@ -146,7 +146,9 @@ def get_file(
         )
     if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
-    folder = _as_str('cache_dir', cache_dir) if cache_dir is not None else downloads_dir()
+    folder = (
+        path_text('get_file', 'cache_dir', cache_dir) if cache_dir is not None else downloads_dir()
+    )
     path = os.path.join(folder, file_name)
     _check_not_a_folder(path)
     if not os.path.exists(path):
@@ -259,14 +261,13 @@ def check_folder(owner, folder, advice):
         path = parent
 
 
-def _as_str(name, path):
-    """``path`` (a str, bytes or path object) as a str, or TypeError naming get_file."""
+def path_text(owner, name, path, what='a str, bytes or path object'):
+    """``path`` (a str, bytes or path object) as a str, or TypeError saying that the
+    argument ``name`` of ``owner`` must be ``what``."""
     try:
         return os.fsdecode(path)
     except TypeError:
-        raise TypeError(
-            f'get_file: {name} must be a str, bytes or path object, got {path!r}'
-        ) from None
+        raise TypeError(f'{owner}: {name} must be {what}, got {path!r:.60}') from None
 
 
 def _file_md5(path):

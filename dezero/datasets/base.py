@@ -6,7 +6,14 @@ import os
 
 import numpy as np
 
-from dezero.download import DownloadError, check_folder, downloads_dir, failed_for, get_file
+from dezero.download import (
+    DownloadError,
+    check_folder,
+    downloads_dir,
+    failed_for,
+    get_file,
+    path_text,
+)
 
 
 def _identity(x):
@@ -82,13 +89,7 @@ class Dataset:
 def folder_path(owner, root):
     """``root``, the path of a dataset's folder given as a str, bytes or path object,
     as a str; TypeError naming ``owner`` and ``root`` for anything else."""
-    try:
-        return os.fsdecode(root)
-    except TypeError:
-        raise TypeError(
-            f'{owner}: root must be the path of a folder (a str, bytes or path object), '
-            f'got {root!r:.60}'
-        ) from None
+    return path_text(owner, 'root', root, 'the path of a folder (a str, bytes or path object)')
 
 
 def fetch(owner, url, file_name=None, md5=None, validate=None, progress=False):
