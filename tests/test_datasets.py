@@ -451,6 +451,7 @@ def test_a_file_already_in_the_default_folder_is_verified(cls, folder, tmp_path)
     assert message.startswith(f'{cls.__name__}: {path} is not the file {TEST_FILES[0]} of ')
     assert f'its MD5 is {digest}, expected {cls.md5[TEST_FILES[0]]}' in message
     assert 'Delete it' in message and str(folder / 'MD5SUMS') in message
+    assert 'pass root= the folder that holds them' in message
     assert info.value.file_name == TEST_FILES[0] and info.value.folder == str(folder)
 
 
@@ -470,10 +471,37 @@ def test_fashion_mnist_files_in_the_mnist_folder_are_refused(monkeypatch, tmp_pa
 
 
 @both
-def test_files_in_a_root_of_ones_own_are_verified_too(cls, tmp_path):
+def test_files_of_ones_own_in_a_root_load_without_md5sums(cls, tmp_path):
     write_split(tmp_path, train=False, md5sums=False)
-    with pytest.raises(ChecksumError, match=f'^{cls.__name__}: .*{TEST_FILES[0]}'):
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+    assert sorted(os.listdir(tmp_path)) == sorted(TEST_FILES)  # nothing fetched or written
+
+
+@pytest.mark.parametrize('cls, other', [(MNIST, FashionMNIST), (FashionMNIST, MNIST)])
+def test_the_other_datasets_published_files_are_refused_in_a_root(
+    cls, other, monkeypatch, tmp_path
+):
+    write_split(tmp_path, train=False, md5sums=False)
+    sums = {n: hashlib.md5((tmp_path / n).read_bytes()).hexdigest() for n in TEST_FILES}
+    monkeypatch.setattr(other, 'md5', sums)  # as if these were the other's real files
+    with pytest.raises(ChecksumError) as info:
         cls(train=False, root=tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{cls.__name__}: {tmp_path / TEST_FILES[0]} is {other.__name__}'s")
+    assert f'load it with {other.__name__}' in message
+    # listed in MD5SUMS, they are the user's choice
+    mnist_files.list_md5(tmp_path, TEST_FILES)
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+
+
+def test_a_damaged_file_of_ones_own_is_refused(tmp_path):
+    write_split(tmp_path, train=False, md5sums=False)
+    path = tmp_path / TEST_FILES[0]
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # gzip's own checksum catches it
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=f'^MNIST: {path} is not a complete gzip file'):
+        MNIST(train=False, root=tmp_path)
 
 
 @both
@@ -494,10 +522,12 @@ def test_md5sums_lets_other_files_load_and_guards_them(cls, tmp_path):
 
 
 @both
-def test_a_file_md5sums_does_not_list_keeps_the_published_checksum(cls, tmp_path):
+def test_a_file_md5sums_does_not_list_is_read_as_it_is(cls, tmp_path):
     write_split(tmp_path, train=False, md5sums=False)
     mnist_files.list_md5(tmp_path, TEST_FILES[1:])  # the labels only
-    with pytest.raises(ChecksumError, match=f'{TEST_FILES[0]} is not the file'):
+    np.testing.assert_array_equal(cls(train=False, root=tmp_path).data[:, 0], IMAGES)
+    write_gz(tmp_path / TEST_FILES[1], idx_bytes(2049, (3,), bytes([1, 1, 1])))
+    with pytest.raises(ChecksumError, match=f'{TEST_FILES[1]} does not match its checksum'):
         cls(train=False, root=tmp_path)
 
 

@@ -171,6 +171,7 @@ class _IDXImages(Dataset):
         if transform is _DEFAULT_TRANSFORM:
             transform = copy.deepcopy(transform)
         self.root = self._default_root() if root is None else folder_path(type(self).__name__, root)
+        self._in_default_root = root is None  # where downloads are kept: verified
         super().__init__(train, transform, target_transform)
 
     def _default_root(self):
@@ -179,8 +180,8 @@ class _IDXImages(Dataset):
 
     def prepare(self):
         """Read the split's two IDX files (found in ``root`` or the cache, or
-        downloaded, and checked against their MD5 sums) into ``data``, (N, 1, 28, 28)
-        bytes, and ``label``, (N,) integers."""
+        downloaded and checked against their published MD5 sums) into ``data``, (N, 1,
+        28, 28) bytes, and ``label``, (N,) integers."""
         owner = type(self).__name__
         names = self.files[self.train]
         listed = _listed_md5(owner, self.root)
@@ -204,7 +205,7 @@ class _IDXImages(Dataset):
                 f'{owner}: {label_path} holds the label {labels.max()}, expected 0 to {last}'
             )
         # after the checks of the content, whose messages say more about a damaged file
-        self._verify((image_path, label_path), expected, listed)
+        self._verify((image_path, label_path), listed)
         self.data = images.reshape(-1, 1, 28, 28).copy()
         self.label = labels.astype(np.int64)
 
@@ -236,42 +237,69 @@ class _IDXImages(Dataset):
                 ) from e
         return [paths[n] for n in names]
 
-    def _verify(self, paths, expected, listed):
-        """Raise ChecksumError when a file of ``paths`` has another MD5 than the one
-        ``expected`` gives for its name; ``listed`` names those taken from MD5SUMS."""
+    def _verify(self, paths, listed):
+        """Raise ChecksumError for a file of ``paths`` whose MD5 is not the one it
+        should have: its line in the folder's MD5SUMS (``listed``, {name: MD5}) when
+        there is one; else, in the default folder (where downloads are kept), the
+        published one.  An unlisted file in a ``root`` of the user's is read as it is
+        (its content has passed its checks), unless it is the published file of another
+        dataset of the same file names (Fashion-MNIST's in MNIST's place, or the
+        reverse)."""
         owner = type(self).__name__
         for path in paths:
             name = os.path.basename(path)
-            want = expected[name]
-            if want is None:
-                continue
-            found = _file_md5(path)  # hashed once per process while the file stays the same
-            if found == want.lower():
-                continue
             folder = os.path.dirname(path)
             sums = os.path.join(self.root, _SUMS)
-            if name in listed:
-                message = (
-                    f'{owner}: {path} does not match its checksum in {sums}: its MD5 is '
-                    f'{found}, expected {want}; it was changed or damaged since it was '
-                    f'listed. Put the listed file back, or update its line in {sums}'
+            found = _file_md5(path)  # hashed once per process while the file stays the same
+            want = listed.get(name)
+            if want is not None:
+                problem = (
+                    f'does not match its checksum in {sums}: its MD5 is {found}, expected '
+                    f'{want}; it was changed or damaged since it was listed. Put the '
+                    f'listed file back, or update its line in {sums}'
+                )
+            elif self._in_default_root:
+                want = self.md5.get(name)
+                problem = (
+                    f'is not the file {name} of {owner}: its MD5 is {found}, expected {want}; '
+                    f"it is damaged, or another dataset's file (MNIST and Fashion-MNIST use "
+                    f'the same file names). Delete it to have it downloaded again, or put the '
+                    f'right file into {folder}; to use files of your own in this format, '
+                    f'pass root= the folder that holds them, or list their checksums in '
+                    f'{sums} (as `md5sum *.gz > {_SUMS}` writes them)'
                 )
             else:
-                message = (
-                    f'{owner}: {path} is not the file {name} of {owner}: its MD5 is '
-                    f"{found}, expected {want}; it is damaged, or another dataset's file "
-                    f'(MNIST and Fashion-MNIST use the same file names). Delete it to have '
-                    f'it downloaded again, or put the right file into {folder}; to use '
-                    f'files of your own in this format, list their checksums in {sums} '
-                    f'(as `md5sum *.gz > {_SUMS}` writes them)'
+                other = self._published_elsewhere(name, found)
+                if other is None:
+                    continue
+                want = self.md5.get(name)
+                problem = (
+                    f"is {other}'s file {name}, not {owner}'s (the two use the same file "
+                    f"names): load it with {other}, or put {owner}'s file into {folder}"
                 )
+            if want is None or found == want.lower():
+                continue
             raise ChecksumError(
-                message,
+                f'{owner}: {path} {problem}',
                 url=self.mirror + name,
                 file_name=name,
                 folder=folder,
                 reason=f'checksum mismatch: expected MD5 {want}, got {found}',
             )
+
+    @classmethod
+    def _published_elsewhere(cls, name, md5):
+        """The name of another dataset of these files whose published file ``name`` has
+        the checksum ``md5`` (and is not this dataset's own), or None."""
+        if cls.md5.get(name) == md5:
+            return None
+        pending = list(_IDXImages.__subclasses__())
+        while pending:
+            other = pending.pop()
+            pending.extend(other.__subclasses__())
+            if other is not cls and other.files == cls.files and other.md5.get(name) == md5:
+                return other.__name__
+        return None
 
     @classmethod
     def labels(cls):
@@ -299,16 +327,21 @@ class MNIST(_IDXImages):
     the files there by hand: the error names them and the folder.  Either split loads
     without the other's files.
 
-    Every file is verified against its published MD5 (``MNIST.md5``), whether it was
-    downloaded or found in ``root``: a file with another checksum, damaged or another
-    dataset's (Fashion-MNIST's files have the same names), raises ChecksumError naming
-    it, the folder and what to do.  To load files of your own in this format, list
-    their checksums in a file ``MD5SUMS`` in ``root``, one ``<MD5>  <file name>`` line
-    per file as ``md5sum *.gz > MD5SUMS`` writes them (UTF-8 or UTF-16 with a byte
-    order mark; a name is the file's name in ``root``, ``./`` before it allowed): a file
-    listed there is verified against its line instead.  Each load computes the MD5 of its two files, after
-    their content was read and checked: tens of milliseconds for the training split (a
-    file this process has hashed already is not hashed again while it stays the same).
+    A download is verified against its published MD5 (``MNIST.md5``) before it is
+    kept, and so is every file in the default folder, where downloads are kept: a file
+    there with another checksum (damaged, or Fashion-MNIST's, whose files have the same
+    names) raises ChecksumError naming it, the folder and what to do.  Files in a
+    ``root`` you pass are your own: they are read as they are once their content passes
+    its checks (gzip's own checksum, the IDX headers and sizes, 28x28 images, labels 0
+    to 9), so files of your own in this format load, except Fashion-MNIST's published
+    files, which are recognised by their checksums and refused.  To guard files of your
+    own against later changes, list their checksums in a file ``MD5SUMS`` beside them,
+    one ``<MD5>  <file name>`` line per file as ``md5sum *.gz > MD5SUMS`` writes them
+    (UTF-8 or UTF-16 with a byte order mark; a name is the file's name in the folder,
+    ``./`` before it allowed): a listed file with another checksum is refused.  Each
+    load computes the MD5 of its two files, after their content was read and checked:
+    tens of milliseconds for the training split (a file this process has hashed
+    already is not hashed again while it stays the same).
     """
 
     mirror = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
@@ -329,9 +362,9 @@ class FashionMNIST(_IDXImages):
 
     Stored, read, verified and transformed as :class:`MNIST` is, with the same file
     names and options; the files are kept in ``dezero_home()/datasets/fashion-mnist``
-    by default, and missing ones are downloaded from ``FashionMNIST.mirror``.  Files
-    already there are verified against ``FashionMNIST.md5`` too (or ``MD5SUMS``), so
-    MNIST's files are not taken for Fashion-MNIST's.
+    by default, and missing ones are downloaded from ``FashionMNIST.mirror``.  MNIST's
+    published files, of the same names, are recognised by their checksums and not
+    taken for Fashion-MNIST's.
     """
 
     mirror = 'https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/'
