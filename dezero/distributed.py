@@ -263,7 +263,11 @@ def broadcast_parameters(model, root=0, comm=None):
     the root's shape and dtype (on the GPU when the model's other parameters are
     there), so only the root needs to have run a forward pass.  A parameter the root
     has no data for must have none anywhere.  The models must have the same parameter
-    paths; otherwise every process raises ValueError naming the first difference."""
+    paths, and their layers the same settings other than the input sizes
+    (``out_size``, ``out_channels``, ``kernel_size``, ``stride``, ``pad``,
+    ``hidden_size``, ``embed_size``, ``num_heads`` and ``dtype``, those a layer holds),
+    which a layer whose weights are all lazy shows in no shape; otherwise every process
+    raises ValueError naming the first difference."""
     owner = 'broadcast_parameters'
     comm = _communicator(comm, owner)
     if (
@@ -278,7 +282,8 @@ def broadcast_parameters(model, root=0, comm=None):
         (path, None if p.data is None else (tuple(p.data.shape), p.data.dtype.str))
         for path, p in pairs
     ]
-    root_layout = comm.bcast(layout, root)
+    settings = _layer_settings(model)
+    root_layout, root_settings = comm.bcast((layout, settings), root)
     problem = None
     mine = dict(layout)
     if [path for path, _ in root_layout] != [path for path, _ in layout]:
@@ -304,6 +309,8 @@ def broadcast_parameters(model, root=0, comm=None):
                     f'dtype {np.dtype(spec[1])} on rank {root}; build the same model everywhere'
                 )
                 break
+    if problem is None:
+        problem = _settings_difference_from_root(settings, root_settings, comm.rank, root)
     _raise_everywhere(comm, problem, owner)
     on_gpu = any(p.data is not None and cuda.is_gpu_array(p.data) for _, p in pairs)
     for (path, param), (_, spec) in zip(pairs, root_layout):
@@ -321,6 +328,61 @@ def broadcast_parameters(model, root=0, comm=None):
         elif host is not param.data:
             param.data[...] = host
     return model
+
+
+# The settings from which dezero's layers make their parameters and compute with them,
+# besides the input sizes, which a lazy layer learns from the root's forward pass: a
+# layer whose weights are all lazy shows none of them in its parameters' shapes.
+_LAYER_SETTINGS = (
+    'out_size',
+    'out_channels',
+    'kernel_size',
+    'stride',
+    'pad',
+    'hidden_size',
+    'embed_size',
+    'num_heads',
+    'dtype',
+)
+
+
+def _layer_settings(model):
+    """``[(layer path, setting, value)]`` for the settings of :data:`_LAYER_SETTINGS`
+    that ``model`` and its sub-layers hold as attributes of their own, the model's
+    path being ``''``; empty for a model that is not a Layer."""
+    if not isinstance(model, Layer):
+        return []
+    layers = [('', model), *model._named_sublayers()]
+    return [
+        (path, name, _setting(layer.__dict__[name]))
+        for path, layer in layers
+        for name in _LAYER_SETTINGS
+        if name in layer.__dict__
+    ]
+
+
+def _setting(value):
+    """``value`` in a form to compare between processes: a dtype (or a NumPy scalar
+    type, as ``np.float32``) as its name, anything else as :func:`_plain` gives it."""
+    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
+        return np.dtype(value).name
+    return _plain(value)
+
+
+def _settings_difference_from_root(mine, roots, rank, root):
+    """The ValueError for the first setting (see :func:`_layer_settings`) that a layer
+    of this process (``rank``) holds with another value than the same layer of the
+    root's, or None when all that both hold agree."""
+    theirs = {(path, name): value for path, name, value in roots}
+    for path, name, value in mine:
+        other = theirs.get((path, name), value)
+        if other != value:
+            layer = f'layer {path!r}' if path else 'the model'
+            return ValueError(
+                f'broadcast_parameters: {layer} has {name} {value!r} on rank {rank}, but '
+                f'{other!r} on rank {root} (the root); build the same model everywhere'
+            )
+    return None
 
 
 class DistributedOptimizer(Optimizer):

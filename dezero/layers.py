@@ -227,10 +227,13 @@ class Layer:
     attribute and by a container of the same layer is named after the attribute, so
     ``self.layers = [self.l0, self.l1]`` keeps the names ``l0`` and ``l1``.
     Re-assigning a name keeps its place; assigning anything else (or deleting the
-    attribute) unregisters it, except that an attribute holding a Parameter takes only
-    another Parameter: assigning an array, a Variable or None to it raises TypeError
-    (change the values through ``.data``, or ``del`` the attribute to remove the
-    parameter).  An assignment that raises (a property without a setter) registers
+    attribute) unregisters it, except where that would silently take parameters out
+    of the layer: an attribute holding a Parameter takes only another Parameter, one
+    holding a Layer only another Layer, and one holding a list, tuple or dict with
+    Parameters or Layers in it only another list, tuple or dict.
+    Assigning anything else to them, None included, raises TypeError (change a
+    parameter's values through ``.data``, or ``del`` the attribute to remove what it
+    holds).  An assignment that raises (a property without a setter) registers
     nothing, and one that a property handles registers what its setter stores
     (``self._W``), not the property's name.  The names ``_dezero_names`` and
     ``_dezero_kept_params`` are the layer's own record and cannot be assigned.
@@ -284,9 +287,9 @@ class Layer:
             names = values[_NAMES] = {}
         if name in _RESERVED:
             raise _reserved(self, name)
-        if name in names and not isinstance(value, Parameter):
+        if name in names:
             held = values.get(name)
-            if isinstance(held, Parameter):
+            if _drops_members(held, value):
                 _refuse_replacing(self, name, held, value)
         members = _may_hold_members(value)
         if not members and isinstance(value, (set, frozenset)):
@@ -1146,30 +1149,74 @@ def _layer_paths(root):
     return {id(layer): path for path, layer in root._named_sublayers()}
 
 
+def _drops_members(held, value):
+    """Whether assigning ``value`` to a registered attribute that holds ``held`` would
+    silently take parameters out of the layer: each is replaced only by its own kind,
+    a Parameter by a Parameter, a Layer by a Layer, and a list, tuple or dict that
+    holds either (nested containers included) by a list, tuple or dict."""
+    if isinstance(held, Parameter):
+        return not isinstance(value, Parameter)
+    if isinstance(held, Layer):
+        return not isinstance(value, Layer)
+    if isinstance(held, _CONTAINERS) and not isinstance(value, _CONTAINERS):
+        return _holds_members(held)
+    return False
+
+
+def _holds_members(container, open_ids=()):
+    """Whether the list, tuple or dict ``container`` holds a Parameter or a Layer,
+    directly or in the containers nested in it (one that holds itself is looked into
+    once)."""
+    if id(container) in open_ids or _holds_nothing(container):
+        return False
+    open_ids += (id(container),)
+    items = container.values() if isinstance(container, dict) else container
+    return any(
+        isinstance(item, _MEMBERS)
+        or (isinstance(item, _CONTAINERS) and _holds_members(item, open_ids))
+        for item in items
+    )
+
+
 def _refuse_replacing(layer, name, held, value):
-    """Raise the TypeError for assigning ``value``, not a Parameter, to the attribute
-    ``name`` of ``layer``, which holds the Parameter ``held``: the parameter would
-    silently leave params(), and with it training and saving."""
+    """Raise the TypeError for assigning ``value`` to the attribute ``name`` of
+    ``layer``, which holds ``held``, a Parameter, a Layer or a container of them that
+    ``value`` cannot replace (see :func:`_drops_members`): the parameters would
+    silently leave params(), and with them training and saving."""
     label = type(layer).__name__
     own_name = layer.__dict__.get('name')
     if isinstance(own_name, str):
         label += f' {own_name!r}'
-    shape = 'no data yet' if held.data is None else f'shape {held.data.shape}'
-    given = 'None' if value is None else f'a {type(value).__name__}'
+    kind = type(value).__name__
+    given = 'None' if value is None else f'{"an" if kind[0] in "aeiou" else "a"} {kind}'
     if hasattr(value, 'shape') and hasattr(value, 'dtype'):
         given += f' of shape {value.shape} and dtype {value.dtype}'
-    # a layer of dezero's works without a parameter only where its class says so (a
-    # class attribute None, as Linear's b); a layer of one's own knows its forward
-    optional = getattr(type(layer), name, 0) is None
-    if optional or not type(layer).__module__.startswith('dezero.'):
+    # a layer of dezero's works without a member only where its class says so (a
+    # class attribute None, as Linear's b); a layer of one's own knows its forward,
+    # and a Layer or Model without forward of its own needs none of its members
+    cls = type(layer)
+    optional = getattr(cls, name, 0) is None or cls.forward is Layer.forward
+    if optional or not cls.__module__.startswith('dezero.'):
         removal = f'to remove it, use del layer.{name}'
     else:
-        removal = f'{type(layer).__name__} needs it, so it cannot be removed'
+        removal = f'{cls.__name__} needs it, so it cannot be removed'
+    if isinstance(held, Parameter):
+        shape = 'no data yet' if held.data is None else f'shape {held.data.shape}'
+        raise TypeError(
+            f'{label}: the attribute {name!r} holds a Parameter ({shape}); assigning '
+            f'{given} to it would remove it from params(), so that no optimizer trains '
+            f'it and save_weights skips it.  To change its values, assign to {name}.data '
+            f'(layer.{name}.data = array); to replace it, assign a Parameter; {removal}'
+        )
+    if isinstance(held, Layer):
+        what, takes = f'a layer ({type(held).__name__})', 'a Layer'
+    else:
+        what = f'a {type(held).__name__} of layers or parameters'
+        takes = 'a list, tuple or dict'
     raise TypeError(
-        f'{label}: the attribute {name!r} holds a Parameter ({shape}); assigning '
-        f'{given} to it would remove it from params(), so that no optimizer trains it '
-        f'and save_weights skips it.  To change its values, assign to {name}.data '
-        f'(layer.{name}.data = array); to replace it, assign a Parameter; {removal}'
+        f'{label}: the attribute {name!r} holds {what}; assigning {given} to it would '
+        f'remove its parameters from params(), so that no optimizer trains them and '
+        f'save_weights skips them.  To replace it, assign {takes}; {removal}'
     )
 
 

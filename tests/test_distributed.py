@@ -27,7 +27,7 @@ import dezero.functions as F
 from dezero import distributed
 from dezero.dataloaders import DataLoader
 from dezero.core import Parameter, Variable
-from dezero.layers import BatchNorm, Layer, Linear
+from dezero.layers import BatchNorm, Conv2d, Layer, Linear
 from dezero.models import MLP, Sequential
 from dezero.optimizers import SGD, Adam, AdamW, ClipGrad, MomentumSGD, Optimizer, WeightDecay
 from dezero.schedules import StepLR
@@ -225,6 +225,35 @@ def _check_mismatches(comm, report):
         optimizer.update()
     except RuntimeError as e:
         report['not_broadcast'] = str(e)
+
+
+def _check_lazy_layers_that_differ(comm, report):
+    """Layers whose weights are all lazy and that only the root has called: their
+    settings are compared, as their weights' shapes cannot be."""
+    one = comm.rank == 1
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 5))
+    makers = {
+        'out_channels': lambda: Conv2d(8 if one else 4, kernel_size=3, nobias=True),
+        'dtype': lambda: Linear(3, nobias=True, dtype=np.float32 if one else np.float64),
+        'stride': lambda: Sequential(Conv2d(4, 3, stride=2 if one else 1, nobias=True)),
+    }
+    for case, make in makers.items():
+        layer = make()
+        if comm.rank == 0:
+            layer(x if case != 'dtype' else x.reshape(2, 25))
+        try:
+            distributed.broadcast_parameters(layer)
+            report[f'lazy_{case}'] = 'broadcast'
+        except ValueError as e:
+            report[f'lazy_{case}'] = str(e)
+        report[f'lazy_{case}_W'] = next(layer.params()).data is None
+    np.random.seed(comm.rank)
+    model = Sequential(Linear(4, nobias=True), Linear(3, nobias=True))
+    if comm.rank == 0:
+        model(x.reshape(2, 25))
+    distributed.broadcast_parameters(model)  # the same settings: lazily created
+    report['lazy_same'] = [(p.data.shape, str(p.data.dtype)) for p in model.params()]
+    report['lazy_same_sum'] = float(sum(p.data.sum() for p in model.params()))
 
 
 def _check_resume_with_dropout(comm, report, out):
@@ -639,6 +668,7 @@ def worker(out):
     _check_sharding(comm, report)
     _check_trainer(comm, report, out)
     _check_mismatches(comm, report)
+    _check_lazy_layers_that_differ(comm, report)
     _check_batch_norm(comm, report)
     _check_resume_with_dropout(comm, report, out)
     _check_resume_of_one_process(comm, report, out)
@@ -800,6 +830,37 @@ def test_different_models_raise_in_every_process_instead_of_hanging(ranks):
         assert 'rank 0: (5, 4) float32, rank 1: (5, 5) float32' in report['update_mismatch']
         assert 'parameter l0/W differs' in report['update_mismatch']
         assert 'broadcast_parameters' in report['not_broadcast']
+
+
+@needs_mpi
+@pytest.mark.parametrize(
+    'case, expected',
+    [
+        ('out_channels', 'the model has out_channels 8 on rank 1, but 4 on rank 0 (the root)'),
+        ('dtype', "the model has dtype 'float32' on rank 1, but 'float64' on rank 0 (the root)"),
+        ('stride', "layer 'l0' has stride (2, 2) on rank 1, but (1, 1) on rank 0 (the root)"),
+    ],
+)
+def test_lazy_layers_built_differently_raise_in_every_process(ranks, case, expected):
+    # a layer whose weights were all lazy took the root's shape and dtype whatever its
+    # own out_channels, dtype or stride said, and nothing raised then or later
+    rank0, rank1 = (report[f'lazy_{case}'] for report in ranks)
+    assert rank1 == f'broadcast_parameters: {expected}; build the same model everywhere'
+    assert rank0 == f'broadcast_parameters: rank 1 failed: {rank1}'
+    assert ranks[1][f'lazy_{case}_W']  # rank 1's weights were not created
+
+
+@needs_mpi
+def test_lazy_layers_built_alike_are_created_with_the_roots_weights(ranks):
+    assert (
+        ranks[0]['lazy_same']
+        == ranks[1]['lazy_same']
+        == [
+            [[25, 4], 'float32'],
+            [[4, 3], 'float32'],
+        ]
+    )
+    assert ranks[0]['lazy_same_sum'] == ranks[1]['lazy_same_sum']
 
 
 @needs_mpi

@@ -904,11 +904,146 @@ def test_other_attributes_take_any_value():
     layer.x = None
     layer.n = 3
     layer.n = np.zeros(2)
-    layer.blocks = [Linear(2)]
-    layer.blocks = None  # a container, not a Parameter attribute
-    layer.sub = Linear(2)
-    layer.sub = None
+    layer.blocks = []
+    layer.blocks = None  # a list holding no layer or parameter
     assert names(layer) == []
+
+
+class OneLayerNet(dezero.Model):
+    def __init__(self):
+        super().__init__()
+        self.fc = Linear(2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+@pytest.mark.parametrize(
+    'value, given',
+    [
+        (np.ones(3), r'a ndarray of shape \(3,\) and dtype float64'),
+        (None, 'None'),
+        ([Linear(2)], 'a list'),
+        (Parameter(np.ones(3)), r'a Parameter of shape \(3,\) and dtype float64'),
+    ],
+)
+def test_replacing_a_layer_by_something_else_is_refused(value, given):
+    # n.fc = np.ones(3) was taken: fc's W and b left params(), so no optimizer trained
+    # them and save_weights skipped them, without a word
+    net = OneLayerNet()
+    net(np.ones((1, 3)))
+    fc = net.fc
+    with pytest.raises(
+        TypeError,
+        match=rf"OneLayerNet: the attribute 'fc' holds a layer \(Linear\); assigning {given} "
+        rf'to it would remove its parameters from params\(\).*assign a Layer; to remove it, '
+        rf'use del layer\.fc$',
+    ):
+        net.fc = value
+    assert net.fc is fc and names(net) == ['fc/W', 'fc/b']  # nothing changed
+
+
+def test_a_layer_may_be_replaced_by_a_layer_or_deleted():
+    net = OneLayerNet()
+    other = Linear(4)
+    net.fc = other
+    assert net.fc is other and list(net._params) == ['fc']
+    net(np.ones((1, 3)))
+    assert list(net.params()) == [other.W, other.b]
+    del net.fc
+    assert names(net) == []
+    net.fc = None  # no longer a layer's name: anything goes
+    assert names(net) == []
+
+
+def test_a_layer_of_dezeros_says_that_it_needs_its_sub_layer():
+    from dezero.layers import RNN
+
+    rnn = RNN(3)
+    with pytest.raises(TypeError, match=r"RNN: the attribute 'x2h' holds a layer \(Linear\); "):
+        rnn.x2h = None
+    with pytest.raises(
+        TypeError, match=r'assigning an int .*RNN needs it, so it cannot be removed'
+    ):
+        rnn.x2h = 3
+    layer = Layer()  # a Layer without forward of its own needs none of its members
+    layer.sub = Linear(2)
+    with pytest.raises(TypeError, match=r'to remove it, use del layer\.sub$'):
+        layer.sub = None
+
+
+@pytest.mark.parametrize(
+    'held, kind',
+    [
+        ([Linear(2), Linear(3)], 'list'),
+        ((Linear(2),), 'tuple'),
+        ({'a': Linear(2)}, 'dict'),
+        ([[Linear(2)]], 'list'),  # nested
+        ([None, (1, Linear(2))], 'list'),
+        ([param(1.0)], 'list'),  # parameters too
+    ],
+)
+def test_replacing_a_container_of_layers_by_something_else_is_refused(held, kind):
+    layer = Layer()
+    layer.blocks = held
+    before = list(layer.params())
+    for value in (None, np.zeros(2), 'blocks', F.relu, Linear(2)):
+        with pytest.raises(
+            TypeError,
+            match=rf"Layer: the attribute 'blocks' holds a {kind} of layers or parameters; "
+            rf'.*assign a list, tuple or dict; to remove it, use del layer\.blocks$',
+        ):
+            layer.blocks = value
+        assert layer.blocks is held and list(layer.params()) == before
+
+
+def test_a_container_of_layers_may_be_replaced_by_a_container_or_deleted():
+    layer = Layer()
+    layer.blocks = [Linear(2)]
+    layer.blocks = (Linear(3, in_size=1),)
+    assert names(layer) == ['blocks/0/W', 'blocks/0/b']
+    layer.blocks = {}
+    layer.blocks = Linear(4, in_size=1)  # (an empty dict: nothing to lose)
+    assert names(layer) == ['blocks/W', 'blocks/b']
+    del layer.blocks
+    layer.blocks = [Linear(2)]
+    del layer.blocks
+    layer.blocks = None
+    assert names(layer) == []
+    cycle = [1]
+    cycle.append(cycle)  # a list that holds itself, and no layer
+    layer.loop = cycle
+    layer.loop = None
+    assert names(layer) == []
+
+
+def test_the_books_ways_of_assigning_layers_keep_working():
+    from dezero.layers import LSTM, RNN
+    from dezero.models import MLP
+
+    class BookMLP(dezero.Model):  # the book's MLP: setattr in a loop, and a list
+        def __init__(self, sizes):
+            super().__init__()
+            self.layers = []
+            for i, size in enumerate(sizes):
+                layer = Linear(size)
+                setattr(self, 'l' + str(i), layer)
+                self.layers.append(layer)
+
+        def forward(self, x):
+            for layer in self.layers[:-1]:
+                x = F.sigmoid(layer(x))
+            return self.layers[-1](x)
+
+    x = np.ones((2, 3), np.float32)
+    for model in (BookMLP((4, 2)), MLP((4, 2))):
+        assert model(x).shape == (2, 2) and len(list(model.params())) == 4
+        model.layers = list(model.layers)  # a list for a list
+    for rnn in (RNN(2), LSTM(2)):
+        rnn(x)
+        rnn(x)
+        rnn.reset_state()  # the state: None again
+        assert rnn.h is None and rnn(x).shape == (2, 2)
 
 
 # --------------------------------------------------------------------------------------
@@ -1716,7 +1851,7 @@ def test_params_follow_layers_and_parameters_added_or_removed_later():
     del outer.inner.b
     outer.extra = Linear(4, in_size=2)
     assert [p.data.shape for p in outer.params()] == [(3,), (2, 4), (4,)]
-    outer.extra = None  # unregistered
+    del outer.extra  # unregistered
     assert [p.data.shape for p in outer.params()] == [(3,)]
 
 
@@ -1890,7 +2025,7 @@ def test_containers_changed_after_assignment_are_seen():
     model.more = [nested]
     nested.append(param(5.0))  # a list inside a list
     assert list(model.params())[-1] is nested[0]
-    model.more = None  # unregistered
+    del model.more  # unregistered
     assert nested[0] not in list(model.params())
 
 
@@ -2144,7 +2279,7 @@ def test_params_names_the_parameter_and_layer_attributes_as_the_book_does():
     assert net._params - {'scale'} == {'l1', 'l2'}
     assert list(net.l1._params) == ['W', 'b'] and list(Linear(2, nobias=True)._params) == ['W']
     del net.scale
-    net.l1 = 'replaced'
+    del net.l1
     assert list(net._params) == ['l2']
     with pytest.raises(AttributeError, match='assign the attributes instead'):
         net._params = {'l3'}
