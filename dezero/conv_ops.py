@@ -64,6 +64,14 @@ products are mostly to be added back (:func:`stacks_kernel_rows`).  The filter
 gradient at stride 1 takes this layout on the same rule: gy shifted by each kernel
 row, stacked, times the kernel rows of x.
 
+The kernel rows are taken at every input row, and as wide as the output: about KH
+or KW times the image when the output is about as large as the input.  A kernel
+nearly as tall or wide as the image leaves few outputs, and the rows then grow with
+the product of the image's size and the kernel's (for a 1x100000 kernel on a
+1x100000 image, the kernel rows of gy hold 10**10 numbers for one output).  So the
+kernel rows are taken only where :func:`kernel_rows_fit` holds, and the windows or
+separate gradients otherwise, whose columns stay near the windows' own size.
+
 With stride 1 a transposed convolution is also a convolution, of its input padded by
 KH-1-ph (KW-1-pw) with the filters flipped in both spatial axes and their two channel
 axes swapped; :func:`deconv2d_array` takes that when its columns are no larger (see
@@ -86,7 +94,9 @@ the input gradient when the filters are not all finite (zeros of x or gy meet th
 the filter gradient when it comes out with an infinity or NaN (zeros met x or gy; a
 filter gradient that is finite was exact).  Both tries of the filter gradient run
 without NumPy's warnings of invalid or overflowing operations: the first try's are not
-about the result, and NumPy can report them late, from a later product.
+about the result, and NumPy can report them late, from a later product.  Every
+product is a matmul: NumPy's dot (and tensordot) takes a 1x1 matrix as a number, and
+the library skips a multiplication by the number 0, so that 0 * inf would give 0.
 
 Integers, float16 and empty axes
 --------------------------------
@@ -296,7 +306,7 @@ def col2im_array(col, img_shape, kernel_size, stride, pad, to_matrix=True):
     ``col`` has shape (N, C, KH, KW, OH, OW), or (N*OH*OW, C*KH*KW) with ``to_matrix``;
     integers (and bools) are added up in float64, where they do not wrap round.  The
     scatter-add loops over the KH*KW kernel offsets (each step adds a whole strided
-    slice), never over pixels."""
+    slice), or over the OH*OW windows when they are fewer, never over pixels."""
     to_matrix = check_flag('col2im', 'to_matrix', to_matrix)
     _check_array('col2im_array', 'col', col)
     kernel, stride, pad, out = conv_geometry('col2im', img_shape, kernel_size, stride, pad)
@@ -327,7 +337,9 @@ def add_windows(col, img_shape, stride, pad, out=None):
     it.
 
     Adds straight into the unpadded image: for each kernel offset only the window
-    positions that land inside the image are added, so no padded buffer is cut down."""
+    positions that land inside the image are added, so no padded buffer is cut down.
+    With fewer windows than kernel offsets (a kernel about as large as the image),
+    each window's part inside the image is added at once instead."""
     xp = cuda.get_array_module(col)
     n, c, h, w = img_shape
     _, _, kh, kw, oh, ow = col.shape
@@ -338,6 +350,9 @@ def add_windows(col, img_shape, stride, pad, out=None):
     else:
         img = out
         img[...] = 0
+    if oh * ow < kh * kw:
+        _add_each_window(col, img, stride, pad)
+        return img if out is not None else _rounded(img, col.dtype)
     for i in range(kh):
         y0, y1, r0 = _inside(i - ph, sh, oh, h)
         if y0 >= y1:
@@ -350,6 +365,23 @@ def add_windows(col, img_shape, stride, pad, out=None):
                 :, :, i, j, y0:y1, x0:x1
             ]
     return img if out is not None else _rounded(img, col.dtype)
+
+
+def _add_each_window(col, img, stride, pad):
+    """:func:`add_windows` of col (N, C, KH, KW, OH, OW) into img, one window at a
+    time: window (p, q) covers rows ``p*sh - ph`` to that plus KH, columns ``q*sw -
+    pw`` to that plus KW, and its kernel offsets inside the image are added."""
+    h, w = img.shape[2:]
+    kh, kw, oh, ow = col.shape[2:]
+    (sh, sw), (ph, pw) = stride, pad
+    for p in range(oh):
+        r = p * sh - ph
+        i0, i1 = max(0, -r), min(kh, h - r)
+        for q in range(ow):
+            s = q * sw - pw
+            j0, j1 = max(0, -s), min(kw, w - s)
+            if i0 < i1 and j0 < j1:
+                img[:, :, r + i0 : r + i1, s + j0 : s + j1] += col[:, :, i0:i1, j0:j1, p, q]
 
 
 def _inside(offset, stride, out, size):
@@ -379,9 +411,12 @@ def _matrices(xp, shape, dtype):
     """An uninitialised array of ``shape`` whose last axis holds the rows of matrices
     for the library's products.  On the CPU consecutive rows start
     :data:`ROW_PADDING` bytes further apart than their length (see the module's
-    docstring); the array is a view that leaves those bytes out."""
+    docstring); the array is a view that leaves those bytes out.  Rows shorter than
+    that are not padded: they are too close together to share cache sets, and the
+    padding would make a buffer of one-number rows 9 times its size."""
     dtype = np.dtype(dtype)
-    pad = ROW_PADDING // dtype.itemsize if xp is np else 0
+    long_rows = shape[-1] * dtype.itemsize >= ROW_PADDING
+    pad = ROW_PADDING // dtype.itemsize if xp is np and long_rows else 0
     return xp.empty(tuple(shape[:-1]) + (shape[-1] + pad,), dtype=dtype)[..., : shape[-1]]
 
 
@@ -472,7 +507,7 @@ def conv2d_array(x, W, b, stride, pad):
     if not _all_finite(W):  # see "Infinities and NaN" in the module's docstring
         y = _conv2d_by_taps(x, W, stride, pad)
         y = y if b is None else _add_bias(y, b)
-    elif tuple(stride) == (1, 1) and stacks_kernel_rows(W.shape):
+    elif _by_rows(x.shape, W.shape, stride, pad):
         y = _conv2d_by_rows(x, W, b, pad)
     else:
         y = _conv2d_by_windows(x, W, b, stride, pad)
@@ -500,8 +535,7 @@ def conv2d_grad_w_array(x, gy, kernel, stride, pad):
     padded x[n, c, p*sh + i, q*sw + j]``, shape (OC, C, KH, KW); float64 when x and gy
     both hold integers."""
     (x, gy, _), dtype = _operands(x, gy)
-    w_shape = (gy.shape[1], x.shape[1]) + tuple(kernel)
-    by_rows = tuple(stride) == (1, 1) and stacks_kernel_rows(w_shape)
+    by_rows = _by_rows(x.shape, (gy.shape[1], x.shape[1]) + tuple(kernel), stride, pad)
     with np.errstate(invalid='ignore', over='ignore'):  # see "Infinities and NaN" above
         if by_rows:
             gW = _grad_w_by_rows(x, gy, kernel, pad)
@@ -609,6 +643,62 @@ def stacks_kernel_rows(w_shape):
     library's kernels, cost more than the copies saved)."""
     oc, c, kh, kw = w_shape
     return oc <= 2 * c and kh * oc >= 16
+
+
+#: How many times the largest of a convolution's windows' columns, input and output
+#: (per image) the buffers of its kernel-rows layouts may hold (:func:`kernel_rows_fit`).
+KERNEL_ROWS_ROOM = 16
+
+
+def kernel_rows_fit(x_shape, w_shape, pad):
+    """Whether the buffers of the kernel-rows layouts of the stride-1 convolution of
+    an input of shape ``x_shape`` (N, C, H, W) with filters of shape ``w_shape`` (OC,
+    C, KH, KW) and ``pad`` stay near the size of its operands: whether each image's
+    buffers hold at most :data:`KERNEL_ROWS_ROOM` times the largest of its windows'
+    columns (C*KH*KW*OH*OW numbers, what the windows and adding windows back take),
+    its input and its output.
+
+    The kernel rows of x (for the convolution and its filter gradient) are C*KW rows,
+    and the stacked products or gy shifted by each kernel row KH*OC, of H*OW numbers:
+    one per input row and output column.  Those of gy (for both gradients together,
+    and a transposed convolution by gathering) are OC*KW and KH*C rows of OH*W.  (A
+    row of stacked products is ph image rows longer when OH = H, see
+    :class:`_StackedProducts`.)  With an output about as large as the input they are
+    about KH or KW times x or y, 3 times for 3x3 kernels with pad 1; where a kernel
+    about as tall (wide) as the image leaves OH << H (OW << W), they hold about KH*H
+    (KW*W) numbers per output row (column), while the windows' columns hold KH*KW per
+    output pixel.  Under this rule convolutions that keep the image's size, with
+    kernels up to 11x11 on images at least as large, take the kernel rows whatever
+    their channels, and so do 3x3 and 5x5 ones without padding on images at least
+    twice the kernel's size."""
+    oc, c, kh, kw = w_shape
+    h, w = x_shape[2:]
+    ph, pw = pad
+    oh, ow = h + 2 * ph - kh + 1, w + 2 * pw - kw + 1
+    gap = ph if oh == h else 0  # the rows between stacked products (_stacked_scratch)
+    of_x = max(c * kw, kh * oc) * (h + gap) * ow
+    of_gy = max(oc * kw, kh * c) * (oh + gap) * w
+    return _in_room((of_x, of_gy), c, oc, (kh, kw), (h, w), (oh, ow))
+
+
+def _in_room(buffers, c, oc, kernel, size, out):
+    """Whether the ``buffers`` (numbers per image) each hold at most
+    :data:`KERNEL_ROWS_ROOM` times the largest of the windows' columns, the input and
+    the output of a convolution of C channels of ``size`` (H, W) into OC of ``out``
+    (OH, OW) with a ``kernel`` (KH, KW) (see :func:`kernel_rows_fit`)."""
+    (kh, kw), (h, w), (oh, ow) = kernel, size, out
+    return max(buffers) <= KERNEL_ROWS_ROOM * max(c * kh * kw * oh * ow, c * h * w, oc * oh * ow)
+
+
+def _by_rows(x_shape, w_shape, stride, pad):
+    """Whether a convolution (or its filter gradient) of an input of shape ``x_shape``
+    with filters of shape ``w_shape`` takes the kernel-rows layout: at stride 1, when
+    :func:`stacks_kernel_rows` and :func:`kernel_rows_fit` hold."""
+    return (
+        tuple(stride) == (1, 1)
+        and stacks_kernel_rows(w_shape)
+        and kernel_rows_fit(x_shape, w_shape, pad)
+    )
 
 
 def _row_blocks(x, kw, pw, out_w, block, ones=False):
@@ -875,7 +965,8 @@ def _grad_w_by_rows(x, gy, kernel, pad):
 def gradients_together(w_shape, stride, pad):
     """Whether :func:`conv2d_grads_array` takes both gradients of a convolution with
     filters of shape ``w_shape`` (OC, C, KH, KW): at stride 1 with a pad below the
-    kernel."""
+    kernel.  (It takes them from one set of kernel rows of gy where those fit, see
+    :func:`kernel_rows_fit`, and one after the other otherwise.)"""
     kh, kw = w_shape[2:]
     return tuple(stride) == (1, 1) and pad[0] < kh and pad[1] < kw
 
@@ -894,18 +985,21 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     flipped back.  The kernel rows of x are never made.  gb is summed block by block
     from gy's rows while they are in the cache: row (o, KW-1-pw) is gy unshifted, and
     holds all of it when OW <= W (2*pw < KW); otherwise gb is summed from gy.  An
-    integer gy is taken as float64 (it multiplies both x and W)."""
+    integer gy is taken as float64 (it multiplies both x and W).
+
+    Where the filters are not all finite or the kernel rows do not fit
+    (:func:`kernel_rows_fit`), the two gradients are taken one after the other, as
+    :func:`deconv2d_array` and :func:`conv2d_grad_w_array` take them."""
     gy = float_data(gy)
     dtypes = None  # of gx, gW and gb, to round them to (see _operands)
     if _any_float16(x, W, gy):
         dtypes = np.result_type(gy, W), np.result_type(x, gy), np.result_type(gy)
         x, W, gy = _widened(x, W, gy)
-    if _all_finite(W):
+    if _all_finite(W) and kernel_rows_fit(x.shape, W.shape, pad):
         grads = _grads_by_rows(x, W, gy, pad, bias)
-    else:  # see "Infinities and NaN" in the module's docstring
-        kernel, out = W.shape[2:], x.shape[2:]
-        gx = _deconv2d_by_adding(gy, W, None, (1, 1), pad, out)
-        gW = conv2d_grad_w_array(x, gy, kernel, (1, 1), pad)
+    else:  # see "Infinities and NaN" in the module's docstring, and kernel_rows_fit
+        gx = deconv2d_array(gy, W, None, (1, 1), pad, x.shape[2:])
+        gW = conv2d_grad_w_array(x, gy, W.shape[2:], (1, 1), pad)
         grads = (gx, gW, channel_sums(gy)) if bias else (gx, gW)
     if dtypes is None:
         return grads
@@ -982,11 +1076,20 @@ def _conv2d_by_taps(x, W, stride, pad):
     that read them, and nothing is multiplied by padding."""
     xp = cuda.get_array_module(x)
     out = _output_size(x.shape, W.shape, stride, pad)
-    y = xp.zeros((x.shape[0], W.shape[0]) + out, dtype=np.result_type(x.dtype, W.dtype))
+    n, oc = x.shape[0], W.shape[0]
+    y = xp.zeros((n, oc) + out, dtype=np.result_type(x.dtype, W.dtype))
     for i, j, at_out, at_x in _taps(x.shape, W.shape[2:], stride, pad, out):
-        # (OC, C) times (N, C, P, Q) over C, as (OC, N, P, Q)
-        y[at_out] += xp.tensordot(W[:, :, i, j], x[at_x], axes=(1, 1)).transpose(1, 0, 2, 3)
+        part = y[at_out]  # (N, OC, P, Q): (OC, C) times (C, N*P*Q)
+        product = xp.matmul(W[:, :, i, j], _channels_first(x[at_x]))
+        part += product.reshape((oc, n) + part.shape[2:]).transpose(1, 0, 2, 3)
     return y
+
+
+def _channels_first(a):
+    """a (N, C, P, Q) as the (C, N*P*Q) matrix whose row c holds channel c of every
+    image: for a product over the batch and the pixels."""
+    n, c, p, q = a.shape
+    return a.transpose(1, 0, 2, 3).reshape(c, n * p * q)
 
 
 def _exact_grad_w(gW, x, gy, kernel, stride, pad):
@@ -1008,7 +1111,7 @@ def _grad_w_by_taps(x, gy, kernel, stride, pad):
     dtype = np.result_type(x.dtype, gy.dtype)
     gW = xp.zeros((gy.shape[1], x.shape[1]) + tuple(kernel), dtype=dtype)
     for i, j, at_out, at_x in _taps(x.shape, kernel, stride, pad, gy.shape[2:]):
-        gW[:, :, i, j] = xp.tensordot(gy[at_out], x[at_x], axes=([0, 2, 3], [0, 2, 3]))
+        gW[:, :, i, j] = xp.matmul(_channels_first(gy[at_out]), _channels_first(x[at_x]).T)
     return gW
 
 
@@ -1019,14 +1122,28 @@ def _flipped_filters(W):
     return W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def transposed_by_gathering(w_shape, stride, pad):
-    """Whether :func:`deconv2d_array` with filters of shape ``w_shape`` (C, OC, KH, KW)
-    takes its output as a convolution (gathering windows) rather than by adding
-    windows back: at stride 1, with a pad below the kernel, and when the
-    convolution's columns (C*KH*KW per output pixel) are no larger than the
-    scatter's (OC*KH*KW per input pixel)."""
+def transposed_by_gathering(x_shape, w_shape, stride, pad, outsize):
+    """Whether :func:`deconv2d_array` of an input of shape ``x_shape`` (N, C, H, W)
+    with filters of shape ``w_shape`` (C, OC, KH, KW) into outputs of size
+    ``outsize`` (OH, OW) takes its output as a convolution (gathering windows) rather
+    than by adding windows back: at stride 1, with a pad below the kernel and the
+    smallest outsize, when the convolution's columns are no larger per pixel (C*KH*KW
+    per output pixel against OC*KH*KW per input pixel), and when its buffers fit the
+    room of the convolution it is the transpose of (of the output by W into the
+    input, see :func:`kernel_rows_fit`): its kernel rows, and its windows, C*KH*KW
+    numbers for each of the OH*OW output pixels, which a kernel about as large as
+    the image makes many more than the input's."""
     c, oc, kh, kw = w_shape
-    return tuple(stride) == (1, 1) and c <= oc and pad[0] < kh and pad[1] < kw
+    h, w = x_shape[2:]
+    oh, ow = outsize
+    if not (tuple(stride) == (1, 1) and c <= oc and pad[0] < kh and pad[1] < kw):
+        return False
+    if (oh, ow) != (h + kh - 1 - 2 * pad[0], w + kw - 1 - 2 * pad[1]):
+        return False
+    windows = c * kh * kw * oh * ow
+    return _in_room((windows,), oc, c, (kh, kw), (oh, ow), (h, w)) and kernel_rows_fit(
+        (x_shape[0], oc, oh, ow), w_shape, pad
+    )
 
 
 def deconv2d_array(x, W, b, stride, pad, outsize):
@@ -1036,15 +1153,10 @@ def deconv2d_array(x, W, b, stride, pad, outsize):
     (p*sh - ph, q*sw - pw); overlapping windows add up.  Shape (N, OC, OH, OW); float64
     when x and W both hold integers."""
     (x, W, b), dtype = _operands(x, W, b)
-    c, oc, kh, kw = W.shape
-    h, w = x.shape[2:]
-    gathering = transposed_by_gathering(W.shape, stride, pad) and tuple(outsize) == (
-        h + kh - 1 - 2 * pad[0],
-        w + kw - 1 - 2 * pad[1],
-    )
+    kh, kw = W.shape[2:]
     # the gathering multiplies the filters by padding (see "Infinities and NaN" in the
     # module's docstring); adding windows back multiplies none
-    if gathering and _all_finite(W):
+    if transposed_by_gathering(x.shape, W.shape, stride, pad, outsize) and _all_finite(W):
         flip_pad = (kh - 1 - pad[0], kw - 1 - pad[1])
         y = conv2d_array(x, _flipped_filters(W), b, (1, 1), flip_pad)
     else:

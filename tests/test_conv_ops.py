@@ -224,6 +224,29 @@ def test_im2col_and_col2im_are_adjoint(shape, k, s, p, to_matrix):
     np.testing.assert_allclose(np.sum(col * y), np.sum(x * img), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    'shape, k, s, p',
+    [
+        ((2, 3, 5, 7), (4, 6), (2, 3), (1, 2)),
+        ((1, 2, 4, 4), 5, 1, 1),
+        ((1, 1, 2, 9), (3, 8), (1, 4), (1, 3)),
+        ((1, 1, 1, 1000), (1, 999), 1, 0),
+    ],
+)
+def test_col2im_with_fewer_windows_than_kernel_offsets_adds_each_window(shape, k, s, p):
+    rng = np.random.default_rng(1)
+    kernel, stride, pad, (oh, ow) = dezero.conv_ops.conv_geometry('test', shape, k, s, p)
+    col = rng.standard_normal(shape[:2] + kernel + (oh, ow))
+    assert oh * ow < kernel[0] * kernel[1]
+    want = np.zeros(shape)
+    for i, j, y, x in np.ndindex(kernel + (oh, ow)):
+        r, c = y * stride[0] + i - pad[0], x * stride[1] + j - pad[1]
+        if 0 <= r < shape[2] and 0 <= c < shape[3]:
+            want[:, :, r, c] += col[:, :, i, j, y, x]
+    got = col2im_array(col, shape, k, s, p, to_matrix=False)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_col2im_keeps_float32_and_reads_broadcast_views():
     shape = (1, 2, 4, 4)
     col = np.broadcast_to(np.float32(0.5), (1, 2, 3, 3, 2, 2))  # read-only, zero strides
@@ -632,11 +655,15 @@ GRADS_CASES = [
 ]
 
 
+@pytest.mark.parametrize('rows_fit', [True, False], ids=['from kernel rows', 'one by one'])
 @pytest.mark.parametrize('x_shape, w_shape, pad', GRADS_CASES)
 def test_both_gradients_from_one_set_of_columns_match_the_references(
-    x_shape, w_shape, pad, block_bytes, gaps
+    x_shape, w_shape, pad, rows_fit, block_bytes, gaps, monkeypatch
 ):
     assert conv_ops.gradients_together(w_shape, (1, 1), pad)
+    assert conv_ops.kernel_rows_fit(x_shape, w_shape, pad)
+    if not rows_fit:  # as for a kernel about as large as the image
+        monkeypatch.setattr(conv_ops, 'kernel_rows_fit', lambda *shapes: False)
     rng = np.random.default_rng(4)
     x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
     gy = rng.normal(size=reference_conv(x, W, (1, 1), pad).shape)
@@ -893,3 +920,141 @@ def test_float16_beside_float32_keeps_the_dtypes_numpy_promotes_to(
     single = every_kernel(*(a.astype(np.float32) for a in (x, W, b, gy)), stride, (1, 1))
     for got, wanted in zip(results, single, strict=True):
         np.testing.assert_array_equal(got, wanted.astype(got.dtype))
+
+
+# ---- one channel: products by a 1x1 matrix -------------------------------------------------
+# (x shape, W shape, stride, pad): C = 1 or OC = 1, and taps that reach one output pixel,
+# where a product of the tap-by-tap paths has a 1x1 operand
+ONE_CHANNEL_CASES = [
+    ((1, 1, 1, 3), (1, 1, 1, 2), (1, 1), (0, 0)),
+    ((1, 1, 1, 1), (2, 1, 1, 2), (1, 1), (0, 1)),
+    ((1, 1, 2, 2), (1, 1, 2, 2), (1, 1), (1, 1)),
+    ((1, 1, 3, 3), (1, 1, 3, 3), (2, 2), (1, 1)),
+    ((1, 2, 1, 2), (1, 2, 1, 2), (1, 1), (0, 0)),
+    ((2, 1, 2, 1), (3, 1, 2, 1), (1, 1), (1, 0)),
+]
+
+
+@pytest.mark.parametrize('x_shape, w_shape, stride, pad', ONE_CHANNEL_CASES)
+def test_one_channel_products_keep_zero_times_infinity_nan(x_shape, w_shape, stride, pad):
+    # NumPy's dot takes a 1x1 matrix as a number and skips a product by 0, so that
+    # 0 * inf came out 0; operands drawn from zeros, infinities and NaN meet that often
+    rng = np.random.default_rng(14)
+    values = np.array([0.0, 0.0, 1.0, -2.0, np.inf, -np.inf, np.nan])
+    y_shape = reference_conv(np.zeros(x_shape), np.zeros(w_shape), stride, pad).shape
+    for _ in range(40):
+        x, W, gy = (rng.choice(values, size=shape) for shape in (x_shape, w_shape, y_shape))
+        with np.errstate(invalid='ignore', over='ignore'):
+            want_y, want_gx, want_gW = loop_conv_and_gradients(x, W, gy, stride, pad)
+            y = conv_ops.conv2d_array(x, W, None, stride, pad)
+            gW = conv_ops.conv2d_grad_w_array(x, gy, w_shape[2:], stride, pad)
+            gx = conv_ops.deconv2d_array(gy, W, None, stride, pad, x_shape[2:])
+            both = conv_ops.conv2d_grads_array(x, W, gy, pad) if stride == (1, 1) else (gx, gW)
+        for got, want in [(y, want_y), (gx, want_gx), (gW, want_gW)] + list(
+            zip(both, (want_gx, want_gW))
+        ):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_a_zero_filter_tap_times_an_infinity_is_nan():
+    x = np.array([[[[-np.inf, 1.0, 1.0]]]])
+    W = np.array([[[[0.0, np.inf]]]])
+    with np.errstate(invalid='ignore'):
+        y = conv_ops.conv2d_array(x, W, None, (1, 1), (0, 0))
+    np.testing.assert_array_equal(y.ravel(), [np.nan, np.inf])
+
+
+def test_an_infinite_gradient_times_a_zero_pixel_is_nan():
+    # each tap reaches one output pixel, which reads the one pixel of x
+    x, W = np.zeros((1, 1, 1, 1)), np.ones((2, 1, 1, 2))
+    gy = np.array([[[[1.0, np.inf]], [[1.0, 1.0]]]])
+    with np.errstate(invalid='ignore'):
+        gW = conv_ops.conv2d_grad_w_array(x, gy, (1, 2), (1, 1), (0, 1))
+        gW_too = conv_ops.conv2d_grads_array(x, W, gy, (0, 1))[1]
+    for got in (gW, gW_too):
+        np.testing.assert_array_equal(got.reshape(2, 2), [[np.nan, 0.0], [0.0, 0.0]])
+
+
+# ---- kernels about as large as the image ------------------------------------------------------
+@pytest.mark.parametrize(
+    'x_shape, w_shape',
+    [((1, 1, 1, 100000), (1, 1, 1, 100000)), ((1, 1, 100000, 1), (1, 1, 100000, 1))],
+    ids=['wide', 'tall'],
+)
+def test_a_kernel_as_large_as_the_image_makes_no_quadratic_buffers(x_shape, w_shape):
+    # the kernel rows of gy (wide) or the stacked products (tall) would hold 10**10
+    # numbers for an output of one
+    import tracemalloc
+
+    rng = np.random.default_rng(15)
+    x, W = rng.normal(size=x_shape), rng.normal(size=w_shape)
+    gy = np.full((1, 1, 1, 1), 2.5)
+    assert not conv_ops.kernel_rows_fit(x_shape, w_shape, (0, 0))
+    calls = [
+        (lambda: conv_ops.conv2d_array(x, W, None, (1, 1), (0, 0)), [x.ravel() @ W.ravel()]),
+        (lambda: conv_ops.conv2d_grads_array(x, W, gy, (0, 0)), (2.5 * W, 2.5 * x)),
+        (lambda: conv_ops.conv2d_grad_w_array(x, gy, w_shape[2:], (1, 1), (0, 0)), 2.5 * x),
+        (lambda: conv_ops.deconv2d_array(gy, W, None, (1, 1), (0, 0), x_shape[2:]), 2.5 * W),
+    ]
+    for call, want in calls:
+        tracemalloc.start()
+        got = call()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 5 * x.nbytes, peak  # the results and a column buffer or two
+        np.testing.assert_allclose(np.ravel(got), np.ravel(want), rtol=1e-10)
+
+
+def test_kernel_rows_fit_an_image_of_about_the_outputs_size():
+    assert conv_ops.kernel_rows_fit((1, 3, 32, 32), (64, 3, 5, 5), (2, 2))
+    assert conv_ops.kernel_rows_fit((1, 8, 1, 1000), (8, 8, 1, 3), (0, 0))  # 1-d, no pad
+    assert conv_ops.kernel_rows_fit((1, 4, 40, 40), (4, 4, 20, 20), (0, 0))  # 21x21 out
+    assert not conv_ops.kernel_rows_fit((1, 4, 1, 1000), (4, 4, 1, 990), (0, 0))  # 1x11 out
+    assert not conv_ops.kernel_rows_fit((1, 4, 1000, 1), (4, 4, 990, 1), (0, 0))
+    # a wide transposed convolution of a small image adds its windows back
+    assert not conv_ops.transposed_by_gathering(
+        (1, 4, 1, 11), (4, 4, 1, 990), (1, 1), (0, 0), (1, 1000)
+    )
+    assert conv_ops.transposed_by_gathering((1, 4, 4, 4), (4, 4, 3, 3), (1, 1), (0, 0), (6, 6))
+
+
+# (x shape, W shape, pad) of the CIFAR and MNIST networks of the benchmarks, one image
+USUAL_SHAPES = [
+    ((1, 3, 32, 32), (32, 3, 3, 3), (1, 1)),
+    ((1, 32, 32, 32), (32, 32, 3, 3), (1, 1)),
+    ((1, 32, 16, 16), (64, 32, 3, 3), (1, 1)),
+    ((1, 64, 16, 16), (64, 64, 3, 3), (1, 1)),
+    ((1, 64, 8, 8), (64, 64, 3, 3), (1, 1)),
+    ((1, 256, 8, 8), (64, 256, 1, 1), (0, 0)),
+    ((1, 64, 8, 8), (256, 64, 1, 1), (0, 0)),
+    ((1, 1, 28, 28), (8, 1, 3, 3), (1, 1)),
+    ((1, 8, 14, 14), (16, 8, 3, 3), (1, 1)),
+]
+
+
+@pytest.mark.parametrize('x_shape, w_shape, pad', USUAL_SHAPES)
+def test_the_usual_shapes_keep_the_fast_paths(x_shape, w_shape, pad, monkeypatch):
+    called = []
+    for name in ('_conv2d_by_rows', '_grad_w_by_rows', '_grads_by_rows', '_deconv2d_by_adding'):
+
+        def spy(*args, _name=name, _kernel=getattr(conv_ops, name)):
+            called.append(_name)
+            return _kernel(*args)
+
+        monkeypatch.setattr(conv_ops, name, spy)
+    rng = np.random.default_rng(16)
+    x, W = rng.normal(size=x_shape).astype(np.float32), rng.normal(size=w_shape).astype(np.float32)
+    y = conv_ops.conv2d_array(x, W, None, (1, 1), pad)
+    conv_ops.conv2d_grad_w_array(x, y, w_shape[2:], (1, 1), pad)
+    stacked = conv_ops.stacks_kernel_rows(w_shape)
+    assert called == ['_conv2d_by_rows', '_grad_w_by_rows'] * stacked
+    called.clear()
+    conv_ops.conv2d_grads_array(x, W, y, pad)
+    assert called == ['_grads_by_rows']
+    called.clear()
+    conv_ops.deconv2d_array(y, W, None, (1, 1), pad, x_shape[2:])
+    gathers = w_shape[0] <= w_shape[1]
+    assert ('_deconv2d_by_adding' in called) == (not gathers)
+    assert ('_conv2d_by_rows' in called) == (
+        gathers and conv_ops.stacks_kernel_rows((w_shape[1], w_shape[0]) + w_shape[2:])
+    )

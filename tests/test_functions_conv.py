@@ -106,3 +106,35 @@ def test_the_float16_filter_gradient_alone_at_stride_2_is_summed_in_float32(monk
     y.backward()
     assert W.grad.dtype == np.float16
     assert W.grad.data.item() == np.float16(8192 + 63 * 4)  # 8448, not 8192
+
+
+# ---- infinities, and kernels as large as the image ------------------------------------------
+def test_conv2d_of_one_channel_gives_nan_for_a_zero_tap_times_an_infinity():
+    from dezero import Variable
+
+    with np.errstate(invalid='ignore'):
+        y = F.conv2d(np.array([[[[-np.inf, 1.0, 1.0]]]]), np.array([[[[0.0, np.inf]]]]))
+        np.testing.assert_array_equal(y.data.ravel(), [np.nan, np.inf])
+        x, W = Variable(np.zeros((1, 1, 1, 1))), Variable(np.ones((2, 1, 1, 2)))
+        y = F.conv2d(x, W, pad=(0, 1))
+        y.grad = Variable(np.array([[[[1.0, np.inf]], [[1.0, 1.0]]]]))
+        y.backward()
+    # gW[0, 0, 0, 0] = gy[0, 0, 0, 1] * x = inf * 0
+    np.testing.assert_array_equal(W.grad.data.reshape(2, 2), [[np.nan, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize('shape', [(1, 1, 1, 100000), (1, 1, 100000, 1)], ids=['wide', 'tall'])
+def test_a_kernel_as_large_as_the_image_takes_no_quadratic_memory(shape):
+    from dezero import Variable
+
+    rng = np.random.default_rng(0)
+    x, W = Variable(rng.normal(size=shape)), Variable(rng.normal(size=shape))
+    y = F.conv2d(x, W)
+    assert y.shape == (1, 1, 1, 1)
+    np.testing.assert_allclose(y.data.item(), x.data.ravel() @ W.data.ravel(), rtol=1e-10)
+    y.grad = Variable(np.full((1, 1, 1, 1), 2.5))
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 2.5 * W.data, rtol=1e-15)
+    np.testing.assert_allclose(W.grad.data, 2.5 * x.data, rtol=1e-15)
+    z = F.deconv2d(np.full((1, 1, 1, 1), 2.5), W)
+    np.testing.assert_allclose(z.data, 2.5 * W.data, rtol=1e-15)
