@@ -64,11 +64,13 @@ from options import (
     count_up_to,
     exit_unless_memory_fits,
     model_size,
+    note_earlier_weights,
     out_of_memory_exits,
     output_folder,
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
     training_memory,
@@ -380,11 +382,8 @@ def main(argv=None):
     check_at_least_one(parser, args, *defaults)
     if args.embed % args.heads:
         parser.error(f'--embed ({args.embed}) must be a multiple of --heads ({args.heads})')
-    check_output_files(
-        parser,
-        [os.path.join(args.out, name) for name in (SAMPLE_FILE, WEIGHTS_FILE, CURVE_FILE)],
-        {'--text': args.text},
-    )
+    outputs = [os.path.join(args.out, name) for name in (SAMPLE_FILE, WEIGHTS_FILE, CURVE_FILE)]
+    check_output_files(parser, outputs, {'--text': args.text})
 
     raw, source = read_text(args)
     text = Text(raw)
@@ -405,18 +404,26 @@ def main(argv=None):
     losses = {'loss': history['loss'], 'held-out loss': history['val_loss']}
     skipped = 'no sample written, no weights saved: they are no longer numbers'
     at = dict(unit='iteration', steps=history['iteration'])
-    if training_diverged(losses, args.lr, parser.get_default('lr'), **at, skipped=skipped):
+    diverged = training_diverged(losses, args.lr, parser.get_default('lr'), **at, skipped=skipped)
+    if diverged:
         curve = save_curve(text, history, args)
-        if curve:
-            print(f'saved {curve}')
-        return 1
-    print(
-        f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
-        f'training loss {history["loss"][-1]:.3f}, held-out loss {history["val_loss"][-1]:.3f}'
-    )
-    for path in save_outputs(model, text, history, args, np.random.default_rng(args.seed + 1)):
+        written = [curve] if curve else []
+    else:
+        print(
+            f'trained {args.iters} iterations in {time.perf_counter() - start:.1f} s: '
+            f'training loss {history["loss"][-1]:.3f}, '
+            f'held-out loss {history["val_loss"][-1]:.3f}'
+        )
+        rng = np.random.default_rng(args.seed + 1)
+        written = save_outputs(model, text, history, args, rng)
+    for path in written:
         print(f'saved {path}')
-    return 0
+    # an earlier run's sample would lie beside the loss curve of this one; its weights stay
+    weights = os.path.join(args.out, WEIGHTS_FILE)
+    remove_stale_files([path for path in outputs if path not in written and path != weights])
+    if weights not in written:
+        note_earlier_weights([weights])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

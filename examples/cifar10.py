@@ -51,6 +51,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
     training_memory,
@@ -297,19 +298,22 @@ def main(argv=None):
     start = time.perf_counter()
     history = train(model, train_set, test_set, epochs, batch_size, args.lr, not args.no_bar)
     skipped = 'no picture of misclassified images: the weights are no longer numbers'
-    if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
-        for path in save_pictures(history, test_set, None, args.out):
-            print(f'saved {path}')
-        return 1
-    predicted = predict(model, test_set)
-    accuracy = float((predicted == test_set.label).mean())
-    print(
-        f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
-        f'{accuracy:.4f} (chance: 0.1)'
-    )
-    for path in save_pictures(history, test_set, predicted, args.out):
+    diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
+    predicted = None
+    if not diverged:
+        predicted = predict(model, test_set)
+        accuracy = float((predicted == test_set.label).mean())
+        print(
+            f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
+            f'{accuracy:.4f} (chance: 0.1)'
+        )
+    written = save_pictures(history, test_set, predicted, args.out)
+    for path in written:
         print(f'saved {path}')
-    return 0
+    # an earlier run's misclassified images would lie beside the curves of this one
+    paths = [os.path.join(args.out, name) for name in PICTURES]
+    remove_stale_files([path for path in paths if path not in written])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

@@ -57,6 +57,7 @@ from options import (
     check_output_files,
     output_folder,
     parse_options,
+    remove_stale_files,
     run_main,
 )
 from plotting import pyplot, save_figure, save_image
@@ -279,7 +280,8 @@ def main(argv=None):
         print('the map is zero everywhere: no channel of conv5_3 speaks for this class')
 
     plt = pyplot('pictures')
-    if plt is None:
+    if plt is None:  # an earlier run's pictures are not of this one
+        remove_stale_files([explanation_path, overlay_path])
         return 0
     os.makedirs(args.out, exist_ok=True)
     title = f'Grad-CAM of class {class_name(labels, k)} (probability {probabilities[k]:.3f})'

@@ -41,6 +41,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -261,6 +262,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_picture(newton_path, gd_path, picture):
         print(f'saved {picture}')
+    else:  # no matplotlib: an earlier run's picture is not of this one
+        remove_stale_files([picture])
     return 1 if diverged else 0
 
 

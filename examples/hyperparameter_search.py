@@ -60,6 +60,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
 )
 from plotting import pyplot, save_figure
@@ -338,6 +339,7 @@ def main(argv=None):
             f'(default: {LR_RANGE[0]:g} {LR_RANGE[1]:g}); no best setting, no test',
             file=sys.stderr,
         )
+        remove_stale_files([map_path])  # an earlier run's map is not of this one
         return 1
     print(
         f'best setting: lr {best["lr"]:.2e}  weight decay {best["weight_decay"]:.2e}  '
@@ -354,6 +356,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_map(results, map_path, args.grid):
         print(f'saved {map_path}')
+    else:  # no matplotlib: an earlier run's map is not of this one either
+        remove_stale_files([map_path])
     return 0
 
 

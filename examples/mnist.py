@@ -39,11 +39,13 @@ from options import (
     exit_unless_memory_fits,
     mlp_memory,
     model_size,
+    note_earlier_weights,
     out_of_memory_exits,
     output_folder,
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -174,17 +176,21 @@ def main(argv=None):
     seconds = time.perf_counter() - start
     default_lr = OPTIMIZERS[args.optimizer][1]
     skipped = 'no weights saved: they are no longer numbers'
-    if training_diverged(history, args.lr or default_lr, default_lr, skipped=skipped):
-        if save_plot(history, plot):
-            print(f'saved {plot}')
-        return 1
-    print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
-
-    model.save_weights(weights)
-    print(f'saved {weights}')
+    diverged = training_diverged(history, args.lr or default_lr, default_lr, skipped=skipped)
+    written = []
+    if not diverged:
+        print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
+        model.save_weights(weights)
+        written.append(weights)
+        print(f'saved {weights}')
     if save_plot(history, plot):
+        written.append(plot)
         print(f'saved {plot}')
-    return 0
+    # an earlier run's plot would lie beside the weights of this one; its weights stay
+    remove_stale_files([plot] if plot not in written else [])
+    if weights not in written:
+        note_earlier_weights([weights])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

@@ -40,6 +40,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
     training_memory,
@@ -149,17 +150,19 @@ def main(argv=None):
     start = time.perf_counter()
     model, history = train(train_data, test_data, args.epochs, args.batch_size, args.lr, args.seed)
     skipped = 'no picture of the filters: the weights are no longer numbers'
-    if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
-        for path in save_pictures(None, history, args.out):
-            print(f'saved {path}')
-        return 1
-    print(
-        f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
-        f'{history["val_acc"][-1]:.4f}'
-    )
-    for path in save_pictures(model, history, args.out):
+    diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
+    if not diverged:
+        print(
+            f'trained in {time.perf_counter() - start:.1f} s; final held-out accuracy '
+            f'{history["val_acc"][-1]:.4f}'
+        )
+    written = save_pictures(None if diverged else model, history, args.out)
+    for path in written:
         print(f'saved {path}')
-    return 0
+    # an earlier run's picture of the filters would lie beside the curves of this one
+    paths = [os.path.join(args.out, name) for name in PICTURES]
+    remove_stale_files([path for path in paths if path not in written])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

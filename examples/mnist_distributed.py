@@ -38,6 +38,7 @@ from options import (
     exit_unless_memory_fits,
     mlp_memory,
     model_size,
+    note_earlier_weights,
     out_of_memory_exits,
     output_folder,
     parse_options,
@@ -130,6 +131,8 @@ def main(argv=None):
     if root:
         skipped = 'no weights saved: they are no longer numbers'
         if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
+            # an earlier run's weights stay (they may be the only copy): say so
+            note_earlier_weights([weights])
             return 1
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
         os.makedirs(args.out, exist_ok=True)

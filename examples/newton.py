@@ -40,6 +40,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -253,6 +254,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_picture(newton_path, gd_path, args.lr, picture):
         print(f'saved {picture}')
+    else:  # no matplotlib: an earlier run's picture is not of this one
+        remove_stale_files([picture])
     with np.errstate(over='ignore', invalid='ignore'):
         slope = first_and_second_derivative(Variable(np.array(x0, dtype=np.float64)))[0]
     if not np.isfinite(slope):  # no learning rate helps: the start is too far out

@@ -302,6 +302,16 @@ def remove_stale_files(paths):
         print(f'removed {removed} {files} of an earlier run from {folder}')
 
 
+def note_earlier_weights(paths):
+    """Print a line for each of the weights files ``paths`` that exists: saved by an
+    earlier run, which this run did not replace.  Trained weights are not removed as
+    the other outputs of an earlier run are (see :func:`remove_stale_files`): they may
+    be the only copy of hours of training."""
+    for path in paths:
+        if os.path.isfile(path):
+            print(f'kept {path} of an earlier run: this run saved no weights')
+
+
 @contextlib.contextmanager
 def out_of_memory_exits(args, *names):
     """Run the ``with`` block; when an array in it does not fit into memory

@@ -61,6 +61,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -312,6 +313,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     if save_curves(runs, figure_path):
         print(f'saved {figure_path}')
+    else:  # no matplotlib: an earlier run's figure is not of this one
+        remove_stale_files([figure_path])
     return 1 if diverged else 0
 
 

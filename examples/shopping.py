@@ -49,6 +49,7 @@ from options import (
     output_folder,
     parse_options,
     random_seed,
+    remove_stale_files,
     run_main,
 )
 
@@ -233,6 +234,7 @@ def main(argv=None):
         print(f'saved {png_path}')
     else:
         print(f'no PNG: {why_not}; the DOT text is in {dot_path}')
+        remove_stale_files([png_path])  # an earlier run's picture is not of this graph
     return 0
 
 

@@ -46,6 +46,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
     training_memory,
@@ -183,6 +184,7 @@ def main(argv=None):
         default_lr = smoke_or_default['lr'][0 if args.smoke else 1]
         skipped = 'no plot of the cosine prediction: the weights are no longer numbers'
         if training_diverged({'loss': history}, args.lr, default_lr, skipped=skipped):
+            remove_stale_files([plot_path])  # an earlier run's plot is not of this one
             return 1
         print(
             f'loss: first epoch {history[0]:.6f}, last epoch {history[-1]:.6f} '
@@ -193,6 +195,8 @@ def main(argv=None):
     print(f'cosine: mean squared error of the next-value prediction {mse:.6f}')
     if save_plot(inputs, predictions, plot_path):
         print(f'saved {plot_path}')
+    else:  # no matplotlib: an earlier run's plot is not of this one either
+        remove_stale_files([plot_path])
     return 0
 
 

@@ -50,6 +50,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -163,16 +164,18 @@ def main(argv=None):
         model, history = train(args.epochs, args.batch_size, args.hidden, args.lr, args.seed)
         seconds = time.perf_counter() - start
         skipped = 'no decision boundary drawn: the weights are no longer numbers'
-        if training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped):
-            for path in save_pictures(None, history, args.out):
-                print(f'saved {path}')
-            return 1
-        loss, acc = evaluate(model)
-        print(f'trained {args.epochs} epochs in {seconds:.1f} s')
-        print(f'final loss {loss:.4f}  accuracy {acc:.4f}')
-        for path in save_pictures(model, history, args.out):
-            print(f'saved {path}')
-    return 0
+        diverged = training_diverged(history, args.lr, parser.get_default('lr'), skipped=skipped)
+        if not diverged:
+            loss, acc = evaluate(model)
+            print(f'trained {args.epochs} epochs in {seconds:.1f} s')
+            print(f'final loss {loss:.4f}  accuracy {acc:.4f}')
+        written = save_pictures(None if diverged else model, history, args.out)
+    for path in written:
+        print(f'saved {path}')
+    # an earlier run's decision boundary would lie beside the loss curve of this one
+    paths = [os.path.join(args.out, name) for name in PICTURES]
+    remove_stale_files([path for path in paths if path not in written])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

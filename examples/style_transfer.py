@@ -72,6 +72,7 @@ from options import (
     output_folder,
     parse_options,
     positive_float,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -404,7 +405,8 @@ def main(argv=None):
             args.tv_weight,
             on_step=report,
         )
-    if not np.isfinite(history['loss'][-1]):
+    diverged = not np.isfinite(history['loss'][-1])
+    if diverged:
         name = blamed_part(history)
         attribute = PARTS[name][2:].replace('-', '_')
         value, default = getattr(args, attribute), parser.get_default(attribute)
@@ -413,42 +415,43 @@ def main(argv=None):
         skipped = 'no result saved: its pixels are no longer numbers'
         losses = {name: history[name] for name in (*PARTS, 'loss')}
         training_diverged(losses, value, default, 'iteration', skipped=skipped, **blame)
-        plt = pyplot('pictures')
-        if plt is not None:
-            os.makedirs(args.out, exist_ok=True)
-            save_losses(plt, history, paths['losses'], 'Style transfer losses (diverged)')
-            print(f'saved {paths["losses"]}')
-        return 1
-    first, last = history['loss'][0], history['loss'][-1]
-    if last > 0:
-        change = f' ({first / last:.1f}x lower)'
-    elif first == 0:  # only the content loss counts, and the image starts as the content
-        change = ' (0 from the start: nothing to lower)'
     else:
-        change = ''
-    print(f'loss {first:.4e} at the first iteration, {last:.4e} at the last{change}')
+        first, last = history['loss'][0], history['loss'][-1]
+        if last > 0:
+            change = f' ({first / last:.1f}x lower)'
+        elif first == 0:  # only the content loss counts, and the image starts as the content
+            change = ' (0 from the start: nothing to lower)'
+        else:
+            change = ''
+        print(f'loss {first:.4e} at the first iteration, {last:.4e} at the last{change}')
 
+    written = []
     plt = pyplot('pictures')
-    if plt is None:
-        return 0
-    os.makedirs(args.out, exist_ok=True)
-    note = '' if pretrained else '\nwith random weights: a check of the method, not a result'
-    save_comparison(
-        plt,
-        {
-            'content': to_rgb(images['content']),
-            'style': to_rgb(images['style']),
-            f'result after {args.iters} iterations': to_rgb(result),
-        },
-        paths['comparison'],
-        'Neural style transfer on VGG16' + note,
-    )
-    print(f'saved {paths["comparison"]}')
-    save_image(to_rgb(result), paths['result'])
-    print(f'saved {paths["result"]}')
-    save_losses(plt, history, paths['losses'], 'Style transfer losses' + note)
-    print(f'saved {paths["losses"]}')
-    return 0
+    if plt is not None:
+        os.makedirs(args.out, exist_ok=True)
+        note = '' if pretrained else '\nwith random weights: a check of the method, not a result'
+        if not diverged:
+            save_comparison(
+                plt,
+                {
+                    'content': to_rgb(images['content']),
+                    'style': to_rgb(images['style']),
+                    f'result after {args.iters} iterations': to_rgb(result),
+                },
+                paths['comparison'],
+                'Neural style transfer on VGG16' + note,
+            )
+            print(f'saved {paths["comparison"]}')
+            save_image(to_rgb(result), paths['result'])
+            print(f'saved {paths["result"]}')
+            written += [paths['comparison'], paths['result']]
+        title = 'Style transfer losses' + (' (diverged)' if diverged else note)
+        save_losses(plt, history, paths['losses'], title)
+        print(f'saved {paths["losses"]}')
+        written.append(paths['losses'])
+    # an earlier run's result would lie beside the loss curves of one that diverged
+    remove_stale_files([path for path in paths.values() if path not in written])
+    return 1 if diverged else 0
 
 
 if __name__ == '__main__':

@@ -44,6 +44,7 @@ from options import (
     check_output_files,
     output_folder,
     parse_options,
+    remove_stale_files,
     run_main,
 )
 from plotting import pyplot, save_figure
@@ -107,23 +108,26 @@ def graph_size(output):
 
 def write_graph(output, path_png, verbose):
     """Write the graph behind ``output`` as DOT text and, when Graphviz's ``dot``
-    program is installed, as a PNG picture (plot_dot_graph always writes the DOT)."""
+    program is installed, as a PNG picture (plot_dot_graph always writes the DOT);
+    returns whether the PNG was written."""
     path_dot = os.path.splitext(path_png)[0] + '.dot'
     try:
         plot_dot_graph(output, verbose=verbose, to_file=path_png)
     except GraphvizNotFoundError as e:
         print(f'saved the graph as DOT: {path_dot}')
         print(f'no PNG of the graph: {e}')
-    else:
-        print(f'saved the graph as DOT: {path_dot}')
-        print(f'saved the graph as PNG: {path_png}')
+        return False
+    print(f'saved the graph as DOT: {path_dot}')
+    print(f'saved the graph as PNG: {path_png}')
+    return True
 
 
 def plot_derivatives(order, path_png):
-    """Plot tanh and its derivatives up to ``min(order, MAX_PLOTTED_ORDER)``."""
+    """Plot tanh and its derivatives up to ``min(order, MAX_PLOTTED_ORDER)``; returns
+    False without matplotlib."""
     plt = pyplot('plot of the derivatives')
     if plt is None:
-        return
+        return False
     top = min(order, MAX_PLOTTED_ORDER)
     x = np.linspace(-4.0, 4.0, 401)
     ys = derivatives(x, top)
@@ -137,6 +141,7 @@ def plot_derivatives(order, path_png):
     fig.tight_layout()
     save_figure(fig, path_png, dpi=100)
     print(f'saved {path_png}')
+    return True
 
 
 def main(argv=None):
@@ -191,8 +196,12 @@ def main(argv=None):
     n_funcs, n_vars = graph_size(gx)
     print(f'graph of the order-{args.order} derivative: {n_funcs} functions, {n_vars} variables')
 
-    write_graph(gx, graph_png, verbose=args.verbose_graph)
-    plot_derivatives(args.order, plot_png)
+    skipped = []  # pictures this run cannot draw: an earlier run's are not of this one
+    if not write_graph(gx, graph_png, verbose=args.verbose_graph):
+        skipped.append(graph_png)
+    if not plot_derivatives(args.order, plot_png):
+        skipped.append(plot_png)
+    remove_stale_files(skipped)
     return 0
 
 

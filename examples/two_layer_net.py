@@ -52,6 +52,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
+    remove_stale_files,
     run_main,
     training_diverged,
 )
@@ -264,6 +265,8 @@ def main(argv=None):
         )
         path = plot_history(history, plot_path, title)
         print(f'saved {path}')
+    else:  # no matplotlib: an earlier run's plot is not of this one
+        remove_stale_files([plot_path])
     return 1 if diverged else 0
 
 

@@ -15,7 +15,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from example_runner import EXAMPLES, ONE_THREAD, load_example
+from example_runner import EXAMPLES, ONE_THREAD, load_example, run_example
 
 pytest.importorskip('matplotlib')
 
@@ -116,6 +116,12 @@ def test_save_image_failing_midway_leaves_the_old_file(tmp_path, monkeypatch):
     with pytest.raises(Interrupted):
         plotting.save_image(np.zeros((2, 2, 3)), paths[0])
     assert_untouched(tmp_path, paths)
+
+
+def removed_line(count, folder):
+    """What ``options.remove_stale_files`` prints when it removed ``count`` files."""
+    files = 'file' if count == 1 else 'files'
+    return f'removed {count} {files} of an earlier run from {folder}\n'
 
 
 # ---- every example uses them ---------------------------------------------------------
@@ -344,6 +350,172 @@ def test_an_interrupted_example_ends_with_one_line_and_whole_files(number, statu
     assert 'gan_epoch01.png' in names and not [n for n in names if n.startswith('.')], names
     for name in names:
         assert (out / name).read_bytes().startswith(b'\x89PNG'), name
+
+
+# ---- the files an earlier run left in --out --------------------------------------------
+#: For the examples that can end having written only part of their outputs: the options
+#: of a --smoke run that goes well, the options that make the next run diverge, the
+#: files the first run writes into --out and those the diverging run writes.
+PARTIAL_RUNS = {
+    'cifar10.py': (
+        ['--epochs', '1', '--no-bar'],
+        ['--lr', '1e30'],
+        ['cifar10_curves.png', 'cifar10_mistakes.png'],
+        ['cifar10_curves.png'],
+    ),
+    'mnist_cnn.py': (
+        ['--epochs', '1'],
+        ['--lr', '1e30'],
+        ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png'],
+        ['mnist_cnn_accuracy.png'],
+    ),
+    'mnist.py': (
+        ['--epochs', '1'],
+        ['--lr', '1e30'],
+        ['mnist_mlp.npz', 'mnist_accuracy.png'],
+        ['mnist_accuracy.png'],
+    ),
+    'mnist_distributed.py': (
+        ['--epochs', '1'],
+        ['--lr', '1e38'],
+        ['mnist_distributed_mlp.npz'],
+        [],
+    ),
+    'spiral.py': (
+        ['--epochs', '2'],
+        ['--lr', '1e38'],
+        ['spiral_loss.png', 'spiral_boundary.png'],
+        ['spiral_loss.png'],
+    ),
+    'sin_lstm.py': (['--epochs', '2', '--no-bar'], ['--lr', '1e30'], ['sin_lstm.png'], []),
+    'char_transformer.py': (
+        ['--iters', '25'],
+        ['--lr', '100'],
+        ['char_transformer_sample.txt', 'char_transformer.npz', 'char_transformer_loss.png'],
+        ['char_transformer_loss.png'],
+    ),
+    'style_transfer.py': (
+        ['--iters', '2'],
+        ['--tv-weight', '1e38'],
+        ['style_transfer.png', 'style_transfer_result.png', 'style_transfer_loss.png'],
+        ['style_transfer_loss.png'],
+    ),
+    'hyperparameter_search.py': (
+        ['--trials', '2', '--epochs', '1'],
+        ['--lr-range', '1e30', '1e31'],
+        ['hyperparameter_search_random.png'],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize('name', sorted(PARTIAL_RUNS))
+def test_a_run_that_diverges_removes_the_outputs_the_run_before_it_left(name, tmp_path):
+    # the run that diverged saved its curves and left the earlier run's misclassified
+    # images (filters, weights, sample, ...) beside them, to be taken for its own
+    args, diverging, first, second = PARTIAL_RUNS[name]
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'notes.txt').write_bytes(OLD)  # not an output of the example: kept
+    for earlier in first:  # what a whole earlier run leaves
+        (out / earlier).write_bytes(OLD)
+    options = ['--smoke', *args, '--out', str(out), *diverging]
+    log = run_example(name, *options, cwd=tmp_path, status=1, env=ONE_THREAD)
+    # trained weights are never removed: they may be the only copy of a long training
+    weights = [f for f in first if f.endswith('.npz')]
+    assert sorted(os.listdir(out)) == sorted({*second, *weights, 'notes.txt'})
+    for f in weights:
+        assert (out / f).read_bytes() == OLD
+        assert f'kept {out / f} of an earlier run: this run saved no weights' in log, log
+    removed = len(set(first) - set(second) - set(weights))
+    assert (removed_line(removed, out) in log) == bool(removed), log
+
+
+@pytest.fixture
+def no_matplotlib(tmp_path):
+    """The environment of an example that finds no matplotlib to import."""
+    hidden = tmp_path / 'hidden'
+    hidden.mkdir()
+    (hidden / 'matplotlib.py').write_text("raise ImportError('no matplotlib here')\n")
+    path = os.pathsep.join(filter(None, [str(hidden), os.environ.get('PYTHONPATH')]))
+    return dict(ONE_THREAD, PYTHONPATH=path)
+
+
+#: The options of a --smoke run, the pictures it draws with matplotlib, and the other
+#: files it writes all the same.
+PICTURES = {
+    'cifar10.py': (
+        ['--epochs', '1', '--no-bar'],
+        ['cifar10_curves.png', 'cifar10_mistakes.png'],
+        [],
+    ),
+    'mnist_cnn.py': (['--epochs', '1'], ['mnist_cnn_accuracy.png', 'mnist_cnn_filters.png'], []),
+    'mnist.py': (['--epochs', '1'], ['mnist_accuracy.png'], ['mnist_mlp.npz']),
+    'spiral.py': ([], ['spiral_loss.png', 'spiral_boundary.png'], []),
+    'sin_lstm.py': (['--no-bar'], ['sin_lstm.png'], []),
+    'overfitting.py': (['--epochs', '2', '--quiet'], ['overfitting.png'], []),
+    'two_layer_net.py': (['--epochs', '1'], ['two_layer_net.png'], []),
+    'hessian_newton.py': ([], ['hessian_newton.png'], []),
+    'newton.py': ([], ['newton.png'], []),
+    'grad_cam.py': ([], ['grad_cam.png', 'grad_cam_overlay.png'], []),
+    'hyperparameter_search.py': (
+        ['--trials', '2', '--epochs', '1'],
+        ['hyperparameter_search_random.png'],
+        [],
+    ),
+    'style_transfer.py': (
+        ['--iters', '2'],
+        ['style_transfer.png', 'style_transfer_result.png', 'style_transfer_loss.png'],
+        [],
+    ),
+    'char_transformer.py': (
+        ['--iters', '25'],
+        ['char_transformer_loss.png'],
+        ['char_transformer_sample.txt', 'char_transformer.npz'],
+    ),
+    'tanh.py': ([], ['tanh_derivatives.png'], ['tanh_order3.dot']),
+}
+
+
+@pytest.mark.parametrize('name', sorted(PICTURES))
+def test_a_run_without_matplotlib_removes_the_pictures_an_earlier_run_left(
+    name, tmp_path, no_matplotlib
+):
+    # the earlier run's pictures lay beside this run's other files, or alone in --out
+    args, pictures, others = PICTURES[name]
+    out = tmp_path / 'out'
+    out.mkdir()
+    old_files(out, *pictures, 'notes.txt')
+    log = run_example(name, '--smoke', *args, '--out', str(out), cwd=tmp_path, env=no_matplotlib)
+    assert 'matplotlib is not installed' in log, log
+    assert removed_line(len(pictures), out) in log, log
+    for picture in pictures:
+        assert not (out / picture).exists(), picture
+    for other in others:
+        assert (out / other).is_file(), other
+    assert (out / 'notes.txt').read_bytes() == OLD
+
+
+@pytest.mark.parametrize(
+    'name, picture, dot',
+    [
+        ('shopping.py', 'shopping.png', 'shopping.dot'),
+        ('tanh.py', 'tanh_order3.png', 'tanh_order3.dot'),
+    ],
+)
+def test_a_run_without_graphviz_removes_the_graph_an_earlier_run_drew(name, picture, dot, tmp_path):
+    # the earlier run's picture of the graph lay beside this run's DOT text
+    out = tmp_path / 'out'
+    out.mkdir()
+    old_files(out, picture)
+    nowhere = tmp_path / 'no-programs'  # the PATH: no Graphviz dot to run
+    nowhere.mkdir()
+    log = run_example(
+        name, '--smoke', '--out', str(out), cwd=tmp_path, env=dict(ONE_THREAD, PATH=str(nowhere))
+    )
+    assert removed_line(1, out) in log, log
+    assert not (out / picture).exists()
+    assert (out / dot).is_file()
 
 
 @pytest.fixture
