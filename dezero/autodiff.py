@@ -32,7 +32,7 @@ import numpy as np
 
 from dezero import cuda
 from dezero.checks import check_flag
-from dezero.core import Function, Variable, as_array, backprop, using_config
+from dezero.core import Function, Variable, _leaf_view, as_array, backprop, using_config
 from dezero.functions.array import astype, reshape, stack
 from dezero.functions.reduction import sum as _sum
 
@@ -67,13 +67,15 @@ def _connected(create_graph):
 
 class _Identity(Function):
     """y = x, as a new node; its gradient is gy.  It links the Variable a transform
-    differentiates with respect to to the caller's Variable, without sharing it."""
+    differentiates with respect to to the caller's Variable, without sharing it.  Its
+    data is a view of x's, so that a backward reading it after x's data was changed in
+    place raises, as one reading x does."""
 
     retain_inputs = ()
     retain_outputs = ()
 
     def forward(self, x):
-        return x
+        return x.view()
 
     def backward(self, gy):
         return gy
@@ -151,16 +153,21 @@ def _float_array(name, what, value):
 def _inputs(name, args, indices, connected):
     """Replace ``args[i]`` for ``i`` in ``indices`` by the Variables to differentiate
     with respect to: fresh ones wrapping the caller's data, or, when the results must
-    stay connected, new nodes linked to the caller's Variables.  Returns the new
+    stay connected, new nodes linked to the caller's Variables.  Either views the data
+    of a caller's Variable as the engine's views do, so that a backward run after that
+    data was changed in place (``x.data -= 1``) raises, naming it.  Returns the new
     argument list and those Variables."""
     args = list(args)
     xs = []
     for i in indices:
         data = _float_array(name, f'argument {i}', args[i])
-        if connected and isinstance(args[i], Variable) and args[i].requires_grad:
-            x = _Identity()(args[i])
-        else:  # (a Variable that takes no gradient, a constant, has nothing to link to)
+        arg = args[i]
+        if not isinstance(arg, Variable):
             x = Variable(data)
+        elif connected and arg.requires_grad:
+            x = _Identity()(arg)
+        else:  # (a Variable that takes no gradient, a constant, has nothing to link to)
+            x = _leaf_view(arg)
         xs.append(x)
         args[i] = x
     return args, xs
@@ -196,9 +203,18 @@ def _outputs(name, result):
 
 def _like(name, what, value, like):
     """``value`` as a cotangent/tangent Variable for ``like``: same shape; an array is
-    cast to ``like``'s dtype (so float32 stays float32), a Variable is used as is."""
+    cast to ``like``'s dtype (so float32 stays float32), a Variable is used as is, if it
+    holds real numbers."""
     if isinstance(value, Variable):
         data = value.data
+        if data is None:
+            raise ValueError(f'{name}: {what} is a Variable holding no data (None)')
+        if data.dtype.kind == 'c':
+            raise TypeError(
+                f'{name}: {what} is {data.dtype}; derivatives are taken of real-valued '
+                f'functions only (give its real and imaginary parts as separate real '
+                f'arrays)'
+            )
     else:
         data = _float_array(name, what, value)
     if data.shape != like.shape:

@@ -280,15 +280,22 @@ def im2col_array(img, kernel_size, stride, pad, to_matrix=True):
     the book's matrix of shape (N*OH*OW, C*KH*KW), one row per output pixel.
 
     ``kernel_size``, ``stride`` and ``pad`` are ints or (height, width) pairs.  Built
-    from a strided view in one copy, without a loop over pixels."""
+    from a strided view in one copy, without a loop over pixels; the result is always
+    an array of its own, never sharing memory with ``img``."""
     to_matrix = check_flag('im2col', 'to_matrix', to_matrix)
     _check_array('im2col_array', 'img', img)
     kernel, stride, pad, out = conv_geometry('im2col', img.shape, kernel_size, stride, pad)
     view = window_view(pad_image(img, pad), kernel, stride, out)
-    if to_matrix:
-        n, c, kh, kw, oh, ow = view.shape
-        return view.transpose(0, 4, 5, 1, 2, 3).reshape(n * oh * ow, c * kh * kw)
-    return view.copy()
+    if not to_matrix:
+        return view.copy()
+    n, c, kh, kw, oh, ow = view.shape
+    col = view.transpose(0, 4, 5, 1, 2, 3).reshape(n * oh * ow, c * kh * kw)
+    # The reshape copies, except where the windows lie in img's own order (a 1x1
+    # kernel, or one as large as the image, for a single image or channel): then col
+    # is img's memory, which a caller changing img in place would change too.
+    if cuda.get_array_module(img).may_share_memory(col, img):
+        col = col.copy()
+    return col
 
 
 def _check_array(name, what, a):

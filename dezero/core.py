@@ -11,8 +11,9 @@ Read it top to bottom:
    also records the call: the outputs point to the function, the function to its
    ``inputs``.  A function declares which inputs and outputs its ``backward`` reads
    (``retain_inputs``, ``retain_outputs``); the graph keeps the others only as
-   stand-ins that know their shape but hold no data, so an intermediate array nothing
-   needs is freed as soon as the user lets go of it.
+   stand-ins that know their shape but hold no data, so an intermediate array (or a
+   constant one given with Variables) that nothing needs is freed as soon as the user
+   lets go of it.
 4. **The reverse pass.**  :func:`backprop` runs each function's ``backward`` once,
    newest first, after every gradient flowing into it has been summed.  Each function
    states its derivative once, in ``backward``.  The everyday first-order pass runs it on
@@ -265,6 +266,7 @@ class Variable:
         '_stand_in',
         '_view_of',  # set only on a view of an input's data (see _note_view)
         '_unrecorded',  # set only on a result computed under no_grad() (see _wrap)
+        '_shape_before_none',  # set only once data is set to None (see _set_data)
         '__weakref__',
     )
     # NumPy leaves binary operators with a Variable to the Variable, so that
@@ -315,12 +317,19 @@ class Variable:
     # array back, as every optimizer does) notes the moment in ``_changed_at``: a tick
     # of the clock that every function reads when it is recorded.  A backward that
     # would read a value changed after its forward pass used it raises instead of
-    # computing a gradient from the new value.  The engine reads ``_data`` directly.
+    # computing a gradient from the new value.  Setting it to None (the book's
+    # ``t.data = None``, freeing an intermediate result that no backward reads) notes
+    # the shape and dtype it had, which the reverse pass still checks gradients
+    # against.  The engine reads ``_data`` directly.
     def _set_data(self, data):
         global _data_clock
         if type(data) is not np.ndarray or data.dtype.kind not in 'fiu':
             data = _checked_data(data)
-            if data is not None and data.dtype.kind == 'b':
+            if data is None:
+                old = self._data
+                if old is not None:
+                    self._shape_before_none = (old.shape, old.dtype)
+            elif data.dtype.kind == 'b':
                 self.requires_grad = False  # a constant now, as bool Variables are
         _data_clock += 1
         self._changed_at = _data_clock
@@ -496,7 +505,7 @@ class Variable:
         starts from, with the seed gradient.  If ``fn`` returns something other than
         None (a Variable or an array of the same shape), that replaces the gradient,
         e.g. to clip it.  Hooks run in the order they were registered.  Returns a
-        handle whose ``remove()`` unregisters the hook.
+        handle whose ``remove()`` unregisters the hook, also once the variable is gone.
 
         The graph holds a function's outputs weakly, so that intermediate results
         nobody holds are freed; the creator of a variable keeps its hooks too, so that
@@ -949,7 +958,9 @@ def _add_to_grads(grads, recorded, seed=None):
             array = gx._data if recorded else gx
             if x.grad is not None or array.dtype.kind != 'f':
                 _check_gradient(x, array)  # raises, unless adding to a .grad
-            dtype, given = x._data.dtype, array.dtype
+            data = x._data
+            given = array.dtype
+            dtype = data.dtype if data is not None else x._shape_before_none[1]
             if given is not dtype and given != dtype:
                 wanted = _gradient_dtype(dtype)
                 if wanted is not None and given != wanted:
@@ -1048,6 +1059,12 @@ def _check_given_grad(x, grad):
     dtype of x's gradients, see _gradient_dtype), a plain array (an ``np.matrix`` is
     viewed as one, a masked array refused)."""
     data = grad._data
+    if data is None:
+        raise TypeError(
+            f'backward: the variable {_describe(x)} has .grad set to a Variable holding no '
+            f'data (None), which its new gradient cannot be added to; set .grad to None '
+            f'(cleargrad()) or to an array of its shape'
+        )
     if type(data) is not np.ndarray and isinstance(data, np.ndarray):
         grad._data = data = plain_array(data, f'backward: .grad of the variable {_describe(x)}')
     kind = data.dtype.kind
@@ -1100,8 +1117,10 @@ class _StandIn:
     """What the graph holds for an input whose value no backward reads: the place of
     the variable in the graph (its creator, which output it is, its generation), its
     name, shape and dtype, but not its data.  The variable itself, and its array, are
-    freed when the user lets go of them.  A variable has at most one stand-in, which
-    ``unchain()`` on the variable cuts too."""
+    freed when the user lets go of them.  A variable made by a function has at most
+    one stand-in, which ``unchain()`` on the variable cuts too; a constant (made by no
+    function, getting no gradient) gets one per use, a leaf from the start
+    (``_leaf``)."""
 
     __slots__ = (
         'creator',
@@ -1143,6 +1162,22 @@ class _StandIn:
 
     def __repr__(self):
         return f'variable(<not kept: {self.shape} {self.dtype}>)'
+
+
+def _constant_stand_in(x):
+    """A :class:`_StandIn` for ``x``, a Variable made by no function that gets no
+    gradient (a constant): a leaf, the node of ``x`` while it is alive."""
+    s = _StandIn()
+    s.creator = None
+    s.generation = x.generation
+    s.requires_grad = False
+    s._index = 0
+    s.name = x.name
+    data = x._data
+    s.shape = data.shape
+    s.dtype = data.dtype
+    s._leaf = weakref.ref(x)
+    return s
 
 
 def _stand_in(x):
@@ -1224,24 +1259,30 @@ def _hooks_on(hooks, shape, grad):
 
 
 class HookHandle:
-    """What :meth:`Variable.register_hook` returns: ``remove()`` unregisters the hook
-    (removing twice, or after the variable is gone, does nothing).  Also a context
-    manager that removes the hook at the end of the ``with`` block."""
+    """What :meth:`Variable.register_hook` returns: ``remove()`` unregisters the hook,
+    whether the variable is alive or gone (the hooks of a variable the caller dropped
+    still run, kept by its creator); removing twice does nothing.  Also a context
+    manager that removes the hook at the end of the ``with`` block.
 
-    __slots__ = ('_variable', 'key')
+    The handle holds the variable's hooks (``{key: fn}``, the dict its creator keeps
+    too), not the variable, which it does not keep alive."""
+
+    __slots__ = ('_hooks', '_variable', 'key')
     _keys = itertools.count()
 
     def __init__(self, variable):
+        self._hooks = variable._hooks
         self._variable = weakref.ref(variable)
         self.key = next(HookHandle._keys)
 
     def remove(self):
-        """Unregister the hook; doing it again, or once the variable is gone, does
-        nothing."""
-        v = self._variable()
-        if v is not None and v._hooks is not None:
-            v._hooks.pop(self.key, None)
-            if not v._hooks:
+        """Unregister the hook, whether the variable is alive or gone; doing it again
+        does nothing."""
+        hooks = self._hooks
+        hooks.pop(self.key, None)
+        if not hooks:  # none left: the pass skips a variable whose _hooks is None
+            v = self._variable()
+            if v is not None and v._hooks is hooks:
                 v._hooks = None
 
     def __enter__(self):
@@ -1388,7 +1429,8 @@ def _wrap(y):
     return v
 
 
-#: what recording a call sets on a Function: its links into the graph
+#: what recording a call sets on a Function: its links into the graph, and the hooks
+#: and kept values of its outputs.  Neither copies nor pickles of the function keep them.
 _CALL_LINKS = frozenset(
     (
         'inputs',
@@ -1397,9 +1439,15 @@ _CALL_LINKS = frozenset(
         '_recorded_at',
         '_output_hooks',
         '_output_shapes',
+        '_kept_outputs',
         '_stood_in',
     )
 )
+#: where a call was made (see mark_origin and detect_anomaly).  A deep copy or a pickle
+#: of the function keeps it, with what forward stored; a later call of the same object
+#: runs on a shallow copy (see Function.__copy__), which records its own.
+_CALL_SITE = frozenset(('_origin', '_created_at'))
+_PER_CALL = _CALL_LINKS | _CALL_SITE
 
 
 class Function:
@@ -1438,6 +1486,7 @@ class Function:
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _output_hooks = None  # {output index: its hooks} once an output has hooks
     _output_shapes = ()  # (array module, shape, dtype) of each output, if several
+    _kept_outputs = None  # of several outputs, {i: value} of those declared retained
     _stood_in = 0  # of several outputs, bit i set once the graph holds a stand-in for i
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
@@ -1456,23 +1505,25 @@ class Function:
         cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
 
     def __copy__(self):
-        """A shallow copy, links into the graph included: what a later call of a
-        function object that is already in a graph runs on (see ``__call__``)."""
+        """A shallow copy for another call: the settings and whatever the last forward
+        stored, without anything that call set (its links into the graph, the hooks
+        and kept values of its outputs, where it was made).  A later call of a
+        function object that is already in a graph runs on one (see ``__call__``),
+        so that the two calls share no inputs, outputs or hooks."""
         copied = object.__new__(type(self))
-        copied.__dict__.update(self.__dict__)
-        copied.__dict__.pop('_stood_in', None)  # the outputs of this call stand in nowhere
+        copied.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _PER_CALL})
         return copied
 
     def __getstate__(self):
         """What ``copy.deepcopy`` and pickle keep of a function object (a model may
         hold one, ``self.act = F.Sigmoid()``): every attribute of its own, that is
         its settings and whatever its last forward stored on it (a Pooling's argmax
-        offsets, geometry and input shape, for one), except the links of that call
-        into a graph: its inputs, its outputs (weak references, which pickle cannot
-        carry), its generation, the data clock of its recording and the hooks on
-        its outputs.  The copy is in no graph (its inputs are None, so its next call
-        runs on it), but it is not a function never called: what forward stored is
-        kept."""
+        offsets, geometry and input shape, for one) and where it was made, except
+        the links of its last call into a graph (``_CALL_LINKS``): its inputs, its
+        outputs (weak references, which pickle cannot carry), its generation, the
+        data clock of its recording and the hooks and kept values of its outputs.
+        The copy is in no graph (its inputs are None, so its next call runs on it),
+        but it is not a function never called: what forward stored is kept."""
         return {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
 
     def __call__(self, *inputs):
@@ -1605,8 +1656,9 @@ class Function:
     def _record(self, inputs, arrays):
         """Link this call into the graph and return its outputs, Variables made of the
         ``arrays`` forward returned: they point to this function, which keeps its
-        ``inputs`` (or stand-ins for those no backward reads) and, weakly, its
-        outputs; its generation is that of its newest input."""
+        ``inputs`` (or stand-ins for those no backward reads: intermediate results
+        their creator does not read either, and constants) and, weakly, its outputs;
+        its generation is that of its newest input."""
         generation = 0
         requires_grad = False
         keep = self.retain_inputs
@@ -1618,13 +1670,20 @@ class Function:
                 generation = x.generation
             if x.requires_grad:
                 requires_grad = True
-            creator = x.creator
-            if creator is not None and keep is not True and i not in keep:
-                kept_out = creator.retain_outputs  # does x's creator read x?
-                if kept_out is not True and x._index not in kept_out:
-                    if given is inputs:
-                        given = list(inputs)
-                    inputs[i] = _stand_in(x)
+            if keep is not True and i not in keep:  # this backward does not read x
+                creator = x.creator
+                if creator is not None:
+                    kept_out = creator.retain_outputs  # does x's creator read x?
+                    if kept_out is True or x._index in kept_out:
+                        continue
+                    s = _stand_in(x)
+                elif x.requires_grad or x._data is None:  # a leaf that gets a gradient
+                    continue
+                else:  # a constant (an array given with Variables, bool data...)
+                    s = _constant_stand_in(x)
+                if given is inputs:
+                    given = list(inputs)
+                inputs[i] = s
         self.generation = generation
         self.inputs = inputs
         self._recorded_at = _data_clock  # see Variable._set_data
@@ -1655,6 +1714,14 @@ class Function:
             self._output_shapes = [
                 (cuda.get_array_module(v._data), v._data.shape, v._data.dtype) for v in outputs
             ]
+            # and reads the values of those declared retained, even one the caller
+            # dropped unused (a single output that backward runs for is alive: its
+            # users keep it, as its creator reads it)
+            kept = self.retain_outputs
+            if kept:
+                self._kept_outputs = {
+                    i: v._data for i, v in enumerate(outputs) if kept is True or i in kept
+                }
         return outputs
 
     def _output_array(self, y):
@@ -1704,8 +1771,10 @@ class Function:
 
     def retained_outputs(self):
         """The outputs, for ``backward`` to read (a list): arrays in a first-order pass,
-        Variables in a recorded one (None for an output that is gone unused).  Reading
-        outputs not declared in ``retain_outputs`` raises once they are gone."""
+        Variables in a recorded one.  An output declared in ``retain_outputs`` that the
+        caller dropped is made again from its value, which the graph kept, as this
+        function's output (so that a recorded pass differentiates through it).
+        Reading an output not declared there raises once it is gone."""
         refs = self.outputs
         if len(refs) == 1:  # the usual case, quickly
             y = refs[0]()
@@ -1713,20 +1782,34 @@ class Function:
                 return [y._data] if _settings.arrays_only else [y]
         ys = [ref() for ref in refs]
         if None in ys:
-            keep = self.retain_outputs
-            for i, y in enumerate(ys):
-                if y is None and keep is not True and i not in keep:
-                    raise RuntimeError(
-                        f'{type(self).__name__}.backward read its output '
-                        f'{i}, which was not kept: list it in '
-                        f'retain_outputs'
-                    )
-            if _settings.arrays_only:
-                return [None if y is None else y._data for y in ys]
-            return ys
+            ys = [self._gone_output(i) if y is None else y for i, y in enumerate(ys)]
         if _settings.arrays_only:
             return [y._data for y in ys]
         return ys
+
+    def _gone_output(self, i):
+        """Output ``i``, a variable that is gone, made again from the value kept for
+        backward (see ``_record``): a Variable of this function, as the one dropped
+        was.  RuntimeError naming this function where no value was kept."""
+        name = type(self).__name__
+        keep = self.retain_outputs
+        if keep is not True and i not in keep:
+            raise RuntimeError(
+                f'{name}.backward read its output {i}, which was not kept: list it in '
+                f'retain_outputs'
+            )
+        kept = self._kept_outputs
+        value = None if kept is None else kept.get(i)
+        if value is None:
+            raise RuntimeError(
+                f'{name}.backward read its output {i}, which is gone, and whose value '
+                f'the graph did not keep; keep the output alive until backward() has run'
+            )
+        y = _fresh_variable(value, any(x.requires_grad for x in self.inputs))
+        y.creator = self
+        y.generation = self.generation + 1
+        y._index = i
+        return y
 
 
 class _Untraceable(Function):
@@ -1754,12 +1837,23 @@ class _Untraceable(Function):
         )
 
 
+def _gradient_array(f, g):
+    """The gradient ``g`` that ``f.backward`` returned, not a Variable, as an array:
+    an array or a number; TypeError naming f for anything else (a string, a list)."""
+    if isinstance(g, (np.ndarray, numbers.Number)) or cuda.is_array(g):
+        return as_array(g)
+    raise TypeError(
+        f'{type(f).__name__}.backward returned {type(g).__name__} {g!r:.40} as a '
+        f'gradient; expected None, a Variable or an array'
+    )
+
+
 def _gradient_of_arrays(f, g, inputs, gys):
     """The gradient ``g``, an array (or number) that ``f.backward`` returned in a
     recorded pass, as a Variable: a constant when nothing it could depend on is
     differentiated, else an output of :class:`_Untraceable`.  (Not a constant when it
     is zero: a gradient can be zero at one point and have a derivative there.)"""
-    g = as_array(g)
+    g = _gradient_array(f, g)
     sources = [v for v in (*inputs, *gys) if isinstance(v, Variable) and v.requires_grad]
     if not sources:
         return _constant(g)
@@ -1936,7 +2030,7 @@ class _ReversePass:
             if type(gy) is not np.ndarray or self.create_graph:
                 gy = self._as_gradient(gy)
             if (gy._data if isinstance(gy, Variable) else gy).dtype.kind == 'c':
-                raise TypeError(f'backward: the output {_describe(y)} is complex; {_REAL_ONLY}')
+                _refuse_complex_seed(y, gy)
             if plan is not None:
                 plan.visit(y)
             self._add(y, gy)
@@ -1980,13 +2074,19 @@ class _ReversePass:
                         clock = _data_clock
                     if f._recorded_at != clock:  # data assigned since f's forward
                         _check_unchanged(f)
-                    if f._book_style and not recording:
-                        gy = None if gy is None else self._variable(gy)
-                        gxs = _backward_on_variables(f, (gy,), tuple(map(_requires_grad, inputs)))
-                    elif f._told_needs:
-                        gxs = f.backward(gy, needs_input_grad=tuple(map(_requires_grad, inputs)))
-                    else:
-                        gxs = f.backward(gy)
+                    try:
+                        if f._book_style and not recording:
+                            gy = None if gy is None else self._variable(gy)
+                            needs = tuple(map(_requires_grad, inputs))
+                            gxs = _backward_on_variables(f, (gy,), needs)
+                        elif f._told_needs:
+                            needs = tuple(map(_requires_grad, inputs))
+                            gxs = f.backward(gy, needs_input_grad=needs)
+                        else:
+                            gxs = f.backward(gy)
+                    except Exception as e:  # (data set to None since, perhaps: say so)
+                        _blame_missing_data(f, e)
+                        raise
                     # (kept only when recording: a reference would keep gy alive through
                     # the next function's backward, one array more at the peak)
                     if recording:
@@ -2022,12 +2122,16 @@ class _ReversePass:
                     if recording and not isinstance(gx, Variable):
                         gx = _gradient_of_arrays(f, gx, inputs, gys)
                     elif type(gx) is not np.ndarray and not isinstance(gx, np.generic):
-                        gx = self._as_gradient(gx)  # an array (a NumPy scalar, of 0-d, is one)
+                        # an array (a NumPy scalar, of 0-d, is one), or when recording a Variable
+                        if isinstance(gx, Variable):
+                            gx = self._as_gradient(gx)
+                        else:
+                            gx = _gradient_array(f, gx)
                     try:
                         if gx.shape != (x.shape if type(x) is _StandIn else x._data.shape):
                             _wrong_shape(f, gx, x)
                     except AttributeError:  # x.data = None after the forward pass
-                        _wrong_shape(f, gx, x)
+                        _check_shape_without_data(f, gx, x)
                     creator = x.creator
                     if creator is None and plan is None and type(x) is not _StandIn:
                         old = leaves.get(x)  # _add for a leaf, written out
@@ -2103,8 +2207,11 @@ class _ReversePass:
                     gy = self._dropped_hooks(f, len(gys), gy)
                 gys.append(gy)
                 continue
-            if gy is None:
-                gy = self._zeros(y)
+            if gy is None:  # zeros (data set to None: as _record noted it, one of several)
+                if y._data is None:
+                    gy = self._zeros_like(f._output_shapes[len(gys)])
+                else:
+                    gy = self._zeros(y)
             if y._hooks is not None:
                 gy = self._as_gradient(_run_hooks(y._hooks, y.shape, self._variable(gy)))
             if self.retain_grad:  # a copy: backward may pass gy on to an input
@@ -2138,13 +2245,17 @@ class _ReversePass:
     def _call_backward(self, f, gys, needs):
         """``f.backward`` on ``gys``, told ``needs`` if it asks, under the checks of
         detect_anomaly if they are on."""
-        with _anomaly.running_backward(f, gys) if self.check else contextlib.nullcontext():
-            if f._book_style and not self.create_graph:
-                gxs = _backward_on_variables(f, gys, needs)
-            else:
-                gxs = (
-                    f.backward(*gys, needs_input_grad=needs) if f._told_needs else f.backward(*gys)
-                )
+        try:
+            with _anomaly.running_backward(f, gys) if self.check else contextlib.nullcontext():
+                if f._book_style and not self.create_graph:
+                    gxs = _backward_on_variables(f, gys, needs)
+                elif f._told_needs:
+                    gxs = f.backward(*gys, needs_input_grad=needs)
+                else:
+                    gxs = f.backward(*gys)
+        except Exception as e:  # (data set to None since, perhaps: say so)
+            _blame_missing_data(f, e)
+            raise
         if self.check:
             _anomaly.check_backward(f, gxs if type(gxs) is tuple else (gxs,), gys)
         return gxs
@@ -2212,6 +2323,19 @@ def _note_view(v, base, inputs):
             return
 
 
+def _leaf_view(x):
+    """A new Variable made by no function whose data is a view of the data of the
+    Variable ``x``, noted as a function's view is (see :func:`_note_view`): it gets
+    gradients of its own, and a backward that reads it after x's data was changed in
+    place (``x.data -= 1``) raises, naming ``x``, as it would reading ``x``.  What the
+    transforms of :mod:`dezero.autodiff` differentiate with respect to in place of the
+    caller's ``x``.  A constant ``x`` (made by no function, getting no gradient) gives a
+    copy of its data instead."""
+    v = Variable(x._data.view())
+    _note_view(v, v._data.base, [x])
+    return v
+
+
 def _note_change_through_view(x, data, clock):
     """Note, at the tick ``clock``, that the data of the variable ``x`` changed, when
     ``data``, assigned to a view of x (``v = x.reshape(...); v.data -= 1``), still
@@ -2262,6 +2386,9 @@ def _refuse_changed(f, v, changed, which):
     if changed is None:
         return
     if changed is v:
+        if v._data is None:
+            _refuse_none(f, v, which)
+            return
         _changed_error(f, v, which)
     raise RuntimeError(
         f'backward: the variable {_describe(v)}, {which} of {type(f).__name__}, is a '
@@ -2270,6 +2397,53 @@ def _refuse_changed(f, v, changed, which):
         f'it, so its gradient would be computed from the new values; run the forward '
         f'pass again after changing data, or update after backward()'
     )
+
+
+def _refuse_none(f, v, which):
+    """Raise for ``v``, ``which`` input or output of ``f``, whose data was set to None
+    after the forward pass (the book's ``t.data = None``), when f's ``backward`` is
+    declared to read it.  A function written as in the book keeps every input and
+    output, read or not: its backward runs, and one that reads the missing data fails
+    with an error that says so (see :func:`_blame_missing_data`)."""
+    if f._book_style:
+        return
+    name = type(f).__name__
+    declared = 'retain_inputs' if which.startswith('input') else 'retain_outputs'
+    raise RuntimeError(
+        f'backward: the data of the variable {_describe(v)}, {which} of {name}, was set '
+        f'to None after the forward pass used it, but {name}.backward reads it (it is '
+        f'in {declared}); keep the data until backward() has run, or run the forward '
+        f'pass again'
+    )
+
+
+def _blame_missing_data(f, err):
+    """Raise a RuntimeError from ``err``, the error ``f.backward`` raised, when an
+    input or output that it may read had its data set to None after the forward pass
+    (``t.data = None``): most likely what it tripped over.  Else return."""
+    since = f._recorded_at
+    if since == _data_clock:
+        return
+    keep = f.retain_inputs
+    suspects = [
+        (x, f'input {i}')
+        for i, x in enumerate(f.inputs)
+        if type(x) is not _StandIn and (keep is True or i in keep)
+    ]
+    keep = f.retain_outputs
+    suspects += [
+        (ref(), f'output {i}') for i, ref in enumerate(f.outputs) if keep is True or i in keep
+    ]
+    for v, which in suspects:
+        if v is not None and v._data is None and v._changed_at > since:
+            name = type(f).__name__
+            raise RuntimeError(
+                f'backward: {name}.backward failed ({type(err).__name__}: {err}); the '
+                f'data of the variable {_describe(v)}, {which} of {name}, was set to '
+                f'None after the forward pass used it, and a backward that reads it '
+                f'needs it: keep the data until backward() has run, or run the forward '
+                f'pass again'
+            ) from err
 
 
 def _changed_error(f, v, which):
@@ -2336,6 +2510,42 @@ def _wrong_shape(f, gx, x):
     raise ValueError(
         f'{name}.backward returned a gradient of shape {gx.shape} for an input of shape {x.shape}'
     )
+
+
+def _refuse_complex_seed(y, gy):
+    """Raise for the complex gradient ``gy`` that a pass from the output ``y`` was
+    given to start from, naming which of the two is complex."""
+    data = y._data
+    if data is not None and data.dtype.kind == 'c':
+        raise TypeError(f'backward: the output {_describe(y)} is complex; {_REAL_ONLY}')
+    dtype = (gy._data if isinstance(gy, Variable) else gy).dtype
+    raise TypeError(
+        f'backward: the gradient given to start from for the output {_describe(y)} is '
+        f'{dtype}; {_REAL_ONLY}'
+    )
+
+
+def _check_shape_without_data(f, gx, x):
+    """Check the gradient ``gx`` that ``f.backward`` returned for its input ``x`` when
+    one of them holds no data.  A variable made by a function whose data was set to
+    None after the forward pass (the book's ``t.data = None``, freeing an intermediate
+    result that no backward reads) is checked against the shape its data had, and its
+    gradient passes on to its creator.  A leaf's gradient has no data to go with (see
+    :func:`_wrong_shape`)."""
+    name = type(f).__name__
+    if (gx._data if isinstance(gx, Variable) else gx) is None:
+        raise TypeError(
+            f'{name}.backward returned a Variable holding no data (None) as a gradient; '
+            f'expected None, a Variable or an array'
+        )
+    before = getattr(x, '_shape_before_none', None)
+    if x._data is not None or x.creator is None or before is None:
+        _wrong_shape(f, gx, x)
+    if gx.shape != before[0]:
+        raise ValueError(
+            f'{name}.backward returned a gradient of shape {gx.shape} for an input of '
+            f'shape {before[0]}'
+        )
 
 
 class _Schedule:

@@ -339,7 +339,9 @@ class _Constant:
     records in its place (``Mul(x, 2)`` wraps 2 in a Variable): an unnamed leaf whose
     data is the constant as an array (a Python number as ``np.asarray`` makes it, as
     the book's ``as_array``), without a gradient.  ``function`` is the function that
-    holds it; each function's constant is a node of its own."""
+    holds it; each function's constant is a node of its own.  ``kept`` is False for
+    an array constant that the graph let go of and its caller has dropped (see
+    :class:`dezero.functions.arithmetic._LetsGoOfC`): its values are gone."""
 
     name = None
     grad = None
@@ -347,6 +349,7 @@ class _Constant:
 
     def __init__(self, function):
         c = function.c
+        self.kept = not getattr(function, 'c_is_gone', False)
         self.function = function
         self.data = c if isinstance(c, cuda.array_types) else np.asarray(c)
         self.shape, self.dtype = self.data.shape, self.data.dtype
@@ -559,8 +562,25 @@ def _save(text, to_file, caller):
     dot_file = to_file if fmt == 'dot' else to_file.with_suffix('.dot')
     atomic_write_text(dot_file, text, operation=caller)
     if fmt != 'dot':
-        atomic_write_bytes(to_file, _render(text, fmt, caller, to_file), operation=caller)
+        picture = _render(text, fmt, caller, to_file)
+        try:
+            atomic_write_bytes(to_file, picture, operation=caller)
+        except OSError as e:
+            raise _dot_file_kept(e, dot_file) from None
     return PicturePath(to_file)
+
+
+def _dot_file_kept(e, dot_file):
+    """The OSError ``e`` of writing a picture, whose DOT text was written to
+    ``dot_file`` before: its message says so (rather than that nothing was written)."""
+    message, kept = str(e), f'the DOT text was written to {dot_file}'
+    if message.endswith('(nothing was written)'):
+        message = message[: -len('nothing was written)')] + kept + ')'
+    else:
+        message += f'; {kept}'
+    error = type(e)(message)
+    error.errno = e.errno
+    return error
 
 
 def _picture_path(to_file, caller):
@@ -810,7 +830,8 @@ def _variable_label(v, options):
     if options.verbose and v.data is not None:  # a stand-in knows its shape and dtype too
         lines.append(f'{v.shape} {v.dtype}')
     if options.values:
-        lines.append('data ' + ('not kept' if type(v) is _StandIn else _array_text(v.data)))
+        gone = type(v) is _StandIn or not getattr(v, 'kept', True)
+        lines.append('data ' + ('not kept' if gone else _array_text(v.data)))
     if options.grads:
         if type(v) is _StandIn:  # the variable is gone, and its gradient with it
             lines.append('grad not kept')

@@ -43,7 +43,11 @@ def _operator(variable_function, constant_function, symbol, reflected=False):
                 if data is not None and not data.ndim and other.ndim:
                     if data.dtype is not other.dtype:
                         self = zero_d_cast_to(self, other.dtype)
-                return constant_function(other)(self)
+                f = constant_function(other)
+                y = f(self)
+                if not f.reads_c:  # made for this one call: the graph need not keep c
+                    f.let_go_of_c()
+                return y
         a0, a1 = self._data, other._data
         # one comparison: operands of one dtype (the same dtype object) go on as they are
         if a0 is not None and a1 is not None and a0.dtype is not a1.dtype:

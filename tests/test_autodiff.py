@@ -552,3 +552,74 @@ def test_a_function_returning_a_variable_without_data_is_refused(call, name):
         call(empty)
     with pytest.raises(TypeError, match=rf'^{name}\(<lambda>\): the function returned a Variable'):
         call(lambda x: (F.sum(x), Variable(None)))  # one of several outputs
+
+
+# ---- data changed between the transform and a later backward -----------------------------
+def sin_squared(q):
+    return F.sum(F.sin(q) ** 2)
+
+
+@pytest.mark.parametrize(
+    'transform',
+    [
+        lambda x: grad(sin_squared, create_graph=True)(x),
+        lambda x: value_and_grad(sin_squared, create_graph=True)(x)[1],
+        lambda x: jacobian(lambda q: F.sin(q) ** 2, create_graph=True)(x),
+        lambda x: hessian(lambda q: F.sum(F.sin(q) ** 3), create_graph=True)(x),
+        lambda x: hvp(sin_squared, x, np.ones(2), create_graph=True),
+    ],
+    ids=['grad', 'value_and_grad', 'jacobian', 'hessian', 'hvp'],
+)
+def test_a_recorded_result_refuses_a_backward_after_the_data_changed_in_place(transform):
+    x = Variable(np.array([0.0, 1.0]), name='x')
+    g = transform(x)
+    x.data -= 1  # the array g's graph reads, changed in place
+    with pytest.raises(RuntimeError, match=r"the variable 'x' \(shape \(2,\), float64\), which"):
+        F.sum(g).backward()
+
+
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_pullback_refuses_data_changed_in_place_after_vjp(create_graph):
+    x = Variable(np.array([0.0, 1.0]), name='x')
+    _, pullback = vjp(F.sin, x, create_graph=create_graph)
+    x.data -= 1
+    with pytest.raises(RuntimeError, match=r"the variable 'x' .* changed in place"):
+        pullback(np.ones(2))
+
+
+def test_a_pullback_after_the_data_was_replaced_uses_the_values_of_the_forward_pass():
+    x = Variable(np.array([0.0, 1.0]))
+    _, pullback = vjp(F.sin, x)
+    x.data = x.data - 1  # a new array: the one the forward pass used is unchanged
+    np.testing.assert_allclose(pullback(np.ones(2))[0], np.cos([0.0, 1.0]))
+
+
+def test_a_function_changing_its_argument_in_place_changes_the_callers_variable():
+    x = Variable(np.array([1.0, 2.0]), name='x')
+    loss = F.sum(x * x)  # reads x in its backward
+
+    def shifted(q):
+        q.data -= 1  # q views x's array: x's values change too
+        return F.sum(q)
+
+    grad(shifted)(x)
+    np.testing.assert_array_equal(x.data, [0.0, 1.0])
+    with pytest.raises(RuntimeError, match=r"the data of the variable 'x' .* was assigned"):
+        loss.backward()
+
+
+# ---- cotangents and tangents without data, or complex ---------------------------------
+@pytest.mark.parametrize(
+    'call, words',
+    [
+        (lambda v: hvp(wiggle, np.ones(3), v), r'hvp\(wiggle\): v is'),
+        (lambda v: jvp(F.sin, np.ones(3), v), r'jvp\(sin\): vs is'),
+        (lambda v: vjp(F.sin, np.ones(3))[1](v), r'vjp\(sin\) pullback: u is'),
+    ],
+    ids=['hvp', 'jvp', 'vjp'],
+)
+def test_a_cotangent_or_tangent_without_data_or_complex_is_named(call, words):
+    with pytest.raises(ValueError, match=words + r' a Variable holding no data \(None\)'):
+        call(Variable(None))
+    with pytest.raises(TypeError, match=words + r' complex128; derivatives are taken of real'):
+        call(Variable(np.array([1 + 1j, 1.0, 0.0])))

@@ -171,6 +171,21 @@ def test_im2col_returns_a_fresh_array_and_keeps_the_dtype():
         assert (x == 1.0).all()
 
 
+@pytest.mark.parametrize(
+    'shape, k',
+    [((1, 1, 1, 2), 1), ((1, 3, 3, 3), 1), ((2, 1, 3, 3), 1), ((2, 3, 4, 4), 4)],
+    ids=['1x1-one-pixel-row', '1x1-one-image', '1x1-one-channel', 'kernel-of-the-image'],
+)
+def test_im2col_never_returns_the_images_own_memory(shape, k):
+    # windows in the image's own order: a reshape alone would give a view of it
+    img = np.arange(float(np.prod(shape))).reshape(shape)
+    expected = im2col_array(img.copy(), k, 1, 0)
+    col = im2col_array(img, k, 1, 0)
+    assert not np.shares_memory(col, img)
+    img -= 1
+    np.testing.assert_array_equal(col, expected)
+
+
 def test_im2col_of_a_non_contiguous_image():
     x = np.arange(2.0 * 3 * 6 * 5).reshape(2, 3, 6, 5)
     view = x.transpose(0, 1, 3, 2)  # (2, 3, 5, 6), not contiguous

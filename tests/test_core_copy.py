@@ -196,11 +196,33 @@ def test_a_model_holding_a_function_object_that_was_called_copies(copier):
     assert model.act.outputs[0]() is y  # the original keeps its links
 
 
-def test_a_shallow_copy_of_a_called_function_keeps_its_links():
+@pytest.mark.parametrize('copier', [copy.copy, copy.deepcopy, pickled])
+def test_a_copy_of_a_called_function_leaves_out_the_links_of_its_call(copier):
+    # a shallow copy kept the call's links and hooks: a function object called again
+    # runs on one, and shared the hooks of the first call's outputs
     x = Variable(np.array([0.5]))
-    y = F.sin(x)
-    f = copy.copy(y.creator)
-    assert f.inputs == y.creator.inputs and f.outputs[0]() is y
+    with dezero.detect_anomaly(), dezero.core.mark_origin(layer_path='block'):
+        y = F.sin(x)
+    y.register_hook(lambda g: g)
+    f = y.creator
+    assert f.layer_path == 'block' and f._created_at is not None and f._output_hooks
+    twin = copier(f)
+    assert twin.inputs is None and twin.outputs is None and twin.generation == 0
+    assert twin._output_hooks is None and not set(vars(twin)) & dezero.core._CALL_LINKS
+    assert f.outputs[0]() is y  # the original keeps its links
+    # where the call was made: a deep copy keeps it, a copy for another call does not
+    kept = copier is not copy.copy
+    assert (twin.layer_path == 'block') is kept and (twin._created_at is not None) is kept
+
+
+def test_a_function_object_called_again_records_where_that_call_was_made():
+    sin = F.Sin()
+    x = Variable(np.array([0.5]))
+    with dezero.detect_anomaly(), dezero.core.mark_origin(layer_path='block'):
+        first = sin(x)
+    second = sin(x)
+    assert first.creator.layer_path == 'block' and first.creator._created_at is not None
+    assert second.creator.layer_path is None and second.creator._created_at is None
 
 
 @pytest.mark.parametrize('copier', [copy.deepcopy, pickled])

@@ -627,6 +627,19 @@ def test_a_hook_or_backward_returning_complex_numbers_is_refused():
         Variable(np.array([1 + 1j])).backward()
 
 
+def test_a_complex_gradient_to_start_from_is_named_as_such_not_as_the_output():
+    from dezero.core import backprop
+
+    x = Variable(np.array([1.0, 2.0]))
+    y = x * 2
+    with pytest.raises(
+        TypeError,
+        match=r'the gradient given to start from for the output \(shape \(2,\), float64\) '
+        r'is complex128; dezero differentiates real-valued',
+    ):
+        backprop([y], [np.array([1 + 1j, 1.0])])
+
+
 # ---- subclasses of ndarray ---------------------------------------------------------------------
 @pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, for np.matrix
 def test_a_numpy_matrix_is_computed_on_as_a_plain_array():
@@ -1105,6 +1118,175 @@ def test_a_backward_returning_the_wrong_shape_is_still_blamed_on_the_backward():
     x = Variable(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match=r'Wrong.backward returned a gradient of shape \(1,\)'):
         Wrong()(x).backward()
+
+
+# ---- the book's t.data = None, freeing an intermediate result ----------------------------------
+class _Square(Function):
+    """Written as in the book: keeps every input and output, reads its input."""
+
+    def forward(self, x):
+        return x**2
+
+    def backward(self, gy):
+        return 2 * self.inputs[0] * gy
+
+
+class _BookMatMul(Function):
+    def forward(self, x, W):
+        return x.dot(W)
+
+    def backward(self, gy):
+        x, W = self.inputs
+        return F.matmul(gy, W.T), F.matmul(x.T, gy)
+
+
+class _BookAdd(Function):
+    def forward(self, x0, x1):
+        self.x0_shape, self.x1_shape = x0.shape, x1.shape
+        return x0 + x1
+
+    def backward(self, gy):
+        gx0, gx1 = gy, gy
+        if self.x0_shape != self.x1_shape:
+            gx0, gx1 = F.sum_to(gx0, self.x0_shape), F.sum_to(gx1, self.x1_shape)
+        return gx0, gx1
+
+
+def _book_linear_simple(x, W, b, free):
+    """The book's linear_simple, with functions of the user's own."""
+    t = _BookMatMul()(x, W)
+    y = _BookAdd()(t, b)
+    if free:
+        t.data = None  # release t.data (ndarray) for memory efficiency
+    return y
+
+
+@pytest.mark.parametrize('then', [F.sum, lambda t: t + Variable(np.ones(3))], ids=['sum', 'add'])
+def test_data_set_to_none_that_no_backward_reads_as_in_the_book_still_backpropagates(then):
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    t = _Square()(x)
+    y = F.sum(then(t))
+    t.data = None
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+
+
+def test_the_books_linear_simple_with_functions_of_ones_own():
+    rng = np.random.default_rng(0)
+    x0, W0, b0 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
+    grads = []
+    for free in (False, True):
+        x, W, b = Variable(x0), Variable(W0), Variable(b0)
+        F.sum(_book_linear_simple(x, W, b, free) ** 2).backward()
+        grads.append([v.grad.data for v in (x, W, b)])
+    for kept, freed in zip(*grads):
+        np.testing.assert_allclose(freed, kept)
+
+
+def test_data_set_to_none_that_no_backward_reads_with_create_graph():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    t = _Square()(x)
+    y = F.sum(t)
+    t.data = None
+    y.backward(create_graph=True)
+    gx = x.grad  # 2x, recorded
+    np.testing.assert_array_equal(gx.data, [2.0, 4.0, 6.0])
+    x.cleargrad()
+    F.sum(gx).backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+
+
+def test_data_set_to_none_still_gets_its_gradient_with_retain_grad():
+    x = Variable(np.array([1.0, 2.0], np.float32))
+    t = _Square()(x)
+    y = F.sum(t * 3.0)
+    t.data = None
+    y.backward(retain_grad=True)
+    assert t.grad.dtype == np.float32
+    np.testing.assert_array_equal(t.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])
+
+
+def test_data_set_to_none_that_a_declared_backward_reads_is_named():
+    x = Variable(np.array([1.0, 2.0]))
+    t = _Square()(x)
+    t.name = 't'
+    y = F.sum(t * t)  # Mul declares that its backward reads its inputs
+    t.data = None
+    with pytest.raises(
+        RuntimeError,
+        match=r"the data of the variable 't' \(no data\), input 0 of Mul, was set to None "
+        r'after the forward pass used it, but Mul.backward reads it',
+    ):
+        y.backward()
+
+
+def test_data_set_to_none_that_a_backward_written_as_in_the_book_reads_is_named():
+    x = Variable(np.array([1.0, 2.0]))
+    t = _Square()(x)
+    t.name = 't'
+    y = F.sum(_Square()(t))  # whose backward reads t
+    t.data = None
+    with pytest.raises(
+        RuntimeError,
+        match=r"_Square.backward failed .* the data of the variable 't' \(no data\), "
+        r'input 0 of _Square, was set to None after the forward pass used it',
+    ):
+        y.backward()
+
+
+def test_a_wrong_gradient_for_data_set_to_none_is_still_blamed_on_the_backward():
+    class Wrong(Function):
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, gy):
+            return F.broadcast_to(gy, (1,))
+
+    t = _Square()(Variable(np.array([1.0, 2.0])))
+    y = Wrong()(t)
+    t.data = None
+    with pytest.raises(
+        ValueError,
+        match=r'Wrong.backward returned a gradient of shape \(1,\) for an input of '
+        r'shape \(2,\)',
+    ):
+        y.backward()
+
+
+# ---- a .grad without data, a gradient that is no array -------------------------------------------
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_grad_set_to_a_variable_without_data_is_named(create_graph):
+    x = Variable(np.ones(3), name='x')
+    x.grad = Variable(None)
+    with pytest.raises(
+        TypeError,
+        match=r"the variable 'x' \(shape \(3,\), float64\) has .grad set to a "
+        r'Variable holding no data \(None\)',
+    ):
+        F.sum(x * 2).backward(create_graph=create_graph)
+
+
+@pytest.mark.parametrize('declared', [False, True])
+@pytest.mark.parametrize('create_graph', [False, True])
+def test_a_backward_returning_something_other_than_an_array_is_named(declared, create_graph):
+    class Text(Function):
+        if declared:
+            retain_inputs = retain_outputs = ()
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            return 'x'
+
+    x = Variable(np.ones(3))
+    with pytest.raises(
+        TypeError,
+        match=r"Text.backward returned str 'x' as a gradient; expected None, a "
+        r'Variable or an array',
+    ):
+        F.sum(Text()(x)).backward(create_graph=create_graph)
 
 
 # ---- integer data gets float64 gradients ------------------------------------------------------

@@ -2,6 +2,7 @@
 gradients during backward, and the values the graph keeps for backward (only those a
 function declares in ``retain_inputs`` and ``retain_outputs``)."""
 
+import copy
 import gc
 import tracemalloc
 import weakref
@@ -9,9 +10,12 @@ import weakref
 import numpy as np
 import pytest
 
+import dezero
 import dezero.functions as F
 from dezero import Function, Variable
+from dezero.functions.arithmetic import AddConstant
 from dezero.graph import get_dot_graph
+from dezero.utils import draw_graph
 
 BIG = (256, 256)  # 512 KiB of float64
 
@@ -202,6 +206,131 @@ def test_reading_a_value_that_was_not_declared_is_a_clear_error():
             (RuntimeError, AttributeError), match=r'not kept for the backward pass.*retain_inputs'
         ):
             F.sum(y).backward(create_graph=create_graph)
+
+
+CONSTANT_USES = {
+    'x + c': (lambda x, c: x + c, 1.0),
+    'x - c': (lambda x, c: x - c, 1.0),
+    'c - x': (lambda x, c: c - x, -1.0),
+    'F.add': (lambda x, c: F.add(x, c), 1.0),
+    'concat': (lambda x, c: F.concat([x, c]), 1.0),
+    'stack': (lambda x, c: F.stack([x, c]), 1.0),
+}
+
+
+@pytest.mark.parametrize('use', CONSTANT_USES)
+def test_a_constant_no_backward_reads_is_freed_when_the_user_drops_it(use):
+    # the graph kept the array given with x until the graph died
+    compute, sign = CONSTANT_USES[use]
+    x = big(2.0)
+    c = np.full(BIG, 3.0)
+    c_ref = weakref.ref(c)
+    gc.disable()  # freed by reference counting alone
+    try:
+        y = compute(x, c)
+        del c
+        assert c_ref() is None
+    finally:
+        gc.enable()
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, np.full(BIG, sign))
+
+
+def test_a_constant_the_graph_let_go_of_is_read_while_the_caller_holds_it():
+    x = Variable(np.ones(3), name='x')
+    mask = np.array([0.0, -np.inf, 0.0])
+    with dezero.detect_anomaly():  # the mask's infinity is passed on, not made
+        y = x + mask
+    f = y.creator
+    assert f.c is mask and copy.copy(f).c is mask  # another call runs on a copy
+    np.testing.assert_array_equal(f(x * 2.0).data, [2.0, -np.inf, 2.0])
+    del mask
+    assert f.c.shape == (3,) and f.c.dtype == np.float64  # pictures draw its shape
+    assert '(3,) float64' in get_dot_graph(y)
+    with pytest.raises(RuntimeError, match='AddConstant: cannot copy or call again'):
+        f(x)
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones(3))
+
+
+def test_a_constant_function_made_by_hand_keeps_its_constant_to_be_called_again():
+    # only the operator's one-call function lets go: this object's array is its own
+    add_ones = AddConstant(np.ones(3))
+    x1, x2 = Variable(np.zeros(3)), Variable(np.full(3, 2.0))
+    np.testing.assert_array_equal(add_ones(x1).data, np.ones(3))
+    np.testing.assert_array_equal(add_ones(x2).data, np.full(3, 3.0))
+
+
+def test_a_picture_shows_a_constant_let_go_of_and_dropped_as_not_kept():
+    x = Variable(np.full(3, 5.0), name='x')
+    c = np.arange(3.0)
+    y = x + c
+    assert 'data [0. 1. 2.]' in draw_graph(y, show_values=True).source
+    del c
+    source = draw_graph(y, show_values=True).source
+    assert 'data not kept' in source and '[0. 0. 0.]' not in source
+
+
+def test_a_constant_among_the_inputs_stands_in_as_a_leaf():
+    x = Variable(np.ones((2, 3)), name='x')
+    c = Variable(np.zeros((2, 3)), name='c')
+    c.requires_grad = False
+    y = F.concat([x, c])
+    stand_in = y.creator.inputs[1]
+    assert stand_in.creator is None and not stand_in.requires_grad
+    assert stand_in.shape == (2, 3) and stand_in.name == 'c'
+    assert 'c\\n(2, 3) float64' in get_dot_graph(y)  # the variable, while alive
+    c_ref = weakref.ref(c)
+    del c
+    assert c_ref() is None
+    assert get_dot_graph(y).count('(2, 3) float64') == 2  # x and the stand-in for c
+    F.sum(y).backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+
+
+class SinCos(Function):
+    """(sin x, cos x), whose backward reads both outputs."""
+
+    retain_inputs = ()
+    retain_outputs = (0, 1)
+
+    def forward(self, x):
+        return np.sin(x), np.cos(x)
+
+    def backward(self, gs, gc):
+        s, c = self.retained_outputs()
+        return gs * c - gc * s
+
+
+@pytest.mark.parametrize('used', [0, 1])
+def test_outputs_declared_retained_are_kept_when_the_caller_drops_them(used):
+    # an output dropped unused came back as None, and backward failed with a TypeError
+    x = Variable(np.array([0.3, 1.2]))
+    outputs = SinCos()(x)
+    y = F.sum(outputs[used] * 3.0)
+    del outputs
+    y.backward(create_graph=True)
+    derivative = [np.cos, lambda v: -np.sin(v)][used]
+    np.testing.assert_allclose(x.grad.data, 3 * derivative(x.data))
+    gx = x.grad
+    x.cleargrad()
+    F.sum(gx).backward()  # through the output made again from its kept value
+    second = [lambda v: -np.sin(v), lambda v: -np.cos(v)][used]
+    np.testing.assert_allclose(x.grad.data, 3 * second(x.data))
+
+
+def test_an_output_not_declared_retained_is_refused_once_gone():
+    class Undeclared(SinCos):
+        retain_outputs = (0,)
+
+    x = Variable(np.array([0.3]))
+    s, c = Undeclared()(x)
+    y = F.sum(s * 3.0)
+    del s, c
+    with pytest.raises(
+        RuntimeError, match=r'Undeclared.backward read its output 1, which was not kept'
+    ):
+        y.backward()
 
 
 def test_a_graph_with_stand_ins_can_still_be_drawn():

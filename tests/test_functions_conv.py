@@ -138,3 +138,30 @@ def test_a_kernel_as_large_as_the_image_takes_no_quadratic_memory(shape):
     np.testing.assert_allclose(W.grad.data, 2.5 * x.data, rtol=1e-15)
     z = F.deconv2d(np.full((1, 1, 1, 1), 2.5), W)
     np.testing.assert_allclose(z.data, 2.5 * W.data, rtol=1e-15)
+
+
+# ---- a 1x1 kernel: columns of their own ---------------------------------------------------
+def test_im2col_with_a_1x1_kernel_gives_columns_of_their_own():
+    from dezero import Variable
+
+    x = Variable(np.array([[[[1.0, 2.0]]]]))
+    col = F.im2col(x, 1)  # the image's pixels in its own order
+    y = F.sum(col * col)  # Mul keeps col for its backward
+    x.data -= 1
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[2.0, 4.0]]]])  # 2 x, as in the forward
+
+
+def test_conv2d_simple_with_a_1x1_kernel_after_the_input_changed_in_place():
+    from dezero import Variable
+
+    rng = np.random.default_rng(0)
+    x0, W0 = rng.standard_normal((1, 2, 3, 3)), rng.standard_normal((2, 2, 1, 1))
+    W = Variable(W0.copy())
+    F.sum(F.conv2d_simple(Variable(x0.copy()), W) ** 2).backward()
+    expected = W.grad.data
+    x, W = Variable(x0.copy()), Variable(W0.copy())
+    y = F.sum(F.conv2d_simple(x, W) ** 2)
+    x.data -= 1
+    y.backward()
+    np.testing.assert_allclose(W.grad.data, expected)

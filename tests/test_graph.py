@@ -1259,3 +1259,21 @@ def test_a_name_set_to_none_meanwhile_never_labels_a_node_none():
     for label in (lambda v: _dot_var(v, verbose=True), lambda v: _variable_label(v, True)):
         Renamed.reads = 0
         assert 'None' not in label(Renamed(np.ones(2)))
+
+
+@needs_dot
+def test_a_picture_that_cannot_be_written_says_that_the_dot_text_was(tmp_path, monkeypatch):
+    # the message said "nothing was written" with the .dot file beside it
+    import dezero.graph
+
+    def disk_full(path, data, operation):
+        raise dezero.atomic._error(OSError, 28, operation, path, 'no space left on the device')
+
+    monkeypatch.setattr(dezero.graph, 'atomic_write_bytes', disk_full)
+    to_file = tmp_path / 'graph.png'
+    with pytest.raises(OSError) as info:
+        plot_dot_graph(add_graph(), to_file=to_file)
+    message = str(info.value)
+    assert message.startswith(f'plot_dot_graph: cannot write {to_file}: no space left')
+    assert message.endswith(f'(the DOT text was written to {tmp_path / "graph.dot"})')
+    assert info.value.errno == 28 and (tmp_path / 'graph.dot').exists()

@@ -198,6 +198,51 @@ def test_a_handle_does_not_keep_its_variable_alive():
     handle.remove()  # harmless once the variable is gone
 
 
+def test_removing_a_hook_works_once_the_variable_is_gone():
+    # the creator kept running the hook of the dropped variable: remove() did nothing
+    x = Variable(np.array([0.5]))
+    a = F.sin(x)
+    handle = a.register_hook(lambda g: g * 0)
+    y = F.sum(a * 3.0)
+    del a
+    handle.remove()
+    handle.remove()
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 3 * np.cos([0.5]))
+
+
+def test_a_hook_registered_after_the_last_one_was_removed_runs():
+    x = Variable(np.array([0.5]))
+    a = F.sin(x)
+    with a.register_hook(lambda g: g * 0):
+        pass
+    assert a._hooks is None  # none left: the pass skips the variable
+    a.register_hook(lambda g: g * 2)
+    y = F.sum(a * 3.0)
+    del a
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 6 * np.cos([0.5]))
+
+
+@pytest.mark.parametrize('scales', [(0.0, None), (1.0, 100.0)], ids=['first', 'both'])
+def test_hooks_on_the_outputs_of_a_function_object_called_twice_stay_with_their_call(scales):
+    # the second call ran on a copy sharing the first call's hooks: a hook on one
+    # dropped output ran on the other's gradient too
+    sin = F.Sin()
+    x1, x2 = Variable(np.array([0.5])), Variable(np.array([0.5]))
+    a1 = sin(x1)
+    a1.register_hook(lambda g: g * scales[0])
+    a2 = sin(x2)
+    if scales[1] is not None:
+        a2.register_hook(lambda g: g * scales[1])
+    loss = F.sum(a2 * 3.0) + F.sum(a1 * 3.0)
+    del a1, a2
+    loss.backward()
+    expected = 3 * np.cos([0.5])
+    np.testing.assert_allclose(x1.grad.data, scales[0] * expected)
+    np.testing.assert_allclose(x2.grad.data, (scales[1] or 1.0) * expected)
+
+
 def test_bad_hooks_and_bad_return_values_are_refused_clearly():
     x = Variable(np.array([1.0, 2.0]))
     with pytest.raises(TypeError, match='register_hook: expected a callable'):

@@ -6,6 +6,7 @@ the number inside the function, so that only x is an input.
 """
 
 import math
+import weakref
 
 import numpy as np
 
@@ -179,8 +180,11 @@ class PowVariable(Function):
 class _ConstantOp(Function):
     """Base of ``x op c`` with a constant array ``c`` (broadcasting); the gradient is
     summed back to x's shape (saved by ``forward``) when broadcasting widened it.
+
     Where backward reads c (``reads_c``), a recorded call keeps a copy of an array c,
-    so that the caller changing theirs afterwards does not change the gradient."""
+    so that the caller changing theirs afterwards does not change the gradient.  Where
+    it does not, the operator lets go of an array c after its call (see
+    :class:`_LetsGoOfC`)."""
 
     elementwise = True
 
@@ -198,7 +202,81 @@ class _ConstantOp(Function):
         return _sum_to(gx, self.x_shape)
 
 
-class AddConstant(_ConstantOp):
+class _LetsGoOfC:
+    """For a function of a Variable and a constant whose backward does not read the
+    constant: the operator that makes it for one call (``x + c``) lets go of an array
+    c with dimensions after that call (:meth:`let_go_of_c`), so that the graph does not
+    keep it alive; an object made by hand keeps its c, to be called again.  ``c``
+    reads the array while the caller holds it (for pictures of the graph and
+    detect_anomaly), and zeros of its shape and dtype, taking no memory, once it is
+    gone.  ``_c`` is the array itself or, once let go, a weak reference to it."""
+
+    def __init__(self, c):
+        self._c = c
+
+    @property
+    def c(self):
+        """The constant operand."""
+        c = self._c
+        if type(c) is not weakref.ref:
+            return c
+        held = c()
+        if held is None:
+            xp, shape, dtype = self._c_like
+            return xp.broadcast_to(xp.zeros((), dtype), shape)
+        return held
+
+    @property
+    def c_is_gone(self):
+        """Whether the array c was let go of and its caller has dropped it since."""
+        c = self._c
+        return type(c) is weakref.ref and c() is None
+
+    def let_go_of_c(self):
+        """Hold an array c with dimensions only weakly from now on (numbers and 0-d
+        arrays stay): called by the operator that made this function for one call."""
+        c = self._c
+        if type(c) is weakref.ref or not getattr(c, 'ndim', 0):
+            return
+        try:
+            ref = weakref.ref(c)
+        except TypeError:  # an array type without weak references: kept
+            return
+        xp = np if type(c) is np.ndarray else cuda.get_array_module(c)
+        self._c_like = (xp, c.shape, c.dtype)
+        self._c = ref
+
+    def __copy__(self):
+        """A copy in no graph (see Function.__copy__) holding c again, for a later call
+        of this object, which runs on one (see :meth:`_holding_c`)."""
+        copied = super().__copy__()
+        self._holding_c(copied.__dict__)
+        return copied
+
+    def __getstate__(self):
+        """What deep copies and pickles keep (see Function.__getstate__), holding c
+        again (see :meth:`_holding_c`)."""
+        return self._holding_c(super().__getstate__())
+
+    def _holding_c(self, attributes):
+        """The ``attributes`` of a copy of this function, changed to hold c again where
+        forward let go of it; RuntimeError if the caller's array is gone, as the copy
+        could not compute."""
+        attributes.pop('_c_like', None)
+        ref = attributes.get('_c')
+        if type(ref) is weakref.ref:
+            c = ref()
+            if c is None:
+                raise RuntimeError(
+                    f'{type(self).__name__}: cannot copy or call again a function whose '
+                    f'constant array is gone (its backward does not read it, so the graph '
+                    f'let go of it); compute the operation anew'
+                )
+            attributes['_c'] = c
+        return attributes
+
+
+class AddConstant(_LetsGoOfC, _ConstantOp):
     """y = x + c. Derivative: gy."""
 
     def forward(self, x):
@@ -209,7 +287,7 @@ class AddConstant(_ConstantOp):
         return self._to_input_shape(gy)
 
 
-class SubConstant(_ConstantOp):
+class SubConstant(_LetsGoOfC, _ConstantOp):
     """y = x - c. Derivative: gy."""
 
     def forward(self, x):
@@ -220,7 +298,7 @@ class SubConstant(_ConstantOp):
         return self._to_input_shape(gy)
 
 
-class SubFromConstant(_ConstantOp):
+class SubFromConstant(_LetsGoOfC, _ConstantOp):
     """y = c - x. Derivative: -gy."""
 
     def forward(self, x):
