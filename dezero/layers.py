@@ -1199,7 +1199,10 @@ def _refuse_replacing(layer, name, held, value):
     if optional or not cls.__module__.startswith('dezero.'):
         removal = f'to remove it, use del layer.{name}'
     else:
-        removal = f'{cls.__name__} needs it, so it cannot be removed'
+        removal = (
+            f'{cls.__name__} computes with it, so do not remove it (del layer.{name} '
+            f'would leave a {cls.__name__} that fails or saves other names)'
+        )
     if isinstance(held, Parameter):
         shape = 'no data yet' if held.data is None else f'shape {held.data.shape}'
         raise TypeError(

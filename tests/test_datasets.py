@@ -451,7 +451,7 @@ def test_a_file_already_in_the_default_folder_is_verified(cls, folder, tmp_path)
     assert message.startswith(f'{cls.__name__}: {path} is not the file {TEST_FILES[0]} of ')
     assert f'its MD5 is {digest}, expected {cls.md5[TEST_FILES[0]]}' in message
     assert 'Delete it' in message and str(folder / 'MD5SUMS') in message
-    assert 'pass root= the folder that holds them' in message
+    assert 'pass root= another folder that holds them' in message
     assert info.value.file_name == TEST_FILES[0] and info.value.folder == str(folder)
 
 
@@ -489,9 +489,27 @@ def test_the_other_datasets_published_files_are_refused_in_a_root(
     message = str(info.value)
     assert message.startswith(f"{cls.__name__}: {tmp_path / TEST_FILES[0]} is {other.__name__}'s")
     assert f'load it with {other.__name__}' in message
-    # listed in MD5SUMS, they are the user's choice
-    mnist_files.list_md5(tmp_path, TEST_FILES)
-    np.testing.assert_array_equal(cls(train=False, root=tmp_path).label, LABELS)
+
+
+@pytest.mark.parametrize('cls, other', [(MNIST, FashionMNIST), (FashionMNIST, MNIST)])
+def test_the_other_datasets_published_files_are_refused_though_md5sums_lists_them(
+    cls, other, monkeypatch, tmp_path
+):
+    write_split(tmp_path, train=False)  # MD5SUMS lists both files
+    sums = {n: hashlib.md5((tmp_path / n).read_bytes()).hexdigest() for n in TEST_FILES}
+    monkeypatch.setattr(other, 'md5', sums)  # as if these were the other's real files
+    with pytest.raises(ChecksumError, match=f"is {other.__name__}'s file"):
+        cls(train=False, root=tmp_path)
+
+
+@pytest.mark.parametrize('cls, folder', [(MNIST, 'mnist'), (FashionMNIST, 'fashion-mnist')])
+def test_the_default_folder_given_as_root_is_verified_as_the_default(cls, folder, tmp_path):
+    folder = tmp_path / 'home' / 'datasets' / folder
+    write_split(folder, train=False, md5sums=False)
+    with pytest.raises(ChecksumError, match=f'{TEST_FILES[0]} is not the file'):
+        cls(train=False, root=folder)
+    with pytest.raises(ChecksumError, match=f'{TEST_FILES[0]} is not the file'):
+        cls(train=False, root=tmp_path / 'home' / 'datasets' / '.' / folder.name)
 
 
 def test_a_damaged_file_of_ones_own_is_refused(tmp_path):

@@ -868,7 +868,7 @@ def test_replacing_a_parameter_by_something_else_is_refused(value, given):
     W = layer.W
     with pytest.raises(TypeError, match=rf"Linear: .*'W'.*{given}.*\.data.*Parameter") as info:
         layer.W = value
-    assert 'Linear needs it, so it cannot be removed' in str(info.value)  # (not del)
+    assert 'Linear computes with it, so do not remove it' in str(info.value)  # (not del)
     assert layer.W is W and names(layer) == ['W', 'b']  # nothing changed
     assert list(layer.params()) == [W, layer.b]
 
@@ -963,7 +963,7 @@ def test_a_layer_of_dezeros_says_that_it_needs_its_sub_layer():
     with pytest.raises(TypeError, match=r"RNN: the attribute 'x2h' holds a layer \(Linear\); "):
         rnn.x2h = None
     with pytest.raises(
-        TypeError, match=r'assigning an int .*RNN needs it, so it cannot be removed'
+        TypeError, match=r'assigning an int .*RNN computes with it, so do not remove it'
     ):
         rnn.x2h = 3
     layer = Layer()  # a Layer without forward of its own needs none of its members
@@ -2480,12 +2480,12 @@ def test_the_refusal_of_none_advises_del_only_where_the_layer_works_without_it()
 
     norm = BatchNorm()
     norm(np.ones((2, 2), np.float32))
-    with pytest.raises(TypeError, match='BatchNorm needs it, so it cannot be removed'):
+    with pytest.raises(TypeError, match='BatchNorm computes with it, so do not remove it'):
         norm.beta = None
     linear = Linear(3, in_size=2)
     with pytest.raises(TypeError, match=r'to remove it, use del layer\.b$'):
         linear.b = None
-    with pytest.raises(TypeError, match='Linear needs it, so it cannot be removed'):
+    with pytest.raises(TypeError, match='Linear computes with it, so do not remove it'):
         linear.W = None
 
     class Own(Layer):

@@ -145,6 +145,11 @@ def _listed_md5(owner, folder):
     return sums
 
 
+def _same_folder(a, b):
+    """Whether the paths ``a`` and ``b`` name one folder (links followed)."""
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 class _IDXImages(Dataset):
     """What MNIST and FashionMNIST share: 28x28 grey images and labels, one pair of
     IDX gzip files per split, fetched into ``root`` from ``mirror`` and verified
@@ -171,7 +176,8 @@ class _IDXImages(Dataset):
         if transform is _DEFAULT_TRANSFORM:
             transform = copy.deepcopy(transform)
         self.root = self._default_root() if root is None else folder_path(type(self).__name__, root)
-        self._in_default_root = root is None  # where downloads are kept: verified
+        # the folder where downloads are kept, given or not, is verified (see _verify)
+        self._in_default_root = _same_folder(self.root, self._default_root())
         super().__init__(train, transform, target_transform)
 
     def _default_root(self):
@@ -238,21 +244,28 @@ class _IDXImages(Dataset):
         return [paths[n] for n in names]
 
     def _verify(self, paths, listed):
-        """Raise ChecksumError for a file of ``paths`` whose MD5 is not the one it
-        should have: its line in the folder's MD5SUMS (``listed``, {name: MD5}) when
-        there is one; else, in the default folder (where downloads are kept), the
-        published one.  An unlisted file in a ``root`` of the user's is read as it is
-        (its content has passed its checks), unless it is the published file of another
-        dataset of the same file names (Fashion-MNIST's in MNIST's place, or the
-        reverse)."""
+        """Raise ChecksumError for a file of ``paths`` that is the published file of
+        another dataset of the same file names (Fashion-MNIST's in MNIST's place, or
+        the reverse), or whose MD5 is not the one it should have: its line in the
+        folder's MD5SUMS (``listed``, {name: MD5}) when there is one; else, in the
+        default folder (where downloads are kept), the published one.  An unlisted
+        file in a ``root`` of the user's is read as it is (its content has passed its
+        checks)."""
         owner = type(self).__name__
         for path in paths:
             name = os.path.basename(path)
             folder = os.path.dirname(path)
             sums = os.path.join(self.root, _SUMS)
             found = _file_md5(path)  # hashed once per process while the file stays the same
+            other = self._published_elsewhere(name, found)
             want = listed.get(name)
-            if want is not None:
+            if other is not None:
+                want = self.md5.get(name)
+                problem = (
+                    f"is {other}'s file {name}, not {owner}'s (the two use the same file "
+                    f"names): load it with {other}, or put {owner}'s file into {folder}"
+                )
+            elif want is not None:
                 problem = (
                     f'does not match its checksum in {sums}: its MD5 is {found}, expected '
                     f'{want}; it was changed or damaged since it was listed. Put the '
@@ -265,19 +278,12 @@ class _IDXImages(Dataset):
                     f"it is damaged, or another dataset's file (MNIST and Fashion-MNIST use "
                     f'the same file names). Delete it to have it downloaded again, or put the '
                     f'right file into {folder}; to use files of your own in this format, '
-                    f'pass root= the folder that holds them, or list their checksums in '
+                    f'pass root= another folder that holds them, or list their checksums in '
                     f'{sums} (as `md5sum *.gz > {_SUMS}` writes them)'
                 )
             else:
-                other = self._published_elsewhere(name, found)
-                if other is None:
-                    continue
-                want = self.md5.get(name)
-                problem = (
-                    f"is {other}'s file {name}, not {owner}'s (the two use the same file "
-                    f"names): load it with {other}, or put {owner}'s file into {folder}"
-                )
-            if want is None or found == want.lower():
+                continue
+            if other is None and (want is None or found == want.lower()):
                 continue
             raise ChecksumError(
                 f'{owner}: {path} {problem}',
@@ -330,15 +336,17 @@ class MNIST(_IDXImages):
     A download is verified against its published MD5 (``MNIST.md5``) before it is
     kept, and so is every file in the default folder, where downloads are kept: a file
     there with another checksum (damaged, or Fashion-MNIST's, whose files have the same
-    names) raises ChecksumError naming it, the folder and what to do.  Files in a
-    ``root`` you pass are your own: they are read as they are once their content passes
-    its checks (gzip's own checksum, the IDX headers and sizes, 28x28 images, labels 0
-    to 9), so files of your own in this format load, except Fashion-MNIST's published
-    files, which are recognised by their checksums and refused.  To guard files of your
-    own against later changes, list their checksums in a file ``MD5SUMS`` beside them,
-    one ``<MD5>  <file name>`` line per file as ``md5sum *.gz > MD5SUMS`` writes them
-    (UTF-8 or UTF-16 with a byte order mark; a name is the file's name in the folder,
-    ``./`` before it allowed): a listed file with another checksum is refused.  Each
+    names) raises ChecksumError naming it, the folder and what to do; so it does when
+    that folder is passed as ``root``.  Files in another ``root`` you pass are your own:
+    they are read as they are once their content passes its checks (gzip's own
+    checksum, the IDX headers and sizes, 28x28 images, labels 0 to 9), so files of your
+    own in this format load.  Fashion-MNIST's published files are recognised by their
+    checksums and refused wherever they are.  To guard files of your own against later
+    changes, list their checksums in a file ``MD5SUMS`` beside them, one ``<MD5>  <file
+    name>`` line per file as ``md5sum *.gz > MD5SUMS`` writes them (UTF-8 or UTF-16 with
+    a byte order mark; a name is the file's name in the folder, ``./`` before it
+    allowed): a listed file with another checksum is refused, and in the default folder
+    a listed file is taken instead of the published one.  Each
     load computes the MD5 of its two files, after their content was read and checked:
     tens of milliseconds for the training split (a file this process has hashed
     already is not hashed again while it stays the same).
