@@ -49,8 +49,7 @@ from dezero.serialization import (
     assign_weights,
     npz_beside,
     npz_path,
-    planned_weights,
-    read_npz,
+    read_weights,
     weight_arrays,
     write_npz,
 )
@@ -697,7 +696,7 @@ class Layer:
         writes.
         """
         _warn_of_npz_beside(path)
-        assign_weights(planned_weights(self, read_npz(path, 'load_weights'), 'load_weights', path))
+        assign_weights(read_weights(self, path, 'load_weights'))
 
     # ---- description -----------------------------------------------------------------
     def hyperparameters(self):

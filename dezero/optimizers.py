@@ -66,6 +66,7 @@ from dezero.serialization import (
     read_json,
     read_npz,
     split_state,
+    state_check,
     write_npz,
 )
 
@@ -498,7 +499,7 @@ class Optimizer:
         match (the class, a parameter path, a state name or shape) nothing changes."""
         owner = f'{type(self).__name__}.load'
         path = file_path(path, owner)  # TypeError naming owner for None or an int
-        arrays = read_npz(path, owner)
+        arrays = read_npz(path, owner, state_check(self._named_params(owner), owner, path))
         meta = read_json(arrays, '__optimizer__', _OPTIMIZER_FORMAT, owner, path)
         self._prepare_load(join_state(meta, arrays, owner, path), owner, path)()
 

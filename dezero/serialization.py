@@ -3,18 +3,23 @@ read back.
 
 Every such file is an ``.npz`` archive of plain arrays (never pickled objects); the
 settings that are not arrays travel as one JSON text in a 0-d string array.  Reading
-checks everything against the model before anything is assigned, so a file that does
+checks the shape and dtype of each entry, from its header, before its data are read,
+and everything against the model before anything is assigned, so a file that does
 not fit raises an error naming the file and leaves the model as it was.  Writing goes
 through :mod:`dezero.atomic`, so a file appears whole or not at all.
 """
 
+import contextlib
 import errno
 import io
 import json
+import math
 import os
 import pickle
 import pickletools
+import struct
 import zipfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -123,7 +128,25 @@ _NPY_MAGIC = b'\x93NUMPY'
 _NPZ_MAGICS = (b'PK\x03\x04', b'PK\x05\x06', _NPY_MAGIC)
 
 
-def read_npz(path, owner):
+class Header(NamedTuple):
+    """What the ``.npy`` header of an entry says of its array: enough to check the
+    array against what a reader expects before its data is read."""
+
+    shape: tuple
+    dtype: np.dtype
+
+    @property
+    def ndim(self):
+        """The number of axes, as an array's ``ndim``."""
+        return len(self.shape)
+
+    @property
+    def nbytes(self):
+        """The bytes of data the header claims (a Python int, never overflowing)."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def read_npz(path, owner, check=None):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
     ``path`` is a str, bytes or path-like object, never an int (which ``open`` would
@@ -133,31 +156,45 @@ def read_npz(path, owner):
     :func:`~dezero.atomic.readable_path`), and a file that is not an ``.npz`` archive
     of plain arrays (or a damaged one) ValueError; the messages start with ``owner``
     and name ``path``.  An entry that is not an ``.npy`` array (which ``np.load``
-    would give as raw bytes) and two entries of one name are refused too, naming the
-    entry.  The entry that the book's ``save_weights`` writes for a parameter with no
-    data yet (a 0-d array holding None) is left out, as dezero's own files leave such a
-    parameter out; any other array of Python objects is refused, naming the entry, as
-    reading it would mean unpickling.  A file that starts neither as a zip archive nor as an ``.npy`` array is
-    refused without being parsed, so that NumPy never takes it for a pickle.  Other
-    errors of opening or reading the file (no permission, say) pass through as they
-    are.
+    would give as raw bytes), one whose header claims more data than the entry holds,
+    and two entries of one name are refused too, naming the entry.  The entry that
+    the book's ``save_weights`` writes for a parameter with no data yet (a 0-d array
+    holding None) is left out, as dezero's own files leave such a parameter out; any
+    other array of Python objects is refused, naming the entry, as reading it would
+    mean unpickling.  A file that starts neither as a zip archive nor as an ``.npy``
+    array is refused without being parsed, so that NumPy never takes it for a pickle.
+    An error of opening the file (no permission, say) keeps its type and errno, its
+    message naming ``owner`` and ``path``; other errors of reading it (EIO) pass
+    through as they are.
+
+    ``check``, when given, is called with the entries' :class:`Header` (a dict, name
+    -> Header) before the data of any entry is read, and raises to refuse the file:
+    an entry far larger than anything the caller takes is then refused without being
+    decompressed or allocated.
 
     ``path`` may also be a binary file object open for reading that can seek
-    (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive is read
-    from its current position, and the file is left open.  One that lacks a method
-    that reading a zip archive needs raises TypeError (see
-    :func:`~dezero.atomic.readable_file`), and one standing at its end (just written
-    into, not yet sought back) ValueError saying to call ``f.seek(0)`` first."""
+    (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive that
+    starts at its current position is read, and the file is left open, positioned
+    just after that archive, so that archives written one after another read back in
+    order.  One that lacks a method that reading a zip archive needs raises TypeError
+    (see :func:`~dezero.atomic.readable_file`), and one standing at its end (just
+    written into, not yet sought back) ValueError saying to call ``f.seek(0)``
+    first."""
     if is_file_object(path):
-        return _read_arrays(readable_file(path, owner), owner, file_object_name(path))
+        return _read_arrays(readable_file(path, owner), owner, file_object_name(path), check)
     path = file_path(path, owner)
-    with open(readable_path(path, owner, _npz_hint(path)), 'rb') as f:
-        return _read_arrays(f, owner, path)
+    path = readable_path(path, owner, _npz_hint(path))
+    try:
+        f = open(path, 'rb')
+    except OSError as e:  # no permission to read it, say
+        raise _unreadable(owner, path, e) from None
+    with f:
+        return _read_arrays(f, owner, path, check)
 
 
-def _read_arrays(f, owner, path):
-    """The arrays of the ``.npz`` archive in the binary file ``f`` (read from its
-    current position), for :func:`read_npz`; ``path`` names it in errors."""
+def _read_arrays(f, owner, path, check):
+    """The arrays of the ``.npz`` archive that starts at the current position of the
+    binary file ``f``, for :func:`read_npz`; ``path`` names it in errors."""
     start = f.tell()
     head = f.read(len(_NPY_MAGIC))
     if not head and start > 0:
@@ -171,76 +208,144 @@ def _read_arrays(f, owner, path):
             f'{owner}: cannot read {path} as an .npz archive: the file is not an .npz '
             f'archive (it does not start as a zip file)'
         )
-    f.seek(start)
+    if head.startswith(_NPY_MAGIC):
+        raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
+    with _reading(owner, path):
+        end = _archive_end(f, start)
+        walked = end is not None
+        if not walked:  # read to the end of the file, whose archive must start at start
+            f.seek(0, 2)
+            end = f.tell()
+        archive = zipfile.ZipFile(_Span(f, start, end))
+    with archive:
+        if not walked:
+            _check_archive_start(archive, start, owner, path)
+        entries = _entries(archive, owner, path)
+        if check is not None:
+            check({name: header for name, (_, header, _) in entries.items()})
+        arrays = {}
+        for name, (info, header, where) in entries.items():
+            with _reading(owner, path):
+                arrays[name] = _read_data(archive, info, header, where)
+    f.seek(end)  # just after the archive, where the next one may start
+    return arrays
+
+
+@contextlib.contextmanager
+def _reading(owner, path):
+    """Turn the errors of reading the archive ``path`` (those of zipfile, of its
+    decompressors and of NumPy's ``.npy`` format) into the ValueError that it is
+    damaged; an OSError with an errno is a real error of reading the file (EIO, say),
+    which passes through as it is, except EINVAL: a seek before its start, where a
+    damaged record points."""
     try:
-        loaded = np.load(f, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
-            names = None
-        else:
-            with loaded:
-                names = loaded.files
-                arrays, unset, objects = {}, 0, None
-                for name in names:
-                    try:
-                        arrays[name] = loaded[name]
-                    except ValueError:  # NumPy unpickles no array of objects
-                        if not _holds_objects(loaded, name):
-                            raise
-                        if _holds_none(loaded, name):  # the book's parameter without data
-                            unset += 1
-                        elif objects is None:
-                            objects = name
+        yield
     except OSError as e:
-        # an errno is a real error of reading the file (EIO, say), except EINVAL:
-        # a seek before its start, to where a damaged header points
         if e.errno not in (None, errno.EINVAL):
             raise
         raise _damaged(owner, path, e) from None
-    except Exception as e:  # the many errors of zipfile, its decompressors and NumPy
+    except Exception as e:
         raise _damaged(owner, path, e) from None
-    if names is None:
-        raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
-    if objects is not None:
-        raise ValueError(
-            f'{owner}: cannot read the entry {objects!r} of {path}: it holds Python '
-            f'objects, which would have to be unpickled; expected an array of numbers'
-        )
-    if len(arrays) + unset != len(names):  # a zip archive may hold two entries of one name
-        repeated = next(name for name in names if names.count(name) > 1)
-        raise ValueError(
-            f'{owner}: cannot read {path} as an .npz archive: it holds the entry '
-            f'{repeated!r} more than once'
-        )
-    for name, array in arrays.items():
-        if not isinstance(array, np.ndarray):  # np.load gives such an entry's raw bytes
+
+
+def _entries(archive, owner, path):
+    """``{name: (ZipInfo, Header, where)}`` for the entries of the open
+    ``archive``, from their headers alone, as NumPy names them (``'W.npy'`` as
+    ``'W'``), ``where`` being the offset of the data in the entry and whether they are
+    in Fortran order; the entry the book writes for a parameter without data is left
+    out, and what no reader takes is refused (see :func:`read_npz`)."""
+    infos = archive.infolist()
+    names = [info.filename.removesuffix('.npy') for info in infos]
+    seen = set()
+    for name in names:
+        if name in seen:  # a zip archive may hold two entries of one name
+            raise ValueError(
+                f'{owner}: cannot read {path} as an .npz archive: it holds the entry '
+                f'{name!r} more than once'
+            )
+        seen.add(name)
+    entries = {}
+    for name, info in zip(names, infos):
+        with _reading(owner, path), archive.open(info.filename) as entry:
+            shape, fortran, dtype = _header(entry)
+            if dtype is not None and dtype.hasobject:
+                unset = _holds_none(entry, shape, dtype)
+            else:
+                offset = entry.tell()
+        if dtype is None:
             raise ValueError(
                 f'{owner}: cannot read {path} as an .npz archive: its entry {name!r} is '
                 f'not an array in the .npy format'
             )
-    return arrays
+        if dtype.hasobject:
+            if unset:  # the book's parameter without data
+                continue
+            raise ValueError(
+                f'{owner}: cannot read the entry {name!r} of {path}: it holds Python '
+                f'objects, which would have to be unpickled; expected an array of numbers'
+            )
+        header = Header(shape, dtype)
+        if offset + header.nbytes > info.file_size:
+            raise ValueError(
+                f'{owner}: cannot read {path} as an .npz archive: its entry {name!r} claims '
+                f'an array of shape {shape} and dtype {dtype} ({header.nbytes} bytes) but '
+                f'holds {info.file_size - offset} bytes of data'
+            )
+        entries[name] = (info, header, (offset, fortran))
+    return entries
 
 
-def _holds_objects(archive, name):
-    """Whether the entry ``name`` of the opened ``.npz`` ``archive`` (an ``NpzFile``)
-    is an array of Python objects, told from its ``.npy`` header alone.  The book's
-    ``save_weights`` writes one, a 0-d array holding None, for a parameter that has no
-    data yet (see :func:`_holds_none`): :func:`read_npz` leaves it out, as dezero's
-    own files leave such a parameter out; any other is refused."""
-    with _entry_file(archive, name) as entry:
-        return _header(entry)[2] == np.dtype(object)
+def _header(entry):
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the start of the
+    open file ``entry``, which is left just after it; ``((), False, None)`` for an
+    entry that is no ``.npy`` array.  A header of version 3 differs from one of
+    version 2 only in being UTF-8, which matters for the names of fields alone."""
+    try:
+        version = np.lib.format.read_magic(entry)
+    except ValueError:  # not an .npy array: refused by name (see _entries)
+        return (), False, None
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(entry)
+    if version in ((2, 0), (3, 0)):
+        return np.lib.format.read_array_header_2_0(entry)
+    raise ValueError(f'an .npy array of format version {version[0]}.{version[1]}')
 
 
-def _holds_none(archive, name):
-    """Whether the entry ``name``, an array of Python objects, is a 0-d array holding
-    None, told from its bytes alone: after the ``.npy`` header they must be one of the
-    pickles NumPy writes for ``np.array(None, dtype=object)`` (see
-    :data:`_NONE_PICKLES`).  Nothing is unpickled: even a pickle of NumPy dtypes and
-    arrays alone can make NumPy take bytes of the file for pointers to objects."""
-    with _entry_file(archive, name) as entry:
-        shape, _, dtype = _header(entry)
-        if shape != () or dtype != np.dtype(object):
-            return False
-        pickled = entry.read(_PICKLE_LIMIT + 1)
+def _read_data(archive, info, header, where):
+    """The array of the entry ``info`` of the open ``archive``, whose header
+    (:class:`Header`) was checked; ``where``: the offset of its data in the entry and
+    whether it is in Fortran order.  Read in chunks into the array, as NumPy reads
+    an ``.npy`` file that is not on disk."""
+    offset, fortran = where
+    array = np.empty(header.shape[::-1] if fortran else header.shape, header.dtype)
+    if array.nbytes:
+        data = memoryview(array.reshape(-1).view(np.uint8))
+        with archive.open(info.filename) as entry:
+            entry.seek(offset)
+            done = 0
+            while done < len(data):
+                count = entry.readinto(data[done : done + _CHUNK])
+                if not count:
+                    raise EOFError(f'the data of {info.filename} end after {done} bytes')
+                done += count
+    return array.T if fortran else array
+
+
+#: The most bytes read from a compressed entry at once.
+_CHUNK = 1 << 20
+
+
+def _holds_none(entry, shape, dtype):
+    """Whether the entry ``entry`` (an open file just after its ``.npy`` header, of
+    ``shape`` and ``dtype``), an array of Python objects, is a 0-d array holding None,
+    which the book's ``save_weights`` writes for a parameter with no data yet, told
+    from its bytes alone: they must be one of the pickles NumPy writes for
+    ``np.array(None, dtype=object)`` (see :data:`_NONE_PICKLES`).  Nothing is
+    unpickled: even a pickle of NumPy dtypes and arrays alone can make NumPy take
+    bytes of the file for pointers to objects."""
+    if shape != () or dtype != np.dtype(object):
+        return False
+    pickled = entry.read(_PICKLE_LIMIT + 1)
     return len(pickled) <= _PICKLE_LIMIT and _opcodes(pickled) in _NONE_PICKLES
 
 
@@ -282,27 +387,161 @@ _NONE_PICKLES = frozenset(
 _PICKLE_LIMIT = 4096
 
 
-def _entry_file(archive, name):
-    """The open zip member of the entry ``name``, the one NumPy reads for it: a member
-    of that very name, else ``name + '.npy'``."""
-    names = archive.zip.namelist()
-    return archive.zip.open(name if name in names else name + '.npy')
+# The signatures of the records of a zip archive, in the order they come.
+_LOCAL = b'PK\x03\x04'  # an entry: its local header, then its data
+_CENTRAL = b'PK\x01\x02'  # the central directory, one record per entry
+_END_64 = b'PK\x06\x06'  # the end of the central directory of a ZIP64 archive
+_LOCATOR_64 = b'PK\x06\x07'  # where that record is
+_END = b'PK\x05\x06'  # the end of the central directory, which ends the archive
 
 
-def _header(entry):
-    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at the start of the
-    open file ``entry``, which is left just after it; ``((), False, None)`` for an
-    entry that is no ``.npy`` array or has a header of a later version (which NumPy
-    reads as it reads any other)."""
-    try:
-        version = np.lib.format.read_magic(entry)
-    except ValueError:  # not an .npy array: refused once read (see _read_arrays)
-        return (), False, None
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(entry)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(entry)
-    return (), False, None
+def _archive_end(f, start):
+    """Where the zip archive that starts at byte ``start`` of ``f`` ends, found by
+    walking its records from its start: zipfile looks for the end of an archive from
+    the end of the file, which, in a file of archives written one after another, is
+    the end of the last.  None when the walk cannot tell: an entry whose sizes follow
+    its data (a data descriptor), a record it does not know, a file cut short."""
+    f.seek(start)
+    while True:
+        signature = f.read(4)
+        if signature == _LOCAL:
+            fixed = _unpack('<2xH10xIIHH', f)  # flags, sizes, lengths of name and extra
+            if fixed is None or fixed[0] & 0x08:  # 0x08: the sizes follow the data
+                return None
+            _, size, full_size, name, extra = fixed
+            if size == 0xFFFFFFFF:  # ZIP64: the sizes are in the extra field
+                size = _zip64_size(f.read(name + extra)[name:], full_size)
+                if size is None:
+                    return None
+            else:
+                f.seek(name + extra, 1)
+            f.seek(size, 1)
+        elif signature == _CENTRAL:
+            fixed = _unpack('<24xHHH12x', f)  # lengths of name, extra and comment
+            if fixed is None:
+                return None
+            f.seek(sum(fixed), 1)
+        elif signature == _END_64:
+            fixed = _unpack('<Q', f)  # the size of the rest of the record
+            if fixed is None:
+                return None
+            f.seek(fixed[0], 1)
+        elif signature == _LOCATOR_64:
+            f.seek(16, 1)
+        elif signature == _END:
+            fixed = _unpack('<16xH', f)  # the length of the archive's comment
+            return None if fixed is None else f.tell() + fixed[0]
+        else:
+            return None
+
+
+def _unpack(layout, f):
+    """The values of the ``struct`` ``layout`` read from ``f``; None when the file
+    ends first."""
+    data = f.read(struct.calcsize(layout))
+    return struct.unpack(layout, data) if len(data) == struct.calcsize(layout) else None
+
+
+def _zip64_size(extra, full_size):
+    """The compressed size of an entry from the ZIP64 record of its local header's
+    ``extra`` field, which holds the uncompressed size first when ``full_size`` (that
+    of the header) is 0xFFFFFFFF; None when it has no such record."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack('<HH', extra[:4])
+        if kind == 1:
+            at = 12 if full_size == 0xFFFFFFFF else 4
+            return struct.unpack('<Q', extra[at : at + 8])[0] if len(extra) >= at + 8 else None
+        extra = extra[4 + length :]
+    return None
+
+
+class _Span:
+    """The bytes from ``start`` to ``end`` of the binary file ``f``, as a file of their
+    own: what zipfile reads of a file that holds more than the archive."""
+
+    def __init__(self, f, start, end):
+        self._f, self._start, self._size, self._at = f, start, max(end - start, 0), 0
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._at
+
+    def seek(self, offset, whence=0):
+        at = offset + (0, self._at, self._size)[whence]
+        if at < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))  # as a file's seek says
+        self._at = at
+        return at
+
+    def read(self, size=-1):
+        left = max(self._size - self._at, 0)
+        size = left if size is None or size < 0 else min(size, left)
+        self._f.seek(self._start + self._at)
+        data = self._f.read(size)
+        self._at += len(data)
+        return data
+
+
+def _check_archive_start(archive, start, owner, path):
+    """Refuse the ``archive`` read from byte ``start`` of ``path`` to its end when it
+    starts further on: the archive at ``start``, whose end :func:`_archive_end`
+    could not find, is followed by another, the one zipfile found."""
+    first = min((info.header_offset for info in archive.infolist()), default=0)
+    if first > 0:
+        raise ValueError(
+            f'{owner}: cannot read the .npz archive at byte {start} of {path}: the end '
+            f'found is that of another archive, which starts at byte {start + first}, '
+            f'and where the one at byte {start} ends cannot be told (its entries give '
+            f'their sizes after their data); read it from a file of its own'
+        )
+
+
+def _unreadable(owner, path, e):
+    """The OSError ``e`` of opening or reading ``path`` again, of its type and errno,
+    its message naming ``owner`` and ``path``."""
+    kind = type(e) if type(e).__module__ == 'builtins' else OSError
+    error = kind(f'{owner}: cannot read {path}: {e.strerror or e}')
+    error.errno = e.errno
+    return error
+
+
+def size_check(values, text, owner, source):
+    """A ``check`` for :func:`read_npz` refusing, before any data is read, an entry
+    whose data take more bytes than ``values`` values of the widest number NumPy has
+    (a ``clongdouble``): more than any array that the reader takes can hold, when
+    ``values`` is the size of the largest (a parameter's, say).  ``text`` names the
+    entry of JSON text, left to :func:`read_json`.  None (no check) when ``values``
+    is None: no bound is known."""
+    if values is None:
+        return None
+    most = max(values, 1) * _WIDEST_NUMBER
+
+    def check(headers):
+        for name, header in headers.items():
+            if name != text and header.nbytes > most:
+                raise ValueError(
+                    f'{owner}: the entry {name!r} of {shown(source)} claims '
+                    f'{header.nbytes} bytes (shape {header.shape}, dtype {header.dtype}), '
+                    f'more than any array read from it may take (at most {most} bytes, '
+                    f'{max(values, 1)} values); it was saved for another model, or is damaged'
+                )
+
+    return check
+
+
+#: The bytes of the widest number NumPy holds, a complex of two long doubles.
+_WIDEST_NUMBER = np.dtype(np.clongdouble).itemsize
+
+
+def state_check(named, owner, source):
+    """The ``check`` of :func:`read_npz` for a file of optimizer state for the
+    parameters ``named`` ((path, Parameter) pairs; see :func:`size_check`): no entry
+    but ``'__optimizer__'`` may be larger than the largest of those parameters with
+    data (a parameter without data has no state)."""
+    sizes = [param.data.size for _, param in named if param.data is not None]
+    return size_check(max(sizes, default=1), '__optimizer__', owner, source)
 
 
 def shown(path):
@@ -412,6 +651,21 @@ def weight_arrays(model, owner):
     return arrays
 
 
+def read_weights(model, path, owner):
+    """:func:`planned_weights` of the ``.npz`` file at ``path`` (a path or a file
+    object, as :func:`read_npz` takes) for ``model``: every entry's shape and dtype,
+    told by its header, is checked against the model before the data of any entry is
+    read, so that a small file claiming a huge array is refused without that array
+    being decompressed or allocated."""
+    source = shown(path)
+    return planned_weights(
+        model,
+        read_npz(path, owner, lambda headers: _weight_plan(model, headers, owner, source)),
+        owner,
+        path,
+    )
+
+
 def planned_weights(model, stored, owner, path):
     """``[(param, array)]``: what each parameter of ``model`` is to receive from
     ``stored`` (parameter path -> array, read from the file ``path``), checked before
@@ -421,15 +675,18 @@ def planned_weights(model, stored, owner, path):
     its paths (the book writes one under each, :func:`weight_arrays` too), which must
     then hold equal arrays.  A parameter the file lacks, an array the model has no
     parameter for, entries of one parameter that differ, a shape that differs or an
-    array that is not of real numbers raises ValueError.  Initialised
-    parameters get copies cast to their dtype.  A parameter with no data yet (a lazy
-    layer never called) that its layer describes in
+    array that is not of numbers raises ValueError, and so does an array of complex
+    numbers for a parameter of real numbers (the imaginary parts would be lost).
+    Initialised parameters get copies cast to their dtype.  A parameter with no data
+    yet (a lazy layer never called) that its layer describes in
     :meth:`~dezero.layers.Layer.param_specs` gets a copy cast to the dtype planned
     for it, once the shape fits the plan (the lengths named alike in one layer equal);
     such a layer's described parameters come from the file all together or not at
     all.  Any other parameter with no data takes a copy of the file's array.  A
     parameter with no data that the file lacks stays without data.  A cast that would
-    turn a finite value into infinity (1e39 into float32) raises ValueError.
+    change a value raises ValueError (see :func:`_cast`): a finite value that would
+    become infinite (1e39 into float32), and, into integers or booleans, a value the
+    dtype does not hold exactly (2.7, NaN or 300 into int8, 0.5 into bool).
 
     Last, a model with ``_fit_planned`` (a Layer) lets each of its layers check, and
     perhaps cast, the arrays of its own parameters (see
@@ -437,48 +694,48 @@ def planned_weights(model, stored, owner, path):
     ``avg_var``), so that every reader of weights (``load_weights``, a Trainer's
     Checkpoint) applies the same checks."""
     stored, path = dict(stored), shown(path)
+    planned = []
+    for param, name, keys, dtype in _weight_plan(model, stored, owner, path):
+        array = _entry(stored, keys, owner, path)
+        cast = array.copy() if dtype is None else _cast(array, dtype, name, owner, path)
+        planned.append((param, cast))
+    fit = getattr(model, '_fit_planned', None)
+    return planned if fit is None else fit(planned, owner, path)
+
+
+def _weight_plan(model, entries, owner, path):
+    """``[(param, name, keys, dtype)]`` for the parameters of ``model`` that the file
+    ``path`` has entries for: the parameter's path, the keys of its entries in
+    ``entries`` (name -> an array or a :class:`Header`, of which the shape and dtype
+    alone are looked at) and the dtype its array is cast to (None: it takes the array
+    as it is); after every check of :func:`planned_weights` that needs no values."""
     specs = lazy_specs(model)
     lengths = {}  # (id(layer), length name) -> (length, the path of the array that set it)
     loaded, left = {}, {}  # id(layer) -> the paths of its described parameters
-    planned = []
+    unknown = dict.fromkeys(entries)
+    plan = []
     for param, paths in param_paths(model, owner).values():
         name = paths[0]
-        array = _entry(stored, paths, owner, path)
+        keys = [key for key in paths if key in entries]
         spec = specs.get(id(param))
         if spec is not None:
-            (left if array is None else loaded).setdefault(id(spec[0]), []).append(name)
-        if array is None:
+            (loaded if keys else left).setdefault(id(spec[0]), []).append(name)
+        if not keys:
             if param.data is None:
                 continue
             raise ValueError(
                 f'{owner}: {path} has no entry for the parameter {name!r} (shape '
                 f'{param.data.shape}); it was saved for another model'
             )
-        if array.dtype.kind not in 'biuf':
-            raise ValueError(
-                f'{owner}: the entry for the parameter {name!r} in {path} has dtype '
-                f'{array.dtype}; expected real numbers'
-            )
-        if param.data is not None:
-            if array.shape != param.data.shape:
-                raise ValueError(
-                    f'{owner}: the parameter {name!r} has shape {param.data.shape} but '
-                    f'{path} holds shape {array.shape} for it; it was saved for another model'
-                )
-            dtype = param.data.dtype
-        elif spec is not None:
-            layer, shape, dtype = spec
-            _check_planned_shape(array, shape, lengths, layer, name, owner, path)
-            if dtype is None:  # any floating-point dtype: integers become float32
-                dtype = array.dtype if array.dtype.kind == 'f' else np.dtype(np.float32)
-        else:
-            planned.append((param, array.copy()))
-            continue
-        planned.append((param, _cast(array, dtype, name, owner, path)))
-    if stored:
+        # every entry is checked; the first decides the dtype of a lazy parameter
+        dtypes = [_planned_dtype(param, spec, entries[k], name, lengths, owner, path) for k in keys]
+        plan.append((param, name, keys, dtypes[0]))
+        for key in keys:
+            del unknown[key]
+    if unknown:
         raise ValueError(
             f'{owner}: {path} has entries for which the model has no parameter: '
-            f'{", ".join(repr(k) for k in stored)}; it was saved for another model'
+            f'{", ".join(repr(k) for k in unknown)}; it was saved for another model'
         )
     for layer_id, names in loaded.items():
         if layer_id in left:
@@ -487,21 +744,50 @@ def planned_weights(model, stored, owner, path):
                 f'{", ".join(map(repr, left[layer_id]))}; the parameters of a layer not '
                 f'called yet are created together, so the file must hold all or none'
             )
-    fit = getattr(model, '_fit_planned', None)
-    return planned if fit is None else fit(planned, owner, path)
+    return plan
 
 
-def _entry(stored, paths, owner, path):
-    """The array that ``stored`` (read from the file ``path``) holds for the parameter
-    reached by ``paths``, taken out of ``stored`` with its entries under the other
-    paths, which must hold an equal array (ValueError naming both); None if it has
-    none."""
-    found = [(key, stored.pop(key)) for key in paths if key in stored]
-    if not found:
+def _planned_dtype(param, spec, entry, name, lengths, owner, path):
+    """The dtype that the file's ``entry`` (an array or a :class:`Header`) for the
+    parameter ``name`` is cast to, None for a parameter without data that its layer
+    does not describe (``spec``, see :func:`lazy_specs`), which takes the array as it
+    is; after checking the entry's shape and dtype."""
+    if entry.dtype.kind not in 'biufc':
+        raise ValueError(
+            f'{owner}: the entry for the parameter {name!r} in {path} has dtype '
+            f'{entry.dtype}; expected real or complex numbers'
+        )
+    if param.data is not None:
+        if entry.shape != param.data.shape:
+            raise ValueError(
+                f'{owner}: the parameter {name!r} has shape {param.data.shape} but '
+                f'{path} holds shape {entry.shape} for it; it was saved for another model'
+            )
+        dtype = np.dtype(param.data.dtype)
+    elif spec is not None:
+        layer, shape, dtype = spec
+        _check_planned_shape(entry, shape, lengths, layer, name, owner, path)
+        if dtype is None:  # any floating-point dtype: integers become float32
+            dtype = entry.dtype if entry.dtype.kind == 'f' else np.float32
+        dtype = np.dtype(dtype)
+    else:
         return None
-    key, array = found[0]
-    for other, copy in found[1:]:
-        if not _equal_arrays(array, copy):
+    if entry.dtype.kind == 'c' and dtype.kind != 'c':
+        raise ValueError(
+            f'{owner}: the entry for the parameter {name!r} in {path} holds complex '
+            f'numbers ({entry.dtype}) but the parameter holds real ones ({dtype}): their '
+            f'imaginary parts would be lost'
+        )
+    return dtype
+
+
+def _entry(stored, keys, owner, path):
+    """The array that ``stored`` (read from the file ``path``) holds under ``keys``,
+    the paths of one parameter, whose arrays must be equal (ValueError naming two
+    that differ)."""
+    key, array = keys[0], stored[keys[0]]
+    for other in keys[1:]:
+        if not _equal_arrays(array, stored[other]):
             raise ValueError(
                 f'{owner}: {path} holds different arrays under {key!r} and {other!r}, '
                 f'which name one parameter of the model (shared by several layers or '
@@ -511,11 +797,11 @@ def _entry(stored, paths, owner, path):
 
 
 def _equal_arrays(a, b):
-    """Whether the arrays ``a`` and ``b`` hold the same real numbers, in one shape
-    (NaN equal to NaN)."""
-    if a.shape != b.shape or a.dtype.kind not in 'biuf' or b.dtype.kind not in 'biuf':
+    """Whether the arrays ``a`` and ``b`` hold the same numbers, in one shape (NaN
+    equal to NaN)."""
+    if a.shape != b.shape or a.dtype.kind not in 'biufc' or b.dtype.kind not in 'biufc':
         return False
-    nan = a.dtype.kind == 'f' or b.dtype.kind == 'f'
+    nan = a.dtype.kind in 'fc' or b.dtype.kind in 'fc'
     return bool(np.array_equal(a, b, equal_nan=nan))
 
 
@@ -566,8 +852,28 @@ def _refuse_shape(array, shape, name, owner, path, why=''):
 
 def _cast(array, dtype, name, owner, path):
     """A copy of ``array`` (the file's entry for the parameter ``name``) in ``dtype``;
-    ValueError when the cast would turn a finite value into infinity, as 1e39 becomes in
-    float32."""
+    ValueError when the cast would change a value: turn a finite value into infinity,
+    as 1e39 becomes in float32 (in a complex dtype, a real or an imaginary part), or,
+    into integers or booleans, a value that ``dtype`` does not hold exactly (2.7, NaN,
+    1e20 or 300 into int8, -1 into uint8, 0.5 into bool)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == 'c':  # each part as a float of the parts' precision
+        for part in (array.real, array.imag):
+            _cast(part, np.finfo(dtype).dtype, name, owner, path)
+        return array.astype(dtype)
+    if dtype.kind in 'biu':
+        where = _not_held(array, dtype)
+        if where is not None:
+            if dtype.kind == 'b':
+                held = 'only 0 and 1'
+            else:
+                held = f'integers from {np.iinfo(dtype).min} to {np.iinfo(dtype).max}'
+            raise ValueError(
+                f'{owner}: the entry for the parameter {name!r} in {path} holds '
+                f'{np.count_nonzero(where)} value(s) that {dtype} cannot hold exactly '
+                f'(the first: {array[where][0].item()!r}); {dtype} holds {held}'
+            )
+        return array.astype(dtype)
     cast, overflow = cast_with_overflow(array, dtype)
     if overflow is not None:
         raise ValueError(
@@ -577,6 +883,26 @@ def _cast(array, dtype, name, owner, path):
             f'become infinite'
         )
     return cast
+
+
+def _not_held(array, dtype):
+    """Where the array ``array`` of real numbers holds a value that the integer or
+    bool ``dtype`` cannot hold exactly, as a bool array; None when nowhere."""
+    kind = array.dtype.kind
+    if kind == 'b':
+        return None
+    if dtype.kind == 'b':
+        where = (array != 0) & (array != 1)
+    elif kind in 'iu':  # the bounds of dtype that the array's own dtype holds
+        wanted, own = np.iinfo(dtype), np.iinfo(array.dtype)
+        low = np.array(max(wanted.min, own.min), array.dtype)
+        high = np.array(min(wanted.max, own.max), array.dtype)
+        where = (array < low) | (array > high)
+    else:  # floats: integral and in range; the bounds are powers of two, held exactly
+        wanted = np.iinfo(dtype)
+        low, high = np.float64(wanted.min), np.float64(wanted.max + 1)
+        where = ~((array >= low) & (array < high) & (np.trunc(array) == array))
+    return where if where.any() else None
 
 
 def assign_weights(planned, new_on_gpu=False):

@@ -67,6 +67,7 @@ from dezero.serialization import (
     planned_weights,
     read_json,
     read_npz,
+    size_check,
     split_state,
     weight_arrays,
     write_npz,
@@ -1522,7 +1523,7 @@ class Checkpoint:
         """Check the file against the trainer and the running fit, with no
         communication between processes; return a function that loads it all."""
         owner, path, run = 'Checkpoint', self.path, trainer._run
-        arrays = read_npz(path, owner)
+        arrays = read_npz(path, owner, _size_check(trainer, owner, path))
         meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
         parts = {'model': {}, 'target': {}, 'optimizer': {}, 'random': {}, 'loaders': {}}
         for key, array in arrays.items():
@@ -1586,7 +1587,7 @@ class Checkpoint:
         # hyperparameters then set again (to the same value)
         loads[:0] = [s._prepare_load(st, owner, path) for s, st in zip(run.schedules, schedules)]
         load_callbacks = _prepare_callbacks(
-            _stateful(run), callbacks, owner, path, self._exists(trainer)
+            _stateful(run), callbacks, epoch, owner, path, self._exists(trainer)
         )
         random_state = _random_state(random, parts['random'].get('keys'), owner, path)
         comm = getattr(trainer, 'comm', None)
@@ -1643,6 +1644,23 @@ class Checkpoint:
             trainer.stop_training = stopped
 
         return load_all
+
+
+def _size_check(trainer, owner, path):
+    """The ``check`` of :func:`~dezero.serialization.read_npz` for the checkpoint
+    ``path`` (see :func:`~dezero.serialization.size_check`): no array in it may be
+    larger than the largest that this fit keeps, a parameter's (of the model or of the
+    optimizer's target), a loader's order of samples or the 624 keys of NumPy's random
+    state.  None (no check) while a parameter has no data yet: its array, of a size
+    not known, comes from the file."""
+    run = trainer._run
+    loaders = (run.train_loader, run.val_loader)
+    sizes = [624] + [loader.data_size for loader in loaders if isinstance(loader, DataLoader)]
+    params = [*trainer.model.params(), *(param for param, _ in _other_params(trainer, owner))]
+    if any(param.data is None for param in params):
+        return None
+    sizes += [param.data.size for param in params]
+    return size_check(max(sizes), '__checkpoint__', owner, path)
 
 
 def _parameter_names(model, owner):
@@ -1794,10 +1812,11 @@ def _stateful(run):
     return [cb for cb in run.callbacks if callable(getattr(cb, 'state_dict', None))]
 
 
-def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
+def _prepare_callbacks(callbacks, saved, epoch, owner, path, file_exists):
     """Check the saved ``[[class name, state], ...]`` against ``callbacks``; return a
-    function that loads them.  ``file_exists(path)`` tells whether a callback's file
-    is there, as the process that reads it sees it."""
+    function that loads them.  ``epoch``: the last epoch the checkpoint saved, which
+    no epoch a state names may pass.  ``file_exists(path)`` tells whether a
+    callback's file is there, as the process that reads it sees it."""
     mine = [type(cb).__name__ for cb in callbacks]
     shaped = isinstance(saved, list) and all(
         isinstance(entry, list) and len(entry) == 2 for entry in saved
@@ -1811,6 +1830,7 @@ def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
     for cb, (name, state) in zip(callbacks, saved):
         if isinstance(cb, _Watching):
             cb._check_state(state, owner, f'the {name} state in {path}')
+            _check_epochs(state, epoch, owner, f'the {name} state in {path}')
         elif not isinstance(state, dict) or set(state) != set(cb.state_dict()):
             raise ValueError(f'{owner}: {path} holds a state of {name} that does not fit it')
         if (
@@ -1840,6 +1860,18 @@ def _prepare_callbacks(callbacks, saved, owner, path, file_exists):
                 ) from e
 
     return load
+
+
+def _check_epochs(state, epoch, owner, source):
+    """ValueError when the state of a watching callback (checked by its
+    ``_check_state``), from ``source``, names an epoch past ``epoch``, the last that
+    the checkpoint saved: a best epoch, or an epoch it stopped in, that never ran."""
+    for key in ('best_epoch', 'stopped_epoch'):
+        if state.get(key) is not None and state[key] > epoch:
+            raise ValueError(
+                f'{owner}: {source} holds {key}={state[key]!r}, past epoch {epoch}, the '
+                f'last that the checkpoint saved'
+            )
 
 
 def _check_stateful_callbacks(run, owner, path):

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -597,6 +598,17 @@ def set_entry(*keys, value):
             set_entry('callbacks', 0, 1, 'stopped_epoch', value=1.5),
             None,
             r'holds stopped_epoch=1\.5; expected an int >= 1 or None',
+        ),
+        (
+            set_entry('callbacks', 0, 1, 'best_epoch', value=3),
+            None,
+            r'the EarlyStopping state in .*c\.npz holds best_epoch=3, past epoch 2, the last '
+            r'that the checkpoint saved$',
+        ),
+        (
+            set_entry('callbacks', 0, 1, 'stopped_epoch', value=3),
+            None,
+            r'holds stopped_epoch=3, past epoch 2, the last that the checkpoint saved$',
         ),
     ],
 )
@@ -1253,3 +1265,95 @@ def test_a_checkpoint_of_a_bigger_model_resumed_with_the_model_alone_is_refused(
     ):
         headed_run(path, 4, train_the_head=False)
     assert path.read_bytes() == saved
+
+
+# --------------------------------------------------------------------------------------
+# States that name epochs never run, arrays claimed far larger than the fit's, complex
+# parameters
+# --------------------------------------------------------------------------------------
+def test_a_best_epoch_past_the_saved_epoch_is_refused_naming_the_checkpoint(tmp_path):
+    # BestWeights went on from epoch 99 of a run saved after epoch 2
+    np.random.seed(0)
+    best, ckpt = tmp_path / 'best.npz', tmp_path / 'c.npz'
+    callbacks = [BestWeights(best, monitor='loss'), Checkpoint(ckpt)]
+    scale_trainer().fit(batches(), 2, progress=False, callbacks=callbacks)
+    edited(ckpt, set_entry('callbacks', 0, 1, 'best_epoch', value=99))
+    saved = ckpt.read_bytes()
+    trainer = scale_trainer()
+    watcher = BestWeights(best, monitor='loss')
+    with pytest.raises(
+        ValueError,
+        match=r'^Checkpoint: the BestWeights state in .*c\.npz holds best_epoch=99, past '
+        r'epoch 2, the last that the checkpoint saved$',
+    ):
+        trainer.fit(batches(), 4, progress=False, callbacks=[watcher, Checkpoint(ckpt)])
+    assert trainer.epoch == 0 and watcher.best_epoch is None
+    assert ckpt.read_bytes() == saved
+
+
+def with_a_huge_entry(path, key):
+    """Rewrite the checkpoint ``path`` with its entry ``key`` replaced by one whose
+    header claims 2**25 float32 (128 MB), zeros that deflate to about 0.5 MB."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files if k != key}
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in arrays.items():
+            with archive.open(name + '.npy', 'w') as entry:
+                np.lib.format.write_array(entry, array)
+        with archive.open(key + '.npy', 'w', force_zip64=True) as entry:
+            header = {'descr': '<f4', 'fortran_order': False, 'shape': (1 << 25,)}
+            np.lib.format.write_array_header_1_0(entry, header)
+            for _ in range(128):
+                entry.write(bytes(1 << 20))
+    return path
+
+
+@pytest.mark.parametrize('key', ['optimizer/l0/W/m', 'random/keys', 'model/l1/b'])
+def test_an_entry_larger_than_any_array_of_the_fit_is_refused_before_it_is_read(tmp_path, key):
+    # the whole file was read (and 128 MB allocated) before anything was checked
+    path = with_a_huge_entry(saved_checkpoint(tmp_path), key)
+    assert path.stat().st_size < 1 << 20
+    trainer = started_trainer()
+    before = everything(trainer)
+    x, t = spiral_like()
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError,
+            match=rf"^Checkpoint: the entry '{key}' of .*c\.npz claims 134217728 bytes "
+            r'\(shape \(33554432,\), dtype float32\), more than any array read from it',
+        ):
+            trainer.fit(DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 22
+    assert_unchanged(before, everything(trainer))
+
+
+class Filtered(dezero.Model):
+    """A model holding a complex Parameter that it never trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.l0 = dezero.layers.Linear(3)
+        self.filt = dezero.Parameter(np.array([1 + 0j, 0.5j]), name='filt')
+
+    def forward(self, x):
+        return self.l0(x)
+
+
+def test_a_model_with_a_complex_parameter_resumes(tmp_path):
+    # every epoch was saved, and no resume could read the file: "has dtype complex128;
+    # expected real numbers"
+    x, t = spiral_like()
+    path = tmp_path / 'c.npz'
+    for epochs in (1, 2):
+        np.random.seed(0)
+        model = Filtered()
+        checkpoint = Checkpoint(path)
+        Trainer(model, SGD(0.1)).fit(
+            DataLoader((x, t), 10), epochs, progress=False, callbacks=[checkpoint]
+        )
+    assert checkpoint.resumed_epoch == 1
+    assert model.filt.data.dtype == np.complex128 and model.filt.data.tolist() == [1, 0.5j]

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import tracemalloc
 import warnings
 import zipfile
 
@@ -18,6 +19,7 @@ import pytest
 from fifo_files import refusal, waiting_fifo
 
 import dezero.layers as L
+import dezero.serialization
 from dezero import Parameter
 from dezero.atomic import check_writable
 from dezero.models import Sequential
@@ -1038,3 +1040,306 @@ def test_a_0d_entry_of_another_object_is_refused_and_nothing_it_names_runs(tmp_p
     ):
         read_npz(str(path), 'load_weights')
     assert _CALLS == []
+
+
+# --------------------------------------------------------------------------------------
+# Archives one after another in one file
+# --------------------------------------------------------------------------------------
+def two_layers():
+    np.random.seed(0)
+    return L.Linear(2, in_size=3), L.Linear(2, in_size=3)
+
+
+def test_archives_written_one_after_another_read_back_in_order(tmp_path):
+    # the second was read first: zipfile finds an archive's end from the file's end
+    a, b = two_layers()
+    f = io.BytesIO()
+    a.save_weights(f)
+    middle = f.tell()
+    b.save_weights(f)
+    f.seek(0)
+    first, second = L.Linear(2, in_size=3), L.Linear(2, in_size=3)
+    first.load_weights(f)
+    assert f.tell() == middle  # just after the first archive
+    second.load_weights(f)
+    assert f.tell() == len(f.getvalue())
+    np.testing.assert_array_equal(first.W.data, a.W.data)
+    np.testing.assert_array_equal(second.W.data, b.W.data)
+    (tmp_path / 'two.bin').write_bytes(f.getvalue())
+    with open(tmp_path / 'two.bin', 'rb') as opened:
+        first.load_weights(opened)
+        np.testing.assert_array_equal(first.W.data, a.W.data)
+    first.load_weights(tmp_path / 'two.bin')  # a path: the archive at its start
+    np.testing.assert_array_equal(first.W.data, a.W.data)
+
+
+class Unseekable(io.RawIOBase):
+    """A stream that takes writes and cannot seek, as a pipe: zipfile writes each
+    entry's sizes after its data there."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.data += data
+        return len(data)
+
+
+def archive_with_sizes_after_the_data(layer):
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, 'w', zipfile.ZIP_DEFLATED) as archive:
+        for name, param in layer.named_params():
+            with archive.open(name + '.npy', 'w') as entry:
+                np.lib.format.write_array(entry, param.data)
+    assert sink.data[6] & 0x08  # a data descriptor follows each entry
+    return bytes(sink.data)
+
+
+def test_an_archive_whose_end_cannot_be_found_is_not_taken_for_the_one_after_it():
+    # its end cannot be found from its start: the whole file was read, and the last
+    # archive in it loaded
+    a, b = two_layers()
+    alone = archive_with_sizes_after_the_data(a)
+    model = L.Linear(2, in_size=3)
+    model.load_weights(io.BytesIO(alone))  # alone in the file, it is read
+    np.testing.assert_array_equal(model.W.data, a.W.data)
+    f = io.BytesIO(alone)
+    f.seek(0, 2)
+    b.save_weights(f)
+    f.seek(0)
+    expect_refused(
+        model,
+        f,
+        r'^load_weights: cannot read the \.npz archive at byte 0 of the BytesIO file object: '
+        rf'the end found is that of another archive, which starts at byte {len(alone)}',
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Complex parameters, and integer and bool ones, take exactly what the file holds
+# --------------------------------------------------------------------------------------
+class Holding(L.Layer):
+    def __init__(self, value):
+        super().__init__()
+        self.p = Parameter(np.array(value))
+
+
+def test_a_complex_parameter_loads_the_complex_entry_it_saved(tmp_path):
+    # "has dtype complex128; expected real numbers", for the file it had written
+    saved = Holding([1 + 2j, 3 - 1j])
+    saved.save_weights(tmp_path / 'c.npz')
+    model = Holding([0j, 0j])
+    model.load_weights(tmp_path / 'c.npz')
+    np.testing.assert_array_equal(model.p.data, [1 + 2j, 3 - 1j])
+    np.savez(tmp_path / 'real.npz', p=np.array([1.0, 2.0]))  # real into complex: exact
+    model.load_weights(tmp_path / 'real.npz')
+    assert model.p.data.dtype == np.complex128 and model.p.data.tolist() == [1, 2]
+    lazy = L.Layer()
+    lazy.p = Parameter(None)
+    lazy.load_weights(tmp_path / 'c.npz')  # no data yet: the array as it is
+    assert lazy.p.data.dtype == np.complex128
+
+
+def test_a_complex_entry_is_refused_for_a_real_parameter_and_overflow_for_a_complex_one(
+    tmp_path,
+):
+    np.savez(tmp_path / 'c.npz', p=np.array([1 + 2j, 3.0]))
+    expect_refused(
+        Holding([0.0, 0.0]),
+        tmp_path / 'c.npz',
+        r"^load_weights: the entry for the parameter 'p' in .*c\.npz holds complex numbers "
+        r'\(complex128\) but the parameter holds real ones \(float64\): their imaginary '
+        r'parts would be lost$',
+    )
+    np.savez(tmp_path / 'big.npz', p=np.array([1 + 1e39j, 3.0]))
+    expect_refused(
+        Holding(np.zeros(2, np.complex64)),
+        tmp_path / 'big.npz',
+        r"'p' .*holds 1 value\(s\) too large for float32 \(up to 1e\+39\)",
+    )
+
+
+@pytest.mark.parametrize(
+    'initial, stored, first',
+    [
+        (0, 2.7, '2.7'),
+        (0, 1e20, '1e+20'),
+        (0, np.nan, 'nan'),
+        (0, np.inf, 'inf'),
+        (0, 2.0**63, '9.223372036854776e+18'),  # just past int64: float(2**63 - 1) is 2**63
+        (np.int8(0), 300, '300'),
+        (np.int8(0), -129.0, '-129.0'),
+        (np.uint8(0), -1, '-1'),
+        (np.uint64(0), np.int64(-1), '-1'),
+        (0, np.uint64(2**63), '9223372036854775808'),
+        (True, 0.5, '0.5'),
+        (True, 2, '2'),
+        (True, np.nan, 'nan'),
+    ],
+)
+def test_an_integer_or_bool_parameter_refuses_what_its_dtype_cannot_hold(
+    tmp_path, initial, stored, first
+):
+    # cast with wrap-around or truncation: 2.7 became 2, 300 became 44 in int8, -1
+    # became 255 in uint8, 0.5 became True, NaN became -9223372036854775808 (with a
+    # RuntimeWarning)
+    model = Holding(initial)
+    np.savez(tmp_path / 'w.npz', p=np.array(stored))
+    dtype = model.p.data.dtype
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        expect_refused(
+            model,
+            tmp_path / 'w.npz',
+            rf"^load_weights: the entry for the parameter 'p' in .*w\.npz holds 1 value\(s\) "
+            rf'that {dtype} cannot hold exactly \(the first: {re.escape(first)}\); {dtype} '
+            rf'holds ',
+        )
+
+
+@pytest.mark.parametrize(
+    'initial, stored, loaded',
+    [
+        (0, [2.0, -3.0], [2, -3]),
+        (np.int8(0), [-128.0, 127.0], [-128, 127]),
+        (np.uint8(0), np.array([0, 255], np.int64), [0, 255]),
+        (0, np.array([0, 2**63 - 1], np.uint64), [0, 2**63 - 1]),
+        (np.uint64(0), [2.0**63, 0.0], [2**63, 0]),
+        (True, [1.0, 0.0], [True, False]),
+        (True, np.array([0, 1], np.uint8), [False, True]),
+        (0.0, [True, False], [1.0, 0.0]),
+    ],
+)
+def test_an_integer_or_bool_parameter_takes_values_its_dtype_holds(
+    tmp_path, initial, stored, loaded
+):
+    model = Holding([initial, initial])
+    np.savez(tmp_path / 'w.npz', p=np.array(stored))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        model.load_weights(tmp_path / 'w.npz')
+    assert model.p.data.dtype == np.array([initial]).dtype
+    assert model.p.data.tolist() == loaded
+
+
+# --------------------------------------------------------------------------------------
+# A small file that claims huge arrays is refused before they are allocated
+# --------------------------------------------------------------------------------------
+def claiming(path, name, shape, data=None):
+    """Write the .npz archive ``path`` whose entry ``name`` claims an array of float32
+    of ``shape`` in its header; it holds ``data`` bytes after the header (the zeros
+    the shape needs, deflated, when None)."""
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open(name + '.npy', 'w', force_zip64=True) as entry:
+            header = {'descr': '<f4', 'fortran_order': False, 'shape': shape}
+            np.lib.format.write_array_header_1_0(entry, header)
+            if data is not None:
+                entry.write(data)
+                return path
+            chunk = bytes(1 << 20)
+            for _ in range(int(np.prod(shape)) * 4 // len(chunk)):
+                entry.write(chunk)
+    return path
+
+
+def peak_bytes(call):
+    """The most bytes that ``call()`` had allocated at once (NumPy's arrays
+    included); what it raised, or None."""
+    tracemalloc.start()
+    try:
+        call()
+    except Exception as e:
+        raised = e
+    else:
+        raised = None
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, raised
+
+
+HUGE = (1 << 25,)  # 128 MB of float32, in a file of about 0.5 MB
+
+
+@pytest.mark.parametrize(
+    'name, message',
+    [
+        (
+            'W',
+            r"^load_weights: the parameter 'W' has shape \(3, 2\) but .*huge\.npz holds shape "
+            r'\(33554432,\) for it',
+        ),
+        ('extra', r'^load_weights: .*huge\.npz has no entry for the parameter'),
+    ],
+)
+def test_load_weights_checks_the_headers_before_reading_any_array(tmp_path, name, message):
+    # the whole file was read (and 128 MB allocated) before the model was looked at
+    path = claiming(tmp_path / 'huge.npz', name, HUGE)
+    assert path.stat().st_size < 1 << 20
+    model = L.Linear(2, in_size=3)
+    before = snapshot(model)
+    peak, raised = peak_bytes(lambda: model.load_weights(path))
+    assert isinstance(raised, ValueError) and re.search(message, str(raised))
+    assert peak < 1 << 22
+    assert all(p.data is data for p, data in before)
+
+
+def test_an_entry_claiming_more_data_than_it_holds_is_refused_before_allocation(tmp_path):
+    # NumPy allocated the claimed shape, then found the data short
+    path = claiming(tmp_path / 'short.npz', 'W', (1 << 28,), data=bytes(24))
+    peak, raised = peak_bytes(lambda: read_npz(path, 'load_weights'))
+    assert isinstance(raised, ValueError)
+    assert re.search(
+        r"^load_weights: cannot read .*short\.npz as an \.npz archive: its entry 'W' claims "
+        r'an array of shape \(268435456,\) and dtype float32 \(1073741824 bytes\) but holds '
+        r'24 bytes of data$',
+        str(raised),
+    )
+    assert peak < 1 << 22
+
+
+def test_an_optimizer_state_far_larger_than_the_parameters_is_refused_before_reading(
+    tmp_path,
+):
+    model = L.Linear(2, in_size=3)
+    opt = SGD(0.1).setup(model)
+    opt.save(tmp_path / 'o.npz')
+    with np.load(tmp_path / 'o.npz') as f:
+        text = str(f['__optimizer__'])
+    path = claiming(tmp_path / 'huge.npz', 'W/v', HUGE)
+    with zipfile.ZipFile(path, 'a') as archive:
+        with archive.open('__optimizer__.npy', 'w') as entry:
+            np.lib.format.write_array(entry, np.array(text))
+    peak, raised = peak_bytes(lambda: opt.load(path))
+    assert isinstance(raised, ValueError)
+    assert re.search(
+        r"^SGD\.load: the entry 'W/v' of .*huge\.npz claims 134217728 bytes \(shape "
+        r'\(33554432,\), dtype float32\), more than any array read from it may take',
+        str(raised),
+    )
+    assert peak < 1 << 22
+
+
+# --------------------------------------------------------------------------------------
+# A file that cannot be opened
+# --------------------------------------------------------------------------------------
+def test_a_file_that_cannot_be_opened_is_named_with_the_function(tmp_path, monkeypatch):
+    # a bare "[Errno 13] Permission denied: '...'"
+    model = L.Linear(2, in_size=3)
+    model.save_weights(tmp_path / 'w.npz')
+    opt = SGD(0.1).setup(model)
+    opt.save(tmp_path / 'o.npz')
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, 'Permission denied', path)
+
+    monkeypatch.setattr(dezero.serialization, 'open', denied, raising=False)
+    for load, path in ((model.load_weights, 'w.npz'), (opt.load, 'o.npz')):
+        with pytest.raises(PermissionError) as info:
+            load(tmp_path / path)
+        assert info.value.errno == 13
+        owner = 'load_weights' if load == model.load_weights else 'SGD.load'
+        assert str(info.value) == f'{owner}: cannot read {tmp_path / path}: Permission denied'
