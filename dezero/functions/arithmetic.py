@@ -281,7 +281,7 @@ class AddConstant(_LetsGoOfC, _ConstantOp):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x + self.c
+        return x + self._c  # (the array itself: a call after let_go_of_c runs on a copy)
 
     def backward(self, gy):
         return self._to_input_shape(gy)
@@ -292,7 +292,7 @@ class SubConstant(_LetsGoOfC, _ConstantOp):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x - self.c
+        return x - self._c
 
     def backward(self, gy):
         return self._to_input_shape(gy)
@@ -303,7 +303,7 @@ class SubFromConstant(_LetsGoOfC, _ConstantOp):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return self.c - x
+        return self._c - x
 
     def backward(self, gy):
         return self._to_input_shape(-gy)
