@@ -51,7 +51,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
-    remove_stale_files,
+    report_outputs,
     run_main,
     training_diverged,
     training_memory,
@@ -308,11 +308,7 @@ def main(argv=None):
             f'{accuracy:.4f} (chance: 0.1)'
         )
     written = save_pictures(history, test_set, predicted, args.out)
-    for path in written:
-        print(f'saved {path}')
-    # an earlier run's misclassified images would lie beside the curves of this one
-    paths = [os.path.join(args.out, name) for name in PICTURES]
-    remove_stale_files([path for path in paths if path not in written])
+    report_outputs(written, args.out, PICTURES)  # and removes an earlier run's others
     return 1 if diverged else 0
 
 

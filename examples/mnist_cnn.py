@@ -40,7 +40,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
-    remove_stale_files,
+    report_outputs,
     run_main,
     training_diverged,
     training_memory,
@@ -157,11 +157,7 @@ def main(argv=None):
             f'{history["val_acc"][-1]:.4f}'
         )
     written = save_pictures(None if diverged else model, history, args.out)
-    for path in written:
-        print(f'saved {path}')
-    # an earlier run's picture of the filters would lie beside the curves of this one
-    paths = [os.path.join(args.out, name) for name in PICTURES]
-    remove_stale_files([path for path in paths if path not in written])
+    report_outputs(written, args.out, PICTURES)  # and removes an earlier run's others
     return 1 if diverged else 0
 
 

@@ -302,6 +302,17 @@ def remove_stale_files(paths):
         print(f'removed {removed} {files} of an earlier run from {folder}')
 
 
+def report_outputs(written, folder, names):
+    """Print ``saved PATH`` for each file of ``written``, then remove those of the
+    files ``names`` in ``folder`` (the fixed set a script writes) that this run did not
+    write (:func:`remove_stale_files`): an earlier run's, which would lie beside this
+    run's as if they were its own."""
+    for path in written:
+        print(f'saved {path}')
+    paths = [os.path.join(folder, name) for name in names]
+    remove_stale_files([path for path in paths if path not in written])
+
+
 def note_earlier_weights(paths):
     """Print a line for each of the weights files ``paths`` that exists: saved by an
     earlier run, which this run did not replace.  Trained weights are not removed as

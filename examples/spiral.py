@@ -50,7 +50,7 @@ from options import (
     parse_options,
     positive_float,
     random_seed,
-    remove_stale_files,
+    report_outputs,
     run_main,
     training_diverged,
 )
@@ -170,11 +170,7 @@ def main(argv=None):
             print(f'trained {args.epochs} epochs in {seconds:.1f} s')
             print(f'final loss {loss:.4f}  accuracy {acc:.4f}')
         written = save_pictures(None if diverged else model, history, args.out)
-    for path in written:
-        print(f'saved {path}')
-    # an earlier run's decision boundary would lie beside the loss curve of this one
-    paths = [os.path.join(args.out, name) for name in PICTURES]
-    remove_stale_files([path for path in paths if path not in written])
+    report_outputs(written, args.out, PICTURES)  # and removes an earlier run's others
     return 1 if diverged else 0
 
 
