@@ -1264,26 +1264,34 @@ class HookHandle:
     still run, kept by its creator); removing twice does nothing.  Also a context
     manager that removes the hook at the end of the ``with`` block.
 
-    The handle holds the variable's hooks (``{key: fn}``, the dict its creator keeps
-    too), not the variable, which it does not keep alive."""
+    The handle keeps nothing alive: it holds the variable and its creator weakly (and
+    which output of the creator the variable is), and finds the hooks through the one
+    that is still there."""
 
-    __slots__ = ('_hooks', '_variable', 'key')
+    __slots__ = ('_variable', '_creator', '_index', 'key')
     _keys = itertools.count()
 
     def __init__(self, variable):
-        self._hooks = variable._hooks
         self._variable = weakref.ref(variable)
+        creator = variable.creator
+        self._creator = None if creator is None else weakref.ref(creator)
+        self._index = variable._index
         self.key = next(HookHandle._keys)
 
     def remove(self):
         """Unregister the hook, whether the variable is alive or gone; doing it again
         does nothing."""
-        hooks = self._hooks
+        v = self._variable()
+        hooks = None if v is None else v._hooks
+        if hooks is None and self._creator is not None:  # the variable is gone
+            creator = self._creator()
+            kept = None if creator is None else creator._output_hooks
+            hooks = None if kept is None else kept.get(self._index)
+        if hooks is None:
+            return
         hooks.pop(self.key, None)
-        if not hooks:  # none left: the pass skips a variable whose _hooks is None
-            v = self._variable()
-            if v is not None and v._hooks is hooks:
-                v._hooks = None
+        if not hooks and v is not None and v._hooks is hooks:
+            v._hooks = None  # none left: the pass skips a variable whose _hooks is None
 
     def __enter__(self):
         return self
@@ -1430,7 +1438,7 @@ def _wrap(y):
 
 
 #: what recording a call sets on a Function: its links into the graph, and the hooks
-#: and kept values of its outputs.  Neither copies nor pickles of the function keep them.
+#: of its outputs.  Neither copies nor pickles of the function keep them.
 _CALL_LINKS = frozenset(
     (
         'inputs',
@@ -1439,7 +1447,6 @@ _CALL_LINKS = frozenset(
         '_recorded_at',
         '_output_hooks',
         '_output_shapes',
-        '_kept_outputs',
         '_stood_in',
     )
 )
@@ -1486,7 +1493,6 @@ class Function:
     _created_at = None  # the user's source line, recorded under detect_anomaly()
     _output_hooks = None  # {output index: its hooks} once an output has hooks
     _output_shapes = ()  # (array module, shape, dtype) of each output, if several
-    _kept_outputs = None  # of several outputs, {i: value} of those declared retained
     _stood_in = 0  # of several outputs, bit i set once the graph holds a stand-in for i
     _told_needs = False  # whether backward takes needs_input_grad (set per class)
     _book_style = True  # whether backward expects Variables (set per class)
@@ -1507,7 +1513,7 @@ class Function:
     def __copy__(self):
         """A shallow copy for another call: the settings and whatever the last forward
         stored, without anything that call set (its links into the graph, the hooks
-        and kept values of its outputs, where it was made).  A later call of a
+        of its outputs, where it was made).  A later call of a
         function object that is already in a graph runs on one (see ``__call__``),
         so that the two calls share no inputs, outputs or hooks."""
         copied = object.__new__(type(self))
@@ -1521,7 +1527,7 @@ class Function:
         offsets, geometry and input shape, for one) and where it was made, except
         the links of its last call into a graph (``_CALL_LINKS``): its inputs, its
         outputs (weak references, which pickle cannot carry), its generation, the
-        data clock of its recording and the hooks and kept values of its outputs.
+        data clock of its recording and the hooks of its outputs.
         The copy is in no graph (its inputs are None, so its next call runs on it),
         but it is not a function never called: what forward stored is kept."""
         return {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
@@ -1677,8 +1683,8 @@ class Function:
                     if kept_out is True or x._index in kept_out:
                         continue
                     s = _stand_in(x)
-                elif x.requires_grad or x._data is None:  # a leaf that gets a gradient
-                    continue
+                elif x.requires_grad or x._data is None or isinstance(x, Parameter):
+                    continue  # a leaf that gets a gradient, or a (frozen) parameter
                 else:  # a constant (an array given with Variables, bool data...)
                     s = _constant_stand_in(x)
                 if given is inputs:
@@ -1714,14 +1720,6 @@ class Function:
             self._output_shapes = [
                 (cuda.get_array_module(v._data), v._data.shape, v._data.dtype) for v in outputs
             ]
-            # and reads the values of those declared retained, even one the caller
-            # dropped unused (a single output that backward runs for is alive: its
-            # users keep it, as its creator reads it)
-            kept = self.retain_outputs
-            if kept:
-                self._kept_outputs = {
-                    i: v._data for i, v in enumerate(outputs) if kept is True or i in kept
-                }
         return outputs
 
     def _output_array(self, y):
@@ -1771,26 +1769,26 @@ class Function:
 
     def retained_outputs(self):
         """The outputs, for ``backward`` to read (a list): arrays in a first-order pass,
-        Variables in a recorded one.  An output declared in ``retain_outputs`` that the
-        caller dropped is made again from its value, which the graph kept, as this
-        function's output (so that a recorded pass differentiates through it).
-        Reading an output not declared there raises once it is gone."""
+        Variables in a recorded one.  The graph holds outputs weakly: reading one the
+        caller dropped before ``backward()`` ran raises RuntimeError naming this
+        function and the output (a single output that backward runs for is alive, as
+        the functions using it hold it)."""
         refs = self.outputs
         if len(refs) == 1:  # the usual case, quickly
             y = refs[0]()
             if y is not None:
                 return [y._data] if _settings.arrays_only else [y]
         ys = [ref() for ref in refs]
-        if None in ys:
-            ys = [self._gone_output(i) if y is None else y for i, y in enumerate(ys)]
+        for i, y in enumerate(ys):
+            if y is None:
+                self._refuse_gone_output(i)
         if _settings.arrays_only:
             return [y._data for y in ys]
         return ys
 
-    def _gone_output(self, i):
-        """Output ``i``, a variable that is gone, made again from the value kept for
-        backward (see ``_record``): a Variable of this function, as the one dropped
-        was.  RuntimeError naming this function where no value was kept."""
+    def _refuse_gone_output(self, i):
+        """RuntimeError for backward reading output ``i``, a variable that is gone: one
+        not declared in ``retain_outputs``, or one the caller dropped."""
         name = type(self).__name__
         keep = self.retain_outputs
         if keep is not True and i not in keep:
@@ -1798,18 +1796,11 @@ class Function:
                 f'{name}.backward read its output {i}, which was not kept: list it in '
                 f'retain_outputs'
             )
-        kept = self._kept_outputs
-        value = None if kept is None else kept.get(i)
-        if value is None:
-            raise RuntimeError(
-                f'{name}.backward read its output {i}, which is gone, and whose value '
-                f'the graph did not keep; keep the output alive until backward() has run'
-            )
-        y = _fresh_variable(value, any(x.requires_grad for x in self.inputs))
-        y.creator = self
-        y.generation = self.generation + 1
-        y._index = i
-        return y
+        raise RuntimeError(
+            f'{name}.backward read its output {i}, which the caller dropped before '
+            f'backward() ran; the graph holds outputs weakly, so keep a reference to '
+            f'output {i} until then'
+        )
 
 
 class _Untraceable(Function):
@@ -2066,7 +2057,7 @@ class _ReversePass:
                             gy = self._zeros(y)
                         if y._hooks is not None:
                             gy = self._as_gradient(
-                                _run_hooks(y._hooks, y.shape, self._variable(gy))
+                                _run_hooks(y._hooks, gy.shape, self._variable(gy))
                             )
                             clock = _data_clock  # the hook may have assigned data
                     elif f._output_hooks is not None and gy is not None:
@@ -2213,7 +2204,7 @@ class _ReversePass:
                 else:
                     gy = self._zeros(y)
             if y._hooks is not None:
-                gy = self._as_gradient(_run_hooks(y._hooks, y.shape, self._variable(gy)))
+                gy = self._as_gradient(_run_hooks(y._hooks, gy.shape, self._variable(gy)))
             if self.retain_grad:  # a copy: backward may pass gy on to an input
                 _store_gradients(
                     {y: _Copy()(gy) if self.create_graph else gy.copy()}, self.create_graph

@@ -348,11 +348,15 @@ class _Constant:
     creator = None
 
     def __init__(self, function):
-        c = function.c
         self.kept = not getattr(function, 'c_is_gone', False)
         self.function = function
-        self.data = c if isinstance(c, cuda.array_types) else np.asarray(c)
-        self.shape, self.dtype = self.data.shape, self.data.dtype
+        if self.kept:
+            c = function.c
+            self.data = c if isinstance(c, cuda.array_types) else np.asarray(c)
+            self.shape, self.dtype = self.data.shape, self.data.dtype
+        else:  # its shape and dtype, as a stand-in has them
+            self.shape, self.dtype = function.c_shape_dtype
+            self.data = np.broadcast_to(np.zeros((), self.dtype), self.shape)
 
 
 def operands(f):

@@ -706,3 +706,23 @@ def test_indentation_of_clusters_of_an_ordinary_model_follows_their_depth():
     source = draw_graph(model(np.ones((1, 2))), model=model).source
     opening = [line for line in source.splitlines() if 'subgraph cluster_' in line]
     assert [len(line) - len(line.lstrip(' ')) for line in opening] == [2, 4, 6, 8, 6, 4]
+
+
+def test_frozen_parameters_are_drawn_in_their_layers_box():
+    # a frozen bias that no backward reads was a stand-in, drawn outside its layer
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.l0 = L.Linear(3, in_size=2)
+            self.l1 = L.Linear(1, in_size=3)
+
+        def forward(self, x):
+            return self.l1(F.tanh(self.l0(x)))
+
+    model = Net()
+    for p in model.l0.params():
+        p.requires_grad = False
+    source = draw_graph(model(Variable(np.ones((4, 2)))), model=model).source
+    box = source[source.index('subgraph cluster_') :]
+    box = box[: box.index('}')]
+    assert 'l0/W' in box and 'l0/b' in box

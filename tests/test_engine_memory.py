@@ -245,7 +245,9 @@ def test_a_constant_the_graph_let_go_of_is_read_while_the_caller_holds_it():
     assert f.c is mask and copy.copy(f).c is mask  # another call runs on a copy
     np.testing.assert_array_equal(f(x * 2.0).data, [2.0, -np.inf, 2.0])
     del mask
-    assert f.c.shape == (3,) and f.c.dtype == np.float64  # pictures draw its shape
+    assert f.c_is_gone and f.c_shape_dtype == ((3,), np.float64)  # pictures draw its shape
+    with pytest.raises(AttributeError, match=r'AddConstant: its constant, an array of shape'):
+        f.c  # its values are gone: no made-up zeros
     assert '(3,) float64' in get_dot_graph(y)
     with pytest.raises(RuntimeError, match='AddConstant: cannot copy or call again'):
         f(x)
@@ -303,20 +305,26 @@ class SinCos(Function):
 
 
 @pytest.mark.parametrize('used', [0, 1])
-def test_outputs_declared_retained_are_kept_when_the_caller_drops_them(used):
-    # an output dropped unused came back as None, and backward failed with a TypeError
+def test_a_declared_output_the_caller_dropped_is_named_when_backward_reads_it(used):
+    # it came back as None, and backward failed with a TypeError; keeping its value
+    # for the graph instead gave silently wrong gradients when it had been changed in
+    # place, or cut by unchain(), before it was dropped
     x = Variable(np.array([0.3, 1.2]))
     outputs = SinCos()(x)
     y = F.sum(outputs[used] * 3.0)
     del outputs
-    y.backward(create_graph=True)
-    derivative = [np.cos, lambda v: -np.sin(v)][used]
-    np.testing.assert_allclose(x.grad.data, 3 * derivative(x.data))
-    gx = x.grad
-    x.cleargrad()
-    F.sum(gx).backward()  # through the output made again from its kept value
-    second = [lambda v: -np.sin(v), lambda v: -np.cos(v)][used]
-    np.testing.assert_allclose(x.grad.data, 3 * second(x.data))
+    with pytest.raises(RuntimeError) as info:
+        y.backward()
+    message = str(info.value)
+    assert f'SinCos.backward read its output {1 - used}, which the caller dropped' in message
+    assert 'keep a reference' in message
+
+
+def test_a_declared_output_kept_alive_is_read():
+    x = Variable(np.array([0.3, 1.2]))
+    s, c = SinCos()(x)
+    F.sum(s * 3.0).backward()
+    np.testing.assert_allclose(x.grad.data, 3 * np.cos(x.data))
 
 
 def test_an_output_not_declared_retained_is_refused_once_gone():

@@ -405,3 +405,39 @@ def test_retain_grad_with_a_hook_on_the_output_gives_the_same_result_each_call()
         x.cleargrad()
         y.backward(retain_grad=True)
         assert x.grad.data == 6.0 and y.grad.data == 1.0
+
+
+def test_a_handle_keeps_neither_the_hook_nor_what_it_holds_alive():
+    # handles kept for a later remove() held the hooks, and each closure's objects
+    class Held:
+        pass
+
+    refs, handles = [], []
+    gc.disable()
+    try:
+        for _ in range(3):
+            x = Variable(np.ones(4))
+            y = F.tanh(x) * 2.0
+            held = Held()
+            refs.append(weakref.ref(held))
+            handles.append(y.register_hook(lambda g, held=held: None))
+            F.sum(y).backward()
+            del x, y, held
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+    for handle in handles:
+        handle.remove()  # nothing left to remove: does nothing
+
+
+def test_a_hook_runs_on_a_variable_whose_data_was_set_to_none():
+    # the book's t.data = None with a hook on t failed with an AttributeError
+    t = F.matmul(Variable(np.ones((2, 3))), Variable(np.ones((3, 2))))
+    seen = []
+    t.register_hook(lambda g: seen.append(g.shape) or g * 2)
+    w = Variable(np.ones(2))
+    y = t + w
+    t.data = None
+    F.sum(y).backward()
+    assert seen == [(2, 2)]
+    np.testing.assert_array_equal(w.grad.data, [2.0, 2.0])

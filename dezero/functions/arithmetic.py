@@ -216,15 +216,36 @@ class _LetsGoOfC:
 
     @property
     def c(self):
-        """The constant operand."""
+        """The constant operand; AttributeError once it is an array that was let go of
+        and that its caller has dropped (``c_is_gone``): its values are gone."""
         c = self._c
         if type(c) is not weakref.ref:
             return c
         held = c()
         if held is None:
-            xp, shape, dtype = self._c_like
-            return xp.broadcast_to(xp.zeros((), dtype), shape)
+            raise AttributeError(
+                f'{type(self).__name__}: its constant, an array of shape '
+                f'{self._c_like[1]} and dtype {self._c_like[2]}, is gone: the graph let go '
+                f'of it (its backward does not read it) and its caller dropped it'
+            )
         return held
+
+    @property
+    def c_shape_dtype(self):
+        """``(shape, dtype)`` of the constant operand as an array, also once it is gone."""
+        c = self._c
+        if type(c) is weakref.ref:
+            return self._c_like[1:]
+        c = np.asarray(c) if not cuda.is_array(c) else c
+        return c.shape, c.dtype
+
+    def __setstate__(self, state):
+        """Restore a pickled function; one pickled while its constant was kept under
+        the name ``c`` (before :class:`_LetsGoOfC`) holds it again as ``_c``."""
+        if 'c' in state:
+            state = dict(state)
+            state['_c'] = state.pop('c')
+        self.__dict__.update(state)
 
     @property
     def c_is_gone(self):
