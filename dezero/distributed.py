@@ -376,7 +376,7 @@ def _settings_difference_from_root(mine, roots, rank, root):
     theirs = {(path, name): value for path, name, value in roots}
     for path, name, value in mine:
         other = theirs.get((path, name), value)
-        if other != value:
+        if repr(other) != repr(value):  # (NaN equals nothing, not even itself)
             layer = f'layer {path!r}' if path else 'the model'
             return ValueError(
                 f'broadcast_parameters: {layer} has {name} {value!r} on rank {rank}, but '

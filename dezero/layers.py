@@ -1215,11 +1215,34 @@ def _refuse_replacing(layer, name, held, value):
     else:
         what = f'a {type(held).__name__} of layers or parameters'
         takes = 'a list, tuple or dict'
+    if any(True for _ in _members_params(held)):
+        loss = (
+            'remove its parameters from params(), so that no optimizer trains them and '
+            'save_weights skips them'
+        )
+    else:  # a layer without parameters (an activation of one's own, say)
+        loss = 'take it out of the model (its sub-layers, device moves and summary)'
     raise TypeError(
         f'{label}: the attribute {name!r} holds {what}; assigning {given} to it would '
-        f'remove its parameters from params(), so that no optimizer trains them and '
-        f'save_weights skips them.  To replace it, assign {takes}; {removal}'
+        f'{loss}.  To replace it, assign {takes}; {removal}'
     )
+
+
+def _members_params(held, open_ids=()):
+    """The Parameters that ``held``, a Layer or a list, tuple or dict of members,
+    holds (the containers' Parameters and their layers'; a container that holds itself
+    is looked into once)."""
+    if isinstance(held, Layer):
+        yield from held.params()
+        return
+    if id(held) in open_ids:
+        return
+    open_ids += (id(held),)
+    for item in held.values() if isinstance(held, dict) else held:
+        if isinstance(item, Parameter):
+            yield item
+        elif isinstance(item, (Layer, *_CONTAINERS)):
+            yield from _members_params(item, open_ids)
 
 
 def _described_param(layer, name):

@@ -72,6 +72,7 @@ from options import (
     random_seed,
     remove_stale_files,
     run_main,
+    save_trained_weights,
     training_diverged,
     training_memory,
 )
@@ -297,9 +298,9 @@ def save_outputs(model, text, history, args, rng):
     sample_path = os.path.join(args.out, SAMPLE_FILE)
     atomic_write_text(sample_path, sample(model, text, 1000, args.block, rng))
     weights = os.path.join(args.out, WEIGHTS_FILE)
-    model.save_weights(weights)
+    saved = save_trained_weights(model, weights, args.smoke)
     curve = save_curve(text, history, args)
-    return [sample_path, weights] + ([curve] if curve else [])
+    return [sample_path] + ([weights] if saved else []) + ([curve] if curve else [])
 
 
 def save_curve(text, history, args):
@@ -421,7 +422,7 @@ def main(argv=None):
     # an earlier run's sample would lie beside the loss curve of this one; its weights stay
     weights = os.path.join(args.out, WEIGHTS_FILE)
     remove_stale_files([path for path in outputs if path not in written and path != weights])
-    if weights not in written:
+    if diverged:
         note_earlier_weights([weights])
     return 1 if diverged else 0
 

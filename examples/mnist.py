@@ -47,6 +47,7 @@ from options import (
     random_seed,
     remove_stale_files,
     run_main,
+    save_trained_weights,
     training_diverged,
 )
 from plotting import pyplot, save_figure
@@ -180,15 +181,15 @@ def main(argv=None):
     written = []
     if not diverged:
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
-        model.save_weights(weights)
-        written.append(weights)
-        print(f'saved {weights}')
+        if save_trained_weights(model, weights, args.smoke):
+            written.append(weights)
+            print(f'saved {weights}')
     if save_plot(history, plot):
         written.append(plot)
         print(f'saved {plot}')
     # an earlier run's plot would lie beside the weights of this one; its weights stay
     remove_stale_files([plot] if plot not in written else [])
-    if weights not in written:
+    if diverged:
         note_earlier_weights([weights])
     return 1 if diverged else 0
 

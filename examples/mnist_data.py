@@ -119,6 +119,6 @@ def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     except (OSError, ValueError) as e:
         message = str(e)
         if isinstance(e, DownloadError):  # the library's advice, in this script's words
-            message = message.replace('pass root= a folder', 'pass --data-dir a folder')
+            message = message.replace('pass root= a', 'pass --data-dir a')
         print(f'{os.path.basename(sys.argv[0])}: {message}', file=sys.stderr)
         raise SystemExit(1) from None

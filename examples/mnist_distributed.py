@@ -45,6 +45,7 @@ from options import (
     positive_float,
     random_seed,
     run_main,
+    save_trained_weights,
     training_diverged,
 )
 
@@ -136,8 +137,8 @@ def main(argv=None):
             return 1
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
         os.makedirs(args.out, exist_ok=True)
-        model.save_weights(weights)
-        print(f'saved {weights}')
+        if save_trained_weights(model, weights, args.smoke):
+            print(f'saved {weights}')
     return 0
 
 

@@ -313,6 +313,17 @@ def report_outputs(written, folder, names):
     remove_stale_files([path for path in paths if path not in written])
 
 
+def save_trained_weights(model, path, smoke):
+    """Save ``model``'s weights to ``path`` and return True; but a ``--smoke`` run
+    (``smoke``), trained for seconds on generated data, leaves a weights file already
+    at ``path``, which may hold hours of training, and says so in a line (False)."""
+    if smoke and os.path.lexists(path):
+        print(f'kept {path} of an earlier run: a --smoke run does not replace weights')
+        return False
+    model.save_weights(path)
+    return True
+
+
 def note_earlier_weights(paths):
     """Print a line for each of the weights files ``paths`` that exists: saved by an
     earlier run, which this run did not replace.  Trained weights are not removed as

@@ -1271,3 +1271,13 @@ def test_an_empty_batch_of_one_process_makes_no_step():
     optimizer.update(batch_size=0)
     assert optimizer.optimizer.t == 0
     assert all(np.array_equal(a, b) for a, b in zip(before, weights(model)))
+
+
+def test_layer_settings_holding_nan_are_equal_to_themselves():
+    # NaN != NaN: identical models were refused, the root even against itself
+    nan = float('nan')
+    same = [('', 'pad', nan), ('l0', 'out_size', 3)]
+    assert distributed._settings_difference_from_root(same, list(same), 1, 0) is None
+    other = [('', 'pad', nan), ('l0', 'out_size', 4)]
+    error = distributed._settings_difference_from_root(other, same, 1, 0)
+    assert "layer 'l0' has out_size 4 on rank 1, but 3 on rank 0" in str(error)

@@ -200,6 +200,26 @@ def test_mnist_files_offline_are_asked_for_by_the_option_not_by_the_library(
     assert 'pass --data-dir a folder that holds them' in err and 'root=' not in err
 
 
+def test_mnist_files_of_another_kind_in_the_default_folder_are_answered_with_the_option(
+    tmp_path, monkeypatch, capsys
+):
+    # the checksum error's "pass root= another folder" reached the script's user
+    import mnist_files
+
+    home = tmp_path / 'home'
+    monkeypatch.setenv('DEZERO_HOME', str(home))
+    images = np.zeros((3, 28, 28), np.uint8)
+    mnist_files.write_split(home / 'datasets' / 'mnist', images, np.arange(3), md5sums=False)
+    mnist_data = load_example('mnist_data.py')
+    args = argparse.Namespace(smoke=False, data_dir=None, holdout=1)
+    with pytest.raises(SystemExit) as exit_info:
+        mnist_data.load_or_generate(args)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert 'is not the file t10k-images-idx3-ubyte.gz of MNIST' in err
+    assert 'pass --data-dir another folder that holds them' in err and 'root=' not in err
+
+
 def damage(path, how):
     """Spoil the gzip file ``path``: replace it with text, or cut it in half."""
     data = path.read_bytes()

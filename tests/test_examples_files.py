@@ -431,6 +431,27 @@ def test_a_run_that_diverges_removes_the_outputs_the_run_before_it_left(name, tm
     assert (removed_line(removed, out) in log) == bool(removed), log
 
 
+@pytest.mark.parametrize(
+    'name, options, weights',
+    [
+        ('mnist.py', ['--epochs', '1'], 'mnist_mlp.npz'),
+        ('char_transformer.py', ['--iters', '5'], 'char_transformer.npz'),
+        ('mnist_distributed.py', ['--epochs', '1'], 'mnist_distributed_mlp.npz'),
+    ],
+)
+def test_a_smoke_run_keeps_the_trained_weights_an_earlier_run_saved(
+    name, options, weights, tmp_path
+):
+    # a seconds-long run on generated data replaced them, under the same default name
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / weights).write_bytes(OLD)
+    log = run_example(name, '--smoke', *options, '--out', str(out), cwd=tmp_path, env=ONE_THREAD)
+    assert (out / weights).read_bytes() == OLD
+    assert f'kept {out / weights} of an earlier run: a --smoke run does not replace' in log
+    assert f'saved {out / weights}' not in log
+
+
 @pytest.fixture
 def no_matplotlib(tmp_path):
     """The environment of an example that finds no matplotlib to import."""

@@ -3171,3 +3171,31 @@ def test_layers_nested_a_thousand_deep_are_described_without_recursion():
     assert rows[-2][:2] == (1200, 'lin: Linear(in=2, out=2)')
     assert rows[-1][:2] == (1, 'norm: BatchNorm(channels=?)')  # after all inside child
     assert repr(root).splitlines()[2:4] == ['  child: Node', '    lin: Linear(in=2, out=2)']
+
+
+def test_replacing_a_layer_without_parameters_says_what_is_lost():
+    # the message said its parameters would leave params(): it has none
+    class Act(Layer):
+        def forward(self, x):
+            return F.relu(x)
+
+    class Net(dezero.Model):
+        def __init__(self):
+            super().__init__()
+            self.act = Act()
+            self.fc = Linear(2)
+
+        def forward(self, x):
+            return self.fc(self.act(x))
+
+    net = Net()
+    with pytest.raises(TypeError) as info:
+        net.act = F.relu
+    message = str(info.value)
+    assert "the attribute 'act' holds a layer (Act)" in message
+    assert 'take it out of the model' in message and 'parameters' not in message
+    loop = []
+    loop.append(loop)
+    net.blocks = [Act(), loop]
+    with pytest.raises(TypeError, match='take it out of the model'):
+        net.blocks = 0

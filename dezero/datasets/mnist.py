@@ -225,7 +225,7 @@ class _IDXImages(Dataset):
                 paths[name] = get_file(self.mirror + name, md5=expected[name], cache_dir=self.root)
             except NotADirectoryError:  # a file where root, or a folder above it, belongs
                 advice = 'pass root= another folder'
-                if self.root == self._default_root():
+                if self._in_default_root:
                     advice = f'set DEZERO_HOME to another folder, or {advice}'
                 check_folder(type(self).__name__, self.root, advice)
                 raise
