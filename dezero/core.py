@@ -319,15 +319,17 @@ class Variable:
     # would read a value changed after its forward pass used it raises instead of
     # computing a gradient from the new value.  Setting it to None (the book's
     # ``t.data = None``, freeing an intermediate result that no backward reads) notes
-    # the shape and dtype it had, which the reverse pass still checks gradients
-    # against.  The engine reads ``_data`` directly.
+    # the shape and dtype it had, the first time, which the reverse pass still checks
+    # gradients against.  The engine reads ``_data`` directly.
     def _set_data(self, data):
         global _data_clock
         if type(data) is not np.ndarray or data.dtype.kind not in 'fiu':
             data = _checked_data(data)
             if data is None:
                 old = self._data
-                if old is not None:
+                # the first data set to None is the forward pass's (an output is made
+                # once; a later None would note data given after it)
+                if old is not None and not hasattr(self, '_shape_before_none'):
                     self._shape_before_none = (old.shape, old.dtype)
             elif data.dtype.kind == 'b':
                 self.requires_grad = False  # a constant now, as bool Variables are

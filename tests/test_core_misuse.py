@@ -1171,6 +1171,19 @@ def test_data_set_to_none_that_no_backward_reads_as_in_the_book_still_backpropag
     np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
 
 
+def test_data_set_to_none_twice_keeps_the_shape_of_the_forward_pass():
+    # the shape noted at the last None (data given in between) blamed a right backward
+    x = Variable(np.array([1.0, 2.0]))
+    t = _Square()(x)
+    y = F.sum(t)
+    t.data = None
+    t.data = np.zeros(5, np.float32)
+    t.data = None
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    assert x.grad.dtype == np.float64
+
+
 def test_the_books_linear_simple_with_functions_of_ones_own():
     rng = np.random.default_rng(0)
     x0, W0, b0 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
