@@ -671,7 +671,11 @@ class Layer:
         """Set the parameters from the ``.npz`` file at exactly ``path``, written by
         :meth:`save_weights` (which adds ``.npz`` to a path without it: load
         ``'my_mlp.npz'``), or from a readable, seekable binary file object
-        (``io.BytesIO``), read from its current position, as ``np.load`` takes.
+        (``io.BytesIO``), as ``np.load`` takes, whose archive must begin at its current
+        position; the file object is left at its end after a successful load.  A file
+        holding other bytes before its archive is refused (ValueError), archives
+        appended one after another included, since only the last could be found: save
+        each into a file or stream of its own.
 
         Every key and shape is checked before anything is assigned: a parameter missing
         from the file, a key the model has no parameter for, or a shape that differs
@@ -679,24 +683,27 @@ class Layer:
         hold different arrays (an entry under any one of its paths is enough), and a
         file that is not a readable ``.npz`` archive (a missing file raises
         FileNotFoundError, which asks whether ``path + '.npz'`` was meant when that
-        file exists); the model is then left exactly as it was.
-        Initialised parameters keep their dtype (the values are cast).  A parameter
-        with no data yet (a lazy layer never called) takes the file's array once it fits
-        what its layer knows of it (:meth:`param_specs`: Linear's W must have
-        ``out_size`` columns, say), cast to the layer's dtype; one with no data that the
-        file lacks stays without data.  A value too large for the parameter's dtype
-        (1e39 for float32) raises ValueError rather than becoming infinite, and so do
-        values a layer cannot compute with (a negative or NaN ``avg_var`` of a
-        BatchNorm, whose four arrays a BatchNorm not called yet takes in gamma's
-        dtype).  The parameters receive copies independent of the file and of each
-        other, on the device each parameter is on (the CPU for a parameter with no
-        data yet).
+        file exists); the model is then left exactly as it was, and a file object
+        where it stood.  Initialised parameters keep their dtype (the values are cast):
+        a complex entry loads into a complex parameter and is refused for a real one
+        (its imaginary parts would be lost), and an integer or bool parameter refuses
+        an entry holding a value its dtype cannot hold exactly (2.7, NaN or 300 for
+        int8, 0.5 for bool) rather than truncating or wrapping it.  A parameter with no
+        data yet (a lazy layer never called) takes the file's array once it fits what
+        its layer knows of it (:meth:`param_specs`: Linear's W must have ``out_size``
+        columns, say), cast to the layer's dtype; one with no data that the file lacks
+        stays without data.  A value too large for the parameter's dtype (1e39 for
+        float32) raises ValueError rather than becoming infinite, and so do values a
+        layer cannot compute with (a negative or NaN ``avg_var`` of a BatchNorm, whose
+        four arrays a BatchNorm not called yet takes in gamma's dtype).  The parameters
+        receive copies independent of the file and of each other, on the device each
+        parameter is on (the CPU for a parameter with no data yet).
         When ``path`` lacks ``.npz`` and both it and ``path + '.npz'`` are files, the
         exact path is read with a warning naming the other, which ``save_weights(path)``
         writes.
         """
         _warn_of_npz_beside(path)
-        assign_weights(read_weights(self, path, 'load_weights'))
+        assign_weights(read_weights(self, 'load_weights', path))
 
     # ---- description -----------------------------------------------------------------
     def hyperparameters(self):

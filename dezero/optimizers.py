@@ -499,7 +499,8 @@ class Optimizer:
         match (the class, a parameter path, a state name or shape) nothing changes."""
         owner = f'{type(self).__name__}.load'
         path = file_path(path, owner)  # TypeError naming owner for None or an int
-        arrays = read_npz(path, owner, state_check(self._named_params(owner), owner, path))
+        check = state_check(self._named_params(owner), owner, path)
+        arrays = read_npz(path, owner, check, text_entry='__optimizer__')
         meta = read_json(arrays, '__optimizer__', _OPTIMIZER_FORMAT, owner, path)
         self._prepare_load(join_state(meta, arrays, owner, path), owner, path)()
 

@@ -17,7 +17,6 @@ import math
 import os
 import pickle
 import pickletools
-import struct
 import zipfile
 from typing import NamedTuple
 
@@ -58,8 +57,9 @@ def npz_path(path, owner):
             raise TypeError(
                 f'{owner}: {file_object_name(path)} is open in append mode, where every '
                 f'write goes to the end of the file, but writing an .npz archive (a zip '
-                f"file) goes back to fill in sizes; open the file with 'wb' (or write "
-                f'into io.BytesIO and append its bytes)'
+                f"file) goes back to fill in sizes; open the file with 'wb' (a file "
+                f'holding archives one after another cannot be read back: give each '
+                f'archive a file of its own)'
             )
         return given
     path = file_path(path, owner)
@@ -128,7 +128,7 @@ _NPY_MAGIC = b'\x93NUMPY'
 _NPZ_MAGICS = (b'PK\x03\x04', b'PK\x05\x06', _NPY_MAGIC)
 
 
-class Header(NamedTuple):
+class _Header(NamedTuple):
     """What the ``.npy`` header of an entry says of its array: enough to check the
     array against what a reader expects before its data is read."""
 
@@ -146,7 +146,15 @@ class Header(NamedTuple):
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def read_npz(path, owner, check=None):
+#: The most bytes of data that the entry of JSON text of a file (``'__optimizer__'``,
+#: ``'__checkpoint__'``) may claim in its header: 16 Mi characters, as NumPy holds 4
+#: bytes per character.  The settings it holds (a checkpoint's history of every epoch,
+#: the path of every parameter) take far less; the bound keeps a small damaged file
+#: from making a reader allocate more than this before the text is decoded.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def read_npz(path, owner, check=None, text_entry=None):
     """Every array of the ``.npz`` file at ``path``, as a dict (name -> array).
 
     ``path`` is a str, bytes or path-like object, never an int (which ``open`` would
@@ -167,21 +175,29 @@ def read_npz(path, owner, check=None):
     message naming ``owner`` and ``path``; other errors of reading it (EIO) pass
     through as they are.
 
-    ``check``, when given, is called with the entries' :class:`Header` (a dict, name
-    -> Header) before the data of any entry is read, and raises to refuse the file:
+    The archive is found as zipfile and ``np.load`` find it, from the end of the file,
+    and must begin where reading starts: a file holding other bytes before it, such
+    as archives appended one after another (of which the last would be found), raises
+    ValueError saying to save each archive into a file of its own.
+
+    ``check``, when given, is called with the entries' :class:`_Header` (a dict, name
+    -> _Header) before the data of any entry is read, and raises to refuse the file:
     an entry far larger than anything the caller takes is then refused without being
-    decompressed or allocated.
+    decompressed or allocated.  ``text_entry`` names the entry of JSON text, if any,
+    whose header may claim at most :data:`MAX_TEXT_BYTES` (ValueError otherwise).
 
     ``path`` may also be a binary file object open for reading that can seek
-    (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive that
-    starts at its current position is read, and the file is left open, positioned
-    just after that archive, so that archives written one after another read back in
-    order.  One that lacks a method that reading a zip archive needs raises TypeError
-    (see :func:`~dezero.atomic.readable_file`), and one standing at its end (just
-    written into, not yet sought back) ValueError saying to call ``f.seek(0)``
-    first."""
+    (``io.BytesIO``, ``open(name, 'rb')``), as ``np.load`` takes; the archive must
+    begin at its current position and be the last in it.  The file is left open: at
+    its end after a successful read, where it stood after a failed one.  One that
+    lacks a method that reading a zip archive needs raises TypeError (see
+    :func:`~dezero.atomic.readable_file`), and one standing at its end (just written
+    into, not yet sought back) ValueError saying to call ``f.seek(0)`` first."""
     if is_file_object(path):
-        return _read_arrays(readable_file(path, owner), owner, file_object_name(path), check)
+        with _rewound_on_error(path, owner) as f:
+            arrays = _read_arrays(f, owner, file_object_name(path), check, text_entry)
+            f.seek(0, os.SEEK_END)
+            return arrays
     path = file_path(path, owner)
     path = readable_path(path, owner, _npz_hint(path))
     try:
@@ -189,11 +205,28 @@ def read_npz(path, owner, check=None):
     except OSError as e:  # no permission to read it, say
         raise _unreadable(owner, path, e) from None
     with f:
-        return _read_arrays(f, owner, path, check)
+        return _read_arrays(f, owner, path, check, text_entry)
 
 
-def _read_arrays(f, owner, path, check):
-    """The arrays of the ``.npz`` archive that starts at the current position of the
+@contextlib.contextmanager
+def _rewound_on_error(path, owner):
+    """For a file object ``path``: check it as :func:`read_npz` does, give it to the
+    block, and seek it back to where it stands now if the block raises, so that a
+    failed read leaves it as it was.  For a path: nothing to do (None is given)."""
+    if not is_file_object(path):
+        yield None
+        return
+    f = readable_file(path, owner)
+    start = f.tell()
+    try:
+        yield f
+    except BaseException:
+        f.seek(start)
+        raise
+
+
+def _read_arrays(f, owner, path, check, text_entry):
+    """The arrays of the ``.npz`` archive that begins at the current position of the
     binary file ``f``, for :func:`read_npz`; ``path`` names it in errors."""
     start = f.tell()
     head = f.read(len(_NPY_MAGIC))
@@ -211,24 +244,57 @@ def _read_arrays(f, owner, path, check):
     if head.startswith(_NPY_MAGIC):
         raise ValueError(f'{owner}: {path} holds a single .npy array, not an .npz archive')
     with _reading(owner, path):
-        end = _archive_end(f, start)
-        walked = end is not None
-        if not walked:  # read to the end of the file, whose archive must start at start
-            f.seek(0, 2)
-            end = f.tell()
-        archive = zipfile.ZipFile(_Span(f, start, end))
+        archive = zipfile.ZipFile(f)
     with archive:
-        if not walked:
-            _check_archive_start(archive, start, owner, path)
+        _check_archive_start(archive, start, owner, path)
         entries = _entries(archive, owner, path)
+        headers = {name: header for name, (_, header, _) in entries.items()}
+        if text_entry in headers:
+            _check_text(headers[text_entry], text_entry, owner, path)
         if check is not None:
-            check({name: header for name, (_, header, _) in entries.items()})
+            check(headers)
         arrays = {}
         for name, (info, header, where) in entries.items():
             with _reading(owner, path):
                 arrays[name] = _read_data(archive, info, header, where)
-    f.seek(end)  # just after the archive, where the next one may start
     return arrays
+
+
+def _check_archive_start(archive, start, owner, path):
+    """Refuse the ``archive`` that zipfile found in the file ``path`` unless it begins
+    at byte ``start``, where reading started.  zipfile finds an archive from the end of
+    its file, so in a file of archives appended one after another it finds the last;
+    where each of the others ends can be told for certain only from the end of a file.
+    An archive begins with its first entry or, when it has none, with its central
+    directory, whose places zipfile gives from the start of the file
+    (``header_offset``, ``start_dir``): it adds the bytes it finds before the archive
+    to the offsets that the archive records."""
+    begins = min((info.header_offset for info in archive.infolist()), default=archive.start_dir)
+    # records that put an entry before the file's start are damage, which reading says
+    if 0 <= begins < start:
+        raise ValueError(
+            f'{owner}: cannot read {path} from byte {start}, inside the .npz archive that '
+            f'begins at byte {begins}; seek to where the archive begins first'
+        )
+    if begins > start:
+        where = 'its start' if start == 0 else f'its position when reading started (byte {start})'
+        raise ValueError(
+            f'{owner}: cannot read {path}: it holds {begins - start} bytes at {where} before '
+            f'the .npz archive at its end, the one a zip reader finds (another archive, '
+            f'say); archives appended one after another cannot be read back; save each '
+            f'into a file or stream of its own'
+        )
+
+
+def _check_text(header, name, owner, path):
+    """Refuse the entry ``name`` of JSON text when its :class:`_Header` claims more
+    than :data:`MAX_TEXT_BYTES`."""
+    if header.nbytes > MAX_TEXT_BYTES:
+        raise ValueError(
+            f'{owner}: the entry {name!r} of {path} claims {header.nbytes} bytes (shape '
+            f'{header.shape}, dtype {header.dtype}), more than the JSON text of settings '
+            f'that it holds may take (at most {MAX_TEXT_BYTES} bytes); the file is damaged'
+        )
 
 
 @contextlib.contextmanager
@@ -249,7 +315,7 @@ def _reading(owner, path):
 
 
 def _entries(archive, owner, path):
-    """``{name: (ZipInfo, Header, where)}`` for the entries of the open
+    """``{name: (ZipInfo, _Header, where)}`` for the entries of the open
     ``archive``, from their headers alone, as NumPy names them (``'W.npy'`` as
     ``'W'``), ``where`` being the offset of the data in the entry and whether they are
     in Fortran order; the entry the book writes for a parameter without data is left
@@ -268,23 +334,21 @@ def _entries(archive, owner, path):
     for name, info in zip(names, infos):
         with _reading(owner, path), archive.open(info.filename) as entry:
             shape, fortran, dtype = _header(entry)
-            if dtype is not None and dtype.hasobject:
-                unset = _holds_none(entry, shape, dtype)
-            else:
-                offset = entry.tell()
+            offset = entry.tell()  # where the data start
+            unset = dtype is not None and _holds_none(entry, shape, dtype)
         if dtype is None:
             raise ValueError(
                 f'{owner}: cannot read {path} as an .npz archive: its entry {name!r} is '
                 f'not an array in the .npy format'
             )
+        if unset:  # the book's parameter without data
+            continue
         if dtype.hasobject:
-            if unset:  # the book's parameter without data
-                continue
             raise ValueError(
                 f'{owner}: cannot read the entry {name!r} of {path}: it holds Python '
                 f'objects, which would have to be unpickled; expected an array of numbers'
             )
-        header = Header(shape, dtype)
+        header = _Header(shape, dtype)
         if offset + header.nbytes > info.file_size:
             raise ValueError(
                 f'{owner}: cannot read {path} as an .npz archive: its entry {name!r} claims '
@@ -313,7 +377,7 @@ def _header(entry):
 
 def _read_data(archive, info, header, where):
     """The array of the entry ``info`` of the open ``archive``, whose header
-    (:class:`Header`) was checked; ``where``: the offset of its data in the entry and
+    (:class:`_Header`) was checked; ``where``: the offset of its data in the entry and
     whether it is in Fortran order.  Read in chunks into the array, as NumPy reads
     an ``.npy`` file that is not on disk."""
     offset, fortran = where
@@ -387,117 +451,6 @@ _NONE_PICKLES = frozenset(
 _PICKLE_LIMIT = 4096
 
 
-# The signatures of the records of a zip archive, in the order they come.
-_LOCAL = b'PK\x03\x04'  # an entry: its local header, then its data
-_CENTRAL = b'PK\x01\x02'  # the central directory, one record per entry
-_END_64 = b'PK\x06\x06'  # the end of the central directory of a ZIP64 archive
-_LOCATOR_64 = b'PK\x06\x07'  # where that record is
-_END = b'PK\x05\x06'  # the end of the central directory, which ends the archive
-
-
-def _archive_end(f, start):
-    """Where the zip archive that starts at byte ``start`` of ``f`` ends, found by
-    walking its records from its start: zipfile looks for the end of an archive from
-    the end of the file, which, in a file of archives written one after another, is
-    the end of the last.  None when the walk cannot tell: an entry whose sizes follow
-    its data (a data descriptor), a record it does not know, a file cut short."""
-    f.seek(start)
-    while True:
-        signature = f.read(4)
-        if signature == _LOCAL:
-            fixed = _unpack('<2xH10xIIHH', f)  # flags, sizes, lengths of name and extra
-            if fixed is None or fixed[0] & 0x08:  # 0x08: the sizes follow the data
-                return None
-            _, size, full_size, name, extra = fixed
-            if size == 0xFFFFFFFF:  # ZIP64: the sizes are in the extra field
-                size = _zip64_size(f.read(name + extra)[name:], full_size)
-                if size is None:
-                    return None
-            else:
-                f.seek(name + extra, 1)
-            f.seek(size, 1)
-        elif signature == _CENTRAL:
-            fixed = _unpack('<24xHHH12x', f)  # lengths of name, extra and comment
-            if fixed is None:
-                return None
-            f.seek(sum(fixed), 1)
-        elif signature == _END_64:
-            fixed = _unpack('<Q', f)  # the size of the rest of the record
-            if fixed is None:
-                return None
-            f.seek(fixed[0], 1)
-        elif signature == _LOCATOR_64:
-            f.seek(16, 1)
-        elif signature == _END:
-            fixed = _unpack('<16xH', f)  # the length of the archive's comment
-            return None if fixed is None else f.tell() + fixed[0]
-        else:
-            return None
-
-
-def _unpack(layout, f):
-    """The values of the ``struct`` ``layout`` read from ``f``; None when the file
-    ends first."""
-    data = f.read(struct.calcsize(layout))
-    return struct.unpack(layout, data) if len(data) == struct.calcsize(layout) else None
-
-
-def _zip64_size(extra, full_size):
-    """The compressed size of an entry from the ZIP64 record of its local header's
-    ``extra`` field, which holds the uncompressed size first when ``full_size`` (that
-    of the header) is 0xFFFFFFFF; None when it has no such record."""
-    while len(extra) >= 4:
-        kind, length = struct.unpack('<HH', extra[:4])
-        if kind == 1:
-            at = 12 if full_size == 0xFFFFFFFF else 4
-            return struct.unpack('<Q', extra[at : at + 8])[0] if len(extra) >= at + 8 else None
-        extra = extra[4 + length :]
-    return None
-
-
-class _Span:
-    """The bytes from ``start`` to ``end`` of the binary file ``f``, as a file of their
-    own: what zipfile reads of a file that holds more than the archive."""
-
-    def __init__(self, f, start, end):
-        self._f, self._start, self._size, self._at = f, start, max(end - start, 0), 0
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self._at
-
-    def seek(self, offset, whence=0):
-        at = offset + (0, self._at, self._size)[whence]
-        if at < 0:
-            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))  # as a file's seek says
-        self._at = at
-        return at
-
-    def read(self, size=-1):
-        left = max(self._size - self._at, 0)
-        size = left if size is None or size < 0 else min(size, left)
-        self._f.seek(self._start + self._at)
-        data = self._f.read(size)
-        self._at += len(data)
-        return data
-
-
-def _check_archive_start(archive, start, owner, path):
-    """Refuse the ``archive`` read from byte ``start`` of ``path`` to its end when it
-    starts further on: the archive at ``start``, whose end :func:`_archive_end`
-    could not find, is followed by another, the one zipfile found."""
-    first = min((info.header_offset for info in archive.infolist()), default=0)
-    if first > 0:
-        raise ValueError(
-            f'{owner}: cannot read the .npz archive at byte {start} of {path}: the end '
-            f'found is that of another archive, which starts at byte {start + first}, '
-            f'and where the one at byte {start} ends cannot be told (its entries give '
-            f'their sizes after their data); read it from a file of its own'
-        )
-
-
 def _unreadable(owner, path, e):
     """The OSError ``e`` of opening or reading ``path`` again, of its type and errno,
     its message naming ``owner`` and ``path``."""
@@ -507,25 +460,26 @@ def _unreadable(owner, path, e):
     return error
 
 
-def size_check(values, text, owner, source):
+def size_check(max_values, text_entry, owner, source):
     """A ``check`` for :func:`read_npz` refusing, before any data is read, an entry
-    whose data take more bytes than ``values`` values of the widest number NumPy has
-    (a ``clongdouble``): more than any array that the reader takes can hold, when
-    ``values`` is the size of the largest (a parameter's, say).  ``text`` names the
-    entry of JSON text, left to :func:`read_json`.  None (no check) when ``values``
-    is None: no bound is known."""
-    if values is None:
+    whose data take more bytes than ``max_values`` values of the widest number NumPy
+    has (a ``clongdouble``): more than any array that the reader takes can hold, when
+    ``max_values`` is the size of the largest (a parameter's, say).  The entry named
+    ``text_entry``, of JSON text, is left out: :func:`read_npz` bounds it on its own.
+    None (no check) when ``max_values`` is None: no bound is known."""
+    if max_values is None:
         return None
-    most = max(values, 1) * _WIDEST_NUMBER
+    max_values = max(max_values, 1)
+    most = max_values * _WIDEST_NUMBER
 
     def check(headers):
         for name, header in headers.items():
-            if name != text and header.nbytes > most:
+            if name != text_entry and header.nbytes > most:
                 raise ValueError(
                     f'{owner}: the entry {name!r} of {shown(source)} claims '
                     f'{header.nbytes} bytes (shape {header.shape}, dtype {header.dtype}), '
                     f'more than any array read from it may take (at most {most} bytes, '
-                    f'{max(values, 1)} values); it was saved for another model, or is damaged'
+                    f'{max_values} values); it was saved for another model, or is damaged'
                 )
 
     return check
@@ -538,10 +492,13 @@ _WIDEST_NUMBER = np.dtype(np.clongdouble).itemsize
 def state_check(named, owner, source):
     """The ``check`` of :func:`read_npz` for a file of optimizer state for the
     parameters ``named`` ((path, Parameter) pairs; see :func:`size_check`): no entry
-    but ``'__optimizer__'`` may be larger than the largest of those parameters with
-    data (a parameter without data has no state)."""
-    sizes = [param.data.size for _, param in named if param.data is not None]
-    return size_check(max(sizes, default=1), '__optimizer__', owner, source)
+    but ``'__optimizer__'`` may be larger than the largest parameter.  None (no check)
+    while a parameter has no data yet (a layer never called): the size of its state is
+    not known, and loading names such a parameter if the file holds state for it."""
+    if any(param.data is None for _, param in named):
+        return None
+    largest = max((param.data.size for _, param in named), default=1)
+    return size_check(largest, '__optimizer__', owner, source)
 
 
 def shown(path):
@@ -651,19 +608,17 @@ def weight_arrays(model, owner):
     return arrays
 
 
-def read_weights(model, path, owner):
+def read_weights(model, owner, path):
     """:func:`planned_weights` of the ``.npz`` file at ``path`` (a path or a file
     object, as :func:`read_npz` takes) for ``model``: every entry's shape and dtype,
     told by its header, is checked against the model before the data of any entry is
     read, so that a small file claiming a huge array is refused without that array
-    being decompressed or allocated."""
+    being decompressed or allocated.  A file object that fails any check is sought
+    back to where it stood (see :func:`read_npz`)."""
     source = shown(path)
-    return planned_weights(
-        model,
-        read_npz(path, owner, lambda headers: _weight_plan(model, headers, owner, source)),
-        owner,
-        path,
-    )
+    with _rewound_on_error(path, owner):
+        stored = read_npz(path, owner, lambda headers: _weight_plan(model, headers, owner, source))
+        return planned_weights(model, stored, owner, path)
 
 
 def planned_weights(model, stored, owner, path):
@@ -706,7 +661,7 @@ def planned_weights(model, stored, owner, path):
 def _weight_plan(model, entries, owner, path):
     """``[(param, name, keys, dtype)]`` for the parameters of ``model`` that the file
     ``path`` has entries for: the parameter's path, the keys of its entries in
-    ``entries`` (name -> an array or a :class:`Header`, of which the shape and dtype
+    ``entries`` (name -> an array or a :class:`_Header`, of which the shape and dtype
     alone are looked at) and the dtype its array is cast to (None: it takes the array
     as it is); after every check of :func:`planned_weights` that needs no values."""
     specs = lazy_specs(model)
@@ -727,8 +682,8 @@ def _weight_plan(model, entries, owner, path):
                 f'{owner}: {path} has no entry for the parameter {name!r} (shape '
                 f'{param.data.shape}); it was saved for another model'
             )
-        # every entry is checked; the first decides the dtype of a lazy parameter
-        dtypes = [_planned_dtype(param, spec, entries[k], name, lengths, owner, path) for k in keys]
+        # every entry is checked, by its own key; the first decides a lazy parameter's dtype
+        dtypes = [_planned_dtype(param, spec, entries[k], k, lengths, owner, path) for k in keys]
         plan.append((param, name, keys, dtypes[0]))
         for key in keys:
             del unknown[key]
@@ -748,10 +703,11 @@ def _weight_plan(model, entries, owner, path):
 
 
 def _planned_dtype(param, spec, entry, name, lengths, owner, path):
-    """The dtype that the file's ``entry`` (an array or a :class:`Header`) for the
-    parameter ``name`` is cast to, None for a parameter without data that its layer
-    does not describe (``spec``, see :func:`lazy_specs`), which takes the array as it
-    is; after checking the entry's shape and dtype."""
+    """The dtype that the file's ``entry`` (an array or a :class:`_Header`) for
+    ``param`` is cast to, None for a parameter without data that its layer does not
+    describe (``spec``, see :func:`lazy_specs`), which takes the array as it is; after
+    checking the entry's shape and dtype.  ``name``, the entry's key (one of the
+    parameter's paths), names it in errors."""
     if entry.dtype.kind not in 'biufc':
         raise ValueError(
             f'{owner}: the entry for the parameter {name!r} in {path} has dtype '
@@ -797,10 +753,8 @@ def _entry(stored, keys, owner, path):
 
 
 def _equal_arrays(a, b):
-    """Whether the arrays ``a`` and ``b`` hold the same numbers, in one shape (NaN
-    equal to NaN)."""
-    if a.shape != b.shape or a.dtype.kind not in 'biufc' or b.dtype.kind not in 'biufc':
-        return False
+    """Whether the arrays of numbers ``a`` and ``b`` hold the same numbers, in one
+    shape (NaN equal to NaN)."""
     nan = a.dtype.kind in 'fc' or b.dtype.kind in 'fc'
     return bool(np.array_equal(a, b, equal_nan=nan))
 

@@ -1523,7 +1523,8 @@ class Checkpoint:
         """Check the file against the trainer and the running fit, with no
         communication between processes; return a function that loads it all."""
         owner, path, run = 'Checkpoint', self.path, trainer._run
-        arrays = read_npz(path, owner, _size_check(trainer, owner, path))
+        check = _size_check(trainer, owner, path)
+        arrays = read_npz(path, owner, check, text_entry='__checkpoint__')
         meta = read_json(arrays, '__checkpoint__', _CHECKPOINT_FORMAT, owner, path)
         parts = {'model': {}, 'target': {}, 'optimizer': {}, 'random': {}, 'loaders': {}}
         for key, array in arrays.items():

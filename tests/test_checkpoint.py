@@ -1331,6 +1331,30 @@ def test_an_entry_larger_than_any_array_of_the_fit_is_refused_before_it_is_read(
     assert_unchanged(before, everything(trainer))
 
 
+@pytest.mark.parametrize('started', [True, False])
+def test_a_checkpoint_text_claiming_huge_text_is_refused_before_it_is_read(tmp_path, started):
+    # the JSON text entry had no bound: the whole file was read (and 128 MB allocated)
+    path = with_a_huge_entry(saved_checkpoint(tmp_path), '__checkpoint__')
+    assert path.stat().st_size < 1 << 20
+    trainer = started_trainer() if started else adam_trainer()  # its layers not called yet
+    before = everything(trainer)
+    x, t = spiral_like()
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError,
+            match=r"^Checkpoint: the entry '__checkpoint__' of .*c\.npz claims 134217728 bytes "
+            r'\(shape \(33554432,\), dtype float32\), more than the JSON text of settings '
+            r'that it holds may take \(at most 67108864 bytes\); the file is damaged$',
+        ):
+            trainer.fit(DataLoader((x, t), 10), 4, progress=False, callbacks=[Checkpoint(path)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 22
+    assert_unchanged(before, everything(trainer))
+
+
 class Filtered(dezero.Model):
     """A model holding a complex Parameter that it never trains."""
 

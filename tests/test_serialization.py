@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from fifo_files import refusal, waiting_fifo
 
+import dezero.functions as F
 import dezero.layers as L
 import dezero.serialization
-from dezero import Parameter
+from dezero import Model, Parameter
 from dezero.atomic import check_writable
 from dezero.models import Sequential
-from dezero.optimizers import SGD
+from dezero.optimizers import SGD, MomentumSGD
 from dezero.serialization import npz_path, planned_weights, read_json, read_npz, write_npz
 
 
@@ -704,7 +705,9 @@ def test_a_file_object_in_append_mode_is_refused_before_anything_is_written(tmp_
         with pytest.raises(
             TypeError,
             match=f'^save_weights: {re.escape(str(path))} is open in append mode, .* an '
-            r".npz archive \(a zip file\) goes back to fill in sizes; open the file with 'wb'",
+            r".npz archive \(a zip file\) goes back to fill in sizes; open the file with 'wb' "
+            r'\(a file holding archives one after another cannot be read back: give each '
+            r'archive a file of its own\)$',
         ):
             model.save_weights(f)
     assert path.read_bytes() == b''
@@ -1043,34 +1046,64 @@ def test_a_0d_entry_of_another_object_is_refused_and_nothing_it_names_runs(tmp_p
 
 
 # --------------------------------------------------------------------------------------
-# Archives one after another in one file
+# Archives one after another in one file are refused, not read as one of them
 # --------------------------------------------------------------------------------------
 def two_layers():
     np.random.seed(0)
     return L.Linear(2, in_size=3), L.Linear(2, in_size=3)
 
 
-def test_archives_written_one_after_another_read_back_in_order(tmp_path):
-    # the second was read first: zipfile finds an archive's end from the file's end
+APPENDED = r'archives appended one after another cannot be read back; save each into a file'
+
+
+def test_archives_appended_one_after_another_are_refused_and_the_position_kept(tmp_path):
+    # the first was loaded, where np.load and the book load the last: one file, two answers
     a, b = two_layers()
     f = io.BytesIO()
     a.save_weights(f)
     middle = f.tell()
     b.save_weights(f)
     f.seek(0)
-    first, second = L.Linear(2, in_size=3), L.Linear(2, in_size=3)
-    first.load_weights(f)
-    assert f.tell() == middle  # just after the first archive
-    second.load_weights(f)
-    assert f.tell() == len(f.getvalue())
-    np.testing.assert_array_equal(first.W.data, a.W.data)
-    np.testing.assert_array_equal(second.W.data, b.W.data)
-    (tmp_path / 'two.bin').write_bytes(f.getvalue())
-    with open(tmp_path / 'two.bin', 'rb') as opened:
-        first.load_weights(opened)
-        np.testing.assert_array_equal(first.W.data, a.W.data)
-    first.load_weights(tmp_path / 'two.bin')  # a path: the archive at its start
-    np.testing.assert_array_equal(first.W.data, a.W.data)
+    model = L.Linear(2, in_size=3)
+    expect_refused(
+        model,
+        f,
+        rf'^load_weights: cannot read the BytesIO file object: it holds {middle} bytes at '
+        rf'its start before the \.npz archive at its end.*; {APPENDED} or stream of its '
+        r'own$',
+    )
+    assert f.tell() == 0  # a failed read leaves the file object where it stood
+    f.seek(middle)  # the last archive, read from where it begins
+    model.load_weights(f)
+    np.testing.assert_array_equal(model.W.data, b.W.data)
+    assert f.tell() == len(f.getvalue())  # a successful read leaves it at its end
+    (tmp_path / 'two.npz').write_bytes(f.getvalue())
+    expect_refused(
+        model,
+        tmp_path / 'two.npz',
+        rf'^load_weights: cannot read .*two\.npz: it holds {middle} bytes at its start before '
+        rf'the \.npz archive at its end.*; {APPENDED}',
+    )
+    with open(tmp_path / 'two.npz', 'rb') as opened:
+        expect_refused(model, opened, APPENDED)
+        assert opened.tell() == 0
+
+
+def test_archives_written_by_np_savez_one_after_another_are_refused():
+    f = io.BytesIO(b'a header of the caller')
+    start = f.seek(0, 2)
+    np.savez(f, W=np.ones((3, 2)), b=np.ones(2))
+    size = f.tell() - start
+    np.savez(f, W=np.zeros((3, 2)), b=np.zeros(2))
+    f.seek(start)
+    with pytest.raises(
+        ValueError,
+        match=rf'^load_weights: cannot read the BytesIO file object: it holds {size} bytes at '
+        rf'its position when reading started \(byte {start}\) before the \.npz archive at '
+        rf'its end.*; {APPENDED}',
+    ):
+        read_npz(f, 'load_weights')
+    assert f.tell() == start
 
 
 class Unseekable(io.RawIOBase):
@@ -1098,9 +1131,7 @@ def archive_with_sizes_after_the_data(layer):
     return bytes(sink.data)
 
 
-def test_an_archive_whose_end_cannot_be_found_is_not_taken_for_the_one_after_it():
-    # its end cannot be found from its start: the whole file was read, and the last
-    # archive in it loaded
+def test_an_archive_with_its_sizes_after_its_data_reads_alone_and_is_refused_before_another():
     a, b = two_layers()
     alone = archive_with_sizes_after_the_data(a)
     model = L.Linear(2, in_size=3)
@@ -1110,12 +1141,71 @@ def test_an_archive_whose_end_cannot_be_found_is_not_taken_for_the_one_after_it(
     f.seek(0, 2)
     b.save_weights(f)
     f.seek(0)
-    expect_refused(
-        model,
-        f,
-        r'^load_weights: cannot read the \.npz archive at byte 0 of the BytesIO file object: '
-        rf'the end found is that of another archive, which starts at byte {len(alone)}',
-    )
+    expect_refused(model, f, rf'it holds {len(alone)} bytes .*; {APPENDED}')
+
+
+def test_an_archive_followed_by_an_empty_one_is_refused_not_read_as_empty():
+    # read as {} without a word: the empty archive's end was found, and it has no entry
+    f = io.BytesIO(archive_with_sizes_after_the_data(two_layers()[0]))
+    f.seek(0, 2)
+    np.savez(f)
+    f.seek(0)
+    with pytest.raises(ValueError, match=APPENDED):
+        read_npz(f, 'load_weights')
+    assert f.tell() == 0
+
+
+def test_a_file_holding_an_archive_then_an_empty_one_is_refused(tmp_path):
+    # the first archive was read, where np.load reads the empty one
+    f = io.BytesIO()
+    np.savez(f, W=np.ones((3, 2)), b=np.ones(2))
+    size = f.tell()
+    path = tmp_path / 'w.npz'
+    path.write_bytes(f.getvalue() + b'PK\x05\x06' + bytes(18))  # an empty archive after it
+    with pytest.raises(
+        ValueError,
+        match=rf'^load_weights: cannot read {re.escape(str(path))}: it holds {size} bytes at '
+        rf'its start before the \.npz archive at its end.*; {APPENDED}',
+    ):
+        read_npz(path, 'load_weights')
+
+
+def test_a_file_object_standing_inside_an_archive_is_told_to_seek_to_its_start():
+    f = io.BytesIO()
+    np.savez(f, a=np.ones(3), b=np.ones(2))
+    with zipfile.ZipFile(f) as archive:
+        second = archive.getinfo('b.npy').header_offset
+    f.seek(second)
+    with pytest.raises(
+        ValueError,
+        match=rf'^load_weights: cannot read the BytesIO file object from byte {second}, '
+        r'inside the \.npz archive that begins at byte 0; seek to where the archive begins',
+    ):
+        read_npz(f, 'load_weights')
+    assert f.tell() == second
+
+
+@pytest.mark.parametrize(
+    'stored, message',
+    [
+        ({'W': np.ones((3, 4)), 'b': np.ones(2)}, r"the parameter 'W' has shape \(3, 2\)"),
+        ({'W': np.ones((3, 2)), 'b': np.ones(2), 'c': np.ones(1)}, r"no parameter: 'c'"),
+        ({'W': np.full((3, 2), 1e39), 'b': np.ones(2)}, r'too large for float32'),
+        (b'PK\x03\x04 cut short', r'cannot read the BytesIO file object as an \.npz'),
+    ],
+)
+def test_a_failed_load_leaves_the_file_object_where_it_stood(stored, message):
+    # it was left wherever the reading had stopped: a second try read from there
+    f = io.BytesIO(b'a header of the caller')
+    start = f.seek(0, 2)
+    if isinstance(stored, bytes):
+        f.write(stored)
+    else:
+        np.savez(f, **stored)
+    f.seek(start)
+    model = L.Linear(2, in_size=3)
+    expect_refused(model, f, message)
+    assert f.tell() == start
 
 
 # --------------------------------------------------------------------------------------
@@ -1321,6 +1411,109 @@ def test_an_optimizer_state_far_larger_than_the_parameters_is_refused_before_rea
         str(raised),
     )
     assert peak < 1 << 22
+
+
+def text_claiming(path, name, characters):
+    """Write the .npz archive ``path`` whose entry ``name`` claims, in its header, a 0-d
+    string of ``characters`` characters (4 bytes each), all zeros, deflated."""
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open(name + '.npy', 'w', force_zip64=True) as entry:
+            header = {'descr': f'<U{characters}', 'fortran_order': False, 'shape': ()}
+            np.lib.format.write_array_header_1_0(entry, header)
+            chunk = bytes(1 << 20)
+            for _ in range(characters * 4 // len(chunk)):
+                entry.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize('called', [True, False])
+def test_an_optimizer_file_claiming_huge_text_is_refused_before_reading_it(tmp_path, called):
+    # the JSON text entry had no bound: a file of 0.5 MB made load allocate 128 MB
+    model = L.Linear(2, in_size=3) if called else L.Linear(2)
+    opt = SGD(0.1).setup(model)
+    path = text_claiming(tmp_path / 'huge.npz', '__optimizer__', 1 << 25)
+    assert path.stat().st_size < 1 << 20
+    peak, raised = peak_bytes(lambda: opt.load(path))
+    assert isinstance(raised, ValueError)
+    assert re.search(
+        r"^SGD\.load: the entry '__optimizer__' of .*huge\.npz claims 134217728 bytes "
+        r'\(shape \(\), dtype <U33554432\), more than the JSON text of settings that it '
+        r'holds may take \(at most 67108864 bytes\); the file is damaged$',
+        str(raised),
+    )
+    assert peak < 1 << 22
+
+
+def test_optimizer_state_for_a_layer_not_called_yet_names_the_parameter_without_data(
+    tmp_path,
+):
+    # "the entry 'W/v' ... claims 4000 bytes ... it was saved for another model, or is
+    # damaged": the bound came from b alone, the one parameter with data
+    np.random.seed(0)
+    model = L.Linear(10)
+    opt = MomentumSGD(0.1).setup(model)
+    model.cleargrads()
+    F.sum(model(np.ones((2, 100), np.float32))).backward()
+    opt.update()
+    opt.save(tmp_path / 'o.npz')
+    with pytest.raises(
+        ValueError,
+        match=r"^MomentumSGD\.load: the parameter 'W' has no data yet \(a layer never "
+        r'called\); load the weights or run the model once before the state$',
+    ):
+        MomentumSGD(0.1).setup(L.Linear(10)).load(tmp_path / 'o.npz')
+
+
+class TiedLinear(Model):
+    """One Linear under two attributes: each of its parameters has two paths."""
+
+    def __init__(self, lazy):
+        super().__init__()
+        self.a = L.Linear(3) if lazy else L.Linear(3, in_size=2)
+        self.b = self.a
+
+
+@pytest.mark.parametrize('lazy', [False, True])
+@pytest.mark.parametrize(
+    'key, array, message',
+    [
+        (
+            'b/W',
+            np.ones((5, 3), np.float32),
+            {
+                False: r"the parameter 'b/W' has shape \(2, 3\) but .* holds shape \(5, 3\)",
+                True: r"the parameter 'b/W' \(not created yet\) expects shape \(in, 3\) with "
+                r"in = 2 as in 'a/W', but .* holds shape \(5, 3\)",
+            },
+        ),
+        (
+            'b/b',
+            np.zeros(3, np.complex64),
+            r"the entry for the parameter 'b/b' in .* holds complex numbers \(complex64\) but "
+            r'the parameter holds real ones \(float32\)',
+        ),
+        (
+            'b/b',
+            np.zeros(3, 'U2'),
+            r"the entry for the parameter 'b/b' in .* has dtype <U2; expected real or complex",
+        ),
+    ],
+)
+def test_an_entry_of_tied_weights_that_does_not_fit_is_named(lazy, key, array, message):
+    # the first path was named ('a/W' has shape ... holds shape (5, 3)), for the entry
+    # under the other ('a/W' holds (2, 3))
+    stored = {
+        'a/W': np.ones((2, 3), np.float32),
+        'a/b': np.zeros(3, np.float32),
+        'b/W': np.ones((2, 3), np.float32),
+        'b/b': np.zeros(3, np.float32),
+        key: array,
+    }
+    f = io.BytesIO()
+    np.savez(f, **stored)
+    f.seek(0)
+    message = message[lazy] if isinstance(message, dict) else message
+    expect_refused(TiedLinear(lazy), f, '^load_weights: ' + message)
 
 
 # --------------------------------------------------------------------------------------
