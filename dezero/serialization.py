@@ -492,13 +492,24 @@ _WIDEST_NUMBER = np.dtype(np.clongdouble).itemsize
 def state_check(named, owner, source):
     """The ``check`` of :func:`read_npz` for a file of optimizer state for the
     parameters ``named`` ((path, Parameter) pairs; see :func:`size_check`): no entry
-    but ``'__optimizer__'`` may be larger than the largest parameter.  None (no check)
-    while a parameter has no data yet (a layer never called): the size of its state is
-    not known, and loading names such a parameter if the file holds state for it."""
-    if any(param.data is None for _, param in named):
-        return None
-    largest = max((param.data.size for _, param in named), default=1)
-    return size_check(largest, '__optimizer__', owner, source)
+    but ``'__optimizer__'`` may be larger than the largest parameter that has data,
+    and an entry for one that has none yet (a layer never called; entries are named
+    ``<parameter path>/<state name>``) is refused by its name, before any is read."""
+    lazy = [path for path, param in named if param.data is None]
+    largest = max((param.data.size for _, param in named if param.data is not None), default=1)
+    bounded = size_check(largest, '__optimizer__', owner, source)
+
+    def check(headers):
+        for name in headers:
+            for path in lazy:
+                if name.startswith(path + '/'):
+                    raise ValueError(
+                        f'{owner}: the parameter {path!r} has no data yet (a layer never '
+                        f'called); load the weights or run the model once before the state'
+                    )
+        bounded(headers)
+
+    return check
 
 
 def shown(path):

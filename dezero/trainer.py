@@ -34,6 +34,7 @@ import collections.abc
 import contextlib
 import copy
 import inspect
+import json
 import math
 import numbers
 import os
@@ -59,6 +60,7 @@ from dezero.distributed import (
 from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
+    MAX_TEXT_BYTES,
     assign_weights,
     join_state,
     json_array,
@@ -1484,7 +1486,9 @@ class Checkpoint:
         if len(randoms) > 1:  # the other processes of a data-parallel run, rank 1 on
             meta['random_of_ranks'] = randoms[1:]
             meta['loaders_of_ranks'] = loaders[1:]
-        arrays['__checkpoint__'] = json_array(meta)
+        arrays['__checkpoint__'] = text = json_array(meta)
+        if text.nbytes > MAX_TEXT_BYTES:  # a file that could not be read back
+            raise _text_too_large(meta, text.nbytes, owner, self.path)
         with atomic_open(self.path, 'wb', operation=owner) as f:
             write_npz(f, arrays)
 
@@ -1894,6 +1898,20 @@ def _check_stateful_callbacks(run, owner, path):
         except Exception:  # not readable before training: checked when saved
             continue
         _json_state(cb, state, owner, path)
+
+
+def _text_too_large(meta, nbytes, owner, path):
+    """The ValueError for a checkpoint's text ``meta`` taking ``nbytes`` bytes, more
+    than :data:`~dezero.serialization.MAX_TEXT_BYTES`, which a read of the file would
+    refuse: naming its largest part, a callback's state or another entry."""
+    parts = {f'the state of {name}': state for name, state in meta['callbacks']}
+    parts.update({f'the {key}': value for key, value in meta.items() if key != 'callbacks'})
+    largest = max(parts, key=lambda part: len(json.dumps(parts[part])))
+    return ValueError(
+        f'{owner}: cannot write {path}: its text would take {nbytes} bytes (NumPy keeps '
+        f'4 per character), more than a checkpoint may hold, {MAX_TEXT_BYTES}, so it could '
+        f'not be read back; the largest part is {largest}: keep less in it'
+    )
 
 
 def _json_state(cb, state, owner, path):

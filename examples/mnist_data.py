@@ -8,7 +8,6 @@ import sys
 import numpy as np
 
 from dezero.datasets import MNIST
-from dezero.download import DownloadError
 from options import folder_path
 
 #: The images of MNIST's test split, which ``--holdout`` divides.
@@ -117,8 +116,7 @@ def load_or_generate(args, transform=None, smoke_sizes=(500, 200), flat=True):
     try:
         return load_data(args.data_dir, args.holdout, transform)
     except (OSError, ValueError) as e:
-        message = str(e)
-        if isinstance(e, DownloadError):  # the library's advice, in this script's words
-            message = message.replace('pass root= a', 'pass --data-dir a')
+        # the library's advice, in this script's words
+        message = str(e).replace('pass root= a', 'pass --data-dir a')
         print(f'{os.path.basename(sys.argv[0])}: {message}', file=sys.stderr)
         raise SystemExit(1) from None

@@ -1355,6 +1355,37 @@ def test_a_checkpoint_text_claiming_huge_text_is_refused_before_it_is_read(tmp_p
     assert_unchanged(before, everything(trainer))
 
 
+def test_a_checkpoint_whose_text_could_not_be_read_back_is_refused_when_written(
+    tmp_path, monkeypatch
+):
+    # a callback's large state was written, and then refused as damaged on resuming
+    monkeypatch.setattr(dezero.trainer, 'MAX_TEXT_BYTES', 40_000)  # 10,000 characters
+
+    class Log:
+        def __init__(self):
+            self.log = ''
+
+        def on_epoch_end(self, trainer, *args, **kwargs):
+            self.log += 'x' * 20_000
+
+        def state_dict(self):
+            return {'log': self.log}
+
+        def load_state_dict(self, state):
+            self.log = state['log']
+
+    path = tmp_path / 'c.npz'
+    x, t = spiral_like()
+    with pytest.raises(ValueError) as info:
+        adam_trainer().fit(
+            DataLoader((x, t), 10), 2, progress=False, callbacks=[Log(), Checkpoint(path)]
+        )
+    message = str(info.value)
+    assert message.startswith(f'Checkpoint: cannot write {path}: its text would take ')
+    assert 'the largest part is the state of Log: keep less in it' in message
+    assert not path.exists()
+
+
 class Filtered(dezero.Model):
     """A model holding a complex Parameter that it never trains."""
 

@@ -1464,6 +1464,35 @@ def test_optimizer_state_for_a_layer_not_called_yet_names_the_parameter_without_
         MomentumSGD(0.1).setup(L.Linear(10)).load(tmp_path / 'o.npz')
 
 
+def test_huge_optimizer_state_for_a_partly_lazy_model_is_refused_before_it_is_read(tmp_path):
+    # with one parameter without data the file had no bound: 262 KB allocated 256 MB
+    np.random.seed(0)
+    model = L.Linear(2, in_size=3)
+    opt = MomentumSGD(0.1).setup(model)
+    model.cleargrads()
+    F.sum(model(np.ones((1, 3), np.float32))).backward()
+    opt.update()
+    opt.save(tmp_path / 'o.npz')
+    big = tmp_path / 'big.npz'
+    with zipfile.ZipFile(tmp_path / 'o.npz') as source:
+        with zipfile.ZipFile(big, 'w', zipfile.ZIP_DEFLATED) as target:
+            for name in source.namelist():
+                if name == 'b/v.npy':  # under a parameter that has data
+                    with target.open(name, 'w', force_zip64=True) as entry:
+                        np.lib.format.write_array(entry, np.zeros(2**24))
+                elif not name.startswith('W/'):  # (no state for W, which has no data)
+                    target.writestr(name, source.read(name))
+    lazy = L.Linear(2)  # W has no data yet, b has
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"entry 'b/v' of .* claims 134217728 bytes"):
+            MomentumSGD(0.1).setup(lazy).load(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
+
+
 class TiedLinear(Model):
     """One Linear under two attributes: each of its parameters has two paths."""
 
