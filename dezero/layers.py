@@ -1165,23 +1165,22 @@ def _drops_members(held, value):
     if isinstance(held, Layer):
         return not isinstance(value, Layer)
     if isinstance(held, _CONTAINERS) and not isinstance(value, _CONTAINERS):
-        return _holds_members(held)
+        return next(_members(held), None) is not None
     return False
 
 
-def _holds_members(container, open_ids=()):
-    """Whether the list, tuple or dict ``container`` holds a Parameter or a Layer,
+def _members(container, open_ids=()):
+    """The Parameters and Layers that the list, tuple or dict ``container`` holds,
     directly or in the containers nested in it (one that holds itself is looked into
     once)."""
     if id(container) in open_ids or _holds_nothing(container):
-        return False
+        return
     open_ids += (id(container),)
-    items = container.values() if isinstance(container, dict) else container
-    return any(
-        isinstance(item, _MEMBERS)
-        or (isinstance(item, _CONTAINERS) and _holds_members(item, open_ids))
-        for item in items
-    )
+    for item in container.values() if isinstance(container, dict) else container:
+        if isinstance(item, _MEMBERS):
+            yield item
+        elif isinstance(item, _CONTAINERS):
+            yield from _members(item, open_ids)
 
 
 def _refuse_replacing(layer, name, held, value):
@@ -1222,7 +1221,7 @@ def _refuse_replacing(layer, name, held, value):
     else:
         what = f'a {type(held).__name__} of layers or parameters'
         takes = 'a list, tuple or dict'
-    if any(True for _ in _members_params(held)):
+    if _params_of([held] if isinstance(held, Layer) else _members(held)):
         loss = (
             'remove its parameters from params(), so that no optimizer trains them and '
             'save_weights skips them'
@@ -1233,23 +1232,6 @@ def _refuse_replacing(layer, name, held, value):
         f'{label}: the attribute {name!r} holds {what}; assigning {given} to it would '
         f'{loss}.  To replace it, assign {takes}; {removal}'
     )
-
-
-def _members_params(held, open_ids=()):
-    """The Parameters that ``held``, a Layer or a list, tuple or dict of members,
-    holds (the containers' Parameters and their layers'; a container that holds itself
-    is looked into once)."""
-    if isinstance(held, Layer):
-        yield from held.params()
-        return
-    if id(held) in open_ids:
-        return
-    open_ids += (id(held),)
-    for item in held.values() if isinstance(held, dict) else held:
-        if isinstance(item, Parameter):
-            yield item
-        elif isinstance(item, (Layer, *_CONTAINERS)):
-            yield from _members_params(item, open_ids)
 
 
 def _described_param(layer, name):
