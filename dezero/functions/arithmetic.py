@@ -225,7 +225,7 @@ class _LetsGoOfC:
         if held is None:
             raise AttributeError(
                 f'{type(self).__name__}: its constant, an array of shape '
-                f'{self._c_like[1]} and dtype {self._c_like[2]}, is gone: the graph let go '
+                f'{self._c_like[0]} and dtype {self._c_like[1]}, is gone: the graph let go '
                 f'of it (its backward does not read it) and its caller dropped it'
             )
         return held
@@ -235,7 +235,7 @@ class _LetsGoOfC:
         """``(shape, dtype)`` of the constant operand as an array, also once it is gone."""
         c = self._c
         if type(c) is weakref.ref:
-            return self._c_like[1:]
+            return self._c_like
         c = np.asarray(c) if not cuda.is_array(c) else c
         return c.shape, c.dtype
 
@@ -263,8 +263,7 @@ class _LetsGoOfC:
             ref = weakref.ref(c)
         except TypeError:  # an array type without weak references: kept
             return
-        xp = np if type(c) is np.ndarray else cuda.get_array_module(c)
-        self._c_like = (xp, c.shape, c.dtype)
+        self._c_like = (c.shape, c.dtype)
         self._c = ref
 
     def __copy__(self):
