@@ -506,8 +506,10 @@ class Variable:
         (before it is added to an existing ``.grad``); for the variable ``backward()``
         starts from, with the seed gradient.  If ``fn`` returns something other than
         None (a Variable or an array of the same shape), that replaces the gradient,
-        e.g. to clip it.  Hooks run in the order they were registered.  Returns a
-        handle whose ``remove()`` unregisters the hook, also once the variable is gone.
+        e.g. to clip it.  Hooks run in the order they were registered; one a hook
+        removes does not run after it, and one a hook registers runs from the next
+        pass on.  Returns a handle whose ``remove()`` unregisters the hook, also once
+        the variable is gone.
 
         The graph holds a function's outputs weakly, so that intermediate results
         nobody holds are freed; the creator of a variable keeps its hooks too, so that
@@ -1232,7 +1234,9 @@ _HOOK_ADVICE = (
 def _hooks_on(hooks, shape, grad):
     """The work of :func:`_run_hooks`.  In a recorded pass, a hook's array result
     is a gradient without a derivative (see :class:`_Untraceable`)."""
-    for fn in list(hooks.values()):
+    for key, fn in list(hooks.items()):
+        if key not in hooks:  # removed by a hook that ran before it, in this pass
+            continue
         new = fn(grad)
         if new is None:
             continue

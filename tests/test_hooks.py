@@ -224,6 +224,24 @@ def test_a_hook_registered_after_the_last_one_was_removed_runs():
     np.testing.assert_allclose(x.grad.data, 6 * np.cos([0.5]))
 
 
+def test_a_hook_removed_by_an_earlier_hook_does_not_run_in_that_pass():
+    # the pass ran every hook registered when it reached the variable, removed or not
+    x = Variable(np.array([2.0]))
+    calls = []
+    handles = []
+    x.register_hook(lambda g: handles[0].remove())
+    handles.append(x.register_hook(recorder(calls, Variable(np.array([0.0])))))
+    later = []
+    x.register_hook(lambda g: x.register_hook(recorder(later)) and None)
+    (x * 3.0).backward()
+    assert calls == []
+    assert x.grad.data == 3.0
+    assert later == []  # a hook registered during the pass runs from the next one
+    x.cleargrad()
+    (x * 3.0).backward()
+    assert len(later) == 1
+
+
 @pytest.mark.parametrize('scales', [(0.0, None), (1.0, 100.0)], ids=['first', 'both'])
 def test_hooks_on_the_outputs_of_a_function_object_called_twice_stay_with_their_call(scales):
     # the second call ran on a copy sharing the first call's hooks: a hook on one
