@@ -506,10 +506,10 @@ class Variable:
         (before it is added to an existing ``.grad``); for the variable ``backward()``
         starts from, with the seed gradient.  If ``fn`` returns something other than
         None (a Variable or an array of the same shape), that replaces the gradient,
-        e.g. to clip it.  Hooks run in the order they were registered; one a hook
-        removes does not run after it, and one a hook registers runs from the next
-        pass on.  Returns a handle whose ``remove()`` unregisters the hook, also once
-        the variable is gone.
+        e.g. to clip it.  Hooks run in the order they were registered; one that a
+        hook removes does not run after it, and one that a hook registers on this
+        variable while its hooks run waits for the next pass.  Returns a handle whose
+        ``remove()`` unregisters the hook, also once the variable is gone.
 
         The graph holds a function's outputs weakly, so that intermediate results
         nobody holds are freed; the creator of a variable keeps its hooks too, so that
