@@ -246,7 +246,12 @@ class Layer:
     unwrapped to that output as in DeZero, and keeps weak references to the positional
     inputs and the outputs of that call in ``inputs`` and ``outputs``
     (``layer.outputs[0]()`` is the last output while it is alive; a tuple returned by
-    forward gives one reference per item).  A layer has no derivative of its own: its
+    forward gives one reference per item).  The graph frees an intermediate result that
+    no backward reads (the output of a layer followed by ReLU, which reads its own
+    output), so such an output is gone once the forward pass has moved on; a layer
+    whose ``keep_outputs`` is True holds its outputs instead, until its next call, so
+    that their data, and their gradients after ``backward(retain_grad=True)``, can be
+    read back through ``outputs``, as Grad-CAM does.  A layer has no derivative of its own: its
     forward is made of dezero functions, whose backward carries the gradients to its
     inputs and Parameters.  A call that raises takes back the parameters it created
     (the first call of a lazy layer, or of a model through its lazy layers): they have
@@ -272,6 +277,10 @@ class Layer:
     # The attributes in which the layer keeps its state from one call to the next
     # (RNN's h): never members, whatever they hold (see the class).
     _state_names = ()
+
+    #: Whether ``outputs`` holds the last call's outputs rather than weak references
+    #: to them (see the class).
+    keep_outputs = False
 
     def __init__(self):
         self.__dict__.setdefault(_NAMES, {})
@@ -392,6 +401,8 @@ class Layer:
             except TypeError:  # a number or a tuple among them
                 state['inputs'] = [_weak(x) for x in inputs]
                 state['outputs'] = [_weak(y) for y in ys]
+            if self.keep_outputs:
+                state['outputs'] = [_held(y) for y in ys]
         return ys[0] if len(ys) == 1 else outputs
 
     def _watched_forward(self, inputs, options):
@@ -1266,7 +1277,12 @@ def _weak(obj):
     try:
         return weakref.ref(obj)
     except TypeError:
-        return lambda: obj
+        return _held(obj)
+
+
+def _held(obj):
+    """A function that returns ``obj``, called as a weak reference is, and holding it."""
+    return lambda: obj
 
 
 def _shape_of(outputs):

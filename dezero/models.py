@@ -329,7 +329,10 @@ class VGG16(Model):
     pooling rounding down), so other sizes are refused.
 
     The layers are named as in DeZero (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``,
-    ``fc8``), and every parameter exists once the model is created (float32).  With
+    ``fc8``), and every parameter exists once the model is created (float32).
+    ``conv5_3`` keeps its outputs (``keep_outputs``), so that the last feature maps
+    and, after ``backward(retain_grad=True)``, their gradient can be read back through
+    ``model.conv5_3.outputs[0]()`` for Grad-CAM.  With
     ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_PATH` (about
     550 MB) are loaded from ``models_dir()`` (``$DEZERO_HOME/models``), downloading
     them there first if needed; offline, a :class:`dezero.download.DownloadError`
@@ -362,6 +365,8 @@ class VGG16(Model):
         self.fc6 = Linear(4096, in_size=in_channels * 7 * 7)
         self.fc7 = Linear(4096, in_size=4096)
         self.fc8 = Linear(1000, in_size=4096)
+        # the last feature maps, which Grad-CAM reads back: model.conv5_3.outputs[0]()
+        self.conv5_3.keep_outputs = True
         if path is not None:
             _load_pretrained(self, 'VGG16', path)
 

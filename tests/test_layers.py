@@ -1,4 +1,5 @@
 import collections
+import copy
 import os
 import re
 import subprocess
@@ -7,6 +8,7 @@ import textwrap
 import threading
 import types
 import warnings
+import weakref
 import zipfile
 
 import numpy as np
@@ -2104,6 +2106,27 @@ def test_call_keeps_weak_references_to_its_inputs_and_outputs():
     del y
     assert layer.outputs[0]() is None  # weak: the output is not kept
     assert Two()(np.ones((1, 3), np.float32)).shape == (1, 2)
+
+
+def test_a_layer_that_keeps_its_outputs_gives_their_data_and_gradients_back():
+    # ReLU reads its own output, so the graph lets the layer's output go
+    x = Variable(np.array([[1.0, -2.0, 3.0]], np.float32))
+    layer = Linear(2, in_size=3)
+    F.sum(F.relu(layer(x))).backward(retain_grad=True)
+    assert layer.outputs[0]() is None
+    layer.keep_outputs = True
+    loss = F.sum(F.relu(layer(x)) * np.array([[2.0, 3.0]], np.float32))
+    loss.backward(retain_grad=True)
+    y = layer.outputs[0]()
+    a = x.data @ layer.W.data + layer.b.data
+    np.testing.assert_allclose(y.data, a, rtol=1e-6)
+    np.testing.assert_allclose(y.grad.data, np.where(a > 0, [[2.0, 3.0]], 0.0))
+    previous = weakref.ref(y)
+    del y, loss
+    layer(x)  # the next call holds its own output instead
+    assert previous() is None
+    copied = copy.deepcopy(layer)
+    assert copied.keep_outputs is True and not hasattr(copied, 'outputs')
 
 
 def test_a_model_that_was_called_can_be_pickled():

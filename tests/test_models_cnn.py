@@ -431,6 +431,25 @@ def test_vgg16_on_a_224_image(vgg16):
         vgg16(np.zeros((1, 1, 224, 224), np.float32))
 
 
+@pytest.mark.slow
+def test_vgg16_gives_its_last_feature_maps_and_their_gradient_back_for_grad_cam(vgg16):
+    # as the book's grad_cam.py reads them: through conv5_3.outputs after the forward
+    # pass, the gradient after backward(retain_grad=True)
+    with dezero.test_mode():
+        y = vgg16(image(1, 224))
+        last = vgg16.conv5_3.outputs[0]()
+        score = y[0, int(np.argmax(y.data))]
+        score.backward(retain_grad=True)
+        assert last.shape == (1, 512, 14, 14) and last.grad.shape == last.shape
+        # the same gradient from the rest of the network, run again on those maps
+        a = Variable(last.data.copy())
+        h = F.flatten(F.pooling(F.relu(a), 2, stride=2))
+        h = F.relu(vgg16.fc7(F.relu(vgg16.fc6(h))))
+        vgg16.fc8(h)[0, int(np.argmax(y.data))].backward()
+    np.testing.assert_allclose(last.grad.data, a.grad.data, rtol=1e-5, atol=1e-7)
+    assert np.count_nonzero(a.grad.data) > 0
+
+
 # --------------------------------------------------------------------------------------
 # VGG16.preprocess
 # --------------------------------------------------------------------------------------
