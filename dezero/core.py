@@ -32,7 +32,6 @@ import copy
 import gc
 import importlib
 import inspect
-import itertools
 import numbers
 import operator
 import sys
@@ -623,8 +622,12 @@ class Variable:
     def __reduce_ex__(self, protocol):
         """How ``copy.deepcopy(v)``, ``copy.copy(v)`` and ``pickle`` copy a Variable:
         as a leaf of the same class (a Parameter stays one) with the data, the name,
-        the gradient and ``requires_grad``, and none of the graph behind it, which
-        holds functions and weak references (a deep copy copies the arrays too)."""
+        the gradient, ``requires_grad`` and the gradient hooks (the same functions, so
+        that a copied model keeps its masks and clipping; pickling a hook that cannot
+        be pickled, a lambda, fails), and none of the graph behind it, which holds
+        functions and weak references (a deep copy copies the arrays too).  A
+        :class:`HookHandle` copied or pickled with the variable removes the copy's
+        hook."""
         own = getattr(self, '__dict__', None) or None  # a subclass's own attributes
         slots = {}  # and the slots subclasses add
         for cls in type(self).__mro__:
@@ -634,7 +637,8 @@ class Variable:
             for slot in (names,) if isinstance(names, str) else names:
                 if slot not in ('__dict__', '__weakref__') and hasattr(self, slot):
                     slots[slot] = getattr(self, slot)
-        args = (type(self), self._data, self.name, self.grad, self.requires_grad)
+        hooks = None if self._hooks is None else dict(self._hooks)
+        args = (type(self), self._data, self.name, self.grad, self.requires_grad, hooks)
         return _copied_leaf, args, (own, slots) if slots else own
 
     def __setstate__(self, state):
@@ -771,14 +775,16 @@ def _fresh_variable(array, requires_grad):
     return v
 
 
-def _copied_leaf(cls, data, name, grad, requires_grad):
-    """A Variable of class ``cls`` made by no function: what a copy of a Variable is
-    (see Variable.__reduce_ex__)."""
+def _copied_leaf(cls, data, name, grad, requires_grad, hooks=None):
+    """A Variable of class ``cls`` made by no function, with the gradient ``hooks``
+    ({key: fn}, or None): what a copy of a Variable is (see Variable.__reduce_ex__;
+    pickles of earlier versions carry no hooks)."""
     v = _new_variable(cls)
     v._data = data
     v._changed_at = 0
     v._name, v.grad = name, grad
-    v.creator = v._hooks = v._stand_in = None
+    v.creator = v._stand_in = None
+    v._hooks = hooks or None
     v.generation = v._index = 0
     v.requires_grad = requires_grad
     return v
@@ -1275,14 +1281,13 @@ class HookHandle:
     that is still there."""
 
     __slots__ = ('_variable', '_creator', '_index', 'key')
-    _keys = itertools.count()
 
     def __init__(self, variable):
         self._variable = weakref.ref(variable)
         creator = variable.creator
         self._creator = None if creator is None else weakref.ref(creator)
         self._index = variable._index
-        self.key = next(HookHandle._keys)
+        self.key = _HookKey()
 
     def remove(self):
         """Unregister the hook, whether the variable is alive or gone; doing it again
@@ -1304,6 +1309,39 @@ class HookHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+    def __copy__(self):
+        """A handle of the same hook (``copy.copy``)."""
+        handle = HookHandle.__new__(HookHandle)
+        handle._variable, handle._creator = self._variable, self._creator
+        handle._index, handle.key = self._index, self.key
+        return handle
+
+    def __reduce__(self):
+        """How deep copies and pickles take the handle: with its variable, which a deep copy
+        or a pickle copies along (the copy the object holding both gets), so that the
+        copied handle removes the copied variable's hook and never the original's.
+        A handle whose variable is gone is copied as one that removes nothing."""
+        return _copied_handle, (self._variable(), self.key)
+
+
+class _HookKey:
+    """The key of one registered hook in its variable's ``{key: fn}``: an object of
+    its own, so that the hooks of a copy or a pickle loaded in another process keep
+    keys that no hook registered later can take."""
+
+    __slots__ = ()
+
+
+def _copied_handle(variable, key):
+    """A :class:`HookHandle` of ``key`` for ``variable`` (a copy's), or one that
+    removes nothing when ``variable`` is None."""
+    handle = HookHandle.__new__(HookHandle)
+    handle._variable = (lambda: None) if variable is None else weakref.ref(variable)
+    handle._creator = None  # a copied variable is a leaf
+    handle._index = 0
+    handle.key = key
+    return handle
 
 
 # ======================================================================================

@@ -334,7 +334,12 @@ class Layer:
         LSTM and GRU), is kept as a new Variable of its data and name, without the
         graph that computed it: the copy goes on with the sequence from the same
         state, but its backward stops there, and the copy does not hold (nor recurse
-        through) that graph."""
+        through) that graph.  A weak link to a layer or a Variable,
+        ``weakref.ref(layer)`` in an attribute (alone or in a tuple), which pickling
+        cannot take, is kept as a :class:`_WeakLink`: the copy links weakly to the
+        copy of that object, the one the rest of the copy holds, and never to the
+        original (an object that the rest does not hold is copied for the link alone,
+        and is gone once the copy is made: the link then gives None)."""
         values = self.__dict__
         names = values.get(_NAMES, {})
         left_out = {_KEPT} | ({'inputs', 'outputs'} - set(names))
@@ -365,7 +370,7 @@ class Layer:
                 f"whose state dezero's layers do not take; save its weights there with "
                 f'save_weights and load them into a dezero layer with load_weights'
             )
-        self.__dict__.update(state)
+        self.__dict__.update({name: _relinked(value) for name, value in state.items()})
 
     def __call__(self, *inputs, **options):
         # A layer's first call creates its lazy parameters (see _creating), which are
@@ -1263,11 +1268,38 @@ def _described_param(layer, name):
 
 def _without_history(value):
     """``value``, except that a Variable computed by a function (not a Parameter)
-    becomes a new Variable of the same data and name, made by none; in a tuple too."""
+    becomes a new Variable of the same data and name, made by none, and a weak
+    reference to a Layer or a Variable a :class:`_WeakLink`; in a tuple too."""
     if type(value) is tuple:
         return tuple(_without_history(v) for v in value)
     if isinstance(value, Variable) and value.creator is not None:
         return Variable(value.data, name=value.name)
+    if type(value) is weakref.ref and isinstance(value(), (Layer, Variable)):
+        return _WeakLink(value())
+    return value
+
+
+class _WeakLink:
+    """``weakref.ref(target)`` as a layer's state keeps it for copies and pickles
+    (see :meth:`Layer.__getstate__`): the target goes along with the rest, and
+    :func:`_relinked` makes the weak reference again, to the target's copy."""
+
+    __slots__ = ('target',)
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return _WeakLink, (self.target,)
+
+
+def _relinked(value):
+    """``value`` with each :class:`_WeakLink` in it (alone or in a tuple) made a weak
+    reference again."""
+    if type(value) is tuple:
+        return tuple(_relinked(v) for v in value)
+    if type(value) is _WeakLink:
+        return weakref.ref(value.target)
     return value
 
 

@@ -5,6 +5,7 @@ its class (a Parameter stays one), and still copy layers and models whole."""
 import copy
 import multiprocessing
 import pickle
+import weakref
 
 import numpy as np
 import pytest
@@ -30,6 +31,9 @@ def long_history(n=100):
 
 def pickled(v):
     return pickle.loads(pickle.dumps(v))
+
+
+COPIERS = pytest.mark.parametrize('copier', [copy.deepcopy, pickled], ids=['deepcopy', 'pickle'])
 
 
 @pytest.mark.parametrize('copier', [copy.deepcopy, pickled], ids=['deepcopy', 'pickle'])
@@ -324,3 +328,90 @@ def test_a_variable_pickled_by_an_earlier_version_with_its_slots_loads():
     np.testing.assert_array_equal(v.data, [1.0, 2.0])
     (v * v).backward()
     np.testing.assert_array_equal(v.grad.data, [2.0, 4.0])
+
+
+def halve(g):
+    """A gradient hook that can be pickled (a module-level function)."""
+    return g * 0.5
+
+
+def summed_grad(x, scale=3.0):
+    x.cleargrad()
+    F.sum(x * scale).backward()
+    return x.grad.data
+
+
+@COPIERS
+def test_gradient_hooks_go_with_a_copied_variable(copier):
+    # they were dropped: a copied model lost its gradient masks and clipping
+    x = Variable(np.ones(2))
+    x.register_hook(halve)
+    twin = copier(x)
+    np.testing.assert_array_equal(summed_grad(twin), [1.5, 1.5])
+    twin.register_hook(halve)  # a hook registered later is one more, wherever
+    np.testing.assert_array_equal(summed_grad(twin), [0.75, 0.75])
+    np.testing.assert_array_equal(summed_grad(x), [1.5, 1.5])
+
+
+def test_pickling_a_hook_that_cannot_be_pickled_fails_instead_of_dropping_it():
+    x = Variable(np.ones(2))
+    x.register_hook(lambda g: g * 0)
+    with pytest.raises((pickle.PicklingError, AttributeError), match='lambda'):
+        pickle.dumps(x)
+    np.testing.assert_array_equal(summed_grad(copy.deepcopy(x)), [0.0, 0.0])
+
+
+@COPIERS
+def test_a_copied_hook_handle_removes_the_copys_hook_and_never_the_originals(copier):
+    # a deep copy's handle held the original variable and removed its hook
+    layer = L.Linear(2, in_size=2)
+    layer.handle = layer.W.register_hook(halve)
+    twin = copier(layer)
+    twin.handle.remove()
+    assert twin.W._hooks is None
+    layer.cleargrads()
+    F.sum(layer(np.ones((1, 2), np.float32))).backward()
+    np.testing.assert_array_equal(layer.W.grad.data, np.full((2, 2), 0.5))
+    layer.handle.remove()
+    assert layer.W._hooks is None
+
+
+def test_a_copied_handle_of_a_variable_outside_the_copy_removes_nothing():
+    x = Variable(np.ones(2))
+    handle = x.register_hook(halve)
+    copy.deepcopy(handle).remove()  # its variable is a copy made for it alone
+    np.testing.assert_array_equal(summed_grad(x), [1.5, 1.5])
+    copy.copy(handle).remove()  # a shallow copy is the same handle
+    np.testing.assert_array_equal(summed_grad(x), [3.0, 3.0])
+
+
+class Tied(L.Layer):
+    """A decoder using the transposed weights of an encoder it links to weakly."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = weakref.ref(encoder)
+
+    def forward(self, h):
+        return F.matmul(h, F.transpose(self.encoder().W))
+
+
+class AutoEncoder(Model):
+    def __init__(self):
+        super().__init__()
+        self.dec = None
+        self.enc = L.Linear(2, in_size=4)
+        self.dec = Tied(self.enc)
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+
+@COPIERS
+def test_a_weak_link_between_layers_links_the_copies(copier):
+    # the copy's decoder used, and trained, the original's encoder
+    model = AutoEncoder()
+    twin = copier(model)
+    assert twin.dec.encoder() is twin.enc
+    F.sum(twin(np.ones((1, 4), np.float32))).backward()
+    assert model.enc.W.grad is None and twin.enc.W.grad is not None
