@@ -979,8 +979,9 @@ def _check_keys(mapping, params, owner, attribute):
         if key not in params:
             raise ValueError(
                 f'{owner}: {attribute} is a dict keyed by id(param), but its key {key!r} '
-                f'is the id of no parameter of the target (of a parameter that no longer '
-                f'exists?), so its entry cannot follow a parameter: delete that entry'
+                f'is the id of no parameter of the target (of a parameter of an earlier '
+                f'target given to setup(), or of one that no longer exists), so its entry '
+                f'cannot follow a parameter: delete that entry'
             )
 
 
