@@ -21,6 +21,8 @@ import numpy as np
 
 from dezero import cuda
 from dezero.checks import check_flag
+from dezero.core import Variable
+from dezero.transforms import _is_pil_image
 
 #: Whether Pillow (the package PIL) is installed, for the image transforms.  Found
 #: without importing it, so that ``import dezero`` does not pay for loading Pillow.
@@ -188,6 +190,18 @@ def _keyed_by_position(mapping):
     return {int(k) for k in keys} == set(range(len(mapping)))
 
 
+def _pair_item(owner, dataset, i):
+    """Item ``i`` of ``dataset``, checked to be a pair ``(x, t)``."""
+    item = dataset[i]
+    if not _is_pair(item):
+        raise TypeError(
+            f'{owner}: item {i} of the dataset ({_describe(item)}) is '
+            f'not a pair: expected (x, t), with t None for an item without a label'
+            f'{_pair_hint(dataset)}'
+        )
+    return item
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``: each ``for`` pass is one
     epoch and yields ``(x, t)`` NumPy arrays, the last batch holding what is left.
@@ -204,15 +218,24 @@ class DataLoader:
     both are items whose input is a NumPy array.  An item that is not a pair (a bare
     array, a row of an array, a sequence of another length) raises TypeError naming
     its index, type and shape: when the loader is made for a list or tuple (every item
-    is checked) or an array, else on the first batch that takes it.  Dtypes are kept.
+    is checked) or an array, else on the first batch that takes it.  Items are
+    arrays or numbers: a PIL image (stacked by NumPy as (H, W, C)) or a Variable
+    raises TypeError naming its index.  Dtypes are kept.
     With ``shuffle`` every epoch takes a new random permutation, drawn from the global
     ``np.random`` (so ``np.random.seed`` reproduces it) or, with ``seed`` (an int >= 0),
     from the loader's own generator.  ``gpu=True`` moves batches with
     ``dezero.cuda.as_cupy``; ``shuffle`` and ``gpu`` are True or False.  As in the
     book, an epoch goes on until its last batch, whether its batches are taken by
     ``for`` loops or by ``next(loader)``: a loop left early (``break``) is continued by
-    the next loop or call, and so is the position :meth:`load_state_dict` loads;
-    :meth:`reset` starts a new epoch at once.
+    the next loop or call, and so is the position :meth:`load_state_dict` loads; a
+    loop begun after the last batch was taken gives none and ends the epoch, and the
+    next starts a new one; :meth:`reset` starts a new epoch at once.
+
+    Each epoch is planned as it starts, from the dataset's length and ``batch_size``
+    as they are then: ``batch_size`` and ``dataset`` may be assigned between epochs
+    (checked as here; part-way through an epoch RuntimeError), and a dataset that
+    grows or shrinks in place is served whole from the next epoch on.  A dataset whose
+    length changes part-way through an epoch raises ValueError at the next batch.
 
     ``shard`` splits every batch among the processes of a data-parallel run
     (:mod:`dezero.distributed`): a communicator from ``dezero.distributed.init()``, or a
@@ -231,47 +254,11 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size, shuffle=True, gpu=False, seed=None, shard=None):
         owner = type(self).__name__
-        self._arrays = _array_pair(owner, dataset)
-        if (
-            self._arrays is None
-            and isinstance(dataset, collections.abc.Mapping)
-            and not (dataset and _keyed_by_position(dataset))  # ({} holds no positions)
-        ):
-            what = 'a' if dataset else 'an empty'
-            raise TypeError(
-                f'{owner}: dataset must have items by position 0, 1, ..., len - 1 (a '
-                f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got '
-                f'{what} {type(dataset).__name__}, whose items are taken by key; pass '
-                f'list(d.values()) if its values are the (x, t) pairs'
-            )
-        if self._arrays is None and not (
-            hasattr(dataset, '__len__') and hasattr(dataset, '__getitem__')
-        ):
-            raise TypeError(
-                f'{owner}: dataset must have a length and items by index (a Dataset, '
-                f'a list of (x, t) pairs or a tuple (x, t) of arrays), got '
-                f'{type(dataset).__name__} (make a list of its items first)'
-            )
-        if self._arrays is None:
-            _check_not_columns(owner, dataset)
-        self.dataset = dataset
-        # A container: indexing it has no side effects, so it fails early.  The items
-        # of a plain list or tuple are all checked; the rows of an array are all alike,
-        # and a subclass may make its items in __getitem__, so there the first one is.
-        if self._arrays is None and type(dataset) in (list, tuple):
-            bad = next((i for i, item in enumerate(dataset) if not _is_pair(item)), None)
-            if bad is not None:
-                self._item(bad)
-        elif (
-            self._arrays is None and isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset)
-        ):
-            self._item(0)
-        self.batch_size = _check_batch_size(owner, batch_size)
+        self._dataset, self._arrays = dataset, self._checked_dataset(dataset)
+        self._batch_size = _check_batch_size(owner, batch_size)
         self.shuffle = check_flag(owner, 'shuffle', shuffle)
         self.gpu = check_flag(owner, 'gpu', gpu)
         seed = _check_seed(owner, seed)
-        self.data_size = len(dataset) if self._arrays is None else len(self._arrays[0])
-        self.max_iter = math.ceil(self.data_size / self.batch_size)
         self.shard = None
         if shard is not None:
             self.shard = _check_shard(owner, shard)
@@ -286,8 +273,130 @@ class DataLoader:
         self._random = np.random if seed is None else np.random.default_rng(seed)
         self.reset()
 
+    def _checked_dataset(self, dataset):
+        """The pair ``(x, t)`` of arrays that ``dataset`` is, or None for a dataset of
+        items, once checked: TypeError or ValueError saying what does not fit."""
+        owner = type(self).__name__
+        arrays = _array_pair(owner, dataset)
+        if arrays is not None:
+            return arrays
+        if isinstance(dataset, collections.abc.Mapping) and not (
+            dataset and _keyed_by_position(dataset)  # ({} holds no positions)
+        ):
+            what = 'a' if dataset else 'an empty'
+            raise TypeError(
+                f'{owner}: dataset must have items by position 0, 1, ..., len - 1 (a '
+                f'Dataset, a list of (x, t) pairs or a tuple (x, t) of arrays), got '
+                f'{what} {type(dataset).__name__}, whose items are taken by key; pass '
+                f'list(d.values()) if its values are the (x, t) pairs'
+            )
+        if not (hasattr(dataset, '__len__') and hasattr(dataset, '__getitem__')):
+            raise TypeError(
+                f'{owner}: dataset must have a length and items by index (a Dataset, '
+                f'a list of (x, t) pairs or a tuple (x, t) of arrays), got '
+                f'{type(dataset).__name__} (make a list of its items first)'
+            )
+        _check_not_columns(owner, dataset)
+        # A container: indexing it has no side effects, so it fails early.  The items
+        # of a plain list or tuple are all checked; the rows of an array are all alike,
+        # and a subclass may make its items in __getitem__, so there the first one is.
+        if type(dataset) in (list, tuple):
+            bad = next((i for i, item in enumerate(dataset) if not _is_pair(item)), None)
+            if bad is not None:
+                _pair_item(owner, dataset, bad)
+        elif isinstance(dataset, (list, tuple, np.ndarray)) and len(dataset):
+            _pair_item(owner, dataset, 0)
+        return None
+
+    # ---- the plan of an epoch: the dataset's length and batch_size as it starts -------
+    @property
+    def dataset(self):
+        """The dataset the batches come from.  Another one may be assigned between
+        epochs (checked as the loader checks it when made); the epoch then at its start
+        takes it at once (a new order of its samples when their number differs).
+        Part-way through an epoch the assignment is refused (RuntimeError)."""
+        return self._dataset
+
+    @dataset.setter
+    def dataset(self, dataset):
+        arrays = self._checked_dataset(dataset)
+        self._check_at_epoch_start('dataset')
+        self._check_plan(len(dataset) if arrays is None else len(arrays[0]), self._batch_size)
+        self._dataset, self._arrays = dataset, arrays
+        self._replan()
+
+    @property
+    def batch_size(self):
+        """The number of samples in a batch.  Another one may be assigned between
+        epochs (checked as the loader checks it when made), which the epoch then at its
+        start takes at once; part-way through an epoch the assignment is refused
+        (RuntimeError)."""
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, batch_size):
+        batch_size = _check_batch_size(type(self).__name__, batch_size)
+        self._check_at_epoch_start('batch_size')
+        self._check_plan(self._size(), batch_size)
+        self._batch_size = batch_size
+        self._replan()
+
+    def _check_at_epoch_start(self, name):
+        """RuntimeError, naming the attribute ``name``, unless no batch of this epoch
+        has been given yet."""
+        if self.iteration:
+            raise RuntimeError(
+                f'{type(self).__name__}: cannot assign {name} part-way through an epoch '
+                f'({self.iteration} of its {self.max_iter} batches given), which keeps the '
+                f'dataset and batch_size it began with; assign {name} between epochs, or '
+                f'call reset() first to start a new epoch'
+            )
+
+    def _size(self):
+        """The number of samples of the dataset as it is now."""
+        return len(self._dataset) if self._arrays is None else len(self._arrays[0])
+
+    def _check_plan(self, size, batch_size):
+        """ValueError when ``size`` samples cannot be served in batches of
+        ``batch_size``; a DataLoader serves any number."""
+
+    def _set_plan(self):
+        """Take the number of samples ``data_size`` and of batches ``max_iter`` of the
+        epoch from the dataset and ``batch_size`` as they are now."""
+        size = self._size()
+        self._check_plan(size, self._batch_size)
+        self.data_size = size
+        self.max_iter = math.ceil(size / self._batch_size)
+
+    def _replan(self):
+        """At the start of an epoch, plan it anew: with a new order when the number of
+        samples changed, else keeping the order drawn for it."""
+        size = self.data_size
+        self._set_plan()
+        if self.data_size != size:
+            self.reset()
+
+    def _follow_length(self):
+        """Follow a dataset whose length changed in place (a Dataset or a list grown or
+        cut): at the start of an epoch, plan it anew; part-way through one, ValueError,
+        as its batches would miss samples or take ones that are gone."""
+        size = self._size()
+        if size == self.data_size:
+            return
+        if self.iteration == 0:
+            self.reset()
+        elif self.iteration < self.max_iter:
+            raise ValueError(
+                f'{type(self).__name__}: the dataset has {size} samples, but it had '
+                f'{self.data_size} when this epoch began ({self.iteration} of its '
+                f'{self.max_iter} batches given); a dataset must keep its length during an '
+                f'epoch: change it between epochs, or call reset() to start a new epoch'
+            )
+
     def reset(self):
-        """Start a new epoch: back to the first batch, with a new order if shuffling."""
+        """Start a new epoch: back to the first batch, with a new order if shuffling,
+        planned from the dataset's length and ``batch_size`` as they are now."""
+        self._set_plan()
         self.iteration = 0
         if self.shuffle:
             self.index = self._random.permutation(self.data_size)
@@ -295,17 +404,20 @@ class DataLoader:
             self.index = np.arange(self.data_size)
 
     def __len__(self):
-        """The number of batches in an epoch."""
+        """The number of batches in an epoch: in this one, or, before its first batch,
+        in the one the dataset and ``batch_size`` now give."""
+        if self.iteration == 0:
+            return math.ceil(self._size() / self._batch_size)
         return self.max_iter
 
     def __iter__(self):
         """The loader itself, going on with the epoch, as in the book: from the batch
-        after the last one given, by a loop left early or by ``next(loader)``."""
-        if self.iteration >= self.max_iter:  # (a loaded state of an epoch at its end)
-            self.reset()
+        after the last one given, by a loop left early or by ``next(loader)``; after
+        the last batch, a loop gives none and ends the epoch."""
         return self
 
     def __next__(self):
+        self._follow_length()
         if self.iteration >= self.max_iter:
             self.reset()
             raise StopIteration
@@ -320,7 +432,7 @@ class DataLoader:
     def _batch_index(self, i):
         """The sample indexes of the ``i``-th batch of the epoch (this process's part of
         it with ``shard``)."""
-        index = self.index[i * self.batch_size : (i + 1) * self.batch_size]
+        index = self.index[i * self._batch_size : (i + 1) * self._batch_size]
         if self.shard is not None:
             rank, size = self.shard
             index = index[len(index) * rank // size : len(index) * (rank + 1) // size]
@@ -332,17 +444,18 @@ class DataLoader:
             x, t = self._arrays
             x, t = x[index], None if t is None else t[index]
         else:
-            items = [self._item(i) for i in (index.tolist() or [0])]
-            x = self._stack([item[0] for item in items], 'inputs')
+            positions = index.tolist() or [0]
+            items = [self._item(i) for i in positions]
+            x = self._stack([item[0] for item in items], 'inputs', positions)
             labels = [item[1] for item in items]
             n_none = sum(label is None for label in labels)
             if 0 < n_none < len(labels):
                 raise ValueError(
-                    f'DataLoader: {n_none} of the {len(labels)} items of a '
+                    f'{type(self).__name__}: {n_none} of the {len(labels)} items of a '
                     f'batch have no label (None); give every item a label '
                     f'or none'
                 )
-            t = None if n_none else self._stack(labels, 'labels')
+            t = None if n_none else self._stack(labels, 'labels', positions)
             if len(index) == 0:  # an empty share of a small last batch: no rows
                 x, t = x[:0], None if t is None else t[:0]
         if self.gpu:
@@ -352,24 +465,45 @@ class DataLoader:
 
     def _item(self, i):
         """Item ``i`` of the dataset, checked to be a pair ``(x, t)``."""
-        item = self.dataset[i]
-        if not _is_pair(item):
-            raise TypeError(
-                f'{type(self).__name__}: item {i} of the dataset ({_describe(item)}) is '
-                f'not a pair: expected (x, t), with t None for an item without a label'
-                f'{_pair_hint(self.dataset)}'
-            )
-        return item
+        return _pair_item(type(self).__name__, self._dataset, i)
 
-    @staticmethod
-    def _stack(values, what):
+    def _stack(self, values, what, positions):
+        """``values``, the ``what`` (inputs or labels) of the items at ``positions``,
+        stacked into one array.  Arrays and numbers go straight to NumPy; otherwise
+        every value is checked first, as NumPy stacks a PIL image without complaint."""
+        if not isinstance(values[0], (np.ndarray, np.generic, numbers.Number)):
+            self._check_stackable(values, what, positions)
         try:
             return np.stack(values)
-        except ValueError as e:
+        except (TypeError, ValueError) as e:
+            self._check_stackable(values, what, positions)
+            if isinstance(e, TypeError):
+                raise
             raise ValueError(
-                f'DataLoader: cannot stack the {what} of a batch into one '
+                f'{type(self).__name__}: cannot stack the {what} of a batch into one '
                 f'array ({e}); every item must have the same shape'
             ) from None
+
+    def _check_stackable(self, values, what, positions):
+        """TypeError naming the first of ``values`` (of the items at ``positions``)
+        that is a PIL image or a Variable, which a batch of arrays cannot hold."""
+        owner = type(self).__name__
+        for value, i in zip(values, positions, strict=True):
+            if _is_pil_image(value):
+                raise TypeError(
+                    f'{owner}: the {what} of a batch must be arrays, and item {i} of the '
+                    f'dataset gives a PIL image (mode {value.mode}, {value.width}x'
+                    f'{value.height}), which NumPy would stack as (H, W, C) where the '
+                    f'layers take (C, H, W); turn it into an array (C, H, W) with '
+                    f"ToArray() first (as the last step of the dataset's transform)"
+                )
+            if isinstance(value, Variable):
+                raise TypeError(
+                    f'{owner}: the {what} of a batch must be arrays, and item {i} of the '
+                    f'dataset gives a Variable ({_describe(value)}); put arrays in the '
+                    f'dataset (v.data for a Variable v): the batches are arrays, which the '
+                    f'model takes as they are'
+                )
 
     # ---- where the loader stands ------------------------------------------------------
     def state_dict(self):
@@ -379,11 +513,14 @@ class DataLoader:
         ``shuffle``, the
         batches of this epoch already given ``iteration``, the sample order ``index``
         (a copy) and ``generator``, the state of its own generator (``seed=``), or None
-        when it draws from ``np.random``, whose state is the program's."""
+        when it draws from ``np.random``, whose state is the program's.  At the start
+        of an epoch, a dataset whose length changed is planned for first."""
+        if self.iteration == 0:
+            self._follow_length()
         return {
             'loader': self._kind,
             'size': int(self.data_size),
-            'batch_size': int(self.batch_size),
+            'batch_size': int(self._batch_size),
             'shuffle': bool(self.shuffle),
             'iteration': int(self.iteration),
             'index': np.asarray(self.index).copy(),
@@ -422,6 +559,10 @@ class DataLoader:
                 f'(or of another program), whose state this one does not take; make a '
                 f'new {type(self).__name__} of the dataset'
             )
+        state = dict(state)
+        for name in ('dataset', 'batch_size'):  # as kept by a loader of plain attributes
+            if name in state:
+                state[f'_{name}'] = state.pop(name)
         self.__dict__.update(state)
         if self._random is None:
             self._random = np.random
@@ -444,11 +585,13 @@ class DataLoader:
                 f'keys loader, size, batch_size, shuffle, iteration, index and generator)'
             )
         size, iteration, generator = state['size'], state['iteration'], state['generator']
-        if size != self.data_size:
+        current = self._size()  # the dataset as it is now, which the loaded epoch serves
+        if size != current:
             raise ValueError(
-                f'{owner}: {source} is of a loader of {size!r} samples; this one has '
-                f'{self.data_size}'
+                f'{owner}: {source} is of a loader of {size!r} samples; this one has {current}'
             )
+        self._check_plan(current, self._batch_size)
+        max_iter = math.ceil(current / self._batch_size)
         index = np.asarray(state['index'])
         if (
             index.shape != (size,)
@@ -471,11 +614,11 @@ class DataLoader:
         if (
             isinstance(iteration, bool)
             or not isinstance(iteration, (int, np.integer))
-            or not 0 <= iteration <= self.max_iter
+            or not 0 <= iteration <= max_iter
         ):
             raise ValueError(
                 f'{owner}: {source} holds iteration={iteration!r}; expected an int from 0 '
-                f'to {self.max_iter}, the batches of an epoch'
+                f'to {max_iter}, the batches of an epoch'
             )
         own = self._own_generator()
         if (generator is not None) != own:
@@ -495,6 +638,7 @@ class DataLoader:
                 ) from None
 
         def load():
+            self._set_plan()
             self.index = index.copy()
             self.iteration = int(iteration)
             if own:
@@ -554,13 +698,22 @@ class SeqDataLoader(DataLoader):
 
     def __init__(self, dataset, batch_size, gpu=False):
         super().__init__(dataset, batch_size, shuffle=False, gpu=gpu)
-        self.jump = self.data_size // self.batch_size
-        if self.jump == 0:
+
+    @property
+    def jump(self):
+        """The items from the start of one row to the next's, ``data_size //
+        batch_size``, of the epoch's plan."""
+        return self.data_size // self._batch_size
+
+    def _check_plan(self, size, batch_size):
+        """ValueError when ``batch_size`` is larger than the ``size`` items, which
+        leaves no rows to walk (a jump of 0)."""
+        if size < batch_size:
             raise ValueError(
-                f'SeqDataLoader: batch_size {self.batch_size} is larger than '
-                f'the {self.data_size} items of the dataset'
+                f'SeqDataLoader: batch_size {batch_size} is larger than '
+                f'the {size} items of the dataset'
             )
 
     def _batch_index(self, i):
         """The items of batch ``i``: row r holds item ``(r * jump + i) % data_size``."""
-        return (np.arange(self.batch_size) * self.jump + i) % self.data_size
+        return (np.arange(self._batch_size) * self.jump + i) % self.data_size

@@ -124,8 +124,9 @@ def test_reset_restarts_the_epoch_and_a_loop_left_early_is_continued_as_in_the_b
     for _ in loader:  # leave after one batch, [3, 4, 5]
         break
     assert next(loader)[1].tolist() == [6, 7, 8]
-    for _ in loader:  # leave at once, after [9]
+    for _ in loader:  # leave at once, after [9], the last batch
         break
+    assert epoch(loader) == []  # a loop after the last batch ends the epoch, as in the book
     assert order(epoch(loader)) == list(range(10))  # then a whole epoch
 
 
@@ -586,6 +587,7 @@ def test_a_for_loop_after_loading_a_state_finishes_the_loaded_epoch():
     state = loader.state_dict()
     rest = [next(loader)[1].tolist() for _ in range(3)]
     assert rest == [[3, 2, 4], [0, 9, 5], [8]]
+    assert epoch(loader) == []  # the end of the epoch, as in the book
     following = order(epoch(loader))  # the epoch after
     other = DataLoader((x, t), 3, seed=5)
     other.load_state_dict(state)
@@ -606,14 +608,15 @@ def test_after_loading_a_loop_left_early_is_continued():
     assert order(epoch(loader)) == list(range(10))
 
 
-def test_a_state_saved_after_the_last_batch_loads_into_a_new_epoch():
+def test_a_state_saved_after_the_last_batch_loads_at_the_end_of_the_epoch():
     a = DataLoader(Numbered(7), 3, seed=1)
     batches_from(a, 3)  # the whole first epoch, StopIteration not yet met
     state = a.state_dict()
     assert state['iteration'] == 3
     b = DataLoader(Numbered(7), 3, seed=1)
     b.load_state_dict(state)
-    assert order(epoch(b)) == order(epoch(a))  # the same next epoch, not an empty one
+    assert epoch(b) == epoch(a) == []  # the loop ends the epoch, as the book's would
+    assert order(epoch(b)) == order(epoch(a))  # then the same next epoch
 
 
 def test_a_seq_loader_resumed_in_a_for_loop_goes_on():
@@ -734,6 +737,22 @@ def test_a_loader_pickled_by_the_books_dezero_is_refused_by_name():
         pickle.loads(pickle.dumps(PickledAs()))
 
 
+def test_a_loader_pickled_with_dataset_and_batch_size_as_plain_attributes_loads():
+    import copyreg
+    import pickle
+
+    state = DataLoader([(np.zeros(2), i) for i in range(5)], 2, shuffle=False).__getstate__()
+    state['dataset'], state['batch_size'] = state.pop('_dataset'), state.pop('_batch_size')
+
+    class PickledAs:
+        def __reduce__(self):
+            return copyreg._reconstructor, (DataLoader, object, None), state
+
+    loader = pickle.loads(pickle.dumps(PickledAs()))
+    assert loader.batch_size == 2 and len(loader.dataset) == 5
+    assert order(epoch(loader)) == [0, 1, 2, 3, 4]
+
+
 # ---- the kind of loader a state comes from --------------------------------------------------
 def seq_state(n=11, batch_size=3, taken=2):
     """The state of a SeqDataLoader over ``n`` items after ``taken`` batches."""
@@ -823,3 +842,300 @@ def test_a_state_with_the_kind_but_not_the_settings_is_refused():
     del state['batch_size']
     with pytest.raises(ValueError, match='is not the state of a DataLoader'):
         DataLoader(Numbered(6), 4).load_state_dict(state)
+
+
+# ---- the book's protocol of epochs: for, break, next and reset --------------------------------
+class BookLoader:
+    """The book's DataLoader and SeqDataLoader (DeZero 0.0.13) reduced to their protocol,
+    giving the sample indexes of each batch: the epochs are planned once when made, the
+    order of an epoch is drawn from np.random by reset() (when made, and by the
+    StopIteration that ends an epoch), and __iter__ returns the loader as it stands."""
+
+    def __init__(self, n, batch_size, shuffle, seq=False):
+        self.n, self.batch_size, self.shuffle, self.seq = n, batch_size, shuffle, seq
+        self.max_iter = -(-n // batch_size)
+        self.reset()
+
+    def reset(self):
+        self.iteration = 0
+        self.index = np.random.permutation(self.n) if self.shuffle else np.arange(self.n)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.iteration >= self.max_iter:
+            self.reset()
+            raise StopIteration
+        i, size = self.iteration, self.batch_size
+        if self.seq:
+            batch = [(r * (self.n // size) + i) % self.n for r in range(size)]
+        else:
+            batch = self.index[i * size : (i + 1) * size].tolist()
+        self.iteration += 1
+        return batch
+
+
+def run_ops(loader, ops, labels):
+    """What ``ops`` give on ``loader``: ('for', k) a loop left after batch k, ('next',)
+    one next(loader), ('reset',) and ('all',) a whole loop; ``labels`` turns a batch
+    into its sample indexes.  Ends with a draw from np.random, which tells its state."""
+    out = []
+    for op in ops:
+        if op[0] == 'for':
+            for i, batch in enumerate(loader):
+                out.append(labels(batch))
+                if i == op[1]:
+                    break
+            out.append('|')
+        elif op[0] == 'next':
+            try:
+                out.append(labels(next(loader)))
+            except StopIteration:
+                out.append('stop')
+        elif op[0] == 'reset':
+            loader.reset()
+        else:
+            out.append([labels(batch) for batch in loader])
+    out.append(np.random.randint(2**30))
+    return out
+
+
+def test_for_break_next_and_reset_give_the_books_batches_and_random_state():
+    rs = np.random.RandomState(0)
+    kinds = [('for',), ('next',), ('reset',), ('all',)]
+    for case in range(300):
+        n, batch_size = int(rs.randint(1, 15)), int(rs.randint(1, 18))
+        seq, shuffle = rs.rand() < 0.25, rs.rand() < 0.6
+        if seq:
+            batch_size, shuffle = min(batch_size, n), False
+        ops = [kinds[rs.randint(4)] + (int(rs.randint(6)),) for _ in range(8)]
+        np.random.seed(case)
+        if seq:
+            loader = SeqDataLoader(Numbered(n), batch_size)
+        else:
+            loader = DataLoader(Numbered(n), batch_size, shuffle=shuffle)
+        mine = run_ops(loader, ops, lambda batch: batch[1].tolist())
+        np.random.seed(case)
+        book = run_ops(BookLoader(n, batch_size, shuffle, seq), ops, lambda batch: batch)
+        assert mine == book, (case, n, batch_size, seq, shuffle, ops)
+
+
+def test_a_loop_after_the_last_batch_gives_none_and_draws_one_order_as_in_the_book():
+    np.random.seed(0)
+    loader = DataLoader(Spiral(), 100)  # 3 batches
+    for i, _ in enumerate(loader):
+        if i == 2:  # left after the last batch
+            break
+    assert len(list(loader)) == 0
+    after = np.random.randint(1000)
+    np.random.seed(0)
+    Spiral()
+    np.random.permutation(300)  # the order of the first epoch and of the next
+    np.random.permutation(300)
+    assert after == np.random.randint(1000)
+
+
+# ---- each epoch planned as it starts: batch_size and dataset between epochs -------------------
+def test_a_batch_size_assigned_between_epochs_serves_every_sample():
+    x, t = np.arange(10.0)[:, None], np.arange(10)
+    loader = DataLoader((x, t), 10, shuffle=False)
+    loader.batch_size = 5
+    assert loader.batch_size == 5 and len(loader) == 2
+    assert [b.tolist() for _, b in loader] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    loader.batch_size = np.int64(64)  # after an epoch: no empty batches
+    assert type(loader.batch_size) is int and len(loader) == 1
+    assert [b.tolist() for _, b in loader] == [list(range(10))]
+    loader.batch_size = 3
+    assert [len(b) for _, b in loader] == [3, 3, 3, 1]
+
+
+def test_a_batch_size_assigned_at_the_start_keeps_the_order_drawn_for_the_epoch():
+    loader = DataLoader(Numbered(10), 10, seed=4)
+    drawn = loader.index.copy()
+    loader.batch_size = 4
+    np.testing.assert_array_equal(loader.index, drawn)
+    assert order(epoch(loader)) == drawn.tolist()
+
+
+@pytest.mark.parametrize(
+    'value, error, words',
+    [
+        (0, ValueError, 'DataLoader: batch_size must be a positive integer, got 0'),
+        (2.5, TypeError, 'DataLoader: batch_size must be a positive integer, got float 2.5'),
+        (True, TypeError, 'DataLoader: batch_size must be a positive integer, got bool True'),
+    ],
+)
+def test_an_assigned_batch_size_is_checked_as_when_made(value, error, words):
+    loader = DataLoader(Numbered(10), 4)
+    with pytest.raises(error, match=re.escape(words)):
+        loader.batch_size = value
+    assert loader.batch_size == 4 and len(loader) == 3
+
+
+@pytest.mark.parametrize('name', ['batch_size', 'dataset'])
+def test_assigning_part_way_through_an_epoch_is_refused(name):
+    loader = DataLoader(Numbered(10), 4, shuffle=False)
+    value = 2 if name == 'batch_size' else Numbered(6)
+    next(loader)
+    with pytest.raises(
+        RuntimeError,
+        match=rf'DataLoader: cannot assign {name} part-way through an epoch \(1 of its 3 '
+        rf'batches given\).*assign {name} between epochs, or call reset\(\) first',
+    ):
+        setattr(loader, name, value)
+    assert [t.tolist() for _, t in loader] == [[4, 5, 6, 7], [8, 9]]  # as before
+    setattr(loader, name, value)  # between epochs
+    assert len(loader) == (5 if name == 'batch_size' else 2)
+    next(loader)
+    loader.reset()
+    setattr(loader, name, value)
+
+
+def test_an_assigned_pair_of_arrays_is_served_not_the_old_one():
+    x, t = np.arange(4.0)[:, None], np.arange(4)
+    loader = DataLoader((x, t), 4, shuffle=False)
+    loader.dataset = (x + 100, t + 100)
+    xb, tb = next(loader)
+    assert xb[:, 0].tolist() == tb.tolist() == [100, 101, 102, 103]
+    loader.reset()
+    loader.dataset = (np.arange(6.0)[:, None], None)
+    assert [xb[:, 0].tolist() for xb, _ in loader] == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_an_assigned_dataset_of_another_length_gets_a_new_order():
+    loader = DataLoader(Numbered(4), 4, seed=0)
+    loader.dataset = Numbered(8)
+    assert len(loader) == 2 and sorted(order(epoch(loader))) == list(range(8))
+    loader.dataset = [(np.zeros(2), 7)] * 3  # a list of pairs
+    assert order(epoch(loader)) == [7, 7, 7]
+
+
+@pytest.mark.parametrize(
+    'dataset, error, words',
+    [
+        ({'a': 1}, TypeError, 'dataset must have items by position'),
+        ((np.zeros((3, 2)), np.zeros(4)), ValueError, 'same first length'),
+        ([np.zeros(2), np.zeros(2)], TypeError, r'item 0 of the dataset .* is not a pair'),
+        (iter([]), TypeError, 'dataset must have a length and items by index'),
+    ],
+)
+def test_an_assigned_dataset_is_checked_as_when_made(dataset, error, words):
+    loader = DataLoader(Numbered(5), 2, shuffle=False)
+    with pytest.raises(error, match='DataLoader: .*' + words):
+        loader.dataset = dataset
+    assert len(loader) == 3 and order(epoch(loader)) == list(range(5))
+
+
+def grow(dataset, n):
+    """Make the Numbered ``dataset`` one of ``n`` items, in place."""
+    dataset.data, dataset.label = Numbered(n).data, Numbered(n).label
+
+
+@pytest.mark.parametrize('shuffle', [False, True])
+def test_a_dataset_grown_in_place_is_served_whole_from_the_next_epoch(shuffle):
+    ds = Numbered(4)
+    loader = DataLoader(ds, 2, shuffle=shuffle, seed=0)
+    grow(ds, 8)  # before the first batch
+    assert len(loader) == 4 and sorted(order(epoch(loader))) == list(range(8))
+    grow(ds, 11)  # between epochs
+    assert len(loader) == 6 and sorted(order(epoch(loader))) == list(range(11))
+    items = [(np.zeros(2), i) for i in range(3)]  # a list of items grown too
+    loader = DataLoader(items, 2, shuffle=shuffle, seed=0)
+    epoch(loader)
+    items.append((np.zeros(2), 3))
+    assert sorted(order(epoch(loader))) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize('n', [3, 20])
+def test_a_dataset_changing_length_part_way_through_an_epoch_is_refused(n):
+    ds = Numbered(10)
+    loader = DataLoader(ds, 4, shuffle=False)
+    next(loader)
+    grow(ds, n)
+    with pytest.raises(
+        ValueError,
+        match=rf'DataLoader: the dataset has {n} samples, but it had 10 when this epoch '
+        rf'began \(1 of its 3 batches given\); a dataset must keep its length',
+    ):
+        next(loader)
+    loader.reset()  # a new epoch over the dataset as it is
+    assert order(epoch(loader)) == list(range(n))
+
+
+def test_a_state_saved_at_the_start_of_an_epoch_follows_a_grown_dataset():
+    ds = Numbered(6)
+    loader = DataLoader(ds, 4, seed=1)
+    epoch(loader)
+    grow(ds, 9)
+    state = loader.state_dict()
+    assert state['size'] == 9 and sorted(state['index'].tolist()) == list(range(9))
+    other = DataLoader(Numbered(9), 4, seed=7)
+    other.load_state_dict(state)
+    assert order(epoch(other)) == order(epoch(loader)) == state['index'].tolist()
+
+
+def test_a_seq_loader_plans_its_rows_from_the_batch_size_and_dataset_of_the_epoch():
+    ds = Numbered(8)
+    loader = SeqDataLoader(ds, 2)
+    loader.batch_size = 4  # jump 2
+    assert loader.jump == 2 and [t.tolist() for _, t in loader] == [[0, 2, 4, 6], [1, 3, 5, 7]]
+    with pytest.raises(ValueError, match='SeqDataLoader: batch_size 9 is larger than the 8 items'):
+        loader.batch_size = 9
+    assert loader.batch_size == 4 and loader.jump == 2
+    grow(ds, 12)  # jump 3
+    assert [t.tolist() for _, t in loader][0] == [0, 3, 6, 9] and loader.jump == 3
+    with pytest.raises(ValueError, match='SeqDataLoader: batch_size 4 is larger than the 3 items'):
+        loader.dataset = Numbered(3)
+    loader.dataset = (np.arange(6.0)[:, None], np.arange(6))
+    assert loader.jump == 1 and [t.tolist() for _, t in loader] == [[0, 1, 2, 3], [1, 2, 3, 4]]
+
+
+# ---- items that a batch of arrays cannot hold ---------------------------------------------
+def test_pil_images_as_items_are_refused_with_the_advice_of_the_transforms():
+    Image = pytest.importorskip('PIL.Image')
+    items = [(Image.new('RGB', (32, 24)), i) for i in range(3)]
+    with pytest.raises(
+        TypeError,
+        match=r'DataLoader: the inputs of a batch must be arrays, and item 0 of the dataset '
+        r'gives a PIL image \(mode RGB, 32x24\), which NumPy would stack as \(H, W, C\) '
+        r'where the layers take \(C, H, W\); turn it into an array \(C, H, W\) with '
+        r'ToArray\(\) first',
+    ):
+        next(DataLoader(items, 3, shuffle=False))
+    mixed = [(np.zeros((3, 24, 32)), 0), (Image.new('RGB', (32, 24)), 1)]
+    with pytest.raises(TypeError, match='item 1 of the dataset gives a PIL image'):
+        next(DataLoader(mixed, 2, shuffle=False))
+
+
+def test_a_dataset_whose_transform_ends_with_a_pil_image_is_refused():
+    pytest.importorskip('PIL.Image')
+    from dezero.transforms import Compose, Resize, ToPIL
+
+    class Images(Dataset):
+        def prepare(self):
+            self.data = np.zeros((4, 3, 40, 40), dtype=np.uint8)
+            self.label = np.arange(4)
+
+    loader = DataLoader(Images(transform=Compose([ToPIL(), Resize(32)])), 4)
+    with pytest.raises(TypeError, match=r'gives a PIL image \(mode RGB, 32x32\)'):
+        next(loader)
+
+
+@pytest.mark.parametrize('where', ['inputs', 'labels'])
+@pytest.mark.parametrize('first', [True, False])
+def test_variables_as_items_are_refused_naming_the_part_and_the_fix(where, first):
+    from dezero import Variable
+
+    v = Variable(np.zeros(2))
+    plain = (np.zeros(2), 0)
+    odd = (v, 0) if where == 'inputs' else (np.zeros(2), Variable(np.array(1)))
+    items = [odd, plain] if first else [plain, odd]
+    shape = r'\(2,\)' if where == 'inputs' else r'\(\)'
+    with pytest.raises(
+        TypeError,
+        match=rf'DataLoader: the {where} of a batch must be arrays, and item {1 - first} of '
+        rf'the dataset gives a Variable \(Variable of shape {shape}\); put arrays in the '
+        r'dataset \(v.data for a Variable v\)',
+    ):
+        next(DataLoader(items, 2, shuffle=False))
