@@ -37,6 +37,7 @@ import operator
 import sys
 import threading
 import time
+import types
 import weakref
 
 import numpy as np
@@ -633,9 +634,8 @@ class Variable:
         for cls in type(self).__mro__:
             if cls is Variable:
                 break
-            names = cls.__dict__.get('__slots__', ())
-            for slot in (names,) if isinstance(names, str) else names:
-                if slot not in ('__dict__', '__weakref__') and hasattr(self, slot):
+            for slot in _slots_of(cls):
+                if hasattr(self, slot):
                     slots[slot] = getattr(self, slot)
         hooks = None if self._hooks is None else dict(self._hooks)
         args = (type(self), self._data, self.name, self.grad, self.requires_grad, hooks)
@@ -1456,11 +1456,12 @@ def kept_for_backward(value):
     return value
 
 
-def _wrap_all(ys, inputs):
-    """The arrays ``ys`` a function computed without recording, as :func:`_wrap` makes
-    them; a view of an input Variable's data (``x.reshape`` under ``no_grad()``) notes
-    it, as a recorded one does, so that changing the view in place is seen."""
-    outputs = [_wrap(y) for y in ys]
+def _wrap_all(ys, inputs, f):
+    """The arrays ``ys`` the function ``f`` computed without recording, as
+    :func:`_wrap` makes them; a view of an input Variable's data (``x.reshape`` under
+    ``no_grad()``) notes it, as a recorded one does, so that changing the view in place
+    is seen."""
+    outputs = [_wrap(y if type(y) is np.ndarray else f._output_array(y)) for y in ys]
     for v in outputs:
         base = v._data.base
         if base is not None:
@@ -1473,12 +1474,29 @@ def _wrap(y):
     that no graph leads back from: a leaf, as in the book, which gets a gradient when
     a graph recorded later uses it (``W = W - lr * W.grad`` under ``no_grad()`` makes a
     new W to train), but ``backward()`` from it is refused (see ``_unrecorded``).
-    NumPy arithmetic on 0-d arrays gives scalars, made arrays again here."""
-    if type(y) is not np.ndarray:
-        y = np.asarray(y) if isinstance(y, np.generic) else as_array(y)
+    ``y`` is an array already (see :meth:`Function._output_array`)."""
     v = _fresh_variable(y, y.dtype.kind != 'b')
     v._unrecorded = True
     return v
+
+
+def _reads_graph_links(function):
+    """Whether the code of ``function`` (a backward) reads attributes named ``inputs``
+    or ``outputs`` (``self.inputs``), its nested code included."""
+    codes = [function.__code__] if hasattr(function, '__code__') else []
+    while codes:
+        code = codes.pop()
+        if 'inputs' in code.co_names or 'outputs' in code.co_names:
+            return True
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return False
+
+
+def _slots_of(cls):
+    """The names in the ``__slots__`` of the class ``cls`` itself that hold values."""
+    names = cls.__dict__.get('__slots__', ())
+    names = (names,) if isinstance(names, str) else names
+    return [name for name in names if name not in ('__dict__', '__weakref__')]
 
 
 #: what recording a call sets on a Function: its links into the graph, and the hooks
@@ -1520,11 +1538,18 @@ class Function:
     all (the default, so that a function written as in the book keeps everything), or
     a tuple of indices.  The graph keeps only those values alive.  A function written
     as in the book (declaring neither) gets its gradients as Variables in both passes,
-    since its backward may read ``gy.data``.
+    since its backward may read ``gy.data``; so does a subclass whose own backward
+    reads ``self.inputs`` or ``self.outputs`` without declaring what it retains,
+    whatever its parent class declares.
 
     Calling the function returns one Variable, or a list of them when ``forward``
-    returns several arrays.  A function object may be called more than once: each
-    recorded call after the first runs on a copy, with its own inputs and state.
+    returns several arrays (a subclass of ndarray, such as ``np.matrix``, becomes a
+    plain array; a masked array is refused).  A function object may be called more
+    than once: each recorded call after the first runs on a copy, with its own inputs
+    and state, so that each call's backward reads what its own forward stored; an
+    attribute that forward assigns (``self.count += 1``) is assigned on that copy, and
+    state carried from call to call belongs in an array changed in place, or in a
+    Layer.
     """
 
     inputs = None
@@ -1551,8 +1576,26 @@ class Function:
         cls._told_needs = parameter is not None and parameter.kind is parameter.KEYWORD_ONLY
         # A function that declares what it retains is written for this engine and gets
         # arrays in a first-order pass; one written as in the book gets Variables, as
-        # its backward may read gy.data.
+        # its backward may read gy.data.  A subclass with a backward of its own that
+        # reads self.inputs or self.outputs, as the book's do, without declaring what
+        # it retains is one written as in the book, whatever its parent declares (a
+        # subclass of a built-in function overriding its backward).
+        own = cls.__dict__
+        if (
+            'backward' in own
+            and 'retain_inputs' not in own
+            and 'retain_outputs' not in own
+            and not cls._told_needs
+            and _reads_graph_links(own['backward'])
+        ):
+            cls.retain_inputs = cls.retain_outputs = True
         cls._book_style = cls.retain_inputs is True and cls.retain_outputs is True
+        cls._slot_names = tuple(
+            name
+            for klass in cls.__mro__
+            if klass is not Function and issubclass(klass, Function)
+            for name in _slots_of(klass)
+        )
 
     def __copy__(self):
         """A shallow copy for another call: the settings and whatever the last forward
@@ -1562,6 +1605,9 @@ class Function:
         so that the two calls share no inputs, outputs or hooks."""
         copied = object.__new__(type(self))
         copied.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _PER_CALL})
+        for name in self._slot_names:  # a subclass's __slots__
+            if hasattr(self, name):
+                setattr(copied, name, getattr(self, name))
         return copied
 
     def __getstate__(self):
@@ -1573,8 +1619,12 @@ class Function:
         outputs (weak references, which pickle cannot carry), its generation, the
         data clock of its recording and the hooks of its outputs.
         The copy is in no graph (its inputs are None, so its next call runs on it),
-        but it is not a function never called: what forward stored is kept."""
-        return {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
+        but it is not a function never called: what forward stored is kept.  The
+        values of a subclass's ``__slots__`` go along (as pickle's second part of the
+        state)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in _CALL_LINKS}
+        slots = {name: getattr(self, name) for name in self._slot_names if hasattr(self, name)}
+        return (state, slots) if slots else state
 
     def __call__(self, *inputs):
         settings = _settings
@@ -1629,7 +1679,7 @@ class Function:
             recording = settings.enable_backprop
             if type(ys) is not tuple:
                 ys = (ys,)
-            outputs = f._record(inputs, ys) if recording else _wrap_all(ys, inputs)
+            outputs = f._record(inputs, ys) if recording else _wrap_all(ys, inputs, f)
         finally:
             if lone:
                 _lone_call = None
@@ -1695,9 +1745,9 @@ class Function:
             raise described from e
         if type(ys) is not np.ndarray:
             ys = (
-                [y if type(y) is np.ndarray else as_array(y) for y in ys]
+                [y if type(y) is np.ndarray else f._output_array(y) for y in ys]
                 if type(ys) is tuple
-                else as_array(ys)
+                else f._output_array(ys)
             )
         if _settings.detect_anomaly:
             _anomaly.check_forward(f, xs, ys if type(ys) is list else [ys])
@@ -1767,9 +1817,15 @@ class Function:
         return outputs
 
     def _output_array(self, y):
-        """What forward returned that is neither a NumPy array nor a NumPy scalar, as
-        an array: a number or a CuPy array; TypeError naming this function for
-        anything else (None, a string)."""
+        """What forward returned that is not a plain NumPy array, as one: a NumPy
+        scalar or a number as a 0-d array, a subclass of ndarray (``np.matrix``) as a
+        plain array over its memory (see :func:`plain_array`; a masked array is
+        refused), a CuPy array as it is; TypeError naming this function for anything
+        else (None, a string)."""
+        if isinstance(y, np.generic):
+            return np.asarray(y)
+        if isinstance(y, np.ndarray):
+            return plain_array(y, f'{type(self).__name__}.forward')
         if not (isinstance(y, numbers.Number) or cuda.is_array(y)):
             raise TypeError(
                 f'{type(self).__name__}.forward returned {type(y).__name__} {y!r:.40}; '
@@ -1874,7 +1930,10 @@ class _Untraceable(Function):
 
 def _gradient_array(f, g):
     """The gradient ``g`` that ``f.backward`` returned, not a Variable, as an array:
-    an array or a number; TypeError naming f for anything else (a string, a list)."""
+    an array or a number (a subclass of ndarray as a plain array, see
+    :func:`plain_array`); TypeError naming f for anything else (a string, a list)."""
+    if isinstance(g, np.ndarray) and type(g) is not np.ndarray:
+        return plain_array(g, f'{type(f).__name__}.backward')
     if isinstance(g, (np.ndarray, numbers.Number)) or cuda.is_array(g):
         return as_array(g)
     raise TypeError(

@@ -1,6 +1,8 @@
 """The engine: Variable, Function, Config and backward."""
 
+import copy
 import gc
+import pickle
 import sys
 import weakref
 
@@ -859,6 +861,98 @@ def test_a_book_style_backward_reading_gy_data_gets_a_variable_as_in_the_book():
     F.sum(y * 3.0).backward()
     np.testing.assert_allclose(x.grad.data, [9.0, -12.0])
     assert isinstance(x.grad, Variable)
+
+
+class BookTanh(Tanh):
+    """A subclass of a built-in function whose backward is written as in the book:
+    it reads self.outputs and multiplies gy in place."""
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        gy *= 1 - y.data * y.data
+        return gy
+
+
+class BookExp(Exp):
+    def backward(self, gy):
+        return gy * F.exp(self.inputs[0])
+
+
+class BookReLU(F.ReLU):
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * (x.data > 0)
+
+
+def test_a_subclass_of_a_built_in_function_with_a_backward_as_in_the_book_works():
+    # it inherited the built-in's declarations: its inputs were stand-ins, its outputs
+    # were not kept, and gy came as an array shared with the other branch of the sum
+    x, w = Variable(np.array([0.5, 1.0])), Variable(np.array([2.0, 3.0]))
+    ((BookTanh()(x) + w) * 2.0).backward()
+    np.testing.assert_allclose(w.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad.data, 2 * (1 - np.tanh([0.5, 1.0]) ** 2))
+    x = Variable(np.array([0.5, 1.0]))
+    BookExp()(x * 2.0).backward()
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp([1.0, 2.0]))
+    x = Variable(np.array([-1.0, 1.0]))
+    F.sum(BookReLU()(x * 2.0)).backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 2.0])
+    assert not Tanh._book_style and BookTanh._book_style
+
+
+class SlottedScale(Function):
+    __slots__ = ('k',)
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        return x * self.k
+
+    def backward(self, gy):
+        return gy * self.k
+
+
+def test_a_function_with_slots_keeps_them_in_its_later_calls_and_copies():
+    # a later call runs on a copy, which had only the instance dictionary
+    f = SlottedScale(3.0)
+    x = Variable(np.array([1.0, 2.0]))
+    f(x)
+    f(x).backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    assert copy.deepcopy(f).k == 3.0 and pickle.loads(pickle.dumps(f)).k == 3.0
+
+
+class MatrixOut(Function):
+    def forward(self, x):
+        return np.asmatrix(x)
+
+    def backward(self, gy):
+        return np.asmatrix(gy.data * 2)
+
+
+@pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, on np.matrix
+@pytest.mark.parametrize('record', [True, False])
+def test_a_matrix_from_a_function_is_a_plain_array_and_a_masked_one_is_refused(record):
+    # a matrix output computed x * x as a matrix product; its gradient made Adam's
+    # grad * grad one too
+    x = Variable(np.array([[1.0, -2.0], [3.0, 4.0]]))
+    with dezero.using_config('enable_backprop', record):
+        y = MatrixOut()(x)
+    assert type(y.data) is np.ndarray
+    np.testing.assert_array_equal((y * y).data, [[1.0, 4.0], [9.0, 16.0]])
+    if record:
+        F.sum(y).backward()
+        assert type(x.grad.data) is np.ndarray
+        np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 2.0))
+
+    class MaskedOut(Function):
+        def forward(self, x):
+            return np.ma.masked_array(x, mask=x < 0)
+
+    with pytest.raises(TypeError, match=r'MaskedOut\.forward: got a masked array'):
+        with dezero.using_config('enable_backprop', record):
+            MaskedOut()(x)
 
 
 @pytest.mark.parametrize('create_graph', [False, True])
