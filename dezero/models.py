@@ -302,6 +302,27 @@ def _global_average_pooling(x):
     return F.mean(x, axis=(2, 3))
 
 
+_global_average_pooling_2d = _global_average_pooling  # the book's name for it
+
+
+def _caffe_max_pooling(x, kernel_size, stride):
+    """Max pooling of x (N, C, H, W) as Caffe computes it: square windows of
+    ``kernel_size`` at 0, ``stride``, 2 * ``stride``, ..., up to the one that covers
+    the last row (and column), which may run past the bottom (and right) border; an
+    output of at least 1x1.  x is extended there by values that never win (-inf),
+    then pooled without padding.  Derivative: that of :func:`dezero.functions.pooling`,
+    none reaching the extension."""
+    xp = cuda.get_array_module(x)
+    for axis in (2, 3):
+        size = x.shape[axis]
+        extra = max(kernel_size - size, (stride - (size - kernel_size) % stride) % stride)
+        if extra:
+            shape = list(x.shape)
+            shape[axis] = extra
+            x = F.concat([x, xp.full(shape, -xp.inf, x.dtype)], axis=axis)
+    return F.pooling(x, kernel_size, stride=stride)
+
+
 def _batch_norm(channels, dtype):
     """A BatchNorm layer whose parameters for ``channels`` channels exist already.
 
@@ -330,9 +351,10 @@ class VGG16(Model):
 
     The layers are named as in DeZero (``conv1_1`` ... ``conv5_3``, ``fc6``, ``fc7``,
     ``fc8``), and every parameter exists once the model is created (float32).
-    ``conv5_3`` keeps its outputs (``keep_outputs``), so that the last feature maps
-    and, after ``backward(retain_grad=True)``, their gradient can be read back through
-    ``model.conv5_3.outputs[0]()`` for Grad-CAM.  With
+    ``conv5_3`` keeps its outputs (``keep_outputs``; a layer assigned to ``conv5_3``
+    later keeps them only if its own ``keep_outputs`` is set), so that the last
+    feature maps and, after ``backward(retain_grad=True)``, their gradient can be read
+    back through ``model.conv5_3.outputs[0]()`` for Grad-CAM.  With
     ``pretrained=True`` the weights DeZero publishes at :attr:`WEIGHTS_PATH` (about
     550 MB) are loaded from ``models_dir()`` (``$DEZERO_HOME/models``), downloading
     them there first if needed; offline, a :class:`dezero.download.DownloadError`
@@ -345,6 +367,12 @@ class VGG16(Model):
     # the archive, and load_weights then checks every key and shape.
     md5 = None
     _STAGES = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+    # the names of each stage's convolutions (conv1_1, conv1_2, ...), which forward
+    # looks up, so that a layer assigned to one of them is the one that runs
+    _CONVS = tuple(
+        tuple(f'conv{s}_{i}' for i in range(1, len(widths) + 1))
+        for s, widths in enumerate(_STAGES, 1)
+    )
     MEAN_BGR = (103.939, 116.779, 123.68)
 
     def __init__(self, pretrained=False):
@@ -352,16 +380,11 @@ class VGG16(Model):
         # fetch the file first: no need to build 138M parameters to learn it is missing
         pretrained = check_flag('VGG16', 'pretrained', pretrained)
         path = _pretrained_file('VGG16', self.WEIGHTS_PATH, self.md5) if pretrained else None
-        self.stages = []
         in_channels = 3
-        for s, widths in enumerate(self._STAGES, 1):
-            stage = []
-            for i, width in enumerate(widths, 1):
-                conv = Conv2d(width, 3, stride=1, pad=1, in_channels=in_channels)
-                setattr(self, f'conv{s}_{i}', conv)
-                stage.append(conv)
+        for widths, names in zip(self._STAGES, self._CONVS):
+            for width, name in zip(widths, names):
+                setattr(self, name, Conv2d(width, 3, stride=1, pad=1, in_channels=in_channels))
                 in_channels = width
-            self.stages.append(stage)
         self.fc6 = Linear(4096, in_size=in_channels * 7 * 7)
         self.fc7 = Linear(4096, in_size=4096)
         self.fc8 = Linear(1000, in_size=4096)
@@ -380,9 +403,9 @@ class VGG16(Model):
                 f'224x224 (to 255x255) give; got images of shape '
                 f'{tuple(x.shape)}'
             )
-        for stage in self.stages:
-            for conv in stage:
-                x = F.relu(conv(x))
+        for names in self._CONVS:
+            for name in names:
+                x = F.relu(getattr(self, name)(x))
             x = F.pooling(x, 2, stride=2)
         x = F.flatten(x)
         x = F.dropout(F.relu(self.fc6(x)))
@@ -492,25 +515,31 @@ def _check_not_empty(width, height):
         )
 
 
-def _block_size(block, what, value):
-    """``value`` checked as a positive int (a channel count, a number of blocks or a
-    stride) for the ResNet block ``block``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f'{block}: {what} must be a positive integer, got {value!r}')
-    return int(value)
+def _block_sizes(block, **sizes):
+    """The ``sizes`` (channel counts, a number of blocks, a stride) given to the ResNet
+    block ``block``, each checked as a positive integer and named in the error:
+    TypeError for a non-integer (None: not given), ValueError for one below 1."""
+    return [_check_size(block, name, value) for name, value in sizes.items()]
 
 
-def _conv_bn(block, in_channels, out_channels, kernel_size, stride, dtype):
+def _downsample_fb(block, value):
+    """``downsample_fb`` of ``block`` as a bool: True or False (None, the book's
+    default, is False); anything else, such as the string 'False', is refused."""
+    return False if value is None else check_flag(block, 'downsample_fb', value)
+
+
+def _conv_bn(in_channels, out_channels, kernel_size, stride, dtype):
     """A convolution without bias (pad keeping the size for stride 1) and the batch
-    norm that follows it, both with all their parameters created."""
+    norm that follows it, both with all their parameters created; the sizes are
+    checked by the caller."""
     conv = Conv2d(
-        _block_size(block, 'out_channels', out_channels),
+        out_channels,
         kernel_size,
         stride,
         kernel_size // 2,
         nobias=True,
         dtype=dtype,
-        in_channels=_block_size(block, 'in_channels', in_channels),
+        in_channels=in_channels,
     )
     return conv, _batch_norm(out_channels, dtype)
 
@@ -524,7 +553,8 @@ class BottleneckA(Layer):
     to ``out_channels``; the shortcut conv4 (1x1 with ``stride``) projects x to
     ``out_channels``.  None has a bias; each is followed by batch normalisation.  The
     stride sits on conv1, as in the original (MSRA) ResNet, or on conv2 with
-    ``downsample_fb=True`` (the "Facebook" variant, later called ResNet v1.5).
+    ``downsample_fb=True`` (the "Facebook" variant, later called ResNet v1.5; None
+    counts as False).
     """
 
     def __init__(
@@ -537,16 +567,19 @@ class BottleneckA(Layer):
         dtype=np.float32,
     ):
         super().__init__()
-        stride = _block_size('BottleneckA', 'stride', stride)
+        in_channels, mid_channels, out_channels, stride = _block_sizes(
+            'BottleneckA',
+            in_channels=in_channels,
+            mid_channels=mid_channels,
+            out_channels=out_channels,
+            stride=stride,
+        )
+        downsample_fb = _downsample_fb('BottleneckA', downsample_fb)
         stride_1x1, stride_3x3 = (1, stride) if downsample_fb else (stride, 1)
-        self.conv1, self.bn1 = _conv_bn(
-            'BottleneckA', in_channels, mid_channels, 1, stride_1x1, dtype
-        )
-        self.conv2, self.bn2 = _conv_bn(
-            'BottleneckA', mid_channels, mid_channels, 3, stride_3x3, dtype
-        )
-        self.conv3, self.bn3 = _conv_bn('BottleneckA', mid_channels, out_channels, 1, 1, dtype)
-        self.conv4, self.bn4 = _conv_bn('BottleneckA', in_channels, out_channels, 1, stride, dtype)
+        self.conv1, self.bn1 = _conv_bn(in_channels, mid_channels, 1, stride_1x1, dtype)
+        self.conv2, self.bn2 = _conv_bn(mid_channels, mid_channels, 3, stride_3x3, dtype)
+        self.conv3, self.bn3 = _conv_bn(mid_channels, out_channels, 1, 1, dtype)
+        self.conv4, self.bn4 = _conv_bn(in_channels, out_channels, 1, stride, dtype)
 
     def forward(self, x):
         """The block of the class: x of shape (N, in_channels, H, W) gives
@@ -565,9 +598,12 @@ class BottleneckB(Layer):
 
     def __init__(self, in_channels, mid_channels, dtype=np.float32):
         super().__init__()
-        self.conv1, self.bn1 = _conv_bn('BottleneckB', in_channels, mid_channels, 1, 1, dtype)
-        self.conv2, self.bn2 = _conv_bn('BottleneckB', mid_channels, mid_channels, 3, 1, dtype)
-        self.conv3, self.bn3 = _conv_bn('BottleneckB', mid_channels, in_channels, 1, 1, dtype)
+        in_channels, mid_channels = _block_sizes(
+            'BottleneckB', in_channels=in_channels, mid_channels=mid_channels
+        )
+        self.conv1, self.bn1 = _conv_bn(in_channels, mid_channels, 1, 1, dtype)
+        self.conv2, self.bn2 = _conv_bn(mid_channels, mid_channels, 3, 1, dtype)
+        self.conv3, self.bn3 = _conv_bn(mid_channels, in_channels, 1, 1, dtype)
 
     def forward(self, x):
         """The block of the class: an output of x's shape (N, in_channels, H, W)."""
@@ -581,7 +617,8 @@ class BuildingBlock(Layer):
     """One stage of a ResNet: ``n_layers`` bottleneck blocks in a row, ``a`` (a
     :class:`BottleneckA` from ``in_channels`` to ``out_channels`` with ``stride`` and
     ``downsample_fb``), then ``b1``, ``b2``, ... (:class:`BottleneckB` blocks that
-    keep ``out_channels``).  Every argument but ``downsample_fb`` must be given."""
+    keep ``out_channels``).  Every argument but ``downsample_fb`` (True or False;
+    None, the default, is False) must be given."""
 
     def __init__(
         self,
@@ -594,21 +631,27 @@ class BuildingBlock(Layer):
         dtype=np.float32,
     ):
         super().__init__()
-        n_layers = _block_size('BuildingBlock', 'n_layers', n_layers)
-        self.a = BottleneckA(
-            in_channels,
-            mid_channels,
-            out_channels,
-            _block_size('BuildingBlock', 'stride', stride),
-            bool(downsample_fb),
-            dtype,
+        n_layers, in_channels, mid_channels, out_channels, stride = _block_sizes(
+            'BuildingBlock',
+            n_layers=n_layers,
+            in_channels=in_channels,
+            mid_channels=mid_channels,
+            out_channels=out_channels,
+            stride=stride,
         )
-        # the blocks in the order they run; each is also an attribute, which names it
-        self.blocks = [self.a]
+        downsample_fb = _downsample_fb('BuildingBlock', downsample_fb)
+        self.a = BottleneckA(in_channels, mid_channels, out_channels, stride, downsample_fb, dtype)
         for i in range(1, n_layers):
-            block = BottleneckB(out_channels, mid_channels, dtype)
-            setattr(self, f'b{i}', block)
-            self.blocks.append(block)
+            setattr(self, f'b{i}', BottleneckB(out_channels, mid_channels, dtype))
+        # the names of the blocks in the order they run, as the book keeps them (a
+        # tuple: no member container): forward looks each one up, so that a block
+        # assigned to ``b1`` is the one that runs
+        self._forward = ('a',) + tuple(f'b{i}' for i in range(1, n_layers))
+
+    @property
+    def blocks(self):
+        """The blocks ``a``, ``b1``, ``b2``, ... in the order they run."""
+        return [getattr(self, name) for name in self._forward]
 
     def forward(self, x):
         """x through ``a``, ``b1``, ``b2``, ... in order: (N, in_channels, H, W) gives
@@ -623,7 +666,9 @@ class ResNet(Model):
     (He et al. 2015, "Deep Residual Learning for Image Recognition", table 1).
 
     conv1 (7x7, stride 2, pad 3, 64 channels) + batch norm + ReLU and a 3x3 max pooling
-    of stride 2 (pad 1: 224x224 images give the paper's 56x56 maps); then the stages
+    of stride 2 as Caffe's, which the published weights were trained with (no padding,
+    windows at 0, 2, ..., the last one running past the border where the size asks
+    for it: 224x224 images give the paper's 56x56 maps); then the stages
     ``res2`` to ``res5`` (:class:`BuildingBlock`) of bottleneck blocks (3, 4, 6, 3 for
     ResNet-50; 3, 4, 23, 3 for 101; 3, 8, 36, 3 for 152) with 64, 128, 256, 512 middle
     and 256, 512, 1024, 2048 output channels, stride 2 on the first block of res3 to
@@ -686,7 +731,7 @@ class ResNet(Model):
         the class."""
         _check_images(type(self).__name__, x)
         x = F.relu(self.bn1(self.conv1(x)))
-        x = F.pooling(x, 3, stride=2, pad=1)
+        x = _caffe_max_pooling(x, 3, 2)
         for stage in (self.res2, self.res3, self.res4, self.res5):
             x = stage(x)
         return self.fc6(_global_average_pooling(x))
@@ -768,22 +813,18 @@ class SqueezeNet(Model):
         ((128, 32, 128), (256, 32, 128)),
         ((256, 48, 192), (384, 48, 192), (384, 64, 256), (512, 64, 256)),
     )
+    # their names, which forward looks up, so that a module assigned to one of them
+    # is the one that runs
+    _FIRES = (('fire2', 'fire3'), ('fire4', 'fire5'), ('fire6', 'fire7', 'fire8', 'fire9'))
 
     def __init__(self, pretrained=False):
         super().__init__()
         pretrained = check_flag('SqueezeNet', 'pretrained', pretrained)
         path = _pretrained_file('SqueezeNet', self.WEIGHTS_PATH, self.md5) if pretrained else None
         self.conv1 = Conv2d(64, 3, stride=2, in_channels=3)
-        self.stages = []
-        number = 2
-        for fires in self._STAGES:
-            stage = []
-            for in_channels, squeeze, expand in fires:
-                fire = Fire(in_channels, squeeze, expand, expand)
-                setattr(self, f'fire{number}', fire)
-                stage.append(fire)
-                number += 1
-            self.stages.append(stage)
+        for fires, names in zip(self._STAGES, self._FIRES):
+            for (in_channels, squeeze, expand), name in zip(fires, names):
+                setattr(self, name, Fire(in_channels, squeeze, expand, expand))
         self.conv10 = Conv2d(1000, 1, in_channels=512)
         if path is not None:
             _load_pretrained(self, 'SqueezeNet', path)
@@ -799,9 +840,9 @@ class SqueezeNet(Model):
                 f'{tuple(x.shape)}'
             )
         x = F.relu(self.conv1(x))
-        for stage in self.stages:
+        for names in self._FIRES:
             x = F.pooling(x, 3, stride=2)
-            for fire in stage:
-                x = fire(x)
+            for name in names:
+                x = getattr(self, name)(x)
         x = F.relu(self.conv10(F.dropout(x, 0.5)))
         return _global_average_pooling(x)

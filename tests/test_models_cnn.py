@@ -9,6 +9,7 @@ the deeper ResNets are only built by the tests marked slow.
 import os
 import re
 import sys
+import warnings
 import urllib.error
 import urllib.request
 import zipfile
@@ -21,6 +22,7 @@ import dezero.functions as F
 from dezero import Variable, no_grad
 from dezero.download import ChecksumError, DownloadError
 from dezero.gradcheck import gradgrad_check, gradient_check
+from dezero.layers import Conv2d
 from dezero.models import (
     VGG16,
     BottleneckA,
@@ -168,6 +170,26 @@ def test_squeezenet_refuses_images_too_small_for_its_last_pooling_naming_the_siz
                 model(x)
 
 
+def test_squeezenet_runs_a_fire_module_assigned_to_its_name_and_saves_it_once():
+    # forward ran the modules of a private list: fire9 replaced was still the old
+    # one, which trained on and was saved a second time, as stages/2/3/...
+    model = SqueezeNet()
+    before = [name for name, _ in model.named_params()]
+    old = model.fire9
+    model.fire9 = Fire(512, 64, 256, 256)
+    for conv in (model.fire9.expand1x1, model.fire9.expand3x3):
+        conv.W.data[...] = 0
+        conv.b.data[...] = 0
+    model.conv10.b.data[...] = np.linspace(-1, 1, 1000, dtype=np.float32)
+    with dezero.test_mode(), no_grad():
+        y = model(image(1, 32))  # fire9 gives zeros, so conv10 gives its bias
+    np.testing.assert_array_equal(y.data, np.maximum(model.conv10.b.data, 0)[np.newaxis])
+    params = dict(model.named_params())
+    assert list(params) == before
+    assert params['fire9/squeeze/W'] is model.fire9.squeeze.W
+    assert all(p is not old.squeeze.W for p in params.values())
+
+
 def test_squeezenet_on_224_images():
     model = SqueezeNet()
     with dezero.test_mode(), no_grad():
@@ -296,17 +318,150 @@ def test_building_block_passes_stride_and_downsample_fb_to_its_first_block():
 
 
 @pytest.mark.parametrize(
-    'kwargs, match',
+    'kwargs, error, match',
     [
-        (dict(in_channels=4, mid_channels=2, out_channels=8, stride=2), 'n_layers'),
-        (dict(n_layers=2, in_channels=4, mid_channels=2, out_channels=8), 'stride'),
-        (dict(n_layers=2, mid_channels=2, out_channels=8, stride=1), 'in_channels'),
-        (dict(n_layers=0, in_channels=4, mid_channels=2, out_channels=8, stride=1), 'n_layers'),
+        (dict(in_channels=4, mid_channels=2, out_channels=8, stride=2), TypeError, 'n_layers'),
+        (dict(n_layers=2, in_channels=4, mid_channels=2, out_channels=8), TypeError, 'stride'),
+        (dict(n_layers=2, mid_channels=2, out_channels=8, stride=1), TypeError, 'in_channels'),
+        (
+            dict(n_layers=0, in_channels=4, mid_channels=2, out_channels=8, stride=1),
+            ValueError,
+            'n_layers',
+        ),
     ],
 )
-def test_building_block_needs_its_sizes(kwargs, match):
-    with pytest.raises(ValueError, match=f'{match} must be a positive integer, got'):
+def test_building_block_needs_its_sizes(kwargs, error, match):
+    with pytest.raises(error, match=f'^BuildingBlock: {match} must be a positive integer, got'):
         BuildingBlock(**kwargs)
+
+
+@pytest.mark.parametrize(
+    'make, error, message',
+    [
+        (
+            lambda: BottleneckA(8, None, 16),
+            TypeError,
+            'BottleneckA: mid_channels must be a positive integer, got NoneType None',
+        ),
+        (
+            lambda: BottleneckA(8.0, 4, 16),
+            TypeError,
+            'BottleneckA: in_channels must be a positive integer, got float 8.0',
+        ),
+        (
+            lambda: BottleneckA(8, 4, 0),
+            ValueError,
+            'BottleneckA: out_channels must be a positive integer, got 0',
+        ),
+        (
+            lambda: BottleneckB(8, 0),
+            ValueError,
+            'BottleneckB: mid_channels must be a positive integer, got 0',
+        ),
+        (
+            lambda: BottleneckB(-1, 4),
+            ValueError,
+            'BottleneckB: in_channels must be a positive integer, got -1',
+        ),
+        (
+            lambda: BuildingBlock(2, 8, 4.0, 16, 2),
+            TypeError,
+            'BuildingBlock: mid_channels must be a positive integer, got float 4.0',
+        ),
+        (
+            lambda: BuildingBlock(2, 8, 4, True, 2),
+            TypeError,
+            'BuildingBlock: out_channels must be a positive integer, got bool True',
+        ),
+    ],
+)
+def test_blocks_name_the_channel_count_that_is_wrong(make, error, message):
+    # every count was reported as out_channels (BottleneckB has none), and a
+    # non-integer raised ValueError
+    with pytest.raises(error) as info:
+        make()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    'make, name',
+    [
+        (lambda fb: BottleneckA(3, 4, 6, 2, fb), 'BottleneckA'),
+        (lambda fb: BuildingBlock(1, 3, 4, 6, 2, fb), 'BuildingBlock'),
+    ],
+)
+def test_downsample_fb_must_be_true_false_or_none(make, name):
+    # 'False' is a true value: it built the Facebook variant
+    for bad in ('False', 1, 0.0):
+        with pytest.raises(TypeError, match=f'^{name}: downsample_fb must be True or False'):
+            make(bad)
+    for fb, strides in [
+        (None, ((2, 2), (1, 1))),
+        (False, ((2, 2), (1, 1))),
+        (True, ((1, 1), (2, 2))),
+        (np.bool_(True), ((1, 1), (2, 2))),
+    ]:
+        block = make(fb)
+        first = block if isinstance(block, BottleneckA) else block.a
+        assert (first.conv1.stride, first.conv2.stride) == strides
+
+
+def test_building_block_runs_a_block_assigned_to_its_name_and_saves_it_once():
+    # forward ran the blocks of a private list: b1 replaced was still the old one,
+    # which trained on and was saved a second time, as blocks/1/...
+    stage = BuildingBlock(2, 4, 2, 8, 1, dtype=np.float64)
+    before = list(shapes(stage))
+    old = stage.b1
+    stage.b1 = BottleneckB(8, 2, dtype=np.float64)
+    stage.b1.conv3.W.data[...] = 0  # b1 gives relu(its input): a's output, as it is
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 5))
+    with dezero.test_mode():
+        np.testing.assert_array_equal(stage(x).data, stage.a(x).data)
+    assert stage.blocks == [stage.a, stage.b1]
+    params = dict(stage.named_params())
+    assert list(params) == before
+    assert params['b1/conv1/W'] is stage.b1.conv1.W
+    assert all(p is not old.conv1.W for p in params.values())
+
+
+def caffe_max_pooling(x):
+    """3x3 max pooling of stride 2 as Caffe computes it (Chainer's cover_all): windows
+    at 0, 2, 4, ..., the last one running past the bottom and right borders."""
+    n, c, h, w = x.shape
+    oh, ow = (max(-(-(size - 3) // 2), 0) + 1 for size in (h, w))
+    padded = np.full((n, c, 2 * oh + 1, 2 * ow + 1), -np.inf)
+    padded[:, :, :h, :w] = x
+    y = np.empty((n, c, oh, ow), x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            y[:, :, i, j] = padded[:, :, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max(axis=(2, 3))
+    return y
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_caffe_max_pooling_matches_caffes_windows(dtype):
+    from dezero.models import _caffe_max_pooling
+
+    rng = np.random.default_rng(3)
+    for h, w in [(1, 1), (1, 2), (2, 3), (3, 3), (4, 5), (6, 7), (9, 8), (112, 112)]:
+        x = rng.standard_normal((2, 3, h, w)).astype(dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            y = _caffe_max_pooling(Variable(x), 3, 2)
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y.data, caffe_max_pooling(x))
+    assert y.shape == (2, 3, 56, 56)  # the paper's maps, from 224x224 images
+
+
+@pytest.mark.parametrize('shape', [(1, 2, 5, 4), (2, 1, 1, 1), (1, 1, 2, 3), (1, 1, 6, 7)])
+def test_caffe_max_pooling_gradients(shape):
+    from dezero.models import _caffe_max_pooling
+
+    x = np.random.default_rng(4).standard_normal(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert gradient_check(lambda v: _caffe_max_pooling(v, 3, 2), x)
+        assert gradgrad_check(lambda v: F.square(_caffe_max_pooling(v, 3, 2)), x)
 
 
 @pytest.fixture(scope='module')
@@ -364,6 +519,35 @@ def test_resnet50_forward_and_backward_on_small_images(resnet50):
         np.testing.assert_array_equal(resnet50(x).data, y.data)
     assert y.shape == (2, 1000) and y.dtype == np.float32
     assert_trains(resnet50, image(2, 32))
+
+
+def test_resnet50_pools_its_stem_as_caffe_for_the_published_weights(resnet50):
+    # the stem pooled with pad 1 (windows at -1, 1, ...) where the Caffe model behind
+    # the published weights pools without padding, rounding up (windows at 0, 2, ...)
+    x = image(1, 62, seed=3)[:, :, :, :60]  # conv1 gives 31x30 maps
+    with dezero.test_mode(), no_grad():
+        y = resnet50(x)
+        h = F.relu(resnet50.bn1(resnet50.conv1(x)))
+        h = caffe_max_pooling(h.data)
+        assert h.shape == (1, 64, 15, 15)
+        for stage in (resnet50.res2, resnet50.res3, resnet50.res4, resnet50.res5):
+            h = stage(h)
+        expected = resnet50.fc6(F.mean(h, axis=(2, 3)))
+    np.testing.assert_allclose(y.data, expected.data, rtol=1e-5, atol=1e-6)
+
+
+def test_resnet50_takes_tiny_images(resnet50):
+    with dezero.test_mode(), no_grad():
+        for size in (1, 2, 5):
+            assert resnet50(image(1, size)).shape == (1, 1000)
+
+
+def test_the_books_global_average_pooling_2d_is_kept():
+    from dezero import models
+
+    assert models._global_average_pooling_2d is models._global_average_pooling
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    np.testing.assert_array_equal(models._global_average_pooling_2d(x).data, [[5.5, 17.5]])
 
 
 @pytest.mark.slow
@@ -448,6 +632,30 @@ def test_vgg16_gives_its_last_feature_maps_and_their_gradient_back_for_grad_cam(
         vgg16.fc8(h)[0, int(np.argmax(y.data))].backward()
     np.testing.assert_allclose(last.grad.data, a.grad.data, rtol=1e-5, atol=1e-7)
     assert np.count_nonzero(a.grad.data) > 0
+
+
+@pytest.mark.slow
+def test_vgg16_runs_a_convolution_assigned_to_its_name_and_saves_it_once(vgg16):
+    # forward ran the convolutions of a private list: conv5_3 replaced was still the
+    # old one, which trained on and was saved a second time, as stages/4/2/...
+    before = [name for name, _ in vgg16.named_params()]
+    original = vgg16.conv5_3
+    vgg16.conv5_3 = Conv2d(512, 3, pad=1, in_channels=512)
+    try:
+        vgg16.conv5_3.W.data[...] = 0
+        vgg16.conv5_3.b.data[...] = 0
+        params = dict(vgg16.named_params())
+        assert list(params) == before
+        assert params['conv5_3/W'] is vgg16.conv5_3.W
+        assert all(p is not original.W for p in params.values())
+        with dezero.test_mode(), no_grad():
+            y = vgg16(image(1, 224))
+            h = vgg16.fc6(np.zeros((1, 7 * 7 * 512), np.float32))  # conv5_3 gives zeros
+            expected = vgg16.fc8(F.relu(vgg16.fc7(F.relu(h))))
+        np.testing.assert_allclose(y.data, expected.data, rtol=1e-6)
+    finally:
+        vgg16.conv5_3 = original
+    assert dict(vgg16.named_params())['conv5_3/W'] is original.W
 
 
 # --------------------------------------------------------------------------------------
