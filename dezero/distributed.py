@@ -352,7 +352,7 @@ def _layer_settings(model):
     path being ``''``; empty for a model that is not a Layer."""
     if not isinstance(model, Layer):
         return []
-    layers = [('', model), *model._named_sublayers()]
+    layers = [('', model), *type(model)._named_sublayers(model)]
     return [
         (path, name, _setting(layer.__dict__[name]))
         for path, layer in layers
@@ -542,8 +542,9 @@ class DistributedOptimizer(Optimizer):
             _raise_everywhere(comm, problem, owner)
         if (everyone[:, :2] != everyone[0, :2]).any():
             signatures = comm.allgather(signature)
-            named = getattr(self.optimizer.target, 'named_params', None)
-            paths = {id(p): path for path, p in named()} if callable(named) else {}
+            target = self.optimizer.target
+            named = getattr(type(target), 'named_params', None)  # (not data of that name)
+            paths = {id(p): path for path, p in named(target)} if callable(named) else {}
             raise ValueError(f'{owner}: {_first_difference(signatures, params, paths)}')
         if (everyone[:, 3] != everyone[0, 3]).any():
             raise ValueError(

@@ -204,12 +204,13 @@ def draw_graph(
         raise ValueError(f'draw_graph: max_depth must be a positive int or None, got {max_depth!r}')
     names = {}
     if model is not None:
-        if not callable(getattr(model, 'named_params', None)):
+        named = getattr(type(model), 'named_params', None)  # (not data of that name)
+        if not callable(named):
             raise TypeError(
                 f'draw_graph: model must be a Layer or Model (with named_params()), '
                 f'got {type(model).__name__}'
             )
-        names = {id(param): path for path, param in model.named_params()}
+        names = {id(param): path for path, param in named(model)}
     options = _Options(verbose, show_values, show_grads, names, model is not None, True, max_depth)
     return Graph(_dot_text(output, options))
 

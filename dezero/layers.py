@@ -22,6 +22,7 @@ import operator
 import os
 import sys
 import threading
+import types
 import warnings
 import weakref
 
@@ -56,6 +57,10 @@ from dezero.serialization import (
 
 # Containers whose Parameters and Layers belong to the layer that holds them.
 _CONTAINERS = (list, tuple, dict)
+
+# The descriptors that a class's ``__slots__`` makes: what is assigned to one of those
+# attributes is kept in the slot, outside the instance dict where a layer's members are.
+_SLOT = types.MemberDescriptorType
 
 # The keys under which a layer keeps, in its ``__dict__``, the record of the names of
 # its members ({name: None}, a dict used as an ordered set) and the list params()
@@ -127,7 +132,7 @@ def keeping_state(model):
     as Variables or arrays (or tuples of them), such as ``h`` and ``c``: each such
     attribute gets its value of the start back, or is removed if it had none.
     Parameters and settings that the calls create (lazy layers) stay."""
-    layers = [model] + [layer for _, layer in model._named_sublayers()]
+    layers = [model] + [layer for _, layer in type(model)._named_sublayers(model)]
     stateful = [layer for layer in layers if callable(getattr(layer, 'reset_state', None))]
     saved = [(layer, dict(layer.__dict__)) for layer in stateful]
     try:
@@ -169,7 +174,7 @@ def keeping_statistics(model):
         for owner, name, param in missing:
             array = param.data
             if array is not None:  # created by the calls
-                array[...] = owner._statistics[name]
+                array[...] = type(owner)._statistics[name]
                 param.data = array  # (noted as a change, as above)
 
 
@@ -236,6 +241,9 @@ class Layer:
     nothing, and one that a property handles registers what its setter stores
     (``self._W``), not the property's name.  The names ``_dezero_names`` and
     ``_dezero_kept_params`` are the layer's own record and cannot be assigned.
+    Members are kept in the instance dict: a slot of the class (``__slots__``) takes
+    other values only, and assigning a Parameter or a Layer to one (or a list, tuple
+    or dict holding one) raises TypeError.
 
     The attributes named in the class attribute ``_state_names`` (RNN's ``h``) hold
     the state the layer keeps from one call to the next: never members, whatever
@@ -300,6 +308,8 @@ class Layer:
             if _drops_members(held, value):
                 _refuse_replacing(self, name, held, value)
         members = _may_hold_members(value)
+        if members and isinstance(getattr(type(self), name, None), _SLOT):
+            _refuse_slot(self, name, value)
         if not members and isinstance(value, (set, frozenset)):
             if any(isinstance(v, (Parameter, Layer)) for v in value):
                 raise TypeError(
@@ -339,7 +349,11 @@ class Layer:
         cannot take, is kept as a :class:`_WeakLink`: the copy links weakly to the
         copy of that object, the one the rest of the copy holds, and never to the
         original (an object that the rest does not hold is copied for the link alone,
-        and is gone once the copy is made: the link then gives None)."""
+        and is gone once the copy is made: the link then gives None).
+
+        The values of the slots (``__slots__``) of the layer's class that are set are
+        kept too, likewise: the state is then ``(attributes, slots)``, two dicts, as
+        Python's own pickling makes it for an object with both."""
         values = self.__dict__
         names = values.get(_NAMES, {})
         left_out = {_KEPT} | ({'inputs', 'outputs'} - set(names))
@@ -348,14 +362,24 @@ class Layer:
         }
         if _NAMES in state:
             state[_NAMES] = dict(names)
-        return state
+        slots = {}
+        for name, slot in _slots(type(self)).items():
+            try:
+                slots[name] = _without_history(slot.__get__(self))
+            except AttributeError:  # a slot not set
+                pass
+        return (state, slots) if slots else state
 
     def __setstate__(self, state):
         """Take the attributes ``state`` (from :meth:`__getstate__`).  A state that
         holds the record of member names as ``_names``, as pickles of earlier
         versions do, has it moved to its own name (and ``_params_cache`` dropped), and
         loses the state names (``_state_names``) that earlier versions recorded; one
-        of the book's DeZero (names in a set ``_params``) is refused with TypeError."""
+        of the book's DeZero (names in a set ``_params``) is refused with TypeError.
+        A state ``(attributes, slots)`` sets the slots too."""
+        slots = {}
+        if isinstance(state, tuple):
+            state, slots = state
         if _NAMES not in state and isinstance(state.get('_names'), dict):
             state = dict(state)
             state[_NAMES] = state.pop('_names')
@@ -371,6 +395,8 @@ class Layer:
                 f'save_weights and load them into a dezero layer with load_weights'
             )
         self.__dict__.update({name: _relinked(value) for name, value in state.items()})
+        for name, value in slots.items():
+            object.__setattr__(self, name, _relinked(value))
 
     def __call__(self, *inputs, **options):
         # A layer's first call creates its lazy parameters (see _creating), which are
@@ -387,7 +413,7 @@ class Layer:
             watched = _watch.paths is not None or _watch.shapes is not None
         try:
             if watched:
-                outputs = self._watched_forward(inputs, options)
+                outputs = type(self)._watched_forward(self, inputs, options)
             else:
                 outputs = self.forward(*inputs, **options)
         except BaseException:
@@ -474,9 +500,9 @@ class Layer:
         the parameters of this layer and its sub-layers that have no data yet; the
         outermost layer that describes a parameter gives its entry."""
         specs = {}
-        layers = [self] + [layer for _, layer in self._named_sublayers()]
+        layers = [self] + [layer for _, layer in type(self)._named_sublayers(self)]
         for layer in layers:  # each before the layers inside it
-            for name, (shape, dtype) in layer.param_specs().items():
+            for name, (shape, dtype) in type(layer).param_specs(layer).items():
                 param = _described_param(layer, name)
                 if param.data is None and id(param) not in specs:
                     specs[id(param)] = (
@@ -494,17 +520,19 @@ class Layer:
         :func:`~dezero.serialization.planned_weights` calls it last."""
         index = {id(param): i for i, (param, _) in enumerate(planned)}
         planned = list(planned)
-        layers = [('', self)] + [(p + '/', layer) for p, layer in self._named_sublayers()]
+        sublayers = type(self)._named_sublayers(self)
+        layers = [('', self)] + [(p + '/', layer) for p, layer in sublayers]
         for prefix, layer in layers:
-            if type(layer)._fit_loaded is Layer._fit_loaded:
+            cls = type(layer)
+            if cls._fit_loaded is Layer._fit_loaded:
                 continue  # the usual case: a layer that takes any values
             own = {
                 name: param
-                for name, param in layer._members('')
+                for name, param in cls._members(layer, '')
                 if isinstance(param, Parameter) and id(param) in index
             }
             arrays = {name: planned[index[id(param)]][1] for name, param in own.items()}
-            for name, array in layer._fit_loaded(arrays, prefix, owner, path).items():
+            for name, array in cls._fit_loaded(layer, arrays, prefix, owner, path).items():
                 planned[index[id(own[name])]] = (own[name], array)
         return planned
 
@@ -525,7 +553,7 @@ class Layer:
         first path.  The layers whose class overrides :meth:`params` are looked into
         all the same: this lists what the model holds (and saves), not what it trains.
         """
-        return self._walk()
+        return type(self)._walk(self)
 
     def _param_paths(self):
         """Yield ``(path, parameter)`` for every path by which this layer reaches a
@@ -534,7 +562,7 @@ class Layer:
         book's ``_flatten_params`` puts it, and so as weight files hold it.  A layer
         met again inside itself (a cycle) is not entered again.  The first path of
         each parameter is the one :meth:`named_params` gives."""
-        stack = [(self, iter(self._members('')))]
+        stack = [(self, iter(type(self)._members(self, '')))]
         inside = {id(self)}  # the layers on the current path
         while stack:
             layer, members = stack[-1]
@@ -543,7 +571,7 @@ class Layer:
                     yield path, obj
                 elif id(obj) not in inside:
                     inside.add(id(obj))
-                    stack.append((obj, iter(obj._members(path + '/'))))
+                    stack.append((obj, iter(type(obj)._members(obj, path + '/'))))
                     break
             else:
                 stack.pop()
@@ -555,7 +583,7 @@ class Layer:
         :meth:`_param_paths`), after ``parent_key`` and a ``/`` when given: the book's
         step 53, on which its save_weights stands."""
         prefix = f'{parent_key}/' if parent_key else ''
-        for path, param in self._param_paths():
+        for path, param in type(self)._param_paths(self):
             params_dict[prefix + path] = param
 
     def params(self):
@@ -564,7 +592,7 @@ class Layer:
         overrides ``params()`` gives what its own ``params()`` yields, as in DeZero,
         where that is how layers are frozen (``def params(self): return iter(())``
         keeps an optimizer from changing them)."""
-        return iter(self._param_list())
+        return iter(type(self)._param_list(self))
 
     def _param_list(self):
         """The list behind :meth:`params`: the same list object for as long as the
@@ -575,7 +603,7 @@ class Layer:
         kept = values.get(_KEPT)
         if kept is None or not kept.holds(values):
             kept = _KeptParams()
-            kept.items = [obj for _, obj in self._walk(kept, calls_params=True)]
+            kept.items = [obj for _, obj in type(self)._walk(self, kept, calls_params=True)]
             kept.calls = any(isinstance(obj, Layer) for obj in kept.items)
             values[_KEPT] = kept
         return _params_of(kept.items) if kept.calls else kept.items
@@ -587,7 +615,7 @@ class Layer:
         overrides params() is given as ``(path, layer)`` and not looked into.  What is
         read is noted in ``watch`` (a :class:`_KeptParams`), when given."""
         seen = {id(self)}
-        stack = [iter(self._members('', watch))]
+        stack = [iter(type(self)._members(self, '', watch))]
         while stack:
             for path, obj in stack[-1]:
                 if id(obj) in seen:
@@ -601,7 +629,7 @@ class Layer:
                         continue
                     if layers:
                         yield path, obj
-                    stack.append(iter(obj._members(path + '/', watch)))
+                    stack.append(iter(type(obj)._members(obj, path + '/', watch)))
                     break
                 yield path, obj
             else:
@@ -610,7 +638,7 @@ class Layer:
     def _named_sublayers(self):
         """Yield ``(path, layer)`` for every layer inside this one, each once, under
         its first path (``l0``, ``blocks/0``), depth first."""
-        for path, obj in self._walk(layers=True):
+        for path, obj in type(self)._walk(self, layers=True):
             if isinstance(obj, Layer):
                 yield path, obj
 
@@ -623,7 +651,7 @@ class Layer:
         try:
             members = [(name, values[name]) for name in names or ()]
         except KeyError as e:  # a name added to _params before its attribute was set
-            raise _unset_member(self, e.args[0], 'is not set') from None
+            raise _unset_member(self, e.args[0], None) from None
         if watch is not None:
             watch.layer(values, names, members)
         attributes = None  # ids of the objects held by attributes
@@ -642,14 +670,14 @@ class Layer:
     def cleargrads(self):
         """Forget the gradients of the parameters that :meth:`params` gives (those
         of a layer that overrides it to be frozen are kept, as in DeZero)."""
-        params = self.params() if _overrides_params(self) else self._param_list()
+        params = self.params() if _overrides_params(self) else type(self)._param_list(self)
         for param in params:
             param.grad = None
 
     def to_cpu(self):
         """Move every parameter (data and gradient) to the CPU as NumPy arrays, those
         that :meth:`params` leaves out (a frozen layer's) included."""
-        for _, param in self.named_params():
+        for _, param in type(self).named_params(self):
             param.to_cpu()
 
     def to_gpu(self):
@@ -657,7 +685,7 @@ class Layer:
         those that :meth:`params` leaves out (a frozen layer's) included; raises
         RuntimeError saying how to install CuPy when it is missing."""
         cuda.require_gpu(f'{type(self).__name__}.to_gpu')
-        for _, param in self.named_params():
+        for _, param in type(self).named_params(self):
             param.to_gpu()
 
     # ---- files -----------------------------------------------------------------------
@@ -899,12 +927,21 @@ def _holding(value):
 
 def _unset_member(layer, name, what):
     """The error for the name ``name``, added to ``layer._params``, whose attribute
-    ``what`` (is not set, holds None, ...) instead of holding a Parameter or a Layer."""
-    kind = AttributeError if what == 'is not set' else TypeError
+    ``what`` (holds None, ...) instead of holding a Parameter or a Layer; ``what``
+    None: the attribute is not in the layer's instance dict (not set, or a slot)."""
+    label = type(layer).__name__
+    if what is None and isinstance(getattr(type(layer), name, None), _SLOT):
+        return TypeError(
+            f'{label}: {name!r} was added to _params, but the attribute is a slot '
+            f"(__slots__) of the class, and a layer's parameters and sub-layers are "
+            f'those of its instance dict; remove {name!r} from __slots__, or take the '
+            f'name out with _params.discard({name!r})'
+        )
+    kind = AttributeError if what is None else TypeError
     return kind(
-        f'{type(layer).__name__}: {name!r} was added to _params, but the attribute '
-        f'{what}; set it to a Parameter or a Layer, or take the name out with '
-        f'_params.discard({name!r})'
+        f'{label}: {name!r} was added to _params, but the attribute '
+        f'{what or "is not set"}; set it to a Parameter or a Layer, or take the name '
+        f'out with _params.discard({name!r})'
     )
 
 
@@ -1168,7 +1205,7 @@ def _reserved(layer, name):
 def _layer_paths(root):
     """{id(layer): its name} for every layer inside ``root``, named as in ``params()``
     (``l0``, ``blocks/0``), each once, under its first name."""
-    return {id(layer): path for path, layer in root._named_sublayers()}
+    return {id(layer): path for path, layer in type(root)._named_sublayers(root)}
 
 
 def _drops_members(held, value):
@@ -1226,11 +1263,30 @@ def _refuse_replacing(layer, name, held, value):
         )
     if isinstance(held, Parameter):
         shape = 'no data yet' if held.data is None else f'shape {held.data.shape}'
+        state = f'_state_names = ({name!r},)'
+        others = _other_paths(layer, name, held)
+        if others:  # a learnt initial state (h = h0), then each step's result
+            raise TypeError(
+                f'{label}: the attribute {name!r} holds the Parameter that {others[0]!r} '
+                f'holds too ({shape}), and is being assigned {given}; it looks like '
+                f'state kept from one call to the next: declare it in the class '
+                f'attribute {state} (such attributes are never members, and take any '
+                f'value), or del self.{name} before assigning.  Note that assigning to '
+                f'{name}.data would change the values of {others[0]!r}: do that only to '
+                f"change that parameter's values"
+            )
+        hint = ''
+        if isinstance(value, Variable):
+            hint = (
+                f'; if {name!r} holds state kept from one call to the next, declare it in '
+                f'the class attribute {state}, whose attributes are never members'
+            )
         raise TypeError(
             f'{label}: the attribute {name!r} holds a Parameter ({shape}); assigning '
             f'{given} to it would remove it from params(), so that no optimizer trains '
             f'it and save_weights skips it.  To change its values, assign to {name}.data '
             f'(layer.{name}.data = array); to replace it, assign a Parameter; {removal}'
+            f'{hint}'
         )
     if isinstance(held, Layer):
         what, takes = f'a layer ({type(held).__name__})', 'a Layer'
@@ -1248,6 +1304,45 @@ def _refuse_replacing(layer, name, held, value):
         f'{label}: the attribute {name!r} holds {what}; assigning {given} to it would '
         f'{loss}.  To replace it, assign {takes}; {removal}'
     )
+
+
+def _slots(cls):
+    """``{name: descriptor}`` for the slots (``__slots__``) of the class ``cls`` and
+    of its bases, the first of each name in the order of the MRO."""
+    slots = {}
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if isinstance(value, _SLOT):
+                slots.setdefault(name, value)
+    return slots
+
+
+def _refuse_slot(layer, name, value):
+    """Raise the TypeError for assigning ``value``, which may hold Parameters or
+    Layers, to ``name``, a slot (``__slots__``) of ``layer``'s class, if it holds
+    any: kept in the slot, they would be no members of the layer."""
+    if isinstance(value, _MEMBERS):
+        what = f'a {type(value).__name__}'
+    elif next(_members(value), None) is not None:
+        what = f'a {type(value).__name__} of layers or parameters'
+    else:
+        return
+    raise TypeError(
+        f'{type(layer).__name__}: the attribute {name!r} is a slot (__slots__) of the '
+        f'class, and {what} kept in a slot would never be trained, cleared, saved or '
+        f"counted, since a layer's parameters and sub-layers are those of its instance "
+        f'dict; remove {name!r} from __slots__'
+    )
+
+
+def _other_paths(layer, name, param):
+    """The paths other than ``name`` by which ``layer`` reaches ``param`` (see
+    :meth:`Layer._param_paths`), for a message; empty when they cannot be read."""
+    try:
+        paths = type(layer)._param_paths(layer)
+        return [path for path, obj in paths if obj is param and path != name]
+    except (AttributeError, TypeError, ValueError):  # a member that _members refuses
+        return []
 
 
 def _described_param(layer, name):
@@ -1328,7 +1423,7 @@ def _shape_of(outputs):
 
 def _title(layer):
     """``Type(name=value, ...)``, or just ``Type`` for a layer without settings."""
-    settings = layer.hyperparameters()
+    settings = type(layer).hyperparameters(layer)
     if not settings:
         return type(layer).__name__
     text = ', '.join(
@@ -1369,8 +1464,9 @@ def _tree(root, list_params):
     def enter(layer, depth, label, path):  # the layer's row; its members still to walk
         own = []
         rows.append((depth, label + _title(layer), layer, own))
-        show_params = list_params and not layer.hyperparameters()
-        return iter(layer._members('')), depth, path, own, show_params
+        cls = type(layer)
+        show_params = list_params and not cls.hyperparameters(layer)
+        return iter(cls._members(layer, '')), depth, path, own, show_params
 
     stack = [enter(root, 0, '', '')]
     while stack:
@@ -1411,7 +1507,7 @@ def _owned_statistics(layer):
         for _, _, owner, own in _tree(layer, False)
         if owner is not None
         for name, param in own
-        if name in owner._statistics
+        if name in type(owner)._statistics
     ]
 
 
@@ -1427,7 +1523,8 @@ def _summary_text(layer, shapes):
             table.append(('  ' * depth + text, '', ''))
             continue
         count = '-'
-        params = [p for name, p in own if name not in obj._statistics]
+        statistics_names = type(obj)._statistics
+        params = [p for name, p in own if name not in statistics_names]
         if params:
             absent = sum(p.data is None for p in params)
             size = sum(p.data.size for p in params if p.data is not None)
@@ -1439,7 +1536,7 @@ def _summary_text(layer, shapes):
             frozen += left_out
             count = '?' if absent else f'{size:,}'
         statistics += sum(
-            p.data.size for name, p in own if name in obj._statistics and p.data is not None
+            p.data.size for name, p in own if name in statistics_names and p.data is not None
         )
         shape = () if shapes is None else (shapes.get(id(obj), 'not called'),)
         table.append(('  ' * depth + text, *shape, count))
@@ -2097,7 +2194,7 @@ class BatchNorm(Layer):
         channels = x.shape[1]
         dtype = x.dtype if x.dtype.kind == 'f' else np.dtype(np.float32)
         xp = cuda.get_array_module(x)
-        fills = {**self._statistics, 'gamma': 1.0, 'beta': 0.0}
+        fills = {**type(self)._statistics, 'gamma': 1.0, 'beta': 0.0}
         for name, fill in fills.items():
             param = getattr(self, name)
             if param.data is None:

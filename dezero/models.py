@@ -75,7 +75,7 @@ class Model(Layer):
         :func:`dezero.graph.plot_dot_graph`."""
         _picture_path(to_file, 'Model.plot')  # refused before any lazy parameter is made
         random_state = np.random.get_state()
-        made = {id(param) for _, param in self.named_params() if param.data is not None}
+        made = {id(param) for _, param in type(self).named_params(self) if param.data is not None}
         try:
             with watching_layers(self), keeping_state(self), keeping_statistics(self):
                 y = as_one_call(
@@ -86,7 +86,7 @@ class Model(Layer):
         finally:
             # put back unless the pass created parameters: their weights were drawn from
             # the generator, and putting it back would make the program draw them again
-            if all(p.data is None or id(p) in made for _, p in self.named_params()):
+            if all(p.data is None or id(p) in made for _, p in type(self).named_params(self)):
                 np.random.set_state(random_state)
         if isinstance(y, (tuple, list, dict)):
             first = f'[{next(iter(y))!r}]' if isinstance(y, dict) and y else '[0]'

@@ -852,9 +852,9 @@ class Optimizer:
         """``param`` as errors name it: its path in the target (``'l1/W'``) when the
         target has named_params(), else its name; with its shape."""
         name = param.name
-        named = getattr(self.target, 'named_params', None)
+        named = getattr(type(self.target), 'named_params', None)  # (not data of that name)
         if callable(named):
-            name = next((path for path, p in named() if p is param), name)
+            name = next((path for path, p in named(self.target) if p is param), name)
         text = 'without a name' if name is None else repr(name)
         return text if param.data is None else f'{text} (shape {param.data.shape})'
 
@@ -870,7 +870,7 @@ class Optimizer:
         target = self.target
         if not isinstance(target, Layer) or _overrides_params(target):
             return self._checked(target.params())
-        params = target._param_list()
+        params = type(target)._param_list(target)
         if params is not self._params_seen:
             self._params_checked = self._checked(params)
             self._params_seen = params
@@ -960,8 +960,8 @@ def _params_by_id(target):
     ``params()`` too, whose state an optimizer may hold from before."""
     if target is None:
         return {}
-    named = getattr(target, 'named_params', None)
-    params = (p for _, p in named()) if named is not None else target.params()
+    named = getattr(type(target), 'named_params', None)  # (not data of that name)
+    params = (p for _, p in named(target)) if named is not None else target.params()
     return {id(p): p for p in params}
 
 

@@ -542,17 +542,25 @@ def _damaged(owner, path, e):
     return ValueError(f'{owner}: cannot read {path} as an .npz archive ({type(e).__name__}: {e})')
 
 
+def _method(model, name):
+    """The method ``name`` of the class of ``model``, to call with ``model`` first, or
+    None.  It is looked up on the class, so that data a layer keeps under that name
+    (a layer written for the book may hold ``self.hyperparameters = {...}``, a name
+    the book's Layer has no method for) does not hide it."""
+    return getattr(type(model), name, None)
+
+
 def named_params(model, owner):
     """``model.named_params()`` as a list of (path, Parameter), refusing a model that
     has no named_params() and two parameters with one path (dict keys 1 and '1' side
     by side, say), since a file keys the arrays by path."""
-    named = getattr(model, 'named_params', None)
+    named = _method(model, 'named_params')
     if not callable(named):
         raise TypeError(
             f'{owner}: the arrays are keyed by parameter paths, so the model must have '
             f'named_params() (a Layer or Model); got {type(model).__name__}'
         )
-    return _one_param_per_path(named(), owner)
+    return _one_param_per_path(named(model), owner)
 
 
 def param_paths(model, owner):
@@ -563,8 +571,11 @@ def param_paths(model, owner):
     each (see :meth:`dezero.layers.Layer._param_paths`).  A model without
     ``_param_paths()`` gives one path per parameter.  Two parameters with one path
     are refused, as by :func:`named_params`."""
-    every = getattr(model, '_param_paths', None)
-    pairs = named_params(model, owner) if every is None else _one_param_per_path(every(), owner)
+    every = _method(model, '_param_paths')
+    if every is None:
+        pairs = named_params(model, owner)
+    else:
+        pairs = _one_param_per_path(every(model), owner)
     found = {}
     for path, param in pairs:
         entry = found.setdefault(id(param), (param, []))
@@ -665,8 +676,8 @@ def planned_weights(model, stored, owner, path):
         array = _entry(stored, keys, owner, path)
         cast = array.copy() if dtype is None else _cast(array, dtype, name, owner, path)
         planned.append((param, cast))
-    fit = getattr(model, '_fit_planned', None)
-    return planned if fit is None else fit(planned, owner, path)
+    fit = _method(model, '_fit_planned')
+    return planned if fit is None else fit(model, planned, owner, path)
 
 
 def _weight_plan(model, entries, owner, path):
@@ -680,8 +691,10 @@ def _weight_plan(model, entries, owner, path):
     loaded, left = {}, {}  # id(layer) -> the paths of its described parameters
     unknown = dict.fromkeys(entries)
     plan = []
+    lazy = False  # whether the model has a parameter with no data yet
     for param, paths in param_paths(model, owner).values():
         name = paths[0]
+        lazy = lazy or param.data is None
         keys = [key for key in paths if key in entries]
         spec = specs.get(id(param))
         if spec is not None:
@@ -701,7 +714,7 @@ def _weight_plan(model, entries, owner, path):
     if unknown:
         raise ValueError(
             f'{owner}: {path} has entries for which the model has no parameter: '
-            f'{", ".join(repr(k) for k in unknown)}; it was saved for another model'
+            f'{", ".join(repr(k) for k in unknown)}; {_why_unknown(model, lazy)}'
         )
     for layer_id, names in loaded.items():
         if layer_id in left:
@@ -711,6 +724,21 @@ def _weight_plan(model, entries, owner, path):
                 f'called yet are created together, so the file must hold all or none'
             )
     return plan
+
+
+def _why_unknown(model, lazy):
+    """Why ``model`` may have no parameter for some entries of a file, for a message:
+    a model that was never called (a Layer called keeps ``outputs``) or that has
+    parameters with no data yet (``lazy``) may create them in forward; else the file
+    was saved for another model."""
+    if lazy or 'outputs' not in getattr(model, '__dict__', {'outputs': None}):
+        state = 'has parameters not created yet' if lazy else 'has not been called yet'
+        return (
+            f'the model {state}, and the parameters that forward creates exist only '
+            f'after the call that creates them: call the model once on a batch before '
+            f'loading; otherwise, the file was saved for another model'
+        )
+    return 'it was saved for another model'
 
 
 def _planned_dtype(param, spec, entry, name, lengths, owner, path):
@@ -775,8 +803,8 @@ def lazy_specs(model):
     that have no data yet and that their layer describes in its ``param_specs()``
     (see :meth:`dezero.layers.Layer.param_specs`); empty for a model without
     ``_lazy_specs()``."""
-    collect = getattr(model, '_lazy_specs', None)
-    return {} if collect is None else collect()
+    collect = _method(model, '_lazy_specs')
+    return {} if collect is None else collect(model)
 
 
 def _shape_text(shape):
@@ -790,28 +818,39 @@ def _check_planned_shape(array, shape, lengths, layer, name, owner, path):
     ``shape``: its ints as they are, its names (``'in'``) any positive length, the same
     for every array of ``layer`` that names it (``lengths`` records them)."""
     if array.ndim != len(shape):
-        _refuse_shape(array, shape, name, owner, path)
+        _refuse_shape(array, shape, layer, name, owner, path)
     for want, got in zip(shape, array.shape):
         if not isinstance(want, str):
             if want != got:
-                _refuse_shape(array, shape, name, owner, path)
+                _refuse_shape(array, shape, layer, name, owner, path)
             continue
         if got < 1:
-            _refuse_shape(array, shape, name, owner, path, f' with {want} at least 1,')
+            _refuse_shape(array, shape, layer, name, owner, path, f' with {want} at least 1,')
         length, first = lengths.setdefault((id(layer), want), (got, name))
         if length != got:
-            _refuse_shape(
-                array, shape, name, owner, path, f' with {want} = {length} as in {first!r},'
-            )
+            why = f' with {want} = {length} as in {first!r},'
+            _refuse_shape(array, shape, layer, name, owner, path, why)
 
 
-def _refuse_shape(array, shape, name, owner, path, why=''):
-    """Raise the ValueError saying that ``array`` does not have the planned ``shape``
-    (``why``: what else it breaks, if anything)."""
+def _refuse_shape(array, shape, layer, name, owner, path, why=''):
+    """Raise the ValueError saying that ``array`` does not have the ``shape`` that
+    ``layer``'s param_specs() plans (``why``: what else it breaks, if anything).  A
+    layer of a class of one's own that inherits param_specs() may keep the parameter
+    in another shape: the message then names where the shape comes from."""
+    cls = type(layer)
+    source = next((k for k in cls.__mro__ if 'param_specs' in vars(k)), cls)
+    if source is cls or cls.__module__.startswith('dezero.'):
+        cause = 'it was saved for another model'
+    else:
+        cause = (
+            f'{cls.__name__} has that shape from the param_specs() it inherits from '
+            f'{source.__name__}: if it keeps the parameter in another shape, override '
+            f'param_specs() in {cls.__name__} to describe it; otherwise, the file was '
+            f'saved for another model'
+        )
     raise ValueError(
         f'{owner}: the parameter {name!r} (not created yet) expects shape '
-        f'{_shape_text(shape)}{why} but {path} holds shape {array.shape} for it; it was '
-        f'saved for another model'
+        f'{_shape_text(shape)}{why} but {path} holds shape {array.shape} for it; {cause}'
     )
 
 

@@ -1710,7 +1710,7 @@ def _other_params(trainer, owner):
     if target is None or target is model:
         return []
     own = param_paths(model, owner)
-    if not callable(getattr(target, 'named_params', None)):
+    if not callable(getattr(type(target), 'named_params', None)):
         if all(id(p) in own for p in target.params()):
             return []
         raise TypeError(

@@ -1,6 +1,8 @@
 import collections
 import copy
+import io
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -19,6 +21,7 @@ import dezero.functions as F
 from dezero import Parameter, Variable, cuda
 import dezero.layers
 from dezero.layers import BatchNorm, Layer, LayerNorm, Linear
+from dezero.optimizers import SGD
 from dezero.utils import gradient_check
 
 
@@ -3222,3 +3225,244 @@ def test_replacing_a_layer_without_parameters_says_what_is_lost():
     net.blocks = [Act(), loop]
     with pytest.raises(TypeError, match='take it out of the model'):
         net.blocks = 0
+
+
+# --------------------------------------------------------------------------------------
+# __slots__ in a layer's class
+# --------------------------------------------------------------------------------------
+class Slotted(Layer):
+    __slots__ = ('g',)
+
+    def forward(self, x):
+        return x * self.g
+
+
+class SlottedChild(Slotted):
+    pass
+
+
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: param(1.0),
+        lambda: Linear(2),
+        lambda: [Linear(2)],
+        lambda: (1.0, param(1.0)),
+        lambda: {'a': [param(1.0)]},
+    ],
+)
+@pytest.mark.parametrize('cls', [Slotted, SlottedChild])
+def test_a_member_assigned_to_a_slot_is_refused(cls, make):
+    # it was stored in the slot, outside the record of members: never trained or saved
+    layer = cls()
+    pattern = (
+        rf"^{cls.__name__}: the attribute 'g' is a slot \(__slots__\).*never be trained.*"
+        r"remove 'g' from __slots__"
+    )
+    with pytest.raises(TypeError, match=pattern):
+        layer.g = make()
+    assert not hasattr(layer, 'g') and list(layer.params()) == []
+
+
+def test_a_slot_takes_values_that_are_not_members():
+    layer = SlottedChild()
+    for value in (2.0, None, [1, 2], (3, 'a'), {}, np.ones(2)):
+        layer.g = value
+        assert layer.g is value and list(layer.params()) == []
+    layer.g = 2.0
+    assert layer(np.ones(2)).data.tolist() == [2.0, 2.0]
+
+
+def test_a_slot_added_to_params_is_named_as_a_slot():
+    # the message said that the attribute is not set, though it held 2.0
+    layer = Slotted()
+    layer.g = 2.0
+    layer._params.add('g')
+    pattern = r"^Slotted: 'g' was added to _params, but the attribute is a slot \(__slots__\)"
+    with pytest.raises(TypeError, match=pattern) as info:
+        list(layer.params())
+    assert "remove 'g' from __slots__" in str(info.value)
+
+
+class Tempered(dezero.Model):
+    __slots__ = ('temperature', 'unset')
+
+    def __init__(self):
+        super().__init__()
+        self.temperature = 0.5
+        self.l = Linear(2)
+
+    def forward(self, x):
+        return self.l(x) / self.temperature
+
+
+@pytest.mark.parametrize(
+    'duplicate',
+    [copy.copy, copy.deepcopy, lambda layer: pickle.loads(pickle.dumps(layer))],
+    ids=['copy', 'deepcopy', 'pickle'],
+)
+def test_copies_and_pickles_keep_the_values_of_slots(duplicate):
+    # the copy had no temperature: the state held the instance dict alone
+    model = Tempered()
+    x = np.ones((1, 3), np.float32)
+    y = model(x).data
+    other = duplicate(model)
+    assert other.temperature == 0.5 and not hasattr(other, 'unset')
+    np.testing.assert_array_equal(other(x).data, y)
+
+
+def test_the_state_of_a_layer_without_slots_is_its_dict_as_before():
+    state = Linear(2, in_size=2).__getstate__()
+    assert type(state) is dict and '_dezero_names' in state
+
+
+# --------------------------------------------------------------------------------------
+# A layer's own data under the names of dezero's methods
+# --------------------------------------------------------------------------------------
+# The methods and class attributes of dezero's Layer that the book's Layer has not (a
+# layer written for the book may hold data of its own under these names), and summary,
+# which only its caller calls.
+DEZERO_ONLY = [
+    'hyperparameters',
+    'named_params',
+    'param_specs',
+    '_members',
+    '_walk',
+    '_param_list',
+    '_named_sublayers',
+    '_param_paths',
+    '_lazy_specs',
+    '_fit_planned',
+    '_fit_loaded',
+    '_watched_forward',
+    '_statistics',
+]
+BOOKS_LAYER = [
+    '_flatten_params',
+    '_params',
+    'cleargrads',
+    'forward',
+    'load_weights',
+    'params',
+    'save_weights',
+    'to_cpu',
+    'to_gpu',
+]
+
+
+def test_every_method_that_the_books_layer_lacks_is_listed():
+    own = {n for n in vars(Layer) if not n.startswith('__')} - {'summary', 'keep_outputs'}
+    assert own - set(BOOKS_LAYER) - {'_state_names'} == set(DEZERO_ONLY)
+
+
+class Shadowing(dezero.Model):
+    """A model holding data of its own under the names ``shadow``."""
+
+    def __init__(self, shadow=()):
+        super().__init__()
+        self.l0 = Linear(4)
+        self.bn = BatchNorm()
+        self.l1 = Linear(2)
+        for name in shadow:
+            setattr(self, name, {'hidden': 4} if name == 'hyperparameters' else ['a', 'b'])
+
+    def forward(self, x):
+        return self.l1(F.relu(self.bn(self.l0(x))))
+
+
+def run_shadowing(shadow, tmp_path):
+    """What printing, summary, save_weights, load_weights (into a model not called
+    yet), cleargrads and one step of SGD give for a Shadowing(shadow)."""
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.random.seed(0)
+    model = Shadowing(shadow)
+    out = io.StringIO()
+    model.summary(x, file=out)
+    texts = [repr(model), out.getvalue()]
+    model.save_weights(tmp_path / 'w.npz')
+    with np.load(tmp_path / 'w.npz') as f:
+        saved = {k: f[k] for k in f.files}
+    other = Shadowing(shadow)
+    other.load_weights(tmp_path / 'w.npz')
+    loaded = [p.data for _, p in sorted(dezero.Model.named_params(other))]
+    F.sum(model(x)).backward()
+    model.cleargrads()
+    cleared = [p.grad for p in model.params()]
+    trained = Shadowing(shadow)
+    trained.load_weights(tmp_path / 'w.npz')
+    F.sum(trained(x)).backward()
+    SGD(0.1).setup(trained).update()
+    dezero.graph.draw_graph(F.sum(trained(x)), model=trained)
+    after = [p.data for p in trained.params()]
+    return texts, saved, loaded, cleared, after
+
+
+def test_data_attributes_named_as_dezero_methods_leave_the_model_working(tmp_path):
+    # print, summary, save/load_weights, cleargrads and the optimizer raised
+    # "'list' object is not callable": they called the layer's attribute
+    plain = run_shadowing((), tmp_path)
+    texts, saved, loaded, cleared, after = run_shadowing(DEZERO_ONLY, tmp_path)
+    assert texts == plain[0]
+    assert saved.keys() == plain[1].keys()
+    assert all(np.array_equal(saved[k], plain[1][k]) for k in saved)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded, plain[2], strict=True))
+    assert cleared == plain[3] == [None] * 8
+    assert all(np.array_equal(a, b) for a, b in zip(after, plain[4], strict=True))
+
+
+def test_a_subclass_override_of_a_dezero_method_is_still_used():
+    class Wide(Linear):
+        def hyperparameters(self):
+            return {'wide': True}
+
+    assert repr(Wide(2)) == 'Wide(wide=True)'
+
+
+# --------------------------------------------------------------------------------------
+# A Parameter held as the first state of a recurrence
+# --------------------------------------------------------------------------------------
+class LearntStart(Layer):
+    def __init__(self):
+        super().__init__()
+        self.h0 = Parameter(np.zeros((1, 3), np.float32), name='h0')
+        self.h = None
+
+    def forward(self, x):
+        if self.h is None:
+            self.h = self.h0
+        self.h = F.tanh(self.h + x)
+        return self.h
+
+
+def test_a_parameter_replaced_by_state_is_told_to_be_declared_as_state():
+    # the message advised assigning to h.data, which would overwrite h0
+    layer = LearntStart()
+    with pytest.raises(TypeError) as info:
+        layer(np.ones((1, 3), np.float32))
+    message = str(info.value)
+    assert message.startswith(
+        "LearntStart: the attribute 'h' holds the Parameter that 'h0' holds too"
+    )
+    assert 'state kept from one call to the next: declare it in the class attribute ' in message
+    assert "_state_names = ('h',)" in message and 'del self.h' in message
+    assert "assigning to h.data would change the values of 'h0'" in message
+    assert np.all(layer.h0.data == 0)
+
+    class Declared(LearntStart):
+        _state_names = ('h',)
+
+    layer = Declared()
+    for _ in range(2):
+        layer(np.ones((1, 3), np.float32))
+    assert [n for n, _ in layer.named_params()] == ['h0']
+
+
+def test_a_parameter_replaced_by_a_variable_mentions_state_names():
+    layer = Layer()
+    layer.s = param(1.0)
+    with pytest.raises(TypeError) as info:
+        layer.s = Variable(np.array(2.0))
+    message = str(info.value)
+    assert 'To change its values, assign to s.data' in message
+    assert "if 's' holds state kept from one call to the next, declare it" in message
+    assert "_state_names = ('s',)" in message

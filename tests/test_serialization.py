@@ -1554,3 +1554,101 @@ def test_a_file_that_cannot_be_opened_is_named_with_the_function(tmp_path, monke
         assert info.value.errno == 13
         owner = 'load_weights' if load == model.load_weights else 'SGD.load'
         assert str(info.value) == f'{owner}: cannot read {tmp_path / path}: Permission denied'
+
+
+# --------------------------------------------------------------------------------------
+# Parameters that forward creates, and shapes that param_specs gives
+# --------------------------------------------------------------------------------------
+class Affine(L.Layer):
+    """A layer of one's own that creates its parameters in forward."""
+
+    def __init__(self, out_size):
+        super().__init__()
+        self.out_size = out_size
+        self.W = None
+
+    def forward(self, x):
+        if self.W is None:
+            self.W = Parameter(np.ones((x.shape[1], self.out_size), np.float32), name='W')
+            self.b = Parameter(np.zeros(self.out_size, np.float32), name='b')
+        return F.linear(x, self.W, self.b)
+
+
+def test_entries_for_parameters_that_forward_creates_say_to_call_the_model_first(tmp_path):
+    # the message said only that the file was saved for another model
+    x = np.ones((2, 4), np.float32)
+    saved = Affine(3)
+    saved(x)
+    saved.save_weights(tmp_path / 'a.npz')
+    new = Affine(3)
+    with pytest.raises(ValueError) as info:
+        new.load_weights(tmp_path / 'a.npz')
+    message = str(info.value)
+    assert "has entries for which the model has no parameter: 'W', 'b'; " in message
+    assert 'has not been called yet' in message
+    assert 'call the model once on a batch before loading' in message
+    new(x)
+    new.load_weights(tmp_path / 'a.npz')
+    # a model that has been called and has no parameter without data: another model
+    np.savez(tmp_path / 'c.npz', W=np.ones((4, 3), np.float32), b=np.zeros(3), c=np.ones(1))
+    with pytest.raises(ValueError, match=r"no parameter: 'c'; it was saved for another model$"):
+        new.load_weights(tmp_path / 'c.npz')
+
+
+def test_entries_beside_parameters_not_created_yet_say_to_call_the_model_first(tmp_path):
+    # a model that has been called, with a layer its call did not reach
+    class Branch(Model):
+        def __init__(self):
+            super().__init__()
+            self.a = L.Linear(2)
+            self.late = L.Linear(2, nobias=True)
+            self.extra = Affine(2)
+
+        def forward(self, x):
+            return self.a(x)
+
+    model = Branch()
+    model(np.ones((1, 3), np.float32))
+    np.savez(
+        tmp_path / 'e.npz',
+        **{'a/W': np.ones((3, 2)), 'a/b': np.zeros(2), 'extra/W': np.ones((2, 2))},
+    )
+    with pytest.raises(ValueError) as info:
+        model.load_weights(tmp_path / 'e.npz')
+    message = str(info.value)
+    assert "no parameter: 'extra/W'; " in message and 'not created yet' in message
+    assert 'call the model once on a batch before loading' in message
+
+
+class TransposedLinear(L.Linear):
+    """A Linear that keeps W as (out, in), without its own param_specs."""
+
+    def _init_W(self, xp=np):
+        self.W.data = np.ones((self.out_size, self.in_size), self.dtype)
+
+    def forward(self, x):
+        if self.W.data is None:
+            self.in_size = x.shape[1]
+            self._init_W()
+        return F.linear(x, self.W.T, self.b)
+
+
+def test_a_shape_from_inherited_param_specs_names_them(tmp_path):
+    # the message said only that the file was saved for another model
+    saved = TransposedLinear(3)
+    saved(np.ones((2, 5), np.float32))
+    saved.save_weights(tmp_path / 't.npz')
+    with pytest.raises(ValueError) as info:
+        TransposedLinear(3).load_weights(tmp_path / 't.npz')
+    message = str(info.value)
+    assert re.match(
+        r"load_weights: the parameter 'W' \(not created yet\) expects shape \(in, 3\) but "
+        r'.*t\.npz holds shape \(3, 5\) for it; TransposedLinear has that shape from the '
+        r'param_specs\(\) it inherits from Linear',
+        message,
+    )
+    assert 'override param_specs() in TransposedLinear' in message
+    assert 'otherwise, the file was saved for another model' in message
+    # a Linear's own param_specs: another model
+    with pytest.raises(ValueError, match=r'\(3, 5\) for it; it was saved for another model$'):
+        L.Linear(3).load_weights(tmp_path / 't.npz')
