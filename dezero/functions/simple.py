@@ -103,7 +103,9 @@ def softmax_simple(x, axis=1):
     axis = check_axis('softmax_simple', axis, x.ndim)
 
     def chain(x):
-        y = exp(x - x.data.max(axis=axis, keepdims=True))
+        if x.size:  # (an empty x has no maximum, nor anything to overflow)
+            x = x - x.data.max(axis=axis, keepdims=True)
+        y = exp(x)
         return y / sum(y, axis=axis, keepdims=True)
 
     return _float16_in_float32(chain, x)

@@ -44,6 +44,16 @@ def test_sigmoid_simple_by_hand():
     np.testing.assert_allclose(y.data, [0.5, 0.75], rtol=1e-15)
 
 
+@pytest.mark.parametrize('shape, axis', [((0,), -1), ((2, 0), 1), ((0, 3), 1)])
+def test_softmax_simple_of_an_empty_array_is_empty_as_softmax(shape, axis):
+    # the shift by the maximum raised NumPy's error for a reduction of nothing
+    x = Variable(np.zeros(shape))
+    y = F.softmax_simple(x, axis=axis)
+    assert y.shape == shape and y.shape == F.softmax(x, axis=axis).shape
+    F.sum(y).backward()
+    assert x.grad.shape == shape
+
+
 def test_softmax_simple_by_hand():
     x = np.log(np.array([[1.0, 3.0], [2.0, 2.0]]))
     np.testing.assert_allclose(F.softmax_simple(x).data, [[0.25, 0.75], [0.5, 0.5]], rtol=1e-15)
