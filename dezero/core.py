@@ -333,6 +333,11 @@ class Variable:
                     self._shape_before_none = (old.shape, old.dtype)
             elif data.dtype.kind == 'b':
                 self.requires_grad = False  # a constant now, as bool Variables are
+        if not self.requires_grad and data is not None and data.dtype.kind != 'b':
+            old = self._data  # numbers where bool data made it a constant: it takes
+            if old is not None and old.dtype.kind == 'b':  # gradients again, as before
+                creator = self.creator
+                self.requires_grad = creator is None or any(x.requires_grad for x in creator.inputs)
         _data_clock += 1
         self._changed_at = _data_clock
         if data is not None and data.base is not None:  # a view, perhaps written through
@@ -354,6 +359,24 @@ class Variable:
     ndim = property(operator.attrgetter('_data.ndim'), doc='The number of dimensions.')
     size = property(operator.attrgetter('_data.size'), doc='The number of elements.')
     dtype = property(operator.attrgetter('_data.dtype'), doc='The dtype of the data.')
+
+    def __getattr__(self, name):
+        # reached only when the usual lookup fails: one of the properties above of a
+        # Variable without data says so, rather than that None has no such attribute
+        if (
+            name in ('shape', 'ndim', 'size', 'dtype')
+            and object.__getattribute__(self, '_data') is None
+        ):
+            raise AttributeError(f'Variable.{name}: this Variable holds no data (None)')
+        raise AttributeError(f'{type(self).__name__!r} object has no attribute {name!r}')
+
+    def __contains__(self, value):
+        """``value in v``: whether the data holds ``value`` (the data of a Variable),
+        as ``value in array`` says.  (Iterating would compare Variables, which are
+        equal only to themselves.)"""
+        if self._data is None:
+            raise TypeError("'in': this Variable holds no data (None)")
+        return (value._data if isinstance(value, Variable) else value) in self._data
 
     def __len__(self):
         """The length of the first axis, as ``len(array)``; TypeError for 0-d data."""
@@ -394,6 +417,9 @@ class Variable:
 
     def __int__(self):
         return int(self._single_element('int()', TypeError))
+
+    def __complex__(self):
+        return complex(self._single_element('complex()', TypeError))
 
     def _single_element(self, what, error):
         data = self._data

@@ -157,6 +157,8 @@ class Variable:
         data = _checked_data('Variable.data', data)
         if data is not None and data.dtype.kind == 'b':
             self.requires_grad = False  # bool data has no derivative
+        elif data is not None and self._data is not None and self._data.dtype.kind == 'b':
+            self.requires_grad = True  # numbers again: it has a derivative again
         self._data = data
         self._version += 1
 

@@ -1459,3 +1459,51 @@ def test_a_refused_exponent_says_what_an_exponent_may_be():
         TypeError, match=r'exponent for \*\*: an object of type complex; expected an int or a float'
     ):
         Variable(np.ones(2)) ** 1j
+
+
+def test_a_leaf_that_held_bool_data_takes_gradients_again_once_it_holds_numbers():
+    # bool data made it a constant, and numbers assigned later left it one: its
+    # gradient was silently None, and an optimizer skipped it
+    mask = Variable(np.array([True, False, True]))
+    assert not mask.requires_grad
+    mask.data = mask.data.astype(np.float64)
+    w = Variable(np.array([1.0, 2.0, 3.0]))
+    (mask * w * w).sum().backward()
+    np.testing.assert_array_equal(mask.grad.data, [1.0, 4.0, 9.0])
+    y = Variable(np.array(2.0)) * 3.0  # a function's output, as its inputs say
+    y.data = np.array(True)
+    y.data = np.array(1.0)
+    assert y.requires_grad
+    c = Variable(np.array(2.0), name='c')
+    c.requires_grad = False
+    z = c * 3.0
+    z.data = np.array(True)
+    z.data = np.array(1.0)
+    assert not z.requires_grad
+    import dezero.core_simple as simple
+
+    m = simple.Variable(np.array(True))
+    m.data = np.array(3.0)
+    v = simple.Variable(np.array(2.0))
+    (m * v * v).backward()
+    assert m.grad == 4.0
+
+
+def test_in_looks_into_the_data_as_for_an_array():
+    # it compared Variables, equal only to themselves: always False
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    assert 2.0 in x and 5.0 not in x and Variable(np.array(3.0)) in x
+    with pytest.raises(TypeError, match='holds no data'):
+        1.0 in Variable(None)
+
+
+def test_complex_and_the_array_properties_of_a_variable_say_what_is_wrong():
+    assert complex(Variable(np.array(1 + 2j))) == 1 + 2j
+    with pytest.raises(TypeError, match=r'complex\(\): only a Variable of one element'):
+        complex(Variable(np.ones(2)))
+    for name in ('shape', 'ndim', 'size', 'dtype'):
+        with pytest.raises(AttributeError, match=rf'Variable\.{name}: this Variable holds no data'):
+            getattr(Variable(None), name)
+    assert not hasattr(Variable(None), 'shape')
+    with pytest.raises(AttributeError, match="'Variable' object has no attribute 'nope'"):
+        Variable(np.ones(1)).nope
