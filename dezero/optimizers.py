@@ -5,9 +5,12 @@ Use: ``opt = SGD(lr=0.1).setup(model)``; after each ``loss.backward()`` call
 (a Layer or Model).  Each step:
 
 1. collects the target's parameters, each object once, in the order ``params()`` gives;
-2. runs the hooks (``add_hook``) in the order added, each on the list of the parameters
-   that still have a gradient (a hook may replace ``param.grad`` or set it to None);
-3. calls ``update_one(param)`` for every parameter whose ``grad`` is not None.
+2. runs the hooks (``add_hook``) in the order added on one list of the parameters that
+   have a gradient, as the book does: a hook may replace ``param.grad`` or set it to
+   None, and take parameters out of the list or add some (``params[:] = [p for p in
+   params if p.ndim > 1]`` leaves the biases alone);
+3. calls ``update_one(param)`` for every parameter of that list whose ``grad`` is not
+   None.
 
 A parameter that is to be updated must hold floating-point data and a gradient of the
 same shape (NumPy would broadcast a smaller one silently); otherwise update() raises,
@@ -31,7 +34,9 @@ Each optimizer names the arrays it keeps (``_state_names``: Adam's ``m`` and ``v
 that a loaded state can be checked; the names of one that does not say (a subclass of
 one's own) are not checked.  A subclass of one's own written as in the book, which keeps
 its state in dicts keyed by ``id(param)`` (``self.vs = {}``) and in numbers
-(``self.momentum``, Adam's ``self.t``), has them saved, loaded and copied as well.
+(``self.momentum``, Adam's ``self.t``), has them saved, loaded and copied as well (a
+deep copy or a pickle leaves out the entries of parameters that the target no longer
+holds: those of an earlier target given to ``setup``, or of a replaced layer).
 
 Hyperparameters are checked when the optimizer is made and whenever they are assigned
 later (``optimizer.lr = 0.01`` in a schedule); every optimizer that has a learning rate
@@ -48,12 +53,13 @@ import copy
 import inspect
 import math
 import numbers
+import operator
 import weakref
 
 import numpy as np
 
 from dezero import cuda
-from dezero.array_ops import cast_with_overflow, is_float16
+from dezero.array_ops import is_float16
 from dezero.atomic import atomic_open, file_path
 from dezero.core import Parameter, Variable, as_array  # noqa: F401  (Parameter: as the book's)
 from dezero.layers import Layer, _overrides_params
@@ -92,7 +98,10 @@ def _is_step_count(count):
 def _real(owner, name, value, valid, expected):
     """``value`` as a Python float (so it cannot upcast float32 arrays), after checking
     that it is a finite real number (one a float holds: not 10**400) for which
-    ``valid`` holds."""
+    ``valid`` holds.  A NumPy scalar or a 0-d array of real numbers (``np.array(0.1)``)
+    is taken as the number it holds."""
+    if cuda.is_array(value) and value.ndim == 0 and value.dtype.kind in 'fiu':
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f'{owner}: {name} must be a real number, got {type(value).__name__} {value!r:.60}'
@@ -124,6 +133,10 @@ def _learning_rate(owner, name, value):
 
 def _fraction(owner, name, value):
     return _real(owner, name, value, lambda v: 0 <= v < 1, 'in [0, 1)')
+
+
+def _closed_fraction(owner, name, value):
+    return _real(owner, name, value, lambda v: 0 <= v <= 1, 'in [0, 1]')
 
 
 class _Hyperparameter:
@@ -194,30 +207,27 @@ class Optimizer:
         super().__setattr__(name, value)
 
     def __getstate__(self):
-        """The attributes that copy, deepcopy and pickle carry, with the state of each
+        """The attributes that deepcopy and pickle carry, with the state of each
         parameter as a (parameter, arrays) pair: the state is kept by ``id`` with
         weak references, which pickle cannot carry and a copy must key anew, by the
         copied parameters (those of the copied model, when both are copied together,
         as in ``copy.deepcopy((model, optimizer))``).  A subclass's own dicts keyed by
         ``id(param)`` (the book's ``self.vs``) are carried as (parameter, value) pairs
-        too; a key that is no parameter's id raises ValueError."""
+        too, without their entries for parameters that the target does not hold (an
+        earlier target's, a replaced layer's): no parameter of the copy has those
+        ids, and in another process they could be the ids of other parameters."""
         attributes = dict(self.__dict__)
         attributes['_states'] = [
             (ref(), state) for ref, state in self._states.values() if ref() is not None
         ]
         # each as an emptied copy of the dict and its (parameter, value) pairs
         params = _params_by_id(self.target)
-        by_param = {}
-        for name, value in self.__dict__.items():
-            if name not in self._base_attributes and _keyed_by_id(value, params):
-                owner = f'{type(self).__name__}.__getstate__ (copy or pickle)'
-                _check_keys(value, params, owner, f'{type(self).__name__}.{name}')
-                emptied = copy.copy(value)  # the same type (a defaultdict keeps its factory)
-                emptied.clear()
-                by_param[name] = (emptied, [(params[key], v) for key, v in value.items()])
-                del attributes[name]
-        if by_param:
-            attributes[_DICTS_BY_PARAM] = by_param
+        for name, value in self._dicts_by_id(params).items():
+            emptied = copy.copy(value)  # the same type (a defaultdict keeps its factory)
+            emptied.clear()
+            pairs = [(params[key], v) for key, v in value.items() if key in params]
+            attributes.setdefault(_DICTS_BY_PARAM, {})[name] = (emptied, pairs)
+            del attributes[name]
         return attributes
 
     def __setstate__(self, attributes):
@@ -231,6 +241,33 @@ class Optimizer:
         for name, (emptied, pairs) in by_param.items():
             emptied.update((id(param), value) for param, value in pairs)
             self.__dict__[name] = emptied
+
+    def __copy__(self):
+        """A shallow copy, on the same target with the same hooks: the state of each
+        parameter is shared with this optimizer's, and a subclass's own dicts keyed by
+        ``id(param)`` are copied as they are (the same keys, the same arrays)."""
+        cls = type(self)
+        new = cls.__new__(cls)
+        new.__dict__.update(self.__dict__)
+        for name, value in self._dicts_by_id(_params_by_id(self.target)).items():
+            new.__dict__[name] = copy.copy(value)
+        if '_states' in self.__dict__:  # kept anew, with weak references of the copy's
+            new.__dict__['_states'] = {}
+            for ref, state in list(self._states.values()):
+                param = ref()
+                if param is not None:
+                    new._keep_state(param, state)
+        return new
+
+    def _dicts_by_id(self, params):
+        """``{attribute name: dict}``: the attributes of a subclass's own that are
+        dicts keyed by the ids of ``params`` (``{id: param}``), as the book's
+        ``self.vs``."""
+        return {
+            name: value
+            for name, value in self.__dict__.items()
+            if name not in self._base_attributes and _keyed_by_id(value, params)
+        }
 
     def setup(self, target):
         """Use ``target`` (an object with a ``params()`` method); returns the optimizer.
@@ -254,7 +291,8 @@ class Optimizer:
 
     def add_hook(self, f):
         """Append ``f`` to the hooks; ``f(params)`` runs before each update on the list
-        of the parameters that have a gradient."""
+        of the parameters that have a gradient, the list that the update then goes
+        through (see :meth:`update`)."""
         if not callable(f):
             raise TypeError(
                 f'{type(self).__name__}.add_hook: a hook must be callable, got {type(f).__name__}'
@@ -268,7 +306,9 @@ class Optimizer:
 
     def update(self):
         """One optimization step: run the hooks, then update every parameter that has
-        a gradient (those without one are skipped and keep no new state)."""
+        a gradient (those without one are skipped and keep no new state).  With
+        hooks, the parameters updated are those of the list the hooks were given, as
+        they left it (:meth:`_run_hooks`)."""
         if self.target is None:
             raise RuntimeError(
                 f'{type(self).__name__}.update: no target; call setup(model) before update()'
@@ -276,14 +316,31 @@ class Optimizer:
         params = self._unique_params()
         self._check_params(params)  # before a hook could broadcast a gradient to fit
         if self.hooks:
-            for hook in self.hooks:
-                hook([p for p in params if p.grad is not None])
-            self._check_params(params)
+            params = self._run_hooks(params)
         self._begin_step()
         update_one = self.update_one
         for param in params:
             if param.grad is not None:
                 update_one(param)
+
+    def _run_hooks(self, params):
+        """Run the hooks, in the order added, on one list of the parameters of
+        ``params`` that have a gradient (a list of this step's own, never the cached
+        one), as the book does: what a hook removes from that list or adds to it is
+        what the step updates.  Before each hook after the first, the parameters
+        whose gradient a hook set to None are taken out of the list.  Returns the
+        parameters to update, checked as the target's are."""
+        given = [p for p in params if p.grad is not None]
+        handed = given.copy()
+        for i, hook in enumerate(self.hooks):
+            if i and any(p.grad is None for p in given):
+                given[:] = [p for p in given if p.grad is not None]
+            hook(given)
+        if len(given) != len(handed) or not all(map(operator.is_, given, handed)):
+            # a list the hooks changed: checked for its types and repeats
+            given = self._checked(given, 'a hook left in its list of parameters')
+        self._check_params(given)
+        return given
 
     def update_one(self, param):
         """Update ``param.data`` in place from ``param.grad``."""
@@ -876,14 +933,15 @@ class Optimizer:
             self._params_seen = params
         return self._params_checked
 
-    def _checked(self, given):
-        """The parameters ``given``, each object once, after checking their type."""
+    def _checked(self, given, source='params() of the target yielded'):
+        """The parameters ``given``, each object once, after checking their type
+        (``source`` says where they came from in the error)."""
         params, seen = [], set()
         for p in given:
             if not isinstance(p, Variable):
                 raise TypeError(
-                    f'{type(self).__name__}.update: params() of the target '
-                    f'yielded a {type(p).__name__}; expected Parameters'
+                    f'{type(self).__name__}.update: {source} a {type(p).__name__}; '
+                    f'expected Parameters'
                 )
             if id(p) not in seen:  # the list holds p, so its id stays unique
                 seen.add(id(p))
@@ -1063,10 +1121,21 @@ class _BookStateView(collections.abc.MutableMapping):
 
     The keys are the ids of the live parameters that hold this array.  A value
     written must be an array (NumPy or CuPy, on the parameter's device) of the
-    parameter's shape; what is stored, and read back, is a writable array in the
-    dtype of the parameter's state (:meth:`Optimizer.state_dtype`: float32 for a
-    float16 parameter of Adam), the value itself when it is one already, else a
-    copy.  Anything else is refused before the state changes."""
+    parameter's shape and of the dtype of its state (:meth:`Optimizer.state_dtype`,
+    the parameter's own), and is kept as it is, so that updating it in place, as
+    the book does, updates the state.  An array of another dtype (``np.zeros(shape)``,
+    float64, for a float32 parameter) is refused: a copy would be kept, and the array
+    the caller goes on updating would not be the state.  Two writes are kept as
+    copies, which are read back from the view before being updated (as the book's
+    ``update_one`` does): a read-only array (a broadcast view), and the float16 array
+    of a float16 parameter whose state is float32 (Adam's), in float32.  Anything
+    else is refused before the state changes.
+
+    Deleting a parameter's entry (``del self.ms[id(param)]``) drops its whole state
+    (Adam's m and v both), as the book's ``update_one``, finding no entry, makes all
+    its arrays anew.  ``copy()``, ``copy.deepcopy`` and pickle give a plain dict
+    ``{id(param): a copy of the array}``, a snapshot that assigning to the view gives
+    back (``opt.vs = snapshot``)."""
 
     def __init__(self, optimizer, name, attribute):
         self._optimizer = optimizer
@@ -1093,9 +1162,7 @@ class _BookStateView(collections.abc.MutableMapping):
         state = self._state(key)
         if state is None or self._name not in state:
             raise KeyError(key)
-        del state[self._name]
-        if not state:  # no array left: the parameter has no state, as before its first step
-            del self._optimizer._states[key]
+        del self._optimizer._states[key]  # all of its arrays: no state, as before a step
 
     def __iter__(self):
         keys = list(getattr(self._optimizer, '_states', {}))
@@ -1104,18 +1171,36 @@ class _BookStateView(collections.abc.MutableMapping):
     def __len__(self):
         return sum(1 for _ in self)
 
+    def copy(self):
+        """A plain dict ``{id(param): a copy of its array}``: a snapshot of this array
+        of every parameter, which assigning to the view gives back."""
+        return {key: array.copy() for key, array in self.items()}
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __reduce__(self):
+        return dict, (self.copy(),)
+
     def _replace(self, mapping):
         """Make ``mapping`` (id(param) -> array) this array of every parameter (what
         assigning ``self.ms = mapping`` does): the values are checked as
         :meth:`__setitem__` checks them, all before anything changes; the parameters
-        that ``mapping`` leaves out lose this array."""
+        that have this array and that ``mapping`` leaves out lose their whole state,
+        as by ``del``."""
         if not isinstance(mapping, collections.abc.Mapping):
             raise TypeError(
                 f'{self._owner()}: expected a dict of state arrays keyed by id(param) '
                 f'(the book assigns {{}}), got {type(mapping).__name__} {mapping!r:.60}'
             )
         prepared = [self._prepare(key, array) for key, array in list(mapping.items())]
-        self.clear()
+        given = {id(param) for param, _ in prepared}
+        for key in list(self):
+            if key not in given:
+                del self[key]
         for param, array in prepared:
             self._store(param, array)
 
@@ -1151,12 +1236,11 @@ class _BookStateView(collections.abc.MutableMapping):
                 f'{self._optimizer._describe(param)}: {text}'
             )
         dtype = self._optimizer.state_dtype(param.data.dtype)
-        if array.dtype == dtype and _writeable(array):
-            return param, array
-        return param, self._cast(array, dtype, param)
+        if array.dtype == dtype:
+            return param, array if _writeable(array) else array.copy()
+        return param, array.astype(dtype)  # float16 data whose state is float32
 
-    @staticmethod
-    def _problem(data, array):
+    def _problem(self, data, array):
         """``(error class, text)`` saying why ``array`` cannot be state of a parameter
         holding ``data``, or None when it can."""
         if data is None:
@@ -1180,20 +1264,15 @@ class _BookStateView(collections.abc.MutableMapping):
                 f'expected an array of the shape of the parameter, {data.shape}, '
                 f'got shape {array.shape}'
             )
-        return None
-
-    def _cast(self, array, dtype, param):
-        """A writable copy of ``array`` (the state of ``param``) in ``dtype``;
-        ValueError when the cast would make a finite value infinite (1e39 in
-        float32)."""
-        cast, overflow = cast_with_overflow(array, dtype)
-        if overflow is not None:
-            raise ValueError(
-                f'{self._owner()}[id(param)] for the parameter '
-                f'{self._optimizer._describe(param)}: the array holds values too large '
-                f'for the dtype of the state, {dtype}: they would become infinite'
+        dtype = self._optimizer.state_dtype(data.dtype)
+        if array.dtype not in (dtype, data.dtype):
+            return TypeError, (
+                f'got an array of dtype {array.dtype}, but the state of this parameter '
+                f'is {dtype}: a copy in {dtype} would be kept, and the array given, '
+                f'updated in place later, would not be the state; store an array of the '
+                f"parameter's dtype, {data.dtype} (np.zeros_like(param.data))"
             )
-        return cast
+        return None
 
     def _store(self, param, array):
         """Keep ``array`` as this array of ``param``'s state."""
@@ -1208,7 +1287,7 @@ class _BookState:
     """A class attribute giving each optimizer its :class:`_BookStateView` of the
     state array ``name`` (``ms = _BookState('m')``).  Assigning a dict to it, as the
     book's ``__init__`` does (``self.ms = {}``), sets that array of every parameter
-    from the dict through the view (``{}`` drops it); anything else is refused."""
+    from the dict through the view (``{}`` drops the state); anything else is refused."""
 
     def __init__(self, name):
         self.name = name
@@ -1242,7 +1321,8 @@ class SGD(Optimizer):
 
 
 class MomentumSGD(Optimizer):
-    """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0).
+    """SGD with momentum: v = momentum * v - lr * g; p += v (v starts at 0), with
+    momentum in [0, 1] (1 keeps every past step, as the book and PyTorch allow).
 
     The velocity holds the past steps with the learning rates they were taken with,
     so a new lr (a schedule) acts on the new gradients only.  PyTorch's
@@ -1251,7 +1331,7 @@ class MomentumSGD(Optimizer):
     the same."""
 
     lr = _Hyperparameter(_learning_rate)
-    momentum = _Hyperparameter(_fraction)
+    momentum = _Hyperparameter(_closed_fraction)
     _state_names = ('v',)
     vs = _BookState('v')  # the book's velocities by id(param)
 
@@ -1293,12 +1373,50 @@ class AdaGrad(Optimizer):
         param.data -= self.lr * g / (xp.sqrt(h) + self.eps)
 
 
+class _NoLearningRate:
+    """The ``lr`` of an optimizer class that has none (AdaDelta): reading or assigning
+    it on an instance of that very class raises AttributeError (and
+    ``hasattr(optimizer, 'lr')`` is False).  A subclass may give ``lr`` a use of its
+    own: on its instances ``lr`` is a plain attribute, which ``__init__`` may set
+    (until it is set, reading it raises AttributeError)."""
+
+    def __set_name__(self, owner, name):
+        self.owner = owner
+
+    def _refuse(self, optimizer):
+        raise AttributeError(
+            f'{type(optimizer).__name__} has no learning rate (lr): its steps are scaled '
+            f'by the running averages alone; tune rho and eps instead'
+        )
+
+    def __get__(self, optimizer, owner=None):
+        if optimizer is None:
+            return self
+        if type(optimizer) is self.owner or 'lr' not in optimizer.__dict__:
+            self._refuse(optimizer)
+        return optimizer.__dict__['lr']
+
+    def __set__(self, optimizer, value):
+        if type(optimizer) is self.owner:
+            self._refuse(optimizer)
+        optimizer.__dict__['lr'] = value
+
+    def __delete__(self, optimizer):
+        if type(optimizer) is self.owner or 'lr' not in optimizer.__dict__:
+            self._refuse(optimizer)
+        del optimizer.__dict__['lr']
+
+
 class AdaDelta(Optimizer):
     """AdaDelta (no learning rate):
     msg = rho * msg + (1 - rho) * g * g;  dx = sqrt((msdx + eps) / (msg + eps)) * g;
-    msdx = rho * msdx + (1 - rho) * dx * dx;  p -= dx  (msg and msdx start at 0)."""
+    msdx = rho * msdx + (1 - rho) * dx * dx;  p -= dx  (msg and msdx start at 0).
+    ``rho`` is in [0, 1]; with rho = 1 the averages stay 0 and dx = g.
 
-    rho = _Hyperparameter(_fraction)
+    ``optimizer.lr`` raises AttributeError; a subclass may set ``self.lr`` and give it
+    a use of its own."""
+
+    rho = _Hyperparameter(_closed_fraction)
     eps = _Hyperparameter(_positive)
     _lr_attribute = None
     _state_names = ('msg', 'msdx')
@@ -1314,18 +1432,7 @@ class AdaDelta(Optimizer):
         self.rho = rho
         self.eps = eps
 
-    def _no_learning_rate(self, value=None):
-        raise AttributeError(
-            'AdaDelta has no learning rate (lr): its steps are scaled '
-            'by the running averages alone; tune rho and eps instead'
-        )
-
-    lr = property(
-        _no_learning_rate,
-        _no_learning_rate,
-        doc="""AdaDelta has no learning rate: reading or assigning ``lr``
-                  raises AttributeError (and ``hasattr(optimizer, 'lr')`` is False).""",
-    )
+    lr = _NoLearningRate()
 
     def update_one(self, param):
         """Step ``param`` by dx = sqrt((msdx + eps) / (msg + eps)) * g, after updating
@@ -1354,6 +1461,10 @@ class Adam(Optimizer):
     The learning rate ``alpha`` (default 0.001) may be given as ``lr`` instead, not as
     both; ``optimizer.lr`` reads and assigns ``alpha``.
 
+    ``eps`` may be 0, as in the book and in PyTorch; then an element whose gradients
+    have all been 0 so far has m = v = 0, and its step 0 / 0 makes it NaN (NumPy warns
+    "invalid value encountered"), as ``torch.optim.Adam(eps=0)`` makes it NaN too.
+
     The step count t belongs to the optimizer, not to the model: after
     ``setup(other_model)`` it goes on counting (as in the book), so the first steps
     on the other model are bias-corrected with a large t and are smaller than
@@ -1363,7 +1474,7 @@ class Adam(Optimizer):
     alpha = _Hyperparameter(_learning_rate)
     beta1 = _Hyperparameter(_fraction)
     beta2 = _Hyperparameter(_fraction)
-    eps = _Hyperparameter(_positive)
+    eps = _Hyperparameter(_non_negative)
     _counters = ('t',)
     _lr_attribute = 'alpha'
     _state_names = ('m', 'v')

@@ -28,7 +28,8 @@ hand-written loop, counting ``step_size``, ``T_max`` and ``total_iters`` in iter
 file, written atomically) keep the step count and the learning rates, to resume:
 loading gives the optimizer back the learning rate it had when the state was saved,
 so schedules combined on one optimizer may be loaded in any order.
-Optimizers without a learning rate (AdaDelta) cannot be scheduled.
+Optimizers without a learning rate (AdaDelta) cannot be scheduled, nor those that
+compute theirs (``lr`` a property without a setter, as in the book's Adam).
 """
 
 import json
@@ -67,6 +68,16 @@ class LRSchedule:
             raise TypeError(
                 f'{owner}: expected a dezero optimizer (such as SGD or Adam), got '
                 f'{type(optimizer).__name__}'
+            )
+        name = optimizer._lr_attribute
+        if name is not None and _read_only(getattr(type(optimizer), name, None)):
+            # checked before lr is read: the book's Adam divides by 0 at t = 0
+            raise TypeError(
+                f'{owner}: {type(optimizer).__name__} computes its learning rate (its '
+                f'lr is a property without a setter), but a schedule assigns lr at each '
+                f"step; change what it computes lr from yourself (the book's Adam "
+                f'computes it from alpha and t: set alpha at each step), or use an optimizer '
+                f'whose lr can be assigned, such as dezero.optimizers.Adam'
             )
         if optimizer._lr_attribute is None or not hasattr(optimizer, 'lr'):
             raise TypeError(
@@ -242,6 +253,12 @@ class LRSchedule:
             self._last_lr = last_lr
 
         return load
+
+
+def _read_only(attribute):
+    """Whether ``attribute``, found on an optimizer's class, is a property that cannot
+    be assigned (one without a setter)."""
+    return isinstance(attribute, property) and attribute.fset is None
 
 
 def _saved_rate(state, name, owner, source):

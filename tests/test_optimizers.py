@@ -55,6 +55,11 @@ def set_grad(p, values, dtype=None):
     p.grad = Variable(np.array(values, dtype=dtype or p.data.dtype))
 
 
+def pickled(value):
+    """``value`` after a round trip through pickle."""
+    return pickle.loads(pickle.dumps(value))
+
+
 def make(name):
     """Each optimizer with hyperparameters giving sizeable steps."""
     return {
@@ -93,8 +98,9 @@ def test_defaults_are_the_book_values():
         (lambda: SGD(lr=-0.1), 'SGD', '-0.1'),
         (lambda: SGD(lr=float('nan')), 'SGD', 'nan'),
         (lambda: MomentumSGD(lr=float('inf')), 'MomentumSGD', 'inf'),
-        (lambda: MomentumSGD(momentum=1.0), 'MomentumSGD', '1.0'),
+        (lambda: MomentumSGD(momentum=1.5), 'MomentumSGD', '1.5'),
         (lambda: MomentumSGD(momentum=-0.5), 'MomentumSGD', '-0.5'),
+        (lambda: MomentumSGD(momentum=np.array(np.nan)), 'MomentumSGD', 'nan'),
         (lambda: AdaGrad(lr=-1), 'AdaGrad', '-1'),
         (lambda: AdaGrad(eps=0.0), 'AdaGrad', '0.0'),
         (lambda: AdaDelta(rho=1.5), 'AdaDelta', '1.5'),
@@ -102,7 +108,10 @@ def test_defaults_are_the_book_values():
         (lambda: Adam(alpha=-1e-3), 'Adam', '-0.001'),
         (lambda: Adam(beta1=1), 'Adam', '1'),
         (lambda: Adam(beta2=-0.1), 'Adam', '-0.1'),
-        (lambda: Adam(eps=0), 'Adam', '0'),
+        (lambda: Adam(eps=-1e-8), 'Adam', '-1e-08'),
+        (lambda: Adam(eps=float('inf')), 'Adam', 'inf'),
+        (lambda: AdaDelta(rho=1.0000001), 'AdaDelta', '1.0000001'),
+        (lambda: SGD(lr=np.array(-0.1)), 'SGD', '-0.1'),
         (lambda: Adam(alpha=10**400), 'Adam', 'within the range of a float'),  # OverflowError
         (lambda: SGD(lr=Fraction(10**400)), 'SGD', 'within the range of a float'),
         (lambda: WeightDecay(-0.1), 'WeightDecay', '-0.1'),
@@ -122,6 +131,8 @@ def test_bad_hyperparameter_values_are_refused(make_bad, name, value):
         lambda: SGD(lr=None),
         lambda: Adam(beta1=True),
         lambda: MomentumSGD(momentum=np.array([0.9])),
+        lambda: SGD(lr=np.array(True)),
+        lambda: SGD(lr=np.array(0.1 + 0j)),
     ],
 )
 def test_non_numeric_hyperparameters_are_refused(make_bad):
@@ -133,6 +144,62 @@ def test_numpy_scalar_hyperparameters_become_python_floats():
     opt = Adam(alpha=np.float64(0.1), beta1=np.float32(0.5))
     assert type(opt.alpha) is float and type(opt.beta1) is float
     assert type(SGD(lr=np.float64(0.1)).lr) is float
+
+
+def test_zero_dim_arrays_are_taken_as_the_python_floats_they_hold():
+    # SGD(np.array(0.1)) was refused: "lr must be a real number, got ndarray"
+    opt = SGD(np.array(0.1))
+    assert type(opt.lr) is float and opt.lr == 0.1
+    opt.lr = np.array(0.2, np.float32)
+    assert type(opt.lr) is float and opt.lr == float(np.float32(0.2))
+    adam = Adam(alpha=np.array(0.01), beta1=np.array(0.5), eps=np.array(0))
+    assert (adam.alpha, adam.beta1, adam.eps) == (0.01, 0.5, 0.0)
+    assert all(type(v) is float for v in (adam.alpha, adam.beta1, adam.eps))
+    momentum = MomentumSGD(lr=np.int64(1), momentum=np.array(0.5, np.float16))
+    assert (momentum.lr, momentum.momentum) == (1.0, 0.5) and type(momentum.lr) is float
+    assert WeightDecay(np.array(1e-4)).rate == 1e-4 and ClipGrad(np.array(2)).max_norm == 2.0
+    p = param([1.0, 2.0], np.float32)
+    set_grad(p, [1.0, 1.0])
+    opt.setup(Target(p)).update()
+    assert p.data.dtype == np.float32
+
+
+def test_the_limits_that_the_book_and_pytorch_take_step_as_the_rules_say():
+    # momentum=1.0 and rho=1.0 were refused as outside [0, 1)
+    p = param([1.0])
+    opt = MomentumSGD(lr=0.1, momentum=1.0).setup(Target(p))
+    for _ in range(3):  # v = -0.1, -0.2, -0.3: no decay of the velocity
+        set_grad(p, [1.0])
+        opt.update()
+    np.testing.assert_allclose(opt.vs[id(p)], [-0.3], rtol=1e-15)
+    np.testing.assert_allclose(p.data, [0.4], rtol=1e-15)
+    p = param([1.0])
+    opt = AdaDelta(rho=1.0, eps=1e-6).setup(Target(p))
+    for g in (0.5, 0.25):  # msg and msdx stay 0: dx = sqrt(eps / eps) * g = g
+        set_grad(p, [g])
+        opt.update()
+    np.testing.assert_allclose(p.data, [0.25], rtol=1e-15)
+    assert opt.msg[id(p)] == 0 and opt.msdx[id(p)] == 0
+    assert MomentumSGD(momentum=0.0).momentum == 0.0 and AdaDelta(rho=0).rho == 0.0
+
+
+def test_adam_with_eps_zero_steps_as_pytorchs_nan_where_every_gradient_was_zero():
+    # eps=0 was refused; PyTorch takes it, and so does the book
+    torch = pytest.importorskip('torch')
+    grads = [[0.0, 0.5, -2.0], [0.0, 0.0, 1.0], [0.0, -0.3, 0.0]]
+    p = param([1.0, 2.0, 3.0])
+    opt = Adam(alpha=0.1, eps=0).setup(Target(p))
+    q = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    topt = torch.optim.Adam([q], lr=0.1, eps=0)
+    for step, g in enumerate(grads):
+        set_grad(p, g)
+        # the first element: m = v = 0, 0 / 0; NumPy says so once
+        with pytest.warns(RuntimeWarning, match='invalid value'):
+            opt.update()
+        q.grad = torch.tensor(g, dtype=torch.float64)
+        topt.step()
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12)
+    assert np.isnan(p.data[0]) and np.isfinite(p.data[1:]).all()
 
 
 # --------------------------------------------------------------------------------------
@@ -204,6 +271,51 @@ def test_adadelta_has_no_learning_rate():
         opt.lr = 0.1
     with pytest.raises(TypeError, match="AdaDelta: unknown argument 'lr'; AdaDelta takes rho, eps"):
         AdaDelta(lr=0.1)
+
+
+class ScaledAdaDelta(AdaDelta):
+    """AdaDelta with steps scaled by a learning rate of its own."""
+
+    def __init__(self, lr=1.0, rho=0.95, eps=1e-6):
+        super().__init__(rho, eps)
+        self.lr = lr
+
+    def update_one(self, param):
+        before = param.data.copy()
+        super().update_one(param)
+        param.data[...] = before + self.lr * (param.data - before)
+
+
+def test_a_subclass_of_adadelta_may_give_lr_a_use_of_its_own():
+    # its own __init__ raised "AdaDelta has no learning rate (lr)"
+    p, q = param([1.0, -2.0]), param([1.0, -2.0])
+    half = ScaledAdaDelta(lr=0.5).setup(Target(p))
+    full = AdaDelta().setup(Target(q))
+    for g in ([0.5, 1.0], [0.25, -3.0], [1.0, 1.0]):  # AdaDelta's steps do not depend on p
+        set_grad(p, g)
+        set_grad(q, g)
+        half.update()
+        full.update()
+    np.testing.assert_allclose(p.data - [1.0, -2.0], 0.5 * (q.data - [1.0, -2.0]), rtol=1e-12)
+    half.lr = 0.25
+    assert half.lr == 0.25 and copy.deepcopy(half).lr == 0.25
+    model, x, t = mlp_problem()
+    opt = ScaledAdaDelta(lr=0.5).setup(model)
+    train_steps(model, opt, x, t, 1)
+    assert opt.state_dict()['hyperparameters'] == {'rho': 0.95, 'eps': 1e-6, 'lr': 0.5}
+    again = ScaledAdaDelta().setup(model)
+    again.load_state_dict(opt.state_dict())
+    assert again.lr == 0.5
+    del again.lr
+    assert not hasattr(again, 'lr')
+
+    class Plain(AdaDelta):  # a subclass that sets none has none
+        pass
+
+    with pytest.raises(AttributeError, match='^Plain has no learning rate'):
+        Plain().lr
+    with pytest.raises(AttributeError, match='AdaDelta has no learning rate'):
+        del AdaDelta().lr
 
 
 @pytest.mark.parametrize(
@@ -911,6 +1023,57 @@ def test_hooks_run_in_order_on_the_parameters_that_still_have_a_grad():
     opt.add_hook(lambda ps: calls.append(('second', [id(p) for p in ps])))
     opt.update()
     assert calls == [('first', [id(a), id(c)]), ('second', [id(c)])]
+
+
+def test_a_hook_that_takes_parameters_out_of_its_list_leaves_them_alone():
+    # each hook got a copy of the list, and the step went over the target's
+    # parameters: the book's "do not train the biases" hook changed nothing
+    model, x, t = mlp_problem()
+    opt = MomentumSGD(lr=0.1).setup(model)
+
+    def skip_biases(params):
+        params[:] = [p for p in params if p.ndim > 1]
+
+    opt.add_hook(skip_biases)
+    opt.add_hook(WeightDecay(0.01))  # the next hook gets the same list
+    biases = [model.l0.b.data.copy(), model.l1.b.data.copy()]
+    W = model.l0.W.data.copy()
+    train_steps(model, opt, x, t, 2)
+    np.testing.assert_array_equal(model.l0.b.data, biases[0])
+    np.testing.assert_array_equal(model.l1.b.data, biases[1])
+    assert not np.array_equal(model.l0.W.data, W)
+    assert id(model.l0.b) not in opt.vs and id(model.l0.W) in opt.vs
+
+
+def test_a_hook_may_add_parameters_and_gets_a_list_of_its_own_each_step():
+    layer = L.Linear(1, in_size=1, dtype=np.float64)  # a Layer: its list is cached
+    layer.W.data[...] = 1.0
+    extra = param([5.0])
+    opt = SGD(lr=0.5).setup(layer)
+    seen = []
+
+    def hook(params):
+        seen.append(len(params))
+        if len(seen) == 1:
+            params.clear()  # this step updates nothing
+        else:
+            params.append(extra)
+            params.append(params[0])  # twice: still updated once
+
+    opt.add_hook(hook)
+    for p, g in ((layer.W, [[1.0]]), (layer.b, [1.0]), (extra, [1.0])):
+        set_grad(p, g)
+    opt.update()
+    assert (layer.W.data[0, 0], layer.b.data[0], extra.data[0]) == (1.0, 0.0, 5.0)
+    opt.update()  # the cleared list was the first step's, not the layer's
+    assert (layer.W.data[0, 0], layer.b.data[0], extra.data[0]) == (0.5, -0.5, 4.5)
+    assert seen == [2, 2]
+    opt.hooks = [lambda params: params.append(3)]
+    with pytest.raises(
+        TypeError,
+        match=r'^SGD\.update: a hook left in its list of parameters a int; expected Parameters$',
+    ):
+        opt.update()
 
 
 @pytest.mark.parametrize(
@@ -2120,8 +2283,8 @@ def rewritten_state_file(path, edit):
         ),
         (
             lambda meta: meta['hyperparameters'].update(eps=-(10**400)),
-            r'holds a bad value: Adam: eps must be positive \(> 0\) and within the range of '
-            r'a float, got -10{400}$',
+            r'holds a bad value: Adam: eps must be non-negative \(>= 0\) and within the '
+            r'range of a float, got -10{400}$',
         ),
         # accepted, and 0.999 ** t overflowed at the first update
         (
@@ -2311,18 +2474,15 @@ def test_the_books_state_dicts_hold_only_the_parameters_that_have_their_array():
     opt = Adam()
     layer = linear_with_state(opt)
     W, b = layer.W, layer.b
-    del opt.ms[id(W)]
-    assert id(W) not in opt.ms and id(W) not in list(opt.ms)
+    del opt.ms[id(W)]  # W's whole state: no state, as before the first step
+    assert id(W) not in opt.ms and id(W) not in list(opt.ms) and opt.state_of(W) == {}
     assert dict(opt.ms) == {id(b): opt.state_of(b)['m']} and len(opt.ms) == 1
-    assert set(opt.vs) == {id(W), id(b)} and len(opt.vs) == 2
-    assert opt.state_of(W).keys() == {'v'}
-    opt.ms.clear()
-    assert dict(opt.ms) == {} and len(opt.ms) == 0 and len(opt.vs) == 2
-    for key in opt.vs:  # deleting while iterating, as over a list of the keys
-        del opt.vs[key]
-    assert len(opt.vs) == 0
-    # no array left: no state, as before the first step (not zeros for m and v)
-    assert opt.state_of(W) == {} and opt.state_dict()['state'] == {}
+    assert set(opt.vs) == {id(b)} and len(opt.vs) == 1
+    opt.ms[id(W)] = np.zeros((2, 3), np.float32)  # m alone: v is made at the next step
+    assert list(opt.ms) == [id(b), id(W)] and list(opt.vs) == [id(b)]
+    for key in opt.ms:  # deleting while iterating, as over a list of the keys
+        del opt.ms[key]
+    assert len(opt.ms) == len(opt.vs) == 0 and opt.state_dict()['state'] == {}
     with pytest.raises(KeyError):
         del opt.vs[id(W)]
 
@@ -2445,10 +2605,13 @@ W_IN_ADAM_MS = r"^Adam\.ms\[id\(param\)\] for the parameter 'W' \(shape \(2, 3\)
         (np.zeros((2, 3), bool), TypeError, r'expected real numbers, got an array of dtype bool$'),
         (
             np.full((2, 3), 1e39),
-            ValueError,
-            r'the array holds values too large for the dtype of the state, float32: they '
-            r'would become infinite$',
+            TypeError,
+            r'got an array of dtype float64, but the state of this parameter is float32: '
+            r'a copy in float32 would be kept, and the array given, updated in place '
+            r'later, would not be the state; store an array of the parameter\'s dtype, '
+            r'float32 \(np\.zeros_like\(param\.data\)\)$',
         ),
+        (np.zeros((2, 3), np.int32), TypeError, r'got an array of dtype int32, but the state'),
     ],
 )
 def test_a_write_that_is_no_state_of_the_parameter_is_refused_and_changes_nothing(
@@ -2489,8 +2652,11 @@ def test_the_books_state_dict_keeps_a_writable_array_of_the_state_dtype():
     m = opt.ms[id(W)]
     assert m.flags.writeable and m.dtype == np.float32 and opt.ms[id(W)] is m
     np.testing.assert_array_equal(m, np.full((2, 3), 0.5, np.float32))
-    opt.vs[id(W)] = np.ones((2, 3))  # float64 for float32 data: a float32 copy
-    assert opt.vs[id(W)].dtype == np.float32 and opt.state_of(W)['v'] is opt.vs[id(W)]
+    v = opt.vs[id(W)]
+    with pytest.raises(TypeError, match=r'dtype float64, but the state .* is float32'):
+        opt.vs[id(W)] = np.ones((2, 3))  # float64 for float32 data: a copy, not the array
+    assert opt.vs[id(W)] is v and opt.state_of(W)['v'] is v
+    opt.vs[id(W)] = np.ones((2, 3), np.float32)
     own = np.zeros((2, 3), np.float32)
     opt.ms[id(W)] = own  # already fit: kept as it is, for the book to update in place
     assert opt.ms[id(W)] is own
@@ -2506,7 +2672,7 @@ def test_the_books_state_dict_keeps_a_writable_array_of_the_state_dtype():
 def test_state_written_through_the_books_dicts_is_saved_and_loaded(tmp_path):
     opt = MomentumSGD()
     layer = linear_with_state(opt)
-    opt.vs[id(layer.W)] = np.arange(6, dtype=np.float64).reshape(2, 3)
+    opt.vs[id(layer.W)] = np.arange(6, dtype=np.float32).reshape(2, 3)
     opt.save(tmp_path / 'opt.npz')
     other = MomentumSGD().setup(layer)
     other.load(tmp_path / 'opt.npz')
@@ -2515,6 +2681,154 @@ def test_state_written_through_the_books_dicts_is_saved_and_loaded(tmp_path):
     )
     assert other.vs[id(layer.W)].dtype == np.float32
     np.testing.assert_array_equal(other.vs[id(layer.b)], opt.vs[id(layer.b)])
+
+
+class KeepsItsArrayMomentumSGD(MomentumSGD):
+    def __init__(self, lr=0.1, momentum=0.9, zeros=np.zeros_like):
+        super().__init__(lr, momentum)
+        self.zeros = zeros
+
+    def update_one(self, param):  # the book's, updating the array it stored
+        key = id(param)
+        v = self.vs.get(key)
+        if v is None:
+            v = self.vs[key] = self.zeros(param.data)
+        v *= self.momentum
+        v -= self.lr * param.grad.data
+        param.data += v
+
+
+def test_an_array_stored_in_a_books_dict_is_the_state_or_is_refused():
+    # np.zeros(shape), float64 for float32 weights, was kept as a float32 copy: the
+    # subclass went on updating its own array, not the state, and trained otherwise
+    results = []
+    for opt in (MomentumSGD(lr=0.1), KeepsItsArrayMomentumSGD()):
+        model, x, t = mlp_problem()
+        opt.setup(model)
+        train_steps(model, opt, x, t, 5)
+        results.append((model, opt))
+    (model, opt), (own_model, own_opt) = results
+    for p, q in zip(model.params(), own_model.params()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(own_opt.vs[id(q)], opt.vs[id(p)], rtol=1e-6, atol=1e-7)
+    model, x, t = mlp_problem()
+    opt = KeepsItsArrayMomentumSGD(zeros=lambda data: np.zeros(data.shape)).setup(model)
+    with pytest.raises(
+        TypeError,
+        match=r"^KeepsItsArrayMomentumSGD\.vs\[id\(param\)\] for the parameter 'l0/W' "
+        r'\(shape \(4, 6\)\): got an array of dtype float64, but the state of this '
+        r'parameter is float32: .*store an array of the parameter\'s dtype, float32 '
+        r'\(np\.zeros_like\(param\.data\)\)$',
+    ):
+        train_steps(model, opt, x, t, 1)
+    # a float16 parameter of Adam: its own dtype is taken, as float32 state, and no other
+    layer = L.Linear(2, in_size=3, dtype=np.float16)
+    opt = Adam().setup(layer)
+    opt.ms[id(layer.W)] = np.zeros((3, 2), np.float16)
+    assert opt.ms[id(layer.W)].dtype == np.float32
+    with pytest.raises(TypeError, match=r'is float32: .*dtype, float16 \(np\.zeros_like'):
+        opt.vs[id(layer.W)] = np.zeros((3, 2))
+
+
+@pytest.mark.parametrize('name, view', [('Adam', 'ms'), ('Adam', 'vs'), ('AdaDelta', 'msg')])
+def test_deleting_an_entry_of_a_books_dict_restarts_the_parameters_whole_state(name, view):
+    # del opt.ms[id(p)] dropped m alone, and v went on, where the book's update_one,
+    # finding no entry, makes both anew
+    runs = []
+    for how in ('del', 'emptied state'):
+        model, x, t = mlp_problem()
+        opt = make(name).setup(model)
+        train_steps(model, opt, x, t, 3)
+        if how == 'del':
+            for p in model.params():
+                del getattr(opt, view)[id(p)]
+        else:
+            state = opt.state_dict()
+            state['state'] = {}
+            opt.load_state_dict(state)
+        assert all(opt.state_of(p) == {} for p in model.params())
+        train_steps(model, opt, x, t, 3)
+        runs.append([p.data.copy() for p in model.params()])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_assigning_a_dict_to_one_of_adams_dicts_restarts_the_parameters_it_leaves_out():
+    opt = Adam()
+    layer = linear_with_state(opt)
+    W, b = layer.W, layer.b
+    m, v = opt.ms[id(W)], np.ones((2, 3), np.float32)
+    opt.vs = {id(W): v}  # W's m stays; b, left out, starts again
+    assert opt.state_of(W) == {'m': m, 'v': v} and opt.state_of(b) == {}
+    opt.ms = {}  # as the book's __init__: every parameter starts again
+    assert len(opt.ms) == len(opt.vs) == 0 and opt.state_dict()['state'] == {}
+
+
+BOOK_DICTS = {
+    'MomentumSGD': ['vs'],
+    'AdaGrad': ['hs'],
+    'Adam': ['ms', 'vs'],
+    'AdaDelta': ['msg', 'msdx'],
+}
+
+
+@pytest.mark.parametrize(
+    'take',
+    [lambda view: view.copy(), copy.copy, copy.deepcopy, pickled],
+    ids=['copy()', 'copy.copy', 'copy.deepcopy', 'pickle'],
+)
+@pytest.mark.parametrize('name', sorted(BOOK_DICTS))
+def test_a_books_dict_copies_as_a_plain_dict_of_copies_of_its_arrays(name, take):
+    # copy() raised AttributeError; deepcopy copied the optimizer and the model and
+    # gave a view keyed by the copies' ids; pickle carried the whole model
+    model, x, t = mlp_problem()
+    opt = make(name).setup(model)
+    train_steps(model, opt, x, t, 2)
+    for view in BOOK_DICTS[name]:
+        snapshot = take(getattr(opt, view))
+        assert type(snapshot) is dict
+        assert list(snapshot) == [id(p) for p in model.params()]
+        for p in model.params():
+            array = getattr(opt, view)[id(p)]
+            assert type(snapshot[id(p)]) is np.ndarray and snapshot[id(p)] is not array
+            np.testing.assert_array_equal(snapshot[id(p)], array)
+
+
+@pytest.mark.parametrize('name', sorted(BOOK_DICTS))
+def test_the_books_snapshot_of_its_dicts_restores_and_replays_exactly(name):
+    model, x, t = mlp_problem()
+    opt = make(name).setup(model)
+    train_steps(model, opt, x, t, 2)
+    snapshots = {view: copy.deepcopy(getattr(opt, view)) for view in BOOK_DICTS[name]}
+    weights = [p.data.copy() for p in model.params()]
+    steps = getattr(opt, 't', None)
+    train_steps(model, opt, x, t, 2)
+    after = [p.data.copy() for p in model.params()]
+    for p, w in zip(model.params(), weights):
+        p.data[...] = w
+    for view, snapshot in snapshots.items():
+        setattr(opt, view, snapshot)
+    if steps is not None:
+        opt.t = steps
+    train_steps(model, opt, x, t, 2)
+    for p, a in zip(model.params(), after):
+        np.testing.assert_array_equal(p.data, a)
+
+
+def test_the_books_dicts_answer_as_dicts_do():
+    opt = Adam()
+    layer = linear_with_state(opt)
+    W, b = layer.W, layer.b
+    ms = opt.ms
+    assert len(ms) == 2 and id(W) in ms and 12 not in ms and 'W' not in ms
+    assert list(ms) == list(ms.keys()) == [id(W), id(b)]
+    assert all(a is opt.state_of(p)['m'] for a, p in zip(ms.values(), (W, b)))
+    assert [(k, a is opt.state_of(p)['m']) for (k, a), p in zip(ms.items(), (W, b))] == [
+        (id(W), True),
+        (id(b), True),
+    ]
+    assert ms.get(id(W)) is opt.state_of(W)['m'] and ms.get(12) is None and ms.get(12, 0) == 0
+    assert dict(ms).keys() == {id(W), id(b)}
 
 
 def test_the_books_adam_trains_float16_parameters_and_saves_their_float32_state(tmp_path):
@@ -2848,10 +3162,67 @@ def test_a_dict_by_id_with_the_name_of_a_kept_state_array_is_refused():
         opt.state_dict()
 
 
-def test_a_copy_refuses_a_dict_by_id_with_a_key_of_no_parameter():
+def test_a_copy_leaves_out_the_entries_of_a_dict_by_id_that_are_no_parameters():
+    # copy, deepcopy and pickle raised ValueError for such a key; a save still does
     model, opt = _own_with(lambda model, opt: {id(model.l0.b): np.zeros(6), 12: np.zeros(6)})
-    with pytest.raises(ValueError, match=r'KeepsMore\.extra is a dict keyed by id\(param\), but'):
-        copy.deepcopy((model, opt))
+    model2, opt2 = copy.deepcopy((model, opt))
+    assert list(opt2.extra) == [id(model2.l0.b)]
+    np.testing.assert_array_equal(opt2.extra[id(model2.l0.b)], np.zeros(6))
+    shallow = copy.copy(opt)  # as it is: the same keys, the same arrays, a dict of its own
+    assert shallow.extra is not opt.extra and list(shallow.extra) == [id(model.l0.b), 12]
+    assert shallow.extra[12] is opt.extra[12]
+    with pytest.raises(
+        ValueError,
+        match=r'^KeepsMore\.state_dict: KeepsMore\.extra is a dict keyed by id\(param\), '
+        r'but its key 12 is the id of no parameter of the target',
+    ):
+        opt.state_dict()
+
+
+@pytest.mark.parametrize(
+    'how', ['copy', 'deepcopy', 'deepcopy of both', 'pickle', 'pickle of both']
+)
+def test_an_optimizer_of_ones_own_is_copied_after_setup_on_another_model(how):
+    # its dict by id(param) still held the first model's velocities: copy.copy,
+    # deepcopy and pickle raised ValueError, where the book's is copied
+    model1, x, t = mlp_problem()
+    model, _, _ = mlp_problem(seed=1)
+    opt = OwnMomentumSGD(lr=0.1, momentum=0.8).setup(model1)
+    train_steps(model1, opt, x, t, 2)
+    opt.setup(model)
+    train_steps(model, opt, x, t, 2)
+    assert len(opt.vs) == 8
+    if how == 'copy':
+        twin_opt = copy.copy(opt)
+        assert twin_opt.target is model and twin_opt.vs.keys() == opt.vs.keys()
+        assert all(twin_opt.vs[key] is opt.vs[key] for key in opt.vs)
+        return
+    if how.endswith('of both'):
+        copier = copy.deepcopy if how.startswith('deepcopy') else pickled
+        twin, twin_opt = copier((model, opt))
+    else:
+        twin_opt = copy.deepcopy(opt) if how == 'deepcopy' else pickled(opt)
+        twin = twin_opt.target
+    # the entries of model1's parameters are left out: the copy never sees them
+    assert sorted(twin_opt.vs) == sorted(id(p) for p in twin.params())
+    train_steps(model, opt, x, t, 2)
+    train_steps(twin, twin_opt, x, t, 2)
+    for p, q in zip(model.params(), twin.params()):
+        np.testing.assert_array_equal(q.data, p.data)
+
+
+def test_an_optimizer_of_ones_own_is_copied_after_a_layer_it_trained_is_replaced():
+    model, x, t = mlp_problem()
+    opt = OwnMomentumSGD(lr=0.1).setup(model)
+    train_steps(model, opt, x, t, 2)
+    old = model.l0  # kept alive, so that its parameters' ids stay theirs
+    model.l0 = L.Linear(6)
+    model.layers[0] = model.l0
+    train_steps(model, opt, x, t, 2)
+    assert len(opt.vs) == 6
+    twin, twin_opt = copy.deepcopy((model, opt))
+    assert sorted(twin_opt.vs) == sorted(id(p) for p in twin.params())
+    assert id(old.W) in opt.vs  # the original keeps its dict as it is
 
 
 def _own_state():

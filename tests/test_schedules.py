@@ -13,7 +13,7 @@ from fifo_files import refusal, waiting_fifo
 
 from dezero import Parameter, Variable
 from dezero.models import MLP
-from dezero.optimizers import SGD, AdaDelta, Adam, AdamW, MomentumSGD, RMSprop
+from dezero.optimizers import SGD, AdaDelta, Adam, AdamW, MomentumSGD, Optimizer, RMSprop
 from dezero.schedules import CosineAnnealingLR, LinearLR, LRSchedule, StepLR
 
 
@@ -490,6 +490,57 @@ def test_an_annealed_lr_of_zero_is_saved_and_loaded_with_the_optimizer(tmp_path)
 def test_adadelta_has_no_learning_rate_to_schedule():
     with pytest.raises(TypeError, match='StepLR: AdaDelta has no learning rate'):
         StepLR(AdaDelta(), 2)
+
+
+class BookAdam(Optimizer):
+    """The book's Adam as far as its learning rate goes: lr computed from alpha and t."""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999):
+        super().__init__()
+        self.t = 0
+        self.alpha, self.beta1, self.beta2 = alpha, beta1, beta2
+
+    @property
+    def lr(self):
+        fix1 = 1.0 - math.pow(self.beta1, self.t)
+        fix2 = 1.0 - math.pow(self.beta2, self.t)
+        return self.alpha * math.sqrt(fix2) / fix1
+
+
+@pytest.mark.parametrize('t', [0, 3])
+@pytest.mark.parametrize(
+    'make', [lambda opt: CosineAnnealingLR(opt, T_max=10), lambda opt: StepLR(opt, 1)]
+)
+def test_a_schedule_refuses_an_optimizer_that_computes_its_lr_before_reading_it(make, t):
+    # ZeroDivisionError from the book's lr at t = 0; at t = 3, "property 'lr' has no
+    # setter", after initial_lr had been set to the bias-corrected step size
+    opt = BookAdam(alpha=0.05).setup(MLP((3,)))
+    opt.t = t
+    with pytest.raises(
+        TypeError,
+        match=r'^(CosineAnnealingLR|StepLR): BookAdam computes its learning rate \(its lr '
+        r'is a property without a setter\), but a schedule assigns lr at each step; .*'
+        r"the book's Adam computes it from alpha and t: set alpha at each step\), or use an "
+        r'optimizer whose lr can be assigned, such as dezero\.optimizers\.Adam$',
+    ):
+        make(opt)
+    assert 'initial_lr' not in vars(opt) and opt.alpha == 0.05
+
+
+def test_a_schedule_takes_an_lr_property_that_has_a_setter():
+    class Scaled(BookAdam):
+        @property
+        def lr(self):
+            return self.alpha
+
+        @lr.setter
+        def lr(self, value):
+            self.alpha = value
+
+    opt = Scaled(alpha=1.0)
+    schedule = StepLR(opt, step_size=1, gamma=0.5)
+    schedule.step()
+    assert opt.alpha == 0.5 and opt.initial_lr == 1.0
 
 
 def test_a_schedule_needs_an_optimizer():
