@@ -570,19 +570,28 @@ def broadcasts_to(shape, target):
 
 def array_equal(a, b):
     """True when ``a`` and ``b`` (arrays or Variables) have the same shape and values."""
-    return bool(np.array_equal(_plain(a), _plain(b)))
+    return bool(np.array_equal(_plain('array_equal', a), _plain('array_equal', b)))
 
 
 def array_allclose(a, b, rtol=1e-4, atol=1e-5):
-    """True when ``a`` and ``b`` (arrays or Variables) have the same shape and close values."""
-    a, b = _plain(a), _plain(b)
+    """True when ``a`` and ``b`` (arrays or Variables of numbers) have the same shape and
+    close values."""
+    a, b = _plain('array_allclose', a), _plain('array_allclose', b)
+    for x in (a, b):
+        if x.dtype.kind not in 'biufc':
+            raise TypeError(f'array_allclose: expected numbers, got an array of dtype {x.dtype}')
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
-def _plain(a):
-    if isinstance(a, Variable):
-        a = a.data
-    return cuda.as_numpy(a)
+def _plain(owner, a):
+    """The NumPy array of ``a`` (an array, a number, a sequence of numbers or a
+    Variable); TypeError naming ``owner`` for anything else (None, a Variable without
+    data)."""
+    data = a.data if isinstance(a, Variable) else a
+    if data is None:
+        what = 'a Variable holding no data' if isinstance(a, Variable) else 'None'
+        raise TypeError(f'{owner}: expected arrays, numbers or Variables, got {what}')
+    return np.asarray(cuda.as_numpy(data))
 
 
 # ---- maxima and sums along one axis (see the module docstring) -------------------------

@@ -157,19 +157,18 @@ def get_conv_outsize(input_size, kernel_size, stride, pad):
     """The output length of a convolution along one axis:
     ``(input_size + 2*pad - kernel_size) // stride + 1``.
 
-    The four are ints: TypeError for anything else, ValueError for a negative size,
-    kernel or pad, a stride under 1 and a kernel longer than the padded input (where
-    no window fits)."""
-    for arg, value, least in (
-        ('input_size', input_size, 0),
-        ('kernel_size', kernel_size, 0),
-        ('stride', stride, 1),
-        ('pad', pad, 0),
-    ):
-        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
-            raise TypeError(f'get_conv_outsize: {arg} must be an int, got {value!r:.60}')
-        if value < least:
-            raise ValueError(f'get_conv_outsize: {arg} must be at least {least}, got {value}')
+    The four are ints (NumPy's too, computed with as Python ints): TypeError for
+    anything else, ValueError for a negative size, kernel or pad, a stride under 1 and
+    a kernel longer than the padded input (where no window fits)."""
+    input_size, kernel_size, stride, pad = _sizes(
+        'get_conv_outsize',
+        (
+            ('input_size', input_size, 0),
+            ('kernel_size', kernel_size, 0),
+            ('stride', stride, 1),
+            ('pad', pad, 0),
+        ),
+    )
     if kernel_size > input_size + 2 * pad:
         raise ValueError(
             f'get_conv_outsize: kernel_size {kernel_size} is longer than the padded input, '
@@ -183,14 +182,27 @@ def get_deconv_outsize(size, k, s, p):
     length whose convolution has length ``size``): ``s*(size - 1) + k - 2*p``, which is
     below 1 when the pad ``p`` leaves nothing.
 
-    The four are ints: TypeError for anything else, ValueError for a negative size,
-    kernel ``k`` or pad ``p`` and a stride ``s`` under 1."""
-    for arg, value, least in (('size', size, 0), ('k', k, 0), ('s', s, 1), ('p', p, 0)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
-            raise TypeError(f'get_deconv_outsize: {arg} must be an int, got {value!r:.60}')
-        if value < least:
-            raise ValueError(f'get_deconv_outsize: {arg} must be at least {least}, got {value}')
+    The four are ints (NumPy's too, computed with as Python ints): TypeError for
+    anything else, ValueError for a negative size, kernel ``k`` or pad ``p`` and a
+    stride ``s`` under 1."""
+    size, k, s, p = _sizes(
+        'get_deconv_outsize', (('size', size, 0), ('k', k, 0), ('s', s, 1), ('p', p, 0))
+    )
     return s * (size - 1) + k - 2 * p
+
+
+def _sizes(owner, triples):
+    """The values of the ``(name, value, least)`` triples as Python ints, each checked
+    to be an int (TypeError naming ``owner`` and the argument) of at least ``least``
+    (ValueError): NumPy's small ints would wrap round in the arithmetic."""
+    sizes = []
+    for arg, value, least in triples:
+        if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+            raise TypeError(f'{owner}: {arg} must be an int, got {value!r:.60}')
+        if value < least:
+            raise ValueError(f'{owner}: {arg} must be at least {least}, got {value}')
+        sizes.append(int(value))
+    return sizes
 
 
 def conv_geometry(name, img_shape, kernel_size, stride, pad):

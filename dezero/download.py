@@ -98,14 +98,24 @@ def __getattr__(name):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
+def _assigned_cache_dir():
+    """The folder a program assigned to ``dezero.utils.cache_dir`` (the book's
+    ``get_file`` downloads into that module global), or None: unassigned, that name
+    follows ``DEZERO_HOME`` (see ``dezero.utils.__getattr__``)."""
+    utils = sys.modules.get('dezero.utils')
+    return None if utils is None else vars(utils).get('cache_dir')
+
+
 def get_file(
     url, file_name=None, md5=None, cache_dir=None, progress=False, timeout=60, validate=None
 ):
     """Return the local path of the file at ``url``, downloading it if not cached yet.
 
     ``file_name`` is the name in the cache (default: the last part of the URL's path),
-    a plain file name (not empty, no folder); ``cache_dir`` the folder (default:
-    :func:`downloads_dir`, created if needed); both may be given as str or bytes.
+    a plain file name (not empty, no folder); ``cache_dir`` the folder (default: the
+    folder a program assigned to ``dezero.utils.cache_dir``, as the book's get_file
+    reads that name, else :func:`downloads_dir`; created if needed); both may be given
+    as str or bytes.
     A file missing there but found, under the same name, in the folder where the book's
     DeZero keeps its downloads (:func:`dezero_home` itself) is returned from there when
     ``md5`` is given and matches it, or, for the default folder only, when no ``md5``
@@ -146,6 +156,8 @@ def get_file(
         )
     if md5 is not None and not (isinstance(md5, str) and _MD5.fullmatch(md5)):
         raise ValueError(f'get_file: md5 must be 32 hex digits, got {md5!r}')
+    if cache_dir is None:
+        cache_dir = _assigned_cache_dir()
     folder = (
         path_text('get_file', 'cache_dir', cache_dir) if cache_dir is not None else downloads_dir()
     )

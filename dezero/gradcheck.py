@@ -26,7 +26,14 @@ import numpy as np
 
 from dezero import cuda
 from dezero.array_ops import attempted_array
-from dezero.core import Variable, as_variable, backprop, keeping_wide_inputs, using_config
+from dezero.core import (
+    Variable,
+    as_variable,
+    backprop,
+    keeping_wide_inputs,
+    plain_array,
+    using_config,
+)
 
 
 def _data(y):
@@ -53,6 +60,8 @@ def _real_data(name, x):
             f'{name}: x must be an array, a number or a Variable holding real numbers '
             f'(bool, int or float), got {_describe(x)}'
         )
+    if isinstance(data, np.ndarray) and type(data) is not np.ndarray:
+        data = plain_array(data, name)  # np.matrix indexes rows where a flat view is read
     return data
 
 
@@ -163,7 +172,8 @@ def numerical_grad(f, x, *args, **kwargs):
     x_data = _checked_input(name, x, np.float64)
 
     def total(probe):
-        outputs = _outputs(name, f(probe, *args, **kwargs))
+        with keeping_wide_inputs():  # (a float32 layer would round the probe to float32)
+            outputs = _outputs(name, f(probe, *args, **kwargs))
         return (sum(float(y.data.astype(np.float64).sum()) for y in outputs),)
 
     return _central_differences(total, 1, x_data, isinstance(x, Variable))[0, ...]

@@ -9,6 +9,8 @@ then run the owner's: ``sum_to`` and ``logsumexp`` take a list or a number as th
 array NumPy makes of it.
 """
 
+import numpy as np
+
 from dezero import array_ops, cuda
 from dezero.array_ops import array_allclose, array_equal
 from dezero.checks import check_flag, is_int
@@ -87,7 +89,8 @@ def logsumexp(x, axis=1):
             'F.logsumexp(x, axis) for a Variable, or logsumexp(x.data, axis)'
         )
     x = _numeric_array('logsumexp', x, 'biuf')
-    return array_ops.logsumexp(x, _axes('logsumexp', axis, x))
+    y = array_ops.logsumexp(x, _axes('logsumexp', axis, x))
+    return np.asarray(y) if isinstance(y, np.generic) else y  # (0-d arithmetic: a scalar)
 
 
 def reshape_sum_backward(gy, x_shape, axis, keepdims):
@@ -96,14 +99,32 @@ def reshape_sum_backward(gy, x_shape, axis, keepdims):
     with size 1 (nothing changes with ``keepdims`` or ``axis`` None, as in the book).
     ``reshape_sum_backward(np.ones(3), (3, 4), 1, False)`` has shape (3, 1).
 
-    ``gy`` is an array or a Variable (the result is of the same kind), ``axis`` None,
-    an int or a sequence of ints, ``keepdims`` True or False.  TypeError or ValueError
-    naming the function for anything else, or an axis that ``x_shape`` does not have."""
+    ``gy`` is an array or a Variable (the result is of the same kind) of the sum's
+    shape, ``axis`` None, an int or a sequence of ints, ``keepdims`` True or False.
+    TypeError or ValueError naming the function for anything else, an axis that
+    ``x_shape`` does not have, or a ``gy`` of another shape than the sum's (which
+    would broadcast to a wrong gradient)."""
     name = 'reshape_sum_backward'
     keepdims = check_flag(name, 'keepdims', keepdims)
     _check_array_or_variable(name, 'gy', gy)
     x_shape = _shape(name, x_shape)
-    _axes_of_shape(name, axis, x_shape)
+    axes = _axes_of_shape(name, axis, x_shape)
+    if axis is None:
+        fits = gy.size == 1
+        expected = 'one element'
+    else:
+        kept = [1 if i in axes else n for i, n in enumerate(x_shape)]
+        summed = (
+            tuple(kept) if keepdims else tuple(n for i, n in enumerate(x_shape) if i not in axes)
+        )
+        fits = tuple(gy.shape) == summed
+        expected = f'shape {summed}'
+    if not fits:
+        raise ValueError(
+            f'{name}: gy of shape {tuple(gy.shape)} is not the gradient of a sum over axis '
+            f'{axis!r} (keepdims={keepdims}) of an array of shape {x_shape}, which has '
+            f'{expected}'
+        )
     return array_ops.reshape_sum_backward(gy, x_shape, axis, keepdims)
 
 

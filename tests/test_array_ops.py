@@ -258,11 +258,51 @@ def test_reshape_sum_backward_keeps_the_books_shapes():
 
     gy = np.ones((3,))
     assert reshape_sum_backward(gy, (2, 3, 4), (0, 2), False).shape == (1, 3, 1)
-    assert reshape_sum_backward(gy, (2, 3, 4), -3, False).shape == (1, 3)
+    assert reshape_sum_backward(np.ones((3, 4)), (2, 3, 4), -3, False).shape == (1, 3, 4)
     assert reshape_sum_backward(np.ones((1, 3, 1)), (2, 3, 4), (0, 2), True).shape == (1, 3, 1)
     # a sum of every element: the book returns gy unchanged
     assert reshape_sum_backward(np.ones(()), (2, 3, 4), None, False).shape == ()
-    assert reshape_sum_backward(np.ones((4,)), (4,), None, False).shape == (4,)
+    assert reshape_sum_backward(np.ones((1, 1)), (2, 3), None, True).shape == (1, 1)
+
+
+@pytest.mark.parametrize(
+    'gy_shape, x_shape, axis, keepdims',
+    [
+        ((4,), (4, 4), 1, True),
+        ((5,), (3, 4), 1, False),
+        ((3, 4), (3, 4), 1, False),
+        ((4,), (4,), None, False),
+    ],
+)
+def test_reshape_sum_backward_refuses_a_gy_that_is_not_the_sums(gy_shape, x_shape, axis, keepdims):
+    # the book's reshapes it anyway: (4,) with keepdims broadcast back transposed
+    from dezero.utils import reshape_sum_backward
+
+    with pytest.raises(
+        ValueError, match=r'reshape_sum_backward: gy of shape .* is not the gradient'
+    ):
+        reshape_sum_backward(np.ones(gy_shape), x_shape, axis, keepdims)
+
+
+def test_array_equal_and_allclose_name_themselves_for_what_they_cannot_compare():
+    from dezero.utils import array_allclose, array_equal
+
+    assert array_equal(1.0, np.array(1.0)) and array_allclose([1, 2], np.array([1.0, 2.0]))
+    with pytest.raises(
+        TypeError, match='array_allclose: expected arrays, numbers or Variables, got None'
+    ):
+        array_allclose(np.ones(2), None)
+    with pytest.raises(TypeError, match='array_equal: .*a Variable holding no data'):
+        array_equal(Variable(None), np.ones(2))
+    with pytest.raises(TypeError, match='array_allclose: expected numbers'):
+        array_allclose(np.ones(2), np.array(['a', 'b']))
+
+
+def test_utils_logsumexp_of_a_0d_array_is_a_0d_array():
+    from dezero.utils import logsumexp
+
+    y = logsumexp(np.array(3.0), axis=None)
+    assert type(y) is np.ndarray and y.shape == () and y == 3.0
 
 
 # ---- long sums in any layout ----------------------------------------------------------------

@@ -1073,3 +1073,11 @@ def test_the_usual_shapes_keep_the_fast_paths(x_shape, w_shape, pad, monkeypatch
     assert ('_conv2d_by_rows' in called) == (
         gathers and conv_ops.stacks_kernel_rows((w_shape[1], w_shape[0]) + w_shape[2:])
     )
+
+
+def test_out_sizes_of_small_numpy_ints_do_not_wrap_round():
+    # computed in uint8 / int8 they wrapped: 200 + 2 * 30 - 3 + 1 gave 2
+    assert get_conv_outsize(np.uint8(200), 3, 1, np.uint8(30)) == 258
+    assert get_conv_outsize(np.int8(100), np.int8(3), 1, np.int8(100)) == 298
+    assert get_deconv_outsize(np.uint8(1), np.uint8(1), np.uint8(1), np.uint8(1)) == -1
+    assert type(get_conv_outsize(np.int64(5), 3, 1, 0)) is int

@@ -466,3 +466,19 @@ def test_a_file_where_dezero_home_or_its_downloads_belong_is_named(source, tmp_p
         f'get_file: {tmp_path / blocking} is a file, where a folder was expected'
         f'{on_the_way}; remove the file, or set DEZERO_HOME to another folder'
     )
+
+
+def test_get_file_uses_a_cache_dir_assigned_to_dezero_utils_as_the_books_does(
+    source, monkeypatch, tmp_path
+):
+    # the assignment was ignored: the book's get_file reads that module global
+    from dezero import utils
+
+    _, url = source
+    mine = tmp_path / 'mine'
+    monkeypatch.setattr(utils, 'cache_dir', str(mine), raising=False)
+    assert utils.cache_dir == str(mine)
+    assert get_file(url) == os.path.join(str(mine), 'weights.npz')
+    assert os.path.exists(mine / 'weights.npz')
+    monkeypatch.delattr(utils, 'cache_dir')
+    assert utils.cache_dir == download.cache_dir  # follows DEZERO_HOME again

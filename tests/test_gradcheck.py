@@ -709,3 +709,21 @@ def test_the_earlier_name_check_backward_is_gradient_check():
 
     assert check_backward is gradient_check
     assert check_backward(lambda x: x * x, np.array([1.0, 2.0]))
+
+
+def test_numerical_grad_of_a_float32_layer_is_taken_in_float64():
+    # the layer cast the float64 probe back to float32: a relative error of 3e-3
+    import dezero.layers as L
+
+    np.random.seed(0)
+    layer = L.Linear(5, in_size=4)
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    exact = np.ones((3, 5)) @ layer.W.data.astype(np.float64).T
+    np.testing.assert_allclose(numerical_grad(layer, x), exact, rtol=1e-7)
+
+
+@pytest.mark.filterwarnings('ignore::PendingDeprecationWarning')  # NumPy's, on np.matrix
+def test_numerical_grad_takes_a_matrix_as_a_plain_array():
+    # it indexed the matrix's rows where it meant elements: IndexError
+    g = numerical_grad(lambda x: x * x, np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_allclose(g, [[2.0, 4.0], [6.0, 8.0]], rtol=1e-7)
