@@ -37,6 +37,7 @@ from options import (
     check_at_least_one,
     check_output_files,
     finite_float,
+    likely_cause,
     output_folder,
     parse_options,
     positive_float,
@@ -156,6 +157,13 @@ def save_picture(newton_path, gd_path, path):
     return True
 
 
+def distance_to_minimum(p):
+    """How far the point ``p`` lies from the minimum (1, 1).  From the classic start,
+    gradient descent with the default learning rate converges; from a start farther
+    out, the start rather than ``--lr`` is the likely cause of a divergence."""
+    return float(np.linalg.norm(np.asarray(p, dtype=np.float64) - 1.0))
+
+
 def format_point(p):
     return f'({p[0]:.10f}, {p[1]:.10f})'
 
@@ -166,7 +174,8 @@ def main(argv=None):
         'Hessian from dezero.grad and dezero.hessian) and with gradient '
         'descent, and compare the number of iterations.'
     )
-    parser.add_argument(
+    starts = parser.add_mutually_exclusive_group()
+    starts.add_argument(
         '--start',
         type=finite_float,
         nargs=2,
@@ -174,7 +183,7 @@ def main(argv=None):
         metavar=('X', 'Y'),
         help='starting point (default: -1.2 1.0)',
     )
-    parser.add_argument(
+    starts.add_argument(
         '--random-start',
         action='store_true',
         help='start from a random point of [-2, 2] x [-1, 3] drawn with --seed instead',
@@ -250,7 +259,11 @@ def main(argv=None):
         )
         diverged = True
     else:
-        diverged = training_diverged(history, args.lr, parser.get_default('lr'), **at)
+        cause = None
+        far = distance_to_minimum(start) > distance_to_minimum(CLASSIC_START)
+        if far and not args.random_start:  # a start given, and not --lr, likely to blame
+            cause = likely_cause(parser, args, 'start', 'the start', verdict='too far out')
+        diverged = training_diverged(history, args.lr, parser.get_default('lr'), cause=cause, **at)
     if not diverged:
         distance = np.linalg.norm(gd_path[-1] - 1.0)
         print(

@@ -36,6 +36,7 @@ from options import (
     check_at_least_one,
     check_output_files,
     finite_float,
+    likely_cause,
     output_folder,
     parse_options,
     positive_float,
@@ -193,10 +194,9 @@ def main(argv=None):
         'by double backprop) and with gradient descent, compare the number '
         'of iterations, and draw both.'
     )
-    parser.add_argument(
-        '--x0', type=finite_float, default=2.0, help='starting point (default: 2.0)'
-    )
-    parser.add_argument(
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument('--x0', type=finite_float, default=2.0, help='starting point (default: 2.0)')
+    start.add_argument(
         '--random-start',
         action='store_true',
         help='start from a random point of [-2, 2] drawn with --seed instead of --x0',
@@ -265,8 +265,13 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 1
+    cause = None
+    if abs(x0) > abs(parser.get_default('x0')):  # farther out than where --lr's default works
+        cause = likely_cause(parser, args, 'x0', 'the start', verdict='too far out')
     at = dict(unit='iteration', steps=range(len(gd_path)), run='gradient descent')
-    diverged = training_diverged({'x': gd_path}, args.lr, parser.get_default('lr'), **at)
+    diverged = training_diverged(
+        {'x': gd_path}, args.lr, parser.get_default('lr'), cause=cause, **at
+    )
     return 1 if diverged else 0
 
 

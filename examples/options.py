@@ -428,9 +428,15 @@ def _bytes_text(count):
 def _option_text(args, name):
     """``--batch-size 100`` for the attribute ``batch_size`` of ``args`` (a list of
     values, such as ``--hidden 100 50``, is written out)."""
-    value = getattr(args, name)
-    shown = ' '.join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return f'{_flag(name)} {shown}'
+    return f'{_flag(name)} {_value_text(getattr(args, name))}'
+
+
+def _value_text(value):
+    """An option's value as one writes it: ``100 50`` for a list, ``0.001`` and
+    ``1e+30`` for floats."""
+    if isinstance(value, (list, tuple)):
+        return ' '.join(map(_value_text, value))
+    return f'{value:g}' if isinstance(value, float) else str(value)
 
 
 def _flag(name):
@@ -448,6 +454,7 @@ def training_diverged(
     option='--lr',
     what='the learning rate',
     run='training',
+    cause=None,
 ):
     """Whether the figures recorded while training went non-finite: too large a
     learning rate makes the losses overflow, and the weights become NaN with them.
@@ -459,20 +466,47 @@ def training_diverged(
     of a model whose weights are no longer numbers); then return True.  Otherwise
     print nothing and return False.  Where another option than ``--lr`` is to blame
     (a loss weight), ``option`` and ``what`` name it in place of the learning rate, and
-    ``lr`` and ``default`` are that option's value and default; ``run`` names what
-    diverged (``'gradient descent'``) where it is not a training."""
+    ``lr`` and ``default`` are that option's value and default; ``cause``, where given,
+    is the whole text naming what is to blame (see :func:`likely_cause`).  ``run``
+    names what diverged (``'gradient descent'``) where it is not a training."""
+    if cause is None:
+        cause = f'{what} {option} {lr:g} is likely too large (default: {default:g})'
     for i in range(max(map(len, history.values()), default=0)):
         for name, values in history.items():
             if i < len(values) and not math.isfinite(values[i]):
                 step = i + 1 if steps is None else steps[i]
                 print(
                     f'{os.path.basename(sys.argv[0])}: {run} diverged at {unit} {step} '
-                    f'({name} {values[i]}); {what} {option} {lr:g} is likely too large '
-                    f'(default: {default:g})' + (f'; {skipped}' if skipped else ''),
+                    f'({name} {values[i]}); {cause}' + (f'; {skipped}' if skipped else ''),
                     file=sys.stderr,
                 )
                 return True
     return False
+
+
+def likely_cause(parser, args, suspect, what, verdict='too large', default=None):
+    """The words of :func:`training_diverged` that blame a divergence on the option
+    ``suspect`` (an attribute of ``args``, such as ``'weight_decay'``) rather than on
+    the learning rate: a value the user gave that the script found likely to make the
+    run diverge at the default ``--lr``.  ``what`` says what the option is,
+    ``verdict`` what is wrong with its value, ``default`` is its default (by default
+    ``parser``'s).  Where ``--lr`` too was raised above its default, both are named,
+    each with its default::
+
+        the weight decay --weight-decay 1000 is likely too large (default: 0.1)
+        the start --x0 10 (default: 2) is likely too far out, or the learning rate
+        --lr 0.05 (default: 0.01) too large
+    """
+    if default is None:
+        default = parser.get_default(suspect)
+    named = f'{what} {_option_text(args, suspect)}'
+    lr_default = parser.get_default('lr')
+    if args.lr <= lr_default:
+        return f'{named} is likely {verdict} (default: {_value_text(default)})'
+    return (
+        f'{named} (default: {_value_text(default)}) is likely {verdict}, or the learning '
+        f'rate {_option_text(args, "lr")} (default: {_value_text(lr_default)}) too large'
+    )
 
 
 class Interrupted(KeyboardInterrupt):
@@ -486,20 +520,31 @@ class Interrupted(KeyboardInterrupt):
         self.signal = number
 
 
+#: The signals :func:`run_main` turns into :class:`Interrupted`.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The number of the signal taken under :func:`run_main` (None before the first one),
+#: and whether :func:`_interrupt_again` is raising it again.
+_taken = None
+_raising_again = False
+
+
 def run_main(main):
     """Run ``main()``, an example's entry point, and return its exit status.  Ctrl-C
     (SIGINT) and SIGTERM end it with one line on stderr, saying that the files saved so
     far are whole, and the status a shell gives a process the signal ended: 130 and 143
-    (128 + the signal's number), without a traceback.  A signal the process was
-    started to ignore (SIGINT for a job started with ``&``) stays ignored.  An OSError
-    that reaches it (a file that cannot be saved: a full disk, a folder put where a
-    picture goes during the run) ends it with the error's message, which names the
-    file, in one line on stderr, and status 1.
+    (128 + the signal's number), without a traceback.  Once a signal is taken, more of
+    them (Ctrl-C pressed twice, a SIGTERM to a process group) are ignored while the
+    script ends.  A signal the process was started to ignore (SIGINT for a job started
+    with ``&``) stays ignored.  An OSError that reaches it (a file that cannot be saved:
+    a full disk, a folder put where a picture goes during the run) ends it with the
+    error's message, which names the file, in one line on stderr, and status 1.
 
         if __name__ == '__main__':
             sys.exit(run_main(main))
     """
-    for number in (signal.SIGINT, signal.SIGTERM):
+    global _taken, _raising_again
+    _taken, _raising_again = None, False
+    for number in _SIGNALS:
         if signal.getsignal(number) is not signal.SIG_IGN:
             signal.signal(number, _interrupt)
     sys.unraisablehook = _interrupt_again
@@ -509,6 +554,8 @@ def run_main(main):
         print(f'{os.path.basename(sys.argv[0])}: {error}', file=sys.stderr)
         return 1
     except KeyboardInterrupt as interruption:
+        for number in _SIGNALS:  # the script is ending: nothing more to interrupt
+            signal.signal(number, signal.SIG_IGN)
         number = getattr(interruption, 'signal', signal.SIGINT)
         print(
             f'{os.path.basename(sys.argv[0])}: interrupted ({signal.Signals(number).name}): '
@@ -519,8 +566,19 @@ def run_main(main):
 
 
 def _interrupt(number, frame):
-    """The handler of SIGINT and SIGTERM under :func:`run_main`."""
-    raise Interrupted(number)
+    """The handler of SIGINT and SIGTERM under :func:`run_main`.  The first signal
+    raises :class:`Interrupted`; later ones do nothing, wherever they arrive (in the
+    cleanups the first one runs, in :func:`_interrupt_again`), and the script ends as
+    the first one asked.  Only :func:`_raise_again` makes it raise the first one once
+    more.  (``_thread.interrupt_main``, which that uses, does nothing for a signal set
+    to SIG_IGN: so the handler stays until :func:`run_main` reports the signal.)"""
+    global _taken, _raising_again
+    if _taken is not None and not _raising_again:
+        return
+    if _taken is None:
+        _taken = number
+    _raising_again = False
+    raise Interrupted(_taken)
 
 
 def _interrupt_again(unraisable):
@@ -532,8 +590,16 @@ def _interrupt_again(unraisable):
     raised here would run its handler here, where its exception is ignored too).
     Other such exceptions are printed as usual."""
     if isinstance(unraisable.exc_value, Interrupted):
-        again = threading.Timer(0.01, _thread.interrupt_main, [unraisable.exc_value.signal])
+        again = threading.Timer(0.01, _raise_again, [unraisable.exc_value.signal])
         again.daemon = True
         again.start()
     else:
         sys.__unraisablehook__(unraisable)
+
+
+def _raise_again(number):
+    """Have the main thread run :func:`_interrupt` for the signal ``number`` once more,
+    and raise it this time (run from :func:`_interrupt_again`'s timer)."""
+    global _raising_again
+    _raising_again = True
+    _thread.interrupt_main(number)

@@ -56,6 +56,7 @@ from mnist_data import add_data_options, load_or_generate
 from options import (
     check_at_least_one,
     check_output_files,
+    likely_cause,
     non_negative_float,
     output_folder,
     parse_options,
@@ -308,7 +309,15 @@ def main(argv=None):
         for name, run in runs.items()
         for key in ('loss', 'test_loss')
     }
-    diverged = training_diverged(losses, args.lr, parser.get_default('lr'))
+    cause = None
+    undecayed = [runs[setting_name(wd, ratio)] for wd, ratio in settings if not wd]
+    if (args.weight_decay or 0) > DEFAULT_WEIGHT_DECAY and all(
+        np.isfinite(run['loss'] + run['test_loss']).all() for run in undecayed
+    ):  # the decay given, not --lr, made the run diverge
+        cause = likely_cause(
+            parser, args, 'weight_decay', 'the weight decay', default=DEFAULT_WEIGHT_DECAY
+        )
+    diverged = training_diverged(losses, args.lr, parser.get_default('lr'), cause=cause)
 
     os.makedirs(args.out, exist_ok=True)
     if save_curves(runs, figure_path):

@@ -293,6 +293,19 @@ def blamed_part(history):
     return max(PARTS, key=lambda name: -np.inf if np.isnan(at[name]) else at[name])
 
 
+def loss_change(first, last):
+    """How the loss went from ``first`` to ``last``, for the line that gives both:
+    ``' (3.2x lower)'``, ``' (1.5x higher)'`` (too large a ``--lr`` can raise it), or
+    words for a loss of 0."""
+    if last > first:
+        return f' ({last / first:.1f}x higher)' if first > 0 else ' (up from 0)'
+    if last > 0:
+        return f' ({first / last:.1f}x lower)'
+    if first == 0:  # only the content loss counts, and the image starts as the content
+        return ' (0 from the start: nothing to lower)'
+    return ' (down to 0)'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description='Repaint the content image in the style of the style image with '
@@ -417,13 +430,10 @@ def main(argv=None):
         training_diverged(losses, value, default, 'iteration', skipped=skipped, **blame)
     else:
         first, last = history['loss'][0], history['loss'][-1]
-        if last > 0:
-            change = f' ({first / last:.1f}x lower)'
-        elif first == 0:  # only the content loss counts, and the image starts as the content
-            change = ' (0 from the start: nothing to lower)'
-        else:
-            change = ''
-        print(f'loss {first:.4e} at the first iteration, {last:.4e} at the last{change}')
+        print(
+            f'loss {first:.4e} at the first iteration, {last:.4e} at the last'
+            + loss_change(first, last)
+        )
 
     written = []
     plt = pyplot('pictures')

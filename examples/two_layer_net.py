@@ -150,6 +150,20 @@ def gradient_check(hidden, x, t, max_entries=None, seed=0):
     return report
 
 
+def memory_needed(args, check_images, train_size, test_size):
+    """An estimate of the bytes a run holds at most (training on ``train_size`` images,
+    testing on ``test_size``, the gradient check on ``check_images`` in float64), and
+    the size options to name when it does not fit: ``--hidden``, and ``--check-images``
+    too where the check's images hold more than all the rest."""
+    sizes = (784, args.hidden, 10)
+    batch = max(min(args.batch_size, train_size), min(1000, test_size))
+    training = mlp_memory(sizes, batch, optimizer_state=0)  # SGD keeps nothing
+    check = mlp_memory(sizes, check_images, optimizer_state=0, itemsize=8)
+    images = check - mlp_memory(sizes, 0, optimizer_state=0, itemsize=8)
+    needed = training + check
+    return needed, ('hidden', 'check_images') if images > needed - images else ('hidden',)
+
+
 class PrintEpoch:
     """Trainer callback: one line per epoch with the training and test accuracy."""
 
@@ -223,16 +237,13 @@ def main(argv=None):
     check_output_files(parser, [plot_path])
 
     train_data, test_data = load_or_generate(args)
-    sizes = (784, args.hidden, 10)
-    batch = max(min(args.batch_size, len(train_data[1])), min(1000, len(test_data[1])))
-    needed = mlp_memory(sizes, batch, optimizer_state=0)  # SGD keeps nothing
-    needed += mlp_memory(sizes, args.check_images, optimizer_state=0, itemsize=8)  # the check
-    exit_unless_memory_fits(args, needed, 'hidden')
+    n = min(args.check_images, len(train_data[1]))  # the check takes training images
+    needed, sizes = memory_needed(args, n, len(train_data[1]), len(test_data[1]))
+    exit_unless_memory_fits(args, needed, *sizes)
     print(f'training on {len(train_data[1])} images, testing on {len(test_data[1])}')
 
     start = time.perf_counter()
-    n = args.check_images
-    with out_of_memory_exits(args, 'hidden'):
+    with out_of_memory_exits(args, 'hidden', 'check_images'):
         report = gradient_check(
             args.hidden, train_data[0][:n], train_data[1][:n], args.check_entries, args.seed
         )

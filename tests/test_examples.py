@@ -1359,8 +1359,14 @@ def test_every_epochs_picture_is_checked_before_the_work(name, tmp_path, capsys)
 
 
 # ---- runs that diverge ---------------------------------------------------------------
-@pytest.mark.parametrize('args', [['--lr', '0.5'], ['--x0', '1e11']])
-def test_newton_draws_its_picture_when_gradient_descent_diverges(args, tmp_path):
+@pytest.mark.parametrize(
+    'args, blamed',
+    [
+        (['--lr', '0.5'], 'the learning rate --lr 0.5 is likely too large (default: 0.01)'),
+        (['--x0', '1e11'], 'the start --x0 1e+11 is likely too far out (default: 2)'),
+    ],
+)
+def test_newton_draws_its_picture_when_gradient_descent_diverges(args, blamed, tmp_path):
     # the path of gradient descent held 7.8e278 and then -inf, and matplotlib's log
     # scale overflowed in tight_layout: a traceback and no picture
     out, err = run_example(
@@ -1368,11 +1374,64 @@ def test_newton_draws_its_picture_when_gradient_descent_diverges(args, tmp_path)
     )
     assert re.search(r'^gradient descent .*\(did not converge\)$', out, re.M), out
     assert re.fullmatch(
-        r'newton.py: gradient descent diverged at iteration \d+ \(x -?inf\); the learning '
-        r'rate --lr [\d.e+-]+ is likely too large \(default: 0\.01\)\n',
+        r'newton.py: gradient descent diverged at iteration \d+ \(x -?inf\); '
+        + re.escape(blamed)
+        + '\n',
         err,
     ), err
     assert_pictures(out, [tmp_path / 'newton.png'])
+
+
+@pytest.mark.parametrize(
+    'name, args, blamed',
+    [
+        # from far out, gradient descent diverges at the default --lr, which was blamed
+        ('newton.py', ['--x0', '10'], 'the start --x0 10 is likely too far out (default: 2)'),
+        (
+            'newton.py',
+            ['--x0', '-10', '--lr', '0.02'],
+            'the start --x0 -10 (default: 2) is likely too far out, or the learning rate '
+            '--lr 0.02 (default: 0.01) too large',
+        ),
+        (
+            'hessian_newton.py',
+            ['--smoke', '--start', '10', '10'],
+            'the start --start 10 10 is likely too far out (default: -1.2 1)',
+        ),
+        (
+            'hessian_newton.py',
+            ['--smoke', '--start', '10', '10', '--lr', '0.002'],
+            'the start --start 10 10 (default: -1.2 1) is likely too far out, or the learning '
+            'rate --lr 0.002 (default: 0.001) too large',
+        ),
+    ],
+)
+def test_gradient_descent_from_a_start_far_out_blames_the_start(name, args, blamed, tmp_path):
+    out, err = run_example(name, *args, '--out', str(tmp_path), cwd=tmp_path, status=1, stderr=True)
+    assert re.fullmatch(
+        rf'{re.escape(name)}: gradient descent diverged at iteration \d+ \(. -?inf\); '
+        + re.escape(blamed)
+        + '\n',
+        err,
+    ), err
+
+
+@pytest.mark.parametrize(
+    'name, start',
+    [
+        ('newton.py', ['--x0', '0.5']),
+        ('newton.py', ['--x0', '2.0']),  # the default's value, given
+        ('hessian_newton.py', ['--start', '0', '0']),
+    ],
+)
+def test_a_start_given_with_random_start_is_refused(name, start, tmp_path, capsys):
+    # --random-start drew its start and left the one given unused, without a word
+    option = start[0]
+    for args in ([*start, '--random-start'], ['--random-start', *start]):
+        last = refused(name, [*args, '--out', str(tmp_path / 'out')], capsys).splitlines()[-1]
+        assert ': not allowed with argument ' in last, last
+        assert f'argument {option}' in last and 'argument --random-start' in last, last
+    assert not (tmp_path / 'out').exists()
 
 
 @pytest.mark.skipif(not has_module('matplotlib'), reason='needs matplotlib')
@@ -1438,6 +1497,49 @@ def test_training_diverged_names_the_first_figure_that_is_not_a_number(capsys):
     assert ' at iteration 40 (loss nan); the learning rate --lr 100 is likely too large ' in (
         capsys.readouterr().err
     )
+
+
+def test_likely_cause_names_the_option_given_and_the_learning_rate_when_raised(capsys):
+    # a divergence caused by another option blamed --lr at its default
+    options = load_example('options.py')
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--lr', type=float, default=0.01)
+    parser.add_argument('--start', type=float, nargs=2, default=(-1.2, 1.0))
+    args = parser.parse_args(['--start', '10', '-3.5'])
+    assert options.likely_cause(parser, args, 'start', 'the start', 'too far out') == (
+        'the start --start 10 -3.5 is likely too far out (default: -1.2 1)'
+    )
+    args.lr = 0.001  # lowered: not to blame
+    assert options.likely_cause(parser, args, 'start', 'the start', 'too far out') == (
+        'the start --start 10 -3.5 is likely too far out (default: -1.2 1)'
+    )
+    args.lr = 0.5  # raised: named too, both with their defaults
+    args.decay = 1000.0
+    assert options.likely_cause(parser, args, 'decay', 'the decay', default=0.1) == (
+        'the decay --decay 1000 (default: 0.1) is likely too large, or the learning rate '
+        '--lr 0.5 (default: 0.01) too large'
+    )
+    cause = options.likely_cause(parser, args, 'decay', 'the decay', default=0.1)
+    assert options.training_diverged({'loss': [1.0, np.nan]}, 0.5, 0.01, cause=cause)
+    assert capsys.readouterr().err.endswith(f': training diverged at epoch 2 (loss nan); {cause}\n')
+
+
+@pytest.mark.parametrize('compare', [[], ['--compare']])
+def test_overfitting_that_a_weight_decay_makes_diverge_blames_it(compare, tmp_path):
+    # it blamed the learning rate at its default: "--lr 0.01 is likely too large
+    # (default: 0.01)"
+    args = ['--smoke', '--weight-decay', '1000', '--epochs', '1', *compare]
+    out, err = run_example(
+        'overfitting.py', *args, '--out', str(tmp_path), cwd=tmp_path, status=1, stderr=True
+    )
+    lines = [line for line in (out + err).splitlines() if 'diverged' in line]
+    assert len(lines) == 1, out + err
+    assert re.fullmatch(
+        r'overfitting\.py: training diverged at epoch 1 \(weight decay 1000: (test )?loss '
+        r'(nan|-?inf)\); the weight decay --weight-decay 1000 is likely too large '
+        r'\(default: 0\.1\)',
+        lines[0],
+    ), lines[0]
 
 
 #: For the examples whose training diverges: the options that make it diverge in a

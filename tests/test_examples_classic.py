@@ -197,6 +197,37 @@ def test_two_layer_net_fails_when_backprop_is_wrong(tmp_path, monkeypatch, capsy
     assert 'epoch' not in captured.out and not (tmp_path / 'out').exists()
 
 
+def test_two_layer_net_checks_at_most_the_training_images(tmp_path, capsys):
+    # --check-images 100000000 was refused: "the run needs about 1.8 TiB", for a check
+    # that takes at most the 500 training images of --smoke
+    tln = load_example('two_layer_net.py')
+    args = ['--smoke', '--check-images', '100000000', '--check-entries', '5', '--epochs', '1']
+    assert tln.main([*args, '--out', str(tmp_path)]) == 0
+    assert 'gradient check on 500 images (float64' in capsys.readouterr().out
+
+
+def test_two_layer_net_names_check_images_when_the_check_does_not_fit(
+    tmp_path, monkeypatch, capsys
+):
+    tln = load_example('two_layer_net.py')
+    import options
+
+    monkeypatch.setattr(options, 'available_memory', lambda: 4 * 2**20)
+    monkeypatch.setattr(sys, 'argv', ['two_layer_net.py'])
+    with pytest.raises(SystemExit) as exit_info:  # 500 images in float64: about 10 MiB
+        tln.main(['--smoke', '--check-images', '500', '--out', str(tmp_path / 'out')])
+    assert re.fullmatch(
+        r'two_layer_net\.py: not enough memory for --hidden 50, --check-images 500: the run '
+        r'needs about \d+\.\d MiB, and 4\.0 MiB is available; give smaller sizes',
+        exit_info.value.code,
+    ), exit_info.value.code
+    with pytest.raises(SystemExit) as exit_info:  # the default 3 images are not to blame
+        tln.main(['--smoke', '--hidden', '1000', '--out', str(tmp_path / 'out')])
+    assert 'not enough memory for --hidden 1000: ' in exit_info.value.code
+    assert 'gradient check' not in capsys.readouterr().out
+    assert not (tmp_path / 'out').exists()
+
+
 @pytest.mark.parametrize(
     'script, args, message',
     [

@@ -5,12 +5,16 @@ that fails midway leaves the previous file as it was and no temporary file behin
 
 import argparse
 import errno
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import weakref
 
 import numpy as np
 import pytest
@@ -352,6 +356,38 @@ def test_an_interrupted_example_ends_with_one_line_and_whole_files(number, statu
         assert (out / name).read_bytes().startswith(b'\x89PNG'), name
 
 
+@pytest.mark.skipif(not hasattr(os, 'killpg'), reason='needs process groups (POSIX)')
+def test_signals_in_quick_succession_end_an_example_with_one_line(tmp_path):
+    # a second signal while the first was handled raised in that handling: "Exception
+    # ignored in sys.unraisablehook", tracebacks, status 1
+    for number, gap in [(signal.SIGINT, 0), (signal.SIGTERM, 0.0003), (signal.SIGINT, 0.001)]:
+        out = str(tmp_path / f'out-{number}-{gap}')
+        process = subprocess.Popen(
+            [sys.executable, str(EXAMPLES / 'gan.py'), '--smoke', '--epochs', '1000', '--out', out],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(ONE_THREAD, PYTHONUNBUFFERED='1'),
+            start_new_session=True,  # a process group of its own, as a terminal's job
+        )
+        try:
+            for line in process.stdout:  # run until it is training
+                if line.startswith('saved ') and 'epoch01' in line:
+                    break
+            for _ in range(3):  # Ctrl-C pressed again and again, or a group's SIGTERM
+                os.killpg(process.pid, number)
+                time.sleep(gap)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+        assert process.returncode == 128 + number, stderr
+        assert stderr.strip().splitlines() == [
+            f'gan.py: interrupted ({signal.Signals(number).name}): the pictures and files '
+            'saved so far are complete; nothing is half-written'
+        ], stderr
+
+
 # ---- the files an earlier run left in --out --------------------------------------------
 #: For the examples that can end having written only part of their outputs: the options
 #: of a --smoke run that goes well, the options that make the next run diverge, the
@@ -608,3 +644,71 @@ def test_a_signal_whose_exception_python_ignores_is_raised_again(tmp_path):
     assert result.stdout == ''
     assert result.stderr.startswith('callback.py: interrupted (SIGTERM): '), result.stderr
     assert 'Traceback' not in result.stderr and 'ignored' not in result.stderr
+
+
+class SignalOnWrite(io.StringIO):
+    """A stderr that receives the signal ``number`` at every write: a signal arriving
+    while :func:`options.run_main` prints its line about the first one."""
+
+    def __init__(self, number):
+        super().__init__()
+        self.number = number
+
+    def write(self, text):
+        signal.raise_signal(self.number)
+        return super().write(text)
+
+
+def run_interrupted(run_main, main):
+    """``run_main(main)``'s exit status; a KeyboardInterrupt that escapes it (which
+    would end this test session) fails the test."""
+    try:
+        return run_main(main)
+    except KeyboardInterrupt as error:
+        pytest.fail(f'run_main let {error!r} through')
+
+
+def test_a_signal_while_run_main_reports_the_first_is_ignored(run_main_here, monkeypatch):
+    # it raised in run_main's handling of the first: a traceback and status 1
+    monkeypatch.setattr(sys, 'stderr', SignalOnWrite(signal.SIGTERM))
+
+    def main():
+        signal.raise_signal(signal.SIGINT)
+
+    assert run_interrupted(run_main_here, main) == 130
+    assert sys.stderr.getvalue() == (
+        'example.py: interrupted (SIGINT): the pictures and files saved so far are '
+        'complete; nothing is half-written\n'
+    )
+
+
+def test_a_signal_while_the_first_is_raised_again_is_ignored(run_main_here, monkeypatch):
+    """The first signal's exception is ignored in a weakref callback, and a second one
+    arrives while the hook arms the timer that raises the first again: it raised in the
+    hook, where Python printed "Exception ignored in sys.unraisablehook", and the
+    script ran to its end."""
+    arm = threading.Timer
+
+    def arm_on_a_signal(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return arm(*args, **kwargs)
+
+    monkeypatch.setattr(threading, 'Timer', arm_on_a_signal)
+    monkeypatch.setattr(sys, 'stderr', SignalOnWrite(signal.SIGINT))
+
+    class Thing:
+        pass
+
+    def main():
+        thing = Thing()
+        ref = weakref.ref(thing, lambda r: signal.raise_signal(signal.SIGTERM))
+        del thing  # the callback runs, and the handler in it
+        for _ in range(500):
+            time.sleep(0.01)
+        return ref
+
+    assert run_interrupted(run_main_here, main) == 143
+    assert sys.stderr.getvalue() == (
+        'example.py: interrupted (SIGTERM): the pictures and files saved so far are '
+        'complete; nothing is half-written\n'
+    )

@@ -137,6 +137,21 @@ def test_style_transfer_with_only_the_content_loss_has_nothing_to_lower(tmp_path
     assert 'at the last (0 from the start: nothing to lower)' in out, out
 
 
+def test_style_transfer_says_higher_when_the_loss_rose(tmp_path, style, capsys):
+    # a step too large raised the loss, and the line said "(0.3x lower)"
+    args = ['--smoke', '--iters', '3', '--lr', '1000', '--out', str(tmp_path)]
+    assert style.main(args) == 0
+    out = capsys.readouterr().out
+    line = re.search(r'^loss (\S+) at the first iteration, (\S+) at the last (.*)$', out, re.M)
+    first, last = float(line[1]), float(line[2])
+    assert last > first, out
+    assert line[3] == f'({last / first:.1f}x higher)', out
+    assert style.loss_change(2.0, 5.0) == ' (2.5x higher)'
+    assert style.loss_change(5.0, 2.0) == ' (2.5x lower)'
+    assert style.loss_change(0.0, 5.0) == ' (up from 0)'
+    assert style.loss_change(5.0, 0.0) == ' (down to 0)'
+
+
 @pytest.mark.parametrize(
     'script, args',
     [
