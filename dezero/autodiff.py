@@ -166,7 +166,7 @@ def _inputs(name, args, indices, connected):
             x = Variable(data)
         elif connected and arg.requires_grad:
             x = _Identity()(arg)
-        else:  # (a Variable that takes no gradient, a constant, has nothing to link to)
+        else:  # (not to stay connected, or a constant, which has nothing to link to)
             x = _leaf_view(arg)
         xs.append(x)
         args[i] = x

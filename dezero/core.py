@@ -1330,10 +1330,7 @@ class HookHandle:
 
     def __copy__(self):
         """A handle of the same hook (``copy.copy``)."""
-        handle = HookHandle.__new__(HookHandle)
-        handle._variable, handle._creator = self._variable, self._creator
-        handle._index, handle.key = self._index, self.key
-        return handle
+        return _handle(self._variable, self._creator, self._index, self.key)
 
     def __reduce__(self):
         """How deep copies and pickles take the handle: with its variable, which a deep copy
@@ -1352,12 +1349,18 @@ class _HookKey:
 
 
 def _copied_handle(variable, key):
-    """A :class:`HookHandle` of ``key`` for ``variable`` (a copy's), or one that
-    removes nothing when ``variable`` is None."""
+    """A :class:`HookHandle` of ``key`` for ``variable`` (a copy's, a leaf), or one
+    that removes nothing when ``variable`` is None."""
+    ref = (lambda: None) if variable is None else weakref.ref(variable)
+    return _handle(ref, None, 0, key)
+
+
+def _handle(variable_ref, creator_ref, index, key):
+    """A :class:`HookHandle` of the fields given (see :meth:`HookHandle.__init__`)."""
     handle = HookHandle.__new__(HookHandle)
-    handle._variable = (lambda: None) if variable is None else weakref.ref(variable)
-    handle._creator = None  # a copied variable is a leaf
-    handle._index = 0
+    handle._variable = variable_ref
+    handle._creator = creator_ref
+    handle._index = index
     handle.key = key
     return handle
 
@@ -2441,8 +2444,7 @@ def _leaf_view(x):
     gradients of its own, and a backward that reads it after x's data was changed in
     place (``x.data -= 1``) raises, naming ``x``, as it would reading ``x``.  What the
     transforms of :mod:`dezero.autodiff` differentiate with respect to in place of the
-    caller's ``x``.  A constant ``x`` (made by no function, getting no gradient) gives a
-    copy of its data instead."""
+    caller's ``x`` when there is no graph to stay connected to."""
     v = Variable(x._data.view())
     _note_view(v, v._data.base, [x])
     return v

@@ -208,8 +208,9 @@ class _LetsGoOfC:
     c with dimensions after that call (:meth:`let_go_of_c`), so that the graph does not
     keep it alive; an object made by hand keeps its c, to be called again.  ``c``
     reads the array while the caller holds it (for pictures of the graph and
-    detect_anomaly), and zeros of its shape and dtype, taking no memory, once it is
-    gone.  ``_c`` is the array itself or, once let go, a weak reference to it."""
+    detect_anomaly) and raises AttributeError once it is gone (``c_is_gone``;
+    ``c_shape_dtype`` still tells its shape and dtype).  ``_c`` is the array itself
+    or, once let go, a weak reference to it."""
 
     def __init__(self, c):
         self._c = c
