@@ -421,7 +421,7 @@ def main(argv=None):
         print(f'saved {path}')
     # an earlier run's sample would lie beside the loss curve of this one; its weights stay
     weights = os.path.join(args.out, WEIGHTS_FILE)
-    remove_stale_files([path for path in outputs if path not in written and path != weights])
+    remove_stale_files(outputs, [*written, weights])
     if diverged:
         note_earlier_weights([weights])
     return 1 if diverged else 0

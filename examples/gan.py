@@ -302,7 +302,7 @@ def main(argv=None):
     # an earlier run's pictures would lie mixed with this run's: the samples of
     # epochs this run did not reach (or of a run that went well, beside the loss
     # curves of one that diverged)
-    remove_stale_files([path for path in [*earlier.values(), losses_path] if path not in written])
+    remove_stale_files([*earlier.values(), losses_path], written)
     return 1 if diverged else 0
 
 

@@ -178,17 +178,14 @@ def main(argv=None):
     default_lr = OPTIMIZERS[args.optimizer][1]
     skipped = 'no weights saved: they are no longer numbers'
     diverged = training_diverged(history, args.lr or default_lr, default_lr, skipped=skipped)
-    written = []
     if not diverged:
         print(f'trained in {seconds:.1f} s; final held-out accuracy {history["val_acc"][-1]:.4f}')
         if save_trained_weights(model, weights, args.smoke):
-            written.append(weights)
             print(f'saved {weights}')
     if save_plot(history, plot):
-        written.append(plot)
         print(f'saved {plot}')
-    # an earlier run's plot would lie beside the weights of this one; its weights stay
-    remove_stale_files([plot] if plot not in written else [])
+    else:  # an earlier run's plot would lie beside the weights of this one; its weights stay
+        remove_stale_files([plot])
     if diverged:
         note_earlier_weights([weights])
     return 1 if diverged else 0

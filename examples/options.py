@@ -280,16 +280,16 @@ def numbered_files(folder, template):
     return dict(sorted(found.items()))
 
 
-def remove_stale_files(paths):
-    """Remove those of the files ``paths`` that exist: outputs an earlier run of a
-    script left in its ``--out``, which this run did not write, and which would
-    otherwise lie mixed with its own.  Call it once the run has saved its own files,
-    so that an interrupted run leaves the earlier run's set whole.  Folders and special
-    files are left; a file that cannot be removed is named in a line of its own and
-    left too.  Prints how many were removed, when any were."""
+def remove_stale_files(paths, written=()):
+    """Remove those of the files ``paths`` that exist and are not among ``written``
+    (the files this run wrote): outputs an earlier run of a script left in its
+    ``--out``, which would otherwise lie mixed with this run's.  Call it once the run
+    has saved its own files, so that an interrupted run leaves the earlier run's set
+    whole.  Folders and special files are left; a file that cannot be removed is named
+    in a line of its own and left too.  Prints how many were removed, when any were."""
     removed = 0
     for path in paths:
-        if not (os.path.islink(path) or os.path.isfile(path)):
+        if path in written or not (os.path.islink(path) or os.path.isfile(path)):
             continue
         try:
             os.remove(path)
@@ -309,8 +309,7 @@ def report_outputs(written, folder, names):
     run's as if they were its own."""
     for path in written:
         print(f'saved {path}')
-    paths = [os.path.join(folder, name) for name in names]
-    remove_stale_files([path for path in paths if path not in written])
+    remove_stale_files([os.path.join(folder, name) for name in names], written)
 
 
 def save_trained_weights(model, path, smoke):

@@ -460,7 +460,7 @@ def main(argv=None):
         print(f'saved {paths["losses"]}')
         written.append(paths['losses'])
     # an earlier run's result would lie beside the loss curves of one that diverged
-    remove_stale_files([path for path in paths.values() if path not in written])
+    remove_stale_files(list(paths.values()), written)
     return 1 if diverged else 0
 
 

@@ -357,7 +357,7 @@ def main(argv=None):
     # epochs this run did not reach, a latent map this run did not draw (or the
     # pictures of a run that went well, beside those of one that diverged)
     outputs = [*earlier.values(), reconstructions_path, latent_map_path]
-    remove_stale_files([path for path in outputs if path not in written])
+    remove_stale_files(outputs, written)
     return 1 if diverged else 0
 
 
