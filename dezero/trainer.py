@@ -1654,14 +1654,16 @@ class Checkpoint:
 def _size_check(trainer, owner, path):
     """The ``check`` of :func:`~dezero.serialization.read_npz` for the checkpoint
     ``path`` (see :func:`~dezero.serialization.size_check`): no array in it may be
-    larger than the largest that this fit keeps, a parameter's (of the model or of the
-    optimizer's target), a loader's order of samples or the 624 keys of NumPy's random
-    state.  None (no check) while a parameter has no data yet: its array, of a size
-    not known, comes from the file."""
+    larger than the largest that this fit keeps, a parameter's (of the model, frozen
+    ones included, as the checkpoint saves them, or of the optimizer's target), a
+    loader's order of samples or the 624 keys of NumPy's random state.  None (no
+    check) while a parameter has no data yet: its array, of a size not known, comes
+    from the file."""
     run = trainer._run
     loaders = (run.train_loader, run.val_loader)
     sizes = [624] + [loader.data_size for loader in loaders if isinstance(loader, DataLoader)]
-    params = [*trainer.model.params(), *(param for param, _ in _other_params(trainer, owner))]
+    params = [param for param, _ in param_paths(trainer.model, owner).values()]
+    params += [param for param, _ in _other_params(trainer, owner)]
     if any(param.data is None for param in params):
         return None
     sizes += [param.data.size for param in params]

@@ -1409,3 +1409,34 @@ def test_a_model_with_a_complex_parameter_resumes(tmp_path):
         )
     assert checkpoint.resumed_epoch == 1
     assert model.filt.data.dtype == np.complex128 and model.filt.data.tolist() == [1, 0.5j]
+
+
+class FrozenLinear(dezero.layers.Linear):
+    """A Linear frozen the book's way: its params() gives nothing to train."""
+
+    def params(self):
+        return iter(())
+
+
+class WithAFrozenBody(dezero.models.Model):
+    def __init__(self):
+        super().__init__()
+        self.body = FrozenLinear(200, in_size=200)  # 40,000 values, more than any other
+        self.head = dezero.layers.Linear(2, in_size=200)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def test_a_checkpoint_of_a_model_with_a_large_frozen_layer_resumes(tmp_path):
+    # the size bound came from params(), which leaves frozen layers out, though the
+    # checkpoint saves them: the file written was refused as damaged on resuming
+    rng = np.random.default_rng(0)
+    x, t = rng.random((20, 200)).astype(np.float32), rng.integers(0, 2, 20)
+    path = tmp_path / 'run.npz'
+    for epochs in (1, 2):
+        trainer = Trainer(WithAFrozenBody(), SGD(0.1), F.softmax_cross_entropy)
+        history = trainer.fit(
+            DataLoader((x, t), 10), epochs, progress=False, callbacks=[Checkpoint(path)]
+        )
+        assert len(history['loss']) == epochs
