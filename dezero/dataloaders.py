@@ -366,15 +366,19 @@ class DataLoader:
         size = self._size()
         self._check_plan(size, self._batch_size)
         self.data_size = size
-        self.max_iter = math.ceil(size / self._batch_size)
+        self.max_iter = self._batches(size)
+
+    def _batches(self, size):
+        """The number of batches of ``batch_size`` that ``size`` samples make."""
+        return math.ceil(size / self._batch_size)
 
     def _replan(self):
         """At the start of an epoch, plan it anew: with a new order when the number of
         samples changed, else keeping the order drawn for it."""
-        size = self.data_size
-        self._set_plan()
-        if self.data_size != size:
+        if self._size() != self.data_size:
             self.reset()
+        else:
+            self._set_plan()
 
     def _follow_length(self):
         """Follow a dataset whose length changed in place (a Dataset or a list grown or
@@ -407,7 +411,7 @@ class DataLoader:
         """The number of batches in an epoch: in this one, or, before its first batch,
         in the one the dataset and ``batch_size`` now give."""
         if self.iteration == 0:
-            return math.ceil(self._size() / self._batch_size)
+            return self._batches(self._size())
         return self.max_iter
 
     def __iter__(self):
@@ -445,7 +449,8 @@ class DataLoader:
             x, t = x[index], None if t is None else t[index]
         else:
             positions = index.tolist() or [0]
-            items = [self._item(i) for i in positions]
+            owner, dataset = type(self).__name__, self._dataset
+            items = [_pair_item(owner, dataset, i) for i in positions]
             x = self._stack([item[0] for item in items], 'inputs', positions)
             labels = [item[1] for item in items]
             n_none = sum(label is None for label in labels)
@@ -462,10 +467,6 @@ class DataLoader:
             x = cuda.as_cupy(x)
             t = None if t is None else cuda.as_cupy(t)
         return x, t
-
-    def _item(self, i):
-        """Item ``i`` of the dataset, checked to be a pair ``(x, t)``."""
-        return _pair_item(type(self).__name__, self._dataset, i)
 
     def _stack(self, values, what, positions):
         """``values``, the ``what`` (inputs or labels) of the items at ``positions``,
@@ -591,7 +592,7 @@ class DataLoader:
                 f'{owner}: {source} is of a loader of {size!r} samples; this one has {current}'
             )
         self._check_plan(current, self._batch_size)
-        max_iter = math.ceil(current / self._batch_size)
+        max_iter = self._batches(current)
         index = np.asarray(state['index'])
         if (
             index.shape != (size,)
