@@ -415,7 +415,8 @@ def logsumexp(x, axis=1):
     with np.errstate(over='ignore', under='ignore', divide='ignore'):
         s = xp.exp(x - m).sum(axis=axis, keepdims=True, dtype=np.float32 if float16 else None)
         y = m + xp.log(s)
-    return y.astype(FLOAT16) if float16 else y
+    # (an x of 0-d: NumPy's arithmetic on 0-d arrays gives a scalar)
+    return xp.asarray(y.astype(FLOAT16) if float16 else y)
 
 
 def float_data(x):

@@ -1017,7 +1017,8 @@ def conv2d_grads_array(x, W, gy, pad, bias=False):
     if _all_finite(W) and kernel_rows_fit(x.shape, W.shape, pad):
         grads = _grads_by_rows(x, W, gy, pad, bias)
     else:  # see "Infinities and NaN" in the module's docstring, and kernel_rows_fit
-        gx = deconv2d_array(gy, W, None, (1, 1), pad, x.shape[2:])
+        # (deconv2d_array would take the same path: its gathering needs both checks)
+        gx = _deconv2d_by_adding(gy, W, None, (1, 1), pad, x.shape[2:])
         gW = conv2d_grad_w_array(x, gy, W.shape[2:], (1, 1), pad)
         grads = (gx, gW, channel_sums(gy)) if bias else (gx, gW)
     if dtypes is None:

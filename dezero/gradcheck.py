@@ -172,11 +172,11 @@ def numerical_grad(f, x, *args, **kwargs):
     x_data = _checked_input(name, x, np.float64)
 
     def total(probe):
-        with keeping_wide_inputs():  # (a float32 layer would round the probe to float32)
-            outputs = _outputs(name, f(probe, *args, **kwargs))
+        outputs = _outputs(name, f(probe, *args, **kwargs))
         return (sum(float(y.data.astype(np.float64).sum()) for y in outputs),)
 
-    return _central_differences(total, 1, x_data, isinstance(x, Variable))[0, ...]
+    with keeping_wide_inputs():  # (a float32 layer would round the probe to float32)
+        return _central_differences(total, 1, x_data, isinstance(x, Variable))[0, ...]
 
 
 def _outputs(name, y):

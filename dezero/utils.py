@@ -9,8 +9,6 @@ then run the owner's: ``sum_to`` and ``logsumexp`` take a list or a number as th
 array NumPy makes of it.
 """
 
-import numpy as np
-
 from dezero import array_ops, cuda
 from dezero.array_ops import array_allclose, array_equal
 from dezero.checks import check_flag, is_int
@@ -89,8 +87,7 @@ def logsumexp(x, axis=1):
             'F.logsumexp(x, axis) for a Variable, or logsumexp(x.data, axis)'
         )
     x = _numeric_array('logsumexp', x, 'biuf')
-    y = array_ops.logsumexp(x, _axes('logsumexp', axis, x))
-    return np.asarray(y) if isinstance(y, np.generic) else y  # (0-d arithmetic: a scalar)
+    return array_ops.logsumexp(x, _axes('logsumexp', axis, x))
 
 
 def reshape_sum_backward(gy, x_shape, axis, keepdims):
