@@ -65,7 +65,7 @@ from dezero import cuda
 from dezero.core import Variable
 from dezero.layers import Layer, running_statistics
 from dezero.optimizers import Optimizer
-from dezero.serialization import named_params
+from dezero.serialization import _method, named_params
 
 #: Environment variables through which MPI launchers tell a process how many were
 #: started (MPICH and Intel MPI, Open MPI, MVAPICH, PMIx).
@@ -543,7 +543,7 @@ class DistributedOptimizer(Optimizer):
         if (everyone[:, :2] != everyone[0, :2]).any():
             signatures = comm.allgather(signature)
             target = self.optimizer.target
-            named = getattr(type(target), 'named_params', None)  # (not data of that name)
+            named = _method(target, 'named_params')
             paths = {id(p): path for path, p in named(target)} if callable(named) else {}
             raise ValueError(f'{owner}: {_first_difference(signatures, params, paths)}')
         if (everyone[:, 3] != everyone[0, 3]).any():

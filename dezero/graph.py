@@ -45,6 +45,7 @@ from dezero.functions.arithmetic import (
     SubFromConstant,
     _ConstantOp,
 )
+from dezero.serialization import _method
 
 _VARIABLE_STYLE = 'shape=ellipse, color=orange, style=filled'
 _FUNCTION_STYLE = 'shape=box, color=lightblue, style=filled'
@@ -204,7 +205,7 @@ def draw_graph(
         raise ValueError(f'draw_graph: max_depth must be a positive int or None, got {max_depth!r}')
     names = {}
     if model is not None:
-        named = getattr(type(model), 'named_params', None)  # (not data of that name)
+        named = _method(model, 'named_params')
         if not callable(named):
             raise TypeError(
                 f'draw_graph: model must be a Layer or Model (with named_params()), '

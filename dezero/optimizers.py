@@ -66,6 +66,7 @@ from dezero.layers import Layer, _overrides_params
 from dezero.checks import check_flag
 from dezero.serialization import (
     _cast,
+    _method,
     join_state,
     json_array,
     named_params,
@@ -909,7 +910,7 @@ class Optimizer:
         """``param`` as errors name it: its path in the target (``'l1/W'``) when the
         target has named_params(), else its name; with its shape."""
         name = param.name
-        named = getattr(type(self.target), 'named_params', None)  # (not data of that name)
+        named = _method(self.target, 'named_params')
         if callable(named):
             name = next((path for path, p in named(self.target) if p is param), name)
         text = 'without a name' if name is None else repr(name)
@@ -1018,7 +1019,7 @@ def _params_by_id(target):
     ``params()`` too, whose state an optimizer may hold from before."""
     if target is None:
         return {}
-    named = getattr(type(target), 'named_params', None)  # (not data of that name)
+    named = _method(target, 'named_params')
     params = (p for _, p in named(target)) if named is not None else target.params()
     return {id(p): p for p in params}
 

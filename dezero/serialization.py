@@ -465,10 +465,7 @@ def size_check(max_values, text_entry, owner, source):
     whose data take more bytes than ``max_values`` values of the widest number NumPy
     has (a ``clongdouble``): more than any array that the reader takes can hold, when
     ``max_values`` is the size of the largest (a parameter's, say).  The entry named
-    ``text_entry``, of JSON text, is left out: :func:`read_npz` bounds it on its own.
-    None (no check) when ``max_values`` is None: no bound is known."""
-    if max_values is None:
-        return None
+    ``text_entry``, of JSON text, is left out: :func:`read_npz` bounds it on its own."""
     max_values = max(max_values, 1)
     most = max_values * _WIDEST_NUMBER
 
@@ -670,7 +667,7 @@ def planned_weights(model, stored, owner, path):
     :meth:`~dezero.layers.Layer._fit_loaded`: a BatchNorm refuses a negative or NaN
     ``avg_var``), so that every reader of weights (``load_weights``, a Trainer's
     Checkpoint) applies the same checks."""
-    stored, path = dict(stored), shown(path)
+    path = shown(path)
     planned = []
     for param, name, keys, dtype in _weight_plan(model, stored, owner, path):
         array = _entry(stored, keys, owner, path)

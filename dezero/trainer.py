@@ -61,6 +61,7 @@ from dezero.progress import EpochProgress, format_metrics
 from dezero.schedules import LRSchedule
 from dezero.serialization import (
     MAX_TEXT_BYTES,
+    _method,
     assign_weights,
     join_state,
     json_array,
@@ -1712,7 +1713,7 @@ def _other_params(trainer, owner):
     if target is None or target is model:
         return []
     own = param_paths(model, owner)
-    if not callable(getattr(type(target), 'named_params', None)):
+    if not callable(_method(target, 'named_params')):
         if all(id(p) in own for p in target.params()):
             return []
         raise TypeError(
